@@ -1,0 +1,284 @@
+/**
+ * The IR: `orch.plan/v1` — what `orch compile` writes and what the runtime and verifier read.
+ * The JSON Schema in `compiler/schema/orch.plan.v1.schema.json` must accept exactly this shape.
+ *
+ * Units at run time: durations are milliseconds (number), money is an amount (number, in the
+ * plan's currency; mixing currencies is a compile-time E0203), percents are fractions (80% → 0.8),
+ * data classes are their names ("personal") compared by rank.
+ * No expression is ever a JS string: every expression is an `ExprIR` tree evaluated by
+ * `runtime/evaluate.ts`.
+ */
+
+export const IR_VERSION = 'orch.plan/v1' as const;
+
+// ───────────────────────────── expressions ─────────────────────────────
+
+export type ValueUnit = 'duration' | 'money' | 'percent' | 'data_class';
+
+export type ExprIR =
+  /** A constant. `unit` is informational (the value is already normalised). */
+  | { readonly op: 'lit'; readonly value: string | number | boolean | null; readonly unit?: ValueUnit }
+  | { readonly op: 'list'; readonly items: readonly ExprIR[] }
+  | { readonly op: 'record'; readonly fields: readonly { readonly key: string; readonly value: ExprIR }[] }
+  /** String interpolation: parts concatenated after formatting each value. */
+  | { readonly op: 'concat'; readonly parts: readonly ExprIR[] }
+  /**
+   * Well-known roots: `input` (plan input), `context` (live signals), `run` (actuals:
+   * cost, elapsed, status), `plan` (estimates: cost, duration, steps, local_ratio), `step` (the
+   * step a guardrail is evaluated for), `output` (that step's output, in `check`), `event`
+   * (trigger payload), `item` (current `for each` item; `name` is the variable).
+   */
+  | { readonly op: 'var'; readonly name: 'input' | 'context' | 'run' | 'plan' | 'step' | 'output' | 'event' }
+  | { readonly op: 'item'; readonly name: string }
+  /** The state of another step: `.output .status .started .completed …` (see StepView). */
+  | { readonly op: 'step'; readonly id: string }
+  | { readonly op: 'get'; readonly object: ExprIR; readonly key: string }
+  | { readonly op: 'index'; readonly object: ExprIR; readonly index: ExprIR }
+  | { readonly op: 'call'; readonly fn: BuiltinFn; readonly args: readonly ExprIR[] }
+  /** Resolved by the runtime from the environment / config; redacted everywhere it is shown. */
+  | { readonly op: 'secret'; readonly name: string }
+  | { readonly op: 'not' | 'neg'; readonly arg: ExprIR }
+  | {
+      readonly op: BinaryOpIR;
+      readonly left: ExprIR;
+      readonly right: ExprIR;
+      /** `data_class`: compare by rank public < internal < personal < sensitive < secret. */
+      readonly compare?: 'data_class';
+    }
+  | { readonly op: 'range'; readonly from: ExprIR; readonly to: ExprIR };
+
+export type BinaryOpIR =
+  | 'implies' | 'or' | 'and'
+  | '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in'
+  | '??'
+  | '+' | '-' | '*' | '/' | '%';
+
+export type BuiltinFn =
+  | 'len' | 'contains' | 'lower' | 'upper' | 'min' | 'max' | 'sum' | 'round' | 'now' | 'format';
+
+/**
+ * What an `{op:'step'}` evaluates to. `output` of a `for each` step read outside its block is
+ * the list of per-item outputs in item order.
+ */
+export interface StepView {
+  readonly output: unknown;
+  readonly status: StepStatus;
+  readonly started: boolean;
+  readonly completed: boolean;
+  readonly failed: boolean;
+  readonly skipped: boolean;
+  readonly attempts: number;
+  readonly duration: number;
+  readonly cost: number;
+  readonly resource: string | null;
+}
+
+export type StepStatus =
+  | 'pending' | 'queued' | 'running' | 'paused' | 'completed' | 'failed' | 'skipped' | 'cancelled' | 'timeout';
+
+// ───────────────────────────── types (for input/output validation) ─────────────────────────────
+
+/**
+ * Input and output types are carried as JSON Schema (draft 2020-12 subset ajv accepts), so the
+ * runtime validates plan inputs and capability outputs with ajv directly. Each property may carry
+ * `"x-orch-data": "personal"` (its data class) and `"x-orch-unit": "duration" | "money" | "percent"`.
+ */
+export type JsonSchema = { readonly [key: string]: unknown };
+
+// ───────────────────────────── declarations carried in the IR ─────────────────────────────
+
+export type CapabilityKindIR = 'tool' | 'agent' | 'llm' | 'service' | 'human';
+export type DataClassIR = 'public' | 'internal' | 'personal' | 'sensitive' | 'secret';
+export type ResourceKindIR = 'local_device' | 'edge_gateway' | 'edge_cluster' | 'cloud_region' | 'pool' | 'human';
+export type TierIR = 'local' | 'edge' | 'cloud' | 'human';
+
+export interface RetryIR {
+  /** Retries after the first attempt (so a step starts at most 1 + max times). */
+  readonly max: number;
+  readonly backoff: 'none' | 'fixed' | 'exponential';
+  readonly delay_ms: number;
+  readonly max_delay_ms: number | null;
+  readonly jitter: boolean;
+}
+
+export interface CapabilityIR {
+  /** Fully qualified: `std.capabilities.approval`, `marketing.campaigns.content_generation`. */
+  readonly name: string;
+  readonly kind: CapabilityKindIR;
+  readonly input: JsonSchema;
+  readonly output: JsonSchema;
+  /**
+   * `{ "module": "/abs/or/relative-to-ir-file/handlers/content.js", "export": "generate" }`, or a
+   * built-in (`{ "builtin": "approval" }`) for the std capabilities. Paths in an emitted IR file
+   * are relative to the IR's `base_dir`.
+   */
+  readonly handler: { readonly module: string; readonly export: string } | { readonly builtin: string } | null;
+  readonly timeout_ms: number | null;
+  readonly retry: RetryIR;
+  readonly cost: number;
+  readonly latency_ms: number;
+  readonly data: DataClassIR;
+  readonly consent: readonly string[];
+  readonly requires: readonly string[];
+  readonly idempotent: boolean;
+}
+
+export interface ResourceIR {
+  readonly name: string;
+  readonly kind: ResourceKindIR;
+  readonly tier: TierIR;
+  readonly provides: readonly string[];
+  readonly concurrency: number | null;
+  readonly cost: number;
+  readonly latency_ms: number;
+  readonly reliability: number | null;
+  readonly location: string | null;
+}
+
+export interface PolicyIR {
+  readonly name: string;
+  readonly strategy: 'privacy_first' | 'cost' | 'latency' | 'comfort' | 'balanced';
+  readonly weights: { readonly [key: string]: number };
+  readonly budgets: { readonly cost: number | null; readonly duration_ms: number | null };
+  readonly prefer: 'local' | 'edge' | 'cloud' | null;
+  readonly max_fallbacks: number;
+  readonly require_consent: boolean;
+  readonly rate_limits: readonly { readonly capability: string; readonly count: number; readonly per_ms: number }[];
+}
+
+export type SelectorIR =
+  | { readonly step: string }
+  | { readonly kind: CapabilityKindIR }
+  | { readonly capability: string };
+
+export type GuardrailRuleIR =
+  | { readonly type: 'forbid'; readonly condition: ExprIR }
+  | { readonly type: 'require'; readonly subject: SelectorIR; readonly order: 'before' | 'after'; readonly object: SelectorIR }
+  | { readonly type: 'assert'; readonly condition: ExprIR }
+  | { readonly type: 'check'; readonly target: SelectorIR; readonly condition: ExprIR };
+
+export type StaticVerdict = 'holds' | 'violated' | 'unknown' | 'runtime';
+
+export interface GuardrailIR {
+  readonly name: string;
+  readonly severity: 'blocking' | 'warning' | 'advisory' | 'info';
+  readonly category: string | null;
+  readonly message: string | null;
+  readonly rules: readonly GuardrailRuleIR[];
+  /** What the compiler could prove (`runtime` = only knowable when running). */
+  readonly static_verdict: StaticVerdict;
+}
+
+// ───────────────────────────── steps ─────────────────────────────
+
+export interface CallIR {
+  readonly capability: string;
+  readonly args: { readonly [name: string]: ExprIR };
+}
+
+export interface ForEachIR {
+  /** Steps declared in one `for each` block share the group; per-item outputs are aligned by index. */
+  readonly group: string;
+  readonly item: string;
+  readonly list: ExprIR;
+  readonly parallel: number | null;
+}
+
+export type StepActionIR =
+  | { readonly type: 'call' }
+  | { readonly type: 'wait'; readonly duration_ms: ExprIR }
+  | { readonly type: 'wait_until'; readonly condition: ExprIR; readonly timeout_ms: number | null }
+  | { readonly type: 'run'; readonly plan: string; readonly args: { readonly [name: string]: ExprIR } };
+
+export interface BindingIR {
+  readonly resource: string | null;
+  readonly tier: TierIR | null;
+  readonly rationale: string;
+  /** Ordered alternatives for rebinding at run time (at most the policy's max_fallbacks). */
+  readonly fallbacks: readonly string[];
+}
+
+export interface StepIR {
+  readonly id: string;
+  /** For `call` steps the capability name (qualified); `null` for wait / wait_until / run. */
+  readonly capability: string | null;
+  readonly action: StepActionIR;
+  readonly args: { readonly [name: string]: ExprIR };
+  /** Data dependencies ∪ explicit `after`, sorted, no duplicates. */
+  readonly deps: readonly string[];
+  readonly after: readonly string[];
+  readonly resource: string | null;
+  readonly binding: BindingIR;
+  readonly timeout_ms: number | null;
+  readonly retry: RetryIR;
+  readonly when: ExprIR | null;
+  readonly join: 'all_success' | 'none_failed' | 'all_done' | 'any_success';
+  /**
+   * Steps whose output this step reads without `??` — if any of them is skipped, this step is
+   * skipped too (LANGUAGE.md: skip propagation).
+   */
+  readonly skip_if_skipped: readonly string[];
+  readonly on_failure: 'abort' | 'continue';
+  /** 0 = critical … 4 = info; lower runs first. */
+  readonly priority: number;
+  readonly for_each: ForEachIR | null;
+  readonly fallback: CallIR | null;
+  readonly compensate: CallIR | null;
+  readonly data: DataClassIR;
+  readonly kind: CapabilityKindIR | null;
+  readonly estimates: { readonly cost: number; readonly duration_ms: number };
+  readonly stage: number;
+}
+
+// ───────────────────────────── plan ─────────────────────────────
+
+export interface InvariantIR {
+  readonly name: string;
+  readonly modality: 'always' | 'never' | 'eventually';
+  readonly condition: ExprIR;
+}
+
+export interface SimulateIR {
+  readonly capability: string;
+  /** Field → value, where a value may be `{op:'range'}`. */
+  readonly output: { readonly [field: string]: ExprIR } | null;
+  readonly fail: number | null;
+  readonly latency_ms: { readonly min: number; readonly max: number } | null;
+  readonly cost: { readonly min: number; readonly max: number } | null;
+}
+
+export interface PlanIR {
+  readonly version: typeof IR_VERSION;
+  readonly plan: string;
+  readonly module: string;
+  readonly goal: string | null;
+  /** Directory handler module paths are resolved against (absolute when compiled in-process). */
+  readonly base_dir: string;
+  readonly source_file: string;
+  readonly input: JsonSchema;
+  readonly context: JsonSchema;
+  readonly policy: PolicyIR | null;
+  readonly priority: number;
+  readonly deadline_ms: number | null;
+  readonly concurrency: number | null;
+  readonly on_failure: 'abort' | 'continue' | 'rollback';
+  readonly capabilities: { readonly [name: string]: CapabilityIR };
+  readonly resources: { readonly [name: string]: ResourceIR };
+  /** In a topological order (stage by stage). */
+  readonly steps: readonly StepIR[];
+  /** Maximal antichains: stage k holds the steps whose longest dependency chain has length k. */
+  readonly stages: readonly (readonly string[])[];
+  readonly estimates: {
+    readonly cost: number;
+    readonly duration_ms: number;
+    readonly critical_path: readonly string[];
+    readonly local_ratio: number;
+  };
+  readonly guardrails: readonly GuardrailIR[];
+  readonly success: readonly { readonly label: string | null; readonly condition: ExprIR }[];
+  readonly output: ExprIR | null;
+  readonly invariants: readonly InvariantIR[];
+  readonly simulations: { readonly [capability: string]: SimulateIR };
+  /** Plans reachable through `run` steps, compiled too, by name. */
+  readonly subplans: { readonly [name: string]: PlanIR };
+}

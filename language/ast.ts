@@ -1,0 +1,589 @@
+/**
+ * The typed AST of an `.orch` module (LANGUAGE.md sections 2–4).
+ *
+ * Every node has a `kind` discriminant and a source `range`. Property-style declarations
+ * (capability, resource, policy, …) hold one typed optional field per property rather than a
+ * property list: the compiler reads fields, and the CST→AST phase reports a property given twice
+ * (E0102). Literal-only properties keep the literal node so the printer can reproduce them.
+ *
+ * Equality "ignoring ranges" (used by the round-trip property tests) means: deep-equal after
+ * deleting every `range`, `nameRange` and other `*Range` key; `comments` are compared as texts.
+ */
+import type { Range } from './diagnostic.js';
+
+export type { Range } from './diagnostic.js';
+
+export interface Node {
+  readonly kind: string;
+  readonly range: Range;
+}
+
+export interface Ident extends Node {
+  readonly kind: 'Ident';
+  readonly name: string;
+}
+
+/** `a`, `policies.privacy_first`, `devices.turn_off`. */
+export interface QualifiedName extends Node {
+  readonly kind: 'QualifiedName';
+  readonly parts: readonly Ident[];
+}
+
+// ───────────────────────────── comments ─────────────────────────────
+
+export interface Comment extends Node {
+  readonly kind: 'Comment';
+  /** `line` = `// …`, `block` = `/* … *\/`. Doc comments (`///`) become `doc` on declarations. */
+  readonly style: 'line' | 'block';
+  /** The full comment text including its delimiters, exactly as written. */
+  readonly text: string;
+}
+
+// ───────────────────────────── literals and expressions ─────────────────────────────
+
+export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd';
+export type DataClass = 'public' | 'internal' | 'personal' | 'sensitive' | 'secret';
+export const DATA_CLASSES: readonly DataClass[] = ['public', 'internal', 'personal', 'sensitive', 'secret'];
+
+export interface StringLit extends Node {
+  readonly kind: 'StringLit';
+  /** Literal text (escapes already decoded) alternating with `${expr}` interpolations. */
+  readonly parts: readonly (string | Expr)[];
+}
+export interface NumberLit extends Node {
+  readonly kind: 'NumberLit';
+  readonly value: number;
+  /** True when written without a decimal point (types as `int`). */
+  readonly integer: boolean;
+}
+export interface DurationLit extends Node {
+  readonly kind: 'DurationLit';
+  readonly value: number;
+  readonly unit: DurationUnit;
+}
+export interface MoneyLit extends Node {
+  readonly kind: 'MoneyLit';
+  readonly amount: number;
+  /** Lower-case ISO-like code as written: usd, eur, gbp. */
+  readonly currency: string;
+}
+export interface PercentLit extends Node {
+  readonly kind: 'PercentLit';
+  /** As written: `80%` → 80. */
+  readonly value: number;
+}
+export interface BoolLit extends Node {
+  readonly kind: 'BoolLit';
+  readonly value: boolean;
+}
+export interface NullLit extends Node {
+  readonly kind: 'NullLit';
+}
+export interface ListLit extends Node {
+  readonly kind: 'ListLit';
+  readonly items: readonly Expr[];
+}
+export interface RecordField extends Node {
+  readonly kind: 'RecordField';
+  readonly key: Ident;
+  readonly value: Expr;
+}
+export interface RecordLit extends Node {
+  readonly kind: 'RecordLit';
+  readonly fields: readonly RecordField[];
+}
+/** A bare identifier in expression position: `input`, `context`, `generate`, `personal`, `r`. */
+export interface NameExpr extends Node {
+  readonly kind: 'NameExpr';
+  readonly name: string;
+}
+export interface MemberExpr extends Node {
+  readonly kind: 'MemberExpr';
+  readonly object: Expr;
+  readonly property: Ident;
+}
+export interface IndexExpr extends Node {
+  readonly kind: 'IndexExpr';
+  readonly object: Expr;
+  readonly index: Expr;
+}
+/** Built-in function call in an expression: `len(x)`, `secret("NAME")`, `format(...)`. */
+export interface CallExpr extends Node {
+  readonly kind: 'CallExpr';
+  readonly callee: Ident;
+  readonly args: readonly Expr[];
+}
+export type UnaryOp = 'not' | '-';
+export interface UnaryExpr extends Node {
+  readonly kind: 'UnaryExpr';
+  readonly op: UnaryOp;
+  readonly operand: Expr;
+}
+/**
+ * Precedence, lowest first: implies < or < and < not < comparison (== != < <= > >= in)
+ * < ?? < additive (+ -) < multiplicative (* / %) < unary minus < postfix (. [] call).
+ * `implies` is right-associative; all others left-associative; comparisons do not chain.
+ */
+export type BinaryOp =
+  | 'implies' | 'or' | 'and'
+  | '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in'
+  | '??'
+  | '+' | '-'
+  | '*' | '/' | '%';
+export interface BinaryExpr extends Node {
+  readonly kind: 'BinaryExpr';
+  readonly op: BinaryOp;
+  readonly left: Expr;
+  readonly right: Expr;
+}
+/** `a..b`; only valid inside `simulate` blocks. */
+export interface RangeExpr extends Node {
+  readonly kind: 'RangeExpr';
+  readonly from: Expr;
+  readonly to: Expr;
+}
+/** Parenthesised expression, kept so the printer can reproduce the user's grouping. */
+export interface ParenExpr extends Node {
+  readonly kind: 'ParenExpr';
+  readonly inner: Expr;
+}
+
+export type Literal =
+  | StringLit | NumberLit | DurationLit | MoneyLit | PercentLit | BoolLit | NullLit;
+
+export type Expr =
+  | Literal
+  | ListLit | RecordLit
+  | NameExpr | MemberExpr | IndexExpr | CallExpr
+  | UnaryExpr | BinaryExpr | RangeExpr | ParenExpr;
+
+// ───────────────────────────── types ─────────────────────────────
+
+export type PrimitiveTypeName =
+  | 'string' | 'number' | 'int' | 'bool' | 'duration' | 'money' | 'percent' | 'any' | 'secret';
+
+export interface PrimitiveType extends Node {
+  readonly kind: 'PrimitiveType';
+  readonly name: PrimitiveTypeName;
+}
+/** `"a" | "b"` */
+export interface EnumType extends Node {
+  readonly kind: 'EnumType';
+  readonly values: readonly string[];
+}
+export interface ListType extends Node {
+  readonly kind: 'ListType';
+  readonly element: TypeExpr;
+}
+export interface MapType extends Node {
+  readonly kind: 'MapType';
+  readonly value: TypeExpr;
+}
+export interface FieldDecl extends Node {
+  readonly kind: 'FieldDecl';
+  readonly name: Ident;
+  readonly type: TypeExpr;
+  readonly dataClass?: DataClass;
+  readonly default?: Expr;
+  readonly doc?: string;
+}
+export interface RecordType extends Node {
+  readonly kind: 'RecordType';
+  readonly fields: readonly FieldDecl[];
+}
+/** `T?` */
+export interface OptionalType extends Node {
+  readonly kind: 'OptionalType';
+  readonly inner: TypeExpr;
+}
+/** Reference to a `type` alias (possibly imported: `devices.Reading`). */
+export interface NamedType extends Node {
+  readonly kind: 'NamedType';
+  readonly name: QualifiedName;
+}
+
+export type TypeExpr =
+  | PrimitiveType | EnumType | ListType | MapType | RecordType | OptionalType | NamedType;
+
+// ───────────────────────────── shared property shapes ─────────────────────────────
+
+export type BackoffKind = 'fixed' | 'exponential';
+/** `retry 3 backoff exponential 1s max 30s` · `retry 2 backoff fixed 5s` · `retry 2` · `retry 0` */
+export interface RetrySpec extends Node {
+  readonly kind: 'RetrySpec';
+  readonly attempts: number;
+  readonly backoff?: {
+    readonly kind: BackoffKind;
+    readonly delay: DurationLit;
+    readonly max?: DurationLit;
+  };
+}
+
+export type Priority = 'critical' | 'high' | 'normal' | 'low' | 'info';
+export const PRIORITIES: readonly Priority[] = ['critical', 'high', 'normal', 'low', 'info'];
+
+// ───────────────────────────── declarations ─────────────────────────────
+
+export interface ModuleDecl extends Node {
+  readonly kind: 'ModuleDecl';
+  readonly name: QualifiedName;
+}
+
+/**
+ * `import std.policies` · `import std.guardrails { a, b }` · `import "./devices.orch" as devices`.
+ * A std import without names binds its last segment (`policies`) as a qualifier.
+ */
+export type ImportDecl = StdImport | FileImport;
+export interface StdImport extends Node {
+  readonly kind: 'StdImport';
+  readonly path: QualifiedName;
+  readonly names?: readonly Ident[];
+}
+export interface FileImport extends Node {
+  readonly kind: 'FileImport';
+  readonly path: string;
+  readonly pathRange: Range;
+  readonly alias: Ident;
+}
+
+export interface TypeAliasDecl extends Node {
+  readonly kind: 'TypeAliasDecl';
+  readonly name: Ident;
+  readonly type: TypeExpr;
+  readonly doc?: string;
+}
+
+export type CapabilityKind = 'tool' | 'agent' | 'llm' | 'service' | 'human';
+export const CAPABILITY_KINDS: readonly CapabilityKind[] = ['tool', 'agent', 'llm', 'service', 'human'];
+
+export interface CapabilityDecl extends Node {
+  readonly kind: 'CapabilityDecl';
+  readonly name: Ident;
+  readonly doc?: string;
+  readonly capabilityKind?: CapabilityKind;
+  readonly input?: RecordType;
+  readonly output?: TypeExpr;
+  /** `"./handlers/content.js#generate"` */
+  readonly handler?: StringLit;
+  readonly timeout?: DurationLit;
+  readonly retry?: RetrySpec;
+  readonly cost?: MoneyLit;
+  readonly latency?: DurationLit;
+  readonly data?: DataClass;
+  readonly consent?: readonly StringLit[];
+  readonly requires?: readonly Ident[];
+  readonly idempotent?: boolean;
+}
+
+export type ResourceKind =
+  | 'local_device' | 'edge_gateway' | 'edge_cluster' | 'cloud_region' | 'pool' | 'human';
+export const RESOURCE_KINDS: readonly ResourceKind[] = [
+  'local_device', 'edge_gateway', 'edge_cluster', 'cloud_region', 'pool', 'human',
+];
+export type Tier = 'local' | 'edge' | 'cloud' | 'human';
+
+export interface ResourceDecl extends Node {
+  readonly kind: 'ResourceDecl';
+  readonly name: Ident;
+  readonly doc?: string;
+  readonly resourceKind?: ResourceKind;
+  readonly provides?: readonly Ident[];
+  readonly concurrency?: NumberLit;
+  readonly cost?: MoneyLit;
+  readonly latency?: DurationLit;
+  readonly reliability?: PercentLit;
+  readonly location?: StringLit;
+  /** Extension: relative energy cost per step (used by `balanced`/`comfort` weights). */
+  readonly energy?: NumberLit;
+}
+
+export type Strategy = 'privacy_first' | 'cost' | 'latency' | 'comfort' | 'balanced';
+export const STRATEGIES: readonly Strategy[] = ['privacy_first', 'cost', 'latency', 'comfort', 'balanced'];
+export type Preference = 'local' | 'edge' | 'cloud';
+
+export interface BudgetDecl extends Node {
+  readonly kind: 'BudgetDecl';
+  readonly metric: 'cost' | 'duration';
+  readonly op: '<=' | '<';
+  readonly limit: MoneyLit | DurationLit;
+}
+export interface RateLimitDecl extends Node {
+  readonly kind: 'RateLimitDecl';
+  readonly capability: QualifiedName;
+  readonly count: number;
+  readonly per: DurationLit;
+}
+export interface WeightDecl extends Node {
+  readonly kind: 'WeightDecl';
+  readonly key: Ident;
+  readonly value: NumberLit;
+}
+
+export interface PolicyDecl extends Node {
+  readonly kind: 'PolicyDecl';
+  readonly name: Ident;
+  readonly doc?: string;
+  readonly strategy?: Strategy;
+  readonly weights?: readonly WeightDecl[];
+  readonly budgets: readonly BudgetDecl[];
+  readonly prefer?: Preference;
+  readonly maxFallbacks?: NumberLit;
+  readonly requireConsent?: boolean;
+  readonly rateLimits: readonly RateLimitDecl[];
+}
+
+export type GuardrailSeverity = 'blocking' | 'warning' | 'advisory' | 'info';
+export const GUARDRAIL_SEVERITIES: readonly GuardrailSeverity[] = ['blocking', 'warning', 'advisory', 'info'];
+
+/** `generate` (a step name) · `kind human` · `capability send_email` */
+export type Selector = StepSelector | KindSelector | CapabilitySelector;
+export interface StepSelector extends Node {
+  readonly kind: 'StepSelector';
+  readonly step: Ident;
+}
+export interface KindSelector extends Node {
+  readonly kind: 'KindSelector';
+  readonly capabilityKind: CapabilityKind;
+}
+export interface CapabilitySelector extends Node {
+  readonly kind: 'CapabilitySelector';
+  readonly capability: QualifiedName;
+}
+
+/** `forbid step where EXPR` */
+export interface ForbidRule extends Node {
+  readonly kind: 'ForbidRule';
+  readonly condition: Expr;
+}
+/** `require SEL before|after SEL` */
+export interface RequireRule extends Node {
+  readonly kind: 'RequireRule';
+  readonly subject: Selector;
+  readonly order: 'before' | 'after';
+  readonly object: Selector;
+}
+/** `assert EXPR` over `plan.*` (static) or `run.*` (actuals). */
+export interface AssertRule extends Node {
+  readonly kind: 'AssertRule';
+  readonly condition: Expr;
+}
+/** `check SEL where EXPR` — runtime check of a step's `output` after it completes. */
+export interface CheckRule extends Node {
+  readonly kind: 'CheckRule';
+  readonly target: Selector;
+  readonly condition: Expr;
+}
+export type GuardrailRule = ForbidRule | RequireRule | AssertRule | CheckRule;
+
+export interface GuardrailDecl extends Node {
+  readonly kind: 'GuardrailDecl';
+  readonly name: Ident;
+  readonly doc?: string;
+  readonly severity?: GuardrailSeverity;
+  readonly category?: Ident;
+  readonly message?: StringLit;
+  /** In source order; at least one in a valid guardrail. */
+  readonly rules: readonly GuardrailRule[];
+}
+
+export interface ContextDecl extends Node {
+  readonly kind: 'ContextDecl';
+  readonly fields: readonly FieldDecl[];
+  readonly doc?: string;
+}
+
+// ───────────────────────────── plans and steps ─────────────────────────────
+
+export interface Argument extends Node {
+  readonly kind: 'Argument';
+  readonly name: Ident;
+  readonly value: Expr;
+}
+
+/** `capability_name(arg: expr, …)` as a step action, fallback or compensation. */
+export interface CapabilityCall extends Node {
+  readonly kind: 'CapabilityCall';
+  readonly capability: QualifiedName;
+  readonly args: readonly Argument[];
+}
+/** `wait 10m` */
+export interface WaitAction extends Node {
+  readonly kind: 'WaitAction';
+  readonly duration: Expr;
+}
+/** `wait until EXPR timeout DURATION` */
+export interface WaitUntilAction extends Node {
+  readonly kind: 'WaitUntilAction';
+  readonly condition: Expr;
+  readonly timeout?: DurationLit;
+}
+/** `run plan_name(arg: expr, …)` — a sub-plan. */
+export interface RunAction extends Node {
+  readonly kind: 'RunAction';
+  readonly plan: QualifiedName;
+  readonly args: readonly Argument[];
+}
+export type StepAction = CapabilityCall | WaitAction | WaitUntilAction | RunAction;
+
+export type JoinRule = 'all_success' | 'none_failed' | 'all_done' | 'any_success';
+export const JOIN_RULES: readonly JoinRule[] = ['all_success', 'none_failed', 'all_done', 'any_success'];
+
+export interface StepDecl extends Node {
+  readonly kind: 'StepDecl';
+  readonly name: Ident;
+  readonly doc?: string;
+  readonly action: StepAction;
+  /** `… when EXPR` after the action, or `when EXPR` inside the options block. */
+  readonly when?: Expr;
+  // options block `{ … }`
+  readonly after: readonly Ident[];
+  readonly on?: QualifiedName;
+  readonly fallback?: CapabilityCall;
+  readonly compensate?: CapabilityCall;
+  readonly timeout?: DurationLit;
+  readonly retry?: RetrySpec;
+  readonly join?: JoinRule;
+  readonly onFailure?: 'abort' | 'continue';
+  readonly priority?: Priority;
+}
+
+export interface ForEachDecl extends Node {
+  readonly kind: 'ForEachDecl';
+  readonly item: Ident;
+  readonly list: Expr;
+  readonly parallel?: NumberLit;
+  readonly body: readonly (StepDecl | ForEachDecl)[];
+}
+
+export interface SuccessCriterion extends Node {
+  readonly kind: 'SuccessCriterion';
+  /** `success "all sent": EXPR` — the label is optional. */
+  readonly label?: StringLit;
+  readonly condition: Expr;
+}
+
+export type PlanFailureMode = 'abort' | 'continue' | 'rollback';
+
+export interface PlanDecl extends Node {
+  readonly kind: 'PlanDecl';
+  readonly name: Ident;
+  readonly doc?: string;
+  readonly goal?: StringLit;
+  readonly input?: RecordType;
+  readonly policy?: QualifiedName;
+  readonly guardrails: readonly QualifiedName[];
+  readonly priority?: Priority;
+  readonly deadline?: DurationLit;
+  readonly concurrency?: NumberLit;
+  readonly onFailure?: PlanFailureMode;
+  /** Steps, `for each` blocks and plan-scoped invariants, in source order. */
+  readonly body: readonly (StepDecl | ForEachDecl | InvariantDecl)[];
+  readonly success: readonly SuccessCriterion[];
+  readonly output?: RecordLit;
+}
+
+// ───────────────────────────── triggers ─────────────────────────────
+
+export interface ScheduleSource extends Node {
+  readonly kind: 'ScheduleSource';
+  readonly cron: StringLit;
+  readonly timezone?: StringLit;
+}
+export interface EventSource extends Node {
+  readonly kind: 'EventSource';
+  readonly eventType: StringLit;
+  readonly where?: Expr;
+}
+export interface ManualSource extends Node {
+  readonly kind: 'ManualSource';
+}
+export interface ApiSource extends Node {
+  readonly kind: 'ApiSource';
+  readonly path: StringLit;
+}
+export interface ConditionSource extends Node {
+  readonly kind: 'ConditionSource';
+  readonly condition: Expr;
+}
+export interface ChainSource extends Node {
+  readonly kind: 'ChainSource';
+  readonly plan: QualifiedName;
+  readonly outcome: 'completed' | 'failed' | 'finished';
+}
+export type TriggerSource =
+  | ScheduleSource | EventSource | ManualSource | ApiSource | ConditionSource | ChainSource;
+
+export interface TriggerDecl extends Node {
+  readonly kind: 'TriggerDecl';
+  readonly name: Ident;
+  readonly doc?: string;
+  readonly source: TriggerSource;
+  readonly plan: QualifiedName;
+  /** `with { … }` — the plan input. */
+  readonly with?: RecordLit;
+  readonly debounce?: DurationLit;
+}
+
+// ───────────────────────────── verification ─────────────────────────────
+
+export type Modality = 'always' | 'never' | 'eventually';
+
+export interface InvariantDecl extends Node {
+  readonly kind: 'InvariantDecl';
+  /** `invariant budget_holds {…}` → Ident; `invariant "never send…" {…}` → StringLit (no interpolation). */
+  readonly name: Ident | StringLit;
+  readonly doc?: string;
+  readonly modality: Modality;
+  readonly condition: Expr;
+}
+
+export interface SimulateDecl extends Node {
+  readonly kind: 'SimulateDecl';
+  readonly capability: QualifiedName;
+  readonly doc?: string;
+  /** Field values may be `RangeExpr`s (`word_count: 1..800`). */
+  readonly output?: RecordLit;
+  readonly fail?: PercentLit;
+  /** `latency 1s..5s` or `latency 2s` */
+  readonly latency?: RangeExpr | DurationLit;
+  /** `cost 0.01usd..0.05usd` or `cost 0.02usd` */
+  readonly cost?: RangeExpr | MoneyLit;
+}
+
+// ───────────────────────────── module ─────────────────────────────
+
+export type Declaration =
+  | TypeAliasDecl | CapabilityDecl | ResourceDecl | PolicyDecl | GuardrailDecl | ContextDecl
+  | PlanDecl | TriggerDecl | InvariantDecl | SimulateDecl;
+
+export interface Module extends Node {
+  readonly kind: 'Module';
+  /** The file path as given to the parser (used in every diagnostic). */
+  readonly file: string;
+  readonly module?: ModuleDecl;
+  readonly imports: readonly ImportDecl[];
+  readonly declarations: readonly Declaration[];
+  /** Every non-doc comment in source order, for the formatter. */
+  readonly comments: readonly Comment[];
+}
+
+export type AnyNode =
+  | Module | ModuleDecl | ImportDecl | Declaration | Ident | QualifiedName | Comment
+  | Expr | RecordField | TypeExpr | FieldDecl | RetrySpec | BudgetDecl | RateLimitDecl | WeightDecl
+  | Selector | GuardrailRule | Argument | StepAction | StepDecl | ForEachDecl | SuccessCriterion
+  | TriggerSource;
+
+export function tierOf(kind: ResourceKind): Tier {
+  switch (kind) {
+    case 'local_device':
+    case 'edge_gateway':
+      return 'local';
+    case 'edge_cluster':
+      return 'edge';
+    case 'cloud_region':
+    case 'pool':
+      return 'cloud';
+    case 'human':
+      return 'human';
+  }
+}
