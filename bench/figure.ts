@@ -1,0 +1,15 @@
+/** One measured figure, as each `bench/<area>.ts` module reports it. */
+export interface BenchFigure {
+  /** e.g. "orch check, 10,000-step plan (wall, incl. Node start-up)" */
+  readonly name: string;
+  readonly value: number;
+  /** e.g. "s", "ms", "steps/s", "runs/s", "MB", "%" */
+  readonly unit: string;
+  /** Human-readable target, e.g. "≤ 1.0 s"; empty when the figure has none. */
+  readonly target: string;
+  /** Whether the target is met (true when there is no target). */
+  readonly met: boolean;
+}
+
+/** Every bench module exports this; `bench/run.ts` runs them in order. */
+export type BenchModule = { readonly bench: () => Promise<readonly BenchFigure[]> };

@@ -1,0 +1,39 @@
+/**
+ * `npm run bench`: runs every bench module, prints a table of figures against their targets and
+ * writes bench/results.json. Figures are measured here, never asserted in tests.
+ */
+import { readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { BenchFigure, BenchModule } from './figure.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const only = process.argv.slice(2);
+const modules = readdirSync(here)
+  .filter((f) => f.endsWith('.js') && !['run.js', 'figure.js'].includes(f))
+  .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
+  .sort();
+
+const figures: (BenchFigure & { area: string })[] = [];
+for (const file of modules) {
+  const area = file.replace(/\.js$/, '');
+  process.stderr.write(`bench: ${area}…\n`);
+  const mod = (await import(pathToFileURL(join(here, file)).href)) as BenchModule;
+  for (const f of await mod.bench()) figures.push({ area, ...f });
+}
+
+const rows = figures.map((f) => [f.area, f.name, `${round(f.value)} ${f.unit}`, f.target || '—', f.met ? 'yes' : 'NO']);
+const head = ['area', 'figure', 'measured', 'target', 'met'];
+const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+console.log(line(head));
+console.log(widths.map((w) => '─'.repeat(w)).join('  '));
+for (const r of rows) console.log(line(r));
+
+const out = join(here, '..', '..', 'bench', 'results.json');
+writeFileSync(out, JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, figures }, null, 2) + '\n');
+console.log(`\nwrote ${out}`);
+
+function round(v: number): string {
+  return Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
+}
