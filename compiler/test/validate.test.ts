@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { validatePlanIR } from '../ir/validate.js';
+import { validateValue } from '../ir/validate-value.js';
+import { samplePlan } from './ir-fixture.js';
+
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
+describe('validatePlanIR', () => {
+  it('accepts a well-formed plan', () => {
+    const r = validatePlanIR(clone(samplePlan()));
+    expect(r).toMatchObject({ ok: true });
+  });
+
+  it('rejects a negative retry count with its JSON path', () => {
+    const p = clone(samplePlan()) as any;
+    p.steps[1].retry.max = -1;
+    const r = validatePlanIR(p);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => e.path)).toContain('/steps/1/retry/max');
+  });
+
+  it('rejects an unknown property and a missing one', () => {
+    const p = clone(samplePlan()) as any;
+    p.steps[0].extra = 1;
+    delete p.estimates.local_ratio;
+    const r = validatePlanIR(p);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      const paths = r.errors.map((e) => e.path);
+      expect(paths).toContain('/steps/0/extra');
+      expect(paths).toContain('/estimates/local_ratio');
+    }
+  });
+
+  it('rejects an expression given as a JS string', () => {
+    const p = clone(samplePlan()) as any;
+    p.steps[0].when = 'input.x > 3';
+    const r = validatePlanIR(p);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.some((e) => e.path === '/steps/0/when')).toBe(true);
+  });
+
+  it('rejects a bad expression op deep inside args', () => {
+    const p = clone(samplePlan()) as any;
+    p.steps[0].args.x = { op: 'get', object: { op: 'eval', code: 'x' }, key: 'k' };
+    const r = validatePlanIR(p);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.some((e) => e.path.startsWith('/steps/0/args/x/object'))).toBe(true);
+  });
+
+  it('rejects dangling dependencies', () => {
+    const p = clone(samplePlan()) as any;
+    p.steps[1].deps = ['ghost'];
+    const r = validatePlanIR(p);
+    expect(r).toEqual({ ok: false, errors: [{ path: '/steps/1/deps/0', message: 'unknown step "ghost"' }] });
+  });
+
+  it('never throws on junk', () => {
+    for (const junk of [null, 1, 'x', [], {}, { version: 'orch.plan/v1' }]) expect(validatePlanIR(junk).ok).toBe(false);
+  });
+});
+
+describe('validateValue', () => {
+  const schema = {
+    type: 'object',
+    properties: { email: { type: 'string', 'x-orch-data': 'personal' }, n: { type: 'integer' } },
+    required: ['email'],
+    additionalProperties: false,
+  };
+  it('accepts a matching value and reports paths otherwise', () => {
+    expect(validateValue(schema, { email: 'a@b', n: 2 })).toEqual({ ok: true });
+    const r = validateValue(schema, { n: 'x' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => e.path).sort()).toEqual(['/email', '/n']);
+  });
+});
