@@ -1,0 +1,530 @@
+/**
+ * Long-form explanations of every diagnostic code, shown by `orch explain CODE`.
+ *
+ * Typed as a `Record` over `DiagnosticCode` so that adding a code to `language/diagnostic.ts`
+ * without explaining it is a compile error here. The snippets are complete `.orch` modules:
+ * `trigger` produces the code and `fix` does not (the examples test compiles both).
+ */
+import type { DiagnosticCode, Severity } from '../../language/diagnostic.js';
+
+export interface Explanation {
+  readonly code: DiagnosticCode;
+  readonly severity: Severity;
+  /** One line, lower case, as in the LANGUAGE.md §5 table. */
+  readonly title: string;
+  /** Paragraphs separated by blank lines. */
+  readonly details: string;
+  /** A small module that produces the diagnostic. */
+  readonly trigger: string;
+  /** The same module, corrected. */
+  readonly fix: string;
+  /** Where LANGUAGE.md describes the rule. */
+  readonly reference: string;
+}
+
+/** The tiny capability most snippets share, so each example shows only what matters. */
+const ECHO = `capability echo {
+  kind tool
+  input { text: string }
+  output { text: string }
+}
+`;
+
+const CATALOG: Record<DiagnosticCode, Omit<Explanation, 'code'>> = {
+  E0001: {
+    severity: 'error',
+    title: 'syntax error',
+    details: `The parser met a token it did not expect. The message names what it found and what it
+expected at that point (for example a closing parenthesis, a property keyword or an identifier).
+
+The parser recovers at the next declaration or property keyword and keeps going, so one typo
+does not hide the rest of the file; fix the first error first, because later ones may be
+consequences of it. Common causes: an unclosed \`(\`, \`{\` or string, a missing comma between
+arguments, or a property keyword misspelled (\`timout 30s\`).`,
+    trigger: `${ECHO}
+plan hello {
+  step greet = echo(text: "hi"
+}
+`,
+    fix: `${ECHO}
+plan hello {
+  step greet = echo(text: "hi")
+}
+`,
+    reference: 'LANGUAGE.md §2 Lexical rules, §4 Declarations',
+  },
+
+  E0101: {
+    severity: 'error',
+    title: 'unresolved name',
+    details: `A name was used that is not declared in scope: a step, capability, resource, policy,
+guardrail, plan, type or import alias. Names are resolved in the module itself, then in its
+imports (\`import std.guardrails { name }\` brings a name in unqualified; \`import std.policies\`
+makes \`policies.name\` available; \`import "./x.orch" as x\` makes \`x.name\` available).
+
+When a declared name is close to the one written, the diagnostic suggests it and offers a quick
+fix. Steps declared inside a \`for each\` block are visible outside it as a list (\`send.output\`).`,
+    trigger: `${ECHO}
+plan hello {
+  step greet = ecko(text: "hi")
+}
+`,
+    fix: `${ECHO}
+plan hello {
+  step greet = echo(text: "hi")
+}
+`,
+    reference: 'LANGUAGE.md §4 Declarations',
+  },
+
+  E0102: {
+    severity: 'error',
+    title: 'duplicate declaration in one scope',
+    details: `Two declarations with the same name live in the same scope: two steps of one plan, two
+capabilities of one module, two fields of one record, or the same property given twice in one
+block (\`timeout 5s\` … \`timeout 10s\`).
+
+Rename one of them, or delete the copy. The related information points at the first declaration.`,
+    trigger: `${ECHO}
+plan hello {
+  step greet = echo(text: "hi")
+  step greet = echo(text: "hello again")
+}
+`,
+    fix: `${ECHO}
+plan hello {
+  step greet = echo(text: "hi")
+  step greet_again = echo(text: "hello again") { after greet }
+}
+`,
+    reference: 'LANGUAGE.md §4 Declarations',
+  },
+
+  E0103: {
+    severity: 'error',
+    title: 'import not found / import cycle',
+    details: `An import could not be satisfied. Either the file of a relative import
+(\`import "./devices.orch" as devices\`) does not exist — paths are relative to the importing file —
+or the std module does not exist (\`std.policies\`, \`std.guardrails\` and \`std.capabilities\` do),
+or a chain of file imports leads back to the importing file.
+
+For a cycle, the message lists the files in import order. Break it by moving the shared
+declarations into a third file that both import.`,
+    trigger: `import "./missing_devices.orch" as devices
+${ECHO}
+plan hello {
+  step greet = echo(text: "hi")
+}
+`,
+    fix: `${ECHO}
+plan hello {
+  step greet = echo(text: "hi")
+}
+`,
+    reference: 'LANGUAGE.md §4 Declarations (imports)',
+  },
+
+  E0201: {
+    severity: 'error',
+    title: 'type mismatch',
+    details: `A value of one type was used where another is required: an argument whose type does not
+match the capability's input field, a \`when\` or \`wait until\` condition that is not a \`bool\`,
+a comparison between unrelated types, or a plan output that does not match its declared shape.
+
+\`int\` is accepted where \`number\` is expected; string-literal enums accept only their listed
+values; \`T?\` accepts \`null\`. Convert explicitly (\`format(…)\`) or change the declared type.`,
+    trigger: `${ECHO}
+plan hello {
+  step greet = echo(text: 42)
+}
+`,
+    fix: `${ECHO}
+plan hello {
+  step greet = echo(text: "42")
+}
+`,
+    reference: 'LANGUAGE.md §3 Types',
+  },
+
+  E0202: {
+    severity: 'error',
+    title: 'unknown argument, or missing required argument, in a capability call',
+    details: `A capability call must pass exactly the fields of the capability's \`input\` record by name.
+Passing a name the input does not declare is an error (the diagnostic suggests the closest field),
+and so is leaving out a field that has no default and is not optional (\`T?\`).
+
+The same rule applies to \`fallback\` and \`compensate\` calls and to \`run plan(args)\` against the
+sub-plan's \`input\`.`,
+    trigger: `${ECHO}
+plan hello {
+  step greet = echo(txt: "hi")
+}
+`,
+    fix: `${ECHO}
+plan hello {
+  step greet = echo(text: "hi")
+}
+`,
+    reference: 'LANGUAGE.md §4 Plans and steps',
+  },
+
+  E0203: {
+    severity: 'error',
+    title: 'unit mismatch (duration / money / percent / number)',
+    details: `Units never mix silently. Adding, subtracting or comparing a duration with money, a percent
+or a plain number is an error, as is mixing currencies. Multiplying or dividing a duration or an
+amount of money by a plain number is fine (\`2 * 30s\`, \`0.01usd * len(input.items)\`).
+
+Typical cause: a guardrail or budget compares an estimate with a literal of the wrong unit, such
+as \`plan.cost <= 5m\`.`,
+    trigger: `${ECHO}
+guardrail spend_cap {
+  severity warning
+  assert plan.cost <= 5m
+}
+
+plan hello {
+  guardrails spend_cap
+  step greet = echo(text: "hi")
+}
+`,
+    fix: `${ECHO}
+guardrail spend_cap {
+  severity warning
+  assert plan.cost <= 0.05usd
+}
+
+plan hello {
+  guardrails spend_cap
+  step greet = echo(text: "hi")
+}
+`,
+    reference: 'LANGUAGE.md §3 Types (units)',
+  },
+
+  E0301: {
+    severity: 'error',
+    title: 'dependency cycle',
+    details: `The steps of a plan must form a directed acyclic graph. A step depends on every step whose
+output it reads (\`a.output.x\`, \`a.status\`, …) and on every step named in \`after\`. When these
+edges form a loop no step of the loop could ever start, so the plan is rejected; the message lists
+the steps of the cycle in order.
+
+Break the loop by removing one reference, usually the one that reads a later step's output, or by
+splitting the work into two plans chained with a trigger (\`after plan completed\`).`,
+    trigger: `${ECHO}
+plan ping_pong {
+  step ping = echo(text: pong.output.text)
+  step pong = echo(text: ping.output.text)
+}
+`,
+    fix: `${ECHO}
+plan ping_pong {
+  step ping = echo(text: "start")
+  step pong = echo(text: ping.output.text)
+}
+`,
+    reference: 'LANGUAGE.md §4 Plans and steps (dependencies)',
+  },
+
+  E0401: {
+    severity: 'error',
+    title: 'blocking guardrail violated at compile time',
+    details: `A guardrail with \`severity blocking\` is violated by facts the compiler already knows:
+where a step is placed, the data class it handles, the order of steps, or the plan's estimates.
+The message names the guardrail and the step. Such a plan would be stopped at run time anyway, so
+it is rejected up front.
+
+Fix the plan rather than the guardrail: give the step a resource that satisfies the rule (for a
+privacy rule, a local or edge resource and a \`privacy_first\` policy, or \`on RESOURCE\`), add the
+missing step before the guarded one, or lower the step's data class if it really handles less.`,
+    trigger: `capability summarize_diary {
+  kind llm
+  input { text: string }
+  output { summary: string }
+  data personal
+  requires llm
+}
+
+resource big_cloud {
+  kind cloud_region
+  provides llm
+}
+
+guardrail no_personal_data_in_cloud {
+  severity blocking
+  forbid step where step.data >= personal and step.placement == cloud_region
+  message "Personal data must stay on local or edge resources"
+}
+
+plan diary {
+  guardrails no_personal_data_in_cloud
+  step summary = summarize_diary(text: "dear diary")
+}
+`,
+    fix: `capability summarize_diary {
+  kind llm
+  input { text: string }
+  output { summary: string }
+  data personal
+  requires llm
+}
+
+resource big_cloud {
+  kind cloud_region
+  provides llm
+}
+
+resource home_box {
+  kind local_device
+  provides llm
+}
+
+guardrail no_personal_data_in_cloud {
+  severity blocking
+  forbid step where step.data >= personal and step.placement == cloud_region
+  message "Personal data must stay on local or edge resources"
+}
+
+plan diary {
+  guardrails no_personal_data_in_cloud
+  step summary = summarize_diary(text: "dear diary") { on home_box }
+}
+`,
+    reference: 'LANGUAGE.md §4 Declarations (guardrails), Plans and steps (guardrail semantics)',
+  },
+
+  W0402: {
+    severity: 'warning',
+    title: 'warning-severity guardrail violated at compile time',
+    details: `Like E0401, but the guardrail has \`severity warning\`: the plan still compiles and runs,
+and at run time the violation is recorded as a \`guardrail_violation\` journal event instead of
+stopping the step. Use warnings for rules you want to see in CI without blocking deploys.
+
+To silence it, make the plan satisfy the rule, or remove the guardrail from the plan's
+\`guardrails\` list if it does not apply.`,
+    trigger: `${ECHO}
+guardrail small_plans {
+  severity warning
+  assert plan.steps <= 1
+}
+
+plan hello {
+  guardrails small_plans
+  step greet = echo(text: "hi")
+  step again = echo(text: greet.output.text)
+}
+`,
+    fix: `${ECHO}
+guardrail small_plans {
+  severity warning
+  assert plan.steps <= 2
+}
+
+plan hello {
+  guardrails small_plans
+  step greet = echo(text: "hi")
+  step again = echo(text: greet.output.text)
+}
+`,
+    reference: 'LANGUAGE.md §4 Plans and steps (guardrail semantics)',
+  },
+
+  I0403: {
+    severity: 'hint',
+    title: 'advisory or info guardrail note',
+    details: `A guardrail with \`severity advisory\` or \`severity info\` does not hold for this plan. It
+never fails a check or a run; it is reported as a hint so reviewers can see it (editors show it
+faintly). Advisory guardrails suit recommendations such as "prefer local execution".`,
+    trigger: `${ECHO}
+guardrail prefer_short_plans {
+  severity advisory
+  assert plan.steps <= 1
+}
+
+plan hello {
+  guardrails prefer_short_plans
+  step greet = echo(text: "hi")
+  step again = echo(text: greet.output.text)
+}
+`,
+    fix: `${ECHO}
+guardrail prefer_short_plans {
+  severity advisory
+  assert plan.steps <= 2
+}
+
+plan hello {
+  guardrails prefer_short_plans
+  step greet = echo(text: "hi")
+  step again = echo(text: greet.output.text)
+}
+`,
+    reference: 'LANGUAGE.md §4 Declarations (guardrails)',
+  },
+
+  E0501: {
+    severity: 'error',
+    title: 'no resource can host a step',
+    details: `Placement binds every step to a resource that provides all the tags its capability
+\`requires\` (or to the resource named with \`on\`). When no declared resource provides every
+required tag — or when the guardrails and the pinned resource rule out all candidates — the step
+cannot run anywhere.
+
+Declare a resource that \`provides\` the missing tag, drop the tag from \`requires\` if the
+capability does not need it, or pin the step with \`on RESOURCE\` to one that fits. Capabilities
+with no \`requires\` run on the local host and never raise this error.`,
+    trigger: `capability upscale_video {
+  kind tool
+  input { url: string }
+  output { url: string }
+  requires gpu
+}
+
+resource laptop {
+  kind local_device
+  provides cpu
+}
+
+plan enhance {
+  step upscale = upscale_video(url: "file:///movie.mp4")
+}
+`,
+    fix: `capability upscale_video {
+  kind tool
+  input { url: string }
+  output { url: string }
+  requires gpu
+}
+
+resource laptop {
+  kind local_device
+  provides cpu
+}
+
+resource render_farm {
+  kind edge_cluster
+  provides gpu
+}
+
+plan enhance {
+  step upscale = upscale_video(url: "file:///movie.mp4")
+}
+`,
+    reference: 'LANGUAGE.md §4 Plans and steps (placement)',
+  },
+
+  W0502: {
+    severity: 'warning',
+    title: 'estimated cost or duration exceeds a policy budget',
+    details: `The plan's estimate is above a \`budget\` of its policy. Estimated cost is the sum of step
+costs plus the cost of the resources they are placed on; estimated duration is the critical path
+of step latencies. Both are shown by \`orch preview\`.
+
+The plan still compiles — estimates are estimates — but at run time the actual cost and elapsed
+time are checked against the budget too. Raise the budget, choose cheaper or faster capabilities
+or resources, or a policy strategy (\`cost\`, \`latency\`) that optimises for the budgeted metric.`,
+    trigger: `capability translate {
+  kind llm
+  input { text: string }
+  output { text: string }
+  cost 0.05usd
+  latency 2s
+}
+
+policy frugal {
+  strategy cost
+  budget cost <= 0.01usd
+}
+
+plan localise {
+  policy frugal
+  step german = translate(text: "Good evening")
+}
+`,
+    fix: `capability translate {
+  kind llm
+  input { text: string }
+  output { text: string }
+  cost 0.05usd
+  latency 2s
+}
+
+policy frugal {
+  strategy cost
+  budget cost <= 0.10usd
+}
+
+plan localise {
+  policy frugal
+  step german = translate(text: "Good evening")
+}
+`,
+    reference: 'LANGUAGE.md §4 Declarations (policy budgets), Plans and steps (estimates)',
+  },
+
+  W0601: {
+    severity: 'warning',
+    title: 'unused declaration',
+    details: `A declaration is never used: a capability no step calls, a resource no step can be placed
+on, a policy or guardrail no plan names, or a step whose output nothing reads and that has no
+effect of its own. Unused declarations are usually left-overs of a refactoring.
+
+Delete the declaration (the quick fix does this), or use it. Steps that call capabilities are
+assumed to have effects, so this warning is mostly about declarations at module level.`,
+    trigger: `${ECHO}
+capability shout {
+  kind tool
+  input { text: string }
+  output { text: string }
+}
+
+plan hello {
+  step greet = echo(text: "hi")
+}
+`,
+    fix: `${ECHO}
+plan hello {
+  step greet = echo(text: "hi")
+}
+`,
+    reference: 'LANGUAGE.md §5 Diagnostics',
+  },
+
+  E0701: {
+    severity: 'error',
+    title: 'invalid trigger',
+    details: `A trigger cannot fire correctly: its cron expression is invalid (five fields — minute, hour,
+day of month, month, day of week — or six with seconds), its timezone is not an IANA name
+(\`Europe/Paris\`), it runs a plan that does not exist, or its \`with { … }\` record does not match
+the plan's \`input\` (an unknown field, a missing required field, or a wrong type).
+
+Fix the expression or the input; \`orch preview\` lists each trigger with the next times it fires.`,
+    trigger: `${ECHO}
+plan hello {
+  step greet = echo(text: "hi")
+}
+
+trigger every_morning { schedule "0 25 * * *" timezone "Europe/Paris" run hello }
+`,
+    fix: `${ECHO}
+plan hello {
+  step greet = echo(text: "hi")
+}
+
+trigger every_morning { schedule "0 7 * * *" timezone "Europe/Paris" run hello }
+`,
+    reference: 'LANGUAGE.md §4 Triggers',
+  },
+};
+
+/** Every code, in table order. */
+export function allExplanations(): readonly Explanation[] {
+  return (Object.keys(CATALOG) as DiagnosticCode[]).map((code) => ({ code, ...CATALOG[code] }));
+}
+
+/** Case-insensitive lookup; `undefined` for an unknown code. */
+export function explanationFor(code: string): Explanation | undefined {
+  const wanted = code.trim().toUpperCase();
+  return allExplanations().find((e) => e.code === wanted);
+}

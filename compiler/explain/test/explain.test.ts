@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { orch } from '../../../examples/test/cli.js';
+import { allExplanations, explanationFor } from '../catalog.js';
+
+/** The codes of LANGUAGE.md §5, which must all be explained. */
+const SPEC_CODES = [
+  'E0001', 'E0101', 'E0102', 'E0103', 'E0201', 'E0202', 'E0203', 'E0301',
+  'E0401', 'W0402', 'E0501', 'W0502', 'W0601', 'E0701',
+];
+
+describe('explanation catalogue', () => {
+  it('explains every code of the spec table', () => {
+    const codes = allExplanations().map((e) => e.code);
+    for (const code of SPEC_CODES) expect(codes).toContain(code);
+  });
+
+  it('gives each code a title, details, a trigger and a different fix', () => {
+    for (const e of allExplanations()) {
+      expect(e.title.length, e.code).toBeGreaterThan(5);
+      expect(e.details.length, e.code).toBeGreaterThan(100);
+      expect(e.trigger, e.code).toMatch(/\S/);
+      expect(e.fix, e.code).not.toEqual(e.trigger);
+      expect(e.severity, e.code).toBe(e.code.startsWith('E') ? 'error' : e.code.startsWith('W') ? 'warning' : 'hint');
+    }
+  });
+
+  it('looks codes up case-insensitively and rejects unknown ones', () => {
+    expect(explanationFor('e0301')?.code).toBe('E0301');
+    expect(explanationFor(' W0601 ')?.code).toBe('W0601');
+    expect(explanationFor('E9999')).toBeUndefined();
+  });
+});
+
+describe('orch explain', () => {
+  it('prints the explanation, the triggering example and the fix', () => {
+    const r = orch(['explain', 'E0301']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('E0301 (error): dependency cycle');
+    expect(r.stdout).toContain('Example that triggers it:');
+    expect(r.stdout).toContain('step ping = echo(text: pong.output.text)');
+    expect(r.stdout).toContain('Fixed:');
+    expect(r.stdout).toContain('step ping = echo(text: "start")');
+  });
+
+  it('explains every code it lists', () => {
+    for (const e of allExplanations()) {
+      const r = orch(['explain', e.code.toLowerCase()]);
+      expect(r.code, e.code).toBe(0);
+      expect(r.stdout, e.code).toContain(`${e.code} (${e.severity}): ${e.title}`);
+    }
+  });
+
+  it('lists all codes without an argument', () => {
+    const r = orch(['explain']);
+    expect(r.code).toBe(0);
+    for (const code of SPEC_CODES) expect(r.stdout).toContain(code);
+  });
+
+  it('prints JSON with --format json', () => {
+    const r = orch(['explain', 'E0501', '--format', 'json']);
+    expect(r.code).toBe(0);
+    const parsed = JSON.parse(r.stdout) as { code: string; trigger: string; fix: string };
+    expect(parsed.code).toBe('E0501');
+    expect(parsed.trigger).toContain('requires gpu');
+  });
+
+  it('rejects an unknown code with exit 2, one line, and the list of codes', () => {
+    const r = orch(['explain', 'E9999']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^orch: unknown diagnostic code 'E9999'; known codes: E0001, .*E0701/);
+  });
+
+  it('rejects an unknown format with exit 2', () => {
+    const r = orch(['explain', 'E0301', '--format', 'yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("orch: unknown format 'yaml'");
+  });
+});
