@@ -1,0 +1,127 @@
+/**
+ * Prometheus metrics for `GET /metrics`, on a private prom-client registry. Run-level figures are
+ * collected from finished runs (their steps and journal); gauges are read at scrape time.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PlanIR } from '../../compiler/ir/types.js';
+import type { TriggerIR } from '../../compiler/triggers-ir.js';
+import type { FinishedRun, RunStarter } from './run-starter.js';
+import type { FireResult, TriggerEngine } from './trigger-engine.js';
+
+export interface ServeMetrics {
+  readonly registry: Registry;
+  readonly contentType: string;
+  /** Counts one accepted event and how it matched. */
+  event(matched: boolean): void;
+  /** Counts one trigger decision. */
+  outcome(trigger: TriggerIR, result: FireResult): void;
+  render(): Promise<string>;
+}
+
+export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, plans: () => readonly PlanIR[]): ServeMetrics {
+  const registry = new Registry();
+  const events = new Counter({
+    name: 'orch_events_total',
+    help: 'Events accepted by POST /events, by whether any trigger listens for their type',
+    labelNames: ['matched'] as const,
+    registers: [registry],
+  });
+  const outcomes = new Counter({
+    name: 'orch_trigger_outcomes_total',
+    help: 'Trigger decisions: started, filtered, debounced, invalid, error',
+    labelNames: ['trigger', 'kind', 'outcome'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'orch_runs',
+    help: 'Runs in the journal by status',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const byStatus = new Map<string, number>();
+      for (const r of await starter.list()) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+      for (const [status, n] of byStatus) this.set({ status }, n);
+    },
+  });
+  new Gauge({
+    name: 'orch_queue_depth',
+    help: 'Runs being started plus runs in flight in this server',
+    registers: [registry],
+    collect() {
+      this.set(engine().queueDepth());
+    },
+  });
+  const stepDuration = new Histogram({
+    name: 'orch_step_duration_seconds',
+    help: 'Duration of finished steps',
+    labelNames: ['plan', 'status'] as const,
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 300, 3600],
+    registers: [registry],
+  });
+  const stepsByTier = new Counter({
+    name: 'orch_steps_executed_total',
+    help: 'Executed steps by the trust tier of the resource they ran on',
+    labelNames: ['tier'] as const,
+    registers: [registry],
+  });
+  let localSteps = 0;
+  let placedSteps = 0;
+  new Gauge({
+    name: 'orch_local_execution_ratio',
+    help: 'Share of executed steps that ran on local-tier resources (finished runs seen by this server)',
+    registers: [registry],
+    collect() {
+      this.set(placedSteps === 0 ? 0 : localSteps / placedSteps);
+    },
+  });
+  const violations = new Counter({
+    name: 'orch_guardrail_violations_total',
+    help: 'Guardrail violations recorded in the journal of finished runs',
+    labelNames: ['guardrail'] as const,
+    registers: [registry],
+  });
+  const finished = new Counter({
+    name: 'orch_runs_finished_total',
+    help: 'Runs that reached a terminal status while this server watched',
+    labelNames: ['plan', 'status'] as const,
+    registers: [registry],
+  });
+
+  const tierOf = (planId: string, resource: string | null | undefined): string | null => {
+    if (!resource) return null;
+    const plan = plans().find((p) => p.plan === planId || `${p.module}.${p.plan}` === planId);
+    return plan?.resources[resource]?.tier ?? null;
+  };
+
+  const observe = async (run: FinishedRun): Promise<void> => {
+    finished.inc({ plan: run.planId, status: run.status });
+    const view = await starter.get(run.runId).catch(() => null);
+    for (const s of view?.steps ?? []) {
+      if (typeof s.duration === 'number' && s.status !== 'skipped' && s.status !== 'pending') {
+        stepDuration.observe({ plan: run.planId, status: s.status }, s.duration / 1000);
+      }
+      const tier = tierOf(run.planId, s.resource);
+      if (tier && (s.status === 'completed' || s.status === 'failed')) {
+        stepsByTier.inc({ tier });
+        placedSteps += 1;
+        if (tier === 'local') localSteps += 1;
+      }
+    }
+    const timeline = await starter.timeline(run.runId).catch(() => null);
+    for (const e of timeline ?? []) {
+      if (e.type !== 'guardrail_violation') continue;
+      const name = typeof e.guardrail === 'string' ? e.guardrail : 'unknown';
+      violations.inc({ guardrail: name });
+    }
+  };
+  starter.onFinished((run) => void observe(run));
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    event: (matched) => events.inc({ matched: matched ? 'true' : 'false' }),
+    outcome: (t, r) => outcomes.inc({ trigger: t.name, kind: t.source.kind, outcome: r.outcome }),
+    render: () => registry.metrics(),
+  };
+}

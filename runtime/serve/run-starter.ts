@@ -1,0 +1,86 @@
+/**
+ * What `orch serve` needs from the runtime, and nothing more. The trigger engine and the HTTP
+ * layer talk only to this interface, so they can be exercised against an in-memory fake and then
+ * wired to the real journaled runtime by `runtime-starter.ts`.
+ */
+import type { PlanIR } from '../../compiler/ir/types.js';
+
+export type RunStatus =
+  | 'pending' | 'queued' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled' | 'timeout';
+
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled', 'timeout']);
+
+/** The execution result of LANGUAGE.md §6, with `status` live while the run is in flight. */
+export interface RunView {
+  readonly planId: string;
+  readonly runId: string;
+  readonly status: string;
+  readonly steps: readonly {
+    readonly stepId: string;
+    readonly status: string;
+    readonly output?: unknown;
+    readonly error?: unknown;
+    readonly attempts?: number;
+    readonly resource?: string | null;
+    readonly duration?: number | null;
+    readonly startedAt?: string | null;
+    readonly completedAt?: string | null;
+  }[];
+  readonly output?: unknown;
+  readonly error?: unknown;
+  readonly metadata?: { readonly [key: string]: unknown };
+  readonly startedAt?: string | null;
+  readonly completedAt?: string | null;
+}
+
+export interface RunSummary {
+  readonly runId: string;
+  readonly planId: string;
+  readonly status: string;
+  readonly startedAt?: string | null;
+  readonly completedAt?: string | null;
+}
+
+export interface JournalEntry {
+  readonly type: string;
+  readonly [key: string]: unknown;
+}
+
+/** A finished run as the chain triggers and metrics see it. */
+export interface FinishedRun {
+  readonly runId: string;
+  readonly planId: string;
+  readonly status: string;
+  readonly output: unknown;
+}
+
+/** Why a control request could not be honoured; the HTTP layer maps it to 404 / 409. */
+export type ControlResult =
+  | { readonly ok: true; readonly status: string }
+  | { readonly ok: false; readonly reason: 'not_found' | 'conflict'; readonly message: string };
+
+export interface StartMeta {
+  /** The trigger that started the run, or `null` for `POST /runs`. */
+  readonly trigger: string | null;
+}
+
+export interface RunStarter {
+  /** Creates a journaled run and starts it in the background; resolves once it is journaled. */
+  start(plan: PlanIR, input: unknown, meta: StartMeta): Promise<{ readonly runId: string }>;
+  get(runId: string): Promise<RunView | null>;
+  list(): Promise<readonly RunSummary[]>;
+  timeline(runId: string): Promise<readonly JournalEntry[] | null>;
+  pause(runId: string): Promise<ControlResult>;
+  resume(runId: string): Promise<ControlResult>;
+  cancel(runId: string): Promise<ControlResult>;
+  decide(runId: string, stepId: string, decision: 'approve' | 'reject'): Promise<ControlResult>;
+  /** Merges live context signals (`wait until context.x` in running plans sees them). */
+  signalContext(values: { readonly [key: string]: unknown }): Promise<void>;
+  /** Called once for every run that reaches a terminal status while this process watches it. */
+  onFinished(listener: (run: FinishedRun) => void): void;
+  /** Resumes every run left unfinished by a previous process; resolves to their ids. */
+  resumeUnfinished(): Promise<readonly string[]>;
+  /** Runs currently in flight in this process (queue depth for the metrics). */
+  activeCount(): number;
+  close(): Promise<void>;
+}

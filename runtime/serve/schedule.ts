@@ -1,0 +1,63 @@
+/**
+ * Cron schedules for `schedule` triggers, on croner. Missed ticks are replayed only with
+ * `--catch-up`, and then coalesced into one run (as systemd's `Persistent=true` does): a server
+ * that was down for a week does not start a week of nightly runs at once.
+ */
+import { Cron } from 'croner';
+
+export interface ScheduleHandle {
+  stop(): void;
+  nextRun(): Date | null;
+}
+
+/** Throws a one-line message when the pattern or the timezone is not valid. */
+export function validateSchedule(cron: string, timezone: string | null): void {
+  let job: Cron | undefined;
+  try {
+    job = new Cron(cron, { paused: true, ...(timezone ? { timezone } : {}) });
+    job.nextRun();
+  } catch (err) {
+    throw new Error(`invalid schedule "${cron}"${timezone ? ` (timezone ${timezone})` : ''}: ${(err as Error).message}`);
+  } finally {
+    job?.stop();
+  }
+}
+
+export function startSchedule(
+  cron: string,
+  timezone: string | null,
+  onTick: (scheduledAt: Date) => void,
+): ScheduleHandle {
+  const job = new Cron(cron, { ...(timezone ? { timezone } : {}), catch: true }, (self: Cron) => {
+    // croner passes the job; the tick's nominal time is the one it was scheduled for.
+    onTick(self.currentRun() ?? new Date());
+  });
+  return { stop: () => job.stop(), nextRun: () => job.nextRun() };
+}
+
+/**
+ * How many ticks fell strictly after `since` and at or before `now` (counted up to `limit`), and
+ * the first of them; a catch-up run stands for all of them.
+ */
+export function missedTicks(
+  cron: string,
+  timezone: string | null,
+  since: Date,
+  now: Date,
+  limit = 10_000,
+): { readonly count: number; readonly first: Date | null; readonly truncated: boolean } {
+  const job = new Cron(cron, { paused: true, ...(timezone ? { timezone } : {}) });
+  try {
+    let count = 0;
+    const first = job.nextRun(since);
+    let cursor = first;
+    while (cursor && cursor.getTime() <= now.getTime()) {
+      count += 1;
+      if (count >= limit) return { count, first, truncated: true };
+      cursor = job.nextRun(cursor);
+    }
+    return { count, first: count > 0 ? first : null, truncated: false };
+  } finally {
+    job.stop();
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Scaffolding: an in-memory RunStarter whose runs finish only when a test says so. Used to test
+ * the trigger engine's decisions in isolation; the end-to-end tests use the real runtime.
+ */
+import type { PlanIR } from '../../../compiler/ir/types.js';
+import type { ControlResult, FinishedRun, JournalEntry, RunStarter, RunView } from '../run-starter.js';
+import { TERMINAL_STATUSES } from '../run-starter.js';
+
+export interface FakeRun {
+  runId: string;
+  plan: PlanIR;
+  input: unknown;
+  trigger: string | null;
+  status: string;
+  output: unknown;
+}
+
+export class FakeStarter implements RunStarter {
+  readonly runs: FakeRun[] = [];
+  readonly signals: Record<string, unknown>[] = [];
+  private readonly listeners: ((r: FinishedRun) => void)[] = [];
+  private next = 1;
+
+  async start(plan: PlanIR, input: unknown, meta: { trigger: string | null }) {
+    const runId = `run-${this.next++}`;
+    this.runs.push({ runId, plan, input, trigger: meta.trigger, status: 'running', output: null });
+    return { runId };
+  }
+  finish(runId: string, status: 'completed' | 'failed' | 'cancelled' | 'timeout', output: unknown = {}) {
+    const r = this.runs.find((x) => x.runId === runId)!;
+    r.status = status;
+    r.output = output;
+    for (const l of this.listeners) l({ runId, planId: r.plan.plan, status, output });
+  }
+  byTrigger(name: string): FakeRun[] {
+    return this.runs.filter((r) => r.trigger === name);
+  }
+  async get(runId: string): Promise<RunView | null> {
+    const r = this.runs.find((x) => x.runId === runId);
+    return r ? { planId: r.plan.plan, runId, status: r.status, steps: [], output: r.output } : null;
+  }
+  async list() {
+    return this.runs.map((r) => ({ runId: r.runId, planId: r.plan.plan, status: r.status }));
+  }
+  async timeline(runId: string): Promise<JournalEntry[] | null> {
+    return this.runs.some((r) => r.runId === runId) ? [{ type: 'execution_started' }] : null;
+  }
+  private control(runId: string, to: string): ControlResult {
+    const r = this.runs.find((x) => x.runId === runId);
+    if (!r) return { ok: false, reason: 'not_found', message: `unknown run "${runId}"` };
+    if (TERMINAL_STATUSES.has(r.status)) return { ok: false, reason: 'conflict', message: `run is ${r.status}` };
+    r.status = to;
+    return { ok: true, status: to };
+  }
+  async pause(runId: string) {
+    return this.control(runId, 'paused');
+  }
+  async resume(runId: string) {
+    return this.control(runId, 'running');
+  }
+  async cancel(runId: string) {
+    return this.control(runId, 'cancelled');
+  }
+  async decide(runId: string): Promise<ControlResult> {
+    return this.control(runId, 'running');
+  }
+  async signalContext(values: Record<string, unknown>) {
+    this.signals.push({ ...values });
+  }
+  onFinished(listener: (r: FinishedRun) => void) {
+    this.listeners.push(listener);
+  }
+  async resumeUnfinished() {
+    return [];
+  }
+  activeCount() {
+    return this.runs.filter((r) => !TERMINAL_STATUSES.has(r.status)).length;
+  }
+  async close() {}
+}
+
+/** A minimal PlanIR for engine tests: only the fields the engine reads are meaningful. */
+export function fakePlan(name: string, input: object = { type: 'object' }): PlanIR {
+  return {
+    version: 'orch.plan/v1',
+    plan: name,
+    module: 'test',
+    goal: null,
+    base_dir: '.',
+    source_file: 'test.orch',
+    input,
+    context: { type: 'object', properties: { temperature: { type: 'number' } } },
+    policy: null,
+    priority: 2,
+    deadline_ms: null,
+    concurrency: null,
+    on_failure: 'abort',
+    capabilities: {},
+    resources: {},
+    steps: [],
+    stages: [],
+    estimates: { cost: 0, duration_ms: 0, critical_path: [], local_ratio: 0 },
+    guardrails: [],
+    success: [],
+    output: null,
+    invariants: [],
+    simulations: {},
+    subplans: {},
+  };
+}
