@@ -2,7 +2,7 @@
  * Scaffolding: an in-memory RunStarter whose runs finish only when a test says so. Used to test
  * the trigger engine's decisions in isolation; the end-to-end tests use the real runtime.
  */
-import type { PlanIR } from '../../../compiler/ir/types.js';
+import type { JsonSchema, PlanIR } from '../../../compiler/ir/types.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunStarter, RunView } from '../run-starter.js';
 import { TERMINAL_STATUSES } from '../run-starter.js';
 
@@ -80,7 +80,7 @@ export class FakeStarter implements RunStarter {
 }
 
 /** A minimal PlanIR for engine tests: only the fields the engine reads are meaningful. */
-export function fakePlan(name: string, input: object = { type: 'object' }): PlanIR {
+export function fakePlan(name: string, input: JsonSchema = { type: 'object' }): PlanIR {
   return {
     version: 'orch.plan/v1',
     plan: name,
