@@ -1,0 +1,284 @@
+/**
+ * The pure evaluator of `ExprIR` — shared by the scheduler (`when`, arguments, `wait until`,
+ * success criteria, outputs), run-time guardrails, the verifier and `orch serve`.
+ *
+ * Values are plain JSON-ish values in run-time units (durations in ms, money as an amount,
+ * percents as fractions, data classes as their names). There is no `eval`: every operator and
+ * built-in is interpreted here. Secrets are resolved only through the injected `secret` resolver,
+ * so a caller that must never see them (journal, preview) passes a resolver that returns `***`.
+ *
+ * Member access on `null`/missing values yields `null` (so `x.output.f ?? d` works for a skipped
+ * `x`); type errors (e.g. `len(3)`, adding a list to a number) throw `EvalError`.
+ */
+import type { BuiltinFn, ExprIR, StepView } from '../compiler/ir/types.js';
+
+export class EvalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EvalError';
+  }
+}
+
+export interface EvalEnv {
+  /** Roots of `{op:'var'}`; a missing root evaluates to `null`. */
+  readonly vars: { readonly [name: string]: unknown };
+  /** `for each` item variables in scope, by name. */
+  readonly items?: { readonly [name: string]: unknown };
+  /** The view of another step (`{op:'step'}`); `undefined` when unknown. */
+  readonly step?: (id: string) => StepView | undefined;
+  /** Resolves `secret("NAME")`; without it a secret evaluates to the redaction marker. */
+  readonly secret?: (name: string) => string;
+  /** Current time in epoch ms, for `now()`. Injected so the verifier's virtual clock works. */
+  readonly now?: () => number;
+}
+
+export const REDACTED = '***';
+
+export const DATA_CLASS_RANK: { readonly [name: string]: number } = {
+  public: 0,
+  internal: 1,
+  personal: 2,
+  sensitive: 3,
+  secret: 4,
+};
+
+export function evaluate(expr: ExprIR, env: EvalEnv): unknown {
+  switch (expr.op) {
+    case 'lit':
+      return expr.value;
+    case 'list':
+      return expr.items.map((e) => evaluate(e, env));
+    case 'record': {
+      const out: Record<string, unknown> = {};
+      for (const f of expr.fields) out[f.key] = evaluate(f.value, env);
+      return out;
+    }
+    case 'concat':
+      return expr.parts.map((p) => formatValue(evaluate(p, env))).join('');
+    case 'var':
+      return env.vars[expr.name] ?? null;
+    case 'item':
+      if (!env.items || !(expr.name in env.items)) throw new EvalError(`"${expr.name}" is not in scope here`);
+      return env.items[expr.name];
+    case 'step': {
+      const view = env.step?.(expr.id);
+      if (!view) throw new EvalError(`unknown step "${expr.id}"`);
+      return view;
+    }
+    case 'get':
+      return member(evaluate(expr.object, env), expr.key);
+    case 'index': {
+      const obj = evaluate(expr.object, env);
+      const idx = evaluate(expr.index, env);
+      if (obj === null || obj === undefined) return null;
+      if (Array.isArray(obj)) {
+        if (typeof idx !== 'number') throw new EvalError(`a list index must be a number, got ${typeName(idx)}`);
+        const i = idx < 0 ? obj.length + idx : idx;
+        return obj[i] ?? null;
+      }
+      if (typeof obj === 'object' && typeof idx === 'string') return member(obj, idx);
+      if (typeof obj === 'string' && typeof idx === 'number') return obj[idx] ?? null;
+      throw new EvalError(`cannot index ${typeName(obj)} with ${typeName(idx)}`);
+    }
+    case 'call':
+      return callBuiltin(expr.fn, expr.args.map((a) => evaluate(a, env)), env);
+    case 'secret':
+      return env.secret ? env.secret(expr.name) : REDACTED;
+    case 'not':
+      return !truthy(evaluate(expr.arg, env));
+    case 'neg': {
+      const v = evaluate(expr.arg, env);
+      if (typeof v !== 'number') throw new EvalError(`cannot negate ${typeName(v)}`);
+      return -v;
+    }
+    case 'range':
+      return { from: evaluate(expr.from, env), to: evaluate(expr.to, env) };
+    case 'and':
+      return truthy(evaluate(expr.left, env)) && truthy(evaluate(expr.right, env));
+    case 'or':
+      return truthy(evaluate(expr.left, env)) || truthy(evaluate(expr.right, env));
+    case 'implies':
+      return !truthy(evaluate(expr.left, env)) || truthy(evaluate(expr.right, env));
+    case '??': {
+      const l = evaluate(expr.left, env);
+      return l === null || l === undefined ? evaluate(expr.right, env) : l;
+    }
+    default:
+      return binary(expr.op, evaluate(expr.left, env), evaluate(expr.right, env), expr.compare);
+  }
+}
+
+/** Truthiness of a condition: only `true` is true (null/missing is false, never an error). */
+export function truthy(v: unknown): boolean {
+  return v === true;
+}
+
+function member(obj: unknown, key: string): unknown {
+  if (obj === null || obj === undefined) return null;
+  if (Array.isArray(obj)) {
+    if (key === 'length') return obj.length;
+    // `send.output.id` on a for-each output list maps over the items.
+    return obj.map((o) => member(o, key));
+  }
+  if (typeof obj === 'object') {
+    const v = (obj as Record<string, unknown>)[key];
+    return v === undefined ? null : v;
+  }
+  if (typeof obj === 'string' && key === 'length') return obj.length;
+  return null;
+}
+
+type BinOp = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | '+' | '-' | '*' | '/' | '%';
+
+function binary(op: BinOp, l: unknown, r: unknown, compare?: 'data_class'): unknown {
+  if (compare === 'data_class' || (isDataClass(l) && isDataClass(r) && op !== '==' && op !== '!=' && op !== 'in')) {
+    if (op === '==' || op === '!=' || op === 'in') return binary(op, l, r);
+    return compareNumbers(op, rank(l), rank(r));
+  }
+  switch (op) {
+    case '==':
+      return deepEqual(l, r);
+    case '!=':
+      return !deepEqual(l, r);
+    case '<':
+    case '<=':
+    case '>':
+    case '>=':
+      if (typeof l === 'number' && typeof r === 'number') return compareNumbers(op, l, r);
+      if (typeof l === 'string' && typeof r === 'string') return compareNumbers(op, l < r ? -1 : l > r ? 1 : 0, 0);
+      // Comparing with a missing value is false rather than an error: a condition over a
+      // not-yet-known signal simply does not hold.
+      if (l === null || r === null || l === undefined || r === undefined) return false;
+      throw new EvalError(`cannot compare ${typeName(l)} with ${typeName(r)}`);
+    case 'in':
+      if (Array.isArray(r)) return r.some((x) => deepEqual(x, l));
+      if (typeof r === 'string') return typeof l === 'string' && r.includes(l);
+      if (r !== null && typeof r === 'object') return typeof l === 'string' && l in r;
+      if (r === null || r === undefined) return false;
+      throw new EvalError(`"in" needs a list, string or record on the right, got ${typeName(r)}`);
+    case '+':
+      if (typeof l === 'number' && typeof r === 'number') return l + r;
+      if (typeof l === 'string' || typeof r === 'string') return formatValue(l) + formatValue(r);
+      if (Array.isArray(l) && Array.isArray(r)) return [...l, ...r];
+      throw new EvalError(`cannot add ${typeName(l)} and ${typeName(r)}`);
+    default: {
+      if (typeof l !== 'number' || typeof r !== 'number')
+        throw new EvalError(`"${op}" needs numbers, got ${typeName(l)} and ${typeName(r)}`);
+      if (op === '-') return l - r;
+      if (op === '*') return l * r;
+      if (r === 0) throw new EvalError(op === '/' ? 'division by zero' : 'modulo by zero');
+      return op === '/' ? l / r : l % r;
+    }
+  }
+}
+
+function compareNumbers(op: '<' | '<=' | '>' | '>=' | string, l: number, r: number): boolean {
+  switch (op) {
+    case '<':
+      return l < r;
+    case '<=':
+      return l <= r;
+    case '>':
+      return l > r;
+    case '>=':
+      return l >= r;
+    default:
+      throw new EvalError(`"${op}" cannot compare data classes`);
+  }
+}
+
+function isDataClass(v: unknown): v is string {
+  return typeof v === 'string' && v in DATA_CLASS_RANK;
+}
+
+function rank(v: unknown): number {
+  if (!isDataClass(v)) throw new EvalError(`${JSON.stringify(v)} is not a data class`);
+  return DATA_CLASS_RANK[v]!;
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if ((a === null || a === undefined) && (b === null || b === undefined)) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => deepEqual(x, bb[i]));
+  }
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => deepEqual((a as never)[k], (b as never)[k]));
+}
+
+function numbersOf(fn: string, args: unknown[]): number[] {
+  const list = args.length === 1 && Array.isArray(args[0]) ? (args[0] as unknown[]) : args;
+  return list.map((x) => {
+    if (typeof x !== 'number') throw new EvalError(`${fn}() needs numbers, got ${typeName(x)}`);
+    return x;
+  });
+}
+
+function callBuiltin(fn: BuiltinFn, args: unknown[], env: EvalEnv): unknown {
+  switch (fn) {
+    case 'len': {
+      const v = args[0];
+      if (typeof v === 'string' || Array.isArray(v)) return v.length;
+      if (v === null || v === undefined) return 0;
+      if (typeof v === 'object') return Object.keys(v).length;
+      throw new EvalError(`len() needs a string, list or record, got ${typeName(v)}`);
+    }
+    case 'contains': {
+      const [hay, needle] = args;
+      if (Array.isArray(hay)) return hay.some((x) => deepEqual(x, needle));
+      if (typeof hay === 'string') return typeof needle === 'string' && hay.includes(needle);
+      if (hay !== null && typeof hay === 'object') return typeof needle === 'string' && needle in hay;
+      if (hay === null || hay === undefined) return false;
+      throw new EvalError(`contains() needs a list, string or record, got ${typeName(hay)}`);
+    }
+    case 'lower':
+    case 'upper': {
+      const v = args[0];
+      if (typeof v !== 'string') throw new EvalError(`${fn}() needs a string, got ${typeName(v)}`);
+      return fn === 'lower' ? v.toLowerCase() : v.toUpperCase();
+    }
+    case 'min':
+    case 'max': {
+      const ns = numbersOf(fn, args);
+      if (ns.length === 0) return null;
+      return fn === 'min' ? Math.min(...ns) : Math.max(...ns);
+    }
+    case 'sum':
+      return numbersOf(fn, args).reduce((a, b) => a + b, 0);
+    case 'round': {
+      const [v, digits] = args;
+      if (typeof v !== 'number') throw new EvalError(`round() needs a number, got ${typeName(v)}`);
+      const d = typeof digits === 'number' ? digits : 0;
+      const f = 10 ** d;
+      return Math.round(v * f) / f;
+    }
+    case 'now':
+      return (env.now ?? Date.now)();
+    case 'format': {
+      // format(template, a, b) replaces `{}` / `{0}` placeholders; format(value) stringifies.
+      const [first, ...rest] = args;
+      if (typeof first !== 'string' || rest.length === 0) return formatValue(first);
+      let next = 0;
+      return first.replace(/\{(\d*)\}/g, (_m, n: string) => formatValue(rest[n === '' ? next++ : Number(n)] ?? null));
+    }
+  }
+}
+
+/** How a value prints inside an interpolated string. */
+export function formatValue(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+function typeName(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a record';
+  return `a ${typeof v}`;
+}

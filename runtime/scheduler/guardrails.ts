@@ -1,0 +1,142 @@
+/**
+ * Run-time guardrail checks (pure): `forbid` and `require … before` before a step starts, `check`
+ * after it completes, `assert` on the run's actuals. The scheduler decides what a violation does
+ * (blocking → the step does not start / fails and the run fails; otherwise a journal event).
+ */
+import type { ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR } from '../../compiler/ir/types.js';
+import { evaluate, truthy, type EvalEnv } from '../evaluate.js';
+
+/** What `step.*` means inside a guardrail condition. */
+export interface GuardStep {
+  readonly id: string;
+  readonly name: string;
+  readonly capability: string | null;
+  readonly kind: string | null;
+  readonly data: string;
+  readonly placement: string | null;
+  readonly tier: string | null;
+  readonly resource: string | null;
+  readonly cost: number;
+  readonly duration: number;
+}
+
+export interface Violation {
+  readonly guardrail: GuardrailIR;
+  readonly rule: GuardrailRuleIR['type'];
+  readonly message: string;
+}
+
+export function selectorMatches(sel: SelectorIR, step: GuardStep): boolean {
+  if ('step' in sel) return sel.step === step.id;
+  if ('kind' in sel) return sel.kind === step.kind;
+  return step.capability !== null && capabilityMatches(sel.capability, step.capability);
+}
+
+/** Selectors may name a capability by its short or qualified name. */
+export function capabilityMatches(selector: string, qualified: string): boolean {
+  return selector === qualified || qualified.endsWith(`.${selector}`) || selector.endsWith(`.${qualified}`);
+}
+
+function describe(g: GuardrailIR, fallback: string): string {
+  return `guardrail ${g.name} violated${g.message ? `: ${g.message}` : `: ${fallback}`}`;
+}
+
+function holds(cond: ExprIR, env: EvalEnv): { ok: boolean; error?: string } {
+  try {
+    return { ok: truthy(evaluate(cond, env)) };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}
+
+/**
+ * Before `step` starts: `forbid` conditions that hold and `require S before O` rules whose
+ * object is this step but no subject step has completed yet.
+ */
+export function preStepViolations(
+  guardrails: readonly GuardrailIR[],
+  step: GuardStep,
+  env: EvalEnv,
+  completedSteps: () => readonly GuardStep[],
+): Violation[] {
+  const out: Violation[] = [];
+  for (const g of guardrails) {
+    for (const rule of g.rules) {
+      if (rule.type === 'forbid') {
+        const r = holds(rule.condition, { ...env, vars: { ...env.vars, step } });
+        // An evaluation error on a forbid rule is not proof the step is forbidden.
+        if (r.ok) out.push({ guardrail: g, rule: 'forbid', message: describe(g, `step ${step.id} is forbidden`) });
+      } else if (rule.type === 'require' && rule.order === 'before' && selectorMatches(rule.object, step)) {
+        if (!completedSteps().some((s) => selectorMatches(rule.subject, s)))
+          out.push({
+            guardrail: g,
+            rule: 'require',
+            message: describe(g, `${selectorText(rule.subject)} must complete before ${step.id}`),
+          });
+      }
+    }
+  }
+  return out;
+}
+
+/** After `step` completed with `output`: `check` rules targeting it whose condition fails. */
+export function postStepViolations(
+  guardrails: readonly GuardrailIR[],
+  step: GuardStep,
+  output: unknown,
+  env: EvalEnv,
+): Violation[] {
+  const out: Violation[] = [];
+  for (const g of guardrails)
+    for (const rule of g.rules)
+      if (rule.type === 'check' && selectorMatches(rule.target, step)) {
+        const r = holds(rule.condition, { ...env, vars: { ...env.vars, step, output } });
+        if (!r.ok)
+          out.push({
+            guardrail: g,
+            rule: 'check',
+            message: describe(g, r.error ? `check on ${step.id} could not be evaluated: ${r.error}` : `check on ${step.id} failed`),
+          });
+      }
+  return out;
+}
+
+/** `assert` rules over the actuals (`run.cost`, `run.elapsed`) and estimates (`plan.*`). */
+export function assertViolations(guardrails: readonly GuardrailIR[], env: EvalEnv): Violation[] {
+  const out: Violation[] = [];
+  for (const g of guardrails)
+    for (const rule of g.rules)
+      if (rule.type === 'assert') {
+        const r = holds(rule.condition, env);
+        if (!r.ok && !r.error) out.push({ guardrail: g, rule: 'assert', message: describe(g, 'assertion failed') });
+      }
+  return out;
+}
+
+/** At the end of a run: `require S after O` — every completed O is followed by a completed S. */
+export function afterRuleViolations(
+  guardrails: readonly GuardrailIR[],
+  completed: readonly { step: GuardStep; at: number }[],
+): Violation[] {
+  const out: Violation[] = [];
+  for (const g of guardrails)
+    for (const rule of g.rules)
+      if (rule.type === 'require' && rule.order === 'after') {
+        const objects = completed.filter((c) => selectorMatches(rule.object, c.step));
+        const subjects = completed.filter((c) => selectorMatches(rule.subject, c.step));
+        const lastObject = Math.max(-Infinity, ...objects.map((o) => o.at));
+        if (objects.length > 0 && !subjects.some((s) => s.at >= lastObject))
+          out.push({
+            guardrail: g,
+            rule: 'require',
+            message: describe(g, `${selectorText(rule.subject)} must complete after ${selectorText(rule.object)}`),
+          });
+      }
+  return out;
+}
+
+export function selectorText(sel: SelectorIR): string {
+  if ('step' in sel) return sel.step;
+  if ('kind' in sel) return `kind ${sel.kind}`;
+  return `capability ${sel.capability}`;
+}

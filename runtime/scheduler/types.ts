@@ -1,0 +1,201 @@
+/**
+ * The injected dependencies of the scheduler core and the values it produces. Everything that
+ * touches the outside world (time, handlers, the journal, policy hooks, secrets, randomness) comes
+ * in through `SchedulerDeps`, so the same core runs `orch run` (real clock, worker threads,
+ * SQLite) and `orch verify` (virtual clock, simulated handlers, no journal).
+ */
+import type { CapabilityIR, PlanIR, ResourceIR, StepStatus } from '../../compiler/ir/types.js';
+
+/** Opaque timer handle returned by a `Clock`. */
+export type TimerId = { readonly __timer: true } | number | object;
+
+export interface Clock {
+  /** Epoch milliseconds (a virtual clock may start anywhere). */
+  now(): number;
+  setTimer(ms: number, callback: () => void): TimerId;
+  cancelTimer(id: TimerId): void;
+}
+
+/** One attempt of a capability call, handed to the executor. */
+export interface AttemptRequest {
+  readonly runId: string;
+  /** Instance key: the step id, or `id[i]` for the i-th item of a `for each` block. */
+  readonly stepId: string;
+  /** The IR step id (without the item index). */
+  readonly baseStepId: string;
+  readonly attempt: number;
+  readonly purpose: 'call' | 'fallback' | 'compensate';
+  readonly capability: CapabilityIR;
+  readonly input: { readonly [name: string]: unknown };
+  readonly resource: ResourceIR | null;
+  /** The scheduler enforces it (aborting the attempt); executors may use it for their own limits. */
+  readonly timeoutMs: number | null;
+  /** Secrets the arguments referenced, plus those the configuration provides. */
+  readonly secrets: { readonly [name: string]: string };
+  readonly plan: PlanIR;
+}
+
+export type AttemptOutcome =
+  | { readonly ok: true; readonly output: unknown; readonly logs?: readonly string[] }
+  | { readonly ok: false; readonly error: string; readonly logs?: readonly string[] };
+
+export interface AttemptHandle {
+  /** Stop the attempt (timeout, cancel, abort). Its outcome, if it still arrives, is ignored. */
+  abort(reason: string): void;
+}
+
+export interface Executor {
+  /**
+   * Starts one attempt. `done` must be called exactly once, asynchronously (never from inside
+   * `start`), unless the attempt was aborted first.
+   */
+  start(request: AttemptRequest, done: (outcome: AttemptOutcome) => void): AttemptHandle;
+}
+
+export type EventType =
+  | 'plan_created'
+  | 'execution_started'
+  | 'step_queued'
+  | 'step_started'
+  | 'step_completed'
+  | 'step_failed'
+  | 'step_retried'
+  | 'step_skipped'
+  | 'step_compensated'
+  | 'guardrail_violation'
+  | 'execution_paused'
+  | 'execution_resumed'
+  | 'execution_completed'
+  | 'execution_failed'
+  | 'execution_cancelled'
+  /** Extension: a live context signal changed (`orch signal RUN --context`). */
+  | 'context_updated';
+
+export interface RunEvent {
+  readonly runId: string;
+  /** 1, 2, 3 … per run, without gaps. */
+  readonly seq: number;
+  /** Epoch ms from the scheduler's clock. */
+  readonly ts: number;
+  readonly type: EventType;
+  readonly stepId: string | null;
+  readonly data: { readonly [key: string]: unknown };
+}
+
+export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled' | 'timeout';
+
+/** The run-level facts a journal keeps next to the events (for `orch runs`). */
+export interface RunSummary {
+  readonly runId: string;
+  readonly plan: string;
+  readonly parentRunId: string | null;
+  readonly status: RunStatus;
+  readonly startedAt: number;
+  readonly completedAt: number | null;
+  readonly cost: number;
+  readonly error: string | null;
+}
+
+export interface JournalSink {
+  /**
+   * Persists the events of one state change together with the run summary they lead to, in ONE
+   * transaction. Called before any effect of that change (e.g. dispatching a started step) runs.
+   */
+  commit(summary: RunSummary, events: readonly RunEvent[]): void;
+  /** Stored events of a run (for resuming sub-plan runs); optional. */
+  load?(runId: string): readonly RunEvent[];
+}
+
+export interface StepHookInfo {
+  readonly runId: string;
+  readonly stepId: string;
+  readonly baseStepId: string;
+  readonly capability: string | null;
+  readonly kind: string | null;
+  readonly resource: string | null;
+  readonly data: string;
+  readonly attempt: number;
+  readonly input: { readonly [name: string]: unknown } | null;
+}
+
+export interface PolicyHooks {
+  preExecution?(
+    step: StepHookInfo,
+    ctx: { readonly plan: string; readonly runId: string },
+  ): { allow: boolean; reason?: string } | Promise<{ allow: boolean; reason?: string }>;
+  postExecution?(
+    step: StepHookInfo,
+    result: { readonly status: StepStatus; readonly output: unknown; readonly error: string | null },
+    ctx: { readonly plan: string; readonly runId: string },
+  ): unknown;
+}
+
+export interface SchedulerDeps {
+  readonly clock: Clock;
+  readonly executor: Executor;
+  readonly journal?: JournalSink;
+  /** Sees every event right after the state change it records (the verifier checks invariants here). */
+  readonly observe?: (event: RunEvent, run: RunReader) => void;
+  readonly hooks?: PolicyHooks;
+  /** Resolves `secret("NAME")`; an unknown name should throw. */
+  readonly secret?: (name: string) => string;
+  /** Secrets handed to every handler (from the configuration). */
+  readonly configSecrets?: { readonly [name: string]: string };
+  /** Replaces secret values in text bound for the journal/logs/results. */
+  readonly redact?: (value: unknown) => unknown;
+  /** Uniform [0,1) for retry jitter; inject a seeded one for reproducible runs. */
+  readonly random?: () => number;
+  /**
+   * When given, commits and dispatches are coalesced: state changes arriving in one turn of the
+   * event loop share one journal transaction (`setImmediate` in `orch run`). Without it every
+   * state change is committed synchronously, which keeps a virtual-clock run fully deterministic.
+   */
+  readonly defer?: (flush: () => void) => void;
+}
+
+export interface StepResult {
+  readonly stepId: string;
+  readonly status: StepStatus;
+  readonly output: unknown;
+  readonly error: string | null;
+  readonly attempts: number;
+  readonly resource: string | null;
+  readonly duration: number;
+  readonly startedAt: string | null;
+  readonly completedAt: string | null;
+}
+
+/** LANGUAGE.md §6: the shape `orch run --json` prints. */
+export interface ExecutionResult {
+  readonly planId: string;
+  readonly runId: string;
+  readonly status: 'completed' | 'failed' | 'cancelled' | 'timeout';
+  readonly steps: readonly StepResult[];
+  readonly output: unknown;
+  readonly error: string | null;
+  readonly metadata: {
+    readonly totalDuration: number;
+    readonly totalCost: number;
+    readonly totalSteps: number;
+    readonly completedSteps: number;
+    readonly failedSteps: number;
+    readonly skippedSteps: number;
+  };
+  readonly startedAt: string;
+  readonly completedAt: string;
+}
+
+/** What an observer may read from a run while it executes (read-only). */
+export interface RunReader {
+  readonly runId: string;
+  readonly plan: PlanIR;
+  status(): RunStatus;
+  /** StepView of an IR step id (a `for each` step aggregates its items). */
+  stepView(id: string): import('../../compiler/ir/types.js').StepView | undefined;
+  /** Instance keys currently running (started, not finished). */
+  running(): readonly string[];
+  /** Actuals: `{cost, elapsed, status}` as the `run` root of expressions sees them. */
+  actuals(): { readonly cost: number; readonly elapsed: number; readonly status: RunStatus };
+  context(): { readonly [key: string]: unknown };
+  input(): unknown;
+}
