@@ -1,0 +1,317 @@
+/**
+ * Watches one simulated run as it happens (the scheduler's observer hook) and judges every
+ * invariant on every state: the built-in ones every plan must satisfy and the plan's own
+ * `always` / `never` ones after each event, `eventually` ones and termination at the end.
+ * The first violation is kept with a snapshot of the state that broke it.
+ */
+import type { ExprIR, InvariantIR, PlanIR, StepIR, StepStatus } from '../ir/types.js';
+import { evaluate, truthy, type EvalEnv } from '../../runtime/evaluate.js';
+import type { RunEvent, RunReader } from '../../runtime/scheduler/types.js';
+import { preStepViolations, type GuardStep } from '../../runtime/scheduler/guardrails.js';
+import { isApprovalStep } from './scenario.js';
+import { parseInstance, type CaseResult, type StateSnapshot, type TraceEvent, type Violation } from './trace.js';
+
+export const BUILTIN = {
+  dependencies: 'dependencies respected',
+  attempts: 'attempts bounded by retries',
+  concurrency: 'concurrency limits held',
+  guardrails: 'blocking guardrails never violated',
+  terminates: 'the run terminates',
+  budget: 'policy budget respected',
+} as const;
+
+export const BUILTIN_NAMES: readonly string[] = Object.values(BUILTIN);
+
+const DONE: ReadonlySet<StepStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled', 'timeout']);
+const ENDS_ATTEMPT = new Set(['step_completed', 'step_failed', 'step_skipped', 'step_retried', 'step_cancelled']);
+
+/** The facts a guardrail's `step` root sees (LANGUAGE.md: step.data, step.placement, step.tier). */
+export function stepFacts(step: StepIR, plan: PlanIR, resource: string | null): GuardStep {
+  const res = resource ? plan.resources[resource] : undefined;
+  return {
+    id: step.id,
+    name: step.id,
+    capability: step.capability,
+    kind: step.kind,
+    data: step.data,
+    resource,
+    placement: res?.kind ?? null,
+    tier: res?.tier ?? step.binding.tier,
+    cost: step.estimates.cost,
+    duration: step.estimates.duration_ms,
+  };
+}
+
+export interface MonitorOptions {
+  /** User invariants still under scrutiny (already-refuted ones are dropped by the search). */
+  readonly invariants: readonly InvariantIR[];
+  /** Built-in invariants still under scrutiny. */
+  readonly builtins: ReadonlySet<string>;
+}
+
+export class CaseMonitor {
+  readonly events: TraceEvent[] = [];
+  violation: Violation | null = null;
+  private start = 0;
+  private started = false;
+  private readonly byId: Map<string, StepIR>;
+  /** Last event type per instance key, for item-level dependencies inside a `for each`. */
+  private readonly lastEvent = new Map<string, string>();
+  private readonly starts = new Map<string, number>();
+  /** Instance key → resource, for attempts in flight. */
+  private readonly running = new Map<string, string | null>();
+  private blockingFired: string | null = null;
+  private readonly always: { inv: InvariantIR; expr: ExprIR; negate: boolean }[];
+  private readonly eventually: InvariantIR[];
+
+  constructor(
+    private readonly plan: PlanIR,
+    private readonly options: MonitorOptions,
+  ) {
+    this.byId = new Map(plan.steps.map((s) => [s.id, s]));
+    this.always = options.invariants
+      .filter((i) => i.modality !== 'eventually')
+      .map((inv) => ({ inv, expr: inv.condition, negate: inv.modality === 'never' }));
+    this.eventually = options.invariants.filter((i) => i.modality === 'eventually');
+  }
+
+  /** The scheduler's observer hook. */
+  readonly observe = (event: RunEvent, run: RunReader): void => {
+    if (!this.started) {
+      this.started = true;
+      this.start = event.ts;
+    }
+    const inst = event.stepId === null ? null : parseInstance(event.stepId);
+    const data = event.data;
+    const e: TraceEvent = {
+      at_ms: event.ts - this.start,
+      type: event.type,
+      step: inst?.step ?? null,
+      item: inst?.item ?? null,
+      attempt: typeof data['attempt'] === 'number' ? (data['attempt'] as number) : null,
+      resource: typeof data['resource'] === 'string' ? (data['resource'] as string) : null,
+      detail: detailOf(event),
+    };
+    this.events.push(e);
+    if (this.violation) return;
+    const index = this.events.length - 1;
+    const found = this.checkEvent(e, event, run) ?? this.checkState(run);
+    if (found) this.violation = { ...found, eventIndex: index, state: snapshot(run, this.plan, this.start) };
+  };
+
+  /** Judges what can only be judged once the run is over (or stuck). */
+  finish(run: RunReader, terminated: boolean, stuckReason: string | null): CaseResult {
+    const final = snapshot(run, this.plan, this.start);
+    if (!this.violation) {
+      let found: Omit<Violation, 'eventIndex' | 'state'> | null = null;
+      if (!terminated && this.options.builtins.has(BUILTIN.terminates)) {
+        found = { invariant: BUILTIN.terminates, builtin: true, message: stuckReason ?? 'the run did not finish' };
+      }
+      for (const inv of this.eventually) {
+        if (found) break;
+        const r = this.holds(inv.condition, run);
+        if (r !== true) found = userViolation(inv, r === false ? 'does not hold in the final state' : r);
+      }
+      if (found) this.violation = { ...found, eventIndex: this.events.length - 1, state: final };
+    }
+    return { events: this.events, violation: this.violation, final };
+  }
+
+  private checkState(run: RunReader): Omit<Violation, 'eventIndex' | 'state'> | null {
+    if (this.options.builtins.has(BUILTIN.budget)) {
+      const budget = this.plan.policy?.budgets.cost ?? null;
+      const cost = run.actuals().cost;
+      if (budget !== null && cost > budget + 1e-9) {
+        return builtin(BUILTIN.budget, `run cost ${money(cost)} exceeds the cost budget ${money(budget)} of policy ${this.plan.policy!.name}`);
+      }
+    }
+    for (const { inv, expr, negate } of this.always) {
+      const r = this.holds(expr, run);
+      if (r === true && !negate) continue;
+      if (r === false && negate) continue;
+      return userViolation(inv, typeof r === 'string' ? r : negate ? 'became true' : 'became false');
+    }
+    return null;
+  }
+
+  /** true / false, or the evaluation error's message. */
+  private holds(expr: ExprIR, run: RunReader): boolean | string {
+    const env: EvalEnv = {
+      vars: { input: run.input(), context: run.context(), run: run.actuals(), plan: planFacts(this.plan) },
+      step: (id) => run.stepView(id),
+      now: () => this.start + run.actuals().elapsed,
+    };
+    try {
+      return truthy(evaluate(expr, env));
+    } catch (err) {
+      return `cannot be evaluated: ${(err as Error).message}`;
+    }
+  }
+
+  private checkEvent(e: TraceEvent, raw: RunEvent, run: RunReader): Omit<Violation, 'eventIndex' | 'state'> | null {
+    if (e.type === 'guardrail_violation') {
+      const name = typeof raw.data['guardrail'] === 'string' ? (raw.data['guardrail'] as string) : e.detail;
+      if (this.plan.guardrails.some((g) => g.name === name && g.severity === 'blocking')) this.blockingFired = name;
+    }
+    if (e.step === null) return null;
+    const key = raw.stepId!;
+    if (ENDS_ATTEMPT.has(e.type)) this.running.delete(key);
+    let found: Omit<Violation, 'eventIndex' | 'state'> | null = null;
+    if (e.type === 'step_started') {
+      const step = this.byId.get(e.step);
+      if (step) {
+        const resource = e.resource ?? run.stepView(step.id)?.resource ?? step.resource;
+        this.running.set(key, resource);
+        found =
+          this.checkDependencies(step, e, run) ??
+          this.checkAttempts(step, key, e) ??
+          this.checkConcurrency(step, key, resource) ??
+          this.checkGuardrails(step, key, resource, run);
+      }
+    }
+    this.lastEvent.set(key, e.type);
+    return found;
+  }
+
+  private checkDependencies(step: StepIR, e: TraceEvent, run: RunReader): Omit<Violation, 'eventIndex' | 'state'> | null {
+    if (!this.options.builtins.has(BUILTIN.dependencies)) return null;
+    for (const dep of step.deps) {
+      const depStep = this.byId.get(dep);
+      const sameGroup = step.for_each && depStep?.for_each && step.for_each.group === depStep.for_each.group;
+      if (sameGroup) {
+        const last = this.lastEvent.get(`${dep}[${e.item}]`);
+        if (last !== 'step_completed' && last !== 'step_skipped' && last !== 'step_failed') {
+          return builtin(BUILTIN.dependencies, `${step.id}[${e.item}] started before its dependency ${dep}[${e.item}] finished`);
+        }
+      } else {
+        const status = run.stepView(dep)?.status;
+        if (!status || !DONE.has(status)) {
+          return builtin(BUILTIN.dependencies, `${label(step.id, e.item)} started while its dependency ${dep} was ${status ?? 'unknown'}`);
+        }
+      }
+    }
+    return null;
+  }
+
+  private checkAttempts(step: StepIR, key: string, e: TraceEvent): Omit<Violation, 'eventIndex' | 'state'> | null {
+    const n = (this.starts.get(key) ?? 0) + 1;
+    this.starts.set(key, n);
+    if (!this.options.builtins.has(BUILTIN.attempts)) return null;
+    const allowed = 1 + step.retry.max + (step.fallback ? 1 : 0);
+    if (n > allowed) {
+      return builtin(BUILTIN.attempts, `${label(step.id, e.item)} started ${n} times; at most ${allowed} allowed (retry ${step.retry.max}${step.fallback ? ' + fallback' : ''})`);
+    }
+    return null;
+  }
+
+  /**
+   * Plan concurrency counts what the scheduler counts as in flight (calls and sub-plan runs; a
+   * wait or a pending approval holds no slot). A resource's limit and `for each … parallel N`
+   * count every running step on it / item of it, approvals included: a human resource with
+   * concurrency 1 reviews one thing at a time.
+   */
+  private checkConcurrency(step: StepIR, key: string, resource: string | null): Omit<Violation, 'eventIndex' | 'state'> | null {
+    if (!this.options.builtins.has(BUILTIN.concurrency)) return null;
+    const limit = this.plan.concurrency;
+    if (limit !== null) {
+      const inFlight = [...this.running.keys()].filter((k) => this.occupiesSlot(parseInstance(k).step));
+      if (inFlight.length > limit) {
+        return builtin(BUILTIN.concurrency, `${inFlight.length} steps in flight (${inFlight.join(', ')}); plan concurrency is ${limit}`);
+      }
+    }
+    const resLimit = resource ? this.plan.resources[resource]?.concurrency ?? null : null;
+    if (resource && resLimit !== null) {
+      const on = [...this.running].filter(([k, r]) => r === resource && !this.isWait(parseInstance(k).step)).map(([k]) => k);
+      if (on.length > resLimit) {
+        return builtin(BUILTIN.concurrency, `${on.length} steps running on resource ${resource} at once (${on.join(', ')}); its concurrency is ${resLimit}`);
+      }
+    }
+    const group = step.for_each;
+    if (group && group.parallel !== null) {
+      const items = new Set<number | null>();
+      for (const k of this.running.keys()) {
+        const inst = parseInstance(k);
+        if (this.byId.get(inst.step)?.for_each?.group === group.group) items.add(inst.item);
+      }
+      if (items.size > group.parallel) {
+        return builtin(BUILTIN.concurrency, `${items.size} items of "for each ${group.item}" in flight at once (started ${key}); parallel is ${group.parallel}`);
+      }
+    }
+    return null;
+  }
+
+  private occupiesSlot(stepId: string): boolean {
+    const step = this.byId.get(stepId);
+    if (!step) return false;
+    if (step.action.type === 'run') return true;
+    return step.action.type === 'call' && !isApprovalStep(step, this.plan);
+  }
+
+  private isWait(stepId: string): boolean {
+    const type = this.byId.get(stepId)?.action.type;
+    return type === 'wait' || type === 'wait_until';
+  }
+
+  private checkGuardrails(step: StepIR, key: string, resource: string | null, run: RunReader): Omit<Violation, 'eventIndex' | 'state'> | null {
+    if (!this.options.builtins.has(BUILTIN.guardrails)) return null;
+    if (this.blockingFired !== null) {
+      return builtin(BUILTIN.guardrails, `${key} started after blocking guardrail ${this.blockingFired} stopped the run`);
+    }
+    const blocking = this.plan.guardrails.filter((g) => g.severity === 'blocking');
+    if (blocking.length === 0) return null;
+    const env: EvalEnv = {
+      vars: { input: run.input(), context: run.context(), run: run.actuals(), plan: planFacts(this.plan) },
+      step: (id) => run.stepView(id),
+    };
+    const completed = (): GuardStep[] =>
+      this.plan.steps.filter((s) => run.stepView(s.id)?.status === 'completed').map((s) => stepFacts(s, this.plan, run.stepView(s.id)?.resource ?? s.resource));
+    const [first] = preStepViolations(blocking, stepFacts(step, this.plan, resource), env, completed);
+    if (first) return builtin(BUILTIN.guardrails, `${key} started although ${first.message}`);
+    return null;
+  }
+}
+
+function planFacts(plan: PlanIR): Record<string, unknown> {
+  return {
+    cost: plan.estimates.cost,
+    duration: plan.estimates.duration_ms,
+    steps: plan.steps.length,
+    local_ratio: plan.estimates.local_ratio,
+  };
+}
+
+function snapshot(run: RunReader, plan: PlanIR, start: number): StateSnapshot {
+  const actuals = run.actuals();
+  const steps: Record<string, StepStatus> = {};
+  for (const s of plan.steps) steps[s.id] = run.stepView(s.id)?.status ?? 'pending';
+  return {
+    at_ms: actuals.elapsed,
+    run: { status: actuals.status, cost: actuals.cost, elapsed: actuals.elapsed },
+    steps,
+    running: [...run.running()],
+  };
+}
+
+function detailOf(event: RunEvent): string | null {
+  const d = event.data;
+  for (const key of ['error', 'reason', 'guardrail', 'message']) {
+    if (typeof d[key] === 'string') return d[key] as string;
+  }
+  return null;
+}
+
+function builtin(invariant: string, message: string): Omit<Violation, 'eventIndex' | 'state'> {
+  return { invariant, builtin: true, message };
+}
+
+function userViolation(inv: InvariantIR, why: string): Omit<Violation, 'eventIndex' | 'state'> {
+  return { invariant: inv.name, builtin: false, message: `${inv.modality} invariant "${inv.name}" ${why}` };
+}
+
+function label(step: string, item: number | null): string {
+  return item === null ? step : `${step}[${item}]`;
+}
+
+export function money(n: number): string {
+  return Number(n.toFixed(6)).toString();
+}

@@ -1,0 +1,81 @@
+/**
+ * Executes one scenario with the runtime's own scheduler (`runtime/scheduler`, the code `orch
+ * run` uses) on a virtual clock: no worker threads, no sleeping. Handlers are simulated by the
+ * scenario, approvals are answered through `signal` like a human would, context changes arrive
+ * through `updateContext`. The monitor watches every transition through the observer hook.
+ */
+import type { PlanIR } from '../ir/types.js';
+import { Run, VirtualClock, type RunEvent, type RunReader } from '../../runtime/scheduler/index.js';
+import { CaseMonitor, type MonitorOptions } from './monitor.js';
+import { isApprovalStep, outcomeOf, type Scenario } from './scenario.js';
+import { SimulatedExecutor } from './simulated-executor.js';
+import { parseInstance, type CaseResult } from './trace.js';
+
+/** Timer firings after which a run counts as not terminating (a retry or re-arm loop). */
+const MAX_TIMER_FIRINGS = 200_000;
+const ROOT_RUN = 'verify';
+
+export async function runCase(plan: PlanIR, scenario: Scenario, options: MonitorOptions): Promise<CaseResult> {
+  const clock = new VirtualClock(0);
+  const monitor = new CaseMonitor(plan, options);
+  const approvalSteps = new Set(plan.steps.filter((s) => isApprovalStep(s, plan)).map((s) => s.id));
+  let run: Run | null = null;
+
+  const observe = (event: RunEvent, reader: RunReader): void => {
+    // Sub-plan runs share the deps (and so this observer); only the plan under test is judged.
+    if (event.runId !== ROOT_RUN) return;
+    monitor.observe(event, reader);
+    if (event.type === 'step_started' && event.stepId !== null) answerApproval(event);
+  };
+
+  /** A human answers an approval after the scenario's latency (never, for a `hang`). */
+  const answerApproval = (event: RunEvent): void => {
+    const { step, item } = parseInstance(event.stepId!);
+    if (!approvalSteps.has(step)) return;
+    const attempt = typeof event.data['attempt'] === 'number' ? (event.data['attempt'] as number) : 1;
+    const outcome = outcomeOf(scenario, step, item ?? 0, attempt - 1);
+    if (outcome?.kind === 'hang') return;
+    const approve = outcome === undefined || (outcome.kind === 'ok' && (outcome.output as { approved?: unknown })?.approved !== false);
+    const key = event.stepId!;
+    clock.setTimer(outcome ? outcome.latency_ms : 1, () => run?.signal(key, approve ? 'approve' : 'reject', 'simulated approver'));
+  };
+
+  run = new Run(
+    plan,
+    { clock, executor: new SimulatedExecutor(clock, scenario), observe, random: () => 0.5 },
+    { runId: ROOT_RUN, input: scenario.input, context: { ...scenario.context } },
+  );
+  for (const change of scenario.contextChanges) {
+    clock.setTimer(change.at_ms, () => run?.updateContext({ [change.signal]: change.value }));
+  }
+  void run.start();
+
+  let fired = 0;
+  let stuckReason: string | null = null;
+  for (;;) {
+    fired += clock.runAll(MAX_TIMER_FIRINGS - fired);
+    if (isOver(run)) break;
+    if (fired >= MAX_TIMER_FIRINGS) {
+      stuckReason = `still ${run.status()} after ${MAX_TIMER_FIRINGS} timer firings (an endless retry or wait loop)`;
+      break;
+    }
+    // Sub-plan runs report back through promises: give them a turn before calling it stuck.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (clock.pending() > 0 || isOver(run)) continue;
+    stuckReason = stuckMessage(run);
+    break;
+  }
+  return monitor.finish(run, isOver(run), stuckReason);
+}
+
+function isOver(run: Run): boolean {
+  const s = run.status();
+  return s !== 'running' && s !== 'paused';
+}
+
+function stuckMessage(run: Run): string {
+  const waiting = run.running();
+  return waiting.length > 0
+    ? `the run is stuck: nothing can happen any more while ${waiting.join(', ')} ${waiting.length === 1 ? 'waits' : 'wait'} (no timeout)`
+    : 'the run is stuck: no step can start and nothing is running';
+}

@@ -1,0 +1,44 @@
+/**
+ * An `Executor` for the scheduler that runs no code: each attempt answers what the scenario
+ * says, after the scenario's latency on the virtual clock. A `hang` never answers, so the
+ * scheduler's own timeout has to catch it.
+ */
+import type { AttemptHandle, AttemptOutcome as SchedulerOutcome, AttemptRequest, Clock, Executor } from '../../runtime/scheduler/types.js';
+import { outcomeOf, type Scenario } from './scenario.js';
+import { parseInstance } from './trace.js';
+
+export class SimulatedExecutor implements Executor {
+  constructor(
+    private readonly clock: Clock,
+    private readonly scenario: Scenario,
+  ) {}
+
+  start(request: AttemptRequest, done: (outcome: SchedulerOutcome) => void): AttemptHandle {
+    const { item } = parseInstance(request.stepId);
+    const step = request.plan.steps.find((s) => s.id === request.baseStepId);
+    // Fallback calls use the cell after the last retry; compensations always succeed quickly.
+    const attemptIndex =
+      request.purpose === 'fallback' ? 1 + (step?.retry.max ?? 0) : Math.max(0, request.attempt - 1);
+    const outcome =
+      request.purpose === 'compensate' ? undefined : outcomeOf(this.scenario, request.baseStepId, item ?? 0, attemptIndex);
+    let timer: ReturnType<Clock['setTimer']> | null = null;
+    if (outcome?.kind === 'hang') return { abort: () => undefined };
+    const latency = outcome ? outcome.latency_ms : 1;
+    const answer: SchedulerOutcome =
+      outcome === undefined
+        ? { ok: true, output: {} }
+        : outcome.kind === 'ok'
+          ? { ok: true, output: outcome.output }
+          : { ok: false, error: `simulated failure (attempt ${request.attempt})` };
+    timer = this.clock.setTimer(latency, () => {
+      timer = null;
+      done(answer);
+    });
+    return {
+      abort: () => {
+        if (timer !== null) this.clock.cancelTimer(timer);
+        timer = null;
+      },
+    };
+  }
+}

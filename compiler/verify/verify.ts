@@ -1,0 +1,231 @@
+/**
+ * `verify(plan, options)`: explores many simulated executions of a plan (fast-check generates
+ * the scenarios, the runtime scheduler executes them on a virtual clock) and judges every
+ * invariant on every state. A violation is shrunk to a minimal counterexample with a readable
+ * trace; each refuted invariant is reported once, then the search goes on for the others.
+ */
+import fc from 'fast-check';
+import type { Range } from '../../language/diagnostic.js';
+import type { InvariantIR, PlanIR } from '../ir/types.js';
+import { evaluate } from '../../runtime/evaluate.js';
+import { BUILTIN, BUILTIN_NAMES } from './monitor.js';
+import { runCase } from './run-case.js';
+import { isApprovalStep, DEFAULT_FAIL_RATE, DEFAULT_MAX_LIST_SIZE, scenarioArbitrary, type AttemptOutcome, type ContextChange, type Scenario } from './scenario.js';
+import type { CaseResult, StateSnapshot, TraceEvent } from './trace.js';
+
+export interface VerifyOptions {
+  /** Scenarios to explore per search (default 200). */
+  readonly runs?: number;
+  /** Seed of the generator; the same seed gives the same result. Default: random (reported). */
+  readonly seed?: number;
+  /** Explore failures, timeouts and rejections (default true; `--no-failures` sets false). */
+  readonly failures?: boolean;
+  /** Failure probability of capabilities without `simulate … fail P%` (default 10%). */
+  readonly defaultFailRate?: number;
+  /** Largest generated list (and so `for each` fan-out); default 6. */
+  readonly maxListSize?: number;
+  /** fast-check counterexample path from an earlier result: replays that case directly. */
+  readonly path?: string;
+  /** Where each user invariant is declared, for editors (by invariant name). */
+  readonly locate?: (invariantName: string) => { file: string; range: Range } | undefined;
+}
+
+export interface InvariantReport {
+  readonly name: string;
+  readonly builtin: boolean;
+  /** `always`/`never`/`eventually` for user invariants; `always` for built-ins except termination. */
+  readonly modality: InvariantIR['modality'];
+  readonly status: 'holds' | 'violated';
+  readonly file?: string;
+  readonly range?: Range;
+}
+
+/** One non-default choice the environment made in the counterexample (all others succeeded). */
+export interface ScenarioChoice {
+  readonly step: string;
+  readonly item: number | null;
+  readonly attempt: number;
+  readonly outcome: 'fail' | 'hang' | 'reject';
+}
+
+export interface Counterexample {
+  readonly invariant: string;
+  readonly builtin: boolean;
+  readonly message: string;
+  readonly file?: string;
+  readonly range?: Range;
+  /** Replay with `--seed` (and `--path` to jump straight to this case). */
+  readonly seed: number;
+  readonly path: string;
+  readonly shrinks: number;
+  readonly input: unknown;
+  readonly context: { readonly [signal: string]: unknown };
+  readonly contextChanges: readonly ContextChange[];
+  /** Failures, hangs and rejections the scenario chose, in step order. */
+  readonly choices: readonly ScenarioChoice[];
+  /** Events up to and including the one after which the invariant broke. */
+  readonly trace: readonly TraceEvent[];
+  readonly state: StateSnapshot;
+}
+
+export interface VerifyResult {
+  readonly plan: string;
+  readonly file: string;
+  readonly ok: boolean;
+  readonly seed: number;
+  /** Scenarios executed while searching (shrinking not counted). */
+  readonly runs: number;
+  /** Distinct event sequences seen. */
+  readonly paths: number;
+  /** Distinct (step, final status) pairs seen, e.g. `send:completed`, `send:failed`. */
+  readonly outcomes: number;
+  readonly coverage: { readonly [stepId: string]: readonly string[] };
+  readonly invariants: readonly InvariantReport[];
+  readonly violations: readonly Counterexample[];
+}
+
+export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const runs = Math.max(1, Math.floor(options.runs ?? 200));
+  const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
+  const scenarios = scenarioArbitrary(
+    plan,
+    {
+      failures: options.failures ?? true,
+      defaultFailRate: options.defaultFailRate ?? DEFAULT_FAIL_RATE,
+      maxListSize: options.maxListSize ?? DEFAULT_MAX_LIST_SIZE,
+    },
+    (expr) => evaluate(expr, { vars: {} }),
+  );
+
+  let userLeft: readonly InvariantIR[] = plan.invariants;
+  const builtinsLeft = new Set(applicableBuiltins(plan));
+  const violations: Counterexample[] = [];
+  const paths = new Set<string>();
+  const coverage = new Map<string, Set<string>>();
+  let explored = 0;
+
+  // One search per refuted invariant: the property is "none of the invariants still standing
+  // breaks", so shrinking keeps a counterexample for one of them and the next search looks
+  // for the others. Bounded by the number of invariants.
+  for (let pass = 0; pass <= plan.invariants.length + BUILTIN_NAMES.length; pass++) {
+    if (userLeft.length === 0 && builtinsLeft.size === 0) break;
+    const monitorOptions = { invariants: userLeft, builtins: builtinsLeft };
+    let exploring = true;
+    const property = fc.asyncProperty(scenarios, async (scenario) => {
+      const result = await runCase(plan, scenario, monitorOptions);
+      if (exploring) {
+        explored++;
+        record(plan, result, paths, coverage);
+        if (result.violation) exploring = false;
+      }
+      return result.violation === null;
+    });
+    const details = await fc.check(property, { seed, numRuns: runs, ...(options.path && pass === 0 ? { path: options.path } : {}) });
+    if (!details.failed || !details.counterexample) break;
+    const [scenario] = details.counterexample;
+    const result = await runCase(plan, scenario, monitorOptions);
+    const v = result.violation;
+    if (!v) break; // cannot happen: runs are deterministic
+    const where = v.builtin ? undefined : options.locate?.(v.invariant);
+    violations.push({
+      invariant: v.invariant,
+      builtin: v.builtin,
+      message: v.message,
+      ...(where ? { file: where.file, range: where.range } : {}),
+      seed: details.seed,
+      path: details.counterexamplePath ?? '',
+      shrinks: details.numShrinks,
+      input: scenario.input,
+      context: scenario.context,
+      contextChanges: scenario.contextChanges,
+      choices: choicesOf(plan, scenario, result),
+      trace: result.events.slice(0, v.eventIndex + 1),
+      state: v.state,
+    });
+    if (v.builtin) builtinsLeft.delete(v.invariant);
+    else userLeft = userLeft.filter((i) => i.name !== v.invariant);
+    if (options.path) break;
+  }
+
+  const violated = new Set(violations.map((v) => v.invariant));
+  const invariants: InvariantReport[] = [
+    ...plan.invariants.map((inv) => {
+      const where = options.locate?.(inv.name);
+      return {
+        name: inv.name,
+        builtin: false,
+        modality: inv.modality,
+        status: violated.has(inv.name) ? ('violated' as const) : ('holds' as const),
+        ...(where ? { file: where.file, range: where.range } : {}),
+      };
+    }),
+    ...applicableBuiltins(plan).map((name) => ({
+      name,
+      builtin: true,
+      modality: name === BUILTIN.terminates ? ('eventually' as const) : ('always' as const),
+      status: violated.has(name) ? ('violated' as const) : ('holds' as const),
+    })),
+  ];
+  const outcomes = [...coverage.values()].reduce((n, s) => n + s.size, 0);
+  return {
+    plan: plan.plan,
+    file: plan.source_file,
+    ok: violations.length === 0,
+    seed,
+    runs: explored,
+    paths: paths.size,
+    outcomes,
+    coverage: Object.fromEntries([...coverage].map(([k, v]) => [k, [...v].sort()])),
+    invariants,
+    violations,
+  };
+}
+
+/** Built-ins that say something about this plan (no budget → no budget invariant). */
+export function applicableBuiltins(plan: PlanIR): string[] {
+  return BUILTIN_NAMES.filter((name) => {
+    if (name === BUILTIN.budget) return (plan.policy?.budgets.cost ?? null) !== null;
+    if (name === BUILTIN.guardrails) return plan.guardrails.some((g) => g.severity === 'blocking');
+    return true;
+  });
+}
+
+function record(plan: PlanIR, result: CaseResult, paths: Set<string>, coverage: Map<string, Set<string>>): void {
+  let key = '';
+  for (const e of result.events) key += `${e.type}:${e.step ?? ''}:${e.item ?? ''};`;
+  paths.add(key);
+  for (const s of plan.steps) {
+    const status = result.final.steps[s.id];
+    if (!status) continue;
+    let set = coverage.get(s.id);
+    if (!set) coverage.set(s.id, (set = new Set()));
+    set.add(status);
+  }
+}
+
+/** The failures, hangs and rejections of the counterexample that the run actually reached. */
+function choicesOf(plan: PlanIR, scenario: Scenario, result: CaseResult): ScenarioChoice[] {
+  const started = new Set<string>();
+  for (const e of result.events) {
+    if (e.type === 'step_started' && e.step !== null) started.add(`${e.step}|${e.item ?? 0}|${(e.attempt ?? 1) - 1}`);
+  }
+  const out: ScenarioChoice[] = [];
+  for (const step of plan.steps) {
+    const rows = scenario.outcomes[step.id];
+    if (!rows) continue;
+    const approval = isApprovalStep(step, plan);
+    rows.forEach((row, item) =>
+      row.forEach((cell: AttemptOutcome, attempt) => {
+        if (!started.has(`${step.id}|${item}|${attempt}`)) return;
+        const rejected = approval && cell.kind === 'ok' && isRejection(cell.output);
+        if (cell.kind === 'ok' && !rejected) return;
+        out.push({ step: step.id, item: step.for_each ? item : null, attempt: attempt + 1, outcome: rejected ? 'reject' : (cell.kind as 'fail' | 'hang') });
+      }),
+    );
+  }
+  return out;
+}
+
+function isRejection(output: unknown): boolean {
+  return typeof output === 'object' && output !== null && (output as { approved?: unknown }).approved === false;
+}
