@@ -13,6 +13,8 @@ export interface ServeMetrics {
   readonly contentType: string;
   /** Counts one accepted event and how it matched. */
   event(matched: boolean): void;
+  /** Counts one catch-up run of a schedule. */
+  catchUp(trigger: TriggerIR): void;
   /** Counts one trigger decision. */
   outcome(trigger: TriggerIR, result: FireResult): void;
   render(): Promise<string>;
@@ -81,6 +83,12 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
     labelNames: ['guardrail'] as const,
     registers: [registry],
   });
+  const catchUps = new Counter({
+    name: 'orch_schedule_catch_up_runs_total',
+    help: 'Catch-up runs started at start-up (--catch-up) for schedule ticks missed while down',
+    labelNames: ['trigger'] as const,
+    registers: [registry],
+  });
   const finished = new Counter({
     name: 'orch_runs_finished_total',
     help: 'Runs that reached a terminal status while this server watched',
@@ -121,6 +129,7 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
     registry,
     contentType: registry.contentType,
     event: (matched) => events.inc({ matched: matched ? 'true' : 'false' }),
+    catchUp: (t) => catchUps.inc({ trigger: t.name }),
     outcome: (t, r) => outcomes.inc({ trigger: t.name, kind: t.source.kind, outcome: r.outcome }),
     render: () => registry.metrics(),
   };

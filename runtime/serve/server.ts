@@ -67,6 +67,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     state: opts.state,
     log,
     onOutcome: (t, r) => metrics.outcome(t, r),
+    onCatchUp: (t) => metrics.catchUp(t),
   });
   engineRef = engine;
 

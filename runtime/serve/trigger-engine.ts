@@ -66,6 +66,8 @@ export interface EngineOptions {
   readonly log?: (line: string) => void;
   /** Observes every decision (the metrics counters hang here). */
   readonly onOutcome?: (trigger: TriggerIR, result: FireResult) => void;
+  /** Observes each catch-up run a schedule starts for ticks missed while down. */
+  readonly onCatchUp?: (trigger: TriggerIR, missed: number) => void;
 }
 
 export class TriggerEngine {
@@ -126,6 +128,7 @@ export class TriggerEngine {
         const missed = missedTicks(cron, timezone, new Date(last), new Date(nowMs));
         if (missed.count > 0) {
           this.log(`catch-up: ${t.name} missed ${missed.count}${missed.truncated ? '+' : ''} tick(s); starting one run`);
+          this.opts.onCatchUp?.(t, missed.count);
           await this.fire(t, {
             type: 'schedule',
             scheduled_at: missed.first!.toISOString(),

@@ -1,0 +1,56 @@
+/** The start-up banner: where the server listens, how to authenticate, what is active. */
+import type { TriggerIR } from '../../compiler/triggers-ir.js';
+
+export interface BannerInput {
+  readonly url: string;
+  readonly tokenSource: 'env' | 'generated';
+  readonly token: string;
+  readonly triggers: readonly TriggerIR[];
+  readonly plans: readonly string[];
+  readonly next: ReadonlyMap<string, Date | null>;
+  readonly resumed: readonly string[];
+  readonly db: string;
+}
+
+export function banner(b: BannerInput): string {
+  const lines: string[] = [];
+  lines.push(`orch serve listening on ${b.url}`);
+  lines.push(
+    b.tokenSource === 'env'
+      ? 'auth: Authorization: Bearer $ORCH_TOKEN'
+      : `auth: Authorization: Bearer ${b.token}   (generated; set ORCH_TOKEN to choose one)`,
+  );
+  lines.push(`journal: ${b.db}`);
+  lines.push(`plans (${b.plans.length}): ${b.plans.join(', ') || '—'}`);
+  lines.push(`triggers (${b.triggers.length}):`);
+  const width = Math.max(0, ...b.triggers.map((t) => t.name.length));
+  for (const t of b.triggers) {
+    const next = b.next.get(t.name);
+    const extra = [
+      t.debounce_ms ? `debounce ${t.debounce_ms}ms` : '',
+      next ? `next ${next.toISOString()}` : '',
+    ].filter(Boolean);
+    lines.push(`  ${t.name.padEnd(width)}  ${describeSource(t)} → ${t.plan}${extra.length ? `  (${extra.join(', ')})` : ''}`);
+  }
+  if (b.triggers.length === 0) lines.push('  —');
+  if (b.resumed.length > 0) lines.push(`resumed ${b.resumed.length} unfinished run(s): ${b.resumed.join(', ')}`);
+  return lines.join('\n') + '\n';
+}
+
+export function describeSource(t: TriggerIR): string {
+  const s = t.source;
+  switch (s.kind) {
+    case 'schedule':
+      return `schedule "${s.cron}"${s.timezone ? ` ${s.timezone}` : ''}`;
+    case 'event':
+      return `event "${s.type}"${s.where ? ' (filtered)' : ''}  POST /events`;
+    case 'manual':
+      return `manual  POST /triggers/${t.name}/fire`;
+    case 'api':
+      return `api  POST ${s.path}`;
+    case 'when':
+      return 'when <condition over context>  POST /signals';
+    case 'after':
+      return `after ${s.plan} ${s.outcome}`;
+  }
+}

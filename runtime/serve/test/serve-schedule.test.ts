@@ -1,0 +1,75 @@
+/**
+ * Schedules on a real `orch serve`: a per-second cron fires with the tick time as input, ticks
+ * missed while the server was down are dropped, or replayed as ONE run with --catch-up.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { http, waitFor } from './http-helpers.js';
+import { ensureBuilt, startServe, tempDir, TOKEN } from './serve-process.js';
+
+interface Row {
+  runId: string;
+  planId: string;
+}
+
+async function tickedInputs(url: string): Promise<{ at: string; runId: string }[]> {
+  const rows: Row[] = (await http(url, 'GET', '/runs', { token: TOKEN })).json.runs;
+  const out = [];
+  for (const r of rows.filter((x) => x.planId.endsWith('ticked'))) {
+    const view = (await http(url, 'GET', `/runs/${r.runId}`, { token: TOKEN })).json;
+    const note = view.steps?.find((s: { stepId: string }) => s.stepId === 'note');
+    if (note?.status === 'completed') out.push({ at: note.output.value as string, runId: r.runId });
+  }
+  return out;
+}
+
+async function catchUpCount(url: string): Promise<number> {
+  const metrics = (await http(url, 'GET', '/metrics', { token: TOKEN })).text;
+  const m = /orch_schedule_catch_up_runs_total(?:\{[^}]*\})? (\d+)/.exec(metrics);
+  return m ? Number(m[1]) : 0;
+}
+
+describe('orch serve: schedules', () => {
+  it('a per-second cron starts runs with the tick time as input', async () => {
+    ensureBuilt();
+    const serve = await startServe(['schedule.orch'], { db: join(tempDir(), 'runs.db') });
+    try {
+      expect(serve.stdout()).toMatch(/every_second\s+schedule "\* \* \* \* \* \*" Europe\/Paris/);
+      const ticks = await waitFor(async () => {
+        const t = await tickedInputs(serve.url);
+        return t.length >= 2 ? t : undefined;
+      }, 15_000, 'two scheduled runs');
+      const times = ticks.map((t) => Date.parse(t.at));
+      expect(times.every((t) => Number.isFinite(t) && t % 1000 === 0)).toBe(true);
+      expect(new Set(times).size).toBe(times.length); // one run per tick
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
+  });
+
+  it('missed ticks are dropped by default and replayed as one run with --catch-up', async () => {
+    ensureBuilt();
+    const db = join(tempDir(), 'runs.db');
+    const first = await startServe(['schedule.orch'], { db });
+    await waitFor(async () => ((await tickedInputs(first.url)).length >= 1 ? true : undefined), 15_000, 'a first tick');
+    await first.stop();
+    await new Promise((r) => setTimeout(r, 2500));
+
+    const plain = await startServe(['schedule.orch'], { db });
+    try {
+      expect(plain.stderr()).not.toMatch(/catch-up/);
+      expect(await catchUpCount(plain.url)).toBe(0);
+    } finally {
+      await plain.stop();
+    }
+    await new Promise((r) => setTimeout(r, 2500));
+
+    const catching = await startServe(['schedule.orch'], { db, args: ['--catch-up'] });
+    try {
+      expect(catching.stderr()).toMatch(/catch-up: every_second missed \d+ tick/);
+      expect(await catchUpCount(catching.url)).toBe(1);
+    } finally {
+      await catching.stop();
+    }
+  });
+});
