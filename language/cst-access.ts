@@ -1,0 +1,81 @@
+/**
+ * Small helpers for reading a Chevrotain CST that may be partial after error recovery.
+ * Tokens inserted by recovery (virtual tokens with no text) count as absent.
+ */
+import type { CstElement, CstNode, IToken } from 'chevrotain';
+
+/** Thrown (as a value, no stack) when a node the AST needs is absent after recovery. */
+export const MISSING: unique symbol = Symbol('missing');
+export type Missing = typeof MISSING;
+
+export function isMissing(e: unknown): e is Missing {
+  return e === MISSING;
+}
+
+export function need<T>(x: T | undefined): T {
+  if (x === undefined) throw MISSING;
+  return x;
+}
+
+export function isToken(e: CstElement): e is IToken {
+  return (e as IToken).image !== undefined;
+}
+
+export function isRealToken(t: IToken): boolean {
+  return !t.isInsertedInRecovery && Number.isFinite(t.startOffset) && t.endOffset !== undefined && Number.isFinite(t.endOffset);
+}
+
+export function tokens(node: CstNode, key: string): IToken[] {
+  const xs = node.children[key];
+  if (!xs) return [];
+  return (xs as CstElement[]).filter((x): x is IToken => isToken(x) && isRealToken(x));
+}
+
+export function token(node: CstNode, key: string, i = 0): IToken | undefined {
+  return tokens(node, key)[i];
+}
+
+export function nodes(node: CstNode, key: string): CstNode[] {
+  const xs = node.children[key];
+  if (!xs) return [];
+  return (xs as CstElement[]).filter((x): x is CstNode => !isToken(x));
+}
+
+export function child(node: CstNode, key: string, i = 0): CstNode | undefined {
+  return nodes(node, key)[i];
+}
+
+/** The only sub-rule child of a node that wraps one alternative (e.g. `topItem`). */
+export function onlyChild(node: CstNode): CstNode | undefined {
+  for (const key of Object.keys(node.children)) {
+    const n = child(node, key);
+    if (n) return n;
+  }
+  return undefined;
+}
+
+/** [start, end) offsets of a CST node from its real tokens; undefined when it has none. */
+export function nodeSpan(node: CstNode): [number, number] | undefined {
+  const loc = node.location;
+  if (loc && Number.isFinite(loc.startOffset) && loc.endOffset !== undefined && Number.isFinite(loc.endOffset) && loc.endOffset >= loc.startOffset) {
+    return [loc.startOffset, loc.endOffset + 1];
+  }
+  let start = Infinity;
+  let end = -Infinity;
+  for (const key of Object.keys(node.children)) {
+    for (const c of node.children[key] as CstElement[]) {
+      if (isToken(c)) {
+        if (!isRealToken(c)) continue;
+        start = Math.min(start, c.startOffset);
+        end = Math.max(end, c.endOffset! + 1);
+      } else {
+        const s = nodeSpan(c);
+        if (s) {
+          start = Math.min(start, s[0]);
+          end = Math.max(end, s[1]);
+        }
+      }
+    }
+  }
+  return Number.isFinite(start) ? [start, end] : undefined;
+}

@@ -1,0 +1,356 @@
+/**
+ * The `.orch` lexer (Chevrotain). Keywords are "soft": every keyword token also belongs to the
+ * `Name` category, so wherever the grammar accepts a name (record keys, field names, member
+ * access, argument names, step names) a keyword is accepted too — `cost`, `input`, `kind`, `step`
+ * stay usable as names. Only the expression operators `and or not in implies` and the literals
+ * `true false null` are fully reserved.
+ *
+ * Numbers with a suffix (`30s`, `0.05usd`, `80%`) are single tokens so the grammar can demand a
+ * duration or an amount of money where the AST needs one. `1..800` lexes as `1` `..` `800`.
+ */
+import { createToken, Lexer, type IToken, type TokenType, type CustomPatternMatcherFunc } from 'chevrotain';
+
+// ───────────── categories ─────────────
+
+/** Anything usable as a name: identifiers and every soft keyword. */
+export const Name = createToken({ name: 'Name', pattern: Lexer.NA, label: 'a name' });
+/** Every numeric literal (plain, duration, money, percent), for expression position. */
+export const AnyNumber = createToken({ name: 'AnyNumber', pattern: Lexer.NA, label: 'a number' });
+
+export const Identifier = createToken({
+  name: 'Identifier',
+  pattern: /[A-Za-z_][A-Za-z0-9_]*/,
+  categories: [Name],
+  label: 'a name',
+});
+
+// ───────────── keywords ─────────────
+
+export const SOFT_KEYWORDS = [
+  'module', 'import', 'as', 'type', 'capability', 'resource', 'policy', 'guardrail', 'context',
+  'plan', 'trigger', 'invariant', 'simulate',
+  'kind', 'input', 'output', 'handler', 'timeout', 'retry', 'backoff', 'max', 'cost', 'latency',
+  'data', 'consent', 'requires', 'idempotent',
+  'provides', 'concurrency', 'reliability', 'location', 'energy',
+  'strategy', 'weights', 'budget', 'prefer', 'max_fallbacks', 'require_consent', 'rate_limit', 'per',
+  'severity', 'category', 'message', 'forbid', 'step', 'where', 'require', 'before', 'after',
+  'assert', 'check',
+  'goal', 'guardrails', 'priority', 'deadline', 'on_failure', 'for', 'each', 'parallel', 'wait',
+  'until', 'run', 'success', 'on', 'fallback', 'compensate', 'join',
+  'schedule', 'timezone', 'event', 'manual', 'api', 'when', 'with', 'debounce',
+  'always', 'never', 'eventually', 'fail',
+] as const;
+export type SoftKeyword = (typeof SOFT_KEYWORDS)[number];
+
+export const RESERVED_WORDS = ['and', 'or', 'not', 'in', 'implies', 'true', 'false', 'null'] as const;
+export type ReservedWord = (typeof RESERVED_WORDS)[number];
+
+function keyword(word: string, categories: TokenType[]): TokenType {
+  return createToken({
+    name: `Kw_${word}`,
+    pattern: new RegExp(word),
+    longer_alt: Identifier,
+    categories,
+    label: `'${word}'`,
+  });
+}
+
+export const K = Object.fromEntries(SOFT_KEYWORDS.map((w) => [w, keyword(w, [Name])])) as Record<
+  SoftKeyword,
+  TokenType
+>;
+export const R = Object.fromEntries(RESERVED_WORDS.map((w) => [w, keyword(w, [])])) as Record<
+  ReservedWord,
+  TokenType
+>;
+
+// ───────────── literals ─────────────
+
+const NUMBER_WITH_SUFFIX = /\d+(?:\.\d+)?(?:[A-Za-z_][A-Za-z0-9_]*|%)?/y;
+const DURATION_UNITS = new Set(['ms', 's', 'm', 'h', 'd']);
+/** Three-letter words that look like a currency but are almost certainly a mistyped time unit. */
+const NOT_CURRENCIES = new Set(['min', 'sec', 'day', 'hrs', 'yrs']);
+
+export type NumberClass = 'number' | 'duration' | 'money' | 'percent' | 'bad';
+
+export function classifyNumberSuffix(suffix: string): NumberClass {
+  if (suffix === '') return 'number';
+  if (suffix === '%') return 'percent';
+  if (DURATION_UNITS.has(suffix)) return 'duration';
+  if (/^[a-z]{3}$/.test(suffix) && !NOT_CURRENCIES.has(suffix)) return 'money';
+  return 'bad';
+}
+
+function numberMatcher(wanted: NumberClass): CustomPatternMatcherFunc {
+  return (text, offset) => {
+    NUMBER_WITH_SUFFIX.lastIndex = offset;
+    const m = NUMBER_WITH_SUFFIX.exec(text);
+    if (!m) return null;
+    const suffix = m[0].replace(/^\d+(?:\.\d+)?/, '');
+    return classifyNumberSuffix(suffix) === wanted ? m : null;
+  };
+}
+
+const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
+function numberToken(name: string, wanted: NumberClass, label: string): TokenType {
+  return createToken({
+    name,
+    pattern: numberMatcher(wanted),
+    start_chars_hint: DIGITS,
+    line_breaks: false,
+    categories: [AnyNumber],
+    label,
+  });
+}
+
+export const NumberTok = numberToken('Number', 'number', 'a number');
+export const DurationTok = numberToken('Duration', 'duration', 'a duration (e.g. 30s)');
+export const MoneyTok = numberToken('Money', 'money', 'an amount of money (e.g. 0.05usd)');
+export const PercentTok = numberToken('Percent', 'percent', 'a percentage (e.g. 80%)');
+/** `5min`, `3days`: lexed as one token so the error names the unit; reported by `lex`. */
+export const BadNumberTok = numberToken('BadNumber', 'bad', 'a number');
+
+/**
+ * Matches a whole string literal including any `${ … }` interpolations (which may themselves
+ * contain strings and braces). An unterminated string ends at the line end; `lex` reports it.
+ */
+const matchString: CustomPatternMatcherFunc = (text, offset) => {
+  if (text.charCodeAt(offset) !== 34 /* " */) return null;
+  const end = scanString(text, offset);
+  const m = [text.slice(offset, end)] as unknown as RegExpExecArray;
+  return m;
+};
+
+/** Returns the offset just past the string starting at `start` (a `"`). */
+export function scanString(text: string, start: number): number {
+  let i = start + 1;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '"') return i + 1;
+    if (c === '\n' || c === '\r') return i;
+    if (c === '\\') {
+      if (text[i + 1] === '\n' || text[i + 1] === '\r') return i + 1;
+      i += 2;
+      continue;
+    }
+    if (c === '$' && text[i + 1] === '{') {
+      i = scanInterpolation(text, i + 2);
+      continue;
+    }
+    i++;
+  }
+  return Math.min(i, text.length);
+}
+
+/** Skips an interpolation body starting just after `${`; returns the offset after its `}`. */
+export function scanInterpolation(text: string, start: number): number {
+  let depth = 1;
+  let i = start;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '\n' || c === '\r') return i;
+    if (c === '"') {
+      i = scanString(text, i);
+      if (text[i - 1] !== '"') return i;
+      continue;
+    }
+    if (c === '{') depth++;
+    if (c === '}') {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+    i++;
+  }
+  return i;
+}
+
+export const StringTok = createToken({
+  name: 'String',
+  pattern: matchString,
+  start_chars_hint: ['"'],
+  line_breaks: false,
+  label: 'a string',
+});
+
+// ───────────── comments and whitespace ─────────────
+
+export const DocComment = createToken({
+  name: 'DocComment',
+  pattern: /\/\/\/[^\n\r]*/,
+  group: 'comments',
+});
+export const LineComment = createToken({
+  name: 'LineComment',
+  pattern: /\/\/[^\n\r]*/,
+  group: 'comments',
+});
+export const BlockComment = createToken({
+  name: 'BlockComment',
+  pattern: /\/\*[\s\S]*?\*\//,
+  line_breaks: true,
+  group: 'comments',
+});
+export const UnterminatedBlockComment = createToken({
+  name: 'UnterminatedBlockComment',
+  pattern: /\/\*[\s\S]*/,
+  line_breaks: true,
+  group: 'comments',
+});
+export const Whitespace = createToken({
+  name: 'Whitespace',
+  pattern: /[ \t\r\n\f\v\uFEFF]+/,
+  group: Lexer.SKIPPED,
+  line_breaks: true,
+});
+
+// ───────────── punctuation and operators ─────────────
+
+function punct(name: string, pattern: string | RegExp, label: string): TokenType {
+  return createToken({ name, pattern, label: `'${label}'` });
+}
+
+export const LCurly = punct('LCurly', '{', '{');
+export const RCurly = punct('RCurly', '}', '}');
+export const LParen = punct('LParen', '(', '(');
+export const RParen = punct('RParen', ')', ')');
+export const LBracket = punct('LBracket', '[', '[');
+export const RBracket = punct('RBracket', ']', ']');
+export const Comma = punct('Comma', ',', ',');
+export const Colon = punct('Colon', ':', ':');
+export const DotDot = punct('DotDot', '..', '..');
+export const Dot = punct('Dot', '.', '.');
+export const EqEq = punct('EqEq', '==', '==');
+export const NotEq = punct('NotEq', '!=', '!=');
+export const LtEq = punct('LtEq', '<=', '<=');
+export const GtEq = punct('GtEq', '>=', '>=');
+export const Lt = punct('Lt', '<', '<');
+export const Gt = punct('Gt', '>', '>');
+export const Assign = punct('Assign', '=', '=');
+export const Plus = punct('Plus', '+', '+');
+export const Minus = punct('Minus', '-', '-');
+export const Star = punct('Star', '*', '*');
+export const Slash = punct('Slash', '/', '/');
+export const PercentOp = punct('PercentOp', '%', '%');
+export const QuestionQuestion = punct('QuestionQuestion', '??', '??');
+export const Question = punct('Question', '?', '?');
+export const At = punct('At', '@', '@');
+export const Pipe = punct('Pipe', '|', '|');
+
+// Longer keywords first so `require_consent` is not lexed as `require` + `_consent`
+// (longer_alt only falls back to Identifier, not to another keyword).
+const keywordTokens = [...Object.values(K), ...Object.values(R)].sort(
+  (a, b) => String(b.PATTERN).length - String(a.PATTERN).length,
+);
+
+export const ALL_TOKENS: TokenType[] = [
+  Whitespace,
+  DocComment,
+  LineComment,
+  BlockComment,
+  UnterminatedBlockComment,
+  StringTok,
+  PercentTok,
+  DurationTok,
+  MoneyTok,
+  BadNumberTok,
+  NumberTok,
+  ...keywordTokens,
+  Identifier,
+  LCurly, RCurly, LParen, RParen, LBracket, RBracket, Comma, Colon,
+  DotDot, Dot, EqEq, NotEq, LtEq, GtEq, Lt, Gt, Assign, Plus, Minus, Star, Slash, PercentOp,
+  QuestionQuestion, Question, At, Pipe,
+  // Categories last: they never match text themselves.
+  Name,
+  AnyNumber,
+];
+
+/** Keywords that start a top-level declaration. */
+export const DECLARATION_KEYWORDS: readonly SoftKeyword[] = [
+  'module', 'import', 'type', 'capability', 'resource', 'policy', 'guardrail', 'context', 'plan',
+  'trigger', 'invariant', 'simulate',
+];
+/**
+ * Recovery categories. `TopJunk`: any token that cannot start a declaration (consumed at the
+ * top level so a stray token does not end the parse). `Junk`: the same minus braces (consumed
+ * inside blocks, so an unknown property does not hide the rest of its block).
+ */
+export const TopJunk = createToken({ name: 'TopJunk', pattern: Lexer.NA, label: 'a declaration' });
+export const Junk = createToken({ name: 'Junk', pattern: Lexer.NA, label: 'a property' });
+{
+  const starters = new Set(DECLARATION_KEYWORDS.map((w) => K[w]));
+  for (const t of ALL_TOKENS) {
+    if (t.GROUP !== undefined || t.PATTERN === Lexer.NA || starters.has(t)) continue;
+    (t.CATEGORIES ??= []).push(TopJunk);
+    if (t !== LCurly && t !== RCurly) t.CATEGORIES.push(Junk);
+  }
+  ALL_TOKENS.push(TopJunk, Junk);
+}
+
+export const orchLexer = new Lexer(ALL_TOKENS, {
+  positionTracking: 'onlyOffset',
+  ensureOptimizations: false,
+});
+
+export interface LexProblem {
+  readonly offset: number;
+  readonly length: number;
+  readonly message: string;
+}
+
+export interface LexOutput {
+  readonly tokens: IToken[];
+  /** Comment tokens (line, block and doc) in source order. */
+  readonly comments: IToken[];
+  readonly problems: LexProblem[];
+}
+
+/** Tokenizes `text`; never throws. Lexical problems are returned, not raised. */
+export function lex(text: string): LexOutput {
+  const result = orchLexer.tokenize(text);
+  // 'onlyOffset' tracking records start offsets only; the end is implied by the image.
+  for (const t of result.tokens) t.endOffset = t.startOffset + t.image.length - 1;
+  for (const group of Object.values(result.groups)) {
+    for (const t of group) t.endOffset = t.startOffset + t.image.length - 1;
+  }
+  const problems: LexProblem[] = [];
+  for (const e of result.errors) {
+    const ch = text.slice(e.offset, e.offset + Math.max(1, e.length));
+    const shown = ch.length > 20 ? `${ch.slice(0, 20)}…` : ch;
+    problems.push({
+      offset: e.offset,
+      length: Math.max(1, e.length),
+      message: `unexpected character${ch.length > 1 ? 's' : ''} '${shown}'`,
+    });
+  }
+  for (const t of result.tokens) {
+    if (t.tokenType === StringTok && !isTerminatedString(t.image)) {
+      problems.push({ offset: t.startOffset, length: t.image.length, message: 'unterminated string (missing closing ")' });
+    } else if (t.tokenType === BadNumberTok) {
+      const suffix = t.image.replace(/^\d+(?:\.\d+)?/, '');
+      problems.push({
+        offset: t.startOffset,
+        length: t.image.length,
+        message: `unknown unit '${suffix}' in '${t.image}' (durations use ms, s, m, h, d; money a 3-letter currency such as usd; percentages %)`,
+      });
+    }
+  }
+  const comments = (result.groups.comments ?? []) as IToken[];
+  for (const c of comments) {
+    if (c.tokenType === UnterminatedBlockComment) {
+      problems.push({ offset: c.startOffset, length: 2, message: "unterminated block comment (missing '*/')" });
+    }
+  }
+  problems.sort((a, b) => a.offset - b.offset);
+  return { tokens: result.tokens, comments, problems };
+}
+
+export function isTerminatedString(image: string): boolean {
+  return image.length >= 2 && scanString(image, 0) === image.length && image.endsWith('"') &&
+    (() => {
+      // The closing quote must not be escaped: count the backslashes before it.
+      let n = 0;
+      for (let i = image.length - 2; i > 0 && image[i] === '\\'; i--) n++;
+      return n % 2 === 0;
+    })();
+}

@@ -1,0 +1,143 @@
+/**
+ * Syntax error messages in user words: what was expected, where, and what was found
+ * ("expected '}' to close the capability block, found 'step'"), never Chevrotain internals.
+ */
+import { EOF, tokenLabel, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
+
+/** Block rules: the phrase used for their closing brace and the items they accept. */
+const BLOCKS: Record<string, { readonly what: string; readonly items?: string }> = {
+  capabilityDecl: {
+    what: 'the capability block',
+    items: 'a capability property (kind, input, output, handler, timeout, retry, cost, latency, data, consent, requires, idempotent)',
+  },
+  resourceDecl: {
+    what: 'the resource block',
+    items: 'a resource property (kind, provides, concurrency, cost, latency, reliability, location, energy)',
+  },
+  policyDecl: {
+    what: 'the policy block',
+    items: 'a policy property (strategy, weights, budget, prefer, max_fallbacks, require_consent, rate_limit)',
+  },
+  guardrailDecl: {
+    what: 'the guardrail block',
+    items: 'a guardrail property (severity, category, message, forbid, require, assert, check)',
+  },
+  planDecl: {
+    what: 'the plan block',
+    items: 'a plan item (goal, input, policy, guardrails, priority, deadline, concurrency, on_failure, step, for each, invariant, success, output)',
+  },
+  stepDecl: {
+    what: 'the step options block',
+    items: 'a step option (after, on, fallback, compensate, timeout, retry, join, on_failure, priority, when)',
+  },
+  forEach: { what: 'the for each block', items: "a 'step' or a nested 'for each'" },
+  triggerDecl: {
+    what: 'the trigger block',
+    items: 'a trigger property (schedule, timezone, event, where, manual, api, when, after, run, with, debounce)',
+  },
+  simulateDecl: { what: 'the simulate block', items: 'a simulate property (output, fail, latency, cost)' },
+  invariantDecl: { what: 'the invariant block' },
+  recordType: { what: 'the record type', items: 'a field (name: type)' },
+  recordLit: { what: 'the record', items: 'a field (key: value)' },
+  weightsBlock: { what: 'the weights block', items: 'a weight (name: number)' },
+  importDecl: { what: 'the import list' },
+};
+
+const CLOSERS: Record<string, string> = {
+  RParen: 'the parentheses',
+  RBracket: 'the list',
+};
+
+/** What a rule stands for when none of its alternatives matches. */
+const ALTERNATIVES: Record<string, string> = {
+  topItem: 'a declaration (module, import, type, capability, resource, policy, guardrail, context, plan, trigger, invariant, simulate)',
+  capabilityProp: BLOCKS.capabilityDecl!.items!,
+  resourceProp: BLOCKS.resourceDecl!.items!,
+  policyProp: BLOCKS.policyDecl!.items!,
+  guardrailProp: BLOCKS.guardrailDecl!.items!,
+  planItem: BLOCKS.planDecl!.items!,
+  stepOption: BLOCKS.stepDecl!.items!,
+  forEachItem: BLOCKS.forEach!.items!,
+  triggerItem: BLOCKS.triggerDecl!.items!,
+  simulateProp: BLOCKS.simulateDecl!.items!,
+  stepAction: 'a step action (a capability call such as notify(text: "hi"), wait, wait until or run)',
+  typeExpr: 'a type',
+  primary: 'an expression',
+  notExpr: 'an expression',
+  unary: 'an expression',
+  selector: "a selector (a step name, 'kind K' or 'capability C')",
+  invariantDecl: "'always', 'never' or 'eventually'",
+  boolLit: "'true' or 'false'",
+  budgetDecl: "'<=' or '<'",
+  requireRule: "'before' or 'after'",
+  importDecl: 'a module path (std.name) or a file path string',
+};
+
+/** How a token is shown in a message. */
+export function describeToken(token: IToken | undefined): string {
+  if (!token || token.tokenType === EOF) return 'end of file';
+  const image = token.image;
+  if (image.startsWith('"')) return image.length > 24 ? `string ${image.slice(0, 20)}…"` : `string ${image}`;
+  return `'${image.length > 24 ? `${image.slice(0, 24)}…` : image}'`;
+}
+
+function describeExpected(t: TokenType): string {
+  return tokenLabel(t);
+}
+
+function uniq(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
+
+function listOf(labels: string[]): string {
+  const u = uniq(labels);
+  if (u.length <= 1) return u[0] ?? 'something else';
+  if (u.length > 8) return `${u.slice(0, 8).join(', ')}, …`;
+  return `${u.slice(0, -1).join(', ')} or ${u[u.length - 1]}`;
+}
+
+export const orchErrorMessages: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage({ expected, actual, previous, ruleName }) {
+    const found = describeToken(actual);
+    const block = BLOCKS[ruleName];
+    if (expected.name === 'RCurly' && block) {
+      const items = block.items ? `${block.items} or ` : '';
+      return `expected ${items}'}' to close ${block.what}, found ${found}`;
+    }
+    const closer = CLOSERS[expected.name];
+    if (closer) return `expected ${describeExpected(expected)} to close ${closer}, found ${found}`;
+    const after = previous && previous.image && previous.tokenType !== EOF ? ` after '${previous.image}'` : '';
+    return `expected ${describeExpected(expected)}${after}, found ${found}`;
+  },
+
+  buildNotAllInputParsedMessage({ firstRedundant }) {
+    return `unexpected ${describeToken(firstRedundant)}`;
+  },
+
+  buildNoViableAltMessage({ expectedPathsPerAlt, actual, previous, ruleName }) {
+    const found = describeToken(actual[0]);
+    const named = ALTERNATIVES[ruleName];
+    const after = previous && previous.image && previous.tokenType !== EOF ? ` after '${previous.image}'` : '';
+    if (named) return `expected ${named}${after}, found ${found}`;
+    const labels = expectedPathsPerAlt.flatMap((alt) => alt.map((path) => (path[0] ? describeExpected(path[0]) : '')));
+    return `expected ${listOf(labels.filter(Boolean))}${after}, found ${found}`;
+  },
+
+  buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName }) {
+    const found = describeToken(actual[0]);
+    const named = ALTERNATIVES[ruleName];
+    if (named) return `expected ${named}, found ${found}`;
+    const labels = expectedIterationPaths.map((path) => (path[0] ? describeExpected(path[0]) : ''));
+    return `expected ${listOf(labels.filter(Boolean))}, found ${found}`;
+  },
+};
+
+/** The message for junk consumed by recovery inside block `ruleName` (or at the top level). */
+export function junkMessage(ruleName: string, token: IToken): string {
+  const found = describeToken(token);
+  if (ruleName === 'moduleFile') return `expected ${ALTERNATIVES.topItem}, found ${found}`;
+  const block = BLOCKS[ruleName];
+  if (!block) return `unexpected ${found}`;
+  const items = block.items ? `${block.items} or ` : '';
+  return `expected ${items}'}' to close ${block.what}, found ${found}`;
+}

@@ -1,0 +1,856 @@
+/**
+ * The `.orch` grammar as a Chevrotain CST parser with error recovery. Built once per process
+ * (self-analysis is expensive) and reused for every parse.
+ *
+ * Blocks are lists of keyword-led items, each its own sub-rule, so an error inside one property
+ * or step re-synchronises at the next property keyword or `}` and the rest of the file still
+ * parses. Lists that must keep source order (plan body, properties) are sequences of item
+ * sub-rules; the CST→AST phase walks them in order.
+ */
+import { CstParser, EOF, tokenMatcher, type CstNode, type IToken, type TokenType } from 'chevrotain';
+import {
+  ALL_TOKENS, AnyNumber, Assign, At, Colon, Comma, Dot, DotDot, DurationTok, EqEq, Gt, GtEq, K,
+  LBracket, LCurly, LParen, Lt, LtEq, Minus, MoneyTok, Name, NotEq, NumberTok, PercentOp,
+  PercentTok, Pipe, Plus, TopJunk, Junk, Question, QuestionQuestion, R, RBracket, RCurly, RParen, Slash, Star,
+  StringTok,
+} from './lexer.js';
+import { orchErrorMessages } from './parse-messages.js';
+
+class OrchParser extends CstParser {
+  constructor() {
+    super(ALL_TOKENS, {
+      recoveryEnabled: true,
+      nodeLocationTracking: 'onlyOffset',
+      maxLookahead: 3,
+      errorMessageProvider: orchErrorMessages,
+    });
+    this.performSelfAnalysis();
+  }
+
+  // ───────────── module ─────────────
+
+  /**
+   * Re-synchronisation after an error, innermost rule first: Chevrotain's default searches the
+   * follow sets outermost first, so the top-level `TopJunk` category (which matches nearly every
+   * token) would always win and one error would swallow the rest of its declaration. Searching
+   * from the innermost rule resumes at the closest place that can continue (the next argument,
+   * the next property, the next step), and the junk alternatives of the enclosing block take
+   * what is left. Relies on Chevrotain 11's recoverable trait (`buildFullFollowKeyStack`,
+   * `getFollowSetFromFollowKey`).
+   */
+  findReSyncTokenType(): TokenType {
+    const self = this as unknown as {
+      buildFullFollowKeyStack(): unknown[];
+      getFollowSetFromFollowKey(key: unknown): TokenType[] | undefined;
+    };
+    const sets = self.buildFullFollowKeyStack().map((k) => self.getFollowSetFromFollowKey(k) ?? []);
+    for (let k = 1; ; k++) {
+      const tok = this.LA(k);
+      for (let i = sets.length - 1; i >= 0; i--) {
+        for (const tt of sets[i]!) if (tokenMatcher(tok, tt)) return tt;
+      }
+      if (tok.tokenType === EOF) return EOF;
+    }
+  }
+
+  /** Block items followed by recovery alternatives: a stray token or a stray `{ … }` group is
+   *  consumed (labelled `junk`) and reported by the CST→AST phase, once per run. */
+  private itemsOrJunk(item: () => void): void {
+    this.MANY9({
+      MAX_LOOKAHEAD: 1,
+      DEF: () =>
+        this.OR9({
+          MAX_LOOKAHEAD: 1,
+          IGNORE_AMBIGUITIES: true,
+          DEF: [
+            { ALT: item },
+            { ALT: () => this.CONSUME9(Junk, { LABEL: 'junk' }) },
+            { ALT: () => this.SUBRULE9(this.junkBraces, { LABEL: 'junkBraces' }) },
+          ],
+        }),
+    });
+  }
+
+  junkBraces = this.RULE('junkBraces', () => {
+    this.CONSUME(LCurly);
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(Junk) },
+        { ALT: () => this.SUBRULE(this.junkBraces) },
+      ]);
+    });
+    this.CONSUME(RCurly);
+  });
+
+  /** Tokens that cannot start a declaration are consumed as `junk` so one bad line at the top
+   *  level does not end the parse; the CST→AST phase reports each run of them once. */
+  moduleFile = this.RULE('moduleFile', () => {
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.SUBRULE(this.topItem) },
+        { ALT: () => this.CONSUME(TopJunk, { LABEL: 'junk' }) },
+      ]);
+    });
+  });
+
+  topItem = this.RULE('topItem', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.moduleDecl) },
+      { ALT: () => this.SUBRULE(this.importDecl) },
+      { ALT: () => this.SUBRULE(this.typeAlias) },
+      { ALT: () => this.SUBRULE(this.capabilityDecl) },
+      { ALT: () => this.SUBRULE(this.resourceDecl) },
+      { ALT: () => this.SUBRULE(this.policyDecl) },
+      { ALT: () => this.SUBRULE(this.guardrailDecl) },
+      { ALT: () => this.SUBRULE(this.contextDecl) },
+      { ALT: () => this.SUBRULE(this.planDecl) },
+      { ALT: () => this.SUBRULE(this.triggerDecl) },
+      { ALT: () => this.SUBRULE(this.invariantDecl) },
+      { ALT: () => this.SUBRULE(this.simulateDecl) },
+    ]);
+  });
+
+  qualifiedName = this.RULE('qualifiedName', () => {
+    this.CONSUME(Name, { LABEL: 'part' });
+    this.MANY(() => {
+      this.CONSUME(Dot);
+      this.CONSUME2(Name, { LABEL: 'part' });
+    });
+  });
+
+  nameList = this.RULE('nameList', () => {
+    this.CONSUME(Name, { LABEL: 'name' });
+    this.MANY(() => {
+      this.CONSUME(Comma);
+      this.CONSUME2(Name, { LABEL: 'name' });
+    });
+  });
+
+  qualifiedNameList = this.RULE('qualifiedNameList', () => {
+    this.SUBRULE(this.qualifiedName, { LABEL: 'name' });
+    this.MANY(() => {
+      this.CONSUME(Comma);
+      this.SUBRULE2(this.qualifiedName, { LABEL: 'name' });
+    });
+  });
+
+  moduleDecl = this.RULE('moduleDecl', () => {
+    this.CONSUME(K.module);
+    this.SUBRULE(this.qualifiedName);
+  });
+
+  importDecl = this.RULE('importDecl', () => {
+    this.CONSUME(K.import);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(StringTok, { LABEL: 'path' });
+          this.CONSUME(K.as);
+          this.CONSUME(Name, { LABEL: 'alias' });
+        },
+      },
+      {
+        ALT: () => {
+          this.SUBRULE(this.qualifiedName);
+          this.OPTION(() => {
+            this.CONSUME(LCurly);
+            this.OPTION2(() => this.SUBRULE(this.nameList));
+            this.OPTION3(() => this.CONSUME(Comma));
+            this.CONSUME(RCurly);
+          });
+        },
+      },
+    ]);
+  });
+
+  // ───────────── types ─────────────
+
+  typeAlias = this.RULE('typeAlias', () => {
+    this.CONSUME(K.type);
+    this.CONSUME(Name, { LABEL: 'name' });
+    this.CONSUME(Assign);
+    this.SUBRULE(this.typeExpr);
+  });
+
+  typeExpr = this.RULE('typeExpr', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.enumType) },
+      { ALT: () => this.SUBRULE(this.recordType) },
+      { ALT: () => this.SUBRULE(this.namedType) },
+    ]);
+    this.OPTION(() => this.CONSUME(Question));
+  });
+
+  enumType = this.RULE('enumType', () => {
+    this.CONSUME(StringTok, { LABEL: 'value' });
+    this.MANY(() => {
+      this.CONSUME(Pipe);
+      this.CONSUME2(StringTok, { LABEL: 'value' });
+    });
+  });
+
+  recordType = this.RULE('recordType', () => {
+    this.CONSUME(LCurly);
+    this.MANY(() => {
+      this.SUBRULE(this.fieldDecl);
+      this.OPTION(() => this.CONSUME(Comma));
+    });
+    this.CONSUME(RCurly);
+  });
+
+  fieldDecl = this.RULE('fieldDecl', () => {
+    this.CONSUME(Name, { LABEL: 'name' });
+    this.CONSUME(Colon);
+    this.SUBRULE(this.typeExpr);
+    this.OPTION(() => {
+      this.CONSUME(At);
+      this.CONSUME2(Name, { LABEL: 'dataClass' });
+    });
+    this.OPTION2(() => {
+      this.CONSUME(Assign);
+      this.SUBRULE(this.expression, { LABEL: 'default' });
+    });
+  });
+
+  namedType = this.RULE('namedType', () => {
+    this.SUBRULE(this.qualifiedName);
+    this.OPTION(() => {
+      this.CONSUME(Lt);
+      this.SUBRULE(this.typeExpr, { LABEL: 'arg' });
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        this.SUBRULE2(this.typeExpr, { LABEL: 'arg' });
+      });
+      this.CONSUME(Gt);
+    });
+  });
+
+  // ───────────── shared properties ─────────────
+
+  retrySpec = this.RULE('retrySpec', () => {
+    this.CONSUME(K.retry);
+    this.CONSUME(NumberTok, { LABEL: 'attempts' });
+    this.OPTION(() => {
+      this.CONSUME(K.backoff);
+      this.CONSUME(Name, { LABEL: 'backoffKind' });
+      this.CONSUME(DurationTok, { LABEL: 'delay' });
+      this.OPTION2(() => {
+        this.CONSUME(K.max);
+        this.CONSUME2(DurationTok, { LABEL: 'max' });
+      });
+    });
+  });
+
+  boolLit = this.RULE('boolLit', () => {
+    this.OR([{ ALT: () => this.CONSUME(R.true) }, { ALT: () => this.CONSUME(R.false) }]);
+  });
+
+  stringList = this.RULE('stringList', () => {
+    this.CONSUME(StringTok, { LABEL: 'value' });
+    this.MANY(() => {
+      this.CONSUME(Comma);
+      this.CONSUME2(StringTok, { LABEL: 'value' });
+    });
+  });
+
+  // ───────────── capability ─────────────
+
+  capabilityDecl = this.RULE('capabilityDecl', () => {
+    this.CONSUME(K.capability);
+    this.CONSUME(Name, { LABEL: 'name' });
+    this.CONSUME(LCurly);
+    this.itemsOrJunk(() => this.SUBRULE(this.capabilityProp));
+    this.CONSUME(RCurly);
+  });
+
+  capabilityProp = this.RULE('capabilityProp', () => {
+    this.OR([
+      { ALT: () => { this.CONSUME(K.kind, { LABEL: 'key' }); this.CONSUME(Name, { LABEL: 'word' }); } },
+      { ALT: () => { this.CONSUME(K.input, { LABEL: 'key' }); this.SUBRULE(this.recordType); } },
+      { ALT: () => { this.CONSUME(K.output, { LABEL: 'key' }); this.SUBRULE(this.typeExpr); } },
+      { ALT: () => { this.CONSUME(K.handler, { LABEL: 'key' }); this.CONSUME(StringTok); } },
+      { ALT: () => { this.CONSUME(K.timeout, { LABEL: 'key' }); this.CONSUME(DurationTok); } },
+      { ALT: () => this.SUBRULE(this.retrySpec) },
+      { ALT: () => { this.CONSUME(K.cost, { LABEL: 'key' }); this.CONSUME(MoneyTok); } },
+      { ALT: () => { this.CONSUME(K.latency, { LABEL: 'key' }); this.CONSUME2(DurationTok); } },
+      { ALT: () => { this.CONSUME(K.data, { LABEL: 'key' }); this.CONSUME2(Name, { LABEL: 'word' }); } },
+      { ALT: () => { this.CONSUME(K.consent, { LABEL: 'key' }); this.SUBRULE(this.stringList); } },
+      { ALT: () => { this.CONSUME(K.requires, { LABEL: 'key' }); this.SUBRULE(this.nameList); } },
+      { ALT: () => { this.CONSUME(K.idempotent, { LABEL: 'key' }); this.SUBRULE(this.boolLit); } },
+    ]);
+  });
+
+  // ───────────── resource ─────────────
+
+  resourceDecl = this.RULE('resourceDecl', () => {
+    this.CONSUME(K.resource);
+    this.CONSUME(Name, { LABEL: 'name' });
+    this.CONSUME(LCurly);
+    this.itemsOrJunk(() => this.SUBRULE(this.resourceProp));
+    this.CONSUME(RCurly);
+  });
+
+  resourceProp = this.RULE('resourceProp', () => {
+    this.OR([
+      { ALT: () => { this.CONSUME(K.kind, { LABEL: 'key' }); this.CONSUME(Name, { LABEL: 'word' }); } },
+      { ALT: () => { this.CONSUME(K.provides, { LABEL: 'key' }); this.SUBRULE(this.nameList); } },
+      { ALT: () => { this.CONSUME(K.concurrency, { LABEL: 'key' }); this.CONSUME(NumberTok); } },
+      { ALT: () => { this.CONSUME(K.cost, { LABEL: 'key' }); this.CONSUME(MoneyTok); } },
+      { ALT: () => { this.CONSUME(K.latency, { LABEL: 'key' }); this.CONSUME(DurationTok); } },
+      { ALT: () => { this.CONSUME(K.reliability, { LABEL: 'key' }); this.CONSUME(PercentTok); } },
+      { ALT: () => { this.CONSUME(K.location, { LABEL: 'key' }); this.CONSUME(StringTok); } },
+      { ALT: () => { this.CONSUME(K.energy, { LABEL: 'key' }); this.CONSUME2(NumberTok); } },
+    ]);
+  });
+
+  // ───────────── policy ─────────────
+
+  policyDecl = this.RULE('policyDecl', () => {
+    this.CONSUME(K.policy);
+    this.CONSUME(Name, { LABEL: 'name' });
+    this.CONSUME(LCurly);
+    this.itemsOrJunk(() => this.SUBRULE(this.policyProp));
+    this.CONSUME(RCurly);
+  });
+
+  policyProp = this.RULE('policyProp', () => {
+    this.OR([
+      { ALT: () => { this.CONSUME(K.strategy, { LABEL: 'key' }); this.CONSUME(Name, { LABEL: 'word' }); } },
+      { ALT: () => { this.CONSUME(K.weights, { LABEL: 'key' }); this.SUBRULE(this.weightsBlock); } },
+      { ALT: () => this.SUBRULE(this.budgetDecl) },
+      { ALT: () => { this.CONSUME(K.prefer, { LABEL: 'key' }); this.CONSUME2(Name, { LABEL: 'word' }); } },
+      { ALT: () => { this.CONSUME(K.max_fallbacks, { LABEL: 'key' }); this.CONSUME(NumberTok); } },
+      { ALT: () => { this.CONSUME(K.require_consent, { LABEL: 'key' }); this.SUBRULE(this.boolLit); } },
+      { ALT: () => this.SUBRULE(this.rateLimitDecl) },
+    ]);
+  });
+
+  weightsBlock = this.RULE('weightsBlock', () => {
+    this.CONSUME(LCurly);
+    this.MANY(() => {
+      this.SUBRULE(this.weightEntry);
+      this.OPTION(() => this.CONSUME(Comma));
+    });
+    this.CONSUME(RCurly);
+  });
+
+  weightEntry = this.RULE('weightEntry', () => {
+    this.CONSUME(Name, { LABEL: 'key' });
+    this.CONSUME(Colon);
+    this.CONSUME(NumberTok);
+  });
+
+  budgetDecl = this.RULE('budgetDecl', () => {
+    this.CONSUME(K.budget);
+    this.CONSUME(Name, { LABEL: 'metric' });
+    this.OR([
+      { ALT: () => this.CONSUME(LtEq, { LABEL: 'op' }) },
+      { ALT: () => this.CONSUME(Lt, { LABEL: 'op' }) },
+    ]);
+    this.OR2([
+      { ALT: () => this.CONSUME(MoneyTok, { LABEL: 'limit' }) },
+      { ALT: () => this.CONSUME(DurationTok, { LABEL: 'limit' }) },
+    ]);
+  });
+
+  rateLimitDecl = this.RULE('rateLimitDecl', () => {
+    this.CONSUME(K.rate_limit);
+    this.SUBRULE(this.qualifiedName);
+    this.CONSUME(NumberTok, { LABEL: 'count' });
+    this.CONSUME(K.per);
+    this.CONSUME(DurationTok, { LABEL: 'per' });
+  });
+
+  // ───────────── guardrail ─────────────
+
+  guardrailDecl = this.RULE('guardrailDecl', () => {
+    this.CONSUME(K.guardrail);
+    this.CONSUME(Name, { LABEL: 'name' });
+    this.CONSUME(LCurly);
+    this.itemsOrJunk(() => this.SUBRULE(this.guardrailProp));
+    this.CONSUME(RCurly);
+  });
+
+  guardrailProp = this.RULE('guardrailProp', () => {
+    this.OR([
+      { ALT: () => { this.CONSUME(K.severity, { LABEL: 'key' }); this.CONSUME(Name, { LABEL: 'word' }); } },
+      { ALT: () => { this.CONSUME(K.category, { LABEL: 'key' }); this.CONSUME2(Name, { LABEL: 'word' }); } },
+      { ALT: () => { this.CONSUME(K.message, { LABEL: 'key' }); this.CONSUME(StringTok); } },
+      { ALT: () => this.SUBRULE(this.forbidRule) },
+      { ALT: () => this.SUBRULE(this.requireRule) },
+      { ALT: () => this.SUBRULE(this.assertRule) },
+      { ALT: () => this.SUBRULE(this.checkRule) },
+    ]);
+  });
+
+  forbidRule = this.RULE('forbidRule', () => {
+    this.CONSUME(K.forbid);
+    this.CONSUME(K.step);
+    this.CONSUME(K.where);
+    this.SUBRULE(this.expression);
+  });
+
+  requireRule = this.RULE('requireRule', () => {
+    this.CONSUME(K.require);
+    this.SUBRULE(this.selector, { LABEL: 'subject' });
+    this.OR([
+      { ALT: () => this.CONSUME(K.before, { LABEL: 'order' }) },
+      { ALT: () => this.CONSUME(K.after, { LABEL: 'order' }) },
+    ]);
+    this.SUBRULE2(this.selector, { LABEL: 'object' });
+  });
+
+  assertRule = this.RULE('assertRule', () => {
+    this.CONSUME(K.assert);
+    this.SUBRULE(this.expression);
+  });
+
+  checkRule = this.RULE('checkRule', () => {
+    this.CONSUME(K.check);
+    this.SUBRULE(this.selector);
+    this.CONSUME(K.where);
+    this.SUBRULE(this.expression);
+  });
+
+  selector = this.RULE('selector', () => {
+    this.OR({
+      IGNORE_AMBIGUITIES: true,
+      DEF: [
+        {
+          GATE: () => this.LA(2).tokenType !== K.before && this.LA(2).tokenType !== K.after && this.LA(2).tokenType !== K.where,
+          ALT: () => { this.CONSUME(K.kind); this.CONSUME(Name, { LABEL: 'kindWord' }); },
+        },
+        {
+          GATE: () => this.LA(2).tokenType !== K.before && this.LA(2).tokenType !== K.after && this.LA(2).tokenType !== K.where,
+          ALT: () => { this.CONSUME(K.capability); this.SUBRULE(this.qualifiedName); },
+        },
+        { ALT: () => this.CONSUME2(Name, { LABEL: 'step' }) },
+      ],
+    });
+  });
+
+  // ───────────── context ─────────────
+
+  contextDecl = this.RULE('contextDecl', () => {
+    this.CONSUME(K.context);
+    this.SUBRULE(this.recordType);
+  });
+
+  // ───────────── plan ─────────────
+
+  planDecl = this.RULE('planDecl', () => {
+    this.CONSUME(K.plan);
+    this.CONSUME(Name, { LABEL: 'name' });
+    this.CONSUME(LCurly);
+    this.itemsOrJunk(() => this.SUBRULE(this.planItem));
+    this.CONSUME(RCurly);
+  });
+
+  planItem = this.RULE('planItem', () => {
+    this.OR([
+      { ALT: () => { this.CONSUME(K.goal, { LABEL: 'key' }); this.CONSUME(StringTok); } },
+      { ALT: () => { this.CONSUME(K.input, { LABEL: 'key' }); this.SUBRULE(this.recordType); } },
+      { ALT: () => { this.CONSUME(K.policy, { LABEL: 'key' }); this.SUBRULE(this.qualifiedName); } },
+      { ALT: () => { this.CONSUME(K.guardrails, { LABEL: 'key' }); this.SUBRULE(this.qualifiedNameList); } },
+      { ALT: () => { this.CONSUME(K.priority, { LABEL: 'key' }); this.CONSUME(Name, { LABEL: 'word' }); } },
+      { ALT: () => { this.CONSUME(K.deadline, { LABEL: 'key' }); this.CONSUME(DurationTok); } },
+      { ALT: () => { this.CONSUME(K.concurrency, { LABEL: 'key' }); this.CONSUME(NumberTok); } },
+      { ALT: () => { this.CONSUME(K.on_failure, { LABEL: 'key' }); this.CONSUME2(Name, { LABEL: 'word' }); } },
+      { ALT: () => { this.CONSUME(K.output, { LABEL: 'key' }); this.SUBRULE(this.recordLit); } },
+      { ALT: () => this.SUBRULE(this.stepDecl) },
+      { ALT: () => this.SUBRULE(this.forEach) },
+      { ALT: () => this.SUBRULE(this.invariantDecl) },
+      { ALT: () => this.SUBRULE(this.successDecl) },
+    ]);
+  });
+
+  stepDecl = this.RULE('stepDecl', () => {
+    this.CONSUME(K.step);
+    this.CONSUME(Name, { LABEL: 'name' });
+    this.CONSUME(Assign);
+    this.SUBRULE(this.stepAction);
+    this.OPTION(() => {
+      this.CONSUME(K.when);
+      this.SUBRULE(this.expression, { LABEL: 'when' });
+    });
+    this.OPTION2(() => {
+      this.CONSUME(LCurly);
+      this.itemsOrJunk(() => this.SUBRULE(this.stepOption));
+      this.CONSUME(RCurly);
+    });
+  });
+
+  stepAction = this.RULE('stepAction', () => {
+    this.OR({
+      IGNORE_AMBIGUITIES: true,
+      DEF: [
+        { ALT: () => this.SUBRULE(this.waitUntilAction) },
+        { ALT: () => this.SUBRULE(this.waitAction) },
+        { GATE: () => this.LA(2).tokenType !== LParen && this.LA(2).tokenType !== Dot, ALT: () => this.SUBRULE(this.runAction) },
+        { ALT: () => this.SUBRULE(this.capabilityCall) },
+      ],
+    });
+  });
+
+  waitUntilAction = this.RULE('waitUntilAction', () => {
+    this.CONSUME(K.wait);
+    this.CONSUME(K.until);
+    this.SUBRULE(this.expression);
+    this.OPTION(() => {
+      this.CONSUME(K.timeout);
+      this.CONSUME(DurationTok);
+    });
+  });
+
+  waitAction = this.RULE('waitAction', () => {
+    this.CONSUME(K.wait);
+    this.SUBRULE(this.expression);
+  });
+
+  runAction = this.RULE('runAction', () => {
+    this.CONSUME(K.run);
+    this.SUBRULE(this.qualifiedName);
+    this.OPTION(() => this.SUBRULE(this.callArgs));
+  });
+
+  capabilityCall = this.RULE('capabilityCall', () => {
+    this.SUBRULE(this.qualifiedName);
+    this.SUBRULE(this.callArgs);
+  });
+
+  callArgs = this.RULE('callArgs', () => {
+    this.CONSUME(LParen);
+    this.MANY_SEP({ SEP: Comma, DEF: () => this.SUBRULE(this.argument) });
+    this.OPTION(() => this.CONSUME2(Comma));
+    this.CONSUME(RParen);
+  });
+
+  argument = this.RULE('argument', () => {
+    this.CONSUME(Name, { LABEL: 'name' });
+    this.CONSUME(Colon);
+    this.SUBRULE(this.expression);
+  });
+
+  stepOption = this.RULE('stepOption', () => {
+    this.OR([
+      { ALT: () => { this.CONSUME(K.after, { LABEL: 'key' }); this.SUBRULE(this.nameList); } },
+      { ALT: () => { this.CONSUME(K.on, { LABEL: 'key' }); this.SUBRULE(this.qualifiedName); } },
+      { ALT: () => { this.CONSUME(K.fallback, { LABEL: 'key' }); this.SUBRULE(this.capabilityCall); } },
+      { ALT: () => { this.CONSUME(K.compensate, { LABEL: 'key' }); this.SUBRULE2(this.capabilityCall); } },
+      { ALT: () => { this.CONSUME(K.timeout, { LABEL: 'key' }); this.CONSUME(DurationTok); } },
+      { ALT: () => this.SUBRULE(this.retrySpec) },
+      { ALT: () => { this.CONSUME(K.join, { LABEL: 'key' }); this.CONSUME(Name, { LABEL: 'word' }); } },
+      { ALT: () => { this.CONSUME(K.on_failure, { LABEL: 'key' }); this.CONSUME2(Name, { LABEL: 'word' }); } },
+      { ALT: () => { this.CONSUME(K.priority, { LABEL: 'key' }); this.CONSUME3(Name, { LABEL: 'word' }); } },
+      { ALT: () => { this.CONSUME(K.when, { LABEL: 'key' }); this.SUBRULE(this.expression); } },
+    ]);
+  });
+
+  forEach = this.RULE('forEach', () => {
+    this.CONSUME(K.for);
+    this.CONSUME(K.each);
+    this.CONSUME(Name, { LABEL: 'item' });
+    this.CONSUME(R.in);
+    this.SUBRULE(this.expression, { LABEL: 'list' });
+    this.OPTION(() => {
+      this.CONSUME(K.parallel);
+      this.CONSUME(NumberTok, { LABEL: 'parallel' });
+    });
+    this.CONSUME(LCurly);
+    this.itemsOrJunk(() => this.SUBRULE(this.forEachItem));
+    this.CONSUME(RCurly);
+  });
+
+  forEachItem = this.RULE('forEachItem', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.stepDecl) },
+      { ALT: () => this.SUBRULE(this.forEach) },
+    ]);
+  });
+
+  successDecl = this.RULE('successDecl', () => {
+    this.CONSUME(K.success);
+    this.OPTION(() => {
+      this.CONSUME(StringTok, { LABEL: 'label' });
+      this.CONSUME(Colon);
+    });
+    this.SUBRULE(this.expression);
+  });
+
+  // ───────────── triggers ─────────────
+
+  triggerDecl = this.RULE('triggerDecl', () => {
+    this.CONSUME(K.trigger);
+    this.CONSUME(Name, { LABEL: 'name' });
+    this.CONSUME(LCurly);
+    this.itemsOrJunk(() => this.SUBRULE(this.triggerItem));
+    this.CONSUME(RCurly);
+  });
+
+  triggerItem = this.RULE('triggerItem', () => {
+    this.OR([
+      { ALT: () => { this.CONSUME(K.schedule, { LABEL: 'key' }); this.CONSUME(StringTok); } },
+      { ALT: () => { this.CONSUME(K.timezone, { LABEL: 'key' }); this.CONSUME2(StringTok); } },
+      { ALT: () => { this.CONSUME(K.event, { LABEL: 'key' }); this.CONSUME3(StringTok); } },
+      { ALT: () => { this.CONSUME(K.where, { LABEL: 'key' }); this.SUBRULE(this.expression); } },
+      { ALT: () => { this.CONSUME(K.manual, { LABEL: 'key' }); } },
+      { ALT: () => { this.CONSUME(K.api, { LABEL: 'key' }); this.CONSUME4(StringTok); } },
+      { ALT: () => { this.CONSUME(K.when, { LABEL: 'key' }); this.SUBRULE2(this.expression); } },
+      {
+        ALT: () => {
+          this.CONSUME(K.after, { LABEL: 'key' });
+          this.SUBRULE(this.qualifiedName);
+          this.CONSUME(Name, { LABEL: 'word' });
+        },
+      },
+      { ALT: () => { this.CONSUME(K.run, { LABEL: 'key' }); this.SUBRULE2(this.qualifiedName); } },
+      { ALT: () => { this.CONSUME(K.with, { LABEL: 'key' }); this.SUBRULE(this.recordLit); } },
+      { ALT: () => { this.CONSUME(K.debounce, { LABEL: 'key' }); this.CONSUME(DurationTok); } },
+    ]);
+  });
+
+  // ───────────── verification ─────────────
+
+  invariantDecl = this.RULE('invariantDecl', () => {
+    this.CONSUME(K.invariant);
+    this.OR([
+      { ALT: () => this.CONSUME(Name, { LABEL: 'name' }) },
+      { ALT: () => this.CONSUME(StringTok, { LABEL: 'name' }) },
+    ]);
+    this.CONSUME(LCurly);
+    this.OR2([
+      { ALT: () => this.CONSUME(K.always, { LABEL: 'modality' }) },
+      { ALT: () => this.CONSUME(K.never, { LABEL: 'modality' }) },
+      { ALT: () => this.CONSUME(K.eventually, { LABEL: 'modality' }) },
+    ]);
+    this.SUBRULE(this.expression);
+    this.CONSUME(RCurly);
+  });
+
+  simulateDecl = this.RULE('simulateDecl', () => {
+    this.CONSUME(K.simulate);
+    this.SUBRULE(this.qualifiedName);
+    this.CONSUME(LCurly);
+    this.itemsOrJunk(() => this.SUBRULE(this.simulateProp));
+    this.CONSUME(RCurly);
+  });
+
+  simulateProp = this.RULE('simulateProp', () => {
+    this.OR([
+      { ALT: () => { this.CONSUME(K.output, { LABEL: 'key' }); this.SUBRULE(this.recordLit); } },
+      { ALT: () => { this.CONSUME(K.fail, { LABEL: 'key' }); this.CONSUME(PercentTok); } },
+      { ALT: () => { this.CONSUME(K.latency, { LABEL: 'key' }); this.SUBRULE(this.expression); } },
+      { ALT: () => { this.CONSUME(K.cost, { LABEL: 'key' }); this.SUBRULE2(this.expression); } },
+    ]);
+  });
+
+  // ───────────── expressions (lowest precedence first) ─────────────
+
+  expression = this.RULE('expression', () => {
+    this.SUBRULE(this.impliesExpr, { LABEL: 'from' });
+    this.OPTION(() => {
+      this.CONSUME(DotDot);
+      this.SUBRULE2(this.impliesExpr, { LABEL: 'to' });
+    });
+  });
+
+  impliesExpr = this.RULE('impliesExpr', () => {
+    this.SUBRULE(this.orExpr, { LABEL: 'left' });
+    this.OPTION(() => {
+      this.CONSUME(R.implies, { LABEL: 'op' });
+      this.SUBRULE(this.impliesExpr, { LABEL: 'right' });
+    });
+  });
+
+  orExpr = this.RULE('orExpr', () => {
+    this.SUBRULE(this.andExpr, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.CONSUME(R.or, { LABEL: 'op' });
+      this.SUBRULE2(this.andExpr, { LABEL: 'operand' });
+    });
+  });
+
+  andExpr = this.RULE('andExpr', () => {
+    this.SUBRULE(this.notExpr, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.CONSUME(R.and, { LABEL: 'op' });
+      this.SUBRULE2(this.notExpr, { LABEL: 'operand' });
+    });
+  });
+
+  notExpr = this.RULE('notExpr', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(R.not, { LABEL: 'op' });
+          this.SUBRULE(this.notExpr, { LABEL: 'operand' });
+        },
+      },
+      { ALT: () => this.SUBRULE(this.comparison, { LABEL: 'operand' }) },
+    ]);
+  });
+
+  comparison = this.RULE('comparison', () => {
+    this.SUBRULE(this.coalesce, { LABEL: 'operand' });
+    this.OPTION(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(EqEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(NotEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(LtEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(GtEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(Lt, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(Gt, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(R.in, { LABEL: 'op' }) },
+      ]);
+      this.SUBRULE2(this.coalesce, { LABEL: 'operand' });
+    });
+  });
+
+  coalesce = this.RULE('coalesce', () => {
+    this.SUBRULE(this.additive, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.CONSUME(QuestionQuestion, { LABEL: 'op' });
+      this.SUBRULE2(this.additive, { LABEL: 'operand' });
+    });
+  });
+
+  additive = this.RULE('additive', () => {
+    this.SUBRULE(this.multiplicative, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(Plus, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(Minus, { LABEL: 'op' }) },
+      ]);
+      this.SUBRULE2(this.multiplicative, { LABEL: 'operand' });
+    });
+  });
+
+  multiplicative = this.RULE('multiplicative', () => {
+    this.SUBRULE(this.unary, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(Star, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(Slash, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(PercentOp, { LABEL: 'op' }) },
+      ]);
+      this.SUBRULE2(this.unary, { LABEL: 'operand' });
+    });
+  });
+
+  unary = this.RULE('unary', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(Minus, { LABEL: 'op' });
+          this.SUBRULE(this.unary, { LABEL: 'operand' });
+        },
+      },
+      { ALT: () => this.SUBRULE(this.postfix, { LABEL: 'operand' }) },
+    ]);
+  });
+
+  postfix = this.RULE('postfix', () => {
+    this.SUBRULE(this.primary);
+    this.MANY(() => this.SUBRULE(this.postfixOp));
+  });
+
+  postfixOp = this.RULE('postfixOp', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(Dot);
+          this.CONSUME(Name, { LABEL: 'property' });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(LBracket);
+          this.SUBRULE(this.expression, { LABEL: 'index' });
+          this.CONSUME(RBracket);
+        },
+      },
+    ]);
+  });
+
+  primary = this.RULE('primary', () => {
+    this.OR([
+      { ALT: () => this.CONSUME(StringTok, { LABEL: 'string' }) },
+      { ALT: () => this.CONSUME(AnyNumber, { LABEL: 'number' }) },
+      { ALT: () => this.CONSUME(R.true, { LABEL: 'bool' }) },
+      { ALT: () => this.CONSUME(R.false, { LABEL: 'bool' }) },
+      { ALT: () => this.CONSUME(R.null, { LABEL: 'null' }) },
+      {
+        ALT: () => {
+          this.CONSUME(Name, { LABEL: 'name' });
+          this.OPTION(() => this.SUBRULE(this.positionalArgs));
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(LParen);
+          this.SUBRULE(this.expression, { LABEL: 'inner' });
+          this.CONSUME(RParen);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.listLit) },
+      { ALT: () => this.SUBRULE(this.recordLit) },
+    ]);
+  });
+
+  positionalArgs = this.RULE('positionalArgs', () => {
+    this.CONSUME(LParen);
+    this.MANY_SEP({ SEP: Comma, DEF: () => this.SUBRULE(this.expression, { LABEL: 'arg' }) });
+    this.OPTION(() => this.CONSUME2(Comma));
+    this.CONSUME(RParen);
+  });
+
+  listLit = this.RULE('listLit', () => {
+    this.CONSUME(LBracket);
+    this.MANY_SEP({ SEP: Comma, DEF: () => this.SUBRULE(this.expression, { LABEL: 'item' }) });
+    this.OPTION(() => this.CONSUME2(Comma));
+    this.CONSUME(RBracket);
+  });
+
+  recordLit = this.RULE('recordLit', () => {
+    this.CONSUME(LCurly);
+    this.MANY(() => {
+      this.SUBRULE(this.recordField);
+      this.OPTION(() => this.CONSUME(Comma));
+    });
+    this.CONSUME(RCurly);
+  });
+
+  recordField = this.RULE('recordField', () => {
+    this.CONSUME(Name, { LABEL: 'key' });
+    this.CONSUME(Colon);
+    this.SUBRULE(this.expression);
+  });
+}
+
+let instance: OrchParser | undefined;
+
+/** The shared parser instance (constructed on first use). */
+export function orchParser(): OrchParser {
+  instance ??= new OrchParser();
+  return instance;
+}
+
+export type { OrchParser };
+
+/** Parses a token list into a CST for the whole module. */
+export function parseTokens(tokens: IToken[]): { cst: CstNode; errors: OrchParser['errors'] } {
+  const p = orchParser();
+  p.input = tokens;
+  const cst = p.moduleFile();
+  return { cst, errors: p.errors };
+}
+
+/** Parses a token list as a single expression (used for `${…}` interpolations). */
+export function parseExpressionTokens(tokens: IToken[]): { cst: CstNode; errors: OrchParser['errors']; rest: number } {
+  const p = orchParser();
+  p.input = tokens;
+  const cst = p.expression();
+  return { cst, errors: p.errors, rest: 0 };
+}
+
+export const TOKEN_TYPES: readonly TokenType[] = ALL_TOKENS;

@@ -1,0 +1,103 @@
+/**
+ * Offsets ↔ 1-based line/column positions, and code frames for the CLI.
+ * Columns count UTF-16 code units (what editors and the LSP use); lines break at `\n`, `\r\n`
+ * and a lone `\r`.
+ */
+import type { Position, Range } from './diagnostic.js';
+
+export class LineIndex {
+  /** Offset at which each line starts; `lineStarts[0] === 0`. */
+  readonly lineStarts: number[];
+
+  constructor(readonly text: string) {
+    const starts = [0];
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 10) starts.push(i + 1);
+      else if (c === 13) {
+        if (text.charCodeAt(i + 1) === 10) i++;
+        starts.push(i + 1);
+      }
+    }
+    this.lineStarts = starts;
+  }
+
+  get lineCount(): number {
+    return this.lineStarts.length;
+  }
+
+  /** Position of a 0-based offset; offsets outside the text are clamped. */
+  positionAt(offset: number): Position {
+    const o = Math.max(0, Math.min(Number.isFinite(offset) ? offset : this.text.length, this.text.length));
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid]! <= o) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: o - this.lineStarts[lo]! + 1, offset: o };
+  }
+
+  /** Offset of a 1-based line/column; clamped to the text. */
+  offsetAt(line: number, column: number): number {
+    const l = Math.max(1, Math.min(line, this.lineStarts.length));
+    const start = this.lineStarts[l - 1]!;
+    const lineEnd = this.lineEndOffset(l);
+    return Math.max(start, Math.min(start + column - 1, lineEnd));
+  }
+
+  /** Range from a start offset (inclusive) to an end offset (exclusive). */
+  range(start: number, end: number): Range {
+    return { start: this.positionAt(start), end: this.positionAt(Math.max(start, end)) };
+  }
+
+  /** Offset just before the line break that ends 1-based `line`. */
+  lineEndOffset(line: number): number {
+    const next = this.lineStarts[line];
+    if (next === undefined) return this.text.length;
+    let end = next;
+    if (end > 0 && this.text.charCodeAt(end - 1) === 10) end--;
+    if (end > 0 && this.text.charCodeAt(end - 1) === 13) end--;
+    return end;
+  }
+
+  /** The text of 1-based `line` without its line break. */
+  lineText(line: number): string {
+    if (line < 1 || line > this.lineStarts.length) return '';
+    return this.text.slice(this.lineStarts[line - 1], this.lineEndOffset(line));
+  }
+}
+
+export interface CodeFrameOptions {
+  /** Wraps the caret underline (e.g. with a colour); identity by default. */
+  readonly highlight?: (s: string) => string;
+  /** Wraps the line-number gutter; identity by default. */
+  readonly dim?: (s: string) => string;
+}
+
+/**
+ * A code frame: the first line of `range` with a gutter and a caret underline, e.g.
+ * ```
+ *   12 |   kind robot
+ *      |        ^^^^^
+ * ```
+ * A range spanning several lines is underlined to the end of its first line. Tabs are kept in
+ * the underline so the carets line up in a terminal.
+ */
+export function codeFrame(index: LineIndex, range: Range, options: CodeFrameOptions = {}): string {
+  const highlight = options.highlight ?? ((s: string) => s);
+  const dim = options.dim ?? ((s: string) => s);
+  const line = range.start.line;
+  const text = index.lineText(line);
+  const startCol = Math.max(1, range.start.column);
+  const endCol = range.end.line === line ? Math.max(range.end.column, startCol + 1) : Math.max(text.length + 1, startCol + 1);
+  const gutter = String(line);
+  const pad = ' '.repeat(gutter.length);
+  const lead = text.slice(0, startCol - 1).replace(/[^\t]/g, ' ');
+  const carets = '^'.repeat(Math.max(1, Math.min(endCol, text.length + 1) - startCol) || 1);
+  return [
+    `${dim(`${gutter} |`)} ${text}`,
+    `${dim(`${pad} |`)} ${lead}${highlight(carets)}`,
+  ].join('\n');
+}
