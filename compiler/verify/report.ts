@@ -49,7 +49,7 @@ function formatCounterexample(v: Counterexample, replay: string, style: TextStyl
   );
   lines.push('  trace:');
   const width = Math.max(4, ...v.trace.map((e) => ms(e.at_ms).length));
-  for (const e of v.trace) lines.push(`    ${ms(e.at_ms).padStart(width)}  ${describe(e)}`);
+  for (const e of v.trace) if (!QUIET.has(e.type)) lines.push(`    ${ms(e.at_ms).padStart(width)}  ${describe(e)}`);
   const s = v.state;
   const statuses = Object.entries(s.steps)
     .filter(([, st]) => st !== 'pending')
@@ -62,6 +62,9 @@ function formatCounterexample(v: Counterexample, replay: string, style: TextStyl
   );
   return lines;
 }
+
+/** Bookkeeping events left out of the printed trace (they stay in the JSON). */
+const QUIET = new Set(['plan_created', 'step_queued']);
 
 const VERB: { readonly [type: string]: string } = {
   execution_started: 'run started',

@@ -101,6 +101,7 @@ function contextChangeArbitrary(plan: PlanIR, signals: readonly string[], schema
   const props = plan.context['properties'] as Record<string, Record<string, unknown>>;
   const horizon = Math.max(1000, plan.estimates.duration_ms * 2);
   return fc.oneof(
+    { withCrossShrink: true },
     ...signals.map((signal) =>
       fc.record({
         at_ms: fc.integer({ min: 0, max: horizon }),
@@ -136,7 +137,9 @@ function attemptArbitrary(step: StepIR, plan: PlanIR, options: ScenarioOptions, 
   } else {
     alternatives.push({ arbitrary: fail, weight: failWeight });
   }
-  return fc.oneof(...alternatives);
+  // Cross-shrinking lets a failure shrink into a success, so counterexamples keep only the
+  // failures they need.
+  return fc.oneof({ withCrossShrink: true }, ...alternatives);
 }
 
 function latencyArbitrary(step: StepIR, cap: CapabilityIR | undefined, sim: SimulateIR | undefined): fc.Arbitrary<number> {

@@ -15,6 +15,9 @@ export interface SchemaArbitraryOptions {
 
 type Schema = { readonly [key: string]: unknown };
 
+/** Lets a value shrink into an earlier alternative (a later type → the first, a value → the default). */
+const CROSS = { withCrossShrink: true } as const;
+
 const SIMPLE_STRING = fc.string({ unit: fc.constantFrom(...'abcdefghij'), maxLength: 6 });
 
 export function schemaArbitrary(schema: JsonSchema, options: SchemaArbitraryOptions): fc.Arbitrary<unknown> {
@@ -35,7 +38,7 @@ function build(schema: Schema, root: Schema, options: SchemaArbitraryOptions, de
   for (const key of ['anyOf', 'oneOf'] as const) {
     const alternatives = schema[key];
     if (Array.isArray(alternatives) && alternatives.length > 0) {
-      return fc.oneof(...alternatives.map((alt) => build(alt as Schema, root, options, depth + 1)));
+      return fc.oneof(CROSS, ...alternatives.map((alt) => build(alt as Schema, root, options, depth + 1)));
     }
   }
 
@@ -43,7 +46,7 @@ function build(schema: Schema, root: Schema, options: SchemaArbitraryOptions, de
   if (Array.isArray(type)) {
     // Non-null first so shrinking lands on a real value rather than on `null`.
     const ordered = [...type].sort((a, b) => (a === 'null' ? 1 : 0) - (b === 'null' ? 1 : 0));
-    return fc.oneof(...ordered.map((t) => build({ ...schema, type: t }, root, options, depth + 1)));
+    return fc.oneof(CROSS, ...ordered.map((t) => build({ ...schema, type: t }, root, options, depth + 1)));
   }
 
   switch (type) {
@@ -63,7 +66,7 @@ function build(schema: Schema, root: Schema, options: SchemaArbitraryOptions, de
       return objectArbitrary(schema, root, options, depth);
     default:
       // `any` (an empty schema): a small scalar is enough to exercise the plan.
-      return fc.oneof(fc.constant(null), fc.boolean(), fc.integer({ min: 0, max: 100 }), SIMPLE_STRING);
+      return fc.oneof(CROSS, fc.constant(null), fc.boolean(), fc.integer({ min: 0, max: 100 }), SIMPLE_STRING);
   }
 }
 
@@ -132,7 +135,7 @@ function objectArbitrary(schema: Schema, root: Schema, options: SchemaArbitraryO
   for (const [key, prop] of Object.entries(properties)) {
     const withDefault = 'default' in prop;
     shape[key] = withDefault
-      ? fc.oneof(fc.constant(prop['default']), build(prop, root, options, depth + 1))
+      ? fc.oneof(CROSS, fc.constant(prop['default']), build(prop, root, options, depth + 1))
       : build(prop, root, options, depth + 1);
     // Fields with a default are always present: the runtime fills them in anyway, and a fixed
     // shape keeps traces comparable from run to run.

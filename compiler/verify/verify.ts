@@ -127,6 +127,7 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
     const v = result.violation;
     if (!v) break; // cannot happen: runs are deterministic
     const where = v.builtin ? undefined : options.locate?.(v.invariant);
+    const trace = result.events.slice(0, v.eventIndex + 1);
     violations.push({
       invariant: v.invariant,
       builtin: v.builtin,
@@ -138,8 +139,8 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
       input: scenario.input,
       context: scenario.context,
       contextChanges: scenario.contextChanges,
-      choices: choicesOf(plan, scenario, result),
-      trace: result.events.slice(0, v.eventIndex + 1),
+      choices: choicesOf(plan, scenario, trace),
+      trace,
       state: v.state,
     });
     if (v.builtin) builtinsLeft.delete(v.invariant);
@@ -203,11 +204,21 @@ function record(plan: PlanIR, result: CaseResult, paths: Set<string>, coverage: 
   }
 }
 
-/** The failures, hangs and rejections of the counterexample that the run actually reached. */
-function choicesOf(plan: PlanIR, scenario: Scenario, result: CaseResult): ScenarioChoice[] {
-  const started = new Set<string>();
-  for (const e of result.events) {
-    if (e.type === 'step_started' && e.step !== null) started.add(`${e.step}|${e.item ?? 0}|${(e.attempt ?? 1) - 1}`);
+/**
+ * The failures, hangs and rejections of the counterexample whose effect the trace shows (the
+ * attempt ended before the invariant broke); every other attempt succeeded or did not matter.
+ */
+function choicesOf(plan: PlanIR, scenario: Scenario, trace: readonly TraceEvent[]): ScenarioChoice[] {
+  const resolved = new Set<string>();
+  const current = new Map<string, number>();
+  for (const e of trace) {
+    if (e.step === null) continue;
+    const inst = `${e.step}|${e.item ?? 0}`;
+    if (e.type === 'step_started') current.set(inst, e.attempt ?? 1);
+    else if (e.type === 'step_completed' || e.type === 'step_failed' || e.type === 'step_retried') {
+      const attempt = current.get(inst);
+      if (attempt !== undefined) resolved.add(`${inst}|${attempt - 1}`);
+    }
   }
   const out: ScenarioChoice[] = [];
   for (const step of plan.steps) {
@@ -216,7 +227,7 @@ function choicesOf(plan: PlanIR, scenario: Scenario, result: CaseResult): Scenar
     const approval = isApprovalStep(step, plan);
     rows.forEach((row, item) =>
       row.forEach((cell: AttemptOutcome, attempt) => {
-        if (!started.has(`${step.id}|${item}|${attempt}`)) return;
+        if (!resolved.has(`${step.id}|${item}|${attempt}`)) return;
         const rejected = approval && cell.kind === 'ok' && isRejection(cell.output);
         if (cell.kind === 'ok' && !rejected) return;
         out.push({ step: step.id, item: step.for_each ? item : null, attempt: attempt + 1, outcome: rejected ? 'reject' : (cell.kind as 'fail' | 'hang') });

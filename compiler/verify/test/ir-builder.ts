@@ -102,8 +102,14 @@ export function policy(extra: Partial<PolicyIR> = {}): PolicyIR {
   };
 }
 
-export function plan(extra: Partial<PlanIR> & { steps: StepIR[]; capabilities: CapabilityIR[] }): PlanIR {
-  const { capabilities, resources, ...rest } = extra as Partial<PlanIR> & { capabilities: CapabilityIR[]; resources?: ResourceIR[] | PlanIR['resources'] };
+export type PlanSpec = Omit<Partial<PlanIR>, 'capabilities' | 'resources'> & {
+  readonly steps: StepIR[];
+  readonly capabilities: CapabilityIR[];
+  readonly resources?: ResourceIR[];
+};
+
+export function plan(extra: PlanSpec): PlanIR {
+  const { capabilities, resources, ...rest } = extra;
   return {
     version: 'orch.plan/v1',
     plan: 'p',
@@ -128,7 +134,7 @@ export function plan(extra: Partial<PlanIR> & { steps: StepIR[]; capabilities: C
     subplans: {},
     ...rest,
     capabilities: Object.fromEntries(capabilities.map((c) => [c.name, c])),
-    resources: Array.isArray(resources) ? Object.fromEntries(resources.map((r) => [r.name, r])) : (resources ?? {}),
+    resources: Object.fromEntries((resources ?? []).map((r) => [r.name, r])),
   } as PlanIR;
 }
 
