@@ -62,6 +62,8 @@ export type ControlResult =
 export interface StartMeta {
   /** The trigger that started the run, or `null` for `POST /runs`. */
   readonly trigger: string | null;
+  /** The live context signals at start (what `wait until context.x` sees first). */
+  readonly context: { readonly [key: string]: unknown };
 }
 
 export interface RunStarter {
@@ -74,7 +76,7 @@ export interface RunStarter {
   resume(runId: string): Promise<ControlResult>;
   cancel(runId: string): Promise<ControlResult>;
   decide(runId: string, stepId: string, decision: 'approve' | 'reject'): Promise<ControlResult>;
-  /** Merges live context signals (`wait until context.x` in running plans sees them). */
+  /** Merges live context signals into the runs in flight (`wait until context.x` sees them). */
   signalContext(values: { readonly [key: string]: unknown }): Promise<void>;
   /** Called once for every run that reaches a terminal status while this process watches it. */
   onFinished(listener: (run: FinishedRun) => void): void;

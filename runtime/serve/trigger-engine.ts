@@ -214,7 +214,7 @@ export class TriggerEngine {
     const problem = this.opts.checkInput(plan, input);
     if (problem) return { ok: false, status: 400, error: problem };
     try {
-      const { runId } = await this.started(() => this.opts.starter.start(plan, input, { trigger: null }));
+      const { runId } = await this.started(() => this.opts.starter.start(plan, input, { trigger: null, context: this.context }));
       return { ok: true, runId };
     } catch (err) {
       return { ok: false, status: 500, error: `could not start run: ${(err as Error).message}` };
@@ -260,7 +260,7 @@ export class TriggerEngine {
       this.lastFired.set(t.name, now);
     }
     try {
-      const { runId } = await this.started(() => this.opts.starter.start(plan, input, { trigger: t.name }));
+      const { runId } = await this.started(() => this.opts.starter.start(plan, input, { trigger: t.name, context: this.context }));
       return { trigger: t.name, outcome: 'started', runId };
     } catch (err) {
       return { trigger: t.name, outcome: 'error', error: (err as Error).message };

@@ -21,7 +21,7 @@ export class FakeStarter implements RunStarter {
   private readonly listeners: ((r: FinishedRun) => void)[] = [];
   private next = 1;
 
-  async start(plan: PlanIR, input: unknown, meta: { trigger: string | null }) {
+  async start(plan: PlanIR, input: unknown, meta: { trigger: string | null; context: Record<string, unknown> }) {
     const runId = `run-${this.next++}`;
     this.runs.push({ runId, plan, input, trigger: meta.trigger, status: 'running', output: null });
     return { runId };

@@ -108,13 +108,13 @@ describe('trigger engine (in-memory runtime)', () => {
       trigger('next', { kind: 'after', plan: 'respond', outcome: 'completed' }),
       trigger('on_fail', { kind: 'after', plan: 'respond', outcome: 'failed' }, { plan: 'strict', with: { op: 'record', fields: [{ key: 'sensor', value: get('event', 'status') }] } }),
     ]);
-    const { runId } = await starter.start(fakePlan('respond'), {}, { trigger: null });
+    const { runId } = await starter.start(fakePlan('respond'), {}, { trigger: null, context: {} });
     starter.finish(runId, 'completed');
     starter.finish(runId, 'completed'); // a duplicate notification
     await new Promise((r) => setTimeout(r, 10));
     expect(starter.byTrigger('next')).toHaveLength(1);
     expect(starter.byTrigger('on_fail')).toHaveLength(0);
-    const second = await starter.start(fakePlan('respond'), {}, { trigger: null });
+    const second = await starter.start(fakePlan('respond'), {}, { trigger: null, context: {} });
     starter.finish(second.runId, 'timeout');
     await new Promise((r) => setTimeout(r, 10));
     expect(starter.byTrigger('on_fail').map((r) => r.input)).toEqual([{ sensor: 'timeout' }]);
