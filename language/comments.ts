@@ -1,0 +1,153 @@
+/**
+ * Comment placement for the printer. The AST keeps comments only as a flat list with ranges, so
+ * the printer decides, container by container, which printed item each comment belongs to:
+ * a comment inside an item's range goes down into that item; one on the same line as the end of
+ * the previous item trails it; any other comment leads the next item; what is left after the last
+ * item dangles at the end of the container.
+ */
+import type { Comment, Range } from './ast.js';
+import { lex } from './lexer.js';
+import { LineIndex } from './source.js';
+
+export interface Attached {
+  readonly leading: Comment[];
+  readonly trailing: Comment[];
+  /** Comments inside the item's own range, for the item to place among its parts. */
+  readonly inner: Comment[];
+}
+
+export interface Distribution {
+  readonly items: Attached[];
+  /** Own-line comments after the last item (or every comment when no item has a range). */
+  readonly dangling: Comment[];
+}
+
+export function contains(outer: Range, inner: Range): boolean {
+  return outer.start.offset <= inner.start.offset && inner.end.offset <= outer.end.offset;
+}
+
+function isRealRange(range: Range | undefined): range is Range {
+  return range !== undefined && range.end.offset > range.start.offset;
+}
+
+/** Splits `comments` (sorted by offset) among items; items without a range receive none. */
+export function distribute(ranges: readonly (Range | undefined)[], comments: readonly Comment[]): Distribution {
+  const items: Attached[] = ranges.map(() => ({ leading: [], trailing: [], inner: [] }));
+  const dangling: Comment[] = [];
+  const located = ranges
+    .map((range, index) => ({ range, index }))
+    .filter((x): x is { range: Range; index: number } => isRealRange(x.range))
+    .sort((a, b) => a.range.start.offset - b.range.start.offset);
+  for (const c of comments) {
+    const holder = located.find((x) => contains(x.range, c.range));
+    if (holder) {
+      items[holder.index]!.inner.push(c);
+      continue;
+    }
+    let prev: (typeof located)[number] | undefined;
+    let next: (typeof located)[number] | undefined;
+    for (const x of located) {
+      if (x.range.end.offset <= c.range.start.offset) prev = x;
+      else if (x.range.start.offset >= c.range.end.offset) {
+        next = x;
+        break;
+      }
+    }
+    if (prev && prev.range.end.line === c.range.start.line) items[prev.index]!.trailing.push(c);
+    else if (next) items[next.index]!.leading.push(c);
+    else dangling.push(c);
+  }
+  return { items, dangling };
+}
+
+/** Comments whose range lies inside `range`. */
+export function commentsWithin(comments: readonly Comment[], range: Range): Comment[] {
+  return comments.filter((c) => contains(range, c.range));
+}
+
+// ───────────────────────── locating keyword properties in the source ─────────────────────────
+
+/**
+ * Some properties (`kind agent`, `data internal`, `priority high`, …) are stored as plain values
+ * without a range. To keep comments next to them, the formatter finds where each property starts
+ * in the source: a keyword token at the top nesting level of the block, not part of a member
+ * access (`step.data`). A property spans from its keyword to the last token before the next
+ * keyword (or the closing brace). Only used to place comments, so a miss is harmless.
+ */
+export interface PropertySpan {
+  readonly keyword: string;
+  readonly range: Range;
+}
+
+interface Token {
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+  /** Bracket nesting depth at the token, relative to the start of the file. */
+  readonly depth: number;
+}
+
+const OPENERS = new Set(['{', '(', '[']);
+const CLOSERS = new Set(['}', ')', ']']);
+
+function tokensWithDepth(text: string): Token[] {
+  let depth = 0;
+  return lex(text).tokens.map((t) => {
+    const image = t.image;
+    if (CLOSERS.has(image)) depth--;
+    const token = { text: image, start: t.startOffset, end: t.startOffset + image.length, depth };
+    if (OPENERS.has(image)) depth++;
+    return token;
+  });
+}
+
+export class SourceIndex {
+  private readonly lines: LineIndex;
+  private tokenCache: Token[] | undefined;
+  constructor(readonly text: string) {
+    this.lines = new LineIndex(text);
+  }
+
+  private get tokens(): Token[] {
+    this.tokenCache ??= tokensWithDepth(this.text);
+    return this.tokenCache;
+  }
+
+  /**
+   * Spans of the keyword properties directly inside the block `{ … }` that `range` covers.
+   * `stopWords` start other items of the block (steps, rules) and end the previous property.
+   */
+  propertySpans(range: Range, keywords: ReadonlySet<string>, stopWords: ReadonlySet<string> = new Set()): PropertySpan[] {
+    const toks = this.tokens.filter((t) => t.start >= range.start.offset && t.end <= range.end.offset);
+    const base = toks[0]?.depth ?? 0;
+    const open = toks.findIndex((t) => t.text === '{' && t.depth === base);
+    if (open < 0) return [];
+    const spans: PropertySpan[] = [];
+    let current: { keyword: string; start: number; end: number } | undefined;
+    const close = (): void => {
+      if (current) {
+        spans.push({
+          keyword: current.keyword,
+          range: { start: this.lines.positionAt(current.start), end: this.lines.positionAt(current.end) },
+        });
+      }
+      current = undefined;
+    };
+    for (let k = open + 1; k < toks.length; k++) {
+      const t = toks[k]!;
+      if (t.depth <= base) break; // the closing brace
+      const isWordAtTop =
+        t.depth === base + 1 && /^[A-Za-z_]/.test(t.text) && toks[k - 1]?.text !== '.' && toks[k + 1]?.text !== '.';
+      if (isWordAtTop && keywords.has(t.text)) {
+        close();
+        current = { keyword: t.text, start: t.start, end: t.end };
+      } else if (isWordAtTop && stopWords.has(t.text)) {
+        close();
+      } else if (current) {
+        current.end = t.end;
+      }
+    }
+    close();
+    return spans;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * `format(file, text)`: the canonical text of a source file, for `orch fmt` and the LSP.
+ *
+ * A file with errors is left alone (printing a recovered tree would drop what the parser could
+ * not read). Before returning new text the formatter re-parses it and checks that it means the
+ * same (same tree ignoring positions, same comments): a formatter bug must never corrupt a file.
+ */
+import type { Comment, Module } from './ast.js';
+import { hasErrors, type Diagnostic } from './diagnostic.js';
+import { parse } from './index.js';
+import { print } from './printer.js';
+import { equalIgnoringRanges } from './tree-equality.js';
+
+export interface FormatResult {
+  /** The formatted text; the input text unchanged when there are errors. */
+  readonly text: string;
+  /** The parser's diagnostics; formatting is refused when any is an error. */
+  readonly diagnostics: readonly Diagnostic[];
+  readonly changed: boolean;
+}
+
+/** Thrown when the printed text would not mean the same as the input (a formatter bug). */
+export class FormatSelfCheckError extends Error {
+  constructor(readonly file: string) {
+    super(`formatting ${file} would change its meaning (formatter bug); the file was left unchanged`);
+    this.name = 'FormatSelfCheckError';
+  }
+}
+
+export function format(file: string, text: string): FormatResult {
+  const { module, diagnostics } = parse({ file, text });
+  if (hasErrors(diagnostics)) return { text, diagnostics, changed: false };
+  const formatted = print(module, { source: text });
+  if (formatted === text) return { text, diagnostics, changed: false };
+  const reparsed = parse({ file, text: formatted });
+  if (hasErrors(reparsed.diagnostics) || !sameMeaning(module, reparsed.module)) throw new FormatSelfCheckError(file);
+  return { text: formatted, diagnostics, changed: true };
+}
+
+/** Same tree ignoring positions, and the same comments (trailing spaces of a comment do not count). */
+export function sameMeaning(a: Module, b: Module): boolean {
+  const texts = (cs: readonly Comment[]): string[] => cs.map((c) => c.text.trimEnd()).sort();
+  return (
+    equalIgnoringRanges({ ...a, comments: [] }, { ...b, comments: [] }) &&
+    equalIgnoringRanges(texts(a.comments), texts(b.comments))
+  );
+}

@@ -1,0 +1,222 @@
+/**
+ * A small Wadler-style layout algebra for the printer: a document is built from text, line
+ * breaks and groups; a group is printed on one line when it fits in the width, otherwise every
+ * `line` directly inside it becomes a newline. Keeping this separate lets the printer say *what*
+ * can break and leave *when* to this module.
+ */
+
+export type Doc = string | readonly Doc[] | Group | Indent | Line | IfBreak | LineSuffix | BreakParent;
+
+interface Group {
+  readonly t: 'group';
+  readonly doc: Doc;
+}
+interface Indent {
+  readonly t: 'indent';
+  readonly doc: Doc;
+}
+/** `flat`: text used when the enclosing group is flat (' ' for line, '' for softline). */
+interface Line {
+  readonly t: 'line';
+  readonly flat: string;
+  readonly hard: boolean;
+}
+interface IfBreak {
+  readonly t: 'ifBreak';
+  readonly broken: Doc;
+  readonly flat: Doc;
+}
+/** Text deferred to the end of the current line (trailing `//` comments). */
+interface LineSuffix {
+  readonly t: 'suffix';
+  readonly text: string;
+}
+interface BreakParent {
+  readonly t: 'breakParent';
+}
+
+export const line: Doc = { t: 'line', flat: ' ', hard: false };
+export const softline: Doc = { t: 'line', flat: '', hard: false };
+export const hardline: Doc = { t: 'line', flat: '', hard: true };
+export const breakParent: Doc = { t: 'breakParent' };
+
+export function group(...docs: Doc[]): Doc {
+  return { t: 'group', doc: docs };
+}
+export function indent(...docs: Doc[]): Doc {
+  return { t: 'indent', doc: docs };
+}
+export function ifBreak(broken: Doc, flat: Doc = ''): Doc {
+  return { t: 'ifBreak', broken, flat };
+}
+/** A trailing line comment: printed at the end of the line, and forces the enclosing groups to break. */
+export function lineSuffix(text: string): Doc {
+  return [{ t: 'suffix', text }, breakParent];
+}
+export function join(separator: Doc, docs: readonly Doc[]): Doc[] {
+  const out: Doc[] = [];
+  docs.forEach((d, i) => {
+    if (i > 0) out.push(separator);
+    out.push(d);
+  });
+  return out;
+}
+
+const mustBreakCache = new WeakMap<object, boolean>();
+
+/** A group breaks when anything inside it is a hard line or asks its parents to break. */
+function mustBreak(doc: Doc): boolean {
+  if (typeof doc === 'string') return doc.includes('\n');
+  const cached = mustBreakCache.get(doc);
+  if (cached !== undefined) return cached;
+  let result: boolean;
+  if (Array.isArray(doc)) result = (doc as readonly Doc[]).some(mustBreak);
+  else {
+    const d = doc as Exclude<Doc, string | readonly Doc[]>;
+    switch (d.t) {
+      case 'group':
+      case 'indent':
+        result = mustBreak(d.doc);
+        break;
+      case 'line':
+        result = d.hard;
+        break;
+      case 'ifBreak':
+        result = mustBreak(d.broken) || mustBreak(d.flat);
+        break;
+      case 'breakParent':
+        result = true;
+        break;
+      case 'suffix':
+        result = false;
+        break;
+    }
+  }
+  mustBreakCache.set(doc as object, result);
+  return result;
+}
+
+type Mode = 'flat' | 'break';
+interface Cmd {
+  readonly indent: number;
+  readonly mode: Mode;
+  readonly doc: Doc;
+}
+
+/** Does `next` (then the rest of the current line) fit in `width` columns? */
+function fits(next: Cmd, rest: readonly Cmd[], width: number): boolean {
+  const stack: Cmd[] = [next];
+  let restIndex = rest.length - 1;
+  let remaining = width;
+  while (remaining >= 0) {
+    let cmd = stack.pop();
+    if (!cmd) {
+      if (restIndex < 0) return true;
+      cmd = rest[restIndex--]!;
+    }
+    const { doc, mode, indent: ind } = cmd;
+    if (typeof doc === 'string') {
+      const nl = doc.indexOf('\n');
+      if (nl >= 0) return remaining - nl >= 0;
+      remaining -= doc.length;
+    } else if (Array.isArray(doc)) {
+      for (let i = doc.length - 1; i >= 0; i--) stack.push({ indent: ind, mode, doc: doc[i]! });
+    } else {
+      const d = doc as Exclude<Doc, string | readonly Doc[]>;
+      switch (d.t) {
+        case 'group':
+          if (mustBreak(d) && mode === 'break') return true;
+          stack.push({ indent: ind, mode: mustBreak(d) ? 'break' : mode, doc: d.doc });
+          break;
+        case 'indent':
+          stack.push({ indent: ind + 2, mode, doc: d.doc });
+          break;
+        case 'line':
+          if (mode === 'break' || d.hard) return true;
+          remaining -= d.flat.length;
+          break;
+        case 'ifBreak':
+          stack.push({ indent: ind, mode, doc: mode === 'break' ? d.broken : d.flat });
+          break;
+        case 'suffix':
+        case 'breakParent':
+          break;
+      }
+    }
+  }
+  return false;
+}
+
+/** Lays `doc` out in `width` columns. Lines never end in spaces. */
+export function render(doc: Doc, width = 100): string {
+  const out: string[] = [];
+  let column = 0;
+  let suffixes: string[] = [];
+  const stack: Cmd[] = [{ indent: 0, mode: 'break', doc }];
+  const trimTrailingSpaces = (): void => {
+    while (out.length > 0) {
+      const last = out[out.length - 1]!;
+      const trimmed = last.replace(/ +$/, '');
+      if (trimmed.length > 0 || last.length === 0) {
+        out[out.length - 1] = trimmed;
+        return;
+      }
+      out.pop();
+    }
+  };
+  // Only one `//` comment fits at the end of a line: later ones go on lines of their own.
+  const flushSuffixes = (ind: number): void => {
+    suffixes.forEach((s, i) => out.push(i === 0 ? s : `\n${' '.repeat(ind)}${s.trimStart()}`));
+    suffixes = [];
+  };
+  while (stack.length > 0) {
+    const cmd = stack.pop()!;
+    const { doc: d0, mode, indent: ind } = cmd;
+    if (typeof d0 === 'string') {
+      out.push(d0);
+      const nl = d0.lastIndexOf('\n');
+      column = nl >= 0 ? d0.length - nl - 1 : column + d0.length;
+      continue;
+    }
+    if (Array.isArray(d0)) {
+      for (let i = d0.length - 1; i >= 0; i--) stack.push({ indent: ind, mode, doc: d0[i]! });
+      continue;
+    }
+    const d = d0 as Exclude<Doc, string | readonly Doc[]>;
+    switch (d.t) {
+      case 'group': {
+        const flat: Cmd = { indent: ind, mode: 'flat', doc: d.doc };
+        const broken = mustBreak(d);
+        if (mode === 'flat' && !broken) stack.push(flat);
+        else if (!broken && fits(flat, stack, width - column)) stack.push(flat);
+        else stack.push({ indent: ind, mode: 'break', doc: d.doc });
+        break;
+      }
+      case 'indent':
+        stack.push({ indent: ind + 2, mode, doc: d.doc });
+        break;
+      case 'line':
+        if (mode === 'flat' && !d.hard) {
+          out.push(d.flat);
+          column += d.flat.length;
+        } else {
+          flushSuffixes(ind);
+          trimTrailingSpaces();
+          out.push('\n' + ' '.repeat(ind));
+          column = ind;
+        }
+        break;
+      case 'ifBreak':
+        stack.push({ indent: ind, mode, doc: mode === 'break' ? d.broken : d.flat });
+        break;
+      case 'suffix':
+        suffixes.push(d.text);
+        break;
+      case 'breakParent':
+        break;
+    }
+  }
+  flushSuffixes(0);
+  trimTrailingSpaces();
+  return out.join('');
+}

@@ -1,0 +1,869 @@
+/**
+ * The canonical printer (`orch fmt`): AST → text in one style.
+ *
+ * - 2-space indentation, one property per line, properties in a fixed order per declaration;
+ * - one blank line between top-level declarations; lists, records and argument lists stay on one
+ *   line when they fit in `width` columns, otherwise one element per line;
+ * - parentheses: every `ParenExpr` is reproduced, and parentheses are added where precedence
+ *   needs them, so re-parsing the output gives back the same tree;
+ * - every comment of `Module.comments` is printed, next to the item it was written next to.
+ *
+ * `print` without `source` still places comments using node ranges; with the source text it can
+ * also keep comments next to properties that have no range of their own (`kind agent // …`).
+ */
+import type {
+  Argument, BinaryExpr, BinaryOp, CapabilityCall, CapabilityDecl, Comment, ContextDecl, Declaration,
+  Expr, FieldDecl, ForEachDecl, GuardrailDecl, GuardrailRule, Ident, ImportDecl, InvariantDecl, Module,
+  ModuleDecl, PlanDecl, PolicyDecl, QualifiedName, Range, RecordLit, RecordType, ResourceDecl, RetrySpec,
+  Selector, SimulateDecl, StepAction, StepDecl, StringLit, SuccessCriterion, TriggerDecl, TriggerSource,
+  TypeAliasDecl, TypeExpr,
+} from './ast.js';
+import { commentsWithin, distribute, SourceIndex, type Attached } from './comments.js';
+import { breakParent, group, hardline, indent, join, line, lineSuffix, render, softline, type Doc } from './layout.js';
+
+export interface PrintOptions {
+  /** The text the module was parsed from; improves comment placement. */
+  readonly source?: string;
+  /** Target line width for wrapping; default 100. */
+  readonly width?: number;
+}
+
+export function print(module: Module, options: PrintOptions = {}): string {
+  const printer = new Printer(options.source === undefined ? undefined : new SourceIndex(options.source));
+  const text = render(printer.module(module), options.width ?? 100);
+  return text.length === 0 ? '' : `${text}\n`;
+}
+
+// ───────────────────────────── literals ─────────────────────────────
+
+/** Prints a number without exponent notation so the lexer reads it back as the same value. */
+export function formatNumber(value: number, integer = Number.isInteger(value)): string {
+  let text = String(Math.abs(value));
+  if (/e/i.test(text)) {
+    text = Math.abs(value).toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 });
+  }
+  if (!integer && !text.includes('.')) text += '.0';
+  return value < 0 ? `-${text}` : text;
+}
+
+/** Escapes literal string text: quotes, backslashes, control characters and `${`. */
+export function escapeStringText(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    switch (ch) {
+      case '"':
+        out += '\\"';
+        break;
+      case '\\':
+        out += '\\\\';
+        break;
+      case '\n':
+        out += '\\n';
+        break;
+      case '\r':
+        out += '\\r';
+        break;
+      case '\t':
+        out += '\\t';
+        break;
+      case '$':
+        out += text[i + 1] === '{' ? '\\$' : '$';
+        break;
+      default:
+        out += ch;
+    }
+  }
+  return out;
+}
+
+// ───────────────────────────── precedence ─────────────────────────────
+
+const enum Prec {
+  Range = 0,
+  Implies = 1,
+  Or = 2,
+  And = 3,
+  Not = 4,
+  Compare = 5,
+  Coalesce = 6,
+  Additive = 7,
+  Multiplicative = 8,
+  Negate = 9,
+  Postfix = 10,
+  Primary = 11,
+}
+
+const BINARY_PREC: Record<BinaryOp, Prec> = {
+  implies: Prec.Implies,
+  or: Prec.Or,
+  and: Prec.And,
+  '==': Prec.Compare,
+  '!=': Prec.Compare,
+  '<': Prec.Compare,
+  '<=': Prec.Compare,
+  '>': Prec.Compare,
+  '>=': Prec.Compare,
+  in: Prec.Compare,
+  '??': Prec.Coalesce,
+  '+': Prec.Additive,
+  '-': Prec.Additive,
+  '*': Prec.Multiplicative,
+  '/': Prec.Multiplicative,
+  '%': Prec.Multiplicative,
+};
+
+function precOf(e: Expr): Prec {
+  switch (e.kind) {
+    case 'BinaryExpr':
+      return BINARY_PREC[e.op];
+    case 'UnaryExpr':
+      return e.op === 'not' ? Prec.Not : Prec.Negate;
+    case 'RangeExpr':
+      return Prec.Range;
+    case 'MemberExpr':
+    case 'IndexExpr':
+    case 'CallExpr':
+      return Prec.Postfix;
+    case 'NumberLit':
+      return e.value < 0 ? Prec.Negate : Prec.Primary;
+    default:
+      return Prec.Primary;
+  }
+}
+
+/** Minimum precedence of each operand of a binary operator for the tree to re-parse as written. */
+function operandPrecs(e: BinaryExpr): [Prec, Prec] {
+  const p = BINARY_PREC[e.op];
+  if (p === Prec.Implies) return [p + 1, p]; // right-associative
+  if (p === Prec.Compare) return [p + 1, p + 1]; // comparisons do not chain
+  return [p, p + 1];
+}
+
+/**
+ * The tree the parser builds from `print(e)`: `e` with a `ParenExpr` wherever the printer has to
+ * add parentheses for precedence. `parse(print(m))` equals `m` when `m`'s expressions are fixed
+ * points of this function (as every parsed tree is).
+ */
+export function parenthesize(e: Expr): Expr {
+  const at = (child: Expr, min: Prec): Expr => {
+    const inner = parenthesize(child);
+    return precOf(inner) < min ? { kind: 'ParenExpr', inner, range: inner.range } : inner;
+  };
+  switch (e.kind) {
+    case 'BinaryExpr': {
+      const [l, r] = operandPrecs(e);
+      return { ...e, left: at(e.left, l), right: at(e.right, r) };
+    }
+    case 'UnaryExpr':
+      return { ...e, operand: at(e.operand, e.op === 'not' ? Prec.Not : Prec.Negate) };
+    case 'MemberExpr':
+      return { ...e, object: at(e.object, Prec.Postfix) };
+    case 'IndexExpr':
+      return { ...e, object: at(e.object, Prec.Postfix), index: at(e.index, Prec.Range) };
+    case 'CallExpr':
+      return { ...e, args: e.args.map((a) => at(a, Prec.Range)) };
+    case 'ListLit':
+      return { ...e, items: e.items.map((a) => at(a, Prec.Range)) };
+    case 'RecordLit':
+      return { ...e, fields: e.fields.map((f) => ({ ...f, value: at(f.value, Prec.Range) })) };
+    case 'StringLit':
+      return { ...e, parts: e.parts.map((p) => (typeof p === 'string' ? p : at(p, Prec.Range))) };
+    case 'RangeExpr':
+      return { ...e, from: at(e.from, Prec.Implies), to: at(e.to, Prec.Implies) };
+    case 'ParenExpr':
+      return { ...e, inner: at(e.inner, Prec.Range) };
+    default:
+      return e;
+  }
+}
+
+// ───────────────────────────── property keywords (for comment placement) ─────────────────────────────
+
+const KEYWORDS = {
+  CapabilityDecl: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent'],
+  ResourceDecl: ['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy'],
+  PolicyDecl: ['strategy', 'weights', 'budget', 'prefer', 'max_fallbacks', 'require_consent', 'rate_limit'],
+  GuardrailDecl: ['severity', 'category', 'message', 'forbid', 'require', 'assert', 'check'],
+  PlanDecl: ['goal', 'input', 'policy', 'guardrails', 'priority', 'deadline', 'concurrency', 'on_failure', 'success', 'output'],
+  StepDecl: ['after', 'on', 'fallback', 'compensate', 'timeout', 'retry', 'join', 'on_failure', 'priority', 'when'],
+  TriggerDecl: ['schedule', 'event', 'manual', 'api', 'when', 'after', 'run', 'debounce'],
+  SimulateDecl: ['output', 'fail', 'latency', 'cost'],
+} as const;
+const PLAN_ITEM_WORDS = new Set(['step', 'for', 'invariant']);
+
+/** One line-item of a block: a property, a step, a field… */
+interface Item {
+  /** Where it was in the source, for comment placement; absent for synthesised nodes. */
+  readonly range?: Range;
+  readonly doc?: string;
+  /** Prints the item; `inner` are the comments inside its range, which it must print. */
+  readonly print: (inner: Comment[]) => Doc;
+}
+
+interface Property {
+  readonly keyword: string;
+  readonly value?: { readonly range: Range };
+  readonly print: (inner: Comment[]) => Doc;
+}
+
+class Printer {
+  constructor(private readonly source: SourceIndex | undefined) {}
+
+  // ───────────── comments ─────────────
+
+  private leading(comments: readonly Comment[]): Doc {
+    return comments.map((c) => [c.text, hardline]);
+  }
+
+  /**
+   * Block comments stay inline; a line comment goes to the end of the line, and anything after it
+   * too (the layout puts a second end-of-line comment on a line of its own).
+   */
+  private trailing(comments: readonly Comment[]): Doc {
+    const out: Doc[] = [];
+    let lineEnded = false;
+    for (const c of comments) {
+      if (lineEnded) out.push(lineSuffix(` ${c.text}`));
+      else if (c.style === 'line') {
+        out.push(lineSuffix(` ${c.text}`));
+        lineEnded = true;
+      } else out.push(` ${c.text}`, c.text.includes('\n') ? breakParent : '');
+    }
+    return out;
+  }
+
+  private docLines(doc: string | undefined): Doc {
+    if (doc === undefined) return [];
+    return doc.split('\n').map((l) => [l.length > 0 ? `/// ${l}` : '///', hardline]);
+  }
+
+  private withTrailing(doc: Doc, inner: readonly Comment[]): Doc {
+    return inner.length === 0 ? doc : [doc, this.trailing(inner)];
+  }
+
+  /**
+   * Items one per line. `blankLines`: keep a single blank line where the source had one
+   * (for source-ordered bodies such as a plan's steps).
+   */
+  private lines(items: readonly Item[], comments: readonly Comment[], blankLines = false): { docs: Doc[]; dangling: Comment[] } {
+    const { items: attached, dangling } = distribute(items.map((i) => i.range), comments);
+    const docs: Doc[] = [];
+    let prevEnd: number | undefined;
+    items.forEach((item, index) => {
+      const a = attached[index]!;
+      const firstLine = a.leading[0]?.range.start.line ?? this.firstLine(item);
+      const blank = blankLines && prevEnd !== undefined && firstLine !== undefined && firstLine - prevEnd > 1;
+      docs.push([blank ? hardline : '', this.itemDoc(item, a)]);
+      const lastLine = a.trailing.at(-1)?.range.end.line ?? item.range?.end.line;
+      prevEnd = lastLine !== undefined && item.range && item.range.end.offset > 0 ? lastLine : undefined;
+    });
+    return { docs, dangling };
+  }
+
+  /** The source line an item starts on, counting its `///` doc lines (not part of its range). */
+  private firstLine(item: Item): number | undefined {
+    if (!item.range) return undefined;
+    return item.range.start.line - (item.doc === undefined ? 0 : item.doc.split('\n').length);
+  }
+
+  private itemDoc(item: Item, a: Attached): Doc {
+    return [this.leading(a.leading), this.docLines(item.doc), item.print(a.inner), this.trailing(a.trailing)];
+  }
+
+  /** `head {` items one per line `}`; `{}` when empty. */
+  private block(head: Doc, items: readonly Item[], comments: readonly Comment[], blankLines = false): Doc {
+    const { docs, dangling } = this.lines(items, comments, blankLines);
+    const body: Doc[] = [...docs, ...dangling.map((c) => c.text)];
+    if (body.length === 0) return [head, ' {}'];
+    return [head, ' {', indent(body.map((d) => [hardline, d])), hardline, '}'];
+  }
+
+  /** A block made of groups separated by a blank line (plan properties / body / results). */
+  private sectionedBlock(head: Doc, sections: readonly { items: Item[]; blankLines?: boolean }[], comments: readonly Comment[]): Doc {
+    const nonEmpty = sections.filter((s) => s.items.length > 0);
+    const all = nonEmpty.flatMap((s) => s.items);
+    const { items: attached, dangling } = distribute(all.map((i) => i.range), comments);
+    const body: Doc[] = [];
+    let k = 0;
+    nonEmpty.forEach((section, si) => {
+      const sectionAttached = attached.slice(k, k + section.items.length);
+      // Re-use `lines` layout rules for blank lines by replaying the attachment.
+      let prevEnd: number | undefined;
+      section.items.forEach((item, i) => {
+        const a = sectionAttached[i]!;
+        const firstLine = a.leading[0]?.range.start.line ?? this.firstLine(item);
+        const blank =
+          (si > 0 && i === 0) ||
+          (section.blankLines === true && prevEnd !== undefined && firstLine !== undefined && firstLine - prevEnd > 1);
+        body.push([blank ? hardline : '', this.itemDoc(item, a)]);
+        const lastLine = a.trailing.at(-1)?.range.end.line ?? item.range?.end.line;
+        prevEnd = lastLine !== undefined && item.range && item.range.end.offset > 0 ? lastLine : undefined;
+      });
+      k += section.items.length;
+    });
+    body.push(...dangling.map((c) => c.text));
+    if (body.length === 0) return [head, ' {}'];
+    return [head, ' {', indent(body.map((d) => [hardline, d])), hardline, '}'];
+  }
+
+  /** `open a, b close` on one line when it fits, else one element per line (no trailing comma). */
+  private commaList(open: string, close: string, items: readonly Item[], comments: readonly Comment[], spaced: boolean): Doc {
+    const { items: attached, dangling } = distribute(items.map((i) => i.range), comments);
+    if (items.length === 0 && dangling.length === 0) return `${open}${close}`;
+    const parts: Doc[] = [];
+    items.forEach((item, index) => {
+      const a = attached[index]!;
+      const last = index === items.length - 1;
+      parts.push([
+        this.leading(a.leading),
+        this.docLines(item.doc),
+        item.print(a.inner),
+        last ? '' : ',',
+        this.trailing(a.trailing),
+        last ? '' : line,
+      ]);
+    });
+    for (const c of dangling) parts.push(hardline, c.text, breakParent);
+    const edge = spaced ? line : softline;
+    return group(open, indent(edge, parts), edge, close);
+  }
+
+  private propertyBlock(head: Doc, node: { readonly kind: keyof typeof KEYWORDS; readonly range: Range }, props: readonly Property[], comments: readonly Comment[]): Doc {
+    return this.block(head, this.propertyItems(node, props), comments);
+  }
+
+  private propertyItems(
+    node: { readonly kind: keyof typeof KEYWORDS; readonly range: Range },
+    props: readonly Property[],
+    stopWords: ReadonlySet<string> = new Set(),
+  ): Item[] {
+    const spans = this.source?.propertySpans(node.range, new Set<string>(KEYWORDS[node.kind]), stopWords) ?? [];
+    const seen = new Map<string, number>();
+    return props.map((p) => {
+      const n = seen.get(p.keyword) ?? 0;
+      seen.set(p.keyword, n + 1);
+      const span = spans.filter((s) => s.keyword === p.keyword)[n];
+      return { range: span?.range ?? p.value?.range, print: p.print };
+    });
+  }
+
+  // ───────────── module ─────────────
+
+  module(m: Module): Doc {
+    const header: Item[] = [];
+    if (m.module) {
+      const md = m.module;
+      header.push({ range: md.range, print: (inner) => this.withTrailing(this.moduleDecl(md), inner) });
+    }
+    const imports: Item[] = m.imports.map((imp) => ({ range: imp.range, print: (inner) => this.withTrailing(this.importDecl(imp), inner) }));
+    const decls: Item[] = m.declarations.map((d) => ({ range: d.range, doc: d.doc, print: (inner) => this.declaration(d, inner) }));
+    const all = [...header, ...imports, ...decls];
+    const comments = [...m.comments].sort((a, b) => a.range.start.offset - b.range.start.offset);
+    const { items: attached, dangling } = distribute(all.map((i) => i.range), comments);
+    const out: Doc[] = [];
+    all.forEach((item, index) => {
+      const a = attached[index]!;
+      if (index > 0) {
+        const sameGroup = index > header.length && index < header.length + imports.length;
+        out.push(sameGroup ? hardline : [hardline, hardline]);
+      }
+      out.push(this.topLeading(a.leading, item.range), this.itemDoc(item, { ...a, leading: [] }));
+    });
+    // Comments after the last declaration: keep a blank line where the source had one.
+    const last = attached.at(-1);
+    let prevLine = last?.trailing.at(-1)?.range.end.line ?? all.at(-1)?.range?.end.line;
+    for (const c of dangling) {
+      if (out.length > 0) out.push(hardline, prevLine === undefined || c.range.start.line - prevLine > 1 ? hardline : '');
+      out.push(c.text);
+      prevLine = c.range.end.line;
+    }
+    return out;
+  }
+
+  /** Top-level leading comments keep a single blank line where the source had one. */
+  private topLeading(comments: readonly Comment[], next: Range | undefined): Doc {
+    return comments.map((c, i) => {
+      const nextLine = comments[i + 1]?.range.start.line ?? next?.start.line;
+      const blank = nextLine !== undefined && next !== undefined && next.end.offset > 0 && nextLine - c.range.end.line > 1;
+      return [c.text, hardline, blank ? hardline : ''];
+    });
+  }
+
+  private moduleDecl(md: ModuleDecl): Doc {
+    return ['module ', this.qname(md.name)];
+  }
+
+  private importDecl(imp: ImportDecl): Doc {
+    if (imp.kind === 'FileImport') return ['import ', this.string(imp.path), ' as ', imp.alias.name];
+    if (!imp.names) return ['import ', this.qname(imp.path)];
+    const names = imp.names.map((n) => ({ range: n.range, print: (inner: Comment[]) => this.withTrailing(n.name, inner) }));
+    return ['import ', this.qname(imp.path), ' ', this.commaList('{', '}', names, [], true)];
+  }
+
+  private declaration(d: Declaration, comments: Comment[]): Doc {
+    switch (d.kind) {
+      case 'TypeAliasDecl':
+        return this.typeAlias(d, comments);
+      case 'CapabilityDecl':
+        return this.capability(d, comments);
+      case 'ResourceDecl':
+        return this.resource(d, comments);
+      case 'PolicyDecl':
+        return this.policy(d, comments);
+      case 'GuardrailDecl':
+        return this.guardrail(d, comments);
+      case 'ContextDecl':
+        return this.context(d, comments);
+      case 'PlanDecl':
+        return this.plan(d, comments);
+      case 'TriggerDecl':
+        return this.trigger(d, comments);
+      case 'InvariantDecl':
+        return this.invariant(d, comments);
+      case 'SimulateDecl':
+        return this.simulate(d, comments);
+    }
+  }
+
+  // ───────────── declarations ─────────────
+
+  private typeAlias(d: TypeAliasDecl, comments: Comment[]): Doc {
+    const { doc, rest } = this.typeWithComments(d.type, comments);
+    return this.withTrailing(['type ', d.name.name, ' = ', doc], rest);
+  }
+
+  /** A property whose value is a single word or literal with no nested comments to place. */
+  private prop(keyword: string, value: Doc, range?: Range): Property {
+    return { keyword, value: range ? { range } : undefined, print: (inner) => this.withTrailing([keyword, ' ', value], inner) };
+  }
+
+  private capability(d: CapabilityDecl, comments: Comment[]): Doc {
+    const props: Property[] = [];
+    if (d.capabilityKind) props.push(this.prop('kind', d.capabilityKind));
+    if (d.input) {
+      const input = d.input;
+      props.push({ keyword: 'input', value: input, print: (inner) => ['input ', this.recordType(input, inner)] });
+    }
+    if (d.output) props.push(this.typeProp('output', d.output));
+    if (d.handler) props.push(this.prop('handler', this.stringLit(d.handler), d.handler.range));
+    if (d.timeout) props.push(this.prop('timeout', this.expr(d.timeout), d.timeout.range));
+    if (d.retry) props.push(this.prop('retry', this.retry(d.retry), d.retry.range));
+    if (d.cost) props.push(this.prop('cost', this.expr(d.cost), d.cost.range));
+    if (d.latency) props.push(this.prop('latency', this.expr(d.latency), d.latency.range));
+    if (d.data) props.push(this.prop('data', d.data));
+    if (d.consent) props.push(this.prop('consent', join(', ', d.consent.map((s) => this.stringLit(s)))));
+    if (d.requires) props.push(this.prop('requires', join(', ', d.requires.map((i) => i.name))));
+    if (d.idempotent !== undefined) props.push(this.prop('idempotent', String(d.idempotent)));
+    return this.propertyBlock(['capability ', d.name.name], d, props, comments);
+  }
+
+  private typeProp(keyword: string, type: TypeExpr): Property {
+    return {
+      keyword,
+      value: type,
+      print: (inner) => {
+        const { doc, rest } = this.typeWithComments(type, inner);
+        return this.withTrailing([keyword, ' ', doc], rest);
+      },
+    };
+  }
+
+  private resource(d: ResourceDecl, comments: Comment[]): Doc {
+    const props: Property[] = [];
+    if (d.resourceKind) props.push(this.prop('kind', d.resourceKind));
+    if (d.provides) props.push(this.prop('provides', join(', ', d.provides.map((i) => i.name))));
+    if (d.concurrency) props.push(this.prop('concurrency', this.expr(d.concurrency), d.concurrency.range));
+    if (d.cost) props.push(this.prop('cost', this.expr(d.cost), d.cost.range));
+    if (d.latency) props.push(this.prop('latency', this.expr(d.latency), d.latency.range));
+    if (d.reliability) props.push(this.prop('reliability', this.expr(d.reliability), d.reliability.range));
+    if (d.location) props.push(this.prop('location', this.stringLit(d.location), d.location.range));
+    if (d.energy) props.push(this.prop('energy', this.expr(d.energy), d.energy.range));
+    return this.propertyBlock(['resource ', d.name.name], d, props, comments);
+  }
+
+  private policy(d: PolicyDecl, comments: Comment[]): Doc {
+    const props: Property[] = [];
+    if (d.strategy) props.push(this.prop('strategy', d.strategy));
+    if (d.weights) {
+      const weights = d.weights;
+      props.push({
+        keyword: 'weights',
+        value: weights[0],
+        print: (inner) => {
+          const items: Item[] = weights.map((w) => ({ range: w.range, print: (c) => this.withTrailing([w.key.name, ': ', this.expr(w.value)], c) }));
+          return ['weights ', this.commaList('{', '}', items, inner, true)];
+        },
+      });
+    }
+    for (const b of d.budgets) props.push(this.prop('budget', [b.metric, ' ', b.op, ' ', this.expr(b.limit)], b.range));
+    if (d.prefer) props.push(this.prop('prefer', d.prefer));
+    if (d.maxFallbacks) props.push(this.prop('max_fallbacks', this.expr(d.maxFallbacks), d.maxFallbacks.range));
+    if (d.requireConsent !== undefined) props.push(this.prop('require_consent', String(d.requireConsent)));
+    for (const r of d.rateLimits) {
+      props.push(this.prop('rate_limit', [this.qname(r.capability), ' ', formatNumber(r.count, true), ' per ', this.expr(r.per)], r.range));
+    }
+    return this.propertyBlock(['policy ', d.name.name], d, props, comments);
+  }
+
+  private guardrail(d: GuardrailDecl, comments: Comment[]): Doc {
+    const props: Property[] = [];
+    if (d.severity) props.push(this.prop('severity', d.severity));
+    if (d.category) props.push(this.prop('category', d.category.name, d.category.range));
+    for (const r of d.rules) props.push(this.rule(r));
+    if (d.message) props.push(this.prop('message', this.stringLit(d.message), d.message.range));
+    return this.propertyBlock(['guardrail ', d.name.name], d, props, comments);
+  }
+
+  private rule(r: GuardrailRule): Property {
+    const exprProp = (keyword: string, head: Doc, e: Expr): Property => ({
+      keyword,
+      value: r,
+      print: (inner) => [head, this.exprC(e, inner)],
+    });
+    switch (r.kind) {
+      case 'ForbidRule':
+        return exprProp('forbid', 'forbid step where ', r.condition);
+      case 'AssertRule':
+        return exprProp('assert', 'assert ', r.condition);
+      case 'CheckRule':
+        return exprProp('check', ['check ', this.selector(r.target), ' where '], r.condition);
+      case 'RequireRule':
+        return this.prop('require', [this.selector(r.subject), ' ', r.order, ' ', this.selector(r.object)], r.range);
+    }
+  }
+
+  private selector(s: Selector): Doc {
+    switch (s.kind) {
+      case 'StepSelector':
+        return s.step.name;
+      case 'KindSelector':
+        return ['kind ', s.capabilityKind];
+      case 'CapabilitySelector':
+        return ['capability ', this.qname(s.capability)];
+    }
+  }
+
+  private context(d: ContextDecl, comments: Comment[]): Doc {
+    const items: Item[] = d.fields.map((f) => ({ range: f.range, doc: f.doc, print: (inner) => this.fieldDecl(f, inner) }));
+    return this.block('context', items, comments);
+  }
+
+  private plan(d: PlanDecl, comments: Comment[]): Doc {
+    const props: Property[] = [];
+    if (d.goal) props.push(this.prop('goal', this.stringLit(d.goal), d.goal.range));
+    if (d.input) {
+      const input = d.input;
+      props.push({ keyword: 'input', value: input, print: (inner) => ['input ', this.recordType(input, inner)] });
+    }
+    if (d.policy) props.push(this.prop('policy', this.qname(d.policy), d.policy.range));
+    if (d.guardrails.length > 0) {
+      const first = d.guardrails[0]!;
+      props.push(this.prop('guardrails', join(', ', d.guardrails.map((g) => this.qname(g))), first.range));
+    }
+    if (d.priority) props.push(this.prop('priority', d.priority));
+    if (d.deadline) props.push(this.prop('deadline', this.expr(d.deadline), d.deadline.range));
+    if (d.concurrency) props.push(this.prop('concurrency', this.expr(d.concurrency), d.concurrency.range));
+    if (d.onFailure) props.push(this.prop('on_failure', d.onFailure));
+    const results: Property[] = d.success.map((s) => ({ keyword: 'success', value: s, print: (inner) => this.success(s, inner) }));
+    if (d.output) {
+      const output = d.output;
+      results.push({ keyword: 'output', value: output, print: (inner) => ['output ', this.recordLit(output, inner)] });
+    }
+    const propItems = this.propertyItems(d, [...props, ...results], PLAN_ITEM_WORDS);
+    const body: Item[] = d.body.map((b) => this.bodyItem(b));
+    return this.sectionedBlock(
+      ['plan ', d.name.name],
+      [{ items: propItems.slice(0, props.length) }, { items: body, blankLines: true }, { items: propItems.slice(props.length) }],
+      comments,
+    );
+  }
+
+  private bodyItem(b: StepDecl | ForEachDecl | InvariantDecl): Item {
+    switch (b.kind) {
+      case 'StepDecl':
+        return { range: b.range, doc: b.doc, print: (inner) => this.step(b, inner) };
+      case 'ForEachDecl':
+        return { range: b.range, print: (inner) => this.forEach(b, inner) };
+      case 'InvariantDecl':
+        return { range: b.range, doc: b.doc, print: (inner) => this.invariant(b, inner) };
+    }
+  }
+
+  private success(s: SuccessCriterion, comments: Comment[]): Doc {
+    return ['success ', s.label ? [this.stringLit(s.label), ': '] : '', this.exprC(s.condition, comments)];
+  }
+
+  private step(s: StepDecl, comments: Comment[]): Doc {
+    const options: Property[] = [];
+    if (s.after.length > 0) options.push(this.prop('after', join(', ', s.after.map((a) => a.name)), s.after[0]!.range));
+    if (s.on) options.push(this.prop('on', this.qname(s.on), s.on.range));
+    if (s.timeout) options.push(this.prop('timeout', this.expr(s.timeout), s.timeout.range));
+    if (s.retry) options.push(this.prop('retry', this.retry(s.retry), s.retry.range));
+    if (s.join) options.push(this.prop('join', s.join));
+    if (s.onFailure) options.push(this.prop('on_failure', s.onFailure));
+    if (s.priority) options.push(this.prop('priority', s.priority));
+    for (const [keyword, call] of [['fallback', s.fallback], ['compensate', s.compensate]] as const) {
+      if (call) options.push({ keyword, value: call, print: (inner) => [keyword, ' ', this.capabilityCall(call, inner)] });
+    }
+    // Comments inside the action or the `when` condition go there; the rest belong to the options.
+    const actionComments = commentsWithin(comments, s.action.range);
+    const whenComments = s.when ? commentsWithin(comments, s.when.range) : [];
+    const optionComments = comments.filter((c) => !actionComments.includes(c) && !whenComments.includes(c));
+    const head: Doc = [
+      'step ',
+      s.name.name,
+      ' = ',
+      this.action(s.action, actionComments),
+      s.when ? [' when ', this.exprC(s.when, whenComments)] : '',
+    ];
+    if (options.length === 0) return this.withTrailing(head, optionComments);
+    const items = this.propertyItems(s, options);
+    // Only the options block `{ … }` is scanned: start the scan at the block, not at the action.
+    return this.block(head, items, optionComments);
+  }
+
+  private action(a: StepAction, comments: Comment[]): Doc {
+    switch (a.kind) {
+      case 'CapabilityCall':
+        return this.capabilityCall(a, comments);
+      case 'RunAction':
+        return ['run ', this.qname(a.plan), this.args(a.args, comments)];
+      case 'WaitAction':
+        return ['wait ', this.exprC(a.duration, comments)];
+      case 'WaitUntilAction':
+        return ['wait until ', this.exprC(a.condition, comments), a.timeout ? [' timeout ', this.expr(a.timeout)] : ''];
+    }
+  }
+
+  private capabilityCall(c: CapabilityCall, comments: Comment[]): Doc {
+    return [this.qname(c.capability), this.args(c.args, comments)];
+  }
+
+  private args(args: readonly Argument[], comments: Comment[]): Doc {
+    const items: Item[] = args.map((a) => ({ range: a.range, print: (inner) => [a.name.name, ': ', this.exprC(a.value, inner)] }));
+    return this.commaList('(', ')', items, comments, false);
+  }
+
+  private forEach(f: ForEachDecl, comments: Comment[]): Doc {
+    const listComments = commentsWithin(comments, f.list.range);
+    const rest = comments.filter((c) => !listComments.includes(c));
+    const head: Doc = [
+      'for each ',
+      f.item.name,
+      ' in ',
+      this.exprC(f.list, listComments),
+      f.parallel ? [' parallel ', this.expr(f.parallel)] : '',
+    ];
+    return this.block(head, f.body.map((b) => this.bodyItem(b)), rest, true);
+  }
+
+  private trigger(d: TriggerDecl, comments: Comment[]): Doc {
+    const props: Property[] = [this.triggerSource(d.source)];
+    const withRecord = d.with;
+    props.push({
+      keyword: 'run',
+      value: d.plan,
+      print: (inner) => ['run ', this.qname(d.plan), withRecord ? [' with ', this.recordLit(withRecord, inner)] : this.trailing(inner)],
+    });
+    if (d.debounce) props.push(this.prop('debounce', this.expr(d.debounce), d.debounce.range));
+    return this.propertyBlock(['trigger ', d.name.name], d, props, comments);
+  }
+
+  private triggerSource(s: TriggerSource): Property {
+    switch (s.kind) {
+      case 'ScheduleSource':
+        return this.prop('schedule', [this.stringLit(s.cron), s.timezone ? [' timezone ', this.stringLit(s.timezone)] : ''], s.range);
+      case 'EventSource': {
+        const where = s.where;
+        return {
+          keyword: 'event',
+          value: s,
+          print: (inner) => ['event ', this.stringLit(s.eventType), where ? [' where ', this.exprC(where, inner)] : this.trailing(inner)],
+        };
+      }
+      case 'ManualSource':
+        return { keyword: 'manual', value: s, print: (inner) => this.withTrailing('manual', inner) };
+      case 'ApiSource':
+        return this.prop('api', this.stringLit(s.path), s.range);
+      case 'ConditionSource':
+        return { keyword: 'when', value: s, print: (inner) => ['when ', this.exprC(s.condition, inner)] };
+      case 'ChainSource':
+        return this.prop('after', [this.qname(s.plan), ' ', s.outcome], s.range);
+    }
+  }
+
+  private invariant(d: InvariantDecl, comments: Comment[]): Doc {
+    const name = d.name.kind === 'Ident' ? d.name.name : this.stringLit(d.name);
+    const body: Doc = [d.modality, ' ', this.exprC(d.condition, comments)];
+    return group('invariant ', name, ' {', indent(line, body), line, '}');
+  }
+
+  private simulate(d: SimulateDecl, comments: Comment[]): Doc {
+    const props: Property[] = [];
+    if (d.output) {
+      const output = d.output;
+      props.push({ keyword: 'output', value: output, print: (inner) => ['output ', this.recordLit(output, inner)] });
+    }
+    if (d.fail) props.push(this.prop('fail', this.expr(d.fail), d.fail.range));
+    if (d.latency) props.push(this.prop('latency', this.expr(d.latency), d.latency.range));
+    if (d.cost) props.push(this.prop('cost', this.expr(d.cost), d.cost.range));
+    return this.propertyBlock(['simulate ', this.qname(d.capability)], d, props, comments);
+  }
+
+  private retry(r: RetrySpec): Doc {
+    const b = r.backoff;
+    return [
+      formatNumber(r.attempts, true),
+      b ? [' backoff ', b.kind, ' ', this.expr(b.delay), b.max ? [' max ', this.expr(b.max)] : ''] : '',
+    ];
+  }
+
+  // ───────────── types ─────────────
+
+  /** Prints a type, placing comments inside record types; returns the comments it could not place. */
+  private typeWithComments(t: TypeExpr, comments: Comment[]): { doc: Doc; rest: Comment[] } {
+    const records: RecordType[] = [];
+    const collect = (x: TypeExpr): void => {
+      if (x.kind === 'RecordType') records.push(x);
+      else if (x.kind === 'ListType') collect(x.element);
+      else if (x.kind === 'MapType') collect(x.value);
+      else if (x.kind === 'OptionalType') collect(x.inner);
+    };
+    collect(t);
+    const outer = records[0];
+    if (!outer) return { doc: this.type(t), rest: comments };
+    const mine = commentsWithin(comments, outer.range);
+    return { doc: this.type(t, new Map([[outer, mine]])), rest: comments.filter((c) => !mine.includes(c)) };
+  }
+
+  type(t: TypeExpr, recordComments: ReadonlyMap<RecordType, Comment[]> = new Map()): Doc {
+    switch (t.kind) {
+      case 'PrimitiveType':
+        return t.name;
+      case 'EnumType':
+        return join(' | ', t.values.map((v) => this.string(v)));
+      case 'ListType':
+        return ['list<', this.type(t.element, recordComments), '>'];
+      case 'MapType':
+        return ['map<', this.type(t.value, recordComments), '>'];
+      case 'RecordType':
+        return this.recordType(t, recordComments.get(t) ?? []);
+      case 'OptionalType':
+        return [this.type(t.inner, recordComments), '?'];
+      case 'NamedType':
+        return this.qname(t.name);
+    }
+  }
+
+  private recordType(t: RecordType, comments: Comment[]): Doc {
+    const items: Item[] = t.fields.map((f) => ({ range: f.range, doc: f.doc, print: (inner) => this.fieldDecl(f, inner) }));
+    return this.commaList('{', '}', items, comments, true);
+  }
+
+  private fieldDecl(f: FieldDecl, comments: Comment[]): Doc {
+    const { doc, rest } = this.typeWithComments(f.type, comments);
+    const defaultComments = f.default ? commentsWithin(rest, f.default.range) : [];
+    const remaining = rest.filter((c) => !defaultComments.includes(c));
+    return this.withTrailing(
+      [
+        f.name.name,
+        ': ',
+        doc,
+        f.dataClass ? [' @', f.dataClass] : '',
+        f.default ? [' = ', this.exprC(f.default, defaultComments)] : '',
+      ],
+      remaining,
+    );
+  }
+
+  // ───────────── expressions ─────────────
+
+  private qname(q: QualifiedName): string {
+    return q.parts.map((p: Ident) => p.name).join('.');
+  }
+
+  private string(text: string): string {
+    return `"${escapeStringText(text)}"`;
+  }
+
+  private stringLit(s: StringLit): Doc {
+    // A string cannot span lines: interpolated expressions are always laid out flat.
+    const flat = (e: Expr): string => render(this.expr(e), Number.POSITIVE_INFINITY);
+    return ['"', s.parts.map((p) => (typeof p === 'string' ? escapeStringText(p) : ['${', flat(p), '}'])), '"'];
+  }
+
+  private recordLit(r: RecordLit, comments: Comment[]): Doc {
+    const items: Item[] = r.fields.map((f) => ({ range: f.range, print: (inner) => [f.key.name, ': ', this.exprC(f.value, inner)] }));
+    return this.commaList('{', '}', items, comments, true);
+  }
+
+  /** An expression and the comments inside it (placed in nested lists/records/calls, else trailing). */
+  private exprC(e: Expr, comments: readonly Comment[]): Doc {
+    if (comments.length === 0) return this.expr(e);
+    const placed = new Set<Comment>();
+    const doc = this.expr(e, Prec.Range, comments, placed);
+    return [doc, this.trailing(comments.filter((c) => !placed.has(c)))];
+  }
+
+  expr(e: Expr, min: Prec = Prec.Range, comments: readonly Comment[] = [], placed: Set<Comment> = new Set()): Doc {
+    const doc = this.exprInner(e, comments, placed);
+    return precOf(e) < min ? ['(', doc, ')'] : doc;
+  }
+
+  private exprInner(e: Expr, comments: readonly Comment[], placed: Set<Comment>): Doc {
+    const sub = (x: Expr, min: Prec = Prec.Range): Doc => this.expr(x, min, comments, placed);
+    /** Comments for a list-like child: taken here, so the container places them. */
+    const take = (range: Range): Comment[] => {
+      const mine = commentsWithin(comments, range).filter((c) => !placed.has(c));
+      for (const c of mine) placed.add(c);
+      return mine;
+    };
+    switch (e.kind) {
+      case 'StringLit':
+        return this.stringLit(e);
+      case 'NumberLit':
+        return formatNumber(e.value, e.integer);
+      case 'DurationLit':
+        return `${formatNumber(e.value)}${e.unit}`;
+      case 'MoneyLit':
+        return `${formatNumber(e.amount)}${e.currency}`;
+      case 'PercentLit':
+        return `${formatNumber(e.value)}%`;
+      case 'BoolLit':
+        return String(e.value);
+      case 'NullLit':
+        return 'null';
+      case 'NameExpr':
+        return e.name;
+      case 'ListLit': {
+        const mine = take(e.range);
+        const items: Item[] = e.items.map((x) => ({ range: x.range, print: (inner) => this.exprC(x, inner) }));
+        return this.commaList('[', ']', items, mine, false);
+      }
+      case 'RecordLit':
+        return this.recordLit(e, take(e.range));
+      case 'MemberExpr':
+        return [sub(e.object, Prec.Postfix), '.', e.property.name];
+      case 'IndexExpr':
+        return [sub(e.object, Prec.Postfix), '[', sub(e.index), ']'];
+      case 'CallExpr': {
+        const mine = take(e.range);
+        const items: Item[] = e.args.map((x) => ({ range: x.range, print: (inner) => this.exprC(x, inner) }));
+        return [e.callee.name, this.commaList('(', ')', items, mine, false)];
+      }
+      case 'UnaryExpr':
+        if (e.op === 'not') return ['not ', sub(e.operand, Prec.Not)];
+        // `- -x` and `- 5` stay apart so they do not lex as one token.
+        return [precOf(e.operand) === Prec.Negate ? '- ' : '-', sub(e.operand, Prec.Negate)];
+      case 'BinaryExpr': {
+        const [l, r] = operandPrecs(e);
+        return group(sub(e.left, l), ' ', e.op, indent(line, sub(e.right, r)));
+      }
+      case 'RangeExpr':
+        return [sub(e.from, Prec.Implies), '..', sub(e.to, Prec.Implies)];
+      case 'ParenExpr':
+        return ['(', sub(e.inner), ')'];
+    }
+  }
+}
