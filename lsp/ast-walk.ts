@@ -1,0 +1,69 @@
+/**
+ * Generic traversal of the typed AST. Every node has `kind` and `range`, so children are found
+ * structurally — the walker keeps working when the AST grows new node kinds.
+ */
+import type { AnyNode, Module } from '../language/ast.js';
+
+export interface AstNode {
+  readonly kind: string;
+  readonly range: { readonly start: { readonly offset: number }; readonly end: { readonly offset: number } };
+}
+
+function isNode(v: unknown): v is AstNode {
+  return typeof v === 'object' && v !== null && typeof (v as { kind?: unknown }).kind === 'string' &&
+    typeof (v as { range?: unknown }).range === 'object';
+}
+
+/** The direct child nodes of a node, in property order (arrays flattened). */
+export function childrenOf(node: AstNode): AstNode[] {
+  const out: AstNode[] = [];
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'range' || key === 'comments') continue;
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        if (isNode(item)) out.push(item);
+        // String-literal parts mix strings and expressions.
+      }
+    } else if (isNode(value)) {
+      out.push(value);
+    } else if (value && typeof value === 'object' && !('line' in value)) {
+      // Plain nested objects such as RetrySpec.backoff hold nodes too.
+      for (const inner of Object.values(value)) if (isNode(inner)) out.push(inner);
+    }
+  }
+  return out;
+}
+
+/** Depth-first, parents before children. Returning `false` from `visit` skips the children. */
+export function walk(node: AstNode, visit: (node: AstNode, parents: readonly AstNode[]) => boolean | void): void {
+  const parents: AstNode[] = [];
+  const go = (n: AstNode): void => {
+    if (visit(n, parents) === false) return;
+    parents.push(n);
+    for (const c of childrenOf(n)) go(c);
+    parents.pop();
+  };
+  go(node);
+}
+
+/** The chain of nodes containing `offset`, outermost first (the module itself is first). */
+export function nodePathAt(module: Module, offset: number): AstNode[] {
+  const path: AstNode[] = [module];
+  let current: AstNode = module;
+  for (;;) {
+    let next: AstNode | undefined;
+    for (const c of childrenOf(current)) {
+      if (c.range.start.offset <= offset && offset <= c.range.end.offset) {
+        // Prefer the innermost, latest-starting child when two touch at the offset.
+        if (!next || c.range.start.offset >= next.range.start.offset) next = c;
+      }
+    }
+    if (!next) return path;
+    path.push(next);
+    current = next;
+  }
+}
+
+export function asAny(node: AstNode): AnyNode {
+  return node as AnyNode;
+}

@@ -1,0 +1,193 @@
+/**
+ * One-line signatures and hover text for declarations, built from the AST. Types are shown the
+ * way they are written in source, compactly (hover is not the formatter).
+ */
+import type {
+  Argument, CapabilityDecl, Expr, FieldDecl, PlanDecl, PolicyDecl, RecordType, ResourceDecl, StepDecl, TypeExpr,
+  GuardrailDecl, TriggerDecl, DurationLit, MoneyLit,
+} from '../language/ast.js';
+import { tierOf } from '../language/ast.js';
+import type { OrchSymbol } from './index/model.js';
+
+export function typeText(t: TypeExpr | undefined, depth = 0): string {
+  if (!t) return 'any';
+  switch (t.kind) {
+    case 'PrimitiveType':
+      return t.name;
+    case 'EnumType':
+      return t.values.map((v) => JSON.stringify(v)).join(' | ');
+    case 'ListType':
+      return `list<${typeText(t.element, depth)}>`;
+    case 'MapType':
+      return `map<${typeText(t.value, depth)}>`;
+    case 'OptionalType':
+      return `${typeText(t.inner, depth)}?`;
+    case 'NamedType':
+      return t.name.parts.map((p) => p.name).join('.');
+    case 'RecordType':
+      return depth > 1 ? '{ … }' : `{ ${t.fields.map((f) => fieldText(f, depth + 1)).join(', ')} }`;
+    default:
+      return 'any';
+  }
+}
+
+export function fieldText(f: FieldDecl, depth = 0): string {
+  const cls = f.dataClass ? ` @${f.dataClass}` : '';
+  const def = f.default ? ` = ${exprText(f.default)}` : '';
+  return `${f.name.name}: ${typeText(f.type, depth)}${cls}${def}`;
+}
+
+/** Short source-like rendering of an expression (defaults, arguments); long ones are elided. */
+export function exprText(e: Expr | undefined, budget = 60): string {
+  if (!e) return '';
+  const s = exprRaw(e);
+  return s.length > budget ? `${s.slice(0, budget - 1)}…` : s;
+}
+
+function exprRaw(e: Expr): string {
+  switch (e.kind) {
+    case 'StringLit':
+      return JSON.stringify(e.parts.map((p) => (typeof p === 'string' ? p : `\${${exprRaw(p)}}`)).join(''));
+    case 'NumberLit':
+      return String(e.value);
+    case 'DurationLit':
+      return `${e.value}${e.unit}`;
+    case 'MoneyLit':
+      return `${e.amount}${e.currency}`;
+    case 'PercentLit':
+      return `${e.value}%`;
+    case 'BoolLit':
+      return String(e.value);
+    case 'NullLit':
+      return 'null';
+    case 'ListLit':
+      return `[${e.items.map(exprRaw).join(', ')}]`;
+    case 'RecordLit':
+      return `{ ${e.fields.map((f) => `${f.key.name}: ${exprRaw(f.value)}`).join(', ')} }`;
+    case 'NameExpr':
+      return e.name;
+    case 'MemberExpr':
+      return `${exprRaw(e.object)}.${e.property.name}`;
+    case 'IndexExpr':
+      return `${exprRaw(e.object)}[${exprRaw(e.index)}]`;
+    case 'CallExpr':
+      return `${e.callee.name}(${e.args.map(exprRaw).join(', ')})`;
+    case 'UnaryExpr':
+      return e.op === 'not' ? `not ${exprRaw(e.operand)}` : `-${exprRaw(e.operand)}`;
+    case 'BinaryExpr':
+      return `${exprRaw(e.left)} ${e.op} ${exprRaw(e.right)}`;
+    case 'RangeExpr':
+      return `${exprRaw(e.from)}..${exprRaw(e.to)}`;
+    case 'ParenExpr':
+      return `(${exprRaw(e.inner)})`;
+    default:
+      return '…';
+  }
+}
+
+export function parametersText(input: RecordType | undefined): string {
+  return input ? input.fields.map((f) => fieldText(f, 1)).join(', ') : '';
+}
+
+export function argsText(args: readonly Argument[]): string {
+  return args.map((a) => `${a.name.name}: ${exprText(a.value, 30)}`).join(', ');
+}
+
+const dur = (d: DurationLit | undefined): string | undefined => (d ? `${d.value}${d.unit}` : undefined);
+const money = (m: MoneyLit | undefined): string | undefined => (m ? `${m.amount}${m.currency}` : undefined);
+
+/** The signature line shown in hover and completion detail. */
+export function signatureOf(sym: OrchSymbol): string {
+  const n = sym.node as { kind: string };
+  switch (n.kind) {
+    case 'CapabilityDecl': {
+      const c = n as CapabilityDecl;
+      return `capability ${sym.name}(${parametersText(c.input)}) -> ${typeText(c.output)}`;
+    }
+    case 'PlanDecl': {
+      const p = n as PlanDecl;
+      return `plan ${sym.name}(${parametersText(p.input)})`;
+    }
+    case 'StepDecl': {
+      const s = n as StepDecl;
+      const a = s.action;
+      const action =
+        a.kind === 'CapabilityCall' ? `${a.capability.parts.map((p) => p.name).join('.')}(${argsText(a.args)})`
+          : a.kind === 'RunAction' ? `run ${a.plan.parts.map((p) => p.name).join('.')}(${argsText(a.args)})`
+            : a.kind === 'WaitAction' ? `wait ${exprText(a.duration)}`
+              : `wait until ${exprText(a.condition)}`;
+      return `step ${sym.name} = ${action}`;
+    }
+    case 'ResourceDecl': {
+      const r = n as ResourceDecl;
+      return `resource ${sym.name}${r.resourceKind ? `: ${r.resourceKind} (${tierOf(r.resourceKind)} tier)` : ''}`;
+    }
+    case 'PolicyDecl': {
+      const p = n as PolicyDecl;
+      return `policy ${sym.name}${p.strategy ? `: ${p.strategy}` : ''}`;
+    }
+    case 'GuardrailDecl': {
+      const g = n as GuardrailDecl;
+      return `guardrail ${sym.name}${g.severity ? ` (${g.severity})` : ''}`;
+    }
+    case 'TriggerDecl': {
+      const t = n as TriggerDecl;
+      return `trigger ${sym.name} → run ${t.plan.parts.map((p) => p.name).join('.')}`;
+    }
+    case 'FieldDecl':
+      return `${sym.role ?? 'field'} ${fieldText(n as FieldDecl)}`;
+    case 'TypeAliasDecl':
+      return `type ${sym.name} = ${typeText((n as unknown as { type: TypeExpr }).type)}`;
+    default:
+      return `${sym.kind} ${sym.name}`;
+  }
+}
+
+/** Extra facts listed under the signature in hover. */
+export function factsOf(sym: OrchSymbol): string[] {
+  const n = sym.node as { kind: string };
+  const facts: string[] = [];
+  const push = (label: string, v: string | number | boolean | undefined): void => {
+    if (v !== undefined && v !== '') facts.push(`${label}: ${v}`);
+  };
+  if (n.kind === 'CapabilityDecl') {
+    const c = n as CapabilityDecl;
+    push('kind', c.capabilityKind);
+    push('cost', money(c.cost));
+    push('latency', dur(c.latency));
+    push('timeout', dur(c.timeout));
+    push('data', c.data);
+    push('requires', c.requires?.map((r) => r.name).join(', '));
+    push('consent', c.consent?.map((s) => exprText(s)).join(', '));
+    push('idempotent', c.idempotent);
+  } else if (n.kind === 'ResourceDecl') {
+    const r = n as ResourceDecl;
+    push('provides', r.provides?.map((p) => p.name).join(', '));
+    push('concurrency', r.concurrency?.value);
+    push('cost', money(r.cost));
+    push('latency', dur(r.latency));
+    push('reliability', r.reliability ? `${r.reliability.value}%` : undefined);
+    push('location', r.location ? exprText(r.location) : undefined);
+  } else if (n.kind === 'PolicyDecl') {
+    const p = n as PolicyDecl;
+    for (const b of p.budgets) push('budget', `${b.metric} ${b.op} ${b.limit.kind === 'MoneyLit' ? money(b.limit) : dur(b.limit)}`);
+    push('prefer', p.prefer);
+    push('max_fallbacks', p.maxFallbacks?.value);
+  } else if (n.kind === 'GuardrailDecl') {
+    const g = n as GuardrailDecl;
+    push('category', g.category?.name);
+    push('message', g.message ? exprText(g.message, 120) : undefined);
+  } else if (n.kind === 'PlanDecl') {
+    const p = n as PlanDecl;
+    push('goal', p.goal ? exprText(p.goal, 120) : undefined);
+    push('policy', p.policy?.parts.map((x) => x.name).join('.'));
+    push('guardrails', p.guardrails.map((g) => g.parts.map((x) => x.name).join('.')).join(', '));
+    push('deadline', dur(p.deadline));
+  } else if (n.kind === 'StepDecl') {
+    const s = n as StepDecl;
+    push('on', s.on?.parts.map((x) => x.name).join('.'));
+    push('after', s.after.map((a) => a.name).join(', '));
+    push('timeout', dur(s.timeout));
+  }
+  return facts;
+}

@@ -1,0 +1,336 @@
+/**
+ * Completion from the lexical cursor context (`scanContext`) plus the file's name index (which
+ * may be a keystroke stale — names rarely change between keystrokes, and completion must not
+ * wait for a re-parse of a large file).
+ */
+import { CompletionItemKind, InsertTextFormat, type CompletionItem } from 'vscode-languageserver';
+import type { CapabilityDecl, PlanDecl, RecordType, StepDecl, TypeExpr } from '../../language/ast.js';
+import { fieldsKey, contextFieldsKey } from '../index/declarations.js';
+import type { DeclarationTable, FileIndex, OrchSymbol, OrchSymbolKind } from '../index/model.js';
+import { signatureOf, typeText } from '../describe.js';
+import {
+  BLOCK_KEYWORDS, BUILTIN_FUNCTIONS, CAPABILITY_KIND_WORDS, EXPRESSION_ROOTS, PRIMITIVE_TYPES, RESOURCE_KIND_WORDS,
+  STEP_ATTRIBUTES, TOP_LEVEL_KEYWORDS, VALUE_WORDS,
+} from '../vocabulary.js';
+import { scanContext, type Frame } from './context-scan.js';
+
+export interface CompletionEnv {
+  readonly index: FileIndex | undefined;
+  readonly stdModules: () => readonly string[];
+}
+
+const KIND_OF: Record<OrchSymbolKind, CompletionItemKind> = {
+  module: CompletionItemKind.Module,
+  alias: CompletionItemKind.Module,
+  type: CompletionItemKind.TypeParameter,
+  capability: CompletionItemKind.Function,
+  resource: CompletionItemKind.Struct,
+  policy: CompletionItemKind.Interface,
+  guardrail: CompletionItemKind.Event,
+  context: CompletionItemKind.Module,
+  plan: CompletionItemKind.Class,
+  trigger: CompletionItemKind.Event,
+  invariant: CompletionItemKind.Constant,
+  simulate: CompletionItemKind.Constant,
+  step: CompletionItemKind.Variable,
+  foreach: CompletionItemKind.Variable,
+  item: CompletionItemKind.Variable,
+  field: CompletionItemKind.Field,
+};
+
+const WORD_AT_END = /([A-Za-z_][A-Za-z0-9_]*)?$/;
+
+export function complete(text: string, offset: number, env: CompletionEnv): CompletionItem[] {
+  const ctx = scanContext(text, offset);
+  if (ctx.inComment || ctx.inString) return [];
+  const typed = WORD_AT_END.exec(ctx.linePrefix)?.[1] ?? '';
+  const before = ctx.linePrefix.slice(0, ctx.linePrefix.length - typed.length);
+  const frames = ctx.frames;
+  const top = frames[frames.length - 1];
+  const block = innermostBlock(frames);
+  const index = env.index;
+
+  // Member access: `generate.output.`, `input.`, `devices.`
+  const member = /([A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*\.\s*$/.exec(before);
+  if (member) return memberItems(member[1]!.split(/\s*\.\s*/), offset, index);
+
+  // Argument names inside `capability(` or `run plan(`.
+  if (top?.bracket === '(' && /[(,]$/.test(text.slice(top.offset, offset - typed.length).trimEnd())) {
+    const target = index && resolveVisible(index, top.wordBefore, text, top.offset);
+    if (target) return argumentItems(target, text.slice(top.offset + 1, offset));
+  }
+
+  const keywordBefore = /([A-Za-z_][A-Za-z0-9_]*)\s+$/.exec(before)?.[1];
+  const listKeyword = /(\b[A-Za-z_][A-Za-z0-9_]*)\s+[A-Za-z_][A-Za-z0-9_.]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_.]*)*\s*,\s*$/.exec(before)?.[1];
+  const header = block?.header ?? '';
+  const parentHeader = block ? innermostBlock(frames.slice(0, frames.indexOf(block)))?.header ?? '' : '';
+
+  // Step action: `step x = |`
+  if (/\bstep\s+[A-Za-z_][A-Za-z0-9_]*\s*=\s*$/.test(before)) {
+    return [...symbolItems(index, ['capability']), keyword('wait'), keyword('run')];
+  }
+  // Type position inside a record type: `name: |`, `list<|`, `T |`.
+  if (inTypeRecord(frames) && /(:|<|\|)\s*$/.test(before)) return typeItems(index);
+
+  const word = listKeyword ?? keywordBefore;
+  if (word) {
+    const items = valueItems(word, header, parentHeader, index, offset, env);
+    if (items) return items;
+  }
+
+  // Statement start inside a block: property keywords (plus expression names where valid).
+  const atStatementStart = before.trim() === '' || /[{}"]\s*$/.test(before) || /\b\d+[a-z%]*\s+$/.test(before);
+  if (!block) {
+    return atStatementStart && frames.length === 0 ? TOP_LEVEL_KEYWORDS.map((k) => keyword(k)) : expressionItems(index, offset);
+  }
+  if (block.record || inTypeRecord(frames)) return inTypeRecord(frames) ? [] : expressionItems(index, offset);
+  if (atStatementStart) {
+    const words = BLOCK_KEYWORDS[header === 'step' && parentHeader ? 'step' : header] ?? [];
+    return words.map((k) => keyword(k));
+  }
+  return expressionItems(index, offset);
+}
+
+function innermostBlock(frames: readonly Frame[]): Frame | undefined {
+  for (let i = frames.length - 1; i >= 0; i--) if (frames[i]!.bracket === '{' && frames[i]!.header !== '${') return frames[i];
+  return undefined;
+}
+
+/** Inside `input { … }`, `output { … }` of a capability, `context { … }` or `type X = { … }`. */
+function inTypeRecord(frames: readonly Frame[]): boolean {
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const f = frames[i]!;
+    if (f.bracket !== '{') continue;
+    if (f.header === 'context' || f.header === 'type') return true;
+    if (f.header === 'input') return true;
+    if (f.header === 'output') return innermostBlock(frames.slice(0, i))?.header === 'capability';
+    if (!f.record) return false;
+  }
+  return false;
+}
+
+function keyword(k: string, detail = 'keyword'): CompletionItem {
+  return { label: k, kind: CompletionItemKind.Keyword, detail };
+}
+
+function valueItem(v: string, detail: string): CompletionItem {
+  return { label: v, kind: CompletionItemKind.EnumMember, detail };
+}
+
+function symbolItem(sym: OrchSymbol, label = sym.name): CompletionItem {
+  return {
+    label,
+    kind: KIND_OF[sym.kind],
+    detail: signatureOf(sym),
+    documentation: sym.doc ? { kind: 'markdown', value: sym.doc } : undefined,
+  };
+}
+
+/** Visible symbols of the given kinds, plus `qualifier.name` for imported modules. */
+function symbolItems(index: FileIndex | undefined, kinds: readonly OrchSymbolKind[]): CompletionItem[] {
+  if (!index) return [];
+  const out: CompletionItem[] = [];
+  for (const sym of index.visible.values()) if (kinds.includes(sym.kind)) out.push(symbolItem(sym));
+  for (const [q, table] of index.qualifiers) {
+    for (const sym of table.topLevel.values()) if (kinds.includes(sym.kind)) out.push({ ...symbolItem(sym, `${q}.${sym.name}`), sortText: `~${q}.${sym.name}` });
+  }
+  return out;
+}
+
+function valueItems(
+  word: string, header: string, parentHeader: string, index: FileIndex | undefined, offset: number, env: CompletionEnv,
+): CompletionItem[] | undefined {
+  switch (word) {
+    case 'kind':
+      if (header === 'resource') return RESOURCE_KIND_WORDS.map((k) => valueItem(k, 'resource kind'));
+      return CAPABILITY_KIND_WORDS.map((k) => valueItem(k, 'capability kind'));
+    case 'on_failure':
+      return (header === 'plan' ? ['abort', 'continue', 'rollback'] : ['abort', 'continue']).map((v) => valueItem(v, 'on failure'));
+    case 'policy':
+      return header === 'plan' ? symbolItems(index, ['policy']) : undefined;
+    case 'guardrails':
+      return symbolItems(index, ['guardrail']);
+    case 'on':
+      return header === 'step' ? symbolItems(index, ['resource']) : undefined;
+    case 'run':
+      return symbolItems(index, ['plan']);
+    case 'fallback':
+    case 'compensate':
+    case 'rate_limit':
+    case 'simulate':
+      return symbolItems(index, ['capability']);
+    case 'capability':
+      return header === 'guardrail' ? symbolItems(index, ['capability']) : undefined;
+    case 'after':
+      if (header === 'trigger') return symbolItems(index, ['plan']);
+      return stepItems(index, offset);
+    case 'before':
+    case 'require':
+    case 'check':
+      if (header !== 'guardrail') return undefined;
+      return [keyword('kind'), keyword('capability'), ...stepItems(index, offset)];
+    case 'forbid':
+      return header === 'guardrail' ? [{ label: 'step where', kind: CompletionItemKind.Keyword, insertText: 'step where ' }] : undefined;
+    case 'requires':
+    case 'provides':
+      return tagItems(index);
+    case 'import':
+      return frameless(header) ? env.stdModules().map((m) => ({ label: m, kind: CompletionItemKind.Module })) : undefined;
+    case 'for':
+      return [keyword('each')];
+    case 'wait':
+      return [keyword('until')];
+    default: {
+      const values = VALUE_WORDS[word];
+      if (values && (word !== 'data' || header === 'capability') && (word !== 'priority' || header !== '')) {
+        return values.map((v) => valueItem(v, word));
+      }
+      void parentHeader;
+      return undefined;
+    }
+  }
+}
+
+function frameless(header: string): boolean {
+  return header === '';
+}
+
+function tagItems(index: FileIndex | undefined): CompletionItem[] {
+  const tags = new Set<string>();
+  for (const table of index?.tables.values() ?? []) {
+    for (const sym of table.symbols) {
+      const n = sym.node as { kind: string; provides?: { name: string }[]; requires?: { name: string }[] };
+      for (const t of n.provides ?? []) tags.add(t.name);
+      for (const t of n.requires ?? []) tags.add(t.name);
+    }
+  }
+  return [...tags].sort().map((t) => valueItem(t, 'resource tag'));
+}
+
+function typeItems(index: FileIndex | undefined): CompletionItem[] {
+  return [
+    ...PRIMITIVE_TYPES.map((t) => ({ label: t, kind: CompletionItemKind.TypeParameter, detail: 'type' })),
+    ...symbolItems(index, ['type']),
+  ];
+}
+
+/** The plan (symbol) whose range contains the offset. */
+function planAt(index: FileIndex | undefined, offset: number): OrchSymbol | undefined {
+  return index?.symbols.find((s) => s.kind === 'plan' && s.range.start.offset <= offset && offset <= s.range.end.offset);
+}
+
+function stepItems(index: FileIndex | undefined, offset: number): CompletionItem[] {
+  if (!index) return [];
+  const plan = planAt(index, offset);
+  const steps = plan ? index.steps.get(plan.key) : undefined;
+  const all = steps ? [...steps.values()] : [...index.steps.values()].flatMap((m) => [...m.values()]);
+  return all.map((s) => symbolItem(s));
+}
+
+function expressionItems(index: FileIndex | undefined, offset: number): CompletionItem[] {
+  const items: CompletionItem[] = [...stepItems(index, offset)];
+  if (index) {
+    for (const s of index.symbols) {
+      if (s.kind === 'item' && s.range.start.offset <= offset) {
+        const loop = index.byKey.get(s.parent ?? '');
+        if (loop && offset <= loop.range.end.offset) items.push(symbolItem(s));
+      }
+    }
+  }
+  for (const [root, doc] of Object.entries(EXPRESSION_ROOTS)) items.push({ label: root, kind: CompletionItemKind.Variable, detail: doc });
+  for (const [fn, doc] of Object.entries(BUILTIN_FUNCTIONS)) {
+    items.push({ label: fn, kind: CompletionItemKind.Function, detail: doc, insertText: `${fn}($1)`, insertTextFormat: InsertTextFormat.Snippet });
+  }
+  for (const w of ['true', 'false', 'null', 'and', 'or', 'not', 'in', 'implies']) items.push(keyword(w));
+  return items;
+}
+
+function resolveVisible(index: FileIndex, name: string, text: string, parenOffset: number): OrchSymbol | undefined {
+  // `devices.turn_off(` — look at the qualifier before the name.
+  const m = /([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*[A-Za-z_][A-Za-z0-9_]*\s*$/.exec(text.slice(Math.max(0, parenOffset - 200), parenOffset));
+  if (m) return index.qualifiers.get(m[1]!)?.topLevel.get(name);
+  return index.visible.get(name);
+}
+
+/** `name: type` snippets for the arguments not yet given. */
+function argumentItems(target: OrchSymbol, argsText: string): CompletionItem[] {
+  const given = new Set([...argsText.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*:/g)].map((m) => m[1]!));
+  const input = (target.node as CapabilityDecl | PlanDecl).input as RecordType | undefined;
+  if (!input) return [];
+  return input.fields
+    .filter((f) => !given.has(f.name.name))
+    .map((f, i) => {
+      const required = !f.default && f.type.kind !== 'OptionalType';
+      return {
+        label: `${f.name.name}:`,
+        filterText: f.name.name,
+        kind: CompletionItemKind.Property,
+        detail: `${typeText(f.type)}${f.dataClass ? ` @${f.dataClass}` : ''}${required ? ' (required)' : ' (optional)'}`,
+        documentation: f.doc ? { kind: 'markdown', value: f.doc } : undefined,
+        insertText: `${f.name.name}: $1`,
+        insertTextFormat: InsertTextFormat.Snippet,
+        sortText: `${required ? 0 : 1}${String(i).padStart(3, '0')}`,
+      } satisfies CompletionItem;
+    });
+}
+
+function memberItems(path: readonly string[], offset: number, index: FileIndex | undefined): CompletionItem[] {
+  if (!index) return [];
+  const [root, ...rest] = path;
+  if (!root) return [];
+  const fieldItems = (table: DeclarationTable | undefined, key: string): CompletionItem[] =>
+    [...(table?.fields.get(key)?.values() ?? [])].map((f) => symbolItem(f));
+
+  const qualifier = index.qualifiers.get(root);
+  if (qualifier && rest.length === 0) return [...qualifier.topLevel.values()].map((s) => symbolItem(s));
+
+  if (root === 'input' && rest.length === 0) {
+    const plan = planAt(index, offset);
+    return plan ? fieldItems(index, fieldsKey(plan.key, 'input')) : [];
+  }
+  if (root === 'context' && rest.length === 0) return fieldItems(index, contextFieldsKey(index.file));
+
+  const plan = planAt(index, offset);
+  const steps = plan ? index.steps.get(plan.key) : undefined;
+  const step = steps?.get(root) ?? [...index.steps.values()].map((m) => m.get(root)).find(Boolean);
+  if (step) {
+    if (rest.length === 0) {
+      return Object.entries(STEP_ATTRIBUTES).map(([a, doc]) => ({ label: a, kind: CompletionItemKind.Property, detail: doc }));
+    }
+    if (rest[0] === 'output') {
+      const output = outputTypeOfStep(step, index);
+      const record = walkRecord(output?.type, rest.slice(1), index);
+      return record ? record.fields.map((f) => ({
+        label: f.name.name, kind: CompletionItemKind.Field, detail: typeText(f.type),
+        documentation: f.doc ? { kind: 'markdown', value: f.doc } : undefined,
+      })) : [];
+    }
+  }
+  return [];
+}
+
+function outputTypeOfStep(step: OrchSymbol, index: FileIndex): { type: TypeExpr | undefined } | undefined {
+  const node = step.node as StepDecl;
+  if (node.action.kind !== 'CapabilityCall') return undefined;
+  const parts = node.action.capability.parts.map((p) => p.name);
+  const cap = parts.length === 1 ? index.visible.get(parts[0]!) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(parts[parts.length - 1]!);
+  if (cap?.kind !== 'capability') return undefined;
+  return { type: (cap.node as CapabilityDecl).output };
+}
+
+/** Follows `.a.b` through record types (and aliases) to the record whose fields to offer. */
+function walkRecord(type: TypeExpr | undefined, path: readonly string[], index: FileIndex): RecordType | undefined {
+  let t = type;
+  for (let guard = 0; t && guard < 20; guard++) {
+    if (t.kind === 'OptionalType') t = t.inner;
+    else if (t.kind === 'ListType') t = t.element;
+    else if (t.kind === 'NamedType') {
+      const alias = index.visible.get(t.name.parts[t.name.parts.length - 1]!.name);
+      t = alias?.kind === 'type' ? (alias.node as { type: TypeExpr }).type : undefined;
+    } else break;
+  }
+  if (t?.kind !== 'RecordType') return undefined;
+  if (path.length === 0) return t;
+  const field = t.fields.find((f) => f.name.name === path[0]);
+  return field ? walkRecord(field.type, path.slice(1), index) : undefined;
+}

@@ -1,0 +1,82 @@
+/** Outline (document symbols) and workspace symbol search, from the declaration tables. */
+import { SymbolKind, type DocumentSymbol, type SymbolInformation } from 'vscode-languageserver';
+import { pathToUri, toLspRange } from '../convert.js';
+import { signatureOf } from '../describe.js';
+import type { DeclarationTable, OrchSymbol, OrchSymbolKind } from '../index/model.js';
+
+export const LSP_SYMBOL_KIND: Record<OrchSymbolKind, SymbolKind> = {
+  module: SymbolKind.Module,
+  alias: SymbolKind.Namespace,
+  type: SymbolKind.TypeParameter,
+  capability: SymbolKind.Function,
+  resource: SymbolKind.Struct,
+  policy: SymbolKind.Interface,
+  guardrail: SymbolKind.Event,
+  context: SymbolKind.Namespace,
+  plan: SymbolKind.Class,
+  trigger: SymbolKind.Event,
+  invariant: SymbolKind.Boolean,
+  simulate: SymbolKind.Object,
+  step: SymbolKind.Method,
+  foreach: SymbolKind.Array,
+  item: SymbolKind.Variable,
+  field: SymbolKind.Field,
+};
+
+export function documentSymbols(table: DeclarationTable): DocumentSymbol[] {
+  const nodes = new Map<string, DocumentSymbol>();
+  const roots: DocumentSymbol[] = [];
+  for (const sym of table.symbols) {
+    if (sym.kind === 'item') continue;
+    const ds: DocumentSymbol = {
+      name: sym.kind === 'simulate' ? `simulate ${sym.name}` : sym.name,
+      detail: detailOf(sym),
+      kind: LSP_SYMBOL_KIND[sym.kind],
+      range: toLspRange(sym.range),
+      // The selection must lie inside the range; recovered parses may violate that.
+      selectionRange: toLspRange(inside(sym.nameRange, sym.range) ? sym.nameRange : sym.range),
+      children: [],
+    };
+    nodes.set(sym.key, ds);
+    const parent = sym.parent ? nodes.get(sym.parent) : undefined;
+    (parent ? parent.children! : roots).push(ds);
+  }
+  return roots;
+}
+
+function inside(inner: OrchSymbol['range'], outer: OrchSymbol['range']): boolean {
+  return outer.start.offset <= inner.start.offset && inner.end.offset <= outer.end.offset;
+}
+
+function detailOf(sym: OrchSymbol): string {
+  const sig = signatureOf(sym);
+  return sig.length > 80 ? `${sig.slice(0, 79)}…` : sig;
+}
+
+/** Case-insensitive subsequence match, as editors do for symbol search. */
+export function fuzzyMatch(query: string, name: string): boolean {
+  const q = query.toLowerCase();
+  const n = name.toLowerCase();
+  let i = 0;
+  for (const ch of n) if (ch === q[i]) i++;
+  return i === q.length;
+}
+
+export function workspaceSymbols(tables: readonly DeclarationTable[], query: string, limit = 500): SymbolInformation[] {
+  const out: SymbolInformation[] = [];
+  for (const table of tables) {
+    for (const sym of table.symbols) {
+      if (sym.kind === 'item' || sym.kind === 'foreach' || sym.kind === 'context') continue;
+      if (!fuzzyMatch(query, sym.name)) continue;
+      const parent = sym.parent ? table.byKey.get(sym.parent) : undefined;
+      out.push({
+        name: sym.name,
+        kind: LSP_SYMBOL_KIND[sym.kind],
+        location: { uri: pathToUri(sym.file), range: toLspRange(sym.nameRange) },
+        containerName: parent?.name,
+      });
+      if (out.length >= limit) return out;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,212 @@
+/**
+ * The Orch language server. Transport-agnostic: `startServer(connection)` wires every feature
+ * onto a connection; `stdio.ts` makes one over stdin/stdout for `orch lsp --stdio` and the
+ * VS Code extension. Every handler is wrapped so a bug or a broken file yields an empty answer
+ * and a log line, never a dead server.
+ */
+import {
+  TextDocuments, TextDocumentSyncKind, type Connection, type InitializeParams, type InitializeResult,
+} from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { packagePath } from '../compiler/package-root.js';
+import { Checker } from './checker.js';
+import { uriToPath } from './convert.js';
+import { DiagnosticsScheduler } from './diagnostics.js';
+import { codeActions, toLspDiagnostic } from './features/code-actions.js';
+import { complete } from './features/completion.js';
+import { foldingRanges } from './features/folding.js';
+import { formatDocument } from './features/formatting.js';
+import { hover } from './features/hover.js';
+import { definition, prepareRename, references, rename, type NavigationHost } from './features/navigation.js';
+import { SEMANTIC_TOKENS_LEGEND, semanticTokens } from './features/semantic-tokens.js';
+import { documentSymbols, workspaceSymbols } from './features/symbols.js';
+import { Workspace } from './workspace.js';
+
+export interface ServerOptions {
+  /** Debounce before re-checking after an edit (ms). Overridable by initializationOptions.diagnosticsDelay. */
+  readonly diagnosticsDelayMs?: number;
+  /** Folder of the std library's `.orch` files; default: the orch package's `stdlib/std`. */
+  readonly stdDir?: string;
+}
+
+export const PREVIEW_REQUEST = 'orch/preview';
+
+export function startServer(connection: Connection, options: ServerOptions = {}): void {
+  const documents = new TextDocuments(TextDocument);
+  let stdDir: string | undefined | null = options.stdDir ?? null;
+  const workspace = new Workspace(documents, () => {
+    if (stdDir === null) {
+      try {
+        stdDir = packagePath('stdlib', 'std');
+      } catch {
+        stdDir = undefined;
+      }
+    }
+    return stdDir;
+  });
+  const checker = new Checker(workspace);
+  const nav: NavigationHost = {
+    index: (p) => workspace.index(p),
+    allFiles: () => workspace.allFiles(),
+    isStd: (p) => workspace.isStd(p),
+  };
+
+  const log = (msg: string): void => {
+    try {
+      connection.console.error(msg);
+    } catch {
+      // The connection may be closing; nothing else to tell.
+    }
+  };
+  /** Runs a handler; any exception becomes `fallback` and a log line. */
+  function guard<P, R>(name: string, fallback: R, fn: (params: P) => R | Promise<R>): (params: P) => Promise<R> {
+    return async (params: P) => {
+      try {
+        return await fn(params);
+      } catch (err) {
+        if (err && typeof err === 'object' && 'code' in err && (err as { code: unknown }).code === -32803) throw err;
+        log(`orch lsp: ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        return fallback;
+      }
+    };
+  }
+
+  const publish = async (uri: string, isCurrent: () => boolean): Promise<void> => {
+    const doc = documents.get(uri);
+    if (!doc) return;
+    const version = doc.version;
+    const path = uriToPath(uri);
+    workspace.touch();
+    const result = checker.check(path);
+    const now = documents.get(uri);
+    if (!now || now.version !== version || !isCurrent()) return;
+    await connection.sendDiagnostics({ uri, version, diagnostics: result.diagnostics.map(toLspDiagnostic) });
+  };
+  const scheduler = new DiagnosticsScheduler(
+    (uri, isCurrent) => guard('diagnostics', undefined, () => publish(uri, isCurrent))(undefined),
+    options.diagnosticsDelayMs ?? 150,
+  );
+
+  const scheduleWithImporters = (uri: string, delay?: number): void => {
+    scheduler.schedule(uri, delay);
+    try {
+      for (const importer of workspace.importersOf(uriToPath(uri))) scheduler.schedule(workspace.uriOf(importer), delay);
+    } catch (err) {
+      log(`orch lsp: import graph failed: ${String(err)}`);
+    }
+  };
+
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
+    const roots = (params.workspaceFolders ?? []).map((f) => uriToPath(f.uri));
+    if (roots.length === 0 && params.rootUri) roots.push(uriToPath(params.rootUri));
+    workspace.roots = roots;
+    const init = (params.initializationOptions ?? {}) as { diagnosticsDelay?: unknown; stdDir?: unknown };
+    if (typeof init.diagnosticsDelay === 'number' && init.diagnosticsDelay >= 0) scheduler.delayMs = init.diagnosticsDelay;
+    if (typeof init.stdDir === 'string') stdDir = init.stdDir;
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+        hoverProvider: true,
+        completionProvider: { triggerCharacters: ['.', ':', ' ', '(', ','], resolveProvider: false },
+        definitionProvider: true,
+        referencesProvider: true,
+        renameProvider: { prepareProvider: true },
+        documentSymbolProvider: true,
+        workspaceSymbolProvider: true,
+        documentFormattingProvider: true,
+        foldingRangeProvider: true,
+        codeActionProvider: { codeActionKinds: ['quickfix'] },
+        semanticTokensProvider: { legend: SEMANTIC_TOKENS_LEGEND, full: true },
+      },
+      serverInfo: { name: 'orch-lsp', version: '0.1.0' },
+    };
+  });
+
+  documents.onDidOpen((e) => {
+    workspace.touch();
+    scheduleWithImporters(e.document.uri, 0);
+  });
+  documents.onDidChangeContent((e) => {
+    workspace.touch();
+    scheduleWithImporters(e.document.uri);
+  });
+  documents.onDidClose((e) => {
+    scheduler.cancel(e.document.uri);
+    workspace.forget(uriToPath(e.document.uri));
+    checker.forget(uriToPath(e.document.uri));
+    void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+    // Importers now see the file on disk instead of the closed buffer.
+    for (const importer of workspace.importersOf(uriToPath(e.document.uri))) scheduler.schedule(workspace.uriOf(importer));
+  });
+  connection.onDidChangeWatchedFiles(guard('watched files', undefined, (p) => {
+    workspace.touch();
+    for (const change of p.changes) {
+      const path = uriToPath(change.uri);
+      if (!documents.get(change.uri)) workspace.forget(path);
+      for (const importer of workspace.importersOf(path)) scheduler.schedule(workspace.uriOf(importer));
+    }
+  }));
+
+  const docContext = (uri: string, position: { line: number; character: number }) => {
+    const doc = documents.get(uri);
+    const path = uriToPath(uri);
+    return { doc, path, offset: doc ? doc.offsetAt(position) : 0 };
+  };
+
+  connection.onCompletion(guard('completion', [], (p) => {
+    const { doc, path, offset } = docContext(p.textDocument.uri, p.position);
+    if (!doc) return [];
+    return complete(doc.getText(), offset, { index: workspace.index(path, { stale: true }), stdModules: () => workspace.stdModules() });
+  }));
+  connection.onHover(guard('hover', null, (p) => {
+    const { doc, path, offset } = docContext(p.textDocument.uri, p.position);
+    const index = workspace.index(path);
+    if (!doc || !index) return null;
+    return hover(nav, index, doc.getText(), offset);
+  }));
+  connection.onDefinition(guard('definition', [], (p) => {
+    const { path, offset } = docContext(p.textDocument.uri, p.position);
+    const index = workspace.index(path);
+    return index ? definition(nav, index, offset) : [];
+  }));
+  connection.onReferences(guard('references', [], (p) => {
+    const { path, offset } = docContext(p.textDocument.uri, p.position);
+    const index = workspace.index(path);
+    return index ? references(nav, index, offset, p.context.includeDeclaration) : [];
+  }));
+  connection.onPrepareRename(guard('prepareRename', null, (p) => {
+    const { path, offset } = docContext(p.textDocument.uri, p.position);
+    const index = workspace.index(path);
+    return index ? prepareRename(nav, index, offset) : null;
+  }));
+  connection.onRenameRequest(guard('rename', null, (p) => {
+    const { path, offset } = docContext(p.textDocument.uri, p.position);
+    const index = workspace.index(path);
+    return index ? rename(nav, index, offset, p.newName) : null;
+  }));
+  connection.onDocumentSymbol(guard('documentSymbol', [], (p) => {
+    const table = workspace.declarations(uriToPath(p.textDocument.uri));
+    return table ? documentSymbols(table) : [];
+  }));
+  connection.onWorkspaceSymbol(guard('workspaceSymbol', [], (p) => {
+    const tables = workspace.allFiles().flatMap((f) => workspace.declarations(f) ?? []);
+    return workspaceSymbols(tables, p.query);
+  }));
+  connection.onDocumentFormatting(guard('formatting', [], (p) => {
+    const parsed = workspace.parsed(uriToPath(p.textDocument.uri));
+    return parsed ? formatDocument(parsed) : [];
+  }));
+  connection.onFoldingRanges(guard('folding', [], (p) => {
+    const parsed = workspace.parsed(uriToPath(p.textDocument.uri));
+    return parsed ? foldingRanges(parsed.module) : [];
+  }));
+  connection.onCodeAction(guard('codeAction', [], (p) => codeActions(p.context.diagnostics)));
+  connection.languages.semanticTokens.on(guard('semanticTokens', { data: [] }, (p) => {
+    const index = workspace.index(uriToPath(p.textDocument.uri));
+    return index ? semanticTokens(index) : { data: [] };
+  }));
+
+  connection.onShutdown(() => scheduler.dispose());
+  documents.listen(connection);
+  connection.listen();
+}

@@ -1,0 +1,81 @@
+/** The words of the language by the block they may appear in (LANGUAGE.md §4), for completion. */
+import {
+  CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES,
+} from '../language/ast.js';
+
+export const TOP_LEVEL_KEYWORDS = [
+  'module', 'import', 'type', 'capability', 'resource', 'policy', 'guardrail', 'context', 'plan', 'trigger',
+  'invariant', 'simulate',
+] as const;
+
+/** Properties allowed inside each kind of block, keyed by the block's header word. */
+export const BLOCK_KEYWORDS: Readonly<Record<string, readonly string[]>> = {
+  capability: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent'],
+  resource: ['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy'],
+  policy: ['strategy', 'weights', 'budget', 'prefer', 'max_fallbacks', 'require_consent', 'rate_limit'],
+  guardrail: ['severity', 'category', 'message', 'forbid', 'require', 'assert', 'check'],
+  plan: ['goal', 'input', 'policy', 'guardrails', 'priority', 'deadline', 'concurrency', 'on_failure', 'step', 'for', 'success', 'output', 'invariant'],
+  step: ['after', 'on', 'fallback', 'compensate', 'timeout', 'retry', 'join', 'on_failure', 'priority', 'when'],
+  for: ['step', 'for'],
+  trigger: ['schedule', 'timezone', 'event', 'manual', 'api', 'when', 'after', 'run', 'with', 'debounce'],
+  invariant: ['always', 'never', 'eventually'],
+  simulate: ['output', 'fail', 'latency', 'cost'],
+};
+
+/** Fixed value sets after a property keyword. */
+export const VALUE_WORDS: Readonly<Record<string, readonly string[]>> = {
+  strategy: STRATEGIES,
+  prefer: ['local', 'edge', 'cloud'],
+  severity: GUARDRAIL_SEVERITIES,
+  priority: PRIORITIES,
+  join: JOIN_RULES,
+  data: DATA_CLASSES,
+  backoff: ['fixed', 'exponential'],
+  idempotent: ['true', 'false'],
+  require_consent: ['true', 'false'],
+  budget: ['cost', 'duration'],
+};
+export const CAPABILITY_KIND_WORDS = CAPABILITY_KINDS;
+export const RESOURCE_KIND_WORDS = RESOURCE_KINDS;
+
+export const PRIMITIVE_TYPES = ['string', 'number', 'int', 'bool', 'duration', 'money', 'percent', 'any', 'secret', 'list', 'map'] as const;
+
+export const BUILTIN_FUNCTIONS: Readonly<Record<string, string>> = {
+  len: 'len(x): number of items of a list, characters of a string, or entries of a record',
+  contains: 'contains(haystack, needle): list membership or substring test',
+  lower: 'lower(s): lower-case string',
+  upper: 'upper(s): upper-case string',
+  min: 'min(a, b, …) or min(list): smallest value (like units only)',
+  max: 'max(a, b, …) or max(list): largest value (like units only)',
+  sum: 'sum(list): total of a list of like-unit values',
+  round: 'round(x, digits?): rounded number',
+  now: 'now(): current time',
+  format: 'format(template, …): string formatting',
+  secret: 'secret("NAME"): a secret resolved only at run time; redacted everywhere it is shown',
+};
+
+/** Attributes every step exposes in expressions (LANGUAGE.md §4, plans and steps). */
+export const STEP_ATTRIBUTES: Readonly<Record<string, string>> = {
+  output: 'the step’s output (a list of per-item outputs for a step inside `for each`, read outside it)',
+  status: 'pending | queued | running | paused | completed | failed | skipped | cancelled | timeout',
+  started: 'bool: the step has started',
+  completed: 'bool: the step completed',
+  failed: 'bool: the step failed',
+  skipped: 'bool: the step was skipped',
+  attempts: 'int: attempts made',
+  duration: 'duration: how long the step ran',
+  cost: 'money: what the step cost',
+  resource: 'string: the resource it ran on',
+};
+
+export const EXPRESSION_ROOTS: Readonly<Record<string, string>> = {
+  input: 'the plan input',
+  context: 'live context signals',
+  plan: 'plan estimates: cost, duration, steps, local_ratio',
+  run: 'run actuals: cost, elapsed, status',
+  step: 'the step a guardrail is evaluated for: data, placement, tier, kind, capability, …',
+  output: 'the checked step’s output (in `check`)',
+  event: 'the trigger’s event payload',
+};
+
+export const LITERAL_WORDS = ['true', 'false', 'null', 'and', 'or', 'not', 'in', 'implies'] as const;
