@@ -1,5 +1,5 @@
 /** Chevrotain recognition errors → E0001 diagnostics (one per offending token). */
-import type { IRecognitionException } from 'chevrotain';
+import type { IRecognitionException, IToken } from 'chevrotain';
 import { diagnostic, type Diagnostic } from './diagnostic.js';
 import { isRealToken } from './cst-access.js';
 import type { LineIndex } from './source.js';
@@ -20,8 +20,15 @@ export function syntaxErrorsToDiagnostics(
   for (const e of errors) {
     const t = e.token;
     const real = t && isRealToken(t);
-    const start = real ? t.startOffset : eofOffset;
-    const end = real ? t.endOffset! + 1 : eofOffset;
+    let start = real ? t.startOffset : eofOffset;
+    let end = real ? t.endOffset! + 1 : eofOffset;
+    // Something missing at a line end ("expected ')'…, found 'step'" on the next line) is
+    // reported where it is missing: just after the previous token.
+    const prev = (e as { previousToken?: IToken }).previousToken;
+    if (prev && isRealToken(prev) && index.positionAt(prev.endOffset! + 1).line < index.positionAt(start).line) {
+      start = prev.endOffset! + 1;
+      end = start;
+    }
     if (seen.has(start)) continue;
     seen.add(start);
     out.push(diagnostic('E0001', e.message, file, index.range(start, end)));
