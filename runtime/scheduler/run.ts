@@ -49,6 +49,12 @@ export interface RunOptions {
   readonly restored?: RestoredRun;
   /** On resume, run `idempotent false` steps that were in flight again instead of failing them. */
   readonly rerunInFlight?: boolean;
+  /**
+   * When nothing can happen any more except human approvals, stop: journal `execution_paused`
+   * (`reason: "waiting for approval"`) and settle `done` with status `paused`. `orch run` uses it
+   * so the process exits and `orch signal` continues the run later; `orch serve` keeps waiting.
+   */
+  readonly suspendOnApproval?: boolean;
 }
 
 const TERMINAL: ReadonlySet<StepStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled', 'timeout']);
@@ -346,7 +352,7 @@ export class Run implements RunReader {
       });
     }
     const end = this.completedAt ?? this.now();
-    const status = this.runStatus === 'running' || this.runStatus === 'paused' ? 'failed' : this.runStatus;
+    const status = this.runStatus === 'running' ? 'failed' : this.runStatus;
     const result: ExecutionResult = {
       planId: this.plan.plan,
       runId: this.runId,
@@ -1304,7 +1310,9 @@ export class Run implements RunReader {
   }
 
   private checkDone(): void {
-    if (this.mode !== 'normal' || this.openLogical > 0 || this.runningSet.size > 0) return;
+    if (this.mode !== 'normal') return;
+    if (this.opts.suspendOnApproval && this.runStatus === 'running' && this.idleOnApprovals()) return this.suspend();
+    if (this.openLogical > 0 || this.runningSet.size > 0) return;
     if (this.failure !== null) return this.finish('failed', this.failure);
     const env = this.env(null, null);
     const after = this.recordViolations(
@@ -1335,6 +1343,21 @@ export class Run implements RunReader {
       }
     }
     this.finish('completed', null);
+  }
+
+  private idleOnApprovals(): boolean {
+    if (this.runningSet.size === 0 || this.heap.size > 0) return false;
+    for (const i of this.runningSet) if (i.waiting !== 'approval') return false;
+    for (const i of this.instances.values()) if (i.status === 'queued') return false;
+    return true;
+  }
+
+  private suspend(): void {
+    const waiting = [...this.runningSet].map((i) => i.key);
+    this.mode = 'finished';
+    this.runStatus = 'paused';
+    this.clearTimers();
+    this.emit('execution_paused', null, { reason: 'waiting for approval', waiting });
   }
 
   /** Stops everything in flight and ends the run (`failed`, `timeout` or `cancelled`). */

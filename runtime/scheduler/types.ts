@@ -169,7 +169,8 @@ export interface StepResult {
 export interface ExecutionResult {
   readonly planId: string;
   readonly runId: string;
-  readonly status: 'completed' | 'failed' | 'cancelled' | 'timeout';
+  /** `paused`: stopped waiting for an approval (`orch signal` continues it); an extension. */
+  readonly status: 'completed' | 'failed' | 'cancelled' | 'timeout' | 'paused';
   readonly steps: readonly StepResult[];
   readonly output: unknown;
   readonly error: string | null;

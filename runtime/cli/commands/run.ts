@@ -1,13 +1,113 @@
-// PLACEHOLDER — replaced by the owner of this command. Registers nothing usable yet.
-import type { Command } from 'commander';
+/**
+ * `orch run FILE.orch|plan.json [--plan NAME] [--input JSON|@file] [--context JSON|@file] [--json]
+ * [--db PATH] [--workers N] [--wait-for-signals]`: compiles (or validates) the plan, validates
+ * the input, executes it on worker threads with a journal, and prints progress then a summary
+ * (or, with --json, the execution result of LANGUAGE.md §6). Exit 0 only when the run completed.
+ */
+import { Command, InvalidArgumentError } from 'commander';
 import { CliError } from '../errors.js';
+import { loadPlan, readJsonArg } from '../../load-plan.js';
+import { Runtime, RuntimeUsageError, type ActiveRun } from '../../index.js';
+import type { ExecutionResult } from '../../scheduler/types.js';
+import { createProgress, summaryLines } from '../progress.js';
+
+export interface RunCliOptions {
+  readonly plan?: string;
+  readonly input?: string;
+  readonly context?: string;
+  readonly json?: boolean;
+  readonly db?: string;
+  readonly workers?: number;
+  readonly waitForSignals?: boolean;
+  readonly memoryLimit?: number;
+}
+
+export function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
 
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new CliError('`orch run` is not built yet', 2);
+    .description('execute a plan on worker threads with a durable journal (exit 0 only when it completed)')
+    .argument('<file>', '.orch source file or compiled plan .json')
+    .option('--plan <name>', 'the plan to run when the file declares several')
+    .option('--input <json>', 'plan input: inline JSON or @file')
+    .option('--context <json>', 'initial context signals: inline JSON or @file')
+    .option('--json', 'print the execution result as JSON')
+    .option('--db <path>', 'journal database', '.orch/runs.db')
+    .option('--workers <n>', 'worker threads (default: number of cores)', positiveInt('--workers'))
+    .option('--memory-limit <mb>', 'heap limit of each worker in MB', positiveInt('--memory-limit'))
+    .option('--wait-for-signals', 'keep waiting in this process at approval steps instead of stopping (paused)')
+    .action(async (file: string, opts: RunCliOptions) => {
+      const loaded = await loadPlan(file, opts.plan);
+      if (loaded.kind === 'usage') throw new CliError(loaded.message, 2);
+      if (loaded.kind === 'errors') {
+        for (const d of loaded.diagnostics)
+          process.stderr.write(`${d.file}:${d.range.start.line}:${d.range.start.column}: ${d.severity} ${d.code}: ${d.message}\n`);
+        throw new CliError(`${file} has errors; nothing was run`, 1);
+      }
+      let input: unknown = {};
+      let context: Record<string, unknown> | undefined;
+      try {
+        if (opts.input !== undefined) input = readJsonArg(opts.input, '--input');
+        if (opts.context !== undefined) context = readJsonArg(opts.context, '--context') as Record<string, unknown>;
+      } catch (err) {
+        throw new CliError((err as Error).message, 2);
+      }
+      const runtime = await openRuntime(opts);
+      await execute(runtime, opts.json === true, () => runtime.start(loaded.plan, { input, context, onEvent: progressFor(opts).onEvent }));
     });
+}
+
+let progress: ReturnType<typeof createProgress> | null = null;
+
+/** One progress view per command invocation (stdout stays clean for --json). */
+export function progressFor(opts: { json?: boolean }) {
+  if (!progress) progress = createProgress(process.stderr, !opts.json && process.stderr.isTTY === true);
+  return progress;
+}
+
+export async function openRuntime(opts: RunCliOptions): Promise<Runtime> {
+  try {
+    return await Runtime.open({
+      db: opts.db ?? '.orch/runs.db',
+      ...(opts.workers ? { workers: opts.workers } : {}),
+      ...(opts.memoryLimit ? { resourceLimits: { maxOldGenerationSizeMb: opts.memoryLimit } } : {}),
+      suspendOnApproval: !opts.waitForSignals,
+    });
+  } catch (err) {
+    throw new CliError(`cannot open the runtime: ${(err as Error).message}`, 2);
+  }
+}
+
+/** Starts (or resumes) through `begin`, waits for the end, prints, sets the exit code. */
+export async function execute(runtime: Runtime, json: boolean, begin: () => Promise<ActiveRun>): Promise<ExecutionResult> {
+  let active: ActiveRun;
+  try {
+    active = await begin();
+  } catch (err) {
+    await runtime.close();
+    if (err instanceof RuntimeUsageError) throw new CliError(err.message, 2);
+    throw err;
+  }
+  // Ctrl-C cancels the run cleanly (journaled) instead of leaving it interrupted.
+  const onSigint = () => active.run.cancel('interrupted (SIGINT)');
+  process.once('SIGINT', onSigint);
+  let result: ExecutionResult;
+  try {
+    result = await active.result;
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress?.stop();
+    await runtime.close();
+  }
+  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else for (const line of summaryLines(result, process.stdout.isTTY === true)) process.stdout.write(`${line}\n`);
+  process.exitCode = result.status === 'completed' ? 0 : 1;
+  return result;
 }

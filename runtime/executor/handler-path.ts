@@ -1,0 +1,41 @@
+/**
+ * Where a capability's handler lives: `{module, export}` resolved against the IR's `base_dir`
+ * (and kept inside the project directory), or a built-in std handler shipped in `dist/stdlib`.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import type { CapabilityIR } from '../../compiler/ir/types.js';
+import { packagePath } from '../../compiler/package-root.js';
+
+export type HandlerLocation = { ok: true; module: string; export: string } | { ok: false; error: string };
+
+export const BUILTIN_HANDLERS = ['approval', 'notify', 'http_request', 'transform', 'log'] as const;
+
+/** The project directory of a plan: nearest ancestor of base_dir with an orch config, package.json or .git. */
+export function projectRoot(baseDir: string): string {
+  const start = resolve(baseDir);
+  let dir = start;
+  for (;;) {
+    for (const marker of ['orch.config.js', 'orch.config.mjs', 'orch.config.json', 'package.json', '.git'])
+      if (existsSync(join(dir, marker))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return start;
+    dir = parent;
+  }
+}
+
+export function locateHandler(cap: CapabilityIR, baseDir: string, root: string): HandlerLocation {
+  const h = cap.handler;
+  if (h === null) return { ok: false, error: `capability ${cap.name} has no handler` };
+  if ('builtin' in h) {
+    if (!(BUILTIN_HANDLERS as readonly string[]).includes(h.builtin))
+      return { ok: false, error: `unknown built-in handler "${h.builtin}"` };
+    return { ok: true, module: packagePath('dist', 'stdlib', 'handlers', `${h.builtin}.js`), export: 'handler' };
+  }
+  const file = isAbsolute(h.module) ? h.module : resolve(baseDir, h.module);
+  const rel = relative(root, file);
+  if (rel.startsWith('..') || isAbsolute(rel))
+    return { ok: false, error: `handler ${h.module} of ${cap.name} is outside the project directory ${root}` };
+  if (!existsSync(file)) return { ok: false, error: `handler module ${h.module} of ${cap.name} not found (${file})` };
+  return { ok: true, module: file, export: h.export };
+}

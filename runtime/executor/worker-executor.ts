@@ -1,0 +1,115 @@
+/**
+ * The real executor: each attempt runs in a piscina pool of worker threads. Aborting an attempt
+ * (timeout, cancel) aborts the piscina task, which terminates that worker; piscina replaces it.
+ * Outputs are validated against the capability's output schema here, in the main thread.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { CapabilityIR } from '../../compiler/ir/types.js';
+import { describeValueErrors, validateValue } from '../../compiler/ir/validate-value.js';
+import { packagePath } from '../../compiler/package-root.js';
+import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
+import { locateHandler, projectRoot } from './handler-path.js';
+import type { WorkerResult, WorkerTask } from './worker.js';
+
+export interface WorkerExecutorOptions {
+  /** Worker threads (default: available cores). */
+  readonly workers?: number;
+  /** Per-worker limits; exceeding them fails the attempt (the worker is replaced). */
+  readonly resourceLimits?: { readonly maxOldGenerationSizeMb?: number; readonly maxYoungGenerationSizeMb?: number };
+}
+
+/**
+ * The worker must be compiled JS, also when the runtime itself runs from TS sources (vitest):
+ * always use the built copy in dist/.
+ */
+export function workerScript(): string {
+  const file = packagePath('dist', 'runtime', 'executor', 'worker.js');
+  if (!existsSync(file)) throw new Error(`the worker script ${file} is missing; build first (npx tsc -p tsconfig.build.json)`);
+  return file;
+}
+
+export class WorkerExecutor implements Executor {
+  readonly pool: Piscina;
+  private readonly roots = new Map<string, string>();
+
+  constructor(opts: WorkerExecutorOptions = {}) {
+    const threads = Math.max(1, opts.workers ?? defaultWorkers());
+    this.pool = new Piscina({
+      filename: workerScript(),
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 60_000,
+      resourceLimits: {
+        maxOldGenerationSizeMb: opts.resourceLimits?.maxOldGenerationSizeMb ?? 512,
+        ...(opts.resourceLimits?.maxYoungGenerationSizeMb ? { maxYoungGenerationSizeMb: opts.resourceLimits.maxYoungGenerationSizeMb } : {}),
+      },
+    });
+    // A worker dying mid-task already rejects that task; this keeps the pool's own error event quiet.
+    this.pool.on('error', () => undefined);
+  }
+
+  start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void): AttemptHandle {
+    const baseDir = req.plan.base_dir;
+    let root = this.roots.get(baseDir);
+    if (!root) {
+      root = projectRoot(baseDir);
+      this.roots.set(baseDir, root);
+    }
+    const where = locateHandler(req.capability, baseDir, root);
+    if (!where.ok) {
+      queueMicrotask(() => done({ ok: false, error: where.error }));
+      return { abort: () => undefined };
+    }
+    const task: WorkerTask = {
+      module: where.module,
+      export: where.export,
+      input: withDefaults(req.capability, req.input),
+      attempt: req.attempt,
+      runId: req.runId,
+      stepId: req.stepId,
+      secrets: req.secrets,
+      timeoutMs: req.timeoutMs,
+    };
+    const controller = new AbortController();
+    (this.pool.run(task, { signal: controller.signal }) as Promise<WorkerResult>).then(
+      (r) => {
+        const check = validateValue(req.capability.output, r.output);
+        if (!check.ok)
+          done({
+            ok: false,
+            error: `output of ${req.capability.name} does not match its output type: ${describeValueErrors(check.errors)}`,
+            logs: r.logs,
+          });
+        else done({ ok: true, output: r.output, logs: r.logs });
+      },
+      (err: unknown) => done({ ok: false, error: describeWorkerError(err) }),
+    );
+    return { abort: (reason) => controller.abort(new Error(reason)) };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+function withDefaults(cap: CapabilityIR, input: { readonly [k: string]: unknown }): { [k: string]: unknown } {
+  const props = (cap.input as { properties?: Record<string, { default?: unknown }> }).properties;
+  const out: { [k: string]: unknown } = { ...input };
+  if (props) for (const [k, p] of Object.entries(props)) if (out[k] === undefined && p && 'default' in p) out[k] = p.default;
+  return out;
+}
+
+function describeWorkerError(err: unknown): string {
+  if (!(err instanceof Error)) return `handler failed: ${String(err)}`;
+  const code = (err as { code?: string }).code;
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY') return `handler ran out of memory (worker resource limit): ${err.message}`;
+  if (/worker exited with code/i.test(err.message)) return `handler exited the worker: ${err.message}`;
+  if (err.name === 'AbortError') return 'attempt aborted';
+  return err.message || err.name;
+}

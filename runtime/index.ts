@@ -1,0 +1,328 @@
+/**
+ * The programmatic runtime (used by `orch run`, `orch resume`, the run controls and `orch serve`):
+ * a `Runtime` owns one worker pool and one journal and executes any number of runs with the
+ * scheduler core. Controls coming from other processes arrive through the journal's control
+ * rows, which the runtime polls while it has runs in flight.
+ *
+ * ```ts
+ * const rt = await Runtime.open({ db: '.orch/runs.db', workers: 4 });
+ * const active = await rt.start(plan, { input });
+ * const result = await active.result;      // ExecutionResult (LANGUAGE.md §6)
+ * await rt.close();
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import type { PlanIR } from '../compiler/ir/types.js';
+import { describeValueErrors, validateValue } from '../compiler/ir/validate-value.js';
+import { EMPTY_CONFIG, loadConfig, Redactor, secretResolver, type OrchConfig } from './config.js';
+import { WorkerExecutor, type WorkerExecutorOptions } from './executor/worker-executor.js';
+import { SqliteJournal } from './journal/sqlite-journal.js';
+import { realClock } from './scheduler/clock.js';
+import { replay } from './scheduler/replay.js';
+import { Run } from './scheduler/run.js';
+import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './scheduler/types.js';
+
+export { Run } from './scheduler/run.js';
+export { SqliteJournal } from './journal/sqlite-journal.js';
+export type { ExecutionResult, RunEvent } from './scheduler/types.js';
+
+export const DEFAULT_DB = join('.orch', 'runs.db');
+
+/** A problem with what the caller asked for (bad input, unknown run …): CLI exit code 2. */
+export class RuntimeUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuntimeUsageError';
+  }
+}
+
+export interface RuntimeOptions extends WorkerExecutorOptions {
+  /** SQLite journal path; `null` runs without a journal (no resume, no controls). */
+  readonly db?: string | null;
+  /** Replaces the worker pool (tests, benchmarks). */
+  readonly executor?: Executor;
+  readonly clock?: Clock;
+  /** How often running runs look for pause/cancel/signal rows from other processes. */
+  readonly controlPollMs?: number;
+  /**
+   * Stop a run (status `paused`) when only human approvals are left, instead of keeping it in
+   * memory until a signal arrives (`orch run`; `orch serve` keeps waiting).
+   */
+  readonly suspendOnApproval?: boolean;
+}
+
+export interface StartOptions {
+  readonly input?: unknown;
+  readonly context?: { readonly [key: string]: unknown };
+  readonly runId?: string;
+  /** Sees every journal event of the run (after it happened; redacted). */
+  readonly onEvent?: (event: RunEvent, run: RunReader) => void;
+  /** Directory to look for orch.config.* in besides the plan's base_dir (default: cwd). */
+  readonly cwd?: string;
+  readonly config?: OrchConfig;
+  readonly suspendOnApproval?: boolean;
+}
+
+export interface ResumeOptions {
+  readonly rerunInFlight?: boolean;
+  readonly suspendOnApproval?: boolean;
+  readonly onEvent?: (event: RunEvent, run: RunReader) => void;
+  readonly cwd?: string;
+  readonly config?: OrchConfig;
+}
+
+export interface ActiveRun {
+  readonly runId: string;
+  readonly run: Run;
+  readonly result: Promise<ExecutionResult>;
+}
+
+export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string };
+
+export class Runtime {
+  readonly journal: SqliteJournal | null;
+  private readonly executor: Executor;
+  private readonly ownsExecutor: WorkerExecutor | null;
+  private readonly clock: Clock;
+  private readonly active = new Map<string, Run>();
+  private poller: ReturnType<typeof setInterval> | null = null;
+  private readonly pollMs: number;
+  private readonly suspendOnApproval: boolean;
+  /** One redactor for everything this runtime writes: a secret seen once is blanked everywhere. */
+  private readonly redactor = new Redactor();
+
+  private constructor(opts: RuntimeOptions) {
+    this.journal = opts.db === null ? null : new SqliteJournal(resolve(opts.db ?? DEFAULT_DB));
+    this.clock = opts.clock ?? realClock;
+    this.pollMs = opts.controlPollMs ?? 200;
+    this.suspendOnApproval = opts.suspendOnApproval ?? false;
+    if (this.journal) this.journal.redactText = (t) => this.redactor.text(t);
+    if (opts.executor) {
+      this.executor = opts.executor;
+      this.ownsExecutor = null;
+    } else {
+      this.ownsExecutor = new WorkerExecutor(opts);
+      this.executor = this.ownsExecutor;
+    }
+  }
+
+  static async open(opts: RuntimeOptions = {}): Promise<Runtime> {
+    return new Runtime(opts);
+  }
+
+  activeCount(): number {
+    return this.active.size;
+  }
+
+  /** Validates the input against the plan's input schema and starts a journaled run. */
+  async start(plan: PlanIR, opts: StartOptions = {}): Promise<ActiveRun> {
+    const input = opts.input ?? {};
+    const check = validateValue(plan.input, input);
+    if (!check.ok) throw new RuntimeUsageError(`input does not match plan ${plan.plan}: ${describeValueErrors(check.errors)}`);
+    const config = opts.config ?? (await loadConfig([plan.base_dir, opts.cwd ?? process.cwd()]));
+    const runId = opts.runId ?? newRunId(plan.plan);
+    if (this.journal?.getRun(runId)) throw new RuntimeUsageError(`run ${runId} already exists`);
+    const { deps, redactor } = this.deps(config, opts.onEvent);
+    this.journal?.registerRun(runId, plan.plan, plan, input, this.clock.now());
+    const run = new Run(plan, deps, {
+      runId,
+      input,
+      context: opts.context,
+      suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
+    });
+    return this.track(run, redactor);
+  }
+
+  /** Continues an interrupted (or paused) run from its journal. */
+  async resume(runId: string, opts: ResumeOptions = {}): Promise<ActiveRun> {
+    const journal = this.requireJournal();
+    const row = journal.getRun(runId);
+    if (!row) throw new RuntimeUsageError(`no run ${runId} in ${journal.path}`);
+    if (!row.ir) throw new RuntimeUsageError(`run ${runId} is a sub-plan run; resume its parent ${row.parent_id ?? ''}`);
+    const events = journal.load(runId);
+    const restored = replay(events);
+    if (restored.terminal) throw new RuntimeUsageError(`run ${runId} has already finished (${row.status})`);
+    if (this.active.has(runId)) throw new RuntimeUsageError(`run ${runId} is already running in this process`);
+    const plan = JSON.parse(row.ir) as PlanIR;
+    const config = opts.config ?? (await loadConfig([plan.base_dir, opts.cwd ?? process.cwd()]));
+    const { deps, redactor } = this.deps(config, opts.onEvent);
+    // Signals and context values sent while no process ran the run are applied before it starts,
+    // so an approval answered offline is seen by the approval step right away.
+    const early = journal.takeControls(runId);
+    const context: Record<string, unknown> = {};
+    for (const c of early) if (c.kind === 'context' && c.payload) Object.assign(context, JSON.parse(c.payload));
+    const run = new Run(plan, deps, {
+      runId,
+      input: row.input ? JSON.parse(row.input) : {},
+      context,
+      restored,
+      rerunInFlight: opts.rerunInFlight,
+      suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
+    });
+    for (const c of early)
+      if (c.kind === 'signal' && c.step_id) {
+        const p = c.payload ? (JSON.parse(c.payload) as Record<string, unknown>) : {};
+        run.signal(c.step_id, p.decision === 'reject' ? 'reject' : 'approve', (p.by as string) ?? null, (p.comment as string) ?? null);
+      }
+    return this.track(run, redactor);
+  }
+
+  /** Pause / resume / cancel a run in this process, or ask the process running it via the journal. */
+  async control(runId: string, kind: 'pause' | 'resume' | 'cancel'): Promise<ControlOutcome> {
+    const local = this.active.get(runId);
+    if (local) {
+      const ok = kind === 'pause' ? local.pause() : kind === 'resume' ? local.resume() : local.cancel();
+      return ok ? { ok: true, message: `${kind} ${runId}` } : { ok: false, message: `run ${runId} is ${local.status()}` };
+    }
+    const journal = this.requireJournal();
+    const row = journal.getRun(runId);
+    if (!row) return { ok: false, message: `no run ${runId}` };
+    if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
+      return { ok: false, message: `run ${runId} has already finished (${row.status})` };
+    if (journal.ownedElsewhere(runId)) {
+      journal.addControl(runId, kind);
+      return { ok: true, message: `${kind} requested for ${runId} (running in process ${row.owner_pid})` };
+    }
+    if (kind === 'cancel') {
+      journal.appendOffline(runId, 'execution_cancelled', { reason: 'cancelled by user' }, 'cancelled');
+      return { ok: true, message: `cancelled ${runId}` };
+    }
+    if (kind === 'pause') {
+      if (row.status === 'paused') return { ok: false, message: `run ${runId} is already paused` };
+      journal.appendOffline(runId, 'execution_paused', {}, 'paused');
+      return { ok: true, message: `paused ${runId} (no process was running it)` };
+    }
+    return { ok: false, message: `run ${runId} is not running in any process; use \`orch resume ${runId}\`` };
+  }
+
+  /** Delivers an approval decision (or context values) to a run here or in another process. */
+  async signal(
+    runId: string,
+    payload: { stepId: string; decision: 'approve' | 'reject'; by?: string | null; comment?: string | null } | { context: Record<string, unknown> },
+  ): Promise<ControlOutcome> {
+    const local = this.active.get(runId);
+    if (local) {
+      if ('context' in payload) {
+        local.updateContext(payload.context);
+        return { ok: true, message: 'context updated' };
+      }
+      const r = local.signal(payload.stepId, payload.decision, payload.by ?? null, payload.comment ?? null);
+      return r === 'ok' ? { ok: true, message: `${payload.decision} ${payload.stepId}` } : { ok: false, message: r };
+    }
+    const journal = this.requireJournal();
+    const row = journal.getRun(runId);
+    if (!row) return { ok: false, message: `no run ${runId}` };
+    if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
+      return { ok: false, message: `run ${runId} has already finished (${row.status})` };
+    if ('context' in payload) journal.addControl(runId, 'context', null, payload.context);
+    else journal.addControl(runId, 'signal', payload.stepId, { decision: payload.decision, by: payload.by ?? null, comment: payload.comment ?? null });
+    const where = journal.ownedElsewhere(runId) ? `process ${row.owner_pid}` : `the next \`orch resume ${runId}\``;
+    return { ok: true, message: `signal recorded for ${runId}; delivered by ${where}` };
+  }
+
+  /** Merges context values into every run in flight here. */
+  updateContextAll(values: Record<string, unknown>): void {
+    for (const run of this.active.values()) run.updateContext(values);
+  }
+
+  async close(): Promise<void> {
+    for (const run of this.active.values()) run.cancel('runtime closed');
+    this.stopPolling();
+    await this.ownsExecutor?.close();
+    this.journal?.close();
+  }
+
+  // ───────────────────────────── internals ─────────────────────────────
+
+  private requireJournal(): SqliteJournal {
+    if (!this.journal) throw new RuntimeUsageError('this runtime has no journal (--db)');
+    return this.journal;
+  }
+
+  private deps(config: OrchConfig, onEvent?: (e: RunEvent, r: RunReader) => void) {
+    const redactor = this.redactor;
+    for (const v of Object.values(config.secrets)) redactor.add(v);
+    const deps = {
+      clock: this.clock,
+      executor: this.executor,
+      journal: this.journal ?? undefined,
+      hooks: config.hooks,
+      secret: secretResolver(config, redactor),
+      configSecrets: config.secrets,
+      redact: (v: unknown) => redactor.value(v),
+      defer: (f: () => void) => setImmediate(f),
+      observe: onEvent ? (e: RunEvent, r: RunReader) => onEvent(redactor.value(e), r) : undefined,
+    };
+    return { deps, redactor };
+  }
+
+  private track(run: Run, _redactor: Redactor): ActiveRun {
+    this.active.set(run.runId, run);
+    const result = run.start().finally(() => {
+      this.active.delete(run.runId);
+      if (this.active.size === 0) this.stopPolling();
+    });
+    if (this.journal) this.startPolling();
+    return { runId: run.runId, run, result };
+  }
+
+  private startPolling(): void {
+    if (this.poller || !this.journal) return;
+    this.poller = setInterval(() => this.poll(), this.pollMs);
+  }
+
+  private stopPolling(): void {
+    if (this.poller) clearInterval(this.poller);
+    this.poller = null;
+  }
+
+  private poll(): void {
+    const journal = this.journal;
+    if (!journal) return;
+    for (const run of this.active.values()) {
+      try {
+        journal.heartbeat(run.runId);
+        for (const c of journal.takeControls(run.runId)) {
+          const payload = c.payload ? (JSON.parse(c.payload) as Record<string, unknown>) : {};
+          if (c.kind === 'pause') run.pause();
+          else if (c.kind === 'resume') run.resume();
+          else if (c.kind === 'cancel') run.cancel('cancelled by user');
+          else if (c.kind === 'context') run.updateContext(payload);
+          else if (c.kind === 'signal' && c.step_id)
+            run.signal(c.step_id, payload.decision === 'reject' ? 'reject' : 'approve', (payload.by as string) ?? null, (payload.comment as string) ?? null);
+        }
+      } catch {
+        // A busy database delays controls to the next poll; it never stops the run.
+      }
+    }
+  }
+}
+
+export function newRunId(plan: string): string {
+  const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return `${plan}-${t}-${randomUUID().slice(0, 6)}`;
+}
+
+/** One-shot helpers: open a runtime, run one plan to its end, close. */
+export async function startRun(plan: PlanIR, opts: StartOptions & RuntimeOptions = {}): Promise<ExecutionResult> {
+  const rt = await Runtime.open(opts);
+  try {
+    const active = await rt.start(plan, opts);
+    return await active.result;
+  } finally {
+    await rt.close();
+  }
+}
+
+export async function resumeRun(runId: string, opts: ResumeOptions & RuntimeOptions = {}): Promise<ExecutionResult> {
+  const rt = await Runtime.open(opts);
+  try {
+    const active = await rt.resume(runId, opts);
+    return await active.result;
+  } finally {
+    await rt.close();
+  }
+}
+
+export { EMPTY_CONFIG };

@@ -1,0 +1,216 @@
+/**
+ * The durable journal: every run event (LANGUAGE.md §6) in SQLite (WAL), written in the same
+ * transaction as the run summary it leads to. Also the control channel between processes
+ * (`orch pause|cancel|signal` insert control rows; the process running the run polls them) and
+ * the run registry `orch runs` reads.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { EventType, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
+
+export interface RunRow {
+  readonly id: string;
+  readonly plan: string;
+  readonly parent_id: string | null;
+  readonly status: string;
+  readonly started_at: number;
+  readonly completed_at: number | null;
+  readonly cost: number;
+  readonly error: string | null;
+  readonly ir: string | null;
+  readonly input: string | null;
+  readonly owner_pid: number | null;
+  readonly heartbeat_at: number | null;
+  readonly event_count?: number;
+}
+
+export interface ControlRow {
+  readonly id: number;
+  readonly run_id: string;
+  readonly kind: 'pause' | 'resume' | 'cancel' | 'signal' | 'context';
+  readonly step_id: string | null;
+  readonly payload: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY,
+  plan TEXT NOT NULL,
+  parent_id TEXT,
+  status TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  completed_at INTEGER,
+  cost REAL NOT NULL DEFAULT 0,
+  error TEXT,
+  ir TEXT,
+  input TEXT,
+  owner_pid INTEGER,
+  heartbeat_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS events (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  step_id TEXT,
+  data TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS controls (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  step_id TEXT,
+  payload TEXT,
+  created_at INTEGER NOT NULL,
+  consumed_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS controls_open ON controls (run_id, consumed_at);
+`;
+
+export class SqliteJournal implements JournalSink {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly insertEvent: Database.Statement;
+  private readonly upsertRun: Database.Statement;
+  private readonly commitTx: (summary: RunSummary, events: readonly RunEvent[]) => void;
+  /** Replaces secret values in journal text; set by the runtime once secrets are known. */
+  redactText: (text: string) => string = (t) => t;
+
+  constructor(path: string) {
+    this.path = path;
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // WAL + NORMAL: a committed transaction survives a process crash (kill -9); only an OS crash
+    // could lose the last transactions, which is the usual trade-off of embedded journals.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.insertEvent = this.db.prepare(
+      'INSERT INTO events (run_id, seq, ts, type, step_id, data) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.upsertRun = this.db.prepare(`
+      INSERT INTO runs (id, plan, parent_id, status, started_at, completed_at, cost, error, owner_pid, heartbeat_at)
+      VALUES (@runId, @plan, @parentRunId, @status, @startedAt, @completedAt, @cost, @error, @pid, @now)
+      ON CONFLICT(id) DO UPDATE SET status = excluded.status, completed_at = excluded.completed_at,
+        cost = excluded.cost, error = excluded.error, owner_pid = excluded.owner_pid, heartbeat_at = excluded.heartbeat_at`);
+    this.commitTx = this.db.transaction((summary: RunSummary, events: readonly RunEvent[]) => {
+      this.upsertRun.run({
+        ...summary,
+        error: summary.error === null ? null : this.redactText(summary.error),
+        pid: process.pid,
+        now: Date.now(),
+      });
+      for (const e of events)
+        this.insertEvent.run(e.runId, e.seq, e.ts, e.type, e.stepId, this.redactText(JSON.stringify(e.data)));
+    });
+  }
+
+  commit(summary: RunSummary, events: readonly RunEvent[]): void {
+    this.commitTx(summary, events);
+  }
+
+  /** Stores what resuming needs (the IR and the input) before the first event. */
+  registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null): void {
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, plan, parent_id, status, started_at, ir, input, owner_pid, heartbeat_at)
+         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET ir = excluded.ir, input = excluded.input`,
+      )
+      .run(runId, planName, parentId, startedAt, this.redactText(JSON.stringify(ir)), this.redactText(JSON.stringify(input ?? {})), process.pid, Date.now());
+  }
+
+  load(runId: string): RunEvent[] {
+    const rows = this.db
+      .prepare('SELECT run_id, seq, ts, type, step_id, data FROM events WHERE run_id = ? ORDER BY seq')
+      .all(runId) as { run_id: string; seq: number; ts: number; type: string; step_id: string | null; data: string }[];
+    return rows.map((r) => ({
+      runId: r.run_id,
+      seq: r.seq,
+      ts: r.ts,
+      type: r.type as EventType,
+      stepId: r.step_id,
+      data: JSON.parse(r.data) as Record<string, unknown>,
+    }));
+  }
+
+  getRun(runId: string): RunRow | undefined {
+    return this.db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
+  }
+
+  /** Runs newest first (top-level only unless `all`). */
+  listRuns(all = false): RunRow[] {
+    return this.db
+      .prepare(
+        `SELECT r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error, r.owner_pid, r.heartbeat_at,
+                (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id) AS event_count
+         FROM runs r ${all ? '' : 'WHERE r.parent_id IS NULL'} ORDER BY r.started_at DESC, r.id`,
+      )
+      .all() as RunRow[];
+  }
+
+  /** Runs whose last status is not terminal (candidates for resuming). */
+  unfinishedRuns(): RunRow[] {
+    return this.db
+      .prepare(`SELECT * FROM runs WHERE parent_id IS NULL AND status IN ('running', 'paused') ORDER BY started_at`)
+      .all() as RunRow[];
+  }
+
+  addControl(runId: string, kind: ControlRow['kind'], stepId: string | null = null, payload: unknown = null): void {
+    this.db
+      .prepare('INSERT INTO controls (run_id, kind, step_id, payload, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(runId, kind, stepId, payload === null ? null : JSON.stringify(payload), Date.now());
+  }
+
+  /** Unconsumed control rows of a run, marked consumed in the same transaction. */
+  takeControls(runId: string): ControlRow[] {
+    return this.db.transaction(() => {
+      const rows = this.db
+        .prepare('SELECT id, run_id, kind, step_id, payload FROM controls WHERE run_id = ? AND consumed_at IS NULL ORDER BY id')
+        .all(runId) as ControlRow[];
+      if (rows.length)
+        this.db.prepare('UPDATE controls SET consumed_at = ? WHERE run_id = ? AND consumed_at IS NULL AND id <= ?').run(Date.now(), runId, rows[rows.length - 1]!.id);
+      return rows;
+    })();
+  }
+
+  heartbeat(runId: string): void {
+    this.db.prepare('UPDATE runs SET owner_pid = ?, heartbeat_at = ? WHERE id = ?').run(process.pid, Date.now(), runId);
+  }
+
+  /** Whether some live process (not this one) is executing the run right now. */
+  ownedElsewhere(runId: string, staleMs = 3000): boolean {
+    const row = this.getRun(runId);
+    if (!row || row.owner_pid === null || row.owner_pid === process.pid) return false;
+    if (row.heartbeat_at !== null && Date.now() - row.heartbeat_at > staleMs) return false;
+    try {
+      process.kill(row.owner_pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * For a run no process executes: appends one event after its last one and sets its status
+   * (`orch cancel` / `orch pause` of an interrupted run).
+   */
+  appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): void {
+    this.db.transaction(() => {
+      const last = this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events WHERE run_id = ?').get(runId) as { s: number };
+      const now = Date.now();
+      this.insertEvent.run(runId, last.s + 1, now, type, null, JSON.stringify(data));
+      const terminal = status === 'cancelled' || status === 'failed' || status === 'completed';
+      this.db
+        .prepare('UPDATE runs SET status = ?, completed_at = COALESCE(?, completed_at), owner_pid = NULL WHERE id = ?')
+        .run(status, terminal ? now : null, runId);
+    })();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * `std.capabilities.approval`: the scheduler itself pauses the step until
+ * `orch signal RUN STEP approve|reject` (output `{approved, approver, comment}`); this handler
+ * only exists so a misrouted call fails with a clear message.
+ */
+import type { HandlerContext } from './context.js';
+
+export function handler(_input: unknown, ctx: HandlerContext): never {
+  throw new Error(`approval step ${ctx.stepId} is decided by \`orch signal ${ctx.runId} ${ctx.stepId} approve|reject\`, not by a handler`);
+}
