@@ -1,6 +1,6 @@
 /** Shared helpers of the runtime tests: fixture handlers, temp projects, the real CLI. */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,20 @@ export function fx(name: string, exportName: string, over: Partial<CapabilityIR>
 
 export function tempDir(prefix = 'orch-rt-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A temp project (with an orch.config marker) holding a copy of the fixture handlers. */
+export function projectDir(config: string | null = '{}', configName = 'orch.config.json'): string {
+  const dir = tempDir('orch-proj-');
+  copyFileSync(join(FIXTURES, 'handlers.js'), join(dir, 'handlers.js'));
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  if (config !== null) writeFileSync(join(dir, configName), config);
+  return dir;
+}
+
+/** A capability using `export` of the project's copy of the fixture handlers. */
+export function local(name: string, exportName: string, over: Partial<CapabilityIR> = {}): CapabilityIR {
+  return capability(name, { handler: { module: './handlers.js', export: exportName }, ...over });
 }
 
 export function writePlan(dir: string, plan: PlanIR, name = 'plan.json'): string {
