@@ -50,19 +50,26 @@ export interface MonitorOptions {
 }
 
 export class CaseMonitor {
-  readonly events: TraceEvent[] = [];
+  private readonly raw: RunEvent[] = [];
   violation: Violation | null = null;
   private start = 0;
   private started = false;
+  private pathHash = 0x811c9dc5;
   private readonly byId: Map<string, StepIR>;
+  private readonly instances = new Map<string, { step: string; item: number | null }>();
   /** Last event type per instance key, for item-level dependencies inside a `for each`. */
   private readonly lastEvent = new Map<string, string>();
   private readonly starts = new Map<string, number>();
-  /** Instance key → resource, for attempts in flight. */
-  private readonly running = new Map<string, string | null>();
+  /** Instance key → what it holds while in flight, with the counters the limits are checked on. */
+  private readonly running = new Map<string, { resource: string | null; occupies: boolean; counted: boolean; group: string | null; item: number | null }>();
+  private occupying = 0;
+  private readonly onResource = new Map<string, number>();
+  private readonly groupItems = new Map<string, Map<number | null, number>>();
   private blockingFired: string | null = null;
   private readonly always: { inv: InvariantIR; expr: ExprIR; negate: boolean }[];
   private readonly eventually: InvariantIR[];
+  private readonly vars: { [name: string]: unknown };
+  private env: EvalEnv | null = null;
 
   constructor(
     private readonly plan: PlanIR,
@@ -73,6 +80,7 @@ export class CaseMonitor {
       .filter((i) => i.modality !== 'eventually')
       .map((inv) => ({ inv, expr: inv.condition, negate: inv.modality === 'never' }));
     this.eventually = options.invariants.filter((i) => i.modality === 'eventually');
+    this.vars = { plan: planFacts(plan) };
   }
 
   /** The scheduler's observer hook. */
@@ -81,27 +89,16 @@ export class CaseMonitor {
       this.started = true;
       this.start = event.ts;
     }
-    const inst = event.stepId === null ? null : parseInstance(event.stepId);
-    const data = event.data;
-    const e: TraceEvent = {
-      at_ms: event.ts - this.start,
-      type: event.type,
-      step: inst?.step ?? null,
-      item: inst?.item ?? null,
-      attempt: typeof data['attempt'] === 'number' ? (data['attempt'] as number) : null,
-      resource: typeof data['resource'] === 'string' ? (data['resource'] as string) : null,
-      detail: detailOf(event),
-    };
-    this.events.push(e);
+    this.raw.push(event);
+    this.pathHash = fnv(fnv(this.pathHash, event.type), event.stepId ?? '');
     if (this.violation) return;
-    const index = this.events.length - 1;
-    const found = this.checkEvent(e, event, run) ?? this.checkState(run);
-    if (found) this.violation = { ...found, eventIndex: index, state: snapshot(run, this.plan, this.start) };
+    const found = this.checkEvent(event, run) ?? this.checkState(run);
+    if (found) this.violation = { ...found, eventIndex: this.raw.length - 1, state: snapshot(run, this.plan) };
   };
 
   /** Judges what can only be judged once the run is over (or stuck). */
   finish(run: RunReader, terminated: boolean, stuckReason: string | null): CaseResult {
-    const final = snapshot(run, this.plan, this.start);
+    const final = snapshot(run, this.plan);
     if (!this.violation) {
       let found: Omit<Violation, 'eventIndex' | 'state'> | null = null;
       if (!terminated && this.options.builtins.has(BUILTIN.terminates)) {
@@ -112,9 +109,23 @@ export class CaseMonitor {
         const r = this.holds(inv.condition, run);
         if (r !== true) found = userViolation(inv, r === false ? 'does not hold in the final state' : r);
       }
-      if (found) this.violation = { ...found, eventIndex: this.events.length - 1, state: final };
+      if (found) this.violation = { ...found, eventIndex: this.raw.length - 1, state: final };
     }
-    return { events: this.events, violation: this.violation, final };
+    const raw = this.raw;
+    const start = this.start;
+    const instance = (key: string) => this.instance(key);
+    return {
+      violation: this.violation,
+      final,
+      path: `${raw.length}:${(this.pathHash >>> 0).toString(16)}`,
+      trace: () => raw.map((e) => toTraceEvent(e, start, instance)),
+    };
+  }
+
+  private instance(key: string): { step: string; item: number | null } {
+    let inst = this.instances.get(key);
+    if (!inst) this.instances.set(key, (inst = parseInstance(key)));
+    return inst;
   }
 
   private checkState(run: RunReader): Omit<Violation, 'eventIndex' | 'state'> | null {
@@ -136,70 +147,101 @@ export class CaseMonitor {
 
   /** true / false, or the evaluation error's message. */
   private holds(expr: ExprIR, run: RunReader): boolean | string {
-    const env: EvalEnv = {
-      vars: { input: run.input(), context: run.context(), run: run.actuals(), plan: planFacts(this.plan) },
-      step: (id) => run.stepView(id),
-      now: () => this.start + run.actuals().elapsed,
-    };
+    if (!this.env) {
+      this.vars['input'] = run.input();
+      this.env = { vars: this.vars, step: (id) => run.stepView(id), now: () => this.start + run.actuals().elapsed };
+    }
+    // The context object is live (the scheduler updates it in place); actuals are a fresh copy.
+    this.vars['context'] = run.context();
+    this.vars['run'] = run.actuals();
     try {
-      return truthy(evaluate(expr, env));
+      return truthy(evaluate(expr, this.env));
     } catch (err) {
       return `cannot be evaluated: ${(err as Error).message}`;
     }
   }
 
-  private checkEvent(e: TraceEvent, raw: RunEvent, run: RunReader): Omit<Violation, 'eventIndex' | 'state'> | null {
-    if (e.type === 'guardrail_violation') {
-      const name = typeof raw.data['guardrail'] === 'string' ? (raw.data['guardrail'] as string) : e.detail;
-      if (this.plan.guardrails.some((g) => g.name === name && g.severity === 'blocking')) this.blockingFired = name;
+  private checkEvent(raw: RunEvent, run: RunReader): Omit<Violation, 'eventIndex' | 'state'> | null {
+    if (raw.type === 'guardrail_violation') {
+      const name = raw.data['guardrail'];
+      if (this.plan.guardrails.some((g) => g.name === name && g.severity === 'blocking')) this.blockingFired = name as string;
     }
-    if (e.step === null) return null;
-    const key = raw.stepId!;
-    if (ENDS_ATTEMPT.has(e.type)) this.running.delete(key);
+    const key = raw.stepId;
+    if (key === null) return null;
+    if (ENDS_ATTEMPT.has(raw.type)) this.stopped(key);
     let found: Omit<Violation, 'eventIndex' | 'state'> | null = null;
-    if (e.type === 'step_started') {
-      const step = this.byId.get(e.step);
+    if (raw.type === 'step_started') {
+      const inst = this.instance(key);
+      const step = this.byId.get(inst.step);
       if (step) {
-        const resource = e.resource ?? run.stepView(step.id)?.resource ?? step.resource;
-        this.running.set(key, resource);
+        const resource = (raw.data['resource'] as string | null | undefined) ?? run.stepView(key)?.resource ?? step.resource;
+        this.startedRunning(key, step, inst.item, resource);
         found =
-          this.checkDependencies(step, e, run) ??
-          this.checkAttempts(step, key, e) ??
+          this.checkDependencies(step, inst.item, run) ??
+          this.checkAttempts(step, key) ??
           this.checkConcurrency(step, key, resource) ??
           this.checkGuardrails(step, key, resource, run);
       }
     }
-    this.lastEvent.set(key, e.type);
+    this.lastEvent.set(key, raw.type);
     return found;
   }
 
-  private checkDependencies(step: StepIR, e: TraceEvent, run: RunReader): Omit<Violation, 'eventIndex' | 'state'> | null {
+  private startedRunning(key: string, step: StepIR, item: number | null, resource: string | null): void {
+    const occupies = this.occupiesSlot(step);
+    const counted = resource !== null && step.action.type !== 'wait' && step.action.type !== 'wait_until';
+    const group = step.for_each?.group ?? null;
+    this.running.set(key, { resource, occupies, counted, group, item });
+    if (occupies) this.occupying++;
+    if (counted) this.onResource.set(resource!, (this.onResource.get(resource!) ?? 0) + 1);
+    if (group !== null) {
+      let items = this.groupItems.get(group);
+      if (!items) this.groupItems.set(group, (items = new Map()));
+      items.set(item, (items.get(item) ?? 0) + 1);
+    }
+  }
+
+  private stopped(key: string): void {
+    const r = this.running.get(key);
+    if (!r) return;
+    this.running.delete(key);
+    if (r.occupies) this.occupying--;
+    if (r.counted) this.onResource.set(r.resource!, this.onResource.get(r.resource!)! - 1);
+    if (r.group !== null) {
+      const items = this.groupItems.get(r.group)!;
+      const n = items.get(r.item)! - 1;
+      if (n === 0) items.delete(r.item);
+      else items.set(r.item, n);
+    }
+  }
+
+  private checkDependencies(step: StepIR, item: number | null, run: RunReader): Omit<Violation, 'eventIndex' | 'state'> | null {
     if (!this.options.builtins.has(BUILTIN.dependencies)) return null;
     for (const dep of step.deps) {
       const depStep = this.byId.get(dep);
       const sameGroup = step.for_each && depStep?.for_each && step.for_each.group === depStep.for_each.group;
       if (sameGroup) {
-        const last = this.lastEvent.get(`${dep}[${e.item}]`);
+        const last = this.lastEvent.get(`${dep}[${item}]`);
         if (last !== 'step_completed' && last !== 'step_skipped' && last !== 'step_failed') {
-          return builtin(BUILTIN.dependencies, `${step.id}[${e.item}] started before its dependency ${dep}[${e.item}] finished`);
+          return builtin(BUILTIN.dependencies, `${step.id}[${item}] started before its dependency ${dep}[${item}] finished`);
         }
       } else {
         const status = run.stepView(dep)?.status;
         if (!status || !DONE.has(status)) {
-          return builtin(BUILTIN.dependencies, `${label(step.id, e.item)} started while its dependency ${dep} was ${status ?? 'unknown'}`);
+          return builtin(BUILTIN.dependencies, `${label(step.id, item)} started while its dependency ${dep} was ${status ?? 'unknown'}`);
         }
       }
     }
     return null;
   }
 
-  private checkAttempts(step: StepIR, key: string, e: TraceEvent): Omit<Violation, 'eventIndex' | 'state'> | null {
+  private checkAttempts(step: StepIR, key: string): Omit<Violation, 'eventIndex' | 'state'> | null {
     const n = (this.starts.get(key) ?? 0) + 1;
     this.starts.set(key, n);
     if (!this.options.builtins.has(BUILTIN.attempts)) return null;
     const allowed = 1 + step.retry.max + (step.fallback ? 1 : 0);
     if (n > allowed) {
-      return builtin(BUILTIN.attempts, `${label(step.id, e.item)} started ${n} times; at most ${allowed} allowed (retry ${step.retry.max}${step.fallback ? ' + fallback' : ''})`);
+      return builtin(BUILTIN.attempts, `${key} started ${n} times; at most ${allowed} allowed (retry ${step.retry.max}${step.fallback ? ' + fallback' : ''})`);
     }
     return null;
   }
@@ -213,43 +255,28 @@ export class CaseMonitor {
   private checkConcurrency(step: StepIR, key: string, resource: string | null): Omit<Violation, 'eventIndex' | 'state'> | null {
     if (!this.options.builtins.has(BUILTIN.concurrency)) return null;
     const limit = this.plan.concurrency;
-    if (limit !== null) {
-      const inFlight = [...this.running.keys()].filter((k) => this.occupiesSlot(parseInstance(k).step));
-      if (inFlight.length > limit) {
-        return builtin(BUILTIN.concurrency, `${inFlight.length} steps in flight (${inFlight.join(', ')}); plan concurrency is ${limit}`);
-      }
+    if (limit !== null && this.occupying > limit) {
+      const inFlight = [...this.running].filter(([, r]) => r.occupies).map(([k]) => k);
+      return builtin(BUILTIN.concurrency, `${inFlight.length} steps in flight (${inFlight.join(', ')}); plan concurrency is ${limit}`);
     }
     const resLimit = resource ? this.plan.resources[resource]?.concurrency ?? null : null;
-    if (resource && resLimit !== null) {
-      const on = [...this.running].filter(([k, r]) => r === resource && !this.isWait(parseInstance(k).step)).map(([k]) => k);
-      if (on.length > resLimit) {
-        return builtin(BUILTIN.concurrency, `${on.length} steps running on resource ${resource} at once (${on.join(', ')}); its concurrency is ${resLimit}`);
-      }
+    if (resource && resLimit !== null && (this.onResource.get(resource) ?? 0) > resLimit) {
+      const on = [...this.running].filter(([, r]) => r.counted && r.resource === resource).map(([k]) => k);
+      return builtin(BUILTIN.concurrency, `${on.length} steps running on resource ${resource} at once (${on.join(', ')}); its concurrency is ${resLimit}`);
     }
     const group = step.for_each;
     if (group && group.parallel !== null) {
-      const items = new Set<number | null>();
-      for (const k of this.running.keys()) {
-        const inst = parseInstance(k);
-        if (this.byId.get(inst.step)?.for_each?.group === group.group) items.add(inst.item);
-      }
-      if (items.size > group.parallel) {
-        return builtin(BUILTIN.concurrency, `${items.size} items of "for each ${group.item}" in flight at once (started ${key}); parallel is ${group.parallel}`);
+      const items = this.groupItems.get(group.group)?.size ?? 0;
+      if (items > group.parallel) {
+        return builtin(BUILTIN.concurrency, `${items} items of "for each ${group.item}" in flight at once (started ${key}); parallel is ${group.parallel}`);
       }
     }
     return null;
   }
 
-  private occupiesSlot(stepId: string): boolean {
-    const step = this.byId.get(stepId);
-    if (!step) return false;
+  private occupiesSlot(step: StepIR): boolean {
     if (step.action.type === 'run') return true;
     return step.action.type === 'call' && !isApprovalStep(step, this.plan);
-  }
-
-  private isWait(stepId: string): boolean {
-    const type = this.byId.get(stepId)?.action.type;
-    return type === 'wait' || type === 'wait_until';
   }
 
   private checkGuardrails(step: StepIR, key: string, resource: string | null, run: RunReader): Omit<Violation, 'eventIndex' | 'state'> | null {
@@ -280,7 +307,7 @@ function planFacts(plan: PlanIR): Record<string, unknown> {
   };
 }
 
-function snapshot(run: RunReader, plan: PlanIR, start: number): StateSnapshot {
+function snapshot(run: RunReader, plan: PlanIR): StateSnapshot {
   const actuals = run.actuals();
   const steps: Record<string, StepStatus> = {};
   for (const s of plan.steps) steps[s.id] = run.stepView(s.id)?.status ?? 'pending';
@@ -289,6 +316,30 @@ function snapshot(run: RunReader, plan: PlanIR, start: number): StateSnapshot {
     run: { status: actuals.status, cost: actuals.cost, elapsed: actuals.elapsed },
     steps,
     running: [...run.running()],
+  };
+}
+
+/** FNV-1a over a string, folded into a running hash (identifies a run's event sequence). */
+function fnv(hash: number, text: string): number {
+  let h = hash;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return Math.imul(h ^ 0x2c, 0x01000193);
+}
+
+function toTraceEvent(event: RunEvent, start: number, instance: (key: string) => { step: string; item: number | null }): TraceEvent {
+  const inst = event.stepId === null ? null : instance(event.stepId);
+  const data = event.data;
+  return {
+    at_ms: event.ts - start,
+    type: event.type,
+    step: inst?.step ?? null,
+    item: inst?.item ?? null,
+    attempt: typeof data['attempt'] === 'number' ? (data['attempt'] as number) : null,
+    resource: typeof data['resource'] === 'string' ? (data['resource'] as string) : null,
+    detail: detailOf(event),
   };
 }
 

@@ -12,11 +12,20 @@ import fc from 'fast-check';
 import type { CapabilityIR, ExprIR, PlanIR, SimulateIR, StepIR } from '../ir/types.js';
 import { schemaArbitrary } from './schema-arbitrary.js';
 
+/** `hang`: the handler never answers; only generated for steps with a timeout, which then fires. */
+export type AttemptKind = 'ok' | 'fail' | 'hang';
+
 export type AttemptOutcome =
-  | { readonly kind: 'ok'; readonly latency_ms: number; readonly cost: number; readonly output: unknown }
-  | { readonly kind: 'fail'; readonly latency_ms: number; readonly cost: number }
-  /** The handler never answers; only generated for steps with a timeout, which then fires. */
-  | { readonly kind: 'hang'; readonly cost: number };
+  | { readonly kind: 'ok'; readonly latency_ms: number; readonly output: unknown }
+  | { readonly kind: 'fail'; readonly latency_ms: number }
+  | { readonly kind: 'hang' };
+
+/** What one step (one item of a `for each`) does: per attempt ok/fail/hang, one latency, one output. */
+export interface StepItemScenario {
+  readonly attempts: readonly AttemptKind[];
+  readonly latency_ms: number;
+  readonly output: unknown;
+}
 
 /** One context signal changing value at a virtual time. */
 export interface ContextChange {
@@ -29,8 +38,8 @@ export interface Scenario {
   readonly input: unknown;
   readonly context: { readonly [signal: string]: unknown };
   readonly contextChanges: readonly ContextChange[];
-  /** step id → item index (0 for plain steps) → attempt index (0-based) → outcome. */
-  readonly outcomes: { readonly [stepId: string]: readonly (readonly AttemptOutcome[])[] };
+  /** step id → item index (0 for plain steps) → what its attempts do. */
+  readonly outcomes: { readonly [stepId: string]: readonly StepItemScenario[] };
 }
 
 export interface ScenarioOptions {
@@ -73,13 +82,11 @@ export function effectiveTimeout(step: StepIR, plan: PlanIR): number | null {
 
 export function scenarioArbitrary(plan: PlanIR, options: ScenarioOptions, evaluate: ConstantEvaluator): fc.Arbitrary<Scenario> {
   const schemaOptions = { maxListSize: options.maxListSize };
-  const outcomes: Record<string, fc.Arbitrary<AttemptOutcome[][]>> = {};
+  const outcomes: Record<string, fc.Arbitrary<StepItemScenario[]>> = {};
   for (const step of plan.steps) {
     if (!isSimulatedStep(step)) continue;
     const rows = step.for_each ? options.maxListSize : 1;
-    const attempts = 1 + Math.max(0, step.retry.max) + (step.fallback ? 1 : 0);
-    const cell = attemptArbitrary(step, plan, options, evaluate);
-    outcomes[step.id] = fc.array(fc.array(cell, { minLength: attempts, maxLength: attempts }), { minLength: rows, maxLength: rows });
+    outcomes[step.id] = fc.array(stepItemArbitrary(step, plan, options, evaluate), { minLength: rows, maxLength: rows });
   }
   const contextProps = Object.keys((plan.context['properties'] as Record<string, unknown> | undefined) ?? {});
   const contextArb = schemaArbitrary({ ...plan.context, required: contextProps }, schemaOptions) as fc.Arbitrary<Record<string, unknown>>;
@@ -112,34 +119,29 @@ function contextChangeArbitrary(plan: PlanIR, signals: readonly string[], schema
   );
 }
 
-function attemptArbitrary(step: StepIR, plan: PlanIR, options: ScenarioOptions, evaluate: ConstantEvaluator): fc.Arbitrary<AttemptOutcome> {
+/**
+ * Attempts are drawn as numbers in 0‥999 (thousandths, so `fail 0.5%` still means something):
+ * the top `failRate` band fails — its upper half hangs when a timeout can catch it — and
+ * everything else succeeds. Numbers shrink towards 0, so a failure shrinks into a success and
+ * counterexamples keep only the failures they need.
+ */
+function stepItemArbitrary(step: StepIR, plan: PlanIR, options: ScenarioOptions, evaluate: ConstantEvaluator): fc.Arbitrary<StepItemScenario> {
   const cap = step.capability ? plan.capabilities[step.capability] : undefined;
   const sim = step.capability ? plan.simulations[step.capability] : undefined;
-  const latency = latencyArbitrary(step, cap, sim);
-  const cost = costArbitrary(step, cap, sim);
-  const output = isApprovalStep(step, plan)
-    ? approvalOutputArbitrary(options)
-    : outputArbitrary(cap, sim, options, evaluate);
-
-  const ok = fc.record({ kind: fc.constant('ok' as const), latency_ms: latency, cost, output });
-  const failRate = options.failures ? (sim?.fail ?? options.defaultFailRate) : 0;
-  if (failRate <= 0) return ok;
-  const fail = fc.record({ kind: fc.constant('fail' as const), latency_ms: latency, cost });
-  // Weights are in thousandths so `fail 0.5%` still means something. With a timeout, half of the
-  // failures are hangs the timeout must catch.
-  const failWeight = Math.max(1, Math.round(Math.min(1, failRate) * 1000));
-  const okWeight = Math.max(0, 1000 - failWeight);
-  const alternatives: fc.WeightedArbitrary<AttemptOutcome>[] = [];
-  if (okWeight > 0) alternatives.push({ arbitrary: ok, weight: okWeight });
-  if (effectiveTimeout(step, plan) !== null) {
-    const hang = fc.record({ kind: fc.constant('hang' as const), cost });
-    alternatives.push({ arbitrary: fail, weight: Math.ceil(failWeight / 2) }, { arbitrary: hang, weight: Math.floor(failWeight / 2) || 1 });
-  } else {
-    alternatives.push({ arbitrary: fail, weight: failWeight });
-  }
-  // Cross-shrinking lets a failure shrink into a success, so counterexamples keep only the
-  // failures they need.
-  return fc.oneof({ withCrossShrink: true }, ...alternatives);
+  const attempts = 1 + Math.max(0, step.retry.max) + (step.fallback ? 1 : 0);
+  const failRate = options.failures ? Math.min(1, Math.max(0, sim?.fail ?? options.defaultFailRate)) : 0;
+  const failBand = failRate > 0 ? Math.max(1, Math.round(failRate * 1000)) : 0;
+  const hangs = failBand > 0 && effectiveTimeout(step, plan) !== null;
+  const decode = (n: number): AttemptKind => {
+    if (n < 1000 - failBand) return 'ok';
+    return hangs && n >= 1000 - Math.floor(failBand / 2) ? 'hang' : 'fail';
+  };
+  const kinds =
+    failBand === 0
+      ? fc.constant(new Array<AttemptKind>(attempts).fill('ok'))
+      : fc.array(fc.integer({ min: 0, max: 999 }), { minLength: attempts, maxLength: attempts }).map((ns) => ns.map(decode));
+  const output = isApprovalStep(step, plan) ? approvalOutputArbitrary(options) : outputArbitrary(cap, sim, options, evaluate);
+  return fc.tuple(kinds, latencyArbitrary(step, cap, sim), output).map(([a, latency_ms, out]) => ({ attempts: a, latency_ms, output: out }));
 }
 
 function latencyArbitrary(step: StepIR, cap: CapabilityIR | undefined, sim: SimulateIR | undefined): fc.Arbitrary<number> {
@@ -148,15 +150,6 @@ function latencyArbitrary(step: StepIR, cap: CapabilityIR | undefined, sim: Simu
   // parallel branches are explored, shrinking towards the fast end.
   const estimate = Math.max(1, Math.round(step.estimates.duration_ms || cap?.latency_ms || 1));
   return fc.integer({ min: Math.max(1, Math.floor(estimate / 2)), max: Math.ceil((estimate * 3) / 2) });
-}
-
-function costArbitrary(step: StepIR, cap: CapabilityIR | undefined, sim: SimulateIR | undefined): fc.Arbitrary<number> {
-  if (sim?.cost) {
-    const lo = Math.round(sim.cost.min * 10_000);
-    const hi = Math.max(lo, Math.round(sim.cost.max * 10_000));
-    return fc.integer({ min: lo, max: hi }).map((n) => n / 10_000);
-  }
-  return fc.constant(step.estimates.cost ?? cap?.cost ?? 0);
 }
 
 /** An approval step's output: the human approves or rejects. Approving is the simpler case. */
@@ -196,7 +189,11 @@ function simulatedValueArbitrary(expr: ExprIR, fieldSchema: Record<string, unkno
   return fc.integer({ min: Math.round(lo * 100), max: Math.round(hi * 100) }).map((n) => n / 100);
 }
 
-/** Looks up the outcome of one attempt; missing cells (past the table) succeed with no output. */
+/** The outcome of one attempt (0-based); undefined past the table (the caller's default). */
 export function outcomeOf(scenario: Scenario, stepId: string, item: number, attempt: number): AttemptOutcome | undefined {
-  return scenario.outcomes[stepId]?.[item]?.[attempt];
+  const row = scenario.outcomes[stepId]?.[item];
+  const kind = row?.attempts[attempt];
+  if (!row || !kind) return undefined;
+  if (kind === 'ok') return { kind, latency_ms: row.latency_ms, output: row.output };
+  return kind === 'fail' ? { kind, latency_ms: row.latency_ms } : { kind };
 }

@@ -38,9 +38,12 @@ export interface Violation {
 }
 
 export interface CaseResult {
-  readonly events: readonly TraceEvent[];
   readonly violation: Violation | null;
   readonly final: StateSnapshot;
+  /** Identifies the sequence of events (types and steps), to count distinct paths. */
+  readonly path: string;
+  /** The events as a readable trace (built on demand: only counterexamples need it). */
+  trace(): TraceEvent[];
 }
 
 export function instanceLabel(step: string, item: number | null): string {

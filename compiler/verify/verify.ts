@@ -10,7 +10,7 @@ import type { InvariantIR, PlanIR } from '../ir/types.js';
 import { evaluate } from '../../runtime/evaluate.js';
 import { BUILTIN, BUILTIN_NAMES } from './monitor.js';
 import { runCase } from './run-case.js';
-import { isApprovalStep, DEFAULT_FAIL_RATE, DEFAULT_MAX_LIST_SIZE, scenarioArbitrary, type AttemptOutcome, type ContextChange, type Scenario } from './scenario.js';
+import { isApprovalStep, DEFAULT_FAIL_RATE, DEFAULT_MAX_LIST_SIZE, scenarioArbitrary, type ContextChange, type Scenario } from './scenario.js';
 import type { CaseResult, StateSnapshot, TraceEvent } from './trace.js';
 
 export interface VerifyOptions {
@@ -127,7 +127,7 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
     const v = result.violation;
     if (!v) break; // cannot happen: runs are deterministic
     const where = v.builtin ? undefined : options.locate?.(v.invariant);
-    const trace = result.events.slice(0, v.eventIndex + 1);
+    const trace = result.trace().slice(0, v.eventIndex + 1);
     violations.push({
       invariant: v.invariant,
       builtin: v.builtin,
@@ -192,9 +192,7 @@ export function applicableBuiltins(plan: PlanIR): string[] {
 }
 
 function record(plan: PlanIR, result: CaseResult, paths: Set<string>, coverage: Map<string, Set<string>>): void {
-  let key = '';
-  for (const e of result.events) key += `${e.type}:${e.step ?? ''}:${e.item ?? ''};`;
-  paths.add(key);
+  paths.add(result.path);
   for (const s of plan.steps) {
     const status = result.final.steps[s.id];
     if (!status) continue;
@@ -226,11 +224,11 @@ function choicesOf(plan: PlanIR, scenario: Scenario, trace: readonly TraceEvent[
     if (!rows) continue;
     const approval = isApprovalStep(step, plan);
     rows.forEach((row, item) =>
-      row.forEach((cell: AttemptOutcome, attempt) => {
+      row.attempts.forEach((kind, attempt) => {
         if (!resolved.has(`${step.id}|${item}|${attempt}`)) return;
-        const rejected = approval && cell.kind === 'ok' && isRejection(cell.output);
-        if (cell.kind === 'ok' && !rejected) return;
-        out.push({ step: step.id, item: step.for_each ? item : null, attempt: attempt + 1, outcome: rejected ? 'reject' : (cell.kind as 'fail' | 'hang') });
+        const rejected = approval && kind === 'ok' && isRejection(row.output);
+        if (kind === 'ok' && !rejected) return;
+        out.push({ step: step.id, item: step.for_each ? item : null, attempt: attempt + 1, outcome: rejected ? 'reject' : (kind as 'fail' | 'hang') });
       }),
     );
   }
