@@ -1,0 +1,24 @@
+/** Literal properties → IR units (durations in ms, percents as fractions, retry specs). */
+import type { DurationLit, RetrySpec } from '../../language/ast.js';
+import type { RetryIR } from '../ir/types.js';
+import { durationMs } from './expr.js';
+
+export const NO_RETRY: RetryIR = { max: 0, backoff: 'none', delay_ms: 0, max_delay_ms: null, jitter: false };
+
+export function ms(d: DurationLit | undefined): number | null {
+  return d ? durationMs(d.value, d.unit) : null;
+}
+
+export function retryIR(r: RetrySpec | undefined, fallback: RetryIR = NO_RETRY): RetryIR {
+  if (!r) return fallback;
+  if (!r.backoff) return { max: Math.max(0, Math.floor(r.attempts)), backoff: r.attempts > 0 ? 'fixed' : 'none', delay_ms: 0, max_delay_ms: null, jitter: false };
+  return {
+    max: Math.max(0, Math.floor(r.attempts)),
+    backoff: r.backoff.kind,
+    delay_ms: ms(r.backoff.delay) ?? 0,
+    max_delay_ms: ms(r.backoff.max),
+    jitter: false,
+  };
+}
+
+export const PRIORITY_INDEX = { critical: 0, high: 1, normal: 2, low: 3, info: 4 } as const;

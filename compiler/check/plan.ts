@@ -1,0 +1,427 @@
+/**
+ * Checks one plan: declares its steps and `for each` variables, resolves and type-checks every
+ * step action (capability calls against `input`, E0202 for unknown/missing arguments with a fix
+ * that inserts the missing one, defaults applied), `when`, `after`, `on`, `fallback`,
+ * `compensate`, success criteria, output and plan-scoped invariants. Produces `CheckedPlan`, the
+ * input of the DAG, placement, estimate and guardrail phases.
+ */
+import type {
+  Argument, CapabilityCall, DataClass, Expr, ForEachDecl, InvariantDecl, PlanDecl, QualifiedName, Range, StepDecl,
+} from '../../language/ast.js';
+import { diagnostic, type Diagnostic, type Fix } from '../../language/diagnostic.js';
+import type { CallIR, CapabilityKindIR, ExprIR, ForEachIR, RetryIR, StepActionIR } from '../ir/types.js';
+import type { LoadedModule } from '../load.js';
+import type { ModelBuilder, OrchSymbol } from '../model.js';
+import type { DeclEntry, Scopes } from '../scope.js';
+import { closest } from '../suggest.js';
+import { T, assignable, classOfType, formatTy, maxClass, record, field, type Ty } from '../types/ty.js';
+import type { CapabilityInfo } from './capability.js';
+import { checkExpr, type ExprEnv, type ItemInfo, type RootInfo, type StepRefInfo } from './expr.js';
+import { NO_RETRY, PRIORITY_INDEX, ms, retryIR } from './lower.js';
+
+export interface CheckedStep {
+  readonly id: string;
+  readonly decl: StepDecl;
+  readonly symbol: OrchSymbol;
+  readonly capability: CapabilityInfo | undefined;
+  readonly runPlan: DeclEntry<'plan'> | undefined;
+  readonly action: StepActionIR;
+  readonly args: Record<string, ExprIR>;
+  /** Data class of the arguments themselves (before taint from other steps' outputs). */
+  ownData: DataClass;
+  /** Final data class (own ∪ capability `data` ∪ outputs it reads), set after the DAG is known. */
+  data: DataClass;
+  /** Steps whose output this step reads (taint sources). */
+  readonly outputReads: Set<string>;
+  /** All step references (data dependencies). */
+  readonly refs: Set<string>;
+  readonly after: string[];
+  readonly skipIfSkipped: Set<string>;
+  readonly when: ExprIR | null;
+  readonly forEach: ForEachIR | null;
+  readonly fallback: CallIR | null;
+  readonly compensate: CallIR | null;
+  readonly pinned: DeclEntry<'resource'> | undefined;
+  readonly timeout_ms: number | null;
+  readonly retry: RetryIR;
+  readonly join: 'all_success' | 'none_failed' | 'all_done' | 'any_success';
+  readonly on_failure: 'abort' | 'continue';
+  readonly priority: number;
+  readonly kind: CapabilityKindIR | null;
+  readonly outputTy: Ty;
+  /** Literal duration of a `wait` step, for estimates. */
+  readonly waitMs: number | null;
+  /** Literal item count of the `for each` list, when it is a list literal. */
+  readonly itemCount: number | null;
+}
+
+export interface CheckedPlan {
+  readonly entry: DeclEntry<'plan'>;
+  readonly module: LoadedModule;
+  readonly steps: CheckedStep[];
+  readonly byId: Map<string, CheckedStep>;
+  readonly inputTy: Ty;
+  readonly policy: DeclEntry<'policy'> | undefined;
+  readonly guardrails: DeclEntry<'guardrail'>[];
+  readonly success: { label: string | null; condition: ExprIR }[];
+  readonly output: ExprIR | null;
+  /** Names read by the plan's success criteria and output (they count as uses). */
+  readonly outputUses: Set<string>;
+  readonly invariants: { name: string; modality: 'always' | 'never' | 'eventually'; condition: ExprIR }[];
+  readonly invariantUses: Set<string>;
+}
+
+export interface PlanCheckContext {
+  readonly scopes: Scopes;
+  readonly model: ModelBuilder;
+  readonly diags: Diagnostic[];
+  readonly contextRoot: RootInfo;
+  readonly capability: (e: DeclEntry<'capability'>) => CapabilityInfo;
+  readonly planInput: (e: DeclEntry<'plan'>) => Ty;
+}
+
+export const RUN_TY = record([
+  field('cost', T.money),
+  field('elapsed', T.duration),
+  field('status', { k: 'enum', values: ['running', 'completed', 'failed', 'cancelled', 'timeout', 'paused'] }),
+  field('steps', T.int),
+]);
+
+interface StepSlot {
+  decl: StepDecl;
+  symbol: OrchSymbol;
+  group: string | undefined;
+  forEach: ForEachIR | null;
+  items: Map<string, ItemInfo>;
+  itemCount: number | null;
+  outputTy: Ty;
+}
+
+export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): CheckedPlan {
+  const { scopes, model, diags } = cx;
+  const mod = entry.module;
+  const plan: PlanDecl = entry.node;
+  const file = mod.file;
+  const inputTy = cx.planInput(entry);
+  const roots = new Map<string, RootInfo>([
+    ['input', { ty: inputTy, ir: { op: 'var', name: 'input' } }],
+    ['context', cx.contextRoot],
+  ]);
+
+  // 1. declare steps (forward references are fine: the DAG orders them)
+  const slots: StepSlot[] = [];
+  const stepInfos = new Map<string, StepRefInfo>();
+  const seen = new Map<string, OrchSymbol>();
+  let groupCounter = 0;
+  const groupLists: { each: ForEachDecl; group: string; items: Map<string, ItemInfo>; outer: Map<string, ItemInfo> }[] = [];
+
+  const declareSteps = (body: readonly (StepDecl | ForEachDecl | InvariantDecl)[], group: string | undefined, forEach: ForEachIR | null, items: Map<string, ItemInfo>, itemCount: number | null, depth: number): void => {
+    for (const node of body) {
+      if (node.kind === 'InvariantDecl') continue;
+      if (node.kind === 'ForEachDecl') {
+        if (depth > 0) diags.push(diagnostic('E0201', 'nested "for each" blocks are not supported; move the inner loop into a sub-plan (run)', file, node.range));
+        const g = `each_${node.item.name}_${++groupCounter}`;
+        const sym = model.declare({
+          name: node.item.name, kind: 'item', qualifiedName: `${entry.node.name.name}.${node.item.name}`, file, range: node.range,
+          nameRange: node.item.range, detail: `for each ${node.item.name}`, std: mod.std,
+        });
+        const inner = new Map(items);
+        const placeholder: ItemInfo = { ty: T.unknown, data: 'public', symbol: sym.id };
+        inner.set(node.item.name, placeholder);
+        const fe: ForEachIR = { group: g, item: node.item.name, list: { op: 'lit', value: null }, parallel: node.parallel ? Math.max(1, Math.floor(node.parallel.value)) : null };
+        groupLists.push({ each: node, group: g, items: inner, outer: items });
+        const count = node.list.kind === 'ListLit' ? node.list.items.length : null;
+        declareSteps(node.body, g, fe, inner, count, depth + 1);
+        continue;
+      }
+      const name = node.name.name;
+      const prior = seen.get(name);
+      if (prior) {
+        diags.push(diagnostic('E0102', `duplicate step "${name}" in plan ${plan.name.name} (first declared on line ${prior.nameRange.start.line})`, file, node.name.range, {
+          related: [{ message: 'first declared here', file, range: prior.nameRange }],
+        }));
+        continue;
+      }
+      const symbol = model.declare({
+        name, kind: 'step', qualifiedName: `${plan.name.name}.${name}`, file, range: node.range, nameRange: node.name.range,
+        doc: node.doc, detail: `step ${name}`, std: mod.std,
+      });
+      seen.set(name, symbol);
+      slots.push({ decl: node, symbol, group, forEach, items, itemCount, outputTy: T.any });
+    }
+  };
+  declareSteps(plan.body, undefined, null, new Map(), null, 0);
+
+  // Output types are known from the action before any expression is checked.
+  const capOf = new Map<StepSlot, CapabilityInfo | undefined>();
+  const planOf = new Map<StepSlot, DeclEntry<'plan'> | undefined>();
+  for (const s of slots) {
+    const a = s.decl.action;
+    if (a.kind === 'CapabilityCall') {
+      const ce = scopes.resolve(mod, a.capability, 'capability');
+      const info = ce ? cx.capability(ce) : undefined;
+      capOf.set(s, info);
+      s.outputTy = info ? info.output : T.unknown;
+    } else if (a.kind === 'RunAction') {
+      const pe = scopes.resolve(mod, a.plan, 'plan');
+      planOf.set(s, pe);
+      s.outputTy = pe ? T.any : T.unknown;
+    } else s.outputTy = T.null;
+    stepInfos.set(s.decl.name.name, { id: s.decl.name.name, symbol: s.symbol.id, outputTy: s.outputTy, group: s.group });
+  }
+
+  // 2. `for each` lists are typed in the scope around the block; items take the element type.
+  const listIR = new Map<string, { ir: ExprIR; refs: Set<string>; outputReads: Set<string>; skip: Set<string> }>();
+  for (const g of groupLists) {
+    const refs = new Set<string>();
+    const outputReads = new Set<string>();
+    const skip = new Set<string>();
+    const r = checkExpr(g.each.list, {
+      file, model, diags, roots, steps: stepInfos, items: g.outer,
+      onStep: (id, _range, out, guarded) => { refs.add(id); if (out) { outputReads.add(id); if (!guarded) skip.add(id); } },
+    });
+    const lt = r.ty.k === 'optional' ? r.ty.inner : r.ty;
+    let elem: Ty = T.any;
+    if (lt.k === 'list') elem = lt.elem;
+    else if (lt.k !== 'any' && lt.k !== 'unknown') diags.push(diagnostic('E0201', `"for each" needs a list, not ${formatTy(r.ty)}`, file, g.each.list.range));
+    const prev = g.items.get(g.each.item.name)!;
+    g.items.set(g.each.item.name, { ty: elem, data: maxClass(r.data, classOfType(elem)), symbol: prev.symbol });
+    model.typeAt(file, g.each.item.range, () => formatTy(elem));
+    listIR.set(g.group, { ir: r.ir, refs, outputReads, skip });
+  }
+
+  // 3. check each step
+  const steps: CheckedStep[] = [];
+  for (const s of slots) {
+    const d = s.decl;
+    const id = d.name.name;
+    const refs = new Set<string>();
+    const outputReads = new Set<string>();
+    const skip = new Set<string>();
+    const groupInfo = s.group ? listIR.get(s.group) : undefined;
+    if (groupInfo) {
+      groupInfo.refs.forEach((x) => refs.add(x));
+      groupInfo.outputReads.forEach((x) => outputReads.add(x));
+      groupInfo.skip.forEach((x) => skip.add(x));
+    }
+    const env: ExprEnv = {
+      file, model, diags, roots, steps: stepInfos, group: s.group, items: s.items,
+      onStep: (ref, _range, out, guarded) => {
+        refs.add(ref);
+        if (out) {
+          outputReads.add(ref);
+          if (!guarded) skip.add(ref);
+        }
+      },
+    };
+    let ownData: DataClass = 'public';
+    let action: StepActionIR = { type: 'call' };
+    let args: Record<string, ExprIR> = {};
+    let waitMs: number | null = null;
+    const cap = capOf.get(s);
+    const runPlan = planOf.get(s);
+    const a = d.action;
+    if (a.kind === 'CapabilityCall') {
+      if (cap) {
+        const r = checkArgs(a.args, a.range, cap.input, cap.defaults, env, `capability ${cap.entry.node.name.name}`, a.capability.range);
+        args = r.args;
+        ownData = r.data;
+      } else for (const arg of a.args) checkExpr(arg.value, env);
+    } else if (a.kind === 'WaitAction') {
+      const r = checkExpr(a.duration, env);
+      expectTy(r.ty, T.duration, a.duration.range, 'wait', diags, file);
+      action = { type: 'wait', duration_ms: r.ir };
+      if (r.ir.op === 'lit' && typeof r.ir.value === 'number') waitMs = r.ir.value;
+    } else if (a.kind === 'WaitUntilAction') {
+      const r = checkExpr(a.condition, env);
+      expectTy(r.ty, T.bool, a.condition.range, 'wait until', diags, file);
+      action = { type: 'wait_until', condition: r.ir, timeout_ms: ms(a.timeout) };
+    } else {
+      let planArgs: Record<string, ExprIR> = {};
+      if (runPlan) {
+        const inTy = cx.planInput(runPlan);
+        if (inTy.k === 'record') {
+          const r = checkArgs(a.args, a.range, inTy, new Map(), env, `plan ${runPlan.node.name.name}`, a.plan.range);
+          planArgs = r.args;
+          ownData = r.data;
+        }
+      } else for (const arg of a.args) checkExpr(arg.value, env);
+      action = { type: 'run', plan: runPlan?.node.name.name ?? partsOf(a.plan), args: planArgs };
+    }
+    let when: ExprIR | null = null;
+    if (d.when) {
+      const r = checkExpr(d.when, env);
+      expectTy(r.ty, T.bool, d.when.range, 'when', diags, file);
+      when = r.ir;
+    }
+    const after: string[] = [];
+    for (const ai of d.after) {
+      const target = stepInfos.get(ai.name);
+      if (!target) {
+        const best = closest(ai.name, stepInfos.keys());
+        diags.push(diagnostic('E0101', `unknown step "${ai.name}" in after${best ? `; did you mean "${best}"?` : ''}`, file, ai.range,
+          best ? { fixes: [{ title: `Change to "${best}"`, edits: [{ file, range: ai.range, newText: best }] }] } : {}));
+        continue;
+      }
+      model.refer(file, ai.range, target.symbol);
+      if (!after.includes(ai.name)) after.push(ai.name);
+    }
+    const pinned = d.on ? scopes.resolve(mod, d.on, 'resource') : undefined;
+    const fallback = d.fallback ? checkCall(d.fallback, env, cx, mod) : null;
+    const compensate = d.compensate ? checkCall(d.compensate, env, cx, mod) : null;
+    if (fallback) ownData = maxClass(ownData, fallback.data);
+    const kind: CapabilityKindIR | null = cap ? cap.ir.kind : null;
+    const capTimeout = cap ? cap.ir.timeout_ms : null;
+    steps.push({
+      id, decl: d, symbol: s.symbol, capability: cap, runPlan, action, args, ownData, data: ownData, outputReads, refs,
+      after, skipIfSkipped: skip, when,
+      forEach: s.forEach && groupInfo ? { ...s.forEach, list: groupInfo.ir } : s.forEach,
+      fallback: fallback?.call ?? null, compensate: compensate?.call ?? null, pinned,
+      timeout_ms: ms(d.timeout) ?? capTimeout,
+      retry: retryIR(d.retry, cap ? cap.ir.retry : NO_RETRY),
+      join: d.join ?? 'none_failed',
+      on_failure: d.onFailure ?? 'abort',
+      priority: PRIORITY_INDEX[d.priority ?? plan.priority ?? 'normal'],
+      kind, outputTy: s.outputTy, waitMs, itemCount: s.itemCount,
+    });
+    model.typeAt(file, d.name.range, () => `step ${id}: ${cap ? cap.entry.node.name.name : action.type} → ${formatTy(s.outputTy)}`);
+  }
+
+  // 4. plan-level properties
+  const policy = plan.policy ? scopes.resolve(mod, plan.policy, 'policy') : undefined;
+  const guardrails: DeclEntry<'guardrail'>[] = [];
+  for (const g of plan.guardrails) {
+    const ge = scopes.resolve(mod, g, 'guardrail');
+    if (ge && !guardrails.includes(ge)) guardrails.push(ge);
+  }
+  // Guardrails declared in the plan's own module apply to every plan of it (rules are not opt-in).
+  for (const ge of scopes.entries(mod, 'guardrail')) if (!guardrails.includes(ge)) guardrails.push(ge);
+
+  const outputUses = new Set<string>();
+  const planEnv: ExprEnv = {
+    file, model, diags, roots, steps: stepInfos,
+    onStep: (id) => outputUses.add(id),
+  };
+  const success = plan.success.map((c) => {
+    const r = checkExpr(c.condition, planEnv);
+    expectTy(r.ty, T.bool, c.condition.range, 'success', diags, file);
+    return { label: c.label ? c.label.parts.filter((p) => typeof p === 'string').join('') : null, condition: r.ir };
+  });
+  const output = plan.output ? checkExpr(plan.output, planEnv).ir : null;
+
+  const invariantUses = new Set<string>();
+  const invEnv: ExprEnv = {
+    ...planEnv,
+    roots: new Map([...roots, ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
+    onStep: (id) => invariantUses.add(id),
+  };
+  const invariants = plan.body
+    .filter((b): b is InvariantDecl => b.kind === 'InvariantDecl')
+    .map((inv) => checkInvariant(inv, invEnv, diags, file));
+
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  return { entry, module: mod, steps, byId, inputTy, policy, guardrails, success, output, outputUses, invariants, invariantUses };
+}
+
+export function checkInvariant(inv: InvariantDecl, env: ExprEnv, diags: Diagnostic[], file: string): CheckedPlan['invariants'][number] {
+  const r = checkExpr(inv.condition, env);
+  expectTy(r.ty, T.bool, inv.condition.range, 'invariant', diags, file);
+  const name = inv.name.kind === 'Ident' ? inv.name.name : inv.name.parts.filter((p) => typeof p === 'string').join('');
+  return { name, modality: inv.modality, condition: r.ir };
+}
+
+function partsOf(q: QualifiedName): string {
+  return q.parts.map((p) => p.name).join('.');
+}
+
+function expectTy(actual: Ty, expected: Ty, range: Range, what: string, diags: Diagnostic[], file: string): void {
+  if (assignable(actual, expected)) return;
+  const code = expected.k === 'duration' && (actual.k === 'number' || actual.k === 'int' || actual.k === 'money' || actual.k === 'percent') ? 'E0203' : 'E0201';
+  diags.push(diagnostic(code, `${what} expects ${formatTy(expected)}, got ${formatTy(actual)}`, file, range));
+}
+
+function checkCall(call: CapabilityCall, env: ExprEnv, cx: PlanCheckContext, mod: LoadedModule): { call: CallIR; data: DataClass } | null {
+  const ce = cx.scopes.resolve(mod, call.capability, 'capability');
+  if (!ce) {
+    for (const a of call.args) checkExpr(a.value, env);
+    return null;
+  }
+  const info = cx.capability(ce);
+  const r = checkArgs(call.args, call.range, info.input, info.defaults, env, `capability ${ce.node.name.name}`, call.capability.range);
+  return { call: { capability: info.name, args: r.args }, data: r.data };
+}
+
+/** Placeholder source text for a missing argument of type `t` (a quick fix inserts it). */
+export function placeholderFor(t: Ty): string {
+  switch (t.k) {
+    case 'string': case 'secret': return '""';
+    case 'int': case 'number': return '0';
+    case 'bool': return 'false';
+    case 'duration': return '1s';
+    case 'money': return `0${t.currency ?? 'usd'}`;
+    case 'percent': return '0%';
+    case 'enum': return JSON.stringify(t.values[0] ?? '');
+    case 'list': return '[]';
+    case 'record': case 'map': return '{}';
+    case 'optional': return 'null';
+    default: return 'null';
+  }
+}
+
+/**
+ * Checks named arguments against a record of parameters: E0202 for an unknown or repeated
+ * argument (did-you-mean fix) and for each missing required one (fix inserting it), E0201 for a
+ * value of the wrong type. Defaults fill omitted parameters.
+ */
+export function checkArgs(
+  args: readonly Argument[],
+  callRange: Range,
+  params: Ty & { k: 'record' },
+  defaults: ReadonlyMap<string, ExprIR>,
+  env: ExprEnv,
+  what: string,
+  nameRange: Range,
+): { args: Record<string, ExprIR>; data: DataClass } {
+  const { diags, file, model } = env;
+  const out: Record<string, ExprIR> = {};
+  let data: DataClass = 'public';
+  const given = new Set<string>();
+  for (const a of args) {
+    const r = checkExpr(a.value, env);
+    const name = a.name.name;
+    const p = params.fields.get(name);
+    if (!p) {
+      const best = closest(name, [...params.fields.keys()].filter((k) => !given.has(k)));
+      const fixes: Fix[] = best ? [{ title: `Change to "${best}"`, edits: [{ file, range: a.name.range, newText: best }] }] : [];
+      diags.push(diagnostic('E0202', `unknown argument "${name}" for ${what}${best ? `; did you mean "${best}"?` : ''} (parameters: ${[...params.fields.keys()].join(', ') || 'none'})`, file, a.name.range, fixes.length ? { fixes } : {}));
+      continue;
+    }
+    if (given.has(name)) {
+      diags.push(diagnostic('E0202', `argument "${name}" is given twice`, file, a.name.range));
+      continue;
+    }
+    given.add(name);
+    if (p.decl?.symbol !== undefined) model.refer(file, a.name.range, p.decl.symbol);
+    if (!assignable(r.ty, p.ty)) {
+      const unitClash = ['duration', 'money', 'percent', 'number', 'int'].includes(r.ty.k) && ['duration', 'money', 'percent', 'number', 'int'].includes(p.ty.k) && !(r.ty.k === 'money' && p.ty.k === 'money');
+      diags.push(diagnostic(unitClash ? 'E0203' : 'E0201', `argument "${name}" of ${what} expects ${formatTy(p.ty)}, got ${formatTy(r.ty)}`, file, a.value.range));
+    }
+    data = maxClass(data, r.data);
+    out[name] = r.ir;
+  }
+  const missing = [...params.fields.values()].filter((f) => f.required && !given.has(f.name));
+  if (missing.length) {
+    // Insert just before the closing parenthesis of the call.
+    const end = callRange.end;
+    const at = { line: end.line, column: Math.max(1, end.column - 1), offset: Math.max(0, end.offset - 1) };
+    const text = missing.map((f) => `${f.name}: ${placeholderFor(f.ty)}`).join(', ');
+    const sep = args.length ? ', ' : '';
+    diags.push(
+      diagnostic('E0202', `missing required argument${missing.length > 1 ? 's' : ''} ${missing.map((f) => `"${f.name}"`).join(', ')} for ${what}`, file, nameRange, {
+        fixes: [{ title: `Add ${missing.map((f) => f.name).join(', ')}`, edits: [{ file, range: { start: at, end: at }, newText: sep + text }] }],
+      }),
+    );
+  }
+  for (const [k, v] of defaults) if (!given.has(k)) out[k] = v;
+  return { args: out, data };
+}

@@ -1,0 +1,237 @@
+/**
+ * Guardrails: conditions are checked and lowered once per declaration; each plan then gets a
+ * static verdict per guardrail. `forbid` is evaluated per step over the facts known at compile
+ * time, `require A before|after B` is proved on the DAG (every B step needs an A ancestor /
+ * descendant), `assert` over `plan.*` estimates; `check`, `assert run.*` and conditions that read
+ * run-time values are left to the runtime. Violations: blocking → E0401, warning → W0402,
+ * advisory/info → I0403 (hint).
+ */
+import type { Range, Selector } from '../language/ast.js';
+import { diagnostic, type Diagnostic, type DiagnosticCode } from '../language/diagnostic.js';
+import type { CapabilityKindIR, ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR, StaticVerdict } from './ir/types.js';
+import type { ModelBuilder } from './model.js';
+import type { DeclEntry, Scopes } from './scope.js';
+import { checkExpr, type ExprEnv, type RootInfo } from './check/expr.js';
+import { RUN_TY } from './check/plan.js';
+import { T, field, optional, record, type Ty } from './types/ty.js';
+import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
+import type { Graph } from '@dagrejs/graphlib';
+import { ancestors, descendants } from './dag.js';
+
+export const STEP_FACTS_TY: Ty = record([
+  field('id', T.string),
+  field('name', T.string),
+  field('data', T.dataClass),
+  field('placement', optional(T.string)),
+  field('tier', optional(T.string)),
+  field('kind', optional(T.string)),
+  field('capability', optional(T.string)),
+  field('resource', optional(T.string)),
+  field('cost', T.money),
+  field('duration', T.duration),
+  field('latency', T.duration),
+  field('priority', T.int),
+]);
+
+export const PLAN_FACTS_TY: Ty = record([
+  field('cost', T.money),
+  field('duration', T.duration),
+  field('steps', T.int),
+  field('local_ratio', T.percent),
+  field('name', T.string),
+]);
+
+type SelectorRef = { step: string } | { kind: CapabilityKindIR } | { capability: string; resolved: boolean };
+
+type CheckedRule =
+  | { type: 'forbid'; condition: ExprIR; range: Range }
+  | { type: 'require'; subject: SelectorRef; order: 'before' | 'after'; object: SelectorRef; range: Range }
+  | { type: 'assert'; condition: ExprIR; range: Range; runtime: boolean }
+  | { type: 'check'; target: SelectorRef; condition: ExprIR; range: Range };
+
+export interface CheckedGuardrail {
+  readonly entry: DeclEntry<'guardrail'>;
+  readonly rules: readonly CheckedRule[];
+}
+
+export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, model: ModelBuilder, diags: Diagnostic[], contextRoot: RootInfo): CheckedGuardrail {
+  const mod = entry.module;
+  const file = mod.file;
+  const capConst = (name: string): string | undefined => scopes.lookup(mod, 'capability', [name])?.qualifiedName ?? (mod.std ? name : undefined);
+  const base = (extra: [string, RootInfo][]): ExprEnv => ({
+    file, model, diags, constants: true, capabilityConstant: capConst,
+    roots: new Map<string, RootInfo>([
+      ['context', contextRoot],
+      ['plan', { ty: PLAN_FACTS_TY, ir: { op: 'var', name: 'plan' } }],
+      ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }],
+      ['input', { ty: T.any, ir: { op: 'var', name: 'input' } }],
+      ...extra,
+    ]),
+  });
+  const selector = (s: Selector): SelectorRef => {
+    switch (s.kind) {
+      case 'StepSelector':
+        return { step: s.step.name };
+      case 'KindSelector':
+        return { kind: s.capabilityKind };
+      case 'CapabilitySelector': {
+        const parts = s.capability.parts.map((p) => p.name);
+        const found = scopes.lookup(mod, 'capability', parts);
+        if (found) {
+          model.refer(file, s.capability.parts[s.capability.parts.length - 1]!.range, found.symbol.id);
+          return { capability: found.qualifiedName, resolved: true };
+        }
+        // A selector is a pattern: it may name a capability of the modules that use the guardrail.
+        return { capability: parts[parts.length - 1]!, resolved: false };
+      }
+    }
+  };
+  const rules: CheckedRule[] = entry.node.rules.map((r): CheckedRule => {
+    switch (r.kind) {
+      case 'ForbidRule':
+        return { type: 'forbid', condition: checkExpr(r.condition, base([['step', { ty: STEP_FACTS_TY, ir: { op: 'var', name: 'step' } }]])).ir, range: r.range };
+      case 'RequireRule':
+        return { type: 'require', subject: selector(r.subject), order: r.order, object: selector(r.object), range: r.range };
+      case 'AssertRule': {
+        let readsRun = false;
+        const env = base([]);
+        const ir = checkExpr(r.condition, env).ir;
+        readsRun = JSON.stringify(ir).includes('"name":"run"');
+        return { type: 'assert', condition: ir, range: r.range, runtime: readsRun };
+      }
+      case 'CheckRule':
+        return {
+          type: 'check',
+          target: selector(r.target),
+          condition: checkExpr(r.condition, base([
+            ['output', { ty: T.any, ir: { op: 'var', name: 'output' } }],
+            ['step', { ty: STEP_FACTS_TY, ir: { op: 'var', name: 'step' } }],
+          ])).ir,
+          range: r.range,
+        };
+    }
+  });
+  return { entry, rules };
+}
+
+export interface StepFacts {
+  readonly id: string;
+  readonly nameRange: Range;
+  readonly data: string;
+  readonly placement: string | null;
+  readonly tier: string | null;
+  readonly kind: CapabilityKindIR | null;
+  readonly capability: string | null;
+  readonly resource: string | null;
+  readonly cost: number;
+  readonly duration: number;
+  readonly priority: number;
+}
+
+export interface PlanFacts {
+  readonly name: string;
+  readonly file: string;
+  readonly nameRange: Range;
+  readonly steps: readonly StepFacts[];
+  readonly graph: Graph;
+  readonly cost: number;
+  readonly duration: number;
+  readonly localRatio: number;
+}
+
+const CODE: Record<string, DiagnosticCode> = { blocking: 'E0401', warning: 'W0402', advisory: 'I0403', info: 'I0403' };
+
+function stepValue(s: StepFacts): StaticValue {
+  return {
+    id: s.id, name: s.id, data: s.data, placement: s.placement, tier: s.tier, kind: s.kind, capability: s.capability,
+    resource: s.resource, cost: s.cost, duration: s.duration, latency: s.duration, priority: s.priority,
+  };
+}
+
+function matches(sel: SelectorRef, s: StepFacts): boolean {
+  if ('step' in sel) return s.id === sel.step;
+  if ('kind' in sel) return s.kind === sel.kind;
+  if (s.capability === null) return false;
+  return sel.resolved ? s.capability === sel.capability : s.capability === sel.capability || s.capability.endsWith(`.${sel.capability}`);
+}
+
+function selectorIR(sel: SelectorRef, plan: PlanFacts): SelectorIR {
+  if ('step' in sel) return { step: sel.step };
+  if ('kind' in sel) return { kind: sel.kind };
+  if (sel.resolved) return { capability: sel.capability };
+  const hit = plan.steps.find((s) => matches(sel, s));
+  return { capability: hit?.capability ?? sel.capability };
+}
+
+function describeSel(sel: SelectorRef): string {
+  if ('step' in sel) return `step ${sel.step}`;
+  if ('kind' in sel) return `a ${sel.kind} step`;
+  return `capability ${sel.capability.split('.').pop()}`;
+}
+
+export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: Diagnostic[]): GuardrailIR {
+  const node = g.entry.node;
+  const severity = node.severity ?? 'blocking';
+  const message = node.message ? node.message.parts.filter((p) => typeof p === 'string').join('') : null;
+  const name = node.name.name;
+  const planVars = { cost: plan.cost, duration: plan.duration, steps: plan.steps.length, local_ratio: plan.localRatio, name: plan.name };
+  let violated = false;
+  let runtime = false;
+  const report = (range: Range, what: string): void => {
+    violated = true;
+    diags.push(
+      diagnostic(CODE[severity]!, `guardrail "${name}" (${severity}) violated ${what}${message ? `: ${message}` : ''}`, plan.file, range, {
+        related: [{ message: `guardrail ${name}`, file: g.entry.module.file, range: node.name.range }],
+      }),
+    );
+  };
+  const rules: GuardrailRuleIR[] = [];
+  for (const rule of g.rules) {
+    switch (rule.type) {
+      case 'forbid': {
+        rules.push({ type: 'forbid', condition: rule.condition });
+        for (const s of plan.steps) {
+          const v = staticEval(rule.condition, { step: stepValue(s), plan: planVars });
+          if (v === true) report(s.nameRange, `by step "${s.id}"`);
+          else if (v === UNKNOWN) runtime = true;
+        }
+        break;
+      }
+      case 'require': {
+        rules.push({ type: 'require', subject: selectorIR(rule.subject, plan), order: rule.order, object: selectorIR(rule.object, plan) });
+        for (const s of plan.steps) {
+          if (!matches(rule.object, s)) continue;
+          const related = rule.order === 'before' ? ancestors(plan.graph, s.id) : descendants(plan.graph, s.id);
+          const ok = plan.steps.some((o) => related.has(o.id) && matches(rule.subject, o));
+          if (!ok) report(s.nameRange, `by step "${s.id}": ${describeSel(rule.subject)} must run ${rule.order} it`);
+        }
+        break;
+      }
+      case 'assert': {
+        rules.push({ type: 'assert', condition: rule.condition });
+        if (rule.runtime) {
+          runtime = true;
+          break;
+        }
+        const v = staticEval(rule.condition, { plan: planVars });
+        if (v === false) report(plan.nameRange, `by plan "${plan.name}" (estimates: ${describePlan(plan)})`);
+        else if (v === UNKNOWN) runtime = true;
+        break;
+      }
+      case 'check':
+        rules.push({ type: 'check', target: selectorIR(rule.target, plan), condition: rule.condition });
+        runtime = true;
+        break;
+    }
+  }
+  const verdict: StaticVerdict = violated ? 'violated' : runtime ? 'runtime' : 'holds';
+  return { name, severity, category: node.category?.name ?? null, message, rules, static_verdict: verdict };
+}
+
+function describePlan(p: PlanFacts): string {
+  return `cost ${round(p.cost)}, duration ${Math.round(p.duration)}ms, ${p.steps.length} steps, local ratio ${round(p.localRatio)}`;
+}
+
+function round(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}

@@ -1,0 +1,142 @@
+/**
+ * Loads a program: the entry module and, transitively, every module it imports (std modules
+ * from `stdlib/std/*.orch`, relative files), reporting E0103 for imports that cannot be found and
+ * for import cycles. Reading goes through a `SourceHost` so the LSP can overlay unsaved buffers.
+ */
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Ident, ImportDecl, Module } from '../language/ast.js';
+import { diagnostic, type Diagnostic } from '../language/diagnostic.js';
+import { parse } from '../language/index.js';
+import { packagePath } from './package-root.js';
+
+export interface SourceHost {
+  /** The text of a file, or undefined when it does not exist / cannot be read. */
+  readFile(path: string): string | undefined;
+}
+
+export const diskHost: SourceHost = {
+  readFile(path) {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+export const STD_DIR = packagePath('stdlib', 'std');
+export const IMPLICIT_STD = 'std.capabilities';
+
+export interface ResolvedImport {
+  readonly decl: ImportDecl | undefined;
+  /** Undefined when the import could not be loaded (already reported). */
+  readonly target: LoadedModule | undefined;
+  /** Name usable as a qualifier: alias of a file import, last segment of a std import. */
+  readonly qualifier: string | undefined;
+  readonly names: readonly Ident[] | undefined;
+  /** `import std.capabilities` added to every module: all its names are visible unqualified. */
+  readonly implicit: boolean;
+}
+
+export interface LoadedModule {
+  readonly file: string;
+  readonly key: string;
+  readonly name: string;
+  readonly ast: Module;
+  readonly std: boolean;
+  readonly imports: ResolvedImport[];
+}
+
+export interface Program {
+  readonly entry: LoadedModule | undefined;
+  /** Entry first, then in load order. */
+  readonly modules: readonly LoadedModule[];
+}
+
+function stdFile(path: string): string {
+  return join(STD_DIR, `${path.replace(/^std\./, '').split('.').join('/')}.orch`);
+}
+
+function moduleName(ast: Module, file: string, std: string | undefined): string {
+  if (std) return std;
+  if (ast.module) return ast.module.name.parts.map((p) => p.name).join('.');
+  return basename(file).replace(/\.orch$/, '').replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+export function loadProgram(entryFile: string, host: SourceHost, diags: Diagnostic[]): Program {
+  const byKey = new Map<string, LoadedModule>();
+  const order: LoadedModule[] = [];
+  const onStack: string[] = [];
+
+  function load(file: string, std: string | undefined): LoadedModule | undefined | 'cycle' {
+    const key = resolve(file);
+    if (onStack.includes(key)) return 'cycle';
+    const existing = byKey.get(key);
+    if (existing) return existing;
+    const text = host.readFile(file);
+    if (text === undefined) return undefined;
+    const parsed = parse({ file, text });
+    diags.push(...parsed.diagnostics);
+    const mod: LoadedModule = {
+      file,
+      key,
+      name: moduleName(parsed.module, file, std),
+      ast: parsed.module,
+      std: std !== undefined,
+      imports: [],
+    };
+    byKey.set(key, mod);
+    order.push(mod);
+    onStack.push(key);
+    for (const imp of parsed.module.imports) mod.imports.push(resolveImport(mod, imp));
+    if (std !== IMPLICIT_STD && !mod.imports.some((i) => i.target?.name === IMPLICIT_STD)) {
+      const target = load(stdFile(IMPLICIT_STD), IMPLICIT_STD);
+      if (target && target !== 'cycle')
+        mod.imports.push({ decl: undefined, target, qualifier: 'capabilities', names: undefined, implicit: true });
+    }
+    onStack.pop();
+    return mod;
+  }
+
+  function resolveImport(from: LoadedModule, imp: ImportDecl): ResolvedImport {
+    let file: string;
+    let std: string | undefined;
+    let qualifier: string;
+    let shown: string;
+    if (imp.kind === 'StdImport') {
+      const parts = imp.path.parts.map((p) => p.name);
+      shown = parts.join('.');
+      qualifier = parts[parts.length - 1] ?? '';
+      if (parts[0] !== 'std' || parts.length < 2) {
+        diags.push(
+          diagnostic('E0103', `import "${shown}" not found: library imports start with "std." (file imports are quoted: import "./x.orch" as x)`, from.file, imp.path.range),
+        );
+        return { decl: imp, target: undefined, qualifier, names: imp.kind === 'StdImport' ? imp.names : undefined, implicit: false };
+      }
+      std = shown;
+      file = stdFile(shown);
+    } else {
+      shown = imp.path;
+      qualifier = imp.alias.name;
+      file = join(dirname(from.file), imp.path);
+    }
+    const target = load(file, std);
+    const range = imp.kind === 'StdImport' ? imp.path.range : imp.pathRange;
+    if (target === 'cycle') {
+      const key = resolve(file);
+      const cycle = [...onStack.slice(onStack.indexOf(key)), key].map((k) => basename(k));
+      diags.push(diagnostic('E0103', `import cycle: ${cycle.join(' → ')}`, from.file, range));
+      return { decl: imp, target: undefined, qualifier, names: imp.kind === 'StdImport' ? imp.names : undefined, implicit: false };
+    }
+    if (!target) {
+      const what = std ? `standard module "${shown}"` : `file "${shown}" (looked for ${file})`;
+      diags.push(diagnostic('E0103', `import not found: ${what}`, from.file, range));
+    }
+    return { decl: imp, target, qualifier, names: imp.kind === 'StdImport' ? (imp as { names?: readonly Ident[] }).names : undefined, implicit: false };
+  }
+
+  const entry = load(entryFile, undefined);
+  if (entry === 'cycle') return { entry: undefined, modules: order };
+  return { entry, modules: order };
+}

@@ -1,0 +1,107 @@
+/**
+ * The bound model: what the compiler knows about a program after name binding and type
+ * checking, in a shape editors can navigate (the LSP builds hover, go-to-definition, references
+ * and rename on it).
+ *
+ * - `OrchSymbol`  one declaration: a capability, resource, policy, guardrail, plan, trigger,
+ *                 type alias, invariant, step, `for each` variable, plan input field, context
+ *                 field, capability parameter or output field. `nameRange` is the identifier to
+ *                 highlight/rename; `range` the whole declaration; `detail` a one-line signature
+ *                 for hover (`capability content_generation(product_id: string, …) -> {…}`).
+ * - `Reference`   one use of a name in source (including the declaration's own name when
+ *                 `isDeclaration`), pointing at its symbol by id. Every resolved identifier is a
+ *                 reference: qualified names (`policies.lean` refers on its last part), step
+ *                 names in expressions and `after`, argument names (→ parameter), member access
+ *                 on records with declared fields (`generate.output.id` → the `id` output field).
+ * - `TypeAt`      the type of an expression or step as shown on hover.
+ *
+ * Helpers in `compiler/navigate.ts` answer "what is at this offset" and "where is this used".
+ */
+import type { Module, Range } from '../language/ast.js';
+
+export type SymbolKind =
+  | 'module'
+  | 'import'
+  | 'type'
+  | 'capability'
+  | 'resource'
+  | 'policy'
+  | 'guardrail'
+  | 'plan'
+  | 'trigger'
+  | 'invariant'
+  | 'step'
+  | 'item'
+  | 'input_field'
+  | 'context_field'
+  | 'param'
+  | 'output_field';
+
+export interface OrchSymbol {
+  readonly id: number;
+  readonly name: string;
+  readonly kind: SymbolKind;
+  /** `marketing.campaigns.content_generation`; for steps `plan_name.step_name`. */
+  readonly qualifiedName: string;
+  readonly file: string;
+  readonly range: Range;
+  readonly nameRange: Range;
+  readonly doc?: string;
+  readonly detail: string;
+  /** True for declarations of the std library (not renameable). */
+  readonly std: boolean;
+}
+
+export interface Reference {
+  readonly file: string;
+  readonly range: Range;
+  readonly symbol: number;
+  readonly isDeclaration: boolean;
+}
+
+export interface TypeAt {
+  readonly file: string;
+  readonly range: Range;
+  readonly type: string;
+}
+
+export interface ModuleModel {
+  readonly file: string;
+  /** `module` name, or derived from the file name; std modules are `std.<name>`. */
+  readonly name: string;
+  readonly ast: Module;
+  readonly std: boolean;
+}
+
+export interface BoundModel {
+  /** Entry module first, then imports in load order. */
+  readonly modules: readonly ModuleModel[];
+  /** Indexed by `OrchSymbol.id`. */
+  readonly symbols: readonly OrchSymbol[];
+  readonly references: readonly Reference[];
+  readonly types: readonly TypeAt[];
+}
+
+/** Mutable collector the binder and checker write into. */
+export class ModelBuilder {
+  readonly symbols: OrchSymbol[] = [];
+  readonly references: Reference[] = [];
+  readonly types: TypeAt[] = [];
+  /** Type strings are built lazily: hover needs them, the 10k-step `check` does not. */
+  recordTypes = true;
+
+  declare(s: Omit<OrchSymbol, 'id'>): OrchSymbol {
+    const sym: OrchSymbol = { ...s, id: this.symbols.length };
+    this.symbols.push(sym);
+    this.references.push({ file: s.file, range: s.nameRange, symbol: sym.id, isDeclaration: true });
+    return sym;
+  }
+
+  refer(file: string, range: Range, symbol: number): void {
+    this.references.push({ file, range, symbol, isDeclaration: false });
+  }
+
+  typeAt(file: string, range: Range, type: () => string): void {
+    if (this.recordTypes) this.types.push({ file, range, type: type() });
+  }
+}

@@ -1,0 +1,600 @@
+/**
+ * The compiler pipeline over a loaded program: binding, type checking, then per plan the DAG,
+ * data-class propagation, placement, estimates, budgets, guardrails and IR assembly. Pure apart
+ * from reading sources through the host. Never throws on bad input: everything wrong becomes a
+ * diagnostic and what can still be compiled is.
+ */
+import { dirname, relative, resolve, sep } from 'node:path';
+import type {
+  ContextDecl, DataClass, PlanDecl, SimulateDecl, TriggerDecl,
+} from '../language/ast.js';
+import { DATA_CLASSES, tierOf } from '../language/ast.js';
+import { diagnostic, type Diagnostic } from '../language/diagnostic.js';
+import { capabilityInfo, type CapabilityInfo } from './check/capability.js';
+import { checkExpr, durationMs, type RootInfo } from './check/expr.js';
+import { ms } from './check/lower.js';
+import { checkInvariant, checkPlan, RUN_TY, type CheckedPlan, type CheckedStep } from './check/plan.js';
+import { buildDag } from './dag.js';
+import { checkGuardrail, evaluateGuardrail, type CheckedGuardrail, type StepFacts } from './guardrails.js';
+import type { CapabilityIR, PlanIR, PolicyIR, ResourceIR, SimulateIR, StepIR } from './ir/types.js';
+import { IR_VERSION } from './ir/types.js';
+import { loadProgram, type LoadedModule, type Program, type SourceHost } from './load.js';
+import { ModelBuilder, type BoundModel } from './model.js';
+import { defaultPolicy, place, type PlacementResource } from './placement.js';
+import { Scopes, type DeclEntry } from './scope.js';
+import { TypeResolver } from './types/resolve.js';
+import { toJsonSchema } from './types/json-schema.js';
+import { T, maxClass, record, type FieldTy, type Ty } from './types/ty.js';
+import { checkTriggers } from './triggers.js';
+import { unusedDiagnostics } from './unused.js';
+
+export interface ProgramOptions {
+  readonly entry: string;
+  readonly host: SourceHost;
+  /** Compile only this plan of the entry module (others are still checked). */
+  readonly plan?: string;
+  /** Record expression types for hover (the LSP wants them; batch `check` does not). */
+  readonly recordTypes?: boolean;
+  /** Skip IR assembly (diagnostics only). */
+  readonly checkOnly?: boolean;
+}
+
+export interface ProgramResult {
+  readonly diagnostics: Diagnostic[];
+  readonly model: BoundModel;
+  readonly plans: PlanIR[];
+  /** Internal facts preview and graph need beyond the IR. */
+  readonly program: Program;
+}
+
+export interface CompiledPlan {
+  readonly checked: CheckedPlan;
+  readonly ir: PlanIR | undefined;
+  readonly ok: boolean;
+}
+
+export function compileProgram(opts: ProgramOptions): ProgramResult {
+  const diags: Diagnostic[] = [];
+  const model = new ModelBuilder();
+  model.recordTypes = opts.recordTypes ?? true;
+  const program = loadProgram(opts.entry, opts.host, diags);
+  const modules = program.modules;
+  const result = (plans: PlanIR[]): ProgramResult => ({
+    diagnostics: diags,
+    model: {
+      modules: modules.map((m) => ({ file: m.file, name: m.name, ast: m.ast, std: m.std })),
+      symbols: model.symbols,
+      references: model.references,
+      types: model.types,
+    },
+    plans,
+    program,
+  });
+  if (!program.entry) {
+    const range = { start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 1, offset: 0 } };
+    diags.push(diagnostic('E0103', `cannot read ${opts.entry}`, opts.entry, range));
+    return result([]);
+  }
+  const entryModule = program.entry;
+  const scopes = new Scopes(program, model, diags);
+  const types = new TypeResolver(scopes, model, diags);
+
+  // type aliases (reports errors in unused ones too)
+  for (const m of modules) for (const e of scopes.entries(m, 'type')) types.resolve(m, { kind: 'NamedType', range: e.node.name.range, name: { kind: 'QualifiedName', range: e.node.name.range, parts: [e.node.name] } });
+
+  const contextRoot = contextOf(modules, types, diags);
+
+  const capInfos = new Map<DeclEntry<'capability'>, CapabilityInfo>();
+  const capability = (e: DeclEntry<'capability'>): CapabilityInfo => {
+    let info = capInfos.get(e);
+    if (!info) {
+      info = capabilityInfo(e, types, model, diags);
+      capInfos.set(e, info);
+    }
+    return info;
+  };
+  for (const m of modules) for (const e of scopes.entries(m, 'capability')) capability(e);
+
+  const planInputs = new Map<DeclEntry<'plan'>, Ty>();
+  const planInput = (e: DeclEntry<'plan'>): Ty => {
+    let t = planInputs.get(e);
+    if (!t) {
+      t = e.node.input ? types.record(e.module, e.node.input, 'input_field', e.qualifiedName) : record([]);
+      planInputs.set(e, t);
+    }
+    return t;
+  };
+
+  const resources = resourcesOf(scopes, modules);
+  const currency = currencyOf(modules);
+  const money = (n: number): string => `${Math.round(n * 1e6) / 1e6}${currency}`;
+
+  const policies = new Map<DeclEntry<'policy'>, PolicyIR>();
+  for (const m of modules) for (const e of scopes.entries(m, 'policy')) policies.set(e, policyIR(e, scopes, diags));
+
+  const guardrails = new Map<DeclEntry<'guardrail'>, CheckedGuardrail>();
+  for (const m of modules) for (const e of scopes.entries(m, 'guardrail')) guardrails.set(e, checkGuardrail(e, scopes, model, diags, contextRoot));
+
+  // plans of every user module (sub-plans may live in imported files)
+  const checked = new Map<DeclEntry<'plan'>, CheckedPlan>();
+  const planErrors = new Map<DeclEntry<'plan'>, number>();
+  for (const m of modules) {
+    if (m.std) continue;
+    for (const e of scopes.entries(m, 'plan')) {
+      const before = errorCount(diags);
+      checked.set(e, checkPlan(e, { scopes, model, diags, contextRoot, capability, planInput }));
+      planErrors.set(e, errorCount(diags) - before);
+    }
+  }
+
+  const topInvariants = topLevelInvariants(modules, checked, contextRoot, model, diags);
+  const simulations = simulationsOf(modules, scopes, model, diags, capability);
+
+  const compiled = new Map<DeclEntry<'plan'>, CompiledPlan>();
+  const inProgress: DeclEntry<'plan'>[] = [];
+  const compilePlan = (e: DeclEntry<'plan'>): CompiledPlan | undefined => {
+    const done = compiled.get(e);
+    if (done) return done;
+    const cp = checked.get(e);
+    if (!cp) return undefined;
+    if (inProgress.includes(e)) return undefined;
+    inProgress.push(e);
+    const before = errorCount(diags);
+    const ir = assemblePlan(cp, {
+      diags, resources, policies, guardrails, money, topInvariants, simulations, contextTy: contextRoot.ty,
+      capabilityByName: (name) => [...capInfos.values()].find((c) => c.name === name),
+      subplan: (target, range) => {
+        if (inProgress.includes(target)) {
+          const cycle = [...inProgress.slice(inProgress.indexOf(target)), target].map((p) => p.node.name.name);
+          diags.push(diagnostic('E0301', `sub-plan cycle: ${cycle.join(' → ')}`, cp.module.file, range));
+          return undefined;
+        }
+        return compilePlan(target);
+      },
+    });
+    inProgress.pop();
+    const ok = ir !== undefined && errorCount(diags) === before && (planErrors.get(e) ?? 0) === 0;
+    const c: CompiledPlan = { checked: cp, ir, ok };
+    compiled.set(e, c);
+    return c;
+  };
+  for (const e of checked.keys()) compilePlan(e);
+
+  checkTriggers(modules, scopes, model, diags, planInput, contextRoot);
+  if (modules.length) diags.push(...unusedDiagnostics(modules, scopes, model, checked, compiled));
+
+  if (opts.checkOnly) return result([]);
+  const wanted = [...scopes.entries(entryModule, 'plan')].filter((e) => opts.plan === undefined || e.node.name.name === opts.plan);
+  const plans = wanted.map((e) => compiled.get(e)).filter((c): c is CompiledPlan => !!c && c.ok && !!c.ir).map((c) => c.ir!);
+  return result(plans);
+}
+
+function errorCount(diags: readonly Diagnostic[]): number {
+  let n = 0;
+  for (const d of diags) if (d.severity === 'error') n++;
+  return n;
+}
+
+function contextOf(modules: readonly LoadedModule[], types: TypeResolver, diags: Diagnostic[]): RootInfo {
+  const fields = new Map<string, FieldTy>();
+  for (const m of modules) {
+    for (const d of m.ast.declarations) {
+      if (d.kind !== 'ContextDecl') continue;
+      const t = types.record(m, { kind: 'RecordType', range: (d as ContextDecl).range, fields: (d as ContextDecl).fields }, 'context_field', 'context');
+      if (t.k !== 'record') continue;
+      for (const [name, f] of t.fields) {
+        if (fields.has(name)) {
+          diags.push(diagnostic('E0102', `context field "${name}" is declared twice`, m.file, f.decl?.range ?? d.range));
+          continue;
+        }
+        fields.set(name, f);
+      }
+    }
+  }
+  return { ty: { k: 'record', fields }, ir: { op: 'var', name: 'context' } };
+}
+
+function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[]): PlacementResource[] {
+  const out: PlacementResource[] = [];
+  const names = new Set<string>();
+  for (const m of modules) {
+    for (const e of scopes.entries(m, 'resource')) {
+      const r = e.node;
+      const name = names.has(r.name.name) ? e.qualifiedName : r.name.name;
+      names.add(name);
+      const kind = r.resourceKind ?? 'cloud_region';
+      out.push({
+        name,
+        kind,
+        tier: tierOf(kind),
+        provides: (r.provides ?? []).map((p) => p.name),
+        concurrency: r.concurrency ? Math.max(1, Math.floor(r.concurrency.value)) : null,
+        cost: r.cost?.amount ?? 0,
+        latency_ms: ms(r.latency) ?? 0,
+        reliability: r.reliability ? Math.min(1, Math.max(0, r.reliability.value / 100)) : null,
+        location: r.location ? r.location.parts.filter((p) => typeof p === 'string').join('') : null,
+        energy: r.energy?.value ?? 0,
+      });
+    }
+  }
+  return out;
+}
+
+function currencyOf(modules: readonly LoadedModule[]): string {
+  for (const m of modules) {
+    if (m.std) continue;
+    for (const d of m.ast.declarations) {
+      if ((d.kind === 'CapabilityDecl' || d.kind === 'ResourceDecl') && d.cost) return d.cost.currency;
+      if (d.kind === 'PolicyDecl') for (const b of d.budgets) if (b.limit.kind === 'MoneyLit') return b.limit.currency;
+    }
+  }
+  return 'usd';
+}
+
+function policyIR(e: DeclEntry<'policy'>, scopes: Scopes, diags: Diagnostic[]): PolicyIR {
+  const p = e.node;
+  const budgets = { cost: null as number | null, duration_ms: null as number | null };
+  for (const b of p.budgets) {
+    if (b.metric === 'cost') {
+      if (b.limit.kind !== 'MoneyLit') diags.push(diagnostic('E0203', 'a cost budget needs money, e.g. budget cost <= 0.50usd', e.module.file, b.limit.range));
+      else budgets.cost = b.limit.amount;
+    } else {
+      if (b.limit.kind !== 'DurationLit') diags.push(diagnostic('E0203', 'a duration budget needs a duration, e.g. budget duration <= 10m', e.module.file, b.limit.range));
+      else budgets.duration_ms = durationMs(b.limit.value, b.limit.unit);
+    }
+  }
+  const weights: Record<string, number> = {};
+  for (const w of p.weights ?? []) weights[w.key.name] = w.value.value;
+  const rate_limits = p.rateLimits.flatMap((r) => {
+    const c = scopes.resolve(e.module, r.capability, 'capability');
+    return c ? [{ capability: c.qualifiedName, count: Math.max(0, Math.floor(r.count)), per_ms: durationMs(r.per.value, r.per.unit) }] : [];
+  });
+  return {
+    name: p.name.name,
+    strategy: p.strategy ?? 'privacy_first',
+    weights,
+    budgets,
+    prefer: p.prefer ?? null,
+    max_fallbacks: p.maxFallbacks ? Math.max(0, Math.floor(p.maxFallbacks.value)) : 3,
+    require_consent: p.requireConsent ?? false,
+    rate_limits,
+  };
+}
+
+type Invariant = CheckedPlan['invariants'][number];
+
+/** Top-level invariants apply to every plan that has all the steps they name. */
+function topLevelInvariants(
+  modules: readonly LoadedModule[],
+  checked: ReadonlyMap<DeclEntry<'plan'>, CheckedPlan>,
+  contextRoot: RootInfo,
+  model: ModelBuilder,
+  diags: Diagnostic[],
+): Map<CheckedPlan, Invariant[]> {
+  const out = new Map<CheckedPlan, Invariant[]>();
+  for (const m of modules) {
+    if (m.std) continue;
+    const plans = [...checked.values()].filter((p) => p.module === m);
+    for (const d of m.ast.declarations) {
+      if (d.kind !== 'InvariantDecl') continue;
+      let applied = false;
+      for (const p of plans) {
+        const scratch: Diagnostic[] = [];
+        const env = {
+          file: m.file, model: new ModelBuilder(), diags: scratch,
+          roots: new Map<string, RootInfo>([['input', { ty: p.inputTy, ir: { op: 'var', name: 'input' } }], ['context', contextRoot], ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
+          steps: new Map(p.steps.map((s) => [s.id, { id: s.id, symbol: s.symbol.id, outputTy: s.outputTy, group: s.forEach?.group }])),
+        };
+        env.model.recordTypes = false;
+        const inv = checkInvariant(d, env, scratch, m.file);
+        if (scratch.some((x) => x.code === 'E0101')) continue;
+        // applies: check again against the real model so references are recorded
+        checkInvariant(d, { ...env, model, diags }, diags, m.file);
+        applied = true;
+        const list = out.get(p) ?? [];
+        list.push(inv);
+        out.set(p, list);
+      }
+      if (!applied) {
+        // Report what does not resolve against the first plan (or no steps at all).
+        const p = plans[0];
+        checkInvariant(d, {
+          file: m.file, model, diags,
+          roots: new Map<string, RootInfo>([['input', { ty: T.any, ir: { op: 'var', name: 'input' } }], ['context', contextRoot], ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
+          steps: new Map((p?.steps ?? []).map((s) => [s.id, { id: s.id, symbol: s.symbol.id, outputTy: s.outputTy, group: s.forEach?.group }])),
+        }, diags, m.file);
+      }
+    }
+  }
+  return out;
+}
+
+function simulationsOf(
+  modules: readonly LoadedModule[],
+  scopes: Scopes,
+  model: ModelBuilder,
+  diags: Diagnostic[],
+  capability: (e: DeclEntry<'capability'>) => CapabilityInfo,
+): Map<string, SimulateIR> {
+  const out = new Map<string, SimulateIR>();
+  for (const m of modules) {
+    for (const d of m.ast.declarations) {
+      if (d.kind !== 'SimulateDecl') continue;
+      const s = d as SimulateDecl;
+      const ce = scopes.resolve(m, s.capability, 'capability');
+      if (!ce) continue;
+      const info = capability(ce);
+      const env = { file: m.file, model, diags, roots: new Map<string, RootInfo>(), allowRange: true };
+      let output: Record<string, import("./ir/types.js").ExprIR> | null = null;
+      if (s.output) {
+        output = {};
+        const outTy = info.output.k === 'record' ? info.output : undefined;
+        for (const f of s.output.fields) {
+          if (outTy && !outTy.fields.has(f.key.name))
+            diags.push(diagnostic('E0201', `capability ${ce.node.name.name} has no output field "${f.key.name}"`, m.file, f.key.range));
+          output[f.key.name] = checkExpr(f.value, env).ir;
+        }
+      }
+      const span = (x: SimulateDecl['latency'] | SimulateDecl['cost'], unit: 'duration' | 'money'): { min: number; max: number } | null => {
+        if (!x) return null;
+        const v = checkExpr(x, env).ir;
+        const num = (e: typeof v): number => (e.op === 'lit' && typeof e.value === 'number' ? e.value : 0);
+        if (v.op === 'range') return { min: num(v.from), max: num(v.to) };
+        void unit;
+        return { min: num(v), max: num(v) };
+      };
+      out.set(info.name, {
+        capability: info.name,
+        output,
+        fail: s.fail ? Math.min(1, Math.max(0, s.fail.value / 100)) : null,
+        latency_ms: span(s.latency, 'duration'),
+        cost: span(s.cost, 'money'),
+      });
+    }
+  }
+  return out;
+}
+
+interface AssembleContext {
+  readonly diags: Diagnostic[];
+  readonly resources: readonly PlacementResource[];
+  readonly policies: ReadonlyMap<DeclEntry<'policy'>, PolicyIR>;
+  readonly guardrails: ReadonlyMap<DeclEntry<'guardrail'>, CheckedGuardrail>;
+  readonly money: (n: number) => string;
+  readonly topInvariants: ReadonlyMap<CheckedPlan, Invariant[]>;
+  readonly simulations: ReadonlyMap<string, SimulateIR>;
+  readonly capabilityByName: (name: string) => CapabilityInfo | undefined;
+  readonly contextTy: Ty;
+  readonly subplan: (e: DeclEntry<'plan'>, range: import('../language/ast.js').Range) => CompiledPlan | undefined;
+}
+
+const RANK = (c: DataClass): number => DATA_CLASSES.indexOf(c);
+
+function assemblePlan(cp: CheckedPlan, cx: AssembleContext): PlanIR | undefined {
+  const { diags } = cx;
+  const file = cp.module.file;
+  const plan: PlanDecl = cp.entry.node;
+
+  // sub-plans first: their estimates feed the `run` steps
+  const subplans: Record<string, PlanIR> = {};
+  const subEstimates = new Map<string, { cost: number; duration_ms: number }>();
+  for (const s of cp.steps) {
+    if (!s.runPlan || s.decl.action.kind !== 'RunAction') continue;
+    const sub = cx.subplan(s.runPlan, s.decl.action.plan.range);
+    if (sub?.ir) {
+      subplans[sub.ir.plan] = sub.ir;
+      subEstimates.set(s.id, { cost: sub.ir.estimates.cost, duration_ms: sub.ir.estimates.duration_ms });
+    }
+  }
+
+  const policy = cp.policy ? cx.policies.get(cp.policy) ?? null : null;
+  const effective = policy ?? defaultPolicy();
+
+  // placement
+  const bindings = new Map<string, StepIR['binding']>();
+  for (const s of cp.steps) {
+    const builtin = s.action.type === 'call' ? null : s.action.type;
+    const r = place(
+      { id: s.id, kind: s.kind, builtin, requires: s.capability?.ir.requires ?? [], pinned: s.pinned ? (cx.resources.find((x) => x.name === s.pinned!.node.name.name) ?? cx.resources.find((x) => x.name === s.pinned!.qualifiedName))?.name ?? s.pinned.node.name.name : undefined },
+      cx.resources,
+      effective,
+      cx.money,
+    );
+    if (!r.ok) {
+      if (s.action.type === 'call' && !s.capability) continue; // unresolved capability: already reported
+      diags.push(diagnostic('E0501', `no resource can host step "${s.id}": ${r.reason}`, file, s.decl.name.range));
+      continue;
+    }
+    bindings.set(s.id, r.binding);
+  }
+
+  // estimates per step
+  const resourceByName = new Map(cx.resources.map((r) => [r.name, r]));
+  const stepEstimates = new Map<string, { cost: number; duration_ms: number }>();
+  for (const s of cp.steps) {
+    const res = bindings.get(s.id)?.resource;
+    const r = res ? resourceByName.get(res) : undefined;
+    let cost = 0;
+    let duration = 0;
+    if (s.action.type === 'call') {
+      cost = (s.capability?.ir.cost ?? 0) + (r?.cost ?? 0);
+      duration = (s.capability?.ir.latency_ms ?? 0) + (r?.latency_ms ?? 0);
+    } else if (s.action.type === 'wait') duration = s.waitMs ?? 0;
+    else if (s.action.type === 'run') {
+      const sub = subEstimates.get(s.id);
+      cost = sub?.cost ?? 0;
+      duration = sub?.duration_ms ?? 0;
+    }
+    if (s.forEach && s.itemCount !== null) {
+      const n = s.itemCount;
+      const waves = s.forEach.parallel ? Math.ceil(n / s.forEach.parallel) : n > 0 ? 1 : 0;
+      cost *= n;
+      duration *= waves;
+    }
+    stepEstimates.set(s.id, { cost, duration_ms: duration });
+  }
+
+  // DAG
+  const depsOf = new Map<string, string[]>();
+  for (const s of cp.steps) depsOf.set(s.id, [...new Set([...s.refs, ...s.after])].sort());
+  const dag = buildDag(cp.steps.map((s) => ({ id: s.id, deps: depsOf.get(s.id)!, duration: stepEstimates.get(s.id)!.duration_ms })));
+  if (dag.cycles.length) {
+    for (const cycle of dag.cycles) {
+      const first = cp.byId.get(cycle[0]!)!;
+      diags.push(
+        diagnostic('E0301', `dependency cycle: ${[...cycle, cycle[0]].join(' → ')}`, file, first.decl.name.range, {
+          related: cycle.slice(1).map((id) => ({ message: `step ${id} is part of the cycle`, file, range: cp.byId.get(id)!.decl.name.range })),
+        }),
+      );
+    }
+    return undefined;
+  }
+
+  // data classes flow along the DAG: a step handles what it reads
+  for (const id of dag.order) {
+    const s = cp.byId.get(id)!;
+    let d: DataClass = maxClass(s.ownData, s.capability?.ir.data ?? 'public');
+    for (const r of s.outputReads) {
+      const src = cp.byId.get(r);
+      if (src && src !== s) d = maxClass(d, src.data);
+    }
+    s.data = d;
+  }
+
+  const cost = [...stepEstimates.values()].reduce((a, e) => a + e.cost, 0);
+  const placed = cp.steps.filter((s) => {
+    const t = bindings.get(s.id)?.tier;
+    return t && t !== 'human';
+  });
+  const localRatio = placed.length ? placed.filter((s) => bindings.get(s.id)!.tier === 'local').length / placed.length : 1;
+
+  // budgets
+  if (policy && cp.policy) {
+    const where = plan.policy?.range ?? plan.name.range;
+    if (policy.budgets.cost !== null && cost > policy.budgets.cost + 1e-12)
+      diags.push(diagnostic('W0502', `estimated cost ${cx.money(cost)} of plan "${plan.name.name}" exceeds the budget ${cx.money(policy.budgets.cost)} of policy ${policy.name}`, file, where));
+    if (policy.budgets.duration_ms !== null && dag.duration > policy.budgets.duration_ms)
+      diags.push(diagnostic('W0502', `estimated duration ${fmtMs(dag.duration)} of plan "${plan.name.name}" exceeds the budget ${fmtMs(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
+  }
+
+  // guardrails
+  const facts: StepFacts[] = cp.steps.map((s) => {
+    const b = bindings.get(s.id);
+    const r = b?.resource ? resourceByName.get(b.resource) : undefined;
+    const e = stepEstimates.get(s.id)!;
+    return {
+      id: s.id, nameRange: s.decl.name.range, data: s.data, placement: r?.kind ?? null, tier: b?.tier ?? null, kind: s.kind,
+      capability: s.capability?.name ?? null, resource: b?.resource ?? null, cost: e.cost, duration: e.duration_ms, priority: s.priority,
+    };
+  });
+  const planFacts = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: dag.graph, cost, duration: dag.duration, localRatio };
+  const guardrails = cp.guardrails.map((g) => evaluateGuardrail(cx.guardrails.get(g)!, planFacts, diags));
+
+  // IR
+  const baseDir = dirname(resolve(file));
+  const capabilities: Record<string, CapabilityIR> = {};
+  const addCap = (info: CapabilityInfo | undefined): void => {
+    if (!info || capabilities[info.name]) return;
+    const h = info.ir.handler;
+    capabilities[info.name] = h && 'module' in h ? { ...info.ir, handler: { module: relativeModule(baseDir, h.module), export: h.export } } : info.ir;
+  };
+  for (const s of cp.steps) {
+    addCap(s.capability);
+    for (const c of [s.fallback, s.compensate]) if (c) addCap(cx.capabilityByName(c.capability));
+  }
+  const resources: Record<string, ResourceIR> = {};
+  for (const r of cx.resources) {
+    const { energy: _energy, ...ir } = r;
+    resources[r.name] = ir;
+  }
+  const steps: StepIR[] = dag.order.map((id) => {
+    const s = cp.byId.get(id)!;
+    const b = bindings.get(id) ?? { resource: null, tier: null, rationale: 'unplaced', fallbacks: [] };
+    return stepIR(s, b, depsOf.get(id)!, stepEstimates.get(id)!, dag.stageOf.get(id)!);
+  });
+  const simulations: Record<string, SimulateIR> = {};
+  for (const name of Object.keys(capabilities)) {
+    const sim = cx.simulations.get(name);
+    if (sim) simulations[name] = sim;
+  }
+  return {
+    version: IR_VERSION,
+    plan: plan.name.name,
+    module: cp.module.name,
+    goal: plan.goal ? plan.goal.parts.filter((p) => typeof p === 'string').join('') : null,
+    base_dir: baseDir,
+    source_file: resolve(file),
+    input: toJsonSchema(cp.inputTy, true, literalDefaults(plan)),
+    context: toJsonSchema(cx.contextTy, false),
+    policy,
+    priority: ({ critical: 0, high: 1, normal: 2, low: 3, info: 4 } as const)[plan.priority ?? 'normal'],
+    deadline_ms: ms(plan.deadline),
+    concurrency: plan.concurrency ? Math.max(1, Math.floor(plan.concurrency.value)) : null,
+    on_failure: plan.onFailure ?? 'abort',
+    capabilities,
+    resources,
+    steps,
+    stages: dag.stages.map((st) => [...st]),
+    estimates: { cost, duration_ms: dag.duration, critical_path: [...dag.criticalPath], local_ratio: localRatio },
+    guardrails,
+    success: cp.success,
+    output: cp.output,
+    invariants: [...cp.invariants, ...(cx.topInvariants.get(cp) ?? [])],
+    simulations,
+    subplans,
+  };
+}
+
+function literalDefaults(plan: PlanDecl): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const f of plan.input?.fields ?? []) {
+    const d = f.default;
+    if (!d) continue;
+    if (d.kind === 'NumberLit' || d.kind === 'BoolLit') out.set(f.name.name, d.value);
+    else if (d.kind === 'StringLit' && d.parts.every((p) => typeof p === 'string')) out.set(f.name.name, d.parts.join(''));
+    else if (d.kind === 'NullLit') out.set(f.name.name, null);
+  }
+  return out;
+}
+
+function relativeModule(baseDir: string, abs: string): string {
+  const rel = relative(baseDir, abs).split(sep).join('/');
+  return rel.startsWith('.') || rel.startsWith('/') ? rel : `./${rel}`;
+}
+
+function stepIR(s: CheckedStep, binding: StepIR['binding'], deps: string[], est: { cost: number; duration_ms: number }, stage: number): StepIR {
+  return {
+    id: s.id,
+    capability: s.capability?.name ?? null,
+    action: s.action,
+    args: s.action.type === 'call' ? s.args : {},
+    deps,
+    after: [...s.after].sort(),
+    resource: binding.resource,
+    binding,
+    timeout_ms: s.action.type === 'wait_until' ? s.action.timeout_ms : s.timeout_ms,
+    retry: s.retry,
+    when: s.when,
+    join: s.join,
+    skip_if_skipped: [...s.skipIfSkipped].filter((x) => x !== s.id).sort(),
+    on_failure: s.on_failure,
+    priority: s.priority,
+    for_each: s.forEach,
+    fallback: s.fallback,
+    compensate: s.compensate,
+    data: s.data,
+    kind: s.kind,
+    estimates: est,
+    stage,
+  };
+}
+
+export function fmtMs(n: number): string {
+  if (n >= 3_600_000) return `${Math.round((n / 3_600_000) * 100) / 100}h`;
+  if (n >= 60_000) return `${Math.round((n / 60_000) * 100) / 100}m`;
+  if (n >= 1000) return `${Math.round((n / 1000) * 100) / 100}s`;
+  return `${Math.round(n)}ms`;
+}
+
+export type { TriggerDecl };
+export { RANK };

@@ -1,0 +1,213 @@
+/**
+ * Module scopes and name resolution. Each declaration kind has its own namespace (a capability
+ * and a resource may share a name, as Terraform blocks do); E0102 reports a name declared twice
+ * within one kind. A name resolves, in order, to the module's own declaration, a name imported
+ * with `import std.x { a }`, then a name of the implicitly imported `std.capabilities`.
+ * Qualified names (`policies.lean`, `devices.turn_off`, `std.policies.lean`) go through an import
+ * qualifier. Unresolved names are E0101 with a did-you-mean fix.
+ */
+import type {
+  CapabilityDecl, Declaration, GuardrailDecl, Ident, InvariantDecl, PlanDecl, PolicyDecl, QualifiedName, Range,
+  ResourceDecl, TriggerDecl, TypeAliasDecl,
+} from '../language/ast.js';
+import { diagnostic, type Diagnostic, type Fix } from '../language/diagnostic.js';
+import type { LoadedModule, Program } from './load.js';
+import type { ModelBuilder, OrchSymbol, SymbolKind } from './model.js';
+import { closest } from './suggest.js';
+import { capabilityDetail, nodeDetail } from './detail.js';
+
+export interface DeclNodes {
+  type: TypeAliasDecl;
+  capability: CapabilityDecl;
+  resource: ResourceDecl;
+  policy: PolicyDecl;
+  guardrail: GuardrailDecl;
+  plan: PlanDecl;
+  trigger: TriggerDecl;
+  invariant: InvariantDecl;
+}
+export type DeclKind = keyof DeclNodes;
+
+export interface DeclEntry<K extends DeclKind = DeclKind> {
+  readonly kind: K;
+  readonly node: DeclNodes[K];
+  readonly module: LoadedModule;
+  readonly symbol: OrchSymbol;
+  /** `module.name` (for capabilities this is the IR name). */
+  readonly qualifiedName: string;
+}
+
+const KIND_WORD: Record<DeclKind, string> = {
+  type: 'type',
+  capability: 'capability',
+  resource: 'resource',
+  policy: 'policy',
+  guardrail: 'guardrail',
+  plan: 'plan',
+  trigger: 'trigger',
+  invariant: 'invariant',
+};
+
+function declKindOf(d: Declaration): DeclKind | undefined {
+  switch (d.kind) {
+    case 'TypeAliasDecl': return 'type';
+    case 'CapabilityDecl': return 'capability';
+    case 'ResourceDecl': return 'resource';
+    case 'PolicyDecl': return 'policy';
+    case 'GuardrailDecl': return 'guardrail';
+    case 'PlanDecl': return 'plan';
+    case 'TriggerDecl': return 'trigger';
+    case 'InvariantDecl': return 'invariant';
+    default: return undefined;
+  }
+}
+
+type Table = Map<DeclKind, Map<string, DeclEntry>>;
+
+function emptyTable(): Table {
+  return new Map((Object.keys(KIND_WORD) as DeclKind[]).map((k) => [k, new Map()]));
+}
+
+export class Scopes {
+  private readonly own = new Map<LoadedModule, Table>();
+  /** Declarations in every module, in load order (entry first). */
+  readonly all: DeclEntry[] = [];
+
+  constructor(
+    readonly program: Program,
+    private readonly model: ModelBuilder,
+    private readonly diags: Diagnostic[],
+  ) {
+    for (const mod of program.modules) this.declareModule(mod);
+    for (const mod of program.modules) this.checkImportedNames(mod);
+  }
+
+  private declareModule(mod: LoadedModule): void {
+    const table = emptyTable();
+    this.own.set(mod, table);
+    for (const d of mod.ast.declarations) {
+      const kind = declKindOf(d);
+      if (!kind || !('name' in d)) continue;
+      const nameNode = d.name;
+      if (nameNode.kind !== 'Ident') continue; // invariants named by a string are not referable
+      const name = nameNode.name;
+      const names = table.get(kind)!;
+      const prior = names.get(name);
+      if (prior) {
+        this.diags.push(
+          diagnostic('E0102', `duplicate ${KIND_WORD[kind]} "${name}" (first declared on line ${prior.symbol.nameRange.start.line})`, mod.file, nameNode.range, {
+            related: [{ message: 'first declared here', file: prior.module.file, range: prior.symbol.nameRange }],
+          }),
+        );
+        continue;
+      }
+      const symbol = this.model.declare({
+        name,
+        kind: kind as SymbolKind,
+        qualifiedName: `${mod.name}.${name}`,
+        file: mod.file,
+        range: d.range,
+        nameRange: nameNode.range,
+        doc: 'doc' in d ? d.doc : undefined,
+        detail: kind === 'capability' ? capabilityDetail(d as CapabilityDecl) : nodeDetail(kind, name),
+        std: mod.std,
+      });
+      const entry: DeclEntry = { kind, node: d as never, module: mod, symbol, qualifiedName: `${mod.name}.${name}` };
+      names.set(name, entry);
+      this.all.push(entry);
+    }
+  }
+
+  private checkImportedNames(mod: LoadedModule): void {
+    for (const imp of mod.imports) {
+      if (!imp.target || !imp.names) continue;
+      const table = this.own.get(imp.target)!;
+      for (const n of imp.names) {
+        const found = [...table.values()].map((m) => m.get(n.name)).find((e) => e);
+        if (found) this.model.refer(mod.file, n.range, found.symbol.id);
+        else {
+          const candidates = [...table.values()].flatMap((m) => [...m.keys()]);
+          this.unresolved(mod.file, n, `"${n.name}" is not declared in ${imp.target.name}`, candidates);
+        }
+      }
+    }
+  }
+
+  entries<K extends DeclKind>(mod: LoadedModule, kind: K): Iterable<DeclEntry<K>> {
+    return (this.own.get(mod)?.get(kind)?.values() ?? []) as Iterable<DeclEntry<K>>;
+  }
+
+  ownEntry<K extends DeclKind>(mod: LoadedModule, kind: K, name: string): DeclEntry<K> | undefined {
+    return this.own.get(mod)?.get(kind)?.get(name) as DeclEntry<K> | undefined;
+  }
+
+  /** Every name of this kind visible unqualified in `mod` (for suggestions). */
+  visibleNames(mod: LoadedModule, kind: DeclKind): string[] {
+    const out = new Set<string>(this.own.get(mod)?.get(kind)?.keys() ?? []);
+    for (const imp of mod.imports) {
+      if (!imp.target) continue;
+      const names = this.own.get(imp.target)?.get(kind);
+      if (!names) continue;
+      if (imp.implicit) for (const n of names.keys()) out.add(n);
+      if (imp.names) for (const n of imp.names) if (names.has(n.name)) out.add(n.name);
+      if (imp.qualifier) for (const n of names.keys()) out.add(`${imp.qualifier}.${n}`);
+    }
+    return [...out];
+  }
+
+  /** Resolves without reporting (used for guardrail selectors that are patterns). */
+  lookup<K extends DeclKind>(mod: LoadedModule, kind: K, parts: readonly string[]): DeclEntry<K> | undefined {
+    if (parts.length === 1) {
+      const name = parts[0]!;
+      const own = this.ownEntry(mod, kind, name);
+      if (own) return own;
+      for (const imp of mod.imports)
+        if (imp.target && imp.names?.some((n) => n.name === name)) {
+          const e = this.ownEntry(imp.target, kind, name);
+          if (e) return e;
+        }
+      for (const imp of mod.imports)
+        if (imp.target && imp.implicit) {
+          const e = this.ownEntry(imp.target, kind, name);
+          if (e) return e;
+        }
+      return undefined;
+    }
+    const last = parts[parts.length - 1]!;
+    const qualifier = parts.slice(0, -1).join('.');
+    for (const imp of mod.imports) {
+      if (!imp.target) continue;
+      if (imp.qualifier === qualifier || imp.target.name === qualifier) return this.ownEntry(imp.target, kind, last);
+    }
+    if (qualifier === mod.name) return this.ownEntry(mod, kind, last);
+    return undefined;
+  }
+
+  /** Resolves a (qualified) name of one kind in `mod`, recording the reference or reporting E0101. */
+  resolve<K extends DeclKind>(mod: LoadedModule, name: QualifiedName, kind: K): DeclEntry<K> | undefined {
+    const parts = name.parts.map((p) => p.name);
+    if (parts.length === 0) return undefined;
+    const entry = this.lookup(mod, kind, parts);
+    if (entry) {
+      const last = name.parts[name.parts.length - 1]!;
+      this.model.refer(mod.file, last.range, entry.symbol.id);
+      return entry;
+    }
+    const shown = parts.join('.');
+    const target = name.parts.length === 1 ? name.parts[0]! : undefined;
+    const fakeIdent: Ident = target ?? { kind: 'Ident', name: shown, range: name.range };
+    this.unresolved(mod.file, fakeIdent, `unknown ${KIND_WORD[kind]} "${shown}"`, this.visibleNames(mod, kind), name.range);
+    return undefined;
+  }
+
+  unresolved(file: string, ident: Ident, message: string, candidates: Iterable<string>, range: Range = ident.range): void {
+    this.diags.push(unresolvedDiagnostic(file, ident.name, message, candidates, range));
+  }
+}
+
+/** E0101 with "did you mean" in the message and as a quick fix. */
+export function unresolvedDiagnostic(file: string, name: string, message: string, candidates: Iterable<string>, range: Range): Diagnostic {
+  const best = closest(name, candidates);
+  const fixes: Fix[] = best ? [{ title: `Change to "${best}"`, edits: [{ file, range, newText: best }] }] : [];
+  return diagnostic('E0101', best ? `${message}; did you mean "${best}"?` : message, file, range, fixes.length ? { fixes } : {});
+}

@@ -1,0 +1,91 @@
+/**
+ * Syntactic types (`TypeExpr`) → semantic types (`Ty`): aliases expanded (a self-referential
+ * alias is E0201), record fields declared as symbols so member access can be navigated.
+ */
+import type { FieldDecl, RecordType, TypeExpr } from '../../language/ast.js';
+import { diagnostic, type Diagnostic } from '../../language/diagnostic.js';
+import type { LoadedModule } from '../load.js';
+import type { ModelBuilder, SymbolKind } from '../model.js';
+import type { Scopes } from '../scope.js';
+import { fieldText } from '../detail.js';
+import { T, type FieldTy, type Ty } from './ty.js';
+
+export class TypeResolver {
+  private readonly aliases = new Map<object, Ty>();
+  private readonly resolving = new Set<object>();
+
+  constructor(
+    private readonly scopes: Scopes,
+    private readonly model: ModelBuilder,
+    private readonly diags: Diagnostic[],
+  ) {}
+
+  resolve(mod: LoadedModule, t: TypeExpr | undefined, fieldKind: SymbolKind = 'output_field', owner = ''): Ty {
+    if (!t) return T.any;
+    switch (t.kind) {
+      case 'PrimitiveType':
+        return { k: t.name } as Ty;
+      case 'EnumType':
+        return { k: 'enum', values: t.values };
+      case 'ListType':
+        return { k: 'list', elem: this.resolve(mod, t.element, fieldKind, owner) };
+      case 'MapType':
+        return { k: 'map', value: this.resolve(mod, t.value, fieldKind, owner) };
+      case 'OptionalType': {
+        const inner = this.resolve(mod, t.inner, fieldKind, owner);
+        return inner.k === 'optional' ? inner : { k: 'optional', inner };
+      }
+      case 'RecordType':
+        return this.record(mod, t, fieldKind, owner);
+      case 'NamedType': {
+        const entry = this.scopes.resolve(mod, t.name, 'type');
+        if (!entry) return T.unknown;
+        const cached = this.aliases.get(entry.node);
+        if (cached) return cached;
+        if (this.resolving.has(entry.node)) {
+          this.diags.push(diagnostic('E0201', `type alias "${entry.node.name.name}" refers to itself`, mod.file, t.range));
+          return T.unknown;
+        }
+        this.resolving.add(entry.node);
+        const ty = this.resolve(entry.module, entry.node.type, 'output_field', entry.qualifiedName);
+        this.resolving.delete(entry.node);
+        this.aliases.set(entry.node, ty);
+        return ty;
+      }
+    }
+  }
+
+  record(mod: LoadedModule, t: RecordType, fieldKind: SymbolKind, owner: string): Ty {
+    const fields = new Map<string, FieldTy>();
+    for (const f of t.fields) {
+      if (fields.has(f.name.name)) {
+        this.diags.push(diagnostic('E0102', `duplicate field "${f.name.name}"`, mod.file, f.name.range));
+        continue;
+      }
+      fields.set(f.name.name, this.field(mod, f, fieldKind, owner));
+    }
+    return { k: 'record', fields };
+  }
+
+  private field(mod: LoadedModule, f: FieldDecl, fieldKind: SymbolKind, owner: string): FieldTy {
+    const ty = this.resolve(mod, f.type, fieldKind, owner ? `${owner}.${f.name.name}` : f.name.name);
+    const sym = this.model.declare({
+      name: f.name.name,
+      kind: fieldKind,
+      qualifiedName: owner ? `${owner}.${f.name.name}` : f.name.name,
+      file: mod.file,
+      range: f.range,
+      nameRange: f.name.range,
+      doc: f.doc,
+      detail: `(${fieldKind.replace('_', ' ')}) ${fieldText(f)}`,
+      std: mod.std,
+    });
+    return {
+      name: f.name.name,
+      ty,
+      dataClass: f.dataClass,
+      required: f.default === undefined && ty.k !== 'optional',
+      decl: { file: mod.file, range: f.name.range, symbol: sym.id },
+    };
+  }
+}

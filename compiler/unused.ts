@@ -1,0 +1,84 @@
+/**
+ * W0601 unused declarations, in user modules only (std is a library):
+ * - a capability, policy or type alias nothing refers to;
+ * - a resource nothing pins (`on`) and no placement chose, as binding or fallback;
+ * - a step whose output nothing reads and that has no effect. Effects: capabilities of kind
+ *   `tool`, `service` and `human` act on the world (send, write, ask); `agent` and `llm` only
+ *   compute, so an unread `llm`/`agent` step is dead work. Wait, wait-until and run steps are
+ *   never reported (they order or delegate).
+ * Modules without plans are libraries: their capabilities, resources, policies and types are
+ * exports, not reported.
+ */
+import { diagnostic, type Diagnostic } from '../language/diagnostic.js';
+import type { CheckedPlan } from './check/plan.js';
+import type { LoadedModule } from './load.js';
+import type { ModelBuilder } from './model.js';
+import type { CompiledPlan } from './program.js';
+import type { DeclEntry, DeclKind, Scopes } from './scope.js';
+
+export function unusedDiagnostics(
+  modules: readonly LoadedModule[],
+  scopes: Scopes,
+  model: ModelBuilder,
+  checked: ReadonlyMap<DeclEntry<'plan'>, CheckedPlan>,
+  compiled: ReadonlyMap<DeclEntry<'plan'>, CompiledPlan>,
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const refCount = new Map<number, number>();
+  for (const r of model.references) if (!r.isDeclaration) refCount.set(r.symbol, (refCount.get(r.symbol) ?? 0) + 1);
+  const boundResources = new Set<string>();
+  for (const c of compiled.values())
+    for (const s of c.ir?.steps ?? []) {
+      if (s.binding.resource) boundResources.add(s.binding.resource);
+      s.binding.fallbacks.forEach((f) => boundResources.add(f));
+    }
+
+  for (const m of modules) {
+    if (m.std) continue;
+    const hasPlans = [...scopes.entries(m, 'plan')].length > 0;
+    if (hasPlans) {
+      const report = (kind: DeclKind, what: string): void => {
+        for (const e of scopes.entries(m, kind)) {
+          const used = (refCount.get(e.symbol.id) ?? 0) > 0 || (kind === 'resource' && boundResources.has(e.symbol.name));
+          if (used) continue;
+          out.push(
+            diagnostic('W0601', `${what} "${e.symbol.name}" is never used`, m.file, e.symbol.nameRange, {
+              fixes: [{ title: `Remove ${what} ${e.symbol.name}`, edits: [{ file: m.file, range: e.node.range, newText: '' }] }],
+            }),
+          );
+        }
+      };
+      report('capability', 'capability');
+      report('resource', 'resource');
+      report('policy', 'policy');
+      report('type', 'type');
+    }
+  }
+
+  for (const cp of checked.values()) {
+    if (cp.module.std) continue;
+    const read = new Set<string>([...cp.outputUses, ...cp.invariantUses]);
+    for (const s of cp.steps) {
+      s.refs.forEach((r) => r !== s.id && read.add(r));
+      s.after.forEach((r) => read.add(r));
+    }
+    for (const g of cp.guardrails)
+      for (const r of g.node.rules) {
+        if (r.kind === 'RequireRule') {
+          if (r.subject.kind === 'StepSelector') read.add(r.subject.step.name);
+          if (r.object.kind === 'StepSelector') read.add(r.object.step.name);
+        }
+        if (r.kind === 'CheckRule' && r.target.kind === 'StepSelector') read.add(r.target.step.name);
+      }
+    for (const s of cp.steps) {
+      if (read.has(s.id) || s.action.type !== 'call' || !s.kind) continue;
+      if (s.kind !== 'agent' && s.kind !== 'llm') continue;
+      out.push(
+        diagnostic('W0601', `the output of step "${s.id}" is never used, and its capability (${s.kind}) has no effect`, cp.module.file, s.decl.name.range, {
+          fixes: [{ title: `Remove step ${s.id}`, edits: [{ file: cp.module.file, range: s.decl.range, newText: '' }] }],
+        }),
+      );
+    }
+  }
+  return out;
+}
