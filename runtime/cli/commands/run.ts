@@ -20,6 +20,7 @@ export interface RunCliOptions {
   readonly workers?: number;
   readonly waitForSignals?: boolean;
   readonly memoryLimit?: number;
+  readonly runId?: string;
 }
 
 export function positiveInt(name: string) {
@@ -43,6 +44,7 @@ export function registerRun(program: Command): void {
     .option('--workers <n>', 'worker threads (default: number of cores)', positiveInt('--workers'))
     .option('--memory-limit <mb>', 'heap limit of each worker in MB', positiveInt('--memory-limit'))
     .option('--wait-for-signals', 'keep waiting in this process at approval steps instead of stopping (paused)')
+    .option('--run-id <id>', 'use this run id instead of a generated one')
     .action(async (file: string, opts: RunCliOptions) => {
       const loaded = await loadPlan(file, opts.plan);
       if (loaded.kind === 'usage') throw new CliError(loaded.message, 2);
@@ -60,7 +62,7 @@ export function registerRun(program: Command): void {
         throw new CliError((err as Error).message, 2);
       }
       const runtime = await openRuntime(opts);
-      await execute(runtime, opts.json === true, () => runtime.start(loaded.plan, { input, context, onEvent: progressFor(opts).onEvent }));
+      await execute(runtime, opts.json === true, () => runtime.start(loaded.plan, { input, context, runId: opts.runId, onEvent: progressFor(opts).onEvent }));
     });
 }
 
