@@ -1,10 +1,14 @@
 /**
- * `orch check`: the diagnostics of a set of files. Syntax only for now (read + parse each
- * file); the compiler phases plug in here.
+ * `orch check`: the diagnostics of a set of files — every compiler phase (syntax, names, types,
+ * DAG, placement, guardrails, triggers, unused declarations), imports included. The given files
+ * are read through `read` (so the CLI reports unusable inputs as I/O errors first); imported
+ * files come from the disk.
  */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { compareDiagnostics, type Diagnostic } from '../language/diagnostic.js';
-import { parse } from '../language/index.js';
+import { check } from './index.js';
+import { diskHost, type SourceHost } from './load.js';
 
 export type ReadText = (path: string) => Promise<string>;
 
@@ -12,10 +16,18 @@ const readUtf8: ReadText = (path) => readFile(path, 'utf8');
 
 /** Diagnostics of every file, sorted by file then position. I/O errors propagate from `read`. */
 export async function checkFiles(paths: readonly string[], read: ReadText = readUtf8): Promise<Diagnostic[]> {
+  const texts = new Map<string, string>();
+  for (const file of paths) texts.set(resolve(file), await read(file));
+  const host: SourceHost = { readFile: (p) => texts.get(resolve(p)) ?? diskHost.readFile(p) };
+  const seen = new Set<string>();
   const out: Diagnostic[] = [];
   for (const file of paths) {
-    const text = await read(file);
-    out.push(...parse({ file, text }).diagnostics);
+    for (const d of check({ entry: file, host })) {
+      const key = `${resolve(d.file)}\u0000${d.range.start.offset}\u0000${d.range.end.offset}\u0000${d.code}\u0000${d.message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(d);
+    }
   }
   return out.sort(compareDiagnostics);
 }

@@ -1,0 +1,291 @@
+/**
+ * Every diagnostic code of LANGUAGE.md §5 that the compiler reports: a minimal program that
+ * triggers it (checked at the right range) and a near miss that does not.
+ */
+import { describe, expect, it } from 'vitest';
+import { BASE, checkText, codes, compileText, covered } from './helpers.js';
+
+function only(code: string, text: string, others: Record<string, string> = {}) {
+  const diags = checkText(text, others).filter((d) => d.code === code);
+  return diags;
+}
+
+const PLAN = (body: string, extra = '') => `${BASE}\n${extra}\nplan p {\n  input { url: string }\n${body}\n}\n`;
+
+describe('E0101 unresolved name', () => {
+  it('reports an unknown step with a did-you-mean fix, at the name', () => {
+    const text = PLAN(`  step a = fetch(url: input.url)\n  step b = summarize(text: aa.output.body)`);
+    const [d, ...rest] = only('E0101', text);
+    expect(rest).toEqual([]);
+    expect(covered(text, d!)).toBe('aa');
+    expect(d!.message).toContain('did you mean "a"');
+    expect(d!.fixes?.[0]?.edits[0]?.newText).toBe('a');
+  });
+  it('reports an unknown capability', () => {
+    const text = PLAN(`  step a = fetchh(url: input.url)`);
+    const [d] = only('E0101', text);
+    expect(covered(text, d!)).toBe('fetchh');
+    expect(d!.message).toContain('"fetch"');
+  });
+  it('reports unknown policy, guardrail, resource and after targets', () => {
+    const text = PLAN(`  policy nope\n  guardrails nada\n  step a = fetch(url: input.url) { on nowhere after ghost }`);
+    const got = only('E0101', text).map((d) => covered(text, d));
+    expect(got.sort()).toEqual(['ghost', 'nada', 'nope', 'nowhere']);
+  });
+  it('near miss: every name resolves', () => {
+    const text = PLAN(`  step a = fetch(url: input.url)\n  step b = summarize(text: a.output.body)`);
+    expect(only('E0101', text)).toEqual([]);
+  });
+});
+
+describe('E0102 duplicate declaration', () => {
+  it('reports the second capability and the second step', () => {
+    const text = `${BASE}\ncapability fetch { kind tool }\nplan p {\n  step a = fetch(url: "x")\n  step a = fetch(url: "y")\n}\n`;
+    const ds = only('E0102', text);
+    expect(ds).toHaveLength(2);
+    expect(ds.every((d) => covered(text, d) === 'fetch' || covered(text, d) === 'a')).toBe(true);
+    expect(ds[0]!.range.start.line).toBe(text.split('\n').findIndex((l) => l.startsWith('capability fetch { kind tool }')) + 1);
+  });
+  it('near miss: a capability and a resource may share a name', () => {
+    const text = `${BASE}\nresource fetch { kind local_device provides http }\nplan p { step a = fetch(url: "x") }\n`;
+    expect(only('E0102', text)).toEqual([]);
+  });
+});
+
+describe('E0103 import not found / cycle', () => {
+  it('reports a missing file import at the path', () => {
+    const text = `import "./missing.orch" as m\n${PLAN('  step a = fetch(url: input.url)')}`;
+    const [d] = only('E0103', text);
+    expect(covered(text, d!)).toBe('"./missing.orch"');
+  });
+  it('reports a missing std module', () => {
+    const text = `import std.nothing_here\n${PLAN('  step a = fetch(url: input.url)')}`;
+    expect(only('E0103', text)).toHaveLength(1);
+  });
+  it('reports an import cycle', () => {
+    const text = `import "./b.orch" as b\n${PLAN('  step a = fetch(url: input.url)')}`;
+    const ds = only('E0103', text, { 'b.orch': 'import "./main.orch" as m\n' });
+    expect(ds.length).toBeGreaterThanOrEqual(1);
+    expect(ds[0]!.message).toMatch(/import cycle: .*main\.orch → b\.orch → main\.orch/);
+  });
+  it('near miss: an existing file and std modules import fine, qualified names resolve', () => {
+    const lib = 'capability ping { kind tool input { host: string } output { ok: bool } }\nresource box { kind local_device }\n';
+    const text = `import std.policies\nimport "./lib.orch" as lib\n${BASE}\nplan p {\n  policy policies.cost_optimized\n  step a = lib.ping(host: "h")\n}\n`;
+    const diags = checkText(text, { 'lib.orch': lib });
+    expect(codes(diags).filter((c) => c.startsWith('E'))).toEqual([]);
+  });
+});
+
+describe('E0201 type mismatch', () => {
+  it('reports an argument of the wrong type at the value', () => {
+    const text = PLAN(`  step a = fetch(url: 42)`);
+    const [d] = only('E0201', text);
+    expect(covered(text, d!)).toBe('42');
+    expect(d!.message).toContain('expects string');
+  });
+  it('reports an unknown output field with a suggestion', () => {
+    const text = PLAN(`  step a = fetch(url: input.url)\n  step b = summarize(text: a.output.bdy)`);
+    const [d] = only('E0201', text);
+    expect(covered(text, d!)).toBe('bdy');
+    expect(d!.message).toContain('did you mean "body"');
+  });
+  it('reports reading a field of a for-each output list outside the block', () => {
+    const text = PLAN(`  for each u in [input.url] { step a = fetch(url: u) }\n  step b = summarize(text: a.output.body)`);
+    const [d] = only('E0201', text);
+    expect(covered(text, d!)).toBe('body');
+    expect(d!.message).toContain('list');
+  });
+  it('reports a non-bool when', () => {
+    const text = PLAN(`  step a = fetch(url: input.url) when input.url`);
+    expect(only('E0201', text)).toHaveLength(1);
+  });
+  it('near miss: int widens to number, enum literal matches, list output used with len()', () => {
+    const text = PLAN(`  for each u in [input.url] { step a = fetch(url: u, retries: 2) }\n  step b = summarize(text: "n=\${len(a.output)}")\n  step c = fetch(url: input.url) when b.output.label == "good"`);
+    expect(only('E0201', text)).toEqual([]);
+  });
+});
+
+describe('E0202 unknown / missing argument', () => {
+  it('reports an unknown argument at its name, with a did-you-mean fix', () => {
+    const text = PLAN(`  step a = fetch(url: input.url, retires: 2)`);
+    const [d] = only('E0202', text);
+    expect(covered(text, d!)).toBe('retires');
+    expect(d!.fixes?.[0]?.edits[0]?.newText).toBe('retries');
+  });
+  it('reports a missing required argument with a fix that inserts it', () => {
+    const text = PLAN(`  step a = fetch(retries: 2)`);
+    const [d] = only('E0202', text);
+    expect(covered(text, d!)).toBe('fetch');
+    expect(d!.message).toContain('"url"');
+    const edit = d!.fixes![0]!.edits[0]!;
+    const fixed = text.slice(0, edit.range.start.offset) + edit.newText + text.slice(edit.range.end.offset);
+    expect(fixed).toContain('fetch(retries: 2, url: "")');
+    expect(only('E0202', fixed)).toEqual([]);
+  });
+  it('near miss: optional parameters may be left out (defaults applied in the IR)', () => {
+    const text = PLAN(`  step a = fetch(url: input.url)`);
+    const out = compileText(text);
+    expect(out.diagnostics.filter((d) => d.code === 'E0202')).toEqual([]);
+    expect(out.plans[0]!.steps[0]!.args.retries).toEqual({ op: 'lit', value: 1 });
+  });
+});
+
+describe('E0203 unit mismatch', () => {
+  it('reports 30s + 2usd', () => {
+    const text = PLAN(`  step a = fetch(url: input.url) when 30s + 2usd > 1s`);
+    const [d] = only('E0203', text);
+    expect(covered(text, d!)).toBe('30s + 2usd');
+  });
+  it('reports money of different currencies', () => {
+    const text = PLAN(`  step a = fetch(url: input.url) when 1usd + 2eur > 0usd`);
+    expect(only('E0203', text)).toHaveLength(1);
+  });
+  it('reports a duration argument given a number', () => {
+    const text = `${BASE}\ncapability pause { kind tool input { for: duration } }\nplan p { step a = pause(for: 5) }\n`;
+    expect(only('E0203', text)).toHaveLength(1);
+  });
+  it('near miss: duration * number, money * number and like-unit comparisons', () => {
+    const text = PLAN(`  step a = fetch(url: input.url) when 30s * 2 > 1m and 2usd * 3 <= 10usd and 50% < 80%`);
+    expect(only('E0203', text)).toEqual([]);
+    expect(only('E0201', text)).toEqual([]);
+  });
+});
+
+describe('E0301 dependency cycle', () => {
+  it('names the whole cycle in order, at a step of it', () => {
+    const text = PLAN(`  step a = fetch(url: c.output.body)\n  step b = summarize(text: a.output.body)\n  step c = fetch(url: b.output.summary)`);
+    const [d, ...rest] = only('E0301', text);
+    expect(rest).toEqual([]);
+    // in data-flow order: b reads a, c reads b, a reads c
+    expect(d!.message).toBe('dependency cycle: a → b → c → a');
+    expect(covered(text, d!)).toBe('a');
+  });
+  it('counts explicit after edges', () => {
+    const text = PLAN(`  step a = fetch(url: input.url) { after b }\n  step b = fetch(url: input.url) { after a }`);
+    expect(only('E0301', text)[0]!.message).toBe('dependency cycle: a → b → a');
+  });
+  it('near miss: a diamond is fine', () => {
+    const text = PLAN(`  step a = fetch(url: input.url)\n  step b = summarize(text: a.output.body)\n  step c = summarize(text: a.output.body)\n  step d = fetch(url: b.output.summary) { after c }`);
+    expect(only('E0301', text)).toEqual([]);
+  });
+});
+
+const GUARDED = (severity: string, tier: string) => `${BASE}
+resource edge_box { kind edge_gateway provides llm }
+guardrail keep_local {
+  severity ${severity}
+  forbid step where step.data >= personal and step.tier == ${tier}
+  message "personal data stays home"
+}
+plan p {
+  input { email: string @personal }
+  guardrails keep_local
+  step a = summarize(text: input.email)
+}
+`;
+
+describe('E0401 / W0402 / I0403 guardrails at compile time', () => {
+  it('blocking forbid violated → E0401 naming guardrail and step', () => {
+    const text = GUARDED('blocking', 'local');
+    const [d] = only('E0401', text);
+    expect(covered(text, d!)).toBe('a');
+    expect(d!.message).toContain('keep_local');
+    expect(d!.message).toContain('"a"');
+  });
+  it('warning severity → W0402; advisory → hint I0403', () => {
+    expect(only('W0402', GUARDED('warning', 'local'))).toHaveLength(1);
+    const hint = checkText(GUARDED('advisory', 'local')).filter((d) => d.code === 'I0403');
+    expect(hint).toHaveLength(1);
+    expect(hint[0]!.severity).toBe('hint');
+  });
+  it('require kind human before capability is proved on the DAG', () => {
+    const text = `${BASE}
+guardrail ask_first { severity blocking require kind human before capability fetch }
+plan p {
+  step go = fetch(url: "x")
+}
+`;
+    const [d] = only('E0401', text);
+    expect(covered(text, d!)).toBe('go');
+    const ok = text.replace('step go = fetch(url: "x")', 'step ok = approval(approver: "me", summary: "go?")\n  step go = fetch(url: "x") { after ok }');
+    expect(only('E0401', ok)).toEqual([]);
+    const out = compileText(ok);
+    expect(out.plans[0]!.guardrails.find((g) => g.name === 'ask_first')!.static_verdict).toBe('holds');
+  });
+  it('assert plan.cost over estimates', () => {
+    const text = `${BASE}\nguardrail cheap { severity blocking assert plan.cost <= 0.005usd }\nplan p { step a = fetch(url: "x") }\n`;
+    expect(only('E0401', text)).toHaveLength(1);
+    expect(only('E0401', text.replace('0.005usd', '1usd'))).toEqual([]);
+  });
+  it('near miss: the step is placed where the rule does not apply (cloud)', () => {
+    const text = GUARDED('blocking', 'cloud');
+    // privacy_first puts it on edge_box (local tier): a cloud-only ban holds.
+    expect(only('E0401', text)).toEqual([]);
+    const out = compileText(text);
+    expect(out.plans[0]!.guardrails[0]!.static_verdict).toBe('holds');
+    expect(out.plans[0]!.steps[0]!.data).toBe('personal');
+  });
+});
+
+describe('E0501 no resource can host a step', () => {
+  it('reports a step whose requirements nothing provides', () => {
+    const text = `${BASE}\ncapability paint { kind tool input { x: int } requires gpu }\nplan p { step a = paint(x: 1) }\n`;
+    const [d] = only('E0501', text);
+    expect(covered(text, d!)).toBe('a');
+    expect(d!.message).toContain('gpu');
+  });
+  it('reports a pinned resource lacking a tag', () => {
+    const text = PLAN(`  step a = summarize(text: "x") { on laptop }`);
+    expect(only('E0501', text)[0]!.message).toContain('laptop');
+  });
+  it('near miss: human and built-in steps need no resource', () => {
+    const text = PLAN(`  step ok = approval(approver: "me", summary: "go?")\n  step w = wait 1m`);
+    expect(only('E0501', text)).toEqual([]);
+  });
+});
+
+describe('W0502 budget exceeded', () => {
+  const text = (limit: string) => `${BASE}\npolicy tight { strategy cost budget cost <= ${limit} budget duration <= 1h }\nplan p { policy tight step a = fetch(url: "x") }\n`;
+  it('warns when the estimate exceeds the budget, on the policy reference', () => {
+    const t = text('0.001usd');
+    const [d] = only('W0502', t);
+    expect(covered(t, d!)).toBe('tight');
+    expect(d!.message).toContain('exceeds the budget');
+  });
+  it('near miss: within budget', () => {
+    expect(only('W0502', text('1usd'))).toEqual([]);
+  });
+});
+
+describe('W0601 unused declaration', () => {
+  it('reports an unused capability and an unread llm step', () => {
+    const text = `${BASE}\ncapability spare { kind tool }\nplan p { step a = fetch(url: "x") step s = summarize(text: a.output.body) }\n`;
+    const ds = only('W0601', text).map((d) => covered(text, d));
+    expect(ds.sort()).toEqual(['s', 'spare']);
+  });
+  it('near miss: a used llm output and a tool step with effects are fine', () => {
+    const text = `${BASE}\nplan p {\n  step a = fetch(url: "x")\n  step s = summarize(text: a.output.body)\n  output { s: s.output.summary }\n}\n`;
+    expect(only('W0601', text)).toEqual([]);
+  });
+});
+
+describe('E0701 invalid trigger', () => {
+  const withPlan = (trigger: string) => `${BASE}\nplan p { input { url: string } step a = fetch(url: input.url) }\n${trigger}\n`;
+  it('reports a bad cron expression at the string', () => {
+    const t = withPlan('trigger t { schedule "61 2 * * *" run p with { url: "x" } }');
+    const [d] = only('E0701', t);
+    expect(covered(t, d!)).toBe('"61 2 * * *"');
+  });
+  it('reports an unknown plan and a with/input mismatch', () => {
+    expect(only('E0701', withPlan('trigger t { manual run q }'))).toHaveLength(1);
+    const t = withPlan('trigger t { schedule "0 2 * * *" run p with { ur: "x" } }');
+    const msgs = only('E0701', t).map((d) => d.message).join('\n');
+    expect(msgs).toContain('no input "ur"');
+    expect(msgs).toContain('missing required input "url"');
+    expect(only('E0701', withPlan('trigger t { schedule "0 2 * * *" run p with { url: 3 } }'))).toHaveLength(1);
+  });
+  it('near miss: valid cron, time zone and input', () => {
+    expect(only('E0701', withPlan('trigger t { schedule "0 2 * * *" timezone "Europe/Paris" run p with { url: "x" } }'))).toEqual([]);
+    expect(only('E0701', withPlan('trigger m { manual run p }'))).toEqual([]);
+  });
+});
