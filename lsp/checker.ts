@@ -1,14 +1,21 @@
 /**
- * Runs the compiler over a document (with unsaved buffers of imported files) and keeps the
- * latest result per file for hover facts and the plan preview.
+ * Runs the compiler over a document — reading unsaved buffers of every open file through the
+ * compiler's `SourceHost` — and keeps the latest result per file for navigation, hover facts
+ * and the plan preview. A result is reused only while no text in the workspace has changed.
  */
+import { resolve } from 'node:path';
+import { compile, type BoundModel } from '../compiler/index.js';
+import type { PlanIR } from '../compiler/ir/types.js';
 import type { Diagnostic } from '../language/diagnostic.js';
 import type { Workspace } from './workspace.js';
 
 export interface CheckResult {
   readonly path: string;
-  readonly text: string;
+  readonly generation: number;
+  /** Diagnostics located in `path` itself (imported files' problems show in those files). */
   readonly diagnostics: readonly Diagnostic[];
+  readonly model: BoundModel | undefined;
+  readonly plans: readonly PlanIR[];
 }
 
 export class Checker {
@@ -16,18 +23,32 @@ export class Checker {
 
   constructor(private readonly workspace: Workspace) {}
 
-  /** Diagnostics of `path` itself (imported files' problems surface in those files). */
+  /** Compiles `path` now (or returns the result for the current workspace state). */
   check(path: string): CheckResult {
-    const parsed = this.workspace.parsed(path);
-    const text = parsed?.text ?? '';
-    const diagnostics = parsed ? parsed.diagnostics.filter((d) => d.file === path) : [];
-    const result: CheckResult = { path, text, diagnostics };
+    const hit = this.results.get(path);
+    if (hit && hit.generation === this.workspace.generation) return hit;
+    const generation = this.workspace.generation;
+    const out = compile({ entry: path, host: { readFile: (p) => this.workspace.textOf(p) } });
+    const self = resolve(path);
+    const result: CheckResult = {
+      path,
+      generation,
+      diagnostics: out.diagnostics.filter((d) => d.file === path || resolve(d.file) === self),
+      model: out.model,
+      plans: out.plans,
+    };
     this.results.set(path, result);
     return result;
   }
 
-  latest(path: string): CheckResult | undefined {
-    return this.results.get(path);
+  model(path: string): BoundModel | undefined {
+    if (this.workspace.textOf(path) === undefined) return undefined;
+    return this.check(path).model;
+  }
+
+  /** Compiles one plan of `path` for the preview (all plans when `plan` is undefined). */
+  compilePlan(path: string, plan?: string): { diagnostics: readonly Diagnostic[]; plans: readonly PlanIR[]; model: BoundModel | undefined } {
+    return compile({ entry: path, plan, host: { readFile: (p) => this.workspace.textOf(p) } });
   }
 
   forget(path: string): void {

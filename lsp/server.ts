@@ -17,7 +17,8 @@ import { complete } from './features/completion.js';
 import { foldingRanges } from './features/folding.js';
 import { formatDocument } from './features/formatting.js';
 import { hover } from './features/hover.js';
-import { definition, prepareRename, references, rename, type NavigationHost } from './features/navigation.js';
+import { definition, prepareRename, references, rename, REQUEST_FAILED } from './features/navigation.js';
+import { CompilerNames, IndexNames, LayeredNames } from './names.js';
 import { SEMANTIC_TOKENS_LEGEND, semanticTokens } from './features/semantic-tokens.js';
 import { documentSymbols, workspaceSymbols } from './features/symbols.js';
 import { Workspace } from './workspace.js';
@@ -45,11 +46,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     return stdDir;
   });
   const checker = new Checker(workspace);
-  const nav: NavigationHost = {
-    index: (p) => workspace.index(p),
-    allFiles: () => workspace.allFiles(),
-    isStd: (p) => workspace.isStd(p),
-  };
+  const names = new LayeredNames(
+    new CompilerNames({ model: (p) => checker.model(p), allFiles: () => workspace.allFiles() }),
+    new IndexNames({ index: (p) => workspace.index(p), allFiles: () => workspace.allFiles(), isStd: (p) => workspace.isStd(p) }),
+    (p) => checker.model(p) !== undefined,
+  );
 
   const log = (msg: string): void => {
     try {
@@ -64,7 +65,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       try {
         return await fn(params);
       } catch (err) {
-        if (err && typeof err === 'object' && 'code' in err && (err as { code: unknown }).code === -32803) throw err;
+        if (err && typeof err === 'object' && 'code' in err && (err as { code: unknown }).code === REQUEST_FAILED) throw err;
         log(`orch lsp: ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
         return fallback;
       }
@@ -76,7 +77,6 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     if (!doc) return;
     const version = doc.version;
     const path = uriToPath(uri);
-    workspace.touch();
     const result = checker.check(path);
     const now = documents.get(uri);
     if (!now || now.version !== version || !isCurrent()) return;
@@ -160,29 +160,30 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   }));
   connection.onHover(guard('hover', null, (p) => {
     const { doc, path, offset } = docContext(p.textDocument.uri, p.position);
-    const index = workspace.index(path);
-    if (!doc || !index) return null;
-    return hover(nav, index, doc.getText(), offset);
+    if (!doc) return null;
+    const result = checker.check(path);
+    return hover({
+      names,
+      indexed: (key, file) => workspace.index(file)?.byKey.get(key),
+      model: result.model,
+      plans: result.plans,
+    }, path, doc.getText(), offset);
   }));
   connection.onDefinition(guard('definition', [], (p) => {
     const { path, offset } = docContext(p.textDocument.uri, p.position);
-    const index = workspace.index(path);
-    return index ? definition(nav, index, offset) : [];
+    return definition(names, path, offset);
   }));
   connection.onReferences(guard('references', [], (p) => {
     const { path, offset } = docContext(p.textDocument.uri, p.position);
-    const index = workspace.index(path);
-    return index ? references(nav, index, offset, p.context.includeDeclaration) : [];
+    return references(names, path, offset, p.context.includeDeclaration);
   }));
   connection.onPrepareRename(guard('prepareRename', null, (p) => {
     const { path, offset } = docContext(p.textDocument.uri, p.position);
-    const index = workspace.index(path);
-    return index ? prepareRename(nav, index, offset) : null;
+    return prepareRename(names, path, offset);
   }));
   connection.onRenameRequest(guard('rename', null, (p) => {
     const { path, offset } = docContext(p.textDocument.uri, p.position);
-    const index = workspace.index(path);
-    return index ? rename(nav, index, offset, p.newName) : null;
+    return rename(names, path, offset, p.newName);
   }));
   connection.onDocumentSymbol(guard('documentSymbol', [], (p) => {
     const table = workspace.declarations(uriToPath(p.textDocument.uri));
@@ -193,8 +194,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     return workspaceSymbols(tables, p.query);
   }));
   connection.onDocumentFormatting(guard('formatting', [], (p) => {
-    const parsed = workspace.parsed(uriToPath(p.textDocument.uri));
-    return parsed ? formatDocument(parsed) : [];
+    const doc = documents.get(p.textDocument.uri);
+    return doc ? formatDocument(uriToPath(p.textDocument.uri), doc.getText()) : [];
   }));
   connection.onFoldingRanges(guard('folding', [], (p) => {
     const parsed = workspace.parsed(uriToPath(p.textDocument.uri));

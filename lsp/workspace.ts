@@ -36,8 +36,8 @@ const MAX_SCANNED_FILES = 5000;
 export class Workspace {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly disk = new Map<string, { mtimeMs: number; text: string }>();
-  /** Bumped on every text change: indexes depend on other files' declarations. */
-  private generation = 0;
+  /** Bumped on every text change: indexes and compile results depend on other files' text. */
+  private gen = 0;
   private scanned: { at: number; files: string[] } | undefined;
   roots: string[] = [];
 
@@ -47,7 +47,11 @@ export class Workspace {
   ) {}
 
   touch(): void {
-    this.generation++;
+    this.gen++;
+  }
+
+  get generation(): number {
+    return this.gen;
   }
 
   documentFor(path: string): TextDocument | undefined {
@@ -123,14 +127,14 @@ export class Workspace {
     const parsed = options.stale ? this.lastParsed(path) : this.parsed(path);
     if (!parsed) return undefined;
     const entry = this.cache.get(path)!;
-    if (entry.index && (entry.index.generation === this.generation || options.stale)) return entry.index.value;
+    if (entry.index && (entry.index.generation === this.gen || options.stale)) return entry.index.value;
     entry.decls ??= collectDeclarations(parsed.module, path);
     const value = buildFileIndex(parsed.module, path, {
       fileTable: (p) => this.declarations(p),
       stdTable: (name) => this.stdTable(name),
       isStd: (file) => this.isStd(file),
     }, entry.decls);
-    entry.index = { generation: this.generation, value };
+    entry.index = { generation: this.gen, value };
     return value;
   }
 

@@ -1,18 +1,16 @@
 /**
- * Whole-document formatting with the same printer as `orch fmt`. A file with syntax errors is
- * left alone: printing a recovered tree would silently drop what the parser could not read.
+ * Whole-document formatting with `format()` — exactly what `orch fmt` writes. A file with
+ * syntax errors is left alone, and so is one the formatter's self-check refuses.
  */
 import type { TextEdit } from 'vscode-languageserver';
-import { print } from '../../language/printer.js';
-import type { ParsedFile } from '../workspace.js';
+import { format } from '../../language/format.js';
 
-export function formatDocument(parsed: ParsedFile): TextEdit[] {
-  if (parsed.diagnostics.some((d) => d.code === 'E0001')) return [];
-  const formatted = print(parsed.module, { source: parsed.text });
-  if (formatted === parsed.text) return [];
-  const lines = parsed.text.split(/\r\n|\r|\n/);
+export function formatDocument(file: string, text: string): TextEdit[] {
+  const result = format(file, text);
+  if (!result.changed) return [];
+  const lines = text.split(/\r\n|\r|\n/);
   return [{
     range: { start: { line: 0, character: 0 }, end: { line: lines.length, character: 0 } },
-    newText: formatted,
+    newText: result.text,
   }];
 }

@@ -1,37 +1,80 @@
-/** Hover: a declaration's signature, doc comment and facts; a step's binding and estimates. */
+/**
+ * Hover: a declaration's signature, doc comment and facts; the type the compiler inferred for
+ * the expression under the cursor; for a step, its bound resource, rationale and estimates from
+ * the compiled plan.
+ */
 import type { Hover, MarkupContent } from 'vscode-languageserver';
+import { typeAt, type BoundModel } from '../../compiler/index.js';
+import type { PlanIR } from '../../compiler/ir/types.js';
+import { formatDuration } from '../../compiler/preview.js';
 import { toLspRange } from '../convert.js';
 import { factsOf, signatureOf } from '../describe.js';
-import type { FileIndex, OrchSymbol } from '../index/model.js';
-import { STEP_ATTRIBUTES, BUILTIN_FUNCTIONS, EXPRESSION_ROOTS } from '../vocabulary.js';
-import { targetAt, type NavigationHost } from './navigation.js';
+import type { OrchSymbol } from '../index/model.js';
+import type { NameSource } from '../names.js';
+import { BUILTIN_FUNCTIONS, EXPRESSION_ROOTS, STEP_ATTRIBUTES } from '../vocabulary.js';
 
-/** Facts only compilation knows: a step's resource and estimates, an expression's type. */
-export interface CompiledFacts {
-  stepFacts(step: OrchSymbol): readonly string[];
-  typeAt(file: string, offset: number): { type: string; range: import('../../language/diagnostic.js').Range } | undefined;
+export interface HoverContext {
+  readonly names: NameSource;
+  /** The AST-index symbol with this key (for its node: signature and facts), if indexed. */
+  readonly indexed: (key: string, file: string) => OrchSymbol | undefined;
+  readonly model: BoundModel | undefined;
+  readonly plans: readonly PlanIR[];
 }
 
-export function hover(host: NavigationHost, index: FileIndex, text: string, offset: number, compiled?: CompiledFacts): Hover | null {
-  const t = targetAt(host, index, offset);
-  const type = compiled?.typeAt(index.file, offset);
-  if (t?.symbol) {
-    const sym = t.symbol;
-    const lines = ['```orch', signatureOf(sym), '```'];
-    if (sym.doc) lines.push('', sym.doc);
-    const facts = [...factsOf(sym), ...(sym.kind === 'step' && compiled ? compiled.stepFacts(sym) : [])];
-    if (type && sym.kind !== 'capability' && sym.kind !== 'plan') facts.unshift(`type: \`${type.type}\``);
+const SHOW_TYPE = new Set(['step', 'item', 'field', 'input_field', 'context_field', 'param', 'output_field']);
+
+export function hover(ctx: HoverContext, file: string, text: string, offset: number): Hover | null {
+  const t = ctx.names.targetAt(file, offset);
+  const type = ctx.model ? typeAt(ctx.model, file, offset) : undefined;
+  if (t) {
+    const sym = t.indexed ?? (t.declaration ? ctx.indexed(t.key, t.declaration.file) : undefined);
+    const signature = sym ? signatureOf(sym) : (t.compiled?.detail ?? t.name);
+    const lines = ['```orch', signature, '```'];
+    const doc = sym?.doc ?? t.compiled?.doc;
+    if (doc) lines.push('', doc);
+    const facts = sym ? factsOf(sym) : [];
+    const kind = t.compiled?.kind ?? sym?.kind ?? '';
+    if (type && SHOW_TYPE.has(kind)) facts.unshift(`type: \`${type}\``);
+    if (sym?.kind === 'step') facts.push(...stepFacts(sym, ctx));
     if (facts.length) lines.push('', ...facts.map((f) => `- ${f}`));
     return { contents: markdown(lines), range: toLspRange(t.range) };
   }
-  if (type) return { contents: markdown(['```orch', type.type, '```']), range: toLspRange(type.range) };
+  if (type) return { contents: markdown(['```orch', type, '```']) };
   // Built-in words: step attributes, expression roots, functions.
   const word = wordAt(text, offset);
   if (!word) return null;
-  const before = text.slice(Math.max(0, word.start - 2), word.start);
-  const doc =
-    (before.endsWith('.') ? STEP_ATTRIBUTES[word.text] : undefined) ?? BUILTIN_FUNCTIONS[word.text] ?? (!before.endsWith('.') ? EXPRESSION_ROOTS[word.text] : undefined);
+  const afterDot = text.slice(Math.max(0, word.start - 1), word.start) === '.';
+  const doc = (afterDot ? STEP_ATTRIBUTES[word.text] : EXPRESSION_ROOTS[word.text]) ?? BUILTIN_FUNCTIONS[word.text];
   return doc ? { contents: markdown([`**${word.text}** — ${doc}`]) } : null;
+}
+
+/** The compiled step: where it runs and what it is estimated to cost. */
+function stepFacts(step: OrchSymbol, ctx: HoverContext): string[] {
+  const planName = planOf(step, ctx);
+  const plan = ctx.plans.find((p) => p.plan === planName);
+  const ir = plan?.steps.find((s) => s.id === step.name);
+  if (!ir) return [];
+  const facts: string[] = [];
+  if (ir.binding.resource) {
+    facts.push(`resource: **${ir.binding.resource}**${ir.binding.tier ? ` (${ir.binding.tier})` : ''} — ${ir.binding.rationale}`);
+  } else if (ir.binding.rationale) {
+    facts.push(`placement: ${ir.binding.rationale}`);
+  }
+  if (ir.binding.fallbacks.length) facts.push(`fallbacks: ${ir.binding.fallbacks.join(', ')}`);
+  facts.push(`estimate: cost ${+ir.estimates.cost.toFixed(6)}, duration ${formatDuration(ir.estimates.duration_ms)}`);
+  facts.push(`stage: ${ir.stage}${ir.deps.length ? ` (after ${ir.deps.join(', ')})` : ''}`);
+  return facts;
+}
+
+function planOf(step: OrchSymbol, ctx: HoverContext): string | undefined {
+  let key = step.parent;
+  for (let guard = 0; key && guard < 50; guard++) {
+    const s = ctx.indexed(key, step.file);
+    if (!s) return undefined;
+    if (s.kind === 'plan') return s.name;
+    key = s.parent;
+  }
+  return undefined;
 }
 
 function markdown(lines: string[]): MarkupContent {

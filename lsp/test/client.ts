@@ -57,7 +57,9 @@ export class TestClient {
       this.diagnostics.set(p.uri, list);
       for (const w of this.waiters.splice(0)) w();
     });
-    this.connection.onNotification('window/logMessage', (p: { message: string }) => this.stderr.push(p.message));
+    this.connection.onNotification('window/logMessage', (p: { message: string }) => {
+      this.stderr.push(p.message);
+    });
     this.connection.onRequest('workspace/configuration', () => []);
     this.connection.onRequest('client/registerCapability', () => null);
     this.connection.listen();
