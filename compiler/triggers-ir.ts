@@ -4,6 +4,8 @@
  * Every expression is an `ExprIR` produced by the compiler's own expression lowering; `event`
  * is the payload that fired the trigger and `context` the live signals.
  */
+import type { Expr, StringLit, TriggerDecl, TriggerSource } from '../language/ast.js';
+import { durationMs } from './check/expr.js';
 import type { ExprIR } from './ir/types.js';
 
 export type TriggerSourceIR =
@@ -27,4 +29,60 @@ export interface TriggerIR {
   /** Where it was declared, for the start-up banner and error messages. */
   readonly file: string;
   readonly line: number;
+}
+
+/** The compiler's expression lowering, injected so there is only one of it. */
+export type LowerExpr = (expr: Expr) => ExprIR;
+
+/**
+ * Lowers the trigger declarations of one module. `plan` is resolved by the caller's naming
+ * (`resolvePlan` returns the `PlanIR.plan` name, or undefined when no such plan was compiled:
+ * the compiler already reported that as E0701).
+ */
+export function lowerTriggers(
+  file: string,
+  decls: readonly TriggerDecl[],
+  lowerExpr: LowerExpr,
+  resolvePlan: (name: string) => string | undefined,
+): TriggerIR[] {
+  const out: TriggerIR[] = [];
+  for (const d of decls) {
+    const planName = d.plan.parts.map((p) => p.name).join('.');
+    const plan = resolvePlan(planName);
+    if (plan === undefined) continue;
+    out.push({
+      name: d.name.name,
+      source: lowerSource(d.source, lowerExpr, resolvePlan),
+      plan,
+      with: d.with ? lowerExpr(d.with) : null,
+      debounce_ms: d.debounce ? durationMs(d.debounce.value, d.debounce.unit) : null,
+      file,
+      line: d.range.start.line,
+    });
+  }
+  return out;
+}
+
+function lowerSource(s: TriggerSource, lowerExpr: LowerExpr, resolvePlan: (name: string) => string | undefined): TriggerSourceIR {
+  switch (s.kind) {
+    case 'ScheduleSource':
+      return { kind: 'schedule', cron: literalText(s.cron), timezone: s.timezone ? literalText(s.timezone) : null };
+    case 'EventSource':
+      return { kind: 'event', type: literalText(s.eventType), where: s.where ? lowerExpr(s.where) : null };
+    case 'ManualSource':
+      return { kind: 'manual' };
+    case 'ApiSource':
+      return { kind: 'api', path: literalText(s.path) };
+    case 'ConditionSource':
+      return { kind: 'when', condition: lowerExpr(s.condition) };
+    case 'ChainSource': {
+      const name = s.plan.parts.map((p) => p.name).join('.');
+      return { kind: 'after', plan: resolvePlan(name) ?? name, outcome: s.outcome };
+    }
+  }
+}
+
+/** Trigger strings (cron, event type, path) are plain literals; interpolation is not allowed there. */
+function literalText(s: StringLit): string {
+  return s.parts.map((p) => (typeof p === 'string' ? p : '')).join('');
 }

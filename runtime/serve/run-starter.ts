@@ -84,5 +84,8 @@ export interface RunStarter {
   resumeUnfinished(): Promise<readonly string[]>;
   /** Runs currently in flight in this process (queue depth for the metrics). */
   activeCount(): number;
+  /** Waits until no run is in flight, at most `ms`; resolves to whether none is left. */
+  drain(ms: number): Promise<boolean>;
+  /** Releases the runtime; runs still in flight stay unfinished in the journal (resumed next start). */
   close(): Promise<void>;
 }

@@ -32,7 +32,11 @@ export interface RunningServer {
   readonly port: number;
   readonly engine: TriggerEngine;
   readonly resumed: readonly string[];
-  close(): Promise<void>;
+  /**
+   * Stops the schedules and the listener, gives runs in flight `graceMs` to finish, then releases
+   * the runtime. Resolves to the number of runs left unfinished (resumed by the next start).
+   */
+  close(graceMs?: number): Promise<number>;
 }
 
 /** Paths the built-in API owns; an `api` trigger may not shadow them. */
@@ -98,21 +102,24 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   const { port } = server.address() as AddressInfo;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  let closing: Promise<void> | undefined;
+  let closing: Promise<number> | undefined;
   return {
     url: `http://${hostForUrl}:${port}`,
     port,
     engine,
     resumed,
-    close: () =>
+    close: (graceMs = 0) =>
       (closing ??= (async () => {
         engine.deactivate();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await opts.starter.drain(graceMs);
+        const left = opts.starter.activeCount();
         await opts.starter.close();
         opts.state.close();
+        server.closeAllConnections();
+        await stopped;
+        return left;
       })()),
   };
 }

@@ -1,13 +1,44 @@
-// PLACEHOLDER — replaced by the owner of this command. Registers nothing usable yet.
+/**
+ * `orch serve [FILES…]`: loads and compiles the modules, activates every trigger and serves the
+ * HTTP API until SIGINT/SIGTERM. The bound URL is printed on stdout so scripts can use port 0.
+ */
 import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { CliError } from '../errors.js';
+import { runServe } from '../../serve/main.js';
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be an integer from 0 to 65535');
+  return n;
+}
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new CliError('`orch serve` is not built yet', 2);
+    .description('run triggers (schedules, events, API, conditions, chains) and the HTTP API')
+    .argument('[files...]', '.orch modules to load (default: every *.orch file in the current directory)')
+    .option('--port <port>', 'TCP port (0 picks a free one)', parsePort, 7474)
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--db <path>', 'run journal (SQLite file)')
+    .option('--catch-up', 'start one run for each schedule that missed ticks while the server was down', false)
+    .addHelpText(
+      'after',
+      '\nEvery route but GET /health needs "Authorization: Bearer <token>"; the token is $ORCH_TOKEN,\n' +
+        'or a generated one printed at start-up.',
+    )
+    .action(async (files: string[], opts: { port: number; host: string; db?: string; catchUp: boolean }) => {
+      const code = await runServe({
+        files,
+        port: opts.port,
+        host: opts.host,
+        db: opts.db,
+        catchUp: opts.catchUp,
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+      }).catch((err: unknown) => {
+        throw err instanceof CliError ? err : new CliError((err as Error).message ?? String(err), 2);
+      });
+      process.exitCode = code;
     });
 }

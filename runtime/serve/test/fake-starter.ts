@@ -76,6 +76,9 @@ export class FakeStarter implements RunStarter {
   activeCount() {
     return this.runs.filter((r) => !TERMINAL_STATUSES.has(r.status)).length;
   }
+  async drain() {
+    return this.activeCount() === 0;
+  }
   async close() {}
 }
 

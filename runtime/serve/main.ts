@@ -1,0 +1,118 @@
+/**
+ * The process side of `orch serve`: load, open the journal, start, print the banner, and shut
+ * down cleanly on SIGINT/SIGTERM. Resolves to the exit code once the server has stopped.
+ */
+import { mkdirSync, readdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { evaluate } from '../evaluate.js';
+import { CliError } from '../cli/errors.js';
+import { banner } from './banner.js';
+import { generateToken } from './http/auth.js';
+import { loadServeProgram } from './load.js';
+import { DEFAULT_DB, openRuntimeStarter } from './runtime-starter.js';
+import { startServer } from './server.js';
+import { openTriggerState } from './trigger-state.js';
+
+export interface ServeCliOptions {
+  readonly files: readonly string[];
+  readonly port: number;
+  readonly host: string;
+  readonly db?: string;
+  readonly catchUp: boolean;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+export async function runServe(o: ServeCliOptions): Promise<number> {
+  const files = o.files.length > 0 ? [...o.files] : orchFilesInCwd();
+  if (files.length === 0) throw new CliError('no .orch files given and none in the current directory', 2);
+  const loaded = loadServeProgram(files);
+  if (loaded.errors.length > 0) {
+    for (const line of loaded.errors) o.err(`${line}\n`);
+    throw new CliError(`cannot serve: ${loaded.errors.length} error(s) in the modules`, 1);
+  }
+
+  const db = resolve(o.db ?? process.env.ORCH_DB ?? DEFAULT_DB);
+  try {
+    mkdirSync(dirname(db), { recursive: true });
+  } catch (e) {
+    throw new CliError(`cannot create the journal directory for ${db}: ${(e as Error).message}`, 2);
+  }
+  const envToken = process.env.ORCH_TOKEN;
+  const token = envToken && envToken.length > 0 ? envToken : generateToken();
+  const log = (line: string) => o.err(`orch serve: ${line}\n`);
+
+  const starter = await openRuntimeStarter({ db, plans: loaded.plans, log });
+  const state = openTriggerState(db);
+  let server;
+  try {
+    server = await startServer({
+      plans: loaded.plans,
+      triggers: loaded.triggers,
+      starter,
+      evaluate: (expr, scope) => evaluate(expr, { vars: { event: scope.event ?? null, context: scope.context } }),
+      state,
+      token,
+      host: o.host,
+      port: o.port,
+      catchUp: o.catchUp,
+      log,
+    });
+  } catch (e) {
+    await starter.close().catch(() => {});
+    state.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new CliError(`${o.host}:${o.port} is already in use`, 2);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new CliError(`cannot bind to ${o.host}`, 2);
+    throw new CliError((e as Error).message, 2);
+  }
+
+  const next = new Map(server.engine.nextRuns().map((n) => [n.trigger, n.next] as const));
+  o.out(
+    banner({
+      url: server.url,
+      tokenSource: envToken ? 'env' : 'generated',
+      token,
+      triggers: loaded.triggers,
+      plans: server.engine.planNames(),
+      next,
+      resumed: server.resumed,
+      db,
+    }),
+  );
+  for (const w of loaded.warnings) log(w);
+
+  const left = await new Promise<number>((done) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log(`${signal} again: exiting now`);
+        process.exit(0);
+      }
+      stopping = true;
+      log(`${signal}: stopping; runs in flight get ${GRACE_MS / 1000}s to finish`);
+      server.close(GRACE_MS).then(done, (err: unknown) => {
+        log(`error while stopping: ${(err as Error)?.message ?? String(err)}`);
+        done(-1);
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  if (left !== 0) {
+    // Runs still in flight are left unfinished in the journal (the next `orch serve` resumes
+    // them); their worker threads would keep the process alive, so leave explicitly.
+    if (left > 0) log(`${left} run(s) left unfinished; they resume at the next start`);
+    process.exit(0);
+  }
+  return 0;
+}
+
+/** How long a stopping server lets runs in flight finish before leaving them to the next start. */
+const GRACE_MS = 3000;
+
+function orchFilesInCwd(): string[] {
+  return readdirSync(process.cwd())
+    .filter((f) => f.endsWith('.orch'))
+    .sort();
+}
