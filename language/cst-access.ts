@@ -25,23 +25,37 @@ export function isRealToken(t: IToken): boolean {
   return !t.isInsertedInRecovery && Number.isFinite(t.startOffset) && t.endOffset !== undefined && Number.isFinite(t.endOffset);
 }
 
+const NONE: never[] = [];
+
+/** Real tokens under `key` (the children array itself when nothing needs filtering). */
 export function tokens(node: CstNode, key: string): IToken[] {
-  const xs = node.children[key];
-  if (!xs) return [];
-  return (xs as CstElement[]).filter((x): x is IToken => isToken(x) && isRealToken(x));
+  const xs = node.children[key] as CstElement[] | undefined;
+  if (!xs) return NONE;
+  for (const x of xs) {
+    if (!isToken(x) || !isRealToken(x)) return xs.filter((y): y is IToken => isToken(y) && isRealToken(y));
+  }
+  return xs as IToken[];
 }
 
 export function token(node: CstNode, key: string, i = 0): IToken | undefined {
+  const xs = node.children[key] as CstElement[] | undefined;
+  if (!xs) return undefined;
+  if (i === 0 && xs.length > 0 && isToken(xs[0]!) && isRealToken(xs[0] as IToken)) return xs[0] as IToken;
   return tokens(node, key)[i];
 }
 
+/** Sub-rule nodes under `key`. */
 export function nodes(node: CstNode, key: string): CstNode[] {
-  const xs = node.children[key];
-  if (!xs) return [];
-  return (xs as CstElement[]).filter((x): x is CstNode => !isToken(x));
+  const xs = node.children[key] as CstElement[] | undefined;
+  if (!xs) return NONE;
+  for (const x of xs) if (isToken(x)) return xs.filter((y): y is CstNode => !isToken(y));
+  return xs as CstNode[];
 }
 
 export function child(node: CstNode, key: string, i = 0): CstNode | undefined {
+  const xs = node.children[key] as CstElement[] | undefined;
+  if (!xs) return undefined;
+  if (i === 0 && xs.length > 0 && !isToken(xs[0]!)) return xs[0] as CstNode;
   return nodes(node, key)[i];
 }
 

@@ -243,98 +243,109 @@ export class AstBuilder {
 
   // ───────────── expressions ─────────────
 
+  /** An `expression` node: operands, prefix and binary operators in source order (flat CST). */
   expression(n: CstNode | undefined): A.Expr {
     const node = need(n);
-    const from = this.implies(child(node, 'from'));
-    const toNode = child(node, 'to');
-    if (!toNode) return from;
-    const to = this.implies(toNode);
+    const atoms = nodes(node, 'atom');
+    const ops = tokens(node, 'op');
+    const prefixes = tokens(node, 'prefix');
+    const dotdot = token(node, 'DotDot');
+    // Fast path: a lone operand (by far the most common expression).
+    if (atoms.length === 1 && ops.length === 0 && prefixes.length === 0 && !dotdot) return this.atom(atoms[0]!);
+    const items: ExprItem[] = [];
+    for (const a of atoms) items.push({ at: need(nodeSpan(a))[0], atom: a });
+    for (const t of ops) items.push({ at: t.startOffset, op: t });
+    for (const t of prefixes) items.push({ at: t.startOffset, prefix: t });
+    items.sort((x, y) => x.at - y.at);
+    if (!dotdot) return this.climb(items);
+    const from = this.climb(items.filter((i) => i.at < dotdot.startOffset));
+    const to = this.climb(items.filter((i) => i.at > dotdot.startOffset));
     const r: A.RangeExpr = { kind: 'RangeExpr', from, to, range: this.join(from, to) };
     if (!this.inSimulate) this.error('a range (a..b) is only allowed inside a simulate block', r.range);
     return r;
+  }
+
+  /** Precedence climbing over a flat operand/operator list (precedences in `PRECEDENCE`). */
+  private climb(items: ExprItem[]): A.Expr {
+    let i = 0;
+    const parse = (minPrec: number): A.Expr => {
+      const it = items[i++];
+      let left: A.Expr;
+      if (!it) throw MISSING;
+      if (it.prefix) {
+        const isNot = it.prefix.image === 'not';
+        const operand = parse(isNot ? PREC_COMPARISON : PREC_UNARY);
+        left = {
+          kind: 'UnaryExpr',
+          op: isNot ? 'not' : '-',
+          operand,
+          range: { start: this.tokRange(it.prefix).start, end: operand.range.end },
+        };
+      } else if (it.atom) {
+        left = this.atom(it.atom);
+      } else throw MISSING;
+      let comparisons = 0;
+      for (;;) {
+        const next = items[i];
+        if (!next?.op) break;
+        const op = next.op.image as A.BinaryOp;
+        const prec = PRECEDENCE[op];
+        if (prec < minPrec) break;
+        i++;
+        if (prec === PREC_COMPARISON && ++comparisons > 1) {
+          this.error(`comparisons do not chain: combine them with 'and' (found a second '${op}')`, this.tokRange(next.op));
+        }
+        const right = parse(op === 'implies' ? prec : prec + 1);
+        left = this.binary(op, left, right);
+      }
+      return left;
+    };
+    const e = parse(0);
+    if (i < items.length) throw MISSING;
+    return e;
   }
 
   private binary(op: A.BinaryOp, left: A.Expr, right: A.Expr): A.BinaryExpr {
     return { kind: 'BinaryExpr', op, left, right, range: this.join(left, right) };
   }
 
-  private implies(n: CstNode | undefined): A.Expr {
-    const node = need(n);
-    const left = this.leftAssoc(child(node, 'left'), 'andExpr');
-    const right = child(node, 'right');
-    return right ? this.binary('implies', left, this.implies(right)) : left;
-  }
-
-  /** orExpr / andExpr / coalesce / additive / multiplicative: `operand (op operand)*`. */
-  private leftAssoc(n: CstNode | undefined, _inner: string): A.Expr {
-    const node = need(n);
-    const operands = nodes(node, 'operand');
-    const ops = tokens(node, 'op');
-    let acc = this.operand(need(operands[0]));
-    for (let i = 0; i < ops.length; i++) {
-      acc = this.binary(ops[i]!.image as A.BinaryOp, acc, this.operand(need(operands[i + 1])));
-    }
-    return acc;
-  }
-
-  private operand(n: CstNode): A.Expr {
-    switch (n.name) {
-      case 'orExpr':
-      case 'andExpr':
-      case 'coalesce':
-      case 'additive':
-      case 'multiplicative':
-        return this.leftAssoc(n, n.name);
-      case 'notExpr':
-      case 'unary': {
-        const op = token(n, 'op');
-        const inner = this.operand(need(child(n, 'operand')));
-        if (!op) return inner;
-        return {
-          kind: 'UnaryExpr',
-          op: op.image === 'not' ? 'not' : '-',
-          operand: inner,
-          range: { start: this.tokRange(op).start, end: inner.range.end },
-        };
-      }
-      case 'comparison': {
-        const operands = nodes(n, 'operand');
-        const left = this.operand(need(operands[0]));
-        const op = token(n, 'op');
-        if (!op) return left;
-        return this.binary(op.image as A.BinaryOp, left, this.operand(need(operands[1])));
-      }
-      case 'postfix':
-        return this.postfix(n);
-      default:
-        throw MISSING;
-    }
-  }
-
-  private postfix(n: CstNode): A.Expr {
-    let acc = this.primary(need(child(n, 'primary')));
-    for (const op of nodes(n, 'postfixOp')) {
-      const end = need(nodeSpan(op))[1];
-      const property = token(op, 'property');
-      if (property) {
-        acc = { kind: 'MemberExpr', object: acc, property: this.ident(property), range: this.range(acc.range.start.offset, end) };
+  /** An operand with its member / index accesses. */
+  private atom(n: CstNode): A.Expr {
+    let acc = this.primary(n);
+    const dots = tokens(n, 'Dot');
+    const brackets = tokens(n, 'LBracket');
+    if (dots.length === 0 && brackets.length === 0) return acc;
+    const members = tokens(n, 'member');
+    const indexes = nodes(n, 'index');
+    const closers = tokens(n, 'RBracket');
+    if (members.length !== dots.length || indexes.length !== brackets.length) throw MISSING;
+    const steps: { at: number; member?: IToken; index?: CstNode; close?: IToken }[] = [
+      ...dots.map((d, k) => ({ at: d.startOffset, member: members[k]! })),
+      ...brackets.map((b, k) => ({ at: b.startOffset, index: indexes[k]!, close: closers[k] })),
+    ].sort((x, y) => x.at - y.at);
+    const start = acc.range.start.offset;
+    for (const s of steps) {
+      if (s.member) {
+        acc = { kind: 'MemberExpr', object: acc, property: this.ident(s.member), range: this.range(start, s.member.endOffset! + 1) };
       } else {
-        const index = this.expression(child(op, 'index'));
-        acc = { kind: 'IndexExpr', object: acc, index, range: this.range(acc.range.start.offset, end) };
+        const index = this.expression(s.index);
+        const end = s.close ? s.close.endOffset! + 1 : index.range.end.offset;
+        acc = { kind: 'IndexExpr', object: acc, index, range: this.range(start, end) };
       }
     }
     return acc;
   }
 
+  /** The operand itself, without postfix accesses. */
   private primary(n: CstNode): A.Expr {
-    const range = () => this.nodeRange(n);
     const str = token(n, 'string');
     if (str) return this.stringLit(str);
     const num = token(n, 'number');
     if (num) return this.numericLiteral(num);
     const b = token(n, 'bool');
-    if (b) return { kind: 'BoolLit', value: b.image === 'true', range: range() };
-    if (token(n, 'null')) return { kind: 'NullLit', range: range() };
+    if (b) return { kind: 'BoolLit', value: b.image === 'true', range: this.tokRange(b) };
+    const nul = token(n, 'null');
+    if (nul) return { kind: 'NullLit', range: this.tokRange(nul) };
     const name = token(n, 'name');
     if (name) {
       const args = child(n, 'positionalArgs');
@@ -343,11 +354,16 @@ export class AstBuilder {
         kind: 'CallExpr',
         callee: this.ident(name),
         args: nodes(args, 'arg').map((a) => this.expression(a)),
-        range: range(),
+        range: this.range(name.startOffset, need(nodeSpan(args))[1]),
       };
     }
     const inner = child(n, 'inner');
-    if (inner) return { kind: 'ParenExpr', inner: this.expression(inner), range: range() };
+    if (inner) {
+      const e = this.expression(inner);
+      const open = need(token(n, 'LParen'));
+      const close = token(n, 'RParen');
+      return { kind: 'ParenExpr', inner: e, range: this.range(open.startOffset, close ? close.endOffset! + 1 : e.range.end.offset) };
+    }
     const list = child(n, 'listLit');
     if (list) return { kind: 'ListLit', items: nodes(list, 'item').map((i) => this.expression(i)), range: this.nodeRange(list) };
     const rec = child(n, 'recordLit');
@@ -1026,6 +1042,27 @@ function isLitOrRange(e: A.Expr, kind: 'DurationLit' | 'MoneyLit'): boolean {
   if (e.kind === kind) return true;
   return e.kind === 'RangeExpr' && e.from.kind === kind && e.to.kind === kind;
 }
+
+interface ExprItem {
+  readonly at: number;
+  readonly atom?: CstNode;
+  readonly op?: IToken;
+  readonly prefix?: IToken;
+}
+
+/** Binding power of binary operators (ast.ts: implies < or < and < not < comparison < ?? < + - < * / % < unary minus). */
+const PREC_COMPARISON = 5;
+const PREC_UNARY = 9;
+const PRECEDENCE: Record<A.BinaryOp, number> = {
+  implies: 1,
+  or: 2,
+  and: 3,
+  '==': PREC_COMPARISON, '!=': PREC_COMPARISON, '<': PREC_COMPARISON, '<=': PREC_COMPARISON,
+  '>': PREC_COMPARISON, '>=': PREC_COMPARISON, in: PREC_COMPARISON,
+  '??': 6,
+  '+': 7, '-': 7,
+  '*': 8, '/': 8, '%': 8,
+};
 
 /** Properties that may appear several times in one block. */
 const REPEATABLE = new Set([

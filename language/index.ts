@@ -50,12 +50,12 @@ function parseUnsafe(file: string, text: string, index: LineIndex): ParseOutput 
     diagnostic('E0001', p.message, file, index.range(p.offset, p.offset + p.length)),
   );
   const lexOffsets = new Set(lexed.problems.map((p) => p.offset));
-  const { cst, errors } = parseTokens(lexed.tokens);
+  const { cst, errors, junkSeen } = parseTokens(lexed.tokens);
   const syntax = syntaxErrorsToDiagnostics([...errors], file, index, text.length).filter(
     (d) => !lexOffsets.has(d.range.start.offset),
   );
   diagnostics.push(...syntax);
-  diagnostics.push(...junkDiagnostics(cst, file, index, syntax.map((d) => d.range.start.offset)));
+  if (junkSeen) diagnostics.push(...junkDiagnostics(cst, file, index, syntax.map((d) => d.range.start.offset)));
 
   const docTokens = lexed.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////'));
   const docs = new DocComments(docTokens);

@@ -8,7 +8,8 @@
  * Numbers with a suffix (`30s`, `0.05usd`, `80%`) are single tokens so the grammar can demand a
  * duration or an amount of money where the AST needs one. `1..800` lexes as `1` `..` `800`.
  */
-import { createToken, Lexer, type IToken, type TokenType, type CustomPatternMatcherFunc } from 'chevrotain';
+import type { CustomPatternMatcherFunc, IToken, TokenType } from 'chevrotain';
+import { createToken, Lexer } from './chevrotain.js';
 
 // ───────────── categories ─────────────
 
@@ -81,13 +82,27 @@ export function classifyNumberSuffix(suffix: string): NumberClass {
   return 'bad';
 }
 
+/** The five numeric token types try the same text in turn; classify each position once. */
+let memoText = '';
+let memoOffset = -1;
+let memoMatch: RegExpExecArray | null = null;
+let memoClass: NumberClass = 'number';
+
 function numberMatcher(wanted: NumberClass): CustomPatternMatcherFunc {
   return (text, offset) => {
-    NUMBER_WITH_SUFFIX.lastIndex = offset;
-    const m = NUMBER_WITH_SUFFIX.exec(text);
-    if (!m) return null;
-    const suffix = m[0].replace(/^\d+(?:\.\d+)?/, '');
-    return classifyNumberSuffix(suffix) === wanted ? m : null;
+    if (offset !== memoOffset || text !== memoText) {
+      memoText = text;
+      memoOffset = offset;
+      NUMBER_WITH_SUFFIX.lastIndex = offset;
+      memoMatch = NUMBER_WITH_SUFFIX.exec(text);
+      if (memoMatch) {
+        let i = 0;
+        const s = memoMatch[0];
+        while (i < s.length && ((s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) || (s[i] === '.' && i + 1 < s.length && s.charCodeAt(i + 1) >= 48 && s.charCodeAt(i + 1) <= 57))) i++;
+        memoClass = classifyNumberSuffix(s.slice(i));
+      }
+    }
+    return memoMatch && memoClass === wanted ? memoMatch : null;
   };
 }
 
@@ -285,6 +300,16 @@ export const Junk = createToken({ name: 'Junk', pattern: Lexer.NA, label: 'a pro
     if (t !== LCurly && t !== RCurly) t.CATEGORIES.push(Junk);
   }
   ALL_TOKENS.push(TopJunk, Junk);
+}
+
+/** Operator categories for the flat expression rule (`-` is both). */
+export const BinaryOp = createToken({ name: 'BinaryOp', pattern: Lexer.NA, label: 'an operator' });
+export const PrefixOp = createToken({ name: 'PrefixOp', pattern: Lexer.NA, label: "'not' or '-'" });
+{
+  const binary = [R.implies, R.or, R.and, EqEq, NotEq, LtEq, GtEq, Lt, Gt, R.in, QuestionQuestion, Plus, Minus, Star, Slash, PercentOp];
+  for (const t of binary) (t.CATEGORIES ??= []).push(BinaryOp);
+  for (const t of [R.not, Minus]) (t.CATEGORIES ??= []).push(PrefixOp);
+  ALL_TOKENS.push(BinaryOp, PrefixOp);
 }
 
 export const orchLexer = new Lexer(ALL_TOKENS, {

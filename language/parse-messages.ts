@@ -2,7 +2,8 @@
  * Syntax error messages in user words: what was expected, where, and what was found
  * ("expected '}' to close the capability block, found 'step'"), never Chevrotain internals.
  */
-import { EOF, tokenLabel, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
+import type { IParserErrorMessageProvider, IToken, TokenType } from 'chevrotain';
+import { EOF, tokenLabel } from './chevrotain.js';
 
 /** Block rules: the phrase used for their closing brace and the items they accept. */
 const BLOCKS: Record<string, { readonly what: string; readonly items?: string }> = {
@@ -62,9 +63,8 @@ const ALTERNATIVES: Record<string, string> = {
   simulateProp: BLOCKS.simulateDecl!.items!,
   stepAction: 'a step action (a capability call such as notify(text: "hi"), wait, wait until or run)',
   typeExpr: 'a type',
-  primary: 'an expression',
-  notExpr: 'an expression',
-  unary: 'an expression',
+  atom: 'an expression',
+  expression: 'an expression',
   selector: "a selector (a step name, 'kind K' or 'capability C')",
   invariantDecl: "'always', 'never' or 'eventually'",
   boolLit: "'true' or 'false'",

@@ -7,11 +7,12 @@
  * parses. Lists that must keep source order (plan body, properties) are sequences of item
  * sub-rules; the CST→AST phase walks them in order.
  */
-import { CstParser, EOF, tokenMatcher, type CstNode, type IToken, type TokenType } from 'chevrotain';
+import type { CstNode, IToken, TokenType } from 'chevrotain';
+import { CstParser, EOF, tokenMatcher } from './chevrotain.js';
 import {
   ALL_TOKENS, AnyNumber, Assign, At, Colon, Comma, Dot, DotDot, DurationTok, EqEq, Gt, GtEq, K,
   LBracket, LCurly, LParen, Lt, LtEq, Minus, MoneyTok, Name, NotEq, NumberTok, PercentOp,
-  PercentTok, Pipe, Plus, TopJunk, Junk, Question, QuestionQuestion, R, RBracket, RCurly, RParen, Slash, Star,
+  PercentTok, Pipe, Plus, TopJunk, Junk, BinaryOp, PrefixOp, Question, QuestionQuestion, R, RBracket, RCurly, RParen, Slash, Star,
   StringTok,
 } from './lexer.js';
 import { orchErrorMessages } from './parse-messages.js';
@@ -55,6 +56,9 @@ class OrchParser extends CstParser {
 
   /** Block items followed by recovery alternatives: a stray token or a stray `{ … }` group is
    *  consumed (labelled `junk`) and reported by the CST→AST phase, once per run. */
+  /** Set when recovery consumed junk during the current parse (so the junk walk can be skipped). */
+  junkSeen = false;
+
   private itemsOrJunk(item: () => void): void {
     this.MANY9({
       MAX_LOOKAHEAD: 1,
@@ -64,8 +68,18 @@ class OrchParser extends CstParser {
           IGNORE_AMBIGUITIES: true,
           DEF: [
             { ALT: item },
-            { ALT: () => this.CONSUME9(Junk, { LABEL: 'junk' }) },
-            { ALT: () => this.SUBRULE9(this.junkBraces, { LABEL: 'junkBraces' }) },
+            {
+              ALT: () => {
+                this.CONSUME9(Junk, { LABEL: 'junk' });
+                this.ACTION(() => (this.junkSeen = true));
+              },
+            },
+            {
+              ALT: () => {
+                this.SUBRULE9(this.junkBraces, { LABEL: 'junkBraces' });
+                this.ACTION(() => (this.junkSeen = true));
+              },
+            },
           ],
         }),
     });
@@ -88,7 +102,12 @@ class OrchParser extends CstParser {
     this.MANY(() => {
       this.OR([
         { ALT: () => this.SUBRULE(this.topItem) },
-        { ALT: () => this.CONSUME(TopJunk, { LABEL: 'junk' }) },
+        {
+          ALT: () => {
+            this.CONSUME(TopJunk, { LABEL: 'junk' });
+            this.ACTION(() => (this.junkSeen = true));
+          },
+        },
       ]);
     });
   });
@@ -644,135 +663,34 @@ class OrchParser extends CstParser {
     ]);
   });
 
-  // ───────────── expressions (lowest precedence first) ─────────────
+  // ───────────── expressions ─────────────
+  //
+  // Flat on purpose: one `expression` node holds the operands (`atom`), prefix operators and
+  // binary operators in source order, and the CST→AST phase applies precedence (see
+  // `expression-tree.ts`). A rule per precedence level would build a dozen CST nodes for every
+  // literal, which dominated parse time and memory on large plans.
 
   expression = this.RULE('expression', () => {
-    this.SUBRULE(this.impliesExpr, { LABEL: 'from' });
+    this.MANY(() => this.CONSUME(PrefixOp, { LABEL: 'prefix' }));
+    this.SUBRULE(this.atom);
+    this.MANY2(() => {
+      this.CONSUME(BinaryOp, { LABEL: 'op' });
+      this.MANY3(() => this.CONSUME2(PrefixOp, { LABEL: 'prefix' }));
+      this.SUBRULE2(this.atom);
+    });
     this.OPTION(() => {
       this.CONSUME(DotDot);
-      this.SUBRULE2(this.impliesExpr, { LABEL: 'to' });
+      this.MANY4(() => this.CONSUME3(PrefixOp, { LABEL: 'prefix' }));
+      this.SUBRULE3(this.atom);
+      this.MANY5(() => {
+        this.CONSUME2(BinaryOp, { LABEL: 'op' });
+        this.MANY6(() => this.CONSUME4(PrefixOp, { LABEL: 'prefix' }));
+        this.SUBRULE4(this.atom);
+      });
     });
   });
 
-  impliesExpr = this.RULE('impliesExpr', () => {
-    this.SUBRULE(this.orExpr, { LABEL: 'left' });
-    this.OPTION(() => {
-      this.CONSUME(R.implies, { LABEL: 'op' });
-      this.SUBRULE(this.impliesExpr, { LABEL: 'right' });
-    });
-  });
-
-  orExpr = this.RULE('orExpr', () => {
-    this.SUBRULE(this.andExpr, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.CONSUME(R.or, { LABEL: 'op' });
-      this.SUBRULE2(this.andExpr, { LABEL: 'operand' });
-    });
-  });
-
-  andExpr = this.RULE('andExpr', () => {
-    this.SUBRULE(this.notExpr, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.CONSUME(R.and, { LABEL: 'op' });
-      this.SUBRULE2(this.notExpr, { LABEL: 'operand' });
-    });
-  });
-
-  notExpr = this.RULE('notExpr', () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(R.not, { LABEL: 'op' });
-          this.SUBRULE(this.notExpr, { LABEL: 'operand' });
-        },
-      },
-      { ALT: () => this.SUBRULE(this.comparison, { LABEL: 'operand' }) },
-    ]);
-  });
-
-  comparison = this.RULE('comparison', () => {
-    this.SUBRULE(this.coalesce, { LABEL: 'operand' });
-    this.OPTION(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(EqEq, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(NotEq, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(LtEq, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(GtEq, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(Lt, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(Gt, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(R.in, { LABEL: 'op' }) },
-      ]);
-      this.SUBRULE2(this.coalesce, { LABEL: 'operand' });
-    });
-  });
-
-  coalesce = this.RULE('coalesce', () => {
-    this.SUBRULE(this.additive, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.CONSUME(QuestionQuestion, { LABEL: 'op' });
-      this.SUBRULE2(this.additive, { LABEL: 'operand' });
-    });
-  });
-
-  additive = this.RULE('additive', () => {
-    this.SUBRULE(this.multiplicative, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(Plus, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(Minus, { LABEL: 'op' }) },
-      ]);
-      this.SUBRULE2(this.multiplicative, { LABEL: 'operand' });
-    });
-  });
-
-  multiplicative = this.RULE('multiplicative', () => {
-    this.SUBRULE(this.unary, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(Star, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(Slash, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(PercentOp, { LABEL: 'op' }) },
-      ]);
-      this.SUBRULE2(this.unary, { LABEL: 'operand' });
-    });
-  });
-
-  unary = this.RULE('unary', () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(Minus, { LABEL: 'op' });
-          this.SUBRULE(this.unary, { LABEL: 'operand' });
-        },
-      },
-      { ALT: () => this.SUBRULE(this.postfix, { LABEL: 'operand' }) },
-    ]);
-  });
-
-  postfix = this.RULE('postfix', () => {
-    this.SUBRULE(this.primary);
-    this.MANY(() => this.SUBRULE(this.postfixOp));
-  });
-
-  postfixOp = this.RULE('postfixOp', () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(Dot);
-          this.CONSUME(Name, { LABEL: 'property' });
-        },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(LBracket);
-          this.SUBRULE(this.expression, { LABEL: 'index' });
-          this.CONSUME(RBracket);
-        },
-      },
-    ]);
-  });
-
-  primary = this.RULE('primary', () => {
+  atom = this.RULE('atom', () => {
     this.OR([
       { ALT: () => this.CONSUME(StringTok, { LABEL: 'string' }) },
       { ALT: () => this.CONSUME(AnyNumber, { LABEL: 'number' }) },
@@ -795,6 +713,23 @@ class OrchParser extends CstParser {
       { ALT: () => this.SUBRULE(this.listLit) },
       { ALT: () => this.SUBRULE(this.recordLit) },
     ]);
+    this.MANY(() => {
+      this.OR2([
+        {
+          ALT: () => {
+            this.CONSUME(Dot);
+            this.CONSUME2(Name, { LABEL: 'member' });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(LBracket);
+            this.SUBRULE2(this.expression, { LABEL: 'index' });
+            this.CONSUME(RBracket);
+          },
+        },
+      ]);
+    });
   });
 
   positionalArgs = this.RULE('positionalArgs', () => {
@@ -838,11 +773,12 @@ export function orchParser(): OrchParser {
 export type { OrchParser };
 
 /** Parses a token list into a CST for the whole module. */
-export function parseTokens(tokens: IToken[]): { cst: CstNode; errors: OrchParser['errors'] } {
+export function parseTokens(tokens: IToken[]): { cst: CstNode; errors: OrchParser['errors']; junkSeen: boolean } {
   const p = orchParser();
   p.input = tokens;
+  p.junkSeen = false;
   const cst = p.moduleFile();
-  return { cst, errors: p.errors };
+  return { cst, errors: p.errors, junkSeen: p.junkSeen };
 }
 
 /** Parses a token list as a single expression (used for `${…}` interpolations). */
