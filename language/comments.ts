@@ -11,7 +11,10 @@ import { LineIndex } from './source.js';
 
 export interface Attached {
   readonly leading: Comment[];
+  /** On the item's last line, after it. */
   readonly trailing: Comment[];
+  /** On their own lines right below the item, with a blank line after them: they close it. */
+  readonly after: Comment[];
   /** Comments inside the item's own range, for the item to place among its parts. */
   readonly inner: Comment[];
 }
@@ -30,14 +33,23 @@ function isRealRange(range: Range | undefined): range is Range {
   return range !== undefined && range.end.offset > range.start.offset;
 }
 
-/** Splits `comments` (sorted by offset) among items; items without a range receive none. */
-export function distribute(ranges: readonly (Range | undefined)[], comments: readonly Comment[]): Distribution {
-  const items: Attached[] = ranges.map(() => ({ leading: [], trailing: [], inner: [] }));
+/**
+ * Splits `comments` (sorted by offset) among items; items without a range receive none.
+ * `startLines` are the lines items really start on when that is above their range (`///` docs).
+ */
+export function distribute(
+  ranges: readonly (Range | undefined)[],
+  comments: readonly Comment[],
+  startLines: readonly (number | undefined)[] = [],
+): Distribution {
+  const items: Attached[] = ranges.map(() => ({ leading: [], trailing: [], after: [], inner: [] }));
   const dangling: Comment[] = [];
   const located = ranges
     .map((range, index) => ({ range, index }))
     .filter((x): x is { range: Range; index: number } => isRealRange(x.range))
     .sort((a, b) => a.range.start.offset - b.range.start.offset);
+  const prevOf = new Map<number, number>();
+  for (let k = 1; k < located.length; k++) prevOf.set(located[k]!.index, located[k - 1]!.index);
   for (const c of comments) {
     const holder = located.find((x) => contains(x.range, c.range));
     if (holder) {
@@ -56,6 +68,23 @@ export function distribute(ranges: readonly (Range | undefined)[], comments: rea
     if (prev && prev.range.end.line === c.range.start.line) items[prev.index]!.trailing.push(c);
     else if (next) items[next.index]!.leading.push(c);
     else dangling.push(c);
+  }
+  // A run of leading comments directly below the previous item and followed by a blank line
+  // belongs to the previous item (`after`), so a blank line printed before the next item does
+  // not move it.
+  for (const x of located) {
+    const prevIndex = prevOf.get(x.index);
+    const attached = items[x.index]!;
+    if (prevIndex === undefined || attached.leading.length === 0) continue;
+    const prev = items[prevIndex]!;
+    let lastLine = prev.trailing.at(-1)?.range.end.line ?? ranges[prevIndex]!.end.line;
+    let run = 0;
+    while (run < attached.leading.length && attached.leading[run]!.range.start.line === lastLine + 1) {
+      lastLine = attached.leading[run]!.range.end.line;
+      run++;
+    }
+    const nextLine = attached.leading[run]?.range.start.line ?? startLines[x.index] ?? x.range.start.line;
+    if (run > 0 && nextLine - lastLine > 1) prev.after.push(...attached.leading.splice(0, run));
   }
   return { items, dangling };
 }

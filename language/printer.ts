@@ -46,6 +46,13 @@ export function formatNumber(value: number, integer = Number.isInteger(value)): 
   return value < 0 ? `-${text}` : text;
 }
 
+/** Amounts with cents keep at least two decimals (`0.50usd`, `0.002usd`, `12usd`). */
+export function formatMoneyAmount(amount: number): string {
+  const text = formatNumber(amount);
+  const decimals = text.split('.')[1];
+  return decimals !== undefined && decimals.length < 2 ? `${text}0` : text;
+}
+
 /** Escapes literal string text: quotes, backslashes, control characters and `${`. */
 export function escapeStringText(text: string): string {
   let out = '';
@@ -217,14 +224,14 @@ class Printer {
   }
 
   /**
-   * Block comments stay inline; a line comment goes to the end of the line, and anything after it
-   * too (the layout puts a second end-of-line comment on a line of its own).
+   * Block comments stay inline; the first line comment goes to the end of the line; anything
+   * after it gets a line of its own, at the item's indentation.
    */
   private trailing(comments: readonly Comment[]): Doc {
     const out: Doc[] = [];
     let lineEnded = false;
     for (const c of comments) {
-      if (lineEnded) out.push(lineSuffix(` ${c.text}`));
+      if (lineEnded) out.push(hardline, c.text);
       else if (c.style === 'line') {
         out.push(lineSuffix(` ${c.text}`));
         lineEnded = true;
@@ -238,8 +245,15 @@ class Printer {
     return doc.split('\n').map((l) => [l.length > 0 ? `/// ${l}` : '///', hardline]);
   }
 
+  /**
+   * Comments an item could not place among its parts are printed after the whole item (and
+   * after its separator in a list), by the container: see `itemParts`.
+   */
+  private deferred: Comment[] = [];
+
   private withTrailing(doc: Doc, inner: readonly Comment[]): Doc {
-    return inner.length === 0 ? doc : [doc, this.trailing(inner)];
+    this.deferred.push(...inner);
+    return doc;
   }
 
   /**
@@ -247,7 +261,7 @@ class Printer {
    * (for source-ordered bodies such as a plan's steps).
    */
   private lines(items: readonly Item[], comments: readonly Comment[], blankLines = false): { docs: Doc[]; dangling: Comment[] } {
-    const { items: attached, dangling } = distribute(items.map((i) => i.range), comments);
+    const { items: attached, dangling } = this.distribute(items, comments);
     const docs: Doc[] = [];
     let prevEnd: number | undefined;
     items.forEach((item, index) => {
@@ -255,10 +269,24 @@ class Printer {
       const firstLine = a.leading[0]?.range.start.line ?? this.firstLine(item);
       const blank = blankLines && prevEnd !== undefined && firstLine !== undefined && firstLine - prevEnd > 1;
       docs.push([blank ? hardline : '', this.itemDoc(item, a)]);
-      const lastLine = a.trailing.at(-1)?.range.end.line ?? item.range?.end.line;
-      prevEnd = lastLine !== undefined && item.range && item.range.end.offset > 0 ? lastLine : undefined;
+      prevEnd = this.lastLine(item, a);
     });
     return { docs, dangling };
+  }
+
+  private distribute(items: readonly Item[], comments: readonly Comment[]): ReturnType<typeof distribute> {
+    return distribute(items.map((i) => i.range), comments, items.map((i) => this.firstLine(i)));
+  }
+
+  /** Own-line comments that close an item. */
+  private after(comments: readonly Comment[]): Doc {
+    return comments.map((c) => [hardline, c.text]);
+  }
+
+  /** The last source line of an item with the comments that follow it. */
+  private lastLine(item: Item, a: Attached): number | undefined {
+    const line = a.after.at(-1)?.range.end.line ?? a.trailing.at(-1)?.range.end.line ?? item.range?.end.line;
+    return item.range && item.range.end.offset > 0 ? line : undefined;
   }
 
   /** The source line an item starts on, counting its `///` doc lines (not part of its range). */
@@ -268,23 +296,50 @@ class Printer {
   }
 
   private itemDoc(item: Item, a: Attached): Doc {
-    return [this.leading(a.leading), this.docLines(item.doc), item.print(a.inner), this.trailing(a.trailing)];
+    const { doc, late } = this.printItem(item, a);
+    return [this.leading(a.leading), this.docLines(item.doc), doc, this.trailing([...late, ...a.trailing]), this.after(a.after)];
   }
 
-  /** `head {` items one per line `}`; `{}` when empty. */
-  private block(head: Doc, items: readonly Item[], comments: readonly Comment[], blankLines = false): Doc {
-    const { docs, dangling } = this.lines(items, comments, blankLines);
-    const body: Doc[] = [...docs, ...dangling.map((c) => c.text)];
+  /** Prints an item and collects the comments it deferred. */
+  private printItem(item: Item, a: Attached): { doc: Doc; late: Comment[] } {
+    const mark = this.deferred.length;
+    const doc = item.print(a.inner);
+    const late = this.deferred.splice(mark).sort((x, y) => x.range.start.offset - y.range.start.offset);
+    return { doc, late };
+  }
+
+  /**
+   * `head {` items one per line `}`; `{}` when empty. Comments on the opening line (`{ // …`)
+   * describe the block and go first.
+   */
+  private block(head: Doc, items: readonly Item[], comments: readonly Comment[], blankLines = false, openLine?: number): Doc {
+    const [header, rest] = this.splitHeader(items, comments, openLine);
+    const { docs, dangling } = this.lines(items, rest, blankLines);
+    const body: Doc[] = [...header.map((c) => c.text), ...docs, ...dangling.map((c) => c.text)];
     if (body.length === 0) return [head, ' {}'];
     return [head, ' {', indent(body.map((d) => [hardline, d])), hardline, '}'];
   }
 
+  /** Comments on the block's opening line, before any item: they describe the whole block. */
+  private splitHeader(items: readonly Item[], comments: readonly Comment[], openLine: number | undefined): [Comment[], Comment[]] {
+    if (openLine === undefined) return [[], [...comments]];
+    const firstItem = Math.min(...items.map((i) => (i.range && i.range.end.offset > 0 ? i.range.start.offset : Infinity)));
+    const isHeader = (c: Comment): boolean => c.range.start.line === openLine && c.range.end.offset <= firstItem;
+    return [comments.filter(isHeader), comments.filter((c) => !isHeader(c))];
+  }
+
   /** A block made of groups separated by a blank line (plan properties / body / results). */
-  private sectionedBlock(head: Doc, sections: readonly { items: Item[]; blankLines?: boolean }[], comments: readonly Comment[]): Doc {
+  private sectionedBlock(
+    head: Doc,
+    sections: readonly { items: Item[]; blankLines?: boolean }[],
+    allComments: readonly Comment[],
+    openLine?: number,
+  ): Doc {
     const nonEmpty = sections.filter((s) => s.items.length > 0);
     const all = nonEmpty.flatMap((s) => s.items);
-    const { items: attached, dangling } = distribute(all.map((i) => i.range), comments);
-    const body: Doc[] = [];
+    const [header, comments] = this.splitHeader(all, allComments, openLine);
+    const { items: attached, dangling } = this.distribute(all, comments);
+    const body: Doc[] = header.map((c) => c.text);
     let k = 0;
     nonEmpty.forEach((section, si) => {
       const sectionAttached = attached.slice(k, k + section.items.length);
@@ -297,8 +352,7 @@ class Printer {
           (si > 0 && i === 0) ||
           (section.blankLines === true && prevEnd !== undefined && firstLine !== undefined && firstLine - prevEnd > 1);
         body.push([blank ? hardline : '', this.itemDoc(item, a)]);
-        const lastLine = a.trailing.at(-1)?.range.end.line ?? item.range?.end.line;
-        prevEnd = lastLine !== undefined && item.range && item.range.end.offset > 0 ? lastLine : undefined;
+        prevEnd = this.lastLine(item, a);
       });
       k += section.items.length;
     });
@@ -309,18 +363,20 @@ class Printer {
 
   /** `open a, b close` on one line when it fits, else one element per line (no trailing comma). */
   private commaList(open: string, close: string, items: readonly Item[], comments: readonly Comment[], spaced: boolean): Doc {
-    const { items: attached, dangling } = distribute(items.map((i) => i.range), comments);
+    const { items: attached, dangling } = this.distribute(items, comments);
     if (items.length === 0 && dangling.length === 0) return `${open}${close}`;
     const parts: Doc[] = [];
     items.forEach((item, index) => {
       const a = attached[index]!;
       const last = index === items.length - 1;
+      const { doc, late } = this.printItem(item, a);
       parts.push([
         this.leading(a.leading),
         this.docLines(item.doc),
-        item.print(a.inner),
+        doc,
         last ? '' : ',',
-        this.trailing(a.trailing),
+        this.trailing([...late, ...a.trailing]),
+        this.after(a.after),
         last ? '' : line,
       ]);
     });
@@ -330,7 +386,7 @@ class Printer {
   }
 
   private propertyBlock(head: Doc, node: { readonly kind: keyof typeof KEYWORDS; readonly range: Range }, props: readonly Property[], comments: readonly Comment[]): Doc {
-    return this.block(head, this.propertyItems(node, props), comments);
+    return this.block(head, this.propertyItems(node, props), comments, false, node.range.start.line);
   }
 
   private propertyItems(
@@ -360,7 +416,7 @@ class Printer {
     const decls: Item[] = m.declarations.map((d) => ({ range: d.range, doc: d.doc, print: (inner) => this.declaration(d, inner) }));
     const all = [...header, ...imports, ...decls];
     const comments = [...m.comments].sort((a, b) => a.range.start.offset - b.range.start.offset);
-    const { items: attached, dangling } = distribute(all.map((i) => i.range), comments);
+    const { items: attached, dangling } = this.distribute(all, comments);
     const out: Doc[] = [];
     all.forEach((item, index) => {
       const a = attached[index]!;
@@ -368,11 +424,11 @@ class Printer {
         const sameGroup = index > header.length && index < header.length + imports.length;
         out.push(sameGroup ? hardline : [hardline, hardline]);
       }
-      out.push(this.topLeading(a.leading, item.range), this.itemDoc(item, { ...a, leading: [] }));
+      out.push(this.topLeading(a.leading, item), this.itemDoc(item, { ...a, leading: [] }));
     });
     // Comments after the last declaration: keep a blank line where the source had one.
     const last = attached.at(-1);
-    let prevLine = last?.trailing.at(-1)?.range.end.line ?? all.at(-1)?.range?.end.line;
+    let prevLine = last && all.length > 0 ? this.lastLine(all.at(-1)!, last) : undefined;
     for (const c of dangling) {
       if (out.length > 0) out.push(hardline, prevLine === undefined || c.range.start.line - prevLine > 1 ? hardline : '');
       out.push(c.text);
@@ -382,10 +438,11 @@ class Printer {
   }
 
   /** Top-level leading comments keep a single blank line where the source had one. */
-  private topLeading(comments: readonly Comment[], next: Range | undefined): Doc {
+  private topLeading(comments: readonly Comment[], next: Item): Doc {
+    const real = next.range !== undefined && next.range.end.offset > 0;
     return comments.map((c, i) => {
-      const nextLine = comments[i + 1]?.range.start.line ?? next?.start.line;
-      const blank = nextLine !== undefined && next !== undefined && next.end.offset > 0 && nextLine - c.range.end.line > 1;
+      const nextLine = comments[i + 1]?.range.start.line ?? this.firstLine(next);
+      const blank = real && nextLine !== undefined && nextLine - c.range.end.line > 1;
       return [c.text, hardline, blank ? hardline : ''];
     });
   }
@@ -546,7 +603,7 @@ class Printer {
 
   private context(d: ContextDecl, comments: Comment[]): Doc {
     const items: Item[] = d.fields.map((f) => ({ range: f.range, doc: f.doc, print: (inner) => this.fieldDecl(f, inner) }));
-    return this.block('context', items, comments);
+    return this.block('context', items, comments, false, d.range.start.line);
   }
 
   private plan(d: PlanDecl, comments: Comment[]): Doc {
@@ -576,6 +633,7 @@ class Printer {
       ['plan ', d.name.name],
       [{ items: propItems.slice(0, props.length) }, { items: body, blankLines: true }, { items: propItems.slice(props.length) }],
       comments,
+      d.range.start.line,
     );
   }
 
@@ -610,13 +668,14 @@ class Printer {
     const actionComments = commentsWithin(comments, s.action.range);
     const whenComments = s.when ? commentsWithin(comments, s.when.range) : [];
     const optionComments = comments.filter((c) => !actionComments.includes(c) && !whenComments.includes(c));
-    const head: Doc = [
+    // A long head breaks before `when` first, keeping the condition whole on its own line.
+    const head: Doc = group(
       'step ',
       s.name.name,
       ' = ',
       this.action(s.action, actionComments),
-      s.when ? [' when ', this.exprC(s.when, whenComments)] : '',
-    ];
+      s.when ? indent(line, 'when ', this.exprC(s.when, whenComments)) : '',
+    );
     if (options.length === 0) return this.withTrailing(head, optionComments);
     const items = this.propertyItems(s, options);
     // Only the options block `{ … }` is scanned: start the scan at the block, not at the action.
@@ -655,7 +714,7 @@ class Printer {
       this.exprC(f.list, listComments),
       f.parallel ? [' parallel ', this.expr(f.parallel)] : '',
     ];
-    return this.block(head, f.body.map((b) => this.bodyItem(b)), rest, true);
+    return this.block(head, f.body.map((b) => this.bodyItem(b)), rest, true, f.range.start.line);
   }
 
   private trigger(d: TriggerDecl, comments: Comment[]): Doc {
@@ -664,7 +723,7 @@ class Printer {
     props.push({
       keyword: 'run',
       value: d.plan,
-      print: (inner) => ['run ', this.qname(d.plan), withRecord ? [' with ', this.recordLit(withRecord, inner)] : this.trailing(inner)],
+      print: (inner) => ['run ', this.qname(d.plan), withRecord ? [' with ', this.recordLit(withRecord, inner)] : this.withTrailing('', inner)],
     });
     if (d.debounce) props.push(this.prop('debounce', this.expr(d.debounce), d.debounce.range));
     return this.propertyBlock(['trigger ', d.name.name], d, props, comments);
@@ -679,7 +738,7 @@ class Printer {
         return {
           keyword: 'event',
           value: s,
-          print: (inner) => ['event ', this.stringLit(s.eventType), where ? [' where ', this.exprC(where, inner)] : this.trailing(inner)],
+          print: (inner) => ['event ', this.stringLit(s.eventType), where ? [' where ', this.exprC(where, inner)] : this.withTrailing('', inner)],
         };
       }
       case 'ManualSource':
@@ -695,8 +754,10 @@ class Printer {
 
   private invariant(d: InvariantDecl, comments: Comment[]): Doc {
     const name = d.name.kind === 'Ident' ? d.name.name : this.stringLit(d.name);
-    const body: Doc = [d.modality, ' ', this.exprC(d.condition, comments)];
-    return group('invariant ', name, ' {', indent(line, body), line, '}');
+    if (comments.length === 0) return group('invariant ', name, ' {', indent(line, d.modality, ' ', this.expr(d.condition)), line, '}');
+    // With comments inside, the body gets its own line so they can stay above or below it.
+    const body: Item = { range: d.condition.range, print: (inner) => [d.modality, ' ', this.exprC(d.condition, inner)] };
+    return this.block(['invariant ', name], [body], comments, false, d.range.start.line);
   }
 
   private simulate(d: SimulateDecl, comments: Comment[]): Doc {
@@ -803,7 +864,7 @@ class Printer {
     if (comments.length === 0) return this.expr(e);
     const placed = new Set<Comment>();
     const doc = this.expr(e, Prec.Range, comments, placed);
-    return [doc, this.trailing(comments.filter((c) => !placed.has(c)))];
+    return this.withTrailing(doc, comments.filter((c) => !placed.has(c)));
   }
 
   expr(e: Expr, min: Prec = Prec.Range, comments: readonly Comment[] = [], placed: Set<Comment> = new Set()): Doc {
@@ -827,7 +888,7 @@ class Printer {
       case 'DurationLit':
         return `${formatNumber(e.value)}${e.unit}`;
       case 'MoneyLit':
-        return `${formatNumber(e.amount)}${e.currency}`;
+        return `${formatMoneyAmount(e.amount)}${e.currency}`;
       case 'PercentLit':
         return `${formatNumber(e.value)}%`;
       case 'BoolLit':
