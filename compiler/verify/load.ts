@@ -3,7 +3,9 @@
  * `.json`), and tells where each invariant is declared so results can point at the source.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { Diagnostic, Range } from '../../language/diagnostic.js';
+import type { InvariantDecl, Module, PlanDecl } from '../../language/ast.js';
+import { hasErrors, type Diagnostic, type Range } from '../../language/diagnostic.js';
+import { compile } from '../index.js';
 import type { PlanIR } from '../ir/types.js';
 import { formatPathErrors, validatePlanIR } from '../ir/validate.js';
 
@@ -48,5 +50,32 @@ function loadIr(file: string): LoadedPlans {
 }
 
 function compileSource(file: string): LoadedPlans {
-  return { kind: 'io-error', message: `cannot verify ${file}: the compiler is not available yet` };
+  const out = compile({ entry: file });
+  if (hasErrors(out.diagnostics)) return { kind: 'errors', diagnostics: out.diagnostics.filter((d) => d.severity === 'error') };
+  const entry = out.model?.modules[0]?.ast;
+  return {
+    kind: 'plans',
+    plans: out.plans.map((plan) => ({ plan, locate: entry ? invariantLocator(entry, plan.plan) : nowhere })),
+  };
+}
+
+/**
+ * Finds where an invariant is declared: inside the plan first (plan-scoped ones shadow), then at
+ * top level. The range is the invariant's name, where an editor puts the diagnostic.
+ */
+export function invariantLocator(module: Module, planName: string): VerifiablePlan['locate'] {
+  const plan = module.declarations.find((d): d is PlanDecl => d.kind === 'PlanDecl' && d.name.name === planName);
+  const candidates: InvariantDecl[] = [
+    ...(plan?.body.filter((b): b is InvariantDecl => b.kind === 'InvariantDecl') ?? []),
+    ...module.declarations.filter((d): d is InvariantDecl => d.kind === 'InvariantDecl'),
+  ];
+  return (name) => {
+    const decl = candidates.find((d) => invariantName(d) === name);
+    return decl ? { file: module.file, range: decl.name.range } : undefined;
+  };
+}
+
+function invariantName(decl: InvariantDecl): string {
+  const n = decl.name;
+  return n.kind === 'Ident' ? n.name : n.parts.filter((p): p is string => typeof p === 'string').join('');
 }

@@ -178,7 +178,7 @@ export class CaseMonitor {
         this.startedRunning(key, step, inst.item, resource);
         found =
           this.checkDependencies(step, inst.item, run) ??
-          this.checkAttempts(step, key) ??
+          this.checkAttempts(step, key, raw, resource) ??
           this.checkConcurrency(step, key, resource) ??
           this.checkGuardrails(step, key, resource, run);
       }
@@ -235,13 +235,27 @@ export class CaseMonitor {
     return null;
   }
 
-  private checkAttempts(step: StepIR, key: string): Omit<Violation, 'eventIndex' | 'state'> | null {
-    const n = (this.starts.get(key) ?? 0) + 1;
-    this.starts.set(key, n);
+  /**
+   * At most 1 + retries attempts on each resource the step is bound to (its binding, then each
+   * rebinding alternative), and one attempt of its `fallback` call: a step can never start more
+   * than (1 + retries) × (1 + alternatives) + 1 times.
+   */
+  private checkAttempts(step: StepIR, key: string, raw: RunEvent, resource: string | null): Omit<Violation, 'eventIndex' | 'state'> | null {
+    const phase = raw.data['phase'] === 'fallback' ? 'fallback' : 'main';
+    const slot = `${key}\u0000${phase}\u0000${phase === 'fallback' ? '' : (resource ?? '')}`;
+    const n = (this.starts.get(slot) ?? 0) + 1;
+    this.starts.set(slot, n);
+    const total = (this.starts.get(key) ?? 0) + 1;
+    this.starts.set(key, total);
     if (!this.options.builtins.has(BUILTIN.attempts)) return null;
-    const allowed = 1 + step.retry.max + (step.fallback ? 1 : 0);
-    if (n > allowed) {
-      return builtin(BUILTIN.attempts, `${key} started ${n} times; at most ${allowed} allowed (retry ${step.retry.max}${step.fallback ? ' + fallback' : ''})`);
+    const perBinding = phase === 'fallback' ? 1 : 1 + step.retry.max;
+    const allowed = (1 + step.retry.max) * (1 + step.binding.fallbacks.length) + (step.fallback ? 1 : 0);
+    if (n > perBinding) {
+      const where = phase === 'fallback' ? `its fallback ${step.fallback?.capability ?? ''}` : resource ? `resource ${resource}` : 'its binding';
+      return builtin(BUILTIN.attempts, `${key} started ${n} times on ${where}; at most ${perBinding} allowed (retry ${step.retry.max})`);
+    }
+    if (total > allowed) {
+      return builtin(BUILTIN.attempts, `${key} started ${total} times; at most ${allowed} allowed (retry ${step.retry.max}, ${step.binding.fallbacks.length} rebinding alternatives${step.fallback ? ', a fallback call' : ''})`);
     }
     return null;
   }

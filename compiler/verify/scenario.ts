@@ -128,7 +128,9 @@ function contextChangeArbitrary(plan: PlanIR, signals: readonly string[], schema
 function stepItemArbitrary(step: StepIR, plan: PlanIR, options: ScenarioOptions, evaluate: ConstantEvaluator): fc.Arbitrary<StepItemScenario> {
   const cap = step.capability ? plan.capabilities[step.capability] : undefined;
   const sim = step.capability ? plan.simulations[step.capability] : undefined;
-  const attempts = 1 + Math.max(0, step.retry.max) + (step.fallback ? 1 : 0);
+  // Every attempt the scheduler may make: retries on the binding and on each rebinding
+  // alternative, then the fallback call.
+  const attempts = (1 + Math.max(0, step.retry.max)) * (1 + step.binding.fallbacks.length) + (step.fallback ? 1 : 0);
   const failRate = options.failures ? Math.min(1, Math.max(0, sim?.fail ?? options.defaultFailRate)) : 0;
   const failBand = failRate > 0 ? Math.max(1, Math.round(failRate * 1000)) : 0;
   const hangs = failBand > 0 && effectiveTimeout(step, plan) !== null;

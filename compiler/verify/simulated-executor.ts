@@ -15,12 +15,10 @@ export class SimulatedExecutor implements Executor {
 
   start(request: AttemptRequest, done: (outcome: SchedulerOutcome) => void): AttemptHandle {
     const { item } = parseInstance(request.stepId);
-    const step = request.plan.steps.find((s) => s.id === request.baseStepId);
-    // Fallback calls use the cell after the last retry; compensations always succeed quickly.
-    const attemptIndex =
-      request.purpose === 'fallback' ? 1 + (step?.retry.max ?? 0) : Math.max(0, request.attempt - 1);
+    // `attempt` counts every start of the step (retries, rebindings, the fallback call), which is
+    // how the scenario's table is laid out; compensations always succeed quickly.
     const outcome =
-      request.purpose === 'compensate' ? undefined : outcomeOf(this.scenario, request.baseStepId, item ?? 0, attemptIndex);
+      request.purpose === 'compensate' ? undefined : outcomeOf(this.scenario, request.baseStepId, item ?? 0, Math.max(0, request.attempt - 1));
     let timer: ReturnType<Clock['setTimer']> | null = null;
     if (outcome?.kind === 'hang') return { abort: () => undefined };
     const latency = outcome ? outcome.latency_ms : 1;

@@ -1,0 +1,102 @@
+/**
+ * `orch verify` through the real CLI (bin/orch.js → dist/; `npm test` builds first). Plans are
+ * given as emitted IR files here; `source.test.ts` covers `.orch` sources.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { orch } from '../../../examples/test/cli.js';
+import type { PlanIR } from '../../ir/types.js';
+import { retryStorm, sendBeforeApprove, throttledRender } from './fixtures/ir-plans.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'orch-verify-'));
+
+function irFile(name: string, plan: PlanIR): string {
+  const file = path.join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(plan));
+  return file;
+}
+
+describe('orch verify (CLI)', () => {
+  it('exits 0 and reports coverage when every invariant holds', () => {
+    const r = orch(['verify', irFile('frames', throttledRender()), '--runs', '60', '--seed', '5']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('✓ always "publish after every frame"');
+    expect(r.stdout).toMatch(/ok: 60 runs explored, \d+ distinct paths?, \d+ step outcomes covered; 0 of 6 invariants violated/);
+  });
+
+  it('exits 1 with a readable minimal trace and the replay command on a violation', () => {
+    const file = irFile('outreach', sendBeforeApprove());
+    const r = orch(['verify', file, '--seed', '7']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('✗ invariant "never send without approval" violated');
+    expect(r.stdout).toContain('input:   {"review":false}');
+    expect(r.stdout).toContain(`replay: orch verify ${file} --plan outreach --seed 7`);
+    expect(r.stdout).toContain('FAILED');
+  });
+
+  it('prints JSON for CI, and the same seed gives the same JSON', () => {
+    const file = irFile('storm', retryStorm());
+    const a = orch(['verify', file, '--seed', '12', '--runs', '150', '--format', 'json']);
+    const b = orch(['verify', file, '--seed', '12', '--runs', '150', '--format', 'json']);
+    expect(a.code).toBe(1);
+    expect(b.stdout).toBe(a.stdout);
+    const json = JSON.parse(a.stdout) as { ok: boolean; seed: number; results: { plan: string; ok: boolean; runs: number; paths: number; invariants: { name: string; status: string }[]; violations: { invariant: string; seed: number; path: string; trace: unknown[]; choices: unknown[] }[] }[] };
+    expect(json.ok).toBe(false);
+    expect(json.seed).toBe(12);
+    const [result] = json.results;
+    expect(result?.plan).toBe('storm');
+    expect(result?.invariants.find((i) => i.name === 'policy budget respected')?.status).toBe('violated');
+    const v = result!.violations[0]!;
+    expect(v).toMatchObject({ invariant: 'policy budget respected', seed: 12 });
+    expect(v.path).toMatch(/^\d+(:\d+)*$/);
+    expect(v.choices).toHaveLength(1);
+  });
+
+  it('--no-failures only explores runs where everything succeeds', () => {
+    const r = orch(['verify', irFile('storm2', retryStorm()), '--no-failures', '--runs', '50', '--seed', '1']);
+    expect(r.code).toBe(0);
+  });
+
+  it('usage and I/O errors exit 2 with one line', () => {
+    const missing = orch(['verify', path.join(dir, 'nope.orch')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toMatch(/^orch: cannot read .*nope\.orch/);
+    const badRuns = orch(['verify', irFile('x', throttledRender()), '--runs', 'many']);
+    expect(badRuns.code).toBe(2);
+    const badPlan = orch(['verify', irFile('y', throttledRender()), '--plan', 'other']);
+    expect(badPlan.code).toBe(2);
+    expect(badPlan.stderr).toContain('no plan named "other"');
+    const garbage = path.join(dir, 'bad.json');
+    writeFileSync(garbage, '{"version":"orch.plan/v1"}');
+    const invalid = orch(['verify', garbage]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr.trim().split('\n')).toHaveLength(1);
+    expect(invalid.stderr).toContain('not a valid orch.plan/v1 IR');
+  });
+
+  it('verifies .orch sources: 0 when sound, 1 on a violation, 1 with diagnostics when it does not compile', () => {
+    const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+    const sound = orch(['verify', fixture('throttled-render.orch'), '--runs', '80', '--seed', '3']);
+    expect(sound.code).toBe(0);
+    const broken = orch(['verify', fixture('parallel-reviews.orch'), '--seed', '3', '--format', 'json']);
+    expect(broken.code).toBe(1);
+    const json = JSON.parse(broken.stdout) as { results: { violations: { invariant: string; input: unknown }[] }[] };
+    expect(json.results[0]?.violations[0]).toMatchObject({ invariant: 'concurrency limits held', input: { docs: ['', ''] } });
+    const cycle = orch(['verify', fixture('does-not-compile.orch')]);
+    expect(cycle.code).toBe(1);
+    expect(cycle.stderr).toContain('E0301');
+    expect(cycle.stderr.trim().split('\n').at(-1)).toMatch(/^orch: .*does-not-compile\.orch has errors/);
+  });
+
+  it('--help describes the command', () => {
+    const r = orch(['verify', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--seed');
+    expect(r.stdout).toContain('--no-failures');
+  });
+});

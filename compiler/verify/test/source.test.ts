@@ -1,0 +1,62 @@
+/** `.orch` sources through the real compiler, then the verifier (what `orch verify FILE` does). */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadPlansForVerify, type VerifiablePlan } from '../load.js';
+import { BUILTIN } from '../monitor.js';
+import { verify } from '../verify.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+function load(name: string): VerifiablePlan {
+  const loaded = loadPlansForVerify(fixture(name));
+  if (loaded.kind !== 'plans') throw new Error(`${name}: ${JSON.stringify(loaded)}`);
+  expect(loaded.plans).toHaveLength(1);
+  return loaded.plans[0]!;
+}
+
+describe('verifying .orch sources', () => {
+  it('finds send-before-approve and points at the invariant in the source', async () => {
+    const { plan, locate } = load('send-before-approve.orch');
+    const result = await verify(plan, { seed: 2, runs: 200, locate });
+    const v = result.violations.find((x) => x.invariant === 'never send without approval');
+    expect(v).toBeDefined();
+    expect(v!.input).toEqual({ review: false, recipients: [''] });
+    expect(v!.choices).toEqual([]);
+    expect(v!.file).toBe(fixture('send-before-approve.orch'));
+    expect(v!.range?.start).toMatchObject({ line: 31, column: 13 });
+    const inv = result.invariants.find((i) => i.name === 'never send without approval');
+    expect(inv).toMatchObject({ status: 'violated', range: v!.range });
+  });
+
+  it('finds the retry storm that breaks the budget, with the simulate model in force', async () => {
+    const { plan } = load('retry-storm.orch');
+    expect(plan.simulations['retry_storm.charge_card']?.fail).toBeCloseTo(0.3);
+    const result = await verify(plan, { seed: 4, runs: 300 });
+    const v = result.violations.find((x) => x.invariant === BUILTIN.budget);
+    expect(v?.choices).toHaveLength(1);
+    // simulate: latency 500ms..2s — every attempt's latency is inside the model's range.
+    const done = v!.trace.filter((e) => e.type === 'step_completed');
+    for (const e of done) expect(e.at_ms).toBeGreaterThanOrEqual(500);
+  });
+
+  it('finds two reviews on a one-person legal team, with two documents', async () => {
+    const { plan } = load('parallel-reviews.orch');
+    const result = await verify(plan, { seed: 9, runs: 200 });
+    const v = result.violations.find((x) => x.invariant === BUILTIN.concurrency);
+    expect(v?.input).toEqual({ docs: ['', ''] });
+  });
+
+  it('accepts the throttled render plan, top-level invariant included', async () => {
+    const { plan, locate } = load('throttled-render.orch');
+    expect(plan.invariants.map((i) => i.name)).toEqual(['publish after every frame', 'settles', 'publish_waits_for_frames']);
+    const result = await verify(plan, { seed: 6, runs: 200, locate });
+    expect(result.violations).toEqual([]);
+    expect(result.invariants.find((i) => i.name === 'publish_waits_for_frames')?.range?.start.line).toBe(47);
+  });
+
+  it('reports compile errors instead of verifying', () => {
+    const loaded = loadPlansForVerify(fixture('does-not-compile.orch'));
+    expect(loaded.kind).toBe('errors');
+    if (loaded.kind === 'errors') expect(loaded.diagnostics.map((d) => d.code)).toContain('E0301');
+  });
+});
