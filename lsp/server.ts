@@ -17,6 +17,7 @@ import { complete } from './features/completion.js';
 import { foldingRanges } from './features/folding.js';
 import { formatDocument } from './features/formatting.js';
 import { hover } from './features/hover.js';
+import { planPreview, type PreviewParams } from './features/preview.js';
 import { definition, prepareRename, references, rename, REQUEST_FAILED } from './features/navigation.js';
 import { CompilerNames, IndexNames, LayeredNames } from './names.js';
 import { SEMANTIC_TOKENS_LEGEND, semanticTokens } from './features/semantic-tokens.js';
@@ -205,6 +206,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.languages.semanticTokens.on(guard('semanticTokens', { data: [] }, (p) => {
     const index = workspace.index(uriToPath(p.textDocument.uri));
     return index ? semanticTokens(index) : { data: [] };
+  }));
+
+  connection.onRequest(PREVIEW_REQUEST, guard('preview', null, (p: PreviewParams) => {
+    if (!p || typeof p.uri !== 'string') return null;
+    const path = uriToPath(p.uri);
+    const plans = (workspace.declarations(path)?.symbols ?? []).filter((s) => s.kind === 'plan').map((s) => s.name);
+    return planPreview(checker, path, p.uri, plans, typeof p.plan === 'string' ? p.plan : undefined);
   }));
 
   connection.onShutdown(() => scheduler.dispose());

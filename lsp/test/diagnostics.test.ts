@@ -1,0 +1,137 @@
+/** Compiler diagnostics, quick fixes, cross-file re-checks and the plan preview over LSP. */
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CodeAction, Diagnostic, Hover } from 'vscode-languageserver-protocol';
+import { FIXTURES, positionOf, TestClient } from './client.js';
+
+let dir: string;
+let client: TestClient;
+let mainText: string;
+let libText: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'orch-lsp-'));
+  cpSync(FIXTURES, dir, { recursive: true });
+  mainText = readFileSync(join(dir, 'main.orch'), 'utf8');
+  libText = readFileSync(join(dir, 'lib.orch'), 'utf8');
+  client = new TestClient();
+  await client.initialize(dir);
+});
+afterAll(async () => {
+  await client?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const codes = (ds: Diagnostic[]): string[] => ds.map((d) => String(d.code)).sort();
+
+async function fixesFor(uri: string, diag: Diagnostic): Promise<CodeAction[]> {
+  return client.request<CodeAction[]>('textDocument/codeAction', {
+    textDocument: { uri }, range: diag.range, context: { diagnostics: [diag], only: ['quickfix'] },
+  });
+}
+
+describe('diagnostics', () => {
+  it('reports compiler errors with codes and ranges, each with its quick fix', async () => {
+    const text = mainText
+      .replace('summary = summarize(count: fetch.output.count)', 'summary = sumarize(count: fetch.output.count)')
+      .replace('step done = wait 1s', 'step done = wait 1s\n  step again = summarize(style: "short")');
+    const uri = await client.open(join(dir, 'errors.orch'), text);
+    const diags = await client.diagnosticsFor(uri, (d) => d.some((x) => x.code === 'E0101'));
+    expect(codes(diags)).toEqual(['E0101', 'E0202', 'W0601']);
+
+    const unknown = diags.find((d) => d.code === 'E0101')!;
+    expect(unknown.range.start).toEqual(positionOf(text, 'sumarize('));
+    expect(unknown.severity).toBe(1);
+    const [didYouMean] = await fixesFor(uri, unknown);
+    expect(didYouMean!.title).toBe('Change to "summarize"');
+    expect(didYouMean!.kind).toBe('quickfix');
+    expect(didYouMean!.edit!.changes![uri]).toEqual([{ range: unknown.range, newText: 'summarize' }]);
+
+    const missing = diags.find((d) => d.code === 'E0202')!;
+    const [insert] = await fixesFor(uri, missing);
+    expect(insert!.title).toBe('Add count');
+    expect(insert!.edit!.changes![uri]![0]!.newText).toBe(', count: 0');
+
+    const unused = diags.find((d) => d.code === 'W0601')!;
+    expect(unused.severity).toBe(2);
+    const [remove] = await fixesFor(uri, unused);
+    expect(remove!.title).toBe('Remove step again');
+    expect(remove!.edit!.changes![uri]![0]!.newText).toBe('');
+  });
+
+  it('updates after edits and never publishes an older version after a newer one', async () => {
+    const uri = await client.open(join(dir, 'edits.orch'), mainText);
+    await client.diagnosticsFor(uri);
+    // Break, fix, break again in quick succession.
+    const at = positionOf(mainText, 'summarize(count');
+    const replace = (t: string) => [{ range: { start: at, end: { line: at.line, character: at.character + 9 } }, text: t }];
+    await client.change(uri, replace('nothing__'));
+    await client.change(uri, replace('summarize'));
+    const last = await client.change(uri, replace('sumarizee'));
+    const diags = await client.diagnosticsFor(uri, () => true, last);
+    expect(codes(diags)).toContain('E0101');
+    const versions = client.published(uri).map((p) => p.version ?? 0);
+    expect([...versions].sort((a, b) => a - b)).toEqual(versions);
+  });
+
+  it('re-checks an importing file when the imported file changes', async () => {
+    const mainUri = await client.open(join(dir, 'main.orch'), mainText);
+    const libUri = await client.open(join(dir, 'lib.orch'), libText);
+    const clean = await client.diagnosticsFor(mainUri);
+    expect(clean.filter((d) => d.severity === 1)).toEqual([]);
+    const at = positionOf(libText, 'fetch_data {');
+    await client.change(libUri, [{ range: { start: at, end: { line: at.line, character: at.character + 'fetch_data'.length } }, text: 'load_rows' }]);
+    const broken = await client.diagnosticsFor(mainUri, (d) => d.some((x) => x.code === 'E0101'));
+    expect(broken.find((d) => d.code === 'E0101')!.range.start).toEqual(positionOf(mainText, 'lib.fetch_data(dataset'));
+    await client.change(libUri, [{ range: { start: at, end: { line: at.line, character: at.character + 'load_rows'.length } }, text: 'fetch_data' }]);
+    const fixed = await client.diagnosticsFor(mainUri, (d) => !d.some((x) => x.code === 'E0101'), client.version(mainUri));
+    expect(fixed.filter((d) => d.severity === 1)).toEqual([]);
+  });
+
+  it('reports an import that cannot be found', async () => {
+    const text = 'import "./missing.orch" as gone\n';
+    const uri = await client.open(join(dir, 'imports.orch'), text);
+    const diags = await client.diagnosticsFor(uri, (d) => d.length > 0);
+    expect(codes(diags)).toContain('E0103');
+  });
+
+  it('hovers a step with its type, binding and estimate', async () => {
+    const uri = await client.open(join(dir, 'hover.orch'), mainText);
+    const h = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: positionOf(mainText, 'summary = ', 2) });
+    const value = (h.contents as { value: string }).value;
+    expect(value).toContain('step summary = summarize(count: fetch.output.count)');
+    expect(value).toContain('resource: **local_box**');
+    expect(value).toMatch(/estimate: cost 0\.002/);
+    const field = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: positionOf(mainText, 'fetch.output.count', 14) });
+    expect((field.contents as { value: string }).value).toContain('int');
+  });
+});
+
+describe('orch/preview', () => {
+  it('returns the preview JSON and an SVG with one node per step', async () => {
+    const uri = await client.open(join(dir, 'preview.orch'), mainText);
+    const r = await client.request<{ plan: string; plans: string[]; preview: { steps: { id: string; resource: string | null }[]; estimates: { cost: number } }; svg: string; errors: string[] }>(
+      'orch/preview', { uri },
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.plan).toBe('daily_report');
+    expect(r.plans).toEqual(['daily_report']);
+    expect(r.preview.steps.map((s) => s.id).sort()).toEqual(['done', 'fetch', 'summary']);
+    expect(r.preview.steps.find((s) => s.id === 'summary')!.resource).toBe('local_box');
+    expect(r.preview.estimates.cost).toBeGreaterThan(0);
+    expect(r.svg.startsWith('<svg')).toBe(true);
+    expect(r.svg.match(/<g class="step"/g)).toHaveLength(3);
+    expect(r.errors).toEqual([]);
+  });
+
+  it('explains why there is no preview when the plan does not compile', async () => {
+    const text = mainText.replace('summarize(count', 'nope(count');
+    const uri = await client.open(join(dir, 'preview-broken.orch'), text);
+    const r = await client.request<{ plan: string | null; preview: unknown; errors: string[] }>('orch/preview', { uri, plan: 'daily_report' });
+    expect(r.plan).toBeNull();
+    expect(r.preview).toBeNull();
+    expect(r.errors.join('\n')).toMatch(/E0101/);
+  });
+});
