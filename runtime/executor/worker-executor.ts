@@ -10,7 +10,7 @@ import type { CapabilityIR } from '../../compiler/ir/types.js';
 import { describeValueErrors, validateValue } from '../../compiler/ir/validate-value.js';
 import { packagePath } from '../../compiler/package-root.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
-import { locateHandler, projectRoot } from './handler-path.js';
+import { locateHandler, projectRoot, type HandlerLocation } from './handler-path.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
 
 export interface WorkerExecutorOptions {
@@ -33,6 +33,8 @@ export function workerScript(): string {
 export class WorkerExecutor implements Executor {
   readonly pool: Piscina;
   private readonly roots = new Map<string, string>();
+  /** Located handlers per base_dir and capability object (the IR does not change during a run). */
+  private readonly located = new Map<string, WeakMap<CapabilityIR, HandlerLocation>>();
 
   constructor(opts: WorkerExecutorOptions = {}) {
     const threads = Math.max(1, opts.workers ?? defaultWorkers());
@@ -51,13 +53,7 @@ export class WorkerExecutor implements Executor {
   }
 
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void): AttemptHandle {
-    const baseDir = req.plan.base_dir;
-    let root = this.roots.get(baseDir);
-    if (!root) {
-      root = projectRoot(baseDir);
-      this.roots.set(baseDir, root);
-    }
-    const where = locateHandler(req.capability, baseDir, root);
+    const where = this.locate(req);
     if (!where.ok) {
       queueMicrotask(() => done({ ok: false, error: where.error }));
       return { abort: () => undefined };
@@ -87,6 +83,21 @@ export class WorkerExecutor implements Executor {
       (err: unknown) => done({ ok: false, error: describeWorkerError(err) }),
     );
     return { abort: (reason) => controller.abort(new Error(reason)) };
+  }
+
+  private locate(req: AttemptRequest): HandlerLocation {
+    const baseDir = req.plan.base_dir;
+    let byCap = this.located.get(baseDir);
+    if (!byCap) this.located.set(baseDir, (byCap = new WeakMap()));
+    let where = byCap.get(req.capability);
+    if (!where) {
+      let root = this.roots.get(baseDir);
+      if (!root) this.roots.set(baseDir, (root = projectRoot(baseDir)));
+      where = locateHandler(req.capability, baseDir, root);
+      // A missing file may appear later (e.g. written by an earlier step); only cache successes.
+      if (where.ok) byCap.set(req.capability, where);
+    }
+    return where;
   }
 
   async close(): Promise<void> {

@@ -75,6 +75,7 @@ export class SqliteJournal implements JournalSink {
   private readonly insertEvent: Database.Statement;
   private readonly upsertRun: Database.Statement;
   private readonly commitTx: (summary: RunSummary, events: readonly RunEvent[]) => void;
+  private readonly lastSummary = new Map<string, string>();
   /** Replaces secret values in journal text; set by the runtime once secrets are known. */
   redactText: (text: string) => string = (t) => t;
 
@@ -97,12 +98,17 @@ export class SqliteJournal implements JournalSink {
       ON CONFLICT(id) DO UPDATE SET status = excluded.status, completed_at = excluded.completed_at,
         cost = excluded.cost, error = excluded.error, owner_pid = excluded.owner_pid, heartbeat_at = excluded.heartbeat_at`);
     this.commitTx = this.db.transaction((summary: RunSummary, events: readonly RunEvent[]) => {
-      this.upsertRun.run({
-        ...summary,
-        error: summary.error === null ? null : this.redactText(summary.error),
-        pid: process.pid,
-        now: Date.now(),
-      });
+      // The run row only changes with status, cost or error: skip rewriting it otherwise.
+      const key = `${summary.status}\u0000${summary.cost}\u0000${summary.error}\u0000${summary.completedAt}`;
+      if (this.lastSummary.get(summary.runId) !== key) {
+        this.upsertRun.run({
+          ...summary,
+          error: summary.error === null ? null : this.redactText(summary.error),
+          pid: process.pid,
+          now: Date.now(),
+        });
+        this.lastSummary.set(summary.runId, key);
+      }
       for (const e of events)
         this.insertEvent.run(e.runId, e.seq, e.ts, e.type, e.stepId, this.redactText(JSON.stringify(e.data)));
     });

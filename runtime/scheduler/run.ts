@@ -839,14 +839,16 @@ export class Run implements RunReader {
   }
 
   private begin(inst: Inst, occupies: boolean): void {
-    const guard = this.guardStep(inst);
-    const env = this.env(inst, inst.logical.step);
-    const violations = [
-      ...preStepViolations(this.plan.guardrails, guard, env, () => this.completedLog.map((c) => this.guardStep(c.inst))),
-      ...assertViolations(this.plan.guardrails, env),
-    ];
-    const blocking = this.recordViolations(inst, violations);
-    if (blocking) return this.blockStep(inst, blocking.message);
+    if (this.plan.guardrails.length > 0) {
+      const guard = this.guardStep(inst);
+      const env = this.env(inst, inst.logical.step);
+      const violations = [
+        ...preStepViolations(this.plan.guardrails, guard, env, () => this.completedLog.map((c) => this.guardStep(c.inst))),
+        ...assertViolations(this.plan.guardrails, env),
+      ];
+      const blocking = this.recordViolations(inst, violations);
+      if (blocking) return this.blockStep(inst, blocking.message);
+    }
     if (occupies) this.occupy(inst);
     const hook = this.deps.hooks?.preExecution;
     if (!hook) return this.launch(inst);
@@ -1132,11 +1134,13 @@ export class Run implements RunReader {
 
   private succeed(inst: Inst, output: unknown, logs?: readonly string[]): void {
     this.stopRunning(inst);
-    const guard = this.guardStep(inst);
-    const blocking = this.recordViolations(
-      inst,
-      postStepViolations(this.plan.guardrails, guard, output, this.env(inst, inst.logical.step)),
-    );
+    const guarded = this.plan.guardrails.length > 0;
+    const blocking = guarded
+      ? this.recordViolations(
+          inst,
+          postStepViolations(this.plan.guardrails, this.guardStep(inst), output, this.env(inst, inst.logical.step)),
+        )
+      : null;
     if (blocking) {
       inst.output = output;
       return this.finalFail(inst, 'failed', blocking.message, true);
@@ -1155,6 +1159,7 @@ export class Run implements RunReader {
     });
     this.postHook(inst);
     this.instTerminal(inst);
+    if (!guarded) return;
     const assertBlock = this.recordViolations(null, assertViolations(this.plan.guardrails, this.env(null, inst.logical.step)));
     if (assertBlock) this.abortRun('failed', assertBlock.message);
   }
