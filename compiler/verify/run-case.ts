@@ -5,6 +5,7 @@
  * through `updateContext`. The monitor watches every transition through the observer hook.
  */
 import type { PlanIR } from '../ir/types.js';
+import { REDACTED } from '../../runtime/evaluate.js';
 import { Run, VirtualClock, type RunEvent, type RunReader } from '../../runtime/scheduler/index.js';
 import { CaseMonitor, type MonitorOptions } from './monitor.js';
 import { isApprovalStep, outcomeOf, type Scenario } from './scenario.js';
@@ -42,7 +43,15 @@ export async function runCase(plan: PlanIR, scenario: Scenario, options: Monitor
 
   run = new Run(
     plan,
-    { clock, executor: new SimulatedExecutor(clock, scenario), observe, random: () => 0.5 },
+    {
+      clock,
+      executor: new SimulatedExecutor(clock, scenario),
+      observe,
+      // Jitter at its midpoint keeps runs reproducible; secrets are never needed by simulated
+      // handlers, so every one resolves to the redaction marker.
+      random: () => 0.5,
+      secret: () => REDACTED,
+    },
     { runId: ROOT_RUN, input: scenario.input, context: { ...scenario.context } },
   );
   for (const change of scenario.contextChanges) {

@@ -62,6 +62,10 @@ export function registerVerify(program: Command): void {
         }
         throw new CliError(`${file} has errors; fix them before verifying`, 1);
       }
+      if (loaded.plans.length === 0) {
+        process.stdout.write(opts.format === 'json' ? `${JSON.stringify({ ok: true, seed: null, results: [] }, null, 2)}\n` : `no plan to verify in ${file}\n`);
+        return;
+      }
       // One seed for the whole invocation, so a single `--seed` replays every plan.
       const seed = opts.seed ?? Math.floor(Math.random() * 0x7fffffff);
       const results: VerifyResult[] = [];
