@@ -236,7 +236,7 @@ export class AstBuilder {
       t.endOffset = (t.endOffset ?? t.startOffset) + offset;
     }
     const { cst, errors } = parseExpressionTokens(lexed.tokens);
-    this.diagnostics.push(...syntaxErrorsToDiagnostics(errors, this.file, this.index, offset + source.length));
+    this.diagnostics.push(...syntaxErrorsToDiagnostics(errors, this.file, this.index, offset + source.length, 1));
     if (errors.length > 0) return undefined;
     return this.attempt(() => this.expression(cst));
   }

@@ -137,12 +137,15 @@ class OrchParser extends CstParser {
     });
   });
 
+  // Lists allow a trailing comma; it is consumed inside the list rule so LL(2) lookahead can
+  // tell `, name` (continue) from `, }` (end).
   nameList = this.RULE('nameList', () => {
     this.CONSUME(Name, { LABEL: 'name' });
     this.MANY(() => {
       this.CONSUME(Comma);
       this.CONSUME2(Name, { LABEL: 'name' });
     });
+    this.OPTION(() => this.CONSUME2(Comma));
   });
 
   qualifiedNameList = this.RULE('qualifiedNameList', () => {
@@ -174,7 +177,6 @@ class OrchParser extends CstParser {
           this.OPTION(() => {
             this.CONSUME(LCurly);
             this.OPTION2(() => this.SUBRULE(this.nameList));
-            this.OPTION3(() => this.CONSUME(Comma));
             this.CONSUME(RCurly);
           });
         },
@@ -539,8 +541,14 @@ class OrchParser extends CstParser {
 
   callArgs = this.RULE('callArgs', () => {
     this.CONSUME(LParen);
-    this.MANY_SEP({ SEP: Comma, DEF: () => this.SUBRULE(this.argument) });
-    this.OPTION(() => this.CONSUME2(Comma));
+    this.OPTION(() => {
+      this.SUBRULE(this.argument);
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        this.SUBRULE2(this.argument);
+      });
+      this.OPTION2(() => this.CONSUME2(Comma));
+    });
     this.CONSUME(RParen);
   });
 
@@ -734,15 +742,27 @@ class OrchParser extends CstParser {
 
   positionalArgs = this.RULE('positionalArgs', () => {
     this.CONSUME(LParen);
-    this.MANY_SEP({ SEP: Comma, DEF: () => this.SUBRULE(this.expression, { LABEL: 'arg' }) });
-    this.OPTION(() => this.CONSUME2(Comma));
+    this.OPTION(() => {
+      this.SUBRULE(this.expression, { LABEL: 'arg' });
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        this.SUBRULE2(this.expression, { LABEL: 'arg' });
+      });
+      this.OPTION2(() => this.CONSUME2(Comma));
+    });
     this.CONSUME(RParen);
   });
 
   listLit = this.RULE('listLit', () => {
     this.CONSUME(LBracket);
-    this.MANY_SEP({ SEP: Comma, DEF: () => this.SUBRULE(this.expression, { LABEL: 'item' }) });
-    this.OPTION(() => this.CONSUME2(Comma));
+    this.OPTION(() => {
+      this.SUBRULE(this.expression, { LABEL: 'item' });
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        this.SUBRULE2(this.expression, { LABEL: 'item' });
+      });
+      this.OPTION2(() => this.CONSUME2(Comma));
+    });
     this.CONSUME(RBracket);
   });
 

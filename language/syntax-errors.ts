@@ -14,6 +14,8 @@ export function syntaxErrorsToDiagnostics(
   file: string,
   index: LineIndex,
   eofOffset: number,
+  /** Width of the "end of input" range (1 inside an interpolation: its closing brace). */
+  eofLength = 0,
 ): Diagnostic[] {
   const seen = new Set<number>();
   const out: Diagnostic[] = [];
@@ -21,7 +23,7 @@ export function syntaxErrorsToDiagnostics(
     const t = e.token;
     const real = t && isRealToken(t);
     let start = real ? t.startOffset : eofOffset;
-    let end = real ? t.endOffset! + 1 : eofOffset;
+    let end = real ? t.endOffset! + 1 : eofOffset + eofLength;
     // Something missing at a line end ("expected ')'…, found 'step'" on the next line) is
     // reported where it is missing: just after the previous token.
     const prev = (e as { previousToken?: IToken }).previousToken;

@@ -1,0 +1,124 @@
+/** Expression parsing: precedence, associativity, literals, interpolation (LANGUAGE.md §2, ast.ts). */
+import { describe, expect, it } from 'vitest';
+import type { InvariantDecl, StringLit } from '../ast.js';
+import { diagnosticsOf, expr, firstDecl, show } from './helpers.js';
+
+describe('precedence and associativity', () => {
+  const cases: [string, string][] = [
+    ['a implies b or c', '(a implies (b or c))'],
+    ['a implies b implies c', '(a implies (b implies c))'],
+    ['a or b and c', '(a or (b and c))'],
+    ['a and b or c and d', '((a and b) or (c and d))'],
+    ['not a and b', '((not a) and b)'],
+    ['not a == b', '(not (a == b))'],
+    ['not not a', '(not (not a))'],
+    ['a == b and c != d', '((a == b) and (c != d))'],
+    ['a ?? b == c', '((a ?? b) == c)'],
+    ['a ?? b ?? c', '((a ?? b) ?? c)'],
+    ['a + b ?? c', '((a + b) ?? c)'],
+    ['a + b * c', '(a + (b * c))'],
+    ['a - b - c', '((a - b) - c)'],
+    ['a * b / c % d', '(((a * b) / c) % d)'],
+    ['-a * b', '((-a) * b)'],
+    ['- -a', '(-(-a))'],
+    ['-a.b[0]', '(-a.b[0])'],
+    ['a in [1, 2] and b', '((a in [1, 2]) and b)'],
+    ['(a or b) and c', '([(a or b)] and c)'],
+    ['x.output.f ?? 0 > 1', '((x.output.f ?? 0) > 1)'],
+    ['len(input.items) * 2 >= max(a, b) + 1', '((len(input.items) * 2) >= (max(a, b) + 1))'],
+    ['a.b.c[d + 1].e', 'a.b.c[(d + 1)].e'],
+    ['send.started implies approve.completed', '(send.started implies approve.completed)'],
+    ['step.data >= personal and step.placement == cloud_region', '((step.data >= personal) and (step.placement == cloud_region))'],
+  ];
+  for (const [source, tree] of cases) {
+    it(`${source}  →  ${tree}`, () => {
+      expect(show(expr(source))).toBe(tree);
+    });
+  }
+
+  it('reports chained comparisons', () => {
+    const d = diagnosticsOf('invariant x { always a < b < c }');
+    expect(d.map((x) => x.code)).toEqual(['E0001']);
+    expect(d[0]!.message).toMatch(/comparisons do not chain/);
+  });
+});
+
+describe('literals', () => {
+  it('parses numbers, durations, money, percent, booleans and null', () => {
+    expect(expr('42')).toEqual({ kind: 'NumberLit', value: 42, integer: true });
+    expect(expr('3.25')).toEqual({ kind: 'NumberLit', value: 3.25, integer: false });
+    for (const [src, value, unit] of [['250ms', 250, 'ms'], ['30s', 30, 's'], ['5m', 5, 'm'], ['2h', 2, 'h'], ['1d', 1, 'd'], ['1.5s', 1.5, 's']] as const) {
+      expect(expr(src)).toEqual({ kind: 'DurationLit', value, unit });
+    }
+    expect(expr('0.05usd')).toEqual({ kind: 'MoneyLit', amount: 0.05, currency: 'usd' });
+    expect(expr('12eur')).toEqual({ kind: 'MoneyLit', amount: 12, currency: 'eur' });
+    expect(expr('3gbp')).toEqual({ kind: 'MoneyLit', amount: 3, currency: 'gbp' });
+    expect(expr('80%')).toEqual({ kind: 'PercentLit', value: 80 });
+    expect(expr('true')).toEqual({ kind: 'BoolLit', value: true });
+    expect(expr('false')).toEqual({ kind: 'BoolLit', value: false });
+    expect(expr('null')).toEqual({ kind: 'NullLit' });
+  });
+
+  it('parses lists and records with trailing commas and keyword keys', () => {
+    expect(show(expr('[1, 2, 3,]'))).toBe('[1, 2, 3]');
+    expect(show(expr('[]'))).toBe('[]');
+    expect(show(expr('{ cost: 1, input: 2, kind: 3, }'))).toBe('{cost: 1, input: 2, kind: 3}');
+  });
+
+  it('reports an unknown unit', () => {
+    const d = diagnosticsOf('invariant x { always run.elapsed < 5min }');
+    expect(d.map((x) => x.message)).toEqual([expect.stringMatching(/unknown unit 'min' in '5min'/)]);
+  });
+
+  it('decodes escapes', () => {
+    expect(expr('"a\\"b\\\\c\\nd\\te\\$f"')).toEqual({ kind: 'StringLit', parts: ['a"b\\c\nd\te$f'] });
+    expect(expr('""')).toEqual({ kind: 'StringLit', parts: [''] });
+  });
+
+  it('reports an unknown escape and an unterminated string', () => {
+    expect(diagnosticsOf('invariant x { always a == "\\q" }').map((d) => d.message)).toEqual([expect.stringMatching(/unknown escape '\\q'/)]);
+    const d = diagnosticsOf('plan p { goal "never closed\n}');
+    expect(d[0]!.message).toMatch(/unterminated string/);
+    expect(d[0]!.range.start.line).toBe(1);
+  });
+});
+
+describe('string interpolation', () => {
+  it('parses ${expr} parts into expressions', () => {
+    const s = expr('"Send ${len(input.recipients)} emails to ${input.team.name}!"') as StringLit;
+    expect(s.parts.length).toBe(5);
+    expect(s.parts[0]).toBe('Send ');
+    expect(show(s.parts[1] as never)).toBe('len(input.recipients)');
+    expect(s.parts[2]).toBe(' emails to ');
+    expect(show(s.parts[3] as never)).toBe('input.team.name');
+    expect(s.parts[4]).toBe('!');
+  });
+
+  it('supports nested strings, records and braces inside an interpolation', () => {
+    const s = expr('"x${ format("${a}", { k: "}" }) }y"') as StringLit;
+    expect(s.parts[0]).toBe('x');
+    expect(s.parts[1]).toMatchObject({ kind: 'CallExpr', callee: { name: 'format' } });
+    expect(s.parts[2]).toBe('y');
+  });
+
+  it('gives interpolated expressions ranges in the file', () => {
+    const text = 'invariant x {\n  always "a ${input.b} c" == d\n}';
+    const inv = firstDecl(text) as InvariantDecl;
+    const s = (inv.condition as { left: StringLit }).left;
+    const e = s.parts[1] as { range: { start: { line: number; column: number; offset: number }; end: { offset: number } } };
+    expect(text.slice(e.range.start.offset, e.range.end.offset)).toBe('input.b');
+    expect(e.range.start).toMatchObject({ line: 2, column: 15 });
+  });
+
+  it('reports errors inside an interpolation at their place in the file', () => {
+    const text = 'invariant x { always "a ${1 +} b" == d }';
+    const d = diagnosticsOf(text);
+    expect(d.map((x) => x.code)).toEqual(['E0001']);
+    expect(text.slice(d[0]!.range.start.offset, d[0]!.range.end.offset)).toBe('}');
+  });
+
+  it('reports an empty or unterminated interpolation', () => {
+    expect(diagnosticsOf('invariant x { always "${}" == d }').map((d) => d.message)).toEqual([expect.stringMatching(/empty interpolation/)]);
+    expect(diagnosticsOf('invariant x { always "${a" == d }').map((d) => d.message)[0]).toMatch(/unterminated/);
+  });
+});

@@ -1,0 +1,134 @@
+/** Syntax errors: recovery, positions and wording; duplicate properties (E0102); enum words. */
+import { describe, expect, it } from 'vitest';
+import type { PlanDecl } from '../ast.js';
+import { parse } from '../index.js';
+import { diagnosticsOf } from './helpers.js';
+
+const at = (text: string) =>
+  parse({ file: 'f.orch', text }).diagnostics.map((d) => `${d.range.start.line}:${d.range.start.column} ${d.code} ${d.message}`);
+
+describe('error recovery', () => {
+  it('reports three separate syntax errors, each at its line, and keeps the rest', () => {
+    const text = `capability a {
+  kind agent
+  timeout 30
+  cost 0.1usd
+}
+
+plan p {
+  step one = a(x: 1 +)
+  step two = a(y: 2
+  step three = a(z: 3)
+}
+
+plan q {
+  goal "fine"
+  step s = a() {
+    timout 5s
+    retry 2
+  }
+}
+`;
+    const { module, diagnostics } = parse({ file: 'f.orch', text });
+    expect(diagnostics.map((d) => [d.code, d.range.start.line])).toEqual([
+      ['E0001', 3],
+      ['E0001', 8],
+      ['E0001', 9],
+      ['E0001', 16],
+    ]);
+    // The declarations around and after the errors are still there.
+    expect(module.declarations.map((d) => d.kind)).toEqual(['CapabilityDecl', 'PlanDecl', 'PlanDecl']);
+    const p = module.declarations[1] as PlanDecl;
+    expect(p.body.map((s) => s.kind === 'StepDecl' && s.name.name)).toContain('three');
+    const q = module.declarations[2] as PlanDecl;
+    expect(q.goal?.parts).toEqual(['fine']);
+    const s = q.body[0]!;
+    expect(s.kind === 'StepDecl' && s.retry?.attempts).toBe(2);
+  });
+
+  it('reports three errors in three declarations', () => {
+    const text = `resource r { kind pool concurrency }
+policy p { strategy cost budget cost <= }
+guardrail g { severity blocking assert plan.cost <= }
+plan ok { goal "still parsed" }`;
+    const { module, diagnostics } = parse({ file: 'f.orch', text });
+    expect(diagnostics.map((d) => d.range.start.line)).toEqual([1, 2, 3]);
+    expect(module.declarations.at(-1)).toMatchObject({ kind: 'PlanDecl', name: { name: 'ok' } });
+  });
+
+  it('words messages in user terms', () => {
+    expect(at('capability c {\n  kind tool\nplan p { }')).toEqual([
+      "2:12 E0001 expected a capability property (kind, input, output, handler, timeout, retry, cost, latency, data, consent, requires, idempotent) or '}' to close the capability block, found 'plan'",
+    ]);
+    expect(at('plan p { step a = f(x: ) }')).toEqual(["1:24 E0001 expected an expression after ':', found ')'"]);
+    expect(at('plan p { step a = }')).toEqual([
+      `1:19 E0001 expected a step action (a capability call such as notify(text: "hi"), wait, wait until or run) after '=', found '}'`,
+    ]);
+    expect(at('plan p { deadline 10 }')).toEqual(["1:19 E0001 expected a duration (e.g. 30s) after 'deadline', found '10'"]);
+    expect(at('} plan p { }')).toEqual([
+      "1:1 E0001 expected a declaration (module, import, type, capability, resource, policy, guardrail, context, plan, trigger, invariant, simulate), found '}'",
+    ]);
+    expect(at('plan p {')).toEqual([expect.stringMatching(/^1:9 E0001 expected .* or '}' to close the plan block, found end of file$/)]);
+  });
+
+  it('reports a run of stray tokens once', () => {
+    expect(diagnosticsOf('plan p { foo bar baz 1 2 3 goal "x" }').length).toBe(1);
+    expect(diagnosticsOf('hello world\nplan p { }').length).toBe(1);
+  });
+
+  it('reports an invalid enum word with the allowed words', () => {
+    expect(at('capability c {\n  kind robot\n}')).toEqual([
+      "2:8 E0001 unknown capability kind 'robot' (expected one of: tool, agent, llm, service, human)",
+    ]);
+    expect(at('plan p { priority urgent }')[0]).toMatch(/unknown priority 'urgent' \(expected one of: critical, high, normal, low, info\)/);
+    expect(at('policy p { strategy fastest }')[0]).toMatch(/unknown strategy 'fastest'/);
+    expect(at('guardrail g { severity fatal }')[0]).toMatch(/unknown severity 'fatal'/);
+    expect(at('type T = { a: string @top_secret }')[0]).toMatch(/unknown data class 'top_secret' \(expected one of: public, internal, personal, sensitive, secret\)/);
+    expect(at('plan p { step a = f() { join first } }')[0]).toMatch(/unknown join rule 'first'/);
+  });
+
+  it('reports non-integers where counts are expected', () => {
+    expect(at('resource r { concurrency 2.5 }')[0]).toMatch(/concurrency must be a whole number/);
+  });
+});
+
+describe('E0102: a property given twice', () => {
+  it('names the property, the block and the first occurrence', () => {
+    const d = diagnosticsOf('capability c {\n  timeout 30s\n  kind tool\n  timeout 60s\n}');
+    expect(d).toHaveLength(1);
+    expect(d[0]).toMatchObject({ code: 'E0102', severity: 'error', range: { start: { line: 4, column: 3 } } });
+    expect(d[0]!.message).toBe("'timeout' is given twice in capability 'c' (first on line 2)");
+    expect(d[0]!.related?.[0]?.range.start.line).toBe(2);
+  });
+
+  it('applies to every block kind, and to inline + block `when`', () => {
+    const cases = [
+      'resource r { kind pool kind pool }',
+      'policy p { prefer local prefer edge }',
+      'guardrail g { severity info severity info }',
+      'plan p { goal "a" goal "b" }',
+      'plan p { step a = f() { timeout 1s timeout 2s } }',
+      'plan p { step a = f() when x { when y } }',
+      'trigger t { manual run p run q }',
+      'simulate c { fail 1% fail 2% }',
+      'capability c { retry 1 retry 2 }',
+      'type T = { a: int, a: string }',
+      'plan p { output { a: 1, a: 2 } }',
+    ];
+    for (const c of cases) expect(diagnosticsOf(c).map((d) => d.code), c).toEqual(['E0102']);
+  });
+
+  it('allows repeatable items', () => {
+    expect(diagnosticsOf('policy p { budget cost <= 1usd budget duration <= 1h rate_limit a 1 per 1s rate_limit b 2 per 1s }')).toEqual([]);
+    expect(diagnosticsOf('guardrail g { assert plan.cost < 1usd assert plan.duration < 1h }')).toEqual([]);
+  });
+});
+
+describe('parse never throws', () => {
+  it('returns a module for odd inputs', () => {
+    for (const text of ['', '\uFEFF', '"', '${', '/*', '{{{{', '}}}}', 'plan', '\0\0', 'plan p { step a = f(x: "${"${"${}"}"}") }']) {
+      const r = parse({ file: 'odd.orch', text });
+      expect(r.module.kind).toBe('Module');
+    }
+  });
+});
