@@ -11,6 +11,8 @@ import { print } from '../printer.js';
 import { arbModule, GENERATED_FILE, stripRanges } from './arbitraries.js';
 
 const RUNS = Number(process.env.ORCH_PROPERTY_RUNS ?? 300);
+/** Generous: shrinking a failure takes many runs. */
+const TIMEOUT = Math.max(60_000, RUNS * 200);
 
 function fmt(text: string): string {
   const result = format('test.orch', text);
@@ -164,5 +166,5 @@ describe('comments survive formatting (property)', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TIMEOUT);
 });

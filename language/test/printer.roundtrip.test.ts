@@ -12,6 +12,8 @@ import { parenthesize, print } from '../printer.js';
 import { arbExprWithoutParens, arbModule, GENERATED_FILE, NO_RANGE, nodeKinds, stripRanges } from './arbitraries.js';
 
 const RUNS = Number(process.env.ORCH_PROPERTY_RUNS ?? 300);
+/** Generous: shrinking a failure takes many runs. */
+const TIMEOUT = Math.max(60_000, RUNS * 200);
 
 function reparse(text: string): Module {
   const { module, diagnostics } = parse({ file: GENERATED_FILE, text });
@@ -28,7 +30,7 @@ describe('printer round trip (property)', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TIMEOUT);
 
   it('printing is idempotent: print(parse(print(ast))) === print(ast)', () => {
     fc.assert(
@@ -38,7 +40,7 @@ describe('printer round trip (property)', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TIMEOUT);
 
   it('adds the parentheses precedence needs to hand-built expressions', () => {
     fc.assert(
@@ -60,7 +62,7 @@ describe('printer round trip (property)', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TIMEOUT);
 
   it('the generators cover every node kind', () => {
     const kinds = new Set<string>();

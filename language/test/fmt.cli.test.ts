@@ -1,0 +1,115 @@
+/** `orch fmt` end to end: spawns the real CLI (bin/orch.js → dist) on files in a temp folder. */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { orch, REPO_ROOT } from '../../examples/test/cli.js';
+import { format } from '../format.js';
+
+/** Rebuilds dist/ when it is missing or older than the formatter sources (npm test builds first). */
+beforeAll(() => {
+  const out = path.join(REPO_ROOT, 'dist/runtime/cli/commands/fmt.js');
+  const sources = ['language/printer.ts', 'language/format.ts', 'language/comments.ts', 'language/layout.ts', 'runtime/cli/commands/fmt.ts'];
+  let stale = false;
+  try {
+    const built = statSync(out).mtimeMs;
+    stale = sources.some((s) => statSync(path.join(REPO_ROOT, s)).mtimeMs > built);
+  } catch {
+    stale = true;
+  }
+  if (stale) spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'ignore' });
+});
+
+const MESSY = `capability greet {   kind tool
+    input  { name: string }   // who
+  handler "./h.mjs#greet"
+}
+plan hello { step say = greet(name: "Ada")
+  goal "Greet"
+}
+`;
+const TIDY = format('x.orch', MESSY).text;
+const BROKEN = 'plan p {\n  step = greet()\n}\n';
+
+function tempDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'orch-fmt-'));
+}
+function write(dir: string, name: string, text: string): string {
+  const p = path.join(dir, name);
+  mkdirSync(path.dirname(p), { recursive: true });
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('orch fmt', () => {
+  it('rewrites a file in place, lists it, and leaves it alone the second time', () => {
+    expect(TIDY).not.toBe(MESSY);
+    expect(TIDY).toContain('  input { name: string } // who\n');
+    const file = write(tempDir(), 'a.orch', MESSY);
+    const first = orch(['fmt', file]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toBe(`${file}\n`);
+    expect(readFileSync(file, 'utf8')).toBe(TIDY);
+    const second = orch(['fmt', file]);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toBe('');
+    expect(readFileSync(file, 'utf8')).toBe(TIDY);
+  });
+
+  it('--check writes nothing, lists files that would change and exits 1', () => {
+    const dir = tempDir();
+    const messy = write(dir, 'messy.orch', MESSY);
+    const tidy = write(dir, 'tidy.orch', TIDY);
+    const r = orch(['fmt', '--check', messy, tidy]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(`${messy}\n`);
+    expect(r.stderr).toContain('1 of 2 files would be reformatted');
+    expect(readFileSync(messy, 'utf8')).toBe(MESSY);
+    const clean = orch(['fmt', '--check', tidy]);
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toBe('');
+  });
+
+  it('refuses files with syntax errors: prints file:line:col diagnostics, exits 1, keeps the file', () => {
+    const dir = tempDir();
+    const broken = write(dir, 'broken.orch', BROKEN);
+    const messy = write(dir, 'messy.orch', MESSY);
+    const r = orch(['fmt', broken, messy]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${broken}:2:8: error[E0001]`);
+    expect(readFileSync(broken, 'utf8')).toBe(BROKEN);
+    // The other file is still formatted.
+    expect(readFileSync(messy, 'utf8')).toBe(TIDY);
+  });
+
+  it('reports an unreadable input as one line and exits 2', () => {
+    const dir = tempDir();
+    const missing = path.join(dir, 'missing.orch');
+    const r = orch(['fmt', missing, write(dir, 'b.orch', BROKEN)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`orch: ${missing}: no such file\n`);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('formats every .orch file under a directory', () => {
+    const dir = tempDir();
+    const a = write(dir, 'a.orch', MESSY);
+    const b = write(dir, 'sub/b.orch', MESSY);
+    write(dir, 'notes.txt', 'not orch');
+    const r = orch(['fmt', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual([a, b].sort());
+    expect(readFileSync(b, 'utf8')).toBe(TIDY);
+    expect(readFileSync(path.join(dir, 'notes.txt'), 'utf8')).toBe('not orch');
+  });
+
+  it('has --help with examples, and needs at least one file', () => {
+    const help = orch(['fmt', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('orch fmt --check');
+    expect(help.stdout).toContain('Exit codes');
+    const usage = orch(['fmt']);
+    expect(usage.code).toBe(2);
+  });
+});
