@@ -668,14 +668,14 @@ class Printer {
     const actionComments = commentsWithin(comments, s.action.range);
     const whenComments = s.when ? commentsWithin(comments, s.when.range) : [];
     const optionComments = comments.filter((c) => !actionComments.includes(c) && !whenComments.includes(c));
-    // A long head breaks before `when` first, keeping the condition whole on its own line.
-    const head: Doc = group(
+    // `when …` moves to its own line when it does not fit after the action.
+    const head: Doc = [
       'step ',
       s.name.name,
       ' = ',
       this.action(s.action, actionComments),
-      s.when ? indent(line, 'when ', this.exprC(s.when, whenComments)) : '',
-    );
+      s.when ? group(indent(line, 'when ', this.exprC(s.when, whenComments))) : '',
+    ];
     if (options.length === 0) return this.withTrailing(head, optionComments);
     const items = this.propertyItems(s, options);
     // Only the options block `{ … }` is scanned: start the scan at the block, not at the action.

@@ -1,0 +1,74 @@
+/**
+ * Formatting the LANGUAGE.md examples (language/test/fixtures/spec-*.orch), the example projects
+ * and the standard library: every comment is kept, the meaning (tree ignoring positions) is
+ * unchanged, and formatting again changes nothing.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { format, sameMeaning } from '../format.js';
+import { parse } from '../index.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** `.orch` files under `dir`, relative to the repository root. */
+function orchFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(path.join(ROOT, rel), { withFileTypes: true })) {
+      const child = path.join(rel, e.name);
+      if (e.isDirectory() && e.name !== 'node_modules') walk(child);
+      else if (e.isFile() && e.name.endsWith('.orch')) out.push(child);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+const SPEC = orchFiles('language/test/fixtures').filter((f) => path.basename(f).startsWith('spec-'));
+const OTHERS = [...orchFiles('examples'), ...orchFiles('stdlib')].filter(
+  (f) => !parse({ file: f, text: readFileSync(path.join(ROOT, f), 'utf8') }).diagnostics.some((d) => d.severity === 'error'),
+);
+
+function comments(file: string, text: string): string[] {
+  return parse({ file, text })
+    .module.comments.map((c) => c.text.trimEnd())
+    .sort();
+}
+
+function checkFile(file: string): void {
+  const text = readFileSync(path.join(ROOT, file), 'utf8');
+  const before = parse({ file, text });
+  expect(before.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const once = format(file, text);
+  expect(once.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const after = parse({ file, text: once.text });
+  expect(after.diagnostics.filter((d) => d.severity === 'error'), once.text).toEqual([]);
+  expect(comments(file, once.text)).toEqual(comments(file, text));
+  expect(sameMeaning(before.module, after.module)).toBe(true);
+  expect(once.text.endsWith('\n')).toBe(true);
+  const twice = format(file, once.text);
+  expect(twice.changed).toBe(false);
+  expect(twice.text).toBe(once.text);
+}
+
+describe('formatting real sources', () => {
+  it('has the LANGUAGE.md example fixtures to work on', () => {
+    expect(SPEC.length).toBeGreaterThanOrEqual(4);
+    expect(OTHERS.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each(SPEC)('%s: keeps every comment, the meaning, and is idempotent', (file) => checkFile(file));
+  it.each(OTHERS)('%s: keeps every comment, the meaning, and is idempotent', (file) => checkFile(file));
+
+  it('keeps the spec comments next to the properties they describe', () => {
+    const file = SPEC.find((f) => f.endsWith('spec-1.orch'))!;
+    const out = format(file, readFileSync(path.join(ROOT, file), 'utf8')).text;
+    expect(out).toContain('  kind agent // tool | agent | llm | service | human\n');
+    expect(out).toContain('  data internal // highest data class the capability handles\n');
+    expect(out).toContain('  strategy privacy_first // privacy_first | cost | latency | comfort | balanced\n');
+    expect(out).toContain('  budget cost <= 0.50usd\n');
+    expect(out).toContain('/// Generates marketing copy for a product.\ncapability content_generation {\n');
+  });
+});
