@@ -30,26 +30,19 @@ export async function match_worker({ skills, min_reputation }) {
 }
 
 /**
- * `ctx.resource` is the pool the step was bound to. The example's input can declare pools that
- * are "down" (JOB_POOLS_DOWN, comma-separated, default "pool_eu"), so the first run shows the
- * scheduler rebinding the step to the next pool in its fallback list.
+ * Simulated outage: the first POOL_OUTAGE_ATTEMPTS attempts of a job fail (default 2). With
+ * `retry 1` both of them land on the first-choice pool, so the scheduler rebinds the step to the
+ * next pool of its binding's fallback list — the run's output shows where the job ran.
+ * Set POOL_OUTAGE_ATTEMPTS=0 for a clean run, or 6 to exhaust every pool and see the rollback.
  */
 export async function run_job({ job_id, worker, image, gpu_hours }, ctx) {
-  const pool = poolName(ctx);
-  const down = (process.env.JOB_POOLS_DOWN ?? 'pool_eu').split(',').map((s) => s.trim()).filter(Boolean);
-  if (down.includes(pool)) throw new Error(`${pool} is not accepting jobs (maintenance)`);
+  const outage = Number(process.env.POOL_OUTAGE_ATTEMPTS ?? '2');
+  const attempt = ctx?.attempt ?? 1;
+  if (attempt <= outage) throw new Error(`pool unavailable (simulated outage, attempt ${attempt} of ${outage})`);
   return {
     digest: `sha256:${hash(job_id, image, worker)}`,
-    pool,
     gpu_seconds: Math.round(gpu_hours * 3600),
   };
-}
-
-function poolName(ctx) {
-  const r = ctx?.resource;
-  if (typeof r === 'string') return r;
-  if (r && typeof r.name === 'string') return r.name;
-  return 'unknown_pool';
 }
 
 export async function attest({ validator, digest }) {

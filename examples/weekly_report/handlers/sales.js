@@ -1,6 +1,7 @@
 // Sales data access for the weekly_report example. The "warehouse" is the snapshot file plus a
-// token check, so the example runs offline; without WAREHOUSE_TOKEN the warehouse call fails and
-// the plan's fallback reads the snapshot instead.
+// token check, so the example runs offline. The token comes from secret("WAREHOUSE_TOKEN"): the
+// environment variable, else orch.config.json. Tokens must start with "wh_"; run with
+// WAREHOUSE_TOKEN=expired to watch the retries and then the fallback to the snapshot.
 import { readFile } from 'node:fs/promises';
 
 const SNAPSHOT = new URL('../data/snapshot.json', import.meta.url);
@@ -13,8 +14,8 @@ async function rowsFor(region) {
 }
 
 export async function fetch_sales({ region, token }) {
-  if (typeof token !== 'string' || token.length === 0 || token === '***') {
-    throw new Error('the warehouse rejected the request: missing or redacted token');
+  if (typeof token !== 'string' || !token.startsWith('wh_')) {
+    throw new Error('the warehouse rejected the token');
   }
   return { rows: await rowsFor(region), source: 'warehouse' };
 }
