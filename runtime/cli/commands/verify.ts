@@ -4,12 +4,12 @@
  * Exit 0 when every invariant holds, 1 when one is violated (or the file has errors), 2 on
  * usage or I/O errors.
  */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { CliError } from '../errors.js';
-import { loadPlansForVerify } from '../../../compiler/verify/load.js';
-import { verify, type VerifyResult } from '../../../compiler/verify/verify.js';
-import { formatResult } from '../../../compiler/verify/report.js';
+import { renderText } from '../render-diagnostics.js';
+import { formatResult, verifyFile } from '../../../compiler/verify/index.js';
 
 interface VerifyCliOptions {
   readonly plan?: string;
@@ -50,37 +50,40 @@ export function registerVerify(program: Command): void {
     .option('--max-list <n>', 'largest generated list / for each fan-out (default 6)', integer('--max-list', 0))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (file: string, opts: VerifyCliOptions) => {
-      const loaded = loadPlansForVerify(file, opts.plan);
-      if (loaded.kind === 'io-error') throw new CliError(loaded.message, 2);
-      if (loaded.kind === 'errors') {
+      // One seed for the whole invocation, so a single `--seed` replays every plan.
+      const seed = opts.seed ?? Math.floor(Math.random() * 0x7fffffff);
+      const verified = await verifyFile(file, {
+        ...(opts.plan !== undefined ? { plan: opts.plan } : {}),
+        runs: opts.runs,
+        seed,
+        failures: opts.failures,
+        ...(opts.failRate !== undefined ? { defaultFailRate: opts.failRate } : {}),
+        ...(opts.maxList !== undefined ? { maxListSize: opts.maxList } : {}),
+        ...(opts.path !== undefined ? { path: opts.path } : {}),
+      });
+      if (!verified.ok) {
+        const reason = verified.reason;
+        if (reason.kind === 'io-error') throw new CliError(reason.message, 2);
         if (opts.format === 'json') {
-          process.stdout.write(`${JSON.stringify({ ok: false, diagnostics: loaded.diagnostics, results: [] }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ ok: false, seed, diagnostics: reason.diagnostics, results: [] }, null, 2)}\n`);
         } else {
-          for (const d of loaded.diagnostics) {
-            process.stderr.write(`${d.file}:${d.range.start.line}:${d.range.start.column}: ${d.severity} ${d.code}: ${d.message}\n`);
+          const sources = new Map<string, string>();
+          for (const d of reason.diagnostics) {
+            if (sources.has(d.file)) continue;
+            try {
+              sources.set(d.file, readFileSync(d.file, 'utf8'));
+            } catch {
+              // No code frame for a file that cannot be read; the diagnostic line still shows.
+            }
           }
+          process.stderr.write(`${renderText(reason.diagnostics, { sources, color: Boolean(process.stderr.isTTY), fileCount: 1 })}\n`);
         }
         throw new CliError(`${file} has errors; fix them before verifying`, 1);
       }
-      if (loaded.plans.length === 0) {
-        process.stdout.write(opts.format === 'json' ? `${JSON.stringify({ ok: true, seed: null, results: [] }, null, 2)}\n` : `no plan to verify in ${file}\n`);
+      const results = verified.results;
+      if (results.length === 0) {
+        process.stdout.write(opts.format === 'json' ? `${JSON.stringify({ ok: true, seed, results: [] }, null, 2)}\n` : `no plan to verify in ${file}\n`);
         return;
-      }
-      // One seed for the whole invocation, so a single `--seed` replays every plan.
-      const seed = opts.seed ?? Math.floor(Math.random() * 0x7fffffff);
-      const results: VerifyResult[] = [];
-      for (const { plan, locate } of loaded.plans) {
-        results.push(
-          await verify(plan, {
-            runs: opts.runs,
-            seed,
-            failures: opts.failures,
-            ...(opts.failRate !== undefined ? { defaultFailRate: opts.failRate } : {}),
-            ...(opts.maxList !== undefined ? { maxListSize: opts.maxList } : {}),
-            ...(opts.path !== undefined ? { path: opts.path } : {}),
-            locate,
-          }),
-        );
       }
       const ok = results.every((r) => r.ok);
       if (opts.format === 'json') {
