@@ -36,11 +36,12 @@ export class TestClient {
 
   /**
    * `via: 'cli'` spawns `node bin/orch.js lsp --stdio`; `via: 'module'` the built server entry
-   * `dist/lsp/main.js` (the same server, without loading every other CLI command).
+   * `dist/lsp/main.js` (the same server, without loading every other CLI command); `{entry}`
+   * any server script (the esbuild bundle inside the VS Code extension).
    */
-  constructor(via: 'cli' | 'module' = 'module', extraArgs: string[] = ['--diagnostics-delay', '20']) {
-    ensureBuilt();
-    const entry = via === 'cli' ? [join(REPO, 'bin', 'orch.js'), 'lsp'] : [join(REPO, 'dist', 'lsp', 'main.js')];
+  constructor(via: 'cli' | 'module' | { readonly entry: string } = 'module', extraArgs: string[] = ['--diagnostics-delay', '20']) {
+    if (typeof via === 'string') ensureBuilt();
+    const entry = via === 'cli' ? [join(REPO, 'bin', 'orch.js'), 'lsp'] : via === 'module' ? [join(REPO, 'dist', 'lsp', 'main.js')] : [via.entry];
     this.proc = spawn(process.execPath, [...entry, '--stdio', ...extraArgs], {
       cwd: REPO,
       stdio: ['pipe', 'pipe', 'pipe'],

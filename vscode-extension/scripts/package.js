@@ -1,0 +1,59 @@
+// `npm run package:vsix`: bundles the extension client and the language server with esbuild,
+// copies the std library next to the server, and packages an installable .vsix with vsce.
+// CommonJS on purpose: vscode-extension/package.json (the extension manifest) has no "type".
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const esbuild = require('esbuild');
+
+const ext = path.resolve(__dirname, '..');
+const repo = path.resolve(ext, '..');
+const manifest = JSON.parse(fs.readFileSync(path.join(ext, 'package.json'), 'utf8'));
+const out = process.argv[2] ? path.resolve(process.argv[2]) : path.join(ext, `${manifest.name}-${manifest.version}.vsix`);
+
+async function main() {
+  fs.rmSync(path.join(ext, 'dist'), { recursive: true, force: true });
+  fs.rmSync(path.join(ext, 'server'), { recursive: true, force: true });
+
+  await esbuild.build({
+    entryPoints: [path.join(ext, 'src', 'extension.ts')],
+    outfile: path.join(ext, 'dist', 'extension.js'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node18',
+    external: ['vscode'],
+    logLevel: 'warning',
+  });
+
+  // The server is ESM (the compiler finds its std library through import.meta.url); bundled
+  // CommonJS dependencies still get a `require`.
+  await esbuild.build({
+    entryPoints: [path.join(repo, 'lsp', 'main.ts')],
+    outfile: path.join(ext, 'server', 'server.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node18',
+    banner: { js: "import { createRequire as __orchRequire } from 'node:module'; const require = __orchRequire(import.meta.url);" },
+    logLevel: 'warning',
+  });
+  // The compiler locates shipped files by walking up to a package.json named "orch".
+  fs.writeFileSync(path.join(ext, 'server', 'package.json'), JSON.stringify({ name: 'orch', private: true, type: 'module' }, null, 2) + '\n');
+  fs.cpSync(path.join(repo, 'stdlib', 'std'), path.join(ext, 'server', 'stdlib', 'std'), { recursive: true });
+  fs.cpSync(path.join(repo, 'compiler', 'schema'), path.join(ext, 'server', 'compiler', 'schema'), { recursive: true });
+
+  const vsce = path.join(path.dirname(require.resolve('@vscode/vsce/package.json')), 'vsce');
+  const r = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--out', out], {
+    cwd: ext,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.status !== 0) throw new Error(`vsce package failed (exit ${r.status})`);
+  console.log(`wrote ${out}`);
+}
+
+main().catch((err) => {
+  console.error(`package:vsix: ${err && err.message ? err.message : err}`);
+  process.exit(1);
+});

@@ -1,0 +1,153 @@
+/**
+ * The VS Code client: starts the Orch language server bundled in `server/` (or the one the
+ * `orch.server.path` setting names), and adds the plan preview webview and the run/verify
+ * commands. Bundled by esbuild into `dist/extension.js` (CommonJS, `vscode` external).
+ */
+import { readFileSync } from 'node:fs';
+import * as vscode from 'vscode';
+import {
+  LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions,
+} from 'vscode-languageclient/node.js';
+
+let client: LanguageClient | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  client = createClient(context);
+  await client.start();
+  const preview = new PreviewPanel(context);
+  context.subscriptions.push(
+    vscode.commands.registerCommand('orch.showPreview', () => preview.show()),
+    vscode.commands.registerCommand('orch.runPlan', () => runInTerminal('run')),
+    vscode.commands.registerCommand('orch.verifyPlan', () => runInTerminal('verify')),
+    vscode.commands.registerCommand('orch.restartServer', async () => {
+      await client?.restart();
+    }),
+    vscode.workspace.onDidChangeTextDocument((e) => preview.documentChanged(e.document)),
+    vscode.window.onDidChangeActiveTextEditor((e) => e && preview.documentChanged(e.document)),
+    preview,
+  );
+}
+
+export async function deactivate(): Promise<void> {
+  await client?.stop();
+  client = undefined;
+}
+
+function createClient(context: vscode.ExtensionContext): LanguageClient {
+  const config = vscode.workspace.getConfiguration('orch');
+  const custom = (config.get<string>('server.path') ?? '').trim();
+  let serverOptions: ServerOptions;
+  if (custom && !/\.(m?js|cjs)$/.test(custom)) {
+    // An `orch` executable: the same server the CLI starts.
+    serverOptions = { command: custom, args: ['lsp', '--stdio'], transport: TransportKind.stdio };
+  } else {
+    const module = custom || context.asAbsolutePath('server/server.mjs');
+    serverOptions = {
+      run: { module, transport: TransportKind.stdio },
+      debug: { module, transport: TransportKind.stdio, options: { execArgv: ['--inspect=6010'] } },
+    };
+  }
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ language: 'orch' }],
+    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.orch') },
+    initializationOptions: { diagnosticsDelay: config.get<number>('diagnostics.delay') ?? 150 },
+  };
+  // The client id `orch` makes the library honour the `orch.trace.server` setting.
+  return new LanguageClient('orch', 'Orch Language Server', serverOptions, clientOptions);
+}
+
+function activeOrchDocument(): vscode.TextDocument | undefined {
+  const doc = vscode.window.activeTextEditor?.document;
+  return doc?.languageId === 'orch' ? doc : undefined;
+}
+
+async function runInTerminal(command: 'run' | 'verify'): Promise<void> {
+  const doc = activeOrchDocument();
+  if (!doc) {
+    void vscode.window.showWarningMessage('Open an .orch file first.');
+    return;
+  }
+  if (doc.isDirty) await doc.save();
+  const cli = vscode.workspace.getConfiguration('orch').get<string>('cli.path') || 'orch';
+  const terminal = vscode.window.terminals.find((t) => t.name === 'Orch') ?? vscode.window.createTerminal('Orch');
+  terminal.show(true);
+  terminal.sendText(`${cli} ${command} ${JSON.stringify(doc.uri.fsPath)}`);
+}
+
+/** The "Orch: Show Plan Preview" webview: DAG SVG + estimates, refreshed as you type. */
+class PreviewPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private uri: vscode.Uri | undefined;
+  private plan: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private seq = 0;
+
+  constructor(private readonly context: vscode.ExtensionContext) {}
+
+  show(): void {
+    const doc = activeOrchDocument();
+    if (!doc) {
+      void vscode.window.showWarningMessage('Open an .orch file to preview its plan.');
+      return;
+    }
+    this.uri = doc.uri;
+    if (!this.panel) {
+      const media = vscode.Uri.joinPath(this.context.extensionUri, 'media');
+      this.panel = vscode.window.createWebviewPanel('orchPreview', 'Orch Preview', vscode.ViewColumn.Beside, {
+        enableScripts: true,
+        localResourceRoots: [media],
+        retainContextWhenHidden: true,
+      });
+      this.panel.webview.html = this.html(this.panel.webview, media);
+      this.panel.webview.onDidReceiveMessage((m: { type?: string; plan?: string }) => {
+        if (m?.type === 'selectPlan') {
+          this.plan = m.plan;
+          void this.refresh();
+        }
+      });
+      this.panel.onDidDispose(() => {
+        this.panel = undefined;
+      });
+    }
+    this.panel.reveal(vscode.ViewColumn.Beside, true);
+    void this.refresh();
+  }
+
+  documentChanged(doc: vscode.TextDocument): void {
+    if (!this.panel || doc.languageId !== 'orch') return;
+    if (this.uri?.toString() !== doc.uri.toString()) {
+      this.uri = doc.uri;
+      this.plan = undefined;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.refresh(), 300);
+  }
+
+  private async refresh(): Promise<void> {
+    if (!this.panel || !this.uri || !client) return;
+    const seq = ++this.seq;
+    try {
+      const data = await client.sendRequest('orch/preview', { uri: this.uri.toString(), plan: this.plan });
+      // A slower, older answer must not replace a newer one.
+      if (seq === this.seq) void this.panel?.webview.postMessage({ type: 'preview', data });
+    } catch (err) {
+      if (seq === this.seq) void this.panel?.webview.postMessage({ type: 'error', message: String(err) });
+    }
+  }
+
+  /** The standalone page (media/preview.html) with webview URIs and a strict CSP. */
+  private html(webview: vscode.Webview, media: vscode.Uri): string {
+    const page = readFileSync(vscode.Uri.joinPath(media, 'preview.html').fsPath, 'utf8');
+    const nonce = Array.from({ length: 32 }, () => Math.floor(Math.random() * 36).toString(36)).join('');
+    const csp = `default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource} 'unsafe-inline'; script-src 'nonce-${nonce}';`;
+    return page
+      .replace('<head>', `<head>\n<meta http-equiv="Content-Security-Policy" content="${csp}">`)
+      .replace('href="preview.css"', `href="${webview.asWebviewUri(vscode.Uri.joinPath(media, 'preview.css'))}"`)
+      .replace('<script src="preview.js"', `<script nonce="${nonce}" src="${webview.asWebviewUri(vscode.Uri.joinPath(media, 'preview.js'))}"`);
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.panel?.dispose();
+  }
+}
