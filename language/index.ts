@@ -10,7 +10,7 @@ import { isRealToken } from './cst-access.js';
 import { junkDiagnostics } from './junk.js';
 import {
   BlockComment, DocComment, K, R, lex, LineComment, UnterminatedBlockComment, StringTok, AnyNumber,
-  DurationTok, MoneyTok, PercentTok, Identifier,
+  DurationTok, MoneyTok, PercentTok, Identifier, LCurly, LParen, LBracket, RCurly, RParen, RBracket,
 } from './lexer.js';
 import { parseTokens } from './parser.js';
 import { LineIndex } from './source.js';
@@ -50,6 +50,14 @@ function parseUnsafe(file: string, text: string, index: LineIndex): ParseOutput 
     diagnostic('E0001', p.message, file, index.range(p.offset, p.offset + p.length)),
   );
   const lexOffsets = new Set(lexed.problems.map((p) => p.offset));
+  const tooDeep = nestingLimit(lexed.tokens);
+  if (tooDeep !== undefined) {
+    const t = lexed.tokens[tooDeep]!;
+    diagnostics.push(
+      diagnostic('E0001', `brackets nested more than ${MAX_NESTING} levels deep; the rest of the file is not parsed`, file, index.range(t.startOffset, t.endOffset! + 1)),
+    );
+    lexed.tokens.length = tooDeep;
+  }
   const { cst, errors, junkSeen } = parseTokens(lexed.tokens);
   const syntax = syntaxErrorsToDiagnostics([...errors], file, index, text.length).filter(
     (d) => !lexOffsets.has(d.range.start.offset),
@@ -73,6 +81,23 @@ function parseUnsafe(file: string, text: string, index: LineIndex): ParseOutput 
     }));
   diagnostics.sort(compareDiagnostics);
   return { module: { ...partial, comments }, diagnostics };
+}
+
+/** Deeper nesting would exhaust the recursive-descent parser's stack; no real plan comes close. */
+const MAX_NESTING = 100;
+
+/** Index of the first token that opens bracket level MAX_NESTING + 1, if any. */
+function nestingLimit(tokens: readonly IToken[]): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const tt = tokens[i]!.tokenType;
+    if (tt === LCurly || tt === LParen || tt === LBracket) {
+      if (++depth > MAX_NESTING) return i;
+    } else if (tt === RCurly || tt === RParen || tt === RBracket) {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return undefined;
 }
 
 // ───────────── tokens for editors ─────────────
