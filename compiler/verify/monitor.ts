@@ -359,6 +359,11 @@ function toTraceEvent(event: RunEvent, start: number, instance: (key: string) =>
 
 function detailOf(event: RunEvent): string | null {
   const d = event.data;
+  if (event.type === 'context_updated' && typeof d['patch'] === 'object' && d['patch'] !== null) {
+    return Object.entries(d['patch'] as Record<string, unknown>)
+      .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+      .join(', ');
+  }
   for (const key of ['error', 'reason', 'guardrail', 'message']) {
     if (typeof d[key] === 'string') return d[key] as string;
   }

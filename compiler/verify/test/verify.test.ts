@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { verify } from '../verify.js';
 import { BUILTIN } from '../monitor.js';
 import { formatResult } from '../report.js';
-import { parallelReviews, retryStorm, sendBeforeApprove, throttledRender, waitForever } from './fixtures/ir-plans.js';
+import { guardedOutreach, waitWithTimeout, parallelReviews, retryStorm, sendBeforeApprove, throttledRender, waitForever } from './fixtures/ir-plans.js';
 
 describe('verify finds minimal counterexamples', () => {
   it('a send that runs before approve when the when is false', async () => {
@@ -67,6 +67,33 @@ describe('verify finds minimal counterexamples', () => {
     expect(v!.context).toEqual({ temperature: 20 });
     expect(v!.contextChanges).toEqual([]);
     expect(v!.message).toContain('cool');
+  });
+});
+
+describe('eventually, guardrails and context signals', () => {
+  it('a blocking guardrail the scheduler enforces holds, and the run it stops is the eventually counterexample', async () => {
+    const result = await verify(guardedOutreach(), { seed: 17, runs: 200 });
+    const byName = new Map(result.invariants.map((i) => [i.name, i.status]));
+    expect(byName.get(BUILTIN.guardrails)).toBe('holds');
+    expect(byName.get('never send without approval')).toBe('holds');
+    const v = result.violations.find((x) => x.invariant === 'sends eventually');
+    expect(v).toBeDefined();
+    // Minimal: the review is skipped and there is one recipient; the guardrail stops the send.
+    expect(v!.input).toEqual({ review: false });
+    expect(v!.choices).toEqual([]);
+    expect(v!.trace.some((e) => e.type === 'guardrail_violation' && e.step === 'send')).toBe(true);
+    expect(v!.state.run.status).toBe('failed');
+  });
+
+  it('context signals change during a run: the window opens when cool, then it warms up', async () => {
+    const result = await verify(waitWithTimeout(), { seed: 8, runs: 200 });
+    expect(result.violations.map((v) => v.invariant)).toEqual(['opens only when cool']);
+    const v = result.violations[0]!;
+    // Minimal: cool from the start, and one change back to exactly the threshold while open runs.
+    expect(v.context).toEqual({ temperature: 0 });
+    expect(v.contextChanges).toEqual([{ at_ms: 0, signal: 'temperature', value: 20 }]);
+    expect(v.trace.at(-1)).toMatchObject({ type: 'context_updated', detail: 'temperature = 20' });
+    expect(result.invariants.find((i) => i.name === BUILTIN.terminates)?.status).toBe('holds');
   });
 });
 
