@@ -27,7 +27,7 @@ export function banner(b: BannerInput): string {
   for (const t of b.triggers) {
     const next = b.next.get(t.name);
     const extra = [
-      t.debounce_ms ? `debounce ${t.debounce_ms}ms` : '',
+      t.debounce_ms ? `debounce ${duration(t.debounce_ms)}` : '',
       next ? `next ${next.toISOString()}` : '',
     ].filter(Boolean);
     lines.push(`  ${t.name.padEnd(width)}  ${describeSource(t)} → ${t.plan}${extra.length ? `  (${extra.join(', ')})` : ''}`);
@@ -53,4 +53,12 @@ export function describeSource(t: TriggerIR): string {
     case 'after':
       return `after ${s.plan} ${s.outcome}`;
   }
+}
+
+/** `3600000` → `1h`, `90000` → `90s`: the largest unit that divides the value. */
+function duration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }

@@ -63,12 +63,12 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
         try {
           validateSchedule(t.source.cron, t.source.timezone);
         } catch (err) {
-          errors.push(`${relative(process.cwd(), t.file)}:${t.line}: error E0701: trigger ${t.name}: ${(err as Error).message}`);
+          errors.push(`${shortPath(t.file)}:${t.line}: error E0701: trigger ${t.name}: ${(err as Error).message}`);
           continue;
         }
       }
       if (triggers.some((x) => x.name === t.name)) {
-        errors.push(`${relative(process.cwd(), t.file)}:${t.line}: error E0102: trigger ${t.name} is declared in two served modules`);
+        errors.push(`${shortPath(t.file)}:${t.line}: error E0102: trigger ${t.name} is declared in two served modules`);
         continue;
       }
       triggers.push(t);
@@ -80,5 +80,11 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
 }
 
 function formatDiagnostic(d: Diagnostic): string {
-  return `${relative(process.cwd(), d.file) || d.file}:${d.range.start.line}:${d.range.start.column}: ${d.severity} ${d.code}: ${d.message}`;
+  return `${shortPath(d.file)}:${d.range.start.line}:${d.range.start.column}: ${d.severity} ${d.code}: ${d.message}`;
+}
+
+/** Relative to the working directory when the file is inside it, else absolute. */
+function shortPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') ? rel : file;
 }

@@ -2,7 +2,7 @@
  * The process side of `orch serve`: load, open the journal, start, print the banner, and shut
  * down cleanly on SIGINT/SIGTERM. Resolves to the exit code once the server has stopped.
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { evaluate } from '../evaluate.js';
 import { CliError } from '../cli/errors.js';
@@ -26,6 +26,9 @@ export interface ServeCliOptions {
 export async function runServe(o: ServeCliOptions): Promise<number> {
   const files = o.files.length > 0 ? [...o.files] : orchFilesInCwd();
   if (files.length === 0) throw new CliError('no .orch files given and none in the current directory', 2);
+  for (const f of files) {
+    if (!existsSync(f)) throw new CliError(`cannot read ${f}: no such file`, 2);
+  }
   const loaded = loadServeProgram(files);
   if (loaded.errors.length > 0) {
     for (const line of loaded.errors) o.err(`${line}\n`);
