@@ -90,6 +90,7 @@ interface Inst {
   restored: RestoredStep | null;
   child: Run | null;
   secretsUsed: { [name: string]: string } | null;
+  approvalArgs: { [name: string]: unknown } | null;
 }
 
 interface Logical {
@@ -519,6 +520,7 @@ export class Run implements RunReader {
       restored: this.opts.restored?.steps.get(key) ?? null,
       child: null,
       secretsUsed: null,
+      approvalArgs: null,
     };
     this.instances.set(key, inst);
     l.instances.push(inst);
@@ -1024,6 +1026,11 @@ export class Run implements RunReader {
       case 'call': {
         if (!cap) return this.attemptFailed(inst, `unknown capability ${step.capability}`, false, false);
         if (isApproval(cap)) {
+          try {
+            inst.approvalArgs = this.evalArgs(inst, step.args);
+          } catch (err) {
+            return this.attemptFailed(inst, `arguments: ${(err as Error).message}`, false, false);
+          }
           inst.waiting = 'approval';
           if (timeoutMs !== null) this.armTimeout(inst, token, timeoutMs, 'approval');
           const pending = this.pendingSignals.get(inst.key);
@@ -1111,7 +1118,9 @@ export class Run implements RunReader {
 
   private decideApproval(inst: Inst, decision: 'approve' | 'reject', by: string | null, comment: string | null): void {
     this.clearTimer(inst);
-    if (decision === 'approve') this.succeed(inst, { approved: true, approver: by, comment });
+    const approver = by ?? (typeof inst.approvalArgs?.approver === 'string' ? inst.approvalArgs.approver : 'unknown');
+    if (decision === 'approve')
+      this.succeed(inst, { approved: true, approver, decision: 'approve', ...(comment !== null ? { comment } : {}) });
     else this.attemptFailed(inst, `rejected${by ? ` by ${by}` : ''}${comment ? `: ${comment}` : ''}`, false, false);
   }
 

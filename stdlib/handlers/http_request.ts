@@ -1,6 +1,6 @@
 /**
  * `std.capabilities.http_request`: one HTTP request with `fetch`, aborted with the step (timeout,
- * cancel). A non-2xx status is a normal output (`ok: false`); network errors fail the attempt.
+ * cancel). A non-2xx status is a normal output (check `status`); network errors fail the attempt.
  */
 import type { HandlerContext } from './context.js';
 
@@ -9,12 +9,14 @@ export interface HttpRequestInput {
   readonly method?: string;
   readonly headers?: { readonly [name: string]: string };
   readonly body?: unknown;
+  /** Milliseconds (a `duration` at run time). */
+  readonly timeout?: number;
 }
 
 export async function handler(
   input: HttpRequestInput,
   ctx: HandlerContext,
-): Promise<{ status: number; ok: boolean; headers: Record<string, string>; body: unknown }> {
+): Promise<{ status: number; headers: Record<string, string>; body: unknown }> {
   const method = (input.method ?? 'GET').toUpperCase();
   const headers: Record<string, string> = { ...(input.headers ?? {}) };
   let body: string | undefined;
@@ -23,7 +25,10 @@ export async function handler(
     if (typeof input.body !== 'string' && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
       headers['content-type'] = 'application/json';
   }
-  const res = await fetch(input.url, { method, headers, body, signal: ctx.signal });
+  const signals = [ctx.signal];
+  if (typeof input.timeout === 'number' && input.timeout > 0) signals.push(AbortSignal.timeout(input.timeout));
+  const signal = signals.length > 1 && typeof AbortSignal.any === 'function' ? AbortSignal.any(signals) : ctx.signal;
+  const res = await fetch(input.url, { method, headers, body, signal });
   const text = await res.text();
   let parsed: unknown = text;
   if ((res.headers.get('content-type') ?? '').includes('json')) {
@@ -33,5 +38,5 @@ export async function handler(
       parsed = text;
     }
   }
-  return { status: res.status, ok: res.ok, headers: Object.fromEntries(res.headers.entries()), body: parsed };
+  return { status: res.status, headers: Object.fromEntries(res.headers.entries()), body: parsed };
 }

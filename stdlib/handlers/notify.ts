@@ -8,11 +8,12 @@ export interface NotifyInput {
   readonly channel?: string;
   readonly text?: string;
   readonly message?: string;
+  readonly level?: string;
 }
 
-export function handler(input: NotifyInput, ctx: HandlerContext): { delivered: boolean; channel: string; text: string } {
+export function handler(input: NotifyInput, ctx: HandlerContext): { delivered: boolean; channel: string } {
   const channel = input.channel ?? 'default';
   const text = input.text ?? input.message ?? '';
-  ctx.log(`[${channel}] ${text}`);
-  return { delivered: true, channel, text };
+  ctx.log(`[${channel}]${input.level && input.level !== 'info' ? ` ${input.level.toUpperCase()}` : ''} ${text}`);
+  return { delivered: true, channel };
 }

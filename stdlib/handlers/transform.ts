@@ -1,29 +1,28 @@
 /**
- * `std.capabilities.transform`: reshapes a record without code — `pick` keeps fields, `omit`
- * drops them, `rename` maps old → new names, `merge` adds fields. Output `{ value }`.
+ * `std.capabilities.transform`: a fixed set of reshaping operations (no user code):
+ * `identity`, `keys`, `values`, `flatten` (one level of lists), `count`. Output `{ value }`.
  */
 export interface TransformInput {
   readonly value: unknown;
-  readonly pick?: readonly string[];
-  readonly omit?: readonly string[];
-  readonly rename?: { readonly [from: string]: string };
-  readonly merge?: { readonly [key: string]: unknown };
+  readonly op?: 'identity' | 'keys' | 'values' | 'flatten' | 'count';
 }
 
 export function handler(input: TransformInput): { value: unknown } {
-  const apply = (v: unknown): unknown => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    let rec: Record<string, unknown> = { ...(v as Record<string, unknown>) };
-    if (input.pick) rec = Object.fromEntries(Object.entries(rec).filter(([k]) => input.pick!.includes(k)));
-    if (input.omit) for (const k of input.omit) delete rec[k];
-    if (input.rename)
-      for (const [from, to] of Object.entries(input.rename))
-        if (from in rec) {
-          rec[to] = rec[from];
-          delete rec[from];
-        }
-    if (input.merge) Object.assign(rec, input.merge);
-    return rec;
-  };
-  return { value: Array.isArray(input.value) ? input.value.map(apply) : apply(input.value) };
+  const v = input.value;
+  switch (input.op ?? 'identity') {
+    case 'identity':
+      return { value: v ?? null };
+    case 'keys':
+      return { value: v !== null && typeof v === 'object' ? Object.keys(v) : [] };
+    case 'values':
+      return { value: v !== null && typeof v === 'object' ? Object.values(v) : [] };
+    case 'flatten':
+      return { value: Array.isArray(v) ? v.flatMap((x) => (Array.isArray(x) ? x : [x])) : v ?? null };
+    case 'count':
+      return {
+        value: Array.isArray(v) || typeof v === 'string' ? v.length : v !== null && typeof v === 'object' ? Object.keys(v).length : 0,
+      };
+    default:
+      throw new Error(`unknown transform op "${String(input.op)}"`);
+  }
 }
