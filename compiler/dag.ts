@@ -1,8 +1,12 @@
 /**
- * The dependency DAG of a plan (graphlib): cycles, topological stages and the critical path.
- * Pure: steps in, structure out. Edges run from a dependency to its dependant.
+ * The dependency DAG of a plan: cycles, topological stages and the critical path. Pure: steps
+ * in, structure out. Edges run from a dependency to its dependant.
+ *
+ * Why not @dagrejs/graphlib here: its `topsort`/`tarjan` recurse once per node (a 10,000-step
+ * chain overflows the stack) and its string-keyed edges cost ~1 s on a 10k-step plan. Plain
+ * adjacency arrays with Kahn's algorithm are iterative and linear. (dagre, which lays out the
+ * SVG graph, still uses graphlib internally.)
  */
-import { Graph, alg } from '@dagrejs/graphlib';
 
 export interface DagInput {
   readonly id: string;
@@ -11,8 +15,13 @@ export interface DagInput {
   readonly duration: number;
 }
 
-export interface DagResult {
-  /** Each cycle in dependency order (a → b → … → back to the first), first step = earliest declared. */
+export interface Dag {
+  readonly preds: ReadonlyMap<string, readonly string[]>;
+  readonly succs: ReadonlyMap<string, readonly string[]>;
+}
+
+export interface DagResult extends Dag {
+  /** Each cycle in data-flow order (a → b → … → back to a), starting at its earliest-declared step. */
   readonly cycles: readonly (readonly string[])[];
   /** Topological order, stage by stage, declaration order within a stage (empty when cyclic). */
   readonly order: readonly string[];
@@ -20,109 +29,119 @@ export interface DagResult {
   readonly stages: readonly (readonly string[])[];
   readonly criticalPath: readonly string[];
   readonly duration: number;
-  /** Transitive predecessors / successors, computed on demand. */
-  readonly graph: Graph;
 }
 
 export function buildDag(steps: readonly DagInput[]): DagResult {
-  const g = new Graph({ directed: true });
+  const n = steps.length;
   const index = new Map<string, number>();
+  steps.forEach((s, i) => index.set(s.id, i));
+  const predIdx: number[][] = steps.map(() => []);
+  const succIdx: number[][] = steps.map(() => []);
+  for (let i = 0; i < n; i++) {
+    const seen = new Set<number>();
+    for (const d of steps[i]!.deps) {
+      const j = index.get(d);
+      if (j === undefined || seen.has(j)) continue;
+      seen.add(j);
+      predIdx[i]!.push(j);
+      succIdx[j]!.push(i);
+    }
+  }
+  const preds = new Map<string, string[]>();
+  const succs = new Map<string, string[]>();
   steps.forEach((s, i) => {
-    g.setNode(s.id);
-    index.set(s.id, i);
+    preds.set(s.id, predIdx[i]!.map((j) => steps[j]!.id));
+    succs.set(s.id, succIdx[i]!.map((j) => steps[j]!.id));
   });
-  for (const s of steps) for (const d of s.deps) if (index.has(d)) g.setEdge(d, s.id);
 
-  const components = alg.findCycles(g);
-  if (components.length) {
-    const cycles = components.map((c) => orderCycle(g, c, index)).sort((a, b) => index.get(a[0]!)! - index.get(b[0]!)!);
-    return { cycles, order: [], stageOf: new Map(), stages: [], criticalPath: [], duration: 0, graph: g };
-  }
-
-  const topo = alg.topsort(g);
-  const stageOf = new Map<string, number>();
-  const finish = new Map<string, number>();
-  const via = new Map<string, string | undefined>();
-  const byId = new Map(steps.map((s) => [s.id, s]));
-  for (const id of topo) {
-    let stage = 0;
-    let start = 0;
-    let from: string | undefined;
-    for (const p of g.predecessors(id) ?? []) {
-      stage = Math.max(stage, stageOf.get(p)! + 1);
-      const f = finish.get(p)!;
-      if (from === undefined || f > start) {
-        start = f;
-        from = p;
+  // Kahn's algorithm; stage = longest chain of dependencies; finish = longest latency chain.
+  const indeg = predIdx.map((p) => p.length);
+  const stage = new Array<number>(n).fill(0);
+  const finish = new Array<number>(n).fill(0);
+  const via = new Array<number>(n).fill(-1);
+  const queue: number[] = [];
+  for (let i = 0; i < n; i++) if (indeg[i] === 0) queue.push(i);
+  let processed = 0;
+  for (let head = 0; head < queue.length; head++) {
+    const v = queue[head]!;
+    processed++;
+    finish[v]! += steps[v]!.duration;
+    for (const w of succIdx[v]!) {
+      if (stage[v]! + 1 > stage[w]!) stage[w] = stage[v]! + 1;
+      if (via[w] === -1 || finish[v]! > finish[w]!) {
+        finish[w] = finish[v]!;
+        via[w] = v;
       }
+      if (--indeg[w]! === 0) queue.push(w);
     }
-    stageOf.set(id, stage);
-    finish.set(id, start + (byId.get(id)?.duration ?? 0));
-    via.set(id, from);
   }
+
+  if (processed < n) {
+    return { cycles: findCycles(steps, predIdx, indeg), order: [], stageOf: new Map(), stages: [], criticalPath: [], duration: 0, preds, succs };
+  }
+
   const stages: string[][] = [];
-  for (const s of steps) {
-    const k = stageOf.get(s.id)!;
-    (stages[k] ??= []).push(s.id);
-  }
-  let end: string | undefined;
-  let duration = 0;
-  for (const s of steps) {
-    const f = finish.get(s.id)!;
-    if (end === undefined || f > duration) {
-      end = s.id;
-      duration = f;
-    }
-  }
+  const stageOf = new Map<string, number>();
+  steps.forEach((s, i) => {
+    stageOf.set(s.id, stage[i]!);
+    (stages[stage[i]!] ??= []).push(s.id);
+  });
+  let end = -1;
+  for (let i = 0; i < n; i++) if (end === -1 || finish[i]! > finish[end]!) end = i;
   const criticalPath: string[] = [];
-  for (let cur = end; cur !== undefined; cur = via.get(cur)) criticalPath.unshift(cur);
-  return { cycles: [], order: stages.flat(), stageOf, stages, criticalPath, duration, graph: g };
+  for (let cur = end; cur !== -1; cur = via[cur]!) criticalPath.push(steps[cur]!.id);
+  criticalPath.reverse();
+  return { cycles: [], order: stages.flat(), stageOf, stages, criticalPath, duration: end === -1 ? 0 : finish[end]!, preds, succs };
 }
 
-/** A simple cycle through the strongly connected component, starting at its earliest step. */
-function orderCycle(g: Graph, component: readonly string[], index: ReadonlyMap<string, number>): string[] {
-  const members = new Set(component);
-  const start = [...component].sort((a, b) => index.get(a)! - index.get(b)!)[0]!;
-  // BFS from start's successors back to start, inside the component: shortest cycle through start.
-  const prev = new Map<string, string>();
-  const queue: string[] = [start];
-  const seen = new Set<string>();
-  while (queue.length) {
-    const cur = queue.shift()!;
-    const succ = [...(g.successors(cur) ?? [])].filter((s) => members.has(s)).sort((a, b) => index.get(a)! - index.get(b)!);
-    for (const n of succ) {
-      if (n === start) {
-        const path = [cur];
-        while (path[0] !== start) path.unshift(prev.get(path[0]!)!);
-        return path;
-      }
-      if (!seen.has(n)) {
-        seen.add(n);
-        prev.set(n, cur);
-        queue.push(n);
-      }
+/**
+ * After Kahn's algorithm every unprocessed step has an unprocessed dependency, so walking
+ * dependencies backwards from one must close a loop. Each loop found is one reported cycle.
+ */
+function findCycles(steps: readonly DagInput[], predIdx: readonly number[][], indeg: readonly number[]): string[][] {
+  const n = steps.length;
+  const state = new Array<number>(n).fill(0); // 0 unvisited, 1 on current walk, 2 done
+  const cycles: string[][] = [];
+  for (let start = 0; start < n; start++) {
+    if (indeg[start] === 0 || state[start] !== 0) continue;
+    const walk: number[] = [];
+    let cur = start;
+    while (state[cur] === 0) {
+      state[cur] = 1;
+      walk.push(cur);
+      let next = -1;
+      for (const p of predIdx[cur]!) if (indeg[p]! > 0 && (next === -1 || p < next)) next = p;
+      if (next === -1) break;
+      cur = next;
     }
+    if (state[cur] === 1 && walk.includes(cur)) {
+      const loop = walk.slice(walk.indexOf(cur)).reverse(); // walked against the edges
+      let first = 0;
+      for (let i = 1; i < loop.length; i++) if (loop[i]! < loop[first]!) first = i;
+      cycles.push([...loop.slice(first), ...loop.slice(0, first)].map((i) => steps[i]!.id));
+    }
+    for (const v of walk) state[v] = 2;
   }
-  return [start];
+  return cycles;
 }
 
 /** Every step reachable backwards from `id` (its transitive dependencies). */
-export function ancestors(g: Graph, id: string): Set<string> {
-  return walk(g, id, (n) => g.predecessors(n) ?? []);
+export function ancestors(dag: Dag, id: string): Set<string> {
+  return walk(id, (x) => dag.preds.get(x) ?? []);
 }
 
-export function descendants(g: Graph, id: string): Set<string> {
-  return walk(g, id, (n) => g.successors(n) ?? []);
+export function descendants(dag: Dag, id: string): Set<string> {
+  return walk(id, (x) => dag.succs.get(x) ?? []);
 }
 
-function walk(g: Graph, id: string, next: (n: string) => readonly string[]): Set<string> {
+function walk(id: string, next: (n: string) => readonly string[]): Set<string> {
   const out = new Set<string>();
   const stack = [...next(id)];
   while (stack.length) {
-    const n = stack.pop()!;
-    if (out.has(n)) continue;
-    out.add(n);
-    stack.push(...next(n));
+    const v = stack.pop()!;
+    if (out.has(v)) continue;
+    out.add(v);
+    for (const w of next(v)) if (!out.has(w)) stack.push(w);
   }
   return out;
 }

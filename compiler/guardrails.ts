@@ -15,8 +15,7 @@ import { checkExpr, type ExprEnv, type RootInfo } from './check/expr.js';
 import { RUN_TY } from './check/plan.js';
 import { T, field, optional, record, type Ty } from './types/ty.js';
 import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
-import type { Graph } from '@dagrejs/graphlib';
-import { ancestors, descendants } from './dag.js';
+import { ancestors, descendants, type Dag } from './dag.js';
 
 export const STEP_FACTS_TY: Ty = record([
   field('id', T.string),
@@ -133,7 +132,7 @@ export interface PlanFacts {
   readonly file: string;
   readonly nameRange: Range;
   readonly steps: readonly StepFacts[];
-  readonly graph: Graph;
+  readonly graph: Dag;
   readonly cost: number;
   readonly duration: number;
   readonly localRatio: number;

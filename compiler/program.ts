@@ -487,7 +487,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): PlanIR | undefined 
       capability: s.capability?.name ?? null, resource: b?.resource ?? null, cost: e.cost, duration: e.duration_ms, priority: s.priority,
     };
   });
-  const planFacts = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: dag.graph, cost, duration: dag.duration, localRatio };
+  const planFacts = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: dag, cost, duration: dag.duration, localRatio };
   const guardrails = cp.guardrails.map((g) => evaluateGuardrail(cx.guardrails.get(g)!, planFacts, diags));
 
   // IR

@@ -160,3 +160,16 @@ describe('robustness', () => {
     );
   });
 });
+
+describe('deep plans', () => {
+  it('a 5,000-step chain compiles without exhausting the stack', () => {
+    const n = 5000;
+    const lines = Array.from({ length: n }, (_, i) => `  step s${i} = w0(v: ${i ? `s${i - 1}.output.v` : '"x"'})`);
+    const out = compileText(`${HEADER}\nplan chain {\n${lines.join('\n')}\n  output { last: s${n - 1}.output.v }\n}\n`);
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const plan = out.plans[0]!;
+    expect(plan.stages).toHaveLength(n);
+    expect(plan.estimates.critical_path).toHaveLength(n);
+    expect(plan.estimates.duration_ms).toBe(n * LATENCIES[0]!);
+  });
+});
