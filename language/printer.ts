@@ -490,6 +490,11 @@ class Printer {
     return this.withTrailing(['type ', d.name.name, ' = ', doc], rest);
   }
 
+  /** `a, b, c` after a property keyword; one per line (indented) when too long. */
+  private wordList(words: readonly Doc[]): Doc {
+    return group(indent(join([',', line], words)));
+  }
+
   /** A property whose value is a single word or literal with no nested comments to place. */
   private prop(keyword: string, value: Doc, range?: Range): Property {
     return { keyword, value: range ? { range } : undefined, print: (inner) => this.withTrailing([keyword, ' ', value], inner) };
@@ -509,8 +514,8 @@ class Printer {
     if (d.cost) props.push(this.prop('cost', this.expr(d.cost), d.cost.range));
     if (d.latency) props.push(this.prop('latency', this.expr(d.latency), d.latency.range));
     if (d.data) props.push(this.prop('data', d.data));
-    if (d.consent) props.push(this.prop('consent', join(', ', d.consent.map((s) => this.stringLit(s)))));
-    if (d.requires) props.push(this.prop('requires', join(', ', d.requires.map((i) => i.name))));
+    if (d.consent) props.push(this.prop('consent', this.wordList(d.consent.map((s) => this.stringLit(s)))));
+    if (d.requires) props.push(this.prop('requires', this.wordList(d.requires.map((i) => i.name))));
     if (d.idempotent !== undefined) props.push(this.prop('idempotent', String(d.idempotent)));
     return this.propertyBlock(['capability ', d.name.name], d, props, comments);
   }
@@ -529,7 +534,7 @@ class Printer {
   private resource(d: ResourceDecl, comments: Comment[]): Doc {
     const props: Property[] = [];
     if (d.resourceKind) props.push(this.prop('kind', d.resourceKind));
-    if (d.provides) props.push(this.prop('provides', join(', ', d.provides.map((i) => i.name))));
+    if (d.provides) props.push(this.prop('provides', this.wordList(d.provides.map((i) => i.name))));
     if (d.concurrency) props.push(this.prop('concurrency', this.expr(d.concurrency), d.concurrency.range));
     if (d.cost) props.push(this.prop('cost', this.expr(d.cost), d.cost.range));
     if (d.latency) props.push(this.prop('latency', this.expr(d.latency), d.latency.range));
@@ -616,7 +621,7 @@ class Printer {
     if (d.policy) props.push(this.prop('policy', this.qname(d.policy), d.policy.range));
     if (d.guardrails.length > 0) {
       const first = d.guardrails[0]!;
-      props.push(this.prop('guardrails', join(', ', d.guardrails.map((g) => this.qname(g))), first.range));
+      props.push(this.prop('guardrails', this.wordList(d.guardrails.map((g) => this.qname(g))), first.range));
     }
     if (d.priority) props.push(this.prop('priority', d.priority));
     if (d.deadline) props.push(this.prop('deadline', this.expr(d.deadline), d.deadline.range));
@@ -654,7 +659,7 @@ class Printer {
 
   private step(s: StepDecl, comments: Comment[]): Doc {
     const options: Property[] = [];
-    if (s.after.length > 0) options.push(this.prop('after', join(', ', s.after.map((a) => a.name)), s.after[0]!.range));
+    if (s.after.length > 0) options.push(this.prop('after', this.wordList(s.after.map((a) => a.name)), s.after[0]!.range));
     if (s.on) options.push(this.prop('on', this.qname(s.on), s.on.range));
     if (s.timeout) options.push(this.prop('timeout', this.expr(s.timeout), s.timeout.range));
     if (s.retry) options.push(this.prop('retry', this.retry(s.retry), s.retry.range));
