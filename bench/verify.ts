@@ -17,17 +17,31 @@ export async function bench(): Promise<readonly BenchFigure[]> {
   const plan = fiftyStepPlan();
   // Warm-up so the figure measures steady state, not JIT compilation.
   await verify(plan, { seed: 1, runs: 100 });
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   const result = await verify(plan, { seed: 2, runs: RUNS });
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const perSecond = result.runs / seconds;
+  // The verifier is single-threaded; on a shared machine wall time also measures the neighbours,
+  // so the CPU-time figure is reported next to it.
+  const perCpuSecond = result.runs / cpuSeconds;
+  const target = `≥ ${TARGET.toLocaleString('en')} runs/s`;
   return [
     {
-      name: `orch verify, ${plan.steps.length}-step plan, simulated runs per second (${result.runs} runs, ${result.paths} distinct paths)`,
+      name: `orch verify, ${plan.steps.length}-step plan, simulated runs per second, wall clock (${result.runs} runs, ${result.paths} distinct paths)`,
       value: perSecond,
       unit: 'runs/s',
-      target: `≥ ${TARGET.toLocaleString('en')} runs/s`,
+      target,
       met: perSecond >= TARGET,
+    },
+    {
+      name: `orch verify, ${plan.steps.length}-step plan, simulated runs per CPU second (process CPU time)`,
+      value: perCpuSecond,
+      unit: 'runs/s',
+      target,
+      met: perCpuSecond >= TARGET,
     },
   ];
 }
