@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const DRAIN_FACTOR = 8;
 
 export type BodyResult =
   | { readonly ok: true; readonly value: unknown }
@@ -21,17 +22,7 @@ export async function readJsonBody(req: IncomingMessage, limit = DEFAULT_BODY_LI
     req.resume();
     return { ok: false, status: 413, error: `request body is larger than ${limit} bytes` };
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooLarge = false;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      tooLarge = true;
-      continue; // keep draining so the socket can carry the 413 back
-    }
-    chunks.push(chunk);
-  }
+  const { chunks, tooLarge } = await collect(req, limit);
   if (tooLarge) return { ok: false, status: 413, error: `request body is larger than ${limit} bytes` };
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return { ok: true, value: undefined };
@@ -42,12 +33,29 @@ export async function readJsonBody(req: IncomingMessage, limit = DEFAULT_BODY_LI
   }
 }
 
+/** Reads the whole body, keeping at most `limit` bytes (the rest is drained, not stored). */
+function collect(req: IncomingMessage, limit: number): Promise<{ chunks: Buffer[]; tooLarge: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else if (!tooLarge) tooLarge = true;
+      // Draining lets a modest overshoot still read its 413; a flood is cut off instead.
+      if (size > limit * DRAIN_FACTOR) {
+        req.destroy();
+        resolve({ chunks: [], tooLarge: true });
+      }
+    });
+    req.on('end', () => resolve({ chunks, tooLarge }));
+    req.on('error', reject);
+  });
+}
+
 async function drain(req: IncomingMessage, limit: number): Promise<void> {
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) break;
-  }
+  await collect(req, limit);
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

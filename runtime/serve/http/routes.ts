@@ -8,7 +8,7 @@ import type { ContextCheck } from '../input-validator.js';
 import type { ServeMetrics } from '../metrics.js';
 import type { ControlResult, RunStarter } from '../run-starter.js';
 import type { TriggerEngine } from '../trigger-engine.js';
-import { bearerMatches } from './auth.js';
+import { bearerCheck } from './auth.js';
 import { DEFAULT_BODY_LIMIT, isPlainObject, readJsonBody } from './body.js';
 
 export interface ApiDeps {
@@ -33,6 +33,7 @@ const MAX_EVENT_TYPE = 200;
 export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { engine, starter, metrics } = deps;
   const limit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const authorized = bearerCheck(deps.token);
 
   /** Reads the body; on failure answers the request and resolves to `undefined`. */
   const body = async (req: IncomingMessage, res: ServerResponse): Promise<{ value: unknown } | undefined> => {
@@ -214,7 +215,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
         return send(res, 400, { error: 'malformed request path' });
       }
       const route = routes.find((r) => r.pattern.test(path));
-      if (!route?.public && !bearerMatches(req, deps.token)) {
+      if (!route?.public && !authorized(req)) {
         req.resume();
         return send(res, 401, { error: 'missing or invalid bearer token' }, { 'www-authenticate': 'Bearer' });
       }
