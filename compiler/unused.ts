@@ -6,8 +6,8 @@
  *   `tool`, `service` and `human` act on the world (send, write, ask); `agent` and `llm` only
  *   compute, so an unread `llm`/`agent` step is dead work. Wait, wait-until and run steps are
  *   never reported (they order or delegate).
- * Modules without plans are libraries: their capabilities, resources, policies and types are
- * exports, not reported.
+ * Modules without plans that are imported, or that declare `module`, are libraries: their
+ * capabilities, resources, policies and types are exports, not reported.
  */
 import { diagnostic, type Diagnostic } from '../language/diagnostic.js';
 import type { CheckedPlan } from './check/plan.js';
@@ -36,7 +36,10 @@ export function unusedDiagnostics(
   for (const m of modules) {
     if (m.std) continue;
     const hasPlans = [...scopes.entries(m, 'plan')].length > 0;
-    if (hasPlans) {
+    // A plan-less module is a library (its declarations are exports) when something imports it
+    // or it names itself with `module`; a bare plan-less entry file is checked like any other.
+    const library = !hasPlans && (m !== modules[0] || m.ast.module !== undefined);
+    if (!library) {
       const report = (kind: DeclKind, what: string): void => {
         for (const e of scopes.entries(m, kind)) {
           const used = (refCount.get(e.symbol.id) ?? 0) > 0 || (kind === 'resource' && boundResources.has(e.symbol.name));

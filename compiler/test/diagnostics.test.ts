@@ -289,3 +289,20 @@ describe('E0701 invalid trigger', () => {
     expect(only('E0701', withPlan('trigger m { manual run p }'))).toEqual([]);
   });
 });
+
+describe('W0601 in files without plans', () => {
+  it('reports an unused capability of a bare file, not of a named library module', () => {
+    const bare = 'capability lonely { kind tool input { x: int } }\n';
+    expect(checkText(bare).filter((d) => d.code === 'W0601')).toHaveLength(1);
+    expect(checkText(`module my.lib\n${bare}`).filter((d) => d.code === 'W0601')).toEqual([]);
+  });
+});
+
+describe('data classes from context', () => {
+  it('a step reading a personal context field is personal', () => {
+    const text = `${BASE}\ncontext { occupied: bool @personal }\nplan p { step a = fetch(url: "\${context.occupied}") }\n`;
+    const out = compileText(text);
+    expect(out.plans[0]!.steps[0]!.data).toBe('personal');
+    expect(out.plans[0]!.context).toMatchObject({ properties: { occupied: { type: 'boolean', 'x-orch-data': 'personal' } } });
+  });
+});
