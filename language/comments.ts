@@ -142,12 +142,27 @@ export class SourceIndex {
     return this.tokenCache;
   }
 
+  /** Tokens inside `range` (binary search: called once per block of a possibly large file). */
+  private tokensWithin(range: Range): Token[] {
+    const all = this.tokens;
+    let lo = 0;
+    let hi = all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (all[mid]!.start < range.start.offset) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: Token[] = [];
+    for (let i = lo; i < all.length && all[i]!.end <= range.end.offset; i++) out.push(all[i]!);
+    return out;
+  }
+
   /**
    * Spans of the keyword properties directly inside the block `{ … }` that `range` covers.
    * `stopWords` start other items of the block (steps, rules) and end the previous property.
    */
   propertySpans(range: Range, keywords: ReadonlySet<string>, stopWords: ReadonlySet<string> = new Set()): PropertySpan[] {
-    const toks = this.tokens.filter((t) => t.start >= range.start.offset && t.end <= range.end.offset);
+    const toks = this.tokensWithin(range);
     const base = toks[0]?.depth ?? 0;
     const open = toks.findIndex((t) => t.text === '{' && t.depth === base);
     if (open < 0) return [];
