@@ -1,0 +1,125 @@
+/**
+ * Language-server latency on a 5,000-line file, over real stdio JSON-RPC:
+ * - diagnostics: a one-character edit → the publishDiagnostics for that version (the server
+ *   started with its debounce at 0, so this is the re-check itself; editors add the configured
+ *   `orch.diagnostics.delay`, 150 ms by default, after the last keystroke);
+ * - completion: a completion request inside a plan, answered from the lexical context and the
+ *   name index (no re-parse wait).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createProtocolConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver-protocol/node';
+import type { BenchFigure } from './figure.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const serverEntry = join(here, '..', 'lsp', 'main.js');
+
+/** A realistic module of about `lines` lines: capabilities, resources, plans of chained steps. */
+export function largeModule(lines: number): string {
+  const out: string[] = ['module bench.large', ''];
+  out.push('resource edge { kind edge_cluster provides compute concurrency 8 latency 20ms }');
+  out.push('resource cloud { kind cloud_region provides compute concurrency 64 cost 0.001usd latency 80ms }', '');
+  const caps = 80;
+  for (let i = 0; i < caps; i++) {
+    out.push(
+      `/// Capability number ${i}.`,
+      `capability cap_${i} {`,
+      '  kind tool',
+      '  input { value: int, label: string = "x" }',
+      '  output { value: int, note: string }',
+      `  handler "./handlers.js#cap${i}"`,
+      '  timeout 10s',
+      '  cost 0.001usd',
+      '  latency 100ms',
+      '  requires compute',
+      '}',
+      '',
+    );
+  }
+  let plan = 0;
+  while (out.length < lines - 10) {
+    out.push(`plan plan_${plan} {`, `  goal "Plan number ${plan}"`, '  input { start: int }', '');
+    out.push(`  step s0 = cap_0(value: input.start)`);
+    for (let s = 1; s < 300 && out.length < lines - 4; s++) {
+      out.push(`  step s${s} = cap_${s % caps}(value: s${s - 1}.output.value, label: "step ${s}")`);
+    }
+    out.push('}', '');
+    plan++;
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+export async function bench(): Promise<readonly BenchFigure[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-bench-lsp-'));
+  const file = join(dir, 'large.orch');
+  const text = largeModule(5000);
+  writeFileSync(file, text);
+  const uri = pathToFileURL(file).href;
+  const proc = spawn(process.execPath, [serverEntry, '--stdio', '--diagnostics-delay', '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const conn = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+  const published = new Map<number, () => void>();
+  conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; version?: number }) => {
+    if (p.uri === uri && p.version !== undefined) published.get(p.version)?.();
+  });
+  conn.listen();
+  const waitFor = (version: number) => new Promise<void>((resolve) => published.set(version, resolve));
+  try {
+    await conn.sendRequest('initialize', { processId: process.pid, rootUri: pathToFileURL(dir).href, capabilities: {} });
+    await conn.sendNotification('initialized', {});
+    let version = 1;
+    const first = waitFor(1);
+    await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'orch', version, text } });
+    await first;
+
+    // The goal string of the first plan: `Plan number 0` — toggle one character in it.
+    const lines = text.split('\n');
+    const goalLine = lines.findIndex((l) => l.includes('goal "Plan number 0"'));
+    const col = lines[goalLine]!.indexOf('0"');
+    const diagnostics: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      version++;
+      const done = waitFor(version);
+      const t0 = performance.now();
+      await conn.sendNotification('textDocument/didChange', {
+        textDocument: { uri, version },
+        contentChanges: [{ range: { start: { line: goalLine, character: col }, end: { line: goalLine, character: col + 1 } }, text: String(i % 10) }],
+      });
+      await done;
+      if (i >= 5) diagnostics.push(performance.now() - t0); // first edits warm the JIT
+    }
+
+    const stepLine = lines.findIndex((l) => l.includes('step s5 ='));
+    const completion: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const t0 = performance.now();
+      await conn.sendRequest('textDocument/completion', { textDocument: { uri }, position: { line: stepLine, character: lines[stepLine]!.indexOf('s4.output.') + 'se.output.'.length } });
+      if (i >= 10) completion.push(performance.now() - t0);
+    }
+    const d95 = percentile(diagnostics, 95);
+    const c95 = percentile(completion, 95);
+    return [
+      { name: 'LSP diagnostics after a 1-char edit, 5,000-line file, p50', value: percentile(diagnostics, 50), unit: 'ms', target: '', met: true },
+      { name: 'LSP diagnostics after a 1-char edit, 5,000-line file, p95', value: d95, unit: 'ms', target: '≤ 50 ms', met: d95 <= 50 },
+      { name: 'LSP completion, 5,000-line file, p50', value: percentile(completion, 50), unit: 'ms', target: '', met: true },
+      { name: 'LSP completion, 5,000-line file, p95', value: c95, unit: 'ms', target: '≤ 20 ms', met: c95 <= 20 },
+    ];
+  } finally {
+    try {
+      await conn.sendRequest('shutdown');
+      await conn.sendNotification('exit');
+    } catch {
+      // the server is gone already
+    }
+    proc.kill();
+    conn.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
