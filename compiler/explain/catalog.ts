@@ -372,8 +372,9 @@ required tag — or when the guardrails and the pinned resource rule out all can
 cannot run anywhere.
 
 Declare a resource that \`provides\` the missing tag, drop the tag from \`requires\` if the
-capability does not need it, or pin the step with \`on RESOURCE\` to one that fits. Capabilities
-with no \`requires\` run on the local host and never raise this error.`,
+capability does not need it, or pin the step with \`on RESOURCE\` to one that fits. A module that
+declares no resources at all runs capabilities that require nothing on the local host; built-in
+steps (\`wait\`, \`wait until\`, \`run\`) and \`human\` steps need no resource.`,
     trigger: `capability upscale_video {
   kind tool
   input { url: string }

@@ -2,23 +2,74 @@
  * Every example project under examples/ stays valid and runnable. Assertions for a command are
  * added once that command has landed and passes on the examples.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './cli.js';
+import { orch, REPO_ROOT } from './cli.js';
 
 const EXAMPLES_DIR = path.join(REPO_ROOT, 'examples');
 
 /** Example folder → its entry file (the one with the plan). */
-const EXAMPLES: readonly { readonly name: string; readonly entry: string; readonly plan: string }[] = [
-  { name: 'home_energy', entry: 'home_energy/home_energy.orch', plan: 'optimize_energy' },
+interface Example {
+  readonly name: string;
+  readonly entry: string;
+  readonly plan: string;
+  /** Extra `orch run` arguments besides the input. */
+  readonly runArgs?: readonly string[];
+  /** An approval step the run stops at (approved in the test, as a person would). */
+  readonly approval?: string;
+}
+
+const EXAMPLES: readonly Example[] = [
+  {
+    name: 'home_energy',
+    entry: 'home_energy/home_energy.orch',
+    plan: 'optimize_energy',
+    runArgs: ['--context', '@examples/home_energy/context.json'],
+  },
   { name: 'movie_night', entry: 'movie_night/movie_night.orch', plan: 'movie_night' },
-  { name: 'campaign_launch', entry: 'campaign_launch/campaign.orch', plan: 'campaign_launch' },
+  { name: 'campaign_launch', entry: 'campaign_launch/campaign.orch', plan: 'campaign_launch', approval: 'approve' },
   { name: 'incident_response', entry: 'incident_response/incident.orch', plan: 'gas_leak_response' },
   { name: 'weekly_report', entry: 'weekly_report/weekly_report.orch', plan: 'weekly_sales_report' },
   { name: 'job_marketplace', entry: 'job_marketplace/marketplace.orch', plan: 'run_marketplace_job' },
 ];
+
+interface RunResult {
+  readonly runId: string;
+  readonly status: string;
+  readonly output: Record<string, unknown>;
+  readonly steps: readonly { stepId: string; status: string; resource: string | null; output: unknown }[];
+}
+
+/** A fresh journal per call, so tests never share runs or touch the repository's .orch/. */
+function freshDb(): string {
+  return path.join(mkdtempSync(path.join(tmpdir(), 'orch-examples-')), 'runs.db');
+}
+
+function runExample(example: Example, db: string, extra: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const input = extra.input ?? `@examples/${example.name}/input.json`;
+  const r = orch(['run', `examples/${example.entry}`, '--input', input, ...(example.runArgs ?? []), '--json', '--db', db], {
+    env: extra.env,
+  });
+  return { ...r, result: r.stdout ? (JSON.parse(r.stdout) as RunResult) : undefined };
+}
+
+function approve(runId: string, step: string, db: string) {
+  const r = orch(['signal', runId, step, 'approve', '--by', 'examples-test', '--json', '--db', db]);
+  return { ...r, result: r.stdout ? (JSON.parse(r.stdout) as RunResult) : undefined };
+}
+
+/** Runs an example to its end, approving its approval step if it has one. */
+function runToEnd(example: Example, extra: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const db = freshDb();
+  const first = runExample(example, db, extra);
+  if (!example.approval) return { ...first, db };
+  expect(first.result?.status, first.stderr).toBe('paused');
+  expect(first.code).toBe(1);
+  return { ...approve(first.result!.runId, example.approval, db), db };
+}
 
 function orchFilesOf(name: string): string[] {
   const dir = path.join(EXAMPLES_DIR, name);
@@ -70,6 +121,88 @@ describe('examples', () => {
         expect(typeof fn, `${ref.module}#${ref.exportName}`).toBe('function');
         expect((fn as () => unknown).constructor.name, `${ref.exportName} is async`).toBe('AsyncFunction');
       }
+    });
+
+    it('passes orch check (every .orch file of the folder)', () => {
+      for (const file of orchFilesOf(example.name)) {
+        const r = orch(['check', path.relative(REPO_ROOT, file), '--format', 'json']);
+        const diagnostics = (JSON.parse(r.stdout) as { diagnostics: { severity: string; message: string }[] }).diagnostics;
+        expect(diagnostics.filter((d) => d.severity === 'error'), file).toEqual([]);
+        expect(r.code, file).toBe(0);
+      }
+    });
+
+    it('previews its stages, bindings and estimates', () => {
+      const r = orch(['preview', `examples/${example.entry}`]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`Plan ${example.plan}`);
+      expect(r.stdout).toMatch(/Stage 0/);
+      expect(r.stdout).toContain('Estimates');
+    });
+
+    it('runs to completion from the CLI', () => {
+      const r = runToEnd(example);
+      expect(r.result?.status, r.stderr).toBe('completed');
+      expect(r.code).toBe(0);
+      expect(r.result!.steps.every((s) => s.status === 'completed' || s.status === 'skipped')).toBe(true);
+    });
+
+    it('verifies: every invariant holds over simulated runs', () => {
+      const r = orch(['verify', `examples/${example.entry}`, '--runs', '40', '--seed', '11']);
+      expect(r.stdout).toMatch(/^ok: /m);
+      expect(r.code, r.stdout).toBe(0);
+    });
+  });
+
+  describe('scenario behaviour', () => {
+    const byName = (name: string): Example => EXAMPLES.find((e) => e.name === name)!;
+
+    it('campaign_launch: the send fan-out waits for the approval and covers every recipient', () => {
+      const r = runToEnd(byName('campaign_launch'));
+      expect(r.result?.status).toBe('completed');
+      // A `for each` step is reported once, with the per-item outputs as a list in item order.
+      const send = r.result!.steps.find((s) => s.stepId === 'send');
+      expect(send?.status).toBe('completed');
+      expect(send?.resource).toBe('edge_mailer');
+      expect((send?.output as { to: string }[]).map((m) => m.to)).toEqual(['ana@example.com', 'bo@example.org', 'chen@example.net']);
+      expect(r.result!.output).toMatchObject({ sent: 3, tone: 'positive' });
+    });
+
+    it('campaign_launch: too many bounces roll the launch back and recall the sent emails', () => {
+      const r = runToEnd(byName('campaign_launch'), { input: '@examples/campaign_launch/input.rollback.json' });
+      expect(r.result?.status).toBe('failed');
+      expect(r.code).toBe(1);
+      const timeline = orch(['timeline', r.result!.runId, '--json', '--db', r.db]);
+      expect(timeline.code).toBe(0);
+      const compensated = (JSON.parse(timeline.stdout) as { events: { type: string; stepId: string | null }[] }).events
+        .filter((e) => e.type === 'step_compensated')
+        .map((e) => e.stepId)
+        .sort();
+      expect(compensated).toEqual(['send[0]', 'send[1]']);
+    });
+
+    it('job_marketplace: an outage on the first pool rebinds the job to the next one', () => {
+      const rerouted = runToEnd(byName('job_marketplace'));
+      expect(rerouted.result?.status).toBe('completed');
+      expect(rerouted.result!.output.pool).toBe('pool_us');
+
+      const clean = runToEnd(byName('job_marketplace'), { env: { POOL_OUTAGE_ATTEMPTS: '0' } });
+      expect(clean.result?.status).toBe('completed');
+      expect(clean.result!.output.pool).toBe('pool_eu');
+    });
+
+    it('home_energy: personal-data steps stay on local resources', () => {
+      const r = runToEnd(byName('home_energy'));
+      const where = Object.fromEntries(r.result!.steps.map((s) => [s.stepId, s.resource]));
+      expect(where.reading).toBe('thermostat_hub');
+      expect(where.setpoints).toBe('home_gateway');
+      expect(where.prices).toBe('metro_edge');
+    });
+
+    it('weekly_report: a rejected warehouse token falls back to the snapshot', () => {
+      const r = runToEnd(byName('weekly_report'), { env: { WAREHOUSE_TOKEN: 'expired' } });
+      expect(r.result?.status).toBe('completed');
+      expect(r.result!.output).toMatchObject({ source: 'snapshot', sent: true, issues: [] });
     });
   });
 });

@@ -1,6 +1,16 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { orch } from '../../../examples/test/cli.js';
+import { compile } from '../../index.js';
 import { allExplanations, explanationFor } from '../catalog.js';
+
+function codesOf(source: string): string[] {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'orch-explain-')), 'snippet.orch');
+  writeFileSync(file, source);
+  return compile({ entry: file }).diagnostics.map((d) => d.code);
+}
 
 /** The codes of LANGUAGE.md §5, which must all be explained. */
 const SPEC_CODES = [
@@ -21,6 +31,19 @@ describe('explanation catalogue', () => {
       expect(e.trigger, e.code).toMatch(/\S/);
       expect(e.fix, e.code).not.toEqual(e.trigger);
       expect(e.severity, e.code).toBe(e.code.startsWith('E') ? 'error' : e.code.startsWith('W') ? 'warning' : 'hint');
+    }
+  });
+
+  it('has snippets that really trigger the code, and fixes that really remove it', () => {
+    for (const e of allExplanations()) {
+      expect(codesOf(e.trigger), `${e.code} trigger`).toContain(e.code);
+      expect(codesOf(e.fix), `${e.code} fix`).not.toContain(e.code);
+    }
+  });
+
+  it('has fixes without errors of any kind', () => {
+    for (const e of allExplanations()) {
+      expect(codesOf(e.fix).filter((c) => c.startsWith('E')), `${e.code} fix`).toEqual([]);
     }
   });
 

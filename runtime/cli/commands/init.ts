@@ -109,16 +109,9 @@ export async function shout(input) {
   },
   {
     path: 'orch.config.json',
-    text: `${JSON.stringify(
-      {
-        // Where `orch run` keeps its durable journal (SQLite); ignored by git.
-        journal: '.orch/journal.db',
-        // Values for secret("NAME") when the environment variable NAME is not set.
-        secrets: {},
-      },
-      null,
-      2,
-    )}\n`,
+    // Values for secret("NAME") when the environment variable NAME is not set. (Policy hooks
+    // need code: rename it to orch.config.mjs and export preExecution/postExecution.)
+    text: `${JSON.stringify({ secrets: {} }, null, 2)}\n`,
   },
 ];
 
@@ -186,7 +179,7 @@ function nextSteps(dir: string, gitignoreNote: string): string {
     ...cd,
     `  orch check ${PLAN_FILE}                      # type-check, placement, guardrails`,
     `  orch preview ${PLAN_FILE}                    # what will happen, where, at what cost`,
-    `  orch run ${PLAN_FILE} --input @input.json    # run it (journal in .orch/)`,
+    `  orch run ${PLAN_FILE} --input @input.json    # run it (journal in .orch/runs.db)`,
     `  orch verify ${PLAN_FILE}                     # explore simulated runs against the invariant`,
     '',
   ].join('\n');

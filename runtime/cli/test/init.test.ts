@@ -19,7 +19,7 @@ describe('orch init', () => {
     }
     expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toMatch(/^\.orch\/$/m);
     expect(JSON.parse(readFileSync(path.join(dir, 'input.json'), 'utf8'))).toEqual({ name: 'Ada' });
-    expect(JSON.parse(readFileSync(path.join(dir, 'orch.config.json'), 'utf8'))).toHaveProperty('journal');
+    expect(JSON.parse(readFileSync(path.join(dir, 'orch.config.json'), 'utf8'))).toEqual({ secrets: {} });
     expect(r.stdout).toContain('Next steps:');
     expect(r.stdout).toContain(`cd ${dir}`);
     expect(r.stdout).toContain('orch run hello.orch --input @input.json');
@@ -79,6 +79,27 @@ describe('orch init', () => {
     const r = orch(['init', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^orch: '.*not-a-dir' exists and is not a directory\n$/);
+  });
+
+  it('creates a project that checks, runs to completion and verifies', () => {
+    const dir = path.join(freshDir(), 'starter');
+    expect(orch(['init', dir]).code).toBe(0);
+
+    const check = orch(['check', 'hello.orch'], { cwd: dir });
+    expect(check.stderr).toBe('');
+    expect(check.code).toBe(0);
+
+    const run = orch(['run', 'hello.orch', '--input', '@input.json', '--json'], { cwd: dir });
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as { status: string; output: unknown };
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({ message: 'Hello, Ada!', banner: '*** HELLO, ADA! ***' });
+    // The journal lands where the scaffolded .gitignore expects it.
+    expect(existsSync(path.join(dir, '.orch'))).toBe(true);
+
+    const verify = orch(['verify', 'hello.orch', '--runs', '50', '--seed', '3'], { cwd: dir });
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toContain('banner_after_greeting');
   });
 
   it('explains itself with --help', () => {
