@@ -182,6 +182,40 @@ describe('orch lsp --stdio', () => {
     expect(byLabel.get('style:')!.detail).toBe('"short" | "long" (optional)');
   });
 
+  it('completes std names: policies through a std qualifier, imported guardrails, implicit std capabilities', async () => {
+    const text = [
+      'import std.policies',
+      'import std.guardrails { no_personal_data_in_cloud }',
+      'plan p {',
+      '  policy ',
+      '  guardrails ',
+      '  step a = ',
+      '}',
+      '',
+    ].join('\n');
+    const uri = await client.open(join(FIXTURES, 'std-completion.orch'), text);
+    const at = (needle: string) => positionOf(text, needle, needle.length);
+    const policies = labels(await client.request<CompletionList>('textDocument/completion', { textDocument: { uri }, position: at('  policy ') }));
+    expect(policies).toEqual(expect.arrayContaining(['policies.privacy_first', 'policies.cost_optimized']));
+    const guards = labels(await client.request<CompletionList>('textDocument/completion', { textDocument: { uri }, position: at('  guardrails ') }));
+    expect(guards).toContain('no_personal_data_in_cloud');
+    const caps = labels(await client.request<CompletionList>('textDocument/completion', { textDocument: { uri }, position: at('step a = ') }));
+    expect(caps).toEqual(expect.arrayContaining(['approval', 'notify', 'http_request', 'transform', 'log']));
+    const mods = labels(await client.request<CompletionList>('textDocument/completion', {
+      textDocument: { uri }, position: { line: 0, character: 'import '.length },
+    }));
+    expect(mods).toEqual(expect.arrayContaining(['std.policies', 'std.guardrails', 'std.capabilities']));
+  });
+
+  it('completes value words after a property keyword', async () => {
+    const text = 'resource r {\n  kind \n}\npolicy q {\n  strategy \n}\n';
+    const uri = await client.open(join(FIXTURES, 'values.orch'), text);
+    const kinds = labels(await client.request<CompletionList>('textDocument/completion', { textDocument: { uri }, position: { line: 1, character: 7 } }));
+    expect(kinds).toEqual(['local_device', 'edge_gateway', 'edge_cluster', 'cloud_region', 'pool', 'human']);
+    const strategies = labels(await client.request<CompletionList>('textDocument/completion', { textDocument: { uri }, position: { line: 4, character: 11 } }));
+    expect(strategies).toEqual(['privacy_first', 'cost', 'latency', 'comfort', 'balanced']);
+  });
+
   it('formats with the canonical printer', async () => {
     const messy = 'resource   r {\nkind    local_device\n     concurrency 2 }\n';
     const uri = await client.open(join(FIXTURES, 'messy.orch'), messy);
