@@ -22,11 +22,17 @@ export async function runCase(plan: PlanIR, scenario: Scenario, options: Monitor
   const approvalSteps = new Set(plan.steps.filter((s) => isApprovalStep(s, plan)).map((s) => s.id));
   let run: Run | null = null;
 
+  let observerError: unknown = null;
   const observe = (event: RunEvent, reader: RunReader): void => {
     // Sub-plan runs share the deps (and so this observer); only the plan under test is judged.
     if (event.runId !== ROOT_RUN) return;
-    monitor.observe(event, reader);
-    if (event.type === 'step_started' && event.stepId !== null) answerApproval(event);
+    try {
+      monitor.observe(event, reader);
+      if (event.type === 'step_started' && event.stepId !== null) answerApproval(event);
+    } catch (err) {
+      // Thrown inside the scheduler it would read as a failed run; report it as what it is.
+      observerError ??= err;
+    }
   };
 
   /** A human answers an approval after the scenario's latency (never, for a `hang`). */
@@ -61,8 +67,18 @@ export async function runCase(plan: PlanIR, scenario: Scenario, options: Monitor
 
   let fired = 0;
   let stuckReason: string | null = null;
+  const subplans = Object.keys(plan.subplans).length > 0;
   for (;;) {
-    fired += clock.runAll(MAX_TIMER_FIRINGS - fired);
+    if (subplans) {
+      // A sub-plan run reports back through a promise: let it land before time moves on, or
+      // the parent would see its deadline pass before a child that finished in time.
+      while (fired < MAX_TIMER_FIRINGS && !isOver(run) && clock.step()) {
+        fired++;
+        for (let i = 0; i < 4; i++) await Promise.resolve();
+      }
+    } else {
+      fired += clock.runAll(MAX_TIMER_FIRINGS - fired);
+    }
     if (isOver(run)) break;
     if (fired >= MAX_TIMER_FIRINGS) {
       stuckReason = `still ${run.status()} after ${MAX_TIMER_FIRINGS} timer firings (an endless retry or wait loop)`;
@@ -74,6 +90,7 @@ export async function runCase(plan: PlanIR, scenario: Scenario, options: Monitor
     stuckReason = stuckMessage(run);
     break;
   }
+  if (observerError) throw new Error(`verifier error while observing the run: ${(observerError as Error).message ?? String(observerError)}`);
   return monitor.finish(run, isOver(run), stuckReason);
 }
 

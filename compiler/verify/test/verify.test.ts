@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { verify } from '../verify.js';
 import { BUILTIN } from '../monitor.js';
 import { formatResult } from '../report.js';
-import { guardedOutreach, waitWithTimeout, parallelReviews, retryStorm, sendBeforeApprove, throttledRender, waitForever } from './fixtures/ir-plans.js';
+import { withSubplan, guardedOutreach, waitWithTimeout, parallelReviews, retryStorm, sendBeforeApprove, throttledRender, waitForever } from './fixtures/ir-plans.js';
 
 describe('verify finds minimal counterexamples', () => {
   it('a send that runs before approve when the when is false', async () => {
@@ -109,6 +109,14 @@ describe('verify accepts sound plans', () => {
     const names = result.invariants.map((i) => i.name);
     expect(names).toEqual(expect.arrayContaining(['publish after every frame', 'settles', BUILTIN.concurrency, BUILTIN.dependencies, BUILTIN.attempts, BUILTIN.terminates]));
     expect(result.invariants.every((i) => i.status === 'holds')).toBe(true);
+  });
+});
+
+describe('sub-plans', () => {
+  it('runs a sub-plan on the same virtual clock and sees it complete within the deadline', async () => {
+    const result = await verify(withSubplan(), { seed: 2, runs: 100 });
+    expect(result.violations).toEqual([]);
+    expect(result.coverage['summary']).toContain('completed');
   });
 });
 
