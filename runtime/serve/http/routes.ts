@@ -138,7 +138,20 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     {
       pattern: /^\/runs$/,
       methods: {
-        GET: async (_q, res) => send(res, 200, { runs: await starter.list() }),
+        GET: async (req, res) => {
+          const q = new URL(req.url ?? '/', 'http://localhost').searchParams;
+          const limitText = q.get('limit');
+          const limit = limitText === null ? Infinity : Number(limitText);
+          if (!(limit === Infinity || (Number.isInteger(limit) && limit > 0))) {
+            return send(res, 400, { error: '"limit" must be a positive integer' });
+          }
+          const status = q.get('status');
+          const plan = q.get('plan');
+          const runs = (await starter.list())
+            .filter((r) => (status === null || r.status === status) && (plan === null || r.planId === plan))
+            .slice(0, limit);
+          send(res, 200, { runs });
+        },
         POST: async (req, res) => {
           const b = await objectBody(req, res, 'a run request');
           if (!b) return;

@@ -154,6 +154,11 @@ describe('orch serve: triggers', () => {
     expect(r.status).toBe(202);
     const result = await finished(r.json.runId);
     expect(result.output).toEqual({ sensor: 'manual' });
+    const filtered = (await call('GET', '/runs?plan=respond&status=completed&limit=2')).json.runs as RunRow[];
+    expect(filtered.length).toBeGreaterThan(0);
+    expect(filtered.length).toBeLessThanOrEqual(2);
+    expect(filtered.every((x) => x.planId === 'respond' && x.status === 'completed')).toBe(true);
+    expect((await call('GET', '/runs?limit=zero')).status).toBe(400);
     const t = await call('GET', `/runs/${r.json.runId}/timeline`);
     expect(t.status).toBe(200);
     const types = t.json.events.map((e: { type: string }) => e.type);
