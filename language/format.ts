@@ -5,11 +5,12 @@
  * not read). Before returning new text the formatter re-parses it and checks that it means the
  * same (same tree ignoring positions, same comments): a formatter bug must never corrupt a file.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { Comment, Module } from './ast.js';
 import { hasErrors, type Diagnostic } from './diagnostic.js';
 import { parse } from './index.js';
-import { print } from './printer.js';
-import { equalIgnoringRanges } from './tree-equality.js';
+import { commentText, print } from './printer.js';
+import { stripRanges } from './tree-equality.js';
 
 export interface FormatResult {
   /** The formatted text; the input text unchanged when there are errors. */
@@ -37,11 +38,20 @@ export function format(file: string, text: string): FormatResult {
   return { text: formatted, diagnostics, changed: true };
 }
 
-/** Same tree ignoring positions, and the same comments (trailing spaces of a comment do not count). */
+/** Same tree ignoring positions, and the same comments (line endings and trailing spaces of a comment do not count). */
 export function sameMeaning(a: Module, b: Module): boolean {
-  const texts = (cs: readonly Comment[]): string[] => cs.map((c) => c.text.trimEnd()).sort();
+  const texts = (cs: readonly Comment[]): string[] => cs.map((c) => commentText(c).trimEnd()).sort();
   return (
-    equalIgnoringRanges({ ...a, comments: [] }, { ...b, comments: [] }) &&
-    equalIgnoringRanges(texts(a.comments), texts(b.comments))
+    isDeepStrictEqual(trimDocs(stripRanges({ ...a, comments: [] })), trimDocs(stripRanges({ ...b, comments: [] }))) &&
+    isDeepStrictEqual(texts(a.comments), texts(b.comments))
+  );
+}
+
+/** Doc comment lines are printed without trailing spaces; those spaces carry no meaning. */
+function trimDocs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(trimDocs);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, k === 'doc' && typeof v === 'string' ? v.replace(/[ \t]+$/gm, '') : trimDocs(v)]),
   );
 }

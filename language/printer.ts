@@ -84,6 +84,12 @@ export function escapeStringText(text: string): string {
   return out;
 }
 
+/** A comment as printed: as written, with `\n` line endings. */
+export function commentText(c: Comment): string {
+  return c.text.replace(/\r\n?/g, '\n');
+}
+const text = commentText;
+
 // ───────────────────────────── precedence ─────────────────────────────
 
 const enum Prec {
@@ -220,7 +226,7 @@ class Printer {
   // ───────────── comments ─────────────
 
   private leading(comments: readonly Comment[]): Doc {
-    return comments.map((c) => [c.text, hardline]);
+    return comments.map((c) => [text(c), hardline]);
   }
 
   /**
@@ -231,11 +237,11 @@ class Printer {
     const out: Doc[] = [];
     let lineEnded = false;
     for (const c of comments) {
-      if (lineEnded) out.push(hardline, c.text);
+      if (lineEnded) out.push(hardline, text(c));
       else if (c.style === 'line') {
-        out.push(lineSuffix(` ${c.text}`));
+        out.push(lineSuffix(` ${text(c)}`));
         lineEnded = true;
-      } else out.push(` ${c.text}`, c.text.includes('\n') ? breakParent : '');
+      } else out.push(` ${text(c)}`, text(c).includes('\n') ? breakParent : '');
     }
     return out;
   }
@@ -280,7 +286,7 @@ class Printer {
 
   /** Own-line comments that close an item. */
   private after(comments: readonly Comment[]): Doc {
-    return comments.map((c) => [hardline, c.text]);
+    return comments.map((c) => [hardline, text(c)]);
   }
 
   /** The last source line of an item with the comments that follow it. */
@@ -315,7 +321,7 @@ class Printer {
   private block(head: Doc, items: readonly Item[], comments: readonly Comment[], blankLines = false, openLine?: number): Doc {
     const [header, rest] = this.splitHeader(items, comments, openLine);
     const { docs, dangling } = this.lines(items, rest, blankLines);
-    const body: Doc[] = [...header.map((c) => c.text), ...docs, ...dangling.map((c) => c.text)];
+    const body: Doc[] = [...header.map((c) => text(c)), ...docs, ...dangling.map((c) => text(c))];
     if (body.length === 0) return [head, ' {}'];
     return [head, ' {', indent(body.map((d) => [hardline, d])), hardline, '}'];
   }
@@ -339,7 +345,7 @@ class Printer {
     const all = nonEmpty.flatMap((s) => s.items);
     const [header, comments] = this.splitHeader(all, allComments, openLine);
     const { items: attached, dangling } = this.distribute(all, comments);
-    const body: Doc[] = header.map((c) => c.text);
+    const body: Doc[] = header.map((c) => text(c));
     let k = 0;
     nonEmpty.forEach((section, si) => {
       const sectionAttached = attached.slice(k, k + section.items.length);
@@ -356,7 +362,7 @@ class Printer {
       });
       k += section.items.length;
     });
-    body.push(...dangling.map((c) => c.text));
+    body.push(...dangling.map((c) => text(c)));
     if (body.length === 0) return [head, ' {}'];
     return [head, ' {', indent(body.map((d) => [hardline, d])), hardline, '}'];
   }
@@ -380,7 +386,7 @@ class Printer {
         last ? '' : line,
       ]);
     });
-    for (const c of dangling) parts.push(hardline, c.text, breakParent);
+    for (const c of dangling) parts.push(hardline, text(c), breakParent);
     const edge = spaced ? line : softline;
     return group(open, indent(edge, parts), edge, close);
   }
@@ -431,7 +437,7 @@ class Printer {
     let prevLine = last && all.length > 0 ? this.lastLine(all.at(-1)!, last) : undefined;
     for (const c of dangling) {
       if (out.length > 0) out.push(hardline, prevLine === undefined || c.range.start.line - prevLine > 1 ? hardline : '');
-      out.push(c.text);
+      out.push(text(c));
       prevLine = c.range.end.line;
     }
     return out;
@@ -443,7 +449,7 @@ class Printer {
     return comments.map((c, i) => {
       const nextLine = comments[i + 1]?.range.start.line ?? this.firstLine(next);
       const blank = real && nextLine !== undefined && nextLine - c.range.end.line > 1;
-      return [c.text, hardline, blank ? hardline : ''];
+      return [text(c), hardline, blank ? hardline : ''];
     });
   }
 

@@ -151,6 +151,11 @@ describe('canonical style', () => {
     expect(fmt('resource r { kind pool }\n\n\n')).toBe('resource r {\n  kind pool\n}\n');
   });
 
+  it('normalizes line endings, a byte-order mark, tabs and trailing spaces (also in comments and docs)', () => {
+    const input = '\uFEFF/// doc   \r\ncapability c {\r\n\tkind tool   // k   \r\n  /* multi\r\n     line */\r\n}\r\n';
+    expect(fmt(input)).toBe('/// doc\ncapability c {\n  kind tool // k\n  /* multi\n     line */\n}\n');
+  });
+
   it('refuses to format text with syntax errors', () => {
     const broken = 'plan p { step = }';
     const result = format('broken.orch', broken);
