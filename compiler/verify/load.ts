@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { InvariantDecl, Module, PlanDecl } from '../../language/ast.js';
 import { hasErrors, type Diagnostic, type Range } from '../../language/diagnostic.js';
-import { compile } from '../index.js';
+import { compile, type SourceHost } from '../index.js';
 import type { PlanIR } from '../ir/types.js';
 import { formatPathErrors, validatePlanIR } from '../ir/validate.js';
 
@@ -21,9 +21,10 @@ export type LoadedPlans =
 
 const nowhere = (): undefined => undefined;
 
-export function loadPlansForVerify(file: string, planName?: string): LoadedPlans {
-  if (!existsSync(file)) return { kind: 'io-error', message: `cannot read ${file}: no such file` };
-  const plans = file.endsWith('.json') ? loadIr(file) : compileSource(file);
+/** `host` lets an editor verify unsaved buffers (default: the disk). */
+export function loadPlansForVerify(file: string, planName?: string, host?: SourceHost): LoadedPlans {
+  if (!host && !existsSync(file)) return { kind: 'io-error', message: `cannot read ${file}: no such file` };
+  const plans = file.endsWith('.json') ? loadIr(file) : compileSource(file, host);
   if (plans.kind !== 'plans' || planName === undefined) return plans;
   const chosen = plans.plans.filter((p) => p.plan.plan === planName);
   if (chosen.length === 0) {
@@ -49,8 +50,8 @@ function loadIr(file: string): LoadedPlans {
   return { kind: 'plans', plans: [{ plan: checked.plan, locate: nowhere }] };
 }
 
-function compileSource(file: string): LoadedPlans {
-  const out = compile({ entry: file });
+function compileSource(file: string, host: SourceHost | undefined): LoadedPlans {
+  const out = compile({ entry: file, ...(host ? { host } : {}) });
   if (hasErrors(out.diagnostics)) return { kind: 'errors', diagnostics: out.diagnostics.filter((d) => d.severity === 'error') };
   const entry = out.model?.modules[0]?.ast;
   return {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadPlansForVerify, type VerifiablePlan } from '../load.js';
 import { BUILTIN } from '../monitor.js';
 import { verify } from '../verify.js';
+import { verifyFile } from '../index.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -52,6 +53,21 @@ describe('verifying .orch sources', () => {
     const result = await verify(plan, { seed: 6, runs: 200, locate });
     expect(result.violations).toEqual([]);
     expect(result.invariants.find((i) => i.name === 'publish_waits_for_frames')?.range?.start.line).toBe(47);
+  });
+
+  it('applies a top-level invariant only to plans with its steps, and keeps only the failures it needs', async () => {
+    const verified = await verifyFile(fixture('two-plans.orch'), { seed: 10, runs: 300 });
+    if (!verified.ok) throw new Error(JSON.stringify(verified.reason));
+    const [intake, archive] = verified.results;
+    expect(archive?.plan).toBe('archive');
+    expect(archive?.invariants.every((i) => i.builtin)).toBe(true);
+    expect(archive?.ok).toBe(true);
+    expect(intake?.plan).toBe('intake');
+    const v = intake?.violations.find((x) => x.invariant === 'team hears of every saved ticket');
+    expect(v).toBeDefined();
+    expect(v!.range?.start.line).toBe(23);
+    // notify retries twice: all three attempts must fail, and nothing else needs to.
+    expect(v!.choices).toEqual([1, 2, 3].map((attempt) => ({ step: 'notify_team', item: null, attempt, outcome: 'fail' })));
   });
 
   it('reports compile errors instead of verifying', () => {
