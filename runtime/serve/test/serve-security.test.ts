@@ -3,6 +3,7 @@
  * answers every mistake with a JSON error and the right status.
  */
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http } from './http-helpers.js';
 import { ensureBuilt, startServe, tempDir, TOKEN, type ServeProcess } from './serve-process.js';
@@ -105,6 +106,29 @@ describe('orch serve: security and validation', () => {
       await new Promise((res) => setTimeout(res, 50));
     }
     expect(view.output).toEqual({ sensor: '${len("x")} process.exit(1)' });
+    expect((await http(serve.url, 'GET', '/health')).status).toBe(200);
+  });
+
+  it('arbitrary bodies on every write route get a JSON answer, never a crash', async () => {
+    const routes = ['/events', '/signals', '/runs', '/campaigns', '/triggers/by_hand/fire'];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        fc.oneof(
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+          fc.string(),
+          fc.record({ type: fc.string(), severity: fc.jsonValue(), device_id: fc.jsonValue() }).map((v) => JSON.stringify(v)),
+          fc.record({ plan: fc.constantFrom('respond', 'campaign', 'x'), input: fc.jsonValue() }).map((v) => JSON.stringify(v)),
+        ),
+        async (route, raw) => {
+          const r = await call('POST', route, { raw });
+          expect([202, 400, 429]).toContain(r.status);
+          expect(r.json).toBeTypeOf('object');
+          if (r.status >= 400) expect(typeof r.json.error).toBe('string');
+        },
+      ),
+      { numRuns: 150 },
+    );
     expect((await http(serve.url, 'GET', '/health')).status).toBe(200);
   });
 
