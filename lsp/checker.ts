@@ -4,7 +4,7 @@
  * and the plan preview. A result is reused only while no text in the workspace has changed.
  */
 import { resolve } from 'node:path';
-import { compile, type BoundModel } from '../compiler/index.js';
+import { check, compile, type BoundModel } from '../compiler/index.js';
 import type { PlanIR } from '../compiler/ir/types.js';
 import type { Diagnostic } from '../language/diagnostic.js';
 import type { Workspace } from './workspace.js';
@@ -20,15 +20,34 @@ export interface CheckResult {
 
 export class Checker {
   private readonly results = new Map<string, CheckResult>();
+  private readonly diagnosticsOnly = new Map<string, { generation: number; diagnostics: readonly Diagnostic[] }>();
 
   constructor(private readonly workspace: Workspace) {}
+
+  private readonly host = { readFile: (p: string) => this.workspace.textOf(p) };
+
+  /**
+   * Diagnostics of `path` for publishing: the compiler's `check` (what `orch check` runs — no
+   * IR assembly, no hover types), unless a full compile of this workspace state already exists.
+   */
+  diagnostics(path: string): readonly Diagnostic[] {
+    const generation = this.workspace.generation;
+    const full = this.results.get(path);
+    if (full && full.generation === generation) return full.diagnostics;
+    const hit = this.diagnosticsOnly.get(path);
+    if (hit && hit.generation === generation) return hit.diagnostics;
+    const self = resolve(path);
+    const diagnostics = check({ entry: path, host: this.host }).filter((d) => d.file === path || resolve(d.file) === self);
+    this.diagnosticsOnly.set(path, { generation, diagnostics });
+    return diagnostics;
+  }
 
   /** Compiles `path` now (or returns the result for the current workspace state). */
   check(path: string): CheckResult {
     const hit = this.results.get(path);
     if (hit && hit.generation === this.workspace.generation) return hit;
     const generation = this.workspace.generation;
-    const out = compile({ entry: path, host: { readFile: (p) => this.workspace.textOf(p) } });
+    const out = compile({ entry: path, host: this.host });
     const self = resolve(path);
     const result: CheckResult = {
       path,
@@ -48,10 +67,11 @@ export class Checker {
 
   /** Compiles one plan of `path` for the preview (all plans when `plan` is undefined). */
   compilePlan(path: string, plan?: string): { diagnostics: readonly Diagnostic[]; plans: readonly PlanIR[]; model: BoundModel | undefined } {
-    return compile({ entry: path, plan, host: { readFile: (p) => this.workspace.textOf(p) } });
+    return compile({ entry: path, plan, host: this.host });
   }
 
   forget(path: string): void {
     this.results.delete(path);
+    this.diagnosticsOnly.delete(path);
   }
 }

@@ -78,10 +78,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     if (!doc) return;
     const version = doc.version;
     const path = uriToPath(uri);
-    const result = checker.check(path);
+    const diagnostics = checker.diagnostics(path);
     const now = documents.get(uri);
     if (!now || now.version !== version || !isCurrent()) return;
-    await connection.sendDiagnostics({ uri, version, diagnostics: result.diagnostics.map(toLspDiagnostic) });
+    await connection.sendDiagnostics({ uri, version, diagnostics: diagnostics.map(toLspDiagnostic) });
   };
   const scheduler = new DiagnosticsScheduler(
     (uri, isCurrent) => guard('diagnostics', undefined, () => publish(uri, isCurrent))(undefined),
