@@ -57,8 +57,6 @@ export class CaseMonitor {
   private pathHash = 0x811c9dc5;
   private readonly byId: Map<string, StepIR>;
   private readonly instances = new Map<string, { step: string; item: number | null }>();
-  /** Last event type per instance key, for item-level dependencies inside a `for each`. */
-  private readonly lastEvent = new Map<string, string>();
   private readonly starts = new Map<string, number>();
   /** Instance key → what it holds while in flight, with the counters the limits are checked on. */
   private readonly running = new Map<string, { resource: string | null; occupies: boolean; counted: boolean; group: string | null; item: number | null }>();
@@ -183,7 +181,6 @@ export class CaseMonitor {
           this.checkGuardrails(step, key, resource, run);
       }
     }
-    this.lastEvent.set(key, raw.type);
     return found;
   }
 
@@ -221,9 +218,11 @@ export class CaseMonitor {
       const depStep = this.byId.get(dep);
       const sameGroup = step.for_each && depStep?.for_each && step.for_each.group === depStep.for_each.group;
       if (sameGroup) {
-        const last = this.lastEvent.get(`${dep}[${item}]`);
-        if (last !== 'step_completed' && last !== 'step_skipped' && last !== 'step_failed') {
-          return builtin(BUILTIN.dependencies, `${step.id}[${item}] started before its dependency ${dep}[${item}] finished`);
+        // The same item of the dependency — or the whole step, when it finished without items
+        // (skipped or failed before its list was expanded).
+        const status = run.stepView(`${dep}[${item}]`)?.status ?? run.stepView(dep)?.status;
+        if (!status || !DONE.has(status)) {
+          return builtin(BUILTIN.dependencies, `${step.id}[${item}] started while its dependency ${dep}[${item}] was ${status ?? 'unknown'}`);
         }
       } else {
         const status = run.stepView(dep)?.status;

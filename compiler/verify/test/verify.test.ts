@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { verify } from '../verify.js';
 import { BUILTIN } from '../monitor.js';
 import { formatResult } from '../report.js';
-import { withSubplan, guardedOutreach, waitWithTimeout, parallelReviews, retryStorm, sendBeforeApprove, throttledRender, waitForever } from './fixtures/ir-plans.js';
+import { skippedBlockStep, withSubplan, guardedOutreach, waitWithTimeout, parallelReviews, retryStorm, sendBeforeApprove, throttledRender, waitForever } from './fixtures/ir-plans.js';
 
 describe('verify finds minimal counterexamples', () => {
   it('a send that runs before approve when the when is false', async () => {
@@ -98,6 +98,13 @@ describe('eventually, guardrails and context signals', () => {
 });
 
 describe('verify accepts sound plans', () => {
+  it('a block step skipped as a whole satisfies the item-level dependencies of the next one', async () => {
+    const result = await verify(skippedBlockStep(), { seed: 5, runs: 200 });
+    expect(result.violations).toEqual([]);
+    expect(result.coverage['reserve']).toContain('skipped');
+    expect(result.coverage['confirm']).toContain('completed');
+  });
+
   it('a throttled fan-out holds every invariant, user and built-in', async () => {
     const result = await verify(throttledRender(), { seed: 1, runs: 150 });
     expect(result.violations).toEqual([]);
