@@ -4,6 +4,7 @@
  * A file with errors is left alone (printing a recovered tree would drop what the parser could
  * not read). Before returning new text the formatter re-parses it and checks that it means the
  * same (same tree ignoring positions, same comments): a formatter bug must never corrupt a file.
+ * Never throws.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Comment, Module } from './ast.js';
@@ -18,14 +19,11 @@ export interface FormatResult {
   /** The parser's diagnostics; formatting is refused when any is an error. */
   readonly diagnostics: readonly Diagnostic[];
   readonly changed: boolean;
-}
-
-/** Thrown when the printed text would not mean the same as the input (a formatter bug). */
-export class FormatSelfCheckError extends Error {
-  constructor(readonly file: string) {
-    super(`formatting ${file} would change its meaning (formatter bug); the file was left unchanged`);
-    this.name = 'FormatSelfCheckError';
-  }
+  /**
+   * Set when the printed text would not mean the same as the input (a formatter bug): the
+   * text is then returned unchanged and this says why.
+   */
+  readonly refused?: string;
 }
 
 export function format(file: string, text: string): FormatResult {
@@ -34,7 +32,9 @@ export function format(file: string, text: string): FormatResult {
   const formatted = print(module, { source: text });
   if (formatted === text) return { text, diagnostics, changed: false };
   const reparsed = parse({ file, text: formatted });
-  if (hasErrors(reparsed.diagnostics) || !sameMeaning(module, reparsed.module)) throw new FormatSelfCheckError(file);
+  if (hasErrors(reparsed.diagnostics) || !sameMeaning(module, reparsed.module)) {
+    return { text, diagnostics, changed: false, refused: `formatting ${file} would change its meaning (formatter bug); the file was left unchanged` };
+  }
   return { text: formatted, diagnostics, changed: true };
 }
 

@@ -8,7 +8,7 @@ import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Diagnostic } from '../../../language/diagnostic.js';
-import { format, FormatSelfCheckError } from '../../../language/format.js';
+import { format } from '../../../language/format.js';
 import { CliError } from '../errors.js';
 import { readSource } from '../read-source.js';
 import { renderText } from '../render-diagnostics.js';
@@ -67,15 +67,10 @@ async function runFmt(inputs: readonly string[], opts: FmtOptions): Promise<numb
       fail(err instanceof CliError ? err.message : `${file}: ${(err as Error).message}`);
       continue;
     }
-    let result: ReturnType<typeof format>;
-    try {
-      result = format(file, text);
-    } catch (err) {
-      if (err instanceof FormatSelfCheckError) {
-        fail(err.message);
-        continue;
-      }
-      throw err;
+    const result = format(file, text);
+    if (result.refused !== undefined) {
+      fail(result.refused);
+      continue;
     }
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
     if (errors.length > 0) {
