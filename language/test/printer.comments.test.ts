@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { format } from '../format.js';
-import { parse } from '../index.js';
+import { parse, tokenize } from '../index.js';
 import { print } from '../printer.js';
 import { arbModule, GENERATED_FILE, stripRanges } from './arbitraries.js';
 
@@ -163,6 +163,31 @@ describe('comments survive formatting (property)', () => {
         expect(stripRanges({ ...reparsed, comments: [] })).toEqual(stripRanges(ast));
         const twice = format(GENERATED_FILE, once.text);
         expect(twice.text, `input:\n${text}\n\nfirst format:\n${once.text}`).toBe(once.text);
+      }),
+      { numRuns: RUNS },
+    );
+  }, TIMEOUT);
+
+  it('block comments between any two tokens survive, and formatting is idempotent', () => {
+    fc.assert(
+      fc.property(arbModule, fc.array(fc.nat(), { minLength: 1, maxLength: 6 }), (ast, picks) => {
+        const printed = print(ast);
+        const tokens = tokenize(printed).filter((t) => t.type !== 'comment' && t.type !== 'docComment');
+        if (tokens.length === 0) return;
+        const at = [...new Set(picks.map((p) => tokens[p % tokens.length]!.range.end.offset))].sort((a, b) => b - a);
+        let text = printed;
+        const inserted: string[] = [];
+        at.forEach((offset, i) => {
+          text = `${text.slice(0, offset)} /* k${i} */${text.slice(offset)}`;
+          inserted.push(`/* k${i} */`);
+        });
+        const once = format(GENERATED_FILE, text);
+        expect(once.diagnostics, text).toEqual([]);
+        expect(once.refused, text).toBeUndefined();
+        expect(commentTexts(once.text), once.text).toEqual([...inserted].sort());
+        const reparsed = parse({ file: GENERATED_FILE, text: once.text }).module;
+        expect(stripRanges({ ...reparsed, comments: [] })).toEqual(stripRanges(ast));
+        expect(format(GENERATED_FILE, once.text).text, `input:\n${text}\n\nfirst format:\n${once.text}`).toBe(once.text);
       }),
       { numRuns: RUNS },
     );
