@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { compareDiagnostics, type Diagnostic } from '../language/diagnostic.js';
-import { check } from './index.js';
+import { check } from './diagnose.js';
 import { diskHost, type SourceHost } from './load.js';
 
 export type ReadText = (path: string) => Promise<string>;

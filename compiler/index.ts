@@ -8,7 +8,8 @@
  * name range, doc and a hover signature), every `Reference` (resolved identifier → symbol id)
  * and `TypeAt` entries (expression/step types for hover); `compiler/navigate.ts` has lookups.
  */
-import { compareDiagnostics, diagnostic, type Diagnostic } from '../language/diagnostic.js';
+import { compareDiagnostics, type Diagnostic } from '../language/diagnostic.js';
+import { dedupe, internalError } from './diagnose.js';
 import type { PlanIR } from './ir/types.js';
 import { diskHost, type SourceHost } from './load.js';
 import type { BoundModel } from './model.js';
@@ -39,11 +40,6 @@ export interface CompileOutput {
   readonly plans: PlanIR[];
 }
 
-function internalError(entry: string, err: unknown): Diagnostic {
-  const range = { start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 1, offset: 0 } };
-  return diagnostic('E0001', `internal compiler error: ${err instanceof Error ? err.message : String(err)}`, entry, range);
-}
-
 export function compile(input: CompileInput): CompileOutput {
   try {
     const r = compileProgram({ entry: input.entry, host: input.host ?? diskHost, plan: input.plan });
@@ -54,25 +50,4 @@ export function compile(input: CompileInput): CompileOutput {
   }
 }
 
-/** Diagnostics only (no IR assembly, no hover types): what `orch check` runs. */
-export function check(input: Omit<CompileInput, 'plan'>): Diagnostic[] {
-  try {
-    const r = compileProgram({ entry: input.entry, host: input.host ?? diskHost, checkOnly: true, recordTypes: false });
-    return dedupe(r.diagnostics).sort(compareDiagnostics);
-  } catch (err) {
-    if (process.env.ORCH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
-    return [internalError(input.entry, err)];
-  }
-}
-
-function dedupe(diags: readonly Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  const out: Diagnostic[] = [];
-  for (const d of diags) {
-    const key = `${d.file}\u0000${d.range.start.offset}\u0000${d.range.end.offset}\u0000${d.code}\u0000${d.message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(d);
-  }
-  return out;
-}
+export { check } from './diagnose.js';

@@ -266,7 +266,7 @@ class ExprChecker {
       if (base.open) return { ty: T.any, data: obj.data, ir };
       const best = closest(key, base.fields.keys());
       env.diags.push(
-        diagnostic('E0201', `${formatTy(base)} has no field "${key}"${best ? `; did you mean "${best}"?` : ''}`, env.file, e.property.range,
+        diagnostic('E0201', `${fieldOwner(e.object, base)} has no field "${key}"${best ? `; did you mean "${best}"?` : ''}`, env.file, e.property.range,
           best ? { fixes: [{ title: `Change to "${best}"`, edits: [{ file: env.file, range: e.property.range, newText: best }] }] } : {}),
       );
       return { ty: T.unknown, data: obj.data, ir };
@@ -491,6 +491,12 @@ class ExprChecker {
     if (ul && ur && ul !== ur) this.error('E0203', `"${op}": cannot mix ${ul} and ${ur}`, range);
     else this.error('E0201', `"${op}": incompatible types ${formatTy(lt)} (${describe(left)}) and ${formatTy(rt)} (${describe(right)})`, range);
   }
+}
+
+function fieldOwner(object: Expr, base: Ty): string {
+  if (object.kind === 'NameExpr' && (object.name === 'context' || object.name === 'input'))
+    return `${object.name} (${formatTy(base)})`;
+  return base.k === 'record' && base.fields.size === 0 ? 'an empty record' : formatTy(base);
 }
 
 function widenLiteral(t: Ty): Ty {

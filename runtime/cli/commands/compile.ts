@@ -1,9 +1,7 @@
 /** `orch compile FILE [--plan NAME] [-o plan.json]`: write the IR (`orch.plan/v1`), schema-validated. */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { formatPathErrors, validatePlanIR } from '../../../compiler/ir/validate.js';
 import { CliError } from '../errors.js';
-import { compileSelectedPlan } from './compiled-plan.js';
 
 const HELP = `
 Examples:
@@ -22,6 +20,9 @@ export function registerCompile(program: Command): void {
     .option('-o, --output <file>', 'write the IR to this file instead of stdout')
     .addHelpText('after', HELP)
     .action(async (file: string, opts: { plan?: string; output?: string }) => {
+      // Loaded on use so other commands do not pay for ajv, dagre and the compiler at start-up.
+      const { compileSelectedPlan } = await import('./compiled-plan.js');
+      const { formatPathErrors, validatePlanIR } = await import('../../../compiler/ir/validate.js');
       const { plan } = await compileSelectedPlan(file, opts.plan);
       const json = JSON.parse(JSON.stringify(plan)) as unknown;
       const valid = validatePlanIR(json);

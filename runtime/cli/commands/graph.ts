@@ -1,9 +1,8 @@
 /** `orch graph FILE [--plan NAME] [--format dot|mermaid|svg] [-o file]`: the plan's DAG. */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { renderGraph, type GraphFormat } from '../../../compiler/index.js';
+import type { GraphFormat } from '../../../compiler/graph.js';
 import { CliError } from '../errors.js';
-import { compileSelectedPlan } from './compiled-plan.js';
 
 const FORMATS: readonly GraphFormat[] = ['dot', 'mermaid', 'svg'];
 
@@ -25,6 +24,8 @@ export function registerGraph(program: Command): void {
     .action(async (file: string, opts: { plan?: string; format: string; output?: string }) => {
       const format = opts.format as GraphFormat;
       if (!FORMATS.includes(format)) throw new CliError(`unknown --format "${opts.format}" (expected ${FORMATS.join(', ')})`, 2);
+      const { compileSelectedPlan } = await import('./compiled-plan.js');
+      const { renderGraph } = await import('../../../compiler/graph.js');
       const { plan } = await compileSelectedPlan(file, opts.plan);
       const text = renderGraph(plan, format);
       if (opts.output) {

@@ -1,9 +1,6 @@
 /** `orch preview FILE [--plan NAME] [--format text|json]`: what will happen, before it happens. */
 import type { Command } from 'commander';
-import { preview } from '../../../compiler/index.js';
-import { renderPreviewText } from '../../../compiler/preview.js';
 import { CliError } from '../errors.js';
-import { compileSelectedPlan } from './compiled-plan.js';
 
 const HELP = `
 Examples:
@@ -23,6 +20,8 @@ export function registerPreview(program: Command): void {
     .addHelpText('after', HELP)
     .action(async (file: string, opts: { plan?: string; format: string }) => {
       if (opts.format !== 'text' && opts.format !== 'json') throw new CliError(`unknown --format "${opts.format}" (expected text, json)`, 2);
+      const { compileSelectedPlan } = await import('./compiled-plan.js');
+      const { preview, renderPreviewText } = await import('../../../compiler/preview.js');
       const { plan, model } = await compileSelectedPlan(file, opts.plan);
       const p = preview(plan, model);
       process.stdout.write(opts.format === 'json' ? `${JSON.stringify(p, null, 2)}\n` : renderPreviewText(p, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR));
