@@ -64,6 +64,8 @@ export class CaseMonitor {
   private readonly onResource = new Map<string, number>();
   private readonly groupItems = new Map<string, Map<number | null, number>>();
   private blockingFired: string | null = null;
+  /** Steps with at least one completed instance. */
+  private readonly completed = new Set<string>();
   private readonly always: { inv: InvariantIR; expr: ExprIR; negate: boolean }[];
   private readonly eventually: InvariantIR[];
   private readonly vars: { [name: string]: unknown };
@@ -167,6 +169,10 @@ export class CaseMonitor {
     const key = raw.stepId;
     if (key === null) return null;
     if (ENDS_ATTEMPT.has(raw.type)) this.stopped(key);
+    if (raw.type === 'step_completed') {
+      const done = this.instance(key).step;
+      if (this.byId.has(done)) this.completed.add(done);
+    }
     let found: Omit<Violation, 'eventIndex' | 'state'> | null = null;
     if (raw.type === 'step_started') {
       const inst = this.instance(key);
@@ -303,8 +309,9 @@ export class CaseMonitor {
       vars: { input: run.input(), context: run.context(), run: run.actuals(), plan: planFacts(this.plan) },
       step: (id) => run.stepView(id),
     };
+    // As the runtime reads `require … before`: a step (any item of it) that has completed.
     const completed = (): GuardStep[] =>
-      this.plan.steps.filter((s) => run.stepView(s.id)?.status === 'completed').map((s) => stepFacts(s, this.plan, run.stepView(s.id)?.resource ?? s.resource));
+      [...this.completed].map((id) => this.byId.get(id)!).map((s) => stepFacts(s, this.plan, run.stepView(s.id)?.resource ?? s.resource));
     const [first] = preStepViolations(blocking, stepFacts(step, this.plan, resource), env, completed);
     if (first) return builtin(BUILTIN.guardrails, `${key} started although ${first.message}`);
     return null;
