@@ -28,10 +28,18 @@ export function startSchedule(
   timezone: string | null,
   onTick: (scheduledAt: Date) => void,
 ): ScheduleHandle {
-  const job = new Cron(cron, { ...(timezone ? { timezone } : {}), catch: true }, (self: Cron) => {
-    // croner passes the job; the tick's nominal time is the one it was scheduled for.
-    onTick(self.currentRun() ?? new Date());
+  const options = { ...(timezone ? { timezone } : {}), catch: true };
+  // croner reports when a callback actually ran; the input wants the tick it stands for, which
+  // is the last scheduled time not after now (a timer may fire late on a busy machine).
+  let expected: Date | null = null;
+  const job = new Cron(cron, options, () => {
+    const now = Date.now();
+    let at = expected ?? new Date(now - (now % 1000));
+    for (let next = job.nextRun(at); next && next.getTime() <= now; next = job.nextRun(at)) at = next;
+    expected = job.nextRun(at);
+    onTick(at);
   });
+  expected = job.nextRun();
   return { stop: () => job.stop(), nextRun: () => job.nextRun() };
 }
 
