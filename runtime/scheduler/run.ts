@@ -55,6 +55,11 @@ export interface RunOptions {
    * so the process exits and `orch signal` continues the run later; `orch serve` keeps waiting.
    */
   readonly suspendOnApproval?: boolean;
+  /**
+   * Called synchronously with the result once the run ended and it was committed (before `done`
+   * settles). Parent runs use it for sub-plans so a virtual-clock run stays synchronous.
+   */
+  readonly onFinish?: (result: ExecutionResult) => void;
 }
 
 const TERMINAL: ReadonlySet<StepStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled', 'timeout']);
@@ -442,7 +447,9 @@ export class Run implements RunReader {
     for (const e of effects) e();
     if (this.mode === 'finished' && !this.resultReady && this.outbox.length === 0) {
       this.resultReady = true;
-      this.resolveDone(this.result());
+      const result = this.result();
+      this.opts.onFinish?.(result);
+      this.resolveDone(result);
     }
   }
 
@@ -992,6 +999,14 @@ export class Run implements RunReader {
             parentRunId: this.runId,
             restored: restored && !restored.terminal ? restored : undefined,
             rerunInFlight: this.opts.rerunInFlight,
+            onFinish: (res) =>
+              this.act(() => {
+                if (inst.token !== token || inst.status !== 'running') return;
+                inst.child = null;
+                this.clearTimer(inst);
+                if (res.status === 'completed') this.succeed(inst, res.output);
+                else this.attemptFailed(inst, `sub-plan ${action.plan} ${res.status}: ${res.error ?? ''}`, false, true);
+              }),
           });
           inst.child = child;
           if (restored?.terminal) {
@@ -1006,14 +1021,7 @@ export class Run implements RunReader {
           }
           if (this.runStatus === 'paused') child.pause();
           child.start().then(
-            (res) =>
-              this.act(() => {
-                if (inst.token !== token || inst.status !== 'running') return;
-                inst.child = null;
-                this.clearTimer(inst);
-                if (res.status === 'completed') this.succeed(inst, res.output);
-                else this.attemptFailed(inst, `sub-plan ${action.plan} ${res.status}: ${res.error ?? ''}`, false, true);
-              }),
+            () => undefined,
             (err) =>
               this.act(() => {
                 if (inst.token !== token) return;
