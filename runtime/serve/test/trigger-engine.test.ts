@@ -4,6 +4,7 @@ import type { ExprIR } from '../../../compiler/ir/types.js';
 import type { TriggerIR, TriggerSourceIR } from '../../../compiler/triggers-ir.js';
 import { evaluate } from '../../evaluate.js';
 import { createInputValidator } from '../input-validator.js';
+import { missedTicks } from '../schedule.js';
 import { TriggerEngine } from '../trigger-engine.js';
 import { memoryTriggerState } from '../trigger-state.js';
 import { FakeStarter, fakePlan } from './fake-starter.js';
@@ -147,5 +148,20 @@ describe('trigger engine (in-memory runtime)', () => {
     on.engine.deactivate();
     expect(on.starter.runs).toHaveLength(1);
     expect(on.starter.runs[0]!.trigger).toBe('nightly');
+  });
+});
+
+describe('schedule catch-up arithmetic', () => {
+  it('counts exactly the ticks strictly after the last one and not after now', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 3_599_999 }), fc.integer({ min: 0, max: 10_000 }), (k, rest, hour) => {
+        const since = new Date(Date.UTC(2026, 0, 1) + hour * 3_600_000);
+        const now = new Date(since.getTime() + k * 3_600_000 + rest);
+        const m = missedTicks('0 * * * *', 'UTC', since, now);
+        expect(m.count).toBe(k);
+        expect(m.first?.getTime() ?? null).toBe(k > 0 ? since.getTime() + 3_600_000 : null);
+      }),
+      { numRuns: 100 },
+    );
   });
 });
