@@ -56,6 +56,19 @@ describe('orch verify (CLI)', () => {
     expect(v.choices).toHaveLength(1);
   });
 
+  it('--seed with --path replays the printed counterexample directly', () => {
+    const file = irFile('outreach2', sendBeforeApprove());
+    const first = JSON.parse(orch(['verify', file, '--seed', '31', '--format', 'json']).stdout) as {
+      results: { violations: { seed: number; path: string; input: unknown; trace: unknown[] }[] }[];
+    };
+    const v = first.results[0]!.violations[0]!;
+    const replay = orch(['verify', file, '--seed', String(v.seed), '--path', v.path, '--format', 'json']);
+    expect(replay.code).toBe(1);
+    const again = (JSON.parse(replay.stdout) as typeof first).results[0]!.violations[0]!;
+    expect(again.input).toEqual(v.input);
+    expect(again.trace).toEqual(v.trace);
+  });
+
   it('--no-failures only explores runs where everything succeeds', () => {
     const r = orch(['verify', irFile('storm2', retryStorm()), '--no-failures', '--runs', '50', '--seed', '1']);
     expect(r.code).toBe(0);
