@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { createProgress, summaryLines } from '../cli/progress.js';
+import type { ExecutionResult, RunEvent, RunReader } from '../scheduler/types.js';
+
+function fakeStream() {
+  const chunks: string[] = [];
+  return { chunks, stream: { write: (s: string) => (chunks.push(s), true), isTTY: true } as unknown as NodeJS.WriteStream };
+}
+
+const ev = (seq: number, type: RunEvent['type'], stepId: string | null, data: Record<string, unknown> = {}): RunEvent => ({
+  runId: 'r',
+  seq,
+  ts: seq,
+  type,
+  stepId,
+  data,
+});
+
+const reader = (running: string[]) => ({ runId: 'r', running: () => running }) as unknown as RunReader;
+
+describe('progress output', () => {
+  it('live mode shows one line per running step and the counts', () => {
+    const { chunks, stream } = fakeStream();
+    const p = createProgress(stream, true);
+    p.onEvent(ev(1, 'step_started', 'a'), reader(['a', 'b']));
+    p.onEvent(ev(2, 'step_failed', 'c', { error: 'boom', status: 'failed' }), reader(['a', 'b']));
+    p.onEvent(ev(3, 'step_completed', 'd'), reader(['a', 'b']));
+    p.stop();
+    const text = chunks.join('');
+    expect(text).toMatch(/● a/);
+    expect(text).toMatch(/● b/);
+    expect(text).toMatch(/✗ c: boom/);
+    expect(text).toMatch(/1 completed.*1 failed.*0 skipped.*2 running/);
+  });
+
+  it('plain mode prints one line per step event', () => {
+    const { chunks, stream } = fakeStream();
+    const p = createProgress(stream, false);
+    p.onEvent(ev(1, 'step_started', 'a', { attempt: 2, resource: 'laptop' }), reader([]));
+    p.onEvent(ev(2, 'step_completed', 'a', { duration: 1500 }), reader([]));
+    p.onEvent(ev(3, 'step_skipped', 'b', { reason: 'when condition is false' }), reader([]));
+    expect(chunks).toEqual([
+      'started   a (attempt 2) on laptop\n',
+      'completed a in 1.5s\n',
+      'skipped   b (when condition is false)\n',
+    ]);
+  });
+
+  it('the summary names the run, the counts and how to continue a paused run', () => {
+    const r = {
+      planId: 'p',
+      runId: 'r1',
+      status: 'paused',
+      steps: [{ stepId: 'ok', status: 'running', output: null, error: null, attempts: 1, resource: null, duration: 0, startedAt: null, completedAt: null }],
+      output: null,
+      error: null,
+      metadata: { totalDuration: 20, totalCost: 0, totalSteps: 2, completedSteps: 1, failedSteps: 0, skippedSteps: 0 },
+      startedAt: '',
+      completedAt: '',
+    } as ExecutionResult;
+    const lines = summaryLines(r, false);
+    expect(lines[0]).toBe('run r1 (p): paused in 20ms — 1/2 steps completed, 0 failed, 0 skipped, cost 0');
+    expect(lines).toContain('waiting for approval: orch signal r1 ok approve|reject');
+  });
+});
