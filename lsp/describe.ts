@@ -7,34 +7,16 @@ import type {
   GuardrailDecl, TriggerDecl, DurationLit, MoneyLit,
 } from '../language/ast.js';
 import { tierOf } from '../language/ast.js';
+import { typeText } from '../compiler/detail.js';
 import type { OrchSymbol } from './index/model.js';
 
-export function typeText(t: TypeExpr | undefined, depth = 0): string {
-  if (!t) return 'any';
-  switch (t.kind) {
-    case 'PrimitiveType':
-      return t.name;
-    case 'EnumType':
-      return t.values.map((v) => JSON.stringify(v)).join(' | ');
-    case 'ListType':
-      return `list<${typeText(t.element, depth)}>`;
-    case 'MapType':
-      return `map<${typeText(t.value, depth)}>`;
-    case 'OptionalType':
-      return `${typeText(t.inner, depth)}?`;
-    case 'NamedType':
-      return t.name.parts.map((p) => p.name).join('.');
-    case 'RecordType':
-      return depth > 1 ? '{ … }' : `{ ${t.fields.map((f) => fieldText(f, depth + 1)).join(', ')} }`;
-    default:
-      return 'any';
-  }
-}
+export { typeText };
 
-export function fieldText(f: FieldDecl, depth = 0): string {
+/** Like the compiler's field detail, but showing the default value (hover has the room). */
+export function fieldText(f: FieldDecl): string {
   const cls = f.dataClass ? ` @${f.dataClass}` : '';
   const def = f.default ? ` = ${exprText(f.default)}` : '';
-  return `${f.name.name}: ${typeText(f.type, depth)}${cls}${def}`;
+  return `${f.name.name}: ${typeText(f.type)}${cls}${def}`;
 }
 
 /** Short source-like rendering of an expression (defaults, arguments); long ones are elided. */
@@ -86,7 +68,7 @@ function exprRaw(e: Expr): string {
 }
 
 export function parametersText(input: RecordType | undefined): string {
-  return input ? input.fields.map((f) => fieldText(f, 1)).join(', ') : '';
+  return input ? input.fields.map(fieldText).join(', ') : '';
 }
 
 export function argsText(args: readonly Argument[]): string {

@@ -16,28 +16,14 @@ async function main() {
   fs.rmSync(path.join(ext, 'dist'), { recursive: true, force: true });
   fs.rmSync(path.join(ext, 'server'), { recursive: true, force: true });
 
-  await esbuild.build({
-    entryPoints: [path.join(ext, 'src', 'extension.ts')],
-    outfile: path.join(ext, 'dist', 'extension.js'),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node18',
-    external: ['vscode'],
-    logLevel: 'warning',
-  });
-
+  const bundle = (entry, outfile, options) =>
+    esbuild.build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', target: 'node18', logLevel: 'warning', ...options });
+  await bundle(path.join(ext, 'src', 'extension.ts'), path.join(ext, 'dist', 'extension.js'), { format: 'cjs', external: ['vscode'] });
   // The server is ESM (the compiler finds its std library through import.meta.url); bundled
   // CommonJS dependencies still get a `require`.
-  await esbuild.build({
-    entryPoints: [path.join(repo, 'lsp', 'main.ts')],
-    outfile: path.join(ext, 'server', 'server.mjs'),
-    bundle: true,
-    platform: 'node',
+  await bundle(path.join(repo, 'lsp', 'main.ts'), path.join(ext, 'server', 'server.mjs'), {
     format: 'esm',
-    target: 'node18',
     banner: { js: "import { createRequire as __orchRequire } from 'node:module'; const require = __orchRequire(import.meta.url);" },
-    logLevel: 'warning',
   });
   // The compiler locates shipped files by walking up to a package.json named "orch".
   fs.writeFileSync(path.join(ext, 'server', 'package.json'), JSON.stringify({ name: 'orch', private: true, type: 'module' }, null, 2) + '\n');
