@@ -212,6 +212,17 @@ interface Item {
   readonly doc?: string;
   /** Prints the item; `inner` are the comments inside its range, which it must print. */
   readonly print: (inner: Comment[]) => Doc;
+  /** A blank line before it: always (a new section of a block), or where the source had one. */
+  readonly blankBefore?: 'always' | 'source';
+}
+
+/** Items of several sections, one blank line between non-empty sections. */
+function sections(...groups: readonly Item[][]): Item[] {
+  const out: Item[] = [];
+  for (const group of groups) {
+    group.forEach((item, i) => out.push(i === 0 && out.length > 0 ? { ...item, blankBefore: 'always' } : item));
+  }
+  return out;
 }
 
 interface Property {
@@ -253,7 +264,7 @@ class Printer {
 
   /**
    * Comments an item could not place among its parts are printed after the whole item (and
-   * after its separator in a list), by the container: see `itemParts`.
+   * after its separator in a list), by the container: see `printItem`.
    */
   private deferred: Comment[] = [];
 
@@ -262,18 +273,16 @@ class Printer {
     return doc;
   }
 
-  /**
-   * Items one per line. `blankLines`: keep a single blank line where the source had one
-   * (for source-ordered bodies such as a plan's steps).
-   */
-  private lines(items: readonly Item[], comments: readonly Comment[], blankLines = false): { docs: Doc[]; dangling: Comment[] } {
+  /** Items one per line, with the blank lines their `blankBefore` asks for. */
+  private lines(items: readonly Item[], comments: readonly Comment[]): { docs: Doc[]; dangling: Comment[] } {
     const { items: attached, dangling } = this.distribute(items, comments);
     const docs: Doc[] = [];
     let prevEnd: number | undefined;
     items.forEach((item, index) => {
       const a = attached[index]!;
       const firstLine = a.leading[0]?.range.start.line ?? this.firstLine(item);
-      const blank = blankLines && prevEnd !== undefined && firstLine !== undefined && firstLine - prevEnd > 1;
+      const sourceBlank = prevEnd !== undefined && firstLine !== undefined && firstLine - prevEnd > 1;
+      const blank = index > 0 && (item.blankBefore === 'always' || (item.blankBefore === 'source' && sourceBlank));
       docs.push([blank ? hardline : '', this.itemDoc(item, a)]);
       prevEnd = this.lastLine(item, a);
     });
@@ -318,9 +327,9 @@ class Printer {
    * `head {` items one per line `}`; `{}` when empty. Comments on the opening line (`{ // …`)
    * describe the block and go first.
    */
-  private block(head: Doc, items: readonly Item[], comments: readonly Comment[], blankLines = false, openLine?: number): Doc {
+  private block(head: Doc, items: readonly Item[], comments: readonly Comment[], openLine?: number): Doc {
     const [header, rest] = this.splitHeader(items, comments, openLine);
-    const { docs, dangling } = this.lines(items, rest, blankLines);
+    const { docs, dangling } = this.lines(items, rest);
     const body: Doc[] = [...header.map((c) => text(c)), ...docs, ...dangling.map((c) => text(c))];
     if (body.length === 0) return [head, ' {}'];
     return [head, ' {', indent(body.map((d) => [hardline, d])), hardline, '}'];
@@ -332,39 +341,6 @@ class Printer {
     const firstItem = Math.min(...items.map((i) => (i.range && i.range.end.offset > 0 ? i.range.start.offset : Infinity)));
     const isHeader = (c: Comment): boolean => c.range.start.line === openLine && c.range.end.offset <= firstItem;
     return [comments.filter(isHeader), comments.filter((c) => !isHeader(c))];
-  }
-
-  /** A block made of groups separated by a blank line (plan properties / body / results). */
-  private sectionedBlock(
-    head: Doc,
-    sections: readonly { items: Item[]; blankLines?: boolean }[],
-    allComments: readonly Comment[],
-    openLine?: number,
-  ): Doc {
-    const nonEmpty = sections.filter((s) => s.items.length > 0);
-    const all = nonEmpty.flatMap((s) => s.items);
-    const [header, comments] = this.splitHeader(all, allComments, openLine);
-    const { items: attached, dangling } = this.distribute(all, comments);
-    const body: Doc[] = header.map((c) => text(c));
-    let k = 0;
-    nonEmpty.forEach((section, si) => {
-      const sectionAttached = attached.slice(k, k + section.items.length);
-      // Re-use `lines` layout rules for blank lines by replaying the attachment.
-      let prevEnd: number | undefined;
-      section.items.forEach((item, i) => {
-        const a = sectionAttached[i]!;
-        const firstLine = a.leading[0]?.range.start.line ?? this.firstLine(item);
-        const blank =
-          (si > 0 && i === 0) ||
-          (section.blankLines === true && prevEnd !== undefined && firstLine !== undefined && firstLine - prevEnd > 1);
-        body.push([blank ? hardline : '', this.itemDoc(item, a)]);
-        prevEnd = this.lastLine(item, a);
-      });
-      k += section.items.length;
-    });
-    body.push(...dangling.map((c) => text(c)));
-    if (body.length === 0) return [head, ' {}'];
-    return [head, ' {', indent(body.map((d) => [hardline, d])), hardline, '}'];
   }
 
   /** `open a, b close` on one line when it fits, else one element per line (no trailing comma). */
@@ -392,7 +368,7 @@ class Printer {
   }
 
   private propertyBlock(head: Doc, node: { readonly kind: keyof typeof KEYWORDS; readonly range: Range }, props: readonly Property[], comments: readonly Comment[]): Doc {
-    return this.block(head, this.propertyItems(node, props), comments, false, node.range.start.line);
+    return this.block(head, this.propertyItems(node, props), comments, node.range.start.line);
   }
 
   private propertyItems(
@@ -614,7 +590,7 @@ class Printer {
 
   private context(d: ContextDecl, comments: Comment[]): Doc {
     const items: Item[] = d.fields.map((f) => ({ range: f.range, doc: f.doc, print: (inner) => this.fieldDecl(f, inner) }));
-    return this.block('context', items, comments, false, d.range.start.line);
+    return this.block('context', items, comments, d.range.start.line);
   }
 
   private plan(d: PlanDecl, comments: Comment[]): Doc {
@@ -640,9 +616,9 @@ class Printer {
     }
     const propItems = this.propertyItems(d, [...props, ...results], PLAN_ITEM_WORDS);
     const body: Item[] = d.body.map((b) => this.bodyItem(b));
-    return this.sectionedBlock(
+    return this.block(
       ['plan ', d.name.name],
-      [{ items: propItems.slice(0, props.length) }, { items: body, blankLines: true }, { items: propItems.slice(props.length) }],
+      sections(propItems.slice(0, props.length), body, propItems.slice(props.length)),
       comments,
       d.range.start.line,
     );
@@ -651,11 +627,11 @@ class Printer {
   private bodyItem(b: StepDecl | ForEachDecl | InvariantDecl): Item {
     switch (b.kind) {
       case 'StepDecl':
-        return { range: b.range, doc: b.doc, print: (inner) => this.step(b, inner) };
+        return { range: b.range, doc: b.doc, blankBefore: 'source', print: (inner) => this.step(b, inner) };
       case 'ForEachDecl':
-        return { range: b.range, print: (inner) => this.forEach(b, inner) };
+        return { range: b.range, blankBefore: 'source', print: (inner) => this.forEach(b, inner) };
       case 'InvariantDecl':
-        return { range: b.range, doc: b.doc, print: (inner) => this.invariant(b, inner) };
+        return { range: b.range, doc: b.doc, blankBefore: 'source', print: (inner) => this.invariant(b, inner) };
     }
   }
 
@@ -725,7 +701,7 @@ class Printer {
       this.exprC(f.list, listComments),
       f.parallel ? [' parallel ', this.expr(f.parallel)] : '',
     ];
-    return this.block(head, f.body.map((b) => this.bodyItem(b)), rest, true, f.range.start.line);
+    return this.block(head, f.body.map((b) => this.bodyItem(b)), rest, f.range.start.line);
   }
 
   private trigger(d: TriggerDecl, comments: Comment[]): Doc {
@@ -768,7 +744,7 @@ class Printer {
     if (comments.length === 0) return group('invariant ', name, ' {', indent(line, d.modality, ' ', this.expr(d.condition)), line, '}');
     // With comments inside, the body gets its own line so they can stay above or below it.
     const body: Item = { range: d.condition.range, print: (inner) => [d.modality, ' ', this.exprC(d.condition, inner)] };
-    return this.block(['invariant ', name], [body], comments, false, d.range.start.line);
+    return this.block(['invariant ', name], [body], comments, d.range.start.line);
   }
 
   private simulate(d: SimulateDecl, comments: Comment[]): Doc {
