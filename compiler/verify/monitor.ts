@@ -93,8 +93,26 @@ export class CaseMonitor {
     this.pathHash = fnv(fnv(this.pathHash, event.type), event.stepId ?? '');
     if (this.violation) return;
     const found = this.checkEvent(event, run) ?? this.checkState(run);
-    if (found) this.violation = { ...found, eventIndex: this.raw.length - 1, state: snapshot(run, this.plan) };
+    if (found) this.violation = { ...found, eventIndex: this.raw.length - 1, state: this.snapshotFor(found, run) };
   };
+
+  /** The state, plus what the broken user invariant was reading. */
+  private snapshotFor(found: Omit<Violation, 'eventIndex' | 'state'>, run: RunReader): StateSnapshot {
+    const state = snapshot(run, this.plan);
+    const inv = found.builtin ? undefined : this.options.invariants.find((i) => i.name === found.invariant);
+    if (!inv) return state;
+    const values: Record<string, unknown> = {};
+    for (const [text, expr] of readsOf(inv.condition)) values[text] = this.value(expr, run);
+    return { ...state, values };
+  }
+
+  private value(expr: ExprIR, run: RunReader): unknown {
+    try {
+      return evaluate(expr, this.envFor(run));
+    } catch (err) {
+      return `<${(err as Error).message}>`;
+    }
+  }
 
   /** Judges what can only be judged once the run is over (or stuck). */
   finish(run: RunReader, terminated: boolean, stuckReason: string | null): CaseResult {
@@ -109,7 +127,7 @@ export class CaseMonitor {
         const r = this.holds(inv.condition, run);
         if (r !== true) found = userViolation(inv, r === false ? 'does not hold in the final state' : r);
       }
-      if (found) this.violation = { ...found, eventIndex: this.raw.length - 1, state: final };
+      if (found) this.violation = { ...found, eventIndex: this.raw.length - 1, state: this.snapshotFor(found, run) };
     }
     const raw = this.raw;
     const start = this.start;
@@ -145,8 +163,8 @@ export class CaseMonitor {
     return null;
   }
 
-  /** true / false, or the evaluation error's message. */
-  private holds(expr: ExprIR, run: RunReader): boolean | string {
+  /** The expression environment on the current state. */
+  private envFor(run: RunReader): EvalEnv {
     if (!this.env) {
       this.vars['input'] = run.input();
       this.env = { vars: this.vars, step: (id) => run.stepView(id), now: () => this.start + run.actuals().elapsed };
@@ -154,8 +172,13 @@ export class CaseMonitor {
     // The context object is live (the scheduler updates it in place); actuals are a fresh copy.
     this.vars['context'] = run.context();
     this.vars['run'] = run.actuals();
+    return this.env;
+  }
+
+  /** true / false, or the evaluation error's message. */
+  private holds(expr: ExprIR, run: RunReader): boolean | string {
     try {
-      return truthy(evaluate(expr, this.env));
+      return truthy(evaluate(expr, this.envFor(run)));
     } catch (err) {
       return `cannot be evaluated: ${(err as Error).message}`;
     }
@@ -337,6 +360,65 @@ function snapshot(run: RunReader, plan: PlanIR): StateSnapshot {
     steps,
     running: [...run.running()],
   };
+}
+
+/**
+ * The leaf reads of a condition, printable: `send.started`, `run.cost`, `context.temperature`,
+ * `input.review` (a `get` chain on a step or a root), in source order, without duplicates.
+ */
+export function readsOf(expr: ExprIR): [string, ExprIR][] {
+  const out = new Map<string, ExprIR>();
+  const path = (e: ExprIR): string | null => {
+    if (e.op === 'step') return e.id;
+    if (e.op === 'var') return e.name;
+    if (e.op === 'get') {
+      const base = path(e.object);
+      return base === null ? null : `${base}.${e.key}`;
+    }
+    return null;
+  };
+  const walk = (e: ExprIR): void => {
+    if (e.op === 'get' || e.op === 'step' || e.op === 'var') {
+      const p = path(e);
+      if (p !== null && p.includes('.')) {
+        if (!out.has(p)) out.set(p, e);
+        return;
+      }
+    }
+    for (const child of childrenOf(e)) walk(child);
+  };
+  walk(expr);
+  return [...out];
+}
+
+function childrenOf(e: ExprIR): ExprIR[] {
+  switch (e.op) {
+    case 'list':
+      return [...e.items];
+    case 'record':
+      return e.fields.map((f) => f.value);
+    case 'concat':
+      return [...e.parts];
+    case 'get':
+      return [e.object];
+    case 'index':
+      return [e.object, e.index];
+    case 'call':
+      return [...e.args];
+    case 'not':
+    case 'neg':
+      return [e.arg];
+    case 'range':
+      return [e.from, e.to];
+    case 'lit':
+    case 'var':
+    case 'item':
+    case 'step':
+    case 'secret':
+      return [];
+    default:
+      return [e.left, e.right];
+  }
 }
 
 /** FNV-1a over a string, folded into a running hash (identifies a run's event sequence). */

@@ -58,6 +58,9 @@ function formatCounterexample(v: Counterexample, replay: string, style: TextStyl
     `  state that broke it (at ${ms(s.at_ms)}): run ${s.run.status}, cost ${Number(s.run.cost.toFixed(6))}` +
       (s.running.length ? `, running ${s.running.join(', ')}` : ''),
     `    ${statuses.length ? statuses.join(', ') : 'no step started'}`,
+    ...(s.values && Object.keys(s.values).length
+      ? [`    ${Object.entries(s.values).map(([k, val]) => `${k} = ${compact(val)}`).join(', ')}`]
+      : []),
     `  replay: ${replay} --seed ${v.seed}` + style.dim(`   (this case only: --path ${v.path})`),
   );
   return lines;

@@ -25,6 +25,11 @@ export interface StateSnapshot {
   readonly steps: { readonly [stepId: string]: StepStatus };
   /** Instance keys running at that moment (`send[2]`). */
   readonly running: readonly string[];
+  /**
+   * For a user invariant: the value of each step attribute / signal its condition reads, at that
+   * moment (`{"send.started": true, "approve.completed": false}`).
+   */
+  readonly values?: { readonly [expression: string]: unknown };
 }
 
 export interface Violation {

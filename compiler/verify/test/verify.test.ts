@@ -19,6 +19,7 @@ describe('verify finds minimal counterexamples', () => {
     expect(v!.trace.at(-1)).toMatchObject({ type: 'step_started', step: 'send' });
     expect(v!.trace.some((e) => e.type === 'step_skipped' && e.step === 'approve')).toBe(true);
     expect(v?.state.steps).toMatchObject({ approve: 'skipped', send: 'running' });
+    expect(v?.state.values).toEqual({ 'send.started': true, 'approve.completed': false });
     expect(result.invariants.find((i) => i.name === 'never send without approval')?.status).toBe('violated');
   });
 
@@ -153,5 +154,6 @@ describe('determinism and reporting', () => {
     expect(text).toMatch(/approve\s+skipped \(when condition is false\)/);
     expect(text).toMatch(/send\s+started \(attempt 1\)/);
     expect(text).toContain('replay: orch verify outreach.orch --plan outreach --seed 7');
+    expect(text).toContain('send.started = true, approve.completed = false');
   });
 });
