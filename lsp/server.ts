@@ -8,7 +8,7 @@ import {
   TextDocuments, TextDocumentSyncKind, type Connection, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { packagePath } from '../compiler/package-root.js';
+import { STD_DIR } from '../compiler/load.js';
 import { Checker } from './checker.js';
 import { uriToPath } from './convert.js';
 import { DiagnosticsScheduler } from './diagnostics.js';
@@ -27,25 +27,14 @@ import { Workspace } from './workspace.js';
 export interface ServerOptions {
   /** Debounce before re-checking after an edit (ms). Overridable by initializationOptions.diagnosticsDelay. */
   readonly diagnosticsDelayMs?: number;
-  /** Folder of the std library's `.orch` files; default: the orch package's `stdlib/std`. */
-  readonly stdDir?: string;
 }
 
 export const PREVIEW_REQUEST = 'orch/preview';
 
 export function startServer(connection: Connection, options: ServerOptions = {}): void {
   const documents = new TextDocuments(TextDocument);
-  let stdDir: string | undefined | null = options.stdDir ?? null;
-  const workspace = new Workspace(documents, () => {
-    if (stdDir === null) {
-      try {
-        stdDir = packagePath('stdlib', 'std');
-      } catch {
-        stdDir = undefined;
-      }
-    }
-    return stdDir;
-  });
+  // The compiler's std library folder, so the editor's index and the compiler agree.
+  const workspace = new Workspace(documents, () => STD_DIR);
   const checker = new Checker(workspace);
   const names = new LayeredNames(
     new CompilerNames({ model: (p) => checker.model(p), allFiles: () => workspace.allFiles() }),
@@ -101,9 +90,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const roots = (params.workspaceFolders ?? []).map((f) => uriToPath(f.uri));
     if (roots.length === 0 && params.rootUri) roots.push(uriToPath(params.rootUri));
     workspace.roots = roots;
-    const init = (params.initializationOptions ?? {}) as { diagnosticsDelay?: unknown; stdDir?: unknown };
+    const init = (params.initializationOptions ?? {}) as { diagnosticsDelay?: unknown };
     if (typeof init.diagnosticsDelay === 'number' && init.diagnosticsDelay >= 0) scheduler.delayMs = init.diagnosticsDelay;
-    if (typeof init.stdDir === 'string') stdDir = init.stdDir;
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },

@@ -231,9 +231,39 @@ describe('orch lsp --stdio', () => {
     expect(starts).toContain(positionOf(mainText, 'plan daily_report').line);
   });
 
-  it('highlights names semantically', async () => {
+  it('highlights names semantically by what they are', async () => {
+    const init = await new Promise<{ legend: { tokenTypes: string[]; tokenModifiers: string[] } }>((resolve, reject) => {
+      const c = new TestClient();
+      c.initialize()
+        .then((r) => resolve((r as { capabilities: { semanticTokensProvider: { legend: { tokenTypes: string[]; tokenModifiers: string[] } } } }).capabilities.semanticTokensProvider))
+        .catch(reject)
+        .finally(() => void c.close());
+    });
     const tokens = await client.request<SemanticTokens>('textDocument/semanticTokens/full', { textDocument: { uri: mainUri } });
-    expect(tokens.data.length % 5).toBe(0);
-    expect(tokens.data.length / 5).toBeGreaterThan(10);
+    // Decode the relative encoding into (line, char, length) → type [+ modifiers].
+    const decoded = new Map<string, string>();
+    let line = 0;
+    let char = 0;
+    for (let i = 0; i < tokens.data.length; i += 5) {
+      const [dl, dc, len, type, mods] = tokens.data.slice(i, i + 5) as [number, number, number, number, number];
+      line += dl;
+      char = dl === 0 ? char + dc : dc;
+      const modNames = init.legend.tokenModifiers.filter((_, b) => mods & (1 << b));
+      decoded.set(`${line}:${char}:${len}`, [init.legend.tokenTypes[type], ...modNames].join('+'));
+    }
+    /** The token at the `nth` occurrence of `needle`, `length` characters long. */
+    const at = (needle: string, nth = 0, length = needle.length) => {
+      const p = positionOf(mainText, needle, 0, nth);
+      return decoded.get(`${p.line}:${p.character}:${length}`);
+    };
+    expect(at('summarize')).toBe('function+declaration');
+    expect(at('summarize(count', 0, 'summarize'.length)).toBe('function');
+    expect(at('count: fetch', 0, 'count'.length)).toBe('parameter');
+    expect(at('local_box')).toBe('struct+declaration');
+    expect(at('local_box', 1)).toBe('struct');
+    expect(at('thrifty', 1)).toBe('interface');
+    expect(at('daily_report')).toBe('class+declaration');
+    expect(at('fetch.output', 0, 'fetch'.length)).toBe('variable');
+    expect(at('lib.fetch', 0, 'lib'.length)).toBe('namespace');
   });
 });
