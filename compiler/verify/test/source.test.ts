@@ -70,6 +70,15 @@ describe('verifying .orch sources', () => {
     expect(v!.choices).toEqual([1, 2, 3].map((attempt) => ({ step: 'notify_team', item: null, attempt, outcome: 'fail' })));
   });
 
+  it('generates every kind of input type (aliases, optionals, maps, units, defaults) the plan accepts', async () => {
+    const { plan } = load('typed-inputs.orch');
+    const a = await verify(plan, { seed: 12, runs: 150 });
+    expect(a.violations).toEqual([]);
+    expect(a.coverage['score']).toEqual(expect.arrayContaining(['completed']));
+    const b = await verify(plan, { seed: 12, runs: 150 });
+    expect(b).toEqual(a);
+  });
+
   it('reports compile errors instead of verifying', () => {
     const loaded = loadPlansForVerify(fixture('does-not-compile.orch'));
     expect(loaded.kind).toBe('errors');
