@@ -5,12 +5,14 @@
  * Ranges are all a dummy range: compare trees with `stripRanges`.
  *
  * Reused by the printer, parser, LSP and compiler tests:
- *   arbModule, arbDeclaration, arbExpr, arbTypeExpr, arbStep, … and stripRanges.
+ *   arbModule, arbModuleText, arbDeclaration, arbExpr, arbTypeExpr, arbStep, … and stripRanges.
+ * The trees are syntactically valid, not semantically: names need not resolve, types need not
+ * match.
  */
 import fc from 'fast-check';
 import type * as A from '../ast.js';
 import { CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES } from '../ast.js';
-import { parenthesize } from '../printer.js';
+import { parenthesize, print } from '../printer.js';
 
 /** The range every generated node carries. */
 export const NO_RANGE: A.Range = {
@@ -548,6 +550,9 @@ export const arbModule: fc.Arbitrary<A.Module> = fc
     { requiredKeys: ['imports', 'declarations'] },
   )
   .map((x) => ({ kind: 'Module', file: GENERATED_FILE, ...x, comments: [], range: r }));
+
+/** Source text of a generated module, in the canonical style (valid `.orch` syntax). */
+export const arbModuleText: fc.Arbitrary<string> = arbModule.map((m) => print(m));
 
 // ───────────── comparison ─────────────
 
