@@ -12,7 +12,7 @@ import { arbModule, GENERATED_FILE, stripRanges } from './arbitraries.js';
 
 const RUNS = Number(process.env.ORCH_PROPERTY_RUNS ?? 300);
 /** Generous: shrinking a failure takes many runs. */
-const TIMEOUT = Math.max(60_000, RUNS * 200);
+const TIMEOUT = Math.max(180_000, RUNS * 600);
 
 function fmt(text: string): string {
   const result = format('test.orch', text);

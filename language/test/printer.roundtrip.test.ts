@@ -13,7 +13,7 @@ import { arbExprWithoutParens, arbModule, GENERATED_FILE, NO_RANGE, nodeKinds, s
 
 const RUNS = Number(process.env.ORCH_PROPERTY_RUNS ?? 300);
 /** Generous: shrinking a failure takes many runs. */
-const TIMEOUT = Math.max(60_000, RUNS * 200);
+const TIMEOUT = Math.max(180_000, RUNS * 600);
 
 function reparse(text: string): Module {
   const { module, diagnostics } = parse({ file: GENERATED_FILE, text });
