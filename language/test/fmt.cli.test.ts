@@ -19,7 +19,7 @@ beforeAll(() => {
     stale = true;
   }
   if (stale) spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'ignore' });
-});
+}, 300_000);
 
 const MESSY = `capability greet {   kind tool
     input  { name: string }   // who
