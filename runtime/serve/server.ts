@@ -4,21 +4,13 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { PlanIR } from '../../compiler/ir/types.js';
 import type { TriggerIR } from '../../compiler/triggers-ir.js';
 import { createApiHandler } from './http/routes.js';
 import { createContextValidator, createInputValidator } from './input-validator.js';
 import { createMetrics } from './metrics.js';
-import type { RunStarter } from './run-starter.js';
-import { TriggerEngine, type Evaluate } from './trigger-engine.js';
-import type { TriggerStateStore } from './trigger-state.js';
+import { TriggerEngine, type EngineOptions } from './trigger-engine.js';
 
-export interface ServeOptions {
-  readonly plans: readonly PlanIR[];
-  readonly triggers: readonly TriggerIR[];
-  readonly starter: RunStarter;
-  readonly evaluate: Evaluate;
-  readonly state: TriggerStateStore;
+export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' | 'starter' | 'evaluate' | 'state'> {
   readonly token: string;
   readonly host: string;
   readonly port: number;

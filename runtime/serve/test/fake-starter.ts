@@ -5,6 +5,7 @@
 import type { JsonSchema, PlanIR } from '../../../compiler/ir/types.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunStarter, RunView } from '../run-starter.js';
 import { TERMINAL_STATUSES } from '../run-starter.js';
+import { samplePlan } from '../../../compiler/test/ir-fixture.js';
 
 export interface FakeRun {
   runId: string;
@@ -82,32 +83,13 @@ export class FakeStarter implements RunStarter {
   async close() {}
 }
 
-/** A minimal PlanIR for engine tests: only the fields the engine reads are meaningful. */
+/** A PlanIR for engine tests: only the name, input and context matter to the engine. */
 export function fakePlan(name: string, input: JsonSchema = { type: 'object' }): PlanIR {
   return {
-    version: 'orch.plan/v1',
+    ...samplePlan(),
     plan: name,
     module: 'test',
-    goal: null,
-    base_dir: '.',
-    source_file: 'test.orch',
     input,
     context: { type: 'object', properties: { temperature: { type: 'number' } } },
-    policy: null,
-    priority: 2,
-    deadline_ms: null,
-    concurrency: null,
-    on_failure: 'abort',
-    capabilities: {},
-    resources: {},
-    steps: [],
-    stages: [],
-    estimates: { cost: 0, duration_ms: 0, critical_path: [], local_ratio: 0 },
-    guardrails: [],
-    success: [],
-    output: null,
-    invariants: [],
-    simulations: {},
-    subplans: {},
   };
 }
