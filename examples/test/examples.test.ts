@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { orch, REPO_ROOT } from './cli.js';
+import { orchAsync as orch, REPO_ROOT } from './cli.js';
 
 const EXAMPLES_DIR = path.join(REPO_ROOT, 'examples');
 
@@ -48,27 +48,27 @@ function freshDb(): string {
   return path.join(mkdtempSync(path.join(tmpdir(), 'orch-examples-')), 'runs.db');
 }
 
-function runExample(example: Example, db: string, extra: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
+async function runExample(example: Example, db: string, extra: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
   const input = extra.input ?? `@examples/${example.name}/input.json`;
-  const r = orch(['run', `examples/${example.entry}`, '--input', input, ...(example.runArgs ?? []), '--json', '--db', db], {
+  const r = await orch(['run', `examples/${example.entry}`, '--input', input, ...(example.runArgs ?? []), '--json', '--db', db], {
     env: extra.env,
   });
   return { ...r, result: r.stdout ? (JSON.parse(r.stdout) as RunResult) : undefined };
 }
 
-function approve(runId: string, step: string, db: string) {
-  const r = orch(['signal', runId, step, 'approve', '--by', 'examples-test', '--json', '--db', db]);
+async function approve(runId: string, step: string, db: string) {
+  const r = await orch(['signal', runId, step, 'approve', '--by', 'examples-test', '--json', '--db', db]);
   return { ...r, result: r.stdout ? (JSON.parse(r.stdout) as RunResult) : undefined };
 }
 
 /** Runs an example to its end, approving its approval step if it has one. */
-function runToEnd(example: Example, extra: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
+async function runToEnd(example: Example, extra: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
   const db = freshDb();
-  const first = runExample(example, db, extra);
+  const first = await runExample(example, db, extra);
   if (!example.approval) return { ...first, db };
   expect(first.result?.status, first.stderr).toBe('paused');
   expect(first.code).toBe(1);
-  return { ...approve(first.result!.runId, example.approval, db), db };
+  return { ...(await approve(first.result!.runId, example.approval, db)), db };
 }
 
 function orchFilesOf(name: string): string[] {
@@ -96,7 +96,7 @@ describe('examples', () => {
     expect(folders).toEqual(EXAMPLES.map((e) => e.name).sort());
   });
 
-  describe.each(EXAMPLES)('$name', (example) => {
+  describe.concurrent.each(EXAMPLES)('$name', (example) => {
     it('has its entry file and a JSON object as input.json', () => {
       expect(existsSync(path.join(EXAMPLES_DIR, example.entry))).toBe(true);
       const input = JSON.parse(readFileSync(path.join(EXAMPLES_DIR, example.name, 'input.json'), 'utf8')) as unknown;
@@ -123,42 +123,42 @@ describe('examples', () => {
       }
     });
 
-    it('passes orch check (every .orch file of the folder)', () => {
+    it('passes orch check (every .orch file of the folder)', async ({ expect }) => {
       for (const file of orchFilesOf(example.name)) {
-        const r = orch(['check', path.relative(REPO_ROOT, file), '--format', 'json']);
+        const r = await orch(['check', path.relative(REPO_ROOT, file), '--format', 'json']);
         const diagnostics = (JSON.parse(r.stdout) as { diagnostics: { severity: string; message: string }[] }).diagnostics;
         expect(diagnostics.filter((d) => d.severity === 'error'), file).toEqual([]);
         expect(r.code, file).toBe(0);
       }
     });
 
-    it('previews its stages, bindings and estimates', () => {
-      const r = orch(['preview', `examples/${example.entry}`]);
+    it('previews its stages, bindings and estimates', async ({ expect }) => {
+      const r = await orch(['preview', `examples/${example.entry}`]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain(`Plan ${example.plan}`);
       expect(r.stdout).toMatch(/Stage 0/);
       expect(r.stdout).toContain('Estimates');
     });
 
-    it('runs to completion from the CLI', () => {
-      const r = runToEnd(example);
+    it('runs to completion from the CLI', async ({ expect }) => {
+      const r = await runToEnd(example);
       expect(r.result?.status, r.stderr).toBe('completed');
       expect(r.code).toBe(0);
       expect(r.result!.steps.every((s) => s.status === 'completed' || s.status === 'skipped')).toBe(true);
     });
 
-    it('verifies: every invariant holds over simulated runs', () => {
-      const r = orch(['verify', `examples/${example.entry}`, '--runs', '40', '--seed', '11']);
+    it('verifies: every invariant holds over simulated runs', async ({ expect }) => {
+      const r = await orch(['verify', `examples/${example.entry}`, '--runs', '40', '--seed', '11']);
       expect(r.stdout).toMatch(/^ok: /m);
       expect(r.code, r.stdout).toBe(0);
     });
   });
 
-  describe('scenario behaviour', () => {
+  describe.concurrent('scenario behaviour', () => {
     const byName = (name: string): Example => EXAMPLES.find((e) => e.name === name)!;
 
-    it('campaign_launch: the send fan-out waits for the approval and covers every recipient', () => {
-      const r = runToEnd(byName('campaign_launch'));
+    it('campaign_launch: the send fan-out waits for the approval and covers every recipient', async ({ expect }) => {
+      const r = await runToEnd(byName('campaign_launch'));
       expect(r.result?.status).toBe('completed');
       // A `for each` step is reported once, with the per-item outputs as a list in item order.
       const send = r.result!.steps.find((s) => s.stepId === 'send');
@@ -168,11 +168,11 @@ describe('examples', () => {
       expect(r.result!.output).toMatchObject({ sent: 3, tone: 'positive' });
     });
 
-    it('campaign_launch: too many bounces roll the launch back and recall the sent emails', () => {
-      const r = runToEnd(byName('campaign_launch'), { input: '@examples/campaign_launch/input.rollback.json' });
+    it('campaign_launch: too many bounces roll the launch back and recall the sent emails', async ({ expect }) => {
+      const r = await runToEnd(byName('campaign_launch'), { input: '@examples/campaign_launch/input.rollback.json' });
       expect(r.result?.status).toBe('failed');
       expect(r.code).toBe(1);
-      const timeline = orch(['timeline', r.result!.runId, '--json', '--db', r.db]);
+      const timeline = await orch(['timeline', r.result!.runId, '--json', '--db', r.db]);
       expect(timeline.code).toBe(0);
       const compensated = (JSON.parse(timeline.stdout) as { events: { type: string; stepId: string | null }[] }).events
         .filter((e) => e.type === 'step_compensated')
@@ -181,26 +181,26 @@ describe('examples', () => {
       expect(compensated).toEqual(['send[0]', 'send[1]']);
     });
 
-    it('job_marketplace: an outage on the first pool rebinds the job to the next one', () => {
-      const rerouted = runToEnd(byName('job_marketplace'));
+    it('job_marketplace: an outage on the first pool rebinds the job to the next one', async ({ expect }) => {
+      const rerouted = await runToEnd(byName('job_marketplace'));
       expect(rerouted.result?.status).toBe('completed');
       expect(rerouted.result!.output.pool).toBe('pool_us');
 
-      const clean = runToEnd(byName('job_marketplace'), { env: { POOL_OUTAGE_ATTEMPTS: '0' } });
+      const clean = await runToEnd(byName('job_marketplace'), { env: { POOL_OUTAGE_ATTEMPTS: '0' } });
       expect(clean.result?.status).toBe('completed');
       expect(clean.result!.output.pool).toBe('pool_eu');
     });
 
-    it('home_energy: personal-data steps stay on local resources', () => {
-      const r = runToEnd(byName('home_energy'));
+    it('home_energy: personal-data steps stay on local resources', async ({ expect }) => {
+      const r = await runToEnd(byName('home_energy'));
       const where = Object.fromEntries(r.result!.steps.map((s) => [s.stepId, s.resource]));
       expect(where.reading).toBe('thermostat_hub');
       expect(where.setpoints).toBe('home_gateway');
       expect(where.prices).toBe('metro_edge');
     });
 
-    it('weekly_report: a rejected warehouse token falls back to the snapshot', () => {
-      const r = runToEnd(byName('weekly_report'), { env: { WAREHOUSE_TOKEN: 'expired' } });
+    it('weekly_report: a rejected warehouse token falls back to the snapshot', async ({ expect }) => {
+      const r = await runToEnd(byName('weekly_report'), { env: { WAREHOUSE_TOKEN: 'expired' } });
       expect(r.result?.status).toBe('completed');
       expect(r.result!.output).toMatchObject({ source: 'snapshot', sent: true, issues: [] });
     });
