@@ -42,7 +42,7 @@ export async function runCase(plan: PlanIR, scenario: Scenario, options: Monitor
     const attempt = typeof event.data['attempt'] === 'number' ? (event.data['attempt'] as number) : 1;
     const outcome = outcomeOf(scenario, step, item ?? 0, attempt - 1);
     if (outcome?.kind === 'hang') return;
-    const approve = outcome === undefined || (outcome.kind === 'ok' && (outcome.output as { approved?: unknown })?.approved !== false);
+    const approve = outcome === undefined || outcome.kind === 'ok';
     const key = event.stepId!;
     clock.setTimer(outcome ? outcome.latency_ms : 1, () => run?.signal(key, approve ? 'approve' : 'reject', 'simulated approver'));
   };

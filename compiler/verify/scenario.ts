@@ -147,7 +147,9 @@ function stepItemArbitrary(step: StepIR, plan: PlanIR, options: ScenarioOptions,
     failBand === 0
       ? fc.constant(new Array<AttemptKind>(attempts).fill('ok'))
       : fc.array(fc.integer({ min: 0, max: 999 }), { minLength: attempts, maxLength: attempts }).map((ns) => ns.map(decode));
-  const output = isApprovalStep(step, plan) ? approvalOutputArbitrary(options) : outputArbitrary(cap, sim, options, evaluate);
+  // An approval's "failure" is a rejection (and a hang, no answer before its timeout); the
+  // scheduler builds the approved output itself.
+  const output = isApprovalStep(step, plan) ? fc.constant(null) : outputArbitrary(cap, sim, options, evaluate);
   return fc.tuple(kinds, latencyArbitrary(step, cap, sim), output).map(([a, latency_ms, out]) => ({ attempts: a, latency_ms, output: out }));
 }
 
@@ -157,12 +159,6 @@ function latencyArbitrary(step: StepIR, cap: CapabilityIR | undefined, sim: Simu
   // parallel branches are explored, shrinking towards the fast end.
   const estimate = Math.max(1, Math.round(step.estimates.duration_ms || cap?.latency_ms || 1));
   return fc.integer({ min: Math.max(1, Math.floor(estimate / 2)), max: Math.ceil((estimate * 3) / 2) });
-}
-
-/** An approval step's output: the human approves or rejects. Approving is the simpler case. */
-function approvalOutputArbitrary(options: ScenarioOptions): fc.Arbitrary<unknown> {
-  const approved = options.failures ? fc.boolean().map((b) => !b) : fc.constant(true);
-  return approved.map((ok) => ({ approved: ok }));
 }
 
 function outputArbitrary(

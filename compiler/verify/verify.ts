@@ -226,15 +226,11 @@ function choicesOf(plan: PlanIR, scenario: Scenario, trace: readonly TraceEvent[
     rows.forEach((row, item) =>
       row.attempts.forEach((kind, attempt) => {
         if (!resolved.has(`${step.id}|${item}|${attempt}`)) return;
-        const rejected = approval && kind === 'ok' && isRejection(row.output);
-        if (kind === 'ok' && !rejected) return;
-        out.push({ step: step.id, item: step.for_each ? item : null, attempt: attempt + 1, outcome: rejected ? 'reject' : (kind as 'fail' | 'hang') });
+        if (kind === 'ok') return;
+        const outcome = approval && kind === 'fail' ? 'reject' : kind;
+        out.push({ step: step.id, item: step.for_each ? item : null, attempt: attempt + 1, outcome });
       }),
     );
   }
   return out;
-}
-
-function isRejection(output: unknown): boolean {
-  return typeof output === 'object' && output !== null && (output as { approved?: unknown }).approved === false;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { verify } from '../verify.js';
 import { BUILTIN } from '../monitor.js';
 import { formatResult } from '../report.js';
-import { skippedBlockStep, withSubplan, guardedOutreach, waitWithTimeout, parallelReviews, retryStorm, sendBeforeApprove, throttledRender, waitForever } from './fixtures/ir-plans.js';
+import { approvalGate, skippedBlockStep, withSubplan, guardedOutreach, waitWithTimeout, parallelReviews, retryStorm, sendBeforeApprove, throttledRender, waitForever } from './fixtures/ir-plans.js';
 
 describe('verify finds minimal counterexamples', () => {
   it('a send that runs before approve when the when is false', async () => {
@@ -84,6 +84,15 @@ describe('eventually, guardrails and context signals', () => {
     expect(v!.choices).toEqual([]);
     expect(v!.trace.some((e) => e.type === 'guardrail_violation' && e.step === 'send')).toBe(true);
     expect(v!.state.run.status).toBe('failed');
+  });
+
+  it('approvals are sometimes rejected: the minimal counterexample is one rejection', async () => {
+    const result = await verify(approvalGate(), { seed: 4, runs: 200 });
+    const v = result.violations.find((x) => x.invariant === 'always sends');
+    expect(v?.choices).toEqual([{ step: 'approve', item: null, attempt: 1, outcome: 'reject' }]);
+    expect(v!.trace.some((e) => e.step === 'approve' && e.type === 'step_failed' && /rejected/.test(e.detail ?? ''))).toBe(true);
+    const granted = await verify(approvalGate(), { seed: 4, runs: 100, failures: false });
+    expect(granted.ok).toBe(true);
   });
 
   it('context signals change during a run: the window opens when cool, then it warms up', async () => {
