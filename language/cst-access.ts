@@ -27,41 +27,48 @@ export function isRealToken(t: IToken): boolean {
 
 const NONE: never[] = [];
 
-/** Real tokens under `key` (the children array itself when nothing needs filtering). */
+/**
+ * Whether the CST being read may contain tokens inserted by error recovery. After a parse
+ * without syntax errors it cannot, and the accessors return the children arrays as they are
+ * (this is the hot path on large files). Labels never mix tokens and nodes under one key.
+ */
+let mayHaveVirtualTokens = true;
+
+export function setCstClean(clean: boolean): void {
+  mayHaveVirtualTokens = !clean;
+}
+
+/** Real tokens under `key`. */
 export function tokens(node: CstNode, key: string): IToken[] {
-  const xs = node.children[key] as CstElement[] | undefined;
+  const xs = node.children[key] as IToken[] | undefined;
   if (!xs) return NONE;
+  if (!mayHaveVirtualTokens) return xs;
   for (const x of xs) {
-    if (!isToken(x) || !isRealToken(x)) return xs.filter((y): y is IToken => isToken(y) && isRealToken(y));
+    if (!isRealToken(x)) return xs.filter((y) => isToken(y) && isRealToken(y));
   }
-  return xs as IToken[];
+  return xs;
 }
 
 export function token(node: CstNode, key: string, i = 0): IToken | undefined {
-  const xs = node.children[key] as CstElement[] | undefined;
+  const xs = node.children[key] as IToken[] | undefined;
   if (!xs) return undefined;
-  if (i === 0 && xs.length > 0 && isToken(xs[0]!) && isRealToken(xs[0] as IToken)) return xs[0] as IToken;
+  if (!mayHaveVirtualTokens) return xs[i];
   return tokens(node, key)[i];
 }
 
 /** Sub-rule nodes under `key`. */
 export function nodes(node: CstNode, key: string): CstNode[] {
-  const xs = node.children[key] as CstElement[] | undefined;
-  if (!xs) return NONE;
-  for (const x of xs) if (isToken(x)) return xs.filter((y): y is CstNode => !isToken(y));
-  return xs as CstNode[];
+  return (node.children[key] as CstNode[] | undefined) ?? NONE;
 }
 
 export function child(node: CstNode, key: string, i = 0): CstNode | undefined {
-  const xs = node.children[key] as CstElement[] | undefined;
-  if (!xs) return undefined;
-  if (i === 0 && xs.length > 0 && !isToken(xs[0]!)) return xs[0] as CstNode;
-  return nodes(node, key)[i];
+  const xs = node.children[key] as CstNode[] | undefined;
+  return xs ? xs[i] : undefined;
 }
 
 /** The only sub-rule child of a node that wraps one alternative (e.g. `topItem`). */
 export function onlyChild(node: CstNode): CstNode | undefined {
-  for (const key of Object.keys(node.children)) {
+  for (const key in node.children) {
     const n = child(node, key);
     if (n) return n;
   }

@@ -25,7 +25,8 @@ const PRIMITIVES = new Set<string>(['string', 'number', 'int', 'bool', 'duration
 /** Sets an optional property once; the second occurrence is an E0102 naming the first. */
 interface PropertyBag {
   readonly owner: string;
-  readonly seen: Map<string, Range>;
+  /** Property key → [start, end) offsets of its first occurrence. */
+  readonly seen: Map<string, [number, number]>;
 }
 
 export class AstBuilder {
@@ -89,19 +90,24 @@ export class AstBuilder {
     return { owner, seen: new Map() };
   }
 
-  /** Records that property `key` was given at `range`; false (and an E0102) when given before. */
-  firstTime(bag: PropertyBag, key: string, range: Range): boolean {
-    const first = bag.seen.get(key);
-    if (first) {
+  /** Records that property `key` was given at [start, end); false (and an E0102) when given before. */
+  firstTime(bag: PropertyBag, key: string, start: number, end: number): boolean {
+    const seen = bag.seen.get(key);
+    if (seen) {
+      const first = this.range(seen[0], seen[1]);
       this.diagnostics.push(
-        diagnostic('E0102', `'${key}' is given twice in ${bag.owner} (first on line ${first.start.line})`, this.file, range, {
+        diagnostic('E0102', `'${key}' is given twice in ${bag.owner} (first on line ${first.start.line})`, this.file, this.range(start, end), {
           related: [{ message: `first '${key}' here`, file: this.file, range: first }],
         }),
       );
       return false;
     }
-    bag.seen.set(key, range);
+    bag.seen.set(key, [start, end]);
     return true;
+  }
+
+  private firstTimeAt(bag: PropertyBag, key: string, r: Range): boolean {
+    return this.firstTime(bag, key, r.start.offset, r.end.offset);
   }
 
   /** Runs `f`; a missing part drops just this item. */
@@ -316,6 +322,15 @@ export class AstBuilder {
     const brackets = tokens(n, 'LBracket');
     if (dots.length === 0 && brackets.length === 0) return acc;
     const members = tokens(n, 'member');
+    const start = acc.range.start.offset;
+    if (brackets.length === 0) {
+      // Member accesses only (the common `step.output.field`): already in source order.
+      if (members.length !== dots.length) throw MISSING;
+      for (const m of members) {
+        acc = { kind: 'MemberExpr', object: acc, property: this.ident(m), range: this.range(start, m.endOffset! + 1) };
+      }
+      return acc;
+    }
     const indexes = nodes(n, 'index');
     const closers = tokens(n, 'RBracket');
     if (members.length !== dots.length || indexes.length !== brackets.length) throw MISSING;
@@ -323,7 +338,6 @@ export class AstBuilder {
       ...dots.map((d, k) => ({ at: d.startOffset, member: members[k]! })),
       ...brackets.map((b, k) => ({ at: b.startOffset, index: indexes[k]!, close: closers[k] })),
     ].sort((x, y) => x.at - y.at);
-    const start = acc.range.start.offset;
     for (const s of steps) {
       if (s.member) {
         acc = { kind: 'MemberExpr', object: acc, property: this.ident(s.member), range: this.range(start, s.member.endOffset! + 1) };
@@ -381,7 +395,7 @@ export class AstBuilder {
         const value = this.expression(child(f, 'expression'));
         return { kind: 'RecordField', key, value, range: this.nodeRange(f) };
       });
-      if (field && this.firstTime(bag, field.key.name, field.key.range)) fields.push(field);
+      if (field && this.firstTimeAt(bag, field.key.name, field.key.range)) fields.push(field);
     }
     return { kind: 'RecordLit', fields, range: this.nodeRange(node) };
   }
@@ -409,7 +423,7 @@ export class AstBuilder {
     const bag = this.newBag('this record type');
     for (const f of nodes(node, 'fieldDecl')) {
       const field = this.attempt(() => this.fieldDecl(f));
-      if (field && this.firstTime(bag, field.name.name, field.name.range)) fields.push(field);
+      if (field && this.firstTimeAt(bag, field.name.name, field.name.range)) fields.push(field);
     }
     return { kind: 'RecordType', fields, range: this.nodeRange(node) };
   }
@@ -588,7 +602,7 @@ export class AstBuilder {
       const propSpan = nodeSpan(prop);
       if (!propSpan) continue;
       const repeatable = REPEATABLE.has(key);
-      if (!repeatable && !this.firstTime(bag, keyName(key), this.range(propSpan[0], propSpan[1]))) continue;
+      if (!repeatable && !this.firstTime(bag, keyName(key), propSpan[0], propSpan[1])) continue;
       this.attempt(() => apply(key, sub ?? prop));
     }
   }
@@ -667,7 +681,7 @@ export class AstBuilder {
               value: this.numberLit(need(token(e, 'Number'))),
               range: this.nodeRange(e),
             }));
-            if (w && this.firstTime(bag, w.key.name, w.key.range)) weights.push(w);
+            if (w && this.firstTimeAt(bag, w.key.name, w.key.range)) weights.push(w);
           }
           d.weights = weights;
           break;
@@ -817,14 +831,15 @@ export class AstBuilder {
   private step(n: CstNode): A.StepDecl {
     const span = need(nodeSpan(n));
     const name = this.ident(token(n, 'name'));
-    const action = this.stepAction(need(onlyChild(need(child(n, 'stepAction')))));
+    const actionNode = child(n, 'capabilityCall') ?? child(n, 'waitAction') ?? child(n, 'waitUntilAction') ?? child(n, 'runAction');
+    const action = this.stepAction(need(actionNode));
     const after: A.Ident[] = [];
     const d: Mutable<A.StepDecl> = { kind: 'StepDecl', name, action, after, range: this.range(span[0], span[1]) };
     const bag = this.newBag(`step '${name.name}'`);
     const inlineWhen = child(n, 'when');
     if (inlineWhen) {
       const whenTok = need(token(n, 'Kw_when'));
-      this.firstTime(bag, 'when', this.tokRange(whenTok));
+      this.firstTime(bag, 'when', whenTok.startOffset, whenTok.endOffset! + 1);
       d.when = this.expression(inlineWhen);
     }
     for (const opt of nodes(n, 'stepOption')) {
@@ -832,7 +847,7 @@ export class AstBuilder {
       const sub = keyTok ? undefined : onlyChild(opt);
       const key = keyTok?.image ?? (sub ? 'retry' : undefined);
       const optSpan = nodeSpan(opt);
-      if (!key || !optSpan || !this.firstTime(bag, key, this.range(optSpan[0], optSpan[1]))) continue;
+      if (!key || !optSpan || !this.firstTime(bag, key, optSpan[0], optSpan[1])) continue;
       this.attempt(() => {
         switch (key) {
           case 'after': after.push(...this.nameList(child(opt, 'nameList'))); break;
@@ -890,21 +905,28 @@ export class AstBuilder {
   private capabilityCall(n: CstNode): A.CapabilityCall {
     return {
       kind: 'CapabilityCall',
-      capability: this.qualifiedName(child(n, 'qualifiedName')),
+      capability: this.qualifiedName(n),
       args: this.args(need(child(n, 'callArgs'))),
       range: this.nodeRange(n),
     };
   }
 
   private args(n: CstNode): A.Argument[] {
+    const names = tokens(n, 'argName');
+    const values = nodes(n, 'argValue');
     const out: A.Argument[] = [];
-    for (const a of nodes(n, 'argument')) {
-      const arg = this.attempt((): A.Argument => ({
-        kind: 'Argument',
-        name: this.ident(token(a, 'name')),
-        value: this.expression(child(a, 'expression')),
-        range: this.nodeRange(a),
-      }));
+    for (let i = 0; i < names.length; i++) {
+      const nameTok = names[i]!;
+      // After recovery a name may lack its value: pair each value with the name before it.
+      const next = names[i + 1]?.startOffset ?? Infinity;
+      const valueNode = names.length === values.length ? values[i] : values.find((v) => {
+        const s = nodeSpan(v);
+        return s !== undefined && s[0] > nameTok.startOffset && s[0] < next;
+      });
+      const arg = this.attempt((): A.Argument => {
+        const value = this.expression(valueNode);
+        return { kind: 'Argument', name: this.ident(nameTok), value, range: this.range(nameTok.startOffset, value.range.end.offset) };
+      });
       if (arg) out.push(arg);
     }
     return out;

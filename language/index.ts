@@ -6,7 +6,7 @@ import type { IToken } from 'chevrotain';
 import type { Comment, Module } from './ast.js';
 import { compareDiagnostics, diagnostic, type Diagnostic, type Range } from './diagnostic.js';
 import { AstBuilder, DocComments } from './cst-to-ast.js';
-import { isRealToken } from './cst-access.js';
+import { isRealToken, setCstClean } from './cst-access.js';
 import { junkDiagnostics } from './junk.js';
 import {
   BlockComment, DocComment, K, R, lex, LineComment, UnterminatedBlockComment, StringTok, AnyNumber,
@@ -68,6 +68,7 @@ function parseUnsafe(file: string, text: string, index: LineIndex): ParseOutput 
   const docTokens = lexed.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////'));
   const docs = new DocComments(docTokens);
   const builder = new AstBuilder(file, text, index, docs);
+  setCstClean(errors.length === 0);
   const partial = builder.module(cst);
   diagnostics.push(...builder.diagnostics);
 

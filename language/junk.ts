@@ -12,7 +12,7 @@ import type { LineIndex } from './source.js';
 /** Sub-trees that never contain junk (expressions, types, literals). */
 const LEAVES = new Set([
   'expression', 'typeExpr', 'recordType', 'recordLit', 'callArgs', 'capabilityCall', 'qualifiedName',
-  'nameList', 'qualifiedNameList', 'stepAction', 'junkBraces', 'retrySpec', 'selector',
+  'nameList', 'qualifiedNameList', 'junkBraces', 'retrySpec', 'selector',
 ]);
 
 interface Item {

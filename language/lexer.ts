@@ -46,14 +46,12 @@ export type SoftKeyword = (typeof SOFT_KEYWORDS)[number];
 export const RESERVED_WORDS = ['and', 'or', 'not', 'in', 'implies', 'true', 'false', 'null'] as const;
 export type ReservedWord = (typeof RESERVED_WORDS)[number];
 
+/**
+ * Keywords are not matched by the lexer: `Identifier` matches every word and `lex` then looks
+ * the word up (one regex + one map lookup per word, instead of trying ~100 keyword patterns).
+ */
 function keyword(word: string, categories: TokenType[]): TokenType {
-  return createToken({
-    name: `Kw_${word}`,
-    pattern: new RegExp(word),
-    longer_alt: Identifier,
-    categories,
-    label: `'${word}'`,
-  });
+  return createToken({ name: `Kw_${word}`, pattern: Lexer.NA, categories, label: `'${word}'` });
 }
 
 export const K = Object.fromEntries(SOFT_KEYWORDS.map((w) => [w, keyword(w, [Name])])) as Record<
@@ -252,11 +250,11 @@ export const Question = punct('Question', '?', '?');
 export const At = punct('At', '@', '@');
 export const Pipe = punct('Pipe', '|', '|');
 
-// Longer keywords first so `require_consent` is not lexed as `require` + `_consent`
-// (longer_alt only falls back to Identifier, not to another keyword).
-const keywordTokens = [...Object.values(K), ...Object.values(R)].sort(
-  (a, b) => String(b.PATTERN).length - String(a.PATTERN).length,
-);
+const keywordTokens = [...Object.values(K), ...Object.values(R)];
+const KEYWORD_BY_WORD = new Map<string, TokenType>([
+  ...SOFT_KEYWORDS.map((w) => [w, K[w]] as const),
+  ...RESERVED_WORDS.map((w) => [w, R[w]] as const),
+]);
 
 export const ALL_TOKENS: TokenType[] = [
   Whitespace,
@@ -315,6 +313,7 @@ export const PrefixOp = createToken({ name: 'PrefixOp', pattern: Lexer.NA, label
 export const orchLexer = new Lexer(ALL_TOKENS, {
   positionTracking: 'onlyOffset',
   ensureOptimizations: false,
+  skipValidations: !process.env.ORCH_VALIDATE_GRAMMAR,
 });
 
 export interface LexProblem {
@@ -334,7 +333,16 @@ export interface LexOutput {
 export function lex(text: string): LexOutput {
   const result = orchLexer.tokenize(text);
   // 'onlyOffset' tracking records start offsets only; the end is implied by the image.
-  for (const t of result.tokens) t.endOffset = t.startOffset + t.image.length - 1;
+  for (const t of result.tokens) {
+    t.endOffset = t.startOffset + t.image.length - 1;
+    if (t.tokenType === Identifier) {
+      const kw = KEYWORD_BY_WORD.get(t.image);
+      if (kw) {
+        t.tokenType = kw;
+        t.tokenTypeIdx = kw.tokenTypeIdx!;
+      }
+    }
+  }
   for (const group of Object.values(result.groups)) {
     for (const t of group) t.endOffset = t.startOffset + t.image.length - 1;
   }

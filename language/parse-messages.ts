@@ -61,7 +61,7 @@ const ALTERNATIVES: Record<string, string> = {
   forEachItem: BLOCKS.forEach!.items!,
   triggerItem: BLOCKS.triggerDecl!.items!,
   simulateProp: BLOCKS.simulateDecl!.items!,
-  stepAction: 'a step action (a capability call such as notify(text: "hi"), wait, wait until or run)',
+  stepDecl: 'a step action (a capability call such as notify(text: "hi"), wait, wait until or run)',
   typeExpr: 'a type',
   atom: 'an expression',
   expression: 'an expression',

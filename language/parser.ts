@@ -23,6 +23,8 @@ class OrchParser extends CstParser {
       recoveryEnabled: true,
       nodeLocationTracking: 'onlyOffset',
       maxLookahead: 3,
+      // Grammar validation costs start-up time on every run; the grammar test validates it.
+      skipValidations: !process.env.ORCH_VALIDATE_GRAMMAR,
       errorMessageProvider: orchErrorMessages,
     });
     this.performSelfAnalysis();
@@ -489,19 +491,8 @@ class OrchParser extends CstParser {
     this.CONSUME(K.step);
     this.CONSUME(Name, { LABEL: 'name' });
     this.CONSUME(Assign);
-    this.SUBRULE(this.stepAction);
-    this.OPTION(() => {
-      this.CONSUME(K.when);
-      this.SUBRULE(this.expression, { LABEL: 'when' });
-    });
-    this.OPTION2(() => {
-      this.CONSUME(LCurly);
-      this.itemsOrJunk(() => this.SUBRULE(this.stepOption));
-      this.CONSUME(RCurly);
-    });
-  });
-
-  stepAction = this.RULE('stepAction', () => {
+    // The action alternatives sit directly in the step node (no wrapper node: steps are the
+    // bulk of large files).
     this.OR({
       IGNORE_AMBIGUITIES: true,
       DEF: [
@@ -510,6 +501,15 @@ class OrchParser extends CstParser {
         { GATE: () => this.LA(2).tokenType !== LParen && this.LA(2).tokenType !== Dot, ALT: () => this.SUBRULE(this.runAction) },
         { ALT: () => this.SUBRULE(this.capabilityCall) },
       ],
+    });
+    this.OPTION(() => {
+      this.CONSUME(K.when);
+      this.SUBRULE(this.expression, { LABEL: 'when' });
+    });
+    this.OPTION2(() => {
+      this.CONSUME(LCurly);
+      this.itemsOrJunk(() => this.SUBRULE(this.stepOption));
+      this.CONSUME(RCurly);
     });
   });
 
@@ -534,28 +534,32 @@ class OrchParser extends CstParser {
     this.OPTION(() => this.SUBRULE(this.callArgs));
   });
 
+  /** `name.part(arg: value, …)`; the name parts are inline (label `part`). */
   capabilityCall = this.RULE('capabilityCall', () => {
-    this.SUBRULE(this.qualifiedName);
+    this.CONSUME(Name, { LABEL: 'part' });
+    this.MANY(() => {
+      this.CONSUME(Dot);
+      this.CONSUME2(Name, { LABEL: 'part' });
+    });
     this.SUBRULE(this.callArgs);
   });
 
+  /** Named arguments, inline: `argName` tokens and `argValue` expressions in the same order. */
   callArgs = this.RULE('callArgs', () => {
     this.CONSUME(LParen);
     this.OPTION(() => {
-      this.SUBRULE(this.argument);
+      this.CONSUME(Name, { LABEL: 'argName' });
+      this.CONSUME(Colon);
+      this.SUBRULE(this.expression, { LABEL: 'argValue' });
       this.MANY(() => {
         this.CONSUME(Comma);
-        this.SUBRULE2(this.argument);
+        this.CONSUME2(Name, { LABEL: 'argName' });
+        this.CONSUME2(Colon);
+        this.SUBRULE2(this.expression, { LABEL: 'argValue' });
       });
       this.OPTION2(() => this.CONSUME2(Comma));
     });
     this.CONSUME(RParen);
-  });
-
-  argument = this.RULE('argument', () => {
-    this.CONSUME(Name, { LABEL: 'name' });
-    this.CONSUME(Colon);
-    this.SUBRULE(this.expression);
   });
 
   stepOption = this.RULE('stepOption', () => {

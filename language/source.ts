@@ -27,8 +27,16 @@ export class LineIndex {
   }
 
   /** Position of a 0-based offset; offsets outside the text are clamped. */
+  /** Line of the previous lookup: the AST builder asks for positions in nearly increasing order. */
+  private lastLine = 0;
+
   positionAt(offset: number): Position {
     const o = Math.max(0, Math.min(Number.isFinite(offset) ? offset : this.text.length, this.text.length));
+    const starts = this.lineStarts;
+    const l = this.lastLine;
+    if (starts[l]! <= o && (l + 1 >= starts.length || starts[l + 1]! > o)) {
+      return { line: l + 1, column: o - starts[l]! + 1, offset: o };
+    }
     let lo = 0;
     let hi = this.lineStarts.length - 1;
     while (lo < hi) {
@@ -36,6 +44,7 @@ export class LineIndex {
       if (this.lineStarts[mid]! <= o) lo = mid;
       else hi = mid - 1;
     }
+    this.lastLine = lo;
     return { line: lo + 1, column: o - this.lineStarts[lo]! + 1, offset: o };
   }
 
