@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ensureBuilt, FIXTURES, REPO, tempDir } from './serve-process.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BUILD_TIMEOUT_MS, ensureBuilt, FIXTURES, REPO, tempDir } from './serve-process.js';
 
 function orch(args: string[], cwd = FIXTURES) {
   const r = spawnSync(process.execPath, [join(REPO, 'bin/orch.js'), ...args], {
@@ -16,16 +16,17 @@ function orch(args: string[], cwd = FIXTURES) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Building dist/ can take a while on a busy machine; it gets its own generous timeout. */
+beforeAll(() => ensureBuilt(), BUILD_TIMEOUT_MS);
+
 describe('orch serve: command line', () => {
   it('--help describes the options', () => {
-    ensureBuilt();
     const r = orch(['serve', '--help']);
     expect(r.code).toBe(0);
     for (const opt of ['--port', '--host', '--db', '--catch-up', 'ORCH_TOKEN']) expect(r.stdout).toContain(opt);
   });
 
   it('a module with an invalid trigger is refused with its diagnostics and exit 1', () => {
-    ensureBuilt();
     const dir = tempDir();
     const file = join(dir, 'bad.orch');
     writeFileSync(
@@ -46,7 +47,6 @@ describe('orch serve: command line', () => {
   });
 
   it('a missing file, a bad port and a busy port are usage errors (exit 2)', async () => {
-    ensureBuilt();
     const dir = tempDir();
     const missing = orch(['serve', join(dir, 'nope.orch'), '--db', join(dir, 'runs.db')]);
     expect(missing.code).toBe(2);

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const FIXTURES = join(REPO, 'runtime/serve/test/fixtures');
 export const TOKEN = 'test-token-0123456789';
+/** `tsc` over the whole project, on a machine other test files keep busy. */
+export const BUILD_TIMEOUT_MS = 300_000;
 
 /** Builds dist/ when the serve sources are newer than it (tests spawn the compiled CLI). */
 export function ensureBuilt(): void {
@@ -19,7 +21,7 @@ export function ensureBuilt(): void {
   if (existsSync(built) && statSync(built).mtimeMs >= newest) return;
   const lock = join(REPO, 'dist/.serve-test-build.lock');
   mkdirSync(join(REPO, 'dist'), { recursive: true });
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 1400; i++) {
     try {
       mkdirSync(lock);
       break;

@@ -3,13 +3,15 @@
  * next `orch serve` on the same journal resumes them and they complete.
  */
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { http, waitFor } from './http-helpers.js';
-import { ensureBuilt, startServe, tempDir, TOKEN } from './serve-process.js';
+import { BUILD_TIMEOUT_MS, ensureBuilt, startServe, tempDir, TOKEN } from './serve-process.js';
+
+/** Building dist/ can take a while on a busy machine; it gets its own generous timeout. */
+beforeAll(() => ensureBuilt(), BUILD_TIMEOUT_MS);
 
 describe('orch serve: restart', () => {
   it('runs interrupted by kill -9 resume on restart and complete', async () => {
-    ensureBuilt();
     const db = join(tempDir(), 'runs.db');
     const first = await startServe(['slow.orch'], { db });
     const ids: string[] = [];
@@ -42,6 +44,34 @@ describe('orch serve: restart', () => {
       }
     } finally {
       expect(await second.stop()).toBe(0);
+    }
+  });
+
+  it('SIGTERM gives runs a grace period, leaves longer ones unfinished, and the next start resumes them', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const first = await startServe(['slow.orch'], { db });
+    const quick = (await http(first.url, 'POST', '/runs', { token: TOKEN, body: { plan: 'slow', input: { tag: 'q' } } })).json.runId;
+    const long = (await http(first.url, 'POST', '/runs', { token: TOKEN, body: { plan: 'long', input: { tag: 'l' } } })).json.runId;
+    await waitFor(async () => {
+      const v = (await http(first.url, 'GET', `/runs/${long}`, { token: TOKEN })).json;
+      return v.steps?.find((s: { stepId: string }) => s.stepId === 'first')?.status === 'running' ? true : undefined;
+    }, 10_000, 'the long run to start');
+    expect(await first.stop()).toBe(0);
+    expect(first.stderr()).toMatch(/1 run\(s\) left unfinished/);
+
+    const second = await startServe(['slow.orch'], { db });
+    try {
+      const q = (await http(second.url, 'GET', `/runs/${quick}`, { token: TOKEN })).json;
+      expect(q.status).toBe('completed'); // finished inside the grace period
+      expect(second.stdout()).toContain(long);
+      const done = await waitFor(async () => {
+        const v = (await http(second.url, 'GET', `/runs/${long}`, { token: TOKEN })).json;
+        return ['completed', 'failed', 'cancelled'].includes(v.status) ? v : undefined;
+      }, 30_000, 'the long run to complete after the restart');
+      expect(done.status).toBe('completed');
+      expect(done.output).toEqual({ tag: 'l' });
+    } finally {
+      await second.stop();
     }
   });
 });

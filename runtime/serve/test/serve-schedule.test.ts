@@ -3,9 +3,9 @@
  * missed while the server was down are dropped, or replayed as ONE run with --catch-up.
  */
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { http, waitFor } from './http-helpers.js';
-import { ensureBuilt, startServe, tempDir, TOKEN } from './serve-process.js';
+import { BUILD_TIMEOUT_MS, ensureBuilt, startServe, tempDir, TOKEN } from './serve-process.js';
 
 interface Row {
   runId: string;
@@ -29,9 +29,11 @@ async function catchUpCount(url: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
+/** Building dist/ can take a while on a busy machine; it gets its own generous timeout. */
+beforeAll(() => ensureBuilt(), BUILD_TIMEOUT_MS);
+
 describe('orch serve: schedules', () => {
   it('a per-second cron starts runs with the tick time as input', async () => {
-    ensureBuilt();
     const serve = await startServe(['schedule.orch'], { db: join(tempDir(), 'runs.db') });
     try {
       expect(serve.stdout()).toMatch(/every_second\s+schedule "\* \* \* \* \* \*" Europe\/Paris/);
@@ -48,7 +50,6 @@ describe('orch serve: schedules', () => {
   });
 
   it('missed ticks are dropped by default and replayed as one run with --catch-up', async () => {
-    ensureBuilt();
     const db = join(tempDir(), 'runs.db');
     const first = await startServe(['schedule.orch'], { db });
     await waitFor(async () => ((await tickedInputs(first.url)).length >= 1 ? true : undefined), 15_000, 'a first tick');
