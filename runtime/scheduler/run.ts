@@ -136,7 +136,7 @@ export class Run implements RunReader {
   private readonly resourceLoad = new Map<string, number>();
   private readonly groupLoad = new Map<string, number>();
   private readonly rateWindows = new Map<string, number[]>();
-  private readonly rateTimers = new Set<string>();
+  private readonly rateTimers = new Map<string, TimerId>();
   private readonly untilWaiters = new Set<Inst>();
   private readonly pendingSignals = new Map<string, { decision: 'approve' | 'reject'; by: string | null; comment: string | null }>();
   private readonly warned = new Set<string>();
@@ -778,11 +778,13 @@ export class Run implements RunReader {
 
   private armRateTimer(name: string, ms: number): void {
     if (this.rateTimers.has(name)) return;
-    this.rateTimers.add(name);
-    this.deps.clock.setTimer(Math.max(1, ms), () =>
-      this.act(() => {
-        this.rateTimers.delete(name);
-      }),
+    this.rateTimers.set(
+      name,
+      this.deps.clock.setTimer(Math.max(1, ms), () =>
+        this.act(() => {
+          this.rateTimers.delete(name);
+        }),
+      ),
     );
   }
 
@@ -1489,6 +1491,9 @@ export class Run implements RunReader {
   private clearTimers(): void {
     if (this.deadlineTimer !== null) this.deps.clock.cancelTimer(this.deadlineTimer);
     this.deadlineTimer = null;
+    // A pending timer would keep `orch run` alive after the run ended.
+    for (const t of this.rateTimers.values()) this.deps.clock.cancelTimer(t);
+    this.rateTimers.clear();
     for (const inst of this.instances.values()) this.clearTimer(inst);
   }
 
