@@ -47,12 +47,28 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
       succIdx[j]!.push(i);
     }
   }
-  const preds = new Map<string, string[]>();
-  const succs = new Map<string, string[]>();
-  steps.forEach((s, i) => {
-    preds.set(s.id, predIdx[i]!.map((j) => steps[j]!.id));
-    succs.set(s.id, succIdx[i]!.map((j) => steps[j]!.id));
-  });
+  // Name-keyed adjacency is only needed by guardrail proofs: build it on first use.
+  let named: Dag | undefined;
+  const adjacency = (): Dag => {
+    if (!named) {
+      const p = new Map<string, string[]>();
+      const q = new Map<string, string[]>();
+      steps.forEach((s, i) => {
+        p.set(s.id, predIdx[i]!.map((j) => steps[j]!.id));
+        q.set(s.id, succIdx[i]!.map((j) => steps[j]!.id));
+      });
+      named = { preds: p, succs: q };
+    }
+    return named;
+  };
+  const lazy = {
+    get preds() {
+      return adjacency().preds;
+    },
+    get succs() {
+      return adjacency().succs;
+    },
+  };
 
   // Kahn's algorithm; stage = longest chain of dependencies; finish = longest latency chain.
   const indeg = predIdx.map((p) => p.length);
@@ -77,7 +93,7 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
   }
 
   if (processed < n) {
-    return { cycles: findCycles(steps, predIdx, indeg), order: [], stageOf: new Map(), stages: [], criticalPath: [], duration: 0, preds, succs };
+    return withAdjacency({ cycles: findCycles(steps, predIdx, indeg), order: [], stageOf: new Map(), stages: [], criticalPath: [], duration: 0 }, lazy);
   }
 
   const stages: string[][] = [];
@@ -91,7 +107,15 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
   const criticalPath: string[] = [];
   for (let cur = end; cur !== -1; cur = via[cur]!) criticalPath.push(steps[cur]!.id);
   criticalPath.reverse();
-  return { cycles: [], order: stages.flat(), stageOf, stages, criticalPath, duration: end === -1 ? 0 : finish[end]!, preds, succs };
+  return withAdjacency({ cycles: [], order: stages.flat(), stageOf, stages, criticalPath, duration: end === -1 ? 0 : finish[end]! }, lazy);
+}
+
+/** Adds `preds`/`succs` as getters (object spread would evaluate them eagerly). */
+function withAdjacency(result: Omit<DagResult, keyof Dag>, source: Dag): DagResult {
+  return Object.defineProperties(result, {
+    preds: { get: () => source.preds, enumerable: true },
+    succs: { get: () => source.succs, enumerable: true },
+  }) as DagResult;
 }
 
 /**

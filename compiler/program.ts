@@ -436,7 +436,10 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): PlanIR | undefined 
 
   // DAG
   const depsOf = new Map<string, string[]>();
-  for (const s of cp.steps) depsOf.set(s.id, [...new Set([...s.refs, ...s.after])].sort());
+  for (const s of cp.steps) {
+    const deps = s.after.length === 0 && s.refs.size <= 1 ? [...s.refs] : [...new Set([...s.refs, ...s.after])].sort();
+    depsOf.set(s.id, deps);
+  }
   const dag = buildDag(cp.steps.map((s) => ({ id: s.id, deps: depsOf.get(s.id)!, duration: stepEstimates.get(s.id)!.duration_ms })));
   if (dag.cycles.length) {
     for (const cycle of dag.cycles) {
