@@ -7,6 +7,8 @@ import { resolve } from 'node:path';
 import { check, compile, type BoundModel } from '../compiler/index.js';
 import type { PlanIR } from '../compiler/ir/types.js';
 import type { Diagnostic } from '../language/diagnostic.js';
+import { CheckThread } from './check-thread.js';
+import { uriToPath } from './convert.js';
 import type { Workspace } from './workspace.js';
 
 export interface CheckResult {
@@ -25,6 +27,38 @@ export class Checker {
   constructor(private readonly workspace: Workspace) {}
 
   private readonly host = { readFile: (p: string) => this.workspace.textOf(p) };
+  private readonly thread = new CheckThread();
+
+  /**
+   * Like `diagnostics`, but computed on the worker thread when one is available, so the server
+   * keeps answering other requests during a long check.
+   */
+  async diagnosticsAsync(path: string): Promise<readonly Diagnostic[]> {
+    const generation = this.workspace.generation;
+    const full = this.results.get(path);
+    if (full && full.generation === generation) return full.diagnostics;
+    const hit = this.diagnosticsOnly.get(path);
+    if (hit && hit.generation === generation) return hit.diagnostics;
+    const files: Record<string, string> = {};
+    for (const doc of this.workspace.documents.all()) files[uriToPath(doc.uri)] = doc.getText();
+    const running = this.thread.run(path, files);
+    if (!running) return this.diagnostics(path);
+    let all: readonly Diagnostic[];
+    try {
+      all = await running;
+    } catch {
+      return this.diagnostics(path);
+    }
+    const self = resolve(path);
+    const diagnostics = all.filter((d) => d.file === path || resolve(d.file) === self);
+    // Cached under the generation the check started from; a newer state gets a new check.
+    this.diagnosticsOnly.set(path, { generation, diagnostics });
+    return diagnostics;
+  }
+
+  dispose(): void {
+    this.thread.dispose();
+  }
 
   /**
    * Diagnostics of `path` for publishing: the compiler's `check` (what `orch check` runs — no

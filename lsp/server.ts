@@ -62,15 +62,32 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     };
   }
 
+  /** Per document: a check is running, and whether another was asked for meanwhile. */
+  const inFlight = new Map<string, { again: boolean }>();
   const publish = async (uri: string, isCurrent: () => boolean): Promise<void> => {
     const doc = documents.get(uri);
     if (!doc) return;
-    const version = doc.version;
-    const path = uriToPath(uri);
-    const diagnostics = checker.diagnostics(path);
-    const now = documents.get(uri);
-    if (!now || now.version !== version || !isCurrent()) return;
-    await connection.sendDiagnostics({ uri, version, diagnostics: diagnostics.map(toLspDiagnostic) });
+    const running = inFlight.get(uri);
+    if (running) {
+      // One check per document at a time; the newest state is checked when this one ends.
+      running.again = true;
+      return;
+    }
+    const state = { again: false };
+    inFlight.set(uri, state);
+    try {
+      const version = doc.version;
+      const diagnostics = await checker.diagnosticsAsync(uriToPath(uri));
+      const now = documents.get(uri);
+      if (now && now.version === version && isCurrent()) {
+        await connection.sendDiagnostics({ uri, version, diagnostics: diagnostics.map(toLspDiagnostic) });
+      } else {
+        state.again = true;
+      }
+    } finally {
+      inFlight.delete(uri);
+      if (state.again && documents.get(uri)) scheduler.schedule(uri, 0);
+    }
   };
   const scheduler = new DiagnosticsScheduler(
     (uri, isCurrent) => guard('diagnostics', undefined, () => publish(uri, isCurrent))(undefined),
@@ -203,7 +220,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     return planPreview(checker, path, p.uri, plans, typeof p.plan === 'string' ? p.plan : undefined);
   }));
 
-  connection.onShutdown(() => scheduler.dispose());
+  connection.onShutdown(() => {
+    scheduler.dispose();
+    checker.dispose();
+  });
   documents.listen(connection);
   connection.listen();
 }

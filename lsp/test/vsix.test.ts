@@ -90,6 +90,7 @@ describe('the .vsix', () => {
     const server = join(REPO, 'vscode-extension', 'server', 'server.mjs');
     expect(file('extension/server/server.mjs').equals(readFileSync(server))).toBe(true);
     file('extension/server/stdlib/std/capabilities.orch');
+    file('extension/server/check-worker.mjs');
     const client = new TestClient({ entry: server });
     try {
       await client.initialize(dir);

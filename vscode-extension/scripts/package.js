@@ -21,10 +21,13 @@ async function main() {
   await bundle(path.join(ext, 'src', 'extension.ts'), path.join(ext, 'dist', 'extension.js'), { format: 'cjs', external: ['vscode'] });
   // The server is ESM (the compiler finds its std library through import.meta.url); bundled
   // CommonJS dependencies still get a `require`.
-  await bundle(path.join(repo, 'lsp', 'main.ts'), path.join(ext, 'server', 'server.mjs'), {
+  const esm = {
     format: 'esm',
     banner: { js: "import { createRequire as __orchRequire } from 'node:module'; const require = __orchRequire(import.meta.url);" },
-  });
+  };
+  await bundle(path.join(repo, 'lsp', 'main.ts'), path.join(ext, 'server', 'server.mjs'), esm);
+  // Diagnostics run on a worker thread; its script sits next to the server.
+  await bundle(path.join(repo, 'lsp', 'check-worker.ts'), path.join(ext, 'server', 'check-worker.mjs'), esm);
   // The compiler locates shipped files by walking up to a package.json named "orch".
   fs.writeFileSync(path.join(ext, 'server', 'package.json'), JSON.stringify({ name: 'orch', private: true, type: 'module' }, null, 2) + '\n');
   fs.cpSync(path.join(repo, 'stdlib', 'std'), path.join(ext, 'server', 'stdlib', 'std'), { recursive: true });
