@@ -411,9 +411,10 @@ export function checkArgs(
   }
   const missing = [...params.fields.values()].filter((f) => f.required && !given.has(f.name));
   if (missing.length) {
-    // Insert just before the closing parenthesis of the call.
+    // Insert right after the last argument (a trailing comma stays valid), or inside `()`.
+    const last = args[args.length - 1];
     const end = callRange.end;
-    const at = { line: end.line, column: Math.max(1, end.column - 1), offset: Math.max(0, end.offset - 1) };
+    const at = last ? last.range.end : { line: end.line, column: Math.max(1, end.column - 1), offset: Math.max(0, end.offset - 1) };
     const text = missing.map((f) => `${f.name}: ${placeholderFor(f.ty)}`).join(', ');
     const sep = args.length ? ', ' : '';
     diags.push(

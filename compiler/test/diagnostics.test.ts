@@ -122,6 +122,15 @@ describe('E0202 unknown / missing argument', () => {
     expect(fixed).toContain('fetch(retries: 2, url: "")');
     expect(only('E0202', fixed)).toEqual([]);
   });
+  it('the insert fix also works for an empty call and after a trailing comma', () => {
+    for (const [call, expected] of [['fetch()', 'fetch(url: "")'], ['fetch(retries: 2,)', 'fetch(retries: 2, url: "",)']] as const) {
+      const text = PLAN(`  step a = ${call}`);
+      const edit = only('E0202', text)[0]!.fixes![0]!.edits[0]!;
+      const fixed = text.slice(0, edit.range.start.offset) + edit.newText + text.slice(edit.range.end.offset);
+      expect(fixed).toContain(expected);
+      expect(checkText(fixed).filter((d) => d.severity === 'error')).toEqual([]);
+    }
+  });
   it('near miss: optional parameters may be left out (defaults applied in the IR)', () => {
     const text = PLAN(`  step a = fetch(url: input.url)`);
     const out = compileText(text);
