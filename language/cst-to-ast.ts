@@ -256,9 +256,9 @@ export class AstBuilder {
     const ops = tokens(node, 'op');
     const prefixes = tokens(node, 'prefix');
     const dotdot = token(node, 'DotDot');
-    // Fast path: a lone operand (by far the most common expression).
-    if (atoms.length === 1 && ops.length === 0 && prefixes.length === 0 && !dotdot) return this.atom(atoms[0]!);
-    const items: ExprItem[] = [];
+    // Fast path: a lone operand (by far the most common expression), inline in this node.
+    if (atoms.length === 0 && ops.length === 0 && prefixes.length === 0 && !dotdot) return this.atom(node);
+    const items: ExprItem[] = [{ at: operandStart(node), atom: node }];
     for (const a of atoms) items.push({ at: need(nodeSpan(a))[0], atom: a });
     for (const t of ops) items.push({ at: t.startOffset, op: t });
     for (const t of prefixes) items.push({ at: t.startOffset, prefix: t });
@@ -1063,6 +1063,20 @@ export class AstBuilder {
 function isLitOrRange(e: A.Expr, kind: 'DurationLit' | 'MoneyLit'): boolean {
   if (e.kind === kind) return true;
   return e.kind === 'RangeExpr' && e.from.kind === kind && e.to.kind === kind;
+}
+
+/** Offset of the inline first operand of an `expression` node. */
+function operandStart(n: CstNode): number {
+  for (const key of ['name', 'number', 'string', 'LParen', 'bool', 'null']) {
+    const t = token(n, key);
+    if (t) return t.startOffset;
+  }
+  for (const key of ['listLit', 'recordLit']) {
+    const c = child(n, key);
+    const s = c && nodeSpan(c);
+    if (s) return s[0];
+  }
+  throw MISSING;
 }
 
 interface ExprItem {

@@ -684,7 +684,8 @@ class OrchParser extends CstParser {
 
   expression = this.RULE('expression', () => {
     this.MANY(() => this.CONSUME(PrefixOp, { LABEL: 'prefix' }));
-    this.SUBRULE(this.atom);
+    // The first operand is inline (most expressions are a single operand: one node, not two).
+    this.operand();
     this.MANY2(() => {
       this.CONSUME(BinaryOp, { LABEL: 'op' });
       this.MANY3(() => this.CONSUME2(PrefixOp, { LABEL: 'prefix' }));
@@ -702,47 +703,51 @@ class OrchParser extends CstParser {
     });
   });
 
-  atom = this.RULE('atom', () => {
-    this.OR([
-      { ALT: () => this.CONSUME(StringTok, { LABEL: 'string' }) },
-      { ALT: () => this.CONSUME(AnyNumber, { LABEL: 'number' }) },
-      { ALT: () => this.CONSUME(R.true, { LABEL: 'bool' }) },
-      { ALT: () => this.CONSUME(R.false, { LABEL: 'bool' }) },
-      { ALT: () => this.CONSUME(R.null, { LABEL: 'null' }) },
+  atom = this.RULE('atom', () => this.operand());
+
+  /** An operand with its member/index accesses, recorded into the calling rule's node. Uses
+   *  DSL indices 7–8 so it cannot collide with the caller's own. */
+  private operand(): void {
+    this.OR7([
+      { ALT: () => this.CONSUME7(StringTok, { LABEL: 'string' }) },
+      { ALT: () => this.CONSUME7(AnyNumber, { LABEL: 'number' }) },
+      { ALT: () => this.CONSUME7(R.true, { LABEL: 'bool' }) },
+      { ALT: () => this.CONSUME7(R.false, { LABEL: 'bool' }) },
+      { ALT: () => this.CONSUME7(R.null, { LABEL: 'null' }) },
       {
         ALT: () => {
-          this.CONSUME(Name, { LABEL: 'name' });
-          this.OPTION(() => this.SUBRULE(this.positionalArgs));
+          this.CONSUME7(Name, { LABEL: 'name' });
+          this.OPTION7(() => this.SUBRULE7(this.positionalArgs));
         },
       },
       {
         ALT: () => {
-          this.CONSUME(LParen);
-          this.SUBRULE(this.expression, { LABEL: 'inner' });
-          this.CONSUME(RParen);
+          this.CONSUME7(LParen);
+          this.SUBRULE7(this.expression, { LABEL: 'inner' });
+          this.CONSUME7(RParen);
         },
       },
-      { ALT: () => this.SUBRULE(this.listLit) },
-      { ALT: () => this.SUBRULE(this.recordLit) },
+      { ALT: () => this.SUBRULE7(this.listLit) },
+      { ALT: () => this.SUBRULE7(this.recordLit) },
     ]);
-    this.MANY(() => {
-      this.OR2([
+    this.MANY7(() => {
+      this.OR8([
         {
           ALT: () => {
-            this.CONSUME(Dot);
-            this.CONSUME2(Name, { LABEL: 'member' });
+            this.CONSUME7(Dot);
+            this.CONSUME8(Name, { LABEL: 'member' });
           },
         },
         {
           ALT: () => {
-            this.CONSUME(LBracket);
-            this.SUBRULE2(this.expression, { LABEL: 'index' });
-            this.CONSUME(RBracket);
+            this.CONSUME7(LBracket);
+            this.SUBRULE8(this.expression, { LABEL: 'index' });
+            this.CONSUME7(RBracket);
           },
         },
       ]);
     });
-  });
+  }
 
   positionalArgs = this.RULE('positionalArgs', () => {
     this.CONSUME(LParen);
