@@ -8,11 +8,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from '../index.js';
 import { LineIndex } from '../source.js';
 
 const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 700;
+
+/** Generous per-test time so large ORCH_PROPERTY_RUNS values do not hit vitest's default timeout. */
+const TEST_TIMEOUT = 60_000 + RUNS * 100;
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const SPECS = readdirSync(FIXTURES)
@@ -48,19 +51,24 @@ const FRAGMENTS = [
 ];
 
 describe('parse never throws', () => {
+  // The first parse builds the parser (grammar analysis); keep that out of the per-case ceiling.
+  beforeAll(() => {
+    parse({ file: 'warm-up.orch', text: SPECS.join('\n') });
+  });
+
   it('for arbitrary strings', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (text) => checkParse(text)),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT);
 
   it('for soups of Orch tokens', () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...FRAGMENTS), { maxLength: 120 }), (parts) => checkParse(parts.join(' '))),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT);
 
   it('for the spec examples with random deletions and insertions', () => {
     const edit = fc.record({
@@ -79,5 +87,5 @@ describe('parse never throws', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT);
 });
