@@ -19,6 +19,7 @@ beforeAll(() => {
     stale = true;
   }
   if (stale) spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'ignore' });
+  TIDY = orchStdin(['fmt', '-'], MESSY).stdout;
 }, 300_000);
 
 const MESSY = `capability greet {   kind tool
@@ -29,8 +30,21 @@ plan hello { step say = greet(name: "Ada")
   goal "Greet"
 }
 `;
-const TIDY = format('x.orch', MESSY).text;
+/** MESSY as the built CLI formats it (computed after the build, so source and dist cannot disagree). */
+let TIDY = '';
 const BROKEN = 'plan p {\n  step = greet()\n}\n';
+
+/** The CLI with `input` on its standard input (the shared helper has no stdin). */
+function orchStdin(args: readonly string[], input: string): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/orch.js'), ...args], {
+    cwd: REPO_ROOT,
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 function tempDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'orch-fmt-'));
@@ -44,7 +58,7 @@ function write(dir: string, name: string, text: string): string {
 
 describe('orch fmt', () => {
   it('rewrites a file in place, lists it, and leaves it alone the second time', () => {
-    expect(TIDY).not.toBe(MESSY);
+    expect(TIDY).toBe(format('x.orch', MESSY).text);
     expect(TIDY).toContain('  input { name: string } // who\n');
     const file = write(tempDir(), 'a.orch', MESSY);
     const first = orch(['fmt', file]);
@@ -103,6 +117,19 @@ describe('orch fmt', () => {
     expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual([a, b].sort());
     expect(readFileSync(b, 'utf8')).toBe(TIDY);
     expect(readFileSync(path.join(dir, 'notes.txt'), 'utf8')).toBe('not orch');
+  });
+
+  it('formats standard input to standard output with -', () => {
+    const r = orchStdin(['fmt', '-'], MESSY);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(TIDY);
+    expect(TIDY).not.toBe(MESSY);
+    expect(orchStdin(['fmt', '--check', '-'], MESSY).code).toBe(1);
+    expect(orchStdin(['fmt', '--check', '-'], TIDY).code).toBe(0);
+    const broken = orchStdin(['fmt', '-'], BROKEN);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toBe('');
+    expect(broken.stderr).toMatch(/<stdin>:\d+:\d+: error\[E0001\]/);
   });
 
   it('has --help with examples, and needs at least one file', () => {

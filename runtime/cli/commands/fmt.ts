@@ -2,7 +2,7 @@
  * `orch fmt FILES… [--check]`: rewrite `.orch` files in the canonical style (language/printer.ts).
  * Directories are searched for `.orch` files. A file with syntax errors is never rewritten: its
  * diagnostics are printed and the command exits 1. `--check` writes nothing and lists the files
- * that would change (exit 1 if any) — for CI.
+ * that would change (exit 1 if any) — for CI. `orch fmt -` formats standard input to standard output.
  */
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,6 +18,7 @@ Examples:
   $ orch fmt plans/campaign.orch          # rewrite one file in place
   $ orch fmt plans/                       # every .orch file under plans/
   $ orch fmt --check plans/*.orch         # CI: list files that need formatting, change nothing
+  $ cat plan.orch | orch fmt -            # standard input to standard output
 
 Files are only written when their formatted text differs. Files with syntax errors are left
 untouched and their errors are printed.
@@ -33,7 +34,7 @@ export function registerFmt(program: Command): void {
   program
     .command('fmt')
     .description('format .orch files in the canonical style (in place, or --check for CI)')
-    .argument('<files...>', '.orch files or directories to format')
+    .argument('<files...>', '.orch files or directories to format, or - for standard input')
     .option('--check', 'write nothing; list files that would change and exit 1 if any')
     .addHelpText('after', HELP_EXAMPLES)
     .action(async (inputs: string[], opts: FmtOptions) => {
@@ -42,6 +43,10 @@ export function registerFmt(program: Command): void {
 }
 
 async function runFmt(inputs: readonly string[], opts: FmtOptions): Promise<number> {
+  if (inputs.includes('-')) {
+    if (inputs.length > 1) throw new CliError('`-` (standard input) cannot be combined with file names', 2);
+    return fmtStdin(opts);
+  }
   let ioFailed = false;
   const fail = (message: string): void => {
     process.stderr.write(`orch: ${message}\n`);
@@ -98,6 +103,30 @@ async function runFmt(inputs: readonly string[], opts: FmtOptions): Promise<numb
   }
   if (ioFailed) return 2;
   if (diagnostics.length > 0 || (opts.check && changed.length > 0)) return 1;
+  return 0;
+}
+
+/** `orch fmt -`: standard input to standard output (for editors and pipes). */
+async function fmtStdin(opts: FmtOptions): Promise<number> {
+  const file = '<stdin>';
+  let text: string;
+  try {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new CliError('standard input is not valid UTF-8 text', 2);
+  }
+  const result = format(file, text);
+  if (result.refused !== undefined) throw new CliError(result.refused, 2);
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    const color = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
+    process.stderr.write(renderText(errors, { sources: new Map([[file, text]]), color, fileCount: 1 }));
+    return 1;
+  }
+  if (opts.check) return result.changed ? 1 : 0;
+  process.stdout.write(result.text);
   return 0;
 }
 
