@@ -160,7 +160,8 @@ export function registerRunControls(program: Command): void {
     .option('--json', 'print as JSON')
     .option('--all', 'include sub-plan runs')
     .action((opts: { db: string; json?: boolean; all?: boolean }) => {
-      const rows = withJournal(opts.db, (j) => j.listRuns(opts.all === true));
+      // No journal yet simply means no runs (not an error).
+      const rows = existsSync(resolve(opts.db)) ? withJournal(opts.db, (j) => j.listRuns(opts.all === true)) : [];
       const list = rows.map((r) => ({
         runId: r.id,
         plan: r.plan,
