@@ -6,7 +6,7 @@
  */
 import { dirname, relative, resolve, sep } from 'node:path';
 import type {
-  ContextDecl, DataClass, PlanDecl, SimulateDecl, TriggerDecl,
+  ContextDecl, DataClass, MoneyLit, PlanDecl, SimulateDecl, TriggerDecl,
 } from '../language/ast.js';
 import { DATA_CLASSES, tierOf } from '../language/ast.js';
 import { diagnostic, type Diagnostic } from '../language/diagnostic.js';
@@ -106,7 +106,7 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
   };
 
   const resources = resourcesOf(scopes, modules);
-  const currency = currencyOf(modules);
+  const currency = currencyOf(modules, diags);
   const money = (n: number): string => `${Math.round(n * 1e6) / 1e6}${currency}`;
 
   const policies = new Map<DeclEntry<'policy'>, PolicyIR>();
@@ -220,15 +220,28 @@ function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[]): Placemen
   return out;
 }
 
-function currencyOf(modules: readonly LoadedModule[]): string {
+/**
+ * The program's currency: the first one written on a cost or budget of a user module. Estimates
+ * are sums, so every other cost and budget must use it (E0203); zero amounts (`0usd`) are
+ * currency-neutral, which is what lets the std library say `cost 0usd`.
+ */
+function currencyOf(modules: readonly LoadedModule[], diags: Diagnostic[]): string {
+  let currency: string | undefined;
   for (const m of modules) {
     if (m.std) continue;
+    const moneys: MoneyLit[] = [];
     for (const d of m.ast.declarations) {
-      if ((d.kind === 'CapabilityDecl' || d.kind === 'ResourceDecl') && d.cost) return d.cost.currency;
-      if (d.kind === 'PolicyDecl') for (const b of d.budgets) if (b.limit.kind === 'MoneyLit') return b.limit.currency;
+      if ((d.kind === 'CapabilityDecl' || d.kind === 'ResourceDecl') && d.cost) moneys.push(d.cost);
+      if (d.kind === 'PolicyDecl') for (const b of d.budgets) if (b.limit.kind === 'MoneyLit') moneys.push(b.limit);
+    }
+    for (const lit of moneys) {
+      if (lit.amount === 0) continue;
+      if (currency === undefined) currency = lit.currency;
+      else if (lit.currency !== currency)
+        diags.push(diagnostic('E0203', `costs and budgets must use one currency: this is ${lit.currency}, others are ${currency}`, m.file, lit.range));
     }
   }
-  return 'usd';
+  return currency ?? 'usd';
 }
 
 function policyIR(e: DeclEntry<'policy'>, scopes: Scopes, diags: Diagnostic[]): PolicyIR {

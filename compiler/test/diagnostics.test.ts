@@ -315,3 +315,12 @@ describe('data classes from context', () => {
     expect(out.plans[0]!.context).toMatchObject({ properties: { occupied: { type: 'boolean', 'x-orch-data': 'personal' } } });
   });
 });
+
+describe('E0203 across declarations', () => {
+  it('a budget in another currency than the costs is a unit mismatch', () => {
+    const text = `${BASE}\npolicy pol { budget cost <= 5eur }\nplan p { policy pol step a = fetch(url: "x") }\n`;
+    const [d] = only('E0203', text);
+    expect(covered(text, d!)).toBe('5eur');
+    expect(only('E0203', text.replace('5eur', '5usd'))).toEqual([]);
+  });
+});
