@@ -181,6 +181,31 @@ describe('approvals and controls across processes', () => {
     expect((JSON.parse(no.stdout) as { status: string }).status).toBe('failed');
   });
 
+  it('with --wait-for-signals the run process waits and a signal from another process completes it', async () => {
+    const project = projectDir();
+    const db = join(project, '.orch', 'runs.db');
+    const p = plan({
+      base_dir: '.',
+      capabilities: [
+        { ...local('std.capabilities.approval', 'echo'), kind: 'human', handler: { builtin: 'approval' } },
+        local('echo', 'echo'),
+      ],
+      steps: [
+        step({ id: 'ok', capability: 'std.capabilities.approval', kind: 'human', args: { approver: lit('lead') } }),
+        step({ id: 'after', capability: 'echo', deps: ['ok'] }),
+      ],
+    });
+    const file = writePlan(project, p);
+    const { done } = orchAsync(['run', file, '--run-id', 'wait-1', '--wait-for-signals', '--json'], project);
+    await until(() => eventTypes(db, 'wait-1').includes('step_started'), 'the approval step');
+    const sig = orch(['signal', 'wait-1', 'ok', 'approve'], project);
+    expect(sig.code, sig.stderr).toBe(0);
+    expect(sig.stdout).toMatch(/delivered by process \d+/);
+    const exit = await done;
+    expect(exit.code, exit.stderr).toBe(0);
+    expect((JSON.parse(exit.stdout) as { status: string }).status).toBe('completed');
+  });
+
   it('pause, resume and cancel reach a run executing in another process', async () => {
     const project = projectDir();
     const db = join(project, '.orch', 'runs.db');
