@@ -3,10 +3,10 @@
  * context signals, and what each attempt of each step does (succeed with an output after some
  * latency, fail, or hang past its timeout), including approval decisions.
  *
- * Outcome tables have a fixed shape (per step: one row per `for each` item, one cell per allowed
- * attempt) so fast-check shrinks by simplifying cells — every cell shrinks towards "succeeds
- * fast with the simplest output" — which is what makes shrunk traces contain only the failures
- * a counterexample needs.
+ * Outcome tables have a fixed shape (per step: one row per possible `for each` item, one entry
+ * per attempt the scheduler may make) so fast-check shrinks by simplifying entries — each
+ * attempt shrinks towards success, latencies towards the fast end, outputs towards the simplest
+ * value — which is what makes shrunk traces contain only the failures a counterexample needs.
  */
 import fc from 'fast-check';
 import type { CapabilityIR, ExprIR, PlanIR, SimulateIR, StepIR } from '../ir/types.js';
@@ -57,14 +57,10 @@ export const DEFAULT_MAX_LIST_SIZE = 6;
 /** Evaluates a constant expression (simulate values); provided by the runtime evaluator. */
 export type ConstantEvaluator = (expr: ExprIR) => unknown;
 
-const APPROVAL_CAPABILITY = /(^|\.)approval$/;
-
+/** As the scheduler decides it: a call whose handler is the built-in `approval`. */
 export function isApprovalStep(step: StepIR, plan: PlanIR): boolean {
-  if (step.capability === null) return false;
-  const cap = plan.capabilities[step.capability];
-  const handler = cap?.handler;
-  if (handler && 'builtin' in handler) return handler.builtin === 'approval';
-  return APPROVAL_CAPABILITY.test(step.capability);
+  const handler = step.capability === null ? null : plan.capabilities[step.capability]?.handler;
+  return handler !== null && handler !== undefined && 'builtin' in handler && handler.builtin === 'approval';
 }
 
 /**
