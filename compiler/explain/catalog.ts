@@ -94,7 +94,9 @@ plan hello {
     fix: `${ECHO}
 plan hello {
   step greet = echo(text: "hi")
-  step greet_again = echo(text: "hello again") { after greet }
+  step greet_again = echo(text: "hello again") {
+    after greet
+  }
 }
 `,
     reference: 'LANGUAGE.md §4 Declarations',
@@ -111,6 +113,7 @@ or a chain of file imports leads back to the importing file.
 For a cycle, the message lists the files in import order. Break it by moving the shared
 declarations into a third file that both import.`,
     trigger: `import "./missing_devices.orch" as devices
+
 ${ECHO}
 plan hello {
   step greet = echo(text: "hi")
@@ -185,6 +188,7 @@ guardrail spend_cap {
 
 plan hello {
   guardrails spend_cap
+
   step greet = echo(text: "hi")
 }
 `,
@@ -196,6 +200,7 @@ guardrail spend_cap {
 
 plan hello {
   guardrails spend_cap
+
   step greet = echo(text: "hi")
 }
 `,
@@ -259,6 +264,7 @@ guardrail no_personal_data_in_cloud {
 
 plan diary {
   guardrails no_personal_data_in_cloud
+
   step summary = summarize_diary(text: "dear diary")
 }
 `,
@@ -288,7 +294,10 @@ guardrail no_personal_data_in_cloud {
 
 plan diary {
   guardrails no_personal_data_in_cloud
-  step summary = summarize_diary(text: "dear diary") { on home_box }
+
+  step summary = summarize_diary(text: "dear diary") {
+    on home_box
+  }
 }
 `,
     reference: 'LANGUAGE.md §4 Declarations (guardrails), Plans and steps (guardrail semantics)',
@@ -311,6 +320,7 @@ guardrail small_plans {
 
 plan hello {
   guardrails small_plans
+
   step greet = echo(text: "hi")
   step again = echo(text: greet.output.text)
 }
@@ -323,6 +333,7 @@ guardrail small_plans {
 
 plan hello {
   guardrails small_plans
+
   step greet = echo(text: "hi")
   step again = echo(text: greet.output.text)
 }
@@ -344,6 +355,7 @@ guardrail prefer_short_plans {
 
 plan hello {
   guardrails prefer_short_plans
+
   step greet = echo(text: "hi")
   step again = echo(text: greet.output.text)
 }
@@ -356,6 +368,7 @@ guardrail prefer_short_plans {
 
 plan hello {
   guardrails prefer_short_plans
+
   step greet = echo(text: "hi")
   step again = echo(text: greet.output.text)
 }
@@ -440,6 +453,7 @@ policy frugal {
 
 plan localise {
   policy frugal
+
   step german = translate(text: "Good evening")
 }
 `,
@@ -458,6 +472,7 @@ policy frugal {
 
 plan localise {
   policy frugal
+
   step german = translate(text: "Good evening")
 }
 `,
@@ -506,14 +521,20 @@ plan hello {
   step greet = echo(text: "hi")
 }
 
-trigger every_morning { schedule "0 25 * * *" timezone "Europe/Paris" run hello }
+trigger every_morning {
+  schedule "0 25 * * *" timezone "Europe/Paris"
+  run hello
+}
 `,
     fix: `${ECHO}
 plan hello {
   step greet = echo(text: "hi")
 }
 
-trigger every_morning { schedule "0 7 * * *" timezone "Europe/Paris" run hello }
+trigger every_morning {
+  schedule "0 7 * * *" timezone "Europe/Paris"
+  run hello
+}
 `,
     reference: 'LANGUAGE.md §4 Triggers',
   },

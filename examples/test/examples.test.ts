@@ -73,9 +73,10 @@ async function runToEnd(example: Example, extra: { input?: string; env?: NodeJS.
 
 function orchFilesOf(name: string): string[] {
   const dir = path.join(EXAMPLES_DIR, name);
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.orch'))
-    .map((f) => path.join(dir, f));
+  // Only files: a `.orch/` journal folder left by a run in the example's folder is not a module.
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isFile() && d.name.endsWith('.orch'))
+    .map((d) => path.join(dir, d.name));
 }
 
 /** `handler "./handlers/x.js#name"` references of one .orch file, resolved against that file. */

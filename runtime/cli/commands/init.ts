@@ -85,7 +85,10 @@ simulate greet {
   latency 10ms..100ms
 }
 
-trigger by_hand { manual run hello }
+trigger by_hand {
+  manual
+  run hello
+}
 `,
   },
   {
