@@ -74,13 +74,20 @@ describe('orch verify (CLI)', () => {
     expect(r.code).toBe(0);
   });
 
-  it('usage and I/O errors exit 2 with one line', () => {
+  it('a missing file exits 2 with one line', () => {
     const missing = orch(['verify', path.join(dir, 'nope.orch')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     expect(missing.stderr).toMatch(/^orch: cannot read .*nope\.orch/);
+  });
+
+  it('bad options exit 2', () => {
     const badRuns = orch(['verify', irFile('x', throttledRender()), '--runs', 'many']);
     expect(badRuns.code).toBe(2);
+    expect(badRuns.stderr).toContain('--runs must be an integer');
+  });
+
+  it('an unknown plan or an invalid IR file exits 2 with one line', () => {
     const badPlan = orch(['verify', irFile('y', throttledRender()), '--plan', 'other']);
     expect(badPlan.code).toBe(2);
     expect(badPlan.stderr).toContain('no plan named "other"');
