@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { format } from '../../language/format.js';
 import { orchAsync as orch, REPO_ROOT } from './cli.js';
 
 const EXAMPLES_DIR = path.join(REPO_ROOT, 'examples');
@@ -121,6 +122,14 @@ describe('examples', () => {
         const fn = mod[ref.exportName];
         expect(typeof fn, `${ref.module}#${ref.exportName}`).toBe('function');
         expect((fn as () => unknown).constructor.name, `${ref.exportName} is async`).toBe('AsyncFunction');
+      }
+    });
+
+    it('is in the canonical format (what orch fmt prints)', () => {
+      for (const file of orchFilesOf(example.name)) {
+        const result = format(file, readFileSync(file, 'utf8'));
+        expect(result.refused, file).toBeUndefined();
+        expect(result.changed, file).toBe(false);
       }
     });
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { orch } from '../../../examples/test/cli.js';
+import { format } from '../../../language/format.js';
 import { compile } from '../../index.js';
 import { allExplanations, explanationFor } from '../catalog.js';
 
@@ -38,6 +39,17 @@ describe('explanation catalogue', () => {
     for (const e of allExplanations()) {
       expect(codesOf(e.trigger), `${e.code} trigger`).toContain(e.code);
       expect(codesOf(e.fix), `${e.code} fix`).not.toContain(e.code);
+    }
+  });
+
+  it('shows snippets in the canonical format (fixes and syntactically valid triggers)', () => {
+    for (const e of allExplanations()) {
+      for (const [which, text] of [['trigger', e.trigger], ['fix', e.fix]] as const) {
+        const result = format(`${e.code}.orch`, text);
+        // A snippet with a syntax error (E0001's trigger) is left alone by the formatter.
+        if (result.diagnostics.some((d) => d.severity === 'error')) continue;
+        expect(result.changed, `${e.code} ${which}`).toBe(false);
+      }
     }
   });
 

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { format } from '../../../language/format.js';
 import { orch } from '../../../examples/test/cli.js';
 
 function freshDir(): string {
@@ -27,6 +28,7 @@ describe('orch init', () => {
     // The handler named in the plan exists and returns the declared output shape.
     const plan = readFileSync(path.join(dir, 'hello.orch'), 'utf8');
     expect(plan).toContain('handler "./handlers/greet.mjs#greet"');
+    expect(format('hello.orch', plan).changed, 'the scaffold is in the canonical format').toBe(false);
     const handlers = (await import(path.join(dir, 'handlers/greet.mjs'))) as Record<string, (i: unknown) => Promise<unknown>>;
     expect(await handlers.greet!({ name: 'Ada' })).toEqual({ message: 'Hello, Ada!', length: 11 });
     expect(await handlers.shout!({ text: 'hi' })).toEqual({ banner: '*** HI ***' });
