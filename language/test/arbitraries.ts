@@ -111,7 +111,11 @@ export const arbPercentLit: fc.Arbitrary<A.PercentLit> = fc
 
 const arbBoolLit: fc.Arbitrary<A.BoolLit> = fc.boolean().map((value) => ({ kind: 'BoolLit', value, range: r }));
 const arbNullLit: fc.Arbitrary<A.NullLit> = fc.constant({ kind: 'NullLit', range: r });
-const arbNameExpr: fc.Arbitrary<A.NameExpr> = arbIdentName.map((name) => ({ kind: 'NameExpr', name, range: r }));
+/** Names that head expressions in real plans (`input.x`, `step.data`, `plan.cost`, …) are keywords elsewhere. */
+export const EXPRESSION_HEADS = ['input', 'context', 'step', 'plan', 'run', 'event', 'output'];
+const arbNameExpr: fc.Arbitrary<A.NameExpr> = fc
+  .oneof({ weight: 4, arbitrary: arbIdentName }, { weight: 1, arbitrary: fc.constantFrom(...EXPRESSION_HEADS) })
+  .map((name) => ({ kind: 'NameExpr', name, range: r }));
 
 const BINARY_OPS: readonly A.BinaryOp[] = ['implies', 'or', 'and', '==', '!=', '<', '<=', '>', '>=', 'in', '??', '+', '-', '*', '/', '%'];
 /** Built-in functions callable in expressions. */
