@@ -113,9 +113,14 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       methods: {
         GET: async (_q, res) => {
           const stats = engine.stats();
+          const next = new Map(engine.nextRuns().map((n) => [n.trigger, n.next?.toISOString() ?? null] as const));
           send(res, 200, {
             events: stats.events,
-            triggers: stats.triggers.map((s) => ({ ...s, source: engine.trigger(s.name)?.source })),
+            triggers: stats.triggers.map((s) => ({
+              ...s,
+              source: engine.trigger(s.name)?.source,
+              ...(next.has(s.name) ? { next: next.get(s.name) } : {}),
+            })),
           });
         },
       },

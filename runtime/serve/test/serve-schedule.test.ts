@@ -37,6 +37,9 @@ describe('orch serve: schedules', () => {
     const serve = await startServe(['schedule.orch'], { db: join(tempDir(), 'runs.db') });
     try {
       expect(serve.stdout()).toMatch(/every_second\s+schedule "\* \* \* \* \* \*" Europe\/Paris/);
+      const listed = (await http(serve.url, 'GET', '/triggers', { token: TOKEN })).json.triggers[0];
+      expect(listed).toMatchObject({ name: 'every_second', kind: 'schedule', source: { cron: '* * * * * *', timezone: 'Europe/Paris' } });
+      expect(Date.parse(listed.next)).toBeGreaterThan(Date.now() - 2000);
       const ticks = await waitFor(async () => {
         const t = await tickedInputs(serve.url);
         return t.length >= 2 ? t : undefined;
