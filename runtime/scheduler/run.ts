@@ -339,8 +339,12 @@ export class Run implements RunReader {
     for (const l of this.logical.values()) {
       const v = this.logicalView(l);
       const insts = l.instances;
-      const starts = insts.map((i) => i.startedAt).filter((t): t is number => t !== null);
-      const ends = insts.map((i) => i.completedAt).filter((t): t is number => t !== null);
+      let start: number | null = null;
+      let end: number | null = null;
+      for (const i of insts) {
+        if (i.startedAt !== null && (start === null || i.startedAt < start)) start = i.startedAt;
+        if (i.completedAt !== null && (end === null || i.completedAt > end)) end = i.completedAt;
+      }
       const error = l.wholeError ?? insts.find((i) => i.error !== null && FAILED.has(i.status))?.error ?? null;
       if (v.status === 'completed') completed++;
       else if (FAILED.has(v.status)) failed++;
@@ -353,8 +357,8 @@ export class Run implements RunReader {
         attempts: v.attempts,
         resource: v.resource,
         duration: v.duration,
-        startedAt: iso(starts.length ? Math.min(...starts) : null),
-        completedAt: iso(ends.length && TERMINAL.has(v.status) ? Math.max(...ends) : null),
+        startedAt: iso(start),
+        completedAt: iso(TERMINAL.has(v.status) ? end : null),
       });
     }
     const end = this.completedAt ?? this.now();
