@@ -65,7 +65,19 @@ export const STEP_STATUSES = ['pending', 'queued', 'running', 'paused', 'complet
 const TIERS = ['local', 'edge', 'cloud', 'human'];
 const CONSTANT_WORDS = new Set<string>([...RESOURCE_KINDS, ...TIERS, ...CAPABILITY_KINDS, ...STEP_STATUSES]);
 
+const viewCache = new WeakMap<Ty, Ty>();
+
+/** The type of a step reference (`x.output`, `x.status`, …); shared per output type. */
 export function stepViewTy(output: Ty): Ty {
+  let view = viewCache.get(output);
+  if (!view) {
+    view = buildStepView(output);
+    viewCache.set(output, view);
+  }
+  return view;
+}
+
+function buildStepView(output: Ty): Ty {
   return record([
     field('output', output),
     field('status', { k: 'enum', values: STEP_STATUSES }),
@@ -218,7 +230,7 @@ class ExprChecker {
     if (step) {
       env.model.refer(env.file, range, step.symbol);
       env.onStep?.(step.id, range, outputNext, guarded);
-      const out = step.group !== undefined && step.group !== env.group ? listOf(step.outputTy) : step.outputTy;
+      const out = step.group !== undefined && step.group !== env.group ? listOfCached(step.outputTy) : step.outputTy;
       const ty = stepViewTy(out);
       env.model.typeAt(env.file, range, () => `step ${name}: output ${formatTy(out)}`);
       return { ty, data: NO_DATA, ir: { op: 'step', id: step.id } };
@@ -497,6 +509,16 @@ function fieldOwner(object: Expr, base: Ty): string {
   if (object.kind === 'NameExpr' && (object.name === 'context' || object.name === 'input'))
     return `${object.name} (${formatTy(base)})`;
   return base.k === 'record' && base.fields.size === 0 ? 'an empty record' : formatTy(base);
+}
+
+const listCache = new WeakMap<Ty, Ty>();
+function listOfCached(t: Ty): Ty {
+  let l = listCache.get(t);
+  if (!l) {
+    l = listOf(t);
+    listCache.set(t, l);
+  }
+  return l;
 }
 
 function widenLiteral(t: Ty): Ty {
