@@ -139,3 +139,42 @@ describe('resume details', () => {
     expect(again.exec.starts.at(-1)!.input).toEqual({ got: 's3' });
   });
 });
+
+describe('ordering and backoff', () => {
+  it('among ready steps the lower priority number starts first', async () => {
+    const p = plan({
+      capabilities: [capability('c')],
+      steps: [
+        step({ id: 'low', capability: 'c', priority: 4 }),
+        step({ id: 'critical', capability: 'c', priority: 0 }),
+        step({ id: 'normal', capability: 'c', priority: 2 }),
+      ],
+      over: { concurrency: 1 },
+    });
+    const h = harness(p);
+    const done = h.run.start();
+    h.clock.runAll();
+    await done;
+    expect(h.exec.starts.map((s) => s.stepId)).toEqual(['critical', 'normal', 'low']);
+  });
+
+  it('retries wait fixed or exponentially growing delays, capped by max', async () => {
+    const clock = new VirtualClock(0);
+    const exec = new SimExecutor(clock, () => ({ latency: 0, outcome: { ok: false, error: 'nope' } }));
+    const p = plan({
+      capabilities: [capability('c')],
+      steps: [
+        step({ id: 'fixed', capability: 'c', on_failure: 'continue', retry: { max: 2, backoff: 'fixed', delay_ms: 100, max_delay_ms: null, jitter: false } }),
+        step({ id: 'expo', capability: 'c', on_failure: 'continue', retry: { max: 4, backoff: 'exponential', delay_ms: 100, max_delay_ms: 300, jitter: false } }),
+      ],
+    });
+    const starts: RunEvent[] = [];
+    const run = new Run(p, { clock, executor: exec, observe: (e) => void (e.type === 'step_started' && starts.push(e)) }, { runId: 'b' });
+    const done = run.start();
+    clock.runAll();
+    await done;
+    const at = (id: string) => starts.filter((e) => e.stepId === id).map((e) => e.ts);
+    expect(at('fixed')).toEqual([0, 100, 200]);
+    expect(at('expo')).toEqual([0, 100, 300, 600, 900]);
+  });
+});
