@@ -327,19 +327,23 @@ class Printer {
    * `head {` items one per line `}`; `{}` when empty. Comments on the opening line (`{ // …`)
    * describe the block and go first.
    */
-  private block(head: Doc, items: readonly Item[], comments: readonly Comment[], openLine?: number): Doc {
-    const [header, rest] = this.splitHeader(items, comments, openLine);
+  private block(head: Doc, items: readonly Item[], comments: readonly Comment[], node?: Range): Doc {
+    const [header, rest] = this.splitHeader(items, comments, node);
     const { docs, dangling } = this.lines(items, rest);
     const body: Doc[] = [...header.map((c) => text(c)), ...docs, ...dangling.map((c) => text(c))];
     if (body.length === 0) return [head, ' {}'];
     return [head, ' {', indent(body.map((d) => [hardline, d])), hardline, '}'];
   }
 
-  /** Comments on the block's opening line, before any item: they describe the whole block. */
-  private splitHeader(items: readonly Item[], comments: readonly Comment[], openLine: number | undefined): [Comment[], Comment[]] {
-    if (openLine === undefined) return [[], [...comments]];
+  /**
+   * Comments on the block's opening line, before any item, describe the whole block; so do the
+   * end-of-line comments of a one-line declaration (handed in by `module`, after `node`).
+   */
+  private splitHeader(items: readonly Item[], comments: readonly Comment[], node: Range | undefined): [Comment[], Comment[]] {
+    if (node === undefined) return [[], [...comments]];
     const firstItem = Math.min(...items.map((i) => (i.range && i.range.end.offset > 0 ? i.range.start.offset : Infinity)));
-    const isHeader = (c: Comment): boolean => c.range.start.line === openLine && c.range.end.offset <= firstItem;
+    const isHeader = (c: Comment): boolean =>
+      c.range.start.line === node.start.line && (c.range.end.offset <= firstItem || c.range.start.offset >= node.end.offset);
     return [comments.filter(isHeader), comments.filter((c) => !isHeader(c))];
   }
 
@@ -368,7 +372,7 @@ class Printer {
   }
 
   private propertyBlock(head: Doc, node: { readonly kind: keyof typeof KEYWORDS; readonly range: Range }, props: readonly Property[], comments: readonly Comment[]): Doc {
-    return this.block(head, this.propertyItems(node, props), comments, node.range.start.line);
+    return this.block(head, this.propertyItems(node, props), comments, node.range);
   }
 
   private propertyItems(
@@ -396,6 +400,7 @@ class Printer {
     }
     const imports: Item[] = m.imports.map((imp) => ({ range: imp.range, print: (inner) => this.withTrailing(this.importDecl(imp), inner) }));
     const decls: Item[] = m.declarations.map((d) => ({ range: d.range, doc: d.doc, print: (inner) => this.declaration(d, inner) }));
+    const absorbs = new Set(m.declarations.filter((d) => d.kind !== 'InvariantDecl' && d.kind !== 'TypeAliasDecl').map((d) => d.range));
     const all = [...header, ...imports, ...decls];
     const comments = [...m.comments].sort((a, b) => a.range.start.offset - b.range.start.offset);
     const { items: attached, dangling } = this.distribute(all, comments);
@@ -406,7 +411,10 @@ class Printer {
         const sameGroup = index > header.length && index < header.length + imports.length;
         out.push(sameGroup ? hardline : [hardline, hardline]);
       }
-      out.push(this.topLeading(a.leading, item), this.itemDoc(item, { ...a, leading: [] }));
+      // `trigger t { … }  // note` on one line becomes a block: the note goes to its first line.
+      const oneLine = item.range !== undefined && absorbs.has(item.range) && item.range.start.line === item.range.end.line;
+      const placed = oneLine ? { ...a, inner: [...a.inner, ...a.trailing], trailing: [] } : a;
+      out.push(this.topLeading(a.leading, item), this.itemDoc(item, { ...placed, leading: [] }));
     });
     // Comments after the last declaration: keep a blank line where the source had one.
     const last = attached.at(-1);
@@ -590,7 +598,7 @@ class Printer {
 
   private context(d: ContextDecl, comments: Comment[]): Doc {
     const items: Item[] = d.fields.map((f) => ({ range: f.range, doc: f.doc, print: (inner) => this.fieldDecl(f, inner) }));
-    return this.block('context', items, comments, d.range.start.line);
+    return this.block('context', items, comments, d.range);
   }
 
   private plan(d: PlanDecl, comments: Comment[]): Doc {
@@ -620,7 +628,7 @@ class Printer {
       ['plan ', d.name.name],
       sections(propItems.slice(0, props.length), body, propItems.slice(props.length)),
       comments,
-      d.range.start.line,
+      d.range,
     );
   }
 
@@ -701,7 +709,7 @@ class Printer {
       this.exprC(f.list, listComments),
       f.parallel ? [' parallel ', this.expr(f.parallel)] : '',
     ];
-    return this.block(head, f.body.map((b) => this.bodyItem(b)), rest, f.range.start.line);
+    return this.block(head, f.body.map((b) => this.bodyItem(b)), rest, f.range);
   }
 
   private trigger(d: TriggerDecl, comments: Comment[]): Doc {
@@ -744,7 +752,7 @@ class Printer {
     if (comments.length === 0) return group('invariant ', name, ' {', indent(line, d.modality, ' ', this.expr(d.condition)), line, '}');
     // With comments inside, the body gets its own line so they can stay above or below it.
     const body: Item = { range: d.condition.range, print: (inner) => [d.modality, ' ', this.exprC(d.condition, inner)] };
-    return this.block(['invariant ', name], [body], comments, d.range.start.line);
+    return this.block(['invariant ', name], [body], comments, d.range);
   }
 
   private simulate(d: SimulateDecl, comments: Comment[]): Doc {

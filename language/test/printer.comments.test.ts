@@ -112,6 +112,11 @@ describe('comment placement', () => {
     );
   });
 
+  it('moves the end-of-line comment of a one-line declaration into its block; one-line invariants keep it', () => {
+    const input = 'trigger api_in { api "/x"  run p }   // HTTP POST\ninvariant i { always a.completed } // stays\n';
+    expect(fmt(input)).toBe('trigger api_in {\n  // HTTP POST\n  api "/x"\n  run p\n}\n\ninvariant i { always a.completed } // stays\n');
+  });
+
   it('prints doc comments as /// lines above declarations, fields and steps', () => {
     const input = 'context {\n  /// degrees\n  /// Celsius\n  t: number\n}\n/// The plan.\nplan p { step a = wait 1s }\n';
     expect(fmt(input)).toBe('context {\n  /// degrees\n  /// Celsius\n  t: number\n}\n\n/// The plan.\nplan p {\n  step a = wait 1s\n}\n');
