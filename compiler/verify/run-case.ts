@@ -24,8 +24,12 @@ export async function runCase(plan: PlanIR, scenario: Scenario, options: Monitor
 
   let observerError: unknown = null;
   const observe = (event: RunEvent, reader: RunReader): void => {
-    // Sub-plan runs share the deps (and so this observer); only the plan under test is judged.
-    if (event.runId !== ROOT_RUN) return;
+    // Sub-plan runs share the deps (and so this observer); only the plan under test is judged,
+    // but their approvals still need an answer.
+    if (event.runId !== ROOT_RUN) {
+      if (event.type === 'step_started' && event.stepId !== null) approveInSubplan(event, reader);
+      return;
+    }
     try {
       monitor.observe(event, reader);
       if (event.type === 'step_started' && event.stepId !== null) answerApproval(event);
@@ -47,11 +51,20 @@ export async function runCase(plan: PlanIR, scenario: Scenario, options: Monitor
     clock.setTimer(outcome ? outcome.latency_ms : 1, () => run?.signal(key, approve ? 'approve' : 'reject', 'simulated approver'));
   };
 
+  /** Approvals inside sub-plans are granted (the scenario models the plan under test only). */
+  const approveInSubplan = (event: RunEvent, reader: RunReader): void => {
+    const step = reader.plan.steps.find((s) => s.id === parseInstance(event.stepId!).step);
+    if (!step || !isApprovalStep(step, reader.plan)) return;
+    // Signals reach a child through its parent: `verify/summary` + `approve` → `summary/approve`.
+    const key = `${event.runId.slice(ROOT_RUN.length + 1)}/${event.stepId}`;
+    clock.setTimer(1, () => run?.signal(key, 'approve', 'simulated approver'));
+  };
+
   run = new Run(
     plan,
     {
       clock,
-      executor: new SimulatedExecutor(clock, scenario),
+      executor: new SimulatedExecutor(clock, scenario, ROOT_RUN),
       observe,
       // Jitter at its midpoint keeps runs reproducible; secrets are never needed by simulated
       // handlers, so every one resolves to the redaction marker.

@@ -11,14 +11,16 @@ export class SimulatedExecutor implements Executor {
   constructor(
     private readonly clock: Clock,
     private readonly scenario: Scenario,
+    private readonly rootRunId: string,
   ) {}
 
   start(request: AttemptRequest, done: (outcome: SchedulerOutcome) => void): AttemptHandle {
     const { item } = parseInstance(request.stepId);
     // `attempt` counts every start of the step (retries, rebindings, the fallback call), which is
     // how the scenario's table is laid out; compensations always succeed quickly.
+    // Sub-plan steps are not in the scenario: they succeed.
     const outcome =
-      request.purpose === 'compensate' ? undefined : outcomeOf(this.scenario, request.baseStepId, item ?? 0, Math.max(0, request.attempt - 1));
+      request.purpose === 'compensate' || request.runId !== this.rootRunId ? undefined : outcomeOf(this.scenario, request.baseStepId, item ?? 0, Math.max(0, request.attempt - 1));
     let timer: ReturnType<Clock['setTimer']> | null = null;
     if (outcome?.kind === 'hang') return { abort: () => undefined };
     const latency = outcome ? outcome.latency_ms : 1;
