@@ -2,8 +2,9 @@
  * Comment placement for the printer. The AST keeps comments only as a flat list with ranges, so
  * the printer decides, container by container, which printed item each comment belongs to:
  * a comment inside an item's range goes down into that item; one on the same line as the end of
- * the previous item trails it; any other comment leads the next item; what is left after the last
- * item dangles at the end of the container.
+ * the previous item trails it; own-line comments directly below an item and followed by a blank
+ * line close that item; any other comment leads the next item; what is left after the last item
+ * dangles at the end of the container.
  */
 import type { Comment, Range } from './ast.js';
 import { lex } from './lexer.js';
