@@ -85,4 +85,16 @@ describe('orch serve: run controls', () => {
     expect(text).toMatch(/orch_local_execution_ratio 1\b/);
     expect(text).toMatch(/orch_queue_depth \d+/);
   });
+
+  it('a run-time guardrail violation is counted in the metrics', async () => {
+    const id = await start('checked', { value: 'noisy' });
+    const done = await until(id, (v) => ['completed', 'failed'].includes(v.status), 'checked run to finish');
+    expect(done.status).toBe('completed'); // a warning does not stop the run
+    const types = (await call('GET', `/runs/${id}/timeline`)).json.events.map((e: { type: string }) => e.type);
+    expect(types).toContain('guardrail_violation');
+    await waitFor(async () => {
+      const t = (await call('GET', '/metrics')).text;
+      return /orch_guardrail_violations_total\{guardrail="[\w.]*quiet_output"\} 1\b/.test(t) ? true : undefined;
+    }, 10_000, 'the violation in the metrics');
+  });
 });
