@@ -403,16 +403,19 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): PlanIR | undefined 
   const policy = cp.policy ? cx.policies.get(cp.policy) ?? null : null;
   const effective = policy ?? defaultPolicy();
 
-  // placement
+  // placement (steps with the same needs get the same binding: computed once per need)
   const bindings = new Map<string, StepIR['binding']>();
+  const placements = new Map<string, ReturnType<typeof place>>();
   for (const s of cp.steps) {
     const builtin = s.action.type === 'call' ? null : s.action.type;
-    const r = place(
-      { id: s.id, kind: s.kind, builtin, requires: s.capability?.ir.requires ?? [], pinned: s.pinned ? (cx.resources.find((x) => x.name === s.pinned!.node.name.name) ?? cx.resources.find((x) => x.name === s.pinned!.qualifiedName))?.name ?? s.pinned.node.name.name : undefined },
-      cx.resources,
-      effective,
-      cx.money,
-    );
+    const requires = s.capability?.ir.requires ?? [];
+    const pinned = s.pinned ? (cx.resources.find((x) => x.name === s.pinned!.node.name.name) ?? cx.resources.find((x) => x.name === s.pinned!.qualifiedName))?.name ?? s.pinned.node.name.name : undefined;
+    const key = `${builtin}|${s.kind}|${requires.join(',')}|${pinned ?? ''}`;
+    let r = placements.get(key);
+    if (!r) {
+      r = place({ id: s.id, kind: s.kind, builtin, requires, pinned }, cx.resources, effective, cx.money);
+      placements.set(key, r);
+    }
     if (!r.ok) {
       if (s.action.type === 'call' && !s.capability) continue; // unresolved capability: already reported
       diags.push(diagnostic('E0501', `no resource can host step "${s.id}": ${r.reason}`, file, s.decl.name.range));
