@@ -37,7 +37,7 @@ describe('orch serve: triggers', () => {
   it('prints a banner listing every active trigger and the URL', () => {
     const out = serve.stdout();
     expect(out).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/);
-    for (const name of ['on_leak', 'on_door', 'on_crash', 'by_hand', 'via_api', 'too_hot', 'chained', 'on_fail']) {
+    for (const name of ['on_leak', 'on_door', 'on_crash', 'by_hand', 'via_api', 'too_hot', 'chained', 'on_fail', 'limited']) {
       expect(out).toContain(name);
     }
     expect(out).not.toContain(TOKEN); // a token from the environment is never echoed
@@ -99,6 +99,14 @@ describe('orch serve: triggers', () => {
     expect(bad.json.error).toMatch(/product|prodcut/);
     const get = await call('GET', '/campaigns');
     expect(get.status).toBe(405);
+  });
+
+  it('a debounced api trigger answers 429 inside its window', async () => {
+    const first = await call('POST', '/limited', { product: 'a' });
+    expect(first.status).toBe(202);
+    const second = await call('POST', '/limited', { product: 'b' });
+    expect(second.status).toBe(429);
+    expect(second.json.error).toMatch(/debounce/);
   });
 
   it('a condition trigger fires on the rising edge only', async () => {
