@@ -381,8 +381,8 @@ plan hello {
     title: 'no resource can host a step',
     details: `Placement binds every step to a resource that provides all the tags its capability
 \`requires\` (or to the resource named with \`on\`). When no declared resource provides every
-required tag — or when the guardrails and the pinned resource rule out all candidates — the step
-cannot run anywhere.
+required tag — or the pinned resource is not declared or lacks one of them — the step cannot run
+anywhere; the message lists the declared resources and what they provide.
 
 Declare a resource that \`provides\` the missing tag, drop the tag from \`requires\` if the
 capability does not need it, or pin the step with \`on RESOURCE\` to one that fits. A module that
@@ -435,9 +435,11 @@ plan enhance {
 costs plus the cost of the resources they are placed on; estimated duration is the critical path
 of step latencies. Both are shown by \`orch preview\`.
 
-The plan still compiles — estimates are estimates — but at run time the actual cost and elapsed
-time are checked against the budget too. Raise the budget, choose cheaper or faster capabilities
-or resources, or a policy strategy (\`cost\`, \`latency\`) that optimises for the budgeted metric.`,
+The plan still compiles — estimates are estimates. \`orch verify\` checks the budget against the
+simulated actuals (the built-in invariant "policy budget respected"), and a guardrail such as
+\`assert run.cost <= 0.50usd\` enforces a limit on the actuals of a real run. Raise the budget,
+choose cheaper or faster capabilities or resources, or a policy strategy (\`cost\`, \`latency\`)
+that optimises for the budgeted metric.`,
     trigger: `capability translate {
   kind llm
   input { text: string }
@@ -482,12 +484,14 @@ plan localise {
   W0601: {
     severity: 'warning',
     title: 'unused declaration',
-    details: `A declaration is never used: a capability no step calls, a resource no step can be placed
-on, a policy or guardrail no plan names, or a step whose output nothing reads and that has no
-effect of its own. Unused declarations are usually left-overs of a refactoring.
+    details: `A declaration is never used: a capability no step calls, a policy or type nothing refers
+to, a resource no step is placed on (as its binding or as a fallback), or a step whose output
+nothing reads and whose capability only computes (kind \`llm\` or \`agent\`). Steps of kind
+\`tool\`, \`service\` and \`human\` act on the world, so they are never reported, and neither are
+\`wait\` and \`run\` steps. A module without plans that is imported (or declares \`module\`) is a
+library: its declarations are exports and are not reported.
 
-Delete the declaration (the quick fix does this), or use it. Steps that call capabilities are
-assumed to have effects, so this warning is mostly about declarations at module level.`,
+Delete the declaration (the quick fix does this), or use it.`,
     trigger: `${ECHO}
 capability shout {
   kind tool
