@@ -96,16 +96,8 @@ export class TriggerEngine {
     opts.starter.onFinished((run) => void this.runFinished(run));
   }
 
-  plan(name: string): PlanIR | undefined {
-    return this.plans.get(name);
-  }
-
   planNames(): string[] {
     return [...new Set([...this.plans.values()].map((p) => p.plan))].sort();
-  }
-
-  list(): readonly TriggerIR[] {
-    return this.triggers;
   }
 
   /** Starts the schedules and settles each condition's initial side of its edge. */
