@@ -332,6 +332,8 @@ export interface LexOutput {
 /** Tokenizes `text`; never throws. Lexical problems are returned, not raised. */
 export function lex(text: string): LexOutput {
   const result = orchLexer.tokenize(text);
+  memoText = ''; // release the text held by the number matcher's memo
+  memoOffset = -1;
   // 'onlyOffset' tracking records start offsets only; the end is implied by the image.
   for (const t of result.tokens) {
     t.endOffset = t.startOffset + t.image.length - 1;

@@ -807,7 +807,9 @@ export function parseTokens(tokens: IToken[]): { cst: CstNode; errors: OrchParse
   p.input = tokens;
   p.junkSeen = false;
   const cst = p.moduleFile();
-  return { cst, errors: p.errors, junkSeen: p.junkSeen };
+  const result = { cst, errors: p.errors, junkSeen: p.junkSeen };
+  p.input = []; // do not keep the last file's tokens alive in the shared parser
+  return result;
 }
 
 /** Parses a token list as a single expression (used for `${…}` interpolations). */
@@ -815,7 +817,9 @@ export function parseExpressionTokens(tokens: IToken[]): { cst: CstNode; errors:
   const p = orchParser();
   p.input = tokens;
   const cst = p.expression();
-  return { cst, errors: p.errors, rest: 0 };
+  const result = { cst, errors: p.errors, rest: 0 };
+  p.input = [];
+  return result;
 }
 
 export const TOKEN_TYPES: readonly TokenType[] = ALL_TOKENS;

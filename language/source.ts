@@ -29,9 +29,26 @@ export class LineIndex {
   /** Position of a 0-based offset; offsets outside the text are clamped. */
   /** Line of the previous lookup: the AST builder asks for positions in nearly increasing order. */
   private lastLine = 0;
+  /**
+   * Positions already handed out, by offset. Adjacent AST nodes share boundaries (a member
+   * access ends where its property ends, an argument starts where its name starts), so sharing
+   * the (immutable) Position objects saves a large share of the AST's memory on big files.
+   */
+  private readonly positions: Position[] = [];
+  /** offset → 1 + index into `positions` (0 = not computed yet); allocated on first use. */
+  private slots: Int32Array | undefined;
 
   positionAt(offset: number): Position {
     const o = Math.max(0, Math.min(Number.isFinite(offset) ? offset : this.text.length, this.text.length));
+    const slots = (this.slots ??= new Int32Array(this.text.length + 1));
+    const slot = slots[o]!;
+    if (slot !== 0) return this.positions[slot - 1]!;
+    const p = this.computePosition(o);
+    slots[o] = this.positions.push(p);
+    return p;
+  }
+
+  private computePosition(o: number): Position {
     const starts = this.lineStarts;
     const l = this.lastLine;
     if (starts[l]! <= o && (l + 1 >= starts.length || starts[l + 1]! > o)) {
