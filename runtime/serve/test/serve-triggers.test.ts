@@ -137,8 +137,16 @@ describe('orch serve: triggers', () => {
     expect(report.planId).toMatch(/report$/);
     // Every completed `respond` run has exactly one chained report, never two.
     const completedResponds = (await runs()).filter((x) => x.planId.endsWith('respond') && x.status === 'completed').length;
-    const counts = await triggerCounts('chained');
+    // A chain starts right after the run it follows ends; give the last one that moment.
+    const counts = await waitFor(async () => {
+      const c = await triggerCounts('chained');
+      return c.started >= completedResponds ? c : undefined;
+    }, 10_000, 'a chained run per completed respond run');
     expect(counts.started).toBe(completedResponds);
+    const reports = (await runs()).filter((x) => x.planId.endsWith('report'));
+    const sources = await Promise.all(reports.map(async (x) => (await call('GET', `/runs/${x.runId}`)).json.steps[0]?.output?.value));
+    const chainedSources = sources.filter((v) => typeof v === 'string' && v.startsWith('current:'));
+    expect(new Set(chainedSources).size).toBe(chainedSources.length); // never two reports for one run
   });
 
   it('`after … failed` fires when the plan fails, not when it completes', async () => {
