@@ -86,6 +86,16 @@ describe('orch serve: run controls', () => {
     expect(text).toMatch(/orch_queue_depth \d+/);
   });
 
+  it('context signals reach runs in flight (`wait until context.…`)', async () => {
+    const id = await start('watch', {});
+    await until(id, (v) => v.steps.find((s: { stepId: string }) => s.stepId === 'hot')?.status === 'running', 'waiting on the context');
+    expect((await call('POST', '/signals', { temperature: 25 })).status).toBe(202);
+    expect((await view(id)).status).toBe('running');
+    expect((await call('POST', '/signals', { temperature: 31 })).status).toBe(202);
+    const done = await until(id, (v) => ['completed', 'failed', 'timeout'].includes(v.status), 'the watch run to finish');
+    expect(done.status).toBe('completed');
+  });
+
   it('a run-time guardrail violation is counted in the metrics', async () => {
     const id = await start('checked', { value: 'noisy' });
     const done = await until(id, (v) => ['completed', 'failed'].includes(v.status), 'checked run to finish');
