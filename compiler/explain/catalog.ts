@@ -132,7 +132,8 @@ plan hello {
     title: 'type mismatch',
     details: `A value of one type was used where another is required: an argument whose type does not
 match the capability's input field, a \`when\` or \`wait until\` condition that is not a \`bool\`,
-a comparison between unrelated types, or a plan output that does not match its declared shape.
+or a comparison between unrelated types (\`a.output.text == 2\`). (A trigger's \`with { … }\`
+value of the wrong type is reported as E0701.)
 
 \`int\` is accepted where \`number\` is expected; string-literal enums accept only their listed
 values; \`T?\` accepts \`null\`. Convert explicitly (\`format(…)\`) or change the declared type.`,
@@ -519,7 +520,8 @@ day of month, month, day of week — or six with seconds), its timezone is not a
 (\`Europe/Paris\`), it runs a plan that does not exist, or its \`with { … }\` record does not match
 the plan's \`input\` (an unknown field, a missing required field, or a wrong type).
 
-Fix the expression or the input; \`orch preview\` lists each trigger with the next times it fires.`,
+Fix the expression or the input; \`orch preview\` lists the triggers, and \`orch serve\` prints the
+next time each schedule fires when it starts.`,
     trigger: `${ECHO}
 plan hello {
   step greet = echo(text: "hi")
