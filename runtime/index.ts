@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import type { PlanIR } from '../compiler/ir/types.js';
 import { describeValueErrors, validateValue } from '../compiler/ir/validate-value.js';
 import { EMPTY_CONFIG, loadConfig, Redactor, secretResolver, type OrchConfig } from './config.js';
-import { WorkerExecutor, type WorkerExecutorOptions } from './executor/worker-executor.js';
+import { fillDefaults, WorkerExecutor, type WorkerExecutorOptions } from './executor/worker-executor.js';
 import { SqliteJournal } from './journal/sqlite-journal.js';
 import { realClock } from './scheduler/clock.js';
 import { replay } from './scheduler/replay.js';
@@ -117,7 +117,7 @@ export class Runtime {
 
   /** Validates the input against the plan's input schema and starts a journaled run. */
   async start(plan: PlanIR, opts: StartOptions = {}): Promise<ActiveRun> {
-    const input = opts.input ?? {};
+    const input = fillDefaults(plan.input, opts.input ?? {});
     const check = validateValue(plan.input, input);
     if (!check.ok) throw new RuntimeUsageError(`input does not match plan ${plan.plan}: ${describeValueErrors(check.errors)}`);
     const config = opts.config ?? (await loadConfig([plan.base_dir, opts.cwd ?? process.cwd()]));

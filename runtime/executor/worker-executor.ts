@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import type { CapabilityIR } from '../../compiler/ir/types.js';
+import type { CapabilityIR, JsonSchema } from '../../compiler/ir/types.js';
 import { describeValueErrors, validateValue } from '../../compiler/ir/validate-value.js';
 import { packagePath } from '../../compiler/package-root.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
@@ -110,9 +110,15 @@ export function defaultWorkers(): number {
 }
 
 function withDefaults(cap: CapabilityIR, input: { readonly [k: string]: unknown }): { [k: string]: unknown } {
-  const props = (cap.input as { properties?: Record<string, { default?: unknown }> }).properties;
-  const out: { [k: string]: unknown } = { ...input };
-  if (props) for (const [k, p] of Object.entries(props)) if (out[k] === undefined && p && 'default' in p) out[k] = p.default;
+  return fillDefaults(cap.input, input) as { [k: string]: unknown };
+}
+
+/** Fills in the `default`s of a record schema's missing properties (top level). */
+export function fillDefaults(schema: JsonSchema, value: unknown): unknown {
+  const props = (schema as { properties?: Record<string, { default?: unknown }> }).properties;
+  if (!props || value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: { [k: string]: unknown } = { ...(value as Record<string, unknown>) };
+  for (const [k, p] of Object.entries(props)) if (out[k] === undefined && p && 'default' in p) out[k] = p.default;
   return out;
 }
 

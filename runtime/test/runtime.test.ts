@@ -65,6 +65,16 @@ describe('dependencies and data flow', () => {
     expect(result.metadata).toMatchObject({ totalSteps: 3, completedSteps: 3, failedSteps: 0, skippedSteps: 0 });
   });
 
+  it('fills input defaults of the plan and of capabilities', async () => {
+    const p = plan({
+      capabilities: [fx('echo', 'echo', { input: { type: 'object', properties: { tone: { type: 'string', default: 'warm' }, n: { type: 'number' } } } })],
+      steps: [step({ id: 'e', capability: 'echo', args: { n: input('n') } })],
+      over: { input: { type: 'object', required: ['n'], properties: { n: { type: 'number', default: 7 } } } },
+    });
+    const { result } = await run(p, { input: {} });
+    expect(stepOf(result, 'e').output).toEqual({ n: 7, tone: 'warm' });
+  });
+
   it('rejects an input that does not match the plan input type', async () => {
     const p = plan({ steps: [], over: { input: { type: 'object', required: ['n'], properties: { n: { type: 'number' } } } } });
     await expect(rt.start(p, { input: { n: 'x' } })).rejects.toThrow(/\/n: must be number/);
