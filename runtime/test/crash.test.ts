@@ -22,7 +22,7 @@ function layeredPlan(log: string) {
           id: `s${l}_${w}`,
           capability: 'work',
           deps: l === 0 ? [] : [`s${l - 1}_${w}`, `s${l - 1}_${(w + 1) % WIDTH}`],
-          args: { log: lit(log), ms: lit(8) },
+          args: { log: lit(log), ms: lit(12) },
         }),
       );
   return plan({ name: 'crashy', base_dir: '.', capabilities: [local('work', 'work')], steps });
