@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { format, sameMeaning } from '../format.js';
 import { parse } from '../index.js';
@@ -30,6 +31,38 @@ const SPEC = orchFiles('language/test/fixtures').filter((f) => path.basename(f).
 const OTHERS = [...orchFiles('examples'), ...orchFiles('stdlib')].filter(
   (f) => !parse({ file: f, text: readFileSync(path.join(ROOT, f), 'utf8') }).diagnostics.some((d) => d.severity === 'error'),
 );
+
+const RUNS = Math.max(50, Math.round(Number(process.env.ORCH_PROPERTY_RUNS ?? 300) / 3));
+
+/** Edits a user might make: drop, swap or duplicate lines, add comments anywhere (even mid-token). */
+const arbEdit = fc.oneof(
+  fc.record({ op: fc.constant('drop' as const), at: fc.nat() }),
+  fc.record({ op: fc.constant('swap' as const), at: fc.nat(), to: fc.nat() }),
+  fc.record({ op: fc.constant('dup' as const), at: fc.nat() }),
+  fc.record({ op: fc.constant('line' as const), at: fc.nat() }),
+  fc.record({ op: fc.constant('eol' as const), at: fc.nat() }),
+  fc.record({ op: fc.constant('block' as const), at: fc.nat(), column: fc.nat() }),
+  fc.record({ op: fc.constant('cut' as const), at: fc.nat(), column: fc.nat() }),
+);
+type Edit = typeof arbEdit extends fc.Arbitrary<infer T> ? T : never;
+
+function applyEdits(text: string, edits: readonly Edit[]): string {
+  const lines = text.split('\n');
+  edits.forEach((e, k) => {
+    const i = e.at % lines.length;
+    const l = lines[i]!;
+    switch (e.op) {
+      case 'drop': lines.splice(i, 1); break;
+      case 'swap': { const j = e.to % lines.length; [lines[i], lines[j]] = [lines[j]!, l]; break; }
+      case 'dup': lines.splice(i, 0, l); break;
+      case 'line': lines.splice(i, 0, `// note ${k}`); break;
+      case 'eol': lines[i] = `${l} // eol ${k}`; break;
+      case 'block': { const c = e.column % (l.length + 1); lines[i] = `${l.slice(0, c)} /* b${k} */ ${l.slice(c)}`; break; }
+      case 'cut': { const c = e.column % (l.length + 1); lines[i] = `${l.slice(0, c)} // cut ${k}\n${l.slice(c)}`; break; }
+    }
+  });
+  return lines.join('\n');
+}
 
 function comments(file: string, text: string): string[] {
   return parse({ file, text })
@@ -71,4 +104,24 @@ describe('formatting real sources', () => {
     expect(out).toContain('  budget cost <= 0.50usd\n');
     expect(out).toContain('/// Generates marketing copy for a product.\ncapability content_generation {\n');
   });
+
+  it('edited sources that still parse format without refusal, keep their comments and are idempotent (property)', () => {
+    const all = [...SPEC, ...OTHERS];
+    const texts = all.map((f) => readFileSync(path.join(ROOT, f), 'utf8'));
+    let formatted = 0;
+    fc.assert(
+      fc.property(fc.nat({ max: all.length - 1 }), fc.array(arbEdit, { minLength: 1, maxLength: 4 }), (which, edits) => {
+        const file = all[which]!;
+        const text = applyEdits(texts[which]!, edits);
+        const once = format(file, text);
+        if (once.diagnostics.some((d) => d.severity === 'error')) return; // edits broke the syntax
+        formatted++;
+        expect(once.refused, text).toBeUndefined();
+        expect(comments(file, once.text)).toEqual(comments(file, text));
+        expect(format(file, once.text).text, text).toBe(once.text);
+      }),
+      { numRuns: RUNS },
+    );
+    expect(formatted).toBeGreaterThan(RUNS / 4);
+  }, Math.max(180_000, RUNS * 2000));
 });
