@@ -84,6 +84,7 @@ export async function runServe(o: ServeCliOptions): Promise<number> {
     }),
   );
   for (const w of loaded.warnings) log(w);
+  if (!isLoopback(o.host)) log(`bound to ${o.host}, reachable from other machines: keep the token secret and prefer a TLS proxy`);
 
   const left = await new Promise<number>((done) => {
     let stopping = false;
@@ -118,4 +119,8 @@ function orchFilesInCwd(): string[] {
   return readdirSync(process.cwd())
     .filter((f) => f.endsWith('.orch'))
     .sort();
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
