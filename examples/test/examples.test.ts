@@ -2,7 +2,7 @@
  * Every example project under examples/ stays valid and runnable. Assertions for a command are
  * added once that command has landed and passes on the examples.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -63,6 +63,26 @@ async function approve(runId: string, step: string, db: string) {
 }
 
 /** Runs an example to its end, approving its approval step if it has one. */
+/** Copies an example to a temp folder with one edit to its entry file; returns the entry path. */
+function mutated(example: Example, edit: (text: string) => string): string {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'orch-mutant-')), example.name);
+  cpSync(path.join(EXAMPLES_DIR, example.name), dir, { recursive: true });
+  const entry = path.join(dir, path.basename(example.entry));
+  const before = readFileSync(entry, 'utf8');
+  const after = edit(before);
+  expect(after, 'the edit applies').not.toBe(before);
+  writeFileSync(entry, after);
+  return entry;
+}
+
+async function errorCodes(entry: string): Promise<string[]> {
+  const r = await orch(['check', entry, '--format', 'json']);
+  expect(r.code).toBe(1);
+  return (JSON.parse(r.stdout) as { diagnostics: { code: string; severity: string }[] }).diagnostics
+    .filter((d) => d.severity === 'error')
+    .map((d) => d.code);
+}
+
 async function runToEnd(example: Example, extra: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
   const db = freshDb();
   const first = await runExample(example, db, extra);
@@ -199,6 +219,18 @@ describe('examples', () => {
       const clean = await runToEnd(byName('job_marketplace'), { env: { POOL_OUTAGE_ATTEMPTS: '0' } });
       expect(clean.result?.status).toBe('completed');
       expect(clean.result!.output.pool).toBe('pool_eu');
+    });
+
+    it('campaign_launch: sending without the approval is rejected by human_before_send', async ({ expect }) => {
+      const entry = mutated(byName('campaign_launch'), (t) => t.replace(/\n\s*after approve\n/, '\n'));
+      expect(await errorCodes(entry)).toEqual(['E0401']);
+    });
+
+    it('home_energy: pinning the occupancy planner to the cloud is rejected by no_personal_data_in_cloud', async ({ expect }) => {
+      const entry = mutated(byName('home_energy'), (t) =>
+        t.replace(/(step setpoints = plan_setpoints\([^)]*\))/, '$1 {\n    on eu_cloud\n  }'),
+      );
+      expect(await errorCodes(entry)).toEqual(['E0401']);
     });
 
     it('home_energy: personal-data steps stay on local resources', async ({ expect }) => {
