@@ -25,7 +25,9 @@ export function closest(name: string, candidates: Iterable<string>): string | un
   const lower = name.toLowerCase();
   for (const c of candidates) {
     if (c === name) continue;
-    const d = c.toLowerCase() === lower ? 0 : distance(lower, c.toLowerCase(), limit);
+    // `lean` → `policies.lean`: the same name behind an import qualifier is the best guess.
+    const tail = c.slice(c.lastIndexOf('.') + 1).toLowerCase();
+    const d = c.toLowerCase() === lower || (tail === lower && c.includes('.')) ? 0 : distance(lower, c.toLowerCase(), limit);
     if (d < bestD || (d === bestD && best !== undefined && c < best)) {
       best = c;
       bestD = d;

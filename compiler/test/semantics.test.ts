@@ -1,0 +1,79 @@
+/** Smaller semantic rules: imports, invariants, triggers, for each, sub-plans, selectors. */
+import { describe, expect, it } from 'vitest';
+import { BASE, checkText, codes, compileText, covered } from './helpers.js';
+
+describe('imports', () => {
+  it('a named std import that does not exist is E0101 with a suggestion', () => {
+    const text = `import std.guardrails { no_personal_data_in_clod }\n${BASE}\nplan p { step a = fetch(url: "x") }\n`;
+    const [d] = checkText(text).filter((x) => x.code === 'E0101');
+    expect(covered(text, d!)).toBe('no_personal_data_in_clod');
+    expect(d!.message).toContain('no_personal_data_in_cloud');
+  });
+  it('named imports are usable unqualified, module imports qualified', () => {
+    const text = `import std.guardrails { spend_cap_1usd }\nimport std.policies\n${BASE}\nplan p { policy policies.cost_optimized guardrails spend_cap_1usd step a = fetch(url: "x") }\n`;
+    const out = compileText(text);
+    expect(codes(out.diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
+    expect(out.plans[0]!.policy?.name).toBe('cost_optimized');
+    expect(out.plans[0]!.guardrails.map((g) => g.name)).toEqual(['spend_cap_1usd']);
+  });
+  it('an unqualified std policy suggests the qualified name', () => {
+    const text = `import std.policies\n${BASE}\nplan p { policy cost_optimized step a = fetch(url: "x") }\n`;
+    const [d] = checkText(text).filter((x) => x.code === 'E0101');
+    expect(d!.message).toContain('policies.cost_optimized');
+  });
+  it('capabilities of a file import are called through its alias and named in the IR by module', () => {
+    const lib = 'module tools.net\ncapability ping { kind tool input { host: string } output { ok: bool } }\n';
+    const out = compileText(`import "./lib.orch" as net\nplan p { step a = net.ping(host: "h") }\n`, { 'lib.orch': lib });
+    expect(codes(out.diagnostics)).toEqual([]);
+    expect(out.plans[0]!.steps[0]!.capability).toBe('tools.net.ping');
+  });
+});
+
+describe('invariants', () => {
+  it('a top-level invariant applies to the plans that have its steps', () => {
+    const text = `${BASE}
+plan p { step a = fetch(url: "x") step b = fetch(url: a.output.body) }
+plan q { step z = fetch(url: "y") }
+invariant order { always b.started implies a.completed }
+`;
+    const out = compileText(text);
+    expect(codes(out.diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
+    const byName = Object.fromEntries(out.plans.map((p) => [p.plan, p.invariants.map((i) => i.name)]));
+    expect(byName).toEqual({ p: ['order'], q: [] });
+  });
+  it('a top-level invariant naming steps no plan has is E0101', () => {
+    const text = `${BASE}\nplan p { step a = fetch(url: "x") }\ninvariant order { always ghost.started implies a.completed }\n`;
+    expect(checkText(text).filter((d) => d.code === 'E0101').map((d) => covered(text, d))).toEqual(['ghost']);
+  });
+});
+
+describe('triggers', () => {
+  it('a chained trigger after an unknown plan is E0701', () => {
+    const text = `${BASE}\nplan p { step a = fetch(url: "x") }\ntrigger t { after nope completed run p }\n`;
+    const ds = checkText(text).filter((d) => d.code === 'E0701');
+    expect(ds.map((d) => covered(text, d))).toEqual(['nope']);
+  });
+  it('a schedule without with for a plan with required inputs is E0701', () => {
+    const text = `${BASE}\nplan p { input { url: string } step a = fetch(url: input.url) }\ntrigger t { schedule "*/5 * * * *" run p }\n`;
+    expect(checkText(text).filter((d) => d.code === 'E0701')).toHaveLength(1);
+  });
+});
+
+describe('for each and sub-plans', () => {
+  it('nested for each is reported', () => {
+    const text = `${BASE}\nplan p { input { xs: list<list<string>> } for each a in input.xs { for each b in a { step s = fetch(url: b) } } }\n`;
+    expect(checkText(text).some((d) => d.code === 'E0201' && d.message.includes('nested'))).toBe(true);
+  });
+  it('a for each over a step output depends on that step and types the item', () => {
+    const text = `capability list_urls { kind tool output { urls: list<string> } }\n${BASE}\nplan p {\n  step l = list_urls()\n  for each u in l.output.urls parallel 2 { step f = fetch(url: u) }\n  output { n: len(f.output) }\n}\n`;
+    const out = compileText(text);
+    expect(codes(out.diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
+    const f = out.plans[0]!.steps.find((s) => s.id === 'f')!;
+    expect(f.deps).toEqual(['l']);
+    expect(f.for_each).toMatchObject({ item: 'u', parallel: 2 });
+  });
+  it('sub-plan cycles through run are reported', () => {
+    const text = `plan a { step x = run b() }\nplan b { step y = run a() }\n`;
+    expect(checkText(text).some((d) => d.code === 'E0301' && d.message.startsWith('sub-plan cycle'))).toBe(true);
+  });
+});
