@@ -662,6 +662,14 @@ export class Run implements RunReader {
       });
       this.totalCost += r.cost;
       const cap = this.capabilityOf(inst);
+      // A wait, an approval or a sub-plan picks up where it was: that is not a new attempt.
+      const resumesInPlace = step.action.type !== 'call' || (cap !== null && isApproval(cap));
+      if (r.inFlight && resumesInPlace) {
+        inst.attempts = Math.max(0, r.attempts - 1);
+        // Its cost was charged when it started; launching again charges it once more.
+        this.totalCost -= this.attemptCostOf(inst);
+        inst.cost -= this.attemptCostOf(inst);
+      }
       if (
         r.inFlight &&
         step.action.type === 'call' &&
@@ -941,7 +949,7 @@ export class Run implements RunReader {
     inst.resource = res?.name ?? null;
     inst.startedAt ??= this.now();
     const token = ++inst.token;
-    const attemptCost = (step.action.type === 'call' ? (cap?.cost ?? 0) : 0) + (res?.cost ?? 0);
+    const attemptCost = this.attemptCostOf(inst);
     inst.cost += attemptCost;
     this.totalCost += attemptCost;
     this.runningSet.add(inst);
@@ -1084,6 +1092,12 @@ export class Run implements RunReader {
         return;
       }
     }
+  }
+
+  /** What one attempt costs: the capability's estimate (calls only) plus the resource's. */
+  private attemptCostOf(inst: Inst): number {
+    const cap = this.capabilityOf(inst);
+    return (inst.logical.step.action.type === 'call' ? (cap?.cost ?? 0) : 0) + (this.resourceOf(inst)?.cost ?? 0);
   }
 
   private evalArgs(inst: Inst, args: { readonly [k: string]: import('../../compiler/ir/types.js').ExprIR }): { [k: string]: unknown } {

@@ -93,6 +93,7 @@ describe('approvals', () => {
     expect(r.status).toBe('completed');
     expect(again.exec.starts.map((s) => s.stepId)).toEqual(['go']);
     expect(again.exec.starts[0]!.input).toEqual({ who: 'lead' });
+    expect(r.steps.find((s) => s.stepId === 'ok')!.attempts).toBe(1);
     const types = again.events.map((e) => e.type);
     expect(types.slice(types.lastIndexOf('execution_started'))).toContain('execution_resumed');
     expect(again.events.map((e) => e.seq)).toEqual(again.events.map((_, i) => i + 1));
