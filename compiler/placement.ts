@@ -80,7 +80,7 @@ export function place(
       ok: false,
       reason: pool.length
         ? `no resource provides ${step.requires.join(', ')} (declared: ${pool.map((r) => `${r.name} [${r.provides.join(', ') || 'nothing'}]`).join('; ')})`
-        : `no resource is declared for it${need}`,
+        : `only human resources are declared, and a ${step.kind ?? 'tool'} step needs a machine${need}`,
     };
   }
   const ranked = rank(candidates, policy);
