@@ -96,6 +96,24 @@ describe('orch serve: run controls', () => {
     expect(done.status).toBe('completed');
   });
 
+  it('a finished run read back from the journal has the execution-result shape (for each folded)', async () => {
+    const id = await start('fan_out', { tags: ['x', 'y', 'z'] });
+    await until(id, (v) => ['completed', 'failed'].includes(v.status), 'fan_out to finish');
+    // Once the finish is counted the run has left memory: this read comes from the journal.
+    await waitFor(async () => (/orch_runs_finished_total\{plan="fan_out",status="completed"\} 1/.test((await call('GET', '/metrics')).text) ? true : undefined), 10_000, 'the finish to be counted');
+    const done = await view(id);
+    expect(done).toMatchObject({
+      planId: 'fan_out',
+      runId: id,
+      status: 'completed',
+      output: { count: 3 },
+      metadata: { totalSteps: 1, completedSteps: 1, failedSteps: 0, skippedSteps: 0 },
+    });
+    expect(done.steps).toHaveLength(1);
+    expect(done.steps[0]).toMatchObject({ stepId: 'each', status: 'completed', output: [{ tag: 'x' }, { tag: 'y' }, { tag: 'z' }] });
+    for (const key of ['startedAt', 'completedAt']) expect(Number.isNaN(Date.parse(done[key]))).toBe(false);
+  });
+
   it('a run-time guardrail violation is counted in the metrics', async () => {
     const id = await start('checked', { value: 'noisy' });
     const done = await until(id, (v) => ['completed', 'failed'].includes(v.status), 'checked run to finish');
