@@ -985,7 +985,7 @@ export class Run implements RunReader {
       }
       case 'wait_until': {
         inst.waiting = 'until';
-        if (action.timeout_ms !== null) this.armTimeout(inst, token, action.timeout_ms, 'wait until');
+        if (action.timeout_ms !== null) this.armTimeout(inst, token, action.timeout_ms, 'wait until', restoredWaitStart);
         this.untilWaiters.add(inst);
         this.checkUntil(inst);
         return;
@@ -1000,7 +1000,7 @@ export class Run implements RunReader {
           return this.attemptFailed(inst, `arguments: ${(err as Error).message}`, false, false);
         }
         inst.waiting = 'subplan';
-        if (timeoutMs !== null) this.armTimeout(inst, token, timeoutMs, 'sub-plan');
+        if (timeoutMs !== null) this.armTimeout(inst, token, timeoutMs, 'sub-plan', restoredWaitStart);
         const childId = `${this.runId}/${inst.key}`;
         const loaded = this.deps.journal?.load?.(childId);
         this.effect(() => {
@@ -1054,7 +1054,7 @@ export class Run implements RunReader {
             return this.attemptFailed(inst, `arguments: ${(err as Error).message}`, false, false);
           }
           inst.waiting = 'approval';
-          if (timeoutMs !== null) this.armTimeout(inst, token, timeoutMs, 'approval');
+          if (timeoutMs !== null) this.armTimeout(inst, token, timeoutMs, 'approval', restoredWaitStart);
           const pending = this.pendingSignals.get(inst.key);
           if (pending) {
             this.pendingSignals.delete(inst.key);
@@ -1107,8 +1107,10 @@ export class Run implements RunReader {
     return out;
   }
 
-  private armTimeout(inst: Inst, token: number, ms: number, what: string): void {
-    inst.timer = this.deps.clock.setTimer(ms, () =>
+  /** `since`: when a resumed wait originally started, so only the remaining time is waited. */
+  private armTimeout(inst: Inst, token: number, ms: number, what: string, since: number | null = null): void {
+    const left = since === null ? ms : since + ms - this.now();
+    inst.timer = this.deps.clock.setTimer(left, () =>
       this.act(() => {
         if (inst.token !== token || inst.status !== 'running') return;
         inst.timer = null;
