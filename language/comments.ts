@@ -160,9 +160,16 @@ export class SourceIndex {
 
   /**
    * Spans of the keyword properties directly inside the block `{ … }` that `range` covers.
-   * `stopWords` start other items of the block (steps, rules) and end the previous property.
+   * Words inside `opaque` ranges (property values, rules — except their first token) never start
+   * a property (`for each x in output` is not the `output` property); `foreign` ranges are other
+   * items of the block (steps): they end the property before them and belong to none.
    */
-  propertySpans(range: Range, keywords: ReadonlySet<string>, stopWords: ReadonlySet<string> = new Set()): PropertySpan[] {
+  propertySpans(
+    range: Range,
+    keywords: ReadonlySet<string>,
+    opaque: readonly Range[] = [],
+    foreign: readonly Range[] = [],
+  ): PropertySpan[] {
     const toks = this.tokensWithin(range);
     const base = toks[0]?.depth ?? 0;
     const open = toks.findIndex((t) => t.text === '{' && t.depth === base);
@@ -178,16 +185,20 @@ export class SourceIndex {
       }
       current = undefined;
     };
+    const inside = (t: Token, r: Range): boolean => t.start >= r.start.offset && t.end <= r.end.offset;
     for (let k = open + 1; k < toks.length; k++) {
       const t = toks[k]!;
       if (t.depth <= base) break; // the closing brace
+      if (foreign.some((r) => inside(t, r))) {
+        close();
+        continue;
+      }
+      const inValue = opaque.some((r) => inside(t, r) && t.start > r.start.offset);
       const isWordAtTop =
-        t.depth === base + 1 && /^[A-Za-z_]/.test(t.text) && toks[k - 1]?.text !== '.' && toks[k + 1]?.text !== '.';
+        !inValue && t.depth === base + 1 && /^[A-Za-z_]/.test(t.text) && toks[k - 1]?.text !== '.' && toks[k + 1]?.text !== '.';
       if (isWordAtTop && keywords.has(t.text)) {
         close();
         current = { keyword: t.text, start: t.start, end: t.end };
-      } else if (isWordAtTop && stopWords.has(t.text)) {
-        close();
       } else if (current) {
         current.end = t.end;
       }

@@ -203,7 +203,6 @@ const KEYWORDS = {
   TriggerDecl: ['schedule', 'event', 'manual', 'api', 'when', 'after', 'run', 'debounce'],
   SimulateDecl: ['output', 'fail', 'latency', 'cost'],
 } as const;
-const PLAN_ITEM_WORDS = new Set(['step', 'for', 'invariant']);
 
 /** One line-item of a block: a property, a step, a field… */
 interface Item {
@@ -375,12 +374,14 @@ class Printer {
     return this.block(head, this.propertyItems(node, props), comments, node.range);
   }
 
+  /** `foreign`: ranges of the block's other items (a plan's steps), which no property spans. */
   private propertyItems(
     node: { readonly kind: keyof typeof KEYWORDS; readonly range: Range },
     props: readonly Property[],
-    stopWords: ReadonlySet<string> = new Set(),
+    foreign: readonly Range[] = [],
   ): Item[] {
-    const spans = this.source?.propertySpans(node.range, new Set<string>(KEYWORDS[node.kind]), stopWords) ?? [];
+    const values = props.flatMap((p) => (p.value && p.value.range.end.offset > 0 ? [p.value.range] : []));
+    const spans = this.source?.propertySpans(node.range, new Set<string>(KEYWORDS[node.kind]), values, foreign) ?? [];
     const seen = new Map<string, number>();
     return props.map((p) => {
       const n = seen.get(p.keyword) ?? 0;
@@ -622,7 +623,7 @@ class Printer {
       const output = d.output;
       results.push({ keyword: 'output', value: output, print: (inner) => ['output ', this.recordLit(output, inner)] });
     }
-    const propItems = this.propertyItems(d, [...props, ...results], PLAN_ITEM_WORDS);
+    const propItems = this.propertyItems(d, [...props, ...results], d.body.map((b) => b.range));
     const body: Item[] = d.body.map((b) => this.bodyItem(b));
     return this.block(
       ['plan ', d.name.name],

@@ -117,6 +117,11 @@ describe('comment placement', () => {
     expect(fmt(input)).toBe('trigger api_in {\n  // HTTP POST\n  api "/x"\n  run p\n}\n\ninvariant i { always a.completed } // stays\n');
   });
 
+  it('does not mistake a keyword inside an expression for a property when placing comments', () => {
+    const input = 'plan p {\n  for each a in output {}\n\n  // about the output\n  output {}\n  goal "g" // the goal\n}\n';
+    expect(fmt(input)).toBe('plan p {\n  goal "g" // the goal\n\n  for each a in output {}\n\n  // about the output\n  output {}\n}\n');
+  });
+
   it('prints doc comments as /// lines above declarations, fields and steps', () => {
     const input = 'context {\n  /// degrees\n  /// Celsius\n  t: number\n}\n/// The plan.\nplan p { step a = wait 1s }\n';
     expect(fmt(input)).toBe('context {\n  /// degrees\n  /// Celsius\n  t: number\n}\n\n/// The plan.\nplan p {\n  step a = wait 1s\n}\n');
