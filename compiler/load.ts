@@ -64,6 +64,16 @@ function moduleName(ast: Module, file: string, std: string | undefined): string 
   return basename(file).replace(/\.orch$/, '').replace(/[^A-Za-z0-9_]/g, '_');
 }
 
+/** Std modules never change under a running process (LSP, serve): parse each text once. */
+const stdCache = new Map<string, { text: string; parsed: ReturnType<typeof parse> }>();
+function parseStd(file: string, text: string): ReturnType<typeof parse> {
+  const hit = stdCache.get(file);
+  if (hit && hit.text === text) return hit.parsed;
+  const parsed = parse({ file, text });
+  stdCache.set(file, { text, parsed });
+  return parsed;
+}
+
 export function loadProgram(entryFile: string, host: SourceHost, diags: Diagnostic[]): Program {
   const byKey = new Map<string, LoadedModule>();
   const order: LoadedModule[] = [];
@@ -76,7 +86,7 @@ export function loadProgram(entryFile: string, host: SourceHost, diags: Diagnost
     if (existing) return existing;
     const text = host.readFile(file);
     if (text === undefined) return undefined;
-    const parsed = parse({ file, text });
+    const parsed = std ? parseStd(file, text) : parse({ file, text });
     diags.push(...parsed.diagnostics);
     const mod: LoadedModule = {
       file,
