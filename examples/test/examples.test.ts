@@ -145,6 +145,12 @@ describe('examples', () => {
       }
     });
 
+    it('passes orch fmt --check', async ({ expect }) => {
+      const r = await orch(['fmt', '--check', `examples/${example.name}`]);
+      expect(r.stdout + r.stderr).not.toMatch(/\.orch/);
+      expect(r.code).toBe(0);
+    });
+
     it('is in the canonical format (what orch fmt prints)', () => {
       for (const file of orchFilesOf(example.name)) {
         const result = format(file, readFileSync(file, 'utf8'));
