@@ -33,6 +33,8 @@ export interface FireResult {
   readonly outcome: Outcome;
   readonly runId?: string;
   readonly error?: string;
+  /** For `debounced`: how long until the window closes. */
+  readonly retryAfterMs?: number;
 }
 
 export interface EventReceipt {
@@ -248,7 +250,9 @@ export class TriggerEngine {
     if (t.debounce_ms !== null && t.debounce_ms > 0) {
       const last = this.lastFired.get(t.name);
       const now = this.now();
-      if (last !== undefined && now - last < t.debounce_ms) return { trigger: t.name, outcome: 'debounced' };
+      if (last !== undefined && now - last < t.debounce_ms) {
+        return { trigger: t.name, outcome: 'debounced', retryAfterMs: last + t.debounce_ms - now };
+      }
       this.lastFired.set(t.name, now);
     }
     try {

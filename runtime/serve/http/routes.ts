@@ -266,7 +266,12 @@ function fired(res: ServerResponse, r: import('../trigger-engine.js').FireResult
     case 'invalid':
       return send(res, 400, { error: r.error ?? 'invalid input' });
     case 'debounced':
-      return send(res, 429, { error: `trigger "${r.trigger}" is inside its debounce window` });
+      return send(
+        res,
+        429,
+        { error: `trigger "${r.trigger}" is inside its debounce window` },
+        { 'retry-after': String(Math.max(1, Math.ceil((r.retryAfterMs ?? 1000) / 1000))) },
+      );
     case 'filtered':
       return send(res, 202, { trigger: r.trigger, outcome: 'filtered' });
     case 'error':

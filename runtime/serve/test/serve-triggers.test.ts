@@ -60,7 +60,7 @@ describe('orch serve: triggers', () => {
     const high = await call('POST', '/events', { type: 'sensor.leak', severity: 5, device_id: 'bath' });
     expect(high.json.results[0].outcome).toBe('started');
     const again = await call('POST', '/events', { type: 'sensor.leak', severity: 5, device_id: 'cellar' });
-    expect(again.json.results).toEqual([{ trigger: 'on_leak', outcome: 'debounced' }]);
+    expect(again.json.results).toEqual([{ trigger: 'on_leak', outcome: 'debounced', retryAfterMs: expect.any(Number) }]);
     const result = await finished(high.json.results[0].runId);
     expect(result.output).toEqual({ sensor: 'bath' });
     const after = await triggerCounts('on_leak');
@@ -107,6 +107,7 @@ describe('orch serve: triggers', () => {
     const second = await call('POST', '/limited', { product: 'b' });
     expect(second.status).toBe(429);
     expect(second.json.error).toMatch(/debounce/);
+    expect(Number(second.headers['retry-after'])).toBeGreaterThan(3500); // most of the 1h window is left
   });
 
   it('a condition trigger fires on the rising edge only', async () => {
