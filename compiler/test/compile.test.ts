@@ -141,6 +141,14 @@ describe('campaign example', () => {
   });
 });
 
+describe('determinism', () => {
+  it('compiling twice gives byte-identical IR', () => {
+    const a = JSON.stringify(compile({ entry: FILE }).plans);
+    const b = JSON.stringify(compile({ entry: FILE }).plans);
+    expect(a).toBe(b);
+  });
+});
+
 describe('plan selection and placement strategies', () => {
   it('compiles only the requested plan', () => {
     const out = compileText(`${BASE}\nplan a { step x = fetch(url: "1") }\nplan b { step y = fetch(url: "2") }\n`, {}, 'b');
