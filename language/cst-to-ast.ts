@@ -787,6 +787,9 @@ export class AstBuilder {
   private plan(n: CstNode): A.PlanDecl {
     const name = this.ident(token(n, 'name'));
     const body: (A.StepDecl | A.ForEachDecl | A.InvariantDecl)[] = [];
+    // Steps are direct children of the plan node; loops and invariants come wrapped in
+    // `planItem`. Source order is restored from offsets.
+    const placed: { at: number; item: A.StepDecl | A.ForEachDecl | A.InvariantDecl }[] = [];
     const success: A.SuccessCriterion[] = [];
     let guardrails: A.QualifiedName[] = [];
     const d: Mutable<A.PlanDecl> = { kind: 'PlanDecl', name, guardrails, body, success, range: this.nodeRange(n) };
@@ -812,9 +815,8 @@ export class AstBuilder {
           break;
         }
         case 'output': d.output = this.recordLit(child(p, 'recordLit')); break;
-        case 'stepDecl': body.push(this.step(p)); break;
-        case 'forEach': body.push(this.forEach(p)); break;
-        case 'invariantDecl': body.push(this.invariant(p)); break;
+        case 'forEach': placed.push({ at: need(nodeSpan(p))[0], item: this.forEach(p) }); break;
+        case 'invariantDecl': placed.push({ at: need(nodeSpan(p))[0], item: this.invariant(p) }); break;
         case 'successDecl': {
           const label = token(p, 'label');
           const condition = this.expression(child(p, 'expression'));
@@ -825,6 +827,12 @@ export class AstBuilder {
         }
       }
     });
+    for (const st of nodes(n, 'stepDecl')) {
+      const step = this.attempt(() => this.step(st));
+      if (step) placed.push({ at: step.range.start.offset, item: step });
+    }
+    if (placed.length > 0 && placed.some((p) => p.item.kind !== 'StepDecl')) placed.sort((a, b) => a.at - b.at);
+    for (const p of placed) body.push(p.item);
     return d;
   }
 
@@ -842,36 +850,39 @@ export class AstBuilder {
       this.firstTime(bag, 'when', whenTok.startOffset, whenTok.endOffset! + 1);
       d.when = this.expression(inlineWhen);
     }
-    for (const opt of nodes(n, 'stepOption')) {
-      const keyTok = token(opt, 'key');
-      const sub = keyTok ? undefined : onlyChild(opt);
-      const key = keyTok?.image ?? (sub ? 'retry' : undefined);
-      const optSpan = nodeSpan(opt);
-      if (!key || !optSpan || !this.firstTime(bag, key, optSpan[0], optSpan[1])) continue;
+    // Options are direct children: `<key>Key` tokens and `<key>Value` values (retry: a node).
+    for (const key of STEP_OPTIONS) {
+      const keys = key === 'retry' ? nodes(n, 'retryValue').map((r) => token(r, 'Kw_retry')) : tokens(n, `${key}Key`);
+      if (keys.length === 0) continue;
+      // A repeated option is an E0102; the first occurrence applies.
+      for (const k of keys) if (k) this.firstTime(bag, key, k.startOffset, k.endOffset! + 1);
       this.attempt(() => {
+        const value = `${key}Value`;
         switch (key) {
-          case 'after': after.push(...this.nameList(child(opt, 'nameList'))); break;
-          case 'on': d.on = this.qualifiedName(child(opt, 'qualifiedName')); break;
-          case 'fallback': d.fallback = this.capabilityCall(need(child(opt, 'capabilityCall'))); break;
-          case 'compensate': d.compensate = this.capabilityCall(need(child(opt, 'capabilityCall'))); break;
-          case 'timeout': d.timeout = this.durationLit(token(opt, 'Duration')); break;
-          case 'retry': d.retry = this.retrySpec(sub); break;
+          case 'after': after.push(...this.nameList(child(n, value))); break;
+          case 'on': d.on = this.qualifiedName(child(n, value)); break;
+          case 'fallback': d.fallback = this.capabilityCall(need(child(n, value))); break;
+          case 'compensate': d.compensate = this.capabilityCall(need(child(n, value))); break;
+          case 'timeout': d.timeout = this.durationLit(token(n, value)); break;
+          case 'retry': d.retry = this.retrySpec(child(n, value)); break;
           case 'join': {
-            const w = this.word(token(opt, 'word'), JOIN_RULES, 'join rule');
+            const w = this.word(token(n, value), JOIN_RULES, 'join rule');
             if (w) d.join = w;
             break;
           }
           case 'on_failure': {
-            const w = this.word(token(opt, 'word'), ['abort', 'continue'] as const, 'step failure mode');
+            const w = this.word(token(n, value), ['abort', 'continue'] as const, 'step failure mode');
             if (w) d.onFailure = w;
             break;
           }
           case 'priority': {
-            const w = this.word(token(opt, 'word'), PRIORITIES, 'priority');
+            const w = this.word(token(n, value), PRIORITIES, 'priority');
             if (w) d.priority = w;
             break;
           }
-          case 'when': d.when = this.expression(child(opt, 'expression')); break;
+          case 'when':
+            if (!d.when) d.when = this.expression(child(n, value));
+            break;
         }
       });
     }
@@ -936,12 +947,15 @@ export class AstBuilder {
     const item = this.ident(token(n, 'item'));
     const list = this.expression(child(n, 'list'));
     const body: (A.StepDecl | A.ForEachDecl)[] = [];
-    for (const it of nodes(n, 'forEachItem')) {
-      const inner = onlyChild(it);
-      if (!inner) continue;
-      const x = this.attempt(() => (inner.name === 'stepDecl' ? this.step(inner) : this.forEach(inner)));
+    for (const st of nodes(n, 'stepDecl')) {
+      const x = this.attempt(() => this.step(st));
       if (x) body.push(x);
     }
+    for (const loop of nodes(n, 'forEach')) {
+      const x = this.attempt(() => this.forEach(loop));
+      if (x) body.push(x);
+    }
+    body.sort((a, b) => a.range.start.offset - b.range.start.offset);
     const d: Mutable<A.ForEachDecl> = { kind: 'ForEachDecl', item, list, body, range: this.nodeRange(n) };
     const par = token(n, 'parallel');
     if (par) d.parallel = this.integer(par, 'parallel');
@@ -1099,6 +1113,9 @@ const PRECEDENCE: Record<A.BinaryOp, number> = {
   '+': 7, '-': 7,
   '*': 8, '/': 8, '%': 8,
 };
+
+/** Step options, in the order they are read (each is an inline child of the step node). */
+const STEP_OPTIONS = ['after', 'on', 'fallback', 'compensate', 'timeout', 'retry', 'join', 'on_failure', 'priority', 'when'] as const;
 
 /** Properties that may appear several times in one block. */
 const REPEATABLE = new Set([

@@ -57,8 +57,6 @@ const ALTERNATIVES: Record<string, string> = {
   policyProp: BLOCKS.policyDecl!.items!,
   guardrailProp: BLOCKS.guardrailDecl!.items!,
   planItem: BLOCKS.planDecl!.items!,
-  stepOption: BLOCKS.stepDecl!.items!,
-  forEachItem: BLOCKS.forEach!.items!,
   triggerItem: BLOCKS.triggerDecl!.items!,
   simulateProp: BLOCKS.simulateDecl!.items!,
   stepDecl: 'a step action (a capability call such as notify(text: "hi"), wait, wait until or run)',

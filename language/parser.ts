@@ -61,7 +61,7 @@ class OrchParser extends CstParser {
   /** Set when recovery consumed junk during the current parse (so the junk walk can be skipped). */
   junkSeen = false;
 
-  private itemsOrJunk(item: () => void): void {
+  private itemsOrJunk(...items: (() => void)[]): void {
     this.MANY9({
       MAX_LOOKAHEAD: 1,
       DEF: () =>
@@ -69,7 +69,7 @@ class OrchParser extends CstParser {
           MAX_LOOKAHEAD: 1,
           IGNORE_AMBIGUITIES: true,
           DEF: [
-            { ALT: item },
+            ...items.map((ALT) => ({ ALT })),
             {
               ALT: () => {
                 this.CONSUME9(Junk, { LABEL: 'junk' });
@@ -465,7 +465,11 @@ class OrchParser extends CstParser {
     this.CONSUME(K.plan);
     this.CONSUME(Name, { LABEL: 'name' });
     this.CONSUME(LCurly);
-    this.itemsOrJunk(() => this.SUBRULE(this.planItem));
+    // Steps are direct children (no `planItem` wrapper): they are the bulk of large plans.
+    this.itemsOrJunk(
+      () => this.SUBRULE(this.stepDecl),
+      () => this.SUBRULE(this.planItem),
+    );
     this.CONSUME(RCurly);
   });
 
@@ -480,7 +484,6 @@ class OrchParser extends CstParser {
       { ALT: () => { this.CONSUME(K.concurrency, { LABEL: 'key' }); this.CONSUME(NumberTok); } },
       { ALT: () => { this.CONSUME(K.on_failure, { LABEL: 'key' }); this.CONSUME2(Name, { LABEL: 'word' }); } },
       { ALT: () => { this.CONSUME(K.output, { LABEL: 'key' }); this.SUBRULE(this.recordLit); } },
-      { ALT: () => this.SUBRULE(this.stepDecl) },
       { ALT: () => this.SUBRULE(this.forEach) },
       { ALT: () => this.SUBRULE(this.invariantDecl) },
       { ALT: () => this.SUBRULE(this.successDecl) },
@@ -506,9 +509,21 @@ class OrchParser extends CstParser {
       this.CONSUME(K.when);
       this.SUBRULE(this.expression, { LABEL: 'when' });
     });
+    // Options are direct children of the step, each with its own labels (`*Key`, `*Value`).
     this.OPTION2(() => {
       this.CONSUME(LCurly);
-      this.itemsOrJunk(() => this.SUBRULE(this.stepOption));
+      this.itemsOrJunk(
+        () => { this.CONSUME(K.after, { LABEL: 'afterKey' }); this.SUBRULE(this.nameList, { LABEL: 'afterValue' }); },
+        () => { this.CONSUME(K.on, { LABEL: 'onKey' }); this.SUBRULE(this.qualifiedName, { LABEL: 'onValue' }); },
+        () => { this.CONSUME(K.fallback, { LABEL: 'fallbackKey' }); this.SUBRULE2(this.capabilityCall, { LABEL: 'fallbackValue' }); },
+        () => { this.CONSUME(K.compensate, { LABEL: 'compensateKey' }); this.SUBRULE3(this.capabilityCall, { LABEL: 'compensateValue' }); },
+        () => { this.CONSUME(K.timeout, { LABEL: 'timeoutKey' }); this.CONSUME(DurationTok, { LABEL: 'timeoutValue' }); },
+        () => this.SUBRULE(this.retrySpec, { LABEL: 'retryValue' }),
+        () => { this.CONSUME(K.join, { LABEL: 'joinKey' }); this.CONSUME2(Name, { LABEL: 'joinValue' }); },
+        () => { this.CONSUME(K.on_failure, { LABEL: 'on_failureKey' }); this.CONSUME3(Name, { LABEL: 'on_failureValue' }); },
+        () => { this.CONSUME(K.priority, { LABEL: 'priorityKey' }); this.CONSUME4(Name, { LABEL: 'priorityValue' }); },
+        () => { this.CONSUME2(K.when, { LABEL: 'whenKey' }); this.SUBRULE2(this.expression, { LABEL: 'whenValue' }); },
+      );
       this.CONSUME(RCurly);
     });
   });
@@ -562,21 +577,6 @@ class OrchParser extends CstParser {
     this.CONSUME(RParen);
   });
 
-  stepOption = this.RULE('stepOption', () => {
-    this.OR([
-      { ALT: () => { this.CONSUME(K.after, { LABEL: 'key' }); this.SUBRULE(this.nameList); } },
-      { ALT: () => { this.CONSUME(K.on, { LABEL: 'key' }); this.SUBRULE(this.qualifiedName); } },
-      { ALT: () => { this.CONSUME(K.fallback, { LABEL: 'key' }); this.SUBRULE(this.capabilityCall); } },
-      { ALT: () => { this.CONSUME(K.compensate, { LABEL: 'key' }); this.SUBRULE2(this.capabilityCall); } },
-      { ALT: () => { this.CONSUME(K.timeout, { LABEL: 'key' }); this.CONSUME(DurationTok); } },
-      { ALT: () => this.SUBRULE(this.retrySpec) },
-      { ALT: () => { this.CONSUME(K.join, { LABEL: 'key' }); this.CONSUME(Name, { LABEL: 'word' }); } },
-      { ALT: () => { this.CONSUME(K.on_failure, { LABEL: 'key' }); this.CONSUME2(Name, { LABEL: 'word' }); } },
-      { ALT: () => { this.CONSUME(K.priority, { LABEL: 'key' }); this.CONSUME3(Name, { LABEL: 'word' }); } },
-      { ALT: () => { this.CONSUME(K.when, { LABEL: 'key' }); this.SUBRULE(this.expression); } },
-    ]);
-  });
-
   forEach = this.RULE('forEach', () => {
     this.CONSUME(K.for);
     this.CONSUME(K.each);
@@ -588,15 +588,11 @@ class OrchParser extends CstParser {
       this.CONSUME(NumberTok, { LABEL: 'parallel' });
     });
     this.CONSUME(LCurly);
-    this.itemsOrJunk(() => this.SUBRULE(this.forEachItem));
+    this.itemsOrJunk(
+      () => this.SUBRULE(this.stepDecl),
+      () => this.SUBRULE(this.forEach),
+    );
     this.CONSUME(RCurly);
-  });
-
-  forEachItem = this.RULE('forEachItem', () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.stepDecl) },
-      { ALT: () => this.SUBRULE(this.forEach) },
-    ]);
   });
 
   successDecl = this.RULE('successDecl', () => {
