@@ -3,7 +3,7 @@
  * validated against the published schema. Input/context arguments: inline JSON or `@file`.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Diagnostic } from '../language/diagnostic.js';
 import type { PlanIR } from '../compiler/ir/types.js';
 import { formatPathErrors, validatePlanIR } from '../compiler/ir/validate.js';
@@ -38,7 +38,7 @@ export async function loadPlan(file: string, planName?: string): Promise<LoadedP
     }
     if (planName !== undefined && checked.plan.plan !== planName)
       return { kind: 'usage', message: `${file} holds plan "${checked.plan.plan}", not "${planName}"` };
-    return { kind: 'plan', plan: checked.plan, diagnostics: [] };
+    return { kind: 'plan', plan: anchorBaseDir(checked.plan, dirname(resolve(file))), diagnostics: [] };
   }
   let compiler: CompilerModule;
   try {
@@ -78,4 +78,11 @@ export function readJsonArg(value: string, what: string): unknown {
   } catch (err) {
     throw new Error(`${what} is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/** A relative `base_dir` in an IR file is relative to that file (so the IR can move with its project). */
+function anchorBaseDir(plan: PlanIR, irDir: string): PlanIR {
+  if (isAbsolute(plan.base_dir)) return plan;
+  const subplans = Object.fromEntries(Object.entries(plan.subplans).map(([k, v]) => [k, anchorBaseDir(v, irDir)]));
+  return { ...plan, base_dir: resolve(irDir, plan.base_dir), subplans };
 }
