@@ -22,7 +22,7 @@ class OrchParser extends CstParser {
     super(ALL_TOKENS, {
       recoveryEnabled: true,
       nodeLocationTracking: 'onlyOffset',
-      maxLookahead: 3,
+      maxLookahead: 2,
       // Grammar validation costs start-up time on every run; the grammar test validates it.
       skipValidations: !process.env.ORCH_VALIDATE_GRAMMAR,
       errorMessageProvider: orchErrorMessages,
