@@ -165,7 +165,12 @@ export class Runtime {
         const p = c.payload ? (JSON.parse(c.payload) as Record<string, unknown>) : {};
         run.signal(c.step_id, p.decision === 'reject' ? 'reject' : 'approve', (p.by as string) ?? null, (p.comment as string) ?? null);
       }
-    return this.track(run, redactor);
+    const active = this.track(run, redactor);
+    // A pause or cancel the previous process never got to apply still counts.
+    const last = [...early].reverse().find((c) => c.kind === 'pause' || c.kind === 'cancel' || c.kind === 'resume');
+    if (last?.kind === 'cancel') run.cancel('cancelled by user');
+    else if (last?.kind === 'pause') run.pause();
+    return active;
   }
 
   /** Pause / resume / cancel a run in this process, or ask the process running it via the journal. */
