@@ -99,11 +99,6 @@ export class Checker {
     return this.check(path).model;
   }
 
-  /** Compiles one plan of `path` for the preview (all plans when `plan` is undefined). */
-  compilePlan(path: string, plan?: string): { diagnostics: readonly Diagnostic[]; plans: readonly PlanIR[]; model: BoundModel | undefined } {
-    return compile({ entry: path, plan, host: this.host });
-  }
-
   forget(path: string): void {
     this.results.delete(path);
     this.diagnosticsOnly.delete(path);

@@ -216,8 +216,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onRequest(PREVIEW_REQUEST, guard('preview', null, (p: PreviewParams) => {
     if (!p || typeof p.uri !== 'string') return null;
     const path = uriToPath(p.uri);
+    const result = checker.check(path);
     const plans = (workspace.declarations(path)?.symbols ?? []).filter((s) => s.kind === 'plan').map((s) => s.name);
-    return planPreview(checker, path, p.uri, plans, typeof p.plan === 'string' ? p.plan : undefined);
+    return planPreview(result, p.uri, plans, typeof p.plan === 'string' ? p.plan : undefined);
   }));
 
   connection.onShutdown(() => {

@@ -1,9 +1,9 @@
 /**
  * `orch/preview`: what `orch preview` shows, for the editor's webview — the preview JSON of one
- * plan and an SVG of its DAG, compiled from the unsaved buffers.
+ * plan and an SVG of its DAG, from the latest compilation of the unsaved buffers.
  */
 import { preview, renderGraph, type PreviewJson } from '../../compiler/index.js';
-import type { Checker } from '../checker.js';
+import type { CheckResult } from '../checker.js';
 
 export interface PreviewParams {
   readonly uri: string;
@@ -23,13 +23,15 @@ export interface PreviewResult {
   readonly errors: readonly string[];
 }
 
-export function planPreview(checker: Checker, path: string, uri: string, declaredPlans: readonly string[], plan?: string): PreviewResult {
+export function planPreview(result: CheckResult, uri: string, declaredPlans: readonly string[], plan?: string): PreviewResult {
   const wanted = plan && declaredPlans.includes(plan) ? plan : undefined;
-  const out = checker.compilePlan(path, wanted);
-  const ir = (wanted ? out.plans.find((p) => p.plan === wanted) : undefined) ?? out.plans[0];
-  const errors = out.diagnostics
+  const ir = wanted ? result.plans.find((p) => p.plan === wanted) : result.plans[0];
+  const errors = result.diagnostics
     .filter((d) => d.severity === 'error')
-    .map((d) => `${d.file === path ? '' : `${d.file}:`}${d.range.start.line}:${d.range.start.column} ${d.code} ${d.message}`);
-  if (!ir) return { uri, plan: null, plans: declaredPlans, preview: null, svg: null, errors };
-  return { uri, plan: ir.plan, plans: declaredPlans, preview: preview(ir, out.model), svg: renderGraph(ir, 'svg'), errors };
+    .map((d) => `${d.range.start.line}:${d.range.start.column} ${d.code} ${d.message}`);
+  if (!ir) {
+    const why = errors.length ? errors : [declaredPlans.length ? 'no plan compiled (see the problems of the imported files)' : 'this file declares no plan'];
+    return { uri, plan: null, plans: declaredPlans, preview: null, svg: null, errors: why };
+  }
+  return { uri, plan: ir.plan, plans: declaredPlans, preview: preview(ir, result.model), svg: renderGraph(ir, 'svg'), errors };
 }
