@@ -166,10 +166,9 @@ export class Runtime {
         run.signal(c.step_id, p.decision === 'reject' ? 'reject' : 'approve', (p.by as string) ?? null, (p.comment as string) ?? null);
       }
     const active = this.track(run, redactor);
-    // A pause or cancel the previous process never got to apply still counts.
-    const last = [...early].reverse().find((c) => c.kind === 'pause' || c.kind === 'cancel' || c.kind === 'resume');
-    if (last?.kind === 'cancel') run.cancel('cancelled by user');
-    else if (last?.kind === 'pause') run.pause();
+    // A cancel the previous process never got to apply still counts (a stale pause does not:
+    // resuming is the explicit request to continue).
+    if (early.some((c) => c.kind === 'cancel')) run.cancel('cancelled by user');
     return active;
   }
 
