@@ -66,7 +66,8 @@ function eventTypes(db: string, runId: string): string[] {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1500; i++) {
+  const deadline = Date.now() + 30_000; // CLI start-up can be slow on a loaded machine
+  while (Date.now() < deadline) {
     if (check()) return;
     await sleep(10);
   }

@@ -44,7 +44,8 @@ function eventCount(db: string, runId: string): number {
 
 /** Resolves once the run journaled more than `after` events (the process is really executing). */
 async function waitForProgress(db: string, runId: string, after: number): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
+  const deadline = Date.now() + 30_000; // CLI start-up can be slow on a loaded machine
+  while (Date.now() < deadline) {
     if (eventCount(db, runId) > after) return;
     await sleep(5);
   }
