@@ -1,7 +1,8 @@
 /**
  * The examples' triggers work under a real `orch serve`: the incident example's event trigger
- * filters on `where event.ppm >= 50` and maps the event into the plan input, and the campaign's
- * API trigger starts a run that waits for its approval over HTTP.
+ * filters on `where event.ppm >= 50` and maps the event into the plan input, the campaign's API
+ * trigger starts a run that waits for its approval over HTTP, and its on-call module's chain
+ * trigger (`after campaigns.campaign_launch failed`) reacts to a rolled-back launch.
  */
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,8 +17,8 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()));
 });
 
-async function serve(file: string): Promise<ServeProcess> {
-  const s = await startServe([example(file)], { db: path.join(tempDir('orch-examples-serve-'), 'runs.db') });
+async function serve(...files: string[]): Promise<ServeProcess> {
+  const s = await startServe(files.map(example), { db: path.join(tempDir('orch-examples-serve-'), 'runs.db') });
   servers.push(s);
   return s;
 }
@@ -84,5 +85,32 @@ describe('examples under orch serve', () => {
     const done = await poll(s, runId, finished);
     expect(done.status).toBe('completed');
     expect(done.output).toMatchObject({ sent: 1, subject: 'Meet the Tundra Cooler' });
+  });
+
+  it('campaign_launch + oncall: a launch that rolls back fires the chain trigger that pages on-call', async () => {
+    const s = await serve('campaign_launch/campaign.orch', 'campaign_launch/oncall.orch');
+    const input = {
+      product_id: 'prod-aurora',
+      audience: 'smb',
+      recipients: [
+        { email: 'ana@example.com', name: 'Ana' },
+        { email: 'nobody@bounce.invalid', name: 'Nobody' },
+      ],
+    };
+    const start = await http(s.url, 'POST', '/campaigns', { token: TOKEN, body: input });
+    const runId = start.json.runId as string;
+    await poll(s, runId, (run) => stepStatus(run, 'approve') === 'running');
+    await http(s.url, 'POST', `/runs/${runId}/steps/approve/approve`, { token: TOKEN, body: {} });
+    expect((await poll(s, runId, finished)).status).toBe('failed');
+
+    const page = await (async () => {
+      for (;;) {
+        const runs = (await http(s.url, 'GET', '/runs?plan=launch_postmortem', { token: TOKEN })).json.runs as { runId: string }[];
+        if (runs.length > 0) return poll(s, runs[0]!.runId, finished);
+        await new Promise((done) => setTimeout(done, 100));
+      }
+    })();
+    expect(page.status).toBe('completed');
+    expect(page.output).toEqual({ paged: true });
   });
 });
