@@ -38,7 +38,14 @@ export class AstBuilder {
     readonly text: string,
     readonly index: LineIndex,
     private readonly docs: DocComments,
+    /** Offsets of the syntax errors already reported, sorted (to avoid piling on). */
+    private readonly syntaxErrorOffsets: readonly number[] = [],
   ) {}
+
+  /** Whether a syntax error was reported inside [start, end). */
+  private hasSyntaxErrorIn(start: number, end: number): boolean {
+    return this.syntaxErrorOffsets.some((o) => o >= start && o < end);
+  }
 
   // ───────────── ranges, names, errors ─────────────
 
@@ -1011,12 +1018,14 @@ export class AstBuilder {
       if (src?.kind === 'EventSource') source = { ...src, where: where.expr, range: { start: src.range.start, end: where.range.end } };
       else this.error("'where' only applies to an 'event' trigger", where.range);
     }
+    // A trigger whose block already has a syntax error is not told what it lacks as well.
+    const broken = this.hasSyntaxErrorIn(range.start.offset, range.end.offset + 1);
     if (!source) {
-      this.error(`trigger '${name.name}' needs a source: schedule, event, manual, api, when or after`, name.range);
+      if (!broken) this.error(`trigger '${name.name}' needs a source: schedule, event, manual, api, when or after`, name.range);
       throw MISSING;
     }
     if (!plan) {
-      this.error(`trigger '${name.name}' needs 'run PLAN'`, name.range);
+      if (!broken) this.error(`trigger '${name.name}' needs 'run PLAN'`, name.range);
       throw MISSING;
     }
     return { kind: 'TriggerDecl', name, source, plan, ...d, range } as A.TriggerDecl;

@@ -67,7 +67,7 @@ function parseUnsafe(file: string, text: string, index: LineIndex): ParseOutput 
 
   const docTokens = lexed.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////'));
   const docs = new DocComments(docTokens);
-  const builder = new AstBuilder(file, text, index, docs);
+  const builder = new AstBuilder(file, text, index, docs, diagnostics.map((d) => d.range.start.offset));
   setCstClean(errors.length === 0);
   const partial = builder.module(cst);
   diagnostics.push(...builder.diagnostics);
