@@ -20,12 +20,22 @@ export function registerServe(program: Command): void {
     .argument('[files...]', '.orch modules to load (default: every *.orch file in the current directory)')
     .option('--port <port>', 'TCP port (0 picks a free one)', parsePort, 7474)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
-    .option('--db <path>', 'run journal (SQLite file)')
+    .option('--db <path>', 'journal database (default: $ORCH_DB or ".orch/runs.db")')
     .option('--catch-up', 'start one run for each schedule that missed ticks while the server was down', false)
     .addHelpText(
       'after',
-      '\nEvery route but GET /health needs "Authorization: Bearer <token>"; the token is $ORCH_TOKEN,\n' +
-        'or a generated one printed at start-up.',
+      [
+        '',
+        'Every route but GET /health needs "Authorization: Bearer <token>"; the token is $ORCH_TOKEN,',
+        'or a generated one printed at start-up. Routes: POST /events, POST /signals, POST /runs,',
+        'GET /runs[/ID[/timeline]], POST /runs/ID/pause|resume|cancel, POST /runs/ID/steps/STEP/approve|reject,',
+        'POST /triggers/NAME/fire (manual), POST <api path>, GET /triggers, GET /metrics, GET /health.',
+        '',
+        'Examples:',
+        '  ORCH_TOKEN=secret orch serve home.orch --port 8080',
+        '  curl -H "Authorization: Bearer secret" -d \'{"type":"sensor.leak","severity":4}\' \\',
+        '       -H "content-type: application/json" http://127.0.0.1:8080/events',
+      ].join('\n'),
     )
     .action(async (files: string[], opts: { port: number; host: string; db?: string; catchUp: boolean }) => {
       const code = await runServe({
