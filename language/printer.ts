@@ -683,7 +683,8 @@ class Printer {
       case 'CapabilityCall':
         return this.capabilityCall(a, comments);
       case 'RunAction':
-        return ['run ', this.qname(a.plan), this.args(a.args, comments)];
+        // `run weekly_report` reads like a trigger's `run`; parentheses only with arguments.
+        return ['run ', this.qname(a.plan), a.args.length === 0 ? this.withTrailing('', comments) : this.args(a.args, comments)];
       case 'WaitAction':
         return ['wait ', this.exprC(a.duration, comments)];
       case 'WaitUntilAction':

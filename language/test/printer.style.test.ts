@@ -76,6 +76,10 @@ describe('canonical style', () => {
     );
   });
 
+  it('prints a sub-plan run without parentheses when it has no arguments', () => {
+    expect(fmt('plan p { step a = run q() step b = run q(x: 1) }')).toBe('plan p {\n  step a = run q\n  step b = run q(x: 1)\n}\n');
+  });
+
   it('prints triggers one property per line and short invariants on one line', () => {
     expect(fmt('trigger t { event "leak" where event.severity >= 3 run respond with { s: event.id } debounce 30s }')).toBe(
       'trigger t {\n  event "leak" where event.severity >= 3\n  run respond with { s: event.id }\n  debounce 30s\n}\n',
