@@ -187,8 +187,12 @@ export class SqliteJournal implements JournalSink {
     this.db.prepare('UPDATE runs SET owner_pid = ?, heartbeat_at = ? WHERE id = ?').run(process.pid, Date.now(), runId);
   }
 
-  /** Whether some live process (not this one) is executing the run right now. */
-  ownedElsewhere(runId: string, staleMs = 3000): boolean {
+  /**
+   * Whether some live process (not this one) is executing the run right now: its pid is alive
+   * and it wrote a heartbeat recently. The window is generous because wrongly taking over a run
+   * that is still executing would interleave two writers; a loaded machine can delay heartbeats.
+   */
+  ownedElsewhere(runId: string, staleMs = 30_000): boolean {
     const row = this.getRun(runId);
     if (!row || row.owner_pid === null || row.owner_pid === process.pid) return false;
     if (row.heartbeat_at !== null && Date.now() - row.heartbeat_at > staleMs) return false;
