@@ -3,6 +3,7 @@
  * webview page and the bundled server — and that bundled server answers LSP on its own.
  */
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +85,18 @@ describe('the .vsix', () => {
     }
     expect(file('extension/media/preview.js').toString('utf8')).toContain('renderPreview');
     expect(file('extension/dist/extension.js').length).toBeGreaterThan(1000);
+  });
+
+  it('bundles a client that loads in the extension host (with `vscode` provided by the host)', () => {
+    const code = file('extension/dist/extension.js').toString('utf8');
+    // Evaluate the CommonJS bundle with a stand-in `vscode` module: no load-time errors, and the
+    // entry points VS Code calls are exported.
+    const module = { exports: {} as Record<string, unknown> };
+    const fakeVscode = new Proxy({}, { get: () => new Proxy(function () {}, { get: () => ({}) }) });
+    const requireStub = (id: string): unknown => (id === 'vscode' ? fakeVscode : createRequire(import.meta.url)(id));
+    new Function('module', 'exports', 'require', '__filename', '__dirname', code)(module, module.exports, requireStub, 'extension.js', REPO);
+    expect(typeof module.exports.activate).toBe('function');
+    expect(typeof module.exports.deactivate).toBe('function');
   });
 
   it('bundles a server that works on its own (with the std library)', async () => {
