@@ -13,7 +13,7 @@ import {
 } from './ast.js';
 import { diagnostic, type Diagnostic, type Range } from './diagnostic.js';
 import { child, isMissing, need, nodes, nodeSpan, onlyChild, token, tokens, MISSING } from './cst-access.js';
-import { DurationTok, MoneyTok, NumberTok, PercentTok, StringTok, lex, scanInterpolation } from './lexer.js';
+import { DurationTok, MoneyTok, NumberTok, PercentTok, RESERVED_WORDS, StringTok, lex, scanInterpolation } from './lexer.js';
 import { parseExpressionTokens } from './parser.js';
 import { LineIndex } from './source.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
@@ -242,6 +242,8 @@ export class AstBuilder {
       this.error('empty interpolation ${}', this.range(dollarOffset, offset + source.length + 1));
       return undefined;
     }
+    const path = this.namePath(source, offset);
+    if (path) return path;
     const lexed = lex(source);
     for (const p of lexed.problems) this.error(p.message, this.range(offset + p.offset, offset + p.offset + p.length));
     for (const t of lexed.tokens) {
@@ -252,6 +254,29 @@ export class AstBuilder {
     this.diagnostics.push(...syntaxErrorsToDiagnostics(errors, this.file, this.index, offset + source.length, 1));
     if (errors.length > 0) return undefined;
     return this.attempt(() => this.expression(cst));
+  }
+
+  /**
+   * Fast path for the usual interpolation, a dotted name (`${input.name}`,
+   * `${fetch.output.body}`): built directly, without a second lexer and parser run.
+   */
+  private namePath(source: string, offset: number): A.Expr | undefined {
+    if (!NAME_PATH.test(source)) return undefined;
+    let acc: A.Expr | undefined;
+    let start = 0;
+    for (const m of source.matchAll(WORD)) {
+      if (RESERVED.has(m[0])) return undefined;
+      const s = offset + m.index;
+      const e = s + m[0].length;
+      if (!acc) {
+        acc = { kind: 'NameExpr', name: m[0], range: this.range(s, e) };
+        start = s;
+      } else {
+        const property: A.Ident = { kind: 'Ident', name: m[0], range: this.range(s, e) };
+        acc = { kind: 'MemberExpr', object: acc, property, range: this.range(start, e) };
+      }
+    }
+    return acc;
   }
 
   // ───────────── expressions ─────────────
@@ -1101,6 +1126,10 @@ function operandStart(n: CstNode): number {
   }
   throw MISSING;
 }
+
+const NAME_PATH = /^\s*[A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*\s*$/;
+const WORD = /[A-Za-z_][A-Za-z0-9_]*/g;
+const RESERVED = new Set<string>(RESERVED_WORDS);
 
 interface ExprItem {
   readonly at: number;

@@ -26,7 +26,6 @@ export class LineIndex {
     return this.lineStarts.length;
   }
 
-  /** Position of a 0-based offset; offsets outside the text are clamped. */
   /** Line of the previous lookup: the AST builder asks for positions in nearly increasing order. */
   private lastLine = 0;
   /**
@@ -38,8 +37,10 @@ export class LineIndex {
   /** offset → 1 + index into `positions` (0 = not computed yet); allocated on first use. */
   private slots: Int32Array | undefined;
 
+  /** Position of a 0-based offset; offsets outside the text are clamped. */
   positionAt(offset: number): Position {
-    const o = Math.max(0, Math.min(Number.isFinite(offset) ? offset : this.text.length, this.text.length));
+    const len = this.text.length;
+    const o = offset >= 0 && offset <= len ? Math.trunc(offset) : offset > len || Number.isNaN(offset) ? len : 0;
     const slots = (this.slots ??= new Int32Array(this.text.length + 1));
     const slot = slots[o]!;
     if (slot !== 0) return this.positions[slot - 1]!;
