@@ -299,7 +299,7 @@ function memberItems(path: readonly string[], offset: number, index: FileIndex |
     }
     if (rest[0] === 'output') {
       const output = outputTypeOfStep(step, index);
-      const record = walkRecord(output?.type, rest.slice(1), index);
+      const record = walkRecord(output?.type, rest.slice(1), output?.table ?? index);
       return record ? record.fields.map((f) => ({
         label: f.name.name, kind: CompletionItemKind.Field, detail: typeText(f.type),
         documentation: f.doc ? { kind: 'markdown', value: f.doc } : undefined,
@@ -309,28 +309,29 @@ function memberItems(path: readonly string[], offset: number, index: FileIndex |
   return [];
 }
 
-function outputTypeOfStep(step: OrchSymbol, index: FileIndex): { type: TypeExpr | undefined } | undefined {
+/** The output type of a step's capability, and the declarations its type names resolve in. */
+function outputTypeOfStep(step: OrchSymbol, index: FileIndex): { type: TypeExpr | undefined; table: DeclarationTable } | undefined {
   const node = step.node as StepDecl;
   if (node.action.kind !== 'CapabilityCall') return undefined;
   const parts = node.action.capability.parts.map((p) => p.name);
   const cap = parts.length === 1 ? index.visible.get(parts[0]!) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(parts[parts.length - 1]!);
   if (cap?.kind !== 'capability') return undefined;
-  return { type: (cap.node as CapabilityDecl).output };
+  return { type: (cap.node as CapabilityDecl).output, table: index.tables.get(cap.file) ?? index };
 }
 
-/** Follows `.a.b` through record types (and aliases) to the record whose fields to offer. */
-function walkRecord(type: TypeExpr | undefined, path: readonly string[], index: FileIndex): RecordType | undefined {
+/** Follows `.a.b` through record types (and local aliases) to the record whose fields to offer. */
+function walkRecord(type: TypeExpr | undefined, path: readonly string[], table: DeclarationTable): RecordType | undefined {
   let t = type;
   for (let guard = 0; t && guard < 20; guard++) {
     if (t.kind === 'OptionalType') t = t.inner;
     else if (t.kind === 'ListType') t = t.element;
     else if (t.kind === 'NamedType') {
-      const alias = index.visible.get(t.name.parts[t.name.parts.length - 1]!.name);
+      const alias = table.topLevel.get(t.name.parts[t.name.parts.length - 1]!.name);
       t = alias?.kind === 'type' ? (alias.node as { type: TypeExpr }).type : undefined;
     } else break;
   }
   if (t?.kind !== 'RecordType') return undefined;
   if (path.length === 0) return t;
   const field = t.fields.find((f) => f.name.name === path[0]);
-  return field ? walkRecord(field.type, path.slice(1), index) : undefined;
+  return field ? walkRecord(field.type, path.slice(1), table) : undefined;
 }

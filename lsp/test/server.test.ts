@@ -166,6 +166,15 @@ describe('orch lsp --stdio', () => {
     expect(labels(res)).toEqual(expect.arrayContaining(['local_box', 'lib.lib_cloud']));
   });
 
+  it('completes output fields through a type alias declared in the imported file', async () => {
+    const text = mainText.replace('  step done = wait 1s', '  step first = lib.top_row(dataset: "d")\n  step use = summarize(count: first.output.)');
+    const uri = await client.open(join(FIXTURES, 'completion3.orch'), text);
+    const fields = await client.request<CompletionList>('textDocument/completion', {
+      textDocument: { uri }, position: positionOf(text, 'first.output.)', 'first.output.'.length),
+    });
+    expect(labels(fields)).toEqual(['id', 'total']);
+  });
+
   it('completes capabilities after `step x =` and their arguments with types', async () => {
     const text = mainText.replace('  step done = wait 1s', '  step extra = \n  step more = summarize(');
     const uri = await client.open(join(FIXTURES, 'completion2.orch'), text);
