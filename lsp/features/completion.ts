@@ -54,6 +54,9 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
   const member = /([A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*\.\s*$/.exec(before);
   if (member) return memberItems(member[1]!.split(/\s*\.\s*/), offset, index);
 
+  // Inside `${ … }` of a string: an expression.
+  if (top?.header === '${') return expressionItems(index, offset);
+
   // Argument names inside `capability(` or `run plan(`.
   if (top?.bracket === '(' && /[(,]$/.test(text.slice(top.offset, offset - typed.length).trimEnd())) {
     const target = index && resolveVisible(index, top.wordBefore, text, top.offset);

@@ -1,0 +1,74 @@
+/** Completion contexts from the lexical scan alone (no server): comments, strings, blocks. */
+import { describe, expect, it } from 'vitest';
+import { complete } from '../features/completion.js';
+import { scanContext } from '../features/context-scan.js';
+
+/** Completion labels at the `|` in `src`, without a name index. */
+function labelsAt(src: string): string[] {
+  const offset = src.indexOf('|');
+  const text = src.slice(0, offset) + src.slice(offset + 1);
+  return complete(text, offset, { index: undefined, stdModules: () => ['std.policies'] }).map((i) => i.label);
+}
+
+describe('scanContext', () => {
+  it('tracks blocks with the word that opened them, skipping strings and comments', () => {
+    const text = 'plan p {\n  goal "a { b"\n  // }\n  /* } */\n  step s = c(x: 1) {\n    ';
+    const ctx = scanContext(text, text.length);
+    expect(ctx.frames.map((f) => f.header)).toEqual(['plan', 'step']);
+    expect(ctx.inString || ctx.inComment).toBe(false);
+  });
+
+  it('knows when the cursor is inside a string, a comment, or an interpolation', () => {
+    expect(scanContext('goal "abc', 9).inString).toBe(true);
+    expect(scanContext('// note', 7).inComment).toBe(true);
+    expect(scanContext('/* open', 7).inComment).toBe(true);
+    const interp = scanContext('summary: "Send ${len(', 21);
+    expect(interp.inString).toBe(false);
+    expect(interp.frames.map((f) => f.bracket)).toEqual(['{', '(']);
+  });
+
+  it('tells records from blocks', () => {
+    const ctx = scanContext('plan p {\n  output { a: ', 21);
+    expect(ctx.frames.map((f) => [f.header, f.record])).toEqual([['plan', false], ['output', false]]);
+    const rec = scanContext('trigger t { manual run p with { x: ', 35);
+    expect(rec.frames[rec.frames.length - 1]!.record).toBe(true);
+  });
+});
+
+describe('completion without an index', () => {
+  it('offers nothing inside comments and strings', () => {
+    expect(labelsAt('// cap|')).toEqual([]);
+    expect(labelsAt('plan p { goal "ca|" }')).toEqual([]);
+  });
+
+  it('offers top-level keywords at the top level', () => {
+    expect(labelsAt('|')).toEqual(expect.arrayContaining(['capability', 'resource', 'policy', 'plan', 'trigger', 'import']));
+  });
+
+  it('offers the properties of the enclosing block', () => {
+    expect(labelsAt('resource r {\n  |\n}')).toEqual(['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy']);
+    expect(labelsAt('guardrail g {\n  |\n}')).toEqual(['severity', 'category', 'message', 'forbid', 'require', 'assert', 'check']);
+    expect(labelsAt('trigger t {\n  |')).toContain('schedule');
+    expect(labelsAt('plan p {\n  step s = x() {\n    |\n  }\n}')).toEqual(['after', 'on', 'fallback', 'compensate', 'timeout', 'retry', 'join', 'on_failure', 'priority', 'when']);
+    expect(labelsAt('invariant i { |')).toEqual(['always', 'never', 'eventually']);
+  });
+
+  it('offers value words after property keywords, by block', () => {
+    expect(labelsAt('capability c {\n  kind |')).toEqual(['tool', 'agent', 'llm', 'service', 'human']);
+    expect(labelsAt('capability c {\n  data |')).toEqual(['public', 'internal', 'personal', 'sensitive', 'secret']);
+    expect(labelsAt('plan p {\n  on_failure |')).toEqual(['abort', 'continue', 'rollback']);
+    expect(labelsAt('plan p {\n  step s = x() {\n    join |')).toEqual(['all_success', 'none_failed', 'all_done', 'any_success']);
+    expect(labelsAt('capability c {\n  retry 3 backoff |')).toEqual(['fixed', 'exponential']);
+  });
+
+  it('offers types in type positions and expressions elsewhere', () => {
+    expect(labelsAt('capability c {\n  input { a: |')).toEqual(expect.arrayContaining(['string', 'int', 'duration', 'money', 'list']));
+    const expr = labelsAt('plan p {\n  step s = x(a: |');
+    expect(expr).toEqual(expect.arrayContaining(['input', 'context', 'len', 'secret', 'true']));
+    expect(labelsAt('plan p {\n  success: "${|')).toEqual(expect.arrayContaining(['input', 'len']));
+  });
+
+  it('offers std modules after import', () => {
+    expect(labelsAt('import |')).toEqual(['std.policies']);
+  });
+});
