@@ -1,7 +1,10 @@
 /**
  * Runs the compiler over a document — reading unsaved buffers of every open file through the
- * compiler's `SourceHost` — and keeps the latest result per file for navigation, hover facts
- * and the plan preview. A result is reused only while no text in the workspace has changed.
+ * compiler's `SourceHost`. Diagnostics come from `check()` on a worker thread; the full
+ * `compile()` (bound model, plans) runs in-process on demand for navigation, hover and the
+ * preview — its result is too large to copy back from a worker cheaply (structured-cloning the
+ * model of a 5,000-line file costs more than compiling it). A result is reused only while no
+ * text in the workspace has changed.
  */
 import { resolve } from 'node:path';
 import { check, compile, type BoundModel } from '../compiler/index.js';
