@@ -132,7 +132,8 @@ export function registerRunControls(program: Command): void {
             const restored = replay(j.load(runId));
             const s = restored.steps.get(payload.stepId);
             const plan = row.ir ? (JSON.parse(row.ir) as { steps: { id: string }[] }) : null;
-            const base = payload.stepId.replace(/\[\d+\]$/, '');
+            // `sub/approve` addresses a step of the sub-plan run by step `sub`.
+            const base = payload.stepId.split('/')[0]!.replace(/\[\d+\]$/, '');
             if (plan && !plan.steps.some((x) => x.id === base)) throw new CliError(`run ${runId} has no step ${payload.stepId}`, 2);
             if (s && ['completed', 'failed', 'skipped', 'cancelled', 'timeout'].includes(s.status))
               throw new CliError(`step ${payload.stepId} has already finished (${s.status})`, 2);
