@@ -148,7 +148,7 @@ export class IndexNames implements NameSource {
   }
 }
 
-/** Compiler first; the AST index only where the compiler has no model of the file. */
+/** Compiler first; the AST index where the compiler has no model of the file or no name there. */
 export class LayeredNames implements NameSource {
   constructor(private readonly compiled: CompilerNames, private readonly indexed: IndexNames, private readonly hasModel: (file: string) => boolean) {}
 
@@ -157,7 +157,8 @@ export class LayeredNames implements NameSource {
   }
 
   targetAt(file: string, offset: number): NameTarget | undefined {
-    return this.pick(file).targetAt(file, offset);
+    // Names the compiler does not record as references (a module name) still get the index's answer.
+    return this.pick(file).targetAt(file, offset) ?? this.indexed.targetAt(file, offset);
   }
 
   occurrences(target: NameTarget, includeDeclaration: boolean): Occurrence[] {
