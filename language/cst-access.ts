@@ -81,22 +81,31 @@ export function nodeSpan(node: CstNode): [number, number] | undefined {
   if (loc && Number.isFinite(loc.startOffset) && loc.endOffset !== undefined && Number.isFinite(loc.endOffset) && loc.endOffset >= loc.startOffset) {
     return [loc.startOffset, loc.endOffset + 1];
   }
+  // Without location tracking: each children array is in source order, so only its first and
+  // last elements that have text can hold the node's boundaries.
   let start = Infinity;
   let end = -Infinity;
-  for (const key of Object.keys(node.children)) {
-    for (const c of node.children[key] as CstElement[]) {
-      if (isToken(c)) {
-        if (!isRealToken(c)) continue;
-        start = Math.min(start, c.startOffset);
-        end = Math.max(end, c.endOffset! + 1);
-      } else {
-        const s = nodeSpan(c);
-        if (s) {
-          start = Math.min(start, s[0]);
-          end = Math.max(end, s[1]);
-        }
+  for (const key in node.children) {
+    const xs = node.children[key] as CstElement[];
+    for (let i = 0; i < xs.length; i++) {
+      const s = elementSpan(xs[i]!);
+      if (s) {
+        if (s[0] < start) start = s[0];
+        break;
+      }
+    }
+    for (let i = xs.length - 1; i >= 0; i--) {
+      const s = elementSpan(xs[i]!);
+      if (s) {
+        if (s[1] > end) end = s[1];
+        break;
       }
     }
   }
-  return Number.isFinite(start) ? [start, end] : undefined;
+  return start !== Infinity ? [start, end] : undefined;
+}
+
+function elementSpan(c: CstElement): [number, number] | undefined {
+  if (isToken(c)) return isRealToken(c) ? [c.startOffset, c.endOffset! + 1] : undefined;
+  return nodeSpan(c);
 }
