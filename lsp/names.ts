@@ -32,7 +32,8 @@ export interface Occurrence {
 
 export interface NameSource {
   targetAt(file: string, offset: number): NameTarget | undefined;
-  occurrences(target: NameTarget, includeDeclaration: boolean): Occurrence[];
+  /** Every occurrence, searching `within` (default: the declaration's file and the workspace). */
+  occurrences(target: NameTarget, includeDeclaration: boolean, within?: readonly string[]): Occurrence[];
 }
 
 const NOT_RENAMEABLE = new Set(['module', 'import']);
@@ -71,10 +72,10 @@ export class CompilerNames implements NameSource {
     };
   }
 
-  occurrences(target: NameTarget, includeDeclaration: boolean): Occurrence[] {
+  occurrences(target: NameTarget, includeDeclaration: boolean, within?: readonly string[]): Occurrence[] {
     const out: Occurrence[] = [];
     const seen = new Set<string>();
-    const files = [target.declaration?.file, ...this.host.allFiles()].filter((f): f is string => !!f);
+    const files = within ?? [target.declaration?.file, ...this.host.allFiles()].filter((f): f is string => !!f);
     const declKey = target.declaration ? `${target.declaration.file}#${target.declaration.range.start.offset}` : '';
     for (const file of new Set(files)) {
       const model = this.host.model(file);
@@ -137,10 +138,10 @@ export class IndexNames implements NameSource {
     };
   }
 
-  occurrences(target: NameTarget, includeDeclaration: boolean): Occurrence[] {
+  occurrences(target: NameTarget, includeDeclaration: boolean, within?: readonly string[]): Occurrence[] {
     const out: Occurrence[] = [];
-    if (includeDeclaration && target.declaration) out.push(target.declaration);
-    const files = new Set([target.declaration?.file, ...this.host.allFiles()].filter((f): f is string => !!f));
+    if (includeDeclaration && target.declaration && (!within || within.includes(target.declaration.file))) out.push(target.declaration);
+    const files = new Set(within ?? [target.declaration?.file, ...this.host.allFiles()].filter((f): f is string => !!f));
     for (const file of files) {
       for (const r of this.host.index(file)?.references ?? []) if (r.key === target.key) out.push({ file, range: r.range });
     }
@@ -161,7 +162,7 @@ export class LayeredNames implements NameSource {
     return this.pick(file).targetAt(file, offset) ?? this.indexed.targetAt(file, offset);
   }
 
-  occurrences(target: NameTarget, includeDeclaration: boolean): Occurrence[] {
-    return (target.compiled ? this.compiled : this.indexed).occurrences(target, includeDeclaration);
+  occurrences(target: NameTarget, includeDeclaration: boolean, within?: readonly string[]): Occurrence[] {
+    return (target.compiled ? this.compiled : this.indexed).occurrences(target, includeDeclaration, within);
   }
 }

@@ -18,7 +18,7 @@ import { foldingRanges } from './features/folding.js';
 import { formatDocument } from './features/formatting.js';
 import { hover } from './features/hover.js';
 import { planPreview, type PreviewParams } from './features/preview.js';
-import { definition, prepareRename, references, rename, REQUEST_FAILED } from './features/navigation.js';
+import { definition, highlights, prepareRename, references, rename, REQUEST_FAILED } from './features/navigation.js';
 import { CompilerNames, IndexNames, LayeredNames } from './names.js';
 import { SEMANTIC_TOKENS_LEGEND, semanticTokens } from './features/semantic-tokens.js';
 import { documentSymbols, workspaceSymbols } from './features/symbols.js';
@@ -116,6 +116,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         completionProvider: { triggerCharacters: ['.', ':', ' ', '(', ','], resolveProvider: false },
         definitionProvider: true,
         referencesProvider: true,
+        documentHighlightProvider: true,
         renameProvider: { prepareProvider: true },
         documentSymbolProvider: true,
         workspaceSymbolProvider: true,
@@ -182,6 +183,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onReferences(guard('references', [], (p) => {
     const { path, offset } = docContext(p.textDocument.uri, p.position);
     return references(names, path, offset, p.context.includeDeclaration);
+  }));
+  connection.onDocumentHighlight(guard('documentHighlight', [], (p) => {
+    const { path, offset } = docContext(p.textDocument.uri, p.position);
+    return highlights(names, path, offset);
   }));
   connection.onPrepareRename(guard('prepareRename', null, (p) => {
     const { path, offset } = docContext(p.textDocument.uri, p.position);

@@ -1,5 +1,5 @@
 /** Go to definition, find references and rename, over a `NameSource`. */
-import { ResponseError, type Location, type Range as LspRange, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver';
+import { DocumentHighlightKind, ResponseError, type DocumentHighlight, type Location, type Range as LspRange, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver';
 import { pathToUri, toLspRange } from '../convert.js';
 import type { NameSource } from '../names.js';
 
@@ -39,4 +39,15 @@ export function rename(names: NameSource, file: string, offset: number, newName:
     (changes[pathToUri(o.file)] ??= []).push({ range: toLspRange(o.range), newText: newName });
   }
   return { changes };
+}
+
+/** Occurrences of the name under the cursor in this file; the declaration counts as a write. */
+export function highlights(names: NameSource, file: string, offset: number): DocumentHighlight[] {
+  const t = names.targetAt(file, offset);
+  if (!t) return [];
+  const decl = t.declaration;
+  return names.occurrences(t, true, [file]).map((o) => ({
+    range: toLspRange(o.range),
+    kind: decl && decl.file === o.file && decl.range.start.offset === o.range.start.offset ? DocumentHighlightKind.Write : DocumentHighlightKind.Read,
+  }));
 }

@@ -103,6 +103,13 @@ describe('orch lsp --stdio', () => {
     expect(refs.map((r) => r.range.start)).toEqual([positionOf(mainText, 'count: int'), positionOf(mainText, 'count: fetch')]);
   });
 
+  it('highlights the occurrences of a name in the file, the declaration as a write', async () => {
+    const hs = await client.request<{ range: { start: { line: number; character: number } }; kind: number }[]>('textDocument/documentHighlight', {
+      textDocument: { uri: mainUri }, position: positionOf(mainText, 'fetch.output.count', 1),
+    });
+    expect(hs.map((h) => [h.range.start, h.kind])).toEqual([[positionOf(mainText, 'fetch = lib'), 3], [positionOf(mainText, 'fetch.output'), 2]]);
+  });
+
   it('renames a step everywhere it is used', async () => {
     const edit = await client.request<WorkspaceEdit>('textDocument/rename', {
       textDocument: { uri: mainUri }, position: positionOf(mainText, 'step fetch', 5), newName: 'load',
