@@ -2,6 +2,7 @@
  * Renders diagnostics for `orch check` (and any command that reports diagnostics) as text with
  * code frames, as the JSON of LANGUAGE.md §6, or as SARIF 2.1.0 for GitHub code scanning.
  */
+import { readFileSync } from 'node:fs';
 import { relative, sep } from 'node:path';
 import { createColors } from 'picocolors';
 import { allExplanations } from '../../compiler/explain/catalog.js';
@@ -27,11 +28,17 @@ export function renderText(diagnostics: readonly Diagnostic[], options: TextOpti
   const c = createColors(options.color);
   const paint: Record<Severity, (s: string) => string> = { error: c.red, warning: c.yellow, info: c.blue, hint: c.cyan };
   const indexes = new Map<string, LineIndex>();
+  const unreadable = new Set<string>();
   const indexOf = (file: string): LineIndex | undefined => {
-    const text = options.sources.get(file);
-    if (text === undefined) return undefined;
     let idx = indexes.get(file);
-    if (!idx) indexes.set(file, (idx = new LineIndex(text)));
+    if (idx || unreadable.has(file)) return idx;
+    // Diagnostics can point into imported files the command did not read itself.
+    const text = options.sources.get(file) ?? readQuietly(file);
+    if (text === undefined) {
+      unreadable.add(file);
+      return undefined;
+    }
+    indexes.set(file, (idx = new LineIndex(text)));
     return idx;
   };
   const blocks: string[] = [];
@@ -48,6 +55,14 @@ export function renderText(diagnostics: readonly Diagnostic[], options: TextOpti
   }
   blocks.push(summary(diagnostics, options.fileCount, c));
   return `${blocks.join('\n\n')}\n`;
+}
+
+function readQuietly(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 function indent(s: string): string {

@@ -115,6 +115,17 @@ describe('orch check', () => {
     });
   });
 
+  it('shows code frames for problems in imported files too', () => {
+    const sub = path.join(dir, 'imports');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(path.join(sub, 'dev.orch'), 'capability turn_off {\n  kind robot\n}\n');
+    writeFileSync(path.join(sub, 'main.orch'), 'import "./dev.orch" as dev\nplan p { step a = dev.turn_off() }\n');
+    const r = orch(['check', path.join(sub, 'main.orch')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${path.join(sub, 'dev.orch')}:2:8: error[E0001]: unknown capability kind 'robot'`);
+    expect(r.stdout).toContain('  2 |   kind robot\n    |        ^^^^^');
+  });
+
   it('checks several files and reports each', () => {
     const r = orch(['check', file('m1.orch', BAD), file('m2.orch', GOOD), file('m3.orch', 'plan p { deadline 1 }'), '--format', 'json']);
     expect(r.code).toBe(1);
