@@ -57,6 +57,15 @@ export function renderText(diagnostics: readonly Diagnostic[], options: TextOpti
   return `${blocks.join('\n\n')}\n`;
 }
 
+/** `unit mismatch (duration / money)` → `UnitMismatchDurationMoney` (a SARIF rule name). */
+function pascalCase(title: string): string {
+  return title
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('');
+}
+
 function readQuietly(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');
@@ -117,7 +126,7 @@ function sarifUri(file: string, cwd: string): string {
 export function renderSarif(diagnostics: readonly Diagnostic[], options: { cwd: string; version: string }): string {
   const rules = allExplanations().map((e) => ({
     id: e.code,
-    name: e.title.replace(/(^|[^A-Za-z0-9]+)([A-Za-z0-9])/g, (_m, _s, ch: string) => ch.toUpperCase()),
+    name: pascalCase(e.title),
     shortDescription: { text: e.title },
     help: { text: `Run \`orch explain ${e.code}\` for details and an example.` },
     defaultConfiguration: { level: SARIF_LEVEL[e.severity] },

@@ -103,6 +103,7 @@ describe('orch check', () => {
     expect(run.tool.driver.name).toBe('orch');
     const ruleIds = run.tool.driver.rules.map((x: { id: string }) => x.id);
     expect(ruleIds).toContain('E0001');
+    for (const rule of run.tool.driver.rules) expect(rule.name).toMatch(/^[A-Z][A-Za-z0-9]*$/);
     expect(run.results).toHaveLength(2);
     const res = run.results[0];
     expect(res.ruleId).toBe('E0001');
