@@ -21,6 +21,7 @@ import { planPreview, type PreviewParams } from './features/preview.js';
 import { definition, highlights, prepareRename, references, rename, REQUEST_FAILED } from './features/navigation.js';
 import { CompilerNames, IndexNames, LayeredNames } from './names.js';
 import { SEMANTIC_TOKENS_LEGEND, semanticTokens } from './features/semantic-tokens.js';
+import { signatureHelp } from './features/signature-help.js';
 import { documentSymbols, workspaceSymbols } from './features/symbols.js';
 import { Workspace } from './workspace.js';
 
@@ -114,6 +115,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
         hoverProvider: true,
         completionProvider: { triggerCharacters: ['.', ':', ' ', '(', ','], resolveProvider: false },
+        signatureHelpProvider: { triggerCharacters: ['(', ','], retriggerCharacters: [':'] },
         definitionProvider: true,
         referencesProvider: true,
         documentHighlightProvider: true,
@@ -164,6 +166,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const { doc, path, offset } = docContext(p.textDocument.uri, p.position);
     if (!doc) return [];
     return complete(doc.getText(), offset, { index: workspace.index(path, { stale: true }), stdModules: () => workspace.stdModules() });
+  }));
+  connection.onSignatureHelp(guard('signatureHelp', null, (p) => {
+    const { doc, path, offset } = docContext(p.textDocument.uri, p.position);
+    if (!doc) return null;
+    return signatureHelp(doc.getText(), offset, workspace.index(path, { stale: true }));
   }));
   connection.onHover(guard('hover', null, (p) => {
     const { doc, path, offset } = docContext(p.textDocument.uri, p.position);

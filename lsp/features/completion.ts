@@ -248,7 +248,8 @@ function expressionItems(index: FileIndex | undefined, offset: number): Completi
   return items;
 }
 
-function resolveVisible(index: FileIndex, name: string, text: string, parenOffset: number): OrchSymbol | undefined {
+/** The capability or plan called at `name(` (possibly `alias.name(`), as visible from this file. */
+export function resolveVisible(index: FileIndex, name: string, text: string, parenOffset: number): OrchSymbol | undefined {
   // `devices.turn_off(` — look at the qualifier before the name.
   const m = /([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*[A-Za-z_][A-Za-z0-9_]*\s*$/.exec(text.slice(Math.max(0, parenOffset - 200), parenOffset));
   if (m) return index.qualifiers.get(m[1]!)?.topLevel.get(name);

@@ -40,7 +40,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 );
 
 const REQUESTS = [
-  'textDocument/hover', 'textDocument/completion', 'textDocument/definition', 'textDocument/documentHighlight', 'textDocument/references', 'textDocument/documentSymbol',
+  'textDocument/hover', 'textDocument/completion', 'textDocument/definition', 'textDocument/documentHighlight', 'textDocument/signatureHelp', 'textDocument/references', 'textDocument/documentSymbol',
   'textDocument/formatting', 'textDocument/foldingRange', 'textDocument/semanticTokens/full', 'textDocument/codeAction',
   'textDocument/prepareRename', 'textDocument/rename', 'orch/preview', 'workspace/symbol',
 ] as const;

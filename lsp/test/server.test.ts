@@ -232,6 +232,18 @@ describe('orch lsp --stdio', () => {
     expect(strategies).toEqual(['privacy_first', 'cost', 'latency', 'comfort', 'balanced']);
   });
 
+  it('shows the signature of the capability being called, with the parameter being written', async () => {
+    const text = mainText.replace('  step done = wait 1s', '  step more = summarize(style: "long", ');
+    const uri = await client.open(join(FIXTURES, 'signature.orch'), text);
+    const help = await client.request<{ signatures: { label: string; parameters: { label: [number, number] }[] }[]; activeParameter: number }>(
+      'textDocument/signatureHelp', { textDocument: { uri }, position: positionOf(text, 'style: "long", ', 'style: "long", '.length) },
+    );
+    const sig = help.signatures[0]!;
+    expect(sig.label).toBe('summarize(count: int, style: "short" | "long" = "short") -> { text: string, words: int }');
+    expect(sig.parameters.map((p) => sig.label.slice(...p.label))).toEqual(['count: int', 'style: "short" | "long" = "short"']);
+    expect(help.activeParameter).toBe(0); // `style` is given; `count` is still missing
+  });
+
   it('formats with the canonical printer', async () => {
     const messy = 'resource   r {\nkind    local_device\n     concurrency 2 }\n';
     const uri = await client.open(join(FIXTURES, 'messy.orch'), messy);
