@@ -49,8 +49,8 @@ function isIdentifier(name: string, r: Range): boolean {
 export interface ModelHost {
   /** The compiled model with `file` as entry (compiling if the stored one is stale). */
   model(file: string): BoundModel | undefined;
-  /** Files whose models may hold references (open documents and workspace files). */
-  allFiles(): readonly string[];
+  /** Files whose models may hold references to a declaration of `file`: it and its importers. */
+  filesReferencing(file: string): readonly string[];
 }
 
 export class CompilerNames implements NameSource {
@@ -75,7 +75,7 @@ export class CompilerNames implements NameSource {
   occurrences(target: NameTarget, includeDeclaration: boolean, within?: readonly string[]): Occurrence[] {
     const out: Occurrence[] = [];
     const seen = new Set<string>();
-    const files = within ?? [target.declaration?.file, ...this.host.allFiles()].filter((f): f is string => !!f);
+    const files = within ?? (target.declaration ? this.host.filesReferencing(target.declaration.file) : []);
     const declKey = target.declaration ? `${target.declaration.file}#${target.declaration.range.start.offset}` : '';
     for (const file of new Set(files)) {
       const model = this.host.model(file);

@@ -38,7 +38,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const workspace = new Workspace(documents, () => STD_DIR);
   const checker = new Checker(workspace);
   const names = new LayeredNames(
-    new CompilerNames({ model: (p) => checker.model(p), allFiles: () => workspace.allFiles() }),
+    new CompilerNames({ model: (p) => checker.model(p), filesReferencing: (f) => workspace.filesReferencing(f) }),
     new IndexNames({ index: (p) => workspace.index(p), allFiles: () => workspace.allFiles(), isStd: (p) => workspace.isStd(p) }),
     (p) => checker.model(p) !== undefined,
   );

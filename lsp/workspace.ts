@@ -178,6 +178,13 @@ export class Workspace {
     return open.filter((p) => p !== path && this.transitiveImports(p).has(path));
   }
 
+  /** `file` and every workspace file that imports it (directly or not); std files: all files. */
+  filesReferencing(file: string): string[] {
+    const all = this.allFiles();
+    if (this.isStd(file)) return [file, ...all];
+    return [file, ...all.filter((p) => p !== file && this.transitiveImports(p).has(file))];
+  }
+
   private transitiveImports(path: string): Set<string> {
     const seen = new Set<string>();
     const queue = [path];
