@@ -1,10 +1,10 @@
 /** Compiler diagnostics, quick fixes, cross-file re-checks and the plan preview over LSP. */
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CodeAction, Diagnostic, Hover } from 'vscode-languageserver-protocol';
-import { FIXTURES, positionOf, TestClient } from './client.js';
+import { FIXTURES, positionOf, TestClient, uriOf } from './client.js';
 
 let dir: string;
 let client: TestClient;
@@ -88,6 +88,21 @@ describe('diagnostics', () => {
     await client.change(libUri, [{ range: { start: at, end: { line: at.line, character: at.character + 'load_rows'.length } }, text: 'fetch_data' }]);
     const fixed = await client.diagnosticsFor(mainUri, (d) => !d.some((x) => x.code === 'E0101'), client.version(mainUri));
     expect(fixed.filter((d) => d.severity === 1)).toEqual([]);
+  });
+
+  it('re-checks an importing file when an imported file changes on disk', async () => {
+    const sub = join(dir, 'disk');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'lib.orch'), libText);
+    const mainUri = await client.open(join(sub, 'main.orch'), mainText);
+    const clean = await client.diagnosticsFor(mainUri);
+    expect(clean.filter((d) => d.severity === 1)).toEqual([]);
+    const seen = client.published(mainUri).length;
+    writeFileSync(join(sub, 'lib.orch'), libText.replace('fetch_data {', 'load_rows {'));
+    await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: uriOf(join(sub, 'lib.orch')), type: 2 }] });
+    const broken = await client.diagnosticsFor(mainUri, (d) => d.some((x) => x.code === 'E0101'));
+    expect(broken.some((d) => d.code === 'E0101')).toBe(true);
+    expect(client.published(mainUri).length).toBeGreaterThan(seen);
   });
 
   it('reports an import that cannot be found', async () => {
