@@ -875,21 +875,22 @@ export class AstBuilder {
     const action = this.stepAction(need(actionNode));
     const after: A.Ident[] = [];
     const d: Mutable<A.StepDecl> = { kind: 'StepDecl', name, action, after, range: this.range(span[0], span[1]) };
-    const bag = this.newBag(`step '${name.name}'`);
     const inlineWhen = child(n, 'when');
+    const hasBlock = token(n, 'LCurly') !== undefined;
+    if (!inlineWhen && !hasBlock) return this.withDoc(d, span[0]);
+    const bag = this.newBag(`step '${name.name}'`);
     if (inlineWhen) {
       const whenTok = need(token(n, 'Kw_when'));
       this.firstTime(bag, 'when', whenTok.startOffset, whenTok.endOffset! + 1);
       d.when = this.expression(inlineWhen);
     }
     // Options are direct children: `<key>Key` tokens and `<key>Value` values (retry: a node).
-    for (const key of STEP_OPTIONS) {
-      const keys = key === 'retry' ? nodes(n, 'retryValue').map((r) => token(r, 'Kw_retry')) : tokens(n, `${key}Key`);
+    for (const [key, keyLabel, value] of hasBlock ? STEP_OPTIONS : NONE_OPTIONS) {
+      const keys = key === 'retry' ? nodes(n, value).map((r) => token(r, 'Kw_retry')) : tokens(n, keyLabel);
       if (keys.length === 0) continue;
       // A repeated option is an E0102; the first occurrence applies.
       for (const k of keys) if (k) this.firstTime(bag, key, k.startOffset, k.endOffset! + 1);
       this.attempt(() => {
-        const value = `${key}Value`;
         switch (key) {
           case 'after': after.push(...this.nameList(child(n, value))); break;
           case 'on': d.on = this.qualifiedName(child(n, value)); break;
@@ -918,7 +919,11 @@ export class AstBuilder {
         }
       });
     }
-    const doc = this.doc(span[0]);
+    return this.withDoc(d, span[0]);
+  }
+
+  private withDoc<T extends { doc?: string }>(d: T, start: number): T {
+    const doc = this.doc(start);
     if (doc !== undefined) d.doc = doc;
     return d;
   }
@@ -1153,7 +1158,10 @@ const PRECEDENCE: Record<A.BinaryOp, number> = {
 };
 
 /** Step options, in the order they are read (each is an inline child of the step node). */
-const STEP_OPTIONS = ['after', 'on', 'fallback', 'compensate', 'timeout', 'retry', 'join', 'on_failure', 'priority', 'when'] as const;
+const STEP_OPTIONS = (['after', 'on', 'fallback', 'compensate', 'timeout', 'retry', 'join', 'on_failure', 'priority', 'when'] as const).map(
+  (key) => [key, `${key}Key`, `${key}Value`] as const,
+);
+const NONE_OPTIONS: typeof STEP_OPTIONS = [];
 
 /** Properties that may appear several times in one block. */
 const REPEATABLE = new Set([
