@@ -13,7 +13,7 @@ import {
 } from './ast.js';
 import { diagnostic, type Diagnostic, type Range } from './diagnostic.js';
 import { child, isMissing, need, nodes, nodeSpan, onlyChild, token, tokens, MISSING } from './cst-access.js';
-import { DurationTok, MoneyTok, NumberTok, PercentTok, RESERVED_WORDS, StringTok, lex, scanInterpolation } from './lexer.js';
+import { DurationTok, MoneyTok, NumberTok, PercentTok, RESERVED_WORDS, StringTok, isTerminatedString, lex, scanInterpolation } from './lexer.js';
 import { parseExpressionTokens } from './parser.js';
 import { LineIndex } from './source.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
@@ -189,7 +189,7 @@ export class AstBuilder {
     const tok = need(t);
     const image = tok.image;
     const base = tok.startOffset;
-    const closed = image.length >= 2 && image.endsWith('"') && scanEnd(image) === image.length;
+    const closed = isTerminatedString(image);
     const end = closed ? image.length - 1 : image.length;
     const parts: (string | A.Expr)[] = [];
     let text = '';
@@ -524,7 +524,7 @@ export class AstBuilder {
     const imports: A.ImportDecl[] = [];
     const declarations: A.Declaration[] = [];
     for (const item of nodes(root, 'topItem')) {
-      const decl = need(onlyChild(item) ?? undefined);
+      const decl = need(onlyChild(item));
       switch (decl.name) {
         case 'moduleDecl': {
           const m = this.attempt((): A.ModuleDecl => ({
@@ -1175,12 +1175,6 @@ function keyName(key: string): string {
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', n: '\n', t: '\t', r: '\r', $: '$' };
 
-function scanEnd(image: string): number {
-  // The closing quote must not be escaped: count the backslashes before it.
-  let n = 0;
-  for (let i = image.length - 2; i > 0 && image[i] === '\\'; i--) n++;
-  return n % 2 === 0 ? image.length : -1;
-}
 
 /**
  * Doc comments (`/// text`) waiting to attach to the next declaration, field or step that

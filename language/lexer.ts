@@ -137,13 +137,23 @@ const matchString: CustomPatternMatcherFunc = (text, offset) => {
 
 /** Returns the offset just past the string starting at `start` (a `"`). */
 export function scanString(text: string, start: number): number {
+  return scan(text, start).end;
+}
+
+/** Whether a string token's image ends with its (unescaped) closing quote. */
+export function isTerminatedString(image: string): boolean {
+  const r = scan(image, 0);
+  return r.closed && r.end === image.length;
+}
+
+function scan(text: string, start: number): { end: number; closed: boolean } {
   let i = start + 1;
   while (i < text.length) {
     const c = text[i];
-    if (c === '"') return i + 1;
-    if (c === '\n' || c === '\r') return i;
+    if (c === '"') return { end: i + 1, closed: true };
+    if (c === '\n' || c === '\r') return { end: i, closed: false };
     if (c === '\\') {
-      if (text[i + 1] === '\n' || text[i + 1] === '\r') return i + 1;
+      if (text[i + 1] === '\n' || text[i + 1] === '\r') return { end: i + 1, closed: false };
       i += 2;
       continue;
     }
@@ -153,7 +163,7 @@ export function scanString(text: string, start: number): number {
     }
     i++;
   }
-  return Math.min(i, text.length);
+  return { end: Math.min(i, text.length), closed: false };
 }
 
 /** Skips an interpolation body starting just after `${`; returns the offset after its `}`. */
@@ -380,12 +390,3 @@ export function lex(text: string): LexOutput {
   return { tokens: result.tokens, comments, problems };
 }
 
-export function isTerminatedString(image: string): boolean {
-  return image.length >= 2 && scanString(image, 0) === image.length && image.endsWith('"') &&
-    (() => {
-      // The closing quote must not be escaped: count the backslashes before it.
-      let n = 0;
-      for (let i = image.length - 2; i > 0 && image[i] === '\\'; i--) n++;
-      return n % 2 === 0;
-    })();
-}

@@ -809,13 +809,12 @@ export function parseTokens(tokens: IToken[]): { cst: CstNode; errors: OrchParse
 }
 
 /** Parses a token list as a single expression (used for `${…}` interpolations). */
-export function parseExpressionTokens(tokens: IToken[]): { cst: CstNode; errors: OrchParser['errors']; rest: number } {
+export function parseExpressionTokens(tokens: IToken[]): { cst: CstNode; errors: OrchParser['errors'] } {
   const p = orchParser();
   p.input = tokens;
   const cst = p.expression();
-  const result = { cst, errors: p.errors, rest: 0 };
+  const result = { cst, errors: p.errors };
   p.input = [];
   return result;
 }
 
-export const TOKEN_TYPES: readonly TokenType[] = ALL_TOKENS;

@@ -33,6 +33,13 @@ describe('lexer', () => {
     expect(r.comments.map((c) => c.tokenType.name)).toEqual(['DocComment', 'LineComment', 'BlockComment']);
   });
 
+  it('ends a string at its first unescaped quote, and at the line end when unterminated', () => {
+    expect(lex('"a\\\\" x').tokens.map((t) => t.image)).toEqual(['"a\\\\"', 'x']);
+    expect(lex('"a\\" x').problems.map((p) => p.message)).toEqual(['unterminated string (missing closing ")']);
+    expect(lex('"${ "}" }" x').tokens.map((t) => t.image)).toEqual(['"${ "}" }"', 'x']);
+    expect(lex('"abc\nplan').tokens.map((t) => t.image)).toEqual(['"abc', 'plan']);
+  });
+
   it('reports unexpected characters and an unterminated block comment', () => {
     expect(lex('plan é {}').problems.map((p) => p.message)).toEqual(["unexpected character 'é'"]);
     expect(lex('plan /* never closed').problems.map((p) => p.message)).toEqual(["unterminated block comment (missing '*/')"]);
