@@ -2,8 +2,6 @@
  * Generic traversal of the typed AST. Every node has `kind` and `range`, so children are found
  * structurally — the walker keeps working when the AST grows new node kinds.
  */
-import type { AnyNode, Module } from '../language/ast.js';
-
 export interface AstNode {
   readonly kind: string;
   readonly range: { readonly start: { readonly offset: number }; readonly end: { readonly offset: number } };
@@ -44,26 +42,4 @@ export function walk(node: AstNode, visit: (node: AstNode, parents: readonly Ast
     parents.pop();
   };
   go(node);
-}
-
-/** The chain of nodes containing `offset`, outermost first (the module itself is first). */
-export function nodePathAt(module: Module, offset: number): AstNode[] {
-  const path: AstNode[] = [module];
-  let current: AstNode = module;
-  for (;;) {
-    let next: AstNode | undefined;
-    for (const c of childrenOf(current)) {
-      if (c.range.start.offset <= offset && offset <= c.range.end.offset) {
-        // Prefer the innermost, latest-starting child when two touch at the offset.
-        if (!next || c.range.start.offset >= next.range.start.offset) next = c;
-      }
-    }
-    if (!next) return path;
-    path.push(next);
-    current = next;
-  }
-}
-
-export function asAny(node: AstNode): AnyNode {
-  return node as AnyNode;
 }

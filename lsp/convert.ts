@@ -19,10 +19,6 @@ export function containsOffset(r: Range, offset: number): boolean {
   return r.start.offset <= offset && offset <= r.end.offset;
 }
 
-export function rangeLength(r: Range): number {
-  return r.end.offset - r.start.offset;
-}
-
 /**
  * File URIs become paths so diagnostics, imports and the compiler's host all speak one language;
  * other schemes (`untitled:`) keep their URI as their "path" and resolve imports against the cwd.

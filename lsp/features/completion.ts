@@ -9,7 +9,7 @@ import { fieldsKey, contextFieldsKey } from '../index/declarations.js';
 import type { DeclarationTable, FileIndex, OrchSymbol, OrchSymbolKind } from '../index/model.js';
 import { signatureOf, typeText } from '../describe.js';
 import {
-  BLOCK_KEYWORDS, BUILTIN_FUNCTIONS, CAPABILITY_KIND_WORDS, EXPRESSION_ROOTS, PRIMITIVE_TYPES, RESOURCE_KIND_WORDS,
+  BLOCK_KEYWORDS, BUILTIN_FUNCTIONS, CAPABILITY_KIND_WORDS, EXPRESSION_ROOTS, LITERAL_WORDS, PRIMITIVE_TYPES, RESOURCE_KIND_WORDS,
   STEP_ATTRIBUTES, TOP_LEVEL_KEYWORDS, VALUE_WORDS,
 } from '../vocabulary.js';
 import { scanContext, type Frame } from './context-scan.js';
@@ -66,7 +66,6 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
   const keywordBefore = /([A-Za-z_][A-Za-z0-9_]*)\s+$/.exec(before)?.[1];
   const listKeyword = /(\b[A-Za-z_][A-Za-z0-9_]*)\s+[A-Za-z_][A-Za-z0-9_.]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_.]*)*\s*,\s*$/.exec(before)?.[1];
   const header = block?.header ?? '';
-  const parentHeader = block ? innermostBlock(frames.slice(0, frames.indexOf(block)))?.header ?? '' : '';
 
   // Step action: `step x = |`
   if (/\bstep\s+[A-Za-z_][A-Za-z0-9_]*\s*=\s*$/.test(before)) {
@@ -77,7 +76,7 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
 
   const word = listKeyword ?? keywordBefore;
   if (word) {
-    const items = valueItems(word, header, parentHeader, index, offset, env);
+    const items = valueItems(word, header, index, offset, env);
     if (items) return items;
   }
 
@@ -88,7 +87,7 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
   }
   if (block.record || inTypeRecord(frames)) return inTypeRecord(frames) ? [] : expressionItems(index, offset);
   if (atStatementStart) {
-    const words = BLOCK_KEYWORDS[header === 'step' && parentHeader ? 'step' : header] ?? [];
+    const words = BLOCK_KEYWORDS[header] ?? [];
     return words.map((k) => keyword(k));
   }
   return expressionItems(index, offset);
@@ -140,8 +139,9 @@ function symbolItems(index: FileIndex | undefined, kinds: readonly OrchSymbolKin
   return out;
 }
 
+/** Values after a property keyword (`kind |`, `policy |`, `on |`), by the block it is in. */
 function valueItems(
-  word: string, header: string, parentHeader: string, index: FileIndex | undefined, offset: number, env: CompletionEnv,
+  word: string, header: string, index: FileIndex | undefined, offset: number, env: CompletionEnv,
 ): CompletionItem[] | undefined {
   switch (word) {
     case 'kind':
@@ -178,24 +178,18 @@ function valueItems(
     case 'provides':
       return tagItems(index);
     case 'import':
-      return frameless(header) ? env.stdModules().map((m) => ({ label: m, kind: CompletionItemKind.Module })) : undefined;
+      return header === '' ? env.stdModules().map((m) => ({ label: m, kind: CompletionItemKind.Module })) : undefined;
     case 'for':
       return [keyword('each')];
     case 'wait':
       return [keyword('until')];
     default: {
       const values = VALUE_WORDS[word];
-      if (values && (word !== 'data' || header === 'capability') && (word !== 'priority' || header !== '')) {
-        return values.map((v) => valueItem(v, word));
-      }
-      void parentHeader;
+      // `data` is a capability property; elsewhere the word is a field name.
+      if (values && (word !== 'data' || header === 'capability') && header !== '') return values.map((v) => valueItem(v, word));
       return undefined;
     }
   }
-}
-
-function frameless(header: string): boolean {
-  return header === '';
 }
 
 function tagItems(index: FileIndex | undefined): CompletionItem[] {
@@ -244,7 +238,7 @@ function expressionItems(index: FileIndex | undefined, offset: number): Completi
   for (const [fn, doc] of Object.entries(BUILTIN_FUNCTIONS)) {
     items.push({ label: fn, kind: CompletionItemKind.Function, detail: doc, insertText: `${fn}($1)`, insertTextFormat: InsertTextFormat.Snippet });
   }
-  for (const w of ['true', 'false', 'null', 'and', 'or', 'not', 'in', 'implies']) items.push(keyword(w));
+  for (const w of LITERAL_WORDS) items.push(keyword(w));
   return items;
 }
 
