@@ -105,6 +105,17 @@ describe('diagnostics', () => {
     expect(client.published(mainUri).length).toBeGreaterThan(seen);
   });
 
+  it('checks an unsaved, untitled document', async () => {
+    const uri = 'untitled:Untitled-1';
+    await client.connection.sendNotification('textDocument/didOpen', {
+      textDocument: { uri, languageId: 'orch', version: 1, text: 'plan p {\n  step a = nowhere()\n}\n' },
+    });
+    const diags = await client.diagnosticsFor(uri, (d) => d.length > 0);
+    expect(diags.map((d) => d.code)).toEqual(['E0101']);
+    const hover = await client.request<{ contents: { value: string } } | null>('textDocument/hover', { textDocument: { uri }, position: { line: 1, character: 8 } });
+    expect(hover?.contents.value).toContain('step a');
+  });
+
   it('reports an import that cannot be found', async () => {
     const text = 'import "./missing.orch" as gone\n';
     const uri = await client.open(join(dir, 'imports.orch'), text);
