@@ -300,10 +300,15 @@ export const DECLARATION_KEYWORDS: readonly SoftKeyword[] = [
  */
 export const TopJunk = createToken({ name: 'TopJunk', pattern: Lexer.NA, label: 'a declaration' });
 export const Junk = createToken({ name: 'Junk', pattern: Lexer.NA, label: 'a property' });
+/** Declaration keywords; inside a block they are junk unless a declaration really starts there. */
+export const DeclWord = createToken({ name: 'DeclWord', pattern: Lexer.NA, label: 'a declaration keyword' });
 {
   const starters = new Set(DECLARATION_KEYWORDS.map((w) => K[w]));
+  for (const t of starters) t.CATEGORIES!.push(DeclWord);
+  ALL_TOKENS.push(DeclWord);
   for (const t of ALL_TOKENS) {
-    if (t.GROUP !== undefined || t.PATTERN === Lexer.NA || starters.has(t)) continue;
+    // Skip comments, whitespace and the categories (keywords have no pattern but are real tokens).
+    if (t.GROUP !== undefined || t === Name || t === AnyNumber || starters.has(t)) continue;
     (t.CATEGORIES ??= []).push(TopJunk);
     if (t !== LCurly && t !== RCurly) t.CATEGORIES.push(Junk);
   }

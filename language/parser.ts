@@ -12,7 +12,7 @@ import { CstParser, EOF, tokenMatcher } from './chevrotain.js';
 import {
   ALL_TOKENS, AnyNumber, Assign, At, Colon, Comma, Dot, DotDot, DurationTok, EqEq, Gt, GtEq, K,
   LBracket, LCurly, LParen, Lt, LtEq, Minus, MoneyTok, Name, NotEq, NumberTok, PercentOp,
-  PercentTok, Pipe, Plus, TopJunk, Junk, BinaryOp, PrefixOp, Question, QuestionQuestion, R, RBracket, RCurly, RParen, Slash, Star,
+  PercentTok, Pipe, Plus, TopJunk, Junk, DeclWord, BinaryOp, PrefixOp, Question, QuestionQuestion, R, RBracket, RCurly, RParen, Slash, Star,
   StringTok,
 } from './lexer.js';
 import { orchErrorMessages } from './parse-messages.js';
@@ -64,6 +64,9 @@ class OrchParser extends CstParser {
   private itemsOrJunk(...items: (() => void)[]): void {
     this.MANY9({
       MAX_LOOKAHEAD: 1,
+      // Stop at a real declaration (`plan p {`) so a missing `}` is reported as such and the
+      // declaration is parsed; a declaration word used otherwise (`plan.cost`) is junk.
+      GATE: () => !this.startsDeclaration(),
       DEF: () =>
         this.OR9({
           MAX_LOOKAHEAD: 1,
@@ -78,6 +81,12 @@ class OrchParser extends CstParser {
             },
             {
               ALT: () => {
+                this.CONSUME9(DeclWord, { LABEL: 'junk' });
+                this.ACTION(() => (this.junkSeen = true));
+              },
+            },
+            {
+              ALT: () => {
                 this.SUBRULE9(this.junkBraces, { LABEL: 'junkBraces' });
                 this.ACTION(() => (this.junkSeen = true));
               },
@@ -85,6 +94,35 @@ class OrchParser extends CstParser {
           ],
         }),
     });
+  }
+
+  private currentRuleName(): string | undefined {
+    const stack = (this as unknown as { getHumanReadableRuleStack(): string[] }).getHumanReadableRuleStack();
+    return stack[stack.length - 1];
+  }
+
+  /** Whether the next tokens start a top-level declaration the current block does not accept. */
+  private startsDeclaration(): boolean {
+    const t1 = this.LA(1).tokenType;
+    if (!tokenMatcher(this.LA(1), DeclWord)) return false;
+    const name2 = tokenMatcher(this.LA(2), Name);
+    const t3 = this.LA(3).tokenType;
+    switch (t1) {
+      case K.invariant:
+        // A plan accepts invariants; elsewhere `invariant x {` starts a top-level one.
+        return this.currentRuleName() !== 'planDecl' && (name2 || this.LA(2).tokenType === StringTok) && t3 === LCurly;
+      case K.context:
+        return this.LA(2).tokenType === LCurly;
+      case K.type:
+        return name2 && t3 === Assign;
+      case K.module:
+      case K.import:
+        return true;
+      case K.simulate:
+        return name2 && (t3 === LCurly || t3 === Dot);
+      default:
+        return name2 && t3 === LCurly;
+    }
   }
 
   junkBraces = this.RULE('junkBraces', () => {

@@ -71,6 +71,25 @@ plan ok { goal "still parsed" }`;
     expect(at('plan p {')).toEqual([expect.stringMatching(/^1:9 E0001 expected .* or '}' to close the plan block, found end of file$/)]);
   });
 
+  it('treats a keyword out of place as one unknown item and keeps parsing the block', () => {
+    const { module, diagnostics } = parse({ file: 'f.orch', text: 'plan p {\n  kind tool\n  step a = f()\n}' });
+    expect(diagnostics.map((d) => [d.range.start.line, d.message])).toEqual([
+      [2, expect.stringMatching(/^expected a plan item .* found 'kind'$/)],
+    ]);
+    expect((module.declarations[0] as PlanDecl).body.map((s) => s.kind)).toEqual(['StepDecl']);
+  });
+
+  it('treats declaration words that start no declaration as junk (one error), and real ones as declarations', () => {
+    const typo = parse({ file: 'f.orch', text: 'guardrail g {\n  severity warning\n  asert plan.cost <= 1usd\n}\nplan q { }' });
+    expect(typo.diagnostics.map((d) => [d.range.start.line, d.range.start.column])).toEqual([[3, 3]]);
+    expect(typo.module.declarations.map((d) => d.kind)).toEqual(['GuardrailDecl', 'PlanDecl']);
+    const missingBrace = parse({ file: 'f.orch', text: 'capability c {\n  kind tool\ntype T = string\nplan p { }' });
+    expect(missingBrace.diagnostics.map((d) => d.message)).toEqual([expect.stringMatching(/or '}' to close the capability block, found 'type'$/)]);
+    expect(missingBrace.module.declarations.map((d) => d.kind)).toEqual(['CapabilityDecl', 'TypeAliasDecl', 'PlanDecl']);
+    const planInvariant = parse({ file: 'f.orch', text: 'plan p {\n  invariant i { always true }\n  step a = f()\n}' });
+    expect(planInvariant.diagnostics).toEqual([]);
+  });
+
   it('reports a run of stray tokens once', () => {
     expect(diagnosticsOf('plan p { foo bar baz 1 2 3 goal "x" }').length).toBe(1);
     expect(diagnosticsOf('hello world\nplan p { }').length).toBe(1);
