@@ -74,11 +74,31 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+interface Point {
+  readonly x: number;
+  readonly y: number;
+}
+
+/** Room around the drawing: arrow heads and the stroke extend a few units past their points. */
+const VIEW_MARGIN = 16;
+
+function bounds(...groups: readonly (readonly Point[])[]): { minX: number; minY: number; maxX: number; maxY: number } {
+  const box = { minX: Infinity, minY: Infinity, maxX: -Infinity, maxY: -Infinity };
+  for (const group of groups)
+    for (const p of group) {
+      box.minX = Math.min(box.minX, p.x);
+      box.minY = Math.min(box.minY, p.y);
+      box.maxX = Math.max(box.maxX, p.x);
+      box.maxY = Math.max(box.maxY, p.y);
+    }
+  return box.minX === Infinity ? { minX: 0, minY: 0, maxX: 200, maxY: 100 } : box;
+}
+
 const TIER_FILL: Record<string, string> = { local: '#e8f5e9', edge: '#e3f2fd', cloud: '#fff3e0', human: '#f3e5f5' };
 
 function toSvg(plan: PlanIR): string {
   const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 56, marginx: 16, marginy: 16 });
+  g.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 56 });
   g.setDefaultEdgeLabel(() => ({}));
   const charW = 7.2;
   for (const s of plan.steps) {
@@ -88,18 +108,31 @@ function toSvg(plan: PlanIR): string {
   }
   for (const s of plan.steps) for (const d of s.deps) g.setEdge(d, s.id);
   dagre.layout(g);
-  const graph = g.graph();
-  const W = Math.ceil(graph.width ?? 200);
-  const H = Math.ceil(graph.height ?? 100);
+  const edges: (readonly Point[])[] = [];
+  for (const e of g.edges()) {
+    const pts: readonly Point[] = g.edge(e).points ?? [];
+    if (pts.length) edges.push(pts);
+  }
+  // dagre's graph width/height cover the nodes only: edge points (splines bending around
+  // ranks) can lie above, left of or beyond them, so the viewBox is the bounds of everything drawn.
+  const box = bounds(
+    plan.steps.flatMap((s) => {
+      const n = g.node(s.id);
+      return n ? [{ x: n.x - n.width / 2, y: n.y - n.height / 2 }, { x: n.x + n.width / 2, y: n.y + n.height / 2 }] : [];
+    }),
+    edges.flat(),
+  );
+  const minX = Math.floor(box.minX - VIEW_MARGIN);
+  const minY = Math.floor(box.minY - VIEW_MARGIN);
+  const W = Math.ceil(box.maxX + VIEW_MARGIN) - minX;
+  const H = Math.ceil(box.maxY + VIEW_MARGIN) - minY;
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="ui-monospace, Menlo, Consolas, monospace" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="${minX} ${minY} ${W} ${H}" font-family="ui-monospace, Menlo, Consolas, monospace" font-size="12">`,
     `<title>${esc(plan.plan)}</title>`,
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>',
   ];
-  for (const e of g.edges()) {
-    const pts = g.edge(e).points ?? [];
-    if (!pts.length) continue;
-    const d = pts.map((p: { x: number; y: number }, i: number) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
+  for (const pts of edges) {
+    const d = pts.map((p: Point, i: number) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
     out.push(`<path d="${d}" fill="none" stroke="#555" stroke-width="1.2" marker-end="url(#arrow)"/>`);
   }
   for (const s of plan.steps) {
