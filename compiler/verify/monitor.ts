@@ -24,6 +24,7 @@ export const BUILTIN_NAMES: readonly string[] = Object.values(BUILTIN);
 
 const DONE: ReadonlySet<StepStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled', 'timeout']);
 const ENDS_ATTEMPT = new Set(['step_completed', 'step_failed', 'step_skipped', 'step_retried', 'step_cancelled']);
+const ENDS_INSTANCE = new Set(['step_completed', 'step_failed', 'step_skipped', 'step_cancelled']);
 
 /** The facts a guardrail's `step` root sees (LANGUAGE.md: step.data, step.placement, step.tier). */
 export function stepFacts(step: StepIR, plan: PlanIR, resource: string | null): GuardStep {
@@ -59,10 +60,12 @@ export class CaseMonitor {
   private readonly instances = new Map<string, { step: string; item: number | null }>();
   private readonly starts = new Map<string, number>();
   /** Instance key → what it holds while in flight, with the counters the limits are checked on. */
-  private readonly running = new Map<string, { resource: string | null; occupies: boolean; counted: boolean; group: string | null; item: number | null }>();
+  private readonly running = new Map<string, { resource: string | null; occupies: boolean; counted: boolean }>();
   private occupying = 0;
   private readonly onResource = new Map<string, number>();
-  private readonly groupItems = new Map<string, Map<number | null, number>>();
+  /** `for each` group → items in flight: from an item's first step start until all its step instances are terminal. */
+  private readonly groupItems = new Map<string, Set<number>>();
+  private readonly groupSteps = new Map<string, string[]>();
   private blockingFired: string | null = null;
   /** Steps with at least one completed instance. */
   private readonly completed = new Set<string>();
@@ -76,6 +79,13 @@ export class CaseMonitor {
     private readonly options: MonitorOptions,
   ) {
     this.byId = new Map(plan.steps.map((s) => [s.id, s]));
+    for (const s of plan.steps) {
+      const g = s.for_each?.group;
+      if (g === undefined) continue;
+      const members = this.groupSteps.get(g);
+      if (members) members.push(s.id);
+      else this.groupSteps.set(g, [s.id]);
+    }
     this.always = options.invariants
       .filter((i) => i.modality !== 'eventually')
       .map((inv) => ({ inv, expr: inv.condition, negate: inv.modality === 'never' }));
@@ -192,6 +202,7 @@ export class CaseMonitor {
     const key = raw.stepId;
     if (key === null) return null;
     if (ENDS_ATTEMPT.has(raw.type)) this.stopped(key);
+    if (ENDS_INSTANCE.has(raw.type)) this.itemMayBeDone(key, run);
     if (raw.type === 'step_completed') {
       const done = this.instance(key).step;
       if (this.byId.has(done)) this.completed.add(done);
@@ -217,14 +228,28 @@ export class CaseMonitor {
     const occupies = this.occupiesSlot(step);
     const counted = resource !== null && step.action.type !== 'wait' && step.action.type !== 'wait_until';
     const group = step.for_each?.group ?? null;
-    this.running.set(key, { resource, occupies, counted, group, item });
+    this.running.set(key, { resource, occupies, counted });
     if (occupies) this.occupying++;
     if (counted) this.onResource.set(resource!, (this.onResource.get(resource!) ?? 0) + 1);
-    if (group !== null) {
+    if (group !== null && item !== null) {
       let items = this.groupItems.get(group);
-      if (!items) this.groupItems.set(group, (items = new Map()));
-      items.set(item, (items.get(item) ?? 0) + 1);
+      if (!items) this.groupItems.set(group, (items = new Set()));
+      items.add(item);
     }
+  }
+
+  /** An instance ended: its item leaves the in-flight set once every instance of it that exists has. */
+  private itemMayBeDone(key: string, run: RunReader): void {
+    const { step: id, item } = this.instance(key);
+    const group = this.byId.get(id)?.for_each?.group;
+    if (group === undefined || item === null) return;
+    const items = this.groupItems.get(group);
+    if (!items?.has(item)) return;
+    for (const other of this.groupSteps.get(group) ?? []) {
+      const status = run.stepView(`${other}[${item}]`)?.status;
+      if (status !== undefined && !DONE.has(status)) return;
+    }
+    items.delete(item);
   }
 
   private stopped(key: string): void {
@@ -233,12 +258,6 @@ export class CaseMonitor {
     this.running.delete(key);
     if (r.occupies) this.occupying--;
     if (r.counted) this.onResource.set(r.resource!, this.onResource.get(r.resource!)! - 1);
-    if (r.group !== null) {
-      const items = this.groupItems.get(r.group)!;
-      const n = items.get(r.item)! - 1;
-      if (n === 0) items.delete(r.item);
-      else items.set(r.item, n);
-    }
   }
 
   private checkDependencies(step: StepIR, item: number | null, run: RunReader): Omit<Violation, 'eventIndex' | 'state'> | null {
@@ -290,9 +309,10 @@ export class CaseMonitor {
 
   /**
    * Plan concurrency counts what the scheduler counts as in flight (calls and sub-plan runs; a
-   * wait or a pending approval holds no slot). A resource's limit and `for each … parallel N`
-   * count every running step on it / item of it, approvals included: a human resource with
-   * concurrency 1 reviews one thing at a time.
+   * wait or a pending approval holds no slot). A resource's limit counts every call or sub-plan
+   * in progress on it, approvals included (a human resource with concurrency 1 reviews one thing
+   * at a time); `for each … parallel N` counts items in flight, from an item's first step start
+   * until all its steps (waits included) are terminal — the scheduler's own definitions.
    */
   private checkConcurrency(step: StepIR, key: string, resource: string | null): Omit<Violation, 'eventIndex' | 'state'> | null {
     if (!this.options.builtins.has(BUILTIN.concurrency)) return null;

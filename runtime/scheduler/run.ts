@@ -88,7 +88,10 @@ interface Inst {
   token: number;
   handle: AttemptHandle | null;
   timer: TimerId | null;
+  /** Holds a slot of the plan's `concurrency` (calls and sub-plans, not waits or approvals). */
   occupying: boolean;
+  /** The resource whose `concurrency` this step counts toward while in progress (approvals included). */
+  holding: string | null;
   waiting: Waiting;
   completionOrder: number | null;
   compensated: boolean;
@@ -134,7 +137,13 @@ export class Run implements RunReader {
   private readonly expandQ: Logical[] = [];
   private readonly runningSet = new Set<Inst>();
   private readonly resourceLoad = new Map<string, number>();
-  private readonly groupLoad = new Map<string, number>();
+  /**
+   * `for each … parallel N` limits items, not step instances: an item is in flight from its first
+   * step start until every step instance of it that exists is terminal (waits included).
+   */
+  private readonly itemsInFlight = new Map<string, Set<number>>();
+  /** The logical steps of each `for each` group. */
+  private readonly groupSteps = new Map<string, Logical[]>();
   private readonly rateWindows = new Map<string, number[]>();
   private readonly rateTimers = new Map<string, TimerId>();
   private readonly untilWaiters = new Set<Inst>();
@@ -193,6 +202,12 @@ export class Run implements RunReader {
       });
     });
     for (const l of this.logical.values()) {
+      const g = l.step.for_each?.group;
+      if (g !== undefined) {
+        const members = this.groupSteps.get(g);
+        if (members) members.push(l);
+        else this.groupSteps.set(g, [l]);
+      }
       for (const d of new Set(l.step.deps)) {
         const dep = this.logical.get(d);
         if (!dep) continue;
@@ -525,6 +540,7 @@ export class Run implements RunReader {
       handle: null,
       timer: null,
       occupying: false,
+      holding: null,
       waiting: null,
       completionOrder: null,
       compensated: false,
@@ -737,7 +753,7 @@ export class Run implements RunReader {
       }
       const occupies = this.occupies(inst);
       if (occupies && this.loadInFlight >= planLimit) break;
-      if (occupies && this.blocked(inst)) {
+      if (this.blocked(inst, occupies)) {
         setAside.push(this.heap.pop()!);
         continue;
       }
@@ -762,11 +778,27 @@ export class Run implements RunReader {
     return name ? (this.plan.capabilities[name] ?? null) : null;
   }
 
-  private blocked(inst: Inst): boolean {
-    const res = this.resourceOf(inst);
+  /** The resource a step counts toward while in progress: calls (approvals too) and sub-plans. */
+  private countedResource(inst: Inst): ResourceIR | null {
+    const t = inst.logical.step.action.type;
+    return t === 'call' || t === 'run' ? this.resourceOf(inst) : null;
+  }
+
+  /** Held back by a resource's concurrency or its item's `parallel` limit (only a finishing step frees those). */
+  private heldBack(inst: Inst): boolean {
+    const res = this.countedResource(inst);
     if (res && res.concurrency !== null && (this.resourceLoad.get(res.name) ?? 0) >= res.concurrency) return true;
     const fe = inst.logical.step.for_each;
-    if (fe && fe.parallel !== null && inst.index !== null && (this.groupLoad.get(fe.group) ?? 0) >= fe.parallel) return true;
+    if (fe && fe.parallel !== null && inst.index !== null) {
+      const items = this.itemsInFlight.get(fe.group);
+      if (items && !items.has(inst.index) && items.size >= fe.parallel) return true;
+    }
+    return false;
+  }
+
+  private blocked(inst: Inst, occupies: boolean): boolean {
+    if (this.heldBack(inst)) return true;
+    if (!occupies) return false;
     const cap = this.capabilityOf(inst);
     if (cap && this.plan.policy) {
       for (const rl of this.plan.policy.rate_limits) {
@@ -800,27 +832,50 @@ export class Run implements RunReader {
     );
   }
 
-  private occupy(inst: Inst): void {
+  private occupy(inst: Inst, occupies: boolean): void {
+    const res = this.countedResource(inst);
+    if (res) {
+      inst.holding = res.name;
+      this.resourceLoad.set(res.name, (this.resourceLoad.get(res.name) ?? 0) + 1);
+    }
+    const fe = inst.logical.step.for_each;
+    if (fe && inst.index !== null) {
+      const items = this.itemsInFlight.get(fe.group);
+      if (items) items.add(inst.index);
+      else this.itemsInFlight.set(fe.group, new Set([inst.index]));
+    }
+    if (!occupies) return;
     inst.occupying = true;
     this.loadInFlight++;
-    const res = this.resourceOf(inst);
-    if (res) this.resourceLoad.set(res.name, (this.resourceLoad.get(res.name) ?? 0) + 1);
-    const fe = inst.logical.step.for_each;
-    if (fe && inst.index !== null) this.groupLoad.set(fe.group, (this.groupLoad.get(fe.group) ?? 0) + 1);
     const cap = this.capabilityOf(inst);
     if (cap && this.plan.policy)
       for (const rl of this.plan.policy.rate_limits)
         if (capabilityMatches(rl.capability, cap.name)) this.rateWindow(rl.capability, rl.per_ms).push(this.now());
   }
 
+  /** The step stopped running (its item stays in flight until the item is done: `itemTerminal`). */
   private release(inst: Inst): void {
+    if (inst.holding !== null) {
+      this.resourceLoad.set(inst.holding, (this.resourceLoad.get(inst.holding) ?? 1) - 1);
+      inst.holding = null;
+    }
     if (!inst.occupying) return;
     inst.occupying = false;
     this.loadInFlight--;
-    const res = this.resourceOf(inst);
-    if (res) this.resourceLoad.set(res.name, (this.resourceLoad.get(res.name) ?? 1) - 1);
+  }
+
+  /** An instance of a `for each` item ended: the item leaves the in-flight set once all of it has. */
+  private itemTerminal(inst: Inst): void {
     const fe = inst.logical.step.for_each;
-    if (fe && inst.index !== null) this.groupLoad.set(fe.group, (this.groupLoad.get(fe.group) ?? 1) - 1);
+    const index = inst.index;
+    if (!fe || index === null) return;
+    const items = this.itemsInFlight.get(fe.group);
+    if (!items?.has(index)) return;
+    for (const l of this.groupSteps.get(fe.group) ?? []) {
+      const other = l.instances[index];
+      if (other && !TERMINAL.has(other.status)) return;
+    }
+    items.delete(index);
   }
 
   // ───────────────────────────── starting a step ─────────────────────────────
@@ -872,7 +927,7 @@ export class Run implements RunReader {
       const blocking = this.recordViolations(inst, violations);
       if (blocking) return this.blockStep(inst, blocking.message);
     }
-    if (occupies) this.occupy(inst);
+    this.occupy(inst, occupies);
     const hook = this.deps.hooks?.preExecution;
     if (!hook) return this.launch(inst);
     let decision: { allow: boolean; reason?: string } | Promise<{ allow: boolean; reason?: string }>;
@@ -1333,6 +1388,7 @@ export class Run implements RunReader {
       return;
     }
     for (const g of l.groupDependents) this.groupDepDone(g.instances[inst.index]);
+    this.itemTerminal(inst);
     l.terminalCount++;
     if (l.terminalCount === l.instances.length) this.logicalTerminal(l);
   }
@@ -1389,10 +1445,14 @@ export class Run implements RunReader {
     this.finish('completed', null);
   }
 
+  /**
+   * Only approvals are in progress and nothing else can start before one is answered: what is
+   * still queued waits for a resource or item slot an approval holds (not for a timer).
+   */
   private idleOnApprovals(): boolean {
-    if (this.runningSet.size === 0 || this.heap.size > 0) return false;
+    if (this.runningSet.size === 0) return false;
     for (const i of this.runningSet) if (i.waiting !== 'approval') return false;
-    for (const i of this.instances.values()) if (i.status === 'queued') return false;
+    for (const i of this.instances.values()) if (i.status === 'queued' && (i.timer !== null || !this.heldBack(i))) return false;
     return true;
   }
 

@@ -106,7 +106,7 @@ describe('orch verify (CLI)', () => {
     const broken = orch(['verify', fixture('parallel-reviews.orch'), '--seed', '3', '--format', 'json']);
     expect(broken.code).toBe(1);
     const json = JSON.parse(broken.stdout) as { results: { violations: { invariant: string; input: unknown }[] }[] };
-    expect(json.results[0]?.violations[0]).toMatchObject({ invariant: 'concurrency limits held', input: { docs: ['', ''] } });
+    expect(json.results[0]?.violations[0]).toMatchObject({ invariant: 'reviews_within_budget', input: { docs: ['', '', ''] } });
     const cycle = orch(['verify', fixture('does-not-compile.orch')]);
     expect(cycle.code).toBe(1);
     expect(cycle.stderr).toContain('E0301');

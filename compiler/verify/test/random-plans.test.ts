@@ -36,9 +36,8 @@ const randomPlan: fc.Arbitrary<PlanIR> = fc
       // depended on item-wise from inside except by its own group.
       const deps = [...new Set(r.deps[i]!.filter(() => i > 0).map((d) => ids[d % i]!))].sort();
       const res = r.onGpu[i] ? 'gpu' : 'cpu';
-      // Waits and approvals stay outside `for each` blocks and resources: the scheduler lets them
-      // run beside a block's `parallel N` and a resource's limit (they hold no slot), which the
-      // verifier reports — see parallel-reviews — and which this property is not about.
+      // Waits and approvals stay outside `for each` blocks and resources: how they count toward
+      // `parallel N` and resource limits has its own scheduler tests (scheduler-limits).
       const kind = inBlock(i) ? 'call' : r.kinds[i]!;
       if (kind !== 'call') {
         return step(id, kind === 'wait' ? (null as unknown as string) : 'std.capabilities.approval', {

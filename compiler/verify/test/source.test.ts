@@ -40,11 +40,12 @@ describe('verifying .orch sources', () => {
     for (const e of done) expect(e.at_ms).toBeGreaterThanOrEqual(500);
   });
 
-  it('finds two reviews on a one-person legal team, with two documents', async () => {
+  it('a one-person legal team holds its limit (reviews queue); the fan-out breaks the budget with three documents', async () => {
     const { plan } = load('parallel-reviews.orch');
     const result = await verify(plan, { seed: 9, runs: 200 });
-    const v = result.violations.find((x) => x.invariant === BUILTIN.concurrency);
-    expect(v?.input).toEqual({ docs: ['', ''] });
+    expect(result.invariants.find((i) => i.name === BUILTIN.concurrency)?.status).toBe('holds');
+    const v = result.violations.find((x) => x.invariant === 'reviews_within_budget');
+    expect(v?.input).toEqual({ docs: ['', '', ''] });
   });
 
   it('accepts the throttled render plan, top-level invariant included', async () => {

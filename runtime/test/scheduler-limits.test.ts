@@ -1,0 +1,124 @@
+/**
+ * What the limits count, on the scheduler core with a virtual clock: `for each … parallel N`
+ * limits items (an item is in flight until all its steps, waits included, are terminal), a
+ * resource's concurrency counts every step bound to it while in progress (approvals included),
+ * and plan `concurrency` does not count waits or approvals.
+ */
+import { describe, expect, it } from 'vitest';
+import type { PlanIR } from '../../compiler/ir/types.js';
+import { Run, VirtualClock, type JournalSink, type RunEvent } from '../scheduler/index.js';
+import { capability, input, lit, plan, resource, step } from './ir-builder.js';
+import { SimExecutor } from './sim-executor.js';
+
+function harness(p: PlanIR, runInput: unknown, opts: { suspendOnApproval?: boolean } = {}) {
+  const clock = new VirtualClock(0);
+  const exec = new SimExecutor(clock, () => ({ latency: 10, outcome: { ok: true, output: {} } }));
+  const events: RunEvent[] = [];
+  const journal: JournalSink = { commit: (_s, evs) => void events.push(...evs), load: () => [] };
+  const run = new Run(p, { clock, executor: exec, journal }, { runId: 'r', input: runInput, suspendOnApproval: opts.suspendOnApproval });
+  return { clock, exec, events, run };
+}
+
+/** Virtual time at which each instance started / ended. */
+function spans(events: readonly RunEvent[]) {
+  const start = new Map<string, number>();
+  const end = new Map<string, number>();
+  for (const e of events) {
+    if (!e.stepId) continue;
+    if (e.type === 'step_started' && !start.has(e.stepId)) start.set(e.stepId, e.ts);
+    if (e.type === 'step_completed' || e.type === 'step_failed') end.set(e.stepId, e.ts);
+  }
+  return { start, end };
+}
+
+const approval = capability('std.capabilities.approval', { kind: 'human', handler: { builtin: 'approval' } });
+
+describe('for each … parallel N limits items, not step instances', () => {
+  const eachItem = { group: 'g', item: 'r', list: input('xs'), parallel: 1 };
+  const p = plan({
+    capabilities: [capability('send')],
+    steps: [
+      step({ id: 'send', capability: 'send', for_each: eachItem }),
+      step({ id: 'pause', capability: null, action: { type: 'wait', duration_ms: lit(1000) }, after: ['send'], for_each: eachItem }),
+    ],
+  });
+
+  it('does not start send[1] while pause[0] waits', async () => {
+    const h = harness(p, { xs: ['a', 'b', 'c'] });
+    const done = h.run.start();
+    h.clock.runAll();
+    expect((await done).status).toBe('completed');
+    const { start, end } = spans(h.events);
+    for (const i of [1, 2]) expect(start.get(`send[${i}]`)!).toBeGreaterThanOrEqual(end.get(`pause[${i - 1}]`)!);
+    expect(h.exec.starts.map((s) => s.stepId)).toEqual(['send[0]', 'send[1]', 'send[2]']);
+  });
+
+  it('parallel 2 keeps two items in flight, each until its wait is over', async () => {
+    const p2 = plan({ ...{ capabilities: [capability('send')] }, steps: p.steps.map((s) => ({ ...s, for_each: { ...eachItem, parallel: 2 } })) });
+    const h = harness(p2, { xs: ['a', 'b', 'c', 'd'] });
+    const done = h.run.start();
+    h.clock.runAll();
+    expect((await done).status).toBe('completed');
+    const { start, end } = spans(h.events);
+    // Items 0 and 1 run together; item 2 starts only when one of them finished its pause.
+    expect(start.get('send[1]')).toBe(start.get('send[0]'));
+    expect(start.get('send[2]')!).toBeGreaterThanOrEqual(Math.min(end.get('pause[0]')!, end.get('pause[1]')!));
+  });
+});
+
+describe('resource concurrency counts approvals bound to a human resource', () => {
+  const legal = resource('legal', { kind: 'human', tier: 'human', concurrency: 1 });
+  const p = plan({
+    capabilities: [approval],
+    resources: [legal],
+    steps: [
+      step({
+        id: 'review',
+        capability: approval.name,
+        resource: 'legal',
+        args: { approver: lit('legal') },
+        for_each: { group: 'g', item: 'd', list: input('docs'), parallel: null },
+      }),
+    ],
+  });
+
+  it('starts the second review only after the first was decided', async () => {
+    const h = harness(p, { docs: ['a', 'b'] });
+    const done = h.run.start();
+    h.clock.runAll();
+    expect(h.run.running()).toEqual(['review[0]']);
+    expect(h.run.signal('review[0]', 'approve', 'ann')).toBe('ok');
+    h.clock.runAll();
+    expect(h.run.running()).toEqual(['review[1]']);
+    expect(h.run.signal('review[1]', 'approve', 'ann')).toBe('ok');
+    h.clock.runAll();
+    expect((await done).status).toBe('completed');
+  });
+
+  it('suspends (paused) with the second review still queued behind the first', async () => {
+    const h = harness(p, { docs: ['a', 'b'] }, { suspendOnApproval: true });
+    const done = h.run.start();
+    h.clock.runAll();
+    const result = await done;
+    expect(result.status).toBe('paused');
+    expect(h.events.find((e) => e.type === 'execution_paused')!.data.waiting).toEqual(['review[0]']);
+  });
+
+  it('plan concurrency does not count a pending approval', async () => {
+    const open = plan({
+      capabilities: [approval, capability('c')],
+      steps: [
+        step({ id: 'ok', capability: approval.name, args: { approver: lit('lead') } }),
+        step({ id: 'work', capability: 'c' }),
+      ],
+      over: { concurrency: 1 },
+    });
+    const h = harness(open, {});
+    const done = h.run.start();
+    h.clock.runAll();
+    expect(h.run.stepView('work')!.status).toBe('completed');
+    h.run.signal('ok', 'approve', 'lead');
+    h.clock.runAll();
+    expect((await done).status).toBe('completed');
+  });
+});
