@@ -10,9 +10,10 @@ import { resolve } from 'node:path';
 import { check, compile, type BoundModel } from '../compiler/index.js';
 import type { PlanIR } from '../compiler/ir/types.js';
 import type { Diagnostic } from '../language/diagnostic.js';
-import { CheckThread } from './check-thread.js';
+import type { CheckRequest, CheckResult as CheckedDiagnostics } from './check-worker.js';
 import { uriToPath } from './convert.js';
 import type { Workspace } from './workspace.js';
+import { WorkerThread } from './worker-thread.js';
 
 export interface CheckResult {
   readonly path: string;
@@ -30,7 +31,7 @@ export class Checker {
   constructor(private readonly workspace: Workspace) {}
 
   private readonly host = { readFile: (p: string) => this.workspace.textOf(p) };
-  private readonly thread = new CheckThread();
+  private readonly thread = new WorkerThread<CheckRequest, CheckedDiagnostics>('check-worker');
 
   /**
    * Like `diagnostics`, but computed on the worker thread when one is available, so the server
@@ -44,7 +45,7 @@ export class Checker {
     if (hit && hit.generation === generation) return hit.diagnostics;
     const files: Record<string, string> = {};
     for (const doc of this.workspace.documents.all()) files[uriToPath(doc.uri)] = doc.getText();
-    const running = this.thread.run(path, files);
+    const running = this.thread.request({ entry: path, files });
     if (!running) return this.diagnostics(path);
     let all: readonly Diagnostic[];
     try {

@@ -23,7 +23,11 @@ import { CompilerNames, IndexNames, LayeredNames } from './names.js';
 import { SEMANTIC_TOKENS_LEGEND, semanticTokens } from './features/semantic-tokens.js';
 import { signatureHelp } from './features/signature-help.js';
 import { documentSymbols, workspaceSymbols } from './features/symbols.js';
+import { summarize, verifyDiagnostics, verifyDocument, verifyOptions, VERIFY_REQUEST, type VerifyOutcome, type VerifyParams } from './features/verify.js';
+import type { VerifyRequest } from './verify-worker.js';
+import { WorkerThread } from './worker-thread.js';
 import { Workspace } from './workspace.js';
+import type { Diagnostic as LspDiagnostic } from 'vscode-languageserver';
 
 export interface ServerOptions {
   /** Debounce before re-checking after an edit (ms). Overridable by initializationOptions.diagnosticsDelay. */
@@ -31,6 +35,7 @@ export interface ServerOptions {
 }
 
 export const PREVIEW_REQUEST = 'orch/preview';
+export { VERIFY_REQUEST };
 
 export function startServer(connection: Connection, options: ServerOptions = {}): void {
   const documents = new TextDocuments(TextDocument);
@@ -63,6 +68,23 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     };
   }
 
+  /**
+   * A document's published diagnostics are the compiler's plus those of its last verification
+   * (`orch/verify`), which hold only for the version they were computed on.
+   */
+  const compilerDiagnostics = new Map<string, LspDiagnostic[]>();
+  const verifyResults = new Map<string, { version: number | undefined; diagnostics: LspDiagnostic[] }>();
+  const sendMerged = (uri: string, version: number | undefined): Promise<void> => {
+    const verified = verifyResults.get(uri);
+    const extra = verified && verified.version === version ? verified.diagnostics : [];
+    return connection.sendDiagnostics({ uri, ...(version !== undefined ? { version } : {}), diagnostics: [...(compilerDiagnostics.get(uri) ?? []), ...extra] });
+  };
+  /** An edit makes a verification stale: its diagnostics go at once, not at the next check. */
+  const dropVerification = (uri: string): void => {
+    if (!verifyResults.delete(uri)) return;
+    void sendMerged(uri, undefined).catch(() => undefined);
+  };
+
   /** Per document: a check is running, and whether another was asked for meanwhile. */
   const inFlight = new Map<string, { again: boolean }>();
   const publish = async (uri: string, isCurrent: () => boolean): Promise<void> => {
@@ -81,7 +103,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const diagnostics = await checker.diagnosticsAsync(uriToPath(uri));
       const now = documents.get(uri);
       if (now && now.version === version && isCurrent()) {
-        await connection.sendDiagnostics({ uri, version, diagnostics: diagnostics.map(toLspDiagnostic) });
+        compilerDiagnostics.set(uri, diagnostics.map(toLspDiagnostic));
+        await sendMerged(uri, version);
       } else {
         state.again = true;
       }
@@ -137,12 +160,15 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   });
   documents.onDidChangeContent((e) => {
     workspace.touch();
+    dropVerification(e.document.uri);
     scheduleWithImporters(e.document.uri);
   });
   documents.onDidClose((e) => {
     scheduler.cancel(e.document.uri);
     workspace.forget(uriToPath(e.document.uri));
     checker.forget(uriToPath(e.document.uri));
+    compilerDiagnostics.delete(e.document.uri);
+    verifyResults.delete(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
     // Importers now see the file on disk instead of the closed buffer.
     for (const importer of workspace.importersOf(uriToPath(e.document.uri))) scheduler.schedule(workspace.uriOf(importer));
@@ -233,7 +259,35 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     return planPreview(result, p.uri, plans, typeof p.plan === 'string' ? p.plan : undefined);
   }));
 
+  const verifier = new WorkerThread<VerifyRequest, VerifyOutcome>('verify-worker');
+  /** Per document: the newest verification asked for; an older one finishing later is not published. */
+  const verifyGenerations = new Map<string, number>();
+  connection.onRequest(VERIFY_REQUEST, guard('verify', null, async (p: VerifyParams) => {
+    if (!p || typeof p.uri !== 'string') return null;
+    const uri = p.uri;
+    const path = uriToPath(uri);
+    const generation = (verifyGenerations.get(uri) ?? 0) + 1;
+    verifyGenerations.set(uri, generation);
+    const version = documents.get(uri)?.version;
+    const options = verifyOptions(p);
+    const files: Record<string, string> = {};
+    for (const doc of documents.all()) files[uriToPath(doc.uri)] = doc.getText();
+    // In-process only when no worker thread can run it (the answer is the same, just blocking).
+    const onWorker = verifier.request({ entry: path, files, ...options });
+    const outcome = onWorker ? await onWorker : await verifyDocument(path, { readFile: (f) => workspace.textOf(f) }, options);
+    const stale = documents.get(uri)?.version !== version || verifyGenerations.get(uri) !== generation;
+    if (!stale) {
+      const diagnostics = verifyDiagnostics(outcome, path, workspace.declarations(path));
+      // A verification that passes (or cannot run) clears the previous one's diagnostics.
+      if (diagnostics.length > 0) verifyResults.set(uri, { version, diagnostics });
+      else verifyResults.delete(uri);
+      await sendMerged(uri, version);
+    }
+    return summarize(uri, outcome, stale);
+  }));
+
   connection.onShutdown(() => {
+    verifier.dispose();
     scheduler.dispose();
     checker.dispose();
   });

@@ -104,6 +104,7 @@ describe('the .vsix', () => {
     expect(file('extension/server/server.mjs').equals(readFileSync(server))).toBe(true);
     file('extension/server/stdlib/std/capabilities.orch');
     file('extension/server/check-worker.mjs');
+    file('extension/server/verify-worker.mjs');
     const client = new TestClient({ entry: server });
     try {
       await client.initialize(dir);
@@ -112,6 +113,11 @@ describe('the .vsix', () => {
       // `notify` comes from the std library shipped next to the bundle; `nowhere` does not exist.
       expect(diags.map((d) => d.code)).toEqual(['E0101']);
       expect(diags[0]!.range.start).toEqual({ line: 2, character: 11 });
+      // Verification runs on the bundled verify worker.
+      const plan = 'plan p {\n  step a = notify(channel: "#x", text: "hi")\n  invariant "a ran" { always a.completed implies a.started }\n}\n';
+      const ok = await client.open(join(dir, 'y.orch'), plan);
+      const summary = await client.request<{ ok: boolean; plans: { invariants: { name: string; status: string }[] }[] }>('orch/verify', { uri: ok, runs: 20, seed: 1 });
+      expect(summary.plans[0]?.invariants.find((i) => i.name === 'a ran')?.status).toBe('holds');
     } finally {
       await client.close();
     }

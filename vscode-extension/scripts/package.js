@@ -26,8 +26,9 @@ async function main() {
     banner: { js: "import { createRequire as __orchRequire } from 'node:module'; const require = __orchRequire(import.meta.url);" },
   };
   await bundle(path.join(repo, 'lsp', 'main.ts'), path.join(ext, 'server', 'server.mjs'), esm);
-  // Diagnostics run on a worker thread; its script sits next to the server.
+  // Diagnostics and verification run on worker threads; their scripts sit next to the server.
   await bundle(path.join(repo, 'lsp', 'check-worker.ts'), path.join(ext, 'server', 'check-worker.mjs'), esm);
+  await bundle(path.join(repo, 'lsp', 'verify-worker.ts'), path.join(ext, 'server', 'verify-worker.mjs'), esm);
   // The compiler locates shipped files by walking up to a package.json named "orch".
   fs.writeFileSync(path.join(ext, 'server', 'package.json'), JSON.stringify({ name: 'orch', private: true, type: 'module' }, null, 2) + '\n');
   fs.cpSync(path.join(repo, 'stdlib', 'std'), path.join(ext, 'server', 'stdlib', 'std'), { recursive: true });
