@@ -68,7 +68,7 @@ describe('the .vsix', () => {
     const manifest = JSON.parse(file('extension/package.json').toString('utf8'));
     expect(manifest.contributes.languages[0]).toMatchObject({ id: 'orch', extensions: ['.orch'] });
     expect(manifest.contributes.commands.map((c: { command: string }) => c.command)).toEqual(
-      expect.arrayContaining(['orch.showPreview', 'orch.runPlan', 'orch.verifyPlan']),
+      expect.arrayContaining(['orch.showPreview', 'orch.runPlan', 'orch.verifyPlan', 'orch.verifyPlanInTerminal']),
     );
     expect(manifest.main).toBe('./dist/extension.js');
     expect(file('extension.vsixmanifest').toString('utf8')).toContain('Microsoft.VisualStudio.Code');

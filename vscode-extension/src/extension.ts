@@ -18,7 +18,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(
     vscode.commands.registerCommand('orch.showPreview', () => preview.show()),
     vscode.commands.registerCommand('orch.runPlan', () => runInTerminal('run')),
-    vscode.commands.registerCommand('orch.verifyPlan', () => runInTerminal('verify')),
+    vscode.commands.registerCommand('orch.verifyPlan', () => verifyInEditor()),
+    vscode.commands.registerCommand('orch.verifyPlanInTerminal', () => runInTerminal('verify')),
     vscode.commands.registerCommand('orch.restartServer', async () => {
       await client?.restart();
     }),
@@ -72,6 +73,68 @@ async function runInTerminal(command: 'run' | 'verify'): Promise<void> {
   const terminal = vscode.window.terminals.find((t) => t.name === 'Orch') ?? vscode.window.createTerminal('Orch');
   terminal.show(true);
   terminal.sendText(`${cli} ${command} ${JSON.stringify(doc.uri.fsPath)}`);
+}
+
+/** The answer of the server's `orch/verify` request (docs/editors.md). */
+interface VerifySummary {
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly stale?: boolean;
+  readonly plans: readonly {
+    readonly plan: string;
+    readonly seed: number;
+    readonly runs: number;
+    readonly invariants: readonly { readonly status: 'holds' | 'violated' }[];
+    readonly violations: readonly { readonly invariant: string }[];
+  }[];
+}
+
+/**
+ * "Orch: Verify Plan": the server verifies the buffer (saved or not) on a worker thread and
+ * shows each violated invariant as an error on its name; this reports the verdict.
+ */
+async function verifyInEditor(): Promise<void> {
+  const doc = activeOrchDocument();
+  if (!doc) {
+    void vscode.window.showWarningMessage('Open an .orch file first.');
+    return;
+  }
+  if (!client) return;
+  const c = client;
+  let summary: VerifySummary | null;
+  try {
+    summary = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Verifying ${vscode.workspace.asRelativePath(doc.uri)}…` },
+      () => c.sendRequest<VerifySummary | null>('orch/verify', { uri: doc.uri.toString() }),
+    );
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Orch: verification failed: ${String(err)}`);
+    return;
+  }
+  if (!summary) return;
+  if (summary.error) {
+    void vscode.window.showErrorMessage(`Orch: cannot verify: ${summary.error}`);
+    return;
+  }
+  if (summary.stale) {
+    void vscode.window.showInformationMessage('Orch: the file changed while verifying; run Verify Plan again.');
+    return;
+  }
+  const runs = summary.plans.reduce((n, p) => n + p.runs, 0);
+  const seeds = summary.plans.map((p) => `${p.plan}: seed ${p.seed}`).join(', ');
+  if (summary.ok) {
+    const invariants = summary.plans.reduce((n, p) => n + p.invariants.length, 0);
+    void vscode.window.showInformationMessage(`Orch: all ${invariants} invariants hold (${runs} runs explored; ${seeds}).`);
+    return;
+  }
+  const violated = summary.plans.flatMap((p) => p.violations.map((v) => `"${v.invariant}"`));
+  const choice = await vscode.window.showWarningMessage(
+    `Orch: ${violated.length} invariant${violated.length === 1 ? '' : 's'} violated: ${violated.join(', ')} (${seeds}).`,
+    'Show Problems',
+    'Full Trace in Terminal',
+  );
+  if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
+  else if (choice === 'Full Trace in Terminal') void runInTerminal('verify');
 }
 
 /** The "Orch: Show Plan Preview" webview: DAG SVG + estimates, refreshed as you type. */
