@@ -15,9 +15,10 @@ import { schemaArbitrary } from './schema-arbitrary.js';
 /** `hang`: the handler never answers; only generated for steps with a timeout, which then fires. */
 export type AttemptKind = 'ok' | 'fail' | 'hang';
 
+/** `cost`: drawn from `simulate … cost A..B` (null: the scheduler charges the capability's cost). */
 export type AttemptOutcome =
-  | { readonly kind: 'ok'; readonly latency_ms: number; readonly output: unknown }
-  | { readonly kind: 'fail'; readonly latency_ms: number }
+  | { readonly kind: 'ok'; readonly latency_ms: number; readonly output: unknown; readonly cost: number | null }
+  | { readonly kind: 'fail'; readonly latency_ms: number; readonly cost: number | null }
   | { readonly kind: 'hang' };
 
 /** What one step (one item of a `for each`) does: per attempt ok/fail/hang, one latency, one output. */
@@ -25,6 +26,8 @@ export interface StepItemScenario {
   readonly attempts: readonly AttemptKind[];
   readonly latency_ms: number;
   readonly output: unknown;
+  /** What each answered attempt costs, from `simulate … cost A..B`; null without a range. */
+  readonly cost: number | null;
 }
 
 /** One context signal changing value at a virtual time. */
@@ -146,7 +149,17 @@ function stepItemArbitrary(step: StepIR, plan: PlanIR, options: ScenarioOptions,
   // An approval's "failure" is a rejection (and a hang, no answer before its timeout); the
   // scheduler builds the approved output itself.
   const output = isApprovalStep(step, plan) ? fc.constant(null) : outputArbitrary(cap, sim, options, evaluate);
-  return fc.tuple(kinds, latencyArbitrary(step, cap, sim), output).map(([a, latency_ms, out]) => ({ attempts: a, latency_ms, output: out }));
+  return fc
+    .tuple(kinds, latencyArbitrary(step, cap, sim), output, costArbitrary(sim))
+    .map(([a, latency_ms, out, cost]) => ({ attempts: a, latency_ms, output: out, cost }));
+}
+
+/** In thousandths of the currency unit, shrinking towards the cheap end of the range. */
+function costArbitrary(sim: SimulateIR | undefined): fc.Arbitrary<number | null> {
+  if (!sim?.cost) return fc.constant(null);
+  const lo = Math.round(Math.min(sim.cost.min, sim.cost.max) * 1000);
+  const hi = Math.round(Math.max(sim.cost.min, sim.cost.max) * 1000);
+  return fc.integer({ min: lo, max: hi }).map((n) => n / 1000);
 }
 
 function latencyArbitrary(step: StepIR, cap: CapabilityIR | undefined, sim: SimulateIR | undefined): fc.Arbitrary<number> {
@@ -193,6 +206,6 @@ export function outcomeOf(scenario: Scenario, stepId: string, item: number, atte
   const row = scenario.outcomes[stepId]?.[item];
   const kind = row?.attempts[attempt];
   if (!row || !kind) return undefined;
-  if (kind === 'ok') return { kind, latency_ms: row.latency_ms, output: row.output };
-  return kind === 'fail' ? { kind, latency_ms: row.latency_ms } : { kind };
+  if (kind === 'ok') return { kind, latency_ms: row.latency_ms, output: row.output, cost: row.cost };
+  return kind === 'fail' ? { kind, latency_ms: row.latency_ms, cost: row.cost } : { kind };
 }

@@ -24,12 +24,14 @@ export class SimulatedExecutor implements Executor {
     let timer: ReturnType<Clock['setTimer']> | null = null;
     if (outcome?.kind === 'hang') return { abort: () => undefined };
     const latency = outcome ? outcome.latency_ms : 1;
+    // A simulated cost replaces the capability's estimate for this attempt (answered or failed).
+    const cost = outcome && outcome.cost !== null ? { cost: outcome.cost } : {};
     const answer: SchedulerOutcome =
       outcome === undefined
         ? { ok: true, output: {} }
         : outcome.kind === 'ok'
-          ? { ok: true, output: outcome.output }
-          : { ok: false, error: `simulated failure (attempt ${request.attempt})` };
+          ? { ok: true, output: outcome.output, ...cost }
+          : { ok: false, error: `simulated failure (attempt ${request.attempt})`, ...cost };
     timer = this.clock.setTimer(latency, () => {
       timer = null;
       done(answer);

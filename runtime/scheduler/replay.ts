@@ -67,6 +67,8 @@ export function replay(events: readonly RunEvent[]): RestoredRun {
   for (const e of events) {
     lastSeq = Math.max(lastSeq, e.seq);
     const d = e.data as Record<string, unknown>;
+    // An attempt whose outcome reported its own cost (see AttemptOutcome.cost).
+    if (typeof d.cost_delta === 'number' && e.stepId) get(e.stepId).cost += d.cost_delta;
     switch (e.type) {
       case 'plan_created':
         if (d.context && typeof d.context === 'object') Object.assign(context, d.context);

@@ -99,6 +99,10 @@ interface Inst {
   child: Run | null;
   secretsUsed: { [name: string]: string } | null;
   approvalArgs: { [name: string]: unknown } | null;
+  /** The capability cost charged when the current attempt started (replaced by a reported cost). */
+  attemptCapCost: number;
+  /** A reported cost's difference to the estimate, journaled with the attempt's end event. */
+  costDelta: number;
 }
 
 interface Logical {
@@ -548,6 +552,8 @@ export class Run implements RunReader {
       child: null,
       secretsUsed: null,
       approvalArgs: null,
+      attemptCapCost: 0,
+      costDelta: 0,
     };
     this.instances.set(key, inst);
     l.instances.push(inst);
@@ -1005,6 +1011,7 @@ export class Run implements RunReader {
     inst.startedAt ??= this.now();
     const token = ++inst.token;
     const attemptCost = this.attemptCostOf(inst);
+    inst.attemptCapCost = step.action.type === 'call' ? (cap?.cost ?? 0) : 0;
     inst.cost += attemptCost;
     this.totalCost += attemptCost;
     this.runningSet.add(inst);
@@ -1149,6 +1156,13 @@ export class Run implements RunReader {
     }
   }
 
+  /** The journal field for a reported attempt cost (replay adds it to the step's cost). */
+  private takeCostDelta(inst: Inst): { cost_delta?: number } {
+    const delta = inst.costDelta;
+    inst.costDelta = 0;
+    return delta !== 0 ? { cost_delta: delta } : {};
+  }
+
   /** What one attempt costs: the capability's estimate (calls only) plus the resource's. */
   private attemptCostOf(inst: Inst): number {
     const cap = this.capabilityOf(inst);
@@ -1215,6 +1229,12 @@ export class Run implements RunReader {
     if (inst.token !== token || inst.status !== 'running') return;
     inst.handle = null;
     this.clearTimer(inst);
+    if (outcome.cost !== undefined && Number.isFinite(outcome.cost)) {
+      const delta = outcome.cost - inst.attemptCapCost;
+      inst.cost += delta;
+      this.totalCost += delta;
+      inst.costDelta = delta;
+    }
     if (outcome.ok) this.succeed(inst, outcome.output, outcome.logs);
     else this.attemptFailed(inst, outcome.error, false, true, outcome.logs);
   }
@@ -1245,6 +1265,7 @@ export class Run implements RunReader {
     inst.completionOrder = this.completionCounter++;
     this.completedLog.push({ inst, at: inst.completedAt });
     this.emit('step_completed', inst.key, {
+      ...this.takeCostDelta(inst),
       output,
       attempt: inst.attempts,
       duration: inst.completedAt - (inst.startedAt ?? inst.completedAt),
@@ -1303,7 +1324,7 @@ export class Run implements RunReader {
       if (inst.phaseAttempts < budget) {
         const delay = this.backoff(inst);
         inst.status = 'queued';
-        this.emit('step_retried', inst.key, { attempt: inst.attempts, error, delay_ms: delay, ...(logs?.length ? { logs } : {}) });
+        this.emit('step_retried', inst.key, { ...this.takeCostDelta(inst), attempt: inst.attempts, error, delay_ms: delay, ...(logs?.length ? { logs } : {}) });
         this.requeueAfter(inst, delay);
         return;
       }
@@ -1312,6 +1333,7 @@ export class Run implements RunReader {
         inst.phaseAttempts = 0;
         inst.status = 'queued';
         this.emit('step_retried', inst.key, {
+          ...this.takeCostDelta(inst),
           attempt: inst.attempts,
           error,
           delay_ms: 0,
@@ -1328,6 +1350,7 @@ export class Run implements RunReader {
         inst.resourceIndex = 0;
         inst.status = 'queued';
         this.emit('step_retried', inst.key, {
+          ...this.takeCostDelta(inst),
           attempt: inst.attempts,
           error,
           delay_ms: 0,
@@ -1363,7 +1386,7 @@ export class Run implements RunReader {
     inst.status = status;
     inst.error = error;
     inst.completedAt = this.now();
-    this.emit('step_failed', inst.key, { error, status, final: true, attempt: inst.attempts, ...(guardBlocked ? { blocked: true } : {}) });
+    this.emit('step_failed', inst.key, { ...this.takeCostDelta(inst), error, status, final: true, attempt: inst.attempts, ...(guardBlocked ? { blocked: true } : {}) });
     this.postHook(inst);
     this.instTerminal(inst);
     if (guardBlocked) return this.abortRun('failed', error);

@@ -35,9 +35,14 @@ export interface AttemptRequest {
   readonly plan: PlanIR;
 }
 
+/**
+ * `cost`: what this attempt of the capability actually cost, when the executor knows (the
+ * verifier's `simulate … cost A..B`). It replaces the capability's `cost` charged when the
+ * attempt started; the resource's cost stays. Without it the estimate is the attempt's cost.
+ */
 export type AttemptOutcome =
-  | { readonly ok: true; readonly output: unknown; readonly logs?: readonly string[] }
-  | { readonly ok: false; readonly error: string; readonly logs?: readonly string[] };
+  | { readonly ok: true; readonly output: unknown; readonly logs?: readonly string[]; readonly cost?: number }
+  | { readonly ok: false; readonly error: string; readonly logs?: readonly string[]; readonly cost?: number };
 
 export interface AttemptHandle {
   /** Stop the attempt (timeout, cancel, abort). Its outcome, if it still arrives, is ignored. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { verify } from '../verify.js';
 import { BUILTIN } from '../monitor.js';
 import { formatResult } from '../report.js';
-import { approvalGate, skippedBlockStep, withSubplan, guardedOutreach, waitWithTimeout, parallelReviews, retryStorm, sendBeforeApprove, throttledRender, waitForever } from './fixtures/ir-plans.js';
+import { approvalGate, skippedBlockStep, withSubplan, guardedOutreach, waitWithTimeout, parallelReviews, pricedByModel, retryStorm, sendBeforeApprove, throttledRender, waitForever } from './fixtures/ir-plans.js';
 
 describe('verify finds minimal counterexamples', () => {
   it('a send that runs before approve when the when is false', async () => {
@@ -59,6 +59,18 @@ describe('verify finds minimal counterexamples', () => {
     expect(v!.input).toEqual({ docs: ['', '', ''] });
     expect(v!.choices).toEqual([]);
     expect(v!.state.running).toEqual(['summary[0]', 'summary[1]', 'summary[2]']);
+  });
+
+  it('a simulated cost range breaks a budget the estimates keep, shrunk to just over the ceiling', async () => {
+    const result = await verify(pricedByModel(), { seed: 7, runs: 200 });
+    const v = result.violations.find((x) => x.invariant === 'within budget');
+    expect(v).toBeDefined();
+    expect(v!.choices).toEqual([]);
+    // Both calls drawn from 0.05..0.20 (estimate 0.01): the smallest sum over 0.25 the shrinker finds.
+    expect(v!.state.run.cost).toBeGreaterThan(0.25);
+    expect(v!.state.run.cost).toBeLessThanOrEqual(0.26);
+    const modelOnly = await verify({ ...pricedByModel(), simulations: {} }, { seed: 7, runs: 100 });
+    expect(modelOnly.violations).toEqual([]);
   });
 
   it('a run that waits forever for a signal, shrunk to the boundary value', async () => {
