@@ -27,7 +27,7 @@ import { summarize, verifyDiagnostics, verifyDocument, verifyOptions, VERIFY_REQ
 import type { VerifyRequest } from './verify-worker.js';
 import { WorkerThread } from './worker-thread.js';
 import { Workspace } from './workspace.js';
-import type { Diagnostic as LspDiagnostic } from 'vscode-languageserver';
+import { PublishedDiagnostics } from './published.js';
 
 export interface ServerOptions {
   /** Debounce before re-checking after an edit (ms). Overridable by initializationOptions.diagnosticsDelay. */
@@ -68,21 +68,15 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     };
   }
 
-  /**
-   * A document's published diagnostics are the compiler's plus those of its last verification
-   * (`orch/verify`), which hold only for the version they were computed on.
-   */
-  const compilerDiagnostics = new Map<string, LspDiagnostic[]>();
-  const verifyResults = new Map<string, { version: number | undefined; diagnostics: LspDiagnostic[] }>();
-  const sendMerged = (uri: string, version: number | undefined): Promise<void> => {
-    const verified = verifyResults.get(uri);
-    const extra = verified && verified.version === version ? verified.diagnostics : [];
-    return connection.sendDiagnostics({ uri, ...(version !== undefined ? { version } : {}), diagnostics: [...(compilerDiagnostics.get(uri) ?? []), ...extra] });
-  };
-  /** An edit makes a verification stale: its diagnostics go at once, not at the next check. */
-  const dropVerification = (uri: string): void => {
-    if (!verifyResults.delete(uri)) return;
-    void sendMerged(uri, undefined).catch(() => undefined);
+  const published = new PublishedDiagnostics((p) => connection.sendDiagnostics(p));
+  /** An edit of `uri` makes its verification stale, and its importers' too. */
+  const invalidateVerification = (uri: string): void => {
+    published.invalidate(uri);
+    try {
+      for (const importer of workspace.importersOf(uriToPath(uri))) published.invalidate(workspace.uriOf(importer));
+    } catch (err) {
+      log(`orch lsp: import graph failed: ${String(err)}`);
+    }
   };
 
   /** Per document: a check is running, and whether another was asked for meanwhile. */
@@ -103,8 +97,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const diagnostics = await checker.diagnosticsAsync(uriToPath(uri));
       const now = documents.get(uri);
       if (now && now.version === version && isCurrent()) {
-        compilerDiagnostics.set(uri, diagnostics.map(toLspDiagnostic));
-        await sendMerged(uri, version);
+        await published.compilerResult(uri, version, diagnostics.map(toLspDiagnostic));
       } else {
         state.again = true;
       }
@@ -160,15 +153,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   });
   documents.onDidChangeContent((e) => {
     workspace.touch();
-    dropVerification(e.document.uri);
+    invalidateVerification(e.document.uri);
     scheduleWithImporters(e.document.uri);
   });
   documents.onDidClose((e) => {
     scheduler.cancel(e.document.uri);
     workspace.forget(uriToPath(e.document.uri));
     checker.forget(uriToPath(e.document.uri));
-    compilerDiagnostics.delete(e.document.uri);
-    verifyResults.delete(e.document.uri);
+    published.forget(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
     // Importers now see the file on disk instead of the closed buffer.
     for (const importer of workspace.importersOf(uriToPath(e.document.uri))) scheduler.schedule(workspace.uriOf(importer));
@@ -178,6 +170,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     for (const change of p.changes) {
       const path = uriToPath(change.uri);
       if (!documents.get(change.uri)) workspace.forget(path);
+      invalidateVerification(change.uri);
       for (const importer of workspace.importersOf(path)) scheduler.schedule(workspace.uriOf(importer));
     }
   }));
@@ -260,14 +253,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   }));
 
   const verifier = new WorkerThread<VerifyRequest, VerifyOutcome>('verify-worker');
-  /** Per document: the newest verification asked for; an older one finishing later is not published. */
-  const verifyGenerations = new Map<string, number>();
   connection.onRequest(VERIFY_REQUEST, guard('verify', null, async (p: VerifyParams) => {
     if (!p || typeof p.uri !== 'string') return null;
     const uri = p.uri;
     const path = uriToPath(uri);
-    const generation = (verifyGenerations.get(uri) ?? 0) + 1;
-    verifyGenerations.set(uri, generation);
+    // A newer request, an edit of the document or of an import, or closing it, makes this one stale.
+    const epoch = published.begin(uri);
     const version = documents.get(uri)?.version;
     const options = verifyOptions(p);
     const files: Record<string, string> = {};
@@ -275,14 +266,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     // In-process only when no worker thread can run it (the answer is the same, just blocking).
     const onWorker = verifier.request({ entry: path, files, ...options });
     const outcome = onWorker ? await onWorker : await verifyDocument(path, { readFile: (f) => workspace.textOf(f) }, options);
-    const stale = documents.get(uri)?.version !== version || verifyGenerations.get(uri) !== generation;
-    if (!stale) {
-      const diagnostics = verifyDiagnostics(outcome, path, workspace.declarations(path));
-      // A verification that passes (or cannot run) clears the previous one's diagnostics.
-      if (diagnostics.length > 0) verifyResults.set(uri, { version, diagnostics });
-      else verifyResults.delete(uri);
-      await sendMerged(uri, version);
-    }
+    const stale = !published.isCurrent(uri, epoch) || documents.get(uri)?.version !== version;
+    if (!stale) await published.verificationResult(uri, version, verifyDiagnostics(outcome, path, workspace.declarations(path)));
     return summarize(uri, outcome, stale);
   }));
 

@@ -67,7 +67,7 @@ export interface VerifySummary {
   readonly ok: boolean;
   /** Why nothing was verified (compile errors, unknown plan). */
   readonly error?: string;
-  /** The document changed while verifying: no diagnostics were published. */
+  /** The document or an import changed, or a newer verification began: nothing was published. */
   readonly stale?: boolean;
   readonly plans: readonly {
     readonly plan: string;

@@ -38,6 +38,11 @@ afterAll(async () => {
 
 const codes = (ds: Diagnostic[]): string[] => ds.map((d) => String(d.code)).sort();
 const last = (uri: string): PublishDiagnosticsParams => client.published(uri).at(-1)!;
+/** Waits (up to 15 s) for `done`: the server's notifications arrive asynchronously. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 300 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(done()).toBe(true);
+}
 const verifyErrors = (ds: Diagnostic[]): Diagnostic[] => ds.filter((d) => d.code === 'V0801');
 
 describe('orch/verify', () => {
@@ -103,6 +108,24 @@ describe('orch/verify', () => {
     const ok = await client.request<Summary>('orch/verify', { uri: other, plan: 'outreach', runs: 100 });
     expect(ok.ok).toBe(true);
     expect(client.published(other).flatMap((p) => verifyErrors(p.diagnostics))).toEqual([]);
+  });
+
+  it('drops an importer\'s verification errors when an imported file changes', async () => {
+    const caps = broken.slice(broken.indexOf('capability draft_copy'), broken.indexOf('capability never_used'));
+    const capsUri = await client.open(join(DIR, 'caps.orch'), `module verify.caps\n\n${caps}`);
+    const main = `module verify.main\nimport "./caps.orch" as caps\n\n${broken.slice(broken.indexOf('plan outreach'))}`
+      .replace('draft_copy(', 'caps.draft_copy(')
+      .replace('send_email(', 'caps.send_email(');
+    const uri = await client.open(join(DIR, 'main-importing.orch'), main);
+    await client.diagnosticsFor(uri, () => true, 1);
+    const summary = await client.request<Summary>('orch/verify', { uri, seed: 2, runs: 200 });
+    expect(summary.error).toBeUndefined();
+    expect(verifyErrors(last(uri).diagnostics)).toHaveLength(1);
+
+    const before = client.published(uri).length;
+    await client.change(capsUri, [{ text: `module verify.caps\n\n${caps}\n// edited\n` }]);
+    await until(() => client.published(uri).length > before);
+    expect(verifyErrors(last(uri).diagnostics)).toEqual([]);
   });
 
   it('keeps answering other requests while a verification runs (worker thread)', async () => {

@@ -117,7 +117,7 @@ async function verifyInEditor(): Promise<void> {
     return;
   }
   if (summary.stale) {
-    void vscode.window.showInformationMessage('Orch: the file changed while verifying; run Verify Plan again.');
+    void vscode.window.showInformationMessage('Orch: the file changed while verifying (or a newer verification started); run Verify Plan again.');
     return;
   }
   const runs = summary.plans.reduce((n, p) => n + p.runs, 0);
