@@ -23,7 +23,9 @@ import { CompilerNames, IndexNames, LayeredNames } from './names.js';
 import { SEMANTIC_TOKENS_LEGEND, semanticTokens } from './features/semantic-tokens.js';
 import { signatureHelp } from './features/signature-help.js';
 import { documentSymbols, workspaceSymbols } from './features/symbols.js';
-import { summarize, verifyDiagnostics, verifyDocument, verifyOptions, VERIFY_REQUEST, type VerifyOutcome, type VerifyParams } from './features/verify.js';
+import {
+  summarize, verifyDiagnostics, verifyDocument, verifyOptions, VERIFY_COMMAND, VERIFY_REQUEST, type VerifyOutcome, type VerifyParams, type VerifySummary,
+} from './features/verify.js';
 import type { VerifyRequest } from './verify-worker.js';
 import { WorkerThread } from './worker-thread.js';
 import { Workspace } from './workspace.js';
@@ -142,6 +144,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         foldingRangeProvider: true,
         codeActionProvider: { codeActionKinds: ['quickfix'] },
         semanticTokensProvider: { legend: SEMANTIC_TOKENS_LEGEND, full: true },
+        executeCommandProvider: { commands: [VERIFY_COMMAND] },
       },
       serverInfo: { name: 'orch-lsp', version: '0.1.0' },
     };
@@ -253,7 +256,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   }));
 
   const verifier = new WorkerThread<VerifyRequest, VerifyOutcome>('verify-worker');
-  connection.onRequest(VERIFY_REQUEST, guard('verify', null, async (p: VerifyParams) => {
+  const verifyDocumentRequest = async (p: VerifyParams): Promise<VerifySummary | null> => {
     if (!p || typeof p.uri !== 'string') return null;
     const uri = p.uri;
     const path = uriToPath(uri);
@@ -269,6 +272,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const stale = !published.isCurrent(uri, epoch) || documents.get(uri)?.version !== version;
     if (!stale) await published.verificationResult(uri, version, verifyDiagnostics(outcome, path, workspace.declarations(path)));
     return summarize(uri, outcome, stale);
+  };
+  connection.onRequest(VERIFY_REQUEST, guard('verify', null, verifyDocumentRequest));
+  // The same as a command, for clients that can run server commands but not custom requests:
+  // arguments `[uri]` or `[{ uri, plan?, runs?, seed? }]`.
+  connection.onExecuteCommand(guard('executeCommand', null, (p) => {
+    if (p.command !== VERIFY_COMMAND) return null;
+    const [arg] = p.arguments ?? [];
+    return verifyDocumentRequest(typeof arg === 'string' ? { uri: arg } : (arg as VerifyParams));
   }));
 
   connection.onShutdown(() => {

@@ -11,6 +11,8 @@ import type { DeclarationTable } from '../index/model.js';
 import { pathToUri, toLspRange } from '../convert.js';
 
 export const VERIFY_REQUEST = 'orch/verify';
+/** `workspace/executeCommand` name of the same verification. */
+export const VERIFY_COMMAND = 'orch.verify';
 /** Code of a verification diagnostic: not a compiler code (`orch check` never reports it). */
 export const VERIFY_CODE = 'V0801';
 export const VERIFY_SOURCE = 'orch verify';

@@ -28,9 +28,10 @@ interface Summary {
 }
 
 let client: TestClient;
+let initialized: { capabilities: { executeCommandProvider?: { commands: string[] } } };
 beforeAll(async () => {
   client = new TestClient();
-  await client.initialize(DIR);
+  initialized = (await client.initialize(DIR)) as typeof initialized;
 });
 afterAll(async () => {
   await client?.close();
@@ -139,6 +140,20 @@ describe('orch/verify', () => {
     await client.request('textDocument/hover', { textDocument: { uri }, position: positionOf(sound, 'send_email(') }).then(() => order.push('hover'));
     expect((await verifying).ok).toBe(true);
     expect(order).toEqual(['symbols', 'hover', 'verify']);
+  });
+
+  it('also runs as the workspace/executeCommand orch.verify (advertised)', async () => {
+    expect(initialized.capabilities.executeCommandProvider?.commands).toEqual(['orch.verify']);
+    const uri = await client.open(join(DIR, 'as-command.orch'), broken);
+    await client.diagnosticsFor(uri, () => true, 1);
+    const summary = await client.request<Summary>('workspace/executeCommand', { command: 'orch.verify', arguments: [uri] });
+    expect(summary.ok).toBe(false);
+    expect(summary.plans[0]?.violations.map((v) => v.invariant)).toEqual(['never send without approval']);
+    expect(verifyErrors(last(uri).diagnostics)).toHaveLength(1);
+    const sound2 = await client.open(join(DIR, 'as-command-sound.orch'), sound);
+    const ok = await client.request<Summary>('workspace/executeCommand', { command: 'orch.verify', arguments: [{ uri: sound2, runs: 50, seed: 3 }] });
+    expect(ok.ok).toBe(true);
+    expect(ok.plans[0]?.seed).toBe(3);
   });
 
   it('says why a document cannot be verified, and survives junk parameters', async () => {
