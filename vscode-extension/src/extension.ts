@@ -111,7 +111,11 @@ async function verifyInEditor(): Promise<void> {
     void vscode.window.showErrorMessage(`Orch: verification failed: ${String(err)}`);
     return;
   }
-  if (!summary) return;
+  if (!summary) {
+    // The server logged why (Output → Orch Language Server).
+    void vscode.window.showErrorMessage('Orch: verification failed; see the Orch Language Server output.');
+    return;
+  }
   if (summary.error) {
     void vscode.window.showErrorMessage(`Orch: cannot verify: ${summary.error}`);
     return;
