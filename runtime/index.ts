@@ -23,7 +23,7 @@ import { replay } from './scheduler/replay.js';
 import { Run } from './scheduler/run.js';
 import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './scheduler/types.js';
 
-export { Run } from './scheduler/run.js';
+export { Run, RunDetached } from './scheduler/run.js';
 export { SqliteJournal } from './journal/sqlite-journal.js';
 export type { ExecutionResult, RunEvent } from './scheduler/types.js';
 
@@ -230,8 +230,23 @@ export class Runtime {
     for (const run of this.active.values()) run.updateContext(values);
   }
 
-  async close(): Promise<void> {
-    for (const run of this.active.values()) run.cancel('runtime closed');
+  /**
+   * Stops the runtime: the worker pool and the journal are closed. Runs still in flight are
+   * cancelled (journaled as cancelled), or with `{ cancel: false }` left unfinished and
+   * resumable — their `result` rejects with `RunDetached` (`orch serve` shutting down).
+   */
+  async close(opts: { readonly cancel?: boolean } = {}): Promise<void> {
+    if (opts.cancel === false) {
+      for (const run of [...this.active.values()]) {
+        run.detach();
+        try {
+          this.journal?.disown(run.runId);
+        } catch {
+          // A busy database: the run is still resumable once this process has exited.
+        }
+      }
+      this.active.clear();
+    } else for (const run of this.active.values()) run.cancel('runtime closed');
     this.stopPolling();
     await this.ownsExecutor?.close();
     this.journal?.close();
@@ -269,6 +284,8 @@ export class Runtime {
       this.active.delete(run.runId);
       if (this.active.size === 0) this.stopPolling();
     });
+    // A detached run (close({ cancel: false })) rejects; callers that only poll must not crash.
+    result.catch(() => undefined);
     if (this.journal) this.startPolling();
     return { runId: run.runId, run, result };
   }

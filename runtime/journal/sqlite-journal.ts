@@ -220,6 +220,13 @@ export class SqliteJournal implements JournalSink {
     })();
   }
 
+  /** This process stops executing the run (and its sub-plan runs): any process may resume it now. */
+  disown(runId: string): void {
+    this.db
+      .prepare("UPDATE runs SET owner_pid = NULL WHERE (id = ? OR id LIKE ? || '/%') AND owner_pid = ?")
+      .run(runId, runId, process.pid);
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

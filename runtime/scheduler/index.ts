@@ -40,7 +40,7 @@
  *   interrupted run (completed steps are never re-run; in-flight ones run again with the next
  *   `attempt`, or fail as failed-unknown when not idempotent unless `rerunInFlight`).
  */
-export { Run, type RunOptions } from './run.js';
+export { Run, RunDetached, type RunOptions } from './run.js';
 export { replay, type RestoredRun, type RestoredStep } from './replay.js';
 export { realClock, VirtualClock } from './clock.js';
 export type * from './types.js';

@@ -62,6 +62,14 @@ export interface RunOptions {
   readonly onFinish?: (result: ExecutionResult) => void;
 }
 
+/** `Run.done` of a run stopped by `detach()`: it is unfinished in the journal, not failed. */
+export class RunDetached extends Error {
+  constructor(readonly runId: string) {
+    super(`run ${runId} was left unfinished (resumable)`);
+    this.name = 'RunDetached';
+  }
+}
+
 const TERMINAL: ReadonlySet<StepStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled', 'timeout']);
 const FAILED: ReadonlySet<StepStatus> = new Set(['failed', 'cancelled', 'timeout']);
 
@@ -286,6 +294,39 @@ export class Run implements RunReader {
   cancel(reason = 'cancelled by user'): boolean {
     if (this.mode === 'finished') return false;
     this.act(() => this.abortRun('cancelled', reason));
+    return true;
+  }
+
+  /**
+   * Stops executing this run here without ending it (a server shutting down): what already
+   * happened is committed, attempts in flight are aborted without being recorded, nothing new
+   * starts and no timer fires. The journal still shows the run in progress, so `resume` (with
+   * the usual rules for steps that were in flight) continues it. `done` rejects with RunDetached.
+   */
+  detach(): boolean {
+    if (this.mode === 'finished') return false;
+    if (this.outbox.length > 0) {
+      const events = this.outbox;
+      this.outbox = [];
+      try {
+        this.deps.journal?.commit(this.summary(), events);
+      } catch {
+        // Not committed: the resumed run starts from the last committed state instead.
+      }
+    }
+    // Effects not run yet belong to state changes already committed; resuming redoes them.
+    this.effects = [];
+    this.mode = 'finished';
+    this.resultReady = true;
+    for (const inst of this.runningSet) {
+      inst.token++;
+      inst.handle?.abort('runtime closed');
+      inst.handle = null;
+      inst.child?.detach();
+      inst.child = null;
+    }
+    this.clearTimers();
+    this.rejectDone(new RunDetached(this.runId));
     return true;
   }
 

@@ -103,12 +103,11 @@ export async function runServe(o: ServeCliOptions): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  if (left !== 0) {
-    // Runs still in flight are left unfinished in the journal (the next `orch serve` resumes
-    // them); their worker threads would keep the process alive, so leave explicitly.
-    if (left > 0) log(`${left} run(s) left unfinished; they resume at the next start`);
-    process.exit(0);
-  }
+  // Runs still in flight were left unfinished in the journal (Runtime.close({ cancel: false }));
+  // the next `orch serve` resumes them.
+  if (left > 0) log(`${left} run(s) left unfinished; they resume at the next start`);
+  // Stopping itself failed (logged above): what it could not close must not keep the process up.
+  if (left < 0) process.exit(0);
   return 0;
 }
 

@@ -4,7 +4,7 @@
  * status); any other run answers from its journal.
  */
 import type { PlanIR } from '../../compiler/ir/types.js';
-import { Runtime, RuntimeUsageError, type ActiveRun } from '../index.js';
+import { Runtime, RunDetached, RuntimeUsageError, type ActiveRun } from '../index.js';
 import { journalView } from './journal-view.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunStarter, RunSummary, RunView, StartMeta } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
@@ -44,6 +44,8 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
       },
       (err: unknown) => {
         active.delete(a.runId);
+        // Left unfinished by this server's shutdown (close below): the next start resumes it.
+        if (err instanceof RunDetached) return;
         o.log(`run ${a.runId} stopped with an internal error: ${(err as Error)?.message ?? String(err)}`);
       },
     );
@@ -154,9 +156,9 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
 
     async close() {
       closed = true;
-      // Runtime.close() cancels runs still in flight; a server that stops leaves them unfinished
-      // in the journal instead, for the next `orch serve` to resume. So only close when idle.
-      if (active.size === 0) await rt.close();
+      // A server that stops leaves runs still in flight unfinished in the journal (not
+      // cancelled), for the next `orch serve` to resume.
+      await rt.close({ cancel: false });
     },
   };
 }
