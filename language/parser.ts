@@ -7,7 +7,7 @@
  * parses. Lists that must keep source order (plan body, properties) are sequences of item
  * sub-rules; the CST→AST phase walks them in order.
  */
-import type { CstNode, IToken, TokenType } from 'chevrotain';
+import type { CstNode, IOrAlt, IToken, TokenType } from 'chevrotain';
 import { CstParser, EOF, tokenMatcher } from './chevrotain.js';
 import {
   ALL_TOKENS, AnyNumber, Assign, At, Colon, Comma, Dot, DotDot, DurationTok, EqEq, Gt, GtEq, K,
@@ -61,39 +61,51 @@ class OrchParser extends CstParser {
   /** Set when recovery consumed junk during the current parse (so the junk walk can be skipped). */
   junkSeen = false;
 
-  private itemsOrJunk(...items: (() => void)[]): void {
-    this.MANY9({
-      MAX_LOOKAHEAD: 1,
-      // Stop at a real declaration (`plan p {`) so a missing `}` is reported as such and the
-      // declaration is parsed; a declaration word used otherwise (`plan.cost`) is junk.
-      GATE: () => !this.startsDeclaration(),
-      DEF: () =>
-        this.OR9({
-          MAX_LOOKAHEAD: 1,
-          IGNORE_AMBIGUITIES: true,
-          DEF: [
-            ...items.map((ALT) => ({ ALT })),
-            {
-              ALT: () => {
-                this.CONSUME9(Junk, { LABEL: 'junk' });
-                this.ACTION(() => (this.junkSeen = true));
-              },
+  /**
+   * The options of each block's item loop, built once per block kind: Chevrotain's DSL takes
+   * plain objects and closures, and rebuilding them for every item of a 10,000-step plan was a
+   * large share of the parser's allocations.
+   */
+  private readonly itemLoops = new Map<string, { MAX_LOOKAHEAD: number; GATE: () => boolean; DEF: () => void }>();
+
+  private itemsOrJunk(block: string, ...items: (() => void)[]): void {
+    let loop = this.itemLoops.get(block);
+    if (!loop) {
+      const alternatives = {
+        MAX_LOOKAHEAD: 1,
+        IGNORE_AMBIGUITIES: true,
+        DEF: [
+          ...items.map((ALT) => ({ ALT })),
+          {
+            ALT: () => {
+              this.CONSUME9(Junk, { LABEL: 'junk' });
+              this.ACTION(() => (this.junkSeen = true));
             },
-            {
-              ALT: () => {
-                this.CONSUME9(DeclWord, { LABEL: 'junk' });
-                this.ACTION(() => (this.junkSeen = true));
-              },
+          },
+          {
+            ALT: () => {
+              this.CONSUME9(DeclWord, { LABEL: 'junk' });
+              this.ACTION(() => (this.junkSeen = true));
             },
-            {
-              ALT: () => {
-                this.SUBRULE9(this.junkBraces, { LABEL: 'junkBraces' });
-                this.ACTION(() => (this.junkSeen = true));
-              },
+          },
+          {
+            ALT: () => {
+              this.SUBRULE9(this.junkBraces, { LABEL: 'junkBraces' });
+              this.ACTION(() => (this.junkSeen = true));
             },
-          ],
-        }),
-    });
+          },
+        ],
+      };
+      loop = {
+        MAX_LOOKAHEAD: 1,
+        // Stop at a real declaration (`plan p {`) so a missing `}` is reported as such and the
+        // declaration is parsed; a declaration word used otherwise (`plan.cost`) is junk.
+        GATE: () => !this.startsDeclaration(),
+        DEF: () => this.OR9(alternatives),
+      };
+      this.itemLoops.set(block, loop);
+    }
+    this.MANY9(loop);
   }
 
   private currentRuleName(): string | undefined {
@@ -320,7 +332,7 @@ class OrchParser extends CstParser {
     this.CONSUME(K.capability);
     this.CONSUME(Name, { LABEL: 'name' });
     this.CONSUME(LCurly);
-    this.itemsOrJunk(() => this.SUBRULE(this.capabilityProp));
+    this.itemsOrJunk('capabilityDecl', () => this.SUBRULE(this.capabilityProp));
     this.CONSUME(RCurly);
   });
 
@@ -347,7 +359,7 @@ class OrchParser extends CstParser {
     this.CONSUME(K.resource);
     this.CONSUME(Name, { LABEL: 'name' });
     this.CONSUME(LCurly);
-    this.itemsOrJunk(() => this.SUBRULE(this.resourceProp));
+    this.itemsOrJunk('resourceDecl', () => this.SUBRULE(this.resourceProp));
     this.CONSUME(RCurly);
   });
 
@@ -370,7 +382,7 @@ class OrchParser extends CstParser {
     this.CONSUME(K.policy);
     this.CONSUME(Name, { LABEL: 'name' });
     this.CONSUME(LCurly);
-    this.itemsOrJunk(() => this.SUBRULE(this.policyProp));
+    this.itemsOrJunk('policyDecl', () => this.SUBRULE(this.policyProp));
     this.CONSUME(RCurly);
   });
 
@@ -428,7 +440,7 @@ class OrchParser extends CstParser {
     this.CONSUME(K.guardrail);
     this.CONSUME(Name, { LABEL: 'name' });
     this.CONSUME(LCurly);
-    this.itemsOrJunk(() => this.SUBRULE(this.guardrailProp));
+    this.itemsOrJunk('guardrailDecl', () => this.SUBRULE(this.guardrailProp));
     this.CONSUME(RCurly);
   });
 
@@ -504,7 +516,7 @@ class OrchParser extends CstParser {
     this.CONSUME(Name, { LABEL: 'name' });
     this.CONSUME(LCurly);
     // Steps are direct children (no `planItem` wrapper): they are the bulk of large plans.
-    this.itemsOrJunk(
+    this.itemsOrJunk('planDecl',
       () => this.SUBRULE(this.stepDecl),
       () => this.SUBRULE(this.planItem),
     );
@@ -534,7 +546,7 @@ class OrchParser extends CstParser {
     this.CONSUME(Assign);
     // The action alternatives sit directly in the step node (no wrapper node: steps are the
     // bulk of large files).
-    this.OR({
+    this.OR((this.stepActions ??= {
       IGNORE_AMBIGUITIES: true,
       DEF: [
         { ALT: () => this.SUBRULE(this.waitUntilAction) },
@@ -542,15 +554,15 @@ class OrchParser extends CstParser {
         { GATE: () => this.LA(2).tokenType !== LParen && this.LA(2).tokenType !== Dot, ALT: () => this.SUBRULE(this.runAction) },
         { ALT: () => this.SUBRULE(this.capabilityCall) },
       ],
-    });
-    this.OPTION(() => {
+    }));
+    this.OPTION((this.inlineWhen ??= () => {
       this.CONSUME(K.when);
       this.SUBRULE(this.expression, { LABEL: 'when' });
-    });
+    }));
     // Options are direct children of the step, each with its own labels (`*Key`, `*Value`).
     this.OPTION2(() => {
       this.CONSUME(LCurly);
-      this.itemsOrJunk(
+      this.itemsOrJunk('stepDecl',
         () => { this.CONSUME(K.after, { LABEL: 'afterKey' }); this.SUBRULE(this.nameList, { LABEL: 'afterValue' }); },
         () => { this.CONSUME(K.on, { LABEL: 'onKey' }); this.SUBRULE(this.qualifiedName, { LABEL: 'onValue' }); },
         () => { this.CONSUME(K.fallback, { LABEL: 'fallbackKey' }); this.SUBRULE2(this.capabilityCall, { LABEL: 'fallbackValue' }); },
@@ -590,28 +602,35 @@ class OrchParser extends CstParser {
   /** `name.part(arg: value, …)`; the name parts are inline (label `part`). */
   capabilityCall = this.RULE('capabilityCall', () => {
     this.CONSUME(Name, { LABEL: 'part' });
-    this.MANY(() => {
+    this.MANY((this.callNameParts ??= () => {
       this.CONSUME(Dot);
       this.CONSUME2(Name, { LABEL: 'part' });
-    });
+    }));
     this.SUBRULE(this.callArgs);
   });
+
+  private stepActions?: { IGNORE_AMBIGUITIES: boolean; DEF: IOrAlt<unknown>[] };
+  private inlineWhen?: () => void;
+  private callNameParts?: () => void;
+  private namedArgs?: () => void;
+  private moreNamedArgs?: () => void;
+  private trailingComma?: () => void;
 
   /** Named arguments, inline: `argName` tokens and `argValue` expressions in the same order. */
   callArgs = this.RULE('callArgs', () => {
     this.CONSUME(LParen);
-    this.OPTION(() => {
+    this.OPTION((this.namedArgs ??= () => {
       this.CONSUME(Name, { LABEL: 'argName' });
       this.CONSUME(Colon);
       this.SUBRULE(this.expression, { LABEL: 'argValue' });
-      this.MANY(() => {
+      this.MANY((this.moreNamedArgs ??= () => {
         this.CONSUME(Comma);
         this.CONSUME2(Name, { LABEL: 'argName' });
         this.CONSUME2(Colon);
         this.SUBRULE2(this.expression, { LABEL: 'argValue' });
-      });
-      this.OPTION2(() => this.CONSUME2(Comma));
-    });
+      }));
+      this.OPTION2((this.trailingComma ??= () => this.CONSUME2(Comma)));
+    }));
     this.CONSUME(RParen);
   });
 
@@ -626,7 +645,7 @@ class OrchParser extends CstParser {
       this.CONSUME(NumberTok, { LABEL: 'parallel' });
     });
     this.CONSUME(LCurly);
-    this.itemsOrJunk(
+    this.itemsOrJunk('forEach',
       () => this.SUBRULE(this.stepDecl),
       () => this.SUBRULE(this.forEach),
     );
@@ -648,7 +667,7 @@ class OrchParser extends CstParser {
     this.CONSUME(K.trigger);
     this.CONSUME(Name, { LABEL: 'name' });
     this.CONSUME(LCurly);
-    this.itemsOrJunk(() => this.SUBRULE(this.triggerItem));
+    this.itemsOrJunk('triggerDecl', () => this.SUBRULE(this.triggerItem));
     this.CONSUME(RCurly);
   });
 
@@ -696,7 +715,7 @@ class OrchParser extends CstParser {
     this.CONSUME(K.simulate);
     this.SUBRULE(this.qualifiedName);
     this.CONSUME(LCurly);
-    this.itemsOrJunk(() => this.SUBRULE(this.simulateProp));
+    this.itemsOrJunk('simulateDecl', () => this.SUBRULE(this.simulateProp));
     this.CONSUME(RCurly);
   });
 
@@ -716,16 +735,18 @@ class OrchParser extends CstParser {
   // `expression-tree.ts`). A rule per precedence level would build a dozen CST nodes for every
   // literal, which dominated parse time and memory on large plans.
 
+  // The DSL closures of the hot rules (expression, step, call) are built once per parser, not
+  // once per use (see `itemLoops`).
   expression = this.RULE('expression', () => {
-    this.MANY(() => this.CONSUME(PrefixOp, { LABEL: 'prefix' }));
+    this.MANY((this.leadingPrefixes ??= () => this.CONSUME(PrefixOp, { LABEL: 'prefix' })));
     // The first operand is inline (most expressions are a single operand: one node, not two).
     this.operand();
-    this.MANY2(() => {
+    this.MANY2((this.binaryTail ??= () => {
       this.CONSUME(BinaryOp, { LABEL: 'op' });
-      this.MANY3(() => this.CONSUME2(PrefixOp, { LABEL: 'prefix' }));
+      this.MANY3((this.innerPrefixes ??= () => this.CONSUME2(PrefixOp, { LABEL: 'prefix' })));
       this.SUBRULE2(this.atom);
-    });
-    this.OPTION(() => {
+    }));
+    this.OPTION((this.rangeTail ??= () => {
       this.CONSUME(DotDot);
       this.MANY4(() => this.CONSUME3(PrefixOp, { LABEL: 'prefix' }));
       this.SUBRULE3(this.atom);
@@ -734,15 +755,22 @@ class OrchParser extends CstParser {
         this.MANY6(() => this.CONSUME4(PrefixOp, { LABEL: 'prefix' }));
         this.SUBRULE4(this.atom);
       });
-    });
+    }));
   });
+
+  private leadingPrefixes?: () => void;
+  private binaryTail?: () => void;
+  private innerPrefixes?: () => void;
+  private rangeTail?: () => void;
 
   atom = this.RULE('atom', () => this.operand());
 
   /** An operand with its member/index accesses, recorded into the calling rule's node. Uses
    *  DSL indices 7–8 so it cannot collide with the caller's own. */
   private operand(): void {
-    this.OR7([
+    // The alternatives and the loop body are built once (see `itemLoops`): operands are the
+    // most frequent construct of a large plan.
+    this.OR7((this.operandAlts ??= [
       { ALT: () => this.CONSUME7(StringTok, { LABEL: 'string' }) },
       { ALT: () => this.CONSUME7(AnyNumber, { LABEL: 'number' }) },
       { ALT: () => this.CONSUME7(R.true, { LABEL: 'bool' }) },
@@ -751,7 +779,7 @@ class OrchParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME7(Name, { LABEL: 'name' });
-          this.OPTION7(() => this.SUBRULE7(this.positionalArgs));
+          this.OPTION7(this.callSuffix);
         },
       },
       {
@@ -763,25 +791,32 @@ class OrchParser extends CstParser {
       },
       { ALT: () => this.SUBRULE7(this.listLit) },
       { ALT: () => this.SUBRULE7(this.recordLit) },
-    ]);
-    this.MANY7(() => {
-      this.OR8([
-        {
-          ALT: () => {
-            this.CONSUME7(Dot);
-            this.CONSUME8(Name, { LABEL: 'member' });
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME7(LBracket);
-            this.SUBRULE8(this.expression, { LABEL: 'index' });
-            this.CONSUME7(RBracket);
-          },
-        },
-      ]);
-    });
+    ]));
+    this.MANY7(this.accessLoop);
   }
+
+  private operandAlts?: IOrAlt<unknown>[];
+  private readonly callSuffix = (): void => {
+    this.SUBRULE7(this.positionalArgs);
+  };
+  private readonly accessAlts: IOrAlt<unknown>[] = [
+    {
+      ALT: () => {
+        this.CONSUME7(Dot);
+        this.CONSUME8(Name, { LABEL: 'member' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME7(LBracket);
+        this.SUBRULE8(this.expression, { LABEL: 'index' });
+        this.CONSUME7(RBracket);
+      },
+    },
+  ];
+  private readonly accessLoop = (): void => {
+    this.OR8(this.accessAlts);
+  };
 
   positionalArgs = this.RULE('positionalArgs', () => {
     this.CONSUME(LParen);
