@@ -40,7 +40,9 @@ export class WorkerExecutor implements Executor {
     const threads = Math.max(1, opts.workers ?? defaultWorkers());
     this.pool = new Piscina({
       filename: workerScript(),
-      minThreads: threads,
+      // Threads start on demand: starting one per core up front delayed a short `orch run` by
+      // seconds on many-core machines, and `destroy()` waits for threads still starting.
+      minThreads: 1,
       maxThreads: threads,
       idleTimeout: 60_000,
       resourceLimits: {
