@@ -49,8 +49,18 @@ export interface ProgramResult {
 
 export interface CompiledPlan {
   readonly checked: CheckedPlan;
+  /** Undefined when the plan could not be assembled (a cycle) and in check-only mode. */
   readonly ir: PlanIR | undefined;
+  /** Undefined when the plan could not be assembled (a dependency cycle). */
+  readonly assembled: AssembledFacts | undefined;
   readonly ok: boolean;
+}
+
+/** What the later phases need of an assembled plan, in check-only mode too. */
+export interface AssembledFacts {
+  readonly estimates: { readonly cost: number; readonly duration_ms: number };
+  /** Resources placement chose for some step, as its binding or a fallback. */
+  readonly boundResources: ReadonlySet<string>;
 }
 
 export function compileProgram(opts: ProgramOptions): ProgramResult {
@@ -140,8 +150,8 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     if (inProgress.includes(e)) return undefined;
     inProgress.push(e);
     const before = errorCount(diags);
-    const ir = assemblePlan(cp, {
-      diags, resources, policies, guardrails, money, topInvariants, simulations, contextTy: contextRoot.ty,
+    const assembled = assemblePlan(cp, {
+      checkOnly: opts.checkOnly ?? false, diags, resources, policies, guardrails, money, topInvariants, simulations, contextTy: contextRoot.ty,
       capabilityByName: (name) => [...capInfos.values()].find((c) => c.name === name),
       subplan: (target, range) => {
         if (inProgress.includes(target)) {
@@ -153,8 +163,8 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
       },
     });
     inProgress.pop();
-    const ok = ir !== undefined && errorCount(diags) === before && (planErrors.get(e) ?? 0) === 0;
-    const c: CompiledPlan = { checked: cp, ir, ok };
+    const ok = assembled !== undefined && errorCount(diags) === before && (planErrors.get(e) ?? 0) === 0;
+    const c: CompiledPlan = { checked: cp, ir: assembled?.ir, assembled: assembled?.facts, ok };
     compiled.set(e, c);
     return c;
   };
@@ -369,6 +379,8 @@ function simulationsOf(
 }
 
 interface AssembleContext {
+  /** Diagnostics only: stop before building the IR (no phase after assembly reads it then). */
+  readonly checkOnly: boolean;
   readonly diags: Diagnostic[];
   readonly resources: readonly PlacementResource[];
   readonly policies: ReadonlyMap<DeclEntry<'policy'>, PolicyIR>;
@@ -383,7 +395,8 @@ interface AssembleContext {
 
 const RANK = (c: DataClass): number => DATA_CLASSES.indexOf(c);
 
-function assemblePlan(cp: CheckedPlan, cx: AssembleContext): PlanIR | undefined {
+/** Undefined when the plan has a dependency cycle (reported); `ir` is undefined in check-only mode. */
+function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | undefined; facts: AssembledFacts } | undefined {
   const { diags } = cx;
   const file = cp.module.file;
   const plan: PlanDecl = cp.entry.node;
@@ -394,9 +407,9 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): PlanIR | undefined 
   for (const s of cp.steps) {
     if (!s.runPlan || s.decl.action.kind !== 'RunAction') continue;
     const sub = cx.subplan(s.runPlan, s.decl.action.plan.range);
-    if (sub?.ir) {
-      subplans[sub.ir.plan] = sub.ir;
-      subEstimates.set(s.id, { cost: sub.ir.estimates.cost, duration_ms: sub.ir.estimates.duration_ms });
+    if (sub?.assembled) {
+      if (sub.ir) subplans[sub.ir.plan] = sub.ir;
+      subEstimates.set(s.id, { cost: sub.assembled.estimates.cost, duration_ms: sub.assembled.estimates.duration_ms });
     }
   }
 
@@ -509,6 +522,15 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): PlanIR | undefined 
   const planFacts = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: dag, cost, duration: dag.duration, localRatio };
   const guardrails = cp.guardrails.map((g) => evaluateGuardrail(cx.guardrails.get(g)!, planFacts, diags));
 
+  const boundResources = new Set<string>();
+  for (const b of bindings.values()) {
+    if (b.resource) boundResources.add(b.resource);
+    for (const f of b.fallbacks) boundResources.add(f);
+  }
+  const assembledFacts: AssembledFacts = { estimates: { cost, duration_ms: dag.duration }, boundResources };
+  // Nothing below reports a diagnostic: `orch check` stops here.
+  if (cx.checkOnly) return { ir: undefined, facts: assembledFacts };
+
   // IR
   const baseDir = dirname(resolve(file));
   const capabilities: Record<string, CapabilityIR> = {};
@@ -536,7 +558,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): PlanIR | undefined 
     const sim = cx.simulations.get(name);
     if (sim) simulations[name] = sim;
   }
-  return {
+  const ir: PlanIR = {
     version: IR_VERSION,
     plan: plan.name.name,
     module: cp.module.name,
@@ -562,6 +584,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): PlanIR | undefined 
     simulations,
     subplans,
   };
+  return { ir, facts: assembledFacts };
 }
 
 function literalDefaults(plan: PlanDecl): Map<string, unknown> {

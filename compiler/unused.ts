@@ -27,11 +27,7 @@ export function unusedDiagnostics(
   const refCount = new Map<number, number>();
   for (const r of model.references) if (!r.isDeclaration) refCount.set(r.symbol, (refCount.get(r.symbol) ?? 0) + 1);
   const boundResources = new Set<string>();
-  for (const c of compiled.values())
-    for (const s of c.ir?.steps ?? []) {
-      if (s.binding.resource) boundResources.add(s.binding.resource);
-      s.binding.fallbacks.forEach((f) => boundResources.add(f));
-    }
+  for (const c of compiled.values()) c.assembled?.boundResources.forEach((r) => boundResources.add(r));
 
   for (const m of modules) {
     if (m.std) continue;
