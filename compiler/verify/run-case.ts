@@ -76,7 +76,7 @@ export async function runCase(plan: PlanIR, scenario: Scenario, options: Monitor
   for (const change of scenario.contextChanges) {
     clock.setTimer(change.at_ms, () => run?.updateContext({ [change.signal]: change.value }));
   }
-  void run.start();
+  run.begin();
 
   let fired = 0;
   let stuckReason: string | null = null;

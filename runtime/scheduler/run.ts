@@ -179,10 +179,15 @@ export class Run implements RunReader {
   private deadlineTimer: TimerId | null = null;
   private outputValue: unknown = null;
   private started = false;
-  private resolveDone!: (r: ExecutionResult) => void;
-  private rejectDone!: (e: Error) => void;
-  /** Settles with the execution result once the run reached a terminal status and it was committed. */
-  readonly done: Promise<ExecutionResult>;
+  /**
+   * `done` is created when first asked for: building the result (every step's ISO dates) is a
+   * measurable share of a simulated run, and `orch verify` never reads it (`begin()`).
+   */
+  private donePromise: Promise<ExecutionResult> | null = null;
+  private resolveDone: ((r: ExecutionResult) => void) | null = null;
+  private rejectDoneFn: ((e: Error) => void) | null = null;
+  /** Set once the run is over and committed: the result is ready (or why there is none). */
+  private settled: { ok: true } | { ok: false; error: Error } | null = null;
   private resultReady = false;
 
   constructor(plan: PlanIR, deps: SchedulerDeps, opts: RunOptions) {
@@ -192,12 +197,6 @@ export class Run implements RunReader {
     this.runId = opts.runId;
     this.inputValue = opts.input ?? {};
     this.ctx = { ...(opts.restored?.context ?? {}), ...(opts.context ?? {}) };
-    this.done = new Promise((res, rej) => {
-      this.resolveDone = res;
-      this.rejectDone = rej;
-    });
-    // Callers that only poll `status()` must not see an unhandled rejection.
-    this.done.catch(() => undefined);
     plan.steps.forEach((step, order) => {
       this.logical.set(step.id, {
         step,
@@ -235,9 +234,39 @@ export class Run implements RunReader {
 
   // ───────────────────────────── driving ─────────────────────────────
 
+  /** Settles with the execution result once the run reached a terminal status and it was committed. */
+  get done(): Promise<ExecutionResult> {
+    if (!this.donePromise) {
+      const settled = this.settled;
+      this.donePromise = settled
+        ? settled.ok
+          ? Promise.resolve(this.result())
+          : Promise.reject(settled.error)
+        : new Promise((res, rej) => {
+            this.resolveDone = res;
+            this.rejectDoneFn = rej;
+          });
+      // Callers that only poll `status()` must not see an unhandled rejection.
+      this.donePromise.catch(() => undefined);
+    }
+    return this.donePromise;
+  }
+
+  private rejectDone(error: Error): void {
+    if (this.settled) return;
+    this.settled = { ok: false, error };
+    this.rejectDoneFn?.(error);
+  }
+
   /** Starts (or, with `restored`, resumes) the run. Returns `done`. */
   start(): Promise<ExecutionResult> {
-    if (this.started) return this.done;
+    this.begin();
+    return this.done;
+  }
+
+  /** `start()` for callers that follow the run by its status and events, not its result. */
+  begin(): void {
+    if (this.started) return;
     this.started = true;
     this.act(() => {
       const r = this.opts.restored;
@@ -268,7 +297,6 @@ export class Run implements RunReader {
       }
       for (const l of this.logical.values()) if (l.remaining === 0) this.expandQ.push(l);
     });
-    return this.done;
   }
 
   pause(): boolean {
@@ -511,9 +539,12 @@ export class Run implements RunReader {
     for (const e of effects) e();
     if (this.mode === 'finished' && !this.resultReady && this.outbox.length === 0) {
       this.resultReady = true;
-      const result = this.result();
-      this.opts.onFinish?.(result);
-      this.resolveDone(result);
+      this.settled = { ok: true };
+      if (this.opts.onFinish || this.resolveDone) {
+        const result = this.result();
+        this.opts.onFinish?.(result);
+        this.resolveDone?.(result);
+      }
     }
   }
 
@@ -806,7 +837,7 @@ export class Run implements RunReader {
       }
       this.heap.pop();
       startedAny = true;
-      this.begin(inst, occupies);
+      this.beginStep(inst, occupies);
     }
     for (const i of setAside) this.heap.push(i);
     return startedAny;
@@ -963,7 +994,7 @@ export class Run implements RunReader {
     return blocking;
   }
 
-  private begin(inst: Inst, occupies: boolean): void {
+  private beginStep(inst: Inst, occupies: boolean): void {
     if (this.plan.guardrails.length > 0) {
       const guard = this.guardStep(inst);
       const env = this.env(inst, inst.logical.step);
