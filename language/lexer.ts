@@ -331,6 +331,26 @@ export const orchLexer = new Lexer(ALL_TOKENS, {
   skipValidations: !process.env.ORCH_VALIDATE_GRAMMAR,
 });
 
+/**
+ * Tokens are created complete: with their end offset, and a word that is a keyword with its
+ * keyword type. Chevrotain's 'onlyOffset' tokens have neither, and adding a property to 150,000
+ * objects after the fact gives each one a second allocation (a property backing store) — a
+ * large share of the lexer's memory and of the GC work on a big file. `createTokenInstance` is
+ * Chevrotain 11's per-instance token factory; if a later version drops it, `lex` completes the
+ * tokens itself as before.
+ */
+const completeTokens = (() => {
+  const lexer = orchLexer as unknown as { createTokenInstance?: unknown };
+  if (typeof lexer.createTokenInstance !== 'function') return false;
+  lexer.createTokenInstance = (image: string, startOffset: number, tokenTypeIdx: number, tokenType: TokenType): IToken => {
+    const kw = tokenType === Identifier ? KEYWORD_BY_WORD.get(image) : undefined;
+    return kw
+      ? { image, startOffset, endOffset: startOffset + image.length - 1, tokenTypeIdx: kw.tokenTypeIdx!, tokenType: kw }
+      : { image, startOffset, endOffset: startOffset + image.length - 1, tokenTypeIdx, tokenType };
+  };
+  return true;
+})();
+
 export interface LexProblem {
   readonly offset: number;
   readonly length: number;
@@ -353,7 +373,7 @@ export function lex(text: string): LexOutput {
   // Indexed loops: this runs once per token of the file, mostly before V8 has optimised it, and
   // an unoptimised for…of allocates an iterator result per element.
   const tokens = result.tokens;
-  for (let i = 0; i < tokens.length; i++) {
+  for (let i = 0; !completeTokens && i < tokens.length; i++) {
     const t = tokens[i]!;
     t.endOffset = t.startOffset + t.image.length - 1;
     if (t.tokenType === Identifier) {
@@ -364,7 +384,7 @@ export function lex(text: string): LexOutput {
       }
     }
   }
-  for (const group of Object.values(result.groups)) {
+  if (!completeTokens) for (const group of Object.values(result.groups)) {
     for (const t of group) t.endOffset = t.startOffset + t.image.length - 1;
   }
   const problems: LexProblem[] = [];
