@@ -1,13 +1,25 @@
 /**
  * `npm run bench`: runs every bench module, prints a table of figures against their targets and
  * writes bench/results.json. Figures are measured here, never asserted in tests.
+ *
+ * Each area runs in a child process of its own, so that one area's memory figures (peak RSS)
+ * and JIT/GC state are not inherited from the areas measured before it.
  */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchFigure, BenchModule } from './figure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+if (process.argv[2] === '--child') {
+  // One area, in this process: print its figures as JSON on the last line of stdout.
+  const mod = (await import(pathToFileURL(join(here, process.argv[3]!)).href)) as BenchModule;
+  process.stdout.write(`\n${JSON.stringify(await mod.bench())}\n`);
+  process.exit(0);
+}
+
 const only = process.argv.slice(2);
 const modules = readdirSync(here)
   .filter((f) => f.endsWith('.js') && !['run.js', 'figure.js'].includes(f))
@@ -18,8 +30,13 @@ const figures: (BenchFigure & { area: string })[] = [];
 for (const file of modules) {
   const area = file.replace(/\.js$/, '');
   process.stderr.write(`bench: ${area}…\n`);
-  const mod = (await import(pathToFileURL(join(here, file)).href)) as BenchModule;
-  for (const f of await mod.bench()) figures.push({ area, ...f });
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', file], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const last = out.trimEnd().split('\n').pop() ?? '[]';
+  for (const f of JSON.parse(last) as BenchFigure[]) figures.push({ area, ...f });
 }
 
 const rows = figures.map((f) => [f.area, f.name, `${round(f.value)} ${f.unit}`, f.target || '—', f.met ? 'yes' : 'NO']);
