@@ -16,7 +16,7 @@ import { ms } from './check/lower.js';
 import { checkInvariant, checkPlan, RUN_TY, type CheckedPlan, type CheckedStep } from './check/plan.js';
 import { buildDag } from './dag.js';
 import { checkGuardrail, evaluateGuardrail, type CheckedGuardrail, type StepFacts } from './guardrails.js';
-import type { CapabilityIR, PlanIR, PolicyIR, ResourceIR, SimulateIR, StepIR } from './ir/types.js';
+import type { BindingIR, CapabilityIR, PlanIR, PolicyIR, ResourceIR, SimulateIR, StepIR } from './ir/types.js';
 import { IR_VERSION } from './ir/types.js';
 import { loadProgram, type LoadedModule, type Program, type SourceHost } from './load.js';
 import { ModelBuilder, type BoundModel } from './model.js';
@@ -436,6 +436,29 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
     }
     bindings.set(s.id, r.binding);
   }
+  // A step's `fallback` and `compensate` calls are placed like steps, by their own capability's
+  // `requires` (the step's `on` pins only its primary call): running them on the step's resource
+  // could land them on one that lacks what they need.
+  const callBindings = new Map<string, { fallback?: BindingIR; compensate?: BindingIR }>();
+  for (const s of cp.steps) {
+    for (const which of ['fallback', 'compensate'] as const) {
+      const c = s[which];
+      const info = c ? cx.capabilityByName(c.capability) : undefined;
+      if (!c || !info) continue; // unresolved capability: already reported
+      const requires = info.ir.requires;
+      const key = `null|${info.ir.kind}|${requires.join(',')}|`;
+      let r = placements.get(key);
+      if (!r) {
+        r = place({ id: s.id, kind: info.ir.kind, builtin: null, requires, pinned: undefined }, cx.resources, effective, cx.money);
+        placements.set(key, r);
+      }
+      if (!r.ok) {
+        diags.push(diagnostic('E0501', `no resource can host the ${which} call ${c.capability} of step "${s.id}": ${r.reason}`, file, s.decl[which]?.capability.range ?? s.decl.name.range));
+        continue;
+      }
+      callBindings.set(s.id, { ...callBindings.get(s.id), [which]: r.binding });
+    }
+  }
 
   // estimates per step
   const resourceByName = new Map(cx.resources.map((r) => [r.name, r]));
@@ -523,7 +546,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   const guardrails = cp.guardrails.map((g) => evaluateGuardrail(cx.guardrails.get(g)!, planFacts, diags));
 
   const boundResources = new Set<string>();
-  for (const b of bindings.values()) {
+  for (const b of [...bindings.values(), ...[...callBindings.values()].flatMap((c) => [c.fallback, c.compensate].filter((x) => x !== undefined))]) {
     if (b.resource) boundResources.add(b.resource);
     for (const f of b.fallbacks) boundResources.add(f);
   }
@@ -551,7 +574,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   const steps: StepIR[] = dag.order.map((id) => {
     const s = cp.byId.get(id)!;
     const b = bindings.get(id) ?? { resource: null, tier: null, rationale: 'unplaced', fallbacks: [] };
-    return stepIR(s, b, depsOf.get(id)!, stepEstimates.get(id)!, dag.stageOf.get(id)!);
+    return stepIR(s, b, callBindings.get(id) ?? {}, depsOf.get(id)!, stepEstimates.get(id)!, dag.stageOf.get(id)!);
   });
   const simulations: Record<string, SimulateIR> = {};
   for (const name of Object.keys(capabilities)) {
@@ -604,7 +627,7 @@ function relativeModule(baseDir: string, abs: string): string {
   return rel.startsWith('.') || rel.startsWith('/') ? rel : `./${rel}`;
 }
 
-function stepIR(s: CheckedStep, binding: StepIR['binding'], deps: string[], est: { cost: number; duration_ms: number }, stage: number): StepIR {
+function stepIR(s: CheckedStep, binding: StepIR['binding'], calls: { fallback?: BindingIR; compensate?: BindingIR }, deps: string[], est: { cost: number; duration_ms: number }, stage: number): StepIR {
   return {
     id: s.id,
     capability: s.capability?.name ?? null,
@@ -622,8 +645,8 @@ function stepIR(s: CheckedStep, binding: StepIR['binding'], deps: string[], est:
     on_failure: s.on_failure,
     priority: s.priority,
     for_each: s.forEach,
-    fallback: s.fallback,
-    compensate: s.compensate,
+    fallback: s.fallback && calls.fallback ? { ...s.fallback, binding: calls.fallback } : s.fallback,
+    compensate: s.compensate && calls.compensate ? { ...s.compensate, binding: calls.compensate } : s.compensate,
     data: s.data,
     kind: s.kind,
     estimates: est,

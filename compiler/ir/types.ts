@@ -174,6 +174,12 @@ export interface GuardrailIR {
 export interface CallIR {
   readonly capability: string;
   readonly args: { readonly [name: string]: ExprIR };
+  /**
+   * Where a step's `fallback` / `compensate` call runs: placed like a step, by its own
+   * capability's `requires` and the plan policy. Absent in IR from before it was recorded (the
+   * runtime then uses the step's resource).
+   */
+  readonly binding?: BindingIR;
 }
 
 export interface ForEachIR {

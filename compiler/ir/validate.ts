@@ -48,6 +48,11 @@ function crossReferenceErrors(plan: PlanIR, base: string): PathError[] {
     });
     if (s.resource !== null && !(s.resource in plan.resources))
       errors.push({ path: `${base}/steps/${i}/resource`, message: `unknown resource "${s.resource}"` });
+    for (const which of ['fallback', 'compensate'] as const) {
+      const r = s[which]?.binding?.resource;
+      if (r != null && !(r in plan.resources))
+        errors.push({ path: `${base}/steps/${i}/${which}/binding/resource`, message: `unknown resource "${r}"` });
+    }
     if (s.capability !== null && !(s.capability in plan.capabilities))
       errors.push({ path: `${base}/steps/${i}/capability`, message: `unknown capability "${s.capability}"` });
     if (s.action.type === 'call' && s.capability === null)

@@ -67,6 +67,7 @@ export class WorkerExecutor implements Executor {
       attempt: req.attempt,
       runId: req.runId,
       stepId: req.stepId,
+      resource: req.resource?.name ?? null,
       secrets: req.secrets,
       timeoutMs: req.timeoutMs,
     };

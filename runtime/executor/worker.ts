@@ -13,6 +13,8 @@ export interface WorkerTask {
   readonly attempt: number;
   readonly runId: string;
   readonly stepId: string;
+  /** Name of the resource the attempt is bound to (`ctx.resource`). */
+  readonly resource: string | null;
   readonly secrets: { readonly [name: string]: string };
   /** Aborts `ctx.signal` shortly before the scheduler gives up on the attempt. */
   readonly timeoutMs: number | null;
@@ -44,6 +46,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
       attempt: task.attempt,
       runId: task.runId,
       stepId: task.stepId,
+      resource: task.resource,
       secrets: task.secrets,
       log: (...args: unknown[]) => logs.push(format(...args)),
     });

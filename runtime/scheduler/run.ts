@@ -845,8 +845,13 @@ export class Run implements RunReader {
 
   private resourceOf(inst: Inst): ResourceIR | null {
     const step = inst.logical.step;
-    const name =
-      inst.resourceIndex === 0 ? (step.resource ?? step.binding.resource) : step.binding.fallbacks[inst.resourceIndex - 1];
+    // A fallback call placed by the compiler runs on its own binding (IR without one: the step's).
+    const fallbackBinding = inst.phase === 'fallback' ? step.fallback?.binding : undefined;
+    const name = fallbackBinding
+      ? fallbackBinding.resource
+      : inst.resourceIndex === 0
+        ? (step.resource ?? step.binding.resource)
+        : step.binding.fallbacks[inst.resourceIndex - 1];
     return name ? (this.plan.resources[name] ?? null) : null;
   }
 
@@ -1201,7 +1206,8 @@ export class Run implements RunReader {
         try {
           input = this.evalArgs(inst, call!.args);
         } catch (err) {
-          return this.attemptFailed(inst, `arguments: ${(err as Error).message}`, false, false);
+          // The call cannot even be made: deterministic, so no retry, but the fallback is tried.
+          return this.attemptFailed(inst, `arguments: ${(err as Error).message}`, false, false, undefined, true);
         }
         if (timeoutMs !== null) this.armTimeout(inst, token, timeoutMs, 'attempt');
         const request = {
@@ -1386,6 +1392,8 @@ export class Run implements RunReader {
     timedOut: boolean,
     retryable: boolean,
     logs?: readonly string[],
+    /** Not retryable, yet the step's `fallback` call is still tried (the primary could not be made). */
+    fallbackAnyway = false,
   ): void {
     this.stopRunning(inst);
     this.clearTimer(inst);
@@ -1416,25 +1424,30 @@ export class Run implements RunReader {
         this.heap.push(inst);
         return;
       }
-      if (inst.phase === 'main' && step.fallback) {
-        inst.phase = 'fallback';
-        inst.phaseAttempts = 0;
-        inst.resourceIndex = 0;
-        inst.status = 'queued';
-        this.emit('step_retried', inst.key, {
-          ...this.takeCostDelta(inst),
-          attempt: inst.attempts,
-          error,
-          delay_ms: 0,
-          reset: true,
-          phase: 'fallback',
-          fallback: step.fallback.capability,
-        });
-        this.heap.push(inst);
-        return;
-      }
-    }
+      if (this.switchToFallback(inst, error)) return;
+    } else if (fallbackAnyway && this.mode === 'normal' && this.switchToFallback(inst, error)) return;
     this.finalFail(inst, timedOut ? 'timeout' : 'failed', error);
+  }
+
+  /** Moves a failed primary call on to the step's `fallback` call; false when there is none. */
+  private switchToFallback(inst: Inst, error: string): boolean {
+    const step = inst.logical.step;
+    if (inst.phase !== 'main' || !step.fallback) return false;
+    inst.phase = 'fallback';
+    inst.phaseAttempts = 0;
+    inst.resourceIndex = 0;
+    inst.status = 'queued';
+    this.emit('step_retried', inst.key, {
+      ...this.takeCostDelta(inst),
+      attempt: inst.attempts,
+      error,
+      delay_ms: 0,
+      reset: true,
+      phase: 'fallback',
+      fallback: step.fallback.capability,
+    });
+    this.heap.push(inst);
+    return true;
   }
 
   private requeueAfter(inst: Inst, delay: number): void {
@@ -1619,7 +1632,7 @@ export class Run implements RunReader {
         purpose: 'compensate' as const,
         capability: cap,
         input,
-        resource: this.resourceOf(inst),
+        resource: comp.binding ? (comp.binding.resource ? (this.plan.resources[comp.binding.resource] ?? null) : null) : this.resourceOf(inst),
         timeoutMs: cap.timeout_ms,
         secrets: { ...(this.deps.configSecrets ?? {}), ...(inst.secretsUsed ?? {}) },
         plan: this.plan,

@@ -4,6 +4,8 @@ export interface HandlerContext {
   readonly attempt: number;
   readonly runId: string;
   readonly stepId: string;
+  /** The resource the attempt runs on (its name), or null when it runs on the local host unplaced. */
+  readonly resource: string | null;
   readonly secrets: { readonly [name: string]: string };
   log(...args: unknown[]): void;
 }

@@ -1,0 +1,150 @@
+/**
+ * Where a step's `fallback` and `compensate` calls run (their own compiler binding), what
+ * handlers see as `ctx.resource`, and a primary call whose arguments cannot be evaluated
+ * handing over to the fallback. Real worker threads and a real SQLite journal; needs the build.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BindingIR, CapabilityIR, GuardrailIR, PlanIR } from '../../compiler/ir/types.js';
+import { Runtime } from '../index.js';
+import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
+import { tempDir } from './helpers.js';
+import { bin, capability, lit, plan, resource, step } from './ir-builder.js';
+
+const WHERE = fileURLToPath(new URL('./fixtures/where.js', import.meta.url));
+const cap = (name: string, exp: string, over: Partial<CapabilityIR> = {}): CapabilityIR =>
+  capability(name, { handler: { module: WHERE, export: exp }, ...over });
+const bound = (resource: string, tier: BindingIR['tier'] = 'local'): BindingIR => ({ resource, tier, rationale: 'test', fallbacks: [] });
+
+let rt: Runtime;
+beforeAll(async () => {
+  rt = await Runtime.open({ db: join(tempDir(), 'runs.db'), workers: 2 });
+});
+afterAll(async () => {
+  await rt.close();
+});
+
+async function run(p: PlanIR): Promise<{ result: ExecutionResult; events: RunEvent[] }> {
+  const active = await rt.start(p, { config: { file: null, hooks: {}, secrets: {} } });
+  const result = await active.result;
+  return { result, events: rt.journal!.load(active.runId) };
+}
+const stepOf = (r: ExecutionResult, id: string) => r.steps.find((s) => s.stepId === id)!;
+const startedOn = (events: RunEvent[]) => events.filter((e) => e.type === 'step_started').map((e) => e.data.resource);
+
+const RESOURCES = [resource('edge', { kind: 'edge_device', tier: 'edge', provides: ['edge'] }), resource('relay', { provides: ['smtp_relay'] })];
+
+describe('fallback and compensate calls run on their own binding', () => {
+  it('the fallback runs on its binding, the handler sees it as ctx.resource', async () => {
+    const p = plan({
+      capabilities: [cap('primary', 'fails'), cap('via_relay', 'where', { requires: ['smtp_relay'] })],
+      resources: RESOURCES,
+      steps: [
+        step({
+          id: 's',
+          capability: 'primary',
+          resource: 'edge',
+          binding: bound('edge', 'edge'),
+          fallback: { capability: 'via_relay', args: { via: lit('fallback') }, binding: bound('relay') },
+        }),
+      ],
+    });
+    const { result, events } = await run(p);
+    expect(stepOf(result, 's')).toMatchObject({ status: 'completed', resource: 'relay', output: { resource: 'relay', via: 'fallback' } });
+    expect(startedOn(events)).toEqual(['edge', 'relay']);
+    expect(events.find((e) => e.type === 'step_retried')?.data.error).toBe('primary failed on edge');
+  });
+
+  it('ctx.resource is the step binding for a primary call and null when unplaced', async () => {
+    const p = plan({
+      capabilities: [cap('w', 'where')],
+      resources: RESOURCES,
+      steps: [step({ id: 'a', capability: 'w', resource: 'edge', binding: bound('edge', 'edge') }), step({ id: 'b', capability: 'w' })],
+    });
+    const { result } = await run(p);
+    expect(stepOf(result, 'a').output).toEqual({ resource: 'edge', via: null });
+    expect(stepOf(result, 'b').output).toEqual({ resource: null, via: null });
+  });
+
+  it('guardrails are checked against the fallback binding: a forbidden cloud fallback never starts', async () => {
+    const noCloud: GuardrailIR = {
+      name: 'no_cloud',
+      severity: 'blocking',
+      category: null,
+      message: null,
+      rules: [{ type: 'forbid', condition: bin('==', { op: 'get', object: { op: 'var', name: 'step' }, key: 'tier' }, lit('cloud')) }],
+      static_verdict: 'runtime',
+    };
+    const p = plan({
+      capabilities: [cap('primary', 'fails'), cap('w', 'where')],
+      resources: [...RESOURCES, resource('sky', { kind: 'cloud_region', tier: 'cloud' })],
+      guardrails: [noCloud],
+      steps: [step({ id: 's', capability: 'primary', resource: 'edge', binding: bound('edge', 'edge'), fallback: { capability: 'w', args: {}, binding: bound('sky', 'cloud') } })],
+    });
+    const { result, events } = await run(p);
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/no_cloud/);
+    expect(startedOn(events)).toEqual(['edge']);
+  });
+
+  it('IR without a call binding keeps running the fallback on the step resource', async () => {
+    const p = plan({
+      capabilities: [cap('primary', 'fails'), cap('w', 'where')],
+      resources: RESOURCES,
+      steps: [step({ id: 's', capability: 'primary', resource: 'edge', binding: bound('edge', 'edge'), fallback: { capability: 'w', args: {} } })],
+    });
+    const { result } = await run(p);
+    expect(stepOf(result, 's').output).toEqual({ resource: 'edge', via: null });
+  });
+
+  it('a compensation runs on its own binding during rollback', async () => {
+    const p = plan({
+      capabilities: [cap('w', 'where'), cap('undo', 'onlyOn', { requires: ['smtp_relay'] }), cap('primary', 'fails')],
+      resources: RESOURCES,
+      steps: [
+        step({ id: 'done', capability: 'w', resource: 'edge', binding: bound('edge', 'edge'), compensate: { capability: 'undo', args: { on: lit('relay') }, binding: bound('relay') } }),
+        step({ id: 'boom', capability: 'primary', deps: ['done'] }),
+      ],
+      over: { on_failure: 'rollback' },
+    });
+    const { result, events } = await run(p);
+    expect(result.status).toBe('failed');
+    expect(events.find((e) => e.type === 'step_compensated')?.data).toEqual({ ok: true });
+    expect(stepOf(result, 'done').status).toBe('completed');
+  });
+});
+
+describe('a primary call whose arguments cannot be evaluated', () => {
+  it('counts as the primary failing (no retries): the fallback runs with its own arguments', async () => {
+    const p = plan({
+      capabilities: [cap('w', 'where')],
+      steps: [
+        step({
+          id: 's',
+          capability: 'w',
+          args: { token: { op: 'secret', name: 'NOT_SET_ANYWHERE' } },
+          retry: { max: 3, backoff: 'fixed', delay_ms: 5, max_delay_ms: null, jitter: false },
+          fallback: { capability: 'w', args: { via: lit('fallback') } },
+        }),
+      ],
+    });
+    const { result, events } = await run(p);
+    expect(stepOf(result, 's')).toMatchObject({ status: 'completed', attempts: 2, output: { via: 'fallback' } });
+    const handover = events.filter((e) => e.type === 'step_retried');
+    expect(handover).toHaveLength(1);
+    expect(handover[0]!.data).toMatchObject({ phase: 'fallback', fallback: 'w' });
+    expect(String(handover[0]!.data.error)).toMatch(/^arguments: .*NOT_SET_ANYWHERE/);
+  });
+
+  it('near miss: without a fallback the step fails at once with the argument error', async () => {
+    const p = plan({
+      capabilities: [cap('w', 'where')],
+      steps: [step({ id: 's', capability: 'w', args: { token: { op: 'secret', name: 'NOT_SET_ANYWHERE' } }, retry: { max: 3, backoff: 'none', delay_ms: 0, max_delay_ms: null, jitter: false } })],
+    });
+    const { result, events } = await run(p);
+    expect(stepOf(result, 's')).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(stepOf(result, 's').error).toMatch(/^arguments: /);
+    expect(events.some((e) => e.type === 'step_retried')).toBe(false);
+  });
+});
