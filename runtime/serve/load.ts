@@ -2,8 +2,8 @@
  * Loads what `orch serve` activates: every plan of the given modules, compiled to IR, and the
  * triggers those modules declare, lowered with the compiler's own expression lowering.
  */
-import { relative, resolve } from 'node:path';
-import type { Expr, TriggerDecl } from '../../language/ast.js';
+import { dirname, relative, resolve } from 'node:path';
+import type { Expr, FileImport, TriggerDecl } from '../../language/ast.js';
 import { compareDiagnostics, type Diagnostic } from '../../language/diagnostic.js';
 import { compile } from '../../compiler/index.js';
 import { checkExpr, type RootInfo } from '../../compiler/check/expr.js';
@@ -33,6 +33,7 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
   const errors: string[] = [];
   const warnings: string[] = [];
   const seenFiles = new Set<string>();
+  const imported = new Map<string, PlanIR | undefined>();
   for (const f of files) {
     const entry = resolve(f);
     if (seenFiles.has(entry)) continue;
@@ -53,8 +54,30 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
       const p =
         modulePlans.find((x) => x.plan === name && x.module === mod.name) ??
         modulePlans.find((x) => x.plan === name || `${x.module}.${x.plan}` === name) ??
+        importedPlan(name) ??
         modulePlans.find((x) => x.plan === last);
       return p ? `${p.module}.${p.plan}` : undefined;
+    };
+    /**
+     * `run other.plan_name` with `import "./other.orch" as other`: the entry's compile only emits
+     * its own plans, so the referenced plan is compiled from its module (once per file and plan).
+     */
+    const importedPlan = (name: string): PlanIR | undefined => {
+      const parts = name.split('.');
+      if (parts.length < 2) return undefined;
+      const alias = parts.slice(0, -1).join('.');
+      const imp = mod.ast.imports.find((i): i is FileImport => i.kind === 'FileImport' && i.alias.name === alias);
+      if (!imp) return undefined;
+      const file = resolve(dirname(mod.file), imp.path);
+      const key = `${file}\u0000${parts[parts.length - 1]}`;
+      if (imported.has(key)) return imported.get(key);
+      const sub = compile({ entry: file, plan: parts[parts.length - 1] });
+      const subErrors = sub.diagnostics.filter((d) => d.severity === 'error');
+      const plan = subErrors.length ? undefined : sub.plans[0];
+      for (const d of subErrors) if (!errors.includes(formatDiagnostic(d))) errors.push(formatDiagnostic(d));
+      if (plan) plans.set(`${plan.module}.${plan.plan}`, plan);
+      imported.set(key, plan);
+      return plan;
     };
     const lowerExpr = (e: Expr) =>
       checkExpr(e, { file: mod.file, model: new ModelBuilder(), diags: [], roots: TRIGGER_ROOTS }).ir;
