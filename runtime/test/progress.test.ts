@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createProgress, summaryLines } from '../cli/progress.js';
 import type { ExecutionResult, RunEvent, RunReader } from '../scheduler/types.js';
@@ -26,7 +27,8 @@ describe('progress output', () => {
     p.onEvent(ev(2, 'step_failed', 'c', { error: 'boom', status: 'failed' }), reader(['a', 'b']));
     p.onEvent(ev(3, 'step_completed', 'd'), reader(['a', 'b']));
     p.stop();
-    const text = chunks.join('');
+    // Colours depend on the environment (picocolors turns them on under CI=true): compare the text.
+    const text = stripVTControlCharacters(chunks.join(''));
     expect(text).toMatch(/● a/);
     expect(text).toMatch(/● b/);
     expect(text).toMatch(/✗ c: boom/);
