@@ -34,6 +34,11 @@ export function print(module: Module, options: PrintOptions = {}): string {
   return text.length === 0 ? '' : `${text}\n`;
 }
 
+/** One expression on one line, exactly as `orch fmt` writes it (hovers, messages). */
+export function printExpr(e: Expr): string {
+  return render(new Printer(undefined).expr(e), Number.POSITIVE_INFINITY);
+}
+
 // ───────────────────────────── literals ─────────────────────────────
 
 /** Prints a number without exponent notation so the lexer reads it back as the same value. */

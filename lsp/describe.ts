@@ -8,6 +8,7 @@ import type {
 } from '../language/ast.js';
 import { tierOf } from '../language/ast.js';
 import { typeText } from '../compiler/detail.js';
+import { printExpr } from '../language/printer.js';
 import type { OrchSymbol } from './index/model.js';
 
 export { typeText };
@@ -22,49 +23,8 @@ export function fieldText(f: FieldDecl): string {
 /** Short source-like rendering of an expression (defaults, arguments); long ones are elided. */
 export function exprText(e: Expr | undefined, budget = 60): string {
   if (!e) return '';
-  const s = exprRaw(e);
+  const s = printExpr(e);
   return s.length > budget ? `${s.slice(0, budget - 1)}…` : s;
-}
-
-function exprRaw(e: Expr): string {
-  switch (e.kind) {
-    case 'StringLit':
-      return JSON.stringify(e.parts.map((p) => (typeof p === 'string' ? p : `\${${exprRaw(p)}}`)).join(''));
-    case 'NumberLit':
-      return String(e.value);
-    case 'DurationLit':
-      return `${e.value}${e.unit}`;
-    case 'MoneyLit':
-      return `${e.amount}${e.currency}`;
-    case 'PercentLit':
-      return `${e.value}%`;
-    case 'BoolLit':
-      return String(e.value);
-    case 'NullLit':
-      return 'null';
-    case 'ListLit':
-      return `[${e.items.map(exprRaw).join(', ')}]`;
-    case 'RecordLit':
-      return `{ ${e.fields.map((f) => `${f.key.name}: ${exprRaw(f.value)}`).join(', ')} }`;
-    case 'NameExpr':
-      return e.name;
-    case 'MemberExpr':
-      return `${exprRaw(e.object)}.${e.property.name}`;
-    case 'IndexExpr':
-      return `${exprRaw(e.object)}[${exprRaw(e.index)}]`;
-    case 'CallExpr':
-      return `${e.callee.name}(${e.args.map(exprRaw).join(', ')})`;
-    case 'UnaryExpr':
-      return e.op === 'not' ? `not ${exprRaw(e.operand)}` : `-${exprRaw(e.operand)}`;
-    case 'BinaryExpr':
-      return `${exprRaw(e.left)} ${e.op} ${exprRaw(e.right)}`;
-    case 'RangeExpr':
-      return `${exprRaw(e.from)}..${exprRaw(e.to)}`;
-    case 'ParenExpr':
-      return `(${exprRaw(e.inner)})`;
-    default:
-      return '…';
-  }
 }
 
 export function parametersText(input: RecordType | undefined): string {
