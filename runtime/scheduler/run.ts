@@ -1190,7 +1190,7 @@ export class Run implements RunReader {
           try {
             inst.approvalArgs = this.evalArgs(inst, step.args);
           } catch (err) {
-            return this.attemptFailed(inst, `arguments: ${(err as Error).message}`, false, false);
+            return this.attemptFailed(inst, `arguments: ${(err as Error).message}`, false, false, undefined, true);
           }
           inst.waiting = 'approval';
           if (timeoutMs !== null) this.armTimeout(inst, token, timeoutMs, 'approval', restoredWaitStart);
