@@ -1,26 +1,15 @@
 /** `orch fmt` end to end: spawns the real CLI (bin/orch.js → dist) on files in a temp folder. */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { orch, REPO_ROOT } from '../../examples/test/cli.js';
 import { format } from '../format.js';
 
-/** Rebuilds dist/ when it is missing or older than the formatter sources (npm test builds first). */
 beforeAll(() => {
-  const out = path.join(REPO_ROOT, 'dist/runtime/cli/commands/fmt.js');
-  const sources = ['language/printer.ts', 'language/format.ts', 'language/comments.ts', 'language/layout.ts', 'runtime/cli/commands/fmt.ts'];
-  let stale = false;
-  try {
-    const built = statSync(out).mtimeMs;
-    stale = sources.some((s) => statSync(path.join(REPO_ROOT, s)).mtimeMs > built);
-  } catch {
-    stale = true;
-  }
-  if (stale) spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'ignore' });
   TIDY = orchStdin(['fmt', '-'], MESSY).stdout;
-}, 300_000);
+});
 
 const MESSY = `capability greet {   kind tool
     input  { name: string }   // who

@@ -2,8 +2,7 @@
  * A real LSP client for tests: spawns `node bin/orch.js lsp --stdio` and talks JSON-RPC to it
  * over the child's stdin/stdout with vscode-languageserver-protocol.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -14,11 +13,6 @@ import type { Diagnostic, PublishDiagnosticsParams, TextDocumentContentChangeEve
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURES = join(REPO, 'lsp', 'test', 'fixtures');
 
-/** The CLI runs from dist/; build it once if a test run starts without `npm test`'s build. */
-export function ensureBuilt(): void {
-  if (existsSync(join(REPO, 'dist', 'lsp', 'main.js')) && existsSync(join(REPO, 'dist', 'runtime', 'cli', 'main.js'))) return;
-  spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'ignore' });
-}
 
 export function uriOf(path: string): string {
   return pathToFileURL(path).href;
@@ -40,7 +34,6 @@ export class TestClient {
    * any server script (the esbuild bundle inside the VS Code extension).
    */
   constructor(via: 'cli' | 'module' | { readonly entry: string } = 'module', extraArgs: string[] = ['--diagnostics-delay', '20']) {
-    if (typeof via === 'string') ensureBuilt();
     const entry = via === 'cli' ? [join(REPO, 'bin', 'orch.js'), 'lsp'] : via === 'module' ? [join(REPO, 'dist', 'lsp', 'main.js')] : [via.entry];
     this.proc = spawn(process.execPath, [...entry, '--stdio', ...extraArgs], {
       cwd: REPO,

@@ -1,24 +1,9 @@
 /** `orch check` end to end: spawns the real CLI (bin/orch.js → dist). */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { orch, REPO_ROOT } from '../../../examples/test/cli.js';
-
-/** Rebuilds dist/ when it is missing or older than the front-end sources (npm test builds first). */
-beforeAll(() => {
-  const out = path.join(REPO_ROOT, 'dist/runtime/cli/commands/check.js');
-  const sources = ['language/parser.ts', 'language/cst-to-ast.ts', 'runtime/cli/commands/check.ts', 'runtime/cli/render-diagnostics.ts'];
-  let stale = false;
-  try {
-    const built = statSync(out).mtimeMs;
-    stale = sources.some((s) => statSync(path.join(REPO_ROOT, s)).mtimeMs > built);
-  } catch {
-    stale = true;
-  }
-  if (stale) spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'ignore' });
-});
+import { describe, expect, it } from 'vitest';
+import { orch } from '../../../examples/test/cli.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'orch-check-'));
 function file(name: string, content: string | Buffer): string {

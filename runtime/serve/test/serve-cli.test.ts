@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { BUILD_TIMEOUT_MS, ensureBuilt, FIXTURES, REPO, tempDir } from './serve-process.js';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, REPO, tempDir } from './serve-process.js';
 
 function orch(args: string[], cwd = FIXTURES) {
   const r = spawnSync(process.execPath, [join(REPO, 'bin/orch.js'), ...args], {
@@ -16,8 +16,6 @@ function orch(args: string[], cwd = FIXTURES) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Building dist/ can take a while on a busy machine; it gets its own generous timeout. */
-beforeAll(() => ensureBuilt(), BUILD_TIMEOUT_MS);
 
 describe('orch serve: command line', () => {
   it('--help describes the options', () => {

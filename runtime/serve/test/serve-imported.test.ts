@@ -6,12 +6,11 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, waitFor } from './http-helpers.js';
-import { BUILD_TIMEOUT_MS, ensureBuilt, startServe, tempDir, TOKEN, type ServeProcess } from './serve-process.js';
+import { startServe, tempDir, TOKEN, type ServeProcess } from './serve-process.js';
 
 let serve: ServeProcess;
 const call = (method: string, path: string, body?: unknown) => http(serve.url, method, path, { token: TOKEN, body });
 
-beforeAll(() => ensureBuilt(), BUILD_TIMEOUT_MS);
 beforeAll(async () => {
   serve = await startServe(['imported-trigger.orch'], { db: join(tempDir(), 'runs.db') });
 });

@@ -5,15 +5,13 @@
  */
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { http, waitFor } from './http-helpers.js';
-import { BUILD_TIMEOUT_MS, ensureBuilt, startServe, tempDir, TOKEN } from './serve-process.js';
+import { startServe, tempDir, TOKEN } from './serve-process.js';
 
 const EVENTS = 10_000;
 const CLIENTS = 16;
 
-/** Building dist/ can take a while on a busy machine; it gets its own generous timeout. */
-beforeAll(() => ensureBuilt(), BUILD_TIMEOUT_MS);
 
 describe('orch serve: load', () => {
   it('accounts for every one of 10,000 events', { timeout: 180_000 }, async () => {

@@ -3,12 +3,10 @@
  * next `orch serve` on the same journal resumes them and they complete.
  */
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { http, waitFor } from './http-helpers.js';
-import { BUILD_TIMEOUT_MS, ensureBuilt, startServe, tempDir, TOKEN } from './serve-process.js';
+import { startServe, tempDir, TOKEN } from './serve-process.js';
 
-/** Building dist/ can take a while on a busy machine; it gets its own generous timeout. */
-beforeAll(() => ensureBuilt(), BUILD_TIMEOUT_MS);
 
 describe('orch serve: restart', () => {
   it('runs interrupted by kill -9 resume on restart and complete', async () => {

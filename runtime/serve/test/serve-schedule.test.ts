@@ -3,9 +3,9 @@
  * missed while the server was down are dropped, or replayed as ONE run with --catch-up.
  */
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { http, waitFor } from './http-helpers.js';
-import { BUILD_TIMEOUT_MS, ensureBuilt, startServe, tempDir, TOKEN } from './serve-process.js';
+import { startServe, tempDir, TOKEN } from './serve-process.js';
 
 interface Row {
   runId: string;
@@ -29,8 +29,6 @@ async function catchUpCount(url: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-/** Building dist/ can take a while on a busy machine; it gets its own generous timeout. */
-beforeAll(() => ensureBuilt(), BUILD_TIMEOUT_MS);
 
 describe('orch serve: schedules', () => {
   it('a per-second cron starts runs with the tick time as input', async () => {

@@ -6,13 +6,12 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http } from './http-helpers.js';
-import { BUILD_TIMEOUT_MS, ensureBuilt, startServe, tempDir, TOKEN, type ServeProcess } from './serve-process.js';
+import { startServe, tempDir, TOKEN, type ServeProcess } from './serve-process.js';
 
 let serve: ServeProcess;
 const call = (method: string, path: string, opts: Parameters<typeof http>[3] = {}) =>
   http(serve.url, method, path, { token: TOKEN, ...opts });
 
-beforeAll(() => ensureBuilt(), BUILD_TIMEOUT_MS);
 beforeAll(async () => {
   serve = await startServe(['triggers.orch'], { db: join(tempDir(), 'runs.db') });
 });

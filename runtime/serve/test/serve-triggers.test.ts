@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, waitFor } from './http-helpers.js';
-import { BUILD_TIMEOUT_MS, ensureBuilt, startServe, tempDir, TOKEN, type ServeProcess } from './serve-process.js';
+import { startServe, tempDir, TOKEN, type ServeProcess } from './serve-process.js';
 
 let serve: ServeProcess;
 const call = (method: string, path: string, body?: unknown) => http(serve.url, method, path, { token: TOKEN, body });
@@ -24,7 +24,6 @@ const finished = (runId: string) =>
 const triggerCounts = async (name: string) =>
   (await call('GET', '/triggers')).json.triggers.find((t: { name: string }) => t.name === name).counts;
 
-beforeAll(() => ensureBuilt(), BUILD_TIMEOUT_MS);
 beforeAll(async () => {
   serve = await startServe(['triggers.orch'], { db: join(tempDir(), 'runs.db') });
 });
