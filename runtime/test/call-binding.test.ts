@@ -33,7 +33,7 @@ async function run(p: PlanIR): Promise<{ result: ExecutionResult; events: RunEve
 const stepOf = (r: ExecutionResult, id: string) => r.steps.find((s) => s.stepId === id)!;
 const startedOn = (events: RunEvent[]) => events.filter((e) => e.type === 'step_started').map((e) => e.data.resource);
 
-const RESOURCES = [resource('edge', { kind: 'edge_device', tier: 'edge', provides: ['edge'] }), resource('relay', { provides: ['smtp_relay'] })];
+const RESOURCES = [resource('edge', { kind: 'edge_cluster', tier: 'edge', provides: ['edge'] }), resource('relay', { provides: ['smtp_relay'] })];
 
 describe('fallback and compensate calls run on their own binding', () => {
   it('the fallback runs on its binding, the handler sees it as ctx.resource', async () => {
