@@ -1410,18 +1410,10 @@ export class Run implements RunReader {
       }
       if (inst.phase === 'main' && step.action.type === 'call' && inst.resourceIndex < step.binding.fallbacks.length) {
         inst.resourceIndex++;
-        inst.phaseAttempts = 0;
-        inst.status = 'queued';
-        this.emit('step_retried', inst.key, {
-          ...this.takeCostDelta(inst),
-          attempt: inst.attempts,
-          error,
-          delay_ms: 0,
-          reset: true,
+        this.requeueReset(inst, error, {
           resourceIndex: inst.resourceIndex,
           rebind: step.binding.fallbacks[inst.resourceIndex - 1],
         });
-        this.heap.push(inst);
         return;
       }
       if (this.switchToFallback(inst, error)) return;
@@ -1429,13 +1421,12 @@ export class Run implements RunReader {
     this.finalFail(inst, timedOut ? 'timeout' : 'failed', error);
   }
 
-  /** Moves a failed primary call on to the step's `fallback` call; false when there is none. */
-  private switchToFallback(inst: Inst, error: string): boolean {
-    const step = inst.logical.step;
-    if (inst.phase !== 'main' || !step.fallback) return false;
-    inst.phase = 'fallback';
+  /**
+   * Queues `inst` again at once with a fresh retry budget, after it moved to another resource or
+   * to its fallback call; the `step_retried` event says which (`detail`).
+   */
+  private requeueReset(inst: Inst, error: string, detail: Record<string, unknown>): void {
     inst.phaseAttempts = 0;
-    inst.resourceIndex = 0;
     inst.status = 'queued';
     this.emit('step_retried', inst.key, {
       ...this.takeCostDelta(inst),
@@ -1443,10 +1434,18 @@ export class Run implements RunReader {
       error,
       delay_ms: 0,
       reset: true,
-      phase: 'fallback',
-      fallback: step.fallback.capability,
+      ...detail,
     });
     this.heap.push(inst);
+  }
+
+  /** Moves a failed primary call on to the step's `fallback` call; false when there is none. */
+  private switchToFallback(inst: Inst, error: string): boolean {
+    const step = inst.logical.step;
+    if (inst.phase !== 'main' || !step.fallback) return false;
+    inst.phase = 'fallback';
+    inst.resourceIndex = 0;
+    this.requeueReset(inst, error, { phase: 'fallback', fallback: step.fallback.capability });
     return true;
   }
 
