@@ -14,7 +14,7 @@ export function internalError(entry: string, err: unknown): Diagnostic {
 /** Diagnostics only (no IR assembly, no hover types): what `orch check` runs. */
 export function check(input: { readonly entry: string; readonly host?: SourceHost }): Diagnostic[] {
   try {
-    const r = compileProgram({ entry: input.entry, host: input.host ?? diskHost, checkOnly: true, recordTypes: false });
+    const r = compileProgram({ entry: input.entry, host: input.host ?? diskHost, checkOnly: true, recordTypes: false, recordReferences: false });
     return dedupe(r.diagnostics).sort(compareDiagnostics);
   } catch (err) {
     if (process.env.ORCH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);

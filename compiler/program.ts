@@ -14,7 +14,7 @@ import { capabilityInfo, type CapabilityInfo } from './check/capability.js';
 import { checkExpr, durationMs, type RootInfo } from './check/expr.js';
 import { ms } from './check/lower.js';
 import { checkInvariant, checkPlan, RUN_TY, type CheckedPlan, type CheckedStep } from './check/plan.js';
-import { buildDag } from './dag.js';
+import { buildDag, type DagInput } from './dag.js';
 import { checkGuardrail, evaluateGuardrail, type CheckedGuardrail, type StepFacts } from './guardrails.js';
 import type { BindingIR, CapabilityIR, PlanIR, PolicyIR, ResourceIR, SimulateIR, StepIR } from './ir/types.js';
 import { IR_VERSION } from './ir/types.js';
@@ -35,6 +35,11 @@ export interface ProgramOptions {
   readonly plan?: string;
   /** Record expression types for hover (the LSP wants them; batch `check` does not). */
   readonly recordTypes?: boolean;
+  /**
+   * Record every reference in `model.references` (navigation wants them; batch `check` only
+   * needs the per-symbol counts in `model.uses`). Default true.
+   */
+  readonly recordReferences?: boolean;
   /** Skip IR assembly (diagnostics only). */
   readonly checkOnly?: boolean;
 }
@@ -67,6 +72,7 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
   const diags: Diagnostic[] = [];
   const model = new ModelBuilder();
   model.recordTypes = opts.recordTypes ?? true;
+  model.recordReferences = opts.recordReferences ?? true;
   const program = loadProgram(opts.entry, opts.host, diags);
   const modules = program.modules;
   const result = (plans: PlanIR[]): ProgramResult => ({
@@ -140,6 +146,10 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
   const topInvariants = topLevelInvariants(modules, checked, contextRoot, model, diags);
   const simulations = simulationsOf(modules, scopes, model, diags, capability);
 
+  // Every capability was checked above; fallback and compensate calls look them up by IR name.
+  const capabilityByName = new Map<string, CapabilityInfo>();
+  for (const c of capInfos.values()) if (!capabilityByName.has(c.name)) capabilityByName.set(c.name, c);
+
   const compiled = new Map<DeclEntry<'plan'>, CompiledPlan>();
   const inProgress: DeclEntry<'plan'>[] = [];
   const compilePlan = (e: DeclEntry<'plan'>): CompiledPlan | undefined => {
@@ -152,7 +162,7 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     const before = errorCount(diags);
     const assembled = assemblePlan(cp, {
       checkOnly: opts.checkOnly ?? false, diags, resources, policies, guardrails, money, topInvariants, simulations, contextTy: contextRoot.ty,
-      capabilityByName: (name) => [...capInfos.values()].find((c) => c.name === name),
+      capabilityByName: (name) => capabilityByName.get(name),
       subplan: (target, range) => {
         if (inProgress.includes(target)) {
           const cycle = [...inProgress.slice(inProgress.indexOf(target)), target].map((p) => p.node.name.name);
@@ -416,31 +426,45 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   const policy = cp.policy ? cx.policies.get(cp.policy) ?? null : null;
   const effective = policy ?? defaultPolicy();
 
+  // Per-step facts live in arrays indexed like `cp.steps`: the 10k-step `check` spends its time
+  // here, and one array per fact allocates far less than a map or an object per step.
+  const steps = cp.steps;
+  const n = steps.length;
+
   // placement (steps with the same needs get the same binding: computed once per need)
-  const bindings = new Map<string, StepIR['binding']>();
+  const bindings = new Array<StepIR['binding'] | undefined>(n);
   const placements = new Map<string, ReturnType<typeof place>>();
-  for (const s of cp.steps) {
-    const builtin = s.action.type === 'call' ? null : s.action.type;
-    const requires = s.capability?.ir.requires ?? [];
-    const pinned = s.pinned ? (cx.resources.find((x) => x.name === s.pinned!.node.name.name) ?? cx.resources.find((x) => x.name === s.pinned!.qualifiedName))?.name ?? s.pinned.node.name.name : undefined;
-    const key = `${builtin}|${s.kind}|${requires.join(',')}|${pinned ?? ''}`;
-    let r = placements.get(key);
+  // A call step that is not pinned needs exactly what its capability needs: skip building the key.
+  const byCapability = new Map<CapabilityInfo, ReturnType<typeof place>>();
+  for (let i = 0; i < n; i++) {
+    const s = steps[i]!;
+    const plain = s.capability !== undefined && !s.pinned;
+    let r = plain ? byCapability.get(s.capability!) : undefined;
     if (!r) {
-      r = place({ id: s.id, kind: s.kind, builtin, requires, pinned }, cx.resources, effective, cx.money);
-      placements.set(key, r);
+      const builtin = s.action.type === 'call' ? null : s.action.type;
+      const requires = s.capability?.ir.requires ?? [];
+      const pinned = s.pinned ? (cx.resources.find((x) => x.name === s.pinned!.node.name.name) ?? cx.resources.find((x) => x.name === s.pinned!.qualifiedName))?.name ?? s.pinned.node.name.name : undefined;
+      const key = `${builtin}|${s.kind}|${requires.join(',')}|${pinned ?? ''}`;
+      r = placements.get(key);
+      if (!r) {
+        r = place({ id: s.id, kind: s.kind, builtin, requires, pinned }, cx.resources, effective, cx.money);
+        placements.set(key, r);
+      }
+      if (plain) byCapability.set(s.capability!, r);
     }
     if (!r.ok) {
       if (s.action.type === 'call' && !s.capability) continue; // unresolved capability: already reported
       diags.push(diagnostic('E0501', `no resource can host step "${s.id}": ${r.reason}`, file, s.decl.name.range));
       continue;
     }
-    bindings.set(s.id, r.binding);
+    bindings[i] = r.binding;
   }
   // A step's `fallback` and `compensate` calls are placed like steps, by their own capability's
   // `requires` (the step's `on` pins only its primary call): running them on the step's resource
   // could land them on one that lacks what they need.
   const callBindings = new Map<string, { fallback?: BindingIR; compensate?: BindingIR }>();
-  for (const s of cp.steps) {
+  for (const s of steps) {
+    if (!s.fallback && !s.compensate) continue;
     for (const which of ['fallback', 'compensate'] as const) {
       const c = s[which];
       const info = c ? cx.capabilityByName(c.capability) : undefined;
@@ -462,9 +486,11 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
 
   // estimates per step
   const resourceByName = new Map(cx.resources.map((r) => [r.name, r]));
-  const stepEstimates = new Map<string, { cost: number; duration_ms: number }>();
-  for (const s of cp.steps) {
-    const res = bindings.get(s.id)?.resource;
+  const costs = new Array<number>(n);
+  const durations = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const s = steps[i]!;
+    const res = bindings[i]?.resource;
     const r = res ? resourceByName.get(res) : undefined;
     let cost = 0;
     let duration = 0;
@@ -478,21 +504,25 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
       duration = sub?.duration_ms ?? 0;
     }
     if (s.forEach && s.itemCount !== null) {
-      const n = s.itemCount;
-      const waves = s.forEach.parallel ? Math.ceil(n / s.forEach.parallel) : n > 0 ? 1 : 0;
-      cost *= n;
+      const count = s.itemCount;
+      const waves = s.forEach.parallel ? Math.ceil(count / s.forEach.parallel) : count > 0 ? 1 : 0;
+      cost *= count;
       duration *= waves;
     }
-    stepEstimates.set(s.id, { cost, duration_ms: duration });
+    costs[i] = cost;
+    durations[i] = duration;
   }
 
   // DAG
-  const depsOf = new Map<string, string[]>();
-  for (const s of cp.steps) {
+  const depsOf = new Array<string[]>(n);
+  const dagInput = new Array<DagInput>(n);
+  for (let i = 0; i < n; i++) {
+    const s = steps[i]!;
     const deps = s.after.length === 0 && s.refs.size <= 1 ? [...s.refs] : [...new Set([...s.refs, ...s.after])].sort();
-    depsOf.set(s.id, deps);
+    depsOf[i] = deps;
+    dagInput[i] = { id: s.id, deps, duration: durations[i]! };
   }
-  const dag = buildDag(cp.steps.map((s) => ({ id: s.id, deps: depsOf.get(s.id)!, duration: stepEstimates.get(s.id)!.duration_ms })));
+  const dag = buildDag(dagInput);
   if (dag.cycles.length) {
     for (const cycle of dag.cycles) {
       const first = cp.byId.get(cycle[0]!)!;
@@ -516,12 +546,18 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
     s.data = d;
   }
 
-  const cost = [...stepEstimates.values()].reduce((a, e) => a + e.cost, 0);
-  const placed = cp.steps.filter((s) => {
-    const t = bindings.get(s.id)?.tier;
-    return t && t !== 'human';
-  });
-  const localRatio = placed.length ? placed.filter((s) => bindings.get(s.id)!.tier === 'local').length / placed.length : 1;
+  let cost = 0;
+  let placedCount = 0;
+  let localCount = 0;
+  for (let i = 0; i < n; i++) {
+    cost += costs[i]!;
+    const t = bindings[i]?.tier;
+    if (t && t !== 'human') {
+      placedCount++;
+      if (t === 'local') localCount++;
+    }
+  }
+  const localRatio = placedCount ? localCount / placedCount : 1;
 
   // budgets
   if (policy && cp.policy) {
@@ -532,23 +568,36 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
       diags.push(diagnostic('W0502', `estimated duration ${fmtMs(dag.duration)} of plan "${plan.name.name}" exceeds the budget ${fmtMs(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
   }
 
-  // guardrails
-  const facts: StepFacts[] = cp.steps.map((s) => {
-    const b = bindings.get(s.id);
-    const r = b?.resource ? resourceByName.get(b.resource) : undefined;
-    const e = stepEstimates.get(s.id)!;
-    return {
-      id: s.id, nameRange: s.decl.name.range, data: s.data, placement: r?.kind ?? null, tier: b?.tier ?? null, kind: s.kind,
-      capability: s.capability?.name ?? null, resource: b?.resource ?? null, cost: e.cost, duration: e.duration_ms, priority: s.priority,
-    };
-  });
-  const planFacts = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: dag, cost, duration: dag.duration, localRatio };
-  const guardrails = cp.guardrails.map((g) => evaluateGuardrail(cx.guardrails.get(g)!, planFacts, diags));
+  // guardrails (their per-step facts are only built when some guardrail applies)
+  let guardrails: PlanIR['guardrails'] = [];
+  if (cp.guardrails.length) {
+    const facts: StepFacts[] = steps.map((s, i) => {
+      const b = bindings[i];
+      const r = b?.resource ? resourceByName.get(b.resource) : undefined;
+      return {
+        id: s.id, nameRange: s.decl.name.range, data: s.data, placement: r?.kind ?? null, tier: b?.tier ?? null, kind: s.kind,
+        capability: s.capability?.name ?? null, resource: b?.resource ?? null, cost: costs[i]!, duration: durations[i]!, priority: s.priority,
+      };
+    });
+    const planFacts = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: dag, cost, duration: dag.duration, localRatio };
+    guardrails = cp.guardrails.map((g) => evaluateGuardrail(cx.guardrails.get(g)!, planFacts, diags));
+  }
 
   const boundResources = new Set<string>();
-  for (const b of [...bindings.values(), ...[...callBindings.values()].flatMap((c) => [c.fallback, c.compensate].filter((x) => x !== undefined))]) {
+  const bind = (b: BindingIR | undefined): void => {
+    if (!b) return;
     if (b.resource) boundResources.add(b.resource);
     for (const f of b.fallbacks) boundResources.add(f);
+  };
+  // Each placement result is shared by the steps with the same needs: visit each binding once.
+  const seenBindings = new Set<BindingIR>();
+  for (const b of bindings) if (b && !seenBindings.has(b)) {
+    seenBindings.add(b);
+    bind(b);
+  }
+  for (const c of callBindings.values()) {
+    bind(c.fallback);
+    bind(c.compensate);
   }
   const assembledFacts: AssembledFacts = { estimates: { cost, duration_ms: dag.duration }, boundResources };
   // Nothing below reports a diagnostic: `orch check` stops here.
@@ -562,7 +611,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
     const h = info.ir.handler;
     capabilities[info.name] = h && 'module' in h ? { ...info.ir, handler: { module: relativeModule(baseDir, h.module), export: h.export } } : info.ir;
   };
-  for (const s of cp.steps) {
+  for (const s of steps) {
     addCap(s.capability);
     for (const c of [s.fallback, s.compensate]) if (c) addCap(cx.capabilityByName(c.capability));
   }
@@ -571,10 +620,12 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
     const { energy: _energy, ...ir } = r;
     resources[r.name] = ir;
   }
-  const steps: StepIR[] = dag.order.map((id) => {
-    const s = cp.byId.get(id)!;
-    const b = bindings.get(id) ?? { resource: null, tier: null, rationale: 'unplaced', fallbacks: [] };
-    return stepIR(s, b, callBindings.get(id) ?? {}, depsOf.get(id)!, stepEstimates.get(id)!, dag.stageOf.get(id)!);
+  const indexOf = new Map<string, number>();
+  steps.forEach((s, i) => indexOf.set(s.id, i));
+  const stepIRs: StepIR[] = dag.order.map((id) => {
+    const i = indexOf.get(id)!;
+    const b = bindings[i] ?? { resource: null, tier: null, rationale: 'unplaced', fallbacks: [] };
+    return stepIR(steps[i]!, b, callBindings.get(id) ?? {}, depsOf[i]!, { cost: costs[i]!, duration_ms: durations[i]! }, dag.stageOf.get(id)!);
   });
   const simulations: Record<string, SimulateIR> = {};
   for (const name of Object.keys(capabilities)) {
@@ -597,7 +648,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
     on_failure: plan.onFailure ?? 'abort',
     capabilities,
     resources,
-    steps,
+    steps: stepIRs,
     stages: dag.stages.map((st) => [...st]),
     estimates: { cost, duration_ms: dag.duration, critical_path: [...dag.criticalPath], local_ratio: localRatio },
     guardrails,

@@ -157,22 +157,7 @@ export class Scopes {
 
   /** Resolves without reporting (used for guardrail selectors that are patterns). */
   lookup<K extends DeclKind>(mod: LoadedModule, kind: K, parts: readonly string[]): DeclEntry<K> | undefined {
-    if (parts.length === 1) {
-      const name = parts[0]!;
-      const own = this.ownEntry(mod, kind, name);
-      if (own) return own;
-      for (const imp of mod.imports)
-        if (imp.target && imp.names?.some((n) => n.name === name)) {
-          const e = this.ownEntry(imp.target, kind, name);
-          if (e) return e;
-        }
-      for (const imp of mod.imports)
-        if (imp.target && imp.implicit) {
-          const e = this.ownEntry(imp.target, kind, name);
-          if (e) return e;
-        }
-      return undefined;
-    }
+    if (parts.length === 1) return this.lookupName(mod, kind, parts[0]!);
     const last = parts[parts.length - 1]!;
     const qualifier = parts.slice(0, -1).join('.');
     for (const imp of mod.imports) {
@@ -183,17 +168,34 @@ export class Scopes {
     return undefined;
   }
 
+  /** An unqualified name: own declaration, then named imports, then implicit (std) imports. */
+  private lookupName<K extends DeclKind>(mod: LoadedModule, kind: K, name: string): DeclEntry<K> | undefined {
+    const own = this.ownEntry(mod, kind, name);
+    if (own) return own;
+    for (const imp of mod.imports)
+      if (imp.target && imp.names?.some((n) => n.name === name)) {
+        const e = this.ownEntry(imp.target, kind, name);
+        if (e) return e;
+      }
+    for (const imp of mod.imports)
+      if (imp.target && imp.implicit) {
+        const e = this.ownEntry(imp.target, kind, name);
+        if (e) return e;
+      }
+    return undefined;
+  }
+
   /** Resolves a (qualified) name of one kind in `mod`, recording the reference or reporting E0101. */
   resolve<K extends DeclKind>(mod: LoadedModule, name: QualifiedName, kind: K): DeclEntry<K> | undefined {
-    const parts = name.parts.map((p) => p.name);
-    if (parts.length === 0) return undefined;
-    const entry = this.lookup(mod, kind, parts);
+    if (name.parts.length === 0) return undefined;
+    // Most names are one identifier (`fetch`): no parts array per use.
+    const entry = name.parts.length === 1 ? this.lookupName(mod, kind, name.parts[0]!.name) : this.lookup(mod, kind, name.parts.map((p) => p.name));
     if (entry) {
       const last = name.parts[name.parts.length - 1]!;
       this.model.refer(mod.file, last.range, entry.symbol.id);
       return entry;
     }
-    const shown = parts.join('.');
+    const shown = name.parts.map((p) => p.name).join('.');
     const target = name.parts.length === 1 ? name.parts[0]! : undefined;
     const fakeIdent: Ident = target ?? { kind: 'Ident', name: shown, range: name.range };
     this.unresolved(mod.file, fakeIdent, `unknown ${KIND_WORD[kind]} "${shown}"`, this.visibleNames(mod, kind), name.range);

@@ -24,8 +24,6 @@ export function unusedDiagnostics(
   compiled: ReadonlyMap<DeclEntry<'plan'>, CompiledPlan>,
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const refCount = new Map<number, number>();
-  for (const r of model.references) if (!r.isDeclaration) refCount.set(r.symbol, (refCount.get(r.symbol) ?? 0) + 1);
   const boundResources = new Set<string>();
   for (const c of compiled.values()) c.assembled?.boundResources.forEach((r) => boundResources.add(r));
 
@@ -38,7 +36,7 @@ export function unusedDiagnostics(
     if (!library) {
       const report = (kind: DeclKind, what: string): void => {
         for (const e of scopes.entries(m, kind)) {
-          const used = (refCount.get(e.symbol.id) ?? 0) > 0 || (kind === 'resource' && boundResources.has(e.symbol.name));
+          const used = (model.uses[e.symbol.id] ?? 0) > 0 || (kind === 'resource' && boundResources.has(e.symbol.name));
           if (used) continue;
           out.push(
             diagnostic('W0601', `${what} "${e.symbol.name}" is never used`, m.file, e.symbol.nameRange, {
@@ -56,10 +54,11 @@ export function unusedDiagnostics(
 
   for (const cp of checked.values()) {
     if (cp.module.std) continue;
-    const read = new Set<string>([...cp.outputUses, ...cp.invariantUses]);
+    const read = new Set<string>(cp.outputUses);
+    for (const r of cp.invariantUses) read.add(r);
     for (const s of cp.steps) {
-      s.refs.forEach((r) => r !== s.id && read.add(r));
-      s.after.forEach((r) => read.add(r));
+      for (const r of s.refs) if (r !== s.id) read.add(r);
+      for (const r of s.after) read.add(r);
     }
     for (const g of cp.guardrails)
       for (const r of g.node.rules) {

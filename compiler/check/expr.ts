@@ -223,7 +223,7 @@ class ExprChecker {
     const item = env.items?.get(name);
     if (item) {
       env.model.refer(env.file, range, item.symbol);
-      env.model.typeAt(env.file, range, () => formatTy(item.ty));
+      if (env.model.recordTypes) env.model.typeAt(env.file, range, () => formatTy(item.ty));
       return { ty: item.ty, data: item.data, ir: { op: 'item', name } };
     }
     const step = env.steps?.get(name);
@@ -232,12 +232,12 @@ class ExprChecker {
       env.onStep?.(step.id, range, outputNext, guarded);
       const out = step.group !== undefined && step.group !== env.group ? listOfCached(step.outputTy) : step.outputTy;
       const ty = stepViewTy(out);
-      env.model.typeAt(env.file, range, () => `step ${name}: output ${formatTy(out)}`);
+      if (env.model.recordTypes) env.model.typeAt(env.file, range, () => `step ${name}: output ${formatTy(out)}`);
       return { ty, data: NO_DATA, ir: { op: 'step', id: step.id } };
     }
     const root = env.roots.get(name);
     if (root) {
-      env.model.typeAt(env.file, range, () => formatTy(root.ty));
+      if (env.model.recordTypes) env.model.typeAt(env.file, range, () => formatTy(root.ty));
       return { ty: root.ty, data: classOfType(root.ty), ir: root.ir };
     }
     if (env.constants) {
@@ -269,7 +269,7 @@ class ExprChecker {
       if (f) {
         if (f.decl?.symbol !== undefined) env.model.refer(env.file, e.property.range, f.decl.symbol);
         const ty = viaOptional ? optional(f.ty) : f.ty;
-        env.model.typeAt(env.file, e.property.range, () => formatTy(ty));
+        if (env.model.recordTypes) env.model.typeAt(env.file, e.property.range, () => formatTy(ty));
         let data = obj.data === NO_DATA ? NO_DATA : maxClass(f.dataClass ?? NO_DATA, classOfType(f.ty));
         if (e.object.kind === 'NameExpr' && env.roots.has(e.object.name) && !env.items?.has(e.object.name) && !env.steps?.has(e.object.name))
           data = maxClass(f.dataClass ?? NO_DATA, classOfType(f.ty));

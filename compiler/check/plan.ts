@@ -14,7 +14,7 @@ import type { LoadedModule } from '../load.js';
 import type { ModelBuilder, OrchSymbol } from '../model.js';
 import type { DeclEntry, Scopes } from '../scope.js';
 import { closest } from '../suggest.js';
-import { T, assignable, classOfType, formatTy, maxClass, record, field, type Ty } from '../types/ty.js';
+import { T, assignable, classOfType, formatTy, maxClass, record, field, type FieldTy, type Ty } from '../types/ty.js';
 import type { CapabilityInfo } from './capability.js';
 import { checkExpr, type ExprEnv, type ItemInfo, type RootInfo, type StepRefInfo } from './expr.js';
 import { NO_RETRY, PRIORITY_INDEX, ms, retryIR } from './lower.js';
@@ -95,6 +95,9 @@ interface StepSlot {
   items: Map<string, ItemInfo>;
   itemCount: number | null;
   outputTy: Ty;
+  /** The called capability or run plan, resolved before any expression is checked. */
+  capability: CapabilityInfo | undefined;
+  runPlan: DeclEntry<'plan'> | undefined;
 }
 
 export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): CheckedPlan {
@@ -147,24 +150,22 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
         doc: node.doc, detail: `step ${name}`, std: mod.std,
       });
       seen.set(name, symbol);
-      slots.push({ decl: node, symbol, group, forEach, items, itemCount, outputTy: T.any });
+      slots.push({ decl: node, symbol, group, forEach, items, itemCount, outputTy: T.any, capability: undefined, runPlan: undefined });
     }
   };
   declareSteps(plan.body, undefined, null, new Map(), null, 0);
 
   // Output types are known from the action before any expression is checked.
-  const capOf = new Map<StepSlot, CapabilityInfo | undefined>();
-  const planOf = new Map<StepSlot, DeclEntry<'plan'> | undefined>();
   for (const s of slots) {
     const a = s.decl.action;
     if (a.kind === 'CapabilityCall') {
       const ce = scopes.resolve(mod, a.capability, 'capability');
       const info = ce ? cx.capability(ce) : undefined;
-      capOf.set(s, info);
+      s.capability = info;
       s.outputTy = info ? info.output : T.unknown;
     } else if (a.kind === 'RunAction') {
       const pe = scopes.resolve(mod, a.plan, 'plan');
-      planOf.set(s, pe);
+      s.runPlan = pe;
       s.outputTy = pe ? T.any : T.unknown;
     } else s.outputTy = T.null;
     stepInfos.set(s.decl.name.name, { id: s.decl.name.name, symbol: s.symbol.id, outputTy: s.outputTy, group: s.group });
@@ -186,7 +187,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     else if (lt.k !== 'any' && lt.k !== 'unknown') diags.push(diagnostic('E0201', `"for each" needs a list, not ${formatTy(r.ty)}`, file, g.each.list.range));
     const prev = g.items.get(g.each.item.name)!;
     g.items.set(g.each.item.name, { ty: elem, data: maxClass(r.data, classOfType(elem)), symbol: prev.symbol });
-    model.typeAt(file, g.each.item.range, () => formatTy(elem));
+    if (model.recordTypes) model.typeAt(file, g.each.item.range, () => formatTy(elem));
     listIR.set(g.group, { ir: r.ir, refs, outputReads, skip });
   }
 
@@ -218,8 +219,8 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     let action: StepActionIR = { type: 'call' };
     let args: Record<string, ExprIR> = {};
     let waitMs: number | null = null;
-    const cap = capOf.get(s);
-    const runPlan = planOf.get(s);
+    const cap = s.capability;
+    const runPlan = s.runPlan;
     const a = d.action;
     if (a.kind === 'CapabilityCall') {
       if (cap) {
@@ -284,7 +285,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
       priority: PRIORITY_INDEX[d.priority ?? plan.priority ?? 'normal'],
       kind, outputTy: s.outputTy, waitMs, itemCount: s.itemCount,
     });
-    model.typeAt(file, d.name.range, () => `step ${id}: ${cap ? cap.entry.node.name.name : action.type} → ${formatTy(s.outputTy)}`);
+    if (model.recordTypes) model.typeAt(file, d.name.range, () => `step ${id}: ${cap ? cap.entry.node.name.name : action.type} → ${formatTy(s.outputTy)}`);
   }
 
   // 4. plan-level properties
@@ -319,7 +320,8 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     .filter((b): b is InvariantDecl => b.kind === 'InvariantDecl')
     .map((inv) => checkInvariant(inv, invEnv, diags, file));
 
-  const byId = new Map(steps.map((s) => [s.id, s]));
+  const byId = new Map<string, CheckedStep>();
+  for (const s of steps) byId.set(s.id, s);
   return { entry, module: mod, steps, byId, inputTy, policy, guardrails, success, output, outputUses, invariants, invariantUses };
 }
 
@@ -409,7 +411,8 @@ export function checkArgs(
     data = maxClass(data, r.data);
     out[name] = r.ir;
   }
-  const missing = [...params.fields.values()].filter((f) => f.required && !given.has(f.name));
+  const missing: FieldTy[] = [];
+  for (const f of params.fields.values()) if (f.required && !given.has(f.name)) missing.push(f);
   if (missing.length) {
     // Insert right after the last argument (a trailing comma stays valid), or inside `()`.
     const last = args[args.length - 1];
