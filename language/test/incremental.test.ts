@@ -1,0 +1,137 @@
+/**
+ * `reparse` must give exactly what a full parse of the new text gives — AST, ranges, comments and
+ * diagnostics — whatever the edit, and take the incremental path for ordinary edits.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { reparse, type ParsedText } from '../incremental.js';
+import { parse } from '../index.js';
+
+const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 300;
+const FILE = '/work/plan.orch';
+
+const examplesDir = new URL('../../examples/', import.meta.url).pathname;
+const examples: string[] = readdirSync(examplesDir, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && d.name !== 'test')
+  .flatMap((d) => readdirSync(join(examplesDir, d.name), { withFileTypes: true }))
+  .filter((f) => f.isFile() && f.name.endsWith('.orch'))
+  .map((f) => readFileSync(join(f.parentPath, f.name), 'utf8'));
+
+const SMALL = `capability fetch { kind tool input { url: string } output { body: string } }
+/// The edge box.
+resource edge { kind edge_cluster provides compute }
+
+// A plan.
+plan p {
+  step a = fetch(url: "https://example.com")
+  step b = fetch(url: a.output.body) // trailing
+}
+
+plan q {
+  step c = fetch(url: "x")
+}
+`;
+
+function previous(text: string): ParsedText {
+  return { text, output: parse({ file: FILE, text }) };
+}
+
+function splice(text: string, at: number, remove: number, insert: string): string {
+  return text.slice(0, at) + insert + text.slice(at + remove);
+}
+
+/** Fragments that keep a file valid as often as they break it. */
+const fragment = fc.oneof(
+  fc.constantFrom('', 'x', '1', '"', '{', '}', '(', ')', '\n', '\r\n', ' ', '/', '//', '/*', '*/', '///', '.', ',', ':'),
+  fc.constantFrom(
+    '\nplan extra { step z = fetch(url: "z") }\n',
+    '\n/// A doc.\ncapability more { kind tool input { v: int } output { w: int } }\n',
+    '\n// a comment\n',
+    '\nimport std.policies\n',
+    'module m\n',
+    '  step y = fetch(url: "y")\n',
+    'renamed',
+    '"text"',
+  ),
+  fc.string({ maxLength: 6 }),
+);
+
+const edit = (text: string) =>
+  fc.record({
+    at: fc.integer({ min: 0, max: text.length }),
+    remove: fc.integer({ min: 0, max: 12 }),
+    insert: fragment,
+  });
+
+describe('reparse', () => {
+  it('takes the incremental path for an edit inside one declaration, reusing the others', () => {
+    const prev = previous(SMALL);
+    const at = SMALL.indexOf('"x"') + 1;
+    const text = splice(SMALL, at, 1, 'yz');
+    const out = reparse({ file: FILE, text, previous: prev });
+    expect(out.mode).toBe('incremental');
+    expect(out.module).toEqual(parse({ file: FILE, text }).module);
+    // Declarations before the edit are the very same objects.
+    expect(out.module.declarations[0]).toBe(prev.output.module.declarations[0]);
+    expect(out.module.declarations[2]).toBe(prev.output.module.declarations[2]);
+  });
+
+  it('moves the declarations after an edit that adds a line', () => {
+    const prev = previous(SMALL);
+    const at = SMALL.indexOf('step b');
+    const text = splice(SMALL, at, 0, 'step n = fetch(url: "n")\n  ');
+    const out = reparse({ file: FILE, text, previous: prev });
+    expect(out.mode).toBe('incremental');
+    expect(out.module).toEqual(parse({ file: FILE, text }).module);
+    expect(out.module.declarations[3]!.range.start.line).toBe(prev.output.module.declarations[3]!.range.start.line + 1);
+  });
+
+  it('returns the previous parse for the same text and parses fully without one', () => {
+    const prev = previous(SMALL);
+    expect(reparse({ file: FILE, text: SMALL, previous: prev }).mode).toBe('unchanged');
+    expect(reparse({ file: FILE, text: SMALL }).mode).toBe('full');
+  });
+
+  it('equals a full parse after any edit of the examples (AST, ranges, comments, diagnostics)', () => {
+    const base = [SMALL, ...examples];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...base).chain((text) => fc.tuple(fc.constant(text), fc.array(edit(text), { minLength: 1, maxLength: 4 }))),
+        ([text, edits]) => {
+          let prev = previous(text);
+          for (const e of edits) {
+            const at = Math.min(e.at, prev.text.length);
+            const next = splice(prev.text, at, e.remove, e.insert);
+            const out = reparse({ file: FILE, text: next, previous: prev });
+            const full = parse({ file: FILE, text: next });
+            expect(out.module).toEqual(full.module);
+            expect(out.diagnostics).toEqual(full.diagnostics);
+            prev = { text: next, output: out };
+          }
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  }, 120_000);
+
+  it('takes the incremental path for most one-character edits inside string literals of the examples', () => {
+    let incremental = 0;
+    let total = 0;
+    for (const text of examples) {
+      const prev = previous(text);
+      for (const m of text.matchAll(/"[a-z ]{3,}"/g)) {
+        const at = m.index! + 2;
+        const next = splice(text, at, 1, 'Q');
+        const out = reparse({ file: FILE, text: next, previous: prev });
+        expect(out.module).toEqual(parse({ file: FILE, text: next }).module);
+        total++;
+        if (out.mode === 'incremental') incremental++;
+      }
+    }
+    expect(total).toBeGreaterThan(10);
+    // Edits inside imports fall back to a full parse; everything else is incremental.
+    expect(incremental / total).toBeGreaterThan(0.8);
+  });
+});
