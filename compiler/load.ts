@@ -7,12 +7,17 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Ident, ImportDecl, Module } from '../language/ast.js';
 import { diagnostic, type Diagnostic } from '../language/diagnostic.js';
-import { parse } from '../language/index.js';
+import { parse, type ParseOutput } from '../language/index.js';
 import { packagePath } from './package-root.js';
 
 export interface SourceHost {
   /** The text of a file, or undefined when it does not exist / cannot be read. */
   readFile(path: string): string | undefined;
+  /**
+   * Parses a user module's text (default: `parse`). Editors pass an incremental parser that
+   * reuses the previous parse of the same file; it must return what `parse` would.
+   */
+  parse?(file: string, text: string): ParseOutput;
 }
 
 export const diskHost: SourceHost = {
@@ -86,7 +91,7 @@ export function loadProgram(entryFile: string, host: SourceHost, diags: Diagnost
     if (existing) return existing;
     const text = host.readFile(file);
     if (text === undefined) return undefined;
-    const parsed = std ? parseStd(file, text) : parse({ file, text });
+    const parsed = std ? parseStd(file, text) : host.parse ? host.parse(file, text) : parse({ file, text });
     diags.push(...parsed.diagnostics);
     const mod: LoadedModule = {
       file,

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { check } from '../compiler/index.js';
+import { ParseCache } from './parse-cache.js';
 import { bufferHost, serveWorker } from './worker-thread.js';
 
 export interface CheckRequest {
@@ -16,8 +17,11 @@ export interface CheckRequest {
 
 export type CheckResult = ReturnType<typeof check>;
 
+/** Successive checks mostly differ by one edit: each file is parsed incrementally. */
+const parses = new ParseCache();
+
 if (parentPort) {
   serveWorker<CheckRequest, CheckResult>(parentPort, (req) =>
-    check({ entry: req.entry, host: bufferHost(req.files, (p) => readFileSync(p, 'utf8')) }),
+    check({ entry: req.entry, host: { ...bufferHost(req.files, (p) => readFileSync(p, 'utf8')), parse: parses.parse } }),
   );
 }

@@ -30,7 +30,7 @@ export class Checker {
 
   constructor(private readonly workspace: Workspace) {}
 
-  private readonly host = { readFile: (p: string) => this.workspace.textOf(p) };
+  private readonly host = { readFile: (p: string) => this.workspace.textOf(p), parse: (p: string, text: string) => this.workspace.parseFor(p, text) };
   private readonly thread = new WorkerThread<CheckRequest, CheckedDiagnostics>('check-worker');
 
   /**

@@ -9,7 +9,8 @@ import type { TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Module } from '../language/ast.js';
 import type { Diagnostic } from '../language/diagnostic.js';
-import { parse } from '../language/index.js';
+import { reparse } from '../language/incremental.js';
+import type { ParseOutput } from '../language/index.js';
 import { pathToUri, uriToPath } from './convert.js';
 import { collectDeclarations } from './index/declarations.js';
 import type { DeclarationTable, FileIndex } from './index/model.js';
@@ -88,9 +89,15 @@ export class Workspace {
     const doc = this.documentFor(path);
     const hit = this.cache.get(path);
     if (hit && hit.parsed.text === text) return hit.parsed;
-    const parsed = this.parseText(path, text, doc?.version ?? null);
+    const parsed = this.parseText(path, text, doc?.version ?? null, hit?.parsed);
     this.cache.set(path, { parsed });
     return parsed;
+  }
+
+  /** The compiler's `SourceHost.parse`: the workspace's parse when the text is current. */
+  parseFor(path: string, text: string): ParseOutput {
+    const current = this.parsed(path);
+    return current && current.text === text ? { module: current.module, diagnostics: [...current.diagnostics] } : reparse({ file: path, text });
   }
 
   /** The last parse, even if the text has changed since (cheap context for completion). */
@@ -98,9 +105,10 @@ export class Workspace {
     return this.cache.get(path)?.parsed ?? this.parsed(path);
   }
 
-  private parseText(path: string, text: string, version: number | null): ParsedFile {
+  private parseText(path: string, text: string, version: number | null, previous: ParsedFile | undefined): ParsedFile {
     try {
-      const { module, diagnostics } = parse({ file: path, text });
+      // Only what the edit touched is parsed again.
+      const { module, diagnostics } = reparse({ file: path, text, previous: previous && { text: previous.text, output: { module: previous.module, diagnostics: [...previous.diagnostics] } } });
       return { path, text, version, module, diagnostics };
     } catch (err) {
       // The parser promises never to throw; if it does, the editor still gets an (empty) answer.

@@ -1,0 +1,20 @@
+/**
+ * The last parse of each file, so the next parse of an edited text re-parses only the top-level
+ * items the edit touched (`reparse`). Used as the compiler's `SourceHost.parse` in the check
+ * worker, where one file is checked again after every keystroke.
+ */
+import { resolve } from 'node:path';
+import { reparse, type ParsedText } from '../language/incremental.js';
+import type { ParseOutput } from '../language/index.js';
+
+export class ParseCache {
+  private readonly last = new Map<string, ParsedText>();
+
+  /** Parses `text` of `file`, reusing the previous parse of that file. */
+  readonly parse = (file: string, text: string): ParseOutput => {
+    const key = resolve(file);
+    const output = reparse({ file, text, previous: this.last.get(key) });
+    this.last.set(key, { text, output });
+    return output;
+  };
+}
