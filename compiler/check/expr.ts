@@ -388,10 +388,11 @@ class ExprChecker {
     const sl = stripOptional(lt);
     const sr = stripOptional(rt);
     const loose = isLoose(sl) || isLoose(sr);
-    const out = (ty: Ty, extra: Partial<{ compare: 'data_class' }> = {}): ExprResult => ({
+    // No spread of an options object: this runs for every comparison of a 10k-step plan.
+    const out = (ty: Ty, compare?: 'data_class'): ExprResult => ({
       ty,
       data,
-      ir: { op, left: l.ir, right: r.ir, ...extra } as ExprIR,
+      ir: (compare ? { op, left: l.ir, right: r.ir, compare } : { op, left: l.ir, right: r.ir }) as ExprIR,
     });
     switch (op) {
       case 'and':
@@ -404,7 +405,7 @@ class ExprChecker {
       case '!=': {
         if (!comparable(lt, rt)) this.mismatch(op, lt, rt, range, left, right);
         else this.checkEnumLiteral(lt, rt, right) || this.checkEnumLiteral(rt, lt, left);
-        return out(T.bool, sl.k === 'data_class' || sr.k === 'data_class' ? { compare: 'data_class' } : {});
+        return out(T.bool, sl.k === 'data_class' || sr.k === 'data_class' ? 'data_class' : undefined);
       }
       case '<':
       case '<=':
@@ -415,7 +416,7 @@ class ExprChecker {
           const other = sl.k === 'data_class' ? sr : sl;
           if (!isLoose(other) && other.k !== 'data_class' && !isStringy(other))
             this.error('E0201', `cannot compare a data class with ${formatTy(other)}`, range);
-          return out(T.bool, { compare: 'data_class' });
+          return out(T.bool, 'data_class');
         }
         if (!loose) {
           const ul = unitOf(sl);

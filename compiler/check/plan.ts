@@ -32,11 +32,11 @@ export interface CheckedStep {
   /** Final data class (own ∪ capability `data` ∪ outputs it reads), set after the DAG is known. */
   data: DataClass;
   /** Steps whose output this step reads (taint sources). */
-  readonly outputReads: Set<string>;
+  readonly outputReads: ReadonlySet<string>;
   /** All step references (data dependencies). */
-  readonly refs: Set<string>;
+  readonly refs: ReadonlySet<string>;
   readonly after: string[];
-  readonly skipIfSkipped: Set<string>;
+  readonly skipIfSkipped: ReadonlySet<string>;
   readonly when: ExprIR | null;
   readonly forEach: ForEachIR | null;
   readonly fallback: CallIR | null;
@@ -273,9 +273,14 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     if (fallback) ownData = maxClass(ownData, fallback.data);
     const kind: CapabilityKindIR | null = cap ? cap.ir.kind : null;
     const capTimeout = cap ? cap.ir.timeout_ms : null;
+    // skip ⊆ outputReads ⊆ refs by construction, and most steps read the outputs of every step they
+    // reference: equal sets are kept once (three sets per step is most of what a 10k-step plan
+    // keeps alive through garbage collection). Nothing mutates them after this point.
+    const reads = outputReads.size === refs.size ? refs : outputReads;
+    const skips = skip.size === reads.size ? reads : skip;
     steps.push({
-      id, decl: d, symbol: s.symbol, capability: cap, runPlan, action, args, ownData, data: ownData, outputReads, refs,
-      after, skipIfSkipped: skip, when,
+      id, decl: d, symbol: s.symbol, capability: cap, runPlan, action, args, ownData, data: ownData, outputReads: reads, refs,
+      after, skipIfSkipped: skips, when,
       forEach: s.forEach && groupInfo ? { ...s.forEach, list: groupInfo.ir } : s.forEach,
       fallback: fallback?.call ?? null, compensate: compensate?.call ?? null, pinned,
       timeout_ms: ms(d.timeout) ?? capTimeout,
