@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { reparse, type ParsedText } from '../incremental.js';
+import { movedFrom, reparse, type ParsedText } from '../incremental.js';
 import { parse } from '../index.js';
 
 const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 300;
@@ -108,6 +108,16 @@ describe('reparse', () => {
             const full = parse({ file: FILE, text: next });
             expect(out.module).toEqual(full.module);
             expect(out.diagnostics).toEqual(full.diagnostics);
+            if (out.edit) {
+              // Every declaration not parsed again is the old one or a moved copy, and `move` agrees.
+              expect(out.edit.previous).toBe(prev.output.module);
+              for (const d of out.module.declarations) {
+                const origin = prev.output.module.declarations.includes(d) ? d : movedFrom(d);
+                if (!origin) continue;
+                expect(out.edit.move(origin.range.start)).toEqual(d.range.start);
+                expect(out.edit.move(origin.range.end)).toEqual(d.range.end);
+              }
+            }
             prev = { text: next, output: out };
           }
         },
