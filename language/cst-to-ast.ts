@@ -20,7 +20,7 @@ import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-const PRIMITIVES = new Set<string>(['string', 'number', 'int', 'bool', 'duration', 'money', 'percent', 'any', 'secret']);
+export const PRIMITIVES = new Set<string>(['string', 'number', 'int', 'bool', 'duration', 'money', 'percent', 'any', 'secret']);
 
 /** Sets an optional property once; the second occurrence is an E0102 naming the first. */
 interface PropertyBag {
@@ -31,7 +31,7 @@ interface PropertyBag {
 
 export class AstBuilder {
   readonly diagnostics: Diagnostic[] = [];
-  private inSimulate = false;
+  protected inSimulate = false;
 
   constructor(
     readonly file: string,
@@ -113,7 +113,7 @@ export class AstBuilder {
     return true;
   }
 
-  private firstTimeAt(bag: PropertyBag, key: string, r: Range): boolean {
+  firstTimeAt(bag: PropertyBag, key: string, r: Range): boolean {
     return this.firstTime(bag, key, r.start.offset, r.end.offset);
   }
 
@@ -298,13 +298,17 @@ export class AstBuilder {
     if (!dotdot) return this.climb(items);
     const from = this.climb(items.filter((i) => i.at < dotdot.startOffset));
     const to = this.climb(items.filter((i) => i.at > dotdot.startOffset));
+    return this.rangeExpr(from, to);
+  }
+
+  rangeExpr(from: A.Expr, to: A.Expr): A.RangeExpr {
     const r: A.RangeExpr = { kind: 'RangeExpr', from, to, range: this.join(from, to) };
     if (!this.inSimulate) this.error('a range (a..b) is only allowed inside a simulate block', r.range);
     return r;
   }
 
   /** Precedence climbing over a flat operand/operator list (precedences in `PRECEDENCE`). */
-  private climb(items: ExprItem[]): A.Expr {
+  climb(items: readonly ExprItem[]): A.Expr {
     let i = 0;
     const parse = (minPrec: number): A.Expr => {
       const it = items[i++];
@@ -319,6 +323,8 @@ export class AstBuilder {
           operand,
           range: { start: this.tokRange(it.prefix).start, end: operand.range.end },
         };
+      } else if (it.expr) {
+        left = it.expr;
       } else if (it.atom) {
         left = this.atom(it.atom);
       } else throw MISSING;
@@ -1113,7 +1119,7 @@ export class AstBuilder {
   }
 }
 
-function isLitOrRange(e: A.Expr, kind: 'DurationLit' | 'MoneyLit'): boolean {
+export function isLitOrRange(e: A.Expr, kind: 'DurationLit' | 'MoneyLit'): boolean {
   if (e.kind === kind) return true;
   return e.kind === 'RangeExpr' && e.from.kind === kind && e.to.kind === kind;
 }
@@ -1136,9 +1142,11 @@ const NAME_PATH = /^\s*[A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*
 const WORD = /[A-Za-z_][A-Za-z0-9_]*/g;
 const RESERVED = new Set<string>(RESERVED_WORDS);
 
-interface ExprItem {
+/** One element of a flat expression; operands come as CST (`atom`) or already built (`expr`). */
+export interface ExprItem {
   readonly at: number;
   readonly atom?: CstNode;
+  readonly expr?: A.Expr;
   readonly op?: IToken;
   readonly prefix?: IToken;
 }

@@ -12,7 +12,8 @@ import {
   BlockComment, DocComment, K, R, lex, LineComment, UnterminatedBlockComment, StringTok, AnyNumber,
   DurationTok, MoneyTok, PercentTok, Identifier, LCurly, LParen, LBracket, RCurly, RParen, RBracket,
 } from './lexer.js';
-import { parseTokens } from './parser.js';
+import { parseModuleAst, parseTokens } from './parser.js';
+import { AstActions } from './ast-actions.js';
 import { LineIndex } from './source.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
 
@@ -29,11 +30,23 @@ export interface ParseOutput {
 export { LineIndex, codeFrame } from './source.js';
 
 export function parse(input: ParseInput): ParseOutput {
+  return parseWith(input, true);
+}
+
+/**
+ * `parse` without the direct-to-AST path: always the CST parser and the CST→AST phase. The
+ * result is the same as `parse`'s (tests hold the two paths to that); for tests and measuring.
+ */
+export function parseViaCst(input: ParseInput): ParseOutput {
+  return parseWith(input, false);
+}
+
+function parseWith(input: ParseInput, direct: boolean): ParseOutput {
   const file = input.file;
   const text = typeof input.text === 'string' ? input.text : String(input.text ?? '');
   const index = new LineIndex(text);
   try {
-    return parseUnsafe(file, text, index);
+    return parseUnsafe(file, text, index, direct);
   } catch (err) {
     // A bug in the front end must not take down the CLI or the language server.
     const message = err instanceof Error ? err.message : String(err);
@@ -44,8 +57,23 @@ export function parse(input: ParseInput): ParseOutput {
   }
 }
 
-function parseUnsafe(file: string, text: string, index: LineIndex): ParseOutput {
+function parseUnsafe(file: string, text: string, index: LineIndex, direct: boolean): ParseOutput {
   const lexed = lex(text);
+  const docTokens = lexed.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////'));
+  // A clean file is parsed straight to the AST. Anything the file must be told about (a syntax
+  // error, junk, a property given twice…) is left to the CST path, which reports it and builds
+  // the partial tree, so both paths agree on every file.
+  let knownBad = false;
+  if (direct && lexed.problems.length === 0 && nestingLimit(lexed.tokens) === undefined) {
+    const docs = new DocComments(docTokens);
+    const builder = new AstActions(file, text, index, docs);
+    const module = parseModuleAst(lexed.tokens, builder);
+    if (typeof module !== 'string' && builder.diagnostics.length === 0) {
+      return { module: { ...module, comments: commentsOf(lexed.comments, docs, index) }, diagnostics: [] };
+    }
+    knownBad = module === 'syntax';
+  }
+
   const diagnostics: Diagnostic[] = lexed.problems.map((p) =>
     diagnostic('E0001', p.message, file, index.range(p.offset, p.offset + p.length)),
   );
@@ -58,21 +86,25 @@ function parseUnsafe(file: string, text: string, index: LineIndex): ParseOutput 
     );
     lexed.tokens.length = tooDeep;
   }
-  const { cst, errors, junkSeen } = parseTokens(lexed.tokens);
+  const { cst, errors, junkSeen } = parseTokens(lexed.tokens, knownBad);
   const syntax = syntaxErrorsToDiagnostics([...errors], file, index, text.length).filter(
     (d) => !lexOffsets.has(d.range.start.offset),
   );
   diagnostics.push(...syntax);
   if (junkSeen) diagnostics.push(...junkDiagnostics(cst, file, index, syntax.map((d) => d.range.start.offset)));
 
-  const docTokens = lexed.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////'));
   const docs = new DocComments(docTokens);
   const builder = new AstBuilder(file, text, index, docs, diagnostics.map((d) => d.range.start.offset));
   setCstClean(errors.length === 0);
   const partial = builder.module(cst);
   diagnostics.push(...builder.diagnostics);
+  diagnostics.sort(compareDiagnostics);
+  return { module: { ...partial, comments: commentsOf(lexed.comments, docs, index) }, diagnostics };
+}
 
-  const comments: Comment[] = lexed.comments
+/** Comments of the module: every comment but the doc comments a declaration took. */
+function commentsOf(all: readonly IToken[], docs: DocComments, index: LineIndex): Comment[] {
+  return all
     .filter((c) => !(c.tokenType === DocComment && docs.isTaken(c)))
     .map((c) => ({
       kind: 'Comment',
@@ -80,8 +112,6 @@ function parseUnsafe(file: string, text: string, index: LineIndex): ParseOutput 
       text: c.image,
       range: index.range(c.startOffset, c.endOffset! + 1),
     }));
-  diagnostics.sort(compareDiagnostics);
-  return { module: { ...partial, comments }, diagnostics };
 }
 
 /** Deeper nesting would exhaust the recursive-descent parser's stack; no real plan comes close. */

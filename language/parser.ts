@@ -1,18 +1,32 @@
 /**
- * The `.orch` grammar as a Chevrotain CST parser with error recovery. Built once per process
- * (self-analysis is expensive) and reused for every parse.
+ * The `.orch` grammar (Chevrotain), in two builds of the same rules:
+ *
+ * - the **AST parser** (`EmbeddedActionsParser`, no recovery): the rules' actions build the AST
+ *   of language/ast.ts directly (ast-actions.ts), with no CST. Every parse tries it first; on a
+ *   valid file it is the whole parse phase.
+ * - the **CST parser** (`CstParser`, with or without recovery): the same rules build a CST that
+ *   cst-to-ast.ts turns into a (possibly partial) AST. Used when the AST parser meets a syntax
+ *   error or anything the file must be told about, so error recovery, partial trees and every
+ *   diagnostic come from one place.
+ *
+ * The actions run only in the AST build (`this.live`); in the CST build and while Chevrotain
+ * records the grammar they are skipped, and rule return values are ignored. So every DSL call
+ * (CONSUME, SUBRULE, OR…) stays a statement of its own, never inside a guarded expression.
  *
  * Blocks are lists of keyword-led items, each its own sub-rule, so an error inside one property
  * or step re-synchronises at the next property keyword or `}` and the rest of the file still
- * parses. Lists that must keep source order (plan body, properties) are sequences of item
- * sub-rules; the CST→AST phase walks them in order.
+ * parses. Built once per process (self-analysis is expensive) and reused for every parse.
  */
 import type { CstElement, CstNode, IOrAlt, IToken, TokenType } from 'chevrotain';
-import { CstParser, EOF, tokenMatcher } from './chevrotain.js';
+import type * as A from './ast.js';
+import type { AstActions, Prop } from './ast-actions.js';
+import { CstParser, EmbeddedActionsParser, EOF, tokenMatcher } from './chevrotain.js';
+import { MISSING } from './cst-access.js';
+import type { ExprItem } from './cst-to-ast.js';
 import {
-  ALL_TOKENS, AnyNumber, Assign, At, Colon, Comma, Dot, DotDot, DurationTok, EqEq, Gt, GtEq, K,
-  LBracket, LCurly, LParen, Lt, LtEq, Minus, MoneyTok, Name, NotEq, NumberTok, PercentOp,
-  PercentTok, Pipe, Plus, TopJunk, Junk, DeclWord, BinaryOp, PrefixOp, Question, QuestionQuestion, R, RBracket, RCurly, RParen, Slash, Star,
+  ALL_TOKENS, AnyNumber, Assign, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
+  LBracket, LCurly, LParen, Lt, LtEq, MoneyTok, Name, NumberTok,
+  PercentTok, Pipe, TopJunk, Junk, DeclWord, BinaryOp, PrefixOp, Question, R, RBracket, RCurly, RParen,
   StringTok,
 } from './lexer.js';
 import { orchErrorMessages } from './parse-messages.js';
@@ -31,867 +45,1218 @@ interface CstInternals {
   setInitialNodeLocation(node: CstNode): void;
 }
 
-class OrchParser extends CstParser {
-  constructor(recovery: boolean) {
-    super(ALL_TOKENS, {
-      recoveryEnabled: recovery,
-      nodeLocationTracking: 'onlyOffset',
-      maxLookahead: 2,
-      // Grammar validation costs start-up time on every run; the grammar test validates it.
-      skipValidations: !process.env.ORCH_VALIDATE_GRAMMAR,
-      errorMessageProvider: orchErrorMessages,
-    });
-    this.performSelfAnalysis();
-  }
+/** A rule's value in the AST build (the CST build's values are CST nodes, never read). */
+function v<T>(x: unknown): T {
+  return x as T;
+}
 
-  /**
-   * Chevrotain 11's hook that opens a rule's CST node, with `CstChildren` for the children and
-   * the `location` slot present from the start (adding it later costs every node a second
-   * allocation). Same node contents as the original.
-   */
-  cstInvocationStateUpdate(fullRuleName: string): void {
-    const self = this as unknown as CstInternals;
-    const node = { name: fullRuleName, children: new CstChildren(), location: undefined } as unknown as CstNode;
-    self.setInitialNodeLocation(node);
-    self.CST_STACK.push(node);
-  }
+/** Tags of the flat expression stack (operands and operators in source order). */
+const OPERAND = 0;
+const BINARY = 1;
+const PREFIX = 2;
+const RANGE = 3;
 
-  // ───────────── module ─────────────
+function defineParser(Base: typeof CstParser) {
+  return class OrchParser extends Base {
+    /** True in the AST build once the grammar is recorded: the actions run. */
+    live = false;
+    /** The AST factory of the current parse (AST build only). */
+    b: AstActions = undefined as unknown as AstActions;
 
-  /**
-   * Re-synchronisation after an error, innermost rule first: Chevrotain's default searches the
-   * follow sets outermost first, so the top-level `TopJunk` category (which matches nearly every
-   * token) would always win and one error would swallow the rest of its declaration. Searching
-   * from the innermost rule resumes at the closest place that can continue (the next argument,
-   * the next property, the next step), and the junk alternatives of the enclosing block take
-   * what is left. Relies on Chevrotain 11's recoverable trait (`buildFullFollowKeyStack`,
-   * `getFollowSetFromFollowKey`).
-   */
-  findReSyncTokenType(): TokenType {
-    const self = this as unknown as {
-      buildFullFollowKeyStack(): unknown[];
-      getFollowSetFromFollowKey(key: unknown): TokenType[] | undefined;
-    };
-    const sets = self.buildFullFollowKeyStack().map((k) => self.getFollowSetFromFollowKey(k) ?? []);
-    for (let k = 1; ; k++) {
-      const tok = this.LA(k);
-      for (let i = sets.length - 1; i >= 0; i--) {
-        for (const tt of sets[i]!) if (tokenMatcher(tok, tt)) return tt;
-      }
-      if (tok.tokenType === EOF) return EOF;
+    constructor(recovery: boolean, build: boolean) {
+      super(ALL_TOKENS, {
+        recoveryEnabled: recovery,
+        nodeLocationTracking: 'onlyOffset',
+        maxLookahead: 2,
+        // Grammar validation costs start-up time on every run; the grammar test validates it.
+        skipValidations: !process.env.ORCH_VALIDATE_GRAMMAR,
+        errorMessageProvider: orchErrorMessages,
+      });
+      this.performSelfAnalysis();
+      this.live = build;
     }
-  }
 
-  /** Block items followed by recovery alternatives: a stray token or a stray `{ … }` group is
-   *  consumed (labelled `junk`) and reported by the CST→AST phase, once per run. */
-  /** Set when recovery consumed junk during the current parse (so the junk walk can be skipped). */
-  junkSeen = false;
+    /**
+     * Chevrotain 11's hook that opens a rule's CST node, with `CstChildren` for the children and
+     * the `location` slot present from the start (adding it later costs every node a second
+     * allocation). Same node contents as the original. (The AST build replaces it by a no-op.)
+     */
+    cstInvocationStateUpdate(fullRuleName: string): void {
+      const self = this as unknown as CstInternals;
+      const node = { name: fullRuleName, children: new CstChildren(), location: undefined } as unknown as CstNode;
+      self.setInitialNodeLocation(node);
+      self.CST_STACK.push(node);
+    }
 
-  /**
-   * The options of each block's item loop, built once per block kind: Chevrotain's DSL takes
-   * plain objects and closures, and rebuilding them for every item of a 10,000-step plan was a
-   * large share of the parser's allocations.
-   */
-  private readonly itemLoops = new Map<string, { MAX_LOOKAHEAD: number; GATE: () => boolean; DEF: () => void }>();
+    /** Offset of the next token (a rule's start, read before its first token). */
+    private at(): number {
+      return this.LA(1).startOffset;
+    }
 
-  private itemsOrJunk(block: string, ...items: (() => void)[]): void {
-    let loop = this.itemLoops.get(block);
-    if (!loop) {
-      const alternatives = {
-        MAX_LOOKAHEAD: 1,
+    /** Offset just past the last consumed token (a rule's end, read after its last token). */
+    private end(): number {
+      return this.LA(0).endOffset! + 1;
+    }
+
+    /** A block property keyed by its keyword. */
+    private prop(key: IToken, value: unknown): Prop | undefined {
+      return this.live ? [key.image, value] : undefined;
+    }
+
+    /** A block property keyed by a sub-rule name. */
+    private item(key: string, value: unknown): Prop | undefined {
+      return this.live ? [key, value] : undefined;
+    }
+
+    /** Resets the AST build's working state (also after a parse that threw). */
+    resetActions(): void {
+      this.blockItems = undefined;
+      this.exValues.length = 0;
+      this.exTags.length = 0;
+      this.argList = undefined;
+      this.parts = undefined;
+      this.acc = undefined;
+    }
+
+    // ───────────── module ─────────────
+
+    /**
+     * Re-synchronisation after an error, innermost rule first: Chevrotain's default searches the
+     * follow sets outermost first, so the top-level `TopJunk` category (which matches nearly every
+     * token) would always win and one error would swallow the rest of its declaration. Searching
+     * from the innermost rule resumes at the closest place that can continue (the next argument,
+     * the next property, the next step), and the junk alternatives of the enclosing block take
+     * what is left. Relies on Chevrotain 11's recoverable trait (`buildFullFollowKeyStack`,
+     * `getFollowSetFromFollowKey`).
+     */
+    findReSyncTokenType(): TokenType {
+      const self = this as unknown as {
+        buildFullFollowKeyStack(): unknown[];
+        getFollowSetFromFollowKey(key: unknown): TokenType[] | undefined;
+      };
+      const sets = self.buildFullFollowKeyStack().map((k) => self.getFollowSetFromFollowKey(k) ?? []);
+      for (let k = 1; ; k++) {
+        const tok = this.LA(k);
+        for (let i = sets.length - 1; i >= 0; i--) {
+          for (const tt of sets[i]!) if (tokenMatcher(tok, tt)) return tt;
+        }
+        if (tok.tokenType === EOF) return EOF;
+      }
+    }
+
+    /** Set when the parse consumed junk (so the junk walk can be skipped when it did not). */
+    junkSeen = false;
+
+    /** Junk is reported by the CST path: the AST build gives up on the file. */
+    private sawJunk(): void {
+      this.junkSeen = true;
+      if (this.live) throw MISSING;
+    }
+
+    /**
+     * The options of each block's item loop, built once per block kind: Chevrotain's DSL takes
+     * plain objects and closures, and rebuilding them for every item of a 10,000-step plan was a
+     * large share of the parser's allocations.
+     */
+    private readonly itemLoops = new Map<string, { MAX_LOOKAHEAD: number; GATE: () => boolean; DEF: () => void }>();
+    /** The items of the innermost block being parsed (AST build). */
+    private blockItems: unknown[] | undefined;
+
+    /** Block items followed by recovery alternatives: a stray token or a stray `{ … }` group is
+     *  consumed (labelled `junk`) and reported by the CST→AST phase, once per run. Returns the
+     *  items' values in source order (AST build). */
+    private itemsOrJunk<T = Prop>(block: string, ...items: (() => unknown)[]): T[] {
+      let loop = this.itemLoops.get(block);
+      if (!loop) {
+        const alternatives = {
+          MAX_LOOKAHEAD: 1,
+          IGNORE_AMBIGUITIES: true,
+          DEF: [
+            ...items.map((ALT) => ({ ALT })),
+            {
+              ALT: () => {
+                this.CONSUME9(Junk, { LABEL: 'junk' });
+                this.ACTION(() => this.sawJunk());
+              },
+            },
+            {
+              ALT: () => {
+                this.CONSUME9(DeclWord, { LABEL: 'junk' });
+                this.ACTION(() => this.sawJunk());
+              },
+            },
+            {
+              ALT: () => {
+                this.SUBRULE9(this.junkBraces, { LABEL: 'junkBraces' });
+                this.ACTION(() => this.sawJunk());
+              },
+            },
+          ] as IOrAlt<unknown>[],
+        };
+        loop = {
+          MAX_LOOKAHEAD: 1,
+          // Stop at a real declaration (`plan p {`) so a missing `}` is reported as such and the
+          // declaration is parsed; a declaration word used otherwise (`plan.cost`) is junk.
+          GATE: () => !this.startsDeclaration(),
+          DEF: () => {
+            const x = this.OR9(alternatives);
+            if (this.live) this.blockItems!.push(x);
+          },
+        };
+        this.itemLoops.set(block, loop);
+      }
+      const outer = this.blockItems;
+      const mine: unknown[] | undefined = this.live ? [] : undefined;
+      this.blockItems = mine;
+      this.MANY9(loop);
+      this.blockItems = outer;
+      return mine as T[];
+    }
+
+    private currentRuleName(): string | undefined {
+      const stack = (this as unknown as { getHumanReadableRuleStack(): string[] }).getHumanReadableRuleStack();
+      return stack[stack.length - 1];
+    }
+
+    /** Whether the next tokens start a top-level declaration the current block does not accept. */
+    private startsDeclaration(): boolean {
+      const t1 = this.LA(1).tokenType;
+      if (!tokenMatcher(this.LA(1), DeclWord)) return false;
+      const name2 = tokenMatcher(this.LA(2), Name);
+      const t3 = this.LA(3).tokenType;
+      switch (t1) {
+        case K.invariant:
+          // A plan accepts invariants; elsewhere `invariant x {` starts a top-level one.
+          return this.currentRuleName() !== 'planDecl' && (name2 || this.LA(2).tokenType === StringTok) && t3 === LCurly;
+        case K.context:
+          return this.LA(2).tokenType === LCurly;
+        case K.type:
+          return name2 && t3 === Assign;
+        case K.module:
+        case K.import:
+          return true;
+        case K.simulate:
+          return name2 && (t3 === LCurly || t3 === Dot);
+        default:
+          return name2 && t3 === LCurly;
+      }
+    }
+
+    junkBraces = this.RULE('junkBraces', () => {
+      this.CONSUME(LCurly);
+      this.MANY(() => {
+        this.OR([
+          { ALT: () => this.CONSUME(Junk) },
+          { ALT: () => this.SUBRULE(this.junkBraces) },
+        ]);
+      });
+      this.CONSUME(RCurly);
+    });
+
+    /** Tokens that cannot start a declaration are consumed as `junk` so one bad line at the top
+     *  level does not end the parse; the CST→AST phase reports each run of them once. */
+    moduleFile = this.RULE('moduleFile', () => {
+      const items: unknown[] | undefined = this.live ? [] : undefined;
+      this.MANY(() => {
+        this.OR([
+          {
+            ALT: () => {
+              const d = this.SUBRULE(this.topItem);
+              items?.push(d);
+            },
+          },
+          {
+            ALT: () => {
+              this.CONSUME(TopJunk, { LABEL: 'junk' });
+              this.ACTION(() => this.sawJunk());
+            },
+          },
+        ]);
+      });
+      if (this.live) return this.b.moduleOf(v(items));
+    });
+
+    topItem = this.RULE('topItem', () => {
+      const start = this.live ? this.at() : 0;
+      const d = v<A.ModuleDecl | A.ImportDecl | A.Declaration>(this.OR([
+        { ALT: () => this.SUBRULE(this.moduleDecl) },
+        { ALT: () => this.SUBRULE(this.importDecl) },
+        { ALT: () => this.SUBRULE(this.typeAlias) },
+        { ALT: () => this.SUBRULE(this.capabilityDecl) },
+        { ALT: () => this.SUBRULE(this.resourceDecl) },
+        { ALT: () => this.SUBRULE(this.policyDecl) },
+        { ALT: () => this.SUBRULE(this.guardrailDecl) },
+        { ALT: () => this.SUBRULE(this.contextDecl) },
+        { ALT: () => this.SUBRULE(this.planDecl) },
+        { ALT: () => this.SUBRULE(this.triggerDecl) },
+        { ALT: () => this.SUBRULE(this.invariantDecl) },
+        { ALT: () => this.SUBRULE(this.simulateDecl) },
+      ]));
+      if (!this.live) return;
+      if (d.kind === 'ModuleDecl' || d.kind === 'FileImport' || d.kind === 'StdImport') return d;
+      return this.b.declarationOf(d, start);
+    });
+
+    qualifiedName = this.RULE('qualifiedName', () => {
+      const first = this.CONSUME(Name, { LABEL: 'part' });
+      const parts: IToken[] | undefined = this.live ? [first] : undefined;
+      this.MANY(() => {
+        this.CONSUME(Dot);
+        const p = this.CONSUME2(Name, { LABEL: 'part' });
+        parts?.push(p);
+      });
+      if (this.live) return this.b.qualified(parts!);
+    });
+
+    // Lists allow a trailing comma; it is consumed inside the list rule so LL(2) lookahead can
+    // tell `, name` (continue) from `, }` (end).
+    nameList = this.RULE('nameList', () => {
+      const first = this.CONSUME(Name, { LABEL: 'name' });
+      const names: A.Ident[] | undefined = this.live ? [this.b.ident(first)] : undefined;
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        const n = this.CONSUME2(Name, { LABEL: 'name' });
+        names?.push(this.b.ident(n));
+      });
+      this.OPTION(() => this.CONSUME2(Comma));
+      return names;
+    });
+
+    qualifiedNameList = this.RULE('qualifiedNameList', () => {
+      const first = this.SUBRULE(this.qualifiedName, { LABEL: 'name' });
+      const names: unknown[] | undefined = this.live ? [first] : undefined;
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        const n = this.SUBRULE2(this.qualifiedName, { LABEL: 'name' });
+        names?.push(n);
+      });
+      return names;
+    });
+
+    moduleDecl = this.RULE('moduleDecl', () => {
+      const kw = this.CONSUME(K.module);
+      const name = this.SUBRULE(this.qualifiedName);
+      if (this.live) return { kind: 'ModuleDecl', name: v<A.QualifiedName>(name), range: this.b.span(kw.startOffset, this.end()) } satisfies A.ModuleDecl;
+    });
+
+    importDecl = this.RULE('importDecl', () => {
+      const kw = this.CONSUME(K.import);
+      const made = this.OR([
+        {
+          ALT: () => {
+            const path = this.CONSUME(StringTok, { LABEL: 'path' });
+            this.CONSUME(K.as);
+            const alias = this.CONSUME(Name, { LABEL: 'alias' });
+            if (this.live) {
+              const b = this.b;
+              const imp: A.FileImport = { kind: 'FileImport', path: b.plainString(path), pathRange: b.tokRange(path), alias: b.ident(alias), range: b.span(kw.startOffset, this.end()) };
+              return imp;
+            }
+          },
+        },
+        {
+          ALT: () => {
+            const path = this.SUBRULE(this.qualifiedName);
+            const names = this.OPTION(() => {
+              this.CONSUME(LCurly);
+              const list = this.OPTION2(() => this.SUBRULE(this.nameList));
+              this.CONSUME(RCurly);
+              return list ?? [];
+            });
+            if (this.live) {
+              const imp: { -readonly [P in keyof A.StdImport]: A.StdImport[P] } = { kind: 'StdImport', path: v(path), range: this.b.span(kw.startOffset, this.end()) };
+              if (names !== undefined) imp.names = v(names);
+              return imp;
+            }
+          },
+        },
+      ]);
+      return made;
+    });
+
+    // ───────────── types ─────────────
+
+    typeAlias = this.RULE('typeAlias', () => {
+      const kw = this.CONSUME(K.type);
+      const name = this.CONSUME(Name, { LABEL: 'name' });
+      this.CONSUME(Assign);
+      const type = this.SUBRULE(this.typeExpr);
+      if (this.live) {
+        const d: A.TypeAliasDecl = { kind: 'TypeAliasDecl', name: this.b.ident(name), type: v(type), range: this.b.span(kw.startOffset, this.end()) };
+        return d;
+      }
+    });
+
+    typeExpr = this.RULE('typeExpr', () => {
+      const start = this.live ? this.at() : 0;
+      const t = this.OR([
+        { ALT: () => this.SUBRULE(this.enumType) },
+        { ALT: () => this.SUBRULE(this.recordType) },
+        { ALT: () => this.SUBRULE(this.namedType) },
+      ]);
+      const q = this.OPTION(() => this.CONSUME(Question));
+      if (!this.live) return;
+      if (q) return { kind: 'OptionalType', inner: v<A.TypeExpr>(t), range: this.b.span(start, this.end()) } satisfies A.OptionalType;
+      return t;
+    });
+
+    enumType = this.RULE('enumType', () => {
+      const first = this.CONSUME(StringTok, { LABEL: 'value' });
+      const values: IToken[] | undefined = this.live ? [first] : undefined;
+      this.MANY(() => {
+        this.CONSUME(Pipe);
+        const s = this.CONSUME2(StringTok, { LABEL: 'value' });
+        values?.push(s);
+      });
+      if (this.live) {
+        const t: A.EnumType = { kind: 'EnumType', values: values!.map((s) => this.b.plainString(s)), range: this.b.span(first.startOffset, this.end()) };
+        return t;
+      }
+    });
+
+    recordType = this.RULE('recordType', () => {
+      const open = this.CONSUME(LCurly);
+      const fields: A.FieldDecl[] | undefined = this.live ? [] : undefined;
+      this.MANY(() => {
+        const f = this.SUBRULE(this.fieldDecl);
+        fields?.push(v(f));
+        this.OPTION(() => this.CONSUME(Comma));
+      });
+      this.CONSUME(RCurly);
+      if (this.live) return this.b.recordTypeOf(fields!, open.startOffset, this.end());
+    });
+
+    fieldDecl = this.RULE('fieldDecl', () => {
+      const name = this.CONSUME(Name, { LABEL: 'name' });
+      this.CONSUME(Colon);
+      const type = this.SUBRULE(this.typeExpr);
+      const dataClass = this.OPTION(() => {
+        this.CONSUME(At);
+        return this.CONSUME2(Name, { LABEL: 'dataClass' });
+      });
+      const def = this.OPTION2(() => {
+        this.CONSUME(Assign);
+        return this.SUBRULE(this.expression, { LABEL: 'default' });
+      });
+      if (this.live) return this.b.fieldDeclOf(name, v(type), dataClass, v(def), name.startOffset, this.end());
+    });
+
+    namedType = this.RULE('namedType', () => {
+      const start = this.live ? this.at() : 0;
+      const name = this.SUBRULE(this.qualifiedName);
+      const args: unknown[] | undefined = this.live ? [] : undefined;
+      this.OPTION(() => {
+        this.CONSUME(Lt);
+        const a = this.SUBRULE(this.typeExpr, { LABEL: 'arg' });
+        args?.push(a);
+        this.MANY(() => {
+          this.CONSUME(Comma);
+          const b = this.SUBRULE2(this.typeExpr, { LABEL: 'arg' });
+          args?.push(b);
+        });
+        this.CONSUME(Gt);
+      });
+      if (this.live) return this.b.namedTypeOf(v(name), v(args), start, this.end());
+    });
+
+    // ───────────── shared properties ─────────────
+
+    retrySpec = this.RULE('retrySpec', () => {
+      const kw = this.CONSUME(K.retry);
+      const attempts = this.CONSUME(NumberTok, { LABEL: 'attempts' });
+      let kind: IToken | undefined;
+      let delay: IToken | undefined;
+      let max: IToken | undefined;
+      this.OPTION(() => {
+        this.CONSUME(K.backoff);
+        kind = this.CONSUME(Name, { LABEL: 'backoffKind' });
+        delay = this.CONSUME(DurationTok, { LABEL: 'delay' });
+        this.OPTION2(() => {
+          this.CONSUME(K.max);
+          max = this.CONSUME2(DurationTok, { LABEL: 'max' });
+        });
+      });
+      if (this.live) return this.b.retrySpecOf(attempts, kind, delay, max, kw.startOffset, this.end());
+    });
+
+    boolLit = this.RULE('boolLit', () => {
+      const t = this.OR([{ ALT: () => this.CONSUME(R.true) }, { ALT: () => this.CONSUME(R.false) }]);
+      if (this.live) return t.tokenType === R.true;
+    });
+
+    stringList = this.RULE('stringList', () => {
+      const first = this.CONSUME(StringTok, { LABEL: 'value' });
+      const values: IToken[] | undefined = this.live ? [first] : undefined;
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        const s = this.CONSUME2(StringTok, { LABEL: 'value' });
+        values?.push(s);
+      });
+      return values;
+    });
+
+    // ───────────── capability ─────────────
+
+    capabilityDecl = this.RULE('capabilityDecl', () => {
+      const kw = this.CONSUME(K.capability);
+      const name = this.CONSUME(Name, { LABEL: 'name' });
+      this.CONSUME(LCurly);
+      const props = this.itemsOrJunk('capabilityDecl', () => this.SUBRULE(this.capabilityProp));
+      this.CONSUME(RCurly);
+      if (this.live) return this.b.capabilityOf(name, props, kw.startOffset, this.end());
+    });
+
+    capabilityProp = this.RULE('capabilityProp', () => {
+      return this.OR([
+        { ALT: () => { const k = this.CONSUME(K.kind, { LABEL: 'key' }); const w = this.CONSUME(Name, { LABEL: 'word' }); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.input, { LABEL: 'key' }); const r = this.SUBRULE(this.recordType); return this.prop(k, r); } },
+        { ALT: () => { const k = this.CONSUME(K.output, { LABEL: 'key' }); const t = this.SUBRULE(this.typeExpr); return this.prop(k, t); } },
+        { ALT: () => { const k = this.CONSUME(K.handler, { LABEL: 'key' }); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
+        { ALT: () => { const k = this.CONSUME(K.timeout, { LABEL: 'key' }); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const r = this.SUBRULE(this.retrySpec); return this.item('retrySpec', r); } },
+        { ALT: () => { const k = this.CONSUME(K.cost, { LABEL: 'key' }); const m = this.CONSUME(MoneyTok); return this.prop(k, m); } },
+        { ALT: () => { const k = this.CONSUME(K.latency, { LABEL: 'key' }); const d = this.CONSUME2(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.data, { LABEL: 'key' }); const w = this.CONSUME2(Name, { LABEL: 'word' }); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.consent, { LABEL: 'key' }); const l = this.SUBRULE(this.stringList); return this.prop(k, l); } },
+        { ALT: () => { const k = this.CONSUME(K.requires, { LABEL: 'key' }); const l = this.SUBRULE(this.nameList); return this.prop(k, l); } },
+        { ALT: () => { const k = this.CONSUME(K.idempotent, { LABEL: 'key' }); const b = this.SUBRULE(this.boolLit); return this.prop(k, b); } },
+      ]);
+    });
+
+    // ───────────── resource ─────────────
+
+    resourceDecl = this.RULE('resourceDecl', () => {
+      const kw = this.CONSUME(K.resource);
+      const name = this.CONSUME(Name, { LABEL: 'name' });
+      this.CONSUME(LCurly);
+      const props = this.itemsOrJunk('resourceDecl', () => this.SUBRULE(this.resourceProp));
+      this.CONSUME(RCurly);
+      if (this.live) return this.b.resourceOf(name, props, kw.startOffset, this.end());
+    });
+
+    resourceProp = this.RULE('resourceProp', () => {
+      return this.OR([
+        { ALT: () => { const k = this.CONSUME(K.kind, { LABEL: 'key' }); const w = this.CONSUME(Name, { LABEL: 'word' }); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.provides, { LABEL: 'key' }); const l = this.SUBRULE(this.nameList); return this.prop(k, l); } },
+        { ALT: () => { const k = this.CONSUME(K.concurrency, { LABEL: 'key' }); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
+        { ALT: () => { const k = this.CONSUME(K.cost, { LABEL: 'key' }); const m = this.CONSUME(MoneyTok); return this.prop(k, m); } },
+        { ALT: () => { const k = this.CONSUME(K.latency, { LABEL: 'key' }); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.reliability, { LABEL: 'key' }); const p = this.CONSUME(PercentTok); return this.prop(k, p); } },
+        { ALT: () => { const k = this.CONSUME(K.location, { LABEL: 'key' }); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
+        { ALT: () => { const k = this.CONSUME(K.energy, { LABEL: 'key' }); const n = this.CONSUME2(NumberTok); return this.prop(k, n); } },
+      ]);
+    });
+
+    // ───────────── policy ─────────────
+
+    policyDecl = this.RULE('policyDecl', () => {
+      const kw = this.CONSUME(K.policy);
+      const name = this.CONSUME(Name, { LABEL: 'name' });
+      this.CONSUME(LCurly);
+      const props = this.itemsOrJunk('policyDecl', () => this.SUBRULE(this.policyProp));
+      this.CONSUME(RCurly);
+      if (this.live) return this.b.policyOf(name, props, kw.startOffset, this.end());
+    });
+
+    policyProp = this.RULE('policyProp', () => {
+      return this.OR([
+        { ALT: () => { const k = this.CONSUME(K.strategy, { LABEL: 'key' }); const w = this.CONSUME(Name, { LABEL: 'word' }); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.weights, { LABEL: 'key' }); const w = this.SUBRULE(this.weightsBlock); return this.prop(k, w); } },
+        { ALT: () => { const b = this.SUBRULE(this.budgetDecl); return this.item('budgetDecl', b); } },
+        { ALT: () => { const k = this.CONSUME(K.prefer, { LABEL: 'key' }); const w = this.CONSUME2(Name, { LABEL: 'word' }); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.max_fallbacks, { LABEL: 'key' }); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
+        { ALT: () => { const k = this.CONSUME(K.require_consent, { LABEL: 'key' }); const b = this.SUBRULE(this.boolLit); return this.prop(k, b); } },
+        { ALT: () => { const r = this.SUBRULE(this.rateLimitDecl); return this.item('rateLimitDecl', r); } },
+      ]);
+    });
+
+    weightsBlock = this.RULE('weightsBlock', () => {
+      this.CONSUME(LCurly);
+      const entries: unknown[] | undefined = this.live ? [] : undefined;
+      this.MANY(() => {
+        const e = this.SUBRULE(this.weightEntry);
+        entries?.push(e);
+        this.OPTION(() => this.CONSUME(Comma));
+      });
+      this.CONSUME(RCurly);
+      return entries;
+    });
+
+    weightEntry = this.RULE('weightEntry', () => {
+      const key = this.CONSUME(Name, { LABEL: 'key' });
+      this.CONSUME(Colon);
+      const n = this.CONSUME(NumberTok);
+      if (this.live) {
+        const w: A.WeightDecl = { kind: 'WeightDecl', key: this.b.ident(key), value: this.b.numberLit(n), range: this.b.span(key.startOffset, this.end()) };
+        return w;
+      }
+    });
+
+    budgetDecl = this.RULE('budgetDecl', () => {
+      const kw = this.CONSUME(K.budget);
+      const metric = this.CONSUME(Name, { LABEL: 'metric' });
+      const op = this.OR([
+        { ALT: () => this.CONSUME(LtEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(Lt, { LABEL: 'op' }) },
+      ]);
+      const limit = this.OR2([
+        { ALT: () => this.CONSUME(MoneyTok, { LABEL: 'limit' }) },
+        { ALT: () => this.CONSUME(DurationTok, { LABEL: 'limit' }) },
+      ]);
+      if (this.live) return this.b.budgetOf(metric, op, limit, kw.startOffset, this.end());
+    });
+
+    rateLimitDecl = this.RULE('rateLimitDecl', () => {
+      const kw = this.CONSUME(K.rate_limit);
+      const capability = this.SUBRULE(this.qualifiedName);
+      const count = this.CONSUME(NumberTok, { LABEL: 'count' });
+      this.CONSUME(K.per);
+      const per = this.CONSUME(DurationTok, { LABEL: 'per' });
+      if (this.live) {
+        const b = this.b;
+        const r: A.RateLimitDecl = {
+          kind: 'RateLimitDecl',
+          capability: v(capability),
+          count: b.integer(count, 'the rate limit count').value,
+          per: b.durationLit(per),
+          range: b.span(kw.startOffset, this.end()),
+        };
+        return r;
+      }
+    });
+
+    // ───────────── guardrail ─────────────
+
+    guardrailDecl = this.RULE('guardrailDecl', () => {
+      const kw = this.CONSUME(K.guardrail);
+      const name = this.CONSUME(Name, { LABEL: 'name' });
+      this.CONSUME(LCurly);
+      const props = this.itemsOrJunk('guardrailDecl', () => this.SUBRULE(this.guardrailProp));
+      this.CONSUME(RCurly);
+      if (this.live) return this.b.guardrailOf(name, props, kw.startOffset, this.end());
+    });
+
+    guardrailProp = this.RULE('guardrailProp', () => {
+      return this.OR([
+        { ALT: () => { const k = this.CONSUME(K.severity, { LABEL: 'key' }); const w = this.CONSUME(Name, { LABEL: 'word' }); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.category, { LABEL: 'key' }); const w = this.CONSUME2(Name, { LABEL: 'word' }); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.message, { LABEL: 'key' }); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
+        { ALT: () => { const r = this.SUBRULE(this.forbidRule); return this.item('forbidRule', r); } },
+        { ALT: () => { const r = this.SUBRULE(this.requireRule); return this.item('requireRule', r); } },
+        { ALT: () => { const r = this.SUBRULE(this.assertRule); return this.item('assertRule', r); } },
+        { ALT: () => { const r = this.SUBRULE(this.checkRule); return this.item('checkRule', r); } },
+      ]);
+    });
+
+    forbidRule = this.RULE('forbidRule', () => {
+      const kw = this.CONSUME(K.forbid);
+      this.CONSUME(K.step);
+      this.CONSUME(K.where);
+      const condition = this.SUBRULE(this.expression);
+      if (this.live) return { kind: 'ForbidRule', condition: v<A.Expr>(condition), range: this.b.span(kw.startOffset, this.end()) } satisfies A.ForbidRule;
+    });
+
+    requireRule = this.RULE('requireRule', () => {
+      const kw = this.CONSUME(K.require);
+      const subject = this.SUBRULE(this.selector, { LABEL: 'subject' });
+      const order = this.OR([
+        { ALT: () => this.CONSUME(K.before, { LABEL: 'order' }) },
+        { ALT: () => this.CONSUME(K.after, { LABEL: 'order' }) },
+      ]);
+      const object = this.SUBRULE2(this.selector, { LABEL: 'object' });
+      if (this.live) {
+        const r: A.RequireRule = {
+          kind: 'RequireRule',
+          subject: v(subject),
+          order: order.image as 'before' | 'after',
+          object: v(object),
+          range: this.b.span(kw.startOffset, this.end()),
+        };
+        return r;
+      }
+    });
+
+    assertRule = this.RULE('assertRule', () => {
+      const kw = this.CONSUME(K.assert);
+      const condition = this.SUBRULE(this.expression);
+      if (this.live) return { kind: 'AssertRule', condition: v<A.Expr>(condition), range: this.b.span(kw.startOffset, this.end()) } satisfies A.AssertRule;
+    });
+
+    checkRule = this.RULE('checkRule', () => {
+      const kw = this.CONSUME(K.check);
+      const target = this.SUBRULE(this.selector);
+      this.CONSUME(K.where);
+      const condition = this.SUBRULE(this.expression);
+      if (this.live) {
+        const r: A.CheckRule = { kind: 'CheckRule', target: v(target), condition: v(condition), range: this.b.span(kw.startOffset, this.end()) };
+        return r;
+      }
+    });
+
+    selector = this.RULE('selector', () => {
+      const start = this.live ? this.at() : 0;
+      return this.OR({
         IGNORE_AMBIGUITIES: true,
         DEF: [
-          ...items.map((ALT) => ({ ALT })),
           {
+            GATE: () => this.LA(2).tokenType !== K.before && this.LA(2).tokenType !== K.after && this.LA(2).tokenType !== K.where,
             ALT: () => {
-              this.CONSUME9(Junk, { LABEL: 'junk' });
-              this.ACTION(() => (this.junkSeen = true));
+              this.CONSUME(K.kind);
+              const w = this.CONSUME(Name, { LABEL: 'kindWord' });
+              if (this.live) return this.b.kindSelector(w, this.b.span(start, this.end()));
+            },
+          },
+          {
+            GATE: () => this.LA(2).tokenType !== K.before && this.LA(2).tokenType !== K.after && this.LA(2).tokenType !== K.where,
+            ALT: () => {
+              this.CONSUME(K.capability);
+              const q = this.SUBRULE(this.qualifiedName);
+              if (this.live) return { kind: 'CapabilitySelector', capability: v<A.QualifiedName>(q), range: this.b.span(start, this.end()) } satisfies A.Selector;
             },
           },
           {
             ALT: () => {
-              this.CONSUME9(DeclWord, { LABEL: 'junk' });
-              this.ACTION(() => (this.junkSeen = true));
-            },
-          },
-          {
-            ALT: () => {
-              this.SUBRULE9(this.junkBraces, { LABEL: 'junkBraces' });
-              this.ACTION(() => (this.junkSeen = true));
+              const s = this.CONSUME2(Name, { LABEL: 'step' });
+              if (this.live) return { kind: 'StepSelector', step: this.b.ident(s), range: this.b.span(start, this.end()) } satisfies A.Selector;
             },
           },
         ],
-      };
-      loop = {
-        MAX_LOOKAHEAD: 1,
-        // Stop at a real declaration (`plan p {`) so a missing `}` is reported as such and the
-        // declaration is parsed; a declaration word used otherwise (`plan.cost`) is junk.
-        GATE: () => !this.startsDeclaration(),
-        DEF: () => this.OR9(alternatives),
-      };
-      this.itemLoops.set(block, loop);
-    }
-    this.MANY9(loop);
-  }
-
-  private currentRuleName(): string | undefined {
-    const stack = (this as unknown as { getHumanReadableRuleStack(): string[] }).getHumanReadableRuleStack();
-    return stack[stack.length - 1];
-  }
-
-  /** Whether the next tokens start a top-level declaration the current block does not accept. */
-  private startsDeclaration(): boolean {
-    const t1 = this.LA(1).tokenType;
-    if (!tokenMatcher(this.LA(1), DeclWord)) return false;
-    const name2 = tokenMatcher(this.LA(2), Name);
-    const t3 = this.LA(3).tokenType;
-    switch (t1) {
-      case K.invariant:
-        // A plan accepts invariants; elsewhere `invariant x {` starts a top-level one.
-        return this.currentRuleName() !== 'planDecl' && (name2 || this.LA(2).tokenType === StringTok) && t3 === LCurly;
-      case K.context:
-        return this.LA(2).tokenType === LCurly;
-      case K.type:
-        return name2 && t3 === Assign;
-      case K.module:
-      case K.import:
-        return true;
-      case K.simulate:
-        return name2 && (t3 === LCurly || t3 === Dot);
-      default:
-        return name2 && t3 === LCurly;
-    }
-  }
-
-  junkBraces = this.RULE('junkBraces', () => {
-    this.CONSUME(LCurly);
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(Junk) },
-        { ALT: () => this.SUBRULE(this.junkBraces) },
-      ]);
-    });
-    this.CONSUME(RCurly);
-  });
-
-  /** Tokens that cannot start a declaration are consumed as `junk` so one bad line at the top
-   *  level does not end the parse; the CST→AST phase reports each run of them once. */
-  moduleFile = this.RULE('moduleFile', () => {
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.SUBRULE(this.topItem) },
-        {
-          ALT: () => {
-            this.CONSUME(TopJunk, { LABEL: 'junk' });
-            this.ACTION(() => (this.junkSeen = true));
-          },
-        },
-      ]);
-    });
-  });
-
-  topItem = this.RULE('topItem', () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.moduleDecl) },
-      { ALT: () => this.SUBRULE(this.importDecl) },
-      { ALT: () => this.SUBRULE(this.typeAlias) },
-      { ALT: () => this.SUBRULE(this.capabilityDecl) },
-      { ALT: () => this.SUBRULE(this.resourceDecl) },
-      { ALT: () => this.SUBRULE(this.policyDecl) },
-      { ALT: () => this.SUBRULE(this.guardrailDecl) },
-      { ALT: () => this.SUBRULE(this.contextDecl) },
-      { ALT: () => this.SUBRULE(this.planDecl) },
-      { ALT: () => this.SUBRULE(this.triggerDecl) },
-      { ALT: () => this.SUBRULE(this.invariantDecl) },
-      { ALT: () => this.SUBRULE(this.simulateDecl) },
-    ]);
-  });
-
-  qualifiedName = this.RULE('qualifiedName', () => {
-    this.CONSUME(Name, { LABEL: 'part' });
-    this.MANY(() => {
-      this.CONSUME(Dot);
-      this.CONSUME2(Name, { LABEL: 'part' });
-    });
-  });
-
-  // Lists allow a trailing comma; it is consumed inside the list rule so LL(2) lookahead can
-  // tell `, name` (continue) from `, }` (end).
-  nameList = this.RULE('nameList', () => {
-    this.CONSUME(Name, { LABEL: 'name' });
-    this.MANY(() => {
-      this.CONSUME(Comma);
-      this.CONSUME2(Name, { LABEL: 'name' });
-    });
-    this.OPTION(() => this.CONSUME2(Comma));
-  });
-
-  qualifiedNameList = this.RULE('qualifiedNameList', () => {
-    this.SUBRULE(this.qualifiedName, { LABEL: 'name' });
-    this.MANY(() => {
-      this.CONSUME(Comma);
-      this.SUBRULE2(this.qualifiedName, { LABEL: 'name' });
-    });
-  });
-
-  moduleDecl = this.RULE('moduleDecl', () => {
-    this.CONSUME(K.module);
-    this.SUBRULE(this.qualifiedName);
-  });
-
-  importDecl = this.RULE('importDecl', () => {
-    this.CONSUME(K.import);
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(StringTok, { LABEL: 'path' });
-          this.CONSUME(K.as);
-          this.CONSUME(Name, { LABEL: 'alias' });
-        },
-      },
-      {
-        ALT: () => {
-          this.SUBRULE(this.qualifiedName);
-          this.OPTION(() => {
-            this.CONSUME(LCurly);
-            this.OPTION2(() => this.SUBRULE(this.nameList));
-            this.CONSUME(RCurly);
-          });
-        },
-      },
-    ]);
-  });
-
-  // ───────────── types ─────────────
-
-  typeAlias = this.RULE('typeAlias', () => {
-    this.CONSUME(K.type);
-    this.CONSUME(Name, { LABEL: 'name' });
-    this.CONSUME(Assign);
-    this.SUBRULE(this.typeExpr);
-  });
-
-  typeExpr = this.RULE('typeExpr', () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.enumType) },
-      { ALT: () => this.SUBRULE(this.recordType) },
-      { ALT: () => this.SUBRULE(this.namedType) },
-    ]);
-    this.OPTION(() => this.CONSUME(Question));
-  });
-
-  enumType = this.RULE('enumType', () => {
-    this.CONSUME(StringTok, { LABEL: 'value' });
-    this.MANY(() => {
-      this.CONSUME(Pipe);
-      this.CONSUME2(StringTok, { LABEL: 'value' });
-    });
-  });
-
-  recordType = this.RULE('recordType', () => {
-    this.CONSUME(LCurly);
-    this.MANY(() => {
-      this.SUBRULE(this.fieldDecl);
-      this.OPTION(() => this.CONSUME(Comma));
-    });
-    this.CONSUME(RCurly);
-  });
-
-  fieldDecl = this.RULE('fieldDecl', () => {
-    this.CONSUME(Name, { LABEL: 'name' });
-    this.CONSUME(Colon);
-    this.SUBRULE(this.typeExpr);
-    this.OPTION(() => {
-      this.CONSUME(At);
-      this.CONSUME2(Name, { LABEL: 'dataClass' });
-    });
-    this.OPTION2(() => {
-      this.CONSUME(Assign);
-      this.SUBRULE(this.expression, { LABEL: 'default' });
-    });
-  });
-
-  namedType = this.RULE('namedType', () => {
-    this.SUBRULE(this.qualifiedName);
-    this.OPTION(() => {
-      this.CONSUME(Lt);
-      this.SUBRULE(this.typeExpr, { LABEL: 'arg' });
-      this.MANY(() => {
-        this.CONSUME(Comma);
-        this.SUBRULE2(this.typeExpr, { LABEL: 'arg' });
-      });
-      this.CONSUME(Gt);
-    });
-  });
-
-  // ───────────── shared properties ─────────────
-
-  retrySpec = this.RULE('retrySpec', () => {
-    this.CONSUME(K.retry);
-    this.CONSUME(NumberTok, { LABEL: 'attempts' });
-    this.OPTION(() => {
-      this.CONSUME(K.backoff);
-      this.CONSUME(Name, { LABEL: 'backoffKind' });
-      this.CONSUME(DurationTok, { LABEL: 'delay' });
-      this.OPTION2(() => {
-        this.CONSUME(K.max);
-        this.CONSUME2(DurationTok, { LABEL: 'max' });
       });
     });
-  });
 
-  boolLit = this.RULE('boolLit', () => {
-    this.OR([{ ALT: () => this.CONSUME(R.true) }, { ALT: () => this.CONSUME(R.false) }]);
-  });
+    // ───────────── context ─────────────
 
-  stringList = this.RULE('stringList', () => {
-    this.CONSUME(StringTok, { LABEL: 'value' });
-    this.MANY(() => {
-      this.CONSUME(Comma);
-      this.CONSUME2(StringTok, { LABEL: 'value' });
+    contextDecl = this.RULE('contextDecl', () => {
+      const kw = this.CONSUME(K.context);
+      const rec = this.SUBRULE(this.recordType);
+      if (this.live) return { kind: 'ContextDecl', fields: v<A.RecordType>(rec).fields, range: this.b.span(kw.startOffset, this.end()) } satisfies A.ContextDecl;
     });
-  });
 
-  // ───────────── capability ─────────────
+    // ───────────── plan ─────────────
 
-  capabilityDecl = this.RULE('capabilityDecl', () => {
-    this.CONSUME(K.capability);
-    this.CONSUME(Name, { LABEL: 'name' });
-    this.CONSUME(LCurly);
-    this.itemsOrJunk('capabilityDecl', () => this.SUBRULE(this.capabilityProp));
-    this.CONSUME(RCurly);
-  });
-
-  capabilityProp = this.RULE('capabilityProp', () => {
-    this.OR([
-      { ALT: () => { this.CONSUME(K.kind, { LABEL: 'key' }); this.CONSUME(Name, { LABEL: 'word' }); } },
-      { ALT: () => { this.CONSUME(K.input, { LABEL: 'key' }); this.SUBRULE(this.recordType); } },
-      { ALT: () => { this.CONSUME(K.output, { LABEL: 'key' }); this.SUBRULE(this.typeExpr); } },
-      { ALT: () => { this.CONSUME(K.handler, { LABEL: 'key' }); this.CONSUME(StringTok); } },
-      { ALT: () => { this.CONSUME(K.timeout, { LABEL: 'key' }); this.CONSUME(DurationTok); } },
-      { ALT: () => this.SUBRULE(this.retrySpec) },
-      { ALT: () => { this.CONSUME(K.cost, { LABEL: 'key' }); this.CONSUME(MoneyTok); } },
-      { ALT: () => { this.CONSUME(K.latency, { LABEL: 'key' }); this.CONSUME2(DurationTok); } },
-      { ALT: () => { this.CONSUME(K.data, { LABEL: 'key' }); this.CONSUME2(Name, { LABEL: 'word' }); } },
-      { ALT: () => { this.CONSUME(K.consent, { LABEL: 'key' }); this.SUBRULE(this.stringList); } },
-      { ALT: () => { this.CONSUME(K.requires, { LABEL: 'key' }); this.SUBRULE(this.nameList); } },
-      { ALT: () => { this.CONSUME(K.idempotent, { LABEL: 'key' }); this.SUBRULE(this.boolLit); } },
-    ]);
-  });
-
-  // ───────────── resource ─────────────
-
-  resourceDecl = this.RULE('resourceDecl', () => {
-    this.CONSUME(K.resource);
-    this.CONSUME(Name, { LABEL: 'name' });
-    this.CONSUME(LCurly);
-    this.itemsOrJunk('resourceDecl', () => this.SUBRULE(this.resourceProp));
-    this.CONSUME(RCurly);
-  });
-
-  resourceProp = this.RULE('resourceProp', () => {
-    this.OR([
-      { ALT: () => { this.CONSUME(K.kind, { LABEL: 'key' }); this.CONSUME(Name, { LABEL: 'word' }); } },
-      { ALT: () => { this.CONSUME(K.provides, { LABEL: 'key' }); this.SUBRULE(this.nameList); } },
-      { ALT: () => { this.CONSUME(K.concurrency, { LABEL: 'key' }); this.CONSUME(NumberTok); } },
-      { ALT: () => { this.CONSUME(K.cost, { LABEL: 'key' }); this.CONSUME(MoneyTok); } },
-      { ALT: () => { this.CONSUME(K.latency, { LABEL: 'key' }); this.CONSUME(DurationTok); } },
-      { ALT: () => { this.CONSUME(K.reliability, { LABEL: 'key' }); this.CONSUME(PercentTok); } },
-      { ALT: () => { this.CONSUME(K.location, { LABEL: 'key' }); this.CONSUME(StringTok); } },
-      { ALT: () => { this.CONSUME(K.energy, { LABEL: 'key' }); this.CONSUME2(NumberTok); } },
-    ]);
-  });
-
-  // ───────────── policy ─────────────
-
-  policyDecl = this.RULE('policyDecl', () => {
-    this.CONSUME(K.policy);
-    this.CONSUME(Name, { LABEL: 'name' });
-    this.CONSUME(LCurly);
-    this.itemsOrJunk('policyDecl', () => this.SUBRULE(this.policyProp));
-    this.CONSUME(RCurly);
-  });
-
-  policyProp = this.RULE('policyProp', () => {
-    this.OR([
-      { ALT: () => { this.CONSUME(K.strategy, { LABEL: 'key' }); this.CONSUME(Name, { LABEL: 'word' }); } },
-      { ALT: () => { this.CONSUME(K.weights, { LABEL: 'key' }); this.SUBRULE(this.weightsBlock); } },
-      { ALT: () => this.SUBRULE(this.budgetDecl) },
-      { ALT: () => { this.CONSUME(K.prefer, { LABEL: 'key' }); this.CONSUME2(Name, { LABEL: 'word' }); } },
-      { ALT: () => { this.CONSUME(K.max_fallbacks, { LABEL: 'key' }); this.CONSUME(NumberTok); } },
-      { ALT: () => { this.CONSUME(K.require_consent, { LABEL: 'key' }); this.SUBRULE(this.boolLit); } },
-      { ALT: () => this.SUBRULE(this.rateLimitDecl) },
-    ]);
-  });
-
-  weightsBlock = this.RULE('weightsBlock', () => {
-    this.CONSUME(LCurly);
-    this.MANY(() => {
-      this.SUBRULE(this.weightEntry);
-      this.OPTION(() => this.CONSUME(Comma));
-    });
-    this.CONSUME(RCurly);
-  });
-
-  weightEntry = this.RULE('weightEntry', () => {
-    this.CONSUME(Name, { LABEL: 'key' });
-    this.CONSUME(Colon);
-    this.CONSUME(NumberTok);
-  });
-
-  budgetDecl = this.RULE('budgetDecl', () => {
-    this.CONSUME(K.budget);
-    this.CONSUME(Name, { LABEL: 'metric' });
-    this.OR([
-      { ALT: () => this.CONSUME(LtEq, { LABEL: 'op' }) },
-      { ALT: () => this.CONSUME(Lt, { LABEL: 'op' }) },
-    ]);
-    this.OR2([
-      { ALT: () => this.CONSUME(MoneyTok, { LABEL: 'limit' }) },
-      { ALT: () => this.CONSUME(DurationTok, { LABEL: 'limit' }) },
-    ]);
-  });
-
-  rateLimitDecl = this.RULE('rateLimitDecl', () => {
-    this.CONSUME(K.rate_limit);
-    this.SUBRULE(this.qualifiedName);
-    this.CONSUME(NumberTok, { LABEL: 'count' });
-    this.CONSUME(K.per);
-    this.CONSUME(DurationTok, { LABEL: 'per' });
-  });
-
-  // ───────────── guardrail ─────────────
-
-  guardrailDecl = this.RULE('guardrailDecl', () => {
-    this.CONSUME(K.guardrail);
-    this.CONSUME(Name, { LABEL: 'name' });
-    this.CONSUME(LCurly);
-    this.itemsOrJunk('guardrailDecl', () => this.SUBRULE(this.guardrailProp));
-    this.CONSUME(RCurly);
-  });
-
-  guardrailProp = this.RULE('guardrailProp', () => {
-    this.OR([
-      { ALT: () => { this.CONSUME(K.severity, { LABEL: 'key' }); this.CONSUME(Name, { LABEL: 'word' }); } },
-      { ALT: () => { this.CONSUME(K.category, { LABEL: 'key' }); this.CONSUME2(Name, { LABEL: 'word' }); } },
-      { ALT: () => { this.CONSUME(K.message, { LABEL: 'key' }); this.CONSUME(StringTok); } },
-      { ALT: () => this.SUBRULE(this.forbidRule) },
-      { ALT: () => this.SUBRULE(this.requireRule) },
-      { ALT: () => this.SUBRULE(this.assertRule) },
-      { ALT: () => this.SUBRULE(this.checkRule) },
-    ]);
-  });
-
-  forbidRule = this.RULE('forbidRule', () => {
-    this.CONSUME(K.forbid);
-    this.CONSUME(K.step);
-    this.CONSUME(K.where);
-    this.SUBRULE(this.expression);
-  });
-
-  requireRule = this.RULE('requireRule', () => {
-    this.CONSUME(K.require);
-    this.SUBRULE(this.selector, { LABEL: 'subject' });
-    this.OR([
-      { ALT: () => this.CONSUME(K.before, { LABEL: 'order' }) },
-      { ALT: () => this.CONSUME(K.after, { LABEL: 'order' }) },
-    ]);
-    this.SUBRULE2(this.selector, { LABEL: 'object' });
-  });
-
-  assertRule = this.RULE('assertRule', () => {
-    this.CONSUME(K.assert);
-    this.SUBRULE(this.expression);
-  });
-
-  checkRule = this.RULE('checkRule', () => {
-    this.CONSUME(K.check);
-    this.SUBRULE(this.selector);
-    this.CONSUME(K.where);
-    this.SUBRULE(this.expression);
-  });
-
-  selector = this.RULE('selector', () => {
-    this.OR({
-      IGNORE_AMBIGUITIES: true,
-      DEF: [
-        {
-          GATE: () => this.LA(2).tokenType !== K.before && this.LA(2).tokenType !== K.after && this.LA(2).tokenType !== K.where,
-          ALT: () => { this.CONSUME(K.kind); this.CONSUME(Name, { LABEL: 'kindWord' }); },
-        },
-        {
-          GATE: () => this.LA(2).tokenType !== K.before && this.LA(2).tokenType !== K.after && this.LA(2).tokenType !== K.where,
-          ALT: () => { this.CONSUME(K.capability); this.SUBRULE(this.qualifiedName); },
-        },
-        { ALT: () => this.CONSUME2(Name, { LABEL: 'step' }) },
-      ],
-    });
-  });
-
-  // ───────────── context ─────────────
-
-  contextDecl = this.RULE('contextDecl', () => {
-    this.CONSUME(K.context);
-    this.SUBRULE(this.recordType);
-  });
-
-  // ───────────── plan ─────────────
-
-  planDecl = this.RULE('planDecl', () => {
-    this.CONSUME(K.plan);
-    this.CONSUME(Name, { LABEL: 'name' });
-    this.CONSUME(LCurly);
-    // Steps are direct children (no `planItem` wrapper): they are the bulk of large plans.
-    this.itemsOrJunk('planDecl',
-      () => this.SUBRULE(this.stepDecl),
-      () => this.SUBRULE(this.planItem),
-    );
-    this.CONSUME(RCurly);
-  });
-
-  planItem = this.RULE('planItem', () => {
-    this.OR([
-      { ALT: () => { this.CONSUME(K.goal, { LABEL: 'key' }); this.CONSUME(StringTok); } },
-      { ALT: () => { this.CONSUME(K.input, { LABEL: 'key' }); this.SUBRULE(this.recordType); } },
-      { ALT: () => { this.CONSUME(K.policy, { LABEL: 'key' }); this.SUBRULE(this.qualifiedName); } },
-      { ALT: () => { this.CONSUME(K.guardrails, { LABEL: 'key' }); this.SUBRULE(this.qualifiedNameList); } },
-      { ALT: () => { this.CONSUME(K.priority, { LABEL: 'key' }); this.CONSUME(Name, { LABEL: 'word' }); } },
-      { ALT: () => { this.CONSUME(K.deadline, { LABEL: 'key' }); this.CONSUME(DurationTok); } },
-      { ALT: () => { this.CONSUME(K.concurrency, { LABEL: 'key' }); this.CONSUME(NumberTok); } },
-      { ALT: () => { this.CONSUME(K.on_failure, { LABEL: 'key' }); this.CONSUME2(Name, { LABEL: 'word' }); } },
-      { ALT: () => { this.CONSUME(K.output, { LABEL: 'key' }); this.SUBRULE(this.recordLit); } },
-      { ALT: () => this.SUBRULE(this.forEach) },
-      { ALT: () => this.SUBRULE(this.invariantDecl) },
-      { ALT: () => this.SUBRULE(this.successDecl) },
-    ]);
-  });
-
-  stepDecl = this.RULE('stepDecl', () => {
-    this.CONSUME(K.step);
-    this.CONSUME(Name, { LABEL: 'name' });
-    this.CONSUME(Assign);
-    // The action alternatives sit directly in the step node (no wrapper node: steps are the
-    // bulk of large files).
-    this.OR((this.stepActions ??= {
-      IGNORE_AMBIGUITIES: true,
-      DEF: [
-        { ALT: () => this.SUBRULE(this.waitUntilAction) },
-        { ALT: () => this.SUBRULE(this.waitAction) },
-        { GATE: () => this.LA(2).tokenType !== LParen && this.LA(2).tokenType !== Dot, ALT: () => this.SUBRULE(this.runAction) },
-        { ALT: () => this.SUBRULE(this.capabilityCall) },
-      ],
-    }));
-    this.OPTION((this.inlineWhen ??= () => {
-      this.CONSUME(K.when);
-      this.SUBRULE(this.expression, { LABEL: 'when' });
-    }));
-    // Options are direct children of the step, each with its own labels (`*Key`, `*Value`).
-    this.OPTION2(() => {
+    planDecl = this.RULE('planDecl', () => {
+      const kw = this.CONSUME(K.plan);
+      const name = this.CONSUME(Name, { LABEL: 'name' });
       this.CONSUME(LCurly);
-      this.itemsOrJunk('stepDecl',
-        () => { this.CONSUME(K.after, { LABEL: 'afterKey' }); this.SUBRULE(this.nameList, { LABEL: 'afterValue' }); },
-        () => { this.CONSUME(K.on, { LABEL: 'onKey' }); this.SUBRULE(this.qualifiedName, { LABEL: 'onValue' }); },
-        () => { this.CONSUME(K.fallback, { LABEL: 'fallbackKey' }); this.SUBRULE2(this.capabilityCall, { LABEL: 'fallbackValue' }); },
-        () => { this.CONSUME(K.compensate, { LABEL: 'compensateKey' }); this.SUBRULE3(this.capabilityCall, { LABEL: 'compensateValue' }); },
-        () => { this.CONSUME(K.timeout, { LABEL: 'timeoutKey' }); this.CONSUME(DurationTok, { LABEL: 'timeoutValue' }); },
-        () => this.SUBRULE(this.retrySpec, { LABEL: 'retryValue' }),
-        () => { this.CONSUME(K.join, { LABEL: 'joinKey' }); this.CONSUME2(Name, { LABEL: 'joinValue' }); },
-        () => { this.CONSUME(K.on_failure, { LABEL: 'on_failureKey' }); this.CONSUME3(Name, { LABEL: 'on_failureValue' }); },
-        () => { this.CONSUME(K.priority, { LABEL: 'priorityKey' }); this.CONSUME4(Name, { LABEL: 'priorityValue' }); },
-        () => { this.CONSUME2(K.when, { LABEL: 'whenKey' }); this.SUBRULE2(this.expression, { LABEL: 'whenValue' }); },
+      // Steps are direct children (no `planItem` wrapper): they are the bulk of large plans.
+      const props = this.itemsOrJunk('planDecl',
+        () => {
+          const s = this.SUBRULE(this.stepDecl);
+          return this.item('stepDecl', s);
+        },
+        () => this.SUBRULE(this.planItem),
       );
       this.CONSUME(RCurly);
+      if (this.live) return this.b.planOf(name, props, kw.startOffset, this.end());
     });
-  });
 
-  waitUntilAction = this.RULE('waitUntilAction', () => {
-    this.CONSUME(K.wait);
-    this.CONSUME(K.until);
-    this.SUBRULE(this.expression);
-    this.OPTION(() => {
-      this.CONSUME(K.timeout);
-      this.CONSUME(DurationTok);
+    planItem = this.RULE('planItem', () => {
+      return this.OR([
+        { ALT: () => { const k = this.CONSUME(K.goal, { LABEL: 'key' }); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
+        { ALT: () => { const k = this.CONSUME(K.input, { LABEL: 'key' }); const r = this.SUBRULE(this.recordType); return this.prop(k, r); } },
+        { ALT: () => { const k = this.CONSUME(K.policy, { LABEL: 'key' }); const q = this.SUBRULE(this.qualifiedName); return this.prop(k, q); } },
+        { ALT: () => { const k = this.CONSUME(K.guardrails, { LABEL: 'key' }); const l = this.SUBRULE(this.qualifiedNameList); return this.prop(k, l); } },
+        { ALT: () => { const k = this.CONSUME(K.priority, { LABEL: 'key' }); const w = this.CONSUME(Name, { LABEL: 'word' }); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.deadline, { LABEL: 'key' }); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.concurrency, { LABEL: 'key' }); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
+        { ALT: () => { const k = this.CONSUME(K.on_failure, { LABEL: 'key' }); const w = this.CONSUME2(Name, { LABEL: 'word' }); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.output, { LABEL: 'key' }); const r = this.SUBRULE(this.recordLit); return this.prop(k, r); } },
+        { ALT: () => { const f = this.SUBRULE(this.forEach); return this.item('forEach', f); } },
+        { ALT: () => { const i = this.SUBRULE(this.invariantDecl); return this.item('invariantDecl', i); } },
+        { ALT: () => { const s = this.SUBRULE(this.successDecl); return this.item('successDecl', s); } },
+      ]);
     });
-  });
 
-  waitAction = this.RULE('waitAction', () => {
-    this.CONSUME(K.wait);
-    this.SUBRULE(this.expression);
-  });
-
-  runAction = this.RULE('runAction', () => {
-    this.CONSUME(K.run);
-    this.SUBRULE(this.qualifiedName);
-    this.OPTION(() => this.SUBRULE(this.callArgs));
-  });
-
-  /** `name.part(arg: value, …)`; the name parts are inline (label `part`). */
-  capabilityCall = this.RULE('capabilityCall', () => {
-    this.CONSUME(Name, { LABEL: 'part' });
-    this.MANY((this.callNameParts ??= () => {
-      this.CONSUME(Dot);
-      this.CONSUME2(Name, { LABEL: 'part' });
-    }));
-    this.SUBRULE(this.callArgs);
-  });
-
-  private stepActions?: { IGNORE_AMBIGUITIES: boolean; DEF: IOrAlt<unknown>[] };
-  private inlineWhen?: () => void;
-  private callNameParts?: () => void;
-  private namedArgs?: () => void;
-  private moreNamedArgs?: () => void;
-  private trailingComma?: () => void;
-
-  /** Named arguments, inline: `argName` tokens and `argValue` expressions in the same order. */
-  callArgs = this.RULE('callArgs', () => {
-    this.CONSUME(LParen);
-    this.OPTION((this.namedArgs ??= () => {
-      this.CONSUME(Name, { LABEL: 'argName' });
-      this.CONSUME(Colon);
-      this.SUBRULE(this.expression, { LABEL: 'argValue' });
-      this.MANY((this.moreNamedArgs ??= () => {
-        this.CONSUME(Comma);
-        this.CONSUME2(Name, { LABEL: 'argName' });
-        this.CONSUME2(Colon);
-        this.SUBRULE2(this.expression, { LABEL: 'argValue' });
+    stepDecl = this.RULE('stepDecl', () => {
+      const kw = this.CONSUME(K.step);
+      const name = this.CONSUME(Name, { LABEL: 'name' });
+      this.CONSUME(Assign);
+      // The action alternatives sit directly in the step node (no wrapper node: steps are the
+      // bulk of large files).
+      const action = this.OR((this.stepActions ??= {
+        IGNORE_AMBIGUITIES: true,
+        DEF: [
+          { ALT: () => this.SUBRULE(this.waitUntilAction) },
+          { ALT: () => this.SUBRULE(this.waitAction) },
+          { GATE: () => this.LA(2).tokenType !== LParen && this.LA(2).tokenType !== Dot, ALT: () => this.SUBRULE(this.runAction) },
+          { ALT: () => this.SUBRULE(this.capabilityCall) },
+        ],
       }));
-      this.OPTION2((this.trailingComma ??= () => this.CONSUME2(Comma)));
-    }));
-    this.CONSUME(RParen);
-  });
-
-  forEach = this.RULE('forEach', () => {
-    this.CONSUME(K.for);
-    this.CONSUME(K.each);
-    this.CONSUME(Name, { LABEL: 'item' });
-    this.CONSUME(R.in);
-    this.SUBRULE(this.expression, { LABEL: 'list' });
-    this.OPTION(() => {
-      this.CONSUME(K.parallel);
-      this.CONSUME(NumberTok, { LABEL: 'parallel' });
+      const when = this.OPTION((this.inlineWhen ??= () => {
+        const key = this.CONSUME(K.when);
+        const expr = this.SUBRULE(this.expression, { LABEL: 'when' });
+        if (this.live) return { key, expr: v<A.Expr>(expr) };
+      }));
+      // Options are direct children of the step, each with its own labels (`*Key`, `*Value`).
+      let block: Prop[] | undefined;
+      this.OPTION2(() => {
+        this.CONSUME(LCurly);
+        block = this.itemsOrJunk('stepDecl',
+          () => { const k = this.CONSUME(K.after, { LABEL: 'afterKey' }); const l = this.SUBRULE(this.nameList, { LABEL: 'afterValue' }); return this.prop(k, l); },
+          () => { const k = this.CONSUME(K.on, { LABEL: 'onKey' }); const q = this.SUBRULE(this.qualifiedName, { LABEL: 'onValue' }); return this.prop(k, q); },
+          () => { const k = this.CONSUME(K.fallback, { LABEL: 'fallbackKey' }); const c = this.SUBRULE2(this.capabilityCall, { LABEL: 'fallbackValue' }); return this.prop(k, c); },
+          () => { const k = this.CONSUME(K.compensate, { LABEL: 'compensateKey' }); const c = this.SUBRULE3(this.capabilityCall, { LABEL: 'compensateValue' }); return this.prop(k, c); },
+          () => { const k = this.CONSUME(K.timeout, { LABEL: 'timeoutKey' }); const d = this.CONSUME(DurationTok, { LABEL: 'timeoutValue' }); return this.prop(k, d); },
+          () => { const r = this.SUBRULE(this.retrySpec, { LABEL: 'retryValue' }); return this.item('retry', r); },
+          () => { const k = this.CONSUME(K.join, { LABEL: 'joinKey' }); const w = this.CONSUME2(Name, { LABEL: 'joinValue' }); return this.prop(k, w); },
+          () => { const k = this.CONSUME(K.on_failure, { LABEL: 'on_failureKey' }); const w = this.CONSUME3(Name, { LABEL: 'on_failureValue' }); return this.prop(k, w); },
+          () => { const k = this.CONSUME(K.priority, { LABEL: 'priorityKey' }); const w = this.CONSUME4(Name, { LABEL: 'priorityValue' }); return this.prop(k, w); },
+          () => { const k = this.CONSUME2(K.when, { LABEL: 'whenKey' }); const e = this.SUBRULE2(this.expression, { LABEL: 'whenValue' }); return this.prop(k, e); },
+        );
+        this.CONSUME(RCurly);
+      });
+      if (this.live) return this.b.stepOf(name, v(action), when, block, kw.startOffset, this.end());
     });
-    this.CONSUME(LCurly);
-    this.itemsOrJunk('forEach',
-      () => this.SUBRULE(this.stepDecl),
-      () => this.SUBRULE(this.forEach),
-    );
-    this.CONSUME(RCurly);
-  });
 
-  successDecl = this.RULE('successDecl', () => {
-    this.CONSUME(K.success);
-    this.OPTION(() => {
-      this.CONSUME(StringTok, { LABEL: 'label' });
+    waitUntilAction = this.RULE('waitUntilAction', () => {
+      const kw = this.CONSUME(K.wait);
+      this.CONSUME(K.until);
+      const condition = this.SUBRULE(this.expression);
+      const timeout = this.OPTION(() => {
+        this.CONSUME(K.timeout);
+        return this.CONSUME(DurationTok);
+      });
+      if (this.live) {
+        const a: { -readonly [P in keyof A.WaitUntilAction]: A.WaitUntilAction[P] } = {
+          kind: 'WaitUntilAction', condition: v(condition), range: this.b.span(kw.startOffset, this.end()),
+        };
+        if (timeout) a.timeout = this.b.durationLit(timeout);
+        return a;
+      }
+    });
+
+    waitAction = this.RULE('waitAction', () => {
+      const kw = this.CONSUME(K.wait);
+      const duration = this.SUBRULE(this.expression);
+      if (this.live) return { kind: 'WaitAction', duration: v<A.Expr>(duration), range: this.b.span(kw.startOffset, this.end()) } satisfies A.WaitAction;
+    });
+
+    runAction = this.RULE('runAction', () => {
+      const kw = this.CONSUME(K.run);
+      const plan = this.SUBRULE(this.qualifiedName);
+      const args = this.OPTION(() => this.SUBRULE(this.callArgs));
+      if (this.live) {
+        const a: A.RunAction = { kind: 'RunAction', plan: v(plan), args: args ? v(args) : [], range: this.b.span(kw.startOffset, this.end()) };
+        return a;
+      }
+    });
+
+    /** `name.part(arg: value, …)`; the name parts are inline (label `part`). */
+    capabilityCall = this.RULE('capabilityCall', () => {
+      const first = this.CONSUME(Name, { LABEL: 'part' });
+      const outer = this.parts;
+      this.parts = this.live ? [first] : undefined;
+      this.MANY((this.callNameParts ??= () => {
+        this.CONSUME(Dot);
+        const p = this.CONSUME2(Name, { LABEL: 'part' });
+        this.parts?.push(p);
+      }));
+      const parts = this.parts;
+      this.parts = outer;
+      const args = this.SUBRULE(this.callArgs);
+      if (this.live) return this.b.capabilityCallOf(parts!, v(args), first.startOffset, this.end());
+    });
+
+    private stepActions?: { IGNORE_AMBIGUITIES: boolean; DEF: IOrAlt<unknown>[] };
+    private inlineWhen?: () => { key: IToken; expr: A.Expr } | undefined;
+    private callNameParts?: () => void;
+    private namedArgs?: () => void;
+    private moreNamedArgs?: () => void;
+    private trailingComma?: () => void;
+    /** Name parts of the capability call being parsed (AST build). */
+    private parts: IToken[] | undefined;
+    /** Arguments of the call being parsed (AST build). */
+    private argList: A.Argument[] | undefined;
+
+    /** Named arguments, inline: `argName` tokens and `argValue` expressions in the same order. */
+    callArgs = this.RULE('callArgs', () => {
+      const outer = this.argList;
+      this.argList = this.live ? [] : undefined;
+      this.CONSUME(LParen);
+      this.OPTION((this.namedArgs ??= () => {
+        const n = this.CONSUME(Name, { LABEL: 'argName' });
+        this.CONSUME(Colon);
+        const e = this.SUBRULE(this.expression, { LABEL: 'argValue' });
+        if (this.live) this.argList!.push(this.b.argument(n, v(e)));
+        this.MANY((this.moreNamedArgs ??= () => {
+          this.CONSUME(Comma);
+          const n2 = this.CONSUME2(Name, { LABEL: 'argName' });
+          this.CONSUME2(Colon);
+          const e2 = this.SUBRULE2(this.expression, { LABEL: 'argValue' });
+          if (this.live) this.argList!.push(this.b.argument(n2, v(e2)));
+        }));
+        this.OPTION2((this.trailingComma ??= () => this.CONSUME2(Comma)));
+      }));
+      this.CONSUME(RParen);
+      const args = this.argList;
+      this.argList = outer;
+      return args;
+    });
+
+    forEach = this.RULE('forEach', () => {
+      const kw = this.CONSUME(K.for);
+      this.CONSUME(K.each);
+      const item = this.CONSUME(Name, { LABEL: 'item' });
+      this.CONSUME(R.in);
+      const list = this.SUBRULE(this.expression, { LABEL: 'list' });
+      const parallel = this.OPTION(() => {
+        this.CONSUME(K.parallel);
+        return this.CONSUME(NumberTok, { LABEL: 'parallel' });
+      });
+      this.CONSUME(LCurly);
+      const body = this.itemsOrJunk<A.StepDecl | A.ForEachDecl>('forEach',
+        () => this.SUBRULE(this.stepDecl),
+        () => this.SUBRULE(this.forEach),
+      );
+      this.CONSUME(RCurly);
+      if (this.live) return this.b.forEachOf(item, v(list), parallel, body, kw.startOffset, this.end());
+    });
+
+    successDecl = this.RULE('successDecl', () => {
+      const kw = this.CONSUME(K.success);
+      const label = this.OPTION(() => {
+        const l = this.CONSUME(StringTok, { LABEL: 'label' });
+        this.CONSUME(Colon);
+        return l;
+      });
+      const condition = this.SUBRULE(this.expression);
+      if (this.live) return this.b.successOf(label, v(condition), kw.startOffset, this.end());
+    });
+
+    // ───────────── triggers ─────────────
+
+    triggerDecl = this.RULE('triggerDecl', () => {
+      const kw = this.CONSUME(K.trigger);
+      const name = this.CONSUME(Name, { LABEL: 'name' });
+      this.CONSUME(LCurly);
+      const props = this.itemsOrJunk('triggerDecl', () => this.SUBRULE(this.triggerItem));
+      this.CONSUME(RCurly);
+      if (this.live) return this.b.triggerOf(name, props, kw.startOffset, this.end());
+    });
+
+    triggerItem = this.RULE('triggerItem', () => {
+      // Sources carry the item's range (the CST path's node range of the item).
+      const b = this.live ? this.b : undefined;
+      const r = (k: IToken): A.Range => b!.span(k.startOffset, this.end());
+      return this.OR([
+        {
+          ALT: () => {
+            const k = this.CONSUME(K.schedule, { LABEL: 'key' });
+            const s = this.CONSUME(StringTok);
+            if (b) return this.prop(k, { kind: 'ScheduleSource', cron: b.stringLit(s, false), range: r(k) } satisfies A.ScheduleSource);
+          },
+        },
+        { ALT: () => { const k = this.CONSUME(K.timezone, { LABEL: 'key' }); const s = this.CONSUME2(StringTok); return this.prop(k, s); } },
+        {
+          ALT: () => {
+            const k = this.CONSUME(K.event, { LABEL: 'key' });
+            const s = this.CONSUME3(StringTok);
+            if (b) return this.prop(k, { kind: 'EventSource', eventType: b.stringLit(s, false), range: r(k) } satisfies A.EventSource);
+          },
+        },
+        {
+          ALT: () => {
+            const k = this.CONSUME(K.where, { LABEL: 'key' });
+            const e = this.SUBRULE(this.expression);
+            if (b) return this.prop(k, { expr: v<A.Expr>(e), range: r(k) });
+          },
+        },
+        {
+          ALT: () => {
+            const k = this.CONSUME(K.manual, { LABEL: 'key' });
+            if (b) return this.prop(k, { kind: 'ManualSource', range: r(k) } satisfies A.ManualSource);
+          },
+        },
+        {
+          ALT: () => {
+            const k = this.CONSUME(K.api, { LABEL: 'key' });
+            const s = this.CONSUME4(StringTok);
+            if (b) return this.prop(k, { kind: 'ApiSource', path: b.stringLit(s, false), range: r(k) } satisfies A.ApiSource);
+          },
+        },
+        {
+          ALT: () => {
+            const k = this.CONSUME(K.when, { LABEL: 'key' });
+            const e = this.SUBRULE2(this.expression);
+            if (b) return this.prop(k, { kind: 'ConditionSource', condition: v<A.Expr>(e), range: r(k) } satisfies A.ConditionSource);
+          },
+        },
+        {
+          ALT: () => {
+            const k = this.CONSUME(K.after, { LABEL: 'key' });
+            const plan = this.SUBRULE(this.qualifiedName);
+            const w = this.CONSUME(Name, { LABEL: 'word' });
+            if (b) {
+              const outcome = b.word(w, ['completed', 'failed', 'finished'] as const, 'plan outcome');
+              const s: A.ChainSource | undefined = outcome ? { kind: 'ChainSource', plan: v(plan), outcome, range: r(k) } : undefined;
+              return this.prop(k, s);
+            }
+          },
+        },
+        { ALT: () => { const k = this.CONSUME(K.run, { LABEL: 'key' }); const q = this.SUBRULE2(this.qualifiedName); return this.prop(k, q); } },
+        { ALT: () => { const k = this.CONSUME(K.with, { LABEL: 'key' }); const l = this.SUBRULE(this.recordLit); return this.prop(k, l); } },
+        { ALT: () => { const k = this.CONSUME(K.debounce, { LABEL: 'key' }); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+      ]);
+    });
+
+    // ───────────── verification ─────────────
+
+    invariantDecl = this.RULE('invariantDecl', () => {
+      const kw = this.CONSUME(K.invariant);
+      const name = this.OR([
+        { ALT: () => this.CONSUME(Name, { LABEL: 'name' }) },
+        { ALT: () => this.CONSUME(StringTok, { LABEL: 'name' }) },
+      ]);
+      this.CONSUME(LCurly);
+      const modality = this.OR2([
+        { ALT: () => this.CONSUME(K.always, { LABEL: 'modality' }) },
+        { ALT: () => this.CONSUME(K.never, { LABEL: 'modality' }) },
+        { ALT: () => this.CONSUME(K.eventually, { LABEL: 'modality' }) },
+      ]);
+      const condition = this.SUBRULE(this.expression);
+      this.CONSUME(RCurly);
+      if (this.live) return this.b.invariantOf(name, modality, v(condition), kw.startOffset, this.end());
+    });
+
+    simulateDecl = this.RULE('simulateDecl', () => {
+      const kw = this.CONSUME(K.simulate);
+      const capability = this.SUBRULE(this.qualifiedName);
+      this.CONSUME(LCurly);
+      if (this.live) this.b.setInSimulate(true);
+      const props = this.itemsOrJunk('simulateDecl', () => this.SUBRULE(this.simulateProp));
+      if (this.live) this.b.setInSimulate(false);
+      this.CONSUME(RCurly);
+      if (this.live) return this.b.simulateOf(v(capability), props, kw.startOffset, this.end());
+    });
+
+    simulateProp = this.RULE('simulateProp', () => {
+      return this.OR([
+        { ALT: () => { const k = this.CONSUME(K.output, { LABEL: 'key' }); const r = this.SUBRULE(this.recordLit); return this.prop(k, r); } },
+        { ALT: () => { const k = this.CONSUME(K.fail, { LABEL: 'key' }); const p = this.CONSUME(PercentTok); return this.prop(k, p); } },
+        { ALT: () => { const k = this.CONSUME(K.latency, { LABEL: 'key' }); const e = this.SUBRULE(this.expression); return this.prop(k, e); } },
+        { ALT: () => { const k = this.CONSUME(K.cost, { LABEL: 'key' }); const e = this.SUBRULE2(this.expression); return this.prop(k, e); } },
+      ]);
+    });
+
+    // ───────────── expressions ─────────────
+    //
+    // Flat on purpose: one `expression` node holds the operands (`atom`), prefix operators and
+    // binary operators in source order, and precedence is applied afterwards (`climb` in
+    // cst-to-ast.ts). A rule per precedence level would build a dozen CST nodes for every
+    // literal, which dominated parse time and memory on large plans. The AST build keeps the
+    // same flat list on a shared stack (`exValues`/`exTags`): an operand alone allocates nothing.
+
+    // The DSL closures of the hot rules (expression, step, call) are built once per parser, not
+    // once per use (see `itemLoops`).
+    expression = this.RULE('expression', () => {
+      const base = this.exTags.length;
+      this.MANY((this.leadingPrefixes ??= () => {
+        const t = this.CONSUME(PrefixOp, { LABEL: 'prefix' });
+        if (this.live) this.pushEx(PREFIX, t);
+      }));
+      // The first operand is inline (most expressions are a single operand: one node, not two).
+      const first = this.operand();
+      if (this.live) this.pushEx(OPERAND, first);
+      this.MANY2((this.binaryTail ??= () => {
+        const op = this.CONSUME(BinaryOp, { LABEL: 'op' });
+        if (this.live) this.pushEx(BINARY, op);
+        this.MANY3((this.innerPrefixes ??= () => {
+          const t = this.CONSUME2(PrefixOp, { LABEL: 'prefix' });
+          if (this.live) this.pushEx(PREFIX, t);
+        }));
+        const a = this.SUBRULE2(this.atom);
+        if (this.live) this.pushEx(OPERAND, a);
+      }));
+      this.OPTION((this.rangeTail ??= () => {
+        const dd = this.CONSUME(DotDot);
+        if (this.live) this.pushEx(RANGE, dd);
+        this.MANY4(() => {
+          const t = this.CONSUME3(PrefixOp, { LABEL: 'prefix' });
+          if (this.live) this.pushEx(PREFIX, t);
+        });
+        const a = this.SUBRULE3(this.atom);
+        if (this.live) this.pushEx(OPERAND, a);
+        this.MANY5(() => {
+          const op = this.CONSUME2(BinaryOp, { LABEL: 'op' });
+          if (this.live) this.pushEx(BINARY, op);
+          this.MANY6(() => {
+            const t = this.CONSUME4(PrefixOp, { LABEL: 'prefix' });
+            if (this.live) this.pushEx(PREFIX, t);
+          });
+          const a2 = this.SUBRULE4(this.atom);
+          if (this.live) this.pushEx(OPERAND, a2);
+        });
+      }));
+      if (this.live) return this.popExpression(base);
+    });
+
+    private leadingPrefixes?: () => void;
+    private binaryTail?: () => void;
+    private innerPrefixes?: () => void;
+    private rangeTail?: () => void;
+    /** Operands and operators of the expressions being parsed, innermost last (AST build). */
+    private readonly exValues: unknown[] = [];
+    private readonly exTags: number[] = [];
+
+    private pushEx(tag: number, x: unknown): void {
+      this.exTags.push(tag);
+      this.exValues.push(x);
+    }
+
+    /** The expression whose items start at `base` on the stack; pops them. */
+    private popExpression(base: number): A.Expr {
+      const tags = this.exTags;
+      const values = this.exValues;
+      if (tags.length === base + 1) {
+        tags.pop();
+        return values.pop() as A.Expr;
+      }
+      const items: ExprItem[] = [];
+      let dotdot: IToken | undefined;
+      for (let i = base; i < tags.length; i++) {
+        const x = values[i];
+        switch (tags[i]) {
+          case OPERAND: items.push({ at: (x as A.Expr).range.start.offset, expr: x as A.Expr }); break;
+          case BINARY: items.push({ at: (x as IToken).startOffset, op: x as IToken }); break;
+          case PREFIX: items.push({ at: (x as IToken).startOffset, prefix: x as IToken }); break;
+          default: dotdot = x as IToken;
+        }
+      }
+      tags.length = base;
+      values.length = base;
+      return this.b.flatExpression(items, dotdot);
+    }
+
+    atom = this.RULE('atom', () => this.operand());
+
+    /** The expression being extended by member/index accesses (AST build). */
+    private acc: A.Expr | undefined;
+
+    /** An operand with its member/index accesses, recorded into the calling rule's node. Uses
+     *  DSL indices 7–8 so it cannot collide with the caller's own. */
+    private operand(): unknown {
+      // The alternatives and the loop body are built once (see `itemLoops`): operands are the
+      // most frequent construct of a large plan.
+      const primary = this.OR7((this.operandAlts ??= [
+        { ALT: () => { const t = this.CONSUME7(StringTok, { LABEL: 'string' }); if (this.live) return this.b.primaryToken(t, 'string'); } },
+        { ALT: () => { const t = this.CONSUME7(AnyNumber, { LABEL: 'number' }); if (this.live) return this.b.primaryToken(t, 'number'); } },
+        { ALT: () => { const t = this.CONSUME7(R.true, { LABEL: 'bool' }); if (this.live) return this.b.primaryToken(t, 'bool'); } },
+        { ALT: () => { const t = this.CONSUME7(R.false, { LABEL: 'bool' }); if (this.live) return this.b.primaryToken(t, 'bool'); } },
+        { ALT: () => { const t = this.CONSUME7(R.null, { LABEL: 'null' }); if (this.live) return this.b.primaryToken(t, 'null'); } },
+        {
+          ALT: () => {
+            const name = this.CONSUME7(Name, { LABEL: 'name' });
+            const args = this.OPTION7(this.callSuffix);
+            if (this.live) return this.b.nameOrCall(name, v(args), args ? this.end() : 0);
+          },
+        },
+        {
+          ALT: () => {
+            const open = this.CONSUME7(LParen);
+            const inner = this.SUBRULE7(this.expression, { LABEL: 'inner' });
+            const close = this.CONSUME7(RParen);
+            if (this.live) return { kind: 'ParenExpr', inner: v<A.Expr>(inner), range: this.b.span(open.startOffset, close.endOffset! + 1) } satisfies A.ParenExpr;
+          },
+        },
+        { ALT: () => this.SUBRULE7(this.listLit) },
+        { ALT: () => this.SUBRULE7(this.recordLit) },
+      ]));
+      if (this.live) this.acc = v(primary);
+      this.MANY7(this.accessLoop);
+      return this.acc;
+    }
+
+    private operandAlts?: IOrAlt<unknown>[];
+    private readonly callSuffix = (): unknown => this.SUBRULE7(this.positionalArgs);
+    private readonly accessAlts: IOrAlt<unknown>[] = [
+      {
+        ALT: () => {
+          this.CONSUME7(Dot);
+          const m = this.CONSUME8(Name, { LABEL: 'member' });
+          if (this.live) this.acc = this.b.member(this.acc!, m);
+        },
+      },
+      {
+        ALT: () => {
+          const object = this.acc;
+          this.CONSUME7(LBracket);
+          const index = this.SUBRULE8(this.expression, { LABEL: 'index' });
+          const close = this.CONSUME7(RBracket);
+          if (this.live) this.acc = this.b.indexExpr(object!, v(index), close);
+        },
+      },
+    ];
+    private readonly accessLoop = (): void => {
+      this.OR8(this.accessAlts);
+    };
+
+    positionalArgs = this.RULE('positionalArgs', () => {
+      const args: unknown[] | undefined = this.live ? [] : undefined;
+      this.CONSUME(LParen);
+      this.OPTION(() => {
+        const a = this.SUBRULE(this.expression, { LABEL: 'arg' });
+        args?.push(a);
+        this.MANY(() => {
+          this.CONSUME(Comma);
+          const b = this.SUBRULE2(this.expression, { LABEL: 'arg' });
+          args?.push(b);
+        });
+        this.OPTION2(() => this.CONSUME2(Comma));
+      });
+      this.CONSUME(RParen);
+      return args;
+    });
+
+    listLit = this.RULE('listLit', () => {
+      const open = this.CONSUME(LBracket);
+      const items: A.Expr[] | undefined = this.live ? [] : undefined;
+      this.OPTION(() => {
+        const a = this.SUBRULE(this.expression, { LABEL: 'item' });
+        items?.push(v(a));
+        this.MANY(() => {
+          this.CONSUME(Comma);
+          const b = this.SUBRULE2(this.expression, { LABEL: 'item' });
+          items?.push(v(b));
+        });
+        this.OPTION2(() => this.CONSUME2(Comma));
+      });
+      this.CONSUME(RBracket);
+      if (this.live) return { kind: 'ListLit', items: items!, range: this.b.span(open.startOffset, this.end()) } satisfies A.ListLit;
+    });
+
+    recordLit = this.RULE('recordLit', () => {
+      const open = this.CONSUME(LCurly);
+      const fields: A.RecordField[] | undefined = this.live ? [] : undefined;
+      this.MANY(() => {
+        const f = this.SUBRULE(this.recordField);
+        fields?.push(v(f));
+        this.OPTION(() => this.CONSUME(Comma));
+      });
+      this.CONSUME(RCurly);
+      if (this.live) return this.b.recordLitOf(fields!, open.startOffset, this.end());
+    });
+
+    recordField = this.RULE('recordField', () => {
+      const key = this.CONSUME(Name, { LABEL: 'key' });
       this.CONSUME(Colon);
+      const value = this.SUBRULE(this.expression);
+      if (this.live) return { kind: 'RecordField', key: this.b.ident(key), value: v<A.Expr>(value), range: this.b.span(key.startOffset, this.end()) } satisfies A.RecordField;
     });
-    this.SUBRULE(this.expression);
-  });
-
-  // ───────────── triggers ─────────────
-
-  triggerDecl = this.RULE('triggerDecl', () => {
-    this.CONSUME(K.trigger);
-    this.CONSUME(Name, { LABEL: 'name' });
-    this.CONSUME(LCurly);
-    this.itemsOrJunk('triggerDecl', () => this.SUBRULE(this.triggerItem));
-    this.CONSUME(RCurly);
-  });
-
-  triggerItem = this.RULE('triggerItem', () => {
-    this.OR([
-      { ALT: () => { this.CONSUME(K.schedule, { LABEL: 'key' }); this.CONSUME(StringTok); } },
-      { ALT: () => { this.CONSUME(K.timezone, { LABEL: 'key' }); this.CONSUME2(StringTok); } },
-      { ALT: () => { this.CONSUME(K.event, { LABEL: 'key' }); this.CONSUME3(StringTok); } },
-      { ALT: () => { this.CONSUME(K.where, { LABEL: 'key' }); this.SUBRULE(this.expression); } },
-      { ALT: () => { this.CONSUME(K.manual, { LABEL: 'key' }); } },
-      { ALT: () => { this.CONSUME(K.api, { LABEL: 'key' }); this.CONSUME4(StringTok); } },
-      { ALT: () => { this.CONSUME(K.when, { LABEL: 'key' }); this.SUBRULE2(this.expression); } },
-      {
-        ALT: () => {
-          this.CONSUME(K.after, { LABEL: 'key' });
-          this.SUBRULE(this.qualifiedName);
-          this.CONSUME(Name, { LABEL: 'word' });
-        },
-      },
-      { ALT: () => { this.CONSUME(K.run, { LABEL: 'key' }); this.SUBRULE2(this.qualifiedName); } },
-      { ALT: () => { this.CONSUME(K.with, { LABEL: 'key' }); this.SUBRULE(this.recordLit); } },
-      { ALT: () => { this.CONSUME(K.debounce, { LABEL: 'key' }); this.CONSUME(DurationTok); } },
-    ]);
-  });
-
-  // ───────────── verification ─────────────
-
-  invariantDecl = this.RULE('invariantDecl', () => {
-    this.CONSUME(K.invariant);
-    this.OR([
-      { ALT: () => this.CONSUME(Name, { LABEL: 'name' }) },
-      { ALT: () => this.CONSUME(StringTok, { LABEL: 'name' }) },
-    ]);
-    this.CONSUME(LCurly);
-    this.OR2([
-      { ALT: () => this.CONSUME(K.always, { LABEL: 'modality' }) },
-      { ALT: () => this.CONSUME(K.never, { LABEL: 'modality' }) },
-      { ALT: () => this.CONSUME(K.eventually, { LABEL: 'modality' }) },
-    ]);
-    this.SUBRULE(this.expression);
-    this.CONSUME(RCurly);
-  });
-
-  simulateDecl = this.RULE('simulateDecl', () => {
-    this.CONSUME(K.simulate);
-    this.SUBRULE(this.qualifiedName);
-    this.CONSUME(LCurly);
-    this.itemsOrJunk('simulateDecl', () => this.SUBRULE(this.simulateProp));
-    this.CONSUME(RCurly);
-  });
-
-  simulateProp = this.RULE('simulateProp', () => {
-    this.OR([
-      { ALT: () => { this.CONSUME(K.output, { LABEL: 'key' }); this.SUBRULE(this.recordLit); } },
-      { ALT: () => { this.CONSUME(K.fail, { LABEL: 'key' }); this.CONSUME(PercentTok); } },
-      { ALT: () => { this.CONSUME(K.latency, { LABEL: 'key' }); this.SUBRULE(this.expression); } },
-      { ALT: () => { this.CONSUME(K.cost, { LABEL: 'key' }); this.SUBRULE2(this.expression); } },
-    ]);
-  });
-
-  // ───────────── expressions ─────────────
-  //
-  // Flat on purpose: one `expression` node holds the operands (`atom`), prefix operators and
-  // binary operators in source order, and the CST→AST phase applies precedence (see
-  // `expression-tree.ts`). A rule per precedence level would build a dozen CST nodes for every
-  // literal, which dominated parse time and memory on large plans.
-
-  // The DSL closures of the hot rules (expression, step, call) are built once per parser, not
-  // once per use (see `itemLoops`).
-  expression = this.RULE('expression', () => {
-    this.MANY((this.leadingPrefixes ??= () => this.CONSUME(PrefixOp, { LABEL: 'prefix' })));
-    // The first operand is inline (most expressions are a single operand: one node, not two).
-    this.operand();
-    this.MANY2((this.binaryTail ??= () => {
-      this.CONSUME(BinaryOp, { LABEL: 'op' });
-      this.MANY3((this.innerPrefixes ??= () => this.CONSUME2(PrefixOp, { LABEL: 'prefix' })));
-      this.SUBRULE2(this.atom);
-    }));
-    this.OPTION((this.rangeTail ??= () => {
-      this.CONSUME(DotDot);
-      this.MANY4(() => this.CONSUME3(PrefixOp, { LABEL: 'prefix' }));
-      this.SUBRULE3(this.atom);
-      this.MANY5(() => {
-        this.CONSUME2(BinaryOp, { LABEL: 'op' });
-        this.MANY6(() => this.CONSUME4(PrefixOp, { LABEL: 'prefix' }));
-        this.SUBRULE4(this.atom);
-      });
-    }));
-  });
-
-  private leadingPrefixes?: () => void;
-  private binaryTail?: () => void;
-  private innerPrefixes?: () => void;
-  private rangeTail?: () => void;
-
-  atom = this.RULE('atom', () => this.operand());
-
-  /** An operand with its member/index accesses, recorded into the calling rule's node. Uses
-   *  DSL indices 7–8 so it cannot collide with the caller's own. */
-  private operand(): void {
-    // The alternatives and the loop body are built once (see `itemLoops`): operands are the
-    // most frequent construct of a large plan.
-    this.OR7((this.operandAlts ??= [
-      { ALT: () => this.CONSUME7(StringTok, { LABEL: 'string' }) },
-      { ALT: () => this.CONSUME7(AnyNumber, { LABEL: 'number' }) },
-      { ALT: () => this.CONSUME7(R.true, { LABEL: 'bool' }) },
-      { ALT: () => this.CONSUME7(R.false, { LABEL: 'bool' }) },
-      { ALT: () => this.CONSUME7(R.null, { LABEL: 'null' }) },
-      {
-        ALT: () => {
-          this.CONSUME7(Name, { LABEL: 'name' });
-          this.OPTION7(this.callSuffix);
-        },
-      },
-      {
-        ALT: () => {
-          this.CONSUME7(LParen);
-          this.SUBRULE7(this.expression, { LABEL: 'inner' });
-          this.CONSUME7(RParen);
-        },
-      },
-      { ALT: () => this.SUBRULE7(this.listLit) },
-      { ALT: () => this.SUBRULE7(this.recordLit) },
-    ]));
-    this.MANY7(this.accessLoop);
-  }
-
-  private operandAlts?: IOrAlt<unknown>[];
-  private readonly callSuffix = (): void => {
-    this.SUBRULE7(this.positionalArgs);
   };
-  private readonly accessAlts: IOrAlt<unknown>[] = [
-    {
-      ALT: () => {
-        this.CONSUME7(Dot);
-        this.CONSUME8(Name, { LABEL: 'member' });
-      },
-    },
-    {
-      ALT: () => {
-        this.CONSUME7(LBracket);
-        this.SUBRULE8(this.expression, { LABEL: 'index' });
-        this.CONSUME7(RBracket);
-      },
-    },
-  ];
-  private readonly accessLoop = (): void => {
-    this.OR8(this.accessAlts);
-  };
-
-  positionalArgs = this.RULE('positionalArgs', () => {
-    this.CONSUME(LParen);
-    this.OPTION(() => {
-      this.SUBRULE(this.expression, { LABEL: 'arg' });
-      this.MANY(() => {
-        this.CONSUME(Comma);
-        this.SUBRULE2(this.expression, { LABEL: 'arg' });
-      });
-      this.OPTION2(() => this.CONSUME2(Comma));
-    });
-    this.CONSUME(RParen);
-  });
-
-  listLit = this.RULE('listLit', () => {
-    this.CONSUME(LBracket);
-    this.OPTION(() => {
-      this.SUBRULE(this.expression, { LABEL: 'item' });
-      this.MANY(() => {
-        this.CONSUME(Comma);
-        this.SUBRULE2(this.expression, { LABEL: 'item' });
-      });
-      this.OPTION2(() => this.CONSUME2(Comma));
-    });
-    this.CONSUME(RBracket);
-  });
-
-  recordLit = this.RULE('recordLit', () => {
-    this.CONSUME(LCurly);
-    this.MANY(() => {
-      this.SUBRULE(this.recordField);
-      this.OPTION(() => this.CONSUME(Comma));
-    });
-    this.CONSUME(RCurly);
-  });
-
-  recordField = this.RULE('recordField', () => {
-    this.CONSUME(Name, { LABEL: 'key' });
-    this.CONSUME(Colon);
-    this.SUBRULE(this.expression);
-  });
 }
+
+const CstOrchParser = defineParser(CstParser);
+/** The same grammar class over Chevrotain's embedded-actions base (no CST). */
+const AstOrchParser = defineParser(EmbeddedActionsParser as unknown as typeof CstParser);
+type OrchParser = InstanceType<typeof CstOrchParser>;
 
 let instance: OrchParser | undefined;
 let fastInstance: OrchParser | undefined;
+let astInstance: OrchParser | undefined;
 
 /** The shared parser instance with error recovery (constructed on first use). */
 export function orchParser(): OrchParser {
-  instance ??= new OrchParser(true);
+  instance ??= new CstOrchParser(true, false);
   return instance;
 }
 
@@ -899,12 +1264,17 @@ export function orchParser(): OrchParser {
  * The same grammar without error recovery: about a fifth faster on a valid file (Chevrotain
  * tracks node locations per rule instead of per token and skips the recovery bookkeeping).
  * On a valid input both build the same CST — recovery only acts where a parse would fail — so
- * every parse tries this one first and re-parses with `orchParser()` only when it reports an
+ * every CST parse tries this one first and re-parses with `orchParser()` only when it reports an
  * error. Constructed on first use, like the recovering one.
  */
 function fastParser(): OrchParser {
-  fastInstance ??= new OrchParser(false);
+  fastInstance ??= new CstOrchParser(false, false);
   return fastInstance;
+}
+
+function astParser(): OrchParser {
+  astInstance ??= new AstOrchParser(false, true);
+  return astInstance;
 }
 
 export type { OrchParser };
@@ -912,9 +1282,12 @@ export type { OrchParser };
 type Errors = OrchParser['errors'];
 
 /** Runs `rule` on `tokens`: without recovery first, with it when that finds an error. */
-function run<T>(tokens: IToken[], rule: (p: OrchParser) => T): { result: T; errors: Errors; junkSeen: boolean } {
-  const fast = attempt(fastParser(), tokens, rule);
-  return fast.errors.length === 0 ? fast : attempt(orchParser(), tokens, rule);
+function run<T>(tokens: IToken[], rule: (p: OrchParser) => T, knownBad = false): { result: T; errors: Errors; junkSeen: boolean } {
+  if (!knownBad) {
+    const fast = attempt(fastParser(), tokens, rule);
+    if (fast.errors.length === 0) return fast;
+  }
+  return attempt(orchParser(), tokens, rule);
 }
 
 function attempt<T>(p: OrchParser, tokens: IToken[], rule: (p: OrchParser) => T): { result: T; errors: Errors; junkSeen: boolean } {
@@ -926,9 +1299,12 @@ function attempt<T>(p: OrchParser, tokens: IToken[], rule: (p: OrchParser) => T)
   return out;
 }
 
-/** Parses a token list into a CST for the whole module. */
-export function parseTokens(tokens: IToken[]): { cst: CstNode; errors: Errors; junkSeen: boolean } {
-  const { result, errors, junkSeen } = run(tokens, (p) => p.moduleFile());
+/**
+ * Parses a token list into a CST for the whole module. `knownBad`: the tokens are known to
+ * contain a syntax error (go straight to the recovering parser).
+ */
+export function parseTokens(tokens: IToken[], knownBad = false): { cst: CstNode; errors: Errors; junkSeen: boolean } {
+  const { result, errors, junkSeen } = run(tokens, (p) => p.moduleFile(), knownBad);
   return { cst: result, errors, junkSeen };
 }
 
@@ -936,4 +1312,32 @@ export function parseTokens(tokens: IToken[]): { cst: CstNode; errors: Errors; j
 export function parseExpressionTokens(tokens: IToken[]): { cst: CstNode; errors: Errors } {
   const { result, errors } = run(tokens, (p) => p.expression());
   return { cst: result, errors };
+}
+
+/** Why the AST parser gave the file to the CST path. */
+export type AstParseFailure = 'syntax' | 'other';
+
+/**
+ * Parses a token list straight to the module AST (no CST), with `builder` making the nodes.
+ * Gives up — `'syntax'` on a syntax error, `'other'` on junk, a check that failed or anything
+ * unexpected — so the caller can take the CST path, which reports it. The caller also gives up
+ * when `builder.diagnostics` is not empty.
+ */
+export function parseModuleAst(tokens: IToken[], builder: AstActions): Omit<A.Module, 'comments'> | AstParseFailure {
+  const p = astParser();
+  p.input = tokens;
+  p.junkSeen = false;
+  p.b = builder;
+  p.resetActions();
+  try {
+    const m = p.moduleFile() as unknown as Omit<A.Module, 'comments'> | undefined;
+    if (p.errors.length > 0) return 'syntax';
+    return m ?? 'other';
+  } catch {
+    return 'other';
+  } finally {
+    p.input = [];
+    p.b = undefined as unknown as AstActions;
+    p.resetActions();
+  }
 }

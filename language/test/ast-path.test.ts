@@ -1,0 +1,146 @@
+/**
+ * The two parse paths agree: the direct-to-AST parser (grammar actions, no CST) that `parse`
+ * tries first, and the CST parser + CST→AST phase (`parseViaCst`) that handles everything the
+ * file must be told about. Same module — every field, in the same key order, with the same
+ * ranges and docs — and the same diagnostics, on generated modules, the spec examples, the
+ * examples folder, edited (often broken) sources and files with mistakes only the tree sees.
+ *
+ * Runs per property: ORCH_PROPERTY_RUNS (default 300).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Module } from '../ast.js';
+import { AstActions } from '../ast-actions.js';
+import { DocComments } from '../cst-to-ast.js';
+import { parse, parseViaCst, type ParseOutput } from '../index.js';
+import { DocComment, lex } from '../lexer.js';
+import { parseModuleAst } from '../parser.js';
+import { print } from '../printer.js';
+import { LineIndex } from '../source.js';
+import { arbDoc, arbModule, GENERATED_FILE } from './arbitraries.js';
+
+const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 300;
+const TIMEOUT = 60_000 + RUNS * 200;
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const SPECS = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.orch'))
+  .map((f) => readFileSync(FIXTURES + f, 'utf8'));
+
+function orchFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...orchFiles(path));
+    else if (name.endsWith('.orch')) out.push(path);
+  }
+  return out;
+}
+const EXAMPLES = orchFiles(fileURLToPath(new URL('../../examples/', import.meta.url)));
+
+/** Both paths on `text`; JSON text so that key order counts too. */
+function bothPaths(text: string, file = 'both.orch'): { direct: ParseOutput; cst: ParseOutput } {
+  const direct = parse({ file, text });
+  const cst = parseViaCst({ file, text });
+  expect(JSON.stringify(direct.module), text).toBe(JSON.stringify(cst.module));
+  expect(JSON.stringify(direct.diagnostics), text).toBe(JSON.stringify(cst.diagnostics));
+  return { direct, cst };
+}
+
+/** The direct parser's own result (undefined when it hands the file to the CST path). */
+function directOnly(text: string): Omit<Module, 'comments'> | undefined {
+  const lexed = lex(text);
+  const docs = new DocComments(lexed.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////')));
+  const builder = new AstActions('direct.orch', text, new LineIndex(text), docs);
+  const m = parseModuleAst(lexed.tokens, builder);
+  return typeof m === 'string' || builder.diagnostics.length > 0 ? undefined : m;
+}
+
+describe('direct-to-AST parse path', () => {
+  it('builds the whole module itself for valid files (spec examples and the examples folder)', () => {
+    expect(EXAMPLES.length).toBeGreaterThan(5);
+    for (const text of [...SPECS, ...EXAMPLES.map((f) => readFileSync(f, 'utf8'))]) {
+      const own = directOnly(text);
+      expect(own, text.slice(0, 200)).toBeDefined();
+      const { cst } = bothPaths(text, 'direct.orch');
+      expect(cst.diagnostics).toEqual([]);
+      const { comments: _, ...rest } = cst.module;
+      expect(JSON.stringify(own)).toBe(JSON.stringify(rest));
+    }
+  });
+
+  it('agrees with the CST path on generated modules, doc comments included (property)', () => {
+    fc.assert(
+      fc.property(arbModule, arbDoc, fc.nat(), (ast, doc, at) => {
+        let text = print(ast);
+        // A doc comment before some line (attaches when a declaration, field or step starts there).
+        const lines = text.split('\n');
+        const k = at % (lines.length + 1);
+        const indent = /^\s*/.exec(lines[k] ?? '')![0];
+        lines.splice(k, 0, ...doc.split('\n').map((l) => `${indent}/// ${l}`));
+        text = lines.join('\n');
+        const { direct } = bothPaths(text, GENERATED_FILE);
+        expect(direct.diagnostics).toEqual([]);
+      }),
+      { numRuns: RUNS },
+    );
+  }, TIMEOUT);
+
+  it('agrees with the CST path on edited spec examples, broken or not (property)', () => {
+    const FRAGMENTS = [
+      'kind robot', 'kind agent', 'cost 1usd', 'timeout 5s', 'retry 2', 'step x = a.b()', 'when a < b < c', '1..3',
+      'list<int, int>', 'int<string>', '{', '}', '(', ')', ',', ':', '"${a.b}"', '"${a + 1}"', '"\\q"', 'x', '.', 'and',
+      '/// doc\n', '// c\n', 'on_failure panic', 'join maybe', 'priority top', '@secret', '@mystery', 'a: 1, a: 2',
+    ];
+    const edit = fc.record({
+      at: fc.nat(),
+      deleteCount: fc.nat({ max: 8 }),
+      insert: fc.oneof(fc.constantFrom(...FRAGMENTS), fc.constant(' '), fc.constant('')),
+    });
+    fc.assert(
+      fc.property(fc.constantFrom(...SPECS), fc.array(edit, { minLength: 1, maxLength: 3 }), (spec, edits) => {
+        let text = spec;
+        for (const e of edits) {
+          const at = e.at % (text.length + 1);
+          text = text.slice(0, at) + e.insert + text.slice(at + e.deleteCount);
+        }
+        bothPaths(text);
+      }),
+      { numRuns: RUNS },
+    );
+  }, TIMEOUT);
+
+  it('leaves mistakes only the tree sees to the CST path, with the same diagnostics', () => {
+    const cases = [
+      'capability c { kind robot }',
+      'capability c { cost 1usd cost 2usd }',
+      'resource r { concurrency 1.5 }',
+      'type T = list<int, string>',
+      'type T = int<string>',
+      'plan p { step a = c.d(x: 1 < 2 < 3) }',
+      'plan p { step a = c.d(x: 1..2) }',
+      'plan p { step a = c.d(x: 1) { timeout 1s timeout 2s } }',
+      'plan p { step a = c.d(x: 1) when x { when y } }',
+      'plan p { step a = c.d(x: { k: 1, k: 2 }) }',
+      'plan p { step a = c.d(x: "\\q") }',
+      'plan p { step a = c.d(x: "${a +}") }',
+      'policy p { budget cost <= 10m }',
+      'trigger t { manual }',
+      'trigger t { run p }',
+      'trigger t { manual schedule "* * * * *" run p }',
+      'trigger t { timezone "UTC" manual run p }',
+      'simulate c.d { latency 5usd }',
+      'module a\nmodule b',
+      'capability c { frobnicate 3 }',
+      'plan p { goal "x" }\nstray tokens here',
+    ];
+    for (const text of cases) {
+      expect(directOnly(text), text).toBeUndefined();
+      const { direct } = bothPaths(text);
+      expect(direct.diagnostics.length, text).toBeGreaterThan(0);
+    }
+  });
+});
