@@ -34,19 +34,38 @@ export interface DagResult extends Dag {
 export function buildDag(steps: readonly DagInput[]): DagResult {
   const n = steps.length;
   const index = new Map<string, number>();
-  steps.forEach((s, i) => index.set(s.id, i));
-  const predIdx: number[][] = steps.map(() => []);
-  const succIdx: number[][] = steps.map(() => []);
+  for (let i = 0; i < n; i++) index.set(steps[i]!.id, i);
+  // Adjacency in flat arrays (compressed rows): two arrays for the whole plan instead of two per
+  // step. preds of i: predFlat[predStart[i] .. predStart[i + 1]), in `deps` order without repeats.
+  const predStart = new Int32Array(n + 1);
+  const predList: number[] = [];
+  const succCount = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const seen = new Set<number>();
-    for (const d of steps[i]!.deps) {
+    predStart[i] = predList.length;
+    const deps = steps[i]!.deps;
+    // A few dependencies are checked for repeats by scanning; many through a set.
+    const seen = deps.length > 8 ? new Set<number>() : undefined;
+    for (const d of deps) {
       const j = index.get(d);
-      if (j === undefined || seen.has(j)) continue;
-      seen.add(j);
-      predIdx[i]!.push(j);
-      succIdx[j]!.push(i);
+      if (j === undefined) continue;
+      if (seen) {
+        if (seen.has(j)) continue;
+        seen.add(j);
+      } else if (predList.indexOf(j, predStart[i]) !== -1) continue;
+      predList.push(j);
+      succCount[j]!++;
     }
   }
+  predStart[n] = predList.length;
+  const predFlat = Int32Array.from(predList);
+  // succs of j in increasing step order (as dependants are declared)
+  const succStart = new Int32Array(n + 1);
+  for (let j = 0; j < n; j++) succStart[j + 1] = succStart[j]! + succCount[j]!;
+  const succFlat = new Int32Array(predFlat.length);
+  const fill = succStart.slice(0, n);
+  for (let i = 0; i < n; i++) for (let k = predStart[i]!; k < predStart[i + 1]!; k++) succFlat[fill[predFlat[k]!]!++] = i;
+  const preds: Csr = { start: predStart, flat: predFlat };
+
   // Name-keyed adjacency is only needed by guardrail proofs: build it on first use.
   let named: Dag | undefined;
   const adjacency = (): Dag => {
@@ -54,8 +73,8 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
       const p = new Map<string, string[]>();
       const q = new Map<string, string[]>();
       steps.forEach((s, i) => {
-        p.set(s.id, predIdx[i]!.map((j) => steps[j]!.id));
-        q.set(s.id, succIdx[i]!.map((j) => steps[j]!.id));
+        p.set(s.id, [...predFlat.subarray(predStart[i]!, predStart[i + 1]!)].map((j) => steps[j]!.id));
+        q.set(s.id, [...succFlat.subarray(succStart[i]!, succStart[i + 1]!)].map((j) => steps[j]!.id));
       });
       named = { preds: p, succs: q };
     }
@@ -71,43 +90,51 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
   };
 
   // Kahn's algorithm; stage = longest chain of dependencies; finish = longest latency chain.
-  const indeg = predIdx.map((p) => p.length);
-  const stage = new Array<number>(n).fill(0);
-  const finish = new Array<number>(n).fill(0);
-  const via = new Array<number>(n).fill(-1);
-  const queue: number[] = [];
-  for (let i = 0; i < n; i++) if (indeg[i] === 0) queue.push(i);
-  let processed = 0;
-  for (let head = 0; head < queue.length; head++) {
+  const indeg = new Int32Array(n);
+  for (let i = 0; i < n; i++) indeg[i] = predStart[i + 1]! - predStart[i]!;
+  const stage = new Int32Array(n);
+  const finish = new Float64Array(n);
+  const via = new Int32Array(n).fill(-1);
+  const queue = new Int32Array(n);
+  let tail = 0;
+  for (let i = 0; i < n; i++) if (indeg[i] === 0) queue[tail++] = i;
+  for (let head = 0; head < tail; head++) {
     const v = queue[head]!;
-    processed++;
     finish[v]! += steps[v]!.duration;
-    for (const w of succIdx[v]!) {
+    for (let k = succStart[v]!; k < succStart[v + 1]!; k++) {
+      const w = succFlat[k]!;
       if (stage[v]! + 1 > stage[w]!) stage[w] = stage[v]! + 1;
       if (via[w] === -1 || finish[v]! > finish[w]!) {
         finish[w] = finish[v]!;
         via[w] = v;
       }
-      if (--indeg[w]! === 0) queue.push(w);
+      if (--indeg[w]! === 0) queue[tail++] = w;
     }
   }
 
-  if (processed < n) {
-    return withAdjacency({ cycles: findCycles(steps, predIdx, indeg), order: [], stageOf: new Map(), stages: [], criticalPath: [], duration: 0 }, lazy);
+  if (tail < n) {
+    return withAdjacency({ cycles: findCycles(steps, preds, indeg), order: [], stageOf: new Map(), stages: [], criticalPath: [], duration: 0 }, lazy);
   }
 
   const stages: string[][] = [];
   const stageOf = new Map<string, number>();
-  steps.forEach((s, i) => {
-    stageOf.set(s.id, stage[i]!);
-    (stages[stage[i]!] ??= []).push(s.id);
-  });
+  for (let i = 0; i < n; i++) {
+    const id = steps[i]!.id;
+    stageOf.set(id, stage[i]!);
+    (stages[stage[i]!] ??= []).push(id);
+  }
   let end = -1;
   for (let i = 0; i < n; i++) if (end === -1 || finish[i]! > finish[end]!) end = i;
   const criticalPath: string[] = [];
   for (let cur = end; cur !== -1; cur = via[cur]!) criticalPath.push(steps[cur]!.id);
   criticalPath.reverse();
   return withAdjacency({ cycles: [], order: stages.flat(), stageOf, stages, criticalPath, duration: end === -1 ? 0 : finish[end]! }, lazy);
+}
+
+/** Compressed rows: the neighbours of i are flat[start[i] .. start[i + 1]). */
+interface Csr {
+  readonly start: Int32Array;
+  readonly flat: Int32Array;
 }
 
 /** Adds `preds`/`succs` as getters (object spread would evaluate them eagerly). */
@@ -122,7 +149,7 @@ function withAdjacency(result: Omit<DagResult, keyof Dag>, source: Dag): DagResu
  * After Kahn's algorithm every unprocessed step has an unprocessed dependency, so walking
  * dependencies backwards from one must close a loop. Each loop found is one reported cycle.
  */
-function findCycles(steps: readonly DagInput[], predIdx: readonly number[][], indeg: readonly number[]): string[][] {
+function findCycles(steps: readonly DagInput[], preds: Csr, indeg: Int32Array): string[][] {
   const n = steps.length;
   const state = new Array<number>(n).fill(0); // 0 unvisited, 1 on current walk, 2 done
   const cycles: string[][] = [];
@@ -134,7 +161,10 @@ function findCycles(steps: readonly DagInput[], predIdx: readonly number[][], in
       state[cur] = 1;
       walk.push(cur);
       let next = -1;
-      for (const p of predIdx[cur]!) if (indeg[p]! > 0 && (next === -1 || p < next)) next = p;
+      for (let k = preds.start[cur]!; k < preds.start[cur + 1]!; k++) {
+        const p = preds.flat[k]!;
+        if (indeg[p]! > 0 && (next === -1 || p < next)) next = p;
+      }
       if (next === -1) break;
       cur = next;
     }

@@ -79,6 +79,8 @@ export interface BoundModel {
   /** Indexed by `OrchSymbol.id`. */
   readonly symbols: readonly OrchSymbol[];
   readonly references: readonly Reference[];
+  /** Non-declaration references per symbol id (also when `references` is not recorded). */
+  readonly uses: readonly number[];
   readonly types: readonly TypeAt[];
 }
 

@@ -81,6 +81,7 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
       modules: modules.map((m) => ({ file: m.file, name: m.name, ast: m.ast, std: m.std })),
       symbols: model.symbols,
       references: model.references,
+      uses: model.uses,
       types: model.types,
     },
     plans,

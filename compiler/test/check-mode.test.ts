@@ -1,0 +1,65 @@
+/**
+ * `check` takes shortcuts a full compile cannot: no IR, no hover types, no reference list (only
+ * use counts), guardrail facts only when a guardrail applies. None of them may change what is
+ * reported: on every example program, and on garbled variants of them, `check` reports exactly
+ * the diagnostics `compile` reports.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { check, compile } from '../index.js';
+import { compileProgram } from '../program.js';
+import { diskHost, type SourceHost } from '../load.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+function orchFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return orchFiles(p);
+    return name.endsWith('.orch') ? [p] : [];
+  });
+}
+
+const PROGRAMS = [...orchFiles(join(ROOT, 'examples')), ...orchFiles(join(ROOT, 'compiler', 'test', 'fixtures'))];
+
+function hostWith(file: string, text: string): SourceHost {
+  return { readFile: (p) => (p === file ? text : diskHost.readFile(p)) };
+}
+
+describe('check mode', () => {
+  it('has example programs to compare on', () => {
+    expect(PROGRAMS.length).toBeGreaterThan(5);
+  });
+
+  it.each(PROGRAMS.map((p) => [p.slice(ROOT.length + 1), p]))('reports what compile reports: %s', (_name, file) => {
+    expect(check({ entry: file })).toEqual(compile({ entry: file }).diagnostics);
+  });
+
+  it('reports what compile reports on garbled programs (a word replaced)', () => {
+    const WORDS = ['foo', 'input', 'output', 'context', 'string', 'int', 'http', '1s', '3', '"x"', 'null', 'true', '0.5usd', '10%'];
+    fc.assert(
+      fc.property(fc.constantFrom(...PROGRAMS), fc.nat(), fc.constantFrom(...WORDS), (file, at, word) => {
+        const text = readFileSync(file, 'utf8');
+        const tokens = [...text.matchAll(/[A-Za-z_][A-Za-z0-9_]*|"[^"\n]*"|\d+(\.\d+)?[a-z%]*/g)];
+        const m = tokens[at % tokens.length]!;
+        const garbled = text.slice(0, m.index) + word + text.slice(m.index! + m[0].length);
+        const host = hostWith(file, garbled);
+        expect(check({ entry: file, host })).toEqual(compile({ entry: file, host }).diagnostics);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('counts the uses of every symbol that a full compile records as references', () => {
+    for (const file of PROGRAMS) {
+      const full = compileProgram({ entry: file, host: diskHost });
+      const counted = compileProgram({ entry: file, host: diskHost, checkOnly: true, recordTypes: false, recordReferences: false });
+      expect(counted.model.references).toEqual([]);
+      const fromReferences = full.model.symbols.map((s) => full.model.references.filter((r) => r.symbol === s.id && !r.isDeclaration).length);
+      expect(counted.model.uses).toEqual(fromReferences);
+      expect(full.model.uses).toEqual(fromReferences);
+    }
+  });
+});
