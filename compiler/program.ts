@@ -415,7 +415,8 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   // sub-plans first: their estimates feed the `run` steps
   const subplans: Record<string, PlanIR> = {};
   const subEstimates = new Map<string, { cost: number; duration_ms: number }>();
-  for (const s of cp.steps) {
+  for (let i = 0; i < cp.steps.length; i++) {
+    const s = cp.steps[i]!;
     if (!s.runPlan || s.decl.action.kind !== 'RunAction') continue;
     const sub = cx.subplan(s.runPlan, s.decl.action.plan.range);
     if (sub?.assembled) {
@@ -515,11 +516,11 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   }
 
   // DAG
-  const depsOf = new Array<string[]>(n);
+  const depsOf = new Array<readonly string[]>(n);
   const dagInput = new Array<DagInput>(n);
   for (let i = 0; i < n; i++) {
     const s = steps[i]!;
-    const deps = s.after.length === 0 && s.refs.size <= 1 ? [...s.refs] : [...new Set([...s.refs, ...s.after])].sort();
+    const deps = s.after.length === 0 && s.refs.length <= 1 ? s.refs : [...new Set([...s.refs, ...s.after])].sort();
     depsOf[i] = deps;
     dagInput[i] = { id: s.id, deps, duration: durations[i]! };
   }
@@ -540,8 +541,8 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   for (const id of dag.order) {
     const s = cp.byId.get(id)!;
     let d: DataClass = maxClass(s.ownData, s.capability?.ir.data ?? 'public');
-    for (const r of s.outputReads) {
-      const src = cp.byId.get(r);
+    for (let k = 0; k < s.outputReads.length; k++) {
+      const src = cp.byId.get(s.outputReads[k]!);
       if (src && src !== s) d = maxClass(d, src.data);
     }
     s.data = d;
@@ -626,7 +627,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   const stepIRs: StepIR[] = dag.order.map((id) => {
     const i = indexOf.get(id)!;
     const b = bindings[i] ?? { resource: null, tier: null, rationale: 'unplaced', fallbacks: [] };
-    return stepIR(steps[i]!, b, callBindings.get(id) ?? {}, depsOf[i]!, { cost: costs[i]!, duration_ms: durations[i]! }, dag.stageOf.get(id)!);
+    return stepIR(steps[i]!, b, callBindings.get(id) ?? {}, [...depsOf[i]!], { cost: costs[i]!, duration_ms: durations[i]! }, dag.stageOf.get(id)!);
   });
   const simulations: Record<string, SimulateIR> = {};
   for (const name of Object.keys(capabilities)) {

@@ -31,12 +31,13 @@ export interface CheckedStep {
   ownData: DataClass;
   /** Final data class (own ∪ capability `data` ∪ outputs it reads), set after the DAG is known. */
   data: DataClass;
-  /** Steps whose output this step reads (taint sources). */
-  readonly outputReads: ReadonlySet<string>;
-  /** All step references (data dependencies). */
-  readonly refs: ReadonlySet<string>;
+  /** Steps whose output this step reads (taint sources), without repeats. */
+  readonly outputReads: readonly string[];
+  /** All step references (data dependencies), without repeats. */
+  readonly refs: readonly string[];
   readonly after: string[];
-  readonly skipIfSkipped: ReadonlySet<string>;
+  /** Steps whose output this step reads unguarded (skipped with them), without repeats. */
+  readonly skipIfSkipped: readonly string[];
   readonly when: ExprIR | null;
   readonly forEach: ForEachIR | null;
   readonly fallback: CallIR | null;
@@ -100,6 +101,62 @@ interface StepSlot {
   runPlan: DeclEntry<'plan'> | undefined;
 }
 
+/**
+ * Collects the step references of one expression group (a step, a `for each` list) without
+ * repeats (their order is not significant): all references, the output reads among them and the unguarded output
+ * reads among those. Reused for every step of a plan; `take` hands out compact copies.
+ */
+class StepReads {
+  private readonly refs: string[] = [];
+  private readonly outputReads: string[] = [];
+  private readonly skip: string[] = [];
+  /** Membership once a list is long (a step that reads hundreds of steps); a scan before that. */
+  private sets: [Set<string>, Set<string>, Set<string>] | undefined;
+
+  add(id: string, out: boolean, guarded: boolean): void {
+    this.push(this.refs, 0, id);
+    if (out) {
+      this.push(this.outputReads, 1, id);
+      if (!guarded) this.push(this.skip, 2, id);
+    }
+  }
+
+  addGroup(g: { readonly refs: readonly string[]; readonly outputReads: readonly string[]; readonly skip: readonly string[] }): void {
+    for (let i = 0; i < g.refs.length; i++) this.push(this.refs, 0, g.refs[i]!);
+    for (let i = 0; i < g.outputReads.length; i++) this.push(this.outputReads, 1, g.outputReads[i]!);
+    for (let i = 0; i < g.skip.length; i++) this.push(this.skip, 2, g.skip[i]!);
+  }
+
+  /**
+   * The collected lists, and empties the collector. skip ⊆ outputReads ⊆ refs, and most steps
+   * read the output of every step they name: equal lists are handed out as one array (per-step
+   * collections are most of what a 10k-step plan keeps alive through garbage collection).
+   */
+  take(): { refs: readonly string[]; outputReads: readonly string[]; skip: readonly string[] } {
+    const refs = this.refs.slice();
+    const outputReads = this.outputReads.length === refs.length ? refs : this.outputReads.slice();
+    const skip = this.skip.length === outputReads.length ? outputReads : this.skip.slice();
+    this.refs.length = 0;
+    this.outputReads.length = 0;
+    this.skip.length = 0;
+    this.sets = undefined;
+    return { refs, outputReads, skip };
+  }
+
+  /** Appends `id` unless present. */
+  private push(list: string[], which: 0 | 1 | 2, id: string): void {
+    if (!this.sets && list.length < 16) {
+      if (list.includes(id)) return;
+    } else {
+      this.sets ??= [new Set(this.refs), new Set(this.outputReads), new Set(this.skip)];
+      const set = this.sets[which];
+      if (set.has(id)) return;
+      set.add(id);
+    }
+    list.push(id);
+  }
+}
+
 export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): CheckedPlan {
   const { scopes, model, diags } = cx;
   const mod = entry.module;
@@ -119,7 +176,8 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   const groupLists: { each: ForEachDecl; group: string; items: Map<string, ItemInfo>; outer: Map<string, ItemInfo> }[] = [];
 
   const declareSteps = (body: readonly (StepDecl | ForEachDecl | InvariantDecl)[], group: string | undefined, forEach: ForEachIR | null, items: Map<string, ItemInfo>, itemCount: number | null, depth: number): void => {
-    for (const node of body) {
+    for (let bi = 0; bi < body.length; bi++) {
+      const node = body[bi]!;
       if (node.kind === 'InvariantDecl') continue;
       if (node.kind === 'ForEachDecl') {
         if (depth > 0) diags.push(diagnostic('E0201', 'nested "for each" blocks are not supported; move the inner loop into a sub-plan (run)', file, node.range));
@@ -156,7 +214,8 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   declareSteps(plan.body, undefined, null, new Map(), null, 0);
 
   // Output types are known from the action before any expression is checked.
-  for (const s of slots) {
+  for (let si = 0; si < slots.length; si++) {
+    const s = slots[si]!;
     const a = s.decl.action;
     if (a.kind === 'CapabilityCall') {
       const ce = scopes.resolve(mod, a.capability, 'capability');
@@ -172,15 +231,12 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   }
 
   // 2. `for each` lists are typed in the scope around the block; items take the element type.
-  const listIR = new Map<string, { ir: ExprIR; refs: Set<string>; outputReads: Set<string>; skip: Set<string> }>();
+  // One collector of step references for the whole plan, emptied after each list and step.
+  const reads = new StepReads();
+  const onStep = (id: string, _range: Range, out: boolean, guarded: boolean): void => reads.add(id, out, guarded);
+  const listIR = new Map<string, { ir: ExprIR; refs: readonly string[]; outputReads: readonly string[]; skip: readonly string[] }>();
   for (const g of groupLists) {
-    const refs = new Set<string>();
-    const outputReads = new Set<string>();
-    const skip = new Set<string>();
-    const r = checkExpr(g.each.list, {
-      file, model, diags, roots, steps: stepInfos, items: g.outer,
-      onStep: (id, _range, out, guarded) => { refs.add(id); if (out) { outputReads.add(id); if (!guarded) skip.add(id); } },
-    });
+    const r = checkExpr(g.each.list, { file, model, diags, roots, steps: stepInfos, items: g.outer, onStep });
     const lt = r.ty.k === 'optional' ? r.ty.inner : r.ty;
     let elem: Ty = T.any;
     if (lt.k === 'list') elem = lt.elem;
@@ -188,33 +244,24 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     const prev = g.items.get(g.each.item.name)!;
     g.items.set(g.each.item.name, { ty: elem, data: maxClass(r.data, classOfType(elem)), symbol: prev.symbol });
     if (model.recordTypes) model.typeAt(file, g.each.item.range, () => formatTy(elem));
-    listIR.set(g.group, { ir: r.ir, refs, outputReads, skip });
+    listIR.set(g.group, { ir: r.ir, ...reads.take() });
   }
 
   // 3. check each step
   const steps: CheckedStep[] = [];
-  for (const s of slots) {
+  // Steps of one `for each` block (or of the plan body) share their expression environment.
+  const envs = new Map<ReadonlyMap<string, ItemInfo>, ExprEnv>();
+  for (let si = 0; si < slots.length; si++) {
+    const s = slots[si]!;
     const d = s.decl;
     const id = d.name.name;
-    const refs = new Set<string>();
-    const outputReads = new Set<string>();
-    const skip = new Set<string>();
     const groupInfo = s.group ? listIR.get(s.group) : undefined;
-    if (groupInfo) {
-      groupInfo.refs.forEach((x) => refs.add(x));
-      groupInfo.outputReads.forEach((x) => outputReads.add(x));
-      groupInfo.skip.forEach((x) => skip.add(x));
+    if (groupInfo) reads.addGroup(groupInfo);
+    let env = envs.get(s.items);
+    if (!env) {
+      env = { file, model, diags, roots, steps: stepInfos, group: s.group, items: s.items, onStep };
+      envs.set(s.items, env);
     }
-    const env: ExprEnv = {
-      file, model, diags, roots, steps: stepInfos, group: s.group, items: s.items,
-      onStep: (ref, _range, out, guarded) => {
-        refs.add(ref);
-        if (out) {
-          outputReads.add(ref);
-          if (!guarded) skip.add(ref);
-        }
-      },
-    };
     let ownData: DataClass = 'public';
     let action: StepActionIR = { type: 'call' };
     let args: Record<string, ExprIR> = {};
@@ -273,14 +320,10 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     if (fallback) ownData = maxClass(ownData, fallback.data);
     const kind: CapabilityKindIR | null = cap ? cap.ir.kind : null;
     const capTimeout = cap ? cap.ir.timeout_ms : null;
-    // skip ⊆ outputReads ⊆ refs by construction, and most steps read the outputs of every step they
-    // reference: equal sets are kept once (three sets per step is most of what a 10k-step plan
-    // keeps alive through garbage collection). Nothing mutates them after this point.
-    const reads = outputReads.size === refs.size ? refs : outputReads;
-    const skips = skip.size === reads.size ? reads : skip;
+    const { refs, outputReads, skip } = reads.take();
     steps.push({
-      id, decl: d, symbol: s.symbol, capability: cap, runPlan, action, args, ownData, data: ownData, outputReads: reads, refs,
-      after, skipIfSkipped: skips, when,
+      id, decl: d, symbol: s.symbol, capability: cap, runPlan, action, args, ownData, data: ownData, outputReads, refs,
+      after, skipIfSkipped: skip, when,
       forEach: s.forEach && groupInfo ? { ...s.forEach, list: groupInfo.ir } : s.forEach,
       fallback: fallback?.call ?? null, compensate: compensate?.call ?? null, pinned,
       timeout_ms: ms(d.timeout) ?? capTimeout,
@@ -392,22 +435,24 @@ export function checkArgs(
   const { diags, file, model } = env;
   const out: Record<string, ExprIR> = {};
   let data: DataClass = 'public';
-  const given = new Set<string>();
-  for (const a of args) {
+  // Calls have a handful of arguments: a list scan beats a set per call.
+  const given: string[] = [];
+  for (let ai = 0; ai < args.length; ai++) {
+    const a = args[ai]!;
     const r = checkExpr(a.value, env);
     const name = a.name.name;
     const p = params.fields.get(name);
     if (!p) {
-      const best = closest(name, [...params.fields.keys()].filter((k) => !given.has(k)));
+      const best = closest(name, [...params.fields.keys()].filter((k) => !given.includes(k)));
       const fixes: Fix[] = best ? [{ title: `Change to "${best}"`, edits: [{ file, range: a.name.range, newText: best }] }] : [];
       diags.push(diagnostic('E0202', `unknown argument "${name}" for ${what}${best ? `; did you mean "${best}"?` : ''} (parameters: ${[...params.fields.keys()].join(', ') || 'none'})`, file, a.name.range, fixes.length ? { fixes } : {}));
       continue;
     }
-    if (given.has(name)) {
+    if (given.includes(name)) {
       diags.push(diagnostic('E0202', `argument "${name}" is given twice`, file, a.name.range));
       continue;
     }
-    given.add(name);
+    given.push(name);
     if (p.decl?.symbol !== undefined) model.refer(file, a.name.range, p.decl.symbol);
     if (!assignable(r.ty, p.ty)) {
       const unitClash = ['duration', 'money', 'percent', 'number', 'int'].includes(r.ty.k) && ['duration', 'money', 'percent', 'number', 'int'].includes(p.ty.k) && !(r.ty.k === 'money' && p.ty.k === 'money');
@@ -417,7 +462,9 @@ export function checkArgs(
     out[name] = r.ir;
   }
   const missing: FieldTy[] = [];
-  for (const f of params.fields.values()) if (f.required && !given.has(f.name)) missing.push(f);
+  params.fields.forEach((f) => {
+    if (f.required && !given.includes(f.name)) missing.push(f);
+  });
   if (missing.length) {
     // Insert right after the last argument (a trailing comma stays valid), or inside `()`.
     const last = args[args.length - 1];
@@ -431,6 +478,9 @@ export function checkArgs(
       }),
     );
   }
-  for (const [k, v] of defaults) if (!given.has(k)) out[k] = v;
+  if (defaults.size)
+    defaults.forEach((v, k) => {
+      if (!given.includes(k)) out[k] = v;
+    });
   return { args: out, data };
 }
