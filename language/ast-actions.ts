@@ -370,14 +370,18 @@ export class AstActions extends AstBuilder {
     const id = this.ident(name);
     const after: A.Ident[] = [];
     const d: Mutable<A.StepDecl> = { kind: 'StepDecl', name: id, action, after, range: this.range(start, end) };
-    if (!inlineWhen && !block) return this.withDocAt(d, start);
+    if (!block) {
+      // Nothing can be given twice without a block.
+      if (inlineWhen) d.when = inlineWhen.expr;
+      return this.withDocAt(d, start);
+    }
     const bag = this.newBag(`step '${id.name}'`);
     if (inlineWhen) {
       this.firstTime(bag, 'when', inlineWhen.key.startOffset, inlineWhen.key.endOffset! + 1);
       d.when = inlineWhen.expr;
     }
     const o: StepOptions = {};
-    for (const [key, value] of block ?? []) {
+    for (const [key, value] of block) {
       if (this.firstTime(bag, key, 0, 0)) (o as Record<string, unknown>)[key] = value;
     }
     // The CST path assigns options in this fixed order, whatever the source order.

@@ -24,4 +24,4 @@ async function load(): Promise<Chevrotain> {
 
 const chevrotain = await load();
 
-export const { CstParser, EmbeddedActionsParser, EOF, Lexer, createToken, tokenLabel, tokenMatcher } = chevrotain;
+export const { CstParser, EmbeddedActionsParser, EOF, Lexer, LLkLookaheadStrategy, createToken, tokenLabel, tokenMatcher } = chevrotain;

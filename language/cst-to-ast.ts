@@ -261,22 +261,39 @@ export class AstBuilder {
    * `${fetch.output.body}`): built directly, without a second lexer and parser run.
    */
   private namePath(source: string, offset: number): A.Expr | undefined {
-    if (!NAME_PATH.test(source)) return undefined;
+    // A scanner, not a regular expression: this runs for most strings of a large plan.
     let acc: A.Expr | undefined;
     let start = 0;
-    for (const m of source.matchAll(WORD)) {
-      if (RESERVED.has(m[0])) return undefined;
-      const s = offset + m.index;
-      const e = s + m[0].length;
-      if (!acc) {
-        acc = { kind: 'NameExpr', name: m[0], range: this.range(s, e) };
-        start = s;
-      } else {
-        const property: A.Ident = { kind: 'Ident', name: m[0], range: this.range(s, e) };
-        acc = { kind: 'MemberExpr', object: acc, property, range: this.range(start, e) };
-      }
+    let wantWord = true;
+    let i = 0;
+    while (i < source.length) {
+      const c = source.charCodeAt(i);
+      if (isWordStart(c)) {
+        if (!wantWord) return undefined;
+        let j = i + 1;
+        while (j < source.length && isWordPart(source.charCodeAt(j))) j++;
+        const word = source.slice(i, j);
+        if (RESERVED.has(word)) return undefined;
+        const s = offset + i;
+        const e = offset + j;
+        if (!acc) {
+          acc = { kind: 'NameExpr', name: word, range: this.range(s, e) };
+          start = s;
+        } else {
+          const property: A.Ident = { kind: 'Ident', name: word, range: this.range(s, e) };
+          acc = { kind: 'MemberExpr', object: acc, property, range: this.range(start, e) };
+        }
+        wantWord = false;
+        i = j;
+      } else if (c === 46 /* . */) {
+        if (wantWord) return undefined;
+        wantWord = true;
+        i++;
+      } else if (SPACE.test(source[i]!)) {
+        i++;
+      } else return undefined;
     }
-    return acc;
+    return wantWord ? undefined : acc;
   }
 
   // ───────────── expressions ─────────────
@@ -1138,8 +1155,15 @@ function operandStart(n: CstNode): number {
   throw MISSING;
 }
 
-const NAME_PATH = /^\s*[A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*\s*$/;
-const WORD = /[A-Za-z_][A-Za-z0-9_]*/g;
+const SPACE = /^\s$/;
+
+function isWordStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+
+function isWordPart(c: number): boolean {
+  return isWordStart(c) || (c >= 48 && c <= 57);
+}
 const RESERVED = new Set<string>(RESERVED_WORDS);
 
 /** One element of a flat expression; operands come as CST (`atom`) or already built (`expr`). */

@@ -22,6 +22,7 @@ import type * as A from './ast.js';
 import type { AstActions, Prop } from './ast-actions.js';
 import { CstParser, EmbeddedActionsParser, EOF, tokenMatcher } from './chevrotain.js';
 import { MISSING } from './cst-access.js';
+import { LazyLookahead } from './lazy-lookahead.js';
 import type { ExprItem } from './cst-to-ast.js';
 import {
   ALL_TOKENS, AnyNumber, Assign, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
@@ -68,6 +69,7 @@ function defineParser(Base: typeof CstParser) {
         recoveryEnabled: recovery,
         nodeLocationTracking: 'onlyOffset',
         maxLookahead: 2,
+        lookaheadStrategy: new LazyLookahead(2),
         // Grammar validation costs start-up time on every run; the grammar test validates it.
         skipValidations: !process.env.ORCH_VALIDATE_GRAMMAR,
         errorMessageProvider: orchErrorMessages,
