@@ -4,6 +4,7 @@
  */
 import { compareDiagnostics, diagnostic, type Diagnostic } from '../language/diagnostic.js';
 import { diskHost, type SourceHost } from './load.js';
+import type { PlanMemo } from './plan-memo.js';
 import { compileProgram } from './program.js';
 
 export function internalError(entry: string, err: unknown): Diagnostic {
@@ -12,9 +13,9 @@ export function internalError(entry: string, err: unknown): Diagnostic {
 }
 
 /** Diagnostics only (no IR assembly, no hover types): what `orch check` runs. */
-export function check(input: { readonly entry: string; readonly host?: SourceHost }): Diagnostic[] {
+export function check(input: { readonly entry: string; readonly host?: SourceHost; readonly memo?: PlanMemo }): Diagnostic[] {
   try {
-    const r = compileProgram({ entry: input.entry, host: input.host ?? diskHost, checkOnly: true, recordTypes: false, recordReferences: false });
+    const r = compileProgram({ entry: input.entry, host: input.host ?? diskHost, checkOnly: true, recordTypes: false, recordReferences: false, memo: input.memo });
     return dedupe(r.diagnostics).sort(compareDiagnostics);
   } catch (err) {
     if (process.env.ORCH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Ident, ImportDecl, Module } from '../language/ast.js';
 import { diagnostic, type Diagnostic } from '../language/diagnostic.js';
+import type { ModuleEdit } from '../language/incremental.js';
 import { parse, type ParseOutput } from '../language/index.js';
 import { packagePath } from './package-root.js';
 
@@ -17,7 +18,7 @@ export interface SourceHost {
    * Parses a user module's text (default: `parse`). Editors pass an incremental parser that
    * reuses the previous parse of the same file; it must return what `parse` would.
    */
-  parse?(file: string, text: string): ParseOutput;
+  parse?(file: string, text: string): ParseOutput & { readonly edit?: ModuleEdit };
 }
 
 export const diskHost: SourceHost = {
@@ -51,6 +52,8 @@ export interface LoadedModule {
   readonly ast: Module;
   readonly std: boolean;
   readonly imports: ResolvedImport[];
+  /** How this parse maps onto the host's previous parse of the file (incremental hosts only). */
+  readonly edit?: ModuleEdit;
 }
 
 export interface Program {
@@ -91,7 +94,7 @@ export function loadProgram(entryFile: string, host: SourceHost, diags: Diagnost
     if (existing) return existing;
     const text = host.readFile(file);
     if (text === undefined) return undefined;
-    const parsed = std ? parseStd(file, text) : host.parse ? host.parse(file, text) : parse({ file, text });
+    const parsed: ReturnType<NonNullable<SourceHost['parse']>> = std ? parseStd(file, text) : host.parse ? host.parse(file, text) : parse({ file, text });
     diags.push(...parsed.diagnostics);
     const mod: LoadedModule = {
       file,
@@ -100,6 +103,7 @@ export function loadProgram(entryFile: string, host: SourceHost, diags: Diagnost
       ast: parsed.module,
       std: std !== undefined,
       imports: [],
+      ...(parsed.edit ? { edit: parsed.edit } : {}),
     };
     byKey.set(key, mod);
     order.push(mod);

@@ -26,7 +26,8 @@ import { TypeResolver } from './types/resolve.js';
 import { toJsonSchema } from './types/json-schema.js';
 import { T, maxClass, record, type FieldTy, type Ty } from './types/ty.js';
 import { checkTriggers } from './triggers.js';
-import { unusedDiagnostics } from './unused.js';
+import { unusedDeclarations, unusedSteps } from './unused.js';
+import { symbolKey, type PlanMemo } from './plan-memo.js';
 
 export interface ProgramOptions {
   readonly entry: string;
@@ -42,6 +43,8 @@ export interface ProgramOptions {
   readonly recordReferences?: boolean;
   /** Skip IR assembly (diagnostics only). */
   readonly checkOnly?: boolean;
+  /** Editors re-checking after an edit: plans that did not change are reused (check-only). */
+  readonly memo?: PlanMemo;
 }
 
 export interface ProgramResult {
@@ -133,14 +136,18 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
   for (const m of modules) for (const e of scopes.entries(m, 'guardrail')) guardrails.set(e, checkGuardrail(e, scopes, model, diags, contextRoot));
 
   // plans of every user module (sub-plans may live in imported files)
+  const memo = opts.checkOnly && opts.memo ? opts.memo.begin(modules, trackedUses(modules, scopes)) : undefined;
   const checked = new Map<DeclEntry<'plan'>, CheckedPlan>();
   const planErrors = new Map<DeclEntry<'plan'>, number>();
   for (const m of modules) {
     if (m.std) continue;
     for (const e of scopes.entries(m, 'plan')) {
+      if (memo?.reuse(m.file, e.node, diags, model.uses)) continue;
+      memo?.start(diags, model.uses);
       const before = errorCount(diags);
       checked.set(e, checkPlan(e, { scopes, model, diags, contextRoot, capability, planInput }));
       planErrors.set(e, errorCount(diags) - before);
+      memo?.end(m.file, e.node, diags, model.uses);
     }
   }
 
@@ -179,15 +186,40 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     compiled.set(e, c);
     return c;
   };
-  for (const e of checked.keys()) compilePlan(e);
+  for (const e of checked.keys()) {
+    memo?.start(diags, model.uses);
+    const c = compilePlan(e);
+    memo?.end(e.module.file, e.node, diags, model.uses, c?.assembled?.boundResources);
+  }
 
   checkTriggers(modules, scopes, model, diags, planInput, contextRoot);
-  if (modules.length) diags.push(...unusedDiagnostics(modules, scopes, model, checked, compiled));
+  if (modules.length) {
+    const bound = new Set<string>(memo?.boundResources());
+    for (const c of compiled.values()) c.assembled?.boundResources.forEach((r) => bound.add(r));
+    diags.push(...unusedDeclarations(modules, scopes, model, bound));
+    for (const [e, cp] of checked) {
+      memo?.start(diags, model.uses);
+      diags.push(...unusedSteps(cp));
+      memo?.end(e.module.file, e.node, diags, model.uses);
+    }
+  }
+  memo?.finish();
 
   if (opts.checkOnly) return result([]);
   const wanted = [...scopes.entries(entryModule, 'plan')].filter((e) => opts.plan === undefined || e.node.name.name === opts.plan);
   const plans = wanted.map((e) => compiled.get(e)).filter((c): c is CompiledPlan => !!c && c.ok && !!c.ir).map((c) => c.ir!);
   return result(plans);
+}
+
+/** User capabilities, resources, policies and types (their uses decide W0601), by `symbolKey`. */
+function trackedUses(modules: readonly LoadedModule[], scopes: Scopes): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of modules) {
+    if (m.std) continue;
+    for (const kind of ['capability', 'resource', 'policy', 'type'] as const)
+      for (const e of scopes.entries(m, kind)) out.set(symbolKey(m.file, kind, e.qualifiedName), e.symbol.id);
+  }
+  return out;
 }
 
 function errorCount(diags: readonly Diagnostic[]): number {

@@ -16,17 +16,14 @@ import type { ModelBuilder } from './model.js';
 import type { CompiledPlan } from './program.js';
 import type { DeclEntry, DeclKind, Scopes } from './scope.js';
 
-export function unusedDiagnostics(
+/** Capabilities, resources, policies and types of user modules nothing uses. */
+export function unusedDeclarations(
   modules: readonly LoadedModule[],
   scopes: Scopes,
   model: ModelBuilder,
-  checked: ReadonlyMap<DeclEntry<'plan'>, CheckedPlan>,
-  compiled: ReadonlyMap<DeclEntry<'plan'>, CompiledPlan>,
+  boundResources: ReadonlySet<string>,
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const boundResources = new Set<string>();
-  for (const c of compiled.values()) c.assembled?.boundResources.forEach((r) => boundResources.add(r));
-
   for (const m of modules) {
     if (m.std) continue;
     const hasPlans = [...scopes.entries(m, 'plan')].length > 0;
@@ -52,31 +49,36 @@ export function unusedDiagnostics(
     }
   }
 
-  for (const cp of checked.values()) {
-    if (cp.module.std) continue;
-    const read = new Set<string>(cp.outputUses);
-    for (const r of cp.invariantUses) read.add(r);
-    for (const s of cp.steps) {
-      for (const r of s.refs) if (r !== s.id) read.add(r);
-      for (const r of s.after) read.add(r);
-    }
-    for (const g of cp.guardrails)
-      for (const r of g.node.rules) {
-        if (r.kind === 'RequireRule') {
-          if (r.subject.kind === 'StepSelector') read.add(r.subject.step.name);
-          if (r.object.kind === 'StepSelector') read.add(r.object.step.name);
-        }
-        if (r.kind === 'CheckRule' && r.target.kind === 'StepSelector') read.add(r.target.step.name);
+  return out;
+}
+
+/** Steps of a plan whose output nothing reads and that have no effect. */
+export function unusedSteps(cp: CheckedPlan): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (cp.module.std) return out;
+  const read = new Set<string>(cp.outputUses);
+  for (const r of cp.invariantUses) read.add(r);
+  for (let i = 0; i < cp.steps.length; i++) {
+    const s = cp.steps[i]!;
+    for (let k = 0; k < s.refs.length; k++) if (s.refs[k] !== s.id) read.add(s.refs[k]!);
+    for (let k = 0; k < s.after.length; k++) read.add(s.after[k]!);
+  }
+  for (const g of cp.guardrails)
+    for (const r of g.node.rules) {
+      if (r.kind === 'RequireRule') {
+        if (r.subject.kind === 'StepSelector') read.add(r.subject.step.name);
+        if (r.object.kind === 'StepSelector') read.add(r.object.step.name);
       }
-    for (const s of cp.steps) {
-      if (read.has(s.id) || s.action.type !== 'call' || !s.kind) continue;
-      if (s.kind !== 'agent' && s.kind !== 'llm') continue;
-      out.push(
-        diagnostic('W0601', `the output of step "${s.id}" is never used, and its capability (${s.kind}) has no effect`, cp.module.file, s.decl.name.range, {
-          fixes: [{ title: `Remove step ${s.id}`, edits: [{ file: cp.module.file, range: s.decl.range, newText: '' }] }],
-        }),
-      );
+      if (r.kind === 'CheckRule' && r.target.kind === 'StepSelector') read.add(r.target.step.name);
     }
+  for (const s of cp.steps) {
+    if (read.has(s.id) || s.action.type !== 'call' || !s.kind) continue;
+    if (s.kind !== 'agent' && s.kind !== 'llm') continue;
+    out.push(
+      diagnostic('W0601', `the output of step "${s.id}" is never used, and its capability (${s.kind}) has no effect`, cp.module.file, s.decl.name.range, {
+        fixes: [{ title: `Remove step ${s.id}`, edits: [{ file: cp.module.file, range: s.decl.range, newText: '' }] }],
+      }),
+    );
   }
   return out;
 }

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { check } from '../compiler/index.js';
+import { PlanMemo } from '../compiler/plan-memo.js';
 import { ParseCache } from './parse-cache.js';
 import { bufferHost, serveWorker } from './worker-thread.js';
 
@@ -17,11 +18,17 @@ export interface CheckRequest {
 
 export type CheckResult = ReturnType<typeof check>;
 
-/** Successive checks mostly differ by one edit: each file is parsed incrementally. */
+/**
+ * Successive checks mostly differ by one edit: each file is parsed incrementally, and the plans
+ * the edit did not touch are not checked again (one memo per checked file).
+ */
 const parses = new ParseCache();
+const memos = new Map<string, PlanMemo>();
 
 if (parentPort) {
-  serveWorker<CheckRequest, CheckResult>(parentPort, (req) =>
-    check({ entry: req.entry, host: { ...bufferHost(req.files, (p) => readFileSync(p, 'utf8')), parse: parses.parse } }),
-  );
+  serveWorker<CheckRequest, CheckResult>(parentPort, (req) => {
+    let memo = memos.get(req.entry);
+    if (!memo) memos.set(req.entry, (memo = new PlanMemo()));
+    return check({ entry: req.entry, host: { ...bufferHost(req.files, (p) => readFileSync(p, 'utf8')), parse: parses.parse }, memo });
+  });
 }

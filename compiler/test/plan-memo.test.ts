@@ -1,0 +1,113 @@
+/**
+ * The editor's re-check (incremental parse + reused plans) must report exactly what a fresh
+ * `check` reports, after any sequence of edits — and must really skip unchanged plans.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { reparse, type ParsedText } from '../../language/incremental.js';
+import { check } from '../diagnose.js';
+import { diskHost, type SourceHost } from '../load.js';
+import { PlanMemo } from '../plan-memo.js';
+import { largeModule } from '../../bench/lsp.js';
+
+const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Math.max(20, Math.round(Number(process.env.ORCH_PROPERTY_RUNS) / 5)) : 60;
+
+const examplesDir = resolve(new URL('../../examples/', import.meta.url).pathname);
+const entries: string[] = readdirSync(examplesDir, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && d.name !== 'test')
+  .flatMap((d) => readdirSync(join(examplesDir, d.name), { withFileTypes: true }).filter((f) => f.isFile() && f.name.endsWith('.orch')).map((f) => join(examplesDir, d.name, f.name)));
+
+const MULTI = resolve(new URL('./fixtures/multi-plan.orch', import.meta.url).pathname);
+
+/** An editor session on one file: its buffer, an incremental parser and a plan memo. */
+class Session {
+  private readonly parses = new Map<string, ParsedText>();
+  readonly memo = new PlanMemo();
+  constructor(readonly entry: string, public text: string) {}
+
+  private readonly host: SourceHost = {
+    readFile: (p) => (resolve(p) === this.entry ? this.text : diskHost.readFile(p)),
+    parse: (file, text) => {
+      const output = reparse({ file, text, previous: this.parses.get(resolve(file)) });
+      this.parses.set(resolve(file), { text, output });
+      return output;
+    },
+  };
+
+  incremental() {
+    return check({ entry: this.entry, host: this.host, memo: this.memo });
+  }
+
+  fresh() {
+    return check({ entry: this.entry, host: { readFile: (p) => (resolve(p) === this.entry ? this.text : diskHost.readFile(p)) } });
+  }
+}
+
+function splice(text: string, at: number, remove: number, insert: string): string {
+  return text.slice(0, at) + insert + text.slice(at + remove);
+}
+
+/** Edits that mostly keep a file valid (inside string literals, new lines of steps) and some that break it. */
+function editOf(text: string) {
+  const strings = [...text.matchAll(/"[A-Za-z ,.]{2,}"/g)].map((m) => m.index! + 1);
+  const lineStarts = [...text.matchAll(/\n  step /g)].map((m) => m.index! + 1);
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.record({ at: strings.length ? fc.constantFrom(...strings) : fc.constant(0), remove: fc.integer({ min: 0, max: 1 }), insert: fc.constantFrom('x', 'Q', '', ' y') }) },
+    { weight: 2, arbitrary: fc.record({ at: lineStarts.length ? fc.constantFrom(...lineStarts) : fc.constant(0), remove: fc.constant(0), insert: fc.constantFrom('  step extra = log(message: "x")\n', '  step twice = log(message: 1)\n', '\n') }) },
+    { weight: 1, arbitrary: fc.record({ at: fc.integer({ min: 0, max: text.length }), remove: fc.integer({ min: 0, max: 4 }), insert: fc.constantFrom('', 'x', '}', '\n', '"', 'plan zz { step q = log(message: "q") }\n') }) },
+  );
+}
+
+describe('plan memo', () => {
+  it('reports what a fresh check reports after every edit of the examples', () => {
+    let reused = 0;
+    // The examples have one plan each; the fixture has several, with a sub-plan, a trigger, a
+    // guardrail and unused declarations; the bench module has many long plans.
+    const bases: [string, string][] = [
+      ...entries.map((f): [string, string] => [f, readFileSync(f, 'utf8')]),
+      [MULTI, readFileSync(MULTI, 'utf8')],
+      [MULTI, readFileSync(MULTI, 'utf8')],
+      [resolve(examplesDir, 'large.orch'), largeModule(700)],
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...bases).chain(([file, text]) =>
+          fc.tuple(fc.constant(file), fc.constant(text), fc.array(editOf(text), { minLength: 1, maxLength: 5 })),
+        ),
+        ([file, text, edits]) => {
+          const s = new Session(file, text);
+          expect(s.incremental()).toEqual(s.fresh());
+          for (const e of edits) {
+            s.text = splice(s.text, Math.min(e.at, s.text.length), e.remove, e.insert);
+            expect(s.incremental()).toEqual(s.fresh());
+            reused += s.memo.stats.reused;
+          }
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    expect(reused).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('checks only the edited plan of a large file, and agrees with a fresh check', () => {
+    const file = resolve(examplesDir, 'large.orch'); // not on disk: the session's buffer
+    const s = new Session(file, largeModule(1500));
+    expect(s.incremental()).toEqual(s.fresh());
+    const plans = (s.text.match(/^plan /gm) ?? []).length;
+    expect(plans).toBeGreaterThan(3);
+    const at = s.text.indexOf('Plan number 1"') + 5;
+    for (const insert of ['X', 'YY', '']) {
+      s.text = splice(s.text, at, 1, insert); // inside the goal of the second plan
+      expect(s.incremental()).toEqual(s.fresh());
+      expect(s.memo.stats).toEqual({ reused: plans - 1, checked: 1 });
+    }
+    // A broken plan: its diagnostics appear, the others are still reused.
+    s.text = splice(s.text, s.text.indexOf('step s3 = ', at), 0, 'step s3 = nothing()\n  ');
+    const diags = s.incremental();
+    expect(diags).toEqual(s.fresh());
+    expect(diags.some((d) => d.code === 'E0101')).toBe(true);
+    expect(s.memo.stats.reused).toBe(plans - 1);
+  });
+});
