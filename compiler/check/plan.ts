@@ -107,24 +107,25 @@ interface StepSlot {
  * reads among those. Reused for every step of a plan; `take` hands out compact copies.
  */
 class StepReads {
-  private readonly refs: string[] = [];
-  private readonly outputReads: string[] = [];
-  private readonly skip: string[] = [];
+  // Each list is a buffer reused for every step (filled up to its count; setting an array's length
+  // to 0 would drop its storage and make every step grow it again).
+  private readonly lists: [string[], string[], string[]] = [[], [], []];
+  private readonly counts = [0, 0, 0];
   /** Membership once a list is long (a step that reads hundreds of steps); a scan before that. */
   private sets: [Set<string>, Set<string>, Set<string>] | undefined;
 
   add(id: string, out: boolean, guarded: boolean): void {
-    this.push(this.refs, 0, id);
+    this.push(0, id);
     if (out) {
-      this.push(this.outputReads, 1, id);
-      if (!guarded) this.push(this.skip, 2, id);
+      this.push(1, id);
+      if (!guarded) this.push(2, id);
     }
   }
 
   addGroup(g: { readonly refs: readonly string[]; readonly outputReads: readonly string[]; readonly skip: readonly string[] }): void {
-    for (let i = 0; i < g.refs.length; i++) this.push(this.refs, 0, g.refs[i]!);
-    for (let i = 0; i < g.outputReads.length; i++) this.push(this.outputReads, 1, g.outputReads[i]!);
-    for (let i = 0; i < g.skip.length; i++) this.push(this.skip, 2, g.skip[i]!);
+    for (let i = 0; i < g.refs.length; i++) this.push(0, g.refs[i]!);
+    for (let i = 0; i < g.outputReads.length; i++) this.push(1, g.outputReads[i]!);
+    for (let i = 0; i < g.skip.length; i++) this.push(2, g.skip[i]!);
   }
 
   /**
@@ -133,27 +134,33 @@ class StepReads {
    * collections are most of what a 10k-step plan keeps alive through garbage collection).
    */
   take(): { refs: readonly string[]; outputReads: readonly string[]; skip: readonly string[] } {
-    const refs = this.refs.slice();
-    const outputReads = this.outputReads.length === refs.length ? refs : this.outputReads.slice();
-    const skip = this.skip.length === outputReads.length ? outputReads : this.skip.slice();
-    this.refs.length = 0;
-    this.outputReads.length = 0;
-    this.skip.length = 0;
+    const [nr, no, ns] = this.counts as [number, number, number];
+    const refs = this.lists[0].slice(0, nr);
+    const outputReads = no === nr ? refs : this.lists[1].slice(0, no);
+    const skip = ns === no ? outputReads : this.lists[2].slice(0, ns);
+    this.counts[0] = this.counts[1] = this.counts[2] = 0;
     this.sets = undefined;
     return { refs, outputReads, skip };
   }
 
-  /** Appends `id` unless present. */
-  private push(list: string[], which: 0 | 1 | 2, id: string): void {
-    if (!this.sets && list.length < 16) {
-      if (list.includes(id)) return;
+  /** Appends `id` to list `which` unless present. */
+  private push(which: 0 | 1 | 2, id: string): void {
+    const list = this.lists[which];
+    const n = this.counts[which]!;
+    if (!this.sets && n < 16) {
+      for (let i = 0; i < n; i++) if (list[i] === id) return;
     } else {
-      this.sets ??= [new Set(this.refs), new Set(this.outputReads), new Set(this.skip)];
+      this.sets ??= [
+        new Set(this.lists[0].slice(0, this.counts[0])),
+        new Set(this.lists[1].slice(0, this.counts[1])),
+        new Set(this.lists[2].slice(0, this.counts[2])),
+      ];
       const set = this.sets[which];
       if (set.has(id)) return;
       set.add(id);
     }
-    list.push(id);
+    list[n] = id;
+    this.counts[which] = n + 1;
   }
 }
 
@@ -436,7 +443,8 @@ export function checkArgs(
   const out: Record<string, ExprIR> = {};
   let data: DataClass = 'public';
   // Calls have a handful of arguments: a list scan beats a set per call.
-  const given: string[] = [];
+  const given = new Array<string>(args.length);
+  let ng = 0;
   for (let ai = 0; ai < args.length; ai++) {
     const a = args[ai]!;
     const r = checkExpr(a.value, env);
@@ -452,7 +460,7 @@ export function checkArgs(
       diags.push(diagnostic('E0202', `argument "${name}" is given twice`, file, a.name.range));
       continue;
     }
-    given.push(name);
+    given[ng++] = name;
     if (p.decl?.symbol !== undefined) model.refer(file, a.name.range, p.decl.symbol);
     if (!assignable(r.ty, p.ty)) {
       const unitClash = ['duration', 'money', 'percent', 'number', 'int'].includes(r.ty.k) && ['duration', 'money', 'percent', 'number', 'int'].includes(p.ty.k) && !(r.ty.k === 'money' && p.ty.k === 'money');
@@ -462,9 +470,8 @@ export function checkArgs(
     out[name] = r.ir;
   }
   const missing: FieldTy[] = [];
-  params.fields.forEach((f) => {
-    if (f.required && !given.includes(f.name)) missing.push(f);
-  });
+  const req = requiredOf(params);
+  for (let i = 0; i < req.length; i++) if (!given.includes(req[i]!.name)) missing.push(req[i]!);
   if (missing.length) {
     // Insert right after the last argument (a trailing comma stays valid), or inside `()`.
     const last = args[args.length - 1];
@@ -478,9 +485,31 @@ export function checkArgs(
       }),
     );
   }
-  if (defaults.size)
-    defaults.forEach((v, k) => {
-      if (!given.includes(k)) out[k] = v;
-    });
+  if (defaults.size) {
+    const entries = entriesOf(defaults);
+    for (let i = 0; i < entries.length; i++) if (!given.includes(entries[i]![0])) out[entries[i]![0]] = entries[i]![1];
+  }
   return { args: out, data };
+}
+
+// Per parameter record (one per capability or plan input, shared by every call of it): its
+// required fields and defaults as arrays, so a call does not iterate maps.
+const required = new WeakMap<Ty, readonly FieldTy[]>();
+function requiredOf(params: Ty & { k: 'record' }): readonly FieldTy[] {
+  let r = required.get(params);
+  if (!r) {
+    r = [...params.fields.values()].filter((f) => f.required);
+    required.set(params, r);
+  }
+  return r;
+}
+
+const defaultEntries = new WeakMap<ReadonlyMap<string, ExprIR>, readonly (readonly [string, ExprIR])[]>();
+function entriesOf(defaults: ReadonlyMap<string, ExprIR>): readonly (readonly [string, ExprIR])[] {
+  let e = defaultEntries.get(defaults);
+  if (!e) {
+    e = [...defaults];
+    defaultEntries.set(defaults, e);
+  }
+  return e;
 }
