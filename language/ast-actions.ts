@@ -180,12 +180,19 @@ export class AstActions extends AstBuilder {
   // ───────────── property blocks ─────────────
 
   /** Applies block properties in source order; a property given twice is an E0102 (and skipped). */
-  private props(props: readonly Prop[], owner: string, apply: (key: string, value: unknown) => void): void {
+  private props(props: readonly (Prop | A.StepDecl)[], owner: string, apply: (key: string, value: unknown) => void): void {
     const bag = this.newBag(owner);
-    for (const [key, value] of props) {
+    for (let i = 0; i < props.length; i++) {
+      const p = props[i]!;
+      // A plan's steps come bare (no tuple: they are most of a large plan's items).
+      if (!Array.isArray(p)) {
+        apply('stepDecl', p);
+        continue;
+      }
+      const key = p[0];
       // Only the key matters here: with a duplicate the caller discards this tree anyway.
       if (!REPEATABLE.has(key) && !this.firstTime(bag, key === 'retrySpec' ? 'retry' : key, 0, 0)) continue;
-      apply(key, value);
+      apply(key, p[1]);
     }
   }
 
@@ -324,7 +331,7 @@ export class AstActions extends AstBuilder {
 
   // ───────────── plans ─────────────
 
-  planOf(name: IToken, props: readonly Prop[], start: number, end: number): A.PlanDecl {
+  planOf(name: IToken, props: readonly (Prop | A.StepDecl)[], start: number, end: number): A.PlanDecl {
     const id = this.ident(name);
     const body: (A.StepDecl | A.ForEachDecl | A.InvariantDecl)[] = [];
     const success: A.SuccessCriterion[] = [];
@@ -381,8 +388,9 @@ export class AstActions extends AstBuilder {
       d.when = inlineWhen.expr;
     }
     const o: StepOptions = {};
-    for (const [key, value] of block) {
-      if (this.firstTime(bag, key, 0, 0)) (o as Record<string, unknown>)[key] = value;
+    for (let i = 0; i < block.length; i++) {
+      const key = block[i]![0];
+      if (this.firstTime(bag, key, 0, 0)) (o as Record<string, unknown>)[key] = block[i]![1];
     }
     // The CST path assigns options in this fixed order, whatever the source order.
     if (o.after) after.push(...o.after);

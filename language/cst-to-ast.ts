@@ -224,8 +224,15 @@ export class AstBuilder {
         i = Math.max(innerEnd + (terminated ? 1 : 0), i + 2);
         continue;
       }
-      text += c;
-      i++;
+      // A run of plain characters, appended at once.
+      let j = i + 1;
+      while (j < end) {
+        const k = image.charCodeAt(j);
+        if (k === 92 /* \\ */ || k === 36 /* $ */) break;
+        j++;
+      }
+      text += j === i + 1 ? c : image.slice(i, j);
+      i = j;
     }
     if (text || parts.length === 0) parts.push(text);
     return { kind: 'StringLit', parts, range: this.tokRange(tok) };

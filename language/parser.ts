@@ -22,7 +22,7 @@ import type * as A from './ast.js';
 import type { AstActions, Prop } from './ast-actions.js';
 import { CstParser, EmbeddedActionsParser, EOF, tokenMatcher } from './chevrotain.js';
 import { MISSING } from './cst-access.js';
-import { LazyLookahead } from './lazy-lookahead.js';
+import { isLazyLookahead, LazyLookahead, type LazyLookaheadFunction } from './lazy-lookahead.js';
 import type { ExprItem } from './cst-to-ast.js';
 import {
   ALL_TOKENS, AnyNumber, Assign, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
@@ -45,6 +45,74 @@ interface CstInternals {
   readonly CST_STACK: CstNode[];
   setInitialNodeLocation(node: CstNode): void;
 }
+
+/**
+ * DSL label options, built once: an object literal at each CONSUME/SUBRULE would allocate on
+ * every call, and the hot rules run hundreds of thousands of times on a large plan.
+ */
+const LABEL = {
+  afterKey: { LABEL: 'afterKey' },
+  afterValue: { LABEL: 'afterValue' },
+  alias: { LABEL: 'alias' },
+  arg: { LABEL: 'arg' },
+  argName: { LABEL: 'argName' },
+  argValue: { LABEL: 'argValue' },
+  attempts: { LABEL: 'attempts' },
+  backoffKind: { LABEL: 'backoffKind' },
+  bool: { LABEL: 'bool' },
+  compensateKey: { LABEL: 'compensateKey' },
+  compensateValue: { LABEL: 'compensateValue' },
+  count: { LABEL: 'count' },
+  dataClass: { LABEL: 'dataClass' },
+  default: { LABEL: 'default' },
+  delay: { LABEL: 'delay' },
+  fallbackKey: { LABEL: 'fallbackKey' },
+  fallbackValue: { LABEL: 'fallbackValue' },
+  index: { LABEL: 'index' },
+  inner: { LABEL: 'inner' },
+  item: { LABEL: 'item' },
+  joinKey: { LABEL: 'joinKey' },
+  joinValue: { LABEL: 'joinValue' },
+  junk: { LABEL: 'junk' },
+  junkBraces: { LABEL: 'junkBraces' },
+  key: { LABEL: 'key' },
+  kindWord: { LABEL: 'kindWord' },
+  label: { LABEL: 'label' },
+  limit: { LABEL: 'limit' },
+  list: { LABEL: 'list' },
+  max: { LABEL: 'max' },
+  member: { LABEL: 'member' },
+  metric: { LABEL: 'metric' },
+  modality: { LABEL: 'modality' },
+  name: { LABEL: 'name' },
+  null: { LABEL: 'null' },
+  number: { LABEL: 'number' },
+  object: { LABEL: 'object' },
+  onKey: { LABEL: 'onKey' },
+  onValue: { LABEL: 'onValue' },
+  on_failureKey: { LABEL: 'on_failureKey' },
+  on_failureValue: { LABEL: 'on_failureValue' },
+  op: { LABEL: 'op' },
+  order: { LABEL: 'order' },
+  parallel: { LABEL: 'parallel' },
+  part: { LABEL: 'part' },
+  path: { LABEL: 'path' },
+  per: { LABEL: 'per' },
+  prefix: { LABEL: 'prefix' },
+  priorityKey: { LABEL: 'priorityKey' },
+  priorityValue: { LABEL: 'priorityValue' },
+  retryValue: { LABEL: 'retryValue' },
+  step: { LABEL: 'step' },
+  string: { LABEL: 'string' },
+  subject: { LABEL: 'subject' },
+  timeoutKey: { LABEL: 'timeoutKey' },
+  timeoutValue: { LABEL: 'timeoutValue' },
+  value: { LABEL: 'value' },
+  when: { LABEL: 'when' },
+  whenKey: { LABEL: 'whenKey' },
+  whenValue: { LABEL: 'whenValue' },
+  word: { LABEL: 'word' },
+} as const;
 
 /** A rule's value in the AST build (the CST build's values are CST nodes, never read). */
 function v<T>(x: unknown): T {
@@ -88,6 +156,25 @@ function defineParser(Base: typeof CstParser) {
       const node = { name: fullRuleName, children: new CstChildren(), location: undefined } as unknown as CstNode;
       self.setInitialNodeLocation(node);
       self.CST_STACK.push(node);
+    }
+
+    /** Lookahead placeholders by Chevrotain's production key, until first used (lazy-lookahead.ts). */
+    private readonly lazyLookahead = new Map<number, LazyLookaheadFunction>();
+
+    /** Chevrotain 11's lookahead cache writer: placeholders wait aside. */
+    setLaFuncCache(key: number, value: unknown): void {
+      if (isLazyLookahead(value)) this.lazyLookahead.set(key, value);
+      else (this as unknown as { lookAheadFuncsCache: Map<number, unknown> }).lookAheadFuncsCache.set(key, value);
+    }
+
+    /** Chevrotain 11's lookahead cache reader: builds a production's lookahead on first use. */
+    getLaFuncFromCache(key: number): unknown {
+      const cache = (this as unknown as { lookAheadFuncsCache: Map<number, unknown> }).lookAheadFuncsCache;
+      const f = cache.get(key);
+      if (f !== undefined) return f;
+      const built = this.lazyLookahead.get(key)!.build();
+      cache.set(key, built);
+      return built;
     }
 
     /** Offset of the next token (a rule's start, read before its first token). */
@@ -177,19 +264,19 @@ function defineParser(Base: typeof CstParser) {
             ...items.map((ALT) => ({ ALT })),
             {
               ALT: () => {
-                this.CONSUME9(Junk, { LABEL: 'junk' });
+                this.CONSUME9(Junk, LABEL.junk);
                 this.ACTION(() => this.sawJunk());
               },
             },
             {
               ALT: () => {
-                this.CONSUME9(DeclWord, { LABEL: 'junk' });
+                this.CONSUME9(DeclWord, LABEL.junk);
                 this.ACTION(() => this.sawJunk());
               },
             },
             {
               ALT: () => {
-                this.SUBRULE9(this.junkBraces, { LABEL: 'junkBraces' });
+                this.SUBRULE9(this.junkBraces, LABEL.junkBraces);
                 this.ACTION(() => this.sawJunk());
               },
             },
@@ -269,7 +356,7 @@ function defineParser(Base: typeof CstParser) {
           },
           {
             ALT: () => {
-              this.CONSUME(TopJunk, { LABEL: 'junk' });
+              this.CONSUME(TopJunk, LABEL.junk);
               this.ACTION(() => this.sawJunk());
             },
           },
@@ -300,11 +387,11 @@ function defineParser(Base: typeof CstParser) {
     });
 
     qualifiedName = this.RULE('qualifiedName', () => {
-      const first = this.CONSUME(Name, { LABEL: 'part' });
+      const first = this.CONSUME(Name, LABEL.part);
       const parts: IToken[] | undefined = this.live ? [first] : undefined;
       this.MANY(() => {
         this.CONSUME(Dot);
-        const p = this.CONSUME2(Name, { LABEL: 'part' });
+        const p = this.CONSUME2(Name, LABEL.part);
         parts?.push(p);
       });
       if (this.live) return this.b.qualified(parts!);
@@ -313,11 +400,11 @@ function defineParser(Base: typeof CstParser) {
     // Lists allow a trailing comma; it is consumed inside the list rule so LL(2) lookahead can
     // tell `, name` (continue) from `, }` (end).
     nameList = this.RULE('nameList', () => {
-      const first = this.CONSUME(Name, { LABEL: 'name' });
+      const first = this.CONSUME(Name, LABEL.name);
       const names: A.Ident[] | undefined = this.live ? [this.b.ident(first)] : undefined;
       this.MANY(() => {
         this.CONSUME(Comma);
-        const n = this.CONSUME2(Name, { LABEL: 'name' });
+        const n = this.CONSUME2(Name, LABEL.name);
         names?.push(this.b.ident(n));
       });
       this.OPTION(() => this.CONSUME2(Comma));
@@ -325,11 +412,11 @@ function defineParser(Base: typeof CstParser) {
     });
 
     qualifiedNameList = this.RULE('qualifiedNameList', () => {
-      const first = this.SUBRULE(this.qualifiedName, { LABEL: 'name' });
+      const first = this.SUBRULE(this.qualifiedName, LABEL.name);
       const names: unknown[] | undefined = this.live ? [first] : undefined;
       this.MANY(() => {
         this.CONSUME(Comma);
-        const n = this.SUBRULE2(this.qualifiedName, { LABEL: 'name' });
+        const n = this.SUBRULE2(this.qualifiedName, LABEL.name);
         names?.push(n);
       });
       return names;
@@ -346,9 +433,9 @@ function defineParser(Base: typeof CstParser) {
       const made = this.OR([
         {
           ALT: () => {
-            const path = this.CONSUME(StringTok, { LABEL: 'path' });
+            const path = this.CONSUME(StringTok, LABEL.path);
             this.CONSUME(K.as);
-            const alias = this.CONSUME(Name, { LABEL: 'alias' });
+            const alias = this.CONSUME(Name, LABEL.alias);
             if (this.live) {
               const b = this.b;
               const imp: A.FileImport = { kind: 'FileImport', path: b.plainString(path), pathRange: b.tokRange(path), alias: b.ident(alias), range: b.span(kw.startOffset, this.end()) };
@@ -380,7 +467,7 @@ function defineParser(Base: typeof CstParser) {
 
     typeAlias = this.RULE('typeAlias', () => {
       const kw = this.CONSUME(K.type);
-      const name = this.CONSUME(Name, { LABEL: 'name' });
+      const name = this.CONSUME(Name, LABEL.name);
       this.CONSUME(Assign);
       const type = this.SUBRULE(this.typeExpr);
       if (this.live) {
@@ -403,11 +490,11 @@ function defineParser(Base: typeof CstParser) {
     });
 
     enumType = this.RULE('enumType', () => {
-      const first = this.CONSUME(StringTok, { LABEL: 'value' });
+      const first = this.CONSUME(StringTok, LABEL.value);
       const values: IToken[] | undefined = this.live ? [first] : undefined;
       this.MANY(() => {
         this.CONSUME(Pipe);
-        const s = this.CONSUME2(StringTok, { LABEL: 'value' });
+        const s = this.CONSUME2(StringTok, LABEL.value);
         values?.push(s);
       });
       if (this.live) {
@@ -429,16 +516,16 @@ function defineParser(Base: typeof CstParser) {
     });
 
     fieldDecl = this.RULE('fieldDecl', () => {
-      const name = this.CONSUME(Name, { LABEL: 'name' });
+      const name = this.CONSUME(Name, LABEL.name);
       this.CONSUME(Colon);
       const type = this.SUBRULE(this.typeExpr);
       const dataClass = this.OPTION(() => {
         this.CONSUME(At);
-        return this.CONSUME2(Name, { LABEL: 'dataClass' });
+        return this.CONSUME2(Name, LABEL.dataClass);
       });
       const def = this.OPTION2(() => {
         this.CONSUME(Assign);
-        return this.SUBRULE(this.expression, { LABEL: 'default' });
+        return this.SUBRULE(this.expression, LABEL.default);
       });
       if (this.live) return this.b.fieldDeclOf(name, v(type), dataClass, v(def), name.startOffset, this.end());
     });
@@ -449,11 +536,11 @@ function defineParser(Base: typeof CstParser) {
       const args: unknown[] | undefined = this.live ? [] : undefined;
       this.OPTION(() => {
         this.CONSUME(Lt);
-        const a = this.SUBRULE(this.typeExpr, { LABEL: 'arg' });
+        const a = this.SUBRULE(this.typeExpr, LABEL.arg);
         args?.push(a);
         this.MANY(() => {
           this.CONSUME(Comma);
-          const b = this.SUBRULE2(this.typeExpr, { LABEL: 'arg' });
+          const b = this.SUBRULE2(this.typeExpr, LABEL.arg);
           args?.push(b);
         });
         this.CONSUME(Gt);
@@ -465,17 +552,17 @@ function defineParser(Base: typeof CstParser) {
 
     retrySpec = this.RULE('retrySpec', () => {
       const kw = this.CONSUME(K.retry);
-      const attempts = this.CONSUME(NumberTok, { LABEL: 'attempts' });
+      const attempts = this.CONSUME(NumberTok, LABEL.attempts);
       let kind: IToken | undefined;
       let delay: IToken | undefined;
       let max: IToken | undefined;
       this.OPTION(() => {
         this.CONSUME(K.backoff);
-        kind = this.CONSUME(Name, { LABEL: 'backoffKind' });
-        delay = this.CONSUME(DurationTok, { LABEL: 'delay' });
+        kind = this.CONSUME(Name, LABEL.backoffKind);
+        delay = this.CONSUME(DurationTok, LABEL.delay);
         this.OPTION2(() => {
           this.CONSUME(K.max);
-          max = this.CONSUME2(DurationTok, { LABEL: 'max' });
+          max = this.CONSUME2(DurationTok, LABEL.max);
         });
       });
       if (this.live) return this.b.retrySpecOf(attempts, kind, delay, max, kw.startOffset, this.end());
@@ -487,11 +574,11 @@ function defineParser(Base: typeof CstParser) {
     });
 
     stringList = this.RULE('stringList', () => {
-      const first = this.CONSUME(StringTok, { LABEL: 'value' });
+      const first = this.CONSUME(StringTok, LABEL.value);
       const values: IToken[] | undefined = this.live ? [first] : undefined;
       this.MANY(() => {
         this.CONSUME(Comma);
-        const s = this.CONSUME2(StringTok, { LABEL: 'value' });
+        const s = this.CONSUME2(StringTok, LABEL.value);
         values?.push(s);
       });
       return values;
@@ -501,7 +588,7 @@ function defineParser(Base: typeof CstParser) {
 
     capabilityDecl = this.RULE('capabilityDecl', () => {
       const kw = this.CONSUME(K.capability);
-      const name = this.CONSUME(Name, { LABEL: 'name' });
+      const name = this.CONSUME(Name, LABEL.name);
       this.CONSUME(LCurly);
       const props = this.itemsOrJunk('capabilityDecl', () => this.SUBRULE(this.capabilityProp));
       this.CONSUME(RCurly);
@@ -510,18 +597,18 @@ function defineParser(Base: typeof CstParser) {
 
     capabilityProp = this.RULE('capabilityProp', () => {
       return this.OR([
-        { ALT: () => { const k = this.CONSUME(K.kind, { LABEL: 'key' }); const w = this.CONSUME(Name, { LABEL: 'word' }); return this.prop(k, w); } },
-        { ALT: () => { const k = this.CONSUME(K.input, { LABEL: 'key' }); const r = this.SUBRULE(this.recordType); return this.prop(k, r); } },
-        { ALT: () => { const k = this.CONSUME(K.output, { LABEL: 'key' }); const t = this.SUBRULE(this.typeExpr); return this.prop(k, t); } },
-        { ALT: () => { const k = this.CONSUME(K.handler, { LABEL: 'key' }); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
-        { ALT: () => { const k = this.CONSUME(K.timeout, { LABEL: 'key' }); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.kind, LABEL.key); const w = this.CONSUME(Name, LABEL.word); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.input, LABEL.key); const r = this.SUBRULE(this.recordType); return this.prop(k, r); } },
+        { ALT: () => { const k = this.CONSUME(K.output, LABEL.key); const t = this.SUBRULE(this.typeExpr); return this.prop(k, t); } },
+        { ALT: () => { const k = this.CONSUME(K.handler, LABEL.key); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
+        { ALT: () => { const k = this.CONSUME(K.timeout, LABEL.key); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
         { ALT: () => { const r = this.SUBRULE(this.retrySpec); return this.item('retrySpec', r); } },
-        { ALT: () => { const k = this.CONSUME(K.cost, { LABEL: 'key' }); const m = this.CONSUME(MoneyTok); return this.prop(k, m); } },
-        { ALT: () => { const k = this.CONSUME(K.latency, { LABEL: 'key' }); const d = this.CONSUME2(DurationTok); return this.prop(k, d); } },
-        { ALT: () => { const k = this.CONSUME(K.data, { LABEL: 'key' }); const w = this.CONSUME2(Name, { LABEL: 'word' }); return this.prop(k, w); } },
-        { ALT: () => { const k = this.CONSUME(K.consent, { LABEL: 'key' }); const l = this.SUBRULE(this.stringList); return this.prop(k, l); } },
-        { ALT: () => { const k = this.CONSUME(K.requires, { LABEL: 'key' }); const l = this.SUBRULE(this.nameList); return this.prop(k, l); } },
-        { ALT: () => { const k = this.CONSUME(K.idempotent, { LABEL: 'key' }); const b = this.SUBRULE(this.boolLit); return this.prop(k, b); } },
+        { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const m = this.CONSUME(MoneyTok); return this.prop(k, m); } },
+        { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const d = this.CONSUME2(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.data, LABEL.key); const w = this.CONSUME2(Name, LABEL.word); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.consent, LABEL.key); const l = this.SUBRULE(this.stringList); return this.prop(k, l); } },
+        { ALT: () => { const k = this.CONSUME(K.requires, LABEL.key); const l = this.SUBRULE(this.nameList); return this.prop(k, l); } },
+        { ALT: () => { const k = this.CONSUME(K.idempotent, LABEL.key); const b = this.SUBRULE(this.boolLit); return this.prop(k, b); } },
       ]);
     });
 
@@ -529,7 +616,7 @@ function defineParser(Base: typeof CstParser) {
 
     resourceDecl = this.RULE('resourceDecl', () => {
       const kw = this.CONSUME(K.resource);
-      const name = this.CONSUME(Name, { LABEL: 'name' });
+      const name = this.CONSUME(Name, LABEL.name);
       this.CONSUME(LCurly);
       const props = this.itemsOrJunk('resourceDecl', () => this.SUBRULE(this.resourceProp));
       this.CONSUME(RCurly);
@@ -538,14 +625,14 @@ function defineParser(Base: typeof CstParser) {
 
     resourceProp = this.RULE('resourceProp', () => {
       return this.OR([
-        { ALT: () => { const k = this.CONSUME(K.kind, { LABEL: 'key' }); const w = this.CONSUME(Name, { LABEL: 'word' }); return this.prop(k, w); } },
-        { ALT: () => { const k = this.CONSUME(K.provides, { LABEL: 'key' }); const l = this.SUBRULE(this.nameList); return this.prop(k, l); } },
-        { ALT: () => { const k = this.CONSUME(K.concurrency, { LABEL: 'key' }); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
-        { ALT: () => { const k = this.CONSUME(K.cost, { LABEL: 'key' }); const m = this.CONSUME(MoneyTok); return this.prop(k, m); } },
-        { ALT: () => { const k = this.CONSUME(K.latency, { LABEL: 'key' }); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
-        { ALT: () => { const k = this.CONSUME(K.reliability, { LABEL: 'key' }); const p = this.CONSUME(PercentTok); return this.prop(k, p); } },
-        { ALT: () => { const k = this.CONSUME(K.location, { LABEL: 'key' }); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
-        { ALT: () => { const k = this.CONSUME(K.energy, { LABEL: 'key' }); const n = this.CONSUME2(NumberTok); return this.prop(k, n); } },
+        { ALT: () => { const k = this.CONSUME(K.kind, LABEL.key); const w = this.CONSUME(Name, LABEL.word); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.provides, LABEL.key); const l = this.SUBRULE(this.nameList); return this.prop(k, l); } },
+        { ALT: () => { const k = this.CONSUME(K.concurrency, LABEL.key); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
+        { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const m = this.CONSUME(MoneyTok); return this.prop(k, m); } },
+        { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.reliability, LABEL.key); const p = this.CONSUME(PercentTok); return this.prop(k, p); } },
+        { ALT: () => { const k = this.CONSUME(K.location, LABEL.key); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
+        { ALT: () => { const k = this.CONSUME(K.energy, LABEL.key); const n = this.CONSUME2(NumberTok); return this.prop(k, n); } },
       ]);
     });
 
@@ -553,7 +640,7 @@ function defineParser(Base: typeof CstParser) {
 
     policyDecl = this.RULE('policyDecl', () => {
       const kw = this.CONSUME(K.policy);
-      const name = this.CONSUME(Name, { LABEL: 'name' });
+      const name = this.CONSUME(Name, LABEL.name);
       this.CONSUME(LCurly);
       const props = this.itemsOrJunk('policyDecl', () => this.SUBRULE(this.policyProp));
       this.CONSUME(RCurly);
@@ -562,12 +649,12 @@ function defineParser(Base: typeof CstParser) {
 
     policyProp = this.RULE('policyProp', () => {
       return this.OR([
-        { ALT: () => { const k = this.CONSUME(K.strategy, { LABEL: 'key' }); const w = this.CONSUME(Name, { LABEL: 'word' }); return this.prop(k, w); } },
-        { ALT: () => { const k = this.CONSUME(K.weights, { LABEL: 'key' }); const w = this.SUBRULE(this.weightsBlock); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.strategy, LABEL.key); const w = this.CONSUME(Name, LABEL.word); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.weights, LABEL.key); const w = this.SUBRULE(this.weightsBlock); return this.prop(k, w); } },
         { ALT: () => { const b = this.SUBRULE(this.budgetDecl); return this.item('budgetDecl', b); } },
-        { ALT: () => { const k = this.CONSUME(K.prefer, { LABEL: 'key' }); const w = this.CONSUME2(Name, { LABEL: 'word' }); return this.prop(k, w); } },
-        { ALT: () => { const k = this.CONSUME(K.max_fallbacks, { LABEL: 'key' }); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
-        { ALT: () => { const k = this.CONSUME(K.require_consent, { LABEL: 'key' }); const b = this.SUBRULE(this.boolLit); return this.prop(k, b); } },
+        { ALT: () => { const k = this.CONSUME(K.prefer, LABEL.key); const w = this.CONSUME2(Name, LABEL.word); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.max_fallbacks, LABEL.key); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
+        { ALT: () => { const k = this.CONSUME(K.require_consent, LABEL.key); const b = this.SUBRULE(this.boolLit); return this.prop(k, b); } },
         { ALT: () => { const r = this.SUBRULE(this.rateLimitDecl); return this.item('rateLimitDecl', r); } },
       ]);
     });
@@ -585,7 +672,7 @@ function defineParser(Base: typeof CstParser) {
     });
 
     weightEntry = this.RULE('weightEntry', () => {
-      const key = this.CONSUME(Name, { LABEL: 'key' });
+      const key = this.CONSUME(Name, LABEL.key);
       this.CONSUME(Colon);
       const n = this.CONSUME(NumberTok);
       if (this.live) {
@@ -596,14 +683,14 @@ function defineParser(Base: typeof CstParser) {
 
     budgetDecl = this.RULE('budgetDecl', () => {
       const kw = this.CONSUME(K.budget);
-      const metric = this.CONSUME(Name, { LABEL: 'metric' });
+      const metric = this.CONSUME(Name, LABEL.metric);
       const op = this.OR([
-        { ALT: () => this.CONSUME(LtEq, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(Lt, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(LtEq, LABEL.op) },
+        { ALT: () => this.CONSUME(Lt, LABEL.op) },
       ]);
       const limit = this.OR2([
-        { ALT: () => this.CONSUME(MoneyTok, { LABEL: 'limit' }) },
-        { ALT: () => this.CONSUME(DurationTok, { LABEL: 'limit' }) },
+        { ALT: () => this.CONSUME(MoneyTok, LABEL.limit) },
+        { ALT: () => this.CONSUME(DurationTok, LABEL.limit) },
       ]);
       if (this.live) return this.b.budgetOf(metric, op, limit, kw.startOffset, this.end());
     });
@@ -611,9 +698,9 @@ function defineParser(Base: typeof CstParser) {
     rateLimitDecl = this.RULE('rateLimitDecl', () => {
       const kw = this.CONSUME(K.rate_limit);
       const capability = this.SUBRULE(this.qualifiedName);
-      const count = this.CONSUME(NumberTok, { LABEL: 'count' });
+      const count = this.CONSUME(NumberTok, LABEL.count);
       this.CONSUME(K.per);
-      const per = this.CONSUME(DurationTok, { LABEL: 'per' });
+      const per = this.CONSUME(DurationTok, LABEL.per);
       if (this.live) {
         const b = this.b;
         const r: A.RateLimitDecl = {
@@ -631,7 +718,7 @@ function defineParser(Base: typeof CstParser) {
 
     guardrailDecl = this.RULE('guardrailDecl', () => {
       const kw = this.CONSUME(K.guardrail);
-      const name = this.CONSUME(Name, { LABEL: 'name' });
+      const name = this.CONSUME(Name, LABEL.name);
       this.CONSUME(LCurly);
       const props = this.itemsOrJunk('guardrailDecl', () => this.SUBRULE(this.guardrailProp));
       this.CONSUME(RCurly);
@@ -640,9 +727,9 @@ function defineParser(Base: typeof CstParser) {
 
     guardrailProp = this.RULE('guardrailProp', () => {
       return this.OR([
-        { ALT: () => { const k = this.CONSUME(K.severity, { LABEL: 'key' }); const w = this.CONSUME(Name, { LABEL: 'word' }); return this.prop(k, w); } },
-        { ALT: () => { const k = this.CONSUME(K.category, { LABEL: 'key' }); const w = this.CONSUME2(Name, { LABEL: 'word' }); return this.prop(k, w); } },
-        { ALT: () => { const k = this.CONSUME(K.message, { LABEL: 'key' }); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
+        { ALT: () => { const k = this.CONSUME(K.severity, LABEL.key); const w = this.CONSUME(Name, LABEL.word); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.category, LABEL.key); const w = this.CONSUME2(Name, LABEL.word); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.message, LABEL.key); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
         { ALT: () => { const r = this.SUBRULE(this.forbidRule); return this.item('forbidRule', r); } },
         { ALT: () => { const r = this.SUBRULE(this.requireRule); return this.item('requireRule', r); } },
         { ALT: () => { const r = this.SUBRULE(this.assertRule); return this.item('assertRule', r); } },
@@ -660,12 +747,12 @@ function defineParser(Base: typeof CstParser) {
 
     requireRule = this.RULE('requireRule', () => {
       const kw = this.CONSUME(K.require);
-      const subject = this.SUBRULE(this.selector, { LABEL: 'subject' });
+      const subject = this.SUBRULE(this.selector, LABEL.subject);
       const order = this.OR([
-        { ALT: () => this.CONSUME(K.before, { LABEL: 'order' }) },
-        { ALT: () => this.CONSUME(K.after, { LABEL: 'order' }) },
+        { ALT: () => this.CONSUME(K.before, LABEL.order) },
+        { ALT: () => this.CONSUME(K.after, LABEL.order) },
       ]);
-      const object = this.SUBRULE2(this.selector, { LABEL: 'object' });
+      const object = this.SUBRULE2(this.selector, LABEL.object);
       if (this.live) {
         const r: A.RequireRule = {
           kind: 'RequireRule',
@@ -704,7 +791,7 @@ function defineParser(Base: typeof CstParser) {
             GATE: () => this.LA(2).tokenType !== K.before && this.LA(2).tokenType !== K.after && this.LA(2).tokenType !== K.where,
             ALT: () => {
               this.CONSUME(K.kind);
-              const w = this.CONSUME(Name, { LABEL: 'kindWord' });
+              const w = this.CONSUME(Name, LABEL.kindWord);
               if (this.live) return this.b.kindSelector(w, this.b.span(start, this.end()));
             },
           },
@@ -718,7 +805,7 @@ function defineParser(Base: typeof CstParser) {
           },
           {
             ALT: () => {
-              const s = this.CONSUME2(Name, { LABEL: 'step' });
+              const s = this.CONSUME2(Name, LABEL.step);
               if (this.live) return { kind: 'StepSelector', step: this.b.ident(s), range: this.b.span(start, this.end()) } satisfies A.Selector;
             },
           },
@@ -738,14 +825,11 @@ function defineParser(Base: typeof CstParser) {
 
     planDecl = this.RULE('planDecl', () => {
       const kw = this.CONSUME(K.plan);
-      const name = this.CONSUME(Name, { LABEL: 'name' });
+      const name = this.CONSUME(Name, LABEL.name);
       this.CONSUME(LCurly);
       // Steps are direct children (no `planItem` wrapper): they are the bulk of large plans.
-      const props = this.itemsOrJunk('planDecl',
-        () => {
-          const s = this.SUBRULE(this.stepDecl);
-          return this.item('stepDecl', s);
-        },
+      const props = this.itemsOrJunk<Prop | A.StepDecl>('planDecl',
+        () => this.SUBRULE(this.stepDecl),
         () => this.SUBRULE(this.planItem),
       );
       this.CONSUME(RCurly);
@@ -754,15 +838,15 @@ function defineParser(Base: typeof CstParser) {
 
     planItem = this.RULE('planItem', () => {
       return this.OR([
-        { ALT: () => { const k = this.CONSUME(K.goal, { LABEL: 'key' }); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
-        { ALT: () => { const k = this.CONSUME(K.input, { LABEL: 'key' }); const r = this.SUBRULE(this.recordType); return this.prop(k, r); } },
-        { ALT: () => { const k = this.CONSUME(K.policy, { LABEL: 'key' }); const q = this.SUBRULE(this.qualifiedName); return this.prop(k, q); } },
-        { ALT: () => { const k = this.CONSUME(K.guardrails, { LABEL: 'key' }); const l = this.SUBRULE(this.qualifiedNameList); return this.prop(k, l); } },
-        { ALT: () => { const k = this.CONSUME(K.priority, { LABEL: 'key' }); const w = this.CONSUME(Name, { LABEL: 'word' }); return this.prop(k, w); } },
-        { ALT: () => { const k = this.CONSUME(K.deadline, { LABEL: 'key' }); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
-        { ALT: () => { const k = this.CONSUME(K.concurrency, { LABEL: 'key' }); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
-        { ALT: () => { const k = this.CONSUME(K.on_failure, { LABEL: 'key' }); const w = this.CONSUME2(Name, { LABEL: 'word' }); return this.prop(k, w); } },
-        { ALT: () => { const k = this.CONSUME(K.output, { LABEL: 'key' }); const r = this.SUBRULE(this.recordLit); return this.prop(k, r); } },
+        { ALT: () => { const k = this.CONSUME(K.goal, LABEL.key); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
+        { ALT: () => { const k = this.CONSUME(K.input, LABEL.key); const r = this.SUBRULE(this.recordType); return this.prop(k, r); } },
+        { ALT: () => { const k = this.CONSUME(K.policy, LABEL.key); const q = this.SUBRULE(this.qualifiedName); return this.prop(k, q); } },
+        { ALT: () => { const k = this.CONSUME(K.guardrails, LABEL.key); const l = this.SUBRULE(this.qualifiedNameList); return this.prop(k, l); } },
+        { ALT: () => { const k = this.CONSUME(K.priority, LABEL.key); const w = this.CONSUME(Name, LABEL.word); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.deadline, LABEL.key); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.concurrency, LABEL.key); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
+        { ALT: () => { const k = this.CONSUME(K.on_failure, LABEL.key); const w = this.CONSUME2(Name, LABEL.word); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.output, LABEL.key); const r = this.SUBRULE(this.recordLit); return this.prop(k, r); } },
         { ALT: () => { const f = this.SUBRULE(this.forEach); return this.item('forEach', f); } },
         { ALT: () => { const i = this.SUBRULE(this.invariantDecl); return this.item('invariantDecl', i); } },
         { ALT: () => { const s = this.SUBRULE(this.successDecl); return this.item('successDecl', s); } },
@@ -771,7 +855,7 @@ function defineParser(Base: typeof CstParser) {
 
     stepDecl = this.RULE('stepDecl', () => {
       const kw = this.CONSUME(K.step);
-      const name = this.CONSUME(Name, { LABEL: 'name' });
+      const name = this.CONSUME(Name, LABEL.name);
       this.CONSUME(Assign);
       // The action alternatives sit directly in the step node (no wrapper node: steps are the
       // bulk of large files).
@@ -786,7 +870,7 @@ function defineParser(Base: typeof CstParser) {
       }));
       const when = this.OPTION((this.inlineWhen ??= () => {
         const key = this.CONSUME(K.when);
-        const expr = this.SUBRULE(this.expression, { LABEL: 'when' });
+        const expr = this.SUBRULE(this.expression, LABEL.when);
         if (this.live) return { key, expr: v<A.Expr>(expr) };
       }));
       // Options are direct children of the step, each with its own labels (`*Key`, `*Value`).
@@ -794,16 +878,16 @@ function defineParser(Base: typeof CstParser) {
       this.OPTION2(() => {
         this.CONSUME(LCurly);
         block = this.itemsOrJunk('stepDecl',
-          () => { const k = this.CONSUME(K.after, { LABEL: 'afterKey' }); const l = this.SUBRULE(this.nameList, { LABEL: 'afterValue' }); return this.prop(k, l); },
-          () => { const k = this.CONSUME(K.on, { LABEL: 'onKey' }); const q = this.SUBRULE(this.qualifiedName, { LABEL: 'onValue' }); return this.prop(k, q); },
-          () => { const k = this.CONSUME(K.fallback, { LABEL: 'fallbackKey' }); const c = this.SUBRULE2(this.capabilityCall, { LABEL: 'fallbackValue' }); return this.prop(k, c); },
-          () => { const k = this.CONSUME(K.compensate, { LABEL: 'compensateKey' }); const c = this.SUBRULE3(this.capabilityCall, { LABEL: 'compensateValue' }); return this.prop(k, c); },
-          () => { const k = this.CONSUME(K.timeout, { LABEL: 'timeoutKey' }); const d = this.CONSUME(DurationTok, { LABEL: 'timeoutValue' }); return this.prop(k, d); },
-          () => { const r = this.SUBRULE(this.retrySpec, { LABEL: 'retryValue' }); return this.item('retry', r); },
-          () => { const k = this.CONSUME(K.join, { LABEL: 'joinKey' }); const w = this.CONSUME2(Name, { LABEL: 'joinValue' }); return this.prop(k, w); },
-          () => { const k = this.CONSUME(K.on_failure, { LABEL: 'on_failureKey' }); const w = this.CONSUME3(Name, { LABEL: 'on_failureValue' }); return this.prop(k, w); },
-          () => { const k = this.CONSUME(K.priority, { LABEL: 'priorityKey' }); const w = this.CONSUME4(Name, { LABEL: 'priorityValue' }); return this.prop(k, w); },
-          () => { const k = this.CONSUME2(K.when, { LABEL: 'whenKey' }); const e = this.SUBRULE2(this.expression, { LABEL: 'whenValue' }); return this.prop(k, e); },
+          () => { const k = this.CONSUME(K.after, LABEL.afterKey); const l = this.SUBRULE(this.nameList, LABEL.afterValue); return this.prop(k, l); },
+          () => { const k = this.CONSUME(K.on, LABEL.onKey); const q = this.SUBRULE(this.qualifiedName, LABEL.onValue); return this.prop(k, q); },
+          () => { const k = this.CONSUME(K.fallback, LABEL.fallbackKey); const c = this.SUBRULE2(this.capabilityCall, LABEL.fallbackValue); return this.prop(k, c); },
+          () => { const k = this.CONSUME(K.compensate, LABEL.compensateKey); const c = this.SUBRULE3(this.capabilityCall, LABEL.compensateValue); return this.prop(k, c); },
+          () => { const k = this.CONSUME(K.timeout, LABEL.timeoutKey); const d = this.CONSUME(DurationTok, LABEL.timeoutValue); return this.prop(k, d); },
+          () => { const r = this.SUBRULE(this.retrySpec, LABEL.retryValue); return this.item('retry', r); },
+          () => { const k = this.CONSUME(K.join, LABEL.joinKey); const w = this.CONSUME2(Name, LABEL.joinValue); return this.prop(k, w); },
+          () => { const k = this.CONSUME(K.on_failure, LABEL.on_failureKey); const w = this.CONSUME3(Name, LABEL.on_failureValue); return this.prop(k, w); },
+          () => { const k = this.CONSUME(K.priority, LABEL.priorityKey); const w = this.CONSUME4(Name, LABEL.priorityValue); return this.prop(k, w); },
+          () => { const k = this.CONSUME2(K.when, LABEL.whenKey); const e = this.SUBRULE2(this.expression, LABEL.whenValue); return this.prop(k, e); },
         );
         this.CONSUME(RCurly);
       });
@@ -845,12 +929,12 @@ function defineParser(Base: typeof CstParser) {
 
     /** `name.part(arg: value, …)`; the name parts are inline (label `part`). */
     capabilityCall = this.RULE('capabilityCall', () => {
-      const first = this.CONSUME(Name, { LABEL: 'part' });
+      const first = this.CONSUME(Name, LABEL.part);
       const outer = this.parts;
       this.parts = this.live ? [first] : undefined;
       this.MANY((this.callNameParts ??= () => {
         this.CONSUME(Dot);
-        const p = this.CONSUME2(Name, { LABEL: 'part' });
+        const p = this.CONSUME2(Name, LABEL.part);
         this.parts?.push(p);
       }));
       const parts = this.parts;
@@ -876,15 +960,15 @@ function defineParser(Base: typeof CstParser) {
       this.argList = this.live ? [] : undefined;
       this.CONSUME(LParen);
       this.OPTION((this.namedArgs ??= () => {
-        const n = this.CONSUME(Name, { LABEL: 'argName' });
+        const n = this.CONSUME(Name, LABEL.argName);
         this.CONSUME(Colon);
-        const e = this.SUBRULE(this.expression, { LABEL: 'argValue' });
+        const e = this.SUBRULE(this.expression, LABEL.argValue);
         if (this.live) this.argList!.push(this.b.argument(n, v(e)));
         this.MANY((this.moreNamedArgs ??= () => {
           this.CONSUME(Comma);
-          const n2 = this.CONSUME2(Name, { LABEL: 'argName' });
+          const n2 = this.CONSUME2(Name, LABEL.argName);
           this.CONSUME2(Colon);
-          const e2 = this.SUBRULE2(this.expression, { LABEL: 'argValue' });
+          const e2 = this.SUBRULE2(this.expression, LABEL.argValue);
           if (this.live) this.argList!.push(this.b.argument(n2, v(e2)));
         }));
         this.OPTION2((this.trailingComma ??= () => this.CONSUME2(Comma)));
@@ -898,12 +982,12 @@ function defineParser(Base: typeof CstParser) {
     forEach = this.RULE('forEach', () => {
       const kw = this.CONSUME(K.for);
       this.CONSUME(K.each);
-      const item = this.CONSUME(Name, { LABEL: 'item' });
+      const item = this.CONSUME(Name, LABEL.item);
       this.CONSUME(R.in);
-      const list = this.SUBRULE(this.expression, { LABEL: 'list' });
+      const list = this.SUBRULE(this.expression, LABEL.list);
       const parallel = this.OPTION(() => {
         this.CONSUME(K.parallel);
-        return this.CONSUME(NumberTok, { LABEL: 'parallel' });
+        return this.CONSUME(NumberTok, LABEL.parallel);
       });
       this.CONSUME(LCurly);
       const body = this.itemsOrJunk<A.StepDecl | A.ForEachDecl>('forEach',
@@ -917,7 +1001,7 @@ function defineParser(Base: typeof CstParser) {
     successDecl = this.RULE('successDecl', () => {
       const kw = this.CONSUME(K.success);
       const label = this.OPTION(() => {
-        const l = this.CONSUME(StringTok, { LABEL: 'label' });
+        const l = this.CONSUME(StringTok, LABEL.label);
         this.CONSUME(Colon);
         return l;
       });
@@ -929,7 +1013,7 @@ function defineParser(Base: typeof CstParser) {
 
     triggerDecl = this.RULE('triggerDecl', () => {
       const kw = this.CONSUME(K.trigger);
-      const name = this.CONSUME(Name, { LABEL: 'name' });
+      const name = this.CONSUME(Name, LABEL.name);
       this.CONSUME(LCurly);
       const props = this.itemsOrJunk('triggerDecl', () => this.SUBRULE(this.triggerItem));
       this.CONSUME(RCurly);
@@ -943,51 +1027,51 @@ function defineParser(Base: typeof CstParser) {
       return this.OR([
         {
           ALT: () => {
-            const k = this.CONSUME(K.schedule, { LABEL: 'key' });
+            const k = this.CONSUME(K.schedule, LABEL.key);
             const s = this.CONSUME(StringTok);
             if (b) return this.prop(k, { kind: 'ScheduleSource', cron: b.stringLit(s, false), range: r(k) } satisfies A.ScheduleSource);
           },
         },
-        { ALT: () => { const k = this.CONSUME(K.timezone, { LABEL: 'key' }); const s = this.CONSUME2(StringTok); return this.prop(k, s); } },
+        { ALT: () => { const k = this.CONSUME(K.timezone, LABEL.key); const s = this.CONSUME2(StringTok); return this.prop(k, s); } },
         {
           ALT: () => {
-            const k = this.CONSUME(K.event, { LABEL: 'key' });
+            const k = this.CONSUME(K.event, LABEL.key);
             const s = this.CONSUME3(StringTok);
             if (b) return this.prop(k, { kind: 'EventSource', eventType: b.stringLit(s, false), range: r(k) } satisfies A.EventSource);
           },
         },
         {
           ALT: () => {
-            const k = this.CONSUME(K.where, { LABEL: 'key' });
+            const k = this.CONSUME(K.where, LABEL.key);
             const e = this.SUBRULE(this.expression);
             if (b) return this.prop(k, { expr: v<A.Expr>(e), range: r(k) });
           },
         },
         {
           ALT: () => {
-            const k = this.CONSUME(K.manual, { LABEL: 'key' });
+            const k = this.CONSUME(K.manual, LABEL.key);
             if (b) return this.prop(k, { kind: 'ManualSource', range: r(k) } satisfies A.ManualSource);
           },
         },
         {
           ALT: () => {
-            const k = this.CONSUME(K.api, { LABEL: 'key' });
+            const k = this.CONSUME(K.api, LABEL.key);
             const s = this.CONSUME4(StringTok);
             if (b) return this.prop(k, { kind: 'ApiSource', path: b.stringLit(s, false), range: r(k) } satisfies A.ApiSource);
           },
         },
         {
           ALT: () => {
-            const k = this.CONSUME(K.when, { LABEL: 'key' });
+            const k = this.CONSUME(K.when, LABEL.key);
             const e = this.SUBRULE2(this.expression);
             if (b) return this.prop(k, { kind: 'ConditionSource', condition: v<A.Expr>(e), range: r(k) } satisfies A.ConditionSource);
           },
         },
         {
           ALT: () => {
-            const k = this.CONSUME(K.after, { LABEL: 'key' });
+            const k = this.CONSUME(K.after, LABEL.key);
             const plan = this.SUBRULE(this.qualifiedName);
-            const w = this.CONSUME(Name, { LABEL: 'word' });
+            const w = this.CONSUME(Name, LABEL.word);
             if (b) {
               const outcome = b.word(w, ['completed', 'failed', 'finished'] as const, 'plan outcome');
               const s: A.ChainSource | undefined = outcome ? { kind: 'ChainSource', plan: v(plan), outcome, range: r(k) } : undefined;
@@ -995,9 +1079,9 @@ function defineParser(Base: typeof CstParser) {
             }
           },
         },
-        { ALT: () => { const k = this.CONSUME(K.run, { LABEL: 'key' }); const q = this.SUBRULE2(this.qualifiedName); return this.prop(k, q); } },
-        { ALT: () => { const k = this.CONSUME(K.with, { LABEL: 'key' }); const l = this.SUBRULE(this.recordLit); return this.prop(k, l); } },
-        { ALT: () => { const k = this.CONSUME(K.debounce, { LABEL: 'key' }); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.run, LABEL.key); const q = this.SUBRULE2(this.qualifiedName); return this.prop(k, q); } },
+        { ALT: () => { const k = this.CONSUME(K.with, LABEL.key); const l = this.SUBRULE(this.recordLit); return this.prop(k, l); } },
+        { ALT: () => { const k = this.CONSUME(K.debounce, LABEL.key); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
       ]);
     });
 
@@ -1006,14 +1090,14 @@ function defineParser(Base: typeof CstParser) {
     invariantDecl = this.RULE('invariantDecl', () => {
       const kw = this.CONSUME(K.invariant);
       const name = this.OR([
-        { ALT: () => this.CONSUME(Name, { LABEL: 'name' }) },
-        { ALT: () => this.CONSUME(StringTok, { LABEL: 'name' }) },
+        { ALT: () => this.CONSUME(Name, LABEL.name) },
+        { ALT: () => this.CONSUME(StringTok, LABEL.name) },
       ]);
       this.CONSUME(LCurly);
       const modality = this.OR2([
-        { ALT: () => this.CONSUME(K.always, { LABEL: 'modality' }) },
-        { ALT: () => this.CONSUME(K.never, { LABEL: 'modality' }) },
-        { ALT: () => this.CONSUME(K.eventually, { LABEL: 'modality' }) },
+        { ALT: () => this.CONSUME(K.always, LABEL.modality) },
+        { ALT: () => this.CONSUME(K.never, LABEL.modality) },
+        { ALT: () => this.CONSUME(K.eventually, LABEL.modality) },
       ]);
       const condition = this.SUBRULE(this.expression);
       this.CONSUME(RCurly);
@@ -1033,10 +1117,10 @@ function defineParser(Base: typeof CstParser) {
 
     simulateProp = this.RULE('simulateProp', () => {
       return this.OR([
-        { ALT: () => { const k = this.CONSUME(K.output, { LABEL: 'key' }); const r = this.SUBRULE(this.recordLit); return this.prop(k, r); } },
-        { ALT: () => { const k = this.CONSUME(K.fail, { LABEL: 'key' }); const p = this.CONSUME(PercentTok); return this.prop(k, p); } },
-        { ALT: () => { const k = this.CONSUME(K.latency, { LABEL: 'key' }); const e = this.SUBRULE(this.expression); return this.prop(k, e); } },
-        { ALT: () => { const k = this.CONSUME(K.cost, { LABEL: 'key' }); const e = this.SUBRULE2(this.expression); return this.prop(k, e); } },
+        { ALT: () => { const k = this.CONSUME(K.output, LABEL.key); const r = this.SUBRULE(this.recordLit); return this.prop(k, r); } },
+        { ALT: () => { const k = this.CONSUME(K.fail, LABEL.key); const p = this.CONSUME(PercentTok); return this.prop(k, p); } },
+        { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const e = this.SUBRULE(this.expression); return this.prop(k, e); } },
+        { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const e = this.SUBRULE2(this.expression); return this.prop(k, e); } },
       ]);
     });
 
@@ -1053,17 +1137,17 @@ function defineParser(Base: typeof CstParser) {
     expression = this.RULE('expression', () => {
       const base = this.exTags.length;
       this.MANY((this.leadingPrefixes ??= () => {
-        const t = this.CONSUME(PrefixOp, { LABEL: 'prefix' });
+        const t = this.CONSUME(PrefixOp, LABEL.prefix);
         if (this.live) this.pushEx(PREFIX, t);
       }));
       // The first operand is inline (most expressions are a single operand: one node, not two).
       const first = this.operand();
       if (this.live) this.pushEx(OPERAND, first);
       this.MANY2((this.binaryTail ??= () => {
-        const op = this.CONSUME(BinaryOp, { LABEL: 'op' });
+        const op = this.CONSUME(BinaryOp, LABEL.op);
         if (this.live) this.pushEx(BINARY, op);
         this.MANY3((this.innerPrefixes ??= () => {
-          const t = this.CONSUME2(PrefixOp, { LABEL: 'prefix' });
+          const t = this.CONSUME2(PrefixOp, LABEL.prefix);
           if (this.live) this.pushEx(PREFIX, t);
         }));
         const a = this.SUBRULE2(this.atom);
@@ -1073,16 +1157,16 @@ function defineParser(Base: typeof CstParser) {
         const dd = this.CONSUME(DotDot);
         if (this.live) this.pushEx(RANGE, dd);
         this.MANY4(() => {
-          const t = this.CONSUME3(PrefixOp, { LABEL: 'prefix' });
+          const t = this.CONSUME3(PrefixOp, LABEL.prefix);
           if (this.live) this.pushEx(PREFIX, t);
         });
         const a = this.SUBRULE3(this.atom);
         if (this.live) this.pushEx(OPERAND, a);
         this.MANY5(() => {
-          const op = this.CONSUME2(BinaryOp, { LABEL: 'op' });
+          const op = this.CONSUME2(BinaryOp, LABEL.op);
           if (this.live) this.pushEx(BINARY, op);
           this.MANY6(() => {
-            const t = this.CONSUME4(PrefixOp, { LABEL: 'prefix' });
+            const t = this.CONSUME4(PrefixOp, LABEL.prefix);
             if (this.live) this.pushEx(PREFIX, t);
           });
           const a2 = this.SUBRULE4(this.atom);
@@ -1140,14 +1224,14 @@ function defineParser(Base: typeof CstParser) {
       // The alternatives and the loop body are built once (see `itemLoops`): operands are the
       // most frequent construct of a large plan.
       const primary = this.OR7((this.operandAlts ??= [
-        { ALT: () => { const t = this.CONSUME7(StringTok, { LABEL: 'string' }); if (this.live) return this.b.primaryToken(t, 'string'); } },
-        { ALT: () => { const t = this.CONSUME7(AnyNumber, { LABEL: 'number' }); if (this.live) return this.b.primaryToken(t, 'number'); } },
-        { ALT: () => { const t = this.CONSUME7(R.true, { LABEL: 'bool' }); if (this.live) return this.b.primaryToken(t, 'bool'); } },
-        { ALT: () => { const t = this.CONSUME7(R.false, { LABEL: 'bool' }); if (this.live) return this.b.primaryToken(t, 'bool'); } },
-        { ALT: () => { const t = this.CONSUME7(R.null, { LABEL: 'null' }); if (this.live) return this.b.primaryToken(t, 'null'); } },
+        { ALT: () => { const t = this.CONSUME7(StringTok, LABEL.string); if (this.live) return this.b.primaryToken(t, 'string'); } },
+        { ALT: () => { const t = this.CONSUME7(AnyNumber, LABEL.number); if (this.live) return this.b.primaryToken(t, 'number'); } },
+        { ALT: () => { const t = this.CONSUME7(R.true, LABEL.bool); if (this.live) return this.b.primaryToken(t, 'bool'); } },
+        { ALT: () => { const t = this.CONSUME7(R.false, LABEL.bool); if (this.live) return this.b.primaryToken(t, 'bool'); } },
+        { ALT: () => { const t = this.CONSUME7(R.null, LABEL.null); if (this.live) return this.b.primaryToken(t, 'null'); } },
         {
           ALT: () => {
-            const name = this.CONSUME7(Name, { LABEL: 'name' });
+            const name = this.CONSUME7(Name, LABEL.name);
             const args = this.OPTION7(this.callSuffix);
             if (this.live) return this.b.nameOrCall(name, v(args), args ? this.end() : 0);
           },
@@ -1155,7 +1239,7 @@ function defineParser(Base: typeof CstParser) {
         {
           ALT: () => {
             const open = this.CONSUME7(LParen);
-            const inner = this.SUBRULE7(this.expression, { LABEL: 'inner' });
+            const inner = this.SUBRULE7(this.expression, LABEL.inner);
             const close = this.CONSUME7(RParen);
             if (this.live) return { kind: 'ParenExpr', inner: v<A.Expr>(inner), range: this.b.span(open.startOffset, close.endOffset! + 1) } satisfies A.ParenExpr;
           },
@@ -1174,7 +1258,7 @@ function defineParser(Base: typeof CstParser) {
       {
         ALT: () => {
           this.CONSUME7(Dot);
-          const m = this.CONSUME8(Name, { LABEL: 'member' });
+          const m = this.CONSUME8(Name, LABEL.member);
           if (this.live) this.acc = this.b.member(this.acc!, m);
         },
       },
@@ -1182,7 +1266,7 @@ function defineParser(Base: typeof CstParser) {
         ALT: () => {
           const object = this.acc;
           this.CONSUME7(LBracket);
-          const index = this.SUBRULE8(this.expression, { LABEL: 'index' });
+          const index = this.SUBRULE8(this.expression, LABEL.index);
           const close = this.CONSUME7(RBracket);
           if (this.live) this.acc = this.b.indexExpr(object!, v(index), close);
         },
@@ -1196,11 +1280,11 @@ function defineParser(Base: typeof CstParser) {
       const args: unknown[] | undefined = this.live ? [] : undefined;
       this.CONSUME(LParen);
       this.OPTION(() => {
-        const a = this.SUBRULE(this.expression, { LABEL: 'arg' });
+        const a = this.SUBRULE(this.expression, LABEL.arg);
         args?.push(a);
         this.MANY(() => {
           this.CONSUME(Comma);
-          const b = this.SUBRULE2(this.expression, { LABEL: 'arg' });
+          const b = this.SUBRULE2(this.expression, LABEL.arg);
           args?.push(b);
         });
         this.OPTION2(() => this.CONSUME2(Comma));
@@ -1213,11 +1297,11 @@ function defineParser(Base: typeof CstParser) {
       const open = this.CONSUME(LBracket);
       const items: A.Expr[] | undefined = this.live ? [] : undefined;
       this.OPTION(() => {
-        const a = this.SUBRULE(this.expression, { LABEL: 'item' });
+        const a = this.SUBRULE(this.expression, LABEL.item);
         items?.push(v(a));
         this.MANY(() => {
           this.CONSUME(Comma);
-          const b = this.SUBRULE2(this.expression, { LABEL: 'item' });
+          const b = this.SUBRULE2(this.expression, LABEL.item);
           items?.push(v(b));
         });
         this.OPTION2(() => this.CONSUME2(Comma));
@@ -1239,7 +1323,7 @@ function defineParser(Base: typeof CstParser) {
     });
 
     recordField = this.RULE('recordField', () => {
-      const key = this.CONSUME(Name, { LABEL: 'key' });
+      const key = this.CONSUME(Name, LABEL.key);
       this.CONSUME(Colon);
       const value = this.SUBRULE(this.expression);
       if (this.live) return { kind: 'RecordField', key: this.b.ident(key), value: v<A.Expr>(value), range: this.b.span(key.startOffset, this.end()) } satisfies A.RecordField;
