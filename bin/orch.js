@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled to dist/ by `npm install` / `npm ci` (the `prepare` script).
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -18,5 +18,21 @@ if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('orch: the CLI is not built yet; run `npm install` (or `npm run build`) in the orch folder.\n');
   process.exit(2);
 }
-const { main: run } = await import(main.href);
+
+/**
+ * `orch check` runs from one bundled module (built by `npm run build` after tsc) when that bundle
+ * is at least as new as the compiled tree: a bare `tsc` rebuild leaves it stale, and then the
+ * command goes through the compiled modules like every other one.
+ */
+function entry() {
+  if (process.argv[2] !== 'check') return main;
+  const bundle = new URL('../dist/cli/check.js', import.meta.url);
+  try {
+    return statSync(fileURLToPath(bundle)).mtimeMs >= statSync(fileURLToPath(main)).mtimeMs ? bundle : main;
+  } catch {
+    return main;
+  }
+}
+
+const { main: run } = await import(entry().href);
 process.exitCode = await run(process.argv);

@@ -4,9 +4,7 @@
  * Each entry loads its module on demand: `orch check` must not pay for loading the runtime,
  * the server or the language server (start-up time counts against `orch check`'s budget).
  */
-import type { Command } from 'commander';
-
-type Register = (program: Command) => void;
+import type { Register } from '../program.js';
 
 export interface CommandEntry {
   /** The top-level command names the module registers. */
