@@ -144,7 +144,8 @@ export class PlanMemoSession {
   end(file: string, plan: PlanDecl, diags: readonly Diagnostic[], uses: readonly number[], bound?: ReadonlySet<string>): void {
     let f = this.fresh.get(plan);
     if (!f) this.fresh.set(plan, (f = { file, diagnostics: [], uses: new Map(), bound: [] }));
-    f.diagnostics.push(...diags.slice(this.mark.diagnostics));
+    // Copies: an in-place re-parse (`consume`) rewrites the positions the AST shares with them.
+    for (let i = this.mark.diagnostics; i < diags.length; i++) f.diagnostics.push(structuredClone(diags[i]!));
     let i = 0;
     for (const [key, id] of this.tracked) {
       const n = (uses[id] ?? 0) - this.mark.uses[i++]!;

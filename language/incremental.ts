@@ -28,6 +28,12 @@ export interface ParsedText {
 export interface ReparseInput extends ParseInput {
   /** The parse of the same file's previous text; none means a full parse. */
   readonly previous?: ParsedText;
+  /**
+   * Move the previous parse's nodes in place rather than copying them: much cheaper after an
+   * edit near the top of a large file, but the previous parse's nodes then belong to this one —
+   * only a caller that keeps nothing else of the previous parse (a cache replacing it) may ask.
+   */
+  readonly consume?: boolean;
 }
 
 /** How `reparse` got its answer (for tests and the benchmark). */
@@ -42,7 +48,8 @@ export interface ReparseOutput extends ParseOutput {
 /**
  * The previous parse's text outside [start, end) is unchanged in the new text: positions up to
  * `start` hold, positions at or after `end` moved by `delta` characters. Top-level nodes outside
- * that range are the previous parse's own objects, or copies `movedFrom` tells the origin of.
+ * that range are the previous parse's own objects (moved in place when `consume` was asked),
+ * or copies `movedFrom` tells the origin of.
  */
 export interface ModuleEdit {
   readonly previous: Module;
@@ -72,7 +79,7 @@ export function reparse(input: ReparseInput): ReparseOutput {
     return { ...prev.output, mode: 'unchanged', edit: { previous: prev.output.module, start: end, end, delta: 0, move: (p) => p } };
   }
   try {
-    const out = prev && prev.output.module.file === input.file ? incremental(input.file, prev, input.text) : undefined;
+    const out = prev && prev.output.module.file === input.file ? incremental(input.file, prev, input.text, input.consume ?? false) : undefined;
     if (out) return { ...out, mode: 'incremental' };
   } catch {
     // Falls through to the full parse, which reports whatever the problem is.
@@ -80,7 +87,7 @@ export function reparse(input: ReparseInput): ReparseOutput {
   return { ...parse(input), mode: 'full' };
 }
 
-function incremental(file: string, prev: ParsedText, text: string): (ParseOutput & { edit: ModuleEdit }) | undefined {
+function incremental(file: string, prev: ParsedText, text: string, consume: boolean): (ParseOutput & { edit: ModuleEdit }) | undefined {
   if (prev.output.diagnostics.length > 0) return undefined;
   const old = prev.text;
   const oldModule = prev.output.module;
@@ -119,15 +126,24 @@ function incremental(file: string, prev: ParsedText, text: string): (ParseOutput
 
   const before = (x: { readonly range: { readonly end: Position } }): boolean => x.range.end.offset <= windowStart;
   const after = (x: { readonly range: { readonly start: Position } }): boolean => x.range.start.offset >= windowEndOld;
-  const shift = shifter(text, delta, hasBreak(old, start, oldEnd) || hasBreak(text, start, oldEnd + delta));
+  // Split first: moving in place rewrites the offsets these compare.
+  const declarations = { before: oldModule.declarations.filter(before), after: oldModule.declarations.filter(after) };
+  const comments = { before: oldModule.comments.filter(before), after: oldModule.comments.filter(after) };
+  const linesMoved = hasBreak(old, start, oldEnd) || hasBreak(text, start, oldEnd + delta);
+  const shift = consume ? inPlace(oldModule, text, { start, delta, linesMoved }, windowStart, windowEndOld) : shifter(text, delta, linesMoved);
   const move = (p: Position): Position | undefined =>
     p.offset <= windowStart ? p : p.offset >= windowEndOld ? shift.position(p) : undefined;
   const module: Module = {
     ...oldModule,
     range: w.range,
-    declarations: [...oldModule.declarations.filter(before), ...w.declarations, ...oldModule.declarations.filter(after).map(shift.node)],
-    comments: [...oldModule.comments.filter(before), ...w.comments, ...oldModule.comments.filter(after).map(shift.node)],
+    declarations: [...declarations.before, ...w.declarations, ...declarations.after.map(shift.node)],
+    comments: [...comments.before, ...w.comments, ...comments.after.map(shift.node)],
   };
+  if (consume) {
+    const kept = shift.kept();
+    for (const p of positionsIn([w.range, w.declarations, w.comments])) kept.push(p);
+    positionsByModule.set(module, kept);
+  }
   return { module, diagnostics: [], edit: { previous: oldModule, start: windowStart, end: windowEndOld, delta, move } };
 }
 
@@ -213,7 +229,7 @@ function blank(text: string, from: number, to: number): string {
  * node itself when nothing moved, a copy otherwise.
  */
 function shifter(text: string, delta: number, linesMoved: boolean): Shifter {
-  if (delta === 0 && !linesMoved) return { node: (n) => n, position: (p) => p };
+  if (delta === 0 && !linesMoved) return { node: (n) => n, position: (p) => p, kept: () => [] };
   let index: LineIndex | undefined;
   const position = (p: Position): Position => (index ??= new LineIndex(text)).positionAt(p.offset + delta);
   const copy = (v: unknown): unknown => {
@@ -231,12 +247,79 @@ function shifter(text: string, delta: number, linesMoved: boolean): Shifter {
       return moved;
     },
     position,
+    kept: () => [],
   };
 }
 
 interface Shifter {
   readonly node: <T extends { readonly range: Range }>(node: T) => T;
+  /** A previous position, moved: a new object (the previous one is left as it was). */
   readonly position: (p: Position) => Position;
+  /** In-place moves only: the previous parse's positions still in use (its list, reused). */
+  readonly kept: () => Position[];
+}
+
+/** Every position object of a parse, for in-place moves (collected on first need). */
+const positionsByModule = new WeakMap<Module, Position[]>();
+
+function positionsIn(root: unknown): Position[] {
+  const seen = new Set<Position>();
+  const visit = (v: unknown): void => {
+    if (typeof v !== 'object' || v === null) return;
+    if (Array.isArray(v)) {
+      for (const x of v) visit(x);
+      return;
+    }
+    if (isPosition(v)) {
+      seen.add(v);
+      return;
+    }
+    for (const key in v) visit((v as Record<string, unknown>)[key]);
+  };
+  visit(root);
+  return [...seen];
+}
+
+type MutablePosition = { -readonly [K in keyof Position]: Position[K] };
+
+/**
+ * Moves the previous parse's positions after the window by rewriting them: the parser shares one
+ * position object per offset among the nodes that start or end there, so rewriting each once
+ * moves every node after the edit without copying a single node. The previous parse's list of
+ * positions becomes this parse's (window positions dropped, the new window's added by the caller).
+ */
+function inPlace(previous: Module, text: string, edit: { start: number; delta: number; linesMoved: boolean }, windowStart: number, windowEnd: number): Shifter {
+  const { start, delta, linesMoved } = edit;
+  const all = positionsByModule.get(previous) ?? positionsIn([previous.range, previous.module, previous.imports, previous.declarations, previous.comments]);
+  let starts: readonly number[] | undefined;
+  const at = (offset: number): Position => {
+    starts ??= new LineIndex(text).lineStarts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - starts[lo]! + 1, offset };
+  };
+  // With no line break written or removed, only offsets move, and the columns of positions on
+  // the edited line (those whose line starts at or before the edit).
+  let n = 0;
+  for (const p of all as MutablePosition[]) {
+    if (p.offset > windowStart && p.offset < windowEnd) continue; // the old window's: dropped
+    if (p.offset >= windowEnd && (delta !== 0 || linesMoved)) {
+      if (linesMoved) {
+        const q = at(p.offset + delta);
+        p.line = q.line;
+        p.column = q.column;
+      } else if (p.offset - p.column + 1 <= start) p.column += delta;
+      p.offset += delta;
+    }
+    all[n++] = p;
+  }
+  all.length = n;
+  return { node: (node) => node, position: (p) => at(p.offset + delta), kept: () => all };
 }
 
 /** AST nodes have a `kind`, ranges `start`/`end`; only positions have a numeric `offset`. */

@@ -13,7 +13,8 @@ export class ParseCache {
   /** Parses `text` of `file`, reusing the previous parse of that file. */
   readonly parse = (file: string, text: string): ParseOutput => {
     const key = resolve(file);
-    const output = reparse({ file, text, previous: this.last.get(key) });
+    // The cache keeps nothing of the previous parse but what it replaces it with: it may be consumed.
+    const output = reparse({ file, text, previous: this.last.get(key), consume: true });
     this.last.set(key, { text, output });
     return output;
   };

@@ -30,7 +30,7 @@ class Session {
   private readonly host: SourceHost = {
     readFile: (p) => (resolve(p) === this.entry ? this.text : diskHost.readFile(p)),
     parse: (file, text) => {
-      const output = reparse({ file, text, previous: this.parses.get(resolve(file)) });
+      const output = reparse({ file, text, previous: this.parses.get(resolve(file)), consume: true });
       this.parses.set(resolve(file), { text, output });
       return output;
     },

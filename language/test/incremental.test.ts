@@ -126,6 +126,25 @@ describe('reparse', () => {
     );
   }, 120_000);
 
+  it('moving nodes in place (consume) also equals a full parse after every edit', () => {
+    const base = [SMALL, ...examples];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...base).chain((text) => fc.tuple(fc.constant(text), fc.array(edit(text), { minLength: 1, maxLength: 6 }))),
+        ([text, edits]) => {
+          let prev = previous(text);
+          for (const e of edits) {
+            const next = splice(prev.text, Math.min(e.at, prev.text.length), e.remove, e.insert);
+            const out = reparse({ file: FILE, text: next, previous: prev, consume: true });
+            expect(out.module).toEqual(parse({ file: FILE, text: next }).module);
+            prev = { text: next, output: out };
+          }
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  }, 120_000);
+
   it('takes the incremental path for most one-character edits inside string literals of the examples', () => {
     let incremental = 0;
     let total = 0;
