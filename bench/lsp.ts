@@ -2,7 +2,9 @@
  * Language-server latency on a 5,000-line file, over real stdio JSON-RPC:
  * - diagnostics: a one-character edit → the publishDiagnostics for that version (the server
  *   started with its debounce at 0, so this is the re-check itself; editors add the configured
- *   `orch.diagnostics.delay`, 150 ms by default, after the last keystroke);
+ *   `orch.diagnostics.delay`, 150 ms by default, after the last keystroke). Twice: a character
+ *   replaced (nothing after it moves) and typing — a character inserted, then deleted, so every
+ *   position after the edit moves;
  * - completion: a completion request inside a plan, answered from the lexical context and the
  *   name index (no re-parse wait) — idle, and right after an edit while the re-check runs on
  *   the server's worker thread.
@@ -60,6 +62,8 @@ function percentile(xs: number[], p: number): number {
 
 interface Samples {
   readonly diagnostics: number[];
+  /** Typing: a character inserted, then deleted (every position after the edit moves). */
+  readonly typing: number[];
   readonly completion: number[];
   readonly busy: number[];
 }
@@ -104,6 +108,21 @@ async function measure(lines: number): Promise<Samples> {
       if (i >= 5) diagnostics.push(performance.now() - t0); // first edits warm the JIT
     }
 
+    const typing: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      version++;
+      const done = waitFor(version);
+      const t0 = performance.now();
+      const insert = i % 2 === 0;
+      const at = { line: goalLine, character: col };
+      await conn.sendNotification('textDocument/didChange', {
+        textDocument: { uri, version },
+        contentChanges: [insert ? { range: { start: at, end: at }, text: 'x' } : { range: { start: at, end: { line: goalLine, character: col + 1 } }, text: '' }],
+      });
+      await done;
+      if (i >= 4) typing.push(performance.now() - t0);
+    }
+
     const stepLine = rows.findIndex((l) => l.includes('step s5 ='));
     const completion: number[] = [];
     for (let i = 0; i < 60; i++) {
@@ -126,7 +145,7 @@ async function measure(lines: number): Promise<Samples> {
       busy.push(performance.now() - t0);
       await done;
     }
-    return { diagnostics, completion, busy };
+    return { diagnostics, typing, completion, busy };
   } finally {
     try {
       await conn.sendRequest('shutdown');
@@ -151,6 +170,8 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     figures.push(
       { name: `LSP diagnostics after a 1-char edit, ${size}, p50`, value: percentile(s.diagnostics, 50), unit: 'ms', target: '', met: true },
       { name: `LSP diagnostics after a 1-char edit, ${size}, p95`, value: d95, unit: 'ms', target: '≤ 50 ms', met: d95 <= 50 },
+      { name: `LSP diagnostics while typing (insert/delete a char), ${size}, p50`, value: percentile(s.typing, 50), unit: 'ms', target: '', met: true },
+      { name: `LSP diagnostics while typing (insert/delete a char), ${size}, p95`, value: percentile(s.typing, 95), unit: 'ms', target: '≤ 50 ms', met: percentile(s.typing, 95) <= 50 },
       { name: `LSP completion, ${size}, p50`, value: percentile(s.completion, 50), unit: 'ms', target: '', met: true },
       { name: `LSP completion, ${size}, p95`, value: c95, unit: 'ms', target: '≤ 20 ms', met: c95 <= 20 },
       { name: `LSP completion during a re-check, ${size}, p95`, value: b95, unit: 'ms', target: '≤ 20 ms', met: b95 <= 20 },
