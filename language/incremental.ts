@@ -1,7 +1,8 @@
 /**
  * Incremental re-parse for editors: after an edit, only the top-level items (module header,
  * imports, declarations) the edit touches are parsed again; the others are reused — as the same
- * objects when nothing before them moved, as position-shifted copies otherwise.
+ * objects when nothing before them moved, otherwise as position-shifted copies or, when the
+ * caller gives up the previous parse (`consume`), as the same objects moved in place.
  *
  * Each top-level item owns the text from the end of the item before it to its own end (its
  * leading whitespace, comments and `///` docs). The items whose owned text touches the edit form
@@ -14,7 +15,7 @@
  * comment left over in the window (it may document the next item), and a window boundary where
  * two tokens could run together.
  */
-import type { Comment, Declaration, ImportDecl, Module, ModuleDecl } from './ast.js';
+import type { Declaration, ImportDecl, Module, ModuleDecl } from './ast.js';
 import type { Position, Range } from './diagnostic.js';
 import { parse, type ParseInput, type ParseOutput } from './index.js';
 import { LineIndex } from './source.js';
