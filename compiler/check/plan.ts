@@ -258,10 +258,9 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   const steps: CheckedStep[] = [];
   // Steps of one `for each` block (or of the plan body) share their expression environment.
   const envs = new Map<ReadonlyMap<string, ItemInfo>, ExprEnv>();
+  const stepCx: StepContext = { cx, file, mod, plan, stepInfos, reads };
   for (let si = 0; si < slots.length; si++) {
     const s = slots[si]!;
-    const d = s.decl;
-    const id = d.name.name;
     const groupInfo = s.group ? listIR.get(s.group) : undefined;
     if (groupInfo) reads.addGroup(groupInfo);
     let env = envs.get(s.items);
@@ -269,78 +268,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
       env = { file, model, diags, roots, steps: stepInfos, group: s.group, items: s.items, onStep };
       envs.set(s.items, env);
     }
-    let ownData: DataClass = 'public';
-    let action: StepActionIR = { type: 'call' };
-    let args: Record<string, ExprIR> = {};
-    let waitMs: number | null = null;
-    const cap = s.capability;
-    const runPlan = s.runPlan;
-    const a = d.action;
-    if (a.kind === 'CapabilityCall') {
-      if (cap) {
-        const r = checkArgs(a.args, a.range, cap.input, cap.defaults, env, `capability ${cap.entry.node.name.name}`, a.capability.range);
-        args = r.args;
-        ownData = r.data;
-      } else for (const arg of a.args) checkExpr(arg.value, env);
-    } else if (a.kind === 'WaitAction') {
-      const r = checkExpr(a.duration, env);
-      expectTy(r.ty, T.duration, a.duration.range, 'wait', diags, file);
-      action = { type: 'wait', duration_ms: r.ir };
-      if (r.ir.op === 'lit' && typeof r.ir.value === 'number') waitMs = r.ir.value;
-    } else if (a.kind === 'WaitUntilAction') {
-      const r = checkExpr(a.condition, env);
-      expectTy(r.ty, T.bool, a.condition.range, 'wait until', diags, file);
-      action = { type: 'wait_until', condition: r.ir, timeout_ms: ms(a.timeout) };
-    } else {
-      let planArgs: Record<string, ExprIR> = {};
-      if (runPlan) {
-        const inTy = cx.planInput(runPlan);
-        if (inTy.k === 'record') {
-          const r = checkArgs(a.args, a.range, inTy, new Map(), env, `plan ${runPlan.node.name.name}`, a.plan.range);
-          planArgs = r.args;
-          ownData = r.data;
-        }
-      } else for (const arg of a.args) checkExpr(arg.value, env);
-      action = { type: 'run', plan: runPlan?.node.name.name ?? partsOf(a.plan), args: planArgs };
-    }
-    let when: ExprIR | null = null;
-    if (d.when) {
-      const r = checkExpr(d.when, env);
-      expectTy(r.ty, T.bool, d.when.range, 'when', diags, file);
-      when = r.ir;
-    }
-    const after: string[] = [];
-    for (const ai of d.after) {
-      const target = stepInfos.get(ai.name);
-      if (!target) {
-        const best = closest(ai.name, stepInfos.keys());
-        diags.push(diagnostic('E0101', `unknown step "${ai.name}" in after${best ? `; did you mean "${best}"?` : ''}`, file, ai.range,
-          best ? { fixes: [{ title: `Change to "${best}"`, edits: [{ file, range: ai.range, newText: best }] }] } : {}));
-        continue;
-      }
-      model.refer(file, ai.range, target.symbol);
-      if (!after.includes(ai.name)) after.push(ai.name);
-    }
-    const pinned = d.on ? scopes.resolve(mod, d.on, 'resource') : undefined;
-    const fallback = d.fallback ? checkCall(d.fallback, env, cx, mod) : null;
-    const compensate = d.compensate ? checkCall(d.compensate, env, cx, mod) : null;
-    if (fallback) ownData = maxClass(ownData, fallback.data);
-    const kind: CapabilityKindIR | null = cap ? cap.ir.kind : null;
-    const capTimeout = cap ? cap.ir.timeout_ms : null;
-    const { refs, outputReads, skip } = reads.take();
-    steps.push({
-      id, decl: d, symbol: s.symbol, capability: cap, runPlan, action, args, ownData, data: ownData, outputReads, refs,
-      after, skipIfSkipped: skip, when,
-      forEach: s.forEach && groupInfo ? { ...s.forEach, list: groupInfo.ir } : s.forEach,
-      fallback: fallback?.call ?? null, compensate: compensate?.call ?? null, pinned,
-      timeout_ms: ms(d.timeout) ?? capTimeout,
-      retry: retryIR(d.retry, cap ? cap.ir.retry : NO_RETRY),
-      join: d.join ?? 'none_failed',
-      on_failure: d.onFailure ?? 'abort',
-      priority: PRIORITY_INDEX[d.priority ?? plan.priority ?? 'normal'],
-      kind, outputTy: s.outputTy, waitMs, itemCount: s.itemCount,
-    });
-    if (model.recordTypes) model.typeAt(file, d.name.range, () => `step ${id}: ${cap ? cap.entry.node.name.name : action.type} → ${formatTy(s.outputTy)}`);
+    steps.push(checkStep(s, env, groupInfo?.ir, stepCx));
   }
 
   // 4. plan-level properties
@@ -378,6 +306,101 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   const byId = new Map<string, CheckedStep>();
   for (const s of steps) byId.set(s.id, s);
   return { entry, module: mod, steps, byId, inputTy, policy, guardrails, success, output, outputUses, invariants, invariantUses };
+}
+
+/** What checking one step needs of its plan (one object per plan, not per step). */
+interface StepContext {
+  readonly cx: PlanCheckContext;
+  readonly file: string;
+  readonly mod: LoadedModule;
+  readonly plan: PlanDecl;
+  readonly stepInfos: ReadonlyMap<string, StepRefInfo>;
+  readonly reads: StepReads;
+}
+
+/**
+ * Checks one step's action, `when`, `after`, `on`, `fallback` and `compensate`. A function of its
+ * own (not the body of checkPlan's loop) so a 10k-step plan runs it optimized after a few calls.
+ * `groupList`: the IR of the step's `for each` list, if it is in one.
+ */
+function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefined, sc: StepContext): CheckedStep {
+  const { cx, file, mod, plan, stepInfos, reads } = sc;
+  const { scopes, model, diags } = cx;
+  const d = s.decl;
+  const id = d.name.name;
+  let ownData: DataClass = 'public';
+  let action: StepActionIR = { type: 'call' };
+  let args: Record<string, ExprIR> = {};
+  let waitMs: number | null = null;
+  const cap = s.capability;
+  const runPlan = s.runPlan;
+  const a = d.action;
+  if (a.kind === 'CapabilityCall') {
+    if (cap) {
+      const r = checkArgs(a.args, a.range, cap.input, cap.defaults, env, `capability ${cap.entry.node.name.name}`, a.capability.range);
+      args = r.args;
+      ownData = r.data;
+    } else for (const arg of a.args) checkExpr(arg.value, env);
+  } else if (a.kind === 'WaitAction') {
+    const r = checkExpr(a.duration, env);
+    expectTy(r.ty, T.duration, a.duration.range, 'wait', diags, file);
+    action = { type: 'wait', duration_ms: r.ir };
+    if (r.ir.op === 'lit' && typeof r.ir.value === 'number') waitMs = r.ir.value;
+  } else if (a.kind === 'WaitUntilAction') {
+    const r = checkExpr(a.condition, env);
+    expectTy(r.ty, T.bool, a.condition.range, 'wait until', diags, file);
+    action = { type: 'wait_until', condition: r.ir, timeout_ms: ms(a.timeout) };
+  } else {
+    let planArgs: Record<string, ExprIR> = {};
+    if (runPlan) {
+      const inTy = cx.planInput(runPlan);
+      if (inTy.k === 'record') {
+        const r = checkArgs(a.args, a.range, inTy, new Map(), env, `plan ${runPlan.node.name.name}`, a.plan.range);
+        planArgs = r.args;
+        ownData = r.data;
+      }
+    } else for (const arg of a.args) checkExpr(arg.value, env);
+    action = { type: 'run', plan: runPlan?.node.name.name ?? partsOf(a.plan), args: planArgs };
+  }
+  let when: ExprIR | null = null;
+  if (d.when) {
+    const r = checkExpr(d.when, env);
+    expectTy(r.ty, T.bool, d.when.range, 'when', diags, file);
+    when = r.ir;
+  }
+  const after: string[] = [];
+  for (const ai of d.after) {
+    const target = stepInfos.get(ai.name);
+    if (!target) {
+      const best = closest(ai.name, stepInfos.keys());
+      diags.push(diagnostic('E0101', `unknown step "${ai.name}" in after${best ? `; did you mean "${best}"?` : ''}`, file, ai.range,
+        best ? { fixes: [{ title: `Change to "${best}"`, edits: [{ file, range: ai.range, newText: best }] }] } : {}));
+      continue;
+    }
+    model.refer(file, ai.range, target.symbol);
+    if (!after.includes(ai.name)) after.push(ai.name);
+  }
+  const pinned = d.on ? scopes.resolve(mod, d.on, 'resource') : undefined;
+  const fallback = d.fallback ? checkCall(d.fallback, env, cx, mod) : null;
+  const compensate = d.compensate ? checkCall(d.compensate, env, cx, mod) : null;
+  if (fallback) ownData = maxClass(ownData, fallback.data);
+  const kind: CapabilityKindIR | null = cap ? cap.ir.kind : null;
+  const capTimeout = cap ? cap.ir.timeout_ms : null;
+  const { refs, outputReads, skip } = reads.take();
+  const checked: CheckedStep = {
+    id, decl: d, symbol: s.symbol, capability: cap, runPlan, action, args, ownData, data: ownData, outputReads, refs,
+    after, skipIfSkipped: skip, when,
+    forEach: s.forEach && groupList ? { ...s.forEach, list: groupList } : s.forEach,
+    fallback: fallback?.call ?? null, compensate: compensate?.call ?? null, pinned,
+    timeout_ms: ms(d.timeout) ?? capTimeout,
+    retry: retryIR(d.retry, cap ? cap.ir.retry : NO_RETRY),
+    join: d.join ?? 'none_failed',
+    on_failure: d.onFailure ?? 'abort',
+    priority: PRIORITY_INDEX[d.priority ?? plan.priority ?? 'normal'],
+    kind, outputTy: s.outputTy, waitMs, itemCount: s.itemCount,
+  };
+  if (model.recordTypes) model.typeAt(file, d.name.range, () => `step ${id}: ${cap ? cap.entry.node.name.name : action.type} → ${formatTy(s.outputTy)}`);
+  return checked;
 }
 
 export function checkInvariant(inv: InvariantDecl, env: ExprEnv, diags: Diagnostic[], file: string): CheckedPlan['invariants'][number] {
