@@ -145,7 +145,7 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
       if (memo?.reuse(m.file, e.node, diags, model.uses)) continue;
       memo?.start(diags, model.uses);
       const before = errorCount(diags);
-      checked.set(e, checkPlan(e, { scopes, model, diags, contextRoot, capability, planInput }));
+      checked.set(e, checkPlan(e, { scopes, model, diags, contextRoot, capability, planInput, typesOnly: opts.checkOnly ?? false }));
       planErrors.set(e, errorCount(diags) - before);
       memo?.end(m.file, e.node, diags, model.uses);
     }

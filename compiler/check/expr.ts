@@ -58,6 +58,12 @@ export interface ExprEnv {
   readonly onStep?: (id: string, range: Range, outputRead: boolean, guarded: boolean) => void;
   /** `a..b` is only valid in `simulate` blocks. */
   readonly allowRange?: boolean;
+  /**
+   * Diagnostics only (`orch check`): types, data classes and references are worked out as
+   * always, but no IR is built — every result's `ir` is one shared placeholder. Only for
+   * expressions whose IR nobody reads in that mode (step arguments and conditions).
+   */
+  readonly typesOnly?: boolean;
 }
 
 export const STEP_STATUSES = ['pending', 'queued', 'running', 'paused', 'completed', 'failed', 'skipped', 'cancelled', 'timeout'] as const;
@@ -106,12 +112,19 @@ function lit(value: string | number | boolean | null, unit?: 'duration' | 'money
   return unit ? { op: 'lit', value, unit } : { op: 'lit', value };
 }
 
+/** The `ir` of every result in `typesOnly` mode. */
+const NO_IR: ExprIR = Object.freeze({ op: 'lit', value: null });
+
 export function checkExpr(e: Expr, env: ExprEnv): ExprResult {
   return new ExprChecker(env).check(e, false);
 }
 
 class ExprChecker {
-  constructor(private readonly env: ExprEnv) {}
+  private readonly noIR: boolean;
+
+  constructor(private readonly env: ExprEnv) {
+    this.noIR = env.typesOnly === true;
+  }
 
   private error(code: 'E0201' | 'E0203' | 'E0101', message: string, range: Range): void {
     this.env.diags.push(diagnostic(code, message, this.env.file, range));
@@ -122,9 +135,16 @@ class ExprChecker {
       case 'StringLit': {
         if (e.parts.every((p) => typeof p === 'string')) {
           const text = (e.parts as string[]).join('');
-          return { ty: { k: 'string', literal: text }, data: NO_DATA, ir: lit(text) };
+          return { ty: { k: 'string', literal: text }, data: NO_DATA, ir: this.noIR ? NO_IR : lit(text) };
         }
         let data: DataClass = NO_DATA;
+        if (this.noIR) {
+          for (let i = 0; i < e.parts.length; i++) {
+            const p = e.parts[i]!;
+            if (typeof p !== 'string') data = maxClass(data, this.check(p, guarded).data);
+          }
+          return { ty: T.string, data, ir: NO_IR };
+        }
         const parts: ExprIR[] = e.parts.map((p) => {
           if (typeof p === 'string') return lit(p);
           const r = this.check(p, guarded);
@@ -134,7 +154,7 @@ class ExprChecker {
         return { ty: T.string, data, ir: { op: 'concat', parts } };
       }
       case 'NumberLit':
-        return { ty: e.integer ? T.int : T.number, data: NO_DATA, ir: lit(e.value) };
+        return { ty: e.integer ? T.int : T.number, data: NO_DATA, ir: this.noIR ? NO_IR : lit(e.value) };
       case 'DurationLit':
         return { ty: T.duration, data: NO_DATA, ir: lit(durationMs(e.value, e.unit), 'duration') };
       case 'MoneyLit':
@@ -224,7 +244,7 @@ class ExprChecker {
     if (item) {
       env.model.refer(env.file, range, item.symbol);
       if (env.model.recordTypes) env.model.typeAt(env.file, range, () => formatTy(item.ty));
-      return { ty: item.ty, data: item.data, ir: { op: 'item', name } };
+      return { ty: item.ty, data: item.data, ir: this.noIR ? NO_IR : { op: 'item', name } };
     }
     const step = env.steps?.get(name);
     if (step) {
@@ -233,7 +253,7 @@ class ExprChecker {
       const out = step.group !== undefined && step.group !== env.group ? listOfCached(step.outputTy) : step.outputTy;
       const ty = stepViewTy(out);
       if (env.model.recordTypes) env.model.typeAt(env.file, range, () => `step ${name}: output ${formatTy(out)}`);
-      return { ty, data: NO_DATA, ir: { op: 'step', id: step.id } };
+      return { ty, data: NO_DATA, ir: this.noIR ? NO_IR : { op: 'step', id: step.id } };
     }
     const root = env.roots.get(name);
     if (root) {
@@ -260,7 +280,7 @@ class ExprChecker {
         ? this.name(e.object.name, e.object.range, guarded, e.property.name === 'output')
         : this.check(e.object, guarded);
     const key = e.property.name;
-    const ir: ExprIR = { op: 'get', object: obj.ir, key };
+    const ir: ExprIR = this.noIR ? NO_IR : { op: 'get', object: obj.ir, key };
     const base = stripOptional(obj.ty);
     const viaOptional = obj.ty.k === 'optional';
     if (isLoose(base)) return { ty: base, data: obj.data, ir };
@@ -392,7 +412,7 @@ class ExprChecker {
     const out = (ty: Ty, compare?: 'data_class'): ExprResult => ({
       ty,
       data,
-      ir: (compare ? { op, left: l.ir, right: r.ir, compare } : { op, left: l.ir, right: r.ir }) as ExprIR,
+      ir: this.noIR ? NO_IR : ((compare ? { op, left: l.ir, right: r.ir, compare } : { op, left: l.ir, right: r.ir }) as ExprIR),
     });
     switch (op) {
       case 'and':

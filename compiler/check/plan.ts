@@ -79,6 +79,8 @@ export interface PlanCheckContext {
   readonly contextRoot: RootInfo;
   readonly capability: (e: DeclEntry<'capability'>) => CapabilityInfo;
   readonly planInput: (e: DeclEntry<'plan'>) => Ty;
+  /** Diagnostics only: step arguments and conditions are checked without building their IR. */
+  readonly typesOnly?: boolean;
 }
 
 export const RUN_TY = record([
@@ -265,7 +267,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     if (groupInfo) reads.addGroup(groupInfo);
     let env = envs.get(s.items);
     if (!env) {
-      env = { file, model, diags, roots, steps: stepInfos, group: s.group, items: s.items, onStep };
+      env = { file, model, diags, roots, steps: stepInfos, group: s.group, items: s.items, onStep, typesOnly: cx.typesOnly === true };
       envs.set(s.items, env);
     }
     steps.push(checkStep(s, env, groupInfo?.ir, stepCx));
@@ -342,7 +344,8 @@ function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefined, sc:
       ownData = r.data;
     } else for (const arg of a.args) checkExpr(arg.value, env);
   } else if (a.kind === 'WaitAction') {
-    const r = checkExpr(a.duration, env);
+    // The duration's IR feeds the estimates (a literal wait is its duration): always built.
+    const r = checkExpr(a.duration, env.typesOnly ? { ...env, typesOnly: false } : env);
     expectTy(r.ty, T.duration, a.duration.range, 'wait', diags, file);
     action = { type: 'wait', duration_ms: r.ir };
     if (r.ir.op === 'lit' && typeof r.ir.value === 'number') waitMs = r.ir.value;
