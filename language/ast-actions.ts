@@ -119,7 +119,8 @@ export class AstActions extends AstBuilder {
   }
 
   member(object: A.Expr, m: IToken): A.MemberExpr {
-    return { kind: 'MemberExpr', object, property: this.ident(m), range: this.range(object.range.start.offset, m.endOffset! + 1) };
+    const property = this.ident(m);
+    return { kind: 'MemberExpr', object, property, range: { start: object.range.start, end: property.range.end } };
   }
 
   indexExpr(object: A.Expr, index: A.Expr, close: IToken): A.IndexExpr {
@@ -416,7 +417,8 @@ export class AstActions extends AstBuilder {
   }
 
   argument(name: IToken, value: A.Expr): A.Argument {
-    return { kind: 'Argument', name: this.ident(name), value, range: this.range(name.startOffset, value.range.end.offset) };
+    const id = this.ident(name);
+    return { kind: 'Argument', name: id, value, range: { start: id.range.start, end: value.range.end } };
   }
 
   capabilityCallOf(parts: readonly IToken[], args: A.Argument[], start: number, end: number): A.CapabilityCall {
