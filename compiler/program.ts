@@ -569,8 +569,9 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
     return undefined;
   }
 
-  // data classes flow along the DAG: a step handles what it reads
-  for (const id of dag.order) {
+  // data classes flow along the DAG: a step handles what it reads. Only guardrails and the IR
+  // read them: a plain `check` of a plan without guardrails skips this.
+  if (!cx.checkOnly || cp.guardrails.length) for (const id of dag.order) {
     const s = cp.byId.get(id)!;
     let d: DataClass = maxClass(s.ownData, s.capability?.ir.data ?? 'public');
     for (let k = 0; k < s.outputReads.length; k++) {

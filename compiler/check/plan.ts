@@ -29,7 +29,10 @@ export interface CheckedStep {
   readonly args: Record<string, ExprIR>;
   /** Data class of the arguments themselves (before taint from other steps' outputs). */
   ownData: DataClass;
-  /** Final data class (own ∪ capability `data` ∪ outputs it reads), set after the DAG is known. */
+  /**
+   * Final data class (own ∪ capability `data` ∪ outputs it reads), set after the DAG is known
+   * (a check-only compile leaves it at `ownData` in plans without guardrails: nothing reads it).
+   */
   data: DataClass;
   /** Steps whose output this step reads (taint sources), without repeats. */
   readonly outputReads: readonly string[];
@@ -101,6 +104,8 @@ interface StepSlot {
   /** The called capability or run plan, resolved before any expression is checked. */
   capability: CapabilityInfo | undefined;
   runPlan: DeclEntry<'plan'> | undefined;
+  /** What expressions see of the step (its entry in the plan's step table). */
+  info: { readonly id: string; readonly symbol: number; outputTy: Ty; readonly group: string | undefined };
 }
 
 /**
@@ -180,7 +185,6 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   // 1. declare steps (forward references are fine: the DAG orders them)
   const slots: StepSlot[] = [];
   const stepInfos = new Map<string, StepRefInfo>();
-  const seen = new Map<string, OrchSymbol>();
   let groupCounter = 0;
   const groupLists: { each: ForEachDecl; group: string; items: Map<string, ItemInfo>; outer: Map<string, ItemInfo> }[] = [];
 
@@ -205,8 +209,9 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
         continue;
       }
       const name = node.name.name;
-      const prior = seen.get(name);
-      if (prior) {
+      const priorInfo = stepInfos.get(name);
+      if (priorInfo) {
+        const prior = model.symbols[priorInfo.symbol]!;
         diags.push(diagnostic('E0102', `duplicate step "${name}" in plan ${plan.name.name} (first declared on line ${prior.nameRange.start.line})`, file, node.name.range, {
           related: [{ message: 'first declared here', file, range: prior.nameRange }],
         }));
@@ -216,8 +221,10 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
         name, kind: 'step', qualifiedName: `${plan.name.name}.${name}`, file, range: node.range, nameRange: node.name.range,
         doc: node.doc, detail: `step ${name}`, std: mod.std,
       });
-      seen.set(name, symbol);
-      slots.push({ decl: node, symbol, group, forEach, items, itemCount, outputTy: T.any, capability: undefined, runPlan: undefined });
+      // The step table doubles as the duplicate check; output types are filled in below.
+      const info = { id: name, symbol: symbol.id, outputTy: T.any as Ty, group };
+      stepInfos.set(name, info);
+      slots.push({ decl: node, symbol, group, forEach, items, itemCount, outputTy: T.any, capability: undefined, runPlan: undefined, info });
     }
   };
   declareSteps(plan.body, undefined, null, new Map(), null, 0);
@@ -236,7 +243,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
       s.runPlan = pe;
       s.outputTy = pe ? T.any : T.unknown;
     } else s.outputTy = T.null;
-    stepInfos.set(s.decl.name.name, { id: s.decl.name.name, symbol: s.symbol.id, outputTy: s.outputTy, group: s.group });
+    s.info.outputTy = s.outputTy;
   }
 
   // 2. `for each` lists are typed in the scope around the block; items take the element type.
