@@ -116,19 +116,47 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
     return withAdjacency({ cycles: findCycles(steps, preds, indeg), order: [], stageOf: new Map(), stages: [], criticalPath: [], duration: 0 }, lazy);
   }
 
-  const stages: string[][] = [];
-  const stageOf = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const id = steps[i]!.id;
-    stageOf.set(id, stage[i]!);
-    (stages[stage[i]!] ??= []).push(id);
-  }
   let end = -1;
   for (let i = 0; i < n; i++) if (end === -1 || finish[i]! > finish[end]!) end = i;
-  const criticalPath: string[] = [];
-  for (let cur = end; cur !== -1; cur = via[cur]!) criticalPath.push(steps[cur]!.id);
-  criticalPath.reverse();
-  return withAdjacency({ cycles: [], order: stages.flat(), stageOf, stages, criticalPath, duration: end === -1 ? 0 : finish[end]! }, lazy);
+  const duration = end === -1 ? 0 : finish[end]!;
+
+  // The stage lists, the order and the critical path are built when first read: `orch check`
+  // of a plan without guardrails needs only cycles and the duration.
+  let staged: { stages: string[][]; stageOf: Map<string, number>; order: string[] } | undefined;
+  const byStage = (): NonNullable<typeof staged> => {
+    if (!staged) {
+      const stages: string[][] = [];
+      const stageOf = new Map<string, number>();
+      for (let i = 0; i < n; i++) {
+        const id = steps[i]!.id;
+        stageOf.set(id, stage[i]!);
+        (stages[stage[i]!] ??= []).push(id);
+      }
+      staged = { stages, stageOf, order: stages.flat() };
+    }
+    return staged;
+  };
+  let criticalPath: string[] | undefined;
+  const critical = (): string[] => {
+    if (!criticalPath) {
+      criticalPath = [];
+      for (let cur = end; cur !== -1; cur = via[cur]!) criticalPath.push(steps[cur]!.id);
+      criticalPath.reverse();
+    }
+    return criticalPath;
+  };
+  // (keys in the order of the eager result: cycles, order, stageOf, stages, criticalPath, duration)
+  const lazyParts = Object.defineProperties(
+    { cycles: [] as string[][] },
+    {
+      order: { get: () => byStage().order, enumerable: true },
+      stageOf: { get: () => byStage().stageOf, enumerable: true },
+      stages: { get: () => byStage().stages, enumerable: true },
+      criticalPath: { get: critical, enumerable: true },
+    },
+  );
+  const result = Object.assign(lazyParts, { duration }) as unknown as Omit<DagResult, keyof Dag>;
+  return withAdjacency(result, lazy);
 }
 
 /** Compressed rows: the neighbours of i are flat[start[i] .. start[i + 1]). */
