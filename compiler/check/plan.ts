@@ -379,7 +379,8 @@ function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefined, sc:
     when = r.ir;
   }
   const after: string[] = [];
-  for (const ai of d.after) {
+  for (let k = 0; k < d.after.length; k++) {
+    const ai = d.after[k]!;
     const target = stepInfos.get(ai.name);
     if (!target) {
       const best = closest(ai.name, stepInfos.keys());
