@@ -13,6 +13,16 @@ if (typeof module.enableCompileCache === 'function') {
   }
 }
 
+// A reader that stops early (`orch check … | head`) closes the pipe: that ends the output, not the
+// command with a stack trace. Any other failure to write is one line and exit code 2.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    if (stream === process.stdout) process.stderr.write(`orch: cannot write the output: ${err.message}\n`);
+    process.exit(2);
+  });
+}
+
 const main = new URL('../dist/runtime/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('orch: the CLI is not built yet; run `npm install` (or `npm run build`) in the orch folder.\n');
