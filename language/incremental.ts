@@ -6,8 +6,8 @@
  *
  * Each top-level item owns the text from the end of the item before it to its own end (its
  * leading whitespace, comments and `///` docs). The items whose owned text touches the edit form
- * a window; the window is parsed alone, as a copy of the new text blanked outside the window
- * (line breaks kept), so every range in the result is already right for the new text.
+ * a window; the window is parsed alone (after as many spaces as its first column, so columns
+ * come out right) and its positions are then moved into place.
  *
  * The result must equal a full parse, so anything that could make them differ takes the full
  * parse instead: syntax errors before or after the edit (recovery is a whole-file matter), a
@@ -118,9 +118,18 @@ function incremental(file: string, prev: ParsedText, text: string, consume: bool
   if (items.slice(first).some(isHeader)) return undefined;
   if (!separated(text, windowStart) || !separated(text, windowEnd)) return undefined;
 
-  const window = parse({ file, text: blankOutside(text, windowStart, windowEnd) });
+  // The window is parsed alone, after as many spaces as its first column, then moved into place:
+  // its line starts are the file's, so only offsets and line numbers move.
+  const at = first === 0 ? { line: 1, column: 1 } : items[first - 1]!.range.end;
+  const pad = at.column - 1;
+  const window = parse({ file, text: ' '.repeat(pad) + text.slice(windowStart, windowEnd) });
   if (window.diagnostics.length > 0) return undefined;
   const w = window.module;
+  const windowPositions = positionsIn([w.declarations, w.comments]) as MutablePosition[];
+  for (const p of windowPositions) {
+    p.offset += windowStart - pad;
+    p.line += at.line - 1;
+  }
   if (w.module || w.imports.length > 0) return undefined;
   // A `///` comment no declaration of the window took may belong to the item after the window.
   if (w.comments.some((c) => c.text.startsWith('///') && !c.text.startsWith('////'))) return undefined;
@@ -134,15 +143,17 @@ function incremental(file: string, prev: ParsedText, text: string, consume: bool
   const shift = consume ? inPlace(oldModule, text, { start, delta, linesMoved }, windowStart, windowEndOld) : shifter(text, delta, linesMoved);
   const move = (p: Position): Position | undefined =>
     p.offset <= windowStart ? p : p.offset >= windowEndOld ? shift.position(p) : undefined;
+  // The end of the text lies after the window: moved like the items there (in place, it already is).
+  const endOfText = consume ? oldModule.range.end : shift.position(oldModule.range.end);
   const module: Module = {
     ...oldModule,
-    range: w.range,
+    range: { start: oldModule.range.start, end: endOfText },
     declarations: [...declarations.before, ...w.declarations, ...declarations.after.map(shift.node)],
     comments: [...comments.before, ...w.comments, ...comments.after.map(shift.node)],
   };
   if (consume) {
     const kept = shift.kept();
-    for (const p of positionsIn([w.range, w.declarations, w.comments])) kept.push(p);
+    for (const p of windowPositions) kept.push(p);
     positionsByModule.set(module, kept);
   }
   return { module, diagnostics: [], edit: { previous: oldModule, start: windowStart, end: windowEndOld, delta, move } };
@@ -189,39 +200,6 @@ const isSpace = (c: number): boolean => c === 32 || c === 9 || c === 10 || c ===
 /** True when the tokens on either side of `offset` cannot run together into one token. */
 function separated(text: string, offset: number): boolean {
   return offset <= 0 || offset >= text.length || isSpace(text.charCodeAt(offset - 1)) || isSpace(text.charCodeAt(offset));
-}
-
-/**
- * A text as long as `text`, equal to it in [from, to) and blank elsewhere, with as many line
- * breaks before `from` and after `to` as `text` has, and `from` and `text.length` on the same
- * columns — so every position inside the window, and the end of the file, are those of `text`.
- * (Blanking character by character with a regular expression costs more than parsing the window.)
- */
-function blankOutside(text: string, from: number, to: number): string {
-  return blank(text, 0, from) + text.slice(from, to) + blank(text, to, text.length);
-}
-
-function blank(text: string, from: number, to: number): string {
-  let breaks = 0;
-  let lastBreakEnd = from;
-  const cr = text.indexOf('\r', from);
-  if (cr === -1 || cr >= to) {
-    // `indexOf` runs natively: much faster than a character loop on a large file.
-    for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) {
-      breaks++;
-      lastBreakEnd = i + 1;
-    }
-  } else {
-    for (let i = from; i < to; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
-        breaks++;
-        lastBreakEnd = i + 1;
-      }
-    }
-  }
-  const column = to - lastBreakEnd;
-  return ' '.repeat(to - from - breaks - column) + '\n'.repeat(breaks) + ' '.repeat(column);
 }
 
 /**
