@@ -678,8 +678,11 @@ class Printer {
       s.when ? group(indent(line, 'when ', this.exprC(s.when, whenComments))) : '',
     ];
     if (options.length === 0) return this.withTrailing(head, optionComments);
-    const items = this.propertyItems(s, options);
-    // Only the options block `{ … }` is scanned: start the scan at the block, not at the action.
+    // Only the options block `{ … }` is scanned: the scan starts after the head, because the
+    // action or the `when` condition may hold a record whose `{` (and `timeout:` key) would
+    // otherwise be taken for the block and its properties.
+    const headEnd = (s.when ?? s.action).range.end;
+    const items = this.propertyItems({ kind: s.kind, range: { start: headEnd, end: s.range.end } }, options);
     return this.block(head, items, optionComments);
   }
 

@@ -127,6 +127,30 @@ describe('comment placement', () => {
     expect(fmt(input)).toBe('context {\n  /// degrees\n  /// Celsius\n  t: number\n}\n\n/// The plan.\nplan p {\n  step a = wait 1s\n}\n');
   });
 
+  // Regression (found by the property below): a record in the step's `when` condition or action
+  // has a `{` and may have a `timeout:` key; the option block's properties were looked for there,
+  // so the real `timeout` option had the wrong range and its comments moved on every format.
+  it('keeps comments of step options when the action or `when` holds a record with an option-named key', () => {
+    const whenRecord = 'plan p {\n  step s = wait 1s when { timeout: 1 }.x { // end 1\n    timeout 0ms // end 2\n  }\n}\n';
+    const expected = 'plan p {\n  step s = wait 1s when { timeout: 1 }.x {\n    // end 1\n    timeout 0ms // end 2\n  }\n}\n';
+    expect(fmt(whenRecord)).toBe(expected);
+    expect(fmt(expected)).toBe(expected);
+    const actionRecord = 'plan p {\n  step s = wait { timeout: 1 } {\n    // own\n    timeout 0ms // end\n    retry 1\n  }\n}\n';
+    expect(fmt(actionRecord)).toBe(actionRecord);
+    const shrunk = [
+      'plan a {',
+      '  step _ = wait null',
+      '// own 6',
+      '    when { timeout: [100ms] }["k"] {',
+      '    timeout 0ms',
+      '  }',
+      '}',
+    ].join('\n');
+    const once = fmt(shrunk);
+    expect(once).toBe('plan a {\n  step _ = wait null when { timeout: [100ms] }["k"] {\n    // own 6\n    timeout 0ms\n  }\n}\n');
+    expect(fmt(once)).toBe(once);
+  });
+
   it('keeps a single blank line between steps where the source had blank lines', () => {
     const input = 'plan p {\n  step a = wait 1s\n\n\n\n  step b = wait 2s\n  step c = wait 3s\n}\n';
     expect(fmt(input)).toBe('plan p {\n  step a = wait 1s\n\n  step b = wait 2s\n  step c = wait 3s\n}\n');
