@@ -44,5 +44,16 @@ function entry() {
   }
 }
 
-const { main: run } = await import(entry().href);
+async function load() {
+  const url = entry();
+  if (url === main) return import(main.href);
+  try {
+    return await import(url.href);
+  } catch {
+    // A bundle being rewritten by a build that is running right now: the compiled tree is whole.
+    return import(main.href);
+  }
+}
+
+const { main: run } = await load();
 process.exitCode = await run(process.argv);
