@@ -7,7 +7,7 @@
  * advisory/info → I0403 (hint).
  */
 import type { Range, Selector } from '../language/ast.js';
-import { diagnostic, type Diagnostic, type DiagnosticCode } from '../language/diagnostic.js';
+import { diagnostic, hasErrors, type Diagnostic, type DiagnosticCode } from '../language/diagnostic.js';
 import type { CapabilityKindIR, ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR, StaticVerdict } from './ir/types.js';
 import type { ModelBuilder } from './model.js';
 import type { DeclEntry, Scopes } from './scope.js';
@@ -51,11 +51,17 @@ type CheckedRule =
 export interface CheckedGuardrail {
   readonly entry: DeclEntry<'guardrail'>;
   readonly rules: readonly CheckedRule[];
+  /**
+   * False when checking the guardrail reported an error: its lowered conditions are not
+   * trustworthy, so no plan that embeds it gets IR (the error is already a diagnostic).
+   */
+  readonly ok: boolean;
 }
 
 export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, model: ModelBuilder, diags: Diagnostic[], contextRoot: RootInfo): CheckedGuardrail {
   const mod = entry.module;
   const file = mod.file;
+  const reportedBefore = diags.length;
   const capConst = (name: string): string | undefined => scopes.lookup(mod, 'capability', [name])?.qualifiedName ?? (mod.std ? name : undefined);
   const base = (extra: [string, RootInfo][]): ExprEnv => ({
     file, model, diags, constants: true, capabilityConstant: capConst,
@@ -110,7 +116,7 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
         };
     }
   });
-  return { entry, rules };
+  return { entry, rules, ok: !hasErrors(diags.slice(reportedBefore)) };
 }
 
 export interface StepFacts {

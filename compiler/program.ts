@@ -181,7 +181,10 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
       },
     });
     inProgress.pop();
-    const ok = assembled !== undefined && errorCount(diags) === before && (planErrors.get(e) ?? 0) === 0;
+    // The IR embeds the plan's guardrails and sub-plans: an error in one of them is an error of the plan.
+    const ok =
+      assembled !== undefined && errorCount(diags) === before && (planErrors.get(e) ?? 0) === 0 &&
+      cp.guardrails.every((g) => guardrails.get(g)!.ok) && cp.steps.every((s) => !s.runPlan || compiled.get(s.runPlan)?.ok === true);
     const c: CompiledPlan = { checked: cp, ir: assembled?.ir, assembled: assembled?.facts, ok };
     compiled.set(e, c);
     return c;

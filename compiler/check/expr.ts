@@ -328,7 +328,8 @@ class ExprChecker {
     let data: DataClass = rs.reduce<DataClass>((c, r) => maxClass(c, r.data), NO_DATA);
     if (!BUILTINS.has(name)) {
       this.env.diags.push(unresolvedDiagnostic(this.env.file, name, `unknown function "${name}"`, [...BUILTINS, 'secret'], callee.range));
-      return { ty: T.unknown, data, ir };
+      // Like an unknown name: reported, and lowered to a placeholder the IR schema accepts.
+      return { ty: T.unknown, data, ir: NO_IR };
     }
     const arity = (min: number, max = min): boolean => {
       if (rs.length < min || rs.length > max) {

@@ -7,9 +7,53 @@ import { validatePlanIR } from '../ir/validate.js';
 import { compileText } from './helpers.js';
 
 const TEXT = readFileSync(fileURLToPath(new URL('./fixtures/campaign.orch', import.meta.url)), 'utf8');
+const RUNS = Number(process.env.ORCH_PROPERTY_RUNS ?? 120);
 const TOKENS = ['{', '}', '(', ')', ',', '.', '"', 'step ', 'when ', '??', 'for each x in ', 'after ', ' 3s', ' 2usd', 'input', 'generate', '@personal', '\n'];
 
+function checkUnknownFunction(text: string): boolean {
+  return compileText(text).diagnostics.some((d) => d.code === 'E0101' && d.message.startsWith('unknown function'));
+}
+
+/** Plans of `text` whose IR fails the schema, as `plan/json/path: message`. */
+function invalidIR(text: string): string[] {
+  return compileText(text).plans.flatMap((p) => {
+    const v = validatePlanIR(JSON.parse(JSON.stringify(p)));
+    return v.ok ? [] : v.errors.map((e) => `${p.plan}${e.path}: ${e.message}`);
+  });
+}
+
 describe('garbled campaign example', () => {
+  // Regression (found by the property below): `{` inserted at offset 0 and `(` inside
+  // `assert plan.cost`, so the guardrail reads `assert p(lan.cost …`. The unknown function was
+  // reported (E0101) but lowered as a `call` of "p", and the plans using the guardrail were
+  // still emitted: their IR failed the schema.
+  it('a guardrail calling an unknown function is a diagnostic and yields no invalid IR', () => {
+    const at = TEXT.indexOf('assert plan.cost') + 'assert p'.length;
+    const text = `{${TEXT.slice(0, at)}(${TEXT.slice(at)}`;
+    expect(text).toContain('assert p(lan.cost <= 0.20usd\n}');
+    const out = compileText(text);
+    expect(out.diagnostics.filter((d) => d.message.startsWith('internal compiler error'))).toEqual([]);
+    expect(out.diagnostics.filter((d) => d.code === 'E0101').map((d) => d.message)).toContain('unknown function "p"');
+    expect(invalidIR(text)).toEqual([]);
+    // The plan that embeds the broken guardrail is not compiled; the file has errors anyway.
+    expect(out.plans.map((p) => p.plan)).not.toContain('campaign_launch');
+  });
+
+  it('an unknown function anywhere a plan embeds (guardrail rule, capability default, sub-plan) never yields invalid IR', () => {
+    const edits: [string, string][] = [
+      ['check generate where output.word_count <= 500', 'check generate where p(output.word_count) <= 500'],
+      ['guardrail spend_cap {', 'guardrail g2 {\n  severity blocking\n  forbid step where q(step.cost)\n}\nguardrail spend_cap {'],
+      ['"promotional" | "newsletter" = "promotional"', '"promotional" | "newsletter" = p("promotional")'],
+      ['log(message: "week ${input.week}")', 'log(message: p(input.week))'],
+    ];
+    for (const [from, to] of edits) {
+      expect(TEXT).toContain(from);
+      const text = TEXT.replace(from, to);
+      expect(checkUnknownFunction(text), to).toBe(true);
+      expect(invalidIR(text), to).toEqual([]);
+    }
+  });
+
   it('yields diagnostics, never an internal error, and only schema-valid IR', () => {
     fc.assert(
       fc.property(
@@ -28,7 +72,7 @@ describe('garbled campaign example', () => {
           }
         },
       ),
-      { numRuns: 120 },
+      { numRuns: RUNS },
     );
-  });
+  }, Math.max(60_000, RUNS * 1_000));
 });
