@@ -8,158 +8,31 @@
  */
 import type { CstNode, IToken } from 'chevrotain';
 import type * as A from './ast.js';
-import {
-  CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES,
-} from './ast.js';
-import { diagnostic, type Diagnostic, type Range } from './diagnostic.js';
-import { child, isMissing, need, nodes, nodeSpan, onlyChild, token, tokens, MISSING } from './cst-access.js';
-import { DurationTok, MoneyTok, NumberTok, PercentTok, RESERVED_WORDS, StringTok, isTerminatedString, lex, scanInterpolation } from './lexer.js';
+import type { Range } from './diagnostic.js';
+import { child, need, nodes, nodeSpan, onlyChild, token, tokens, MISSING } from './cst-access.js';
+import { RESERVED_WORDS, isTerminatedString, lex, scanInterpolation } from './lexer.js';
+import { keyName, NodeBuilders, REPEATABLE, STEP_OPTION_KEYS, type Mutable, type StepOptionKey } from './node-builders.js';
 import { parseExpressionTokens } from './parser.js';
-import { LineIndex } from './source.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+/** The CST path: reads the tokens out of CST nodes and hands them to the shared builders. */
+export class AstBuilder extends NodeBuilders {
+  /** Builds a type argument on demand (namedType builds only those it uses). */
+  private readonly typeOfNode = (n: CstNode): A.TypeExpr => this.typeExpr(n);
 
-export const PRIMITIVES = new Set<string>(['string', 'number', 'int', 'bool', 'duration', 'money', 'percent', 'any', 'secret']);
-
-/** Sets an optional property once; the second occurrence is an E0102 naming the first. */
-interface PropertyBag {
-  readonly owner: string;
-  /** Property key → [start, end) offsets of its first occurrence. */
-  readonly seen: Map<string, [number, number]>;
-}
-
-export class AstBuilder {
-  readonly diagnostics: Diagnostic[] = [];
-  protected inSimulate = false;
-
-  constructor(
-    readonly file: string,
-    readonly text: string,
-    readonly index: LineIndex,
-    private readonly docs: DocComments,
-    /** Offsets of the syntax errors already reported, sorted (to avoid piling on). */
-    private readonly syntaxErrorOffsets: readonly number[] = [],
-  ) {}
-
-  /** Whether a syntax error was reported inside [start, end). */
-  private hasSyntaxErrorIn(start: number, end: number): boolean {
-    return this.syntaxErrorOffsets.some((o) => o >= start && o < end);
-  }
-
-  // ───────────── ranges, names, errors ─────────────
-
-  range(start: number, end: number): Range {
-    return this.index.range(start, end);
-  }
-
-  tokRange(t: IToken): Range {
-    return this.range(t.startOffset, t.endOffset! + 1);
-  }
+  // ───────────── ranges, names ─────────────
 
   nodeRange(n: CstNode): Range {
     const s = need(nodeSpan(n));
     return this.range(s[0], s[1]);
   }
 
-  join(a: { range: Range }, b: { range: Range }): Range {
-    return { start: a.range.start, end: b.range.end };
-  }
-
-  error(message: string, range: Range): void {
-    this.diagnostics.push(diagnostic('E0001', message, this.file, range));
-  }
-
-  ident(t: IToken | undefined): A.Ident {
-    const tok = need(t);
-    return { kind: 'Ident', name: tok.image, range: this.tokRange(tok) };
-  }
-
   qualifiedName(n: CstNode | undefined): A.QualifiedName {
-    const parts = tokens(need(n), 'part').map((t) => this.ident(t));
-    if (parts.length === 0) throw MISSING;
-    return { kind: 'QualifiedName', parts, range: this.join(parts[0]!, parts[parts.length - 1]!) };
+    return this.qualified(tokens(need(n), 'part'));
   }
 
   nameList(n: CstNode | undefined): A.Ident[] {
     return tokens(need(n), 'name').map((t) => this.ident(t));
-  }
-
-  /** An enum word such as `kind agent`; an unknown word is an E0001 listing the allowed ones. */
-  word<T extends string>(t: IToken | undefined, allowed: readonly T[], what: string): T | undefined {
-    const tok = need(t);
-    if ((allowed as readonly string[]).includes(tok.image)) return tok.image as T;
-    this.error(`unknown ${what} '${tok.image}' (expected one of: ${allowed.join(', ')})`, this.tokRange(tok));
-    return undefined;
-  }
-
-  newBag(owner: string): PropertyBag {
-    return { owner, seen: new Map() };
-  }
-
-  /** Records that property `key` was given at [start, end); false (and an E0102) when given before. */
-  firstTime(bag: PropertyBag, key: string, start: number, end: number): boolean {
-    const seen = bag.seen.get(key);
-    if (seen) {
-      const first = this.range(seen[0], seen[1]);
-      this.diagnostics.push(
-        diagnostic('E0102', `'${key}' is given twice in ${bag.owner} (first on line ${first.start.line})`, this.file, this.range(start, end), {
-          related: [{ message: `first '${key}' here`, file: this.file, range: first }],
-        }),
-      );
-      return false;
-    }
-    bag.seen.set(key, [start, end]);
-    return true;
-  }
-
-  firstTimeAt(bag: PropertyBag, key: string, r: Range): boolean {
-    return this.firstTime(bag, key, r.start.offset, r.end.offset);
-  }
-
-  /** Runs `f`; a missing part drops just this item. */
-  attempt<T>(f: () => T): T | undefined {
-    try {
-      return f();
-    } catch (e) {
-      if (isMissing(e)) return undefined;
-      throw e;
-    }
-  }
-
-  doc(startOffset: number): string | undefined {
-    return this.docs.take(startOffset, this.text);
-  }
-
-  // ───────────── literals ─────────────
-
-  integer(t: IToken | undefined, what: string): A.NumberLit {
-    const lit = this.numberLit(need(t));
-    if (!lit.integer || lit.value < 0) this.error(`${what} must be a whole number, found '${need(t).image}'`, lit.range);
-    return lit;
-  }
-
-  numberLit(t: IToken): A.NumberLit {
-    return { kind: 'NumberLit', value: Number(t.image), integer: !t.image.includes('.'), range: this.tokRange(t) };
-  }
-
-  durationLit(t: IToken | undefined): A.DurationLit {
-    const tok = need(t);
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(tok.image);
-    if (!m) throw MISSING;
-    return { kind: 'DurationLit', value: Number(m[1]), unit: m[2] as A.DurationUnit, range: this.tokRange(tok) };
-  }
-
-  moneyLit(t: IToken | undefined): A.MoneyLit {
-    const tok = need(t);
-    const m = /^(\d+(?:\.\d+)?)([a-z]{3})$/.exec(tok.image);
-    if (!m) throw MISSING;
-    return { kind: 'MoneyLit', amount: Number(m[1]), currency: m[2]!, range: this.tokRange(tok) };
-  }
-
-  percentLit(t: IToken | undefined): A.PercentLit {
-    const tok = need(t);
-    return { kind: 'PercentLit', value: Number(tok.image.slice(0, -1)), range: this.tokRange(tok) };
   }
 
   boolLit(n: CstNode | undefined): boolean {
@@ -167,21 +40,6 @@ export class AstBuilder {
     if (token(node, 'Kw_true')) return true;
     if (token(node, 'Kw_false')) return false;
     throw MISSING;
-  }
-
-  numericLiteral(t: IToken): A.Expr {
-    switch (t.tokenType) {
-      case NumberTok:
-        return this.numberLit(t);
-      case DurationTok:
-        return this.durationLit(t);
-      case MoneyTok:
-        return this.moneyLit(t);
-      case PercentTok:
-        return this.percentLit(t);
-      default:
-        throw MISSING; // a bad unit, already reported by the lexer
-    }
   }
 
   /** A string literal; `${…}` parts are parsed as expressions with their own ranges. */
@@ -236,12 +94,6 @@ export class AstBuilder {
     }
     if (text || parts.length === 0) parts.push(text);
     return { kind: 'StringLit', parts, range: this.tokRange(tok) };
-  }
-
-  /** Plain text of a string that must not interpolate (enum values, invariant names, paths). */
-  plainString(t: IToken | undefined): string {
-    const lit = this.stringLit(t, false);
-    return lit.parts.filter((p): p is string => typeof p === 'string').join('');
   }
 
   private interpolation(source: string, offset: number, dollarOffset: number): A.Expr | undefined {
@@ -319,10 +171,14 @@ export class AstBuilder {
     for (const t of ops) items.push({ at: t.startOffset, op: t });
     for (const t of prefixes) items.push({ at: t.startOffset, prefix: t });
     items.sort((x, y) => x.at - y.at);
+    return this.flatExpression(items, dotdot);
+  }
+
+  /** A flat expression: operands and operator tokens in source order, split at `dotdot` into a range. */
+  flatExpression(items: ExprItem[], dotdot: IToken | undefined): A.Expr {
     if (!dotdot) return this.climb(items);
-    const from = this.climb(items.filter((i) => i.at < dotdot.startOffset));
-    const to = this.climb(items.filter((i) => i.at > dotdot.startOffset));
-    return this.rangeExpr(from, to);
+    const at = dotdot.startOffset;
+    return this.rangeExpr(this.climb(items.filter((i) => i.at < at)), this.climb(items.filter((i) => i.at > at)));
   }
 
   rangeExpr(from: A.Expr, to: A.Expr): A.RangeExpr {
@@ -384,13 +240,10 @@ export class AstBuilder {
     const brackets = tokens(n, 'LBracket');
     if (dots.length === 0 && brackets.length === 0) return acc;
     const members = tokens(n, 'member');
-    const start = acc.range.start.offset;
     if (brackets.length === 0) {
       // Member accesses only (the common `step.output.field`): already in source order.
       if (members.length !== dots.length) throw MISSING;
-      for (const m of members) {
-        acc = { kind: 'MemberExpr', object: acc, property: this.ident(m), range: this.range(start, m.endOffset! + 1) };
-      }
+      for (const m of members) acc = this.member(acc, m);
       return acc;
     }
     const indexes = nodes(n, 'index');
@@ -401,37 +254,22 @@ export class AstBuilder {
       ...brackets.map((b, k) => ({ at: b.startOffset, index: indexes[k]!, close: closers[k] })),
     ].sort((x, y) => x.at - y.at);
     for (const s of steps) {
-      if (s.member) {
-        acc = { kind: 'MemberExpr', object: acc, property: this.ident(s.member), range: this.range(start, s.member.endOffset! + 1) };
-      } else {
-        const index = this.expression(s.index);
-        const end = s.close ? s.close.endOffset! + 1 : index.range.end.offset;
-        acc = { kind: 'IndexExpr', object: acc, index, range: this.range(start, end) };
-      }
+      acc = s.member ? this.member(acc, s.member) : this.indexExpr(acc, this.expression(s.index), s.close);
     }
     return acc;
   }
 
   /** The operand itself, without postfix accesses. */
   private primary(n: CstNode): A.Expr {
-    const str = token(n, 'string');
-    if (str) return this.stringLit(str);
-    const num = token(n, 'number');
-    if (num) return this.numericLiteral(num);
-    const b = token(n, 'bool');
-    if (b) return { kind: 'BoolLit', value: b.image === 'true', range: this.tokRange(b) };
-    const nul = token(n, 'null');
-    if (nul) return { kind: 'NullLit', range: this.tokRange(nul) };
+    for (const kind of PRIMARY_TOKENS) {
+      const t = token(n, kind);
+      if (t) return this.primaryToken(t, kind);
+    }
     const name = token(n, 'name');
     if (name) {
       const args = child(n, 'positionalArgs');
-      if (!args) return { kind: 'NameExpr', name: name.image, range: this.tokRange(name) };
-      return {
-        kind: 'CallExpr',
-        callee: this.ident(name),
-        args: nodes(args, 'arg').map((a) => this.expression(a)),
-        range: this.range(name.startOffset, need(nodeSpan(args))[1]),
-      };
+      if (!args) return this.nameOrCall(name, undefined, 0);
+      return this.nameOrCall(name, nodes(args, 'arg').map((a) => this.expression(a)), need(nodeSpan(args))[1]);
     }
     const inner = child(n, 'inner');
     if (inner) {
@@ -450,16 +288,15 @@ export class AstBuilder {
   recordLit(n: CstNode | undefined): A.RecordLit {
     const node = need(n);
     const fields: A.RecordField[] = [];
-    const bag = this.newBag('this record');
     for (const f of nodes(node, 'recordField')) {
       const field = this.attempt((): A.RecordField => {
         const key = this.ident(token(f, 'key'));
         const value = this.expression(child(f, 'expression'));
         return { kind: 'RecordField', key, value, range: this.nodeRange(f) };
       });
-      if (field && this.firstTimeAt(bag, field.key.name, field.key.range)) fields.push(field);
+      if (field) fields.push(field);
     }
-    return { kind: 'RecordLit', fields, range: this.nodeRange(node) };
+    return this.recordLitFrom(fields, this.nodeRange(node));
   }
 
   // ───────────── types ─────────────
@@ -473,7 +310,7 @@ export class AstBuilder {
     } else if (inner.name === 'recordType') {
       t = this.recordType(inner);
     } else {
-      t = this.namedType(inner);
+      t = this.namedTypeNode(inner);
     }
     if (token(node, 'Question')) return { kind: 'OptionalType', inner: t, range: this.nodeRange(node) };
     return t;
@@ -482,114 +319,52 @@ export class AstBuilder {
   recordType(n: CstNode | undefined): A.RecordType {
     const node = need(n);
     const fields: A.FieldDecl[] = [];
-    const bag = this.newBag('this record type');
     for (const f of nodes(node, 'fieldDecl')) {
-      const field = this.attempt(() => this.fieldDecl(f));
-      if (field && this.firstTimeAt(bag, field.name.name, field.name.range)) fields.push(field);
+      const field = this.attempt(() => this.fieldDeclNode(f));
+      if (field) fields.push(field);
     }
-    return { kind: 'RecordType', fields, range: this.nodeRange(node) };
+    return this.recordTypeFrom(fields, this.nodeRange(node));
   }
 
-  private fieldDecl(n: CstNode): A.FieldDecl {
-    const span = need(nodeSpan(n));
-    const name = this.ident(token(n, 'name'));
-    const type = this.typeExpr(child(n, 'typeExpr'));
-    const f: Mutable<A.FieldDecl> = { kind: 'FieldDecl', name, type, range: this.range(span[0], span[1]) };
-    const dc = token(n, 'dataClass');
-    if (dc) {
-      const w = this.word(dc, DATA_CLASSES, 'data class');
-      if (w) f.dataClass = w;
-    }
-    const def = child(n, 'default');
-    if (def) f.default = this.expression(def);
-    const doc = this.doc(span[0]);
-    if (doc !== undefined) f.doc = doc;
-    return f;
-  }
-
-  private namedType(n: CstNode): A.TypeExpr {
-    const name = this.qualifiedName(child(n, 'qualifiedName'));
-    const args = nodes(n, 'arg');
+  private fieldDeclNode(n: CstNode): A.FieldDecl {
     const range = this.nodeRange(n);
-    const simple = name.parts.length === 1 ? name.parts[0]!.name : undefined;
-    if (simple === 'list' || simple === 'map') {
-      if (args.length !== 1) {
-        this.error(`${simple} takes one type argument: ${simple}<T>`, range);
-        throw MISSING;
-      }
-      const inner = this.typeExpr(args[0]);
-      return simple === 'list'
-        ? { kind: 'ListType', element: inner, range }
-        : { kind: 'MapType', value: inner, range };
-    }
-    if (args.length > 0) {
-      this.error(`type '${name.parts.map((p) => p.name).join('.')}' takes no type arguments`, range);
-    }
-    if (simple !== undefined && PRIMITIVES.has(simple)) {
-      return { kind: 'PrimitiveType', name: simple as A.PrimitiveTypeName, range: name.range };
-    }
-    return { kind: 'NamedType', name, range: name.range };
+    const name = need(token(n, 'name')); // a field without its name is dropped before its type is looked at
+    const type = this.typeExpr(child(n, 'typeExpr'));
+    const def = child(n, 'default');
+    return this.fieldDecl(name, type, token(n, 'dataClass'), def && this.expression(def), range);
+  }
+
+  private namedTypeNode(n: CstNode): A.TypeExpr {
+    const name = this.qualifiedName(child(n, 'qualifiedName'));
+    return this.namedType(name, nodes(n, 'arg'), this.typeOfNode, this.nodeRange(n));
   }
 
   // ───────────── shared properties ─────────────
 
-  retrySpec(n: CstNode | undefined): A.RetrySpec {
+  retrySpecNode(n: CstNode | undefined): A.RetrySpec {
     const node = need(n);
-    const attempts = this.integer(token(node, 'attempts'), 'the retry count');
-    const r: Mutable<A.RetrySpec> = { kind: 'RetrySpec', attempts: attempts.value, range: this.nodeRange(node) };
-    const kindTok = token(node, 'backoffKind');
-    if (kindTok) {
-      const kind = this.word(kindTok, ['fixed', 'exponential'] as const, 'backoff');
-      const delay = this.durationLit(token(node, 'delay'));
-      const maxTok = token(node, 'max');
-      if (kind) r.backoff = maxTok ? { kind, delay, max: this.durationLit(maxTok) } : { kind, delay };
-    }
-    return r;
+    return this.retrySpec(token(node, 'attempts'), token(node, 'backoffKind'), token(node, 'delay'), token(node, 'max'), this.nodeRange(node));
   }
 
   // ───────────── module ─────────────
 
   module(root: CstNode): Omit<A.Module, 'comments'> {
-    let moduleDecl: A.ModuleDecl | undefined;
-    const imports: A.ImportDecl[] = [];
-    const declarations: A.Declaration[] = [];
+    const items: (A.ModuleDecl | A.ImportDecl | A.Declaration)[] = [];
     for (const item of nodes(root, 'topItem')) {
       const decl = need(onlyChild(item));
-      switch (decl.name) {
-        case 'moduleDecl': {
-          const m = this.attempt((): A.ModuleDecl => ({
-            kind: 'ModuleDecl',
-            name: this.qualifiedName(child(decl, 'qualifiedName')),
-            range: this.nodeRange(decl),
-          }));
-          if (!m) break;
-          if (moduleDecl) {
-            this.diagnostics.push(
-              diagnostic('E0102', `the module name is declared twice (first on line ${moduleDecl.range.start.line})`, this.file, m.range),
-            );
-          } else moduleDecl = m;
-          break;
+      const built = this.attempt((): A.ModuleDecl | A.ImportDecl | A.Declaration => {
+        switch (decl.name) {
+          case 'moduleDecl':
+            return { kind: 'ModuleDecl', name: this.qualifiedName(child(decl, 'qualifiedName')), range: this.nodeRange(decl) };
+          case 'importDecl':
+            return this.importDecl(decl);
+          default:
+            return this.declaration(decl);
         }
-        case 'importDecl': {
-          const imp = this.attempt(() => this.importDecl(decl));
-          if (imp) imports.push(imp);
-          break;
-        }
-        default: {
-          const d = this.attempt(() => this.declaration(decl));
-          if (d) declarations.push(d);
-        }
-      }
+      });
+      if (built) items.push(built);
     }
-    const out: Mutable<Omit<A.Module, 'comments'>> = {
-      kind: 'Module',
-      file: this.file,
-      imports,
-      declarations,
-      range: this.range(0, this.text.length),
-    };
-    if (moduleDecl) out.module = moduleDecl;
-    return out;
+    return this.moduleOf(items);
   }
 
   private importDecl(n: CstNode): A.ImportDecl {
@@ -613,8 +388,9 @@ export class AstBuilder {
   }
 
   private declaration(n: CstNode): A.Declaration {
-    const span = need(nodeSpan(n));
-    const doc = this.doc(span[0]);
+    // The doc is taken before the body is built: a declaration dropped after recovery still
+    // consumes its doc comment (it does not turn into a plain comment).
+    const doc = this.doc(need(nodeSpan(n))[0]);
     const d = this.declarationBody(n);
     return doc === undefined ? d : { ...d, doc };
   }
@@ -653,7 +429,10 @@ export class AstBuilder {
     }
   }
 
-  /** Walks the property sub-rules of a block; `key` is the property keyword (or a sub-rule). */
+  /**
+   * Walks the property sub-rules of a block; `key` is the property keyword (or a sub-rule name)
+   * and `prop` the node holding its value (the sub-rule's own node for those).
+   */
   private properties(n: CstNode, rule: string, owner: string, apply: (key: string, prop: CstNode) => void): void {
     const bag = this.newBag(owner);
     for (const prop of nodes(n, rule)) {
@@ -669,164 +448,94 @@ export class AstBuilder {
     }
   }
 
+  /**
+   * A property's value as the direct path gets it: the sub-rule built, or the one token or
+   * sub-rule after the key (built). Nothing there (after recovery) drops the property.
+   */
+  private propValue(key: string, p: CstNode): unknown {
+    switch (key) {
+      case 'retrySpec': return this.retrySpecNode(p);
+      case 'budgetDecl': return this.budgetNode(p);
+      case 'rateLimitDecl': return this.rateLimit(this.qualifiedName(child(p, 'qualifiedName')), token(p, 'count'), token(p, 'per'), this.nodeRange(p));
+      case 'forbidRule': return { kind: 'ForbidRule', condition: this.expression(child(p, 'expression')), range: this.nodeRange(p) } satisfies A.ForbidRule;
+      case 'assertRule': return { kind: 'AssertRule', condition: this.expression(child(p, 'expression')), range: this.nodeRange(p) } satisfies A.AssertRule;
+      case 'requireRule': {
+        const subject = this.selector(child(p, 'subject'));
+        const object = this.selector(child(p, 'object'));
+        const order = need(token(p, 'order')).image as 'before' | 'after';
+        return { kind: 'RequireRule', subject, order, object, range: this.nodeRange(p) } satisfies A.RequireRule;
+      }
+      case 'checkRule':
+        return {
+          kind: 'CheckRule',
+          target: this.selector(child(p, 'selector')),
+          condition: this.expression(child(p, 'expression')),
+          range: this.nodeRange(p),
+        } satisfies A.CheckRule;
+      case 'successDecl': {
+        const label = token(p, 'label');
+        return this.success(label, this.expression(child(p, 'expression')), this.nodeRange(p));
+      }
+      case 'weights': {
+        const weights: A.WeightDecl[] = [];
+        for (const e of nodes(need(child(p, 'weightsBlock')), 'weightEntry')) {
+          const w = this.attempt(() => this.weight(token(e, 'key'), token(e, 'Number'), this.nodeRange(e)));
+          if (w) weights.push(w);
+        }
+        return weights;
+      }
+      case 'consent': return tokens(need(child(p, 'stringList')), 'value');
+      case 'guardrails': return nodes(need(child(p, 'qualifiedNameList')), 'name').map((q) => this.qualifiedName(q));
+    }
+    for (const label of VALUE_TOKENS) {
+      const t = token(p, label);
+      if (t) return t;
+    }
+    for (const label of VALUE_RULES) {
+      const c = child(p, label);
+      if (!c) continue;
+      switch (label) {
+        case 'recordType': return this.recordType(c);
+        case 'typeExpr': return this.typeExpr(c);
+        case 'recordLit': return this.recordLit(c);
+        case 'nameList': return this.nameList(c);
+        case 'boolLit': return this.boolLit(c);
+        case 'qualifiedName': return this.qualifiedName(c);
+        case 'expression': return this.expression(c);
+      }
+    }
+    throw MISSING;
+  }
+
   private capability(n: CstNode): A.CapabilityDecl {
     const name = this.ident(token(n, 'name'));
     const d: Mutable<A.CapabilityDecl> = { kind: 'CapabilityDecl', name, range: this.nodeRange(n) };
-    this.properties(n, 'capabilityProp', `capability '${name.name}'`, (key, p) => {
-      switch (key) {
-        case 'kind': {
-          const w = this.word(token(p, 'word'), CAPABILITY_KINDS, 'capability kind');
-          if (w) d.capabilityKind = w;
-          break;
-        }
-        case 'input': d.input = this.recordType(child(p, 'recordType')); break;
-        case 'output': d.output = this.typeExpr(child(p, 'typeExpr')); break;
-        case 'handler': d.handler = this.stringLit(token(p, 'String'), false); break;
-        case 'timeout': d.timeout = this.durationLit(token(p, 'Duration')); break;
-        case 'retrySpec': d.retry = this.retrySpec(p); break;
-        case 'cost': d.cost = this.moneyLit(token(p, 'Money')); break;
-        case 'latency': d.latency = this.durationLit(token(p, 'Duration')); break;
-        case 'data': {
-          const w = this.word(token(p, 'word'), DATA_CLASSES, 'data class');
-          if (w) d.data = w;
-          break;
-        }
-        case 'consent': d.consent = tokens(need(child(p, 'stringList')), 'value').map((t) => this.stringLit(t, false)); break;
-        case 'requires': d.requires = this.nameList(child(p, 'nameList')); break;
-        case 'idempotent': d.idempotent = this.boolLit(child(p, 'boolLit')); break;
-      }
-    });
+    this.properties(n, 'capabilityProp', `capability '${name.name}'`, (key, p) => this.capabilityProp(d, key, this.propValue(key, p)));
     return d;
   }
 
   private resource(n: CstNode): A.ResourceDecl {
     const name = this.ident(token(n, 'name'));
     const d: Mutable<A.ResourceDecl> = { kind: 'ResourceDecl', name, range: this.nodeRange(n) };
-    this.properties(n, 'resourceProp', `resource '${name.name}'`, (key, p) => {
-      switch (key) {
-        case 'kind': {
-          const w = this.word(token(p, 'word'), RESOURCE_KINDS, 'resource kind');
-          if (w) d.resourceKind = w;
-          break;
-        }
-        case 'provides': d.provides = this.nameList(child(p, 'nameList')); break;
-        case 'concurrency': d.concurrency = this.integer(token(p, 'Number'), 'concurrency'); break;
-        case 'cost': d.cost = this.moneyLit(token(p, 'Money')); break;
-        case 'latency': d.latency = this.durationLit(token(p, 'Duration')); break;
-        case 'reliability': d.reliability = this.percentLit(token(p, 'Percent')); break;
-        case 'location': d.location = this.stringLit(token(p, 'String')); break;
-        case 'energy': d.energy = this.numberLit(need(token(p, 'Number'))); break;
-      }
-    });
+    this.properties(n, 'resourceProp', `resource '${name.name}'`, (key, p) => this.resourceProp(d, key, this.propValue(key, p)));
     return d;
   }
 
   private policy(n: CstNode): A.PolicyDecl {
     const name = this.ident(token(n, 'name'));
-    const budgets: A.BudgetDecl[] = [];
-    const rateLimits: A.RateLimitDecl[] = [];
-    const d: Mutable<A.PolicyDecl> = { kind: 'PolicyDecl', name, budgets, rateLimits, range: this.nodeRange(n) };
-    this.properties(n, 'policyProp', `policy '${name.name}'`, (key, p) => {
-      switch (key) {
-        case 'strategy': {
-          const w = this.word(token(p, 'word'), STRATEGIES, 'strategy');
-          if (w) d.strategy = w;
-          break;
-        }
-        case 'weights': {
-          const bag = this.newBag('the weights');
-          const weights: A.WeightDecl[] = [];
-          for (const e of nodes(need(child(p, 'weightsBlock')), 'weightEntry')) {
-            const w = this.attempt((): A.WeightDecl => ({
-              kind: 'WeightDecl',
-              key: this.ident(token(e, 'key')),
-              value: this.numberLit(need(token(e, 'Number'))),
-              range: this.nodeRange(e),
-            }));
-            if (w && this.firstTimeAt(bag, w.key.name, w.key.range)) weights.push(w);
-          }
-          d.weights = weights;
-          break;
-        }
-        case 'budgetDecl': {
-          const b = this.budget(p);
-          if (b) budgets.push(b);
-          break;
-        }
-        case 'prefer': {
-          const w = this.word(token(p, 'word'), ['local', 'edge', 'cloud'] as const, 'preference');
-          if (w) d.prefer = w;
-          break;
-        }
-        case 'max_fallbacks': d.maxFallbacks = this.integer(token(p, 'Number'), 'max_fallbacks'); break;
-        case 'require_consent': d.requireConsent = this.boolLit(child(p, 'boolLit')); break;
-        case 'rateLimitDecl':
-          rateLimits.push({
-            kind: 'RateLimitDecl',
-            capability: this.qualifiedName(child(p, 'qualifiedName')),
-            count: this.integer(token(p, 'count'), 'the rate limit count').value,
-            per: this.durationLit(token(p, 'per')),
-            range: this.nodeRange(p),
-          });
-          break;
-      }
-    });
+    const d: Mutable<A.PolicyDecl> = { kind: 'PolicyDecl', name, budgets: [], rateLimits: [], range: this.nodeRange(n) };
+    this.properties(n, 'policyProp', `policy '${name.name}'`, (key, p) => this.policyProp(d, key, this.propValue(key, p)));
     return d;
   }
 
-  private budget(p: CstNode): A.BudgetDecl | undefined {
-    const metric = this.word(token(p, 'metric'), ['cost', 'duration'] as const, 'budget metric');
-    const op = need(token(p, 'op')).image as '<=' | '<';
-    const limitTok = need(token(p, 'limit'));
-    if (!metric) return undefined;
-    if (metric === 'cost' && limitTok.tokenType !== MoneyTok) {
-      this.error(`a cost budget needs an amount of money (e.g. 0.50usd), found '${limitTok.image}'`, this.tokRange(limitTok));
-      return undefined;
-    }
-    if (metric === 'duration' && limitTok.tokenType !== DurationTok) {
-      this.error(`a duration budget needs a duration (e.g. 10m), found '${limitTok.image}'`, this.tokRange(limitTok));
-      return undefined;
-    }
-    const limit = metric === 'cost' ? this.moneyLit(limitTok) : this.durationLit(limitTok);
-    return { kind: 'BudgetDecl', metric, op, limit, range: this.nodeRange(p) };
+  private budgetNode(p: CstNode): A.BudgetDecl | undefined {
+    return this.budget(token(p, 'metric'), token(p, 'op'), token(p, 'limit'), this.nodeRange(p));
   }
 
   private guardrail(n: CstNode): A.GuardrailDecl {
     const name = this.ident(token(n, 'name'));
-    const rules: A.GuardrailRule[] = [];
-    const d: Mutable<A.GuardrailDecl> = { kind: 'GuardrailDecl', name, rules, range: this.nodeRange(n) };
-    this.properties(n, 'guardrailProp', `guardrail '${name.name}'`, (key, p) => {
-      switch (key) {
-        case 'severity': {
-          const w = this.word(token(p, 'word'), GUARDRAIL_SEVERITIES, 'severity');
-          if (w) d.severity = w;
-          break;
-        }
-        case 'category': d.category = this.ident(token(p, 'word')); break;
-        case 'message': d.message = this.stringLit(token(p, 'String')); break;
-        case 'forbidRule':
-          rules.push({ kind: 'ForbidRule', condition: this.expression(child(p, 'expression')), range: this.nodeRange(p) });
-          break;
-        case 'requireRule': {
-          const subject = this.selector(child(p, 'subject'));
-          const object = this.selector(child(p, 'object'));
-          const order = need(token(p, 'order')).image as 'before' | 'after';
-          rules.push({ kind: 'RequireRule', subject, order, object, range: this.nodeRange(p) });
-          break;
-        }
-        case 'assertRule':
-          rules.push({ kind: 'AssertRule', condition: this.expression(child(p, 'expression')), range: this.nodeRange(p) });
-          break;
-        case 'checkRule':
-          rules.push({
-            kind: 'CheckRule',
-            target: this.selector(child(p, 'selector')),
-            condition: this.expression(child(p, 'expression')),
-            range: this.nodeRange(p),
-          });
-          break;
-      }
-    });
+    const d: Mutable<A.GuardrailDecl> = { kind: 'GuardrailDecl', name, rules: [], range: this.nodeRange(n) };
+    this.properties(n, 'guardrailProp', `guardrail '${name.name}'`, (key, p) => this.guardrailProp(d, key, this.propValue(key, p)));
     return d;
   }
 
@@ -834,11 +543,7 @@ export class AstBuilder {
     const node = need(n);
     const range = this.nodeRange(node);
     const kindWord = token(node, 'kindWord');
-    if (kindWord) {
-      const k = this.word(kindWord, CAPABILITY_KINDS, 'capability kind');
-      if (!k) throw MISSING;
-      return { kind: 'KindSelector', capabilityKind: k, range };
-    }
+    if (kindWord) return this.kindSelector(kindWord, range);
     const qn = child(node, 'qualifiedName');
     if (qn) return { kind: 'CapabilitySelector', capability: this.qualifiedName(qn), range };
     return { kind: 'StepSelector', step: this.ident(token(node, 'step')), range };
@@ -852,41 +557,12 @@ export class AstBuilder {
     // Steps are direct children of the plan node; loops and invariants come wrapped in
     // `planItem`. Source order is restored from offsets.
     const placed: { at: number; item: A.StepDecl | A.ForEachDecl | A.InvariantDecl }[] = [];
-    const success: A.SuccessCriterion[] = [];
-    let guardrails: A.QualifiedName[] = [];
-    const d: Mutable<A.PlanDecl> = { kind: 'PlanDecl', name, guardrails, body, success, range: this.nodeRange(n) };
+    const d: Mutable<A.PlanDecl> = { kind: 'PlanDecl', name, guardrails: [], body, success: [], range: this.nodeRange(n) };
     this.properties(n, 'planItem', `plan '${name.name}'`, (key, p) => {
       switch (key) {
-        case 'goal': d.goal = this.stringLit(token(p, 'String')); break;
-        case 'input': d.input = this.recordType(child(p, 'recordType')); break;
-        case 'policy': d.policy = this.qualifiedName(child(p, 'qualifiedName')); break;
-        case 'guardrails':
-          guardrails = nodes(need(child(p, 'qualifiedNameList')), 'name').map((q) => this.qualifiedName(q));
-          d.guardrails = guardrails;
-          break;
-        case 'priority': {
-          const w = this.word(token(p, 'word'), PRIORITIES, 'priority');
-          if (w) d.priority = w;
-          break;
-        }
-        case 'deadline': d.deadline = this.durationLit(token(p, 'Duration')); break;
-        case 'concurrency': d.concurrency = this.integer(token(p, 'Number'), 'concurrency'); break;
-        case 'on_failure': {
-          const w = this.word(token(p, 'word'), ['abort', 'continue', 'rollback'] as const, 'failure mode');
-          if (w) d.onFailure = w;
-          break;
-        }
-        case 'output': d.output = this.recordLit(child(p, 'recordLit')); break;
         case 'forEach': placed.push({ at: need(nodeSpan(p))[0], item: this.forEach(p) }); break;
         case 'invariantDecl': placed.push({ at: need(nodeSpan(p))[0], item: this.invariant(p) }); break;
-        case 'successDecl': {
-          const label = token(p, 'label');
-          const condition = this.expression(child(p, 'expression'));
-          const s: Mutable<A.SuccessCriterion> = { kind: 'SuccessCriterion', condition, range: this.nodeRange(p) };
-          if (label) s.label = this.stringLit(label);
-          success.push(s);
-          break;
-        }
+        default: this.planProp(d, key, this.propValue(key, p));
       }
     });
     for (const st of nodes(n, 'stepDecl')) {
@@ -903,8 +579,7 @@ export class AstBuilder {
     const name = this.ident(token(n, 'name'));
     const actionNode = child(n, 'capabilityCall') ?? child(n, 'waitAction') ?? child(n, 'waitUntilAction') ?? child(n, 'runAction');
     const action = this.stepAction(need(actionNode));
-    const after: A.Ident[] = [];
-    const d: Mutable<A.StepDecl> = { kind: 'StepDecl', name, action, after, range: this.range(span[0], span[1]) };
+    const d: Mutable<A.StepDecl> = { kind: 'StepDecl', name, action, after: [], range: this.range(span[0], span[1]) };
     const inlineWhen = child(n, 'when');
     const hasBlock = token(n, 'LCurly') !== undefined;
     if (!inlineWhen && !hasBlock) return this.withDoc(d, span[0]);
@@ -920,42 +595,24 @@ export class AstBuilder {
       if (keys.length === 0) continue;
       // A repeated option is an E0102; the first occurrence applies.
       for (const k of keys) if (k) this.firstTime(bag, key, k.startOffset, k.endOffset! + 1);
-      this.attempt(() => {
-        switch (key) {
-          case 'after': after.push(...this.nameList(child(n, value))); break;
-          case 'on': d.on = this.qualifiedName(child(n, value)); break;
-          case 'fallback': d.fallback = this.capabilityCall(need(child(n, value))); break;
-          case 'compensate': d.compensate = this.capabilityCall(need(child(n, value))); break;
-          case 'timeout': d.timeout = this.durationLit(token(n, value)); break;
-          case 'retry': d.retry = this.retrySpec(child(n, value)); break;
-          case 'join': {
-            const w = this.word(token(n, value), JOIN_RULES, 'join rule');
-            if (w) d.join = w;
-            break;
-          }
-          case 'on_failure': {
-            const w = this.word(token(n, value), ['abort', 'continue'] as const, 'step failure mode');
-            if (w) d.onFailure = w;
-            break;
-          }
-          case 'priority': {
-            const w = this.word(token(n, value), PRIORITIES, 'priority');
-            if (w) d.priority = w;
-            break;
-          }
-          case 'when':
-            if (!d.when) d.when = this.expression(child(n, value));
-            break;
-        }
-      });
+      // A block `when` after an inline one is not built (only reported as given twice).
+      if (key === 'when' && d.when) continue;
+      this.attempt(() => this.stepOption(d, key, this.stepOptionValue(n, key, value)));
     }
     return this.withDoc(d, span[0]);
   }
 
-  private withDoc<T extends { doc?: string }>(d: T, start: number): T {
-    const doc = this.doc(start);
-    if (doc !== undefined) d.doc = doc;
-    return d;
+  /** A step option's value as the direct path gets it (its token, or its sub-rule built). */
+  private stepOptionValue(n: CstNode, key: StepOptionKey, value: string): unknown {
+    switch (key) {
+      case 'after': return this.nameList(child(n, value));
+      case 'on': return this.qualifiedName(child(n, value));
+      case 'fallback':
+      case 'compensate': return this.capabilityCallNode(need(child(n, value)));
+      case 'retry': return this.retrySpecNode(child(n, value));
+      case 'when': return this.expression(child(n, value));
+      default: return need(token(n, value));
+    }
   }
 
   private stepAction(n: CstNode): A.StepAction {
@@ -974,19 +631,14 @@ export class AstBuilder {
         return { kind: 'RunAction', plan: this.qualifiedName(child(n, 'qualifiedName')), args: args ? this.args(args) : [], range };
       }
       case 'capabilityCall':
-        return this.capabilityCall(n);
+        return this.capabilityCallNode(n);
       default:
         throw MISSING;
     }
   }
 
-  private capabilityCall(n: CstNode): A.CapabilityCall {
-    return {
-      kind: 'CapabilityCall',
-      capability: this.qualifiedName(n),
-      args: this.args(need(child(n, 'callArgs'))),
-      range: this.nodeRange(n),
-    };
+  private capabilityCallNode(n: CstNode): A.CapabilityCall {
+    return this.capabilityCall(this.qualifiedName(n), this.args(need(child(n, 'callArgs'))), this.nodeRange(n));
   }
 
   private args(n: CstNode): A.Argument[] {
@@ -1001,17 +653,14 @@ export class AstBuilder {
         const s = nodeSpan(v);
         return s !== undefined && s[0] > nameTok.startOffset && s[0] < next;
       });
-      const arg = this.attempt((): A.Argument => {
-        const value = this.expression(valueNode);
-        return { kind: 'Argument', name: this.ident(nameTok), value, range: this.range(nameTok.startOffset, value.range.end.offset) };
-      });
+      const arg = this.attempt(() => this.argument(nameTok, this.expression(valueNode)));
       if (arg) out.push(arg);
     }
     return out;
   }
 
   private forEach(n: CstNode): A.ForEachDecl {
-    const item = this.ident(token(n, 'item'));
+    const item = need(token(n, 'item'));
     const list = this.expression(child(n, 'list'));
     const body: (A.StepDecl | A.ForEachDecl)[] = [];
     for (const st of nodes(n, 'stepDecl')) {
@@ -1023,10 +672,7 @@ export class AstBuilder {
       if (x) body.push(x);
     }
     body.sort((a, b) => a.range.start.offset - b.range.start.offset);
-    const d: Mutable<A.ForEachDecl> = { kind: 'ForEachDecl', item, list, body, range: this.nodeRange(n) };
-    const par = token(n, 'parallel');
-    if (par) d.parallel = this.integer(par, 'parallel');
-    return d;
+    return this.forEachDecl(item, list, token(n, 'parallel'), body, this.nodeRange(n));
   }
 
   // ───────────── triggers ─────────────
@@ -1034,80 +680,38 @@ export class AstBuilder {
   private trigger(n: CstNode): A.TriggerDecl {
     const name = this.ident(token(n, 'name'));
     const range = this.nodeRange(n);
-    let source: A.TriggerSource | undefined;
-    let sourceKey = '';
-    let plan: A.QualifiedName | undefined;
-    let timezone: IToken | undefined;
-    let where: { expr: A.Expr; range: Range } | undefined;
-    const d: Partial<Mutable<A.TriggerDecl>> = {};
-    const setSource = (key: string, p: CstNode, s: A.TriggerSource) => {
-      if (source) {
-        this.error(`a trigger has one source; '${key}' conflicts with '${sourceKey}'`, this.nodeRange(p));
-        return;
+    const parts = this.triggerParts();
+    this.properties(n, 'triggerItem', `trigger '${name.name}'`, (key, p) => this.triggerProp(parts, key, this.triggerValue(key, p)));
+    return this.triggerDecl(name, parts, range);
+  }
+
+  /** A trigger item's value as the direct path gets it: its source built, or its token / sub-rule. */
+  private triggerValue(key: string, p: CstNode): unknown {
+    const r = this.nodeRange(p);
+    switch (key) {
+      case 'schedule': return { kind: 'ScheduleSource', cron: this.stringLit(token(p, 'String'), false), range: r } satisfies A.ScheduleSource;
+      case 'timezone': return need(token(p, 'String'));
+      case 'event': return { kind: 'EventSource', eventType: this.stringLit(token(p, 'String'), false), range: r } satisfies A.EventSource;
+      case 'where': return { expr: this.expression(child(p, 'expression')), range: r };
+      case 'manual': return { kind: 'ManualSource', range: r } satisfies A.ManualSource;
+      case 'api': return { kind: 'ApiSource', path: this.stringLit(token(p, 'String'), false), range: r } satisfies A.ApiSource;
+      case 'when': return { kind: 'ConditionSource', condition: this.expression(child(p, 'expression')), range: r } satisfies A.ConditionSource;
+      case 'after': {
+        const plan = this.qualifiedName(child(p, 'qualifiedName'));
+        const outcome = this.word(token(p, 'word'), ['completed', 'failed', 'finished'] as const, 'plan outcome');
+        return outcome ? ({ kind: 'ChainSource', plan, outcome, range: r } satisfies A.ChainSource) : undefined;
       }
-      source = s;
-      sourceKey = key;
-    };
-    this.properties(n, 'triggerItem', `trigger '${name.name}'`, (key, p) => {
-      const r = this.nodeRange(p);
-      switch (key) {
-        case 'schedule': setSource(key, p, { kind: 'ScheduleSource', cron: this.stringLit(token(p, 'String'), false), range: r }); break;
-        case 'timezone': timezone = need(token(p, 'String')); break;
-        case 'event': setSource(key, p, { kind: 'EventSource', eventType: this.stringLit(token(p, 'String'), false), range: r }); break;
-        case 'where': where = { expr: this.expression(child(p, 'expression')), range: r }; break;
-        case 'manual': setSource(key, p, { kind: 'ManualSource', range: r }); break;
-        case 'api': setSource(key, p, { kind: 'ApiSource', path: this.stringLit(token(p, 'String'), false), range: r }); break;
-        case 'when': setSource(key, p, { kind: 'ConditionSource', condition: this.expression(child(p, 'expression')), range: r }); break;
-        case 'after': {
-          const planName = this.qualifiedName(child(p, 'qualifiedName'));
-          const outcome = this.word(token(p, 'word'), ['completed', 'failed', 'finished'] as const, 'plan outcome');
-          if (outcome) setSource(key, p, { kind: 'ChainSource', plan: planName, outcome, range: r });
-          break;
-        }
-        case 'run': plan = this.qualifiedName(child(p, 'qualifiedName')); break;
-        case 'with': d.with = this.recordLit(child(p, 'recordLit')); break;
-        case 'debounce': d.debounce = this.durationLit(token(p, 'Duration')); break;
-      }
-    });
-    const src = source as A.TriggerSource | undefined;
-    if (timezone) {
-      if (src?.kind === 'ScheduleSource') source = { ...src, timezone: this.stringLit(timezone, false), range: { start: src.range.start, end: this.tokRange(timezone).end } };
-      else this.error("'timezone' only applies to a 'schedule' trigger", this.tokRange(timezone));
+      default: return this.propValue(key, p);
     }
-    if (where) {
-      if (src?.kind === 'EventSource') source = { ...src, where: where.expr, range: { start: src.range.start, end: where.range.end } };
-      else this.error("'where' only applies to an 'event' trigger", where.range);
-    }
-    // A trigger whose block already has a syntax error is not told what it lacks as well.
-    const broken = this.hasSyntaxErrorIn(range.start.offset, range.end.offset + 1);
-    if (!source) {
-      if (!broken) this.error(`trigger '${name.name}' needs a source: schedule, event, manual, api, when or after`, name.range);
-      throw MISSING;
-    }
-    if (!plan) {
-      if (!broken) this.error(`trigger '${name.name}' needs 'run PLAN'`, name.range);
-      throw MISSING;
-    }
-    return { kind: 'TriggerDecl', name, source, plan, ...d, range } as A.TriggerDecl;
   }
 
   // ───────────── verification ─────────────
 
   private invariant(n: CstNode): A.InvariantDecl {
-    const nameTok = need(token(n, 'name'));
-    const name: A.Ident | A.StringLit = nameTok.tokenType === StringTok ? this.stringLit(nameTok, false) : this.ident(nameTok);
-    const modality = need(token(n, 'modality')).image as A.Modality;
-    const span = need(nodeSpan(n));
-    const d: Mutable<A.InvariantDecl> = {
-      kind: 'InvariantDecl',
-      name,
-      modality,
-      condition: this.expression(child(n, 'expression')),
-      range: this.range(span[0], span[1]),
-    };
-    const doc = this.doc(span[0]);
-    if (doc !== undefined) d.doc = doc;
-    return d;
+    // The name is built first: its errors stand even when the rest is missing.
+    const name = this.invariantName(need(token(n, 'name')));
+    const modality = need(token(n, 'modality'));
+    return this.invariantDecl(name, modality, this.expression(child(n, 'expression')), this.nodeRange(n));
   }
 
   private simulate(n: CstNode): A.SimulateDecl {
@@ -1118,34 +722,12 @@ export class AstBuilder {
     };
     this.inSimulate = true;
     try {
-      this.properties(n, 'simulateProp', `simulate '${d.capability.parts.map((p) => p.name).join('.')}'`, (key, p) => {
-        switch (key) {
-          case 'output': d.output = this.recordLit(child(p, 'recordLit')); break;
-          case 'fail': d.fail = this.percentLit(token(p, 'Percent')); break;
-          case 'latency': {
-            const e = this.expression(child(p, 'expression'));
-            if (isLitOrRange(e, 'DurationLit')) d.latency = e as A.DurationLit | A.RangeExpr;
-            else this.error('expected a duration or a duration range such as 1s..5s', e.range);
-            break;
-          }
-          case 'cost': {
-            const e = this.expression(child(p, 'expression'));
-            if (isLitOrRange(e, 'MoneyLit')) d.cost = e as A.MoneyLit | A.RangeExpr;
-            else this.error('expected an amount of money or a range such as 0.01usd..0.05usd', e.range);
-            break;
-          }
-        }
-      });
+      this.properties(n, 'simulateProp', `simulate '${d.capability.parts.map((p) => p.name).join('.')}'`, (key, p) => this.simulateProp(d, key, this.propValue(key, p)));
     } finally {
       this.inSimulate = false;
     }
     return d;
   }
-}
-
-export function isLitOrRange(e: A.Expr, kind: 'DurationLit' | 'MoneyLit'): boolean {
-  if (e.kind === kind) return true;
-  return e.kind === 'RangeExpr' && e.from.kind === kind && e.to.kind === kind;
 }
 
 /** Offset of the inline first operand of an `expression` node. */
@@ -1196,21 +778,16 @@ const PRECEDENCE: Record<A.BinaryOp, number> = {
   '*': 8, '/': 8, '%': 8,
 };
 
-/** Step options, in the order they are read (each is an inline child of the step node). */
-const STEP_OPTIONS = (['after', 'on', 'fallback', 'compensate', 'timeout', 'retry', 'join', 'on_failure', 'priority', 'when'] as const).map(
-  (key) => [key, `${key}Key`, `${key}Value`] as const,
-);
+/** Step options in the order they are assigned, with the labels of their key and value children. */
+const STEP_OPTIONS = STEP_OPTION_KEYS.map((key) => [key, `${key}Key`, `${key}Value`] as const);
 const NONE_OPTIONS: typeof STEP_OPTIONS = [];
 
-/** Properties that may appear several times in one block. */
-const REPEATABLE = new Set([
-  'budgetDecl', 'rateLimitDecl', 'forbidRule', 'requireRule', 'assertRule', 'checkRule',
-  'stepDecl', 'forEach', 'invariantDecl', 'successDecl',
-]);
+/** The tokens an operand may be (in the order they are looked for). */
+const PRIMARY_TOKENS = ['string', 'number', 'bool', 'null'] as const;
 
-function keyName(key: string): string {
-  return key === 'retrySpec' ? 'retry' : key;
-}
+/** Where a keyword property keeps its value: one of these tokens, else one of these sub-rules. */
+const VALUE_TOKENS = ['word', 'String', 'Duration', 'Money', 'Number', 'Percent'];
+const VALUE_RULES = ['recordType', 'typeExpr', 'recordLit', 'nameList', 'boolLit', 'qualifiedName', 'expression'] as const;
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', n: '\n', t: '\t', r: '\r', $: '$' };
 

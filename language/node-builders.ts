@@ -1,0 +1,585 @@
+/**
+ * The builders both parse paths share: everything that turns tokens (or already built child
+ * nodes) into an AST node, and every message those builders report. The two paths differ only in
+ * how they find the tokens: the direct path (ast-actions.ts) gets them as rule arguments, the CST
+ * path (cst-to-ast.ts) reads them out of CST nodes. Both hand them here, so that a node, its
+ * field order, its range and its diagnostics are written once.
+ *
+ * A property value comes as the direct path sees it: its token, or its sub-rule already built.
+ * A value the builder requires but finds missing (only after the CST path's error recovery)
+ * throws MISSING, which drops just that item.
+ */
+import type { IToken } from 'chevrotain';
+import type * as A from './ast.js';
+import {
+  CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES,
+} from './ast.js';
+import { diagnostic, type Diagnostic, type Range } from './diagnostic.js';
+import { isMissing, need, MISSING } from './cst-access.js';
+import type { DocComments } from './cst-to-ast.js';
+import { DurationTok, MoneyTok, NumberTok, PercentTok, StringTok } from './lexer.js';
+import type { LineIndex } from './source.js';
+
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export const PRIMITIVES = new Set<string>(['string', 'number', 'int', 'bool', 'duration', 'money', 'percent', 'any', 'secret']);
+
+/** Properties that may appear several times in one block (by key). */
+export const REPEATABLE = new Set([
+  'budgetDecl', 'rateLimitDecl', 'forbidRule', 'requireRule', 'assertRule', 'checkRule',
+  'stepDecl', 'forEach', 'invariantDecl', 'successDecl',
+]);
+
+/** The name a property key is reported under (the retry sub-rule is the `retry` property). */
+export function keyName(key: string): string {
+  return key === 'retrySpec' ? 'retry' : key;
+}
+
+/** Step options in the order they are assigned to a StepDecl, whatever their source order. */
+export const STEP_OPTION_KEYS = ['after', 'on', 'fallback', 'compensate', 'timeout', 'retry', 'join', 'on_failure', 'priority', 'when'] as const;
+export type StepOptionKey = (typeof STEP_OPTION_KEYS)[number];
+
+/** Sets an optional property once; the second occurrence is an E0102 naming the first. */
+export interface PropertyBag {
+  readonly owner: string;
+  /** Property key → [start, end) offsets of its first occurrence. */
+  readonly seen: Map<string, [number, number]>;
+}
+
+/** What a trigger's items gave, before they are checked and put together. */
+export interface TriggerParts {
+  source?: A.TriggerSource;
+  sourceKey: string;
+  plan?: A.QualifiedName;
+  timezone?: IToken;
+  where?: { expr: A.Expr; range: Range };
+  readonly rest: Partial<Mutable<A.TriggerDecl>>;
+}
+
+export function isLitOrRange(e: A.Expr, kind: 'DurationLit' | 'MoneyLit'): boolean {
+  if (e.kind === kind) return true;
+  return e.kind === 'RangeExpr' && e.from.kind === kind && e.to.kind === kind;
+}
+
+export abstract class NodeBuilders {
+  readonly diagnostics: Diagnostic[] = [];
+  protected inSimulate = false;
+
+  constructor(
+    readonly file: string,
+    readonly text: string,
+    readonly index: LineIndex,
+    private readonly docs: DocComments,
+    /** Offsets of the syntax errors already reported, sorted (to avoid piling on). */
+    private readonly syntaxErrorOffsets: readonly number[] = [],
+  ) {}
+
+  /** A string literal; `${…}` parts are parsed as expressions (that takes the expression parser). */
+  abstract stringLit(t: IToken | undefined, allowInterpolation?: boolean): A.StringLit;
+
+  /** Whether a syntax error was reported inside [start, end). */
+  protected hasSyntaxErrorIn(start: number, end: number): boolean {
+    return this.syntaxErrorOffsets.some((o) => o >= start && o < end);
+  }
+
+  // ───────────── ranges, names, errors ─────────────
+
+  range(start: number, end: number): Range {
+    return this.index.range(start, end);
+  }
+
+  tokRange(t: IToken): Range {
+    return this.range(t.startOffset, t.endOffset! + 1);
+  }
+
+  join(a: { range: Range }, b: { range: Range }): Range {
+    return { start: a.range.start, end: b.range.end };
+  }
+
+  error(message: string, range: Range): void {
+    this.diagnostics.push(diagnostic('E0001', message, this.file, range));
+  }
+
+  ident(t: IToken | undefined): A.Ident {
+    const tok = need(t);
+    return { kind: 'Ident', name: tok.image, range: this.tokRange(tok) };
+  }
+
+  qualified(parts: readonly IToken[]): A.QualifiedName {
+    if (parts.length === 0) throw MISSING;
+    const ids = parts.map((t) => this.ident(t));
+    return { kind: 'QualifiedName', parts: ids, range: this.join(ids[0]!, ids[ids.length - 1]!) };
+  }
+
+  /** An enum word such as `kind agent`; an unknown word is an E0001 listing the allowed ones. */
+  word<T extends string>(t: IToken | undefined, allowed: readonly T[], what: string): T | undefined {
+    const tok = need(t);
+    if ((allowed as readonly string[]).includes(tok.image)) return tok.image as T;
+    this.error(`unknown ${what} '${tok.image}' (expected one of: ${allowed.join(', ')})`, this.tokRange(tok));
+    return undefined;
+  }
+
+  /** Sets `d[field]` to an enum word; an unknown word is reported and leaves the field unset. */
+  setWord<D, K extends keyof D>(d: D, field: K, t: IToken | undefined, allowed: readonly Extract<D[K], string>[], what: string): void {
+    const w = this.word(t, allowed, what);
+    if (w !== undefined) d[field] = w;
+  }
+
+  newBag(owner: string): PropertyBag {
+    return { owner, seen: new Map() };
+  }
+
+  /** Records that property `key` was given at [start, end); false (and an E0102) when given before. */
+  firstTime(bag: PropertyBag, key: string, start: number, end: number): boolean {
+    const seen = bag.seen.get(key);
+    if (seen) {
+      const first = this.range(seen[0], seen[1]);
+      this.diagnostics.push(
+        diagnostic('E0102', `'${key}' is given twice in ${bag.owner} (first on line ${first.start.line})`, this.file, this.range(start, end), {
+          related: [{ message: `first '${key}' here`, file: this.file, range: first }],
+        }),
+      );
+      return false;
+    }
+    bag.seen.set(key, [start, end]);
+    return true;
+  }
+
+  firstTimeAt(bag: PropertyBag, key: string, r: Range): boolean {
+    return this.firstTime(bag, key, r.start.offset, r.end.offset);
+  }
+
+  /** Runs `f`; a missing part drops just this item. */
+  attempt<T>(f: () => T): T | undefined {
+    try {
+      return f();
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw e;
+    }
+  }
+
+  doc(startOffset: number): string | undefined {
+    return this.docs.take(startOffset, this.text);
+  }
+
+  /** Gives `d` the doc comment before `start`, if any. */
+  withDoc<T extends { doc?: string }>(d: T, start: number): T {
+    const doc = this.doc(start);
+    if (doc !== undefined) d.doc = doc;
+    return d;
+  }
+
+  /** A top-level declaration takes the doc comment before it (spread last). */
+  declarationOf(d: A.Declaration, start: number): A.Declaration {
+    const doc = this.doc(start);
+    return doc === undefined ? d : { ...d, doc };
+  }
+
+  // ───────────── literals ─────────────
+
+  integer(t: IToken | undefined, what: string): A.NumberLit {
+    const lit = this.numberLit(t);
+    if (!lit.integer || lit.value < 0) this.error(`${what} must be a whole number, found '${need(t).image}'`, lit.range);
+    return lit;
+  }
+
+  numberLit(t: IToken | undefined): A.NumberLit {
+    const tok = need(t);
+    return { kind: 'NumberLit', value: Number(tok.image), integer: !tok.image.includes('.'), range: this.tokRange(tok) };
+  }
+
+  durationLit(t: IToken | undefined): A.DurationLit {
+    const tok = need(t);
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(tok.image);
+    if (!m) throw MISSING;
+    return { kind: 'DurationLit', value: Number(m[1]), unit: m[2] as A.DurationUnit, range: this.tokRange(tok) };
+  }
+
+  moneyLit(t: IToken | undefined): A.MoneyLit {
+    const tok = need(t);
+    const m = /^(\d+(?:\.\d+)?)([a-z]{3})$/.exec(tok.image);
+    if (!m) throw MISSING;
+    return { kind: 'MoneyLit', amount: Number(m[1]), currency: m[2]!, range: this.tokRange(tok) };
+  }
+
+  percentLit(t: IToken | undefined): A.PercentLit {
+    const tok = need(t);
+    return { kind: 'PercentLit', value: Number(tok.image.slice(0, -1)), range: this.tokRange(tok) };
+  }
+
+  numericLiteral(t: IToken): A.Expr {
+    switch (t.tokenType) {
+      case NumberTok:
+        return this.numberLit(t);
+      case DurationTok:
+        return this.durationLit(t);
+      case MoneyTok:
+        return this.moneyLit(t);
+      case PercentTok:
+        return this.percentLit(t);
+      default:
+        throw MISSING; // a bad unit, already reported by the lexer
+    }
+  }
+
+  /** Plain text of a string that must not interpolate (enum values, invariant names, paths). */
+  plainString(t: IToken | undefined): string {
+    const lit = this.stringLit(t, false);
+    return lit.parts.filter((p): p is string => typeof p === 'string').join('');
+  }
+
+  // ───────────── expressions ─────────────
+
+  primaryToken(t: IToken, kind: 'string' | 'number' | 'bool' | 'null'): A.Expr {
+    switch (kind) {
+      case 'string':
+        return this.stringLit(t);
+      case 'number':
+        return this.numericLiteral(t);
+      case 'bool':
+        return { kind: 'BoolLit', value: t.image === 'true', range: this.tokRange(t) };
+      case 'null':
+        return { kind: 'NullLit', range: this.tokRange(t) };
+    }
+  }
+
+  /** A name, or a call when it has arguments (`end`: just past the closing parenthesis). */
+  nameOrCall(name: IToken, args: A.Expr[] | undefined, end: number): A.Expr {
+    if (!args) return { kind: 'NameExpr', name: name.image, range: this.tokRange(name) };
+    return { kind: 'CallExpr', callee: this.ident(name), args, range: this.range(name.startOffset, end) };
+  }
+
+  member(object: A.Expr, m: IToken): A.MemberExpr {
+    const property = this.ident(m);
+    return { kind: 'MemberExpr', object, property, range: { start: object.range.start, end: property.range.end } };
+  }
+
+  /** `object[index]`; without its `]` (after recovery) it ends with the index. */
+  indexExpr(object: A.Expr, index: A.Expr, close: IToken | undefined): A.IndexExpr {
+    const end = close ? close.endOffset! + 1 : index.range.end.offset;
+    return { kind: 'IndexExpr', object, index, range: this.range(object.range.start.offset, end) };
+  }
+
+  /** A record literal; a key given twice is an E0102 (and the later field is dropped). */
+  recordLitFrom(fields: readonly A.RecordField[], range: Range): A.RecordLit {
+    const kept: A.RecordField[] = [];
+    const bag = this.newBag('this record');
+    for (const f of fields) if (this.firstTimeAt(bag, f.key.name, f.key.range)) kept.push(f);
+    return { kind: 'RecordLit', fields: kept, range };
+  }
+
+  // ───────────── types ─────────────
+
+  recordTypeFrom(fields: readonly A.FieldDecl[], range: Range): A.RecordType {
+    const kept: A.FieldDecl[] = [];
+    const bag = this.newBag('this record type');
+    for (const f of fields) if (this.firstTimeAt(bag, f.name.name, f.name.range)) kept.push(f);
+    return { kind: 'RecordType', fields: kept, range };
+  }
+
+  fieldDecl(name: IToken | undefined, type: A.TypeExpr, dataClass: IToken | undefined, def: A.Expr | undefined, range: Range): A.FieldDecl {
+    const f: Mutable<A.FieldDecl> = { kind: 'FieldDecl', name: this.ident(name), type, range };
+    if (dataClass) this.setWord(f, 'dataClass', dataClass, DATA_CLASSES, 'data class');
+    if (def) f.default = def;
+    return this.withDoc(f, range.start.offset);
+  }
+
+  /**
+   * A named type: `list<T>`, `map<T>`, a primitive or a declared type. Its arguments are built
+   * by `typeOf` only where they are used (the CST path builds them on demand).
+   */
+  namedType<T>(name: A.QualifiedName, args: readonly T[], typeOf: (arg: T) => A.TypeExpr, range: Range): A.TypeExpr {
+    const simple = name.parts.length === 1 ? name.parts[0]!.name : undefined;
+    if (simple === 'list' || simple === 'map') {
+      if (args.length !== 1) {
+        this.error(`${simple} takes one type argument: ${simple}<T>`, range);
+        throw MISSING;
+      }
+      const inner = typeOf(args[0]!);
+      return simple === 'list' ? { kind: 'ListType', element: inner, range } : { kind: 'MapType', value: inner, range };
+    }
+    if (args.length > 0) this.error(`type '${name.parts.map((p) => p.name).join('.')}' takes no type arguments`, range);
+    if (simple !== undefined && PRIMITIVES.has(simple)) return { kind: 'PrimitiveType', name: simple as A.PrimitiveTypeName, range: name.range };
+    return { kind: 'NamedType', name, range: name.range };
+  }
+
+  // ───────────── shared properties ─────────────
+
+  retrySpec(attempts: IToken | undefined, kindTok: IToken | undefined, delay: IToken | undefined, max: IToken | undefined, range: Range): A.RetrySpec {
+    const r: Mutable<A.RetrySpec> = { kind: 'RetrySpec', attempts: this.integer(attempts, 'the retry count').value, range };
+    if (kindTok) {
+      const kind = this.word(kindTok, ['fixed', 'exponential'] as const, 'backoff');
+      const d = this.durationLit(delay);
+      if (kind) r.backoff = max ? { kind, delay: d, max: this.durationLit(max) } : { kind, delay: d };
+    }
+    return r;
+  }
+
+  // ───────────── module ─────────────
+
+  /** The module from its items in source order; a second `module` line is an E0102. */
+  moduleOf(items: readonly (A.ModuleDecl | A.ImportDecl | A.Declaration)[]): Omit<A.Module, 'comments'> {
+    let moduleDecl: A.ModuleDecl | undefined;
+    const imports: A.ImportDecl[] = [];
+    const declarations: A.Declaration[] = [];
+    for (const item of items) {
+      if (item.kind === 'ModuleDecl') {
+        if (moduleDecl) {
+          this.diagnostics.push(
+            diagnostic('E0102', `the module name is declared twice (first on line ${moduleDecl.range.start.line})`, this.file, item.range),
+          );
+        } else moduleDecl = item;
+      } else if (item.kind === 'FileImport' || item.kind === 'StdImport') imports.push(item);
+      else declarations.push(item);
+    }
+    const out: Mutable<Omit<A.Module, 'comments'>> = {
+      kind: 'Module',
+      file: this.file,
+      imports,
+      declarations,
+      range: this.range(0, this.text.length),
+    };
+    if (moduleDecl) out.module = moduleDecl;
+    return out;
+  }
+
+  // ───────────── declaration properties (value: the token, or the sub-rule built) ─────────────
+
+  capabilityProp(d: Mutable<A.CapabilityDecl>, key: string, v: unknown): void {
+    const t = v as IToken;
+    switch (key) {
+      case 'kind': this.setWord(d, 'capabilityKind', t, CAPABILITY_KINDS, 'capability kind'); break;
+      case 'input': d.input = v as A.RecordType; break;
+      case 'output': d.output = v as A.TypeExpr; break;
+      case 'handler': d.handler = this.stringLit(t, false); break;
+      case 'timeout': d.timeout = this.durationLit(t); break;
+      case 'retrySpec': d.retry = v as A.RetrySpec; break;
+      case 'cost': d.cost = this.moneyLit(t); break;
+      case 'latency': d.latency = this.durationLit(t); break;
+      case 'data': this.setWord(d, 'data', t, DATA_CLASSES, 'data class'); break;
+      case 'consent': d.consent = (v as IToken[]).map((s) => this.stringLit(s, false)); break;
+      case 'requires': d.requires = v as A.Ident[]; break;
+      case 'idempotent': d.idempotent = v as boolean; break;
+    }
+  }
+
+  resourceProp(d: Mutable<A.ResourceDecl>, key: string, v: unknown): void {
+    const t = v as IToken;
+    switch (key) {
+      case 'kind': this.setWord(d, 'resourceKind', t, RESOURCE_KINDS, 'resource kind'); break;
+      case 'provides': d.provides = v as A.Ident[]; break;
+      case 'concurrency': d.concurrency = this.integer(t, 'concurrency'); break;
+      case 'cost': d.cost = this.moneyLit(t); break;
+      case 'latency': d.latency = this.durationLit(t); break;
+      case 'reliability': d.reliability = this.percentLit(t); break;
+      case 'location': d.location = this.stringLit(t); break;
+      case 'energy': d.energy = this.numberLit(t); break;
+    }
+  }
+
+  policyProp(d: Mutable<A.PolicyDecl>, key: string, v: unknown): void {
+    const t = v as IToken;
+    switch (key) {
+      case 'strategy': this.setWord(d, 'strategy', t, STRATEGIES, 'strategy'); break;
+      case 'weights': {
+        const bag = this.newBag('the weights');
+        const weights: A.WeightDecl[] = [];
+        for (const w of v as A.WeightDecl[]) if (this.firstTimeAt(bag, w.key.name, w.key.range)) weights.push(w);
+        d.weights = weights;
+        break;
+      }
+      case 'budgetDecl': {
+        const b = v as A.BudgetDecl | undefined;
+        if (b) (d.budgets as A.BudgetDecl[]).push(b);
+        break;
+      }
+      case 'prefer': this.setWord(d, 'prefer', t, ['local', 'edge', 'cloud'] as const, 'preference'); break;
+      case 'max_fallbacks': d.maxFallbacks = this.integer(t, 'max_fallbacks'); break;
+      case 'require_consent': d.requireConsent = v as boolean; break;
+      case 'rateLimitDecl': (d.rateLimits as A.RateLimitDecl[]).push(v as A.RateLimitDecl); break;
+    }
+  }
+
+  weight(key: IToken | undefined, value: IToken | undefined, range: Range): A.WeightDecl {
+    return { kind: 'WeightDecl', key: this.ident(key), value: this.numberLit(value), range };
+  }
+
+  /** A budget; a limit of the wrong kind for its metric is an E0001 and no budget. */
+  budget(metricTok: IToken | undefined, opTok: IToken | undefined, limitTok: IToken | undefined, range: Range): A.BudgetDecl | undefined {
+    const metric = this.word(metricTok, ['cost', 'duration'] as const, 'budget metric');
+    const op = need(opTok).image as '<=' | '<';
+    const limitT = need(limitTok);
+    if (!metric) return undefined;
+    if (metric === 'cost' && limitT.tokenType !== MoneyTok) {
+      this.error(`a cost budget needs an amount of money (e.g. 0.50usd), found '${limitT.image}'`, this.tokRange(limitT));
+      return undefined;
+    }
+    if (metric === 'duration' && limitT.tokenType !== DurationTok) {
+      this.error(`a duration budget needs a duration (e.g. 10m), found '${limitT.image}'`, this.tokRange(limitT));
+      return undefined;
+    }
+    const limit = metric === 'cost' ? this.moneyLit(limitT) : this.durationLit(limitT);
+    return { kind: 'BudgetDecl', metric, op, limit, range };
+  }
+
+  rateLimit(capability: A.QualifiedName, count: IToken | undefined, per: IToken | undefined, range: Range): A.RateLimitDecl {
+    return { kind: 'RateLimitDecl', capability, count: this.integer(count, 'the rate limit count').value, per: this.durationLit(per), range };
+  }
+
+  guardrailProp(d: Mutable<A.GuardrailDecl>, key: string, v: unknown): void {
+    const t = v as IToken;
+    switch (key) {
+      case 'severity': this.setWord(d, 'severity', t, GUARDRAIL_SEVERITIES, 'severity'); break;
+      case 'category': d.category = this.ident(t); break;
+      case 'message': d.message = this.stringLit(t); break;
+      default: (d.rules as A.GuardrailRule[]).push(v as A.GuardrailRule);
+    }
+  }
+
+  kindSelector(word: IToken, range: Range): A.Selector {
+    const k = this.word(word, CAPABILITY_KINDS, 'capability kind');
+    if (!k) throw MISSING;
+    return { kind: 'KindSelector', capabilityKind: k, range };
+  }
+
+  /** A plan property other than its body (steps, loops and invariants: each path places those). */
+  planProp(d: Mutable<A.PlanDecl>, key: string, v: unknown): void {
+    const t = v as IToken;
+    switch (key) {
+      case 'goal': d.goal = this.stringLit(t); break;
+      case 'input': d.input = v as A.RecordType; break;
+      case 'policy': d.policy = v as A.QualifiedName; break;
+      case 'guardrails': d.guardrails = v as A.QualifiedName[]; break;
+      case 'priority': this.setWord(d, 'priority', t, PRIORITIES, 'priority'); break;
+      case 'deadline': d.deadline = this.durationLit(t); break;
+      case 'concurrency': d.concurrency = this.integer(t, 'concurrency'); break;
+      case 'on_failure': this.setWord(d, 'onFailure', t, ['abort', 'continue', 'rollback'] as const, 'failure mode'); break;
+      case 'output': d.output = v as A.RecordLit; break;
+      case 'successDecl': (d.success as A.SuccessCriterion[]).push(v as A.SuccessCriterion); break;
+    }
+  }
+
+  success(label: IToken | undefined, condition: A.Expr, range: Range): A.SuccessCriterion {
+    const s: Mutable<A.SuccessCriterion> = { kind: 'SuccessCriterion', condition, range };
+    if (label) s.label = this.stringLit(label);
+    return s;
+  }
+
+  /** A step option (value: its token, or its sub-rule built); `when` in the block yields to an inline one. */
+  stepOption(d: Mutable<A.StepDecl>, key: StepOptionKey, v: unknown): void {
+    const t = v as IToken;
+    switch (key) {
+      case 'after': (d.after as A.Ident[]).push(...(v as A.Ident[])); break;
+      case 'on': d.on = v as A.QualifiedName; break;
+      case 'fallback': d.fallback = v as A.CapabilityCall; break;
+      case 'compensate': d.compensate = v as A.CapabilityCall; break;
+      case 'timeout': d.timeout = this.durationLit(t); break;
+      case 'retry': d.retry = v as A.RetrySpec; break;
+      case 'join': this.setWord(d, 'join', t, JOIN_RULES, 'join rule'); break;
+      case 'on_failure': this.setWord(d, 'onFailure', t, ['abort', 'continue'] as const, 'step failure mode'); break;
+      case 'priority': this.setWord(d, 'priority', t, PRIORITIES, 'priority'); break;
+      case 'when':
+        if (!d.when) d.when = v as A.Expr;
+        break;
+    }
+  }
+
+  argument(name: IToken, value: A.Expr): A.Argument {
+    const id = this.ident(name);
+    return { kind: 'Argument', name: id, value, range: { start: id.range.start, end: value.range.end } };
+  }
+
+  capabilityCall(capability: A.QualifiedName, args: A.Argument[], range: Range): A.CapabilityCall {
+    return { kind: 'CapabilityCall', capability, args, range };
+  }
+
+  forEachDecl(item: IToken | undefined, list: A.Expr, parallel: IToken | undefined, body: (A.StepDecl | A.ForEachDecl)[], range: Range): A.ForEachDecl {
+    const d: Mutable<A.ForEachDecl> = { kind: 'ForEachDecl', item: this.ident(item), list, body, range };
+    if (parallel) d.parallel = this.integer(parallel, 'parallel');
+    return d;
+  }
+
+  // ───────────── triggers ─────────────
+
+  triggerParts(): TriggerParts {
+    return { sourceKey: '', rest: {} };
+  }
+
+  /** A trigger item; a second source is an E0001 (value: the source built, or the token / sub-rule). */
+  triggerProp(t: TriggerParts, key: string, v: unknown): void {
+    switch (key) {
+      case 'timezone': t.timezone = v as IToken; break;
+      case 'where': t.where = v as { expr: A.Expr; range: Range }; break;
+      case 'run': t.plan = v as A.QualifiedName; break;
+      case 'with': t.rest.with = v as A.RecordLit; break;
+      case 'debounce': t.rest.debounce = this.durationLit(v as IToken); break;
+      default: {
+        const s = v as A.TriggerSource | undefined;
+        if (!s) break;
+        if (t.source) {
+          this.error(`a trigger has one source; '${key}' conflicts with '${t.sourceKey}'`, s.range);
+          break;
+        }
+        t.source = s;
+        t.sourceKey = key;
+      }
+    }
+  }
+
+  /** The trigger from its items: `timezone` and `where` join their source; source and plan are required. */
+  triggerDecl(name: A.Ident, t: TriggerParts, range: Range): A.TriggerDecl {
+    const src = t.source;
+    let source = src;
+    if (t.timezone) {
+      if (src?.kind === 'ScheduleSource') source = { ...src, timezone: this.stringLit(t.timezone, false), range: { start: src.range.start, end: this.tokRange(t.timezone).end } };
+      else this.error("'timezone' only applies to a 'schedule' trigger", this.tokRange(t.timezone));
+    }
+    if (t.where) {
+      if (src?.kind === 'EventSource') source = { ...src, where: t.where.expr, range: { start: src.range.start, end: t.where.range.end } };
+      else this.error("'where' only applies to an 'event' trigger", t.where.range);
+    }
+    // A trigger whose block already has a syntax error is not told what it lacks as well.
+    const broken = this.hasSyntaxErrorIn(range.start.offset, range.end.offset + 1);
+    if (!source) {
+      if (!broken) this.error(`trigger '${name.name}' needs a source: schedule, event, manual, api, when or after`, name.range);
+      throw MISSING;
+    }
+    if (!t.plan) {
+      if (!broken) this.error(`trigger '${name.name}' needs 'run PLAN'`, name.range);
+      throw MISSING;
+    }
+    return { kind: 'TriggerDecl', name, source, plan: t.plan, ...t.rest, range } as A.TriggerDecl;
+  }
+
+  // ───────────── verification ─────────────
+
+  /** An invariant is named by a word or by a string without interpolation. */
+  invariantName(nameTok: IToken): A.Ident | A.StringLit {
+    return nameTok.tokenType === StringTok ? this.stringLit(nameTok, false) : this.ident(nameTok);
+  }
+
+  invariantDecl(name: A.Ident | A.StringLit, modality: IToken, condition: A.Expr, range: Range): A.InvariantDecl {
+    const d: Mutable<A.InvariantDecl> = { kind: 'InvariantDecl', name, modality: modality.image as A.Modality, condition, range };
+    return this.withDoc(d, range.start.offset);
+  }
+
+  simulateProp(d: Mutable<A.SimulateDecl>, key: string, v: unknown): void {
+    switch (key) {
+      case 'output': d.output = v as A.RecordLit; break;
+      case 'fail': d.fail = this.percentLit(v as IToken); break;
+      case 'latency': {
+        const e = v as A.Expr;
+        if (isLitOrRange(e, 'DurationLit')) d.latency = e as A.DurationLit | A.RangeExpr;
+        else this.error('expected a duration or a duration range such as 1s..5s', e.range);
+        break;
+      }
+      case 'cost': {
+        const e = v as A.Expr;
+        if (isLitOrRange(e, 'MoneyLit')) d.cost = e as A.MoneyLit | A.RangeExpr;
+        else this.error('expected an amount of money or a range such as 0.01usd..0.05usd', e.range);
+        break;
+      }
+    }
+  }
+}
