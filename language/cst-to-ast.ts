@@ -465,13 +465,10 @@ export class AstBuilder extends NodeBuilders {
         const order = need(token(p, 'order')).image as 'before' | 'after';
         return { kind: 'RequireRule', subject, order, object, range: this.nodeRange(p) } satisfies A.RequireRule;
       }
-      case 'checkRule':
-        return {
-          kind: 'CheckRule',
-          target: this.selector(child(p, 'selector')),
-          condition: this.expression(child(p, 'expression')),
-          range: this.nodeRange(p),
-        } satisfies A.CheckRule;
+      case 'checkRule': {
+        const target = this.selector(child(p, 'selector'));
+        return { kind: 'CheckRule', target, condition: this.expression(child(p, 'expression')), range: this.nodeRange(p) } satisfies A.CheckRule;
+      }
       case 'successDecl': {
         const label = token(p, 'label');
         return this.success(label, this.expression(child(p, 'expression')), this.nodeRange(p));

@@ -210,16 +210,11 @@ export abstract class NodeBuilders {
 
   numericLiteral(t: IToken): A.Expr {
     switch (t.tokenType) {
-      case NumberTok:
-        return this.numberLit(t);
-      case DurationTok:
-        return this.durationLit(t);
-      case MoneyTok:
-        return this.moneyLit(t);
-      case PercentTok:
-        return this.percentLit(t);
-      default:
-        throw MISSING; // a bad unit, already reported by the lexer
+      case NumberTok: return this.numberLit(t);
+      case DurationTok: return this.durationLit(t);
+      case MoneyTok: return this.moneyLit(t);
+      case PercentTok: return this.percentLit(t);
+      default: throw MISSING; // a bad unit, already reported by the lexer
     }
   }
 
@@ -233,14 +228,10 @@ export abstract class NodeBuilders {
 
   primaryToken(t: IToken, kind: 'string' | 'number' | 'bool' | 'null'): A.Expr {
     switch (kind) {
-      case 'string':
-        return this.stringLit(t);
-      case 'number':
-        return this.numericLiteral(t);
-      case 'bool':
-        return { kind: 'BoolLit', value: t.image === 'true', range: this.tokRange(t) };
-      case 'null':
-        return { kind: 'NullLit', range: this.tokRange(t) };
+      case 'string': return this.stringLit(t);
+      case 'number': return this.numericLiteral(t);
+      case 'bool': return { kind: 'BoolLit', value: t.image === 'true', range: this.tokRange(t) };
+      case 'null': return { kind: 'NullLit', range: this.tokRange(t) };
     }
   }
 
