@@ -5,6 +5,9 @@
  *
  * After error recovery the CST may be partial. A node that lacks a part the AST requires is
  * dropped (the syntax error was already reported), so every AST node handed on is well formed.
+ *
+ * This file only finds the tokens in the CST; the nodes and their checks are built by the
+ * builders shared with the direct path (node-builders.ts).
  */
 import type { CstNode, IToken } from 'chevrotain';
 import type * as A from './ast.js';
