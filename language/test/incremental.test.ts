@@ -94,21 +94,21 @@ describe('reparse', () => {
     expect(reparse({ file: FILE, text: SMALL }).mode).toBe('full');
   });
 
-  it('equals a full parse after any edit of the examples (AST, ranges, comments, diagnostics)', () => {
+  // consume: the previous parse's nodes are moved in place (what the language server's worker does).
+  it.each([false, true])('equals a full parse after any edit of the examples — AST, ranges, comments, diagnostics (consume: %s)', (consume) => {
     const base = [SMALL, ...examples];
     fc.assert(
       fc.property(
-        fc.constantFrom(...base).chain((text) => fc.tuple(fc.constant(text), fc.array(edit(text), { minLength: 1, maxLength: 4 }))),
+        fc.constantFrom(...base).chain((text) => fc.tuple(fc.constant(text), fc.array(edit(text), { minLength: 1, maxLength: 5 }))),
         ([text, edits]) => {
           let prev = previous(text);
           for (const e of edits) {
-            const at = Math.min(e.at, prev.text.length);
-            const next = splice(prev.text, at, e.remove, e.insert);
-            const out = reparse({ file: FILE, text: next, previous: prev });
+            const next = splice(prev.text, Math.min(e.at, prev.text.length), e.remove, e.insert);
+            const out = reparse({ file: FILE, text: next, previous: prev, consume });
             const full = parse({ file: FILE, text: next });
             expect(out.module).toEqual(full.module);
             expect(out.diagnostics).toEqual(full.diagnostics);
-            if (out.edit) {
+            if (out.edit && !consume) {
               // Every declaration not parsed again is the old one or a moved copy, and `move` agrees.
               expect(out.edit.previous).toBe(prev.output.module);
               for (const d of out.module.declarations) {
@@ -118,25 +118,6 @@ describe('reparse', () => {
                 expect(out.edit.move(origin.range.end)).toEqual(d.range.end);
               }
             }
-            prev = { text: next, output: out };
-          }
-        },
-      ),
-      { numRuns: RUNS },
-    );
-  }, 120_000);
-
-  it('moving nodes in place (consume) also equals a full parse after every edit', () => {
-    const base = [SMALL, ...examples];
-    fc.assert(
-      fc.property(
-        fc.constantFrom(...base).chain((text) => fc.tuple(fc.constant(text), fc.array(edit(text), { minLength: 1, maxLength: 6 }))),
-        ([text, edits]) => {
-          let prev = previous(text);
-          for (const e of edits) {
-            const next = splice(prev.text, Math.min(e.at, prev.text.length), e.remove, e.insert);
-            const out = reparse({ file: FILE, text: next, previous: prev, consume: true });
-            expect(out.module).toEqual(parse({ file: FILE, text: next }).module);
             prev = { text: next, output: out };
           }
         },
