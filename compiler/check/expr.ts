@@ -71,17 +71,21 @@ export const STEP_STATUSES = ['pending', 'queued', 'running', 'paused', 'complet
 const TIERS = ['local', 'edge', 'cloud', 'human'];
 const CONSTANT_WORDS = new Set<string>([...RESOURCE_KINDS, ...TIERS, ...CAPABILITY_KINDS, ...STEP_STATUSES]);
 
-const viewCache = new WeakMap<Ty, Ty>();
+/** `build`, computed once per type object (types are immutable and shared). */
+function cachedPerTy(build: (t: Ty) => Ty): (t: Ty) => Ty {
+  const cache = new WeakMap<Ty, Ty>();
+  return (t) => {
+    let v = cache.get(t);
+    if (!v) {
+      v = build(t);
+      cache.set(t, v);
+    }
+    return v;
+  };
+}
 
 /** The type of a step reference (`x.output`, `x.status`, …); shared per output type. */
-export function stepViewTy(output: Ty): Ty {
-  let view = viewCache.get(output);
-  if (!view) {
-    view = buildStepView(output);
-    viewCache.set(output, view);
-  }
-  return view;
-}
+export const stepViewTy = cachedPerTy(buildStepView);
 
 function buildStepView(output: Ty): Ty {
   return record([
@@ -533,15 +537,7 @@ function fieldOwner(object: Expr, base: Ty): string {
   return base.k === 'record' && base.fields.size === 0 ? 'an empty record' : formatTy(base);
 }
 
-const listCache = new WeakMap<Ty, Ty>();
-function listOfCached(t: Ty): Ty {
-  let l = listCache.get(t);
-  if (!l) {
-    l = listOf(t);
-    listCache.set(t, l);
-  }
-  return l;
-}
+const listOfCached = cachedPerTy(listOf);
 
 function widenLiteral(t: Ty): Ty {
   return t.k === 'string' && t.literal !== undefined ? T.string : t;
