@@ -71,7 +71,6 @@ export function movedFrom<T extends object>(node: T): T | undefined {
 
 type Item = ModuleDecl | ImportDecl | Declaration;
 
-
 /** Parses `text`, reusing what it can of `previous`. Never throws (like `parse`). */
 export function reparse(input: ReparseInput): ReparseOutput {
   const prev = input.previous;
@@ -270,18 +269,8 @@ type MutablePosition = { -readonly [K in keyof Position]: Position[K] };
 function inPlace(previous: Module, text: string, edit: { start: number; delta: number; linesMoved: boolean }, windowStart: number, windowEnd: number): Shifter {
   const { start, delta, linesMoved } = edit;
   const all = positionsByModule.get(previous) ?? positionsIn([previous.range, previous.module, previous.imports, previous.declarations, previous.comments]);
-  let starts: readonly number[] | undefined;
-  const at = (offset: number): Position => {
-    starts ??= new LineIndex(text).lineStarts;
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, column: offset - starts[lo]! + 1, offset };
-  };
+  let index: LineIndex | undefined;
+  const at = (offset: number): Position => (index ??= new LineIndex(text)).locate(offset);
   // With no line break written or removed, only offsets move, and the columns of positions on
   // the edited line (those whose line starts at or before the edit).
   let n = 0;

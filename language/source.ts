@@ -44,12 +44,16 @@ export class LineIndex {
     const slots = (this.slots ??= new Int32Array(this.text.length + 1));
     const slot = slots[o]!;
     if (slot !== 0) return this.positions[slot - 1]!;
-    const p = this.computePosition(o);
+    const p = this.locate(o);
     slots[o] = this.positions.push(p);
     return p;
   }
 
-  private computePosition(o: number): Position {
+  /**
+   * A new position object for an offset inside the text, not shared and not cached (for callers
+   * that rewrite positions, like the incremental parser). Lookups in increasing order are cheap.
+   */
+  locate(o: number): Position {
     const starts = this.lineStarts;
     const l = this.lastLine;
     if (starts[l]! <= o && (l + 1 >= starts.length || starts[l + 1]! > o)) {
