@@ -13,8 +13,7 @@ import { diagnostic, type Diagnostic } from '../language/diagnostic.js';
 import type { CheckedPlan } from './check/plan.js';
 import type { LoadedModule } from './load.js';
 import type { ModelBuilder } from './model.js';
-import type { CompiledPlan } from './program.js';
-import type { DeclEntry, DeclKind, Scopes } from './scope.js';
+import type { DeclKind, Scopes } from './scope.js';
 
 /** Capabilities, resources, policies and types of user modules nothing uses. */
 export function unusedDeclarations(

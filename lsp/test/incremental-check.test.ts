@@ -28,7 +28,7 @@ afterAll(async () => {
 type Row = [string, number, number, number, number, string];
 
 function published(ds: Diagnostic[]): Row[] {
-  return ds.map((d): Row => [String(d.code), d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character, d.message]).sort();
+  return ds.map((d): Row => [String(d.code), d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character, String(d.message)]).sort();
 }
 
 function fresh(path: string, text: string): Row[] {
