@@ -7,18 +7,18 @@
  *   position after the edit moves;
  * - completion: a completion request inside a plan, answered from the lexical context and the
  *   name index (no re-parse wait) — idle, and right after an edit while the re-check runs on
- *   the server's worker thread.
+ *   the server's worker thread;
+ * - inlay hints (resource and estimate after every step): one screen, as editors ask, idle and
+ *   right after an edit (answered from the previous compile while the estimate worker compiles
+ *   the new text), and the whole file at once.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createProtocolConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver-protocol/node';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { BenchFigure } from './figure.js';
+import { startLspServer } from './lsp-server.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const serverEntry = join(here, '..', 'lsp', 'main.js');
 
 /** A realistic module of about `lines` lines: capabilities, resources, plans of chained steps. */
 export function largeModule(lines: number): string {
@@ -66,6 +66,12 @@ interface Samples {
   readonly typing: number[];
   readonly completion: number[];
   readonly busy: number[];
+  /** Inlay hints for the whole file, the compilation cached (scrolling, re-render). */
+  readonly inlay: number[];
+  /** Inlay hints of one screen (60 lines), as editors ask for them. */
+  readonly inlayScreen: number[];
+  /** One screen's hints right after an edit (the previous compile's values; a new one starts). */
+  readonly inlayAfterEdit: number[];
 }
 
 /** Latency samples (ms) over stdio against a server holding a `lines`-line file. */
@@ -75,8 +81,8 @@ async function measure(lines: number): Promise<Samples> {
   const text = largeModule(lines);
   writeFileSync(file, text);
   const uri = pathToFileURL(file).href;
-  const proc = spawn(process.execPath, [serverEntry, '--stdio', '--diagnostics-delay', '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const conn = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+  const server = startLspServer();
+  const conn = server.conn;
   const published = new Map<number, () => void>();
   conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; version?: number }) => {
     if (p.uri === uri && p.version !== undefined) published.get(p.version)?.();
@@ -145,16 +151,35 @@ async function measure(lines: number): Promise<Samples> {
       busy.push(performance.now() - t0);
       await done;
     }
-    return { diagnostics, typing, completion, busy };
-  } finally {
-    try {
-      await conn.sendRequest('shutdown');
-      await conn.sendNotification('exit');
-    } catch {
-      // the server is gone already
+    const whole = { start: { line: 0, character: 0 }, end: { line: rows.length, character: 0 } };
+    const screen = { start: { line: stepLine, character: 0 }, end: { line: stepLine + 60, character: 0 } };
+    const inlay: number[] = [];
+    const inlayScreen: number[] = [];
+    const inlayAfterEdit: number[] = [];
+    await conn.sendRequest('textDocument/inlayHint', { textDocument: { uri }, range: whole }); // the first compile
+    for (let i = 0; i < 25; i++) {
+      version++;
+      const done = waitFor(version);
+      await conn.sendNotification('textDocument/didChange', {
+        textDocument: { uri, version },
+        contentChanges: [{ range: { start: { line: goalLine, character: col }, end: { line: goalLine, character: col + 1 } }, text: String(i % 10) }],
+      });
+      await done;
+      let t0 = performance.now();
+      const hints = await conn.sendRequest<unknown[]>('textDocument/inlayHint', { textDocument: { uri }, range: screen });
+      if (i >= 3) inlayAfterEdit.push(performance.now() - t0);
+      if (hints.length === 0) throw new Error('the server returned no inlay hints for the bench file');
+      await new Promise((r) => setTimeout(r, 50));
+      t0 = performance.now();
+      await conn.sendRequest('textDocument/inlayHint', { textDocument: { uri }, range: screen });
+      if (i >= 3) inlayScreen.push(performance.now() - t0);
+      t0 = performance.now();
+      await conn.sendRequest('textDocument/inlayHint', { textDocument: { uri }, range: whole });
+      if (i >= 3) inlay.push(performance.now() - t0);
     }
-    proc.kill();
-    conn.dispose();
+    return { diagnostics, typing, completion, busy, inlay, inlayScreen, inlayAfterEdit };
+  } finally {
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -175,6 +200,9 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       { name: `LSP completion, ${size}, p50`, value: percentile(s.completion, 50), unit: 'ms', target: '', met: true },
       { name: `LSP completion, ${size}, p95`, value: c95, unit: 'ms', target: '≤ 20 ms', met: c95 <= 20 },
       { name: `LSP completion during a re-check, ${size}, p95`, value: b95, unit: 'ms', target: '≤ 20 ms', met: b95 <= 20 },
+      { name: `LSP inlay hints, one screen (60 lines) of a ${size}, p95`, value: percentile(s.inlayScreen, 95), unit: 'ms', target: '≤ 50 ms', met: percentile(s.inlayScreen, 95) <= 50 },
+      { name: `LSP inlay hints, one screen right after an edit, ${size}, p95`, value: percentile(s.inlayAfterEdit, 95), unit: 'ms', target: '≤ 50 ms', met: percentile(s.inlayAfterEdit, 95) <= 50 },
+      { name: `LSP inlay hints, the whole ${size} (every step), p95`, value: percentile(s.inlay, 95), unit: 'ms', target: '≤ 50 ms', met: percentile(s.inlay, 95) <= 50 },
     );
   }
   return figures;

@@ -22,7 +22,7 @@ if (process.argv[2] === '--child') {
 
 const only = process.argv.slice(2);
 const modules = readdirSync(here)
-  .filter((f) => f.endsWith('.js') && !['run.js', 'figure.js'].includes(f))
+  .filter((f) => f.endsWith('.js') && !['run.js', 'figure.js', 'lsp-server.js'].includes(f))
   .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
   .sort();
 

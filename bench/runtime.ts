@@ -7,87 +7,40 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
-import type { PlanIR, RetryIR, StepIR } from '../compiler/ir/types.js';
+import type { PlanIR, StepIR } from '../compiler/index.js';
 import { Runtime } from '../runtime/index.js';
-import { workerScript } from '../runtime/executor/worker-executor.js';
+import { workerScript } from '../runtime/index.js';
+import { capability, plan, resource, step } from '../runtime/test/ir-builder.js';
 import type { BenchFigure } from './figure.js';
 
 const WIDTH = 100;
 const LAYERS = 100;
-const NO_RETRY: RetryIR = { max: 0, backoff: 'none', delay_ms: 0, max_delay_ms: null, jitter: false };
+
+/** The same DAG with every step on one resource whose `concurrency` the shared limits service keeps. */
+function limitedPlan(p: PlanIR, workers: number): PlanIR {
+  return {
+    ...p,
+    plan: 'bench_limited',
+    resources: { pool: resource('pool', { concurrency: workers * 2 }) },
+    steps: p.steps.map((s) => ({ ...s, resource: 'pool', binding: { ...s.binding, resource: 'pool' } })),
+  };
+}
 
 function layeredPlan(dir: string): PlanIR {
   const steps: StepIR[] = [];
   for (let l = 0; l < LAYERS; l++)
     for (let w = 0; w < WIDTH; w++) {
-      const deps = l === 0 ? [] : [...new Set([`s${l - 1}_${w}`, `s${l - 1}_${(w + 1) % WIDTH}`])].sort();
-      steps.push({
-        id: `s${l}_${w}`,
-        capability: 'noop',
-        action: { type: 'call' },
-        args: {},
-        deps,
-        after: [],
-        resource: null,
-        binding: { resource: null, tier: null, rationale: '', fallbacks: [] },
-        timeout_ms: null,
-        retry: NO_RETRY,
-        when: null,
-        join: 'none_failed',
-        skip_if_skipped: [],
-        on_failure: 'abort',
-        priority: 2,
-        for_each: null,
-        fallback: null,
-        compensate: null,
-        data: 'public',
-        kind: 'tool',
-        estimates: { cost: 0, duration_ms: 0 },
-        stage: l,
-      });
+      const deps = l === 0 ? [] : [`s${l - 1}_${w}`, `s${l - 1}_${(w + 1) % WIDTH}`];
+      steps.push(step({ id: `s${l}_${w}`, capability: 'noop', deps }));
     }
-  return {
-    version: 'orch.plan/v1',
-    plan: 'bench_layers',
+  return plan({
+    name: 'bench_layers',
     module: 'bench',
-    goal: null,
     base_dir: dir,
     source_file: join(dir, 'bench.orch'),
-    input: { type: 'object' },
-    context: { type: 'object' },
-    policy: null,
-    priority: 2,
-    deadline_ms: null,
-    concurrency: null,
-    on_failure: 'abort',
-    capabilities: {
-      noop: {
-        name: 'noop',
-        kind: 'tool',
-        input: { type: 'object' },
-        output: {},
-        handler: { module: './noop.js', export: 'noop' },
-        timeout_ms: null,
-        retry: NO_RETRY,
-        cost: 0,
-        latency_ms: 0,
-        data: 'public',
-        consent: [],
-        requires: [],
-        idempotent: true,
-      },
-    },
-    resources: {},
+    capabilities: [capability('noop', { handler: { module: './noop.js', export: 'noop' } })],
     steps,
-    stages: Array.from({ length: LAYERS }, (_, l) => steps.slice(l * WIDTH, (l + 1) * WIDTH).map((s) => s.id)),
-    estimates: { cost: 0, duration_ms: 0, critical_path: [], local_ratio: 1 },
-    guardrails: [],
-    success: [],
-    output: null,
-    invariants: [],
-    simulations: {},
-    subplans: {},
-  };
+  });
 }
 
 /** The baseline: indegree counting and `pool.run` for every ready step, nothing else. */
@@ -122,7 +75,7 @@ async function barePiscina(plan: PlanIR, workers: number): Promise<number> {
 }
 
 function task(module: string, stepId: string) {
-  return { module, export: 'noop', input: {}, attempt: 1, runId: 'bare', stepId, secrets: {}, timeoutMs: null };
+  return { module, export: 'noop', input: {}, attempt: 1, runId: 'bare', stepId, secrets: {}, timeoutMs: null, maxOutputBytes: 1024 * 1024 };
 }
 
 async function runtimeRate(plan: PlanIR, workers: number, db: string | null): Promise<{ rate: number; status: string }> {
@@ -149,23 +102,31 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     let bare = 0;
     const off = { rate: 0, status: 'completed' };
     const on = { rate: 0, status: 'completed' };
+    const shared = { rate: 0, status: 'completed' };
+    const limited = limitedPlan(plan, workers);
     for (let round = 0; round < 2; round++) {
       bare = Math.max(bare, await barePiscina(plan, workers));
       const a = await runtimeRate(plan, workers, null);
       const b = await runtimeRate(plan, workers, join(dir, `runs-${round}.db`));
-      if (a.status !== 'completed' || b.status !== 'completed') throw new Error(`bench run did not complete (${a.status}/${b.status})`);
+      // Every step takes and gives back a lease in the journal database (shared limits service).
+      const c = await runtimeRate(limited, workers, join(dir, `limited-${round}.db`));
+      if (a.status !== 'completed' || b.status !== 'completed' || c.status !== 'completed')
+        throw new Error(`bench run did not complete (${a.status}/${b.status}/${c.status})`);
       off.rate = Math.max(off.rate, a.rate);
       on.rate = Math.max(on.rate, b.rate);
+      shared.rate = Math.max(shared.rate, c.rate);
     }
     const peakMb = process.resourceUsage().maxRSS / 1024;
     const ratioOn = (on.rate / bare) * 100;
     const ratioOff = (off.rate / bare) * 100;
+    const ratioShared = (shared.rate / bare) * 100;
     return [
       { name: `bare piscina ready-queue, 10,000-step DAG (${workers} workers)`, value: bare, unit: 'steps/s', target: '', met: true },
       { name: 'orch runtime, journal off', value: off.rate, unit: 'steps/s', target: '', met: true },
       { name: 'orch runtime, journal on (SQLite WAL)', value: on.rate, unit: 'steps/s', target: '', met: true },
       { name: 'journal off vs bare piscina', value: ratioOff, unit: '%', target: '≥ 50 %', met: ratioOff >= 50 },
       { name: 'journal on vs bare piscina', value: ratioOn, unit: '%', target: '≥ 50 %', met: ratioOn >= 50 },
+      { name: 'journal on + shared limits (every step leases a resource slot) vs bare piscina', value: ratioShared, unit: '%', target: `≥ journal on (${ratioOn.toFixed(0)} %)`, met: ratioShared >= ratioOn },
       { name: 'peak RSS (runtime bench process)', value: peakMb, unit: 'MB', target: '≤ 300 MB', met: peakMb <= 300 },
     ];
   } finally {

@@ -14,7 +14,7 @@ import type { BenchFigure } from './figure.js';
 const here = dirname(fileURLToPath(import.meta.url));
 // Compiled to dist/bench/serve.js; the repository root is two levels up from there.
 const repo = resolve(here, here.includes(`${join('dist', 'bench')}`) ? '../..' : '..');
-const fixtures = join(repo, 'runtime/serve/test/fixtures');
+const fixtures = join(repo, 'serve/test/fixtures');
 const TOKEN = 'bench-token-0123456789';
 const EVENTS = 20_000;
 const CLIENTS = 32;

@@ -5,8 +5,8 @@
  * real scheduler on a virtual clock with all invariants monitored.
  */
 import type { BenchFigure } from './figure.js';
-import type { CapabilityIR, ExprIR, PlanIR, StepIR } from '../compiler/ir/types.js';
-import { verify } from '../compiler/verify/verify.js';
+import type { CapabilityIR, ExprIR, PlanIR, StepIR } from '../compiler/index.js';
+import { verify } from '../verify/index.js';
 
 const STAGES = 10;
 const WIDTH = 5;

@@ -23,7 +23,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const main = new URL('../dist/runtime/cli/main.js', import.meta.url);
+const main = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('orch: the CLI is not built yet; run `npm install` (or `npm run build`) in the orch folder.\n');
   process.exit(2);
@@ -36,7 +36,7 @@ if (!existsSync(fileURLToPath(main))) {
  */
 function entry() {
   if (process.argv[2] !== 'check') return main;
-  const bundle = new URL('../dist/cli/check.js', import.meta.url);
+  const bundle = new URL('../dist/bundle/check.js', import.meta.url);
   try {
     return statSync(fileURLToPath(bundle)).mtimeMs >= statSync(fileURLToPath(main)).mtimeMs ? bundle : main;
   } catch {

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { compareDiagnostics, type Diagnostic } from '../language/diagnostic.js';
+import { compareDiagnostics, type Diagnostic } from '../language/index.js';
 import { check } from './diagnose.js';
 import { diskHost, type SourceHost } from './load.js';
 

@@ -1,5 +1,5 @@
 /** One-line signatures shown on hover, built from the AST. */
-import type { CapabilityDecl, FieldDecl, TypeExpr } from '../language/ast.js';
+import type { CapabilityDecl, FieldDecl, TypeExpr } from '../language/index.js';
 
 export function typeText(t: TypeExpr | undefined): string {
   if (!t) return 'any';

@@ -2,7 +2,7 @@
  * Diagnostics only — what `orch check` runs. Kept apart from `index.ts` so checking does not
  * load the preview/graph renderers (dagre) at start-up.
  */
-import { compareDiagnostics, diagnostic, type Diagnostic } from '../language/diagnostic.js';
+import { capDiagnostics, compareDiagnostics, diagnostic, type Diagnostic } from '../language/index.js';
 import { diskHost, type SourceHost } from './load.js';
 import type { PlanMemo } from './plan-memo.js';
 import { compileProgram } from './program.js';
@@ -16,7 +16,7 @@ export function internalError(entry: string, err: unknown): Diagnostic {
 export function check(input: { readonly entry: string; readonly host?: SourceHost; readonly memo?: PlanMemo }): Diagnostic[] {
   try {
     const r = compileProgram({ entry: input.entry, host: input.host ?? diskHost, checkOnly: true, recordTypes: false, recordReferences: false, memo: input.memo });
-    return dedupe(r.diagnostics).sort(compareDiagnostics);
+    return capDiagnostics(dedupe(r.diagnostics).sort(compareDiagnostics));
   } catch (err) {
     if (process.env.ORCH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
     return [internalError(input.entry, err)];

@@ -6,8 +6,8 @@
  * run-time values are left to the runtime. Violations: blocking → E0401, warning → W0402,
  * advisory/info → I0403 (hint).
  */
-import type { Range, Selector } from '../language/ast.js';
-import { diagnostic, hasErrors, type Diagnostic, type DiagnosticCode } from '../language/diagnostic.js';
+import type { Range, Selector } from '../language/index.js';
+import { diagnostic, hasErrors, type Diagnostic, type DiagnosticCode } from '../language/index.js';
 import type { CapabilityKindIR, ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR, StaticVerdict } from './ir/types.js';
 import type { ModelBuilder } from './model.js';
 import type { DeclEntry, Scopes } from './scope.js';
@@ -101,7 +101,7 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
         let readsRun = false;
         const env = base([]);
         const ir = checkExpr(r.condition, env).ir;
-        readsRun = JSON.stringify(ir).includes('"name":"run"');
+        readsRun = readsVar(ir, 'run');
         return { type: 'assert', condition: ir, range: r.range, runtime: readsRun };
       }
       case 'CheckRule':
@@ -142,9 +142,27 @@ export interface PlanFacts {
   readonly cost: number;
   readonly duration: number;
   readonly localRatio: number;
+  /** The branches of each `race`: a losing branch is cancelled, so one branch alone proves no ordering. */
+  readonly races?: readonly (readonly string[])[];
 }
 
 const CODE: Record<string, DiagnosticCode> = { blocking: 'E0401', warning: 'W0402', advisory: 'I0403', info: 'I0403' };
+
+/**
+ * The blocking guardrail rule that statically forbids a step with these facts, described; null
+ * when none does (or only run-time values could tell). Used to prove every resource a step may be
+ * rebound to, not only the first.
+ */
+export function forbiddenBy(guards: readonly CheckedGuardrail[], s: StepFacts, plan: PlanFacts): string | null {
+  const planVars = { cost: plan.cost, duration: plan.duration, steps: plan.steps.length, local_ratio: plan.localRatio, name: plan.name };
+  for (const g of guards) {
+    if ((g.entry.node.severity ?? 'blocking') !== 'blocking') continue;
+    for (const rule of g.rules)
+      if (rule.type === 'forbid' && staticEval(rule.condition, { step: stepValue(s), plan: planVars }) === true)
+        return `forbidden by guardrail "${g.entry.node.name.name}"`;
+  }
+  return null;
+}
 
 function stepValue(s: StepFacts): StaticValue {
   return {
@@ -207,7 +225,15 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
         for (const s of plan.steps) {
           if (!matches(rule.object, s)) continue;
           const related = rule.order === 'before' ? ancestors(plan.graph, s.id) : descendants(plan.graph, s.id);
-          const ok = plan.steps.some((o) => related.has(o.id) && matches(rule.subject, o));
+          // Loops need nothing more: an ordering on the DAG holds within every iteration, and a
+          // step after a loop follows every iteration of it. A race branch may lose: it counts
+          // only when every branch of its race matches, and the race is not the object's own.
+          const sure = (o: StepFacts): boolean => {
+            const race = plan.races?.find((r) => r.includes(o.id));
+            if (!race || race.includes(s.id)) return true;
+            return race.every((b) => plan.steps.some((x) => x.id === b && matches(rule.subject, x)));
+          };
+          const ok = plan.steps.some((o) => related.has(o.id) && matches(rule.subject, o) && sure(o));
           if (!ok) report(s.nameRange, `by step "${s.id}": ${describeSel(rule.subject)} must run ${rule.order} it`);
         }
         break;
@@ -239,4 +265,24 @@ function describePlan(p: PlanFacts): string {
 
 function round(n: number): number {
   return Math.round(n * 1e6) / 1e6;
+}
+
+/**
+ * Whether an expression's IR reads the variable `name`. An explicit stack, not JSON text: a
+ * too-deep expression (already an E0001) still gets here and must not overflow the stack.
+ */
+function readsVar(ir: unknown, name: string): boolean {
+  const stack: unknown[] = [ir];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (x === null || typeof x !== 'object') continue;
+    if (Array.isArray(x)) {
+      for (const v of x) stack.push(v);
+      continue;
+    }
+    const o = x as Record<string, unknown>;
+    if (o.op === 'var' && o.name === name) return true;
+    for (const k in o) stack.push(o[k]);
+  }
+  return false;
 }

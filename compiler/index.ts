@@ -8,7 +8,7 @@
  * name range, doc and a hover signature), every `Reference` (resolved identifier → symbol id)
  * and `TypeAt` entries (expression/step types for hover); `compiler/navigate.ts` has lookups.
  */
-import { compareDiagnostics, type Diagnostic } from '../language/diagnostic.js';
+import { capDiagnostics, compareDiagnostics, type Diagnostic } from '../language/index.js';
 import { dedupe, internalError } from './diagnose.js';
 import type { PlanIR } from './ir/types.js';
 import { diskHost, type SourceHost } from './load.js';
@@ -20,6 +20,7 @@ export type { SourceHost } from './load.js';
 export { diskHost } from './load.js';
 export { symbolAt, referencesOf, declarationOf, typeAt } from './navigate.js';
 export { preview, type PreviewJson } from './preview.js';
+export { countsForLocality, countsForPrivacy, localRatio, privacyScore, type PlacedStep } from './placement-metrics.js';
 export { renderGraph, type GraphFormat } from './graph.js';
 
 export interface CompileInput {
@@ -43,7 +44,7 @@ export interface CompileOutput {
 export function compile(input: CompileInput): CompileOutput {
   try {
     const r = compileProgram({ entry: input.entry, host: input.host ?? diskHost, plan: input.plan });
-    return { diagnostics: dedupe(r.diagnostics).sort(compareDiagnostics), model: r.model, plans: r.plans };
+    return { diagnostics: capDiagnostics(dedupe(r.diagnostics).sort(compareDiagnostics)), model: r.model, plans: r.plans };
   } catch (err) {
     if (process.env.ORCH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
     return { diagnostics: [internalError(input.entry, err)], model: undefined, plans: [] };
@@ -51,3 +52,23 @@ export function compile(input: CompileInput): CompileOutput {
 }
 
 export { check } from './diagnose.js';
+
+// What the layers above use of this one. The IR types are a contract: all of them.
+export type * from './ir/types.js';
+export { checkFiles } from './check-files.js';
+export { checkExpr } from './check/expr.js';
+export type { RootInfo } from './check/expr.js';
+export { typeText } from './detail.js';
+export { allExplanations, explanationFor } from './explain/catalog.js';
+export type { Explanation } from './explain/catalog.js';
+export { describeValueErrors, validateValue } from './ir/validate-value.js';
+export { formatPathErrors, validatePlanIR } from './ir/validate.js';
+export { controlFlowFeatures, type ControlFlowFeature } from './ir/features.js';
+export { STD_DIR } from './load.js';
+export { ModelBuilder } from './model.js';
+export { packagePath } from './package-root.js';
+export { PlanMemo } from './plan-memo.js';
+export { formatDuration, renderPreviewText } from './preview.js';
+export { lowerTriggers } from './triggers-ir.js';
+export type { TriggerIR, TriggerSourceIR } from './triggers-ir.js';
+export { T } from './types/ty.js';

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Ident, ImportDecl, Module } from '../language/ast.js';
-import { diagnostic, type Diagnostic } from '../language/diagnostic.js';
-import type { ModuleEdit } from '../language/incremental.js';
+import type { Ident, ImportDecl, Module } from '../language/index.js';
+import { diagnostic, type Diagnostic } from '../language/index.js';
+import type { ModuleEdit } from '../language/index.js';
 import { parse, type ParseOutput } from '../language/index.js';
 import { packagePath } from './package-root.js';
 

@@ -17,7 +17,7 @@
  *
  * Helpers in `compiler/navigate.ts` answer "what is at this offset" and "where is this used".
  */
-import type { Module, Range } from '../language/ast.js';
+import type { Module, Range } from '../language/index.js';
 
 export type SymbolKind =
   | 'module'

@@ -16,9 +16,9 @@
  * - every position in its diagnostics maps to the new text.
  * Anything else is checked as usual. A property test holds check-with-memo equal to check.
  */
-import type { Declaration, Module, PlanDecl, StepDecl, ForEachDecl, InvariantDecl } from '../language/ast.js';
-import type { Diagnostic, Position, Range } from '../language/diagnostic.js';
-import { movedFrom, type ModuleEdit } from '../language/incremental.js';
+import type { BlockItem, Declaration, Module, PlanDecl, InvariantDecl } from '../language/index.js';
+import type { Diagnostic, Position, Range } from '../language/index.js';
+import { movedFrom, type ModuleEdit } from '../language/index.js';
 import type { LoadedModule } from './load.js';
 
 /** What a checked plan contributed to the program's result. */
@@ -204,9 +204,9 @@ function sameEnvironment(now: readonly unknown[], before: readonly unknown[]): b
 /** Names of the plans a plan runs as sub-plans (`run x`), at any depth of `for each`. */
 function plansRunBy(plan: PlanDecl): string[] {
   const out: string[] = [];
-  const visit = (items: readonly (StepDecl | ForEachDecl | InvariantDecl)[]): void => {
+  const visit = (items: readonly (BlockItem | InvariantDecl)[]): void => {
     for (const it of items) {
-      if (it.kind === 'ForEachDecl') visit(it.body);
+      if (it.kind === 'ForEachDecl' || it.kind === 'RaceDecl' || it.kind === 'RepeatDecl') visit(it.body);
       else if (it.kind === 'StepDecl' && it.action.kind === 'RunAction') out.push(it.action.plan.parts[it.action.plan.parts.length - 1]!.name);
     }
   };

@@ -4,10 +4,12 @@
  * their static verdicts, and the triggers that start the plan. `PreviewJson` is the
  * `--format json` shape; `renderPreviewText` the terraform-plan-like text.
  */
+import { privacyScore } from './placement-metrics.js';
 import pc from 'picocolors';
-import type { TriggerDecl } from '../language/ast.js';
-import type { PlanIR, StaticVerdict } from './ir/types.js';
+import type { TriggerDecl } from '../language/index.js';
+import type { BlockIR, PlanIR, StaticVerdict } from './ir/types.js';
 import type { BoundModel } from './model.js';
+import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
 
 export interface PreviewJson {
   readonly plan: string;
@@ -26,22 +28,65 @@ export interface PreviewJson {
     readonly tier: string | null;
     readonly rationale: string;
     readonly fallbacks: readonly string[];
+    /** Feasible resources a blocking guardrail forbids for this step, and why (never used). */
+    readonly dropped: readonly { readonly resource: string; readonly reason: string }[];
+    /** The step's `fallback` call, where it runs, and what was dropped for it. */
+    readonly fallback_call: { readonly capability: string; readonly resource: string | null; readonly dropped: readonly { readonly resource: string; readonly reason: string }[] } | null;
     readonly deps: readonly string[];
     readonly conditional: boolean;
+    /** With `--input`: whether its `when` holds for that input (`null`: it depends on more than the input). */
+    readonly condition: boolean | null;
     readonly data: string;
     readonly estimate: { readonly cost: number; readonly duration_ms: number };
+    /** The blocks around the step, outermost first (ids of `blocks`). */
+    readonly blocks: readonly string[];
   }[];
-  readonly estimates: { readonly cost: number; readonly duration_ms: number; readonly critical_path: readonly string[]; readonly local_ratio: number };
+  /** `for each`, `race` and `repeat` blocks, outer first. */
+  readonly blocks: readonly {
+    readonly id: string;
+    readonly type: BlockIR['type'];
+    readonly parent: string | null;
+    /** `for each team, parallel 2` · `repeat revise ×1..4` · `race reply: first of answered, reminder` */
+    readonly label: string;
+    readonly steps: readonly string[];
+    /** for_each with `--input`: how many items in all (over every outer item); `null` when unknown. */
+    readonly items: number | null;
+  }[];
+  /** Whether an input was given (`--input`): conditions and fan-out sizes that depend only on it are resolved. */
+  readonly input_resolved: boolean;
+  /** Consent scopes a run may need. */
+  readonly consent: readonly string[];
+  /** `cost`/`duration_ms`: best case (loops run once); `*_max`: worst case (loops run `max` times). */
+  readonly estimates: {
+    readonly cost: number;
+    readonly duration_ms: number;
+    readonly cost_max: number;
+    readonly duration_ms_max: number;
+    readonly critical_path: readonly string[];
+    readonly local_ratio: number;
+    /** Share of steps touching @personal or more sensitive data placed on local or edge tiers. */
+    readonly privacy_score: number;
+  };
+  /** `headroom`: what the budget leaves over the (best-case) estimate; negative when over. */
   readonly budgets: {
-    readonly cost: { readonly limit: number; readonly estimate: number; readonly ok: boolean } | null;
-    readonly duration_ms: { readonly limit: number; readonly estimate: number; readonly ok: boolean } | null;
+    readonly cost: { readonly limit: number; readonly estimate: number; readonly ok: boolean; readonly headroom: number; readonly warn: boolean } | null;
+    readonly duration_ms: { readonly limit: number; readonly estimate: number; readonly ok: boolean; readonly headroom: number; readonly warn: boolean } | null;
   };
   readonly guardrails: readonly { readonly name: string; readonly severity: string; readonly verdict: StaticVerdict; readonly message: string | null }[];
   readonly triggers: readonly { readonly name: string; readonly source: string; readonly detail: string }[];
   readonly subplans: readonly string[];
 }
 
-export function preview(plan: PlanIR, model?: BoundModel): PreviewJson {
+export interface PreviewOptions {
+  /** The plan input (`orch preview --input`): `when` conditions and `for each` sizes that depend only on it are resolved. */
+  readonly input?: unknown;
+}
+
+export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOptions = {}): PreviewJson {
+  const hasInput = options.input !== undefined;
+  const vars: Record<string, StaticValue> = hasInput ? { input: options.input as StaticValue } : {};
+  const irBlocks = plan.blocks ?? legacyBlocks(plan);
+  const stepsIn = (b: BlockIR): string[] => plan.steps.filter((s) => (s.blocks ?? (s.for_each ? [s.for_each.group] : [])).includes(b.id)).map((s) => s.id);
   const groups = new Map<string, { group: string; item: string; parallel: number | null; steps: string[] }>();
   for (const s of plan.steps)
     if (s.for_each) {
@@ -67,20 +112,96 @@ export function preview(plan: PlanIR, model?: BoundModel): PreviewJson {
       tier: s.binding.tier,
       rationale: s.binding.rationale,
       fallbacks: s.binding.fallbacks,
+      dropped: s.binding.dropped ?? [],
+      fallback_call: s.fallback
+        ? { capability: s.fallback.capability, resource: s.fallback.binding?.resource ?? null, dropped: s.fallback.binding?.dropped ?? [] }
+        : null,
       deps: s.deps,
       conditional: s.when !== null,
+      condition: s.when !== null && hasInput ? known(staticEval(s.when, vars)) : null,
       data: s.data,
       estimate: s.estimates,
+      blocks: s.blocks ?? (s.for_each ? [s.for_each.group] : []),
     })),
-    estimates: plan.estimates,
+    blocks: irBlocks.map((b) => ({
+      id: b.id,
+      type: b.type,
+      parent: b.parent,
+      label: blockLabel(b),
+      steps: stepsIn(b),
+      items: b.type === 'for_each' && hasInput ? fanOut(b, irBlocks, vars) : null,
+    })),
+    input_resolved: hasInput,
+    consent: plan.consent ?? [],
+    estimates: {
+      ...plan.estimates,
+      cost_max: plan.estimates.cost_max ?? plan.estimates.cost,
+      duration_ms_max: plan.estimates.duration_ms_max ?? plan.estimates.duration_ms,
+      privacy_score: privacyScore(plan.steps.map((s) => ({ tier: s.binding.tier, data: s.data }))),
+    },
     budgets: {
-      cost: b && b.cost !== null ? { limit: b.cost, estimate: plan.estimates.cost, ok: plan.estimates.cost <= b.cost + 1e-12 } : null,
-      duration_ms: b && b.duration_ms !== null ? { limit: b.duration_ms, estimate: plan.estimates.duration_ms, ok: plan.estimates.duration_ms <= b.duration_ms } : null,
+      cost:
+        b && b.cost !== null
+          ? { limit: b.cost, estimate: plan.estimates.cost, ok: plan.estimates.cost <= b.cost + 1e-12, headroom: round6(b.cost - plan.estimates.cost), warn: b.cost_warn === true }
+          : null,
+      duration_ms:
+        b && b.duration_ms !== null
+          ? { limit: b.duration_ms, estimate: plan.estimates.duration_ms, ok: plan.estimates.duration_ms <= b.duration_ms, headroom: b.duration_ms - plan.estimates.duration_ms, warn: b.duration_warn === true }
+          : null,
     },
     guardrails: plan.guardrails.map((g) => ({ name: g.name, severity: g.severity, verdict: g.static_verdict, message: g.message })),
     triggers: model ? triggersOf(plan, model) : [],
     subplans: Object.keys(plan.subplans),
   };
+}
+
+function known(v: StaticValue): boolean | null {
+  return typeof v === 'boolean' ? v : null;
+}
+
+/** The `for each` blocks of a v1 IR (one level, from the steps' groups). */
+function legacyBlocks(plan: PlanIR): BlockIR[] {
+  const out = new Map<string, BlockIR>();
+  for (const s of plan.steps)
+    if (s.for_each && !out.has(s.for_each.group))
+      out.set(s.for_each.group, { type: 'for_each', id: s.for_each.group, parent: null, item: s.for_each.item, list: s.for_each.list, parallel: s.for_each.parallel });
+  return [...out.values()];
+}
+
+export function blockLabel(b: BlockIR): string {
+  switch (b.type) {
+    case 'for_each':
+      return `for each ${b.item}${b.parallel ? `, parallel ${b.parallel}` : ''}`;
+    case 'repeat':
+      return `repeat ${b.id} ×1..${b.max}${b.on_failure === 'continue' ? ', on_failure continue' : ''}`;
+    case 'race':
+      return `race ${b.id}: first of ${b.branches.join(', ')}`;
+  }
+}
+
+/**
+ * How many items a `for each` block runs for this input, over every item of the blocks around
+ * it (`null` when a list depends on more than the input).
+ */
+function fanOut(b: BlockIR & { type: 'for_each' }, blocks: readonly BlockIR[], vars: Record<string, StaticValue>): number | null {
+  const chain: (BlockIR & { type: 'for_each' })[] = [];
+  for (let at: BlockIR | undefined = b; at; at = at.parent === null ? undefined : blocks.find((x) => x.id === at!.parent)) {
+    if (at.type === 'for_each') chain.unshift(at);
+  }
+  const count = (level: number, scope: Record<string, StaticValue>): number | null => {
+    const block = chain[level]!;
+    const list = staticEval(block.list, scope);
+    if (list === UNKNOWN || !Array.isArray(list)) return null;
+    if (level === chain.length - 1) return list.length;
+    let total = 0;
+    for (const item of list) {
+      const n = count(level + 1, { ...scope, [`$${block.item}`]: item });
+      if (n === null) return null;
+      total += n;
+    }
+    return total;
+  };
+  return count(0, vars);
 }
 
 function text(parts: readonly unknown[]): string {
@@ -132,30 +253,62 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
   lines.push(`  module ${p.module}, policy ${p.policy ? `${p.policy.name} (${p.policy.strategy})` : '(default: privacy_first)'}`);
   lines.push('');
   const byId = new Map(p.steps.map((s) => [s.id, s]));
-  const groupOf = new Map<string, PreviewJson['parallel_groups'][number]>();
-  for (const g of p.parallel_groups) for (const s of g.steps) groupOf.set(s, g);
+  const blockById = new Map(p.blocks.map((b) => [b.id, b]));
+  const blockTag = (id: string): string => {
+    const b = blockById.get(id);
+    if (!b) return id;
+    return b.items === null ? b.label : `${b.label} (${b.items} item${b.items === 1 ? '' : 's'})`;
+  };
+  const conditionTag = (s: PreviewJson['steps'][number]): string => {
+    if (!s.conditional) return '';
+    if (s.condition === true) return c.green(' [when: holds for this input]');
+    if (s.condition === false) return c.yellow(' [skipped for this input: when is false]');
+    return c.yellow(' [conditional]');
+  };
   for (const st of p.stages) {
     lines.push(c.cyan(`Stage ${st.index}`) + c.dim(st.steps.length > 1 ? `  (${st.steps.length} steps in parallel)` : ''));
     for (const id of st.steps) {
       const s = byId.get(id)!;
-      const g = groupOf.get(id);
       const what = s.capability ? s.capability.split('.').pop()! : s.action.replace('_', ' ');
       const where = s.resource ? `on ${s.resource} (${s.tier})` : s.tier === 'human' ? 'by a person' : 'no resource';
-      lines.push(`  ${c.green('+')} ${c.bold(id)} = ${what}${s.conditional ? c.yellow(' [conditional]') : ''}${g ? c.magenta(` [for each ${g.item}${g.parallel ? `, parallel ${g.parallel}` : ''}]`) : ''}`);
+      const tags = s.blocks.length ? c.magenta(` [${s.blocks.map(blockTag).join(' › ')}]`) : '';
+      lines.push(`  ${c.green('+')} ${c.bold(id)} = ${what}${conditionTag(s)}${tags}`);
       lines.push(`      ${where} — ${c.dim(s.rationale)}`);
       if (s.fallbacks.length) lines.push(`      fallbacks: ${s.fallbacks.join(', ')}`);
+      for (const d of s.dropped) lines.push(c.yellow(`      dropped ${d.resource}: ${d.reason}`));
+      if (s.fallback_call) {
+        const fc = s.fallback_call;
+        lines.push(`      fallback call ${fc.capability.split('.').pop()!}${fc.resource ? ` on ${fc.resource}` : ''}`);
+        for (const d of fc.dropped) lines.push(c.yellow(`        dropped ${d.resource}: ${d.reason}`));
+      }
       lines.push(`      estimate: ${formatMoney(s.estimate.cost)} cost, ${formatDuration(s.estimate.duration_ms)}${s.data !== 'public' ? `, data ${s.data}` : ''}`);
     }
   }
   lines.push('');
   const e = p.estimates;
-  const budget = (label: string, value: string, b: { limit: number; ok: boolean } | null, fmt: (n: number) => string): string =>
-    `  ${label}: ${value}${b ? ` / budget ${fmt(b.limit)} ${b.ok ? c.green('ok') : c.red('OVER BUDGET')}` : ''}`;
+  const budget = (label: string, value: string, b: { limit: number; ok: boolean; headroom: number; warn: boolean } | null, fmt: (n: number) => string): string =>
+    `  ${label}: ${value}${
+      b
+        ? ` / budget ${fmt(b.limit)}${b.warn ? ' (warn)' : ''} ${b.ok ? `${c.green('ok')}, ${fmt(b.headroom)} headroom` : `${c.red('OVER BUDGET')} by ${fmt(-b.headroom)}`}`
+        : ''
+    }`;
+  const flow = p.blocks.filter((b) => b.type !== 'for_each');
+  if (flow.length) {
+    lines.push(c.bold('Control flow'));
+    for (const b of flow) {
+      const what = b.type === 'race' ? 'the first to complete wins, the others are cancelled' : `runs ${b.steps.join(', ')} until its condition holds`;
+      lines.push(`  ${b.label} — ${what}`);
+    }
+    lines.push('');
+  }
+  const loops = p.blocks.some((b) => b.type === 'repeat');
+  const worst = (best: string, max: string): string => (loops && best !== max ? `${best} .. ${max} (loops run once .. max times)` : best);
   lines.push(c.bold('Estimates'));
-  lines.push(budget('cost', formatMoney(e.cost), p.budgets.cost, formatMoney));
-  lines.push(budget('duration', formatDuration(e.duration_ms), p.budgets.duration_ms, formatDuration));
+  lines.push(budget('cost', worst(formatMoney(e.cost), formatMoney(e.cost_max)), p.budgets.cost, formatMoney));
+  lines.push(budget('duration', worst(formatDuration(e.duration_ms), formatDuration(e.duration_ms_max)), p.budgets.duration_ms, formatDuration));
   lines.push(`  critical path: ${e.critical_path.join(' → ') || '(none)'}`);
   lines.push(`  local ratio: ${Math.round(e.local_ratio * 100)}%`);
+  lines.push(`  privacy score: ${Math.round(e.privacy_score * 100)}% of steps on personal or more sensitive data run on local/edge`);
   if (p.guardrails.length) {
     lines.push('');
     lines.push(c.bold('Guardrails'));
@@ -173,8 +326,16 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
     lines.push('');
     lines.push(`Sub-plans: ${p.subplans.join(', ')}`);
   }
+  if (p.consent.length) {
+    lines.push('');
+    lines.push(`Consent needed: ${p.consent.join(', ')}`);
+  }
   const steps = p.steps.length;
   lines.push('');
   lines.push(`Plan: ${steps} step${steps === 1 ? '' : 's'} in ${p.stages.length} stage${p.stages.length === 1 ? '' : 's'}.`);
   return `${lines.join('\n')}\n`;
+}
+
+function round6(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
 }

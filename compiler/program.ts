@@ -6,17 +6,20 @@
  */
 import { dirname, relative, resolve, sep } from 'node:path';
 import type {
-  ContextDecl, DataClass, MoneyLit, PlanDecl, SimulateDecl, TriggerDecl,
-} from '../language/ast.js';
-import { DATA_CLASSES, tierOf } from '../language/ast.js';
-import { diagnostic, type Diagnostic } from '../language/diagnostic.js';
+  ContextDecl, DataClass, Expr, MoneyLit, PlanDecl, SimulateDecl, TriggerDecl,
+} from '../language/index.js';
+import { DATA_CLASSES, tierOf } from '../language/index.js';
+import { diagnostic, type Diagnostic } from '../language/index.js';
 import { capabilityInfo, type CapabilityInfo } from './check/capability.js';
 import { checkExpr, durationMs, type RootInfo } from './check/expr.js';
 import { ms } from './check/lower.js';
 import { checkInvariant, checkPlan, RUN_TY, type CheckedPlan, type CheckedStep } from './check/plan.js';
 import { buildDag, type DagInput } from './dag.js';
+import { timeline } from './block-estimates.js';
+import { proveBinding } from './fallback-proof.js';
+import { localRatio as localRatioOf } from './placement-metrics.js';
 import { checkGuardrail, evaluateGuardrail, type CheckedGuardrail, type StepFacts } from './guardrails.js';
-import type { BindingIR, CapabilityIR, PlanIR, PolicyIR, ResourceIR, SimulateIR, StepIR } from './ir/types.js';
+import type { BindingIR, BlockIR, CapabilityIR, PlanIR, PolicyIR, ResourceIR, SimulateIR, StepIR } from './ir/types.js';
 import { IR_VERSION } from './ir/types.js';
 import { loadProgram, type LoadedModule, type Program, type SourceHost } from './load.js';
 import { ModelBuilder, type BoundModel } from './model.js';
@@ -302,14 +305,20 @@ function currencyOf(modules: readonly LoadedModule[], diags: Diagnostic[]): stri
 
 function policyIR(e: DeclEntry<'policy'>, scopes: Scopes, diags: Diagnostic[]): PolicyIR {
   const p = e.node;
-  const budgets = { cost: null as number | null, duration_ms: null as number | null };
+  const budgets: { cost: number | null; duration_ms: number | null; cost_warn?: boolean; duration_warn?: boolean } = { cost: null, duration_ms: null };
   for (const b of p.budgets) {
     if (b.metric === 'cost') {
       if (b.limit.kind !== 'MoneyLit') diags.push(diagnostic('E0203', 'a cost budget needs money, e.g. budget cost <= 0.50usd', e.module.file, b.limit.range));
-      else budgets.cost = b.limit.amount;
+      else {
+        budgets.cost = b.limit.amount;
+        if (b.warn) budgets.cost_warn = true;
+      }
     } else {
       if (b.limit.kind !== 'DurationLit') diags.push(diagnostic('E0203', 'a duration budget needs a duration, e.g. budget duration <= 10m', e.module.file, b.limit.range));
-      else budgets.duration_ms = durationMs(b.limit.value, b.limit.unit);
+      else {
+        budgets.duration_ms = durationMs(b.limit.value, b.limit.unit);
+        if (b.warn) budgets.duration_warn = true;
+      }
     }
   }
   const weights: Record<string, number> = {};
@@ -352,7 +361,7 @@ function topLevelInvariants(
         const env = {
           file: m.file, model: new ModelBuilder(), diags: scratch,
           roots: new Map<string, RootInfo>([['input', { ty: p.inputTy, ir: { op: 'var', name: 'input' } }], ['context', contextRoot], ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
-          steps: new Map(p.steps.map((s) => [s.id, { id: s.id, symbol: s.symbol.id, outputTy: s.outputTy, group: s.forEach?.group }])),
+          steps: new Map(p.steps.map((s) => [s.id, { id: s.id, symbol: s.symbol.id, outputTy: s.outputTy, group: s.forEach?.group, eachPath: s.eachPath }])),
         };
         env.model.recordTypes = false;
         const inv = checkInvariant(d, env, scratch, m.file);
@@ -370,7 +379,7 @@ function topLevelInvariants(
         checkInvariant(d, {
           file: m.file, model, diags,
           roots: new Map<string, RootInfo>([['input', { ty: T.any, ir: { op: 'var', name: 'input' } }], ['context', contextRoot], ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
-          steps: new Map((p?.steps ?? []).map((s) => [s.id, { id: s.id, symbol: s.symbol.id, outputTy: s.outputTy, group: s.forEach?.group }])),
+          steps: new Map((p?.steps ?? []).map((s) => [s.id, { id: s.id, symbol: s.symbol.id, outputTy: s.outputTy, group: s.forEach?.group, eachPath: s.eachPath }])),
         }, diags, m.file);
       }
     }
@@ -436,7 +445,7 @@ interface AssembleContext {
   readonly simulations: ReadonlyMap<string, SimulateIR>;
   readonly capabilityByName: (name: string) => CapabilityInfo | undefined;
   readonly contextTy: Ty;
-  readonly subplan: (e: DeclEntry<'plan'>, range: import('../language/ast.js').Range) => CompiledPlan | undefined;
+  readonly subplan: (e: DeclEntry<'plan'>, range: import('../language/index.js').Range) => CompiledPlan | undefined;
 }
 
 const RANK = (c: DataClass): number => DATA_CLASSES.indexOf(c);
@@ -585,39 +594,90 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   }
 
   let cost = 0;
-  let placedCount = 0;
-  let localCount = 0;
-  for (let i = 0; i < n; i++) {
-    cost += costs[i]!;
-    const t = bindings[i]?.tier;
-    if (t && t !== 'human') {
-      placedCount++;
-      if (t === 'local') localCount++;
-    }
+  for (let i = 0; i < n; i++) cost += costs[i]!;
+  // `bindings` has holes where placement failed: index it rather than map over it.
+  const localRatio = localRatioOf(Array.from({ length: n }, (_, i) => ({ tier: bindings[i]?.tier ?? null, data: steps[i]!.data })));
+
+  // Races end with their first branch and loops repeat: with either, the estimates come from
+  // the block-aware timeline, best case (loops once) and worst (loops `max` times).
+  let duration = dag.duration;
+  let criticalPath: readonly string[] = dag.criticalPath;
+  let costMax = cost;
+  let durationMax = dag.duration;
+  const flowBlocks = cp.blocks.filter((b) => b.kind !== 'for_each');
+  if (flowBlocks.length) {
+    const tsteps = new Map(steps.map((s, i) => [s.id, { id: s.id, deps: depsOf[i]!, duration: durations[i]!, cost: costs[i]! }]));
+    const tblocks = flowBlocks.map((b) => ({ kind: b.kind, id: b.id, steps: b.kind === 'race' ? b.steps.filter((x) => cp.byId.get(x)?.blocks.at(-1) === b.id) : b.steps, max: b.max }));
+    const best = timeline(dag.order, tsteps, tblocks, false);
+    const worst = timeline(dag.order, tsteps, tblocks, true);
+    duration = best.duration;
+    criticalPath = best.criticalPath;
+    costMax = worst.cost;
+    durationMax = worst.duration;
   }
-  const localRatio = placedCount ? localCount / placedCount : 1;
+  const maxIterations = flowBlocks.some((b) => b.kind === 'repeat');
 
   // budgets
   if (policy && cp.policy) {
     const where = plan.policy?.range ?? plan.name.range;
     if (policy.budgets.cost !== null && cost > policy.budgets.cost + 1e-12)
       diags.push(diagnostic('W0502', `estimated cost ${cx.money(cost)} of plan "${plan.name.name}" exceeds the budget ${cx.money(policy.budgets.cost)} of policy ${policy.name}`, file, where));
-    if (policy.budgets.duration_ms !== null && dag.duration > policy.budgets.duration_ms)
-      diags.push(diagnostic('W0502', `estimated duration ${fmtMs(dag.duration)} of plan "${plan.name.name}" exceeds the budget ${fmtMs(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
+    else if (maxIterations && policy.budgets.cost !== null && costMax > policy.budgets.cost + 1e-12)
+      diags.push(diagnostic('W0502', `estimated cost ${cx.money(costMax)} of plan "${plan.name.name}" when every loop runs its max iterations exceeds the budget ${cx.money(policy.budgets.cost)} of policy ${policy.name}`, file, where));
+    if (policy.budgets.duration_ms !== null && duration > policy.budgets.duration_ms)
+      diags.push(diagnostic('W0502', `estimated duration ${fmtMs(duration)} of plan "${plan.name.name}" exceeds the budget ${fmtMs(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
+    else if (maxIterations && policy.budgets.duration_ms !== null && durationMax > policy.budgets.duration_ms)
+      diags.push(diagnostic('W0502', `estimated duration ${fmtMs(durationMax)} of plan "${plan.name.name}" when every loop runs its max iterations exceeds the budget ${fmtMs(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
   }
 
   // guardrails (their per-step facts are only built when some guardrail applies)
   let guardrails: PlanIR['guardrails'] = [];
   if (cp.guardrails.length) {
-    const facts: StepFacts[] = steps.map((s, i) => {
+    const factsAt = (i: number): StepFacts => {
+      const s = steps[i]!;
       const b = bindings[i];
       const r = b?.resource ? resourceByName.get(b.resource) : undefined;
       return {
         id: s.id, nameRange: s.decl.name.range, data: s.data, placement: r?.kind ?? null, tier: b?.tier ?? null, kind: s.kind,
         capability: s.capability?.name ?? null, resource: b?.resource ?? null, cost: costs[i]!, duration: durations[i]!, priority: s.priority,
       };
-    });
-    const planFacts = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: dag, cost, duration: dag.duration, localRatio };
+    };
+    const facts: StepFacts[] = steps.map((_, i) => factsAt(i));
+    const races = cp.blocks.filter((b) => b.kind === 'race').map((b) => b.steps);
+    const planFacts = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: dag, cost, duration, localRatio, races };
+    // Every resource a step may be rebound to, and its fallback/compensate calls' resources, are
+    // proved against the blocking forbid rules (./fallback-proof.ts).
+    const guards = cp.guardrails.map((g) => cx.guardrails.get(g)!);
+    for (let i = 0; i < n; i++) {
+      const b = bindings[i];
+      if (!b) continue;
+      const proved = proveBinding(b, facts[i]!, resourceByName, guards, planFacts);
+      if (proved.binding !== b) {
+        bindings[i] = proved.binding;
+        facts[i] = factsAt(i);
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const s = steps[i]!;
+      const calls = callBindings.get(s.id);
+      if (!calls) continue;
+      const next: { fallback?: BindingIR; compensate?: BindingIR } = { ...calls };
+      for (const which of ['fallback', 'compensate'] as const) {
+        const cb = calls[which];
+        const info = s[which] ? cx.capabilityByName(s[which]!.capability) : undefined;
+        if (!cb || !info) continue;
+        const r = cb.resource ? resourceByName.get(cb.resource) : undefined;
+        const callFacts: StepFacts = {
+          ...facts[i]!, kind: info.ir.kind, capability: info.name, resource: cb.resource, tier: cb.tier, placement: r?.kind ?? null,
+          cost: info.ir.cost + (r?.cost ?? 0),
+        };
+        const proved = proveBinding(cb, callFacts, resourceByName, guards, planFacts);
+        if (proved.noneAllowed)
+          diags.push(diagnostic('E0401', `the ${which} call ${s[which]!.capability} of step "${s.id}" has no allowed resource: every one that can host it is ${proved.reason ?? 'forbidden'}`, file, s.decl[which]?.capability.range ?? s.decl.name.range));
+        else next[which] = proved.binding;
+      }
+      callBindings.set(s.id, next);
+    }
     guardrails = cp.guardrails.map((g) => evaluateGuardrail(cx.guardrails.get(g)!, planFacts, diags));
   }
 
@@ -637,7 +697,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
     bind(c.fallback);
     bind(c.compensate);
   }
-  const assembledFacts: AssembledFacts = { estimates: { cost, duration_ms: dag.duration }, boundResources };
+  const assembledFacts: AssembledFacts = { estimates: { cost, duration_ms: duration }, boundResources };
   // Nothing below reports a diagnostic: `orch check` stops here.
   if (cx.checkOnly) return { ir: undefined, facts: assembledFacts };
 
@@ -688,7 +748,9 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
     resources,
     steps: stepIRs,
     stages: dag.stages.map((st) => [...st]),
-    estimates: { cost, duration_ms: dag.duration, critical_path: [...dag.criticalPath], local_ratio: localRatio },
+    blocks: cp.blocks.map(blockIR),
+    consent: consentOf(capabilities, subplans),
+    estimates: { cost, duration_ms: duration, cost_max: costMax, duration_ms_max: durationMax, critical_path: [...criticalPath], local_ratio: localRatio },
     guardrails,
     success: cp.success,
     output: cp.output,
@@ -702,13 +764,37 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
 function literalDefaults(plan: PlanDecl): Map<string, unknown> {
   const out = new Map<string, unknown>();
   for (const f of plan.input?.fields ?? []) {
-    const d = f.default;
-    if (!d) continue;
-    if (d.kind === 'NumberLit' || d.kind === 'BoolLit') out.set(f.name.name, d.value);
-    else if (d.kind === 'StringLit' && d.parts.every((p) => typeof p === 'string')) out.set(f.name.name, d.parts.join(''));
-    else if (d.kind === 'NullLit') out.set(f.name.name, null);
+    const value = f.default ? literalValue(f.default) : NOT_LITERAL;
+    if (value !== NOT_LITERAL) out.set(f.name.name, value);
   }
   return out;
+}
+
+const NOT_LITERAL = Symbol('not a literal');
+
+/** The JSON value of a literal default (`3`, `"a"`, `[]`, `{ k: [1, 2] }`), or NOT_LITERAL. */
+function literalValue(e: Expr): unknown {
+  switch (e.kind) {
+    case 'NumberLit':
+    case 'BoolLit':
+      return e.value;
+    case 'NullLit':
+      return null;
+    case 'StringLit':
+      return e.parts.every((p) => typeof p === 'string') ? e.parts.join('') : NOT_LITERAL;
+    case 'ParenExpr':
+      return literalValue(e.inner);
+    case 'ListLit': {
+      const items = e.items.map(literalValue);
+      return items.includes(NOT_LITERAL) ? NOT_LITERAL : items;
+    }
+    case 'RecordLit': {
+      const fields = e.fields.map((f) => [f.key.name, literalValue(f.value)] as const);
+      return fields.some(([, v]) => v === NOT_LITERAL) ? NOT_LITERAL : Object.fromEntries(fields);
+    }
+    default:
+      return NOT_LITERAL;
+  }
 }
 
 function relativeModule(baseDir: string, abs: string): string {
@@ -731,6 +817,9 @@ function stepIR(s: CheckedStep, binding: StepIR['binding'], calls: { fallback?: 
     when: s.when,
     join: s.join,
     skip_if_skipped: [...s.skipIfSkipped].filter((x) => x !== s.id).sort(),
+    soft_reads: s.outputReads.filter((x) => x !== s.id && !s.skipIfSkipped.includes(x)).sort(),
+    blocks: [...s.blocks],
+    waits_for: [...s.waitsFor].sort(),
     on_failure: s.on_failure,
     priority: s.priority,
     for_each: s.forEach,
@@ -741,6 +830,27 @@ function stepIR(s: CheckedStep, binding: StepIR['binding'], calls: { fallback?: 
     estimates: est,
     stage,
   };
+}
+
+function blockIR(b: CheckedPlan['blocks'][number]): BlockIR {
+  switch (b.kind) {
+    case 'for_each': {
+      const fe = b.forEach!;
+      return { type: 'for_each', id: b.id, parent: b.parent, item: fe.item, list: fe.list, parallel: fe.parallel };
+    }
+    case 'race':
+      return { type: 'race', id: b.id, parent: b.parent, branches: [...b.steps] };
+    case 'repeat':
+      return { type: 'repeat', id: b.id, parent: b.parent, max: b.max ?? 1, until: b.until ?? { op: 'lit', value: true }, on_failure: b.onFailure ?? 'abort', steps: [...b.steps] };
+  }
+}
+
+/** Every consent scope a run may need: its capabilities (fallbacks and compensations included) and its sub-plans'. */
+function consentOf(capabilities: Record<string, CapabilityIR>, subplans: Record<string, PlanIR>): string[] {
+  const out = new Set<string>();
+  for (const c of Object.values(capabilities)) for (const scope of c.consent) out.add(scope);
+  for (const sp of Object.values(subplans)) for (const scope of sp.consent ?? []) out.add(scope);
+  return [...out].sort();
 }
 
 export function fmtMs(n: number): string {

@@ -9,8 +9,8 @@
 import type {
   CapabilityDecl, Declaration, GuardrailDecl, Ident, InvariantDecl, PlanDecl, PolicyDecl, QualifiedName, Range,
   ResourceDecl, TriggerDecl, TypeAliasDecl,
-} from '../language/ast.js';
-import { diagnostic, type Diagnostic, type Fix } from '../language/diagnostic.js';
+} from '../language/index.js';
+import { diagnostic, type Diagnostic, type Fix } from '../language/index.js';
 import type { LoadedModule, Program } from './load.js';
 import type { ModelBuilder, OrchSymbol, SymbolKind } from './model.js';
 import { closest } from './suggest.js';

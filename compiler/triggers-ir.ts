@@ -4,7 +4,7 @@
  * Every expression is an `ExprIR` produced by the compiler's own expression lowering; `event`
  * is the payload that fired the trigger and `context` the live signals.
  */
-import type { Expr, StringLit, TriggerDecl, TriggerSource } from '../language/ast.js';
+import type { Expr, StringLit, TriggerDecl, TriggerSource } from '../language/index.js';
 import { durationMs } from './check/expr.js';
 import type { ExprIR } from './ir/types.js';
 
@@ -26,6 +26,8 @@ export interface TriggerIR {
   /** `with { … }` lowered to a `record` ExprIR; `null` = the plan input is the payload itself. */
   readonly with: ExprIR | null;
   readonly debounce_ms: number | null;
+  /** `consent "a", "b"`: scopes granted to every run the trigger starts. */
+  readonly consent: readonly string[];
   /** Where it was declared, for the start-up banner and error messages. */
   readonly file: string;
   readonly line: number;
@@ -56,6 +58,7 @@ export function lowerTriggers(
       plan,
       with: d.with ? lowerExpr(d.with) : null,
       debounce_ms: d.debounce ? durationMs(d.debounce.value, d.debounce.unit) : null,
+      consent: (d.consent ?? []).map(literalText),
       file,
       line: d.range.start.line,
     });

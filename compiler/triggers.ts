@@ -6,8 +6,8 @@
  * event triggers take the input from the request / event.
  */
 import { Cron } from 'croner';
-import type { Range, TriggerDecl } from '../language/ast.js';
-import { diagnostic, type Diagnostic } from '../language/diagnostic.js';
+import type { Range, TriggerDecl } from '../language/index.js';
+import { diagnostic, type Diagnostic } from '../language/index.js';
 import { checkExpr, type RootInfo } from './check/expr.js';
 import type { LoadedModule } from './load.js';
 import type { ModelBuilder } from './model.js';

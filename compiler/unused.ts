@@ -9,7 +9,7 @@
  * Modules without plans that are imported, or that declare `module`, are libraries: their
  * capabilities, resources, policies and types are exports, not reported.
  */
-import { diagnostic, type Diagnostic } from '../language/diagnostic.js';
+import { diagnostic, type Diagnostic } from '../language/index.js';
 import type { CheckedPlan } from './check/plan.js';
 import type { LoadedModule } from './load.js';
 import type { ModelBuilder } from './model.js';
@@ -57,6 +57,7 @@ export function unusedSteps(cp: CheckedPlan): Diagnostic[] {
   if (cp.module.std) return out;
   const read = new Set<string>(cp.outputUses);
   for (const r of cp.invariantUses) read.add(r);
+  for (const r of cp.loopUses) read.add(r);
   for (let i = 0; i < cp.steps.length; i++) {
     const s = cp.steps[i]!;
     for (let k = 0; k < s.refs.length; k++) if (s.refs[k] !== s.id) read.add(s.refs[k]!);

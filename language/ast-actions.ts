@@ -88,8 +88,8 @@ export class AstActions extends AstBuilder {
     return d;
   }
 
-  budgetOf(metricTok: IToken, opTok: IToken, limitTok: IToken, start: number, end: number): A.BudgetDecl | undefined {
-    return this.budget(metricTok, opTok, limitTok, this.range(start, end));
+  budgetOf(metricTok: IToken, opTok: IToken, limitTok: IToken, start: number, end: number, warn = false): A.BudgetDecl | undefined {
+    return this.budget(metricTok, opTok, limitTok, this.range(start, end), warn);
   }
 
   guardrailOf(name: IToken, props: readonly Prop[], start: number, end: number): A.GuardrailDecl {
@@ -103,12 +103,14 @@ export class AstActions extends AstBuilder {
 
   planOf(name: IToken, props: readonly (Prop | A.StepDecl)[], start: number, end: number): A.PlanDecl {
     const id = this.ident(name);
-    const body: (A.StepDecl | A.ForEachDecl | A.InvariantDecl)[] = [];
+    const body: (A.BlockItem | A.InvariantDecl)[] = [];
     const d: Mutable<A.PlanDecl> = { kind: 'PlanDecl', name: id, guardrails: [], body, success: [], range: this.range(start, end) };
     this.props(props, `plan '${id.name}'`, (key, v) => {
       switch (key) {
         case 'stepDecl':
         case 'forEach':
+        case 'raceBlock':
+        case 'repeatBlock':
         case 'invariantDecl':
           body.push(v as A.StepDecl);
           break;
@@ -152,8 +154,16 @@ export class AstActions extends AstBuilder {
     return this.capabilityCall(this.qualified(parts), args, this.range(start, end));
   }
 
-  forEachOf(item: IToken, list: A.Expr, parallel: IToken | undefined, body: (A.StepDecl | A.ForEachDecl)[], start: number, end: number): A.ForEachDecl {
+  forEachOf(item: IToken, list: A.Expr, parallel: IToken | undefined, body: A.BlockItem[], start: number, end: number): A.ForEachDecl {
     return this.forEachDecl(item, list, parallel, body, this.range(start, end));
+  }
+
+  raceOf(name: IToken, body: A.StepDecl[], start: number, end: number): A.RaceDecl {
+    return this.raceDecl(name, body, this.range(start, end));
+  }
+
+  repeatOf(name: IToken, max: IToken | undefined, until: A.Expr, onFailure: IToken | undefined, body: A.BlockItem[], start: number, end: number): A.RepeatDecl {
+    return this.repeatDecl(name, max, until, onFailure, body, this.range(start, end));
   }
 
   // ───────────── triggers ─────────────

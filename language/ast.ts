@@ -306,6 +306,8 @@ export interface BudgetDecl extends Node {
   readonly metric: 'cost' | 'duration';
   readonly op: '<=' | '<';
   readonly limit: MoneyLit | DurationLit;
+  /** `budget … warn`: exceeding it is recorded, the run goes on. */
+  readonly warn?: boolean;
 }
 export interface RateLimitDecl extends Node {
   readonly kind: 'RateLimitDecl';
@@ -425,8 +427,8 @@ export interface RunAction extends Node {
 }
 export type StepAction = CapabilityCall | WaitAction | WaitUntilAction | RunAction;
 
-export type JoinRule = 'all_success' | 'none_failed' | 'all_done' | 'any_success';
-export const JOIN_RULES: readonly JoinRule[] = ['all_success', 'none_failed', 'all_done', 'any_success'];
+export type JoinRule = 'all_success' | 'none_failed' | 'all_done' | 'any_success' | 'first';
+export const JOIN_RULES: readonly JoinRule[] = ['all_success', 'none_failed', 'all_done', 'any_success', 'first'];
 
 export interface StepDecl extends Node {
   readonly kind: 'StepDecl';
@@ -452,8 +454,30 @@ export interface ForEachDecl extends Node {
   readonly item: Ident;
   readonly list: Expr;
   readonly parallel?: NumberLit;
-  readonly body: readonly (StepDecl | ForEachDecl)[];
+  readonly body: readonly BlockItem[];
 }
+
+/** `race NAME { step a = …  step b = … }` — the first step to complete wins; the others are cancelled. */
+export interface RaceDecl extends Node {
+  readonly kind: 'RaceDecl';
+  readonly name: Ident;
+  /** The branches: steps only (a branch of several steps is a `run` of a sub-plan). */
+  readonly body: readonly StepDecl[];
+}
+
+/** `repeat NAME max N until EXPR [on_failure continue] { … }` — a bounded loop. */
+export interface RepeatDecl extends Node {
+  readonly kind: 'RepeatDecl';
+  readonly name: Ident;
+  /** Required (1 to 1000); absent only in a module with an error reported. */
+  readonly max?: NumberLit;
+  readonly until: Expr;
+  readonly onFailure?: 'abort' | 'continue';
+  readonly body: readonly BlockItem[];
+}
+
+/** What a plan body or a block holds besides invariants. */
+export type BlockItem = StepDecl | ForEachDecl | RaceDecl | RepeatDecl;
 
 export interface SuccessCriterion extends Node {
   readonly kind: 'SuccessCriterion';
@@ -476,8 +500,8 @@ export interface PlanDecl extends Node {
   readonly deadline?: DurationLit;
   readonly concurrency?: NumberLit;
   readonly onFailure?: PlanFailureMode;
-  /** Steps, `for each` blocks and plan-scoped invariants, in source order. */
-  readonly body: readonly (StepDecl | ForEachDecl | InvariantDecl)[];
+  /** Steps, blocks (`for each`, `race`, `repeat`) and plan-scoped invariants, in source order. */
+  readonly body: readonly (BlockItem | InvariantDecl)[];
   readonly success: readonly SuccessCriterion[];
   readonly output?: RecordLit;
 }
@@ -522,6 +546,8 @@ export interface TriggerDecl extends Node {
   /** `with { … }` — the plan input. */
   readonly with?: RecordLit;
   readonly debounce?: DurationLit;
+  /** `consent "a", "b"` — scopes granted to the runs it starts (LANGUAGE.md §7.2). */
+  readonly consent?: readonly StringLit[];
 }
 
 // ───────────────────────────── verification ─────────────────────────────
@@ -571,7 +597,7 @@ export type AnyNode =
   | Module | ModuleDecl | ImportDecl | Declaration | Ident | QualifiedName | Comment
   | Expr | RecordField | TypeExpr | FieldDecl | RetrySpec | BudgetDecl | RateLimitDecl | WeightDecl
   | Selector | GuardrailRule | Argument | StepAction | StepDecl | ForEachDecl | SuccessCriterion
-  | TriggerSource;
+  | TriggerSource | RaceDecl | RepeatDecl;
 
 export function tierOf(kind: ResourceKind): Tier {
   switch (kind) {

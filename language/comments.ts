@@ -185,15 +185,18 @@ export class SourceIndex {
       }
       current = undefined;
     };
-    const inside = (t: Token, r: Range): boolean => t.start >= r.start.offset && t.end <= r.end.offset;
+    // Tokens come in source order: each range list is walked once (a block of 20,000 steps must
+    // not cost 20,000 range tests per token).
+    const inForeign = rangeCursor(foreign);
+    const inOpaque = rangeCursor(opaque);
     for (let k = open + 1; k < toks.length; k++) {
       const t = toks[k]!;
       if (t.depth <= base) break; // the closing brace
-      if (foreign.some((r) => inside(t, r))) {
+      if (inForeign(t, false)) {
         close();
         continue;
       }
-      const inValue = opaque.some((r) => inside(t, r) && t.start > r.start.offset);
+      const inValue = inOpaque(t, true);
       const isWordAtTop =
         !inValue && t.depth === base + 1 && /^[A-Za-z_]/.test(t.text) && toks[k - 1]?.text !== '.' && toks[k + 1]?.text !== '.';
       if (isWordAtTop && keywords.has(t.text)) {
@@ -206,4 +209,21 @@ export class SourceIndex {
     close();
     return spans;
   }
+}
+
+/**
+ * For tokens visited in source order: is the token inside one of `ranges` (after its first
+ * character when `afterStart`)? Ranges are sorted once and passed once.
+ */
+function rangeCursor(ranges: readonly Range[]): (t: Token, afterStart: boolean) => boolean {
+  const sorted = [...ranges].sort((a, b) => a.start.offset - b.start.offset);
+  let from = 0;
+  return (t, afterStart) => {
+    while (from < sorted.length && sorted[from]!.end.offset <= t.start) from++;
+    for (let j = from; j < sorted.length && sorted[j]!.start.offset <= t.start; j++) {
+      const r = sorted[j]!;
+      if (t.end <= r.end.offset && (!afterStart || t.start > r.start.offset)) return true;
+    }
+    return false;
+  };
 }

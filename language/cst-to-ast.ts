@@ -17,11 +17,16 @@ import { RESERVED_WORDS, isTerminatedString, lex, scanInterpolation } from './le
 import { keyName, NodeBuilders, REPEATABLE, STEP_OPTION_KEYS, type Mutable, type StepOptionKey } from './node-builders.js';
 import { parseExpressionTokens } from './parser.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
+import { MAX_EXPRESSION_DEPTH, MAX_INTERPOLATION_DEPTH, nestingLimit } from './nesting.js';
 
 /** The CST path: reads the tokens out of CST nodes and hands them to the shared builders. */
 export class AstBuilder extends NodeBuilders {
   /** Builds a type argument on demand (namedType builds only those it uses). */
   private readonly typeOfNode = (n: CstNode): A.TypeExpr => this.typeExpr(n);
+  /** Expressions and operators open around the one being built (MAX_EXPRESSION_DEPTH). */
+  private expressionDepth = 0;
+  /** Interpolations open around the string being built (MAX_INTERPOLATION_DEPTH). */
+  private interpolationDepth = 0;
 
   // ───────────── ranges, names ─────────────
 
@@ -106,16 +111,31 @@ export class AstBuilder extends NodeBuilders {
     }
     const path = this.namePath(source, offset);
     if (path) return path;
+    if (this.interpolationDepth >= MAX_INTERPOLATION_DEPTH) {
+      this.error(`strings with interpolations nested more than ${MAX_INTERPOLATION_DEPTH} levels deep`, this.range(dollarOffset, offset + source.length + 1));
+      return undefined;
+    }
     const lexed = lex(source);
     for (const p of lexed.problems) this.error(p.message, this.range(offset + p.offset, offset + p.offset + p.length));
     for (const t of lexed.tokens) {
       t.startOffset += offset;
       t.endOffset = (t.endOffset ?? t.startOffset) + offset;
     }
+    const tooDeep = nestingLimit(lexed.tokens);
+    if (tooDeep) {
+      const t = lexed.tokens[tooDeep.index]!;
+      this.error(tooDeep.message.replace(/;.*/, ''), this.tokRange(t));
+      return undefined;
+    }
     const { cst, errors } = parseExpressionTokens(lexed.tokens);
     this.diagnostics.push(...syntaxErrorsToDiagnostics(errors, this.file, this.index, offset + source.length, 1));
     if (errors.length > 0) return undefined;
-    return this.attempt(() => this.expression(cst));
+    this.interpolationDepth++;
+    try {
+      return this.attempt(() => this.expression(cst));
+    } finally {
+      this.interpolationDepth--;
+    }
   }
 
   /**
@@ -162,6 +182,24 @@ export class AstBuilder extends NodeBuilders {
 
   /** An `expression` node: operands, prefix and binary operators in source order (flat CST). */
   expression(n: CstNode | undefined): A.Expr {
+    this.enterExpression(n ? nodeSpan(n)?.[0] : undefined);
+    try {
+      return this.expressionNode(n);
+    } finally {
+      this.expressionDepth--;
+    }
+  }
+
+  /** One level deeper; past MAX_EXPRESSION_DEPTH an E0001 and the expression is dropped. */
+  private enterExpression(offset: number | undefined): void {
+    if (++this.expressionDepth <= MAX_EXPRESSION_DEPTH) return;
+    this.expressionDepth--;
+    const at = offset ?? 0;
+    this.error(`expression nested more than ${MAX_EXPRESSION_DEPTH} levels deep (operators inside operators, brackets, interpolations); split it up`, this.range(at, at + 1));
+    throw MISSING;
+  }
+
+  private expressionNode(n: CstNode | undefined): A.Expr {
     const node = need(n);
     const atoms = nodes(node, 'atom');
     const ops = tokens(node, 'op');
@@ -194,6 +232,14 @@ export class AstBuilder extends NodeBuilders {
   climb(items: readonly ExprItem[]): A.Expr {
     let i = 0;
     const parse = (minPrec: number): A.Expr => {
+      this.enterExpression(items[i]?.at);
+      try {
+        return parseAt(minPrec);
+      } finally {
+        this.expressionDepth--;
+      }
+    };
+    const parseAt = (minPrec: number): A.Expr => {
       const it = items[i++];
       let left: A.Expr;
       if (!it) throw MISSING;
@@ -529,7 +575,7 @@ export class AstBuilder extends NodeBuilders {
   }
 
   private budgetNode(p: CstNode): A.BudgetDecl | undefined {
-    return this.budget(token(p, 'metric'), token(p, 'op'), token(p, 'limit'), this.nodeRange(p));
+    return this.budget(token(p, 'metric'), token(p, 'op'), token(p, 'limit'), this.nodeRange(p), token(p, 'warn') !== undefined);
   }
 
   private guardrail(n: CstNode): A.GuardrailDecl {
@@ -553,14 +599,16 @@ export class AstBuilder extends NodeBuilders {
 
   private plan(n: CstNode): A.PlanDecl {
     const name = this.ident(token(n, 'name'));
-    const body: (A.StepDecl | A.ForEachDecl | A.InvariantDecl)[] = [];
+    const body: (A.BlockItem | A.InvariantDecl)[] = [];
     // Steps are direct children of the plan node; loops and invariants come wrapped in
     // `planItem`. Source order is restored from offsets.
-    const placed: { at: number; item: A.StepDecl | A.ForEachDecl | A.InvariantDecl }[] = [];
+    const placed: { at: number; item: A.BlockItem | A.InvariantDecl }[] = [];
     const d: Mutable<A.PlanDecl> = { kind: 'PlanDecl', name, guardrails: [], body, success: [], range: this.nodeRange(n) };
     this.properties(n, 'planItem', `plan '${name.name}'`, (key, p) => {
       switch (key) {
         case 'forEach': placed.push({ at: need(nodeSpan(p))[0], item: this.forEach(p) }); break;
+        case 'raceBlock': placed.push({ at: need(nodeSpan(p))[0], item: this.race(p) }); break;
+        case 'repeatBlock': placed.push({ at: need(nodeSpan(p))[0], item: this.repeat(p) }); break;
         case 'invariantDecl': placed.push({ at: need(nodeSpan(p))[0], item: this.invariant(p) }); break;
         default: this.planProp(d, key, this.propValue(key, p));
       }
@@ -662,7 +710,12 @@ export class AstBuilder extends NodeBuilders {
   private forEach(n: CstNode): A.ForEachDecl {
     const item = need(token(n, 'item'));
     const list = this.expression(child(n, 'list'));
-    const body: (A.StepDecl | A.ForEachDecl)[] = [];
+    return this.forEachDecl(item, list, token(n, 'parallel'), this.blockBody(n), this.nodeRange(n));
+  }
+
+  /** The steps and nested blocks of a block node, in source order. */
+  private blockBody(n: CstNode): A.BlockItem[] {
+    const body: A.BlockItem[] = [];
     for (const st of nodes(n, 'stepDecl')) {
       const x = this.attempt(() => this.step(st));
       if (x) body.push(x);
@@ -671,8 +724,31 @@ export class AstBuilder extends NodeBuilders {
       const x = this.attempt(() => this.forEach(loop));
       if (x) body.push(x);
     }
+    for (const r of nodes(n, 'raceBlock')) {
+      const x = this.attempt(() => this.race(r));
+      if (x) body.push(x);
+    }
+    for (const r of nodes(n, 'repeatBlock')) {
+      const x = this.attempt(() => this.repeat(r));
+      if (x) body.push(x);
+    }
     body.sort((a, b) => a.range.start.offset - b.range.start.offset);
-    return this.forEachDecl(item, list, token(n, 'parallel'), body, this.nodeRange(n));
+    return body;
+  }
+
+  private race(n: CstNode): A.RaceDecl {
+    const body: A.StepDecl[] = [];
+    for (const st of nodes(n, 'stepDecl')) {
+      const x = this.attempt(() => this.step(st));
+      if (x) body.push(x);
+    }
+    return this.raceDecl(token(n, 'name'), body, this.nodeRange(n));
+  }
+
+  private repeat(n: CstNode): A.RepeatDecl {
+    const name = need(token(n, 'name'));
+    const until = this.expression(child(n, 'until'));
+    return this.repeatDecl(name, token(n, 'max'), until, token(n, 'on_failureValue'), this.blockBody(n), this.nodeRange(n));
   }
 
   // ───────────── triggers ─────────────
@@ -817,7 +893,9 @@ export class DocComments {
     let next = startOffset;
     for (let i = found; i >= 0; i--) {
       const d = this.docs[i]!;
-      if (this.taken.has(d) || !onlyWhitespace(text, d.endOffset! + 1, next)) break;
+      // A `///` after code on its line is a trailing comment of that code, not a doc comment of
+      // what follows (the formatter moves such comments behind a `,`: that must not change meaning).
+      if (this.taken.has(d) || !onlyWhitespace(text, d.endOffset! + 1, next) || codeBefore(text, d.startOffset)) break;
       lines.unshift(d.image.slice(3).replace(/^ /, ''));
       this.taken.add(d);
       next = d.startOffset;
@@ -830,10 +908,20 @@ export class DocComments {
   }
 }
 
+/** Whether code (not only whitespace and block comments) comes before `offset` on its line. */
+function codeBefore(text: string, offset: number): boolean {
+  let i = offset;
+  while (i > 0 && text.charCodeAt(i - 1) !== 10 && text.charCodeAt(i - 1) !== 13) i--;
+  const prefix = text.slice(i, offset);
+  const afterComment = prefix.includes('*/') ? prefix.slice(prefix.lastIndexOf('*/') + 2) : prefix;
+  return afterComment.replace(/\/\*[\s\S]*?\*\//g, '').trim() !== '';
+}
+
 function onlyWhitespace(text: string, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i);
-    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return false;
+    // The lexer's whitespace: a byte-order mark or form feed anywhere is whitespace too.
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12 && c !== 11 && c !== 0xfeff) return false;
   }
   return true;
 }

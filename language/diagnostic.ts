@@ -27,6 +27,8 @@ export type DiagnosticCode =
   | 'E0202' // unknown or missing argument
   | 'E0203' // unit mismatch
   | 'E0301' // dependency cycle
+  | 'E0302' // repeat without a valid max (1..1000)
+  | 'E0303' // race with fewer than two branches
   | 'E0401' // blocking guardrail violated at compile time
   | 'W0402' // warning guardrail violated at compile time
   | 'I0403' // advisory/info guardrail note (hint)
@@ -91,4 +93,42 @@ export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
     a.range.start.offset - b.range.start.offset ||
     a.code.localeCompare(b.code)
   );
+}
+
+/** At most this many diagnostics are reported per file; one more says how many were left out. */
+export const MAX_DIAGNOSTICS_PER_FILE = 100;
+
+/**
+ * The first MAX_DIAGNOSTICS_PER_FILE diagnostics of each file (in the given order), then one
+ * that counts the rest: a file of garbage must not bury the first real error or stall an editor.
+ */
+export function capDiagnostics(diagnostics: readonly Diagnostic[], max = MAX_DIAGNOSTICS_PER_FILE): Diagnostic[] {
+  if (diagnostics.length <= max) return diagnostics as Diagnostic[];
+  const kept = new Map<string, number>();
+  const dropped = new Map<string, { first: Diagnostic; count: number; errors: number }>();
+  const out: Diagnostic[] = [];
+  for (const d of diagnostics) {
+    const n = kept.get(d.file) ?? 0;
+    if (n < max) {
+      kept.set(d.file, n + 1);
+      out.push(d);
+      continue;
+    }
+    const x = dropped.get(d.file);
+    if (x) {
+      x.count++;
+      if (d.severity === 'error') x.errors++;
+    } else dropped.set(d.file, { first: d, count: 1, errors: d.severity === 'error' ? 1 : 0 });
+  }
+  for (const { first, count, errors } of dropped.values()) {
+    const what = errors === count ? (count === 1 ? 'error' : 'errors') : count === 1 ? 'problem' : 'problems';
+    out.push({
+      code: first.code,
+      severity: errors > 0 ? 'error' : first.severity,
+      message: `${count} more ${what} not shown (at most ${max} per file); fix the ones above first`,
+      file: first.file,
+      range: first.range,
+    });
+  }
+  return out;
 }

@@ -11,7 +11,7 @@ import type { Comment, Module } from './ast.js';
 import { hasErrors, type Diagnostic } from './diagnostic.js';
 import { parse } from './index.js';
 import { commentText, print } from './printer.js';
-import { stripRanges } from './tree-equality.js';
+import { sameIgnoringRanges } from './tree-equality.js';
 
 export interface FormatResult {
   /** The formatted text; the input text unchanged when there are errors. */
@@ -27,6 +27,15 @@ export interface FormatResult {
 }
 
 export function format(file: string, text: string): FormatResult {
+  try {
+    return formatUnsafe(file, text);
+  } catch (err) {
+    // A bug in the formatter must not take down `orch fmt` or the language server.
+    return { text, diagnostics: [], changed: false, refused: `formatting ${file} failed (internal formatter error: ${err instanceof Error ? err.message : String(err)}); the file was left unchanged` };
+  }
+}
+
+function formatUnsafe(file: string, text: string): FormatResult {
   const { module, diagnostics } = parse({ file, text });
   if (hasErrors(diagnostics)) return { text, diagnostics, changed: false };
   const formatted = print(module, { source: text });
@@ -38,20 +47,15 @@ export function format(file: string, text: string): FormatResult {
   return { text: formatted, diagnostics, changed: true };
 }
 
-/** Same tree ignoring positions, and the same comments (line endings and trailing spaces of a comment do not count). */
+/**
+ * Same tree ignoring positions and where parentheses were written, and the same comments (line
+ * endings and trailing spaces of a comment do not count).
+ */
 export function sameMeaning(a: Module, b: Module): boolean {
   const texts = (cs: readonly Comment[]): string[] => cs.map((c) => commentText(c).trimEnd()).sort();
-  return (
-    isDeepStrictEqual(trimDocs(stripRanges({ ...a, comments: [] })), trimDocs(stripRanges({ ...b, comments: [] }))) &&
-    isDeepStrictEqual(texts(a.comments), texts(b.comments))
-  );
-}
-
-/** Doc comment lines are printed without trailing spaces; those spaces carry no meaning. */
-function trimDocs(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(trimDocs);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, k === 'doc' && typeof v === 'string' ? v.replace(/[ \t]+$/gm, '') : trimDocs(v)]),
-  );
+  // Doc comment lines are printed without trailing spaces; those spaces carry no meaning
+  // (`sameIgnoringRanges` drops them).
+  // Parentheses the printer adds for clarity (`a == (not b)` where `a == not b` parses the same)
+  // group nothing differently: the trees are compared with parentheses see-through.
+  return sameIgnoringRanges({ ...a, comments: [] }, { ...b, comments: [] }, { transparentParens: true }) && isDeepStrictEqual(texts(a.comments), texts(b.comments));
 }

@@ -4,18 +4,19 @@
  */
 import type { IToken } from 'chevrotain';
 import type { Comment, Module } from './ast.js';
-import { compareDiagnostics, diagnostic, type Diagnostic, type Range } from './diagnostic.js';
+import { capDiagnostics, compareDiagnostics, diagnostic, type Diagnostic, type Range } from './diagnostic.js';
 import { AstBuilder, DocComments } from './cst-to-ast.js';
 import { isRealToken, setCstClean } from './cst-access.js';
 import { junkDiagnostics } from './junk.js';
 import {
   BlockComment, DocComment, K, R, lex, LineComment, UnterminatedBlockComment, StringTok, AnyNumber,
-  DurationTok, MoneyTok, PercentTok, Identifier, LCurly, LParen, LBracket, RCurly, RParen, RBracket,
+  DurationTok, MoneyTok, PercentTok, Identifier,
 } from './lexer.js';
 import { parseModuleAst, parseTokens } from './parser.js';
 import { AstActions } from './ast-actions.js';
 import { LineIndex } from './source.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
+import { mayNestTooDeep, nestingLimit } from './nesting.js';
 
 export interface ParseInput {
   readonly file: string;
@@ -64,7 +65,7 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
   // error, junk, a property given twice…) is left to the CST path, which reports it and builds
   // the partial tree, so both paths agree on every file.
   let knownBad = false;
-  if (direct && lexed.problems.length === 0 && nestingLimit(lexed.tokens) === undefined) {
+  if (direct && lexed.problems.length === 0 && nestingLimit(lexed.tokens) === undefined && !mayNestTooDeep(lexed.tokens)) {
     const docs = new DocComments(docTokens);
     const builder = new AstActions(file, text, index, docs);
     const module = parseModuleAst(lexed.tokens, builder);
@@ -80,11 +81,9 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
   const lexOffsets = new Set(lexed.problems.map((p) => p.offset));
   const tooDeep = nestingLimit(lexed.tokens);
   if (tooDeep !== undefined) {
-    const t = lexed.tokens[tooDeep]!;
-    diagnostics.push(
-      diagnostic('E0001', `brackets nested more than ${MAX_NESTING} levels deep; the rest of the file is not parsed`, file, index.range(t.startOffset, t.endOffset! + 1)),
-    );
-    lexed.tokens.length = tooDeep;
+    const t = lexed.tokens[tooDeep.index]!;
+    diagnostics.push(diagnostic('E0001', tooDeep.message, file, index.range(t.startOffset, t.endOffset! + 1)));
+    lexed.tokens.length = tooDeep.index;
   }
   const { cst, errors, junkSeen } = parseTokens(lexed.tokens, knownBad);
   const syntax = syntaxErrorsToDiagnostics([...errors], file, index, text.length).filter(
@@ -99,7 +98,7 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
   const partial = builder.module(cst);
   diagnostics.push(...builder.diagnostics);
   diagnostics.sort(compareDiagnostics);
-  return { module: { ...partial, comments: commentsOf(lexed.comments, docs, index) }, diagnostics };
+  return { module: { ...partial, comments: commentsOf(lexed.comments, docs, index) }, diagnostics: capDiagnostics(diagnostics) };
 }
 
 /** Comments of the module: every comment but the doc comments a declaration took. */
@@ -112,23 +111,6 @@ function commentsOf(all: readonly IToken[], docs: DocComments, index: LineIndex)
       text: c.image,
       range: index.range(c.startOffset, c.endOffset! + 1),
     }));
-}
-
-/** Deeper nesting would exhaust the recursive-descent parser's stack; no real plan comes close. */
-const MAX_NESTING = 100;
-
-/** Index of the first token that opens bracket level MAX_NESTING + 1, if any. */
-function nestingLimit(tokens: readonly IToken[]): number | undefined {
-  let depth = 0;
-  for (let i = 0; i < tokens.length; i++) {
-    const tt = tokens[i]!.tokenType;
-    if (tt === LCurly || tt === LParen || tt === LBracket) {
-      if (++depth > MAX_NESTING) return i;
-    } else if (tt === RCurly || tt === RParen || tt === RBracket) {
-      depth = Math.max(0, depth - 1);
-    }
-  }
-  return undefined;
 }
 
 // ───────────── tokens for editors ─────────────
@@ -175,3 +157,11 @@ function tokenClass(t: IToken): SourceTokenType {
   if (tt.CATEGORIES?.includes(AnyNumber)) return 'number';
   return 'punctuation';
 }
+
+// What the layers above use of this one. The AST and the Diagnostic type are contracts: all of them.
+export * from './ast.js';
+export * from './diagnostic.js';
+export { format } from './format.js';
+export { movedFrom, reparse } from './incremental.js';
+export type { ModuleEdit, ParsedText } from './incremental.js';
+export { print, printExpr } from './printer.js';

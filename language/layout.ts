@@ -64,36 +64,105 @@ export function join(separator: Doc, docs: readonly Doc[]): Doc[] {
 
 const mustBreakCache = new WeakMap<object, boolean>();
 
-/** A group breaks when anything inside it is a hard line or asks its parents to break. */
+/**
+ * A group breaks when anything inside it is a hard line or asks its parents to break. Worked out
+ * with an explicit stack (documents of long expression chains nest thousands deep).
+ */
 function mustBreak(doc: Doc): boolean {
   if (typeof doc === 'string') return doc.includes('\n');
-  const cached = mustBreakCache.get(doc);
-  if (cached !== undefined) return cached;
-  let result: boolean;
-  if (Array.isArray(doc)) result = (doc as readonly Doc[]).some(mustBreak);
-  else {
-    const d = doc as Exclude<Doc, string | readonly Doc[]>;
-    switch (d.t) {
-      case 'group':
-      case 'indent':
-        result = mustBreak(d.doc);
-        break;
-      case 'line':
-        result = d.hard;
-        break;
-      case 'ifBreak':
-        result = mustBreak(d.broken) || mustBreak(d.flat);
-        break;
-      case 'breakParent':
-        result = true;
-        break;
-      case 'suffix':
-        result = false;
-        break;
+  const known = mustBreakCache.get(doc);
+  if (known !== undefined) return known;
+  // Post-order: a compound is decided once its children are.
+  const stack: { doc: Exclude<Doc, string>; expanded: boolean }[] = [{ doc, expanded: false }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (mustBreakCache.has(top.doc)) {
+      stack.pop();
+      continue;
     }
+    const kids = childDocs(top.doc);
+    if (!top.expanded) {
+      top.expanded = true;
+      for (const k of kids) if (typeof k !== 'string' && !mustBreakCache.has(k)) stack.push({ doc: k, expanded: false });
+      continue;
+    }
+    stack.pop();
+    mustBreakCache.set(top.doc, ownBreak(top.doc) || kids.some((k) => (typeof k === 'string' ? k.includes('\n') : mustBreakCache.get(k) === true)));
   }
-  mustBreakCache.set(doc as object, result);
-  return result;
+  return mustBreakCache.get(doc)!;
+}
+
+const flatWidthCache = new WeakMap<object, number>();
+
+/**
+ * The width of `doc` laid out flat, for a document without hard breaks (`!mustBreak(doc)`).
+ * Cached, so `fits` measures a nested group in one step instead of walking into it again for
+ * every enclosing group (which made long expression chains quadratic).
+ */
+function flatWidth(doc: Doc): number {
+  if (typeof doc === 'string') return doc.length;
+  const known = flatWidthCache.get(doc);
+  if (known !== undefined) return known;
+  const stack: { doc: Exclude<Doc, string>; expanded: boolean }[] = [{ doc, expanded: false }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (flatWidthCache.has(top.doc)) {
+      stack.pop();
+      continue;
+    }
+    const kids = flatChildren(top.doc);
+    if (!top.expanded) {
+      top.expanded = true;
+      for (const k of kids) if (typeof k !== 'string' && !flatWidthCache.has(k)) stack.push({ doc: k, expanded: false });
+      continue;
+    }
+    stack.pop();
+    let width = ownFlatWidth(top.doc);
+    for (const k of kids) width += typeof k === 'string' ? k.length : flatWidthCache.get(k)!;
+    flatWidthCache.set(top.doc, width);
+  }
+  return flatWidthCache.get(doc)!;
+}
+
+/** The parts of `doc` that are printed when it is laid out flat. */
+function flatChildren(doc: Exclude<Doc, string>): readonly Doc[] {
+  if (Array.isArray(doc)) return doc as readonly Doc[];
+  const d = doc as Exclude<Doc, string | readonly Doc[]>;
+  switch (d.t) {
+    case 'group':
+    case 'indent':
+      return [d.doc];
+    case 'ifBreak':
+      return [d.flat];
+    default:
+      return [];
+  }
+}
+
+function ownFlatWidth(doc: Exclude<Doc, string>): number {
+  if (Array.isArray(doc)) return 0;
+  const d = doc as Exclude<Doc, string | readonly Doc[]>;
+  return d.t === 'line' ? d.flat.length : 0;
+}
+
+function childDocs(doc: Exclude<Doc, string>): readonly Doc[] {
+  if (Array.isArray(doc)) return doc as readonly Doc[];
+  const d = doc as Exclude<Doc, string | readonly Doc[]>;
+  switch (d.t) {
+    case 'group':
+    case 'indent':
+      return [d.doc];
+    case 'ifBreak':
+      return [d.broken, d.flat];
+    default:
+      return [];
+  }
+}
+
+function ownBreak(doc: Exclude<Doc, string>): boolean {
+  if (Array.isArray(doc)) return false;
+  const d = doc as Exclude<Doc, string | readonly Doc[]>;
+  return (d.t === 'line' && d.hard) || d.t === 'breakParent';
 }
 
 type Mode = 'flat' | 'break';
@@ -119,6 +188,9 @@ function fits(next: Cmd, rest: readonly Cmd[], width: number): boolean {
       const nl = doc.indexOf('\n');
       if (nl >= 0) return remaining - nl >= 0;
       remaining -= doc.length;
+    } else if (mode === 'flat' && !mustBreak(doc)) {
+      // Laid out flat with no hard break inside: its width, without walking into it.
+      remaining -= flatWidth(doc);
     } else if (Array.isArray(doc)) {
       for (let i = doc.length - 1; i >= 0; i--) stack.push({ indent: ind, mode, doc: doc[i]! });
     } else {
@@ -156,7 +228,7 @@ export function render(doc: Doc, width = 100): string {
   const trimTrailingSpaces = (): void => {
     while (out.length > 0) {
       const last = out[out.length - 1]!;
-      const trimmed = last.replace(/ +$/, '');
+      const trimmed = trimSpacesEnd(last);
       if (trimmed.length > 0 || last.length === 0) {
         out[out.length - 1] = trimmed;
         return;
@@ -219,4 +291,11 @@ export function render(doc: Doc, width = 100): string {
   flushSuffixes(0);
   trimTrailingSpaces();
   return out.join('');
+}
+
+/** `text` without its trailing spaces (a loop: the regular expression / +$/ is quadratic on long runs of spaces). */
+export function trimSpacesEnd(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 32) end--;
+  return end === text.length ? text : text.slice(0, end);
 }

@@ -37,7 +37,7 @@ export const SOFT_KEYWORDS = [
   'severity', 'category', 'message', 'forbid', 'step', 'where', 'require', 'before', 'after',
   'assert', 'check',
   'goal', 'guardrails', 'priority', 'deadline', 'on_failure', 'for', 'each', 'parallel', 'wait',
-  'until', 'run', 'success', 'on', 'fallback', 'compensate', 'join',
+  'until', 'run', 'success', 'on', 'fallback', 'compensate', 'join', 'race', 'repeat',
   'schedule', 'timezone', 'event', 'manual', 'api', 'when', 'with', 'debounce',
   'always', 'never', 'eventually', 'fail',
 ] as const;
@@ -147,45 +147,90 @@ export function isTerminatedString(image: string): boolean {
 }
 
 function scan(text: string, start: number): { end: number; closed: boolean } {
-  let i = start + 1;
-  while (i < text.length) {
-    const c = text[i];
-    if (c === '"') return { end: i + 1, closed: true };
-    if (c === '\n' || c === '\r') return { end: i, closed: false };
-    if (c === '\\') {
-      if (text[i + 1] === '\n' || text[i + 1] === '\r') return { end: i + 1, closed: false };
-      i += 2;
-      continue;
-    }
-    if (c === '$' && text[i + 1] === '{') {
-      i = scanInterpolation(text, i + 2);
-      continue;
-    }
-    i++;
-  }
-  return { end: Math.min(i, text.length), closed: false };
+  const r = scanNested(text, start + 1, false);
+  return { end: r.end, closed: r.closed };
 }
 
 /** Skips an interpolation body starting just after `${`; returns the offset after its `}`. */
 export function scanInterpolation(text: string, start: number): number {
-  let depth = 1;
-  let i = start;
-  while (i < text.length) {
-    const c = text[i];
-    if (c === '\n' || c === '\r') return i;
-    if (c === '"') {
-      i = scanString(text, i);
-      if (text[i - 1] !== '"') return i;
-      continue;
+  return scanNested(text, start, true).end;
+}
+
+/**
+ * Scans a string body (or, with `inInterpolation`, an interpolation body) from `i` to where it
+ * ends. Iterative, with an explicit stack of open interpolations (their brace depths), so that
+ * strings nested in `${…}` thousands deep cannot exhaust the call stack.
+ */
+function scanNested(text: string, i: number, inInterpolation: boolean): { end: number; closed: boolean } {
+  const braces: number[] = [];
+  let inString = !inInterpolation;
+  if (inInterpolation) braces.push(1);
+  const base = inInterpolation ? 1 : 0;
+  for (;;) {
+    if (inString) {
+      let end = -1;
+      let closed = false;
+      while (i < text.length) {
+        const c = text[i];
+        if (c === '"') {
+          end = i + 1;
+          closed = true;
+          break;
+        }
+        if (c === '\n' || c === '\r') {
+          end = i;
+          break;
+        }
+        if (c === '\\') {
+          if (text[i + 1] === '\n' || text[i + 1] === '\r') {
+            end = i + 1;
+            break;
+          }
+          i += 2;
+          continue;
+        }
+        if (c === '$' && text[i + 1] === '{') break;
+        i++;
+      }
+      if (end < 0 && i >= text.length) end = Math.min(i, text.length);
+      if (end < 0) {
+        braces.push(1); // `${`: into an interpolation
+        i += 2;
+        inString = false;
+        continue;
+      }
+      if (braces.length === 0) return { end, closed };
+      // Back in the interpolation around the string; an unterminated string ends it too.
+      i = end;
+      inString = false;
+      if (closed) continue;
+    } else {
+      let nested = false;
+      while (i < text.length) {
+        const c = text[i];
+        if (c === '\n' || c === '\r') break;
+        if (c === '"') {
+          nested = true;
+          break;
+        }
+        if (c === '{') braces[braces.length - 1]!++;
+        if (c === '}' && --braces[braces.length - 1]! === 0) {
+          i++;
+          break;
+        }
+        i++;
+      }
+      if (nested) {
+        i++; // past the quote: scan the nested string
+        inString = true;
+        continue;
+      }
     }
-    if (c === '{') depth++;
-    if (c === '}') {
-      depth--;
-      if (depth === 0) return i + 1;
-    }
-    i++;
+    // The innermost interpolation ends at i (its `}`, a line end or the end of the text).
+    braces.pop();
+    if (braces.length < base) return { end: i, closed: false };
+    inString = true;
   }
-  return i;
 }
 
 export const StringTok = createToken({

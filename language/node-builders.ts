@@ -20,6 +20,9 @@ import type { DocComments } from './cst-to-ast.js';
 import { DurationTok, MoneyTok, NumberTok, PercentTok, StringTok } from './lexer.js';
 import type { LineIndex } from './source.js';
 
+/** The largest `repeat … max N` (LANGUAGE.md §7.1). */
+export const MAX_REPEAT = 1000;
+
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export const PRIMITIVES = new Set<string>(['string', 'number', 'int', 'bool', 'duration', 'money', 'percent', 'any', 'secret']);
@@ -27,7 +30,7 @@ export const PRIMITIVES = new Set<string>(['string', 'number', 'int', 'bool', 'd
 /** Properties that may appear several times in one block (by key). */
 export const REPEATABLE = new Set([
   'budgetDecl', 'rateLimitDecl', 'forbidRule', 'requireRule', 'assertRule', 'checkRule',
-  'stepDecl', 'forEach', 'invariantDecl', 'successDecl',
+  'stepDecl', 'forEach', 'raceBlock', 'repeatBlock', 'invariantDecl', 'successDecl',
 ]);
 
 /** The name a property key is reported under (the retry sub-rule is the `retry` property). */
@@ -186,13 +189,27 @@ export abstract class NodeBuilders {
 
   numberLit(t: IToken | undefined): A.NumberLit {
     const tok = need(t);
+    this.checkMagnitude(tok.image, tok);
     return { kind: 'NumberLit', value: Number(tok.image), integer: !tok.image.includes('.'), range: this.tokRange(tok) };
+  }
+
+  /**
+   * Numbers are IEEE doubles: a whole part beyond 2^53 − 1 would silently change (and `orch fmt`
+   * would rewrite it), so it is an E0001 rather than a different number.
+   */
+  private checkMagnitude(digits: string, tok: IToken): void {
+    const whole = /^\d+/.exec(digits)?.[0] ?? '';
+    const significant = whole.replace(/^0+/, '');
+    if (significant.length > 16 || (significant.length === 16 && Number(significant) > Number.MAX_SAFE_INTEGER)) {
+      this.error(`number '${tok.image.length > 40 ? `${tok.image.slice(0, 40)}…` : tok.image}' is too large: whole parts above 9007199254740991 (2^53 - 1) cannot be represented exactly`, this.tokRange(tok));
+    }
   }
 
   durationLit(t: IToken | undefined): A.DurationLit {
     const tok = need(t);
     const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(tok.image);
     if (!m) throw MISSING;
+    this.checkMagnitude(m[1]!, tok);
     return { kind: 'DurationLit', value: Number(m[1]), unit: m[2] as A.DurationUnit, range: this.tokRange(tok) };
   }
 
@@ -200,11 +217,13 @@ export abstract class NodeBuilders {
     const tok = need(t);
     const m = /^(\d+(?:\.\d+)?)([a-z]{3})$/.exec(tok.image);
     if (!m) throw MISSING;
+    this.checkMagnitude(m[1]!, tok);
     return { kind: 'MoneyLit', amount: Number(m[1]), currency: m[2]!, range: this.tokRange(tok) };
   }
 
   percentLit(t: IToken | undefined): A.PercentLit {
     const tok = need(t);
+    this.checkMagnitude(tok.image, tok);
     return { kind: 'PercentLit', value: Number(tok.image.slice(0, -1)), range: this.tokRange(tok) };
   }
 
@@ -396,22 +415,14 @@ export abstract class NodeBuilders {
     return { kind: 'WeightDecl', key: this.ident(key), value: this.numberLit(value), range };
   }
 
-  /** A budget; a limit of the wrong kind for its metric is an E0001 and no budget. */
-  budget(metricTok: IToken | undefined, opTok: IToken | undefined, limitTok: IToken | undefined, range: Range): A.BudgetDecl | undefined {
+  /** A budget. A limit of the wrong unit for its metric is kept: the compiler reports it (E0203). */
+  budget(metricTok: IToken | undefined, opTok: IToken | undefined, limitTok: IToken | undefined, range: Range, warn = false): A.BudgetDecl | undefined {
     const metric = this.word(metricTok, ['cost', 'duration'] as const, 'budget metric');
     const op = need(opTok).image as '<=' | '<';
     const limitT = need(limitTok);
     if (!metric) return undefined;
-    if (metric === 'cost' && limitT.tokenType !== MoneyTok) {
-      this.error(`a cost budget needs an amount of money (e.g. 0.50usd), found '${limitT.image}'`, this.tokRange(limitT));
-      return undefined;
-    }
-    if (metric === 'duration' && limitT.tokenType !== DurationTok) {
-      this.error(`a duration budget needs a duration (e.g. 10m), found '${limitT.image}'`, this.tokRange(limitT));
-      return undefined;
-    }
-    const limit = metric === 'cost' ? this.moneyLit(limitT) : this.durationLit(limitT);
-    return { kind: 'BudgetDecl', metric, op, limit, range };
+    const limit = limitT.tokenType === MoneyTok ? this.moneyLit(limitT) : this.durationLit(limitT);
+    return { kind: 'BudgetDecl', metric, op, limit, ...(warn ? { warn: true } : {}), range };
   }
 
   rateLimit(capability: A.QualifiedName, count: IToken | undefined, per: IToken | undefined, range: Range): A.RateLimitDecl {
@@ -485,9 +496,34 @@ export abstract class NodeBuilders {
     return { kind: 'CapabilityCall', capability, args, range };
   }
 
-  forEachDecl(item: IToken | undefined, list: A.Expr, parallel: IToken | undefined, body: (A.StepDecl | A.ForEachDecl)[], range: Range): A.ForEachDecl {
+  forEachDecl(item: IToken | undefined, list: A.Expr, parallel: IToken | undefined, body: A.BlockItem[], range: Range): A.ForEachDecl {
     const d: Mutable<A.ForEachDecl> = { kind: 'ForEachDecl', item: this.ident(item), list, body, range };
     if (parallel) d.parallel = this.integer(parallel, 'parallel');
+    return d;
+  }
+
+  /** A race needs two branches at least: one step alone is not a race (E0303). */
+  raceDecl(name: IToken | undefined, body: A.StepDecl[], range: Range): A.RaceDecl {
+    const id = this.ident(name);
+    if (body.length < 2 && !this.hasSyntaxErrorIn(range.start.offset, range.end.offset)) {
+      this.diagnostics.push(diagnostic('E0303', `race ${id.name} has ${body.length === 0 ? 'no branch' : 'one branch'}; a race needs two or more steps that compete (a single step needs no race)`, this.file, id.range));
+    }
+    return { kind: 'RaceDecl', name: id, body, range };
+  }
+
+  /** A loop without `max`, or with a `max` outside 1..1000, is E0302: Orch has no unbounded loop. */
+  repeatDecl(name: IToken | undefined, max: IToken | undefined, until: A.Expr, onFailure: IToken | undefined, body: A.BlockItem[], range: Range): A.RepeatDecl {
+    const id = this.ident(name);
+    const d: Mutable<A.RepeatDecl> = { kind: 'RepeatDecl', name: id, until, body, range };
+    if (!max) {
+      this.diagnostics.push(diagnostic('E0302', `repeat ${id.name} has no bound: write "repeat ${id.name} max N until …" with N from 1 to ${MAX_REPEAT} (Orch has no unbounded loop)`, this.file, id.range));
+    } else {
+      const n = this.integer(max, 'max');
+      if (n.integer && (n.value < 1 || n.value > MAX_REPEAT))
+        this.diagnostics.push(diagnostic('E0302', `repeat ${id.name} max ${max.image}: the bound must be from 1 to ${MAX_REPEAT}`, this.file, n.range));
+      d.max = n;
+    }
+    if (onFailure) this.setWord(d, 'onFailure', onFailure, ['abort', 'continue'] as const, 'loop failure mode');
     return d;
   }
 
@@ -505,6 +541,7 @@ export abstract class NodeBuilders {
       case 'run': t.plan = v as A.QualifiedName; break;
       case 'with': t.rest.with = v as A.RecordLit; break;
       case 'debounce': t.rest.debounce = this.durationLit(v as IToken); break;
+      case 'consent': t.rest.consent = (v as IToken[]).map((s) => this.stringLit(s, false)); break;
       default: {
         const s = v as A.TriggerSource | undefined;
         if (!s) break;

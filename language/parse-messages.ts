@@ -25,13 +25,15 @@ const BLOCKS: Record<string, { readonly what: string; readonly items?: string }>
   },
   planDecl: {
     what: 'the plan block',
-    items: 'a plan item (goal, input, policy, guardrails, priority, deadline, concurrency, on_failure, step, for each, invariant, success, output)',
+    items: 'a plan item (goal, input, policy, guardrails, priority, deadline, concurrency, on_failure, step, for each, race, repeat, invariant, success, output)',
   },
   stepDecl: {
     what: 'the step options block',
     items: 'a step option (after, on, fallback, compensate, timeout, retry, join, on_failure, priority, when)',
   },
-  forEach: { what: 'the for each block', items: "a 'step' or a nested 'for each'" },
+  forEach: { what: 'the for each block', items: "a 'step' or a nested 'for each', 'race' or 'repeat'" },
+  raceBlock: { what: 'the race block', items: "a 'step' (each step is a branch; a branch of several steps is a 'run' of a sub-plan)" },
+  repeatBlock: { what: 'the repeat block', items: "a 'step' or a nested 'for each', 'race' or 'repeat'" },
   triggerDecl: {
     what: 'the trigger block',
     items: 'a trigger property (schedule, timezone, event, where, manual, api, when, after, run, with, debounce)',

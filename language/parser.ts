@@ -17,7 +17,7 @@
  * or step re-synchronises at the next property keyword or `}` and the rest of the file still
  * parses. Built once per process (self-analysis is expensive) and reused for every parse.
  */
-import type { CstElement, CstNode, IOrAlt, IToken, TokenType } from 'chevrotain';
+import type { CstElement, CstNode, IOrAlt, IRecognitionException, IToken, TokenType } from 'chevrotain';
 import type * as A from './ast.js';
 import type { AstActions, Prop } from './ast-actions.js';
 import { CstParser, EmbeddedActionsParser, EOF, tokenMatcher } from './chevrotain.js';
@@ -98,6 +98,7 @@ const LABEL = {
   part: { LABEL: 'part' },
   path: { LABEL: 'path' },
   per: { LABEL: 'per' },
+  warn: { LABEL: 'warn' },
   prefix: { LABEL: 'prefix' },
   priorityKey: { LABEL: 'priorityKey' },
   priorityValue: { LABEL: 'priorityValue' },
@@ -107,6 +108,7 @@ const LABEL = {
   subject: { LABEL: 'subject' },
   timeoutKey: { LABEL: 'timeoutKey' },
   timeoutValue: { LABEL: 'timeoutValue' },
+  until: { LABEL: 'until' },
   value: { LABEL: 'value' },
   when: { LABEL: 'when' },
   whenKey: { LABEL: 'whenKey' },
@@ -121,6 +123,9 @@ function v<T>(x: unknown): T {
 
 /** Tags of the flat expression stack (operands and operators in source order). */
 const OPERAND = 0;
+/** Syntax errors reported before the parser gives up on the rest of the file. */
+const MAX_SYNTAX_ERRORS = 100;
+
 const BINARY = 1;
 const PREFIX = 2;
 const RANGE = 3;
@@ -144,6 +149,21 @@ function defineParser(Base: typeof CstParser) {
       });
       this.performSelfAnalysis();
       this.live = build;
+    }
+
+    /**
+     * Chevrotain's hook that records a syntax error. Past MAX_SYNTAX_ERRORS the rest of the input
+     * is skipped (the parser sees the end of the file): a file of garbage — 50,000 stray `*` —
+     * must not cost one recovery (and one error) per token. Only the first errors are shown anyway.
+     */
+    SAVE_ERROR(error: IRecognitionException): IRecognitionException {
+      const base = Base.prototype as unknown as { SAVE_ERROR(e: IRecognitionException): IRecognitionException };
+      const saved = base.SAVE_ERROR.call(this, error);
+      if (this.errors.length >= MAX_SYNTAX_ERRORS) {
+        const self = this as unknown as { currIdx: number; tokVectorLength: number };
+        self.currIdx = Math.max(self.currIdx, self.tokVectorLength - 1);
+      }
+      return saved;
     }
 
     /**
@@ -692,7 +712,9 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => this.CONSUME(MoneyTok, LABEL.limit) },
         { ALT: () => this.CONSUME(DurationTok, LABEL.limit) },
       ]);
-      if (this.live) return this.b.budgetOf(metric, op, limit, kw.startOffset, this.end());
+      // `warn`: record the event and go on instead of failing the run (LANGUAGE.md §7.2).
+      const warn = this.OPTION({ GATE: () => this.LA(1).image === 'warn', DEF: () => this.CONSUME2(Name, LABEL.warn) });
+      if (this.live) return this.b.budgetOf(metric, op, limit, kw.startOffset, this.end(), warn !== undefined);
     });
 
     rateLimitDecl = this.RULE('rateLimitDecl', () => {
@@ -848,6 +870,8 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => { const k = this.CONSUME(K.on_failure, LABEL.key); const w = this.CONSUME2(Name, LABEL.word); return this.prop(k, w); } },
         { ALT: () => { const k = this.CONSUME(K.output, LABEL.key); const r = this.SUBRULE(this.recordLit); return this.prop(k, r); } },
         { ALT: () => { const f = this.SUBRULE(this.forEach); return this.item('forEach', f); } },
+        { ALT: () => { const r = this.SUBRULE(this.raceBlock); return this.item('raceBlock', r); } },
+        { ALT: () => { const r = this.SUBRULE(this.repeatBlock); return this.item('repeatBlock', r); } },
         { ALT: () => { const i = this.SUBRULE(this.invariantDecl); return this.item('invariantDecl', i); } },
         { ALT: () => { const s = this.SUBRULE(this.successDecl); return this.item('successDecl', s); } },
       ]);
@@ -990,12 +1014,49 @@ function defineParser(Base: typeof CstParser) {
         return this.CONSUME(NumberTok, LABEL.parallel);
       });
       this.CONSUME(LCurly);
-      const body = this.itemsOrJunk<A.StepDecl | A.ForEachDecl>('forEach',
+      const body = this.itemsOrJunk<A.BlockItem>('forEach',
         () => this.SUBRULE(this.stepDecl),
         () => this.SUBRULE(this.forEach),
+        () => this.SUBRULE(this.raceBlock),
+        () => this.SUBRULE(this.repeatBlock),
       );
       this.CONSUME(RCurly);
       if (this.live) return this.b.forEachOf(item, v(list), parallel, body, kw.startOffset, this.end());
+    });
+
+    /** `race NAME { step … step … }`: the branches are steps. */
+    raceBlock = this.RULE('raceBlock', () => {
+      const kw = this.CONSUME(K.race);
+      const name = this.CONSUME(Name, LABEL.name);
+      this.CONSUME(LCurly);
+      const body = this.itemsOrJunk<A.StepDecl>('raceBlock', () => this.SUBRULE(this.stepDecl));
+      this.CONSUME(RCurly);
+      if (this.live) return this.b.raceOf(name, body, kw.startOffset, this.end());
+    });
+
+    /** `repeat NAME max N until EXPR [on_failure W] { … }`; a missing `max` is reported by the builder, in words. */
+    repeatBlock = this.RULE('repeatBlock', () => {
+      const kw = this.CONSUME(K.repeat);
+      const name = this.CONSUME(Name, LABEL.name);
+      const max = this.OPTION(() => {
+        this.CONSUME(K.max);
+        return this.CONSUME(NumberTok, LABEL.max);
+      });
+      this.CONSUME(K.until);
+      const until = this.SUBRULE(this.expression, LABEL.until);
+      const onFailure = this.OPTION2(() => {
+        this.CONSUME(K.on_failure);
+        return this.CONSUME2(Name, LABEL.on_failureValue);
+      });
+      this.CONSUME(LCurly);
+      const body = this.itemsOrJunk<A.BlockItem>('repeatBlock',
+        () => this.SUBRULE(this.stepDecl),
+        () => this.SUBRULE(this.forEach),
+        () => this.SUBRULE(this.raceBlock),
+        () => this.SUBRULE(this.repeatBlock),
+      );
+      this.CONSUME(RCurly);
+      if (this.live) return this.b.repeatOf(name, max, v(until), onFailure, body, kw.startOffset, this.end());
     });
 
     successDecl = this.RULE('successDecl', () => {
@@ -1082,6 +1143,8 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => { const k = this.CONSUME(K.run, LABEL.key); const q = this.SUBRULE2(this.qualifiedName); return this.prop(k, q); } },
         { ALT: () => { const k = this.CONSUME(K.with, LABEL.key); const l = this.SUBRULE(this.recordLit); return this.prop(k, l); } },
         { ALT: () => { const k = this.CONSUME(K.debounce, LABEL.key); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+        // Consent scopes the trigger grants to the runs it starts (LANGUAGE.md §7.2).
+        { ALT: () => { const k = this.CONSUME(K.consent, LABEL.key); const l = this.SUBRULE(this.stringList); return this.prop(k, l); } },
       ]);
     });
 

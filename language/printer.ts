@@ -13,7 +13,7 @@
  */
 import type {
   Argument, BinaryExpr, BinaryOp, CapabilityCall, CapabilityDecl, Comment, ContextDecl, Declaration,
-  Expr, FieldDecl, ForEachDecl, GuardrailDecl, GuardrailRule, Ident, ImportDecl, InvariantDecl, Module,
+  BlockItem, RepeatDecl, Expr, FieldDecl, ForEachDecl, GuardrailDecl, GuardrailRule, Ident, ImportDecl, InvariantDecl, Module,
   ModuleDecl, PlanDecl, PolicyDecl, QualifiedName, Range, RecordLit, RecordType, ResourceDecl, RetrySpec,
   Selector, SimulateDecl, StepAction, StepDecl, StringLit, SuccessCriterion, TriggerDecl, TriggerSource,
   TypeAliasDecl, TypeExpr,
@@ -44,11 +44,20 @@ export function printExpr(e: Expr): string {
 /** Prints a number without exponent notation so the lexer reads it back as the same value. */
 export function formatNumber(value: number, integer = Number.isInteger(value)): string {
   let text = String(Math.abs(value));
-  if (/e/i.test(text)) {
-    text = Math.abs(value).toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 });
-  }
+  if (/e/i.test(text)) text = withoutExponent(text);
   if (!integer && !text.includes('.')) text += '.0';
   return value < 0 ? `-${text}` : text;
+}
+
+/** `1.5e-7` → `0.00000015`, `1e21` → `1000000000000000000000`: the same digits, the point moved. */
+function withoutExponent(text: string): string {
+  const [mantissa = '', exp = '0'] = text.toLowerCase().split('e');
+  const [whole = '', fraction = ''] = mantissa.split('.');
+  const digits = whole + fraction;
+  const point = whole.length + Number(exp);
+  if (point <= 0) return `0.${'0'.repeat(-point)}${digits}`.replace(/0+$/, '');
+  if (point >= digits.length) return digits + '0'.repeat(point - digits.length);
+  return `${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
 /** Amounts with cents keep at least two decimals (`0.50usd`, `0.002usd`, `12usd`). */
@@ -94,6 +103,8 @@ export function commentText(c: Comment): string {
   return c.text.replace(/\r\n?/g, '\n');
 }
 const text = commentText;
+/** `/// …` (not `////`): a doc comment when it starts a line. */
+const isTripleSlash = (c: Comment): boolean => c.style === 'line' && /^\/\/\/(?!\/)/.test(commentText(c));
 
 // ───────────────────────────── precedence ─────────────────────────────
 
@@ -148,6 +159,22 @@ function precOf(e: Expr): Prec {
     default:
       return Prec.Primary;
   }
+}
+
+type ChainLink = Extract<Expr, { kind: 'BinaryExpr' | 'MemberExpr' | 'IndexExpr' }>;
+
+/** A link of a left-nested chain: its left operand or object continues the chain. */
+function isChainLink(e: Expr): e is ChainLink {
+  return e.kind === 'BinaryExpr' || e.kind === 'MemberExpr' || e.kind === 'IndexExpr';
+}
+
+function chainBase(e: ChainLink): Expr {
+  return e.kind === 'BinaryExpr' ? e.left : e.object;
+}
+
+/** Minimum precedence of the left operand (or object) of a chain link. */
+function leftPrec(e: ChainLink): Prec {
+  return e.kind === 'BinaryExpr' ? operandPrecs(e)[0] : Prec.Postfix;
 }
 
 /** Minimum precedence of each operand of a binary operator for the tree to re-parse as written. */
@@ -205,7 +232,7 @@ const KEYWORDS = {
   GuardrailDecl: ['severity', 'category', 'message', 'forbid', 'require', 'assert', 'check'],
   PlanDecl: ['goal', 'input', 'policy', 'guardrails', 'priority', 'deadline', 'concurrency', 'on_failure', 'success', 'output'],
   StepDecl: ['after', 'on', 'fallback', 'compensate', 'timeout', 'retry', 'join', 'on_failure', 'priority', 'when'],
-  TriggerDecl: ['schedule', 'event', 'manual', 'api', 'when', 'after', 'run', 'debounce'],
+  TriggerDecl: ['schedule', 'event', 'manual', 'api', 'when', 'after', 'run', 'debounce', 'consent'],
   SimulateDecl: ['output', 'fail', 'latency', 'cost'],
 } as const;
 
@@ -334,9 +361,16 @@ class Printer {
   private block(head: Doc, items: readonly Item[], comments: readonly Comment[], node?: Range): Doc {
     const [header, rest] = this.splitHeader(items, comments, node);
     const { docs, dangling } = this.lines(items, rest);
-    const body: Doc[] = [...header.map((c) => text(c)), ...docs, ...dangling.map((c) => text(c))];
-    if (body.length === 0) return [head, ' {}'];
-    return [head, ' {', indent(body.map((d) => [hardline, d])), hardline, '}'];
+    const afterEnd = node ? header.filter((c) => c.range.start.offset >= node.end.offset) : [];
+    // `x {} // c`: moved inside, the comment would describe an empty block the next time round
+    // and the output would change again.
+    if (docs.length === 0 && dangling.length === 0 && afterEnd.length === header.length) return [head, ' {}', this.trailing(afterEnd)];
+    // A `///` on the opening line stays there: on a line of its own it would become the first
+    // item's doc comment.
+    const onOpening = header.filter((c) => !afterEnd.includes(c) && isTripleSlash(c));
+    const inside = header.filter((c) => !onOpening.includes(c));
+    const body: Doc[] = [...inside.map((c) => text(c)), ...docs, ...dangling.map((c) => text(c))];
+    return [head, ' {', this.trailing(onOpening), indent(body.map((d) => [hardline, d])), hardline, '}'];
   }
 
   /**
@@ -410,17 +444,18 @@ class Printer {
     const all = [...header, ...imports, ...decls];
     const comments = [...m.comments].sort((a, b) => a.range.start.offset - b.range.start.offset);
     const { items: attached, dangling } = this.distribute(all, comments);
+    /** An import after the first: printed right below the one before it. */
+    const sameGroupAt = (index: number): boolean => index > header.length && index < header.length + imports.length;
     const out: Doc[] = [];
     all.forEach((item, index) => {
       const a = attached[index]!;
-      if (index > 0) {
-        const sameGroup = index > header.length && index < header.length + imports.length;
-        out.push(sameGroup ? hardline : [hardline, hardline]);
-      }
+      if (index > 0) out.push(sameGroupAt(index) ? hardline : [hardline, hardline]);
       // `trigger t { … }  // note` on one line becomes a block: the note goes to its first line.
       const oneLine = item.range !== undefined && absorbs.has(item.range) && item.range.start.line === item.range.end.line;
       const placed = oneLine ? { ...a, inner: [...a.inner, ...a.trailing], trailing: [] } : a;
-      out.push(this.topLeading(a.leading, item), this.itemDoc(item, { ...placed, leading: [] }));
+      // Imports are one group without blank lines: a blank line kept after a comment above an
+      // import would make that comment close the import before it the next time round.
+      out.push(this.topLeading(a.leading, item, !sameGroupAt(index)), this.itemDoc(item, { ...placed, leading: [] }));
     });
     // Comments after the last declaration: keep a blank line where the source had one.
     const last = attached.at(-1);
@@ -434,8 +469,8 @@ class Printer {
   }
 
   /** Top-level leading comments keep a single blank line where the source had one. */
-  private topLeading(comments: readonly Comment[], next: Item): Doc {
-    const real = next.range !== undefined && next.range.end.offset > 0;
+  private topLeading(comments: readonly Comment[], next: Item, blankLines = true): Doc {
+    const real = blankLines && next.range !== undefined && next.range.end.offset > 0;
     return comments.map((c, i) => {
       const nextLine = comments[i + 1]?.range.start.line ?? this.firstLine(next);
       const blank = real && nextLine !== undefined && nextLine - c.range.end.line > 1;
@@ -554,7 +589,7 @@ class Printer {
         },
       });
     }
-    for (const b of d.budgets) props.push(this.prop('budget', [b.metric, ' ', b.op, ' ', this.expr(b.limit)], b.range));
+    for (const b of d.budgets) props.push(this.prop('budget', [b.metric, ' ', b.op, ' ', this.expr(b.limit), b.warn ? ' warn' : ''], b.range));
     if (d.prefer) props.push(this.prop('prefer', d.prefer));
     if (d.maxFallbacks) props.push(this.prop('max_fallbacks', this.expr(d.maxFallbacks), d.maxFallbacks.range));
     if (d.requireConsent !== undefined) props.push(this.prop('require_consent', String(d.requireConsent)));
@@ -638,12 +673,16 @@ class Printer {
     );
   }
 
-  private bodyItem(b: StepDecl | ForEachDecl | InvariantDecl): Item {
+  private bodyItem(b: BlockItem | InvariantDecl): Item {
     switch (b.kind) {
       case 'StepDecl':
         return { range: b.range, doc: b.doc, blankBefore: 'source', print: (inner) => this.step(b, inner) };
       case 'ForEachDecl':
         return { range: b.range, blankBefore: 'source', print: (inner) => this.forEach(b, inner) };
+      case 'RaceDecl':
+        return { range: b.range, blankBefore: 'source', print: (inner) => this.block(['race ', b.name.name], b.body.map((x) => this.bodyItem(x)), inner, b.range) };
+      case 'RepeatDecl':
+        return { range: b.range, blankBefore: 'source', print: (inner) => this.repeat(b, inner) };
       case 'InvariantDecl':
         return { range: b.range, doc: b.doc, blankBefore: 'source', print: (inner) => this.invariant(b, inner) };
     }
@@ -722,6 +761,20 @@ class Printer {
     return this.block(head, f.body.map((b) => this.bodyItem(b)), rest, f.range);
   }
 
+  private repeat(r: RepeatDecl, comments: Comment[]): Doc {
+    const untilComments = commentsWithin(comments, r.until.range);
+    const rest = comments.filter((c) => !untilComments.includes(c));
+    const head: Doc = [
+      'repeat ',
+      r.name.name,
+      r.max ? [' max ', this.expr(r.max)] : '',
+      ' until ',
+      this.exprC(r.until, untilComments),
+      r.onFailure ? [' on_failure ', r.onFailure] : '',
+    ];
+    return this.block(head, r.body.map((b) => this.bodyItem(b)), rest, r.range);
+  }
+
   private trigger(d: TriggerDecl, comments: Comment[]): Doc {
     const props: Property[] = [this.triggerSource(d.source)];
     const withRecord = d.with;
@@ -731,6 +784,7 @@ class Printer {
       print: (inner) => ['run ', this.qname(d.plan), withRecord ? [' with ', this.recordLit(withRecord, inner)] : this.withTrailing('', inner)],
     });
     if (d.debounce) props.push(this.prop('debounce', this.expr(d.debounce), d.debounce.range));
+    if (d.consent) props.push(this.prop('consent', this.wordList(d.consent.map((s) => this.stringLit(s)))));
     return this.propertyBlock(['trigger ', d.name.name], d, props, comments);
   }
 
@@ -873,8 +927,32 @@ class Printer {
   }
 
   expr(e: Expr, min: Prec = Prec.Range, comments: readonly Comment[] = [], placed: Set<Comment> = new Set()): Doc {
-    const doc = this.exprInner(e, comments, placed);
+    const doc = isChainLink(e) && isChainLink(chainBase(e)) ? this.chain(e, comments, placed) : this.exprInner(e, comments, placed);
     return precOf(e) < min ? ['(', doc, ')'] : doc;
+  }
+
+  /**
+   * A left-nested chain (`a + b + …`, `a.b.c…`, `a[0][1]…`) printed in a loop from its innermost
+   * link outwards, to the same document the recursive printer makes: chains thousands of links
+   * long must not exhaust the stack.
+   */
+  private chain(e: ChainLink, comments: readonly Comment[], placed: Set<Comment>): Doc {
+    const sub = (x: Expr, min: Prec = Prec.Range): Doc => this.expr(x, min, comments, placed);
+    const links: ChainLink[] = [];
+    let cur: Expr = e;
+    while (isChainLink(cur)) {
+      links.push(cur);
+      cur = chainBase(cur);
+    }
+    let doc = sub(cur, leftPrec(links[links.length - 1]!));
+    for (let i = links.length - 1; i >= 0; i--) {
+      const x = links[i]!;
+      if (x.kind === 'BinaryExpr') doc = group(doc, ' ', x.op, indent(line, sub(x.right, operandPrecs(x)[1])));
+      else if (x.kind === 'MemberExpr') doc = [doc, '.', x.property.name];
+      else doc = [doc, '[', sub(x.index), ']'];
+      if (i > 0 && precOf(x) < leftPrec(links[i - 1]!)) doc = ['(', doc, ')'];
+    }
+    return doc;
   }
 
   private exprInner(e: Expr, comments: readonly Comment[], placed: Set<Comment>): Doc {

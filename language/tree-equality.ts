@@ -27,3 +27,79 @@ export function stripRanges(value: unknown): unknown {
 export function equalIgnoringRanges(a: unknown, b: unknown): boolean {
   return isDeepStrictEqual(stripRanges(a), stripRanges(b));
 }
+
+/** A closing bracket or a key, queued among the values still to be written. */
+class Emit {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * The tree written as a flat list of tokens, with what `stripRanges` drops left out and doc
+ * comments without trailing spaces; two trees are equal ignoring ranges when their lists are.
+ * Iterative: trees of long expression chains nest thousands deep.
+ */
+export function canonicalTokens(value: unknown, options: { readonly transparentParens?: boolean } = {}): string[] {
+  const out: string[] = [];
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    let v = stack.pop();
+    // Parentheses only group: `a == (not b)` and `a == not b` are one tree when both parse so.
+    while (options.transparentParens && v !== null && typeof v === 'object' && (v as { kind?: unknown }).kind === 'ParenExpr') v = (v as { inner: unknown }).inner;
+    if (v instanceof Emit) {
+      out.push(v.text);
+    } else if (Array.isArray(v)) {
+      out.push('[');
+      stack.push(new Emit(']'));
+      for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
+    } else if (v !== null && typeof v === 'object') {
+      out.push('{');
+      stack.push(new Emit('}'));
+      // Keys sorted (properties are set in source order, so key order is not meaning), queued
+      // last-first so they come out in order.
+      const record = v as Record<string, unknown>;
+      const keys: string[] = [];
+      for (const key in record) if (!(key === 'range' || key.endsWith('Range') || record[key] === undefined)) keys.push(key);
+      keys.sort();
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i]!;
+        const x = record[key];
+        if (key === 'comments' && Array.isArray(x)) stack.push(x.map((c) => (c as Comment).text));
+        else if (key === 'doc' && typeof x === 'string') stack.push(withoutTrailingSpaces(x));
+        else stack.push(x);
+        stack.push(new Emit(`k${key}`));
+      }
+    } else if (typeof v === 'number') {
+      out.push(Object.is(v, -0) ? 'n-0' : `n${v}`);
+    } else if (typeof v === 'string') {
+      // One token per string: no quoting needed to keep tokens apart.
+      out.push(`s${v}`);
+    } else {
+      out.push(`${typeof v}:${String(v)}`);
+    }
+  }
+  return out;
+}
+
+/** Each line without trailing spaces and tabs (a loop: /[ \t]+$/gm is quadratic on long runs). */
+function withoutTrailingSpaces(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => {
+      let end = l.length;
+      while (end > 0 && (l.charCodeAt(end - 1) === 32 || l.charCodeAt(end - 1) === 9)) end--;
+      return l.slice(0, end);
+    })
+    .join('\n');
+}
+
+/**
+ * Same tree ignoring positions (see `canonicalTokens`), without recursion; with
+ * `transparentParens`, also ignoring where parentheses were written (the grouping still counts).
+ */
+export function sameIgnoringRanges(a: unknown, b: unknown, options: { readonly transparentParens?: boolean } = {}): boolean {
+  const x = canonicalTokens(a, options);
+  const y = canonicalTokens(b, options);
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}

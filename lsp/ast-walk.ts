@@ -32,14 +32,24 @@ export function childrenOf(node: AstNode): AstNode[] {
   return out;
 }
 
-/** Depth-first, parents before children. Returning `false` from `visit` skips the children. */
+/**
+ * Depth-first, parents before children. Returning `false` from `visit` skips the children.
+ * An explicit stack, not recursion: expression chains nest thousands deep.
+ */
 export function walk(node: AstNode, visit: (node: AstNode, parents: readonly AstNode[]) => boolean | void): void {
   const parents: AstNode[] = [];
-  const go = (n: AstNode): void => {
-    if (visit(n, parents) === false) return;
+  // `undefined` marks the end of the children of the last parent.
+  const stack: (AstNode | undefined)[] = [node];
+  while (stack.length > 0) {
+    const n = stack.pop();
+    if (n === undefined) {
+      parents.pop();
+      continue;
+    }
+    if (visit(n, parents) === false) continue;
     parents.push(n);
-    for (const c of childrenOf(n)) go(c);
-    parents.pop();
-  };
-  go(node);
+    stack.push(undefined);
+    const kids = childrenOf(n);
+    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]);
+  }
 }

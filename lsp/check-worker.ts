@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { check } from '../compiler/index.js';
-import { PlanMemo } from '../compiler/plan-memo.js';
+import { PlanMemo } from '../compiler/index.js';
 import { ParseCache } from './parse-cache.js';
 import { bufferHost, serveWorker } from './worker-thread.js';
 

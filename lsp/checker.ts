@@ -8,8 +8,8 @@
  */
 import { resolve } from 'node:path';
 import { check, compile, type BoundModel } from '../compiler/index.js';
-import type { PlanIR } from '../compiler/ir/types.js';
-import type { Diagnostic } from '../language/diagnostic.js';
+import type { PlanIR } from '../compiler/index.js';
+import type { Diagnostic } from '../language/index.js';
 import type { CheckRequest, CheckResult as CheckedDiagnostics } from './check-worker.js';
 import { uriToPath } from './convert.js';
 import type { Workspace } from './workspace.js';

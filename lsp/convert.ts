@@ -4,7 +4,7 @@
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Position as LspPosition, Range as LspRange } from 'vscode-languageserver';
-import type { Position, Range } from '../language/diagnostic.js';
+import type { Position, Range } from '../language/index.js';
 
 export function toLspPosition(p: Position): LspPosition {
   return { line: Math.max(0, p.line - 1), character: Math.max(0, p.column - 1) };

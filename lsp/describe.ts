@@ -4,12 +4,12 @@
  */
 import type {
   Argument, CapabilityDecl, Expr, FieldDecl, PlanDecl, PolicyDecl, RecordType, ResourceDecl, StepDecl, TypeExpr,
-  GuardrailDecl, TriggerDecl, DurationLit, MoneyLit,
-} from '../language/ast.js';
-import { tierOf } from '../language/ast.js';
-import { typeText } from '../compiler/detail.js';
-import { printExpr } from '../language/printer.js';
-import type { OrchSymbol } from './index/model.js';
+  GuardrailDecl, RaceDecl, RepeatDecl, TriggerDecl, DurationLit, MoneyLit,
+} from '../language/index.js';
+import { tierOf } from '../language/index.js';
+import { typeText } from '../compiler/index.js';
+import { printExpr } from '../language/index.js';
+import type { OrchSymbol } from './symbol-index/model.js';
 
 export { typeText };
 
@@ -80,6 +80,14 @@ export function signatureOf(sym: OrchSymbol): string {
       return `${sym.role ?? 'field'} ${fieldText(n as FieldDecl)}`;
     case 'TypeAliasDecl':
       return `type ${sym.name} = ${typeText((n as unknown as { type: TypeExpr }).type)}`;
+    case 'RaceDecl': {
+      const r = n as RaceDecl;
+      return `race ${sym.name}: first of ${r.body.map((b) => b.name.name).join(', ')}`;
+    }
+    case 'RepeatDecl': {
+      const r = n as RepeatDecl;
+      return `repeat ${sym.name} max ${r.max?.value ?? '?'} until ${exprText(r.until)}${r.onFailure ? ` on_failure ${r.onFailure}` : ''}`;
+    }
     default:
       return `${sym.kind} ${sym.name}`;
   }

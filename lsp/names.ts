@@ -7,9 +7,9 @@
  */
 import { resolve } from 'node:path';
 import { symbolAt, type BoundModel, type OrchSymbol as CompilerSymbol } from '../compiler/index.js';
-import type { Range } from '../language/diagnostic.js';
+import type { Range } from '../language/index.js';
 import { containsOffset } from './convert.js';
-import type { FileIndex, OrchSymbol } from './index/model.js';
+import type { FileIndex, OrchSymbol } from './symbol-index/model.js';
 
 export interface NameTarget {
   /** Identity across files and compilations: `${absolute file}#${name offset}`. */
@@ -103,7 +103,7 @@ export interface IndexHost {
   isStd(path: string): boolean;
 }
 
-const AST_RENAMEABLE = new Set(['alias', 'type', 'capability', 'resource', 'policy', 'guardrail', 'plan', 'trigger', 'invariant', 'step', 'item', 'field']);
+const AST_RENAMEABLE = new Set(['alias', 'type', 'capability', 'resource', 'policy', 'guardrail', 'plan', 'trigger', 'invariant', 'step', 'race', 'repeat', 'item', 'field']);
 
 /** Fallback: the editor's own AST index (lsp/index/). */
 export class IndexNames implements NameSource {

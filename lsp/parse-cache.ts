@@ -4,7 +4,7 @@
  * worker, where one file is checked again after every keystroke.
  */
 import { resolve } from 'node:path';
-import { reparse, type ParsedText } from '../language/incremental.js';
+import { reparse, type ParsedText } from '../language/index.js';
 import type { ParseOutput } from '../language/index.js';
 
 export class ParseCache {

@@ -8,14 +8,17 @@ import {
   TextDocuments, TextDocumentSyncKind, type Connection, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { STD_DIR } from '../compiler/load.js';
+import { STD_DIR } from '../compiler/index.js';
 import { Checker } from './checker.js';
 import { uriToPath } from './convert.js';
 import { DiagnosticsScheduler } from './diagnostics.js';
 import { codeActions, toLspDiagnostic } from './features/code-actions.js';
 import { complete } from './features/completion.js';
 import { foldingRanges } from './features/folding.js';
-import { formatDocument } from './features/formatting.js';
+import { codeLenses } from './features/code-lens.js';
+import { documentLinks, readTextFile } from './features/document-links.js';
+import { formatDocument, formatRange } from './features/formatting.js';
+import { inlayHints } from './features/inlay-hints.js';
 import { hover } from './features/hover.js';
 import { planPreview, type PreviewParams } from './features/preview.js';
 import { definition, highlights, prepareRename, references, rename, REQUEST_FAILED } from './features/navigation.js';
@@ -28,8 +31,13 @@ import {
 } from './features/verify.js';
 import type { VerifyRequest } from './verify-worker.js';
 import { WorkerThread } from './worker-thread.js';
+import { summarizePlans, type EstimateRequest, type PlanSteps } from './estimate-worker.js';
+import { StepEstimates } from './step-estimates.js';
 import { Workspace } from './workspace.js';
+import type { FileIndex } from './symbol-index/model.js';
 import { PublishedDiagnostics } from './published.js';
+import { currencyOf } from './units.js';
+import { serverVersion } from './version.js';
 
 export interface ServerOptions {
   /** Debounce before re-checking after an edit (ms). Overridable by initializationOptions.diagnosticsDelay. */
@@ -82,6 +90,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   };
 
   /** Per document: a check is running, and whether another was asked for meanwhile. */
+  /** Inlay hints on/off: `initializationOptions.inlayHints` or the `orch.inlayHints.enabled` setting. */
+  let inlayHintsEnabled = true;
+
   const inFlight = new Map<string, { again: boolean }>();
   const publish = async (uri: string, isCurrent: () => boolean): Promise<void> => {
     const doc = documents.get(uri);
@@ -126,8 +137,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const roots = (params.workspaceFolders ?? []).map((f) => uriToPath(f.uri));
     if (roots.length === 0 && params.rootUri) roots.push(uriToPath(params.rootUri));
     workspace.roots = roots;
-    const init = (params.initializationOptions ?? {}) as { diagnosticsDelay?: unknown };
+    const init = (params.initializationOptions ?? {}) as { diagnosticsDelay?: unknown; inlayHints?: unknown };
     if (typeof init.diagnosticsDelay === 'number' && init.diagnosticsDelay >= 0) scheduler.delayMs = init.diagnosticsDelay;
+    if (typeof init.inlayHints === 'boolean') inlayHintsEnabled = init.inlayHints;
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
@@ -141,14 +153,33 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         documentSymbolProvider: true,
         workspaceSymbolProvider: true,
         documentFormattingProvider: true,
+        documentRangeFormattingProvider: true,
+        codeLensProvider: { resolveProvider: false },
+        inlayHintProvider: { resolveProvider: false },
+        documentLinkProvider: { resolveProvider: false },
         foldingRangeProvider: true,
         codeActionProvider: { codeActionKinds: ['quickfix'] },
         semanticTokensProvider: { legend: SEMANTIC_TOKENS_LEGEND, full: true },
         executeCommandProvider: { commands: [VERIFY_COMMAND] },
       },
-      serverInfo: { name: 'orch-lsp', version: '0.1.0' },
+      serverInfo: { name: 'orch-lsp', version: serverVersion() },
     };
   });
+  connection.onInitialized(() => {
+    const roots = workspace.roots.length ? workspace.roots.join(', ') : '(no workspace folder)';
+    try {
+      connection.console.info(`Orch language server ${serverVersion()} started (Node ${process.version}, pid ${process.pid}); workspace: ${roots}; std library: ${STD_DIR}`);
+    } catch {
+      // A client that closed at once hears nothing.
+    }
+  });
+  connection.onDidChangeConfiguration(guard('configuration', undefined, (p) => {
+    const enabled = (p.settings as { orch?: { inlayHints?: { enabled?: unknown } } } | null)?.orch?.inlayHints?.enabled;
+    if (typeof enabled !== 'boolean' || enabled === inlayHintsEnabled) return;
+    inlayHintsEnabled = enabled;
+    // Clients that support it ask again; the others on their next edit or scroll.
+    void connection.languages.inlayHint.refresh().catch(() => undefined);
+  }));
 
   documents.onDidOpen((e) => {
     workspace.touch();
@@ -163,6 +194,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     scheduler.cancel(e.document.uri);
     workspace.forget(uriToPath(e.document.uri));
     checker.forget(uriToPath(e.document.uri));
+    estimates.forget(uriToPath(e.document.uri));
     published.forget(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
     // Importers now see the file on disk instead of the closed buffer.
@@ -177,6 +209,26 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       for (const importer of workspace.importersOf(path)) scheduler.schedule(workspace.uriOf(importer));
     }
   }));
+
+  /** The parsed modules of a file and of the files it imports directly (for the currency). */
+  const ownAndImported = (path: string) =>
+    [path, ...workspace.importsOf(path)].flatMap((f) => (workspace.isStd(f) ? [] : (workspace.parsed(f)?.module ?? [])));
+
+  const estimator = new WorkerThread<EstimateRequest, PlanSteps[]>('estimate-worker');
+  const estimates = new StepEstimates(
+    (path) => {
+      const files: Record<string, string> = {};
+      for (const doc of documents.all()) files[uriToPath(doc.uri)] = doc.getText();
+      // In-process only when no worker thread can run (same answer, just blocking).
+      return estimator.request({ entry: path, files }) ?? Promise.resolve(summarizePlans(checker.check(path).plans));
+    },
+    () => workspace.generation,
+    () => void connection.languages.inlayHint.refresh().catch(() => undefined),
+  );
+
+  /** The parsed user modules a file's index consulted (itself first, the std library left out). */
+  const userModules = (index: FileIndex) =>
+    [index.module, ...[...index.tables.values()].filter((t) => t.file !== index.file && !workspace.isStd(t.file)).map((t) => t.module)];
 
   const docContext = (uri: string, position: { line: number; character: number }) => {
     const doc = documents.get(uri);
@@ -237,6 +289,30 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const doc = documents.get(p.textDocument.uri);
     return doc ? formatDocument(uriToPath(p.textDocument.uri), doc.getText()) : [];
   }));
+  connection.onDocumentRangeFormatting(guard('rangeFormatting', [], (p) => {
+    const doc = documents.get(p.textDocument.uri);
+    return doc ? formatRange(uriToPath(p.textDocument.uri), doc.getText(), p.range) : [];
+  }));
+  connection.onCodeLens(guard('codeLens', [], (p) => {
+    const table = workspace.declarations(uriToPath(p.textDocument.uri));
+    return table ? codeLenses(table, p.textDocument.uri) : [];
+  }));
+  connection.languages.inlayHint.on(guard('inlayHint', [], async (p) => {
+    const doc = documents.get(p.textDocument.uri);
+    if (!inlayHintsEnabled || !doc) return [];
+    const path = uriToPath(p.textDocument.uri);
+    const plans = await estimates.get(path);
+    // The current parse (no symbol tables, no references): where every step is now.
+    const parsed = workspace.parsed(path);
+    const now = documents.get(p.textDocument.uri);
+    if (!parsed || plans.length === 0 || !now) return [];
+    return inlayHints({ module: parsed.module, plans, currency: currencyOf(ownAndImported(path)), lines: now.getText().split(/\r\n|\r|\n/) }, p.range);
+  }));
+  connection.onDocumentLinks(guard('documentLinks', [], (p) => {
+    const path = uriToPath(p.textDocument.uri);
+    const parsed = workspace.parsed(path);
+    return parsed ? documentLinks(parsed.module, workspace.index(path), path, readTextFile) : [];
+  }));
   connection.onFoldingRanges(guard('folding', [], (p) => {
     const parsed = workspace.parsed(uriToPath(p.textDocument.uri));
     return parsed ? foldingRanges(parsed.module) : [];
@@ -252,7 +328,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const path = uriToPath(p.uri);
     const result = checker.check(path);
     const plans = (workspace.declarations(path)?.symbols ?? []).filter((s) => s.kind === 'plan').map((s) => s.name);
-    return planPreview(result, p.uri, plans, typeof p.plan === 'string' ? p.plan : undefined);
+    const index = workspace.index(path);
+    return planPreview(result, p.uri, plans, typeof p.plan === 'string' ? p.plan : undefined, {
+      currency: currencyOf(index ? userModules(index) : []),
+      steps: index,
+    });
   }));
 
   const verifier = new WorkerThread<VerifyRequest, VerifyOutcome>('verify-worker');
@@ -284,6 +364,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   connection.onShutdown(() => {
     verifier.dispose();
+    estimator.dispose();
     scheduler.dispose();
     checker.dispose();
   });

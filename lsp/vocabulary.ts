@@ -1,7 +1,7 @@
 /** The words of the language by the block they may appear in (LANGUAGE.md §4), for completion. */
 import {
   CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES,
-} from '../language/ast.js';
+} from '../language/index.js';
 
 export const TOP_LEVEL_KEYWORDS = [
   'module', 'import', 'type', 'capability', 'resource', 'policy', 'guardrail', 'context', 'plan', 'trigger',
@@ -14,9 +14,11 @@ export const BLOCK_KEYWORDS: Readonly<Record<string, readonly string[]>> = {
   resource: ['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy'],
   policy: ['strategy', 'weights', 'budget', 'prefer', 'max_fallbacks', 'require_consent', 'rate_limit'],
   guardrail: ['severity', 'category', 'message', 'forbid', 'require', 'assert', 'check'],
-  plan: ['goal', 'input', 'policy', 'guardrails', 'priority', 'deadline', 'concurrency', 'on_failure', 'step', 'for', 'success', 'output', 'invariant'],
+  plan: ['goal', 'input', 'policy', 'guardrails', 'priority', 'deadline', 'concurrency', 'on_failure', 'step', 'for', 'race', 'repeat', 'success', 'output', 'invariant'],
   step: ['after', 'on', 'fallback', 'compensate', 'timeout', 'retry', 'join', 'on_failure', 'priority', 'when'],
-  for: ['step', 'for'],
+  for: ['step', 'for', 'race', 'repeat'],
+  race: ['step'],
+  repeat: ['step', 'for', 'race', 'repeat'],
   trigger: ['schedule', 'timezone', 'event', 'manual', 'api', 'when', 'after', 'run', 'with', 'debounce'],
   invariant: ['always', 'never', 'eventually'],
   simulate: ['output', 'fail', 'latency', 'cost'],
@@ -66,6 +68,26 @@ export const STEP_ATTRIBUTES: Readonly<Record<string, string>> = {
   duration: 'duration: how long the step ran',
   cost: 'money: what the step cost',
   resource: 'string: the resource it ran on',
+};
+
+/** What a `race NAME` block exposes (LANGUAGE.md §7.1). */
+export const RACE_ATTRIBUTES: Readonly<Record<string, string>> = {
+  winner: 'the name of the branch that completed first (null until one does)',
+  output: 'the winning branch’s output',
+  status: 'pending | running | completed | failed',
+  started: 'bool: the race has started',
+  completed: 'bool: a branch won',
+  failed: 'bool: every branch ended without completing',
+};
+
+/** What a `repeat NAME` block exposes (LANGUAGE.md §7.1). */
+export const REPEAT_ATTRIBUTES: Readonly<Record<string, string>> = {
+  index: 'int, inside the loop: the current iteration, from 0',
+  previous: 'inside the loop: the previous iteration’s steps (`NAME.previous.step.output`), null in the first — read it with ??',
+  iterations: 'int, after the loop: how many iterations ran',
+  status: 'pending | running | completed | failed (exhausted)',
+  completed: 'bool: the loop ended with its condition holding',
+  failed: 'bool: the loop was exhausted',
 };
 
 export const EXPRESSION_ROOTS: Readonly<Record<string, string>> = {

@@ -7,14 +7,14 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { Module } from '../language/ast.js';
-import type { Diagnostic } from '../language/diagnostic.js';
-import { reparse } from '../language/incremental.js';
+import type { Module } from '../language/index.js';
+import type { Diagnostic } from '../language/index.js';
+import { reparse } from '../language/index.js';
 import type { ParseOutput } from '../language/index.js';
 import { pathToUri, uriToPath } from './convert.js';
-import { collectDeclarations } from './index/declarations.js';
-import type { DeclarationTable, FileIndex } from './index/model.js';
-import { buildFileIndex, resolveFileImport } from './index/references.js';
+import { collectDeclarations } from './symbol-index/declarations.js';
+import type { DeclarationTable, FileIndex } from './symbol-index/model.js';
+import { buildFileIndex, resolveFileImport } from './symbol-index/references.js';
 
 export interface ParsedFile {
   readonly path: string;

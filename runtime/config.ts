@@ -1,34 +1,47 @@
 /**
- * `orch.config.js|mjs|json`, found next to the plan (its base_dir) or in the working directory:
- * JS policy hooks (`preExecution`, `postExecution`) and secrets. Secrets resolve from the
- * environment first, then the config; every resolved value is registered with the redactor.
+ * `orch.config.js|mjs|json` of the plan's project directory (never the working directory, never
+ * a folder an IR file names): JS policy hooks (`preExecution`, `postExecution`), secrets and
+ * limits. Secrets resolve from the environment first, then the config; every resolved value is
+ * registered with the redactor.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { isInside } from './executor/handler-path.js';
+import { parseAge } from './journal/retention.js';
+import type { Redactor } from './redact.js';
 import type { PolicyHooks } from './scheduler/types.js';
 
 export interface OrchConfig {
   readonly file: string | null;
   readonly hooks: PolicyHooks;
   readonly secrets: { readonly [name: string]: string };
+  /** `maxOutputBytes`: the largest handler output (serialized JSON, UTF-8) a step may return. */
+  readonly maxOutputBytes?: number | null;
+  /** `retention` (e.g. `"30d"`): finished runs older than this are pruned from the journal. */
+  readonly retentionMs?: number | null;
+  /** Consent scopes granted to every run of this project (LANGUAGE.md §7.2). */
+  readonly consent?: readonly string[];
 }
 
-export const EMPTY_CONFIG: OrchConfig = { file: null, hooks: {}, secrets: {} };
+export const EMPTY_CONFIG: OrchConfig = { file: null, hooks: {}, secrets: {}, maxOutputBytes: null };
 
 const NAMES = ['orch.config.js', 'orch.config.mjs', 'orch.config.json'];
 
-export function findConfig(dirs: readonly string[]): string | null {
-  for (const dir of dirs)
-    for (const name of NAMES) {
-      const file = join(resolve(dir), name);
-      if (existsSync(file)) return file;
-    }
+/** The config file of a project directory; a symlink leading out of the directory is refused. */
+export function findConfig(root: string): string | null {
+  for (const name of NAMES) {
+    const file = join(resolve(root), name);
+    if (!existsSync(file)) continue;
+    if (!isInside(realpathSync(root), realpathSync(file)))
+      throw new Error(`${file} is a link to a file outside the project directory ${root}`);
+    return file;
+  }
   return null;
 }
 
-export async function loadConfig(dirs: readonly string[]): Promise<OrchConfig> {
-  const file = findConfig(dirs);
+export async function loadConfig(root: string): Promise<OrchConfig> {
+  const file = findConfig(root);
   if (!file) return EMPTY_CONFIG;
   let raw: Record<string, unknown>;
   try {
@@ -40,6 +53,7 @@ export async function loadConfig(dirs: readonly string[]): Promise<OrchConfig> {
   } catch (err) {
     throw new Error(`cannot load ${file}: ${(err as Error).message}`);
   }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${file} must hold an object`);
   const hooksSrc = (raw.hooks && typeof raw.hooks === 'object' ? raw.hooks : raw) as Record<string, unknown>;
   const hooks: { -readonly [K in keyof PolicyHooks]: PolicyHooks[K] } = {};
   if (typeof hooksSrc.preExecution === 'function') hooks.preExecution = hooksSrc.preExecution as PolicyHooks['preExecution'];
@@ -47,33 +61,18 @@ export async function loadConfig(dirs: readonly string[]): Promise<OrchConfig> {
   const secrets: Record<string, string> = {};
   if (raw.secrets && typeof raw.secrets === 'object')
     for (const [k, v] of Object.entries(raw.secrets as Record<string, unknown>)) secrets[k] = String(v);
-  return { file, hooks, secrets };
-}
-
-/** Remembers every secret value that was handed out and blanks it wherever it shows up. */
-export class Redactor {
-  private readonly values = new Set<string>();
-
-  add(value: string): void {
-    if (value.length > 0) this.values.add(value);
+  const limit = raw.maxOutputBytes;
+  if (limit !== undefined && !(typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0))
+    throw new Error(`${file}: maxOutputBytes must be a positive whole number of bytes`);
+  let retentionMs: number | null = null;
+  if (raw.retention !== undefined) {
+    retentionMs = typeof raw.retention === 'string' ? parseAge(raw.retention) : null;
+    if (retentionMs === null) throw new Error(`${file}: retention must be an age such as "30d", "12h" or "90m"`);
   }
-
-  text(s: string): string {
-    if (this.values.size === 0) return s;
-    let out = s;
-    for (const v of this.values) if (out.includes(v)) out = out.split(v).join('***');
-    // A value inside a JSON string may carry escapes; cover the JSON-escaped form too.
-    for (const v of this.values) {
-      const j = JSON.stringify(v).slice(1, -1);
-      if (j !== v && out.includes(j)) out = out.split(j).join('***');
-    }
-    return out;
-  }
-
-  value<T>(v: T): T {
-    if (this.values.size === 0) return v;
-    return JSON.parse(this.text(JSON.stringify(v) ?? 'null')) as T;
-  }
+  const consent = raw.consent;
+  if (consent !== undefined && !(Array.isArray(consent) && consent.every((s) => typeof s === 'string')))
+    throw new Error(`${file}: consent must be a list of scope names, e.g. ["health_data"]`);
+  return { file, hooks, secrets, maxOutputBytes: limit ?? null, retentionMs, consent: (consent as string[] | undefined) ?? [] };
 }
 
 export function secretResolver(config: OrchConfig, redactor: Redactor, env: NodeJS.ProcessEnv = process.env) {

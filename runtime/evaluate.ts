@@ -10,7 +10,7 @@
  * Member access on `null`/missing values yields `null` (so `x.output.f ?? d` works for a skipped
  * `x`); type errors (e.g. `len(3)`, adding a list to a number) throw `EvalError`.
  */
-import type { BuiltinFn, ExprIR, StepView } from '../compiler/ir/types.js';
+import type { BlockView, BuiltinFn, ExprIR, StepView } from '../compiler/index.js';
 
 export class EvalError extends Error {
   constructor(message: string) {
@@ -26,6 +26,10 @@ export interface EvalEnv {
   readonly items?: { readonly [name: string]: unknown };
   /** The view of another step (`{op:'step'}`); `undefined` when unknown. */
   readonly step?: (id: string) => StepView | undefined;
+  /** v2: the view of a `race` or `repeat` block (`{op:'block'}`); `undefined` when unknown. */
+  readonly block?: (id: string) => BlockView | undefined;
+  /** v2: a loop's previous iteration (step views by id), `null` in the first (`{op:'previous'}`). */
+  readonly previous?: (loop: string) => { readonly [id: string]: StepView } | null;
   /** Resolves `secret("NAME")`; without it a secret evaluates to the redaction marker. */
   readonly secret?: (name: string) => string;
   /** Current time in epoch ms, for `now()`. Injected so the verifier's virtual clock works. */
@@ -43,6 +47,42 @@ export const DATA_CLASS_RANK: { readonly [name: string]: number } = {
 };
 
 export function evaluate(expr: ExprIR, env: EvalEnv): unknown {
+  if (isLink(expr) && isLink(linkBase(expr))) return evaluateChain(expr, env);
+  return evaluateNode(expr, env);
+}
+
+type Link = Extract<ExprIR, { left: ExprIR }> | Extract<ExprIR, { op: 'get' | 'index' }>;
+
+function isLink(e: ExprIR): e is Link {
+  return 'left' in e || e.op === 'get' || e.op === 'index';
+}
+
+function linkBase(e: Link): ExprIR {
+  return 'left' in e ? e.left : e.object;
+}
+
+/**
+ * A left-nested chain (`a + b + …`, `x.a.b…`) in a loop from its innermost link outwards: a
+ * chain thousands of links long must not exhaust the stack. Each link is evaluated as itself
+ * with its left side replaced by the value already computed (short-circuits are kept).
+ */
+function evaluateChain(expr: Link, env: EvalEnv): unknown {
+  const links: Link[] = [];
+  let cur: ExprIR = expr;
+  while (isLink(cur)) {
+    links.push(cur);
+    cur = linkBase(cur);
+  }
+  let value = evaluateNode(cur, env);
+  for (let i = links.length - 1; i >= 0; i--) {
+    const link = links[i]!;
+    const known = { op: 'lit', value } as ExprIR;
+    value = evaluateNode(('left' in link ? { ...link, left: known } : { ...link, object: known }) as ExprIR, env);
+  }
+  return value;
+}
+
+function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
   switch (expr.op) {
     case 'lit':
       return expr.value;
@@ -93,6 +133,14 @@ export function evaluate(expr: ExprIR, env: EvalEnv): unknown {
     }
     case 'range':
       return { from: evaluate(expr.from, env), to: evaluate(expr.to, env) };
+    case 'block': {
+      const view = env.block?.(expr.id);
+      if (!view) throw new EvalError(`unknown block "${expr.id}"`);
+      return view;
+    }
+    case 'previous':
+      if (!env.previous) throw new EvalError(`"${expr.loop}.previous" is only known inside the loop`);
+      return env.previous(expr.loop);
     case 'and':
       return truthy(evaluate(expr.left, env)) && truthy(evaluate(expr.right, env));
     case 'or':

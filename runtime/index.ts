@@ -13,19 +13,25 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import type { PlanIR } from '../compiler/ir/types.js';
-import { describeValueErrors, validateValue } from '../compiler/ir/validate-value.js';
-import { EMPTY_CONFIG, loadConfig, Redactor, secretResolver, type OrchConfig } from './config.js';
+import type { PlanIR } from '../compiler/index.js';
+import { describeValueErrors, validateValue } from '../compiler/index.js';
+import { RETENTION_INTERVAL_MS } from './journal/retention.js';
+import { EMPTY_CONFIG, loadConfig, secretResolver, type OrchConfig } from './config.js';
+import { projectRoot } from './executor/handler-path.js';
 import { fillDefaults, WorkerExecutor, type WorkerExecutorOptions } from './executor/worker-executor.js';
 import { SqliteJournal } from './journal/sqlite-journal.js';
+import { SharedLimits } from './limits/shared-limits.js';
+import { SqliteLimitStore } from './limits/sqlite-store.js';
+import { Redactor } from './redact.js';
+import { redactingJournal } from './redacting-journal.js';
 import { realClock } from './scheduler/clock.js';
 import { replay } from './scheduler/replay.js';
+import { InProcessLimits, type LimitsProvider } from './scheduler/index.js';
 import { Run } from './scheduler/run.js';
 import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './scheduler/types.js';
 
 export { Run, RunDetached } from './scheduler/run.js';
 export { SqliteJournal } from './journal/sqlite-journal.js';
-export type { ExecutionResult, RunEvent } from './scheduler/types.js';
 
 export const DEFAULT_DB = join('.orch', 'runs.db');
 
@@ -50,6 +56,12 @@ export interface RuntimeOptions extends WorkerExecutorOptions {
    * memory until a signal arrives (`orch run`; `orch serve` keeps waiting).
    */
   readonly suspendOnApproval?: boolean;
+  /**
+   * Who keeps resource slots and rate windows for all runs and sub-plans of this runtime. By
+   * default the journal database (shared with every process using it), or this process's memory
+   * without a file journal.
+   */
+  readonly limits?: LimitsProvider;
 }
 
 export interface StartOptions {
@@ -58,17 +70,19 @@ export interface StartOptions {
   readonly runId?: string;
   /** Sees every journal event of the run (after it happened; redacted). */
   readonly onEvent?: (event: RunEvent, run: RunReader) => void;
-  /** Directory to look for orch.config.* in besides the plan's base_dir (default: cwd). */
-  readonly cwd?: string;
+  /** Replaces the plan project's orch.config.* (which is the only one read otherwise). */
   readonly config?: OrchConfig;
   readonly suspendOnApproval?: boolean;
+  /** Consent scopes granted to this run, besides the config's `consent`. */
+  readonly consent?: readonly string[];
+  /** The finished run this one retries (`Runtime.retry`). */
+  readonly retryOf?: string;
 }
 
 export interface ResumeOptions {
   readonly rerunInFlight?: boolean;
   readonly suspendOnApproval?: boolean;
   readonly onEvent?: (event: RunEvent, run: RunReader) => void;
-  readonly cwd?: string;
   readonly config?: OrchConfig;
 }
 
@@ -91,13 +105,19 @@ export class Runtime {
   private readonly suspendOnApproval: boolean;
   /** One redactor for everything this runtime writes: a secret seen once is blanked everywhere. */
   private readonly redactor = new Redactor();
+  readonly limits: LimitsProvider;
+  private readonly ownsLimits: SharedLimits | null = null;
 
   private constructor(opts: RuntimeOptions) {
     this.journal = opts.db === null ? null : new SqliteJournal(resolve(opts.db ?? DEFAULT_DB));
+    if (opts.limits) this.limits = opts.limits;
+    else if (this.journal && this.journal.path !== ':memory:' && !this.journal.path.endsWith(':memory:')) {
+      this.ownsLimits = new SharedLimits(new SqliteLimitStore(this.journal.path));
+      this.limits = this.ownsLimits;
+    } else this.limits = new InProcessLimits();
     this.clock = opts.clock ?? realClock;
     this.pollMs = opts.controlPollMs ?? 200;
     this.suspendOnApproval = opts.suspendOnApproval ?? false;
-    if (this.journal) this.journal.redactText = (t) => this.redactor.text(t);
     if (opts.executor) {
       this.executor = opts.executor;
       this.ownsExecutor = null;
@@ -120,21 +140,44 @@ export class Runtime {
     const input = fillDefaults(plan.input, opts.input ?? {});
     const check = validateValue(plan.input, input);
     if (!check.ok) throw new RuntimeUsageError(`input does not match plan ${plan.plan}: ${describeValueErrors(check.errors)}`);
-    const config = opts.config ?? (await loadConfig([plan.base_dir, opts.cwd ?? process.cwd()]));
+    const config = opts.config ?? (await this.projectConfig(plan));
     const runId = opts.runId ?? newRunId(plan.plan);
     if (this.journal?.getRun(runId)) throw new RuntimeUsageError(`run ${runId} already exists`);
-    const { deps, redactor } = this.deps(config, opts.onEvent);
-    this.journal?.registerRun(runId, plan.plan, plan, input, this.clock.now());
+    const { deps, redactor } = this.deps(plan, config, opts.onEvent);
+    // The IR holds no secret values (only `secret("NAME")` expressions) and must stay intact for resume.
+    this.journal?.registerRun(runId, plan.plan, plan, redactor.value(input), this.clock.now());
     const run = new Run(plan, deps, {
       runId,
       input,
       context: opts.context,
+      consent: [...new Set([...(config.consent ?? []), ...(opts.consent ?? [])])].sort(),
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
+      ...(opts.retryOf ? { retryOf: opts.retryOf } : {}),
     });
     return this.track(run, redactor);
   }
 
   /** Continues an interrupted (or paused) run from its journal. */
+  /**
+   * Retries a failed, timed-out or cancelled run: a new run of the plan IR and input its journal
+   * holds (the IR it started with, even if the source changed since), with the consent it was
+   * granted, recorded as `retryOf` in the new run's `plan_created`. Every step runs again: a
+   * finished run may have compensated what it did, so nothing of it is reused.
+   */
+  async retry(runId: string, opts: Omit<StartOptions, 'input' | 'consent' | 'retryOf'> = {}): Promise<ActiveRun> {
+    const journal = this.requireJournal();
+    const row = journal.getRun(runId);
+    if (!row) throw new RuntimeUsageError(`no run ${runId} in ${journal.path}`);
+    if (!row.ir) throw new RuntimeUsageError(`run ${runId} is a sub-plan run; retry its parent ${row.parent_id ?? ''}`);
+    if (!['failed', 'timeout', 'cancelled'].includes(row.status))
+      throw new RuntimeUsageError(`run ${runId} is ${row.status}: only a failed, timed-out or cancelled run can be retried`);
+    // The journal keeps inputs redacted: a secret value in them cannot be sent again.
+    if (row.input?.includes('"***"')) throw new RuntimeUsageError(`run ${runId} cannot be retried: its journaled input holds a redacted secret (start a new run with the input instead)`);
+    const first = journal.load(runId)[0];
+    const consent = first?.type === 'plan_created' && Array.isArray(first.data.consent) ? (first.data.consent as string[]) : [];
+    return this.start(JSON.parse(row.ir) as PlanIR, { ...opts, input: row.input ? JSON.parse(row.input) : {}, consent, retryOf: runId });
+  }
+
   async resume(runId: string, opts: ResumeOptions = {}): Promise<ActiveRun> {
     const journal = this.requireJournal();
     const row = journal.getRun(runId);
@@ -145,15 +188,18 @@ export class Runtime {
     if (restored.terminal) throw new RuntimeUsageError(`run ${runId} has already finished (${row.status})`);
     if (this.active.has(runId)) throw new RuntimeUsageError(`run ${runId} is already running in this process`);
     const plan = JSON.parse(row.ir) as PlanIR;
-    const config = opts.config ?? (await loadConfig([plan.base_dir, opts.cwd ?? process.cwd()]));
-    const { deps, redactor } = this.deps(config, opts.onEvent);
+    const config = opts.config ?? (await this.projectConfig(plan));
+    const { deps, redactor } = this.deps(plan, config, opts.onEvent);
     // Signals and context values sent while no process ran the run are applied before it starts,
     // so an approval answered offline is seen by the approval step right away.
     const early = journal.takeControls(runId);
     const context: Record<string, unknown> = {};
     for (const c of early) if (c.kind === 'context' && c.payload) Object.assign(context, JSON.parse(c.payload));
+    // The grants the run started with (its first event): hooks keep seeing them after a resume.
+    const granted = events[0]?.type === 'plan_created' && Array.isArray(events[0].data.consent) ? (events[0].data.consent as string[]) : [];
     const run = new Run(plan, deps, {
       runId,
+      consent: granted,
       input: row.input ? JSON.parse(row.input) : {},
       context,
       restored,
@@ -166,6 +212,7 @@ export class Runtime {
         run.signal(c.step_id, p.decision === 'reject' ? 'reject' : 'approve', (p.by as string) ?? null, (p.comment as string) ?? null);
       }
     const active = this.track(run, redactor);
+    for (const c of early) if (c.kind === 'cancel_step' && c.step_id) run.cancelStep(c.step_id, 'cancelled by user');
     // A cancel the previous process never got to apply still counts (a stale pause does not:
     // resuming is the explicit request to continue).
     if (early.some((c) => c.kind === 'cancel')) run.cancel('cancelled by user');
@@ -225,6 +272,26 @@ export class Runtime {
     return { ok: true, message: `signal recorded for ${runId}; delivered by ${where}` };
   }
 
+  /**
+   * Cancels one step of a run (LANGUAGE.md §7.1, `orch cancel RUN --step STEP`): here, or in the
+   * process running it (through the journal's controls), or at the next `orch resume`.
+   */
+  async cancelStep(runId: string, stepId: string): Promise<ControlOutcome> {
+    const local = this.active.get(runId);
+    if (local) {
+      const r = local.cancelStep(stepId, 'cancelled by user');
+      return r === 'ok' ? { ok: true, message: `cancelled step ${stepId} of ${runId}` } : { ok: false, message: r };
+    }
+    const journal = this.requireJournal();
+    const row = journal.getRun(runId);
+    if (!row) return { ok: false, message: `no run ${runId}` };
+    if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
+      return { ok: false, message: `run ${runId} has already finished (${row.status})` };
+    journal.addControl(runId, 'cancel_step', stepId);
+    const where = journal.ownedElsewhere(runId) ? `process ${row.owner_pid}` : `the next \`orch resume ${runId}\``;
+    return { ok: true, message: `cancel of step ${stepId} recorded for ${runId}; applied by ${where}` };
+  }
+
   /** Merges context values into every run in flight here. */
   updateContextAll(values: Record<string, unknown>): void {
     for (const run of this.active.values()) run.updateContext(values);
@@ -249,23 +316,45 @@ export class Runtime {
     } else for (const run of this.active.values()) run.cancel('runtime closed');
     this.stopPolling();
     await this.ownsExecutor?.close();
+    await this.ownsLimits?.close();
     this.journal?.close();
   }
 
   // ───────────────────────────── internals ─────────────────────────────
+
+  private retainedAt = -Infinity;
+
+  /** The config's `retention`, at most once an hour per runtime (a run start triggers it). */
+  private applyRetention(ms: number): void {
+    const now = Date.now();
+    if (!this.journal || now - this.retainedAt < RETENTION_INTERVAL_MS) return;
+    this.retainedAt = now;
+    this.journal.prune(now - ms);
+  }
 
   private requireJournal(): SqliteJournal {
     if (!this.journal) throw new RuntimeUsageError('this runtime has no journal (--db)');
     return this.journal;
   }
 
-  private deps(config: OrchConfig, onEvent?: (e: RunEvent, r: RunReader) => void) {
+  /** The orch.config.* of the plan's project directory, and only that one. */
+  private async projectConfig(plan: PlanIR): Promise<OrchConfig> {
+    try {
+      return await loadConfig(projectRoot(plan.base_dir));
+    } catch (err) {
+      throw new RuntimeUsageError((err as Error).message);
+    }
+  }
+
+  private deps(plan: PlanIR, config: OrchConfig, onEvent?: (e: RunEvent, r: RunReader) => void) {
     const redactor = this.redactor;
     for (const v of Object.values(config.secrets)) redactor.add(v);
+    if (config.maxOutputBytes != null) this.ownsExecutor?.limitOutputs(plan.base_dir, config.maxOutputBytes);
+    if (config.retentionMs != null) this.applyRetention(config.retentionMs);
     const deps = {
       clock: this.clock,
       executor: this.executor,
-      journal: this.journal ?? undefined,
+      journal: this.journal ? redactingJournal(this.journal, redactor) : undefined,
       hooks: config.hooks,
       secret: secretResolver(config, redactor),
       configSecrets: config.secrets,
@@ -273,6 +362,7 @@ export class Runtime {
       // Changes arriving in one event-loop turn share a transaction (measured: ~75 events per
       // commit on the 10k-step bench), and an idle run commits on the very next turn.
       defer: (f: () => void) => setImmediate(f),
+      limits: this.limits,
       observe: onEvent ? (e: RunEvent, r: RunReader) => onEvent(redactor.value(e), r) : undefined,
     };
     return { deps, redactor };
@@ -318,6 +408,7 @@ export class Runtime {
           else if (c.kind === 'resume') run.resume();
           else if (c.kind === 'cancel') run.cancel('cancelled by user');
           else if (c.kind === 'context') run.updateContext(payload);
+          else if (c.kind === 'cancel_step' && c.step_id) run.cancelStep(c.step_id, 'cancelled by user');
           else if (c.kind === 'signal' && c.step_id)
             run.signal(c.step_id, payload.decision === 'reject' ? 'reject' : 'approve', (payload.by as string) ?? null, (payload.comment as string) ?? null);
         }
@@ -355,3 +446,33 @@ export async function resumeRun(runId: string, opts: ResumeOptions & RuntimeOpti
 }
 
 export { EMPTY_CONFIG };
+
+// What the layers above use of this one. The scheduler's types are its contract: all of them.
+export type * from './scheduler/types.js';
+export { REDACTED, evaluate, truthy } from './evaluate.js';
+export type { EvalEnv } from './evaluate.js';
+export { workerScript } from './executor/worker-executor.js';
+export type { RunRow } from './journal/sqlite-journal.js';
+export { parseAge } from './journal/retention.js';
+export type { PruneResult } from './journal/retention.js';
+export { openSqlite, sqliteDriver } from './journal/sqlite-driver.js';
+export type { SqlDatabase, SqliteDriverName } from './journal/sqlite-driver.js';
+export { loadPlan, readJsonArg } from './load-plan.js';
+export { preStepViolations } from './scheduler/guardrails.js';
+export type { GuardStep } from './scheduler/guardrails.js';
+export { VirtualClock } from './scheduler/index.js';
+export {
+  InProcessLimits,
+  InRunLimits,
+  LimitCounters,
+  type LimitsProvider,
+  type LimitsService,
+  type SharedClaim,
+  type SharedGrant,
+  type SharedLimitStore,
+} from './scheduler/index.js';
+export { replay } from './scheduler/replay.js';
+export type { RestoredStep } from './scheduler/replay.js';
+export { Redactor } from './redact.js';
+export { toJsonOutput, DEFAULT_MAX_OUTPUT_BYTES } from './executor/json-output.js';
+export { placedSteps } from './placed-steps.js';

@@ -2,11 +2,12 @@
  * What `orch run` executes: an `.orch` file compiled in-process, or an emitted IR `.json`
  * validated against the published schema. Input/context arguments: inline JSON or `@file`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { Diagnostic } from '../language/diagnostic.js';
-import type { PlanIR } from '../compiler/ir/types.js';
-import { formatPathErrors, validatePlanIR } from '../compiler/ir/validate.js';
+import type { Diagnostic } from '../language/index.js';
+import type { PlanIR } from '../compiler/index.js';
+import { formatPathErrors, validatePlanIR } from '../compiler/index.js';
+import { isInside, projectRoot } from './executor/handler-path.js';
 
 export type LoadedPlan =
   | { readonly kind: 'plan'; readonly plan: PlanIR; readonly diagnostics: readonly Diagnostic[] }
@@ -28,17 +29,22 @@ export async function loadPlan(file: string, planName?: string): Promise<LoadedP
     } catch (err) {
       return { kind: 'usage', message: `cannot read ${file}: ${(err as Error).message}` };
     }
+    // v2 is what the compiler writes; v1 files still load (the validator picks the schema by `version`).
     const checked = validatePlanIR(json);
     if (!checked.ok) {
       const more = checked.errors.length > 1 ? ` (and ${checked.errors.length - 1} more)` : '';
+      const version = (json as { version?: unknown } | null)?.version === 'orch.plan/v1' ? 'orch.plan/v1' : 'orch.plan/v2';
       return {
         kind: 'usage',
-        message: `${file} is not a valid orch.plan/v1 IR: ${formatPathErrors(checked.errors.slice(0, 1))}${more}`,
+        message: `${file} is not a valid ${version} IR: ${formatPathErrors(checked.errors.slice(0, 1))}${more}`,
       };
     }
     if (planName !== undefined && checked.plan.plan !== planName)
       return { kind: 'usage', message: `${file} holds plan "${checked.plan.plan}", not "${planName}"` };
-    return { kind: 'plan', plan: anchorBaseDir(checked.plan, dirname(resolve(file))), diagnostics: [] };
+    const plan = anchorBaseDir(checked.plan, dirname(resolve(file)));
+    const outside = baseDirOutside(plan, file);
+    if (outside) return { kind: 'usage', message: outside };
+    return { kind: 'plan', plan, diagnostics: [] };
   }
   let compiler: CompilerModule;
   try {
@@ -78,6 +84,32 @@ export function readJsonArg(value: string, what: string): unknown {
   } catch (err) {
     throw new Error(`${what} is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/**
+ * An IR file is trusted no further than the project it sits in: its `base_dir` (which handler
+ * paths and the config file are found from) must lie inside the project directory of the IR
+ * file itself, after following symlinks — so an IR saying `base_dir: "/"` cannot run code or
+ * load a config from anywhere else on the machine.
+ */
+function baseDirOutside(plan: PlanIR, file: string): string | null {
+  const root = realpathSync(projectRoot(dirname(resolve(file))));
+  const check = (p: PlanIR, where: string): string | null => {
+    let real: string;
+    try {
+      real = realpathSync(p.base_dir);
+    } catch {
+      return `${file}: base_dir${where} ${p.base_dir} does not exist`;
+    }
+    if (!isInside(root, real))
+      return `${file}: base_dir${where} ${p.base_dir} is outside the project directory ${root} of the IR file; handlers are only loaded from that project`;
+    for (const [name, sub] of Object.entries(p.subplans)) {
+      const bad = check(sub, ` of sub-plan ${name}`);
+      if (bad) return bad;
+    }
+    return null;
+  };
+  return check(plan, '');
 }
 
 /** A relative `base_dir` in an IR file is relative to that file (so the IR can move with its project). */

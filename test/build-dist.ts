@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const SOURCE_DIRS = ['language', 'compiler', 'runtime', 'lsp', 'stdlib', 'bench'];
-const MARKER = join(REPO, 'dist', 'runtime', 'cli', 'main.js');
+const SOURCE_DIRS = ['language', 'compiler', 'runtime', 'verify', 'serve', 'lsp', 'cli', 'stdlib', 'bench'];
+const MARKER = join(REPO, 'dist', 'cli', 'main.js');
 
 export default function setup(): void {
   if (existsSync(MARKER) && statSync(MARKER).mtimeMs >= newestSource()) return;
@@ -20,6 +20,8 @@ export default function setup(): void {
     stdio: 'inherit',
   });
   if (!existsSync(MARKER)) throw new Error('building dist/ failed: run `npm run build` to see why');
+  // The dashboard's browser bundle (dist/ui/) is built from the compiled tree.
+  spawnSync(process.execPath, [join(REPO, 'serve', 'ui', 'build.mjs')], { cwd: REPO, stdio: 'inherit' });
 }
 
 function newestSource(): number {

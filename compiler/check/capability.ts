@@ -5,8 +5,8 @@
  * handlers the runtime provides itself (std capabilities) → `{ builtin: NAME }` in the IR.
  */
 import { dirname, resolve } from 'node:path';
-import type { CapabilityDecl } from '../../language/ast.js';
-import { diagnostic, type Diagnostic } from '../../language/diagnostic.js';
+import type { CapabilityDecl } from '../../language/index.js';
+import { diagnostic, type Diagnostic } from '../../language/index.js';
 import type { CapabilityIR } from '../ir/types.js';
 import type { DeclEntry } from '../scope.js';
 import type { TypeResolver } from '../types/resolve.js';

@@ -2,17 +2,19 @@
  * Expression checking and lowering in one pass: each expression yields its type (E0201 type
  * mismatch, E0203 unit mismatch, E0101 unknown name), the highest data class it carries and its
  * `ExprIR` tree. References to steps are reported to `onStep` so the plan checker can build
- * dependencies and skip propagation (an output read under the left side of `??` is "guarded").
+ * dependencies and skip propagation (an output read anywhere inside a `??` chain is "guarded":
+ * soft, LANGUAGE.md §7.1). `race` and `repeat` names are read like steps (`reply.winner`,
+ * `revise.index`, `revise.previous.x.output`, `revise.iterations`).
  */
-import type { DataClass, Expr, Ident, Range } from '../../language/ast.js';
-import { DATA_CLASSES, RESOURCE_KINDS, CAPABILITY_KINDS } from '../../language/ast.js';
-import { diagnostic, type Diagnostic } from '../../language/diagnostic.js';
+import type { DataClass, Expr, Ident, Range } from '../../language/index.js';
+import { DATA_CLASSES, RESOURCE_KINDS, CAPABILITY_KINDS } from '../../language/index.js';
+import { diagnostic, type Diagnostic } from '../../language/index.js';
 import type { BinaryOpIR, BuiltinFn, ExprIR } from '../ir/types.js';
 import type { ModelBuilder } from '../model.js';
 import { unresolvedDiagnostic } from '../scope.js';
 import { closest } from '../suggest.js';
 import {
-  T, assignable, classOfType, comparable, formatTy, isLoose, isNumeric, isStringy, listOf, maxClass, record, field,
+  T, assignable, classOfType, comparable, formatTy, isLoose, isStringy, listOf, maxClass, record, field,
   stripOptional, unitOf, optional, type Ty,
 } from '../types/ty.js';
 
@@ -34,6 +36,21 @@ export interface StepRefInfo {
   readonly outputTy: Ty;
   /** `for each` group the step belongs to, if any. */
   readonly group: string | undefined;
+  /** The `for each` groups around the step, outermost first (its output nests once per group read from outside). */
+  readonly eachPath?: readonly string[];
+}
+
+/** A `race` or `repeat` block, read by name like a step. */
+export interface BlockRefInfo {
+  readonly id: string;
+  readonly kind: 'race' | 'repeat';
+  readonly symbol: number;
+  /** race: its branches; repeat: every step inside it. */
+  readonly steps: readonly string[];
+  /** What `NAME` is outside the block (race: winner, output…; repeat: iterations, status…). */
+  readonly outsideTy: Ty;
+  /** repeat, inside: `index` and `previous`. */
+  readonly insideTy?: Ty;
 }
 
 export interface ItemInfo {
@@ -56,6 +73,16 @@ export interface ExprEnv {
   /** Guardrail conditions: capability names written bare evaluate to their IR name. */
   readonly capabilityConstant?: (name: string) => string | undefined;
   readonly onStep?: (id: string, range: Range, outputRead: boolean, guarded: boolean) => void;
+  /** `race` and `repeat` blocks by name. */
+  readonly blocks?: ReadonlyMap<string, BlockRefInfo>;
+  /** The `repeat` blocks around the expression (their `index` and `previous` are readable). */
+  readonly inside?: ReadonlySet<string>;
+  /** The `for each` groups around the expression, outermost first. */
+  readonly eachPath?: readonly string[];
+  /** A block read as a whole from outside it (the reader waits for the block to end). */
+  readonly onBlock?: (id: string) => void;
+  /** A step read through `NAME.previous.step` (a use, not a dependency). */
+  readonly onPrevious?: (id: string) => void;
   /** `a..b` is only valid in `simulate` blocks. */
   readonly allowRange?: boolean;
   /**
@@ -120,7 +147,72 @@ function lit(value: string | number | boolean | null, unit?: 'duration' | 'money
 const NO_IR: ExprIR = Object.freeze({ op: 'lit', value: null });
 
 export function checkExpr(e: Expr, env: ExprEnv): ExprResult {
+  const depth = irDepth(e);
+  if (depth > MAX_IR_DEPTH) {
+    env.diags.push(
+      diagnostic('E0001', `expression too deep for a compiled plan: it nests ${depth} levels in the plan's IR (at most ${MAX_IR_DEPTH}); split a long chain into parenthesised groups, e.g. (a + b + c) + (d + e + f), or over steps`, env.file, e.range),
+    );
+  }
   return new ExprChecker(env).check(e, false);
+}
+
+/**
+ * How deep an expression may nest in the compiled plan. The IR is JSON, read and validated by
+ * recursive code (JSON.parse, the schema validator) whose stacks hold a few hundred levels;
+ * chains (`a + b + …`) nest one level per operator there even though the language checks
+ * them in loops.
+ */
+export const MAX_IR_DEPTH = 200;
+
+/** Nesting depth of `e`'s IR (parentheses add none). An explicit stack: `e` may be a long chain. */
+export function irDepth(e: Expr): number {
+  let max = 0;
+  const stack: [Expr, number][] = [[e, 1]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (d > max) max = d;
+    const next = (c: Expr): void => {
+      stack.push([c, d + 1]);
+    };
+    switch (x.kind) {
+      case 'ParenExpr':
+        stack.push([x.inner, d]);
+        break;
+      case 'StringLit':
+        for (const p of x.parts) if (typeof p !== 'string') next(p);
+        break;
+      case 'ListLit':
+        x.items.forEach(next);
+        break;
+      case 'RecordLit':
+        for (const f of x.fields) next(f.value);
+        break;
+      case 'MemberExpr':
+        next(x.object);
+        break;
+      case 'IndexExpr':
+        next(x.object);
+        next(x.index);
+        break;
+      case 'CallExpr':
+        x.args.forEach(next);
+        break;
+      case 'UnaryExpr':
+        next(x.operand);
+        break;
+      case 'BinaryExpr':
+        next(x.left);
+        next(x.right);
+        break;
+      case 'RangeExpr':
+        next(x.from);
+        next(x.to);
+        break;
+      default:
+        break;
+    }
+  }
+  return max;
 }
 
 class ExprChecker {
@@ -135,6 +227,39 @@ class ExprChecker {
   }
 
   check(e: Expr, guarded: boolean): ExprResult {
+    if (isChainLink(e) && isChainLink(chainNext(e))) return this.chain(e, guarded);
+    return this.checkOne(e, guarded);
+  }
+
+  /**
+   * A left-nested chain (`a + b + …`, `a ?? b ?? …`, `a.b.c…`, `a[0][1]…`), checked in a loop
+   * from its innermost link outwards: a chain thousands of links long must not exhaust the stack.
+   */
+  private chain(e: Expr, guarded: boolean): ExprResult {
+    const links: { e: Expr; guarded: boolean }[] = [];
+    let cur: Expr = e;
+    let g = guarded;
+    while (isChainLink(cur)) {
+      // A member of a plain name is the start of the chain: `member` reads the name itself.
+      if (cur.kind === 'MemberExpr' && cur.object.kind === 'NameExpr') break;
+      links.push({ e: cur, guarded: g });
+      if (cur.kind === 'BinaryExpr') {
+        if (cur.op === '??') g = true;
+        cur = cur.left;
+      } else cur = cur.object;
+    }
+    let r = this.checkOne(cur, g);
+    for (let i = links.length - 1; i >= 0; i--) {
+      const link = links[i]!;
+      const x = link.e;
+      if (x.kind === 'BinaryExpr') r = this.binaryWith(x.op, r, x.left, x.right, x.range, link.guarded);
+      else if (x.kind === 'MemberExpr') r = this.memberWith(x, r);
+      else if (x.kind === 'IndexExpr') r = this.indexWith(x, r, link.guarded);
+    }
+    return r;
+  }
+
+  private checkOne(e: Expr, guarded: boolean): ExprResult {
     switch (e.kind) {
       case 'StringLit': {
         if (e.parts.every((p) => typeof p === 'string')) {
@@ -203,21 +328,8 @@ class ExprChecker {
         return this.name(e.name, e.range, guarded, false);
       case 'MemberExpr':
         return this.member(e, guarded);
-      case 'IndexExpr': {
-        const obj = this.check(e.object, guarded);
-        const idx = this.check(e.index, guarded);
-        const base = stripOptional(obj.ty);
-        let ty: Ty = T.any;
-        if (base.k === 'list') {
-          ty = optional(base.elem);
-          if (!isLoose(idx.ty) && idx.ty.k !== 'int') this.error('E0201', `a list index must be an int, not ${formatTy(idx.ty)}`, e.index.range);
-        } else if (base.k === 'map') {
-          ty = optional(base.value);
-          if (!isLoose(idx.ty) && !isStringy(idx.ty)) this.error('E0201', `a map key must be a string, not ${formatTy(idx.ty)}`, e.index.range);
-        } else if (base.k === 'record') ty = T.any;
-        else if (!isLoose(base)) this.error('E0201', `cannot index a value of type ${formatTy(obj.ty)}`, e.range);
-        return { ty, data: obj.data, ir: { op: 'index', object: obj.ir, index: idx.ir } };
-      }
+      case 'IndexExpr':
+        return this.indexWith(e, this.check(e.object, guarded), guarded);
       case 'CallExpr':
         return this.call(e.callee, e.args, e.range, guarded);
       case 'UnaryExpr': {
@@ -242,6 +354,21 @@ class ExprChecker {
     }
   }
 
+  private indexWith(e: Extract<Expr, { kind: 'IndexExpr' }>, obj: ExprResult, guarded: boolean): ExprResult {
+    const idx = this.check(e.index, guarded);
+    const base = stripOptional(obj.ty);
+    let ty: Ty = T.any;
+    if (base.k === 'list') {
+      ty = optional(base.elem);
+      if (!isLoose(idx.ty) && idx.ty.k !== 'int') this.error('E0201', `a list index must be an int, not ${formatTy(idx.ty)}`, e.index.range);
+    } else if (base.k === 'map') {
+      ty = optional(base.value);
+      if (!isLoose(idx.ty) && !isStringy(idx.ty)) this.error('E0201', `a map key must be a string, not ${formatTy(idx.ty)}`, e.index.range);
+    } else if (base.k === 'record') ty = T.any;
+    else if (!isLoose(base)) this.error('E0201', `cannot index a value of type ${formatTy(obj.ty)}`, e.range);
+    return { ty, data: obj.data, ir: { op: 'index', object: obj.ir, index: idx.ir } };
+  }
+
   private name(name: string, range: Range, guarded: boolean, outputNext: boolean): ExprResult {
     const env = this.env;
     const item = env.items?.get(name);
@@ -254,10 +381,23 @@ class ExprChecker {
     if (step) {
       env.model.refer(env.file, range, step.symbol);
       env.onStep?.(step.id, range, outputNext, guarded);
-      const out = step.group !== undefined && step.group !== env.group ? listOfCached(step.outputTy) : step.outputTy;
+      const out = step.eachPath ? nestedOutput(step.outputTy, step.eachPath, env.eachPath) : step.group !== undefined && step.group !== env.group ? listOfCached(step.outputTy) : step.outputTy;
       const ty = stepViewTy(out);
       if (env.model.recordTypes) env.model.typeAt(env.file, range, () => `step ${name}: output ${formatTy(out)}`);
       return { ty, data: NO_DATA, ir: this.noIR ? NO_IR : { op: 'step', id: step.id } };
+    }
+    const block = env.blocks?.get(name);
+    if (block) {
+      env.model.refer(env.file, range, block.symbol);
+      const inside = block.kind === 'repeat' && env.inside?.has(name) === true;
+      if (!inside) {
+        env.onBlock?.(block.id);
+        // A race's value comes from its branches; a loop read from outside waits for all its steps.
+        for (const s of block.steps) env.onStep?.(s, range, block.kind === 'race' && outputNext, true);
+      }
+      const ty = inside ? block.insideTy! : block.outsideTy;
+      if (env.model.recordTypes) env.model.typeAt(env.file, range, () => `${block.kind} ${name}`);
+      return { ty, data: NO_DATA, ir: this.noIR ? NO_IR : { op: 'block', id: block.id } };
     }
     const root = env.roots.get(name);
     if (root) {
@@ -279,11 +419,24 @@ class ExprChecker {
 
   private member(e: Extract<Expr, { kind: 'MemberExpr' }>, guarded: boolean): ExprResult {
     const env = this.env;
+    const blockRead = e.object.kind === 'NameExpr' && !env.items?.has(e.object.name) && !env.steps?.has(e.object.name) ? env.blocks?.get(e.object.name) : undefined;
+    if (blockRead?.kind === 'repeat') {
+      const misuse = this.loopMisuse(blockRead, e.object.range, e.property, guarded);
+      if (misuse) return misuse;
+    }
     const obj =
       e.object.kind === 'NameExpr'
         ? this.name(e.object.name, e.object.range, guarded, e.property.name === 'output')
         : this.check(e.object, guarded);
+    return this.memberWith(e, obj);
+  }
+
+  /** `e` given the result of its object. */
+  private memberWith(e: Extract<Expr, { kind: 'MemberExpr' }>, obj: ExprResult): ExprResult {
+    const env = this.env;
     const key = e.property.name;
+    if (e.object.kind === 'MemberExpr' && e.object.property.name === 'previous' && e.object.object.kind === 'NameExpr' && env.inside?.has(e.object.object.name))
+      env.onPrevious?.(key);
     const ir: ExprIR = this.noIR ? NO_IR : { op: 'get', object: obj.ir, key };
     const base = stripOptional(obj.ty);
     const viaOptional = obj.ty.k === 'optional';
@@ -314,6 +467,35 @@ class ExprChecker {
     }
     this.error('E0201', `a value of type ${formatTy(base)} has no field "${key}"`, e.property.range);
     return { ty: T.unknown, data: obj.data, ir };
+  }
+
+  /**
+   * `revise.previous…` outside `??`, `revise.index` after the loop, `revise.iterations` inside it:
+   * E0201 in the user's words. `previous` lowers to its own IR node (no dependency: it is the
+   * iteration before). Undefined when the read is fine and the ordinary member rules apply.
+   */
+  private loopMisuse(block: BlockRefInfo, nameRange: Range, property: Ident, guarded: boolean): ExprResult | undefined {
+    const env = this.env;
+    const name = block.id;
+    const inside = env.inside?.has(name) === true;
+    const key = property.name;
+    if ((inside && (key === 'previous' || key === 'iterations')) || (!inside && (key === 'index' || key === 'previous')))
+      env.model.refer(env.file, nameRange, block.symbol);
+    if (inside && key === 'previous') {
+      if (!guarded)
+        this.error('E0201', `${name}.previous is null in the first iteration: read it inside a ?? chain (${name}.previous.step.output.field ?? default)`, property.range);
+      const ty = (stripOptional(block.insideTy!) as Ty & { k: 'record' }).fields.get('previous')!.ty;
+      return { ty, data: NO_DATA, ir: this.noIR ? NO_IR : { op: 'previous', loop: name } };
+    }
+    if (inside && key === 'iterations') {
+      this.error('E0201', `${name}.iterations counts the iterations once the loop has ended; inside the loop use ${name}.index (from 0)`, property.range);
+      return { ty: T.int, data: NO_DATA, ir: NO_IR };
+    }
+    if (!inside && (key === 'index' || key === 'previous')) {
+      this.error('E0201', `${name}.${key} is only defined inside the loop "${name}"; after it, ${name}.iterations counts the iterations and its steps hold their last iteration`, property.range);
+      return { ty: T.unknown, data: NO_DATA, ir: NO_IR };
+    }
+    return undefined;
   }
 
   private call(callee: Ident, args: readonly Expr[], range: Range, guarded: boolean): ExprResult {
@@ -405,8 +587,13 @@ class ExprChecker {
   }
 
   private binary(op: BinaryOpIR, left: Expr, right: Expr, range: Range, guarded: boolean): ExprResult {
-    const l = this.check(left, op === '??' ? true : guarded);
-    const r = this.check(right, guarded);
+    // Every read inside a `??` chain is soft (§7.1): both sides, not only the left one.
+    return this.binaryWith(op, this.check(left, op === '??' ? true : guarded), left, right, range, guarded);
+  }
+
+  /** The binary operator given the result of its left operand. */
+  private binaryWith(op: BinaryOpIR, l: ExprResult, left: Expr, right: Expr, range: Range, guarded: boolean): ExprResult {
+    const r = this.check(right, op === '??' ? true : guarded);
     const data = maxClass(l.data, r.data);
     const lt = l.ty;
     const rt = r.ty;
@@ -429,7 +616,7 @@ class ExprChecker {
       case '==':
       case '!=': {
         if (!comparable(lt, rt)) this.mismatch(op, lt, rt, range, left, right);
-        else this.checkEnumLiteral(lt, rt, right) || this.checkEnumLiteral(rt, lt, left);
+        else if (!this.checkEnumLiteral(lt, rt, right)) this.checkEnumLiteral(rt, lt, left);
         return out(T.bool, sl.k === 'data_class' || sr.k === 'data_class' ? 'data_class' : undefined);
       }
       case '<':
@@ -531,6 +718,15 @@ class ExprChecker {
   }
 }
 
+/** A link of a left-nested chain: its left operand or object continues the chain. */
+function isChainLink(e: Expr): e is Extract<Expr, { kind: 'BinaryExpr' | 'MemberExpr' | 'IndexExpr' }> {
+  return e.kind === 'BinaryExpr' || e.kind === 'MemberExpr' || e.kind === 'IndexExpr';
+}
+
+function chainNext(e: Extract<Expr, { kind: 'BinaryExpr' | 'MemberExpr' | 'IndexExpr' }>): Expr {
+  return e.kind === 'BinaryExpr' ? e.left : e.object;
+}
+
 function fieldOwner(object: Expr, base: Ty): string {
   if (object.kind === 'NameExpr' && (object.name === 'context' || object.name === 'input'))
     return `${object.name} (${formatTy(base)})`;
@@ -538,6 +734,18 @@ function fieldOwner(object: Expr, base: Ty): string {
 }
 
 const listOfCached = cachedPerTy(listOf);
+
+/**
+ * The output type of a step in `for each` groups `stepPath` read from groups `readerPath`: a
+ * list once per group of the step the reader is not in (`send.output[i][j]` two blocks deep).
+ */
+function nestedOutput(out: Ty, stepPath: readonly string[], readerPath: readonly string[] | undefined): Ty {
+  let shared = 0;
+  if (readerPath) while (shared < stepPath.length && shared < readerPath.length && stepPath[shared] === readerPath[shared]) shared++;
+  let ty = out;
+  for (let i = shared; i < stepPath.length; i++) ty = listOfCached(ty);
+  return ty;
+}
 
 function widenLiteral(t: Ty): Ty {
   return t.k === 'string' && t.literal !== undefined ? T.string : t;
@@ -547,8 +755,16 @@ function describe(e: Expr): string {
   switch (e.kind) {
     case 'NameExpr':
       return e.name;
-    case 'MemberExpr':
-      return `${describe(e.object)}.${e.property.name}`;
+    case 'MemberExpr': {
+      // A loop: member chains may be thousands of links long.
+      const path: string[] = [];
+      let cur: Expr = e;
+      while (cur.kind === 'MemberExpr') {
+        path.push(cur.property.name);
+        cur = cur.object;
+      }
+      return `${describe(cur)}.${path.reverse().join('.')}`;
+    }
     case 'StringLit':
       return 'a string';
     case 'NumberLit':

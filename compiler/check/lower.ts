@@ -1,5 +1,5 @@
 /** Literal properties → IR units (durations in ms, percents as fractions, retry specs). */
-import type { DurationLit, RetrySpec } from '../../language/ast.js';
+import type { DurationLit, RetrySpec } from '../../language/index.js';
 import type { RetryIR } from '../ir/types.js';
 import { durationMs } from './expr.js';
 

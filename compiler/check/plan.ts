@@ -6,17 +6,18 @@
  * input of the DAG, placement, estimate and guardrail phases.
  */
 import type {
-  Argument, CapabilityCall, DataClass, Expr, ForEachDecl, InvariantDecl, PlanDecl, QualifiedName, Range, StepDecl,
-} from '../../language/ast.js';
-import { diagnostic, type Diagnostic, type Fix } from '../../language/diagnostic.js';
+  Argument, BlockItem, CapabilityCall, DataClass, ForEachDecl, InvariantDecl, JoinRule, PlanDecl, QualifiedName, RaceDecl, Range,
+  RepeatDecl, StepDecl,
+} from '../../language/index.js';
+import { diagnostic, type Diagnostic, type Fix } from '../../language/index.js';
 import type { CallIR, CapabilityKindIR, ExprIR, ForEachIR, RetryIR, StepActionIR } from '../ir/types.js';
 import type { LoadedModule } from '../load.js';
 import type { ModelBuilder, OrchSymbol } from '../model.js';
 import type { DeclEntry, Scopes } from '../scope.js';
 import { closest } from '../suggest.js';
-import { T, assignable, classOfType, formatTy, maxClass, record, field, type FieldTy, type Ty } from '../types/ty.js';
+import { T, assignable, classOfType, formatTy, maxClass, optional, record, field, type FieldTy, type Ty } from '../types/ty.js';
 import type { CapabilityInfo } from './capability.js';
-import { checkExpr, type ExprEnv, type ItemInfo, type RootInfo, type StepRefInfo } from './expr.js';
+import { checkExpr, STEP_STATUSES, stepViewTy, type BlockRefInfo, type ExprEnv, type ItemInfo, type RootInfo, type StepRefInfo } from './expr.js';
 import { NO_RETRY, PRIORITY_INDEX, ms, retryIR } from './lower.js';
 
 export interface CheckedStep {
@@ -43,20 +44,44 @@ export interface CheckedStep {
   readonly skipIfSkipped: readonly string[];
   readonly when: ExprIR | null;
   readonly forEach: ForEachIR | null;
+  /** The blocks around the step, outermost first (ids of `CheckedPlan.blocks`). */
+  readonly blocks: readonly string[];
+  /** The `for each` groups among them (its output nests once per group read from outside). */
+  readonly eachPath: readonly string[];
+  /** `race`/`repeat` blocks the step waits for as a whole; filled in with the block steps in `refs`. */
+  waitsFor: readonly string[];
   readonly fallback: CallIR | null;
   readonly compensate: CallIR | null;
   readonly pinned: DeclEntry<'resource'> | undefined;
   readonly timeout_ms: number | null;
   readonly retry: RetryIR;
-  readonly join: 'all_success' | 'none_failed' | 'all_done' | 'any_success';
+  readonly join: JoinRule;
   readonly on_failure: 'abort' | 'continue';
   readonly priority: number;
   readonly kind: CapabilityKindIR | null;
   readonly outputTy: Ty;
   /** Literal duration of a `wait` step, for estimates. */
   readonly waitMs: number | null;
-  /** Literal item count of the `for each` list, when it is a list literal. */
+  /** Literal item count of the `for each` lists around the step (their product), when all are list literals. */
   readonly itemCount: number | null;
+}
+
+/** A `for each`, `race` or `repeat` block of a plan body, outer blocks first. */
+export interface PlanBlock {
+  readonly id: string;
+  readonly kind: 'for_each' | 'race' | 'repeat';
+  readonly parent: string | null;
+  readonly decl: ForEachDecl | RaceDecl | RepeatDecl;
+  /** Every step inside, nested blocks included, in declaration order. */
+  readonly steps: string[];
+  /** for_each: filled in once the list is checked. */
+  forEach?: ForEachIR;
+  /** repeat: */
+  readonly max?: number;
+  until?: ExprIR;
+  readonly onFailure?: 'abort' | 'continue';
+  /** race / repeat: the symbol its name declares. */
+  readonly symbol?: number;
 }
 
 export interface CheckedPlan {
@@ -73,6 +98,9 @@ export interface CheckedPlan {
   readonly outputUses: Set<string>;
   readonly invariants: { name: string; modality: 'always' | 'never' | 'eventually'; condition: ExprIR }[];
   readonly invariantUses: Set<string>;
+  readonly blocks: readonly PlanBlock[];
+  /** Steps read by loop conditions (`until`) and through `NAME.previous` (uses, not dependencies). */
+  readonly loopUses: Set<string>;
 }
 
 export interface PlanCheckContext {
@@ -100,12 +128,16 @@ interface StepSlot {
   forEach: ForEachIR | null;
   items: Map<string, ItemInfo>;
   itemCount: number | null;
+  /** Enclosing blocks (outermost first), `for each` groups among them, enclosing loop names. */
+  blocks: readonly string[];
+  eachPath: readonly string[];
+  inside: ReadonlySet<string>;
   outputTy: Ty;
   /** The called capability or run plan, resolved before any expression is checked. */
   capability: CapabilityInfo | undefined;
   runPlan: DeclEntry<'plan'> | undefined;
   /** What expressions see of the step (its entry in the plan's step table). */
-  info: { readonly id: string; readonly symbol: number; outputTy: Ty; readonly group: string | undefined };
+  info: { readonly id: string; readonly symbol: number; outputTy: Ty; readonly group: string | undefined; readonly eachPath: readonly string[] };
 }
 
 /**
@@ -182,52 +214,108 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     ['context', cx.contextRoot],
   ]);
 
-  // 1. declare steps (forward references are fine: the DAG orders them)
+  // 1. declare steps and blocks (forward references are fine: the DAG orders them)
   const slots: StepSlot[] = [];
   const stepInfos = new Map<string, StepRefInfo>();
+  const blockNames = new Map<string, BlockRefInfo & { range: Range }>();
+  const blocks: PlanBlock[] = [];
   let groupCounter = 0;
-  const groupLists: { each: ForEachDecl; group: string; items: Map<string, ItemInfo>; outer: Map<string, ItemInfo> }[] = [];
+  const groupLists: { each: ForEachDecl; group: string; items: Map<string, ItemInfo>; outer: Map<string, ItemInfo>; eachPath: readonly string[]; inside: ReadonlySet<string> }[] = [];
+  /** Where a block is declared, what surrounds it. */
+  interface Around {
+    readonly group: string | undefined;
+    readonly forEach: ForEachIR | null;
+    readonly items: Map<string, ItemInfo>;
+    readonly itemCount: number | null;
+    readonly blocks: readonly string[];
+    readonly eachPath: readonly string[];
+    readonly inside: ReadonlySet<string>;
+    /** The blocks whose step lists the steps declared here join. */
+    readonly open: readonly PlanBlock[];
+  }
+  const duplicateName = (name: string, range: Range): boolean => {
+    const prior = stepInfos.get(name) ?? blockNames.get(name);
+    if (!prior) return false;
+    const sym = model.symbols[prior.symbol]!;
+    diags.push(diagnostic('E0102', `duplicate step "${name}" in plan ${plan.name.name} (first declared on line ${sym.nameRange.start.line})`, file, range, {
+      related: [{ message: 'first declared here', file, range: sym.nameRange }],
+    }));
+    return true;
+  };
+  const declareBlockName = (node: RaceDecl | RepeatDecl, kind: 'race' | 'repeat'): number | undefined => {
+    const name = node.name.name;
+    if (duplicateName(name, node.name.range)) return undefined;
+    const sym = model.declare({
+      name, kind: 'step', qualifiedName: `${plan.name.name}.${name}`, file, range: node.range, nameRange: node.name.range,
+      detail: kind === 'race' ? `race ${name}` : `repeat ${name} max ${node.kind === 'RepeatDecl' ? node.max?.value ?? '?' : ''}`, std: mod.std,
+    });
+    return sym.id;
+  };
 
-  const declareSteps = (body: readonly (StepDecl | ForEachDecl | InvariantDecl)[], group: string | undefined, forEach: ForEachIR | null, items: Map<string, ItemInfo>, itemCount: number | null, depth: number): void => {
+  const untilScopes = new Map<PlanBlock, { items: Map<string, ItemInfo>; eachPath: readonly string[]; inside: ReadonlySet<string> }>();
+  const declareSteps = (body: readonly (BlockItem | InvariantDecl)[], at: Around): void => {
     for (let bi = 0; bi < body.length; bi++) {
       const node = body[bi]!;
       if (node.kind === 'InvariantDecl') continue;
       if (node.kind === 'ForEachDecl') {
-        if (depth > 0) diags.push(diagnostic('E0201', 'nested "for each" blocks are not supported; move the inner loop into a sub-plan (run)', file, node.range));
         const g = `each_${node.item.name}_${++groupCounter}`;
         const sym = model.declare({
           name: node.item.name, kind: 'item', qualifiedName: `${entry.node.name.name}.${node.item.name}`, file, range: node.range,
           nameRange: node.item.range, detail: `for each ${node.item.name}`, std: mod.std,
         });
-        const inner = new Map(items);
+        const inner = new Map(at.items);
         const placeholder: ItemInfo = { ty: T.unknown, data: 'public', symbol: sym.id };
         inner.set(node.item.name, placeholder);
         const fe: ForEachIR = { group: g, item: node.item.name, list: { op: 'lit', value: null }, parallel: node.parallel ? Math.max(1, Math.floor(node.parallel.value)) : null };
-        groupLists.push({ each: node, group: g, items: inner, outer: items });
+        const eachPath = [...at.eachPath, g];
+        groupLists.push({ each: node, group: g, items: inner, outer: at.items, eachPath: at.eachPath, inside: at.inside });
         const count = node.list.kind === 'ListLit' ? node.list.items.length : null;
-        declareSteps(node.body, g, fe, inner, count, depth + 1);
+        const block: PlanBlock = { id: g, kind: 'for_each', parent: at.blocks[at.blocks.length - 1] ?? null, decl: node, steps: [], forEach: fe };
+        blocks.push(block);
+        declareSteps(node.body, {
+          group: g, forEach: fe, items: inner, itemCount: count === null || (at.forEach && at.itemCount === null) ? null : count * (at.forEach ? at.itemCount! : 1),
+          blocks: [...at.blocks, g], eachPath, inside: at.inside, open: [...at.open, block],
+        });
+        continue;
+      }
+      if (node.kind === 'RaceDecl' || node.kind === 'RepeatDecl') {
+        const kind = node.kind === 'RaceDecl' ? 'race' : 'repeat';
+        const symbol = declareBlockName(node, kind);
+        const id = node.name.name;
+        // A duplicate name is reported; its block still gets checked under a private id.
+        const blockId = symbol === undefined ? `${id}#${++groupCounter}` : id;
+        const block: PlanBlock = node.kind === 'RaceDecl'
+          ? { id: blockId, kind, parent: at.blocks[at.blocks.length - 1] ?? null, decl: node, steps: [], symbol }
+          : {
+              id: blockId, kind, parent: at.blocks[at.blocks.length - 1] ?? null, decl: node, steps: [], symbol,
+              max: node.max ? Math.max(1, Math.min(1000, Math.floor(node.max.value))) : 1, onFailure: node.onFailure ?? 'abort',
+            };
+        blocks.push(block);
+        const inside = kind === 'repeat' && symbol !== undefined ? new Set([...at.inside, id]) : at.inside;
+        // `until` is checked in the scope of the loop's body (items around it, the loop's own names).
+        untilScopes.set(block, { items: at.items, eachPath: at.eachPath, inside });
+        declareSteps(node.body, { ...at, blocks: [...at.blocks, blockId], inside, open: [...at.open, block] });
+        if (symbol !== undefined) blockNames.set(id, { id, kind, symbol, steps: block.steps, outsideTy: T.any, range: node.name.range });
         continue;
       }
       const name = node.name.name;
-      const priorInfo = stepInfos.get(name);
-      if (priorInfo) {
-        const prior = model.symbols[priorInfo.symbol]!;
-        diags.push(diagnostic('E0102', `duplicate step "${name}" in plan ${plan.name.name} (first declared on line ${prior.nameRange.start.line})`, file, node.name.range, {
-          related: [{ message: 'first declared here', file, range: prior.nameRange }],
-        }));
-        continue;
-      }
+      if (duplicateName(name, node.name.range)) continue;
       const symbol = model.declare({
         name, kind: 'step', qualifiedName: `${plan.name.name}.${name}`, file, range: node.range, nameRange: node.name.range,
         doc: node.doc, detail: `step ${name}`, std: mod.std,
       });
+      for (const b of at.open) b.steps.push(name);
       // The step table doubles as the duplicate check; output types are filled in below.
-      const info = { id: name, symbol: symbol.id, outputTy: T.any as Ty, group };
+      const info = { id: name, symbol: symbol.id, outputTy: T.any as Ty, group: at.group, eachPath: at.eachPath };
       stepInfos.set(name, info);
-      slots.push({ decl: node, symbol, group, forEach, items, itemCount, outputTy: T.any, capability: undefined, runPlan: undefined, info });
+      slots.push({
+        decl: node, symbol, group: at.group, forEach: at.forEach, items: at.items, itemCount: at.itemCount,
+        blocks: at.blocks, eachPath: at.eachPath, inside: at.inside,
+        outputTy: T.any, capability: undefined, runPlan: undefined, info,
+      });
     }
   };
-  declareSteps(plan.body, undefined, null, new Map(), null, 0);
+  declareSteps(plan.body, { group: undefined, forEach: null, items: new Map(), itemCount: null, blocks: [], eachPath: [], inside: new Set(), open: [] });
 
   // Output types are known from the action before any expression is checked.
   for (let si = 0; si < slots.length; si++) {
@@ -245,14 +333,24 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     } else s.outputTy = T.null;
     s.info.outputTy = s.outputTy;
   }
+  for (const b of blockNames.values()) b_setTypes(b, stepInfos);
 
   // 2. `for each` lists are typed in the scope around the block; items take the element type.
   // One collector of step references for the whole plan, emptied after each list and step.
   const reads = new StepReads();
   const onStep = (id: string, _range: Range, out: boolean, guarded: boolean): void => reads.add(id, out, guarded);
+  // Blocks read as a whole by the expression being checked (reset per step).
+  let waited: string[] = [];
+  const loopUses = new Set<string>();
+  const onPrevious = (id: string): void => {
+    loopUses.add(id);
+  };
+  const onBlock = (id: string): void => {
+    if (!waited.includes(id)) waited.push(id);
+  };
   const listIR = new Map<string, { ir: ExprIR; refs: readonly string[]; outputReads: readonly string[]; skip: readonly string[] }>();
   for (const g of groupLists) {
-    const r = checkExpr(g.each.list, { file, model, diags, roots, steps: stepInfos, items: g.outer, onStep });
+    const r = checkExpr(g.each.list, { file, model, diags, roots, steps: stepInfos, items: g.outer, onStep, blocks: blockNames, inside: g.inside, eachPath: g.eachPath });
     const lt = r.ty.k === 'optional' ? r.ty.inner : r.ty;
     let elem: Ty = T.any;
     if (lt.k === 'list') elem = lt.elem;
@@ -261,24 +359,51 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     g.items.set(g.each.item.name, { ty: elem, data: maxClass(r.data, classOfType(elem)), symbol: prev.symbol });
     if (model.recordTypes) model.typeAt(file, g.each.item.range, () => formatTy(elem));
     listIR.set(g.group, { ir: r.ir, ...reads.take() });
+    const block = blocks.find((b) => b.id === g.group);
+    if (block?.forEach) block.forEach = { ...block.forEach, list: r.ir };
   }
+  waited = [];
+
+  // `until` is evaluated over one iteration, inside the loop.
+  for (const b of blocks) {
+    if (b.kind !== 'repeat') continue;
+    const d = b.decl as RepeatDecl;
+    const { items, eachPath, inside } = untilScopes.get(b)!;
+    const r = checkExpr(d.until, { file, model, diags, roots, steps: stepInfos, items, onStep, onPrevious, blocks: blockNames, inside, eachPath, group: eachPath[eachPath.length - 1] });
+    expectTy(r.ty, T.bool, d.until.range, 'until', diags, file);
+    b.until = r.ir;
+    for (const id of reads.take().refs) loopUses.add(id);
+  }
+  waited = [];
 
   // 3. check each step
   const steps: CheckedStep[] = [];
   // Steps of one `for each` block (or of the plan body) share their expression environment.
   const envs = new Map<ReadonlyMap<string, ItemInfo>, ExprEnv>();
-  const stepCx: StepContext = { cx, file, mod, plan, stepInfos, reads };
+  const stepCx: StepContext = { cx, file, mod, plan, stepInfos, reads, blockNames };
   for (let si = 0; si < slots.length; si++) {
     const s = slots[si]!;
     const groupInfo = s.group ? listIR.get(s.group) : undefined;
-    if (groupInfo) reads.addGroup(groupInfo);
+    for (const g of s.eachPath) {
+      const info = listIR.get(g);
+      if (info) reads.addGroup(info);
+    }
     let env = envs.get(s.items);
-    if (!env) {
-      env = { file, model, diags, roots, steps: stepInfos, group: s.group, items: s.items, onStep, typesOnly: cx.typesOnly === true };
+    if (!env || env.inside !== s.inside) {
+      env = { file, model, diags, roots, steps: stepInfos, group: s.group, items: s.items, onStep, typesOnly: cx.typesOnly === true, blocks: blockNames, inside: s.inside, eachPath: s.eachPath, onBlock, onPrevious };
       envs.set(s.items, env);
     }
-    steps.push(checkStep(s, env, groupInfo?.ir, stepCx));
+    waited = [];
+    const checked = checkStep(s, env, groupInfo?.ir, stepCx);
+    for (const a of s.decl.after) {
+      const blk = blockNames.get(a.name);
+      if (blk && !stepInfos.has(a.name) && !s.inside.has(a.name)) onBlock(blk.id);
+    }
+    checked.waitsFor = waited;
+    steps.push(checked);
   }
+  waited = [];
+  settleBlockReads(steps, blocks, blockNames, diags, file);
 
   // 4. plan-level properties
   const policy = plan.policy ? scopes.resolve(mod, plan.policy, 'policy') : undefined;
@@ -292,7 +417,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
 
   const outputUses = new Set<string>();
   const planEnv: ExprEnv = {
-    file, model, diags, roots, steps: stepInfos,
+    file, model, diags, roots, steps: stepInfos, blocks: blockNames,
     onStep: (id) => outputUses.add(id),
   };
   const success = plan.success.map((c) => {
@@ -314,7 +439,66 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
 
   const byId = new Map<string, CheckedStep>();
   for (const s of steps) byId.set(s.id, s);
-  return { entry, module: mod, steps, byId, inputTy, policy, guardrails, success, output, outputUses, invariants, invariantUses };
+  return { entry, module: mod, steps, byId, inputTy, policy, guardrails, success, output, outputUses, invariants, invariantUses, blocks, loopUses };
+}
+
+/** The types `NAME` has once its steps' output types are known. */
+function b_setTypes(b: BlockRefInfo & { range: Range }, steps: ReadonlyMap<string, StepRefInfo>): void {
+  const common = { status: field('status', { k: 'enum', values: STEP_STATUSES }), started: field('started', T.bool), completed: field('completed', T.bool), failed: field('failed', T.bool), skipped: field('skipped', T.bool), duration: field('duration', T.duration), cost: field('cost', T.money) };
+  const m = b as { -readonly [K in keyof BlockRefInfo]: BlockRefInfo[K] };
+  if (b.kind === 'race') {
+    const outs = b.steps.map((s) => steps.get(s)?.outputTy ?? T.any);
+    const first = outs[0] ?? T.null;
+    const same = outs.every((o) => o === first || formatTy(o) === formatTy(first));
+    m.outsideTy = record([field('winner', { k: 'enum', values: [...b.steps] }), field('output', same ? first : T.any), ...Object.values(common)]);
+    return;
+  }
+  m.outsideTy = record([field('iterations', T.int), ...Object.values(common)]);
+  const previous = record(b.steps.map((s) => field(s, stepViewTy(steps.get(s)?.outputTy ?? T.any))));
+  m.insideTy = record([field('index', T.int), field('previous', optional(previous))]);
+}
+
+/**
+ * Rules that need every step checked: a read of a step of a loop or of a race branch from
+ * outside the block waits for the whole block (its steps join the dependencies); a `join first` step, and a reader of a race
+ * branch from outside the race, may read those outputs only inside `??` (E0201, §7.1).
+ */
+function settleBlockReads(steps: readonly CheckedStep[], blocks: readonly PlanBlock[], names: ReadonlyMap<string, BlockRefInfo>, diags: Diagnostic[], file: string): void {
+  const loopOf = new Map<string, PlanBlock[]>();
+  const raceOf = new Map<string, PlanBlock>();
+  for (const b of blocks) {
+    if (b.kind === 'repeat') for (const s of b.steps) loopOf.set(s, [...(loopOf.get(s) ?? []), b]);
+    if (b.kind === 'race') for (const s of b.steps) raceOf.set(s, b);
+  }
+  for (const s of steps) {
+    const waits = new Set(s.waitsFor);
+    for (const r of s.refs) for (const loop of loopOf.get(r) ?? []) if (!s.blocks.includes(loop.id)) waits.add(loop.id);
+    for (const a of s.after) for (const loop of loopOf.get(a) ?? []) if (!s.blocks.includes(loop.id)) waits.add(loop.id);
+    // A branch read from outside its race is known when the race ends (a loser reads null).
+    for (const r of [...s.refs, ...s.after]) {
+      const race = raceOf.get(r);
+      if (race && !s.blocks.includes(race.id)) waits.add(race.id);
+    }
+    const extra: string[] = [];
+    for (const w of waits) {
+      const b = blocks.find((x) => x.id === w);
+      if (b) for (const id of b.steps) if (id !== s.id && !s.refs.includes(id) && !extra.includes(id)) extra.push(id);
+    }
+    if (extra.length) (s as { refs: readonly string[] }).refs = [...s.refs, ...extra];
+    s.waitsFor = [...waits].filter((w) => names.has(w) || blocks.some((b) => b.id === w));
+    const hard = s.skipIfSkipped.filter((id) => id !== s.id);
+    if (s.join === 'first') {
+      const deps = new Set([...s.refs, ...s.after]);
+      deps.delete(s.id);
+      if (deps.size >= 2 && hard.length)
+        diags.push(diagnostic('E0201', `step "${s.id}" has "join first": it starts when one dependency completes, while the others may still run, so read ${hard.map((h) => `${h}.output`).join(', ')} inside a ?? chain (${hard[0]}.output.field ?? default)`, file, s.decl.name.range));
+    }
+    for (const id of hard) {
+      const race = raceOf.get(id);
+      if (race && !s.blocks.includes(race.id))
+        diags.push(diagnostic('E0201', `step "${id}" is a branch of race ${race.id}: when it loses its output is null, so step "${s.id}" must read it inside a ?? chain (${id}.output.field ?? default), or read ${race.id}.output`, file, s.decl.name.range));
+    }
+  }
 }
 
 /** What checking one step needs of its plan (one object per plan, not per step). */
@@ -325,6 +509,8 @@ interface StepContext {
   readonly plan: PlanDecl;
   readonly stepInfos: ReadonlyMap<string, StepRefInfo>;
   readonly reads: StepReads;
+  /** `race`/`repeat` names: `after NAME` waits for the block. */
+  readonly blockNames: ReadonlyMap<string, BlockRefInfo>;
 }
 
 /**
@@ -382,8 +568,13 @@ function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefined, sc:
   for (let k = 0; k < d.after.length; k++) {
     const ai = d.after[k]!;
     const target = stepInfos.get(ai.name);
+    const blockTarget = target ? undefined : sc.blockNames.get(ai.name);
+    if (blockTarget) {
+      model.refer(file, ai.range, blockTarget.symbol);
+      continue;
+    }
     if (!target) {
-      const best = closest(ai.name, stepInfos.keys());
+      const best = closest(ai.name, [...stepInfos.keys(), ...sc.blockNames.keys()]);
       diags.push(diagnostic('E0101', `unknown step "${ai.name}" in after${best ? `; did you mean "${best}"?` : ''}`, file, ai.range,
         best ? { fixes: [{ title: `Change to "${best}"`, edits: [{ file, range: ai.range, newText: best }] }] } : {}));
       continue;
@@ -402,6 +593,7 @@ function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefined, sc:
     id, decl: d, symbol: s.symbol, capability: cap, runPlan, action, args, ownData, data: ownData, outputReads, refs,
     after, skipIfSkipped: skip, when,
     forEach: s.forEach && groupList ? { ...s.forEach, list: groupList } : s.forEach,
+    blocks: s.blocks, eachPath: s.eachPath, waitsFor: [],
     fallback: fallback?.call ?? null, compensate: compensate?.call ?? null, pinned,
     timeout_ms: ms(d.timeout) ?? capTimeout,
     retry: retryIR(d.retry, cap ? cap.ir.retry : NO_RETRY),

@@ -5,7 +5,7 @@
  * without explaining it is a compile error here. The snippets are complete `.orch` modules:
  * `trigger` produces the code and `fix` does not (the examples test compiles both).
  */
-import type { DiagnosticCode, Severity } from '../../language/diagnostic.js';
+import type { DiagnosticCode, Severity } from '../../language/index.js';
 
 export interface Explanation {
   readonly code: DiagnosticCode;
@@ -231,6 +231,57 @@ plan ping_pong {
 }
 `,
     reference: 'LANGUAGE.md §4 Plans and steps (dependencies)',
+  },
+
+  E0302: {
+    severity: 'error',
+    title: 'loop without a valid bound',
+    details: `Orch has no unbounded loop: every \`repeat NAME … { … }\` block says how many iterations it may run
+at most, with \`max N\` where N is a whole number from 1 to 1000. The block runs, then \`until\` is
+evaluated over that iteration's steps; it runs again until the condition holds or \`max\` iterations
+have run (then the loop fails, unless it has \`on_failure continue\`).
+
+Add \`max N\` right after the loop's name. Estimates give the best case (one iteration) and the worst
+(\`max\`), so choose the smallest bound that is enough.`,
+    trigger: `${ECHO}
+plan polish {
+  repeat revise until draft.output.text == "done" {
+    step draft = echo(text: "again")
+  }
+}
+`,
+    fix: `${ECHO}
+plan polish {
+  repeat revise max 3 until draft.output.text == "done" {
+    step draft = echo(text: "again")
+  }
+}
+`,
+    reference: 'LANGUAGE.md §7.1 Control flow (bounded loops)',
+  },
+
+  E0303: {
+    severity: 'error',
+    title: 'race with fewer than two branches',
+    details: `A \`race NAME { … }\` block runs its steps side by side; the first to complete wins and the others are
+cancelled. With one step (or none) there is nothing to race. Add the competing step, or take the
+step out of the block. A branch of several steps is written as a \`run\` of a sub-plan.`,
+    trigger: `${ECHO}
+plan ask {
+  race reply {
+    step answered = echo(text: "hi")
+  }
+}
+`,
+    fix: `${ECHO}
+plan ask {
+  race reply {
+    step answered = echo(text: "hi")
+    step reminder = wait 1d
+  }
+}
+`,
+    reference: 'LANGUAGE.md §7.1 Control flow (race)',
   },
 
   E0401: {

@@ -11,8 +11,27 @@ export function ajv(): Ajv2020 {
     instance = new Ajv2020({ allErrors: true, discriminator: true, strict: false });
     instance.addKeyword({ keyword: 'x-orch-data', schemaType: 'string' });
     instance.addKeyword({ keyword: 'x-orch-unit', schemaType: 'string' });
+    // ajv's `integer` accepts 1e300 (and Infinity); an `int` must survive arithmetic exactly.
+    instance.addKeyword({
+      keyword: 'x-orch-safe-integer',
+      type: 'number',
+      schemaType: 'boolean',
+      error: { message: 'must be an integer between -(2^53-1) and 2^53-1' },
+      validate: (on: boolean, data: number) => !on || Number.isSafeInteger(data),
+    });
   }
   return instance;
+}
+
+let strictInstance: Ajv2020 | undefined;
+
+/**
+ * An Ajv with the default options (strict mode on) plus `allErrors`: the `orch.plan/v2` schema is
+ * published to compile under them, and compiling it here keeps it so.
+ */
+export function strictAjv(): Ajv2020 {
+  strictInstance ??= new Ajv2020({ allErrors: true });
+  return strictInstance;
 }
 
 export interface PathError {

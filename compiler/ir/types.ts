@@ -1,6 +1,8 @@
 /**
- * The IR: `orch.plan/v1` — what `orch compile` writes and what the runtime and verifier read.
- * The JSON Schema in `compiler/schema/orch.plan.v1.schema.json` must accept exactly this shape.
+ * The IR: `orch.plan/v2` — what `orch compile` writes and what the runtime and verifier read.
+ * The JSON Schema in `compiler/schema/orch.plan.v2.schema.json` must accept exactly this shape.
+ * v2 is v1 plus the fields marked "v2" (blocks, races, loops, soft reads, consent); a v1 file
+ * (`compiler/schema/orch.plan.v1.schema.json`) is a v2 plan without them, so readers accept both.
  *
  * Units at run time: durations are milliseconds (number), money is an amount (number, in the
  * plan's currency; mixing currencies is a compile-time E0203), percents are fractions (80% → 0.8),
@@ -9,7 +11,9 @@
  * `runtime/evaluate.ts`.
  */
 
-export const IR_VERSION = 'orch.plan/v1' as const;
+export const IR_VERSION = 'orch.plan/v2' as const;
+/** The versions readers accept (the runtime still runs v1 files). */
+export type IRVersion = 'orch.plan/v1' | 'orch.plan/v2';
 
 // ───────────────────────────── expressions ─────────────────────────────
 
@@ -45,7 +49,17 @@ export type ExprIR =
       /** `data_class`: compare by rank public < internal < personal < sensitive < secret. */
       readonly compare?: 'data_class';
     }
-  | { readonly op: 'range'; readonly from: ExprIR; readonly to: ExprIR };
+  | { readonly op: 'range'; readonly from: ExprIR; readonly to: ExprIR }
+  /**
+   * v2: the state of a `race` or `repeat` block (see BlockView): `reply.winner`, `reply.output`,
+   * `revise.index` (inside the loop), `revise.iterations` (after it).
+   */
+  | { readonly op: 'block'; readonly id: string }
+  /**
+   * v2: the previous iteration of loop `loop`, inside it: a record of that iteration's step
+   * views by step id, or `null` in the first iteration (so it is read inside `??`).
+   */
+  | { readonly op: 'previous'; readonly loop: string };
 
 export type BinaryOpIR =
   | 'implies' | 'or' | 'and'
@@ -71,6 +85,23 @@ export interface StepView {
   readonly duration: number;
   readonly cost: number;
   readonly resource: string | null;
+}
+
+/** v2: what `{op:'block'}` evaluates to. Fields that do not apply to the block kind are absent. */
+export interface BlockView {
+  readonly status: StepStatus;
+  readonly started: boolean;
+  readonly completed: boolean;
+  readonly failed: boolean;
+  readonly skipped: boolean;
+  /** race: the id of the winning step (null until one completes). */
+  readonly winner?: string | null;
+  /** race: the winner's output. */
+  readonly output?: unknown;
+  /** repeat, inside: the current iteration, from 0. */
+  readonly index?: number;
+  /** repeat: iterations run so far. */
+  readonly iterations?: number;
 }
 
 export type StepStatus =
@@ -139,7 +170,13 @@ export interface PolicyIR {
   readonly name: string;
   readonly strategy: 'privacy_first' | 'cost' | 'latency' | 'comfort' | 'balanced';
   readonly weights: { readonly [key: string]: number };
-  readonly budgets: { readonly cost: number | null; readonly duration_ms: number | null };
+  readonly budgets: {
+    readonly cost: number | null;
+    readonly duration_ms: number | null;
+    /** `budget … warn`: exceeding it journals `budget_exceeded` and the run goes on. */
+    readonly cost_warn?: boolean;
+    readonly duration_warn?: boolean;
+  };
   readonly prefer: 'local' | 'edge' | 'cloud' | null;
   readonly max_fallbacks: number;
   readonly require_consent: boolean;
@@ -190,6 +227,41 @@ export interface ForEachIR {
   readonly parallel: number | null;
 }
 
+/**
+ * v2: a block of the plan body. Steps name their enclosing blocks in `StepIR.blocks`; `parent`
+ * is the enclosing block (null at the plan level). `for_each` blocks have the id of their group.
+ */
+export type BlockIR =
+  | {
+      readonly type: 'for_each';
+      readonly id: string;
+      readonly parent: string | null;
+      readonly item: string;
+      readonly list: ExprIR;
+      readonly parallel: number | null;
+    }
+  | {
+      /** The first branch to complete wins; the others are cancelled. Fails when none completes. */
+      readonly type: 'race';
+      readonly id: string;
+      readonly parent: string | null;
+      readonly branches: readonly string[];
+    }
+  | {
+      /**
+       * Runs `steps` (every step inside, nested blocks included) once, then evaluates `until`
+       * over that iteration; again until it holds or `max` iterations ran (then the loop fails,
+       * `loop ID exhausted after N iterations`, unless `on_failure` is `continue`).
+       */
+      readonly type: 'repeat';
+      readonly id: string;
+      readonly parent: string | null;
+      readonly max: number;
+      readonly until: ExprIR;
+      readonly on_failure: 'abort' | 'continue';
+      readonly steps: readonly string[];
+    };
+
 export type StepActionIR =
   | { readonly type: 'call' }
   | { readonly type: 'wait'; readonly duration_ms: ExprIR }
@@ -202,6 +274,8 @@ export interface BindingIR {
   readonly rationale: string;
   /** Ordered alternatives for rebinding at run time (at most the policy's max_fallbacks). */
   readonly fallbacks: readonly string[];
+  /** v2: feasible resources a blocking guardrail forbids for this step, with why (never used). */
+  readonly dropped?: readonly { readonly resource: string; readonly reason: string }[];
 }
 
 export interface StepIR {
@@ -218,12 +292,25 @@ export interface StepIR {
   readonly timeout_ms: number | null;
   readonly retry: RetryIR;
   readonly when: ExprIR | null;
-  readonly join: 'all_success' | 'none_failed' | 'all_done' | 'any_success';
+  /** `first` (v2): starts when one dependency completes; skipped only when none completes. */
+  readonly join: 'all_success' | 'none_failed' | 'all_done' | 'any_success' | 'first';
   /**
-   * Steps whose output this step reads without `??` — if any of them is skipped, this step is
-   * skipped too (LANGUAGE.md: skip propagation).
+   * Steps whose output this step reads outside every `??` chain — if any of them is skipped, this
+   * step is skipped too (LANGUAGE.md: skip propagation, §7.1 merging with `??`).
    */
   readonly skip_if_skipped: readonly string[];
+  /**
+   * v2: steps whose output this step reads only inside `??` chains (soft reads): a skipped,
+   * cancelled or still running one reads as `null` and never skips this step.
+   */
+  readonly soft_reads?: readonly string[];
+  /** v2: the blocks around the step, outermost first (ids of `PlanIR.blocks`). */
+  readonly blocks?: readonly string[];
+  /**
+   * v2: `race`/`repeat` blocks this step waits for as a whole (it reads `NAME.…`, names it in
+   * `after`, or reads a step of a loop it is not in). Their steps are in `deps` too.
+   */
+  readonly waits_for?: readonly string[];
   readonly on_failure: 'abort' | 'continue';
   /** 0 = critical … 4 = info; lower runs first. */
   readonly priority: number;
@@ -254,7 +341,7 @@ export interface SimulateIR {
 }
 
 export interface PlanIR {
-  readonly version: typeof IR_VERSION;
+  readonly version: IRVersion;
   readonly plan: string;
   readonly module: string;
   readonly goal: string | null;
@@ -274,9 +361,16 @@ export interface PlanIR {
   readonly steps: readonly StepIR[];
   /** Maximal antichains: stage k holds the steps whose longest dependency chain has length k. */
   readonly stages: readonly (readonly string[])[];
+  /** v2: `for each`, `race` and `repeat` blocks, outer blocks before inner ones. */
+  readonly blocks?: readonly BlockIR[];
+  /** v2: every consent scope a run may need (steps, fallbacks, compensations, sub-plans), sorted. */
+  readonly consent?: readonly string[];
+  /** `cost`/`duration_ms`: the best case (every loop runs once); `*_max` (v2): every loop runs `max` times. */
   readonly estimates: {
     readonly cost: number;
     readonly duration_ms: number;
+    readonly cost_max?: number;
+    readonly duration_ms_max?: number;
     readonly critical_path: readonly string[];
     readonly local_ratio: number;
   };

@@ -13,11 +13,40 @@ const cache = new WeakMap<object, ValidateFunction>();
 export function valueValidator(schema: JsonSchema): (value: unknown) => ValueValidation {
   let validate = cache.get(schema);
   if (!validate) {
-    validate = ajv().compile(schema as Record<string, unknown>);
+    validate = ajv().compile(withSafeIntegers(schema) as Record<string, unknown>);
     cache.set(schema, validate);
   }
   const fn = validate;
-  return (value) => (fn(value) ? { ok: true } : { ok: false, errors: toPathErrors(fn.errors) });
+  return (value) => {
+    const infinite = firstNonFinite(value);
+    if (infinite !== null) return { ok: false, errors: [{ path: infinite, message: 'must be a finite number' }] };
+    return fn(value) ? { ok: true } : { ok: false, errors: toPathErrors(fn.errors) };
+  };
+}
+
+/** The JSON pointer of the first NaN/Infinity in a value (`1e400` parses to Infinity), or null. */
+export function firstNonFinite(value: unknown): string | null {
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length) {
+    const [v, p] = stack.pop()!;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return p;
+    } else if (Array.isArray(v)) for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${p}/${i}`]);
+    else if (v !== null && typeof v === 'object')
+      for (const [k, x] of Object.entries(v).reverse()) stack.push([x, `${p}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`]);
+  }
+  return null;
+}
+
+/** Marks every `type: integer` subschema with `x-orch-safe-integer` (see ajv.ts). */
+function withSafeIntegers(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withSafeIntegers);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) out[k] = k === 'default' || k === 'enum' || k === 'const' ? v : withSafeIntegers(v);
+  const t = out.type;
+  if (t === 'integer' || (Array.isArray(t) && t.includes('integer'))) out['x-orch-safe-integer'] = true;
+  return out;
 }
 
 /** Validates `value` against `schema`; a schema ajv cannot compile is reported as an error at `/`. */

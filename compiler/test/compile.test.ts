@@ -20,7 +20,7 @@ function campaign(): { plan: PlanIR; out: ReturnType<typeof compile> } {
 describe('campaign example', () => {
   it('compiles to a schema-valid IR with expressions as trees', () => {
     const { plan } = campaign();
-    expect(plan.version).toBe('orch.plan/v1');
+    expect(plan.version).toBe('orch.plan/v2');
     expect(plan.plan).toBe('campaign_launch');
     expect(plan.module).toBe('marketing.campaigns');
     expect(validatePlanIR(JSON.parse(JSON.stringify(plan)))).toMatchObject({ ok: true });
@@ -170,5 +170,21 @@ resource far { kind cloud_region provides cpu cost 0.001usd latency 50ms }
     expect(pick('cost')).toEqual(['far', 'edge']);
     expect(pick('latency')).toEqual(['far', 'edge']);
     expect(pick('balanced')[0]).toBe('far');
+  });
+});
+
+describe('plan input defaults in the IR', () => {
+  it('list and record literal defaults reach the input schema (a run without the field gets them)', () => {
+    const out = compileText(`plan p {
+  input { xs: list<string> = [], opts: { a: int, tags: list<string> } = { a: 1, tags: ["x"] }, n: int = 3, computed: string = "a\${1}" }
+  output { n: len(input.xs) + input.n }
+}
+`);
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const props = (out.plans[0]!.input as { properties: Record<string, { default?: unknown }> }).properties;
+    expect(props.xs!.default).toEqual([]);
+    expect(props.opts!.default).toEqual({ a: 1, tags: ['x'] });
+    expect(props.n!.default).toBe(3);
+    expect('default' in props.computed!).toBe(false); // not a literal: evaluated where it is read
   });
 });

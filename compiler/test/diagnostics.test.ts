@@ -194,12 +194,17 @@ plan p {
 `;
 
 describe('E0401 / W0402 / I0403 guardrails at compile time', () => {
-  it('blocking forbid violated → E0401 naming guardrail and step', () => {
-    const text = GUARDED('blocking', 'local');
+  it('blocking forbid violated on every resource that can host the step → E0401 naming guardrail and step', () => {
+    const text = GUARDED('blocking', 'local').replace('step.tier == local', 'step.tier != human');
     const [d] = only('E0401', text);
     expect(covered(text, d!)).toBe('a');
     expect(d!.message).toContain('keep_local');
     expect(d!.message).toContain('"a"');
+  });
+  it('near miss: a blocking forbid that leaves another resource rebinds the step there instead (§7.2)', () => {
+    const out = compileText(GUARDED('blocking', 'local'));
+    expect(out.diagnostics.filter((d) => d.code === 'E0401')).toEqual([]);
+    expect(out.plans[0]!.steps[0]!.binding).toMatchObject({ resource: 'cloud', dropped: [{ resource: 'edge_box' }] });
   });
   it('warning severity → W0402; advisory → hint I0403', () => {
     expect(only('W0402', GUARDED('warning', 'local'))).toHaveLength(1);

@@ -1,6 +1,6 @@
 import { compile, check, type CompileOutput } from '../index.js';
 import { diskHost, type SourceHost } from '../load.js';
-import type { Diagnostic } from '../../language/diagnostic.js';
+import type { Diagnostic } from '../../language/index.js';
 
 export const DIR = '/virtual/project';
 

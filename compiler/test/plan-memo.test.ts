@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { reparse, type ParsedText } from '../../language/incremental.js';
+import { reparse, type ParsedText } from '../../language/index.js';
 import { check } from '../diagnose.js';
 import { diskHost, type SourceHost } from '../load.js';
 import { PlanMemo } from '../plan-memo.js';
@@ -52,7 +52,7 @@ function splice(text: string, at: number, remove: number, insert: string): strin
 /** Edits that mostly keep a file valid (inside string literals, new lines of steps) and some that break it. */
 function editOf(text: string) {
   const strings = [...text.matchAll(/"[A-Za-z ,.]{2,}"/g)].map((m) => m.index! + 1);
-  const lineStarts = [...text.matchAll(/\n  step /g)].map((m) => m.index! + 1);
+  const lineStarts = [...text.matchAll(/\n {2}step /g)].map((m) => m.index! + 1);
   return fc.oneof(
     { weight: 4, arbitrary: fc.record({ at: strings.length ? fc.constantFrom(...strings) : fc.constant(0), remove: fc.integer({ min: 0, max: 1 }), insert: fc.constantFrom('x', 'Q', '', ' y') }) },
     { weight: 2, arbitrary: fc.record({ at: lineStarts.length ? fc.constantFrom(...lineStarts) : fc.constant(0), remove: fc.constant(0), insert: fc.constantFrom('  step extra = log(message: "x")\n', '  step twice = log(message: 1)\n', '\n') }) },

@@ -55,6 +55,37 @@ describe('validatePlanIR', () => {
     expect(r).toEqual({ ok: false, errors: [{ path: '/steps/1/deps/0', message: 'unknown step "ghost"' }] });
   });
 
+  it('rejects dependency cycles of any length, naming them', () => {
+    const p = clone(samplePlan()) as any;
+    const ids: string[] = p.steps.map((s: any) => s.id);
+    // close the loop: the first step now waits for the last one
+    p.steps[0].deps = [ids[ids.length - 1]];
+    const r = validatePlanIR(p);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => e.message).join('\n')).toMatch(/dependency cycle: .* -> /);
+  });
+
+  it('rejects after entries outside deps, unknown fallback capabilities and sub-plans, non-finite numbers', () => {
+    const p = clone(samplePlan()) as any;
+    p.steps[0].after = ['ghost'];
+    p.steps[0].fallback = { capability: 'nope', args: {} };
+    p.steps[1].action = { type: 'run', plan: 'missing', args: {} };
+    p.steps[1].capability = null;
+    const r = validatePlanIR(p);
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(r.errors).toEqual(
+        expect.arrayContaining([
+          { path: '/steps/0/after/0', message: 'unknown step "ghost"' },
+          { path: '/steps/0/fallback/capability', message: 'unknown capability "nope"' },
+          { path: '/steps/1/action/plan', message: 'unknown sub-plan "missing"' },
+        ]),
+      );
+    const q = clone(samplePlan()) as any;
+    q.steps[0].retry.delay_ms = Infinity;
+    expect(validatePlanIR(q)).toEqual({ ok: false, errors: [{ path: '/steps/0/retry/delay_ms', message: 'must be a finite number' }] });
+  });
+
   it('never throws on junk', () => {
     for (const junk of [null, 1, 'x', [], {}, { version: 'orch.plan/v1' }]) expect(validatePlanIR(junk).ok).toBe(false);
   });
@@ -72,5 +103,17 @@ describe('validateValue', () => {
     const r = validateValue(schema, { n: 'x' });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors.map((e) => e.path).sort()).toEqual(['/email', '/n']);
+  });
+
+  it('refuses non-finite numbers anywhere and ints that are not safe integers', () => {
+    expect(validateValue(schema, { email: 'a', n: Infinity })).toEqual({ ok: false, errors: [{ path: '/n', message: 'must be a finite number' }] });
+    expect(validateValue({}, { deep: [1, -Infinity] })).toEqual({ ok: false, errors: [{ path: '/deep/1', message: 'must be a finite number' }] });
+    expect(validateValue(schema, { email: 'a', n: 1e300 })).toEqual({
+      ok: false,
+      errors: [{ path: '/n', message: 'must be an integer between -(2^53-1) and 2^53-1' }],
+    });
+    expect(validateValue({ type: 'array', items: { anyOf: [{ type: 'integer' }, { type: 'null' }] } }, [2 ** 53])).toMatchObject({ ok: false });
+    expect(validateValue(schema, { email: 'a', n: Number.MAX_SAFE_INTEGER })).toEqual({ ok: true });
+    expect(validateValue({ type: 'number' }, 1e300)).toEqual({ ok: true });
   });
 });

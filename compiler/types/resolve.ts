@@ -2,8 +2,8 @@
  * Syntactic types (`TypeExpr`) → semantic types (`Ty`): aliases expanded (a self-referential
  * alias is E0201), record fields declared as symbols so member access can be navigated.
  */
-import type { FieldDecl, RecordType, TypeExpr } from '../../language/ast.js';
-import { diagnostic, type Diagnostic } from '../../language/diagnostic.js';
+import type { FieldDecl, RecordType, TypeExpr } from '../../language/index.js';
+import { diagnostic, type Diagnostic } from '../../language/index.js';
 import type { LoadedModule } from '../load.js';
 import type { ModelBuilder, SymbolKind } from '../model.js';
 import type { Scopes } from '../scope.js';

@@ -4,8 +4,8 @@
  * literal can match an enum), currencies of money, data classes and declarations of fields (so
  * the LSP can jump from `generate.output.id` to the field).
  */
-import type { DataClass, Range } from '../../language/ast.js';
-import { DATA_CLASSES } from '../../language/ast.js';
+import type { DataClass, Range } from '../../language/index.js';
+import { DATA_CLASSES } from '../../language/index.js';
 
 export interface FieldTy {
   readonly name: string;

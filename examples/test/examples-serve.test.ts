@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { http } from '../../runtime/serve/test/http-helpers.js';
-import { startServe, tempDir, TOKEN, type ServeProcess } from '../../runtime/serve/test/serve-process.js';
+import { http } from '../../serve/test/http-helpers.js';
+import { startServe, tempDir, TOKEN, type ServeProcess } from '../../serve/test/serve-process.js';
 import { REPO_ROOT } from './cli.js';
 
 const example = (file: string): string => path.join(REPO_ROOT, 'examples', file);

@@ -44,6 +44,9 @@ interface RunResult {
   readonly steps: readonly { stepId: string; status: string; resource: string | null; output: unknown }[];
 }
 
+/** Steps that lose a race in the example's own run (the input sets no context signal). */
+const RACE_LOSERS: { readonly [example: string]: readonly string[] } = { incident_response: ['reporter_clear'] };
+
 /** A fresh journal per call, so tests never share runs or touch the repository's .orch/. */
 function freshDb(): string {
   return path.join(mkdtempSync(path.join(tmpdir(), 'orch-examples-')), 'runs.db');
@@ -111,8 +114,9 @@ function handlerRefs(file: string): { module: string; exportName: string }[] {
 
 describe('examples', () => {
   it('has one folder per scenario and nothing unlisted', () => {
+    // `patterns/` holds v0.2 control-flow patterns that are checked, not run (patterns.test.ts).
     const folders = readdirSync(EXAMPLES_DIR, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && d.name !== 'test')
+      .filter((d) => d.isDirectory() && d.name !== 'test' && d.name !== 'patterns')
       .map((d) => d.name)
       .sort();
     expect(folders).toEqual(EXAMPLES.map((e) => e.name).sort());
@@ -180,7 +184,10 @@ describe('examples', () => {
       const r = await runToEnd(example);
       expect(r.result?.status, r.stderr).toBe('completed');
       expect(r.code).toBe(0);
-      expect(r.result!.steps.every((s) => s.status === 'completed' || s.status === 'skipped')).toBe(true);
+      // A race's losing branch ends `cancelled` by design (LANGUAGE.md §7.1); nothing else may.
+      const losers = RACE_LOSERS[example.name] ?? [];
+      const ended = r.result!.steps.filter((s) => !(s.status === 'completed' || s.status === 'skipped'));
+      expect(ended.map((s) => `${s.stepId}:${s.status}`)).toEqual(losers.map((id) => `${id}:cancelled`));
     });
 
     it('verifies: every invariant holds over simulated runs', async ({ expect }) => {
@@ -251,6 +258,29 @@ describe('examples', () => {
       const r = await runToEnd(byName('weekly_report'), { env: { WAREHOUSE_TOKEN: 'expired' } });
       expect(r.result?.status).toBe('completed');
       expect(r.result!.output).toMatchObject({ source: 'snapshot', sent: true, issues: [] });
+    });
+
+    it('campaign_launch: every member of every sales team is briefed; the output is a list of lists in item order', async ({ expect }) => {
+      const r = await runToEnd(byName('campaign_launch'));
+      expect(r.result?.status).toBe('completed');
+      const briefed = (r.result!.output as { briefed: { channel: string }[][] }).briefed;
+      expect(briefed.map((team) => team.map((m) => m.channel))).toEqual([
+        ['#sales-emea', '#sales-emea'],
+        ['#sales-apac', '#sales-apac', '#sales-apac'],
+      ]);
+    });
+
+    it('weekly_report: the checker passes the first draft, so the draft/critique loop runs once', async ({ expect }) => {
+      const r = await runToEnd(byName('weekly_report'));
+      expect(r.result?.status).toBe('completed');
+      expect(r.result!.output).toMatchObject({ sent: true, drafts: 1, issues: [] });
+    });
+
+    it('incident_response: with no confirmation from the reporter the call-back reminder wins the race', async ({ expect }) => {
+      const r = await runToEnd(byName('incident_response'));
+      expect(r.result?.status).toBe('completed');
+      const status = Object.fromEntries(r.result!.steps.map((s) => [s.stepId, s.status]));
+      expect(status).toMatchObject({ call_back_due: 'completed', reporter_clear: 'cancelled', reporter_follow_up: 'completed' });
     });
   });
 });

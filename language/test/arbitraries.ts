@@ -420,21 +420,50 @@ export const arbStep: fc.Arbitrary<A.StepDecl> = fc
   )
   .map((x) => ({ kind: 'StepDecl', ...x, range: r }));
 
-export const arbForEach: fc.Arbitrary<A.ForEachDecl> = fc
-  .letrec<{ forEach: A.ForEachDecl }>((tie) => ({
-    forEach: fc
-      .record(
-        {
-          item: arbIdent,
-          list: arbExpr,
-          parallel: arbIntLit,
-          body: fc.array(fc.oneof({ depthSize: 'small', maxDepth: 2 }, arbStep, tie('forEach')), { maxLength: 3 }),
-        },
-        { requiredKeys: ['item', 'list', 'body'] },
-      )
-      .map((x): A.ForEachDecl => ({ kind: 'ForEachDecl', ...x, range: r })),
-  }))
-  .forEach;
+/** `repeat … max N`: N from 1 to 1000 (anything else is an error). */
+const arbRepeatMax: fc.Arbitrary<A.NumberLit> = fc.integer({ min: 1, max: 1000 }).map((value) => ({ kind: 'NumberLit', value, integer: true, range: r }));
+
+/** `race NAME { … }`: two or three steps (one is an error). */
+export const arbRace: fc.Arbitrary<A.RaceDecl> = fc
+  .record({ name: arbIdent, body: fc.array(arbStep, { minLength: 2, maxLength: 3 }) })
+  .map((x): A.RaceDecl => ({ kind: 'RaceDecl', ...x, range: r }));
+
+/** Blocks nest: `for each` and `repeat` hold steps, races and further blocks. */
+const blocks = fc.letrec<{ forEach: A.ForEachDecl; repeat: A.RepeatDecl; item: A.BlockItem }>((tie) => ({
+  item: fc.oneof(
+    { depthSize: 'small', maxDepth: 2 },
+    { weight: 4, arbitrary: arbStep },
+    { weight: 1, arbitrary: tie('forEach') },
+    { weight: 1, arbitrary: tie('repeat') },
+    { weight: 1, arbitrary: arbRace },
+  ),
+  forEach: fc
+    .record(
+      {
+        item: arbIdent,
+        list: arbExpr,
+        parallel: arbIntLit,
+        body: fc.array(tie('item'), { maxLength: 3 }),
+      },
+      { requiredKeys: ['item', 'list', 'body'] },
+    )
+    .map((x): A.ForEachDecl => ({ kind: 'ForEachDecl', ...x, range: r })),
+  repeat: fc
+    .record(
+      {
+        name: arbIdent,
+        max: arbRepeatMax,
+        until: arbExpr,
+        onFailure: fc.constantFrom<'abort' | 'continue'>('abort', 'continue'),
+        body: fc.array(tie('item'), { maxLength: 3 }),
+      },
+      { requiredKeys: ['name', 'max', 'until', 'body'] },
+    )
+    .map((x): A.RepeatDecl => ({ kind: 'RepeatDecl', ...x, range: r })),
+}));
+
+export const arbForEach: fc.Arbitrary<A.ForEachDecl> = blocks.forEach;
+export const arbRepeat: fc.Arbitrary<A.RepeatDecl> = blocks.repeat;
 
 export const arbInvariant: fc.Arbitrary<A.InvariantDecl> = fc
   .record(
@@ -461,7 +490,10 @@ export const arbPlan: fc.Arbitrary<A.PlanDecl> = fc
       deadline: arbDurationLit,
       concurrency: arbIntLit,
       onFailure: fc.constantFrom<A.PlanFailureMode>('abort', 'continue', 'rollback'),
-      body: fc.array(fc.oneof({ weight: 4, arbitrary: arbStep }, { weight: 1, arbitrary: arbForEach }, { weight: 1, arbitrary: arbInvariant }), {
+      body: fc.array(fc.oneof(
+        { weight: 4, arbitrary: arbStep }, { weight: 1, arbitrary: arbForEach }, { weight: 1, arbitrary: arbRepeat },
+        { weight: 1, arbitrary: arbRace }, { weight: 1, arbitrary: arbInvariant },
+      ), {
         maxLength: 4,
       }),
       success: fc.array(

@@ -127,7 +127,6 @@ describe('direct-to-AST parse path', () => {
       'plan p { step a = c.d(x: { k: 1, k: 2 }) }',
       'plan p { step a = c.d(x: "\\q") }',
       'plan p { step a = c.d(x: "${a +}") }',
-      'policy p { budget cost <= 10m }',
       'trigger t { manual }',
       'trigger t { run p }',
       'trigger t { manual schedule "* * * * *" run p }',

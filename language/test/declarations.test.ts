@@ -189,10 +189,18 @@ describe('policy', () => {
     ]);
   });
 
-  it('rejects a budget whose limit does not match its metric', () => {
-    const { diagnostics } = parseWith('policy p { budget cost <= 10m }');
-    expect(diagnostics.map((d) => d.code)).toEqual(['E0001']);
-    expect(diagnostics[0]!.message).toMatch(/cost budget needs an amount of money/);
+  it('keeps a budget whose limit does not match its metric (the compiler reports E0203)', () => {
+    const { diagnostics, module } = parseWith('policy p { budget cost <= 10m }');
+    expect(diagnostics).toEqual([]);
+    const p = module.declarations[0] as unknown as { budgets: { metric: string; limit: { kind: string } }[] };
+    expect(p.budgets[0]).toMatchObject({ metric: 'cost', limit: { kind: 'DurationLit' } });
+  });
+
+  it('parses a trailing warn', () => {
+    const { diagnostics, module } = parseWith('policy p { budget cost <= 0.50usd warn\n budget duration <= 1m }');
+    expect(diagnostics).toEqual([]);
+    const p = module.declarations[0] as unknown as { budgets: { warn?: boolean }[] };
+    expect(p.budgets.map((b) => b.warn === true)).toEqual([true, false]);
   });
 });
 

@@ -76,7 +76,7 @@ describe('printer round trip (property)', () => {
       'PrimitiveType', 'EnumType', 'ListType', 'MapType', 'RecordType', 'FieldDecl', 'OptionalType', 'NamedType',
       'RetrySpec', 'BudgetDecl', 'RateLimitDecl', 'WeightDecl', 'StepSelector', 'KindSelector', 'CapabilitySelector',
       'ForbidRule', 'RequireRule', 'AssertRule', 'CheckRule', 'Argument', 'CapabilityCall', 'WaitAction',
-      'WaitUntilAction', 'RunAction', 'StepDecl', 'ForEachDecl', 'SuccessCriterion', 'ScheduleSource', 'EventSource',
+      'WaitUntilAction', 'RunAction', 'StepDecl', 'ForEachDecl', 'RaceDecl', 'RepeatDecl', 'SuccessCriterion', 'ScheduleSource', 'EventSource',
       'ManualSource', 'ApiSource', 'ConditionSource', 'ChainSource',
     ];
     expect([...expected].filter((k) => !kinds.has(k))).toEqual([]);

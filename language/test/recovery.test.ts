@@ -103,7 +103,7 @@ plan ok { goal "still parsed" }`;
     expect(at('policy p { strategy fastest }')[0]).toMatch(/unknown strategy 'fastest'/);
     expect(at('guardrail g { severity fatal }')[0]).toMatch(/unknown severity 'fatal'/);
     expect(at('type T = { a: string @top_secret }')[0]).toMatch(/unknown data class 'top_secret' \(expected one of: public, internal, personal, sensitive, secret\)/);
-    expect(at('plan p { step a = f() { join first } }')[0]).toMatch(/unknown join rule 'first'/);
+    expect(at('plan p { step a = f() { join fastest } }')[0]).toMatch(/unknown join rule 'fastest' \(expected one of: all_success, none_failed, all_done, any_success, first\)/);
   });
 
   it('reports non-integers where counts are expected', () => {

@@ -4,7 +4,7 @@
  * in each LSP diagnostic's `data`, and this turns them back into code actions.
  */
 import { CodeActionKind, type CodeAction, type Diagnostic as LspDiagnostic, type TextEdit } from 'vscode-languageserver';
-import type { Diagnostic, Fix } from '../../language/diagnostic.js';
+import type { Diagnostic, Fix } from '../../language/index.js';
 import { pathToUri, toLspRange } from '../convert.js';
 
 export interface DiagnosticData {

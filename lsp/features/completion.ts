@@ -4,13 +4,13 @@
  * wait for a re-parse of a large file).
  */
 import { CompletionItemKind, InsertTextFormat, type CompletionItem } from 'vscode-languageserver';
-import type { CapabilityDecl, PlanDecl, RecordType, StepDecl, TypeExpr } from '../../language/ast.js';
-import { fieldsKey, contextFieldsKey } from '../index/declarations.js';
-import type { DeclarationTable, FileIndex, OrchSymbol, OrchSymbolKind } from '../index/model.js';
+import type { CapabilityDecl, PlanDecl, RecordType, StepDecl, TypeExpr } from '../../language/index.js';
+import { fieldsKey, contextFieldsKey } from '../symbol-index/declarations.js';
+import type { DeclarationTable, FileIndex, OrchSymbol, OrchSymbolKind } from '../symbol-index/model.js';
 import { signatureOf, typeText } from '../describe.js';
 import {
   BLOCK_KEYWORDS, BUILTIN_FUNCTIONS, CAPABILITY_KIND_WORDS, EXPRESSION_ROOTS, LITERAL_WORDS, PRIMITIVE_TYPES, RESOURCE_KIND_WORDS,
-  STEP_ATTRIBUTES, TOP_LEVEL_KEYWORDS, VALUE_WORDS,
+  RACE_ATTRIBUTES, REPEAT_ATTRIBUTES, STEP_ATTRIBUTES, TOP_LEVEL_KEYWORDS, VALUE_WORDS,
 } from '../vocabulary.js';
 import { scanContext, type Frame } from './context-scan.js';
 
@@ -33,6 +33,8 @@ const KIND_OF: Record<OrchSymbolKind, CompletionItemKind> = {
   invariant: CompletionItemKind.Constant,
   simulate: CompletionItemKind.Constant,
   step: CompletionItemKind.Variable,
+  race: CompletionItemKind.Variable,
+  repeat: CompletionItemKind.Variable,
   foreach: CompletionItemKind.Variable,
   item: CompletionItemKind.Variable,
   field: CompletionItemKind.Field,
@@ -291,6 +293,10 @@ function memberItems(path: readonly string[], offset: number, index: FileIndex |
   const plan = planAt(index, offset);
   const steps = plan ? index.steps.get(plan.key) : undefined;
   const step = steps?.get(root) ?? [...index.steps.values()].map((m) => m.get(root)).find(Boolean);
+  if (step && (step.kind === 'race' || step.kind === 'repeat')) {
+    if (rest.length > 0) return [];
+    return Object.entries(step.kind === 'race' ? RACE_ATTRIBUTES : REPEAT_ATTRIBUTES).map(([a, doc]) => ({ label: a, kind: CompletionItemKind.Property, detail: doc }));
+  }
   if (step) {
     if (rest.length === 0) {
       return Object.entries(STEP_ATTRIBUTES).map(([a, doc]) => ({ label: a, kind: CompletionItemKind.Property, detail: doc }));

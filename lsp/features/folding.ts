@@ -1,11 +1,11 @@
 /** Folding ranges: every multi-line node with a body, block comments and runs of imports. */
 import { FoldingRangeKind, type FoldingRange } from 'vscode-languageserver';
-import type { Module } from '../../language/ast.js';
+import type { Module } from '../../language/index.js';
 import { walk } from '../ast-walk.js';
 
 const FOLDABLE = new Set([
   'CapabilityDecl', 'ResourceDecl', 'PolicyDecl', 'GuardrailDecl', 'ContextDecl', 'PlanDecl', 'TriggerDecl',
-  'InvariantDecl', 'SimulateDecl', 'TypeAliasDecl', 'StepDecl', 'ForEachDecl', 'RecordType', 'RecordLit', 'ListLit',
+  'InvariantDecl', 'SimulateDecl', 'TypeAliasDecl', 'StepDecl', 'ForEachDecl', 'RaceDecl', 'RepeatDecl', 'RecordType', 'RecordLit', 'ListLit',
 ]);
 
 export function foldingRanges(module: Module): FoldingRange[] {

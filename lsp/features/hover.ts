@@ -5,13 +5,13 @@
  */
 import type { Hover, MarkupContent } from 'vscode-languageserver';
 import { typeAt, type BoundModel } from '../../compiler/index.js';
-import type { PlanIR } from '../../compiler/ir/types.js';
-import { formatDuration } from '../../compiler/preview.js';
+import type { PlanIR } from '../../compiler/index.js';
+import { formatDuration } from '../../compiler/index.js';
 import { toLspRange } from '../convert.js';
 import { factsOf, signatureOf } from '../describe.js';
-import type { OrchSymbol } from '../index/model.js';
+import type { OrchSymbol } from '../symbol-index/model.js';
 import type { NameSource } from '../names.js';
-import { BUILTIN_FUNCTIONS, EXPRESSION_ROOTS, STEP_ATTRIBUTES } from '../vocabulary.js';
+import { BUILTIN_FUNCTIONS, EXPRESSION_ROOTS, RACE_ATTRIBUTES, REPEAT_ATTRIBUTES, STEP_ATTRIBUTES } from '../vocabulary.js';
 
 export interface HoverContext {
   readonly names: NameSource;
@@ -44,7 +44,7 @@ export function hover(ctx: HoverContext, file: string, text: string, offset: num
   const word = wordAt(text, offset);
   if (!word) return null;
   const afterDot = text.slice(Math.max(0, word.start - 1), word.start) === '.';
-  const doc = (afterDot ? STEP_ATTRIBUTES[word.text] : EXPRESSION_ROOTS[word.text]) ?? BUILTIN_FUNCTIONS[word.text];
+  const doc = (afterDot ? (STEP_ATTRIBUTES[word.text] ?? RACE_ATTRIBUTES[word.text] ?? REPEAT_ATTRIBUTES[word.text]) : EXPRESSION_ROOTS[word.text]) ?? BUILTIN_FUNCTIONS[word.text];
   return doc ? { contents: markdown([`**${word.text}** — ${doc}`]) } : null;
 }
 

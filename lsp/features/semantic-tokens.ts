@@ -3,8 +3,8 @@
  * TextMate scopes cannot know. Keywords, literals and comments stay with the grammar.
  */
 import { SemanticTokensBuilder, type SemanticTokens, type SemanticTokensLegend } from 'vscode-languageserver';
-import type { Range } from '../../language/diagnostic.js';
-import type { FileIndex, OrchSymbol, OrchSymbolKind } from '../index/model.js';
+import type { Range } from '../../language/index.js';
+import type { FileIndex, OrchSymbol, OrchSymbolKind } from '../symbol-index/model.js';
 
 const TOKEN_TYPES = [
   'namespace', 'type', 'class', 'interface', 'struct', 'parameter', 'variable', 'property', 'event', 'function',
@@ -42,6 +42,8 @@ function tokenType(kind: OrchSymbolKind, role: OrchSymbol['role']): TokenType | 
     case 'invariant':
       return 'enumMember';
     case 'step':
+    case 'race':
+    case 'repeat':
     case 'item':
       return 'variable';
     case 'field':

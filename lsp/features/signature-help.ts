@@ -1,8 +1,8 @@
 /** Signature help inside `capability(` and `run plan(`: the parameters, the one being written. */
 import type { SignatureHelp } from 'vscode-languageserver';
-import type { CapabilityDecl, PlanDecl } from '../../language/ast.js';
+import type { CapabilityDecl, PlanDecl } from '../../language/index.js';
 import { fieldText, typeText } from '../describe.js';
-import type { FileIndex } from '../index/model.js';
+import type { FileIndex } from '../symbol-index/model.js';
 import { resolveVisible } from './completion.js';
 import { scanContext } from './context-scan.js';
 

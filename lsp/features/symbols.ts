@@ -2,7 +2,7 @@
 import { SymbolKind, type DocumentSymbol, type SymbolInformation } from 'vscode-languageserver';
 import { pathToUri, toLspRange } from '../convert.js';
 import { signatureOf } from '../describe.js';
-import type { DeclarationTable, OrchSymbol, OrchSymbolKind } from '../index/model.js';
+import type { DeclarationTable, OrchSymbol, OrchSymbolKind } from '../symbol-index/model.js';
 
 export const LSP_SYMBOL_KIND: Record<OrchSymbolKind, SymbolKind> = {
   module: SymbolKind.Module,
@@ -18,6 +18,8 @@ export const LSP_SYMBOL_KIND: Record<OrchSymbolKind, SymbolKind> = {
   invariant: SymbolKind.Boolean,
   simulate: SymbolKind.Object,
   step: SymbolKind.Method,
+  race: SymbolKind.Operator,
+  repeat: SymbolKind.Operator,
   foreach: SymbolKind.Array,
   item: SymbolKind.Variable,
   field: SymbolKind.Field,

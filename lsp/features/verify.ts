@@ -6,8 +6,8 @@
 import { basename } from 'node:path';
 import type { Diagnostic as LspDiagnostic, Range as LspRange } from 'vscode-languageserver';
 import type { SourceHost } from '../../compiler/index.js';
-import { verifyFile, type Counterexample, type VerifyResult } from '../../compiler/verify/index.js';
-import type { DeclarationTable } from '../index/model.js';
+import { verifyFile, type Counterexample, type VerifyResult } from '../../verify/index.js';
+import type { DeclarationTable } from '../symbol-index/model.js';
 import { pathToUri, toLspRange } from '../convert.js';
 
 export const VERIFY_REQUEST = 'orch/verify';

@@ -57,7 +57,7 @@ describe('completion without an index', () => {
     expect(labelsAt('capability c {\n  kind |')).toEqual(['tool', 'agent', 'llm', 'service', 'human']);
     expect(labelsAt('capability c {\n  data |')).toEqual(['public', 'internal', 'personal', 'sensitive', 'secret']);
     expect(labelsAt('plan p {\n  on_failure |')).toEqual(['abort', 'continue', 'rollback']);
-    expect(labelsAt('plan p {\n  step s = x() {\n    join |')).toEqual(['all_success', 'none_failed', 'all_done', 'any_success']);
+    expect(labelsAt('plan p {\n  step s = x() {\n    join |')).toEqual(['all_success', 'none_failed', 'all_done', 'any_success', 'first']);
     expect(labelsAt('capability c {\n  retry 3 backoff |')).toEqual(['fixed', 'exponential']);
   });
 

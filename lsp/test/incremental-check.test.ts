@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Diagnostic } from 'vscode-languageserver-protocol';
 import { check } from '../../compiler/index.js';
-import { diskHost } from '../../compiler/load.js';
-import { LineIndex } from '../../language/source.js';
+import { diskHost } from '../../compiler/index.js';
+import { LineIndex } from '../../language/index.js';
 import { REPO, TestClient } from './client.js';
 
 let dir: string;

@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { print } from '../../language/printer.js';
+import { print } from '../../language/index.js';
 import { arbModule } from '../../language/test/arbitraries.js';
-import { FIXTURES, TestClient } from './client.js';
+import { FIXTURES, positionOf, TestClient } from './client.js';
 
 let client: TestClient;
 const seedText = readFileSync(join(FIXTURES, 'main.orch'), 'utf8');
@@ -119,4 +119,19 @@ it('answers every request while hundreds of random edits stream in', async () =>
   expect(answered).toBeGreaterThanOrEqual(240);
   expect(client.alive).toBe(true);
   expect(client.stderr.join('')).not.toMatch(/failed:/);
+});
+
+it('answers hover and definition on a file with 50,000 `*` after `${` (issue 15: it stalled for 15–20 s)', async () => {
+  const text = `plan p {\n  input { a: int }\n  step first = echo(value: input.a)\n  output { v: "\${${'*'.repeat(50_000)}}", w: first.output }\n}\n`;
+  const uri = await client.open(join(FIXTURES, 'stars.orch'), text);
+  const diagnostics = await client.diagnosticsFor(uri, () => true, client.version(uri));
+  // Capped: a handful, or at most the per-file cap and its "N more errors not shown" line.
+  expect(diagnostics.length).toBeGreaterThan(0);
+  expect(diagnostics.length).toBeLessThanOrEqual(101);
+  const at = positionOf(text, 'first.output', 1);
+  const hover = await client.request<{ contents: unknown } | null>('textDocument/hover', { textDocument: { uri }, position: at });
+  expect(JSON.stringify(hover?.contents)).toMatch(/first/);
+  const definition = await client.request<unknown[] | { range: unknown } | null>('textDocument/definition', { textDocument: { uri }, position: at });
+  expect(JSON.stringify(definition)).toMatch(/"line":2/);
+  await client.connection.sendNotification('textDocument/didClose', { textDocument: { uri } });
 });

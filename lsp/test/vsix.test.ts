@@ -1,15 +1,26 @@
 /**
  * `npm run package:vsix`'s script builds an installable .vsix: manifest, grammar, snippets,
- * webview page and the bundled server — and that bundled server answers LSP on its own.
+ * webview page, the bundled server — which answers LSP on its own — and the bundled CLI, which
+ * checks, previews, verifies and runs a plan with nothing on PATH (and no native module but for run).
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, TestClient } from './client.js';
+
+/** The bundled CLI runs on the same Node as this test. */
+const hasBuiltinSqlite = (() => {
+  try {
+    createRequire(import.meta.url)('node:sqlite');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 interface ZipEntry {
   readonly name: string;
@@ -47,13 +58,23 @@ function readZip(buf: Buffer): ZipEntry[] {
 
 let dir: string;
 let entries: ZipEntry[];
+/** Where the .vsix is unpacked. */
+let installed: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'orch-vsix-'));
+  installed = join(dir, 'installed');
   const out = join(dir, 'orch.vsix');
   const r = spawnSync(process.execPath, [join(REPO, 'vscode-extension', 'scripts', 'package.js'), out], { cwd: REPO, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`package.js failed: ${r.stdout}\n${r.stderr}`);
   entries = readZip(readFileSync(out));
+  // Unpacked as VS Code installs it, to run what it ships.
+  for (const e of entries) {
+    if (!e.name.startsWith('extension/')) continue;
+    const target = join(installed, e.name.slice('extension/'.length));
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, e.data());
+  }
 }, 180_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -100,11 +121,13 @@ describe('the .vsix', () => {
   });
 
   it('bundles a server that works on its own (with the std library)', async () => {
-    const server = join(REPO, 'vscode-extension', 'server', 'server.mjs');
-    expect(file('extension/server/server.mjs').equals(readFileSync(server))).toBe(true);
+    const server = join(installed, 'server', 'server.mjs');
     file('extension/server/stdlib/std/capabilities.orch');
     file('extension/server/check-worker.mjs');
     file('extension/server/verify-worker.mjs');
+    // the dashboard of `orch serve` / `orch ui`
+    file('extension/server/dist/ui/app.js');
+    file('extension/server/dist/ui/app.css');
     const client = new TestClient({ entry: server });
     try {
       await client.initialize(dir);
@@ -121,5 +144,51 @@ describe('the .vsix', () => {
     } finally {
       await client.close();
     }
+  });
+
+  describe('bundles the whole orch CLI, run with nothing on PATH', () => {
+    const cli = () => join(installed, 'server', 'dist', 'cli', 'main.js');
+    const orch = (cwd: string, ...args: string[]) =>
+      spawnSync(process.execPath, [cli(), ...args], { cwd, encoding: 'utf8', env: { PATH: join(dir, 'nothing-here'), HOME: dir }, timeout: 60_000 });
+    const project = (name: string): string => {
+      const p = join(dir, name);
+      cpSync(join(REPO, 'examples', 'movie_night'), p, { recursive: true });
+      return p;
+    };
+
+    it('checks, previews, verifies and runs a plan', () => {
+      const p = project('movie');
+      expect(orch(p, 'check', 'movie_night.orch').stdout).toContain('no problems');
+      expect(orch(p, 'preview', 'movie_night.orch').stdout).toContain('Plan movie_night');
+      const verify = orch(p, 'verify', 'movie_night.orch', '--runs', '30', '--seed', '1');
+      expect(verify.status, verify.stderr).toBe(0);
+      const run = orch(p, 'run', 'movie_night.orch', '--input', '@input.json');
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stderr + run.stdout).toMatch(/\(movie_night\): completed in/);
+      expect(existsSync(join(p, '.orch', 'runs.db'))).toBe(true);
+    });
+
+    it('needs no native module for check, preview and verify; without SQLite, run says why (or runs on node:sqlite)', () => {
+      const p = project('no-sqlite');
+      const sqlite = join(installed, 'server', 'node_modules', 'better-sqlite3');
+      const aside = join(dir, 'better-sqlite3.aside');
+      renameSync(sqlite, aside);
+      try {
+        expect(orch(p, 'check', 'movie_night.orch').status).toBe(0);
+        expect(orch(p, 'preview', 'movie_night.orch').status).toBe(0);
+        expect(orch(p, 'verify', 'movie_night.orch', '--runs', '20', '--seed', '1').status).toBe(0);
+        const run = orch(p, 'run', 'movie_night.orch', '--input', '@input.json');
+        if (hasBuiltinSqlite) {
+          // Node 22.13+: the journal is node:sqlite, nothing native is needed at all.
+          expect(run.status, run.stderr).toBe(0);
+          return;
+        }
+        expect(run.status).toBe(2);
+        expect(run.stderr).toMatch(/the run journal needs SQLite: Node v[\d.]+ has no built-in node:sqlite \(Node 22\.13\+\), and better-sqlite3 does not load on this Node \(ABI \d+\): Cannot find module 'better-sqlite3'$/m);
+        expect(run.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+      } finally {
+        renameSync(aside, sqlite);
+      }
+    });
   });
 });

@@ -1,11 +1,12 @@
 /**
  * Where a capability's handler lives: `{module, export}` resolved against the IR's `base_dir`
- * (and kept inside the project directory), or a built-in std handler shipped in `dist/stdlib`.
+ * and kept inside the project directory — also after following symlinks — or a built-in std
+ * handler shipped in `dist/stdlib`.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import type { CapabilityIR } from '../../compiler/ir/types.js';
-import { packagePath } from '../../compiler/package-root.js';
+import type { CapabilityIR } from '../../compiler/index.js';
+import { packagePath } from '../../compiler/index.js';
 
 export type HandlerLocation = { ok: true; module: string; export: string } | { ok: false; error: string };
 
@@ -24,6 +25,12 @@ export function projectRoot(baseDir: string): string {
   }
 }
 
+/** Whether `path` is `dir` or below it (both already absolute and resolved the same way). */
+export function isInside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
 export function locateHandler(cap: CapabilityIR, baseDir: string, root: string): HandlerLocation {
   const h = cap.handler;
   if (h === null) return { ok: false, error: `capability ${cap.name} has no handler` };
@@ -33,9 +40,12 @@ export function locateHandler(cap: CapabilityIR, baseDir: string, root: string):
     return { ok: true, module: packagePath('dist', 'stdlib', 'handlers', `${h.builtin}.js`), export: 'handler' };
   }
   const file = isAbsolute(h.module) ? h.module : resolve(baseDir, h.module);
-  const rel = relative(root, file);
-  if (rel.startsWith('..') || isAbsolute(rel))
-    return { ok: false, error: `handler ${h.module} of ${cap.name} is outside the project directory ${root}` };
+  const outside = { ok: false as const, error: `handler ${h.module} of ${cap.name} is outside the project directory ${root}` };
+  if (!isInside(root, file)) return outside;
   if (!existsSync(file)) return { ok: false, error: `handler module ${h.module} of ${cap.name} not found (${file})` };
-  return { ok: true, module: file, export: h.export };
+  // A symlink inside the project may point anywhere: the file actually loaded must be inside too.
+  const real = realpathSync(file);
+  if (!isInside(realpathSync(root), real))
+    return { ok: false, error: `handler ${h.module} of ${cap.name} links to ${real}, outside the project directory ${root}` };
+  return { ok: true, module: real, export: h.export };
 }

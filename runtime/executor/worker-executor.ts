@@ -1,16 +1,18 @@
 /**
  * The real executor: each attempt runs in a piscina pool of worker threads. Aborting an attempt
  * (timeout, cancel) aborts the piscina task, which terminates that worker; piscina replaces it.
- * Outputs are validated against the capability's output schema here, in the main thread.
+ * The worker hands back outputs as JSON text within the size limit (or an error); they are
+ * parsed and validated against the capability's output schema here, in the main thread.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import type { CapabilityIR, JsonSchema } from '../../compiler/ir/types.js';
-import { describeValueErrors, validateValue } from '../../compiler/ir/validate-value.js';
-import { packagePath } from '../../compiler/package-root.js';
+import type { CapabilityIR, JsonSchema } from '../../compiler/index.js';
+import { describeValueErrors, validateValue } from '../../compiler/index.js';
+import { packagePath } from '../../compiler/index.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
 import { locateHandler, projectRoot, type HandlerLocation } from './handler-path.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, describeThrown } from './json-output.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
 
 export interface WorkerExecutorOptions {
@@ -18,6 +20,11 @@ export interface WorkerExecutorOptions {
   readonly workers?: number;
   /** Per-worker limits; exceeding them fails the attempt (the worker is replaced). */
   readonly resourceLimits?: { readonly maxOldGenerationSizeMb?: number; readonly maxYoungGenerationSizeMb?: number };
+  /**
+   * Largest handler output in bytes of JSON (`--max-output`); wins over a project's
+   * `maxOutputBytes` (see `limitOutputs`). Default 1 MiB.
+   */
+  readonly maxOutputBytes?: number;
 }
 
 /**
@@ -35,9 +42,13 @@ export class WorkerExecutor implements Executor {
   private readonly roots = new Map<string, string>();
   /** Located handlers per base_dir and capability object (the IR does not change during a run). */
   private readonly located = new Map<string, WeakMap<CapabilityIR, HandlerLocation>>();
+  private readonly maxOutputBytes: number | null;
+  /** Output limits from project configs, by project directory. */
+  private readonly projectLimits = new Map<string, number>();
 
   constructor(opts: WorkerExecutorOptions = {}) {
     const threads = Math.max(1, opts.workers ?? defaultWorkers());
+    this.maxOutputBytes = opts.maxOutputBytes ?? null;
     this.pool = new Piscina({
       filename: workerScript(),
       // Threads start on demand: starting one per core up front delayed a short `orch run` by
@@ -70,22 +81,40 @@ export class WorkerExecutor implements Executor {
       resource: req.resource?.name ?? null,
       secrets: req.secrets,
       timeoutMs: req.timeoutMs,
+      maxOutputBytes: this.outputLimit(req.plan.base_dir),
     };
     const controller = new AbortController();
     (this.pool.run(task, { signal: controller.signal }) as Promise<WorkerResult>).then(
       (r) => {
-        const check = validateValue(req.capability.output, r.output);
+        if (!r.ok) return done({ ok: false, error: r.error, logs: r.logs });
+        const output: unknown = JSON.parse(r.output);
+        const check = validateValue(req.capability.output, output);
         if (!check.ok)
           done({
             ok: false,
             error: `output of ${req.capability.name} does not match its output type: ${describeValueErrors(check.errors)}`,
             logs: r.logs,
           });
-        else done({ ok: true, output: r.output, logs: r.logs });
+        else done({ ok: true, output, logs: r.logs });
       },
       (err: unknown) => done({ ok: false, error: describeWorkerError(err) }),
     );
     return { abort: (reason) => controller.abort(new Error(reason)) };
+  }
+
+  /** The output limit for handlers of the project whose config says `maxOutputBytes`. */
+  limitOutputs(baseDir: string, maxOutputBytes: number): void {
+    this.projectLimits.set(this.root(baseDir), maxOutputBytes);
+  }
+
+  private outputLimit(baseDir: string): number {
+    return this.maxOutputBytes ?? this.projectLimits.get(this.root(baseDir)) ?? DEFAULT_MAX_OUTPUT_BYTES;
+  }
+
+  private root(baseDir: string): string {
+    let root = this.roots.get(baseDir);
+    if (!root) this.roots.set(baseDir, (root = projectRoot(baseDir)));
+    return root;
   }
 
   private locate(req: AttemptRequest): HandlerLocation {
@@ -94,9 +123,7 @@ export class WorkerExecutor implements Executor {
     if (!byCap) this.located.set(baseDir, (byCap = new WeakMap()));
     let where = byCap.get(req.capability);
     if (!where) {
-      let root = this.roots.get(baseDir);
-      if (!root) this.roots.set(baseDir, (root = projectRoot(baseDir)));
-      where = locateHandler(req.capability, baseDir, root);
+      where = locateHandler(req.capability, baseDir, this.root(baseDir));
       // A missing file may appear later (e.g. written by an earlier step); only cache successes.
       if (where.ok) byCap.set(req.capability, where);
     }
@@ -126,7 +153,7 @@ export function fillDefaults(schema: JsonSchema, value: unknown): unknown {
 }
 
 function describeWorkerError(err: unknown): string {
-  if (!(err instanceof Error)) return `handler failed: ${String(err)}`;
+  if (!(err instanceof Error)) return `handler failed: ${describeThrown(err)}`;
   const code = (err as { code?: string }).code;
   if (code === 'ERR_WORKER_OUT_OF_MEMORY') return `handler ran out of memory (worker resource limit): ${err.message}`;
   if (/worker exited with code/i.test(err.message)) return `handler exited the worker: ${err.message}`;

@@ -1,10 +1,13 @@
 /**
  * The piscina worker: loads a handler module (cached per worker) and calls
  * `export(input, ctx)`. Runs in a worker thread; a throw, a rejection, `process.exit` or running
- * out of memory here becomes a failed attempt in the main thread, never a runtime crash.
+ * out of memory here becomes a failed attempt in the main thread, never a runtime crash. The
+ * output leaves the worker as JSON text within the size limit, or as an error saying why not.
  */
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
+import { describeThrown, formatBytes, toJsonOutput } from './json-output.js';
+import { capturing } from './output-capture.js';
 
 export interface WorkerTask {
   readonly module: string;
@@ -18,12 +21,15 @@ export interface WorkerTask {
   readonly secrets: { readonly [name: string]: string };
   /** Aborts `ctx.signal` shortly before the scheduler gives up on the attempt. */
   readonly timeoutMs: number | null;
+  /** Largest output (JSON text, UTF-8 bytes); also the budget for `ctx.log` lines and error text. */
+  readonly maxOutputBytes: number;
 }
 
-export interface WorkerResult {
-  readonly output: unknown;
-  readonly logs: string[];
-}
+export type WorkerResult =
+  /** `output`: the handler's output as JSON text. */
+  | { readonly ok: true; readonly output: string; readonly logs: string[] }
+  /** The handler threw, or returned something that is not a JSON value within the limit. */
+  | { readonly ok: false; readonly error: string; readonly logs: string[] };
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
@@ -38,20 +44,41 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   const fn = loaded[task.export];
   if (typeof fn !== 'function') throw new Error(`${task.module} does not export a function named "${task.export}"`);
   const logs: string[] = [];
+  let logBytes = 0;
+  const keep = (line: string) => {
+    if (logBytes > task.maxOutputBytes) return;
+    logBytes += Buffer.byteLength(line, 'utf8');
+    logs.push(logBytes > task.maxOutputBytes ? `… further log lines dropped: more than ${formatBytes(task.maxOutputBytes)}` : line);
+  };
+  const log = (...args: unknown[]) => keep(format(...args));
+  // stdout lines as written, stderr lines marked: both are the step's log, never orch's output.
+  const written = (stream: 'stdout' | 'stderr', text: string) => keep(stream === 'stderr' ? `[stderr] ${text}` : text);
   const controller = new AbortController();
   const timer = task.timeoutMs !== null ? setTimeout(() => controller.abort(new Error('timeout')), task.timeoutMs) : null;
+  let output: unknown;
   try {
-    const output = await (fn as (input: unknown, ctx: unknown) => unknown)(task.input, {
-      signal: controller.signal,
-      attempt: task.attempt,
-      runId: task.runId,
-      stepId: task.stepId,
-      resource: task.resource,
-      secrets: task.secrets,
-      log: (...args: unknown[]) => logs.push(format(...args)),
-    });
-    return { output: output === undefined ? null : output, logs };
+    output = await capturing(written, async () =>
+      (fn as (input: unknown, ctx: unknown) => unknown)(task.input, {
+        signal: controller.signal,
+        attempt: task.attempt,
+        runId: task.runId,
+        stepId: task.stepId,
+        resource: task.resource,
+        secrets: task.secrets,
+        log,
+      }),
+    );
+  } catch (err) {
+    // Whatever was thrown (a string, a symbol, an object with a cycle) becomes bounded text here.
+    return { ok: false, error: truncate(describeThrown(err), task.maxOutputBytes), logs };
   } finally {
     if (timer) clearTimeout(timer);
   }
+  const json = toJsonOutput(output, task.maxOutputBytes);
+  return json.ok ? { ok: true, output: json.json, logs } : { ok: false, error: json.error, logs };
+}
+
+function truncate(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  return `${Buffer.from(text, 'utf8').subarray(0, maxBytes).toString('utf8')}… (cut at ${formatBytes(maxBytes)})`;
 }

@@ -4,10 +4,12 @@
  * (`orch pause|cancel|signal` insert control rows; the process running the run polls them) and
  * the run registry `orch runs` reads.
  */
-import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { dirname } from 'node:path';
 import type { EventType, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
+import type { PruneResult } from './retention.js';
+import { openSqlite, type SqlDatabase, type SqlStatement } from './sqlite-driver.js';
 
 export interface RunRow {
   readonly id: string;
@@ -28,7 +30,7 @@ export interface RunRow {
 export interface ControlRow {
   readonly id: number;
   readonly run_id: string;
-  readonly kind: 'pause' | 'resume' | 'cancel' | 'signal' | 'context';
+  readonly kind: 'pause' | 'resume' | 'cancel' | 'signal' | 'context' | 'cancel_step';
   readonly step_id: string | null;
   readonly payload: string | null;
 }
@@ -67,13 +69,30 @@ CREATE TABLE IF NOT EXISTS controls (
   consumed_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS controls_open ON controls (run_id, consumed_at);
+CREATE TABLE IF NOT EXISTS run_plans (
+  run_id TEXT PRIMARY KEY,
+  ir BLOB NOT NULL
+);
 `;
+
+/**
+ * A run's IR is kept apart from its row, deflated: SQLite rewrites a whole row on every UPDATE,
+ * and the run row changes with each status and cost change while the IR (about 800 bytes per
+ * step as JSON, a fifth of that deflated) never does. Journals written before keep it in `runs.ir`.
+ */
+const SELECT_RUN = `SELECT r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error,
+  COALESCE(p.ir, r.ir) AS ir, r.input, r.owner_pid, r.heartbeat_at FROM runs r LEFT JOIN run_plans p ON p.run_id = r.id`;
+
+function withIrText(row: (Omit<RunRow, 'ir'> & { ir: string | Uint8Array | null }) | undefined): RunRow | undefined {
+  if (!row || row.ir === null || typeof row.ir === 'string') return row as RunRow | undefined;
+  return { ...row, ir: inflateRawSync(row.ir).toString('utf8') };
+}
 
 export class SqliteJournal implements JournalSink {
   readonly path: string;
-  private readonly db: Database.Database;
-  private readonly insertEvent: Database.Statement;
-  private readonly upsertRun: Database.Statement;
+  private readonly db: SqlDatabase;
+  private readonly insertEvent: SqlStatement;
+  private readonly upsertRun: SqlStatement;
   private readonly commitTx: (summary: RunSummary, events: readonly RunEvent[]) => void;
   private readonly lastSummary = new Map<string, string>();
   /** Replaces secret values in journal text; set by the runtime once secrets are known. */
@@ -82,12 +101,13 @@ export class SqliteJournal implements JournalSink {
   constructor(path: string) {
     this.path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
+    this.db = openSqlite(path);
+    // busy_timeout first: switching to WAL itself waits on a lock another process may hold.
+    this.db.exec('PRAGMA busy_timeout = 5000');
+    this.db.exec('PRAGMA journal_mode = WAL');
     // WAL + NORMAL: a committed transaction survives a process crash (kill -9); only an OS crash
     // could lose the last transactions, which is the usual trade-off of embedded journals.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec(SCHEMA);
     this.insertEvent = this.db.prepare(
       'INSERT INTO events (run_id, seq, ts, type, step_id, data) VALUES (?, ?, ?, ?, ?, ?)',
@@ -101,8 +121,15 @@ export class SqliteJournal implements JournalSink {
       // The run row only changes with status, cost or error: skip rewriting it otherwise.
       const key = `${summary.status}\u0000${summary.cost}\u0000${summary.error}\u0000${summary.completedAt}`;
       if (this.lastSummary.get(summary.runId) !== key) {
+        // Exactly the statement's parameters: node:sqlite rejects unknown named ones.
         this.upsertRun.run({
-          ...summary,
+          runId: summary.runId,
+          plan: summary.plan,
+          parentRunId: summary.parentRunId,
+          status: summary.status,
+          startedAt: summary.startedAt,
+          completedAt: summary.completedAt,
+          cost: summary.cost,
           error: summary.error === null ? null : this.redactText(summary.error),
           pid: process.pid,
           now: Date.now(),
@@ -120,13 +147,19 @@ export class SqliteJournal implements JournalSink {
 
   /** Stores what resuming needs (the IR and the input) before the first event. */
   registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null): void {
-    this.db
-      .prepare(
-        `INSERT INTO runs (id, plan, parent_id, status, started_at, ir, input, owner_pid, heartbeat_at)
-         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET ir = excluded.ir, input = excluded.input`,
-      )
-      .run(runId, planName, parentId, startedAt, this.redactText(JSON.stringify(ir)), this.redactText(JSON.stringify(input ?? {})), process.pid, Date.now());
+    // Sub-plan runs register no IR (null): their parent's holds it.
+    const plan = ir === null || ir === undefined ? null : deflateRawSync(this.redactText(JSON.stringify(ir)), { level: 1 });
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO runs (id, plan, parent_id, status, started_at, ir, input, owner_pid, heartbeat_at)
+           VALUES (?, ?, ?, 'running', ?, NULL, ?, ?, ?)
+           ON CONFLICT(id) DO UPDATE SET ir = NULL, input = excluded.input`,
+        )
+        .run(runId, planName, parentId, startedAt, this.redactText(JSON.stringify(input ?? {})), process.pid, Date.now());
+      if (plan) this.db.prepare('INSERT OR REPLACE INTO run_plans (run_id, ir) VALUES (?, ?)').run(runId, plan);
+      else this.db.prepare('DELETE FROM run_plans WHERE run_id = ?').run(runId);
+    })();
   }
 
   load(runId: string): RunEvent[] {
@@ -144,7 +177,7 @@ export class SqliteJournal implements JournalSink {
   }
 
   getRun(runId: string): RunRow | undefined {
-    return this.db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
+    return withIrText(this.db.prepare(`${SELECT_RUN} WHERE r.id = ?`).get(runId) as Parameters<typeof withIrText>[0]);
   }
 
   /** Runs newest first (top-level only unless `all`). */
@@ -161,8 +194,9 @@ export class SqliteJournal implements JournalSink {
   /** Runs whose last status is not terminal (candidates for resuming). */
   unfinishedRuns(): RunRow[] {
     return this.db
-      .prepare(`SELECT * FROM runs WHERE parent_id IS NULL AND status IN ('running', 'paused') ORDER BY started_at`)
-      .all() as RunRow[];
+      .prepare(`${SELECT_RUN} WHERE r.parent_id IS NULL AND r.status IN ('running', 'paused') ORDER BY r.started_at`)
+      .all()
+      .map((r) => withIrText(r as Parameters<typeof withIrText>[0])!);
   }
 
   addControl(runId: string, kind: ControlRow['kind'], stepId: string | null = null, payload: unknown = null): void {
@@ -192,6 +226,21 @@ export class SqliteJournal implements JournalSink {
    * and it wrote a heartbeat recently. The window is generous because wrongly taking over a run
    * that is still executing would interleave two writers; a loaded machine can delay heartbeats.
    */
+  /**
+   * Calls counted against a rate limit (its key: the capability the `rate_limit` names) since
+   * `since`, by every run of this journal (the shared limits' `rate_hits`); 0 when no run has
+   * used the shared limits yet.
+   */
+  rateHitsSince(key: string, since: number): number {
+    try {
+      const row = this.db.prepare('SELECT COUNT(*) AS n FROM rate_hits WHERE key = ? AND at > ?').get(key, since) as { n: number } | undefined;
+      return row?.n ?? 0;
+    } catch (err) {
+      if (/no such table/.test((err as Error).message)) return 0;
+      throw err;
+    }
+  }
+
   ownedElsewhere(runId: string, staleMs = 30_000): boolean {
     const row = this.getRun(runId);
     if (!row || row.owner_pid === null || row.owner_pid === process.pid) return false;
@@ -227,7 +276,28 @@ export class SqliteJournal implements JournalSink {
       .run(runId, runId, process.pid);
   }
 
+  /**
+   * Deletes the runs that finished before `before` (epoch ms), with their sub-plan runs, events
+   * and controls, in one transaction. Running and paused runs are never touched, whatever their age.
+   */
+  prune(before: number): PruneResult {
+    return this.db.transaction((): PruneResult => {
+      // A sub-plan run's id is its parent's id, a slash and more: compared exactly, not with LIKE
+      // (a user's --run-id may hold `_` or `%`).
+      const doomed = `
+        SELECT r.id FROM runs r JOIN runs top
+          ON r.id = top.id OR substr(r.id, 1, length(top.id) + 1) = top.id || '/'
+        WHERE top.parent_id IS NULL AND top.status IN ('completed', 'failed', 'cancelled', 'timeout')
+          AND top.completed_at IS NOT NULL AND top.completed_at < ?`;
+      const events = this.db.prepare(`DELETE FROM events WHERE run_id IN (${doomed})`).run(before).changes;
+      this.db.prepare(`DELETE FROM controls WHERE run_id IN (${doomed})`).run(before);
+      this.db.prepare(`DELETE FROM run_plans WHERE run_id IN (${doomed})`).run(before);
+      const runs = this.db.prepare(`DELETE FROM runs WHERE id IN (${doomed})`).run(before).changes;
+      return { runs: Number(runs), events: Number(events) };
+    })();
+  }
+
   close(): void {
-    if (this.db.open) this.db.close();
+    this.db.close();
   }
 }

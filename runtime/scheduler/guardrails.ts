@@ -3,7 +3,7 @@
  * after it completes, `assert` on the run's actuals. The scheduler decides what a violation does
  * (blocking → the step does not start / fails and the run fails; otherwise a journal event).
  */
-import type { ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR } from '../../compiler/ir/types.js';
+import type { ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR } from '../../compiler/index.js';
 import { evaluate, truthy, type EvalEnv } from '../evaluate.js';
 
 /** What `step.*` means inside a guardrail condition. */

@@ -1,5 +1,7 @@
 /**
- * The scheduler core — the same code runs `orch run` and `orch verify`.
+ * The scheduler — the same code runs `orch run` and `orch verify`. `core/` decides (a state
+ * machine: `handle(event, at) → commands`, no I/O); `Run` (`run.ts`) drives it: it stamps events with
+ * the clock's time, commits journal commands, arms timers and starts attempts.
  *
  * ## How to drive the scheduler
  *
@@ -34,13 +36,26 @@
  *   (`orch run`) changes in one event-loop turn share one journal transaction.
  * - `observe` is called once per journal event, after the state change it records; the reader
  *   then shows exactly that state. Observers must not call back into the run.
- * - Controls: `pause()`, `resume()`, `cancel(reason)`, `signal(stepId, 'approve'|'reject', by)`,
+ * - Controls: `pause()`, `resume()`, `cancel(reason)`, `cancelStep(stepId)`, `signal(stepId, 'approve'|'reject', by)`,
  *   `updateContext(patch)`. `result()` gives the execution result at any time.
  * - Resuming: `new Run(plan, deps, { runId, restored: replay(eventsFromJournal) })` continues an
  *   interrupted run (completed steps are never re-run; in-flight ones run again with the next
  *   `attempt`, or fail as failed-unknown when not idempotent unless `rerunInFlight`).
  */
 export { Run, RunDetached, type RunOptions } from './run.js';
+export {
+  InProcessLimits,
+  InRunLimits,
+  LimitCounters,
+  type Grant,
+  type Lease,
+  type LimitsProvider,
+  type LimitsService,
+  type SharedClaim,
+  type SharedGrant,
+  type SharedLimitStore,
+  type SlotRequest,
+} from './core/limits.js';
 export { replay, type RestoredRun, type RestoredStep } from './replay.js';
 export { realClock, VirtualClock } from './clock.js';
 export type * from './types.js';

@@ -4,7 +4,8 @@
  * in through `SchedulerDeps`, so the same core runs `orch run` (real clock, worker threads,
  * SQLite) and `orch verify` (virtual clock, simulated handlers, no journal).
  */
-import type { CapabilityIR, PlanIR, ResourceIR, StepStatus } from '../../compiler/ir/types.js';
+import type { CapabilityIR, PlanIR, ResourceIR, StepStatus } from '../../compiler/index.js';
+import type { LimitsProvider } from './core/limits.js';
 
 /** Opaque timer handle returned by a `Clock`. */
 export type TimerId = { readonly __timer: true } | number | object;
@@ -74,7 +75,19 @@ export type EventType =
   | 'execution_failed'
   | 'execution_cancelled'
   /** Extension: a live context signal changed (`orch signal RUN --context`). */
-  | 'context_updated';
+  | 'context_updated'
+  /** v0.2: one step instance cancelled on its own (a race's loser, `orch cancel RUN --step`). */
+  | 'step_cancelled'
+  /** v0.2: a `repeat` block starts iteration `data.index` (stepId: the loop's key). */
+  | 'loop_iteration'
+  /** v0.2: a `race` block was won by `data.winner` (stepId: the race's key). */
+  | 'race_won'
+  /** v0.2 (§7.2): a budget was (or would have been) exceeded; `warn` budgets let the run go on. */
+  | 'budget_exceeded'
+  /** v0.2 (§7.2): consent scopes the plan needs were not granted; nothing ran. */
+  | 'consent_denied'
+  /** v0.2 (§7.3): a line a handler wrote (stdout, stderr, ctx.log), redacted. */
+  | 'step_log';
 
 export interface RunEvent {
   readonly runId: string;
@@ -120,18 +133,26 @@ export interface StepHookInfo {
   readonly resource: string | null;
   readonly data: string;
   readonly attempt: number;
+  /** The step's evaluated arguments, secrets as `***` (null when they cannot be evaluated yet). */
   readonly input: { readonly [name: string]: unknown } | null;
 }
 
+/** What a policy hook sees of the run (LANGUAGE.md §7.3). */
+export interface HookContext {
+  readonly plan: string;
+  readonly runId: string;
+  readonly input: unknown;
+  readonly context: { readonly [key: string]: unknown };
+  /** The consent scopes granted to the run. */
+  readonly consent: readonly string[];
+}
+
 export interface PolicyHooks {
-  preExecution?(
-    step: StepHookInfo,
-    ctx: { readonly plan: string; readonly runId: string },
-  ): { allow: boolean; reason?: string } | Promise<{ allow: boolean; reason?: string }>;
+  preExecution?(step: StepHookInfo, ctx: HookContext): { allow: boolean; reason?: string } | Promise<{ allow: boolean; reason?: string }>;
   postExecution?(
     step: StepHookInfo,
     result: { readonly status: StepStatus; readonly output: unknown; readonly error: string | null },
-    ctx: { readonly plan: string; readonly runId: string },
+    ctx: HookContext,
   ): unknown;
 }
 
@@ -156,6 +177,11 @@ export interface SchedulerDeps {
    * state change is committed synchronously, which keeps a virtual-clock run fully deterministic.
    */
   readonly defer?: (flush: () => void) => void;
+  /**
+   * Builds each run's limits (sub-plans included) so that they count against shared slots;
+   * without it every run keeps its own (`InRunLimits`). `RunOptions.limits` wins over it.
+   */
+  readonly limits?: LimitsProvider;
 }
 
 export interface StepResult {
@@ -186,6 +212,8 @@ export interface ExecutionResult {
     readonly completedSteps: number;
     readonly failedSteps: number;
     readonly skippedSteps: number;
+    /** Steps cancelled on their own (`orch cancel RUN --step`, a race's losers); not counted as failed. */
+    readonly cancelledSteps: number;
   };
   readonly startedAt: string;
   readonly completedAt: string;
@@ -197,7 +225,11 @@ export interface RunReader {
   readonly plan: PlanIR;
   status(): RunStatus;
   /** StepView of an IR step id (a `for each` step aggregates its items). */
-  stepView(id: string): import('../../compiler/ir/types.js').StepView | undefined;
+  stepView(id: string): import('../../compiler/index.js').StepView | undefined;
+  /** v0.2: a `race` or `repeat` block as the run sees it (`NAME.winner`, `NAME.iterations`). */
+  blockView?(id: string): import('../../compiler/index.js').BlockView | undefined;
+  /** v0.2: step `id` as instance `key` sees it (its item or iteration, else the whole step). */
+  viewFrom?(key: string, id: string): import('../../compiler/index.js').StepView | undefined;
   /** Instance keys currently running (started, not finished). */
   running(): readonly string[];
   /** Actuals: `{cost, elapsed, status}` as the `run` root of expressions sees them. */

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BindingIR, CapabilityIR, GuardrailIR, PlanIR } from '../../compiler/ir/types.js';
+import type { BindingIR, CapabilityIR, GuardrailIR, PlanIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { tempDir } from './helpers.js';

@@ -3,11 +3,11 @@
  * project, exit codes, the --json result shape, approvals across processes, pause/resume/cancel
  * from another process, history commands, non-idempotent steps after a crash.
  */
-import Database from 'better-sqlite3';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lit, plan, step } from './ir-builder.js';
+import { openSqlite } from '../journal/sqlite-driver.js';
+import { input, lit, plan, resource, step } from './ir-builder.js';
 import { local, orch, orchAsync, projectDir, writePlan } from './helpers.js';
 
 const SOURCE = `
@@ -52,7 +52,7 @@ plan broken {
 
 function eventTypes(db: string, runId: string): string[] {
   if (!existsSync(db)) return [];
-  const d = new Database(db, { readonly: true });
+  const d = openSqlite(db, { readonly: true });
   try {
     const rows = d.prepare('SELECT type FROM events WHERE run_id = ? ORDER BY seq').all(runId) as { type: string }[];
     return rows.map((r) => r.type);
@@ -89,7 +89,7 @@ describe('orch run', () => {
       ['stepId', 'status', 'output', 'error', 'attempts', 'resource', 'duration', 'startedAt', 'completedAt'].sort(),
     );
     expect(Object.keys(result.metadata as object).sort()).toEqual(
-      ['totalDuration', 'totalCost', 'totalSteps', 'completedSteps', 'failedSteps', 'skippedSteps'].sort(),
+      ['totalDuration', 'totalCost', 'totalSteps', 'completedSteps', 'failedSteps', 'skippedSteps', 'cancelledSteps'].sort(),
     );
     expect((result.steps as { resource: string }[])[0]!.resource).toBe('laptop');
     // the default journal location, and the history commands over it
@@ -111,6 +111,61 @@ describe('orch run', () => {
     };
     expect(exported.run.status).toBe('completed');
     expect(exported.events.map((e) => e.type)).toContain('execution_completed');
+  });
+
+  it('--quiet prints no progress, only the summary; without it a pipe gets one line per step', () => {
+    const project = projectDir();
+    writeFileSync(join(project, 'shop.orch'), SOURCE);
+    const loud = orch(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1'], project);
+    expect(loud.code, loud.stderr).toBe(0);
+    expect(loud.stderr).toMatch(/^completed first/m);
+    const quiet = orch(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1', '--quiet'], project);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toMatch(/^run \S+ \(doubling\): completed in .* 3\/3 steps completed/);
+  });
+
+  it('runs prune deletes finished runs older than the age, with their events; config retention does it on its own', () => {
+    const project = projectDir();
+    writeFileSync(join(project, 'shop.orch'), SOURCE);
+    const ids = ['old', 'new', 'stuck'].map((id) => {
+      const r = orch(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1', '--run-id', id, '--quiet'], project);
+      expect(r.code, r.stderr).toBe(0);
+      return id;
+    });
+    const dbFile = join(project, '.orch', 'runs.db');
+    const age = (id: string, days: number, status?: string) => {
+      const db = openSqlite(dbFile);
+      try {
+        db.prepare('UPDATE runs SET completed_at = ?, status = COALESCE(?, status) WHERE id = ?').run(Date.now() - days * 86_400_000, status ?? null, id);
+      } finally {
+        db.close();
+      }
+    };
+    age('old', 40);
+    // A run still running is kept however old.
+    age('stuck', 40, 'running');
+    const bad = orch(['runs', 'prune', '--older-than', 'soon'], project);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--older-than must be an age such as 30d/);
+    const pruned = orch(['runs', 'prune', '--older-than', '30d', '--json'], project);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(JSON.parse(pruned.stdout)).toEqual({ runs: 1, events: expect.any(Number) });
+    expect(JSON.parse(pruned.stdout).events).toBeGreaterThan(5);
+    const left = (JSON.parse(orch(['runs', '--json'], project).stdout) as { runs: { runId: string }[] }).runs.map((r) => r.runId).sort();
+    expect(left).toEqual(['new', 'stuck']);
+    expect(orch(['timeline', 'old'], project).code).toBe(2);
+    // retention in the project's config: the next run start prunes what aged past it.
+    age('new', 3);
+    writeFileSync(join(project, 'orch.config.json'), JSON.stringify({ retention: '2d' }));
+    expect(orch(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1', '--run-id', 'newest', '--quiet'], project).code).toBe(0);
+    const after = (JSON.parse(orch(['runs', '--json'], project).stdout) as { runs: { runId: string }[] }).runs.map((r) => r.runId).sort();
+    expect(after).toEqual(['newest', 'stuck']);
+    writeFileSync(join(project, 'orch.config.json'), JSON.stringify({ retention: 'forever' }));
+    const refused = orch(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1', '--quiet'], project);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/retention must be an age such as "30d"/);
+    void ids;
   });
 
   it('exit 1 with diagnostics for a broken .orch; exit 2 for a bad IR (JSON path) or a bad input', () => {
@@ -144,6 +199,64 @@ describe('orch run', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/failed/);
     expect(r.stdout).toMatch(/step boom failed: handler exploded/);
+  });
+
+  it('orch runs --stats: runs by status, success rate, and the local ratio and privacy score of the steps that ran', () => {
+    const project = projectDir();
+    const p = plan({
+      base_dir: '.',
+      resources: [resource('phone', { kind: 'edge_gateway', tier: 'edge' }), resource('cloud', { kind: 'cloud_region', tier: 'cloud' })],
+      capabilities: [local('echo', 'echo')],
+      steps: [
+        step({ id: 'near', capability: 'echo', resource: 'phone', data: 'personal', args: { value: lit('a') } }),
+        step({ id: 'far', capability: 'echo', resource: 'cloud', data: 'personal', args: { value: lit('b') } }),
+        step({ id: 'plain', capability: 'echo', resource: 'cloud', args: { value: lit('c') } }),
+      ],
+    });
+    const file = writePlan(project, p);
+    const db = join(project, 'runs.db');
+    expect(orch(['run', file, '--db', db, '--quiet'], project).code).toBe(0);
+    const r = orch(['runs', '--db', db, '--stats', '--json'], project);
+    expect(r.code, r.stderr).toBe(0);
+    const { stats } = JSON.parse(r.stdout);
+    // Of the two steps touching personal data one ran on the edge: 50 %; none ran on the local tier.
+    expect(stats).toMatchObject({ runs: 1, byStatus: { completed: 1 }, successRate: 1, finishedSteps: 3, localRatio: 0, privacyScore: 0.5 });
+    expect(orch(['runs', '--db', db, '--stats'], project).stdout).toMatch(/1 runs \(1 completed\); success 100%.*\n3 finished steps; local ratio 0%; privacy score 50%/);
+  });
+
+  it('orch retry runs a failed run again as a new run, from its journal (exit 0); a completed run is exit 2', () => {
+    const project = projectDir();
+    writeFileSync(
+      join(project, 'once.js'),
+      `import { existsSync, writeFileSync } from 'node:fs';
+export function once({ marker }) {
+  if (existsSync(marker)) return { value: 'second' };
+  writeFileSync(marker, 'x');
+  throw new Error('first time');
+}
+`,
+    );
+    const p = plan({
+      base_dir: '.',
+      capabilities: [{ ...local('once', 'once'), handler: { module: './once.js', export: 'once' } }],
+      input: { type: 'object', properties: { marker: { type: 'string' } }, required: ['marker'] },
+      steps: [step({ id: 'a', capability: 'once', args: { marker: input('marker') } })],
+    });
+    const file = writePlan(project, p);
+    const db = join(project, 'runs.db');
+    const first = orch(['run', file, '--db', db, '--json', '--input', JSON.stringify({ marker: join(project, 'seen') })], project);
+    expect(first.code).toBe(1);
+    const failed = JSON.parse(first.stdout);
+    expect(failed.status).toBe('failed');
+    const again = orch(['retry', failed.runId, '--db', db, '--json'], project);
+    expect(again.code, again.stderr).toBe(0);
+    const retried = JSON.parse(again.stdout);
+    expect(retried).toMatchObject({ status: 'completed' });
+    expect(retried.runId).not.toBe(failed.runId);
+    expect(retried.steps.find((x: { stepId: string }) => x.stepId === 'a').output).toEqual({ value: 'second' });
+    const done = orch(['retry', retried.runId, '--db', db], project);
+    expect(done.code).toBe(2);
+    expect(done.stderr).toMatch(/only a failed, timed-out or cancelled run can be retried/);
   });
 });
 

@@ -1,12 +1,14 @@
 /**
  * Crash safety: a child `orch run` of a 200-step plan is killed with SIGKILL at random points;
  * `orch resume` (itself killed again a few times) finally completes every run. No completed step
- * ever runs again (handlers append every execution to a file), and the journal has no gaps.
+ * ever runs again (handlers append every execution to a file), the journal has no gaps, and
+ * replaying the journal the resumes left gives every step as completed.
  */
-import Database from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { replay, type RunEvent } from '../scheduler/index.js';
+import { openSqlite } from '../journal/sqlite-driver.js';
 import { lit, plan, step } from './ir-builder.js';
 import { local, orch, orchAsync, projectDir, writePlan } from './helpers.js';
 
@@ -33,7 +35,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function eventCount(db: string, runId: string): number {
   if (!existsSync(db)) return 0;
   try {
-    const d = new Database(db, { readonly: true, fileMustExist: true });
+    const d = openSqlite(db, { readonly: true });
     const row = d.prepare('SELECT COUNT(*) AS n FROM events WHERE run_id = ?').get(runId) as { n: number } | undefined;
     d.close();
     return row?.n ?? 0;
@@ -87,7 +89,7 @@ describe('crash and resume (SIGKILL)', () => {
       })();
       expect(status, final.stderr).toBe('completed');
 
-      const d = new Database(db, { readonly: true });
+      const d = openSqlite(db, { readonly: true });
       const events = d.prepare('SELECT seq, type, step_id, data FROM events WHERE run_id = ? ORDER BY seq').all(runId) as {
         seq: number;
         type: string;
@@ -113,6 +115,11 @@ describe('crash and resume (SIGKILL)', () => {
         expect(Number(attempt), `${stepId} ran again after it completed`).toBeLessThanOrEqual(completions.get(stepId!)!);
       }
       for (const id of completions.keys()) expect(runs.some(([, s]) => s === id)).toBe(true);
+      // The fold the resumes started from, applied to everything they wrote: the run as it ended.
+      const journal: RunEvent[] = events.map((e) => ({ runId, seq: e.seq, ts: 0, type: e.type as RunEvent['type'], stepId: e.step_id, data: JSON.parse(e.data) as RunEvent['data'] }));
+      const folded = replay(journal);
+      expect(folded.terminal).toBe(true);
+      for (const [id, attempt] of completions) expect(folded.steps.get(id), id).toMatchObject({ status: 'completed', attempts: attempt, inFlight: false });
     }
     expect(killPoints.length).toBeGreaterThanOrEqual(10);
   }, 240_000);

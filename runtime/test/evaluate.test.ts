@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ExprIR, StepView } from '../../compiler/ir/types.js';
+import type { ExprIR, StepView } from '../../compiler/index.js';
 import { evaluate, EvalError, REDACTED } from '../evaluate.js';
 import { bin, lit } from './ir-builder.js';
 

@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CapabilityIR, PlanIR } from '../../compiler/ir/types.js';
+import type { CapabilityIR, PlanIR } from '../../compiler/index.js';
 import { capability } from './ir-builder.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));

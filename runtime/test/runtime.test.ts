@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GuardrailIR, PlanIR } from '../../compiler/ir/types.js';
+import type { GuardrailIR, PlanIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { fx, local, projectDir, tempDir } from './helpers.js';
@@ -570,7 +570,7 @@ describe('guardrails and policy hooks', () => {
       capabilities: [local('echo', 'echo')],
       steps: [step({ id: 'fine', capability: 'echo' }), step({ id: 'blocked', capability: 'echo', deps: ['fine'] })],
     });
-    const active = await rt.start(p, { cwd: project });
+    const active = await rt.start(p);
     const result = await active.result;
     expect(result.status).toBe('failed');
     expect(stepOf(result, 'blocked').error).toMatch(/preExecution.*not on weekends/);
@@ -587,7 +587,7 @@ describe('guardrails and policy hooks', () => {
         step({ id: 'e', capability: 'echo', args: { token: { op: 'secret', name: 'API_TOKEN' } } }),
       ],
     });
-    const active = await rt.start(p, { cwd: project });
+    const active = await rt.start(p);
     const result = await active.result;
     expect(result.status).toBe('completed');
     expect(stepOf(result, 's').output).toEqual({ length: 18, fromCtx: ['API_TOKEN'] });

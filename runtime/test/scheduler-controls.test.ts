@@ -4,7 +4,7 @@
  * runs after an interruption.
  */
 import { describe, expect, it } from 'vitest';
-import type { PlanIR } from '../../compiler/ir/types.js';
+import type { PlanIR } from '../../compiler/index.js';
 import { replay, Run, VirtualClock, type JournalSink, type RunEvent } from '../scheduler/index.js';
 import { capability, input, lit, out, plan, step } from './ir-builder.js';
 import { SimExecutor } from './sim-executor.js';

@@ -5,8 +5,8 @@
  * and plan `concurrency` does not count waits or approvals.
  */
 import { describe, expect, it } from 'vitest';
-import type { PlanIR } from '../../compiler/ir/types.js';
-import { Run, VirtualClock, type JournalSink, type RunEvent } from '../scheduler/index.js';
+import type { PlanIR } from '../../compiler/index.js';
+import { InRunLimits, Run, VirtualClock, type JournalSink, type LimitsService, type RunEvent } from '../scheduler/index.js';
 import { capability, input, lit, plan, resource, step } from './ir-builder.js';
 import { SimExecutor } from './sim-executor.js';
 
@@ -120,5 +120,42 @@ describe('resource concurrency counts approvals bound to a human resource', () =
     h.run.signal('ok', 'approve', 'lead');
     h.clock.runAll();
     expect((await done).status).toBe('completed');
+  });
+});
+
+describe('the limits are a pluggable service', () => {
+  it('a run asks the LimitsService it is given, waits out a full rate window and releases every slot it took', async () => {
+    const p = plan({ capabilities: [capability('c')], steps: [step({ id: 'a', capability: 'c' }), step({ id: 'b', capability: 'c' })] });
+    const inner = new InRunLimits(p);
+    const log: string[] = [];
+    let asked = 0;
+    const limits: LimitsService = {
+      // The first request (a) and every later one before t=100 find the window full; the second (b) does not.
+      tryAcquire(req, now) {
+        if (++asked !== 2 && now < 100) {
+          log.push(`refused at ${now}`);
+          return { kind: 'rate_limited', window: 'c', retryAt: 100 };
+        }
+        const g = inner.tryAcquire(req, now);
+        if (g.kind === 'granted') log.push(`granted at ${now}`);
+        return g;
+      },
+      release(lease) {
+        log.push('released');
+        inner.release(lease);
+      },
+      itemFinished: (group, index) => inner.itemFinished(group, index),
+      heldBack: (req) => inner.heldBack(req),
+    };
+    const clock = new VirtualClock(0);
+    const exec = new SimExecutor(clock, () => ({ latency: 10, outcome: { ok: true, output: {} } }));
+    const run = new Run(p, { clock, executor: exec }, { runId: 'r', limits });
+    const done = run.start();
+    clock.runAll();
+    expect((await done).status).toBe('completed');
+    // `a` was refused; `b` went ahead; `a` started once the window it was told about had passed.
+    expect(log[0]).toBe('refused at 0');
+    expect(log.filter((l) => !l.startsWith('refused'))).toEqual(['granted at 0', 'released', 'granted at 100', 'released']);
+    expect(log).toContain('refused at 10'); // b's end freed nothing a was waiting for
   });
 });

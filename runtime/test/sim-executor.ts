@@ -2,7 +2,7 @@
  * A simulated executor for scheduler tests on a virtual clock: each capability's behaviour is a
  * function of the request returning latency and outcome. Records every start.
  */
-import type { VirtualClock } from '../scheduler/clock.js';
+import type { Clock } from '../scheduler/types.js';
 import type { AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
 
 export type Behaviour = (req: AttemptRequest) => { latency: number; outcome: AttemptOutcome };
@@ -11,7 +11,7 @@ export class SimExecutor implements Executor {
   readonly starts: AttemptRequest[] = [];
   readonly aborted: string[] = [];
   constructor(
-    private readonly clock: VirtualClock,
+    private readonly clock: Clock,
     private readonly behaviour: Behaviour = () => ({ latency: 10, outcome: { ok: true, output: {} } }),
   ) {}
 

@@ -1,10 +1,15 @@
 // The plan preview page. Standalone: give it the `orch/preview` result with
 // `window.renderPreview(data)` or a `{type: 'preview', data}` message; inside VS Code the
-// extension posts those messages and receives `{type: 'selectPlan', plan}` back.
+// extension posts those messages and receives `{type: 'selectPlan', plan}` and
+// `{type: 'reveal', step}` back (outside VS Code a click dispatches an `orch-reveal` event).
 (function () {
   'use strict';
   const vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : undefined;
   const $ = (id) => document.getElementById(id);
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  const TIERS = ['local', 'edge', 'cloud', 'human'];
+  const MIN_SCALE = 0.1;
+  const MAX_SCALE = 4;
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -22,8 +27,9 @@
     if (ms >= 1000) return +(ms / 1000).toFixed(2) + 's';
     return Math.round(ms) + 'ms';
   }
+  let currency = 'usd';
   function formatCost(n) {
-    return typeof n === 'number' && isFinite(n) ? String(+n.toFixed(6)) : '—';
+    return typeof n === 'number' && isFinite(n) ? String(+n.toFixed(6)) + currency : '—';
   }
 
   function table(head, rows) {
@@ -50,6 +56,168 @@
     return document.importNode(svg, true);
   }
 
+  // ───────────── zoom and pan ─────────────
+
+  /** `auto`: readable size (fit, but never below 100%); a number once the user zoomed. */
+  let chosenScale = 'auto';
+  let scale = 1;
+  let natural = { w: 0, h: 0 };
+
+  function graphSvg() {
+    return $('graph').querySelector('svg');
+  }
+  function fitScale() {
+    const g = $('graph');
+    if (!natural.w || !natural.h) return 1;
+    return Math.max(MIN_SCALE, Math.min((g.clientWidth - 24) / natural.w, (g.clientHeight - 24) / natural.h));
+  }
+  function applyScale(next, anchor) {
+    const svg = graphSvg();
+    if (!svg) return;
+    const g = $('graph');
+    const old = scale;
+    scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, next));
+    // Keep the point under the cursor (or the centre) where it was.
+    const ax = anchor ? anchor.x : g.clientWidth / 2;
+    const ay = anchor ? anchor.y : g.clientHeight / 2;
+    const gx = (g.scrollLeft + ax) / old;
+    const gy = (g.scrollTop + ay) / old;
+    svg.style.width = natural.w * scale + 'px';
+    svg.style.height = natural.h * scale + 'px';
+    g.scrollLeft = gx * scale - ax;
+    g.scrollTop = gy * scale - ay;
+    $('zoom-level').textContent = Math.round(scale * 100) + '%';
+  }
+  function zoomBy(factor, anchor) {
+    chosenScale = scale * factor;
+    applyScale(chosenScale, anchor);
+  }
+  function fit() {
+    chosenScale = fitScale();
+    applyScale(chosenScale);
+  }
+  function reset() {
+    chosenScale = 1;
+    applyScale(1);
+  }
+  $('zoom-in').addEventListener('click', () => zoomBy(1.25));
+  $('zoom-out').addEventListener('click', () => zoomBy(0.8));
+  $('zoom-fit').addEventListener('click', fit);
+  $('zoom-reset').addEventListener('click', reset);
+  $('graph').addEventListener('wheel', (ev) => {
+    if (!ev.ctrlKey && !ev.metaKey) return; // a plain wheel scrolls
+    ev.preventDefault();
+    const r = $('graph').getBoundingClientRect();
+    zoomBy(Math.exp(-ev.deltaY * 0.002), { x: ev.clientX - r.left, y: ev.clientY - r.top });
+  }, { passive: false });
+  $('graph').addEventListener('keydown', (ev) => {
+    if (ev.key === '+' || ev.key === '=') zoomBy(1.25);
+    else if (ev.key === '-') zoomBy(0.8);
+    else if (ev.key === '0') reset();
+    else if (ev.key === 'f') fit();
+  });
+
+  /** Drag pans; a press and release without moving on a step reveals it in the source. */
+  let press = null;
+  $('graph').addEventListener('pointerdown', (ev) => {
+    if (ev.button !== 0) return;
+    const g = $('graph');
+    press = { x: ev.clientX, y: ev.clientY, left: g.scrollLeft, top: g.scrollTop, moved: false, id: ev.pointerId };
+  });
+  $('graph').addEventListener('pointermove', (ev) => {
+    if (!press) return;
+    const dx = ev.clientX - press.x;
+    const dy = ev.clientY - press.y;
+    if (!press.moved && Math.hypot(dx, dy) < 4) return;
+    if (!press.moved) {
+      press.moved = true;
+      $('graph').classList.add('panning');
+      $('graph').setPointerCapture(press.id);
+    }
+    $('graph').scrollLeft = press.left - dx;
+    $('graph').scrollTop = press.top - dy;
+  });
+  const endPress = (ev) => {
+    if (!press) return;
+    const wasDrag = press.moved;
+    press = null;
+    $('graph').classList.remove('panning');
+    if (wasDrag || ev.type !== 'pointerup') return;
+    const step = ev.target instanceof Element ? ev.target.closest('g.step') : null;
+    if (step) reveal(step.getAttribute('data-step'));
+  };
+  $('graph').addEventListener('pointerup', endPress);
+  $('graph').addEventListener('pointercancel', endPress);
+
+  function reveal(step) {
+    if (!step) return;
+    if (vscode) vscode.postMessage({ type: 'reveal', step });
+    document.dispatchEvent(new CustomEvent('orch-reveal', { detail: { step } }));
+  }
+
+  // ───────────── rendering ─────────────
+
+  /** Tier colours and conditional marks, from the preview's step list. */
+  function decorate(svg, steps) {
+    const byId = new Map(steps.map((s) => [s.id, s]));
+    for (const g of svg.querySelectorAll('g.step')) {
+      const s = byId.get(g.getAttribute('data-step'));
+      const texts = g.querySelectorAll('text');
+      if (texts[1]) texts[1].setAttribute('class', 'sub');
+      if (!s) continue;
+      g.setAttribute('data-tier', TIERS.includes(s.tier) ? s.tier : 'none');
+      const title = document.createElementNS(SVG_NS, 'title');
+      title.textContent = s.id + ' — ' + (s.resource ? s.resource + (s.tier ? ' (' + s.tier + ')' : '') : 'no resource')
+        + ' — ' + formatCost(s.estimate && s.estimate.cost) + ' · ' + formatDuration(s.estimate && s.estimate.duration_ms)
+        + (s.conditional ? ' — conditional' : '') + '\nClick to show it in the source';
+      g.prepend(title);
+      const rect = g.querySelector('rect');
+      if (s.conditional && rect) {
+        g.classList.add('conditional');
+        const badge = document.createElementNS(SVG_NS, 'text');
+        badge.setAttribute('class', 'badge');
+        badge.setAttribute('x', String(+rect.getAttribute('x') + +rect.getAttribute('width') - 6));
+        badge.setAttribute('y', String(+rect.getAttribute('y') + 12));
+        badge.setAttribute('text-anchor', 'end');
+        badge.textContent = 'when';
+        g.append(badge);
+      }
+    }
+  }
+
+  function renderLegend(steps) {
+    const used = TIERS.filter((t) => steps.some((s) => s.tier === t));
+    const items = used.map((t) => el('span', {}, el('span', { class: 'swatch', style: `background: color-mix(in srgb, var(--tier-${t}) 25%, transparent); border-color: var(--tier-${t})` }), t));
+    if (steps.some((s) => s.conditional)) items.push(el('span', {}, '┄ conditional (when)'));
+    $('legend').replaceChildren(...items);
+  }
+
+  function renderGraph(data, steps) {
+    const graph = $('graph');
+    const svg = typeof data.svg === 'string' ? safeSvg(data.svg) : null;
+    if (!svg) {
+      natural = { w: 0, h: 0 };
+      graph.replaceChildren(el('p', { class: 'muted' }, data.preview ? 'No graph.' : 'No plan compiled — fix the problems above.'));
+      $('legend').replaceChildren();
+      return;
+    }
+    const vb = (svg.getAttribute('viewBox') || '').split(/[\s,]+/).map(Number);
+    natural = vb.length === 4 && vb.every(isFinite)
+      ? { w: vb[2], h: vb[3] }
+      : { w: +svg.getAttribute('width') || 600, h: +svg.getAttribute('height') || 200 };
+    svg.removeAttribute('width');
+    svg.removeAttribute('height');
+    decorate(svg, steps);
+    const left = graph.scrollLeft;
+    const top = graph.scrollTop;
+    graph.replaceChildren(svg);
+    renderLegend(steps);
+    scale = 1;
+    applyScale(chosenScale === 'auto' ? Math.min(1.5, Math.max(1, fitScale())) : chosenScale, { x: 0, y: 0 });
+    graph.scrollLeft = left;
+    graph.scrollTop = top;
+  }
+
   function renderPlans(data) {
     const select = $('plan');
     const plans = Array.isArray(data.plans) ? data.plans : [];
@@ -64,6 +232,7 @@
   function renderPreview(data) {
     if (!data || typeof data !== 'object') return;
     const p = data.preview;
+    currency = typeof data.currency === 'string' && data.currency ? data.currency : 'usd';
     renderPlans(data);
     $('title').textContent = p ? 'Plan ' + p.plan : 'Orch Preview';
     $('goal').textContent = p && p.goal ? p.goal : '';
@@ -73,9 +242,8 @@
     errors.hidden = errs.length === 0;
     errors.replaceChildren(...(errs.length ? [el('h2', {}, 'Problems'), ...errs.map((e) => el('pre', {}, e))] : []));
 
-    const graph = $('graph');
-    const svg = typeof data.svg === 'string' ? safeSvg(data.svg) : null;
-    graph.replaceChildren(svg || el('p', { class: 'muted' }, p ? 'No graph.' : 'No plan compiled — fix the problems above.'));
+    const steps = p && Array.isArray(p.steps) ? p.steps : [];
+    renderGraph(data, steps);
 
     if (!p) {
       $('summary').replaceChildren();
@@ -97,11 +265,10 @@
         el('span', {}, 'duration budget'), budget(p.budgets && p.budgets.duration_ms, formatDuration),
       ),
     );
-    const steps = Array.isArray(p.steps) ? p.steps : [];
     $('steps').replaceChildren(
       el('h2', {}, 'Steps'),
       table(['step', 'stage', 'action', 'resource', 'cost', 'duration', 'after'], steps.map((s) => [
-        td(s.id), td(s.stage, 'num'), td(s.capability || s.action), td(s.resource ? s.resource + (s.tier ? ' (' + s.tier + ')' : '') : '—'),
+        td(s.id), td(s.stage, 'num'), td((s.capability || s.action) + (s.conditional ? ' (when)' : '')), td(s.resource ? s.resource + (s.tier ? ' (' + s.tier + ')' : '') : '—'),
         td(formatCost(s.estimate && s.estimate.cost), 'num'), td(formatDuration(s.estimate && s.estimate.duration_ms), 'num'), td((s.deps || []).join(', ')),
       ])),
     );
@@ -113,6 +280,7 @@
   }
 
   $('plan').addEventListener('change', (ev) => {
+    chosenScale = 'auto';
     if (vscode) vscode.postMessage({ type: 'selectPlan', plan: ev.target.value });
   });
   window.addEventListener('message', (ev) => {

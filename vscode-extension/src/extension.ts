@@ -1,32 +1,55 @@
 /**
  * The VS Code client: starts the Orch language server bundled in `server/` (or the one the
- * `orch.server.path` setting names), and adds the plan preview webview and the run/verify
- * commands. Bundled by esbuild into `dist/extension.js` (CommonJS, `vscode` external).
+ * `orch.server.path` setting names) and wires the editor features around it: the plan preview,
+ * Run / Verify with the bundled CLI, `orch` tasks, and the server's status-bar item. Bundled by esbuild into `dist/extension.js` (CommonJS, `vscode` external).
  */
-import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import {
   LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions,
 } from 'vscode-languageclient/node.js';
+import { PlanRunner, type PlanCommand } from './run-plan.js';
+import { PreviewPanel } from './preview.js';
+import { ServerStatus } from './status.js';
+import { OrchTaskProvider } from './tasks.js';
 
 let client: LanguageClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  client = createClient(context);
-  await client.start();
-  const preview = new PreviewPanel(context);
+  const status = new ServerStatus();
+  const runner = new PlanRunner(context);
+  const preview = new PreviewPanel(context, () => client);
+  const plan = (command: PlanCommand) => async (uri?: unknown, name?: unknown) => {
+    const target = planTarget(uri, name);
+    if (target) await runner.run(command, target);
+  };
   context.subscriptions.push(
-    vscode.commands.registerCommand('orch.showPreview', () => preview.show()),
-    vscode.commands.registerCommand('orch.runPlan', () => runInTerminal('run')),
-    vscode.commands.registerCommand('orch.verifyPlan', () => verifyInEditor()),
-    vscode.commands.registerCommand('orch.verifyPlanInTerminal', () => runInTerminal('verify')),
+    status,
+    runner,
+    preview,
+    vscode.commands.registerCommand('orch.showPreview', (uri?: unknown, name?: unknown) => {
+      const target = planTarget(uri, name, true);
+      if (target) preview.show(target.uri, target.plan);
+    }),
+    vscode.commands.registerCommand('orch.runPlan', plan('run')),
+    vscode.commands.registerCommand('orch.verifyPlan', (uri?: unknown, name?: unknown) => verifyInEditor(planTarget(uri, name), runner)),
+    vscode.commands.registerCommand('orch.verifyPlanInTerminal', plan('verify')),
+    vscode.commands.registerCommand('orch.checkWorkspace', async () => {
+      const tasks = await vscode.tasks.fetchTasks({ type: 'orch' });
+      const check = tasks.find((t) => (t.definition as { command?: string }).command === 'check');
+      if (check) await vscode.tasks.executeTask(check);
+      else void vscode.window.showInformationMessage('Orch: no .orch files in this workspace.');
+    }),
+    vscode.commands.registerCommand('orch.showServerOutput', () => client?.outputChannel.show(true)),
     vscode.commands.registerCommand('orch.restartServer', async () => {
       await client?.restart();
     }),
+    vscode.tasks.registerTaskProvider('orch', new OrchTaskProvider(context)),
     vscode.workspace.onDidChangeTextDocument((e) => preview.documentChanged(e.document)),
     vscode.window.onDidChangeActiveTextEditor((e) => e && preview.documentChanged(e.document)),
-    preview,
   );
+  client = createClient(context);
+  status.watch(client);
+  await client.start();
 }
 
 export async function deactivate(): Promise<void> {
@@ -50,29 +73,36 @@ function createClient(context: vscode.ExtensionContext): LanguageClient {
   }
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ language: 'orch' }],
-    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.orch') },
-    initializationOptions: { diagnosticsDelay: config.get<number>('diagnostics.delay') ?? 150 },
+    synchronize: {
+      fileEvents: vscode.workspace.createFileSystemWatcher('**/*.orch'),
+      // Sends `orch.*` settings on change: the server turns inlay hints on and off live.
+      configurationSection: 'orch',
+    },
+    initializationOptions: {
+      diagnosticsDelay: config.get<number>('diagnostics.delay') ?? 150,
+      inlayHints: config.get<boolean>('inlayHints.enabled') ?? true,
+    },
   };
   // The client id `orch` makes the library honour the `orch.trace.server` setting.
   return new LanguageClient('orch', 'Orch Language Server', serverOptions, clientOptions);
 }
 
+/**
+ * The plan a command is about: CodeLens passes `(uri, plan)` (strings), the editor title bar
+ * a Uri, the command palette nothing (the active .orch editor).
+ */
+function planTarget(uri: unknown, plan: unknown, preview = false): { uri: vscode.Uri; plan?: string } | undefined {
+  const parsed = uri instanceof vscode.Uri ? uri : typeof uri === 'string' ? vscode.Uri.parse(uri) : activeOrchDocument()?.uri;
+  if (!parsed) {
+    void vscode.window.showWarningMessage(preview ? 'Open an .orch file to preview its plan.' : 'Open an .orch file first.');
+    return undefined;
+  }
+  return { uri: parsed, plan: typeof plan === 'string' ? plan : undefined };
+}
+
 function activeOrchDocument(): vscode.TextDocument | undefined {
   const doc = vscode.window.activeTextEditor?.document;
   return doc?.languageId === 'orch' ? doc : undefined;
-}
-
-async function runInTerminal(command: 'run' | 'verify'): Promise<void> {
-  const doc = activeOrchDocument();
-  if (!doc) {
-    void vscode.window.showWarningMessage('Open an .orch file first.');
-    return;
-  }
-  if (doc.isDirty) await doc.save();
-  const cli = vscode.workspace.getConfiguration('orch').get<string>('cli.path') || 'orch';
-  const terminal = vscode.window.terminals.find((t) => t.name === 'Orch') ?? vscode.window.createTerminal('Orch');
-  terminal.show(true);
-  terminal.sendText(`${cli} ${command} ${JSON.stringify(doc.uri.fsPath)}`);
 }
 
 /** The answer of the server's `orch/verify` request (docs/editors.md). */
@@ -93,19 +123,14 @@ interface VerifySummary {
  * "Orch: Verify Plan": the server verifies the buffer (saved or not) on a worker thread and
  * shows each violated invariant as an error on its name; this reports the verdict.
  */
-async function verifyInEditor(): Promise<void> {
-  const doc = activeOrchDocument();
-  if (!doc) {
-    void vscode.window.showWarningMessage('Open an .orch file first.');
-    return;
-  }
-  if (!client) return;
+async function verifyInEditor(target: { uri: vscode.Uri; plan?: string } | undefined, runner: PlanRunner): Promise<void> {
+  if (!target || !client) return;
   const c = client;
   let summary: VerifySummary | null;
   try {
     summary = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Verifying ${vscode.workspace.asRelativePath(doc.uri)}…` },
-      () => c.sendRequest<VerifySummary | null>('orch/verify', { uri: doc.uri.toString() }),
+      { location: vscode.ProgressLocation.Notification, title: `Verifying ${target.plan ?? vscode.workspace.asRelativePath(target.uri)}…` },
+      () => c.sendRequest<VerifySummary | null>('orch/verify', { uri: target.uri.toString(), ...(target.plan ? { plan: target.plan } : {}) }),
     );
   } catch (err) {
     void vscode.window.showErrorMessage(`Orch: verification failed: ${String(err)}`);
@@ -135,86 +160,8 @@ async function verifyInEditor(): Promise<void> {
   const choice = await vscode.window.showWarningMessage(
     `Orch: ${violated.length} invariant${violated.length === 1 ? '' : 's'} violated: ${violated.join(', ')} (${seeds}).`,
     'Show Problems',
-    'Full Trace in Terminal',
+    'Full Trace',
   );
   if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
-  else if (choice === 'Full Trace in Terminal') void runInTerminal('verify');
-}
-
-/** The "Orch: Show Plan Preview" webview: DAG SVG + estimates, refreshed as you type. */
-class PreviewPanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
-  private uri: vscode.Uri | undefined;
-  private plan: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private seq = 0;
-
-  constructor(private readonly context: vscode.ExtensionContext) {}
-
-  show(): void {
-    const doc = activeOrchDocument();
-    if (!doc) {
-      void vscode.window.showWarningMessage('Open an .orch file to preview its plan.');
-      return;
-    }
-    this.uri = doc.uri;
-    if (!this.panel) {
-      const media = vscode.Uri.joinPath(this.context.extensionUri, 'media');
-      this.panel = vscode.window.createWebviewPanel('orchPreview', 'Orch Preview', vscode.ViewColumn.Beside, {
-        enableScripts: true,
-        localResourceRoots: [media],
-        retainContextWhenHidden: true,
-      });
-      this.panel.webview.html = this.html(this.panel.webview, media);
-      this.panel.webview.onDidReceiveMessage((m: { type?: string; plan?: string }) => {
-        if (m?.type === 'selectPlan') {
-          this.plan = m.plan;
-          void this.refresh();
-        }
-      });
-      this.panel.onDidDispose(() => {
-        this.panel = undefined;
-      });
-    }
-    this.panel.reveal(vscode.ViewColumn.Beside, true);
-    void this.refresh();
-  }
-
-  documentChanged(doc: vscode.TextDocument): void {
-    if (!this.panel || doc.languageId !== 'orch') return;
-    if (this.uri?.toString() !== doc.uri.toString()) {
-      this.uri = doc.uri;
-      this.plan = undefined;
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.refresh(), 300);
-  }
-
-  private async refresh(): Promise<void> {
-    if (!this.panel || !this.uri || !client) return;
-    const seq = ++this.seq;
-    try {
-      const data = await client.sendRequest('orch/preview', { uri: this.uri.toString(), plan: this.plan });
-      // A slower, older answer must not replace a newer one.
-      if (seq === this.seq) void this.panel?.webview.postMessage({ type: 'preview', data });
-    } catch (err) {
-      if (seq === this.seq) void this.panel?.webview.postMessage({ type: 'error', message: String(err) });
-    }
-  }
-
-  /** The standalone page (media/preview.html) with webview URIs and a strict CSP. */
-  private html(webview: vscode.Webview, media: vscode.Uri): string {
-    const page = readFileSync(vscode.Uri.joinPath(media, 'preview.html').fsPath, 'utf8');
-    const nonce = Array.from({ length: 32 }, () => Math.floor(Math.random() * 36).toString(36)).join('');
-    const csp = `default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource} 'unsafe-inline'; script-src 'nonce-${nonce}';`;
-    return page
-      .replace('<head>', `<head>\n<meta http-equiv="Content-Security-Policy" content="${csp}">`)
-      .replace('href="preview.css"', `href="${webview.asWebviewUri(vscode.Uri.joinPath(media, 'preview.css'))}"`)
-      .replace('<script src="preview.js"', `<script nonce="${nonce}" src="${webview.asWebviewUri(vscode.Uri.joinPath(media, 'preview.js'))}"`);
-  }
-
-  dispose(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.panel?.dispose();
-  }
+  else if (choice === 'Full Trace') void runner.run('verify', target);
 }

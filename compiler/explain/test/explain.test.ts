@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { orch } from '../../../examples/test/cli.js';
-import { format } from '../../../language/format.js';
+import { format } from '../../../language/index.js';
 import { compile } from '../../index.js';
 import { allExplanations, explanationFor } from '../catalog.js';
 

@@ -15,8 +15,11 @@ function wordCount(text) {
   return text.split(/\s+/).filter(Boolean).length;
 }
 
-export async function draft({ metrics, region, audience }) {
-  const text = `${audience === 'team' ? 'Team update: ' : ''}${summaryText(metrics, region)}`;
+// `notes`: the checker's issues with the previous draft (a redraft); this writer always quotes
+// every figure from the metrics, so one redraft is enough.
+export async function draft({ metrics, region, audience, notes = [] }) {
+  const revised = notes.length > 0 ? 'Revised: ' : '';
+  const text = `${revised}${audience === 'team' ? 'Team update: ' : ''}${summaryText(metrics, region)}`;
   return { text, word_count: wordCount(text), model: 'writer-a' };
 }
 

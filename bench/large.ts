@@ -1,0 +1,164 @@
+/**
+ * Large plans on one machine: `orch check` of 10,000 and 100,000 steps (wall, peak RSS), and
+ * `orch run` of a 100,000-step no-op layered DAG with the journal on (wall, peak RSS, journal
+ * bytes per step), then kill -9 at half way and `orch resume` (time until the first new step
+ * starts). Every figure is a whole `orch` process, start-up included; peak RSS is read by a
+ * probe loaded with `--import` into that process.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { openSqlite } from '../runtime/index.js';
+import { generatePlan } from './check.js';
+import type { BenchFigure } from './figure.js';
+
+const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
+const WIDTH = 100;
+
+/** A no-op layered DAG in .orch source: `layers` × 100 steps, each reading two of the layer above. */
+export function layeredSource(layers: number): string {
+  const lines = [
+    'capability noop { kind tool input { n: int } output { n: int } handler "./noop.js#noop" idempotent true }',
+    'plan layers {',
+  ];
+  for (let l = 0; l < layers; l++)
+    for (let w = 0; w < WIDTH; w++) {
+      const id = `s${l}_${w}`;
+      if (l === 0) lines.push(`  step ${id} = noop(n: ${w})`);
+      else lines.push(`  step ${id} = noop(n: s${l - 1}_${w}.output.n + s${l - 1}_${(w + 1) % WIDTH}.output.n)`);
+    }
+  lines.push('}');
+  return `${lines.join('\n')}\n`;
+}
+
+interface Measured {
+  readonly wall: number;
+  readonly rssMb: number;
+  readonly code: number | null;
+  readonly output: string;
+}
+
+function probe(dir: string): { file: string; args: string[] } {
+  const out = join(dir, `rss-${Math.random().toString(36).slice(2)}.txt`);
+  const script = join(dir, 'rss-probe.mjs');
+  writeFileSync(
+    script,
+    "import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(process.env.ORCH_BENCH_RSS, String(process.resourceUsage().maxRSS)));\n",
+  );
+  return { file: out, args: ['--import', pathToFileURL(script).href] };
+}
+
+function orch(dir: string, args: readonly string[]): Measured {
+  const p = probe(dir);
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [...p.args, BIN, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, ORCH_BENCH_RSS: p.file, NO_COLOR: '1' },
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const wall = (performance.now() - t0) / 1000;
+  let rssMb = NaN;
+  try {
+    rssMb = Number(readFileSync(p.file, 'utf8')) / 1024;
+  } catch {
+    // killed before exit
+  }
+  return { wall, rssMb, code: r.status, output: `${r.stdout}${r.stderr}`.slice(-2000) };
+}
+
+function completed(db: string, runId: string): number {
+  try {
+    const d = openSqlite(db, { readonly: true });
+    try {
+      return (d.prepare("SELECT COUNT(*) AS n FROM events WHERE run_id = ? AND type = 'step_completed'").get(runId) as { n: number }).n;
+    } finally {
+      d.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
+function lastSeq(db: string, runId: string, type?: string): number {
+  const d = openSqlite(db, { readonly: true });
+  try {
+    const sql = `SELECT COALESCE(MAX(seq), 0) AS s FROM events WHERE run_id = ?${type ? ' AND type = ?' : ''}`;
+    return (d.prepare(sql).get(...(type ? [runId, type] : [runId])) as { s: number }).s;
+  } finally {
+    d.close();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Kill -9 of a 100k-step run at half way, then the time `orch resume` takes to start a new step. */
+async function resumeFigure(dir: string, file: string, steps: number): Promise<number> {
+  const db = join(dir, 'resume.db');
+  const runId = 'half';
+  const child = spawn(process.execPath, [BIN, 'run', file, '--db', db, '--run-id', runId, '--quiet'], { cwd: dir, stdio: 'ignore' });
+  const ended = new Promise<void>((r) => child.once('exit', () => r()));
+  while (completed(db, runId) < steps / 2) await sleep(100);
+  child.kill('SIGKILL');
+  await ended;
+  const from = lastSeq(db, runId);
+  const t0 = performance.now();
+  const resume = spawn(process.execPath, [BIN, 'resume', runId, '--db', db, '--quiet'], { cwd: dir, stdio: 'ignore' });
+  const resumeEnded = new Promise<void>((r) => resume.once('exit', () => r()));
+  let first = NaN;
+  while (Number.isNaN(first)) {
+    const d = openSqlite(db, { readonly: true });
+    try {
+      const row = d.prepare("SELECT 1 AS x FROM events WHERE run_id = ? AND seq > ? AND type = 'step_started' LIMIT 1").get(runId, from);
+      if (row) first = (performance.now() - t0) / 1000;
+    } catch {
+      // busy: try again
+    } finally {
+      d.close();
+    }
+    await sleep(20);
+  }
+  await resumeEnded;
+  return first;
+}
+
+export async function bench(): Promise<readonly BenchFigure[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-bench-large-'));
+  const figures: BenchFigure[] = [];
+  try {
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    writeFileSync(join(dir, 'noop.js'), 'export function noop(input) { return { n: input.n % 1000 }; }\n');
+    // `orch check`: the check bench's own generator (lanes of 50, conditions, string templates).
+    for (const n of [10_000, 100_000]) {
+      const f = join(dir, `check${n}.orch`);
+      writeFileSync(f, generatePlan(n));
+      const runs = [orch(dir, ['check', f]), orch(dir, ['check', f])];
+      const best = runs.reduce((a, b) => (b.wall < a.wall ? b : a));
+      if (best.code !== 0) throw new Error(`orch check failed: ${best.output}`);
+      const label = n.toLocaleString('en-US');
+      figures.push({ name: `orch check, ${label} steps (wall, best of 2)`, value: best.wall, unit: 's', target: n === 10_000 ? '≤ 0.6 s' : '≤ 3 s', met: best.wall <= (n === 10_000 ? 0.6 : 3) });
+      const rss = Math.max(...runs.map((r) => r.rssMb));
+      figures.push({ name: `orch check, ${label} steps (peak RSS)`, value: rss, unit: 'MB', target: n === 100_000 ? '≤ 500 MB' : '', met: n !== 100_000 || rss <= 500 });
+    }
+    // `orch run`, 100,000 steps, journal on.
+    const steps = 100_000;
+    const src = join(dir, 'layers.orch');
+    writeFileSync(src, layeredSource(steps / WIDTH));
+    const db = join(dir, 'run.db');
+    const run = orch(dir, ['run', src, '--db', db, '--run-id', 'full', '--quiet']);
+    if (run.code !== 0) throw new Error(`orch run of ${steps} steps failed: ${run.output}`);
+    figures.push({ name: 'orch run, 100,000 no-op steps, journal on (wall, whole process)', value: run.wall, unit: 's', target: '', met: true });
+    figures.push({ name: 'orch run, 100,000 no-op steps, journal on (steps/s)', value: steps / run.wall, unit: 'steps/s', target: '', met: true });
+    figures.push({ name: 'orch run, 100,000 steps (peak RSS)', value: run.rssMb, unit: 'MB', target: '≤ 800 MB', met: run.rssMb <= 800 });
+    const bytes = statSync(db).size + (statSync(`${db}-wal`, { throwIfNoEntry: false })?.size ?? 0);
+    figures.push({ name: 'journal size per no-op step', value: bytes / steps, unit: 'bytes', target: '≤ 1024 bytes', met: bytes / steps <= 1024 });
+    const first = await resumeFigure(dir, src, steps);
+    figures.push({ name: 'resume of a 100,000-step run killed at 50 %: until the first new step starts', value: first, unit: 's', target: '≤ 5 s', met: first <= 5 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return figures;
+}

@@ -1,0 +1,26 @@
+// Bundles the `orch check` entry (dist/cli/check-main.js, compiled by tsc) into one ESM
+// module, dist/bundle/check.js: loading one module instead of some forty is most of what start-up
+// spends outside chevrotain. `npm run build` runs this after tsc; bin/orch.js uses the bundle
+// while it is newer than the compiled tree. Packages stay external (node_modules as installed).
+import { build } from 'esbuild';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = new URL('../', import.meta.url);
+
+export const CHECK_BUNDLE = fileURLToPath(new URL('dist/bundle/check.js', ROOT));
+
+/** Writes the bundle to `outfile` (inside the package: it locates the std library from there). */
+export async function bundleCheck(outfile = CHECK_BUNDLE) {
+  await build({
+    entryPoints: [fileURLToPath(new URL('dist/cli/check-main.js', ROOT))],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await bundleCheck();

@@ -1,0 +1,42 @@
+/** `orch check FILES… [--format text|json|sarif]`: report diagnostics; exit 1 when any is an error. */
+import type { Command } from 'commander';
+import { checkFiles } from '../../compiler/index.js';
+import { hasErrors } from '../../language/index.js';
+import { CliError } from '../errors.js';
+import { readSource } from '../read-source.js';
+import { DIAGNOSTIC_FORMATS, renderJson, renderSarif, renderText, type DiagnosticFormat } from '../render-diagnostics.js';
+
+const HELP_EXAMPLES = `
+Examples:
+  $ orch check plans/campaign.orch
+  $ orch check plans/*.orch --format json
+  $ orch check plans/*.orch --format sarif > orch.sarif   # upload to GitHub code scanning
+
+Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O error.`;
+
+export function registerCheck(program: Command): void {
+  program
+    .command('check')
+    .description('check .orch files and report syntax, name, type, placement and guardrail problems')
+    .argument('<files...>', '.orch files to check')
+    .option('-f, --format <format>', `output format: ${DIAGNOSTIC_FORMATS.join(' | ')}`, 'text')
+    .addHelpText('after', HELP_EXAMPLES)
+    .action(async (files: string[], opts: { format: string }) => {
+      const format = opts.format as DiagnosticFormat;
+      if (!DIAGNOSTIC_FORMATS.includes(format)) {
+        throw new CliError(`unknown --format "${opts.format}" (expected ${DIAGNOSTIC_FORMATS.join(', ')})`, 2);
+      }
+      // Read (and validate) every input first so an unusable file is one clear I/O error.
+      const sources = new Map<string, string>();
+      for (const file of files) sources.set(file, await readSource(file));
+      const diagnostics = await checkFiles(files, async (f) => sources.get(f) ?? readSource(f));
+      const out =
+        format === 'json'
+          ? renderJson(diagnostics)
+          : format === 'sarif'
+            ? renderSarif(diagnostics, { cwd: process.cwd(), version: program.version() ?? '0.0.0' })
+            : renderText(diagnostics, { sources, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, fileCount: files.length });
+      process.stdout.write(out);
+      process.exitCode = hasErrors(diagnostics) ? 1 : 0;
+    });
+}

@@ -1,0 +1,44 @@
+/**
+ * Every CLI command, in the order `orch --help` lists them.
+ *
+ * Each entry loads its module on demand: `orch check` must not pay for loading the runtime,
+ * the server or the language server (start-up time counts against `orch check`'s budget).
+ */
+import type { Register } from '../program.js';
+
+export interface CommandEntry {
+  /** The top-level command names the module registers. */
+  readonly names: readonly string[];
+  readonly load: () => Promise<Register>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  { names: ['check'], load: async () => (await import('./check.js')).registerCheck },
+  { names: ['fmt'], load: async () => (await import('./fmt.js')).registerFmt },
+  { names: ['compile'], load: async () => (await import('./compile.js')).registerCompile },
+  { names: ['preview'], load: async () => (await import('./preview.js')).registerPreview },
+  { names: ['graph'], load: async () => (await import('./graph.js')).registerGraph },
+  { names: ['run'], load: async () => (await import('./run.js')).registerRun },
+  {
+    names: ['resume', 'pause', 'cancel', 'signal', 'runs', 'timeline'],
+    load: async () => (await import('./run-controls.js')).registerRunControls,
+  },
+  { names: ['verify'], load: async () => (await import('./verify.js')).registerVerify },
+  { names: ['serve'], load: async () => (await import('./serve.js')).registerServe },
+  { names: ['ui'], load: async () => (await import('./ui.js')).registerUi },
+  { names: ['lsp'], load: async () => (await import('./lsp.js')).registerLsp },
+  { names: ['init'], load: async () => (await import('./init.js')).registerInit },
+  { names: ['explain'], load: async () => (await import('./explain.js')).registerExplain },
+];
+
+/**
+ * The modules needed for this argv: only the named command's module when the first argument
+ * names a command; all of them otherwise (`orch --help`, `orch help X`, a typo that commander
+ * should answer with a suggestion).
+ */
+export async function loadCommands(argv: readonly string[]): Promise<Register[]> {
+  const first = argv[2];
+  const named = COMMANDS.filter((c) => first !== undefined && c.names.includes(first));
+  const wanted = named.length > 0 ? named : COMMANDS;
+  return Promise.all(wanted.map((c) => c.load()));
+}

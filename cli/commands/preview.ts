@@ -1,0 +1,44 @@
+/** `orch preview FILE [--plan NAME] [--format text|json] [--input JSON|@file]`: what will happen, before it happens. */
+import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+
+const HELP = `
+Examples:
+  $ orch preview plans/campaign.orch
+  $ orch preview plans/home.orch --plan nightly_cooling --format json | jq .estimates
+  $ orch preview plans/onboarding.orch --input '{"teams":[{"channel":"#a","members":[{"name":"Ada"}]}]}'
+  $ orch preview plans/campaign.orch --input @input.json
+
+Shows stages and parallel groups, loops (repeat ×1..N) and races (first of …), each step's
+resource with the placement rationale and its estimate, totals against the policy budgets (best
+and worst case when the plan loops), guardrails with their static verdicts, consent scopes and
+triggers. With --input, \`when\` conditions and \`for each\` sizes that depend only on the plan
+input are resolved for that input.`;
+
+export function registerPreview(program: Command): void {
+  program
+    .command('preview')
+    .description('show stages, bindings, estimates, guardrails and triggers of a plan')
+    .argument('<file>', '.orch file')
+    .option('-p, --plan <name>', 'plan to preview (required when the file declares several)')
+    .option('-f, --format <format>', 'text | json', 'text')
+    .option('-i, --input <json>', 'plan input as JSON or @file: resolves conditions and fan-out sizes that depend only on it')
+    .addHelpText('after', HELP)
+    .action(async (file: string, opts: { plan?: string; format: string; input?: string }) => {
+      if (opts.format !== 'text' && opts.format !== 'json') throw new CliError(`unknown --format "${opts.format}" (expected text, json)`, 2);
+      let input: unknown;
+      if (opts.input !== undefined) {
+        const { readJsonArg } = await import('../../runtime/index.js');
+        try {
+          input = readJsonArg(opts.input, '--input');
+        } catch (err) {
+          throw new CliError((err as Error).message, 2);
+        }
+      }
+      const { compileSelectedPlan } = await import('./compiled-plan.js');
+      const { preview, renderPreviewText } = await import('../../compiler/index.js');
+      const { plan, model } = await compileSelectedPlan(file, opts.plan);
+      const p = preview(plan, model, input === undefined ? {} : { input });
+      process.stdout.write(opts.format === 'json' ? `${JSON.stringify(p, null, 2)}\n` : renderPreviewText(p, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR));
+    });
+}

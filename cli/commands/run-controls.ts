@@ -1,0 +1,449 @@
+/**
+ * Run controls and history over the journal: `orch resume RUN`, `orch pause RUN`,
+ * `orch cancel RUN`, `orch signal RUN STEP approve|reject` (or `--context JSON`), `orch runs`
+ * (`orch runs export RUN`), `orch timeline RUN [--stats] [--format svg|html]`. Controls reach a run executing in
+ * another process through control rows it polls; a run no process executes is changed directly.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { PlanIR } from '../../compiler/index.js';
+import { countsForLocality, countsForPrivacy, localRatio, privacyScore, type PlacedStep } from '../../compiler/index.js';
+import { renderTimelineFile, type TimelineFileFormat } from '../../serve/index.js';
+import { CliError } from '../errors.js';
+import { parseAge, readJsonArg } from '../../runtime/index.js';
+import { Runtime } from '../../runtime/index.js';
+import { SqliteJournal } from '../../runtime/index.js';
+import { placedSteps, replay } from '../../runtime/index.js';
+import type { RunEvent } from '../../runtime/index.js';
+import { execute, MAX_OUTPUT_HELP, openRuntime, positiveInt, progressFor, QUIET_HELP } from './run.js';
+import { ms } from '../progress.js';
+
+const DB_HELP = 'journal database';
+const DEFAULT_DB = '.orch/runs.db';
+
+function openJournal(db: string): SqliteJournal {
+  if (!existsSync(resolve(db))) throw new CliError(`no journal at ${db} (nothing has been run here yet; see --db)`, 2);
+  try {
+    return new SqliteJournal(resolve(db));
+  } catch (err) {
+    throw new CliError(`cannot open ${db}: ${(err as Error).message}`, 2);
+  }
+}
+
+function withJournal<T>(db: string, f: (j: SqliteJournal) => T): T {
+  const j = openJournal(db);
+  try {
+    return f(j);
+  } finally {
+    j.close();
+  }
+}
+
+function requireRun(j: SqliteJournal, runId: string) {
+  const row = j.getRun(runId);
+  if (!row) throw new CliError(`no run ${runId} in ${j.path}`, 2);
+  return row;
+}
+
+/** A command that executes a run in this process (`resume`, `retry`): its journal and run options. */
+function executingCommand(program: Command, name: string, description: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .argument('<run>', 'run id')
+    .option('--db <path>', DB_HELP, DEFAULT_DB)
+    .option('--json', 'print the execution result as JSON')
+    .option('--quiet', QUIET_HELP)
+    .option('--workers <n>', 'worker threads (default: number of cores)', positiveInt('--workers'))
+    .option('--max-output <bytes>', MAX_OUTPUT_HELP, positiveInt('--max-output'));
+}
+
+export function registerRunControls(program: Command): void {
+  executingCommand(program, 'resume', 'continue a paused or interrupted run from its journal (exit 0 when it completes)')
+    .option('--rerun-in-flight', 'also re-run steps of non-idempotent capabilities that were running when it stopped')
+    .option('--wait-for-signals', 'keep waiting in this process at approval steps instead of stopping (paused)')
+    .action(async (runId: string, opts: { db: string; json?: boolean; quiet?: boolean; workers?: number; maxOutput?: number; rerunInFlight?: boolean; waitForSignals?: boolean }) => {
+      const elsewhere = withJournal(opts.db, (j) => {
+        const row = requireRun(j, runId);
+        if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
+          throw new CliError(`run ${runId} has already finished (${row.status})`, 2);
+        return j.ownedElsewhere(runId) ? row : null;
+      });
+      if (elsewhere) {
+        if (elsewhere.status !== 'paused') throw new CliError(`run ${runId} is running in process ${elsewhere.owner_pid}`, 2);
+        const rt = await Runtime.open({ db: opts.db, executor: noExecutor });
+        const r = await rt.control(runId, 'resume');
+        await rt.close();
+        if (!r.ok) throw new CliError(r.message, 2);
+        process.stdout.write(`${r.message}\n`);
+        return;
+      }
+      const runtime = await openRuntime(opts);
+      await execute(runtime, opts.json === true, () =>
+        runtime.resume(runId, { rerunInFlight: opts.rerunInFlight === true, onEvent: progressFor(opts).onEvent }),
+      );
+    });
+
+  executingCommand(program, 'retry', 'run a failed, timed-out or cancelled run again as a new run: the same plan IR, input and consent, from its journal (exit 0 when it completes)')
+    .action(async (runId: string, opts: { db: string; json?: boolean; quiet?: boolean; workers?: number; maxOutput?: number }) => {
+      withJournal(opts.db, (j) => requireRun(j, runId));
+      const runtime = await openRuntime(opts);
+      await execute(runtime, opts.json === true, () => runtime.retry(runId, { onEvent: progressFor(opts).onEvent }));
+    });
+
+  for (const kind of ['pause', 'cancel'] as const) {
+    const cmd = program
+      .command(kind)
+      .description(
+        kind === 'pause'
+          ? 'stop starting new steps of a run (running steps finish)'
+          : 'cancel a run: abort running steps, start nothing more (--step: cancel only that step)',
+      )
+      .argument('<run>', 'run id')
+      .option('--db <path>', DB_HELP, DEFAULT_DB);
+    if (kind === 'cancel')
+      cmd.option('--step <step>', 'cancel only this step (`id`, or one instance: `id[i]`, `id#k`); its dependants follow their join rule and the run goes on');
+    cmd.action(async (runId: string, opts: { db: string; step?: string }) => {
+        withJournal(opts.db, (j) => requireRun(j, runId));
+        const rt = await Runtime.open({ db: opts.db, executor: noExecutor });
+        const r = opts.step !== undefined ? await rt.cancelStep(runId, opts.step) : await rt.control(runId, kind);
+        await rt.close();
+        if (!r.ok) throw new CliError(r.message, 2);
+        process.stdout.write(`${r.message}\n`);
+      });
+  }
+
+  program
+    .command('signal')
+    .description('answer a waiting approval step (approve|reject), or update context signals (--context)')
+    .argument('<run>', 'run id')
+    .argument('[step]', 'the approval step id (`id[i]` inside for each)')
+    .argument('[decision]', 'approve or reject')
+    .option('--context <json>', 'context values to merge: inline JSON or @file')
+    .option('--by <name>', 'who decides (recorded in the step output)')
+    .option('--comment <text>', 'a note recorded with the decision')
+    .option('--db <path>', DB_HELP, DEFAULT_DB)
+    .option('--json', 'print the execution result as JSON when this command continues the run')
+    .option('--quiet', QUIET_HELP)
+    .option('--workers <n>', 'worker threads when this command continues the run', positiveInt('--workers'))
+    .action(
+      async (
+        runId: string,
+        step: string | undefined,
+        decision: string | undefined,
+        opts: { db: string; context?: string; by?: string; comment?: string; json?: boolean; quiet?: boolean; workers?: number },
+      ) => {
+        let payload: Parameters<Runtime['signal']>[1];
+        if (opts.context !== undefined) {
+          let ctx: unknown;
+          try {
+            ctx = readJsonArg(opts.context, '--context');
+          } catch (err) {
+            throw new CliError((err as Error).message, 2);
+          }
+          if (!ctx || typeof ctx !== 'object' || Array.isArray(ctx)) throw new CliError('--context must be a JSON object', 2);
+          payload = { context: ctx as Record<string, unknown> };
+        } else {
+          if (!step || (decision !== 'approve' && decision !== 'reject'))
+            throw new CliError('usage: orch signal RUN STEP approve|reject (or orch signal RUN --context JSON)', 2);
+          payload = { stepId: step, decision, by: opts.by ?? null, comment: opts.comment ?? null };
+        }
+        const state = withJournal(opts.db, (j) => {
+          const row = requireRun(j, runId);
+          if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
+            throw new CliError(`run ${runId} has already finished (${row.status})`, 2);
+          if ('stepId' in payload) {
+            const restored = replay(j.load(runId));
+            const s = restored.steps.get(payload.stepId);
+            const plan = row.ir ? (JSON.parse(row.ir) as { steps: { id: string }[] }) : null;
+            // `sub/approve` addresses a step of the sub-plan run by step `sub`.
+            const base = payload.stepId.split('/')[0]!.replace(/\[\d+\]$/, '');
+            if (plan && !plan.steps.some((x) => x.id === base)) throw new CliError(`run ${runId} has no step ${payload.stepId}`, 2);
+            if (s && ['completed', 'failed', 'skipped', 'cancelled', 'timeout'].includes(s.status))
+              throw new CliError(`step ${payload.stepId} has already finished (${s.status})`, 2);
+          }
+          return { elsewhere: j.ownedElsewhere(runId) };
+        });
+        const rt = await Runtime.open({ db: opts.db, executor: noExecutor });
+        const r = await rt.signal(runId, payload);
+        await rt.close();
+        if (!r.ok) throw new CliError(r.message, 2);
+        if (state.elsewhere) {
+          process.stdout.write(`${r.message}\n`);
+          return;
+        }
+        // No process runs it (it stopped at the approval): continue it here.
+        const runtime = await openRuntime({ db: opts.db, workers: opts.workers });
+        await execute(runtime, opts.json === true, () => runtime.resume(runId, { onEvent: progressFor(opts).onEvent }));
+      },
+    );
+
+  const runs = program
+    .command('runs')
+    .description('list the runs in the journal (newest first): status, duration, cost')
+    .option('--db <path>', DB_HELP, DEFAULT_DB)
+    .option('--json', 'print as JSON')
+    .option('--all', 'include sub-plan runs')
+    .option('--stats', 'add totals: runs by status, success rate, cost, and over their finished steps the local ratio and privacy score')
+    .action((opts: { db: string; json?: boolean; all?: boolean; stats?: boolean }) => {
+      // No journal yet simply means no runs (not an error).
+      const rows = existsSync(resolve(opts.db)) ? withJournal(opts.db, (j) => j.listRuns(opts.all === true)) : [];
+      const stats = opts.stats ? withJournalIfAny(opts.db, (j) => runStats(j, rows)) : undefined;
+      const list = rows.map((r) => ({
+        runId: r.id,
+        plan: r.plan,
+        status: r.status,
+        startedAt: new Date(r.started_at).toISOString(),
+        completedAt: r.completed_at === null ? null : new Date(r.completed_at).toISOString(),
+        duration: r.completed_at === null ? null : r.completed_at - r.started_at,
+        cost: r.cost,
+        events: r.event_count ?? 0,
+        ...(r.parent_id ? { parentRunId: r.parent_id } : {}),
+      }));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ runs: list, ...(stats ? { stats } : {}) }, null, 2)}\n`);
+        return;
+      }
+      if (list.length === 0) {
+        process.stdout.write('no runs\n');
+        return;
+      }
+      if (stats) process.stdout.write(statsText(stats));
+      const table = [
+        ['RUN', 'PLAN', 'STATUS', 'STARTED', 'DURATION', 'COST'],
+        ...list.map((r) => [r.runId, r.plan, r.status, r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), r.duration === null ? '—' : ms(r.duration), String(r.cost)]),
+      ];
+      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+      for (const row of table) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+    });
+
+  runs
+    .command('export')
+    .description('print the full history of a run as JSON (run, events, final state)')
+    .argument('<run>', 'run id')
+    .option('--db <path>', DB_HELP, DEFAULT_DB)
+    .action((runId: string, opts: { db: string }, cmd: Command) => {
+      const db = (cmd.parent?.opts() as { db?: string } | undefined)?.db && opts.db === DEFAULT_DB ? (cmd.parent!.opts() as { db: string }).db : opts.db;
+      const out = withJournal(db, (j) => {
+        const row = requireRun(j, runId);
+        const events = j.load(runId);
+        const children = j.listRuns(true).filter((r) => r.parent_id === runId || r.id.startsWith(`${runId}/`));
+        return {
+          run: {
+            runId: row.id,
+            plan: row.plan,
+            status: row.status,
+            startedAt: new Date(row.started_at).toISOString(),
+            completedAt: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
+            cost: row.cost,
+            error: row.error,
+            input: row.input ? JSON.parse(row.input) : null,
+          },
+          events: events.map(eventJson),
+          steps: Object.fromEntries(
+            [...replay(events).steps].map(([id, s]) => [
+              id,
+              { status: s.status, attempts: s.attempts, output: s.output, error: s.error, resource: s.resource, cost: s.cost },
+            ]),
+          ),
+          subRuns: children.map((c) => ({ runId: c.id, plan: c.plan, status: c.status, events: j.load(c.id).map(eventJson) })),
+        };
+      });
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    });
+
+  runs
+    .command('prune')
+    .description('delete finished runs (with their sub-plan runs and events) older than an age; running and paused runs are kept')
+    .requiredOption('--older-than <age>', 'how long ago a run must have finished, e.g. 30d, 12h, 90m')
+    .option('--db <path>', DB_HELP, DEFAULT_DB)
+    .option('--json', 'print what was deleted as JSON')
+    .action((own: { olderThan: string; db: string; json?: boolean }, cmd: Command) => {
+      // `runs` has --db and --json of its own, and commander gives a flag to the parent when both have it.
+      const opts = { ...own, ...(cmd.parent?.opts() as { json?: boolean } | undefined), olderThan: own.olderThan };
+      const age = parseAge(opts.olderThan);
+      if (age === null) throw new CliError(`--older-than must be an age such as 30d, 12h or 90m, not ${JSON.stringify(opts.olderThan)}`, 2);
+      const db = (cmd.parent?.opts() as { db?: string } | undefined)?.db && own.db === DEFAULT_DB ? (cmd.parent!.opts() as { db: string }).db : own.db;
+      const removed = existsSync(resolve(db)) ? withJournal(db, (j) => j.prune(Date.now() - age)) : { runs: 0, events: 0 };
+      if (opts.json) process.stdout.write(`${JSON.stringify(removed)}\n`);
+      else process.stdout.write(`pruned ${removed.runs} run${removed.runs === 1 ? '' : 's'} (${removed.events} events) that finished more than ${opts.olderThan} ago\n`);
+    });
+
+  program
+    .command('timeline')
+    .description('replay the journal of a run: every event with its time and duration')
+    .argument('<run>', 'run id')
+    .option('--db <path>', DB_HELP, DEFAULT_DB)
+    .option('--json', 'print the events as JSON')
+    .option('--stats', 'print totals: duration, average step duration, event counts')
+    .option('--format <format>', 'text (default), or svg / html: the Gantt and step graph as one self-contained file', timelineFormat, 'text')
+    .option('-o, --out <file>', 'with --format svg|html: write to this file instead of stdout')
+    .action((runId: string, opts: { db: string; json?: boolean; stats?: boolean; format: 'text' | TimelineFileFormat; out?: string }) => {
+      const { row, events } = withJournal(opts.db, (j) => ({ row: requireRun(j, runId), events: j.load(runId) }));
+      if (opts.format !== 'text') {
+        if (!row.ir) throw new CliError(`run ${runId} has no plan recorded in its journal; cannot draw it`, 2);
+        const file = renderTimelineFile(
+          {
+            runId,
+            planId: row.plan,
+            status: row.status,
+            plan: JSON.parse(row.ir) as PlanIR,
+            events: events.map((e) => ({ type: e.type, stepId: e.stepId, at: new Date(e.ts).toISOString(), resource: (e.data.resource as string | null | undefined) ?? null })),
+          },
+          opts.format,
+        );
+        if (opts.out) writeFileSync(opts.out, file);
+        else process.stdout.write(file);
+        return;
+      }
+      const stats = timelineStats(events);
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify({ runId, plan: row.plan, status: row.status, events: events.map(eventJson), ...(opts.stats ? { stats } : {}) }, null, 2)}\n`,
+        );
+        return;
+      }
+      if (opts.stats) {
+        process.stdout.write(`run ${runId} (${row.plan}): ${row.status}\n`);
+        process.stdout.write(`total duration      ${ms(stats.totalDuration)}\n`);
+        process.stdout.write(`steps finished      ${stats.stepsFinished}\n`);
+        process.stdout.write(`avg step duration   ${ms(stats.avgStepDuration)}\n`);
+        process.stdout.write(`max step duration   ${ms(stats.maxStepDuration)}\n`);
+        process.stdout.write('events\n');
+        for (const [type, n] of Object.entries(stats.eventCounts)) process.stdout.write(`  ${type.padEnd(22)}${n}\n`);
+        return;
+      }
+      const t0 = events[0]?.ts ?? 0;
+      const started = new Map<string, number>();
+      for (const e of events) {
+        let dur = '';
+        if (e.type === 'step_started' && e.stepId) started.set(e.stepId, e.ts);
+        if ((e.type === 'step_completed' || e.type === 'step_failed') && e.stepId && started.has(e.stepId))
+          dur = ` (${ms(e.ts - started.get(e.stepId)!)})`;
+        const detail = describeEvent(e);
+        process.stdout.write(
+          `+${ms(e.ts - t0).padStart(7)}  #${String(e.seq).padEnd(4)} ${e.type.padEnd(20)} ${e.stepId ?? ''}${dur}${detail ? `  ${detail}` : ''}\n`,
+        );
+      }
+    });
+}
+
+function timelineFormat(value: string): 'text' | TimelineFileFormat {
+  if (value === 'text' || value === 'svg' || value === 'html') return value;
+  throw new InvalidArgumentError('must be text, svg or html');
+}
+
+/** Controls never execute steps; the runtime they open needs no worker pool. */
+const noExecutor = {
+  start(): never {
+    throw new Error('this command does not execute steps');
+  },
+};
+
+function eventJson(e: RunEvent) {
+  return { seq: e.seq, ts: new Date(e.ts).toISOString(), type: e.type, stepId: e.stepId, data: e.data };
+}
+
+function describeEvent(e: RunEvent): string {
+  const d = e.data;
+  switch (e.type) {
+    case 'step_started':
+      return `attempt ${String(d.attempt)}${d.resource ? ` on ${String(d.resource)}` : ''}`;
+    case 'step_failed':
+    case 'step_retried':
+      return String(d.error ?? '');
+    case 'step_skipped':
+      return String(d.reason ?? '');
+    case 'guardrail_violation':
+      return `${String(d.guardrail)} (${String(d.severity)}): ${String(d.message)}`;
+    case 'execution_failed':
+      return String(d.error ?? '');
+    case 'execution_cancelled':
+      return String(d.reason ?? '');
+    case 'execution_paused':
+      return d.reason ? String(d.reason) : '';
+    case 'step_compensated':
+      return d.ok ? 'ok' : String(d.error ?? 'failed');
+    case 'step_log':
+      return String(d.line ?? '');
+    case 'budget_exceeded':
+      return `${String(d.label ?? d.budget)}${d.warn ? ' (warn: the run went on)' : ''}`;
+    case 'consent_denied':
+      return `missing ${(d.missing as string[] | undefined)?.join(', ') ?? ''}`;
+    default:
+      return '';
+  }
+}
+
+export function timelineStats(events: readonly RunEvent[]) {
+  const counts: Record<string, number> = {};
+  const started = new Map<string, number>();
+  const durations: number[] = [];
+  for (const e of events) {
+    counts[e.type] = (counts[e.type] ?? 0) + 1;
+    if (e.type === 'step_started' && e.stepId && !started.has(e.stepId)) started.set(e.stepId, e.ts);
+    if ((e.type === 'step_completed' || e.type === 'step_failed') && e.stepId && started.has(e.stepId))
+      durations.push(e.ts - started.get(e.stepId)!);
+  }
+  const total = events.length ? events[events.length - 1]!.ts - events[0]!.ts : 0;
+  return {
+    totalDuration: total,
+    stepsFinished: durations.length,
+    avgStepDuration: durations.length ? durations.reduce((a, b) => a + b, 0) / durations.length : 0,
+    maxStepDuration: durations.length ? Math.max(...durations) : 0,
+    eventCounts: counts,
+  };
+}
+
+interface RunStats {
+  readonly runs: number;
+  readonly byStatus: Record<string, number>;
+  /** Completed among finished runs (null: none finished). */
+  readonly successRate: number | null;
+  readonly cost: number;
+  readonly finishedSteps: number;
+  /** Over the finished steps of these runs, by the functions `orch preview` uses (null: no such step). */
+  readonly localRatio: number | null;
+  readonly privacyScore: number | null;
+}
+
+const FINISHED = new Set(['completed', 'failed', 'cancelled', 'timeout']);
+
+function withJournalIfAny<T>(db: string, f: (j: SqliteJournal) => T): T | undefined {
+  return existsSync(resolve(db)) ? withJournal(db, f) : undefined;
+}
+
+function runStats(j: SqliteJournal, rows: readonly { id: string; status: string; cost: number }[]): RunStats {
+  const byStatus: Record<string, number> = {};
+  const steps: PlacedStep[] = [];
+  let cost = 0;
+  for (const r of rows) {
+    byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+    cost += r.cost;
+    const ir = j.getRun(r.id)?.ir;
+    // Sub-plan runs keep no IR of their own; their parent's steps stand for them.
+    if (ir) steps.push(...placedSteps(JSON.parse(ir) as PlanIR, j.load(r.id)));
+  }
+  const finished = rows.filter((r) => FINISHED.has(r.status)).length;
+  return {
+    runs: rows.length,
+    byStatus,
+    successRate: finished ? (byStatus.completed ?? 0) / finished : null,
+    cost: Math.round(cost * 1e6) / 1e6,
+    finishedSteps: steps.length,
+    localRatio: steps.some(countsForLocality) ? localRatio(steps) : null,
+    privacyScore: steps.some(countsForPrivacy) ? privacyScore(steps) : null,
+  };
+}
+
+function statsText(s: RunStats): string {
+  const pct = (x: number | null) => (x === null ? '—' : `${Math.round(x * 100)}%`);
+  const statuses = Object.entries(s.byStatus).map(([k, n]) => `${n} ${k}`).join(', ');
+  return (
+    `${s.runs} runs (${statuses}); success ${pct(s.successRate)}; cost ${s.cost}\n` +
+    `${s.finishedSteps} finished steps; local ratio ${pct(s.localRatio)}; privacy score ${pct(s.privacyScore)}\n\n`
+  );
+}

@@ -1,0 +1,135 @@
+/**
+ * `orch run FILE.orch|plan.json [--plan NAME] [--input JSON|@file] [--context JSON|@file] [--json]
+ * [--quiet] [--db PATH] [--workers N] [--memory-limit MB] [--max-output BYTES] [--wait-for-signals] [--consent a,b]`: compiles (or validates) the plan, validates
+ * the input, executes it on worker threads with a journal, and prints progress then a summary
+ * (or, with --json, the execution result of LANGUAGE.md §6). Exit 0 only when the run completed.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { CliError } from '../errors.js';
+import { loadPlan, readJsonArg } from '../../runtime/index.js';
+import { Runtime, RuntimeUsageError, type ActiveRun } from '../../runtime/index.js';
+import type { ExecutionResult } from '../../runtime/index.js';
+import { createProgress, summaryLines } from '../progress.js';
+
+export interface RunCliOptions {
+  readonly plan?: string;
+  readonly input?: string;
+  readonly context?: string;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+  readonly db?: string;
+  readonly workers?: number;
+  readonly waitForSignals?: boolean;
+  readonly memoryLimit?: number;
+  readonly maxOutput?: number;
+  readonly runId?: string;
+  readonly consent?: string;
+}
+
+export const QUIET_HELP = 'no progress while the run executes, only the closing summary (or the --json result)';
+
+export const MAX_OUTPUT_HELP =
+  'largest handler output in bytes of JSON; a bigger one fails its step (default: maxOutputBytes of orch.config, else 1048576)';
+
+export function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('execute a plan on worker threads with a durable journal (exit 0 only when it completed)')
+    .argument('<file>', '.orch source file or compiled plan .json')
+    .option('--plan <name>', 'the plan to run when the file declares several')
+    .option('--input <json>', 'plan input: inline JSON or @file')
+    .option('--context <json>', 'initial context signals: inline JSON or @file')
+    .option('--json', 'print the execution result as JSON')
+    .option('--quiet', QUIET_HELP)
+    .option('--db <path>', 'journal database', '.orch/runs.db')
+    .option('--workers <n>', 'worker threads (default: number of cores)', positiveInt('--workers'))
+    .option('--memory-limit <mb>', 'heap limit of each worker in MB', positiveInt('--memory-limit'))
+    .option('--max-output <bytes>', MAX_OUTPUT_HELP, positiveInt('--max-output'))
+    .option('--wait-for-signals', 'keep waiting in this process at approval steps instead of stopping (paused)')
+    .option('--run-id <id>', 'use this run id instead of a generated one')
+    .option('--consent <scopes>', 'grant consent scopes to the run, comma-separated (needed under require_consent true)')
+    .action(async (file: string, opts: RunCliOptions) => {
+      const loaded = await loadPlan(file, opts.plan);
+      if (loaded.kind === 'usage') throw new CliError(loaded.message, 2);
+      if (loaded.kind === 'errors') {
+        for (const d of loaded.diagnostics)
+          process.stderr.write(`${d.file}:${d.range.start.line}:${d.range.start.column}: ${d.severity} ${d.code}: ${d.message}\n`);
+        throw new CliError(`${file} has errors; nothing was run`, 1);
+      }
+      let input: unknown = {};
+      let context: Record<string, unknown> | undefined;
+      try {
+        if (opts.input !== undefined) input = readJsonArg(opts.input, '--input');
+        if (opts.context !== undefined) context = readJsonArg(opts.context, '--context') as Record<string, unknown>;
+      } catch (err) {
+        throw new CliError((err as Error).message, 2);
+      }
+      const runtime = await openRuntime(opts);
+      await execute(runtime, opts.json === true, () => runtime.start(loaded.plan, { input, context, runId: opts.runId, consent: consentList(opts.consent), onEvent: progressFor(opts).onEvent }));
+    });
+}
+
+/** `--consent a,b` → `["a", "b"]` (blanks dropped). */
+function consentList(arg: string | undefined): string[] {
+  return (arg ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+let progress: ReturnType<typeof createProgress> | null = null;
+
+/** One progress view per command invocation (stdout stays clean for --json). */
+export function progressFor(opts: { json?: boolean; quiet?: boolean }) {
+  if (!progress) progress = createProgress(process.stderr, !opts.json && process.stderr.isTTY === true, opts.quiet === true);
+  return progress;
+}
+
+export async function openRuntime(opts: RunCliOptions): Promise<Runtime> {
+  try {
+    return await Runtime.open({
+      db: opts.db ?? '.orch/runs.db',
+      ...(opts.workers ? { workers: opts.workers } : {}),
+      ...(opts.memoryLimit ? { resourceLimits: { maxOldGenerationSizeMb: opts.memoryLimit } } : {}),
+      ...(opts.maxOutput ? { maxOutputBytes: opts.maxOutput } : {}),
+      suspendOnApproval: !opts.waitForSignals,
+    });
+  } catch (err) {
+    throw new CliError(`cannot open the runtime: ${(err as Error).message}`, 2);
+  }
+}
+
+/** Starts (or resumes) through `begin`, waits for the end, prints, sets the exit code. */
+export async function execute(runtime: Runtime, json: boolean, begin: () => Promise<ActiveRun>): Promise<ExecutionResult> {
+  let active: ActiveRun;
+  try {
+    active = await begin();
+  } catch (err) {
+    await runtime.close();
+    if (err instanceof RuntimeUsageError) throw new CliError(err.message, 2);
+    throw err;
+  }
+  // Ctrl-C cancels the run cleanly (journaled) instead of leaving it interrupted.
+  const onSigint = () => active.run.cancel('interrupted (SIGINT)');
+  process.once('SIGINT', onSigint);
+  let result: ExecutionResult;
+  try {
+    result = await active.result;
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress?.stop();
+    await runtime.close();
+  }
+  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else for (const line of summaryLines(result, process.stdout.isTTY === true)) process.stdout.write(`${line}\n`);
+  process.exitCode = result.status === 'completed' ? 0 : 1;
+  return result;
+}

@@ -1,0 +1,84 @@
+/**
+ * `orch serve [FILES…]`: loads and compiles the modules, activates every trigger and serves the
+ * HTTP API until SIGINT/SIGTERM. The bound URL is printed on stdout so scripts can use port 0.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { CliError } from '../errors.js';
+import { DEFAULT_LIMITS, runServe, ServeError, type HttpLimits } from '../../serve/index.js';
+
+export interface LimitFlags {
+  readonly headersTimeout: number;
+  readonly requestTimeout: number;
+  readonly maxConnections: number;
+}
+interface ServeFlags extends LimitFlags {
+  readonly port: number;
+  readonly host: string;
+  readonly db?: string;
+  readonly catchUp: boolean;
+}
+
+export function limitsOf(o: LimitFlags): Partial<HttpLimits> {
+  if (o.headersTimeout > o.requestTimeout) throw new CliError('--headers-timeout may not be longer than --request-timeout', 2);
+  return { headersTimeoutMs: o.headersTimeout, requestTimeoutMs: o.requestTimeout, maxConnections: o.maxConnections };
+}
+
+export function positiveMs(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be an integer from 0 to 65535');
+  return n;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run triggers (schedules, events, API, conditions, chains) and the HTTP API')
+    .argument('[files...]', '.orch modules to load (default: every *.orch file in the current directory)')
+    .option('--port <port>', 'TCP port (0 picks a free one)', parsePort, 7474)
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--db <path>', 'journal database (default: $ORCH_DB or ".orch/runs.db")')
+    .option('--catch-up', 'start one run for each schedule that missed ticks while the server was down', false)
+    .option('--headers-timeout <ms>', 'cut a client that has not sent its request headers within this', positiveMs, DEFAULT_LIMITS.headersTimeoutMs)
+    .option('--request-timeout <ms>', 'cut a client that has not sent its whole request within this', positiveMs, DEFAULT_LIMITS.requestTimeoutMs)
+    .option('--max-connections <n>', 'refuse connections beyond this many', positiveMs, DEFAULT_LIMITS.maxConnections)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Every route but GET /health needs "Authorization: Bearer <token>"; the token is $ORCH_TOKEN,',
+        'or a generated one printed at start-up. Routes: POST /events, POST /signals, POST /runs,',
+        'GET /runs[/ID[/timeline|/plan]], POST /runs/ID/pause|resume|cancel, POST /runs/ID/steps/STEP/approve|reject,',
+        'POST /triggers/NAME/fire (manual), POST <api path>, GET /triggers, GET /metrics, GET /health,',
+        'GET /stream (live run events, Server-Sent Events), GET /approvals, GET /resources.',
+        'The dashboard is at / on the same port: sign in once with the token (browser session cookie).',
+        '',
+        'Examples:',
+        '  ORCH_TOKEN=secret orch serve home.orch --port 8080',
+        '  curl -H "Authorization: Bearer secret" -d \'{"type":"sensor.leak","severity":4}\' \\',
+        '       -H "content-type: application/json" http://127.0.0.1:8080/events',
+      ].join('\n'),
+    )
+    .action(async (files: string[], opts: ServeFlags) => {
+      const code = await runServe({
+        files,
+        port: opts.port,
+        host: opts.host,
+        db: opts.db,
+        catchUp: opts.catchUp,
+        limits: limitsOf(opts),
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+      }).catch((err: unknown) => {
+        if (err instanceof ServeError) throw new CliError(err.message, err.exitCode);
+        throw err instanceof CliError ? err : new CliError((err as Error).message ?? String(err), 2);
+      });
+      process.exitCode = code;
+    });
+}

@@ -1,0 +1,52 @@
+/**
+ * `orch ui [--db PATH]`: the operations dashboard over a journal, without loading modules or
+ * firing triggers. Runs can still be paused, resumed, cancelled and approved from it.
+ */
+import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+import { DEFAULT_LIMITS, runUi, ServeError } from '../../serve/index.js';
+import { limitsOf, parsePort, positiveMs, type LimitFlags } from './serve.js';
+
+interface UiFlags extends LimitFlags {
+  readonly port: number;
+  readonly host: string;
+  readonly db?: string;
+}
+
+export function registerUi(program: Command): void {
+  program
+    .command('ui')
+    .description('serve the operations dashboard (and the HTTP API) over a journal, without firing triggers')
+    .option('--port <port>', 'TCP port (0 picks a free one)', parsePort, 7475)
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--db <path>', 'journal database (default: $ORCH_DB or ".orch/runs.db")')
+    .option('--headers-timeout <ms>', 'cut a client that has not sent its request headers within this', positiveMs, DEFAULT_LIMITS.headersTimeoutMs)
+    .option('--request-timeout <ms>', 'cut a client that has not sent its whole request within this', positiveMs, DEFAULT_LIMITS.requestTimeoutMs)
+    .option('--max-connections <n>', 'refuse connections beyond this many', positiveMs, DEFAULT_LIMITS.maxConnections)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Open the printed URL and sign in once with the token ($ORCH_TOKEN, or the generated one printed',
+        'at start-up); the browser then keeps an HttpOnly session cookie. Scripts use the same API as',
+        '`orch serve` with "Authorization: Bearer <token>". Interrupted runs are not resumed here.',
+        '',
+        'Example:',
+        '  ORCH_TOKEN=secret orch ui --db .orch/runs.db --port 8080',
+      ].join('\n'),
+    )
+    .action(async (opts: UiFlags) => {
+      const code = await runUi({
+        port: opts.port,
+        host: opts.host,
+        db: opts.db,
+        limits: limitsOf(opts),
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+      }).catch((err: unknown) => {
+        if (err instanceof ServeError) throw new CliError(err.message, err.exitCode);
+        throw err instanceof CliError ? err : new CliError((err as Error).message ?? String(err), 2);
+      });
+      process.exitCode = code;
+    });
+}

@@ -1,0 +1,110 @@
+/**
+ * `orch verify FILE [--plan NAME] [--runs N] [--seed S] [--no-failures] [--cancels]
+ * [--concurrent-runs K] [--format text|json]`:
+ * explores simulated executions of each plan and checks its invariants (verify/).
+ * Exit 0 when every invariant holds, 1 when one is violated (or the file has errors), 2 on
+ * usage or I/O errors.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import pc from 'picocolors';
+import { CliError } from '../errors.js';
+import { renderText } from '../render-diagnostics.js';
+import { formatResult, verifyFile } from '../../verify/index.js';
+
+interface VerifyCliOptions {
+  readonly plan?: string;
+  readonly runs: number;
+  readonly seed?: number;
+  readonly path?: string;
+  readonly failures: boolean;
+  readonly failRate?: number;
+  readonly maxList?: number;
+  readonly cancels?: boolean;
+  readonly concurrentRuns?: number;
+  readonly format: 'text' | 'json';
+}
+
+function integer(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+}
+
+function percent(value: string): number {
+  const n = Number(value.replace(/%$/, ''));
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('must be a percentage between 0 and 100');
+  return n / 100;
+}
+
+export function registerVerify(program: Command): void {
+  program
+    .command('verify')
+    .description('explore simulated executions of a plan and check its invariants (exit 1 on a violation)')
+    .argument('<file>', '.orch source file (or a compiled plan .json)')
+    .option('--plan <name>', 'verify only this plan of the file')
+    .option('--runs <n>', 'scenarios to explore per plan', integer('--runs', 1), 200)
+    .option('--seed <s>', 'generator seed; the same seed gives the same result', integer('--seed', -2147483648))
+    .option('--path <path>', 'replay one counterexample directly (with the --seed it was found with)')
+    .option('--no-failures', 'only explore runs where every step succeeds and approvals are granted')
+    .option('--fail-rate <percent>', 'failure rate of capabilities without a simulate model (default 10%)', percent)
+    .option('--max-list <n>', 'largest generated list / for each fan-out (default 6)', integer('--max-list', 0))
+    .option('--cancels', 'also explore a user cancelling one step at some moment (orch cancel RUN --step STEP)')
+    .option('--concurrent-runs <k>', 'explore K runs of the plan at once sharing resource concurrency and rate limits (default 1)', integer('--concurrent-runs', 1))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (file: string, opts: VerifyCliOptions) => {
+      // One seed for the whole invocation, so a single `--seed` replays every plan.
+      const seed = opts.seed ?? Math.floor(Math.random() * 0x7fffffff);
+      const verified = await verifyFile(file, {
+        ...(opts.plan !== undefined ? { plan: opts.plan } : {}),
+        runs: opts.runs,
+        seed,
+        failures: opts.failures,
+        ...(opts.failRate !== undefined ? { defaultFailRate: opts.failRate } : {}),
+        ...(opts.maxList !== undefined ? { maxListSize: opts.maxList } : {}),
+        ...(opts.path !== undefined ? { path: opts.path } : {}),
+        ...(opts.cancels ? { cancels: true } : {}),
+        ...(opts.concurrentRuns !== undefined ? { concurrentRuns: opts.concurrentRuns } : {}),
+      });
+      if (!verified.ok) {
+        const reason = verified.reason;
+        if (reason.kind === 'io-error') throw new CliError(reason.message, 2);
+        if (opts.format === 'json') {
+          process.stdout.write(`${JSON.stringify({ ok: false, seed, diagnostics: reason.diagnostics, results: [] }, null, 2)}\n`);
+        } else {
+          const sources = new Map<string, string>();
+          for (const d of reason.diagnostics) {
+            if (sources.has(d.file)) continue;
+            try {
+              sources.set(d.file, readFileSync(d.file, 'utf8'));
+            } catch {
+              // No code frame for a file that cannot be read; the diagnostic line still shows.
+            }
+          }
+          process.stderr.write(`${renderText(reason.diagnostics, { sources, color: Boolean(process.stderr.isTTY), fileCount: 1 })}\n`);
+        }
+        throw new CliError(`${file} has errors; fix them before verifying`, 1);
+      }
+      const results = verified.results;
+      if (results.length === 0) {
+        process.stdout.write(opts.format === 'json' ? `${JSON.stringify({ ok: true, seed, results: [] }, null, 2)}\n` : `no plan to verify in ${file}\n`);
+        return;
+      }
+      const ok = results.every((r) => r.ok);
+      if (opts.format === 'json') {
+        process.stdout.write(`${JSON.stringify({ ok, seed, results }, null, 2)}\n`);
+      } else {
+        const color = process.stdout.isTTY ? pc : undefined;
+        const style = color
+          ? { bold: color.bold, red: color.red, green: color.green, dim: color.dim }
+          : undefined;
+        // The replay line repeats what shapes the scenarios, so its --seed finds the same case.
+        const shape = `${opts.cancels ? ' --cancels' : ''}${opts.concurrentRuns !== undefined ? ` --concurrent-runs ${opts.concurrentRuns}` : ''}`;
+        const texts = results.map((r) => formatResult(r, `orch verify ${file} --plan ${r.plan}${shape}`, style));
+        process.stdout.write(`${texts.join('\n\n')}\n`);
+      }
+      process.exitCode = ok ? 0 : 1;
+    });
+}

@@ -1,0 +1,185 @@
+/**
+ * What `orch run` / `orch resume` print while a run executes: in a TTY a live summary redrawn in
+ * place; otherwise one plain line per step event; with `--quiet`, only the closing summary.
+ */
+import pc from 'picocolors';
+import type { RunEvent, RunReader } from '../runtime/index.js';
+import type { ExecutionResult } from '../runtime/index.js';
+
+export interface Progress {
+  onEvent(event: RunEvent, run: RunReader): void;
+  stop(): void;
+}
+
+const PLAIN: Partial<Record<RunEvent['type'], (e: RunEvent) => string>> = {
+  step_started: (e) => `started   ${e.stepId}${Number(e.data.attempt) > 1 ? ` (attempt ${String(e.data.attempt)})` : ''}${e.data.resource ? ` on ${String(e.data.resource)}` : ''}`,
+  step_completed: (e) => `completed ${e.stepId}${typeof e.data.duration === 'number' ? ` in ${ms(e.data.duration)}` : ''}`,
+  step_failed: (e) => `${String(e.data.status ?? 'failed').padEnd(9)} ${e.stepId}: ${String(e.data.error ?? '')}`,
+  step_retried: (e) => `retrying  ${e.stepId}: ${String(e.data.error ?? '')}${e.data.rebind ? ` (rebinding to ${String(e.data.rebind)})` : ''}${e.data.fallback ? ` (fallback ${String(e.data.fallback)})` : ''}`,
+  step_skipped: (e) => `skipped   ${e.stepId}${e.data.reason ? ` (${String(e.data.reason)})` : ''}`,
+  step_compensated: (e) => `compensated ${e.stepId}${e.data.ok ? '' : `: ${String(e.data.error ?? 'failed')}`}`,
+  step_cancelled: (e) => `cancelled ${e.stepId}${e.data.reason ? ` (${String(e.data.reason)})` : ''}`,
+  race_won: (e) => `race      ${e.stepId} won by ${String(e.data.winner)}`,
+  loop_iteration: (e) => `loop      ${e.stepId} iteration ${String(e.data.index)}`,
+  guardrail_violation: (e) => `guardrail ${String(e.data.guardrail)} (${String(e.data.severity)}): ${String(e.data.message)}`,
+  execution_paused: (e) => `paused${e.data.reason ? `: ${String(e.data.reason)}` : ''}`,
+  execution_resumed: () => 'resumed',
+  step_log: (e) => `log       ${e.stepId}: ${String(e.data.line ?? '')}`,
+  budget_exceeded: (e) => `budget    ${String(e.data.label ?? e.data.budget)} exceeded${e.data.warn ? ' (warn)' : ''}`,
+  consent_denied: (e) => `consent   missing: ${(e.data.missing as string[] | undefined)?.join(', ') ?? ''}`,
+};
+
+/** How many running steps the live view names (the longest-running first). */
+const SLOWEST = 5;
+/** The window over which the live view's rate (and so its ETA) is measured. */
+const RATE_WINDOW_MS = 5000;
+
+/**
+ * `live`: a summary block redrawn in place (counts by status, rate, ETA, the slowest running
+ * steps) whose size does not grow with the plan; otherwise one plain line per step event.
+ * `quiet`: nothing at all until the closing summary.
+ */
+export function createProgress(stream: NodeJS.WriteStream, live: boolean, quiet = false): Progress {
+  if (quiet) return { onEvent() {}, stop() {} };
+  if (!live) {
+    return {
+      onEvent(e) {
+        const f = PLAIN[e.type];
+        // Events of sub-plan runs are shown with their run-relative prefix.
+        if (f) stream.write(`${f(e)}\n`);
+      },
+      stop() {},
+    };
+  }
+  let reader: RunReader | null = null;
+  let started = Date.now();
+  let lines = 0;
+  let total: number | null = null;
+  const counts = { completed: 0, failed: 0, skipped: 0, cancelled: 0 };
+  // Start times of running instances (by the event's own time), for "the slowest running".
+  const since = new Map<string, number>();
+  // Times of recent completions, for the rate; old ones are dropped as the window slides.
+  const recent: number[] = [];
+  const notes: string[] = [];
+  const draw = () => {
+    if (!reader) return;
+    const now = Date.now();
+    while (recent.length > 0 && recent[0]! < now - RATE_WINDOW_MS) recent.shift();
+    const running = reader.running();
+    const slowest = [...running]
+      .map((id) => ({ id, at: since.get(id) ?? now }))
+      .sort((x, y) => x.at - y.at)
+      .slice(0, SLOWEST);
+    const window = Math.min(RATE_WINDOW_MS, Math.max(now - started, 1));
+    const rate = (recent.length * 1000) / window;
+    const finished = counts.completed + counts.failed + counts.skipped + counts.cancelled;
+    const left = total === null ? null : Math.max(0, total - finished - running.length);
+    const parts = [
+      pc.green(`${n(counts.completed)} completed`),
+      pc.red(`${n(counts.failed)} failed`),
+      `${n(counts.skipped)} skipped`,
+      ...(counts.cancelled > 0 ? [`${n(counts.cancelled)} cancelled`] : []),
+      pc.cyan(`${n(running.length)} running`),
+      ...(left !== null ? [`${n(left)} waiting`] : []),
+      `${rate >= 10 ? Math.round(rate) : rate.toFixed(1)} steps/s`,
+      ...(left !== null && rate > 0 ? [`ETA ${ms(((left + running.length) / rate) * 1000)}`] : []),
+      ms(now - started),
+    ];
+    const block = [
+      ...slowest.map((s) => `  ${pc.cyan('●')} ${s.id} ${pc.dim(ms(now - s.at))}`),
+      ...(running.length > slowest.length ? [`  … ${n(running.length - slowest.length)} more running`] : []),
+      `  ${parts.join(' · ')}`,
+    ];
+    let text = lines > 0 ? `\x1b[${lines}A\x1b[0J` : '';
+    text += notes.splice(0).map((l) => `${l}\n`).join('');
+    text += block.map((l) => `${l}\n`).join('');
+    lines = block.length;
+    stream.write(text);
+  };
+  const timer = setInterval(draw, 100);
+  timer.unref();
+  return {
+    onEvent(e, run) {
+      if (!reader) {
+        reader = run;
+        started = Date.now();
+        // Known only when no step fans out (a `for each` makes one instance per item).
+        total = run.plan.steps.some((s) => s.for_each !== null) ? null : run.plan.steps.length;
+      }
+      if (e.runId !== reader.runId) return;
+      const key = e.stepId ?? '';
+      switch (e.type) {
+        case 'step_started':
+          since.set(key, e.ts);
+          break;
+        case 'step_completed':
+          counts.completed++;
+          recent.push(Date.now());
+          since.delete(key);
+          break;
+        case 'step_failed':
+          counts.failed++;
+          since.delete(key);
+          notes.push(pc.red(`✗ ${key}: ${String(e.data.error ?? '')}`));
+          break;
+        case 'step_skipped':
+          counts.skipped++;
+          break;
+        case 'guardrail_violation':
+          notes.push(pc.yellow(`! guardrail ${String(e.data.guardrail)}: ${String(e.data.message)}`));
+          break;
+        case 'step_retried':
+          since.delete(key);
+          notes.push(pc.yellow(`↻ ${key}: ${String(e.data.error ?? '')}`));
+          break;
+        case 'step_log':
+          notes.push(pc.dim(`│ ${key}: ${String(e.data.line ?? '')}`));
+          break;
+        case 'budget_exceeded':
+          notes.push(pc.yellow(`$ ${String(e.data.label ?? e.data.budget)} exceeded${e.data.warn ? ' (warn)' : ''}`));
+          break;
+        default:
+          // v0.2's step_cancelled arrives with the runtime that emits it.
+          if ((e.type as string) === 'step_cancelled') {
+            counts.cancelled++;
+            since.delete(key);
+          }
+      }
+    },
+    stop() {
+      clearInterval(timer);
+      draw();
+    },
+  };
+}
+
+/** 12345 → "12,345": counts of a 100,000-step run stay readable. */
+function n(x: number): string {
+  return x.toLocaleString('en-US');
+}
+
+export function ms(n: unknown): string {
+  const v = Number(n);
+  if (!Number.isFinite(v)) return '?';
+  if (v < 1000) return `${Math.round(v)}ms`;
+  if (v < 60_000) return `${(v / 1000).toFixed(1)}s`;
+  return `${Math.floor(v / 60_000)}m${Math.round((v % 60_000) / 1000)}s`;
+}
+
+/** The closing summary of a run (text mode). */
+export function summaryLines(r: ExecutionResult, color: boolean): string[] {
+  const c = color ? pc : { green: (s: string) => s, red: (s: string) => s, yellow: (s: string) => s, bold: (s: string) => s };
+  const status =
+    r.status === 'completed' ? c.green(r.status) : r.status === 'paused' ? c.yellow(r.status) : c.red(r.status);
+  const m = r.metadata;
+  const lines = [
+    `run ${c.bold(r.runId)} (${r.planId}): ${status} in ${ms(m.totalDuration)} — ${m.completedSteps}/${m.totalSteps} steps completed, ${m.failedSteps} failed, ${m.skippedSteps} skipped, cost ${m.totalCost}`,
+  ];
+  if (r.error) lines.push(`error: ${r.error}`);
+  if (r.status === 'paused') {
+    const waiting = r.steps.filter((s) => s.status === 'running').map((s) => s.stepId);
+    for (const w of waiting) lines.push(`waiting for approval: orch signal ${r.runId} ${w} approve|reject`);
+  }
+  if (r.status === 'completed' && r.output !== null && r.output !== undefined) lines.push(`output: ${JSON.stringify(r.output)}`);
+  return lines;
+}

@@ -1,0 +1,175 @@
+/**
+ * Renders diagnostics for `orch check` (and any command that reports diagnostics) as text with
+ * code frames, as the JSON of LANGUAGE.md §6, or as SARIF 2.1.0 for GitHub code scanning.
+ */
+import { readFileSync } from 'node:fs';
+import { relative, sep } from 'node:path';
+import { createColors } from 'picocolors';
+import { allExplanations } from '../compiler/index.js';
+import type { Diagnostic, Severity } from '../language/index.js';
+import { codeFrame, LineIndex } from '../language/index.js';
+
+export type DiagnosticFormat = 'text' | 'json' | 'sarif';
+export const DIAGNOSTIC_FORMATS: readonly DiagnosticFormat[] = ['text', 'json', 'sarif'];
+
+export interface TextOptions {
+  /** Source text per file, for code frames; files without text get no frame. */
+  readonly sources: ReadonlyMap<string, string>;
+  readonly color: boolean;
+  /** How many files were checked (for the summary line). */
+  readonly fileCount: number;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export function renderText(diagnostics: readonly Diagnostic[], options: TextOptions): string {
+  const c = createColors(options.color);
+  const paint: Record<Severity, (s: string) => string> = { error: c.red, warning: c.yellow, info: c.blue, hint: c.cyan };
+  const indexes = new Map<string, LineIndex>();
+  const unreadable = new Set<string>();
+  const indexOf = (file: string): LineIndex | undefined => {
+    let idx = indexes.get(file);
+    if (idx || unreadable.has(file)) return idx;
+    // Diagnostics can point into imported files the command did not read itself.
+    const text = options.sources.get(file) ?? readQuietly(file);
+    if (text === undefined) {
+      unreadable.add(file);
+      return undefined;
+    }
+    indexes.set(file, (idx = new LineIndex(text)));
+    return idx;
+  };
+  const blocks: string[] = [];
+  for (const d of diagnostics) {
+    const { line, column } = d.range.start;
+    const head = `${c.bold(`${d.file}:${line}:${column}`)}: ${paint[d.severity](c.bold(`${d.severity}[${d.code}]`))}: ${d.message}`;
+    const lines = [head];
+    const idx = indexOf(d.file);
+    if (idx) lines.push(indent(codeFrame(idx, d.range, { highlight: paint[d.severity], dim: c.dim })));
+    for (const r of d.related ?? []) {
+      lines.push(`  ${c.dim('=')} note: ${r.message} (${r.file}:${r.range.start.line}:${r.range.start.column})`);
+    }
+    blocks.push(lines.join('\n'));
+  }
+  blocks.push(summary(diagnostics, options.fileCount, c));
+  return `${blocks.join('\n\n')}\n`;
+}
+
+/** `unit mismatch (duration / money)` → `UnitMismatchDurationMoney` (a SARIF rule name). */
+function pascalCase(title: string): string {
+  return title
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('');
+}
+
+function readQuietly(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
+function summary(diagnostics: readonly Diagnostic[], fileCount: number, c: ReturnType<typeof createColors>): string {
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
+  const notes = diagnostics.length - errors - warnings;
+  const files = plural(fileCount, 'file');
+  if (diagnostics.length === 0) return c.green(`no problems in ${files}`);
+  const parts = [plural(errors, 'error'), plural(warnings, 'warning')];
+  if (notes) parts.push(plural(notes, 'note'));
+  const line = `${parts.join(', ')} in ${files}`;
+  return errors ? c.red(line) : c.yellow(line);
+}
+
+/** LANGUAGE.md §6: exactly these keys, no offsets. */
+export function renderJson(diagnostics: readonly Diagnostic[]): string {
+  return `${JSON.stringify({
+    diagnostics: diagnostics.map((d) => ({
+      code: d.code,
+      severity: d.severity,
+      message: d.message,
+      file: d.file,
+      range: {
+        start: { line: d.range.start.line, column: d.range.start.column },
+        end: { line: d.range.end.line, column: d.range.end.column },
+      },
+    })),
+  })}\n`;
+}
+
+const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {
+  error: 'error',
+  warning: 'warning',
+  info: 'note',
+  hint: 'note',
+};
+
+/** Forward-slash path relative to `cwd` (what GitHub code scanning resolves against the repo). */
+function sarifUri(file: string, cwd: string): string {
+  const rel = relative(cwd, file);
+  const path = rel && !rel.startsWith('../runtime') ? rel : file;
+  return encodeURI(path.split(sep).join('/'));
+}
+
+export function renderSarif(diagnostics: readonly Diagnostic[], options: { cwd: string; version: string }): string {
+  const rules = allExplanations().map((e) => ({
+    id: e.code,
+    name: pascalCase(e.title),
+    shortDescription: { text: e.title },
+    help: { text: `Run \`orch explain ${e.code}\` for details and an example.` },
+    defaultConfiguration: { level: SARIF_LEVEL[e.severity] },
+  }));
+  const ruleIndex = new Map(rules.map((r, i) => [r.id, i]));
+  const results = diagnostics.map((d) => {
+    const endColumn = d.range.end.line === d.range.start.line ? Math.max(d.range.end.column, d.range.start.column) : d.range.end.column;
+    return {
+      ruleId: d.code,
+      ...(ruleIndex.has(d.code) ? { ruleIndex: ruleIndex.get(d.code) } : {}),
+      level: SARIF_LEVEL[d.severity],
+      message: { text: d.message },
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: sarifUri(d.file, options.cwd), uriBaseId: '%SRCROOT%' },
+            region: {
+              startLine: d.range.start.line,
+              startColumn: d.range.start.column,
+              endLine: d.range.end.line,
+              endColumn,
+            },
+          },
+        },
+      ],
+    };
+  });
+  const log = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'orch',
+            version: options.version,
+            rules,
+          },
+        },
+        columnKind: 'utf16CodeUnits',
+        results,
+      },
+    ],
+  };
+  return `${JSON.stringify(log, null, 2)}\n`;
+}

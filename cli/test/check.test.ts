@@ -1,0 +1,166 @@
+/** `orch check` end to end: spawns the real CLI (bin/orch.js → dist). */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { orch } from '../../examples/test/cli.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'orch-check-'));
+function file(name: string, content: string | Buffer): string {
+  const p = path.join(dir, name);
+  writeFileSync(p, content);
+  return p;
+}
+
+const GOOD = `capability greet {
+  kind tool
+  input { name: string }
+  output { message: string }
+}
+
+plan hello {
+  step g = greet(name: "Ada")
+}
+`;
+const BAD = `capability greet {
+  kind tool
+  timeout 30
+}
+
+plan hello {
+  step g = greet(name: "Ada" +)
+  deadline 2h
+}
+`;
+
+describe('orch check', () => {
+  it('exits 0 and says so for a valid file', () => {
+    const r = orch(['check', file('good.orch', GOOD)]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('no problems in 1 file');
+  });
+
+  it('prints file:line:col, the message, a code frame and a summary, and exits 1', () => {
+    const bad = file('bad.orch', BAD);
+    const r = orch(['check', bad]);
+    expect(r.code).toBe(1);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe(`${bad}:3:11: error[E0001]: expected a duration (e.g. 30s) after 'timeout', found '30'`);
+    expect(lines[1]).toBe('  3 |   timeout 30');
+    expect(lines[2]).toBe('    |           ^^');
+    expect(r.stdout).toContain(`${bad}:7:31: error[E0001]: expected an expression after '+', found ')'`);
+    expect(r.stdout).toMatch(/\n2 errors, \d+ warnings? in 1 file\n$/);
+    // No colours when stdout is not a terminal.
+    expect(r.stdout).not.toContain('\u001b[');
+  });
+
+  it('--format json prints exactly the documented shape', () => {
+    const bad = file('bad-json.orch', BAD);
+    const r = orch(['check', bad, '--format', 'json']);
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out)).toEqual(['diagnostics']);
+    expect(out.diagnostics).toHaveLength(2);
+    expect(out.diagnostics[0]).toEqual({
+      code: 'E0001',
+      severity: 'error',
+      message: "expected a duration (e.g. 30s) after 'timeout', found '30'",
+      file: bad,
+      range: { start: { line: 3, column: 11 }, end: { line: 3, column: 13 } },
+    });
+  });
+
+  it('--format json on a valid file prints an empty list and exits 0', () => {
+    const r = orch(['check', file('good-json.orch', GOOD), '--format', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ diagnostics: [] });
+  });
+
+  it('--format sarif prints SARIF 2.1.0 for code scanning', () => {
+    const bad = file('bad-sarif.orch', BAD);
+    const r = orch(['check', bad, '--format', 'sarif'], { cwd: dir });
+    expect(r.code).toBe(1);
+    const log = JSON.parse(r.stdout);
+    expect(log.version).toBe('2.1.0');
+    expect(log.$schema).toMatch(/sarif-2\.1\.0/);
+    const run = log.runs[0];
+    expect(run.tool.driver.name).toBe('orch');
+    const ruleIds = run.tool.driver.rules.map((x: { id: string }) => x.id);
+    expect(ruleIds).toContain('E0001');
+    for (const rule of run.tool.driver.rules) expect(rule.name).toMatch(/^[A-Z][A-Za-z0-9]*$/);
+    expect(run.results).toHaveLength(2);
+    const res = run.results[0];
+    expect(res.ruleId).toBe('E0001');
+    expect(run.tool.driver.rules[res.ruleIndex].id).toBe('E0001');
+    expect(res.level).toBe('error');
+    expect(res.message.text).toMatch(/expected a duration/);
+    expect(res.locations[0].physicalLocation).toEqual({
+      artifactLocation: { uri: 'bad-sarif.orch', uriBaseId: '%SRCROOT%' },
+      region: { startLine: 3, startColumn: 11, endLine: 3, endColumn: 13 },
+    });
+  });
+
+  it('shows code frames for problems in imported files too', () => {
+    const sub = path.join(dir, 'imports');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(path.join(sub, 'dev.orch'), 'capability turn_off {\n  kind robot\n}\n');
+    writeFileSync(path.join(sub, 'main.orch'), 'import "./dev.orch" as dev\nplan p { step a = dev.turn_off() }\n');
+    const r = orch(['check', path.join(sub, 'main.orch')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${path.join(sub, 'dev.orch')}:2:8: error[E0001]: unknown capability kind 'robot'`);
+    expect(r.stdout).toContain('  2 |   kind robot\n    |        ^^^^^');
+  });
+
+  it('checks several files and reports each', () => {
+    const r = orch(['check', file('m1.orch', BAD), file('m2.orch', GOOD), file('m3.orch', 'plan p { deadline 1 }'), '--format', 'json']);
+    expect(r.code).toBe(1);
+    const files = JSON.parse(r.stdout)
+      .diagnostics.filter((d: { code: string }) => d.code === 'E0001')
+      .map((d: { file: string }) => path.basename(d.file));
+    expect(files).toEqual(['m1.orch', 'm1.orch', 'm3.orch']);
+  });
+
+  describe('bad input: one line on stderr, exit 2, no stack trace', () => {
+    mkdirSync(path.join(dir, 'a-directory.orch'), { recursive: true });
+    const cases: [string, () => string, RegExp][] = [
+      ['a missing file', () => path.join(dir, 'missing.orch'), /: no such file$/],
+      ['a directory', () => path.join(dir, 'a-directory.orch'), /: is a directory, not an \.orch file$/],
+      ['a binary file', () => file('binary.orch', Buffer.from([0x70, 0x6c, 0x00, 0x01, 0x02])), /: binary file \(contains NUL bytes\), not \.orch source$/],
+      ['invalid UTF-8', () => file('latin1.orch', Buffer.from([0x70, 0x6c, 0x61, 0x6e, 0x20, 0xe9, 0xff])), /: not valid UTF-8 text$/],
+      ['an empty file', () => file('empty.orch', ''), /: empty file$/],
+    ];
+    for (const [name, make, reason] of cases) {
+      it(name, () => {
+        const p = make();
+        const r = orch(['check', p]);
+        expect(r.code).toBe(2);
+        expect(r.stdout).toBe('');
+        const lines = r.stderr.trimEnd().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(lines[0]!.startsWith(`orch: ${p}: `)).toBe(true);
+        expect(lines[0]).toMatch(reason);
+      });
+    }
+
+    it('an unknown --format', () => {
+      const r = orch(['check', file('fmt.orch', GOOD), '--format', 'xml']);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe('orch: unknown --format "xml" (expected text, json, sarif)');
+    });
+
+    it('no files at all', () => {
+      const r = orch(['check']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/missing required argument/);
+    });
+  });
+
+  it('--help explains usage with an example', () => {
+    const r = orch(['check', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--format <format>');
+    expect(r.stdout).toContain('$ orch check plans/campaign.orch');
+    expect(r.stdout).toContain('Exit codes');
+  });
+});

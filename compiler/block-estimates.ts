@@ -1,0 +1,85 @@
+/**
+ * Duration and cost estimates of a plan with `race` and `repeat` blocks (LANGUAGE.md §7.1), in
+ * the best case (every loop runs once) and the worst (every loop runs `max` times). Pure: the
+ * topological order, per-step estimates and blocks in, totals and a critical path out.
+ *
+ * Why a pass of its own and not the DAG's longest path: a race ends when its *first* branch
+ * completes (a minimum, not a maximum), and a loop repeats its body. Iterations are sequential,
+ * so scaling each body step by `max` scales the body's longest chain by `max` too; everything
+ * after the loop waits for all of its steps, so it starts after that scaled chain.
+ */
+
+export interface TimelineStep {
+  readonly id: string;
+  readonly deps: readonly string[];
+  readonly duration: number;
+  readonly cost: number;
+}
+
+export interface TimelineBlock {
+  readonly kind: 'for_each' | 'race' | 'repeat';
+  readonly id: string;
+  /** race: its branches; repeat: every step inside it. */
+  readonly steps: readonly string[];
+  readonly max?: number;
+}
+
+export interface Timeline {
+  readonly duration: number;
+  readonly cost: number;
+  readonly criticalPath: readonly string[];
+}
+
+export function timeline(order: readonly string[], steps: ReadonlyMap<string, TimelineStep>, blocks: readonly TimelineBlock[], worst: boolean): Timeline {
+  // How many times each step runs in this case (nested loops multiply).
+  const times = new Map<string, number>();
+  const raceOf = new Map<string, TimelineBlock>();
+  for (const b of blocks) {
+    if (b.kind === 'repeat' && worst) for (const s of b.steps) times.set(s, (times.get(s) ?? 1) * (b.max ?? 1));
+    if (b.kind === 'race') for (const s of b.steps) raceOf.set(s, b);
+  }
+  const finish = new Map<string, number>();
+  const via = new Map<string, string | undefined>();
+  /** When what `dep` stands for has ended, as seen by `reader`: a race branch read from outside ends with its race. */
+  const ended = (dep: string, reader: string): { at: number; through: string } => {
+    const race = raceOf.get(dep);
+    if (!race || race.steps.includes(reader)) return { at: finish.get(dep) ?? 0, through: dep };
+    let best: { at: number; through: string } | undefined;
+    for (const b of race.steps) {
+      const f = finish.get(b);
+      if (f !== undefined && (!best || f < best.at)) best = { at: f, through: b };
+    }
+    return best ?? { at: finish.get(dep) ?? 0, through: dep };
+  };
+  let cost = 0;
+  let end: string | undefined;
+  for (const id of order) {
+    const s = steps.get(id);
+    if (!s) continue;
+    const n = times.get(id) ?? 1;
+    let start = 0;
+    let from: string | undefined;
+    for (const d of s.deps) {
+      if (d === id || !finish.has(d)) continue;
+      const e = ended(d, id);
+      if (from === undefined || e.at > start) {
+        start = e.at;
+        from = e.through;
+      }
+    }
+    const f = start + s.duration * n;
+    finish.set(id, f);
+    via.set(id, from);
+    cost += s.cost * n;
+  }
+  // A losing branch is cancelled when its race ends: it ends then too.
+  const effective = (id: string): number => {
+    const race = raceOf.get(id);
+    return race ? Math.min(finish.get(id)!, ended(id, '').at) : finish.get(id)!;
+  };
+  for (const id of order) if (finish.has(id) && (end === undefined || effective(id) > effective(end))) end = id;
+  const path: string[] = [];
+  for (let at = end; at !== undefined; at = via.get(at)) path.push(at);
+  path.reverse();
+  return { duration: end === undefined ? 0 : effective(end), cost, criticalPath: path };
+}

@@ -1,0 +1,86 @@
+/**
+ * Fallbacks are proved (LANGUAGE.md §7.2): a rebinding candidate a blocking guardrail forbids is
+ * dropped from the binding with its reason (shown by the preview), the static verdict holds, and
+ * E0401 is reported only when no allowed resource remains — including for a step's `fallback`
+ * call that only a forbidden resource can host.
+ */
+import { describe, expect, it } from 'vitest';
+import { preview, renderPreviewText } from '../index.js';
+import { checkText, compileText, covered } from './helpers.js';
+
+const COMMON = `
+resource laptop { kind local_device provides llm cost 0.01usd }
+resource gateway { kind edge_gateway provides llm cost 0.005usd }
+resource big_cloud { kind cloud_region provides llm, gpu cost 0.001usd }
+capability summarize {
+  kind llm
+  input { text: string }
+  output { summary: string }
+  requires llm
+  data personal
+}
+capability summarize_big {
+  kind llm
+  input { text: string }
+  output { summary: string }
+  requires gpu
+  data personal
+}
+policy cheap {
+  strategy cost
+  max_fallbacks 3
+}
+guardrail no_personal_data_in_cloud {
+  severity blocking
+  forbid step where step.data >= personal and step.placement == cloud_region
+  message "Personal data must stay on local or edge resources"
+}
+`;
+
+const plan = (body: string) => `${COMMON}
+plan notes {
+  input { text: string @personal }
+  policy cheap
+  guardrails no_personal_data_in_cloud
+${body}
+}
+`;
+
+describe('fallbacks proved', () => {
+  it('drops a forbidden rebinding candidate, promotes the next allowed one, and the guardrail holds', () => {
+    const out = compileText(plan('  step s = summarize(text: input.text)'));
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const ir = out.plans[0]!;
+    const s = ir.steps.find((x) => x.id === 's')!;
+    // cost strategy ranks big_cloud first; it is forbidden for personal data, so gateway leads.
+    expect(s.binding.resource).toBe('gateway');
+    expect(s.binding.fallbacks).toEqual(['laptop']);
+    expect(s.binding.dropped).toEqual([{ resource: 'big_cloud', reason: 'forbidden by guardrail "no_personal_data_in_cloud"' }]);
+    expect(ir.guardrails[0]!.static_verdict).toBe('holds');
+    const p = preview(ir);
+    expect(p.steps[0]!.dropped).toEqual(s.binding.dropped);
+    expect(renderPreviewText(p, false)).toContain('dropped big_cloud: forbidden by guardrail "no_personal_data_in_cloud"');
+  });
+
+  it('a fallback call placeable only where forbidden is E0401 at the call', () => {
+    const text = plan('  step s = summarize(text: input.text) {\n    fallback summarize_big(text: input.text)\n  }');
+    const e = checkText(text).filter((d) => d.code === 'E0401');
+    expect(e).toHaveLength(1);
+    expect(e[0]!.message).toContain('fallback call');
+    expect(covered(text, e[0]!)).toBe('summarize_big');
+  });
+
+  it('E0401 when no allowed resource remains for the step itself', () => {
+    const text = plan('  step s = summarize_big(text: input.text)');
+    expect(checkText(text).filter((d) => d.code === 'E0401')).toHaveLength(1);
+  });
+
+  it('near miss: an allowed fallback call is bound to an allowed resource', () => {
+    const text = plan('  step s = summarize(text: input.text) {\n    fallback summarize(text: input.text)\n  }');
+    const out = compileText(text);
+    expect(out.diagnostics.filter((d) => d.code === 'E0401')).toEqual([]);
+    const fb = out.plans[0]!.steps[0]!.fallback!;
+    expect(fb.binding!.resource).toBe('gateway');
+    expect(fb.binding!.dropped?.map((d) => d.resource)).toEqual(['big_cloud']);
+  });
+});

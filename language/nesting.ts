@@ -1,0 +1,90 @@
+/**
+ * Limits on nesting, so that no input can exhaust the call stack of the recursive phases (the
+ * parser, the AST builders, and every later walker of expressions). Flat chains — `a + b + …`,
+ * `a ?? b ?? …`, `a.b.c…` — are not nesting: they are built and walked in loops and have no limit.
+ * What nests is capped with one E0001 at the construct that goes too deep.
+ */
+import type { IToken } from 'chevrotain';
+import { Identifier, LBracket, LCurly, LParen, Lt, Gt, RBracket, RCurly, RParen, StringTok, Dot, Comma, Question, Pipe, PrefixOp, R } from './lexer.js';
+
+/** Brackets `( [ {` and type arguments `list<…>` open at once; no real plan comes close. */
+export const MAX_NESTING = 100;
+
+/**
+ * Operators nested inside one another in an expression, counted across brackets: `not not …`,
+ * `- - …`, `a implies b implies …` (right-associative), operands of ever-higher precedence.
+ */
+export const MAX_EXPRESSION_DEPTH = 200;
+
+/** Strings inside `${…}` inside strings. */
+export const MAX_INTERPOLATION_DEPTH = 16;
+
+export interface NestingLimit {
+  /** Index of the token that opens one level too many. */
+  readonly index: number;
+  readonly message: string;
+}
+
+/** The first token that opens bracket or type-argument level MAX_NESTING + 1, if any. */
+export function nestingLimit(tokens: readonly IToken[]): NestingLimit | undefined {
+  let depth = 0;
+  // Type arguments: a `<` right after a name (`list<`), until a token that cannot be part of a
+  // type; comparisons (`a < b`) end there too, so they never add up.
+  let angles = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const tt = tokens[i]!.tokenType;
+    if (tt === LCurly || tt === LParen || tt === LBracket) {
+      if (++depth + angles > MAX_NESTING) return { index: i, message: `brackets nested more than ${MAX_NESTING} levels deep; the rest of the file is not parsed` };
+    } else if (tt === RCurly || tt === RParen || tt === RBracket) {
+      depth = Math.max(0, depth - 1);
+    } else if (tt === Lt && i > 0 && isName(tokens[i - 1]!)) {
+      if (depth + ++angles > MAX_NESTING) return { index: i, message: `type arguments nested more than ${MAX_NESTING} levels deep; the rest of the file is not parsed` };
+    } else if (tt === Gt) {
+      angles = Math.max(0, angles - 1);
+    } else if (!isName(tokens[i]!) && tt !== Dot && tt !== Comma && tt !== Question && tt !== Pipe && tt !== StringTok && tt !== Lt) {
+      angles = 0;
+    }
+  }
+  return undefined;
+}
+
+function isName(t: IToken): boolean {
+  return t.tokenType === Identifier || /^[A-Za-z_]/.test(t.image) && !RESERVED.has(t.tokenType);
+}
+
+const RESERVED = new Set(Object.values(R));
+
+/**
+ * A bound on how deep the expressions of a token list can nest: each bracket level allows a few
+ * precedence levels, each prefix operator and `implies` one more, each interpolation a bracket's
+ * worth. Only files over MAX_EXPRESSION_DEPTH by this bound need the exact (top-down) count.
+ */
+export function mayNestTooDeep(tokens: readonly IToken[]): boolean {
+  let depth = 0;
+  let maxDepth = 0;
+  let extra = 0;
+  let prefixRun = 0;
+  for (const t of tokens) {
+    const tt = t.tokenType;
+    // `-` after an operand is binary: only a run of prefix operators nests.
+    if (tt.CATEGORIES?.includes(PrefixOp)) {
+      if (prefixRun++ > 0) extra++;
+      continue;
+    }
+    prefixRun = 0;
+    if (tt === LCurly || tt === LParen || tt === LBracket) maxDepth = Math.max(maxDepth, ++depth);
+    else if (tt === RCurly || tt === RParen || tt === RBracket) depth = Math.max(0, depth - 1);
+    else if (tt === R.implies) extra++;
+    else if (tt === StringTok && t.image.includes('${')) extra += PER_LEVEL * countOf(t.image, '${');
+  }
+  return (maxDepth + 1) * PER_LEVEL + extra > MAX_EXPRESSION_DEPTH;
+}
+
+/** Nesting one bracket level can add without a run of prefix operators: the precedence levels, a prefix, the bracket. */
+const PER_LEVEL = 12;
+
+function countOf(text: string, part: string): number {
+  let n = 0;
+  for (let i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + part.length)) n++;
+  return n;
+}

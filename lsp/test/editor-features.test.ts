@@ -1,0 +1,141 @@
+/**
+ * The editor features added for VS Code and other clients, over a real stdio connection:
+ * CodeLens, inlay hints (and their setting), range formatting, document links, the start-up log.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CodeLens, DocumentLink, InlayHint, TextEdit } from 'vscode-languageserver-protocol';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { compile } from '../../compiler/index.js';
+import { format } from '../../language/index.js';
+import { formatRange } from '../features/formatting.js';
+import { REPO, TestClient, uriOf } from './client.js';
+
+const movieDir = join(REPO, 'examples', 'movie_night');
+const moviePath = join(movieDir, 'movie_night.orch');
+const movieText = readFileSync(moviePath, 'utf8');
+const homeDir = join(REPO, 'examples', 'home_energy');
+const homePath = join(homeDir, 'home_energy.orch');
+
+let client: TestClient;
+let uri: string;
+const refreshes: number[] = [];
+
+beforeAll(async () => {
+  client = new TestClient();
+  client.connection.onRequest('workspace/inlayHint/refresh', () => {
+    refreshes.push(Date.now());
+    return null;
+  });
+  await client.initialize(movieDir);
+  uri = await client.open(moviePath, movieText);
+});
+afterAll(async () => {
+  await client?.close();
+});
+
+const lineOf = (text: string, needle: string): number => text.split('\n').findIndex((l) => l.includes(needle));
+const fullRange = { start: { line: 0, character: 0 }, end: { line: 10_000, character: 0 } };
+
+describe('editor features over LSP', () => {
+  it('logs its version and workspace when it starts', async () => {
+    const deadline = Date.now() + 5000;
+    while (!client.stderr.some((l) => l.includes('Orch language server')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const line = client.stderr.find((l) => l.includes('Orch language server'))!;
+    expect(line).toMatch(/Orch language server 0\.\d+\.\d+ started/);
+    expect(line).toContain(movieDir);
+  });
+
+  it('puts Run | Verify | Preview above each plan', async () => {
+    const lenses = await client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri } });
+    expect(lenses.map((l) => l.command?.command)).toEqual(['orch.runPlan', 'orch.verifyPlan', 'orch.showPreview']);
+    expect(lenses.map((l) => l.command?.title.replace(/^\$\([a-z-]+\) /, ''))).toEqual(['Run', 'Verify', 'Preview']);
+    for (const l of lenses) {
+      expect(l.range.start.line).toBe(lineOf(movieText, 'plan movie_night {'));
+      expect(l.command?.arguments).toEqual([uri, 'movie_night']);
+    }
+  });
+
+  it('shows the bound resource and estimate after each step, as compiled', async () => {
+    const hints = await client.request<InlayHint[]>('textDocument/inlayHint', { textDocument: { uri }, range: fullRange });
+    const ir = compile({ entry: moviePath }).plans.find((p) => p.plan === 'movie_night')!;
+    expect(hints).toHaveLength(ir.steps.length);
+    const lines = movieText.split('\n');
+    for (const step of ir.steps) {
+      const line = lineOf(movieText, `step ${step.id} =`);
+      const hint = hints.find((h) => h.position.line === line)!;
+      expect(hint, step.id).toBeDefined();
+      expect(hint.position.character).toBe(lines[line]!.length);
+      const label = String(hint.label);
+      expect(label.startsWith(`→ ${step.resource} · `)).toBe(true);
+      expect(label).toMatch(/ · [\d.]+usd · \d+(\.\d+)?(ms|s|m|h)$/);
+    }
+    // Only the lines asked for.
+    const play = lineOf(movieText, 'step play =');
+    const some = await client.request<InlayHint[]>('textDocument/inlayHint', { textDocument: { uri }, range: { start: { line: play, character: 0 }, end: { line: play + 1, character: 0 } } });
+    expect(some.map((h) => h.position.line)).toEqual([play]);
+  });
+
+  it('turns inlay hints off and on with the orch.inlayHints.enabled setting, asking the client to refresh', async () => {
+    const before = refreshes.length;
+    await client.connection.sendNotification('workspace/didChangeConfiguration', { settings: { orch: { inlayHints: { enabled: false } } } });
+    expect(await client.request<InlayHint[]>('textDocument/inlayHint', { textDocument: { uri }, range: fullRange })).toEqual([]);
+    expect(refreshes.length).toBe(before + 1);
+    await client.connection.sendNotification('workspace/didChangeConfiguration', { settings: { orch: { inlayHints: { enabled: true } } } });
+    expect((await client.request<InlayHint[]>('textDocument/inlayHint', { textDocument: { uri }, range: fullRange })).length).toBeGreaterThan(0);
+  });
+
+  it('links handler paths to the handler module at its export, and file imports to the file', async () => {
+    const links = await client.request<DocumentLink[]>('textDocument/documentLink', { textDocument: { uri } });
+    const lights = links.find((l) => l.range.start.line === lineOf(movieText, '"./handlers/room.js#set_lights"'))!;
+    const room = readFileSync(join(movieDir, 'handlers', 'room.js'), 'utf8');
+    expect(lights.target).toBe(`${uriOf(join(movieDir, 'handlers', 'room.js'))}#L${lineOf(room, 'export async function set_lights') + 1}`);
+    expect(links.filter((l) => l.target?.includes('/handlers/'))).toHaveLength((movieText.match(/handler "\.\//g) ?? []).length);
+
+    const homeText = readFileSync(homePath, 'utf8');
+    const homeUri = await client.open(homePath, homeText);
+    const homeLinks = await client.request<DocumentLink[]>('textDocument/documentLink', { textDocument: { uri: homeUri } });
+    const imp = homeLinks.find((l) => l.range.start.line === lineOf(homeText, 'import "./devices.orch"'))!;
+    expect(fileURLToPath(imp.target!)).toBe(join(homeDir, 'devices.orch'));
+  });
+
+  it('formats only the declarations a range touches', async () => {
+    const messy = movieText
+      .replace('capability first_on_watchlist {\n  kind tool', 'capability first_on_watchlist {\n      kind    tool')
+      .replace('resource media_box {\n  kind local_device', 'resource media_box {\n kind    local_device');
+    const messyUri = uriOf(join(movieDir, 'scratch-range.orch'));
+    await client.connection.sendNotification('textDocument/didOpen', { textDocument: { uri: messyUri, languageId: 'orch', version: 1, text: messy } });
+    const line = lineOf(messy, 'resource media_box');
+    const edits = await client.request<TextEdit[]>('textDocument/rangeFormatting', {
+      textDocument: { uri: messyUri }, range: { start: { line, character: 0 }, end: { line: line + 1, character: 0 } }, options: { tabSize: 2, insertSpaces: true },
+    });
+    expect(edits).toHaveLength(1);
+    const after = TextDocument.applyEdits(TextDocument.create(messyUri, 'orch', 1, messy), edits);
+    expect(after).toContain('resource media_box {\n  kind local_device');
+    expect(after).toContain('capability first_on_watchlist {\n      kind    tool'); // untouched
+    await client.connection.sendNotification('textDocument/didClose', { textDocument: { uri: messyUri } });
+  });
+});
+
+describe('formatRange', () => {
+  it('never changes what whole-file formatting produces, whatever the range', () => {
+    const messy = movieText.replace(/\n {2}(\w)/g, '\n    $1').replace(/, /g, ' ,  ');
+    const formatted = format('x.orch', messy);
+    expect(formatted.changed).toBe(true);
+    const lines = messy.split('\n').length;
+    fc.assert(fc.property(fc.nat(lines), fc.nat(40), (start, length) => {
+      const edits = formatRange('x.orch', messy, { start: { line: start, character: 0 }, end: { line: start + length, character: 0 } });
+      const after = TextDocument.applyEdits(TextDocument.create('x', 'orch', 1, messy), edits);
+      // A range-formatted file formats to the same text, and formatting again changes nothing.
+      expect(format('x.orch', after).text).toBe(formatted.text);
+      expect(formatRange('x.orch', formatted.text, { start: { line: start, character: 0 }, end: { line: start + length, character: 0 } })).toEqual([]);
+    }), { numRuns: 40 });
+  });
+
+  it('leaves a file with syntax errors alone', () => {
+    expect(formatRange('x.orch', 'plan p {\n  step a = \n', fullRange)).toEqual([]);
+  });
+});

@@ -1,0 +1,59 @@
+/** Inlay-hint estimates: the first request waits for a compile; later ones never do. */
+import { describe, expect, it } from 'vitest';
+import type { PlanSteps } from '../estimate-worker.js';
+import { StepEstimates } from '../step-estimates.js';
+
+const plan = (cost: number): PlanSteps[] => [{ plan: 'p', steps: [{ id: 'a', capability: 'c', resource: 'r', estimates: { cost, duration_ms: 1 } }] }];
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('StepEstimates', () => {
+  it('waits for the first compile, then answers from the last one while a newer one runs', async () => {
+    let generation = 1;
+    const jobs: { path: string; done: ReturnType<typeof deferred<PlanSteps[]>> }[] = [];
+    const updates: string[] = [];
+    const estimates = new StepEstimates((path) => {
+      const done = deferred<PlanSteps[]>();
+      jobs.push({ path, done });
+      return done.promise;
+    }, () => generation, (path) => updates.push(path));
+
+    const first = estimates.get('/f.orch');
+    expect(jobs).toHaveLength(1);
+    jobs[0]!.done.resolve(plan(1));
+    expect(await first).toEqual(plan(1));
+    // Same text: cached, no compile.
+    expect(await estimates.get('/f.orch')).toEqual(plan(1));
+    expect(jobs).toHaveLength(1);
+
+    // An edit: the old values at once, one compile however often it is asked, then an update.
+    generation = 2;
+    expect(await estimates.get('/f.orch')).toEqual(plan(1));
+    expect(await estimates.get('/f.orch')).toEqual(plan(1));
+    expect(jobs).toHaveLength(2);
+    expect(updates).toEqual([]);
+    jobs[1]!.done.resolve(plan(2));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(updates).toEqual(['/f.orch']);
+    expect(await estimates.get('/f.orch')).toEqual(plan(2));
+  });
+
+  it('keeps the last good values when a compile fails', async () => {
+    let generation = 1;
+    let fail = false;
+    const estimates = new StepEstimates(async () => {
+      if (fail) throw new Error('worker died');
+      return plan(generation);
+    }, () => generation, () => undefined);
+    expect(await estimates.get('/g.orch')).toEqual(plan(1));
+    fail = true;
+    generation = 2;
+    expect(await estimates.get('/g.orch')).toEqual(plan(1));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(await estimates.get('/g.orch')).toEqual(plan(1));
+  });
+});

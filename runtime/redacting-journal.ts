@@ -1,0 +1,20 @@
+/**
+ * The journal as the scheduler sees it: every event's data and the run's error pass through the
+ * runtime's `Redactor` (as values, before the journal serializes them), so no secret reaches the
+ * database in any form the redactor recognises.
+ */
+import type { Redactor } from './redact.js';
+import type { JournalSink, RunEvent, RunSummary } from './scheduler/types.js';
+
+export function redactingJournal(journal: JournalSink, redactor: Redactor): JournalSink {
+  const sink: JournalSink = {
+    commit(summary: RunSummary, events: readonly RunEvent[]) {
+      if (redactor.size === 0) return journal.commit(summary, events);
+      journal.commit(
+        summary.error === null ? summary : { ...summary, error: redactor.text(summary.error) },
+        events.map((e) => ({ ...e, data: redactor.value(e.data) })),
+      );
+    },
+  };
+  return journal.load ? { ...sink, load: (runId: string) => journal.load!(runId) } : sink;
+}

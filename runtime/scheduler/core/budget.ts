@@ -1,0 +1,78 @@
+/**
+ * Budgets at run time (LANGUAGE.md §7.2). A step whose estimated cost would take the run's
+ * actual cost (sub-plans included) past a `budget cost` does not start and the run fails naming
+ * the budget; `budget duration` is a deadline (status `timeout`). A `warn` budget journals
+ * `budget_exceeded` once and lets the run go on. A sub-plan inherits its parent's headroom as a
+ * ceiling of its own, so its steps are held to what the parent has left when it starts.
+ */
+import type { SchedulerCore } from './core.js';
+import { abortRun } from './finish.js';
+import { attemptCostOf } from './resolve.js';
+import { round6 } from './result.js';
+import type { Inst } from './state.js';
+
+/** A cost limit: this plan's `budget cost`, or what a parent's budget had left for this sub-plan. */
+export interface CostCeiling {
+  readonly limit: number;
+  /** How the budget is named in events and errors: `budget cost <= 0.5 of policy lean`. */
+  readonly label: string;
+  readonly warn: boolean;
+}
+
+export const DURATION_TIMER = 'budget:duration';
+
+export function costCeilings(c: SchedulerCore): readonly CostCeiling[] {
+  const own: CostCeiling[] = [];
+  const p = c.plan.policy;
+  if (p && p.budgets.cost !== null)
+    own.push({ limit: p.budgets.cost, label: `budget cost <= ${p.budgets.cost} of policy ${p.name}`, warn: p.budgets.cost_warn === true });
+  return [...own, ...(c.opts.costCeilings ?? [])];
+}
+
+/** The ceilings a sub-plan started now runs under: what each blocking budget has left. */
+export function childCeilings(c: SchedulerCore): readonly CostCeiling[] {
+  return costCeilings(c)
+    .filter((b) => !b.warn)
+    .map((b) => ({ ...b, limit: Math.max(0, b.limit - c.totalCost) }));
+}
+
+/** May `inst` start within the cost budgets? If not, the run has been failed. */
+export function withinBudget(c: SchedulerCore, inst: Inst): boolean {
+  const ceilings = costCeilings(c);
+  if (ceilings.length === 0) return true;
+  const estimate = attemptCostOf(c, inst);
+  for (const b of ceilings) {
+    const over = c.totalCost + estimate > b.limit + 1e-9 || c.totalCost > b.limit + 1e-9;
+    if (!over) continue;
+    const data = { budget: 'cost', label: b.label, limit: b.limit, cost: round6(c.totalCost), estimate: round6(estimate), warn: b.warn };
+    if (b.warn) {
+      const key = `budget:${b.label}`;
+      if (!c.warned.has(key)) {
+        c.warned.add(key);
+        c.emit('budget_exceeded', inst.key, data);
+      }
+      continue;
+    }
+    c.emit('budget_exceeded', inst.key, data);
+    abortRun(c, 'failed', `budget exceeded: ${b.label} (spent ${round6(c.totalCost)}, step ${inst.key} would add ${round6(estimate)})`);
+    return false;
+  }
+  return true;
+}
+
+/** Arms the `budget duration` deadline at the run's start (a shorter plan deadline fires first anyway). */
+export function armDurationBudget(c: SchedulerCore): void {
+  const ms = c.plan.policy?.budgets.duration_ms ?? null;
+  if (ms === null) return;
+  c.armed.add(DURATION_TIMER);
+  c.armTimer(DURATION_TIMER, Math.max(0, c.startedAt + ms - c.now));
+}
+
+export function durationBudgetFired(c: SchedulerCore): void {
+  c.armed.delete(DURATION_TIMER);
+  const p = c.plan.policy!;
+  const label = `budget duration <= ${p.budgets.duration_ms}ms of policy ${p.name}`;
+  const warn = p.budgets.duration_warn === true;
+  c.emit('budget_exceeded', null, { budget: 'duration', label, limit: p.budgets.duration_ms, elapsed: c.now - c.startedAt, warn });
+  if (!warn) abortRun(c, 'timeout', `budget exceeded: ${label}`);
+}

@@ -1,0 +1,31 @@
+/**
+ * Consent (LANGUAGE.md §7.2): under `require_consent true`, every scope any step may need — its
+ * calls, fallbacks, compensations and sub-plans, as the compiler collected them in `plan.consent`
+ * — must be granted before the run starts. A missing scope fails the run before any step with
+ * `consent_denied` naming what is missing. Sub-plans run under their parent's check.
+ */
+import type { PlanIR } from '../../../compiler/index.js';
+import type { SchedulerCore } from './core.js';
+import { finish } from './finish.js';
+
+/** The scopes a run of `plan` may need: the v2 IR's list, or (v1) every declared capability's. */
+export function neededScopes(plan: PlanIR): readonly string[] {
+  if (plan.consent) return plan.consent;
+  return [...new Set(Object.values(plan.capabilities).flatMap((cap) => cap.consent))].sort();
+}
+
+export function grantedScopes(c: SchedulerCore): readonly string[] {
+  return [...new Set(c.opts.consent ?? [])].sort();
+}
+
+/** Checks the grants of a fresh run; false when it was failed for missing consent. */
+export function consentHolds(c: SchedulerCore): boolean {
+  if (!c.plan.policy?.require_consent || c.opts.parentRunId) return true;
+  const granted = new Set(grantedScopes(c));
+  const needed = neededScopes(c.plan);
+  const missing = needed.filter((s) => !granted.has(s));
+  if (missing.length === 0) return true;
+  c.emit('consent_denied', null, { missing, needed, granted: [...granted].sort() });
+  finish(c, 'failed', `consent not granted: ${missing.join(', ')} (grant with --consent, config "consent" or "consent" in POST /runs)`);
+  return false;
+}

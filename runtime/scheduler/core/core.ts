@@ -1,0 +1,230 @@
+/**
+ * The scheduler core: one run's state and `handle(event, at) → commands`. Deterministic and free of
+ * I/O — time arrives with each event, effects leave as commands — so `orch run` (real clock,
+ * worker threads, SQLite) and `orch verify` (virtual clock, simulated handlers) drive the same
+ * decisions. The decisions live in the modules next to this one; this class holds the state.
+ */
+import type { BlockView, PlanIR, StepStatus, StepView } from '../../../compiler/index.js';
+import { MinHeap } from '../heap.js';
+import type { RestoredRun } from '../replay.js';
+import type { EventType, ExecutionResult, RunEvent, RunStatus, RunSummary } from '../types.js';
+import { beginRun, pump } from './decide.js';
+import { onEvent } from './events.js';
+import { cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts, type RunFacts, type StepRecord } from './fold.js';
+import { internalError } from './finish.js';
+import { childCeilings, type CostCeiling } from './budget.js';
+import { grantedScopes } from './consent.js';
+import { InRunLimits, type LimitsService } from './limits.js';
+import type { Command, CoreConfig, CoreEvent } from './protocol.js';
+import { buildResult, instView, round6 } from './result.js';
+import type { Rollback } from './rollback.js';
+import { planBlocks, type PlanBlocks } from './scopes.js';
+import { buildGraph, readyBefore, type BlockInst, type Inst, type Logical } from './state.js';
+import { blockViewFrom, stepViewFrom, viewAt } from './views.js';
+
+export interface CoreOptions {
+  readonly runId: string;
+  readonly input?: unknown;
+  readonly context?: { readonly [key: string]: unknown };
+  readonly parentRunId?: string | null;
+  /** The finished run this one retries (journaled in `plan_created`). */
+  readonly retryOf?: string | null;
+  readonly restored?: RestoredRun;
+  readonly rerunInFlight?: boolean;
+  readonly suspendOnApproval?: boolean;
+  /** The slot and rate-window keeper; by default this run's own, in memory. */
+  readonly limits?: LimitsService;
+  /** The consent scopes granted to the run (`orch run --consent`, config, `POST /runs`). */
+  readonly consent?: readonly string[];
+  /** A sub-plan's share of its parent's cost budgets (see `./budget.ts`). */
+  readonly costCeilings?: readonly CostCeiling[];
+}
+
+const NONE: readonly Command[] = [];
+
+export type Mode = 'normal' | 'rolling_back' | 'aborting' | 'finished';
+
+export class SchedulerCore {
+  readonly runId: string;
+  readonly inputValue: unknown;
+  readonly logical: Map<string, Logical>;
+  readonly blocks: PlanBlocks;
+  readonly instances = new Map<string, Inst>();
+  /** `for each`, `repeat` and `race` blocks by key (block id + the frame's suffix). */
+  readonly blockInsts = new Map<string, BlockInst>();
+  readonly heap = new MinHeap<Inst>(readyBefore);
+  /**
+   * Queued instances held back by a `for each … parallel N` that is full, by group key: out of the
+   * heap until that group's next item ends (`itemsEnded`), when they go back into it.
+   */
+  readonly parked = new Map<string, Inst[]>();
+  readonly decideQ: Inst[] = [];
+  /** `for each` blocks whose list waits for the steps it reads. */
+  readonly waitingLists = new Set<BlockInst>();
+  readonly runningLoops = new Set<BlockInst>();
+  /** `for each` blocks without items, ending once their steps' other dependencies ended. */
+  readonly waitingWhole = new Map<BlockInst, { readonly status: StepStatus; readonly reason: string | null }>();
+  /** Instances that ended since the last look at what they make ready. */
+  dirty: Inst[] = [];
+  /** A block changed (opened, ended, a race was decided): look at everything waiting. */
+  dirtyAll = false;
+  /** Instances and blocks not ended yet: the run is done when none is left and nothing runs. */
+  open = 0;
+  /** `viewAt`'s memo: how many leading items of a `for each` are known to have ended, per step. */
+  readonly scanned = new Map<string, number>();
+  /** `for each` items whose every step ended (told to the limits once). */
+  readonly itemsDone = new Set<string>();
+  /** Steps cancelled as a whole: instances still to come are cancelled when created. */
+  readonly cancelRequests = new Set<string>();
+  /** Started and not finished (attempts, waits, approvals, sub-plans, policy checks). */
+  readonly inProgress = new Set<Inst>();
+  readonly limits: LimitsService;
+  /** Run-level timers armed: `deadline`, `rate:<capability>` (step timers live on their instance). */
+  readonly armed = new Set<string>();
+  readonly untilWaiters = new Set<Inst>();
+  readonly pendingSignals = new Map<string, { decision: 'approve' | 'reject'; by: string | null; comment: string | null }>();
+  readonly warned = new Set<string>();
+  readonly completedLog: { inst: Inst; at: number }[] = [];
+  /** The journaled run-level facts (sequence, start, context), changed only by `foldRun`. */
+  readonly facts: RunFacts;
+  now = 0;
+  runStatus: RunStatus = 'running';
+  mode: Mode = 'normal';
+  failure: string | null = null;
+  completedAt: number | null = null;
+  totalCost = 0;
+  outputValue: unknown = null;
+  rollback: Rollback | null = null;
+  private out: Command[] = [];
+
+  constructor(
+    readonly plan: PlanIR,
+    readonly cfg: CoreConfig,
+    readonly opts: CoreOptions,
+  ) {
+    this.runId = opts.runId;
+    this.inputValue = opts.input ?? {};
+    this.facts = newFacts({ ...(opts.restored?.context ?? {}), ...(opts.context ?? {}) });
+    this.blocks = planBlocks(plan);
+    this.logical = buildGraph(plan.steps, this.blocks);
+    for (const id of opts.restored?.cancelRequests ?? []) this.cancelRequests.add(id);
+    this.limits = opts.limits ?? new InRunLimits(plan);
+  }
+
+  get ctx(): { [key: string]: unknown } {
+    return this.facts.context;
+  }
+
+  get startedAt(): number {
+    return this.facts.startedAt ?? this.now;
+  }
+
+  /** Reacts to one event that happened at `at` (epoch ms); returns what the driver must do, in order. */
+  handle(event: CoreEvent, at: number): readonly Command[] {
+    this.now = at;
+    try {
+      if (event.type === 'started') beginRun(this);
+      else if (event.type === 'pump') pump(this);
+      else onEvent(this, event);
+    } catch (err) {
+      internalError(this, err);
+    }
+    const out = this.out;
+    if (out.length === 0) return NONE;
+    this.out = [];
+    return out;
+  }
+
+  command(c: Command): void {
+    this.out.push(c);
+  }
+
+  /** Journals an event: folds it into the records first, then hands it to the driver. */
+  emit(type: EventType, stepId: string | null, data: { [key: string]: unknown }): void {
+    const event: RunEvent = { runId: this.runId, seq: this.facts.lastSeq + 1, ts: this.now, type, stepId, data };
+    foldRun(this.facts, event);
+    // Only instances the journal knows (a never-ready one has no event yet) — as `replay` sees them.
+    if (endsUnstarted(event)) for (const inst of this.instances.values()) if (inst.rec.status !== 'pending') cancelUnstarted(inst.rec);
+    if (stepId !== null) {
+      const inst = this.instances.get(stepId);
+      if (inst) {
+        const before = inst.rec.cost;
+        foldStep(inst.rec, event, this.facts);
+        this.totalCost += inst.rec.cost - before;
+      } else if (type === 'step_completed') this.facts.completions++; // a whole `for each` step, as replay counts it
+    }
+    this.out.push({ type: 'journal', event });
+    this.cfg.onEvent?.(event);
+  }
+
+  armTimer(timer: string, ms: number): void {
+    this.out.push({ type: 'arm_timer', timer, ms });
+  }
+
+  cancelTimer(timer: string): void {
+    this.out.push({ type: 'cancel_timer', timer });
+  }
+
+  // ───────────── reading (RunReader and the driver) ─────────────
+
+  stepView(id: string): StepView | undefined {
+    const inst = this.instances.get(id);
+    if (inst && inst.path.length > 0) return instView(inst);
+    const l = this.logical.get(id);
+    return l ? viewAt(this, l, []) : undefined;
+  }
+
+  blockView(id: string): BlockView | undefined {
+    return blockViewFrom(this, null, id);
+  }
+
+  viewFrom(key: string, id: string): StepView | undefined {
+    return stepViewFrom(this, this.instances.get(key) ?? null, id);
+  }
+
+  running(): readonly string[] {
+    return [...this.inProgress].map((i) => i.key);
+  }
+
+  /** `now`: the time to measure `elapsed` at (by default the last event's). */
+  actuals(now = this.now): { cost: number; elapsed: number; status: RunStatus } {
+    return { cost: this.totalCost, elapsed: (this.completedAt ?? now) - this.startedAt, status: this.runStatus };
+  }
+
+  /** Is `token` still what instance `key` waits for (a command about it is not stale)? */
+  current(key: string, token: number): boolean {
+    const inst = this.instances.get(key);
+    return inst !== undefined && inst.token === token && inst.activity.kind !== 'idle';
+  }
+
+  /** The cost ceilings a sub-plan started now runs under. */
+  childCeilings(): readonly CostCeiling[] {
+    return childCeilings(this);
+  }
+
+  /** What policy hooks see of the run besides the step. */
+  hookContext(): { plan: string; runId: string; input: unknown; context: { [key: string]: unknown }; consent: readonly string[] } {
+    return { plan: this.plan.plan, runId: this.runId, input: this.inputValue, context: this.ctx, consent: grantedScopes(this) };
+  }
+
+  record(key: string): StepRecord | undefined {
+    return this.instances.get(key)?.rec;
+  }
+
+  result(now: number): ExecutionResult {
+    return buildResult(this, now);
+  }
+
+  summary(): RunSummary {
+    return {
+      runId: this.runId,
+      plan: this.plan.plan,
+      parentRunId: this.opts.parentRunId ?? null,
+      status: this.runStatus,
+      startedAt: this.startedAt,
+      completedAt: this.completedAt,
+      cost: round6(this.totalCost),
+      error: this.failure,
+    };
+  }
+}

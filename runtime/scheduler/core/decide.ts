@@ -1,0 +1,363 @@
+/**
+ * What becomes ready: starting the run, opening frames (the plan, each `for each` item, each
+ * loop iteration) into step instances, join rules and skip propagation, restoring what a resumed
+ * run already did, and the ready queue that dispatch drains while the limits allow.
+ */
+import type { StepView } from '../../../compiler/index.js';
+import { evaluate, truthy } from '../../evaluate.js';
+import { checkLoops, endWhole, listReady, openForEach, openFrame, outsideDepsEnded, raceSettled } from './blocks.js';
+import { armDurationBudget } from './budget.js';
+import { consentHolds, grantedScopes } from './consent.js';
+import type { SchedulerCore } from './core.js';
+import { env } from './env.js';
+import { finalFail } from './failure.js';
+import { checkDone } from './finish.js';
+import { attemptCostOf, capabilityOf, isApproval } from './resolve.js';
+import { sharedPrefix, suffixOf, type DimBlock } from './scopes.js';
+import { beginStep, slotRequest } from './start.js';
+import { FAILED, ROOT_FRAME, TERMINAL, type Inst } from './state.js';
+import { blockViewFrom, terminalAt, viewAt } from './views.js';
+
+export function beginRun(c: SchedulerCore): void {
+  const r = c.opts.restored;
+  if (r) {
+    c.facts.startedAt = r.startedAt ?? c.now;
+    c.facts.lastSeq = r.lastSeq;
+    for (const s of r.steps.values())
+      if (s.completionOrder !== null) c.facts.completions = Math.max(c.facts.completions, s.completionOrder + 1);
+    c.emit('execution_started', null, { resumed: true });
+    if (r.paused) c.emit('execution_resumed', null, {});
+  } else {
+    c.emit('plan_created', null, {
+      plan: c.plan.plan,
+      module: c.plan.module,
+      input: c.inputValue,
+      context: c.ctx,
+      steps: c.plan.steps.length,
+      parentRunId: c.opts.parentRunId ?? null,
+      ...(c.opts.retryOf ? { retryOf: c.opts.retryOf } : {}),
+      // The grants the run started with (LANGUAGE.md §7.2), whether or not the policy requires them.
+      consent: grantedScopes(c),
+    });
+    if (!consentHolds(c)) return;
+    c.emit('execution_started', null, {});
+  }
+  if (c.plan.deadline_ms !== null) {
+    c.armed.add('deadline');
+    c.armTimer('deadline', c.startedAt + c.plan.deadline_ms - c.now);
+  }
+  armDurationBudget(c);
+  openFrame(c, '', ROOT_FRAME);
+}
+
+/** Looks at what waits, decides and dispatches until nothing more moves; then: done yet? */
+export function pump(c: SchedulerCore): void {
+  for (;;) {
+    let progressed = false;
+    if (c.mode === 'normal' && (c.dirtyAll || c.dirty.length > 0)) progressed = recheck(c);
+    while (c.decideQ.length) {
+      progressed = true;
+      decide(c, c.decideQ.shift()!);
+    }
+    if (c.runStatus === 'running' && c.mode === 'normal' && c.heap.size > 0) {
+      if (dispatch(c)) progressed = true;
+    }
+    if (!progressed) break;
+  }
+  checkDone(c);
+}
+
+/** What the instances that ended (or a block that changed) may have made ready. */
+function recheck(c: SchedulerCore): boolean {
+  let moved = false;
+  const all = c.dirtyAll;
+  const ended = c.dirty;
+  c.dirtyAll = false;
+  c.dirty = [];
+  for (const bi of [...c.waitingLists])
+    if (c.mode === 'normal' && listReady(c, bi)) {
+      c.waitingLists.delete(bi);
+      openForEach(c, bi);
+      moved = true;
+    }
+  for (const [bi, w] of [...c.waitingWhole])
+    if (c.mode === 'normal' && outsideDepsEnded(c, bi)) {
+      c.waitingWhole.delete(bi);
+      endWhole(c, bi, w);
+      moved = true;
+    }
+  const candidates = new Set<Inst>();
+  if (all) for (const l of c.logical.values()) for (const i of l.waiting) candidates.add(i);
+  else
+    for (const x of ended)
+      for (const d of x.logical.dependents) {
+        // Same dimensions: only the instance at the same path can be affected.
+        const same = d.shape.dims.length === x.dims.length && sharedPrefix(x, d.shape.dims).length === x.dims.length;
+        if (same) {
+          const one = c.instances.get(d.step.id + x.suffix);
+          if (one && d.waiting.has(one)) candidates.add(one);
+        } else for (const i of d.waiting) candidates.add(i);
+      }
+  for (const inst of candidates)
+    if (ready(c, inst)) {
+      inst.logical.waiting.delete(inst);
+      c.decideQ.push(inst);
+      moved = true;
+    }
+  if (c.mode === 'normal' && checkLoops(c)) moved = true;
+  return moved;
+}
+
+/** A new instance waits for its dependencies (or, cancelled or restored as cancelled, does not). */
+export function awaitDeps(c: SchedulerCore, inst: Inst): void {
+  if (c.cancelRequests.has(inst.logical.step.id) || inst.restored?.status === 'cancelled' || ready(c, inst)) c.decideQ.push(inst);
+  else inst.logical.waiting.add(inst);
+}
+
+/** Have the dependencies ended (`join first`: has one completed)? */
+function ready(c: SchedulerCore, inst: Inst): boolean {
+  const step = inst.logical.step;
+  let all = true;
+  for (const d of step.deps) {
+    const dep = c.logical.get(d);
+    if (!dep) continue;
+    const prefix = sharedPrefix(inst, dep.shape.dims);
+    if (!terminalAt(c, dep, prefix)) {
+      if (step.join !== 'first') return false;
+      all = false;
+    } else if (step.join === 'first' && viewAt(c, dep, prefix).status === 'completed') return true;
+  }
+  return all;
+}
+
+/**
+ * Join rule and skip propagation over the ended dependencies; null = may run. A read inside a
+ * `??` chain only (a soft read) never skips the step; a branch of a race the step waits for
+ * counts as the race (so a cancelled loser does not skip it).
+ */
+function skipReason(c: SchedulerCore, inst: Inst): string | null {
+  const step = inst.logical.step;
+  const soft = new Set(step.join === 'first' ? [] : (step.soft_reads ?? []).filter((d) => !step.after.includes(d) && !step.skip_if_skipped.includes(d)));
+  const waitsFor = new Set(step.waits_for ?? []);
+  const views: { id: string; v: StepView }[] = [];
+  const seen = new Set<string>();
+  for (const d of new Set(step.deps)) {
+    const dep = c.logical.get(d);
+    if (!dep || soft.has(d)) continue;
+    const race = dep.shape.race;
+    if (race && waitsFor.has(race.id)) {
+      if (seen.has(race.id)) continue;
+      seen.add(race.id);
+      const rv = blockViewFrom(c, inst, race.id);
+      if (rv) views.push({ id: race.id, v: { ...viewAt(c, dep, sharedPrefix(inst, dep.shape.dims)), status: rv.status, completed: rv.completed, failed: rv.failed, skipped: rv.skipped } });
+      continue;
+    }
+    views.push({ id: d, v: viewAt(c, dep, sharedPrefix(inst, dep.shape.dims)) });
+  }
+  for (const s of step.skip_if_skipped) {
+    const dep = c.logical.get(s);
+    if (dep && viewAt(c, dep, sharedPrefix(inst, dep.shape.dims)).skipped) return `${s} was skipped`;
+  }
+  const failed = views.filter((x) => FAILED.has(x.v.status));
+  switch (step.join) {
+    case 'none_failed':
+      if (failed.length) return `dependency ${failed[0]!.id} ${failed[0]!.v.status}`;
+      break;
+    case 'all_success': {
+      const notOk = views.find((x) => x.v.status !== 'completed');
+      if (notOk) return `dependency ${notOk.id} ${notOk.v.status} (join all_success)`;
+      break;
+    }
+    case 'any_success':
+      if (views.length > 0 && !views.some((x) => x.v.status === 'completed')) return 'no dependency succeeded (join any_success)';
+      break;
+    case 'first':
+      if (views.length > 0 && !views.some((x) => x.v.status === 'completed')) return 'no dependency completed (join first)';
+      break;
+    case 'all_done':
+      break;
+  }
+  return null;
+}
+
+/** All dependencies of an instance are finished: skip it, fail it, or queue it. */
+function decide(c: SchedulerCore, inst: Inst): void {
+  if (c.mode !== 'normal' || inst.rec.status !== 'pending') return;
+  if (c.cancelRequests.has(inst.logical.step.id) && !inst.restored) return cancelInst(c, inst, 'cancelled by user');
+  if (inst.restored && inst.restored.status !== 'pending') return restore(c, inst);
+  const step = inst.logical.step;
+  const skip = skipReason(c, inst);
+  if (skip) return skip_(c, inst, skip);
+  if (step.when) {
+    let ok: boolean;
+    try {
+      ok = truthy(evaluate(step.when, env(c, inst, step)));
+    } catch (err) {
+      return finalFail(c, inst, 'failed', `when condition: ${(err as Error).message}`);
+    }
+    if (!ok) return skip_(c, inst, 'when condition is false');
+  }
+  queue(c, inst);
+}
+
+/** A resumed run meets a step the journal already knows: take its word. */
+function restore(c: SchedulerCore, inst: Inst): void {
+  const r = inst.restored!;
+  const step = inst.logical.step;
+  if (TERMINAL.has(r.status)) return restoreEnded(c, inst);
+  Object.assign(inst.rec, {
+    attempts: r.attempts,
+    phase: r.phase,
+    resourceIndex: r.resourceIndex,
+    // An attempt cut short by the crash does not use up the retry budget.
+    phaseAttempts: Math.max(0, r.phaseAttempts - (r.inFlight ? 1 : 0)),
+    resource: r.resource,
+    startedAt: r.startedAt,
+    cost: r.cost,
+    completionOrder: r.completionOrder,
+    compensated: r.compensated,
+  });
+  c.totalCost += r.cost;
+  const cap = capabilityOf(c, inst);
+  // A wait, an approval or a sub-plan picks up where it was: that is not a new attempt.
+  const resumesInPlace = step.action.type !== 'call' || (cap !== null && isApproval(cap));
+  if (r.inFlight && resumesInPlace) {
+    inst.rec.attempts = Math.max(0, r.attempts - 1);
+    // Its cost was charged when it started; launching again charges it once more.
+    const charged = attemptCostOf(c, inst);
+    c.totalCost -= charged;
+    inst.rec.cost -= charged;
+  }
+  if (r.inFlight && step.action.type === 'call' && cap && !isApproval(cap) && !cap.idempotent && !c.opts.rerunInFlight) {
+    return finalFail(
+      c,
+      inst,
+      'failed',
+      'failed-unknown: it was running when the run was interrupted and its capability is not idempotent (resume with --rerun-in-flight to run it again)',
+    );
+  }
+  queue(c, inst);
+}
+
+/** Finished before the interruption: never run it again. */
+function restoreEnded(c: SchedulerCore, inst: Inst): void {
+  const r = inst.restored!;
+  const step = inst.logical.step;
+  Object.assign(inst.rec, r);
+  c.totalCost += r.cost;
+  if (r.status === 'completed') c.completedLog.push({ inst, at: r.completedAt ?? 0 });
+  // A cancelled step (cancelled on its own: the run had not ended) and a race's branch fail nothing.
+  const fails = FAILED.has(r.status) && r.status !== 'cancelled' && !inst.logical.shape.race;
+  if (fails && step.on_failure !== 'continue' && c.failure === null) c.failure = `step ${inst.key} ${r.status}: ${r.error ?? ''}`;
+  instTerminal(c, inst);
+}
+
+function queue(c: SchedulerCore, inst: Inst): void {
+  c.emit('step_queued', inst.key, {});
+  c.heap.push(inst);
+}
+
+function skip_(c: SchedulerCore, inst: Inst, reason: string): void {
+  c.emit('step_skipped', inst.key, { reason });
+  instTerminal(c, inst);
+}
+
+/**
+ * Cancels one instance on its own (a race's loser, `orch cancel --step`): whatever it was doing
+ * stops (a running handler gets its abort signal) and it ends `cancelled`, failing nothing.
+ */
+export function cancelInst(c: SchedulerCore, inst: Inst, reason: string): void {
+  if (TERMINAL.has(inst.rec.status)) return;
+  inst.logical.waiting.delete(inst);
+  if (inst.restored && TERMINAL.has(inst.restored.status)) return restoreEnded(c, inst);
+  inst.token++;
+  if (inst.activity.kind === 'call') c.command({ type: 'abort_attempt', attempt: inst.key, reason });
+  if (inst.activity.kind === 'subplan') c.command({ type: 'control_subplan', key: inst.key, op: 'cancel', reason });
+  c.inProgress.delete(inst);
+  if (inst.lease) c.limits.release(inst.lease);
+  inst.lease = null;
+  inst.activity = { kind: 'idle' };
+  c.untilWaiters.delete(inst);
+  if (inst.timer !== null) c.cancelTimer(`step:${inst.key}`);
+  inst.timer = null;
+  c.emit('step_cancelled', inst.key, { reason });
+  instTerminal(c, inst);
+}
+
+/** Starts queued steps while the limits allow; returns whether anything started. */
+function dispatch(c: SchedulerCore): boolean {
+  const setAside: Inst[] = [];
+  let startedAny = false;
+  while (c.heap.size > 0) {
+    const inst = c.heap.peek()!;
+    if (inst.rec.status !== 'queued' || inst.activity.kind !== 'idle') {
+      c.heap.pop();
+      continue;
+    }
+    const request = slotRequest(c, inst);
+    const grant = c.limits.tryAcquire(request, c.now);
+    if (grant.kind === 'full') break;
+    if (grant.kind === 'held') {
+      // Only that group's next finished item can free an item slot: wait for it out of the heap.
+      const group = c.limits.heldByItem?.(request) ?? null;
+      if (group !== null) {
+        c.heap.pop();
+        const list = c.parked.get(group);
+        if (list) list.push(inst);
+        else c.parked.set(group, [inst]);
+        continue;
+      }
+    }
+    if (grant.kind !== 'granted') {
+      if (grant.kind === 'rate_limited') {
+        const timer = `rate:${grant.window}`;
+        if (!c.armed.has(timer)) {
+          c.armed.add(timer);
+          c.armTimer(timer, Math.max(1, grant.retryAt - c.now));
+        }
+      }
+      setAside.push(c.heap.pop()!);
+      continue;
+    }
+    c.heap.pop();
+    startedAny = true;
+    inst.lease = grant.lease;
+    beginStep(c, inst);
+  }
+  for (const i of setAside) c.heap.push(i);
+  return startedAny;
+}
+
+// ───────────── completion bookkeeping ─────────────
+
+export function instTerminal(c: SchedulerCore, inst: Inst): void {
+  c.open--;
+  inst.logical.waiting.delete(inst);
+  c.dirty.push(inst);
+  itemsEnded(c, inst);
+  if (inst.logical.shape.race) raceSettled(c, inst);
+  if (inst.dims.some((d) => d.type === 'repeat')) c.dirtyAll = true;
+}
+
+/**
+ * The `for each` items around `at` whose every step ended leave the in-flight sets (innermost
+ * first: an outer item cannot have ended while an inner one runs).
+ */
+export function itemsEnded(c: SchedulerCore, at: { readonly dims: readonly DimBlock[]; readonly path: readonly number[] }): void {
+  for (let j = at.dims.length - 1; j >= 0; j--) {
+    const b = at.dims[j]!;
+    if (b.type !== 'for_each') continue;
+    const prefix = at.path.slice(0, j + 1);
+    const group = b.id + suffixOf(at.dims, at.path.slice(0, j));
+    const id = `${group}|${at.path[j]}`;
+    if (c.itemsDone.has(id)) continue;
+    for (const s of c.blocks.stepsIn.get(b.id) ?? []) if (!terminalAt(c, c.logical.get(s)!, prefix)) return;
+    c.itemsDone.add(id);
+    c.limits.itemFinished(group, at.path[j]!);
+    const parked = c.parked.get(group);
+    if (parked) {
+      c.parked.delete(group);
+      for (const i of parked) c.heap.push(i);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+/** The expression environment of a step instance, a block's frame, or the run: inputs, context, actuals, steps, blocks. */
+import type { StepIR } from '../../../compiler/index.js';
+import type { EvalEnv } from '../../evaluate.js';
+import type { SchedulerCore } from './core.js';
+import type { Frame, Inst } from './state.js';
+import { blockViewFrom, previousFrom, stepViewFrom } from './views.js';
+
+/** `_step` is kept for callers that name the step an expression belongs to; the instance decides. */
+export function env(c: SchedulerCore, inst: Inst | null, _step?: StepIR | null): EvalEnv {
+  return envAt(c, inst, inst);
+}
+
+/** Evaluated at `frame` (its items and the instances it sees); `inst` records the secrets used. */
+export function envAt(c: SchedulerCore, frame: Frame | null, inst: Inst | null): EvalEnv {
+  const p = c.plan;
+  return {
+    vars: {
+      input: c.inputValue,
+      context: c.ctx,
+      run: c.actuals(),
+      plan: { cost: p.estimates.cost, duration: p.estimates.duration_ms, steps: p.steps.length, local_ratio: p.estimates.local_ratio },
+    },
+    items: frame && frame.dims.some((d) => d.type === 'for_each') ? frame.items : undefined,
+    step: (id) => stepViewFrom(c, frame, id),
+    block: (id) => blockViewFrom(c, frame, id),
+    previous: (loop) => previousFrom(c, frame, loop),
+    secret: (name) => {
+      if (!c.cfg.secret) throw new Error(`secret("${name}") cannot be resolved here`);
+      const v = c.cfg.secret(name);
+      if (inst) (inst.secretsUsed ??= {})[name] = v;
+      return v;
+    },
+    now: () => c.now,
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * Routes the events that arrive while a run executes (outcomes, timers, controls) to the
+ * decision that handles them, dropping the stale ones (an outcome or a timer of something the
+ * step no longer waits for carries an old token).
+ */
+import { DURATION_TIMER, durationBudgetFired } from './budget.js';
+import type { SchedulerCore } from './core.js';
+import { attemptFailed, onOutcome, succeed } from './failure.js';
+import { abortRun, clearTimers } from './finish.js';
+import type { CoreEvent } from './protocol.js';
+import { compensationSettled } from './rollback.js';
+import { checkUntil, decideApproval, launch, blockStep } from './start.js';
+import { cancelInst } from './decide.js';
+import type { Inst } from './state.js';
+
+type Live = Exclude<CoreEvent, { type: 'started' | 'pump' }>;
+
+export function onEvent(c: SchedulerCore, e: Live): void {
+  switch (e.type) {
+    case 'attempt_succeeded':
+    case 'attempt_failed':
+      if (e.attempt.startsWith('compensate:')) {
+        compensationSettled(c, e.attempt, e.token, e.type === 'attempt_succeeded', e.type === 'attempt_failed' ? e.error : null);
+        return;
+      }
+      return onOutcome(c, e.attempt, e.token, e);
+    case 'subplan_finished': {
+      const inst = live(c, e.key, e.token, 'subplan');
+      if (!inst) return;
+      clearStepTimer(c, inst);
+      if (e.cost !== undefined && Number.isFinite(e.cost)) inst.costDelta = e.cost;
+      const name = inst.logical.step.action.type === 'run' ? inst.logical.step.action.plan : '?';
+      if (e.crashed) return attemptFailed(c, inst, `sub-plan ${name}: ${e.error ?? ''}`, false, false);
+      if (e.status === 'completed') return succeed(c, inst, e.output);
+      return attemptFailed(c, inst, `sub-plan ${name} ${e.status}: ${e.error ?? ''}`, false, true);
+    }
+    case 'timer_fired':
+      return timerFired(c, e.timer);
+    case 'policy_decided': {
+      const inst = live(c, e.key, e.token, 'policy');
+      if (!inst || c.mode !== 'normal') return;
+      c.inProgress.delete(inst);
+      inst.activity = { kind: 'idle' };
+      if (e.failure !== undefined || !e.allow) {
+        if (inst.lease) c.limits.release(inst.lease);
+        inst.lease = null;
+        const why = e.failure !== undefined ? `preExecution hook failed: ${e.failure}` : `blocked by preExecution policy hook${e.reason ? `: ${e.reason}` : ''}`;
+        return blockStep(c, inst, why);
+      }
+      return launch(c, inst);
+    }
+    case 'signal': {
+      if (c.mode === 'finished') return;
+      const inst = c.instances.get(e.stepId);
+      if (inst && inst.activity.kind === 'approval' && inst.rec.status === 'running') decideApproval(c, inst, e.decision, e.by, e.comment);
+      else c.pendingSignals.set(e.stepId, { decision: e.decision, by: e.by, comment: e.comment });
+      return;
+    }
+    case 'pause':
+      if (c.runStatus !== 'running' || c.mode !== 'normal') return;
+      c.runStatus = 'paused';
+      c.emit('execution_paused', null, {});
+      forEachSubplan(c, (key) => c.command({ type: 'control_subplan', key, op: 'pause' }));
+      return;
+    case 'resume':
+      if (c.runStatus !== 'paused') return;
+      c.runStatus = 'running';
+      c.emit('execution_resumed', null, {});
+      forEachSubplan(c, (key) => c.command({ type: 'control_subplan', key, op: 'resume' }));
+      return;
+    case 'cancel':
+      if (c.mode === 'finished') return;
+      return abortRun(c, 'cancelled', e.reason);
+    case 'cancel_step':
+      if (c.mode !== 'normal') return;
+      return cancelStep(c, e.stepId, e.reason);
+    case 'context_updated':
+      if (c.mode === 'finished') return;
+      c.emit('context_updated', null, { patch: e.patch });
+      for (const inst of [...c.untilWaiters]) checkUntil(c, inst);
+      forEachSubplan(c, (key) => c.command({ type: 'control_subplan', key, op: 'context', patch: e.patch }));
+      return;
+    case 'halt':
+      c.mode = 'finished';
+      for (const inst of c.inProgress) inst.token++;
+      clearTimers(c);
+      return;
+  }
+}
+
+function forEachSubplan(c: SchedulerCore, fn: (key: string) => void): void {
+  for (const i of c.inProgress) if (i.activity.kind === 'subplan') fn(i.key);
+}
+
+/** The instance `key` when it still waits, as `kind`, for what `token` names. */
+function live(c: SchedulerCore, key: string, token: number, kind: Inst['activity']['kind']): Inst | null {
+  const inst = c.instances.get(key);
+  return inst && inst.token === token && inst.activity.kind === kind ? inst : null;
+}
+
+export function stepTimerId(inst: Inst): string {
+  return `step:${inst.key}`;
+}
+
+export function clearStepTimer(c: SchedulerCore, inst: Inst): void {
+  if (inst.timer !== null) c.cancelTimer(stepTimerId(inst));
+  inst.timer = null;
+}
+
+function timerFired(c: SchedulerCore, timer: string): void {
+  if (timer === 'deadline') {
+    c.armed.delete(timer);
+    return abortRun(c, 'timeout', `deadline of ${c.plan.deadline_ms}ms exceeded`);
+  }
+  if (timer === DURATION_TIMER) return durationBudgetFired(c);
+  if (timer.startsWith('rate:')) {
+    c.armed.delete(timer); // the window moved on: the next pump starts what it held back
+    return;
+  }
+  if (timer.startsWith('compensate:')) {
+    c.armed.delete(timer);
+    const r = c.rollback?.current;
+    if (r && `compensate:${r.inst.key}` === timer) {
+      c.command({ type: 'abort_attempt', attempt: timer, reason: 'timeout' });
+      compensationSettled(c, timer, r.token, false, `compensation timed out after ${r.timeoutMs}ms`);
+    }
+    return;
+  }
+  const inst = c.instances.get(timer.slice('step:'.length));
+  const t = inst?.timer;
+  if (!inst || !t || t.token !== inst.token) return;
+  inst.timer = null;
+  if (t.kind === 'backoff') {
+    if (inst.rec.status === 'queued') c.heap.push(inst);
+    return;
+  }
+  if (inst.rec.status !== 'running') return;
+  if (t.kind === 'wait') return succeed(c, inst, null);
+  // An attempt, a wait, an approval or a sub-plan ran out of time.
+  const kind = inst.activity.kind;
+  if (kind === 'call') c.command({ type: 'abort_attempt', attempt: inst.key, reason: 'timeout' });
+  if (kind === 'subplan') c.command({ type: 'control_subplan', key: inst.key, op: 'cancel', reason: 'timed out' });
+  c.untilWaiters.delete(inst);
+  const final = kind === 'approval' || kind === 'until';
+  attemptFailed(c, inst, `${t.what} timed out after ${t.ms}ms`, true, !final);
+}
+
+/**
+ * `orch cancel RUN --step STEP`: an instance key cancels that instance; a step id cancels all its
+ * instances, and those still to come (a later item or iteration) are cancelled when created.
+ */
+function cancelStep(c: SchedulerCore, stepId: string, reason: string): void {
+  const inst = c.instances.get(stepId);
+  if (inst) return cancelInst(c, inst, reason);
+  const l = c.logical.get(stepId);
+  if (!l) return;
+  if (l.shape.dims.length > 0 && !c.cancelRequests.has(stepId)) {
+    c.cancelRequests.add(stepId);
+    c.emit('step_cancelled', stepId, { reason, whole: true });
+  }
+  for (const i of [...l.instances]) cancelInst(c, i, reason);
+}

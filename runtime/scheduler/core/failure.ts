@@ -1,0 +1,171 @@
+/**
+ * The end of an attempt: success (with post-step guardrails), or failure and what follows it —
+ * retry with backoff, rebinding to the next fallback resource, the step's `fallback` call, and
+ * only then the step's failure and the plan's `on_failure` (abort, continue, rollback).
+ */
+import type { StepIR } from '../../../compiler/index.js';
+import { assertViolations, postStepViolations } from '../guardrails.js';
+import type { SchedulerCore } from './core.js';
+import { instTerminal } from './decide.js';
+import { env } from './env.js';
+import { clearStepTimer, stepTimerId } from './events.js';
+import { abortRun } from './finish.js';
+import { guardStep, recordViolations } from './guards.js';
+import { hookInfo } from './resolve.js';
+import { rollback } from './rollback.js';
+import { releaseLease } from './start.js';
+import { IDLE, type Inst } from './state.js';
+
+export function onOutcome(
+  c: SchedulerCore,
+  key: string,
+  token: number,
+  o: { type: 'attempt_succeeded' | 'attempt_failed'; output?: unknown; error?: string; logs?: readonly string[]; cost?: number },
+): void {
+  const inst = c.instances.get(key);
+  if (!inst || inst.token !== token || inst.activity.kind !== 'call' || inst.rec.status !== 'running') return;
+  clearStepTimer(c, inst);
+  // A reported cost replaces the capability's estimate; the fold adds it with the end event.
+  if (o.cost !== undefined && Number.isFinite(o.cost)) inst.costDelta = o.cost - inst.attemptCapCost;
+  // What the handler wrote (ctx.log, stdout, stderr): one `step_log` event a line (LANGUAGE.md §7.3).
+  for (const line of o.logs ?? []) c.emit('step_log', inst.key, { attempt: inst.rec.attempts, line });
+  if (o.type === 'attempt_succeeded') succeed(c, inst, o.output);
+  else attemptFailed(c, inst, o.error ?? 'failed', false, true);
+}
+
+function stopRunning(c: SchedulerCore, inst: Inst): void {
+  c.inProgress.delete(inst);
+  releaseLease(c, inst);
+  inst.activity = IDLE;
+  c.untilWaiters.delete(inst);
+}
+
+/** The journal field for a reported attempt cost (the fold adds it to the step's cost). */
+function takeCostDelta(inst: Inst): { cost_delta?: number } {
+  const delta = inst.costDelta;
+  inst.costDelta = 0;
+  return delta !== 0 ? { cost_delta: delta } : {};
+}
+
+export function succeed(c: SchedulerCore, inst: Inst, output: unknown): void {
+  stopRunning(c, inst);
+  const guarded = c.plan.guardrails.length > 0;
+  const blocking = guarded
+    ? recordViolations(c, inst, postStepViolations(c.plan.guardrails, guardStep(c, inst), output, env(c, inst, inst.logical.step)))
+    : null;
+  if (blocking) return finalFail(c, inst, 'failed', blocking.message, true);
+  const completedAt = c.now;
+  c.emit('step_completed', inst.key, {
+    ...takeCostDelta(inst),
+    output,
+    attempt: inst.rec.attempts,
+    duration: completedAt - (inst.rec.startedAt ?? completedAt),
+    resource: inst.rec.resource,
+  });
+  c.completedLog.push({ inst, at: completedAt });
+  postHook(c, inst);
+  instTerminal(c, inst);
+  if (!guarded) return;
+  const assertBlock = recordViolations(c, null, assertViolations(c.plan.guardrails, env(c, null, inst.logical.step)));
+  if (assertBlock) abortRun(c, 'failed', assertBlock.message);
+}
+
+function postHook(c: SchedulerCore, inst: Inst): void {
+  if (!c.cfg.postExecutionHook) return;
+  const r = inst.rec;
+  c.command({ type: 'post_hook', info: hookInfo(c, inst), result: { status: r.status, output: r.output, error: r.error } });
+}
+
+function backoff(c: SchedulerCore, inst: Inst): number {
+  const retry = inst.logical.step.retry;
+  let ms = 0;
+  if (retry.backoff === 'fixed') ms = retry.delay_ms;
+  else if (retry.backoff === 'exponential') ms = retry.delay_ms * 2 ** Math.max(0, inst.rec.phaseAttempts - 1);
+  if (retry.max_delay_ms !== null) ms = Math.min(ms, retry.max_delay_ms);
+  if (retry.jitter && ms > 0) ms = Math.round(ms * (0.5 + 0.5 * (c.cfg.random ?? Math.random)()));
+  return ms;
+}
+
+/**
+ * An attempt failed. In order: retry (with backoff) on the same resource, rebind to the next
+ * fallback resource, the step's `fallback` call, and only then the step fails.
+ */
+export function attemptFailed(
+  c: SchedulerCore,
+  inst: Inst,
+  error: string,
+  timedOut: boolean,
+  retryable: boolean,
+  /** Not retryable, yet the step's `fallback` call is still tried (the primary could not be made). */
+  fallbackAnyway = false,
+): void {
+  stopRunning(c, inst);
+  clearStepTimer(c, inst);
+  const step = inst.logical.step;
+  if (retryable && c.mode === 'normal') {
+    const budget = inst.rec.phase === 'fallback' ? 1 : 1 + step.retry.max;
+    if (inst.rec.phaseAttempts < budget) {
+      const delay = backoff(c, inst);
+      c.emit('step_retried', inst.key, { ...takeCostDelta(inst), attempt: inst.rec.attempts, error, delay_ms: delay });
+      requeueAfter(c, inst, delay);
+      return;
+    }
+    if (inst.rec.phase === 'main' && step.action.type === 'call' && inst.rec.resourceIndex < step.binding.fallbacks.length) {
+      const next = inst.rec.resourceIndex + 1;
+      requeueReset(c, inst, error, { resourceIndex: next, rebind: step.binding.fallbacks[next - 1] });
+      return;
+    }
+    if (switchToFallback(c, inst, error)) return;
+  } else if (fallbackAnyway && c.mode === 'normal' && switchToFallback(c, inst, error)) return;
+  finalFail(c, inst, timedOut ? 'timeout' : 'failed', error);
+}
+
+/**
+ * Queues `inst` again at once with a fresh retry budget, after it moved to another resource or
+ * to its fallback call; the `step_retried` event says which (`detail`).
+ */
+function requeueReset(c: SchedulerCore, inst: Inst, error: string, detail: Record<string, unknown>): void {
+  c.emit('step_retried', inst.key, { ...takeCostDelta(inst), attempt: inst.rec.attempts, error, delay_ms: 0, reset: true, ...detail });
+  c.heap.push(inst);
+}
+
+/** Moves a failed primary call on to the step's `fallback` call; false when there is none. */
+function switchToFallback(c: SchedulerCore, inst: Inst, error: string): boolean {
+  const step = inst.logical.step;
+  if (inst.rec.phase !== 'main' || !step.fallback) return false;
+  requeueReset(c, inst, error, { phase: 'fallback', fallback: step.fallback.capability });
+  return true;
+}
+
+function requeueAfter(c: SchedulerCore, inst: Inst, delay: number): void {
+  if (delay <= 0) {
+    c.heap.push(inst);
+    return;
+  }
+  inst.timer = { kind: 'backoff', token: ++inst.token };
+  c.armTimer(stepTimerId(inst), delay);
+}
+
+export function finalFail(c: SchedulerCore, inst: Inst, status: 'failed' | 'timeout' | 'cancelled', error: string, guardBlocked = false): void {
+  stopRunning(c, inst);
+  clearStepTimer(c, inst);
+  c.emit('step_failed', inst.key, { ...takeCostDelta(inst), error, status, final: true, attempt: inst.rec.attempts, ...(guardBlocked ? { blocked: true } : {}) });
+  postHook(c, inst);
+  instTerminal(c, inst);
+  if (guardBlocked) return abortRun(c, 'failed', error);
+  // A race's branch fails nothing by itself: the race fails when no branch completes.
+  if (c.mode === 'normal' && !inst.logical.shape.race) applyFailurePolicy(c, inst.logical.step, inst.key, `${status === 'timeout' ? 'timed out' : 'failed'}: ${error}`);
+}
+
+export function applyFailurePolicy(c: SchedulerCore, step: StepIR, key: string, error: string): void {
+  failWith(c, step.on_failure, `step ${key} ${error}`);
+}
+
+/** Something failed with `message` (a step, a loop, a race): `on_failure continue` lets the run go on. */
+export function failWith(c: SchedulerCore, onFailure: 'abort' | 'continue', message: string): void {
+  if (onFailure === 'continue' || c.mode !== 'normal') return;
+  if (c.failure === null) c.failure = message;
+  if (c.plan.on_failure === 'abort') abortRun(c, 'failed', message);
+  else if (c.plan.on_failure === 'rollback') rollback(c);
+  // `continue`: independent steps go on; the run ends failed (checkDone).
+}

@@ -1,0 +1,122 @@
+/**
+ * When and how a run ends: done (success criteria, plan output, `after` rules), suspended on
+ * approvals, aborted (failure, deadline, cancel), with everything in flight stopped.
+ */
+import { evaluate, truthy } from '../../evaluate.js';
+import { afterRuleViolations, assertViolations } from '../guardrails.js';
+import type { RunStatus } from '../types.js';
+import type { SchedulerCore } from './core.js';
+import { env } from './env.js';
+import { clearStepTimer } from './events.js';
+import { finalFail } from './failure.js';
+import { guardStep, recordViolations } from './guards.js';
+import { round6 } from './result.js';
+import { slotRequest } from './start.js';
+
+export function checkDone(c: SchedulerCore): void {
+  if (c.mode !== 'normal') return;
+  if (c.opts.suspendOnApproval && c.runStatus === 'running' && idleOnApprovals(c)) return suspend(c);
+  if (c.open > 0 || c.inProgress.size > 0) return;
+  if (c.failure !== null) return finish(c, 'failed', c.failure);
+  const e = env(c, null, null);
+  const after = recordViolations(
+    c,
+    null,
+    afterRuleViolations(
+      c.plan.guardrails,
+      c.completedLog.map((x) => ({ step: guardStep(c, x.inst), at: x.at })),
+    ),
+  );
+  if (after) return finish(c, 'failed', after.message);
+  const asserted = recordViolations(c, null, assertViolations(c.plan.guardrails, e));
+  if (asserted) return finish(c, 'failed', asserted.message);
+  for (const s of c.plan.success) {
+    let ok = false;
+    let why = '';
+    try {
+      ok = truthy(evaluate(s.condition, e));
+    } catch (err) {
+      why = `: ${(err as Error).message}`;
+    }
+    if (!ok) return finish(c, 'failed', `success criterion ${s.label ? `"${s.label}" ` : ''}not met${why}`);
+  }
+  if (c.plan.output) {
+    try {
+      c.outputValue = evaluate(c.plan.output, e);
+    } catch (err) {
+      return finish(c, 'failed', `plan output: ${(err as Error).message}`);
+    }
+  }
+  finish(c, 'completed', null);
+}
+
+/**
+ * Only approvals are in progress and nothing else can start before one is answered: what is
+ * still queued waits for a resource or item slot an approval holds (not for a timer).
+ */
+function idleOnApprovals(c: SchedulerCore): boolean {
+  if (c.inProgress.size === 0) return false;
+  for (const i of c.inProgress) if (i.activity.kind !== 'approval') return false;
+  for (const i of c.instances.values())
+    if (i.rec.status === 'queued' && (i.timer !== null || !c.limits.heldBack(slotRequest(c, i)))) return false;
+  return true;
+}
+
+function suspend(c: SchedulerCore): void {
+  const waiting = [...c.inProgress].map((i) => i.key);
+  c.mode = 'finished';
+  c.runStatus = 'paused';
+  clearTimers(c);
+  c.emit('execution_paused', null, { reason: 'waiting for approval', waiting });
+  c.command({ type: 'finish' });
+}
+
+export function internalError(c: SchedulerCore, err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  if (c.mode !== 'finished') abortRun(c, 'failed', `internal error: ${message}`);
+}
+
+/** Stops everything in flight and ends the run (`failed`, `timeout` or `cancelled`). */
+export function abortRun(c: SchedulerCore, status: 'failed' | 'timeout' | 'cancelled', reason: string): void {
+  if (c.mode === 'finished' || c.mode === 'aborting') return;
+  c.mode = 'aborting';
+  if (c.failure === null || status !== 'failed') c.failure = reason;
+  stopAll(c, status === 'cancelled' ? 'run cancelled' : `run ${status}: ${reason}`);
+  finish(c, status, reason);
+}
+
+export function stopAll(c: SchedulerCore, why: string): void {
+  for (const inst of [...c.inProgress]) {
+    inst.token++;
+    if (inst.activity.kind === 'call') c.command({ type: 'abort_attempt', attempt: inst.key, reason: why });
+    if (inst.activity.kind === 'subplan') c.command({ type: 'control_subplan', key: inst.key, op: 'cancel', reason: why });
+    finalFail(c, inst, 'cancelled', why);
+  }
+  for (const inst of c.instances.values())
+    if (inst.rec.status === 'pending' || inst.rec.status === 'queued') {
+      inst.token++;
+      clearStepTimer(c, inst); // the run's end event cancels it (fold: cancelUnstarted)
+    }
+}
+
+export function finish(c: SchedulerCore, status: RunStatus, error: string | null): void {
+  if (c.mode === 'finished') return;
+  c.mode = 'finished';
+  c.runStatus = status;
+  c.completedAt = c.now;
+  if (status !== 'completed') c.failure = error ?? c.failure;
+  else c.failure = null;
+  clearTimers(c);
+  const duration = c.completedAt - c.startedAt;
+  if (status === 'completed') c.emit('execution_completed', null, { output: c.outputValue, cost: round6(c.totalCost), duration });
+  else if (status === 'cancelled') c.emit('execution_cancelled', null, { reason: error, duration });
+  else c.emit('execution_failed', null, { status, error, cost: round6(c.totalCost), duration });
+  c.command({ type: 'finish' });
+}
+
+export function clearTimers(c: SchedulerCore): void {
+  // A pending timer would keep `orch run` alive after the run ended.
+  for (const t of c.armed) c.cancelTimer(t);
+  c.armed.clear();
+  for (const inst of c.instances.values()) clearStepTimer(c, inst);
+}

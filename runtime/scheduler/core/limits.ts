@@ -1,0 +1,273 @@
+/**
+ * Concurrency slots and rate windows behind one small interface, so that limits shared across
+ * runs (through the journal database) can replace the in-run bookkeeping without touching the
+ * decisions. The core asks before starting a step and tells when it stopped or its item ended.
+ */
+import type { PlanIR, PolicyIR, ResourceIR } from '../../../compiler/index.js';
+import { capabilityMatches } from '../guardrails.js';
+
+/** A `for each` item (`group`: the block's key in its frame). */
+export interface ItemSlot {
+  readonly group: string;
+  readonly index: number;
+  readonly parallel: number | null;
+}
+
+/** What a step start needs. `occupies`: counts toward the plan's `concurrency` and rate limits. */
+export interface SlotRequest {
+  /** The step instance asking (`id` or `id[i]`). */
+  readonly key?: string;
+  readonly occupies: boolean;
+  /** The resource whose `concurrency` the step counts toward while in progress. */
+  readonly resource: ResourceIR | null;
+  /** A `for each … parallel N` item: items, not step instances, are limited. */
+  readonly item: ItemSlot | null;
+  /** The items of the `for each` blocks around the innermost one (nested blocks), outermost first. */
+  readonly enclosing?: readonly ItemSlot[];
+  readonly capability: string | null;
+}
+
+/** What a granted start holds until `release`. */
+export interface Lease {
+  readonly occupies: boolean;
+  readonly resource: string | null;
+  readonly rates: readonly string[];
+}
+
+export type Grant =
+  | { readonly kind: 'granted'; readonly lease: Lease }
+  /** The plan's `concurrency` is used up: nothing else that occupies a slot can start. */
+  | { readonly kind: 'full' }
+  /** Held back by its resource or its item's `parallel`: only a finishing step frees those. */
+  | { readonly kind: 'held' }
+  /** A rate window is full until `retryAt` (epoch ms); `window` names it. */
+  | { readonly kind: 'rate_limited'; readonly window: string; readonly retryAt: number };
+
+/**
+ * The core's view of the limits: synchronous, because the core is a pure `handle(event) → commands`
+ * function. A service backed by shared (async) storage answers `held` while it fetches a slot in
+ * the background and calls its run's `wake` once one is reserved: the driver then pumps the core,
+ * which asks again and is granted the reserved slot (see `SharedLimitStore` below).
+ */
+export interface LimitsService {
+  tryAcquire(request: SlotRequest, now: number): Grant;
+  release(lease: Lease): void;
+  /** Every step instance of the item is terminal: it stops counting toward `parallel`. */
+  itemFinished(group: string, index: number): void;
+  /** Would `request` be held back by a resource or an item slot (not by a timer)? */
+  heldBack(request: SlotRequest): boolean;
+  /**
+   * The `for each` group whose `parallel` holds `request` back, if one does. Item slots are per
+   * run and free only through `itemFinished`, so the core parks such a step until that group's
+   * next `itemFinished` instead of asking again on every turn (which made wide nested fan-outs
+   * quadratic). Optional: without it, held steps are asked again on every turn.
+   */
+  heldByItem?(request: SlotRequest): string | null;
+  /** The run ended (or was detached): give back whatever is reserved and not in use. */
+  close?(): void;
+}
+
+/**
+ * Builds the `LimitsService` of each run (and each sub-plan run) of one process, so that they all
+ * count against the same shared slots. `wake`: call it (any time, from any callback) when a step
+ * that was answered `held` may now be granted; the driver pumps the core on the next turn.
+ */
+export interface LimitsProvider {
+  forRun(plan: PlanIR, runId: string, wake: () => void): LimitsService;
+}
+
+// ─────────────────────── limits shared across runs and processes ───────────────────────
+//
+// THE CONTRACT of a shared store (SQLite in the journal database: `runtime/limits/`; Postgres:
+// the cluster backend). One store holds the resource slots and rate windows of every run of a
+// journal, whichever process runs it.
+//
+// - `acquire` is ONE short transaction, all or nothing: it counts the live leases of the claim's
+//   resource (expired ones do not count and may be deleted) and the hits of each rate key inside
+//   its window; if every limit has room it inserts one lease (when the claim names a resource)
+//   and one hit per rate key, all stamped `now`, and answers `granted` with the lease id.
+//   Otherwise it changes nothing and answers `held` (resource full) or `rate_limited` (with the
+//   epoch ms at which the oldest hit of that window leaves it).
+// - Leases expire: a lease is live while `expires_at > now`; `acquire` sets it to
+//   `now + leaseMs`, `renew(holder)` pushes every lease of the holder to `now + leaseMs`. The
+//   process-level client (`SharedLimits`) renews every `leaseMs / 3`, so a process killed with
+//   `kill -9` frees its slots within `leaseMs` (default 3 s). Rate hits never expire early: a
+//   call that started counts for its whole window, even if its process died.
+// - `release(leaseId)` deletes the lease; releasing an unknown or expired lease is not an error.
+// - Wake-ups: the core never waits on the store. The client retries a `held` claim by POLLING
+//   (every `pollMs`, default 100 ms), sooner when a lease of the same process is released, and a
+//   `rate_limited` claim at `retryAt`. A store that can push (Postgres LISTEN/NOTIFY) may offer
+//   `onRelease(listener)`: the client then also retries whenever another process releases.
+// - Keys: a resource is identified by its name, a rate window by its capability pattern (as
+//   written in `rate_limit`); each claim carries its own plan's numbers (`limit`, `count`, `perMs`).
+// - Clocks: `now` is the caller's wall clock (epoch ms); stores must not mix in their own.
+// - Errors: a rejected promise means "not granted this time"; the client retries at the next poll
+//   and never fails a step because the store was briefly unavailable.
+
+/** What one step start needs from the shared store. */
+export interface SharedClaim {
+  /** The process-level owner of the lease (renewed together by `renew`). */
+  readonly holder: string;
+  readonly runId: string;
+  /** The step instance key (`id` or `id[i]`), for diagnostics and `orch runs` views. */
+  readonly stepKey: string;
+  readonly resource: { readonly name: string; readonly limit: number } | null;
+  readonly rates: readonly { readonly key: string; readonly count: number; readonly perMs: number }[];
+}
+
+export type SharedGrant =
+  | { readonly kind: 'granted'; readonly leaseId: string | null }
+  | { readonly kind: 'held'; readonly resource: string }
+  | { readonly kind: 'rate_limited'; readonly key: string; readonly retryAt: number };
+
+export interface SharedLimitStore {
+  /** How long a lease lives without a renewal (ms). */
+  readonly leaseMs: number;
+  acquire(claim: SharedClaim, now: number): Promise<SharedGrant>;
+  release(leaseId: string): Promise<void>;
+  renew(holder: string, now: number): Promise<void>;
+  /** Optional push wake-up; returns an unsubscribe function. */
+  onRelease?(listener: () => void): () => void;
+  close(): Promise<void>;
+}
+
+/**
+ * Resource loads and rate windows kept in memory. One per run by default; a process shares one
+ * among all its runs (`InProcessLimits`) so that they count against the same slots.
+ */
+export class LimitCounters {
+  readonly resourceLoad = new Map<string, number>();
+  readonly windows = new Map<string, number[]>();
+  /** Called when a resource slot is given back (runs held back by it may start now). */
+  onRelease: (() => void) | null = null;
+}
+
+export interface InRunLimitsOptions {
+  /** Shared with other runs; by default this run's own. */
+  readonly counters?: LimitCounters;
+  /** Resources and rate windows are kept elsewhere (a shared store): count only the plan's own. */
+  readonly planOnly?: boolean;
+}
+
+/** The limits of one run, kept in memory: the plan's `concurrency` and `parallel` always per run. */
+export class InRunLimits implements LimitsService {
+  private load = 0;
+  private readonly itemsInFlight = new Map<string, Set<number>>();
+  private readonly counters: LimitCounters;
+  private readonly planOnly: boolean;
+  private readonly planLimit: number;
+  private readonly rateLimits: PolicyIR['rate_limits'];
+
+  constructor(plan: PlanIR, opts: InRunLimitsOptions = {}) {
+    this.planLimit = plan.concurrency ?? Infinity;
+    this.rateLimits = plan.policy?.rate_limits ?? [];
+    this.counters = opts.counters ?? new LimitCounters();
+    this.planOnly = opts.planOnly ?? false;
+  }
+
+  heldBack(r: SlotRequest): boolean {
+    const res = r.resource;
+    if (!this.planOnly && res && res.concurrency !== null && (this.counters.resourceLoad.get(res.name) ?? 0) >= res.concurrency) return true;
+    for (const item of itemSlots(r)) {
+      if (item.parallel === null) continue;
+      const items = this.itemsInFlight.get(item.group);
+      if (items && !items.has(item.index) && items.size >= item.parallel) return true;
+    }
+    return false;
+  }
+
+  heldByItem(r: SlotRequest): string | null {
+    for (const item of itemSlots(r)) {
+      if (item.parallel === null) continue;
+      const items = this.itemsInFlight.get(item.group);
+      if (items && !items.has(item.index) && items.size >= item.parallel) return item.group;
+    }
+    return null;
+  }
+
+  /** Would `tryAcquire` grant, leaving everything unchanged? (`granted` here carries no lease use.) */
+  wouldGrant(r: SlotRequest): 'full' | 'held' | 'ok' {
+    if (r.occupies && this.load >= this.planLimit) return 'full';
+    if (this.heldBack(r)) return 'held';
+    return 'ok';
+  }
+
+  tryAcquire(r: SlotRequest, now: number): Grant {
+    if (r.occupies && this.load >= this.planLimit) return { kind: 'full' };
+    if (this.heldBack(r)) return { kind: 'held' };
+    const rates: string[] = [];
+    if (!this.planOnly && r.occupies && r.capability !== null)
+      for (const rl of this.rateLimits) {
+        if (!capabilityMatches(rl.capability, r.capability)) continue;
+        const win = this.window(rl.capability, rl.per_ms, now);
+        if (win.length >= rl.count) return { kind: 'rate_limited', window: rl.capability, retryAt: win[0]! + rl.per_ms };
+        rates.push(rl.capability);
+      }
+    const counted = !this.planOnly && r.resource ? r.resource.name : null;
+    if (counted !== null) this.counters.resourceLoad.set(counted, (this.counters.resourceLoad.get(counted) ?? 0) + 1);
+    for (const item of itemSlots(r)) {
+      const items = this.itemsInFlight.get(item.group);
+      if (items) items.add(item.index);
+      else this.itemsInFlight.set(item.group, new Set([item.index]));
+    }
+    if (r.occupies) {
+      this.load++;
+      for (const name of rates) this.counters.windows.get(name)!.push(now);
+    }
+    return { kind: 'granted', lease: { occupies: r.occupies, resource: counted, rates } };
+  }
+
+  release(lease: Lease): void {
+    if (lease.resource !== null) {
+      this.counters.resourceLoad.set(lease.resource, (this.counters.resourceLoad.get(lease.resource) ?? 1) - 1);
+      this.counters.onRelease?.();
+    }
+    if (lease.occupies) this.load--;
+  }
+
+  itemFinished(group: string, index: number): void {
+    this.itemsInFlight.get(group)?.delete(index);
+  }
+
+  private window(name: string, perMs: number, now: number): number[] {
+    const win = (this.counters.windows.get(name) ?? []).filter((t) => t > now - perMs);
+    this.counters.windows.set(name, win);
+    return win;
+  }
+}
+
+/**
+ * The runs of one process (and their sub-plans) sharing resource slots and rate windows in
+ * memory: `orch verify --concurrent-runs`, and runtimes without a journal. Synchronous, so a
+ * virtual-clock run stays deterministic. A run held back by another's slot is woken when it frees.
+ */
+export class InProcessLimits implements LimitsProvider {
+  private readonly counters = new LimitCounters();
+  private readonly waiting = new Set<() => void>();
+
+  constructor() {
+    this.counters.onRelease = () => {
+      for (const wake of this.waiting) wake();
+    };
+  }
+
+  forRun(plan: PlanIR, _runId: string, wake: () => void): LimitsService {
+    const inner = new InRunLimits(plan, { counters: this.counters });
+    const waiting = this.waiting;
+    waiting.add(wake);
+    return {
+      tryAcquire: (r, now) => inner.tryAcquire(r, now),
+      release: (l) => inner.release(l),
+      itemFinished: (g, i) => inner.itemFinished(g, i),
+      heldBack: (r) => inner.heldBack(r),
+      heldByItem: (r) => inner.heldByItem(r),
+      close: () => void waiting.delete(wake),
+    };
+  }
+}
+
+/** Every item slot a request needs: the enclosing items and its own. */
+export function itemSlots(r: SlotRequest): readonly ItemSlot[] {
+  if (!r.enclosing?.length) return r.item ? [r.item] : [];
+  return r.item ? [...r.enclosing, r.item] : r.enclosing;
+}

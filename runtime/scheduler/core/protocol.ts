@@ -1,0 +1,115 @@
+/**
+ * The scheduler core's protocol: the events it reacts to and the commands it answers with.
+ * The core never touches a clock, an executor, the journal or a timer: the driver (`../run.ts`)
+ * gives every event its time and carries out the commands.
+ */
+import type { PlanIR, StepStatus } from '../../../compiler/index.js';
+import type { AttemptRequest, RunEvent, StepHookInfo } from '../types.js';
+
+/** Something that happened, as the driver reports it (with the clock's time: `handle(event, at)`). */
+export type CoreEvent =
+  /** Begin the run (fresh, or resumed from the restored journal). */
+  | { readonly type: 'started' }
+  /** A turn of the driver ended: queue what became ready and start what the limits allow. */
+  | { readonly type: 'pump' }
+  | {
+      readonly type: 'attempt_succeeded';
+      readonly attempt: string;
+      readonly token: number;
+      readonly output: unknown;
+      readonly logs?: readonly string[];
+      readonly cost?: number;
+    }
+  | {
+      readonly type: 'attempt_failed';
+      readonly attempt: string;
+      readonly token: number;
+      readonly error: string;
+      readonly logs?: readonly string[];
+      readonly cost?: number;
+    }
+  /** A sub-plan run ended (`crashed`: it could not run at all, e.g. its journal failed). */
+  | {
+      readonly type: 'subplan_finished';
+      readonly key: string;
+      readonly token: number;
+      readonly status: string;
+      readonly output: unknown;
+      readonly error: string | null;
+      readonly crashed?: boolean;
+      /** What the sub-plan run cost: added to the step, so the parent's budgets count it. */
+      readonly cost?: number;
+    }
+  | { readonly type: 'timer_fired'; readonly timer: string }
+  /** The preExecution policy hook answered (`failure`: it threw or rejected). */
+  | {
+      readonly type: 'policy_decided';
+      readonly key: string;
+      readonly token: number;
+      readonly allow: boolean;
+      readonly reason?: string;
+      readonly failure?: string;
+    }
+  | {
+      readonly type: 'signal';
+      readonly stepId: string;
+      readonly decision: 'approve' | 'reject';
+      readonly by: string | null;
+      readonly comment: string | null;
+    }
+  | { readonly type: 'pause' }
+  | { readonly type: 'resume' }
+  | { readonly type: 'cancel'; readonly reason: string }
+  /** Cancel one step (an instance key, or a step id: all its instances, those still to come too). */
+  | { readonly type: 'cancel_step'; readonly stepId: string; readonly reason: string }
+  | { readonly type: 'context_updated'; readonly patch: { readonly [key: string]: unknown } }
+  /** Stop deciding (detached runtime, failed journal): nothing more happens in this process. */
+  | { readonly type: 'halt' };
+
+/** What the driver must do. `journal` commands of one turn are committed before any effect runs. */
+export type Command =
+  | { readonly type: 'journal'; readonly event: RunEvent }
+  | { readonly type: 'arm_timer'; readonly timer: string; readonly ms: number }
+  | { readonly type: 'cancel_timer'; readonly timer: string }
+  /** `attempt`: the id outcomes come back with (a step key, or `compensate:` + key). */
+  | { readonly type: 'start_attempt'; readonly attempt: string; readonly token: number; readonly request: AttemptRequest }
+  | { readonly type: 'abort_attempt'; readonly attempt: string; readonly reason: string }
+  /** Ask the preExecution hook; answer with `policy_decided` (synchronously when it can). */
+  | { readonly type: 'check_policy'; readonly key: string; readonly token: number; readonly info: StepHookInfo }
+  | {
+      readonly type: 'post_hook';
+      readonly info: StepHookInfo;
+      readonly result: { readonly status: StepStatus; readonly output: unknown; readonly error: string | null };
+    }
+  | {
+      readonly type: 'start_subplan';
+      readonly key: string;
+      readonly token: number;
+      readonly name: string;
+      readonly plan: PlanIR;
+      readonly childId: string;
+      readonly input: { readonly [key: string]: unknown };
+    }
+  | {
+      readonly type: 'control_subplan';
+      readonly key: string;
+      readonly op: 'pause' | 'resume' | 'cancel' | 'context';
+      readonly reason?: string;
+      readonly patch?: { readonly [key: string]: unknown };
+    }
+  /** The run reached a terminal status (or suspended on approvals); the result can be built. */
+  | { readonly type: 'finish' };
+
+/** The core's fixed inputs besides events: lookups and an entropy source, no I/O. */
+export interface CoreConfig {
+  /** Resolves `secret("NAME")` from the configuration; an unknown name throws. */
+  readonly secret?: (name: string) => string;
+  readonly configSecrets?: { readonly [name: string]: string };
+  /** Uniform [0,1) for retry jitter (seeded in `orch verify`). */
+  readonly random?: () => number;
+  /** Whether a preExecution hook is configured (then every start asks it first). */
+  readonly preExecutionHook: boolean;
+  readonly postExecutionHook: boolean;
+  /** Sees each journal event as it is emitted, with the core in exactly that state. */
+  readonly onEvent?: (event: RunEvent) => void;
+}

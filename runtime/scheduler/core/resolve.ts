@@ -1,0 +1,79 @@
+/** Which capability, resource and cost an instance's current attempt has (phase and rebinding). */
+import type { CapabilityIR, ResourceIR } from '../../../compiler/index.js';
+import type { StepHookInfo } from '../types.js';
+import type { SchedulerCore } from './core.js';
+import { evaluate } from '../../evaluate.js';
+import { env } from './env.js';
+import type { Inst } from './state.js';
+
+export function isApproval(cap: CapabilityIR): boolean {
+  return cap.handler !== null && 'builtin' in cap.handler && cap.handler.builtin === 'approval';
+}
+
+export function resourceOf(c: SchedulerCore, inst: Inst): ResourceIR | null {
+  const step = inst.logical.step;
+  // A fallback call placed by the compiler runs on its own binding (IR without one: the step's).
+  const fallbackBinding = inst.rec.phase === 'fallback' ? step.fallback?.binding : undefined;
+  const name = fallbackBinding
+    ? fallbackBinding.resource
+    : inst.rec.resourceIndex === 0
+      ? (step.resource ?? step.binding.resource)
+      : step.binding.fallbacks[inst.rec.resourceIndex - 1];
+  return name ? (c.plan.resources[name] ?? null) : null;
+}
+
+export function capabilityOf(c: SchedulerCore, inst: Inst): CapabilityIR | null {
+  const step = inst.logical.step;
+  const name = inst.rec.phase === 'fallback' ? step.fallback?.capability : step.capability;
+  return name ? (c.plan.capabilities[name] ?? null) : null;
+}
+
+/** The resource a step counts toward while in progress: calls (approvals too) and sub-plans. */
+export function countedResource(c: SchedulerCore, inst: Inst): ResourceIR | null {
+  const t = inst.logical.step.action.type;
+  return t === 'call' || t === 'run' ? resourceOf(c, inst) : null;
+}
+
+/** Holds a slot of the plan's `concurrency`: calls and sub-plans, not waits or approvals. */
+export function occupiesSlot(c: SchedulerCore, inst: Inst): boolean {
+  const a = inst.logical.step.action;
+  if (a.type === 'run') return true;
+  if (a.type !== 'call') return false;
+  const cap = capabilityOf(c, inst);
+  return !cap || !isApproval(cap);
+}
+
+/** What one attempt costs: the capability's estimate (calls only) plus the resource's. */
+export function attemptCostOf(c: SchedulerCore, inst: Inst): number {
+  const cap = capabilityOf(c, inst);
+  return (inst.logical.step.action.type === 'call' ? (cap?.cost ?? 0) : 0) + (resourceOf(c, inst)?.cost ?? 0);
+}
+
+export function hookInfo(c: SchedulerCore, inst: Inst): StepHookInfo {
+  const cap = capabilityOf(c, inst);
+  return {
+    runId: c.runId,
+    stepId: inst.key,
+    baseStepId: inst.logical.step.id,
+    capability: cap?.name ?? null,
+    kind: cap?.kind ?? null,
+    resource: resourceOf(c, inst)?.name ?? null,
+    data: inst.logical.step.data,
+    attempt: inst.rec.attempts,
+    input: hookArgs(c, inst),
+  };
+}
+
+/** The call's arguments as a hook may see them: evaluated, with every secret as `***`. */
+function hookArgs(c: SchedulerCore, inst: Inst): { [name: string]: unknown } | null {
+  const step = inst.logical.step;
+  const args = step.action.type === 'run' ? step.action.args : step.args;
+  try {
+    const e = { ...env(c, inst, step), secret: undefined };
+    const out: { [name: string]: unknown } = {};
+    for (const [k, x] of Object.entries(args)) out[k] = evaluate(x, e);
+    return out;
+  } catch {
+    return null;
+  }
+}

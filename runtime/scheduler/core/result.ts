@@ -1,0 +1,71 @@
+/** What a run shows: step views (as expressions and observers see them) and the execution result. */
+import type { ExecutionResult, StepResult } from '../types.js';
+import type { SchedulerCore } from './core.js';
+import { FAILED, TERMINAL } from './state.js';
+import { viewAt } from './views.js';
+
+export { instView } from './views.js';
+
+export function round6(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}
+
+/** The execution result (LANGUAGE.md §6) as of `now`; meaningful once the run ended. */
+export function buildResult(c: SchedulerCore, now: number): ExecutionResult {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  const steps: StepResult[] = [];
+  let completed = 0;
+  let failed = 0;
+  let skipped = 0;
+  let cancelled = 0;
+  for (const l of c.logical.values()) {
+    const v = viewAt(c, l, []);
+    let start: number | null = null;
+    let end: number | null = null;
+    for (const i of l.instances) {
+      const r = i.rec;
+      if (r.startedAt !== null && (start === null || r.startedAt < start)) start = r.startedAt;
+      if (r.completedAt !== null && (end === null || r.completedAt > end)) end = r.completedAt;
+    }
+    const error =
+      l.instances.find((i) => i.rec.error !== null && FAILED.has(i.rec.status))?.rec.error ??
+      [...c.blockInsts.values()].find((b) => b.whole?.error && l.shape.dims.includes(b.block as never))?.whole?.error ??
+      null;
+    if (v.status === 'completed') completed++;
+    else if (v.status === 'cancelled') cancelled++;
+    else if (FAILED.has(v.status)) failed++;
+    else if (v.status === 'skipped') skipped++;
+    steps.push({
+      stepId: l.step.id,
+      status: v.status,
+      output: v.output,
+      error,
+      attempts: v.attempts,
+      resource: v.resource,
+      duration: v.duration,
+      startedAt: iso(start),
+      completedAt: iso(TERMINAL.has(v.status) ? end : null),
+    });
+  }
+  const end = c.completedAt ?? now;
+  const status = c.runStatus === 'running' ? 'failed' : c.runStatus;
+  return {
+    planId: c.plan.plan,
+    runId: c.runId,
+    status,
+    steps,
+    output: c.outputValue,
+    error: c.failure,
+    metadata: {
+      totalDuration: end - c.startedAt,
+      totalCost: round6(c.totalCost),
+      totalSteps: c.logical.size,
+      completedSteps: completed,
+      failedSteps: failed,
+      skippedSteps: skipped,
+      cancelledSteps: cancelled,
+    },
+    startedAt: new Date(c.startedAt).toISOString(),
+    completedAt: new Date(end).toISOString(),
+  };
+}

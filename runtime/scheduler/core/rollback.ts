@@ -1,0 +1,80 @@
+/**
+ * Plan `on_failure rollback`: stop everything, then compensate the completed steps one at a time
+ * in reverse completion order; the run fails once the last compensation settled.
+ */
+import type { AttemptRequest } from '../types.js';
+import type { SchedulerCore } from './core.js';
+import { finish, stopAll } from './finish.js';
+import { resourceOf } from './resolve.js';
+import { evalArgs } from './start.js';
+import type { Inst } from './state.js';
+
+export interface Rollback {
+  readonly todo: Inst[];
+  current: { readonly inst: Inst; readonly token: number; readonly timeoutMs: number | null } | null;
+  tokens: number;
+}
+
+export function rollback(c: SchedulerCore): void {
+  c.mode = 'rolling_back';
+  stopAll(c, 'rolling back');
+  const todo = [...c.instances.values()]
+    .filter((i) => i.rec.status === 'completed' && i.logical.step.compensate && !i.rec.compensated)
+    .sort((a, b) => (b.rec.completionOrder ?? 0) - (a.rec.completionOrder ?? 0));
+  c.rollback = { todo, current: null, tokens: 0 };
+  next(c);
+}
+
+function next(c: SchedulerCore): void {
+  const r = c.rollback;
+  if (c.mode !== 'rolling_back' || !r) return;
+  for (;;) {
+    const inst = r.todo.shift();
+    if (!inst) return finish(c, 'failed', c.failure ?? 'rolled back');
+    const comp = inst.logical.step.compensate!;
+    const cap = c.plan.capabilities[comp.capability];
+    let input: { [k: string]: unknown };
+    try {
+      input = evalArgs(c, inst, comp.args);
+    } catch (err) {
+      c.emit('step_compensated', inst.key, { ok: false, error: `arguments: ${(err as Error).message}` });
+      continue;
+    }
+    if (!cap) {
+      c.emit('step_compensated', inst.key, { ok: false, error: `unknown capability ${comp.capability}` });
+      continue;
+    }
+    const request: AttemptRequest = {
+      runId: c.runId,
+      stepId: inst.key,
+      baseStepId: inst.logical.step.id,
+      attempt: 1,
+      purpose: 'compensate',
+      capability: cap,
+      input,
+      resource: comp.binding ? (comp.binding.resource ? (c.plan.resources[comp.binding.resource] ?? null) : null) : resourceOf(c, inst),
+      timeoutMs: cap.timeout_ms,
+      secrets: { ...(c.cfg.configSecrets ?? {}), ...(inst.secretsUsed ?? {}) },
+      plan: c.plan,
+    };
+    const token = ++r.tokens;
+    const attempt = `compensate:${inst.key}`;
+    r.current = { inst, token, timeoutMs: cap.timeout_ms };
+    c.command({ type: 'start_attempt', attempt, token, request });
+    if (cap.timeout_ms !== null) {
+      c.armed.add(attempt);
+      c.armTimer(attempt, cap.timeout_ms);
+    }
+    return;
+  }
+}
+
+/** The current compensation ended (its outcome, or its timeout); the next one starts. */
+export function compensationSettled(c: SchedulerCore, attempt: string, token: number, ok: boolean, error: string | null): void {
+  const cur = c.rollback?.current;
+  if (!cur || cur.token !== token || `compensate:${cur.inst.key}` !== attempt) return;
+  c.rollback!.current = null;
+  if (c.armed.delete(attempt)) c.cancelTimer(attempt);
+  c.emit('step_compensated', cur.inst.key, ok ? { ok: true } : { ok: false, error });
+  next(c);
+}

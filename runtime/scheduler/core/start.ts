@@ -1,0 +1,219 @@
+/**
+ * Starting a step instance: guardrails before it, the preExecution policy hook, then the action —
+ * an executor attempt, a wait, a `wait until`, an approval or a sub-plan — with its timeout.
+ */
+import type { ExprIR } from '../../../compiler/index.js';
+import { evaluate, truthy } from '../../evaluate.js';
+import { assertViolations, preStepViolations } from '../guardrails.js';
+import type { AttemptRequest } from '../types.js';
+import { withinBudget } from './budget.js';
+import type { SchedulerCore } from './core.js';
+import { instTerminal } from './decide.js';
+import { env } from './env.js';
+import { stepTimerId, clearStepTimer } from './events.js';
+import { attemptFailed, succeed } from './failure.js';
+import { abortRun } from './finish.js';
+import { guardStep, recordViolations } from './guards.js';
+import type { ItemSlot, SlotRequest } from './limits.js';
+import { suffixOf } from './scopes.js';
+import { attemptCostOf, capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, resourceOf } from './resolve.js';
+import type { Inst } from './state.js';
+
+export function slotRequest(c: SchedulerCore, inst: Inst): SlotRequest {
+  const occupies = occupiesSlot(c, inst);
+  // One item slot per `for each` around the instance: each block's `parallel` bounds its own items.
+  const items: ItemSlot[] = [];
+  inst.dims.forEach((b, j) => {
+    if (b.type === 'for_each') items.push({ group: b.id + suffixOf(inst.dims, inst.path.slice(0, j)), index: inst.path[j]!, parallel: b.parallel });
+  });
+  return {
+    key: inst.key,
+    occupies,
+    resource: countedResource(c, inst),
+    item: items.at(-1) ?? null,
+    ...(items.length > 1 ? { enclosing: items.slice(0, -1) } : {}),
+    capability: occupies ? (capabilityOf(c, inst)?.name ?? null) : null,
+  };
+}
+
+/** The instance holds its slots (`inst.lease`): check guardrails and policy, then launch. */
+export function beginStep(c: SchedulerCore, inst: Inst): void {
+  if (!withinBudget(c, inst)) return releaseLease(c, inst);
+  if (c.plan.guardrails.length > 0) {
+    const e = env(c, inst, inst.logical.step);
+    const violations = [
+      ...preStepViolations(c.plan.guardrails, guardStep(c, inst), e, () => c.completedLog.map((x) => guardStep(c, x.inst))),
+      ...assertViolations(c.plan.guardrails, e),
+    ];
+    const blocking = recordViolations(c, inst, violations);
+    if (blocking) {
+      releaseLease(c, inst);
+      return blockStep(c, inst, blocking.message);
+    }
+  }
+  if (!c.cfg.preExecutionHook) return launch(c, inst);
+  // The step holds its slot while the hook decides; nothing else about it changes meanwhile.
+  const token = ++inst.token;
+  inst.activity = { kind: 'policy', token };
+  c.inProgress.add(inst);
+  c.command({ type: 'check_policy', key: inst.key, token, info: hookInfo(c, inst) });
+}
+
+export function releaseLease(c: SchedulerCore, inst: Inst): void {
+  if (inst.lease) c.limits.release(inst.lease);
+  inst.lease = null;
+}
+
+/** A blocking guardrail or policy hook stopped the step: it fails and so does the run. */
+export function blockStep(c: SchedulerCore, inst: Inst, message: string): void {
+  c.emit('step_failed', inst.key, { error: message, status: 'failed', final: true, blocked: true });
+  instTerminal(c, inst);
+  abortRun(c, 'failed', message);
+}
+
+export function launch(c: SchedulerCore, inst: Inst): void {
+  const step = inst.logical.step;
+  const cap = capabilityOf(c, inst);
+  const res = resourceOf(c, inst);
+  const restoredWaitStart = inst.restored?.inFlight ? inst.rec.startedAt : null;
+  const token = ++inst.token;
+  const attemptCost = attemptCostOf(c, inst);
+  inst.attemptCapCost = step.action.type === 'call' ? (cap?.cost ?? 0) : 0;
+  const action = step.action;
+  // What the instance waits for, set before `step_started` so observers see it running.
+  inst.activity =
+    action.type === 'wait'
+      ? { kind: 'wait', token }
+      : action.type === 'wait_until'
+        ? { kind: 'until', token }
+        : action.type === 'run'
+          ? { kind: 'subplan', token }
+          : cap && isApproval(cap)
+            ? { kind: 'approval', token, args: {} }
+            : { kind: 'call', token };
+  c.inProgress.add(inst);
+  c.emit('step_started', inst.key, {
+    attempt: inst.rec.attempts + 1,
+    phaseAttempt: inst.rec.phaseAttempts + 1,
+    phase: inst.rec.phase,
+    resourceIndex: inst.rec.resourceIndex,
+    resource: res?.name ?? null,
+    capability: cap?.name ?? null,
+    cost: attemptCost,
+  });
+  const timeoutMs = step.timeout_ms ?? cap?.timeout_ms ?? null;
+  switch (action.type) {
+    case 'wait': {
+      let ms: number;
+      try {
+        ms = Number(evaluate(action.duration_ms, env(c, inst, step)));
+      } catch (err) {
+        return attemptFailed(c, inst, `wait duration: ${(err as Error).message}`, false, false);
+      }
+      const startAt = restoredWaitStart ?? c.now;
+      inst.timer = { kind: 'wait', token };
+      c.armTimer(stepTimerId(inst), startAt + ms - c.now);
+      return;
+    }
+    case 'wait_until': {
+      if (action.timeout_ms !== null) armTimeout(c, inst, token, action.timeout_ms, 'wait until', restoredWaitStart);
+      c.untilWaiters.add(inst);
+      checkUntil(c, inst);
+      return;
+    }
+    case 'run': {
+      const sub = c.plan.subplans[action.plan];
+      if (!sub) return attemptFailed(c, inst, `unknown sub-plan ${action.plan}`, false, false);
+      let args: { [k: string]: unknown };
+      try {
+        args = evalArgs(c, inst, action.args);
+      } catch (err) {
+        return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false);
+      }
+      if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'sub-plan', restoredWaitStart);
+      c.command({ type: 'start_subplan', key: inst.key, token, name: action.plan, plan: sub, childId: `${c.runId}/${inst.key}`, input: args });
+      return;
+    }
+    case 'call': {
+      if (!cap) return attemptFailed(c, inst, `unknown capability ${step.capability}`, false, false);
+      if (isApproval(cap)) {
+        let args: { [k: string]: unknown };
+        try {
+          args = evalArgs(c, inst, step.args);
+        } catch (err) {
+          return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true);
+        }
+        inst.activity = { kind: 'approval', token, args };
+        if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'approval', restoredWaitStart);
+        const pending = c.pendingSignals.get(inst.key);
+        if (pending) {
+          c.pendingSignals.delete(inst.key);
+          decideApproval(c, inst, pending.decision, pending.by, pending.comment);
+        }
+        return;
+      }
+      const call = inst.rec.phase === 'fallback' ? step.fallback! : { capability: cap.name, args: step.args };
+      let input: { [k: string]: unknown };
+      try {
+        input = evalArgs(c, inst, call.args);
+      } catch (err) {
+        // The call cannot even be made: deterministic, so no retry, but the fallback is tried.
+        return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true);
+      }
+      if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'attempt');
+      const request: AttemptRequest = {
+        runId: c.runId,
+        stepId: inst.key,
+        baseStepId: step.id,
+        attempt: inst.rec.attempts,
+        purpose: inst.rec.phase === 'fallback' ? 'fallback' : 'call',
+        capability: cap,
+        input,
+        resource: res,
+        timeoutMs,
+        secrets: { ...(c.cfg.configSecrets ?? {}), ...(inst.secretsUsed ?? {}) },
+        plan: c.plan,
+      };
+      c.command({ type: 'start_attempt', attempt: inst.key, token, request });
+      return;
+    }
+  }
+}
+
+export function evalArgs(c: SchedulerCore, inst: Inst, args: { readonly [k: string]: ExprIR }): { [k: string]: unknown } {
+  const e = env(c, inst, inst.logical.step);
+  const out: { [k: string]: unknown } = {};
+  for (const [k, x] of Object.entries(args)) out[k] = evaluate(x, e);
+  return out;
+}
+
+/** `since`: when a resumed wait originally started, so only the remaining time is waited. */
+function armTimeout(c: SchedulerCore, inst: Inst, token: number, ms: number, what: string, since: number | null = null): void {
+  const left = since === null ? ms : since + ms - c.now;
+  inst.timer = { kind: 'timeout', token, what, ms };
+  c.armTimer(stepTimerId(inst), left);
+}
+
+export function checkUntil(c: SchedulerCore, inst: Inst): void {
+  const action = inst.logical.step.action;
+  if (action.type !== 'wait_until' || inst.rec.status !== 'running') return;
+  let ok = false;
+  try {
+    ok = truthy(evaluate(action.condition, env(c, inst, inst.logical.step)));
+  } catch {
+    ok = false; // a signal that is not there yet keeps the step waiting
+  }
+  if (ok) {
+    c.untilWaiters.delete(inst);
+    clearStepTimer(c, inst);
+    succeed(c, inst, { context: { ...c.ctx } });
+  }
+}
+
+export function decideApproval(c: SchedulerCore, inst: Inst, decision: 'approve' | 'reject', by: string | null, comment: string | null): void {
+  clearStepTimer(c, inst);
+  const args = inst.activity.kind === 'approval' ? inst.activity.args : {};
+  const approver = by ?? (typeof args.approver === 'string' ? args.approver : 'unknown');
+  if (decision === 'approve') succeed(c, inst, { approved: true, approver, decision: 'approve', ...(comment !== null ? { comment } : {}) });
+  else attemptFailed(c, inst, `rejected${by ? ` by ${by}` : ''}${comment ? `: ${comment}` : ''}`, false, false);
+}

@@ -1,0 +1,157 @@
+/**
+ * How a step looks from somewhere in the plan (LANGUAGE.md §7.1): from inside the blocks it
+ * shares with the reader, one instance; beyond them, a list per `for each` (nested n times, in
+ * item order) and the last iteration of a `repeat`. Also the views of `race` and `repeat` blocks
+ * (`NAME.winner`, `NAME.iterations`, …) and of a loop's previous iteration.
+ */
+import type { BlockView, StepStatus, StepView } from '../../../compiler/index.js';
+import type { SchedulerCore } from './core.js';
+import { sharedPrefix, suffixOf, type DimBlock } from './scopes.js';
+import { FAILED, TERMINAL, type BlockInst, type Inst, type Logical } from './state.js';
+
+/** Where an expression is evaluated: an instance, a block's frame, or the run (null). */
+export type Reader = { readonly dims: readonly DimBlock[]; readonly path: readonly number[] } | null;
+
+export function instView(inst: Inst): StepView {
+  const r = inst.rec;
+  return {
+    output: r.status === 'completed' ? r.output : null,
+    status: r.status,
+    started: r.startedAt !== null,
+    completed: r.status === 'completed',
+    failed: FAILED.has(r.status),
+    skipped: r.status === 'skipped',
+    attempts: r.attempts,
+    duration: r.startedAt !== null && r.completedAt !== null ? r.completedAt - r.startedAt : 0,
+    cost: r.cost,
+    resource: r.resource,
+  };
+}
+
+function plainView(status: StepStatus, output: unknown = null): StepView {
+  return {
+    output,
+    status,
+    started: false,
+    completed: status === 'completed',
+    failed: FAILED.has(status),
+    skipped: status === 'skipped',
+    attempts: 0,
+    duration: 0,
+    cost: 0,
+    resource: null,
+  };
+}
+
+const PENDING = plainView('pending');
+
+function blockAt(c: SchedulerCore, dims: readonly DimBlock[], prefix: readonly number[]): BlockInst | undefined {
+  return c.blockInsts.get(dims[prefix.length]!.id + suffixOf(dims, prefix));
+}
+
+/** The view of step `l` restricted to the instances under `prefix` (indices of its first dimensions). */
+export function viewAt(c: SchedulerCore, l: Logical, prefix: readonly number[]): StepView {
+  const dims = l.shape.dims;
+  if (prefix.length >= dims.length) {
+    const inst = c.instances.get(l.step.id + suffixOf(dims, prefix));
+    return inst ? instView(inst) : PENDING;
+  }
+  const bi = blockAt(c, dims, prefix);
+  if (!bi) return PENDING;
+  if (bi.whole) return plainView(bi.whole.status, bi.whole.status === 'completed' ? [] : null);
+  if (bi.block.type === 'repeat') return bi.iteration < 0 ? PENDING : viewAt(c, l, [...prefix, bi.iteration]);
+  if (bi.list === null) return PENDING;
+  const views = bi.list.map((_, i) => viewAt(c, l, [...prefix, i]));
+  const done = terminalAt(c, l, prefix);
+  let status: StepStatus;
+  if (!done) status = views.some((v) => v.started || v.status === 'running') ? 'running' : 'pending';
+  else if (views.some((v) => FAILED.has(v.status))) status = views.find((v) => FAILED.has(v.status))!.status;
+  else if (views.length > 0 && views.every((v) => v.status === 'skipped')) status = 'skipped';
+  else status = 'completed';
+  const durations = views.filter((v) => v.started);
+  return {
+    output: views.map((v) => v.output),
+    status,
+    started: durations.length > 0,
+    completed: status === 'completed',
+    failed: FAILED.has(status),
+    skipped: status === 'skipped',
+    attempts: views.reduce((a, v) => a + v.attempts, 0),
+    duration: durations.reduce((a, v) => Math.max(a, v.duration), 0),
+    cost: views.reduce((a, v) => a + v.cost, 0),
+    resource: views.find((v) => v.resource)?.resource ?? null,
+  };
+}
+
+/**
+ * Has everything of step `l` under `prefix` ended (a loop: the loop itself ended)? Monotonic, so
+ * a `for each` remembers how many leading items it already found ended.
+ */
+export function terminalAt(c: SchedulerCore, l: Logical, prefix: readonly number[]): boolean {
+  const dims = l.shape.dims;
+  if (prefix.length >= dims.length) {
+    const inst = c.instances.get(l.step.id + suffixOf(dims, prefix));
+    return inst !== undefined && TERMINAL.has(inst.rec.status);
+  }
+  const bi = blockAt(c, dims, prefix);
+  if (!bi) return false;
+  if (bi.whole) return true;
+  if (bi.block.type === 'repeat') return TERMINAL.has(bi.status);
+  if (bi.list === null) return false;
+  const memo = `${l.step.id}|${bi.key}`;
+  let i = c.scanned.get(memo) ?? 0;
+  while (i < bi.list.length && terminalAt(c, l, [...prefix, i])) i++;
+  c.scanned.set(memo, i);
+  return i === bi.list.length;
+}
+
+/** The view of step `id` from `reader`. */
+export function stepViewFrom(c: SchedulerCore, reader: Reader, id: string): StepView | undefined {
+  const l = c.logical.get(id);
+  return l ? viewAt(c, l, sharedPrefix(reader, l.shape.dims)) : undefined;
+}
+
+/** The block instance of `blockId` a reader sees (its frame must lie on the reader's path). */
+export function blockFrom(c: SchedulerCore, reader: Reader, blockId: string): BlockInst | undefined {
+  const outer = c.blocks.blockDims.get(blockId);
+  if (!outer) return undefined;
+  const prefix = sharedPrefix(reader, outer);
+  if (prefix.length < outer.length) return undefined;
+  return c.blockInsts.get(blockId + suffixOf(outer, prefix));
+}
+
+/** `NAME.…` of a `race` or `repeat` block. */
+export function blockViewFrom(c: SchedulerCore, reader: Reader, blockId: string): BlockView | undefined {
+  const block = c.blocks.byId.get(blockId);
+  if (!block) return undefined;
+  const bi = blockFrom(c, reader, blockId);
+  const status = bi?.status ?? 'pending';
+  const base = {
+    status,
+    started: status !== 'pending',
+    completed: status === 'completed',
+    failed: FAILED.has(status),
+    skipped: status === 'skipped',
+  };
+  if (block.type === 'race') {
+    const winner = bi?.winner ?? null;
+    const output = winner !== null && bi ? (c.instances.get(winner + bi.frame.suffix)?.rec.output ?? null) : null;
+    return { ...base, winner, output };
+  }
+  if (block.type === 'repeat') {
+    const at = reader ? reader.dims.findIndex((d) => d.id === blockId) : -1;
+    const iterations = bi ? bi.iteration + 1 : 0;
+    return { ...base, index: at >= 0 ? reader!.path[at]! : Math.max(0, iterations - 1), iterations };
+  }
+  return base;
+}
+
+/** `NAME.previous` inside loop `loopId`: the previous iteration's step views by id, or null. */
+export function previousFrom(c: SchedulerCore, reader: Reader, loopId: string): { [id: string]: StepView } | null {
+  const at = reader ? reader.dims.findIndex((d) => d.id === loopId) : -1;
+  if (at < 0 || reader!.path[at]! === 0) return null;
+  const prefix = [...reader!.path.slice(0, at), reader!.path[at]! - 1];
+  const out: { [id: string]: StepView } = {};
+  for (const id of c.blocks.stepsIn.get(loopId) ?? []) out[id] = viewAt(c, c.logical.get(id)!, prefix);
+  return out;
+}

@@ -1,0 +1,111 @@
+/**
+ * Budgets hold at run time (LANGUAGE.md §7.2), with real worker threads and a real journal: no
+ * step past a `budget cost` starts and the error names the budget; a `warn` budget records
+ * `budget_exceeded` and goes on; a sub-plan's cost counts toward its parent's budget; `budget
+ * duration` ends the run as `timeout`.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PlanIR } from '../../compiler/index.js';
+import { Runtime } from '../index.js';
+import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
+import { fx, tempDir } from './helpers.js';
+import { lit, plan, policy, step } from './ir-builder.js';
+
+let dir: string;
+let rt: Runtime;
+
+beforeAll(async () => {
+  dir = tempDir();
+  rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 2 });
+});
+afterAll(async () => {
+  await rt.close();
+});
+
+async function run(p: PlanIR): Promise<{ result: ExecutionResult; events: RunEvent[] }> {
+  const active = await rt.start(p, { config: { file: null, hooks: {}, secrets: {} } });
+  const result = await active.result;
+  return { result, events: rt.journal!.load(active.runId) };
+}
+
+const paid = fx('paid', 'work', { cost: 0.4 });
+const hangs = fx('hangs', 'hangs');
+
+function chain(log: string, n: number, prefix = 's') {
+  return Array.from({ length: n }, (_, i) =>
+    step({ id: `${prefix}${i}`, capability: 'paid', deps: i ? [`${prefix}${i - 1}`] : [], args: { log: lit(log) } }),
+  );
+}
+
+const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
+
+describe('budget cost', () => {
+  it('no step past the budget starts; the run fails naming the budget', async () => {
+    const log = join(dir, 'cost.log');
+    writeFileSync(log, '');
+    const p = plan({ capabilities: [paid], steps: chain(log, 3), over: { policy: policy({ name: 'tight', budgets: { cost: 1, duration_ms: null } }) } });
+    const { result, events } = await run(p);
+    expect(result.status).toBe('failed');
+    expect(result.error).toContain('budget exceeded: budget cost <= 1 of policy tight');
+    expect(lines(log)).toHaveLength(2);
+    const exceeded = events.filter((e) => e.type === 'budget_exceeded');
+    expect(exceeded).toHaveLength(1);
+    expect(exceeded[0]!.stepId).toBe('s2');
+    expect(exceeded[0]!.data).toMatchObject({ budget: 'cost', limit: 1, cost: 0.8, estimate: 0.4, warn: false });
+    expect(events.some((e) => e.type === 'step_started' && e.stepId === 's2')).toBe(false);
+  });
+
+  it('a warn budget records budget_exceeded once and the run completes', async () => {
+    const log = join(dir, 'warn.log');
+    writeFileSync(log, '');
+    const p = plan({ capabilities: [paid], steps: chain(log, 4), over: { policy: policy({ budgets: { cost: 1, duration_ms: null, cost_warn: true } }) } });
+    const { result, events } = await run(p);
+    expect(result.status).toBe('completed');
+    expect(lines(log)).toHaveLength(4);
+    const exceeded = events.filter((e) => e.type === 'budget_exceeded');
+    expect(exceeded).toHaveLength(1);
+    expect(exceeded[0]!.data).toMatchObject({ budget: 'cost', warn: true });
+  });
+
+  it("a sub-plan's steps count toward the parent's budget", async () => {
+    const log = join(dir, 'sub.log');
+    writeFileSync(log, '');
+    const child = plan({ name: 'child', capabilities: [paid], steps: chain(log, 2, 'c') });
+    const p = plan({
+      capabilities: [paid],
+      steps: [
+        ...chain(log, 1, 'own'),
+        step({ id: 'sub', capability: null, kind: null, deps: ['own0'], action: { type: 'run', plan: 'child', args: {} } }),
+      ],
+      over: { subplans: { child }, policy: policy({ name: 'parent', budgets: { cost: 1, duration_ms: null } }) },
+    });
+    const { result } = await run(p);
+    expect(result.status).toBe('failed');
+    // own0 (0.4) and c0 (0.4) ran; c1 would take the parent to 1.2.
+    expect(lines(log)).toHaveLength(2);
+    expect(result.error).toContain('budget cost <= 1 of policy parent');
+  });
+});
+
+describe('budget duration', () => {
+  it('is the run deadline: status timeout, the error names the budget', async () => {
+    const p = plan({ capabilities: [hangs], steps: [step({ id: 'h', capability: 'hangs' })], over: { policy: policy({ name: 'quick', budgets: { cost: null, duration_ms: 300 } }) } });
+    const { result, events } = await run(p);
+    expect(result.status).toBe('timeout');
+    expect(result.error).toContain('budget duration <= 300ms of policy quick');
+    expect(events.some((e) => e.type === 'budget_exceeded' && e.data.budget === 'duration')).toBe(true);
+  });
+
+  it('with warn, records the event and the run goes on', async () => {
+    const p = plan({
+      capabilities: [fx('work', 'work')],
+      steps: [step({ id: 'w', capability: 'work', args: { ms: lit(400) } })],
+      over: { policy: policy({ budgets: { cost: null, duration_ms: 100, duration_warn: true } }) },
+    });
+    const { result, events } = await run(p);
+    expect(result.status).toBe('completed');
+    expect(events.filter((e) => e.type === 'budget_exceeded')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * LANGUAGE.md §7.1 at run time, end to end: plans compiled from `fixtures/flows/flows.orch`, real
+ * worker threads (piscina) running `fixtures/flow-handlers.js`, a real SQLite journal. Each
+ * construct is checked by what the journal and the result show: `join first` starts before the
+ * slow branch ends, a race's loser is cancelled and not waited for, a loop stops when `until`
+ * holds or fails exhausted, nested outputs are lists of lists in item order, `??` merges the
+ * branch that ran, and one step can be cancelled without failing the run.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compile, type PlanIR } from '../../compiler/index.js';
+import { Runtime } from '../index.js';
+import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
+import { FIXTURES, tempDir } from './helpers.js';
+
+const SOURCE = join(FIXTURES, 'flows', 'flows.orch');
+let dir: string;
+let rt: Runtime;
+const plans = new Map<string, PlanIR>();
+
+beforeAll(async () => {
+  dir = tempDir('orch-flow-');
+  rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 4, resourceLimits: { maxOldGenerationSizeMb: 64 }, controlPollMs: 50 });
+  const out = compile({ entry: SOURCE });
+  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  for (const p of out.plans) plans.set(p.plan, p);
+});
+afterAll(async () => {
+  await rt.close();
+});
+
+let logs = 0;
+function logFile(): string {
+  return join(dir, `log-${++logs}.txt`);
+}
+function logLines(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+}
+
+async function run(name: string, input: Record<string, unknown>, during?: (runId: string) => Promise<void>): Promise<{ result: ExecutionResult; events: RunEvent[] }> {
+  const active = await rt.start(plans.get(name)!, { input, config: { file: null, hooks: {}, secrets: {} } });
+  if (during) await during(active.runId);
+  const result = await active.result;
+  return { result, events: rt.journal!.load(active.runId) };
+}
+
+const at = (events: RunEvent[], type: RunEvent['type'], stepId: string) => events.find((e) => e.type === type && e.stepId === stepId)?.ts;
+
+describe('join first and soft ?? reads', () => {
+  it('a join first step starts on the first completed dependency, before the slow one ends', async () => {
+    const { result, events } = await run('merge_first', { log: logFile() });
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({ merged: 'fast' });
+    expect(at(events, 'step_started', 'first')!).toBeLessThan(at(events, 'step_completed', 'slow')!);
+    // Later completions do not start it again.
+    expect(events.filter((e) => e.type === 'step_started' && e.stepId === 'first')).toHaveLength(1);
+  });
+
+  it('?? merges the branch that ran; a skipped branch read softly skips nothing', async () => {
+    for (const left of [true, false]) {
+      const { result } = await run('merge_soft', { log: logFile(), left });
+      expect(result.status).toBe('completed');
+      expect(result.output).toEqual({ text: left ? 'left' : 'right' });
+      expect(result.steps.find((s) => s.stepId === 'merged')!.status).toBe('completed');
+    }
+  });
+});
+
+describe('race', () => {
+  it('the first branch to complete wins, the loser is cancelled at once and the run does not wait for it', async () => {
+    const log = logFile();
+    const { result, events } = await run('race_pick', { log });
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({ winner: 'hare', text: 'hare', announce: 'won by hare', merged: 'hare', loser: 'none' });
+    const won = events.find((e) => e.type === 'race_won')!;
+    expect(won).toMatchObject({ stepId: 'pick', data: { winner: 'hare' } });
+    const cancelled = events.find((e) => e.type === 'step_cancelled')!;
+    expect(cancelled.stepId).toBe('tortoise');
+    expect(cancelled.seq).toBeGreaterThan(won.seq);
+    const tortoise = result.steps.find((s) => s.stepId === 'tortoise')!;
+    expect(tortoise).toMatchObject({ status: 'cancelled', output: null });
+    expect(result.metadata.cancelledSteps).toBe(1);
+    expect(result.metadata.failedSteps).toBe(0);
+    // The run ended before the loser's handler would have returned (3 s after it started).
+    const end = events.at(-1)!;
+    expect(end.type).toBe('execution_completed');
+    expect(end.ts).toBeLessThan(at(events, 'step_started', 'tortoise')! + 3000);
+    expect(logLines(log)).toContain('start tortoise');
+    expect(logLines(log)).not.toContain('end tortoise');
+  });
+});
+
+describe('repeat', () => {
+  it('iterates until the condition holds, journaling each iteration with its index', async () => {
+    const { result, events } = await run('loop_until', { log: logFile(), approve_at: 2 });
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({ iterations: 3, text: 'draft 2 after round 1 reviewed', approved: true });
+    expect(events.filter((e) => e.type === 'loop_iteration').map((e) => [e.stepId, e.data.index])).toEqual([
+      ['revise', 0],
+      ['revise', 1],
+      ['revise', 2],
+    ]);
+    expect(events.filter((e) => e.type === 'step_completed').map((e) => e.stepId).sort()).toEqual(['draft#0', 'draft#1', 'draft#2', 'review#0', 'review#1', 'review#2']);
+    // The first iteration sees no previous one.
+    expect((events.find((e) => e.type === 'step_completed' && e.stepId === 'draft#0')!.data.output as { text: string }).text).toBe('draft 0 after nothing');
+  });
+
+  it('fails "exhausted" when the last iteration ends with the condition still false', async () => {
+    const { result, events } = await run('loop_until', { log: logFile(), approve_at: 99 });
+    expect(result.status).toBe('failed');
+    expect(result.error).toBe('loop revise exhausted after 4 iterations');
+    expect(events.filter((e) => e.type === 'loop_iteration')).toHaveLength(4);
+  });
+});
+
+describe('nested for each', () => {
+  it('outputs are lists of lists in item order; each block bounds its own items', async () => {
+    const teams = [
+      { name: 'a', members: ['x', 'y', 'z'] },
+      { name: 'b', members: ['w'] },
+      { name: 'c', members: [] },
+      { name: 'd', members: ['p', 'q', 'r', 's'] },
+    ];
+    const { result, events } = await run('nested', { log: logFile(), teams });
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({
+      greeted: teams.map((t) => t.members.map((m) => ({ text: `${t.name}/${m}` }))),
+      counts: teams.map((t) => ({ text: `${t.name}: ${t.members.length}` })),
+    });
+    // parallel 2 (teams) and parallel 2 (members of one team), replayed from the journal.
+    const running = new Set<string>();
+    let maxTeams = 0;
+    let maxMembers = 0;
+    for (const e of events) {
+      if (!e.stepId?.startsWith('greet[')) continue;
+      if (e.type === 'step_started') running.add(e.stepId);
+      else if (e.type === 'step_completed') running.delete(e.stepId);
+      const teamsNow = new Set([...running].map((k) => k.slice(0, k.indexOf(']') + 1)));
+      maxTeams = Math.max(maxTeams, teamsNow.size);
+      for (const t of teamsNow) maxMembers = Math.max(maxMembers, [...running].filter((k) => k.startsWith(t)).length);
+    }
+    expect(maxTeams).toBeLessThanOrEqual(2);
+    expect(maxMembers).toBeLessThanOrEqual(2);
+    expect(maxMembers).toBe(2);
+  });
+});
+
+describe('cancelling one step', () => {
+  it('a running step is cancelled; dependants follow their join rule; the run does not fail', async () => {
+    const log = logFile();
+    const { result, events } = await run('cancellable', { log }, async (runId) => {
+      for (let i = 0; i < 200 && !logLines(log).includes('start long'); i++) await new Promise((r) => setTimeout(r, 20));
+      const r = await rt.cancelStep(runId, 'long');
+      expect(r.ok).toBe(true);
+    });
+    expect(result.status).toBe('completed');
+    const status = Object.fromEntries(result.steps.map((s) => [s.stepId, s.status]));
+    expect(status).toEqual({ long: 'cancelled', strict: 'skipped', lenient: 'completed' });
+    expect(result.metadata.cancelledSteps).toBe(1);
+    expect(events.find((e) => e.type === 'step_cancelled')).toMatchObject({ stepId: 'long', data: { reason: 'cancelled by user' } });
+    expect(logLines(log)).not.toContain('end long');
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * Policy hooks on the scheduler core (virtual clock): every start asks the preExecution hook,
+ * whether it answers at once or later, and what its answer decides is carried through to the
+ * end of the run even when nothing else is in flight.
+ */
+import { describe, expect, it } from 'vitest';
+import type { PlanIR } from '../../compiler/index.js';
+import { Run, VirtualClock, type PolicyHooks, type RunEvent } from '../scheduler/index.js';
+import { capability, plan, step } from './ir-builder.js';
+import { SimExecutor } from './sim-executor.js';
+
+function run(p: PlanIR, hooks: PolicyHooks) {
+  const clock = new VirtualClock(0);
+  const exec = new SimExecutor(clock);
+  const events: RunEvent[] = [];
+  const r = new Run(p, { clock, executor: exec, hooks, journal: { commit: (_s, evs) => void events.push(...evs) } }, { runId: 'h' });
+  const done = r.start();
+  return { done: settle(clock, done), events, exec };
+}
+
+/** Runs the virtual clock, letting promises (asynchronous hooks) answer in between, until the run ends. */
+async function settle<T>(clock: VirtualClock, done: Promise<T>): Promise<T> {
+  let finished = false;
+  void done.finally(() => (finished = true));
+  for (let i = 0; i < 1000 && !finished; i++) {
+    clock.runAll();
+    await new Promise((r) => setImmediate(r));
+  }
+  if (!finished) throw new Error('the run never finished');
+  return done;
+}
+
+/** `a` cannot even be called (its argument asks for a secret nobody resolves); `b` runs after it regardless. */
+const failsAtOnce = plan({
+  capabilities: [capability('c')],
+  steps: [
+    step({ id: 'a', capability: 'c', args: { key: { op: 'secret', name: 'KEY' } }, on_failure: 'continue' }),
+    step({ id: 'b', capability: 'c', deps: ['a'], join: 'all_done' }),
+  ],
+});
+
+describe('preExecution hook', () => {
+  it('a synchronous answer is followed through: a step that fails at once still lets its dependents run', async () => {
+    const asked: string[] = [];
+    const h = run(failsAtOnce, { preExecution: (s) => (asked.push(s.stepId), { allow: true }) });
+    const result = await h.done;
+    expect(asked).toEqual(['a', 'b']);
+    expect(result.steps.map((s) => [s.stepId, s.status])).toEqual([
+      ['a', 'failed'],
+      ['b', 'completed'],
+    ]);
+    expect(result.status).toBe('completed');
+  });
+
+  it('an answer that arrives later holds the slot meanwhile; a denial fails the step and the run', async () => {
+    const p = plan({ capabilities: [capability('c')], steps: [step({ id: 'a', capability: 'c' }), step({ id: 'b', capability: 'c', deps: ['a'] })], over: { concurrency: 1 } });
+    const h = run(p, { preExecution: async (s) => ({ allow: s.stepId !== 'b', reason: 'not b' }) });
+    const result = await h.done;
+    expect(h.exec.starts.map((s) => s.stepId)).toEqual(['a']);
+    expect(result.status).toBe('failed');
+    expect(result.steps.find((s) => s.stepId === 'b')!.error).toBe('blocked by preExecution policy hook: not b');
+    expect(h.events.filter((e) => e.stepId === 'b').map((e) => e.type)).toEqual(['step_queued', 'step_failed']);
+  });
+});

@@ -1,0 +1,250 @@
+/**
+ * The JSON API of `orch serve` (docs/cli.md): events, signals, context, triggers, runs and their
+ * controls, metrics and health. Routing, body parsing, limits and schema checks are Fastify's;
+ * the handlers only turn engine and starter answers into status codes.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TriggerIR } from '../../compiler/index.js';
+import type { ContextCheck } from '../input-validator.js';
+import type { ServeMetrics } from '../metrics.js';
+import type { ControlResult, RunStarter } from '../run-starter.js';
+import type { FireResult, TriggerEngine } from '../trigger-engine.js';
+import {
+  decisionBody,
+  eventBody,
+  messagesFor,
+  objectBody,
+  runParams,
+  runRequestBody,
+  runsQuery,
+  signalsBody,
+  stepParams,
+  triggerParams,
+} from './schemas.js';
+import { MAX_EVENT_TYPE } from './schemas.js';
+import type { Session } from './auth.js';
+
+export interface ApiDeps {
+  readonly engine: TriggerEngine;
+  readonly starter: RunStarter;
+  readonly metrics: ServeMetrics;
+  readonly checkContext: ContextCheck;
+  /** Which trigger started a run this process started (runs of other processes: unknown). */
+  readonly triggerOf: (runId: string) => string | null | undefined;
+  /** Whether the runtime can cancel one step of a run (`POST /runs/ID/steps/STEP/cancel`). */
+  readonly stepCancel?: (runId: string, stepId: string) => Promise<ControlResult>;
+}
+
+type Params<T extends string> = { [K in T]: string };
+
+export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
+  const { engine, starter, metrics } = deps;
+  const control = (reply: FastifyReply, runId: string, r: ControlResult) =>
+    r.ok ? reply.code(202).send({ runId, status: r.status }) : reply.code(r.reason === 'not_found' ? 404 : 409).send({ error: r.message });
+  /** Routes whose input body is optional: a bare POST means `{}`. */
+  const optionalBody = async (req: FastifyRequest) => {
+    if (req.body === undefined) req.body = {};
+  };
+  const planInput = { root: 'the plan input must be a JSON object' };
+
+  app.get('/health', { config: { public: true } }, async () => ({ status: 'ok' }));
+
+  app.get('/metrics', async (_req, reply) => {
+    const text = await metrics.render();
+    return reply.type(metrics.contentType).send(text);
+  });
+
+  app.post<{ Body: { type: string } }>(
+    '/events',
+    {
+      schema: { body: eventBody },
+      schemaErrorFormatter: messagesFor({
+        root: 'an event must be a JSON object',
+        type: `an event needs a "type": a non-empty string of at most ${MAX_EVENT_TYPE} characters`,
+      }),
+    },
+    async (req, reply) => {
+      const receipt = await engine.ingestEvent(req.body);
+      metrics.event(receipt.results.length > 0);
+      return reply.code(202).send(receipt);
+    },
+  );
+
+  app.post<{ Body: Record<string, unknown> }>(
+    '/signals',
+    { schema: { body: signalsBody }, schemaErrorFormatter: messagesFor({ root: 'signals must set at least one context field as a JSON object' }) },
+    async (req, reply) => {
+      const problem = deps.checkContext(req.body);
+      if (problem) return reply.code(400).send({ error: problem });
+      const fired = await engine.signal(req.body);
+      return reply.code(202).send({ context: engine.currentContext(), results: fired });
+    },
+  );
+
+  app.get('/context', async () => ({ context: engine.currentContext() }));
+
+  app.get('/triggers', async () => {
+    const stats = engine.stats();
+    const next = new Map(engine.nextRuns().map((n) => [n.trigger, n.next?.toISOString() ?? null] as const));
+    return {
+      events: stats.events,
+      triggers: stats.triggers.map((s) => ({
+        ...s,
+        source: engine.trigger(s.name)?.source,
+        ...(next.has(s.name) ? { next: next.get(s.name) } : {}),
+      })),
+    };
+  });
+
+  app.post<{ Params: Params<'name'>; Body: Record<string, unknown> }>(
+    '/triggers/:name/fire',
+    { schema: { params: triggerParams, body: objectBody }, preValidation: optionalBody, schemaErrorFormatter: messagesFor(planInput) },
+    async (req, reply) => {
+      const t = engine.trigger(req.params.name);
+      if (!t) return reply.code(404).send({ error: `unknown trigger "${req.params.name}"` });
+      if (t.source.kind !== 'manual') {
+        return reply.code(409).send({ error: `trigger "${t.name}" is a ${t.source.kind} trigger; only manual triggers are fired by hand` });
+      }
+      return fired(reply, await engine.fire(t, req.body));
+    },
+  );
+
+  app.get<{ Querystring: { limit?: string; status?: string; plan?: string; trigger?: string } }>(
+    '/runs',
+    { schema: { querystring: runsQuery }, schemaErrorFormatter: messagesFor({ root: 'bad query', limit: '"limit" must be a positive integer' }) },
+    async (req) => {
+      const { status, plan, trigger } = req.query;
+      const limit = req.query.limit === undefined ? Infinity : Number(req.query.limit);
+      const runs = (await starter.list())
+        .map((r) => {
+          const by = deps.triggerOf(r.runId);
+          return by === undefined ? r : { ...r, trigger: by };
+        })
+        .filter(
+          (r) =>
+            (status === undefined || r.status === status) &&
+            (plan === undefined || r.planId === plan) &&
+            (trigger === undefined || ('trigger' in r && (r.trigger ?? '') === trigger)),
+        )
+        .slice(0, limit);
+      return { runs };
+    },
+  );
+
+  app.post<{ Body: { plan: string; input?: Record<string, unknown>; consent?: string[] } }>(
+    '/runs',
+    {
+      schema: { body: runRequestBody },
+      schemaErrorFormatter: messagesFor(() => ({
+        root: 'a run request must be a JSON object',
+        plan: `a run request needs "plan": one of ${engine.planNames().join(', ') || '(none loaded)'}`,
+        input: '"input" must be a JSON object',
+        consent: '"consent" must be a list of scope names',
+      })),
+    },
+    async (req, reply) => {
+      const r = await engine.startPlan(req.body.plan, req.body.input ?? {}, req.body.consent);
+      if (r.ok) return reply.code(202).send({ runId: r.runId });
+      return reply.code(r.status === 404 ? 400 : r.status).send({ error: r.error });
+    },
+  );
+
+  app.get<{ Params: Params<'id'> }>('/runs/:id', { schema: { params: runParams } }, async (req, reply) => {
+    const run = await starter.get(req.params.id);
+    if (!run) return reply.code(404).send({ error: `unknown run "${req.params.id}"` });
+    const by = deps.triggerOf(req.params.id);
+    return reply.send(by === undefined ? run : { ...run, trigger: by });
+  });
+
+  app.get<{ Params: Params<'id'> }>('/runs/:id/timeline', { schema: { params: runParams } }, async (req, reply) => {
+    const events = await starter.timeline(req.params.id);
+    if (!events) return reply.code(404).send({ error: `unknown run "${req.params.id}"` });
+    return reply.send({ runId: req.params.id, events });
+  });
+
+  app.get<{ Params: Params<'id'> }>('/runs/:id/plan', { schema: { params: runParams } }, async (req, reply) => {
+    const source = await starter.source(req.params.id);
+    if (!source) return reply.code(404).send({ error: `unknown run "${req.params.id}"` });
+    return reply.send({ plan: source.plan, input: source.input });
+  });
+
+  for (const verb of ['pause', 'resume', 'cancel'] as const) {
+    app.post<{ Params: Params<'id'> }>(`/runs/:id/${verb}`, { schema: { params: runParams } }, async (req, reply) => {
+      const id = req.params.id;
+      const r = verb === 'pause' ? await starter.pause(id) : verb === 'resume' ? await starter.resume(id) : await starter.cancel(id);
+      return control(reply, id, r);
+    });
+  }
+
+  for (const verb of ['approve', 'reject'] as const) {
+    app.post<{ Params: Params<'id' | 'step'>; Body: { comment?: string } }>(
+      `/runs/:id/steps/:step/${verb}`,
+      {
+        schema: { params: stepParams, body: decisionBody },
+        preValidation: optionalBody,
+        schemaErrorFormatter: messagesFor({ root: 'a decision body must be a JSON object', comment: '"comment" must be a string of at most 2000 characters' }),
+      },
+      async (req, reply) => {
+        const session = (req as FastifyRequest & { session?: Session }).session;
+        const who = session ? session.who : 'orch serve';
+        return control(reply, req.params.id, await starter.decide(req.params.id, req.params.step, verb, { by: who, comment: req.body.comment ?? null }));
+      },
+    );
+  }
+
+  app.post<{ Params: Params<'id'> }>('/runs/:id/retry', { schema: { params: runParams } }, async (req, reply) => {
+    const r = await starter.retry(req.params.id);
+    if (r.ok) return reply.code(202).send({ runId: r.runId, retryOf: req.params.id });
+    return reply.code(r.reason === 'not_found' ? 404 : 409).send({ error: r.message });
+  });
+
+  const stepCancel = deps.stepCancel;
+  if (stepCancel) {
+    app.post<{ Params: Params<'id' | 'step'> }>('/runs/:id/steps/:step/cancel', { schema: { params: stepParams } }, async (req, reply) =>
+      control(reply, req.params.id, await stepCancel(req.params.id, req.params.step)),
+    );
+  }
+}
+
+/** `api` triggers: one POST route per declared path. */
+export function registerApiTriggers(app: FastifyInstance, engine: TriggerEngine, triggers: readonly TriggerIR[]): void {
+  for (const t of triggers) {
+    if (t.source.kind !== 'api') continue;
+    app.post<{ Body: Record<string, unknown> }>(
+      t.source.path,
+      {
+        schema: { body: objectBody },
+        preValidation: async (req) => {
+          if (req.body === undefined) req.body = {};
+        },
+        schemaErrorFormatter: messagesFor({ root: 'the plan input must be a JSON object' }),
+      },
+      async (req, reply) => {
+        // A top-level "consent" list grants scopes to the run (LANGUAGE.md §7.2); it is not plan input.
+        const { consent, ...payload } = req.body;
+        if (consent !== undefined && !(Array.isArray(consent) && consent.every((c) => typeof c === 'string' && c.length > 0)))
+          return reply.code(400).send({ error: '"consent" must be a list of scope names' });
+        return fired(reply, await engine.fire(t, consent === undefined ? req.body : payload, consent as string[] | undefined));
+      },
+    );
+  }
+}
+
+/** A trigger fired on request: 202 with the run, or the reason it did not start. */
+function fired(reply: FastifyReply, r: FireResult): FastifyReply {
+  switch (r.outcome) {
+    case 'started':
+      return reply.code(202).send({ runId: r.runId, trigger: r.trigger });
+    case 'invalid':
+      return reply.code(400).send({ error: r.error ?? 'invalid input' });
+    case 'debounced':
+      return reply
+        .code(429)
+        .header('retry-after', String(Math.max(1, Math.ceil((r.retryAfterMs ?? 1000) / 1000))))
+        .send({ error: `trigger "${r.trigger}" is inside its debounce window` });
+    case 'filtered':
+      return reply.code(202).send({ trigger: r.trigger, outcome: 'filtered' });
+    case 'error':
+      return reply.code(500).send({ error: r.error ?? 'could not start the run' });
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The HTTP server of `orch serve` / `orch ui`, on Fastify: one port for the JSON API, the live
+ * event stream and the dashboard. Every route but `/health` and the login page needs the bearer
+ * token or a browser session (whose POSTs carry its CSRF token). Bad requests get
+ * `{"error": "…"}` with 400 / 401 / 403 / 404 / 405 / 409 / 413 / 415.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import cookie from '@fastify/cookie';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { bearerCheck, CSRF_HEADER, SESSION_COOKIE, Sessions, type Session } from './auth.js';
+import { addJsonParser, DEFAULT_BODY_LIMIT } from './body.js';
+
+/** Connection hardening (issue 15): how long a client may take, and how many may be connected. */
+export interface HttpLimits {
+  /** A client must have sent its request headers within this (slow-header clients are cut). */
+  readonly headersTimeoutMs: number;
+  /** …and its whole request, body included, within this (slow-body clients are cut). */
+  readonly requestTimeoutMs: number;
+  /** Connections beyond this are refused at accept. */
+  readonly maxConnections: number;
+  readonly bodyLimit: number;
+}
+
+export const DEFAULT_LIMITS: HttpLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxConnections: 512,
+  bodyLimit: DEFAULT_BODY_LIMIT,
+};
+
+declare module 'fastify' {
+  /** Who may call a route (`config` of each route). */
+  interface FastifyContextConfig {
+    /** No token needed (`/health`, the login page). */
+    readonly public?: boolean;
+    /** A page for people: without a session it redirects to the login page instead of a 401. */
+    readonly page?: boolean;
+    /** Internal: the generated 405 answer of a known path. */
+    readonly methodNotAllowed?: boolean;
+  }
+  interface FastifyRequest {
+    /** The browser session the request came with (absent for bearer-token requests). */
+    session?: Session;
+  }
+}
+
+export interface AppOptions {
+  readonly token: string;
+  readonly limits: HttpLimits;
+  readonly sessions: Sessions;
+  readonly log?: (line: string) => void;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+
+/**
+ * The node:http server under Fastify. Node checks its header and request deadlines only every
+ * `connectionsCheckingInterval` (30 s by default), which let slow clients stay ~31 s / ~61 s
+ * against 10 s / 30 s; checking at a tenth of the header deadline keeps the overshoot small.
+ */
+function limitedServer(limits: HttpLimits) {
+  return (handler: (req: IncomingMessage, res: ServerResponse) => void): Server => {
+    const server = createServer(
+      {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: 5000,
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 10))),
+      },
+      handler,
+    );
+    server.maxConnections = limits.maxConnections;
+    return server;
+  };
+}
+
+/**
+ * A connection the HTTP parser gave up on: a slow client past its deadline gets 408, an oversized
+ * header 431, anything else 400 — unless an answer is already on its way (a client that kept
+ * sending after a `Connection: close` request), which must stay the only thing it reads.
+ */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // Bytes after a `Connection: close` request (a body nobody reads): the answer to that request
+  // is on its way and closes the connection; nothing more is to be said.
+  if (err.code === 'HPE_CLOSED_CONNECTION') return;
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, text, error] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'the request took too long to arrive']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'request headers too large']
+        : [400, 'Bad Request', 'malformed HTTP request'];
+  const body = JSON.stringify({ error });
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
+export async function createApp(o: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: o.limits.bodyLimit,
+    requestTimeout: o.limits.requestTimeoutMs,
+    keepAliveTimeout: 5000,
+    serverFactory: limitedServer(o.limits),
+    // Client data stays data: no type coercion, nothing removed or defaulted by a schema.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    clientErrorHandler,
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as FastifyReply).code(400).send({ error: err.code === 'FST_ERR_BAD_URL' ? 'malformed request path' : err.message });
+    },
+  });
+  await app.register(cookie);
+  addJsonParser(app);
+
+  const bearer = bearerCheck(o.token);
+  app.addHook('onRequest', async (req, reply) => {
+    // A body nobody reads (GET, or a request refused here) is drained, so the connection stays
+    // in step and the answer is the only one the client reads.
+    if (SAFE_METHODS.has(req.method)) req.raw.resume();
+    const access = req.routeOptions.config ?? {};
+    if (access.public) return;
+    if (bearer(req.headers.authorization)) return;
+    const session = o.sessions.get(req.cookies[SESSION_COOKIE]);
+    if (session) {
+      if (!SAFE_METHODS.has(req.method) && !Sessions.csrfOk(session, req.headers[CSRF_HEADER])) {
+        return reply.code(403).send({ error: `missing or invalid CSRF token (send the ${CSRF_HEADER} header)` });
+      }
+      req.session = session;
+      return;
+    }
+    req.raw.resume();
+    if (access.page) return reply.redirect('/login', 303);
+    return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or invalid bearer token' });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    req.raw.resume();
+    let path = req.url;
+    try {
+      path = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
+    } catch {
+      // keep the raw URL
+    }
+    return reply.code(404).send({ error: `no route for ${req.method} ${path}` });
+  });
+
+  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ error: `request body is larger than ${o.limits.bodyLimit} bytes` });
+    }
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({ error: `expected a JSON body (Content-Type: application/json), got "${req.headers['content-type'] ?? ''}"` });
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) return reply.code(status).send({ error: err.message });
+    o.log?.(`internal error on ${req.method} ${req.routeOptions.url ?? '(no route)'}: ${err.message}`);
+    return reply.code(500).send({ error: 'internal error' });
+  });
+
+  // 405 with `Allow` for a known path and a method it does not take (Fastify's router answers
+  // 404 for those): every route's other methods get a route of their own.
+  const methodsOf = new Map<string, Set<string>>();
+  app.addHook('onRoute', (r) => {
+    if (r.config?.methodNotAllowed) return;
+    const set = methodsOf.get(r.url) ?? new Set<string>();
+    for (const m of [r.method].flat()) if (m !== 'HEAD') set.add(m);
+    methodsOf.set(r.url, set);
+  });
+  pendingMethodFill.set(app, () => {
+    for (const [url, allowed] of methodsOf) {
+      const others = METHODS.filter((m) => !allowed.has(m));
+      if (others.length === 0) continue;
+      const allow = [...allowed].join(', ');
+      app.route({
+        method: others,
+        url,
+        config: { methodNotAllowed: true },
+        handler: async (req, reply) =>
+          reply.code(405).header('allow', allow).send({ error: `method ${req.method} not allowed on ${url}; use ${allow}` }),
+      });
+    }
+  });
+  return app;
+}
+
+const pendingMethodFill = new WeakMap<FastifyInstance, () => void>();
+
+/** Call once every route is registered: adds the 405 answers. */
+export function finishRoutes(app: FastifyInstance): void {
+  pendingMethodFill.get(app)?.();
+  pendingMethodFill.delete(app);
+}

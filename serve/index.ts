@@ -1,0 +1,11 @@
+/**
+ * The serve layer: triggers (schedules, events, API, conditions, chains) and the HTTP API over the
+ * runtime. Input: `ServeCliOptions` (modules, address, journal); output: the exit code once the
+ * server has stopped.
+ */
+export { runServe, runUi, ServeError, type ServeCliOptions, type UiCliOptions } from './main.js';
+export { DEFAULT_LIMITS, type HttpLimits } from './http/app.js';
+export { renderTimelineFile, type TimelineFileFormat } from './render/timeline-file.js';
+export { startServer, type RunningServer, type ServeOptions } from './server.js';
+export { openTriggerState } from './trigger-state.js';
+export type { RunStarter, RunView, RunSummary, JournalEntry, ControlResult } from './run-starter.js';

@@ -1,0 +1,40 @@
+/**
+ * Checks a plan input (and context signals) before anything starts, so an HTTP client gets a 400
+ * with the reason instead of a run that fails at once. Uses the compiler's value validation, the
+ * same the runtime applies when a run starts.
+ */
+import type { JsonSchema, PlanIR } from '../compiler/index.js';
+import { describeValueErrors, validateValue } from '../compiler/index.js';
+
+export type InputCheck = (plan: PlanIR, input: unknown) => string | null;
+
+export function createInputValidator(): InputCheck {
+  return (plan, input) => {
+    const r = validateValue(plan.input, input);
+    return r.ok ? null : `invalid input for plan "${plan.plan}": ${describeValueErrors(r.errors)}`;
+  };
+}
+
+export type ContextCheck = (values: Record<string, unknown>) => string | null;
+
+/**
+ * Validates `POST /signals` against the `context { … }` fields the loaded modules declare. When
+ * no module declares a context, any signal is accepted (plans may read it through `wait until`).
+ */
+export function createContextValidator(plans: readonly PlanIR[]): ContextCheck {
+  const fields = new Map<string, JsonSchema>();
+  for (const p of plans) {
+    const props = (p.context as { properties?: Record<string, JsonSchema> }).properties ?? {};
+    for (const [key, schema] of Object.entries(props)) if (!fields.has(key)) fields.set(key, schema);
+  }
+  return (values) => {
+    if (fields.size === 0) return null;
+    for (const [key, value] of Object.entries(values)) {
+      const schema = fields.get(key);
+      if (!schema) return `unknown context signal "${key}" (declared: ${[...fields.keys()].sort().join(', ')})`;
+      const r = validateValue(schema, value);
+      if (!r.ok) return `context signal "${key}": ${describeValueErrors(r.errors)}`;
+    }
+    return null;
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * Loads what `orch serve` activates: every plan of the given modules, compiled to IR, and the
+ * triggers those modules declare, lowered with the compiler's own expression lowering.
+ */
+import { dirname, relative, resolve } from 'node:path';
+import type { Expr, FileImport, TriggerDecl } from '../language/index.js';
+import { compareDiagnostics, type Diagnostic } from '../language/index.js';
+import { compile } from '../compiler/index.js';
+import { checkExpr, type RootInfo } from '../compiler/index.js';
+import type { PlanIR } from '../compiler/index.js';
+import { ModelBuilder } from '../compiler/index.js';
+import { lowerTriggers, type TriggerIR } from '../compiler/index.js';
+import { T } from '../compiler/index.js';
+import { validateSchedule } from './schedule.js';
+
+export interface ServeProgram {
+  readonly plans: readonly PlanIR[];
+  readonly triggers: readonly TriggerIR[];
+  /** One line per error (`file:line:col: error E0701: …`); serve refuses to start on any. */
+  readonly errors: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+/** `event` is whatever fired the trigger and `context` the live signals: both untyped here. */
+const TRIGGER_ROOTS = new Map<string, RootInfo>([
+  ['event', { ty: T.any, ir: { op: 'var', name: 'event' } }],
+  ['context', { ty: T.any, ir: { op: 'var', name: 'context' } }],
+]);
+
+export function loadServeProgram(files: readonly string[]): ServeProgram {
+  const plans = new Map<string, PlanIR>();
+  const triggers: TriggerIR[] = [];
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const seenFiles = new Set<string>();
+  const imported = new Map<string, PlanIR | undefined>();
+  for (const f of files) {
+    const entry = resolve(f);
+    if (seenFiles.has(entry)) continue;
+    seenFiles.add(entry);
+    const out = compile({ entry });
+    const diags = [...out.diagnostics].sort(compareDiagnostics);
+    for (const d of diags) {
+      if (d.severity === 'error') errors.push(formatDiagnostic(d));
+    }
+    if (diags.some((d) => d.severity === 'error')) continue;
+    for (const p of out.plans) plans.set(`${p.module}.${p.plan}`, p);
+    const mod = out.model?.modules.find((m) => resolve(m.file) === entry) ?? out.model?.modules[0];
+    if (!mod) continue;
+    const decls = mod.ast.declarations.filter((d): d is TriggerDecl => d.kind === 'TriggerDecl');
+    const modulePlans = out.plans;
+    const resolvePlan = (name: string): string | undefined => {
+      const last = name.split('.').pop()!;
+      const p =
+        modulePlans.find((x) => x.plan === name && x.module === mod.name) ??
+        modulePlans.find((x) => x.plan === name || `${x.module}.${x.plan}` === name) ??
+        importedPlan(name) ??
+        modulePlans.find((x) => x.plan === last);
+      return p ? `${p.module}.${p.plan}` : undefined;
+    };
+    /**
+     * `run other.plan_name` with `import "./other.orch" as other`: the entry's compile only emits
+     * its own plans, so the referenced plan is compiled from its module (once per file and plan).
+     */
+    const importedPlan = (name: string): PlanIR | undefined => {
+      const parts = name.split('.');
+      if (parts.length < 2) return undefined;
+      const alias = parts.slice(0, -1).join('.');
+      const imp = mod.ast.imports.find((i): i is FileImport => i.kind === 'FileImport' && i.alias.name === alias);
+      if (!imp) return undefined;
+      const file = resolve(dirname(mod.file), imp.path);
+      const key = `${file}\u0000${parts[parts.length - 1]}`;
+      if (imported.has(key)) return imported.get(key);
+      const sub = compile({ entry: file, plan: parts[parts.length - 1] });
+      const subErrors = sub.diagnostics.filter((d) => d.severity === 'error');
+      const plan = subErrors.length ? undefined : sub.plans[0];
+      for (const d of subErrors) if (!errors.includes(formatDiagnostic(d))) errors.push(formatDiagnostic(d));
+      if (plan) plans.set(`${plan.module}.${plan.plan}`, plan);
+      imported.set(key, plan);
+      return plan;
+    };
+    const lowerExpr = (e: Expr) =>
+      checkExpr(e, { file: mod.file, model: new ModelBuilder(), diags: [], roots: TRIGGER_ROOTS }).ir;
+    for (const t of lowerTriggers(mod.file, decls, lowerExpr, resolvePlan)) {
+      if (t.source.kind === 'schedule') {
+        try {
+          validateSchedule(t.source.cron, t.source.timezone);
+        } catch (err) {
+          errors.push(`${shortPath(t.file)}:${t.line}: error E0701: trigger ${t.name}: ${(err as Error).message}`);
+          continue;
+        }
+      }
+      if (triggers.some((x) => x.name === t.name)) {
+        errors.push(`${shortPath(t.file)}:${t.line}: error E0102: trigger ${t.name} is declared in two served modules`);
+        continue;
+      }
+      triggers.push(t);
+    }
+    const dropped = decls.length - triggers.filter((t) => t.file === mod.file).length;
+    if (dropped > 0 && errors.length === 0) warnings.push(`${dropped} trigger(s) in ${mod.file} name a plan that was not compiled`);
+  }
+  return { plans: [...plans.values()], triggers, errors, warnings };
+}
+
+function formatDiagnostic(d: Diagnostic): string {
+  return `${shortPath(d.file)}:${d.range.start.line}:${d.range.start.column}: ${d.severity} ${d.code}: ${d.message}`;
+}
+
+/** Relative to the working directory when the file is inside it, else absolute. */
+function shortPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('../runtime') ? rel : file;
+}

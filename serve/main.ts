@@ -1,0 +1,171 @@
+/**
+ * The process side of `orch serve`: load, open the journal, start, print the banner, and shut
+ * down cleanly on SIGINT/SIGTERM. Resolves to the exit code once the server has stopped.
+ */
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { evaluate } from '../runtime/index.js';
+import { banner } from './banner.js';
+import { generateToken } from './http/auth.js';
+import { loadServeProgram } from './load.js';
+import { DEFAULT_DB, openRuntimeStarter } from './runtime-starter.js';
+import type { HttpLimits } from './http/app.js';
+import type { PlanIR, TriggerIR } from '../compiler/index.js';
+import { startServer } from './server.js';
+import { openTriggerState } from './trigger-state.js';
+
+/** A failure to start serving, reported by the CLI as one line with this exit code. */
+export class ServeError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2,
+  ) {
+    super(message);
+    this.name = 'ServeError';
+  }
+}
+
+export interface ServeCliOptions {
+  readonly files: readonly string[];
+  readonly port: number;
+  readonly host: string;
+  readonly db?: string;
+  readonly catchUp: boolean;
+  readonly limits?: Partial<HttpLimits>;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+export interface UiCliOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly db?: string;
+  readonly limits?: Partial<HttpLimits>;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+export async function runServe(o: ServeCliOptions): Promise<number> {
+  const files = o.files.length > 0 ? [...o.files] : orchFilesInCwd();
+  if (files.length === 0) throw new ServeError('no .orch files given and none in the current directory', 2);
+  for (const f of files) {
+    if (!existsSync(f)) throw new ServeError(`cannot read ${f}: no such file`, 2);
+  }
+  const loaded = loadServeProgram(files);
+  if (loaded.errors.length > 0) {
+    for (const line of loaded.errors) o.err(`${line}\n`);
+    throw new ServeError(`cannot serve: ${loaded.errors.length} error(s) in the modules`, 1);
+  }
+
+  return serveUntilSignal({ ...o, mode: 'serve', plans: loaded.plans, triggers: loaded.triggers, warnings: loaded.warnings });
+}
+
+/**
+ * `orch ui`: the dashboard and the API over a journal, read-write (pause, resume, cancel,
+ * approve) but without loading modules, firing triggers or resuming interrupted runs.
+ */
+export async function runUi(o: UiCliOptions): Promise<number> {
+  const db = resolve(o.db ?? process.env.ORCH_DB ?? DEFAULT_DB);
+  if (!existsSync(db)) throw new ServeError(`no journal at ${db} (nothing has been run here yet; see --db)`, 2);
+  return serveUntilSignal({ ...o, mode: 'ui', catchUp: false, plans: [], triggers: [], warnings: [] });
+}
+
+interface ServeProcessOptions extends Omit<ServeCliOptions, 'files'> {
+  readonly mode: 'serve' | 'ui';
+  readonly plans: readonly PlanIR[];
+  readonly triggers: readonly TriggerIR[];
+  readonly warnings: readonly string[];
+}
+
+async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
+  const db = resolve(o.db ?? process.env.ORCH_DB ?? DEFAULT_DB);
+  try {
+    mkdirSync(dirname(db), { recursive: true });
+  } catch (e) {
+    throw new ServeError(`cannot create the journal directory for ${db}: ${(e as Error).message}`, 2);
+  }
+  const envToken = process.env.ORCH_TOKEN;
+  const token = envToken && envToken.length > 0 ? envToken : generateToken();
+  const log = (line: string) => o.err(`orch ${o.mode}: ${line}\n`);
+
+  const starter = await openRuntimeStarter({ db, plans: o.plans, log });
+  const state = openTriggerState(db);
+  let server;
+  try {
+    server = await startServer({
+      plans: o.plans,
+      triggers: o.triggers,
+      mode: o.mode,
+      limits: o.limits,
+      starter,
+      evaluate: (expr, scope) => evaluate(expr, { vars: { event: scope.event ?? null, context: scope.context } }),
+      state,
+      token,
+      host: o.host,
+      port: o.port,
+      catchUp: o.catchUp,
+      log,
+    });
+  } catch (e) {
+    await starter.close().catch(() => {});
+    state.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new ServeError(`${o.host}:${o.port} is already in use`, 2);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ServeError(`cannot bind to ${o.host}`, 2);
+    throw new ServeError((e as Error).message, 2);
+  }
+
+  const next = new Map(server.engine.nextRuns().map((n) => [n.trigger, n.next] as const));
+  o.out(
+    banner({
+      url: server.url,
+      tokenSource: envToken ? 'env' : 'generated',
+      token,
+      triggers: o.triggers,
+      plans: server.engine.planNames(),
+      mode: o.mode,
+      next,
+      resumed: server.resumed,
+      db,
+    }),
+  );
+  for (const w of o.warnings) log(w);
+  if (!isLoopback(o.host)) log(`bound to ${o.host}, reachable from other machines: keep the token secret and prefer a TLS proxy`);
+
+  const left = await new Promise<number>((done) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log(`${signal} again: exiting now`);
+        process.exit(0);
+      }
+      stopping = true;
+      log(`${signal}: stopping; runs in flight get ${GRACE_MS / 1000}s to finish`);
+      server.close(GRACE_MS).then(done, (err: unknown) => {
+        log(`error while stopping: ${(err as Error)?.message ?? String(err)}`);
+        done(-1);
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  // Runs still in flight were left unfinished in the journal (Runtime.close({ cancel: false }));
+  // the next `orch serve` resumes them.
+  if (left > 0) log(`${left} run(s) left unfinished; they resume at the next start`);
+  // Stopping itself failed (logged above): what it could not close must not keep the process up.
+  if (left < 0) process.exit(0);
+  return 0;
+}
+
+/** How long a stopping server lets runs in flight finish before leaving them to the next start. */
+const GRACE_MS = 3000;
+
+function orchFilesInCwd(): string[] {
+  return readdirSync(process.cwd())
+    .filter((f) => f.endsWith('.orch'))
+    .sort();
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}

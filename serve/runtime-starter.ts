@@ -1,0 +1,211 @@
+/**
+ * The RunStarter over the real runtime: one `Runtime` (worker pool + SQLite journal) executes
+ * every run `orch serve` starts or resumes. Runs held in this process answer from memory (live
+ * status); any other run answers from its journal.
+ */
+import type { PlanIR } from '../compiler/index.js';
+import { Runtime, RunDetached, RuntimeUsageError, type ActiveRun } from '../runtime/index.js';
+import { journalView } from './journal-view.js';
+import type { RunEvent } from '../runtime/index.js';
+import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta } from './run-starter.js';
+import { TERMINAL_STATUSES } from './run-starter.js';
+
+export { DEFAULT_DB } from '../runtime/index.js';
+
+export interface RuntimeStarterOptions {
+  readonly db: string;
+  readonly plans: readonly PlanIR[];
+  readonly log: (line: string) => void;
+}
+
+export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunStarter> {
+  // A server waits for approvals in memory rather than suspending the run.
+  const rt = await Runtime.open({ db: o.db, suspendOnApproval: false });
+  const journal = rt.journal!;
+  const active = new Map<string, ActiveRun>();
+  const listeners: ((r: FinishedRun) => void)[] = [];
+  const eventListeners: ((e: { runId: string; planId: string; event: JournalEntry }) => void)[] = [];
+  // The runtime hands these events over already redacted.
+  const planOf = new Map<string, string>();
+  const onEvent = (e: RunEvent) => {
+    if (eventListeners.length === 0) return;
+    let planId = planOf.get(e.runId);
+    if (planId === undefined) {
+      planId = journal.getRun(e.runId)?.plan ?? '';
+      planOf.set(e.runId, planId);
+    }
+    const entry = toEntry(e);
+    for (const l of eventListeners) l({ runId: e.runId, planId, event: entry });
+    if (e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled') planOf.delete(e.runId);
+  };
+  let closed = false;
+
+  const notify = (run: FinishedRun) => {
+    for (const l of listeners) {
+      try {
+        l(run);
+      } catch (err) {
+        o.log(`run ${run.runId}: a finish listener failed: ${(err as Error).message}`);
+      }
+    }
+  };
+  const track = (a: ActiveRun) => {
+    active.set(a.runId, a);
+    a.result.then(
+      (r) => {
+        active.delete(a.runId);
+        // A run cancelled because this server is shutting down is not a completion.
+        if (!closed) notify({ runId: r.runId, planId: r.planId, status: r.status, output: r.output });
+      },
+      (err: unknown) => {
+        active.delete(a.runId);
+        // Left unfinished by this server's shutdown (close below): the next start resumes it.
+        if (err instanceof RunDetached) return;
+        o.log(`run ${a.runId} stopped with an internal error: ${(err as Error)?.message ?? String(err)}`);
+      },
+    );
+  };
+  const notFound = (runId: string): Extract<ControlResult, { ok: false }> => ({ ok: false, reason: 'not_found', message: `unknown run "${runId}"` });
+  const outcome = (runId: string, r: { ok: boolean; message: string }, status: () => string): ControlResult =>
+    r.ok ? { ok: true, status: status() } : journal.getRun(runId) ? { ok: false, reason: 'conflict', message: r.message } : notFound(runId);
+  const statusOf = (runId: string) => active.get(runId)?.run.status() ?? journal.getRun(runId)?.status ?? 'unknown';
+
+  return {
+    async start(plan: PlanIR, input: unknown, meta: StartMeta) {
+      const a = await rt.start(plan, { input, context: meta.context, consent: meta.consent, onEvent });
+      track(a);
+      return { runId: a.runId };
+    },
+
+    async get(runId): Promise<RunView | null> {
+      const a = active.get(runId);
+      if (a) return { ...a.run.result(), status: a.run.status(), completedAt: null };
+      const row = journal.getRun(runId);
+      return row ? journalView(row, journal.load(runId)) : null;
+    },
+
+    async list(): Promise<readonly RunSummary[]> {
+      return journal.listRuns().map((r) => ({
+        runId: r.id,
+        planId: r.plan,
+        status: r.status,
+        startedAt: new Date(r.started_at).toISOString(),
+        completedAt: r.completed_at === null ? null : new Date(r.completed_at).toISOString(),
+        cost: r.cost,
+      }));
+    },
+
+    async timeline(runId): Promise<readonly JournalEntry[] | null> {
+      if (!journal.getRun(runId)) return null;
+      return journal.load(runId).map(toEntry);
+    },
+
+    async pause(runId) {
+      if (!journal.getRun(runId)) return notFound(runId);
+      return outcome(runId, await rt.control(runId, 'pause'), () => statusOf(runId));
+    },
+
+    async resume(runId) {
+      const row = journal.getRun(runId);
+      if (!row) return notFound(runId);
+      if (active.has(runId) || TERMINAL_STATUSES.has(row.status) || journal.ownedElsewhere(runId)) {
+        return outcome(runId, await rt.control(runId, 'resume'), () => statusOf(runId));
+      }
+      // A paused run nobody holds: load it from the journal here, then let it go on.
+      try {
+        const a = await rt.resume(runId, { onEvent });
+        track(a);
+        if (a.run.status() === 'paused') a.run.resume();
+        return { ok: true, status: a.run.status() };
+      } catch (err) {
+        if (err instanceof RuntimeUsageError) return { ok: false, reason: 'conflict', message: err.message };
+        throw err;
+      }
+    },
+
+    async cancel(runId) {
+      if (!journal.getRun(runId)) return notFound(runId);
+      return outcome(runId, await rt.control(runId, 'cancel'), () => statusOf(runId));
+    },
+
+    rateHitsSince(key, since) {
+      return journal.rateHitsSince(key, since);
+    },
+
+    async retry(runId) {
+      if (!journal.getRun(runId)) return notFound(runId);
+      try {
+        const a = await rt.retry(runId, { onEvent });
+        track(a);
+        return { ok: true, runId: a.runId };
+      } catch (err) {
+        if (err instanceof RuntimeUsageError) return { ok: false, reason: 'conflict', message: err.message };
+        throw err;
+      }
+    },
+
+    async cancelStep(runId, stepId) {
+      if (!journal.getRun(runId)) return notFound(runId);
+      return outcome(runId, await rt.cancelStep(runId, stepId), () => statusOf(runId));
+    },
+
+    async decide(runId, stepId, decision, meta) {
+      if (!journal.getRun(runId)) return notFound(runId);
+      const by = meta?.by ?? 'orch serve';
+      return outcome(runId, await rt.signal(runId, { stepId, decision, by, comment: meta?.comment ?? null }), () => statusOf(runId));
+    },
+
+    async source(runId): Promise<RunSource | null> {
+      const row = journal.getRun(runId);
+      if (!row?.ir) return null;
+      return { plan: JSON.parse(row.ir) as PlanIR, input: row.input === null ? null : (JSON.parse(row.input) as unknown) };
+    },
+
+    onEvent(listener) {
+      eventListeners.push(listener);
+    },
+
+    async signalContext(values) {
+      rt.updateContextAll({ ...values });
+    },
+
+    onFinished(listener) {
+      listeners.push(listener);
+    },
+
+    async resumeUnfinished() {
+      const resumed: string[] = [];
+      for (const row of journal.unfinishedRuns()) {
+        // Paused runs stay paused until someone resumes them; runs another live server owns stay there.
+        if (row.status !== 'running' || journal.ownedElsewhere(row.id) || active.has(row.id)) continue;
+        try {
+          track(await rt.resume(row.id, { onEvent }));
+          resumed.push(row.id);
+        } catch (err) {
+          o.log(`cannot resume run ${row.id}: ${(err as Error).message}`);
+        }
+      }
+      return resumed;
+    },
+
+    activeCount: () => rt.activeCount(),
+
+    async drain(ms) {
+      const deadline = Date.now() + ms;
+      while (active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return active.size === 0;
+    },
+
+    async close() {
+      closed = true;
+      // A server that stops leaves runs still in flight unfinished in the journal (not
+      // cancelled), for the next `orch serve` to resume.
+      await rt.close({ cancel: false });
+    },
+  };
+}
+
+/** A journal event as the API shows it: `at` as ISO time, the event's data spread beside its type. */
+function toEntry(e: RunEvent): JournalEntry {
+  return { seq: e.seq, at: new Date(e.ts).toISOString(), type: e.type, stepId: e.stepId, ...e.data };
+}

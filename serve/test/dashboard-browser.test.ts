@@ -1,0 +1,169 @@
+/**
+ * The dashboard in real headless Chromium against a real `orch serve` process: sign in, watch a
+ * run appear and its steps change colour live, approve from the inbox, cancel a run and one step,
+ * open the Gantt.
+ * Every test saves a screenshot under test-output/dashboard/.
+ */
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveChromium, launchChromium, pageErrors, screenshotDir, signIn } from './dashboard-helpers.js';
+import { http, waitFor } from './http-helpers.js';
+import { startServe, tempDir, TOKEN, type ServeProcess } from './serve-process.js';
+
+if (!haveChromium) console.warn('dashboard-browser.test: SKIPPED — /usr/bin/chromium is missing (apt-get install -y chromium)');
+
+let serve: ServeProcess;
+let browser: Browser;
+let page: Page;
+let shots: string;
+const api = (method: string, path: string, body?: unknown) => http(serve.url, method, path, { token: TOKEN, body });
+const start = async (plan: string, input: object): Promise<string> => {
+  const r = await api('POST', '/runs', { plan, input });
+  expect(r.status).toBe(202);
+  return r.json.runId;
+};
+const nodeStatus = (step: string) => page.locator(`.dag .node[data-step="${step}"]`).getAttribute('data-status');
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  shots = screenshotDir();
+  serve = await startServe(['dashboard.orch'], { db: join(tempDir(), 'runs.db') });
+  browser = await launchChromium();
+  page = await signIn(browser, serve.url, TOKEN);
+});
+afterAll(async () => {
+  await browser?.close();
+  await serve?.stop();
+});
+
+describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
+  it('signs in and shows the runs page with its status counts', async () => {
+    expect(await page.locator('.counts .count').count()).toBe(7);
+    expect(await page.locator('header nav a').allTextContents()).toEqual(['Runs', 'Approvals', 'Triggers', 'Resources']);
+    await page.locator('.live', { hasText: 'live' }).waitFor();
+    await page.screenshot({ path: join(shots, 'runs-empty.png'), fullPage: true });
+  });
+
+  it('a started run appears in the list, and its steps change colour live', async () => {
+    const id = await start('chain', { tag: 'live' });
+    await page.locator(`tr[data-run="${id}"]`).waitFor({ timeout: 10_000 });
+    await page.click(`tr[data-run="${id}"] a`);
+    await page.locator('.dag .node').first().waitFor();
+    expect(await page.locator('.dag .node').count()).toBe(3);
+    const seen = new Set<string>();
+    await waitFor(async () => {
+      seen.add(`${await nodeStatus('second')}`);
+      return (await nodeStatus('third')) === 'completed' ? true : undefined;
+    }, 20_000, 'the last step to turn completed');
+    // `second` was seen running before it completed: the colours changed while the run ran.
+    expect(seen.has('running') || seen.has('queued')).toBe(true);
+    await page.locator('.run-status .badge', { hasText: 'completed' }).waitFor();
+    const fill = await page.locator('.dag .node[data-step="third"] rect').evaluate((r) => getComputedStyle(r).fill);
+    expect(fill).toBe('rgb(46, 158, 91)'); // --completed
+    expect(await page.locator('.events li').count()).toBeGreaterThan(6);
+    await page.screenshot({ path: join(shots, 'run-live.png'), fullPage: true });
+  });
+
+  it('the Gantt timeline shows a bar per step phase, in its resource lane', async () => {
+    const gantt = page.locator('#gantt');
+    expect(await gantt.isVisible()).toBe(true);
+    // The chart is redrawn at most every 250 ms from the live events: wait for the last one (a
+    // loaded CI box can take seconds to deliver and draw them).
+    await page.waitForFunction(() => document.querySelectorAll('#gantt rect.bar.running:not(.open)').length === 3, undefined, { timeout: 20_000 });
+    expect(await gantt.locator('rect.bar.running').count()).toBe(3);
+    expect(await gantt.locator('text.lane').allTextContents()).toEqual(['box']);
+    await gantt.screenshot({ path: join(shots, 'gantt.png') });
+  });
+
+  it('approves a pending approval by clicking, and the run finishes', async () => {
+    const id = await start('gate', { item: 'crate' });
+    await page.goto(`${serve.url}/#/approvals`);
+    const card = page.locator(`.approval[data-run="${id}"]`);
+    await card.waitFor({ timeout: 10_000 });
+    expect(await card.locator('h3').textContent()).toBe('Ship crate?');
+    await card.locator('input').fill('looks fine');
+    await page.screenshot({ path: join(shots, 'approvals.png'), fullPage: true });
+    await card.locator('button[data-action=approve]').click();
+    await card.locator('.flash', { hasText: 'Approved.' }).waitFor();
+    await page.goto(`${serve.url}/#/runs/${id}`);
+    await page.locator('.run-status .badge', { hasText: 'completed' }).waitFor({ timeout: 15_000 });
+    const view = (await api('GET', `/runs/${id}`)).json;
+    expect(view.output).toEqual({ shipped: 'crate' });
+    const ask = view.steps.find((s: { stepId: string }) => s.stepId === 'ask');
+    expect(JSON.stringify(ask.output)).toContain('Dana');
+    expect(JSON.stringify(ask.output)).toContain('looks fine');
+    await page.screenshot({ path: join(shots, 'approved-run.png'), fullPage: true });
+  });
+
+  it('cancels a running run from its page', async () => {
+    const id = await start('chain', { tag: 'stop' });
+    await page.goto(`${serve.url}/#/runs/${id}`);
+    await page.locator('.dag .node[data-step="first"][data-status="running"]').waitFor({ timeout: 10_000 });
+    await page.click('button[data-action=cancel]');
+    await page.locator('.run-status .badge', { hasText: 'cancelled' }).waitFor({ timeout: 10_000 });
+    expect((await api('GET', `/runs/${id}`)).json.status).toBe('cancelled');
+    await page.screenshot({ path: join(shots, 'cancelled.png'), fullPage: true });
+  });
+
+  it('cancels one stuck step from its detail, and the run goes on without it', async () => {
+    const id = await start('stuck', { tag: 'one' });
+    await page.goto(`${serve.url}/#/runs/${id}`);
+    await page.locator('.dag .node[data-step="slow"][data-status="running"]').waitFor({ timeout: 10_000 });
+    // A plain click selects the step (the graph's drag-to-pan must not swallow it).
+    await page.click('.dag .node[data-step="slow"]');
+    expect(await page.locator('.dag .node.selected').getAttribute('data-step')).toBe('slow');
+    const button = page.locator('button[data-action=cancel-step]');
+    await button.waitFor({ timeout: 10_000 });
+    expect(await button.textContent()).toBe('Cancel step slow');
+    await button.click();
+    await page.locator('.dag .node[data-step="slow"][data-status="cancelled"]').waitFor({ timeout: 10_000 });
+    // A cancelled step does not fail the run (LANGUAGE.md §7.4): the other branch completes it.
+    await page.locator('.run-status .badge', { hasText: 'completed' }).waitFor({ timeout: 15_000 });
+    const view = (await api('GET', `/runs/${id}`)).json;
+    expect(view.output).toEqual({ quick: 'one', slow: 'cancelled' });
+    expect(view.steps.find((s: { stepId: string }) => s.stepId === 'slow').status).toBe('cancelled');
+    expect(await page.locator('.events li[data-type="step_cancelled"]').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(shots, 'step-cancelled.png'), fullPage: true });
+  });
+
+  it('retries a failed run from its page and lands on the new run', async () => {
+    const marker = join(tempDir(), 'seen');
+    const id = await start('fails_once', { marker });
+    await page.goto(`${serve.url}/#/runs/${id}`);
+    await page.locator('.run-status .badge', { hasText: 'failed' }).waitFor({ timeout: 30_000 });
+    const retry = page.locator('button[data-action=retry]');
+    expect(await retry.isEnabled()).toBe(true);
+    expect(await page.locator('button[data-action=cancel]').isEnabled()).toBe(false);
+    await retry.click();
+    await page.waitForFunction((old) => location.hash.startsWith('#/runs/') && !location.hash.endsWith(old), id, { timeout: 10_000 });
+    await page.locator('.run-status .badge', { hasText: 'completed' }).waitFor({ timeout: 15_000 });
+    // The output is read once the run's end arrives.
+    await page.locator('.run-output', { hasText: 'second time' }).waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: join(shots, 'retried.png'), fullPage: true });
+  });
+
+  it('dark theme, and the other pages render', async () => {
+    await page.goto(`${serve.url}/#/`);
+    await page.locator('tr[data-run]').first().waitFor();
+    await page.click('header button[aria-label="switch theme"]');
+    const theme = await page.evaluate(() => document.documentElement.dataset.theme);
+    expect(['dark', 'light']).toContain(theme);
+    if (theme !== 'dark') await page.click('header button[aria-label="switch theme"]');
+    expect(await page.locator('tr[data-run]').count()).toBeGreaterThanOrEqual(3);
+    await page.screenshot({ path: join(shots, 'runs-dark.png'), fullPage: true });
+    await page.goto(`${serve.url}/#/triggers`);
+    await page.getByRole('heading', { name: 'Triggers' }).waitFor();
+    await page.goto(`${serve.url}/#/resources`);
+    await page.locator('tr[data-resource="box"]').waitFor();
+    // Every finished step ran on `box` (local); none touched @personal data.
+    expect(await page.locator('[data-figure=local-ratio]').textContent()).toBe('100%');
+    expect(await page.locator('[data-figure=privacy-score]').textContent()).toBe('—');
+    // The chain runs of the earlier tests called `nap` three times each inside the hour.
+    const rate = page.locator('tr[data-rate]').first();
+    const used = Number(/(\d+) \/ 1000/.exec((await rate.textContent()) ?? '')?.[1]);
+    expect(used).toBeGreaterThanOrEqual(6);
+    await page.screenshot({ path: join(shots, 'resources.png'), fullPage: true });
+    expect(pageErrors(page)).toEqual([]);
+  });
+});

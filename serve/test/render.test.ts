@@ -1,0 +1,79 @@
+/**
+ * The run pictures (serve/render/): whatever the step ids and event orders, the DAG has one
+ * escaped node per step and the Gantt's bars are well-formed.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { dagSvg } from '../render/dag-svg.js';
+import { ganttSvg, phases } from '../render/gantt-svg.js';
+import { compile } from '../../compiler/index.js';
+import { pictureSteps, statusesFrom, type PictureEvent, type PictureStep } from '../render/model.js';
+
+const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+
+const stepsArb = fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 25 }).map((ids) =>
+  ids.map<PictureStep>((id, i) => ({ id, deps: i > 0 ? [ids[i - 1]!] : [], resource: i % 2 ? 'box' : null, what: 'nap', waits: i % 5 === 4 })),
+);
+const TYPES = ['step_queued', 'step_started', 'step_retried', 'step_completed', 'step_failed', 'step_skipped', 'step_compensated', 'execution_started'];
+
+describe('run pictures', () => {
+  it('the DAG has one node per step, ids escaped and read back intact, no markup from data', () => {
+    fc.assert(
+      fc.property(stepsArb, (steps) => {
+        const svg = dagSvg(steps, new Map());
+        const ids = [...svg.matchAll(/<g class="node" data-step="([^"]*)"/g)].map((m) => unescape(m[1]!));
+        expect(ids).toEqual(steps.map((s) => s.id));
+        expect(svg).not.toMatch(/<script/i);
+        // Every tag in the output is one the renderer writes.
+        for (const tag of svg.matchAll(/<([a-zA-Z]+)/g)) expect(['svg', 'defs', 'marker', 'path', 'g', 'title', 'rect', 'text']).toContain(tag[1]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('Gantt bars never run backwards, belong to known steps, and stay open only for unfinished steps', () => {
+    fc.assert(
+      fc.property(
+        stepsArb.chain((steps) =>
+          fc.tuple(
+            fc.constant(steps),
+            fc.array(fc.record({ type: fc.constantFrom(...TYPES), step: fc.constantFrom(...steps.map((s) => s.id)), dt: fc.nat(5000) }), { maxLength: 60 }),
+          ),
+        ),
+        ([steps, raw]) => {
+          let t = Date.parse('2026-01-01T00:00:00Z');
+          const events: PictureEvent[] = raw.map((r) => ({ type: r.type, stepId: r.step, at: new Date((t += r.dt)).toISOString() }));
+          const now = t + 1000;
+          const bars = phases(steps, events, now);
+          const known = new Set(steps.map((s) => s.id));
+          const statuses = statusesFrom(events);
+          for (const b of bars) {
+            expect(known.has(b.step)).toBe(true);
+            expect(b.to).toBeGreaterThanOrEqual(b.from);
+            if (b.open) expect(['queued', 'running', 'retrying']).toContain(statuses.get(b.step));
+          }
+          expect(ganttSvg(steps, events, now)).toMatch(/^<svg [^>]*class="gantt"/);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('steps inside a race, a repeat or a for each are marked with their block (v0.2)', () => {
+    const examples = new URL('../../examples/patterns/', import.meta.url).pathname;
+    const marks = new Map<string, string>();
+    for (const file of ['reply_or_remind.orch', 'draft_review_loop.orch', 'nested_teams.orch']) {
+      const out = compile({ entry: examples + file });
+      expect(out.plans.length, file).toBeGreaterThan(0);
+      for (const plan of out.plans) {
+        const svg = dagSvg(pictureSteps(plan as Parameters<typeof pictureSteps>[0]), new Map());
+        for (const m of svg.matchAll(/data-step="([^"]*)" data-status="[^"]*" data-block="([^"]*)"/g)) marks.set(m[1]!, unescape(m[2]!));
+      }
+    }
+    const kinds = [...marks.values()].map((b) => b.split(' ')[0]);
+    expect(kinds).toContain('race');
+    expect(kinds).toContain('repeat');
+    expect(kinds).toContain('for');
+    expect([...marks.values()].some((b) => /^repeat \w+ ≤\d+$/.test(b))).toBe(true);
+  });
+});

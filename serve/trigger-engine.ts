@@ -1,0 +1,332 @@
+/**
+ * The trigger engine: decides, for each thing that happens (an event, a context signal, a cron
+ * tick, a finished run, an API call), which triggers fire and with what plan input, and starts
+ * those runs through a `RunStarter`. It knows nothing about HTTP.
+ *
+ * Every decision that must not race (debounce windows, condition edges, chain claims) is taken
+ * synchronously before the first `await`, so concurrent requests cannot both pass a window.
+ */
+import type { ExprIR, PlanIR } from '../compiler/index.js';
+import type { TriggerIR } from '../compiler/index.js';
+import type { InputCheck } from './input-validator.js';
+import type { FinishedRun, RunStarter } from './run-starter.js';
+import { missedTicks, startSchedule, type ScheduleHandle } from './schedule.js';
+import type { TriggerStateStore } from './trigger-state.js';
+
+/** What `event` and `context` mean while a trigger's expressions are evaluated. */
+export interface TriggerScope {
+  readonly event?: unknown;
+  readonly context: { readonly [key: string]: unknown };
+}
+export type Evaluate = (expr: ExprIR, scope: TriggerScope) => unknown;
+
+/**
+ * `started`: a run was journaled. `filtered`: `where` was not true. `debounced`: inside the
+ * trigger's debounce window. `invalid`: the computed input did not match the plan input (or an
+ * expression failed). `error`: the runtime refused to start the run.
+ */
+export type Outcome = 'started' | 'filtered' | 'debounced' | 'invalid' | 'error';
+export const OUTCOMES: readonly Outcome[] = ['started', 'filtered', 'debounced', 'invalid', 'error'];
+
+export interface FireResult {
+  readonly trigger: string;
+  readonly outcome: Outcome;
+  readonly runId?: string;
+  readonly error?: string;
+  /** For `debounced`: how long until the window closes. */
+  readonly retryAfterMs?: number;
+}
+
+export interface EventReceipt {
+  readonly eventId: number;
+  readonly type: string;
+  readonly results: readonly FireResult[];
+}
+
+export type StartPlanResult =
+  | { readonly ok: true; readonly runId: string }
+  | { readonly ok: false; readonly status: 400 | 404 | 500; readonly error: string };
+
+export interface EngineStats {
+  readonly events: { readonly accepted: number; readonly unmatched: number };
+  readonly triggers: readonly {
+    readonly name: string;
+    readonly kind: string;
+    readonly plan: string;
+    readonly counts: Readonly<Record<Outcome, number>>;
+  }[];
+}
+
+export interface EngineOptions {
+  readonly triggers: readonly TriggerIR[];
+  readonly plans: readonly PlanIR[];
+  readonly starter: RunStarter;
+  readonly evaluate: Evaluate;
+  readonly checkInput: InputCheck;
+  readonly state: TriggerStateStore;
+  readonly now?: () => number;
+  readonly log?: (line: string) => void;
+  /** Observes every decision (the metrics counters hang here). */
+  readonly onOutcome?: (trigger: TriggerIR, result: FireResult) => void;
+  /** Observes each catch-up run a schedule starts for ticks missed while down. */
+  readonly onCatchUp?: (trigger: TriggerIR, missed: number) => void;
+}
+
+export class TriggerEngine {
+  private readonly triggers: readonly TriggerIR[];
+  private readonly plans = new Map<string, PlanIR>();
+  private readonly lastFired = new Map<string, number>();
+  private readonly counts = new Map<string, Record<Outcome, number>>();
+  private readonly schedules: ScheduleHandle[] = [];
+  private eventsAccepted = 0;
+  private eventsUnmatched = 0;
+  private pendingStarts = 0;
+  private context: Record<string, unknown>;
+  private readonly now: () => number;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly opts: EngineOptions) {
+    this.triggers = opts.triggers;
+    for (const p of opts.plans) {
+      this.plans.set(p.plan, p);
+      if (p.module) this.plans.set(`${p.module}.${p.plan}`, p);
+    }
+    for (const t of this.triggers) this.counts.set(t.name, zeroCounts());
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log ?? (() => {});
+    this.context = opts.state.context();
+    opts.starter.onFinished((run) => void this.runFinished(run));
+  }
+
+  planNames(): string[] {
+    return [...new Set([...this.plans.values()].map((p) => p.plan))].sort();
+  }
+
+  /** Starts the schedules and settles each condition's initial side of its edge. */
+  async activate(options: { readonly catchUp: boolean }): Promise<void> {
+    for (const t of this.triggers) {
+      if (t.source.kind === 'when') {
+        // A condition first seen by this database starts on its current side: the edge that
+        // made it true happened before anyone was watching, so it does not fire.
+        if (this.opts.state.lastCondition(t.name) === null) {
+          this.opts.state.setLastCondition(t.name, this.holds(t.source.condition, { context: this.context }));
+        }
+      }
+    }
+    const nowMs = this.now();
+    for (const t of this.triggers) {
+      if (t.source.kind !== 'schedule') continue;
+      const { cron, timezone } = t.source;
+      const last = this.opts.state.lastTick(t.name);
+      if (options.catchUp && last !== null) {
+        const missed = missedTicks(cron, timezone, new Date(last), new Date(nowMs));
+        if (missed.count > 0) {
+          this.log(`catch-up: ${t.name} missed ${missed.count}${missed.truncated ? '+' : ''} tick(s); starting one run`);
+          this.opts.onCatchUp?.(t, missed.count);
+          await this.fire(t, {
+            type: 'schedule',
+            scheduled_at: missed.first!.toISOString(),
+            catch_up: true,
+            missed: missed.count,
+          });
+        }
+      }
+      // Without --catch-up, ticks missed while down are dropped: the clock restarts from now.
+      this.opts.state.setLastTick(t.name, nowMs);
+      this.schedules.push(
+        startSchedule(cron, timezone, (at) => {
+          this.opts.state.setLastTick(t.name, at.getTime());
+          void this.fire(t, { type: 'schedule', scheduled_at: at.toISOString(), catch_up: false, missed: 0 });
+        }),
+      );
+    }
+  }
+
+  deactivate(): void {
+    for (const s of this.schedules) s.stop();
+    this.schedules.length = 0;
+  }
+
+  nextRuns(): { readonly trigger: string; readonly next: Date | null }[] {
+    const scheduled = this.triggers.filter((t) => t.source.kind === 'schedule');
+    return scheduled.map((t, i) => ({ trigger: t.name, next: this.schedules[i]?.nextRun() ?? null }));
+  }
+
+  /** `POST /events`: every `event` trigger of that type decides; the event itself is counted. */
+  async ingestEvent(event: { readonly type: string; readonly [key: string]: unknown }): Promise<EventReceipt> {
+    this.eventsAccepted += 1;
+    const eventId = this.eventsAccepted;
+    const matching = this.triggers.filter((t) => t.source.kind === 'event' && t.source.type === event.type);
+    if (matching.length === 0) this.eventsUnmatched += 1;
+    const results = await Promise.all(matching.map((t) => this.fire(t, event)));
+    return { eventId, type: event.type, results };
+  }
+
+  /** `POST /signals`: merges context, then fires the conditions that went from false to true. */
+  async signal(values: { readonly [key: string]: unknown }): Promise<readonly FireResult[]> {
+    this.context = this.opts.state.mergeContext(values);
+    const rising: TriggerIR[] = [];
+    for (const t of this.triggers) {
+      if (t.source.kind !== 'when') continue;
+      const now = this.holds(t.source.condition, { context: this.context });
+      const before = this.opts.state.lastCondition(t.name) ?? false;
+      if (now !== before) this.opts.state.setLastCondition(t.name, now);
+      if (now && !before) rising.push(t);
+    }
+    await this.opts.starter.signalContext(values);
+    return Promise.all(rising.map((t) => this.fire(t, { type: 'condition' })));
+  }
+
+  currentContext(): Readonly<Record<string, unknown>> {
+    return this.context;
+  }
+
+  /** `POST <api path>`: the body is the plan input unless the trigger has `with`. */
+  apiTrigger(path: string): TriggerIR | undefined {
+    return this.triggers.find((t) => t.source.kind === 'api' && t.source.path === path);
+  }
+
+  trigger(name: string): TriggerIR | undefined {
+    return this.triggers.find((t) => t.name === name);
+  }
+
+  /** Fires one trigger for a payload (the `event` its expressions see). */
+  /** `consent`: scopes an `api` trigger's request granted (`"consent": [...]` in its body). */
+  async fire(t: TriggerIR, payload: unknown, consent?: readonly string[]): Promise<FireResult> {
+    const result = await this.decideAndStart(t, payload, consent);
+    this.counts.get(t.name)![result.outcome] += 1;
+    this.opts.onOutcome?.(t, result);
+    if (result.outcome === 'error' || result.outcome === 'invalid') {
+      this.log(`trigger ${t.name}: ${result.outcome}: ${result.error ?? ''}`);
+    }
+    return result;
+  }
+
+  /** `POST /runs`: start any loaded plan by name. */
+  async startPlan(name: string, input: unknown, consent?: unknown): Promise<StartPlanResult> {
+    const plan = this.plans.get(name);
+    if (!plan) return { ok: false, status: 404, error: `unknown plan "${name}"` };
+    if (consent !== undefined && !(Array.isArray(consent) && consent.every((s) => typeof s === 'string')))
+      return { ok: false, status: 400, error: '"consent" must be a list of scope names' };
+    const problem = this.opts.checkInput(plan, input);
+    if (problem) return { ok: false, status: 400, error: problem };
+    try {
+      const { runId } = await this.started(() => this.opts.starter.start(plan, input, { trigger: null, context: this.context, consent: consent as string[] | undefined }));
+      return { ok: true, runId };
+    } catch (err) {
+      return { ok: false, status: 500, error: `could not start run: ${(err as Error).message}` };
+    }
+  }
+
+  stats(): EngineStats {
+    return {
+      events: { accepted: this.eventsAccepted, unmatched: this.eventsUnmatched },
+      triggers: this.triggers.map((t) => ({
+        name: t.name,
+        kind: t.source.kind,
+        plan: t.plan,
+        counts: { ...this.counts.get(t.name)! },
+      })),
+    };
+  }
+
+  /** Trigger-started runs being journaled plus runs in flight. */
+  queueDepth(): number {
+    return this.pendingStarts + this.opts.starter.activeCount();
+  }
+
+  private async decideAndStart(t: TriggerIR, payload: unknown, consent: readonly string[] | undefined): Promise<FireResult> {
+    const scope: TriggerScope = { event: payload, context: this.context };
+    if (t.source.kind === 'event' && t.source.where && !this.holds(t.source.where, scope)) {
+      return { trigger: t.name, outcome: 'filtered' };
+    }
+    const plan = this.plans.get(t.plan);
+    if (!plan) return { trigger: t.name, outcome: 'error', error: `plan "${t.plan}" is not loaded` };
+    let input: unknown;
+    try {
+      input = t.with ? this.opts.evaluate(t.with, scope) : defaultInput(t, payload);
+    } catch (err) {
+      return { trigger: t.name, outcome: 'invalid', error: `with: ${(err as Error).message}` };
+    }
+    const problem = this.opts.checkInput(plan, input);
+    if (problem) return { trigger: t.name, outcome: 'invalid', error: problem };
+    if (t.debounce_ms !== null && t.debounce_ms > 0) {
+      const last = this.lastFired.get(t.name);
+      const now = this.now();
+      if (last !== undefined && now - last < t.debounce_ms) {
+        return { trigger: t.name, outcome: 'debounced', retryAfterMs: last + t.debounce_ms - now };
+      }
+      this.lastFired.set(t.name, now);
+    }
+    try {
+      // What the trigger declares and what its request granted (api triggers) add up.
+      const granted = [...new Set([...(t.consent ?? []), ...(consent ?? [])])];
+      const { runId } = await this.started(() => this.opts.starter.start(plan, input, { trigger: t.name, context: this.context, ...(granted.length ? { consent: granted } : {}) }));
+      return { trigger: t.name, outcome: 'started', runId };
+    } catch (err) {
+      return { trigger: t.name, outcome: 'error', error: (err as Error).message };
+    }
+  }
+
+  private async started<T>(start: () => Promise<T>): Promise<T> {
+    this.pendingStarts += 1;
+    try {
+      return await start();
+    } finally {
+      this.pendingStarts -= 1;
+    }
+  }
+
+  private async runFinished(run: FinishedRun): Promise<void> {
+    for (const t of this.triggers) {
+      if (t.source.kind !== 'after') continue;
+      if (!samePlan(t.source.plan, run.planId) || !outcomeMatches(t.source.outcome, run.status)) continue;
+      if (!this.opts.state.claimChain(t.name, run.runId)) continue;
+      await this.fire(t, { type: 'run', runId: run.runId, plan: run.planId, status: run.status, output: run.output });
+    }
+  }
+
+  /** A condition holds only when it evaluates to `true`; an error (a missing signal) is false. */
+  private holds(expr: ExprIR, scope: TriggerScope): boolean {
+    try {
+      return this.opts.evaluate(expr, scope) === true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function zeroCounts(): Record<Outcome, number> {
+  return { started: 0, filtered: 0, debounced: 0, invalid: 0, error: 0 };
+}
+
+/** Without `with`: an event's fields (minus `type`), an API/manual body, or no input at all. */
+function defaultInput(t: TriggerIR, payload: unknown): unknown {
+  switch (t.source.kind) {
+    case 'event': {
+      const { type: _type, ...fields } = payload as Record<string, unknown>;
+      return fields;
+    }
+    case 'api':
+    case 'manual':
+      return payload ?? {};
+    default:
+      return {};
+  }
+}
+
+function samePlan(wanted: string, planId: string): boolean {
+  return wanted === planId || planId.endsWith(`.${wanted}`) || wanted.endsWith(`.${planId}`);
+}
+
+/** `failed` covers a timed-out run; `finished` any terminal status, cancelled included. */
+function outcomeMatches(outcome: 'completed' | 'failed' | 'finished', status: string): boolean {
+  switch (outcome) {
+    case 'completed':
+      return status === 'completed';
+    case 'failed':
+      return status === 'failed' || status === 'timeout';
+    case 'finished':
+      return status === 'completed' || status === 'failed' || status === 'timeout' || status === 'cancelled';
+  }
+}

@@ -1,0 +1,41 @@
+/** The approvals inbox: pending approvals, decided with a comment; the server records who and when. */
+import { get, post } from './api.js';
+import { h, when } from './dom.js';
+
+interface Pending {
+  runId: string;
+  planId: string;
+  stepId: string;
+  approver: string | null;
+  summary: string;
+  since: string | null;
+}
+
+export async function inboxView(root: HTMLElement): Promise<void> {
+  const { approvals } = await get<{ approvals: Pending[] }>('/approvals');
+  const cards = approvals.map((a) => {
+    const comment = h('input', { type: 'text', placeholder: 'comment (optional)', 'aria-label': `comment for ${a.stepId} in ${a.runId}`, maxlength: 2000 });
+    const status = h('p', { class: 'flash', role: 'status' });
+    const decide = (verb: 'approve' | 'reject') => async () => {
+      try {
+        await post(`/runs/${encodeURIComponent(a.runId)}/steps/${encodeURIComponent(a.stepId)}/${verb}`, { comment: comment.value || undefined });
+        status.textContent = verb === 'approve' ? 'Approved.' : 'Rejected.';
+        card.classList.add('decided');
+        for (const b of card.querySelectorAll('button')) b.disabled = true;
+      } catch (err) {
+        status.textContent = (err as Error).message;
+      }
+    };
+    const card = h(
+      'article',
+      { class: 'card approval', 'data-run': a.runId, 'data-step': a.stepId },
+      h('h3', {}, a.summary),
+      h('p', { class: 'muted' }, `${a.planId} · step ${a.stepId} · `, h('a', { href: `#/runs/${encodeURIComponent(a.runId)}` }, a.runId), a.approver ? ` · for ${a.approver}` : '', ` · waiting since ${when(a.since)}`),
+      comment,
+      h('div', { class: 'controls' }, h('button', { type: 'button', class: 'primary', 'data-action': 'approve', onclick: decide('approve') }, 'Approve'), h('button', { type: 'button', class: 'danger', 'data-action': 'reject', onclick: decide('reject') }, 'Reject')),
+      status,
+    );
+    return card;
+  });
+  root.replaceChildren(h('h2', {}, 'Approvals'), ...(cards.length ? cards : [h('p', { class: 'muted empty' }, 'Nothing is waiting for approval.')]));
+}

@@ -1,0 +1,209 @@
+/**
+ * One run: controls, its DAG (recoloured live), a Gantt of its steps, the event stream with each
+ * step's lines, and its input, outputs and errors (as the server sends them: redacted).
+ */
+import { dagSvg } from '../render/dag-svg.js';
+import { ganttSvg } from '../render/gantt-svg.js';
+import { baseStep, pictureSteps, statusAfter, statusesFrom, type PictureStep } from '../render/model.js';
+import { get, post, type PlanStep, type RunView, type TimelineEvent } from './api.js';
+import { h, json, statusBadge, svgNode, when } from './dom.js';
+import { zoomable } from './zoom.js';
+
+const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'timeout']);
+const MAX_LINES = 500;
+
+export interface RunPage {
+  readonly runId: string;
+  /** A live event of this run. */
+  onEvent(e: TimelineEvent): void;
+}
+
+export async function runView(root: HTMLElement, runId: string, stepCancel: boolean): Promise<RunPage> {
+  const id = encodeURIComponent(runId);
+  const [view, source, timeline] = await Promise.all([
+    get<RunView>(`/runs/${id}`),
+    get<{ plan: { steps: PlanStep[] }; input: unknown }>(`/runs/${id}/plan`),
+    get<{ events: TimelineEvent[] }>(`/runs/${id}/timeline`),
+  ]);
+  const steps: PictureStep[] = pictureSteps(source.plan);
+  const events: TimelineEvent[] = [...timeline.events];
+  const seen = new Set(events.map((e) => e.seq));
+  let runStatus = view.status;
+  let selected: string | null = null;
+
+  const statusEl = h('span', { class: 'run-status' }, statusBadge(runStatus));
+  const message = h('p', { class: 'flash', role: 'status' });
+  const act = (verb: string, path = `/runs/${id}/${verb}`, body?: unknown) => async () => {
+    message.textContent = '';
+    try {
+      await post(path, body);
+      message.textContent = `${verb}: sent`;
+    } catch (err) {
+      message.textContent = `${verb}: ${(err as Error).message}`;
+    }
+  };
+  const controls = h(
+    'div',
+    { class: 'controls' },
+    h('button', { type: 'button', 'data-action': 'pause', onclick: act('pause') }, 'Pause'),
+    h('button', { type: 'button', 'data-action': 'resume', onclick: act('resume'), title: 'resume a paused or interrupted run from its journal' }, 'Resume'),
+    h('button', { type: 'button', class: 'danger', 'data-action': 'cancel', onclick: act('cancel') }, 'Cancel run'),
+    h(
+      'button',
+      {
+        type: 'button',
+        'data-action': 'retry',
+        title: 'run it again as a new run: the same plan and input, from its journal',
+        onclick: async () => {
+          message.textContent = '';
+          try {
+            const r = await post<{ runId: string }>(`/runs/${id}/retry`);
+            location.hash = `#/runs/${encodeURIComponent(r.runId)}`;
+          } catch (err) {
+            message.textContent = `retry: ${(err as Error).message}`;
+          }
+        },
+      },
+      'Retry',
+    ),
+  );
+  const refreshControls = () => {
+    // Retry is for a run that ended without completing; the others for a run still going.
+    const retryable = runStatus === 'failed' || runStatus === 'timeout' || runStatus === 'cancelled';
+    for (const b of controls.querySelectorAll('button')) b.disabled = b.dataset.action === 'retry' ? !retryable : TERMINAL.has(runStatus);
+  };
+  refreshControls();
+
+  // DAG
+  const dagFrame = h('div', { class: 'dag-frame', tabindex: 0, 'aria-label': 'step graph: +/− zoom, arrows pan, 0 fits' });
+  const dag = svgNode(dagSvg(steps, statusesFrom(events))) as SVGSVGElement;
+  for (const s of view.steps) setStatus(dag, s.stepId, s.status === 'running' && steps.find((p) => p.id === s.stepId)?.waits ? 'waiting' : s.status);
+  dagFrame.append(dag);
+  dag.addEventListener('click', (e) => {
+    const node = (e.target as Element).closest('.node');
+    if (node) select(node.getAttribute('data-step'));
+  });
+  dag.addEventListener('keydown', (e) => {
+    const node = (e.target as Element).closest('.node');
+    if (node && (e.key === 'Enter' || e.key === ' ')) {
+      e.preventDefault();
+      select(node.getAttribute('data-step'));
+    }
+  });
+
+  // Gantt
+  const ganttFrame = h('div', { class: 'gantt-frame' });
+  const drawGantt = () => {
+    const now = TERMINAL.has(runStatus) && events.length ? Date.parse(events[events.length - 1]!.at) : Date.now();
+    ganttFrame.replaceChildren(svgNode(ganttSvg(steps, events, now)));
+  };
+  drawGantt();
+
+  // Events and details
+  const eventList = h('ol', { class: 'events', 'aria-live': 'polite' });
+  const stepDetail = h('div', { class: 'step-detail' });
+  const eventItem = (e: TimelineEvent) => {
+    const { seq: _s, at, type, stepId, ...rest } = e;
+    const extra = Object.keys(rest).length ? JSON.stringify(rest) : '';
+    return h('li', { 'data-step': stepId ?? '', 'data-type': type }, h('time', {}, new Date(at).toLocaleTimeString()), h('code', {}, type), stepId ? h('b', {}, stepId) : null, extra ? h('span', { class: 'muted' }, extra) : null);
+  };
+  const drawEvents = () => {
+    const shown = selected ? events.filter((e) => e.stepId && baseStep(e.stepId) === selected) : events;
+    eventList.replaceChildren(...shown.slice(-MAX_LINES).map(eventItem));
+  };
+  const select = (step: string | null) => {
+    selected = step;
+    for (const n of dag.querySelectorAll('.node')) n.classList.toggle('selected', n.getAttribute('data-step') === step);
+    drawEvents();
+    void get<RunView>(`/runs/${id}`).then((v) => {
+      const s = v.steps.find((x) => x.stepId === step);
+      const buttons = h('div', { class: 'controls' });
+      if (s && step && stepCancel && !TERMINAL.has(s.status)) {
+        buttons.append(h('button', { type: 'button', class: 'danger', 'data-action': 'cancel-step', onclick: act('cancel step', `/runs/${id}/steps/${encodeURIComponent(step)}/cancel`) }, `Cancel step ${step}`));
+      }
+      stepDetail.replaceChildren(
+        ...(s
+          ? [
+              h('h3', {}, `Step ${s.stepId} `, statusBadge(s.status)),
+              buttons,
+              h('dl', {}, h('dt', {}, 'Resource'), h('dd', {}, s.resource ?? '—'), h('dt', {}, 'Attempts'), h('dd', {}, s.attempts ?? 0), h('dt', {}, 'Started'), h('dd', {}, when(s.startedAt)), h('dt', {}, 'Finished'), h('dd', {}, when(s.completedAt))),
+              h('h4', {}, 'Output'),
+              h('pre', {}, json(s.output)),
+              ...(s.error ? [h('h4', {}, 'Error'), h('pre', { class: 'error' }, json(s.error))] : []),
+            ]
+          : [h('p', { class: 'muted' }, 'Select a step in the graph to see its lines and outputs.')]),
+      );
+    });
+  };
+  drawEvents();
+
+  const io = h(
+    'div',
+    { class: 'io' },
+    h('div', {}, h('h3', {}, 'Input'), h('pre', {}, json(source.input))),
+    h('div', {}, h('h3', {}, 'Output'), h('pre', { class: 'run-output' }, json(view.output))),
+    h('div', {}, h('h3', {}, 'Error'), h('pre', { class: 'run-error' }, view.error ? json(view.error) : '—')),
+  );
+
+  root.replaceChildren(
+    h('p', {}, h('a', { href: '#/' }, '← All runs')),
+    h('h2', {}, `${view.planId} `, h('small', { class: 'muted' }, runId), ' ', statusEl),
+    h('p', { class: 'muted' }, `started ${when(view.startedAt)}`, view.trigger !== undefined ? ` · by ${view.trigger ?? 'POST /runs'}` : ''),
+    controls,
+    message,
+    h('section', { class: 'card' }, h('h3', {}, 'Steps ', h('small', { class: 'muted' }, `${steps.length} · scroll or +/− to zoom, drag to pan, 0 to fit`)), dagFrame),
+    h('details', { class: 'card', open: true, id: 'gantt' }, h('summary', {}, 'Timeline (Gantt)'), legend(), ganttFrame),
+    h('div', { class: 'split' }, h('section', { class: 'card' }, h('h3', {}, 'Events'), eventList), h('section', { class: 'card' }, stepDetail)),
+    h('section', { class: 'card' }, io),
+  );
+  const z = zoomable(dagFrame, dag);
+  void z;
+  select(null);
+
+  let ganttTimer: number | undefined;
+  return {
+    runId,
+    onEvent(e) {
+      if (seen.has(e.seq)) return;
+      seen.add(e.seq);
+      events.push(e);
+      if (e.stepId) {
+        const step = baseStep(e.stepId);
+        const prev = dag.querySelector(`.node[data-step="${CSS.escape(step)}"]`)?.getAttribute('data-status') ?? undefined;
+        let next = statusAfter(e.type, prev);
+        if (next === 'running' && steps.find((s) => s.id === step)?.waits) next = 'waiting';
+        if (next) setStatus(dag, step, next);
+      }
+      if (e.type.startsWith('execution_') && e.type !== 'execution_started') {
+        runStatus = e.type === 'execution_paused' ? 'paused' : e.type === 'execution_resumed' ? 'running' : e.type.replace('execution_', '');
+        statusEl.replaceChildren(statusBadge(runStatus));
+        refreshControls();
+        if (TERMINAL.has(runStatus)) void get<RunView>(`/runs/${id}`).then((v) => {
+          io.querySelector('.run-output')!.textContent = json(v.output);
+          io.querySelector('.run-error')!.textContent = v.error ? json(v.error) : '—';
+        });
+      }
+      if (!selected || (e.stepId && baseStep(e.stepId) === selected)) {
+        eventList.append(eventItem(e));
+        // The list keeps the latest lines; the journal (and GET /runs/ID/timeline) keeps them all.
+        while (eventList.childElementCount > MAX_LINES) eventList.firstElementChild!.remove();
+      }
+      ganttTimer ??= window.setTimeout(() => {
+        ganttTimer = undefined;
+        drawGantt();
+      }, 250);
+    },
+  };
+}
+
+function setStatus(dag: Element, step: string, status: string): void {
+  const node = dag.querySelector(`.node[data-step="${CSS.escape(step)}"]`);
+  if (!node) return;
+  node.setAttribute('data-status', status);
+  const title = node.querySelector('title');
+  if (title) title.textContent = `${step}: ${status}`;
+}
+
+function legend(): HTMLElement {
+  return h('p', { class: 'legend' }, ...['queued', 'running', 'waiting', 'retried', 'compensating'].map((p) => h('span', { class: `key ${p}` }, p)));
+}

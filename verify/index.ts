@@ -1,0 +1,33 @@
+/**
+ * The verifier's public surface (docs/language.md, "Verification"): `verify(plan, options)`
+ * explores simulated executions of a compiled plan on the runtime scheduler and reports each
+ * invariant with, when violated, a minimal counterexample. Editors call `verifyFile` (or
+ * `loadPlansForVerify` + `verify`) and show `violations` as diagnostics at `range`.
+ */
+import type { SourceHost } from '../compiler/index.js';
+import { loadPlansForVerify } from './load.js';
+import { verify, type VerifyOptions, type VerifyResult } from './verify.js';
+
+export { verify, applicableBuiltins } from './verify.js';
+export type { VerifyOptions, VerifyResult, Counterexample, InvariantReport, ScenarioChoice } from './verify.js';
+export { loadPlansForVerify, invariantLocator, type LoadedPlans, type VerifiablePlan } from './load.js';
+export { formatResult, type TextStyle } from './report.js';
+export { BUILTIN, BUILTIN_NAMES } from './monitor.js';
+export { DEFAULT_FAIL_RATE, DEFAULT_MAX_LIST_SIZE } from './scenario.js';
+export type { TraceEvent, StateSnapshot } from './trace.js';
+
+/**
+ * Compiles FILE (through `host` when given, e.g. an editor's open buffers) and verifies each
+ * plan (or only `plan`). Resolves to the results, or to the
+ * reason nothing could be verified (compile errors, unreadable file, unknown plan).
+ */
+export async function verifyFile(
+  file: string,
+  options: VerifyOptions & { readonly plan?: string; readonly host?: SourceHost } = {},
+): Promise<{ ok: true; results: VerifyResult[] } | { ok: false; reason: Exclude<ReturnType<typeof loadPlansForVerify>, { kind: 'plans' }> }> {
+  const loaded = loadPlansForVerify(file, options.plan, options.host);
+  if (loaded.kind !== 'plans') return { ok: false, reason: loaded };
+  const results: VerifyResult[] = [];
+  for (const { plan, locate } of loaded.plans) results.push(await verify(plan, { ...options, locate: options.locate ?? locate }));
+  return { ok: true, results };
+}

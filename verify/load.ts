@@ -1,0 +1,82 @@
+/**
+ * Gets the plans `orch verify` works on: compiles an `.orch` file (or reads an emitted IR
+ * `.json`), and tells where each invariant is declared so results can point at the source.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { InvariantDecl, Module, PlanDecl } from '../language/index.js';
+import { hasErrors, type Diagnostic, type Range } from '../language/index.js';
+import { compile, type SourceHost } from '../compiler/index.js';
+import type { PlanIR } from '../compiler/index.js';
+import { formatPathErrors, validatePlanIR } from '../compiler/index.js';
+
+export interface VerifiablePlan {
+  readonly plan: PlanIR;
+  readonly locate: (invariantName: string) => { file: string; range: Range } | undefined;
+}
+
+export type LoadedPlans =
+  | { readonly kind: 'plans'; readonly plans: readonly VerifiablePlan[] }
+  | { readonly kind: 'errors'; readonly diagnostics: readonly Diagnostic[] }
+  | { readonly kind: 'io-error'; readonly message: string };
+
+const nowhere = (): undefined => undefined;
+
+/** `host` lets an editor verify unsaved buffers (default: the disk). */
+export function loadPlansForVerify(file: string, planName?: string, host?: SourceHost): LoadedPlans {
+  if (!host && !existsSync(file)) return { kind: 'io-error', message: `cannot read ${file}: no such file` };
+  const plans = file.endsWith('.json') ? loadIr(file) : compileSource(file, host);
+  if (plans.kind !== 'plans') return plans;
+  const chosen = planName === undefined ? plans.plans : plans.plans.filter((p) => p.plan.plan === planName);
+  if (chosen.length === 0) {
+    const names = plans.plans.map((p) => p.plan.plan).join(', ') || 'none';
+    return { kind: 'io-error', message: `no plan named "${planName}" in ${file} (plans: ${names})` };
+  }
+  return { kind: 'plans', plans: chosen };
+}
+
+function loadIr(file: string): LoadedPlans {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    return { kind: 'io-error', message: `cannot read ${file}: ${(err as Error).message}` };
+  }
+  const checked = validatePlanIR(json);
+  if (!checked.ok) {
+    const [first] = checked.errors;
+    const more = checked.errors.length > 1 ? ` (and ${checked.errors.length - 1} more)` : '';
+    return { kind: 'io-error', message: `${file} is not a valid orch.plan/v1 IR: ${first ? formatPathErrors([first]) : 'invalid'}${more}` };
+  }
+  return { kind: 'plans', plans: [{ plan: checked.plan, locate: nowhere }] };
+}
+
+function compileSource(file: string, host: SourceHost | undefined): LoadedPlans {
+  const out = compile({ entry: file, ...(host ? { host } : {}) });
+  if (hasErrors(out.diagnostics)) return { kind: 'errors', diagnostics: out.diagnostics.filter((d) => d.severity === 'error') };
+  const entry = out.model?.modules[0]?.ast;
+  return {
+    kind: 'plans',
+    plans: out.plans.map((plan) => ({ plan, locate: entry ? invariantLocator(entry, plan.plan) : nowhere })),
+  };
+}
+
+/**
+ * Finds where an invariant is declared: inside the plan first (plan-scoped ones shadow), then at
+ * top level. The range is the invariant's name, where an editor puts the diagnostic.
+ */
+export function invariantLocator(module: Module, planName: string): VerifiablePlan['locate'] {
+  const plan = module.declarations.find((d): d is PlanDecl => d.kind === 'PlanDecl' && d.name.name === planName);
+  const candidates: InvariantDecl[] = [
+    ...(plan?.body.filter((b): b is InvariantDecl => b.kind === 'InvariantDecl') ?? []),
+    ...module.declarations.filter((d): d is InvariantDecl => d.kind === 'InvariantDecl'),
+  ];
+  return (name) => {
+    const decl = candidates.find((d) => invariantName(d) === name);
+    return decl ? { file: module.file, range: decl.name.range } : undefined;
+  };
+}
+
+function invariantName(decl: InvariantDecl): string {
+  const n = decl.name;
+  return n.kind === 'Ident' ? n.name : n.parts.filter((p): p is string => typeof p === 'string').join('');
+}

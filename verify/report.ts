@@ -1,0 +1,110 @@
+/** Human-readable rendering of `VerifyResult`s (`orch verify`'s text format). */
+import type { Counterexample, VerifyResult } from './verify.js';
+import type { TraceEvent } from './trace.js';
+
+export interface TextStyle {
+  readonly bold: (s: string) => string;
+  readonly red: (s: string) => string;
+  readonly green: (s: string) => string;
+  readonly dim: (s: string) => string;
+}
+
+export const PLAIN: TextStyle = { bold: (s) => s, red: (s) => s, green: (s) => s, dim: (s) => s };
+
+/** `replay` is the command line prefix to replay with (`orch verify FILE --plan P`). */
+export function formatResult(result: VerifyResult, replay: string, style: TextStyle = PLAIN): string {
+  const lines: string[] = [];
+  lines.push(style.bold(`verify ${result.plan}`) + style.dim(` (${result.file}, seed ${result.seed})`));
+  for (const v of result.violations) {
+    lines.push('', ...formatCounterexample(v, replay, style));
+  }
+  const holding = result.invariants.filter((i) => i.status === 'holds');
+  if (holding.length > 0) {
+    lines.push('');
+    for (const inv of holding) lines.push(`  ${style.green('✓')} ${inv.builtin ? inv.name : `${inv.modality} "${inv.name}"`}`);
+  }
+  lines.push(
+    '',
+    `${result.ok ? style.green('ok') : style.red('FAILED')}: ${result.runs} run${result.runs === 1 ? '' : 's'} explored, ` +
+      `${result.paths} distinct path${result.paths === 1 ? '' : 's'}, ${result.outcomes} step outcomes covered; ` +
+      (result.concurrentRuns > 1 ? `${result.concurrentRuns} runs at once (${result.slotWaits} waits for a shared resource slot); ` : '') +
+      `${result.violations.length} of ${result.invariants.length} invariants violated`,
+  );
+  return lines.join('\n');
+}
+
+function formatCounterexample(v: Counterexample, replay: string, style: TextStyle): string[] {
+  const where = v.range ? ` at ${v.file}:${v.range.start.line}:${v.range.start.column}` : '';
+  const lines = [
+    `${style.red('✗')} ${style.bold(v.builtin ? `built-in invariant "${v.invariant}"` : `invariant "${v.invariant}"`)} violated${where}`,
+    `  ${v.message}`,
+    ...(v.run !== undefined ? [`  in run ${v.run} of the concurrent runs (its scenario below; the others' steps show in the message)`] : []),
+    style.dim(`  minimal counterexample after ${v.shrinks} shrink${v.shrinks === 1 ? '' : 's'}:`),
+    `  input:   ${compact(v.input)}`,
+  ];
+  if (Object.keys(v.context).length > 0) lines.push(`  context: ${compact(v.context)}`);
+  for (const c of v.contextChanges) lines.push(`  context change at ${ms(c.at_ms)}: ${c.signal} = ${compact(c.value)}`);
+  lines.push(
+    v.choices.length === 0
+      ? '  outcomes: every step succeeded'
+      : `  outcomes: ${v.choices.map((c) => `${c.step}${c.item === null ? '' : `[${c.item}]`} attempt ${c.attempt} ${c.outcome === 'fail' ? 'fails' : c.outcome === 'hang' ? 'hangs' : 'rejected'}`).join(', ')}; everything else succeeds`,
+  );
+  for (const c of v.cancels) lines.push(`  cancel at ${ms(c.at_ms)}: step ${c.step} (orch cancel RUN --step ${c.step})`);
+  lines.push('  trace:');
+  const width = Math.max(4, ...v.trace.map((e) => ms(e.at_ms).length));
+  for (const e of v.trace) if (!QUIET.has(e.type)) lines.push(`    ${ms(e.at_ms).padStart(width)}  ${describe(e)}`);
+  const s = v.state;
+  const statuses = Object.entries(s.steps)
+    .filter(([, st]) => st !== 'pending')
+    .map(([id, st]) => `${id} ${st}`);
+  lines.push(
+    `  state that broke it (at ${ms(s.at_ms)}): run ${s.run.status}, cost ${Number(s.run.cost.toFixed(6))}` +
+      (s.running.length ? `, running ${s.running.join(', ')}` : ''),
+    `    ${statuses.length ? statuses.join(', ') : 'no step started'}`,
+    ...(s.values && Object.keys(s.values).length
+      ? [`    ${Object.entries(s.values).map(([k, val]) => `${k} = ${compact(val)}`).join(', ')}`]
+      : []),
+    `  replay: ${replay} --seed ${v.seed}` + style.dim(`   (this case only: --path ${v.path})`),
+  );
+  return lines;
+}
+
+/** Bookkeeping events left out of the printed trace (they stay in the JSON). */
+const QUIET = new Set(['plan_created', 'step_queued']);
+
+const VERB: { readonly [type: string]: string } = {
+  execution_started: 'run started',
+  execution_completed: 'run completed',
+  execution_failed: 'run failed',
+  execution_cancelled: 'run cancelled',
+  step_queued: 'queued',
+  step_started: 'started',
+  step_completed: 'completed',
+  step_failed: 'failed',
+  step_retried: 'retry scheduled',
+  step_skipped: 'skipped',
+  step_compensated: 'compensated',
+  guardrail_violation: 'guardrail violated',
+  context_updated: 'context changed',
+  step_cancelled: 'cancelled',
+};
+
+function describe(e: TraceEvent): string {
+  const who = e.step === null ? '' : `${e.step}${e.item === null ? '' : `[${e.item}]`}  `;
+  const verb = VERB[e.type] ?? e.type;
+  const extras: string[] = [];
+  if (e.type === 'step_started' && e.attempt !== null) extras.push(`attempt ${e.attempt}`);
+  if (e.type === 'step_started' && e.resource) extras.push(`on ${e.resource}`);
+  if (e.detail) extras.push(e.detail);
+  return `${who}${verb}${extras.length ? ` (${extras.join(', ')})` : ''}`;
+}
+
+export function ms(n: number): string {
+  if (n >= 60_000 && n % 1000 === 0) return `${n / 1000}s`;
+  return `${n}ms`;
+}
+
+function compact(v: unknown): string {
+  const s = JSON.stringify(v) ?? 'null';
+  return s.length > 300 ? `${s.slice(0, 297)}…` : s;
+}

@@ -1,0 +1,168 @@
+/**
+ * Executes one scenario with the runtime's own scheduler (`runtime/scheduler`, the code `orch
+ * run` uses) on a virtual clock: no worker threads, no sleeping. Handlers are simulated by the
+ * scenario, approvals are answered through `signal` like a human would, context changes arrive
+ * through `updateContext`. The monitor watches every transition through the observer hook.
+ */
+import type { PlanIR } from '../compiler/index.js';
+import { REDACTED } from '../runtime/index.js';
+import { InProcessLimits, Run, VirtualClock, type LimitsProvider, type RunEvent, type RunReader } from '../runtime/index.js';
+import { CaseMonitor, SharedResourceLoad, type MonitorOptions, type SharedRuns } from './monitor.js';
+import { isApprovalStep, outcomeOf, type Scenario } from './scenario.js';
+import { SimulatedExecutor } from './simulated-executor.js';
+import { parseInstance, type CaseResult } from './trace.js';
+
+/** Timer firings after which a run counts as not terminating (a retry or re-arm loop). */
+const MAX_TIMER_FIRINGS = 200_000;
+const ROOT_RUN = 'verify';
+
+export interface CaseOptions {
+  /**
+   * Who keeps the resource slots and rate windows of the K simultaneous runs; by default one
+   * `InProcessLimits` they all share (what `orch run` processes sharing a journal do).
+   */
+  readonly limits?: LimitsProvider;
+}
+
+/**
+ * One case: the scenarios run at once on one virtual clock (one scenario: one run; K: the K runs
+ * of `--concurrent-runs`, sharing resource limits). The first violation in any run is the case's;
+ * its trace is that run's events.
+ */
+export async function runCase(plan: PlanIR, scenarios: readonly Scenario[], options: MonitorOptions, caseOptions: CaseOptions = {}): Promise<CaseResult & { slotWaits: number; brokenRun: number }> {
+  const clock = new VirtualClock(0);
+  const concurrent = scenarios.length > 1;
+  const load = new SharedResourceLoad();
+  const limits = caseOptions.limits ?? (concurrent ? new InProcessLimits() : undefined);
+  const cases = scenarios.map((scenario, i) => startRun(plan, scenario, options, clock, concurrent ? `${ROOT_RUN}-${i + 1}` : ROOT_RUN, concurrent ? { run: i + 1, load } : null, limits));
+  const runs = cases.map((c) => c.run);
+
+  let fired = 0;
+  let stuckReason: string | null = null;
+  const subplans = Object.keys(plan.subplans).length > 0;
+  const allOver = (): boolean => runs.every(isOver);
+  for (;;) {
+    if (subplans) {
+      // A sub-plan run reports back through a promise: let it land before time moves on, or
+      // the parent would see its deadline pass before a child that finished in time.
+      while (fired < MAX_TIMER_FIRINGS && !allOver() && clock.step()) {
+        fired++;
+        for (let i = 0; i < 4; i++) await Promise.resolve();
+      }
+    } else {
+      fired += clock.runAll(MAX_TIMER_FIRINGS - fired);
+    }
+    if (allOver()) break;
+    if (fired >= MAX_TIMER_FIRINGS) {
+      const run = runs.find((r) => !isOver(r))!;
+      stuckReason = `still ${run.status()} after ${MAX_TIMER_FIRINGS} timer firings (an endless retry or wait loop)`;
+      break;
+    }
+    // Sub-plan runs report back through promises: give them a turn before calling it stuck.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (clock.pending() > 0 || allOver()) continue;
+    stuckReason = stuckMessage(runs.find((r) => !isOver(r))!);
+    break;
+  }
+  for (const c of cases) if (c.observerError()) throw new Error(`verifier error while observing the run: ${(c.observerError() as Error).message ?? String(c.observerError())}`);
+  const results = cases.map((c) => c.monitor.finish(c.run, isOver(c.run), isOver(c.run) ? null : stuckReason));
+  // The violation that happened first (by virtual time); run order breaks ties.
+  const broken = results.filter((r) => r.violation !== null).sort((a, b) => a.violation!.state.at_ms - b.violation!.state.at_ms)[0];
+  const first = broken ?? results[0]!;
+  return { ...first, path: results.map((r) => r.path).join('|'), slotWaits: load.slotWaits, brokenRun: results.indexOf(first) + 1 };
+}
+
+interface StartedRun {
+  readonly run: Run;
+  readonly monitor: CaseMonitor;
+  observerError(): unknown;
+}
+
+function startRun(
+  plan: PlanIR,
+  scenario: Scenario,
+  options: MonitorOptions,
+  clock: VirtualClock,
+  rootRun: string,
+  shared: SharedRuns | null,
+  limits: LimitsProvider | undefined,
+): StartedRun {
+  const monitor = new CaseMonitor(plan, options, shared);
+  const approvalSteps = new Set(plan.steps.filter((s) => isApprovalStep(s, plan)).map((s) => s.id));
+  let run: Run | null = null;
+
+  let observerError: unknown = null;
+  const observe = (event: RunEvent, reader: RunReader): void => {
+    // Sub-plan runs share the deps (and so this observer); only the plan under test is judged,
+    // but their approvals still need an answer.
+    if (event.runId !== rootRun) {
+      if (event.type === 'step_started' && event.stepId !== null) approveInSubplan(event, reader);
+      return;
+    }
+    try {
+      monitor.observe(event, reader);
+      if (event.type === 'step_started' && event.stepId !== null) answerApproval(event);
+    } catch (err) {
+      // Thrown inside the scheduler it would read as a failed run; report it as what it is.
+      observerError ??= err;
+    }
+  };
+
+  /** A human answers an approval after the scenario's latency (never, for a `hang`). */
+  const answerApproval = (event: RunEvent): void => {
+    const { step, item } = parseInstance(event.stepId!);
+    if (!approvalSteps.has(step)) return;
+    const attempt = typeof event.data['attempt'] === 'number' ? (event.data['attempt'] as number) : 1;
+    const outcome = outcomeOf(scenario, step, item ?? 0, attempt - 1);
+    if (outcome?.kind === 'hang') return;
+    const approve = outcome === undefined || outcome.kind === 'ok';
+    const key = event.stepId!;
+    clock.setTimer(outcome ? outcome.latency_ms : 1, () => run?.signal(key, approve ? 'approve' : 'reject', 'simulated approver'));
+  };
+
+  /** Approvals inside sub-plans are granted (the scenario models the plan under test only). */
+  const approveInSubplan = (event: RunEvent, reader: RunReader): void => {
+    const step = reader.plan.steps.find((s) => s.id === parseInstance(event.stepId!).step);
+    if (!step || !isApprovalStep(step, reader.plan)) return;
+    // Signals reach a child through its parent: `verify/summary` + `approve` → `summary/approve`.
+    const key = `${event.runId.slice(rootRun.length + 1)}/${event.stepId}`;
+    clock.setTimer(1, () => run?.signal(key, 'approve', 'simulated approver'));
+  };
+
+  run = new Run(
+    plan,
+    {
+      clock,
+      executor: new SimulatedExecutor(clock, scenario, rootRun),
+      observe,
+      // Jitter at its midpoint keeps runs reproducible; secrets are never needed by simulated
+      // handlers, so every one resolves to the redaction marker.
+      random: () => 0.5,
+      secret: () => REDACTED,
+      ...(limits ? { limits } : {}),
+    },
+    { runId: rootRun, input: scenario.input, context: { ...scenario.context } },
+  );
+  for (const change of scenario.contextChanges) {
+    clock.setTimer(change.at_ms, () => run?.updateContext({ [change.signal]: change.value }));
+  }
+  // A user's `orch cancel RUN --step STEP`; refused once the step (or the run) has finished,
+  // which is then simply a cancellation that came too late.
+  for (const cancel of scenario.cancels) {
+    clock.setTimer(cancel.at_ms, () => run?.cancelStep(cancel.step, 'cancelled by the simulated user'));
+  }
+  run.begin();
+  return { run, monitor, observerError: () => observerError };
+}
+
+function isOver(run: Run): boolean {
+  const s = run.status();
+  return s !== 'running' && s !== 'paused';
+}
+
+function stuckMessage(run: Run): string {
+  const waiting = run.running();
+  return waiting.length > 0
+    ? `the run is stuck: nothing can happen any more while ${waiting.join(', ')} ${waiting.length === 1 ? 'waits' : 'wait'} (no timeout)`
+    : 'the run is stuck: no step can start and nothing is running';
+}

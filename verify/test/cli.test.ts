@@ -1,0 +1,145 @@
+/**
+ * `orch verify` through the real CLI (bin/orch.js → dist/; `npm test` builds first). Plans are
+ * given as emitted IR files here; `source.test.ts` covers `.orch` sources.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { orch } from '../../examples/test/cli.js';
+import type { PlanIR } from '../../compiler/index.js';
+import { retryStorm, sendBeforeApprove, throttledRender } from './fixtures/ir-plans.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'orch-verify-'));
+
+function irFile(name: string, plan: PlanIR): string {
+  const file = path.join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(plan));
+  return file;
+}
+
+const source = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+describe('orch verify --cancels / --concurrent-runs (CLI)', () => {
+  it('--cancels finds the invariant a cancelled step breaks; the replay line repeats the flag', () => {
+    const file = source('cancel-gate.orch');
+    expect(orch(['verify', file, '--seed', '5']).code).toBe(0);
+    const r = orch(['verify', file, '--seed', '5', '--cancels']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('✗ invariant "notify only after the check ran" violated');
+    expect(r.stdout).toMatch(/cancel at \d+ms: step check/);
+    expect(r.stdout).toContain(`replay: orch verify ${file} --plan cancel_gate --cancels --seed 5`);
+  });
+
+  it('--concurrent-runs 2 --format json: the shared printer limit holds and the runs queued for it', () => {
+    const r = orch(['verify', source('shared-printer.orch'), '--seed', '3', '--runs', '30', '--concurrent-runs', '2', '--format', 'json']);
+    expect(r.code).toBe(0);
+    const [result] = (JSON.parse(r.stdout) as { results: { concurrentRuns: number; slotWaits: number; ok: boolean }[] }).results;
+    expect(result).toMatchObject({ ok: true, concurrentRuns: 2 });
+    expect(result!.slotWaits).toBeGreaterThan(0);
+    expect(orch(['verify', source('shared-printer.orch'), '--concurrent-runs', '0']).code).toBe(2);
+  });
+});
+
+describe('orch verify (CLI)', () => {
+  it('exits 0 and reports coverage when every invariant holds', () => {
+    const r = orch(['verify', irFile('frames', throttledRender()), '--runs', '60', '--seed', '5']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('✓ always "publish after every frame"');
+    expect(r.stdout).toMatch(/ok: 60 runs explored, \d+ distinct paths?, \d+ step outcomes covered; 0 of 6 invariants violated/);
+  });
+
+  it('exits 1 with a readable minimal trace and the replay command on a violation', () => {
+    const file = irFile('outreach', sendBeforeApprove());
+    const r = orch(['verify', file, '--seed', '7']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('✗ invariant "never send without approval" violated');
+    expect(r.stdout).toContain('input:   {"review":false}');
+    expect(r.stdout).toContain(`replay: orch verify ${file} --plan outreach --seed 7`);
+    expect(r.stdout).toContain('FAILED');
+  });
+
+  it('prints JSON for CI, and the same seed gives the same JSON', () => {
+    const file = irFile('storm', retryStorm());
+    const a = orch(['verify', file, '--seed', '12', '--runs', '150', '--format', 'json']);
+    const b = orch(['verify', file, '--seed', '12', '--runs', '150', '--format', 'json']);
+    expect(a.code).toBe(1);
+    expect(b.stdout).toBe(a.stdout);
+    const json = JSON.parse(a.stdout) as { ok: boolean; seed: number; results: { plan: string; ok: boolean; runs: number; paths: number; invariants: { name: string; status: string }[]; violations: { invariant: string; seed: number; path: string; trace: unknown[]; choices: unknown[] }[] }[] };
+    expect(json.ok).toBe(false);
+    expect(json.seed).toBe(12);
+    const [result] = json.results;
+    expect(result?.plan).toBe('storm');
+    expect(result?.invariants.find((i) => i.name === 'policy budget respected')?.status).toBe('violated');
+    const v = result!.violations[0]!;
+    expect(v).toMatchObject({ invariant: 'policy budget respected', seed: 12 });
+    expect(v.path).toMatch(/^\d+(:\d+)*$/);
+    expect(v.choices).toHaveLength(1);
+  });
+
+  it('--seed with --path replays the printed counterexample directly', () => {
+    const file = irFile('outreach2', sendBeforeApprove());
+    const first = JSON.parse(orch(['verify', file, '--seed', '31', '--format', 'json']).stdout) as {
+      results: { violations: { seed: number; path: string; input: unknown; trace: unknown[] }[] }[];
+    };
+    const v = first.results[0]!.violations[0]!;
+    const replay = orch(['verify', file, '--seed', String(v.seed), '--path', v.path, '--format', 'json']);
+    expect(replay.code).toBe(1);
+    const again = (JSON.parse(replay.stdout) as typeof first).results[0]!.violations[0]!;
+    expect(again.input).toEqual(v.input);
+    expect(again.trace).toEqual(v.trace);
+  });
+
+  it('--no-failures only explores runs where everything succeeds', () => {
+    const r = orch(['verify', irFile('storm2', retryStorm()), '--no-failures', '--runs', '50', '--seed', '1']);
+    expect(r.code).toBe(0);
+  });
+
+  it('a missing file exits 2 with one line', () => {
+    const missing = orch(['verify', path.join(dir, 'nope.orch')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toMatch(/^orch: cannot read .*nope\.orch/);
+  });
+
+  it('bad options exit 2', () => {
+    const badRuns = orch(['verify', irFile('x', throttledRender()), '--runs', 'many']);
+    expect(badRuns.code).toBe(2);
+    expect(badRuns.stderr).toContain('--runs must be an integer');
+  });
+
+  it('an unknown plan or an invalid IR file exits 2 with one line', () => {
+    const badPlan = orch(['verify', irFile('y', throttledRender()), '--plan', 'other']);
+    expect(badPlan.code).toBe(2);
+    expect(badPlan.stderr).toContain('no plan named "other"');
+    const garbage = path.join(dir, 'bad.json');
+    writeFileSync(garbage, '{"version":"orch.plan/v1"}');
+    const invalid = orch(['verify', garbage]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr.trim().split('\n')).toHaveLength(1);
+    expect(invalid.stderr).toContain('not a valid orch.plan/v1 IR');
+  });
+
+  it('verifies .orch sources: 0 when sound, 1 on a violation, 1 with diagnostics when it does not compile', () => {
+    const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+    const sound = orch(['verify', fixture('throttled-render.orch'), '--runs', '80', '--seed', '3']);
+    expect(sound.code).toBe(0);
+    const broken = orch(['verify', fixture('parallel-reviews.orch'), '--seed', '3', '--format', 'json']);
+    expect(broken.code).toBe(1);
+    const json = JSON.parse(broken.stdout) as { results: { violations: { invariant: string; input: unknown }[] }[] };
+    expect(json.results[0]?.violations[0]).toMatchObject({ invariant: 'reviews_within_budget', input: { docs: ['', '', ''] } });
+    const cycle = orch(['verify', fixture('does-not-compile.orch')]);
+    expect(cycle.code).toBe(1);
+    expect(cycle.stderr).toContain('E0301');
+    expect(cycle.stderr.trim().split('\n').at(-1)).toMatch(/^orch: .*does-not-compile\.orch has errors/);
+  });
+
+  it('--help describes the command', () => {
+    const r = orch(['verify', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--seed');
+    expect(r.stdout).toContain('--no-failures');
+  });
+});
