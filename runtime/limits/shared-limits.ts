@@ -19,6 +19,12 @@ export interface SharedLimitsOptions {
   readonly pollMs?: number;
   /** A reserved slot no step took within this long is given back (its step was cancelled …). */
   readonly unclaimedMs?: number;
+  /**
+   * For how long after the store granted a slot a step of the same run that waits for the same
+   * resource may take it over when it is released, without a round trip to the store (ms). Past
+   * that the slot goes back to the store, where every process competes for it again.
+   */
+  readonly handOffMs?: number;
   readonly now?: () => number;
 }
 
@@ -26,6 +32,7 @@ export class SharedLimits implements LimitsProvider {
   readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   readonly pollMs: number;
   readonly unclaimedMs: number;
+  readonly handOffMs: number;
   readonly now: () => number;
   private readonly runs = new Set<SharedRunLimits>();
   private heartbeat: ReturnType<typeof setInterval> | null = null;
@@ -37,6 +44,7 @@ export class SharedLimits implements LimitsProvider {
   ) {
     this.pollMs = opts.pollMs ?? 100;
     this.unclaimedMs = opts.unclaimedMs ?? 1000;
+    this.handOffMs = opts.handOffMs ?? 1000;
     this.now = opts.now ?? Date.now;
     this.unsubscribe = store.onRelease?.(() => this.released()) ?? null;
   }
@@ -79,6 +87,24 @@ interface Need {
   readonly rates: SharedClaim['rates'];
 }
 
+/** A slot taken from the store: `since`, when the store granted it (hand-overs keep it). */
+interface Slot {
+  readonly leaseId: string | null;
+  readonly since: number;
+  /** When it was reserved for this run (for the rate-window lag). */
+  readonly at: number;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+/** The store lease behind a granted `Lease`, and whether a waiting step may take it over. */
+interface Ticket {
+  readonly leaseId: string;
+  readonly key: string;
+  readonly since: number;
+  /** Only resource slots are handed over: every call under a rate limit is a new hit. */
+  readonly reusable: boolean;
+}
+
 interface Pending {
   readonly claim: SharedClaim;
   inFlight: boolean;
@@ -91,7 +117,7 @@ interface Pending {
 class SharedRunLimits implements LimitsService {
   private readonly inner: InRunLimits;
   private readonly rateLimits: PolicyIR['rate_limits'];
-  private readonly reserved = new Map<string, { leaseId: string | null; at: number; timer: ReturnType<typeof setTimeout> }[]>();
+  private readonly reserved = new Map<string, Slot[]>();
   /**
    * The longest a granted slot waited to be taken by its step: a rate window counts from the
    * grant, the journal's `step_started` from the take, so a rate-limited claim waits that much
@@ -100,7 +126,7 @@ class SharedRunLimits implements LimitsService {
   private claimLagMs = 0;
   /** Claims in flight or waiting to be retried, by need; at most the need's limit at a time. */
   private readonly pending = new Map<string, Set<Pending>>();
-  private readonly tickets = new WeakMap<Lease, string>();
+  private readonly tickets = new WeakMap<Lease, Ticket>();
   private isClosed = false;
 
   constructor(
@@ -123,10 +149,11 @@ class SharedRunLimits implements LimitsService {
       this.request(need, r.key ?? '');
       return { kind: 'held' };
     }
-    clearTimeout(slot.timer);
+    if (slot.timer) clearTimeout(slot.timer);
     if (need.rates.length > 0) this.claimLagMs = Math.max(this.claimLagMs, Math.min(1000, now - slot.at));
     const grant = this.inner.tryAcquire(r, now);
-    if (grant.kind === 'granted' && slot.leaseId !== null) this.tickets.set(grant.lease, slot.leaseId);
+    if (grant.kind === 'granted' && slot.leaseId !== null)
+      this.tickets.set(grant.lease, { leaseId: slot.leaseId, key: need.key, since: slot.since, reusable: need.rates.length === 0 });
     return grant;
   }
 
@@ -135,7 +162,40 @@ class SharedRunLimits implements LimitsService {
     const ticket = this.tickets.get(lease);
     if (ticket === undefined) return;
     this.tickets.delete(lease);
-    this.giveBack(ticket);
+    if (!this.handOver(ticket)) this.giveBack(ticket.leaseId);
+  }
+
+  /**
+   * A released slot goes straight to a step of this run waiting for the same resource, while the
+   * slot is young: the store sees no change (the lease stays this holder's), so a busy run on a
+   * limited resource costs the store one claim per slot and `handOffMs`, not two writes per step.
+   */
+  private handOver(t: Ticket): boolean {
+    if (!t.reusable || this.isClosed || this.client.now() - t.since >= this.client.handOffMs) return false;
+    const set = this.pending.get(t.key);
+    if (!set || set.size === 0) return false;
+    let taker: Pending | null = null;
+    for (const p of set) {
+      if (!p.inFlight) {
+        taker = p;
+        break;
+      }
+      taker ??= p;
+    }
+    // A claim still in flight is dropped from the set: its grant, when it comes, is given back.
+    set.delete(taker!);
+    if (taker!.timer) clearTimeout(taker!.timer);
+    this.reserve(t.key, t.leaseId, t.since, this.client.now());
+    this.wake();
+    return true;
+  }
+
+  private reserve(key: string, leaseId: string | null, since: number, at: number): void {
+    const slot: Slot = { leaseId, since, at, timer: null };
+    slot.timer = setTimeout(() => this.unclaimed(key, slot), this.client.unclaimedMs);
+    const list = this.reserved.get(key);
+    if (list) list.push(slot);
+    else this.reserved.set(key, [slot]);
   }
 
   heldByItem(r: SlotRequest): string | null {
@@ -161,7 +221,7 @@ class SharedRunLimits implements LimitsService {
     this.pending.clear();
     for (const slots of this.reserved.values())
       for (const s of slots) {
-        clearTimeout(s.timer);
+        if (s.timer) clearTimeout(s.timer);
         if (s.leaseId !== null) this.giveBack(s.leaseId);
       }
     this.reserved.clear();
@@ -220,14 +280,7 @@ class SharedRunLimits implements LimitsService {
         }
         if (g.kind === 'granted') {
           set.delete(p);
-          const slot = {
-            leaseId: g.leaseId,
-            at,
-            timer: setTimeout(() => this.unclaimed(key, slot), this.client.unclaimedMs),
-          };
-          const list = this.reserved.get(key);
-          if (list) list.push(slot);
-          else this.reserved.set(key, [slot]);
+          this.reserve(key, g.leaseId, at, at);
           this.wake();
         } else if (g.kind === 'held') {
           p.held = true;
@@ -245,9 +298,9 @@ class SharedRunLimits implements LimitsService {
     );
   }
 
-  private unclaimed(key: string, slot: { leaseId: string | null }): void {
+  private unclaimed(key: string, slot: Slot): void {
     const list = this.reserved.get(key);
-    const i = list?.indexOf(slot as never) ?? -1;
+    const i = list?.indexOf(slot) ?? -1;
     if (i < 0) return;
     list!.splice(i, 1);
     if (slot.leaseId !== null) this.giveBack(slot.leaseId);

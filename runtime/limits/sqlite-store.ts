@@ -1,8 +1,14 @@
 /**
  * The shared limits of every run of one SQLite journal, kept in the journal database itself so
- * that `orch run` processes sharing a `--db` and `orch serve` count against the same slots. Each
- * call is one short `BEGIN IMMEDIATE` transaction (the write lock up front: two processes never
- * deadlock upgrading a read). The contract is `SharedLimitStore` (runtime/scheduler/core/limits.ts).
+ * that `orch run` processes sharing a `--db` and `orch serve` count against the same slots. The
+ * contract is `SharedLimitStore` (runtime/scheduler/core/limits.ts).
+ *
+ * Calls made in one turn of the event loop are carried out together in one short
+ * `BEGIN IMMEDIATE` transaction (the write lock up front: two processes never deadlock upgrading
+ * a read): a busy run releases and claims many slots per turn, and one commit for all of them
+ * instead of one each is what keeps the shared limits as fast as the journal alone. Releases and
+ * renewals go first, so a claim in the same batch can take a slot given back in it; every call
+ * is still all or nothing on its own.
  */
 import { randomUUID } from 'node:crypto';
 import { openSqlite, type SqlDatabase, type SqlStatement } from '../journal/sqlite-driver.js';
@@ -28,6 +34,12 @@ CREATE TABLE IF NOT EXISTS rate_hits (
 CREATE INDEX IF NOT EXISTS rate_hits_key ON rate_hits (key, at);
 `;
 
+interface Op {
+  readonly fn: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 /** Rate hits older than this are deleted (no `rate_limit` window is that long in practice). */
 const KEEP_HITS_MS = 24 * 3600_000;
 
@@ -43,6 +55,8 @@ export class SqliteLimitStore implements SharedLimitStore {
   private readonly dropExpired: SqlStatement;
   private readonly dropOldHits: SqlStatement;
   private lastSweep = 0;
+  private batch: Op[] = [];
+  private batchScheduled = false;
 
   constructor(path: string, opts: { readonly leaseMs?: number } = {}) {
     this.leaseMs = opts.leaseMs ?? 3000;
@@ -63,21 +77,54 @@ export class SqliteLimitStore implements SharedLimitStore {
     this.dropOldHits = this.db.prepare('DELETE FROM rate_hits WHERE at < ?');
   }
 
-  async acquire(claim: SharedClaim, now: number): Promise<SharedGrant> {
-    return this.immediate(() => this.acquireNow(claim, now));
+  acquire(claim: SharedClaim, now: number): Promise<SharedGrant> {
+    return this.enqueue(false, () => this.acquireNow(claim, now));
   }
 
-  async release(leaseId: string): Promise<void> {
-    this.immediate(() => this.deleteLease.run(leaseId));
+  release(leaseId: string): Promise<void> {
+    return this.enqueue(true, () => void this.deleteLease.run(leaseId));
   }
 
-  async renew(holder: string, now: number): Promise<void> {
+  renew(holder: string, now: number): Promise<void> {
     // Only live leases: one that expired was given to nobody yet but may be any moment.
-    this.immediate(() => this.renewLeases.run(now + this.leaseMs, holder, now));
+    return this.enqueue(true, () => void this.renewLeases.run(now + this.leaseMs, holder, now));
   }
 
   async close(): Promise<void> {
+    if (this.batch.length > 0) this.runBatch();
     this.db.close();
+  }
+
+  private enqueue<T>(givesBack: boolean, fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const op: Op = { fn, resolve: resolve as (v: unknown) => void, reject };
+      if (givesBack) this.batch.unshift(op);
+      else this.batch.push(op);
+      if (!this.batchScheduled) {
+        this.batchScheduled = true;
+        setImmediate(() => this.runBatch());
+      }
+    });
+  }
+
+  /**
+   * Every call queued since the last batch, in one transaction. If any call throws, the whole
+   * batch rolls back and every call is rejected: the contract reads a rejection as "not this
+   * time" (claims are asked again, a lease not released expires on its own).
+   */
+  private runBatch(): void {
+    this.batchScheduled = false;
+    const ops = this.batch;
+    this.batch = [];
+    if (ops.length === 0) return;
+    let results: unknown[];
+    try {
+      results = this.immediate(() => ops.map((op) => op.fn()));
+    } catch (err) {
+      for (const op of ops) op.reject(err);
+      return;
+    }
+    ops.forEach((op, i) => op.resolve(results[i]));
   }
 
   private acquireNow(claim: SharedClaim, now: number): SharedGrant {

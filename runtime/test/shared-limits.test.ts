@@ -10,6 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { PlanIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
 import { openSqlite } from '../journal/sqlite-driver.js';
+import { SharedLimits } from '../limits/shared-limits.js';
+import { SqliteLimitStore } from '../limits/sqlite-store.js';
 import { capability, lit, plan, policy, resource, step } from './ir-builder.js';
 import { orchAsync, projectDir, writePlan } from './helpers.js';
 
@@ -174,6 +176,52 @@ describe('runs of one runtime (orch serve) and their sub-plans', () => {
     const list = spans(log);
     expect(list).toHaveLength(30);
     expect(maxOverlap(list)).toBe(1);
+  }, 60_000);
+});
+
+describe('a slot released while a step of the same run waits for it', () => {
+  /** A SQLite store that counts the slots it grants. */
+  function countingStore(db: string): { store: SqliteLimitStore; grants: () => number } {
+    const store = new SqliteLimitStore(db);
+    let grants = 0;
+    const acquire = store.acquire.bind(store);
+    store.acquire = async (claim, now) => {
+      const g = await acquire(claim, now);
+      if (g.kind === 'granted') grants++;
+      return g;
+    };
+    return { store, grants: () => grants };
+  }
+
+  async function runThrough(handOffMs: number): Promise<{ grants: number; overlap: number; spans: number }> {
+    const dir = project();
+    const log = join(dir, 'spans.log');
+    const db = join(dir, 'runs.db');
+    const counted = countingStore(db);
+    const limits = new SharedLimits(counted.store, { handOffMs });
+    const rt = await Runtime.open({ db, workers: 2, limits });
+    cleanups.push(async () => {
+      await rt.close();
+      await limits.close();
+    });
+    const result = await (await rt.start({ ...gpuPlan(log, 20, 5), base_dir: dir })).result;
+    expect(result.status, JSON.stringify(result.steps)).toBe('completed');
+    return { grants: counted.grants(), overlap: maxOverlap(spans(log)), spans: spans(log).length };
+  }
+
+  it('is handed to that step without the store, and the limit still holds', async () => {
+    const r = await runThrough(60_000);
+    expect(r.spans).toBe(20);
+    expect(r.overlap).toBe(1);
+    // One claim for the first step; the other 19 take the slot over as it is released.
+    expect(r.grants).toBe(1);
+  }, 60_000);
+
+  it('goes back to the store once it is older than the hand-over window', async () => {
+    const r = await runThrough(0);
+    expect(r.spans).toBe(20);
+    expect(r.overlap).toBe(1);
+    expect(r.grants).toBe(20);
   }, 60_000);
 });
 

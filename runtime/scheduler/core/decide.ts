@@ -288,6 +288,10 @@ export function cancelInst(c: SchedulerCore, inst: Inst, reason: string): void {
 function dispatch(c: SchedulerCore): boolean {
   const setAside: Inst[] = [];
   let startedAny = false;
+  // Resources (with the capability, whose rate limits come with it) found full in this pass: the
+  // queued steps behind the first one held by a resource need not each ask again until a step
+  // starts here (a start can end at once and give its slot back) or the next pass.
+  let full: Set<string> | null = null;
   while (c.heap.size > 0) {
     const inst = c.heap.peek()!;
     if (inst.rec.status !== 'queued' || inst.activity.kind !== 'idle') {
@@ -295,8 +299,14 @@ function dispatch(c: SchedulerCore): boolean {
       continue;
     }
     const request = slotRequest(c, inst);
+    const fullKey = request.resource !== null && request.item === null ? `${request.resource.name}\u0000${request.capability}` : null;
+    if (fullKey !== null && full?.has(fullKey)) {
+      setAside.push(c.heap.pop()!);
+      continue;
+    }
     const grant = c.limits.tryAcquire(request, c.now);
     if (grant.kind === 'full') break;
+    if (grant.kind === 'held' && fullKey !== null) (full ??= new Set()).add(fullKey);
     if (grant.kind === 'held') {
       // Only that group's next finished item can free an item slot: wait for it out of the heap.
       const group = c.limits.heldByItem?.(request) ?? null;
@@ -321,6 +331,7 @@ function dispatch(c: SchedulerCore): boolean {
     }
     c.heap.pop();
     startedAny = true;
+    full = null;
     inst.lease = grant.lease;
     beginStep(c, inst);
   }
