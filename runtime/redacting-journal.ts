@@ -10,7 +10,7 @@ export function redactingJournal(journal: JournalSink, redactor: Redactor): Jour
   const sink: JournalSink = {
     commit(summary: RunSummary, events: readonly RunEvent[]) {
       if (redactor.size === 0) return journal.commit(summary, events);
-      journal.commit(
+      return journal.commit(
         summary.error === null ? summary : { ...summary, error: redactor.text(summary.error) },
         events.map((e) => ({ ...e, data: redactor.value(e.data) })),
       );

@@ -5,6 +5,7 @@
  * See `./index.ts` for how to drive it.
  */
 import type { BlockView, PlanIR, StepView } from '../../compiler/index.js';
+import { CommitQueue } from './commit-queue.js';
 import { SchedulerCore } from './core/core.js';
 import type { CostCeiling } from './core/budget.js';
 import type { LimitsService } from './core/limits.js';
@@ -88,6 +89,7 @@ export class Run implements RunReader {
   private resultReady = false;
   /** The core said the run ended (or suspended): once committed, the result is ready. */
   private finished = false;
+  private readonly commits: CommitQueue;
 
   constructor(
     plan: PlanIR,
@@ -96,6 +98,11 @@ export class Run implements RunReader {
   ) {
     this.plan = plan;
     this.runId = opts.runId;
+    this.commits = new CommitQueue(
+      deps.journal,
+      (err) => this.journalFailed(err),
+      () => this.settled?.ok === false,
+    );
     const observe = deps.observe;
     this.core = new SchedulerCore(
       plan,
@@ -476,21 +483,19 @@ export class Run implements RunReader {
     } finally {
       this.depth--;
     }
-    if (this.outbox.length > 0) {
-      const events = this.outbox;
-      this.outbox = [];
-      try {
-        this.deps.journal?.commit(this.summary(), events);
-      } catch (err) {
-        // The journal is the source of truth: without it nothing may go on.
-        this.abandon(new Error(`journal write failed: ${(err as Error).message}`));
-        return;
-      }
-    }
+    const events = this.outbox;
+    this.outbox = [];
     const effects = this.effects;
     this.effects = [];
+    const finished = this.finished;
+    // Without a journal (verify's simulated runs) there is nothing to summarize for.
+    this.commits.submit(events.length > 0 && this.deps.journal ? this.summary() : null, events, () => this.afterCommit(effects, finished));
+  }
+
+  /** What a committed state change leads to: its effects, and the result once the run is over. */
+  private afterCommit(effects: readonly (() => void)[], finished: boolean): void {
     for (const e of effects) e();
-    if (this.finished && !this.resultReady && this.outbox.length === 0) {
+    if (finished && !this.resultReady && this.outbox.length === 0 && this.commits.idle) {
       this.resultReady = true;
       this.core.limits.close?.();
       this.settled = { ok: true };
@@ -500,6 +505,12 @@ export class Run implements RunReader {
         this.resolveDone?.(result);
       }
     }
+  }
+
+  /** The journal is the source of truth: without it nothing may go on. */
+  private journalFailed(err: unknown): void {
+    if (this.settled) return;
+    this.abandon(new Error(`journal write failed: ${(err as Error)?.message ?? String(err)}`));
   }
 
   /** Nothing more happens in this process: in-flight attempts are aborted, timers cancelled. */

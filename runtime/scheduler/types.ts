@@ -118,8 +118,11 @@ export interface JournalSink {
   /**
    * Persists the events of one state change together with the run summary they lead to, in ONE
    * transaction. Called before any effect of that change (e.g. dispatching a started step) runs.
+   * A journal on a network database answers with a promise: the run's effects then wait for it,
+   * and the run hands it its next commit only once it settled (commits of a run never overlap,
+   * so they land in order; a journal may still group the commits of several runs).
    */
-  commit(summary: RunSummary, events: readonly RunEvent[]): void;
+  commit(summary: RunSummary, events: readonly RunEvent[]): void | Promise<void>;
   /** Stored events of a run (for resuming sub-plan runs); optional. */
   load?(runId: string): readonly RunEvent[];
 }
