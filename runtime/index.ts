@@ -29,6 +29,7 @@ import { replay } from './scheduler/replay.js';
 import { InProcessLimits, type LimitsProvider } from './scheduler/index.js';
 import { Run } from './scheduler/run.js';
 import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './scheduler/types.js';
+import type { MigrateResult } from './journal/pg/migrations.js';
 
 export { Run, RunDetached } from './scheduler/run.js';
 export { SqliteJournal } from './journal/sqlite-journal.js';
@@ -447,6 +448,11 @@ export async function resumeRun(runId: string, opts: ResumeOptions & RuntimeOpti
 
 export { EMPTY_CONFIG };
 
+/** `orch db migrate`. pg is loaded on demand: runs on a SQLite journal never load it. */
+export async function migratePostgres(url: string): Promise<MigrateResult> {
+  return (await import('./journal/pg/migrations.js')).migrate(url);
+}
+
 // What the layers above use of this one. The scheduler's types are its contract: all of them.
 export type * from './scheduler/types.js';
 export { REDACTED, evaluate, truthy } from './evaluate.js';
@@ -456,6 +462,8 @@ export type { RunRow } from './journal/sqlite-journal.js';
 export { parseAge } from './journal/retention.js';
 export type { PruneResult } from './journal/retention.js';
 export { openSqlite, sqliteDriver } from './journal/sqlite-driver.js';
+export type { MigrateResult } from './journal/pg/migrations.js';
+export { displayUrl, isPostgresUrl } from './journal/pg/url.js';
 export type { SqlDatabase, SqliteDriverName } from './journal/sqlite-driver.js';
 export { loadPlan, readJsonArg } from './load-plan.js';
 export { preStepViolations } from './scheduler/guardrails.js';

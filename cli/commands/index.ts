@@ -27,6 +27,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ['serve'], load: async () => (await import('./serve.js')).registerServe },
   { names: ['ui'], load: async () => (await import('./ui.js')).registerUi },
   { names: ['lsp'], load: async () => (await import('./lsp.js')).registerLsp },
+  { names: ['db'], load: async () => (await import('./db.js')).registerDb },
   { names: ['init'], load: async () => (await import('./init.js')).registerInit },
   { names: ['explain'], load: async () => (await import('./explain.js')).registerExplain },
 ];

@@ -1,0 +1,46 @@
+/**
+ * `orch db migrate [--db URL]`: creates or upgrades the Orch schema of a Postgres database
+ * (LANGUAGE.md §7.5). Idempotent and safe to run from several machines at once: each migration is
+ * applied once, under an advisory lock. SQLite journals need no such step (they create their
+ * tables on open).
+ */
+import type { Command } from 'commander';
+import { displayUrl, isPostgresUrl, migratePostgres } from '../../runtime/index.js';
+import { CliError } from '../errors.js';
+
+interface MigrateFlags {
+  readonly db?: string;
+  readonly json?: boolean;
+}
+
+export function registerDb(program: Command): void {
+  const db = program.command('db').description('manage the Postgres database of an Orch cluster');
+  db.command('migrate')
+    .description('create or upgrade the orch schema of a Postgres database (idempotent)')
+    .option('--db <url>', 'postgres://… URL (default: $ORCH_DB)')
+    .option('--json', 'print {"from", "to", "applied"} as JSON')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Example:',
+        '  orch db migrate --db postgres://orch@db.internal:5432/orch',
+        '  ORCH_DB=postgres://orch@db.internal/orch orch db migrate',
+      ].join('\n'),
+    )
+    .action(async (opts: MigrateFlags) => {
+      const url = opts.db ?? process.env.ORCH_DB;
+      if (!url) throw new CliError('no database: pass --db postgres://… or set ORCH_DB', 2);
+      if (!isPostgresUrl(url)) throw new CliError(`${displayUrl(url)} is not a Postgres URL (postgres://…); SQLite journals need no migration`, 2);
+      const shown = displayUrl(url);
+      let result;
+      try {
+        result = await migratePostgres(url);
+      } catch (err) {
+        throw new CliError(`cannot migrate ${shown}: ${(err as Error).message}`, 2);
+      }
+      if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      else if (result.applied.length === 0) process.stdout.write(`${shown}: orch schema already at version ${result.to}\n`);
+      else process.stdout.write(`${shown}: orch schema migrated from version ${result.from} to ${result.to}\n`);
+    });
+}

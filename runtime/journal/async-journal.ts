@@ -1,0 +1,38 @@
+/**
+ * The journal as an asynchronous interface: what `SqliteJournal` does, with every operation
+ * returning a promise, so that a journal on a network database (`PgJournal`) and the SQLite one
+ * (through `asyncJournal`) are interchangeable and held to one contract
+ * (runtime/test/journal-contract.test.ts). The semantics of each operation are those documented
+ * on `SqliteJournal`.
+ */
+import type { EventType, RunEvent, RunSummary } from '../scheduler/types.js';
+import type { PruneResult } from './retention.js';
+import type { ControlRow, RunRow } from './sqlite-journal.js';
+
+export interface AsyncJournal {
+  /** Where the journal lives, for messages (a path, or a URL without its password). */
+  readonly location: string;
+  /** Replaces secret values in journal text; set by the runtime once secrets are known. */
+  redactText: (text: string) => string;
+  /** The run summary and the events it follows from, in ONE transaction. */
+  commit(summary: RunSummary, events: readonly RunEvent[]): Promise<void>;
+  /** Stores what resuming needs (the IR and the input) before the first event. */
+  registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId?: string | null): Promise<void>;
+  load(runId: string): Promise<RunEvent[]>;
+  getRun(runId: string): Promise<RunRow | undefined>;
+  /** Runs newest first (top-level only unless `all`), with their event counts, without IR and input. */
+  listRuns(all?: boolean): Promise<RunRow[]>;
+  /** Top-level runs whose status is not terminal (running or paused), oldest first. */
+  unfinishedRuns(): Promise<RunRow[]>;
+  addControl(runId: string, kind: ControlRow['kind'], stepId?: string | null, payload?: unknown): Promise<void>;
+  /** Unconsumed control rows of a run, marked consumed in the same transaction: each is taken once. */
+  takeControls(runId: string): Promise<ControlRow[]>;
+  heartbeat(runId: string): Promise<void>;
+  /** For a run no process executes: one event after its last one, and its new status. */
+  appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): Promise<void>;
+  /** This process stops executing the run and its sub-plan runs. */
+  disown(runId: string): Promise<void>;
+  /** Deletes finished top-level runs (and their sub-plan runs) that completed before `before`. */
+  prune(before: number): Promise<PruneResult>;
+  close(): Promise<void>;
+}

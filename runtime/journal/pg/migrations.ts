@@ -1,0 +1,176 @@
+/**
+ * The Orch schema on Postgres, as numbered migrations recorded in `orch.schema_version`. Each
+ * migration runs in its own transaction with its version row (Postgres DDL is transactional),
+ * all under one advisory lock, so two processes migrating at once apply each migration once and
+ * a failed migration leaves the schema at the version before it.
+ *
+ * The tables mirror the SQLite journal (`sqlite-journal.ts`) and shared limits
+ * (`../../limits/sqlite-store.ts`) column for column, with epoch-ms times as `bigint`. Never edit
+ * a migration that has shipped: add the next one.
+ */
+import type pg from 'pg';
+import { openPool } from './pool.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const SCHEMA = 'orch';
+
+/** Any constant unlikely to collide with another application's advisory locks. */
+const MIGRATE_LOCK = 0x6f726368; // 'orch'
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'journal, run registry, controls and shared limits',
+    sql: `
+CREATE TABLE orch.runs (
+  id text PRIMARY KEY,
+  plan text NOT NULL,
+  parent_id text,
+  status text NOT NULL,
+  started_at bigint NOT NULL,
+  completed_at bigint,
+  cost double precision NOT NULL DEFAULT 0,
+  error text,
+  input text,
+  owner_pid integer,
+  heartbeat_at bigint
+);
+CREATE INDEX runs_parent_started ON orch.runs (parent_id, started_at);
+CREATE INDEX runs_unfinished ON orch.runs (started_at) WHERE parent_id IS NULL AND status IN ('running', 'paused');
+
+-- data stays the exact JSON text the journal wrote (redacted), as in SQLite: jsonb would
+-- reorder keys and the journal is read back whole, never queried inside.
+CREATE TABLE orch.events (
+  run_id text NOT NULL,
+  seq integer NOT NULL,
+  ts bigint NOT NULL,
+  type text NOT NULL,
+  step_id text,
+  data text NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+
+CREATE TABLE orch.controls (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id text NOT NULL,
+  kind text NOT NULL,
+  step_id text,
+  payload text,
+  created_at bigint NOT NULL,
+  consumed_at bigint
+);
+CREATE INDEX controls_open ON orch.controls (run_id, id) WHERE consumed_at IS NULL;
+
+-- The IR, deflated, apart from the run row that changes with every status and cost change.
+CREATE TABLE orch.run_plans (
+  run_id text PRIMARY KEY,
+  ir bytea NOT NULL
+);
+
+CREATE TABLE orch.limit_leases (
+  id text PRIMARY KEY,
+  resource text NOT NULL,
+  holder text NOT NULL,
+  run_id text,
+  step_key text,
+  acquired_at bigint NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX limit_leases_resource ON orch.limit_leases (resource, expires_at);
+CREATE INDEX limit_leases_holder ON orch.limit_leases (holder);
+
+CREATE TABLE orch.rate_hits (
+  key text NOT NULL,
+  at bigint NOT NULL,
+  run_id text
+);
+CREATE INDEX rate_hits_key ON orch.rate_hits (key, at);
+`,
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export interface MigrateResult {
+  /** The schema version before (0: no Orch schema yet). */
+  readonly from: number;
+  readonly to: number;
+  readonly applied: readonly number[];
+}
+
+/** A database whose schema this Orch cannot use as it is. */
+export class SchemaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SchemaError';
+  }
+}
+
+/** Brings the database's `orch` schema to `LATEST_VERSION` (or `upTo`); safe to run concurrently. */
+export async function migrate(target: string | pg.Pool, opts: { readonly upTo?: number } = {}): Promise<MigrateResult> {
+  const pool = typeof target === 'string' ? openPool(target, { max: 1 }) : target;
+  const upTo = opts.upTo ?? LATEST_VERSION;
+  const client = await pool.connect();
+  try {
+    // Session-level: held across the per-migration transactions below, released in `finally`.
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK]);
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${SCHEMA}.schema_version (
+           version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const from = await currentVersion(client);
+      if (from > LATEST_VERSION)
+        throw new SchemaError(`the database's orch schema is version ${from}, newer than this Orch knows (${LATEST_VERSION}): upgrade Orch`);
+      const applied: number[] = [];
+      for (const m of MIGRATIONS) {
+        if (m.version <= from || m.version > upTo) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql);
+          await client.query(`INSERT INTO ${SCHEMA}.schema_version (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw new SchemaError(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
+        }
+        applied.push(m.version);
+      }
+      return { from, to: Math.max(from, ...applied), applied };
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK]).catch(() => undefined);
+    }
+  } finally {
+    client.release();
+    if (typeof target === 'string') await pool.end();
+  }
+}
+
+/** The applied schema version (0 when the database has no Orch schema). */
+export async function schemaVersion(db: pg.Pool | pg.ClientBase): Promise<number> {
+  const exists = await db.query<{ t: string | null }>(`SELECT to_regclass('${SCHEMA}.schema_version')::text AS t`);
+  if (!exists.rows[0]?.t) return 0;
+  return currentVersion(db);
+}
+
+/** Refuses a database that `orch db migrate` has not brought to this Orch's schema. */
+export async function requireSchema(db: pg.Pool | pg.ClientBase, url: string): Promise<void> {
+  const v = await schemaVersion(db);
+  if (v === LATEST_VERSION) return;
+  throw new SchemaError(
+    v < LATEST_VERSION
+      ? `the orch schema of ${url} is at version ${v}, this Orch needs ${LATEST_VERSION}: run \`orch db migrate\``
+      : `the orch schema of ${url} is version ${v}, newer than this Orch knows (${LATEST_VERSION}): upgrade Orch`,
+  );
+}
+
+async function currentVersion(db: pg.Pool | pg.ClientBase): Promise<number> {
+  const r = await db.query<{ v: number | string | null }>(`SELECT max(version) AS v FROM ${SCHEMA}.schema_version`);
+  return Number(r.rows[0]?.v ?? 0);
+}

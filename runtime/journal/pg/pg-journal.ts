@@ -1,0 +1,243 @@
+/**
+ * The journal of an Orch cluster in Postgres: the operations and semantics of `SqliteJournal`
+ * (events written in the transaction of the run summary they lead to, the run registry, the
+ * control channel, retention) behind the asynchronous `AsyncJournal` interface. Text is redacted
+ * with `redactText` before it is stored and a run's IR is kept deflated in `orch.run_plans`,
+ * exactly as in SQLite, so the two hold the same bytes.
+ *
+ * Where several processes may now act on one run at once, rows are locked: `takeControls` takes
+ * each control once (`FOR UPDATE SKIP LOCKED`), `appendOffline` locks the run row before it picks
+ * the next event number.
+ */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type pg from 'pg';
+import type { EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
+import type { AsyncJournal } from '../async-journal.js';
+import type { PruneResult } from '../retention.js';
+import type { ControlRow, RunRow } from '../sqlite-journal.js';
+import { requireSchema } from './migrations.js';
+import { openPool, transaction } from './pool.js';
+import { displayUrl } from './url.js';
+
+const RUN_COLUMNS = 'r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error';
+const SELECT_RUN = `SELECT ${RUN_COLUMNS}, p.ir, r.input, r.owner_pid, r.heartbeat_at
+  FROM orch.runs r LEFT JOIN orch.run_plans p ON p.run_id = r.id`;
+
+/**
+ * A run and its sub-plan runs (`id/…`), compared exactly: a user's --run-id may hold `_` or `%`,
+ * which LIKE would take as wildcards.
+ */
+const FAMILY = (id: string, param: string) => `(${id} = ${param} OR left(${id}, length(${param}) + 1) = ${param} || '/')`;
+
+type Row = Omit<RunRow, 'ir'> & { ir?: Buffer | null };
+
+function withIrText(row: Row | undefined): RunRow | undefined {
+  if (!row) return undefined;
+  if (!('ir' in row)) return row as RunRow;
+  return { ...row, ir: row.ir ? inflateRawSync(row.ir).toString('utf8') : null };
+}
+
+/**
+ * Postgres text cannot hold U+0000, which SQLite stores; a handler's error message may carry one.
+ * (JSON text never does: JSON.stringify escapes it.)
+ */
+function withoutNul(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
+}
+
+export interface PgJournalOptions {
+  readonly poolSize?: number;
+}
+
+export class PgJournal implements AsyncJournal {
+  readonly location: string;
+  redactText: (text: string) => string = (t) => t;
+  private readonly lastSummary = new Map<string, string>();
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    url: string,
+  ) {
+    this.location = displayUrl(url);
+  }
+
+  /** Opens the journal of a database `orch db migrate` has brought to this Orch's schema. */
+  static async open(url: string, opts: PgJournalOptions = {}): Promise<PgJournal> {
+    const pool = openPool(url, { max: opts.poolSize ?? 4 });
+    try {
+      await requireSchema(pool, displayUrl(url));
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new PgJournal(pool, url);
+  }
+
+  async commit(summary: RunSummary, events: readonly RunEvent[]): Promise<void> {
+    // The run row only changes with status, cost or error: skip rewriting it otherwise.
+    const key = `${summary.status}\u0000${summary.cost}\u0000${summary.error}\u0000${summary.completedAt}`;
+    const rowChanged = this.lastSummary.get(summary.runId) !== key;
+    await transaction(this.pool, async (db) => {
+      if (rowChanged)
+        await db.query(
+          `INSERT INTO orch.runs (id, plan, parent_id, status, started_at, completed_at, cost, error, owner_pid, heartbeat_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (id) DO UPDATE SET status = excluded.status, completed_at = excluded.completed_at,
+             cost = excluded.cost, error = excluded.error, owner_pid = excluded.owner_pid, heartbeat_at = excluded.heartbeat_at`,
+          [
+            summary.runId,
+            summary.plan,
+            summary.parentRunId,
+            summary.status,
+            summary.startedAt,
+            summary.completedAt,
+            summary.cost,
+            summary.error === null ? null : withoutNul(this.redactText(summary.error)),
+            process.pid,
+            Date.now(),
+          ],
+        );
+      // One statement for the whole batch (the runtime commits ~75 events at a time).
+      if (events.length)
+        await db.query(
+          `INSERT INTO orch.events (run_id, seq, ts, type, step_id, data)
+           SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[], $4::text[], $5::text[], $6::text[])`,
+          [
+            events.map((e) => e.runId),
+            events.map((e) => e.seq),
+            events.map((e) => e.ts),
+            events.map((e) => e.type),
+            events.map((e) => e.stepId),
+            events.map((e) => this.redactText(JSON.stringify(e.data))),
+          ],
+        );
+    });
+    // Remembered only once committed: a failed commit must rewrite the row next time.
+    if (rowChanged) this.lastSummary.set(summary.runId, key);
+  }
+
+  async registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null): Promise<void> {
+    // Sub-plan runs register no IR (null): their parent's holds it.
+    const plan = ir === null || ir === undefined ? null : deflateRawSync(this.redactText(JSON.stringify(ir)), { level: 1 });
+    await transaction(this.pool, async (db) => {
+      await db.query(
+        `INSERT INTO orch.runs (id, plan, parent_id, status, started_at, input, owner_pid, heartbeat_at)
+         VALUES ($1, $2, $3, 'running', $4, $5, $6, $7)
+         ON CONFLICT (id) DO UPDATE SET input = excluded.input`,
+        [runId, planName, parentId, startedAt, this.redactText(JSON.stringify(input ?? {})), process.pid, Date.now()],
+      );
+      if (plan)
+        await db.query('INSERT INTO orch.run_plans (run_id, ir) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET ir = excluded.ir', [runId, plan]);
+      else await db.query('DELETE FROM orch.run_plans WHERE run_id = $1', [runId]);
+    });
+  }
+
+  async load(runId: string): Promise<RunEvent[]> {
+    const { rows } = await this.pool.query<{ run_id: string; seq: number; ts: number; type: string; step_id: string | null; data: string }>(
+      'SELECT run_id, seq, ts, type, step_id, data FROM orch.events WHERE run_id = $1 ORDER BY seq',
+      [runId],
+    );
+    return rows.map((r) => ({
+      runId: r.run_id,
+      seq: r.seq,
+      ts: r.ts,
+      type: r.type as EventType,
+      stepId: r.step_id,
+      data: JSON.parse(r.data) as Record<string, unknown>,
+    }));
+  }
+
+  async getRun(runId: string): Promise<RunRow | undefined> {
+    const { rows } = await this.pool.query<Row>(`${SELECT_RUN} WHERE r.id = $1`, [runId]);
+    return withIrText(rows[0]);
+  }
+
+  async listRuns(all = false): Promise<RunRow[]> {
+    // Ids in byte order, as SQLite sorts them, whatever the database's collation.
+    const { rows } = await this.pool.query<RunRow>(
+      `SELECT ${RUN_COLUMNS}, r.owner_pid, r.heartbeat_at,
+              (SELECT count(*) FROM orch.events e WHERE e.run_id = r.id) AS event_count
+       FROM orch.runs r ${all ? '' : 'WHERE r.parent_id IS NULL'} ORDER BY r.started_at DESC, r.id COLLATE "C"`,
+    );
+    return rows;
+  }
+
+  async unfinishedRuns(): Promise<RunRow[]> {
+    const { rows } = await this.pool.query<Row>(
+      `${SELECT_RUN} WHERE r.parent_id IS NULL AND r.status IN ('running', 'paused') ORDER BY r.started_at, r.id COLLATE "C"`,
+    );
+    return rows.map((r) => withIrText(r)!);
+  }
+
+  async addControl(runId: string, kind: ControlRow['kind'], stepId: string | null = null, payload: unknown = null): Promise<void> {
+    await this.pool.query('INSERT INTO orch.controls (run_id, kind, step_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)', [
+      runId,
+      kind,
+      stepId,
+      payload === null ? null : JSON.stringify(payload),
+      Date.now(),
+    ]);
+  }
+
+  async takeControls(runId: string): Promise<ControlRow[]> {
+    return transaction(this.pool, async (db) => {
+      // Rows another consumer is taking right now are skipped, not waited for: each row is
+      // returned to exactly one caller.
+      const { rows } = await db.query<ControlRow>(
+        `SELECT id, run_id, kind, step_id, payload FROM orch.controls
+         WHERE run_id = $1 AND consumed_at IS NULL ORDER BY id FOR UPDATE SKIP LOCKED`,
+        [runId],
+      );
+      if (rows.length) await db.query('UPDATE orch.controls SET consumed_at = $1 WHERE id = ANY($2::bigint[])', [Date.now(), rows.map((r) => r.id)]);
+      return rows;
+    });
+  }
+
+  async heartbeat(runId: string): Promise<void> {
+    await this.pool.query('UPDATE orch.runs SET owner_pid = $1, heartbeat_at = $2 WHERE id = $3', [process.pid, Date.now(), runId]);
+  }
+
+  async appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): Promise<void> {
+    await transaction(this.pool, async (db) => {
+      // Two processes appending at once would pick the same seq: the run row serializes them.
+      await db.query('SELECT 1 FROM orch.runs WHERE id = $1 FOR UPDATE', [runId]);
+      const last = await db.query<{ s: number }>('SELECT COALESCE(max(seq), 0) AS s FROM orch.events WHERE run_id = $1', [runId]);
+      const now = Date.now();
+      await db.query('INSERT INTO orch.events (run_id, seq, ts, type, step_id, data) VALUES ($1, $2, $3, $4, NULL, $5)', [
+        runId,
+        last.rows[0]!.s + 1,
+        now,
+        type,
+        this.redactText(JSON.stringify(data)),
+      ]);
+      const terminal = status === 'cancelled' || status === 'failed' || status === 'completed';
+      await db.query('UPDATE orch.runs SET status = $1, completed_at = COALESCE($2, completed_at), owner_pid = NULL WHERE id = $3', [
+        status,
+        terminal ? now : null,
+        runId,
+      ]);
+    });
+  }
+
+  async disown(runId: string): Promise<void> {
+    await this.pool.query(`UPDATE orch.runs SET owner_pid = NULL WHERE ${FAMILY('id', '$1')} AND owner_pid = $2`, [runId, process.pid]);
+  }
+
+  async prune(before: number): Promise<PruneResult> {
+    return transaction(this.pool, async (db) => {
+      const doomed = `
+        SELECT r.id FROM orch.runs r JOIN orch.runs top ON ${FAMILY('r.id', 'top.id')}
+        WHERE top.parent_id IS NULL AND top.status IN ('completed', 'failed', 'cancelled', 'timeout')
+          AND top.completed_at IS NOT NULL AND top.completed_at < $1`;
+      const events = await db.query(`DELETE FROM orch.events WHERE run_id IN (${doomed})`, [before]);
+      await db.query(`DELETE FROM orch.controls WHERE run_id IN (${doomed})`, [before]);
+      await db.query(`DELETE FROM orch.run_plans WHERE run_id IN (${doomed})`, [before]);
+      const runs = await db.query(`DELETE FROM orch.runs WHERE id IN (${doomed})`, [before]);
+      return { runs: runs.rowCount ?? 0, events: events.rowCount ?? 0 };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Connections to an Orch Postgres database. Every table keeps times as epoch milliseconds in
+ * `bigint`, which node-postgres returns as strings by default; these pools read them as numbers
+ * (exact up to 2^53, far beyond any epoch ms). The parser is per pool, not pg's global one, so
+ * other users of pg in the process (graphile-worker) keep their own conventions.
+ */
+import pg from 'pg';
+
+const INT8_OID = 20;
+
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return (v: string) => Number(v);
+    return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text');
+  },
+} as pg.CustomTypesConfig;
+
+export interface PoolOptions {
+  readonly max?: number;
+}
+
+export function openPool(url: string, opts: PoolOptions = {}): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, types, max: opts.max ?? 4, application_name: 'orch' });
+  // An idle client whose server went away emits 'error' on the pool; unhandled, that would end
+  // the process. The next query on a fresh client reports the problem where it can be handled.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** A single client with the same conventions (LISTEN needs a connection of its own). */
+export function openClient(url: string): pg.Client {
+  const client = new pg.Client({ connectionString: url, types, application_name: 'orch' });
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** Runs `fn` in one transaction on a pooled client; rolls back on any error. */
+export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

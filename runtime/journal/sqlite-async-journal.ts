@@ -1,0 +1,34 @@
+/**
+ * `SqliteJournal` behind the `AsyncJournal` interface: each call runs synchronously, as it always
+ * did, and hands back a settled promise (a thrown error becomes a rejection).
+ */
+import type { EventType, RunEvent, RunSummary } from '../scheduler/types.js';
+import type { AsyncJournal } from './async-journal.js';
+import type { ControlRow, SqliteJournal } from './sqlite-journal.js';
+
+export function asyncJournal(journal: SqliteJournal): AsyncJournal {
+  const call = async <T>(f: () => T): Promise<T> => f();
+  return {
+    location: journal.path,
+    get redactText() {
+      return journal.redactText;
+    },
+    set redactText(f: (text: string) => string) {
+      journal.redactText = f;
+    },
+    commit: (summary: RunSummary, events: readonly RunEvent[]) => call(() => journal.commit(summary, events)),
+    registerRun: (runId, planName, ir, input, startedAt, parentId = null) =>
+      call(() => journal.registerRun(runId, planName, ir, input, startedAt, parentId)),
+    load: (runId) => call(() => journal.load(runId)),
+    getRun: (runId) => call(() => journal.getRun(runId)),
+    listRuns: (all = false) => call(() => journal.listRuns(all)),
+    unfinishedRuns: () => call(() => journal.unfinishedRuns()),
+    addControl: (runId, kind: ControlRow['kind'], stepId = null, payload = null) => call(() => journal.addControl(runId, kind, stepId, payload)),
+    takeControls: (runId) => call(() => journal.takeControls(runId)),
+    heartbeat: (runId) => call(() => journal.heartbeat(runId)),
+    appendOffline: (runId, type: EventType, data, status) => call(() => journal.appendOffline(runId, type, data, status)),
+    disown: (runId) => call(() => journal.disown(runId)),
+    prune: (before) => call(() => journal.prune(before)),
+    close: () => call(() => journal.close()),
+  };
+}

@@ -1,0 +1,310 @@
+/**
+ * The `SharedLimitStore` contract (runtime/scheduler/core/limits.ts), one suite run against both
+ * stores: SQLite in a temp journal file and Postgres in a throwaway cluster. Two store objects on
+ * one database stand for two processes. Times are the caller's clock (the contract: stores never
+ * read their own), so expiry and windows are tested at exact instants, without sleeping.
+ *
+ * Then real processes on Postgres: three children hammering one `concurrency 3` resource never
+ * hold more than three slots at once (and do reach three), and a child killed with SIGKILL while
+ * holding a slot gives it back within 5 s (its lease is not renewed any more).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { migrate } from '../journal/pg/migrations.js';
+import { PgLimitStore } from '../limits/pg-store.js';
+import { SqliteLimitStore } from '../limits/sqlite-store.js';
+import type { SharedClaim, SharedLimitStore } from '../scheduler/index.js';
+import { startPostgres } from '../../test/support/postgres.js';
+import { REPO, tempDir } from './helpers.js';
+
+interface Place {
+  /** Another client of the same database (another process, as far as the store can tell). */
+  open(leaseMs?: number): Promise<SharedLimitStore>;
+  teardown(): Promise<void>;
+}
+
+interface Backend {
+  readonly name: string;
+  /** Whether the store pushes releases from other clients (`onRelease`). */
+  readonly pushes: boolean;
+  place(): Promise<Place>;
+}
+
+const BACKENDS: readonly Backend[] = [
+  {
+    name: 'SqliteLimitStore',
+    pushes: false,
+    async place() {
+      const file = join(tempDir('orch-limits-'), 'runs.db');
+      return { open: async (leaseMs = 3000) => new SqliteLimitStore(file, { leaseMs }), teardown: async () => undefined };
+    },
+  },
+  {
+    name: 'PgLimitStore',
+    pushes: true,
+    async place() {
+      const db = await startPostgres();
+      await migrate(db.url);
+      return { open: (leaseMs = 3000) => PgLimitStore.open(db.url, { leaseMs }), teardown: () => db.stop() };
+    },
+  },
+];
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function claim(holder: string, over: Partial<SharedClaim> = {}): SharedClaim {
+  return { holder, runId: `run-${holder}`, stepKey: 's', resource: { name: 'gpu', limit: 2 }, rates: [], ...over };
+}
+
+async function within(ms: number, ok: () => boolean): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
+describe.each(BACKENDS)('SharedLimitStore contract: $name', (backend) => {
+  async function stores(n: number, leaseMs?: number): Promise<SharedLimitStore[]> {
+    const place = await backend.place();
+    const list: SharedLimitStore[] = [];
+    for (let i = 0; i < n; i++) list.push(await place.open(leaseMs));
+    cleanups.push(place.teardown);
+    for (const s of list) cleanups.push(() => s.close());
+    return list;
+  }
+
+  it('grants up to the limit across clients, then answers held', async () => {
+    const [a, b] = await stores(2);
+    const t = 1_000_000;
+    const first = await a!.acquire(claim('A'), t);
+    const second = await b!.acquire(claim('B'), t);
+    expect(first).toMatchObject({ kind: 'granted', leaseId: expect.any(String) });
+    expect(second).toMatchObject({ kind: 'granted', leaseId: expect.any(String) });
+    expect(first).not.toEqual(second);
+    expect(await a!.acquire(claim('A'), t + 1)).toEqual({ kind: 'held', resource: 'gpu' });
+    // Another resource has slots of its own; a claim with no resource or rate needs no lease.
+    expect(await a!.acquire(claim('A', { resource: { name: 'cpu', limit: 1 } }), t + 1)).toMatchObject({ kind: 'granted' });
+    expect(await a!.acquire(claim('A', { resource: null }), t + 1)).toEqual({ kind: 'granted', leaseId: null });
+  });
+
+  it('gives a released slot back (and pushes the release to other clients)', async () => {
+    const [a, b] = await stores(2);
+    const t = 2_000_000;
+    const one = { name: 'gpu', limit: 1 };
+    const got = await a!.acquire(claim('A', { resource: one }), t);
+    expect(await b!.acquire(claim('B', { resource: one }), t)).toEqual({ kind: 'held', resource: 'gpu' });
+    let pushed = 0;
+    const unsubscribe = b!.onRelease?.(() => pushed++);
+    expect(b!.onRelease !== undefined).toBe(backend.pushes);
+    // Let the listening connection come up before the release it must hear.
+    await new Promise((r) => setTimeout(r, backend.pushes ? 300 : 0));
+    await a!.release((got as { leaseId: string }).leaseId);
+    if (backend.pushes) expect(await within(5000, () => pushed > 0)).toBe(true);
+    unsubscribe?.();
+    expect(await b!.acquire(claim('B', { resource: one }), t + 1)).toMatchObject({ kind: 'granted' });
+    // Releasing twice, or a lease nobody knows, is not an error.
+    await a!.release((got as { leaseId: string }).leaseId);
+    await a!.release('no-such-lease');
+  });
+
+  it('frees the slot of a holder that stopped renewing once its lease expired', async () => {
+    const [a, b] = await stores(2, 3000);
+    const t = 3_000_000;
+    const one = { name: 'gpu', limit: 1 };
+    expect(await a!.acquire(claim('A', { resource: one }), t)).toMatchObject({ kind: 'granted' });
+    // Renewed at t+2000: lives until t+5000.
+    await a!.renew('A', t + 2000);
+    expect(await b!.acquire(claim('B', { resource: one }), t + 4000)).toEqual({ kind: 'held', resource: 'gpu' });
+    expect(await b!.acquire(claim('B', { resource: one }), t + 4999)).toEqual({ kind: 'held', resource: 'gpu' });
+    // A stopped renewing; a renewal after expiry does not bring the lease back.
+    await a!.renew('A', t + 5000);
+    expect(await b!.acquire(claim('B', { resource: one }), t + 5000)).toMatchObject({ kind: 'granted' });
+    expect(await a!.acquire(claim('A', { resource: one }), t + 5001)).toEqual({ kind: 'held', resource: 'gpu' });
+  });
+
+  it('counts a rate window across holders, with the instant the oldest hit leaves it', async () => {
+    const [a, b] = await stores(2);
+    const t = 4_000_000;
+    const rates = [{ key: 'llm.*', count: 2, perMs: 1000 }];
+    const noResource = { resource: null, rates };
+    expect(await a!.acquire(claim('A', noResource), t + 100)).toEqual({ kind: 'granted', leaseId: null });
+    expect(await b!.acquire(claim('B', noResource), t + 400)).toEqual({ kind: 'granted', leaseId: null });
+    expect(await a!.acquire(claim('C', noResource), t + 500)).toEqual({ kind: 'rate_limited', key: 'llm.*', retryAt: t + 1100 });
+    expect(await b!.acquire(claim('C', noResource), t + 1099)).toEqual({ kind: 'rate_limited', key: 'llm.*', retryAt: t + 1100 });
+    // At retryAt the hit of t+100 has left the window: one place again, then full until t+1400.
+    expect(await b!.acquire(claim('C', noResource), t + 1100)).toEqual({ kind: 'granted', leaseId: null });
+    expect(await a!.acquire(claim('D', noResource), t + 1101)).toEqual({ kind: 'rate_limited', key: 'llm.*', retryAt: t + 1400 });
+  });
+
+  it('changes nothing when a claim is refused (all or nothing)', async () => {
+    const [a, b] = await stores(2);
+    const t = 5_000_000;
+    const one = { name: 'gpu', limit: 1 };
+    const rates = [{ key: 'llm.*', count: 1, perMs: 1000 }];
+    expect(await a!.acquire(claim('A', { resource: one }), t)).toMatchObject({ kind: 'granted' });
+    // Held by the resource: no rate hit recorded, so the window is still free for another claim.
+    expect(await b!.acquire(claim('B', { resource: one, rates }), t + 1)).toEqual({ kind: 'held', resource: 'gpu' });
+    expect(await b!.acquire(claim('B', { resource: null, rates }), t + 2)).toEqual({ kind: 'granted', leaseId: null });
+    // Rate limited: no lease taken, so another resource's only slot stays free.
+    const other = { name: 'tpu', limit: 1 };
+    expect(await a!.acquire(claim('A', { resource: other, rates }), t + 3)).toEqual({ kind: 'rate_limited', key: 'llm.*', retryAt: t + 1002 });
+    expect(await b!.acquire(claim('B', { resource: other }), t + 4)).toMatchObject({ kind: 'granted' });
+  });
+});
+
+// ───────────────────────────── real processes on Postgres ─────────────────────────────
+
+const STORE_MODULE = pathToFileURL(join(REPO, 'dist', 'runtime', 'limits', 'pg-store.js')).href;
+
+/**
+ * A child process: `workers` concurrent loops that each take a slot of `resource` (limit 3), hold
+ * it 10–40 ms, record the span and give it back, for `ms`; renews its leases every second.
+ */
+const HAMMER = `
+import { appendFileSync } from 'node:fs';
+const [storeModule, url, resource, log, workers, ms] = process.argv.slice(2);
+const { PgLimitStore } = await import(storeModule);
+const store = await PgLimitStore.open(url, { leaseMs: 3000, poolSize: Number(workers) + 1 });
+const holder = 'p' + process.pid;
+const renew = setInterval(() => store.renew(holder, Date.now()).catch(() => {}), 1000);
+const sleep = (t) => new Promise((r) => setTimeout(r, t));
+const spans = [];
+let refused = 0;
+const end = Date.now() + Number(ms);
+async function loop(w) {
+  while (Date.now() < end) {
+    const claim = { holder, runId: holder, stepKey: 'w' + w, resource: { name: resource, limit: 3 }, rates: [] };
+    const g = await store.acquire(claim, Date.now()).catch(() => null);
+    if (!g || g.kind !== 'granted') { refused++; await sleep(1 + Math.random() * 5); continue; }
+    const start = Date.now();
+    await sleep(10 + Math.random() * 30);
+    spans.push({ start, end: Date.now(), who: holder + '/' + w });
+    await store.release(g.leaseId);
+  }
+}
+await Promise.all(Array.from({ length: Number(workers) }, (_, w) => loop(w)));
+clearInterval(renew);
+appendFileSync(log, spans.map((s) => JSON.stringify(s)).join('\\n') + '\\n');
+process.stdout.write(JSON.stringify({ spans: spans.length, refused }) + '\\n');
+await store.close();
+`;
+
+/** A child that takes the only slot of `resource`, says so, and keeps renewing until killed. */
+const HOLDER = `
+const [storeModule, url, resource] = process.argv.slice(2);
+const { PgLimitStore } = await import(storeModule);
+const store = await PgLimitStore.open(url, { leaseMs: 3000 });
+const holder = 'p' + process.pid;
+const claim = { holder, runId: holder, stepKey: 's', resource: { name: resource, limit: 1 }, rates: [] };
+const g = await store.acquire(claim, Date.now());
+setInterval(() => store.renew(holder, Date.now()).catch(() => {}), 1000);
+process.stdout.write(g.kind + '\\n');
+`;
+
+interface Span {
+  start: number;
+  end: number;
+  who: string;
+}
+
+/** The most spans open at one instant (an end and a start in the same millisecond do not overlap). */
+function maxOverlap(list: readonly Span[]): number {
+  const points = list.flatMap((s) => [
+    { t: s.start, d: 1 },
+    { t: s.end, d: -1 },
+  ]);
+  points.sort((a, b) => a.t - b.t || a.d - b.d);
+  let cur = 0;
+  let max = 0;
+  for (const p of points) max = Math.max(max, (cur += p.d));
+  return max;
+}
+
+function child(script: string, args: readonly string[]): { proc: ChildProcess; out: Promise<string>; firstLine: Promise<string> } {
+  const dir = tempDir('orch-limit-child-');
+  const file = join(dir, 'child.mjs');
+  writeFileSync(file, script);
+  const proc = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let lineSeen: (line: string) => void = () => undefined;
+  const firstLine = new Promise<string>((resolve) => (lineSeen = resolve));
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    if (out.includes('\n')) lineSeen(out.split('\n')[0]!);
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const done = new Promise<string>((resolve, reject) =>
+    proc.on('close', (code, signal) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code ?? signal}: ${err}`)))),
+  );
+  // Killed on purpose by a test: only a caller awaiting `out` hears of it.
+  done.catch(() => undefined);
+  cleanups.push(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await done.catch(() => undefined);
+  });
+  return { proc, out: done, firstLine };
+}
+
+describe('PgLimitStore across processes', () => {
+  it('three processes on a concurrency-3 resource: at most three slots at once, and three are used', async () => {
+    const db = await startPostgres();
+    cleanups.push(() => db.stop());
+    await migrate(db.url);
+    const log = join(tempDir('orch-limit-spans-'), 'spans.jsonl');
+    writeFileSync(log, '');
+    const children = Array.from({ length: 3 }, () => child(HAMMER, [STORE_MODULE, db.url, 'gpu', log, '3', '2500']));
+    const reports = (await Promise.all(children.map((c) => c.out))).map((o) => JSON.parse(o) as { spans: number; refused: number });
+    const spans = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Span);
+    // Every process got slots and was also refused some: they really competed.
+    for (const r of reports) {
+      expect(r.spans).toBeGreaterThan(0);
+      expect(r.refused).toBeGreaterThan(0);
+    }
+    expect(spans.length).toBe(reports.reduce((n, r) => n + r.spans, 0));
+    expect(maxOverlap(spans)).toBe(3);
+    // Every lease was given back.
+    const store = await PgLimitStore.open(db.url);
+    cleanups.push(() => store.close());
+    expect(await store.acquire(claim('check', { resource: { name: 'gpu', limit: 3 } }), Date.now())).toMatchObject({ kind: 'granted' });
+    console.log(`limit-store-contract: ${spans.length} grants of a concurrency-3 resource to 3 processes × 3 loops in 2.5 s; peak overlap ${maxOverlap(spans)}`);
+  });
+
+  it('a process killed with SIGKILL while holding a slot gives it back within 5 s', async () => {
+    const db = await startPostgres();
+    cleanups.push(() => db.stop());
+    await migrate(db.url);
+    const holder = child(HOLDER, [STORE_MODULE, db.url, 'solo']);
+    expect(await holder.firstLine).toBe('granted');
+    const store = await PgLimitStore.open(db.url);
+    cleanups.push(() => store.close());
+    const mine = claim('survivor', { resource: { name: 'solo', limit: 1 } });
+    // Still held while the holder lives and renews (past one lease period).
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(await store.acquire(mine, Date.now())).toEqual({ kind: 'held', resource: 'solo' });
+    const killedAt = Date.now();
+    holder.proc.kill('SIGKILL');
+    let freedAt = 0;
+    while (Date.now() - killedAt < 6000) {
+      if ((await store.acquire(mine, Date.now())).kind === 'granted') {
+        freedAt = Date.now();
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(freedAt, 'the slot was never given back').toBeGreaterThan(0);
+    expect(freedAt - killedAt).toBeLessThan(5000);
+    console.log(`limit-store-contract: slot of a SIGKILLed holder free after ${freedAt - killedAt} ms (lease 3000 ms)`);
+  });
+});
