@@ -272,8 +272,9 @@ export class SqliteJournal implements JournalSink {
   /** This process stops executing the run (and its sub-plan runs): any process may resume it now. */
   disown(runId: string): void {
     this.db
-      .prepare("UPDATE runs SET owner_pid = NULL WHERE (id = ? OR id LIKE ? || '/%') AND owner_pid = ?")
-      .run(runId, runId, process.pid);
+      // Sub-plan runs by exact prefix, not LIKE: a user's --run-id may hold `_` or `%`.
+      .prepare("UPDATE runs SET owner_pid = NULL WHERE (id = ? OR substr(id, 1, length(?) + 1) = ? || '/') AND owner_pid = ?")
+      .run(runId, runId, runId, process.pid);
   }
 
   /**

@@ -211,7 +211,7 @@ describe.each(BACKENDS)('journal contract: $name', (backend) => {
 
   it('records the owner with heartbeats, and disowns a run with its sub-plan runs only', async () => {
     const [j] = await journals(1);
-    for (const id of ['r_1', 'r_1/sub', 'rx1']) await seedRun(j!, id, 'running', 1000, null, id === 'r_1/sub' ? 'r_1' : null);
+    for (const id of ['r_1', 'r_1/sub', 'rx1', 'rx1/sub']) await seedRun(j!, id, 'running', 1000, null, id.endsWith('/sub') ? id.slice(0, -4) : null);
     const before = Date.now();
     await j!.heartbeat('r_1');
     expect((await j!.getRun('r_1'))!.heartbeat_at).toBeGreaterThanOrEqual(before);
@@ -220,5 +220,7 @@ describe.each(BACKENDS)('journal contract: $name', (backend) => {
     expect((await j!.getRun('r_1/sub'))!.owner_pid).toBeNull();
     // Another run whose id merely starts alike is not touched.
     expect((await j!.getRun('rx1'))!.owner_pid).toBe(process.pid);
+    // Nor a sub-plan run of another run that `_` as a LIKE wildcard would match.
+    expect((await j!.getRun('rx1/sub'))!.owner_pid).toBe(process.pid);
   });
 });
