@@ -24,6 +24,7 @@ import { openRuntimeJournal, type RuntimeJournal } from './journal/open-journal.
 import type { SqliteJournal } from './journal/sqlite-journal.js';
 import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
+import { cancelStepViaJournal, controlViaJournal, signalViaJournal, type ControlOutcome, type SignalPayload } from './journal-controls.js';
 import { Redactor } from './redact.js';
 import { redactingJournal } from './redacting-journal.js';
 import { realClock } from './scheduler/clock.js';
@@ -103,7 +104,7 @@ export interface ActiveRun {
   readonly result: Promise<ExecutionResult>;
 }
 
-export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string };
+export type { ControlOutcome } from './journal-controls.js';
 
 export class Runtime {
   /** The journal, on SQLite or Postgres. */
@@ -246,32 +247,11 @@ export class Runtime {
       const ok = kind === 'pause' ? local.pause() : kind === 'resume' ? local.resume() : local.cancel();
       return ok ? { ok: true, message: `${kind} ${runId}` } : { ok: false, message: `run ${runId} is ${local.status()}` };
     }
-    const journal = this.requireJournal();
-    const row = await journal.getRun(runId);
-    if (!row) return { ok: false, message: `no run ${runId}` };
-    if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
-      return { ok: false, message: `run ${runId} has already finished (${row.status})` };
-    if (await journal.ownedElsewhere(runId)) {
-      await journal.addControl(runId, kind);
-      return { ok: true, message: `${kind} requested for ${runId} (running in process ${row.owner_pid})` };
-    }
-    if (kind === 'cancel') {
-      await journal.appendOffline(runId, 'execution_cancelled', { reason: 'cancelled by user' }, 'cancelled');
-      return { ok: true, message: `cancelled ${runId}` };
-    }
-    if (kind === 'pause') {
-      if (row.status === 'paused') return { ok: false, message: `run ${runId} is already paused` };
-      await journal.appendOffline(runId, 'execution_paused', {}, 'paused');
-      return { ok: true, message: `paused ${runId} (no process was running it)` };
-    }
-    return { ok: false, message: `run ${runId} is not running in any process; use \`orch resume ${runId}\`` };
+    return controlViaJournal(this.requireJournal(), runId, kind);
   }
 
   /** Delivers an approval decision (or context values) to a run here or in another process. */
-  async signal(
-    runId: string,
-    payload: { stepId: string; decision: 'approve' | 'reject'; by?: string | null; comment?: string | null } | { context: Record<string, unknown> },
-  ): Promise<ControlOutcome> {
+  async signal(runId: string, payload: SignalPayload): Promise<ControlOutcome> {
     const local = this.active.get(runId);
     if (local) {
       if ('context' in payload) {
@@ -281,15 +261,7 @@ export class Runtime {
       const r = local.signal(payload.stepId, payload.decision, payload.by ?? null, payload.comment ?? null);
       return r === 'ok' ? { ok: true, message: `${payload.decision} ${payload.stepId}` } : { ok: false, message: r };
     }
-    const journal = this.requireJournal();
-    const row = await journal.getRun(runId);
-    if (!row) return { ok: false, message: `no run ${runId}` };
-    if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
-      return { ok: false, message: `run ${runId} has already finished (${row.status})` };
-    if ('context' in payload) await journal.addControl(runId, 'context', null, payload.context);
-    else await journal.addControl(runId, 'signal', payload.stepId, { decision: payload.decision, by: payload.by ?? null, comment: payload.comment ?? null });
-    const where = (await journal.ownedElsewhere(runId)) ? `process ${row.owner_pid}` : `the next \`orch resume ${runId}\``;
-    return { ok: true, message: `signal recorded for ${runId}; delivered by ${where}` };
+    return signalViaJournal(this.requireJournal(), runId, payload);
   }
 
   /**
@@ -302,14 +274,7 @@ export class Runtime {
       const r = local.cancelStep(stepId, 'cancelled by user');
       return r === 'ok' ? { ok: true, message: `cancelled step ${stepId} of ${runId}` } : { ok: false, message: r };
     }
-    const journal = this.requireJournal();
-    const row = await journal.getRun(runId);
-    if (!row) return { ok: false, message: `no run ${runId}` };
-    if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
-      return { ok: false, message: `run ${runId} has already finished (${row.status})` };
-    await journal.addControl(runId, 'cancel_step', stepId);
-    const where = (await journal.ownedElsewhere(runId)) ? `process ${row.owner_pid}` : `the next \`orch resume ${runId}\``;
-    return { ok: true, message: `cancel of step ${stepId} recorded for ${runId}; applied by ${where}` };
+    return cancelStepViaJournal(this.requireJournal(), runId, stepId);
   }
 
   /** Merges context values into every run in flight here. */
