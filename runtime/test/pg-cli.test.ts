@@ -2,9 +2,9 @@
  * The run commands on a Postgres journal through the real CLI (bin/orch.js → dist/), every
  * command a process of its own as on separate machines: run then runs / timeline / export from
  * another process; pause, resume and cancel of a run executing elsewhere; an approval answered by
- * `orch signal`; `orch run` killed with SIGKILL and `orch resume` completing it without running a
- * completed step again; two `orch run` processes sharing a `concurrency 1` resource. A throwaway
- * Postgres, never skipped.
+ * `orch signal`; `orch cancel --step`, `orch retry`, `orch runs prune`; `orch run` killed with
+ * SIGKILL and `orch resume` completing it without running a completed step again; two `orch run`
+ * processes sharing a `concurrency 1` resource. A throwaway Postgres, never skipped.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -195,6 +195,41 @@ describe('orch on a Postgres journal', () => {
     expect(types.at(-1)).toBe('execution_completed');
     const seqs = (await client.query<{ seq: number }>('SELECT seq FROM orch.events WHERE run_id = $1 ORDER BY seq', ['pg-crash-1'])).rows.map((r) => r.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+  }, 120_000);
+
+  it('cancel --step of a step running in another process; retry of a failed run; runs prune', async () => {
+    const project = projectDir();
+    const env = { ORCH_DB: db.url };
+    const p = plan({
+      base_dir: '.',
+      capabilities: [local('hang', 'withSignal'), local('work', 'work')],
+      steps: [step({ id: 'hang', capability: 'hang' }), step({ id: 'other', capability: 'work', args: { ms: lit(50) } })],
+    });
+    const { done } = orchAsync(['run', writePlan(project, p), '--run-id', 'pg-step-1', '--json'], project, env);
+    await until(async () => (await eventTypes('pg-step-1')).includes('step_completed'), 'the other step');
+    const cancel = orch(['cancel', 'pg-step-1', '--step', 'hang'], project, env);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toMatch(/applied by process \d+/);
+    const exit = await done;
+    const result = JSON.parse(exit.stdout) as { status: string; steps: { stepId: string; status: string }[] };
+    expect(result.status).toBe('completed');
+    expect(result.steps.find((s) => s.stepId === 'hang')!.status).toBe('cancelled');
+
+    const failing = writePlan(project, plan({ base_dir: '.', capabilities: [local('throws', 'throws')], steps: [step({ id: 'x', capability: 'throws' })] }), 'failing.json');
+    expect(orch(['run', failing, '--run-id', 'pg-fail-1'], project, env).code).toBe(1);
+    const retried = orch(['retry', 'pg-fail-1', '--json'], project, env);
+    expect(retried.code, retried.stderr).toBe(1);
+    const again = JSON.parse(retried.stdout) as { runId: string; status: string };
+    expect(again.runId).not.toBe('pg-fail-1');
+    expect(again.status).toBe('failed');
+    const { rows } = await client.query<{ data: string }>("SELECT data FROM orch.events WHERE run_id = $1 AND type = 'plan_created'", [again.runId]);
+    expect(JSON.parse(rows[0]!.data)).toMatchObject({ retryOf: 'pg-fail-1' });
+
+    await client.query('UPDATE orch.runs SET completed_at = completed_at - 2 * 86400000 WHERE id = $1', ['pg-fail-1']);
+    const pruned = orch(['runs', 'prune', '--older-than', '1d', '--json'], project, env);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(JSON.parse(pruned.stdout)).toMatchObject({ runs: 1 });
+    expect((await client.query('SELECT 1 FROM orch.runs WHERE id = $1', ['pg-fail-1'])).rowCount).toBe(0);
   }, 120_000);
 
   it('two orch run processes on one database never overlap on a concurrency 1 resource', async () => {
