@@ -5,23 +5,26 @@
  * rows, which the runtime polls while it has runs in flight.
  *
  * ```ts
- * const rt = await Runtime.open({ db: '.orch/runs.db', workers: 4 });
+ * const rt = await Runtime.open({ db: '.orch/runs.db', workers: 4 });   // or db: 'postgres://…'
  * const active = await rt.start(plan, { input });
  * const result = await active.result;      // ExecutionResult (LANGUAGE.md §6)
  * await rt.close();
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { PlanIR } from '../compiler/index.js';
 import { describeValueErrors, validateValue } from '../compiler/index.js';
 import { RETENTION_INTERVAL_MS } from './journal/retention.js';
 import { EMPTY_CONFIG, loadConfig, secretResolver, type OrchConfig } from './config.js';
 import { projectRoot } from './executor/handler-path.js';
 import { fillDefaults, WorkerExecutor, type WorkerExecutorOptions } from './executor/worker-executor.js';
-import { SqliteJournal } from './journal/sqlite-journal.js';
+import type { AsyncJournal } from './journal/async-journal.js';
+import { openRuntimeJournal, type RuntimeJournal } from './journal/open-journal.js';
+import type { SqliteJournal } from './journal/sqlite-journal.js';
 import { SharedLimits } from './limits/shared-limits.js';
-import { SqliteLimitStore } from './limits/sqlite-store.js';
+import { applyControl } from './apply-control.js';
+import { cancelStepViaJournal, controlViaJournal, signalViaJournal, type ControlOutcome, type SignalPayload } from './journal-controls.js';
 import { Redactor } from './redact.js';
 import { redactingJournal } from './redacting-journal.js';
 import { realClock } from './scheduler/clock.js';
@@ -33,8 +36,13 @@ import type { MigrateResult } from './journal/pg/migrations.js';
 
 export { Run, RunDetached } from './scheduler/run.js';
 export { SqliteJournal } from './journal/sqlite-journal.js';
+export { openJournal } from './journal/open-journal.js';
+export type { AsyncJournal } from './journal/async-journal.js';
 
 export const DEFAULT_DB = join('.orch', 'runs.db');
+
+/** How long `close` waits for the runs it cancelled to write their end. */
+const CLOSE_WAIT_MS = 2000;
 
 /** A problem with what the caller asked for (bad input, unknown run …): CLI exit code 2. */
 export class RuntimeUsageError extends Error {
@@ -45,7 +53,10 @@ export class RuntimeUsageError extends Error {
 }
 
 export interface RuntimeOptions extends WorkerExecutorOptions {
-  /** SQLite journal path; `null` runs without a journal (no resume, no controls). */
+  /**
+   * SQLite journal path or Postgres URL (`postgres://…`, a database `orch db migrate` prepared);
+   * default `$ORCH_DB`, else `.orch/runs.db`. `null` runs without a journal (no resume, no controls).
+   */
   readonly db?: string | null;
   /** Replaces the worker pool (tests, benchmarks). */
   readonly executor?: Executor;
@@ -93,10 +104,14 @@ export interface ActiveRun {
   readonly result: Promise<ExecutionResult>;
 }
 
-export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string };
+export type { ControlOutcome } from './journal-controls.js';
 
 export class Runtime {
+  /** The journal, on SQLite or Postgres. */
+  readonly store: AsyncJournal | null;
+  /** The same journal when it is SQLite (null on Postgres), for callers that read it synchronously. */
   readonly journal: SqliteJournal | null;
+  private readonly opened: RuntimeJournal | null;
   private readonly executor: Executor;
   private readonly ownsExecutor: WorkerExecutor | null;
   private readonly clock: Clock;
@@ -109,13 +124,12 @@ export class Runtime {
   readonly limits: LimitsProvider;
   private readonly ownsLimits: SharedLimits | null = null;
 
-  private constructor(opts: RuntimeOptions) {
-    this.journal = opts.db === null ? null : new SqliteJournal(resolve(opts.db ?? DEFAULT_DB));
-    if (opts.limits) this.limits = opts.limits;
-    else if (this.journal && this.journal.path !== ':memory:' && !this.journal.path.endsWith(':memory:')) {
-      this.ownsLimits = new SharedLimits(new SqliteLimitStore(this.journal.path));
-      this.limits = this.ownsLimits;
-    } else this.limits = new InProcessLimits();
+  private constructor(opts: RuntimeOptions, opened: RuntimeJournal | null, ownsLimits: SharedLimits | null) {
+    this.opened = opened;
+    this.store = opened?.store ?? null;
+    this.journal = opened?.sqlite ?? null;
+    this.ownsLimits = ownsLimits;
+    this.limits = opts.limits ?? ownsLimits ?? new InProcessLimits();
     this.clock = opts.clock ?? realClock;
     this.pollMs = opts.controlPollMs ?? 200;
     this.suspendOnApproval = opts.suspendOnApproval ?? false;
@@ -129,7 +143,16 @@ export class Runtime {
   }
 
   static async open(opts: RuntimeOptions = {}): Promise<Runtime> {
-    return new Runtime(opts);
+    const opened = opts.db === null ? null : await openRuntimeJournal(opts.db ?? process.env.ORCH_DB ?? DEFAULT_DB);
+    let limits: SharedLimits | null = null;
+    try {
+      const store = opts.limits ? null : await opened?.openLimitStore();
+      if (store) limits = new SharedLimits(store);
+    } catch (err) {
+      await opened?.store.close();
+      throw err;
+    }
+    return new Runtime(opts, opened, limits);
   }
 
   activeCount(): number {
@@ -143,10 +166,10 @@ export class Runtime {
     if (!check.ok) throw new RuntimeUsageError(`input does not match plan ${plan.plan}: ${describeValueErrors(check.errors)}`);
     const config = opts.config ?? (await this.projectConfig(plan));
     const runId = opts.runId ?? newRunId(plan.plan);
-    if (this.journal?.getRun(runId)) throw new RuntimeUsageError(`run ${runId} already exists`);
+    if (await this.store?.getRun(runId)) throw new RuntimeUsageError(`run ${runId} already exists`);
     const { deps, redactor } = this.deps(plan, config, opts.onEvent);
     // The IR holds no secret values (only `secret("NAME")` expressions) and must stay intact for resume.
-    this.journal?.registerRun(runId, plan.plan, plan, redactor.value(input), this.clock.now());
+    await this.store?.registerRun(runId, plan.plan, plan, redactor.value(input), this.clock.now());
     const run = new Run(plan, deps, {
       runId,
       input,
@@ -167,33 +190,34 @@ export class Runtime {
    */
   async retry(runId: string, opts: Omit<StartOptions, 'input' | 'consent' | 'retryOf'> = {}): Promise<ActiveRun> {
     const journal = this.requireJournal();
-    const row = journal.getRun(runId);
-    if (!row) throw new RuntimeUsageError(`no run ${runId} in ${journal.path}`);
+    const row = await journal.getRun(runId);
+    if (!row) throw new RuntimeUsageError(`no run ${runId} in ${journal.location}`);
     if (!row.ir) throw new RuntimeUsageError(`run ${runId} is a sub-plan run; retry its parent ${row.parent_id ?? ''}`);
     if (!['failed', 'timeout', 'cancelled'].includes(row.status))
       throw new RuntimeUsageError(`run ${runId} is ${row.status}: only a failed, timed-out or cancelled run can be retried`);
     // The journal keeps inputs redacted: a secret value in them cannot be sent again.
     if (row.input?.includes('"***"')) throw new RuntimeUsageError(`run ${runId} cannot be retried: its journaled input holds a redacted secret (start a new run with the input instead)`);
-    const first = journal.load(runId)[0];
+    const first = (await journal.load(runId))[0];
     const consent = first?.type === 'plan_created' && Array.isArray(first.data.consent) ? (first.data.consent as string[]) : [];
     return this.start(JSON.parse(row.ir) as PlanIR, { ...opts, input: row.input ? JSON.parse(row.input) : {}, consent, retryOf: runId });
   }
 
   async resume(runId: string, opts: ResumeOptions = {}): Promise<ActiveRun> {
     const journal = this.requireJournal();
-    const row = journal.getRun(runId);
-    if (!row) throw new RuntimeUsageError(`no run ${runId} in ${journal.path}`);
+    const row = await journal.getRun(runId);
+    if (!row) throw new RuntimeUsageError(`no run ${runId} in ${journal.location}`);
     if (!row.ir) throw new RuntimeUsageError(`run ${runId} is a sub-plan run; resume its parent ${row.parent_id ?? ''}`);
-    const events = journal.load(runId);
+    const events = await journal.load(runId);
     const restored = replay(events);
     if (restored.terminal) throw new RuntimeUsageError(`run ${runId} has already finished (${row.status})`);
     if (this.active.has(runId)) throw new RuntimeUsageError(`run ${runId} is already running in this process`);
     const plan = JSON.parse(row.ir) as PlanIR;
     const config = opts.config ?? (await this.projectConfig(plan));
+    await this.opened!.preload(runId);
     const { deps, redactor } = this.deps(plan, config, opts.onEvent);
     // Signals and context values sent while no process ran the run are applied before it starts,
     // so an approval answered offline is seen by the approval step right away.
-    const early = journal.takeControls(runId);
+    const early = await journal.takeControls(runId);
     const context: Record<string, unknown> = {};
     for (const c of early) if (c.kind === 'context' && c.payload) Object.assign(context, JSON.parse(c.payload));
     // The grants the run started with (its first event): hooks keep seeing them after a resume.
@@ -207,13 +231,9 @@ export class Runtime {
       rerunInFlight: opts.rerunInFlight,
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
     });
-    for (const c of early)
-      if (c.kind === 'signal' && c.step_id) {
-        const p = c.payload ? (JSON.parse(c.payload) as Record<string, unknown>) : {};
-        run.signal(c.step_id, p.decision === 'reject' ? 'reject' : 'approve', (p.by as string) ?? null, (p.comment as string) ?? null);
-      }
+    for (const c of early) if (c.kind === 'signal') applyControl(run, c);
     const active = this.track(run, redactor);
-    for (const c of early) if (c.kind === 'cancel_step' && c.step_id) run.cancelStep(c.step_id, 'cancelled by user');
+    for (const c of early) if (c.kind === 'cancel_step') applyControl(run, c);
     // A cancel the previous process never got to apply still counts (a stale pause does not:
     // resuming is the explicit request to continue).
     if (early.some((c) => c.kind === 'cancel')) run.cancel('cancelled by user');
@@ -227,32 +247,11 @@ export class Runtime {
       const ok = kind === 'pause' ? local.pause() : kind === 'resume' ? local.resume() : local.cancel();
       return ok ? { ok: true, message: `${kind} ${runId}` } : { ok: false, message: `run ${runId} is ${local.status()}` };
     }
-    const journal = this.requireJournal();
-    const row = journal.getRun(runId);
-    if (!row) return { ok: false, message: `no run ${runId}` };
-    if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
-      return { ok: false, message: `run ${runId} has already finished (${row.status})` };
-    if (journal.ownedElsewhere(runId)) {
-      journal.addControl(runId, kind);
-      return { ok: true, message: `${kind} requested for ${runId} (running in process ${row.owner_pid})` };
-    }
-    if (kind === 'cancel') {
-      journal.appendOffline(runId, 'execution_cancelled', { reason: 'cancelled by user' }, 'cancelled');
-      return { ok: true, message: `cancelled ${runId}` };
-    }
-    if (kind === 'pause') {
-      if (row.status === 'paused') return { ok: false, message: `run ${runId} is already paused` };
-      journal.appendOffline(runId, 'execution_paused', {}, 'paused');
-      return { ok: true, message: `paused ${runId} (no process was running it)` };
-    }
-    return { ok: false, message: `run ${runId} is not running in any process; use \`orch resume ${runId}\`` };
+    return controlViaJournal(this.requireJournal(), runId, kind);
   }
 
   /** Delivers an approval decision (or context values) to a run here or in another process. */
-  async signal(
-    runId: string,
-    payload: { stepId: string; decision: 'approve' | 'reject'; by?: string | null; comment?: string | null } | { context: Record<string, unknown> },
-  ): Promise<ControlOutcome> {
+  async signal(runId: string, payload: SignalPayload): Promise<ControlOutcome> {
     const local = this.active.get(runId);
     if (local) {
       if ('context' in payload) {
@@ -262,15 +261,7 @@ export class Runtime {
       const r = local.signal(payload.stepId, payload.decision, payload.by ?? null, payload.comment ?? null);
       return r === 'ok' ? { ok: true, message: `${payload.decision} ${payload.stepId}` } : { ok: false, message: r };
     }
-    const journal = this.requireJournal();
-    const row = journal.getRun(runId);
-    if (!row) return { ok: false, message: `no run ${runId}` };
-    if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
-      return { ok: false, message: `run ${runId} has already finished (${row.status})` };
-    if ('context' in payload) journal.addControl(runId, 'context', null, payload.context);
-    else journal.addControl(runId, 'signal', payload.stepId, { decision: payload.decision, by: payload.by ?? null, comment: payload.comment ?? null });
-    const where = journal.ownedElsewhere(runId) ? `process ${row.owner_pid}` : `the next \`orch resume ${runId}\``;
-    return { ok: true, message: `signal recorded for ${runId}; delivered by ${where}` };
+    return signalViaJournal(this.requireJournal(), runId, payload);
   }
 
   /**
@@ -283,14 +274,7 @@ export class Runtime {
       const r = local.cancelStep(stepId, 'cancelled by user');
       return r === 'ok' ? { ok: true, message: `cancelled step ${stepId} of ${runId}` } : { ok: false, message: r };
     }
-    const journal = this.requireJournal();
-    const row = journal.getRun(runId);
-    if (!row) return { ok: false, message: `no run ${runId}` };
-    if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
-      return { ok: false, message: `run ${runId} has already finished (${row.status})` };
-    journal.addControl(runId, 'cancel_step', stepId);
-    const where = journal.ownedElsewhere(runId) ? `process ${row.owner_pid}` : `the next \`orch resume ${runId}\``;
-    return { ok: true, message: `cancel of step ${stepId} recorded for ${runId}; applied by ${where}` };
+    return cancelStepViaJournal(this.requireJournal(), runId, stepId);
   }
 
   /** Merges context values into every run in flight here. */
@@ -304,21 +288,25 @@ export class Runtime {
    * resumable — their `result` rejects with `RunDetached` (`orch serve` shutting down).
    */
   async close(opts: { readonly cancel?: boolean } = {}): Promise<void> {
+    const results = [...this.results.values()];
     if (opts.cancel === false) {
       for (const run of [...this.active.values()]) {
         run.detach();
-        try {
-          this.journal?.disown(run.runId);
-        } catch {
-          // A busy database: the run is still resumable once this process has exited.
-        }
+        // A busy database: the run is still resumable once this process has exited.
+        await this.store?.disown(run.runId).catch(() => undefined);
       }
       this.active.clear();
     } else for (const run of this.active.values()) run.cancel('runtime closed');
     this.stopPolling();
     await this.ownsExecutor?.close();
     await this.ownsLimits?.close();
-    this.journal?.close();
+    // A cancelled run's last commit goes to the journal after this turn (at once on SQLite, a
+    // round trip on Postgres); it lands before the journal closes, unless the run hangs.
+    await Promise.race([Promise.allSettled(results), new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
+    // Pending writes of the cancelled runs (their last commit, a disown) land before the pool ends.
+    await Promise.allSettled([...this.settling]);
+    await this.polling;
+    await this.store?.close();
   }
 
   // ───────────────────────────── internals ─────────────────────────────
@@ -328,14 +316,15 @@ export class Runtime {
   /** The config's `retention`, at most once an hour per runtime (a run start triggers it). */
   private applyRetention(ms: number): void {
     const now = Date.now();
-    if (!this.journal || now - this.retainedAt < RETENTION_INTERVAL_MS) return;
+    if (!this.store || now - this.retainedAt < RETENTION_INTERVAL_MS) return;
     this.retainedAt = now;
-    this.journal.prune(now - ms);
+    // Pruning is housekeeping: a failure is retried an hour later, it never fails the run.
+    this.store.prune(now - ms).catch(() => undefined);
   }
 
-  private requireJournal(): SqliteJournal {
-    if (!this.journal) throw new RuntimeUsageError('this runtime has no journal (--db)');
-    return this.journal;
+  private requireJournal(): AsyncJournal {
+    if (!this.store) throw new RuntimeUsageError('this runtime has no journal (--db)');
+    return this.store;
   }
 
   /** The orch.config.* of the plan's project directory, and only that one. */
@@ -355,7 +344,7 @@ export class Runtime {
     const deps = {
       clock: this.clock,
       executor: this.executor,
-      journal: this.journal ? redactingJournal(this.journal, redactor) : undefined,
+      journal: this.opened ? redactingJournal(this.opened.sink, redactor) : undefined,
       hooks: config.hooks,
       secret: secretResolver(config, redactor),
       configSecrets: config.secrets,
@@ -369,22 +358,48 @@ export class Runtime {
     return { deps, redactor };
   }
 
+  /** What the journal still does for runs that stopped here (Postgres: disown), awaited by close. */
+  private readonly settling = new Set<Promise<void>>();
+  private readonly results = new Map<string, Promise<ExecutionResult>>();
+
   private track(run: Run, _redactor: Redactor): ActiveRun {
     this.active.set(run.runId, run);
-    const result = run.start().finally(() => {
+    const stopped = async () => {
       this.active.delete(run.runId);
+      this.results.delete(run.runId);
       if (this.active.size === 0) this.stopPolling();
-    });
+      if (!this.opened) return;
+      const done = this.opened.finished(run.runId).catch(() => undefined);
+      this.settling.add(done);
+      await done;
+      this.settling.delete(done);
+    };
+    // The result is handed on once the journal is done with the run, so a caller that acts on it
+    // (`orch signal` right after `orch run` stopped at an approval) finds the run free.
+    const result = run.start().then(
+      async (r) => (await stopped(), r),
+      async (err: unknown) => {
+        await stopped();
+        throw err;
+      },
+    );
     // A detached run (close({ cancel: false })) rejects; callers that only poll must not crash.
     result.catch(() => undefined);
-    if (this.journal) this.startPolling();
+    this.results.set(run.runId, result);
+    if (this.store) this.startPolling();
     return { runId: run.runId, run, result };
   }
 
   private startPolling(): void {
-    if (this.poller || !this.journal) return;
-    this.poller = setInterval(() => this.poll(), this.pollMs);
+    if (this.poller || !this.store) return;
+    this.poller = setInterval(() => {
+      // A slow database: the next poll waits for this one instead of piling up.
+      if (this.polling) return;
+      this.polling = this.poll().finally(() => (this.polling = null));
+    }, this.pollMs);
   }
+
+  private polling: Promise<void> | null = null;
 
   private stopPolling(): void {
     if (this.poller) clearInterval(this.poller);
@@ -393,26 +408,18 @@ export class Runtime {
 
   private lastHeartbeat = 0;
 
-  private poll(): void {
-    const journal = this.journal;
+  private async poll(): Promise<void> {
+    const journal = this.store;
     if (!journal) return;
     // Liveness is mostly the owner pid; the heartbeat only needs to be fresh within seconds,
     // and each one is a write transaction, so it is written at most once a second.
     const beat = Date.now() - this.lastHeartbeat >= 1000;
     if (beat) this.lastHeartbeat = Date.now();
-    for (const run of this.active.values()) {
+    for (const run of [...this.active.values()]) {
       try {
-        if (beat) journal.heartbeat(run.runId);
-        for (const c of journal.takeControls(run.runId)) {
-          const payload = c.payload ? (JSON.parse(c.payload) as Record<string, unknown>) : {};
-          if (c.kind === 'pause') run.pause();
-          else if (c.kind === 'resume') run.resume();
-          else if (c.kind === 'cancel') run.cancel('cancelled by user');
-          else if (c.kind === 'context') run.updateContext(payload);
-          else if (c.kind === 'cancel_step' && c.step_id) run.cancelStep(c.step_id, 'cancelled by user');
-          else if (c.kind === 'signal' && c.step_id)
-            run.signal(c.step_id, payload.decision === 'reject' ? 'reject' : 'approve', (payload.by as string) ?? null, (payload.comment as string) ?? null);
-        }
+        if (beat) await journal.heartbeat(run.runId);
+        const controls = await journal.takeControls(run.runId);
+        for (const c of controls) applyControl(run, c);
       } catch {
         // A busy database delays controls to the next poll; it never stops the run.
       }

@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { evaluate } from '../runtime/index.js';
+import { displayUrl, evaluate, isPostgresUrl } from '../runtime/index.js';
 import { banner } from './banner.js';
 import { generateToken } from './http/auth.js';
 import { loadServeProgram } from './load.js';
@@ -65,7 +65,7 @@ export async function runServe(o: ServeCliOptions): Promise<number> {
  * approve) but without loading modules, firing triggers or resuming interrupted runs.
  */
 export async function runUi(o: UiCliOptions): Promise<number> {
-  const db = resolve(o.db ?? process.env.ORCH_DB ?? DEFAULT_DB);
+  const db = localJournal(o.db ?? process.env.ORCH_DB ?? DEFAULT_DB);
   if (!existsSync(db)) throw new ServeError(`no journal at ${db} (nothing has been run here yet; see --db)`, 2);
   return serveUntilSignal({ ...o, mode: 'ui', catchUp: false, plans: [], triggers: [], warnings: [] });
 }
@@ -77,8 +77,17 @@ interface ServeProcessOptions extends Omit<ServeCliOptions, 'files'> {
   readonly warnings: readonly string[];
 }
 
+/**
+ * The server's API reads its journal synchronously (SQLite); until it reads the asynchronous one,
+ * a Postgres URL is refused here rather than taken for a file name.
+ */
+function localJournal(db: string): string {
+  if (isPostgresUrl(db)) throw new ServeError(`orch serve and orch ui do not run on Postgres yet (${displayUrl(db)}); use orch run --db with that URL, or a SQLite --db`, 2);
+  return resolve(db);
+}
+
 async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
-  const db = resolve(o.db ?? process.env.ORCH_DB ?? DEFAULT_DB);
+  const db = localJournal(o.db ?? process.env.ORCH_DB ?? DEFAULT_DB);
   try {
     mkdirSync(dirname(db), { recursive: true });
   } catch (e) {

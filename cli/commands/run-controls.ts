@@ -15,37 +15,56 @@ import { renderTimelineFile, type TimelineFileFormat } from '../../serve/index.j
 import { CliError } from '../errors.js';
 import { parseAge, readJsonArg } from '../../runtime/index.js';
 import { Runtime } from '../../runtime/index.js';
-import { SqliteJournal } from '../../runtime/index.js';
+import { displayUrl, isPostgresUrl, openJournal, type AsyncJournal } from '../../runtime/index.js';
 import { placedSteps, replay } from '../../runtime/index.js';
 import type { RunEvent } from '../../runtime/index.js';
 import { execute, MAX_OUTPUT_HELP, openRuntime, positiveInt, progressFor, QUIET_HELP } from './run.js';
 import { ms } from '../progress.js';
 
-const DB_HELP = 'journal database';
+export const DB_HELP = 'journal: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)';
 const DEFAULT_DB = '.orch/runs.db';
 
-function openJournal(db: string): SqliteJournal {
-  if (!existsSync(resolve(db))) throw new CliError(`no journal at ${db} (nothing has been run here yet; see --db)`, 2);
+/** `--db`, else `$ORCH_DB`, else `.orch/runs.db`. */
+export function journalOf(db: string | undefined): string {
+  return db ?? process.env.ORCH_DB ?? DEFAULT_DB;
+}
+
+/** No SQLite file yet means nothing has been run there; a Postgres database always answers. */
+function journalExists(db: string): boolean {
+  return isPostgresUrl(db) || existsSync(resolve(db));
+}
+
+async function openCliJournal(db: string): Promise<AsyncJournal> {
+  if (!journalExists(db)) throw new CliError(`no journal at ${db} (nothing has been run here yet; see --db)`, 2);
   try {
-    return new SqliteJournal(resolve(db));
+    return await openJournal(db);
   } catch (err) {
-    throw new CliError(`cannot open ${db}: ${(err as Error).message}`, 2);
+    throw new CliError(`cannot open ${displayUrl(db)}: ${(err as Error).message}`, 2);
   }
 }
 
-function withJournal<T>(db: string, f: (j: SqliteJournal) => T): T {
-  const j = openJournal(db);
+async function withJournal<T>(db: string, f: (j: AsyncJournal) => T | Promise<T>): Promise<T> {
+  const j = await openCliJournal(db);
   try {
-    return f(j);
+    return await f(j);
   } finally {
-    j.close();
+    await j.close();
   }
 }
 
-function requireRun(j: SqliteJournal, runId: string) {
-  const row = j.getRun(runId);
-  if (!row) throw new CliError(`no run ${runId} in ${j.path}`, 2);
+async function requireRun(j: AsyncJournal, runId: string) {
+  const row = await j.getRun(runId);
+  if (!row) throw new CliError(`no run ${runId} in ${j.location}`, 2);
   return row;
+}
+
+/** A control-only runtime on the journal, with its opening problems as one line and exit 2. */
+async function controlRuntime(db: string): Promise<Runtime> {
+  try {
+    return await Runtime.open({ db, executor: noExecutor });
+  } catch (err) {
+    throw new CliError(`cannot open ${displayUrl(db)}: ${(err as Error).message}`, 2);
+  }
 }
 
 /** A command that executes a run in this process (`resume`, `retry`): its journal and run options. */
@@ -54,7 +73,7 @@ function executingCommand(program: Command, name: string, description: string): 
     .command(name)
     .description(description)
     .argument('<run>', 'run id')
-    .option('--db <path>', DB_HELP, DEFAULT_DB)
+    .option('--db <path>', DB_HELP)
     .option('--json', 'print the execution result as JSON')
     .option('--quiet', QUIET_HELP)
     .option('--workers <n>', 'worker threads (default: number of cores)', positiveInt('--workers'))
@@ -65,16 +84,17 @@ export function registerRunControls(program: Command): void {
   executingCommand(program, 'resume', 'continue a paused or interrupted run from its journal (exit 0 when it completes)')
     .option('--rerun-in-flight', 'also re-run steps of non-idempotent capabilities that were running when it stopped')
     .option('--wait-for-signals', 'keep waiting in this process at approval steps instead of stopping (paused)')
-    .action(async (runId: string, opts: { db: string; json?: boolean; quiet?: boolean; workers?: number; maxOutput?: number; rerunInFlight?: boolean; waitForSignals?: boolean }) => {
-      const elsewhere = withJournal(opts.db, (j) => {
-        const row = requireRun(j, runId);
+    .action(async (runId: string, cli: { db?: string; json?: boolean; quiet?: boolean; workers?: number; maxOutput?: number; rerunInFlight?: boolean; waitForSignals?: boolean }) => {
+      const opts = { ...cli, db: journalOf(cli.db) };
+      const elsewhere = await withJournal(opts.db, async (j) => {
+        const row = await requireRun(j, runId);
         if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
           throw new CliError(`run ${runId} has already finished (${row.status})`, 2);
-        return j.ownedElsewhere(runId) ? row : null;
+        return (await j.ownedElsewhere(runId)) ? row : null;
       });
       if (elsewhere) {
         if (elsewhere.status !== 'paused') throw new CliError(`run ${runId} is running in process ${elsewhere.owner_pid}`, 2);
-        const rt = await Runtime.open({ db: opts.db, executor: noExecutor });
+        const rt = await controlRuntime(opts.db);
         const r = await rt.control(runId, 'resume');
         await rt.close();
         if (!r.ok) throw new CliError(r.message, 2);
@@ -88,8 +108,9 @@ export function registerRunControls(program: Command): void {
     });
 
   executingCommand(program, 'retry', 'run a failed, timed-out or cancelled run again as a new run: the same plan IR, input and consent, from its journal (exit 0 when it completes)')
-    .action(async (runId: string, opts: { db: string; json?: boolean; quiet?: boolean; workers?: number; maxOutput?: number }) => {
-      withJournal(opts.db, (j) => requireRun(j, runId));
+    .action(async (runId: string, cli: { db?: string; json?: boolean; quiet?: boolean; workers?: number; maxOutput?: number }) => {
+      const opts = { ...cli, db: journalOf(cli.db) };
+      await withJournal(opts.db, (j) => requireRun(j, runId));
       const runtime = await openRuntime(opts);
       await execute(runtime, opts.json === true, () => runtime.retry(runId, { onEvent: progressFor(opts).onEvent }));
     });
@@ -103,12 +124,13 @@ export function registerRunControls(program: Command): void {
           : 'cancel a run: abort running steps, start nothing more (--step: cancel only that step)',
       )
       .argument('<run>', 'run id')
-      .option('--db <path>', DB_HELP, DEFAULT_DB);
+      .option('--db <path>', DB_HELP);
     if (kind === 'cancel')
       cmd.option('--step <step>', 'cancel only this step (`id`, or one instance: `id[i]`, `id#k`); its dependants follow their join rule and the run goes on');
-    cmd.action(async (runId: string, opts: { db: string; step?: string }) => {
-        withJournal(opts.db, (j) => requireRun(j, runId));
-        const rt = await Runtime.open({ db: opts.db, executor: noExecutor });
+    cmd.action(async (runId: string, cli: { db?: string; step?: string }) => {
+        const opts = { ...cli, db: journalOf(cli.db) };
+        await withJournal(opts.db, (j) => requireRun(j, runId));
+        const rt = await controlRuntime(opts.db);
         const r = opts.step !== undefined ? await rt.cancelStep(runId, opts.step) : await rt.control(runId, kind);
         await rt.close();
         if (!r.ok) throw new CliError(r.message, 2);
@@ -125,7 +147,7 @@ export function registerRunControls(program: Command): void {
     .option('--context <json>', 'context values to merge: inline JSON or @file')
     .option('--by <name>', 'who decides (recorded in the step output)')
     .option('--comment <text>', 'a note recorded with the decision')
-    .option('--db <path>', DB_HELP, DEFAULT_DB)
+    .option('--db <path>', DB_HELP)
     .option('--json', 'print the execution result as JSON when this command continues the run')
     .option('--quiet', QUIET_HELP)
     .option('--workers <n>', 'worker threads when this command continues the run', positiveInt('--workers'))
@@ -134,8 +156,9 @@ export function registerRunControls(program: Command): void {
         runId: string,
         step: string | undefined,
         decision: string | undefined,
-        opts: { db: string; context?: string; by?: string; comment?: string; json?: boolean; quiet?: boolean; workers?: number },
+        cli: { db?: string; context?: string; by?: string; comment?: string; json?: boolean; quiet?: boolean; workers?: number },
       ) => {
+        const opts = { ...cli, db: journalOf(cli.db) };
         let payload: Parameters<Runtime['signal']>[1];
         if (opts.context !== undefined) {
           let ctx: unknown;
@@ -151,12 +174,12 @@ export function registerRunControls(program: Command): void {
             throw new CliError('usage: orch signal RUN STEP approve|reject (or orch signal RUN --context JSON)', 2);
           payload = { stepId: step, decision, by: opts.by ?? null, comment: opts.comment ?? null };
         }
-        const state = withJournal(opts.db, (j) => {
-          const row = requireRun(j, runId);
+        const state = await withJournal(opts.db, async (j) => {
+          const row = await requireRun(j, runId);
           if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
             throw new CliError(`run ${runId} has already finished (${row.status})`, 2);
           if ('stepId' in payload) {
-            const restored = replay(j.load(runId));
+            const restored = replay(await j.load(runId));
             const s = restored.steps.get(payload.stepId);
             const plan = row.ir ? (JSON.parse(row.ir) as { steps: { id: string }[] }) : null;
             // `sub/approve` addresses a step of the sub-plan run by step `sub`.
@@ -165,9 +188,9 @@ export function registerRunControls(program: Command): void {
             if (s && ['completed', 'failed', 'skipped', 'cancelled', 'timeout'].includes(s.status))
               throw new CliError(`step ${payload.stepId} has already finished (${s.status})`, 2);
           }
-          return { elsewhere: j.ownedElsewhere(runId) };
+          return { elsewhere: await j.ownedElsewhere(runId) };
         });
-        const rt = await Runtime.open({ db: opts.db, executor: noExecutor });
+        const rt = await controlRuntime(opts.db);
         const r = await rt.signal(runId, payload);
         await rt.close();
         if (!r.ok) throw new CliError(r.message, 2);
@@ -184,14 +207,19 @@ export function registerRunControls(program: Command): void {
   const runs = program
     .command('runs')
     .description('list the runs in the journal (newest first): status, duration, cost')
-    .option('--db <path>', DB_HELP, DEFAULT_DB)
+    .option('--db <path>', DB_HELP)
     .option('--json', 'print as JSON')
     .option('--all', 'include sub-plan runs')
     .option('--stats', 'add totals: runs by status, success rate, cost, and over their finished steps the local ratio and privacy score')
-    .action((opts: { db: string; json?: boolean; all?: boolean; stats?: boolean }) => {
+    .action(async (cli: { db?: string; json?: boolean; all?: boolean; stats?: boolean }) => {
+      const opts = { ...cli, db: journalOf(cli.db) };
       // No journal yet simply means no runs (not an error).
-      const rows = existsSync(resolve(opts.db)) ? withJournal(opts.db, (j) => j.listRuns(opts.all === true)) : [];
-      const stats = opts.stats ? withJournalIfAny(opts.db, (j) => runStats(j, rows)) : undefined;
+      const { rows, stats } = journalExists(opts.db)
+        ? await withJournal(opts.db, async (j) => {
+            const rows = await j.listRuns(opts.all === true);
+            return { rows, stats: opts.stats ? await runStats(j, rows) : undefined };
+          })
+        : { rows: [], stats: undefined };
       const list = rows.map((r) => ({
         runId: r.id,
         plan: r.plan,
@@ -224,13 +252,14 @@ export function registerRunControls(program: Command): void {
     .command('export')
     .description('print the full history of a run as JSON (run, events, final state)')
     .argument('<run>', 'run id')
-    .option('--db <path>', DB_HELP, DEFAULT_DB)
-    .action((runId: string, opts: { db: string }, cmd: Command) => {
-      const db = (cmd.parent?.opts() as { db?: string } | undefined)?.db && opts.db === DEFAULT_DB ? (cmd.parent!.opts() as { db: string }).db : opts.db;
-      const out = withJournal(db, (j) => {
-        const row = requireRun(j, runId);
-        const events = j.load(runId);
-        const children = j.listRuns(true).filter((r) => r.parent_id === runId || r.id.startsWith(`${runId}/`));
+    .option('--db <path>', DB_HELP)
+    .action(async (runId: string, opts: { db?: string }, cmd: Command) => {
+      const db = journalOf(opts.db ?? (cmd.parent?.opts() as { db?: string } | undefined)?.db);
+      const out = await withJournal(db, async (j) => {
+        const row = await requireRun(j, runId);
+        const events = await j.load(runId);
+        const children = (await j.listRuns(true)).filter((r) => r.parent_id === runId || r.id.startsWith(`${runId}/`));
+        const childEvents = await Promise.all(children.map((c) => j.load(c.id)));
         return {
           run: {
             runId: row.id,
@@ -249,7 +278,7 @@ export function registerRunControls(program: Command): void {
               { status: s.status, attempts: s.attempts, output: s.output, error: s.error, resource: s.resource, cost: s.cost },
             ]),
           ),
-          subRuns: children.map((c) => ({ runId: c.id, plan: c.plan, status: c.status, events: j.load(c.id).map(eventJson) })),
+          subRuns: children.map((c, i) => ({ runId: c.id, plan: c.plan, status: c.status, events: childEvents[i]!.map(eventJson) })),
         };
       });
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
@@ -259,15 +288,15 @@ export function registerRunControls(program: Command): void {
     .command('prune')
     .description('delete finished runs (with their sub-plan runs and events) older than an age; running and paused runs are kept')
     .requiredOption('--older-than <age>', 'how long ago a run must have finished, e.g. 30d, 12h, 90m')
-    .option('--db <path>', DB_HELP, DEFAULT_DB)
+    .option('--db <path>', DB_HELP)
     .option('--json', 'print what was deleted as JSON')
-    .action((own: { olderThan: string; db: string; json?: boolean }, cmd: Command) => {
+    .action(async (own: { olderThan: string; db?: string; json?: boolean }, cmd: Command) => {
       // `runs` has --db and --json of its own, and commander gives a flag to the parent when both have it.
       const opts = { ...own, ...(cmd.parent?.opts() as { json?: boolean } | undefined), olderThan: own.olderThan };
       const age = parseAge(opts.olderThan);
       if (age === null) throw new CliError(`--older-than must be an age such as 30d, 12h or 90m, not ${JSON.stringify(opts.olderThan)}`, 2);
-      const db = (cmd.parent?.opts() as { db?: string } | undefined)?.db && own.db === DEFAULT_DB ? (cmd.parent!.opts() as { db: string }).db : own.db;
-      const removed = existsSync(resolve(db)) ? withJournal(db, (j) => j.prune(Date.now() - age)) : { runs: 0, events: 0 };
+      const db = journalOf(own.db ?? (cmd.parent?.opts() as { db?: string } | undefined)?.db);
+      const removed = journalExists(db) ? await withJournal(db, (j) => j.prune(Date.now() - age)) : { runs: 0, events: 0 };
       if (opts.json) process.stdout.write(`${JSON.stringify(removed)}\n`);
       else process.stdout.write(`pruned ${removed.runs} run${removed.runs === 1 ? '' : 's'} (${removed.events} events) that finished more than ${opts.olderThan} ago\n`);
     });
@@ -276,13 +305,13 @@ export function registerRunControls(program: Command): void {
     .command('timeline')
     .description('replay the journal of a run: every event with its time and duration')
     .argument('<run>', 'run id')
-    .option('--db <path>', DB_HELP, DEFAULT_DB)
+    .option('--db <path>', DB_HELP)
     .option('--json', 'print the events as JSON')
     .option('--stats', 'print totals: duration, average step duration, event counts')
     .option('--format <format>', 'text (default), or svg / html: the Gantt and step graph as one self-contained file', timelineFormat, 'text')
     .option('-o, --out <file>', 'with --format svg|html: write to this file instead of stdout')
-    .action((runId: string, opts: { db: string; json?: boolean; stats?: boolean; format: 'text' | TimelineFileFormat; out?: string }) => {
-      const { row, events } = withJournal(opts.db, (j) => ({ row: requireRun(j, runId), events: j.load(runId) }));
+    .action(async (runId: string, opts: { db?: string; json?: boolean; stats?: boolean; format: 'text' | TimelineFileFormat; out?: string }) => {
+      const { row, events } = await withJournal(journalOf(opts.db), async (j) => ({ row: await requireRun(j, runId), events: await j.load(runId) }));
       if (opts.format !== 'text') {
         if (!row.ir) throw new CliError(`run ${runId} has no plan recorded in its journal; cannot draw it`, 2);
         const file = renderTimelineFile(
@@ -412,20 +441,16 @@ interface RunStats {
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled', 'timeout']);
 
-function withJournalIfAny<T>(db: string, f: (j: SqliteJournal) => T): T | undefined {
-  return existsSync(resolve(db)) ? withJournal(db, f) : undefined;
-}
-
-function runStats(j: SqliteJournal, rows: readonly { id: string; status: string; cost: number }[]): RunStats {
+async function runStats(j: AsyncJournal, rows: readonly { id: string; status: string; cost: number }[]): Promise<RunStats> {
   const byStatus: Record<string, number> = {};
   const steps: PlacedStep[] = [];
   let cost = 0;
   for (const r of rows) {
     byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
     cost += r.cost;
-    const ir = j.getRun(r.id)?.ir;
+    const ir = (await j.getRun(r.id))?.ir;
     // Sub-plan runs keep no IR of their own; their parent's steps stand for them.
-    if (ir) steps.push(...placedSteps(JSON.parse(ir) as PlanIR, j.load(r.id)));
+    if (ir) steps.push(...placedSteps(JSON.parse(ir) as PlanIR, await j.load(r.id)));
   }
   const finished = rows.filter((r) => FINISHED.has(r.status)).length;
   return {

@@ -49,7 +49,7 @@ export function registerRun(program: Command): void {
     .option('--context <json>', 'initial context signals: inline JSON or @file')
     .option('--json', 'print the execution result as JSON')
     .option('--quiet', QUIET_HELP)
-    .option('--db <path>', 'journal database', '.orch/runs.db')
+    .option('--db <path>', 'journal: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)')
     .option('--workers <n>', 'worker threads (default: number of cores)', positiveInt('--workers'))
     .option('--memory-limit <mb>', 'heap limit of each worker in MB', positiveInt('--memory-limit'))
     .option('--max-output <bytes>', MAX_OUTPUT_HELP, positiveInt('--max-output'))
@@ -96,13 +96,14 @@ export function progressFor(opts: { json?: boolean; quiet?: boolean }) {
 export async function openRuntime(opts: RunCliOptions): Promise<Runtime> {
   try {
     return await Runtime.open({
-      db: opts.db ?? '.orch/runs.db',
+      db: opts.db ?? process.env.ORCH_DB ?? '.orch/runs.db',
       ...(opts.workers ? { workers: opts.workers } : {}),
       ...(opts.memoryLimit ? { resourceLimits: { maxOldGenerationSizeMb: opts.memoryLimit } } : {}),
       ...(opts.maxOutput ? { maxOutputBytes: opts.maxOutput } : {}),
       suspendOnApproval: !opts.waitForSignals,
     });
   } catch (err) {
+    // pg's messages name hosts and users, never the password.
     throw new CliError(`cannot open the runtime: ${(err as Error).message}`, 2);
   }
 }

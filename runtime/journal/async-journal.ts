@@ -28,6 +28,11 @@ export interface AsyncJournal {
   /** Unconsumed control rows of a run, marked consumed in the same transaction: each is taken once. */
   takeControls(runId: string): Promise<ControlRow[]>;
   heartbeat(runId: string): Promise<void>;
+  /**
+   * Whether another live process is executing the run: SQLite asks the owner pid (one machine);
+   * Postgres, whose owners may be on other machines, trusts only a recent heartbeat.
+   */
+  ownedElsewhere(runId: string): Promise<boolean>;
   /** For a run no process executes: one event after its last one, and its new status. */
   appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): Promise<void>;
   /** This process stops executing the run and its sub-plan runs. */

@@ -26,6 +26,7 @@ export function asyncJournal(journal: SqliteJournal): AsyncJournal {
     addControl: (runId, kind: ControlRow['kind'], stepId = null, payload = null) => call(() => journal.addControl(runId, kind, stepId, payload)),
     takeControls: (runId) => call(() => journal.takeControls(runId)),
     heartbeat: (runId) => call(() => journal.heartbeat(runId)),
+    ownedElsewhere: (runId) => call(() => journal.ownedElsewhere(runId)),
     appendOffline: (runId, type: EventType, data, status) => call(() => journal.appendOffline(runId, type, data, status)),
     disown: (runId) => call(() => journal.disown(runId)),
     prune: (before) => call(() => journal.prune(before)),

@@ -29,6 +29,9 @@ const SELECT_RUN = `SELECT ${RUN_COLUMNS}, p.ir, r.input, r.owner_pid, r.heartbe
  */
 const FAMILY = (id: string, param: string) => `(${id} = ${param} OR left(${id}, length(${param}) + 1) = ${param} || '/')`;
 
+/** How long after its last heartbeat a run's owner counts as gone (heartbeats come every second). */
+export const OWNER_STALE_MS = 10_000;
+
 type Row = Omit<RunRow, 'ir'> & { ir?: Buffer | null };
 
 function withIrText(row: Row | undefined): RunRow | undefined {
@@ -195,6 +198,21 @@ export class PgJournal implements AsyncJournal {
 
   async heartbeat(runId: string): Promise<void> {
     await this.pool.query('UPDATE orch.runs SET owner_pid = $1, heartbeat_at = $2 WHERE id = $3', [process.pid, Date.now(), runId]);
+  }
+
+  /**
+   * A pid means nothing on another machine (and containers share pids), so only the heartbeat
+   * counts: the owner writes one every second while it runs the run, and clears `owner_pid` when
+   * it stops (`disown`). A killed owner's run is free once its heartbeat is `staleMs` old.
+   */
+  async ownedElsewhere(runId: string, staleMs = OWNER_STALE_MS): Promise<boolean> {
+    const { rows } = await this.pool.query<{ owner_pid: number | null; heartbeat_at: number | null }>(
+      'SELECT owner_pid, heartbeat_at FROM orch.runs WHERE id = $1',
+      [runId],
+    );
+    const row = rows[0];
+    if (!row || row.owner_pid === null || row.heartbeat_at === null) return false;
+    return Date.now() - row.heartbeat_at < staleMs;
   }
 
   async appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): Promise<void> {

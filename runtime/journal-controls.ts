@@ -1,0 +1,60 @@
+/**
+ * Run controls for a run this process does not execute, through its journal: a control row for
+ * the process that runs it (on any machine, polled), or, when no process does, the change itself
+ * (`execution_cancelled`, `execution_paused`) or a row the next `orch resume` applies.
+ */
+import type { AsyncJournal } from './journal/async-journal.js';
+import type { RunRow } from './journal/sqlite-journal.js';
+
+export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string };
+
+export type SignalPayload =
+  | { stepId: string; decision: 'approve' | 'reject'; by?: string | null; comment?: string | null }
+  | { context: Record<string, unknown> };
+
+/** The run row of a run that can still be controlled, or why not. */
+async function openRun(journal: AsyncJournal, runId: string): Promise<RunRow | ControlOutcome> {
+  const row = await journal.getRun(runId);
+  if (!row) return { ok: false, message: `no run ${runId}` };
+  if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
+    return { ok: false, message: `run ${runId} has already finished (${row.status})` };
+  return row;
+}
+
+async function deliveredBy(journal: AsyncJournal, row: RunRow): Promise<string> {
+  return (await journal.ownedElsewhere(row.id)) ? `process ${row.owner_pid}` : `the next \`orch resume ${row.id}\``;
+}
+
+export async function controlViaJournal(journal: AsyncJournal, runId: string, kind: 'pause' | 'resume' | 'cancel'): Promise<ControlOutcome> {
+  const row = await openRun(journal, runId);
+  if ('ok' in row) return row;
+  if (await journal.ownedElsewhere(runId)) {
+    await journal.addControl(runId, kind);
+    return { ok: true, message: `${kind} requested for ${runId} (running in process ${row.owner_pid})` };
+  }
+  if (kind === 'cancel') {
+    await journal.appendOffline(runId, 'execution_cancelled', { reason: 'cancelled by user' }, 'cancelled');
+    return { ok: true, message: `cancelled ${runId}` };
+  }
+  if (kind === 'pause') {
+    if (row.status === 'paused') return { ok: false, message: `run ${runId} is already paused` };
+    await journal.appendOffline(runId, 'execution_paused', {}, 'paused');
+    return { ok: true, message: `paused ${runId} (no process was running it)` };
+  }
+  return { ok: false, message: `run ${runId} is not running in any process; use \`orch resume ${runId}\`` };
+}
+
+export async function signalViaJournal(journal: AsyncJournal, runId: string, payload: SignalPayload): Promise<ControlOutcome> {
+  const row = await openRun(journal, runId);
+  if ('ok' in row) return row;
+  if ('context' in payload) await journal.addControl(runId, 'context', null, payload.context);
+  else await journal.addControl(runId, 'signal', payload.stepId, { decision: payload.decision, by: payload.by ?? null, comment: payload.comment ?? null });
+  return { ok: true, message: `signal recorded for ${runId}; delivered by ${await deliveredBy(journal, row)}` };
+}
+
+export async function cancelStepViaJournal(journal: AsyncJournal, runId: string, stepId: string): Promise<ControlOutcome> {
+  const row = await openRun(journal, runId);
+  if ('ok' in row) return row;
+  await journal.addControl(runId, 'cancel_step', stepId);
+  return { ok: true, message: `cancel of step ${stepId} recorded for ${runId}; applied by ${await deliveredBy(journal, row)}` };
+}
