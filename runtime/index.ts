@@ -186,8 +186,16 @@ export class Runtime {
     const row = journal.getRun(runId);
     if (!row) throw new RuntimeUsageError(`no run ${runId} in ${journal.path}`);
     if (!row.ir) throw new RuntimeUsageError(`run ${runId} is a sub-plan run; resume its parent ${row.parent_id ?? ''}`);
-    const events = journal.load(runId);
-    const restored = replay(events);
+    // Folded as the pages are read: the whole history is never in memory at once.
+    let first: RunEvent | undefined;
+    const restored = replay(
+      (function* (events) {
+        for (const e of events) {
+          first ??= e;
+          yield e;
+        }
+      })(journal.events(runId)),
+    );
     if (restored.terminal) throw new RuntimeUsageError(`run ${runId} has already finished (${row.status})`);
     if (this.active.has(runId)) throw new RuntimeUsageError(`run ${runId} is already running in this process`);
     const plan = JSON.parse(row.ir) as PlanIR;
@@ -199,7 +207,7 @@ export class Runtime {
     const context: Record<string, unknown> = {};
     for (const c of early) if (c.kind === 'context' && c.payload) Object.assign(context, JSON.parse(c.payload));
     // The grants the run started with (its first event): hooks keep seeing them after a resume.
-    const granted = events[0]?.type === 'plan_created' && Array.isArray(events[0].data.consent) ? (events[0].data.consent as string[]) : [];
+    const granted = first?.type === 'plan_created' && Array.isArray(first.data.consent) ? (first.data.consent as string[]) : [];
     const run = new Run(plan, deps, {
       runId,
       consent: granted,
