@@ -19,7 +19,6 @@ import { RETENTION_INTERVAL_MS } from './journal/retention.js';
 import { EMPTY_CONFIG, loadConfig, secretResolver, type OrchConfig } from './config.js';
 import { projectRoot } from './executor/handler-path.js';
 import { fillDefaults, WorkerExecutor, type WorkerExecutorOptions } from './executor/worker-executor.js';
-import { deflatePlan } from './journal/plan-blob.js';
 import { SqliteJournal } from './journal/sqlite-journal.js';
 import { SharedLimits } from './limits/shared-limits.js';
 import { SqliteLimitStore } from './limits/sqlite-store.js';
@@ -143,12 +142,10 @@ export class Runtime {
     if (!check.ok) throw new RuntimeUsageError(`input does not match plan ${plan.plan}: ${describeValueErrors(check.errors)}`);
     const config = opts.config ?? (await this.projectConfig(plan));
     const runId = opts.runId ?? newRunId(plan.plan);
-    // Before the check that the run is new, so that nothing awaits between it and the registration.
-    const stored = this.journal ? await deflatePlan(plan, this.journal.redactText) : null;
     if (this.journal?.getRun(runId)) throw new RuntimeUsageError(`run ${runId} already exists`);
     const { deps, redactor } = this.deps(plan, config, opts.onEvent);
     // The IR holds no secret values (only `secret("NAME")` expressions) and must stay intact for resume.
-    this.journal?.registerRun(runId, plan.plan, stored, redactor.value(input), this.clock.now());
+    this.journal?.registerRun(runId, plan.plan, plan, redactor.value(input), this.clock.now());
     const run = new Run(plan, deps, {
       runId,
       input,

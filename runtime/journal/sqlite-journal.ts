@@ -8,7 +8,6 @@ import { mkdirSync } from 'node:fs';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { dirname } from 'node:path';
 import type { EventType, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
-import { DeflatedPlan } from './plan-blob.js';
 import type { PruneResult } from './retention.js';
 import { openSqlite, type SqlDatabase, type SqlStatement } from './sqlite-driver.js';
 
@@ -151,14 +150,10 @@ export class SqliteJournal implements JournalSink {
     this.commitTx(summary, events);
   }
 
-  /**
-   * Stores what resuming needs (the IR and the input) before the first event. A large IR comes
-   * already deflated (`deflatePlan`).
-   */
+  /** Stores what resuming needs (the IR and the input) before the first event. */
   registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null): void {
     // Sub-plan runs register no IR (null): their parent's holds it.
-    const plan =
-      ir instanceof DeflatedPlan ? ir.bytes : ir === null || ir === undefined ? null : deflateRawSync(this.redactText(JSON.stringify(ir)), { level: 1 });
+    const plan = ir === null || ir === undefined ? null : deflateRawSync(this.redactText(JSON.stringify(ir)), { level: 1 });
     this.db.transaction(() => {
       this.db
         .prepare(

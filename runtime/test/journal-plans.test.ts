@@ -4,7 +4,6 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deflatePlan, jsonPieces } from '../journal/plan-blob.js';
 import { SqliteJournal } from '../journal/sqlite-journal.js';
 import { openSqlite } from '../journal/sqlite-driver.js';
 import { lit, plan, step } from './ir-builder.js';
@@ -36,23 +35,5 @@ describe('the journal keeps the IR apart from the run row', () => {
     const after = openSqlite(file);
     expect(after.prepare('SELECT COUNT(*) AS n FROM run_plans').get()).toEqual({ n: 0 });
     after.close();
-  });
-});
-
-describe('a large IR is written and deflated in pieces', () => {
-  const steps = Array.from({ length: 1234 }, (_, i) => step({ id: `s${i}`, capability: 'work', deps: i ? [`s${i - 1}`] : [], args: { v: lit(i) } }));
-  const big = { ...plan({ name: 'big', base_dir: '.', capabilities: [local('work', 'work')], steps }), gone: undefined, empty: [] };
-
-  it('the pieces make exactly JSON.stringify of it', () => {
-    expect([...jsonPieces(big)].join('')).toBe(JSON.stringify(big));
-    expect([...jsonPieces(ir)].join('')).toBe(JSON.stringify(ir));
-    expect([...jsonPieces({})].join('')).toBe('{}');
-  });
-
-  it('registerRun stores the deflated pieces and gives back the same JSON', async () => {
-    const j = new SqliteJournal(join(tempDir(), 'runs.db'));
-    j.registerRun('big', 'big', await deflatePlan(big), {}, 1000);
-    expect(j.getRun('big')!.ir).toBe(JSON.stringify(big));
-    j.close();
   });
 });
