@@ -30,6 +30,12 @@ export interface CompileInput {
   readonly host?: SourceHost;
   /** Compile only this plan of the entry module (all are still checked). */
   readonly plan?: string;
+  /**
+   * Record in `model` what editors navigate by: every expression's type and every reference.
+   * Default true. A caller that only runs the IR says false: on a 100,000-step plan they are
+   * millions of entries (a closure each for the types), a large share of the compile's memory.
+   */
+  readonly navigation?: boolean;
 }
 
 export interface CompileOutput {
@@ -43,7 +49,8 @@ export interface CompileOutput {
 
 export function compile(input: CompileInput): CompileOutput {
   try {
-    const r = compileProgram({ entry: input.entry, host: input.host ?? diskHost, plan: input.plan });
+    const navigation = input.navigation ?? true;
+    const r = compileProgram({ entry: input.entry, host: input.host ?? diskHost, plan: input.plan, recordTypes: navigation, recordReferences: navigation });
     return { diagnostics: capDiagnostics(dedupe(r.diagnostics).sort(compareDiagnostics)), model: r.model, plans: r.plans };
   } catch (err) {
     if (process.env.ORCH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);

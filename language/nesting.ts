@@ -58,26 +58,41 @@ const RESERVED = new Set(Object.values(R));
  * A bound on how deep the expressions of a token list can nest: each bracket level allows a few
  * precedence levels, each prefix operator and `implies` one more, each interpolation a bracket's
  * worth. Only files over MAX_EXPRESSION_DEPTH by this bound need the exact (top-down) count.
+ *
+ * What adds nesting is counted per bracket level and dropped when that bracket closes: a closed
+ * bracket is one operand, so what nested inside it never nests what follows it (the exact count
+ * is a depth too). Summed over the whole file instead, every `"${…}"` of a large plan added up
+ * and sent each such file down the slower CST path.
  */
 export function mayNestTooDeep(tokens: readonly IToken[]): boolean {
+  // extras[d]: what the tokens at bracket level d added since that level opened.
+  const extras: number[] = [0];
   let depth = 0;
-  let maxDepth = 0;
-  let extra = 0;
+  let onPath = 0;
   let prefixRun = 0;
+  const over = () => (depth + 1) * PER_LEVEL + onPath > MAX_EXPRESSION_DEPTH;
+  const add = (n: number) => {
+    extras[depth]! += n;
+    onPath += n;
+  };
   for (const t of tokens) {
     const tt = t.tokenType;
     // `-` after an operand is binary: only a run of prefix operators nests.
     if (tt.CATEGORIES?.includes(PrefixOp)) {
-      if (prefixRun++ > 0) extra++;
+      if (prefixRun++ > 0) add(1);
       continue;
     }
     prefixRun = 0;
-    if (tt === LCurly || tt === LParen || tt === LBracket) maxDepth = Math.max(maxDepth, ++depth);
-    else if (tt === RCurly || tt === RParen || tt === RBracket) depth = Math.max(0, depth - 1);
-    else if (tt === R.implies) extra++;
-    else if (tt === StringTok && t.image.includes('${')) extra += PER_LEVEL * countOf(t.image, '${');
+    if (tt === LCurly || tt === LParen || tt === LBracket) extras[++depth] = 0;
+    else if (tt === RCurly || tt === RParen || tt === RBracket) {
+      if (depth > 0) onPath -= extras[depth--]!;
+      continue;
+    } else if (tt === R.implies) add(1);
+    else if (tt === StringTok && t.image.includes('${')) add(PER_LEVEL * countOf(t.image, '${'));
+    else continue;
+    if (over()) return true;
   }
-  return (maxDepth + 1) * PER_LEVEL + extra > MAX_EXPRESSION_DEPTH;
+  return false;
 }
 
 /** Nesting one bracket level can add without a run of prefix operators: the precedence levels, a prefix, the bracket. */

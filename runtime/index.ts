@@ -207,8 +207,17 @@ export class Runtime {
     const row = await journal.getRun(runId);
     if (!row) throw new RuntimeUsageError(`no run ${runId} in ${journal.location}`);
     if (!row.ir) throw new RuntimeUsageError(`run ${runId} is a sub-plan run; resume its parent ${row.parent_id ?? ''}`);
-    const events = await journal.load(runId);
-    const restored = replay(events);
+    // On SQLite the journal is folded as its pages are read, so a large run's whole history is
+    // never in memory at once; Postgres hands it over in one piece.
+    let first: RunEvent | undefined;
+    const restored = replay(
+      (function* (events: Iterable<RunEvent>) {
+        for (const e of events) {
+          first ??= e;
+          yield e;
+        }
+      })(this.journal ? this.journal.events(runId) : await journal.load(runId)),
+    );
     if (restored.terminal) throw new RuntimeUsageError(`run ${runId} has already finished (${row.status})`);
     if (this.active.has(runId)) throw new RuntimeUsageError(`run ${runId} is already running in this process`);
     const plan = JSON.parse(row.ir) as PlanIR;
@@ -221,7 +230,7 @@ export class Runtime {
     const context: Record<string, unknown> = {};
     for (const c of early) if (c.kind === 'context' && c.payload) Object.assign(context, JSON.parse(c.payload));
     // The grants the run started with (its first event): hooks keep seeing them after a resume.
-    const granted = events[0]?.type === 'plan_created' && Array.isArray(events[0].data.consent) ? (events[0].data.consent as string[]) : [];
+    const granted = first?.type === 'plan_created' && Array.isArray(first.data.consent) ? (first.data.consent as string[]) : [];
     const run = new Run(plan, deps, {
       runId,
       consent: granted,

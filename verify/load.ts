@@ -51,7 +51,7 @@ function loadIr(file: string): LoadedPlans {
 }
 
 function compileSource(file: string, host: SourceHost | undefined): LoadedPlans {
-  const out = compile({ entry: file, ...(host ? { host } : {}) });
+  const out = compile({ entry: file, navigation: false, ...(host ? { host } : {}) });
   if (hasErrors(out.diagnostics)) return { kind: 'errors', diagnostics: out.diagnostics.filter((d) => d.severity === 'error') };
   const entry = out.model?.modules[0]?.ast;
   return {

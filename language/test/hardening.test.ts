@@ -7,7 +7,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { capDiagnostics, diagnostic, format, parse, type Diagnostic, type Expr } from '../index.js';
-import { scanString } from '../lexer.js';
+import { lex, scanString } from '../lexer.js';
+import { mayNestTooDeep } from '../nesting.js';
 
 const plan = (expr: string): string => `plan p {\n  input { a: int }\n  output { v: ${expr} }\n}\n`;
 const internal = (ds: readonly Diagnostic[]): Diagnostic[] => ds.filter((d) => /^internal \w+ error/.test(d.message));
@@ -83,6 +84,18 @@ describe('deep nesting is one clean E0001 at the construct', () => {
     expect(parse({ file: 'x.orch', text }).diagnostics).toEqual([]);
     const parens = plan(`${'('.repeat(90)}1${')'.repeat(90)}`);
     expect(parse({ file: 'x.orch', text: parens }).diagnostics).toEqual([]);
+  });
+});
+
+describe('the nesting bound of the direct parse', () => {
+  const args = (n: number, arg: string) => Array.from({ length: n }, (_, i) => `  step s${i} = f(x: ${arg})`).join('\n');
+  it('side by side, interpolations and prefixes do not add up (a large plan keeps the fast path)', () => {
+    const text = `plan p {\n${args(5000, '"${a} ${b}"')}\n${args(5000, 'not not not a')}\n}\n`;
+    expect(mayNestTooDeep(lex(text).tokens)).toBe(false);
+  });
+  it('nested, they do', () => {
+    expect(mayNestTooDeep(lex(plan(`${'(not not not not '.repeat(40)}true${')'.repeat(40)}`)).tokens)).toBe(true);
+    expect(mayNestTooDeep(lex(plan(Array(300).fill('true').join(' implies '))).tokens)).toBe(true);
   });
 });
 

@@ -80,6 +80,9 @@ CREATE TABLE IF NOT EXISTS run_plans (
  * and the run row changes with each status and cost change while the IR (about 800 bytes per
  * step as JSON, a fifth of that deflated) never does. Journals written before keep it in `runs.ir`.
  */
+/** Events read per query by `events()`. */
+const EVENT_PAGE = 5000;
+
 const SELECT_RUN = `SELECT r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error,
   COALESCE(p.ir, r.ir) AS ir, r.input, r.owner_pid, r.heartbeat_at FROM runs r LEFT JOIN run_plans p ON p.run_id = r.id`;
 
@@ -93,6 +96,7 @@ export class SqliteJournal implements JournalSink {
   private readonly db: SqlDatabase;
   private readonly insertEvent: SqlStatement;
   private readonly upsertRun: SqlStatement;
+  private readonly selectEvents: SqlStatement;
   private readonly commitTx: (summary: RunSummary, events: readonly RunEvent[]) => void;
   private readonly lastSummary = new Map<string, string>();
   /** Replaces secret values in journal text; set by the runtime once secrets are known. */
@@ -112,6 +116,7 @@ export class SqliteJournal implements JournalSink {
     this.insertEvent = this.db.prepare(
       'INSERT INTO events (run_id, seq, ts, type, step_id, data) VALUES (?, ?, ?, ?, ?, ?)',
     );
+    this.selectEvents = this.db.prepare('SELECT run_id, seq, ts, type, step_id, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?');
     this.upsertRun = this.db.prepare(`
       INSERT INTO runs (id, plan, parent_id, status, started_at, completed_at, cost, error, owner_pid, heartbeat_at)
       VALUES (@runId, @plan, @parentRunId, @status, @startedAt, @completedAt, @cost, @error, @pid, @now)
@@ -163,17 +168,28 @@ export class SqliteJournal implements JournalSink {
   }
 
   load(runId: string): RunEvent[] {
-    const rows = this.db
-      .prepare('SELECT run_id, seq, ts, type, step_id, data FROM events WHERE run_id = ? ORDER BY seq')
-      .all(runId) as { run_id: string; seq: number; ts: number; type: string; step_id: string | null; data: string }[];
-    return rows.map((r) => ({
-      runId: r.run_id,
-      seq: r.seq,
-      ts: r.ts,
-      type: r.type as EventType,
-      stepId: r.step_id,
-      data: JSON.parse(r.data) as Record<string, unknown>,
-    }));
+    return [...this.events(runId)];
+  }
+
+  /**
+   * A run's events in order, read a page at a time: folding a 100,000-step run's journal (150,000
+   * events) need not hold them all at once, and events that die young cost the GC little.
+   */
+  *events(runId: string): Generator<RunEvent> {
+    for (let after = 0; ; ) {
+      const rows = this.selectEvents.all(runId, after, EVENT_PAGE) as {
+        run_id: string;
+        seq: number;
+        ts: number;
+        type: string;
+        step_id: string | null;
+        data: string;
+      }[];
+      for (const r of rows)
+        yield { runId: r.run_id, seq: r.seq, ts: r.ts, type: r.type as EventType, stepId: r.step_id, data: JSON.parse(r.data) as Record<string, unknown> };
+      if (rows.length < EVENT_PAGE) return;
+      after = rows[rows.length - 1]!.seq;
+    }
   }
 
   getRun(runId: string): RunRow | undefined {

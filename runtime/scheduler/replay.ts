@@ -21,7 +21,7 @@ export interface RestoredRun {
   readonly cancelRequests: readonly string[];
 }
 
-export function replay(events: readonly RunEvent[]): RestoredRun {
+export function replay(events: Iterable<RunEvent>): RestoredRun {
   const steps = new Map<string, RestoredStep>();
   const facts = newFacts();
   for (const e of events) {

@@ -11,7 +11,7 @@ import { failWith } from './failure.js';
 import { newRecord } from './fold.js';
 import type { BlockIR, StepStatus } from '../../../compiler/index.js';
 import type { ForEachBlock, RepeatBlock } from './scopes.js';
-import { FAILED, IDLE, TERMINAL, type BlockInst, type Frame, type Inst, type Logical } from './state.js';
+import { addInstance, FAILED, Inst, TERMINAL, type BlockInst, type Frame, type Logical } from './state.js';
 import { stepViewFrom, terminalAt } from './views.js';
 
 /** Creates what a frame (the plan, an item, an iteration) holds: its races, blocks and step instances. */
@@ -36,22 +36,9 @@ function newBlock(c: SchedulerCore, block: BlockIR, frame: Frame): BlockInst {
 
 function newInst(c: SchedulerCore, l: Logical, frame: Frame): Inst {
   const key = l.step.id + frame.suffix;
-  const inst: Inst = {
-    ...frame,
-    key,
-    logical: l,
-    rec: newRecord(),
-    activity: IDLE,
-    timer: null,
-    token: 0,
-    lease: null,
-    restored: c.opts.restored?.steps.get(key) ?? null,
-    secretsUsed: null,
-    attemptCapCost: 0,
-    costDelta: 0,
-  };
+  const inst = new Inst(frame, key, l, newRecord(), c.opts.restored?.steps.get(key) ?? null);
   c.instances.set(key, inst);
-  l.instances.push(inst);
+  addInstance(l, inst);
   c.open++;
   return inst;
 }

@@ -84,6 +84,7 @@ export class SchedulerCore {
   readonly untilWaiters = new Set<Inst>();
   readonly pendingSignals = new Map<string, { decision: 'approve' | 'reject'; by: string | null; comment: string | null }>();
   readonly warned = new Set<string>();
+  /** Completed instances in order, for guardrails (`after` rules, pre-step checks): kept only when the plan has some. */
   readonly completedLog: { inst: Inst; at: number }[] = [];
   /** The journaled run-level facts (sequence, start, context), changed only by `foldRun`. */
   readonly facts: RunFacts;
@@ -140,6 +141,11 @@ export class SchedulerCore {
   }
 
   /** Journals an event: folds it into the records first, then hands it to the driver. */
+  /** Records a completion for the guardrails that read the order of completions. */
+  logCompleted(inst: Inst, at: number): void {
+    if (this.plan.guardrails.length > 0) this.completedLog.push({ inst, at });
+  }
+
   emit(type: EventType, stepId: string | null, data: { [key: string]: unknown }): void {
     const event: RunEvent = { runId: this.runId, seq: this.facts.lastSeq + 1, ts: this.now, type, stepId, data };
     foldRun(this.facts, event);

@@ -15,7 +15,7 @@ import { checkDone } from './finish.js';
 import { attemptCostOf, capabilityOf, isApproval } from './resolve.js';
 import { sharedPrefix, suffixOf, type DimBlock } from './scopes.js';
 import { beginStep, slotRequest } from './start.js';
-import { FAILED, ROOT_FRAME, TERMINAL, type Inst } from './state.js';
+import { FAILED, IDLE, ROOT_FRAME, TERMINAL, startWaiting, stopWaiting, waitingOf, type Inst } from './state.js';
 import { blockViewFrom, terminalAt, viewAt } from './views.js';
 
 export function beginRun(c: SchedulerCore): void {
@@ -87,7 +87,7 @@ function recheck(c: SchedulerCore): boolean {
       moved = true;
     }
   const candidates = new Set<Inst>();
-  if (all) for (const l of c.logical.values()) for (const i of l.waiting) candidates.add(i);
+  if (all) for (const l of c.logical.values()) for (const i of waitingOf(l)) candidates.add(i);
   else
     for (const x of ended)
       for (const d of x.logical.dependents) {
@@ -95,12 +95,12 @@ function recheck(c: SchedulerCore): boolean {
         const same = d.shape.dims.length === x.dims.length && sharedPrefix(x, d.shape.dims).length === x.dims.length;
         if (same) {
           const one = c.instances.get(d.step.id + x.suffix);
-          if (one && d.waiting.has(one)) candidates.add(one);
-        } else for (const i of d.waiting) candidates.add(i);
+          if (one && one.waiting) candidates.add(one);
+        } else for (const i of waitingOf(d)) candidates.add(i);
       }
   for (const inst of candidates)
     if (ready(c, inst)) {
-      inst.logical.waiting.delete(inst);
+      stopWaiting(inst);
       c.decideQ.push(inst);
       moved = true;
     }
@@ -111,7 +111,7 @@ function recheck(c: SchedulerCore): boolean {
 /** A new instance waits for its dependencies (or, cancelled or restored as cancelled, does not). */
 export function awaitDeps(c: SchedulerCore, inst: Inst): void {
   if (c.cancelRequests.has(inst.logical.step.id) || inst.restored?.status === 'cancelled' || ready(c, inst)) c.decideQ.push(inst);
-  else inst.logical.waiting.add(inst);
+  else startWaiting(inst);
 }
 
 /** Have the dependencies ended (`join first`: has one completed)? */
@@ -245,7 +245,7 @@ function restoreEnded(c: SchedulerCore, inst: Inst): void {
   const step = inst.logical.step;
   Object.assign(inst.rec, r);
   c.totalCost += r.cost;
-  if (r.status === 'completed') c.completedLog.push({ inst, at: r.completedAt ?? 0 });
+  if (r.status === 'completed') c.logCompleted(inst, r.completedAt ?? 0);
   // A cancelled step (cancelled on its own: the run had not ended) and a race's branch fail nothing.
   const fails = FAILED.has(r.status) && r.status !== 'cancelled' && !inst.logical.shape.race;
   if (fails && step.on_failure !== 'continue' && c.failure === null) c.failure = `step ${inst.key} ${r.status}: ${r.error ?? ''}`;
@@ -268,7 +268,7 @@ function skip_(c: SchedulerCore, inst: Inst, reason: string): void {
  */
 export function cancelInst(c: SchedulerCore, inst: Inst, reason: string): void {
   if (TERMINAL.has(inst.rec.status)) return;
-  inst.logical.waiting.delete(inst);
+  stopWaiting(inst);
   if (inst.restored && TERMINAL.has(inst.restored.status)) return restoreEnded(c, inst);
   inst.token++;
   if (inst.activity.kind === 'call') c.command({ type: 'abort_attempt', attempt: inst.key, reason });
@@ -276,7 +276,7 @@ export function cancelInst(c: SchedulerCore, inst: Inst, reason: string): void {
   c.inProgress.delete(inst);
   if (inst.lease) c.limits.release(inst.lease);
   inst.lease = null;
-  inst.activity = { kind: 'idle' };
+  inst.activity = IDLE;
   c.untilWaiters.delete(inst);
   if (inst.timer !== null) c.cancelTimer(`step:${inst.key}`);
   inst.timer = null;
@@ -343,7 +343,7 @@ function dispatch(c: SchedulerCore): boolean {
 
 export function instTerminal(c: SchedulerCore, inst: Inst): void {
   c.open--;
-  inst.logical.waiting.delete(inst);
+  stopWaiting(inst);
   c.dirty.push(inst);
   itemsEnded(c, inst);
   if (inst.logical.shape.race) raceSettled(c, inst);

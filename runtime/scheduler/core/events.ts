@@ -11,7 +11,7 @@ import type { CoreEvent } from './protocol.js';
 import { compensationSettled } from './rollback.js';
 import { checkUntil, decideApproval, launch, blockStep } from './start.js';
 import { cancelInst } from './decide.js';
-import type { Inst } from './state.js';
+import { IDLE, type Inst } from './state.js';
 
 type Live = Exclude<CoreEvent, { type: 'started' | 'pump' }>;
 
@@ -40,7 +40,7 @@ export function onEvent(c: SchedulerCore, e: Live): void {
       const inst = live(c, e.key, e.token, 'policy');
       if (!inst || c.mode !== 'normal') return;
       c.inProgress.delete(inst);
-      inst.activity = { kind: 'idle' };
+      inst.activity = IDLE;
       if (e.failure !== undefined || !e.allow) {
         if (inst.lease) c.limits.release(inst.lease);
         inst.lease = null;

@@ -62,7 +62,7 @@ export function succeed(c: SchedulerCore, inst: Inst, output: unknown): void {
     duration: completedAt - (inst.rec.startedAt ?? completedAt),
     resource: inst.rec.resource,
   });
-  c.completedLog.push({ inst, at: completedAt });
+  c.logCompleted(inst, completedAt);
   postHook(c, inst);
   instTerminal(c, inst);
   if (!guarded) return;

@@ -42,6 +42,9 @@ export interface PlanBlocks {
 
 export const ROOT_SCOPE = '';
 
+/** The shape of a step in no block (most steps): one object for all of them. */
+const FLAT: Shape = { chain: [], dims: [], race: null };
+
 function isDim(b: BlockIR): b is DimBlock {
   return b.type === 'for_each' || b.type === 'repeat';
 }
@@ -80,6 +83,11 @@ export function planBlocks(plan: PlanIR): PlanBlocks {
   for (const b of byId.values()) stepsIn.set(b.id, []);
   for (const s of plan.steps) {
     const ids = s.blocks ?? (s.for_each ? [s.for_each.group] : []);
+    if (ids.length === 0) {
+      shapes.set(s.id, FLAT);
+      scopes.get(ROOT_SCOPE)!.steps.push(s.id);
+      continue;
+    }
     const chain = ids.map((id) => byId.get(id)).filter((b): b is BlockIR => b !== undefined);
     const dims = chain.filter(isDim);
     const race = (chain.filter((b) => b.type === 'race') as RaceBlock[]).find((r) => r.branches.includes(s.id)) ?? null;

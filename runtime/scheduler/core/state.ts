@@ -43,23 +43,50 @@ export interface Frame {
 
 export const ROOT_FRAME: Frame = { dims: [], path: [], items: {}, suffix: '' };
 
-export interface Inst extends Frame {
-  readonly key: string;
-  readonly logical: Logical;
-  /** The journaled facts: changed only by `foldStep` (and once when a resumed run restores it). */
-  readonly rec: StepRecord;
-  activity: Activity;
-  timer: StepTimer | null;
+/**
+ * One step instance. A class, not a literal spread from its frame: a 100,000-step run holds one
+ * per step, and spread literals gave each its own hidden class (a map, descriptors and a
+ * property array: about 600 bytes an instance). The frame is shared, its fields read through.
+ */
+export class Inst implements Frame {
+  activity: Activity = IDLE;
+  timer: StepTimer | null = null;
   /** Bumped whenever what the instance waits for changes; stale outcomes and timers carry an old one. */
-  token: number;
-  lease: Lease | null;
-  /** What the journal of the interrupted run says (resume only). */
-  readonly restored: StepRecord | null;
-  secretsUsed: { [name: string]: string } | null;
+  token = 0;
+  lease: Lease | null = null;
+  secretsUsed: { [name: string]: string } | null = null;
   /** The capability cost charged when the current attempt started (replaced by a reported cost). */
-  attemptCapCost: number;
+  attemptCapCost = 0;
   /** A reported cost's difference to the estimate, journaled with the attempt's end event. */
-  costDelta: number;
+  costDelta = 0;
+  /** In its logical step's `waiting` list: created and not yet ready. */
+  waiting = false;
+
+  constructor(
+    readonly frame: Frame,
+    readonly key: string,
+    readonly logical: Logical,
+    /** The journaled facts: changed only by `foldStep` (and once when a resumed run restores it). */
+    readonly rec: StepRecord,
+    /** What the journal of the interrupted run says (resume only). */
+    readonly restored: StepRecord | null,
+  ) {}
+
+  get dims(): readonly DimBlock[] {
+    return this.frame.dims;
+  }
+
+  get path(): readonly number[] {
+    return this.frame.path;
+  }
+
+  get items(): { readonly [name: string]: unknown } {
+    return this.frame.items;
+  }
+
+  get suffix(): string {
+    return this.frame.suffix;
+  }
 }
 
 /**
@@ -84,26 +111,72 @@ export interface Logical {
   readonly step: StepIR;
   readonly order: number;
   readonly shape: Shape;
-  readonly instances: Inst[];
-  /** Logical steps that list this one in `deps`. */
-  readonly dependents: Logical[];
-  /** Instances created and not yet ready (dependencies still running). */
-  readonly waiting: Set<Inst>;
+  /** In creation order; most steps have one (allocated exactly: `[inst]`, then grown). */
+  instances: Inst[];
+  /** Logical steps that list this one in `deps` (set once, by `buildGraph`). */
+  dependents: readonly Logical[];
+  /**
+   * Instances created and not yet ready (dependencies still running), in the order they began to
+   * wait; may still hold ones that stopped waiting (`inst.waiting` false) until `waitingOf`
+   * drops them. Null when none waits: a Set per step cost about 300 bytes each.
+   */
+  waiting: Inst[] | null;
+  /** How many instances wait. */
+  waitingCount: number;
+}
+
+const NO_INSTANCES: readonly Inst[] = [];
+
+export function addInstance(l: Logical, inst: Inst): void {
+  if (l.instances.length === 0) l.instances = [inst];
+  else l.instances.push(inst);
+}
+
+export function startWaiting(inst: Inst): void {
+  const l = inst.logical;
+  if (inst.waiting) return;
+  inst.waiting = true;
+  l.waitingCount++;
+  if (l.waiting === null) l.waiting = [inst];
+  else l.waiting.push(inst);
+}
+
+export function stopWaiting(inst: Inst): void {
+  if (!inst.waiting) return;
+  inst.waiting = false;
+  const l = inst.logical;
+  if (--l.waitingCount === 0) l.waiting = null;
+}
+
+/** The instances of `l` that wait, in the order they began to. */
+export function waitingOf(l: Logical): readonly Inst[] {
+  const w = l.waiting;
+  if (w === null) return NO_INSTANCES;
+  if (w.length !== l.waitingCount) {
+    let j = 0;
+    for (const i of w) if (i.waiting) w[j++] = i;
+    w.length = j;
+  }
+  return w;
 }
 
 /** The plan's steps as logical nodes with their dependents. */
 export function buildGraph(steps: readonly StepIR[], blocks: PlanBlocks): Map<string, Logical> {
   const logical = new Map<string, Logical>();
   steps.forEach((step, order) => {
-    logical.set(step.id, { step, order, shape: blocks.shapes.get(step.id)!, instances: [], dependents: [], waiting: new Set() });
+    logical.set(step.id, { step, order, shape: blocks.shapes.get(step.id)!, instances: [], dependents: [], waiting: null, waitingCount: 0 });
   });
   for (const l of logical.values())
     for (const d of new Set(l.step.deps)) {
       const dep = logical.get(d);
-      if (dep) dep.dependents.push(l);
+      if (dep) (dep.dependents as Logical[]).push(l);
     }
+  // Exactly sized: an array grown by push keeps room for 17.
+  for (const l of logical.values()) l.dependents = l.dependents.length > 0 ? l.dependents.slice() : NO_LOGICAL;
   return logical;
 }
+
+const NO_LOGICAL: readonly Logical[] = [];
 
 /** Ready-queue order: priority, then plan order, then path (item and iteration order). */
 export function readyBefore(a: Inst, b: Inst): boolean {
