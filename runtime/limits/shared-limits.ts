@@ -105,6 +105,13 @@ interface Ticket {
   readonly reusable: boolean;
 }
 
+/**
+ * How long a released slot waits for a step of its run before it goes back to the store: the
+ * run's next turn (which follows the release within a millisecond or two) takes it if anything
+ * waits for it.
+ */
+const HANDED_OVER_MS = 20;
+
 interface Pending {
   readonly claim: SharedClaim;
   inFlight: boolean;
@@ -127,6 +134,8 @@ class SharedRunLimits implements LimitsService {
   /** Claims in flight or waiting to be retried, by need; at most the need's limit at a time. */
   private readonly pending = new Map<string, Set<Pending>>();
   private readonly tickets = new WeakMap<Lease, Ticket>();
+  /** Reusable slots in use by this run's steps, by need. */
+  private readonly inUse = new Map<string, number>();
   private isClosed = false;
 
   constructor(
@@ -152,8 +161,11 @@ class SharedRunLimits implements LimitsService {
     if (slot.timer) clearTimeout(slot.timer);
     if (need.rates.length > 0) this.claimLagMs = Math.max(this.claimLagMs, Math.min(1000, now - slot.at));
     const grant = this.inner.tryAcquire(r, now);
-    if (grant.kind === 'granted' && slot.leaseId !== null)
-      this.tickets.set(grant.lease, { leaseId: slot.leaseId, key: need.key, since: slot.since, reusable: need.rates.length === 0 });
+    if (grant.kind === 'granted' && slot.leaseId !== null) {
+      const reusable = need.rates.length === 0;
+      this.tickets.set(grant.lease, { leaseId: slot.leaseId, key: need.key, since: slot.since, reusable });
+      if (reusable) this.inUse.set(need.key, (this.inUse.get(need.key) ?? 0) + 1);
+    }
     return grant;
   }
 
@@ -162,37 +174,35 @@ class SharedRunLimits implements LimitsService {
     const ticket = this.tickets.get(lease);
     if (ticket === undefined) return;
     this.tickets.delete(lease);
+    if (ticket.reusable) this.inUse.set(ticket.key, (this.inUse.get(ticket.key) ?? 1) - 1);
     if (!this.handOver(ticket)) this.giveBack(ticket.leaseId);
   }
 
   /**
-   * A released slot goes straight to a step of this run waiting for the same resource, while the
-   * slot is young: the store sees no change (the lease stays this holder's), so a busy run on a
-   * limited resource costs the store one claim per slot and `handOffMs`, not two writes per step.
+   * A released slot stays this run's while it is young: the store sees no change (the lease stays
+   * this holder's), and a step of the run that waits for the same resource takes it on the turn
+   * that follows, so a busy run on a limited resource costs the store one claim per slot and
+   * `handOffMs`, not a claim and a release per step. A slot no step takes goes back at once.
    */
   private handOver(t: Ticket): boolean {
     if (!t.reusable || this.isClosed || this.client.now() - t.since >= this.client.handOffMs) return false;
+    // Demand this slot answers needs no claim of its own any more.
     const set = this.pending.get(t.key);
-    if (!set || set.size === 0) return false;
-    let taker: Pending | null = null;
-    for (const p of set) {
-      if (!p.inFlight) {
-        taker = p;
-        break;
-      }
-      taker ??= p;
-    }
-    // A claim still in flight is dropped from the set: its grant, when it comes, is given back.
-    set.delete(taker!);
-    if (taker!.timer) clearTimeout(taker!.timer);
-    this.reserve(t.key, t.leaseId, t.since, this.client.now());
+    if (set)
+      for (const p of set)
+        if (!p.inFlight) {
+          set.delete(p);
+          if (p.timer) clearTimeout(p.timer);
+          break;
+        }
+    this.reserve(t.key, t.leaseId, t.since, this.client.now(), HANDED_OVER_MS);
     this.wake();
     return true;
   }
 
-  private reserve(key: string, leaseId: string | null, since: number, at: number): void {
+  private reserve(key: string, leaseId: string | null, since: number, at: number, keepMs = this.client.unclaimedMs): void {
     const slot: Slot = { leaseId, since, at, timer: null };
-    slot.timer = setTimeout(() => this.unclaimed(key, slot), this.client.unclaimedMs);
+    slot.timer = setTimeout(() => this.unclaimed(key, slot), keepMs);
     const list = this.reserved.get(key);
     if (list) list.push(slot);
     else this.reserved.set(key, [slot]);
@@ -255,7 +265,10 @@ class SharedRunLimits implements LimitsService {
     if (!set) this.pending.set(need.key, (set = new Set()));
     // Several steps of this run may wait for the same need: claim for as many as could start.
     const cap = need.resource?.limit ?? Math.min(...need.rates.map((x) => x.count));
-    if (set.size + (this.reserved.get(need.key)?.length ?? 0) >= Math.max(1, cap)) return;
+    // Slots this run holds on a resource come back to it when released (`handOver`): they count
+    // as claims already made, so a run using all of a resource's slots asks the store for none.
+    const held = need.rates.length === 0 ? (this.inUse.get(need.key) ?? 0) : 0;
+    if (set.size + (this.reserved.get(need.key)?.length ?? 0) + held >= Math.max(1, cap)) return;
     const p: Pending = {
       claim: { holder: this.client.holder, runId: this.runId, stepKey, resource: need.resource, rates: need.rates },
       inFlight: false,
