@@ -378,7 +378,12 @@ export class Runtime {
       this.results.delete(run.runId);
       if (this.active.size === 0) this.stopPolling();
       if (!this.opened) return;
-      const done = this.opened.finished(run.runId).catch(() => undefined);
+      const opened = this.opened;
+      const done = (async () => {
+        // A heartbeat of this run may be in flight in the poll: it must land before the disown.
+        await this.polling?.catch(() => undefined);
+        await opened.finished(run.runId);
+      })().catch(() => undefined);
       this.settling.add(done);
       await done;
       this.settling.delete(done);
@@ -408,6 +413,7 @@ export class Runtime {
     }, this.pollMs);
   }
 
+  /** The poll in progress (also awaited by a run that stops, see `track`). */
   private polling: Promise<void> | null = null;
 
   private stopPolling(): void {
@@ -425,6 +431,7 @@ export class Runtime {
     const beat = Date.now() - this.lastHeartbeat >= 1000;
     if (beat) this.lastHeartbeat = Date.now();
     for (const run of [...this.active.values()]) {
+      if (!this.active.has(run.runId)) continue;
       try {
         if (beat) await journal.heartbeat(run.runId);
         const controls = await journal.takeControls(run.runId);
