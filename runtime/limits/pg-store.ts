@@ -11,9 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { requireSchema } from '../journal/pg/migrations.js';
-import { openClient, openPool, transaction } from '../journal/pg/pool.js';
-import { displayUrl } from '../journal/pg/url.js';
+import { openMigratedPool } from '../journal/pg/migrations.js';
+import { openClient, transaction } from '../journal/pg/pool.js';
 import type { SharedClaim, SharedGrant, SharedLimitStore } from '../scheduler/core/limits.js';
 
 /** Rate hits older than this are deleted (as in SQLite: no `rate_limit` window is that long). */
@@ -46,14 +45,7 @@ export class PgLimitStore implements SharedLimitStore {
 
   /** Opens a store on a database `orch db migrate` has brought to this Orch's schema. */
   static async open(url: string, opts: PgLimitStoreOptions = {}): Promise<PgLimitStore> {
-    const pool = openPool(url, { max: opts.poolSize ?? 4 });
-    try {
-      await requireSchema(pool, displayUrl(url));
-    } catch (err) {
-      await pool.end();
-      throw err;
-    }
-    return new PgLimitStore(url, pool, opts);
+    return new PgLimitStore(url, await openMigratedPool(url, opts.poolSize ?? 4), opts);
   }
 
   async acquire(claim: SharedClaim, now: number): Promise<SharedGrant> {

@@ -10,6 +10,7 @@
  */
 import type pg from 'pg';
 import { openPool } from './pool.js';
+import { displayUrl } from './url.js';
 
 export interface Migration {
   readonly version: number;
@@ -173,4 +174,19 @@ export async function requireSchema(db: pg.Pool | pg.ClientBase, url: string): P
 async function currentVersion(db: pg.Pool | pg.ClientBase): Promise<number> {
   const r = await db.query<{ v: number | string | null }>(`SELECT max(version) AS v FROM ${SCHEMA}.schema_version`);
   return Number(r.rows[0]?.v ?? 0);
+}
+
+/**
+ * A pool on a database `orch db migrate` has brought to this Orch's schema; refused (and closed)
+ * otherwise. What the journal and the limits store open.
+ */
+export async function openMigratedPool(url: string, max: number): Promise<pg.Pool> {
+  const pool = openPool(url, { max });
+  try {
+    await requireSchema(pool, displayUrl(url));
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return pool;
 }

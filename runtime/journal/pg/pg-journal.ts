@@ -15,8 +15,8 @@ import type { EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
 import type { AsyncJournal } from '../async-journal.js';
 import type { PruneResult } from '../retention.js';
 import type { ControlRow, RunRow } from '../sqlite-journal.js';
-import { requireSchema } from './migrations.js';
-import { openPool, transaction } from './pool.js';
+import { openMigratedPool } from './migrations.js';
+import { transaction } from './pool.js';
 import { displayUrl } from './url.js';
 
 const RUN_COLUMNS = 'r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error';
@@ -66,14 +66,7 @@ export class PgJournal implements AsyncJournal {
 
   /** Opens the journal of a database `orch db migrate` has brought to this Orch's schema. */
   static async open(url: string, opts: PgJournalOptions = {}): Promise<PgJournal> {
-    const pool = openPool(url, { max: opts.poolSize ?? 4 });
-    try {
-      await requireSchema(pool, displayUrl(url));
-    } catch (err) {
-      await pool.end();
-      throw err;
-    }
-    return new PgJournal(pool, url);
+    return new PgJournal(await openMigratedPool(url, opts.poolSize ?? 4), url);
   }
 
   async commit(summary: RunSummary, events: readonly RunEvent[]): Promise<void> {
