@@ -13,6 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { maxOverlap, type Span } from './spans.js';
 import { migrate } from '../journal/pg/migrations.js';
 import { PgLimitStore } from '../limits/pg-store.js';
 import { SqliteLimitStore } from '../limits/sqlite-store.js';
@@ -208,25 +209,6 @@ const g = await store.acquire(claim, Date.now());
 setInterval(() => store.renew(holder, Date.now()).catch(() => {}), 1000);
 process.stdout.write(g.kind + '\\n');
 `;
-
-interface Span {
-  start: number;
-  end: number;
-  who: string;
-}
-
-/** The most spans open at one instant (an end and a start in the same millisecond do not overlap). */
-function maxOverlap(list: readonly Span[]): number {
-  const points = list.flatMap((s) => [
-    { t: s.start, d: 1 },
-    { t: s.end, d: -1 },
-  ]);
-  points.sort((a, b) => a.t - b.t || a.d - b.d);
-  let cur = 0;
-  let max = 0;
-  for (const p of points) max = Math.max(max, (cur += p.d));
-  return max;
-}
 
 function child(script: string, args: readonly string[]): { proc: ChildProcess; out: Promise<string>; firstLine: Promise<string> } {
   const dir = tempDir('orch-limit-child-');

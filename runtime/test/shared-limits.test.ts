@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { maxOverlap, type Span } from './spans.js';
 import type { PlanIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
 import { openSqlite } from '../journal/sqlite-driver.js';
@@ -27,12 +28,6 @@ export async function span(input, ctx) {
 }
 `;
 
-interface Span {
-  start: number;
-  end: number;
-  who: string;
-}
-
 function spans(log: string): Span[] {
   const open = new Map<string, number>();
   const out: Span[] = [];
@@ -43,20 +38,6 @@ function spans(log: string): Span[] {
     else out.push({ start: open.get(who)!, end: e.at, who });
   }
   return out;
-}
-
-/** The most spans open at one instant. */
-function maxOverlap(list: readonly Span[]): number {
-  const points = list.flatMap((s) => [
-    { t: s.start, d: 1 },
-    { t: s.end, d: -1 },
-  ]);
-  // An end and a start at the same millisecond do not overlap.
-  points.sort((a, b) => a.t - b.t || a.d - b.d);
-  let cur = 0;
-  let max = 0;
-  for (const p of points) max = Math.max(max, (cur += p.d));
-  return max;
 }
 
 function project(): string {
