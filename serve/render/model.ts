@@ -46,6 +46,12 @@ export function statusAfter(type: string, previous: string | undefined): string 
   }
 }
 
+/** A run's status after one of its events; `undefined` for an event that leaves it as it was. */
+export function runStatusAfter(type: string): string | undefined {
+  if (!type.startsWith('execution_') || type === 'execution_started') return undefined;
+  return type === 'execution_paused' ? 'paused' : type === 'execution_resumed' ? 'running' : type.slice('execution_'.length);
+}
+
 /** `name[3]` → `name`: the items of a `for each` step are drawn on the step itself. */
 export function baseStep(key: string): string {
   return key.replace(/\[\d+\]$/, '');

@@ -143,6 +143,38 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     await page.screenshot({ path: join(shots, 'retried.png'), fullPage: true });
   });
 
+  it('a run that ends while its page loads shows its end (the journal read after the view wins)', async () => {
+    // The page reads the run, then its journal. Holding the journal read back until the run has
+    // completed makes the race deterministic: the view says the run waits, the journal (and the
+    // live events, which the page then drops as already read) say it completed.
+    const id = await start('gate', { item: 'box' });
+    await waitFor(async () => ((await api('GET', `/runs/${id}`)).json.status === 'running' ? true : undefined), 10_000, 'the run to wait for its approval');
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let held = false;
+    let passed: Promise<void> = Promise.resolve();
+    const timeline = `**/runs/${id}/timeline`;
+    await page.route(timeline, (route) => {
+      held = true;
+      passed = released.then(() => route.continue());
+      return passed;
+    });
+    try {
+      await page.goto(`${serve.url}/#/runs/${id}`);
+      await waitFor(async () => (held ? true : undefined), 10_000, 'the page to ask for the journal');
+      expect((await api('POST', `/runs/${id}/steps/ask/approve`, {})).status).toBe(202);
+      await waitFor(async () => ((await api('GET', `/runs/${id}`)).json.status === 'completed' ? true : undefined), 10_000, 'the run to complete');
+      release();
+      await page.locator('.run-status .badge', { hasText: 'completed' }).waitFor({ timeout: 10_000 });
+      expect(await nodeStatus('ship')).toBe('completed');
+      await page.locator('.run-output', { hasText: 'box' }).waitFor({ timeout: 10_000 });
+    } finally {
+      release();
+      await passed;
+      await page.unroute(timeline);
+    }
+  });
+
   it('dark theme, and the other pages render', async () => {
     await page.goto(`${serve.url}/#/`);
     await page.locator('tr[data-run]').first().waitFor();

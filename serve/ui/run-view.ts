@@ -4,7 +4,7 @@
  */
 import { dagSvg } from '../render/dag-svg.js';
 import { ganttSvg } from '../render/gantt-svg.js';
-import { baseStep, pictureSteps, statusAfter, statusesFrom, type PictureStep } from '../render/model.js';
+import { baseStep, pictureSteps, runStatusAfter, statusAfter, statusesFrom, type PictureStep } from '../render/model.js';
 import { get, post, type PlanStep, type RunView, type TimelineEvent } from './api.js';
 import { h, json, statusBadge, svgNode, when } from './dom.js';
 import { zoomable } from './zoom.js';
@@ -20,15 +20,18 @@ export interface RunPage {
 
 export async function runView(root: HTMLElement, runId: string, stepCancel: boolean): Promise<RunPage> {
   const id = encodeURIComponent(runId);
-  const [view, source, timeline] = await Promise.all([
-    get<RunView>(`/runs/${id}`),
+  // The timeline is read after the view, so it is at least as new: where the two differ (the run
+  // moved on between the reads), its events win. Their live copies are then dropped as already
+  // seen, so a status taken from the older view would never be corrected.
+  const view = await get<RunView>(`/runs/${id}`);
+  const [source, timeline] = await Promise.all([
     get<{ plan: { steps: PlanStep[] }; input: unknown }>(`/runs/${id}/plan`),
     get<{ events: TimelineEvent[] }>(`/runs/${id}/timeline`),
   ]);
   const steps: PictureStep[] = pictureSteps(source.plan);
   const events: TimelineEvent[] = [...timeline.events];
   const seen = new Set(events.map((e) => e.seq));
-  let runStatus = view.status;
+  let runStatus = events.reduce((status, e) => runStatusAfter(e.type) ?? status, view.status);
   let selected: string | null = null;
 
   const statusEl = h('span', { class: 'run-status' }, statusBadge(runStatus));
@@ -76,8 +79,12 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
 
   // DAG
   const dagFrame = h('div', { class: 'dag-frame', tabindex: 0, 'aria-label': 'step graph: +/− zoom, arrows pan, 0 fits' });
-  const dag = svgNode(dagSvg(steps, statusesFrom(events))) as SVGSVGElement;
-  for (const s of view.steps) setStatus(dag, s.stepId, s.status === 'running' && steps.find((p) => p.id === s.stepId)?.waits ? 'waiting' : s.status);
+  const fromEvents = statusesFrom(events);
+  const dag = svgNode(dagSvg(steps, fromEvents)) as SVGSVGElement;
+  for (const s of view.steps) {
+    const status = fromEvents.get(baseStep(s.stepId)) ?? s.status;
+    setStatus(dag, s.stepId, status === 'running' && steps.find((p) => p.id === s.stepId)?.waits ? 'waiting' : status);
+  }
   dagFrame.append(dag);
   dag.addEventListener('click', (e) => {
     const node = (e.target as Element).closest('.node');
@@ -156,6 +163,17 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
     h('div', { class: 'split' }, h('section', { class: 'card' }, h('h3', {}, 'Events'), eventList), h('section', { class: 'card' }, stepDetail)),
     h('section', { class: 'card' }, io),
   );
+  const setRunStatus = (next: string) => {
+    runStatus = next;
+    statusEl.replaceChildren(statusBadge(runStatus));
+    refreshControls();
+    if (TERMINAL.has(runStatus)) void get<RunView>(`/runs/${id}`).then((v) => {
+      io.querySelector('.run-output')!.textContent = json(v.output);
+      io.querySelector('.run-error')!.textContent = v.error ? json(v.error) : '—';
+    });
+  };
+  // The view was read before the run ended: its output is not there yet.
+  if (TERMINAL.has(runStatus) && !TERMINAL.has(view.status)) setRunStatus(runStatus);
   const z = zoomable(dagFrame, dag);
   void z;
   select(null);
@@ -174,15 +192,8 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
         if (next === 'running' && steps.find((s) => s.id === step)?.waits) next = 'waiting';
         if (next) setStatus(dag, step, next);
       }
-      if (e.type.startsWith('execution_') && e.type !== 'execution_started') {
-        runStatus = e.type === 'execution_paused' ? 'paused' : e.type === 'execution_resumed' ? 'running' : e.type.replace('execution_', '');
-        statusEl.replaceChildren(statusBadge(runStatus));
-        refreshControls();
-        if (TERMINAL.has(runStatus)) void get<RunView>(`/runs/${id}`).then((v) => {
-          io.querySelector('.run-output')!.textContent = json(v.output);
-          io.querySelector('.run-error')!.textContent = v.error ? json(v.error) : '—';
-        });
-      }
+      const next = runStatusAfter(e.type);
+      if (next) setRunStatus(next);
       if (!selected || (e.stepId && baseStep(e.stepId) === selected)) {
         eventList.append(eventItem(e));
         // The list keeps the latest lines; the journal (and GET /runs/ID/timeline) keeps them all.
