@@ -49,7 +49,7 @@ function scriptedStarter(plan: PlanIR): RunStarter & { emit(n: number): Promise<
     cancel: none,
     cancelStep: none,
     retry: none,
-    rateHitsSince: () => 0,
+    rateHitsSince: async () => 0,
     decide: none,
     signalContext: async () => {},
     onFinished: () => {},

@@ -477,6 +477,20 @@ export async function migratePostgres(url: string): Promise<MigrateResult> {
 }
 
 // What the layers above use of this one. The scheduler's types are its contract: all of them.
+/** The part of a pg pool the layers above use for rows they keep in the Orch database. */
+export interface PgPool {
+  query(sql: string, params?: unknown[]): Promise<{ readonly rows: unknown[]; readonly rowCount: number | null }>;
+  end(): Promise<void>;
+}
+
+/**
+ * A pool on a migrated Orch database (refused with "run `orch db migrate`" otherwise), for what the
+ * layers above keep there themselves (`orch serve`'s trigger state). pg is loaded on demand.
+ */
+export async function openPgPool(url: string, max: number): Promise<PgPool> {
+  return (await import('./journal/pg/migrations.js')).openMigratedPool(url, max);
+}
+
 export type * from './scheduler/types.js';
 export { REDACTED, evaluate, truthy } from './evaluate.js';
 export type { EvalEnv } from './evaluate.js';

@@ -12,7 +12,7 @@ import { DEFAULT_DB, openRuntimeStarter } from './runtime-starter.js';
 import type { HttpLimits } from './http/app.js';
 import type { PlanIR, TriggerIR } from '../compiler/index.js';
 import { startServer } from './server.js';
-import { openTriggerState } from './trigger-state.js';
+import { openTriggerStateFor } from './trigger-state.js';
 
 /** A failure to start serving, reported by the CLI as one line with this exit code. */
 export class ServeError extends Error {
@@ -65,8 +65,8 @@ export async function runServe(o: ServeCliOptions): Promise<number> {
  * approve) but without loading modules, firing triggers or resuming interrupted runs.
  */
 export async function runUi(o: UiCliOptions): Promise<number> {
-  const db = localJournal(o.db ?? process.env.ORCH_DB ?? DEFAULT_DB);
-  if (!existsSync(db)) throw new ServeError(`no journal at ${db} (nothing has been run here yet; see --db)`, 2);
+  const db = journalOf(o.db);
+  if (!isPostgresUrl(db) && !existsSync(db)) throw new ServeError(`no journal at ${db} (nothing has been run here yet; see --db)`, 2);
   return serveUntilSignal({ ...o, mode: 'ui', catchUp: false, plans: [], triggers: [], warnings: [] });
 }
 
@@ -77,28 +77,40 @@ interface ServeProcessOptions extends Omit<ServeCliOptions, 'files'> {
   readonly warnings: readonly string[];
 }
 
-/**
- * The server's API reads its journal synchronously (SQLite); until it reads the asynchronous one,
- * a Postgres URL is refused here rather than taken for a file name.
- */
-function localJournal(db: string): string {
-  if (isPostgresUrl(db)) throw new ServeError(`orch serve and orch ui do not run on Postgres yet (${displayUrl(db)}); use orch run --db with that URL, or a SQLite --db`, 2);
-  return resolve(db);
+/** `--db`, else `ORCH_DB`, else the default: a Postgres URL as given, a SQLite path made absolute. */
+function journalOf(given: string | undefined): string {
+  const db = given ?? process.env.ORCH_DB ?? DEFAULT_DB;
+  return isPostgresUrl(db) ? db : resolve(db);
 }
 
 async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
-  const db = localJournal(o.db ?? process.env.ORCH_DB ?? DEFAULT_DB);
-  try {
-    mkdirSync(dirname(db), { recursive: true });
-  } catch (e) {
-    throw new ServeError(`cannot create the journal directory for ${db}: ${(e as Error).message}`, 2);
+  const db = journalOf(o.db);
+  const shown = displayUrl(db);
+  if (!isPostgresUrl(db)) {
+    try {
+      mkdirSync(dirname(db), { recursive: true });
+    } catch (e) {
+      throw new ServeError(`cannot create the journal directory for ${db}: ${(e as Error).message}`, 2);
+    }
   }
   const envToken = process.env.ORCH_TOKEN;
   const token = envToken && envToken.length > 0 ? envToken : generateToken();
   const log = (line: string) => o.err(`orch ${o.mode}: ${line}\n`);
 
-  const starter = await openRuntimeStarter({ db, plans: o.plans, log });
-  const state = openTriggerState(db);
+  let starter;
+  let state;
+  try {
+    starter = await openRuntimeStarter({ db, plans: o.plans, log });
+  } catch (e) {
+    // An unreachable or unmigrated database: one line, never the password.
+    throw new ServeError(`cannot open the journal ${shown}: ${(e as Error).message}`, 2);
+  }
+  try {
+    state = await openTriggerStateFor(db);
+  } catch (e) {
+    await starter.close().catch(() => {});
+    throw new ServeError(`cannot open the trigger state in ${shown}: ${(e as Error).message}`, 2);
+  }
   let server;
   try {
     server = await startServer({
@@ -117,7 +129,7 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
     });
   } catch (e) {
     await starter.close().catch(() => {});
-    state.close();
+    await state.close().catch(() => {});
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new ServeError(`${o.host}:${o.port} is already in use`, 2);
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ServeError(`cannot bind to ${o.host}`, 2);
@@ -135,7 +147,7 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
       mode: o.mode,
       next,
       resumed: server.resumed,
-      db,
+      db: shown,
     }),
   );
   for (const w of o.warnings) log(w);

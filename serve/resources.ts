@@ -63,7 +63,7 @@ export async function resourceUsage(starter: RunStarter): Promise<ResourcesView>
   const now = Date.now();
   return {
     resources: [...rows.values()].sort((a, b) => a.name.localeCompare(b.name)),
-    rateLimits: [...rates.values()].map((l) => ({ ...l, used: starter.rateHitsSince(l.capability, now - l.perMs) })),
+    rateLimits: await Promise.all([...rates.values()].map(async (l) => ({ ...l, used: await starter.rateHitsSince(l.capability, now - l.perMs) }))),
     localRatio: finished.some(countsForLocality) ? localRatio(finished) : null,
     privacyScore: finished.some(countsForPrivacy) ? privacyScore(finished) : null,
   };

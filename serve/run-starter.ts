@@ -89,7 +89,7 @@ export interface RunStarter {
   resume(runId: string): Promise<ControlResult>;
   cancel(runId: string): Promise<ControlResult>;
   /** Calls counted against a rate limit since `since` across the runs of this journal (shared limits). */
-  rateHitsSince(key: string, since: number): number;
+  rateHitsSince(key: string, since: number): Promise<number>;
   /** Starts a failed, timed-out or cancelled run again as a new run (`Runtime.retry`). */
   retry(runId: string): Promise<{ readonly ok: true; readonly runId: string } | Extract<ControlResult, { ok: false }>>;
   /** Cancels one step of a run (LANGUAGE.md §7.4): here, in the process running it, or at its next resume. */

@@ -21,7 +21,8 @@ export interface RuntimeStarterOptions {
 export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunStarter> {
   // A server waits for approvals in memory rather than suspending the run.
   const rt = await Runtime.open({ db: o.db, suspendOnApproval: false });
-  const journal = rt.journal!;
+  // SQLite or Postgres alike, through the asynchronous interface.
+  const journal = rt.store!;
   const active = new Map<string, ActiveRun>();
   const listeners: ((r: FinishedRun) => void)[] = [];
   const eventListeners: ((e: { runId: string; planId: string; event: JournalEntry }) => void)[] = [];
@@ -29,11 +30,10 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
   const planOf = new Map<string, string>();
   const onEvent = (e: RunEvent) => {
     if (eventListeners.length === 0) return;
-    let planId = planOf.get(e.runId);
-    if (planId === undefined) {
-      planId = journal.getRun(e.runId)?.plan ?? '';
-      planOf.set(e.runId, planId);
-    }
+    // A run's first event names its plan (sub-plan runs too); a run resumed here was named when
+    // it was loaded, and a sub-plan run resumed with it falls back to its parent's.
+    if (e.type === 'plan_created' && typeof e.data.plan === 'string') planOf.set(e.runId, e.data.plan);
+    const planId = planOf.get(e.runId) ?? planOf.get(e.runId.split('/')[0]!) ?? '';
     const entry = toEntry(e);
     for (const l of eventListeners) l({ runId: e.runId, planId, event: entry });
     if (e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled') planOf.delete(e.runId);
@@ -66,9 +66,10 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     );
   };
   const notFound = (runId: string): Extract<ControlResult, { ok: false }> => ({ ok: false, reason: 'not_found', message: `unknown run "${runId}"` });
-  const outcome = (runId: string, r: { ok: boolean; message: string }, status: () => string): ControlResult =>
-    r.ok ? { ok: true, status: status() } : journal.getRun(runId) ? { ok: false, reason: 'conflict', message: r.message } : notFound(runId);
-  const statusOf = (runId: string) => active.get(runId)?.run.status() ?? journal.getRun(runId)?.status ?? 'unknown';
+  const outcome = async (runId: string, r: { ok: boolean; message: string }): Promise<ControlResult> =>
+    r.ok ? { ok: true, status: await statusOf(runId) } : (await journal.getRun(runId)) ? { ok: false, reason: 'conflict', message: r.message } : notFound(runId);
+  const statusOf = async (runId: string) => active.get(runId)?.run.status() ?? (await journal.getRun(runId))?.status ?? 'unknown';
+  const known = async (runId: string) => (await journal.getRun(runId)) !== undefined;
 
   return {
     async start(plan: PlanIR, input: unknown, meta: StartMeta) {
@@ -80,12 +81,12 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     async get(runId): Promise<RunView | null> {
       const a = active.get(runId);
       if (a) return { ...a.run.result(), status: a.run.status(), completedAt: null };
-      const row = journal.getRun(runId);
-      return row ? journalView(row, journal.load(runId)) : null;
+      const row = await journal.getRun(runId);
+      return row ? journalView(row, await journal.load(runId)) : null;
     },
 
     async list(): Promise<readonly RunSummary[]> {
-      return journal.listRuns().map((r) => ({
+      return (await journal.listRuns()).map((r) => ({
         runId: r.id,
         planId: r.plan,
         status: r.status,
@@ -96,23 +97,24 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     },
 
     async timeline(runId): Promise<readonly JournalEntry[] | null> {
-      if (!journal.getRun(runId)) return null;
-      return journal.load(runId).map(toEntry);
+      if (!(await known(runId))) return null;
+      return (await journal.load(runId)).map(toEntry);
     },
 
     async pause(runId) {
-      if (!journal.getRun(runId)) return notFound(runId);
-      return outcome(runId, await rt.control(runId, 'pause'), () => statusOf(runId));
+      if (!(await known(runId))) return notFound(runId);
+      return outcome(runId, await rt.control(runId, 'pause'));
     },
 
     async resume(runId) {
-      const row = journal.getRun(runId);
+      const row = await journal.getRun(runId);
       if (!row) return notFound(runId);
-      if (active.has(runId) || TERMINAL_STATUSES.has(row.status) || journal.ownedElsewhere(runId)) {
-        return outcome(runId, await rt.control(runId, 'resume'), () => statusOf(runId));
+      if (active.has(runId) || TERMINAL_STATUSES.has(row.status) || (await journal.ownedElsewhere(runId))) {
+        return outcome(runId, await rt.control(runId, 'resume'));
       }
       // A paused run nobody holds: load it from the journal here, then let it go on.
       try {
+        planOf.set(runId, row.plan);
         const a = await rt.resume(runId, { onEvent });
         track(a);
         if (a.run.status() === 'paused') a.run.resume();
@@ -124,8 +126,8 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     },
 
     async cancel(runId) {
-      if (!journal.getRun(runId)) return notFound(runId);
-      return outcome(runId, await rt.control(runId, 'cancel'), () => statusOf(runId));
+      if (!(await known(runId))) return notFound(runId);
+      return outcome(runId, await rt.control(runId, 'cancel'));
     },
 
     rateHitsSince(key, since) {
@@ -133,7 +135,7 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     },
 
     async retry(runId) {
-      if (!journal.getRun(runId)) return notFound(runId);
+      if (!(await known(runId))) return notFound(runId);
       try {
         const a = await rt.retry(runId, { onEvent });
         track(a);
@@ -145,18 +147,18 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     },
 
     async cancelStep(runId, stepId) {
-      if (!journal.getRun(runId)) return notFound(runId);
-      return outcome(runId, await rt.cancelStep(runId, stepId), () => statusOf(runId));
+      if (!(await known(runId))) return notFound(runId);
+      return outcome(runId, await rt.cancelStep(runId, stepId));
     },
 
     async decide(runId, stepId, decision, meta) {
-      if (!journal.getRun(runId)) return notFound(runId);
+      if (!(await known(runId))) return notFound(runId);
       const by = meta?.by ?? 'orch serve';
-      return outcome(runId, await rt.signal(runId, { stepId, decision, by, comment: meta?.comment ?? null }), () => statusOf(runId));
+      return outcome(runId, await rt.signal(runId, { stepId, decision, by, comment: meta?.comment ?? null }));
     },
 
     async source(runId): Promise<RunSource | null> {
-      const row = journal.getRun(runId);
+      const row = await journal.getRun(runId);
       if (!row?.ir) return null;
       return { plan: JSON.parse(row.ir) as PlanIR, input: row.input === null ? null : (JSON.parse(row.input) as unknown) };
     },
@@ -175,10 +177,11 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
 
     async resumeUnfinished() {
       const resumed: string[] = [];
-      for (const row of journal.unfinishedRuns()) {
+      for (const row of await journal.unfinishedRuns()) {
         // Paused runs stay paused until someone resumes them; runs another live server owns stay there.
-        if (row.status !== 'running' || journal.ownedElsewhere(row.id) || active.has(row.id)) continue;
+        if (row.status !== 'running' || active.has(row.id) || (await journal.ownedElsewhere(row.id))) continue;
         try {
+          planOf.set(row.id, row.plan);
           track(await rt.resume(row.id, { onEvent }));
           resumed.push(row.id);
         } catch (err) {

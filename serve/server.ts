@@ -122,7 +122,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         await starter.drain(graceMs);
         const left = starter.activeCount();
         await starter.close();
-        opts.state.close();
+        await opts.state.close();
         app.server.closeAllConnections();
         await stopped;
         return left;

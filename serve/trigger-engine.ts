@@ -81,7 +81,9 @@ export class TriggerEngine {
   private eventsAccepted = 0;
   private eventsUnmatched = 0;
   private pendingStarts = 0;
-  private context: Record<string, unknown>;
+  private context: Record<string, unknown> = {};
+  /** The context signals the database holds, read once before anything evaluates against them. */
+  private readonly contextLoaded: Promise<void>;
   private readonly now: () => number;
   private readonly log: (line: string) => void;
 
@@ -94,8 +96,11 @@ export class TriggerEngine {
     for (const t of this.triggers) this.counts.set(t.name, zeroCounts());
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => {});
-    this.context = opts.state.context();
-    opts.starter.onFinished((run) => void this.runFinished(run));
+    this.contextLoaded = opts.state.context().then(
+      (c) => void (this.context = { ...c, ...this.context }),
+      (err: unknown) => this.log(`cannot read the context signals: ${(err as Error).message}`),
+    );
+    opts.starter.onFinished((run) => void this.runFinished(run).catch((err: unknown) => this.log(`run ${run.runId}: its chained triggers did not fire: ${(err as Error).message}`)));
   }
 
   planNames(): string[] {
@@ -104,12 +109,14 @@ export class TriggerEngine {
 
   /** Starts the schedules and settles each condition's initial side of its edge. */
   async activate(options: { readonly catchUp: boolean }): Promise<void> {
+    await this.contextLoaded;
+    const state = this.opts.state;
     for (const t of this.triggers) {
       if (t.source.kind === 'when') {
         // A condition first seen by this database starts on its current side: the edge that
         // made it true happened before anyone was watching, so it does not fire.
-        if (this.opts.state.lastCondition(t.name) === null) {
-          this.opts.state.setLastCondition(t.name, this.holds(t.source.condition, { context: this.context }));
+        if ((await state.lastCondition(t.name)) === null) {
+          await state.setLastCondition(t.name, this.holds(t.source.condition, { context: this.context }));
         }
       }
     }
@@ -117,10 +124,11 @@ export class TriggerEngine {
     for (const t of this.triggers) {
       if (t.source.kind !== 'schedule') continue;
       const { cron, timezone } = t.source;
-      const last = this.opts.state.lastTick(t.name);
+      const last = await state.lastTick(t.name);
       if (options.catchUp && last !== null) {
         const missed = missedTicks(cron, timezone, new Date(last), new Date(nowMs));
-        if (missed.count > 0) {
+        // Servers sharing the database and restarted together: one of them catches up.
+        if (missed.count > 0 && (await state.claim(t.name, `catch-up:${missed.first!.getTime()}`))) {
           this.log(`catch-up: ${t.name} missed ${missed.count}${missed.truncated ? '+' : ''} tick(s); starting one run`);
           this.opts.onCatchUp?.(t, missed.count);
           await this.fire(t, {
@@ -132,14 +140,21 @@ export class TriggerEngine {
         }
       }
       // Without --catch-up, ticks missed while down are dropped: the clock restarts from now.
-      this.opts.state.setLastTick(t.name, nowMs);
-      this.schedules.push(
-        startSchedule(cron, timezone, (at) => {
-          this.opts.state.setLastTick(t.name, at.getTime());
-          void this.fire(t, { type: 'schedule', scheduled_at: at.toISOString(), catch_up: false, missed: 0 });
-        }),
-      );
+      await state.setLastTick(t.name, nowMs);
+      this.schedules.push(startSchedule(cron, timezone, (at) => void this.tick(t, at)));
     }
+  }
+
+  /** A schedule tick: every server sharing the database sees it; the one that claims it fires. */
+  private async tick(t: TriggerIR, at: Date): Promise<void> {
+    try {
+      await this.opts.state.setLastTick(t.name, at.getTime());
+      if (!(await this.opts.state.claim(t.name, `tick:${at.getTime()}`))) return;
+    } catch (err) {
+      this.log(`trigger ${t.name}: cannot record the tick of ${at.toISOString()}: ${(err as Error).message}`);
+      return;
+    }
+    await this.fire(t, { type: 'schedule', scheduled_at: at.toISOString(), catch_up: false, missed: 0 });
   }
 
   deactivate(): void {
@@ -164,13 +179,14 @@ export class TriggerEngine {
 
   /** `POST /signals`: merges context, then fires the conditions that went from false to true. */
   async signal(values: { readonly [key: string]: unknown }): Promise<readonly FireResult[]> {
-    this.context = this.opts.state.mergeContext(values);
+    await this.contextLoaded;
+    this.context = await this.opts.state.mergeContext(values);
     const rising: TriggerIR[] = [];
     for (const t of this.triggers) {
       if (t.source.kind !== 'when') continue;
       const now = this.holds(t.source.condition, { context: this.context });
-      const before = this.opts.state.lastCondition(t.name) ?? false;
-      if (now !== before) this.opts.state.setLastCondition(t.name, now);
+      const before = (await this.opts.state.lastCondition(t.name)) ?? false;
+      if (now !== before) await this.opts.state.setLastCondition(t.name, now);
       if (now && !before) rising.push(t);
     }
     await this.opts.starter.signalContext(values);
@@ -193,6 +209,7 @@ export class TriggerEngine {
   /** Fires one trigger for a payload (the `event` its expressions see). */
   /** `consent`: scopes an `api` trigger's request granted (`"consent": [...]` in its body). */
   async fire(t: TriggerIR, payload: unknown, consent?: readonly string[]): Promise<FireResult> {
+    await this.contextLoaded;
     const result = await this.decideAndStart(t, payload, consent);
     this.counts.get(t.name)![result.outcome] += 1;
     this.opts.onOutcome?.(t, result);
@@ -210,6 +227,7 @@ export class TriggerEngine {
       return { ok: false, status: 400, error: '"consent" must be a list of scope names' };
     const problem = this.opts.checkInput(plan, input);
     if (problem) return { ok: false, status: 400, error: problem };
+    await this.contextLoaded;
     try {
       const { runId } = await this.started(() => this.opts.starter.start(plan, input, { trigger: null, context: this.context, consent: consent as string[] | undefined }));
       return { ok: true, runId };
@@ -281,7 +299,7 @@ export class TriggerEngine {
     for (const t of this.triggers) {
       if (t.source.kind !== 'after') continue;
       if (!samePlan(t.source.plan, run.planId) || !outcomeMatches(t.source.outcome, run.status)) continue;
-      if (!this.opts.state.claimChain(t.name, run.runId)) continue;
+      if (!(await this.opts.state.claim(t.name, run.runId))) continue;
       await this.fire(t, { type: 'run', runId: run.runId, plan: run.planId, status: run.status, output: run.output });
     }
   }

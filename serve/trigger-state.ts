@@ -1,20 +1,30 @@
 /**
  * Durable trigger state, kept in the run database beside the journal so a restarted `orch serve`
  * knows when each schedule last ticked (for `--catch-up`), which side of its edge each `when`
- * condition was on, which completions already fired their chains, and the last context signals.
+ * condition was on, which firings were already claimed, and the last context signals. On
+ * Postgres several `orch serve` processes share it: a claim is taken by exactly one of them.
  */
-import { openSqlite } from '../runtime/index.js';
+import { isPostgresUrl, openPgPool, openSqlite, type PgPool } from '../runtime/index.js';
 
 export interface TriggerStateStore {
-  lastTick(trigger: string): number | null;
-  setLastTick(trigger: string, ms: number): void;
-  lastCondition(trigger: string): boolean | null;
-  setLastCondition(trigger: string, value: boolean): void;
-  /** Records that `trigger` fired for `runId`; false when it already had (once per completion). */
-  claimChain(trigger: string, runId: string): boolean;
-  context(): Record<string, unknown>;
-  mergeContext(values: { readonly [key: string]: unknown }): Record<string, unknown>;
-  close(): void;
+  lastTick(trigger: string): Promise<number | null>;
+  setLastTick(trigger: string, ms: number): Promise<void>;
+  lastCondition(trigger: string): Promise<boolean | null>;
+  setLastCondition(trigger: string, value: boolean): Promise<void>;
+  /**
+   * Records that `trigger` fired for `key` (a finished run's id, a schedule tick); false when some
+   * process already had. This is what makes one run per tick and per completion when several
+   * servers share the database.
+   */
+  claim(trigger: string, key: string): Promise<boolean>;
+  context(): Promise<Record<string, unknown>>;
+  mergeContext(values: { readonly [key: string]: unknown }): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/** The trigger state of the run database `db`: a SQLite path or a Postgres URL. */
+export async function openTriggerStateFor(db: string): Promise<TriggerStateStore> {
+  return isPostgresUrl(db) ? pgTriggerState(await openPgPool(db, 2)) : openTriggerState(db);
 }
 
 export function openTriggerState(path: string): TriggerStateStore {
@@ -38,6 +48,7 @@ export function openTriggerState(path: string): TriggerStateStore {
     `INSERT INTO serve_trigger_state (name, condition) VALUES (?, ?)
      ON CONFLICT(name) DO UPDATE SET condition = excluded.condition`,
   );
+  // The column keeps its first name (`run_id`): databases written before ticks were claimed too.
   const claim = db.prepare('INSERT OR IGNORE INTO serve_chain_fired (trigger, run_id) VALUES (?, ?)');
   const allContext = db.prepare('SELECT key, value FROM serve_context');
   const putContext = db.prepare(
@@ -52,24 +63,66 @@ export function openTriggerState(path: string): TriggerStateStore {
     return out;
   };
   return {
-    lastTick: (t) => stateOf(t)?.last_tick_ms ?? null,
-    setLastTick: (t, ms) => void upsertTick.run(t, ms),
-    lastCondition: (t) => {
+    lastTick: async (t) => stateOf(t)?.last_tick_ms ?? null,
+    setLastTick: async (t, ms) => void upsertTick.run(t, ms),
+    lastCondition: async (t) => {
       const c = stateOf(t)?.condition;
       return c === null || c === undefined ? null : c === 1;
     },
-    setLastCondition: (t, v) => void upsertCondition.run(t, v ? 1 : 0),
-    claimChain: (t, runId) => Number(claim.run(t, runId).changes) === 1,
-    context: readContext,
-    mergeContext: (values) => {
+    setLastCondition: async (t, v) => void upsertCondition.run(t, v ? 1 : 0),
+    claim: async (t, key) => Number(claim.run(t, key).changes) === 1,
+    context: async () => readContext(),
+    mergeContext: async (values) => {
       mergeMany(Object.entries(values));
       return readContext();
     },
-    close: () => db.close(),
+    close: async () => db.close(),
   };
 }
 
 /** The same store without a file, for tests of the engine alone. */
 export function memoryTriggerState(): TriggerStateStore {
   return openTriggerState(':memory:');
+}
+
+/** The store on Postgres (`orch db migrate` creates its tables): one statement per call. */
+function pgTriggerState(pool: PgPool): TriggerStateStore {
+  const one = async <R>(sql: string, params: unknown[]): Promise<R | undefined> => (await pool.query(sql, params)).rows[0] as R | undefined;
+  const readContext = async (): Promise<Record<string, unknown>> => {
+    const out: Record<string, unknown> = {};
+    for (const row of (await pool.query('SELECT key, value FROM orch.serve_context')).rows as { key: string; value: string }[]) out[row.key] = JSON.parse(row.value);
+    return out;
+  };
+  return {
+    lastTick: async (t) => (await one<{ v: number | null }>('SELECT last_tick_ms AS v FROM orch.serve_trigger_state WHERE name = $1', [t]))?.v ?? null,
+    setLastTick: async (t, ms) => {
+      await pool.query(
+        `INSERT INTO orch.serve_trigger_state (name, last_tick_ms) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET last_tick_ms = GREATEST(orch.serve_trigger_state.last_tick_ms, excluded.last_tick_ms)`,
+        [t, ms],
+      );
+    },
+    lastCondition: async (t) => (await one<{ v: boolean | null }>('SELECT condition AS v FROM orch.serve_trigger_state WHERE name = $1', [t]))?.v ?? null,
+    setLastCondition: async (t, v) => {
+      await pool.query(
+        `INSERT INTO orch.serve_trigger_state (name, condition) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET condition = excluded.condition`,
+        [t, v],
+      );
+    },
+    claim: async (t, key) =>
+      ((await pool.query('INSERT INTO orch.serve_fired (trigger, fire_key) VALUES ($1, $2) ON CONFLICT DO NOTHING', [t, key])).rowCount ?? 0) === 1,
+    context: readContext,
+    mergeContext: async (values) => {
+      const entries = Object.entries(values);
+      if (entries.length > 0)
+        await pool.query(
+          `INSERT INTO orch.serve_context (key, value) SELECT * FROM unnest($1::text[], $2::text[])
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+          [entries.map(([k]) => k), entries.map(([, v]) => JSON.stringify(v ?? null))],
+        );
+      return readContext();
+    },
+    close: () => pool.end(),
+  };
 }

@@ -43,7 +43,7 @@ export function registerServe(program: Command): void {
     .argument('[files...]', '.orch modules to load (default: every *.orch file in the current directory)')
     .option('--port <port>', 'TCP port (0 picks a free one)', parsePort, 7474)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
-    .option('--db <path>', 'journal database (default: $ORCH_DB or ".orch/runs.db")')
+    .option('--db <path>', 'journal: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)')
     .option('--catch-up', 'start one run for each schedule that missed ticks while the server was down', false)
     .option('--headers-timeout <ms>', 'cut a client that has not sent its request headers within this', positiveMs, DEFAULT_LIMITS.headersTimeoutMs)
     .option('--request-timeout <ms>', 'cut a client that has not sent its whole request within this', positiveMs, DEFAULT_LIMITS.requestTimeoutMs)

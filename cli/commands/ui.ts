@@ -19,7 +19,7 @@ export function registerUi(program: Command): void {
     .description('serve the operations dashboard (and the HTTP API) over a journal, without firing triggers')
     .option('--port <port>', 'TCP port (0 picks a free one)', parsePort, 7475)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
-    .option('--db <path>', 'journal database (default: $ORCH_DB or ".orch/runs.db")')
+    .option('--db <path>', 'journal: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)')
     .option('--headers-timeout <ms>', 'cut a client that has not sent its request headers within this', positiveMs, DEFAULT_LIMITS.headersTimeoutMs)
     .option('--request-timeout <ms>', 'cut a client that has not sent its whole request within this', positiveMs, DEFAULT_LIMITS.requestTimeoutMs)
     .option('--max-connections <n>', 'refuse connections beyond this many', positiveMs, DEFAULT_LIMITS.maxConnections)

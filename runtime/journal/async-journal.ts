@@ -37,6 +37,8 @@ export interface AsyncJournal {
   appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): Promise<void>;
   /** This process stops executing the run and its sub-plan runs. */
   disown(runId: string): Promise<void>;
+  /** Calls counted against the rate-limit key `key` after `since` (epoch ms), by every process on the database. */
+  rateHitsSince(key: string, since: number): Promise<number>;
   /** Deletes finished top-level runs (and their sub-plan runs) that completed before `before`. */
   prune(before: number): Promise<PruneResult>;
   close(): Promise<void>;

@@ -29,6 +29,7 @@ export function asyncJournal(journal: SqliteJournal): AsyncJournal {
     ownedElsewhere: (runId) => call(() => journal.ownedElsewhere(runId)),
     appendOffline: (runId, type: EventType, data, status) => call(() => journal.appendOffline(runId, type, data, status)),
     disown: (runId) => call(() => journal.disown(runId)),
+    rateHitsSince: (key, since) => call(() => journal.rateHitsSince(key, since)),
     prune: (before) => call(() => journal.prune(before)),
     close: () => call(() => journal.close()),
   };

@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LATEST_VERSION, migrate, requireSchema, schemaVersion, SchemaError } from '../journal/pg/migrations.js';
+import { LATEST_VERSION, MIGRATIONS, migrate, requireSchema, schemaVersion, SchemaError } from '../journal/pg/migrations.js';
 import { openPool } from '../journal/pg/pool.js';
 import { displayUrl, isPostgresUrl } from '../journal/pg/url.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
@@ -26,9 +26,9 @@ describe('orch schema migrations', () => {
     const { db, pool } = await fresh();
     expect(await schemaVersion(pool)).toBe(0);
     await expect(requireSchema(pool, 'db')).rejects.toThrow(/version 0.*orch db migrate/);
-    expect(await migrate(db.url)).toEqual({ from: 0, to: LATEST_VERSION, applied: [1] });
+    expect(await migrate(db.url)).toEqual({ from: 0, to: LATEST_VERSION, applied: MIGRATIONS.map((m) => m.version) });
     const tables = await pool.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'orch' ORDER BY 1");
-    expect(tables.rows.map((r) => r.t)).toEqual(['controls', 'events', 'limit_leases', 'rate_hits', 'run_plans', 'runs', 'schema_version']);
+    expect(tables.rows.map((r) => r.t)).toEqual(['controls', 'events', 'limit_leases', 'rate_hits', 'run_plans', 'runs', 'schema_version', 'serve_context', 'serve_fired', 'serve_trigger_state']);
     expect(await migrate(pool)).toEqual({ from: LATEST_VERSION, to: LATEST_VERSION, applied: [] });
     await requireSchema(pool, 'db');
   });
@@ -36,9 +36,9 @@ describe('orch schema migrations', () => {
   it('applies each migration once when several processes migrate at the same moment', async () => {
     const { db, pool } = await fresh();
     const results = await Promise.all(Array.from({ length: 4 }, () => migrate(db.url)));
-    expect(results.flatMap((r) => r.applied)).toEqual([1]);
+    expect(results.flatMap((r) => r.applied).sort((a, b) => a - b)).toEqual(MIGRATIONS.map((m) => m.version));
     const rows = await pool.query('SELECT version FROM orch.schema_version');
-    expect(rows.rowCount).toBe(1);
+    expect(rows.rowCount).toBe(MIGRATIONS.length);
   });
 
   it('refuses a schema newer than this Orch knows', async () => {

@@ -62,7 +62,7 @@ export class FakeStarter implements RunStarter {
   async cancel(runId: string) {
     return this.control(runId, 'cancelled');
   }
-  rateHitsSince() {
+  async rateHitsSince() {
     return 0;
   }
   async retry(runId: string) {

@@ -93,6 +93,29 @@ CREATE TABLE orch.rate_hits (
 CREATE INDEX rate_hits_key ON orch.rate_hits (key, at);
 `,
   },
+  {
+    version: 2,
+    name: 'orch serve trigger state',
+    sql: `
+-- What several orch serve processes on one database share about their triggers: when each
+-- schedule last ticked (for --catch-up), which side of its edge each condition is on, the context
+-- signals, and which firings were claimed (one run per schedule tick and per finished run).
+CREATE TABLE orch.serve_trigger_state (
+  name text PRIMARY KEY,
+  last_tick_ms bigint,
+  condition boolean
+);
+CREATE TABLE orch.serve_fired (
+  trigger text NOT NULL,
+  fire_key text NOT NULL,
+  PRIMARY KEY (trigger, fire_key)
+);
+CREATE TABLE orch.serve_context (
+  key text PRIMARY KEY,
+  value text NOT NULL
+);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -143,6 +143,11 @@ export class PgJournal implements AsyncJournal {
     }));
   }
 
+  async rateHitsSince(key: string, since: number): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM orch.rate_hits WHERE key = $1 AND at > $2', [key, since]);
+    return rows[0]?.n ?? 0;
+  }
+
   async getRun(runId: string): Promise<RunRow | undefined> {
     const { rows } = await this.pool.query<Row>(`${SELECT_RUN} WHERE r.id = $1`, [runId]);
     return withIrText(rows[0]);
