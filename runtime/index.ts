@@ -33,6 +33,7 @@ import { InProcessLimits, type LimitsProvider } from './scheduler/index.js';
 import { Run } from './scheduler/run.js';
 import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './scheduler/types.js';
 import type { MigrateResult } from './journal/pg/migrations.js';
+import { LeaseLost } from './journal/async-journal.js';
 
 export { Run, RunDetached } from './scheduler/run.js';
 export { SqliteJournal } from './journal/sqlite-journal.js';
@@ -220,6 +221,9 @@ export class Runtime {
     );
     if (restored.terminal) throw new RuntimeUsageError(`run ${runId} has already finished (${row.status})`);
     if (this.active.has(runId)) throw new RuntimeUsageError(`run ${runId} is already running in this process`);
+    // The lease, taken before anything of the run is done here: of two processes resuming an
+    // orphan at once, one does; the other is told who has it.
+    if (!(await journal.acquire(runId))) throw new RuntimeUsageError(`run ${runId} is being run by another process (its heartbeat is fresh)`);
     const plan = JSON.parse(row.ir) as PlanIR;
     const config = opts.config ?? (await this.projectConfig(plan));
     await this.opened!.preload(runId);
@@ -436,7 +440,9 @@ export class Runtime {
         if (beat) await journal.heartbeat(run.runId);
         const controls = await journal.takeControls(run.runId);
         for (const c of controls) applyControl(run, c);
-      } catch {
+      } catch (err) {
+        // Another process took the run over (this one was presumed dead): stop advancing it here.
+        if (err instanceof LeaseLost) run.detach();
         // A busy database delays controls to the next poll; it never stops the run.
       }
     }

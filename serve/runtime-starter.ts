@@ -4,13 +4,16 @@
  * status); any other run answers from its journal.
  */
 import type { PlanIR } from '../compiler/index.js';
-import { Runtime, RunDetached, RuntimeUsageError, type ActiveRun } from '../runtime/index.js';
+import { isPostgresUrl, Runtime, RunDetached, RuntimeUsageError, type ActiveRun } from '../runtime/index.js';
 import { journalView } from './journal-view.js';
 import type { RunEvent } from '../runtime/index.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
 
 export { DEFAULT_DB } from '../runtime/index.js';
+
+/** How often a server on Postgres looks for runs whose owner went silent (OWNER_STALE_MS, 10 s). */
+const TAKE_OVER_POLL_MS = 2000;
 
 export interface RuntimeStarterOptions {
   readonly db: string;
@@ -70,6 +73,38 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     r.ok ? { ok: true, status: await statusOf(runId) } : (await journal.getRun(runId)) ? { ok: false, reason: 'conflict', message: r.message } : notFound(runId);
   const statusOf = async (runId: string) => active.get(runId)?.run.status() ?? (await journal.getRun(runId))?.status ?? 'unknown';
   const known = async (runId: string) => (await journal.getRun(runId)) !== undefined;
+
+  /**
+   * Resumes the unfinished runs nobody advances: left by a previous process (at start) or, on a
+   * shared Postgres, by a server or `orch run` whose heartbeat stopped (every few seconds). The
+   * lease (`Runtime.resume`) makes one process take each.
+   */
+  const resumeOrphans = async (atStart: boolean): Promise<string[]> => {
+    const resumed: string[] = [];
+    for (const row of await journal.unfinishedRuns()) {
+      // Paused runs stay paused until someone resumes them; runs another live process owns stay there.
+      if (closed || row.status !== 'running' || active.has(row.id) || (await journal.ownedElsewhere(row.id))) continue;
+      try {
+        planOf.set(row.id, row.plan);
+        track(await rt.resume(row.id, { onEvent }));
+        resumed.push(row.id);
+        if (!atStart) o.log(`took over run ${row.id}: its owner stopped answering`);
+      } catch (err) {
+        // Another server took it first: theirs.
+        if (atStart || !(err instanceof RuntimeUsageError)) o.log(`cannot resume run ${row.id}: ${(err as Error).message}`);
+      }
+    }
+    return resumed;
+  };
+  let adopting: Promise<unknown> | null = null;
+  const adopter = isPostgresUrl(o.db)
+    ? setInterval(() => {
+        adopting ??= resumeOrphans(false)
+          .catch((err: unknown) => o.log(`looking for runs to take over: ${(err as Error).message}`))
+          .finally(() => (adopting = null));
+      }, TAKE_OVER_POLL_MS)
+    : null;
+  adopter?.unref();
 
   return {
     async start(plan: PlanIR, input: unknown, meta: StartMeta) {
@@ -175,21 +210,7 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
       listeners.push(listener);
     },
 
-    async resumeUnfinished() {
-      const resumed: string[] = [];
-      for (const row of await journal.unfinishedRuns()) {
-        // Paused runs stay paused until someone resumes them; runs another live server owns stay there.
-        if (row.status !== 'running' || active.has(row.id) || (await journal.ownedElsewhere(row.id))) continue;
-        try {
-          planOf.set(row.id, row.plan);
-          track(await rt.resume(row.id, { onEvent }));
-          resumed.push(row.id);
-        } catch (err) {
-          o.log(`cannot resume run ${row.id}: ${(err as Error).message}`);
-        }
-      }
-      return resumed;
-    },
+    resumeUnfinished: () => resumeOrphans(true),
 
     activeCount: () => rt.activeCount(),
 
@@ -201,6 +222,8 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
 
     async close() {
       closed = true;
+      if (adopter) clearInterval(adopter);
+      await adopting;
       // A server that stops leaves runs still in flight unfinished in the journal (not
       // cancelled), for the next `orch serve` to resume.
       await rt.close({ cancel: false });

@@ -9,6 +9,18 @@ import type { EventType, RunEvent, RunSummary } from '../scheduler/types.js';
 import type { PruneResult } from './retention.js';
 import type { ControlRow, RunRow } from './sqlite-journal.js';
 
+/**
+ * A write refused because another process took the run over (its lease moved on): this process
+ * must stop advancing the run, which stays unfinished for its new owner.
+ */
+export class LeaseLost extends Error {
+  readonly code = 'ORCH_LEASE_LOST';
+  constructor(readonly runId: string) {
+    super(`run ${runId} was taken over by another process`);
+    this.name = 'LeaseLost';
+  }
+}
+
 export interface AsyncJournal {
   /** Where the journal lives, for messages (a path, or a URL without its password). */
   readonly location: string;
@@ -27,7 +39,13 @@ export interface AsyncJournal {
   addControl(runId: string, kind: ControlRow['kind'], stepId?: string | null, payload?: unknown): Promise<void>;
   /** Unconsumed control rows of a run, marked consumed in the same transaction: each is taken once. */
   takeControls(runId: string): Promise<ControlRow[]>;
+  /** Rejects with `LeaseLost` when another process took the run over. */
   heartbeat(runId: string): Promise<void>;
+  /**
+   * Takes a run for this process before resuming it: false while another live process holds it.
+   * On Postgres it is one statement, so of several processes asking at once one gets it.
+   */
+  acquire(runId: string): Promise<boolean>;
   /**
    * Whether another live process is executing the run: SQLite asks the owner pid (one machine);
    * Postgres, whose owners may be on other machines, trusts only a recent heartbeat.

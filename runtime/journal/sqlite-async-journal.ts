@@ -26,6 +26,14 @@ export function asyncJournal(journal: SqliteJournal): AsyncJournal {
     addControl: (runId, kind: ControlRow['kind'], stepId = null, payload = null) => call(() => journal.addControl(runId, kind, stepId, payload)),
     takeControls: (runId) => call(() => journal.takeControls(runId)),
     heartbeat: (runId) => call(() => journal.heartbeat(runId)),
+    // One machine: the owner pid is checked with kill -0, and `orch serve` processes sharing a
+    // SQLite file resume orphans only when they start.
+    acquire: (runId) =>
+      call(() => {
+        if (journal.ownedElsewhere(runId)) return false;
+        journal.heartbeat(runId);
+        return true;
+      }),
     ownedElsewhere: (runId) => call(() => journal.ownedElsewhere(runId)),
     appendOffline: (runId, type: EventType, data, status) => call(() => journal.appendOffline(runId, type, data, status)),
     disown: (runId) => call(() => journal.disown(runId)),

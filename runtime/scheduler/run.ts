@@ -200,7 +200,9 @@ export class Run implements RunReader {
       const events = this.outbox;
       this.outbox = [];
       try {
-        this.deps.journal?.commit(this.summary(), events);
+        const pending = this.deps.journal?.commit(this.summary(), events);
+        // A refused asynchronous commit (a run taken over) must not surface as an unhandled rejection.
+        if (pending && typeof pending.then === 'function') pending.then(undefined, () => undefined);
       } catch {
         // Not committed: the resumed run starts from the last committed state instead.
       }
@@ -510,6 +512,9 @@ export class Run implements RunReader {
   /** The journal is the source of truth: without it nothing may go on. */
   private journalFailed(err: unknown): void {
     if (this.settled) return;
+    // The run's lease moved to another process (a fenced write, runtime/journal/async-journal.ts):
+    // it is that process's to finish, not failed.
+    if ((err as { code?: unknown } | null)?.code === 'ORCH_LEASE_LOST') return this.abandon(new RunDetached(this.runId));
     this.abandon(new Error(`journal write failed: ${(err as Error)?.message ?? String(err)}`));
   }
 

@@ -3,12 +3,14 @@
  * tick and each event starts exactly one run; a run started through one server is seen, approved
  * and finished through the other; the API and the dashboard's views read the shared journal.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { orchAsync } from '../../examples/test/cli.js';
 import { startPostgres } from '../../test/support/postgres.js';
 import { http, waitFor } from './http-helpers.js';
-import { startServe, TOKEN, type ServeProcess } from './serve-process.js';
+import { startServe, tempDir, TOKEN, type ServeProcess } from './serve-process.js';
 
 const api = (s: ServeProcess, method: string, path: string, body?: unknown) => http(s.url, method, path, { token: TOKEN, body });
 
@@ -73,6 +75,88 @@ describe('orch serve on Postgres', () => {
       expect(at.length).toBeGreaterThanOrEqual(4);
       expect(new Set(at).size).toBe(at.length);
     } finally {
+      for (const s of servers) await s.stop().catch(() => {});
+      await sql.end().catch(() => {});
+      await db.stop();
+    }
+  });
+
+  it('a server killed with kill -9 mid-run: the other takes the run over and finishes it, re-running no completed step', async () => {
+    const db = await startPostgres();
+    const servers: ServeProcess[] = [];
+    const sql = new pg.Client({ connectionString: db.url });
+    try {
+      expect((await orchAsync(['db', 'migrate', '--db', db.url])).code).toBe(0);
+      servers.push(await startServe(['cluster.orch'], { db: db.url }));
+      servers.push(await startServe(['cluster.orch'], { db: db.url }));
+      const [a, b] = servers as [ServeProcess, ServeProcess];
+      await sql.connect();
+      const log = join(tempDir(), 'tally.log');
+      const started = await api(a, 'POST', '/runs', { plan: 'relay', input: { log } });
+      expect(started.status).toBe(202);
+      const id: string = started.json.runId;
+      const completedSteps = async () =>
+        (await sql.query<{ step_id: string }>("SELECT step_id FROM orch.events WHERE run_id = $1 AND type = 'step_completed'", [id])).rows.map((r) => r.step_id);
+      await waitFor(async () => ((await completedSteps()).length >= 2 ? true : undefined), 20_000, 'two steps to complete in A');
+      await a.kill9();
+      const before = await completedSteps();
+      expect(before.length).toBeLessThan(6);
+
+      const done = await waitFor(async () => {
+        const v = (await api(b, 'GET', `/runs/${id}`)).json;
+        return v.status === 'completed' ? v : undefined;
+      }, 40_000, 'B to take the run over and complete it');
+      expect(done.output).toEqual({ last: 'f' });
+      expect(b.stderr()).toContain(`took over run ${id}`);
+      // The journal has each step completed once; the handler of a step completed before the
+      // kill ran once (the one in flight at the kill may have run twice: its capability is idempotent).
+      const after = await completedSteps();
+      expect([...after].sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+      const ran = readFileSync(log, 'utf8').trim().split('\n');
+      for (const step of before) expect(ran.filter((t) => t === step)).toHaveLength(1);
+      const owner = await sql.query<{ owner: string | null; owner_epoch: number }>('SELECT owner, owner_epoch::int AS owner_epoch FROM orch.runs WHERE id = $1', [id]);
+      expect(owner.rows[0]).toEqual({ owner: null, owner_epoch: 2 });
+    } finally {
+      for (const s of servers) await s.stop().catch(() => {});
+      await sql.end().catch(() => {});
+      await db.stop();
+    }
+  });
+
+  it('an owner that stalls past its lease finds its run taken over: its late writes are refused and it lets the run go', async () => {
+    const db = await startPostgres();
+    const servers: ServeProcess[] = [];
+    const sql = new pg.Client({ connectionString: db.url });
+    let stopped: ServeProcess | null = null;
+    try {
+      expect((await orchAsync(['db', 'migrate', '--db', db.url])).code).toBe(0);
+      servers.push(await startServe(['cluster.orch'], { db: db.url }));
+      servers.push(await startServe(['cluster.orch'], { db: db.url }));
+      const [a, b] = servers as [ServeProcess, ServeProcess];
+      await sql.connect();
+      const log = join(tempDir(), 'tally.log');
+      const id: string = (await api(a, 'POST', '/runs', { plan: 'relay', input: { log } })).json.runId;
+      const events = async () =>
+        (await sql.query<{ seq: number; type: string; step_id: string | null }>('SELECT seq, type, step_id FROM orch.events WHERE run_id = $1 ORDER BY seq', [id])).rows;
+      await waitFor(async () => ((await events()).some((e) => e.type === 'step_completed' && e.step_id === 'b') ? true : undefined), 20_000, 'step b to complete in A');
+      // A freezes (a long GC pause, a VM migration): its heartbeat stops, B takes the run over.
+      a.child.kill('SIGSTOP');
+      stopped = a;
+      await waitFor(async () => ((await api(b, 'GET', `/runs/${id}`)).json.status === 'completed' ? true : undefined), 40_000, 'B to finish the run');
+      a.child.kill('SIGCONT');
+      stopped = null;
+      // A wakes up with a step in flight and a stale lease: whatever it tries to write is refused.
+      await new Promise((r) => setTimeout(r, 3000));
+      const all = await events();
+      expect(all.at(-1)!.type).toBe('execution_completed');
+      expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
+      const completed = all.filter((e) => e.type === 'step_completed').map((e) => e.step_id);
+      expect(completed.sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+      expect((await api(a, 'GET', '/health')).status).toBe(200);
+      expect((await api(a, 'GET', `/runs/${id}`)).json.status).toBe('completed');
+      expect(a.stderr()).not.toMatch(/internal error|unhandled/i);
+    } finally {
+      stopped?.child.kill('SIGCONT');
       for (const s of servers) await s.stop().catch(() => {});
       await sql.end().catch(() => {});
       await db.stop();

@@ -116,6 +116,17 @@ CREATE TABLE orch.serve_context (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'run leases',
+    sql: `
+-- The process that advances a run holds its lease: owner is host:pid:random (a pid alone says
+-- nothing across machines), owner_epoch goes up with every take-over and fences the commits of
+-- an owner that was presumed dead.
+ALTER TABLE orch.runs ADD COLUMN owner text;
+ALTER TABLE orch.runs ADD COLUMN owner_epoch bigint NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

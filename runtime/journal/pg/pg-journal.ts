@@ -9,10 +9,12 @@
  * each control once (`FOR UPDATE SKIP LOCKED`), `appendOffline` locks the run row before it picks
  * the next event number.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type pg from 'pg';
 import type { EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
-import type { AsyncJournal } from '../async-journal.js';
+import { LeaseLost, type AsyncJournal } from '../async-journal.js';
 import type { PruneResult } from '../retention.js';
 import type { ControlRow, RunRow } from '../sqlite-journal.js';
 import { openMigratedPool } from './migrations.js';
@@ -31,6 +33,18 @@ const FAMILY = (id: string, param: string) => `(${id} = ${param} OR left(${id}, 
 
 /** How long after its last heartbeat a run's owner counts as gone (heartbeats come every second). */
 export const OWNER_STALE_MS = 10_000;
+
+/**
+ * The database's clock in epoch ms: liveness is judged by one clock, not by each machine's (their
+ * clocks may disagree by seconds).
+ */
+const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+
+/** The top-level run a (sub-plan) run id belongs to: its lease covers the whole family. */
+const topOf = (runId: string) => {
+  const slash = runId.indexOf('/');
+  return slash < 0 ? runId : runId.slice(0, slash);
+};
 
 type Row = Omit<RunRow, 'ir'> & { ir?: Buffer | null };
 
@@ -56,6 +70,10 @@ export class PgJournal implements AsyncJournal {
   readonly location: string;
   redactText: (text: string) => string = (t) => t;
   private readonly lastSummary = new Map<string, string>();
+  /** This process as a run owner: a pid alone is not unique across machines. */
+  readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  /** The lease epoch of each top-level run this process holds; its commits are fenced by it. */
+  private readonly epochs = new Map<string, number>();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -73,11 +91,19 @@ export class PgJournal implements AsyncJournal {
     // The run row only changes with status, cost or error: skip rewriting it otherwise.
     const key = `${summary.status}\u0000${summary.cost}\u0000${summary.error}\u0000${summary.completedAt}`;
     const rowChanged = this.lastSummary.get(summary.runId) !== key;
+    const top = topOf(summary.runId);
+    const epoch = this.epochs.get(top);
     await transaction(this.pool, async (db) => {
+      // The fence: if the run was taken over, nothing of this commit lands. FOR SHARE holds a
+      // take-over (an UPDATE of the row) until this commit is in, so the two never interleave.
+      if (epoch !== undefined) {
+        const held = await db.query('SELECT 1 FROM orch.runs WHERE id = $1 AND owner = $2 AND owner_epoch = $3 FOR SHARE', [top, this.owner, epoch]);
+        if (held.rowCount === 0) throw new LeaseLost(top);
+      }
       if (rowChanged)
         await db.query(
           `INSERT INTO orch.runs (id, plan, parent_id, status, started_at, completed_at, cost, error, owner_pid, heartbeat_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, ${NOW_MS})
            ON CONFLICT (id) DO UPDATE SET status = excluded.status, completed_at = excluded.completed_at,
              cost = excluded.cost, error = excluded.error, owner_pid = excluded.owner_pid, heartbeat_at = excluded.heartbeat_at`,
           [
@@ -90,7 +116,6 @@ export class PgJournal implements AsyncJournal {
             summary.cost,
             summary.error === null ? null : withoutNul(this.redactText(summary.error)),
             process.pid,
-            Date.now(),
           ],
         );
       // One statement for the whole batch (the runtime commits ~75 events at a time).
@@ -116,12 +141,16 @@ export class PgJournal implements AsyncJournal {
     // Sub-plan runs register no IR (null): their parent's holds it.
     const plan = ir === null || ir === undefined ? null : deflateRawSync(this.redactText(JSON.stringify(ir)), { level: 1 });
     await transaction(this.pool, async (db) => {
-      await db.query(
-        `INSERT INTO orch.runs (id, plan, parent_id, status, started_at, input, owner_pid, heartbeat_at)
-         VALUES ($1, $2, $3, 'running', $4, $5, $6, $7)
-         ON CONFLICT (id) DO UPDATE SET input = excluded.input`,
-        [runId, planName, parentId, startedAt, this.redactText(JSON.stringify(input ?? {})), process.pid, Date.now()],
+      // A new top-level run is this process's from the start (epoch 1); sub-plan runs belong to
+      // their parent's owner.
+      const { rows } = await db.query<{ owner: string | null; owner_epoch: number }>(
+        `INSERT INTO orch.runs (id, plan, parent_id, status, started_at, input, owner_pid, heartbeat_at, owner, owner_epoch)
+         VALUES ($1, $2, $3, 'running', $4, $5, $6, ${NOW_MS}, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET input = excluded.input
+         RETURNING owner, owner_epoch::int AS owner_epoch`,
+        [runId, planName, parentId, startedAt, this.redactText(JSON.stringify(input ?? {})), process.pid, parentId === null ? this.owner : null, parentId === null ? 1 : 0],
       );
+      if (parentId === null && rows[0]?.owner === this.owner) this.epochs.set(runId, rows[0].owner_epoch);
       if (plan)
         await db.query('INSERT INTO orch.run_plans (run_id, ir) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET ir = excluded.ir', [runId, plan]);
       else await db.query('DELETE FROM orch.run_plans WHERE run_id = $1', [runId]);
@@ -195,7 +224,39 @@ export class PgJournal implements AsyncJournal {
   }
 
   async heartbeat(runId: string): Promise<void> {
-    await this.pool.query('UPDATE orch.runs SET owner_pid = $1, heartbeat_at = $2 WHERE id = $3', [process.pid, Date.now(), runId]);
+    const epoch = this.epochs.get(runId);
+    if (epoch === undefined) {
+      await this.pool.query(`UPDATE orch.runs SET owner_pid = $1, heartbeat_at = ${NOW_MS} WHERE id = $2`, [process.pid, runId]);
+      return;
+    }
+    const r = await this.pool.query(`UPDATE orch.runs SET owner_pid = $1, heartbeat_at = ${NOW_MS} WHERE id = $2 AND owner = $3 AND owner_epoch = $4`, [
+      process.pid,
+      runId,
+      this.owner,
+      epoch,
+    ]);
+    if (r.rowCount === 0) {
+      this.epochs.delete(runId);
+      throw new LeaseLost(runId);
+    }
+  }
+
+  /**
+   * Takes the run's lease when nobody holds it: never taken, given back (`disown`), this process's
+   * already, or its owner silent for `staleMs` by the database's clock. The epoch goes up, so the
+   * previous owner's commits are refused from now on.
+   */
+  async acquire(runId: string, staleMs = OWNER_STALE_MS): Promise<boolean> {
+    const { rows } = await this.pool.query<{ owner_epoch: number }>(
+      `UPDATE orch.runs SET owner = $2, owner_pid = $3, heartbeat_at = ${NOW_MS}, owner_epoch = owner_epoch + 1
+       WHERE id = $1 AND parent_id IS NULL
+         AND (owner_pid IS NULL OR heartbeat_at IS NULL OR owner = $2 OR heartbeat_at < ${NOW_MS} - $4)
+       RETURNING owner_epoch::int AS owner_epoch`,
+      [runId, this.owner, process.pid, staleMs],
+    );
+    if (rows.length === 0) return false;
+    this.epochs.set(runId, rows[0]!.owner_epoch);
+    return true;
   }
 
   /**
@@ -204,13 +265,13 @@ export class PgJournal implements AsyncJournal {
    * it stops (`disown`). A killed owner's run is free once its heartbeat is `staleMs` old.
    */
   async ownedElsewhere(runId: string, staleMs = OWNER_STALE_MS): Promise<boolean> {
-    const { rows } = await this.pool.query<{ owner_pid: number | null; heartbeat_at: number | null }>(
-      'SELECT owner_pid, heartbeat_at FROM orch.runs WHERE id = $1',
-      [runId],
+    const { rows } = await this.pool.query<{ owner_pid: number | null; owner: string | null; fresh: boolean | null }>(
+      `SELECT owner_pid, owner, heartbeat_at >= ${NOW_MS} - $2 AS fresh FROM orch.runs WHERE id = $1`,
+      [runId, staleMs],
     );
     const row = rows[0];
-    if (!row || row.owner_pid === null || row.heartbeat_at === null) return false;
-    return Date.now() - row.heartbeat_at < staleMs;
+    if (!row || row.owner_pid === null || row.fresh !== true) return false;
+    return row.owner !== this.owner;
   }
 
   async appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): Promise<void> {
@@ -236,7 +297,14 @@ export class PgJournal implements AsyncJournal {
   }
 
   async disown(runId: string): Promise<void> {
-    await this.pool.query(`UPDATE orch.runs SET owner_pid = NULL WHERE ${FAMILY('id', '$1')} AND owner_pid = $2`, [runId, process.pid]);
+    const epoch = this.epochs.get(runId);
+    this.epochs.delete(runId);
+    // Only the lease this process still holds is given back; one taken over stays with its owner.
+    await this.pool.query(
+      `UPDATE orch.runs SET owner_pid = NULL, owner = NULL
+       WHERE ${FAMILY('id', '$1')} AND owner_pid = $2 AND (parent_id IS NOT NULL OR owner IS NULL OR (owner = $3 AND owner_epoch = $4))`,
+      [runId, process.pid, this.owner, epoch ?? -1],
+    );
   }
 
   async prune(before: number): Promise<PruneResult> {
