@@ -26,9 +26,10 @@ function limitedPlan(p: PlanIR, workers: number): PlanIR {
   };
 }
 
-function layeredPlan(dir: string): PlanIR {
+/** A no-op DAG of `layers` × 100 steps, each reading two steps of the layer above. */
+export function layeredPlan(dir: string, layers = LAYERS): PlanIR {
   const steps: StepIR[] = [];
-  for (let l = 0; l < LAYERS; l++)
+  for (let l = 0; l < layers; l++)
     for (let w = 0; w < WIDTH; w++) {
       const deps = l === 0 ? [] : [`s${l - 1}_${w}`, `s${l - 1}_${(w + 1) % WIDTH}`];
       steps.push(step({ id: `s${l}_${w}`, capability: 'noop', deps }));

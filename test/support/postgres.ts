@@ -7,29 +7,14 @@
  * It is never skipped: when Postgres cannot start, `startPostgres()` rejects with the reason (and
  * the server log), and the test that asked fails. `.ci/run` installs Debian's postgresql.
  */
-import { execFile, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll } from 'vitest';
-
-const run = promisify(execFile);
+import { admin, startCluster, stopCluster, type Cluster } from './pg-cluster.js';
 
 export interface TestPostgres {
   /** `postgres://postgres@127.0.0.1:PORT/DB`, a database of its own. */
   readonly url: string;
   /** Drops the database (the cluster stays for the file's other tests). */
   stop(): Promise<void>;
-}
-
-interface Cluster {
-  readonly base: string;
-  readonly port: number;
-  /** How to run a Postgres binary: as the `postgres` user when we are root (it refuses root). */
-  readonly exec: (bin: string, args: readonly string[]) => Promise<void>;
 }
 
 let cluster: Promise<Cluster> | null = null;
@@ -56,105 +41,3 @@ afterAll(async () => {
   cluster = null;
   if (c) await stopCluster(c);
 });
-
-async function admin(port: number, sql: string): Promise<void> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-async function startCluster(): Promise<Cluster> {
-  const bin = binDir();
-  const asRoot = process.getuid?.() === 0;
-  const base = mkdtempSync(join(tmpdir(), 'orch-pg-'));
-  if (asRoot) {
-    const pgUid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
-    const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
-    chownSync(base, pgUid, gid);
-  }
-  const exec = async (name: string, args: readonly string[]): Promise<void> => {
-    const file = join(bin, name);
-    // cwd: the postgres user may not be allowed into the test's working directory.
-    const opts = { cwd: base, env: { ...process.env, LC_ALL: 'C' } };
-    if (asRoot) await run('runuser', ['-u', 'postgres', '--', file, ...args], opts);
-    else await run(file, [...args], opts);
-  };
-  const data = join(base, 'data');
-  try {
-    await exec('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  } catch (err) {
-    rmSync(base, { recursive: true, force: true });
-    throw new Error(`test Postgres: initdb failed: ${reason(err)}`);
-  }
-  const c: Omit<Cluster, 'port'> = { base, exec };
-  reapWhenGone(base, join(bin, 'pg_ctl'), data, asRoot);
-  // A free port can be taken between asking and binding: try a few.
-  let last: unknown = null;
-  for (let i = 0; i < 3; i++) {
-    const port = await freePort();
-    const options = `-p ${port} -k ${base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
-    try {
-      await exec('pg_ctl', ['-D', data, '-l', join(base, 'server.log'), '-o', options, '-w', '-t', '60', 'start']);
-      return { ...c, port };
-    } catch (err) {
-      last = err;
-    }
-  }
-  const log = existsSync(join(base, 'server.log')) ? readFileSync(join(base, 'server.log'), 'utf8').slice(-2000) : '';
-  await stopCluster({ ...c, port: 0 });
-  throw new Error(`test Postgres: pg_ctl start failed: ${reason(last)}${log ? `\nserver log:\n${log}` : ''}`);
-}
-
-async function stopCluster(c: Cluster): Promise<void> {
-  const data = join(c.base, 'data');
-  try {
-    if (existsSync(join(data, 'postmaster.pid'))) await c.exec('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
-  } finally {
-    rmSync(c.base, { recursive: true, force: true });
-  }
-}
-
-/**
- * A detached shell that waits for this process to end, then stops the cluster and deletes it:
- * a test process killed by a timeout or a signal never runs `afterAll`.
- */
-function reapWhenGone(base: string, pgCtl: string, data: string, asRoot: boolean): void {
-  const stop = `${asRoot ? 'runuser -u postgres -- ' : ''}"$2" -D "$3" -m immediate stop >/dev/null 2>&1`;
-  const script = `while kill -0 "$1" 2>/dev/null; do sleep 1; done; [ -f "$3/postmaster.pid" ] && ${stop}; rm -rf "$4"`;
-  const child = spawn('sh', ['-c', script, 'reaper', String(process.pid), pgCtl, data, base], {
-    detached: true,
-    stdio: 'ignore',
-    cwd: tmpdir(),
-  });
-  child.unref();
-}
-
-/** Where initdb and pg_ctl are: on PATH, else Debian's versioned directory (newest first). */
-function binDir(): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir && existsSync(join(dir, 'initdb'))) return dir;
-  const debian = '/usr/lib/postgresql';
-  const versions = existsSync(debian) ? readdirSync(debian).sort((a, b) => Number(b) - Number(a)) : [];
-  for (const v of versions) if (existsSync(join(debian, v, 'bin', 'initdb'))) return join(debian, v, 'bin');
-  throw new Error('test Postgres: initdb is not installed (Debian: apt-get install postgresql; .ci/run does it)');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function reason(err: unknown): string {
-  const e = err as { message?: string; stderr?: string };
-  return (e.stderr?.trim() || e.message || String(err)).slice(0, 2000);
-}
