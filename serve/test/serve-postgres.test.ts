@@ -74,6 +74,16 @@ describe('orch serve on Postgres', () => {
       const at = ticks.rows.map((r) => JSON.parse(r.input).at as string);
       expect(at.length).toBeGreaterThanOrEqual(4);
       expect(new Set(at).size).toBe(at.length);
+
+      // `orch ui` over the same database: every run, and the resources view (rate hits in Postgres).
+      const ui = await startServe([], { db: db.url, uiMode: true });
+      servers.push(ui);
+      const listed = (await api(ui, 'GET', '/runs?limit=500')).json.runs as { runId: string; planId: string }[];
+      expect(listed.filter((r) => r.planId === 'on_ping')).toHaveLength(20);
+      expect(listed.map((r) => r.runId)).toContain(id);
+      const resources = await api(ui, 'GET', '/resources');
+      expect(resources.status).toBe(200);
+      expect(resources.json.resources.map((r: { name: string }) => r.name)).toContain('box');
     } finally {
       for (const s of servers) await s.stop().catch(() => {});
       await sql.end().catch(() => {});
