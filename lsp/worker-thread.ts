@@ -20,6 +20,9 @@ function workerScript(name: string): URL | undefined {
   return undefined;
 }
 
+/** Young generation of each worker (V8 splits it into semi-spaces; see `ensure`). */
+const YOUNG_GENERATION_MB = 192;
+
 export class WorkerThread<Q extends object, R> {
   private worker: Worker | undefined;
   private failed = false;
@@ -48,7 +51,11 @@ export class WorkerThread<Q extends object, R> {
       return undefined;
     }
     try {
-      const w = new Worker(script);
+      // A re-check allocates ~20 MB, much of it live until the check ends: with V8's default
+      // young generation (16 MB semi-spaces) a scavenge lands mid-check, copies what is live
+      // and promotes it, and the old space then fills and needs mark-compacts — the p95 of
+      // re-check latency was GC. Room for a whole check makes most of it die young.
+      const w = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
       w.unref();
       w.on('message', (reply: WorkerReply<R>) => {
         const p = this.pending.get(reply.id);
