@@ -20,17 +20,20 @@ function workerScript(name: string): URL | undefined {
   return undefined;
 }
 
-/** Young generation of each worker (V8 splits it into semi-spaces; see `ensure`). */
-const YOUNG_GENERATION_MB = 192;
-
 export class WorkerThread<Q extends object, R> {
   private worker: Worker | undefined;
   private failed = false;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: R) => void; reject: (e: Error) => void }>();
 
-  /** `name`: the worker module's base name, e.g. `check-worker`. */
-  constructor(private readonly name: string) {}
+  /**
+   * `name`: the worker module's base name, e.g. `check-worker`. `youngGenerationMb`: V8's young
+   * generation for it (split into semi-spaces), when not the default.
+   */
+  constructor(
+    private readonly name: string,
+    private readonly youngGenerationMb?: number,
+  ) {}
 
   /** The worker's answer to `request`, or undefined when no worker is available. */
   request(request: Q): Promise<R> | undefined {
@@ -51,11 +54,8 @@ export class WorkerThread<Q extends object, R> {
       return undefined;
     }
     try {
-      // A re-check allocates ~20 MB, much of it live until the check ends: with V8's default
-      // young generation (16 MB semi-spaces) a scavenge lands mid-check, copies what is live
-      // and promotes it, and the old space then fills and needs mark-compacts — the p95 of
-      // re-check latency was GC. Room for a whole check makes most of it die young.
-      const w = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+      const young = this.youngGenerationMb;
+      const w = new Worker(script, young ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {});
       w.unref();
       w.on('message', (reply: WorkerReply<R>) => {
         const p = this.pending.get(reply.id);
