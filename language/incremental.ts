@@ -18,7 +18,7 @@
 import type { Declaration, ImportDecl, Module, ModuleDecl } from './ast.js';
 import type { Position, Range } from './diagnostic.js';
 import { parse, type ParseInput, type ParseOutput } from './index.js';
-import { LineIndex } from './source.js';
+import { issuedPositions, LineIndex } from './source.js';
 
 /** A previous parse and the text it was made from. */
 export interface ParsedText {
@@ -124,7 +124,9 @@ function incremental(file: string, prev: ParsedText, text: string, consume: bool
   const window = parse({ file, text: ' '.repeat(pad) + text.slice(windowStart, windowEnd) });
   if (window.diagnostics.length > 0) return undefined;
   const w = window.module;
-  const windowPositions = positionsIn([w.declarations, w.comments]) as MutablePosition[];
+  // Every position of the window's parse, also the few outside its declarations and comments
+  // (the window module's own range): moving those too is harmless, they belong to no kept node.
+  const windowPositions = [...(issuedPositions.get(w) ?? positionsIn([w.declarations, w.comments]))] as MutablePosition[];
   for (const p of windowPositions) {
     p.offset += windowStart - pad;
     p.line += at.line - 1;
@@ -268,7 +270,9 @@ type MutablePosition = { -readonly [K in keyof Position]: Position[K] };
  */
 function inPlace(previous: Module, text: string, edit: { start: number; delta: number; linesMoved: boolean }, windowStart: number, windowEnd: number): Shifter {
   const { start, delta, linesMoved } = edit;
-  const all = positionsByModule.get(previous) ?? positionsIn([previous.range, previous.module, previous.imports, previous.declarations, previous.comments]);
+  // A full parse's own list is taken over (a copy: it is rewritten below).
+  const issued = issuedPositions.get(previous);
+  const all = positionsByModule.get(previous) ?? (issued ? [...issued] : positionsIn([previous.range, previous.module, previous.imports, previous.declarations, previous.comments]));
   let index: LineIndex | undefined;
   const at = (offset: number): Position => (index ??= new LineIndex(text)).locate(offset);
   // With no line break written or removed, only offsets move, and the columns of positions on

@@ -14,7 +14,7 @@ import {
 } from './lexer.js';
 import { parseModuleAst, parseTokens } from './parser.js';
 import { AstActions } from './ast-actions.js';
-import { LineIndex } from './source.js';
+import { issuedPositions, LineIndex } from './source.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
 import { mayNestTooDeep, nestingLimit } from './nesting.js';
 
@@ -47,7 +47,9 @@ function parseWith(input: ParseInput, direct: boolean): ParseOutput {
   const text = typeof input.text === 'string' ? input.text : String(input.text ?? '');
   const index = new LineIndex(text);
   try {
-    return parseUnsafe(file, text, index, direct);
+    const out = parseUnsafe(file, text, index, direct);
+    issuedPositions.set(out.module, index.issued);
+    return out;
   } catch (err) {
     // A bug in the front end must not take down the CLI or the language server.
     const message = err instanceof Error ? err.message : String(err);

@@ -5,6 +5,13 @@
  */
 import type { Position, Range } from './diagnostic.js';
 
+/**
+ * The positions a parse's `LineIndex` handed out, by the parsed module: every position of its
+ * tree is one of them (each once), so the incremental parser can move them without walking the
+ * tree to find them — a walk that cost more than re-parsing the edited plan.
+ */
+export const issuedPositions = new WeakMap<object, readonly Position[]>();
+
 export class LineIndex {
   /** Offset at which each line starts; `lineStarts[0] === 0`. */
   readonly lineStarts: number[];
@@ -36,6 +43,11 @@ export class LineIndex {
   private readonly positions: Position[] = [];
   /** offset → 1 + index into `positions` (0 = not computed yet); allocated on first use. */
   private slots: Int32Array | undefined;
+
+  /** Every position `positionAt` (and so `range`) has handed out, each once. */
+  get issued(): readonly Position[] {
+    return this.positions;
+  }
 
   /** Position of a 0-based offset; offsets outside the text are clamped. */
   positionAt(offset: number): Position {

@@ -31,7 +31,15 @@ export class Checker {
   constructor(private readonly workspace: Workspace) {}
 
   private readonly host = { readFile: (p: string) => this.workspace.textOf(p), parse: (p: string, text: string) => this.workspace.parseFor(p, text) };
-  private readonly thread = new WorkerThread<CheckRequest, CheckedDiagnostics>('check-worker');
+  /**
+   * A re-check allocates ~20 MB, much of it live until the check ends: with V8's default young
+   * generation (16 MB semi-spaces) a scavenge lands mid-check, copies what is live and promotes
+   * it, and the old space then fills and needs mark-compacts — the p95 of re-check latency was
+   * GC. Room for a whole check makes most of it die young. (Not for the estimate worker: a full
+   * compile keeps most of what it allocates, and scavenging that in bigger spaces takes both
+   * cores from the server's main thread for longer.)
+   */
+  private readonly thread = new WorkerThread<CheckRequest, CheckedDiagnostics>('check-worker', 192);
 
   /**
    * Like `diagnostics`, but computed on the worker thread when one is available, so the server

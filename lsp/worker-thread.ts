@@ -26,8 +26,14 @@ export class WorkerThread<Q extends object, R> {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: R) => void; reject: (e: Error) => void }>();
 
-  /** `name`: the worker module's base name, e.g. `check-worker`. */
-  constructor(private readonly name: string) {}
+  /**
+   * `name`: the worker module's base name, e.g. `check-worker`. `youngGenerationMb`: V8's young
+   * generation for it (split into semi-spaces), when not the default.
+   */
+  constructor(
+    private readonly name: string,
+    private readonly youngGenerationMb?: number,
+  ) {}
 
   /** The worker's answer to `request`, or undefined when no worker is available. */
   request(request: Q): Promise<R> | undefined {
@@ -48,7 +54,8 @@ export class WorkerThread<Q extends object, R> {
       return undefined;
     }
     try {
-      const w = new Worker(script);
+      const young = this.youngGenerationMb;
+      const w = new Worker(script, young ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {});
       w.unref();
       w.on('message', (reply: WorkerReply<R>) => {
         const p = this.pending.get(reply.id);

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { movedFrom, reparse, type ParsedText } from '../incremental.js';
 import { parse } from '../index.js';
+import { issuedPositions } from '../source.js';
 
 const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 300;
 const FILE = '/work/plan.orch';
@@ -125,6 +126,27 @@ describe('reparse', () => {
       { numRuns: RUNS },
     );
   }, 120_000);
+
+  // The in-place move rewrites only the positions the parse handed out: a position object in the
+  // tree that is not among them would stay where it was after an edit above it.
+  it('hands out, with each parse, every position object its tree holds', () => {
+    for (const text of [SMALL, ...examples]) {
+      const out = parse({ file: FILE, text });
+      const issued = new Set(issuedPositions.get(out.module));
+      const missing: unknown[] = [];
+      const visit = (v: unknown): void => {
+        if (typeof v !== 'object' || v === null) return;
+        if (Array.isArray(v)) return v.forEach(visit);
+        if (typeof (v as { offset?: unknown }).offset === 'number') {
+          if (!issued.has(v as never)) missing.push(v);
+          return;
+        }
+        for (const key in v) visit((v as Record<string, unknown>)[key]);
+      };
+      visit(out.module);
+      expect(missing).toEqual([]);
+    }
+  });
 
   it('takes the incremental path for most one-character edits inside string literals of the examples', () => {
     let incremental = 0;

@@ -32,11 +32,38 @@ function stepLines(body: readonly (StepDecl | ForEachDecl | { kind: string })[],
   return out;
 }
 
+type CompiledStep = PlanSteps['steps'][number];
+
+/**
+ * Labels by compiled step, per currency. A compile's step summaries are immutable and answer
+ * every hint request until the next compile, so each label is formatted once per compile rather
+ * than once per request (editors ask again on every scroll and after every edit).
+ */
+const labels = new Map<string, WeakMap<CompiledStep, string>>();
+
+function labelOf(step: CompiledStep, currency: string): string {
+  let byStep = labels.get(currency);
+  if (!byStep) labels.set(currency, (byStep = new WeakMap()));
+  let label = byStep.get(step);
+  if (label === undefined) {
+    const parts = [
+      ...(step.resource ? [step.resource] : []),
+      ...(step.capability ? [formatMoney(step.estimates.cost, currency)] : []),
+      formatDuration(step.estimates.duration_ms),
+    ];
+    label = `→ ${parts.join(' · ')}`;
+    byStep.set(step, label);
+  }
+  return label;
+}
+
 export function inlayHints(input: InlayHintInput, range?: LspRange): InlayHint[] {
   const hints: InlayHint[] = [];
   const compiled = new Map(input.plans.map((p) => [p.plan, p]));
   for (const d of input.module.declarations) {
     if (d.kind !== 'PlanDecl') continue;
+    // A screen's request need not look at the steps of the plans off screen.
+    if (range && (d.range.end.line - 1 < range.start.line || d.range.start.line - 1 > range.end.line)) continue;
     const ir = compiled.get(d.name?.name);
     if (!ir) continue;
     const lines = stepLines(d.body, new Map());
@@ -44,14 +71,9 @@ export function inlayHints(input: InlayHintInput, range?: LspRange): InlayHint[]
       const line = lines.get(step.id);
       if (line === undefined) continue;
       if (range && (line < range.start.line || line > range.end.line)) continue;
-      const parts = [
-        ...(step.resource ? [step.resource] : []),
-        ...(step.capability ? [formatMoney(step.estimates.cost, input.currency)] : []),
-        formatDuration(step.estimates.duration_ms),
-      ];
       hints.push({
         position: { line, character: (input.lines[line] ?? '').length },
-        label: `→ ${parts.join(' · ')}`,
+        label: labelOf(step, input.currency),
         kind: InlayHintKind.Type,
         paddingLeft: true,
       });
