@@ -10,10 +10,10 @@ describe('orch db migrate', () => {
       const first = await orchAsync(['db', 'migrate', '--db', db.url]);
       expect(first.stderr).toBe('');
       expect(first.code).toBe(0);
-      expect(first.stdout).toMatch(/migrated from version 0 to 1/);
+      expect(first.stdout).toMatch(/migrated from version 0 to 2/);
       const again = await orchAsync(['db', 'migrate', '--json'], { env: { ORCH_DB: db.url } });
       expect(again.code).toBe(0);
-      expect(JSON.parse(again.stdout)).toEqual({ from: 1, to: 1, applied: [] });
+      expect(JSON.parse(again.stdout)).toEqual({ from: 2, to: 2, applied: [] });
     } finally {
       await db.stop();
     }

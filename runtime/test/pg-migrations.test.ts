@@ -26,9 +26,9 @@ describe('orch schema migrations', () => {
     const { db, pool } = await fresh();
     expect(await schemaVersion(pool)).toBe(0);
     await expect(requireSchema(pool, 'db')).rejects.toThrow(/version 0.*orch db migrate/);
-    expect(await migrate(db.url)).toEqual({ from: 0, to: LATEST_VERSION, applied: [1] });
+    expect(await migrate(db.url)).toEqual({ from: 0, to: LATEST_VERSION, applied: [1, 2] });
     const tables = await pool.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'orch' ORDER BY 1");
-    expect(tables.rows.map((r) => r.t)).toEqual(['controls', 'events', 'limit_leases', 'rate_hits', 'run_plans', 'runs', 'schema_version']);
+    expect(tables.rows.map((r) => r.t)).toEqual(['attempts', 'controls', 'events', 'limit_leases', 'rate_hits', 'run_plans', 'runs', 'schema_version', 'workers']);
     expect(await migrate(pool)).toEqual({ from: LATEST_VERSION, to: LATEST_VERSION, applied: [] });
     await requireSchema(pool, 'db');
   });
@@ -36,9 +36,9 @@ describe('orch schema migrations', () => {
   it('applies each migration once when several processes migrate at the same moment', async () => {
     const { db, pool } = await fresh();
     const results = await Promise.all(Array.from({ length: 4 }, () => migrate(db.url)));
-    expect(results.flatMap((r) => r.applied)).toEqual([1]);
+    expect(results.flatMap((r) => r.applied)).toEqual([1, 2]);
     const rows = await pool.query('SELECT version FROM orch.schema_version');
-    expect(rows.rowCount).toBe(1);
+    expect(rows.rowCount).toBe(2);
   });
 
   it('refuses a schema newer than this Orch knows', async () => {
