@@ -1,0 +1,219 @@
+/**
+ * The executor of `orch run --db postgres://… --remote`: each attempt becomes a row of
+ * `orch.attempts` and a graphile-worker job, added in one transaction; `orch worker` processes
+ * run it (`worker.ts`). The outcome comes back through the attempt row: a worker NOTIFYs
+ * `orch_attempt` when it records one, and a 500 ms poll covers a missed notification. The owner
+ * hands it to the scheduler as the `done` of `Executor.start` — the same `attempt_succeeded` /
+ * `attempt_failed` the local executor produces — and marks the row folded.
+ *
+ * An attempt abandoned by the sweeper (its worker died) is dispatched again with the next fence
+ * under a new job key; the dead worker can no longer record a result for it.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { relative } from 'node:path';
+import type pg from 'pg';
+import { projectRoot } from '../executor/handler-path.js';
+import { fillDefaults } from '../executor/worker-executor.js';
+import { openMigratedPool } from '../journal/pg/migrations.js';
+import { openClient } from '../journal/pg/pool.js';
+import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
+import { ATTEMPT_CHANNEL, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
+
+export const OUTCOME_POLL_MS = 500;
+const SWEEP_MS = 1000;
+
+interface Pending {
+  readonly req: AttemptRequest;
+  readonly key: string;
+  readonly done: (outcome: AttemptOutcome) => void;
+  /** The fence of the current dispatch (0 until its transaction committed). */
+  fence: number;
+}
+
+export interface RemoteExecutorOptions {
+  /** `--max-output`: passed to the workers with each job. */
+  readonly maxOutputBytes?: number;
+}
+
+export class RemoteExecutor implements Executor {
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly pending = new Map<string, Pending>();
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private checking: Promise<void> | null = null;
+  private again = false;
+  private closed = false;
+  private readonly projectLimits = new Map<string, number>();
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly listener: pg.Client | null,
+    private readonly opts: RemoteExecutorOptions,
+  ) {}
+
+  static async open(url: string, opts: RemoteExecutorOptions = {}): Promise<RemoteExecutor> {
+    const pool = await openMigratedPool(url, 4);
+    let listener: pg.Client | null = openClient(url);
+    try {
+      await listener.connect();
+      await listener.query(`LISTEN ${ATTEMPT_CHANNEL}`);
+    } catch {
+      // The poll alone still finds every outcome.
+      await listener.end().catch(() => undefined);
+      listener = null;
+    }
+    const ex = new RemoteExecutor(pool, listener, opts);
+    listener?.on('notification', () => ex.check());
+    ex.timers.push(setInterval(() => ex.check(), OUTCOME_POLL_MS));
+    ex.timers.push(
+      setInterval(() => {
+        sweepDeadWorkers(pool).catch(() => undefined);
+      }, SWEEP_MS),
+    );
+    for (const t of ex.timers) t.unref();
+    return ex;
+  }
+
+  /** A project's `maxOutputBytes` (orch.config), sent with its jobs unless `--max-output` wins. */
+  limitOutputs(baseDir: string, maxOutputBytes: number): void {
+    this.projectLimits.set(baseDir, maxOutputBytes);
+  }
+
+  start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void): AttemptHandle {
+    const key = stepKey(req);
+    const id = `${req.runId}\u0000${key}\u0000${req.attempt}`;
+    const entry: Pending = { req, key, done, fence: 0 };
+    this.pending.set(id, entry);
+    this.dispatch(entry).catch((err: unknown) => this.finish(id, entry, { ok: false, error: `cannot dispatch to a worker: ${(err as Error).message}` }));
+    return {
+      abort: () => {
+        if (this.pending.get(id) !== entry) return;
+        this.pending.delete(id);
+        // A worker still running it can no longer record its result.
+        this.pool
+          .query(
+            `UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now()
+              WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND status IN ('dispatched', 'running')`,
+            [req.runId, key, req.attempt],
+          )
+          .catch(() => undefined);
+      },
+    };
+  }
+
+  /** The attempt row (a new fence when it existed) and its job, in one transaction. */
+  private async dispatch(entry: Pending): Promise<void> {
+    const { req, key } = entry;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const row = await client.query<{ fence: number }>(
+        `INSERT INTO orch.attempts (run_id, step_key, attempt, owner, status) VALUES ($1, $2, $3, $4, 'dispatched')
+         ON CONFLICT (run_id, step_key, attempt) DO UPDATE
+           SET fence = orch.attempts.fence + 1, owner = excluded.owner, worker = NULL, status = 'dispatched', outcome = NULL,
+               folded = false, dispatched_at = now(), started_at = NULL, finished_at = NULL
+         RETURNING fence`,
+        [req.runId, key, req.attempt, this.owner],
+      );
+      const fence = Number(row.rows[0]!.fence);
+      const job: StepJob = {
+        run: req.runId,
+        key,
+        attempt: req.attempt,
+        fence,
+        stepId: req.stepId,
+        capability: req.capability,
+        baseDir: relative(projectRoot(req.plan.base_dir), req.plan.base_dir),
+        input: fillDefaults(req.capability.input, req.input) as StepJob['input'],
+        resource: req.resource?.name ?? null,
+        secrets: req.secrets,
+        timeoutMs: req.timeoutMs,
+        maxOutputBytes: this.opts.maxOutputBytes ?? this.projectLimits.get(req.plan.base_dir) ?? null,
+      };
+      await client.query(
+        `SELECT graphile_worker.add_job($1, $2::json, max_attempts => 1, job_key => $3, job_key_mode => 'unsafe_dedupe')`,
+        [taskIdentifier(job.resource), JSON.stringify(job), `${req.runId}/${key}#${req.attempt}.${fence}`],
+      );
+      await client.query('COMMIT');
+      entry.fence = fence;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Looks for outcomes of this process's attempts; one look at a time, another right after if asked meanwhile. */
+  private check(): void {
+    if (this.closed || this.pending.size === 0) return;
+    if (this.checking) {
+      this.again = true;
+      return;
+    }
+    this.checking = this.look()
+      .catch(() => undefined)
+      .finally(() => {
+        this.checking = null;
+        if (this.again) {
+          this.again = false;
+          this.check();
+        }
+      });
+  }
+
+  private async look(): Promise<void> {
+    const runs = [...new Set([...this.pending.values()].map((p) => p.req.runId))];
+    const { rows } = await this.pool.query<{ run_id: string; step_key: string; attempt: number; fence: number; status: string; outcome: string | null }>(
+      `SELECT run_id, step_key, attempt, fence, status, outcome FROM orch.attempts
+        WHERE run_id = ANY($1) AND NOT folded AND status IN ('succeeded', 'failed', 'abandoned', 'refused')`,
+      [runs],
+    );
+    for (const r of rows) {
+      const id = `${r.run_id}\u0000${r.step_key}\u0000${r.attempt}`;
+      const entry = this.pending.get(id);
+      if (!entry || entry.fence !== Number(r.fence)) continue;
+      if (r.status === 'abandoned' || r.status === 'refused') {
+        // Its worker died (or would not run it): the same attempt again, next fence, new job.
+        entry.fence = 0;
+        this.dispatch(entry).catch((err: unknown) => this.finish(id, entry, { ok: false, error: `cannot dispatch to a worker: ${(err as Error).message}` }));
+        continue;
+      }
+      const folded = await this.pool.query(
+        `UPDATE orch.attempts SET folded = true WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND NOT folded`,
+        [r.run_id, r.step_key, r.attempt, r.fence],
+      );
+      if (folded.rowCount !== 1) continue;
+      this.finish(id, entry, parseOutcome(r.outcome));
+    }
+  }
+
+  private finish(id: string, entry: Pending, outcome: AttemptOutcome): void {
+    if (this.pending.get(id) !== entry) return;
+    this.pending.delete(id);
+    entry.done(outcome);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.checking;
+    await this.listener?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+}
+
+/** The attempt row's `step_key`: the instance key, marked for fallback and compensation calls. */
+function stepKey(req: AttemptRequest): string {
+  return req.purpose === 'call' ? req.stepId : `${req.stepId}~${req.purpose}`;
+}
+
+function parseOutcome(text: string | null): AttemptOutcome {
+  try {
+    const o = JSON.parse(text ?? 'null') as AttemptOutcome | null;
+    if (o && typeof o === 'object' && typeof o.ok === 'boolean') return o;
+  } catch {
+    // fall through
+  }
+  return { ok: false, error: 'the worker recorded no readable outcome' };
+}
