@@ -3,6 +3,8 @@
  * graphile-worker jobs"): the job payload, task identifiers, the NOTIFY channel, and the sweeper
  * that turns workers silent for more than 5 s into dead ones and abandons their attempts.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import type pg from 'pg';
 import type { CapabilityIR } from '../../compiler/index.js';
 
@@ -41,6 +43,24 @@ export interface StepJob {
   readonly secrets: { readonly [name: string]: string };
   readonly timeoutMs: number | null;
   readonly maxOutputBytes: number | null;
+  /** SHA-256 of the handler module's file on the owner (null: a built-in handler, or not found there). */
+  readonly handlerHash: string | null;
+}
+
+/** The graphile-worker job flag of a handler hash: a worker with another copy forbids it. */
+export const handlerFlag = (hash: string): string => `handler:${hash}`;
+
+const hashes = new Map<string, { readonly stamp: string; readonly hash: string }>();
+
+/** SHA-256 (hex) of a handler module's content, cached by path, mtime and size. */
+export function handlerHash(file: string): string {
+  const st = statSync(file);
+  const stamp = `${st.mtimeMs}:${st.size}`;
+  const known = hashes.get(file);
+  if (known?.stamp === stamp) return known.hash;
+  const hash = createHash('sha256').update(readFileSync(file)).digest('hex');
+  hashes.set(file, { stamp, hash });
+  return hash;
 }
 
 export interface SweepResult {

@@ -13,12 +13,12 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { relative } from 'node:path';
 import type pg from 'pg';
-import { projectRoot } from '../executor/handler-path.js';
+import { locateHandler, projectRoot } from '../executor/handler-path.js';
 import { fillDefaults } from '../executor/worker-executor.js';
 import { openMigratedPool } from '../journal/pg/migrations.js';
 import { openClient } from '../journal/pg/pool.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
-import { ATTEMPT_CHANNEL, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
+import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
 
 export const OUTCOME_POLL_MS = 500;
 const SWEEP_MS = 1000;
@@ -110,7 +110,9 @@ export class RemoteExecutor implements Executor {
       const row = await client.query<{ fence: number }>(
         `INSERT INTO orch.attempts (run_id, step_key, attempt, owner, status) VALUES ($1, $2, $3, $4, 'dispatched')
          ON CONFLICT (run_id, step_key, attempt) DO UPDATE
-           SET fence = orch.attempts.fence + 1, owner = excluded.owner, worker = NULL, status = 'dispatched', outcome = NULL,
+           SET fence = orch.attempts.fence + 1, owner = excluded.owner, worker = NULL, status = 'dispatched',
+               -- the last refusal stays readable while no worker with the right handler took it
+               outcome = CASE WHEN orch.attempts.status = 'refused' THEN orch.attempts.outcome END,
                folded = false, dispatched_at = now(), started_at = NULL, finished_at = NULL
          RETURNING fence`,
         [req.runId, key, req.attempt, this.owner],
@@ -129,10 +131,16 @@ export class RemoteExecutor implements Executor {
         secrets: req.secrets,
         timeoutMs: req.timeoutMs,
         maxOutputBytes: this.opts.maxOutputBytes ?? this.projectLimits.get(req.plan.base_dir) ?? null,
+        handlerHash: ownHandlerHash(req),
       };
       await client.query(
-        `SELECT graphile_worker.add_job($1, $2::json, max_attempts => 1, job_key => $3, job_key_mode => 'unsafe_dedupe')`,
-        [taskIdentifier(job.resource), JSON.stringify(job), `${req.runId}/${key}#${req.attempt}.${fence}`],
+        `SELECT graphile_worker.add_job($1, $2::json, max_attempts => 1, job_key => $3, job_key_mode => 'unsafe_dedupe', flags => $4::text[])`,
+        [
+          taskIdentifier(job.resource),
+          JSON.stringify(job),
+          `${req.runId}/${key}#${req.attempt}.${fence}`,
+          job.handlerHash === null ? null : [handlerFlag(job.handlerHash)],
+        ],
       );
       await client.query('COMMIT');
       entry.fence = fence;
@@ -201,6 +209,14 @@ export class RemoteExecutor implements Executor {
     await this.listener?.end().catch(() => undefined);
     await this.pool.end();
   }
+}
+
+/** The hash of the handler file this process would run (null: built-in, or not found here). */
+function ownHandlerHash(req: AttemptRequest): string | null {
+  const h = req.capability.handler;
+  if (h === null || 'builtin' in h) return null;
+  const where = locateHandler(req.capability, req.plan.base_dir, projectRoot(req.plan.base_dir));
+  return where.ok ? handlerHash(where.module) : null;
 }
 
 /** The attempt row's `step_key`: the instance key, marked for fallback and compensation calls. */

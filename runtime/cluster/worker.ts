@@ -24,7 +24,7 @@ import { WorkerExecutor } from '../executor/worker-executor.js';
 import { openMigratedPool, quietLogger } from '../journal/pg/migrations.js';
 import { openPool } from '../journal/pg/pool.js';
 import type { AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
-import { ATTEMPT_CHANNEL, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
+import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
 
 export interface WorkerOptions {
   readonly url: string;
@@ -71,6 +71,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   let heartbeat: ReturnType<typeof setInterval> | null = null;
   let stopping: Promise<void> | null = null;
   let declaredDead = false;
+  /** Job flags of handler hashes this worker's project copy does not match: never fetched again. */
+  const forbidden = new Set<string>();
   try {
     await pool.query(`INSERT INTO orch.workers (id, host, pid, resources, slots) VALUES ($1, $2, $3, $4, $5)`, [
       id,
@@ -85,6 +87,20 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
 
     const runStep = async (job: StepJob): Promise<void> => {
       const where = [job.run, job.key, job.attempt, job.fence];
+      const mismatch = handlerMismatch(job);
+      if (mismatch !== null) {
+        if (job.handlerHash !== null) forbidden.add(handlerFlag(job.handlerHash));
+        const refused = await pool.query(
+          `WITH r AS (
+             UPDATE orch.attempts SET status = 'refused', worker = $5, outcome = $6, finished_at = now()
+              WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND status = 'dispatched'
+              RETURNING run_id)
+           SELECT pg_notify($7, run_id) FROM r`,
+          [...where, id, JSON.stringify({ ok: false, error: mismatch }), ATTEMPT_CHANNEL],
+        );
+        if (refused.rowCount === 1) log(`refused ${job.run}/${job.key}#${job.attempt}: ${mismatch}`);
+        return;
+      }
       const claim = await pool.query(
         `UPDATE orch.attempts SET status = 'running', worker = $5, started_at = now()
           WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND status = 'dispatched'`,
@@ -104,6 +120,15 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         [...where, id, outcome.ok ? 'succeeded' : 'failed', JSON.stringify(outcome), ATTEMPT_CHANNEL],
       );
       if (recorded.rowCount !== 1) log(`refused: the result of ${job.run}/${job.key}#${job.attempt} (this worker was presumed dead)`);
+    };
+
+    /** Why this worker must not run the job's handler (another copy of it than the owner's), or null. */
+    const handlerMismatch = (job: StepJob): string | null => {
+      if (job.handlerHash === null) return null;
+      const where = locateHandler(job.capability, resolve(project, job.baseDir), project);
+      if (!where.ok) return `${where.error} on worker ${id}, while the run's owner has it`;
+      const mine = handlerHash(where.module);
+      return mine === job.handlerHash ? null : `handler ${where.module} on worker ${id} has sha256 ${mine}, the run's owner has ${job.handlerHash}`;
     };
 
     const execute = (job: StepJob): Promise<AttemptOutcome> => {
@@ -149,6 +174,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       noHandleSignals: true,
       pollInterval: 1000,
       logger: quietLogger(),
+      forbiddenFlags: () => [...forbidden],
       events,
     });
 

@@ -227,3 +227,32 @@ describe('steps on orch worker processes', () => {
     expect(attempt.rows).toEqual([{ fence: 2, status: 'succeeded' }]);
   }, 120_000);
 });
+
+describe('handler hashes', () => {
+  it('a worker whose copy of the handler differs refuses the step; a worker with the owner\'s copy runs it', async () => {
+    const dir = project();
+    const other = project();
+    writeFileSync(join(other, 'wh.js'), `${HANDLERS}\n// another revision\n`);
+    const log = join(dir, 'hash.log');
+    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' } });
+    const p = plan({
+      base_dir: '.',
+      capabilities: [cap],
+      steps: [step({ id: 'a', capability: 'tagged', args: { log: lit(log), value: lit(2) } })],
+    });
+    const file = writePlan(dir, p);
+    const [stale] = await startWorkers(1, other, ['--slots', '1']);
+    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'remote-hash'], dir);
+    await until(async () => {
+      const { rows } = await client.query<{ outcome: string | null }>(`SELECT outcome FROM orch.attempts WHERE run_id = 'remote-hash'`);
+      return rows[0]?.outcome?.includes('sha256') === true;
+    }, 'the stale worker to refuse');
+    expect(readLines(log)).toEqual([]);
+    const [good] = await startWorkers(1, dir, ['--slots', '1']);
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(stepsOf(r).a).toEqual({ status: 'completed', output: { value: 4 } });
+    expect(readLines(log).map((l) => l.pid)).toEqual([good!.pid, good!.pid]);
+    expect(readLines(log).some((l) => l.pid === stale!.pid)).toBe(false);
+  }, 120_000);
+});
