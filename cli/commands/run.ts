@@ -29,6 +29,8 @@ export interface RunCliOptions {
 
 export const QUIET_HELP = 'no progress while the run executes, only the closing summary (or the --json result)';
 
+export const REMOTE_HELP = 'run the steps on `orch worker` processes instead of this process (needs --db postgres://…; default: here)';
+
 export const MAX_OUTPUT_HELP =
   'largest handler output in bytes of JSON; a bigger one fails its step (default: maxOutputBytes of orch.config, else 1048576)';
 
@@ -57,7 +59,7 @@ export function registerRun(program: Command): void {
     .option('--wait-for-signals', 'keep waiting in this process at approval steps instead of stopping (paused)')
     .option('--run-id <id>', 'use this run id instead of a generated one')
     .option('--consent <scopes>', 'grant consent scopes to the run, comma-separated (needed under require_consent true)')
-    .option('--remote', 'run the steps on `orch worker` processes instead of this process (needs --db postgres://…; default: here)')
+    .option('--remote', REMOTE_HELP)
     .action(async (file: string, opts: RunCliOptions) => {
       const loaded = await loadPlan(file, opts.plan);
       if (loaded.kind === 'usage') throw new CliError(loaded.message, 2);

@@ -89,16 +89,18 @@ export class RemoteExecutor implements Executor {
       abort: () => {
         if (this.pending.get(id) !== entry) return;
         this.pending.delete(id);
-        // A worker still running it can no longer record its result.
-        this.pool
-          .query(
-            `UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now()
-              WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND status IN ('dispatched', 'running')`,
-            [req.runId, key, req.attempt],
-          )
-          .catch(() => undefined);
+        this.abandon(req.runId, key, req.attempt).catch(() => undefined);
       },
     };
+  }
+
+  /** An attempt the owner gave up on (timeout, cancel): a worker still running it can no longer record its result. */
+  private async abandon(run: string, key: string, attempt: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now()
+        WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND status IN ('dispatched', 'running')`,
+      [run, key, attempt],
+    );
   }
 
   /** The attempt row (a new fence when it existed) and its job, in one transaction. */
@@ -144,6 +146,8 @@ export class RemoteExecutor implements Executor {
       );
       await client.query('COMMIT');
       entry.fence = fence;
+      // Aborted while this transaction ran: its abandon found no row yet.
+      if (![...this.pending.values()].includes(entry)) await this.abandon(req.runId, key, req.attempt);
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;

@@ -256,3 +256,38 @@ describe('handler hashes', () => {
     expect(readLines(log).some((l) => l.pid === stale!.pid)).toBe(false);
   }, 120_000);
 });
+
+describe('the owner of a --remote run', () => {
+  it('killed with SIGKILL mid-run: orch resume --remote completes the run on the workers, the completed step does not run again', async () => {
+    const dir = project();
+    const log = join(dir, 'owner.log');
+    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' } });
+    const p = plan({
+      base_dir: '.',
+      capabilities: [cap],
+      steps: [
+        step({ id: 'a', capability: 'tagged', args: { log: lit(log), value: lit(1) } }),
+        step({ id: 'slow', capability: 'tagged', deps: ['a'], args: { log: lit(log), value: out('a', 'value'), ms: lit(1500) } }),
+      ],
+    });
+    const file = writePlan(dir, p);
+    const ws = await startWorkers(2, dir, ['--slots', '2']);
+    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'remote-owner'], dir);
+    await until(() => readLines(log).some((l) => l.step === 'slow' && l.phase === 'start'), 'the slow step to start');
+    run.child.kill('SIGKILL');
+    await run.done;
+    // The owner's heartbeat must be 10 s old before another process may take the run.
+    let resumed: CliResult | null = null;
+    await until(async () => {
+      resumed = orch(['resume', 'remote-owner', '--db', db.url, '--remote', '--json'], dir);
+      return !/is running in process/.test(resumed.stderr);
+    }, 'the run to be resumable', 60_000);
+    const r = resumed as unknown as CliResult;
+    expect(r.code, r.stderr).toBe(0);
+    expect(stepsOf(r).slow).toEqual({ status: 'completed', output: { value: 4 } });
+    const lines = readLines(log);
+    expect(lines.filter((l) => l.step === 'a' && l.phase === 'start')).toHaveLength(1);
+    const workerPids = new Set(ws.map((w) => w.pid));
+    for (const l of lines) expect(workerPids.has(l.pid), `step ${l.step} ran in pid ${l.pid}`).toBe(true);
+  }, 120_000);
+});
