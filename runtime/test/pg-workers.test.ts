@@ -159,6 +159,14 @@ describe('steps on orch worker processes', () => {
     expect(listed.code, listed.stderr).toBe(0);
     const pids = (JSON.parse(listed.stdout) as { workers: { pid: number; state: string }[] }).workers.map((w) => w.pid);
     for (const w of ws) expect(pids).toContain(w.pid);
+
+    // SIGTERM: each worker finishes, deregisters (state stopped) and exits 0.
+    for (const w of ws) w.child.kill('SIGTERM');
+    for (const w of ws) expect((await w.done).code).toBe(0);
+    const after = orch(['workers', '--db', db.url, '--all', '--json'], dir);
+    const states = (JSON.parse(after.stdout) as { workers: { pid: number; state: string }[] }).workers.filter((w) => ws.some((x) => x.pid === w.pid));
+    expect(states.map((w) => w.state)).toEqual(['stopped', 'stopped', 'stopped']);
+    expect(orch(['workers', '--db', db.url], dir).stdout).not.toMatch(new RegExp(`:${ws[0]!.pid}:`));
   }, 120_000);
 
   it('holds a concurrency 3 resource across 3 workers of 4 slots each: at most 3 at once, and 3 reached', async () => {
