@@ -299,3 +299,38 @@ describe('the owner of a --remote run', () => {
     for (const l of lines) expect(workerPids.has(l.pid), `step ${l.step} ran in pid ${l.pid}`).toBe(true);
   }, 120_000);
 });
+
+describe('a worker presumed dead', () => {
+  it('paused past 5 s (SIGSTOP): its step completes elsewhere, its late result is refused, it stops itself', async () => {
+    const dir = project();
+    const log = join(dir, 'stop.log');
+    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' } });
+    const p = plan({
+      base_dir: '.',
+      capabilities: [cap],
+      steps: [step({ id: 'slow', capability: 'tagged', args: { log: lit(log), value: lit(5), ms: lit(2000) } })],
+    });
+    const file = writePlan(dir, p);
+    const ws = await startWorkers(2, dir, ['--slots', '1']);
+    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'remote-stop'], dir);
+    await until(() => readLines(log).some((l) => l.phase === 'start'), 'the step to start');
+    const holder = ws.find((w) => w.pid === readLines(log)[0]!.pid)!;
+    holder.child.kill('SIGSTOP');
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    const { rows } = await client.query<{ state: string }>(`SELECT state FROM orch.workers WHERE pid = $1`, [holder.pid]);
+    expect(rows.map((x) => x.state)).toEqual(['dead']);
+    holder.child.kill('SIGCONT');
+    const exit = await holder.done;
+    expect(exit.code).toBe(2);
+    expect(exit.stderr).toMatch(/declared dead/);
+    // Its handler finished after SIGCONT (the runner waits for it before stopping); the result was refused.
+    expect(exit.stderr).toMatch(/refused: the result of remote-stop\/slow#1/);
+    const attempt = await client.query<{ fence: number; status: string; worker: string }>(
+      `SELECT fence::int AS fence, status, worker FROM orch.attempts WHERE run_id = 'remote-stop'`,
+    );
+    expect(attempt.rows).toHaveLength(1);
+    expect(attempt.rows[0]).toMatchObject({ fence: 2, status: 'succeeded' });
+    expect(attempt.rows[0]!.worker).not.toMatch(new RegExp(`:${holder.pid}:`));
+  }, 120_000);
+});
