@@ -175,6 +175,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       pollInterval: 1000,
       logger: quietLogger(),
       forbiddenFlags: () => [...forbidden],
+      // No cron: without this graphile-worker would read a `crontab` file of the current directory.
+      parsedCronItems: [],
       events,
     });
 
