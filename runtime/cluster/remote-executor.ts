@@ -1,7 +1,9 @@
 /**
  * The executor of `orch run --db postgres://… --remote`: each attempt becomes a row of
- * `orch.attempts` and a graphile-worker job, added in one transaction; `orch worker` processes
- * run it (`worker.ts`). The outcome comes back through the attempt row: a worker NOTIFYs
+ * `orch.attempts` and a graphile-worker job, added inside the journal transaction that commits
+ * the attempt's `step_started` (`prepare`, run by `PgJournal.commit` as a commit hook), so a
+ * worker only ever sees a step whose start is durable; `orch worker` processes run it
+ * (`worker.ts`). The outcome comes back through the attempt row: a worker NOTIFYs
  * `orch_attempt` when it records one, and a 500 ms poll covers a missed notification. The owner
  * hands it to the scheduler as the `done` of `Executor.start` — the same `attempt_succeeded` /
  * `attempt_failed` the local executor produces — and marks the row folded.
@@ -17,7 +19,7 @@ import { locateHandler, projectRoot } from '../executor/handler-path.js';
 import { fillDefaults } from '../executor/worker-executor.js';
 import { openMigratedPool } from '../journal/pg/migrations.js';
 import { openClient } from '../journal/pg/pool.js';
-import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
+import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';
 import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
 
 export const OUTCOME_POLL_MS = 500;
@@ -44,6 +46,8 @@ export class RemoteExecutor implements Executor {
   private again = false;
   private closed = false;
   private readonly projectLimits = new Map<string, number>();
+  /** Attempts whose row and job were added inside their `step_started` commit: their fence. */
+  private readonly prepared = new Map<string, number>();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -79,12 +83,33 @@ export class RemoteExecutor implements Executor {
     this.projectLimits.set(baseDir, maxOutputBytes);
   }
 
+  /** The attempt row and its job, added by the journal commit that writes the attempt's `step_started`. */
+  prepare(req: AttemptRequest): CommitHook {
+    return async (tx) => {
+      const fence = await this.enqueue(tx as pg.ClientBase, req, stepKey(req));
+      this.prepared.set(attemptId(req), fence);
+    };
+  }
+
+  /** A prepared attempt the run no longer starts: nobody may run it. */
+  discard(req: AttemptRequest): void {
+    if (!this.prepared.delete(attemptId(req))) return;
+    this.abandon(req.runId, stepKey(req), req.attempt).catch(() => undefined);
+  }
+
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void): AttemptHandle {
     const key = stepKey(req);
-    const id = `${req.runId}\u0000${key}\u0000${req.attempt}`;
+    const id = attemptId(req);
     const entry: Pending = { req, key, done, fence: 0 };
     this.pending.set(id, entry);
-    this.dispatch(entry).catch((err: unknown) => this.finish(id, entry, { ok: false, error: `cannot dispatch to a worker: ${(err as Error).message}` }));
+    const fence = this.prepared.get(id);
+    if (fence !== undefined) {
+      // Already durable with its step_started; a result may even be waiting.
+      this.prepared.delete(id);
+      entry.fence = fence;
+      queueMicrotask(() => this.check());
+    } else
+      this.dispatch(entry).catch((err: unknown) => this.finish(id, entry, { ok: false, error: `cannot dispatch to a worker: ${(err as Error).message}` }));
     return {
       abort: () => {
         if (this.pending.get(id) !== entry) return;
@@ -103,19 +128,38 @@ export class RemoteExecutor implements Executor {
     );
   }
 
-  /** The attempt row (a new fence when it existed) and its job, in one transaction. */
+  /**
+   * The attempt row (a new fence when it existed) and its job, in a transaction of their own: an
+   * attempt dispatched again (its worker died or refused it), or one whose `step_started` commit
+   * carried no hooks.
+   */
   private async dispatch(entry: Pending): Promise<void> {
     const { req, key } = entry;
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
+      const fence = await this.enqueue(client, req, key);
+      await client.query('COMMIT');
+      entry.fence = fence;
+      // Aborted while this transaction ran: its abandon found no row yet.
+      if (![...this.pending.values()].includes(entry)) await this.abandon(req.runId, key, req.attempt);
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Upserts the attempt row and adds its job on `client` (inside the caller's transaction); the fence. */
+  private async enqueue(client: pg.ClientBase, req: AttemptRequest, key: string): Promise<number> {
       const row = await client.query<{ fence: number }>(
         `INSERT INTO orch.attempts (run_id, step_key, attempt, owner, status) VALUES ($1, $2, $3, $4, 'dispatched')
          ON CONFLICT (run_id, step_key, attempt) DO UPDATE
            SET fence = orch.attempts.fence + 1, owner = excluded.owner, worker = NULL, status = 'dispatched',
                -- the last refusal stays readable while no worker with the right handler took it
                outcome = CASE WHEN orch.attempts.status = 'refused' THEN orch.attempts.outcome END,
-               folded = false, dispatched_at = now(), started_at = NULL, finished_at = NULL
+               folded = false, dispatched_at = now(), dispatched_xact = txid_current(), started_at = NULL, finished_at = NULL
          RETURNING fence`,
         [req.runId, key, req.attempt, this.owner],
       );
@@ -144,16 +188,7 @@ export class RemoteExecutor implements Executor {
           job.handlerHash === null ? null : [handlerFlag(job.handlerHash)],
         ],
       );
-      await client.query('COMMIT');
-      entry.fence = fence;
-      // Aborted while this transaction ran: its abandon found no row yet.
-      if (![...this.pending.values()].includes(entry)) await this.abandon(req.runId, key, req.attempt);
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+      return fence;
   }
 
   /** Looks for outcomes of this process's attempts; one look at a time, another right after if asked meanwhile. */
@@ -221,6 +256,10 @@ function ownHandlerHash(req: AttemptRequest): string | null {
   if (h === null || 'builtin' in h) return null;
   const where = locateHandler(req.capability, req.plan.base_dir, projectRoot(req.plan.base_dir));
   return where.ok ? handlerHash(where.module) : null;
+}
+
+function attemptId(req: AttemptRequest): string {
+  return `${req.runId}\u0000${stepKey(req)}\u0000${req.attempt}`;
 }
 
 /** The attempt row's `step_key`: the instance key, marked for fallback and compensation calls. */

@@ -154,6 +154,13 @@ describe('steps on orch worker processes', () => {
     const { rows } = await client.query<{ status: string; folded: boolean }>(`SELECT status, folded FROM orch.attempts WHERE run_id = 'remote-1'`);
     expect(rows).toHaveLength(5);
     expect(rows.every((x) => x.status === 'succeeded' && x.folded)).toBe(true);
+    // Each attempt's row (and job) was added by the transaction that committed its step_started.
+    const same = await client.query<{ step: string; same: boolean }>(
+      `SELECT a.step_key AS step, bool_or(a.dispatched_xact % 4294967296 = e.xmin::text::bigint) AS same
+         FROM orch.attempts a JOIN orch.events e ON e.run_id = a.run_id AND e.step_id = a.step_key AND e.type = 'step_started'
+        WHERE a.run_id = 'remote-1' GROUP BY a.step_key ORDER BY 1`,
+    );
+    expect(same.rows).toEqual(['a', 'b', 'c', 'd', 'e'].map((step) => ({ step, same: true })));
 
     const listed = orch(['workers', '--db', db.url, '--json'], dir);
     expect(listed.code, listed.stderr).toBe(0);

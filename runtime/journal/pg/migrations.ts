@@ -112,6 +112,8 @@ CREATE TABLE orch.attempts (
   outcome text,
   folded boolean NOT NULL DEFAULT false,
   dispatched_at timestamptz NOT NULL DEFAULT now(),
+  -- the transaction that dispatched it: normally the one that committed its step_started event
+  dispatched_xact bigint NOT NULL DEFAULT txid_current(),
   started_at timestamptz,
   finished_at timestamptz,
   PRIMARY KEY (run_id, step_key, attempt)
