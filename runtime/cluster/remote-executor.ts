@@ -226,12 +226,15 @@ export class RemoteExecutor implements Executor {
         this.dispatch(entry).catch((err: unknown) => this.finish(id, entry, { ok: false, error: `cannot dispatch to a worker: ${(err as Error).message}` }));
         continue;
       }
-      const folded = await this.pool.query(
-        `UPDATE orch.attempts SET folded = true WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND NOT folded`,
-        [r.run_id, r.step_key, r.attempt, r.fence],
-      );
-      if (folded.rowCount !== 1) continue;
-      this.finish(id, entry, parseOutcome(r.outcome));
+      // Folded by the commit that records what the outcome leads to (its step_completed …), in the
+      // same transaction: a crash before that commit leaves the outcome unfolded.
+      const fold: CommitHook = async (tx) => {
+        await (tx as pg.ClientBase).query(
+          `UPDATE orch.attempts SET folded = true WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND NOT folded`,
+          [r.run_id, r.step_key, r.attempt, r.fence],
+        );
+      };
+      this.finish(id, entry, { ...parseOutcome(r.outcome), commitHook: fold });
     }
   }
 

@@ -376,6 +376,7 @@ export class Run implements RunReader {
     if (!attempt.startsWith('compensate:') && !this.core.current(attempt, token)) return this.deps.executor.discard?.(cmd.request);
     const handle = this.deps.executor.start(cmd.request, (o) => {
       if (this.handles.get(attempt) === handle) this.handles.delete(attempt);
+      if (o.commitHook && this.deps.journal) this.hooks.push(o.commitHook);
       this.act(
         o.ok
           ? { type: 'attempt_succeeded', attempt, token, output: o.output, logs: o.logs, cost: o.cost }

@@ -41,9 +41,16 @@ export interface AttemptRequest {
  * verifier's `simulate … cost A..B`). It replaces the capability's `cost` charged when the
  * attempt started; the resource's cost stays. Without it the estimate is the attempt's cost.
  */
-export type AttemptOutcome =
+export type AttemptOutcome = (
   | { readonly ok: true; readonly output: unknown; readonly logs?: readonly string[]; readonly cost?: number }
-  | { readonly ok: false; readonly error: string; readonly logs?: readonly string[]; readonly cost?: number };
+  | { readonly ok: false; readonly error: string; readonly logs?: readonly string[]; readonly cost?: number }
+) & {
+  /**
+   * Runs inside the journal commit that records this outcome (`step_completed` / `step_failed` /
+   * `step_retried`): the remote executor marks the outcome folded there. Not run without a journal.
+   */
+  readonly commitHook?: CommitHook;
+};
 
 export interface AttemptHandle {
   /** Stop the attempt (timeout, cancel, abort). Its outcome, if it still arrives, is ignored. */

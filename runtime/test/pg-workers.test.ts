@@ -161,6 +161,13 @@ describe('steps on orch worker processes', () => {
         WHERE a.run_id = 'remote-1' GROUP BY a.step_key ORDER BY 1`,
     );
     expect(same.rows).toEqual(['a', 'b', 'c', 'd', 'e'].map((step) => ({ step, same: true })));
+    // … and marked folded by the one that committed its step_completed.
+    const folded = await client.query<{ step: string; same: boolean }>(
+      `SELECT a.step_key AS step, a.xmin = e.xmin AS same
+         FROM orch.attempts a JOIN orch.events e ON e.run_id = a.run_id AND e.step_id = a.step_key AND e.type = 'step_completed'
+        WHERE a.run_id = 'remote-1' ORDER BY 1`,
+    );
+    expect(folded.rows).toEqual(['a', 'b', 'c', 'd', 'e'].map((step) => ({ step, same: true })));
 
     const listed = orch(['workers', '--db', db.url, '--json'], dir);
     expect(listed.code, listed.stderr).toBe(0);
