@@ -153,42 +153,42 @@ export class RemoteExecutor implements Executor {
 
   /** Upserts the attempt row and adds its job on `client` (inside the caller's transaction); the fence. */
   private async enqueue(client: pg.ClientBase, req: AttemptRequest, key: string): Promise<number> {
-      const row = await client.query<{ fence: number }>(
-        `INSERT INTO orch.attempts (run_id, step_key, attempt, owner, status) VALUES ($1, $2, $3, $4, 'dispatched')
-         ON CONFLICT (run_id, step_key, attempt) DO UPDATE
-           SET fence = orch.attempts.fence + 1, owner = excluded.owner, worker = NULL, status = 'dispatched',
-               -- the last refusal stays readable while no worker with the right handler took it
-               outcome = CASE WHEN orch.attempts.status = 'refused' THEN orch.attempts.outcome END,
-               folded = false, dispatched_at = now(), dispatched_xact = txid_current(), started_at = NULL, finished_at = NULL
-         RETURNING fence`,
-        [req.runId, key, req.attempt, this.owner],
-      );
-      const fence = Number(row.rows[0]!.fence);
-      const job: StepJob = {
-        run: req.runId,
-        key,
-        attempt: req.attempt,
-        fence,
-        stepId: req.stepId,
-        capability: req.capability,
-        baseDir: relative(projectRoot(req.plan.base_dir), req.plan.base_dir),
-        input: fillDefaults(req.capability.input, req.input) as StepJob['input'],
-        resource: req.resource?.name ?? null,
-        secrets: req.secrets,
-        timeoutMs: req.timeoutMs,
-        maxOutputBytes: this.opts.maxOutputBytes ?? this.projectLimits.get(req.plan.base_dir) ?? null,
-        handlerHash: ownHandlerHash(req),
-      };
-      await client.query(
-        `SELECT graphile_worker.add_job($1, $2::json, max_attempts => 1, job_key => $3, job_key_mode => 'unsafe_dedupe', flags => $4::text[])`,
-        [
-          taskIdentifier(job.resource),
-          JSON.stringify(job),
-          `${req.runId}/${key}#${req.attempt}.${fence}`,
-          job.handlerHash === null ? null : [handlerFlag(job.handlerHash)],
-        ],
-      );
-      return fence;
+    const row = await client.query<{ fence: number }>(
+      `INSERT INTO orch.attempts (run_id, step_key, attempt, owner, status) VALUES ($1, $2, $3, $4, 'dispatched')
+       ON CONFLICT (run_id, step_key, attempt) DO UPDATE
+         SET fence = orch.attempts.fence + 1, owner = excluded.owner, worker = NULL, status = 'dispatched',
+             -- the last refusal stays readable while no worker with the right handler took it
+             outcome = CASE WHEN orch.attempts.status = 'refused' THEN orch.attempts.outcome END,
+             folded = false, dispatched_at = now(), dispatched_xact = txid_current(), started_at = NULL, finished_at = NULL
+       RETURNING fence`,
+      [req.runId, key, req.attempt, this.owner],
+    );
+    const fence = Number(row.rows[0]!.fence);
+    const job: StepJob = {
+      run: req.runId,
+      key,
+      attempt: req.attempt,
+      fence,
+      stepId: req.stepId,
+      capability: req.capability,
+      baseDir: relative(projectRoot(req.plan.base_dir), req.plan.base_dir),
+      input: fillDefaults(req.capability.input, req.input) as StepJob['input'],
+      resource: req.resource?.name ?? null,
+      secrets: req.secrets,
+      timeoutMs: req.timeoutMs,
+      maxOutputBytes: this.opts.maxOutputBytes ?? this.projectLimits.get(req.plan.base_dir) ?? null,
+      handlerHash: ownHandlerHash(req),
+    };
+    await client.query(
+      `SELECT graphile_worker.add_job($1, $2::json, max_attempts => 1, job_key => $3, job_key_mode => 'unsafe_dedupe', flags => $4::text[])`,
+      [
+        taskIdentifier(job.resource),
+        JSON.stringify(job),
+        `${req.runId}/${key}#${req.attempt}.${fence}`,
+        job.handlerHash === null ? null : [handlerFlag(job.handlerHash)],
+      ],
+    );
+    return fence;
   }
 
   /** Looks for outcomes of this process's attempts; one look at a time, another right after if asked meanwhile. */
