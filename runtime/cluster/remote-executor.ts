@@ -47,7 +47,7 @@ export class RemoteExecutor implements Executor {
   private closed = false;
   private readonly projectLimits = new Map<string, number>();
   /** Attempts whose row and job were added inside their `step_started` commit: their fence. */
-  private readonly prepared = new Map<string, number>();
+  private readonly prepared = new Map<string, { readonly fence: number; readonly req: AttemptRequest }>();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -87,7 +87,7 @@ export class RemoteExecutor implements Executor {
   prepare(req: AttemptRequest): CommitHook {
     return async (tx) => {
       const fence = await this.enqueue(tx as pg.ClientBase, req, stepKey(req));
-      this.prepared.set(attemptId(req), fence);
+      this.prepared.set(attemptId(req), { fence, req });
     };
   }
 
@@ -102,11 +102,11 @@ export class RemoteExecutor implements Executor {
     const id = attemptId(req);
     const entry: Pending = { req, key, done, fence: 0 };
     this.pending.set(id, entry);
-    const fence = this.prepared.get(id);
-    if (fence !== undefined) {
+    const prepared = this.prepared.get(id);
+    if (prepared !== undefined) {
       // Already durable with its step_started; a result may even be waiting.
       this.prepared.delete(id);
-      entry.fence = fence;
+      entry.fence = prepared.fence;
       queueMicrotask(() => this.check());
     } else
       this.dispatch(entry).catch((err: unknown) => this.finish(id, entry, { ok: false, error: `cannot dispatch to a worker: ${(err as Error).message}` }));
@@ -248,6 +248,10 @@ export class RemoteExecutor implements Executor {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     await this.checking;
+    // Committed with their step_started, but their run stopped before starting them (cancelled,
+    // detached): no worker may run them for nobody.
+    await Promise.allSettled([...this.prepared.values()].map(({ req }) => this.abandon(req.runId, stepKey(req), req.attempt)));
+    this.prepared.clear();
     await this.listener?.end().catch(() => undefined);
     await this.pool.end();
   }
