@@ -34,6 +34,9 @@ import { Run } from './scheduler/run.js';
 import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './scheduler/types.js';
 import type { MigrateResult } from './journal/pg/migrations.js';
 import { LeaseLost } from './journal/async-journal.js';
+import { isPostgresUrl } from './journal/pg/url.js';
+import type { RemoteExecutor } from './cluster/remote-executor.js';
+import type { WorkerOptions, WorkerRow } from './cluster/worker.js';
 
 export { Run, RunDetached } from './scheduler/run.js';
 export { SqliteJournal } from './journal/sqlite-journal.js';
@@ -75,6 +78,17 @@ export interface RuntimeOptions extends WorkerExecutorOptions {
    * without a file journal.
    */
   readonly limits?: LimitsProvider;
+  /**
+   * Run the steps on `orch worker` processes (graphile-worker jobs) instead of this process's
+   * worker threads. Needs a Postgres `db`; `orch run --remote`.
+   */
+  readonly remote?: boolean;
+}
+
+/** What a runtime closes of the executor it made: its own worker threads, or the remote one. */
+interface OwnedExecutor {
+  limitOutputs(baseDir: string, maxOutputBytes: number): void;
+  close(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -114,7 +128,7 @@ export class Runtime {
   readonly journal: SqliteJournal | null;
   private readonly opened: RuntimeJournal | null;
   private readonly executor: Executor;
-  private readonly ownsExecutor: WorkerExecutor | null;
+  private readonly ownsExecutor: OwnedExecutor | null;
   private readonly clock: Clock;
   private readonly active = new Map<string, Run>();
   private poller: ReturnType<typeof setInterval> | null = null;
@@ -125,7 +139,7 @@ export class Runtime {
   readonly limits: LimitsProvider;
   private readonly ownsLimits: SharedLimits | null = null;
 
-  private constructor(opts: RuntimeOptions, opened: RuntimeJournal | null, ownsLimits: SharedLimits | null) {
+  private constructor(opts: RuntimeOptions, opened: RuntimeJournal | null, ownsLimits: SharedLimits | null, remote: (Executor & OwnedExecutor) | null) {
     this.opened = opened;
     this.store = opened?.store ?? null;
     this.journal = opened?.sqlite ?? null;
@@ -137,23 +151,36 @@ export class Runtime {
     if (opts.executor) {
       this.executor = opts.executor;
       this.ownsExecutor = null;
+    } else if (remote) {
+      this.executor = remote;
+      this.ownsExecutor = remote;
     } else {
-      this.ownsExecutor = new WorkerExecutor(opts);
-      this.executor = this.ownsExecutor;
+      const local = new WorkerExecutor(opts);
+      this.ownsExecutor = local;
+      this.executor = local;
     }
   }
 
   static async open(opts: RuntimeOptions = {}): Promise<Runtime> {
-    const opened = opts.db === null ? null : await openRuntimeJournal(opts.db ?? process.env.ORCH_DB ?? DEFAULT_DB);
+    const db = opts.db === null ? null : (opts.db ?? process.env.ORCH_DB ?? DEFAULT_DB);
+    if (opts.remote && !opts.executor && (db === null || !isPostgresUrl(db)))
+      throw new RuntimeUsageError('steps run on `orch worker` processes only with a Postgres journal (--db postgres://…)');
+    const opened = db === null ? null : await openRuntimeJournal(db);
     let limits: SharedLimits | null = null;
+    let remote: RemoteExecutor | null = null;
     try {
       const store = opts.limits ? null : await opened?.openLimitStore();
       if (store) limits = new SharedLimits(store);
+      if (opts.remote && !opts.executor && db !== null) {
+        const { RemoteExecutor } = await import('./cluster/remote-executor.js');
+        remote = await RemoteExecutor.open(db, opts.maxOutputBytes ? { maxOutputBytes: opts.maxOutputBytes } : {});
+      }
     } catch (err) {
+      await limits?.close();
       await opened?.store.close();
       throw err;
     }
-    return new Runtime(opts, opened, limits);
+    return new Runtime(opts, opened, limits, remote);
   }
 
   activeCount(): number {
@@ -507,6 +534,17 @@ export type { PruneResult } from './journal/retention.js';
 export { openSqlite, sqliteDriver } from './journal/sqlite-driver.js';
 export type { MigrateResult } from './journal/pg/migrations.js';
 export { displayUrl, isPostgresUrl } from './journal/pg/url.js';
+export type { WorkerOptions, WorkerRow } from './cluster/worker.js';
+
+/** `orch worker`: runs steps of Postgres runs until SIGINT / SIGTERM (pg and graphile-worker loaded on demand). */
+export async function runOrchWorker(opts: WorkerOptions): Promise<void> {
+  return (await import('./cluster/worker.js')).runWorker(opts);
+}
+
+/** `orch workers`: the workers registered on the database (live ones unless `all`). */
+export async function listOrchWorkers(url: string, all = false): Promise<WorkerRow[]> {
+  return (await import('./cluster/worker.js')).listWorkers(url, all);
+}
 export type { SqlDatabase, SqliteDriverName } from './journal/sqlite-driver.js';
 export { loadPlan, readJsonArg } from './load-plan.js';
 export { preStepViolations } from './scheduler/guardrails.js';

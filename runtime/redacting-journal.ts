@@ -4,15 +4,17 @@
  * database in any form the redactor recognises.
  */
 import type { Redactor } from './redact.js';
-import type { JournalSink, RunEvent, RunSummary } from './scheduler/types.js';
+import type { CommitHook, JournalSink, RunEvent, RunSummary } from './scheduler/types.js';
 
 export function redactingJournal(journal: JournalSink, redactor: Redactor): JournalSink {
   const sink: JournalSink = {
-    commit(summary: RunSummary, events: readonly RunEvent[]) {
-      if (redactor.size === 0) return journal.commit(summary, events);
+    commit(summary: RunSummary, events: readonly RunEvent[], hooks?: readonly CommitHook[]) {
+      const extra = hooks?.length ? [hooks] as const : ([] as const);
+      if (redactor.size === 0) return journal.commit(summary, events, ...extra);
       return journal.commit(
         summary.error === null ? summary : { ...summary, error: redactor.text(summary.error) },
         events.map((e) => ({ ...e, data: redactor.value(e.data) })),
+        ...extra,
       );
     },
   };

@@ -28,6 +28,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ['ui'], load: async () => (await import('./ui.js')).registerUi },
   { names: ['lsp'], load: async () => (await import('./lsp.js')).registerLsp },
   { names: ['db'], load: async () => (await import('./db.js')).registerDb },
+  { names: ['worker', 'workers'], load: async () => (await import('./worker.js')).registerWorker },
   { names: ['init'], load: async () => (await import('./init.js')).registerInit },
   { names: ['explain'], load: async () => (await import('./explain.js')).registerExplain },
 ];

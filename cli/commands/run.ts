@@ -24,9 +24,12 @@ export interface RunCliOptions {
   readonly maxOutput?: number;
   readonly runId?: string;
   readonly consent?: string;
+  readonly remote?: boolean;
 }
 
 export const QUIET_HELP = 'no progress while the run executes, only the closing summary (or the --json result)';
+
+export const REMOTE_HELP = 'run the steps on `orch worker` processes instead of this process (needs --db postgres://…; default: here)';
 
 export const MAX_OUTPUT_HELP =
   'largest handler output in bytes of JSON; a bigger one fails its step (default: maxOutputBytes of orch.config, else 1048576)';
@@ -56,6 +59,7 @@ export function registerRun(program: Command): void {
     .option('--wait-for-signals', 'keep waiting in this process at approval steps instead of stopping (paused)')
     .option('--run-id <id>', 'use this run id instead of a generated one')
     .option('--consent <scopes>', 'grant consent scopes to the run, comma-separated (needed under require_consent true)')
+    .option('--remote', REMOTE_HELP)
     .action(async (file: string, opts: RunCliOptions) => {
       const loaded = await loadPlan(file, opts.plan);
       if (loaded.kind === 'usage') throw new CliError(loaded.message, 2);
@@ -101,8 +105,10 @@ export async function openRuntime(opts: RunCliOptions): Promise<Runtime> {
       ...(opts.memoryLimit ? { resourceLimits: { maxOldGenerationSizeMb: opts.memoryLimit } } : {}),
       ...(opts.maxOutput ? { maxOutputBytes: opts.maxOutput } : {}),
       suspendOnApproval: !opts.waitForSignals,
+      ...(opts.remote ? { remote: true } : {}),
     });
   } catch (err) {
+    if (err instanceof RuntimeUsageError) throw new CliError(err.message, 2);
     // pg's messages name hosts and users, never the password.
     throw new CliError(`cannot open the runtime: ${(err as Error).message}`, 2);
   }

@@ -5,7 +5,7 @@
  * (runtime/test/journal-contract.test.ts). The semantics of each operation are those documented
  * on `SqliteJournal`.
  */
-import type { EventType, RunEvent, RunSummary } from '../scheduler/types.js';
+import type { CommitHook, EventType, RunEvent, RunSummary } from '../scheduler/types.js';
 import type { PruneResult } from './retention.js';
 import type { ControlRow, RunRow } from './sqlite-journal.js';
 
@@ -27,7 +27,8 @@ export interface AsyncJournal {
   /** Replaces secret values in journal text; set by the runtime once secrets are known. */
   redactText: (text: string) => string;
   /** The run summary and the events it follows from, in ONE transaction. */
-  commit(summary: RunSummary, events: readonly RunEvent[]): Promise<void>;
+  /** `hooks`: run inside the commit's transaction (Postgres only; SQLite runs never have any). */
+  commit(summary: RunSummary, events: readonly RunEvent[], hooks?: readonly CommitHook[]): Promise<void>;
   /** Stores what resuming needs (the IR and the input) before the first event. */
   registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId?: string | null): Promise<void>;
   load(runId: string): Promise<RunEvent[]>;

@@ -67,7 +67,7 @@ async function openPg(url: string): Promise<RuntimeJournal> {
     store,
     sqlite: null,
     sink: {
-      commit: (summary, events) => store.commit(summary, events),
+      commit: (summary, events, hooks) => store.commit(summary, events, hooks),
       load: (runId) => preloaded.get(runId) ?? [],
     },
     preload: async (runId) => {

@@ -5,7 +5,7 @@
  * gets the run's next commit only after the previous one settled, so its commits never overlap
  * and the run row never goes back to an older status.
  */
-import type { JournalSink, RunEvent, RunSummary } from './types.js';
+import type { CommitHook, JournalSink, RunEvent, RunSummary } from './types.js';
 
 export class CommitQueue {
   private inFlight = 0;
@@ -24,13 +24,16 @@ export class CommitQueue {
     return this.inFlight === 0;
   }
 
-  /** Writes `events` with the summary they lead to (none: nothing to write), then calls `after`. */
-  submit(summary: RunSummary | null, events: readonly RunEvent[], after: () => void): void {
-    if (this.inFlight > 0) return this.follow(() => this.commitLater(summary, events), after);
+  /**
+   * Writes `events` with the summary they lead to (none: nothing to write), then calls `after`.
+   * `hooks` run inside that commit's transaction (nothing written: they do not run).
+   */
+  submit(summary: RunSummary | null, events: readonly RunEvent[], after: () => void, hooks: readonly CommitHook[] = []): void {
+    if (this.inFlight > 0) return this.follow(() => this.commitLater(summary, events, hooks), after);
     let pending: void | Promise<void> = undefined;
     if (summary && events.length > 0 && this.journal) {
       try {
-        pending = this.journal.commit(summary, events);
+        pending = hooks.length ? this.journal.commit(summary, events, hooks) : this.journal.commit(summary, events);
       } catch (err) {
         this.failed(err);
         return;
@@ -52,11 +55,11 @@ export class CommitQueue {
     });
   }
 
-  private async commitLater(summary: RunSummary | null, events: readonly RunEvent[]): Promise<boolean> {
+  private async commitLater(summary: RunSummary | null, events: readonly RunEvent[], hooks: readonly CommitHook[]): Promise<boolean> {
     if (this.abandoned()) return false;
     if (!summary || events.length === 0 || !this.journal) return true;
     try {
-      await this.journal.commit(summary, events);
+      await (hooks.length ? this.journal.commit(summary, events, hooks) : this.journal.commit(summary, events));
       return true;
     } catch (err) {
       this.failed(err);

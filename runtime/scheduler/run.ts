@@ -14,6 +14,7 @@ import { TERMINAL } from './core/state.js';
 import { replay, type RestoredRun } from './replay.js';
 import type {
   AttemptHandle,
+  CommitHook,
   ExecutionResult,
   RunEvent,
   RunReader,
@@ -72,6 +73,8 @@ export class Run implements RunReader {
   private readonly children = new Map<string, Run>();
   private outbox: RunEvent[] = [];
   private effects: (() => void)[] = [];
+  /** What the executor does inside this turn's commit (`Executor.prepare`). */
+  private hooks: CommitHook[] = [];
   private depth = 0;
   private flushScheduled = false;
   /** An event arrived while a turn was being flushed (a synchronous policy answer). */
@@ -333,6 +336,7 @@ export class Run implements RunReader {
           this.cancelTimer(cmd.timer);
           break;
         case 'start_attempt':
+          if (this.deps.executor.prepare && this.deps.journal) this.hooks.push(this.deps.executor.prepare(cmd.request));
           this.effects.push(() => this.startAttempt(cmd));
           break;
         case 'abort_attempt': {
@@ -371,9 +375,10 @@ export class Run implements RunReader {
 
   private startAttempt(cmd: Extract<Command, { type: 'start_attempt' }>): void {
     const { attempt, token } = cmd;
-    if (!attempt.startsWith('compensate:') && !this.core.current(attempt, token)) return;
+    if (!attempt.startsWith('compensate:') && !this.core.current(attempt, token)) return this.deps.executor.discard?.(cmd.request);
     const handle = this.deps.executor.start(cmd.request, (o) => {
       if (this.handles.get(attempt) === handle) this.handles.delete(attempt);
+      if (o.commitHook && this.deps.journal) this.hooks.push(o.commitHook);
       this.act(
         o.ok
           ? { type: 'attempt_succeeded', attempt, token, output: o.output, logs: o.logs, cost: o.cost }
@@ -489,9 +494,11 @@ export class Run implements RunReader {
     this.outbox = [];
     const effects = this.effects;
     this.effects = [];
+    const hooks = this.hooks;
+    this.hooks = [];
     const finished = this.finished;
     // Without a journal (verify's simulated runs) there is nothing to summarize for.
-    this.commits.submit(events.length > 0 && this.deps.journal ? this.summary() : null, events, () => this.afterCommit(effects, finished));
+    this.commits.submit(events.length > 0 && this.deps.journal ? this.summary() : null, events, () => this.afterCommit(effects, finished), hooks);
   }
 
   /** What a committed state change leads to: its effects, and the result once the run is over. */

@@ -41,9 +41,16 @@ export interface AttemptRequest {
  * verifier's `simulate … cost A..B`). It replaces the capability's `cost` charged when the
  * attempt started; the resource's cost stays. Without it the estimate is the attempt's cost.
  */
-export type AttemptOutcome =
+export type AttemptOutcome = (
   | { readonly ok: true; readonly output: unknown; readonly logs?: readonly string[]; readonly cost?: number }
-  | { readonly ok: false; readonly error: string; readonly logs?: readonly string[]; readonly cost?: number };
+  | { readonly ok: false; readonly error: string; readonly logs?: readonly string[]; readonly cost?: number }
+) & {
+  /**
+   * Runs inside the journal commit that records this outcome (`step_completed` / `step_failed` /
+   * `step_retried`): the remote executor marks the outcome folded there. Not run without a journal.
+   */
+  readonly commitHook?: CommitHook;
+};
 
 export interface AttemptHandle {
   /** Stop the attempt (timeout, cancel, abort). Its outcome, if it still arrives, is ignored. */
@@ -56,7 +63,17 @@ export interface Executor {
    * `start`), unless the attempt was aborted first.
    */
   start(request: AttemptRequest, done: (outcome: AttemptOutcome) => void): AttemptHandle;
+  /**
+   * Optional: work to do for an attempt inside the journal transaction that commits its
+   * `step_started` (the remote executor adds its job there). `start` follows once it is durable;
+   * `discard` instead when the attempt is no longer current by then.
+   */
+  prepare?(request: AttemptRequest): CommitHook;
+  discard?(request: AttemptRequest): void;
 }
+
+/** Runs inside a journal commit's transaction (on Postgres, given its client); a throw rolls the commit back. */
+export type CommitHook = (transaction: unknown) => Promise<void>;
 
 export type EventType =
   | 'plan_created'
@@ -122,7 +139,7 @@ export interface JournalSink {
    * and the run hands it its next commit only once it settled (commits of a run never overlap,
    * so they land in order; a journal may still group the commits of several runs).
    */
-  commit(summary: RunSummary, events: readonly RunEvent[]): void | Promise<void>;
+  commit(summary: RunSummary, events: readonly RunEvent[], hooks?: readonly CommitHook[]): void | Promise<void>;
   /** Stored events of a run (for resuming sub-plan runs); optional. */
   load?(runId: string): readonly RunEvent[];
 }

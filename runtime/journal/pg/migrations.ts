@@ -8,6 +8,7 @@
  * (`../../limits/sqlite-store.ts`) column for column, with epoch-ms times as `bigint`. Never edit
  * a migration that has shipped: add the next one.
  */
+import { Logger as GraphileLogger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
 import { openPool } from './pool.js';
 import { displayUrl } from './url.js';
@@ -127,6 +128,49 @@ ALTER TABLE orch.runs ADD COLUMN owner text;
 ALTER TABLE orch.runs ADD COLUMN owner_epoch bigint NOT NULL DEFAULT 0;
 `,
   },
+  {
+    version: 4,
+    name: 'step attempts dispatched to orch worker processes, and the workers',
+    sql: `
+-- One row per attempt the owner of a run dispatched as a graphile-worker job. \`fence\` grows each
+-- time the attempt is dispatched again (after its worker died); a worker records a result only
+-- while the fence it was given still matches and the row is still its own and running.
+CREATE TABLE orch.attempts (
+  run_id text NOT NULL,
+  step_key text NOT NULL,
+  attempt integer NOT NULL,
+  fence bigint NOT NULL DEFAULT 1,
+  owner text NOT NULL,
+  worker text,
+  status text NOT NULL CHECK (status IN ('dispatched', 'running', 'succeeded', 'failed', 'abandoned', 'refused')),
+  outcome text,
+  folded boolean NOT NULL DEFAULT false,
+  dispatched_at timestamptz NOT NULL DEFAULT now(),
+  -- the transaction that dispatched it: normally the one that committed its step_started event
+  dispatched_xact bigint NOT NULL DEFAULT txid_current(),
+  started_at timestamptz,
+  finished_at timestamptz,
+  PRIMARY KEY (run_id, step_key, attempt)
+);
+CREATE INDEX attempts_unfolded ON orch.attempts (run_id) WHERE NOT folded AND status IN ('succeeded', 'failed', 'abandoned', 'refused');
+CREATE INDEX attempts_by_worker ON orch.attempts (worker) WHERE status = 'running';
+
+-- \`orch worker\` processes. \`job_workers\`: the ids of its graphile-worker workers (the
+-- \`locked_by\` of the jobs it holds), so the sweeper can unlock a dead worker's jobs.
+CREATE TABLE orch.workers (
+  id text PRIMARY KEY,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  resources text[] NOT NULL DEFAULT '{}',
+  slots integer NOT NULL,
+  job_workers text[] NOT NULL DEFAULT '{}',
+  started_at timestamptz NOT NULL DEFAULT now(),
+  heartbeat_at timestamptz NOT NULL DEFAULT now(),
+  state text NOT NULL DEFAULT 'alive' CHECK (state IN ('alive', 'dead', 'stopped'))
+);
+CREATE INDEX workers_alive ON orch.workers (heartbeat_at) WHERE state = 'alive';
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -148,7 +192,8 @@ export class SchemaError extends Error {
 
 /** Brings the database's `orch` schema to `LATEST_VERSION` (or `upTo`); safe to run concurrently. */
 export async function migrate(target: string | pg.Pool, opts: { readonly upTo?: number } = {}): Promise<MigrateResult> {
-  const pool = typeof target === 'string' ? openPool(target, { max: 1 }) : target;
+  // Two connections: the one holding the lock, and one for graphile-worker's migrations.
+  const pool = typeof target === 'string' ? openPool(target, { max: 2 }) : target;
   const upTo = opts.upTo ?? LATEST_VERSION;
   const client = await pool.connect();
   try {
@@ -177,6 +222,9 @@ export async function migrate(target: string | pg.Pool, opts: { readonly upTo?: 
         }
         applied.push(m.version);
       }
+      // The step queue of `orch worker` (docs/cluster.md): graphile-worker's own schema and
+      // migrations, idempotent, under its own lock too.
+      await installJobQueue(pool);
       return { from, to: Math.max(from, ...applied), applied };
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK]).catch(() => undefined);
@@ -185,6 +233,22 @@ export async function migrate(target: string | pg.Pool, opts: { readonly upTo?: 
     client.release();
     if (typeof target === 'string') await pool.end();
   }
+}
+
+/** graphile-worker's schema (`graphile_worker`), at the version the installed graphile-worker needs. */
+async function installJobQueue(pool: pg.Pool): Promise<void> {
+  try {
+    await runMigrations({ pgPool: pool, logger: quietLogger() });
+  } catch (err) {
+    throw new SchemaError(`installing the graphile-worker schema failed: ${(err as Error).message}`);
+  }
+}
+
+/** A graphile-worker logger that only reports warnings and errors, on stderr. */
+export function quietLogger(): GraphileLogger {
+  return new GraphileLogger(() => (level, message) => {
+    if (level === 'error' || level === 'warning') process.stderr.write(`graphile-worker ${level}: ${message}\n`);
+  });
 }
 
 /** The applied schema version (0 when the database has no Orch schema). */

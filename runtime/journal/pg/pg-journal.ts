@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type pg from 'pg';
-import type { EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
+import type { CommitHook, EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
 import { LeaseLost, type AsyncJournal } from '../async-journal.js';
 import type { PruneResult } from '../retention.js';
 import type { ControlRow, RunRow } from '../sqlite-journal.js';
@@ -87,7 +87,7 @@ export class PgJournal implements AsyncJournal {
     return new PgJournal(await openMigratedPool(url, opts.poolSize ?? 4), url);
   }
 
-  async commit(summary: RunSummary, events: readonly RunEvent[]): Promise<void> {
+  async commit(summary: RunSummary, events: readonly RunEvent[], hooks: readonly CommitHook[] = []): Promise<void> {
     // The run row only changes with status, cost or error: skip rewriting it otherwise.
     const key = `${summary.status}\u0000${summary.cost}\u0000${summary.error}\u0000${summary.completedAt}`;
     const rowChanged = this.lastSummary.get(summary.runId) !== key;
@@ -132,6 +132,8 @@ export class PgJournal implements AsyncJournal {
             events.map((e) => this.redactText(JSON.stringify(e.data))),
           ],
         );
+      // What the executor adds with these events (`Executor.prepare`: the jobs of started steps).
+      for (const hook of hooks) await hook(db);
     });
     // Remembered only once committed: a failed commit must rewrite the row next time.
     if (rowChanged) this.lastSummary.set(summary.runId, key);

@@ -24,6 +24,9 @@ export function openPool(url: string, opts: PoolOptions = {}): pg.Pool {
   // An idle client whose server went away emits 'error' on the pool; unhandled, that would end
   // the process. The next query on a fresh client reports the problem where it can be handled.
   pool.on('error', () => undefined);
+  // The same for a checked-out client whose connection drops (graphile-worker, given this pool,
+  // also insists on both handlers).
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -1,0 +1,108 @@
+/**
+ * `orch worker --db URL [--resources a,b] [--slots N] [--project DIR]`: runs the steps of runs
+ * started with `orch run --db URL --remote` (graphile-worker jobs), until SIGINT / SIGTERM.
+ * `orch workers --db URL [--all] [--json]`: the workers registered on the database.
+ */
+import type { Command } from 'commander';
+import { displayUrl, isPostgresUrl, listOrchWorkers, runOrchWorker } from '../../runtime/index.js';
+import { CliError } from '../errors.js';
+import { positiveInt } from './run.js';
+
+interface WorkerFlags {
+  readonly db?: string;
+  readonly resources?: string;
+  readonly slots?: number;
+  readonly project?: string;
+}
+
+interface WorkersFlags {
+  readonly db?: string;
+  readonly all?: boolean;
+  readonly json?: boolean;
+}
+
+function databaseUrl(db: string | undefined): string {
+  const url = db ?? process.env.ORCH_DB;
+  if (!url) throw new CliError('no database: pass --db postgres://… or set ORCH_DB', 2);
+  if (!isPostgresUrl(url)) throw new CliError(`${displayUrl(url)} is not a Postgres URL (postgres://…): workers need a Postgres database`, 2);
+  return url;
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('run the steps of `orch run --remote` runs on this machine (graphile-worker jobs), until Ctrl-C')
+    .option('--db <url>', 'postgres://… URL (default: $ORCH_DB)')
+    .option('--resources <names>', 'also take steps bound to these resources, comma-separated (steps on no resource are always taken)')
+    .option('--slots <n>', 'attempts run at once, on as many worker threads (default: 4)', positiveInt('--slots'))
+    .option('--project <dir>', 'the project checkout handler modules are resolved in (default: the current directory)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Every second the worker writes a heartbeat to orch.workers; one silent for more than 5 s is',
+        'declared dead, its running attempts are dispatched again to other workers.',
+        '',
+        'Example:',
+        '  orch worker --db postgres://orch@db.internal/orch --resources gpu --slots 2 --project ~/checkout',
+      ].join('\n'),
+    )
+    .action(async (opts: WorkerFlags) => {
+      const url = databaseUrl(opts.db);
+      const resources = (opts.resources ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const slots = opts.slots ?? 4;
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        await runOrchWorker({
+          url,
+          resources,
+          slots,
+          project: opts.project ?? process.cwd(),
+          signal: controller.signal,
+          onReady: (id) =>
+            process.stdout.write(
+              `orch worker ${id} on ${displayUrl(url)}: ${slots} slot${slots === 1 ? '' : 's'}, resources: ${resources.length ? resources.join(', ') : '(none)'}\n`,
+            ),
+        });
+      } catch (err) {
+        throw new CliError(`orch worker: ${(err as Error).message}`, 2);
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    });
+
+  program
+    .command('workers')
+    .description('list the orch worker processes registered on a Postgres database')
+    .option('--db <url>', 'postgres://… URL (default: $ORCH_DB)')
+    .option('--all', 'also dead and stopped workers')
+    .option('--json', 'print the workers as JSON')
+    .action(async (opts: WorkersFlags) => {
+      const url = databaseUrl(opts.db);
+      let rows;
+      try {
+        rows = await listOrchWorkers(url, opts.all === true);
+      } catch (err) {
+        throw new CliError(`cannot list the workers of ${displayUrl(url)}: ${(err as Error).message}`, 2);
+      }
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ workers: rows }, null, 2)}\n`);
+        return;
+      }
+      if (rows.length === 0) {
+        process.stdout.write(`no ${opts.all ? '' : 'live '}workers on ${displayUrl(url)}\n`);
+        return;
+      }
+      for (const w of rows)
+        process.stdout.write(
+          `${w.id}  ${w.state}  slots ${w.running}/${w.slots}  resources ${w.resources.length ? w.resources.join(',') : '-'}  heartbeat ${(w.heartbeatAgeMs / 1000).toFixed(1)}s ago\n`,
+        );
+    });
+}

@@ -1,0 +1,117 @@
+/**
+ * What the owner of a run and `orch worker` processes share (docs/cluster.md, "Steps as
+ * graphile-worker jobs"): the job payload, task identifiers, the NOTIFY channel, and the sweeper
+ * that turns workers silent for more than 5 s into dead ones and abandons their attempts.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import type pg from 'pg';
+import type { CapabilityIR } from '../../compiler/index.js';
+
+/** Workers NOTIFY this channel (payload: the run id) when they record an outcome or abandon one. */
+export const ATTEMPT_CHANNEL = 'orch_attempt';
+
+/** A worker whose heartbeat is older than this (database clock) is dead. */
+export const WORKER_DEAD_AFTER_S = 5;
+
+/** One sweeper at a time across owners and workers. */
+const SWEEP_LOCK = 0x6f72_6377; // 'orcw'
+
+/** Task identifier of a step's job: one per resource, `orch_step` for steps on no resource. */
+export function taskIdentifier(resource: string | null): string {
+  return resource === null ? 'orch_step' : `orch_step:${resource}`;
+}
+
+/** The identifiers an `orch worker --resources a,b` takes: steps on no resource, and on a and b. */
+export function taskIdentifiers(resources: readonly string[]): string[] {
+  return [taskIdentifier(null), ...resources.map((r) => taskIdentifier(r))];
+}
+
+/** The job of one dispatch of an attempt. */
+export interface StepJob {
+  readonly run: string;
+  /** The attempt row's `step_key`: the step instance key, with `~fallback` / `~compensate` for those purposes. */
+  readonly key: string;
+  readonly attempt: number;
+  readonly fence: number;
+  readonly stepId: string;
+  readonly capability: CapabilityIR;
+  /** The plan's `base_dir` relative to its project root (a worker resolves it inside `--project`). */
+  readonly baseDir: string;
+  readonly input: { readonly [name: string]: unknown };
+  readonly resource: string | null;
+  readonly secrets: { readonly [name: string]: string };
+  readonly timeoutMs: number | null;
+  readonly maxOutputBytes: number | null;
+  /** SHA-256 of the handler module's file on the owner (null: a built-in handler, or not found there). */
+  readonly handlerHash: string | null;
+}
+
+/** The graphile-worker job flag of a handler hash: a worker with another copy forbids it. */
+export const handlerFlag = (hash: string): string => `handler:${hash}`;
+
+const hashes = new Map<string, { readonly stamp: string; readonly hash: string }>();
+
+/** SHA-256 (hex) of a handler module's content, cached by path, mtime and size. */
+export function handlerHash(file: string): string {
+  const st = statSync(file);
+  const stamp = `${st.mtimeMs}:${st.size}`;
+  const known = hashes.get(file);
+  if (known?.stamp === stamp) return known.hash;
+  const hash = createHash('sha256').update(readFileSync(file)).digest('hex');
+  hashes.set(file, { stamp, hash });
+  return hash;
+}
+
+export interface SweepResult {
+  readonly dead: readonly string[];
+  readonly abandoned: number;
+}
+
+/**
+ * Marks workers silent for more than 5 s dead, abandons their running attempts, unlocks and
+ * deletes their graphile-worker jobs, and wakes the owners of the affected runs, all in one
+ * transaction. Another process already sweeping: nothing (`pg_try_advisory_xact_lock`).
+ */
+export async function sweepDeadWorkers(pool: pg.Pool): Promise<SweepResult> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [SWEEP_LOCK]);
+    if (!lock.rows[0]?.ok) {
+      await client.query('COMMIT');
+      return { dead: [], abandoned: 0 };
+    }
+    const dead = await client.query<{ id: string; job_workers: string[] }>(
+      `UPDATE orch.workers SET state = 'dead'
+        WHERE id IN (SELECT id FROM orch.workers WHERE state = 'alive' AND heartbeat_at < now() - make_interval(secs => $1)
+                     FOR UPDATE SKIP LOCKED)
+        RETURNING id, job_workers`,
+      [WORKER_DEAD_AFTER_S],
+    );
+    if (dead.rowCount === 0) {
+      await client.query('COMMIT');
+      return { dead: [], abandoned: 0 };
+    }
+    const ids = dead.rows.map((r) => r.id);
+    const abandoned = await client.query<{ run_id: string }>(
+      `UPDATE orch.attempts SET status = 'abandoned', finished_at = now() WHERE worker = ANY($1) AND status = 'running' RETURNING run_id`,
+      [ids],
+    );
+    const jobWorkers = dead.rows.flatMap((r) => r.job_workers);
+    if (jobWorkers.length > 0) {
+      // complete_jobs only deletes unlocked jobs: collect, unlock, then delete.
+      const jobs = await client.query<{ id: string }>('SELECT id::text AS id FROM graphile_worker.jobs WHERE locked_by = ANY($1)', [jobWorkers]);
+      await client.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [jobWorkers]);
+      if (jobs.rowCount) await client.query('SELECT graphile_worker.complete_jobs($1::bigint[])', [jobs.rows.map((j) => j.id)]);
+    }
+    for (const run of new Set(abandoned.rows.map((r) => r.run_id))) await client.query('SELECT pg_notify($1, $2)', [ATTEMPT_CHANNEL, run]);
+    await client.query('COMMIT');
+    return { dead: ids, abandoned: abandoned.rowCount ?? 0 };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * The executor of `orch run --db postgres://… --remote`: each attempt becomes a row of
+ * `orch.attempts` and a graphile-worker job, added inside the journal transaction that commits
+ * the attempt's `step_started` (`prepare`, run by `PgJournal.commit` as a commit hook), so a
+ * worker only ever sees a step whose start is durable; `orch worker` processes run it
+ * (`worker.ts`). The outcome comes back through the attempt row: a worker NOTIFYs
+ * `orch_attempt` when it records one, and a 500 ms poll covers a missed notification. The owner
+ * hands it to the scheduler as the `done` of `Executor.start` — the same `attempt_succeeded` /
+ * `attempt_failed` the local executor produces — and marks the row folded.
+ *
+ * An attempt abandoned by the sweeper (its worker died) is dispatched again with the next fence
+ * under a new job key; the dead worker can no longer record a result for it.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { relative } from 'node:path';
+import type pg from 'pg';
+import { locateHandler, projectRoot } from '../executor/handler-path.js';
+import { fillDefaults } from '../executor/worker-executor.js';
+import { openMigratedPool } from '../journal/pg/migrations.js';
+import { openClient } from '../journal/pg/pool.js';
+import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';
+import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
+
+export const OUTCOME_POLL_MS = 500;
+const SWEEP_MS = 1000;
+
+interface Pending {
+  readonly req: AttemptRequest;
+  readonly key: string;
+  readonly done: (outcome: AttemptOutcome) => void;
+  /** The fence of the current dispatch (0 until its transaction committed). */
+  fence: number;
+}
+
+export interface RemoteExecutorOptions {
+  /** `--max-output`: passed to the workers with each job. */
+  readonly maxOutputBytes?: number;
+}
+
+export class RemoteExecutor implements Executor {
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly pending = new Map<string, Pending>();
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private checking: Promise<void> | null = null;
+  private again = false;
+  private closed = false;
+  private readonly projectLimits = new Map<string, number>();
+  /** Attempts whose row and job were added inside their `step_started` commit: their fence. */
+  private readonly prepared = new Map<string, { readonly fence: number; readonly req: AttemptRequest }>();
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly listener: pg.Client | null,
+    private readonly opts: RemoteExecutorOptions,
+  ) {}
+
+  static async open(url: string, opts: RemoteExecutorOptions = {}): Promise<RemoteExecutor> {
+    const pool = await openMigratedPool(url, 4);
+    let listener: pg.Client | null = openClient(url);
+    try {
+      await listener.connect();
+      await listener.query(`LISTEN ${ATTEMPT_CHANNEL}`);
+    } catch {
+      // The poll alone still finds every outcome.
+      await listener.end().catch(() => undefined);
+      listener = null;
+    }
+    const ex = new RemoteExecutor(pool, listener, opts);
+    listener?.on('notification', () => ex.check());
+    ex.timers.push(setInterval(() => ex.check(), OUTCOME_POLL_MS));
+    ex.timers.push(
+      setInterval(() => {
+        sweepDeadWorkers(pool).catch(() => undefined);
+      }, SWEEP_MS),
+    );
+    for (const t of ex.timers) t.unref();
+    return ex;
+  }
+
+  /** A project's `maxOutputBytes` (orch.config), sent with its jobs unless `--max-output` wins. */
+  limitOutputs(baseDir: string, maxOutputBytes: number): void {
+    this.projectLimits.set(baseDir, maxOutputBytes);
+  }
+
+  /** The attempt row and its job, added by the journal commit that writes the attempt's `step_started`. */
+  prepare(req: AttemptRequest): CommitHook {
+    return async (tx) => {
+      const fence = await this.enqueue(tx as pg.ClientBase, req, stepKey(req));
+      this.prepared.set(attemptId(req), { fence, req });
+    };
+  }
+
+  /** A prepared attempt the run no longer starts: nobody may run it. */
+  discard(req: AttemptRequest): void {
+    if (!this.prepared.delete(attemptId(req))) return;
+    this.abandon(req.runId, stepKey(req), req.attempt).catch(() => undefined);
+  }
+
+  start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void): AttemptHandle {
+    const key = stepKey(req);
+    const id = attemptId(req);
+    const entry: Pending = { req, key, done, fence: 0 };
+    this.pending.set(id, entry);
+    const prepared = this.prepared.get(id);
+    if (prepared !== undefined) {
+      // Already durable with its step_started; a result may even be waiting.
+      this.prepared.delete(id);
+      entry.fence = prepared.fence;
+      queueMicrotask(() => this.check());
+    } else
+      this.dispatch(entry).catch((err: unknown) => this.finish(id, entry, { ok: false, error: `cannot dispatch to a worker: ${(err as Error).message}` }));
+    return {
+      abort: () => {
+        if (this.pending.get(id) !== entry) return;
+        this.pending.delete(id);
+        this.abandon(req.runId, key, req.attempt).catch(() => undefined);
+      },
+    };
+  }
+
+  /** An attempt the owner gave up on (timeout, cancel): a worker still running it can no longer record its result. */
+  private async abandon(run: string, key: string, attempt: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now()
+        WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND status IN ('dispatched', 'running')`,
+      [run, key, attempt],
+    );
+  }
+
+  /**
+   * The attempt row (a new fence when it existed) and its job, in a transaction of their own: an
+   * attempt dispatched again (its worker died or refused it), or one whose `step_started` commit
+   * carried no hooks.
+   */
+  private async dispatch(entry: Pending): Promise<void> {
+    const { req, key } = entry;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const fence = await this.enqueue(client, req, key);
+      await client.query('COMMIT');
+      entry.fence = fence;
+      // Aborted while this transaction ran: its abandon found no row yet.
+      if (![...this.pending.values()].includes(entry)) await this.abandon(req.runId, key, req.attempt);
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Upserts the attempt row and adds its job on `client` (inside the caller's transaction); the fence. */
+  private async enqueue(client: pg.ClientBase, req: AttemptRequest, key: string): Promise<number> {
+    const row = await client.query<{ fence: number }>(
+      `INSERT INTO orch.attempts (run_id, step_key, attempt, owner, status) VALUES ($1, $2, $3, $4, 'dispatched')
+       ON CONFLICT (run_id, step_key, attempt) DO UPDATE
+         SET fence = orch.attempts.fence + 1, owner = excluded.owner, worker = NULL, status = 'dispatched',
+             -- the last refusal stays readable while no worker with the right handler took it
+             outcome = CASE WHEN orch.attempts.status = 'refused' THEN orch.attempts.outcome END,
+             folded = false, dispatched_at = now(), dispatched_xact = txid_current(), started_at = NULL, finished_at = NULL
+       RETURNING fence`,
+      [req.runId, key, req.attempt, this.owner],
+    );
+    const fence = Number(row.rows[0]!.fence);
+    const job: StepJob = {
+      run: req.runId,
+      key,
+      attempt: req.attempt,
+      fence,
+      stepId: req.stepId,
+      capability: req.capability,
+      baseDir: relative(projectRoot(req.plan.base_dir), req.plan.base_dir),
+      input: fillDefaults(req.capability.input, req.input) as StepJob['input'],
+      resource: req.resource?.name ?? null,
+      secrets: req.secrets,
+      timeoutMs: req.timeoutMs,
+      maxOutputBytes: this.opts.maxOutputBytes ?? this.projectLimits.get(req.plan.base_dir) ?? null,
+      handlerHash: ownHandlerHash(req),
+    };
+    await client.query(
+      `SELECT graphile_worker.add_job($1, $2::json, max_attempts => 1, job_key => $3, job_key_mode => 'unsafe_dedupe', flags => $4::text[])`,
+      [
+        taskIdentifier(job.resource),
+        JSON.stringify(job),
+        `${req.runId}/${key}#${req.attempt}.${fence}`,
+        job.handlerHash === null ? null : [handlerFlag(job.handlerHash)],
+      ],
+    );
+    return fence;
+  }
+
+  /** Looks for outcomes of this process's attempts; one look at a time, another right after if asked meanwhile. */
+  private check(): void {
+    if (this.closed || this.pending.size === 0) return;
+    if (this.checking) {
+      this.again = true;
+      return;
+    }
+    this.checking = this.look()
+      .catch(() => undefined)
+      .finally(() => {
+        this.checking = null;
+        if (this.again) {
+          this.again = false;
+          this.check();
+        }
+      });
+  }
+
+  private async look(): Promise<void> {
+    const runs = [...new Set([...this.pending.values()].map((p) => p.req.runId))];
+    const { rows } = await this.pool.query<{ run_id: string; step_key: string; attempt: number; fence: number; status: string; outcome: string | null }>(
+      `SELECT run_id, step_key, attempt, fence, status, outcome FROM orch.attempts
+        WHERE run_id = ANY($1) AND NOT folded AND status IN ('succeeded', 'failed', 'abandoned', 'refused')`,
+      [runs],
+    );
+    for (const r of rows) {
+      const id = `${r.run_id}\u0000${r.step_key}\u0000${r.attempt}`;
+      const entry = this.pending.get(id);
+      if (!entry || entry.fence !== Number(r.fence)) continue;
+      if (r.status === 'abandoned' || r.status === 'refused') {
+        // Its worker died (or would not run it): the same attempt again, next fence, new job.
+        entry.fence = 0;
+        this.dispatch(entry).catch((err: unknown) => this.finish(id, entry, { ok: false, error: `cannot dispatch to a worker: ${(err as Error).message}` }));
+        continue;
+      }
+      // Folded by the commit that records what the outcome leads to (its step_completed …), in the
+      // same transaction: a crash before that commit leaves the outcome unfolded.
+      const fold: CommitHook = async (tx) => {
+        await (tx as pg.ClientBase).query(
+          `UPDATE orch.attempts SET folded = true WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND NOT folded`,
+          [r.run_id, r.step_key, r.attempt, r.fence],
+        );
+      };
+      this.finish(id, entry, { ...parseOutcome(r.outcome), commitHook: fold });
+    }
+  }
+
+  private finish(id: string, entry: Pending, outcome: AttemptOutcome): void {
+    if (this.pending.get(id) !== entry) return;
+    this.pending.delete(id);
+    entry.done(outcome);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.checking;
+    // Committed with their step_started, but their run stopped before starting them (cancelled,
+    // detached): no worker may run them for nobody.
+    await Promise.allSettled([...this.prepared.values()].map(({ req }) => this.abandon(req.runId, stepKey(req), req.attempt)));
+    this.prepared.clear();
+    await this.listener?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+}
+
+/** The hash of the handler file this process would run (null: built-in, or not found here). */
+function ownHandlerHash(req: AttemptRequest): string | null {
+  const h = req.capability.handler;
+  if (h === null || 'builtin' in h) return null;
+  const where = locateHandler(req.capability, req.plan.base_dir, projectRoot(req.plan.base_dir));
+  return where.ok ? handlerHash(where.module) : null;
+}
+
+function attemptId(req: AttemptRequest): string {
+  return `${req.runId}\u0000${stepKey(req)}\u0000${req.attempt}`;
+}
+
+/** The attempt row's `step_key`: the instance key, marked for fallback and compensation calls. */
+function stepKey(req: AttemptRequest): string {
+  return req.purpose === 'call' ? req.stepId : `${req.stepId}~${req.purpose}`;
+}
+
+function parseOutcome(text: string | null): AttemptOutcome {
+  try {
+    const o = JSON.parse(text ?? 'null') as AttemptOutcome | null;
+    if (o && typeof o === 'object' && typeof o.ok === 'boolean') return o;
+  } catch {
+    // fall through
+  }
+  return { ok: false, error: 'the worker recorded no readable outcome' };
+}

@@ -1,0 +1,253 @@
+/**
+ * `orch worker`: a graphile-worker runner whose tasks are the steps of Postgres runs
+ * (docs/cluster.md). Each job is one dispatch of an attempt (`StepJob`):
+ *
+ * 1. claim it — `status = 'running'` only while its fence matches and it is still `dispatched`
+ *    (an abandoned or finished attempt is skipped without calling the handler);
+ * 2. resolve the handler inside `--project` with the local executor's realpath containment and
+ *    run it on this process's worker threads (`WorkerExecutor`, the same code as `orch run`);
+ * 3. record the outcome — only while the row is still this worker's, running, at that fence —
+ *    and NOTIFY `orch_attempt`. A refused result (the worker was presumed dead) is dropped.
+ *
+ * The worker registers in `orch.workers`, heartbeats every second from a connection of its own,
+ * and sweeps dead workers (`sweepDeadWorkers`). A worker that finds itself declared dead stops.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { run, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
+import pg from 'pg';
+import type { PlanIR, ResourceIR } from '../../compiler/index.js';
+import { isInside, locateHandler } from '../executor/handler-path.js';
+import { WorkerExecutor } from '../executor/worker-executor.js';
+import { openMigratedPool, quietLogger } from '../journal/pg/migrations.js';
+import { openPool } from '../journal/pg/pool.js';
+import type { AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
+import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
+
+export interface WorkerOptions {
+  readonly url: string;
+  /** Resources whose steps this worker takes besides steps on no resource. */
+  readonly resources: readonly string[];
+  /** Attempts at once (graphile-worker concurrency and worker threads). */
+  readonly slots: number;
+  /** The project checkout handlers are resolved in. */
+  readonly project: string;
+  /** Stops the worker: no new jobs, running ones finish, then it deregisters. */
+  readonly signal?: AbortSignal;
+  readonly log?: (line: string) => void;
+  /** Called once registered and taking jobs. */
+  readonly onReady?: (id: string) => void;
+}
+
+export interface WorkerRow {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly resources: string[];
+  readonly slots: number;
+  readonly state: string;
+  /** Milliseconds since the last heartbeat (database clock). */
+  readonly heartbeatAgeMs: number;
+  /** Attempts this worker is running now. */
+  readonly running: number;
+}
+
+const HEARTBEAT_MS = 1000;
+
+export async function runWorker(o: WorkerOptions): Promise<void> {
+  const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const project = resolve(o.project);
+  const id = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const pool = await openMigratedPool(o.url, 3);
+  // graphile-worker's own pool, with pg's default conventions (job ids as strings).
+  const jobPool = new pg.Pool({ connectionString: o.url, max: o.slots + 3, application_name: 'orch worker' });
+  jobPool.on('error', () => undefined);
+  jobPool.on('connect', (client) => client.on('error', () => undefined));
+  const heartbeatPool = openPool(o.url, { max: 1 });
+  const executor = new WorkerExecutor({ workers: o.slots });
+  let runner: Runner | null = null;
+  let heartbeat: ReturnType<typeof setInterval> | null = null;
+  let stopping: Promise<void> | null = null;
+  let declaredDead = false;
+  /** Job flags of handler hashes this worker's project copy does not match: never fetched again. */
+  const forbidden = new Set<string>();
+  try {
+    await pool.query(`INSERT INTO orch.workers (id, host, pid, resources, slots) VALUES ($1, $2, $3, $4, $5)`, [
+      id,
+      hostname(),
+      process.pid,
+      [...o.resources],
+      o.slots,
+    ]);
+    const step: Task = async (payload) => runStep(payload as StepJob);
+    const taskList: TaskList = {};
+    for (const t of taskIdentifiers(o.resources)) taskList[t] = step;
+
+    const runStep = async (job: StepJob): Promise<void> => {
+      const where = [job.run, job.key, job.attempt, job.fence];
+      const mismatch = handlerMismatch(job);
+      if (mismatch !== null) {
+        if (job.handlerHash !== null) forbidden.add(handlerFlag(job.handlerHash));
+        const refused = await pool.query(
+          `WITH r AS (
+             UPDATE orch.attempts SET status = 'refused', worker = $5, outcome = $6, finished_at = now()
+              WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND status = 'dispatched'
+              RETURNING run_id)
+           SELECT pg_notify($7, run_id) FROM r`,
+          [...where, id, JSON.stringify({ ok: false, error: mismatch }), ATTEMPT_CHANNEL],
+        );
+        if (refused.rowCount === 1) log(`refused ${job.run}/${job.key}#${job.attempt}: ${mismatch}`);
+        return;
+      }
+      const claim = await pool.query(
+        `UPDATE orch.attempts SET status = 'running', worker = $5, started_at = now()
+          WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND status = 'dispatched'`,
+        [...where, id],
+      );
+      if (claim.rowCount !== 1) {
+        log(`skipped ${job.run}/${job.key}#${job.attempt}: no longer dispatched (abandoned or done)`);
+        return;
+      }
+      const outcome = await execute(job);
+      const recorded = await pool.query(
+        `WITH done AS (
+           UPDATE orch.attempts SET status = $6, outcome = $7, finished_at = now()
+            WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND worker = $5 AND status = 'running'
+            RETURNING run_id)
+         SELECT pg_notify($8, run_id) FROM done`,
+        [...where, id, outcome.ok ? 'succeeded' : 'failed', JSON.stringify(outcome), ATTEMPT_CHANNEL],
+      );
+      if (recorded.rowCount !== 1) log(`refused: the result of ${job.run}/${job.key}#${job.attempt} (this worker was presumed dead)`);
+    };
+
+    /** Why this worker must not run the job's handler (another copy of it than the owner's), or null. */
+    const handlerMismatch = (job: StepJob): string | null => {
+      if (job.handlerHash === null) return null;
+      const where = locateHandler(job.capability, resolve(project, job.baseDir), project);
+      if (!where.ok) return `${where.error} on worker ${id}, while the run's owner has it`;
+      const mine = handlerHash(where.module);
+      return mine === job.handlerHash ? null : `handler ${where.module} on worker ${id} has sha256 ${mine}, the run's owner has ${job.handlerHash}`;
+    };
+
+    const execute = (job: StepJob): Promise<AttemptOutcome> => {
+      const baseDir = resolve(project, job.baseDir);
+      if (!isInside(project, baseDir)) return Promise.resolve({ ok: false, error: `plan directory ${job.baseDir} is outside the project ${project}` });
+      const where = locateHandler(job.capability, baseDir, project);
+      if (!where.ok) return Promise.resolve({ ok: false, error: `${where.error} (on worker ${id})` });
+      if (job.maxOutputBytes !== null) executor.limitOutputs(baseDir, job.maxOutputBytes);
+      const req: AttemptRequest = {
+        runId: job.run,
+        stepId: job.stepId,
+        baseStepId: job.stepId,
+        attempt: job.attempt,
+        purpose: 'call',
+        capability: job.capability,
+        input: job.input,
+        resource: job.resource === null ? null : ({ name: job.resource } as ResourceIR),
+        timeoutMs: job.timeoutMs,
+        secrets: job.secrets,
+        plan: { base_dir: baseDir } as PlanIR,
+      };
+      return new Promise((done) => {
+        const handle = executor.start(req, done);
+        // The owner gives up on the attempt at its timeout; a handler that ignores ctx.signal
+        // must not hold this slot for ever.
+        if (job.timeoutMs !== null) {
+          const t = setTimeout(() => handle.abort('timeout'), job.timeoutMs + 1000);
+          t.unref();
+        }
+      });
+    };
+
+    const events = new EventEmitter() as WorkerEvents;
+    events.on('worker:create', ({ worker }) => {
+      pool
+        .query('UPDATE orch.workers SET job_workers = array_append(job_workers, $2) WHERE id = $1', [id, worker.workerId])
+        .catch(() => undefined);
+    });
+    runner = await run({
+      pgPool: jobPool,
+      taskList,
+      concurrency: o.slots,
+      noHandleSignals: true,
+      pollInterval: 1000,
+      logger: quietLogger(),
+      forbiddenFlags: () => [...forbidden],
+      // No cron: without this graphile-worker would read a `crontab` file of the current directory.
+      parsedCronItems: [],
+      events,
+    });
+
+    const stop = (why: string) => {
+      stopping ??= (async () => {
+        log(`orch worker ${id}: stopping (${why})`);
+        if (heartbeat) clearInterval(heartbeat);
+        await runner?.stop().catch(() => undefined);
+      })();
+      return stopping;
+    };
+    heartbeat = setInterval(() => {
+      heartbeatPool
+        .query(`UPDATE orch.workers SET heartbeat_at = now() WHERE id = $1 AND state = 'alive'`, [id])
+        .then((r) => {
+          if (r.rowCount === 0 && !stopping) {
+            declaredDead = true;
+            void stop('declared dead: no heartbeat for too long');
+          }
+        })
+        .catch(() => undefined);
+      sweepDeadWorkers(heartbeatPool).catch(() => undefined);
+    }, HEARTBEAT_MS);
+    o.signal?.addEventListener('abort', () => void stop('signal'), { once: true });
+    o.onReady?.(id);
+    if (o.signal?.aborted) void stop('signal');
+    await runner.promise.catch((err: unknown) => log(`orch worker ${id}: ${(err as Error).message}`));
+    await stopping;
+  } finally {
+    if (heartbeat) clearInterval(heartbeat);
+    await pool.query(`UPDATE orch.workers SET state = 'stopped' WHERE id = $1 AND state = 'alive'`, [id]).catch(() => undefined);
+    await executor.close();
+    await heartbeatPool.end().catch(() => undefined);
+    await jobPool.end().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+  }
+  if (declaredDead) throw new Error(`orch worker ${id} was declared dead (its heartbeat was more than 5 s old) and stopped`);
+}
+
+export async function listWorkers(url: string, all: boolean): Promise<WorkerRow[]> {
+  const pool = await openMigratedPool(url, 1);
+  try {
+    const { rows } = await pool.query<{
+      id: string;
+      host: string;
+      pid: number;
+      resources: string[];
+      slots: number;
+      state: string;
+      age: number;
+      running: number;
+    }>(
+      `SELECT w.id, w.host, w.pid, w.resources, w.slots, w.state,
+              (extract(epoch FROM now() - w.heartbeat_at) * 1000)::bigint AS age,
+              (SELECT count(*) FROM orch.attempts a WHERE a.worker = w.id AND a.status = 'running') AS running
+         FROM orch.workers w
+        WHERE $1 OR w.state = 'alive'
+        ORDER BY w.started_at, w.id`,
+      [all],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      host: r.host,
+      pid: r.pid,
+      resources: r.resources,
+      slots: r.slots,
+      state: r.state,
+      heartbeatAgeMs: Number(r.age),
+      running: Number(r.running),
+    }));
+  } finally {
+    await pool.end();
+  }
+}

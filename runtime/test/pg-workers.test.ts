@@ -1,0 +1,350 @@
+/**
+ * Steps on `orch worker` processes (graphile-worker jobs), through the real CLI: every worker and
+ * every `orch run --remote` a process of its own, on a throwaway Postgres (never skipped).
+ * Handlers append a JSON line per start and end with the pid of the process running them, which
+ * proves where each step ran: a worker's, never the owner's.
+ */
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecutionResult } from '../scheduler/types.js';
+import { migrate } from '../journal/pg/migrations.js';
+import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import { local, orch, orchAsync, projectDir, tempDir, writePlan, type CliResult } from './helpers.js';
+import { lit, out, plan, resource, step } from './ir-builder.js';
+import { maxOverlap, type Span } from './spans.js';
+
+let db: TestPostgres;
+let client: pg.Client;
+
+beforeAll(async () => {
+  db = await startPostgres();
+  await migrate(db.url);
+  client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+}, 120_000);
+afterAll(async () => {
+  await client?.end();
+  await db?.stop();
+});
+
+const HANDLERS = `
+import { appendFileSync } from 'node:fs';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const line = (input, ctx, phase) =>
+  appendFileSync(input.log, JSON.stringify({ pid: process.pid, run: ctx.runId, step: ctx.stepId, attempt: ctx.attempt, phase, t: Date.now() }) + '\\n');
+export async function tagged(input, ctx) {
+  line(input, ctx, 'start');
+  if (input.ms) await sleep(input.ms);
+  line(input, ctx, 'end');
+  return { value: (input.value ?? 1) * 2 };
+}
+`;
+
+interface Line {
+  pid: number;
+  run: string;
+  step: string;
+  attempt: number;
+  phase: 'start' | 'end';
+  t: number;
+}
+
+function project(): string {
+  const dir = projectDir();
+  writeFileSync(join(dir, 'wh.js'), HANDLERS);
+  return dir;
+}
+
+const readLines = (file: string): Line[] =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Line)
+    : [];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 45_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+interface Worker {
+  readonly pid: number;
+  readonly child: ReturnType<typeof orchAsync>['child'];
+  readonly done: Promise<CliResult>;
+}
+const workers: Worker[] = [];
+
+afterEach(async () => {
+  for (const w of workers.splice(0)) {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
+    const stopped = await Promise.race([w.done.then(() => true), sleep(15_000).then(() => false)]);
+    if (!stopped) w.child.kill('SIGKILL');
+  }
+});
+
+/** Starts `n` `orch worker` processes and waits until each is registered and taking jobs. */
+async function startWorkers(n: number, dir: string, extra: readonly string[]): Promise<Worker[]> {
+  const started: Worker[] = [];
+  for (let i = 0; i < n; i++) {
+    const w = orchAsync(['worker', '--db', db.url, '--project', dir, ...extra], dir);
+    const worker = { pid: w.child.pid!, child: w.child, done: w.done };
+    workers.push(worker);
+    started.push(worker);
+  }
+  const pids = started.map((w) => w.pid);
+  await until(async () => {
+    const { rows } = await client.query<{ pid: number }>(`SELECT pid FROM orch.workers WHERE state = 'alive' AND pid = ANY($1)`, [pids]);
+    return rows.length === n;
+  }, `${n} workers registered`);
+  return started;
+}
+
+function stepsOf(r: CliResult): Record<string, { status: string; output: unknown }> {
+  const result = JSON.parse(r.stdout) as ExecutionResult;
+  return Object.fromEntries(result.steps.map((s) => [s.stepId, { status: s.status, output: s.output }]));
+}
+
+describe('steps on orch worker processes', () => {
+  it('runs a plan with the same outputs and statuses as SQLite, every step in a worker (3 workers)', async () => {
+    const dir = project();
+    const log = join(dir, 'steps.log');
+    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' } });
+    const p = plan({
+      base_dir: '.',
+      capabilities: [cap],
+      steps: [
+        step({ id: 'a', capability: 'tagged', args: { log: lit(log), value: lit(3), ms: lit(100) } }),
+        step({ id: 'b', capability: 'tagged', deps: ['a'], args: { log: lit(log), value: out('a', 'value') } }),
+        step({ id: 'c', capability: 'tagged', args: { log: lit(log), value: lit(5), ms: lit(100) } }),
+        step({ id: 'd', capability: 'tagged', deps: ['b', 'c'], args: { log: lit(log), value: out('b', 'value') } }),
+        step({ id: 'e', capability: 'tagged', deps: ['c'], args: { log: lit(log), value: out('c', 'value') } }),
+      ],
+    });
+    const file = writePlan(dir, p);
+    const sqlite = orch(['run', file, '--db', join(tempDir(), 'runs.db'), '--json', '--workers', '1'], dir);
+    expect(sqlite.code, sqlite.stderr).toBe(0);
+    const localLines = readLines(log);
+    writeFileSync(log, '');
+
+    const ws = await startWorkers(3, dir, ['--slots', '2']);
+    const remote = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'remote-1'], dir);
+    const r = await remote.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(stepsOf(r)).toEqual(stepsOf(sqlite));
+    expect(stepsOf(r).d).toEqual({ status: 'completed', output: { value: 24 } });
+
+    const lines = readLines(log);
+    expect(lines.filter((l) => l.phase === 'end').map((l) => l.step).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    const workerPids = new Set(ws.map((w) => w.pid));
+    for (const l of lines) expect(workerPids.has(l.pid), `step ${l.step} ran in pid ${l.pid}`).toBe(true);
+    expect(lines.some((l) => l.pid === remote.child.pid)).toBe(false);
+    // The SQLite run ran its steps in its own process.
+    expect(new Set(localLines.map((l) => l.pid)).size).toBe(1);
+    expect(workerPids.has(localLines[0]!.pid)).toBe(false);
+    // Every attempt was folded by the owner.
+    const { rows } = await client.query<{ status: string; folded: boolean }>(`SELECT status, folded FROM orch.attempts WHERE run_id = 'remote-1'`);
+    expect(rows).toHaveLength(5);
+    expect(rows.every((x) => x.status === 'succeeded' && x.folded)).toBe(true);
+    // Each attempt's row (and job) was added by the transaction that committed its step_started.
+    const same = await client.query<{ step: string; same: boolean }>(
+      `SELECT a.step_key AS step, bool_or(a.dispatched_xact % 4294967296 = e.xmin::text::bigint) AS same
+         FROM orch.attempts a JOIN orch.events e ON e.run_id = a.run_id AND e.step_id = a.step_key AND e.type = 'step_started'
+        WHERE a.run_id = 'remote-1' GROUP BY a.step_key ORDER BY 1`,
+    );
+    expect(same.rows).toEqual(['a', 'b', 'c', 'd', 'e'].map((step) => ({ step, same: true })));
+    // … and marked folded by the one that committed its step_completed.
+    const folded = await client.query<{ step: string; same: boolean }>(
+      `SELECT a.step_key AS step, a.xmin = e.xmin AS same
+         FROM orch.attempts a JOIN orch.events e ON e.run_id = a.run_id AND e.step_id = a.step_key AND e.type = 'step_completed'
+        WHERE a.run_id = 'remote-1' ORDER BY 1`,
+    );
+    expect(folded.rows).toEqual(['a', 'b', 'c', 'd', 'e'].map((step) => ({ step, same: true })));
+
+    const listed = orch(['workers', '--db', db.url, '--json'], dir);
+    expect(listed.code, listed.stderr).toBe(0);
+    const pids = (JSON.parse(listed.stdout) as { workers: { pid: number; state: string }[] }).workers.map((w) => w.pid);
+    for (const w of ws) expect(pids).toContain(w.pid);
+
+    // SIGTERM: each worker finishes, deregisters (state stopped) and exits 0.
+    for (const w of ws) w.child.kill('SIGTERM');
+    for (const w of ws) expect((await w.done).code).toBe(0);
+    const after = orch(['workers', '--db', db.url, '--all', '--json'], dir);
+    const states = (JSON.parse(after.stdout) as { workers: { pid: number; state: string }[] }).workers.filter((w) => ws.some((x) => x.pid === w.pid));
+    expect(states.map((w) => w.state)).toEqual(['stopped', 'stopped', 'stopped']);
+    expect(orch(['workers', '--db', db.url], dir).stdout).not.toMatch(new RegExp(`:${ws[0]!.pid}:`));
+  }, 120_000);
+
+  it('holds a concurrency 3 resource across 3 workers of 4 slots each: at most 3 at once, and 3 reached', async () => {
+    const dir = project();
+    const log = join(dir, 'gpu.log');
+    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' } });
+    const p = plan({
+      base_dir: '.',
+      capabilities: [cap],
+      resources: [resource('gpu', { concurrency: 3 })],
+      steps: Array.from({ length: 12 }, (_, i) => step({ id: `g${i}`, capability: 'tagged', resource: 'gpu', args: { log: lit(log), ms: lit(600) } })),
+    });
+    const file = writePlan(dir, p);
+    await startWorkers(3, dir, ['--slots', '4', '--resources', 'gpu']);
+    const r = await orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'remote-gpu'], dir).done;
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readLines(log);
+    const spans: Span[] = [];
+    for (const s of lines.filter((l) => l.phase === 'start')) {
+      const end = lines.find((l) => l.phase === 'end' && l.step === s.step)!;
+      spans.push({ start: s.t, end: end.t, who: s.step });
+    }
+    expect(spans).toHaveLength(12);
+    expect(maxOverlap(spans)).toBe(3);
+  }, 120_000);
+
+  it('kill -9 of a worker running a step: the step completes on another worker, no completed step runs again', async () => {
+    const dir = project();
+    const log = join(dir, 'kill.log');
+    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' } });
+    const p = plan({
+      base_dir: '.',
+      capabilities: [cap],
+      steps: [
+        step({ id: 'a', capability: 'tagged', args: { log: lit(log), value: lit(1) } }),
+        step({ id: 'slow', capability: 'tagged', deps: ['a'], args: { log: lit(log), value: out('a', 'value'), ms: lit(3000) } }),
+        step({ id: 'c', capability: 'tagged', deps: ['slow'], args: { log: lit(log), value: out('slow', 'value') } }),
+      ],
+    });
+    const file = writePlan(dir, p);
+    const ws = await startWorkers(3, dir, ['--slots', '1']);
+    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'remote-kill'], dir);
+    await until(() => readLines(log).some((l) => l.step === 'slow' && l.phase === 'start'), 'the slow step to start');
+    const holder = readLines(log).find((l) => l.step === 'slow')!.pid;
+    const victim = ws.find((w) => w.pid === holder)!;
+    expect(victim, `slow ran in pid ${holder}, not a worker`).toBeDefined();
+    victim.child.kill('SIGKILL');
+
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(stepsOf(r).c).toEqual({ status: 'completed', output: { value: 8 } });
+    const lines = readLines(log);
+    const starts = (id: string) => lines.filter((l) => l.step === id && l.phase === 'start');
+    const ends = (id: string) => lines.filter((l) => l.step === id && l.phase === 'end');
+    // a completed before the kill and never ran again; slow started twice, finished once elsewhere.
+    expect(starts('a')).toHaveLength(1);
+    expect(starts('c')).toHaveLength(1);
+    expect(starts('slow')).toHaveLength(2);
+    expect(ends('slow')).toHaveLength(1);
+    expect(ends('slow')[0]!.pid).not.toBe(holder);
+    const { rows } = await client.query<{ state: string }>(`SELECT state FROM orch.workers WHERE pid = $1`, [holder]);
+    expect(rows.map((x) => x.state)).toEqual(['dead']);
+    const attempt = await client.query<{ fence: number; status: string }>(
+      `SELECT fence::int AS fence, status FROM orch.attempts WHERE run_id = 'remote-kill' AND step_key = 'slow'`,
+    );
+    expect(attempt.rows).toEqual([{ fence: 2, status: 'succeeded' }]);
+  }, 120_000);
+});
+
+describe('handler hashes', () => {
+  it('a worker whose copy of the handler differs refuses the step; a worker with the owner\'s copy runs it', async () => {
+    const dir = project();
+    const other = project();
+    writeFileSync(join(other, 'wh.js'), `${HANDLERS}\n// another revision\n`);
+    const log = join(dir, 'hash.log');
+    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' } });
+    const p = plan({
+      base_dir: '.',
+      capabilities: [cap],
+      steps: [step({ id: 'a', capability: 'tagged', args: { log: lit(log), value: lit(2) } })],
+    });
+    const file = writePlan(dir, p);
+    const [stale] = await startWorkers(1, other, ['--slots', '1']);
+    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'remote-hash'], dir);
+    await until(async () => {
+      const { rows } = await client.query<{ outcome: string | null }>(`SELECT outcome FROM orch.attempts WHERE run_id = 'remote-hash'`);
+      return rows[0]?.outcome?.includes('sha256') === true;
+    }, 'the stale worker to refuse');
+    expect(readLines(log)).toEqual([]);
+    const [good] = await startWorkers(1, dir, ['--slots', '1']);
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(stepsOf(r).a).toEqual({ status: 'completed', output: { value: 4 } });
+    expect(readLines(log).map((l) => l.pid)).toEqual([good!.pid, good!.pid]);
+    expect(readLines(log).some((l) => l.pid === stale!.pid)).toBe(false);
+  }, 120_000);
+});
+
+describe('the owner of a --remote run', () => {
+  it('killed with SIGKILL mid-run: orch resume --remote completes the run on the workers, the completed step does not run again', async () => {
+    const dir = project();
+    const log = join(dir, 'owner.log');
+    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' } });
+    const p = plan({
+      base_dir: '.',
+      capabilities: [cap],
+      steps: [
+        step({ id: 'a', capability: 'tagged', args: { log: lit(log), value: lit(1) } }),
+        step({ id: 'slow', capability: 'tagged', deps: ['a'], args: { log: lit(log), value: out('a', 'value'), ms: lit(1500) } }),
+      ],
+    });
+    const file = writePlan(dir, p);
+    const ws = await startWorkers(2, dir, ['--slots', '2']);
+    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'remote-owner'], dir);
+    await until(() => readLines(log).some((l) => l.step === 'slow' && l.phase === 'start'), 'the slow step to start');
+    run.child.kill('SIGKILL');
+    await run.done;
+    // The owner's heartbeat must be 10 s old before another process may take the run.
+    let resumed: CliResult | null = null;
+    await until(async () => {
+      resumed = orch(['resume', 'remote-owner', '--db', db.url, '--remote', '--json'], dir);
+      return !/is running in process/.test(resumed.stderr);
+    }, 'the run to be resumable', 60_000);
+    const r = resumed as unknown as CliResult;
+    expect(r.code, r.stderr).toBe(0);
+    expect(stepsOf(r).slow).toEqual({ status: 'completed', output: { value: 4 } });
+    const lines = readLines(log);
+    expect(lines.filter((l) => l.step === 'a' && l.phase === 'start')).toHaveLength(1);
+    const workerPids = new Set(ws.map((w) => w.pid));
+    for (const l of lines) expect(workerPids.has(l.pid), `step ${l.step} ran in pid ${l.pid}`).toBe(true);
+  }, 120_000);
+});
+
+describe('a worker presumed dead', () => {
+  it('paused past 5 s (SIGSTOP): its step completes elsewhere, its late result is refused, it stops itself', async () => {
+    const dir = project();
+    const log = join(dir, 'stop.log');
+    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' } });
+    const p = plan({
+      base_dir: '.',
+      capabilities: [cap],
+      steps: [step({ id: 'slow', capability: 'tagged', args: { log: lit(log), value: lit(5), ms: lit(2000) } })],
+    });
+    const file = writePlan(dir, p);
+    const ws = await startWorkers(2, dir, ['--slots', '1']);
+    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'remote-stop'], dir);
+    await until(() => readLines(log).some((l) => l.phase === 'start'), 'the step to start');
+    const holder = ws.find((w) => w.pid === readLines(log)[0]!.pid)!;
+    holder.child.kill('SIGSTOP');
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    const { rows } = await client.query<{ state: string }>(`SELECT state FROM orch.workers WHERE pid = $1`, [holder.pid]);
+    expect(rows.map((x) => x.state)).toEqual(['dead']);
+    holder.child.kill('SIGCONT');
+    const exit = await holder.done;
+    expect(exit.code).toBe(2);
+    expect(exit.stderr).toMatch(/declared dead/);
+    // Its handler finished after SIGCONT (the runner waits for it before stopping); the result was refused.
+    expect(exit.stderr).toMatch(/refused: the result of remote-stop\/slow#1/);
+    const attempt = await client.query<{ fence: number; status: string; worker: string }>(
+      `SELECT fence::int AS fence, status, worker FROM orch.attempts WHERE run_id = 'remote-stop'`,
+    );
+    expect(attempt.rows).toHaveLength(1);
+    expect(attempt.rows[0]).toMatchObject({ fence: 2, status: 'succeeded' });
+    expect(attempt.rows[0]!.worker).not.toMatch(new RegExp(`:${holder.pid}:`));
+  }, 120_000);
+});
