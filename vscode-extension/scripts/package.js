@@ -59,16 +59,17 @@ async function bundleCli(bundle, esm) {
 }
 
 /**
- * The CLI loads each command module with `await import('./x.js')` to start fast. Inside one
- * bundle that buys nothing, and esbuild turns such modules into async initialisers which, with
- * the language layer's top-level await (language/chevrotain.ts) and an import cycle, never
- * settle (the process exits with code 13). So, in the bundle only, the CLI's literal relative
- * `await import(...)`s become static imports.
+ * The CLI loads each command module with `await import('./x.js')` to start fast, and the runtime
+ * loads its Postgres and cluster modules the same way so that a SQLite user never loads `pg`.
+ * Inside one bundle that buys nothing, and esbuild turns such modules into async initialisers
+ * which, with the language layer's top-level await (language/chevrotain.ts) and an import cycle,
+ * never settle (the process exits with code 13). So, in the bundle only, the CLI's and the
+ * runtime's literal relative `await import(...)`s become static imports.
  */
 const staticImports = {
   name: 'static-imports',
   setup(build) {
-    build.onLoad({ filter: /[\\/]cli[\\/].*\.ts$/ }, (args) => {
+    build.onLoad({ filter: /[\\/](cli|runtime)[\\/].*\.ts$/ }, (args) => {
       let source = fs.readFileSync(args.path, 'utf8');
       const specs = [];
       source = source.replace(/\bawait import\((['"])(\.{1,2}\/[^'"]+)\1\)/g, (_, _q, spec) => {
@@ -113,6 +114,7 @@ async function main() {
   const esm = {
     format: 'esm',
     banner: { js: "import { createRequire as __orchRequire } from 'node:module'; const require = __orchRequire(import.meta.url);" },
+    plugins: [staticImports],
   };
   await bundle(path.join(repo, 'lsp', 'main.ts'), path.join(stage, 'server', 'server.mjs'), esm);
   // Diagnostics and verification run on worker threads; their scripts sit next to the server.
