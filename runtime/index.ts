@@ -531,7 +531,7 @@ export { workerScript } from './executor/worker-executor.js';
 export type { RunRow } from './journal/sqlite-journal.js';
 export { parseAge } from './journal/retention.js';
 export type { PruneResult } from './journal/retention.js';
-export { openSqlite, sqliteDriver } from './journal/sqlite-driver.js';
+export { openSharedSqlite, openSqlite, sqliteDriver } from './journal/sqlite-driver.js';
 export type { MigrateResult } from './journal/pg/migrations.js';
 export { displayUrl, isPostgresUrl } from './journal/pg/url.js';
 export type { WorkerOptions, WorkerRow } from './cluster/worker.js';

@@ -4,7 +4,7 @@
  * condition was on, which firings were already claimed, and the last context signals. On
  * Postgres several `orch serve` processes share it: a claim is taken by exactly one of them.
  */
-import { isPostgresUrl, openPgPool, openSqlite, type PgPool } from '../runtime/index.js';
+import { isPostgresUrl, openPgPool, openSharedSqlite, type PgPool } from '../runtime/index.js';
 
 export interface TriggerStateStore {
   lastTick(trigger: string): Promise<number | null>;
@@ -28,16 +28,16 @@ export async function openTriggerStateFor(db: string): Promise<TriggerStateStore
 }
 
 export function openTriggerState(path: string): TriggerStateStore {
-  const db = openSqlite(path);
-  db.exec('PRAGMA busy_timeout = 5000');
-  db.exec('PRAGMA journal_mode = WAL');
-  db.exec(`
+  const db = openSharedSqlite(
+    path,
+    `
     CREATE TABLE IF NOT EXISTS serve_trigger_state (
       name TEXT PRIMARY KEY, last_tick_ms INTEGER, condition INTEGER);
     CREATE TABLE IF NOT EXISTS serve_chain_fired (
       trigger TEXT NOT NULL, run_id TEXT NOT NULL, PRIMARY KEY (trigger, run_id));
     CREATE TABLE IF NOT EXISTS serve_context (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-  `);
+  `,
+  );
   const getState = db.prepare('SELECT last_tick_ms, condition FROM serve_trigger_state WHERE name = ?');
   const stateOf = (name: string) => getState.get(name) as { last_tick_ms: number | null; condition: number | null } | undefined;
   const upsertTick = db.prepare(

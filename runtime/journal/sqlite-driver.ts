@@ -48,6 +48,57 @@ export function openSqlite(path: string, opts: OpenOptions = {}): SqlDatabase {
   return sqliteDriver() === 'node:sqlite' ? openBuiltin(path, opts) : openBetterSqlite(path, opts);
 }
 
+/** How long opening a shared file keeps retrying a lock SQLite would not wait for. */
+const SHARED_OPEN_TIMEOUT_MS = 5000;
+
+/**
+ * Opens a file several processes share — WAL, `synchronous = NORMAL`, a 5 s busy timeout — and
+ * applies `schema` (idempotent DDL) under the write lock.
+ *
+ * Two processes that open the same fresh file at once race on it: switching it to WAL and
+ * creating its tables upgrade a read lock to a write lock, and SQLite answers an upgrade that
+ * could deadlock with "database is locked" at once rather than waiting out busy_timeout. Those
+ * steps are retried (with jitter, for up to 5 s) instead of failing `orch run`.
+ */
+export function openSharedSqlite(path: string, schema: string): SqlDatabase {
+  const db = openSqlite(path);
+  const deadline = Date.now() + SHARED_OPEN_TIMEOUT_MS;
+  const retrying = (sql: string) => {
+    for (;;) {
+      try {
+        db.exec(sql);
+        return;
+      } catch (err) {
+        try {
+          db.exec('ROLLBACK');
+        } catch {
+          // No transaction was open.
+        }
+        if (!isBusy(err) || Date.now() > deadline) {
+          db.close();
+          throw err;
+        }
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.random() * 40);
+      }
+    }
+  };
+  retrying('PRAGMA busy_timeout = 5000');
+  retrying('PRAGMA journal_mode = WAL');
+  // WAL + NORMAL: a committed transaction survives a process crash (kill -9); only an OS crash
+  // could lose the last transactions, the usual trade-off of embedded journals.
+  retrying('PRAGMA synchronous = NORMAL');
+  retrying(`BEGIN IMMEDIATE; ${schema}; COMMIT`);
+  return db;
+}
+
+/** SQLITE_BUSY (or one of its extended codes) from either engine. */
+function isBusy(err: unknown): boolean {
+  const e = err as { code?: unknown; errcode?: unknown; message?: unknown };
+  if (typeof e.code === 'string' && e.code.startsWith('SQLITE_BUSY')) return true;
+  if (typeof e.errcode === 'number' && (e.errcode & 0xff) === 5) return true;
+  return typeof e.message === 'string' && /database is locked/.test(e.message);
+}
+
 let chosen: SqliteDriverName | undefined;
 
 /** The engine `openSqlite` uses in this process. */

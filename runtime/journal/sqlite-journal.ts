@@ -9,7 +9,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { dirname } from 'node:path';
 import type { EventType, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
 import type { PruneResult } from './retention.js';
-import { openSqlite, type SqlDatabase, type SqlStatement } from './sqlite-driver.js';
+import { openSharedSqlite, type SqlDatabase, type SqlStatement } from './sqlite-driver.js';
 
 export interface RunRow {
   readonly id: string;
@@ -105,14 +105,7 @@ export class SqliteJournal implements JournalSink {
   constructor(path: string) {
     this.path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = openSqlite(path);
-    // busy_timeout first: switching to WAL itself waits on a lock another process may hold.
-    this.db.exec('PRAGMA busy_timeout = 5000');
-    this.db.exec('PRAGMA journal_mode = WAL');
-    // WAL + NORMAL: a committed transaction survives a process crash (kill -9); only an OS crash
-    // could lose the last transactions, which is the usual trade-off of embedded journals.
-    this.db.exec('PRAGMA synchronous = NORMAL');
-    this.db.exec(SCHEMA);
+    this.db = openSharedSqlite(path, SCHEMA);
     this.insertEvent = this.db.prepare(
       'INSERT INTO events (run_id, seq, ts, type, step_id, data) VALUES (?, ?, ?, ?, ?, ?)',
     );

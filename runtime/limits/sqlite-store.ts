@@ -11,7 +11,7 @@
  * is still all or nothing on its own.
  */
 import { randomUUID } from 'node:crypto';
-import { openSqlite, type SqlDatabase, type SqlStatement } from '../journal/sqlite-driver.js';
+import { openSharedSqlite, type SqlDatabase, type SqlStatement } from '../journal/sqlite-driver.js';
 import type { SharedClaim, SharedGrant, SharedLimitStore } from '../scheduler/core/limits.js';
 
 const SCHEMA = `
@@ -60,11 +60,7 @@ export class SqliteLimitStore implements SharedLimitStore {
 
   constructor(path: string, opts: { readonly leaseMs?: number } = {}) {
     this.leaseMs = opts.leaseMs ?? 3000;
-    this.db = openSqlite(path);
-    this.db.exec('PRAGMA busy_timeout = 5000');
-    this.db.exec('PRAGMA journal_mode = WAL');
-    this.db.exec('PRAGMA synchronous = NORMAL');
-    this.db.exec(SCHEMA);
+    this.db = openSharedSqlite(path, SCHEMA);
     this.countLeases = this.db.prepare('SELECT COUNT(*) AS n FROM limit_leases WHERE resource = ? AND expires_at > ?');
     this.windowHits = this.db.prepare('SELECT COUNT(*) AS n, MIN(at) AS first FROM rate_hits WHERE key = ? AND at > ?');
     this.insertLease = this.db.prepare(

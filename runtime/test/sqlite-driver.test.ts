@@ -139,3 +139,37 @@ if (${JSON.stringify(where)} === 'worker' && isMainThread) {
         expect(r.status).toBe(0);
       });
 });
+
+describe(`processes that open one fresh journal at once on Node ${process.version}`, () => {
+  // SQLite answers the lock upgrade of two processes creating one file with "database is locked"
+  // at once, without waiting out busy_timeout (node:sqlite showed it: `orch run` failed to start).
+  const script = `
+const { SqliteJournal } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist', 'runtime', 'index.js')).href)});
+const { SqliteLimitStore } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist', 'runtime', 'limits', 'sqlite-store.js')).href)});
+const j = new SqliteJournal(process.argv[2]);
+const s = new SqliteLimitStore(process.argv[2]);
+j.registerRun(process.argv[3], 'p', {}, {}, 1);
+await s.close();
+j.close();
+`;
+  it('all open it: none fails with "database is locked"', async () => {
+    const { spawn } = await import('node:child_process');
+    const file = join(dir, 'race.mjs');
+    writeFileSync(file, script);
+    for (let round = 0; round < 8; round++) {
+      const db = join(dir, `race-${round}.db`);
+      const results = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => {
+          const child = spawn(process.execPath, [file, db, `r${i}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+          return new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+        }),
+      );
+      for (const r of results) expect(r, r.stderr).toEqual({ code: 0, stderr: '' });
+      const d = openSqlite(db, { readonly: true });
+      expect((d.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n).toBe(4);
+      d.close();
+    }
+  }, 60_000);
+});
