@@ -93,50 +93,68 @@ export class PgJournal implements AsyncJournal {
     const rowChanged = this.lastSummary.get(summary.runId) !== key;
     const top = topOf(summary.runId);
     const epoch = this.epochs.get(top);
-    await transaction(this.pool, async (db) => {
-      // The fence: if the run was taken over, nothing of this commit lands. FOR SHARE holds a
-      // take-over (an UPDATE of the row) until this commit is in, so the two never interleave.
-      if (epoch !== undefined) {
-        const held = await db.query('SELECT 1 FROM orch.runs WHERE id = $1 AND owner = $2 AND owner_epoch = $3 FOR SHARE', [top, this.owner, epoch]);
-        if (held.rowCount === 0) throw new LeaseLost(top);
-      }
-      if (rowChanged)
-        await db.query(
-          `INSERT INTO orch.runs (id, plan, parent_id, status, started_at, completed_at, cost, error, owner_pid, heartbeat_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, ${NOW_MS})
-           ON CONFLICT (id) DO UPDATE SET status = excluded.status, completed_at = excluded.completed_at,
-             cost = excluded.cost, error = excluded.error, owner_pid = excluded.owner_pid, heartbeat_at = excluded.heartbeat_at`,
-          [
-            summary.runId,
-            summary.plan,
-            summary.parentRunId,
-            summary.status,
-            summary.startedAt,
-            summary.completedAt,
-            summary.cost,
-            summary.error === null ? null : withoutNul(this.redactText(summary.error)),
-            process.pid,
-          ],
-        );
-      // One statement for the whole batch (the runtime commits ~75 events at a time).
-      if (events.length)
-        await db.query(
-          `INSERT INTO orch.events (run_id, seq, ts, type, step_id, data)
-           SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[], $4::text[], $5::text[], $6::text[])`,
-          [
-            events.map((e) => e.runId),
-            events.map((e) => e.seq),
-            events.map((e) => e.ts),
-            events.map((e) => e.type),
-            events.map((e) => e.stepId),
-            events.map((e) => this.redactText(JSON.stringify(e.data))),
-          ],
-        );
-      // What the executor adds with these events (`Executor.prepare`: the jobs of started steps).
-      for (const hook of hooks) await hook(db);
-    });
+    try {
+      await transaction(this.pool, async (db) => {
+        // The fence: if the run was taken over, nothing of this commit lands. FOR SHARE holds a
+        // take-over (an UPDATE of the row) until this commit is in, so the two never interleave.
+        if (epoch !== undefined) {
+          const held = await db.query('SELECT 1 FROM orch.runs WHERE id = $1 AND owner = $2 AND owner_epoch = $3 FOR SHARE', [top, this.owner, epoch]);
+          if (held.rowCount === 0) throw new LeaseLost(top);
+        }
+        if (rowChanged)
+          await db.query(
+            `INSERT INTO orch.runs (id, plan, parent_id, status, started_at, completed_at, cost, error, owner_pid, heartbeat_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, ${NOW_MS})
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, completed_at = excluded.completed_at,
+               cost = excluded.cost, error = excluded.error, owner_pid = excluded.owner_pid, heartbeat_at = excluded.heartbeat_at`,
+            [
+              summary.runId,
+              summary.plan,
+              summary.parentRunId,
+              summary.status,
+              summary.startedAt,
+              summary.completedAt,
+              summary.cost,
+              summary.error === null ? null : withoutNul(this.redactText(summary.error)),
+              process.pid,
+            ],
+          );
+        // One statement for the whole batch (the runtime commits ~75 events at a time).
+        if (events.length)
+          await db.query(
+            `INSERT INTO orch.events (run_id, seq, ts, type, step_id, data)
+             SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[], $4::text[], $5::text[], $6::text[])`,
+            [
+              events.map((e) => e.runId),
+              events.map((e) => e.seq),
+              events.map((e) => e.ts),
+              events.map((e) => e.type),
+              events.map((e) => e.stepId),
+              events.map((e) => this.redactText(JSON.stringify(e.data))),
+            ],
+          );
+        // What the executor adds with these events (`Executor.prepare`: the jobs of started steps).
+        for (const hook of hooks) await hook(db);
+      });
+    } catch (err) {
+      // A commit cut short by the server (a session it ended after this process stalled inside
+      // the transaction, a dropped connection) says nothing of the lease; ask, so that a run
+      // taken over meanwhile is let go rather than failed.
+      if (epoch !== undefined && !(err instanceof LeaseLost) && !(await this.stillOwns(top, epoch))) throw new LeaseLost(top);
+      throw err;
+    }
     // Remembered only once committed: a failed commit must rewrite the row next time.
     if (rowChanged) this.lastSummary.set(summary.runId, key);
+  }
+
+  /** Whether this process still holds `top`'s lease at `epoch` (assumed so when that cannot be read). */
+  private async stillOwns(top: string, epoch: number): Promise<boolean> {
+    try {
+      const held = await this.pool.query('SELECT 1 FROM orch.runs WHERE id = $1 AND owner = $2 AND owner_epoch = $3', [top, this.owner, epoch]);
+      return held.rowCount !== 0;
+    } catch {
+      return true;
+    }
   }
 
   async registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null): Promise<void> {

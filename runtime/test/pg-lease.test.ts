@@ -1,0 +1,80 @@
+/**
+ * A run's owner that freezes inside a commit (SIGSTOP, a VM pause) holds its run row's FOR SHARE
+ * fence lock. The server ends that idle-in-transaction session, so another process can take the
+ * run over; the frozen owner, once it wakes, is told it lost the lease and nothing of its commit
+ * lands. A real Postgres cluster, two journals with two owners.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../journal/pg/migrations.js';
+import { PgJournal } from '../journal/pg/pg-journal.js';
+import type { RunEvent, RunSummary } from '../scheduler/types.js';
+import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+
+let db: TestPostgres;
+
+beforeAll(async () => {
+  db = await startPostgres();
+  await migrate(db.url);
+}, 60_000);
+
+afterAll(async () => {
+  await db?.stop();
+});
+
+const summary = (runId: string): RunSummary => ({
+  runId,
+  plan: 'p',
+  parentRunId: null,
+  status: 'running',
+  startedAt: 1,
+  completedAt: null,
+  cost: 0,
+  error: null,
+});
+const event = (runId: string, seq: number): RunEvent => ({ runId, seq, ts: seq, type: 'step_started', stepId: `s${seq}`, data: {} });
+
+describe('a run owner frozen inside a commit', () => {
+  it('loses the run to a take-over, and its late commit is refused as a lost lease', async () => {
+    const a = await PgJournal.open(db.url);
+    const b = await PgJournal.open(db.url);
+    try {
+      await a.registerRun('r1', 'p', {}, {}, 1);
+      await a.commit(summary('r1'), [event('r1', 1)]);
+
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      let wake!: () => void;
+      const frozen = new Promise<void>((r) => (wake = r));
+      // The hook runs inside the commit's transaction, after the fence took its lock.
+      const late = a.commit(summary('r1'), [event('r1', 2)], [
+        async () => {
+          entered();
+          await frozen;
+        },
+      ]);
+      const lateResult = late.then(
+        () => null,
+        (err: unknown) => err,
+      );
+      await inside;
+
+      // Without the server ending A's session, this UPDATE would wait on A's lock for ever.
+      const t0 = Date.now();
+      expect(await b.acquire('r1', 0)).toBe(true);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+
+      wake();
+      const err = (await lateResult) as { code?: string } | null;
+      expect(err?.code).toBe('ORCH_LEASE_LOST');
+      // A later commit by A is refused by the fence itself.
+      await expect(a.commit(summary('r1'), [event('r1', 3)])).rejects.toMatchObject({ code: 'ORCH_LEASE_LOST' });
+      // B, the owner now, goes on from what landed: only A's first commit.
+      expect((await b.load('r1')).map((e) => e.seq)).toEqual([1]);
+      await b.commit(summary('r1'), [event('r1', 2)]);
+      expect((await b.load('r1')).map((e) => e.seq)).toEqual([1, 2]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 60_000);
+});
