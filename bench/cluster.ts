@@ -4,15 +4,29 @@
  * few clients each committing one-row INSERT transactions — what `pgbench -N` measures, without
  * needing pgbench. Then a 1,000-step no-op layered DAG journaled in that database with its steps on
  * this process's worker threads (`--local`): every turn of the scheduler is one fenced commit.
+ * Then the same DAG on three `orch worker` processes (`--remote`), the dispatch latency of its
+ * steps (dispatched with their step_started commit → started on a worker, both by the database's
+ * clock), and failover: a worker running a step is killed with SIGKILL, and the time until the
+ * step runs again on another worker.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import type { PlanIR } from '../compiler/index.js';
 import { migratePostgres, Runtime } from '../runtime/index.js';
 import { admin, startCluster, stopCluster } from '../test/support/pg-cluster.js';
 import type { BenchFigure } from './figure.js';
 import { layeredPlan } from './runtime.js';
+import { capability, lit, plan, step } from '../runtime/test/ir-builder.js';
+
+const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
+const WORKERS = 3;
+const SLOTS = 4;
+const FAILOVERS = 5;
+const NO_CONFIG = { config: { file: null, hooks: {}, secrets: {} } };
 
 const CLIENTS = 4;
 const COMMIT_SECONDS = 3;
@@ -48,38 +62,171 @@ async function commitRate(url: string): Promise<number> {
   return counts.reduce((a, b) => a + b, 0) / secs;
 }
 
-async function localRate(url: string, dir: string): Promise<number> {
-  const plan = layeredPlan(dir, 10);
-  const rt = await Runtime.open({ db: url, workers: availableParallelism() });
+/** Steps per second of the 1,000-step DAG (after a 100-step warm-up run), and its run id. */
+async function dagRate(url: string, dir: string, remote: boolean): Promise<{ rate: number; runId: string }> {
+  const dag = layeredPlan(dir, 10);
+  const rt = await Runtime.open({ db: url, workers: availableParallelism(), placement: remote ? 'workers' : 'local' });
   try {
-    const warm = { ...plan, plan: 'warm', steps: plan.steps.slice(0, 100), stages: [plan.stages[0]!] };
-    await (await rt.start(warm, { config: { file: null, hooks: {}, secrets: {} } })).result;
+    const warm = { ...dag, plan: 'warm', steps: dag.steps.slice(0, 100), stages: [dag.stages[0]!] };
+    await (await rt.start(warm, NO_CONFIG)).result;
     const t0 = performance.now();
-    const r = await (await rt.start(plan, { config: { file: null, hooks: {}, secrets: {} } })).result;
+    const active = await rt.start(dag, NO_CONFIG);
+    const r = await active.result;
     if (r.status !== 'completed') throw new Error(`the bench run ended ${r.status}`);
-    return plan.steps.length / ((performance.now() - t0) / 1000);
+    return { rate: dag.steps.length / ((performance.now() - t0) / 1000), runId: active.runId };
   } finally {
     await rt.close();
   }
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+/** Dispatched (committed with step_started) → started on a worker, per attempt of the run, ms. */
+async function dispatchLatencies(sql: pg.Client, runId: string): Promise<number[]> {
+  const { rows } = await sql.query<{ ms: number }>(
+    `SELECT extract(epoch FROM started_at - dispatched_at) * 1000 AS ms FROM orch.attempts WHERE run_id = $1 AND started_at IS NOT NULL`,
+    [runId],
+  );
+  return rows.map((r) => Number(r.ms)).sort((a, b) => a - b);
+}
+
+class Workers {
+  private readonly children = new Set<ChildProcess>();
+  constructor(
+    private readonly url: string,
+    private readonly dir: string,
+    private readonly sql: pg.Client,
+  ) {}
+
+  start(): ChildProcess {
+    const child = spawn(process.execPath, [BIN, 'worker', '--db', this.url, '--project', this.dir, '--slots', String(SLOTS)], { cwd: this.dir, stdio: 'ignore' });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  /** Waits until `n` workers are registered alive. */
+  async ready(n: number): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const { rows } = await this.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM orch.workers WHERE state = 'alive' AND heartbeat_at > now() - interval '3 seconds'`);
+      if (rows[0]!.n >= n) return;
+      if (Date.now() > deadline) throw new Error(`${n} workers did not register`);
+      await sleep(100);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      [...this.children].map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            c.once('exit', () => resolve());
+            c.kill('SIGTERM');
+            setTimeout(() => c.kill('SIGKILL'), 10_000).unref();
+          }),
+      ),
+    );
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One step that naps long enough to be killed mid-flight. */
+function napPlan(dir: string, name: string): PlanIR {
+  return plan({
+    name,
+    module: 'bench',
+    base_dir: dir,
+    source_file: join(dir, 'bench.orch'),
+    capabilities: [capability('nap', { handler: { module: './nap.js', export: 'nap' } })],
+    steps: [step({ id: 'nap', capability: 'nap', args: { ms: lit(4000) } })],
+  });
+}
+
+/**
+ * Kills the worker running a step with SIGKILL; the time (by the database's clock) from the kill
+ * until the step is running on another worker. `FAILOVERS` trials, ms.
+ */
+async function failovers(url: string, dir: string, sql: pg.Client, workers: Workers): Promise<number[]> {
+  const rt = await Runtime.open({ db: url, placement: 'workers' });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < FAILOVERS; i++) {
+      const active = await rt.start(napPlan(dir, `failover_${i}`), NO_CONFIG);
+      let victim: { worker: string; pid: number } | undefined;
+      while (!victim) {
+        const { rows } = await sql.query<{ worker: string; pid: number }>(
+          `SELECT a.worker, w.pid FROM orch.attempts a JOIN orch.workers w ON w.id = a.worker WHERE a.run_id = $1 AND a.status = 'running'`,
+          [active.runId],
+        );
+        victim = rows[0];
+        if (!victim) await sleep(20);
+      }
+      const killed = (await sql.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0]!.t;
+      process.kill(victim.pid, 'SIGKILL');
+      let restarted: Date | undefined;
+      while (!restarted) {
+        const { rows } = await sql.query<{ started_at: Date }>(
+          `SELECT started_at FROM orch.attempts WHERE run_id = $1 AND worker <> $2 AND started_at IS NOT NULL ORDER BY started_at LIMIT 1`,
+          [active.runId, victim.worker],
+        );
+        restarted = rows[0]?.started_at;
+        if (!restarted) await sleep(20);
+      }
+      times.push(restarted.getTime() - killed.getTime());
+      const r = await active.result;
+      if (r.status !== 'completed') throw new Error(`failover run ${i} ended ${r.status}`);
+      workers.start();
+      await workers.ready(WORKERS);
+    }
+  } finally {
+    await rt.close();
+  }
+  return times.sort((a, b) => a - b);
 }
 
 export async function bench(): Promise<readonly BenchFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'orch-bench-cluster-'));
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
   writeFileSync(join(dir, 'noop.js'), 'export function noop() { return null; }\n');
+  writeFileSync(join(dir, 'nap.js'), 'export async function nap({ ms }) { await new Promise((r) => setTimeout(r, ms)); return null; }\n');
   const cluster = await startCluster({ durable: true });
   try {
     await admin(cluster.port, 'CREATE DATABASE orch_bench');
     const url = `postgres://postgres@127.0.0.1:${cluster.port}/orch_bench`;
     await migratePostgres(url);
     const commits = await commitRate(url);
-    const local = await localRate(url, dir);
+    const local = (await dagRate(url, dir, false)).rate;
     const ratio = (local / commits) * 100;
-    return [
-      { name: `Postgres commit rate, durable (${CLIENTS} clients, one-row INSERT transactions)`, value: commits, unit: 'commits/s', target: '', met: true },
-      { name: 'orch on Postgres, steps in-process (--local), 1,000-step no-op DAG', value: local, unit: 'steps/s', target: '≥ 150 steps/s', met: local >= 150 },
-      { name: 'the same vs the commit rate', value: ratio, unit: '%', target: '≥ 25 %', met: ratio >= 25 },
-    ];
+    const sql = new pg.Client({ connectionString: url });
+    await sql.connect();
+    const workers = new Workers(url, dir, sql);
+    try {
+      for (let i = 0; i < WORKERS; i++) workers.start();
+      await workers.ready(WORKERS);
+      const remote = await dagRate(url, dir, true);
+      const remoteRatio = (remote.rate / commits) * 100;
+      const dispatch = await dispatchLatencies(sql, remote.runId);
+      const p50 = quantile(dispatch, 0.5);
+      const p99 = quantile(dispatch, 0.99);
+      const failover = quantile(await failovers(url, dir, sql, workers), 0.95);
+      return [
+        { name: `Postgres commit rate, durable (${CLIENTS} clients, one-row INSERT transactions)`, value: commits, unit: 'commits/s', target: '', met: true },
+        { name: 'orch on Postgres, steps in-process (--local), 1,000-step no-op DAG', value: local, unit: 'steps/s', target: '≥ 150 steps/s', met: local >= 150 },
+        { name: 'the same vs the commit rate', value: ratio, unit: '%', target: '≥ 25 %', met: ratio >= 25 },
+        { name: `orch on Postgres, steps on ${WORKERS} orch workers × ${SLOTS} slots, 1,000-step no-op DAG`, value: remote.rate, unit: 'steps/s', target: '≥ 150 steps/s', met: remote.rate >= 150 },
+        { name: 'the same vs the commit rate', value: remoteRatio, unit: '%', target: '≥ 25 %', met: remoteRatio >= 25 },
+        { name: 'step dispatch, committed → started on a worker, p50', value: p50, unit: 'ms', target: '≤ 20 ms', met: p50 <= 20 },
+        { name: 'step dispatch, committed → started on a worker, p99', value: p99, unit: 'ms', target: '≤ 200 ms', met: p99 <= 200 },
+        { name: `failover, SIGKILL of the worker running a step → running elsewhere, p95 of ${FAILOVERS}`, value: failover, unit: 'ms', target: '≤ 10,000 ms', met: failover <= 10_000 },
+      ];
+    } finally {
+      await workers.stop();
+      await sql.end();
+    }
   } finally {
     await stopCluster(cluster);
     rmSync(dir, { recursive: true, force: true });

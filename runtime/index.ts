@@ -35,7 +35,7 @@ import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './sc
 import type { MigrateResult } from './journal/pg/migrations.js';
 import { LeaseLost } from './journal/async-journal.js';
 import { isPostgresUrl } from './journal/pg/url.js';
-import type { RemoteExecutor } from './cluster/remote-executor.js';
+import type { RemoteExecutor, WorkerCoverage } from './cluster/remote-executor.js';
 import type { WorkerOptions, WorkerRow } from './cluster/worker.js';
 
 export { Run, RunDetached } from './scheduler/run.js';
@@ -79,11 +79,17 @@ export interface RuntimeOptions extends WorkerExecutorOptions {
    */
   readonly limits?: LimitsProvider;
   /**
-   * Run the steps on `orch worker` processes (graphile-worker jobs) instead of this process's
-   * worker threads. Needs a Postgres `db`; `orch run --remote`.
+   * Where the steps run (needs a Postgres `db` unless `local`):
+   * - `local` (the default): this process's worker threads;
+   * - `workers`: `orch worker` processes (graphile-worker jobs), waiting for one if none is live;
+   * - `auto`: on the workers when one is live as a run starts (or resumes), else in-process.
    */
-  readonly remote?: boolean;
+  readonly placement?: Placement;
 }
+
+export type Placement = 'local' | 'workers' | 'auto';
+/** Where one run's steps went. */
+export type RunPlacement = 'workers' | 'in-process';
 
 /** What a runtime closes of the executor it made: its own worker threads, or the remote one. */
 interface OwnedExecutor {
@@ -117,9 +123,28 @@ export interface ActiveRun {
   readonly runId: string;
   readonly run: Run;
   readonly result: Promise<ExecutionResult>;
+  /** Where its steps run (in-process under `auto` when no worker was live). */
+  readonly placement: RunPlacement;
+  /**
+   * The live `orch worker` processes as it started, and the resources of its steps none of them
+   * takes — when it could use workers (else null).
+   */
+  readonly workers: WorkerCoverage | null;
 }
 
 export type { ControlOutcome } from './journal-controls.js';
+
+/** The resources a plan's capability calls are bound to (and may be rebound to). */
+function resourcesOf(plan: PlanIR): string[] {
+  const names = new Set<string>();
+  for (const s of plan.steps) {
+    if (s.capability === null) continue;
+    const bound = s.binding.resource ?? s.resource;
+    if (bound !== null) names.add(bound);
+    for (const f of s.binding.fallbacks) names.add(f);
+  }
+  return [...names];
+}
 
 export class Runtime {
   /** The journal, on SQLite or Postgres. */
@@ -127,8 +152,14 @@ export class Runtime {
   /** The same journal when it is SQLite (null on Postgres), for callers that read it synchronously. */
   readonly journal: SqliteJournal | null;
   private readonly opened: RuntimeJournal | null;
-  private readonly executor: Executor;
-  private readonly ownsExecutor: OwnedExecutor | null;
+  /** The caller's executor (tests, benches): every run uses it. */
+  private readonly given: Executor | null;
+  /** This process's worker threads, made on first use (never under `workers`). */
+  private local: (Executor & OwnedExecutor) | null = null;
+  private readonly remote: RemoteExecutor | null;
+  private readonly placement: Placement;
+  private readonly executorOptions: RuntimeOptions;
+  private readonly outputLimits = new Map<string, number>();
   private readonly clock: Clock;
   private readonly active = new Map<string, Run>();
   private poller: ReturnType<typeof setInterval> | null = null;
@@ -139,7 +170,7 @@ export class Runtime {
   readonly limits: LimitsProvider;
   private readonly ownsLimits: SharedLimits | null = null;
 
-  private constructor(opts: RuntimeOptions, opened: RuntimeJournal | null, ownsLimits: SharedLimits | null, remote: (Executor & OwnedExecutor) | null) {
+  private constructor(opts: RuntimeOptions, opened: RuntimeJournal | null, ownsLimits: SharedLimits | null, remote: RemoteExecutor | null) {
     this.opened = opened;
     this.store = opened?.store ?? null;
     this.journal = opened?.sqlite ?? null;
@@ -148,22 +179,16 @@ export class Runtime {
     this.clock = opts.clock ?? realClock;
     this.pollMs = opts.controlPollMs ?? 200;
     this.suspendOnApproval = opts.suspendOnApproval ?? false;
-    if (opts.executor) {
-      this.executor = opts.executor;
-      this.ownsExecutor = null;
-    } else if (remote) {
-      this.executor = remote;
-      this.ownsExecutor = remote;
-    } else {
-      const local = new WorkerExecutor(opts);
-      this.ownsExecutor = local;
-      this.executor = local;
-    }
+    this.given = opts.executor ?? null;
+    this.remote = remote;
+    this.placement = remote ? (opts.placement ?? 'local') : 'local';
+    this.executorOptions = opts;
   }
 
   static async open(opts: RuntimeOptions = {}): Promise<Runtime> {
     const db = opts.db === null ? null : (opts.db ?? process.env.ORCH_DB ?? DEFAULT_DB);
-    if (opts.remote && !opts.executor && (db === null || !isPostgresUrl(db)))
+    const placement = opts.executor ? 'local' : (opts.placement ?? 'local');
+    if (placement !== 'local' && (db === null || !isPostgresUrl(db)))
       throw new RuntimeUsageError('steps run on `orch worker` processes only with a Postgres journal (--db postgres://…)');
     const opened = db === null ? null : await openRuntimeJournal(db);
     let limits: SharedLimits | null = null;
@@ -171,7 +196,7 @@ export class Runtime {
     try {
       const store = opts.limits ? null : await opened?.openLimitStore();
       if (store) limits = new SharedLimits(store);
-      if (opts.remote && !opts.executor && db !== null) {
+      if (placement !== 'local' && db !== null) {
         const { RemoteExecutor } = await import('./cluster/remote-executor.js');
         remote = await RemoteExecutor.open(db, opts.maxOutputBytes ? { maxOutputBytes: opts.maxOutputBytes } : {});
       }
@@ -195,7 +220,8 @@ export class Runtime {
     const config = opts.config ?? (await this.projectConfig(plan));
     const runId = opts.runId ?? newRunId(plan.plan);
     if (await this.store?.getRun(runId)) throw new RuntimeUsageError(`run ${runId} already exists`);
-    const { deps, redactor } = this.deps(plan, config, opts.onEvent);
+    const { executor, placement, workers } = await this.executorForRun(plan);
+    const { deps, redactor } = this.deps(plan, config, executor, opts.onEvent);
     // The IR holds no secret values (only `secret("NAME")` expressions) and must stay intact for resume.
     await this.store?.registerRun(runId, plan.plan, plan, redactor.value(input), this.clock.now());
     const run = new Run(plan, deps, {
@@ -206,7 +232,7 @@ export class Runtime {
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
       ...(opts.retryOf ? { retryOf: opts.retryOf } : {}),
     });
-    return this.track(run, redactor);
+    return this.track(run, redactor, { placement, workers });
   }
 
   /** Continues an interrupted (or paused) run from its journal. */
@@ -254,7 +280,8 @@ export class Runtime {
     const plan = JSON.parse(row.ir) as PlanIR;
     const config = opts.config ?? (await this.projectConfig(plan));
     await this.opened!.preload(runId);
-    const { deps, redactor } = this.deps(plan, config, opts.onEvent);
+    const { executor, placement, workers } = await this.executorForRun(plan);
+    const { deps, redactor } = this.deps(plan, config, executor, opts.onEvent);
     // Signals and context values sent while no process ran the run are applied before it starts,
     // so an approval answered offline is seen by the approval step right away.
     const early = await journal.takeControls(runId);
@@ -272,7 +299,7 @@ export class Runtime {
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
     });
     for (const c of early) if (c.kind === 'signal') applyControl(run, c);
-    const active = this.track(run, redactor);
+    const active = this.track(run, redactor, { placement, workers });
     for (const c of early) if (c.kind === 'cancel_step') applyControl(run, c);
     // A cancel the previous process never got to apply still counts (a stale pause does not:
     // resuming is the explicit request to continue).
@@ -338,7 +365,8 @@ export class Runtime {
       this.active.clear();
     } else for (const run of this.active.values()) run.cancel('runtime closed');
     this.stopPolling();
-    await this.ownsExecutor?.close();
+    await this.local?.close();
+    await this.remote?.close();
     await this.ownsLimits?.close();
     // A cancelled run's last commit goes to the journal after this turn (at once on SQLite, a
     // round trip on Postgres); it lands before the journal closes, unless the run hangs.
@@ -376,14 +404,36 @@ export class Runtime {
     }
   }
 
-  private deps(plan: PlanIR, config: OrchConfig, onEvent?: (e: RunEvent, r: RunReader) => void) {
+  /**
+   * The executor of a run about to start or resume. Under `auto` the choice is made per run, so
+   * an `orch serve` started before its workers hands them the runs that start once they are up;
+   * and only when the live workers take every resource the run's steps are bound to — else a
+   * step would wait for a worker nobody is running.
+   */
+  private async executorForRun(plan: PlanIR): Promise<{ executor: Executor; placement: RunPlacement; workers: WorkerCoverage | null }> {
+    if (this.given) return { executor: this.given, placement: 'in-process', workers: null };
+    const workers = this.remote && this.placement !== 'local' ? await this.remote.coverage(resourcesOf(plan)) : null;
+    if (this.remote && (this.placement === 'workers' || (workers !== null && workers.live > 0 && workers.missing.length === 0)))
+      return { executor: this.remote, placement: 'workers', workers };
+    if (!this.local) {
+      this.local = new WorkerExecutor(this.executorOptions);
+      for (const [dir, bytes] of this.outputLimits) this.local.limitOutputs(dir, bytes);
+    }
+    return { executor: this.local, placement: 'in-process', workers };
+  }
+
+  private deps(plan: PlanIR, config: OrchConfig, executor: Executor, onEvent?: (e: RunEvent, r: RunReader) => void) {
     const redactor = this.redactor;
     for (const v of Object.values(config.secrets)) redactor.add(v);
-    if (config.maxOutputBytes != null) this.ownsExecutor?.limitOutputs(plan.base_dir, config.maxOutputBytes);
+    if (config.maxOutputBytes != null) {
+      this.outputLimits.set(plan.base_dir, config.maxOutputBytes);
+      this.local?.limitOutputs(plan.base_dir, config.maxOutputBytes);
+      this.remote?.limitOutputs(plan.base_dir, config.maxOutputBytes);
+    }
     if (config.retentionMs != null) this.applyRetention(config.retentionMs);
     const deps = {
       clock: this.clock,
-      executor: this.executor,
+      executor,
       journal: this.opened ? redactingJournal(this.opened.sink, redactor) : undefined,
       hooks: config.hooks,
       secret: secretResolver(config, redactor),
@@ -402,7 +452,7 @@ export class Runtime {
   private readonly settling = new Set<Promise<void>>();
   private readonly results = new Map<string, Promise<ExecutionResult>>();
 
-  private track(run: Run, _redactor: Redactor): ActiveRun {
+  private track(run: Run, _redactor: Redactor, where: Pick<ActiveRun, 'placement' | 'workers'>): ActiveRun {
     this.active.set(run.runId, run);
     const stopped = async () => {
       this.active.delete(run.runId);
@@ -432,7 +482,7 @@ export class Runtime {
     result.catch(() => undefined);
     this.results.set(run.runId, result);
     if (this.store) this.startPolling();
-    return { runId: run.runId, run, result };
+    return { runId: run.runId, run, result, ...where };
   }
 
   private startPolling(): void {

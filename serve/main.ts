@@ -31,6 +31,8 @@ export interface ServeCliOptions {
   readonly host: string;
   readonly db?: string;
   readonly catchUp: boolean;
+  /** On Postgres, run the steps in this process rather than on `orch worker`s. */
+  readonly local?: boolean;
   readonly limits?: Partial<HttpLimits>;
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
@@ -100,7 +102,7 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
   let starter;
   let state;
   try {
-    starter = await openRuntimeStarter({ db, plans: o.plans, log });
+    starter = await openRuntimeStarter({ db, plans: o.plans, log, ...(o.local ? { local: true } : {}) });
   } catch (e) {
     // An unreachable or unmigrated database: one line, never the password.
     throw new ServeError(`cannot open the journal ${shown}: ${(e as Error).message}`, 2);

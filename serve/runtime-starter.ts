@@ -19,11 +19,13 @@ export interface RuntimeStarterOptions {
   readonly db: string;
   readonly plans: readonly PlanIR[];
   readonly log: (line: string) => void;
+  /** Steps in this process even on Postgres (`--local`); else on `orch worker`s when one is live. */
+  readonly local?: boolean;
 }
 
 export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunStarter> {
   // A server waits for approvals in memory rather than suspending the run.
-  const rt = await Runtime.open({ db: o.db, suspendOnApproval: false });
+  const rt = await Runtime.open({ db: o.db, suspendOnApproval: false, placement: o.local || !isPostgresUrl(o.db) ? 'local' : 'auto' });
   // SQLite or Postgres alike, through the asynchronous interface.
   const journal = rt.store!;
   const active = new Map<string, ActiveRun>();

@@ -18,7 +18,7 @@ import { Runtime } from '../../runtime/index.js';
 import { displayUrl, isPostgresUrl, openJournal, type AsyncJournal } from '../../runtime/index.js';
 import { placedSteps, replay } from '../../runtime/index.js';
 import type { RunEvent } from '../../runtime/index.js';
-import { execute, MAX_OUTPUT_HELP, openRuntime, positiveInt, progressFor, QUIET_HELP, REMOTE_HELP } from './run.js';
+import { execute, LOCAL_HELP, MAX_OUTPUT_HELP, openRuntime, positiveInt, progressFor, QUIET_HELP, REMOTE_HELP } from './run.js';
 import { ms } from '../progress.js';
 
 export const DB_HELP = 'journal: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)';
@@ -78,14 +78,15 @@ function executingCommand(program: Command, name: string, description: string): 
     .option('--quiet', QUIET_HELP)
     .option('--workers <n>', 'worker threads (default: number of cores)', positiveInt('--workers'))
     .option('--max-output <bytes>', MAX_OUTPUT_HELP, positiveInt('--max-output'))
-    .option('--remote', REMOTE_HELP);
+    .option('--remote', REMOTE_HELP)
+    .option('--local', LOCAL_HELP);
 }
 
 export function registerRunControls(program: Command): void {
   executingCommand(program, 'resume', 'continue a paused or interrupted run from its journal (exit 0 when it completes)')
     .option('--rerun-in-flight', 'also re-run steps of non-idempotent capabilities that were running when it stopped')
     .option('--wait-for-signals', 'keep waiting in this process at approval steps instead of stopping (paused)')
-    .action(async (runId: string, cli: { db?: string; json?: boolean; quiet?: boolean; workers?: number; maxOutput?: number; remote?: boolean; rerunInFlight?: boolean; waitForSignals?: boolean }) => {
+    .action(async (runId: string, cli: { db?: string; json?: boolean; quiet?: boolean; workers?: number; maxOutput?: number; remote?: boolean; local?: boolean; rerunInFlight?: boolean; waitForSignals?: boolean }) => {
       const opts = { ...cli, db: journalOf(cli.db) };
       const elsewhere = await withJournal(opts.db, async (j) => {
         const row = await requireRun(j, runId);
@@ -109,7 +110,7 @@ export function registerRunControls(program: Command): void {
     });
 
   executingCommand(program, 'retry', 'run a failed, timed-out or cancelled run again as a new run: the same plan IR, input and consent, from its journal (exit 0 when it completes)')
-    .action(async (runId: string, cli: { db?: string; json?: boolean; quiet?: boolean; workers?: number; maxOutput?: number; remote?: boolean }) => {
+    .action(async (runId: string, cli: { db?: string; json?: boolean; quiet?: boolean; workers?: number; maxOutput?: number; remote?: boolean; local?: boolean }) => {
       const opts = { ...cli, db: journalOf(cli.db) };
       await withJournal(opts.db, (j) => requireRun(j, runId));
       const runtime = await openRuntime(opts);

@@ -6,7 +6,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { CliError } from '../errors.js';
-import { loadPlan, readJsonArg } from '../../runtime/index.js';
+import { isPostgresUrl, loadPlan, readJsonArg, type Placement } from '../../runtime/index.js';
 import { Runtime, RuntimeUsageError, type ActiveRun } from '../../runtime/index.js';
 import type { ExecutionResult } from '../../runtime/index.js';
 import { createProgress, summaryLines } from '../progress.js';
@@ -25,11 +25,14 @@ export interface RunCliOptions {
   readonly runId?: string;
   readonly consent?: string;
   readonly remote?: boolean;
+  readonly local?: boolean;
 }
 
 export const QUIET_HELP = 'no progress while the run executes, only the closing summary (or the --json result)';
 
-export const REMOTE_HELP = 'run the steps on `orch worker` processes instead of this process (needs --db postgres://…; default: here)';
+export const REMOTE_HELP =
+  'run the steps only on `orch worker` processes, waiting for one if none is live (needs --db postgres://…; default there: on the workers when one is live, else here)';
+export const LOCAL_HELP = 'run the steps on this process\'s worker threads even with a Postgres journal';
 
 export const MAX_OUTPUT_HELP =
   'largest handler output in bytes of JSON; a bigger one fails its step (default: maxOutputBytes of orch.config, else 1048576)';
@@ -60,6 +63,7 @@ export function registerRun(program: Command): void {
     .option('--run-id <id>', 'use this run id instead of a generated one')
     .option('--consent <scopes>', 'grant consent scopes to the run, comma-separated (needed under require_consent true)')
     .option('--remote', REMOTE_HELP)
+    .option('--local', LOCAL_HELP)
     .action(async (file: string, opts: RunCliOptions) => {
       const loaded = await loadPlan(file, opts.plan);
       if (loaded.kind === 'usage') throw new CliError(loaded.message, 2);
@@ -97,21 +101,46 @@ export function progressFor(opts: { json?: boolean; quiet?: boolean }) {
   return progress;
 }
 
+/** `--local` / `--remote`, else on the workers when one is live (Postgres) or here (SQLite). */
+function placementOf(opts: RunCliOptions, db: string): Placement {
+  if (opts.local && opts.remote) throw new CliError('--local and --remote exclude each other', 2);
+  if (opts.local) return 'local';
+  if (opts.remote) return 'workers';
+  return isPostgresUrl(db) ? 'auto' : 'local';
+}
+
 export async function openRuntime(opts: RunCliOptions): Promise<Runtime> {
+  const db = opts.db ?? process.env.ORCH_DB ?? '.orch/runs.db';
+  const placement = placementOf(opts, db);
   try {
     return await Runtime.open({
-      db: opts.db ?? process.env.ORCH_DB ?? '.orch/runs.db',
+      db,
       ...(opts.workers ? { workers: opts.workers } : {}),
       ...(opts.memoryLimit ? { resourceLimits: { maxOldGenerationSizeMb: opts.memoryLimit } } : {}),
       ...(opts.maxOutput ? { maxOutputBytes: opts.maxOutput } : {}),
       suspendOnApproval: !opts.waitForSignals,
-      ...(opts.remote ? { remote: true } : {}),
+      placement,
     });
   } catch (err) {
     if (err instanceof RuntimeUsageError) throw new CliError(err.message, 2);
     // pg's messages name hosts and users, never the password.
     throw new CliError(`cannot open the runtime: ${(err as Error).message}`, 2);
   }
+}
+
+/** Why a run on Postgres is not (yet) on the workers, or null when it is or could not be. */
+function placementNotice(active: ActiveRun, where: string): string | null {
+  const w = active.workers;
+  if (!w) return null;
+  const missing = w.missing.map((r) => `\`${r}\``).join(', ');
+  const start = '(start `orch worker --db …`' + (w.missing.length ? ` with \`--resources ${w.missing.join(',')}\`` : '') + ')';
+  if (active.placement === 'workers') {
+    if (w.live === 0) return `no live \`orch worker\` on ${where} yet: the steps wait for one ${start}`;
+    return w.missing.length ? `no live \`orch worker\` on ${where} takes resource ${missing} yet: its steps wait for one ${start}` : null;
+  }
+  if (w.live === 0) return `no live \`orch worker\` on ${where}: the steps run in this process ${start.slice(0, -1)} to run them there; --local says this on purpose)`;
+  if (w.missing.length) return `no live \`orch worker\` on ${where} takes resource ${missing}: the steps run in this process ${start.slice(0, -1)} to run them there; --local says this on purpose)`;
+  return null;
 }
 
 /** Starts (or resumes) through `begin`, waits for the end, prints, sets the exit code. */
@@ -124,6 +153,8 @@ export async function execute(runtime: Runtime, json: boolean, begin: () => Prom
     if (err instanceof RuntimeUsageError) throw new CliError(err.message, 2);
     throw err;
   }
+  const notice = placementNotice(active, runtime.store?.location ?? 'the database');
+  if (notice) process.stderr.write(`orch: ${notice}\n`);
   // Ctrl-C cancels the run cleanly (journaled) instead of leaving it interrupted.
   const onSigint = () => active.run.cancel('interrupted (SIGINT)');
   process.once('SIGINT', onSigint);

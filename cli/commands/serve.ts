@@ -17,6 +17,7 @@ interface ServeFlags extends LimitFlags {
   readonly host: string;
   readonly db?: string;
   readonly catchUp: boolean;
+  readonly local?: boolean;
 }
 
 export function limitsOf(o: LimitFlags): Partial<HttpLimits> {
@@ -45,6 +46,7 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--db <path>', 'journal: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)')
     .option('--catch-up', 'start one run for each schedule that missed ticks while the server was down', false)
+    .option('--local', 'with a Postgres journal, run the steps on this process\'s worker threads (default: on `orch worker`s when one is live as a run starts)')
     .option('--headers-timeout <ms>', 'cut a client that has not sent its request headers within this', positiveMs, DEFAULT_LIMITS.headersTimeoutMs)
     .option('--request-timeout <ms>', 'cut a client that has not sent its whole request within this', positiveMs, DEFAULT_LIMITS.requestTimeoutMs)
     .option('--max-connections <n>', 'refuse connections beyond this many', positiveMs, DEFAULT_LIMITS.maxConnections)
@@ -72,6 +74,7 @@ export function registerServe(program: Command): void {
         host: opts.host,
         db: opts.db,
         catchUp: opts.catchUp,
+        ...(opts.local ? { local: true } : {}),
         limits: limitsOf(opts),
         out: (text) => process.stdout.write(text),
         err: (text) => process.stderr.write(text),

@@ -20,7 +20,7 @@ import { fillDefaults } from '../executor/worker-executor.js';
 import { openMigratedPool } from '../journal/pg/migrations.js';
 import { openClient } from '../journal/pg/pool.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';
-import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
+import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifier, WORKER_DEAD_AFTER_S, type StepJob } from './jobs.js';
 
 export const OUTCOME_POLL_MS = 500;
 const SWEEP_MS = 1000;
@@ -36,6 +36,11 @@ interface Pending {
 export interface RemoteExecutorOptions {
   /** `--max-output`: passed to the workers with each job. */
   readonly maxOutputBytes?: number;
+}
+
+export interface WorkerCoverage {
+  readonly live: number;
+  readonly missing: readonly string[];
 }
 
 export class RemoteExecutor implements Executor {
@@ -76,6 +81,20 @@ export class RemoteExecutor implements Executor {
     );
     for (const t of ex.timers) t.unref();
     return ex;
+  }
+
+  /**
+   * The `orch worker` processes alive (heartbeat fresh), and which of `resources` none of them
+   * takes (`--resources`): a step on such a resource would wait for a worker that lists it.
+   */
+  async coverage(resources: readonly string[]): Promise<WorkerCoverage> {
+    const { rows } = await this.pool.query<{ n: number; missing: string[] }>(
+      `WITH live AS (SELECT resources FROM orch.workers WHERE state = 'alive' AND heartbeat_at > now() - make_interval(secs => $1))
+       SELECT (SELECT count(*)::int FROM live) AS n,
+              array(SELECT r FROM unnest($2::text[]) AS r WHERE NOT EXISTS (SELECT 1 FROM live WHERE r = ANY(live.resources)) ORDER BY r) AS missing`,
+      [WORKER_DEAD_AFTER_S, [...new Set(resources)]],
+    );
+    return { live: rows[0]!.n, missing: rows[0]!.missing };
   }
 
   /** A project's `maxOutputBytes` (orch.config), sent with its jobs unless `--max-output` wins. */

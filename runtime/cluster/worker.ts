@@ -19,7 +19,7 @@ import { resolve } from 'node:path';
 import { run, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
 import type { PlanIR, ResourceIR } from '../../compiler/index.js';
-import { isInside, locateHandler } from '../executor/handler-path.js';
+import { isInside, locateHandler, projectRoot } from '../executor/handler-path.js';
 import { WorkerExecutor } from '../executor/worker-executor.js';
 import { openMigratedPool, quietLogger } from '../journal/pg/migrations.js';
 import { openPool } from '../journal/pg/pool.js';
@@ -58,7 +58,10 @@ const HEARTBEAT_MS = 1000;
 
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const project = resolve(o.project);
+  // The owner names the plan's directory relative to its project root (the nearest folder up
+  // with orch.config.*, package.json or .git); the worker finds its own root the same way, so
+  // `--project` may be any folder of the checkout.
+  const project = projectRoot(resolve(o.project));
   const id = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const pool = await openMigratedPool(o.url, 3);
   // graphile-worker's own pool, with pg's default conventions (job ids as strings).

@@ -348,3 +348,66 @@ describe('a worker presumed dead', () => {
     expect(attempt.rows[0]!.worker).not.toMatch(new RegExp(`:${holder.pid}:`));
   }, 120_000);
 });
+
+describe('where `orch run` on Postgres puts the steps', () => {
+  it('on the workers when one is live (the default), here with --local, and here — saying so — when none is live', async () => {
+    const dir = project();
+    const log = join(dir, 'where.log');
+    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' } });
+    const p = plan({
+      base_dir: '.',
+      capabilities: [cap],
+      steps: [
+        step({ id: 'a', capability: 'tagged', args: { log: lit(log), value: lit(1) } }),
+        step({ id: 'b', capability: 'tagged', deps: ['a'], args: { log: lit(log), value: out('a', 'value') } }),
+      ],
+    });
+    const file = writePlan(dir, p);
+    const pidsOf = (run: string) => new Set(readLines(log).filter((l) => l.run === run).map((l) => l.pid));
+    // Workers of the tests before have stopped or gone silent.
+    await until(async () => {
+      const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM orch.workers WHERE state = 'alive' AND heartbeat_at > now() - interval '5 seconds'`);
+      return rows[0]!.n === 0;
+    }, 'no live worker');
+
+    const alone = orchAsync(['run', file, '--db', db.url, '--json', '--run-id', 'where-none'], dir);
+    const ra = await alone.done;
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(ra.stderr).toMatch(/no live `orch worker` on postgres:\/\/\S+: the steps run in this process/);
+    expect(pidsOf('where-none')).toEqual(new Set([alone.child.pid]));
+
+    const [w] = await startWorkers(1, dir, ['--slots', '2']);
+    const byDefault = orchAsync(['run', file, '--db', db.url, '--json', '--run-id', 'where-default'], dir);
+    const rd = await byDefault.done;
+    expect(rd.code, rd.stderr).toBe(0);
+    expect(rd.stderr).not.toMatch(/no live/);
+    expect(stepsOf(rd).b).toEqual({ status: 'completed', output: { value: 4 } });
+    expect(pidsOf('where-default')).toEqual(new Set([w!.pid]));
+
+    // A step bound to a resource no live worker takes (`--resources`) would wait: here instead.
+    const onGpu = writePlan(
+      dir,
+      plan({
+        base_dir: '.',
+        capabilities: [cap],
+        resources: [resource('gpu', { concurrency: 1 })],
+        steps: [step({ id: 'g', capability: 'tagged', resource: 'gpu', args: { log: lit(log), value: lit(1) } })],
+      }),
+      'gpu.json',
+    );
+    const gpu = orchAsync(['run', onGpu, '--db', db.url, '--json', '--run-id', 'where-gpu'], dir);
+    const rg = await gpu.done;
+    expect(rg.code, rg.stderr).toBe(0);
+    expect(rg.stderr).toMatch(/no live `orch worker` on \S+ takes resource `gpu`: the steps run in this process \(start `orch worker --db …` with `--resources gpu`/);
+    expect(pidsOf('where-gpu')).toEqual(new Set([gpu.child.pid]));
+
+    const here = orchAsync(['run', file, '--db', db.url, '--json', '--local', '--run-id', 'where-local'], dir);
+    const rl = await here.done;
+    expect(rl.code, rl.stderr).toBe(0);
+    expect(pidsOf('where-local')).toEqual(new Set([here.child.pid]));
+
+    const both = orch(['run', file, '--db', db.url, '--local', '--remote'], dir);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--local and --remote exclude each other/);
+  }, 120_000);
+});

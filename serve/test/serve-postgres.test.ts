@@ -3,6 +3,7 @@
  * tick and each event starts exactly one run; a run started through one server is seen, approved
  * and finished through the other; the API and the dashboard's views read the shared journal.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -10,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { orchAsync } from '../../examples/test/cli.js';
 import { startPostgres } from '../../test/support/postgres.js';
 import { http, waitFor } from './http-helpers.js';
-import { startServe, tempDir, TOKEN, type ServeProcess } from './serve-process.js';
+import { FIXTURES, REPO, startServe, tempDir, TOKEN, type ServeProcess } from './serve-process.js';
 
 const api = (s: ServeProcess, method: string, path: string, body?: unknown) => http(s.url, method, path, { token: TOKEN, body });
 
@@ -168,6 +169,55 @@ describe('orch serve on Postgres', () => {
     } finally {
       stopped?.child.kill('SIGCONT');
       for (const s of servers) await s.stop().catch(() => {});
+      await sql.end().catch(() => {});
+      await db.stop();
+    }
+  });
+
+  it('hands the steps of its runs to a live `orch worker`; with none live (or --local) runs them itself', async () => {
+    const db = await startPostgres();
+    const servers: ServeProcess[] = [];
+    const sql = new pg.Client({ connectionString: db.url });
+    let worker: ChildProcess | null = null;
+    try {
+      expect((await orchAsync(['db', 'migrate', '--db', db.url])).code).toBe(0);
+      await sql.connect();
+      // Started before any worker: the choice is made per run, not when the server starts.
+      servers.push(await startServe(['cluster.orch'], { db: db.url }));
+      servers.push(await startServe(['cluster.orch'], { db: db.url, args: ['--local'] }));
+      const [s, local] = servers as [ServeProcess, ServeProcess];
+      const relay = async (via: ServeProcess) => {
+        const id: string = (await api(via, 'POST', '/runs', { plan: 'relay', input: { log: join(tempDir(), 'tally.log') } })).json.runId;
+        await waitFor(async () => ((await api(via, 'GET', `/runs/${id}`)).json.status === 'completed' ? true : undefined), 30_000, `run ${id} to complete`);
+        return (await sql.query<{ step_key: string; worker: string | null; status: string }>('SELECT step_key, worker, status FROM orch.attempts WHERE run_id = $1 ORDER BY step_key', [id])).rows;
+      };
+      // No worker yet: the server runs the steps itself (no attempt rows: nothing was dispatched).
+      expect(await relay(s)).toEqual([]);
+
+      worker = spawn(process.execPath, [join(REPO, 'bin/orch.js'), 'worker', '--db', db.url, '--project', FIXTURES, '--resources', 'box'], { cwd: FIXTURES, stdio: 'ignore' });
+      const pid = worker.pid!;
+      await waitFor(
+        async () => ((await sql.query("SELECT 1 FROM orch.workers WHERE pid = $1 AND state = 'alive'", [pid])).rowCount ? true : undefined),
+        30_000,
+        'the worker to register',
+      );
+      const onWorker = await relay(s);
+      expect(onWorker.map((a) => a.step_key)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+      for (const a of onWorker) {
+        expect(a.status).toBe('succeeded');
+        expect(a.worker).toMatch(new RegExp(`:${pid}:`));
+      }
+      // --local: the server keeps its steps even with a worker live.
+      expect(await relay(local)).toEqual([]);
+    } finally {
+      if (worker && worker.exitCode === null) {
+        const w = worker;
+        await new Promise((r) => {
+          w.once('exit', r);
+          w.kill('SIGTERM');
+        });
+      }
+      for (const sv of servers) await sv.stop().catch(() => {});
       await sql.end().catch(() => {});
       await db.stop();
     }
