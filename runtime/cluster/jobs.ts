@@ -47,6 +47,18 @@ export interface StepJob {
   readonly handlerHash: string | null;
 }
 
+/** The graphile-worker job key of one dispatch of an attempt: unique per fence. */
+export const jobKey = (run: string, key: string, attempt: number, fence: number): string => `${run}/${key}#${attempt}.${fence}`;
+
+/** `jobKey` in SQL, over an `orch.attempts` row: the expression of its index `attempts_dispatched_by_job`. */
+const ATTEMPT_JOB_KEY = `(run_id || '/' || step_key || '#' || attempt::text || '.' || fence::text)`;
+
+/**
+ * A job locked this long while its attempt is still `dispatched` was fetched by a worker that
+ * died before claiming it: a live worker claims within milliseconds of the lock.
+ */
+const UNCLAIMED_LOCK_S = WORKER_DEAD_AFTER_S;
+
 /** The graphile-worker job flag of a handler hash: a worker with another copy forbids it. */
 export const handlerFlag = (hash: string): string => `handler:${hash}`;
 
@@ -71,7 +83,11 @@ export interface SweepResult {
 /**
  * Marks workers silent for more than 5 s dead, abandons their running attempts, unlocks and
  * deletes their graphile-worker jobs, and wakes the owners of the affected runs, all in one
- * transaction. Another process already sweeping: nothing (`pg_try_advisory_xact_lock`).
+ * transaction. It also abandons attempts still `dispatched` whose job has been locked for more
+ * than 5 s: the worker that fetched the job died between its lock and the claim (possibly before
+ * it could record its graphile-worker ids), and with `max_attempts 1` nobody would fetch that job
+ * again. A late claim of an abandoned attempt fails, so a slow live worker only loses the job.
+ * Another process already sweeping: nothing (`pg_try_advisory_xact_lock`).
  */
 export async function sweepDeadWorkers(pool: pg.Pool): Promise<SweepResult> {
   const client = await pool.connect();
@@ -89,14 +105,14 @@ export async function sweepDeadWorkers(pool: pg.Pool): Promise<SweepResult> {
         RETURNING id, job_workers`,
       [WORKER_DEAD_AFTER_S],
     );
-    if (dead.rowCount === 0) {
-      await client.query('COMMIT');
-      return { dead: [], abandoned: 0 };
-    }
     const ids = dead.rows.map((r) => r.id);
     const abandoned = await client.query<{ run_id: string }>(
-      `UPDATE orch.attempts SET status = 'abandoned', finished_at = now() WHERE worker = ANY($1) AND status = 'running' RETURNING run_id`,
-      [ids],
+      `UPDATE orch.attempts SET status = 'abandoned', finished_at = now()
+        WHERE (worker = ANY($1) AND status = 'running')
+           OR (status = 'dispatched' AND ${ATTEMPT_JOB_KEY} IN (
+                 SELECT key FROM graphile_worker.jobs WHERE locked_at < now() - make_interval(secs => $2)))
+        RETURNING run_id`,
+      [ids, UNCLAIMED_LOCK_S],
     );
     const jobWorkers = dead.rows.flatMap((r) => r.job_workers);
     if (jobWorkers.length > 0) {

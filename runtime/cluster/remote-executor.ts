@@ -20,7 +20,7 @@ import { fillDefaults } from '../executor/worker-executor.js';
 import { openMigratedPool } from '../journal/pg/migrations.js';
 import { openClient } from '../journal/pg/pool.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';
-import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifier, WORKER_DEAD_AFTER_S, type StepJob } from './jobs.js';
+import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, jobKey, sweepDeadWorkers, taskIdentifier, WORKER_DEAD_AFTER_S, type StepJob } from './jobs.js';
 
 export const OUTCOME_POLL_MS = 500;
 const SWEEP_MS = 1000;
@@ -203,7 +203,7 @@ export class RemoteExecutor implements Executor {
       [
         taskIdentifier(job.resource),
         JSON.stringify(job),
-        `${req.runId}/${key}#${req.attempt}.${fence}`,
+        jobKey(req.runId, key, req.attempt, fence),
         job.handlerHash === null ? null : [handlerFlag(job.handlerHash)],
       ],
     );

@@ -171,6 +171,16 @@ CREATE TABLE orch.workers (
 CREATE INDEX workers_alive ON orch.workers (heartbeat_at) WHERE state = 'alive';
 `,
   },
+  {
+    version: 5,
+    name: 'dispatched attempts by their graphile-worker job key',
+    sql: `
+-- The sweeper looks up the attempts of jobs a worker locked and never claimed (it died between
+-- the two); the expression is the job key the owner gives each dispatch (cluster/jobs.ts).
+CREATE INDEX attempts_dispatched_by_job ON orch.attempts ((run_id || '/' || step_key || '#' || attempt::text || '.' || fence::text))
+  WHERE status = 'dispatched';
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
