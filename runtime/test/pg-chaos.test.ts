@@ -19,6 +19,8 @@ const WIDTH = 50;
 const LAYERS = 10;
 const KILLS = 20;
 const KILL_EVERY_MS = 1500;
+/** The run takes about 40 s; with no stall it is done long before this. */
+const STALL_AFTER_MS = 150_000;
 
 let db: TestPostgres;
 let sql: pg.Client;
@@ -92,7 +94,20 @@ describe('a 500-step run on three workers, one killed with SIGKILL every 1.5 s, 
       kills++;
       workers = [...workers.filter((w) => w !== victim), startWorker(dir)];
     }
-    const r = await run.done;
+    // A run that stalls fails here with what it waits for, rather than at the test's timeout.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), STALL_AFTER_MS)));
+    const r = await Promise.race([run.done, stalled]);
+    clearTimeout(timer);
+    if (r === null) {
+      run.child.kill('SIGKILL');
+      const waiting = await sql.query(
+        `SELECT a.step_key, a.attempt, a.fence, a.status, a.worker, j.locked_by, j.locked_at
+           FROM orch.attempts a LEFT JOIN graphile_worker.jobs j ON j.key = a.run_id || '/' || a.step_key || '#' || a.attempt || '.' || a.fence
+          WHERE a.run_id = 'chaos' AND NOT a.folded`,
+      );
+      throw new Error(`the run did not finish in ${STALL_AFTER_MS / 1000} s; attempts not folded: ${JSON.stringify(waiting.rows)}`);
+    }
     expect(r.code, r.stderr).toBe(0);
     expect(kills).toBe(KILLS);
     expect((JSON.parse(r.stdout) as { status: string }).status).toBe('completed');
