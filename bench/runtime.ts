@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
-import type { PlanIR, StepIR } from '../compiler/index.js';
+import type { PlanIR } from '../compiler/index.js';
 import { Runtime } from '../runtime/index.js';
 import { workerScript } from '../runtime/index.js';
-import { capability, plan, resource, step } from '../runtime/test/ir-builder.js';
+import { capability, layeredSteps, plan, resource } from '../runtime/test/ir-builder.js';
 import type { BenchFigure } from './figure.js';
 
 const WIDTH = 100;
@@ -28,12 +28,7 @@ function limitedPlan(p: PlanIR, workers: number): PlanIR {
 
 /** A no-op DAG of `layers` × 100 steps, each reading two steps of the layer above. */
 export function layeredPlan(dir: string, layers = LAYERS): PlanIR {
-  const steps: StepIR[] = [];
-  for (let l = 0; l < layers; l++)
-    for (let w = 0; w < WIDTH; w++) {
-      const deps = l === 0 ? [] : [`s${l - 1}_${w}`, `s${l - 1}_${(w + 1) % WIDTH}`];
-      steps.push(step({ id: `s${l}_${w}`, capability: 'noop', deps }));
-    }
+  const steps = layeredSteps(layers, WIDTH, { capability: 'noop' });
   return plan({
     name: 'bench_layers',
     module: 'bench',

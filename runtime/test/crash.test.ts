@@ -9,24 +9,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { replay, type RunEvent } from '../scheduler/index.js';
 import { openSqlite } from '../journal/sqlite-driver.js';
-import { lit, plan, step } from './ir-builder.js';
+import { layeredSteps, lit, plan } from './ir-builder.js';
 import { local, orch, orchAsync, projectDir, writePlan } from './helpers.js';
 
 const WIDTH = 10;
 const LAYERS = 20;
 
 function layeredPlan(log: string) {
-  const steps = [];
-  for (let l = 0; l < LAYERS; l++)
-    for (let w = 0; w < WIDTH; w++)
-      steps.push(
-        step({
-          id: `s${l}_${w}`,
-          capability: 'work',
-          deps: l === 0 ? [] : [`s${l - 1}_${w}`, `s${l - 1}_${(w + 1) % WIDTH}`],
-          args: { log: lit(log), ms: lit(12) },
-        }),
-      );
+  const steps = layeredSteps(LAYERS, WIDTH, { capability: 'work', args: { log: lit(log), ms: lit(12) } });
   return plan({ name: 'crashy', base_dir: '.', capabilities: [local('work', 'work')], steps });
 }
 

@@ -107,6 +107,18 @@ export function policy(over: Partial<PolicyIR> = {}): PolicyIR {
 
 export type StepSpec = Partial<Omit<StepIR, 'id'>> & { readonly id: string };
 
+/**
+ * The layered DAG of the tests and benches: `layers` × `width` steps `s{layer}_{i}`, each after
+ * steps `i` and `i + 1` (wrapping) of the layer above, all with the fields of `each`.
+ */
+export function layeredSteps(layers: number, width: number, each: Partial<Omit<StepIR, 'id' | 'deps'>>): StepIR[] {
+  const steps: StepIR[] = [];
+  for (let l = 0; l < layers; l++)
+    for (let w = 0; w < width; w++)
+      steps.push(step({ ...each, id: `s${l}_${w}`, deps: l === 0 ? [] : [`s${l - 1}_${w}`, `s${l - 1}_${(w + 1) % width}`] }));
+  return steps;
+}
+
 /** `step({ id, … })`, or `step(id, capability, { … })` for a call. `deps` include `after`. */
 export function step(spec: StepSpec): StepIR;
 export function step(id: string, capability: string | null, over?: Partial<StepIR>): StepIR;

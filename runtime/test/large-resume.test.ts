@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqlite } from '../journal/sqlite-driver.js';
-import { lit, plan, step } from './ir-builder.js';
+import { layeredSteps, lit, plan } from './ir-builder.js';
 import { local, orch, orchAsync, projectDir, writePlan } from './helpers.js';
 
 const WIDTH = 100;
@@ -36,17 +36,7 @@ describe('a 20,000-step run', () => {
     const project = projectDir();
     const db = join(project, 'runs.db');
     const log = join(project, 'executions.log');
-    const steps = [];
-    for (let l = 0; l < LAYERS; l++)
-      for (let w = 0; w < WIDTH; w++)
-        steps.push(
-          step({
-            id: `s${l}_${w}`,
-            capability: 'work',
-            deps: l === 0 ? [] : [`s${l - 1}_${w}`, `s${l - 1}_${(w + 1) % WIDTH}`],
-            args: { log: lit(log) },
-          }),
-        );
+    const steps = layeredSteps(LAYERS, WIDTH, { capability: 'work', args: { log: lit(log) } });
     const file = writePlan(project, plan({ name: 'large', base_dir: '.', capabilities: [local('work', 'work')], steps }));
     const runId = 'large-1';
     const { child, done } = orchAsync(['run', file, '--db', db, '--run-id', runId, '--workers', '2', '--quiet'], project);

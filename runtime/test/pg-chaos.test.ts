@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../journal/pg/migrations.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { BIN, local, orchAsync, projectDir, writePlan } from './helpers.js';
-import { lit, plan, step } from './ir-builder.js';
+import { layeredSteps, lit, plan } from './ir-builder.js';
 
 const WIDTH = 50;
 const LAYERS = 10;
@@ -61,17 +61,7 @@ describe('a 500-step run on three workers, one killed with SIGKILL every 1.5 s, 
     const dir = projectDir();
     writeFileSync(join(dir, 'chaos.js'), HANDLER);
     const log = join(dir, 'executions.log');
-    const steps = [];
-    for (let l = 0; l < LAYERS; l++)
-      for (let w = 0; w < WIDTH; w++)
-        steps.push(
-          step({
-            id: `s${l}_${w}`,
-            capability: 'work',
-            deps: l === 0 ? [] : [`s${l - 1}_${w}`, `s${l - 1}_${(w + 1) % WIDTH}`],
-            args: { log: lit(log), ms: lit(350) },
-          }),
-        );
+    const steps = layeredSteps(LAYERS, WIDTH, { capability: 'work', args: { log: lit(log), ms: lit(350) } });
     const file = writePlan(
       dir,
       plan({ base_dir: '.', capabilities: [local('work', 'work', { handler: { module: './chaos.js', export: 'work' }, idempotent: true })], steps }),
