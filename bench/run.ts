@@ -20,11 +20,26 @@ if (process.argv[2] === '--child') {
   process.exit(0);
 }
 
-const only = process.argv.slice(2);
-const modules = readdirSync(here)
+const areas = readdirSync(here)
   .filter((f) => f.endsWith('.js') && !['run.js', 'figure.js', 'lsp-server.js'].includes(f))
-  .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
+  .map((f) => f.replace(/\.js$/, ''))
   .sort();
+const only = process.argv.slice(2);
+if (only.includes('--help') || only.includes('-h')) {
+  console.log(`Usage: npm run bench [-- AREA…]
+
+Measures every area (or those whose name starts with an AREA), prints each figure against its
+target and writes bench/results.json.
+
+Areas: ${areas.join(', ')}`);
+  process.exit(0);
+}
+const unknown = only.filter((o) => !areas.some((a) => a.startsWith(o)));
+if (unknown.length > 0) {
+  console.error(`bench: no area named ${unknown.join(', ')} (areas: ${areas.join(', ')})`);
+  process.exit(2);
+}
+const modules = areas.filter((a) => only.length === 0 || only.some((o) => a.startsWith(o))).map((a) => `${a}.js`);
 
 const figures: (BenchFigure & { area: string })[] = [];
 for (const file of modules) {

@@ -28,7 +28,7 @@ import { cancelStepViaJournal, controlViaJournal, signalViaJournal, type Control
 import { Redactor } from './redact.js';
 import { redactingJournal } from './redacting-journal.js';
 import { realClock } from './scheduler/clock.js';
-import { replay } from './scheduler/replay.js';
+import { replay, type RestoredRun } from './scheduler/replay.js';
 import { InProcessLimits, type LimitsProvider } from './scheduler/index.js';
 import { Run } from './scheduler/run.js';
 import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './scheduler/types.js';
@@ -144,6 +144,17 @@ function resourcesOf(plan: PlanIR): string[] {
     for (const f of s.binding.fallbacks) names.add(f);
   }
   return [...names];
+}
+
+/**
+ * The call attempts a resumed run had in flight whose outcome the executor holds (on workers: a
+ * worker recorded it and the process that died never folded it): their steps are not run again.
+ */
+async function recoverInFlight(executor: Executor, runId: string, restored: RestoredRun): Promise<ReadonlySet<string> | undefined> {
+  if (!executor.recover) return undefined;
+  const inFlight = new Map<string, number>();
+  for (const [key, s] of restored.steps) if (s.inFlight) inFlight.set(key, s.attempts);
+  return inFlight.size === 0 ? undefined : executor.recover(runId, inFlight);
 }
 
 export class Runtime {
@@ -281,6 +292,7 @@ export class Runtime {
     const config = opts.config ?? (await this.projectConfig(plan));
     await this.opened!.preload(runId);
     const { executor, placement, workers } = await this.executorForRun(plan);
+    const recovered = await recoverInFlight(executor, runId, restored);
     const { deps, redactor } = this.deps(plan, config, executor, opts.onEvent);
     // Signals and context values sent while no process ran the run are applied before it starts,
     // so an approval answered offline is seen by the approval step right away.
@@ -296,6 +308,7 @@ export class Runtime {
       context,
       restored,
       rerunInFlight: opts.rerunInFlight,
+      recovered,
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
     });
     for (const c of early) if (c.kind === 'signal') applyControl(run, c);

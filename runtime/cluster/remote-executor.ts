@@ -25,6 +25,12 @@ import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, jobKey, sweepDeadWorkers, ta
 export const OUTCOME_POLL_MS = 500;
 const SWEEP_MS = 1000;
 
+interface Recovered {
+  readonly attempt: number;
+  readonly fence: number;
+  readonly outcome: AttemptOutcome;
+}
+
 interface Pending {
   readonly req: AttemptRequest;
   readonly key: string;
@@ -53,6 +59,8 @@ export class RemoteExecutor implements Executor {
   private readonly projectLimits = new Map<string, number>();
   /** Attempts whose row and job were added inside their `step_started` commit: their fence. */
   private readonly prepared = new Map<string, { readonly fence: number; readonly req: AttemptRequest }>();
+  /** Outcomes a dead owner's workers recorded and it never folded, by run and step key: for the step's next attempt. */
+  private readonly recovered = new Map<string, Recovered>();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -102,8 +110,30 @@ export class RemoteExecutor implements Executor {
     this.projectLimits.set(baseDir, maxOutputBytes);
   }
 
+  /**
+   * Resuming a run whose owner died: the attempts in flight then (step key → attempt number) whose
+   * worker recorded an outcome nobody folded. Each step's next attempt receives its outcome
+   * (`start`), is dispatched to no worker, and folds the old row in the commit of what it leads to.
+   */
+  async recover(runId: string, inFlight: ReadonlyMap<string, number>): Promise<ReadonlySet<string>> {
+    const { rows } = await this.pool.query<{ step_key: string; attempt: number; fence: number; outcome: string | null }>(
+      `SELECT step_key, attempt, fence, outcome FROM orch.attempts
+        WHERE run_id = $1 AND NOT folded AND status IN ('succeeded', 'failed') AND step_key = ANY($2)`,
+      [runId, [...inFlight.keys()]],
+    );
+    const steps = new Set<string>();
+    for (const r of rows) {
+      if (inFlight.get(r.step_key) !== r.attempt) continue;
+      this.recovered.set(`${runId}\u0000${r.step_key}`, { attempt: r.attempt, fence: Number(r.fence), outcome: parseOutcome(r.outcome) });
+      steps.add(r.step_key);
+    }
+    return steps;
+  }
+
   /** The attempt row and its job, added by the journal commit that writes the attempt's `step_started`. */
   prepare(req: AttemptRequest): CommitHook {
+    // Its outcome is already known (`recover`): no worker runs it.
+    if (this.recovered.has(recoveredKey(req))) return async () => undefined;
     return async (tx) => {
       const fence = await this.enqueue(tx as pg.ClientBase, req, stepKey(req));
       this.prepared.set(attemptId(req), { fence, req });
@@ -122,7 +152,12 @@ export class RemoteExecutor implements Executor {
     const entry: Pending = { req, key, done, fence: 0 };
     this.pending.set(id, entry);
     const prepared = this.prepared.get(id);
-    if (prepared !== undefined) {
+    const recovered = this.recovered.get(recoveredKey(req));
+    if (recovered !== undefined) {
+      this.recovered.delete(recoveredKey(req));
+      const outcome = { ...recovered.outcome, commitHook: foldHook(req.runId, key, recovered.attempt, recovered.fence) };
+      queueMicrotask(() => this.finish(id, entry, outcome));
+    } else if (prepared !== undefined) {
       // Already durable with its step_started; a result may even be waiting.
       this.prepared.delete(id);
       entry.fence = prepared.fence;
@@ -245,15 +280,7 @@ export class RemoteExecutor implements Executor {
         this.dispatch(entry).catch((err: unknown) => this.finish(id, entry, { ok: false, error: `cannot dispatch to a worker: ${(err as Error).message}` }));
         continue;
       }
-      // Folded by the commit that records what the outcome leads to (its step_completed …), in the
-      // same transaction: a crash before that commit leaves the outcome unfolded.
-      const fold: CommitHook = async (tx) => {
-        await (tx as pg.ClientBase).query(
-          `UPDATE orch.attempts SET folded = true WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND NOT folded`,
-          [r.run_id, r.step_key, r.attempt, r.fence],
-        );
-      };
-      this.finish(id, entry, { ...parseOutcome(r.outcome), commitHook: fold });
+      this.finish(id, entry, { ...parseOutcome(r.outcome), commitHook: foldHook(r.run_id, r.step_key, r.attempt, Number(r.fence)) });
     }
   }
 
@@ -282,6 +309,24 @@ function ownHandlerHash(req: AttemptRequest): string | null {
   if (h === null || 'builtin' in h) return null;
   const where = locateHandler(req.capability, req.plan.base_dir, projectRoot(req.plan.base_dir));
   return where.ok ? handlerHash(where.module) : null;
+}
+
+/**
+ * Marks an outcome folded, inside the commit that records what it leads to (its step_completed …):
+ * a crash before that commit leaves it unfolded, for the next owner to recover.
+ */
+function foldHook(run: string, key: string, attempt: number, fence: number): CommitHook {
+  return async (tx) => {
+    await (tx as pg.ClientBase).query(
+      `UPDATE orch.attempts SET folded = true WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND NOT folded`,
+      [run, key, attempt, fence],
+    );
+  };
+}
+
+/** Where `recover` keeps a step's outcome: only a step's own call receives it. */
+function recoveredKey(req: AttemptRequest): string {
+  return req.purpose === 'call' ? `${req.runId}\u0000${req.stepId}` : '';
 }
 
 function attemptId(req: AttemptRequest): string {

@@ -70,6 +70,13 @@ export interface Executor {
    */
   prepare?(request: AttemptRequest): CommitHook;
   discard?(request: AttemptRequest): void;
+  /**
+   * Optional, on resuming a run another process owned: of the call attempts in flight at the
+   * interruption (step instance key → attempt number), the steps whose outcome this executor
+   * already holds (a worker recorded it; the process that died never folded it). The next attempt
+   * of each such step is given that outcome instead of running the handler again.
+   */
+  recover?(runId: string, inFlight: ReadonlyMap<string, number>): Promise<ReadonlySet<string>>;
 }
 
 /** Runs inside a journal commit's transaction (on Postgres, given its client); a throw rolls the commit back. */

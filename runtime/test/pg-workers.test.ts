@@ -280,10 +280,11 @@ describe('handler hashes', () => {
 });
 
 describe('the owner of a --remote run', () => {
-  it('killed with SIGKILL mid-run: orch resume --remote completes the run on the workers, the completed step does not run again', async () => {
+  it('killed with SIGKILL mid-run: orch resume --remote completes the run on the workers; a step a worker finished after the kill is adopted, not run again', async () => {
     const dir = project();
     const log = join(dir, 'owner.log');
-    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' } });
+    // Not idempotent: were its recorded outcome not adopted, resume would fail it as failed-unknown.
+    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' }, idempotent: false });
     const p = plan({
       base_dir: '.',
       capabilities: [cap],
@@ -298,6 +299,12 @@ describe('the owner of a --remote run', () => {
     await until(() => readLines(log).some((l) => l.step === 'slow' && l.phase === 'start'), 'the slow step to start');
     run.child.kill('SIGKILL');
     await run.done;
+    // The worker finishes the step and records its outcome; nobody folds it.
+    const attemptOf = async () =>
+      (await client.query<{ status: string; folded: boolean }>(`SELECT status, folded FROM orch.attempts WHERE run_id = 'remote-owner' AND step_key = 'slow'`))
+        .rows[0];
+    await until(async () => (await attemptOf())?.status === 'succeeded', 'the worker to record the outcome of the step in flight');
+    expect((await attemptOf())!.folded).toBe(false);
     // The owner's heartbeat must be 10 s old before another process may take the run.
     let resumed: CliResult | null = null;
     await until(async () => {
@@ -309,6 +316,9 @@ describe('the owner of a --remote run', () => {
     expect(stepsOf(r).slow).toEqual({ status: 'completed', output: { value: 4 } });
     const lines = readLines(log);
     expect(lines.filter((l) => l.step === 'a' && l.phase === 'start')).toHaveLength(1);
+    // The new owner adopted the outcome the worker recorded: the handler ran once, and the row is folded.
+    expect(lines.filter((l) => l.step === 'slow' && l.phase === 'start')).toHaveLength(1);
+    expect(await attemptOf()).toEqual({ status: 'succeeded', folded: true });
     const workerPids = new Set(ws.map((w) => w.pid));
     for (const l of lines) expect(workerPids.has(l.pid), `step ${l.step} ran in pid ${l.pid}`).toBe(true);
   }, 120_000);

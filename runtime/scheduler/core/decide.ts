@@ -228,7 +228,9 @@ function restore(c: SchedulerCore, inst: Inst): void {
     c.totalCost -= charged;
     inst.rec.cost -= charged;
   }
-  if (r.inFlight && step.action.type === 'call' && cap && !isApproval(cap) && !cap.idempotent && !c.opts.rerunInFlight) {
+  // A step whose outcome was recovered does not run again: its next attempt receives that outcome.
+  const recovered = c.opts.recovered?.has(inst.key) === true;
+  if (r.inFlight && step.action.type === 'call' && cap && !isApproval(cap) && !cap.idempotent && !c.opts.rerunInFlight && !recovered) {
     return finalFail(
       c,
       inst,
