@@ -111,19 +111,23 @@ export class RemoteExecutor implements Executor {
   }
 
   /**
-   * Resuming a run whose owner died: the attempts in flight then (step key → attempt number) whose
-   * worker recorded an outcome nobody folded. Each step's next attempt receives its outcome
-   * (`start`), is dispatched to no worker, and folds the old row in the commit of what it leads to.
+   * Resuming a run whose owner died: of the steps in flight then (step key → attempt number), those
+   * with an outcome a worker recorded and nobody folded — the latest, from the attempt in flight or
+   * an earlier one (an owner killed between adopting an outcome and folding it left the adopting
+   * attempt in flight, with no row of its own). Each step's next attempt receives that outcome
+   * (`start`), is dispatched to no worker, and folds the row in the commit of what it leads to.
    */
   async recover(runId: string, inFlight: ReadonlyMap<string, number>): Promise<ReadonlySet<string>> {
     const { rows } = await this.pool.query<{ step_key: string; attempt: number; fence: number; outcome: string | null }>(
       `SELECT step_key, attempt, fence, outcome FROM orch.attempts
-        WHERE run_id = $1 AND NOT folded AND status IN ('succeeded', 'failed') AND step_key = ANY($2)`,
+        WHERE run_id = $1 AND NOT folded AND status IN ('succeeded', 'failed') AND step_key = ANY($2)
+        ORDER BY step_key, attempt`,
       [runId, [...inFlight.keys()]],
     );
     const steps = new Set<string>();
     for (const r of rows) {
-      if (inFlight.get(r.step_key) !== r.attempt) continue;
+      if (r.attempt > inFlight.get(r.step_key)!) continue;
+      // Ordered by attempt: a later one replaces an earlier one.
       this.recovered.set(`${runId}\u0000${r.step_key}`, { attempt: r.attempt, fence: Number(r.fence), outcome: parseOutcome(r.outcome) });
       steps.add(r.step_key);
     }

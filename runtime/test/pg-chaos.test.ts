@@ -129,3 +129,72 @@ describe('a 500-step run on three workers, one killed with SIGKILL every 1.5 s, 
     expect(executions.length).toBeGreaterThan(WIDTH * LAYERS);
   }, 240_000);
 });
+
+const OWNER_KILLS = 4;
+
+describe('a 200-step run on three workers whose owner is killed with SIGKILL 4 times', () => {
+  it('completes after each take-over; every step ran once, though none is idempotent', async () => {
+    const dir = projectDir();
+    writeFileSync(join(dir, 'chaos.js'), HANDLER);
+    const log = join(dir, 'owner-executions.log');
+    // Not idempotent: a step in flight at a kill completes only if the next owner adopts the
+    // outcome its worker recorded; were it run again or failed as unknown, this test would see it.
+    const steps = layeredSteps(10, 20, { capability: 'work', args: { log: lit(log), ms: lit(200) } });
+    const file = writePlan(
+      dir,
+      plan({ base_dir: '.', capabilities: [local('work', 'work', { handler: { module: './chaos.js', export: 'work' }, idempotent: false })], steps }),
+      'owner-chaos.json',
+    );
+    for (let i = 0; i < 3; i++) startWorker(dir);
+    const executed = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0);
+
+    let owner = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'owners'], dir);
+    let kills = 0;
+    let last: Awaited<typeof owner.done> | null = null;
+    for (;;) {
+      // Let this owner make progress, then kill it — unless it finished first.
+      const from = executed();
+      const progressed = (async () => {
+        for (const t = Date.now(); executed() < from + 15 && Date.now() - t < 30_000; ) await sleep(50);
+        return null;
+      })();
+      const ended = await Promise.race([owner.done, kills < OWNER_KILLS ? progressed : new Promise<never>(() => {})]);
+      if (ended !== null) {
+        last = ended;
+        break;
+      }
+      owner.child.kill('SIGKILL');
+      await owner.done;
+      kills++;
+      // The next owner: refused until the dead one's heartbeat is 10 s old.
+      for (const t = Date.now(); ; await sleep(500)) {
+        owner = orchAsync(['resume', 'owners', '--db', db.url, '--remote', '--json'], dir);
+        const early = await Promise.race([owner.done, sleep(1500).then(() => null)]);
+        if (early === null || !/is running in process|is being run by another process/.test(early.stderr)) break;
+        if (Date.now() - t > 60_000) throw new Error(`the run could not be resumed: ${early.stderr}`);
+      }
+    }
+    expect(last.code, last.stderr).toBe(0);
+    expect(kills).toBe(OWNER_KILLS);
+    expect((JSON.parse(last.stdout) as { status: string }).status).toBe('completed');
+
+    const events = (
+      await sql.query<{ seq: number; type: string; step_id: string | null; data: string }>(
+        `SELECT seq, type, step_id, data FROM orch.events WHERE run_id = 'owners' ORDER BY seq`,
+      )
+    ).rows;
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    const completed = events.filter((e) => e.type === 'step_completed').map((e) => e.step_id);
+    expect(new Set(completed).size).toBe(completed.length);
+    expect(completed).toHaveLength(200);
+    const runs = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { step: string }).step);
+    expect(runs.length, 'a step ran more than once').toBe(200);
+    expect(new Set(runs).size).toBe(200);
+    // The kills did catch steps in flight: their next attempt received the recorded outcome.
+    const adopted = events.filter((e) => e.type === 'step_started' && (JSON.parse(e.data) as { attempt?: number }).attempt === 2);
+    expect(adopted.length).toBeGreaterThan(0);
+  }, 240_000);
+});
