@@ -51,7 +51,7 @@ export interface StepJob {
 export const jobKey = (run: string, key: string, attempt: number, fence: number): string => `${run}/${key}#${attempt}.${fence}`;
 
 /** `jobKey` in SQL, over an `orch.attempts` row: the expression of its index `attempts_dispatched_by_job`. */
-const ATTEMPT_JOB_KEY = `(run_id || '/' || step_key || '#' || attempt::text || '.' || fence::text)`;
+export const ATTEMPT_JOB_KEY = `(run_id || '/' || step_key || '#' || attempt::text || '.' || fence::text)`;
 
 /**
  * A job locked this long while its attempt is still `dispatched` was fetched by a worker that

@@ -128,7 +128,7 @@ export class RemoteExecutor implements Executor {
     for (const r of rows) {
       if (r.attempt > inFlight.get(r.step_key)!) continue;
       // Ordered by attempt: a later one replaces an earlier one.
-      this.recovered.set(`${runId}\u0000${r.step_key}`, { attempt: r.attempt, fence: Number(r.fence), outcome: parseOutcome(r.outcome) });
+      this.recovered.set(runStep(runId, r.step_key), { attempt: r.attempt, fence: Number(r.fence), outcome: parseOutcome(r.outcome) });
       steps.add(r.step_key);
     }
     return steps;
@@ -137,7 +137,8 @@ export class RemoteExecutor implements Executor {
   /** The attempt row and its job, added by the journal commit that writes the attempt's `step_started`. */
   prepare(req: AttemptRequest): CommitHook {
     // Its outcome is already known (`recover`): no worker runs it.
-    if (this.recovered.has(recoveredKey(req))) return async () => undefined;
+    const known = recoveredKey(req);
+    if (known !== null && this.recovered.has(known)) return async () => undefined;
     return async (tx) => {
       const fence = await this.enqueue(tx as pg.ClientBase, req, stepKey(req));
       this.prepared.set(attemptId(req), { fence, req });
@@ -156,9 +157,10 @@ export class RemoteExecutor implements Executor {
     const entry: Pending = { req, key, done, fence: 0 };
     this.pending.set(id, entry);
     const prepared = this.prepared.get(id);
-    const recovered = this.recovered.get(recoveredKey(req));
-    if (recovered !== undefined) {
-      this.recovered.delete(recoveredKey(req));
+    const known = recoveredKey(req);
+    const recovered = known === null ? undefined : this.recovered.get(known);
+    if (known !== null && recovered !== undefined) {
+      this.recovered.delete(known);
       const outcome = { ...recovered.outcome, commitHook: foldHook(req.runId, key, recovered.attempt, recovered.fence) };
       queueMicrotask(() => this.finish(id, entry, outcome));
     } else if (prepared !== undefined) {
@@ -275,7 +277,7 @@ export class RemoteExecutor implements Executor {
       [runs],
     );
     for (const r of rows) {
-      const id = `${r.run_id}\u0000${r.step_key}\u0000${r.attempt}`;
+      const id = attemptKey(r.run_id, r.step_key, r.attempt);
       const entry = this.pending.get(id);
       if (!entry || entry.fence !== Number(r.fence)) continue;
       if (r.status === 'abandoned' || r.status === 'refused') {
@@ -328,13 +330,23 @@ function foldHook(run: string, key: string, attempt: number, fence: number): Com
   };
 }
 
-/** Where `recover` keeps a step's outcome: only a step's own call receives it. */
-function recoveredKey(req: AttemptRequest): string {
-  return req.purpose === 'call' ? `${req.runId}\u0000${req.stepId}` : '';
+/** A step instance of a run, as a map key. */
+function runStep(run: string, key: string): string {
+  return `${run}\u0000${key}`;
+}
+
+/** Where `recover` keeps a step's outcome (null: a fallback or compensation call, which never receives one). */
+function recoveredKey(req: AttemptRequest): string | null {
+  return req.purpose === 'call' ? runStep(req.runId, req.stepId) : null;
+}
+
+/** One attempt of a step instance of a run, as a map key. */
+function attemptKey(run: string, key: string, attempt: number): string {
+  return `${runStep(run, key)}\u0000${attempt}`;
 }
 
 function attemptId(req: AttemptRequest): string {
-  return `${req.runId}\u0000${stepKey(req)}\u0000${req.attempt}`;
+  return attemptKey(req.runId, stepKey(req), req.attempt);
 }
 
 /** The attempt row's `step_key`: the instance key, marked for fallback and compensation calls. */

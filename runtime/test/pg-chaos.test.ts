@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ATTEMPT_JOB_KEY } from '../cluster/jobs.js';
 import { migrate } from '../journal/pg/migrations.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { BIN, local, orchAsync, projectDir, writePlan } from './helpers.js';
@@ -93,7 +94,7 @@ describe('a 500-step run on three workers, one killed with SIGKILL every 1.5 s, 
       run.child.kill('SIGKILL');
       const waiting = await sql.query(
         `SELECT a.step_key, a.attempt, a.fence, a.status, a.worker, j.locked_by, j.locked_at
-           FROM orch.attempts a LEFT JOIN graphile_worker.jobs j ON j.key = a.run_id || '/' || a.step_key || '#' || a.attempt || '.' || a.fence
+           FROM orch.attempts a LEFT JOIN graphile_worker.jobs j ON j.key = ${ATTEMPT_JOB_KEY}
           WHERE a.run_id = 'chaos' AND NOT a.folded`,
       );
       throw new Error(`the run did not finish in ${STALL_AFTER_MS / 1000} s; attempts not folded: ${JSON.stringify(waiting.rows)}`);
@@ -154,8 +155,10 @@ describe('a 200-step run on three workers whose owner is killed with SIGKILL 4 t
     for (;;) {
       // Let this owner make progress, then kill it — unless it finished first.
       const from = executed();
+      let ownerEnded = false;
+      void owner.done.then(() => (ownerEnded = true));
       const progressed = (async () => {
-        for (const t = Date.now(); executed() < from + 15 && Date.now() - t < 30_000; ) await sleep(50);
+        for (const t = Date.now(); !ownerEnded && executed() < from + 15 && Date.now() - t < 30_000; ) await sleep(50);
         return null;
       })();
       const ended = await Promise.race([owner.done, kills < OWNER_KILLS ? progressed : new Promise<never>(() => {})]);
