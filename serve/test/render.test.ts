@@ -11,7 +11,10 @@ import { pictureSteps, statusesFrom, type PictureEvent, type PictureStep } from 
 
 const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
 
-const stepsArb = fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 25 }).map((ids) =>
+// Any text, but not ending in `[n]`: that suffix marks a `for each` item's instance key (drawn on
+// its step, `baseStep`), which no step id can end with.
+const stepId = fc.string({ minLength: 1, maxLength: 12 }).filter((s) => !/\[\d+\]$/.test(s));
+const stepsArb = fc.uniqueArray(stepId, { minLength: 1, maxLength: 25 }).map((ids) =>
   ids.map<PictureStep>((id, i) => ({ id, deps: i > 0 ? [ids[i - 1]!] : [], resource: i % 2 ? 'box' : null, what: 'nap', waits: i % 5 === 4 })),
 );
 const TYPES = ['step_queued', 'step_started', 'step_retried', 'step_completed', 'step_failed', 'step_skipped', 'step_compensated', 'execution_started'];
