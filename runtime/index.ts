@@ -114,6 +114,8 @@ export interface StartOptions {
 
 export interface ResumeOptions {
   readonly rerunInFlight?: boolean;
+  /** On Postgres: take the run over once its owner's heartbeat is this old (default 10 s). */
+  readonly takeOverAfterMs?: number;
   readonly suspendOnApproval?: boolean;
   readonly onEvent?: (event: RunEvent, run: RunReader) => void;
   readonly config?: OrchConfig;
@@ -287,7 +289,7 @@ export class Runtime {
     if (this.active.has(runId)) throw new RuntimeUsageError(`run ${runId} is already running in this process`);
     // The lease, taken before anything of the run is done here: of two processes resuming an
     // orphan at once, one does; the other is told who has it.
-    if (!(await journal.acquire(runId))) throw new RuntimeUsageError(`run ${runId} is being run by another process (its heartbeat is fresh)`);
+    if (!(await journal.acquire(runId, opts.takeOverAfterMs))) throw new RuntimeUsageError(`run ${runId} is being run by another process (its heartbeat is fresh)`);
     const plan = JSON.parse(row.ir) as PlanIR;
     const config = opts.config ?? (await this.projectConfig(plan));
     await this.opened!.preload(runId);

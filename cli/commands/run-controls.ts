@@ -82,17 +82,35 @@ function executingCommand(program: Command, name: string, description: string): 
     .option('--local', LOCAL_HELP);
 }
 
+/**
+ * An owner heartbeats every second; a take-over sooner than a few beats would seize runs from
+ * owners that are merely slow (a GC pause, a busy database), which the lease epoch keeps safe but
+ * not cheap.
+ */
+const MIN_TAKE_OVER_S = 3;
+
+function takeOverAge(value: string): number {
+  const age = parseAge(value);
+  if (age === null || age < MIN_TAKE_OVER_S * 1000) throw new InvalidArgumentError(`must be an age of at least ${MIN_TAKE_OVER_S}s, such as 3s or 1m`);
+  return age;
+}
+
 export function registerRunControls(program: Command): void {
   executingCommand(program, 'resume', 'continue a paused or interrupted run from its journal (exit 0 when it completes)')
     .option('--rerun-in-flight', 'also re-run steps of non-idempotent capabilities that were running when it stopped')
     .option('--wait-for-signals', 'keep waiting in this process at approval steps instead of stopping (paused)')
-    .action(async (runId: string, cli: { db?: string; json?: boolean; quiet?: boolean; workers?: number; maxOutput?: number; remote?: boolean; local?: boolean; rerunInFlight?: boolean; waitForSignals?: boolean }) => {
+    .option(
+      '--take-over-after <age>',
+      `on Postgres: take the run over once its owner's heartbeat (written every second) is this old, e.g. 3s (default 10s, at least ${MIN_TAKE_OVER_S}s)`,
+      takeOverAge,
+    )
+    .action(async (runId: string, cli: { db?: string; json?: boolean; quiet?: boolean; workers?: number; maxOutput?: number; remote?: boolean; local?: boolean; rerunInFlight?: boolean; waitForSignals?: boolean; takeOverAfter?: number }) => {
       const opts = { ...cli, db: journalOf(cli.db) };
       const elsewhere = await withJournal(opts.db, async (j) => {
         const row = await requireRun(j, runId);
         if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
           throw new CliError(`run ${runId} has already finished (${row.status})`, 2);
-        return (await j.ownedElsewhere(runId)) ? row : null;
+        return (await j.ownedElsewhere(runId, opts.takeOverAfter)) ? row : null;
       });
       if (elsewhere) {
         if (elsewhere.status !== 'paused') throw new CliError(`run ${runId} is running in process ${elsewhere.owner_pid}`, 2);
@@ -105,7 +123,7 @@ export function registerRunControls(program: Command): void {
       }
       const runtime = await openRuntime(opts);
       await execute(runtime, opts.json === true, () =>
-        runtime.resume(runId, { rerunInFlight: opts.rerunInFlight === true, onEvent: progressFor(opts).onEvent }),
+        runtime.resume(runId, { rerunInFlight: opts.rerunInFlight === true, takeOverAfterMs: opts.takeOverAfter, onEvent: progressFor(opts).onEvent }),
       );
     });
 

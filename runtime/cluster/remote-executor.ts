@@ -25,16 +25,25 @@ import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, jobKey, sweepDeadWorkers, ta
 export const OUTCOME_POLL_MS = 500;
 const SWEEP_MS = 1000;
 
+/**
+ * What a dead owner left of a step in flight, found by `recover`: the outcome a worker recorded,
+ * or (`outcome` null) an attempt still dispatched or running, whose outcome is still to come.
+ */
 interface Recovered {
   readonly attempt: number;
   readonly fence: number;
-  readonly outcome: AttemptOutcome;
+  readonly outcome: AttemptOutcome | null;
 }
 
 interface Pending {
   readonly req: AttemptRequest;
   readonly key: string;
   readonly done: (outcome: AttemptOutcome) => void;
+  /**
+   * The attempt whose row it waits on: its own, or — adopted from a dead owner — the earlier one
+   * still on a worker, until that one is abandoned and it is dispatched itself.
+   */
+  attempt: number;
   /** The fence of the current dispatch (0 until its transaction committed). */
   fence: number;
 }
@@ -112,23 +121,30 @@ export class RemoteExecutor implements Executor {
 
   /**
    * Resuming a run whose owner died: of the steps in flight then (step key → attempt number), those
-   * with an outcome a worker recorded and nobody folded — the latest, from the attempt in flight or
-   * an earlier one (an owner killed between adopting an outcome and folding it left the adopting
-   * attempt in flight, with no row of its own). Each step's next attempt receives that outcome
-   * (`start`), is dispatched to no worker, and folds the row in the commit of what it leads to.
+   * a worker has, had or never got, judged by the latest unfolded attempt row up to the one in
+   * flight (an owner killed between adopting an outcome and folding it left the adopting attempt
+   * in flight, with no row of its own):
+   * - an outcome a worker recorded: the step's next attempt receives it (`start`), is dispatched to
+   *   no worker, and folds the row in the commit of what it leads to;
+   * - still dispatched or running: the next attempt waits on that row, as if dispatched itself;
+   * - the attempt in flight abandoned or refused before any worker claimed it (`started_at` null):
+   *   its handler never ran, so the next attempt is dispatched like any other.
+   * Steps not returned (a worker died while running one, or no row) are the core's to judge:
+   * run again when idempotent, else failed as unknown.
    */
   async recover(runId: string, inFlight: ReadonlyMap<string, number>): Promise<ReadonlySet<string>> {
-    const { rows } = await this.pool.query<{ step_key: string; attempt: number; fence: number; outcome: string | null }>(
-      `SELECT step_key, attempt, fence, outcome FROM orch.attempts
-        WHERE run_id = $1 AND NOT folded AND status IN ('succeeded', 'failed') AND step_key = ANY($2)
-        ORDER BY step_key, attempt`,
-      [runId, [...inFlight.keys()]],
+    const { rows } = await this.pool.query<{ step_key: string; attempt: number; fence: number; status: string; claimed: boolean; outcome: string | null }>(
+      `SELECT DISTINCT ON (step_key) step_key, attempt, fence, status, started_at IS NOT NULL AS claimed, outcome FROM orch.attempts
+        WHERE run_id = $1 AND NOT folded AND step_key = ANY($2) AND attempt <= ($3::jsonb ->> step_key)::int
+        ORDER BY step_key, attempt DESC`,
+      [runId, [...inFlight.keys()], JSON.stringify(Object.fromEntries(inFlight))],
     );
     const steps = new Set<string>();
     for (const r of rows) {
-      if (r.attempt > inFlight.get(r.step_key)!) continue;
-      // Ordered by attempt: a later one replaces an earlier one.
-      this.recovered.set(runStep(runId, r.step_key), { attempt: r.attempt, fence: Number(r.fence), outcome: parseOutcome(r.outcome) });
+      const at = { attempt: r.attempt, fence: Number(r.fence) };
+      if (r.status === 'succeeded' || r.status === 'failed') this.recovered.set(runStep(runId, r.step_key), { ...at, outcome: parseOutcome(r.outcome) });
+      else if (r.status === 'dispatched' || r.status === 'running') this.recovered.set(runStep(runId, r.step_key), { ...at, outcome: null });
+      else if (r.claimed || r.attempt !== inFlight.get(r.step_key)) continue;
       steps.add(r.step_key);
     }
     return steps;
@@ -154,29 +170,47 @@ export class RemoteExecutor implements Executor {
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void): AttemptHandle {
     const key = stepKey(req);
     const id = attemptId(req);
-    const entry: Pending = { req, key, done, fence: 0 };
-    this.pending.set(id, entry);
-    const prepared = this.prepared.get(id);
     const known = recoveredKey(req);
     const recovered = known === null ? undefined : this.recovered.get(known);
-    if (known !== null && recovered !== undefined) {
-      this.recovered.delete(known);
+    if (known !== null) this.recovered.delete(known);
+    const entry: Pending = { req, key, done, attempt: req.attempt, fence: 0 };
+    const prepared = this.prepared.get(id);
+    if (recovered?.outcome === null) {
+      // Still on a worker: wait on that attempt's row.
+      entry.attempt = recovered.attempt;
+      entry.fence = recovered.fence;
+      this.pending.set(pendingId(entry), entry);
+      queueMicrotask(() => this.check());
+    } else if (recovered !== undefined) {
+      this.pending.set(id, entry);
       const outcome = { ...recovered.outcome, commitHook: foldHook(req.runId, key, recovered.attempt, recovered.fence) };
       queueMicrotask(() => this.finish(id, entry, outcome));
     } else if (prepared !== undefined) {
+      this.pending.set(id, entry);
       // Already durable with its step_started; a result may even be waiting.
       this.prepared.delete(id);
       entry.fence = prepared.fence;
       queueMicrotask(() => this.check());
-    } else
-      this.dispatch(entry).catch((err: unknown) => this.finish(id, entry, { ok: false, error: `cannot dispatch to a worker: ${(err as Error).message}` }));
+    } else {
+      this.pending.set(id, entry);
+      this.redispatch(entry);
+    }
     return {
       abort: () => {
-        if (this.pending.get(id) !== entry) return;
-        this.pending.delete(id);
-        this.abandon(req.runId, key, req.attempt).catch(() => undefined);
+        const current = pendingId(entry);
+        if (this.pending.get(current) !== entry) return;
+        this.pending.delete(current);
+        this.abandon(req.runId, key, entry.attempt).catch(() => undefined);
       },
     };
+  }
+
+  /** Dispatches the entry's own attempt (again: next fence, new job); a failure fails the attempt. */
+  private redispatch(entry: Pending): void {
+    entry.fence = 0;
+    this.dispatch(entry).catch((err: unknown) =>
+      this.finish(pendingId(entry), entry, { ok: false, error: `cannot dispatch to a worker: ${(err as Error).message}` }),
+    );
   }
 
   /** An attempt the owner gave up on (timeout, cancel): a worker still running it can no longer record its result. */
@@ -202,7 +236,7 @@ export class RemoteExecutor implements Executor {
       await client.query('COMMIT');
       entry.fence = fence;
       // Aborted while this transaction ran: its abandon found no row yet.
-      if (![...this.pending.values()].includes(entry)) await this.abandon(req.runId, key, req.attempt);
+      if (this.pending.get(pendingId(entry)) !== entry) await this.abandon(req.runId, key, req.attempt);
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -281,9 +315,14 @@ export class RemoteExecutor implements Executor {
       const entry = this.pending.get(id);
       if (!entry || entry.fence !== Number(r.fence)) continue;
       if (r.status === 'abandoned' || r.status === 'refused') {
-        // Its worker died (or would not run it): the same attempt again, next fence, new job.
-        entry.fence = 0;
-        this.dispatch(entry).catch((err: unknown) => this.finish(id, entry, { ok: false, error: `cannot dispatch to a worker: ${(err as Error).message}` }));
+        // Its worker died (or would not run it): the same attempt again, next fence, new job —
+        // an adopted one as the entry's own attempt.
+        if (entry.attempt !== entry.req.attempt) {
+          this.pending.delete(id);
+          entry.attempt = entry.req.attempt;
+          this.pending.set(pendingId(entry), entry);
+        }
+        this.redispatch(entry);
         continue;
       }
       this.finish(id, entry, { ...parseOutcome(r.outcome), commitHook: foldHook(r.run_id, r.step_key, r.attempt, Number(r.fence)) });
@@ -347,6 +386,11 @@ function attemptKey(run: string, key: string, attempt: number): string {
 
 function attemptId(req: AttemptRequest): string {
   return attemptKey(req.runId, stepKey(req), req.attempt);
+}
+
+/** Where a pending entry is filed: under the attempt whose row it waits on. */
+function pendingId(entry: Pending): string {
+  return attemptKey(entry.req.runId, entry.key, entry.attempt);
 }
 
 /** The attempt row's `step_key`: the instance key, marked for fallback and compensation calls. */

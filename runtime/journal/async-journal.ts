@@ -45,13 +45,15 @@ export interface AsyncJournal {
   /**
    * Takes a run for this process before resuming it: false while another live process holds it.
    * On Postgres it is one statement, so of several processes asking at once one gets it.
+   * `staleMs`: on Postgres, how old the owner's heartbeat must be for the run to be taken over
+   * (default 10 s); SQLite, on one machine, asks the owner's pid instead.
    */
-  acquire(runId: string): Promise<boolean>;
+  acquire(runId: string, staleMs?: number): Promise<boolean>;
   /**
    * Whether another live process is executing the run: SQLite asks the owner pid (one machine);
-   * Postgres, whose owners may be on other machines, trusts only a recent heartbeat.
+   * Postgres, whose owners may be on other machines, trusts only a heartbeat fresher than `staleMs`.
    */
-  ownedElsewhere(runId: string): Promise<boolean>;
+  ownedElsewhere(runId: string, staleMs?: number): Promise<boolean>;
   /** For a run no process executes: one event after its last one, and its new status. */
   appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): Promise<void>;
   /** This process stops executing the run and its sub-plan runs. */

@@ -35,7 +35,7 @@ export interface RunOptions {
   readonly restored?: RestoredRun;
   /** On resume, run `idempotent false` steps that were in flight again instead of failing them. */
   readonly rerunInFlight?: boolean;
-  /** On resume, steps in flight whose outcome the executor recovered (`Executor.recover`): not failed as unknown. */
+  /** On resume, steps in flight the executor recovered (`Executor.recover`): not failed as unknown. */
   readonly recovered?: ReadonlySet<string>;
   /**
    * When nothing can happen any more except human approvals, stop: journal `execution_paused`

@@ -72,9 +72,10 @@ export interface Executor {
   discard?(request: AttemptRequest): void;
   /**
    * Optional, on resuming a run another process owned: of the call attempts in flight at the
-   * interruption (step instance key → attempt number), the steps whose outcome this executor
-   * already holds (a worker recorded it; the process that died never folded it). The next attempt
-   * of each such step is given that outcome instead of running the handler again.
+   * interruption (step instance key → attempt number), the steps this executor knows to be safe
+   * to start again: their outcome is held (a worker recorded it; the process that died never
+   * folded it) or still to come from the attempt in flight (the next attempt receives it instead
+   * of running the handler again), or their handler provably never ran.
    */
   recover?(runId: string, inFlight: ReadonlyMap<string, number>): Promise<ReadonlySet<string>>;
 }

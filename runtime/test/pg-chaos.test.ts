@@ -3,6 +3,8 @@
  * while one of them, picked at random, is killed with SIGKILL every 1.5 s and replaced — 20 times.
  * The run completes; every step completed once in the journal; the journal's sequence has no
  * gap; and no step ran again after its completion was journaled (handlers log each execution).
+ * Then the owner of a 600-step run of non-idempotent steps is killed 20 times and each time a
+ * new `orch resume --take-over-after 3s` takes the run over: every step runs exactly once.
  * Real processes through the CLI, a throwaway Postgres.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTEMPT_JOB_KEY } from '../cluster/jobs.js';
 import { migrate } from '../journal/pg/migrations.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
-import { BIN, local, orchAsync, projectDir, writePlan } from './helpers.js';
+import { BIN, local, orchAsync, projectDir, writePlan, type CliResult } from './helpers.js';
 import { layeredSteps, lit, plan } from './ir-builder.js';
 
 const WIDTH = 50;
@@ -131,52 +133,54 @@ describe('a 500-step run on three workers, one killed with SIGKILL every 1.5 s, 
   }, 240_000);
 });
 
-const OWNER_KILLS = 4;
+const OWNER_KILLS = 20;
+const OWNER_LAYERS = 30;
+const OWNER_WIDTH = 20;
+const OWNER_STEPS = OWNER_LAYERS * OWNER_WIDTH;
 
-describe('a 200-step run on three workers whose owner is killed with SIGKILL 4 times', () => {
+describe('a 600-step run on three workers whose owner is killed with SIGKILL 20 times', () => {
   it('completes after each take-over; every step ran once, though none is idempotent', async () => {
     const dir = projectDir();
     writeFileSync(join(dir, 'chaos.js'), HANDLER);
     const log = join(dir, 'owner-executions.log');
     // Not idempotent: a step in flight at a kill completes only if the next owner adopts the
     // outcome its worker recorded; were it run again or failed as unknown, this test would see it.
-    const steps = layeredSteps(10, 20, { capability: 'work', args: { log: lit(log), ms: lit(200) } });
+    const steps = layeredSteps(OWNER_LAYERS, OWNER_WIDTH, { capability: 'work', args: { log: lit(log), ms: lit(200) } });
     const file = writePlan(
       dir,
       plan({ base_dir: '.', capabilities: [local('work', 'work', { handler: { module: './chaos.js', export: 'work' }, idempotent: false })], steps }),
       'owner-chaos.json',
     );
     for (let i = 0; i < 3; i++) startWorker(dir);
-    const executed = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0);
-
-    let owner = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'owners'], dir);
+    // Progress is what the live owner journals: a dead one writes nothing, its workers only rows.
+    const completedSteps = async () =>
+      (await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM orch.events WHERE run_id = 'owners' AND type = 'step_completed'`)).rows[0]?.n ?? 0;
+    const refused = (r: CliResult) => /is running in process|is being run by another process/.test(r.stderr);
     let kills = 0;
-    let last: Awaited<typeof owner.done> | null = null;
+    let killedAt = Date.now();
+    let owner = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'owners'], dir);
+    let last: CliResult;
     for (;;) {
-      // Let this owner make a little progress, then kill it — unless it finished first. Kept small:
-      // the workers also finish what was in flight, and four kills must fit in the 200 steps.
-      const from = executed();
-      let ownerEnded = false;
-      void owner.done.then(() => (ownerEnded = true));
-      const progressed = (async () => {
-        for (const t = Date.now(); !ownerEnded && executed() < from + 5 && Date.now() - t < 30_000; ) await sleep(50);
-        return null;
-      })();
-      const ended = await Promise.race([owner.done, kills < OWNER_KILLS ? progressed : new Promise<never>(() => {})]);
-      if (ended !== null) {
-        last = ended;
+      // Let this owner journal a few completions, then kill it — unless it ended first: finished,
+      // or refused because the dead owner's heartbeat is not yet 3 s old.
+      const from = await completedSteps();
+      const exit: { result: CliResult | null } = { result: null };
+      void owner.done.then((r) => (exit.result = r));
+      while (exit.result === null && (kills === OWNER_KILLS || (await completedSteps()) < from + 5)) await sleep(50);
+      if (exit.result === null) {
+        owner.child.kill('SIGKILL');
+        await owner.done;
+        kills++;
+        killedAt = Date.now();
+        await sleep(1000);
+      } else if (!refused(exit.result)) {
+        last = exit.result;
         break;
+      } else {
+        if (Date.now() - killedAt > 60_000) throw new Error(`the run could not be resumed: ${exit.result.stderr}`);
+        await sleep(500);
       }
-      owner.child.kill('SIGKILL');
-      await owner.done;
-      kills++;
-      // The next owner: refused until the dead one's heartbeat is 10 s old.
-      for (const t = Date.now(); ; await sleep(500)) {
-        owner = orchAsync(['resume', 'owners', '--db', db.url, '--remote', '--json'], dir);
-        const early = await Promise.race([owner.done, sleep(1500).then(() => null)]);
-        if (early === null || !/is running in process|is being run by another process/.test(early.stderr)) break;
-        if (Date.now() - t > 60_000) throw new Error(`the run could not be resumed: ${early.stderr}`);
-      }
+      owner = orchAsync(['resume', 'owners', '--db', db.url, '--remote', '--json', '--take-over-after', '3s'], dir);
     }
     expect(last.code, last.stderr).toBe(0);
     expect(kills).toBe(OWNER_KILLS);
@@ -190,13 +194,13 @@ describe('a 200-step run on three workers whose owner is killed with SIGKILL 4 t
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     const completed = events.filter((e) => e.type === 'step_completed').map((e) => e.step_id);
     expect(new Set(completed).size).toBe(completed.length);
-    expect(completed).toHaveLength(200);
+    expect(completed).toHaveLength(OWNER_STEPS);
     const runs = readFileSync(log, 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((l) => (JSON.parse(l) as { step: string }).step);
-    expect(runs.length, 'a step ran more than once').toBe(200);
-    expect(new Set(runs).size).toBe(200);
+    expect(runs.length, 'a step ran more than once').toBe(OWNER_STEPS);
+    expect(new Set(runs).size).toBe(OWNER_STEPS);
     // The kills did catch steps in flight: their next attempt received the recorded outcome.
     const adopted = events.filter((e) => e.type === 'step_started' && (JSON.parse(e.data) as { attempt?: number }).attempt === 2);
     expect(adopted.length).toBeGreaterThan(0);

@@ -322,6 +322,53 @@ describe('the owner of a --remote run', () => {
     const workerPids = new Set(ws.map((w) => w.pid));
     for (const l of lines) expect(workerPids.has(l.pid), `step ${l.step} ran in pid ${l.pid}`).toBe(true);
   }, 120_000);
+
+  it('killed while a worker still runs a step: orch resume --take-over-after 3s waits on that attempt instead of failing or re-running it', async () => {
+    const dir = project();
+    const log = join(dir, 'attach.log');
+    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' }, idempotent: false });
+    const p = plan({
+      base_dir: '.',
+      capabilities: [cap],
+      steps: [
+        step({ id: 'slow', capability: 'tagged', args: { log: lit(log), value: lit(3), ms: lit(8000) } }),
+        step({ id: 'after', capability: 'tagged', deps: ['slow'], args: { log: lit(log), value: out('slow', 'value') } }),
+      ],
+    });
+    const file = writePlan(dir, p, 'attach.json');
+    await startWorkers(1, dir, ['--slots', '2']);
+    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'attach'], dir);
+    await until(() => readLines(log).some((l) => l.step === 'slow' && l.phase === 'start'), 'the slow step to start');
+    run.child.kill('SIGKILL');
+    await run.done;
+    let acceptedAt = 0;
+    let resumed: CliResult | null = null;
+    await until(async () => {
+      acceptedAt = Date.now();
+      resumed = (await orchAsync(['resume', 'attach', '--db', db.url, '--remote', '--json', '--take-over-after', '3s'], dir).done) as CliResult;
+      return !/is running in process/.test(resumed.stderr);
+    }, 'the run to be resumable', 60_000);
+    const r = resumed as unknown as CliResult;
+    expect(r.code, r.stderr).toBe(0);
+    expect(stepsOf(r)).toEqual({ slow: { status: 'completed', output: { value: 6 } }, after: { status: 'completed', output: { value: 12 } } });
+    const lines = readLines(log);
+    // Taken over while the step still ran (about 3 s into its 8), and its one execution waited on.
+    const slowEnd = lines.find((l) => l.step === 'slow' && l.phase === 'end')!;
+    const afterStart = lines.find((l) => l.step === 'after' && l.phase === 'start')!;
+    expect(slowEnd.t).toBeGreaterThan(acceptedAt);
+    expect(lines.filter((l) => l.step === 'slow' && l.phase === 'start')).toHaveLength(1);
+    expect(afterStart.t).toBeGreaterThanOrEqual(slowEnd.t);
+    const rows = await client.query<{ attempt: number; status: string; folded: boolean }>(
+      `SELECT attempt, status, folded FROM orch.attempts WHERE run_id = 'attach' AND step_key = 'slow' ORDER BY attempt`,
+    );
+    expect(rows.rows).toEqual([{ attempt: 1, status: 'succeeded', folded: true }]);
+  }, 120_000);
+
+  it('--take-over-after refuses an age under 3 s', () => {
+    const r = orch(['resume', 'nobody', '--take-over-after', '1s'], tempDir());
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--take-over-after.*at least 3s/);
+  });
 });
 
 describe('a worker presumed dead', () => {

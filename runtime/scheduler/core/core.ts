@@ -31,7 +31,7 @@ export interface CoreOptions {
   readonly retryOf?: string | null;
   readonly restored?: RestoredRun;
   readonly rerunInFlight?: boolean;
-  /** Steps in flight at the interruption whose outcome the executor recovered: their next attempt receives it. */
+  /** Steps in flight at the interruption the executor recovered (`Executor.recover`): safe to start again. */
   readonly recovered?: ReadonlySet<string>;
   readonly suspendOnApproval?: boolean;
   /** The slot and rate-window keeper; by default this run's own, in memory. */

@@ -228,7 +228,8 @@ function restore(c: SchedulerCore, inst: Inst): void {
     c.totalCost -= charged;
     inst.rec.cost -= charged;
   }
-  // A step whose outcome was recovered does not run again: its next attempt receives that outcome.
+  // A step the executor recovered is safe to start again: its next attempt receives the outcome
+  // of the one in flight (held or still to come), or the handler never ran.
   const recovered = c.opts.recovered?.has(inst.key) === true;
   if (r.inFlight && step.action.type === 'call' && cap && !isApproval(cap) && !cap.idempotent && !c.opts.rerunInFlight && !recovered) {
     return finalFail(
