@@ -1,6 +1,9 @@
 /**
  * Validates run-time values (plan inputs, capability arguments and outputs) against the JSON
- * Schemas the compiler emits for them. Compiled validators are cached per schema object.
+ * Schemas the compiler emits for them. Compiled validators are cached per schema object, and per
+ * schema text: an `orch worker` receives each job's capability as fresh JSON, so the same schema
+ * arrives as a new object every time — compiling it again per job cost a worker more CPU than
+ * the rest of the step, and ajv, which keeps every schema object it compiled, grew without bound.
  */
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { ajv, toPathErrors, type PathError } from './ajv.js';
@@ -8,15 +11,34 @@ import type { JsonSchema } from './types.js';
 
 export type ValueValidation = { ok: true } | { ok: false; errors: PathError[] };
 
-const cache = new WeakMap<object, ValidateFunction>();
+const byObject = new WeakMap<object, ValidateFunction>();
+
+/** Compiled schemas by their JSON text, oldest first; the schema object ajv was given, to remove it on eviction. */
+const byText = new Map<string, { readonly validate: ValidateFunction; readonly compiledFrom: object }>();
+const MAX_BY_TEXT = 1000;
+
+function compiled(schema: JsonSchema): ValidateFunction {
+  const known = byObject.get(schema);
+  if (known) return known;
+  const text = JSON.stringify(schema);
+  let entry = byText.get(text);
+  if (!entry) {
+    const compiledFrom = withSafeIntegers(schema) as Record<string, unknown>;
+    entry = { validate: ajv().compile(compiledFrom), compiledFrom };
+    if (byText.size >= MAX_BY_TEXT) {
+      const [oldest, evicted] = byText.entries().next().value!;
+      byText.delete(oldest);
+      // Validators already handed out keep working; ajv only forgets the schema.
+      ajv().removeSchema(evicted.compiledFrom);
+    }
+    byText.set(text, entry);
+  }
+  byObject.set(schema, entry.validate);
+  return entry.validate;
+}
 
 export function valueValidator(schema: JsonSchema): (value: unknown) => ValueValidation {
-  let validate = cache.get(schema);
-  if (!validate) {
-    validate = ajv().compile(withSafeIntegers(schema) as Record<string, unknown>);
-    cache.set(schema, validate);
-  }
-  const fn = validate;
+  const fn = compiled(schema);
   return (value) => {
     const infinite = firstNonFinite(value);
     if (infinite !== null) return { ok: false, errors: [{ path: infinite, message: 'must be a finite number' }] };

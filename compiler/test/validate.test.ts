@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { ajv } from '../ir/ajv.js';
 import { validatePlanIR } from '../ir/validate.js';
 import { validateValue } from '../ir/validate-value.js';
 import { samplePlan } from './ir-fixture.js';
@@ -115,5 +116,32 @@ describe('validateValue', () => {
     expect(validateValue({ type: 'array', items: { anyOf: [{ type: 'integer' }, { type: 'null' }] } }, [2 ** 53])).toMatchObject({ ok: false });
     expect(validateValue(schema, { email: 'a', n: Number.MAX_SAFE_INTEGER })).toEqual({ ok: true });
     expect(validateValue({ type: 'number' }, 1e300)).toEqual({ ok: true });
+  });
+
+  it('compiles a schema once however many fresh copies of it arrive (a worker parses each job anew), and stays bounded', () => {
+    const schema = { type: 'object', properties: { tag: { type: 'string', const: 'once-per-text' } }, required: ['tag'] };
+    const compile = vi.spyOn(ajv(), 'compile');
+    const remove = vi.spyOn(ajv(), 'removeSchema');
+    try {
+      for (let i = 0; i < 50; i++) {
+        expect(validateValue(clone(schema), { tag: 'once-per-text' })).toEqual({ ok: true });
+        expect(validateValue(clone(schema), { tag: 'other' })).toMatchObject({ ok: false });
+      }
+      expect(compile).toHaveBeenCalledTimes(1);
+      // Past a thousand distinct schemas the oldest are forgotten, by this cache and by ajv.
+      const first = { type: 'integer', minimum: 0, maximum: 0 };
+      const keep = validateValue(first, 0);
+      for (let i = 1; i <= 1000; i++) validateValue({ type: 'integer', minimum: i, maximum: i }, i);
+      expect(remove).toHaveBeenCalled();
+      expect(keep).toEqual({ ok: true });
+      // The same object still validates (its validator is kept with it); a fresh copy compiles again.
+      expect(validateValue(first, 1)).toMatchObject({ ok: false });
+      const before = compile.mock.calls.length;
+      expect(validateValue(clone(first), 0)).toEqual({ ok: true });
+      expect(compile.mock.calls.length).toBe(before + 1);
+    } finally {
+      compile.mockRestore();
+      remove.mockRestore();
+    }
   });
 });
