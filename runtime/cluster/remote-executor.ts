@@ -23,6 +23,8 @@ import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executo
 import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, jobKey, sweepDeadWorkers, taskIdentifier, WORKER_DEAD_AFTER_S, type StepJob } from './jobs.js';
 
 export const OUTCOME_POLL_MS = 500;
+/** Runs whose recorded handler hashes are kept in memory (`orch serve` runs many). */
+const RUN_HASHES_KEPT = 256;
 const SWEEP_MS = 1000;
 
 /**
@@ -70,6 +72,8 @@ export class RemoteExecutor implements Executor {
   private readonly prepared = new Map<string, { readonly fence: number; readonly req: AttemptRequest }>();
   /** Outcomes a dead owner's workers recorded and it never folded, by run and step key: for the step's next attempt. */
   private readonly recovered = new Map<string, Recovered>();
+  /** The handler hashes recorded for each run (`handlerHashes`), most recently used last. */
+  private readonly runHashes = new Map<string, Promise<ReadonlyMap<string, string | null>>>();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -156,7 +160,8 @@ export class RemoteExecutor implements Executor {
     const known = recoveredKey(req);
     if (known !== null && this.recovered.has(known)) return async () => undefined;
     return async (tx) => {
-      const fence = await this.enqueue(tx as pg.ClientBase, req, stepKey(req));
+      const hash = await this.recordedHash(req);
+      const fence = await this.enqueue(tx as pg.ClientBase, req, stepKey(req), hash);
       this.prepared.set(attemptId(req), { fence, req });
     };
   }
@@ -231,8 +236,9 @@ export class RemoteExecutor implements Executor {
     const { req, key } = entry;
     const client = await this.pool.connect();
     try {
+      const hash = await this.recordedHash(req);
       await client.query('BEGIN');
-      const fence = await this.enqueue(client, req, key);
+      const fence = await this.enqueue(client, req, key, hash);
       await client.query('COMMIT');
       entry.fence = fence;
       // Aborted while this transaction ran: its abandon found no row yet.
@@ -245,8 +251,46 @@ export class RemoteExecutor implements Executor {
     }
   }
 
+  /** The handler hash workers must have for this attempt's capability: the one recorded for its run. */
+  private async recordedHash(req: AttemptRequest): Promise<string | null> {
+    let hashes = this.runHashes.get(req.runId);
+    if (hashes === undefined) {
+      hashes = this.handlerHashes(req);
+      // A run is looked up again after its entry was evicted: the table has it.
+      if (this.runHashes.size >= RUN_HASHES_KEPT) this.runHashes.delete(this.runHashes.keys().next().value!);
+      hashes.catch(() => this.runHashes.delete(req.runId));
+    } else this.runHashes.delete(req.runId);
+    this.runHashes.set(req.runId, hashes);
+    const known = await hashes;
+    // A capability the first owner had no row for (a run recorded before this table): this file's.
+    return known.has(req.capability.name) ? known.get(req.capability.name)! : ownHandlerHash(req);
+  }
+
+  /**
+   * Records, once per run, the hash of every capability's handler as this process finds it —
+   * the first owner to dispatch wins (`ON CONFLICT DO NOTHING`), so a new owner after a take-over,
+   * or after the project was upgraded, still asks workers for the version the run started with —
+   * and reads back what is recorded.
+   */
+  private async handlerHashes(req: AttemptRequest): Promise<ReadonlyMap<string, string | null>> {
+    const caps = Object.values(req.plan.capabilities ?? {});
+    if (!caps.some((c) => c.name === req.capability.name)) caps.push(req.capability);
+    const own = caps.map((c) => [c.name, ownHandlerHash({ ...req, capability: c })] as const);
+    const { rows } = await this.pool.query<{ capability: string; hash: string | null }>(
+      `WITH mine AS (
+         INSERT INTO orch.run_handlers (run_id, capability, hash)
+         SELECT $1, c, h FROM unnest($2::text[], $3::text[]) AS t(c, h)
+         ON CONFLICT (run_id, capability) DO NOTHING)
+       SELECT capability, hash FROM orch.run_handlers WHERE run_id = $1
+       UNION ALL SELECT c, h FROM unnest($2::text[], $3::text[]) AS t(c, h)
+        WHERE NOT EXISTS (SELECT 1 FROM orch.run_handlers r WHERE r.run_id = $1 AND r.capability = t.c)`,
+      [req.runId, own.map(([c]) => c), own.map(([, h]) => h)],
+    );
+    return new Map(rows.map((r) => [r.capability, r.hash]));
+  }
+
   /** Upserts the attempt row and adds its job on `client` (inside the caller's transaction); the fence. */
-  private async enqueue(client: pg.ClientBase, req: AttemptRequest, key: string): Promise<number> {
+  private async enqueue(client: pg.ClientBase, req: AttemptRequest, key: string, handlerHash: string | null): Promise<number> {
     const row = await client.query<{ fence: number }>(
       `INSERT INTO orch.attempts (run_id, step_key, attempt, owner, status) VALUES ($1, $2, $3, $4, 'dispatched')
        ON CONFLICT (run_id, step_key, attempt) DO UPDATE
@@ -271,7 +315,7 @@ export class RemoteExecutor implements Executor {
       secrets: req.secrets,
       timeoutMs: req.timeoutMs,
       maxOutputBytes: this.opts.maxOutputBytes ?? this.projectLimits.get(req.plan.base_dir) ?? null,
-      handlerHash: ownHandlerHash(req),
+      handlerHash,
     };
     await client.query(
       `SELECT graphile_worker.add_job($1, $2::json, max_attempts => 1, job_key => $3, job_key_mode => 'unsafe_dedupe', flags => $4::text[])`,

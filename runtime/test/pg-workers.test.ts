@@ -4,6 +4,7 @@
  * Handlers append a JSON line per start and end with the pid of the process running them, which
  * proves where each step ran: a worker's, never the owner's.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -276,6 +277,34 @@ describe('handler hashes', () => {
     expect(stepsOf(r).a).toEqual({ status: 'completed', output: { value: 4 } });
     expect(readLines(log).map((l) => l.pid)).toEqual([good!.pid, good!.pid]);
     expect(readLines(log).some((l) => l.pid === stale!.pid)).toBe(false);
+  }, 120_000);
+
+  it('a run keeps the handler version it started with: the owner\'s file edited mid-run, its next step still goes to a worker with the first version', async () => {
+    const dir = project();
+    const worker = project();
+    const log = join(dir, 'kept.log');
+    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' } });
+    const p = plan({
+      base_dir: '.',
+      capabilities: [cap],
+      steps: [
+        step({ id: 'a', capability: 'tagged', args: { log: lit(log), value: lit(1), ms: lit(1500) } }),
+        step({ id: 'b', capability: 'tagged', deps: ['a'], args: { log: lit(log), value: out('a', 'value') } }),
+      ],
+    });
+    const file = writePlan(dir, p, 'kept.json');
+    await startWorkers(1, worker, ['--slots', '1']);
+    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'kept-hash'], dir);
+    await until(() => readLines(log).some((l) => l.step === 'a' && l.phase === 'start'), 'step a to start');
+    // The owner's checkout is upgraded while the run is in flight; the worker's is not.
+    writeFileSync(join(dir, 'wh.js'), `${HANDLERS}\n// the next revision\n`);
+    const r = await Promise.race([run.done, sleep(30_000).then(() => null)]);
+    if (r === null) run.child.kill('SIGKILL');
+    expect(r, 'the run waited for a worker with the edited handler').not.toBeNull();
+    expect(r!.code, r!.stderr).toBe(0);
+    expect(stepsOf(r!)).toEqual({ a: { status: 'completed', output: { value: 2 } }, b: { status: 'completed', output: { value: 4 } } });
+    const recorded = await client.query<{ capability: string; hash: string }>(`SELECT capability, hash FROM orch.run_handlers WHERE run_id = 'kept-hash'`);
+    expect(recorded.rows).toEqual([{ capability: 'tagged', hash: createHash('sha256').update(HANDLERS).digest('hex') }]);
   }, 120_000);
 });
 

@@ -181,6 +181,22 @@ CREATE INDEX attempts_dispatched_by_job ON orch.attempts ((run_id || '/' || step
   WHERE status = 'dispatched';
 `,
   },
+  {
+    version: 6,
+    name: 'handler hashes recorded per run',
+    sql: `
+-- The SHA-256 of each capability's handler module as the run's first owner found it, recorded
+-- before its first dispatch: every later dispatch (a new owner's too) asks workers for this
+-- version, so a run keeps the handlers it started with while the project is upgraded under it.
+-- hash NULL: a built-in handler, or one the first owner could not find.
+CREATE TABLE orch.run_handlers (
+  run_id text NOT NULL,
+  capability text NOT NULL,
+  hash text,
+  PRIMARY KEY (run_id, capability)
+);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

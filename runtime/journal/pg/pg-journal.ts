@@ -336,6 +336,9 @@ export class PgJournal implements AsyncJournal {
       const events = await db.query(`DELETE FROM orch.events WHERE run_id IN (${doomed})`, [before]);
       await db.query(`DELETE FROM orch.controls WHERE run_id IN (${doomed})`, [before]);
       await db.query(`DELETE FROM orch.run_plans WHERE run_id IN (${doomed})`, [before]);
+      // What workers ran for them, and the handler versions they were run with.
+      await db.query(`DELETE FROM orch.attempts WHERE run_id IN (${doomed})`, [before]);
+      await db.query(`DELETE FROM orch.run_handlers WHERE run_id IN (${doomed})`, [before]);
       const runs = await db.query(`DELETE FROM orch.runs WHERE id IN (${doomed})`, [before]);
       return { runs: runs.rowCount ?? 0, events: events.rowCount ?? 0 };
     });
