@@ -21,7 +21,7 @@ import { projectRoot } from './executor/handler-path.js';
 import { fillDefaults, WorkerExecutor, type WorkerExecutorOptions } from './executor/worker-executor.js';
 import type { AsyncJournal } from './journal/async-journal.js';
 import { openRuntimeJournal, type RuntimeJournal } from './journal/open-journal.js';
-import type { SqliteJournal } from './journal/sqlite-journal.js';
+import type { RunRow, SqliteJournal } from './journal/sqlite-journal.js';
 import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
 import { cancelStepViaJournal, controlViaJournal, signalViaJournal, type ControlOutcome, type SignalPayload } from './journal-controls.js';
@@ -267,6 +267,34 @@ export class Runtime {
     const first = (await journal.load(runId))[0];
     const consent = first?.type === 'plan_created' && Array.isArray(first.data.consent) ? (first.data.consent as string[]) : [];
     return this.start(JSON.parse(row.ir) as PlanIR, { ...opts, input: row.input ? JSON.parse(row.input) : {}, consent, retryOf: runId });
+  }
+
+  /**
+   * Resumes the unfinished runs nobody advances: left by a process that stopped, or — on a shared
+   * Postgres — whose owner's heartbeat went stale (a server, `orch run` or `orch worker` polls
+   * this every few seconds). Paused runs stay paused, runs a live process owns stay there, and
+   * `skip` leaves out the runs this process already has. The lease lets one process take each:
+   * a run another process took first is `lost`, not an error.
+   */
+  async resumeOrphans(o: {
+    readonly skip: (runId: string) => boolean;
+    /** Called before each resume (a server names the run's plan for its event stream). */
+    readonly before?: (row: RunRow) => void;
+    readonly resume?: ResumeOptions;
+  }): Promise<{ readonly resumed: ActiveRun[]; readonly failed: { readonly runId: string; readonly error: Error; readonly lost: boolean }[] }> {
+    const journal = this.requireJournal();
+    const resumed: ActiveRun[] = [];
+    const failed: { runId: string; error: Error; lost: boolean }[] = [];
+    for (const row of await journal.unfinishedRuns()) {
+      if (row.status !== 'running' || o.skip(row.id) || (await journal.ownedElsewhere(row.id))) continue;
+      try {
+        o.before?.(row);
+        resumed.push(await this.resume(row.id, o.resume));
+      } catch (err) {
+        failed.push({ runId: row.id, error: err as Error, lost: err instanceof RuntimeUsageError });
+      }
+    }
+    return { resumed, failed };
   }
 
   async resume(runId: string, opts: ResumeOptions = {}): Promise<ActiveRun> {

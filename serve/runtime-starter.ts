@@ -82,21 +82,18 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
    * lease (`Runtime.resume`) makes one process take each.
    */
   const resumeOrphans = async (atStart: boolean): Promise<string[]> => {
-    const resumed: string[] = [];
-    for (const row of await journal.unfinishedRuns()) {
-      // Paused runs stay paused until someone resumes them; runs another live process owns stay there.
-      if (closed || row.status !== 'running' || active.has(row.id) || (await journal.ownedElsewhere(row.id))) continue;
-      try {
-        planOf.set(row.id, row.plan);
-        track(await rt.resume(row.id, { onEvent }));
-        resumed.push(row.id);
-        if (!atStart) o.log(`took over run ${row.id}: its owner stopped answering`);
-      } catch (err) {
-        // Another server took it first: theirs.
-        if (atStart || !(err instanceof RuntimeUsageError)) o.log(`cannot resume run ${row.id}: ${(err as Error).message}`);
-      }
+    const { resumed, failed } = await rt.resumeOrphans({
+      skip: (runId) => closed || active.has(runId),
+      before: (row) => planOf.set(row.id, row.plan),
+      resume: { onEvent },
+    });
+    for (const a of resumed) {
+      track(a);
+      if (!atStart) o.log(`took over run ${a.runId}: its owner stopped answering`);
     }
-    return resumed;
+    // Another server taking a run first is no news, except at start.
+    for (const f of failed) if (atStart || !f.lost) o.log(`cannot resume run ${f.runId}: ${f.error.message}`);
+    return resumed.map((a) => a.runId);
   };
   let adopting: Promise<unknown> | null = null;
   const adopter = isPostgresUrl(o.db)

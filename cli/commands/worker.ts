@@ -7,12 +7,14 @@ import type { Command } from 'commander';
 import { displayUrl, isPostgresUrl, listOrchWorkers, runOrchWorker } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 import { positiveInt } from './run.js';
+import { takeOverOrphans, type TakeOver } from './take-over.js';
 
 interface WorkerFlags {
   readonly db?: string;
   readonly resources?: string;
   readonly slots?: number;
   readonly project?: string;
+  readonly takeOver?: boolean;
 }
 
 interface WorkersFlags {
@@ -36,12 +38,15 @@ export function registerWorker(program: Command): void {
     .option('--resources <names>', 'also take steps bound to these resources, comma-separated (steps on no resource are always taken)')
     .option('--slots <n>', 'attempts run at once, on as many worker threads (default: 4)', positiveInt('--slots'))
     .option('--project <dir>', 'the project checkout handler modules are resolved in (default: the current directory)')
+    .option('--no-take-over', 'do not take over runs whose owner died (by default a worker resumes them here, as orch serve does)')
     .addHelpText(
       'after',
       [
         '',
         'Every second the worker writes a heartbeat to orch.workers; one silent for more than 5 s is',
-        'declared dead, its running attempts are dispatched again to other workers.',
+        'declared dead, its running attempts are dispatched again to other workers. A run whose owner',
+        '(orch run, orch serve, another worker) has not written its heartbeat for 10 s is taken over by',
+        'one live worker or server, which advances it from its journal (--no-take-over: not this one).',
         '',
         'Example:',
         '  orch worker --db postgres://orch@db.internal/orch --resources gpu --slots 2 --project ~/checkout',
@@ -58,7 +63,10 @@ export function registerWorker(program: Command): void {
       const stop = () => controller.abort();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      let takeOver: TakeOver | null = null;
       try {
+        if (opts.takeOver !== false) takeOver = await takeOverOrphans(url, log);
         await runOrchWorker({
           url,
           resources,
@@ -73,6 +81,7 @@ export function registerWorker(program: Command): void {
       } catch (err) {
         throw new CliError(`orch worker: ${(err as Error).message}`, 2);
       } finally {
+        await takeOver?.stop().catch((err: unknown) => log(`orch worker: letting go of the runs taken over: ${(err as Error).message}`));
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
       }

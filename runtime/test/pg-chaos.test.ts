@@ -52,8 +52,8 @@ export async function work(input, ctx) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function startWorker(dir: string): ChildProcess {
-  const child = spawn(process.execPath, [BIN, 'worker', '--db', db.url, '--project', dir, '--slots', '2'], { cwd: dir, stdio: 'ignore' });
+function startWorker(dir: string, extra: readonly string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [BIN, 'worker', '--db', db.url, '--project', dir, '--slots', '2', ...extra], { cwd: dir, stdio: 'ignore' });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -151,7 +151,8 @@ describe('a 600-step run on three workers whose owner is killed with SIGKILL 20 
       plan({ base_dir: '.', capabilities: [local('work', 'work', { handler: { module: './chaos.js', export: 'work' }, idempotent: false })], steps }),
       'owner-chaos.json',
     );
-    for (let i = 0; i < 3; i++) startWorker(dir);
+    // The test's own `orch resume` takes each run over, not a worker.
+    for (let i = 0; i < 3; i++) startWorker(dir, ['--no-take-over']);
     // Progress is what the live owner journals: a dead one writes nothing, its workers only rows.
     const completedSteps = async () =>
       (await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM orch.events WHERE run_id = 'owners' AND type = 'step_completed'`)).rows[0]?.n ?? 0;

@@ -323,7 +323,8 @@ describe('the owner of a --remote run', () => {
       ],
     });
     const file = writePlan(dir, p);
-    const ws = await startWorkers(2, dir, ['--slots', '2']);
+    // The test's `orch resume` takes the run over, not a worker.
+    const ws = await startWorkers(2, dir, ['--slots', '2', '--no-take-over']);
     const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'remote-owner'], dir);
     await until(() => readLines(log).some((l) => l.step === 'slow' && l.phase === 'start'), 'the slow step to start');
     run.child.kill('SIGKILL');
@@ -365,7 +366,7 @@ describe('the owner of a --remote run', () => {
       ],
     });
     const file = writePlan(dir, p, 'attach.json');
-    await startWorkers(1, dir, ['--slots', '2']);
+    await startWorkers(1, dir, ['--slots', '2', '--no-take-over']);
     const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'attach'], dir);
     await until(() => readLines(log).some((l) => l.step === 'slow' && l.phase === 'start'), 'the slow step to start');
     run.child.kill('SIGKILL');
@@ -391,6 +392,35 @@ describe('the owner of a --remote run', () => {
       `SELECT attempt, status, folded FROM orch.attempts WHERE run_id = 'attach' AND step_key = 'slow' ORDER BY attempt`,
     );
     expect(rows.rows).toEqual([{ attempt: 1, status: 'succeeded', folded: true }]);
+  }, 120_000);
+
+  it('killed with SIGKILL and resumed by nobody: a live worker takes the run over and completes it, adopting the step in flight', async () => {
+    const dir = project();
+    const log = join(dir, 'orphan.log');
+    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' }, idempotent: false });
+    const p = plan({
+      base_dir: '.',
+      capabilities: [cap],
+      steps: [
+        step({ id: 'slow', capability: 'tagged', args: { log: lit(log), value: lit(5), ms: lit(1500) } }),
+        step({ id: 'after', capability: 'tagged', deps: ['slow'], args: { log: lit(log), value: out('slow', 'value') } }),
+      ],
+    });
+    const file = writePlan(dir, p, 'orphan.json');
+    const ws = await startWorkers(2, dir, ['--slots', '2']);
+    const stderr: string[] = ws.map(() => '');
+    ws.forEach((w, i) => w.child.stderr!.on('data', (d) => (stderr[i] += String(d))));
+    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'orphan'], dir);
+    await until(() => readLines(log).some((l) => l.step === 'slow' && l.phase === 'start'), 'the slow step to start');
+    run.child.kill('SIGKILL');
+    await run.done;
+    // Stale after 10 s; a worker looks every 2 s.
+    await until(async () => (await client.query<{ status: string }>(`SELECT status FROM orch.runs WHERE id = 'orphan'`)).rows[0]?.status === 'completed', 'a worker to complete the run', 60_000);
+    expect(stderr.filter((e) => e.includes('took over run orphan'))).toHaveLength(1);
+    const lines = readLines(log);
+    expect(lines.filter((l) => l.phase === 'start').map((l) => l.step)).toEqual(['slow', 'after']);
+    const completed = await client.query<{ step_id: string }>(`SELECT step_id FROM orch.events WHERE run_id = 'orphan' AND type = 'step_completed' ORDER BY seq`);
+    expect(completed.rows.map((r) => r.step_id)).toEqual(['slow', 'after']);
   }, 120_000);
 
   it('--take-over-after refuses an age under 3 s', () => {

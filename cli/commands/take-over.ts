@@ -1,0 +1,52 @@
+/**
+ * `orch worker` also takes over runs whose owner died (LANGUAGE.md §7.5): every few seconds it
+ * resumes the runs of its database whose owner's heartbeat went stale, the way `orch serve` does,
+ * and advances them here with their steps on the workers. The run lease makes one process —
+ * worker, server or `orch resume` — take each.
+ */
+import { Runtime, RunDetached, type ActiveRun } from '../../runtime/index.js';
+
+/** How often a worker looks for runs whose owner went silent (stale after 10 s). */
+const TAKE_OVER_POLL_MS = 2000;
+
+export interface TakeOver {
+  /** Stops looking and lets go of the runs taken over (another process takes them next). */
+  stop(): Promise<void>;
+}
+
+export async function takeOverOrphans(url: string, log: (line: string) => void): Promise<TakeOver> {
+  const rt = await Runtime.open({ db: url, placement: 'workers' });
+  const active = new Map<string, ActiveRun>();
+  let stopped = false;
+  const poll = async (): Promise<void> => {
+    const { resumed, failed } = await rt.resumeOrphans({ skip: (runId) => stopped || active.has(runId) });
+    for (const a of resumed) {
+      active.set(a.runId, a);
+      log(`took over run ${a.runId}: its owner stopped answering`);
+      a.result.then(
+        (r) => log(`run ${a.runId} ${r.status}`),
+        (err: unknown) => {
+          // Let go at this worker's stop: the next process takes it.
+          if (!(err instanceof RunDetached)) log(`run ${a.runId} stopped with an internal error: ${(err as Error).message}`);
+        },
+      ).finally(() => active.delete(a.runId));
+    }
+    // Another process taking a run first is no news.
+    for (const f of failed) if (!f.lost) log(`cannot take over run ${f.runId}: ${f.error.message}`);
+  };
+  let polling: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    polling ??= poll()
+      .catch((err: unknown) => log(`looking for runs to take over: ${(err as Error).message}`))
+      .finally(() => (polling = null));
+  }, TAKE_OVER_POLL_MS);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await polling;
+      await rt.close();
+    },
+  };
+}
