@@ -1,10 +1,29 @@
 /** Clocks for the scheduler: the real one (`orch run`) and a virtual one (`orch verify`, tests). */
 import type { Clock, TimerId } from './types.js';
 
+/** A real timer: re-armed until `Date.now()` has reached its due time. */
+interface RealTimer {
+  handle: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Node's timers run on a monotonic clock, so one set for 40 ms may fire when `Date.now()` — the
+ * clock the journal's times come from — has moved only 39: a `wait 40ms` would be journaled as
+ * 39 ms long (a CI run met it). A timer fires only once `now()` has reached its due time.
+ */
 export const realClock: Clock = {
   now: () => Date.now(),
-  setTimer: (ms, cb) => setTimeout(cb, Math.max(0, ms)),
-  cancelTimer: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
+  setTimer: (ms, cb) => {
+    const due = Date.now() + Math.max(0, ms);
+    const timer: RealTimer = { handle: setTimeout(() => fire(), Math.max(0, ms)) };
+    const fire = () => {
+      const left = due - Date.now();
+      if (left > 0) timer.handle = setTimeout(fire, left);
+      else cb();
+    };
+    return timer;
+  },
+  cancelTimer: (id) => clearTimeout((id as RealTimer).handle),
 };
 
 interface VirtualTimer {
