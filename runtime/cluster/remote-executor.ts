@@ -234,9 +234,11 @@ export class RemoteExecutor implements Executor {
    */
   private async dispatch(entry: Pending): Promise<void> {
     const { req, key } = entry;
+    // Before taking a client: a run's first lookup queries the same pool, and dispatches holding
+    // every client while they wait for it would wait for ever.
+    const hash = await this.recordedHash(req);
     const client = await this.pool.connect();
     try {
-      const hash = await this.recordedHash(req);
       await client.query('BEGIN');
       const fence = await this.enqueue(client, req, key, hash);
       await client.query('COMMIT');
