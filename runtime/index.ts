@@ -159,6 +159,12 @@ async function recoverInFlight(executor: Executor, runId: string, restored: Rest
   return inFlight.size === 0 ? undefined : executor.recover(runId, inFlight);
 }
 
+/**
+ * How often a server or worker on Postgres calls `Runtime.resumeOrphans`: a run is free once its
+ * owner's heartbeat is 10 s old (OWNER_STALE_MS), so it is taken over within about 12 s.
+ */
+export const ORPHAN_POLL_MS = 2000;
+
 export class Runtime {
   /** The journal, on SQLite or Postgres. */
   readonly store: AsyncJournal | null;

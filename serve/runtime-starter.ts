@@ -4,16 +4,13 @@
  * status); any other run answers from its journal.
  */
 import type { PlanIR } from '../compiler/index.js';
-import { isPostgresUrl, Runtime, RunDetached, RuntimeUsageError, type ActiveRun } from '../runtime/index.js';
+import { isPostgresUrl, ORPHAN_POLL_MS, Runtime, RunDetached, RuntimeUsageError, type ActiveRun } from '../runtime/index.js';
 import { journalView } from './journal-view.js';
 import type { RunEvent } from '../runtime/index.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
 
 export { DEFAULT_DB } from '../runtime/index.js';
-
-/** How often a server on Postgres looks for runs whose owner went silent (OWNER_STALE_MS, 10 s). */
-const TAKE_OVER_POLL_MS = 2000;
 
 export interface RuntimeStarterOptions {
   readonly db: string;
@@ -101,7 +98,7 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
         adopting ??= resumeOrphans(false)
           .catch((err: unknown) => o.log(`looking for runs to take over: ${(err as Error).message}`))
           .finally(() => (adopting = null));
-      }, TAKE_OVER_POLL_MS)
+      }, ORPHAN_POLL_MS)
     : null;
   adopter?.unref();
 

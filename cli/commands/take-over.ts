@@ -4,10 +4,7 @@
  * and advances them here with their steps on the workers. The run lease makes one process —
  * worker, server or `orch resume` — take each.
  */
-import { Runtime, RunDetached, type ActiveRun } from '../../runtime/index.js';
-
-/** How often a worker looks for runs whose owner went silent (stale after 10 s). */
-const TAKE_OVER_POLL_MS = 2000;
+import { ORPHAN_POLL_MS, Runtime, RunDetached, type ActiveRun } from '../../runtime/index.js';
 
 export interface TakeOver {
   /** Stops looking and lets go of the runs taken over (another process takes them next). */
@@ -39,7 +36,7 @@ export async function takeOverOrphans(url: string, log: (line: string) => void):
     polling ??= poll()
       .catch((err: unknown) => log(`looking for runs to take over: ${(err as Error).message}`))
       .finally(() => (polling = null));
-  }, TAKE_OVER_POLL_MS);
+  }, ORPHAN_POLL_MS);
   timer.unref();
   return {
     async stop() {
