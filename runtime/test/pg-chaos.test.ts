@@ -52,6 +52,14 @@ export async function work(input, ctx) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A layered plan of `work` steps, each logging its execution to `log`, written into `dir` with the handler. */
+function workPlan(dir: string, log: string, o: { readonly layers: number; readonly width: number; readonly ms: number; readonly idempotent: boolean; readonly name: string }): string {
+  writeFileSync(join(dir, 'chaos.js'), HANDLER);
+  const steps = layeredSteps(o.layers, o.width, { capability: 'work', args: { log: lit(log), ms: lit(o.ms) } });
+  const work = local('work', 'work', { handler: { module: './chaos.js', export: 'work' }, idempotent: o.idempotent });
+  return writePlan(dir, plan({ base_dir: '.', capabilities: [work], steps }), o.name);
+}
+
 function startWorker(dir: string, extra: readonly string[] = []): ChildProcess {
   const child = spawn(process.execPath, [BIN, 'worker', '--db', db.url, '--project', dir, '--slots', '2', ...extra], { cwd: dir, stdio: 'ignore' });
   children.add(child);
@@ -62,13 +70,8 @@ function startWorker(dir: string, extra: readonly string[] = []): ChildProcess {
 describe('a 500-step run on three workers, one killed with SIGKILL every 1.5 s, 20 times', () => {
   it('completes; each step completed once, no journal event lost, no completed step run again', async () => {
     const dir = projectDir();
-    writeFileSync(join(dir, 'chaos.js'), HANDLER);
     const log = join(dir, 'executions.log');
-    const steps = layeredSteps(LAYERS, WIDTH, { capability: 'work', args: { log: lit(log), ms: lit(350) } });
-    const file = writePlan(
-      dir,
-      plan({ base_dir: '.', capabilities: [local('work', 'work', { handler: { module: './chaos.js', export: 'work' }, idempotent: true })], steps }),
-    );
+    const file = workPlan(dir, log, { layers: LAYERS, width: WIDTH, ms: 350, idempotent: true, name: 'plan.json' });
     let workers = [startWorker(dir), startWorker(dir), startWorker(dir)];
     const pids = () => workers.map((w) => w.pid!);
     const live = async () =>
@@ -141,16 +144,10 @@ const OWNER_STEPS = OWNER_LAYERS * OWNER_WIDTH;
 describe('a 600-step run on three workers whose owner is killed with SIGKILL 20 times', () => {
   it('completes after each take-over; every step ran once, though none is idempotent', async () => {
     const dir = projectDir();
-    writeFileSync(join(dir, 'chaos.js'), HANDLER);
     const log = join(dir, 'owner-executions.log');
     // Not idempotent: a step in flight at a kill completes only if the next owner adopts the
     // outcome its worker recorded; were it run again or failed as unknown, this test would see it.
-    const steps = layeredSteps(OWNER_LAYERS, OWNER_WIDTH, { capability: 'work', args: { log: lit(log), ms: lit(200) } });
-    const file = writePlan(
-      dir,
-      plan({ base_dir: '.', capabilities: [local('work', 'work', { handler: { module: './chaos.js', export: 'work' }, idempotent: false })], steps }),
-      'owner-chaos.json',
-    );
+    const file = workPlan(dir, log, { layers: OWNER_LAYERS, width: OWNER_WIDTH, ms: 200, idempotent: false, name: 'owner-chaos.json' });
     // The test's own `orch resume` takes each run over, not a worker.
     for (let i = 0; i < 3; i++) startWorker(dir, ['--no-take-over']);
     // Progress is what the live owner journals: a dead one writes nothing, its workers only rows.

@@ -109,6 +109,23 @@ async function startWorkers(n: number, dir: string, extra: readonly string[]): P
   return started;
 }
 
+/**
+ * `slow` (not idempotent: a take-over that re-ran or failed it would show) taking `ms`, then
+ * `after`, which doubles its value; written to `<name>.json` in `dir`.
+ */
+function slowThenAfter(dir: string, log: string, name: string, slow: { readonly value: number; readonly ms: number }): string {
+  const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' }, idempotent: false });
+  const p = plan({
+    base_dir: '.',
+    capabilities: [cap],
+    steps: [
+      step({ id: 'slow', capability: 'tagged', args: { log: lit(log), value: lit(slow.value), ms: lit(slow.ms) } }),
+      step({ id: 'after', capability: 'tagged', deps: ['slow'], args: { log: lit(log), value: out('slow', 'value') } }),
+    ],
+  });
+  return writePlan(dir, p, `${name}.json`);
+}
+
 function stepsOf(r: CliResult): Record<string, { status: string; output: unknown }> {
   const result = JSON.parse(r.stdout) as ExecutionResult;
   return Object.fromEntries(result.steps.map((s) => [s.stepId, { status: s.status, output: s.output }]));
@@ -356,16 +373,7 @@ describe('the owner of a --remote run', () => {
   it('killed while a worker still runs a step: orch resume --take-over-after 3s waits on that attempt instead of failing or re-running it', async () => {
     const dir = project();
     const log = join(dir, 'attach.log');
-    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' }, idempotent: false });
-    const p = plan({
-      base_dir: '.',
-      capabilities: [cap],
-      steps: [
-        step({ id: 'slow', capability: 'tagged', args: { log: lit(log), value: lit(3), ms: lit(8000) } }),
-        step({ id: 'after', capability: 'tagged', deps: ['slow'], args: { log: lit(log), value: out('slow', 'value') } }),
-      ],
-    });
-    const file = writePlan(dir, p, 'attach.json');
+    const file = slowThenAfter(dir, log, 'attach', { value: 3, ms: 8000 });
     await startWorkers(1, dir, ['--slots', '2', '--no-take-over']);
     const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'attach'], dir);
     await until(() => readLines(log).some((l) => l.step === 'slow' && l.phase === 'start'), 'the slow step to start');
@@ -397,16 +405,7 @@ describe('the owner of a --remote run', () => {
   it('killed with SIGKILL and resumed by nobody: a live worker takes the run over and completes it, adopting the step in flight', async () => {
     const dir = project();
     const log = join(dir, 'orphan.log');
-    const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' }, idempotent: false });
-    const p = plan({
-      base_dir: '.',
-      capabilities: [cap],
-      steps: [
-        step({ id: 'slow', capability: 'tagged', args: { log: lit(log), value: lit(5), ms: lit(1500) } }),
-        step({ id: 'after', capability: 'tagged', deps: ['slow'], args: { log: lit(log), value: out('slow', 'value') } }),
-      ],
-    });
-    const file = writePlan(dir, p, 'orphan.json');
+    const file = slowThenAfter(dir, log, 'orphan', { value: 5, ms: 1500 });
     const ws = await startWorkers(2, dir, ['--slots', '2']);
     const stderr: string[] = ws.map(() => '');
     ws.forEach((w, i) => w.child.stderr!.on('data', (d) => (stderr[i] += String(d))));
