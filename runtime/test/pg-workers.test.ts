@@ -322,6 +322,14 @@ describe('handler hashes', () => {
     expect(stepsOf(r!)).toEqual({ a: { status: 'completed', output: { value: 2 } }, b: { status: 'completed', output: { value: 4 } } });
     const recorded = await client.query<{ capability: string; hash: string }>(`SELECT capability, hash FROM orch.run_handlers WHERE run_id = 'kept-hash'`);
     expect(recorded.rows).toEqual([{ capability: 'tagged', hash: createHash('sha256').update(HANDLERS).digest('hex') }]);
+    // Pruned with its run: what workers ran for it and the handler versions it was run with.
+    await sleep(5);
+    const pruned = orch(['runs', 'prune', '--older-than', '1ms', '--db', db.url], dir);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    const left = await client.query<{ n: number }>(
+      `SELECT (SELECT count(*) FROM orch.attempts WHERE run_id = 'kept-hash') + (SELECT count(*) FROM orch.run_handlers WHERE run_id = 'kept-hash') AS n`,
+    );
+    expect(Number(left.rows[0]!.n)).toBe(0);
   }, 120_000);
 });
 
