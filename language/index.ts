@@ -10,7 +10,7 @@ import { isRealToken, setCstClean } from './cst-access.js';
 import { junkDiagnostics } from './junk.js';
 import {
   BlockComment, DocComment, K, R, lex, LineComment, UnterminatedBlockComment, StringTok, AnyNumber,
-  DurationTok, MoneyTok, PercentTok, Identifier,
+  DurationTok, MoneyTok, PercentTok, Identifier, type LexOutput,
 } from './lexer.js';
 import { parseModuleAst, parseTokens } from './parser.js';
 import { AstActions } from './ast-actions.js';
@@ -60,9 +60,18 @@ function parseWith(input: ParseInput, direct: boolean): ParseOutput {
   }
 }
 
+/**
+ * From this many tokens on, the AST parse releases the tokens it has consumed (parser.ts,
+ * `releasing`): a file that big is mostly a batch `orch check` or `orch run`, and holding its
+ * tokens beside its AST is the peak of their memory. A file that then fails the direct path is
+ * lexed again for the CST path, which costs little next to the failure's recovery parse.
+ */
+export const RELEASE_TOKENS_FROM = 50_000;
+
 function parseUnsafe(file: string, text: string, index: LineIndex, direct: boolean): ParseOutput {
-  const lexed = lex(text);
-  const docTokens = lexed.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////'));
+  let lexed = lex(text);
+  const docTokensOf = (l: LexOutput) => l.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////'));
+  let docTokens = docTokensOf(lexed);
   // A clean file is parsed straight to the AST. Anything the file must be told about (a syntax
   // error, junk, a property given twice…) is left to the CST path, which reports it and builds
   // the partial tree, so both paths agree on every file.
@@ -70,11 +79,17 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
   if (direct && lexed.problems.length === 0 && nestingLimit(lexed.tokens) === undefined && !mayNestTooDeep(lexed.tokens)) {
     const docs = new DocComments(docTokens);
     const builder = new AstActions(file, text, index, docs);
-    const module = parseModuleAst(lexed.tokens, builder);
+    const releaseTokens = lexed.tokens.length >= RELEASE_TOKENS_FROM;
+    const module = parseModuleAst(lexed.tokens, builder, { releaseTokens });
     if (typeof module !== 'string' && builder.diagnostics.length === 0) {
       return { module: { ...module, comments: commentsOf(lexed.comments, docs, index) }, diagnostics: [] };
     }
     knownBad = module === 'syntax';
+    if (releaseTokens) {
+      // Docs are matched to their comment tokens by identity: take both from the new lex.
+      lexed = lex(text);
+      docTokens = docTokensOf(lexed);
+    }
   }
 
   const diagnostics: Diagnostic[] = lexed.problems.map((p) =>

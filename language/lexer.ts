@@ -8,7 +8,7 @@
  * Numbers with a suffix (`30s`, `0.05usd`, `80%`) are single tokens so the grammar can demand a
  * duration or an amount of money where the AST needs one. `1..800` lexes as `1` `..` `800`.
  */
-import type { CustomPatternMatcherFunc, IToken, TokenType } from 'chevrotain';
+import type { CustomPatternMatcherFunc, ILexingResult, IToken, TokenType } from 'chevrotain';
 import { createToken, Lexer } from './chevrotain.js';
 
 // ───────────── categories ─────────────
@@ -384,10 +384,22 @@ export const orchLexer = new Lexer(ALL_TOKENS, {
  * Chevrotain 11's per-instance token factory; if a later version drops it, `lex` completes the
  * tokens itself as before.
  */
+/**
+ * One string per distinct word during a `lex`: every occurrence of a name (`output`, a step's
+ * name) is otherwise its own copy, in the tokens and then in the AST's names — tens of MB on a
+ * 100,000-step file.
+ */
+let words: Map<string, string> | undefined;
+
 const completeTokens = (() => {
   const lexer = orchLexer as unknown as { createTokenInstance?: unknown };
   if (typeof lexer.createTokenInstance !== 'function') return false;
   lexer.createTokenInstance = (image: string, startOffset: number, tokenTypeIdx: number, tokenType: TokenType): IToken => {
+    if (tokenType === Identifier && words) {
+      const seen = words.get(image);
+      if (seen === undefined) words.set(image, image);
+      else image = seen;
+    }
     const kw = tokenType === Identifier ? KEYWORD_BY_WORD.get(image) : undefined;
     return kw
       ? { image, startOffset, endOffset: startOffset + image.length - 1, tokenTypeIdx: kw.tokenTypeIdx!, tokenType: kw }
@@ -411,7 +423,13 @@ export interface LexOutput {
 
 /** Tokenizes `text`; never throws. Lexical problems are returned, not raised. */
 export function lex(text: string): LexOutput {
-  const result = orchLexer.tokenize(text);
+  words = new Map();
+  let result: ILexingResult;
+  try {
+    result = orchLexer.tokenize(text);
+  } finally {
+    words = undefined;
+  }
   memoText = ''; // release the text held by the number matcher's memo
   memoOffset = -1;
   // 'onlyOffset' tracking records start offsets only; the end is implied by the image.

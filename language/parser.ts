@@ -136,6 +136,14 @@ function defineParser(Base: typeof CstParser) {
     live = false;
     /** The AST factory of the current parse (AST build only). */
     b: AstActions = undefined as unknown as AstActions;
+    /**
+     * AST build of a large file: each block item drops the tokens consumed before it from the
+     * input, so the tokens already turned into nodes can be collected while the rest is parsed.
+     * Without it a 100,000-step file holds every token and the whole AST at once.
+     */
+    releasing = false;
+    /** Tokens below this index are already released. */
+    private releasedTo = 0;
 
     constructor(recovery: boolean, build: boolean) {
       super(ALL_TOKENS, {
@@ -225,6 +233,7 @@ function defineParser(Base: typeof CstParser) {
       this.argList = undefined;
       this.parts = undefined;
       this.acc = undefined;
+      this.releasedTo = 0;
     }
 
     // ───────────── module ─────────────
@@ -309,7 +318,10 @@ function defineParser(Base: typeof CstParser) {
           GATE: () => !this.startsDeclaration(),
           DEF: () => {
             const x = this.OR9(alternatives);
-            if (this.live) this.blockItems!.push(x);
+            if (this.live) {
+              this.blockItems!.push(x);
+              if (this.releasing) this.releaseConsumed();
+            }
           },
         };
         this.itemLoops.set(block, loop);
@@ -320,6 +332,17 @@ function defineParser(Base: typeof CstParser) {
       this.MANY9(loop);
       this.blockItems = outer;
       return mine as T[];
+    }
+
+    /**
+     * Without recovery, Chevrotain reads only forward of the last consumed token (`LA(0)`, which
+     * `end()` reads); the nodes keep what they need of the tokens before it, never the tokens.
+     */
+    private releaseConsumed(): void {
+      const self = this as unknown as { currIdx: number; tokVector: (IToken | undefined)[] };
+      const v = self.tokVector;
+      for (let i = this.releasedTo; i < self.currIdx; i++) v[i] = undefined;
+      this.releasedTo = Math.max(this.releasedTo, self.currIdx);
     }
 
     private currentRuleName(): string | undefined {
@@ -372,6 +395,7 @@ function defineParser(Base: typeof CstParser) {
             ALT: () => {
               const d = this.SUBRULE(this.topItem);
               items?.push(d);
+              if (this.releasing) this.releaseConsumed();
             },
           },
           {
@@ -1472,12 +1496,13 @@ export type AstParseFailure = 'syntax' | 'other';
  * unexpected — so the caller can take the CST path, which reports it. The caller also gives up
  * when `builder.diagnostics` is not empty.
  */
-export function parseModuleAst(tokens: IToken[], builder: AstActions): Omit<A.Module, 'comments'> | AstParseFailure {
+export function parseModuleAst(tokens: IToken[], builder: AstActions, options: { readonly releaseTokens?: boolean } = {}): Omit<A.Module, 'comments'> | AstParseFailure {
   const p = astParser();
   p.input = tokens;
   p.junkSeen = false;
   p.b = builder;
   p.resetActions();
+  p.releasing = options.releaseTokens ?? false;
   try {
     const m = p.moduleFile() as unknown as Omit<A.Module, 'comments'> | undefined;
     if (p.errors.length > 0) return 'syntax';
@@ -1487,6 +1512,7 @@ export function parseModuleAst(tokens: IToken[], builder: AstActions): Omit<A.Mo
   } finally {
     p.input = [];
     p.b = undefined as unknown as AstActions;
+    p.releasing = false;
     p.resetActions();
   }
 }

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import type { Module } from '../ast.js';
 import { AstActions } from '../ast-actions.js';
 import { DocComments } from '../cst-to-ast.js';
-import { parse, parseViaCst, type ParseOutput } from '../index.js';
+import { parse, parseViaCst, RELEASE_TOKENS_FROM, type ParseOutput } from '../index.js';
 import { DocComment, lex } from '../lexer.js';
 import { parseModuleAst } from '../parser.js';
 import { print } from '../printer.js';
@@ -140,6 +140,44 @@ describe('direct-to-AST parse path', () => {
       expect(directOnly(text), text).toBeUndefined();
       const { direct } = bothPaths(text);
       expect(direct.diagnostics.length, text).toBeGreaterThan(0);
+    }
+  });
+
+  /** Every valid spec and example file, without module/import lines, repeated to `minTokens` tokens. */
+  function largeValidText(minTokens: number): string {
+    const bodies = [...SPECS, ...EXAMPLES.map((f) => readFileSync(f, 'utf8'))]
+      .filter((t) => directOnly(t) !== undefined)
+      .map((t) => t.split('\n').filter((l) => !/^\s*(module|import)\b/.test(l)).join('\n'));
+    const one = bodies.join('\n');
+    const perCopy = lex(one).tokens.length;
+    return Array.from({ length: Math.ceil(minTokens / perCopy) + 1 }, () => one).join('\n');
+  }
+
+  it('releases the tokens it has consumed on a large file, and builds the same module', () => {
+    const text = largeValidText(RELEASE_TOKENS_FROM);
+    const lexed = lex(text);
+    expect(lexed.tokens.length).toBeGreaterThanOrEqual(RELEASE_TOKENS_FROM);
+    const docs = new DocComments(lexed.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////')));
+    const builder = new AstActions('big.orch', text, new LineIndex(text), docs);
+    const tokens = lexed.tokens;
+    const m = parseModuleAst(tokens, builder, { releaseTokens: true });
+    expect(typeof m).toBe('object');
+    expect(builder.diagnostics).toEqual([]);
+    // Consumed tokens are gone from the input (the last ones stay: the parser may still read them).
+    const released = tokens.filter((t) => t === undefined).length;
+    expect(released).toBeGreaterThan(tokens.length * 0.9);
+    const { comments: _, ...rest } = parseViaCst({ file: 'big.orch', text }).module;
+    expect(JSON.stringify(m)).toBe(JSON.stringify(rest));
+    // `parse` takes that path on its own and agrees with the CST path.
+    bothPaths(text, 'big.orch');
+  });
+
+  // A syntax error, and a mistake only the tree sees (a property given twice).
+  it('lexes again for the CST path when a large file fails the direct path after releasing', () => {
+    const valid = largeValidText(RELEASE_TOKENS_FROM);
+    for (const broken of [`${valid}\nplan tail { step a = }\n`, `${valid}\ncapability twice { kind tool kind agent input {} output {} }\n`]) {
+      const { direct } = bothPaths(broken, 'big.orch');
+      expect(direct.diagnostics.length).toBeGreaterThan(0);
     }
   });
 });
