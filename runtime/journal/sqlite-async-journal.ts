@@ -4,6 +4,7 @@
  */
 import type { EventType, RunEvent, RunSummary } from '../scheduler/types.js';
 import type { AsyncJournal } from './async-journal.js';
+import { irBlob } from './ir-blob.js';
 import type { ControlRow, SqliteJournal } from './sqlite-journal.js';
 
 export function asyncJournal(journal: SqliteJournal): AsyncJournal {
@@ -17,8 +18,11 @@ export function asyncJournal(journal: SqliteJournal): AsyncJournal {
       journal.redactText = f;
     },
     commit: (summary: RunSummary, events: readonly RunEvent[]) => call(() => journal.commit(summary, events)),
-    registerRun: (runId, planName, ir, input, startedAt, parentId = null) =>
-      call(() => journal.registerRun(runId, planName, ir, input, startedAt, parentId)),
+    // Sub-plan runs register no IR (null): their parent's holds it.
+    registerRun: async (runId, planName, ir, input, startedAt, parentId = null) => {
+      const plan = ir === null || ir === undefined ? null : await irBlob(ir, journal.redactText);
+      journal.registerBlob(runId, planName, plan, input, startedAt, parentId);
+    },
     load: (runId) => call(() => journal.load(runId)),
     getRun: (runId) => call(() => journal.getRun(runId)),
     listRuns: (all = false) => call(() => journal.listRuns(all)),

@@ -5,7 +5,8 @@
  * the run registry `orch runs` reads.
  */
 import { mkdirSync } from 'node:fs';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { inflateRawSync } from 'node:zlib';
+import { irBlobSync } from './ir-blob.js';
 import { dirname } from 'node:path';
 import type { EventType, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
 import type { PruneResult } from './retention.js';
@@ -146,7 +147,11 @@ export class SqliteJournal implements JournalSink {
   /** Stores what resuming needs (the IR and the input) before the first event. */
   registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null): void {
     // Sub-plan runs register no IR (null): their parent's holds it.
-    const plan = ir === null || ir === undefined ? null : deflateRawSync(this.redactText(JSON.stringify(ir)), { level: 1 });
+    this.registerBlob(runId, planName, ir === null || ir === undefined ? null : irBlobSync(ir, this.redactText), input, startedAt, parentId);
+  }
+
+  /** `registerRun` with the IR already in its stored form (`irBlob`). */
+  registerBlob(runId: string, planName: string, plan: Buffer | null, input: unknown, startedAt: number, parentId: string | null = null): void {
     this.db.transaction(() => {
       this.db
         .prepare(

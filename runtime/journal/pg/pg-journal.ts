@@ -11,7 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { inflateRawSync } from 'node:zlib';
+import { irBlob } from '../ir-blob.js';
 import type pg from 'pg';
 import type { CommitHook, EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
 import { LeaseLost, type AsyncJournal } from '../async-journal.js';
@@ -159,7 +160,7 @@ export class PgJournal implements AsyncJournal {
 
   async registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null): Promise<void> {
     // Sub-plan runs register no IR (null): their parent's holds it.
-    const plan = ir === null || ir === undefined ? null : deflateRawSync(this.redactText(JSON.stringify(ir)), { level: 1 });
+    const plan = ir === null || ir === undefined ? null : await irBlob(ir, this.redactText);
     await transaction(this.pool, async (db) => {
       // A new top-level run is this process's from the start (epoch 1); sub-plan runs belong to
       // their parent's owner.

@@ -1,0 +1,72 @@
+/**
+ * A run's plan IR as the journals store it: JSON, redacted, raw-deflated. A 100,000-step IR is
+ * about 85 MB of JSON; stringifying it whole, then handing that string to `deflateRawSync`, holds
+ * the string, its UTF-8 copy and the stringify buffers at once — a few hundred MB at the moment
+ * the compiler's garbage is still on the heap, the peak of a large `orch run`. Here the JSON is
+ * written value by value into a deflate stream, so no more than a small batch of it exists at a
+ * time. The bytes inflate to exactly `JSON.stringify(ir)` (redacted).
+ */
+import { once } from 'node:events';
+import { createDeflateRaw, deflateRawSync } from 'node:zlib';
+
+/** JSON text of `value` in pieces: arrays and objects down to `depth` are split per member. */
+export function* jsonPieces(value: unknown, depth = 2): Generator<string> {
+  if (depth <= 0 || value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    // As JSON.stringify inside a container: undefined and functions are written as null.
+    yield JSON.stringify(value) ?? 'null';
+    return;
+  }
+  if (Array.isArray(value)) {
+    yield '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) yield ',';
+      yield* jsonPieces(value[i], depth - 1);
+    }
+    yield ']';
+    return;
+  }
+  yield '{';
+  let first = true;
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key];
+    // JSON.stringify leaves out these members of an object.
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    yield `${first ? '' : ','}${JSON.stringify(key)}:`;
+    first = false;
+    yield* jsonPieces(v, depth - 1);
+  }
+  yield '}';
+}
+
+/** Pieces joined into batches of about `size` characters (fewer, larger writes). */
+function* batches(pieces: Iterable<string>, size = 64 * 1024): Generator<string> {
+  let batch = '';
+  for (const p of pieces) {
+    batch += p;
+    if (batch.length >= size) {
+      yield batch;
+      batch = '';
+    }
+  }
+  if (batch) yield batch;
+}
+
+/**
+ * The stored form of an IR. `redact` runs on each batch: a secret value sits inside a JSON string,
+ * and a batch boundary never falls inside one (pieces are whole values, keys or punctuation).
+ */
+export async function irBlob(ir: unknown, redact: (text: string) => string): Promise<Buffer> {
+  const z = createDeflateRaw({ level: 1 });
+  const out: Buffer[] = [];
+  z.on('data', (b: Buffer) => out.push(b));
+  const ended = once(z, 'end');
+  for (const batch of batches(jsonPieces(ir))) if (!z.write(redact(batch))) await once(z, 'drain');
+  z.end();
+  await ended;
+  return Buffer.concat(out);
+}
+
+/** `irBlob` for synchronous callers (small IRs: tests, tools). */
+export function irBlobSync(ir: unknown, redact: (text: string) => string): Buffer {
+  return deflateRawSync(redact(JSON.stringify(ir)), { level: 1 });
+}

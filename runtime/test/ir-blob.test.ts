@@ -1,0 +1,51 @@
+/**
+ * A run's IR is stored deflated from JSON written piece by piece (journal/ir-blob.ts): the bytes
+ * must inflate to exactly what `JSON.stringify` writes, members left out and all, and be
+ * redacted like the rest of the journal.
+ */
+import { inflateRawSync } from 'node:zlib';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { irBlob, irBlobSync, jsonPieces } from '../journal/ir-blob.js';
+
+const same = (t: string) => t;
+
+/** JSON-like values with what JSON.stringify treats specially: undefined members, toJSON, nesting. */
+const arbValue = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.jsonValue({ maxDepth: 2 }),
+    fc.constant(undefined),
+    fc.date({ noInvalidDate: true }),
+    fc.array(tie('value'), { maxLength: 5 }),
+    fc.dictionary(fc.string({ maxLength: 6 }), tie('value'), { maxKeys: 5 }),
+  ),
+})).value;
+
+describe('IR blob', () => {
+  it('inflates to exactly JSON.stringify of the IR (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(fc.string({ maxLength: 8 }), arbValue, { maxKeys: 8 }), async (ir) => {
+        const expected = JSON.stringify(ir);
+        expect([...jsonPieces(ir)].join('')).toBe(expected);
+        expect(inflateRawSync(await irBlob(ir, same)).toString('utf8')).toBe(expected);
+        expect(inflateRawSync(irBlobSync(ir, same)).toString('utf8')).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('streams a large IR in batches, each redacted', async () => {
+    const steps = Array.from({ length: 20_000 }, (_, i) => ({ id: `s${i}`, args: { token: i % 1000 === 0 ? 'hunter2' : 'ok' }, after: [] }));
+    const ir = { version: 'orch.plan/v2', plan: 'big', steps, subplans: {} };
+    let calls = 0;
+    const redact = (t: string) => {
+      calls++;
+      return t.replaceAll('hunter2', '***');
+    };
+    const text = inflateRawSync(await irBlob(ir, redact)).toString('utf8');
+    expect(calls).toBeGreaterThan(10);
+    expect(text).toBe(JSON.stringify(ir).replaceAll('hunter2', '***'));
+    expect(text).not.toContain('hunter2');
+  });
+});
