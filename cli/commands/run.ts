@@ -5,6 +5,7 @@
  * (or, with --json, the execution result of LANGUAGE.md §6). Exit 0 only when the run completed.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { boundHeapGrowth } from '../heap-growth.js';
 import { CliError } from '../errors.js';
 import { isPostgresUrl, loadPlan, readJsonArg, type Placement } from '../../runtime/index.js';
 import { Runtime, RuntimeUsageError, type ActiveRun } from '../../runtime/index.js';
@@ -65,6 +66,7 @@ export function registerRun(program: Command): void {
     .option('--remote', REMOTE_HELP)
     .option('--local', LOCAL_HELP)
     .action(async (file: string, opts: RunCliOptions) => {
+      boundHeapGrowth();
       const loaded = await loadPlan(file, opts.plan);
       if (loaded.kind === 'usage') throw new CliError(loaded.message, 2);
       if (loaded.kind === 'errors') {
@@ -110,6 +112,7 @@ function placementOf(opts: RunCliOptions, db: string): Placement {
 }
 
 export async function openRuntime(opts: RunCliOptions): Promise<Runtime> {
+  boundHeapGrowth();
   const db = opts.db ?? process.env.ORCH_DB ?? '.orch/runs.db';
   const placement = placementOf(opts, db);
   try {

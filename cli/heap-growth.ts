@@ -1,0 +1,18 @@
+/**
+ * V8 lets the old generation grow to several times what survived the last full collection
+ * before it collects again. A large `orch run` first holds its whole compile (AST, checked plan
+ * and IR: ~500 MB for 100,000 steps), then mostly garbage: at V8's default factor the process
+ * peaked over 1 GB and kept the step events of the run on the heap as garbage until the end.
+ * Growing by at most half of what is live bounds the peak at about 1.5 × the live heap, for a
+ * few percent more GC time (bench/large.ts measures both). The flag is read at each collection,
+ * so setting it after start-up takes effect.
+ */
+import v8 from 'node:v8';
+
+let bounded = false;
+
+export function boundHeapGrowth(percent = 50): void {
+  if (bounded) return;
+  bounded = true;
+  v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
