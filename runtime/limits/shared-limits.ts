@@ -195,8 +195,8 @@ class SharedRunLimits implements LimitsService {
           if (p.timer) clearTimeout(p.timer);
           break;
         }
+    // No wake: the core releases inside its own pump and dispatches after it, in the same turn.
     this.reserve(t.key, t.leaseId, t.since, this.client.now(), HANDED_OVER_MS);
-    this.wake();
     return true;
   }
 
