@@ -292,7 +292,7 @@ export class Runtime {
     const resumed: ActiveRun[] = [];
     const failed: { runId: string; error: Error; lost: boolean }[] = [];
     for (const row of await journal.unfinishedRuns()) {
-      if (row.status !== 'running' || o.skip(row.id) || (await journal.ownedElsewhere(row.id))) continue;
+      if (row.status !== 'running' || o.skip(row.id) || (await journal.ownedElsewhere(row.id, o.resume?.takeOverAfterMs))) continue;
       try {
         o.before?.(row);
         resumed.push(await this.resume(row.id, o.resume));

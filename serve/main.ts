@@ -33,6 +33,8 @@ export interface ServeCliOptions {
   readonly catchUp: boolean;
   /** On Postgres, run the steps in this process rather than on `orch worker`s. */
   readonly local?: boolean;
+  /** On Postgres, take over a run once its owner's heartbeat is this old (default 10 s). */
+  readonly takeOverAfterMs?: number;
   readonly limits?: Partial<HttpLimits>;
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
@@ -102,7 +104,7 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
   let starter;
   let state;
   try {
-    starter = await openRuntimeStarter({ db, plans: o.plans, log, ...(o.local ? { local: true } : {}) });
+    starter = await openRuntimeStarter({ db, plans: o.plans, log, ...(o.local ? { local: true } : {}), ...(o.takeOverAfterMs !== undefined ? { takeOverAfterMs: o.takeOverAfterMs } : {}) });
   } catch (e) {
     // An unreachable or unmigrated database: one line, never the password.
     throw new ServeError(`cannot open the journal ${shown}: ${(e as Error).message}`, 2);

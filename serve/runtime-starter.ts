@@ -18,6 +18,8 @@ export interface RuntimeStarterOptions {
   readonly log: (line: string) => void;
   /** Steps in this process even on Postgres (`--local`); else on `orch worker`s when one is live. */
   readonly local?: boolean;
+  /** On Postgres, a run is taken over once its owner's heartbeat is this old (default 10 s). */
+  readonly takeOverAfterMs?: number;
 }
 
 export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunStarter> {
@@ -82,7 +84,7 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     const { resumed, failed } = await rt.resumeOrphans({
       skip: (runId) => closed || active.has(runId),
       before: (row) => planOf.set(row.id, row.plan),
-      resume: { onEvent },
+      resume: { onEvent, takeOverAfterMs: o.takeOverAfterMs },
     });
     for (const a of resumed) {
       track(a);

@@ -20,6 +20,7 @@ import { placedSteps, replay } from '../../runtime/index.js';
 import type { RunEvent } from '../../runtime/index.js';
 import { execute, LOCAL_HELP, MAX_OUTPUT_HELP, openRuntime, positiveInt, progressFor, QUIET_HELP, REMOTE_HELP } from './run.js';
 import { ms } from '../progress.js';
+import { MIN_TAKE_OVER_S, takeOverAge } from './take-over.js';
 
 export const DB_HELP = 'journal: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)';
 const DEFAULT_DB = '.orch/runs.db';
@@ -80,19 +81,6 @@ function executingCommand(program: Command, name: string, description: string): 
     .option('--max-output <bytes>', MAX_OUTPUT_HELP, positiveInt('--max-output'))
     .option('--remote', REMOTE_HELP)
     .option('--local', LOCAL_HELP);
-}
-
-/**
- * An owner heartbeats every second; a take-over sooner than a few beats would seize runs from
- * owners that are merely slow (a GC pause, a busy database), which the lease epoch keeps safe but
- * not cheap.
- */
-const MIN_TAKE_OVER_S = 3;
-
-function takeOverAge(value: string): number {
-  const age = parseAge(value);
-  if (age === null || age < MIN_TAKE_OVER_S * 1000) throw new InvalidArgumentError(`must be an age of at least ${MIN_TAKE_OVER_S}s, such as 3s or 1m`);
-  return age;
 }
 
 export function registerRunControls(program: Command): void {

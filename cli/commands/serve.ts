@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { CliError } from '../errors.js';
+import { TAKE_OVER_AFTER_HELP, takeOverAge } from './take-over.js';
 import { DEFAULT_LIMITS, runServe, ServeError, type HttpLimits } from '../../serve/index.js';
 
 export interface LimitFlags {
@@ -18,6 +19,7 @@ interface ServeFlags extends LimitFlags {
   readonly db?: string;
   readonly catchUp: boolean;
   readonly local?: boolean;
+  readonly takeOverAfter?: number;
 }
 
 export function limitsOf(o: LimitFlags): Partial<HttpLimits> {
@@ -47,6 +49,7 @@ export function registerServe(program: Command): void {
     .option('--db <path>', 'journal: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)')
     .option('--catch-up', 'start one run for each schedule that missed ticks while the server was down', false)
     .option('--local', 'with a Postgres journal, run the steps on this process\'s worker threads (default: on `orch worker`s when one is live as a run starts)')
+    .option('--take-over-after <age>', TAKE_OVER_AFTER_HELP, takeOverAge)
     .option('--headers-timeout <ms>', 'cut a client that has not sent its request headers within this', positiveMs, DEFAULT_LIMITS.headersTimeoutMs)
     .option('--request-timeout <ms>', 'cut a client that has not sent its whole request within this', positiveMs, DEFAULT_LIMITS.requestTimeoutMs)
     .option('--max-connections <n>', 'refuse connections beyond this many', positiveMs, DEFAULT_LIMITS.maxConnections)
@@ -75,6 +78,7 @@ export function registerServe(program: Command): void {
         db: opts.db,
         catchUp: opts.catchUp,
         ...(opts.local ? { local: true } : {}),
+        ...(opts.takeOverAfter !== undefined ? { takeOverAfterMs: opts.takeOverAfter } : {}),
         limits: limitsOf(opts),
         out: (text) => process.stdout.write(text),
         err: (text) => process.stderr.write(text),

@@ -4,19 +4,37 @@
  * and advances them here with their steps on the workers. The run lease makes one process —
  * worker, server or `orch resume` — take each.
  */
-import { ORPHAN_POLL_MS, Runtime, RunDetached, type ActiveRun } from '../../runtime/index.js';
+import { InvalidArgumentError } from 'commander';
+import { ORPHAN_POLL_MS, parseAge, Runtime, RunDetached, type ActiveRun } from '../../runtime/index.js';
+
+/**
+ * An owner heartbeats every second; a take-over sooner than a few beats would seize runs from
+ * owners that are merely slow (a GC pause, a busy database), which the lease epoch keeps safe but
+ * not cheap.
+ */
+export const MIN_TAKE_OVER_S = 3;
+
+/** `--take-over-after AGE` of `orch resume`, `orch serve` and `orch worker`. */
+export function takeOverAge(value: string): number {
+  const age = parseAge(value);
+  if (age === null || age < MIN_TAKE_OVER_S * 1000) throw new InvalidArgumentError(`must be an age of at least ${MIN_TAKE_OVER_S}s, such as 3s or 1m`);
+  return age;
+}
+
+/** The help line of `--take-over-after` for the commands that take over runs on their own. */
+export const TAKE_OVER_AFTER_HELP = `on Postgres: take over a run once its owner's heartbeat (written every second) is this old, e.g. 3s (default 10s, at least ${MIN_TAKE_OVER_S}s)`;
 
 export interface TakeOver {
   /** Stops looking and lets go of the runs taken over (another process takes them next). */
   stop(): Promise<void>;
 }
 
-export async function takeOverOrphans(url: string, log: (line: string) => void): Promise<TakeOver> {
+export async function takeOverOrphans(url: string, log: (line: string) => void, takeOverAfterMs?: number): Promise<TakeOver> {
   const rt = await Runtime.open({ db: url, placement: 'workers' });
   const active = new Map<string, ActiveRun>();
   let stopped = false;
   const poll = async (): Promise<void> => {
-    const { resumed, failed } = await rt.resumeOrphans({ skip: (runId) => stopped || active.has(runId) });
+    const { resumed, failed } = await rt.resumeOrphans({ skip: (runId) => stopped || active.has(runId), resume: { takeOverAfterMs } });
     for (const a of resumed) {
       active.set(a.runId, a);
       log(`took over run ${a.runId}: its owner stopped answering`);

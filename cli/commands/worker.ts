@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { displayUrl, isPostgresUrl, listOrchWorkers, runOrchWorker } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 import { positiveInt } from './run.js';
-import { takeOverOrphans, type TakeOver } from './take-over.js';
+import { TAKE_OVER_AFTER_HELP, takeOverAge, takeOverOrphans, type TakeOver } from './take-over.js';
 
 interface WorkerFlags {
   readonly db?: string;
@@ -15,6 +15,7 @@ interface WorkerFlags {
   readonly slots?: number;
   readonly project?: string;
   readonly takeOver?: boolean;
+  readonly takeOverAfter?: number;
 }
 
 interface WorkersFlags {
@@ -39,13 +40,14 @@ export function registerWorker(program: Command): void {
     .option('--slots <n>', 'attempts run at once, on as many worker threads (default: 4)', positiveInt('--slots'))
     .option('--project <dir>', 'the project checkout handler modules are resolved in (default: the current directory)')
     .option('--no-take-over', 'do not take over runs whose owner died (by default a worker resumes them here, as orch serve does)')
+    .option('--take-over-after <age>', TAKE_OVER_AFTER_HELP, takeOverAge)
     .addHelpText(
       'after',
       [
         '',
         'Every second the worker writes a heartbeat to orch.workers; one silent for more than 5 s is',
         'declared dead, its running attempts are dispatched again to other workers. A run whose owner',
-        '(orch run, orch serve, another worker) has not written its heartbeat for 10 s is taken over by',
+        '(orch run, orch serve, another worker) has not written its heartbeat for 10 s (--take-over-after) is taken over by',
         'one live worker or server, which advances it from its journal (--no-take-over: not this one).',
         '',
         'Example:',
@@ -66,7 +68,7 @@ export function registerWorker(program: Command): void {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       let takeOver: TakeOver | null = null;
       try {
-        if (opts.takeOver !== false) takeOver = await takeOverOrphans(url, log);
+        if (opts.takeOver !== false) takeOver = await takeOverOrphans(url, log, opts.takeOverAfter);
         await runOrchWorker({
           url,
           resources,

@@ -414,26 +414,39 @@ describe('the owner of a --remote run', () => {
     const dir = project();
     const log = join(dir, 'orphan.log');
     const file = slowThenAfter(dir, log, 'orphan', { value: 5, ms: 1500 });
-    const ws = await startWorkers(2, dir, ['--slots', '2']);
+    // One worker at the default age (10 s), one told 3 s: that one takes the run, well before 10 s.
+    const ws = [...(await startWorkers(1, dir, ['--slots', '2'])), ...(await startWorkers(1, dir, ['--slots', '2', '--take-over-after', '3s']))];
     const stderr: string[] = ws.map(() => '');
-    ws.forEach((w, i) => w.child.stderr!.on('data', (d) => (stderr[i] += String(d))));
+    let tookOverAt = 0;
+    ws.forEach((w, i) =>
+      w.child.stderr!.on('data', (d) => {
+        stderr[i] += String(d);
+        if (!tookOverAt && stderr[i]!.includes('took over run orphan')) tookOverAt = Date.now();
+      }),
+    );
     const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'orphan'], dir);
     await until(() => readLines(log).some((l) => l.step === 'slow' && l.phase === 'start'), 'the slow step to start');
     run.child.kill('SIGKILL');
+    const killedAt = Date.now();
     await run.done;
-    // Stale after 10 s; a worker looks every 2 s.
+    // Stale after 3 s for the second worker; workers look every 2 s.
     await until(async () => (await client.query<{ status: string }>(`SELECT status FROM orch.runs WHERE id = 'orphan'`)).rows[0]?.status === 'completed', 'a worker to complete the run', 60_000);
     expect(stderr.filter((e) => e.includes('took over run orphan'))).toHaveLength(1);
+    expect(stderr[1]).toContain('took over run orphan');
+    // At the default the run is free 9–10 s after the kill (the last heartbeat came up to 1 s before).
+    expect(tookOverAt - killedAt).toBeLessThan(8_000);
     const lines = readLines(log);
     expect(lines.filter((l) => l.phase === 'start').map((l) => l.step)).toEqual(['slow', 'after']);
     const completed = await client.query<{ step_id: string }>(`SELECT step_id FROM orch.events WHERE run_id = 'orphan' AND type = 'step_completed' ORDER BY seq`);
     expect(completed.rows.map((r) => r.step_id)).toEqual(['slow', 'after']);
   }, 120_000);
 
-  it('--take-over-after refuses an age under 3 s', () => {
-    const r = orch(['resume', 'nobody', '--take-over-after', '1s'], tempDir());
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/--take-over-after.*at least 3s/);
+  it('--take-over-after refuses an age under 3 s (resume, serve, worker)', () => {
+    for (const args of [['resume', 'nobody'], ['serve'], ['worker', '--db', db.url]]) {
+      const r = orch([...args, '--take-over-after', '1s'], tempDir());
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/--take-over-after.*at least 3s/);
+    }
   });
 });
 
