@@ -92,14 +92,14 @@ describe('orch serve on Postgres', () => {
     }
   });
 
-  it('a server killed with kill -9 mid-run: the other takes the run over and finishes it, re-running no completed step', async () => {
+  it('a server killed with kill -9 mid-run: the other takes the run over (--take-over-after 3s) and finishes it, re-running no completed step', async () => {
     const db = await startPostgres();
     const servers: ServeProcess[] = [];
     const sql = new pg.Client({ connectionString: db.url });
     try {
       expect((await orchAsync(['db', 'migrate', '--db', db.url])).code).toBe(0);
       servers.push(await startServe(['cluster.orch'], { db: db.url }));
-      servers.push(await startServe(['cluster.orch'], { db: db.url }));
+      servers.push(await startServe(['cluster.orch'], { db: db.url, args: ['--take-over-after', '3s'] }));
       const [a, b] = servers as [ServeProcess, ServeProcess];
       await sql.connect();
       const log = join(tempDir(), 'tally.log');
@@ -110,8 +110,12 @@ describe('orch serve on Postgres', () => {
         (await sql.query<{ step_id: string }>("SELECT step_id FROM orch.events WHERE run_id = $1 AND type = 'step_completed'", [id])).rows.map((r) => r.step_id);
       await waitFor(async () => ((await completedSteps()).length >= 2 ? true : undefined), 20_000, 'two steps to complete in A');
       await a.kill9();
+      const killedAt = Date.now();
       const before = await completedSteps();
       expect(before.length).toBeLessThan(6);
+      // At the default age (10 s) the run is free 9–10 s after the kill; B was told 3 s.
+      const tookOverAt = await waitFor(async () => (b.stderr().includes(`took over run ${id}`) ? Date.now() : undefined), 40_000, 'B to take the run over');
+      expect(tookOverAt - killedAt).toBeLessThan(8_000);
 
       const done = await waitFor(async () => {
         const v = (await api(b, 'GET', `/runs/${id}`)).json;
