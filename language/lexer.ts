@@ -377,6 +377,13 @@ export const orchLexer = new Lexer(ALL_TOKENS, {
 });
 
 /**
+ * One string per distinct word during a `lex`: every occurrence of a name (`output`, a step's
+ * name) is otherwise its own copy, in the tokens and then in the AST's names — tens of MB on a
+ * 100,000-step file.
+ */
+let words: Map<string, string> | undefined;
+
+/**
  * Tokens are created complete: with their end offset, and a word that is a keyword with its
  * keyword type. Chevrotain's 'onlyOffset' tokens have neither, and adding a property to 150,000
  * objects after the fact gives each one a second allocation (a property backing store) — a
@@ -384,23 +391,17 @@ export const orchLexer = new Lexer(ALL_TOKENS, {
  * Chevrotain 11's per-instance token factory; if a later version drops it, `lex` completes the
  * tokens itself as before.
  */
-/**
- * One string per distinct word during a `lex`: every occurrence of a name (`output`, a step's
- * name) is otherwise its own copy, in the tokens and then in the AST's names — tens of MB on a
- * 100,000-step file.
- */
-let words: Map<string, string> | undefined;
-
 const completeTokens = (() => {
   const lexer = orchLexer as unknown as { createTokenInstance?: unknown };
   if (typeof lexer.createTokenInstance !== 'function') return false;
   lexer.createTokenInstance = (image: string, startOffset: number, tokenTypeIdx: number, tokenType: TokenType): IToken => {
-    if (tokenType === Identifier && words) {
-      const seen = words.get(image);
-      if (seen === undefined) words.set(image, image);
-      else image = seen;
+    let kw: TokenType | undefined;
+    if (tokenType === Identifier) {
+      const seen = words?.get(image);
+      if (seen !== undefined) image = seen;
+      else words?.set(image, image);
+      kw = KEYWORD_BY_WORD.get(image);
     }
-    const kw = tokenType === Identifier ? KEYWORD_BY_WORD.get(image) : undefined;
     return kw
       ? { image, startOffset, endOffset: startOffset + image.length - 1, tokenTypeIdx: kw.tokenTypeIdx!, tokenType: kw }
       : { image, startOffset, endOffset: startOffset + image.length - 1, tokenTypeIdx, tokenType };
