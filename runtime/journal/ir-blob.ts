@@ -52,10 +52,12 @@ function* batches(pieces: Iterable<string>, size = 64 * 1024): Generator<string>
 }
 
 /**
- * The stored form of an IR. `redact` runs on each batch: a secret value sits inside a JSON string,
- * and a batch boundary never falls inside one (pieces are whole values, keys or punctuation).
+ * The stored form of an IR; none (null) for a sub-plan run, whose parent's IR holds it. `redact`
+ * runs on each batch: a secret value sits inside a JSON string, and a batch boundary never falls
+ * inside one (pieces are whole values, keys or punctuation).
  */
-export async function irBlob(ir: unknown, redact: (text: string) => string): Promise<Buffer> {
+export async function irBlob(ir: unknown, redact: (text: string) => string): Promise<Buffer | null> {
+  if (ir === null || ir === undefined) return null;
   const z = createDeflateRaw({ level: 1 });
   const out: Buffer[] = [];
   z.on('data', (b: Buffer) => out.push(b));
@@ -67,6 +69,7 @@ export async function irBlob(ir: unknown, redact: (text: string) => string): Pro
 }
 
 /** `irBlob` for synchronous callers (small IRs: tests, tools). */
-export function irBlobSync(ir: unknown, redact: (text: string) => string): Buffer {
+export function irBlobSync(ir: unknown, redact: (text: string) => string): Buffer | null {
+  if (ir === null || ir === undefined) return null;
   return deflateRawSync(redact(JSON.stringify(ir)), { level: 1 });
 }

@@ -18,11 +18,8 @@ export function asyncJournal(journal: SqliteJournal): AsyncJournal {
       journal.redactText = f;
     },
     commit: (summary: RunSummary, events: readonly RunEvent[]) => call(() => journal.commit(summary, events)),
-    // Sub-plan runs register no IR (null): their parent's holds it.
-    registerRun: async (runId, planName, ir, input, startedAt, parentId = null) => {
-      const plan = ir === null || ir === undefined ? null : await irBlob(ir, journal.redactText);
-      journal.registerBlob(runId, planName, plan, input, startedAt, parentId);
-    },
+    registerRun: async (runId, planName, ir, input, startedAt, parentId = null) =>
+      journal.registerBlob(runId, planName, await irBlob(ir, journal.redactText), input, startedAt, parentId),
     load: (runId) => call(() => journal.load(runId)),
     getRun: (runId) => call(() => journal.getRun(runId)),
     listRuns: (all = false) => call(() => journal.listRuns(all)),

@@ -146,8 +146,7 @@ export class SqliteJournal implements JournalSink {
 
   /** Stores what resuming needs (the IR and the input) before the first event. */
   registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null): void {
-    // Sub-plan runs register no IR (null): their parent's holds it.
-    this.registerBlob(runId, planName, ir === null || ir === undefined ? null : irBlobSync(ir, this.redactText), input, startedAt, parentId);
+    this.registerBlob(runId, planName, irBlobSync(ir, this.redactText), input, startedAt, parentId);
   }
 
   /** `registerRun` with the IR already in its stored form (`irBlob`). */

@@ -159,8 +159,7 @@ export class PgJournal implements AsyncJournal {
   }
 
   async registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null): Promise<void> {
-    // Sub-plan runs register no IR (null): their parent's holds it.
-    const plan = ir === null || ir === undefined ? null : await irBlob(ir, this.redactText);
+    const plan = await irBlob(ir, this.redactText);
     await transaction(this.pool, async (db) => {
       // A new top-level run is this process's from the start (epoch 1); sub-plan runs belong to
       // their parent's owner.
