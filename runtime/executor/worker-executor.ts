@@ -11,6 +11,7 @@ import type { CapabilityIR, JsonSchema } from '../../compiler/index.js';
 import { describeValueErrors, validateValue } from '../../compiler/index.js';
 import { packagePath } from '../../compiler/index.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
+import { AttemptSignal } from './attempt-signal.js';
 import { locateHandler, projectRoot, type HandlerLocation } from './handler-path.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, describeThrown } from './json-output.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
@@ -83,8 +84,8 @@ export class WorkerExecutor implements Executor {
       timeoutMs: req.timeoutMs,
       maxOutputBytes: this.outputLimit(req.plan.base_dir),
     };
-    const controller = new AbortController();
-    (this.pool.run(task, { signal: controller.signal }) as Promise<WorkerResult>).then(
+    const signal = new AttemptSignal();
+    (this.pool.run(task, { signal }) as Promise<WorkerResult>).then(
       (r) => {
         if (!r.ok) return done({ ok: false, error: r.error, logs: r.logs });
         const output: unknown = JSON.parse(r.output);
@@ -99,7 +100,7 @@ export class WorkerExecutor implements Executor {
       },
       (err: unknown) => done({ ok: false, error: describeWorkerError(err) }),
     );
-    return { abort: (reason) => controller.abort(new Error(reason)) };
+    return { abort: (reason) => signal.abort(new Error(reason)) };
   }
 
   /** The output limit for handlers of the project whose config says `maxOutputBytes`. */

@@ -4,10 +4,25 @@
  * many-core machines, and `destroy()` waits for threads still starting. Real worker threads.
  */
 import { describe, expect, it } from 'vitest';
+import type { CapabilityIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
 import { WorkerExecutor } from '../executor/worker-executor.js';
+import type { AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
 import { fx } from './helpers.js';
 import { lit, plan, step } from './ir-builder.js';
+
+function request(capability: CapabilityIR, stepId: string, input: AttemptRequest['input'] = {}): AttemptRequest {
+  const p = plan({ capabilities: [capability], steps: [step({ id: stepId, capability: capability.name })] });
+  return { runId: 'r', stepId, baseStepId: stepId, attempt: 1, purpose: 'call', capability, input, resource: null, timeoutMs: null, secrets: {}, plan: p };
+}
+
+function attempt(exec: WorkerExecutor, req: AttemptRequest): { outcome: Promise<AttemptOutcome>; abort: (reason: string) => void } {
+  let handle: { abort: (reason: string) => void } | undefined;
+  const outcome = new Promise<AttemptOutcome>((resolve) => {
+    handle = exec.start(req, resolve);
+  });
+  return { outcome, abort: (reason) => handle!.abort(reason) };
+}
 
 describe('worker pool', () => {
   it('opens with one thread and grows for parallel steps up to the worker limit', async () => {
@@ -29,4 +44,22 @@ describe('worker pool', () => {
       await exec.close();
     }
   });
+
+  it('aborting an attempt ends it whether it runs or waits in the queue; its worker is replaced', async () => {
+    const exec = new WorkerExecutor({ workers: 1 });
+    try {
+      const hanging = attempt(exec, request(fx('hangs', 'hangs'), 'h'));
+      const queued = attempt(exec, request(fx('work', 'work'), 'q', { ms: 0, value: 1 }));
+      await new Promise((r) => setTimeout(r, 200));
+      hanging.abort('cancelled by the test');
+      queued.abort('cancelled by the test');
+      for (const o of [await hanging.outcome, await queued.outcome]) expect(o).toMatchObject({ ok: false, error: expect.stringMatching(/abort/i) });
+      // The one worker was stuck in a promise that never settles: only its replacement can run this.
+      const after = attempt(exec, request(fx('work', 'work'), 'after', { ms: 0, value: 2 }));
+      expect(await after.outcome).toMatchObject({ ok: true, output: { value: 2 } });
+    } finally {
+      await exec.close();
+    }
+  });
 });
+
