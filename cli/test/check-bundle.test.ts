@@ -67,6 +67,10 @@ describe('bundled orch check', () => {
     expect(text).not.toMatch(/\bimport\s*\(\s*["']\.\.?\//);
   });
 
+  it('does not load ajv: checking validates no schema, and loading it was a tenth of start-up', () => {
+    expect(readFileSync(BUNDLE, 'utf8')).not.toMatch(/["']ajv[/"']/);
+  });
+
   const cases: [string, () => string[]][] = [
     ['a valid file', () => ['check', file('good.orch', GOOD)]],
     ['a file with errors', () => ['check', file('bad.orch', BAD)]],

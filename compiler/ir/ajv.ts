@@ -2,27 +2,12 @@
  * One shared Ajv instance (draft 2020-12) for the IR schema and for capability input/output
  * schemas. `x-orch-*` annotations are declared as known keywords so strict mode accepts them.
  */
-import { createRequire } from 'node:module';
-import type { Ajv2020 } from 'ajv/dist/2020.js';
-
-type AjvClass = typeof import('ajv/dist/2020.js').Ajv2020;
-let ajvClass: AjvClass | undefined;
-
-/**
- * Ajv is loaded on first use: most commands (`orch check` of a plan with no schema to apply, the
- * language server's first diagnostics) never validate, and loading it costs some 30 ms of every
- * start-up. It is CommonJS, so a synchronous `require` keeps these functions synchronous.
- */
-function Ajv(): AjvClass {
-  ajvClass ??= (createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js')).Ajv2020;
-  return ajvClass;
-}
+import { Ajv2020 } from 'ajv/dist/2020.js';
 
 let instance: Ajv2020 | undefined;
 
 export function ajv(): Ajv2020 {
   if (!instance) {
-    const Ajv2020 = Ajv();
     instance = new Ajv2020({ allErrors: true, discriminator: true, strict: false });
     instance.addKeyword({ keyword: 'x-orch-data', schemaType: 'string' });
     instance.addKeyword({ keyword: 'x-orch-unit', schemaType: 'string' });
@@ -45,7 +30,6 @@ let strictInstance: Ajv2020 | undefined;
  * published to compile under them, and compiling it here keeps it so.
  */
 export function strictAjv(): Ajv2020 {
-  const Ajv2020 = Ajv();
   strictInstance ??= new Ajv2020({ allErrors: true });
   return strictInstance;
 }
