@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { compareDiagnostics, type Diagnostic } from '../language/index.js';
 import { check } from './diagnose.js';
-import { diskHost, type SourceHost } from './load.js';
+import { compactHost, diskHost } from './load.js';
 
 export type ReadText = (path: string) => Promise<string>;
 
@@ -18,7 +18,8 @@ const readUtf8: ReadText = (path) => readFile(path, 'utf8');
 export async function checkFiles(paths: readonly string[], read: ReadText = readUtf8): Promise<Diagnostic[]> {
   const texts = new Map<string, string>();
   for (const file of paths) texts.set(resolve(file), await read(file));
-  const host: SourceHost = { readFile: (p) => texts.get(resolve(p)) ?? diskHost.readFile(p) };
+  // Only diagnostics leave this function: the trees can be compact.
+  const host = compactHost({ readFile: (p) => texts.get(resolve(p)) ?? diskHost.readFile(p) });
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
   for (const file of paths) {

@@ -11,7 +11,7 @@
 import { capDiagnostics, compareDiagnostics, type Diagnostic } from '../language/index.js';
 import { dedupe, internalError } from './diagnose.js';
 import type { PlanIR } from './ir/types.js';
-import { diskHost, type SourceHost } from './load.js';
+import { compactHost, diskHost, type SourceHost } from './load.js';
 import type { BoundModel } from './model.js';
 import { compileProgram } from './program.js';
 
@@ -36,6 +36,12 @@ export interface CompileInput {
    * millions of entries (a closure each for the types), a large share of the compile's memory.
    */
   readonly navigation?: boolean;
+  /**
+   * Parse with compact ranges (`LineIndex`): a fifth less memory and time on a large file. For a
+   * caller that keeps only the diagnostics and the IR (`orch run`); not for one that reads the
+   * tree afterwards or copies it to another thread.
+   */
+  readonly compact?: boolean;
 }
 
 export interface CompileOutput {
@@ -50,7 +56,8 @@ export interface CompileOutput {
 export function compile(input: CompileInput): CompileOutput {
   try {
     const navigation = input.navigation ?? true;
-    const r = compileProgram({ entry: input.entry, host: input.host ?? diskHost, plan: input.plan, recordTypes: navigation, recordReferences: navigation });
+    const host = input.compact ? compactHost(input.host ?? diskHost) : (input.host ?? diskHost);
+    const r = compileProgram({ entry: input.entry, host, plan: input.plan, recordTypes: navigation, recordReferences: navigation });
     return { diagnostics: capDiagnostics(dedupe(r.diagnostics).sort(compareDiagnostics)), model: r.model, plans: r.plans };
   } catch (err) {
     if (process.env.ORCH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);

@@ -21,6 +21,15 @@ export interface SourceHost {
   parse?(file: string, text: string): ParseOutput & { readonly edit?: ModuleEdit };
 }
 
+/**
+ * `host` parsing user modules with compact ranges (`parse({ compact: true })`), unless it brings
+ * its own parser. Only for a compile whose tree nothing reads after it (the CLI's check and run):
+ * a compact range is a class instance, which a copy to another thread would strip.
+ */
+export function compactHost(host: SourceHost): SourceHost {
+  return host.parse ? host : { readFile: (path) => host.readFile(path), parse: (file, text) => parse({ file, text, compact: true }) };
+}
+
 export const diskHost: SourceHost = {
   readFile(path) {
     try {

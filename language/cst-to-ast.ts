@@ -250,7 +250,7 @@ export class AstBuilder extends NodeBuilders {
           kind: 'UnaryExpr',
           op: isNot ? 'not' : '-',
           operand,
-          range: { start: this.tokRange(it.prefix).start, end: operand.range.end },
+          range: this.index.join(this.tokRange(it.prefix), operand.range),
         };
       } else if (it.expr) {
         left = it.expr;

@@ -79,7 +79,21 @@ export function diagnostic(
   range: Range,
   extra: Pick<Diagnostic, 'related' | 'fixes'> = {},
 ): Diagnostic {
-  return { code, severity: severityOf(code), message, file, range, ...extra };
+  const d: Diagnostic = { code, severity: severityOf(code), message, file, range: plainRange(range) };
+  if (!extra.related && !extra.fixes) return d;
+  return {
+    ...d,
+    ...(extra.related ? { related: extra.related.map((r) => ({ ...r, range: plainRange(r.range) })) } : {}),
+    ...(extra.fixes ? { fixes: extra.fixes.map((f) => ({ ...f, edits: f.edits.map((e) => ({ ...e, range: plainRange(e.range) })) })) } : {}),
+  };
+}
+
+/**
+ * A diagnostic is plain data (cloned to other threads, printed as JSON): a compact range of the
+ * AST (`LineIndex`) becomes an ordinary one.
+ */
+export function plainRange(range: Range): Range {
+  return Object.getPrototypeOf(range) === Object.prototype ? range : { start: range.start, end: range.end };
 }
 
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {

@@ -18,7 +18,7 @@
 import type { Declaration, ImportDecl, Module, ModuleDecl } from './ast.js';
 import type { Position, Range } from './diagnostic.js';
 import { parse, type ParseInput, type ParseOutput } from './index.js';
-import { issuedPositions, LineIndex } from './source.js';
+import { compactModules, issuedPositions, LineIndex } from './source.js';
 
 /** A previous parse and the text it was made from. */
 export interface ParsedText {
@@ -79,7 +79,8 @@ export function reparse(input: ReparseInput): ReparseOutput {
     return { ...prev.output, mode: 'unchanged', edit: { previous: prev.output.module, start: end, end, delta: 0, move: (p) => p } };
   }
   try {
-    const out = prev && prev.output.module.file === input.file ? incremental(input.file, prev, input.text, input.consume ?? false) : undefined;
+    const reusable = prev && prev.output.module.file === input.file && !input.compact && !compactModules.has(prev.output.module);
+    const out = reusable ? incremental(input.file, prev, input.text, input.consume ?? false) : undefined;
     if (out) return { ...out, mode: 'incremental' };
   } catch {
     // Falls through to the full parse, which reports whatever the problem is.

@@ -14,13 +14,18 @@ import {
 } from './lexer.js';
 import { parseModuleAst, parseTokens } from './parser.js';
 import { AstActions } from './ast-actions.js';
-import { issuedPositions, LineIndex } from './source.js';
+import { compactModules, issuedPositions, LineIndex } from './source.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
 import { mayNestTooDeep, nestingLimit } from './nesting.js';
 
 export interface ParseInput {
   readonly file: string;
   readonly text: string;
+  /**
+   * Compact ranges (`LineIndex`): for a parse nothing will edit (the CLI's check, compile and run).
+   * The incremental parser parses such a module's next text in full.
+   */
+  readonly compact?: boolean;
 }
 
 export interface ParseOutput {
@@ -45,10 +50,11 @@ export function parseViaCst(input: ParseInput): ParseOutput {
 function parseWith(input: ParseInput, direct: boolean): ParseOutput {
   const file = input.file;
   const text = typeof input.text === 'string' ? input.text : String(input.text ?? '');
-  const index = new LineIndex(text);
+  const index = new LineIndex(text, input.compact === true);
   try {
     const out = parseUnsafe(file, text, index, direct);
-    issuedPositions.set(out.module, index.issued);
+    if (index.compact) compactModules.add(out.module);
+    else issuedPositions.set(out.module, index.issued);
     return out;
   } catch (err) {
     // A bug in the front end must not take down the CLI or the language server.

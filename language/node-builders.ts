@@ -96,7 +96,7 @@ export abstract class NodeBuilders {
   }
 
   join(a: { range: Range }, b: { range: Range }): Range {
-    return { start: a.range.start, end: b.range.end };
+    return this.index.join(a.range, b.range);
   }
 
   error(message: string, range: Range): void {
@@ -262,7 +262,7 @@ export abstract class NodeBuilders {
 
   member(object: A.Expr, m: IToken): A.MemberExpr {
     const property = this.ident(m);
-    return { kind: 'MemberExpr', object, property, range: { start: object.range.start, end: property.range.end } };
+    return { kind: 'MemberExpr', object, property, range: this.index.join(object.range, property.range) };
   }
 
   /** `object[index]`; without its `]` (after recovery) it ends with the index. */
@@ -489,7 +489,7 @@ export abstract class NodeBuilders {
 
   argument(name: IToken, value: A.Expr): A.Argument {
     const id = this.ident(name);
-    return { kind: 'Argument', name: id, value, range: { start: id.range.start, end: value.range.end } };
+    return { kind: 'Argument', name: id, value, range: this.index.join(id.range, value.range) };
   }
 
   capabilityCall(capability: A.QualifiedName, args: A.Argument[], range: Range): A.CapabilityCall {
@@ -560,11 +560,11 @@ export abstract class NodeBuilders {
     const src = t.source;
     let source = src;
     if (t.timezone) {
-      if (src?.kind === 'ScheduleSource') source = { ...src, timezone: this.stringLit(t.timezone, false), range: { start: src.range.start, end: this.tokRange(t.timezone).end } };
+      if (src?.kind === 'ScheduleSource') source = { ...src, timezone: this.stringLit(t.timezone, false), range: this.index.join(src.range, this.tokRange(t.timezone)) };
       else this.error("'timezone' only applies to a 'schedule' trigger", this.tokRange(t.timezone));
     }
     if (t.where) {
-      if (src?.kind === 'EventSource') source = { ...src, where: t.where.expr, range: { start: src.range.start, end: t.where.range.end } };
+      if (src?.kind === 'EventSource') source = { ...src, where: t.where.expr, range: this.index.join(src.range, t.where.range) };
       else this.error("'where' only applies to an 'event' trigger", t.where.range);
     }
     // A trigger whose block already has a syntax error is not told what it lacks as well.

@@ -17,7 +17,7 @@ export type LoadedPlan =
   | { readonly kind: 'usage'; readonly message: string };
 
 interface CompilerModule {
-  compile(input: { entry: string; plan?: string; navigation?: boolean }): { diagnostics: readonly Diagnostic[]; plans: readonly PlanIR[] };
+  compile(input: { entry: string; plan?: string; navigation?: boolean; compact?: boolean }): { diagnostics: readonly Diagnostic[]; plans: readonly PlanIR[] };
 }
 
 export async function loadPlan(file: string, planName?: string): Promise<LoadedPlan> {
@@ -53,7 +53,8 @@ export async function loadPlan(file: string, planName?: string): Promise<LoadedP
   } catch (err) {
     return { kind: 'usage', message: `cannot compile ${file}: the compiler is not available (${(err as Error).message})` };
   }
-  const out = compiler.compile({ entry: resolve(file), navigation: false, ...(planName ? { plan: planName } : {}) });
+  // Only the diagnostics and the IR are kept: the tree can be compact.
+  const out = compiler.compile({ entry: resolve(file), navigation: false, compact: true, ...(planName ? { plan: planName } : {}) });
   if (out.diagnostics.some((d) => d.severity === 'error')) return { kind: 'errors', diagnostics: out.diagnostics };
   const plans = planName ? out.plans.filter((p) => p.plan === planName) : out.plans;
   if (plans.length === 0)

@@ -1,0 +1,105 @@
+/**
+ * Compact ranges (`parse({ compact: true })`, what the CLI's compiles use): the module and the
+ * diagnostics are those of an ordinary parse — every range at the same line, column and offset —
+ * on generated modules, the examples folder, edited (often broken) sources and a file large
+ * enough for the parser to release its tokens. Diagnostics stay plain data, and the incremental
+ * parser never reuses a compact tree.
+ *
+ * Runs per property: ORCH_PROPERTY_RUNS (default 300).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { reparse } from '../incremental.js';
+import { parse, RELEASE_TOKENS_FROM } from '../index.js';
+import { print } from '../printer.js';
+import { arbModule, GENERATED_FILE } from './arbitraries.js';
+
+const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 300;
+const TIMEOUT = 60_000 + RUNS * 200;
+
+function orchFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...orchFiles(path));
+    else if (name.endsWith('.orch')) out.push(path);
+  }
+  return out;
+}
+const EXAMPLES = orchFiles(fileURLToPath(new URL('../../examples/', import.meta.url))).map((f) => readFileSync(f, 'utf8'));
+
+/** Every range in the tree, in walk order, as line/column/offset numbers. */
+function ranges(node: unknown, out: number[][] = []): number[][] {
+  if (Array.isArray(node)) {
+    for (const x of node) ranges(x, out);
+  } else if (node !== null && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'range') {
+        const r = v as { start: { line: number; column: number; offset: number }; end: { line: number; column: number; offset: number } };
+        out.push([r.start.line, r.start.column, r.start.offset, r.end.line, r.end.column, r.end.offset]);
+      } else ranges(v, out);
+    }
+  }
+  return out;
+}
+
+/** The compact parse of `text` says exactly what the ordinary one says. */
+function sameAsOrdinary(text: string, file = 'compact.orch'): void {
+  const ordinary = parse({ file, text });
+  const compact = parse({ file, text, compact: true });
+  // JSON sees a compact range through its toJSON; the walk reads it through its getters.
+  expect(JSON.stringify(compact.module), text).toBe(JSON.stringify(ordinary.module));
+  expect(ranges(compact.module)).toEqual(ranges(ordinary.module));
+  expect(JSON.stringify(compact.diagnostics), text).toBe(JSON.stringify(ordinary.diagnostics));
+  for (const d of compact.diagnostics) {
+    expect(Object.getPrototypeOf(d.range)).toBe(Object.prototype);
+    expect(structuredClone(d)).toEqual(d);
+  }
+}
+
+describe('compact ranges', () => {
+  it('make the same module as an ordinary parse (examples folder)', () => {
+    expect(EXAMPLES.length).toBeGreaterThan(5);
+    for (const text of EXAMPLES) sameAsOrdinary(text);
+  });
+
+  it('make the same module and diagnostics on generated and edited modules (property)', () => {
+    const FRAGMENTS = ['{', '}', '(', ')', ',', ':', '"${a.b}"', 'x', '.', 'and', '/// doc\n', 'step x = a.b()', 'not', '-'];
+    const edit = fc.record({ at: fc.nat(), deleteCount: fc.nat({ max: 8 }), insert: fc.constantFrom(...FRAGMENTS, '') });
+    fc.assert(
+      fc.property(arbModule, fc.array(edit, { maxLength: 2 }), (ast, edits) => {
+        let text = print(ast);
+        for (const e of edits) {
+          const at = e.at % (text.length + 1);
+          text = text.slice(0, at) + e.insert + text.slice(at + e.deleteCount);
+        }
+        sameAsOrdinary(text, GENERATED_FILE);
+      }),
+      { numRuns: RUNS },
+    );
+  }, TIMEOUT);
+
+  it('make the same module on a file large enough for the parser to release its tokens', () => {
+    const lines = ['capability c { kind tool input { v: int } output { v: int } }', 'plan big {'];
+    for (let i = 0; lines.length * 12 < RELEASE_TOKENS_FROM * 1.2; i++) {
+      lines.push(i === 0 ? '  step s0 = c(v: 1)' : `  step s${i} = c(v: s${i - 1}.output.v + 1) when not (s${i - 1}.output.v < 0)`);
+    }
+    lines.push('}');
+    sameAsOrdinary(lines.join('\n'));
+  });
+
+  it('are never moved by the incremental parser: the next text is parsed in full', () => {
+    const before = 'plan p {\n  step a = c.d(x: 1)\n}\n\nplan q {\n  step b = c.d(x: 2)\n}\n';
+    const after = before.replace('x: 2', 'x: 22');
+    const previous = { text: before, output: parse({ file: 'p.orch', text: before, compact: true }) };
+    const out = reparse({ file: 'p.orch', text: after, previous, consume: true });
+    expect(out.mode).toBe('full');
+    expect(JSON.stringify(out.module)).toBe(JSON.stringify(parse({ file: 'p.orch', text: after }).module));
+    // An ordinary previous parse of the same text is reused: what the test above rules out.
+    const ordinary = { text: before, output: parse({ file: 'p.orch', text: before }) };
+    expect(reparse({ file: 'p.orch', text: after, previous: ordinary }).mode).toBe('incremental');
+  });
+});
