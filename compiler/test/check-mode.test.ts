@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { check, compile } from '../index.js';
+import { check, checkFiles, compile } from '../index.js';
 import { compileProgram } from '../program.js';
 import { diskHost, type SourceHost } from '../load.js';
 
@@ -50,6 +50,30 @@ describe('check mode', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('compact ranges (orch check, orch run) change no diagnostic and no IR, garbled programs included', () => {
+    const same = (file: string, host: SourceHost) => {
+      const ordinary = compile({ entry: file, host, navigation: false });
+      const compact = compile({ entry: file, host, navigation: false, compact: true });
+      expect(JSON.stringify(compact.diagnostics)).toBe(JSON.stringify(ordinary.diagnostics));
+      expect(JSON.stringify(compact.plans)).toBe(JSON.stringify(ordinary.plans));
+    };
+    for (const file of PROGRAMS) same(file, diskHost);
+    const WORDS = ['foo', 'input', 'output', 'step', '{', '(', '1s', '"x"', 'null', '0.5usd'];
+    fc.assert(
+      fc.property(fc.constantFrom(...PROGRAMS), fc.nat(), fc.constantFrom(...WORDS), (file, at, word) => {
+        const text = readFileSync(file, 'utf8');
+        const tokens = [...text.matchAll(/[A-Za-z_][A-Za-z0-9_]*|"[^"\n]*"|\d+(\.\d+)?[a-z%]*/g)];
+        const m = tokens[at % tokens.length]!;
+        same(file, hostWith(file, text.slice(0, m.index) + word + text.slice(m.index! + m[0].length)));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('checkFiles (orch check, compact ranges) reports what check reports', async () => {
+    for (const file of PROGRAMS) expect(await checkFiles([file])).toEqual(check({ entry: file }));
   });
 
   it('counts the uses of every symbol that a full compile records as references', () => {
