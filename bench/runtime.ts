@@ -18,6 +18,7 @@ import type { BenchFigure } from './figure.js';
 
 const WIDTH = 100;
 const LAYERS = 100;
+const ROUNDS = 5;
 
 /**
  * The same DAG with every step on one resource whose `concurrency` the limits service keeps:
@@ -109,12 +110,14 @@ export async function bench(): Promise<readonly BenchFigure[]> {
   const plan = layeredPlan(dir);
   const workers = availableParallelism();
   try {
-    // Interleaved, best of three each: the figures see the same machine conditions.
+    // Interleaved, best of five each: the figures see the same machine conditions. A single run
+    // on this shared 2-core box can come in 5–8 % low (other tenants); three rounds were not
+    // always enough to see past that, five are.
     let bare = 0;
     const best = { off: 0, on: 0, shared: 0, boundShared: 0, boundLocal: 0 };
     const roomy = limitedPlan(plan, 1000);
     const bound = limitedPlan(plan, workers * 2);
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       bare = Math.max(bare, await barePiscina(plan, workers));
       const runs = {
         off: await runtimeRate(plan, workers, null),
@@ -136,7 +139,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     const ratioOn = (best.on / bare) * 100;
     const ratioOff = (best.off / bare) * 100;
     const ratioShared = (best.shared / bare) * 100;
-    // Two runs of the same code differ by up to ±3 % on this box (best of three each): "no lower
+    // Two runs of the same code differ by up to ±3 % on this box (best of five each): "no lower
     // than without the service" is read within that.
     return [
       { name: `bare piscina ready-queue, 10,000-step DAG (${workers} workers)`, value: bare, unit: 'steps/s', target: '', met: true },
