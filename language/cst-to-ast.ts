@@ -14,7 +14,7 @@ import type * as A from './ast.js';
 import type { Range } from './diagnostic.js';
 import { child, need, nodes, nodeSpan, onlyChild, token, tokens, MISSING } from './cst-access.js';
 import { RESERVED_WORDS, isTerminatedString, lex, scanInterpolation } from './lexer.js';
-import { keyName, NodeBuilders, REPEATABLE, STEP_OPTION_KEYS, type Mutable, type StepOptionKey } from './node-builders.js';
+import { fitted, keyName, NodeBuilders, REPEATABLE, STEP_OPTION_KEYS, type Mutable, type StepOptionKey } from './node-builders.js';
 import { parseExpressionTokens } from './parser.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
 import { MAX_EXPRESSION_DEPTH, MAX_INTERPOLATION_DEPTH, nestingLimit } from './nesting.js';
@@ -101,7 +101,7 @@ export class AstBuilder extends NodeBuilders {
       i = j;
     }
     if (text || parts.length === 0) parts.push(text);
-    return { kind: 'StringLit', parts, range: this.tokRange(tok) };
+    return { kind: 'StringLit', parts: fitted(parts), range: this.tokRange(tok) };
   }
 
   private interpolation(source: string, offset: number, dollarOffset: number): A.Expr | undefined {
