@@ -3,8 +3,12 @@ import type { Command } from 'commander';
 import { checkFiles } from '../../compiler/index.js';
 import { hasErrors } from '../../language/index.js';
 import { CliError } from '../errors.js';
+import { boundHeapGrowth } from '../heap-growth.js';
 import { readSource } from '../read-source.js';
 import { DIAGNOSTIC_FORMATS, renderJson, renderSarif, renderText, type DiagnosticFormat } from '../render-diagnostics.js';
+
+/** Characters of input from which `orch check` bounds heap growth (about 16,000 steps). */
+const BOUND_HEAP_FROM = 1 << 20;
 
 const HELP_EXAMPLES = `
 Examples:
@@ -28,7 +32,15 @@ export function registerCheck(program: Command): void {
       }
       // Read (and validate) every input first so an unusable file is one clear I/O error.
       const sources = new Map<string, string>();
-      for (const file of files) sources.set(file, await readSource(file));
+      let size = 0;
+      for (const file of files) {
+        const text = await readSource(file);
+        sources.set(file, text);
+        size += text.length;
+      }
+      // A large input's tree is most of the heap: bound its growth (memory for a little time;
+      // a small input's check would only get slower).
+      if (size >= BOUND_HEAP_FROM) boundHeapGrowth();
       const diagnostics = await checkFiles(files, async (f) => sources.get(f) ?? readSource(f));
       const out =
         format === 'json'
