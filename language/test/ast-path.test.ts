@@ -7,8 +7,7 @@
  *
  * Runs per property: ORCH_PROPERTY_RUNS (default 300).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import { parseModuleAst } from '../parser.js';
 import { print } from '../printer.js';
 import { LineIndex } from '../source.js';
 import { arbDoc, arbModule, GENERATED_FILE } from './arbitraries.js';
+import { EXAMPLE_FILES } from './helpers.js';
 
 const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 300;
 const TIMEOUT = 60_000 + RUNS * 200;
@@ -30,16 +30,7 @@ const SPECS = readdirSync(FIXTURES)
   .filter((f) => f.endsWith('.orch'))
   .map((f) => readFileSync(FIXTURES + f, 'utf8'));
 
-function orchFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...orchFiles(path));
-    else if (name.endsWith('.orch')) out.push(path);
-  }
-  return out;
-}
-const EXAMPLES = orchFiles(fileURLToPath(new URL('../../examples/', import.meta.url)));
+const EXAMPLES = EXAMPLE_FILES;
 
 /** Both paths on `text`; JSON text so that key order counts too. */
 function bothPaths(text: string, file = 'both.orch'): { direct: ParseOutput; cst: ParseOutput } {

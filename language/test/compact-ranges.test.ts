@@ -7,29 +7,19 @@
  *
  * Runs per property: ORCH_PROPERTY_RUNS (default 300).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { reparse } from '../incremental.js';
 import { parse, RELEASE_TOKENS_FROM } from '../index.js';
 import { print } from '../printer.js';
 import { arbModule, GENERATED_FILE } from './arbitraries.js';
+import { EXAMPLE_FILES } from './helpers.js';
 
 const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 300;
 const TIMEOUT = 60_000 + RUNS * 200;
 
-function orchFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...orchFiles(path));
-    else if (name.endsWith('.orch')) out.push(path);
-  }
-  return out;
-}
-const EXAMPLES = orchFiles(fileURLToPath(new URL('../../examples/', import.meta.url))).map((f) => readFileSync(f, 'utf8'));
+const EXAMPLES = EXAMPLE_FILES.map((f) => readFileSync(f, 'utf8'));
 
 /** Every range in the tree, in walk order, as line/column/offset numbers. */
 function ranges(node: unknown, out: number[][] = []): number[][] {

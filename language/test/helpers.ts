@@ -1,4 +1,7 @@
 /** Shared helpers for the front-end tests. */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { Declaration, Expr, Module } from '../ast.js';
 import type { Diagnostic } from '../diagnostic.js';
@@ -72,3 +75,17 @@ export function show(e: Expr): string {
       return `{${e.fields.map((f) => `${f.key.name}: ${show(f.value)}`).join(', ')}}`;
   }
 }
+
+/** Every `.orch` file under `dir`, recursively. */
+export function orchFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...orchFiles(path));
+    else if (name.endsWith('.orch')) out.push(path);
+  }
+  return out;
+}
+
+/** The examples folder's `.orch` files. */
+export const EXAMPLE_FILES = orchFiles(fileURLToPath(new URL('../../examples/', import.meta.url)));
