@@ -37,9 +37,10 @@ export interface CompileInput {
    */
   readonly navigation?: boolean;
   /**
-   * Parse with compact ranges (`LineIndex`): a fifth less memory and time on a large file. For a
-   * caller that keeps only the diagnostics and the IR (`orch run`); not for one that reads the
-   * tree afterwards or copies it to another thread.
+   * Parse with compact ranges (`LineIndex`): about a tenth less memory and time on a large file
+   * (100,000 steps: 650 → 580 MB, 2.7 → 2.45 s for `orch check`). For a caller that keeps only
+   * the diagnostics and the IR (`orch run`); not for one that reads the tree afterwards or copies
+   * it to another thread.
    */
   readonly compact?: boolean;
 }

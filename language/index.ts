@@ -22,7 +22,7 @@ export interface ParseInput {
   readonly file: string;
   readonly text: string;
   /**
-   * Compact ranges (`LineIndex`): for a parse nothing will edit (the CLI's check, compile and run).
+   * Compact ranges (`LineIndex`): for a parse nothing will edit (`orch check` and `orch run`).
    * The incremental parser parses such a module's next text in full.
    */
   readonly compact?: boolean;

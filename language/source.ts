@@ -49,8 +49,8 @@ export class LineIndex {
   readonly lineStarts: number[];
   /**
    * Compact ranges (a parse for the CLI, never edited): two offsets per range instead of a range
-   * and its two position objects — about a fifth of the AST of a large file, and the time to
-   * build it. Positions are made (and shared) only for the ranges something reads.
+   * and its two position objects — about a third of the AST of a large file. Positions are made
+   * (and shared) only for the ranges something reads.
    */
   private readonly Span: (new (s: number, e: number) => Span) | undefined;
 
