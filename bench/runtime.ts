@@ -111,8 +111,8 @@ export async function bench(): Promise<readonly BenchFigure[]> {
   const workers = availableParallelism();
   try {
     // Interleaved, best of five each: the figures see the same machine conditions. A single run
-    // on this shared 2-core box can come in 5–8 % low (other tenants); three rounds were not
-    // always enough to see past that, five are.
+    // on this shared 2-core box can come in 5–8 % low (other tenants); five rounds see past that
+    // more often than three, but with the box's load above 1 the binding pair still read 94–106 %.
     let bare = 0;
     const best = { off: 0, on: 0, shared: 0, boundShared: 0, boundLocal: 0 };
     const roomy = limitedPlan(plan, 1000);
