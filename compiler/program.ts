@@ -10,6 +10,7 @@ import type {
 } from '../language/index.js';
 import { DATA_CLASSES, tierOf } from '../language/index.js';
 import { diagnostic, type Diagnostic } from '../language/index.js';
+import { boundsDiagnostics } from './check/bounds.js';
 import { capabilityInfo, type CapabilityInfo } from './check/capability.js';
 import { checkExpr, durationMs, type RootInfo } from './check/expr.js';
 import { ms } from './check/lower.js';
@@ -130,6 +131,7 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
 
   const resources = resourcesOf(scopes, modules);
   const currency = currencyOf(modules, diags);
+  for (const m of modules) if (!m.std) diags.push(...boundsDiagnostics(m.ast, m.file));
   const money = (n: number): string => `${Math.round(n * 1e6) / 1e6}${currency}`;
 
   const policies = new Map<DeclEntry<'policy'>, PolicyIR>();
@@ -306,18 +308,25 @@ function currencyOf(modules: readonly LoadedModule[], diags: Diagnostic[]): stri
 function policyIR(e: DeclEntry<'policy'>, scopes: Scopes, diags: Diagnostic[]): PolicyIR {
   const p = e.node;
   const budgets: { cost: number | null; duration_ms: number | null; cost_warn?: boolean; duration_warn?: boolean } = { cost: null, duration_ms: null };
+  // The IR keeps one budget per metric: of several, the tightest blocking one (a blocking budget
+  // stops the run, so a warn-only one must not replace it), else the tightest warn one.
+  const keep = (limit: number, warn: boolean, had: number | null, hadWarn: boolean | undefined): boolean =>
+    had === null || (hadWarn === true && !warn) || ((hadWarn === true) === warn && limit < had);
   for (const b of p.budgets) {
+    const warn = b.warn === true;
     if (b.metric === 'cost') {
       if (b.limit.kind !== 'MoneyLit') diags.push(diagnostic('E0203', 'a cost budget needs money, e.g. budget cost <= 0.50usd', e.module.file, b.limit.range));
-      else {
+      else if (keep(b.limit.amount, warn, budgets.cost, budgets.cost_warn)) {
         budgets.cost = b.limit.amount;
-        if (b.warn) budgets.cost_warn = true;
+        if (warn) budgets.cost_warn = true;
+        else delete budgets.cost_warn;
       }
     } else {
       if (b.limit.kind !== 'DurationLit') diags.push(diagnostic('E0203', 'a duration budget needs a duration, e.g. budget duration <= 10m', e.module.file, b.limit.range));
-      else {
+      else if (keep(durationMs(b.limit.value, b.limit.unit), warn, budgets.duration_ms, budgets.duration_warn)) {
         budgets.duration_ms = durationMs(b.limit.value, b.limit.unit);
-        if (b.warn) budgets.duration_warn = true;
+        if (warn) budgets.duration_warn = true;
+        else delete budgets.duration_warn;
       }
     }
   }

@@ -29,4 +29,22 @@ describe('budgets', () => {
     const text = withPolicy('budget duration <= 2usd');
     expect(checkText(text).filter((d) => d.code === 'E0203').map((d) => covered(text, d))).toEqual(['2usd']);
   });
+
+  it('of several budgets of one metric the tightest holds, a blocking one before any warn one', () => {
+    const budgetsOf = (lines: string) => {
+      const r = compileText(withPolicy(lines));
+      expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      return r.plans[0]!.policy!.budgets;
+    };
+    expect(budgetsOf('budget cost <= 1usd\n  budget cost <= 5usd')).toEqual({ cost: 1, duration_ms: null });
+    expect(budgetsOf('budget cost <= 5usd\n  budget cost <= 1usd')).toEqual({ cost: 1, duration_ms: null });
+    expect(budgetsOf('budget cost <= 1usd warn\n  budget cost <= 5usd')).toEqual({ cost: 5, duration_ms: null });
+    expect(budgetsOf('budget cost <= 5usd\n  budget cost <= 1usd warn')).toEqual({ cost: 5, duration_ms: null });
+    expect(budgetsOf('budget duration <= 10m warn\n  budget duration <= 2m warn')).toEqual({ cost: null, duration_ms: 120_000, duration_warn: true });
+  });
+
+  it('the tighter of two budgets is the one the estimate is held to (W0502)', () => {
+    const diags = checkText(withPolicy('budget cost <= 5usd\n  budget cost <= 0.000001usd'));
+    expect(diags.filter((d) => d.code === 'W0502')).toHaveLength(1);
+  });
 });

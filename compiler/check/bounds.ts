@@ -1,0 +1,35 @@
+/**
+ * Numbers a declaration property must keep within, whatever its unit says. A value outside them
+ * parses and has the right type, but the runtime cannot honour it — `concurrency 0` would admit
+ * no step, `rate_limit x 0 per 1m` would hold every call forever and `per 0s` is no window — so
+ * `orch check` says so (E0201: the property's type is a positive integer, a percentage of at
+ * most 100 % …) instead of a run hanging or the IR validator failing after the check passed.
+ */
+import { diagnostic, type Diagnostic, type Module, type NumberLit, type PercentLit } from '../../language/index.js';
+import { durationMs } from './expr.js';
+
+export function boundsDiagnostics(module: Module, file: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const positiveInt = (n: NumberLit | undefined, what: string) => {
+    // A fraction is already a syntax error (the parser wants a whole number here).
+    if (n?.integer && n.value < 1) out.push(diagnostic('E0201', `${what} must be at least 1, not ${n.value}`, file, n.range));
+  };
+  const percent = (p: PercentLit | undefined, what: string) => {
+    if (p && !(p.value >= 0 && p.value <= 100)) out.push(diagnostic('E0201', `${what} is a percentage from 0% to 100%, not ${p.value}%`, file, p.range));
+  };
+  for (const d of module.declarations) {
+    if (d.kind === 'ResourceDecl') {
+      positiveInt(d.concurrency, 'concurrency');
+      percent(d.reliability, 'reliability');
+    } else if (d.kind === 'PlanDecl') {
+      positiveInt(d.concurrency, 'concurrency');
+    } else if (d.kind === 'PolicyDecl') {
+      for (const r of d.rateLimits) {
+        if (r.count < 1) out.push(diagnostic('E0201', `a rate limit allows at least 1 call per window, not ${r.count}`, file, r.range));
+        if (!(durationMs(r.per.value, r.per.unit) > 0))
+          out.push(diagnostic('E0201', 'a rate limit needs a window longer than 0, e.g. rate_limit send_email 10 per 1m', file, r.per.range));
+      }
+    }
+  }
+  return out;
+}
