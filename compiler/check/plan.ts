@@ -15,7 +15,7 @@ import type { LoadedModule } from '../load.js';
 import type { ModelBuilder, OrchSymbol } from '../model.js';
 import type { DeclEntry, Scopes } from '../scope.js';
 import { closest } from '../suggest.js';
-import { T, assignable, classOfType, formatTy, maxClass, optional, record, field, type FieldTy, type Ty } from '../types/ty.js';
+import { T, assignable, classOfType, formatTy, maxClass, mismatchCode, optional, record, field, type FieldTy, type Ty } from '../types/ty.js';
 import type { CapabilityInfo } from './capability.js';
 import { checkExpr, STEP_STATUSES, stepViewTy, type BlockRefInfo, type ExprEnv, type ItemInfo, type RootInfo, type StepRefInfo } from './expr.js';
 import { NO_RETRY, PRIORITY_INDEX, ms, retryIR } from './lower.js';
@@ -689,8 +689,7 @@ export function checkArgs(
     given[ng++] = name;
     if (p.decl?.symbol !== undefined) model.refer(file, a.name.range, p.decl.symbol);
     if (!assignable(r.ty, p.ty)) {
-      const unitClash = ['duration', 'money', 'percent', 'number', 'int'].includes(r.ty.k) && ['duration', 'money', 'percent', 'number', 'int'].includes(p.ty.k) && !(r.ty.k === 'money' && p.ty.k === 'money');
-      diags.push(diagnostic(unitClash ? 'E0203' : 'E0201', `argument "${name}" of ${what} expects ${formatTy(p.ty)}, got ${formatTy(r.ty)}`, file, a.value.range));
+      diags.push(diagnostic(mismatchCode(r.ty, p.ty), `argument "${name}" of ${what} expects ${formatTy(p.ty)}, got ${formatTy(r.ty)}`, file, a.value.range));
     }
     data = maxClass(data, r.data);
     out[name] = r.ir;

@@ -2,13 +2,16 @@
  * Syntactic types (`TypeExpr`) → semantic types (`Ty`): aliases expanded (a self-referential
  * alias is E0201), record fields declared as symbols so member access can be navigated.
  */
-import type { FieldDecl, RecordType, TypeExpr } from '../../language/index.js';
+import type { Expr, FieldDecl, RecordType, TypeExpr } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
 import type { LoadedModule } from '../load.js';
 import type { ModelBuilder, SymbolKind } from '../model.js';
 import type { Scopes } from '../scope.js';
 import { fieldText } from '../detail.js';
-import { T, type FieldTy, type Ty } from './ty.js';
+import { checkExpr, type RootInfo } from '../check/expr.js';
+import { T, assignable, formatTy, mismatchCode, type FieldTy, type Ty } from './ty.js';
+
+const NO_ROOTS: ReadonlyMap<string, RootInfo> = new Map();
 
 export class TypeResolver {
   private readonly aliases = new Map<object, Ty>();
@@ -80,6 +83,7 @@ export class TypeResolver {
       detail: `(${fieldKind.replace('_', ' ')}) ${fieldText(f)}`,
       std: mod.std,
     });
+    if (f.default) this.checkDefault(mod, f.default, ty);
     return {
       name: f.name.name,
       ty,
@@ -87,5 +91,15 @@ export class TypeResolver {
       required: f.default === undefined && ty.k !== 'optional',
       decl: { file: mod.file, range: f.name.range, symbol: sym.id },
     };
+  }
+
+  /**
+   * A default must be a value of its field's type (`n: int = "x"` is E0201, `t: duration = 5usd`
+   * E0203). Only the mismatch is reported here: what is wrong inside a capability parameter's
+   * default is reported where the default is compiled (`capabilityInfo`), once.
+   */
+  private checkDefault(mod: LoadedModule, value: Expr, ty: Ty): void {
+    const got = checkExpr(value, { file: mod.file, model: this.model, diags: [], roots: NO_ROOTS }).ty;
+    if (!assignable(got, ty)) this.diags.push(diagnostic(mismatchCode(got, ty), `default value is ${formatTy(got)}, but the field is ${formatTy(ty)}`, mod.file, value.range));
   }
 }

@@ -164,6 +164,13 @@ export function assignable(src: Ty, dst: Ty): boolean {
   }
 }
 
+const UNITS = new Set<Ty['k']>(['duration', 'money', 'percent', 'number', 'int']);
+
+/** The code of "a `src` where a `dst` is expected": a unit mismatch (E0203) between two quantities, else E0201. */
+export function mismatchCode(src: Ty, dst: Ty): 'E0201' | 'E0203' {
+  return UNITS.has(src.k) && UNITS.has(dst.k) && !(src.k === 'money' && dst.k === 'money') ? 'E0203' : 'E0201';
+}
+
 /** Whether two values may be compared with `==`/`!=` (same family, or overlapping enums). */
 export function comparable(a: Ty, b: Ty): boolean {
   if (isLoose(a) || isLoose(b)) return true;
