@@ -28,7 +28,7 @@ import {
   ALL_TOKENS, AnyNumber, Assign, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
   LBracket, LCurly, LParen, Lt, LtEq, MoneyTok, Name, NumberTok,
   PercentTok, Pipe, TopJunk, Junk, DeclWord, BinaryOp, PrefixOp, Question, R, RBracket, RCurly, RParen,
-  StringTok,
+  StringTok, Identifier,
 } from './lexer.js';
 import { orchErrorMessages } from './parse-messages.js';
 
@@ -351,6 +351,21 @@ function defineParser(Base: typeof CstParser) {
     }
 
     /** Whether the next tokens start a top-level declaration the current block does not accept. */
+    /**
+     * A list of names ends with a trailing comma when what follows the comma starts the block's
+     * next property: a keyword followed by a plain name or a literal (`guardrails g1, g2, step a = …`,
+     * `requires llm, idempotent true`). An item is followed by `,` `.` `}` or the next property's
+     * keyword, so a keyword-named last item (`provides http, output` then `location "x"`) stays one.
+     */
+    private propertyAfterComma(): boolean {
+      if (this.LA(1).tokenType !== Comma) return false;
+      const next = this.LA(2);
+      if (next.tokenType === Identifier || !tokenMatcher(next, Name)) return false;
+      const after = this.LA(3);
+      if (after.tokenType === Comma || after.tokenType === Dot || after.tokenType === RCurly) return false;
+      return after.tokenType === Identifier || !tokenMatcher(after, Name);
+    }
+
     private startsDeclaration(): boolean {
       const t1 = this.LA(1).tokenType;
       if (!tokenMatcher(this.LA(1), DeclWord)) return false;
@@ -446,10 +461,13 @@ function defineParser(Base: typeof CstParser) {
     nameList = this.RULE('nameList', () => {
       const first = this.CONSUME(Name, LABEL.name);
       const names: A.Ident[] | undefined = this.live ? [this.b.ident(first)] : undefined;
-      this.MANY(() => {
-        this.CONSUME(Comma);
-        const n = this.CONSUME2(Name, LABEL.name);
-        names?.push(this.b.ident(n));
+      this.MANY({
+        GATE: () => !this.propertyAfterComma(),
+        DEF: () => {
+          this.CONSUME(Comma);
+          const n = this.CONSUME2(Name, LABEL.name);
+          names?.push(this.b.ident(n));
+        },
       });
       this.OPTION(() => this.CONSUME2(Comma));
       return names;
@@ -458,11 +476,15 @@ function defineParser(Base: typeof CstParser) {
     qualifiedNameList = this.RULE('qualifiedNameList', () => {
       const first = this.SUBRULE(this.qualifiedName, LABEL.name);
       const names: unknown[] | undefined = this.live ? [first] : undefined;
-      this.MANY(() => {
-        this.CONSUME(Comma);
-        const n = this.SUBRULE2(this.qualifiedName, LABEL.name);
-        names?.push(n);
+      this.MANY({
+        GATE: () => !this.propertyAfterComma(),
+        DEF: () => {
+          this.CONSUME(Comma);
+          const n = this.SUBRULE2(this.qualifiedName, LABEL.name);
+          names?.push(n);
+        },
       });
+      this.OPTION(() => this.CONSUME2(Comma));
       return names;
     });
 
@@ -625,6 +647,7 @@ function defineParser(Base: typeof CstParser) {
         const s = this.CONSUME2(StringTok, LABEL.value);
         values?.push(s);
       });
+      this.OPTION(() => this.CONSUME2(Comma));
       return values;
     });
 

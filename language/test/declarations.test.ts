@@ -471,3 +471,23 @@ invariant valve_closes { eventually close_valve.completed or run.status == "fail
     expect(diagnosticsMessages('invariant i { always x in 1..3 }')).toEqual([expect.stringMatching(/only allowed inside a simulate block/)]);
   });
 });
+
+describe('trailing commas in name and string lists (LANGUAGE.md §2)', () => {
+  it('end a list before the next property, on every list form', () => {
+    const cap = firstDecl('capability c { requires llm, http, consent "a", "b", idempotent true }') as CapabilityDecl;
+    expect(strip(cap.requires)).toEqual([id('llm'), id('http')]);
+    expect(cap.consent?.map((s) => s.parts.join(''))).toEqual(['a', 'b']);
+    expect(cap.idempotent).toBe(true);
+    const plan = firstDecl('plan p { guardrails g1, std.g2,\n  step a = c() }') as PlanDecl;
+    expect(strip(plan.guardrails)).toEqual([qn('g1'), qn('std', 'g2')]);
+    expect(plan.body).toHaveLength(1);
+  });
+
+  it('keep a keyword-named last item that the next property follows', () => {
+    const res = firstDecl('resource r { provides http, output\n  location "x" }') as ResourceDecl;
+    expect(strip(res.provides)).toEqual([id("http"), id("output")]);
+    expect(res.location?.parts).toEqual(['x']);
+    const plan = firstDecl('plan p { guardrails g1, step\n  step a = c() }') as PlanDecl;
+    expect(strip(plan.guardrails)).toEqual([qn('g1'), qn('step')]);
+  });
+});
