@@ -39,6 +39,7 @@ import type { RemoteExecutor, WorkerCoverage } from './cluster/remote-executor.j
 import type { WorkerOptions, WorkerRow } from './cluster/worker.js';
 
 export { Run, RunDetached } from './scheduler/run.js';
+export { neededScopes } from './scheduler/core/consent.js';
 export { SqliteJournal } from './journal/sqlite-journal.js';
 export { openJournal } from './journal/open-journal.js';
 export type { AsyncJournal } from './journal/async-journal.js';

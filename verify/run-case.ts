@@ -6,7 +6,7 @@
  */
 import type { PlanIR } from '../compiler/index.js';
 import { REDACTED } from '../runtime/index.js';
-import { InProcessLimits, Run, VirtualClock, type LimitsProvider, type RunEvent, type RunReader } from '../runtime/index.js';
+import { InProcessLimits, neededScopes, Run, VirtualClock, type LimitsProvider, type RunEvent, type RunReader } from '../runtime/index.js';
 import { CaseMonitor, SharedResourceLoad, type MonitorOptions, type SharedRuns } from './monitor.js';
 import { isApprovalStep, outcomeOf, type Scenario } from './scenario.js';
 import { SimulatedExecutor } from './simulated-executor.js';
@@ -141,7 +141,9 @@ function startRun(
       secret: () => REDACTED,
       ...(limits ? { limits } : {}),
     },
-    { runId: rootRun, input: scenario.input, context: { ...scenario.context } },
+    // Every consent scope the plan may need is granted: verify explores what the plan does when
+    // it runs, and a run refused for consent (`consent_denied`, before any step) would hide it.
+    { runId: rootRun, input: scenario.input, context: { ...scenario.context }, consent: neededScopes(plan) },
   );
   for (const change of scenario.contextChanges) {
     clock.setTimer(change.at_ms, () => run?.updateContext({ [change.signal]: change.value }));

@@ -16,6 +16,16 @@ function load(name: string): VerifiablePlan {
 }
 
 describe('verifying .orch sources', () => {
+  it('explores a plan that requires consent with the scopes it needs granted (no run is refused)', async () => {
+    const { plan } = load('consent-required.orch');
+    expect(plan.policy?.require_consent).toBe(true);
+    const result = await verify(plan, { seed: 1, runs: 20 });
+    const v = result.violations.find((x) => x.invariant === 'nothing_sent');
+    expect(v).toBeDefined();
+    expect(v!.trace.some((e) => e.type === 'consent_denied')).toBe(false);
+    expect(v!.trace.some((e) => e.type === 'step_started' && e.step === 'send')).toBe(true);
+  });
+
   it('finds send-before-approve and points at the invariant in the source', async () => {
     const { plan, locate } = load('send-before-approve.orch');
     const result = await verify(plan, { seed: 2, runs: 200, locate });
