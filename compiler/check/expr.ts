@@ -51,6 +51,8 @@ export interface BlockRefInfo {
   readonly outsideTy: Ty;
   /** repeat, inside: `index` and `previous`. */
   readonly insideTy?: Ty;
+  /** The `for each` groups around the block, outermost first. */
+  readonly eachPath?: readonly string[];
 }
 
 export interface ItemInfo {
@@ -389,6 +391,12 @@ class ExprChecker {
     const block = env.blocks?.get(name);
     if (block) {
       env.model.refer(env.file, range, block.symbol);
+      // One race or loop per item: outside its `for each` there is no single one to read (its
+      // steps are read there, as lists).
+      if (block.eachPath?.length && !block.eachPath.every((g, i) => env.eachPath?.[i] === g)) {
+        this.error('E0201', `${block.kind} ${name} is inside a for each, which runs one per item: read ${name} inside that for each, or read its steps here (their values are lists, one per item)`, range);
+        return { ty: T.unknown, data: NO_DATA, ir: this.noIR ? NO_IR : { op: 'block', id: block.id } };
+      }
       const inside = block.kind === 'repeat' && env.inside?.has(name) === true;
       if (!inside) {
         env.onBlock?.(block.id);

@@ -295,7 +295,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
         // `until` is checked in the scope of the loop's body (items around it, the loop's own names).
         untilScopes.set(block, { items: at.items, eachPath: at.eachPath, inside });
         declareSteps(node.body, { ...at, blocks: [...at.blocks, blockId], inside, open: [...at.open, block] });
-        if (symbol !== undefined) blockNames.set(id, { id, kind, symbol, steps: block.steps, outsideTy: T.any, range: node.name.range });
+        if (symbol !== undefined) blockNames.set(id, { id, kind, symbol, steps: block.steps, outsideTy: T.any, range: node.name.range, eachPath: at.eachPath });
         continue;
       }
       const name = node.name.name;

@@ -126,6 +126,13 @@ describe('diagnostics in the user\'s words', () => {
     expect(e[0]!.message).toMatch(/step "a" is a branch of race r: when it loses its output is null/);
   });
 
+  it('a race or loop inside a for each is read inside it; read from outside, it is E0201 (there is one per item)', () => {
+    const text = `${CAPS}\nplan p {\n  input { urls: list<string> }\n  for each u in input.urls {\n    race r {\n      step a = fetch(url: u)\n      step b = fetch(url: u)\n    }\n    step n = summarize(text: r.winner)\n  }\n  step z = summarize(text: r.winner)\n  step y = summarize(text: "\${len(n.output)}")\n}\n`;
+    const e = errors(text);
+    expect(e.map((x) => [x.code, x.at])).toEqual([['E0201', 'r']]);
+    expect(e[0]!.message).toMatch(/race r is inside a for each/);
+  });
+
   it('race and repeat names share the step namespace (E0102)', () => {
     const text = `${CAPS}\nplan p {\n  step r = fetch(url: "x")\n  race r {\n    step a = fetch(url: "x")\n    step b = fetch(url: "y")\n  }\n}\n`;
     expect(errors(text).map((x) => [x.code, x.at])).toEqual([['E0102', 'r']]);
