@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../index.js';
@@ -19,17 +20,19 @@ const SPEC_DIR = path.join(ROOT, 'language', 'test', 'fixtures');
 const PRELUDE = readFileSync(fileURLToPath(new URL('./fixtures/spec-v02-prelude.orch', import.meta.url)), 'utf8');
 const V02 = ['spec-5.orch', 'spec-6.orch', 'spec-7.orch'];
 
-/** ajv with its defaults: strict mode on, no extra options. */
-const strict = new Ajv2020().compile(JSON.parse(readFileSync(PLAN_SCHEMA_PATH, 'utf8')) as object);
+/** ajv with its defaults (strict mode on, no extra options): its default draft-07 class and its 2020-12 one. */
+const strict = [new Ajv(), new Ajv2020()].map((ajv) => ajv.compile(JSON.parse(readFileSync(PLAN_SCHEMA_PATH, 'utf8')) as object));
 
 function strictValid(ir: unknown): void {
-  expect(strict(JSON.parse(JSON.stringify(ir))), JSON.stringify(strict.errors)).toBe(true);
+  for (const validate of strict) expect(validate(JSON.parse(JSON.stringify(ir))), JSON.stringify(validate.errors)).toBe(true);
 }
 
 describe('the published orch.plan/v2 schema', () => {
   it('compiles under ajv default options, with strict mode on explicitly too, and warns about nothing', () => {
     const warnings: unknown[] = [];
     const logger = { log: () => undefined, warn: (...a: unknown[]) => warnings.push(a), error: (...a: unknown[]) => warnings.push(a) };
+    expect(() => new Ajv({ logger }).compile(planSchema())).not.toThrow();
+    expect(() => new Ajv({ strict: true, logger }).compile(planSchema())).not.toThrow();
     expect(() => new Ajv2020({ logger }).compile(planSchema())).not.toThrow();
     expect(() => new Ajv2020({ strict: true, logger }).compile(planSchema())).not.toThrow();
     expect(warnings).toEqual([]);
