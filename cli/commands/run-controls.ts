@@ -358,7 +358,7 @@ export function registerRunControls(program: Command): void {
       for (const e of events) {
         let dur = '';
         if (e.type === 'step_started' && e.stepId) started.set(e.stepId, e.ts);
-        if ((e.type === 'step_completed' || e.type === 'step_failed') && e.stepId && started.has(e.stepId))
+        if ((e.type === 'step_completed' || e.type === 'step_failed' || e.type === 'step_cancelled') && e.stepId && started.has(e.stepId))
           dur = ` (${ms(e.ts - started.get(e.stepId)!)})`;
         const detail = describeEvent(e);
         process.stdout.write(
@@ -393,6 +393,7 @@ function describeEvent(e: RunEvent): string {
     case 'step_retried':
       return String(d.error ?? '');
     case 'step_skipped':
+    case 'step_cancelled':
       return String(d.reason ?? '');
     case 'guardrail_violation':
       return `${String(d.guardrail)} (${String(d.severity)}): ${String(d.message)}`;

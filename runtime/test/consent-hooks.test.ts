@@ -58,9 +58,14 @@ describe('consent', () => {
     const { dir, log, db } = setup('export default {};');
     const r = orch(['run', 'main.orch', '--db', db, '--json', '--consent', 'health_data', '--input', JSON.stringify({ log, target: 'dev' })], dir, ENV);
     expect(r.code).toBe(1);
-    const result = JSON.parse(r.stdout) as { status: string; error: string };
+    const result = JSON.parse(r.stdout) as { status: string; error: string; steps: { status: string }[]; metadata: { totalDuration: number; cancelledSteps: number } };
     expect(result.status).toBe('failed');
     expect(result.error).toContain('consent not granted: messaging');
+    // Steps that never started in a failed run are cancelled; the run began when it was created.
+    expect(result.steps.length).toBeGreaterThan(0);
+    expect(result.steps.every((s) => s.status === 'cancelled')).toBe(true);
+    expect(result.metadata.cancelledSteps).toBe(result.steps.length);
+    expect(result.metadata.totalDuration).toBeGreaterThanOrEqual(0);
     expect(existsSync(log)).toBe(false);
     const ev = events(db);
     const denied = ev.find((e) => e.type === 'consent_denied')!;

@@ -54,6 +54,13 @@ describe('pause, resume, cancel', () => {
     expect(result.status).toBe('cancelled');
     expect(h.exec.aborted).toEqual(['s0:run cancelled']);
     expect(h.events.at(-1)!.type).toBe('execution_cancelled');
+    // The running step is journaled step_cancelled (§7.4), the unstarted ones stand under the
+    // run's end event; in the result all three are cancelled, and replay agrees.
+    expect(h.events.filter((e) => e.stepId === 's0').map((e) => e.type)).toEqual(['step_queued', 'step_started', 'step_cancelled']);
+    expect(h.events.some((e) => e.type === 'step_failed')).toBe(false);
+    expect(result.steps.map((s) => s.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+    expect(result.metadata.cancelledSteps).toBe(3);
+    expect(replay(h.events).steps.get('s0')?.status).toBe('cancelled');
   });
 });
 

@@ -149,7 +149,10 @@ function requeueAfter(c: SchedulerCore, inst: Inst, delay: number): void {
 export function finalFail(c: SchedulerCore, inst: Inst, status: 'failed' | 'timeout' | 'cancelled', error: string, guardBlocked = false): void {
   stopRunning(c, inst);
   clearStepTimer(c, inst);
-  c.emit('step_failed', inst.key, { ...takeCostDelta(inst), error, status, final: true, attempt: inst.rec.attempts, ...(guardBlocked ? { blocked: true } : {}) });
+  // A step stopped with its run (cancelled, failed or timed out around it) ends `cancelled`, and
+  // is journaled as such (LANGUAGE.md §7.4), like a step cancelled on its own or a race's loser.
+  if (status === 'cancelled') c.emit('step_cancelled', inst.key, { ...takeCostDelta(inst), reason: error, attempt: inst.rec.attempts });
+  else c.emit('step_failed', inst.key, { ...takeCostDelta(inst), error, status, final: true, attempt: inst.rec.attempts, ...(guardBlocked ? { blocked: true } : {}) });
   postHook(c, inst);
   instTerminal(c, inst);
   if (guardBlocked) return abortRun(c, 'failed', error);

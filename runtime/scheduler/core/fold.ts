@@ -74,6 +74,8 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
   switch (e.type) {
     case 'plan_created':
       if (d.context && typeof d.context === 'object') Object.assign(f.context, d.context);
+      // A run refused before it started (`consent_denied`) has no execution_started: it began here.
+      if (f.startedAt === null) f.startedAt = e.ts;
       break;
     case 'execution_started':
       if (f.startedAt === null) f.startedAt = e.ts;

@@ -18,8 +18,12 @@ export function buildResult(c: SchedulerCore, now: number): ExecutionResult {
   let failed = 0;
   let skipped = 0;
   let cancelled = 0;
+  // A step that never started in a run that failed, timed out or was cancelled is `cancelled`
+  // (the run's end event stands for it), also when it was never ready and has no record.
+  const ended = c.runStatus === 'failed' || c.runStatus === 'cancelled' || c.runStatus === 'timeout';
   for (const l of c.logical.values()) {
-    const v = viewAt(c, l, []);
+    const seen = viewAt(c, l, []);
+    const v = ended && (seen.status === 'pending' || seen.status === 'queued') ? { ...seen, status: 'cancelled' as const } : seen;
     let start: number | null = null;
     let end: number | null = null;
     for (const i of l.instances) {
