@@ -55,6 +55,18 @@ export async function signalViaJournal(journal: AsyncJournal, runId: string, pay
 export async function cancelStepViaJournal(journal: AsyncJournal, runId: string, stepId: string): Promise<ControlOutcome> {
   const row = await openRun(journal, runId);
   if ('ok' in row) return row;
+  if (!namesAStep(row, stepId)) return { ok: false, message: `unknown step ${stepId} (plan ${row.plan} of run ${runId} has no such step)` };
   await journal.addControl(runId, 'cancel_step', stepId);
   return { ok: true, message: `cancel of step ${stepId} recorded for ${runId}; applied by ${await deliveredBy(journal, row)}` };
+}
+
+/**
+ * Whether `key` — a step id, an instance key (`id[i]`, `id#k`, `id[i][j]#k`) or a sub-plan step's
+ * path (`id/step`, checked by its first part) — names a step of the run's plan, read off the stored IR's text (a 100,000-step IR is not parsed for it). A run
+ * stored without its IR is given the benefit of the doubt.
+ */
+function namesAStep(row: RunRow, key: string): boolean {
+  if (!row.ir) return true;
+  const id = /^[^[#/]*/.exec(key)![0];
+  return row.ir.includes(`"id":${JSON.stringify(id)}`);
 }
