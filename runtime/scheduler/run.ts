@@ -409,7 +409,9 @@ export class Run implements RunReader {
 
   private postHook(cmd: Extract<Command, { type: 'post_hook' }>): void {
     try {
-      const r = this.deps.hooks?.postExecution?.(cmd.info, cmd.result, this.core.hookContext());
+      // Its arguments are redacted already; the outcome's error and output may quote a secret too.
+      const result = (this.deps.redact ? this.deps.redact(cmd.result) : cmd.result) as typeof cmd.result;
+      const r = this.deps.hooks?.postExecution?.(cmd.info, result, this.core.hookContext());
       if (r && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).catch(() => undefined);
     } catch {
       // A post-execution hook observes; its failure does not change the step's outcome.

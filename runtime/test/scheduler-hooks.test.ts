@@ -62,3 +62,17 @@ describe('preExecution hook', () => {
     expect(h.events.filter((e) => e.stepId === 'b').map((e) => e.type)).toEqual(['step_queued', 'step_failed']);
   });
 });
+
+describe('postExecution hook', () => {
+  it('sees the outcome redacted as the journal keeps it: a secret quoted in an error is blanked', async () => {
+    const clock = new VirtualClock(0);
+    const exec = new SimExecutor(clock, () => ({ latency: 5, outcome: { ok: false, error: 'failed with hunter2-secret', retryable: false } }));
+    const seen: unknown[] = [];
+    const p = plan({ capabilities: [capability('c')], steps: [step({ id: 'a', capability: 'c' })] });
+    const redact = (v: unknown) => JSON.parse(JSON.stringify(v).replaceAll('hunter2-secret', '***')) as unknown;
+    const r = new Run(p, { clock, executor: exec, redact, hooks: { postExecution: (_s, result) => void seen.push(result) } }, { runId: 'p' });
+    await settle(clock, r.start());
+    expect(seen).toEqual([{ status: 'failed', output: null, error: 'failed with ***' }]);
+  });
+});
+
