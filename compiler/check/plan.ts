@@ -6,7 +6,7 @@
  * input of the DAG, placement, estimate and guardrail phases.
  */
 import type {
-  Argument, BlockItem, CapabilityCall, DataClass, ForEachDecl, InvariantDecl, JoinRule, PlanDecl, QualifiedName, RaceDecl, Range,
+  Argument, BlockItem, CapabilityCall, DataClass, Expr, ForEachDecl, InvariantDecl, JoinRule, PlanDecl, QualifiedName, RaceDecl, Range,
   RepeatDecl, StepDecl,
 } from '../../language/index.js';
 import { diagnostic, type Diagnostic, type Fix } from '../../language/index.js';
@@ -15,7 +15,7 @@ import type { LoadedModule } from '../load.js';
 import type { ModelBuilder, OrchSymbol } from '../model.js';
 import type { DeclEntry, Scopes } from '../scope.js';
 import { closest } from '../suggest.js';
-import { T, assignable, classOfType, formatTy, maxClass, mismatchCode, optional, record, field, type FieldTy, type Ty } from '../types/ty.js';
+import { T, assignable, classOfType, formatTy, maxClass, mismatchCode, optional, record, field, stripOptional, type FieldTy, type Ty } from '../types/ty.js';
 import type { CapabilityInfo } from './capability.js';
 import { checkExpr, STEP_STATUSES, stepViewTy, type BlockRefInfo, type ExprEnv, type ItemInfo, type RootInfo, type StepRefInfo } from './expr.js';
 import { NO_RETRY, PRIORITY_INDEX, ms, retryIR } from './lower.js';
@@ -690,7 +690,7 @@ export function checkArgs(
     if (p.decl?.symbol !== undefined) model.refer(file, a.name.range, p.decl.symbol);
     if (!assignable(r.ty, p.ty)) {
       diags.push(diagnostic(mismatchCode(r.ty, p.ty), `argument "${name}" of ${what} expects ${formatTy(p.ty)}, got ${formatTy(r.ty)}`, file, a.value.range));
-    }
+    } else excessFields(a.value, p.ty, file, diags);
     data = maxClass(data, r.data);
     out[name] = r.ir;
   }
@@ -715,6 +715,30 @@ export function checkArgs(
     for (let i = 0; i < entries.length; i++) if (!given.includes(entries[i]![0])) out[entries[i]![0]] = entries[i]![1];
   }
   return { args: out, data };
+}
+
+/**
+ * A record written in a call carries only fields of its parameter's record type: the handler's
+ * input schema is closed, and a misspelt optional field would otherwise vanish without a word.
+ * A value read from elsewhere (a step's output) may carry more; only literals are held to it.
+ */
+function excessFields(e: Expr, ty: Ty, file: string, diags: Diagnostic[]): void {
+  const t = stripOptional(ty);
+  if (e.kind === 'ParenExpr') return excessFields(e.inner, ty, file, diags);
+  if (e.kind === 'ListLit' && t.k === 'list') {
+    for (const item of e.items) excessFields(item, t.elem, file, diags);
+    return;
+  }
+  if (e.kind !== 'RecordLit' || t.k !== 'record' || t.open) return;
+  for (const f of e.fields) {
+    const ft = t.fields.get(f.key.name);
+    if (ft) {
+      excessFields(f.value, ft.ty, file, diags);
+      continue;
+    }
+    const best = closest(f.key.name, [...t.fields.keys()].filter((k) => !e.fields.some((g) => g.key.name === k)));
+    diags.push(diagnostic('E0201', `unknown field "${f.key.name}"${best ? `; did you mean "${best}"?` : ''} (fields: ${[...t.fields.keys()].join(', ')})`, file, f.key.range));
+  }
 }
 
 // Per parameter record (one per capability or plan input, shared by every call of it): its
