@@ -8,7 +8,7 @@ Examples:
   $ orch compile plans/campaign.orch -o campaign.plan.json
   $ orch compile plans/home.orch --plan nightly_cooling > nightly.json
 
-The IR is validated against compiler/schema/orch.plan.v1.schema.json before it is written.
+The IR is validated against compiler/schema/orch.plan.v2.schema.json (orch.plan/v2) before it is written.
 Exit codes: 0 written, 1 the file has errors, 2 usage or I/O error (or an internal schema failure).`;
 
 export function registerCompile(program: Command): void {
