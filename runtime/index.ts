@@ -654,6 +654,7 @@ export {
   InProcessLimits,
   InRunLimits,
   LimitCounters,
+  rateWindow,
   type LimitsProvider,
   type LimitsService,
   type SharedClaim,

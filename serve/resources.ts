@@ -6,6 +6,7 @@
  * functions as `orch preview` and `/metrics`.
  */
 import { countsForLocality, countsForPrivacy, localRatio, privacyScore, type PlacedStep } from '../compiler/index.js';
+import { rateWindow } from '../runtime/index.js';
 import type { RunStarter } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
 
@@ -63,7 +64,7 @@ export async function resourceUsage(starter: RunStarter): Promise<ResourcesView>
   const now = Date.now();
   return {
     resources: [...rows.values()].sort((a, b) => a.name.localeCompare(b.name)),
-    rateLimits: await Promise.all([...rates.values()].map(async (l) => ({ ...l, used: await starter.rateHitsSince(l.capability, now - l.perMs) }))),
+    rateLimits: await Promise.all([...rates.values()].map(async (l) => ({ ...l, used: await starter.rateHitsSince(rateWindow(l.policy, l.capability), now - l.perMs) }))),
     localRatio: finished.some(countsForLocality) ? localRatio(finished) : null,
     privacyScore: finished.some(countsForPrivacy) ? privacyScore(finished) : null,
   };

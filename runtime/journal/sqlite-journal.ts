@@ -240,7 +240,7 @@ export class SqliteJournal implements JournalSink {
    * that is still executing would interleave two writers; a loaded machine can delay heartbeats.
    */
   /**
-   * Calls counted against a rate limit (its key: the capability the `rate_limit` names) since
+   * Calls counted against a rate limit (its key: `rateWindow(policy, capability)` of the `rate_limit`) since
    * `since`, by every run of this journal (the shared limits' `rate_hits`); 0 when no run has
    * used the shared limits yet.
    */

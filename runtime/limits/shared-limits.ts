@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { PlanIR, PolicyIR } from '../../compiler/index.js';
-import { InRunLimits, type Grant, type Lease, type LimitsProvider, type LimitsService, type SharedClaim, type SharedLimitStore, type SlotRequest } from '../scheduler/index.js';
+import { InRunLimits, rateWindow, type Grant, type Lease, type LimitsProvider, type LimitsService, type SharedClaim, type SharedLimitStore, type SlotRequest } from '../scheduler/index.js';
 import { capabilityMatches } from '../scheduler/guardrails.js';
 
 export interface SharedLimitsOptions {
@@ -124,6 +124,7 @@ interface Pending {
 class SharedRunLimits implements LimitsService {
   private readonly inner: InRunLimits;
   private readonly rateLimits: PolicyIR['rate_limits'];
+  private readonly policy: string;
   private readonly reserved = new Map<string, Slot[]>();
   /**
    * The longest a granted slot waited to be taken by its step: a rate window counts from the
@@ -146,6 +147,7 @@ class SharedRunLimits implements LimitsService {
   ) {
     this.inner = new InRunLimits(plan, { planOnly: true });
     this.rateLimits = plan.policy?.rate_limits ?? [];
+    this.policy = plan.policy?.name ?? '';
   }
 
   tryAcquire(r: SlotRequest, now: number): Grant {
@@ -254,7 +256,7 @@ class SharedRunLimits implements LimitsService {
     const rates: { key: string; count: number; perMs: number }[] = [];
     if (r.occupies && r.capability !== null)
       for (const rl of this.rateLimits)
-        if (capabilityMatches(rl.capability, r.capability)) rates.push({ key: rl.capability, count: rl.count, perMs: rl.per_ms });
+        if (capabilityMatches(rl.capability, r.capability)) rates.push({ key: rateWindow(this.policy, rl.capability), count: rl.count, perMs: rl.per_ms });
     if (!res && rates.length === 0) return null;
     return { key: `${res?.name ?? ''}\u0000${rates.map((x) => x.key).join('\u0000')}`, resource: res, rates };
   }

@@ -47,6 +47,7 @@ export {
   InProcessLimits,
   InRunLimits,
   LimitCounters,
+  rateWindow,
   type Grant,
   type Lease,
   type LimitsProvider,

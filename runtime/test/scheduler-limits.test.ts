@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PlanIR } from '../../compiler/index.js';
-import { InRunLimits, Run, VirtualClock, type JournalSink, type LimitsService, type RunEvent } from '../scheduler/index.js';
-import { capability, input, lit, plan, resource, step } from './ir-builder.js';
+import { InProcessLimits, InRunLimits, rateWindow, Run, VirtualClock, type JournalSink, type LimitsService, type RunEvent } from '../scheduler/index.js';
+import { capability, input, lit, plan, policy, resource, step } from './ir-builder.js';
 import { SimExecutor } from './sim-executor.js';
 
 function harness(p: PlanIR, runInput: unknown, opts: { suspendOnApproval?: boolean } = {}) {
@@ -157,5 +157,20 @@ describe('the limits are a pluggable service', () => {
     expect(log[0]).toBe('refused at 0');
     expect(log.filter((l) => !l.startsWith('refused'))).toEqual(['granted at 0', 'released', 'granted at 100', 'released']);
     expect(log).toContain('refused at 10'); // b's end freed nothing a was waiting for
+  });
+});
+
+describe('rate limits count per policy (LANGUAGE.md §7.2: the calls of CAP under that policy)', () => {
+  const under = (name: string) =>
+    plan({ name: `p_${name}`, capabilities: [capability('work')], steps: [step({ id: 'a', capability: 'work' })], over: { policy: policy({ name, rate_limits: [{ capability: 'work', count: 1, per_ms: 1000 }] }) } });
+  const call = { occupies: true, resource: null, item: null, capability: 'work' } as const;
+
+  it('runs under one policy share its window; another policy limiting the same capability keeps its own', () => {
+    const limits = new InProcessLimits();
+    const wake = () => undefined;
+    expect(limits.forRun(under('strict'), 'r1', wake).tryAcquire(call, 0).kind).toBe('granted');
+    expect(limits.forRun(under('roomy'), 'r2', wake).tryAcquire(call, 10).kind).toBe('granted');
+    expect(limits.forRun(under('strict'), 'r3', wake).tryAcquire(call, 20)).toMatchObject({ kind: 'rate_limited', window: rateWindow('strict', 'work'), retryAt: 1000 });
+    expect(limits.forRun(under('strict'), 'r4', wake).tryAcquire(call, 1001).kind).toBe('granted');
   });
 });

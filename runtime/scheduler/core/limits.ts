@@ -149,6 +149,15 @@ export interface InRunLimitsOptions {
   readonly planOnly?: boolean;
 }
 
+/**
+ * The window a `rate_limit` counts calls in: one per policy and capability pattern, so the calls
+ * of every run under that policy count together (LANGUAGE.md §7.2), and another policy limiting
+ * the same capability keeps its own count.
+ */
+export function rateWindow(policy: string, capability: string): string {
+  return `${policy}/${capability}`;
+}
+
 /** The limits of one run, kept in memory: the plan's `concurrency` and `parallel` always per run. */
 export class InRunLimits implements LimitsService {
   private load = 0;
@@ -157,10 +166,12 @@ export class InRunLimits implements LimitsService {
   private readonly planOnly: boolean;
   private readonly planLimit: number;
   private readonly rateLimits: PolicyIR['rate_limits'];
+  private readonly policy: string;
 
   constructor(plan: PlanIR, opts: InRunLimitsOptions = {}) {
     this.planLimit = plan.concurrency ?? Infinity;
     this.rateLimits = plan.policy?.rate_limits ?? [];
+    this.policy = plan.policy?.name ?? '';
     this.counters = opts.counters ?? new LimitCounters();
     this.planOnly = opts.planOnly ?? false;
   }
@@ -199,9 +210,10 @@ export class InRunLimits implements LimitsService {
     if (!this.planOnly && r.occupies && r.capability !== null)
       for (const rl of this.rateLimits) {
         if (!capabilityMatches(rl.capability, r.capability)) continue;
-        const win = this.window(rl.capability, rl.per_ms, now);
-        if (win.length >= rl.count) return { kind: 'rate_limited', window: rl.capability, retryAt: win[0]! + rl.per_ms };
-        rates.push(rl.capability);
+        const key = rateWindow(this.policy, rl.capability);
+        const win = this.window(key, rl.per_ms, now);
+        if (win.length >= rl.count) return { kind: 'rate_limited', window: key, retryAt: win[0]! + rl.per_ms };
+        rates.push(key);
       }
     const counted = !this.planOnly && r.resource ? r.resource.name : null;
     if (counted !== null) this.counters.resourceLoad.set(counted, (this.counters.resourceLoad.get(counted) ?? 0) + 1);
