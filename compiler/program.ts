@@ -371,6 +371,8 @@ function topLevelInvariants(
           file: m.file, model: new ModelBuilder(), diags: scratch,
           roots: new Map<string, RootInfo>([['input', { ty: p.inputTy, ir: { op: 'var', name: 'input' } }], ['context', contextRoot], ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
           steps: new Map(p.steps.map((s) => [s.id, { id: s.id, symbol: s.symbol.id, outputTy: s.outputTy, group: s.forEach?.group, eachPath: s.eachPath }])),
+          // A race or loop is named like a step (§7.1): an invariant naming one applies where it is.
+          blocks: p.blockRefs,
         };
         env.model.recordTypes = false;
         const inv = checkInvariant(d, env, scratch, m.file);
@@ -389,6 +391,7 @@ function topLevelInvariants(
           file: m.file, model, diags,
           roots: new Map<string, RootInfo>([['input', { ty: T.any, ir: { op: 'var', name: 'input' } }], ['context', contextRoot], ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
           steps: new Map((p?.steps ?? []).map((s) => [s.id, { id: s.id, symbol: s.symbol.id, outputTy: s.outputTy, group: s.forEach?.group, eachPath: s.eachPath }])),
+          blocks: p?.blockRefs,
         }, diags, m.file);
       }
     }

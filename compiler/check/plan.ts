@@ -99,6 +99,8 @@ export interface CheckedPlan {
   readonly invariants: { name: string; modality: 'always' | 'never' | 'eventually'; condition: ExprIR }[];
   readonly invariantUses: Set<string>;
   readonly blocks: readonly PlanBlock[];
+  /** Races and loops by name, as expressions read them (top-level invariants read them too). */
+  readonly blockRefs: ReadonlyMap<string, BlockRefInfo>;
   /** Steps read by loop conditions (`until`) and through `NAME.previous` (uses, not dependencies). */
   readonly loopUses: Set<string>;
 }
@@ -439,7 +441,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
 
   const byId = new Map<string, CheckedStep>();
   for (const s of steps) byId.set(s.id, s);
-  return { entry, module: mod, steps, byId, inputTy, policy, guardrails, success, output, outputUses, invariants, invariantUses, blocks, loopUses };
+  return { entry, module: mod, steps, byId, inputTy, policy, guardrails, success, output, outputUses, invariants, invariantUses, blocks, blockRefs: blockNames, loopUses };
 }
 
 /** The types `NAME` has once its steps' output types are known. */

@@ -133,6 +133,15 @@ describe('diagnostics in the user\'s words', () => {
     expect(e[0]!.message).toMatch(/race r is inside a for each/);
   });
 
+  it('a top-level invariant may name a race or a loop: it applies to the plans that have it', () => {
+    const text = `${CAPS}\ninvariant won { always r.completed implies r.winner == "a" }\ninvariant looped { eventually lp.iterations <= 2 }\nplan p {\n  race r {\n    step a = fetch(url: "x")\n    step b = fetch(url: "y")\n  }\n}\nplan q {\n  repeat lp max 2 until c.output.size > 0 {\n    step c = fetch(url: "z")\n  }\n}\n`;
+    expect(errors(text)).toEqual([]);
+    const out = compileText(text);
+    const names = (plan: string) => out.plans.find((x) => x.plan === plan)!.invariants.map((i) => i.name);
+    expect(names('p')).toEqual(['won']);
+    expect(names('q')).toEqual(['looped']);
+  });
+
   it('race and repeat names share the step namespace (E0102)', () => {
     const text = `${CAPS}\nplan p {\n  step r = fetch(url: "x")\n  race r {\n    step a = fetch(url: "x")\n    step b = fetch(url: "y")\n  }\n}\n`;
     expect(errors(text).map((x) => [x.code, x.at])).toEqual([['E0102', 'r']]);
