@@ -299,17 +299,22 @@ class ExprChecker {
       case 'ListLit': {
         let elem: Ty | undefined;
         let data: DataClass = NO_DATA;
+        const seen: Ty[] = [];
+        let mixed = false;
         const items = e.items.map((i) => {
           const r = this.check(i, guarded);
           data = maxClass(data, r.data);
+          seen.push(r.ty);
+          if (mixed) return r.ir;
           if (!elem || elem.k === 'null') elem = widenLiteral(r.ty);
           else if (!assignable(r.ty, elem)) {
             if (assignable(elem, r.ty)) elem = widenLiteral(r.ty);
-            else elem = T.any;
+            else mixed = true;
           }
           return r.ir;
         });
-        return { ty: listOf(elem ?? T.any), data, ir: { op: 'list', items } };
+        const ty: Ty = mixed ? { k: 'list', elem: T.any, mixed: seen } : listOf(elem ?? T.any);
+        return { ty, data, ir: { op: 'list', items } };
       }
       case 'RecordLit': {
         let data: DataClass = NO_DATA;

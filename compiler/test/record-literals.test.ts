@@ -43,3 +43,27 @@ describe('record literals in calls', () => {
     ]);
   });
 });
+
+describe('list literals whose items have no one type', () => {
+  const text = (args: string) => `
+capability c {
+  kind tool
+  input { l: list<int>?, a: list<any>?, n: list<number>?, o: list<string?>? }
+  output { n: int }
+  handler "./h.js#h"
+}
+plan q {
+  step a = c(${args})
+}
+`;
+
+  it('fit a list<any>, and a list whose type every item fits', () => {
+    expect(errorsAt(text('a: [1, "a", true], n: [1, 2.5, 3], o: ["x", null]'))).toEqual([]);
+  });
+
+  it('are E0201 where a list of one type is expected, naming the item types', () => {
+    const t = text('l: [1, "a"]');
+    expect(errorsAt(t)).toEqual([['E0201', '[1, "a"]', expect.stringContaining('got a list of int, string')]]);
+    expect(errorsAt(text('l: ["a", 1]'))).toHaveLength(1);
+  });
+});

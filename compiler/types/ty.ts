@@ -24,7 +24,11 @@ export type Ty =
   /** A data class name used as a value (`personal` in a guardrail condition). */
   | { readonly k: 'data_class' }
   | { readonly k: 'enum'; readonly values: readonly string[] }
-  | { readonly k: 'list'; readonly elem: Ty }
+  /**
+   * `mixed`: a list literal whose items have no one type (`[1, "a"]`): its elements read as
+   * `any`, and it fits a `list<T>` only when every item type fits `T`.
+   */
+  | { readonly k: 'list'; readonly elem: Ty; readonly mixed?: readonly Ty[] }
   | { readonly k: 'map'; readonly value: Ty }
   | { readonly k: 'record'; readonly fields: ReadonlyMap<string, FieldTy>; readonly open?: boolean }
   | { readonly k: 'optional'; readonly inner: Ty }
@@ -102,6 +106,7 @@ export function formatTy(t: Ty, depth = 0): string {
     case 'enum':
       return t.values.map((v) => JSON.stringify(v)).join(' | ');
     case 'list':
+      if (t.mixed) return `a list of ${[...new Set(t.mixed.map((m) => formatTy(m, depth + 1)))].join(', ')}`;
       return `list<${formatTy(t.elem, depth + 1)}>`;
     case 'map':
       return `map<${formatTy(t.value, depth + 1)}>`;
@@ -143,7 +148,8 @@ export function assignable(src: Ty, dst: Ty): boolean {
       if (src.k === 'enum') return src.values.every((v) => dst.values.includes(v));
       return src.k === 'string' && (src.literal === undefined || dst.values.includes(src.literal));
     case 'list':
-      return src.k === 'list' && assignable(src.elem, dst.elem);
+      if (src.k !== 'list') return false;
+      return src.mixed ? src.mixed.every((t) => assignable(t, dst.elem)) : assignable(src.elem, dst.elem);
     case 'map':
       if (src.k === 'map') return assignable(src.value, dst.value);
       return src.k === 'record' && [...src.fields.values()].every((f) => assignable(f.ty, dst.value));
