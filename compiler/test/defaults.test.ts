@@ -46,3 +46,22 @@ describe('default values', () => {
     ]);
   });
 });
+
+describe('which code a mismatch of numbers gets', () => {
+  const call = (args: string) => `
+capability c {
+  kind tool
+  input { i: int?, d: duration?, m: money? }
+  output { n: int }
+  handler "./h.js#h"
+}
+plan q {
+  step a = c(${args})
+}
+`;
+  it('a fraction for an int is a type mismatch (E0201); a plain number for a duration is a unit mismatch (E0203)', () => {
+    expect(errorsAt(call('i: 1.5'))).toEqual([['E0201', '1.5']]);
+    expect(errorsAt(call('d: 5'))).toEqual([['E0203', '5']]);
+    expect(errorsAt(call('m: 30s'))).toEqual([['E0203', '30s']]);
+  });
+});

@@ -172,9 +172,15 @@ export function assignable(src: Ty, dst: Ty): boolean {
 
 const UNITS = new Set<Ty['k']>(['duration', 'money', 'percent', 'number', 'int']);
 
-/** The code of "a `src` where a `dst` is expected": a unit mismatch (E0203) between two quantities, else E0201. */
+/**
+ * The code of "a `src` where a `dst` is expected": a unit mismatch (E0203) between two quantities
+ * of different units, else E0201 — a fraction where an `int` is expected is a type mismatch (both
+ * are plain numbers), as is money of another currency.
+ */
 export function mismatchCode(src: Ty, dst: Ty): 'E0201' | 'E0203' {
-  return UNITS.has(src.k) && UNITS.has(dst.k) && !(src.k === 'money' && dst.k === 'money') ? 'E0203' : 'E0201';
+  const plain = (t: Ty) => t.k === 'number' || t.k === 'int';
+  if (!UNITS.has(src.k) || !UNITS.has(dst.k) || src.k === dst.k || (plain(src) && plain(dst))) return 'E0201';
+  return 'E0203';
 }
 
 /** Whether two values may be compared with `==`/`!=` (same family, or overlapping enums). */
