@@ -177,7 +177,8 @@ const UNITS = new Set<Ty['k']>(['duration', 'money', 'percent', 'number', 'int']
  * of different units, else E0201 — a fraction where an `int` is expected is a type mismatch (both
  * are plain numbers), as is money of another currency.
  */
-export function mismatchCode(src: Ty, dst: Ty): 'E0201' | 'E0203' {
+export function mismatchCode(src: Ty, expected: Ty): 'E0201' | 'E0203' {
+  const dst = stripOptional(expected);
   const plain = (t: Ty) => t.k === 'number' || t.k === 'int';
   if (!UNITS.has(src.k) || !UNITS.has(dst.k) || src.k === dst.k || (plain(src) && plain(dst))) return 'E0201';
   return 'E0203';
