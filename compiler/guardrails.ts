@@ -9,7 +9,7 @@
 import type { Range, Selector } from '../language/index.js';
 import { diagnostic, hasErrors, type Diagnostic, type DiagnosticCode } from '../language/index.js';
 import type { CapabilityKindIR, ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR, StaticVerdict } from './ir/types.js';
-import type { ModelBuilder } from './model.js';
+import { ModelBuilder } from './model.js';
 import type { DeclEntry, Scopes } from './scope.js';
 import { checkExpr, type ExprEnv, type RootInfo } from './check/expr.js';
 import { RUN_TY } from './check/plan.js';
@@ -56,6 +56,8 @@ export interface CheckedGuardrail {
    * trustworthy, so no plan that embeds it gets IR (the error is already a diagnostic).
    */
   readonly ok: boolean;
+  /** `check` rules, to be typed against the output of each step they select (`outputReadErrors`). */
+  readonly checks: readonly { readonly target: SelectorRef; readonly typed: (output: Ty) => Diagnostic[] }[];
 }
 
 export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, model: ModelBuilder, diags: Diagnostic[], contextRoot: RootInfo): CheckedGuardrail {
@@ -91,6 +93,7 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
       }
     }
   };
+  const checks: { target: SelectorRef; typed: (output: Ty) => Diagnostic[] }[] = [];
   const rules: CheckedRule[] = entry.node.rules.map((r): CheckedRule => {
     switch (r.kind) {
       case 'ForbidRule':
@@ -104,19 +107,56 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
         readsRun = readsVar(ir, 'run');
         return { type: 'assert', condition: ir, range: r.range, runtime: readsRun };
       }
-      case 'CheckRule':
-        return {
-          type: 'check',
-          target: selector(r.target),
-          condition: checkExpr(r.condition, base([
-            ['output', { ty: T.any, ir: { op: 'var', name: 'output' } }],
-            ['step', { ty: STEP_FACTS_TY, ir: { op: 'var', name: 'step' } }],
-          ])).ir,
-          range: r.range,
-        };
+      case 'CheckRule': {
+        const withOutput = (ty: Ty) => base([
+          ['output', { ty, ir: { op: 'var', name: 'output' } }],
+          ['step', { ty: STEP_FACTS_TY, ir: { op: 'var', name: 'step' } }],
+        ]);
+        const target = selector(r.target);
+        checks.push({
+          target,
+          typed: (output) => {
+            const scratch: Diagnostic[] = [];
+            const quiet = new ModelBuilder();
+            quiet.recordTypes = false;
+            checkExpr(r.condition, { ...withOutput(output), model: quiet, diags: scratch });
+            return scratch;
+          },
+        });
+        return { type: 'check', target, condition: checkExpr(r.condition, withOutput(T.any)).ir, range: r.range };
+      }
     }
   });
-  return { entry, rules, ok: !hasErrors(diags.slice(reportedBefore)) };
+  return { entry, rules, ok: !hasErrors(diags.slice(reportedBefore)), checks };
+}
+
+/**
+ * A `check` condition reads `output` as `any` where the guardrail is declared: which step it
+ * checks is known only in a plan that uses it. There, each condition is typed against the output
+ * of every step its selector picks (by name or resolved capability), and what that adds — a field
+ * the output lacks, a comparison of the wrong type — is reported once at the condition.
+ */
+export function outputReadErrors(
+  g: CheckedGuardrail,
+  steps: readonly { readonly id: string; readonly capability: string | null; readonly output: Ty }[],
+  reported: Set<string>,
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const keyOf = (d: Diagnostic) => `${d.file}:${d.range.start.offset}:${d.message}`;
+  for (const c of g.checks) {
+    const t = c.target;
+    // What the condition gets wrong whatever the output is was reported with the guardrail.
+    const untyped = new Set(c.typed(T.any).map(keyOf));
+    const picked = 'step' in t ? steps.filter((s) => s.id === t.step) : 'capability' in t && t.resolved ? steps.filter((s) => s.capability === t.capability) : [];
+    for (const s of picked)
+      for (const d of c.typed(s.output)) {
+        const key = keyOf(d);
+        if (d.severity !== 'error' || untyped.has(key) || reported.has(key)) continue;
+        reported.add(key);
+        out.push(d);
+      }
+  }
+  return out;
 }
 
 export interface StepFacts {

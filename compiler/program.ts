@@ -19,7 +19,7 @@ import { buildDag, type DagInput } from './dag.js';
 import { timeline } from './block-estimates.js';
 import { proveBinding } from './fallback-proof.js';
 import { localRatio as localRatioOf } from './placement-metrics.js';
-import { checkGuardrail, evaluateGuardrail, type CheckedGuardrail, type StepFacts } from './guardrails.js';
+import { checkGuardrail, evaluateGuardrail, outputReadErrors, type CheckedGuardrail, type StepFacts } from './guardrails.js';
 import type { BindingIR, BlockIR, CapabilityIR, PlanIR, PolicyIR, ResourceIR, SimulateIR, StepIR } from './ir/types.js';
 import { IR_VERSION } from './ir/types.js';
 import { loadProgram, type LoadedModule, type Program, type SourceHost } from './load.js';
@@ -199,6 +199,15 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     const c = compilePlan(e);
     memo?.end(e.module.file, e.node, diags, model.uses, c?.assembled?.boundResources);
   }
+
+  // `check` rules typed against the steps they check: every plan is known now (and this runs on
+  // every compile, outside the plans' memo windows, so the editor never loses these).
+  const outputReads = new Set<string>();
+  for (const cp of checked.values())
+    for (const g of cp.guardrails) {
+      const steps = cp.steps.map((s) => ({ id: s.id, capability: s.capability?.name ?? null, output: s.outputTy }));
+      diags.push(...outputReadErrors(guardrails.get(g)!, steps, outputReads));
+    }
 
   checkTriggers(modules, scopes, model, diags, planInput, contextRoot);
   if (modules.length) {
