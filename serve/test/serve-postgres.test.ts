@@ -225,7 +225,9 @@ describe('orch serve on Postgres', () => {
       await sql.end().catch(() => {});
       await db.stop();
     }
-  });
+    // Its own waits allow 30 s for each of three runs and for the worker to register: under a
+    // full suite on two cores it has taken over 60 s.
+  }, 150_000);
 
   it('refuses a database that was never migrated, in one line without the password (exit 2)', async () => {
     const db = await startPostgres();
