@@ -57,8 +57,17 @@ export interface CheckedGuardrail {
    */
   readonly ok: boolean;
   /** `check` rules, to be typed against the output of each step they select (`outputReadErrors`). */
-  readonly checks: readonly { readonly target: SelectorRef; readonly typed: (output: Ty) => Diagnostic[] }[];
+  readonly checks: readonly OutputCheck[];
 }
+
+interface OutputCheck {
+  readonly target: SelectorRef;
+  /** What checking the condition with `output: any` reported (with the guardrail), by `keyOf`. */
+  readonly untyped: ReadonlySet<string>;
+  readonly typed: (output: Ty) => Diagnostic[];
+}
+
+const keyOf = (d: Diagnostic) => `${d.file}:${d.range.start.offset}:${d.message}`;
 
 export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, model: ModelBuilder, diags: Diagnostic[], contextRoot: RootInfo): CheckedGuardrail {
   const mod = entry.module;
@@ -93,7 +102,7 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
       }
     }
   };
-  const checks: { target: SelectorRef; typed: (output: Ty) => Diagnostic[] }[] = [];
+  const checks: OutputCheck[] = [];
   const rules: CheckedRule[] = entry.node.rules.map((r): CheckedRule => {
     switch (r.kind) {
       case 'ForbidRule':
@@ -113,8 +122,11 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
           ['step', { ty: STEP_FACTS_TY, ir: { op: 'var', name: 'step' } }],
         ]);
         const target = selector(r.target);
+        const before = diags.length;
+        const condition = checkExpr(r.condition, withOutput(T.any)).ir;
         checks.push({
           target,
+          untyped: new Set(diags.slice(before).map(keyOf)),
           typed: (output) => {
             const scratch: Diagnostic[] = [];
             const quiet = new ModelBuilder();
@@ -123,7 +135,7 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
             return scratch;
           },
         });
-        return { type: 'check', target, condition: checkExpr(r.condition, withOutput(T.any)).ir, range: r.range };
+        return { type: 'check', target, condition, range: r.range };
       }
     }
   });
@@ -142,16 +154,14 @@ export function outputReadErrors(
   reported: Set<string>,
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const keyOf = (d: Diagnostic) => `${d.file}:${d.range.start.offset}:${d.message}`;
   for (const c of g.checks) {
     const t = c.target;
-    // What the condition gets wrong whatever the output is was reported with the guardrail.
-    const untyped = new Set(c.typed(T.any).map(keyOf));
     const picked = 'step' in t ? steps.filter((s) => s.id === t.step) : 'capability' in t && t.resolved ? steps.filter((s) => s.capability === t.capability) : [];
     for (const s of picked)
       for (const d of c.typed(s.output)) {
         const key = keyOf(d);
-        if (d.severity !== 'error' || untyped.has(key) || reported.has(key)) continue;
+        // What the condition gets wrong whatever the output is was reported with the guardrail.
+        if (d.severity !== 'error' || c.untyped.has(key) || reported.has(key)) continue;
         reported.add(key);
         out.push(d);
       }

@@ -203,11 +203,11 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
   // `check` rules typed against the steps they check: every plan is known now (and this runs on
   // every compile, outside the plans' memo windows, so the editor never loses these).
   const outputReads = new Set<string>();
-  for (const cp of checked.values())
-    for (const g of cp.guardrails) {
-      const steps = cp.steps.map((s) => ({ id: s.id, capability: s.capability?.name ?? null, output: s.outputTy }));
-      diags.push(...outputReadErrors(guardrails.get(g)!, steps, outputReads));
-    }
+  for (const cp of checked.values()) {
+    if (cp.guardrails.length === 0) continue;
+    const steps = cp.steps.map((s) => ({ id: s.id, capability: s.capability?.name ?? null, output: s.outputTy }));
+    for (const g of cp.guardrails) diags.push(...outputReadErrors(guardrails.get(g)!, steps, outputReads));
+  }
 
   checkTriggers(modules, scopes, model, diags, planInput, contextRoot);
   if (modules.length) {

@@ -350,7 +350,6 @@ function defineParser(Base: typeof CstParser) {
       return stack[stack.length - 1];
     }
 
-    /** Whether the next tokens start a top-level declaration the current block does not accept. */
     /**
      * A list of names ends with a trailing comma when what follows the comma starts the block's
      * next property: a keyword followed by a plain name or a literal (`guardrails g1, g2, step a = …`,
@@ -366,6 +365,7 @@ function defineParser(Base: typeof CstParser) {
       return after.tokenType === Identifier || !tokenMatcher(after, Name);
     }
 
+    /** Whether the next tokens start a top-level declaration the current block does not accept. */
     private startsDeclaration(): boolean {
       const t1 = this.LA(1).tokenType;
       if (!tokenMatcher(this.LA(1), DeclWord)) return false;

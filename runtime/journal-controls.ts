@@ -62,8 +62,9 @@ export async function cancelStepViaJournal(journal: AsyncJournal, runId: string,
 
 /**
  * Whether `key` — a step id, an instance key (`id[i]`, `id#k`, `id[i][j]#k`) or a sub-plan step's
- * path (`id/step`, checked by its first part) — names a step of the run's plan, read off the stored IR's text (a 100,000-step IR is not parsed for it). A run
- * stored without its IR is given the benefit of the doubt.
+ * path (`id/step`, checked by its first part) — names a step of the run's plan, read off the
+ * stored IR's text (a 100,000-step IR is not parsed for it). A run stored without its IR is given
+ * the benefit of the doubt.
  */
 function namesAStep(row: RunRow, key: string): boolean {
   if (!row.ir) return true;
