@@ -30,8 +30,13 @@ export interface SqlDatabase {
   /** Runs one or more statements without results (schema, pragmas). */
   exec(sql: string): void;
   prepare(sql: string): SqlStatement;
-  /** Wraps `fn` so each call runs in one transaction: committed on return, rolled back on throw. */
-  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  /**
+   * Wraps `fn` so each call runs in one transaction: committed on return, rolled back on throw.
+   * `immediate` takes the write lock at BEGIN (waiting out busy_timeout): a transaction that reads
+   * before it writes otherwise fails with SQLITE_BUSY_SNAPSHOT, unretried, when another process
+   * wrote in between.
+   */
+  transaction<A extends unknown[], R>(fn: (...args: A) => R, mode?: 'deferred' | 'immediate'): (...args: A) => R;
   /** Idempotent. */
   close(): void;
 }
@@ -53,20 +58,21 @@ const SHARED_OPEN_TIMEOUT_MS = 5000;
 
 /**
  * Opens a file several processes share — WAL, `synchronous = NORMAL`, a 5 s busy timeout — and
- * applies `schema` (idempotent DDL) under the write lock.
+ * applies `schema` (idempotent DDL), then `migrate`, in one transaction under the write lock.
  *
  * Two processes that open the same fresh file at once race on it: switching it to WAL and
  * creating its tables upgrade a read lock to a write lock, and SQLite answers an upgrade that
  * could deadlock with "database is locked" at once rather than waiting out busy_timeout. Those
  * steps are retried (with jitter, for up to 5 s) instead of failing `orch run`.
  */
-export function openSharedSqlite(path: string, schema: string): SqlDatabase {
+export function openSharedSqlite(path: string, schema: string, migrate?: (db: SqlDatabase) => void): SqlDatabase {
   const db = openSqlite(path);
   const deadline = Date.now() + SHARED_OPEN_TIMEOUT_MS;
-  const retrying = (sql: string) => {
+  const retrying = (work: string | (() => void)) => {
     for (;;) {
       try {
-        db.exec(sql);
+        if (typeof work === 'string') db.exec(work);
+        else work();
         return;
       } catch (err) {
         try {
@@ -87,7 +93,11 @@ export function openSharedSqlite(path: string, schema: string): SqlDatabase {
   // WAL + NORMAL: a committed transaction survives a process crash (kill -9); only an OS crash
   // could lose the last transactions, the usual trade-off of embedded journals.
   retrying('PRAGMA synchronous = NORMAL');
-  retrying(`BEGIN IMMEDIATE; ${schema}; COMMIT`);
+  retrying(() => {
+    db.exec(`BEGIN IMMEDIATE; ${schema}`);
+    migrate?.(db);
+    db.exec('COMMIT');
+  });
   return db;
 }
 
@@ -171,12 +181,12 @@ function openBuiltin(path: string, opts: OpenOptions): SqlDatabase {
     exec: (sql) => db.exec(sql),
     prepare: (sql) => db.prepare(sql) as SqlStatement,
     transaction:
-      <A extends unknown[], R>(fn: (...args: A) => R) =>
+      <A extends unknown[], R>(fn: (...args: A) => R, mode: 'deferred' | 'immediate' = 'deferred') =>
       (...args: A): R => {
         // Nested calls become savepoints, as with better-sqlite3's transaction().
         const nested = db.isTransaction;
         const name = `orch_sp${++savepoints}`;
-        db.exec(nested ? `SAVEPOINT ${name}` : 'BEGIN');
+        db.exec(nested ? `SAVEPOINT ${name}` : mode === 'immediate' ? 'BEGIN IMMEDIATE' : 'BEGIN');
         try {
           const result = fn(...args);
           db.exec(nested ? `RELEASE ${name}` : 'COMMIT');
@@ -214,7 +224,7 @@ function openBetterSqlite(path: string, opts: OpenOptions): SqlDatabase {
     },
     exec: (sql) => void db.exec(sql),
     prepare: (sql) => db.prepare(sql) as unknown as SqlStatement,
-    transaction: (fn) => db.transaction(fn),
+    transaction: (fn, mode = 'deferred') => (mode === 'immediate' ? db.transaction(fn).immediate : db.transaction(fn)),
     close: () => {
       if (db.open) db.close();
     },
