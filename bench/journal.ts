@@ -10,8 +10,8 @@ import { SqliteJournal, sqliteDriver, type RunEvent, type RunSummary } from '../
 import type { BenchFigure } from './figure.js';
 
 const EVENTS = 20_000;
-/** Events per commit the runtime bench measures on its 10k-step DAG. */
-const BATCH = 75;
+/** Events per commit the runtime makes on the runtime bench's 10k-step DAG (3–4 steps a turn). */
+const BATCH = 11;
 const SINGLE = 3_000;
 
 function summary(runId: string, n: number): RunSummary {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { openSqlite } from '../runtime/index.js';
+import { openSqlite, SEQ_SPAN } from '../runtime/index.js';
 import { generatePlan } from './check.js';
 import type { BenchFigure } from './figure.js';
 
@@ -70,26 +70,45 @@ function orch(dir: string, args: readonly string[]): Measured {
   return { wall, rssMb, code: r.status, output: `${r.stdout}${r.stderr}`.slice(-2000) };
 }
 
-function completed(db: string, runId: string): number {
-  try {
-    const d = openSqlite(db, { readonly: true });
-    try {
-      return (d.prepare("SELECT COUNT(*) AS n FROM events WHERE run_id = ? AND type = 'step_completed'").get(runId) as { n: number }).n;
-    } finally {
-      d.close();
-    }
-  } catch {
-    return 0;
-  }
-}
+/**
+ * Follows a run's journal while another process writes it, reading only the batch rows written
+ * since the last look (the `events` view would decode the whole run at every poll).
+ */
+class JournalTail {
+  /** Events seen so far, by type. */
+  readonly counts = new Map<string, number>();
+  private nextId = 0;
 
-function lastSeq(db: string, runId: string, type?: string): number {
-  const d = openSqlite(db, { readonly: true });
-  try {
-    const sql = `SELECT COALESCE(MAX(seq), 0) AS s FROM events WHERE run_id = ?${type ? ' AND type = ?' : ''}`;
-    return (d.prepare(sql).get(...(type ? [runId, type] : [runId])) as { s: number }).s;
-  } finally {
-    d.close();
+  constructor(
+    private readonly db: string,
+    private readonly runId: string,
+  ) {}
+
+  /** Reads what was committed since the last call; false while the journal cannot be read yet. */
+  poll(): boolean {
+    let d: ReturnType<typeof openSqlite> | undefined;
+    try {
+      d = openSqlite(this.db, { readonly: true });
+      const key = (d.prepare('SELECT key FROM run_keys WHERE run_id = ?').get(this.runId) as { key: number } | undefined)?.key;
+      if (key === undefined) return false;
+      const names = new Map((d.prepare('SELECT code, name FROM event_types').all() as { code: number; name: string }[]).map((r) => [r.code, r.name]));
+      const base = key * SEQ_SPAN;
+      const rows = d
+        .prepare('SELECT id, events FROM event_batches WHERE id BETWEEN ? AND ? ORDER BY id')
+        .all(Math.max(base, this.nextId), base + SEQ_SPAN - 1) as { id: number; events: string }[];
+      for (const r of rows) {
+        for (const [, code] of JSON.parse(r.events) as [number, number][]) {
+          const type = names.get(code) ?? '?';
+          this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
+        }
+        this.nextId = r.id + 1;
+      }
+      return true;
+    } catch {
+      return false; // not created yet, or busy: look again
+    } finally {
+      d?.close();
+    }
   }
 }
 
@@ -101,25 +120,21 @@ async function resumeFigure(dir: string, file: string, steps: number): Promise<n
   const runId = 'half';
   const child = spawn(process.execPath, [BIN, 'run', file, '--db', db, '--run-id', runId, '--quiet'], { cwd: dir, stdio: 'ignore' });
   const ended = new Promise<void>((r) => child.once('exit', () => r()));
-  while (completed(db, runId) < steps / 2) await sleep(100);
+  const before = new JournalTail(db, runId);
+  while ((before.poll(), before.counts.get('step_completed') ?? 0) < steps / 2) await sleep(100);
   child.kill('SIGKILL');
   await ended;
-  const from = lastSeq(db, runId);
+  const after = new JournalTail(db, runId);
+  after.poll();
+  const startedBefore = after.counts.get('step_started') ?? 0;
   const t0 = performance.now();
   const resume = spawn(process.execPath, [BIN, 'resume', runId, '--db', db, '--quiet'], { cwd: dir, stdio: 'ignore' });
   const resumeEnded = new Promise<void>((r) => resume.once('exit', () => r()));
   let first = NaN;
   while (Number.isNaN(first)) {
-    const d = openSqlite(db, { readonly: true });
-    try {
-      const row = d.prepare("SELECT 1 AS x FROM events WHERE run_id = ? AND seq > ? AND type = 'step_started' LIMIT 1").get(runId, from);
-      if (row) first = (performance.now() - t0) / 1000;
-    } catch {
-      // busy: try again
-    } finally {
-      d.close();
-    }
-    await sleep(20);
+    after.poll();
+    if ((after.counts.get('step_started') ?? 0) > startedBefore) first = (performance.now() - t0) / 1000;
+    else await sleep(20);
   }
   await resumeEnded;
   return first;

@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
+import { BATCH_SCHEMA, decodeBatch, encodeBatches, eventCountSql, EventTypeCodes, MAX_RUN_KEY, MAX_SEQ, migrateEvents, SEQ_SPAN } from './event-batches.js';
 import { irBlobSync } from './ir-blob.js';
 import { dirname } from 'node:path';
 import type { EventType, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
@@ -51,15 +52,7 @@ CREATE TABLE IF NOT EXISTS runs (
   owner_pid INTEGER,
   heartbeat_at INTEGER
 );
-CREATE TABLE IF NOT EXISTS events (
-  run_id TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  ts INTEGER NOT NULL,
-  type TEXT NOT NULL,
-  step_id TEXT,
-  data TEXT NOT NULL,
-  PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
+${BATCH_SCHEMA}
 CREATE TABLE IF NOT EXISTS controls (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   run_id TEXT NOT NULL,
@@ -81,8 +74,10 @@ CREATE TABLE IF NOT EXISTS run_plans (
  * and the run row changes with each status and cost change while the IR (about 800 bytes per
  * step as JSON, a fifth of that deflated) never does. Journals written before keep it in `runs.ir`.
  */
-/** Events read per query by `events()`. */
-const EVENT_PAGE = 5000;
+/** Batches read per query by `events()` (a batch holds one commit's events, a few to a few hundred). */
+const BATCH_PAGE = 1000;
+/** Run keys remembered by a journal; past this the memory is dropped (a long `orch serve`). */
+const KEY_CACHE = 1000;
 
 const SELECT_RUN = `SELECT r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error,
   COALESCE(p.ir, r.ir) AS ir, r.input, r.owner_pid, r.heartbeat_at FROM runs r LEFT JOIN run_plans p ON p.run_id = r.id`;
@@ -95,9 +90,15 @@ function withIrText(row: (Omit<RunRow, 'ir'> & { ir: string | Uint8Array | null 
 export class SqliteJournal implements JournalSink {
   readonly path: string;
   private readonly db: SqlDatabase;
-  private readonly insertEvent: SqlStatement;
+  private readonly insertBatch: SqlStatement;
   private readonly upsertRun: SqlStatement;
-  private readonly selectEvents: SqlStatement;
+  private readonly selectBatches: SqlStatement;
+  private readonly selectLastSeq: SqlStatement;
+  private readonly selectKey: SqlStatement;
+  private readonly insertKey: SqlStatement;
+  private readonly types: EventTypeCodes;
+  /** Run id → its key in `run_keys` (see event-batches.ts). */
+  private readonly keys = new Map<string, number>();
   private readonly commitTx: (summary: RunSummary, events: readonly RunEvent[]) => void;
   private readonly lastSummary = new Map<string, string>();
   /** Replaces secret values in journal text; set by the runtime once secrets are known. */
@@ -106,11 +107,13 @@ export class SqliteJournal implements JournalSink {
   constructor(path: string) {
     this.path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = openSharedSqlite(path, SCHEMA);
-    this.insertEvent = this.db.prepare(
-      'INSERT INTO events (run_id, seq, ts, type, step_id, data) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    this.selectEvents = this.db.prepare('SELECT run_id, seq, ts, type, step_id, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?');
+    this.db = openSharedSqlite(path, SCHEMA, migrateEvents);
+    this.types = new EventTypeCodes(this.db);
+    this.insertBatch = this.db.prepare('INSERT INTO event_batches (id, last_seq, ts, events) VALUES (?, ?, ?, ?)');
+    this.selectBatches = this.db.prepare('SELECT id, ts, events FROM event_batches WHERE id BETWEEN ? AND ? ORDER BY id LIMIT ?');
+    this.selectLastSeq = this.db.prepare('SELECT last_seq FROM event_batches WHERE id BETWEEN ? AND ? ORDER BY id DESC LIMIT 1');
+    this.selectKey = this.db.prepare('SELECT key FROM run_keys WHERE run_id = ?');
+    this.insertKey = this.db.prepare('INSERT OR IGNORE INTO run_keys (run_id) VALUES (?)');
     this.upsertRun = this.db.prepare(`
       INSERT INTO runs (id, plan, parent_id, status, started_at, completed_at, cost, error, owner_pid, heartbeat_at)
       VALUES (@runId, @plan, @parentRunId, @status, @startedAt, @completedAt, @cost, @error, @pid, @now)
@@ -135,9 +138,50 @@ export class SqliteJournal implements JournalSink {
         });
         this.lastSummary.set(summary.runId, key);
       }
-      for (const e of events)
-        this.insertEvent.run(e.runId, e.seq, e.ts, e.type, e.stepId, this.redactText(JSON.stringify(e.data)));
-    });
+      this.appendEvents(events);
+    }, 'immediate');
+  }
+
+  /**
+   * Writes events as batch rows (inside a transaction). A seq the run already has is refused, and
+   * the transaction with it, as the old one-row-per-event key did: two writers of one run must
+   * not both succeed.
+   */
+  private appendEvents(events: readonly RunEvent[]): void {
+    for (const b of encodeBatches(events, (t) => this.types.code(t))) {
+      const base = this.runKey(b.runId) * SEQ_SPAN;
+      const stored = this.selectLastSeq.get(base, base + MAX_SEQ) as { last_seq: number } | undefined;
+      if (stored && stored.last_seq >= b.first)
+        throw new Error(`journal: run ${b.runId} already has event ${b.first} (its last is ${stored.last_seq}); the commit is refused`);
+      this.insertBatch.run(base + b.first, b.last, b.ts, this.redactText(b.events));
+    }
+  }
+
+  /** The key of a run's batches, given on its first write (inside a transaction). */
+  private runKey(runId: string): number {
+    let key = this.findKey(runId);
+    if (key === undefined) {
+      this.insertKey.run(runId);
+      key = this.findKey(runId)!;
+    }
+    if (key > MAX_RUN_KEY) throw new Error(`journal: ${this.path} holds more runs than it can key (${MAX_RUN_KEY.toLocaleString('en-US')}); start a new one`);
+    return key;
+  }
+
+  private findKey(runId: string): number | undefined {
+    let key = this.keys.get(runId);
+    if (key === undefined) {
+      key = (this.selectKey.get(runId) as { key: number } | undefined)?.key;
+      if (key === undefined) return undefined;
+      if (this.keys.size >= KEY_CACHE) this.keys.clear();
+      this.keys.set(runId, key);
+    }
+    return key;
+  }
+
+  /** Forgets the keys of a run and its sub-plan runs (a run id used again after a prune gets a new key). */
+  private forgetKeys(runId: string): void {
+    for (const id of this.keys.keys()) if (id === runId || id.startsWith(`${runId}/`)) this.keys.delete(id);
   }
 
   commit(summary: RunSummary, events: readonly RunEvent[]): void {
@@ -151,6 +195,7 @@ export class SqliteJournal implements JournalSink {
 
   /** `registerRun` with the IR already in its stored form (`irBlob`). */
   registerBlob(runId: string, planName: string, plan: Buffer | null, input: unknown, startedAt: number, parentId: string | null = null): void {
+    this.forgetKeys(runId);
     this.db.transaction(() => {
       this.db
         .prepare(
@@ -169,23 +214,19 @@ export class SqliteJournal implements JournalSink {
   }
 
   /**
-   * A run's events in order, read a page at a time: folding a 100,000-step run's journal (150,000
+   * A run's events in order, read a page at a time: folding a 100,000-step run's journal (300,000
    * events) need not hold them all at once, and events that die young cost the GC little.
    */
   *events(runId: string): Generator<RunEvent> {
-    for (let after = 0; ; ) {
-      const rows = this.selectEvents.all(runId, after, EVENT_PAGE) as {
-        run_id: string;
-        seq: number;
-        ts: number;
-        type: string;
-        step_id: string | null;
-        data: string;
-      }[];
-      for (const r of rows)
-        yield { runId: r.run_id, seq: r.seq, ts: r.ts, type: r.type as EventType, stepId: r.step_id, data: JSON.parse(r.data) as Record<string, unknown> };
-      if (rows.length < EVENT_PAGE) return;
-      after = rows[rows.length - 1]!.seq;
+    const key = this.findKey(runId);
+    if (key === undefined) return;
+    const base = key * SEQ_SPAN;
+    const name = (code: number) => this.types.name(code);
+    for (let from = base; ; ) {
+      const rows = this.selectBatches.all(from, base + MAX_SEQ, BATCH_PAGE) as { id: number; ts: number; events: string }[];
+      for (const r of rows) yield* decodeBatch(runId, r.id - base, r.ts, r.events, name);
+      if (rows.length < BATCH_PAGE) return;
+      from = rows[rows.length - 1]!.id + 1;
     }
   }
 
@@ -198,8 +239,8 @@ export class SqliteJournal implements JournalSink {
     return this.db
       .prepare(
         `SELECT r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error, r.owner_pid, r.heartbeat_at,
-                (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id) AS event_count
-         FROM runs r ${all ? '' : 'WHERE r.parent_id IS NULL'} ORDER BY r.started_at DESC, r.id`,
+                ${eventCountSql('k.key')} AS event_count
+         FROM runs r LEFT JOIN run_keys k ON k.run_id = r.id ${all ? '' : 'WHERE r.parent_id IS NULL'} ORDER BY r.started_at DESC, r.id`,
       )
       .all() as RunRow[];
   }
@@ -272,14 +313,15 @@ export class SqliteJournal implements JournalSink {
    */
   appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): void {
     this.db.transaction(() => {
-      const last = this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events WHERE run_id = ?').get(runId) as { s: number };
+      const base = this.runKey(runId) * SEQ_SPAN;
+      const last = (this.selectLastSeq.get(base, base + MAX_SEQ) as { last_seq: number } | undefined)?.last_seq ?? 0;
       const now = Date.now();
-      this.insertEvent.run(runId, last.s + 1, now, type, null, JSON.stringify(data));
+      this.appendEvents([{ runId, seq: last + 1, ts: now, type, stepId: null, data }]);
       const terminal = status === 'cancelled' || status === 'failed' || status === 'completed';
       this.db
         .prepare('UPDATE runs SET status = ?, completed_at = COALESCE(?, completed_at), owner_pid = NULL WHERE id = ?')
         .run(status, terminal ? now : null, runId);
-    })();
+    }, 'immediate')();
   }
 
   /** This process stops executing the run (and its sub-plan runs): any process may resume it now. */
@@ -303,7 +345,14 @@ export class SqliteJournal implements JournalSink {
           ON r.id = top.id OR substr(r.id, 1, length(top.id) + 1) = top.id || '/'
         WHERE top.parent_id IS NULL AND top.status IN ('completed', 'failed', 'cancelled', 'timeout')
           AND top.completed_at IS NOT NULL AND top.completed_at < ?`;
-      const events = this.db.prepare(`DELETE FROM events WHERE run_id IN (${doomed})`).run(before).changes;
+      let events = 0;
+      const keys = this.db.prepare(`SELECT k.run_id, k.key FROM run_keys k WHERE k.run_id IN (${doomed})`).all(before) as { run_id: string; key: number }[];
+      for (const k of keys) {
+        events += (this.db.prepare(`SELECT ${eventCountSql('?')} AS n`).get(k.key, k.key, k.key) as { n: number }).n;
+        this.db.prepare('DELETE FROM event_batches WHERE id BETWEEN ? AND ?').run(k.key * SEQ_SPAN, k.key * SEQ_SPAN + MAX_SEQ);
+        this.keys.delete(k.run_id);
+      }
+      this.db.prepare(`DELETE FROM run_keys WHERE run_id IN (${doomed})`).run(before);
       this.db.prepare(`DELETE FROM controls WHERE run_id IN (${doomed})`).run(before);
       this.db.prepare(`DELETE FROM run_plans WHERE run_id IN (${doomed})`).run(before);
       const runs = this.db.prepare(`DELETE FROM runs WHERE id IN (${doomed})`).run(before).changes;
