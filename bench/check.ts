@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { compile } from '../compiler/index.js';
-import type { BenchFigure } from './figure.js';
+import { median, type BenchFigure } from './figure.js';
 
 /**
  * A plan of `n` steps in lanes of 50: each step reads the previous one of its lane, and every
@@ -38,11 +38,6 @@ export function generatePlan(n: number): string {
 }
 
 const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 export async function bench(): Promise<readonly BenchFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'orch-bench-check-'));

@@ -13,3 +13,9 @@ export interface BenchFigure {
 
 /** Every bench module exports this; `bench/run.ts` runs them in order. */
 export type BenchModule = { readonly bench: () => Promise<readonly BenchFigure[]> };
+
+/** The middle value (the upper one of an even count): a figure the box's outliers move least. */
+export function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BenchFigure } from './figure.js';
+import { median, type BenchFigure } from './figure.js';
 import { startLspServer } from './lsp-server.js';
 
 
@@ -20,7 +20,6 @@ const HOSTILE = `plan p {
 }
 `;
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function bench(): Promise<readonly BenchFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'orch-bench-lsp-hostile-'));

@@ -10,13 +10,20 @@
  * renewals go first, so a claim in the same batch can take a slot given back in it; every call
  * is still all or nothing on its own.
  */
-import { randomUUID } from 'node:crypto';
 import { openSharedSqlite, type SqlDatabase, type SqlStatement } from '../journal/sqlite-driver.js';
 import type { SharedClaim, SharedGrant, SharedLimitStore } from '../scheduler/core/limits.js';
 
+/**
+ * Leases are keyed by an integer SQLite gives out (AUTOINCREMENT: never reused, so a lease id an
+ * expired holder still releases cannot name someone else's lease), not a random UUID: a UUID key
+ * is one more index b-tree written at a random place by every claim and release. No index by
+ * holder either: only `renew` (about once a second) asks by holder, and the table holds nothing
+ * but live leases, while every claim and release would write that index. Journals of
+ * earlier versions keep their `limit_leases` table (UUID keys), unused; leases live seconds.
+ */
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS limit_leases (
-  id TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS slot_leases (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   resource TEXT NOT NULL,
   holder TEXT NOT NULL,
   run_id TEXT,
@@ -24,8 +31,7 @@ CREATE TABLE IF NOT EXISTS limit_leases (
   acquired_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS limit_leases_resource ON limit_leases (resource, expires_at);
-CREATE INDEX IF NOT EXISTS limit_leases_holder ON limit_leases (holder);
+CREATE INDEX IF NOT EXISTS slot_leases_resource ON slot_leases (resource, expires_at);
 CREATE TABLE IF NOT EXISTS rate_hits (
   key TEXT NOT NULL,
   at INTEGER NOT NULL,
@@ -54,6 +60,8 @@ export class SqliteLimitStore implements SharedLimitStore {
   private readonly renewLeases: SqlStatement;
   private readonly dropExpired: SqlStatement;
   private readonly dropOldHits: SqlStatement;
+  /** One write transaction taken with the lock up front (`busy_timeout` waits for it). */
+  private readonly runOps: (ops: readonly Op[]) => unknown[];
   private lastSweep = 0;
   private batch: Op[] = [];
   private batchScheduled = false;
@@ -61,16 +69,17 @@ export class SqliteLimitStore implements SharedLimitStore {
   constructor(path: string, opts: { readonly leaseMs?: number } = {}) {
     this.leaseMs = opts.leaseMs ?? 3000;
     this.db = openSharedSqlite(path, SCHEMA);
-    this.countLeases = this.db.prepare('SELECT COUNT(*) AS n FROM limit_leases WHERE resource = ? AND expires_at > ?');
+    this.countLeases = this.db.prepare('SELECT COUNT(*) AS n FROM slot_leases WHERE resource = ? AND expires_at > ?');
     this.windowHits = this.db.prepare('SELECT COUNT(*) AS n, MIN(at) AS first FROM rate_hits WHERE key = ? AND at > ?');
     this.insertLease = this.db.prepare(
-      'INSERT INTO limit_leases (id, resource, holder, run_id, step_key, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO slot_leases (resource, holder, run_id, step_key, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
     );
     this.insertHit = this.db.prepare('INSERT INTO rate_hits (key, at, run_id) VALUES (?, ?, ?)');
-    this.deleteLease = this.db.prepare('DELETE FROM limit_leases WHERE id = ?');
-    this.renewLeases = this.db.prepare('UPDATE limit_leases SET expires_at = ? WHERE holder = ? AND expires_at > ?');
-    this.dropExpired = this.db.prepare('DELETE FROM limit_leases WHERE expires_at <= ?');
+    this.deleteLease = this.db.prepare('DELETE FROM slot_leases WHERE id = ?');
+    this.renewLeases = this.db.prepare('UPDATE slot_leases SET expires_at = ? WHERE holder = ? AND expires_at > ?');
+    this.dropExpired = this.db.prepare('DELETE FROM slot_leases WHERE expires_at <= ?');
     this.dropOldHits = this.db.prepare('DELETE FROM rate_hits WHERE at < ?');
+    this.runOps = this.db.transaction((ops: readonly Op[]) => ops.map((op) => op.fn()), 'immediate');
   }
 
   acquire(claim: SharedClaim, now: number): Promise<SharedGrant> {
@@ -78,7 +87,8 @@ export class SqliteLimitStore implements SharedLimitStore {
   }
 
   release(leaseId: string): Promise<void> {
-    return this.enqueue(true, () => void this.deleteLease.run(leaseId));
+    // An id this store did not give (not an integer) names no lease: releasing it is a no-op.
+    return this.enqueue(true, () => void (/^\d+$/.test(leaseId) && this.deleteLease.run(Number(leaseId))));
   }
 
   renew(holder: string, now: number): Promise<void> {
@@ -115,7 +125,7 @@ export class SqliteLimitStore implements SharedLimitStore {
     if (ops.length === 0) return;
     let results: unknown[];
     try {
-      results = this.immediate(() => ops.map((op) => op.fn()));
+      results = this.runOps(ops);
     } catch (err) {
       for (const op of ops) op.reject(err);
       return;
@@ -137,25 +147,8 @@ export class SqliteLimitStore implements SharedLimitStore {
     }
     for (const rate of claim.rates) this.insertHit.run(rate.key, now, claim.runId);
     if (!res) return { kind: 'granted', leaseId: null };
-    const id = randomUUID();
-    this.insertLease.run(id, res.name, claim.holder, claim.runId, claim.stepKey, now, now + this.leaseMs);
-    return { kind: 'granted', leaseId: id };
+    const row = this.insertLease.get(res.name, claim.holder, claim.runId, claim.stepKey, now, now + this.leaseMs) as { id: number };
+    return { kind: 'granted', leaseId: String(row.id) };
   }
 
-  /** One write transaction taken with the lock up front (`busy_timeout` waits for it). */
-  private immediate<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const r = fn();
-      this.db.exec('COMMIT');
-      return r;
-    } catch (err) {
-      try {
-        this.db.exec('ROLLBACK');
-      } catch {
-        // Nothing to roll back: BEGIN itself failed.
-      }
-      throw err;
-    }
-  }
 }
