@@ -188,3 +188,31 @@ describe('plan input defaults in the IR', () => {
     expect('default' in props.computed!).toBe(false); // not a literal: evaluated where it is read
   });
 });
+
+describe('record field defaults in the IR', () => {
+  it('the field defaults of a type reach the schema at every depth: records, list items, optionals, plan and capability inputs', () => {
+    const out = compileText(`type Person = { name: string, age: int = 30, tags: list<string> = [], wait: duration = 2m }
+type Team = { lead: Person, members: list<Person> = [], size: int = 2 }
+capability greet { kind tool input { team: Team, who: Person?, n: int = 5 } output { text: string } handler "./h.js#greet" }
+plan p {
+  input { team: Team }
+  step s = greet(team: input.team)
+  output { t: s.output.text }
+}
+`);
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    type S = { properties: Record<string, S & { default?: unknown }>; items?: S; anyOf?: S[] };
+    const cap = Object.values(out.plans[0]!.capabilities)[0]!.input as S;
+    const team = cap.properties.team!;
+    expect(team.properties.size!.default).toBe(2);
+    expect(team.properties.members!.default).toEqual([]);
+    expect(team.properties.lead!.properties.age!.default).toBe(30);
+    expect(team.properties.lead!.properties.wait!.default).toBe(120_000);
+    expect(team.properties.members!.items!.properties.tags!.default).toEqual([]);
+    expect(cap.properties.who!.anyOf![0]!.properties.age!.default).toBe(30);
+    expect(cap.properties.n!.default).toBe(5);
+    expect('default' in team.properties.lead!.properties.name!).toBe(false);
+    const planInput = out.plans[0]!.input as S;
+    expect(planInput.properties.team!.properties.lead!.properties.age!.default).toBe(30);
+  });
+});

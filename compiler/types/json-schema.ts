@@ -43,6 +43,7 @@ export function toJsonSchema(t: Ty, closed = true, defaults?: ReadonlyMap<string
         let s = toJsonSchema(f.ty, closed);
         if (f.dataClass) s = { ...s, 'x-orch-data': f.dataClass };
         if (defaults?.has(f.name)) s = { ...s, default: defaults.get(f.name) };
+        else if (f.default !== undefined) s = { ...s, default: f.default };
         properties[f.name] = s;
         if (f.required) required.push(f.name);
       }

@@ -10,6 +10,7 @@ import type { Scopes } from '../scope.js';
 import { fieldText } from '../detail.js';
 import { checkExpr, type RootInfo } from '../check/expr.js';
 import { T, assignable, formatTy, mismatchCode, type FieldTy, type Ty } from './ty.js';
+import { staticEval, UNKNOWN, type StaticValue } from '../static-eval.js';
 
 const NO_ROOTS: ReadonlyMap<string, RootInfo> = new Map();
 
@@ -83,12 +84,13 @@ export class TypeResolver {
       detail: `(${fieldKind.replace('_', ' ')}) ${fieldText(f)}`,
       std: mod.std,
     });
-    if (f.default) this.checkDefault(mod, f.default, ty);
+    const value = f.default ? this.checkDefault(mod, f.default, ty) : UNKNOWN;
     return {
       name: f.name.name,
       ty,
       dataClass: f.dataClass,
       required: f.default === undefined && ty.k !== 'optional',
+      ...(value !== UNKNOWN ? { default: value } : {}),
       decl: { file: mod.file, range: f.name.range, symbol: sym.id },
     };
   }
@@ -96,10 +98,15 @@ export class TypeResolver {
   /**
    * A default must be a value of its field's type (`n: int = "x"` is E0201, `t: duration = 5usd`
    * E0203). Only the mismatch is reported here: what is wrong inside a capability parameter's
-   * default is reported where the default is compiled (`capabilityInfo`), once.
+   * default is reported where the default is compiled (`capabilityInfo`), once. Returns the
+   * default's value when it is known at compile time.
    */
-  private checkDefault(mod: LoadedModule, value: Expr, ty: Ty): void {
-    const got = checkExpr(value, { file: mod.file, model: this.model, diags: [], roots: NO_ROOTS }).ty;
-    if (!assignable(got, ty)) this.diags.push(diagnostic(mismatchCode(got, ty), `default value is ${formatTy(got)}, but the field is ${formatTy(ty)}`, mod.file, value.range));
+  private checkDefault(mod: LoadedModule, value: Expr, ty: Ty): StaticValue {
+    const checked = checkExpr(value, { file: mod.file, model: this.model, diags: [], roots: NO_ROOTS });
+    if (!assignable(checked.ty, ty)) {
+      this.diags.push(diagnostic(mismatchCode(checked.ty, ty), `default value is ${formatTy(checked.ty)}, but the field is ${formatTy(ty)}`, mod.file, value.range));
+      return UNKNOWN;
+    }
+    return staticEval(checked.ir, {});
   }
 }

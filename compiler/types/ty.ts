@@ -14,6 +14,11 @@ export interface FieldTy {
   readonly dataClass?: DataClass;
   /** A default value or an optional type makes the field non-required. */
   readonly required: boolean;
+  /**
+   * The default's value, when it is known at compile time (a literal, a list or record of them, a
+   * quantity): the IR's schema records it at any depth, and the runtime fills it in.
+   */
+  readonly default?: unknown;
   readonly decl?: { readonly file: string; readonly range: Range; readonly symbol?: number };
 }
 

@@ -144,13 +144,55 @@ function withDefaults(cap: CapabilityIR, input: { readonly [k: string]: unknown 
   return fillDefaults(cap.input, input) as { [k: string]: unknown };
 }
 
-/** Fills in the `default`s of a record schema's missing properties (top level). */
+/**
+ * Fills in the `default`s the schema gives for missing properties, at every depth: records,
+ * list items, map values and optional (`anyOf` with null) values. The value is copied where
+ * something is filled in, never changed in place.
+ */
 export function fillDefaults(schema: JsonSchema, value: unknown): unknown {
-  const props = (schema as { properties?: Record<string, { default?: unknown }> }).properties;
-  if (!props || value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const out: { [k: string]: unknown } = { ...(value as Record<string, unknown>) };
-  for (const [k, p] of Object.entries(props)) if (out[k] === undefined && p && 'default' in p) out[k] = p.default;
-  return out;
+  const s = schema as { properties?: Record<string, JsonSchema>; items?: JsonSchema; additionalProperties?: unknown; anyOf?: JsonSchema[] };
+  if (value === null || typeof value !== 'object') return value;
+  if (s.anyOf) {
+    // `T?`: the one alternative that is not null says what a present value is.
+    const inner = s.anyOf.filter((a) => (a as { type?: unknown }).type !== 'null');
+    return inner.length === 1 ? fillDefaults(inner[0]!, value) : value;
+  }
+  if (Array.isArray(value)) {
+    const items = s.items;
+    if (!items) return value;
+    let out: unknown[] | null = null;
+    value.forEach((v, i) => {
+      const filled = fillDefaults(items, v);
+      if (filled !== v) (out ??= [...value])[i] = filled;
+    });
+    return out ?? value;
+  }
+  const src = value as Record<string, unknown>;
+  let out: Record<string, unknown> | null = null;
+  const set = (k: string, v: unknown) => {
+    out ??= { ...src };
+    // A key `__proto__` stays a key (an assignment would set the copy's prototype).
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  };
+  if (s.properties)
+    for (const [k, p] of Object.entries(s.properties)) {
+      // Own fields only: `src.__proto__` of a plain object is its prototype, not a field.
+      const given = Object.prototype.hasOwnProperty.call(src, k) ? src[k] : undefined;
+      if (given === undefined) {
+        // A copy (one default value is never shared by two inputs), itself filled: a default
+        // record `{}` of a type whose fields have defaults gets those too.
+        if (p && 'default' in p) set(k, fillDefaults(p, structuredClone((p as { default: unknown }).default)));
+      } else {
+        const filled = fillDefaults(p, given);
+        if (filled !== given) set(k, filled);
+      }
+    }
+  else if (s.additionalProperties && typeof s.additionalProperties === 'object')
+    for (const [k, v] of Object.entries(src)) {
+      const filled = fillDefaults(s.additionalProperties as JsonSchema, v);
+      if (filled !== v) set(k, filled);
+    }
+  return out ?? value;
 }
 
 function describeWorkerError(err: unknown): string {

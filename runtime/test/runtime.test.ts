@@ -75,6 +75,50 @@ describe('dependencies and data flow', () => {
     expect(stepOf(result, 'e').output).toEqual({ n: 7, tone: 'warm' });
   });
 
+  it('fills nested defaults in worker threads: record fields, list items, map values and optional records', async () => {
+    const person = { type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer', default: 30 }, tags: { type: 'array', items: { type: 'string' }, default: [] } } };
+    const p = plan({
+      capabilities: [
+        fx('echo', 'echo', {
+          input: {
+            type: 'object',
+            properties: {
+              lead: person,
+              members: { type: 'array', items: person },
+              byRole: { type: 'object', additionalProperties: person },
+              who: { anyOf: [person, { type: 'null' }] },
+              none: { anyOf: [person, { type: 'null' }] },
+            },
+          },
+        }),
+      ],
+      steps: [
+        step({
+          id: 'e',
+          capability: 'echo',
+          args: {
+            lead: lit({ name: 'a' }),
+            members: lit([{ name: 'b', age: 4 }, { name: 'c', tags: ['x'] }]),
+            byRole: lit({ chair: { name: 'd' } }),
+            who: lit({ name: 'e' }),
+            none: lit(null),
+          },
+        }),
+      ],
+    });
+    const { result } = await run(p, { input: {} });
+    expect(stepOf(result, 'e').output).toEqual({
+      lead: { name: 'a', age: 30, tags: [] },
+      members: [
+        { name: 'b', age: 4, tags: [] },
+        { name: 'c', age: 30, tags: ['x'] },
+      ],
+      byRole: { chair: { name: 'd', age: 30, tags: [] } },
+      who: { name: 'e', age: 30, tags: [] },
+      none: null,
+    });
+  });
+
   it('rejects an input that does not match the plan input type', async () => {
     const p = plan({ steps: [], over: { input: { type: 'object', required: ['n'], properties: { n: { type: 'number' } } } } });
     await expect(rt.start(p, { input: { n: 'x' } })).rejects.toThrow(/\/n: must be number/);
