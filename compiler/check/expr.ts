@@ -353,8 +353,9 @@ class ExprChecker {
       case 'RangeExpr': {
         const from = this.check(e.from, guarded);
         const to = this.check(e.to, guarded);
-        if (!this.env.allowRange) this.error('E0201', 'a range a..b is only allowed in simulate blocks', e.range);
-        else if (!isLoose(from.ty) && !isLoose(to.ty) && unitOf(from.ty) !== unitOf(to.ty))
+        // A range outside a simulate block is the parser's error already (E0001, on both parse
+        // paths), and every simulate expression is checked with `allowRange`.
+        if (this.env.allowRange && !isLoose(from.ty) && !isLoose(to.ty) && unitOf(from.ty) !== unitOf(to.ty))
           this.error('E0203', `range ends have different units: ${formatTy(from.ty)} and ${formatTy(to.ty)}`, e.range);
         return { ty: widenLiteral(from.ty), data: NO_DATA, ir: { op: 'range', from: from.ir, to: to.ir } };
       }

@@ -77,6 +77,11 @@ describe('E0103 import not found / cycle', () => {
 });
 
 describe('E0201 type mismatch', () => {
+  it('a range outside a simulate block is one error, from the parser, and none more from the checker', () => {
+    const text = PLAN(`  step a = fetch(url: input.url, retries: 1..5)`);
+    const errors = checkText(text).filter((d) => d.severity === 'error');
+    expect(errors.map((d) => [d.code, covered(text, d)])).toEqual([['E0001', '1..5']]);
+  });
   it('reports an argument of the wrong type at the value', () => {
     const text = PLAN(`  step a = fetch(url: 42)`);
     const [d] = only('E0201', text);
