@@ -25,6 +25,13 @@ export function retry(max: number, delay_ms = 1000): RetryIR {
 // ───────────── expressions ─────────────
 
 export const lit = (value: string | number | boolean | null): ExprIR => ({ op: 'lit', value });
+/** A JSON value as the list, record and literal expressions that build it. */
+export const json = (value: unknown): ExprIR =>
+  Array.isArray(value)
+    ? { op: 'list', items: value.map(json) }
+    : value !== null && typeof value === 'object'
+      ? { op: 'record', fields: Object.entries(value).map(([key, v]) => ({ key, value: json(v) })) }
+      : lit(value as string | number | boolean | null);
 const path = (root: ExprIR, keys: readonly string[]): ExprIR => keys.reduce<ExprIR>((o, key) => ({ op: 'get', object: o, key }), root);
 export const inputVar: ExprIR = { op: 'var', name: 'input' };
 export const runVar: ExprIR = { op: 'var', name: 'run' };

@@ -9,7 +9,7 @@ import type { GuardrailIR, PlanIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { fx, local, projectDir, tempDir } from './helpers.js';
-import { attr, bin, capability, ctxVar, input, item, lit, out, plan, resource, step } from './ir-builder.js';
+import { attr, bin, capability, ctxVar, input, item, json, lit, out, plan, resource, step } from './ir-builder.js';
 
 let dir: string;
 let rt: Runtime;
@@ -97,10 +97,10 @@ describe('dependencies and data flow', () => {
           id: 'e',
           capability: 'echo',
           args: {
-            lead: lit({ name: 'a' }),
-            members: lit([{ name: 'b', age: 4 }, { name: 'c', tags: ['x'] }]),
-            byRole: lit({ chair: { name: 'd' } }),
-            who: lit({ name: 'e' }),
+            lead: json({ name: 'a' }),
+            members: json([{ name: 'b', age: 4 }, { name: 'c', tags: ['x'] }]),
+            byRole: json({ chair: { name: 'd' } }),
+            who: json({ name: 'e' }),
             none: lit(null),
           },
         }),
