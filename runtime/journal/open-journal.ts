@@ -53,7 +53,8 @@ function openSqlite(db: string): RuntimeJournal {
     openLimitStore: async () => {
       if (memory) return null;
       const { SqliteLimitStore } = await import('../limits/sqlite-store.js');
-      return new SqliteLimitStore(sqlite.path);
+      // On the journal's connection: a run's turn commits its events and its leases together.
+      return new SqliteLimitStore(sqlite.path, { journal: sqlite });
     },
   };
 }

@@ -67,8 +67,37 @@ const SHARED_OPEN_TIMEOUT_MS = 5000;
  */
 export function openSharedSqlite(path: string, schema: string, migrate?: (db: SqlDatabase) => void): SqlDatabase {
   const db = openSqlite(path);
+  try {
+    const retrying = retryingLocks(db);
+    retrying('PRAGMA busy_timeout = 5000');
+    retrying('PRAGMA journal_mode = WAL');
+    // WAL + NORMAL: a committed transaction survives a process crash (kill -9); only an OS crash
+    // could lose the last transactions, the usual trade-off of embedded journals.
+    retrying('PRAGMA synchronous = NORMAL');
+    applySchema(db, schema, migrate);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/**
+ * Applies `schema`, then `migrate`, in one transaction under the write lock, to a connection
+ * `openSharedSqlite` opened (a second store sharing the journal's connection brings its tables).
+ */
+export function applySchema(db: SqlDatabase, schema: string, migrate?: (db: SqlDatabase) => void): void {
+  retryingLocks(db)(() => {
+    db.exec(`BEGIN IMMEDIATE; ${schema}`);
+    migrate?.(db);
+    db.exec('COMMIT');
+  });
+}
+
+/** Runs `work`, retrying (with jitter, for up to 5 s) while SQLite answers that the file is locked. */
+function retryingLocks(db: SqlDatabase): (work: string | (() => void)) => void {
   const deadline = Date.now() + SHARED_OPEN_TIMEOUT_MS;
-  const retrying = (work: string | (() => void)) => {
+  return (work) => {
     for (;;) {
       try {
         if (typeof work === 'string') db.exec(work);
@@ -80,25 +109,11 @@ export function openSharedSqlite(path: string, schema: string, migrate?: (db: Sq
         } catch {
           // No transaction was open.
         }
-        if (!isBusy(err) || Date.now() > deadline) {
-          db.close();
-          throw err;
-        }
+        if (!isBusy(err) || Date.now() > deadline) throw err;
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.random() * 40);
       }
     }
   };
-  retrying('PRAGMA busy_timeout = 5000');
-  retrying('PRAGMA journal_mode = WAL');
-  // WAL + NORMAL: a committed transaction survives a process crash (kill -9); only an OS crash
-  // could lose the last transactions, the usual trade-off of embedded journals.
-  retrying('PRAGMA synchronous = NORMAL');
-  retrying(() => {
-    db.exec(`BEGIN IMMEDIATE; ${schema}`);
-    migrate?.(db);
-    db.exec('COMMIT');
-  });
-  return db;
 }
 
 /** SQLITE_BUSY (or one of its extended codes) from either engine. */

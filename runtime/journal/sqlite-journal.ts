@@ -87,6 +87,19 @@ function withIrText(row: (Omit<RunRow, 'ir'> & { ir: string | Uint8Array | null 
   return { ...row, ir: inflateRawSync(row.ir).toString('utf8') };
 }
 
+/**
+ * Another store on the journal's connection (the shared limits) whose writes ride in a commit's
+ * transaction instead of one of their own: a turn of a run then commits once, not twice.
+ */
+export interface CommitGuest {
+  /**
+   * Called inside the commit's transaction: does the guest's pending writes (in a savepoint of
+   * its own, so a failure of them leaves the commit whole) and says how to settle them once the
+   * commit is durable or rolled back; null when it had nothing to write.
+   */
+  join(): { committed(): void; failed(err: unknown): void } | null;
+}
+
 export class SqliteJournal implements JournalSink {
   readonly path: string;
   private readonly db: SqlDatabase;
@@ -99,7 +112,8 @@ export class SqliteJournal implements JournalSink {
   private readonly types: EventTypeCodes;
   /** Run id → its key in `run_keys` (see event-batches.ts). */
   private readonly keys = new Map<string, number>();
-  private readonly commitTx: (summary: RunSummary, events: readonly RunEvent[]) => void;
+  private readonly commitTx: (summary: RunSummary, events: readonly RunEvent[], joined: ReturnType<CommitGuest['join']>[]) => void;
+  private readonly guests = new Set<CommitGuest>();
   private readonly lastSummary = new Map<string, string>();
   /** Replaces secret values in journal text; set by the runtime once secrets are known. */
   redactText: (text: string) => string = (t) => t;
@@ -119,7 +133,7 @@ export class SqliteJournal implements JournalSink {
       VALUES (@runId, @plan, @parentRunId, @status, @startedAt, @completedAt, @cost, @error, @pid, @now)
       ON CONFLICT(id) DO UPDATE SET status = excluded.status, completed_at = excluded.completed_at,
         cost = excluded.cost, error = excluded.error, owner_pid = excluded.owner_pid, heartbeat_at = excluded.heartbeat_at`);
-    this.commitTx = this.db.transaction((summary: RunSummary, events: readonly RunEvent[]) => {
+    this.commitTx = this.db.transaction((summary: RunSummary, events: readonly RunEvent[], joined: ReturnType<CommitGuest['join']>[]) => {
       // The run row only changes with status, cost or error: skip rewriting it otherwise.
       const key = `${summary.status}\u0000${summary.cost}\u0000${summary.error}\u0000${summary.completedAt}`;
       if (this.lastSummary.get(summary.runId) !== key) {
@@ -138,8 +152,21 @@ export class SqliteJournal implements JournalSink {
         });
         this.lastSummary.set(summary.runId, key);
       }
+      // Guests first: a commit refused for its events takes their writes down with it.
+      for (const g of this.guests) joined.push(g.join());
       this.appendEvents(events);
     }, 'immediate');
+  }
+
+  /** The connection, for a store that shares it (and its commits) with the journal. */
+  get connection(): SqlDatabase {
+    return this.db;
+  }
+
+  /** `guest` writes inside each commit from now on; the function returned ends that. */
+  addGuest(guest: CommitGuest): () => void {
+    this.guests.add(guest);
+    return () => void this.guests.delete(guest);
   }
 
   /**
@@ -185,7 +212,14 @@ export class SqliteJournal implements JournalSink {
   }
 
   commit(summary: RunSummary, events: readonly RunEvent[]): void {
-    this.commitTx(summary, events);
+    const joined: ReturnType<CommitGuest['join']>[] = [];
+    try {
+      this.commitTx(summary, events, joined);
+    } catch (err) {
+      for (const j of joined) j?.failed(err);
+      throw err;
+    }
+    for (const j of joined) j?.committed();
   }
 
   /** Stores what resuming needs (the IR and the input) before the first event. */

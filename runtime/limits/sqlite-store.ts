@@ -3,14 +3,16 @@
  * that `orch run` processes sharing a `--db` and `orch serve` count against the same slots. The
  * contract is `SharedLimitStore` (runtime/scheduler/core/limits.ts).
  *
- * Calls made in one turn of the event loop are carried out together in one short
- * `BEGIN IMMEDIATE` transaction (the write lock up front: two processes never deadlock upgrading
- * a read): a busy run releases and claims many slots per turn, and one commit for all of them
- * instead of one each is what keeps the shared limits as fast as the journal alone. Releases and
- * renewals go first, so a claim in the same batch can take a slot given back in it; every call
- * is still all or nothing on its own.
+ * Calls made in one turn of the event loop are carried out together: inside that turn's journal
+ * commit when the store shares the journal's connection (one transaction per turn for the run's
+ * events and its leases), else in one short `BEGIN IMMEDIATE` transaction of their own (the write
+ * lock up front: two processes never deadlock upgrading a read). A busy run releases and claims
+ * many slots per turn, and one commit for all of them is what keeps the shared limits about as
+ * fast as the journal alone. Releases and renewals go first, so a claim in the same batch can
+ * take a slot given back in it; every call is still all or nothing on its own.
  */
-import { openSharedSqlite, type SqlDatabase, type SqlStatement } from '../journal/sqlite-driver.js';
+import { applySchema, openSharedSqlite, type SqlDatabase, type SqlStatement } from '../journal/sqlite-driver.js';
+import type { SqliteJournal } from '../journal/sqlite-journal.js';
 import type { SharedClaim, SharedGrant, SharedLimitStore } from '../scheduler/core/limits.js';
 
 /**
@@ -65,10 +67,22 @@ export class SqliteLimitStore implements SharedLimitStore {
   private lastSweep = 0;
   private batch: Op[] = [];
   private batchScheduled = false;
+  /** Sharing the journal's connection: leaves its commits (see `joinCommit`). */
+  private readonly leaveJournal: (() => void) | null = null;
+  private fallback: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(path: string, opts: { readonly leaseMs?: number } = {}) {
+  /**
+   * `journal`: this process's journal on the same file. The store then uses its connection, and
+   * the calls of a turn are written inside that turn's journal commit when there is one — one
+   * transaction per turn, not two — and in a transaction of their own 1 ms later otherwise.
+   */
+  constructor(path: string, opts: { readonly leaseMs?: number; readonly journal?: SqliteJournal } = {}) {
     this.leaseMs = opts.leaseMs ?? 3000;
-    this.db = openSharedSqlite(path, SCHEMA);
+    if (opts.journal) {
+      this.db = opts.journal.connection;
+      applySchema(this.db, SCHEMA);
+      this.leaveJournal = opts.journal.addGuest({ join: () => this.joinCommit() });
+    } else this.db = openSharedSqlite(path, SCHEMA);
     this.countLeases = this.db.prepare('SELECT COUNT(*) AS n FROM slot_leases WHERE resource = ? AND expires_at > ?');
     this.windowHits = this.db.prepare('SELECT COUNT(*) AS n, MIN(at) AS first FROM rate_hits WHERE key = ? AND at > ?');
     this.insertLease = this.db.prepare(
@@ -97,8 +111,10 @@ export class SqliteLimitStore implements SharedLimitStore {
   }
 
   async close(): Promise<void> {
+    this.leaveJournal?.();
     if (this.batch.length > 0) this.runBatch();
-    this.db.close();
+    // A shared connection is the journal's to close.
+    if (!this.leaveJournal) this.db.close();
   }
 
   private enqueue<T>(givesBack: boolean, fn: () => T): Promise<T> {
@@ -108,7 +124,8 @@ export class SqliteLimitStore implements SharedLimitStore {
       else this.batch.push(op);
       if (!this.batchScheduled) {
         this.batchScheduled = true;
-        setImmediate(() => this.runBatch());
+        if (this.leaveJournal) this.fallback = setTimeout(() => this.runBatch(), 1);
+        else setImmediate(() => this.runBatch());
       }
     });
   }
@@ -119,10 +136,12 @@ export class SqliteLimitStore implements SharedLimitStore {
    * time" (claims are asked again, a lease not released expires on its own).
    */
   private runBatch(): void {
-    this.batchScheduled = false;
-    const ops = this.batch;
-    this.batch = [];
+    const ops = this.take();
     if (ops.length === 0) return;
+    if (!this.db.open) {
+      for (const op of ops) op.reject(new Error('the limits store is closed'));
+      return;
+    }
     let results: unknown[];
     try {
       results = this.runOps(ops);
@@ -131,6 +150,35 @@ export class SqliteLimitStore implements SharedLimitStore {
       return;
     }
     ops.forEach((op, i) => op.resolve(results[i]));
+  }
+
+  private take(): Op[] {
+    this.batchScheduled = false;
+    if (this.fallback) clearTimeout(this.fallback);
+    this.fallback = null;
+    const ops = this.batch;
+    this.batch = [];
+    return ops;
+  }
+
+  /**
+   * Inside a journal commit: the pending calls in a savepoint (`runOps` nests), settled once the
+   * commit is durable — or rejected with it, their writes rolled back with it.
+   */
+  private joinCommit(): { committed(): void; failed(err: unknown): void } | null {
+    const ops = this.take();
+    if (ops.length === 0) return null;
+    let results: unknown[];
+    try {
+      results = this.runOps(ops);
+    } catch (err) {
+      for (const op of ops) op.reject(err);
+      return null;
+    }
+    return {
+      committed: () => ops.forEach((op, i) => op.resolve(results[i])),
+      failed: (err) => ops.forEach((op) => op.reject(err)),
+    };
   }
 
   private acquireNow(claim: SharedClaim, now: number): SharedGrant {

@@ -17,6 +17,7 @@ import { maxOverlap, type Span } from './spans.js';
 import { migrate } from '../journal/pg/migrations.js';
 import { PgLimitStore } from '../limits/pg-store.js';
 import { SqliteLimitStore } from '../limits/sqlite-store.js';
+import { SqliteJournal } from '../journal/sqlite-journal.js';
 import type { SharedClaim, SharedLimitStore } from '../scheduler/index.js';
 import { startPostgres } from '../../test/support/postgres.js';
 import { REPO, tempDir } from './helpers.js';
@@ -41,6 +42,24 @@ const BACKENDS: readonly Backend[] = [
     async place() {
       const file = join(tempDir('orch-limits-'), 'runs.db');
       return { open: async (leaseMs = 3000) => new SqliteLimitStore(file, { leaseMs }), teardown: async () => undefined };
+    },
+  },
+  {
+    // Each client on a journal's connection, with no journal commit to ride: the store's own
+    // transaction, 1 ms later (riding a commit: sqlite-limits-in-commit.test.ts).
+    name: "SqliteLimitStore on a journal's connection",
+    pushes: false,
+    async place() {
+      const file = join(tempDir('orch-limits-'), 'runs.db');
+      const journals: SqliteJournal[] = [];
+      return {
+        open: async (leaseMs = 3000) => {
+          const journal = new SqliteJournal(file);
+          journals.push(journal);
+          return new SqliteLimitStore(file, { leaseMs, journal });
+        },
+        teardown: async () => journals.forEach((j) => j.close()),
+      };
     },
   },
   {
