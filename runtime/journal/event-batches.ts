@@ -112,6 +112,13 @@ export class EventTypeCodes {
     this.reload();
   }
 
+  /** Drops what was learnt: a code given in a transaction that rolled back may be given again. */
+  forget(): void {
+    this.codes.clear();
+    this.names.clear();
+    this.reload();
+  }
+
   private reload(): void {
     for (const r of this.db.prepare('SELECT code, name FROM event_types').all() as { code: number; name: EventType }[]) {
       this.codes.set(r.name, r.code);

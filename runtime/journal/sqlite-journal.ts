@@ -206,6 +206,17 @@ export class SqliteJournal implements JournalSink {
     return key;
   }
 
+  /**
+   * After a write transaction rolled back: run keys and type codes given inside it are gone from
+   * the database, and SQLite may give the same numbers to other runs and types; the run row it
+   * wrote is gone too, so the next commit writes it again. Nothing learnt may outlive it.
+   */
+  private forgetUncommitted(): void {
+    this.keys.clear();
+    this.types.forget();
+    this.lastSummary.clear();
+  }
+
   /** Forgets the keys of a run and its sub-plan runs (a run id used again after a prune gets a new key). */
   private forgetKeys(runId: string): void {
     for (const id of this.keys.keys()) if (id === runId || id.startsWith(`${runId}/`)) this.keys.delete(id);
@@ -216,6 +227,7 @@ export class SqliteJournal implements JournalSink {
     try {
       this.commitTx(summary, events, joined);
     } catch (err) {
+      this.forgetUncommitted();
       for (const j of joined) j?.failed(err);
       throw err;
     }
@@ -346,16 +358,21 @@ export class SqliteJournal implements JournalSink {
    * (`orch cancel` / `orch pause` of an interrupted run).
    */
   appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): void {
-    this.db.transaction(() => {
-      const base = this.runKey(runId) * SEQ_SPAN;
-      const last = (this.selectLastSeq.get(base, base + MAX_SEQ) as { last_seq: number } | undefined)?.last_seq ?? 0;
-      const now = Date.now();
-      this.appendEvents([{ runId, seq: last + 1, ts: now, type, stepId: null, data }]);
-      const terminal = status === 'cancelled' || status === 'failed' || status === 'completed';
-      this.db
-        .prepare('UPDATE runs SET status = ?, completed_at = COALESCE(?, completed_at), owner_pid = NULL WHERE id = ?')
-        .run(status, terminal ? now : null, runId);
-    }, 'immediate')();
+    try {
+      this.db.transaction(() => {
+        const base = this.runKey(runId) * SEQ_SPAN;
+        const last = (this.selectLastSeq.get(base, base + MAX_SEQ) as { last_seq: number } | undefined)?.last_seq ?? 0;
+        const now = Date.now();
+        this.appendEvents([{ runId, seq: last + 1, ts: now, type, stepId: null, data }]);
+        const terminal = status === 'cancelled' || status === 'failed' || status === 'completed';
+        this.db
+          .prepare('UPDATE runs SET status = ?, completed_at = COALESCE(?, completed_at), owner_pid = NULL WHERE id = ?')
+          .run(status, terminal ? now : null, runId);
+      }, 'immediate')();
+    } catch (err) {
+      this.forgetUncommitted();
+      throw err;
+    }
   }
 
   /** This process stops executing the run (and its sub-plan runs): any process may resume it now. */

@@ -97,6 +97,23 @@ describe('the SQLite journal stores a commit as one batch row', () => {
     j.close();
   });
 
+  it('forgets a run key and a type code given in a commit that rolled back (SQLite may give them again)', () => {
+    const j = new SqliteJournal(join(tempDir('orch-batches-'), 'runs.db'));
+    const e = (runId: string, seq: number, type = 'step_queued'): RunEvent => ({ runId, seq, ts: seq, type: type as EventType, stepId: null, data: { runId } });
+    // The first commit of n writes seq 1 twice: refused, its key and its new type rolled back.
+    expect(() => j.commit(summary('n'), [e('n', 1, 'a_new_type'), e('n', 1, 'a_new_type')])).toThrow(/already has event 1/);
+    // m now gets the key (and the type code) n had been given.
+    j.commit(summary('m'), [e('m', 1, 'another_new_type')]);
+    j.commit(summary('n'), [e('n', 1, 'a_new_type')]);
+    expect(j.load('m').map((x) => [x.type, x.data.runId])).toEqual([['another_new_type', 'm']]);
+    expect(j.load('n').map((x) => [x.type, x.data.runId])).toEqual([['a_new_type', 'n']]);
+    // The run row a refused commit wrote is written again by the next one with the same summary.
+    expect(() => j.commit(summary('n', { status: 'failed' }), [e('n', 1)])).toThrow(/already has event 1/);
+    j.commit(summary('n', { status: 'failed' }), [e('n', 2)]);
+    expect(j.getRun('n')!.status).toBe('failed');
+    j.close();
+  });
+
   it('refuses a seq past what a run may hold, writing nothing of that commit', () => {
     const j = new SqliteJournal(join(tempDir('orch-batches-'), 'runs.db'));
     j.commit(summary('r'), [{ runId: 'r', seq: 1, ts: 1, type: 'plan_created', stepId: null, data: {} }]);
