@@ -407,6 +407,11 @@ export interface CapabilityCall extends Node {
   readonly kind: 'CapabilityCall';
   readonly capability: QualifiedName;
   readonly args: readonly Argument[];
+  /**
+   * An argument was dropped for a syntax error in its value (`m: 12EUR`): which arguments the
+   * call gives is not known, so none is reported missing on top of that error.
+   */
+  readonly argsLost?: true;
 }
 /** `wait 10m` */
 export interface WaitAction extends Node {
@@ -424,6 +429,8 @@ export interface RunAction extends Node {
   readonly kind: 'RunAction';
   readonly plan: QualifiedName;
   readonly args: readonly Argument[];
+  /** See `CapabilityCall.argsLost`. */
+  readonly argsLost?: true;
 }
 export type StepAction = CapabilityCall | WaitAction | WaitUntilAction | RunAction;
 

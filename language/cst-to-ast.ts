@@ -675,8 +675,11 @@ export class AstBuilder extends NodeBuilders {
       case 'waitAction':
         return { kind: 'WaitAction', duration: this.expression(child(n, 'expression')), range };
       case 'runAction': {
-        const args = child(n, 'callArgs');
-        return { kind: 'RunAction', plan: this.qualifiedName(child(n, 'qualifiedName')), args: args ? this.args(args) : [], range };
+        const argsNode = child(n, 'callArgs');
+        const { args, lost } = argsNode ? this.args(argsNode) : { args: [], lost: false };
+        const a: Mutable<A.RunAction> = { kind: 'RunAction', plan: this.qualifiedName(child(n, 'qualifiedName')), args, range };
+        if (lost) a.argsLost = true;
+        return a;
       }
       case 'capabilityCall':
         return this.capabilityCallNode(n);
@@ -686,13 +689,17 @@ export class AstBuilder extends NodeBuilders {
   }
 
   private capabilityCallNode(n: CstNode): A.CapabilityCall {
-    return this.capabilityCall(this.qualifiedName(n), this.args(need(child(n, 'callArgs'))), this.nodeRange(n));
+    const { args, lost } = this.args(need(child(n, 'callArgs')));
+    const call = this.capabilityCall(this.qualifiedName(n), args, this.nodeRange(n));
+    return lost ? { ...call, argsLost: true } : call;
   }
 
-  private args(n: CstNode): A.Argument[] {
+  /** The arguments that could be built, and whether any was dropped for an error in it. */
+  private args(n: CstNode): { args: A.Argument[]; lost: boolean } {
     const names = tokens(n, 'argName');
     const values = nodes(n, 'argValue');
     const out: A.Argument[] = [];
+    let lost = false;
     for (let i = 0; i < names.length; i++) {
       const nameTok = names[i]!;
       // After recovery a name may lack its value: pair each value with the name before it.
@@ -703,8 +710,9 @@ export class AstBuilder extends NodeBuilders {
       });
       const arg = this.attempt(() => this.argument(nameTok, this.expression(valueNode)));
       if (arg) out.push(arg);
+      else lost = true;
     }
-    return out;
+    return { args: out, lost };
   }
 
   private forEach(n: CstNode): A.ForEachDecl {

@@ -113,7 +113,8 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
     (d) => !lexOffsets.has(d.range.start.offset),
   );
   diagnostics.push(...syntax);
-  if (junkSeen) diagnostics.push(...junkDiagnostics(cst, file, index, syntax.map((d) => d.range.start.offset)));
+  // A bad unit (`12EUR`) the lexer reported is junk to the parser too: said once.
+  if (junkSeen) diagnostics.push(...junkDiagnostics(cst, file, index, [...syntax.map((d) => d.range.start.offset), ...lexOffsets]));
 
   const docs = new DocComments(docTokens);
   const builder = new AstBuilder(file, text, index, docs, diagnostics.map((d) => d.range.start.offset));

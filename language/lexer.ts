@@ -466,11 +466,14 @@ export function lex(text: string): LexOutput {
     if (t.tokenType === StringTok && !isTerminatedString(t.image)) {
       problems.push({ offset: t.startOffset, length: t.image.length, message: 'unterminated string (missing closing ")' });
     } else if (t.tokenType === BadNumberTok) {
-      const suffix = t.image.replace(/^\d+(?:\.\d+)?/, '');
+      const amount = /^\d+(?:\.\d+)?/.exec(t.image)?.[0] ?? '';
+      const suffix = t.image.slice(amount.length);
+      // `12EUR` is how currencies are usually written; Orch's units are lower case.
+      const hint = /^[A-Z]{3}$/.test(suffix) ? `currencies are written in lower case: ${amount}${suffix.toLowerCase()}` : 'durations use ms, s, m, h, d; money a 3-letter currency such as usd; percentages %';
       problems.push({
         offset: t.startOffset,
         length: t.image.length,
-        message: `unknown unit '${suffix}' in '${t.image}' (durations use ms, s, m, h, d; money a 3-letter currency such as usd; percentages %)`,
+        message: `unknown unit '${suffix}' in '${t.image}' (${hint})`,
       });
     }
   }

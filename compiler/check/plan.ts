@@ -6,8 +6,8 @@
  * input of the DAG, placement, estimate and guardrail phases.
  */
 import type {
-  Argument, BlockItem, CapabilityCall, DataClass, Expr, ForEachDecl, InvariantDecl, JoinRule, PlanDecl, QualifiedName, RaceDecl, Range,
-  RepeatDecl, StepDecl,
+  BlockItem, CapabilityCall, DataClass, Expr, ForEachDecl, InvariantDecl, JoinRule, PlanDecl, QualifiedName, RaceDecl, Range,
+  RepeatDecl, RunAction, StepDecl,
 } from '../../language/index.js';
 import { diagnostic, type Diagnostic, type Fix } from '../../language/index.js';
 import type { CallIR, CapabilityKindIR, ExprIR, ForEachIR, RetryIR, StepActionIR } from '../ir/types.js';
@@ -534,7 +534,7 @@ function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefined, sc:
   const a = d.action;
   if (a.kind === 'CapabilityCall') {
     if (cap) {
-      const r = checkArgs(a.args, a.range, cap.input, cap.defaults, env, `capability ${cap.entry.node.name.name}`, a.capability.range);
+      const r = checkArgs(a, cap.input, cap.defaults, env, `capability ${cap.entry.node.name.name}`, a.capability.range);
       args = r.args;
       ownData = r.data;
     } else for (const arg of a.args) checkExpr(arg.value, env);
@@ -553,7 +553,7 @@ function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefined, sc:
     if (runPlan) {
       const inTy = cx.planInput(runPlan);
       if (inTy.k === 'record') {
-        const r = checkArgs(a.args, a.range, inTy, new Map(), env, `plan ${runPlan.node.name.name}`, a.plan.range);
+        const r = checkArgs(a, inTy, new Map(), env, `plan ${runPlan.node.name.name}`, a.plan.range);
         planArgs = r.args;
         ownData = r.data;
       }
@@ -632,7 +632,7 @@ function checkCall(call: CapabilityCall, env: ExprEnv, cx: PlanCheckContext, mod
     return null;
   }
   const info = cx.capability(ce);
-  const r = checkArgs(call.args, call.range, info.input, info.defaults, env, `capability ${ce.node.name.name}`, call.capability.range);
+  const r = checkArgs(call, info.input, info.defaults, env, `capability ${ce.node.name.name}`, call.capability.range);
   return { call: { capability: info.name, args: r.args }, data: r.data };
 }
 
@@ -656,11 +656,11 @@ export function placeholderFor(t: Ty): string {
 /**
  * Checks named arguments against a record of parameters: E0202 for an unknown or repeated
  * argument (did-you-mean fix) and for each missing required one (fix inserting it), E0201 for a
- * value of the wrong type. Defaults fill omitted parameters.
+ * value of the wrong type. Defaults fill omitted parameters. A call that lost an argument to a
+ * syntax error (`argsLost`) has nothing reported missing: that error already says what is wrong.
  */
 export function checkArgs(
-  args: readonly Argument[],
-  callRange: Range,
+  call: Pick<CapabilityCall | RunAction, 'args' | 'range' | 'argsLost'>,
   params: Ty & { k: 'record' },
   defaults: ReadonlyMap<string, ExprIR>,
   env: ExprEnv,
@@ -668,6 +668,7 @@ export function checkArgs(
   nameRange: Range,
 ): { args: Record<string, ExprIR>; data: DataClass } {
   const { diags, file, model } = env;
+  const { args, range: callRange } = call;
   const out: Record<string, ExprIR> = {};
   let data: DataClass = 'public';
   // Calls have a handful of arguments: a list scan beats a set per call.
@@ -699,7 +700,7 @@ export function checkArgs(
   const missing: FieldTy[] = [];
   const req = requiredOf(params);
   for (let i = 0; i < req.length; i++) if (!given.includes(req[i]!.name)) missing.push(req[i]!);
-  if (missing.length) {
+  if (missing.length && !call.argsLost) {
     // Insert right after the last argument (a trailing comma stays valid), or inside `()`.
     const last = args[args.length - 1];
     const end = callRange.end;

@@ -82,6 +82,23 @@ describe('E0201 type mismatch', () => {
     const errors = checkText(text).filter((d) => d.severity === 'error');
     expect(errors.map((d) => [d.code, covered(text, d)])).toEqual([['E0001', '1..5']]);
   });
+  it('a number with an unknown unit is one error: no argument reported missing, no junk after a property', () => {
+    const text = PLAN(`  step a = fetch(url: input.url, retries: 3EUR)\n  step b = run p2(n: 5min)`, `capability pay {\n  kind tool\n  input { amount: money }\n  output { ok: bool }\n  cost 12EUR\n}\nplan p2 { input { n: duration } step w = wait input.n }\nplan p3 { step c = pay(amount: 12EUR) }`);
+    const errors = checkText(text).filter((d) => d.severity === 'error');
+    expect(errors.map((d) => [d.code, covered(text, d)])).toEqual([
+      ['E0001', '12EUR'],
+      ['E0001', '12EUR'],
+      ['E0001', '3EUR'],
+      ['E0001', '5min'],
+    ].sort((a, b) => text.indexOf(a[1]!) - text.indexOf(b[1]!)));
+    expect(errors[0]!.message).toContain('currencies are written in lower case: 12eur');
+  });
+  it('an argument dropped for a bad unit still leaves the others checked: a second one missing is an E0202 of its own call only', () => {
+    const text = PLAN(`  step a = summarize(text: 3EUR)\n  step b = summarize()`);
+    const e0202 = only('E0202', text);
+    expect(e0202.map((d) => covered(text, d))).toEqual(['summarize']);
+    expect(e0202[0]!.range.start.line).toBe(text.split('\n').findIndex((l) => l.includes('step b')) + 1);
+  });
   it('reports an argument of the wrong type at the value', () => {
     const text = PLAN(`  step a = fetch(url: 42)`);
     const [d] = only('E0201', text);
