@@ -349,6 +349,23 @@ describe('approvals and controls across processes', () => {
     expect(orch(['cancel', 'ctl-1'], project).code).toBe(2);
   });
 
+  it('orch timeline shows a step stopped with its run as step_cancelled, with how long it ran and why', async () => {
+    const project = projectDir();
+    const db = join(project, '.orch', 'runs.db');
+    const file = writePlan(project, plan({ base_dir: '.', capabilities: [local('work', 'work')], steps: [step({ id: 'long', capability: 'work', args: { ms: lit(20_000) } })] }));
+    const { done } = orchAsync(['run', file, '--run-id', 'tl-1', '--json'], project);
+    await until(() => eventTypes(db, 'tl-1').includes('step_started'), 'the step to start');
+    await sleep(50);
+    expect(orch(['cancel', 'tl-1'], project).code).toBe(0);
+    expect((await done).code).toBe(1);
+    const timeline = orch(['timeline', 'tl-1'], project);
+    expect(timeline.code, timeline.stderr).toBe(0);
+    const line = timeline.stdout.split('\n').find((l) => /step_cancelled/.test(l));
+    expect(line).toMatch(/step_cancelled\s+long \((\d+(\.\d+)?)(ms|s)\)\s+run cancelled/);
+    const json = JSON.parse(orch(['timeline', 'tl-1', '--json'], project).stdout) as { events: { type: string; stepId: string | null; data: { reason?: string } }[] };
+    expect(json.events.filter((e) => e.stepId === 'long').map((e) => e.type)).toEqual(['step_queued', 'step_started', 'step_cancelled']);
+  });
+
   it('after a crash, an in-flight non-idempotent step is failed-unknown unless --rerun-in-flight', async () => {
     const project = projectDir();
     const db = join(project, '.orch', 'runs.db');
