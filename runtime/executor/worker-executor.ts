@@ -14,6 +14,7 @@ import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor } from '..
 import { AttemptSignal } from './attempt-signal.js';
 import { locateHandler, projectRoot, type HandlerLocation } from './handler-path.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, describeThrown } from './json-output.js';
+import { LiveLogs } from './live-logs.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
 
 export interface WorkerExecutorOptions {
@@ -46,6 +47,7 @@ export class WorkerExecutor implements Executor {
   private readonly maxOutputBytes: number | null;
   /** Output limits from project configs, by project directory. */
   private readonly projectLimits = new Map<string, number>();
+  private readonly live = new LiveLogs();
 
   constructor(opts: WorkerExecutorOptions = {}) {
     const threads = Math.max(1, opts.workers ?? defaultWorkers());
@@ -83,10 +85,14 @@ export class WorkerExecutor implements Executor {
       secrets: req.secrets,
       timeoutMs: req.timeoutMs,
       maxOutputBytes: this.outputLimit(req.plan.base_dir),
+      logKey: this.live.open(),
     };
+    const logKey = task.logKey!;
     const signal = new AttemptSignal();
     (this.pool.run(task, { signal }) as Promise<WorkerResult>).then(
       (r) => {
+        // The result carries every line: the ones sent along the way are not needed.
+        this.live.close(logKey);
         if (!r.ok) return done({ ok: false, error: r.error, logs: r.logs });
         const output: unknown = JSON.parse(r.output);
         const check = validateValue(req.capability.output, output);
@@ -98,9 +104,11 @@ export class WorkerExecutor implements Executor {
           });
         else done({ ok: true, output, logs: r.logs });
       },
-      (err: unknown) => done({ ok: false, error: describeWorkerError(err) }),
+      // No result (the worker exited, ran out of memory, or the attempt was aborted): what it
+      // wrote before is all there is.
+      (err: unknown) => done({ ok: false, error: describeWorkerError(err), logs: this.live.close(logKey) }),
     );
-    return { abort: (reason) => signal.abort(new Error(reason)) };
+    return { abort: (reason) => signal.abort(new Error(reason)), logsSoFar: () => this.live.peek(logKey) };
   }
 
   /** The output limit for handlers of the project whose config says `maxOutputBytes`. */
@@ -132,6 +140,7 @@ export class WorkerExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    this.live.dispose();
     await this.pool.destroy();
   }
 }

@@ -7,6 +7,7 @@
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { describeThrown, formatBytes, toJsonOutput } from './json-output.js';
+import { sendLine } from './live-logs.js';
 import { capturing } from './output-capture.js';
 
 export interface WorkerTask {
@@ -23,6 +24,8 @@ export interface WorkerTask {
   readonly timeoutMs: number | null;
   /** Largest output (JSON text, UTF-8 bytes); also the budget for `ctx.log` lines and error text. */
   readonly maxOutputBytes: number;
+  /** When given, each log line is also sent as it is written (live-logs.ts). */
+  readonly logKey?: string;
 }
 
 export type WorkerResult =
@@ -48,7 +51,9 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   const keep = (line: string) => {
     if (logBytes > task.maxOutputBytes) return;
     logBytes += Buffer.byteLength(line, 'utf8');
-    logs.push(logBytes > task.maxOutputBytes ? `… further log lines dropped: more than ${formatBytes(task.maxOutputBytes)}` : line);
+    const kept = logBytes > task.maxOutputBytes ? `… further log lines dropped: more than ${formatBytes(task.maxOutputBytes)}` : line;
+    logs.push(kept);
+    if (task.logKey !== undefined) sendLine(task.logKey, kept);
   };
   const log = (...args: unknown[]) => keep(format(...args));
   // stdout lines as written, stderr lines marked: both are the step's log, never orch's output.

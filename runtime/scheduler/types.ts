@@ -55,6 +55,11 @@ export type AttemptOutcome = (
 export interface AttemptHandle {
   /** Stop the attempt (timeout, cancel, abort). Its outcome, if it still arrives, is ignored. */
   abort(reason: string): void;
+  /**
+   * Optional: the log lines the attempt has written so far — asked when its step times out, so
+   * a handler that hangs still leaves what it wrote before.
+   */
+  logsSoFar?(): readonly string[];
 }
 
 export interface Executor {

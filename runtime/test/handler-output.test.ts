@@ -2,7 +2,8 @@
  * Handler output (LANGUAGE.md §7.3) with the real CLI and real worker threads: what a handler
  * prints with console.log / process.stdout / process.stderr, and ctx.log, becomes `step_log`
  * journal events with secrets redacted, shown by `orch timeline`; none of it reaches orch's own
- * stdout, so `orch run --json` prints exactly one JSON document.
+ * stdout, so `orch run --json` prints exactly one JSON document. What a handler wrote before it
+ * hung past its timeout, or before its worker exited, is journaled too.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,5 +69,57 @@ describe('handler output', () => {
     ]);
     const text = orch(['timeline', 'noisy-1'], dir);
     expect(text.stdout).toMatch(/step_log\s+a\s+token is \*\*\*/);
+  });
+
+  it('keeps what a handler wrote before it hung past its timeout or exited its worker', () => {
+    const dir = projectDir();
+    writeFileSync(
+      join(dir, 'out.js'),
+      `export async function hangs(input, ctx) {
+  console.log('working on', input.token);
+  ctx.log('attempt', ctx.attempt, 'waiting');
+  await new Promise(() => {}); // never settles, and ignores ctx.signal
+}
+export async function exits(input, ctx) {
+  ctx.log('about to exit');
+  setTimeout(() => process.exit(3), 50);
+  await new Promise(() => {});
+}
+`,
+    );
+    const CAPS = `capability hangs {
+  kind tool
+  input { token: string }
+  handler "./out.js#hangs"
+  timeout 500ms
+  retry 1
+}
+capability exits {
+  kind tool
+  handler "./out.js#exits"
+}
+`;
+    writeFileSync(join(dir, 'hang.orch'), `${CAPS}plan stuck {\n  step h = hangs(token: secret("API_TOKEN"))\n}\n`);
+    writeFileSync(join(dir, 'exit.orch'), `${CAPS}plan gone {\n  step x = exits()\n}\n`);
+    const eventsOf = (file: string, runId: string) => {
+      const r = orch(['run', file, '--json', '--run-id', runId], dir, { API_TOKEN: SECRET });
+      expect(r.code, r.stderr).toBe(1);
+      const t = orch(['timeline', runId, '--json'], dir);
+      expect(t.code, t.stderr).toBe(0);
+      expect(t.stdout).not.toContain(SECRET);
+      return (JSON.parse(t.stdout) as { events: { type: string; stepId: string; data: { line?: string; attempt?: number; error?: string } }[] }).events;
+    };
+    const of = (events: ReturnType<typeof eventsOf>, id: string) =>
+      events.filter((e) => e.stepId === id && e.type !== 'step_queued').map((e) => (e.type === 'step_log' ? `log ${e.data.attempt}: ${e.data.line}` : e.type));
+    const hung = eventsOf('hang.orch', 'stuck-1');
+    // Each timed-out attempt's lines come before the event that ends it.
+    expect(of(hung, 'h')).toEqual([
+      'step_started', 'log 1: working on ***', 'log 1: attempt 1 waiting', 'step_retried',
+      'step_started', 'log 2: working on ***', 'log 2: attempt 2 waiting', 'step_failed',
+    ]);
+    expect(hung.find((e) => e.type === 'step_failed')!.data.error).toMatch(/timed out after 500ms/);
+    const gone = eventsOf('exit.orch', 'gone-1');
+    expect(of(gone, 'x')).toEqual(['step_started', 'log 1: about to exit', 'step_failed']);
+    expect(gone.find((e) => e.type === 'step_failed')!.data.error).toMatch(/exited the worker/);
   });
 });

@@ -40,7 +40,11 @@ export type CoreEvent =
       /** What the sub-plan run cost: added to the step, so the parent's budgets count it. */
       readonly cost?: number;
     }
-  | { readonly type: 'timer_fired'; readonly timer: string }
+  /**
+   * `logs`: for a step's timer, what its running attempt had written by then — the attempt is
+   * stopped and its own outcome never arrives, so these are all its lines there will be.
+   */
+  | { readonly type: 'timer_fired'; readonly timer: string; readonly logs?: readonly string[] }
   /** The preExecution policy hook answered (`failure`: it threw or rejected). */
   | {
       readonly type: 'policy_decided';
