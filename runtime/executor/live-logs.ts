@@ -4,6 +4,7 @@
  * worker exited) would otherwise take everything it wrote with it. A BroadcastChannel needs no
  * per-task port, so an attempt that writes nothing costs nothing here.
  */
+import { BroadcastChannel } from 'node:worker_threads';
 const CHANNEL = 'orch-step-logs';
 
 interface LogMessage {
@@ -18,7 +19,7 @@ export function sendLine(key: string, line: string): void {
   if (!out) {
     out = new BroadcastChannel(CHANNEL);
     // The worker's lifetime is piscina's business, not this channel's.
-    (out as unknown as { unref(): void }).unref();
+    out.unref();
   }
   out.postMessage({ key, line } satisfies LogMessage);
 }
@@ -34,10 +35,10 @@ export class LiveLogs {
   open(): string {
     if (!this.channel) {
       this.channel = new BroadcastChannel(CHANNEL);
-      (this.channel as unknown as { unref(): void }).unref();
+      this.channel.unref();
       // Every executor of the process hears every worker: each keeps the keys it opened.
       this.channel.onmessage = (ev) => {
-        const m = (ev as MessageEvent<LogMessage>).data;
+        const m = (ev as { data: LogMessage }).data;
         this.lines.get(m.key)?.push(m.line);
       };
     }
