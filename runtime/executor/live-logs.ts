@@ -1,10 +1,12 @@
 /**
  * A handler's log lines, sent to the main thread as they are written as well as with the
- * attempt's result: an attempt that never returns one (it hung and its step timed out, or its
- * worker exited) would otherwise take everything it wrote with it. A BroadcastChannel needs no
- * per-task port, so an attempt that writes nothing costs nothing here.
+ * attempt's result: the run journals them while the attempt runs (an operator watching a long
+ * step sees what it says), and an attempt that never returns a result — it hung and its step
+ * timed out, or its worker exited — does not take what it wrote with it. A BroadcastChannel needs
+ * no per-task port, so an attempt that writes nothing costs nothing here.
  */
 import { BroadcastChannel } from 'node:worker_threads';
+
 const CHANNEL = 'orch-step-logs';
 
 interface LogMessage {
@@ -24,44 +26,64 @@ export function sendLine(key: string, line: string): void {
   out.postMessage({ key, line } satisfies LogMessage);
 }
 
+interface Attempt {
+  /** Lines that arrived and were not given to `logged` (there is none); made on the first. */
+  pending: string[] | null;
+  /** How many lines `logged` was given. */
+  given: number;
+  readonly logged: ((lines: readonly string[]) => void) | undefined;
+}
+
 let nextKey = 0;
 
 /** In the main thread: the lines of the attempts in flight, by the key their task carries. */
 export class LiveLogs {
-  private readonly lines = new Map<string, string[]>();
+  private readonly attempts = new Map<string, Attempt>();
   private channel: BroadcastChannel | null = null;
 
-  /** A key for a new attempt, whose lines are kept from now until `close`. */
-  open(): string {
+  /** A key for a new attempt, whose lines go to `logged` (or are kept) until `close`. */
+  open(logged?: (lines: readonly string[]) => void): string {
     if (!this.channel) {
       this.channel = new BroadcastChannel(CHANNEL);
       this.channel.unref();
       // Every executor of the process hears every worker: each keeps the keys it opened.
-      this.channel.onmessage = (ev) => {
-        const m = (ev as { data: LogMessage }).data;
-        this.lines.get(m.key)?.push(m.line);
-      };
+      this.channel.onmessage = (ev) => this.arrived((ev as { data: LogMessage }).data);
     }
     const key = String(++nextKey);
-    this.lines.set(key, []);
+    this.attempts.set(key, { pending: null, given: 0, logged });
     return key;
   }
 
-  /** The lines so far. */
-  peek(key: string): readonly string[] {
-    return this.lines.get(key) ?? [];
+  private arrived(m: LogMessage): void {
+    const a = this.attempts.get(m.key);
+    if (!a) return; // its result came first, with every line
+    if (!a.logged) return void (a.pending ??= []).push(m.line);
+    a.given++;
+    a.logged([m.line]);
   }
 
-  /** The lines so far; none are kept for `key` from now on. */
-  close(key: string): string[] {
-    const lines = this.lines.get(key) ?? [];
-    this.lines.delete(key);
-    return lines;
+  /** Lines that arrived and were not given to `logged`. */
+  pending(key: string): readonly string[] {
+    return this.attempts.get(key)?.pending ?? [];
+  }
+
+  /**
+   * The attempt ended: of `all` its lines (when its result has them), those not given to
+   * `logged` yet; without a result, the lines that arrived and were not given. Nothing more is
+   * kept for `key`.
+   */
+  close(key: string, all?: readonly string[]): readonly string[] {
+    const a = this.attempts.get(key);
+    this.attempts.delete(key);
+    if (!a) return all ?? [];
+    // Lines arrive in the order they were written, on either path: those given are a prefix.
+    if (all) return a.given === 0 ? all : all.slice(a.given);
+    return a.pending ?? [];
   }
 
   dispose(): void {
     this.channel?.close();
     this.channel = null;
-    this.lines.clear();
+    this.attempts.clear();
   }
 }

@@ -68,7 +68,7 @@ export class WorkerExecutor implements Executor {
     this.pool.on('error', () => undefined);
   }
 
-  start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void): AttemptHandle {
+  start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
     const where = this.locate(req);
     if (!where.ok) {
       queueMicrotask(() => done({ ok: false, error: where.error }));
@@ -85,30 +85,30 @@ export class WorkerExecutor implements Executor {
       secrets: req.secrets,
       timeoutMs: req.timeoutMs,
       maxOutputBytes: this.outputLimit(req.plan.base_dir),
-      logKey: this.live.open(),
+      logKey: this.live.open(logged),
     };
     const logKey = task.logKey!;
     const signal = new AttemptSignal();
     (this.pool.run(task, { signal }) as Promise<WorkerResult>).then(
       (r) => {
-        // The result carries every line: the ones sent along the way are not needed.
-        this.live.close(logKey);
-        if (!r.ok) return done({ ok: false, error: r.error, logs: r.logs });
+        // The result carries every line; those already given along the way are left out.
+        const logs = this.live.close(logKey, r.logs);
+        if (!r.ok) return done({ ok: false, error: r.error, logs });
         const output: unknown = JSON.parse(r.output);
         const check = validateValue(req.capability.output, output);
         if (!check.ok)
           done({
             ok: false,
             error: `output of ${req.capability.name} does not match its output type: ${describeValueErrors(check.errors)}`,
-            logs: r.logs,
+            logs,
           });
-        else done({ ok: true, output, logs: r.logs });
+        else done({ ok: true, output, logs });
       },
       // No result (the worker exited, ran out of memory, or the attempt was aborted): what it
       // wrote before is all there is.
       (err: unknown) => done({ ok: false, error: describeWorkerError(err), logs: this.live.close(logKey) }),
     );
-    return { abort: (reason) => signal.abort(new Error(reason)), logsSoFar: () => this.live.peek(logKey) };
+    return { abort: (reason) => signal.abort(new Error(reason)), logsSoFar: () => this.live.pending(logKey) };
   }
 
   /** The output limit for handlers of the project whose config says `maxOutputBytes`. */

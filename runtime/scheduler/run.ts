@@ -379,15 +379,20 @@ export class Run implements RunReader {
   private startAttempt(cmd: Extract<Command, { type: 'start_attempt' }>): void {
     const { attempt, token } = cmd;
     if (!attempt.startsWith('compensate:') && !this.core.current(attempt, token)) return this.deps.executor.discard?.(cmd.request);
-    const handle = this.deps.executor.start(cmd.request, (o) => {
-      if (this.handles.get(attempt) === handle) this.handles.delete(attempt);
-      if (o.commitHook && this.deps.journal) this.hooks.push(o.commitHook);
-      this.act(
-        o.ok
-          ? { type: 'attempt_succeeded', attempt, token, output: o.output, logs: o.logs, cost: o.cost }
-          : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost },
-      );
-    });
+    const handle = this.deps.executor.start(
+      cmd.request,
+      (o) => {
+        if (this.handles.get(attempt) === handle) this.handles.delete(attempt);
+        if (o.commitHook && this.deps.journal) this.hooks.push(o.commitHook);
+        this.act(
+          o.ok
+            ? { type: 'attempt_succeeded', attempt, token, output: o.output, logs: o.logs, cost: o.cost }
+            : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost },
+        );
+      },
+      // A compensation's lines are not journaled (nor are those of its outcome).
+      attempt.startsWith('compensate:') ? undefined : (lines) => this.act({ type: 'attempt_logs', attempt, token, lines }),
+    );
     this.handles.set(attempt, handle);
   }
 

@@ -2,13 +2,15 @@
  * Handler output (LANGUAGE.md §7.3) with the real CLI and real worker threads: what a handler
  * prints with console.log / process.stdout / process.stderr, and ctx.log, becomes `step_log`
  * journal events with secrets redacted, shown by `orch timeline`; none of it reaches orch's own
- * stdout, so `orch run --json` prints exactly one JSON document. What a handler wrote before it
- * hung past its timeout, or before its worker exited, is journaled too.
+ * stdout, so `orch run --json` prints exactly one JSON document. Lines are journaled while the
+ * step runs, each once; what a handler wrote before it hung past its timeout, or before its
+ * worker exited, is journaled too.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { orch, projectDir } from './helpers.js';
+import { openSqlite } from '../journal/sqlite-driver.js';
+import { orch, orchAsync, projectDir } from './helpers.js';
 
 const SECRET = 'sk-live-0123456789abcdef';
 
@@ -121,5 +123,48 @@ capability exits {
     const gone = eventsOf('exit.orch', 'gone-1');
     expect(of(gone, 'x')).toEqual(['step_started', 'log 1: about to exit', 'step_failed']);
     expect(gone.find((e) => e.type === 'step_failed')!.data.error).toMatch(/exited the worker/);
+  });
+
+  it('journals lines while the step runs, and each line once', async () => {
+    const dir = projectDir();
+    const flag = join(dir, 'go-on');
+    writeFileSync(
+      join(dir, 'out.js'),
+      `import { existsSync } from 'node:fs';
+export async function slow(input, ctx) {
+  ctx.log('halfway');
+  console.log('still going');
+  while (!existsSync(input.flag)) await new Promise((r) => setTimeout(r, 20));
+  ctx.log('done');
+  return { ok: true };
+}
+`,
+    );
+    writeFileSync(join(dir, 'main.orch'), `capability slow {\n  kind tool\n  input { flag: string }\n  handler "./out.js#slow"\n}\nplan live {\n  step s = slow(flag: ${JSON.stringify(flag)})\n}\n`);
+    const { done } = orchAsync(['run', 'main.orch', '--run-id', 'live-1', '--quiet'], dir);
+    const db = join(dir, '.orch', 'runs.db');
+    const journaled = (): { type: string; data: string | null }[] => {
+      if (!existsSync(db)) return [];
+      const d = openSqlite(db, { readonly: true });
+      try {
+        return d.prepare("SELECT type, data FROM events WHERE run_id = 'live-1' ORDER BY seq").all() as { type: string; data: string | null }[];
+      } catch {
+        return []; // the schema is not there yet
+      } finally {
+        d.close();
+      }
+    };
+    const deadline = Date.now() + 30_000;
+    while (journaled().filter((e) => e.type === 'step_log').length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Both lines are in the journal while the handler still waits for the flag.
+    const whileRunning = journaled();
+    expect(whileRunning.map((e) => e.type)).not.toContain('step_completed');
+    expect(whileRunning.filter((e) => e.type === 'step_log').map((e) => (JSON.parse(e.data!) as { line: string }).line)).toEqual(['halfway', 'still going']);
+    writeFileSync(flag, '');
+    const r = await done;
+    expect(r.code, r.stderr).toBe(0);
+    const t = orch(['timeline', 'live-1', '--json'], dir);
+    const events = (JSON.parse(t.stdout) as { events: { type: string; data: { line?: string } }[] }).events;
+    expect(events.filter((e) => e.type === 'step_log' || e.type === 'step_completed').map((e) => e.data.line ?? e.type)).toEqual(['halfway', 'still going', 'done', 'step_completed']);
   });
 });

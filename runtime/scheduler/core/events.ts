@@ -24,6 +24,12 @@ export function onEvent(c: SchedulerCore, e: Live): void {
         return;
       }
       return onOutcome(c, e.attempt, e.token, e);
+    case 'attempt_logs': {
+      const inst = live(c, e.attempt, e.token, 'call');
+      if (!inst || inst.rec.status !== 'running') return;
+      for (const line of e.lines) c.emit('step_log', inst.key, { attempt: inst.rec.attempts, line });
+      return;
+    }
     case 'subplan_finished': {
       const inst = live(c, e.key, e.token, 'subplan');
       if (!inst) return;

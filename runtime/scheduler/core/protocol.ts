@@ -28,6 +28,8 @@ export type CoreEvent =
       readonly logs?: readonly string[];
       readonly cost?: number;
     }
+  /** Log lines a running attempt wrote, as they arrive (before its outcome, which has the rest). */
+  | { readonly type: 'attempt_logs'; readonly attempt: string; readonly token: number; readonly lines: readonly string[] }
   /** A sub-plan run ended (`crashed`: it could not run at all, e.g. its journal failed). */
   | {
       readonly type: 'subplan_finished';
