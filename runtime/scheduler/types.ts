@@ -56,8 +56,8 @@ export interface AttemptHandle {
   /** Stop the attempt (timeout, cancel, abort). Its outcome, if it still arrives, is ignored. */
   abort(reason: string): void;
   /**
-   * Optional: the log lines the attempt has written so far — asked when its step times out, so
-   * a handler that hangs still leaves what it wrote before.
+   * Optional: the log lines the attempt has written so far and that were not given to `start`'s
+   * `logged` — asked when its step times out, so a handler that hangs leaves what it wrote.
    */
   logsSoFar?(): readonly string[];
 }

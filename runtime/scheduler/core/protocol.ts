@@ -43,8 +43,8 @@ export type CoreEvent =
       readonly cost?: number;
     }
   /**
-   * `logs`: for a step's timer, what its running attempt had written by then — the attempt is
-   * stopped and its own outcome never arrives, so these are all its lines there will be.
+   * `logs`: for a step's timer, the lines its running attempt wrote that are not journaled yet —
+   * the attempt is stopped and its own outcome never arrives, so no more of its lines will be.
    */
   | { readonly type: 'timer_fired'; readonly timer: string; readonly logs?: readonly string[] }
   /** The preExecution policy hook answered (`failure`: it threw or rejected). */
