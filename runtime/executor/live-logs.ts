@@ -62,11 +62,6 @@ export class LiveLogs {
     a.logged([m.line]);
   }
 
-  /** Lines that arrived and were not given to `logged`. */
-  pending(key: string): readonly string[] {
-    return this.attempts.get(key)?.pending ?? [];
-  }
-
   /**
    * The attempt ended: of `all` its lines (when its result has them), those not given to
    * `logged` yet; without a result, the lines that arrived and were not given. Nothing more is

@@ -108,7 +108,7 @@ export class WorkerExecutor implements Executor {
       // wrote before is all there is.
       (err: unknown) => done({ ok: false, error: describeWorkerError(err), logs: this.live.close(logKey) }),
     );
-    return { abort: (reason) => signal.abort(new Error(reason)), logsSoFar: () => this.live.pending(logKey) };
+    return { abort: (reason) => signal.abort(new Error(reason)) };
   }
 
   /** The output limit for handlers of the project whose config says `maxOutputBytes`. */

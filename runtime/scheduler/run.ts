@@ -329,8 +329,7 @@ export class Run implements RunReader {
             timer,
             this.deps.clock.setTimer(cmd.ms, () => {
               this.timers.delete(timer);
-              const logs = timer.startsWith('step:') ? this.handles.get(timer.slice('step:'.length))?.logsSoFar?.() : undefined;
-              this.act(logs?.length ? { type: 'timer_fired', timer, logs } : { type: 'timer_fired', timer });
+              this.act({ type: 'timer_fired', timer });
             }),
           );
           break;

@@ -55,11 +55,6 @@ export type AttemptOutcome = (
 export interface AttemptHandle {
   /** Stop the attempt (timeout, cancel, abort). Its outcome, if it still arrives, is ignored. */
   abort(reason: string): void;
-  /**
-   * Optional: the log lines the attempt has written so far and that were not given to `start`'s
-   * `logged` — asked when its step times out, so a handler that hangs leaves what it wrote.
-   */
-  logsSoFar?(): readonly string[];
 }
 
 export interface Executor {

@@ -41,7 +41,7 @@ export function onEvent(c: SchedulerCore, e: Live): void {
       return attemptFailed(c, inst, `sub-plan ${name} ${e.status}: ${e.error ?? ''}`, false, true);
     }
     case 'timer_fired':
-      return timerFired(c, e.timer, e.logs);
+      return timerFired(c, e.timer);
     case 'policy_decided': {
       const inst = live(c, e.key, e.token, 'policy');
       if (!inst || c.mode !== 'normal') return;
@@ -113,7 +113,7 @@ export function clearStepTimer(c: SchedulerCore, inst: Inst): void {
   inst.timer = null;
 }
 
-function timerFired(c: SchedulerCore, timer: string, logs: readonly string[] | undefined): void {
+function timerFired(c: SchedulerCore, timer: string): void {
   if (timer === 'deadline') {
     c.armed.delete(timer);
     return abortRun(c, 'timeout', `deadline of ${c.plan.deadline_ms}ms exceeded`);
@@ -144,10 +144,7 @@ function timerFired(c: SchedulerCore, timer: string, logs: readonly string[] | u
   if (t.kind === 'wait') return succeed(c, inst, null);
   // An attempt, a wait, an approval or a sub-plan ran out of time.
   const kind = inst.activity.kind;
-  if (kind === 'call') {
-    c.command({ type: 'abort_attempt', attempt: inst.key, reason: 'timeout' });
-    for (const line of logs ?? []) c.emit('step_log', inst.key, { attempt: inst.rec.attempts, line });
-  }
+  if (kind === 'call') c.command({ type: 'abort_attempt', attempt: inst.key, reason: 'timeout' });
   if (kind === 'subplan') c.command({ type: 'control_subplan', key: inst.key, op: 'cancel', reason: 'timed out' });
   c.untilWaiters.delete(inst);
   const final = kind === 'approval' || kind === 'until';

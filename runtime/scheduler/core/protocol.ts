@@ -42,11 +42,7 @@ export type CoreEvent =
       /** What the sub-plan run cost: added to the step, so the parent's budgets count it. */
       readonly cost?: number;
     }
-  /**
-   * `logs`: for a step's timer, the lines its running attempt wrote that are not journaled yet —
-   * the attempt is stopped and its own outcome never arrives, so no more of its lines will be.
-   */
-  | { readonly type: 'timer_fired'; readonly timer: string; readonly logs?: readonly string[] }
+  | { readonly type: 'timer_fired'; readonly timer: string }
   /** The preExecution policy hook answered (`failure`: it threw or rejected). */
   | {
       readonly type: 'policy_decided';
