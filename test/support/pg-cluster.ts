@@ -42,7 +42,9 @@ export interface ClusterOptions {
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const bin = binDir();
   const asRoot = process.getuid?.() === 0;
-  const base = mkdtempSync(join(tmpdir(), 'orch-pg-'));
+  // Outside the test run's own temporary folder (test/temp-root.ts): that one is deleted when the
+  // run ends, while the reaper below may still be stopping this cluster.
+  const base = mkdtempSync(join(process.env.ORCH_SYSTEM_TMPDIR ?? tmpdir(), 'orch-pg-'));
   if (asRoot) {
     const pgUid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
     const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
@@ -101,7 +103,7 @@ function reapWhenGone(base: string, pgCtl: string, data: string, asRoot: boolean
   const child = spawn('sh', ['-c', script, 'reaper', String(process.pid), pgCtl, data, base], {
     detached: true,
     stdio: 'ignore',
-    cwd: tmpdir(),
+    cwd: process.env.ORCH_SYSTEM_TMPDIR ?? tmpdir(),
   });
   child.unref();
 }
