@@ -24,7 +24,7 @@ const PLAIN: Partial<Record<RunEvent['type'], (e: RunEvent) => string>> = {
   guardrail_violation: (e) => `guardrail ${String(e.data.guardrail)} (${String(e.data.severity)}): ${String(e.data.message)}`,
   execution_paused: (e) => `paused${e.data.reason ? `: ${String(e.data.reason)}` : ''}`,
   execution_resumed: () => 'resumed',
-  step_log: (e) => `log       ${e.stepId}: ${String(e.data.line ?? '')}`,
+  step_log: (e) => `log       ${e.stepId}: ${e.data.compensation ? 'compensation: ' : ''}${String(e.data.line ?? '')}`,
   budget_exceeded: (e) => `budget    ${String(e.data.label ?? e.data.budget)} exceeded${e.data.warn ? ' (warn)' : ''}`,
   consent_denied: (e) => `consent   missing: ${(e.data.missing as string[] | undefined)?.join(', ') ?? ''}`,
 };
@@ -133,7 +133,7 @@ export function createProgress(stream: NodeJS.WriteStream, live: boolean, quiet 
           notes.push(pc.yellow(`↻ ${key}: ${String(e.data.error ?? '')}`));
           break;
         case 'step_log':
-          notes.push(pc.dim(`│ ${key}: ${String(e.data.line ?? '')}`));
+          notes.push(pc.dim(`│ ${key}: ${e.data.compensation ? 'compensation: ' : ''}${String(e.data.line ?? '')}`));
           break;
         case 'budget_exceeded':
           notes.push(pc.yellow(`$ ${String(e.data.label ?? e.data.budget)} exceeded${e.data.warn ? ' (warn)' : ''}`));

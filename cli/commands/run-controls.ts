@@ -406,7 +406,7 @@ function describeEvent(e: RunEvent): string {
     case 'step_compensated':
       return d.ok ? 'ok' : String(d.error ?? 'failed');
     case 'step_log':
-      return String(d.line ?? '');
+      return `${d.compensation ? 'compensation: ' : ''}${String(d.line ?? '')}`;
     case 'budget_exceeded':
       return `${String(d.label ?? d.budget)}${d.warn ? ' (warn: the run went on)' : ''}`;
     case 'consent_denied':

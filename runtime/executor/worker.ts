@@ -36,16 +36,17 @@ export type WorkerResult =
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
-export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
-  let mod = modules.get(task.module);
+function load(module: string): Promise<Record<string, unknown>> {
+  let mod = modules.get(module);
   if (!mod) {
-    mod = import(pathToFileURL(task.module).href) as Promise<Record<string, unknown>>;
-    modules.set(task.module, mod);
-    mod.catch(() => modules.delete(task.module));
+    mod = import(pathToFileURL(module).href) as Promise<Record<string, unknown>>;
+    modules.set(module, mod);
+    mod.catch(() => modules.delete(module));
   }
-  const loaded = await mod;
-  const fn = loaded[task.export];
-  if (typeof fn !== 'function') throw new Error(`${task.module} does not export a function named "${task.export}"`);
+  return mod;
+}
+
+export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   const logs: string[] = [];
   let logBytes = 0;
   const keep = (line: string) => {
@@ -58,6 +59,10 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   const log = (...args: unknown[]) => keep(format(...args));
   // stdout lines as written, stderr lines marked: both are the step's log, never orch's output.
   const written = (stream: 'stdout' | 'stderr', text: string) => keep(stream === 'stderr' ? `[stderr] ${text}` : text);
+  // What a module prints while it loads (its top-level code) is the log of the step that loads it.
+  const loaded = await capturing(written, () => load(task.module));
+  const fn = loaded[task.export];
+  if (typeof fn !== 'function') throw new Error(`${task.module} does not export a function named "${task.export}"`);
   const controller = new AbortController();
   const timer = task.timeoutMs !== null ? setTimeout(() => controller.abort(new Error('timeout')), task.timeoutMs) : null;
   let output: unknown;

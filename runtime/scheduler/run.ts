@@ -389,8 +389,7 @@ export class Run implements RunReader {
             : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost },
         );
       },
-      // A compensation's lines are not journaled (nor are those of its outcome).
-      attempt.startsWith('compensate:') ? undefined : (lines) => this.act({ type: 'attempt_logs', attempt, token, lines }),
+      (lines) => this.act({ type: 'attempt_logs', attempt, token, lines }),
     );
     this.handles.set(attempt, handle);
   }

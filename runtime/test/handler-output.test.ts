@@ -167,4 +167,90 @@ export async function slow(input, ctx) {
     const events = (JSON.parse(t.stdout) as { events: { type: string; data: { line?: string } }[] }).events;
     expect(events.filter((e) => e.type === 'step_log' || e.type === 'step_completed').map((e) => e.data.line ?? e.type)).toEqual(['halfway', 'still going', 'done', 'step_completed']);
   });
+
+  it("journals a compensation's lines as its step's, before step_compensated", () => {
+    const dir = projectDir();
+    writeFileSync(
+      join(dir, 'out.js'),
+      `export async function book(input, ctx) {
+  ctx.log('booked', input.what);
+  return { ok: true };
+}
+export async function unbook(input, ctx) {
+  console.log('undoing', input.what, 'with', input.token);
+  ctx.log('undone');
+  return { ok: true };
+}
+export async function boom() {
+  throw new Error('no room');
+}
+`,
+    );
+    writeFileSync(
+      join(dir, 'main.orch'),
+      `capability book {
+  kind tool
+  input { what: string }
+  handler "./out.js#book"
+}
+capability unbook {
+  kind tool
+  input { what: string, token: string }
+  handler "./out.js#unbook"
+}
+capability boom {
+  kind tool
+  handler "./out.js#boom"
+}
+plan trip {
+  on_failure rollback
+  step flight = book(what: "flight") {
+    compensate unbook(what: "flight", token: secret("API_TOKEN"))
+  }
+  step hotel = boom() {
+    after flight
+  }
+}
+`,
+    );
+    const r = orch(['run', 'main.orch', '--json', '--run-id', 'trip-1'], dir, { API_TOKEN: SECRET });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).not.toContain('undoing');
+    const t = orch(['timeline', 'trip-1', '--json'], dir);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).not.toContain(SECRET);
+    const events = (JSON.parse(t.stdout) as { events: { type: string; stepId: string; data: { line?: string; compensation?: boolean } }[] }).events;
+    const flight = events
+      .filter((e) => e.stepId === 'flight' && (e.type === 'step_log' || e.type === 'step_compensated'))
+      .map((e) => (e.type === 'step_log' ? `${e.data.compensation ? 'compensation' : 'attempt'}: ${e.data.line}` : e.type));
+    expect(flight).toEqual(['attempt: booked flight', 'compensation: undoing flight with ***', 'compensation: undone', 'step_compensated']);
+    const text = orch(['timeline', 'trip-1'], dir);
+    expect(text.stdout).toMatch(/step_log\s+flight\s+compensation: undone/);
+  });
+
+  it("journals what a handler module prints while it loads as the loading step's lines", () => {
+    const dir = projectDir();
+    writeFileSync(
+      join(dir, 'out.js'),
+      `console.log('module loading');
+process.stdout.write('{"not": "the result"}\\n');
+console.error('loaded with a warning');
+export async function hello() {
+  return { ok: true };
+}
+`,
+    );
+    writeFileSync(join(dir, 'main.orch'), `capability hello {\n  kind tool\n  handler "./out.js#hello"\n}\nplan greet {\n  step g = hello()\n}\n`);
+    const r = orch(['run', 'main.orch', '--json', '--run-id', 'greet-1'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { status: string }).status).toBe('completed');
+    expect(r.stdout).not.toContain('module loading');
+    const t = orch(['timeline', 'greet-1', '--json'], dir);
+    const events = (JSON.parse(t.stdout) as { events: { type: string; stepId: string; data: { line?: string } }[] }).events;
+    expect(events.filter((e) => e.type === 'step_log').map((e) => `${e.stepId}: ${e.data.line}`)).toEqual([
+      'g: module loading',
+      'g: {"not": "the result"}',
+      'g: [stderr] loaded with a warning',
+    ]);
+  });
 });

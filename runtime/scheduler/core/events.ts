@@ -8,7 +8,7 @@ import type { SchedulerCore } from './core.js';
 import { attemptFailed, onOutcome, succeed } from './failure.js';
 import { abortRun, clearTimers } from './finish.js';
 import type { CoreEvent } from './protocol.js';
-import { compensationSettled } from './rollback.js';
+import { compensationLogs, compensationSettled } from './rollback.js';
 import { checkUntil, decideApproval, launch, blockStep } from './start.js';
 import { cancelInst } from './decide.js';
 import { IDLE, type Inst } from './state.js';
@@ -20,11 +20,14 @@ export function onEvent(c: SchedulerCore, e: Live): void {
     case 'attempt_succeeded':
     case 'attempt_failed':
       if (e.attempt.startsWith('compensate:')) {
+        // The outcome brings the lines not given while it ran; they come before its settlement.
+        compensationLogs(c, e.attempt, e.token, e.logs ?? []);
         compensationSettled(c, e.attempt, e.token, e.type === 'attempt_succeeded', e.type === 'attempt_failed' ? e.error : null);
         return;
       }
       return onOutcome(c, e.attempt, e.token, e);
     case 'attempt_logs': {
+      if (e.attempt.startsWith('compensate:')) return compensationLogs(c, e.attempt, e.token, e.lines);
       const inst = live(c, e.attempt, e.token, 'call');
       if (!inst || inst.rec.status !== 'running') return;
       for (const line of e.lines) c.emit('step_log', inst.key, { attempt: inst.rec.attempts, line });

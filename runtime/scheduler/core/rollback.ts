@@ -69,10 +69,26 @@ function next(c: SchedulerCore): void {
   }
 }
 
+/** The compensation `attempt` names while it is still the one running, else null (a stale event). */
+function current(c: SchedulerCore, attempt: string, token: number): NonNullable<Rollback['current']> | null {
+  const cur = c.rollback?.current;
+  return cur && cur.token === token && `compensate:${cur.inst.key}` === attempt ? cur : null;
+}
+
+/**
+ * A compensation's handler lines are journaled as its step's, marked so a reader tells them from
+ * the step's own attempts' lines.
+ */
+export function compensationLogs(c: SchedulerCore, attempt: string, token: number, lines: readonly string[]): void {
+  const cur = current(c, attempt, token);
+  if (!cur) return;
+  for (const line of lines) c.emit('step_log', cur.inst.key, { compensation: true, line });
+}
+
 /** The current compensation ended (its outcome, or its timeout); the next one starts. */
 export function compensationSettled(c: SchedulerCore, attempt: string, token: number, ok: boolean, error: string | null): void {
-  const cur = c.rollback?.current;
-  if (!cur || cur.token !== token || `compensate:${cur.inst.key}` !== attempt) return;
+  const cur = current(c, attempt, token);
+  if (!cur) return;
   c.rollback!.current = null;
   if (c.armed.delete(attempt)) c.cancelTimer(attempt);
   c.emit('step_compensated', cur.inst.key, ok ? { ok: true } : { ok: false, error });
