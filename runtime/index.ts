@@ -24,7 +24,7 @@ import { openRuntimeJournal, type RuntimeJournal } from './journal/open-journal.
 import type { RunRow, SqliteJournal } from './journal/sqlite-journal.js';
 import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
-import { cancelStepViaJournal, controlViaJournal, signalViaJournal, type ControlOutcome, type SignalPayload } from './journal-controls.js';
+import { cancelStepViaJournal, controlViaJournal, signalViaJournal, waitsForApproval, type ControlOutcome, type SignalPayload } from './journal-controls.js';
 import { Redactor } from './redact.js';
 import { redactingJournal } from './redacting-journal.js';
 import { realClock } from './scheduler/clock.js';
@@ -362,7 +362,10 @@ export class Runtime {
     const local = this.active.get(runId);
     if (local) {
       const ok = kind === 'pause' ? local.pause() : kind === 'resume' ? local.resume() : local.cancel();
-      return ok ? { ok: true, message: `${kind} ${runId}` } : { ok: false, message: `run ${runId} is ${local.status()}` };
+      if (ok) return { ok: true, message: `${kind} ${runId}` };
+      if (kind === 'resume' && local.awaitingApproval())
+        return { ok: false, message: waitsForApproval(runId, local.running()) };
+      return { ok: false, message: `run ${runId} is ${local.status()}` };
     }
     return controlViaJournal(this.requireJournal(), runId, kind);
   }

@@ -29,6 +29,10 @@ export async function controlViaJournal(journal: AsyncJournal, runId: string, ki
   const row = await openRun(journal, runId);
   if ('ok' in row) return row;
   if (await journal.ownedElsewhere(runId)) {
+    if (kind === 'resume' && row.status === 'paused') {
+      const waiting = await approvalsWaitedFor(journal, runId);
+      if (waiting) return { ok: false, message: waitsForApproval(runId, waiting) };
+    }
     await journal.addControl(runId, kind);
     return { ok: true, message: `${kind} requested for ${runId} (running in process ${row.owner_pid})` };
   }
@@ -70,4 +74,25 @@ function namesAStep(row: RunRow, key: string): boolean {
   if (!row.ir) return true;
   const id = /^[^[#/]*/.exec(key)![0];
   return row.ir.includes(`"id":${JSON.stringify(id)}`);
+}
+
+/**
+ * The approvals a paused run waits for when that is why it is paused (its last pause was the
+ * scheduler's, `reason: "waiting for approval"`); null when it was paused by request.
+ */
+async function approvalsWaitedFor(journal: AsyncJournal, runId: string): Promise<readonly string[] | null> {
+  const events = await journal.load(runId);
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    if (e.type === 'execution_resumed') return null;
+    if (e.type !== 'execution_paused') continue;
+    const d = e.data as { reason?: unknown; waiting?: unknown };
+    return d.reason === 'waiting for approval' && Array.isArray(d.waiting) ? d.waiting.map(String) : null;
+  }
+  return null;
+}
+
+/** Why `resume` cannot help a run that waits for approvals, and what can. */
+export function waitsForApproval(runId: string, waiting: readonly string[]): string {
+  return `run ${runId} waits for approval of ${waiting.join(', ')}: answer with \`orch signal ${runId} STEP approve\``;
 }

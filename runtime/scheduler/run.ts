@@ -247,7 +247,12 @@ export class Run implements RunReader {
   // ───────────────────────────── RunReader ─────────────────────────────
 
   status(): RunStatus {
-    return this.core.runStatus;
+    return this.core.status();
+  }
+
+  /** Paused only because it waits for approvals: `resume` cannot help, an answer can. */
+  awaitingApproval(): boolean {
+    return this.core.awaitingApproval && this.core.runStatus === 'running';
   }
 
   stepView(id: string): StepView | undefined {

@@ -311,13 +311,23 @@ describe('approvals and controls across processes', () => {
     });
     const file = writePlan(project, p);
     const { done } = orchAsync(['run', file, '--run-id', 'wait-1', '--wait-for-signals', '--json'], project);
-    await until(() => eventTypes(db, 'wait-1').includes('step_started'), 'the approval step');
+    // Waiting for nothing but a human, the run is paused (LANGUAGE.md §7.4) though its process waits on.
+    await until(() => eventTypes(db, 'wait-1').includes('execution_paused'), 'execution_paused');
+    const listed = orch(['runs', '--json'], project);
+    expect((JSON.parse(listed.stdout) as { runs: { runId: string; status: string }[] }).runs.find((r) => r.runId === 'wait-1')?.status).toBe('paused');
+    const resume = orch(['resume', 'wait-1'], project);
+    expect(resume.code).toBe(2);
+    expect(resume.stderr).toMatch(/waits for approval of ok: answer with `orch signal wait-1 STEP approve`/);
     const sig = orch(['signal', 'wait-1', 'ok', 'approve'], project);
     expect(sig.code, sig.stderr).toBe(0);
     expect(sig.stdout).toMatch(/delivered by process \d+/);
     const exit = await done;
     expect(exit.code, exit.stderr).toBe(0);
     expect((JSON.parse(exit.stdout) as { status: string }).status).toBe('completed');
+    const types = eventTypes(db, 'wait-1');
+    expect(types.slice(types.indexOf('execution_paused'))).toEqual([
+      'execution_paused', 'execution_resumed', 'step_completed', 'step_queued', 'step_started', 'step_completed', 'execution_completed',
+    ]);
   });
 
   it('pause, resume and cancel reach a run executing in another process', async () => {

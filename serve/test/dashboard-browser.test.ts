@@ -148,7 +148,7 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     // completed makes the race deterministic: the view says the run waits, the journal (and the
     // live events, which the page then drops as already read) say it completed.
     const id = await start('gate', { item: 'box' });
-    await waitFor(async () => ((await api('GET', `/runs/${id}`)).json.status === 'running' ? true : undefined), 10_000, 'the run to wait for its approval');
+    await waitFor(async () => ((await api('GET', `/runs/${id}`)).json.status === 'paused' ? true : undefined), 10_000, 'the run to wait for its approval (paused)');
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     let held = false;

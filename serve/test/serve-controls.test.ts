@@ -119,6 +119,11 @@ describe('orch serve: run controls', () => {
     const no = await start('gated', { item: 'barrel' });
     for (const id of [yes, no]) {
       await until(id, (v) => v.steps.find((s: { stepId: string }) => s.stepId === 'ask')?.status === 'running', 'waiting for approval');
+      // Only a human can move it on: the run is paused (LANGUAGE.md §7.4), and `resume` says so.
+      await until(id, (v) => v.status === 'paused', 'paused for its approval');
+      const resume = await call('POST', `/runs/${id}/resume`);
+      expect(resume.status).toBe(409);
+      expect(resume.json.error).toMatch(/waits for approval of ask/);
     }
     expect((await call('POST', `/runs/${yes}/steps/ask/approve`)).status).toBe(202);
     expect((await call('POST', `/runs/${no}/steps/ask/reject`)).status).toBe(202);

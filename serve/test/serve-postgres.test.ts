@@ -51,7 +51,8 @@ describe('orch serve on Postgres', () => {
       const started = await api(a, 'POST', '/runs', { plan: 'gate', input: { item: 'crate' } });
       expect(started.status).toBe(202);
       const id: string = started.json.runId;
-      await waitFor(async () => ((await api(b, 'GET', `/runs/${id}`)).json.status === 'running' ? true : undefined), 10_000, 'B to see the run');
+      // Once only its approval is left, the run is paused (LANGUAGE.md §7.4), on either server.
+      await waitFor(async () => ((await api(b, 'GET', `/runs/${id}`)).json.status === 'paused' ? true : undefined), 10_000, 'B to see the run paused');
       expect((await api(b, 'GET', '/runs')).json.runs.map((r: { runId: string }) => r.runId)).toContain(id);
       await waitFor(
         async () => ((await api(b, 'GET', `/runs/${id}/timeline`)).json.events.some((e: { type: string }) => e.type === 'step_started') ? true : undefined),

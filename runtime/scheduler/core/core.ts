@@ -92,6 +92,12 @@ export class SchedulerCore {
   readonly facts: RunFacts;
   now = 0;
   runStatus: RunStatus = 'running';
+  /**
+   * The run goes on in this process but nothing can happen until a human answers an approval
+   * (LANGUAGE.md §7.4: such a run is `paused`). Reported as its status; the scheduler itself keeps
+   * `runStatus` running, so an answer, a timeout or a context change carries on at once.
+   */
+  awaitingApproval = false;
   mode: Mode = 'normal';
   failure: string | null = null;
   completedAt: number | null = null;
@@ -196,7 +202,12 @@ export class SchedulerCore {
 
   /** `now`: the time to measure `elapsed` at (by default the last event's). */
   actuals(now = this.now): { cost: number; elapsed: number; status: RunStatus } {
-    return { cost: this.totalCost, elapsed: (this.completedAt ?? now) - this.startedAt, status: this.runStatus };
+    return { cost: this.totalCost, elapsed: (this.completedAt ?? now) - this.startedAt, status: this.status() };
+  }
+
+  /** The run's status as journaled and shown: `paused` too while it only waits for approvals. */
+  status(): RunStatus {
+    return this.awaitingApproval && this.runStatus === 'running' ? 'paused' : this.runStatus;
   }
 
   /** Is `token` still what instance `key` waits for (a command about it is not stale)? */
@@ -228,7 +239,7 @@ export class SchedulerCore {
       runId: this.runId,
       plan: this.plan.plan,
       parentRunId: this.opts.parentRunId ?? null,
-      status: this.runStatus,
+      status: this.status(),
       startedAt: this.startedAt,
       completedAt: this.completedAt,
       cost: round6(this.totalCost),

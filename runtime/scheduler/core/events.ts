@@ -6,7 +6,7 @@
 import { DURATION_TIMER, durationBudgetFired } from './budget.js';
 import type { SchedulerCore } from './core.js';
 import { attemptFailed, onOutcome, succeed } from './failure.js';
-import { abortRun, clearTimers } from './finish.js';
+import { abortRun, clearTimers, wake } from './finish.js';
 import type { CoreEvent } from './protocol.js';
 import { compensationLogs, compensationSettled } from './rollback.js';
 import { checkUntil, decideApproval, launch, blockStep } from './start.js';
@@ -61,12 +61,17 @@ export function onEvent(c: SchedulerCore, e: Live): void {
     case 'signal': {
       if (c.mode === 'finished') return;
       const inst = c.instances.get(e.stepId);
-      if (inst && inst.activity.kind === 'approval' && inst.rec.status === 'running') decideApproval(c, inst, e.decision, e.by, e.comment);
+      if (inst && inst.activity.kind === 'approval' && inst.rec.status === 'running') {
+        wake(c);
+        decideApproval(c, inst, e.decision, e.by, e.comment);
+      }
       else c.pendingSignals.set(e.stepId, { decision: e.decision, by: e.by, comment: e.comment });
       return;
     }
     case 'pause':
       if (c.runStatus !== 'running' || c.mode !== 'normal') return;
+      // Paused by request now, not only for approvals: an answer no longer resumes it.
+      c.awaitingApproval = false;
       c.runStatus = 'paused';
       c.emit('execution_paused', null, {});
       forEachSubplan(c, (key) => c.command({ type: 'control_subplan', key, op: 'pause' }));
@@ -144,6 +149,7 @@ function timerFired(c: SchedulerCore, timer: string): void {
     return;
   }
   if (inst.rec.status !== 'running') return;
+  if (inst.activity.kind === 'approval') wake(c);
   if (t.kind === 'wait') return succeed(c, inst, null);
   // An attempt, a wait, an approval or a sub-plan ran out of time.
   const kind = inst.activity.kind;

@@ -15,7 +15,14 @@ import { slotRequest } from './start.js';
 
 export function checkDone(c: SchedulerCore): void {
   if (c.mode !== 'normal') return;
-  if (c.opts.suspendOnApproval && c.runStatus === 'running' && idleOnApprovals(c)) return suspend(c);
+  if (c.runStatus === 'running') {
+    const idle = idleOnApprovals(c);
+    if (idle && c.opts.suspendOnApproval) return suspend(c);
+    if (idle && !c.awaitingApproval) {
+      c.awaitingApproval = true;
+      c.emit('execution_paused', null, { reason: 'waiting for approval', waiting: [...c.inProgress].map((i) => i.key) });
+    } else if (!idle) wake(c);
+  }
   if (c.open > 0 || c.inProgress.size > 0) return;
   if (c.failure !== null) return finish(c, 'failed', c.failure);
   const e = env(c, null, null);
@@ -60,6 +67,13 @@ function idleOnApprovals(c: SchedulerCore): boolean {
   for (const i of c.instances.values())
     if (i.rec.status === 'queued' && (i.timer !== null || !c.limits.heldBack(slotRequest(c, i)))) return false;
   return true;
+}
+
+/** Something other than waiting for a human happens again: the run is running. */
+export function wake(c: SchedulerCore): void {
+  if (!c.awaitingApproval) return;
+  c.awaitingApproval = false;
+  c.emit('execution_resumed', null, { reason: 'approval wait over' });
 }
 
 function suspend(c: SchedulerCore): void {
