@@ -75,6 +75,36 @@ export async function loadConfig(root: string): Promise<OrchConfig> {
   return { file, hooks, secrets, maxOutputBytes: limit ?? null, retentionMs, consent: (consent as string[] | undefined) ?? [] };
 }
 
+/**
+ * Registers with the redactor the value of every secret the plan names (`secret("X")` anywhere,
+ * sub-plans included) that is set, when the run starts: a step resolves its secrets only when it
+ * starts, and a policy hook's error or a handler that reads the environment itself must not put
+ * one in the journal before that.
+ */
+export function redactNamedSecrets(plan: unknown, config: OrchConfig, redactor: Redactor, env: NodeJS.ProcessEnv = process.env): void {
+  for (const name of secretNames(plan)) {
+    const v = env[name] ?? config.secrets[name];
+    if (v !== undefined) redactor.add(v);
+  }
+}
+
+function secretNames(ir: unknown): Set<string> {
+  const names = new Set<string>();
+  const todo: unknown[] = [ir];
+  while (todo.length > 0) {
+    const v = todo.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) todo.push(x);
+      continue;
+    }
+    const o = v as Record<string, unknown>;
+    if (o.op === 'secret' && typeof o.name === 'string') names.add(o.name);
+    for (const k in o) todo.push(o[k]);
+  }
+  return names;
+}
+
 export function secretResolver(config: OrchConfig, redactor: Redactor, env: NodeJS.ProcessEnv = process.env) {
   return (name: string): string => {
     const v = env[name] ?? config.secrets[name];

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { PlanIR } from '../compiler/index.js';
 import { describeValueErrors, validateValue } from '../compiler/index.js';
 import { RETENTION_INTERVAL_MS } from './journal/retention.js';
-import { EMPTY_CONFIG, loadConfig, secretResolver, type OrchConfig } from './config.js';
+import { EMPTY_CONFIG, loadConfig, redactNamedSecrets, secretResolver, type OrchConfig } from './config.js';
 import { projectRoot } from './executor/handler-path.js';
 import { fillDefaults, WorkerExecutor, type WorkerExecutorOptions } from './executor/worker-executor.js';
 import type { AsyncJournal } from './journal/async-journal.js';
@@ -478,6 +478,7 @@ export class Runtime {
   private deps(plan: PlanIR, config: OrchConfig, executor: Executor, onEvent?: (e: RunEvent, r: RunReader) => void) {
     const redactor = this.redactor;
     for (const v of Object.values(config.secrets)) redactor.add(v);
+    redactNamedSecrets(plan, config, redactor);
     if (config.maxOutputBytes != null) {
       this.outputLimits.set(plan.base_dir, config.maxOutputBytes);
       this.local?.limitOutputs(plan.base_dir, config.maxOutputBytes);

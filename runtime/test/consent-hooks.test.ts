@@ -118,4 +118,18 @@ export default {
     expect(result.error).toContain('no writes to prod');
     expect(existsSync(log)).toBe(false);
   });
+
+  it("never journal a secret the plan names, even one a failing hook's error shows before its step resolved it", () => {
+    const { dir, log, db } = setup('');
+    writeFileSync(
+      join(dir, 'orch.config.mjs'),
+      `export default { hooks: { preExecution() { throw new Error('cannot check with ' + process.env.API_TOKEN); } } };`,
+    );
+    const r = orch(['run', 'main.orch', '--db', db, '--json', '--consent', 'health_data,messaging', '--input', JSON.stringify({ log, target: 'dev' })], dir, ENV);
+    expect(r.code).toBe(1);
+    expect((JSON.parse(r.stdout) as { error: string }).error).toContain('preExecution hook failed: cannot check with ***');
+    expect(r.stdout + r.stderr).not.toContain(ENV.API_TOKEN);
+    expect(JSON.stringify(events(db))).not.toContain(ENV.API_TOKEN);
+    expect(JSON.stringify(events(db))).toContain('cannot check with ***');
+  });
 });
