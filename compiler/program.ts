@@ -19,7 +19,7 @@ import { buildDag, type DagInput } from './dag.js';
 import { timeline } from './block-estimates.js';
 import { proveBinding } from './fallback-proof.js';
 import { localRatio as localRatioOf } from './placement-metrics.js';
-import { checkGuardrail, evaluateGuardrail, outputReadErrors, type CheckedGuardrail, type StepFacts } from './guardrails.js';
+import { checkGuardrail, evaluateGuardrail, forbiddenBy, outputReadErrors, type CheckedGuardrail, type StepFacts } from './guardrails.js';
 import type { BindingIR, BlockIR, CapabilityIR, PlanIR, PolicyIR, ResourceIR, SimulateIR, StepIR } from './ir/types.js';
 import { IR_VERSION } from './ir/types.js';
 import { loadProgram, type LoadedModule, type Program, type SourceHost } from './load.js';
@@ -680,24 +680,31 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
     }
     for (let i = 0; i < n; i++) {
       const s = steps[i]!;
-      const calls = callBindings.get(s.id);
-      if (!calls) continue;
+      if (!s.fallback && !s.compensate) continue;
+      const calls = callBindings.get(s.id) ?? {};
       const next: { fallback?: BindingIR; compensate?: BindingIR } = { ...calls };
       for (const which of ['fallback', 'compensate'] as const) {
         const cb = calls[which];
         const info = s[which] ? cx.capabilityByName(s[which]!.capability) : undefined;
-        if (!cb || !info) continue;
-        const r = cb.resource ? resourceByName.get(cb.resource) : undefined;
+        if (!info) continue;
+        const r = cb?.resource ? resourceByName.get(cb.resource) : undefined;
         const callFacts: StepFacts = {
-          ...facts[i]!, kind: info.ir.kind, capability: info.name, resource: cb.resource, tier: cb.tier, placement: r?.kind ?? null,
+          ...facts[i]!, kind: info.ir.kind, capability: info.name, resource: cb?.resource ?? null, tier: cb?.tier ?? null, placement: r?.kind ?? null,
           cost: info.ir.cost + (r?.cost ?? 0),
         };
+        const at = s.decl[which]?.capability.range ?? s.decl.name.range;
+        if (!cb || cb.resource === null) {
+          // A call on no resource runs on the local host: only its own facts can be forbidden.
+          const why = forbiddenBy(guards, callFacts, planFacts);
+          if (why) diags.push(diagnostic('E0401', `the ${which} call ${s[which]!.capability} of step "${s.id}" is ${why}`, file, at));
+          continue;
+        }
         const proved = proveBinding(cb, callFacts, resourceByName, guards, planFacts);
         if (proved.noneAllowed)
-          diags.push(diagnostic('E0401', `the ${which} call ${s[which]!.capability} of step "${s.id}" has no allowed resource: every one that can host it is ${proved.reason ?? 'forbidden'}`, file, s.decl[which]?.capability.range ?? s.decl.name.range));
+          diags.push(diagnostic('E0401', `the ${which} call ${s[which]!.capability} of step "${s.id}" has no allowed resource: every one that can host it is ${proved.reason ?? 'forbidden'}`, file, at));
         else next[which] = proved.binding;
       }
-      callBindings.set(s.id, next);
+      if (callBindings.has(s.id)) callBindings.set(s.id, next);
     }
     guardrails = cp.guardrails.map((g) => evaluateGuardrail(cx.guardrails.get(g)!, planFacts, diags));
   }

@@ -83,4 +83,33 @@ describe('fallbacks proved', () => {
     expect(fb.binding!.resource).toBe('gateway');
     expect(fb.binding!.dropped?.map((d) => d.resource)).toEqual(['big_cloud']);
   });
+
+  it('a fallback or compensate call on no resource that a blocking forbid rule matches is E0401 at the call', () => {
+    const text = `
+capability book { kind tool }
+capability wipe { kind tool }
+guardrail no_wipe {
+  severity blocking
+  forbid step where step.kind == tool and step.capability == "main.wipe"
+}
+plan trip {
+  guardrails no_wipe
+  on_failure rollback
+  step a = book() {
+    fallback wipe()
+    compensate wipe()
+  }
+  step b = wipe()
+}
+`;
+    const e = checkText(text).filter((d) => d.code === 'E0401');
+    expect(e.map((d) => d.message)).toEqual([
+      'the fallback call main.wipe of step "a" is forbidden by guardrail "no_wipe"',
+      'the compensate call main.wipe of step "a" is forbidden by guardrail "no_wipe"',
+      'guardrail "no_wipe" (blocking) violated by step "b"',
+    ]);
+    expect(e.slice(0, 2).map((d) => covered(text, d))).toEqual(['wipe', 'wipe']);
+    // Near miss: the same calls with the rule on another capability are allowed.
+    expect(checkText(text.replace('"main.wipe"', '"main.other"')).filter((d) => d.code === 'E0401')).toEqual([]);
+  });
 });

@@ -113,6 +113,36 @@ describe('fallback and compensate calls run on their own binding', () => {
     expect(events.find((e) => e.type === 'step_compensated')?.data).toEqual({ ok: true });
     expect(stepOf(result, 'done').status).toBe('completed');
   });
+
+  it('guardrails are checked against the compensation: one forbidden on its cloud binding never starts', async () => {
+    const noCloud: GuardrailIR = {
+      name: 'no_cloud',
+      severity: 'blocking',
+      category: null,
+      message: null,
+      rules: [{ type: 'forbid', condition: bin('==', { op: 'get', object: { op: 'var', name: 'step' }, key: 'tier' }, lit('cloud')) }],
+      static_verdict: 'runtime',
+    };
+    const undoOn = (resourceName: string, tier: BindingIR['tier']) =>
+      plan({
+        capabilities: [cap('w', 'where'), cap('undo', 'onlyOn'), cap('primary', 'fails')],
+        resources: [...RESOURCES, resource('sky', { kind: 'cloud_region', tier: 'cloud' })],
+        guardrails: [noCloud],
+        steps: [
+          step({ id: 'done', capability: 'w', resource: 'edge', binding: bound('edge', 'edge'), compensate: { capability: 'undo', args: { on: lit(resourceName) }, binding: bound(resourceName, tier) } }),
+          step({ id: 'boom', capability: 'primary', deps: ['done'] }),
+        ],
+        over: { on_failure: 'rollback' },
+      });
+    const { events } = await run(undoOn('sky', 'cloud'));
+    const types = events.map((e) => e.type);
+    expect(types.slice(types.indexOf('step_failed'))).toEqual(['step_failed', 'guardrail_violation', 'step_compensated', 'execution_failed']);
+    expect(events.find((e) => e.type === 'step_compensated')?.data).toEqual({ ok: false, error: 'not run: guardrail no_cloud violated: step done is forbidden' });
+    expect(startedOn(events)).toEqual(['edge', null]);
+    // Near miss: on an allowed resource the same compensation runs.
+    const allowed = await run(undoOn('relay', 'local'));
+    expect(allowed.events.find((e) => e.type === 'step_compensated')?.data).toEqual({ ok: true });
+  });
 });
 
 describe('a primary call whose arguments cannot be evaluated', () => {

@@ -2,9 +2,13 @@
  * Plan `on_failure rollback`: stop everything, then compensate the completed steps one at a time
  * in reverse completion order; the run fails once the last compensation settled.
  */
+import type { CapabilityIR, ResourceIR } from '../../../compiler/index.js';
+import { preStepViolations, type GuardStep, type Violation } from '../guardrails.js';
 import type { AttemptRequest } from '../types.js';
 import type { SchedulerCore } from './core.js';
+import { env } from './env.js';
 import { finish, stopAll } from './finish.js';
+import { guardStep, recordViolations } from './guards.js';
 import { resourceOf } from './resolve.js';
 import { evalArgs } from './start.js';
 import type { Inst } from './state.js';
@@ -44,6 +48,13 @@ function next(c: SchedulerCore): void {
       c.emit('step_compensated', inst.key, { ok: false, error: `unknown capability ${comp.capability}` });
       continue;
     }
+    const resource = comp.binding ? (comp.binding.resource ? (c.plan.resources[comp.binding.resource] ?? null) : null) : resourceOf(c, inst);
+    // A compensation is a call like any other: the plan's guardrails see it before it starts.
+    const blocking = c.plan.guardrails.length > 0 ? compensationViolation(c, inst, cap, resource) : null;
+    if (blocking) {
+      c.emit('step_compensated', inst.key, { ok: false, error: `not run: ${blocking.message}` });
+      continue;
+    }
     const request: AttemptRequest = {
       runId: c.runId,
       stepId: inst.key,
@@ -52,7 +63,7 @@ function next(c: SchedulerCore): void {
       purpose: 'compensate',
       capability: cap,
       input,
-      resource: comp.binding ? (comp.binding.resource ? (c.plan.resources[comp.binding.resource] ?? null) : null) : resourceOf(c, inst),
+      resource,
       timeoutMs: cap.timeout_ms,
       secrets: { ...(c.cfg.configSecrets ?? {}), ...(inst.secretsUsed ?? {}) },
       plan: c.plan,
@@ -67,6 +78,19 @@ function next(c: SchedulerCore): void {
     }
     return;
   }
+}
+
+function compensationViolation(c: SchedulerCore, inst: Inst, cap: CapabilityIR, resource: ResourceIR | null): Violation | null {
+  const facts: GuardStep = {
+    ...guardStep(c, inst),
+    capability: cap.name,
+    kind: cap.kind,
+    placement: resource?.kind ?? null,
+    tier: resource?.tier ?? null,
+    resource: resource?.name ?? null,
+  };
+  const e = env(c, inst, inst.logical.step);
+  return recordViolations(c, inst, preStepViolations(c.plan.guardrails, facts, e, () => c.completedLog.map((x) => guardStep(c, x.inst))));
 }
 
 /** The compensation `attempt` names while it is still the one running, else null (a stale event). */
