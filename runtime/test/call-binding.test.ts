@@ -25,8 +25,8 @@ afterAll(async () => {
   await rt.close();
 });
 
-async function run(p: PlanIR): Promise<{ result: ExecutionResult; events: RunEvent[] }> {
-  const active = await rt.start(p, { config: { file: null, hooks: {}, secrets: {} } });
+async function run(p: PlanIR, input?: unknown): Promise<{ result: ExecutionResult; events: RunEvent[] }> {
+  const active = await rt.start(p, { config: { file: null, hooks: {}, secrets: {} }, input });
   const result = await active.result;
   return { result, events: rt.journal!.load(active.runId) };
 }
@@ -86,6 +86,34 @@ describe('fallback and compensate calls run on their own binding', () => {
     expect(result.status).toBe('failed');
     expect(result.error).toMatch(/no_cloud/);
     expect(startedOn(events)).toEqual(['edge']);
+  });
+
+  it('rebinding passes over a fallback resource a guardrail forbids for this run and tries the next allowed one', async () => {
+    // Cloud is forbidden for EU input only: the compiler cannot drop it, the runtime must skip it.
+    const get = (object: string, key: string) => ({ op: 'get' as const, object: { op: 'var' as const, name: object }, key });
+    const euNotInCloud: GuardrailIR = {
+      name: 'eu_not_in_cloud',
+      severity: 'blocking',
+      category: null,
+      message: null,
+      rules: [{ type: 'forbid', condition: bin('and', bin('==', get('step', 'tier'), lit('cloud')), bin('==', get('input', 'region'), lit('eu'))) }],
+      static_verdict: 'runtime',
+    };
+    const p = plan({
+      capabilities: [cap('w', 'onlyOn')],
+      resources: [...RESOURCES, resource('sky', { kind: 'cloud_region', tier: 'cloud' })],
+      guardrails: [euNotInCloud],
+      steps: [step({ id: 's', capability: 'w', args: { on: lit('relay') }, resource: 'edge', binding: { ...bound('edge', 'edge'), fallbacks: ['sky', 'relay'] } })],
+    });
+    const eu = await run(p, { region: 'eu' });
+    expect(eu.result.status).toBe('completed');
+    expect(startedOn(eu.events)).toEqual(['edge', 'relay']);
+    const rebound = eu.events.find((e) => e.type === 'step_retried')!.data;
+    expect(rebound).toMatchObject({ resourceIndex: 2, rebind: 'relay', skipped: [{ resource: 'sky', reason: 'guardrail eu_not_in_cloud violated: step s is forbidden' }] });
+    expect(eu.events.some((e) => e.type === 'guardrail_violation')).toBe(false);
+    // Near miss: for other input the cloud resource is allowed and tried in its turn.
+    const us = await run(p, { region: 'us' });
+    expect(startedOn(us.events)).toEqual(['edge', 'sky', 'relay']);
   });
 
   it('IR without a call binding keeps running the fallback on the step resource', async () => {

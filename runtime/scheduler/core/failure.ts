@@ -10,7 +10,7 @@ import { instTerminal } from './decide.js';
 import { env } from './env.js';
 import { clearStepTimer, stepTimerId } from './events.js';
 import { abortRun } from './finish.js';
-import { guardStep, recordViolations } from './guards.js';
+import { forbiddenOn, guardStep, recordViolations } from './guards.js';
 import { hookInfo } from './resolve.js';
 import { rollback } from './rollback.js';
 import { releaseLease } from './start.js';
@@ -110,11 +110,7 @@ export function attemptFailed(
       requeueAfter(c, inst, delay);
       return;
     }
-    if (inst.rec.phase === 'main' && step.action.type === 'call' && inst.rec.resourceIndex < step.binding.fallbacks.length) {
-      const next = inst.rec.resourceIndex + 1;
-      requeueReset(c, inst, error, { resourceIndex: next, rebind: step.binding.fallbacks[next - 1] });
-      return;
-    }
+    if (inst.rec.phase === 'main' && step.action.type === 'call' && rebind(c, inst, error)) return;
     if (switchToFallback(c, inst, error)) return;
   } else if (fallbackAnyway && c.mode === 'normal' && switchToFallback(c, inst, error)) return;
   finalFail(c, inst, timedOut ? 'timeout' : 'failed', error);
@@ -127,6 +123,27 @@ export function attemptFailed(
 function requeueReset(c: SchedulerCore, inst: Inst, error: string, detail: Record<string, unknown>): void {
   c.emit('step_retried', inst.key, { ...takeCostDelta(inst), attempt: inst.rec.attempts, error, delay_ms: 0, reset: true, ...detail });
   c.heap.push(inst);
+}
+
+/**
+ * Moves a failed primary call on to the next fallback resource a blocking guardrail does not
+ * forbid now (LANGUAGE.md §7.2: rebinding never picks a forbidden one); the ones passed over are
+ * named in `step_retried` (`skipped`). False when none is left.
+ */
+function rebind(c: SchedulerCore, inst: Inst, error: string): boolean {
+  const fallbacks = inst.logical.step.binding.fallbacks;
+  const skipped: { resource: string; reason: string }[] = [];
+  for (let next = inst.rec.resourceIndex + 1; next <= fallbacks.length; next++) {
+    const name = fallbacks[next - 1]!;
+    const forbidden = forbiddenOn(c, inst, c.plan.resources[name] ?? null);
+    if (forbidden) {
+      skipped.push({ resource: name, reason: forbidden.message });
+      continue;
+    }
+    requeueReset(c, inst, error, { resourceIndex: next, rebind: name, ...(skipped.length > 0 ? { skipped } : {}) });
+    return true;
+  }
+  return false;
 }
 
 /** Moves a failed primary call on to the step's `fallback` call; false when there is none. */

@@ -1,6 +1,8 @@
 /** Guardrails at run time: the step facts they see, and recording violations (warnings once). */
-import type { GuardStep, Violation } from '../guardrails.js';
+import type { ResourceIR } from '../../../compiler/index.js';
+import { preStepViolations, type GuardStep, type Violation } from '../guardrails.js';
 import type { SchedulerCore } from './core.js';
+import { env } from './env.js';
 import { capabilityOf, resourceOf } from './resolve.js';
 import type { Inst } from './state.js';
 
@@ -39,4 +41,15 @@ export function recordViolations(c: SchedulerCore, inst: Inst | null, vs: readon
     if (v.guardrail.severity === 'blocking' && !blocking) blocking = v;
   }
   return blocking;
+}
+
+/**
+ * The blocking `forbid` rule the step would break now on `resource`, if any (nothing recorded):
+ * rebinding skips such a resource, as its conditions may read the run's input and context.
+ */
+export function forbiddenOn(c: SchedulerCore, inst: Inst, resource: ResourceIR | null): Violation | null {
+  if (c.plan.guardrails.length === 0) return null;
+  const facts: GuardStep = { ...guardStep(c, inst), placement: resource?.kind ?? null, tier: resource?.tier ?? null, resource: resource?.name ?? null };
+  const vs = preStepViolations(c.plan.guardrails, facts, env(c, inst, inst.logical.step), () => []);
+  return vs.find((v) => v.guardrail.severity === 'blocking' && v.rule === 'forbid') ?? null;
 }
