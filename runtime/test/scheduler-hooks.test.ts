@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PlanIR } from '../../compiler/index.js';
 import { Run, VirtualClock, type PolicyHooks, type RunEvent } from '../scheduler/index.js';
-import { capability, plan, step } from './ir-builder.js';
+import { capability, lit, plan, step } from './ir-builder.js';
 import { SimExecutor } from './sim-executor.js';
 
 function run(p: PlanIR, hooks: PolicyHooks) {
@@ -50,6 +50,21 @@ describe('preExecution hook', () => {
       ['b', 'completed'],
     ]);
     expect(result.status).toBe('completed');
+  });
+
+  it("sees the call about to be made: the fallback's own capability and arguments once the step moved on to it", async () => {
+    const p = plan({
+      capabilities: [capability('c'), capability('backup')],
+      steps: [step({ id: 'a', capability: 'c', args: { key: { op: 'secret', name: 'KEY' }, to: lit('primary') }, fallback: { capability: 'backup', args: { to: lit('fallback') } } })],
+    });
+    const asked: unknown[] = [];
+    const h = run(p, { preExecution: (s) => (asked.push([s.capability, s.input]), { allow: true }) });
+    expect((await h.done).status).toBe('completed');
+    // The primary fails at once (its secret is not set); the hook saw its arguments, secrets as ***.
+    expect(asked).toEqual([
+      ['c', { key: '***', to: 'primary' }],
+      ['backup', { to: 'fallback' }],
+    ]);
   });
 
   it('an answer that arrives later holds the slot meanwhile; a denial fails the step and the run', async () => {

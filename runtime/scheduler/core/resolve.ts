@@ -67,7 +67,8 @@ export function hookInfo(c: SchedulerCore, inst: Inst): StepHookInfo {
 /** The call's arguments as a hook may see them: evaluated, with every secret as `***`. */
 function hookArgs(c: SchedulerCore, inst: Inst): { [name: string]: unknown } | null {
   const step = inst.logical.step;
-  const args = step.action.type === 'run' ? step.action.args : step.args;
+  // The call about to be made: the fallback's own arguments once the step moved on to it.
+  const args = step.action.type === 'run' ? step.action.args : inst.rec.phase === 'fallback' && step.fallback ? step.fallback.args : step.args;
   try {
     const e = { ...env(c, inst, step), secret: undefined };
     const out: { [name: string]: unknown } = {};
