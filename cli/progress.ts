@@ -177,7 +177,7 @@ export function summaryLines(r: ExecutionResult, color: boolean): string[] {
   ];
   if (r.error) lines.push(`error: ${r.error}`);
   if (r.status === 'paused') {
-    const waiting = r.steps.filter((s) => s.status === 'running').map((s) => s.stepId);
+    const waiting = r.waiting ?? r.steps.filter((s) => s.status === 'running').map((s) => s.stepId);
     for (const w of waiting) lines.push(`waiting for approval: orch signal ${r.runId} ${w} approve|reject`);
   }
   if (r.status === 'completed' && r.output !== null && r.output !== undefined) lines.push(`output: ${JSON.stringify(r.output)}`);

@@ -5,6 +5,7 @@
  */
 import type { AsyncJournal } from './journal/async-journal.js';
 import type { RunRow } from './journal/sqlite-journal.js';
+import { perItemMessage } from './scheduler/core/core.js';
 
 export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string };
 
@@ -51,6 +52,10 @@ export async function controlViaJournal(journal: AsyncJournal, runId: string, ki
 export async function signalViaJournal(journal: AsyncJournal, runId: string, payload: SignalPayload): Promise<ControlOutcome> {
   const row = await openRun(journal, runId);
   if ('ok' in row) return row;
+  if ('stepId' in payload && /^[^[#/]+$/.test(payload.stepId)) {
+    const waiting = await instancesWaiting(journal, runId, payload.stepId);
+    if (waiting) return { ok: false, message: perItemMessage(runId, payload.stepId, waiting) };
+  }
   if ('context' in payload) await journal.addControl(runId, 'context', null, payload.context);
   else await journal.addControl(runId, 'signal', payload.stepId, { decision: payload.decision, by: payload.by ?? null, comment: payload.comment ?? null });
   return { ok: true, message: `signal recorded for ${runId}; delivered by ${await deliveredBy(journal, row)}` };
@@ -74,6 +79,23 @@ function namesAStep(row: RunRow, key: string): boolean {
   if (!row.ir) return true;
   const id = /^[^[#/]*/.exec(key)![0];
   return row.ir.includes(`"id":${JSON.stringify(id)}`);
+}
+
+/**
+ * When step `id` runs once per item (its journaled instances are `id[i]`), those still running —
+ * an approval answers one of them, never the step id; null for a step that runs once.
+ */
+const ENDS_AN_ATTEMPT = new Set(['step_queued', 'step_retried', 'step_completed', 'step_failed', 'step_skipped', 'step_cancelled']);
+
+async function instancesWaiting(journal: AsyncJournal, runId: string, id: string): Promise<readonly string[] | null> {
+  const running = new Map<string, boolean>();
+  for (const e of await journal.load(runId)) {
+    if (e.stepId === null || !e.stepId.startsWith(`${id}[`)) continue;
+    if (e.type === 'step_started') running.set(e.stepId, true);
+    else if (ENDS_AN_ATTEMPT.has(e.type)) running.set(e.stepId, false);
+  }
+  if (running.size === 0) return null;
+  return [...running].filter(([, r]) => r).map(([k]) => k);
 }
 
 /**

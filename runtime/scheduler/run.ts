@@ -10,7 +10,7 @@ import { SchedulerCore } from './core/core.js';
 import type { CostCeiling } from './core/budget.js';
 import type { LimitsService } from './core/limits.js';
 import type { Command, CoreEvent } from './core/protocol.js';
-import { TERMINAL } from './core/state.js';
+import { TERMINAL, baseId } from './core/state.js';
 import { replay, type RestoredRun } from './replay.js';
 import type {
   AttemptHandle,
@@ -184,10 +184,9 @@ export class Run implements RunReader {
     if (this.core.mode === 'finished') return 'the run has finished';
     const rec = this.core.record(stepId);
     if (rec && TERMINAL.has(rec.status)) return `step ${stepId} has already finished (${rec.status})`;
-    const logical = this.core.logical.get(stepId);
-    if (!rec && !logical) {
+    if (!rec) {
       for (const [key, child] of this.children) if (stepId.startsWith(`${key}/`)) return child.cancelStep(stepId.slice(key.length + 1), reason);
-      return `unknown step ${stepId}`;
+      if (!this.knows(stepId)) return `unknown step ${stepId}`;
     }
     this.act({ type: 'cancel_step', stepId, reason });
     return 'ok';
@@ -230,12 +229,19 @@ export class Run implements RunReader {
     if (this.core.mode === 'finished') return 'the run has finished';
     const rec = this.core.record(stepId);
     if (rec && TERMINAL.has(rec.status)) return `step ${stepId} has already finished (${rec.status})`;
-    if (!rec && !this.core.logical.has(stepId.replace(/\[\d+\]$/, ''))) {
+    const perItem = rec ? null : this.core.perItemApprovals(stepId);
+    if (perItem) return perItem;
+    if (!rec) {
       for (const [key, child] of this.children) if (stepId.startsWith(`${key}/`)) return child.signal(stepId.slice(key.length + 1), decision, by, comment);
-      return `unknown step ${stepId}`;
+      if (!this.knows(stepId)) return `unknown step ${stepId}`;
     }
     this.act({ type: 'signal', stepId, decision, by, comment });
     return 'ok';
+  }
+
+  /** A step id of this plan, or an instance key of one (`id[i]`, whose instance may not exist yet). */
+  private knows(key: string): boolean {
+    return !key.includes('/') && this.core.logical.has(baseId(key));
   }
 
   /** Updates live context signals; `wait until` conditions are re-evaluated. */

@@ -234,6 +234,8 @@ export interface ExecutionResult {
   readonly steps: readonly StepResult[];
   readonly output: unknown;
   readonly error: string | null;
+  /** When `paused`: the approval steps it waits for, by instance key (`id[i]` inside for each). */
+  readonly waiting?: readonly string[];
   readonly metadata: {
     readonly totalDuration: number;
     readonly totalCost: number;

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BindingIR, CapabilityIR, GuardrailIR, PlanIR } from '../../compiler/index.js';
+import type { BindingIR, CapabilityIR, ExprIR, GuardrailIR, PlanIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { tempDir } from './helpers.js';
@@ -90,7 +90,7 @@ describe('fallback and compensate calls run on their own binding', () => {
 
   it('rebinding passes over a fallback resource a guardrail forbids for this run and tries the next allowed one', async () => {
     // Cloud is forbidden for EU input only: the compiler cannot drop it, the runtime must skip it.
-    const get = (object: string, key: string) => ({ op: 'get' as const, object: { op: 'var' as const, name: object }, key });
+    const get = (object: 'step' | 'input', key: string): ExprIR => ({ op: 'get', object: { op: 'var', name: object }, key });
     const euNotInCloud: GuardrailIR = {
       name: 'eu_not_in_cloud',
       severity: 'blocking',

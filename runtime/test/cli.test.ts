@@ -295,6 +295,46 @@ describe('approvals and controls across processes', () => {
     expect((JSON.parse(no.stdout) as { status: string }).status).toBe('failed');
   });
 
+  it('inside for each an approval is answered per instance: the hint names ok[i], a bare id is refused, a step cancel waits for the resume', () => {
+    const project = projectDir();
+    writeFileSync(join(project, 'h.js'), 'export async function work(input) { return { done: input.item }; }\n');
+    writeFileSync(
+      join(project, 'fe.orch'),
+      `capability work {
+  kind tool
+  input { item: string }
+  handler "./h.js#work"
+}
+plan per_item {
+  input { items: list<string> }
+  for each item in input.items {
+    step ok = approval(approver: "lead", summary: "go?")
+    step ship = work(item: item) { after ok }
+  }
+}
+`,
+    );
+    const first = orch(['run', 'fe.orch', '--run-id', 'fe-1', '--input', '{"items":["a","b","c"]}', '--quiet'], project);
+    expect(first.code).toBe(1);
+    expect(first.stdout).toContain('waiting for approval: orch signal fe-1 ok[0] approve|reject');
+    expect(first.stdout).toContain('waiting for approval: orch signal fe-1 ok[2] approve|reject');
+    // The bare step id answers nothing: it is refused, naming the instances that wait.
+    const bare = orch(['signal', 'fe-1', 'ok', 'approve'], project);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('step ok runs once per item: answer one instance, e.g. `orch signal fe-1 ok[0] approve` (waiting: ok[0], ok[1], ok[2])');
+    // A step cancel sent while no process runs the run is applied when the next one resumes it.
+    expect(orch(['cancel', 'fe-1', '--step', 'ok[0]'], project).code).toBe(0);
+    const second = orch(['signal', 'fe-1', 'ok[1]', 'approve', '--json'], project);
+    expect(second.code).toBe(1);
+    const result = JSON.parse(second.stdout) as { status: string; waiting: string[] };
+    expect(result).toMatchObject({ status: 'paused', waiting: ['ok[2]'] });
+    const t = JSON.parse(orch(['timeline', 'fe-1', '--json'], project).stdout) as { events: { type: string; stepId: string | null }[] };
+    const of = (key: string) => t.events.filter((e) => e.stepId === key).map((e) => e.type);
+    expect(of('ok[0]').at(-1)).toBe('step_cancelled');
+    expect(of('ship[0]')).toEqual(['step_skipped']);
+    expect(of('ship[1]')).toEqual(['step_queued', 'step_started', 'step_completed']);
+  });
+
   it('with --wait-for-signals the run process waits and a signal from another process completes it', async () => {
     const project = projectDir();
     const db = join(project, '.orch', 'runs.db');

@@ -78,6 +78,8 @@ export class SchedulerCore {
   readonly itemsDone = new Set<string>();
   /** Steps cancelled as a whole: instances still to come are cancelled when created. */
   readonly cancelRequests = new Set<string>();
+  /** `cancel --step KEY` for an instance not made yet (a resumed run's, or a later item's): key → reason. */
+  readonly pendingCancels = new Map<string, string>();
   /** Started and not finished (attempts, waits, approvals, sub-plans, policy checks). */
   readonly inProgress = new Set<Inst>();
   readonly limits: LimitsService;
@@ -210,6 +212,17 @@ export class SchedulerCore {
     return this.awaitingApproval && this.runStatus === 'running' ? 'paused' : this.runStatus;
   }
 
+  /**
+   * A step id inside `for each` names no single approval: the error that says which instance keys
+   * to answer instead (null when `id` is not such a step).
+   */
+  perItemApprovals(id: string): string | null {
+    const l = this.logical.get(id);
+    if (!l || l.shape.dims.length === 0) return null;
+    const waiting = [...l.instances].filter((i) => i.activity.kind === 'approval').map((i) => i.key);
+    return perItemMessage(this.runId, id, waiting);
+  }
+
   /** Is `token` still what instance `key` waits for (a command about it is not stale)? */
   current(key: string, token: number): boolean {
     const inst = this.instances.get(key);
@@ -246,4 +259,10 @@ export class SchedulerCore {
       error: this.failure,
     };
   }
+}
+
+/** Why a step id inside `for each` cannot be answered as such, and the instance keys that can. */
+export function perItemMessage(runId: string, id: string, waiting: readonly string[]): string {
+  const example = waiting[0] ?? `${id}[0]`;
+  return `step ${id} runs once per item: answer one instance, e.g. \`orch signal ${runId} ${example} approve\`${waiting.length > 0 ? ` (waiting: ${waiting.join(', ')})` : ''}`;
 }

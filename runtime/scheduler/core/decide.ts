@@ -110,7 +110,7 @@ function recheck(c: SchedulerCore): boolean {
 
 /** A new instance waits for its dependencies (or, cancelled or restored as cancelled, does not). */
 export function awaitDeps(c: SchedulerCore, inst: Inst): void {
-  if (c.cancelRequests.has(inst.logical.step.id) || inst.restored?.status === 'cancelled' || ready(c, inst)) c.decideQ.push(inst);
+  if (c.cancelRequests.has(inst.logical.step.id) || c.pendingCancels.has(inst.key) || inst.restored?.status === 'cancelled' || ready(c, inst)) c.decideQ.push(inst);
   else startWaiting(inst);
 }
 
@@ -184,6 +184,11 @@ function skipReason(c: SchedulerCore, inst: Inst): string | null {
 function decide(c: SchedulerCore, inst: Inst): void {
   if (c.mode !== 'normal' || inst.rec.status !== 'pending') return;
   if (c.cancelRequests.has(inst.logical.step.id) && !inst.restored) return cancelInst(c, inst, 'cancelled by user');
+  const asked = c.pendingCancels.get(inst.key);
+  if (asked !== undefined) {
+    c.pendingCancels.delete(inst.key);
+    if (!inst.restored || !TERMINAL.has(inst.restored.status)) return cancelInst(c, inst, asked);
+  }
   if (inst.restored && inst.restored.status !== 'pending') return restore(c, inst);
   const step = inst.logical.step;
   const skip = skipReason(c, inst);

@@ -11,7 +11,7 @@ import type { CoreEvent } from './protocol.js';
 import { compensationLogs, compensationSettled } from './rollback.js';
 import { checkUntil, decideApproval, launch, blockStep } from './start.js';
 import { cancelInst } from './decide.js';
-import { IDLE, type Inst } from './state.js';
+import { IDLE, baseId, type Inst } from './state.js';
 
 type Live = Exclude<CoreEvent, { type: 'started' | 'pump' }>;
 
@@ -168,7 +168,11 @@ function cancelStep(c: SchedulerCore, stepId: string, reason: string): void {
   const inst = c.instances.get(stepId);
   if (inst) return cancelInst(c, inst, reason);
   const l = c.logical.get(stepId);
-  if (!l) return;
+  if (!l) {
+    // An instance key whose instance does not exist yet: cancelled when it is made.
+    if (c.logical.has(baseId(stepId))) c.pendingCancels.set(stepId, reason);
+    return;
+  }
   if (l.shape.dims.length > 0 && !c.cancelRequests.has(stepId)) {
     c.cancelRequests.add(stepId);
     c.emit('step_cancelled', stepId, { reason, whole: true });

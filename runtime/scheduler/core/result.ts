@@ -71,5 +71,7 @@ export function buildResult(c: SchedulerCore, now: number): ExecutionResult {
     },
     startedAt: new Date(c.startedAt).toISOString(),
     completedAt: new Date(end).toISOString(),
+    // The approvals it stopped at, by instance key (`ok[1]` inside for each): what `orch signal` takes.
+    ...(status === 'paused' ? { waiting: [...c.inProgress].filter((i) => i.activity.kind === 'approval').map((i) => i.key) } : {}),
   };
 }

@@ -185,3 +185,8 @@ export function readyBefore(a: Inst, b: Inst): boolean {
   for (let i = 0; i < a.path.length && i < b.path.length; i++) if (a.path[i] !== b.path[i]) return a.path[i]! < b.path[i]!;
   return false;
 }
+
+/** The step id of an instance key (`id[i][j]#k` → `id`; a sub-plan's path `id/step` → `id`). */
+export function baseId(key: string): string {
+  return /^[^[#/]*/.exec(key)![0];
+}
