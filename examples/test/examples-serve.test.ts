@@ -75,9 +75,10 @@ describe('examples under orch serve', () => {
     const runId = start.json.runId as string;
     expect(typeof runId).toBe('string');
 
-    // The server keeps the run waiting at its approval step; nothing is sent meanwhile.
-    const waiting = await poll(s, runId, (run) => finished(run) || stepStatus(run, 'approve') === 'running');
-    expect(waiting.status).toBe('running');
+    // The server keeps the run waiting at its approval step, paused (LANGUAGE.md §7.4); nothing is sent meanwhile.
+    const waiting = await poll(s, runId, (run) => finished(run) || run.status === 'paused');
+    expect(waiting.status).toBe('paused');
+    expect(stepStatus(waiting, 'approve')).toBe('running');
     expect(stepStatus(waiting, 'send')).toBe('pending');
 
     const approved = await http(s.url, 'POST', `/runs/${runId}/steps/approve/approve`, { token: TOKEN, body: {} });
