@@ -117,6 +117,7 @@ export class Run implements RunReader {
         random: deps.random,
         preExecutionHook: deps.hooks?.preExecution !== undefined,
         postExecutionHook: deps.hooks?.postExecution !== undefined,
+        subplanCost: (key) => this.children.get(key)?.core.liveCost() ?? 0,
         onEvent: observe ? (event) => observe(event, this) : undefined,
       },
       { ...opts, limits: opts.limits ?? deps.limits?.forRun(plan, opts.runId, () => this.wake()) },
@@ -445,7 +446,7 @@ export class Run implements RunReader {
       parentRunId: this.runId,
       restored: restored && !restored.terminal ? restored : undefined,
       rerunInFlight: this.opts.rerunInFlight,
-      costCeilings: this.core.childCeilings(),
+      costCeilings: this.core.childCeilings(key),
       consent: this.opts.consent,
       onFinish: (res) => {
         if (this.children.get(key) === child) this.children.delete(key);

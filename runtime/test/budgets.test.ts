@@ -87,6 +87,26 @@ describe('budget cost', () => {
     expect(lines(log)).toHaveLength(2);
     expect(result.error).toContain('budget cost <= 1 of policy parent');
   });
+
+  it('a running sub-plan and its parent count each other\'s spending: neither starts what would pass the budget together', async () => {
+    const log = join(dir, 'parallel.log');
+    writeFileSync(log, '');
+    const slow = (prefix: string) =>
+      chain(log, 2, prefix).map((s) => ({ ...s, args: { ...s.args, ms: lit(150) } }));
+    const child = plan({ name: 'child', capabilities: [paid], steps: slow('c') });
+    const p = plan({
+      capabilities: [paid],
+      steps: [...slow('p'), step({ id: 'sub', capability: null, kind: null, action: { type: 'run', plan: 'child', args: {} } })],
+      over: { subplans: { child }, policy: policy({ name: 'parent', budgets: { cost: 1, duration_ms: null } }) },
+    });
+    const { result, events } = await run(p);
+    expect(result.status).toBe('failed');
+    // p0 and c0 start together (0.8 spent); p1 or c1 would take the run to 1.2, so neither starts.
+    expect(lines(log).map((l) => l.split(' ')[1]).sort()).toEqual(['c0', 'p0']);
+    const exceeded = events.find((e) => e.type === 'budget_exceeded');
+    if (exceeded) expect(exceeded.data).toMatchObject({ cost: 0.8, estimate: 0.4 });
+    expect(result.metadata.totalCost).toBeLessThanOrEqual(1);
+  });
 });
 
 describe('budget duration', () => {

@@ -2,8 +2,9 @@
  * Budgets at run time (LANGUAGE.md §7.2). A step whose estimated cost would take the run's
  * actual cost (sub-plans included) past a `budget cost` does not start and the run fails naming
  * the budget; `budget duration` is a deadline (status `timeout`). A `warn` budget journals
- * `budget_exceeded` once and lets the run go on. A sub-plan inherits its parent's headroom as a
- * ceiling of its own, so its steps are held to what the parent has left when it starts.
+ * `budget_exceeded` once and lets the run go on. A sub-plan runs under its parent's blocking
+ * budgets, counting what the parent and its other sub-plans spend meanwhile, and the parent
+ * counts what its running sub-plans spent so far: concurrent spending on either side is seen.
  */
 import type { SchedulerCore } from './core.js';
 import { abortRun } from './finish.js';
@@ -17,6 +18,12 @@ export interface CostCeiling {
   /** How the budget is named in events and errors: `budget cost <= 0.5 of policy lean`. */
   readonly label: string;
   readonly warn: boolean;
+  /**
+   * A parent's budget: what is spent against it outside this run — by the parent and its other
+   * running sub-plans — read each time a step of this run may start, so that parallel spending
+   * on either side is counted.
+   */
+  readonly outside?: () => number;
 }
 
 export const DURATION_TIMER = 'budget:duration';
@@ -29,11 +36,19 @@ export function costCeilings(c: SchedulerCore): readonly CostCeiling[] {
   return [...own, ...(c.opts.costCeilings ?? [])];
 }
 
-/** The ceilings a sub-plan started now runs under: what each blocking budget has left. */
-export function childCeilings(c: SchedulerCore): readonly CostCeiling[] {
+/** What this run has spent: its own steps, and what its running sub-plans (other than `except`) spent so far. */
+export function spent(c: SchedulerCore, except: string | null = null): number {
+  let total = c.totalCost;
+  const of = c.cfg.subplanCost;
+  if (of) for (const i of c.inProgress) if (i.activity.kind === 'subplan' && i.key !== except) total += of(i.key);
+  return total;
+}
+
+/** The blocking budgets the sub-plan of instance `key` runs under, with what is spent outside it. */
+export function childCeilings(c: SchedulerCore, key: string): readonly CostCeiling[] {
   return costCeilings(c)
     .filter((b) => !b.warn)
-    .map((b) => ({ ...b, limit: Math.max(0, b.limit - c.totalCost) }));
+    .map((b) => ({ limit: b.limit, label: b.label, warn: false, outside: () => (b.outside?.() ?? 0) + spent(c, key) }));
 }
 
 /** May `inst` start within the cost budgets? If not, the run has been failed. */
@@ -41,10 +56,12 @@ export function withinBudget(c: SchedulerCore, inst: Inst): boolean {
   const ceilings = costCeilings(c);
   if (ceilings.length === 0) return true;
   const estimate = attemptCostOf(c, inst);
+  const here = spent(c);
   for (const b of ceilings) {
-    const over = c.totalCost + estimate > b.limit + 1e-9 || c.totalCost > b.limit + 1e-9;
+    const total = here + (b.outside?.() ?? 0);
+    const over = total + estimate > b.limit + 1e-9 || total > b.limit + 1e-9;
     if (!over) continue;
-    const data = { budget: 'cost', label: b.label, limit: b.limit, cost: round6(c.totalCost), estimate: round6(estimate), warn: b.warn };
+    const data = { budget: 'cost', label: b.label, limit: b.limit, cost: round6(total), estimate: round6(estimate), warn: b.warn };
     if (b.warn) {
       const key = `budget:${b.label}`;
       if (!c.warned.has(key)) {
@@ -54,7 +71,7 @@ export function withinBudget(c: SchedulerCore, inst: Inst): boolean {
       continue;
     }
     c.emit('budget_exceeded', inst.key, data);
-    abortRun(c, 'failed', `budget exceeded: ${b.label} (spent ${round6(c.totalCost)}, step ${inst.key} would add ${round6(estimate)})`);
+    abortRun(c, 'failed', `budget exceeded: ${b.label} (spent ${round6(total)}, step ${inst.key} would add ${round6(estimate)})`);
     return false;
   }
   return true;

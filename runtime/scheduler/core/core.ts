@@ -12,7 +12,7 @@ import { beginRun, pump } from './decide.js';
 import { onEvent } from './events.js';
 import { cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts, type RunFacts, type StepRecord } from './fold.js';
 import { internalError } from './finish.js';
-import { childCeilings, type CostCeiling } from './budget.js';
+import { childCeilings, spent, type CostCeiling } from './budget.js';
 import { grantedScopes } from './consent.js';
 import { InRunLimits, type LimitsService } from './limits.js';
 import type { Command, CoreConfig, CoreEvent } from './protocol.js';
@@ -223,6 +223,11 @@ export class SchedulerCore {
     return perItemMessage(this.runId, id, waiting);
   }
 
+  /** What the run has spent so far, its running sub-plans' spending included. */
+  liveCost(): number {
+    return spent(this);
+  }
+
   /** Is `token` still what instance `key` waits for (a command about it is not stale)? */
   current(key: string, token: number): boolean {
     const inst = this.instances.get(key);
@@ -230,8 +235,8 @@ export class SchedulerCore {
   }
 
   /** The cost ceilings a sub-plan started now runs under. */
-  childCeilings(): readonly CostCeiling[] {
-    return childCeilings(this);
+  childCeilings(key: string): readonly CostCeiling[] {
+    return childCeilings(this, key);
   }
 
   /** What policy hooks see of the run besides the step. */

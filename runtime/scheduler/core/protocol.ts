@@ -112,6 +112,11 @@ export interface CoreConfig {
   /** Whether a preExecution hook is configured (then every start asks it first). */
   readonly preExecutionHook: boolean;
   readonly postExecutionHook: boolean;
+  /**
+   * What the sub-plan run by instance `key` has spent so far (its own sub-plans included), while
+   * it runs: budgets count it before it ends (LANGUAGE.md §7.2).
+   */
+  readonly subplanCost?: (key: string) => number;
   /** Sees each journal event as it is emitted, with the core in exactly that state. */
   readonly onEvent?: (event: RunEvent) => void;
 }
