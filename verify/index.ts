@@ -8,7 +8,7 @@ import type { SourceHost } from '../compiler/index.js';
 import { loadPlansForVerify } from './load.js';
 import { verify, type VerifyOptions, type VerifyResult } from './verify.js';
 
-export { verify, applicableBuiltins } from './verify.js';
+export { verify, applicableBuiltins, VerifyUsageError } from './verify.js';
 export type { VerifyOptions, VerifyResult, Counterexample, InvariantReport, ScenarioChoice } from './verify.js';
 export { loadPlansForVerify, invariantLocator, type LoadedPlans, type VerifiablePlan } from './load.js';
 export { formatResult, type TextStyle } from './report.js';

@@ -64,7 +64,7 @@ function formatCounterexample(v: Counterexample, replay: string, style: TextStyl
     ...(s.values && Object.keys(s.values).length
       ? [`    ${Object.entries(s.values).map(([k, val]) => `${k} = ${compact(val)}`).join(', ')}`]
       : []),
-    `  replay: ${replay} --seed ${v.seed}` + style.dim(`   (this case only: --path ${v.path})`),
+    `  replay: ${replay} --seed ${v.seed}` + style.dim(`   (this case only: --path ${v.path} --invariant ${v.invariant})`),
   );
   return lines;
 }

@@ -33,6 +33,12 @@ export interface VerifyOptions {
   readonly concurrentRuns?: number;
   /** fast-check counterexample path from an earlier result: replays that case directly. */
   readonly path?: string;
+  /**
+   * Check only this invariant (a user invariant's name or a built-in's). A counterexample found
+   * after an earlier invariant broke was searched with the earlier ones left out, so its `--path`
+   * replays it only with them left out again: the replay hint names its invariant.
+   */
+  readonly invariant?: string;
   /** Where each user invariant is declared, for editors (by invariant name). */
   readonly locate?: (invariantName: string) => { file: string; range: Range } | undefined;
 }
@@ -102,6 +108,9 @@ export interface VerifyResult {
   readonly violations: readonly Counterexample[];
 }
 
+/** What the caller asked cannot be verified (an invariant the plan does not have). */
+export class VerifyUsageError extends Error {}
+
 export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise<VerifyResult> {
   const runs = Math.max(1, Math.floor(options.runs ?? 200));
   const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
@@ -119,8 +128,16 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
   const scenarios = k === 1 ? one.map((s) => [s]) : fc.array(one, { minLength: k, maxLength: k });
   let slotWaits = 0;
 
-  let userLeft: readonly InvariantIR[] = plan.invariants;
-  const builtinsLeft = new Set(applicableBuiltins(plan));
+  const only = options.invariant;
+  const chosen = (name: string) => only === undefined || name === only;
+  const userInvariants = plan.invariants.filter((i) => chosen(i.name));
+  const builtins = applicableBuiltins(plan).filter(chosen);
+  if (userInvariants.length === 0 && builtins.length === 0 && only !== undefined) {
+    const names = [...plan.invariants.map((i) => i.name), ...applicableBuiltins(plan)];
+    throw new VerifyUsageError(`plan ${plan.plan} has no invariant "${only}"${names.length ? ` (it has: ${names.join(', ')})` : ''}`);
+  }
+  let userLeft: readonly InvariantIR[] = userInvariants;
+  const builtinsLeft = new Set(builtins);
   const violations: Counterexample[] = [];
   const paths = new Set<string>();
   const coverage = new Map<string, Set<string>>();
@@ -177,7 +194,7 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
 
   const violated = new Set(violations.map((v) => v.invariant));
   const invariants: InvariantReport[] = [
-    ...plan.invariants.map((inv) => {
+    ...userInvariants.map((inv) => {
       const where = options.locate?.(inv.name);
       return {
         name: inv.name,
@@ -187,7 +204,7 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
         ...(where ? { file: where.file, range: where.range } : {}),
       };
     }),
-    ...applicableBuiltins(plan).map((name) => ({
+    ...builtins.map((name) => ({
       name,
       builtin: true,
       modality: name === BUILTIN.terminates ? ('eventually' as const) : ('always' as const),

@@ -10,7 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { CliError } from '../errors.js';
 import { renderText } from '../render-diagnostics.js';
-import { formatResult, verifyFile } from '../../verify/index.js';
+import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
 
 interface VerifyCliOptions {
   readonly plan?: string;
@@ -22,6 +22,7 @@ interface VerifyCliOptions {
   readonly maxList?: number;
   readonly cancels?: boolean;
   readonly concurrentRuns?: number;
+  readonly invariant?: string;
   readonly format: 'text' | 'json';
 }
 
@@ -47,7 +48,8 @@ export function registerVerify(program: Command): void {
     .option('--plan <name>', 'verify only this plan of the file')
     .option('--runs <n>', 'scenarios to explore per plan', integer('--runs', 1), 200)
     .option('--seed <s>', 'generator seed; the same seed gives the same result', integer('--seed', -2147483648))
-    .option('--path <path>', 'replay one counterexample directly (with the --seed it was found with)')
+    .option('--path <path>', 'replay one counterexample directly (with the --seed and --invariant it was found with)')
+    .option('--invariant <name>', 'check only this invariant (a declared one, or a built-in such as "the run terminates")')
     .option('--no-failures', 'only explore runs where every step succeeds and approvals are granted')
     .option('--fail-rate <percent>', 'failure rate of capabilities without a simulate model (default 10%)', percent)
     .option('--max-list <n>', 'largest generated list / for each fan-out (default 6)', integer('--max-list', 0))
@@ -67,6 +69,10 @@ export function registerVerify(program: Command): void {
         ...(opts.path !== undefined ? { path: opts.path } : {}),
         ...(opts.cancels ? { cancels: true } : {}),
         ...(opts.concurrentRuns !== undefined ? { concurrentRuns: opts.concurrentRuns } : {}),
+        ...(opts.invariant !== undefined ? { invariant: opts.invariant } : {}),
+      }).catch((err: unknown) => {
+        if (err instanceof VerifyUsageError) throw new CliError(err.message, 2);
+        throw err;
       });
       if (!verified.ok) {
         const reason = verified.reason;
@@ -101,7 +107,13 @@ export function registerVerify(program: Command): void {
           ? { bold: color.bold, red: color.red, green: color.green, dim: color.dim }
           : undefined;
         // The replay line repeats what shapes the scenarios, so its --seed finds the same case.
-        const shape = `${opts.cancels ? ' --cancels' : ''}${opts.concurrentRuns !== undefined ? ` --concurrent-runs ${opts.concurrentRuns}` : ''}`;
+        const shape = [
+          opts.failures ? '' : ' --no-failures',
+          opts.failRate !== undefined ? ` --fail-rate ${Number((opts.failRate * 100).toFixed(6))}%` : '',
+          opts.maxList !== undefined ? ` --max-list ${opts.maxList}` : '',
+          opts.cancels ? ' --cancels' : '',
+          opts.concurrentRuns !== undefined ? ` --concurrent-runs ${opts.concurrentRuns}` : '',
+        ].join('');
         const texts = results.map((r) => formatResult(r, `orch verify ${file} --plan ${r.plan}${shape}`, style));
         process.stdout.write(`${texts.join('\n\n')}\n`);
       }

@@ -2,7 +2,7 @@
  * `orch verify` through the real CLI (bin/orch.js → dist/; `npm test` builds first). Plans are
  * given as emitted IR files here; `source.test.ts` covers `.orch` sources.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +90,34 @@ describe('orch verify (CLI)', () => {
     const again = (JSON.parse(replay.stdout) as typeof first).results[0]!.violations[0]!;
     expect(again.input).toEqual(v.input);
     expect(again.trace).toEqual(v.trace);
+  });
+
+  it('every counterexample replays with its --path and --invariant, the second one too; an unknown invariant is exit 2', () => {
+    // Two invariants that break in different runs: the second is searched with the first left out.
+    const text = readFileSync(source('send-before-approve.orch'), 'utf8').replace(
+      '  invariant "never send without approval"',
+      '  invariant "the draft is written" { eventually draft.completed }\n  invariant "never send without approval"',
+    );
+    const file = path.join(dir, 'two-invariants.orch');
+    writeFileSync(file, text);
+    writeFileSync(path.join(dir, 'handlers.js'), readFileSync(source('handlers.js'), 'utf8'));
+    const first = orch(['verify', file, '--seed', '7', '--runs', '100', '--format', 'json']);
+    expect(first.code, first.stderr).toBe(1);
+    type Found = { results: { violations: { invariant: string; seed: number; path: string; input: unknown; trace: unknown[] }[] }[] };
+    const found = (JSON.parse(first.stdout) as Found).results[0]!.violations;
+    expect(found.map((v) => v.invariant).sort()).toEqual(['never send without approval', 'the draft is written']);
+    for (const v of found) {
+      const replay = orch(['verify', file, '--seed', String(v.seed), '--path', v.path, '--invariant', v.invariant, '--format', 'json']);
+      expect(replay.code, replay.stderr).toBe(1);
+      const again = (JSON.parse(replay.stdout) as Found).results[0]!.violations;
+      expect(again).toHaveLength(1);
+      expect(again[0]).toMatchObject({ invariant: v.invariant, input: v.input, trace: v.trace });
+    }
+    const text2 = orch(['verify', file, '--seed', '7', '--runs', '100']);
+    expect(text2.stdout).toContain(`--invariant ${found[1]!.invariant}`);
+    const unknown = orch(['verify', file, '--invariant', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('plan outreach has no invariant "nope" (it has: the draft is written, never send without approval');
   });
 
   it('--no-failures only explores runs where everything succeeds', () => {
