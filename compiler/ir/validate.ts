@@ -18,7 +18,10 @@ export type PlanValidation = { ok: true; plan: PlanIR } | { ok: false; errors: P
 
 /** The published schema of what the compiler writes (`orch.plan/v2`). */
 export const PLAN_SCHEMA_PATH = packagePath('compiler', 'schema', 'orch.plan.v2.schema.json');
-/** The v1 schema, kept for reading v1 files (it needs ajv's `discriminator` option and `strict: false`). */
+/**
+ * The v1 schema, kept for reading v1 files. It compiles under ajv's default options too; it is
+ * read with the lenient instance it always was, so a v1 file's errors read as they did.
+ */
 export const PLAN_SCHEMA_V1_PATH = packagePath('compiler', 'schema', 'orch.plan.v1.schema.json');
 
 let validator: ValidateFunction | undefined;
