@@ -9,6 +9,7 @@
 import type { Range, Selector } from '../language/index.js';
 import { diagnostic, hasErrors, type Diagnostic, type DiagnosticCode } from '../language/index.js';
 import type { CapabilityKindIR, ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR, StaticVerdict } from './ir/types.js';
+import { someNode } from './ir/nodes.js';
 import { ModelBuilder } from './model.js';
 import type { DeclEntry, Scopes } from './scope.js';
 import { checkExpr, type ExprEnv, type RootInfo } from './check/expr.js';
@@ -317,22 +318,7 @@ function round(n: number): number {
   return Math.round(n * 1e6) / 1e6;
 }
 
-/**
- * Whether an expression's IR reads the variable `name`. An explicit stack, not JSON text: a
- * too-deep expression (already an E0001) still gets here and must not overflow the stack.
- */
+/** Whether an expression's IR reads the variable `name`. */
 function readsVar(ir: unknown, name: string): boolean {
-  const stack: unknown[] = [ir];
-  while (stack.length > 0) {
-    const x = stack.pop();
-    if (x === null || typeof x !== 'object') continue;
-    if (Array.isArray(x)) {
-      for (const v of x) stack.push(v);
-      continue;
-    }
-    const o = x as Record<string, unknown>;
-    if (o.op === 'var' && o.name === name) return true;
-    for (const k in o) stack.push(o[k]);
-  }
-  return false;
+  return someNode(ir, (o) => o.op === 'var' && o.name === name);
 }

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { someNode } from '../compiler/index.js';
 import { isInside } from './executor/handler-path.js';
 import { parseAge } from './journal/retention.js';
 import type { Redactor } from './redact.js';
@@ -90,18 +91,9 @@ export function redactNamedSecrets(plan: unknown, config: OrchConfig, redactor: 
 
 function secretNames(ir: unknown): Set<string> {
   const names = new Set<string>();
-  const todo: unknown[] = [ir];
-  while (todo.length > 0) {
-    const v = todo.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) todo.push(x);
-      continue;
-    }
-    const o = v as Record<string, unknown>;
+  someNode(ir, (o) => {
     if (o.op === 'secret' && typeof o.name === 'string') names.add(o.name);
-    for (const k in o) todo.push(o[k]);
-  }
+  });
   return names;
 }
 

@@ -33,6 +33,16 @@ async function run(p: PlanIR, input?: unknown): Promise<{ result: ExecutionResul
 const stepOf = (r: ExecutionResult, id: string) => r.steps.find((s) => s.stepId === id)!;
 const startedOn = (events: RunEvent[]) => events.filter((e) => e.type === 'step_started').map((e) => e.data.resource);
 
+/** A blocking guardrail only the run can check: nothing on a cloud resource. */
+const NO_CLOUD: GuardrailIR = {
+  name: 'no_cloud',
+  severity: 'blocking',
+  category: null,
+  message: null,
+  rules: [{ type: 'forbid', condition: bin('==', { op: 'get', object: { op: 'var', name: 'step' }, key: 'tier' }, lit('cloud')) }],
+  static_verdict: 'runtime',
+};
+
 const RESOURCES = [resource('edge', { kind: 'edge_cluster', tier: 'edge', provides: ['edge'] }), resource('relay', { provides: ['smtp_relay'] })];
 
 describe('fallback and compensate calls run on their own binding', () => {
@@ -68,18 +78,10 @@ describe('fallback and compensate calls run on their own binding', () => {
   });
 
   it('guardrails are checked against the fallback binding: a forbidden cloud fallback never starts', async () => {
-    const noCloud: GuardrailIR = {
-      name: 'no_cloud',
-      severity: 'blocking',
-      category: null,
-      message: null,
-      rules: [{ type: 'forbid', condition: bin('==', { op: 'get', object: { op: 'var', name: 'step' }, key: 'tier' }, lit('cloud')) }],
-      static_verdict: 'runtime',
-    };
     const p = plan({
       capabilities: [cap('primary', 'fails'), cap('w', 'where')],
       resources: [...RESOURCES, resource('sky', { kind: 'cloud_region', tier: 'cloud' })],
-      guardrails: [noCloud],
+      guardrails: [NO_CLOUD],
       steps: [step({ id: 's', capability: 'primary', resource: 'edge', binding: bound('edge', 'edge'), fallback: { capability: 'w', args: {}, binding: bound('sky', 'cloud') } })],
     });
     const { result, events } = await run(p);
@@ -143,19 +145,11 @@ describe('fallback and compensate calls run on their own binding', () => {
   });
 
   it('guardrails are checked against the compensation: one forbidden on its cloud binding never starts', async () => {
-    const noCloud: GuardrailIR = {
-      name: 'no_cloud',
-      severity: 'blocking',
-      category: null,
-      message: null,
-      rules: [{ type: 'forbid', condition: bin('==', { op: 'get', object: { op: 'var', name: 'step' }, key: 'tier' }, lit('cloud')) }],
-      static_verdict: 'runtime',
-    };
     const undoOn = (resourceName: string, tier: BindingIR['tier']) =>
       plan({
         capabilities: [cap('w', 'where'), cap('undo', 'onlyOn'), cap('primary', 'fails')],
         resources: [...RESOURCES, resource('sky', { kind: 'cloud_region', tier: 'cloud' })],
-        guardrails: [noCloud],
+        guardrails: [NO_CLOUD],
         steps: [
           step({ id: 'done', capability: 'w', resource: 'edge', binding: bound('edge', 'edge'), compensate: { capability: 'undo', args: { on: lit(resourceName) }, binding: bound(resourceName, tier) } }),
           step({ id: 'boom', capability: 'primary', deps: ['done'] }),

@@ -1,0 +1,22 @@
+/**
+ * Visiting every object inside an IR value (a plan, an expression). An explicit stack, not
+ * recursion or JSON text: a too-deep expression (already an E0001) still gets here and must not
+ * overflow the stack, and a 100,000-step plan is walked without copying it.
+ */
+
+/** Calls `visit` with every plain object in `ir` (arrays are looked into); stops when it returns true. */
+export function someNode(ir: unknown, visit: (node: Readonly<Record<string, unknown>>) => boolean | void): boolean {
+  const stack: unknown[] = [ir];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (x === null || typeof x !== 'object') continue;
+    if (Array.isArray(x)) {
+      for (const v of x) stack.push(v);
+      continue;
+    }
+    const o = x as Record<string, unknown>;
+    if (visit(o) === true) return true;
+    for (const k in o) stack.push(o[k]);
+  }
+  return false;
+}
