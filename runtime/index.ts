@@ -24,7 +24,7 @@ import { openRuntimeJournal, type RuntimeJournal } from './journal/open-journal.
 import type { RunRow, SqliteJournal } from './journal/sqlite-journal.js';
 import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
-import { cancelStepViaJournal, controlViaJournal, signalViaJournal, waitsForApproval, type ControlOutcome, type SignalPayload } from './journal-controls.js';
+import { cancelStepViaJournal, controlViaJournal, lastPause, signalViaJournal, waitsForApproval, type ControlOutcome, type SignalPayload } from './journal-controls.js';
 import { Redactor } from './redact.js';
 import { redactingJournal } from './redacting-journal.js';
 import { realClock } from './scheduler/clock.js';
@@ -293,7 +293,9 @@ export class Runtime {
     const resumed: ActiveRun[] = [];
     const failed: { runId: string; error: Error; lost: boolean }[] = [];
     for (const row of await journal.unfinishedRuns()) {
-      if (row.status !== 'running' || o.skip(row.id) || (await journal.ownedElsewhere(row.id, o.resume?.takeOverAfterMs))) continue;
+      if ((row.status !== 'running' && row.status !== 'paused') || o.skip(row.id)) continue;
+      if (await journal.ownedElsewhere(row.id, o.resume?.takeOverAfterMs)) continue;
+      if (row.status === 'paused' && !(await this.heldWhilePaused(journal, row))) continue;
       try {
         o.before?.(row);
         resumed.push(await this.resume(row.id, o.resume));
@@ -302,6 +304,23 @@ export class Runtime {
       }
     }
     return { resumed, failed };
+  }
+
+  /** Paused runs already read and found paused for good, by id: the row's owner and heartbeat then. */
+  private readonly pausedForGood = new Map<string, string>();
+
+  /**
+   * Whether a paused run was paused while its process kept waiting for an approval (it is an
+   * orphan once that process is gone), rather than paused by request or stopped at an approval by
+   * `orch run` (then it waits for `resume` / `orch signal`). Each such run's journal is read once
+   * per owner and heartbeat, not at every poll.
+   */
+  private async heldWhilePaused(journal: AsyncJournal, row: RunRow): Promise<boolean> {
+    const seen = `${row.owner_pid}|${row.heartbeat_at}`;
+    if (this.pausedForGood.get(row.id) === seen) return false;
+    const held = (await lastPause(journal, row.id))?.held === true;
+    if (!held) this.pausedForGood.set(row.id, seen);
+    return held;
   }
 
   async resume(runId: string, opts: ResumeOptions = {}): Promise<ActiveRun> {

@@ -103,13 +103,23 @@ async function instancesWaiting(journal: AsyncJournal, runId: string, id: string
  * scheduler's, `reason: "waiting for approval"`); null when it was paused by request.
  */
 async function approvalsWaitedFor(journal: AsyncJournal, runId: string): Promise<readonly string[] | null> {
+  return (await lastPause(journal, runId))?.waiting ?? null;
+}
+
+/**
+ * Why the run is paused, from its last `execution_paused` (null when it is not paused):
+ * `waiting` — the approvals it waits for, when that is why; `held` — its process kept waiting
+ * for them (`--wait-for-signals`, `orch serve`) instead of stopping.
+ */
+export async function lastPause(journal: AsyncJournal, runId: string): Promise<{ waiting: readonly string[] | null; held: boolean } | null> {
   const events = await journal.load(runId);
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i]!;
-    if (e.type === 'execution_resumed') return null;
+    if (e.type === 'execution_resumed' || e.type === 'execution_started') return null;
     if (e.type !== 'execution_paused') continue;
-    const d = e.data as { reason?: unknown; waiting?: unknown };
-    return d.reason === 'waiting for approval' && Array.isArray(d.waiting) ? d.waiting.map(String) : null;
+    const d = e.data as { reason?: unknown; waiting?: unknown; held?: unknown };
+    const waiting = d.reason === 'waiting for approval' && Array.isArray(d.waiting) ? d.waiting.map(String) : null;
+    return { waiting, held: waiting !== null && d.held === true };
   }
   return null;
 }

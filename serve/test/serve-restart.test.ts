@@ -45,6 +45,33 @@ describe('orch serve: restart', () => {
     }
   });
 
+  it('a run waiting for its approval when the server died is taken up by the next one; a run paused by request stays paused', async () => {
+    const db = join(tempDir(), 'runs.db');
+    const view = async (url: string, id: string) => (await http(url, 'GET', `/runs/${id}`, { token: TOKEN })).json;
+    const first = await startServe(['controls.orch'], { db });
+    const gated = (await http(first.url, 'POST', '/runs', { token: TOKEN, body: { plan: 'gated', input: { item: 'crate' } } })).json.runId;
+    const held = (await http(first.url, 'POST', '/runs', { token: TOKEN, body: { plan: 'slow', input: { tag: 'h' } } })).json.runId;
+    expect((await http(first.url, 'POST', `/runs/${held}/pause`, { token: TOKEN })).status).toBe(202);
+    await waitFor(async () => ((await view(first.url, gated)).status === 'paused' && (await view(first.url, held)).status === 'paused' ? true : undefined), 10_000, 'both runs paused');
+    await first.kill9();
+
+    const second = await startServe(['controls.orch'], { db });
+    try {
+      expect(second.stdout()).toContain(gated);
+      expect(second.stdout()).not.toContain(held);
+      await waitFor(async () => ((await view(second.url, gated)).steps?.find((s: { stepId: string }) => s.stepId === 'ask')?.status === 'running' ? true : undefined), 10_000, 'the approval to wait again');
+      expect((await http(second.url, 'POST', `/runs/${gated}/steps/ask/approve`, { token: TOKEN, body: {} })).status).toBe(202);
+      const done = await waitFor(async () => {
+        const v = await view(second.url, gated);
+        return v.status === 'completed' || v.status === 'failed' ? v : undefined;
+      }, 20_000, 'the approved run to complete');
+      expect(done.output).toEqual({ shipped: 'crate' });
+      expect((await view(second.url, held)).status).toBe('paused');
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+  });
+
   it('SIGTERM gives runs a grace period, leaves longer ones unfinished, and the next start resumes them', async () => {
     const db = join(tempDir(), 'runs.db');
     const first = await startServe(['slow.orch'], { db });

@@ -20,7 +20,8 @@ export function checkDone(c: SchedulerCore): void {
     if (idle && c.opts.suspendOnApproval) return suspend(c);
     if (idle && !c.awaitingApproval) {
       c.awaitingApproval = true;
-      c.emit('execution_paused', null, { reason: 'waiting for approval', waiting: [...c.inProgress].map((i) => i.key) });
+      // `held`: this process keeps waiting; should it die, the run is an orphan to take over.
+      c.emit('execution_paused', null, { reason: 'waiting for approval', waiting: [...c.inProgress].map((i) => i.key), held: true });
     } else if (!idle) wake(c);
   }
   if (c.open > 0 || c.inProgress.size > 0) return;
