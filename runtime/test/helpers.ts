@@ -56,8 +56,16 @@ export function orch(args: readonly string[], cwd: string, env: NodeJS.ProcessEn
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** CLI processes still running: a test that fails before its run ends must not leave one waiting forever. */
+const live = new Set<ReturnType<typeof spawn>>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 export function orchAsync(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += String(d)));
