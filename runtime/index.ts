@@ -383,7 +383,7 @@ export class Runtime {
       const ok = kind === 'pause' ? local.pause() : kind === 'resume' ? local.resume() : local.cancel();
       if (ok) return { ok: true, message: `${kind} ${runId}` };
       if (kind === 'resume' && local.awaitingApproval())
-        return { ok: false, message: waitsForApproval(runId, local.running()) };
+        return { ok: false, message: waitsForApproval(runId, local.approvalsWaiting()) };
       return { ok: false, message: `run ${runId} is ${local.status()}` };
     }
     return controlViaJournal(this.requireJournal(), runId, kind);

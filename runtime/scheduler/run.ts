@@ -48,6 +48,11 @@ export interface RunOptions {
    * settles). Parent runs use it for sub-plans so a virtual-clock run stays synchronous.
    */
   readonly onFinish?: (result: ExecutionResult) => void;
+  /**
+   * A sub-plan's parent hears what the sub-plan waits for whenever that changes: the approvals,
+   * when nothing else can happen in it; `[]` once something can (the parent is paused meanwhile).
+   */
+  readonly onApprovalWait?: (waiting: readonly string[]) => void;
   /** Who keeps slots and rate windows; by default the run's own (`InRunLimits`). */
   readonly limits?: LimitsService;
   /** A sub-plan's share of its parent's cost budgets. */
@@ -82,6 +87,13 @@ export class Run implements RunReader {
   /** An event arrived while a turn was being flushed (a synchronous policy answer). */
   private answered = false;
   private started = false;
+  /** What `onApprovalWait` was last told, joined: it hears changes only. */
+  private toldWaiting = '';
+  /**
+   * Decisions for steps of a sub-plan that has not started (again) yet — `sub/ok` answered while
+   * no process ran the run: handed to the sub-plan run once it exists.
+   */
+  private readonly childSignals = new Map<string, { decision: 'approve' | 'reject'; by: string | null; comment: string | null }>();
   /**
    * `done` is created when first asked for: building the result (every step's ISO dates) is a
    * measurable share of a simulated run, and `orch verify` never reads it (`begin()`).
@@ -234,6 +246,10 @@ export class Run implements RunReader {
     if (perItem) return perItem;
     if (!rec) {
       for (const [key, child] of this.children) if (stepId.startsWith(`${key}/`)) return child.signal(stepId.slice(key.length + 1), decision, by, comment);
+      if (this.runsSubplan(stepId)) {
+        this.childSignals.set(stepId, { decision, by, comment });
+        return 'ok';
+      }
       if (!this.knows(stepId)) return `unknown step ${stepId}`;
     }
     this.act({ type: 'signal', stepId, decision, by, comment });
@@ -243,6 +259,14 @@ export class Run implements RunReader {
   /** A step id of this plan, or an instance key of one (`id[i]`, whose instance may not exist yet). */
   private knows(key: string): boolean {
     return !key.includes('/') && this.core.logical.has(baseId(key));
+  }
+
+  /** `sub/…` (or `sub[i]/…`) where step `sub` of this plan runs a sub-plan. */
+  private runsSubplan(path: string): boolean {
+    const slash = path.indexOf('/');
+    if (slash <= 0 || slash === path.length - 1) return false;
+    const step = this.core.logical.get(baseId(path.slice(0, slash)));
+    return step !== undefined && step.step.action.type === 'run';
   }
 
   /** Updates live context signals; `wait until` conditions are re-evaluated. */
@@ -260,6 +284,11 @@ export class Run implements RunReader {
   /** Paused only because it waits for approvals: `resume` cannot help, an answer can. */
   awaitingApproval(): boolean {
     return this.core.awaitingApproval && this.core.runStatus === 'running';
+  }
+
+  /** The approvals the run waits for, as `signal` takes them (`ok[1]`, `sub/ok`). */
+  approvalsWaiting(): readonly string[] {
+    return this.core.approvalsWaiting();
   }
 
   stepView(id: string): StepView | undefined {
@@ -452,6 +481,9 @@ export class Run implements RunReader {
         if (this.children.get(key) === child) this.children.delete(key);
         this.act({ type: 'subplan_finished', key, token, status: res.status, output: res.output, error: res.error, cost: res.metadata.totalCost });
       },
+      onApprovalWait: (waiting) => {
+        if (this.children.get(key) === child) this.act({ type: 'subplan_waiting', key, token, waiting });
+      },
     });
     this.children.set(key, child);
     if (restored?.terminal) {
@@ -471,8 +503,18 @@ export class Run implements RunReader {
     if (this.core.runStatus === 'paused') child.pause();
     child.start().then(
       () => undefined,
-      (err) => this.act({ type: 'subplan_finished', key, token, status: 'failed', output: null, error: `${(err as Error).message}`, crashed: true }),
+      (err) => {
+        // A sub-plan this run detached (it stopped at approvals) is left as it stands, not failed.
+        if (err instanceof RunDetached && this.children.get(key) !== child) return;
+        this.act({ type: 'subplan_finished', key, token, status: 'failed', output: null, error: `${(err as Error).message}`, crashed: true });
+      },
     );
+    // Answers given while no process ran the sub-plan, once it runs again (its approval steps exist).
+    for (const [path, s] of this.childSignals)
+      if (path.startsWith(`${key}/`)) {
+        this.childSignals.delete(path);
+        child.signal(path.slice(key.length + 1), s.decision, s.by, s.comment);
+      }
   }
 
   private controlSubplan(cmd: Extract<Command, { type: 'control_subplan' }>): void {
@@ -481,7 +523,10 @@ export class Run implements RunReader {
     if (cmd.op === 'pause') child.pause();
     else if (cmd.op === 'resume') child.resume();
     else if (cmd.op === 'context') child.updateContext(cmd.patch ?? {});
-    else {
+    else if (cmd.op === 'detach') {
+      this.children.delete(cmd.key);
+      child.detach();
+    } else {
       this.children.delete(cmd.key);
       child.cancel(cmd.reason);
     }
@@ -524,6 +569,7 @@ export class Run implements RunReader {
   /** What a committed state change leads to: its effects, and the result once the run is over. */
   private afterCommit(effects: readonly (() => void)[], finished: boolean): void {
     for (const e of effects) e();
+    if (this.opts.onApprovalWait && !finished) this.tellWaiting(this.opts.onApprovalWait);
     if (finished && !this.resultReady && this.outbox.length === 0 && this.commits.idle) {
       this.resultReady = true;
       this.core.limits.close?.();
@@ -534,6 +580,14 @@ export class Run implements RunReader {
         this.resolveDone?.(result);
       }
     }
+  }
+
+  private tellWaiting(tell: (waiting: readonly string[]) => void): void {
+    const waiting = this.awaitingApproval() ? this.core.approvalsWaiting() : [];
+    const joined = waiting.join('\n');
+    if (joined === this.toldWaiting) return;
+    this.toldWaiting = joined;
+    tell(waiting);
   }
 
   /** The journal is the source of truth: without it nothing may go on. */

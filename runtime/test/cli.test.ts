@@ -335,6 +335,40 @@ plan per_item {
     expect(of('ship[1]')).toEqual(['step_queued', 'step_started', 'step_completed']);
   });
 
+  it('an approval inside a sub-plan stops the run too: the hint names sub/ok, and the answer continues both runs', () => {
+    const project = projectDir();
+    writeFileSync(join(project, 'h.js'), 'export async function work(input) { return { by: input.by }; }\n');
+    writeFileSync(
+      join(project, 'sub.orch'),
+      `capability work {
+  kind tool
+  input { by: string }
+  handler "./h.js#work"
+}
+plan review {
+  step ok = approval(approver: "lead", summary: "go?")
+  output { by: ok.output.approver }
+}
+plan launch {
+  step sub = run review()
+  step ship = work(by: sub.output.by)
+}
+`,
+    );
+    const first = orch(['run', 'sub.orch', '--plan', 'launch', '--run-id', 'sp-1', '--quiet'], project);
+    expect(first.code, first.stderr).toBe(1);
+    expect(first.stdout).toMatch(/paused/);
+    expect(first.stdout).toContain('waiting for approval: orch signal sp-1 sub/ok approve|reject');
+    // The sub-plan stopped where it stood: paused, not failed.
+    const all = JSON.parse(orch(['runs', '--all', '--json'], project).stdout) as { runs: { runId: string; status: string }[] };
+    expect(all.runs.find((r) => r.runId === 'sp-1/sub')?.status).toBe('paused');
+    const second = orch(['signal', 'sp-1', 'sub/ok', 'approve', '--by', 'ada', '--json'], project);
+    expect(second.code, second.stderr).toBe(0);
+    const result = JSON.parse(second.stdout) as { status: string; steps: { stepId: string; output: unknown }[] };
+    expect(result.status).toBe('completed');
+    expect(result.steps.find((s) => s.stepId === 'ship')!.output).toEqual({ by: 'ada' });
+  });
+
   it('with --wait-for-signals the run process waits and a signal from another process completes it', async () => {
     const project = projectDir();
     const db = join(project, '.orch', 'runs.db');

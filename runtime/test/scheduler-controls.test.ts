@@ -105,6 +105,56 @@ describe('approvals', () => {
     expect(types.slice(types.lastIndexOf('execution_started'))).toContain('execution_resumed');
     expect(again.events.map((e) => e.seq)).toEqual(again.events.map((_, i) => i + 1));
   });
+
+  // A sub-plan whose only step left is an approval: its parent waits for that approval too (§7.4).
+  const withSub = plan({
+    capabilities: [approval, capability('c')],
+    steps: [
+      step({ id: 'sub', capability: null, kind: null, action: { type: 'run', plan: 'child', args: {} } }),
+      step({ id: 'go', capability: 'c', deps: ['sub'], args: { who: out('sub') } }),
+    ],
+    over: { subplans: { child: { ...p, plan: 'child', output: out('ok', 'approver') } } },
+  });
+  const parentEvents = (events: readonly RunEvent[]) => events.filter((e) => e.runId === 'r');
+
+  it('a run whose sub-plan waits only for an approval is paused, naming it sub/ok, and runs on once it is answered', async () => {
+    const h = harness(withSub);
+    const done = h.run.start();
+    h.clock.runAll();
+    expect(h.run.status()).toBe('paused');
+    expect(h.run.approvalsWaiting()).toEqual(['sub/ok']);
+    expect(parentEvents(h.events).at(-1)).toMatchObject({ type: 'execution_paused', data: { reason: 'waiting for approval', waiting: ['sub/ok'], held: true } });
+    expect(h.run.signal('sub/ok', 'approve', 'ada')).toBe('ok');
+    h.clock.runAll();
+    const r = await done;
+    expect(r.status).toBe('completed');
+    expect(parentEvents(h.events).map((e) => e.type)).toContain('execution_resumed');
+    expect(h.exec.starts.find((s) => s.stepId === 'go')!.input).toEqual({ who: 'ada' });
+  });
+
+  it('suspends a run whose sub-plan waits for an approval; the answer given before the resume reaches the sub-plan', async () => {
+    const h = harness(withSub, { suspendOnApproval: true });
+    const done = h.run.start();
+    h.clock.runAll();
+    const first = await done;
+    expect(first).toMatchObject({ status: 'paused', waiting: ['sub/ok'] });
+    // The sub-plan stopped as it stood, waiting: not failed, not finished.
+    expect(h.events.some((e) => e.type === 'step_failed' || e.type === 'execution_failed')).toBe(false);
+    const again = harness(withSub, { restored: h.events, clock: new VirtualClock(h.clock.now() + 1000) });
+    expect(again.run.signal('sub/ok', 'approve', 'grace')).toBe('ok');
+    const resumed = again.run.start();
+    again.clock.runAll();
+    const r = await resumed;
+    expect(r.status).toBe('completed');
+    // The sub-plan's `prep` completed before the suspension and does not run again; its `go`, then the parent's, run now.
+    expect(again.exec.starts.map((s) => `${s.runId}:${s.stepId}`)).toEqual(['r/sub:go', 'r:go']);
+    expect(again.exec.starts.at(-1)!.input).toEqual({ who: 'grace' });
+  });
+
+  it('a decision for a step of no sub-plan is refused', () => {
+    const h = harness(withSub, { suspendOnApproval: true });
+    expect(h.run.signal('go/ok', 'approve', null)).toBe('unknown step go/ok');
+  });
 });
 
 describe('resume details', () => {

@@ -11,7 +11,7 @@ import type { EventType, ExecutionResult, RunEvent, RunStatus, RunSummary } from
 import { beginRun, pump } from './decide.js';
 import { onEvent } from './events.js';
 import { cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts, type RunFacts, type StepRecord } from './fold.js';
-import { internalError } from './finish.js';
+import { approvalsWaiting, internalError } from './finish.js';
 import { childCeilings, spent, type CostCeiling } from './budget.js';
 import { grantedScopes } from './consent.js';
 import { InRunLimits, type LimitsService } from './limits.js';
@@ -86,6 +86,8 @@ export class SchedulerCore {
   /** Run-level timers armed: `deadline`, `rate:<capability>` (step timers live on their instance). */
   readonly armed = new Set<string>();
   readonly untilWaiters = new Set<Inst>();
+  /** Running sub-plans that wait only for approvals: instance key → its token and what they wait for. */
+  readonly subplanWaits = new Map<string, { readonly token: number; readonly waiting: readonly string[] }>();
   readonly pendingSignals = new Map<string, { decision: 'approve' | 'reject'; by: string | null; comment: string | null }>();
   readonly warned = new Set<string>();
   /** Completed instances in order, for guardrails (`after` rules, pre-step checks): kept only when the plan has some. */
@@ -200,6 +202,11 @@ export class SchedulerCore {
 
   running(): readonly string[] {
     return [...this.inProgress].map((i) => i.key);
+  }
+
+  /** The approvals the run waits for, as `orch signal` takes them (`ok[1]`, `sub/ok`). */
+  approvalsWaiting(): readonly string[] {
+    return approvalsWaiting(this);
   }
 
   /** `now`: the time to measure `elapsed` at (by default the last event's). */

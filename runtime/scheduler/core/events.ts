@@ -36,12 +36,21 @@ export function onEvent(c: SchedulerCore, e: Live): void {
     case 'subplan_finished': {
       const inst = live(c, e.key, e.token, 'subplan');
       if (!inst) return;
+      c.subplanWaits.delete(inst.key);
       clearStepTimer(c, inst);
       if (e.cost !== undefined && Number.isFinite(e.cost)) inst.costDelta = e.cost;
       const name = inst.logical.step.action.type === 'run' ? inst.logical.step.action.plan : '?';
       if (e.crashed) return attemptFailed(c, inst, `sub-plan ${name}: ${e.error ?? ''}`, false, false);
       if (e.status === 'completed') return succeed(c, inst, e.output);
       return attemptFailed(c, inst, `sub-plan ${name} ${e.status}: ${e.error ?? ''}`, false, true);
+    }
+    case 'subplan_waiting': {
+      const inst = live(c, e.key, e.token, 'subplan');
+      if (!inst) return;
+      // Whether the run now waits only for approvals is decided when the turn ends (checkDone).
+      if (e.waiting.length > 0) c.subplanWaits.set(inst.key, { token: e.token, waiting: e.waiting });
+      else c.subplanWaits.delete(inst.key);
+      return;
     }
     case 'timer_fired':
       return timerFired(c, e.timer);

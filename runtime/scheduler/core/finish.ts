@@ -11,6 +11,7 @@ import { clearStepTimer } from './events.js';
 import { finalFail } from './failure.js';
 import { guardStep, recordViolations } from './guards.js';
 import { round6 } from './result.js';
+import type { Inst } from './state.js';
 import { slotRequest } from './start.js';
 
 export function checkDone(c: SchedulerCore): void {
@@ -21,7 +22,7 @@ export function checkDone(c: SchedulerCore): void {
     if (idle && !c.awaitingApproval) {
       c.awaitingApproval = true;
       // `held`: this process keeps waiting; should it die, the run is an orphan to take over.
-      c.emit('execution_paused', null, { reason: 'waiting for approval', waiting: [...c.inProgress].map((i) => i.key), held: true });
+      c.emit('execution_paused', null, { reason: 'waiting for approval', waiting: approvalsWaiting(c), held: true });
     } else if (!idle) wake(c);
   }
   if (c.open > 0 || c.inProgress.size > 0) return;
@@ -59,15 +60,33 @@ export function checkDone(c: SchedulerCore): void {
 }
 
 /**
- * Only approvals are in progress and nothing else can start before one is answered: what is
- * still queued waits for a resource or item slot an approval holds (not for a timer).
+ * Only approvals are in progress (here, or in a running sub-plan that itself waits only for
+ * approvals) and nothing else can start before one is answered: what is still queued waits for a
+ * resource or item slot an approval holds (not for a timer).
  */
 function idleOnApprovals(c: SchedulerCore): boolean {
   if (c.inProgress.size === 0) return false;
-  for (const i of c.inProgress) if (i.activity.kind !== 'approval') return false;
+  for (const i of c.inProgress) if (i.activity.kind !== 'approval' && subplanWaits(c, i) === null) return false;
   for (const i of c.instances.values())
     if (i.rec.status === 'queued' && (i.timer !== null || !c.limits.heldBack(slotRequest(c, i)))) return false;
   return true;
+}
+
+/** What a running sub-plan instance waits for, when it waits only for approvals. */
+function subplanWaits(c: SchedulerCore, i: Inst): readonly string[] | null {
+  if (i.activity.kind !== 'subplan') return null;
+  const w = c.subplanWaits.get(i.key);
+  return w && w.token === i.token && w.waiting.length > 0 ? w.waiting : null;
+}
+
+/** The approvals the run waits for, as `orch signal` addresses them: `ok`, `ok[1]`, `sub/ok`. */
+export function approvalsWaiting(c: SchedulerCore): string[] {
+  const out: string[] = [];
+  for (const i of c.inProgress) {
+    if (i.activity.kind === 'approval') out.push(i.key);
+    else for (const w of subplanWaits(c, i) ?? []) out.push(`${i.key}/${w}`);
+  }
+  return out;
 }
 
 /** Something other than waiting for a human happens again: the run is running. */
@@ -78,10 +97,12 @@ export function wake(c: SchedulerCore): void {
 }
 
 function suspend(c: SchedulerCore): void {
-  const waiting = [...c.inProgress].map((i) => i.key);
+  const waiting = approvalsWaiting(c);
   c.mode = 'finished';
   c.runStatus = 'paused';
   clearTimers(c);
+  // Its sub-plans stop here too, as they stand: resuming the run takes them up from their journals.
+  for (const i of c.inProgress) if (i.activity.kind === 'subplan') c.command({ type: 'control_subplan', key: i.key, op: 'detach' });
   c.emit('execution_paused', null, { reason: 'waiting for approval', waiting });
   c.command({ type: 'finish' });
 }

@@ -42,6 +42,11 @@ export type CoreEvent =
       /** What the sub-plan run cost: added to the step, so the parent's budgets count it. */
       readonly cost?: number;
     }
+  /**
+   * What the running sub-plan now waits for, when only approvals can move it (its approval steps
+   * as it names them, `step` or `sub/step`); empty once something else can happen in it again.
+   */
+  | { readonly type: 'subplan_waiting'; readonly key: string; readonly token: number; readonly waiting: readonly string[] }
   | { readonly type: 'timer_fired'; readonly timer: string }
   /** The preExecution policy hook answered (`failure`: it threw or rejected). */
   | {
@@ -95,7 +100,7 @@ export type Command =
   | {
       readonly type: 'control_subplan';
       readonly key: string;
-      readonly op: 'pause' | 'resume' | 'cancel' | 'context';
+      readonly op: 'pause' | 'resume' | 'cancel' | 'context' | 'detach';
       readonly reason?: string;
       readonly patch?: { readonly [key: string]: unknown };
     }

@@ -1,6 +1,7 @@
 /** What a run shows: step views (as expressions and observers see them) and the execution result. */
 import type { ExecutionResult, StepResult } from '../types.js';
 import type { SchedulerCore } from './core.js';
+import { approvalsWaiting } from './finish.js';
 import { FAILED, TERMINAL } from './state.js';
 import { viewAt } from './views.js';
 
@@ -71,7 +72,7 @@ export function buildResult(c: SchedulerCore, now: number): ExecutionResult {
     },
     startedAt: new Date(c.startedAt).toISOString(),
     completedAt: new Date(end).toISOString(),
-    // The approvals it stopped at, by instance key (`ok[1]` inside for each): what `orch signal` takes.
-    ...(status === 'paused' ? { waiting: [...c.inProgress].filter((i) => i.activity.kind === 'approval').map((i) => i.key) } : {}),
+    // The approvals it stopped at, by instance key (`ok[1]` inside for each, `sub/ok` in a sub-plan): what `orch signal` takes.
+    ...(status === 'paused' ? { waiting: approvalsWaiting(c) } : {}),
   };
 }
