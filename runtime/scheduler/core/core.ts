@@ -78,8 +78,12 @@ export class SchedulerCore {
   readonly itemsDone = new Set<string>();
   /** Steps cancelled as a whole: instances still to come are cancelled when created. */
   readonly cancelRequests = new Set<string>();
-  /** `cancel --step KEY` for an instance not made yet (a resumed run's, or a later item's): key → reason. */
-  readonly pendingCancels = new Map<string, string>();
+  /**
+   * `cancel --step KEY` for an instance not made yet (a later item's or iteration's): key → the
+   * `step_cancelled` journaled for it then, which the instance takes once it is made — as a
+   * resumed run takes it from the journal, so a crash in between forgets nothing.
+   */
+  readonly pendingCancels = new Map<string, RunEvent>();
   /** Started and not finished (attempts, waits, approvals, sub-plans, policy checks). */
   readonly inProgress = new Set<Inst>();
   readonly limits: LimitsService;
@@ -158,7 +162,7 @@ export class SchedulerCore {
     if (this.plan.guardrails.length > 0) this.completedLog.push({ inst, at });
   }
 
-  emit(type: EventType, stepId: string | null, data: { [key: string]: unknown }): void {
+  emit(type: EventType, stepId: string | null, data: { [key: string]: unknown }): RunEvent {
     const event: RunEvent = { runId: this.runId, seq: this.facts.lastSeq + 1, ts: this.now, type, stepId, data };
     foldRun(this.facts, event);
     // Only instances the journal knows (a never-ready one has no event yet) — as `replay` sees them.
@@ -173,6 +177,7 @@ export class SchedulerCore {
     }
     this.out.push({ type: 'journal', event });
     this.cfg.onEvent?.(event);
+    return event;
   }
 
   armTimer(timer: string, ms: number): void {

@@ -11,6 +11,7 @@ import { consentHolds, grantedScopes } from './consent.js';
 import type { SchedulerCore } from './core.js';
 import { env } from './env.js';
 import { finalFail } from './failure.js';
+import { foldStep } from './fold.js';
 import { checkDone } from './finish.js';
 import { attemptCostOf, capabilityOf, isApproval } from './resolve.js';
 import { sharedPrefix, suffixOf, type DimBlock } from './scopes.js';
@@ -187,7 +188,11 @@ function decide(c: SchedulerCore, inst: Inst): void {
   const asked = c.pendingCancels.get(inst.key);
   if (asked !== undefined) {
     c.pendingCancels.delete(inst.key);
-    if (!inst.restored || !TERMINAL.has(inst.restored.status)) return cancelInst(c, inst, asked);
+    // Its step_cancelled is in the journal already: the instance ends by it, as on a resume.
+    if (!inst.restored || !TERMINAL.has(inst.restored.status)) {
+      foldStep(inst.rec, asked, c.facts);
+      return instTerminal(c, inst);
+    }
   }
   if (inst.restored && inst.restored.status !== 'pending') return restore(c, inst);
   const step = inst.logical.step;

@@ -178,8 +178,11 @@ function cancelStep(c: SchedulerCore, stepId: string, reason: string): void {
   if (inst) return cancelInst(c, inst, reason);
   const l = c.logical.get(stepId);
   if (!l) {
-    // An instance key whose instance does not exist yet: cancelled when it is made.
-    if (c.logical.has(baseId(stepId))) c.pendingCancels.set(stepId, reason);
+    // An instance key whose instance does not exist yet: journaled now (`ahead`), so it holds
+    // across a crash, and cancelled when it is made.
+    if (c.logical.has(baseId(stepId)) && !c.pendingCancels.has(stepId)) {
+      c.pendingCancels.set(stepId, c.emit('step_cancelled', stepId, { reason, ahead: true }));
+    }
     return;
   }
   if (l.shape.dims.length > 0 && !c.cancelRequests.has(stepId)) {
