@@ -605,6 +605,18 @@ class ExprChecker {
     return this.binaryWith(op, this.check(left, op === '??' ? true : guarded), left, right, range, guarded);
   }
 
+  /**
+   * `step.capability == "wipe"` in a guardrail: the string names a capability as its module
+   * sees it, the way the bare name `wipe` does, so it compares as the qualified name the step
+   * carries (`main.wipe`). A string naming no capability is left as written.
+   */
+  private capabilityLiteral(e: Expr, other: Expr): ExprIR | undefined {
+    if (e.kind !== 'StringLit' || e.parts.length !== 1 || typeof e.parts[0] !== 'string') return undefined;
+    if (other.kind !== 'MemberExpr' || other.property.name !== 'capability' || other.object.kind !== 'NameExpr' || other.object.name !== 'step') return undefined;
+    const cap = this.env.capabilityConstant!(e.parts[0]);
+    return cap === undefined ? undefined : lit(cap);
+  }
+
   /** The binary operator given the result of its left operand. */
   private binaryWith(op: BinaryOpIR, l: ExprResult, left: Expr, right: Expr, range: Range, guarded: boolean): ExprResult {
     const r = this.check(right, op === '??' ? true : guarded);
@@ -614,11 +626,17 @@ class ExprChecker {
     const sl = stripOptional(lt);
     const sr = stripOptional(rt);
     const loose = isLoose(sl) || isLoose(sr);
+    let lir = l.ir;
+    let rir = r.ir;
+    if (this.env.capabilityConstant && (op === '==' || op === '!=')) {
+      lir = this.capabilityLiteral(left, right) ?? lir;
+      rir = this.capabilityLiteral(right, left) ?? rir;
+    }
     // No spread of an options object: this runs for every comparison of a 10k-step plan.
     const out = (ty: Ty, compare?: 'data_class'): ExprResult => ({
       ty,
       data,
-      ir: this.noIR ? NO_IR : ((compare ? { op, left: l.ir, right: r.ir, compare } : { op, left: l.ir, right: r.ir }) as ExprIR),
+      ir: this.noIR ? NO_IR : ((compare ? { op, left: lir, right: rir, compare } : { op, left: lir, right: rir }) as ExprIR),
     });
     switch (op) {
       case 'and':

@@ -112,4 +112,32 @@ plan trip {
     // Near miss: the same calls with the rule on another capability are allowed.
     expect(checkText(text.replace('"main.wipe"', '"main.other"')).filter((d) => d.code === 'E0401')).toEqual([]);
   });
+
+  it('step.capability compared with a capability as its module names it ("wipe", wipe) matches the qualified main.wipe', () => {
+    const text = (rule: string) => `
+capability wipe { kind tool }
+capability book { kind tool }
+guardrail no_wipe {
+  severity blocking
+  forbid step where ${rule}
+}
+plan p {
+  guardrails no_wipe
+  step a = wipe()
+  step b = book()
+}
+`;
+    const violated = (rule: string) =>
+      checkText(text(rule))
+        .filter((d) => d.code === 'E0401')
+        .map((d) => d.message);
+    const onA = ['guardrail "no_wipe" (blocking) violated by step "a"'];
+    expect(violated('step.capability == "wipe"')).toEqual(onA);
+    expect(violated('step.capability == wipe')).toEqual(onA);
+    expect(violated('"wipe" == step.capability')).toEqual(onA);
+    expect(violated('step.capability == "main.wipe"')).toEqual(onA);
+    expect(violated('step.capability != "wipe"')).toEqual(['guardrail "no_wipe" (blocking) violated by step "b"']);
+    // A string that names no capability compares as written: nothing matches it.
+    expect(violated('step.capability == "erase"')).toEqual([]);
+  });
 });
