@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled to dist/ by `npm install` / `npm ci` (the `prepare` script).
+import { Console } from 'node:console';
 import { existsSync, statSync } from 'node:fs';
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,12 @@ for (const stream of [process.stdout, process.stderr]) {
     process.exit(2);
   });
 }
+
+// orch writes its results to stdout itself. What user code loaded into this process prints with
+// `console` (orch.config.* and its policy hooks; handlers run in worker threads, whose output is
+// their step's log) goes to stderr, so `--json` stays pure JSON and `orch lsp --stdio` keeps its
+// protocol stream clean.
+globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr });
 
 const main = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {

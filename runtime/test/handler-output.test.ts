@@ -253,4 +253,27 @@ export async function hello() {
       'g: [stderr] loaded with a warning',
     ]);
   });
+
+  it('what the project config and its policy hooks print goes to stderr: orch run --json stays one JSON document', () => {
+    const dir = projectDir();
+    writeFileSync(join(dir, 'main.orch'), 'plan quiet {\n  step w = wait 1ms\n}\n');
+    writeFileSync(
+      join(dir, 'orch.config.mjs'),
+      `console.log('config loaded');
+export default {
+  hooks: {
+    preExecution(step) { console.log('pre', step.stepId); return { allow: true }; },
+    async postExecution(step) { console.info('post', step.stepId); },
+  },
+};
+`,
+    );
+    const r = orch(['run', 'main.orch', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { status: string }).status).toBe('completed');
+    expect(r.stdout).not.toMatch(/config loaded|pre w|post w/);
+    expect(r.stderr).toContain('config loaded');
+    expect(r.stderr).toContain('pre w');
+    expect(r.stderr).toContain('post w');
+  });
 });
