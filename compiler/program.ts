@@ -245,11 +245,18 @@ function errorCount(diags: readonly Diagnostic[]): number {
   return n;
 }
 
+/**
+ * The context's type: the fields every `context { … }` block of the program declares. A program
+ * that declares none reads its live signals untyped (an open record), as the spec's own examples
+ * do (`wait until context.customer_replied`); one block makes every read checked against it.
+ */
 function contextOf(modules: readonly LoadedModule[], types: TypeResolver, diags: Diagnostic[]): RootInfo {
   const fields = new Map<string, FieldTy>();
+  let declared = false;
   for (const m of modules) {
     for (const d of m.ast.declarations) {
       if (d.kind !== 'ContextDecl') continue;
+      declared = true;
       const t = types.record(m, { kind: 'RecordType', range: (d as ContextDecl).range, fields: (d as ContextDecl).fields }, 'context_field', 'context');
       if (t.k !== 'record') continue;
       for (const [name, f] of t.fields) {
@@ -261,7 +268,7 @@ function contextOf(modules: readonly LoadedModule[], types: TypeResolver, diags:
       }
     }
   }
-  return { ty: { k: 'record', fields }, ir: { op: 'var', name: 'context' } };
+  return { ty: declared ? { k: 'record', fields } : { k: 'record', fields, open: true }, ir: { op: 'var', name: 'context' } };
 }
 
 function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[]): PlacementResource[] {

@@ -57,6 +57,15 @@ describe('LANGUAGE.md v0.2 examples', () => {
     });
   }
 
+  it('spec-6 checks as written, with no context block: undeclared live signals are read untyped; a context block makes reads checked', () => {
+    const race = readFileSync(path.join(SPEC_DIR, 'spec-6.orch'), 'utf8');
+    expect(codes(compileText(race).diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
+    const declared = compileText(`context {\n  replied: bool\n}\n${race}`);
+    expect(declared.diagnostics.filter((d) => d.code === 'E0201').map((d) => d.message)).toEqual([
+      'context ({ replied: bool }) has no field "customer_replied"',
+    ]);
+  });
+
   it('spec-5: greet.output is a list of lists; spec-6: follow_up waits for the race; spec-7: publish follows the loop', () => {
     const ir = (f: string) => compileText(`${PRELUDE}\n${readFileSync(path.join(SPEC_DIR, f), 'utf8')}`).plans[0]!;
     const onboarding = ir('spec-5.orch');
