@@ -173,7 +173,7 @@ export function summaryLines(r: ExecutionResult, color: boolean): string[] {
     r.status === 'completed' ? c.green(r.status) : r.status === 'paused' ? c.yellow(r.status) : c.red(r.status);
   const m = r.metadata;
   const lines = [
-    `run ${c.bold(r.runId)} (${r.planId}): ${status} in ${ms(m.totalDuration)} — ${m.completedSteps}/${m.totalSteps} steps completed, ${m.failedSteps} failed, ${m.skippedSteps} skipped, cost ${m.totalCost}`,
+    `run ${c.bold(r.runId)} (${r.planId}): ${status} in ${ms(m.totalDuration)} — ${m.completedSteps}/${m.totalSteps} steps completed, ${m.failedSteps} failed, ${m.skippedSteps} skipped${m.cancelledSteps ? `, ${m.cancelledSteps} cancelled` : ''}, cost ${m.totalCost}`,
   ];
   if (r.error) lines.push(`error: ${r.error}`);
   if (r.status === 'paused') {

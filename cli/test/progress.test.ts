@@ -94,4 +94,19 @@ describe('progress output', () => {
     expect(lines[0]).toBe('run r1 (p): paused in 20ms — 1/2 steps completed, 0 failed, 0 skipped, cost 0');
     expect(lines).toContain('waiting for approval: orch signal r1 ok approve|reject');
   });
+
+  it('the summary counts cancelled steps when there are some (a race loser, a step cancelled on its own)', () => {
+    const r = {
+      planId: 'p',
+      runId: 'r2',
+      status: 'completed',
+      steps: [],
+      output: null,
+      error: null,
+      metadata: { totalDuration: 44, totalCost: 0, totalSteps: 3, completedSteps: 2, failedSteps: 0, skippedSteps: 0, cancelledSteps: 1 },
+      startedAt: '',
+      completedAt: '',
+    } as ExecutionResult;
+    expect(summaryLines(r, false)[0]).toBe('run r2 (p): completed in 44ms — 2/3 steps completed, 0 failed, 0 skipped, 1 cancelled, cost 0');
+  });
 });
