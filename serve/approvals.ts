@@ -4,7 +4,7 @@
  * mark here, so a summary never shows one.
  */
 import { evaluate } from '../runtime/index.js';
-import type { RunStarter } from './run-starter.js';
+import type { RunSource, RunStarter } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
 
 export interface PendingApproval {
@@ -22,32 +22,75 @@ export async function pendingApprovals(starter: RunStarter): Promise<PendingAppr
   const out: PendingApproval[] = [];
   for (const r of await starter.list()) {
     if (TERMINAL_STATUSES.has(r.status)) continue;
-    const [view, source] = await Promise.all([starter.get(r.runId), starter.source(r.runId)]);
-    if (!view || !source) continue;
-    for (const step of source.plan.steps) {
-      if (step.kind !== 'human') continue;
-      const live = view.steps.filter((s) => s.stepId === step.id || s.stepId.startsWith(`${step.id}[`));
-      for (const s of live) {
-        if (s.status !== 'running') continue;
-        const arg = (name: string): string | null => {
-          const expr = step.args[name];
-          if (!expr) return null;
-          try {
-            return text(evaluate(expr, { vars: { input: source.input } }));
-          } catch {
-            return null;
-          }
-        };
-        out.push({
-          runId: r.runId,
-          planId: r.planId,
-          stepId: s.stepId,
-          approver: arg('approver'),
-          summary: arg('summary') ?? `${step.id} in ${r.planId}`,
-          since: s.startedAt ?? null,
-        });
-      }
-    }
+    const source = await starter.source(r.runId);
+    if (source) await collect(starter, { runId: r.runId, planId: r.planId }, r.runId, '', source, out, 0);
   }
   return out;
+}
+
+/** How deep the inbox follows sub-plans that run sub-plans (each level reads a journal). */
+const MAX_DEPTH = 8;
+
+/**
+ * The approvals that run `runId` (the top-level run `top`, or one of its sub-plans, whose steps
+ * `prefix` addresses from the top: `sub/`) waits for. A sub-plan's approval is decided through the
+ * top-level run, by its path (`sub/ok`), as `orch signal` takes it.
+ */
+async function collect(
+  starter: RunStarter,
+  top: { readonly runId: string; readonly planId: string },
+  runId: string,
+  prefix: string,
+  source: RunSource,
+  out: PendingApproval[],
+  depth: number,
+): Promise<void> {
+  const view = await starter.get(runId);
+  if (!view) return;
+  for (const step of source.plan.steps) {
+    const sub = step.action.type === 'run' ? source.plan.subplans?.[step.action.plan] : undefined;
+    if (step.kind !== 'human' && sub === undefined) continue;
+    const live = view.steps.filter((s) => s.status === 'running' && (s.stepId === step.id || s.stepId.startsWith(`${step.id}[`)));
+    // A step inside blocks shows once in the view, for all its instances: each waits on its own.
+    const keys = step.blocks?.length ? await runningInstances(starter, runId, step.id) : null;
+    for (const s of keys && live.length ? keys.map((stepId) => ({ ...live[0]!, stepId })) : live) {
+      if (sub !== undefined) {
+        if (depth < MAX_DEPTH) await collect(starter, top, `${runId}/${s.stepId}`, `${prefix}${s.stepId}/`, { plan: sub, input: await subplanInput(starter, `${runId}/${s.stepId}`) }, out, depth + 1);
+        continue;
+      }
+      const arg = (name: string): string | null => {
+        const expr = step.args[name];
+        if (!expr) return null;
+        try {
+          return text(evaluate(expr, { vars: { input: source.input } }));
+        } catch {
+          return null;
+        }
+      };
+      out.push({
+        runId: top.runId,
+        planId: top.planId,
+        stepId: `${prefix}${s.stepId}`,
+        approver: arg('approver'),
+        summary: arg('summary') ?? `${step.id} in ${source.plan.plan}`,
+        since: s.startedAt ?? null,
+      });
+    }
+  }
+}
+
+/** The instances of `stepId` (`ok[0]`, `ok#2`) that started and have not ended, from the journal. */
+async function runningInstances(starter: RunStarter, runId: string, stepId: string): Promise<string[]> {
+  const last = new Map<string, string>();
+  for (const e of (await starter.timeline(runId)) ?? []) {
+    const key = typeof e.stepId === 'string' ? e.stepId : '';
+    if (e.type !== 'step_log' && (key.startsWith(`${stepId}[`) || key.startsWith(`${stepId}#`))) last.set(key, e.type);
+  }
+  return [...last].filter(([, type]) => type === 'step_started').map(([key]) => key);
+}
+
+/** A sub-plan run's input, as its first event recorded it (redacted like every event). */
+async function subplanInput(starter: RunStarter, runId: string): Promise<unknown> {
+  const first = (await starter.timeline(runId))?.[0];
+  return first?.type === 'plan_created' ? (first.input ?? null) : null;
 }

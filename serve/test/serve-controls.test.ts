@@ -135,6 +135,34 @@ describe('orch serve: run controls', () => {
     expect(unknownRun.status).toBe(404);
   });
 
+  it('an approval inside a sub-plan: the run is paused, the inbox lists it by its path, and deciding it there continues both runs', async () => {
+    const id = await start('launch', { item: 'pallet' });
+    await until(id, (v) => v.status === 'paused', 'paused for its sub-plan approval');
+    const resume = await call('POST', `/runs/${id}/resume`);
+    expect(resume.status).toBe(409);
+    expect(resume.json.error).toMatch(/waits for approval of review\/ask/);
+    const inbox = await waitFor(async () => {
+      const r = await call('GET', '/approvals');
+      const mine = (r.json.approvals as { runId: string; stepId: string; summary: string; approver: string }[]).filter((a) => a.runId === id);
+      return mine.length ? mine : undefined;
+    }, 20_000, 'the sub-plan approval in the inbox');
+    expect(inbox).toEqual([expect.objectContaining({ runId: id, planId: 'launch', stepId: 'review/ask', approver: 'ops', summary: 'Ship pallet?' })]);
+    expect((await call('POST', `/runs/${id}/steps/${encodeURIComponent('review/ask')}/approve`)).status).toBe(202);
+    const done = await until(id, (v) => ['completed', 'failed'].includes(v.status), 'the launch to finish');
+    expect(done.status).toBe('completed');
+    expect(done.output).toEqual({ shipped: 'pallet' });
+  });
+
+  it('approvals inside for each are listed once per waiting instance (ask[0], ask[1]) and decided by instance key', async () => {
+    const id = await start('gated_each', { items: ['left', 'right'] });
+    await until(id, (v) => v.status === 'paused', 'paused for its approvals');
+    const inbox = (await call('GET', '/approvals')).json.approvals as { runId: string; stepId: string }[];
+    expect(inbox.filter((a) => a.runId === id).map((a) => a.stepId).sort()).toEqual(['ask[0]', 'ask[1]']);
+    for (const key of ['ask[0]', 'ask[1]']) expect((await call('POST', `/runs/${id}/steps/${encodeURIComponent(key)}/approve`)).status).toBe(202);
+    const done = await until(id, (v) => ['completed', 'failed'].includes(v.status), 'both approved');
+    expect(done).toMatchObject({ status: 'completed', output: { answered: 2 } });
+  });
+
   it('the metrics reflect the runs: statuses, step durations, local execution', async () => {
     const id = await start('slow', { tag: 'm' });
     await until(id, (v) => v.status === 'completed', 'completed');
