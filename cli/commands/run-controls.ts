@@ -150,7 +150,7 @@ export function registerRunControls(program: Command): void {
     .command('signal')
     .description('answer a waiting approval step (approve|reject), or update context signals (--context)')
     .argument('<run>', 'run id')
-    .argument('[step]', 'the approval step id (`id[i]` inside for each)')
+    .argument('[step]', 'the approval step id (`id[i]` inside for each, `sub/id` inside the sub-plan step `sub` runs)')
     .argument('[decision]', 'approve or reject')
     .option('--context <json>', 'context values to merge: inline JSON or @file')
     .option('--by <name>', 'who decides (recorded in the step output)')
