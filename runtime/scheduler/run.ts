@@ -352,8 +352,11 @@ export class Run implements RunReader {
     } finally {
       this.depth--;
     }
-    if (this.depth === 0) this.scheduleFlush();
-    else this.answered = true;
+    // Before `started` there is nothing to pump: a turn then could find no instance and end the
+    // run (an answer given to a resumed run before it starts is kept until its step exists).
+    if (this.depth === 0) {
+      if (this.started) this.scheduleFlush();
+    } else this.answered = true;
   }
 
   private apply(commands: readonly Command[]): void {

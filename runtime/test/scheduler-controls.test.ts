@@ -106,6 +106,21 @@ describe('approvals', () => {
     expect(again.events.map((e) => e.seq)).toEqual(again.events.map((_, i) => i + 1));
   });
 
+  it('an answer given to a resumed run before it starts is kept for its approval step (the run does not end early)', async () => {
+    const h = harness(p, { suspendOnApproval: true });
+    const first = h.run.start();
+    h.clock.runAll();
+    expect((await first).status).toBe('paused');
+    const again = harness(p, { restored: h.events, clock: new VirtualClock(1000) });
+    expect(again.run.signal('ok', 'approve', 'ada')).toBe('ok');
+    const resumed = again.run.start();
+    again.clock.runAll();
+    const r = await resumed;
+    expect(r.status).toBe('completed');
+    expect(again.exec.starts.map((s) => s.stepId)).toEqual(['go']);
+    expect(again.exec.starts[0]!.input).toEqual({ who: 'ada' });
+  });
+
   // A sub-plan whose only step left is an approval: its parent waits for that approval too (§7.4).
   const withSub = plan({
     capabilities: [approval, capability('c')],
