@@ -90,10 +90,10 @@ export class Run implements RunReader {
   /** What `onApprovalWait` was last told, joined: it hears changes only. */
   private toldWaiting = '';
   /**
-   * Decisions for steps of a sub-plan that has not started (again) yet — `sub/ok` answered while
-   * no process ran the run: handed to the sub-plan run once it exists.
+   * Controls for steps of a sub-plan that has not started (again) yet — `sub/ok` answered or
+   * cancelled while no process ran the run: handed to the sub-plan run once it exists.
    */
-  private readonly childSignals = new Map<string, { decision: 'approve' | 'reject'; by: string | null; comment: string | null }>();
+  private readonly childControls = new Map<string, (child: Run, path: string) => void>();
   /**
    * `done` is created when first asked for: building the result (every step's ISO dates) is a
    * measurable share of a simulated run, and `orch verify` never reads it (`begin()`).
@@ -199,6 +199,10 @@ export class Run implements RunReader {
     if (rec && TERMINAL.has(rec.status)) return `step ${stepId} has already finished (${rec.status})`;
     if (!rec) {
       for (const [key, child] of this.children) if (stepId.startsWith(`${key}/`)) return child.cancelStep(stepId.slice(key.length + 1), reason);
+      if (this.runsSubplan(stepId)) {
+        this.childControls.set(`cancel ${stepId}`, (child, path) => child.cancelStep(path, reason));
+        return 'ok';
+      }
       if (!this.knows(stepId)) return `unknown step ${stepId}`;
     }
     this.act({ type: 'cancel_step', stepId, reason });
@@ -247,7 +251,7 @@ export class Run implements RunReader {
     if (!rec) {
       for (const [key, child] of this.children) if (stepId.startsWith(`${key}/`)) return child.signal(stepId.slice(key.length + 1), decision, by, comment);
       if (this.runsSubplan(stepId)) {
-        this.childSignals.set(stepId, { decision, by, comment });
+        this.childControls.set(`signal ${stepId}`, (child, path) => child.signal(path, decision, by, comment));
         return 'ok';
       }
       if (!this.knows(stepId)) return `unknown step ${stepId}`;
@@ -261,12 +265,17 @@ export class Run implements RunReader {
     return !key.includes('/') && this.core.logical.has(baseId(key));
   }
 
-  /** `sub/…` (or `sub[i]/…`) where step `sub` of this plan runs a sub-plan. */
+  /**
+   * `sub/…` (or `sub[i]/…`) where step `sub` of this plan runs a sub-plan that has not ended: a
+   * control for it is kept until that sub-plan runs here.
+   */
   private runsSubplan(path: string): boolean {
     const slash = path.indexOf('/');
     if (slash <= 0 || slash === path.length - 1) return false;
-    const step = this.core.logical.get(baseId(path.slice(0, slash)));
-    return step !== undefined && step.step.action.type === 'run';
+    const key = path.slice(0, slash);
+    const step = this.core.logical.get(baseId(key));
+    const rec = this.core.record(key);
+    return step !== undefined && step.step.action.type === 'run' && !(rec && TERMINAL.has(rec.status));
   }
 
   /** Updates live context signals; `wait until` conditions are re-evaluated. */
@@ -512,12 +521,13 @@ export class Run implements RunReader {
         this.act({ type: 'subplan_finished', key, token, status: 'failed', output: null, error: `${(err as Error).message}`, crashed: true });
       },
     );
-    // Answers given while no process ran the sub-plan, once it runs again (its approval steps exist).
-    for (const [path, s] of this.childSignals)
-      if (path.startsWith(`${key}/`)) {
-        this.childSignals.delete(path);
-        child.signal(path.slice(key.length + 1), s.decision, s.by, s.comment);
-      }
+    // Answers and step cancels given while no process ran the sub-plan, once it runs again.
+    for (const [what, apply] of this.childControls) {
+      const path = what.slice(what.indexOf(' ') + 1);
+      if (!path.startsWith(`${key}/`)) continue;
+      this.childControls.delete(what);
+      apply(child, path.slice(key.length + 1));
+    }
   }
 
   private controlSubplan(cmd: Extract<Command, { type: 'control_subplan' }>): void {

@@ -166,6 +166,22 @@ describe('approvals', () => {
     expect(again.exec.starts.at(-1)!.input).toEqual({ who: 'grace' });
   });
 
+  it('a step cancel for a sub-plan given before the resume reaches it once it runs again', async () => {
+    const h = harness(withSub, { suspendOnApproval: true });
+    const done = h.run.start();
+    h.clock.runAll();
+    expect((await done).status).toBe('paused');
+    const again = harness(withSub, { restored: h.events, clock: new VirtualClock(h.clock.now() + 1000) });
+    expect(again.run.cancelStep('sub/go')).toBe('ok');
+    expect(again.run.signal('sub/ok', 'approve', 'grace')).toBe('ok');
+    const resumed = again.run.start();
+    again.clock.runAll();
+    const r = await resumed;
+    expect(r.status).toBe('completed');
+    expect(again.exec.starts.map((s) => `${s.runId}:${s.stepId}`)).toEqual(['r:go']);
+    expect(again.events.filter((e) => e.runId === 'r/sub' && e.type === 'step_cancelled').map((e) => e.stepId)).toEqual(['go']);
+  });
+
   it('a decision for a step of no sub-plan is refused', () => {
     const h = harness(withSub, { suspendOnApproval: true });
     expect(h.run.signal('go/ok', 'approve', null)).toBe('unknown step go/ok');
