@@ -203,7 +203,7 @@ export class Run implements RunReader {
         this.childControls.set(`cancel ${stepId}`, (child, path) => child.cancelStep(path, reason));
         return 'ok';
       }
-      if (!this.knows(stepId)) return `unknown step ${stepId}`;
+      if (!this.knows(stepId)) return this.unknownStep(stepId);
     }
     this.act({ type: 'cancel_step', stepId, reason });
     return 'ok';
@@ -254,10 +254,17 @@ export class Run implements RunReader {
         this.childControls.set(`signal ${stepId}`, (child, path) => child.signal(path, decision, by, comment));
         return 'ok';
       }
-      if (!this.knows(stepId)) return `unknown step ${stepId}`;
+      if (!this.knows(stepId)) return this.unknownStep(stepId);
     }
     this.act({ type: 'signal', stepId, decision, by, comment });
     return 'ok';
+  }
+
+  /** Why `path` names nothing to control: a sub-plan that already ended, or no step at all. */
+  private unknownStep(path: string): string {
+    const key = path.slice(0, Math.max(0, path.indexOf('/')));
+    const rec = key ? this.core.record(key) : undefined;
+    return rec && TERMINAL.has(rec.status) ? `step ${key} has already finished (${rec.status})` : `unknown step ${path}`;
   }
 
   /** A step id of this plan, or an instance key of one (`id[i]`, whose instance may not exist yet). */

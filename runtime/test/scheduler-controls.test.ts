@@ -140,6 +140,10 @@ describe('approvals', () => {
     expect(h.run.approvalsWaiting()).toEqual(['sub/ok']);
     expect(parentEvents(h.events).at(-1)).toMatchObject({ type: 'execution_paused', data: { reason: 'waiting for approval', waiting: ['sub/ok'], held: true } });
     expect(h.run.signal('sub/ok', 'approve', 'ada')).toBe('ok');
+    while (!parentEvents(h.events).some((e) => e.type === 'step_completed' && e.stepId === 'sub')) if (!h.clock.step()) break;
+    // The sub-plan has ended: nothing of it can be answered or cancelled any more.
+    expect(h.run.signal('sub/ok', 'approve', 'ada')).toBe('step sub has already finished (completed)');
+    expect(h.run.cancelStep('sub/go')).toBe('step sub has already finished (completed)');
     h.clock.runAll();
     const r = await done;
     expect(r.status).toBe('completed');
