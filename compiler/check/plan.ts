@@ -340,7 +340,21 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   // 2. `for each` lists are typed in the scope around the block; items take the element type.
   // One collector of step references for the whole plan, emptied after each list and step.
   const reads = new StepReads();
-  const onStep = (id: string, _range: Range, out: boolean, guarded: boolean): void => reads.add(id, out, guarded);
+  // Where the step being checked first reads a step's output unguarded, kept only where a rule
+  // may report that read (a `join first` step's reads, and reads of race branches): the E0201s
+  // of settleBlockReads point at the read rather than at the step's name.
+  const raceBranches = new Set<string>();
+  for (const b of blockNames.values()) if (b.kind === 'race') for (const id of b.steps) raceBranches.add(id);
+  const hardReads = new Map<string, Range>();
+  let keepReads = false;
+  let readingStep = '';
+  const onStep = (id: string, range: Range, out: boolean, guarded: boolean): void => {
+    reads.add(id, out, guarded);
+    if (out && !guarded && (keepReads || raceBranches.has(id))) {
+      const key = `${readingStep}\u0000${id}`;
+      if (!hardReads.has(key)) hardReads.set(key, range);
+    }
+  };
   // Blocks read as a whole by the expression being checked (reset per step).
   let waited: string[] = [];
   const loopUses = new Set<string>();
@@ -396,6 +410,8 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
       envs.set(s.items, env);
     }
     waited = [];
+    readingStep = s.info.id;
+    keepReads = s.decl.join === 'first';
     const checked = checkStep(s, env, groupInfo?.ir, stepCx);
     for (const a of s.decl.after) {
       const blk = blockNames.get(a.name);
@@ -405,7 +421,9 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     steps.push(checked);
   }
   waited = [];
-  settleBlockReads(steps, blocks, blockNames, diags, file);
+  keepReads = false;
+  readingStep = '';
+  settleBlockReads(steps, blocks, blockNames, diags, file, (step, id) => hardReads.get(`${step}\u0000${id}`));
 
   // 4. plan-level properties
   const policy = plan.policy ? scopes.resolve(mod, plan.policy, 'policy') : undefined;
@@ -465,7 +483,14 @@ function b_setTypes(b: BlockRefInfo & { range: Range }, steps: ReadonlyMap<strin
  * outside the block waits for the whole block (its steps join the dependencies); a `join first` step, and a reader of a race
  * branch from outside the race, may read those outputs only inside `??` (E0201, §7.1).
  */
-function settleBlockReads(steps: readonly CheckedStep[], blocks: readonly PlanBlock[], names: ReadonlyMap<string, BlockRefInfo>, diags: Diagnostic[], file: string): void {
+function settleBlockReads(
+  steps: readonly CheckedStep[],
+  blocks: readonly PlanBlock[],
+  names: ReadonlyMap<string, BlockRefInfo>,
+  diags: Diagnostic[],
+  file: string,
+  readAt: (step: string, id: string) => Range | undefined,
+): void {
   const loopOf = new Map<string, PlanBlock[]>();
   const raceOf = new Map<string, PlanBlock>();
   for (const b of blocks) {
@@ -493,12 +518,12 @@ function settleBlockReads(steps: readonly CheckedStep[], blocks: readonly PlanBl
       const deps = new Set([...s.refs, ...s.after]);
       deps.delete(s.id);
       if (deps.size >= 2 && hard.length)
-        diags.push(diagnostic('E0201', `step "${s.id}" has "join first": it starts when one dependency completes, while the others may still run, so read ${hard.map((h) => `${h}.output`).join(', ')} inside a ?? chain (${hard[0]}.output.field ?? default)`, file, s.decl.name.range));
+        diags.push(diagnostic('E0201', `step "${s.id}" has "join first": it starts when one dependency completes, while the others may still run, so read ${hard.map((h) => `${h}.output`).join(', ')} inside a ?? chain (${hard[0]}.output.field ?? default)`, file, readAt(s.id, hard[0]!) ?? s.decl.name.range));
     }
     for (const id of hard) {
       const race = raceOf.get(id);
       if (race && !s.blocks.includes(race.id))
-        diags.push(diagnostic('E0201', `step "${id}" is a branch of race ${race.id}: when it loses its output is null, so step "${s.id}" must read it inside a ?? chain (${id}.output.field ?? default), or read ${race.id}.output`, file, s.decl.name.range));
+        diags.push(diagnostic('E0201', `step "${id}" is a branch of race ${race.id}: when it loses its output is null, so step "${s.id}" must read it inside a ?? chain (${id}.output.field ?? default), or read ${race.id}.output`, file, readAt(s.id, id) ?? s.decl.name.range));
     }
   }
 }

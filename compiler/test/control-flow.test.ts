@@ -99,7 +99,9 @@ describe('diagnostics in the user\'s words', () => {
   it('join first: reading a dependency that may still run outside ?? is E0201, inside ?? is fine', () => {
     const bad = `${CAPS}\nplan p {\n  step a = fetch(url: "x")\n  step b = fetch(url: "y")\n  step c = summarize(text: a.output.body ?? b.output.body) { join first }\n  step d = summarize(text: a.output.body) { join first after b }\n}\n`;
     const e = errors(bad);
-    expect(e.map((x) => [x.code, x.at])).toEqual([['E0201', 'd']]);
+    // Reported at the read (`a` of a.output.body in step d), not at the step's name.
+    expect(e.map((x) => [x.code, x.at])).toEqual([['E0201', 'a']]);
+    expect(checkText(bad).find((d) => d.code === 'E0201')!.range.start.line).toBe(bad.split('\n').findIndex((l) => l.includes('step d =')) + 1);
     expect(e[0]!.message).toMatch(/step "d" has "join first": .* read a\.output inside a \?\? chain/);
     const p = plan(bad.replace('summarize(text: a.output.body) { join first after b }', 'summarize(text: a.output.body ?? "") { join first after b }'));
     expect(step(p, 'c').join).toBe('first');
@@ -122,8 +124,10 @@ describe('diagnostics in the user\'s words', () => {
   it('a race branch read outside ?? from outside the race is E0201; reply.output is fine', () => {
     const text = `${RACE}\nplan q {\n  race r {\n    step a = fetch(url: "x")\n    step b = fetch(url: "y")\n  }\n  step c = summarize(text: a.output.body)\n  step d = summarize(text: r.output.body)\n  step e = summarize(text: b.output.body ?? "none")\n}\n`;
     const e = errors(text);
-    expect(e.map((x) => [x.code, x.at])).toEqual([['E0201', 'c']]);
-    expect(e[0]!.message).toMatch(/step "a" is a branch of race r: when it loses its output is null/);
+    // Reported at the read (`a` of a.output.body in step c), not at the step's name.
+    expect(e.map((x) => [x.code, x.at])).toEqual([['E0201', 'a']]);
+    expect(checkText(text).find((d) => d.code === 'E0201')!.range.start.line).toBe(text.split('\n').findIndex((l) => l.includes('step c =')) + 1);
+    expect(e[0]!.message).toMatch(/step "a" is a branch of race r: when it loses its output is null, so step "c"/);
   });
 
   it('a race or loop inside a for each is read inside it; read from outside, it is E0201 (there is one per item)', () => {
