@@ -51,9 +51,10 @@ async function collect(
     const sub = step.action.type === 'run' ? source.plan.subplans?.[step.action.plan] : undefined;
     if (step.kind !== 'human' && sub === undefined) continue;
     const live = view.steps.filter((s) => s.status === 'running' && (s.stepId === step.id || s.stepId.startsWith(`${step.id}[`)));
-    // A step inside blocks shows once in the view, for all its instances: each waits on its own.
+    // A step inside for each or repeat shows once in the view, for all its instances: each waits
+    // on its own (a race branch has one instance and no suffix: it stays as the view has it).
     const keys = step.blocks?.length ? await runningInstances(starter, runId, step.id) : null;
-    for (const s of keys && live.length ? keys.map((stepId) => ({ ...live[0]!, stepId })) : live) {
+    for (const s of keys?.length && live.length ? keys.map((stepId) => ({ ...live[0]!, stepId })) : live) {
       if (sub !== undefined) {
         if (depth < MAX_DEPTH) await collect(starter, top, `${runId}/${s.stepId}`, `${prefix}${s.stepId}/`, { plan: sub, input: await subplanInput(starter, `${runId}/${s.stepId}`) }, out, depth + 1);
         continue;

@@ -163,6 +163,18 @@ describe('orch serve: run controls', () => {
     expect(done).toMatchObject({ status: 'completed', output: { answered: 2 } });
   });
 
+  it('an approval that is a race branch is listed by its step id and decides the race', async () => {
+    const id = await start('gated_race', {});
+    const listed = await waitFor(async () => {
+      const mine = ((await call('GET', '/approvals')).json.approvals as { runId: string; stepId: string; summary: string }[]).filter((a) => a.runId === id);
+      return mine.length ? mine : undefined;
+    }, 20_000, 'the race approval in the inbox');
+    expect(listed).toEqual([expect.objectContaining({ stepId: 'ask', summary: 'Go now?' })]);
+    expect((await call('POST', `/runs/${id}/steps/ask/approve`)).status).toBe(202);
+    const done = await until(id, (v) => ['completed', 'failed'].includes(v.status), 'the race to be decided');
+    expect(done).toMatchObject({ status: 'completed', output: { by: 'ask' } });
+  });
+
   it('the metrics reflect the runs: statuses, step durations, local execution', async () => {
     const id = await start('slow', { tag: 'm' });
     await until(id, (v) => v.status === 'completed', 'completed');
