@@ -1,15 +1,19 @@
 /** Guardrails at run time: the step facts they see, and recording violations (warnings once). */
-import type { ResourceIR } from '../../../compiler/index.js';
+import type { CapabilityIR, ResourceIR } from '../../../compiler/index.js';
 import { preStepViolations, type GuardStep, type Violation } from '../guardrails.js';
 import type { SchedulerCore } from './core.js';
 import { env } from './env.js';
 import { capabilityOf, resourceOf } from './resolve.js';
 import type { Inst } from './state.js';
 
-export function guardStep(c: SchedulerCore, inst: Inst): GuardStep {
+/**
+ * The facts guardrails see of `inst`: its current call on its current resource, or `call` — another
+ * call of it (a compensation) or another resource (a rebinding) they judge before it is made.
+ */
+export function guardStep(c: SchedulerCore, inst: Inst, call?: { readonly resource: ResourceIR | null; readonly capability?: CapabilityIR }): GuardStep {
   const step = inst.logical.step;
-  const res = resourceOf(c, inst);
-  const cap = capabilityOf(c, inst);
+  const res = call ? call.resource : resourceOf(c, inst);
+  const cap = call?.capability ?? capabilityOf(c, inst);
   return {
     id: step.id,
     name: step.id,
@@ -49,7 +53,6 @@ export function recordViolations(c: SchedulerCore, inst: Inst | null, vs: readon
  */
 export function forbiddenOn(c: SchedulerCore, inst: Inst, resource: ResourceIR | null): Violation | null {
   if (c.plan.guardrails.length === 0) return null;
-  const facts: GuardStep = { ...guardStep(c, inst), placement: resource?.kind ?? null, tier: resource?.tier ?? null, resource: resource?.name ?? null };
-  const vs = preStepViolations(c.plan.guardrails, facts, env(c, inst, inst.logical.step), () => []);
+  const vs = preStepViolations(c.plan.guardrails, guardStep(c, inst, { resource }), env(c, inst, inst.logical.step), () => []);
   return vs.find((v) => v.guardrail.severity === 'blocking' && v.rule === 'forbid') ?? null;
 }

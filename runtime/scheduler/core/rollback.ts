@@ -3,7 +3,7 @@
  * in reverse completion order; the run fails once the last compensation settled.
  */
 import type { CapabilityIR, ResourceIR } from '../../../compiler/index.js';
-import { preStepViolations, type GuardStep, type Violation } from '../guardrails.js';
+import { preStepViolations, type Violation } from '../guardrails.js';
 import type { AttemptRequest } from '../types.js';
 import type { SchedulerCore } from './core.js';
 import { env } from './env.js';
@@ -80,15 +80,8 @@ function next(c: SchedulerCore): void {
   }
 }
 
-function compensationViolation(c: SchedulerCore, inst: Inst, cap: CapabilityIR, resource: ResourceIR | null): Violation | null {
-  const facts: GuardStep = {
-    ...guardStep(c, inst),
-    capability: cap.name,
-    kind: cap.kind,
-    placement: resource?.kind ?? null,
-    tier: resource?.tier ?? null,
-    resource: resource?.name ?? null,
-  };
+function compensationViolation(c: SchedulerCore, inst: Inst, capability: CapabilityIR, resource: ResourceIR | null): Violation | null {
+  const facts = guardStep(c, inst, { resource, capability });
   const e = env(c, inst, inst.logical.step);
   return recordViolations(c, inst, preStepViolations(c.plan.guardrails, facts, e, () => c.completedLog.map((x) => guardStep(c, x.inst))));
 }
