@@ -93,7 +93,7 @@ export class Run implements RunReader {
    * Controls for steps of a sub-plan that has not started (again) yet — `sub/ok` answered or
    * cancelled while no process ran the run: handed to the sub-plan run once it exists.
    */
-  private readonly childControls = new Map<string, (child: Run, path: string) => void>();
+  private readonly childControls = new Map<string, { readonly path: string; readonly apply: (child: Run, path: string) => unknown }>();
   /**
    * `done` is created when first asked for: building the result (every step's ISO dates) is a
    * measurable share of a simulated run, and `orch verify` never reads it (`begin()`).
@@ -198,12 +198,8 @@ export class Run implements RunReader {
     const rec = this.core.record(stepId);
     if (rec && TERMINAL.has(rec.status)) return `step ${stepId} has already finished (${rec.status})`;
     if (!rec) {
-      for (const [key, child] of this.children) if (stepId.startsWith(`${key}/`)) return child.cancelStep(stepId.slice(key.length + 1), reason);
-      if (this.runsSubplan(stepId)) {
-        this.childControls.set(`cancel ${stepId}`, (child, path) => child.cancelStep(path, reason));
-        return 'ok';
-      }
-      if (!this.knows(stepId)) return this.unknownStep(stepId);
+      const elsewhere = this.elsewhere(stepId, 'cancel', (child, path) => child.cancelStep(path, reason));
+      if (elsewhere !== null) return elsewhere;
     }
     this.act({ type: 'cancel_step', stepId, reason });
     return 'ok';
@@ -249,15 +245,26 @@ export class Run implements RunReader {
     const perItem = rec ? null : this.core.perItemApprovals(stepId);
     if (perItem) return perItem;
     if (!rec) {
-      for (const [key, child] of this.children) if (stepId.startsWith(`${key}/`)) return child.signal(stepId.slice(key.length + 1), decision, by, comment);
-      if (this.runsSubplan(stepId)) {
-        this.childControls.set(`signal ${stepId}`, (child, path) => child.signal(path, decision, by, comment));
-        return 'ok';
-      }
-      if (!this.knows(stepId)) return this.unknownStep(stepId);
+      const elsewhere = this.elsewhere(stepId, 'signal', (child, path) => child.signal(path, decision, by, comment));
+      if (elsewhere !== null) return elsewhere;
     }
     this.act({ type: 'signal', stepId, decision, by, comment });
     return 'ok';
+  }
+
+  /**
+   * A control for `stepId`, which has no instance here: handed to the running sub-plan it names
+   * (`sub/ok`), or kept for a sub-plan not running yet, with the answer to give; the reason when it
+   * names nothing; null when it is this run's (a step or an instance key not made yet).
+   */
+  private elsewhere(stepId: string, what: 'signal' | 'cancel', apply: (child: Run, path: string) => string): string | null {
+    for (const [key, child] of this.children) if (stepId.startsWith(`${key}/`)) return apply(child, stepId.slice(key.length + 1));
+    if (this.runsSubplan(stepId)) {
+      // A later control of the same kind for the same step replaces this one.
+      this.childControls.set(`${what} ${stepId}`, { path: stepId, apply });
+      return 'ok';
+    }
+    return this.knows(stepId) ? null : this.unknownStep(stepId);
   }
 
   /** Why `path` names nothing to control: a sub-plan that already ended, or no step at all. */
@@ -529,8 +536,7 @@ export class Run implements RunReader {
       },
     );
     // Answers and step cancels given while no process ran the sub-plan, once it runs again.
-    for (const [what, apply] of this.childControls) {
-      const path = what.slice(what.indexOf(' ') + 1);
+    for (const [what, { path, apply }] of this.childControls) {
       if (!path.startsWith(`${key}/`)) continue;
       this.childControls.delete(what);
       apply(child, path.slice(key.length + 1));
