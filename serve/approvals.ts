@@ -4,7 +4,7 @@
  * mark here, so a summary never shows one.
  */
 import { evaluate } from '../runtime/index.js';
-import type { RunSource, RunStarter } from './run-starter.js';
+import type { JournalEntry, RunSource, RunStarter } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
 
 export interface PendingApproval {
@@ -20,12 +20,25 @@ const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify
 
 export async function pendingApprovals(starter: RunStarter): Promise<PendingApproval[]> {
   const out: PendingApproval[] = [];
+  // A run's journal is read at most once per call, and only for what the view cannot tell.
+  const read = new Map<string, Promise<readonly JournalEntry[]>>();
+  const timeline = (runId: string): Promise<readonly JournalEntry[]> => {
+    let t = read.get(runId);
+    if (!t) read.set(runId, (t = starter.timeline(runId).then((x) => x ?? [])));
+    return t;
+  };
+  const reader: Reader = { starter, timeline };
   for (const r of await starter.list()) {
     if (TERMINAL_STATUSES.has(r.status)) continue;
     const source = await starter.source(r.runId);
-    if (source) await collect(starter, { runId: r.runId, planId: r.planId }, r.runId, '', source, out, 0);
+    if (source) await collect(reader, { runId: r.runId, planId: r.planId }, r.runId, '', source, out, 0);
   }
   return out;
+}
+
+interface Reader {
+  readonly starter: RunStarter;
+  readonly timeline: (runId: string) => Promise<readonly JournalEntry[]>;
 }
 
 /** How deep the inbox follows sub-plans that run sub-plans (each level reads a journal). */
@@ -37,7 +50,7 @@ const MAX_DEPTH = 8;
  * top-level run, by its path (`sub/ok`), as `orch signal` takes it.
  */
 async function collect(
-  starter: RunStarter,
+  reader: Reader,
   top: { readonly runId: string; readonly planId: string },
   runId: string,
   prefix: string,
@@ -45,18 +58,20 @@ async function collect(
   out: PendingApproval[],
   depth: number,
 ): Promise<void> {
-  const view = await starter.get(runId);
+  const view = await reader.starter.get(runId);
   if (!view) return;
   for (const step of source.plan.steps) {
     const sub = step.action.type === 'run' ? source.plan.subplans?.[step.action.plan] : undefined;
     if (step.kind !== 'human' && sub === undefined) continue;
     const live = view.steps.filter((s) => s.status === 'running' && (s.stepId === step.id || s.stepId.startsWith(`${step.id}[`)));
+    if (live.length === 0) continue;
     // A step inside for each or repeat shows once in the view, for all its instances: each waits
     // on its own (a race branch has one instance and no suffix: it stays as the view has it).
-    const keys = step.blocks?.length ? await runningInstances(starter, runId, step.id) : null;
-    for (const s of keys?.length && live.length ? keys.map((stepId) => ({ ...live[0]!, stepId })) : live) {
+    const keys = step.blocks?.length ? runningInstances(await reader.timeline(runId), step.id) : [];
+    for (const s of keys.length ? keys.map((stepId) => ({ ...live[0]!, stepId })) : live) {
       if (sub !== undefined) {
-        if (depth < MAX_DEPTH) await collect(starter, top, `${runId}/${s.stepId}`, `${prefix}${s.stepId}/`, { plan: sub, input: await subplanInput(starter, `${runId}/${s.stepId}`) }, out, depth + 1);
+        const child = `${runId}/${s.stepId}`;
+        if (depth < MAX_DEPTH) await collect(reader, top, child, `${prefix}${s.stepId}/`, { plan: sub, input: subplanInput(await reader.timeline(child)) }, out, depth + 1);
         continue;
       }
       const arg = (name: string): string | null => {
@@ -80,10 +95,10 @@ async function collect(
   }
 }
 
-/** The instances of `stepId` (`ok[0]`, `ok#2`) that started and have not ended, from the journal. */
-async function runningInstances(starter: RunStarter, runId: string, stepId: string): Promise<string[]> {
+/** The instances of `stepId` (`ok[0]`, `ok#2`) that started and have not ended, by the run's journal. */
+function runningInstances(timeline: readonly JournalEntry[], stepId: string): string[] {
   const last = new Map<string, string>();
-  for (const e of (await starter.timeline(runId)) ?? []) {
+  for (const e of timeline) {
     const key = typeof e.stepId === 'string' ? e.stepId : '';
     if (e.type !== 'step_log' && (key.startsWith(`${stepId}[`) || key.startsWith(`${stepId}#`))) last.set(key, e.type);
   }
@@ -91,7 +106,7 @@ async function runningInstances(starter: RunStarter, runId: string, stepId: stri
 }
 
 /** A sub-plan run's input, as its first event recorded it (redacted like every event). */
-async function subplanInput(starter: RunStarter, runId: string): Promise<unknown> {
-  const first = (await starter.timeline(runId))?.[0];
+function subplanInput(timeline: readonly JournalEntry[]): unknown {
+  const first = timeline[0];
   return first?.type === 'plan_created' ? (first.input ?? null) : null;
 }
