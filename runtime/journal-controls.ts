@@ -6,6 +6,7 @@
 import type { AsyncJournal } from './journal/async-journal.js';
 import type { RunRow } from './journal/sqlite-journal.js';
 import { perItemMessage } from './scheduler/core/core.js';
+import { baseId } from './scheduler/core/state.js';
 
 export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string };
 
@@ -52,7 +53,8 @@ export async function controlViaJournal(journal: AsyncJournal, runId: string, ki
 export async function signalViaJournal(journal: AsyncJournal, runId: string, payload: SignalPayload): Promise<ControlOutcome> {
   const row = await openRun(journal, runId);
   if ('ok' in row) return row;
-  if ('stepId' in payload && /^[^[#/]+$/.test(payload.stepId)) {
+  // A bare step id (not an instance key nor a sub-plan's path) may name a step that runs per item.
+  if ('stepId' in payload && payload.stepId !== '' && baseId(payload.stepId) === payload.stepId) {
     const waiting = await instancesWaiting(journal, runId, payload.stepId);
     if (waiting) return { ok: false, message: perItemMessage(runId, payload.stepId, waiting) };
   }
@@ -77,8 +79,7 @@ export async function cancelStepViaJournal(journal: AsyncJournal, runId: string,
  */
 function namesAStep(row: RunRow, key: string): boolean {
   if (!row.ir) return true;
-  const id = /^[^[#/]*/.exec(key)![0];
-  return row.ir.includes(`"id":${JSON.stringify(id)}`);
+  return row.ir.includes(`"id":${JSON.stringify(baseId(key))}`);
 }
 
 /**
