@@ -688,6 +688,7 @@ export {
   type SharedLimitStore,
 } from './scheduler/index.js';
 export { replay } from './scheduler/replay.js';
+export { baseId } from './scheduler/core/state.js';
 export type { RestoredStep } from './scheduler/replay.js';
 export { Redactor } from './redact.js';
 export { toJsonOutput, DEFAULT_MAX_OUTPUT_BYTES } from './executor/json-output.js';

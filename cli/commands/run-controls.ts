@@ -16,7 +16,7 @@ import { CliError } from '../errors.js';
 import { parseAge, readJsonArg } from '../../runtime/index.js';
 import { Runtime } from '../../runtime/index.js';
 import { displayUrl, isPostgresUrl, openJournal, type AsyncJournal } from '../../runtime/index.js';
-import { placedSteps, replay } from '../../runtime/index.js';
+import { baseId, placedSteps, replay } from '../../runtime/index.js';
 import type { RunEvent } from '../../runtime/index.js';
 import { execute, LOCAL_HELP, MAX_OUTPUT_HELP, openRuntime, positiveInt, progressFor, QUIET_HELP, REMOTE_HELP } from './run.js';
 import { ms } from '../progress.js';
@@ -190,8 +190,8 @@ export function registerRunControls(program: Command): void {
             const restored = replay(await j.load(runId));
             const s = restored.steps.get(payload.stepId);
             const plan = row.ir ? (JSON.parse(row.ir) as { steps: { id: string }[] }) : null;
-            // `sub/approve` addresses a step of the sub-plan run by step `sub`.
-            const base = payload.stepId.split('/')[0]!.replace(/\[\d+\]$/, '');
+            // An instance key (`ok[0][1]`, `ok#2`) or `sub/approve` (a step of the sub-plan run by step `sub`).
+            const base = baseId(payload.stepId);
             if (plan && !plan.steps.some((x) => x.id === base)) throw new CliError(`run ${runId} has no step ${payload.stepId}`, 2);
             if (s && ['completed', 'failed', 'skipped', 'cancelled', 'timeout'].includes(s.status))
               throw new CliError(`step ${payload.stepId} has already finished (${s.status})`, 2);

@@ -335,6 +335,30 @@ plan per_item {
     expect(of('ship[1]')).toEqual(['step_queued', 'step_started', 'step_completed']);
   });
 
+  it('an approval two for each blocks deep is answered by the key its hint names (ok[1][0])', () => {
+    const project = projectDir();
+    writeFileSync(
+      join(project, 'nest.orch'),
+      `plan nested {
+  input { rows: list<list<string>> }
+  for each r in input.rows {
+    for each c in r {
+      step ok = approval(approver: "ops", summary: "go?")
+    }
+  }
+}
+`,
+    );
+    const first = orch(['run', 'nest.orch', '--run-id', 'nest-1', '--input', '{"rows":[["a"],["b"]]}', '--quiet'], project);
+    expect(first.code).toBe(1);
+    expect(first.stdout).toContain('waiting for approval: orch signal nest-1 ok[1][0] approve|reject');
+    const one = orch(['signal', 'nest-1', 'ok[1][0]', 'approve', '--json'], project);
+    expect(one.code, one.stderr).toBe(1);
+    expect(JSON.parse(one.stdout)).toMatchObject({ status: 'paused', waiting: ['ok[0][0]'] });
+    const two = orch(['signal', 'nest-1', 'ok[0][0]', 'approve', '--quiet'], project);
+    expect(two.code, two.stderr).toBe(0);
+  });
+
   it('an approval inside a sub-plan stops the run too: the hint names sub/ok, and the answer continues both runs', () => {
     const project = projectDir();
     writeFileSync(join(project, 'h.js'), 'export async function work(input) { return { by: input.by }; }\n');
