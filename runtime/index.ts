@@ -652,7 +652,7 @@ export async function openPgPool(url: string, max: number): Promise<PgPool> {
 export type * from './scheduler/types.js';
 export { REDACTED, evaluate, truthy } from './evaluate.js';
 export type { EvalEnv } from './evaluate.js';
-export { workerScript } from './executor/worker-executor.js';
+export { workerScript, WorkerExecutor } from './executor/worker-executor.js';
 export type { RunRow } from './journal/sqlite-journal.js';
 export { parseAge } from './journal/retention.js';
 export type { PruneResult } from './journal/retention.js';

@@ -12,6 +12,7 @@ import { describeValueErrors, validateValue } from '../../compiler/index.js';
 import { packagePath } from '../../compiler/index.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
 import { AttemptSignal } from './attempt-signal.js';
+import { chunkSizes, HandlerPace, newClaims, SLOW_TICK_MS, startedCount, takeBack } from './chunking.js';
 import { locateHandler, projectRoot, type HandlerLocation } from './handler-path.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, describeThrown } from './json-output.js';
 import { LiveLogs } from './live-logs.js';
@@ -27,6 +28,11 @@ export interface WorkerExecutorOptions {
    * `maxOutputBytes` (see `limitOutputs`). Default 1 MiB.
    */
   readonly maxOutputBytes?: number;
+  /**
+   * Whether attempts of fast idempotent handlers may share a message to a worker while the
+   * workers are busy (chunking.ts). Default true; false hands every attempt over alone.
+   */
+  readonly chunking?: boolean;
 }
 
 /**
@@ -39,6 +45,35 @@ export function workerScript(): string {
   return file;
 }
 
+/** Attempts handed to a worker in one task (chunking.ts). */
+interface Chunk {
+  readonly signal: AttemptSignal;
+  /** Which attempts the worker has started, and which were taken back (chunking.ts). */
+  readonly claims: Int32Array;
+  readonly members: readonly Attempt[];
+  /** Attempts started when the watchdog last looked. */
+  started: number;
+  /** The executor ended its worker, to abort one of its attempts. */
+  killed: boolean;
+}
+
+/** One attempt on its way through the pool. */
+interface Attempt {
+  readonly req: AttemptRequest;
+  task: WorkerTask;
+  /** `module#export`: whose pace decides whether it may share a message. */
+  readonly handler: string;
+  readonly done: (outcome: AttemptOutcome) => void;
+  readonly logged: ((lines: readonly string[]) => void) | undefined;
+  state:
+    | { readonly at: 'ready' }
+    | { readonly at: 'alone'; readonly signal: AttemptSignal }
+    | { readonly at: 'chunk'; readonly chunk: Chunk; readonly index: number }
+    | { readonly at: 'done' };
+  /** Log lines of a first run in a chunk that lost its worker (the attempt then ran again). */
+  carried: readonly string[];
+}
+
 export class WorkerExecutor implements Executor {
   readonly pool: Piscina;
   private readonly roots = new Map<string, string>();
@@ -48,9 +83,27 @@ export class WorkerExecutor implements Executor {
   /** Output limits from project configs, by project directory. */
   private readonly projectLimits = new Map<string, number>();
   private readonly live = new LiveLogs();
+  private readonly threads: number;
+  private readonly pace = new HandlerPace();
+  /** Attempts that may share a message, waiting for the end of the turn (`handOver`). */
+  private ready: Attempt[] = [];
+  /** Tasks given to the pool and not settled (running or queued there). */
+  private tasks = 0;
+  private closed = false;
+  private readonly chunking: boolean;
+  /**
+   * Attempts handed to the pool, the messages (tasks) that carried them, and the attempts that ran
+   * again alone because their chunk lost its worker: for the bench, and for tests to see chunks.
+   */
+  readonly handOffs = { attempts: 0, tasks: 0, rerun: 0, takenBack: 0 };
+  /** Chunks in the pool, watched for a slow attempt (`watch`). */
+  private readonly chunks = new Set<Chunk>();
+  private watchdog: NodeJS.Timeout | null = null;
 
   constructor(opts: WorkerExecutorOptions = {}) {
     const threads = Math.max(1, opts.workers ?? defaultWorkers());
+    this.threads = threads;
+    this.chunking = opts.chunking ?? true;
     this.maxOutputBytes = opts.maxOutputBytes ?? null;
     this.pool = new Piscina({
       filename: workerScript(),
@@ -87,28 +140,158 @@ export class WorkerExecutor implements Executor {
       maxOutputBytes: this.outputLimit(req.plan.base_dir),
       logKey: this.live.open(logged),
     };
-    const logKey = task.logKey!;
+    const a: Attempt = { req, task, handler: `${where.module}#${where.export}`, done, logged, state: { at: 'ready' }, carried: [] };
+    if (!this.chunking || !mayShare(req) || !this.pace.fast(a.handler)) this.sendAlone(a);
+    else {
+      // Held to the end of this turn: the attempts that become ready together are handed over together.
+      this.ready.push(a);
+      if (this.ready.length === 1) queueMicrotask(() => this.handOver());
+    }
+    return { abort: (reason) => this.abort(a, reason) };
+  }
+
+  /** The attempts that may share a message and became ready this turn go to the pool. */
+  private handOver(): void {
+    const ready = this.ready.filter((a) => a.state.at === 'ready');
+    this.ready = [];
+    let i = 0;
+    for (const n of chunkSizes(ready.length, this.tasks, this.threads)) {
+      if (n === 1) this.sendAlone(ready[i]!);
+      else this.sendChunk(ready.slice(i, i + n));
+      i += n;
+    }
+  }
+
+  private sendAlone(a: Attempt): void {
     const signal = new AttemptSignal();
-    (this.pool.run(task, { signal }) as Promise<WorkerResult>).then(
-      (r) => {
-        // The result carries every line; those already given along the way are left out.
-        const logs = this.live.close(logKey, r.logs);
-        if (!r.ok) return done({ ok: false, error: r.error, logs });
-        const output: unknown = JSON.parse(r.output);
-        const check = validateValue(req.capability.output, output);
-        if (!check.ok)
-          done({
-            ok: false,
-            error: `output of ${req.capability.name} does not match its output type: ${describeValueErrors(check.errors)}`,
-            logs,
-          });
-        else done({ ok: true, output, logs });
-      },
+    a.state = { at: 'alone', signal };
+    this.tasks++;
+    this.handOffs.tasks++;
+    this.handOffs.attempts++;
+    (this.pool.run(a.task, { signal }) as Promise<WorkerResult>).then(
+      (r) => (this.tasks--, this.settle(a, r)),
       // No result (the worker exited, ran out of memory, or the attempt was aborted): what it
       // wrote before is all there is.
-      (err: unknown) => done({ ok: false, error: describeWorkerError(err), logs: this.live.close(logKey) }),
+      (err: unknown) => (this.tasks--, this.finish(a, { ok: false, error: describeWorkerError(err), logs: this.live.close(a.task.logKey!) })),
     );
-    return { abort: (reason) => signal.abort(new Error(reason)) };
+  }
+
+  private sendChunk(members: Attempt[]): void {
+    const chunk: Chunk = { signal: new AttemptSignal(), claims: newClaims(members.length), members, started: 0, killed: false };
+    members.forEach((a, index) => (a.state = { at: 'chunk', chunk, index }));
+    this.tasks++;
+    this.handOffs.tasks++;
+    this.handOffs.attempts += members.length;
+    this.watch(chunk);
+    (this.pool.run(
+      { tasks: members.map((a) => a.task), claims: chunk.claims.buffer },
+      { signal: chunk.signal, name: 'runChunk' },
+    ) as Promise<(WorkerResult | null)[]>).then(
+      (results) => {
+        this.unwatch(chunk);
+        this.tasks--;
+        // null: taken back before the worker came to it (it went on alone, or was aborted).
+        members.forEach((a, i) => results[i] && this.inChunk(a, chunk) && this.settle(a, results[i]));
+      },
+      () => {
+        this.unwatch(chunk);
+        this.tasks--;
+        // The worker is gone and the results with it (it exited, or the executor ended it to abort
+        // one of these). Attempts it had not come to go on alone; those it ran or was running run
+        // again alone (their capability is idempotent); one that killed the worker then fails by
+        // itself.
+        if (!chunk.killed) for (const a of members) this.pace.exclude(a.handler);
+        for (const a of members) {
+          if (!this.inChunk(a, chunk)) continue;
+          const ran = !takeBack(chunk.claims, (a.state as { index: number }).index);
+          if (this.closed) {
+            this.finish(a, { ok: false, error: 'attempt aborted: the runtime closed', logs: this.live.close(a.task.logKey!) });
+            continue;
+          }
+          if (ran) {
+            // Lines the first run wrote stay the step's; the second run's get a key of their own.
+            a.carried = [...a.carried, ...this.live.close(a.task.logKey!)];
+            a.task = { ...a.task, logKey: this.live.open(a.logged) };
+            this.handOffs.rerun++;
+          }
+          this.sendAlone(a);
+        }
+      },
+    );
+  }
+
+  private inChunk(a: Attempt, chunk: Chunk): boolean {
+    return a.state.at === 'chunk' && a.state.chunk === chunk;
+  }
+
+  /**
+   * A chunk whose worker has been on one attempt for a whole tick gives back the attempts it has
+   * not come to, and they go on alone: a slow or hung attempt holds back no other.
+   */
+  private watch(chunk: Chunk): void {
+    this.chunks.add(chunk);
+    this.watchdog ??= setInterval(() => {
+      for (const c of this.chunks) {
+        const started = startedCount(c.claims);
+        // 0: still in the pool's queue, behind other tasks, not behind one of its own.
+        if (started > 0 && started === c.started) for (const a of c.members) this.goAlone(a, c);
+        c.started = started;
+      }
+    }, SLOW_TICK_MS).unref();
+  }
+
+  private unwatch(chunk: Chunk): void {
+    this.chunks.delete(chunk);
+    if (this.chunks.size === 0 && this.watchdog) {
+      clearInterval(this.watchdog);
+      this.watchdog = null;
+    }
+  }
+
+  /** Takes `a` back from `chunk` if its worker has not come to it, and hands it over alone. */
+  private goAlone(a: Attempt, chunk: Chunk): void {
+    if (!this.inChunk(a, chunk) || !takeBack(chunk.claims, (a.state as { index: number }).index)) return;
+    this.handOffs.takenBack++;
+    this.sendAlone(a);
+  }
+
+  private abort(a: Attempt, reason: string): void {
+    const s = a.state;
+    if (s.at === 'alone') return s.signal.abort(new Error(reason));
+    if (s.at === 'chunk') {
+      a.state = { at: 'done' };
+      // Its worker is running it (or ran it): the worker is ended, and the others go on alone.
+      if (!takeBack(s.chunk.claims, s.index)) {
+        s.chunk.killed = true;
+        s.chunk.signal.abort(new Error(reason));
+      }
+    } else if (s.at === 'ready') a.state = { at: 'done' };
+    else return;
+    // As piscina answers an aborted task: on a later tick, never inside the caller.
+    queueMicrotask(() => a.done({ ok: false, error: 'attempt aborted', logs: [...a.carried, ...this.live.close(a.task.logKey!)] }));
+  }
+
+  /** A result from the worker: parsed and checked against the capability's output type here. */
+  private settle(a: Attempt, r: WorkerResult): void {
+    this.pace.observe(a.handler, r.ms);
+    // The result carries every line; those already given along the way are left out.
+    const logs = this.live.close(a.task.logKey!, r.logs);
+    if (!r.ok) return this.finish(a, { ok: false, error: r.error, logs });
+    const output: unknown = JSON.parse(r.output);
+    const check = validateValue(a.req.capability.output, output);
+    if (!check.ok)
+      this.finish(a, {
+        ok: false,
+        error: `output of ${a.req.capability.name} does not match its output type: ${describeValueErrors(check.errors)}`,
+        logs,
+      });
+    else this.finish(a, { ok: true, output, logs });
+  }
+
+  private finish(a: Attempt, outcome: AttemptOutcome): void {
+    if (a.state.at === 'done') return;
+    a.state = { at: 'done' };
+    a.done(a.carried.length ? { ...outcome, logs: [...a.carried, ...(outcome.logs ?? [])] } : outcome);
   }
 
   /** The output limit for handlers of the project whose config says `maxOutputBytes`. */
@@ -140,9 +323,17 @@ export class WorkerExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
     this.live.dispose();
     await this.pool.destroy();
   }
+}
+
+/** chunking.ts says why: a capability that may run again, and no timeout that a held result could miss. */
+function mayShare(req: AttemptRequest): boolean {
+  return req.capability.idempotent && req.timeoutMs === null;
 }
 
 export function defaultWorkers(): number {

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { describeThrown, formatBytes, toJsonOutput } from './json-output.js';
 import { sendLine } from './live-logs.js';
+import { claimToStart } from './chunking.js';
 import { capturing } from './output-capture.js';
 
 export interface WorkerTask {
@@ -28,11 +29,16 @@ export interface WorkerTask {
   readonly logKey?: string;
 }
 
-export type WorkerResult =
+type TaskOutcome =
   /** `output`: the handler's output as JSON text. */
   | { readonly ok: true; readonly output: string; readonly logs: string[] }
   /** The handler threw, or returned something that is not a JSON value within the limit. */
   | { readonly ok: false; readonly error: string; readonly logs: string[] };
+
+export type WorkerResult = TaskOutcome & {
+  /** How long the task took in the worker, module load included (ms): the executor's pace. */
+  readonly ms: number;
+};
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
@@ -47,6 +53,25 @@ function load(module: string): Promise<Record<string, unknown>> {
 }
 
 export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
+  const t0 = performance.now();
+  const result = await attempt(task);
+  return { ...result, ms: performance.now() - t0 };
+}
+
+/**
+ * Several attempts handed over in one message (chunking.ts), run one after the other as the pool
+ * would have run them had they queued: concurrent handlers in one worker would mix the output
+ * each one's log captures.
+ */
+export async function runChunk(chunk: { readonly tasks: readonly WorkerTask[]; readonly claims: SharedArrayBuffer }): Promise<(WorkerResult | null)[]> {
+  const claims = new Int32Array(chunk.claims);
+  const results: (WorkerResult | null)[] = [];
+  // null: the executor took the attempt back before this worker came to it.
+  for (let i = 0; i < chunk.tasks.length; i++) results.push(claimToStart(claims, i) ? await runTask(chunk.tasks[i]!) : null);
+  return results;
+}
+
+async function attempt(task: WorkerTask): Promise<TaskOutcome> {
   const logs: string[] = [];
   let logBytes = 0;
   const keep = (line: string) => {

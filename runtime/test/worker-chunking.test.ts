@@ -1,0 +1,202 @@
+/**
+ * Attempts of fast idempotent handlers share a message to a worker while the workers are busy
+ * (runtime/executor/chunking.ts). Real worker threads: the run's outcome is the same as with one
+ * attempt per message, a non-idempotent capability never shares one, and an attempt aborted or
+ * killing its worker inside a chunk fails alone while the others of its chunk run again.
+ */
+import fc from 'fast-check';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CapabilityIR, PlanIR } from '../../compiler/index.js';
+import type { AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
+import { chunkSizes, HandlerPace, FAST_MS, MAX_CHUNK } from '../executor/chunking.js';
+import { WorkerExecutor } from '../executor/worker-executor.js';
+import { Runtime } from '../index.js';
+import { tempDir } from './helpers.js';
+import { capability, layeredSteps, plan } from './ir-builder.js';
+
+const HANDLER = `
+import { appendFileSync } from 'node:fs';
+export function tick(input, ctx) {
+  appendFileSync(${JSON.stringify('LOG')}, ctx.stepId + '\\n');
+  if (ctx.stepId === HANG) return new Promise(() => {});
+  if (ctx.stepId === EXIT) process.exit(3);
+  return { n: 1 };
+}
+`;
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0)) await c();
+});
+
+/** A project with the handler, and a layered DAG of its steps (width 60: the workers stay busy). */
+function setup(over: { idempotent?: boolean; timeoutMs?: number; hang?: string; exit?: string } = {}): { dir: string; plan: PlanIR; ran: () => string[] } {
+  const dir = tempDir('orch-chunk-');
+  const log = join(dir, 'ran.log');
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  const handler = HANDLER.replace('"LOG"', JSON.stringify(log))
+    .replace('HANG', JSON.stringify(over.hang ?? null))
+    .replace('EXIT', JSON.stringify(over.exit ?? null));
+  writeFileSync(join(dir, 'tick.js'), handler);
+  writeFileSync(log, '');
+  const p = plan({
+    name: 'chunked',
+    base_dir: dir,
+    source_file: join(dir, 'plan.orch'),
+    capabilities: [
+      capability('tick', { handler: { module: './tick.js', export: 'tick' }, idempotent: over.idempotent ?? true, timeout_ms: over.timeoutMs ?? null }),
+    ],
+    steps: layeredSteps(8, 60, { capability: 'tick' }),
+  });
+  return { dir, plan: p, ran: () => readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+}
+
+async function run(p: PlanIR, opts: { chunking?: boolean } = {}) {
+  const exec = new WorkerExecutor({ workers: 2, ...opts });
+  const rt = await Runtime.open({ db: null, executor: exec });
+  cleanup.push(async () => {
+    await rt.close();
+    await exec.close();
+  });
+  const active = await rt.start(p, { config: { file: null, hooks: {}, secrets: {} } });
+  const result = await active.result;
+  const step = (id: string) => result.steps.find((s) => s.stepId === id)!;
+  return { result, step, exec };
+}
+
+describe('chunk sizes', () => {
+  it('idle workers get one attempt each; the rest is spread in chunks of at most MAX_CHUNK that add up', () => {
+    fc.assert(
+      fc.property(fc.nat(500), fc.nat(50), fc.integer({ min: 1, max: 16 }), (ready, busy, threads) => {
+        const sizes = chunkSizes(ready, busy, threads);
+        expect(sizes.reduce((a, b) => a + b, 0)).toBe(ready);
+        for (const n of sizes) expect(n >= 1 && n <= MAX_CHUNK).toBe(true);
+        const idle = Math.min(ready, Math.max(0, threads - busy));
+        expect(sizes.slice(0, idle).every((n) => n === 1)).toBe(true);
+      }),
+    );
+    // With every worker busy, 10 ready attempts on 2 threads go in two messages.
+    expect(chunkSizes(10, 2, 2)).toEqual([5, 5]);
+    expect(chunkSizes(10, 0, 2)).toEqual([1, 1, 4, 4]);
+  });
+
+  it('a handler shares messages only once it was seen to be fast, and never after it lost a worker', () => {
+    const pace = new HandlerPace();
+    for (let i = 0; i < 3; i++) pace.observe('h', 0.1);
+    expect(pace.fast('h')).toBe(false);
+    pace.observe('h', 0.1);
+    expect(pace.fast('h')).toBe(true);
+    for (let i = 0; i < 8; i++) pace.observe('h', FAST_MS * 10);
+    expect(pace.fast('h')).toBe(false);
+    const other = new HandlerPace();
+    for (let i = 0; i < 8; i++) other.observe('g', 0.1);
+    other.exclude('g');
+    expect(other.fast('g')).toBe(false);
+  });
+});
+
+describe('attempts sharing a message (real workers)', () => {
+  it('a busy layered run hands fast idempotent attempts over in chunks; every step runs once and completes', async () => {
+    const { plan: p, ran } = setup();
+    const { result, exec } = await run(p);
+    expect(result.status).toBe('completed');
+    expect(result.steps.every((s) => s.status === 'completed')).toBe(true);
+    expect(exec.handOffs.attempts).toBe(480);
+    expect(exec.handOffs.tasks).toBeLessThan(exec.handOffs.attempts);
+    expect(exec.handOffs.rerun).toBe(0);
+    expect(ran().sort()).toEqual(p.steps.map((s) => s.id).sort());
+  });
+
+  it('never for a capability that is not idempotent, nor with chunking off', async () => {
+    for (const [over, opts] of [[{ idempotent: false }, {}], [{}, { chunking: false }]] as const) {
+      const { plan: p } = setup(over);
+      const { result, exec } = await run(p, opts);
+      expect(result.status).toBe('completed');
+      expect(exec.handOffs.tasks).toBe(exec.handOffs.attempts);
+    }
+  });
+
+  it('attempts with a timeout go alone: a result held in a chunk could miss it', async () => {
+    const { plan: p } = setup({ timeoutMs: 60_000 });
+    const { result, exec } = await run(p);
+    expect(result.status).toBe('completed');
+    expect(exec.handOffs.tasks).toBe(exec.handOffs.attempts);
+  });
+
+  it('an attempt that kills its worker inside a chunk fails alone, as it would have without chunks', async () => {
+    const { plan: p } = setup({ exit: 's4_7' });
+    const { result, exec } = await run(p);
+    const stopped = result.steps.filter((s) => s.status !== 'completed' && s.status !== 'cancelled');
+    expect(stopped).toEqual([expect.objectContaining({ stepId: 's4_7', status: 'failed', error: expect.stringMatching(/exited the worker/) })]);
+    expect(result.error).toMatch(/s4_7/);
+    // Whether s4_7 was in a chunk depends on timing; if it was, the others of its chunk went on.
+    expect(exec.handOffs.tasks).toBeLessThan(exec.handOffs.attempts);
+  });
+});
+
+const PACED = `
+export function fast(input, ctx) {
+  if (input.hang) return new Promise(() => {});
+  return { id: ctx.stepId };
+}
+export function block(input) {
+  return new Promise((r) => setTimeout(() => r({ id: 'block' }), input.ms));
+}
+`;
+
+describe('a chunk on the executor (real workers)', () => {
+  function executor() {
+    const dir = tempDir('orch-chunk-');
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    writeFileSync(join(dir, 'paced.js'), PACED);
+    const fastCap = capability('fast', { handler: { module: './paced.js', export: 'fast' }, idempotent: true });
+    const blockCap = capability('block', { handler: { module: './paced.js', export: 'block' }, idempotent: false });
+    const exec = new WorkerExecutor({ workers: 2 });
+    cleanup.push(() => exec.close());
+    const p = plan({ base_dir: dir, source_file: join(dir, 'plan.orch'), capabilities: [fastCap, blockCap], steps: [] });
+    const start = (cap: CapabilityIR, stepId: string, input: Record<string, unknown> = {}) => {
+      let abort!: (reason: string) => void;
+      const outcome = new Promise<AttemptOutcome>((resolve) => {
+        const req: AttemptRequest = { runId: 'r', stepId, baseStepId: stepId, attempt: 1, purpose: 'call', capability: cap, input, resource: null, timeoutMs: null, secrets: {}, plan: p };
+        abort = exec.start(req, resolve).abort;
+      });
+      return { outcome, abort };
+    };
+    /** Learns that `fast` is fast, then keeps both workers busy for `ms`: what is started next shares messages. */
+    const busy = async (ms: number) => {
+      for (let i = 0; i < 4; i++) await start(fastCap, `learn${i}`).outcome;
+      return [start(blockCap, 'b1', { ms }), start(blockCap, 'b2', { ms })];
+    };
+    return { exec, fastCap, start, busy };
+  }
+
+  it('gives back what it has not started when one attempt hangs, and those complete alone; nothing runs twice', async () => {
+    const { exec, fastCap, start, busy } = executor();
+    const blockers = await busy(100);
+    // Two chunks of four; the first attempt of the first hangs.
+    const hung = start(fastCap, 'h', { hang: true });
+    const rest = Array.from({ length: 7 }, (_, i) => start(fastCap, `f${i}`));
+    for (const [i, r] of rest.entries()) expect(await r.outcome).toEqual({ ok: true, output: { id: `f${i}` }, logs: [] });
+    expect(exec.handOffs.tasks).toBeLessThan(exec.handOffs.attempts);
+    expect(exec.handOffs.takenBack).toBeGreaterThan(0);
+    hung.abort('cancelled by the test');
+    expect(await hung.outcome).toMatchObject({ ok: false, error: expect.stringMatching(/abort/) });
+    expect(exec.handOffs.rerun).toBe(0);
+    for (const b of blockers) expect(await b.outcome).toMatchObject({ ok: true });
+  });
+
+  it('an attempt aborted before its worker came to it is taken back; the worker is not ended', async () => {
+    const { exec, fastCap, start, busy } = executor();
+    await busy(300);
+    // Queued behind the blockers: the abort takes it back before any worker starts it.
+    const chunked = Array.from({ length: 4 }, (_, i) => start(fastCap, `q${i}`));
+    await new Promise((r) => setTimeout(r, 20));
+    chunked[1]!.abort('cancelled by the test');
+    expect(await chunked[1]!.outcome).toMatchObject({ ok: false, error: 'attempt aborted' });
+    for (const i of [0, 2, 3]) expect(await chunked[i]!.outcome).toMatchObject({ ok: true, output: { id: `q${i}` } });
+    expect(exec.handOffs).toMatchObject({ rerun: 0 });
+    expect(exec.handOffs.tasks).toBeLessThan(exec.handOffs.attempts);
+  });
+});
