@@ -191,7 +191,7 @@ export class WorkerExecutor implements Executor {
         this.unwatch(chunk);
         this.tasks--;
         // null: taken back before the worker came to it (it went on alone, or was aborted).
-        members.forEach((a, i) => results[i] && this.inChunk(a, chunk) && this.settle(a, results[i]));
+        members.forEach((a, i) => results[i] && this.indexIn(a, chunk) !== null && this.settle(a, results[i]));
       },
       () => {
         this.unwatch(chunk);
@@ -202,8 +202,9 @@ export class WorkerExecutor implements Executor {
         // itself.
         if (!chunk.killed) for (const a of members) this.pace.exclude(a.handler);
         for (const a of members) {
-          if (!this.inChunk(a, chunk)) continue;
-          const ran = !takeBack(chunk.claims, (a.state as { index: number }).index);
+          const index = this.indexIn(a, chunk);
+          if (index === null) continue;
+          const ran = !takeBack(chunk.claims, index);
           if (this.closed) {
             this.finish(a, { ok: false, error: 'attempt aborted: the runtime closed', logs: this.live.close(a.task.logKey!) });
             continue;
@@ -220,8 +221,9 @@ export class WorkerExecutor implements Executor {
     );
   }
 
-  private inChunk(a: Attempt, chunk: Chunk): boolean {
-    return a.state.at === 'chunk' && a.state.chunk === chunk;
+  /** Where `a` is in `chunk`; null when it is not there any more (taken back, aborted, settled). */
+  private indexIn(a: Attempt, chunk: Chunk): number | null {
+    return a.state.at === 'chunk' && a.state.chunk === chunk ? a.state.index : null;
   }
 
   /**
@@ -250,7 +252,8 @@ export class WorkerExecutor implements Executor {
 
   /** Takes `a` back from `chunk` if its worker has not come to it, and hands it over alone. */
   private goAlone(a: Attempt, chunk: Chunk): void {
-    if (!this.inChunk(a, chunk) || !takeBack(chunk.claims, (a.state as { index: number }).index)) return;
+    const index = this.indexIn(a, chunk);
+    if (index === null || !takeBack(chunk.claims, index)) return;
     this.handOffs.takenBack++;
     this.sendAlone(a);
   }

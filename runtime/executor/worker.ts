@@ -36,7 +36,7 @@ type TaskOutcome =
   | { readonly ok: false; readonly error: string; readonly logs: string[] };
 
 export type WorkerResult = TaskOutcome & {
-  /** How long the task took in the worker, module load included (ms): the executor's pace. */
+  /** How long the handler took (ms), its module's load left out: the executor's pace (chunking.ts). */
   readonly ms: number;
 };
 
@@ -52,11 +52,6 @@ function load(module: string): Promise<Record<string, unknown>> {
   return mod;
 }
 
-export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
-  const t0 = performance.now();
-  const result = await attempt(task);
-  return { ...result, ms: performance.now() - t0 };
-}
 
 /**
  * Several attempts handed over in one message (chunking.ts), run one after the other as the pool
@@ -71,7 +66,7 @@ export async function runChunk(chunk: { readonly tasks: readonly WorkerTask[]; r
   return results;
 }
 
-async function attempt(task: WorkerTask): Promise<TaskOutcome> {
+export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   const logs: string[] = [];
   let logBytes = 0;
   const keep = (line: string) => {
@@ -88,6 +83,9 @@ async function attempt(task: WorkerTask): Promise<TaskOutcome> {
   const loaded = await capturing(written, () => load(task.module));
   const fn = loaded[task.export];
   if (typeof fn !== 'function') throw new Error(`${task.module} does not export a function named "${task.export}"`);
+  // The handler's pace, without the module's first load (one attempt per worker pays that).
+  const t0 = performance.now();
+  const timed = (o: TaskOutcome): WorkerResult => ({ ...o, ms: performance.now() - t0 });
   const controller = new AbortController();
   const timer = task.timeoutMs !== null ? setTimeout(() => controller.abort(new Error('timeout')), task.timeoutMs) : null;
   let output: unknown;
@@ -105,12 +103,12 @@ async function attempt(task: WorkerTask): Promise<TaskOutcome> {
     );
   } catch (err) {
     // Whatever was thrown (a string, a symbol, an object with a cycle) becomes bounded text here.
-    return { ok: false, error: truncate(describeThrown(err), task.maxOutputBytes), logs };
+    return timed({ ok: false, error: truncate(describeThrown(err), task.maxOutputBytes), logs });
   } finally {
     if (timer) clearTimeout(timer);
   }
   const json = toJsonOutput(output, task.maxOutputBytes);
-  return json.ok ? { ok: true, output: json.json, logs } : { ok: false, error: json.error, logs };
+  return timed(json.ok ? { ok: true, output: json.json, logs } : { ok: false, error: json.error, logs });
 }
 
 function truncate(text: string, maxBytes: number): string {

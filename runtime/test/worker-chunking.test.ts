@@ -166,7 +166,7 @@ describe('a chunk on the executor (real workers)', () => {
     };
     /** Learns that `fast` is fast, then keeps both workers busy for `ms`: what is started next shares messages. */
     const busy = async (ms: number) => {
-      for (let i = 0; i < 4; i++) await start(fastCap, `learn${i}`).outcome;
+      for (let i = 0; i < 16; i++) await start(fastCap, `learn${i}`).outcome;
       return [start(blockCap, 'b1', { ms }), start(blockCap, 'b2', { ms })];
     };
     return { exec, fastCap, start, busy };
