@@ -113,7 +113,13 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
 
     async get(runId): Promise<RunView | null> {
       const a = active.get(runId);
-      if (a) return { ...a.run.result(), status: a.run.status(), completedAt: null };
+      if (a) {
+        const status = a.run.status();
+        if (!TERMINAL_STATUSES.has(status)) return { ...a.run.result(), status, completedAt: null };
+        // Over in memory, but on Postgres its last commit may still be on its way: the run is
+        // reported ended once its journal says so, never before.
+        await a.result.catch(() => undefined);
+      }
       const row = await journal.getRun(runId);
       return row ? journalView(row, await journal.load(runId)) : null;
     },
