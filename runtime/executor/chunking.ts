@@ -8,9 +8,10 @@
  * the worker runs them one after another, as it would have run them from the queue.
  *
  * Which attempts may share one:
- * - Their capability is `idempotent`. If one attempt of a chunk is aborted (timeout, cancel) or
- *   kills its worker, the worker is terminated with the others' results in it, and those others
- *   run again, each alone. Only a capability that says running twice is harmless may be run so.
+ * - Their capability is `idempotent`. If an attempt of a chunk kills its worker, or is aborted
+ *   (cancelled) while it runs, the worker ends with the results of the attempts it already ran,
+ *   and those run again, each alone. Only a capability that says running twice is harmless may be
+ *   run so.
  * - They have no timeout. A chunk's results come back together, so an attempt finished before a
  *   slow one of its chunk is reported when that one ends: its timeout could expire meanwhile.
  * - Their handler is fast: it took under `FAST_MS` on average over its recent attempts here, so a

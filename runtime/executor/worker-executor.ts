@@ -271,7 +271,7 @@ export class WorkerExecutor implements Executor {
     } else if (s.at === 'ready') a.state = { at: 'done' };
     else return;
     // As piscina answers an aborted task: on a later tick, never inside the caller.
-    queueMicrotask(() => a.done({ ok: false, error: 'attempt aborted', logs: [...a.carried, ...this.live.close(a.task.logKey!)] }));
+    queueMicrotask(() => this.deliver(a, { ok: false, error: 'attempt aborted', logs: this.live.close(a.task.logKey!) }));
   }
 
   /** A result from the worker: parsed and checked against the capability's output type here. */
@@ -294,6 +294,11 @@ export class WorkerExecutor implements Executor {
   private finish(a: Attempt, outcome: AttemptOutcome): void {
     if (a.state.at === 'done') return;
     a.state = { at: 'done' };
+    this.deliver(a, outcome);
+  }
+
+  /** The outcome to the scheduler, after the lines of a first run its chunk lost (`carried`). */
+  private deliver(a: Attempt, outcome: AttemptOutcome): void {
     a.done(a.carried.length ? { ...outcome, logs: [...a.carried, ...(outcome.logs ?? [])] } : outcome);
   }
 

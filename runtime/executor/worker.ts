@@ -52,7 +52,6 @@ function load(module: string): Promise<Record<string, unknown>> {
   return mod;
 }
 
-
 /**
  * Several attempts handed over in one message (chunking.ts), run one after the other as the pool
  * would have run them had they queued: concurrent handlers in one worker would mix the output
