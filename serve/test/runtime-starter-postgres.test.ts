@@ -12,9 +12,9 @@ import { migratePostgres } from '../../runtime/index.js';
 import { projectDir, local } from '../../runtime/test/helpers.js';
 import { lit, plan, step } from '../../runtime/test/ir-builder.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
-import type { RunStarter, RunView } from '../run-starter.js';
+import { TERMINAL_STATUSES, type RunStarter, type RunView } from '../run-starter.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
-import { TERMINAL_STATUSES } from '../run-starter.js';
+import { waitFor } from './http-helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PENDING = Symbol('pending');
@@ -44,11 +44,7 @@ describe('GET /runs/:id on Postgres', () => {
     try {
       const { runId } = await starter.start(ir, {}, { trigger: null, context: {} });
       // The step is running, and its start is in the journal.
-      for (;;) {
-        const t = await starter.timeline(runId);
-        if (t?.some((e) => e.type === 'step_started')) break;
-        await sleep(10);
-      }
+      await waitFor(async () => ((await starter.timeline(runId))?.some((e) => e.type === 'step_started') ? true : undefined), 30_000, 'the step to start');
       // From now on nothing can be written to orch.events until the lock goes (reads still can).
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE orch.events IN EXCLUSIVE MODE');
