@@ -88,3 +88,5 @@ export { formatDuration, renderPreviewText } from './preview.js';
 export { lowerTriggers } from './triggers-ir.js';
 export type { TriggerIR, TriggerSourceIR } from './triggers-ir.js';
 export { T } from './types/ty.js';
+export { configKnown, configSection, projectConfigFor, projectRootOf, readProjectConfig } from './project-config.js';
+export type { ProjectConfigView } from './project-config.js';

@@ -1,0 +1,80 @@
+/**
+ * What the compiler may know of a project's `orch.config` (LANGUAGE.md §8): the keys it checks plans
+ * against — `endpoints`, `prices`, `channels`, `mcp` — read from files alone, synchronously, with no
+ * network. Only `orch.config.json` is read: a JS config is code, and the compiler (and the language
+ * server, which checks on every keystroke) never runs user code, so with `orch.config.js|mjs` the
+ * config's keys are unknown here and checks that need them stay silent.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+const CONFIG_NAMES = ['orch.config.js', 'orch.config.mjs', 'orch.config.json'] as const;
+const ROOT_MARKERS = [...CONFIG_NAMES, 'package.json', '.git'] as const;
+
+/** A project's root: the nearest folder at or above `dir` holding a config, a package.json or .git. */
+export function projectRootOf(dir: string): string {
+  const start = resolve(dir);
+  let at = start;
+  for (;;) {
+    for (const marker of ROOT_MARKERS) if (existsSync(join(at, marker))) return at;
+    const parent = dirname(at);
+    if (parent === at) return start;
+    at = parent;
+  }
+}
+
+export type ProjectConfigView =
+  /** No config file: every config-defined name is undefined. */
+  | { readonly kind: 'none'; readonly root: string }
+  /** A JSON config the compiler read. */
+  | { readonly kind: 'json'; readonly root: string; readonly file: string; readonly raw: Readonly<Record<string, unknown>> }
+  /** A JS config (not run by the compiler), or a JSON one that does not parse: its keys are unknown. */
+  | { readonly kind: 'opaque'; readonly root: string; readonly file: string; readonly error?: string };
+
+const cache = new Map<string, { mtimeMs: number; view: ProjectConfigView }>();
+
+/** The config of the project rooted at `root`, re-read only when the file changes. */
+export function readProjectConfig(root: string): ProjectConfigView {
+  const file = CONFIG_NAMES.map((n) => join(root, n)).find((f) => existsSync(f));
+  if (!file) return { kind: 'none', root };
+  let mtimeMs: number;
+  try {
+    mtimeMs = statSync(file).mtimeMs;
+  } catch {
+    return { kind: 'none', root };
+  }
+  const hit = cache.get(file);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.view;
+  const view = parseConfigFile(root, file);
+  cache.set(file, { mtimeMs, view });
+  return view;
+}
+
+/** The config of the project that a source file (or folder) belongs to. */
+export function projectConfigFor(path: string, isDir = false): ProjectConfigView {
+  return readProjectConfig(projectRootOf(isDir ? path : dirname(path)));
+}
+
+/** One top-level section of a JSON config as a record of named entries (`{}` when absent or unknown). */
+export function configSection(view: ProjectConfigView, key: string): Readonly<Record<string, unknown>> {
+  if (view.kind !== 'json') return {};
+  const section = view.raw[key];
+  return section && typeof section === 'object' && !Array.isArray(section) ? (section as Record<string, unknown>) : {};
+}
+
+/** Whether names under `key` can be judged from files alone (a JSON config, or none at all). */
+export function configKnown(view: ProjectConfigView): boolean {
+  return view.kind !== 'opaque';
+}
+
+function parseConfigFile(root: string, file: string): ProjectConfigView {
+  if (!file.endsWith('.json')) return { kind: 'opaque', root, file };
+  try {
+    const raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      return { kind: 'opaque', root, file, error: `${file} must hold an object` };
+    return { kind: 'json', root, file, raw: raw as Record<string, unknown> };
+  } catch (err) {
+    return { kind: 'opaque', root, file, error: `cannot read ${file}: ${(err as Error).message}` };
+  }
+}
