@@ -67,9 +67,10 @@ export class AstActions extends AstBuilder {
     }
   }
 
-  capabilityOf(name: IToken, props: readonly Prop[], start: number, end: number): A.CapabilityDecl {
+  capabilityOf(name: IToken, props: readonly Prop[], start: number, end: number, from?: A.QualifiedName): A.CapabilityDecl {
     const id = this.ident(name);
     const d: Mutable<A.CapabilityDecl> = { kind: 'CapabilityDecl', name: id, range: this.range(start, end) };
+    if (from) d.from = from;
     this.props(props, `capability '${id.name}'`, (key, v) => this.capabilityProp(d, key, v));
     return d;
   }

@@ -244,6 +244,8 @@ export interface FileImport extends Node {
   readonly path: string;
   readonly pathRange: Range;
   readonly alias: Ident;
+  /** `import mcp "files" as files` (LANGUAGE.md §8.3): `path` names a server of orch.config's `mcp`, not a file. */
+  readonly mcp?: true;
 }
 
 export interface TypeAliasDecl extends Node {
@@ -273,6 +275,10 @@ export interface CapabilityDecl extends Node {
   readonly consent?: readonly StringLit[];
   readonly requires?: readonly Ident[];
   readonly idempotent?: boolean;
+  /** LANGUAGE.md §8.3: the capability changes or deletes something (an MCP tool's `destructiveHint`). */
+  readonly destructive?: boolean;
+  /** `capability read_notes from files.read_text_file { … }`: refines an (MCP) capability. */
+  readonly from?: QualifiedName;
 }
 
 export type ResourceKind =

@@ -420,13 +420,15 @@ export class AstBuilder extends NodeBuilders {
     const range = this.nodeRange(n);
     const path = token(n, 'path');
     if (path) {
-      return {
+      const imp: Mutable<A.FileImport> = {
         kind: 'FileImport',
         path: this.plainString(path),
         pathRange: this.tokRange(path),
         alias: this.ident(token(n, 'alias')),
         range,
       };
+      if (token(n, 'mcp')) imp.mcp = true;
+      return imp;
     }
     const imp: Mutable<A.StdImport> = { kind: 'StdImport', path: this.qualifiedName(child(n, 'qualifiedName')), range };
     if (token(n, 'LCurly')) {
@@ -556,6 +558,8 @@ export class AstBuilder extends NodeBuilders {
   private capability(n: CstNode): A.CapabilityDecl {
     const name = this.ident(token(n, 'name'));
     const d: Mutable<A.CapabilityDecl> = { kind: 'CapabilityDecl', name, range: this.nodeRange(n) };
+    const from = child(n, 'from');
+    if (from) d.from = this.qualifiedName(from);
     this.properties(n, 'capabilityProp', `capability '${name.name}'`, (key, p) => this.capabilityProp(d, key, this.propValue(key, p)));
     return d;
   }

@@ -380,6 +380,7 @@ export abstract class NodeBuilders {
       case 'consent': d.consent = (v as IToken[]).map((s) => this.stringLit(s, false)); break;
       case 'requires': d.requires = v as A.Ident[]; break;
       case 'idempotent': d.idempotent = v as boolean; break;
+      case 'destructive': d.destructive = v as boolean; break;
     }
   }
 

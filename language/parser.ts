@@ -54,6 +54,8 @@ const LABEL = {
   afterKey: { LABEL: 'afterKey' },
   afterValue: { LABEL: 'afterValue' },
   alias: { LABEL: 'alias' },
+  from: { LABEL: 'from' },
+  mcp: { LABEL: 'mcp' },
   arg: { LABEL: 'arg' },
   argName: { LABEL: 'argName' },
   argValue: { LABEL: 'argValue' },
@@ -499,6 +501,19 @@ function defineParser(Base: typeof CstParser) {
       const made = this.OR([
         {
           ALT: () => {
+            this.CONSUME(K.mcp, LABEL.mcp);
+            const path = this.CONSUME2(StringTok, LABEL.path);
+            this.CONSUME2(K.as);
+            const alias = this.CONSUME2(Name, LABEL.alias);
+            if (this.live) {
+              const b = this.b;
+              const imp: A.FileImport = { kind: 'FileImport', path: b.plainString(path), pathRange: b.tokRange(path), alias: b.ident(alias), mcp: true, range: b.span(kw.startOffset, this.end()) };
+              return imp;
+            }
+          },
+        },
+        {
+          ALT: () => {
             const path = this.CONSUME(StringTok, LABEL.path);
             this.CONSUME(K.as);
             const alias = this.CONSUME(Name, LABEL.alias);
@@ -656,10 +671,14 @@ function defineParser(Base: typeof CstParser) {
     capabilityDecl = this.RULE('capabilityDecl', () => {
       const kw = this.CONSUME(K.capability);
       const name = this.CONSUME(Name, LABEL.name);
+      const from = this.OPTION(() => {
+        this.CONSUME(K.from);
+        return this.SUBRULE(this.qualifiedName, LABEL.from);
+      });
       this.CONSUME(LCurly);
       const props = this.itemsOrJunk('capabilityDecl', () => this.SUBRULE(this.capabilityProp));
       this.CONSUME(RCurly);
-      if (this.live) return this.b.capabilityOf(name, props, kw.startOffset, this.end());
+      if (this.live) return this.b.capabilityOf(name, props, kw.startOffset, this.end(), from as A.QualifiedName | undefined);
     });
 
     capabilityProp = this.RULE('capabilityProp', () => {
@@ -676,6 +695,7 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => { const k = this.CONSUME(K.consent, LABEL.key); const l = this.SUBRULE(this.stringList); return this.prop(k, l); } },
         { ALT: () => { const k = this.CONSUME(K.requires, LABEL.key); const l = this.SUBRULE(this.nameList); return this.prop(k, l); } },
         { ALT: () => { const k = this.CONSUME(K.idempotent, LABEL.key); const b = this.SUBRULE(this.boolLit); return this.prop(k, b); } },
+        { ALT: () => { const k = this.CONSUME(K.destructive, LABEL.key); const b = this.SUBRULE2(this.boolLit); return this.prop(k, b); } },
       ]);
     });
 

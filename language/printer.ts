@@ -226,7 +226,7 @@ export function parenthesize(e: Expr): Expr {
 // ───────────────────────────── property keywords (for comment placement) ─────────────────────────────
 
 const KEYWORDS = {
-  CapabilityDecl: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent'],
+  CapabilityDecl: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent', 'destructive'],
   ResourceDecl: ['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy'],
   PolicyDecl: ['strategy', 'weights', 'budget', 'prefer', 'max_fallbacks', 'require_consent', 'rate_limit'],
   GuardrailDecl: ['severity', 'category', 'message', 'forbid', 'require', 'assert', 'check'],
@@ -483,7 +483,7 @@ class Printer {
   }
 
   private importDecl(imp: ImportDecl): Doc {
-    if (imp.kind === 'FileImport') return ['import ', this.string(imp.path), ' as ', imp.alias.name];
+    if (imp.kind === 'FileImport') return ['import ', imp.mcp ? 'mcp ' : '', this.string(imp.path), ' as ', imp.alias.name];
     if (!imp.names) return ['import ', this.qname(imp.path)];
     const names = imp.names.map((n) => ({ range: n.range, print: (inner: Comment[]) => this.withTrailing(n.name, inner) }));
     return ['import ', this.qname(imp.path), ' ', this.commaList('{', '}', names, [], true)];
@@ -548,7 +548,8 @@ class Printer {
     if (d.consent) props.push(this.prop('consent', this.wordList(d.consent.map((s) => this.stringLit(s)))));
     if (d.requires) props.push(this.prop('requires', this.wordList(d.requires.map((i) => i.name))));
     if (d.idempotent !== undefined) props.push(this.prop('idempotent', String(d.idempotent)));
-    return this.propertyBlock(['capability ', d.name.name], d, props, comments);
+    if (d.destructive !== undefined) props.push(this.prop('destructive', String(d.destructive)));
+    return this.propertyBlock(['capability ', d.name.name, ...(d.from ? [' from ', this.qname(d.from)] : [])], d, props, comments);
   }
 
   private typeProp(keyword: string, type: TypeExpr): Property {
