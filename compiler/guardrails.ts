@@ -31,6 +31,7 @@ export const STEP_FACTS_TY: Ty = record([
   field('duration', T.duration),
   field('latency', T.duration),
   field('priority', T.int),
+  field('destructive', T.bool),
 ]);
 
 export const PLAN_FACTS_TY: Ty = record([
@@ -41,7 +42,7 @@ export const PLAN_FACTS_TY: Ty = record([
   field('name', T.string),
 ]);
 
-type SelectorRef = { step: string } | { kind: CapabilityKindIR } | { capability: string; resolved: boolean };
+type SelectorRef = { step: string } | { kind: CapabilityKindIR } | { capability: string; resolved: boolean } | { destructive: true };
 
 type CheckedRule =
   | { type: 'forbid'; condition: ExprIR; range: Range }
@@ -88,7 +89,8 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
   const selector = (s: Selector): SelectorRef => {
     switch (s.kind) {
       case 'StepSelector':
-        return { step: s.step.name };
+        // The word `destructive` selects every destructive step (LANGUAGE.md §8.3), never a step so named.
+        return s.step.name === 'destructive' ? { destructive: true } : { step: s.step.name };
       case 'KindSelector':
         return { kind: s.capabilityKind };
       case 'CapabilitySelector': {
@@ -182,6 +184,7 @@ export interface StepFacts {
   readonly cost: number;
   readonly duration: number;
   readonly priority: number;
+  readonly destructive: boolean;
 }
 
 export interface PlanFacts {
@@ -218,11 +221,12 @@ export function forbiddenBy(guards: readonly CheckedGuardrail[], s: StepFacts, p
 function stepValue(s: StepFacts): StaticValue {
   return {
     id: s.id, name: s.id, data: s.data, placement: s.placement, tier: s.tier, kind: s.kind, capability: s.capability,
-    resource: s.resource, cost: s.cost, duration: s.duration, latency: s.duration, priority: s.priority,
+    resource: s.resource, cost: s.cost, duration: s.duration, latency: s.duration, priority: s.priority, destructive: s.destructive,
   };
 }
 
 function matches(sel: SelectorRef, s: StepFacts): boolean {
+  if ('destructive' in sel) return s.destructive;
   if ('step' in sel) return s.id === sel.step;
   if ('kind' in sel) return s.kind === sel.kind;
   if (s.capability === null) return false;
@@ -230,6 +234,7 @@ function matches(sel: SelectorRef, s: StepFacts): boolean {
 }
 
 function selectorIR(sel: SelectorRef, plan: PlanFacts): SelectorIR {
+  if ('destructive' in sel) return sel;
   if ('step' in sel) return { step: sel.step };
   if ('kind' in sel) return { kind: sel.kind };
   if (sel.resolved) return { capability: sel.capability };
@@ -238,6 +243,7 @@ function selectorIR(sel: SelectorRef, plan: PlanFacts): SelectorIR {
 }
 
 function describeSel(sel: SelectorRef): string {
+  if ('destructive' in sel) return 'a destructive step';
   if ('step' in sel) return `step ${sel.step}`;
   if ('kind' in sel) return `a ${sel.kind} step`;
   return `capability ${sel.capability.split('.').pop()}`;

@@ -90,3 +90,7 @@ export type { TriggerIR, TriggerSourceIR } from './triggers-ir.js';
 export { T } from './types/ty.js';
 export { configKnown, configSection, projectConfigFor, projectRootOf, readProjectConfig } from './project-config.js';
 export type { ProjectConfigView } from './project-config.js';
+export { LOCK_FILE, LOCK_VERSION, canonicalJson, lockText, lockTool, readMcpLock, toolHash } from './mcp-lock.js';
+export type { LockView, McpLock, McpLockServer, McpLockTool, McpToolDescription } from './mcp-lock.js';
+export { mcpModuleText, schemaType, toolIdent } from './mcp-module.js';
+export { mcpModuleFile } from './mcp-import.js';

@@ -10,6 +10,7 @@ import { diagnostic, type Diagnostic } from '../language/index.js';
 import type { ModuleEdit } from '../language/index.js';
 import { parse, type ParseOutput } from '../language/index.js';
 import { packagePath } from './package-root.js';
+import { loadMcpImport } from './mcp-import.js';
 
 export interface SourceHost {
   /** The text of a file, or undefined when it does not exist / cannot be read. */
@@ -63,6 +64,8 @@ export interface LoadedModule {
   readonly imports: ResolvedImport[];
   /** How this parse maps onto the host's previous parse of the file (incremental hosts only). */
   readonly edit?: ModuleEdit;
+  /** A module generated from orch.lock.json for `import mcp "server"` (LANGUAGE.md §8.3). */
+  readonly mcp?: { readonly server: string };
 }
 
 export interface Program {
@@ -128,6 +131,11 @@ export function loadProgram(entryFile: string, host: SourceHost, diags: Diagnost
   }
 
   function resolveImport(from: LoadedModule, imp: ImportDecl): ResolvedImport {
+    if (imp.kind === 'FileImport' && imp.mcp) {
+      const target = loadMcpImport(from.file, imp, diags, (file, text) => parseStd(file, text), byKey);
+      if (target && !order.includes(target)) order.push(target);
+      return { decl: imp, target, qualifier: imp.alias.name, names: undefined, implicit: false };
+    }
     let file: string;
     let std: string | undefined;
     let qualifier: string;

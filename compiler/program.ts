@@ -6,7 +6,7 @@
  */
 import { dirname, relative, resolve, sep } from 'node:path';
 import type {
-  ContextDecl, DataClass, Expr, MoneyLit, PlanDecl, SimulateDecl, TriggerDecl,
+  CapabilityDecl, ContextDecl, DataClass, Expr, MoneyLit, PlanDecl, SimulateDecl, TriggerDecl,
 } from '../language/index.js';
 import { DATA_CLASSES, tierOf } from '../language/index.js';
 import { diagnostic, type Diagnostic } from '../language/index.js';
@@ -112,10 +112,22 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
   const capability = (e: DeclEntry<'capability'>): CapabilityInfo => {
     let info = capInfos.get(e);
     if (!info) {
-      info = capabilityInfo(e, types, model, diags);
+      info = capabilityInfo(e, types, model, diags, (c) => refinedBase(e, c));
       capInfos.set(e, info);
     }
     return info;
+  };
+  // `capability x from alias.tool { … }`: the base is checked first; a refinement of itself is E0101.
+  const refining = new Set<DeclEntry<'capability'>>();
+  const refinedBase = (e: DeclEntry<'capability'>, c: CapabilityDecl): CapabilityInfo | undefined => {
+    const target = c.from ? scopes.resolve(e.module, c.from, 'capability') : undefined;
+    if (!target || target === e || refining.has(target)) return undefined;
+    refining.add(e);
+    try {
+      return capability(target);
+    } finally {
+      refining.delete(e);
+    }
   };
   for (const m of modules) for (const e of scopes.entries(m, 'capability')) capability(e);
 
@@ -668,6 +680,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
       return {
         id: s.id, nameRange: s.decl.name.range, data: s.data, placement: r?.kind ?? null, tier: b?.tier ?? null, kind: s.kind,
         capability: s.capability?.name ?? null, resource: b?.resource ?? null, cost: costs[i]!, duration: durations[i]!, priority: s.priority,
+        destructive: s.capability?.ir.destructive ?? false,
       };
     };
     const facts: StepFacts[] = steps.map((_, i) => factsAt(i));
@@ -696,7 +709,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
         if (!info) continue;
         const r = cb?.resource ? resourceByName.get(cb.resource) : undefined;
         const callFacts: StepFacts = {
-          ...facts[i]!, kind: info.ir.kind, capability: info.name, resource: cb?.resource ?? null, tier: cb?.tier ?? null, placement: r?.kind ?? null,
+          ...facts[i]!, kind: info.ir.kind, capability: info.name, destructive: info.ir.destructive ?? false, resource: cb?.resource ?? null, tier: cb?.tier ?? null, placement: r?.kind ?? null,
           cost: info.ir.cost + (r?.cost ?? 0),
         };
         const at = s.decl[which]?.capability.range ?? s.decl.name.range;

@@ -14,6 +14,7 @@ import { diagnostic, type Diagnostic, type Fix } from '../language/index.js';
 import type { LoadedModule, Program } from './load.js';
 import type { ModelBuilder, OrchSymbol, SymbolKind } from './model.js';
 import { closest } from './suggest.js';
+import { unknownToolMessage } from './mcp-import.js';
 import { capabilityDetail, nodeDetail } from './detail.js';
 
 export interface DeclNodes {
@@ -196,6 +197,12 @@ export class Scopes {
       return entry;
     }
     const shown = name.parts.map((p) => p.name).join('.');
+    const mcp = unknownToolMessage(mod, name.parts.map((p) => p.name));
+    if (mcp !== undefined) {
+      // '' — the import itself failed and already said so.
+      if (mcp) this.diags.push(diagnostic('E0802', mcp, mod.file, name.range));
+      return undefined;
+    }
     const target = name.parts.length === 1 ? name.parts[0]! : undefined;
     const fakeIdent: Ident = target ?? { kind: 'Ident', name: shown, range: name.range };
     this.unresolved(mod.file, fakeIdent, `unknown ${KIND_WORD[kind]} "${shown}"`, this.visibleNames(mod, kind), name.range);

@@ -35,7 +35,8 @@ export type DiagnosticCode =
   | 'E0501' // no resource can host a step
   | 'W0502' // estimate exceeds a policy budget
   | 'W0601' // unused declaration
-  | 'E0701'; // invalid trigger
+  | 'E0701' // invalid trigger
+  | 'E0802'; // MCP server not configured or not locked; a tool the lock file does not list
 
 export interface RelatedInformation {
   readonly message: string;

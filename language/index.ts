@@ -188,4 +188,4 @@ export * from './diagnostic.js';
 export { format } from './format.js';
 export { movedFrom, reparse } from './incremental.js';
 export type { ModuleEdit, ParsedText } from './incremental.js';
-export { print, printExpr } from './printer.js';
+export { escapeStringText, print, printExpr } from './printer.js';

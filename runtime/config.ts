@@ -23,6 +23,10 @@ export interface OrchConfig {
   readonly retentionMs?: number | null;
   /** Consent scopes granted to every run of this project (LANGUAGE.md §7.2). */
   readonly consent?: readonly string[];
+  /** `mcp`: MCP servers by name, as written (read by runtime/mcp; LANGUAGE.md §8.3). */
+  readonly mcp?: unknown;
+  /** `channels`: message channels by name, as written (read by runtime/channels; LANGUAGE.md §8.4); undefined when absent. */
+  readonly channels?: unknown;
 }
 
 export const EMPTY_CONFIG: OrchConfig = { file: null, hooks: {}, secrets: {}, maxOutputBytes: null };
@@ -73,7 +77,11 @@ export async function loadConfig(root: string): Promise<OrchConfig> {
   const consent = raw.consent;
   if (consent !== undefined && !(Array.isArray(consent) && consent.every((s) => typeof s === 'string')))
     throw new Error(`${file}: consent must be a list of scope names, e.g. ["health_data"]`);
-  return { file, hooks, secrets, maxOutputBytes: limit ?? null, retentionMs, consent: (consent as string[] | undefined) ?? [] };
+  return {
+    file, hooks, secrets, maxOutputBytes: limit ?? null, retentionMs, consent: (consent as string[] | undefined) ?? [],
+    ...(raw.mcp !== undefined ? { mcp: raw.mcp } : {}),
+    ...(raw.channels !== undefined ? { channels: raw.channels } : {}),
+  };
 }
 
 /**

@@ -17,6 +17,7 @@ import type { PlanIR } from '../compiler/index.js';
 import { describeValueErrors, validateValue } from '../compiler/index.js';
 import { RETENTION_INTERVAL_MS } from './journal/retention.js';
 import { EMPTY_CONFIG, loadConfig, redactNamedSecrets, secretResolver, type OrchConfig } from './config.js';
+import { envThenConfig, secretRefValues } from './secret-refs.js';
 import { projectRoot } from './executor/handler-path.js';
 import { fillDefaults, WorkerExecutor, type WorkerExecutorOptions } from './executor/worker-executor.js';
 import type { AsyncJournal } from './journal/async-journal.js';
@@ -497,6 +498,8 @@ export class Runtime {
   private deps(plan: PlanIR, config: OrchConfig, executor: Executor, onEvent?: (e: RunEvent, r: RunReader) => void) {
     const redactor = this.redactor;
     for (const v of Object.values(config.secrets)) redactor.add(v);
+    // `"secret:NAME"` in an MCP server's env/headers or a channel (LANGUAGE.md §8): blanked before any step runs.
+    for (const v of secretRefValues({ mcp: config.mcp, channels: config.channels }, envThenConfig(config.secrets))) redactor.add(v);
     redactNamedSecrets(plan, config, redactor);
     if (config.maxOutputBytes != null) {
       this.outputLimits.set(plan.base_dir, config.maxOutputBytes);
@@ -693,3 +696,5 @@ export type { RestoredStep } from './scheduler/replay.js';
 export { Redactor } from './redact.js';
 export { toJsonOutput, DEFAULT_MAX_OUTPUT_BYTES } from './executor/json-output.js';
 export { placedSteps } from './placed-steps.js';
+export { importedServers, lockProject } from './mcp/lock.js';
+export type { LockOptions, LockResult } from './mcp/lock.js';

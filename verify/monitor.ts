@@ -38,6 +38,7 @@ export function stepFacts(step: StepIR, plan: PlanIR, resource: string | null): 
     resource,
     placement: res?.kind ?? null,
     tier: res?.tier ?? step.binding.tier,
+    destructive: plan.capabilities[step.capability ?? '']?.destructive ?? false,
     cost: step.estimates.cost,
     duration: step.estimates.duration_ms,
   };

@@ -29,6 +29,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ['lsp'], load: async () => (await import('./lsp.js')).registerLsp },
   { names: ['db'], load: async () => (await import('./db.js')).registerDb },
   { names: ['worker', 'workers'], load: async () => (await import('./worker.js')).registerWorker },
+  { names: ['mcp'], load: async () => (await import('./mcp.js')).registerMcp },
   { names: ['init'], load: async () => (await import('./init.js')).registerInit },
   { names: ['explain'], load: async () => (await import('./explain.js')).registerExplain },
 ];

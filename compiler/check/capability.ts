@@ -15,6 +15,8 @@ import { T, type Ty } from '../types/ty.js';
 import { checkExpr, type ExprEnv } from './expr.js';
 import { ms, retryIR } from './lower.js';
 import type { ModelBuilder } from '../model.js';
+import { parseMcpHandler } from '../mcp-module.js';
+import { lockedTool } from '../mcp-lock.js';
 
 export interface CapabilityInfo {
   readonly entry: DeclEntry<'capability'>;
@@ -26,14 +28,23 @@ export interface CapabilityInfo {
   readonly ir: CapabilityIR;
 }
 
+/**
+ * `base` resolves the capability a refinement names (`capability x from files.read { … }`,
+ * LANGUAGE.md §8.3): the refinement keeps its input and output and overrides any other property.
+ */
 export function capabilityInfo(
   entry: DeclEntry<'capability'>,
   types: TypeResolver,
   model: ModelBuilder,
   diags: Diagnostic[],
+  base?: (c: CapabilityDecl) => CapabilityInfo | undefined,
 ): CapabilityInfo {
   const c: CapabilityDecl = entry.node;
   const mod = entry.module;
+  if (c.from && base) {
+    const refined = base(c);
+    if (refined) return refinement(entry, refined, diags);
+  }
   const input = (c.input ? types.record(mod, c.input, 'param', entry.qualifiedName) : { k: 'record', fields: new Map() }) as Ty & { k: 'record' };
   const output = c.output ? types.resolve(mod, c.output, 'output_field', entry.qualifiedName) : T.any;
   const defaults = new Map<string, import('../ir/types.js').ExprIR>();
@@ -50,7 +61,7 @@ export function capabilityInfo(
     kind: c.capabilityKind ?? 'tool',
     input: toJsonSchema(input, true, plainDefaults),
     output: toJsonSchema(output, false),
-    handler: handlerOf(c, mod.file, diags),
+    handler: handlerOf(c, entry, diags),
     timeout_ms: ms(c.timeout),
     retry: retryIR(c.retry),
     cost: c.cost?.amount ?? 0,
@@ -59,16 +70,53 @@ export function capabilityInfo(
     consent: (c.consent ?? []).map((s) => s.parts.filter((p) => typeof p === 'string').join('')),
     requires: (c.requires ?? []).map((i) => i.name),
     idempotent: c.idempotent ?? false,
+    ...(c.destructive ? { destructive: true } : {}),
   };
   return { entry, name: entry.qualifiedName, input, output, defaults, ir };
 }
 
-function handlerOf(c: CapabilityDecl, file: string, diags: Diagnostic[]): CapabilityIR['handler'] {
+function refinement(entry: DeclEntry<'capability'>, base: CapabilityInfo, diags: Diagnostic[]): CapabilityInfo {
+  const c = entry.node;
+  const file = entry.module.file;
+  for (const t of [c.input, c.output])
+    if (t) diags.push(diagnostic('E0201', `capability ${c.name.name} refines ${base.name}: its input and output are the tool's and cannot be redeclared`, file, t.range));
+  const b = base.ir;
+  const ir: CapabilityIR = {
+    ...b,
+    name: entry.qualifiedName,
+    kind: c.capabilityKind ?? b.kind,
+    handler: c.handler ? handlerOf(c, entry, diags) : b.handler,
+    timeout_ms: c.timeout ? ms(c.timeout) : b.timeout_ms,
+    retry: c.retry ? retryIR(c.retry) : b.retry,
+    cost: c.cost ? c.cost.amount : b.cost,
+    latency_ms: c.latency ? (ms(c.latency) ?? 0) : b.latency_ms,
+    data: c.data ?? b.data,
+    consent: c.consent ? c.consent.map((s) => s.parts.filter((p) => typeof p === 'string').join('')) : b.consent,
+    requires: c.requires ? c.requires.map((i) => i.name) : b.requires,
+    idempotent: c.idempotent ?? b.idempotent,
+  };
+  const destructive = c.destructive ?? b.destructive ?? false;
+  const { destructive: _, ...rest } = ir;
+  return { ...base, entry, name: entry.qualifiedName, ir: destructive ? { ...rest, destructive: true } : rest };
+}
+
+function handlerOf(c: CapabilityDecl, entry: DeclEntry<'capability'>, diags: Diagnostic[]): CapabilityIR['handler'] {
+  const file = entry.module.file;
   if (!c.handler) return null;
   const text = c.handler.parts.filter((p) => typeof p === 'string').join('');
   if (c.handler.parts.some((p) => typeof p !== 'string')) {
     diags.push(diagnostic('E0201', 'a handler must be a plain string (no ${…} interpolation)', file, c.handler.range));
     return null;
+  }
+  if (text.startsWith('mcp:')) {
+    // Only modules generated from the lock file call MCP tools by handler (they carry the tool's hash).
+    const tool = entry.module.mcp ? parseMcpHandler(text) : undefined;
+    const locked = tool ? lockedTool(entry.module.file, tool.server, tool.tool) : undefined;
+    if (!tool || !locked) {
+      diags.push(diagnostic('E0201', 'an MCP tool is called through `import mcp "server" as alias` (alias.tool), not by handler', file, c.handler.range));
+      return null;
+    }
+    return { mcp: tool.server, tool: tool.tool, hash: locked.hash };
   }
   if (text.startsWith('builtin:')) {
     const name = text.slice('builtin:'.length);

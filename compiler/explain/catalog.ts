@@ -595,6 +595,31 @@ trigger every_morning {
 `,
     reference: 'LANGUAGE.md §4 Triggers',
   },
+
+  E0802: {
+    severity: 'error',
+    title: 'mcp server or tool not locked',
+    details: `\`import mcp "NAME" as ALIAS\` names a server that orch.config's \`mcp\` does not define, or that
+orch.lock.json does not list; or a call names a tool (\`ALIAS.TOOL\`) the lock file does not list;
+or two tools of one server map to the same Orch name (\`get-sum\` and \`get_sum\`).
+
+The compiler never starts a server: it reads the tools' schemas from orch.lock.json. Add the
+server to orch.config.json's \`mcp\` (\`command\`/\`args\`/\`env\` for stdio, \`url\`/\`headers\` for
+Streamable HTTP), then run \`orch mcp lock\` and commit the lock file.`,
+    trigger: `import mcp "nowhere" as tools
+
+${ECHO}
+plan hello {
+  step greet = echo(text: "hi")
+}
+`,
+    fix: `${ECHO}
+plan hello {
+  step greet = echo(text: "hi")
+}
+`,
+    reference: 'LANGUAGE.md §8.3 Agent tools over MCP',
+  },
 };
 
 /** Every code, in table order. */

@@ -143,7 +143,7 @@ export interface CapabilityIR {
    * built-in (`{ "builtin": "approval" }`) for the std capabilities. Paths in an emitted IR file
    * are relative to the IR's `base_dir`.
    */
-  readonly handler: { readonly module: string; readonly export: string } | { readonly builtin: string } | null;
+  readonly handler: { readonly module: string; readonly export: string } | { readonly builtin: string } | McpHandlerIR | null;
   readonly timeout_ms: number | null;
   readonly retry: RetryIR;
   readonly cost: number;
@@ -152,6 +152,19 @@ export interface CapabilityIR {
   readonly consent: readonly string[];
   readonly requires: readonly string[];
   readonly idempotent: boolean;
+  /** LANGUAGE.md §8.3: present (true) only for capabilities that change or delete things. */
+  readonly destructive?: boolean;
+}
+
+/**
+ * An MCP tool (LANGUAGE.md §8.3): the server's name in orch.config's `mcp`, the tool's name as
+ * the server spells it, and the hash orch.lock.json had when the plan was compiled — the runtime
+ * refuses to call a tool whose live hash differs.
+ */
+export interface McpHandlerIR {
+  readonly mcp: string;
+  readonly tool: string;
+  readonly hash: string;
 }
 
 export interface ResourceIR {
@@ -186,7 +199,9 @@ export interface PolicyIR {
 export type SelectorIR =
   | { readonly step: string }
   | { readonly kind: CapabilityKindIR }
-  | { readonly capability: string };
+  | { readonly capability: string }
+  /** `destructive` (LANGUAGE.md §8.3): every step whose capability is `destructive true`. */
+  | { readonly destructive: true };
 
 export type GuardrailRuleIR =
   | { readonly type: 'forbid'; readonly condition: ExprIR }

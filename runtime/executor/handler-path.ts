@@ -10,7 +10,7 @@ import { packagePath } from '../../compiler/index.js';
 
 export type HandlerLocation = { ok: true; module: string; export: string } | { ok: false; error: string };
 
-export const BUILTIN_HANDLERS = ['approval', 'notify', 'http_request', 'transform', 'log'] as const;
+export const BUILTIN_HANDLERS = ['approval', 'notify', 'email', 'http_request', 'transform', 'log'] as const;
 
 /** The project directory of a plan: nearest ancestor of base_dir with an orch config, package.json or .git. */
 export function projectRoot(baseDir: string): string {
@@ -34,6 +34,7 @@ export function isInside(dir: string, path: string): boolean {
 export function locateHandler(cap: CapabilityIR, baseDir: string, root: string): HandlerLocation {
   const h = cap.handler;
   if (h === null) return { ok: false, error: `capability ${cap.name} has no handler` };
+  if ('mcp' in h) return { ok: false, error: `MCP tool ${h.tool} of ${cap.name} is called by the executor's MCP client, not a worker` };
   if ('builtin' in h) {
     if (!(BUILTIN_HANDLERS as readonly string[]).includes(h.builtin))
       return { ok: false, error: `unknown built-in handler "${h.builtin}"` };

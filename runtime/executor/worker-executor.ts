@@ -17,6 +17,9 @@ import { locateHandler, projectRoot, type HandlerLocation } from './handler-path
 import { DEFAULT_MAX_OUTPUT_BYTES, describeThrown } from './json-output.js';
 import { LiveLogs } from './live-logs.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
+import type { EdgeHandler } from './edge.js';
+import { McpTools } from '../mcp/tools.js';
+import { ChannelSender } from '../channels/sender.js';
 
 export interface WorkerExecutorOptions {
   /** Worker threads (default: available cores). */
@@ -33,6 +36,11 @@ export interface WorkerExecutorOptions {
    * workers are busy (chunking.ts). Default true; false hands every attempt over alone.
    */
   readonly chunking?: boolean;
+  /**
+   * Handlers run in this thread instead of a worker (./edge.ts). Default: MCP tools and the
+   * message channels of `notify` and `email`.
+   */
+  readonly edges?: readonly EdgeHandler[];
 }
 
 /**
@@ -100,7 +108,10 @@ export class WorkerExecutor implements Executor {
   private readonly chunks = new Set<Chunk>();
   private watchdog: NodeJS.Timeout | null = null;
 
+  private readonly edges: readonly EdgeHandler[];
+
   constructor(opts: WorkerExecutorOptions = {}) {
+    this.edges = opts.edges ?? [new McpTools(), new ChannelSender()];
     const threads = Math.max(1, opts.workers ?? defaultWorkers());
     this.threads = threads;
     this.chunking = opts.chunking ?? true;
@@ -122,6 +133,7 @@ export class WorkerExecutor implements Executor {
   }
 
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
+    for (const edge of this.edges) if (edge.handles(req.capability, req)) return edge.start(req, done, logged);
     const where = this.locate(req);
     if (!where.ok) {
       queueMicrotask(() => done({ ok: false, error: where.error }));
@@ -335,7 +347,7 @@ export class WorkerExecutor implements Executor {
     if (this.watchdog) clearInterval(this.watchdog);
     this.watchdog = null;
     this.live.dispose();
-    await this.pool.destroy();
+    await Promise.all([this.pool.destroy(), ...this.edges.map((e) => e.close())]);
   }
 }
 

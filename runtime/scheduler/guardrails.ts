@@ -18,6 +18,7 @@ export interface GuardStep {
   readonly resource: string | null;
   readonly cost: number;
   readonly duration: number;
+  readonly destructive: boolean;
 }
 
 export interface Violation {
@@ -27,6 +28,7 @@ export interface Violation {
 }
 
 export function selectorMatches(sel: SelectorIR, step: GuardStep): boolean {
+  if ('destructive' in sel) return step.destructive;
   if ('step' in sel) return sel.step === step.id;
   if ('kind' in sel) return sel.kind === step.kind;
   return step.capability !== null && capabilityMatches(sel.capability, step.capability);
@@ -136,6 +138,7 @@ export function afterRuleViolations(
 }
 
 export function selectorText(sel: SelectorIR): string {
+  if ('destructive' in sel) return 'a destructive step';
   if ('step' in sel) return sel.step;
   if ('kind' in sel) return `kind ${sel.kind}`;
   return `capability ${sel.capability}`;

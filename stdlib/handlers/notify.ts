@@ -1,6 +1,7 @@
 /**
- * `std.capabilities.notify`: delivers a message to a channel. Without an external transport the
- * message goes to the run's log (and so to the journal).
+ * `std.capabilities.notify` where no channel transport runs (an executor without the channel edge,
+ * runtime/channels): the message goes to the run's log (and so to the journal) and is not
+ * delivered (LANGUAGE.md §8.4).
  */
 import type { HandlerContext } from './context.js';
 
@@ -15,5 +16,5 @@ export function handler(input: NotifyInput, ctx: HandlerContext): { delivered: b
   const channel = input.channel ?? 'default';
   const text = input.text ?? input.message ?? '';
   ctx.log(`[${channel}]${input.level && input.level !== 'info' ? ` ${input.level.toUpperCase()}` : ''} ${text}`);
-  return { delivered: true, channel };
+  return { delivered: false, channel };
 }

@@ -25,6 +25,7 @@ export function guardStep(c: SchedulerCore, inst: Inst, call?: { readonly resour
     resource: res?.name ?? null,
     cost: step.estimates.cost,
     duration: step.estimates.duration_ms,
+    destructive: cap?.destructive ?? false,
   };
 }
 

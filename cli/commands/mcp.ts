@@ -1,0 +1,54 @@
+/**
+ * `orch mcp lock [DIR]`: starts every MCP server the project's `import mcp` declarations name
+ * (as orch.config's `mcp` defines them), lists their tools and writes orch.lock.json at the
+ * project root (LANGUAGE.md §8.3). Commit the lock file: `orch check`, `compile`, `preview`,
+ * `verify` and the language server read only it and never start a server.
+ */
+import type { Command } from 'commander';
+import { projectRootOf } from '../../compiler/index.js';
+import { lockProject } from '../../runtime/index.js';
+
+const HELP_EXAMPLES = `
+Examples:
+  $ orch mcp lock                 # the project of the current directory
+  $ orch mcp lock examples/notes  # another project
+  $ orch mcp lock --server files  # only this server (others keep their entry)
+
+The project root is the nearest folder holding orch.config.json (or .js/.mjs), package.json or .git.
+"secret:NAME" values in a server's env or headers are read from the environment, then the
+config's secrets; they are never written to the lock file.
+
+Exit codes: 0 every server locked, 1 a server could not be started or listed (its previous entry,
+if any, is kept), 2 usage error.`;
+
+interface LockCliOptions {
+  readonly server?: string[];
+  readonly timeout?: string;
+}
+
+export function registerMcp(program: Command): void {
+  const mcp = program.command('mcp').description('MCP servers: lock the tools of the servers plans import');
+  mcp
+    .command('lock')
+    .description('start every imported MCP server, list its tools and write orch.lock.json')
+    .argument('[dir]', 'a folder of the project (default: the current directory)', '.')
+    .option('--server <name...>', 'lock only these servers (the others keep their entries)')
+    .option('--timeout <seconds>', 'per server, to start and list its tools', '60')
+    .addHelpText('after', HELP_EXAMPLES)
+    .action(async (dir: string, opts: LockCliOptions) => {
+      const root = projectRootOf(dir);
+      const timeoutMs = Math.max(1, Number(opts.timeout ?? 60)) * 1000;
+      const only = opts.server;
+      const result = await lockProject(root, {
+        timeoutMs,
+        ...(only ? { servers: only, keep: true } : {}),
+        onServer: (name, s) => process.stdout.write(`locked ${name}: ${s.name} ${s.version}, ${s.tools.length} tool${s.tools.length === 1 ? '' : 's'}\n`),
+      });
+      for (const f of result.failed) process.stderr.write(`orch: cannot lock MCP server "${f.server}": ${f.error}\n`);
+      if (Object.keys(result.lock.servers).length === 0 && result.failed.length === 0)
+        process.stdout.write(`no .orch file under ${root} imports an MCP server (import mcp "NAME" as alias)\n`);
+      process.stdout.write(`wrote ${result.file}\n`);
+      process.exitCode = result.failed.length ? 1 : 0;
+      // Stdio servers were stopped; nothing else keeps the process alive.
+    });
+}

@@ -1,0 +1,66 @@
+/**
+ * `import mcp "NAME" as ALIAS` (LANGUAGE.md §8.3): the server must be named in orch.config's
+ * `mcp` and locked in orch.lock.json; its tools become the module generated from the lock
+ * (./mcp-module.ts). Anything missing is E0802 with "run `orch mcp lock`". No server is started.
+ */
+import { diagnostic, type Diagnostic, type FileImport } from '../language/index.js';
+import type { ParseOutput } from '../language/index.js';
+import type { LoadedModule } from './load.js';
+import { readMcpLock } from './mcp-lock.js';
+import { mcpModuleText } from './mcp-module.js';
+import { configKnown, configSection, projectConfigFor } from './project-config.js';
+
+const RUN_LOCK = 'run `orch mcp lock`';
+
+/** The file name a server's generated module goes by: the lock file, then `#server`. */
+export function mcpModuleFile(lockFile: string, server: string): string {
+  return `${lockFile}#${server}`;
+}
+
+export function loadMcpImport(
+  fromFile: string,
+  imp: FileImport,
+  diags: Diagnostic[],
+  parse: (file: string, text: string) => ParseOutput,
+  loaded: Map<string, LoadedModule>,
+): LoadedModule | undefined {
+  const server = imp.path;
+  const config = projectConfigFor(fromFile);
+  const e0802 = (message: string): undefined => {
+    diags.push(diagnostic('E0802', message, fromFile, imp.pathRange));
+    return undefined;
+  };
+  if (configKnown(config) && !(server in configSection(config, 'mcp'))) {
+    const where = config.kind === 'none' ? `no orch.config.json in ${config.root}` : `not in "mcp" of ${config.file}`;
+    return e0802(`MCP server "${server}" is not configured (${where}): add it to orch.config's "mcp", then ${RUN_LOCK}`);
+  }
+  const lock = readMcpLock(config.root);
+  if (lock.kind === 'none') return e0802(`MCP server "${server}" is not locked (no ${lock.file}): ${RUN_LOCK}`);
+  if (lock.kind === 'bad') return e0802(`${lock.error}: ${RUN_LOCK}`);
+  const locked = lock.lock.servers[server];
+  if (!locked) return e0802(`MCP server "${server}" is not in ${lock.file}: ${RUN_LOCK}`);
+
+  const file = mcpModuleFile(lock.file, server);
+  const existing = loaded.get(file);
+  if (existing) return existing;
+  const { text, collisions } = mcpModuleText(server, locked);
+  for (const [name, tools] of collisions)
+    diags.push(diagnostic('E0802', `tools ${tools.map((t) => `"${t}"`).join(' and ')} of MCP server "${server}" both map to the name ${imp.alias.name}.${name}; neither can be called`, fromFile, imp.pathRange));
+  const parsed = parse(file, text);
+  // A generated module that does not parse is a bug here, not the user's: say so at the import.
+  for (const d of parsed.diagnostics)
+    diags.push(diagnostic('E0802', `cannot read the tools of MCP server "${server}" from the lock file: ${d.message}`, fromFile, imp.pathRange));
+  const mod: LoadedModule = { file, key: file, name: `mcp.${server}`, ast: parsed.module, std: false, imports: [], mcp: { server } };
+  loaded.set(file, mod);
+  return mod;
+}
+
+/** E0802 for `ALIAS.tool` when ALIAS is an MCP import and the lock does not list the tool. */
+export function unknownToolMessage(mod: LoadedModule, parts: readonly string[]): string | undefined {
+  if (parts.length !== 2) return undefined;
+  const imp = mod.imports.find((i) => i.qualifier === parts[0] && i.decl?.kind === 'FileImport' && i.decl.mcp);
+  if (!imp) return undefined;
+  const server = (imp.decl as FileImport).path;
+  if (!imp.target) return '';
+  return `MCP server "${server}" has no tool "${parts[1]}" in the lock file: ${RUN_LOCK} if it was added since`;
+}

@@ -1,0 +1,118 @@
+/**
+ * orch.config's `channels` (LANGUAGE.md §8.4): where `notify` and `email` deliver. Each channel is
+ * one transport — `email` over SMTP, a Slack incoming webhook, a generic webhook — and a message
+ * counts as delivered only when that transport accepted it.
+ */
+import nodemailer from 'nodemailer';
+import { resolveSecretRefs, type SecretLookup } from '../secret-refs.js';
+
+export type Channel =
+  | { readonly kind: 'email'; readonly smtp: string; readonly user?: string; readonly password?: string; readonly from: string; readonly to: readonly string[] }
+  | { readonly kind: 'slack'; readonly url: string }
+  | { readonly kind: 'webhook'; readonly url: string; readonly headers: { readonly [k: string]: string } };
+
+export interface Message {
+  readonly channel: string;
+  readonly text: string;
+  readonly level?: string;
+  /** `email` only: the recipients (else the channel's `to`), subject and HTML body. */
+  readonly to?: readonly string[];
+  readonly subject?: string;
+  readonly html?: string | null;
+  readonly runId: string;
+  readonly stepId: string;
+}
+
+export interface Delivery {
+  readonly delivered: true;
+  readonly messageId?: string;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** Channel `name` of a `channels` section (`"secret:…"` values resolved), or why it cannot be used. */
+export function channelOf(section: unknown, name: string, secrets: SecretLookup): Channel | { readonly error: string } {
+  const raw = isObj(section) ? section[name] : undefined;
+  if (!isObj(raw)) return { error: `channel "${name}" is not configured` };
+  let c: Record<string, unknown>;
+  try {
+    c = resolveSecretRefs(raw, secrets);
+  } catch (err) {
+    return { error: `channel "${name}": ${(err as Error).message}` };
+  }
+  if (isObj(c.email)) {
+    const e = c.email;
+    if (typeof e.smtp !== 'string' || typeof e.from !== 'string') return { error: `channel "${name}": email needs "smtp" (smtp://host:port) and "from"` };
+    const to = Array.isArray(e.to) ? e.to.filter((x): x is string => typeof x === 'string') : typeof e.to === 'string' ? [e.to] : [];
+    return {
+      kind: 'email', smtp: e.smtp, from: e.from, to,
+      ...(typeof e.user === 'string' ? { user: e.user } : {}),
+      ...(typeof e.password === 'string' ? { password: e.password } : {}),
+    };
+  }
+  if (typeof c.slack === 'string') return { kind: 'slack', url: c.slack };
+  if (isObj(c.slack) && typeof c.slack.url === 'string') return { kind: 'slack', url: c.slack.url };
+  if (isObj(c.webhook) && typeof c.webhook.url === 'string') {
+    const headers = isObj(c.webhook.headers) ? Object.fromEntries(Object.entries(c.webhook.headers).filter(([, v]) => typeof v === 'string')) as Record<string, string> : {};
+    return { kind: 'webhook', url: c.webhook.url, headers };
+  }
+  if (typeof c.webhook === 'string') return { kind: 'webhook', url: c.webhook, headers: {} };
+  return { error: `channel "${name}" needs one of "email", "slack" or "webhook"` };
+}
+
+/** Sends one message; throws when the transport does not accept it (the attempt fails and is retried). */
+export async function deliver(channel: Channel, m: Message, signal: AbortSignal): Promise<Delivery> {
+  switch (channel.kind) {
+    case 'email':
+      return sendEmail(channel, m);
+    case 'slack':
+      await post(channel.url, {}, { text: levelPrefix(m.level) + m.text }, signal, `slack channel "${m.channel}"`);
+      return { delivered: true };
+    case 'webhook':
+      await post(channel.url, channel.headers, { channel: m.channel, text: m.text, level: m.level ?? 'info', run_id: m.runId, step_id: m.stepId, ...(m.subject ? { subject: m.subject } : {}) }, signal, `webhook channel "${m.channel}"`);
+      return { delivered: true };
+  }
+}
+
+function levelPrefix(level: string | undefined): string {
+  return level && level !== 'info' ? `${level.toUpperCase()}: ` : '';
+}
+
+async function post(url: string, headers: { readonly [k: string]: string }, body: unknown, signal: AbortSignal, what: string): Promise<void> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal });
+  // The body is read so the connection is reused, and a short answer helps say why it was refused.
+  const answer = (await res.text().catch(() => '')).slice(0, 200);
+  if (!res.ok) throw new Error(`${what} refused the message: HTTP ${res.status}${answer ? ` ${answer}` : ''}`);
+}
+
+async function sendEmail(c: Extract<Channel, { kind: 'email' }>, m: Message): Promise<Delivery> {
+  const url = new URL(c.smtp);
+  const secure = url.protocol === 'smtps:';
+  const user = c.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
+  const pass = c.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
+  const transport = nodemailer.createTransport({
+    host: url.hostname,
+    port: url.port ? Number(url.port) : secure ? 465 : 587,
+    secure,
+    ...(user ? { auth: { user, pass: pass ?? '' } } : {}),
+    connectionTimeout: 15_000,
+    greetingTimeout: 15_000,
+    socketTimeout: 30_000,
+  });
+  const to = m.to && m.to.length ? m.to : c.to;
+  if (to.length === 0) throw new Error(`email channel "${m.channel}" has no recipients ("to")`);
+  try {
+    const info = await transport.sendMail({
+      from: c.from,
+      to: [...to],
+      subject: m.subject ?? `${levelPrefix(m.level)}${m.text.split('\n')[0]!.slice(0, 78)}`,
+      text: m.text,
+      ...(m.html ? { html: m.html } : {}),
+    });
+    const rejected = (info.rejected ?? []).map(String);
+    if (rejected.length > 0) throw new Error(`the SMTP server refused ${rejected.join(', ')}`);
+    return { delivered: true, messageId: info.messageId };
+  } finally {
+    transport.close();
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Edge handlers: attempts whose work is talking to something outside (an MCP server, an SMTP
+ * server, a webhook) run here, in the executor's thread, instead of in a worker. They are I/O,
+ * not CPU: a worker would only add a message hop each way, and a connection to a stdio server
+ * belongs to one thread — so one server per process, reused by every step and run, is only
+ * possible where the executor lives. The scheduler core never sees the difference: it gets the
+ * same outcomes through the same `Executor` interface.
+ */
+import type { CapabilityIR } from '../../compiler/index.js';
+import { describeValueErrors, validateValue } from '../../compiler/index.js';
+import type { AttemptHandle, AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
+
+export interface EdgeHandler {
+  /** Whether attempts of this capability are this handler's. */
+  handles(cap: CapabilityIR, req: AttemptRequest): boolean;
+  /** As `Executor.start`: `done` once, asynchronously. */
+  start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle;
+  /** Stops what the handler started (servers, connections): the process is done with it. */
+  close(): Promise<void>;
+}
+
+/**
+ * Runs `work` as one attempt: its log lines go to `logged` as they come (or into the outcome),
+ * its result is checked against the capability's output type, any throw is a failed attempt.
+ */
+export function runEdgeAttempt(
+  req: AttemptRequest,
+  done: (outcome: AttemptOutcome) => void,
+  logged: ((lines: readonly string[]) => void) | undefined,
+  work: (signal: AbortSignal, log: (line: string) => void) => Promise<unknown>,
+): AttemptHandle {
+  const ac = new AbortController();
+  const held: string[] = [];
+  let settled = false;
+  const log = (line: string): void => {
+    if (settled) return;
+    if (logged) logged([line]);
+    else held.push(line);
+  };
+  const finish = (o: AttemptOutcome): void => {
+    if (settled) return;
+    settled = true;
+    done(held.length ? { ...o, logs: held } : o);
+  };
+  // Never inside `start`: the work begins on a later tick.
+  void Promise.resolve()
+    .then(() => work(ac.signal, log))
+    .then(
+      (output) => {
+        const check = validateValue(req.capability.output, output);
+        if (!check.ok) finish({ ok: false, error: `output of ${req.capability.name} does not match its output type: ${describeValueErrors(check.errors)}` });
+        else finish({ ok: true, output });
+      },
+      (err: unknown) => finish({ ok: false, error: ac.signal.aborted ? 'attempt aborted' : err instanceof Error ? err.message : String(err) }),
+    );
+  return { abort: (reason) => ac.abort(new Error(reason)) };
+}

@@ -1,0 +1,97 @@
+/**
+ * `orch mcp lock` (LANGUAGE.md §8.3): starts every MCP server an `import mcp` of the project names,
+ * lists its tools and writes orch.lock.json at the project root — the only thing the compiler,
+ * the language server and CI read about those servers.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LOCK_FILE, LOCK_VERSION, lockText, type McpLock, type McpLockServer } from '../../compiler/index.js';
+import { parse } from '../../language/index.js';
+import { loadConfig } from '../config.js';
+import { envThenConfig } from '../secret-refs.js';
+import { connectServer, serverSpec } from './connect.js';
+
+const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', '.orch']);
+
+/** The servers the project's `.orch` files import (`import mcp "NAME"`), sorted. */
+export function importedServers(root: string): string[] {
+  const names = new Set<string>();
+  const walk = (dir: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) {
+        if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) walk(join(dir, e.name));
+      } else if (e.name.endsWith('.orch')) {
+        const file = join(dir, e.name);
+        const { module } = parse({ file, text: readFileSync(file, 'utf8') });
+        for (const imp of module.imports) if (imp.kind === 'FileImport' && imp.mcp) names.add(imp.path);
+      }
+    }
+  };
+  walk(root);
+  return [...names].sort();
+}
+
+export interface LockResult {
+  readonly file: string;
+  readonly lock: McpLock;
+  /** Servers that could not be locked, with why (the lock keeps their previous entry, if any). */
+  readonly failed: readonly { readonly server: string; readonly error: string }[];
+}
+
+export interface LockOptions {
+  /** Lock these servers instead of the imported ones. */
+  readonly servers?: readonly string[];
+  /** Keep the lock's entries of servers not locked now (with `servers`). */
+  readonly keep?: boolean;
+  readonly onServer?: (server: string, locked: McpLockServer) => void;
+  /** Per server, to start and list its tools (default 60 s). */
+  readonly timeoutMs?: number;
+}
+
+export async function lockProject(root: string, o: LockOptions = {}): Promise<LockResult> {
+  const config = await loadConfig(root);
+  const servers = o.servers ?? importedServers(root);
+  const file = join(root, LOCK_FILE);
+  let previous: McpLock['servers'] = {};
+  try {
+    previous = (JSON.parse(readFileSync(file, 'utf8')) as McpLock).servers ?? {};
+  } catch {
+    // no lock yet
+  }
+  const out: Record<string, McpLockServer> = {};
+  const failed: { server: string; error: string }[] = [];
+  const secrets = envThenConfig(config.secrets);
+  await Promise.all(
+    servers.map(async (name) => {
+      const spec = serverSpec(config.mcp, name);
+      if ('error' in spec) {
+        failed.push({ server: name, error: spec.error });
+        return;
+      }
+      const signal = AbortSignal.timeout(o.timeoutMs ?? 60_000);
+      try {
+        const conn = await connectServer(name, spec, { cwd: root, secrets, signal });
+        try {
+          const locked: McpLockServer = { name: conn.server.name, version: conn.server.version, tools: [...conn.tools.values()].sort((a, b) => (a.name < b.name ? -1 : 1)) };
+          out[name] = locked;
+          o.onServer?.(name, locked);
+        } finally {
+          await conn.close();
+        }
+      } catch (err) {
+        failed.push({ server: name, error: (err as Error).message });
+      }
+    }),
+  );
+  for (const f of failed) if (previous[f.server]) out[f.server] = previous[f.server]!;
+  if (o.keep) for (const [k, v] of Object.entries(previous)) if (!(k in out)) out[k] = v;
+  const lock: McpLock = { lockVersion: LOCK_VERSION, servers: out };
+  writeFileSync(file, lockText(lock));
+  return { file, lock, failed };
+}

@@ -1,0 +1,144 @@
+/**
+ * MCP tool calls at run time (LANGUAGE.md §8.3). One server per process and project, started on
+ * its first call and reused by every step and run after it; a server that exits is dropped, so the
+ * next attempt (a retry) starts a fresh one. Before the first call of each tool the live tool's
+ * hash is compared with the one the plan was compiled against (from orch.lock.json): a changed
+ * or vanished tool fails the attempt without calling it, naming the tool.
+ */
+import type { CapabilityIR, McpHandlerIR } from '../../compiler/index.js';
+import { loadConfig, type OrchConfig } from '../config.js';
+import { runEdgeAttempt, type EdgeHandler } from '../executor/edge.js';
+import { projectRoot } from '../executor/handler-path.js';
+import type { AttemptHandle, AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
+import { envThenConfig } from '../secret-refs.js';
+import { connectServer, serverSpec, type McpConnection } from './connect.js';
+
+export function mcpHandlerOf(cap: CapabilityIR): McpHandlerIR | undefined {
+  const h = cap.handler;
+  return h && 'mcp' in h ? h : undefined;
+}
+
+interface Server {
+  readonly conn: Promise<McpConnection>;
+  /** Where the server's stderr lines go: every attempt in flight on it. */
+  readonly sinks: Set<(line: string) => void>;
+}
+
+export class McpTools implements EdgeHandler {
+  private readonly servers = new Map<string, Server>();
+  private readonly configs = new Map<string, Promise<OrchConfig>>();
+  private closed = false;
+
+  constructor(private readonly config: (root: string) => Promise<OrchConfig> = loadConfig) {}
+
+  handles(cap: CapabilityIR): boolean {
+    return mcpHandlerOf(cap) !== undefined;
+  }
+
+  start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
+    const h = mcpHandlerOf(req.capability)!;
+    return runEdgeAttempt(req, done, logged, async (signal, log) => {
+      const root = projectRoot(req.plan.base_dir);
+      const server = await this.server(root, h.mcp, req.secrets);
+      server.sinks.add(log);
+      try {
+        const conn = await server.conn;
+        const live = conn.tools.get(h.tool);
+        if (!live) throw new Error(`MCP tool "${h.tool}" of server "${h.mcp}" is no longer offered by the server: run \`orch mcp lock\` and check the plan again`);
+        if (live.hash !== h.hash)
+          throw new Error(`MCP tool "${h.tool}" of server "${h.mcp}" changed since orch.lock.json was written (locked ${h.hash.slice(0, 19)}…, now ${live.hash.slice(0, 19)}…): run \`orch mcp lock\` and check the plan again`);
+        const result = await conn.client.callTool({ name: h.tool, arguments: mcpArguments(req) }, undefined, {
+          signal,
+          // The scheduler owns the step's timeout; the SDK's own 60 s default must not cut in first.
+          timeout: req.timeoutMs ?? 2_147_483_647,
+        });
+        const content = Array.isArray(result.content) ? (result.content as unknown[]) : [];
+        const text = content
+          .filter((c): c is { type: 'text'; text: string } => !!c && typeof c === 'object' && (c as { type?: unknown }).type === 'text')
+          .map((c) => c.text)
+          .join('\n');
+        if (result.isError) throw new Error(`MCP tool "${h.tool}" failed: ${text || 'no message'}`);
+        if (live.outputSchema) return result.structuredContent ?? null;
+        return { text, content };
+      } catch (err) {
+        // A server that died mid-call is not reused: the retry starts a fresh one.
+        if (await isClosed(server)) this.drop(root, h.mcp, server);
+        throw err;
+      } finally {
+        server.sinks.delete(log);
+      }
+    });
+  }
+
+  /** The running server, or a new one (concurrent first calls share one start). */
+  private async server(root: string, name: string, secrets: { readonly [k: string]: string }): Promise<Server> {
+    if (this.closed) throw new Error('the runtime is closing');
+    const key = `${root}\u0000${name}`;
+    // A server that exits removes itself (`onClose`), so one found here is running or starting.
+    const existing = this.servers.get(key);
+    if (existing) return existing;
+    const config = await this.configFor(root);
+    // Another attempt may have started it while the config loaded.
+    const started = this.servers.get(key);
+    if (started) return started;
+    const spec = serverSpec(config.mcp, name);
+    if ('error' in spec) throw new Error(spec.error);
+    const sinks = new Set<(line: string) => void>();
+    const server: Server = {
+      sinks,
+      conn: connectServer(name, spec, {
+        cwd: root,
+        secrets: envThenConfig({ ...config.secrets, ...secrets }),
+        onStderr: (line) => {
+          for (const s of sinks) s(`[mcp ${name}] ${line}`);
+        },
+        onClose: () => {
+          if (this.servers.get(key) === server) this.servers.delete(key);
+        },
+      }),
+    };
+    this.servers.set(key, server);
+    server.conn.catch(() => {
+      if (this.servers.get(key) === server) this.servers.delete(key);
+    });
+    return server;
+  }
+
+  private drop(root: string, name: string, server: Server): void {
+    const key = `${root}\u0000${name}`;
+    if (this.servers.get(key) === server) this.servers.delete(key);
+  }
+
+  private configFor(root: string): Promise<OrchConfig> {
+    let c = this.configs.get(root);
+    if (!c) {
+      c = this.config(root);
+      this.configs.set(root, c);
+      c.catch(() => this.configs.delete(root));
+    }
+    return c;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.servers.values()];
+    this.servers.clear();
+    await Promise.all(all.map((s) => s.conn.then((c) => c.close(), () => undefined)));
+  }
+}
+
+async function isClosed(s: Server): Promise<boolean> {
+  return s.conn.then((c) => c.closed, () => true);
+}
+
+/**
+ * The call's arguments: an optional parameter left out or given `null` is not sent (a tool's
+ * schema says "may be absent", rarely "may be null").
+ */
+function mcpArguments(req: AttemptRequest): Record<string, unknown> {
+  const schema = req.capability.input as { properties?: Record<string, { default?: unknown }>; required?: string[] };
+  const required = new Set(schema.required ?? []);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(req.input)) if (!(v === null && !required.has(k)) && v !== undefined) out[k] = v;
+  return out;
+}
