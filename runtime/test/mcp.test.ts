@@ -1,0 +1,239 @@
+/**
+ * LANGUAGE.md §8.3 end to end with the real reference servers over stdio (server-everything,
+ * server-filesystem, server-memory) and a small fixture server for what they cannot stage (a tool
+ * whose schema changes after locking, a server that dies mid-call): one project is locked once
+ * for the whole file, then checked and run in-process.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compile, type Diagnostic, type PlanIR } from '../../compiler/index.js';
+import { lockProject, Runtime } from '../index.js';
+import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
+import { FIXTURES, tempDir } from './helpers.js';
+
+const require = createRequire(import.meta.url);
+const bin = (pkg: string): string => join(dirname(require.resolve(`${pkg}/package.json`)), 'dist', 'index.js');
+
+let dir: string;
+let rt: Runtime;
+
+function config(variant: 'a' | 'b'): string {
+  return JSON.stringify({
+    mcp: {
+      everything: { command: process.execPath, args: [bin('@modelcontextprotocol/server-everything')] },
+      files: { command: process.execPath, args: [bin('@modelcontextprotocol/server-filesystem'), join(dir, 'notes')] },
+      memory: { command: process.execPath, args: [bin('@modelcontextprotocol/server-memory')], env: { MEMORY_FILE_PATH: join(dir, 'memory.jsonl') } },
+      fixture: { command: process.execPath, args: [join(FIXTURES, 'mcp-fixture-server.mjs')], env: { FIXTURE_VARIANT: variant } },
+    },
+  });
+}
+
+const HEADER = `import mcp "everything" as demo
+import mcp "files" as files
+import mcp "memory" as mem
+import mcp "fixture" as fx
+`;
+
+function write(name: string, body: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, HEADER + body);
+  return file;
+}
+
+function errors(ds: readonly Diagnostic[]): Diagnostic[] {
+  return ds.filter((d) => d.severity === 'error');
+}
+
+function planOf(file: string): PlanIR {
+  const out = compile({ entry: file });
+  expect(errors(out.diagnostics)).toEqual([]);
+  return out.plans[0]!;
+}
+
+async function run(plan: PlanIR): Promise<{ result: ExecutionResult; events: RunEvent[] }> {
+  const events: RunEvent[] = [];
+  const active = await rt.start(plan, { onEvent: (e) => events.push(e) });
+  return { result: await active.result, events };
+}
+
+beforeAll(async () => {
+  dir = tempDir('orch-mcp-');
+  mkdirSync(join(dir, 'notes'));
+  writeFileSync(join(dir, 'notes', 'today.md'), 'sales 12\nrefunds 3\n');
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  writeFileSync(join(dir, 'orch.config.json'), config('a'));
+  writeFileSync(join(dir, 'uses.orch'), HEADER);
+  const locked = await lockProject(dir);
+  expect(locked.failed).toEqual([]);
+  rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, controlPollMs: 50 });
+}, 120_000);
+
+afterAll(async () => {
+  await rt?.close();
+});
+
+describe('orch mcp lock', () => {
+  it('records every imported server: name, version, and per tool its schemas, annotations and hash', () => {
+    const lock = JSON.parse(readFileSync(join(dir, 'orch.lock.json'), 'utf8'));
+    expect(Object.keys(lock.servers)).toEqual(['everything', 'files', 'fixture', 'memory']);
+    expect(lock.servers.files.name).toBe('secure-filesystem-server');
+    const sum = lock.servers.everything.tools.find((t: { name: string }) => t.name === 'get-sum');
+    expect(sum.inputSchema.properties).toHaveProperty('a');
+    expect(sum.hash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const write = lock.servers.files.tools.find((t: { name: string }) => t.name === 'write_file');
+    expect(write.annotations.destructiveHint).toBe(true);
+    expect(write.outputSchema).toBeDefined();
+  });
+});
+
+describe('checking plans against the lock (no server started)', () => {
+  it('accepts right arguments and types outputs from the schemas', () => {
+    const file = write('right.orch', `
+plan right {
+  step s = demo.get_sum(a: 2, b: 3)
+  step e = demo.echo(message: s.output.text)
+  step r = files.read_text_file(path: "today.md", head: 1)
+  step k = mem.create_entities(entities: [{ name: "n", entityType: "note", observations: [r.output.content] }])
+}
+`);
+    expect(errors(compile({ entry: file }).diagnostics)).toEqual([]);
+  });
+
+  it('reports wrong arguments at the argument (E0202, E0201) and unknown tools and servers as E0802', () => {
+    const text = `
+plan wrong {
+  step s = demo.get_sum(a: "2", c: 3)
+  step t = demo.get_product(a: 1)
+  step u = s.output.sum
+}
+`;
+    const file = write('wrong.orch', text);
+    const src = HEADER + text;
+    const ds = compile({ entry: file }).diagnostics;
+    const at = (code: string, needle: string) => ds.find((d) => d.code === code && src.slice(d.range.start.offset, d.range.end.offset) === needle);
+    expect(at('E0201', '"2"')?.message).toMatch(/argument "a" of capability get_sum expects number, got string/);
+    expect(at('E0202', 'c')?.message).toMatch(/unknown argument "c"/);
+    expect(ds.find((d) => d.code === 'E0202' && /missing required argument "b"/.test(d.message))).toBeDefined();
+    expect(at('E0802', 'demo.get_product')?.message).toMatch(/run `orch mcp lock`/);
+
+    const other = join(dir, 'unknown.orch');
+    writeFileSync(other, 'import mcp "search" as search\nplan p { step s = search.find(q: "x") }\n');
+    const d2 = compile({ entry: other }).diagnostics;
+    expect(d2.map((d) => d.code)).toEqual(['E0802']);
+    expect(d2[0]!.message).toMatch(/"search" is not configured.*run `orch mcp lock`/);
+  });
+
+  it('reads annotations: destructive tools need a human before them under human_before_destructive', () => {
+    const body = (approve: boolean) => `
+import std.guardrails { human_before_destructive }
+plan guarded {
+  guardrails human_before_destructive
+  ${approve ? 'step ok = approval(approver: "ops", summary: "write")' : ''}
+  step w = files.write_file(path: "out.md", content: "x") ${approve ? '{ after ok }' : ''}
+}
+`;
+    const bad = compile({ entry: write('destructive.orch', body(false)) }).diagnostics;
+    expect(bad.find((d) => d.code === 'E0401')?.message).toMatch(/human_before_destructive/);
+    const good = compile({ entry: write('approved.orch', body(true)) }).diagnostics;
+    expect(errors(good)).toEqual([]);
+  });
+
+  it('refines a tool with `capability X from alias.tool`, keeping its types', () => {
+    const file = write('refined.orch', `
+capability read_notes from files.read_text_file {
+  data personal
+  retry 2 backoff fixed 10ms
+}
+plan refined { step r = read_notes(path: 1) }
+`);
+    const ds = compile({ entry: file }).diagnostics;
+    expect(ds.map((d) => d.code)).toEqual(['E0201']);
+  });
+});
+
+describe('running MCP tools', () => {
+  it('calls several tools of several servers in parallel, structuredContent as the output when declared', async () => {
+    const plan = planOf(write('parallel.orch', `
+plan fan {
+  step s = demo.get_sum(a: 2, b: 3)
+  step e = demo.echo(message: "hi")
+  step r = files.read_text_file(path: "${join(dir, 'notes', 'today.md')}")
+  step c = demo.get_structured_content(location: "New York")
+  step k = mem.create_entities(entities: [{ name: "orch", entityType: "tool", observations: ["typed"] }])
+}
+`));
+    const { result, events } = await run(plan);
+    expect(result.status).toBe('completed');
+    const out = Object.fromEntries(result.steps.map((s) => [s.stepId, s.output as Record<string, unknown>]));
+    expect(out.s!.text).toBe('The sum of 2 and 3 is 5.');
+    expect(out.e!.text).toMatch(/hi/);
+    expect(out.r!.content).toBe('sales 12\nrefunds 3\n');
+    expect(out.c).toHaveProperty('temperature');
+    expect(out.k!.entities).toEqual([{ name: 'orch', entityType: 'tool', observations: ['typed'] }]);
+    // The filesystem server says where it runs on stderr: a log line of the step that started it.
+    const logs = events.filter((e) => e.type === 'step_log').map((e) => JSON.stringify(e.data));
+    expect(logs.some((l) => l.includes('[mcp files]'))).toBe(true);
+  });
+
+  it('reuses one server per process across steps and runs', async () => {
+    const plan = planOf(write('reuse.orch', `plan reuse { step a = fx.shape(x: 1) step b = fx.shape(x: 2) { after a } }`));
+    const first = await run(plan);
+    const second = await run(plan);
+    expect(second.result.status).toBe('completed');
+    // Only the first run saw the server start (its "ready" line on stderr).
+    const ready = (r: { events: RunEvent[] }) => r.events.filter((e) => e.type === 'step_log' && JSON.stringify(e.data).includes('fixture server a ready')).length;
+    expect([ready(first), ready(second)]).toEqual([1, 0]);
+  });
+
+  it('fails the attempt with the text of a tool error (isError)', async () => {
+    const plan = planOf(write('toolerror.orch', `plan bad { step r = files.read_text_file(path: "/etc/hostname") }`));
+    const { result } = await run(plan);
+    expect(result.status).toBe('failed');
+    expect(result.steps[0]!.error).toMatch(/MCP tool "read_text_file" failed: .*(denied|outside|not allowed)/i);
+  });
+
+  it('retries with a fresh server when the server dies mid-call', async () => {
+    const marker = join(dir, 'crashed');
+    const plan = planOf(write('crash.orch', `
+capability crash_once from fx.crash_once { retry 2 backoff fixed 10ms }
+plan crash { step c = crash_once(marker: "${marker}") }
+`));
+    const { result } = await run(plan);
+    expect(result.status).toBe('completed');
+    expect(result.steps[0]!.attempts).toBe(2);
+    const pid = readFileSync(marker, 'utf8');
+    expect((result.steps[0]!.output as { text: string }).text).toMatch(/^survived in \d+$/);
+    expect((result.steps[0]!.output as { text: string }).text).not.toBe(`survived in ${pid}`);
+  });
+
+  it('fails a run whose tool changed after locking, before calling it, naming the tool', async () => {
+    const plan = planOf(write('changed.orch', `plan changed { step s = demo.get_sum(a: 1, b: 1) step x = fx.shape(x: 4) { after s } }`));
+    // The fixture server now declares x as a string: a new process of this runtime would see it.
+    writeFileSync(join(dir, 'orch.config.json'), config('b'));
+    const fresh = await Runtime.open({ db: join(dir, 'runs2.db'), workers: 1, controlPollMs: 50 });
+    try {
+      const active = await fresh.start(plan);
+      const result = await active.result;
+      expect(result.status).toBe('failed');
+      const x = result.steps.find((s) => s.stepId === 'x')!;
+      expect(x.error).toMatch(/MCP tool "shape" of server "fixture" changed since orch.lock.json was written/);
+      expect(result.steps.find((s) => s.stepId === 's')!.status).toBe('completed');
+    } finally {
+      await fresh.close();
+      writeFileSync(join(dir, 'orch.config.json'), config('a'));
+    }
+  });
+
+  it('treats an MCP tool like any capability in preview and verify (simulate blocks apply)', () => {
+    const file = write('sim.orch', `
+simulate demo.get_sum { latency 5ms cost 0.01usd }
+plan sim { step s = demo.get_sum(a: 1, b: 2) }
+`);
+    const out = compile({ entry: file });
+    expect(errors(out.diagnostics)).toEqual([]);
+    expect(out.plans[0]!.capabilities['mcp.everything.get_sum']?.handler).toMatchObject({ mcp: 'everything', tool: 'get-sum' });
+    expect(existsSync(join(dir, 'orch.lock.json'))).toBe(true);
+  });
+});
