@@ -4,7 +4,9 @@
  * whose schema changes after locking, a server that dies mid-call): one project is locked once
  * for the whole file, then checked and run in-process.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +20,30 @@ const bin = (pkg: string): string => join(dirname(require.resolve(`${pkg}/packag
 
 let dir: string;
 let rt: Runtime;
+/** server-everything over Streamable HTTP (its express app listens on PORT). */
+let http: ChildProcess | undefined;
+let httpPort = 0;
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function startHttpServer(): Promise<void> {
+  httpPort = await freePort();
+  http = spawn(process.execPath, [bin('@modelcontextprotocol/server-everything'), 'streamableHttp'], { env: { ...process.env, PORT: String(httpPort) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    http!.stderr!.on('data', (d: Buffer) => {
+      err += String(d);
+      if (err.includes('listening on port')) resolve();
+    });
+    http!.on('exit', (code) => reject(new Error(`server-everything streamableHttp exited (${code}): ${err}`)));
+  });
+}
 
 function config(variant: 'a' | 'b'): string {
   return JSON.stringify({
@@ -26,6 +52,7 @@ function config(variant: 'a' | 'b'): string {
       files: { command: process.execPath, args: [bin('@modelcontextprotocol/server-filesystem'), join(dir, 'notes')] },
       memory: { command: process.execPath, args: [bin('@modelcontextprotocol/server-memory')], env: { MEMORY_FILE_PATH: join(dir, 'memory.jsonl') } },
       fixture: { command: process.execPath, args: [join(FIXTURES, 'mcp-fixture-server.mjs')], env: { FIXTURE_VARIANT: variant } },
+      remote: { url: `http://127.0.0.1:${httpPort}/mcp`, headers: { authorization: 'secret:ORCH_TEST_MCP_TOKEN' } },
     },
   });
 }
@@ -34,6 +61,7 @@ const HEADER = `import mcp "everything" as demo
 import mcp "files" as files
 import mcp "memory" as mem
 import mcp "fixture" as fx
+import mcp "remote" as remote
 `;
 
 function write(name: string, body: string): string {
@@ -63,6 +91,8 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'notes'));
   writeFileSync(join(dir, 'notes', 'today.md'), 'sales 12\nrefunds 3\n');
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  process.env.ORCH_TEST_MCP_TOKEN = 'Bearer test-token-123';
+  await startHttpServer();
   writeFileSync(join(dir, 'orch.config.json'), config('a'));
   writeFileSync(join(dir, 'uses.orch'), HEADER);
   const locked = await lockProject(dir);
@@ -72,12 +102,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rt?.close();
+  http?.kill();
 });
 
 describe('orch mcp lock', () => {
   it('records every imported server: name, version, and per tool its schemas, annotations and hash', () => {
     const lock = JSON.parse(readFileSync(join(dir, 'orch.lock.json'), 'utf8'));
-    expect(Object.keys(lock.servers)).toEqual(['everything', 'files', 'fixture', 'memory']);
+    expect(Object.keys(lock.servers)).toEqual(['everything', 'files', 'fixture', 'memory', 'remote']);
+    // The secret in the HTTP server's headers is resolved to connect, never written.
+    expect(JSON.stringify(lock)).not.toContain('test-token-123');
     expect(lock.servers.files.name).toBe('secure-filesystem-server');
     const sum = lock.servers.everything.tools.find((t: { name: string }) => t.name === 'get-sum');
     expect(sum.inputSchema.properties).toHaveProperty('a');
@@ -175,6 +208,13 @@ plan fan {
     // The filesystem server says where it runs on stderr: a log line of the step that started it.
     const logs = events.filter((e) => e.type === 'step_log').map((e) => JSON.stringify(e.data));
     expect(logs.some((l) => l.includes('[mcp files]'))).toBe(true);
+  });
+
+  it('calls a tool over Streamable HTTP', async () => {
+    const plan = planOf(write('http.orch', `plan remote_sum { step s = remote.get_sum(a: 20, b: 22) }`));
+    const { result } = await run(plan);
+    expect(result.status).toBe('completed');
+    expect((result.steps[0]!.output as { text: string }).text).toBe('The sum of 20 and 22 is 42.');
   });
 
   it('reuses one server per process across steps and runs', async () => {
