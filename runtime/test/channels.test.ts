@@ -1,0 +1,164 @@
+/**
+ * LANGUAGE.md §8.4: `notify` and `email` deliver through the channels of orch.config — e-mail to a
+ * real SMTP server (smtp-server, messages parsed with mailparser), Slack and generic webhooks to a
+ * local HTTP server — and `delivered` is true only when the transport accepted the message.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compile, type PlanIR } from '../../compiler/index.js';
+import { Runtime } from '../index.js';
+import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
+import { tempDir } from './helpers.js';
+
+const SMTP_PASSWORD = 'smtp-pass-7f3a9c';
+const HOOK_TOKEN = 'hook-token-51be2d';
+
+let smtp: SMTPServer;
+let smtpPort = 0;
+const mails: ParsedMail[] = [];
+const logins: string[] = [];
+
+let web: Server;
+let webPort = 0;
+const posts: { path: string; headers: IncomingMessage['headers']; body: unknown }[] = [];
+/** Answers for the next POSTs to /flaky (then 200). */
+const flaky: number[] = [];
+
+let rt: Runtime;
+let withChannels: string;
+let without: string;
+
+function project(config: object | null): string {
+  const dir = tempDir('orch-chan-');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  if (config) writeFileSync(join(dir, 'orch.config.json'), JSON.stringify(config));
+  return dir;
+}
+
+function planIn(dir: string, text: string): PlanIR {
+  const file = join(dir, `p${Math.random().toString(36).slice(2)}.orch`);
+  writeFileSync(file, text);
+  const out = compile({ entry: file });
+  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return out.plans[0]!;
+}
+
+async function run(plan: PlanIR): Promise<{ result: ExecutionResult; events: RunEvent[] }> {
+  const events: RunEvent[] = [];
+  const active = await rt.start(plan, { onEvent: (e) => events.push(e) });
+  return { result: await active.result, events };
+}
+
+const outputOf = (r: ExecutionResult, id: string) => r.steps.find((s) => s.stepId === id)!;
+
+beforeAll(async () => {
+  smtp = new SMTPServer({
+    disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
+    onAuth(auth, _session, cb) {
+      logins.push(auth.username ?? '');
+      if (auth.password === SMTP_PASSWORD) cb(null, { user: auth.username });
+      else cb(new Error('bad password'));
+    },
+    onData(stream, _session, cb) {
+      simpleParser(stream).then((m) => (mails.push(m), cb()), cb);
+    },
+  });
+  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+  smtpPort = (smtp.server.address() as AddressInfo).port;
+
+  web = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += String(d)));
+    req.on('end', () => {
+      posts.push({ path: req.url ?? '', headers: req.headers, body: JSON.parse(body || 'null') });
+      const status = req.url === '/flaky' ? (flaky.shift() ?? 200) : 200;
+      res.writeHead(status).end(status === 200 ? 'ok' : 'nope');
+    });
+  });
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  webPort = (web.address() as AddressInfo).port;
+
+  process.env.ORCH_TEST_SMTP_PASSWORD = SMTP_PASSWORD;
+  withChannels = project({
+    secrets: { HOOK_TOKEN },
+    channels: {
+      ops: { email: { smtp: `smtp://127.0.0.1:${smtpPort}`, user: 'orch', password: 'secret:ORCH_TEST_SMTP_PASSWORD', from: 'orch@example.com', to: ['ops@example.com'] } },
+      email: { email: { smtp: `smtp://127.0.0.1:${smtpPort}`, user: 'orch', password: 'secret:ORCH_TEST_SMTP_PASSWORD', from: 'digest@example.com' } },
+      '#wins': { slack: `http://127.0.0.1:${webPort}/slack` },
+      audit: { webhook: { url: `http://127.0.0.1:${webPort}/audit`, headers: { 'x-token': 'secret:HOOK_TOKEN' } } },
+      flaky: { webhook: { url: `http://127.0.0.1:${webPort}/flaky` } },
+    },
+  });
+  without = project({});
+  rt = await Runtime.open({ db: join(withChannels, 'runs.db'), workers: 1, controlPollMs: 50 });
+});
+
+afterAll(async () => {
+  await rt?.close();
+  await new Promise((r) => smtp?.close(() => r(undefined)));
+  await new Promise((r) => web?.close(() => r(undefined)));
+});
+
+describe('notify and email through configured channels', () => {
+  it('delivers e-mail over SMTP, Slack and webhook messages, and says delivered only then', async () => {
+    const plan = planIn(withChannels, `
+plan tell {
+  step mail = notify(channel: "ops", text: "disk almost full\\non db-1", level: "warning")
+  step slack = notify(channel: "#wins", text: "shipped")
+  step hook = notify(channel: "audit", text: "audited", level: "critical")
+  step digest = email(to: ["ann@example.com", "bob@example.com"], subject: "Digest", text: "total 42", html: "<p>total <b>42</b></p>")
+}
+`);
+    const { result, events } = await run(plan);
+    expect(result.status).toBe('completed');
+    for (const id of ['mail', 'slack', 'hook', 'digest']) expect(outputOf(result, id).output).toMatchObject({ delivered: true });
+
+    const alert = mails.find((m) => m.from?.text === 'orch@example.com')!;
+    expect(alert.to).toMatchObject({ text: 'ops@example.com' });
+    expect(alert.subject).toBe('WARNING: disk almost full');
+    expect(alert.text?.trim()).toBe('disk almost full\non db-1');
+    const digest = mails.find((m) => m.subject === 'Digest')!;
+    expect(digest.from?.text).toBe('digest@example.com');
+    expect(digest.to).toMatchObject({ text: 'ann@example.com, bob@example.com' });
+    expect(digest.text?.trim()).toBe('total 42');
+    expect(digest.html).toContain('<b>42</b>');
+    expect(logins).toContain('orch');
+
+    expect(posts.find((p) => p.path === '/slack')?.body).toEqual({ text: 'shipped' });
+    const hook = posts.find((p) => p.path === '/audit')!;
+    expect(hook.headers['x-token']).toBe(HOOK_TOKEN);
+    expect(hook.body).toMatchObject({ channel: 'audit', text: 'audited', level: 'critical', step_id: 'hook' });
+
+    // The channel secrets never reach the journal.
+    const journal = JSON.stringify(events);
+    expect(journal).not.toContain(SMTP_PASSWORD);
+    expect(journal).not.toContain(HOOK_TOKEN);
+  });
+
+  it('fails the step on a channel that is not configured', async () => {
+    const { result } = await run(planIn(withChannels, 'plan lost { step n = notify(channel: "pager", text: "x") { retry 0 } }'));
+    expect(result.status).toBe('failed');
+    expect(outputOf(result, 'n').error).toBe('channel "pager" is not configured');
+  });
+
+  it('retries a transport failure (an HTTP 500) under the capability retry policy', async () => {
+    flaky.push(500);
+    const { result } = await run(planIn(withChannels, 'plan again { step n = notify(channel: "flaky", text: "x") { retry 2 backoff fixed 10ms } }'));
+    expect(result.status).toBe('completed');
+    expect(outputOf(result, 'n').attempts).toBe(2);
+  });
+
+  it('keeps v0.2 behaviour without any channels: the message goes to the log, delivered is false', async () => {
+    const { result, events } = await run(planIn(without, 'plan quiet { step n = notify(channel: "ops", text: "hello") }'));
+    expect(result.status).toBe('completed');
+    expect(outputOf(result, 'n').output).toEqual({ delivered: false, channel: 'ops' });
+    expect(events.some((e) => e.type === 'step_log' && JSON.stringify(e.data).includes('[ops] hello'))).toBe(true);
+  });
+});
