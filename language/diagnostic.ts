@@ -36,7 +36,8 @@ export type DiagnosticCode =
   | 'W0502' // estimate exceeds a policy budget
   | 'W0601' // unused declaration
   | 'E0701' // invalid trigger
-  | 'E0802'; // MCP server not configured or not locked; a tool the lock file does not list
+  | 'E0802' // MCP server not configured or not locked; a tool the lock file does not list
+  | 'W0803'; // a notify/email channel (or endpoint, model price) the project's config does not define
 
 export interface RelatedInformation {
   readonly message: string;

@@ -5,6 +5,7 @@
  * `compensate`, success criteria, output and plan-scoped invariants. Produces `CheckedPlan`, the
  * input of the DAG, placement, estimate and guardrail phases.
  */
+import { channelWarnings } from './channels.js';
 import type {
   BlockItem, CapabilityCall, DataClass, Expr, ForEachDecl, InvariantDecl, JoinRule, PlanDecl, QualifiedName, RaceDecl, Range,
   RepeatDecl, RunAction, StepDecl,
@@ -562,6 +563,7 @@ function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefined, sc:
       const r = checkArgs(a, cap.input, cap.defaults, env, `capability ${cap.entry.node.name.name}`, a.capability.range);
       args = r.args;
       ownData = r.data;
+      channelWarnings(cap.name, a, file, diags);
     } else for (const arg of a.args) checkExpr(arg.value, env);
   } else if (a.kind === 'WaitAction') {
     // The duration's IR feeds the estimates (a literal wait is its duration): always built.

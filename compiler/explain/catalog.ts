@@ -620,6 +620,27 @@ plan hello {
 `,
     reference: 'LANGUAGE.md §8.3 Agent tools over MCP',
   },
+
+  W0803: {
+    severity: 'warning',
+    title: 'not defined in the project config',
+    details: `A \`notify\` or \`email\` call names a channel that orch.config.json's \`channels\` does not
+define: the step would fail when it runs (\`channel "x" is not configured\`). A project with no
+\`channels\` at all keeps v0.2's \`notify\`, which writes the message to the run's log and answers
+\`delivered: false\`; \`email\` always needs a channel (by default the one named "email").
+
+Define the channel in orch.config.json (\`email\` with \`smtp\`, \`from\`, \`to\`; \`slack\` with a
+webhook URL; \`webhook\` with \`url\` and \`headers\`), or name one that exists.`,
+    trigger: `plan digest {
+  step send = email(to: ["ops@example.com"], subject: "Digest", text: "all good")
+}
+`,
+    fix: `plan digest {
+  step send = notify(channel: "ops", text: "all good")
+}
+`,
+    reference: 'LANGUAGE.md §8.4 Messages that arrive',
+  },
 };
 
 /** Every code, in table order. */

@@ -162,3 +162,21 @@ plan tell {
     expect(events.some((e) => e.type === 'step_log' && JSON.stringify(e.data).includes('[ops] hello'))).toBe(true);
   });
 });
+
+describe('W0803: channels the config does not define', () => {
+  const codes = (dir: string, text: string) => {
+    const file = join(dir, `w${Math.random().toString(36).slice(2)}.orch`);
+    writeFileSync(file, text);
+    return compile({ entry: file }).diagnostics.map((d) => `${d.code} ${d.message}`);
+  };
+  it('warns at the channel argument of notify and email when the config lacks it', () => {
+    expect(codes(withChannels, 'plan a { step n = notify(channel: "pager", text: "x") }')).toEqual([
+      expect.stringMatching(/^W0803 channel "pager" is not defined in "channels" of .*orch\.config\.json/),
+    ]);
+    expect(codes(withChannels, 'plan b { step n = notify(channel: "ops", text: "x") step m = email(to: ["a@example.com"], subject: "s", text: "t") }')).toEqual([]);
+  });
+  it('stays silent for notify without any channels (v0.2), not for email', () => {
+    expect(codes(without, 'plan c { step n = notify(channel: "ops", text: "x") }')).toEqual([]);
+    expect(codes(without, 'plan d { step m = email(to: ["a@example.com"], subject: "s", text: "t") }')).toEqual([expect.stringMatching(/^W0803 channel "email"/)]);
+  });
+});

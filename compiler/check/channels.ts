@@ -1,0 +1,33 @@
+/**
+ * W0803 for message channels (LANGUAGE.md §8.4, §8.9): a `notify` or `email` call naming a channel
+ * (as a plain string) that the project's orch.config.json does not define. `notify` in a project
+ * with no `channels` at all is v0.2's log-only notify and is not warned about; a JS config's
+ * channels are unknown to the compiler, so it stays silent there.
+ */
+import type { CapabilityCall } from '../../language/index.js';
+import { diagnostic, type Diagnostic } from '../../language/index.js';
+import { configKnown, configSection, projectConfigFor } from '../project-config.js';
+
+const CHANNEL_CAPABILITIES = new Map([
+  ['std.capabilities.notify', undefined],
+  ['std.capabilities.email', 'email'],
+]);
+
+export function channelWarnings(capability: string, call: CapabilityCall, file: string, diags: Diagnostic[]): void {
+  if (!CHANNEL_CAPABILITIES.has(capability)) return;
+  const arg = call.args.find((a) => a.name.name === 'channel');
+  let name = CHANNEL_CAPABILITIES.get(capability);
+  if (arg) {
+    const v = arg.value;
+    if (v.kind !== 'StringLit' || v.parts.some((p) => typeof p !== 'string')) return;
+    name = v.parts.join('');
+  }
+  if (name === undefined) return;
+  const config = projectConfigFor(file);
+  if (!configKnown(config)) return;
+  const hasChannels = config.kind === 'json' && config.raw.channels !== undefined;
+  if (capability === 'std.capabilities.notify' && !hasChannels) return;
+  if (name in configSection(config, 'channels')) return;
+  const where = config.kind === 'json' ? `"channels" of ${config.file}` : 'orch.config.json (there is none)';
+  diags.push(diagnostic('W0803', `channel "${name}" is not defined in ${where}: the step will fail when it runs`, file, arg?.value.range ?? call.capability.range));
+}
