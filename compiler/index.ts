@@ -93,4 +93,4 @@ export type { ProjectConfigView } from './project-config.js';
 export { LOCK_FILE, LOCK_VERSION, canonicalJson, lockText, lockTool, readMcpLock, toolHash } from './mcp-lock.js';
 export type { LockView, McpLock, McpLockServer, McpLockTool, McpToolDescription } from './mcp-lock.js';
 export { mcpModuleText, schemaType, toolIdent } from './mcp-module.js';
-export { mcpModuleFile } from './mcp-import.js';
+export { mcpModuleFile, mcpModulePath, mcpModuleSource } from './mcp-import.js';

@@ -6,9 +6,10 @@
 import { diagnostic, type Diagnostic, type FileImport } from '../language/index.js';
 import type { ParseOutput } from '../language/index.js';
 import type { LoadedModule } from './load.js';
-import { readMcpLock } from './mcp-lock.js';
+import { dirname, join } from 'node:path';
+import { LOCK_FILE, readMcpLock } from './mcp-lock.js';
 import { mcpModuleText } from './mcp-module.js';
-import { configKnown, configSection, projectConfigFor } from './project-config.js';
+import { configKnown, configSection, projectConfigFor, projectRootOf } from './project-config.js';
 
 const RUN_LOCK = 'run `orch mcp lock`';
 
@@ -63,4 +64,18 @@ export function unknownToolMessage(mod: LoadedModule, parts: readonly string[]):
   const server = (imp.decl as FileImport).path;
   if (!imp.target) return '';
   return `MCP server "${server}" has no tool "${parts[1]}" in the lock file: ${RUN_LOCK} if it was added since`;
+}
+
+/** The generated module's file name for `import mcp "server"` in `fromFile` (the language server indexes it). */
+export function mcpModulePath(fromFile: string, server: string): string {
+  return mcpModuleFile(join(projectRootOf(dirname(fromFile)), LOCK_FILE), server);
+}
+
+/** The text of a generated module by its file name (`…/orch.lock.json#server`), or undefined. */
+export function mcpModuleSource(path: string): string | undefined {
+  const hash = path.lastIndexOf('#');
+  if (hash < 0 || !path.slice(0, hash).endsWith(LOCK_FILE)) return undefined;
+  const lock = readMcpLock(dirname(path.slice(0, hash)));
+  const locked = lock.kind === 'ok' ? lock.lock.servers[path.slice(hash + 1)] : undefined;
+  return locked ? mcpModuleText(path.slice(hash + 1), locked).text : undefined;
 }

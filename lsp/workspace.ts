@@ -10,6 +10,7 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Module } from '../language/index.js';
 import type { Diagnostic } from '../language/index.js';
 import { reparse } from '../language/index.js';
+import { mcpModuleSource } from '../compiler/index.js';
 import type { ParseOutput } from '../language/index.js';
 import { pathToUri, uriToPath } from './convert.js';
 import { collectDeclarations } from './symbol-index/declarations.js';
@@ -69,6 +70,8 @@ export class Workspace {
   textOf(path: string): string | undefined {
     const doc = this.documentFor(path);
     if (doc) return doc.getText();
+    // `import mcp "server"`: the module generated from orch.lock.json (LANGUAGE.md §8.3).
+    if (path.includes('#')) return mcpModuleSource(path);
     try {
       const st = statSync(path);
       if (!st.isFile()) return undefined;

@@ -8,6 +8,7 @@ import type {
   Argument, CapabilityCall, Expr, Ident, MemberExpr, Module, QualifiedName, RecordLit, StepDecl,
 } from '../../language/index.js';
 import type { Range } from '../../language/index.js';
+import { mcpModulePath } from '../../compiler/index.js';
 import { childrenOf, type AstNode } from '../ast-walk.js';
 import { collectDeclarations, contextFieldsKey, fieldsKey } from './declarations.js';
 import type { DeclarationTable, FileIndex, OrchReference, OrchSymbol } from './model.js';
@@ -61,7 +62,7 @@ export function buildFileIndex(module: Module, file: string, host: IndexHost, de
 
   for (const imp of module.imports) {
     if (imp.kind === 'FileImport') {
-      const path = resolveFileImport(file, imp.path);
+      const path = imp.mcp ? mcpModulePath(file, imp.path) : resolveFileImport(file, imp.path);
       fileImports.push({ alias: imp.alias.name, path, range: imp.pathRange });
       const table = path === file ? undefined : remember(host.fileTable(path));
       if (table) qualifiers.set(imp.alias.name, { table, alias: decls.topLevel.get(imp.alias.name) });
