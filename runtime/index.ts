@@ -698,3 +698,7 @@ export { toJsonOutput, DEFAULT_MAX_OUTPUT_BYTES } from './executor/json-output.j
 export { placedSteps } from './placed-steps.js';
 export { importedServers, lockProject } from './mcp/lock.js';
 export type { LockOptions, LockResult } from './mcp/lock.js';
+export { McpTools } from './mcp/tools.js';
+export { connectServer, serverSpec } from './mcp/connect.js';
+export type { McpConnection, McpServerSpec } from './mcp/connect.js';
+export { ChannelSender } from './channels/sender.js';
