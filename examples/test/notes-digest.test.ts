@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../compiler/index.js';
 import { Runtime } from '../../runtime/index.js';
-import { REPO_ROOT } from './cli.js';
+import { orch, REPO_ROOT } from './cli.js';
 
 const require = createRequire(import.meta.url);
 const bin = (pkg: string): string => path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'dist', 'index.js');
@@ -43,6 +43,15 @@ describe('examples/notes_digest', () => {
     const out = compile({ entry: path.join(dir, 'notes_digest.orch') });
     expect(out.diagnostics).toEqual([]);
     expect(out.plans[0]!.capabilities['notes_digest.read_note']?.handler).toMatchObject({ mcp: 'files', tool: 'read_text_file' });
+  });
+
+  it('previews and verifies like any plan (simulate blocks apply to MCP tools)', async () => {
+    const preview = orch(['preview', 'examples/notes_digest/notes_digest.orch']);
+    expect(preview.code, preview.stderr).toBe(0);
+    expect(preview.stdout).toMatch(/total = get_sum/);
+    const verify = orch(['verify', 'examples/notes_digest/notes_digest.orch', '--runs', '30', '--seed', '5']);
+    expect(verify.stdout).toMatch(/^ok: /m);
+    expect(verify.code, verify.stdout).toBe(0);
   });
 
   it('reads the note through MCP, sums with an MCP tool and mails the digest after approval', async () => {

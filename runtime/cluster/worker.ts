@@ -137,8 +137,10 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     const execute = (job: StepJob): Promise<AttemptOutcome> => {
       const baseDir = resolve(project, job.baseDir);
       if (!isInside(project, baseDir)) return Promise.resolve({ ok: false, error: `plan directory ${job.baseDir} is outside the project ${project}` });
-      const where = locateHandler(job.capability, baseDir, project);
-      if (!where.ok) return Promise.resolve({ ok: false, error: `${where.error} (on worker ${id})` });
+      // An MCP tool has no handler file: this worker's executor calls it through its own server.
+      const mcp = job.capability.handler !== null && 'mcp' in job.capability.handler;
+      const where = mcp ? null : locateHandler(job.capability, baseDir, project);
+      if (where && !where.ok) return Promise.resolve({ ok: false, error: `${where.error} (on worker ${id})` });
       if (job.maxOutputBytes !== null) executor.limitOutputs(baseDir, job.maxOutputBytes);
       const req: AttemptRequest = {
         runId: job.run,
