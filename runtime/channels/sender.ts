@@ -6,7 +6,7 @@
  */
 import type { CapabilityIR } from '../../compiler/index.js';
 import { loadConfig, type OrchConfig } from '../config.js';
-import { runEdgeAttempt, type EdgeHandler } from '../executor/edge.js';
+import { FinalAttemptError, runEdgeAttempt, type EdgeHandler } from '../executor/edge.js';
 import { projectRoot } from '../executor/handler-path.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
 import { envThenConfig } from '../secret-refs.js';
@@ -38,8 +38,9 @@ export class ChannelSender implements EdgeHandler {
         return { delivered: false, channel: channelName };
       }
       const channel = channelOf(config.channels, channelName, envThenConfig({ ...config.secrets, ...req.secrets }));
-      if ('error' in channel) throw new Error(channel.error);
-      if (which === 'email' && channel.kind !== 'email') throw new Error(`channel "${channelName}" is a ${channel.kind} channel, not an email one`);
+      // A missing or malformed channel is configuration: retrying cannot fix it.
+      if ('error' in channel) throw new FinalAttemptError(channel.error);
+      if (which === 'email' && channel.kind !== 'email') throw new FinalAttemptError(`channel "${channelName}" is a ${channel.kind} channel, not an email one`);
       const to = Array.isArray(input.to) ? input.to.filter((x): x is string => typeof x === 'string') : undefined;
       const sent = await deliver(
         channel,

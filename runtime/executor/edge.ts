@@ -19,6 +19,9 @@ export interface EdgeHandler {
   close(): Promise<void>;
 }
 
+/** A failure another attempt would repeat (configuration, a changed tool): the step is not retried. */
+export class FinalAttemptError extends Error {}
+
 /**
  * Runs `work` as one attempt: its log lines go to `logged` as they come (or into the outcome),
  * its result is checked against the capability's output type, any throw is a failed attempt.
@@ -51,7 +54,12 @@ export function runEdgeAttempt(
         if (!check.ok) finish({ ok: false, error: `output of ${req.capability.name} does not match its output type: ${describeValueErrors(check.errors)}` });
         else finish({ ok: true, output });
       },
-      (err: unknown) => finish({ ok: false, error: ac.signal.aborted ? 'attempt aborted' : err instanceof Error ? err.message : String(err) }),
+      (err: unknown) =>
+        finish({
+          ok: false,
+          error: ac.signal.aborted ? 'attempt aborted' : err instanceof Error ? err.message : String(err),
+          ...(err instanceof FinalAttemptError ? { final: true } : {}),
+        }),
     );
   return { abort: (reason) => ac.abort(new Error(reason)) };
 }

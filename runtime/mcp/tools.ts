@@ -7,7 +7,7 @@
  */
 import type { CapabilityIR, McpHandlerIR } from '../../compiler/index.js';
 import { loadConfig, type OrchConfig } from '../config.js';
-import { runEdgeAttempt, type EdgeHandler } from '../executor/edge.js';
+import { FinalAttemptError, runEdgeAttempt, type EdgeHandler } from '../executor/edge.js';
 import { projectRoot } from '../executor/handler-path.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
 import { envThenConfig } from '../secret-refs.js';
@@ -44,9 +44,9 @@ export class McpTools implements EdgeHandler {
       try {
         const conn = await server.conn;
         const live = conn.tools.get(h.tool);
-        if (!live) throw new Error(`MCP tool "${h.tool}" of server "${h.mcp}" is no longer offered by the server: run \`orch mcp lock\` and check the plan again`);
+        if (!live) throw new FinalAttemptError(`MCP tool "${h.tool}" of server "${h.mcp}" is no longer offered by the server: run \`orch mcp lock\` and check the plan again`);
         if (live.hash !== h.hash)
-          throw new Error(`MCP tool "${h.tool}" of server "${h.mcp}" changed since orch.lock.json was written (locked ${h.hash.slice(0, 19)}…, now ${live.hash.slice(0, 19)}…): run \`orch mcp lock\` and check the plan again`);
+          throw new FinalAttemptError(`MCP tool "${h.tool}" of server "${h.mcp}" changed since orch.lock.json was written (locked ${h.hash.slice(0, 19)}…, now ${live.hash.slice(0, 19)}…): run \`orch mcp lock\` and check the plan again`);
         const result = await conn.client.callTool({ name: h.tool, arguments: mcpArguments(req) }, undefined, {
           signal,
           // The scheduler owns the step's timeout; the SDK's own 60 s default must not cut in first.
@@ -82,7 +82,7 @@ export class McpTools implements EdgeHandler {
     const started = this.servers.get(key);
     if (started) return started;
     const spec = serverSpec(config.mcp, name);
-    if ('error' in spec) throw new Error(spec.error);
+    if ('error' in spec) throw new FinalAttemptError(spec.error);
     const sinks = new Set<(line: string) => void>();
     const server: Server = {
       sinks,

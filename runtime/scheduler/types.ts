@@ -43,7 +43,17 @@ export interface AttemptRequest {
  */
 export type AttemptOutcome = (
   | { readonly ok: true; readonly output: unknown; readonly logs?: readonly string[]; readonly cost?: number }
-  | { readonly ok: false; readonly error: string; readonly logs?: readonly string[]; readonly cost?: number }
+  | {
+      readonly ok: false;
+      readonly error: string;
+      readonly logs?: readonly string[];
+      readonly cost?: number;
+      /**
+       * Another attempt would fail the same way (a channel that is not configured, an MCP tool that
+       * changed since the lock): the step is not retried (its `fallback` call, if any, still runs).
+       */
+      readonly final?: boolean;
+    }
 ) & {
   /**
    * Runs inside the journal commit that records this outcome (`step_completed` / `step_failed` /

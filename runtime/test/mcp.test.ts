@@ -250,7 +250,10 @@ plan crash { step c = crash_once(marker: "${marker}") }
   });
 
   it('fails a run whose tool changed after locking, before calling it, naming the tool', async () => {
-    const plan = planOf(write('changed.orch', `plan changed { step s = demo.get_sum(a: 1, b: 1) step x = fx.shape(x: 4) { after s } }`));
+    const plan = planOf(write('changed.orch', `
+capability shape_retried from fx.shape { retry 3 backoff fixed 10ms }
+plan changed { step s = demo.get_sum(a: 1, b: 1) step x = shape_retried(x: 4) { after s } }
+`));
     // The fixture server now declares x as a string: a new process of this runtime would see it.
     writeFileSync(join(dir, 'orch.config.json'), config('b'));
     const fresh = await Runtime.open({ db: join(dir, 'runs2.db'), workers: 1, controlPollMs: 50 });
@@ -260,6 +263,8 @@ plan crash { step c = crash_once(marker: "${marker}") }
       expect(result.status).toBe('failed');
       const x = result.steps.find((s) => s.stepId === 'x')!;
       expect(x.error).toMatch(/MCP tool "shape" of server "fixture" changed since orch.lock.json was written/);
+      // Not retried: every attempt would find the same changed tool.
+      expect(x.attempts).toBe(1);
       expect(result.steps.find((s) => s.stepId === 's')!.status).toBe('completed');
     } finally {
       await fresh.close();

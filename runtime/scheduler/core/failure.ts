@@ -20,7 +20,7 @@ export function onOutcome(
   c: SchedulerCore,
   key: string,
   token: number,
-  o: { type: 'attempt_succeeded' | 'attempt_failed'; output?: unknown; error?: string; logs?: readonly string[]; cost?: number },
+  o: { type: 'attempt_succeeded' | 'attempt_failed'; output?: unknown; error?: string; logs?: readonly string[]; cost?: number; final?: boolean },
 ): void {
   const inst = c.instances.get(key);
   if (!inst || inst.token !== token || inst.activity.kind !== 'call' || inst.rec.status !== 'running') return;
@@ -30,7 +30,8 @@ export function onOutcome(
   // What the handler wrote (ctx.log, stdout, stderr): one `step_log` event a line (LANGUAGE.md §7.3).
   for (const line of o.logs ?? []) c.emit('step_log', inst.key, { attempt: inst.rec.attempts, line });
   if (o.type === 'attempt_succeeded') succeed(c, inst, o.output);
-  else attemptFailed(c, inst, o.error ?? 'failed', false, true);
+  // A final failure (a configuration error, a changed MCP tool) skips the retries; a fallback call still runs.
+  else attemptFailed(c, inst, o.error ?? 'failed', false, !o.final, true);
 }
 
 function stopRunning(c: SchedulerCore, inst: Inst): void {
