@@ -10,7 +10,7 @@ export const TOP_LEVEL_KEYWORDS = [
 
 /** Properties allowed inside each kind of block, keyed by the block's header word. */
 export const BLOCK_KEYWORDS: Readonly<Record<string, readonly string[]>> = {
-  capability: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent'],
+  capability: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent', 'destructive'],
   resource: ['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy'],
   policy: ['strategy', 'weights', 'budget', 'prefer', 'max_fallbacks', 'require_consent', 'rate_limit'],
   guardrail: ['severity', 'category', 'message', 'forbid', 'require', 'assert', 'check'],
@@ -34,6 +34,7 @@ export const VALUE_WORDS: Readonly<Record<string, readonly string[]>> = {
   data: DATA_CLASSES,
   backoff: ['fixed', 'exponential'],
   idempotent: ['true', 'false'],
+  destructive: ['true', 'false'],
   require_consent: ['true', 'false'],
   budget: ['cost', 'duration'],
 };
