@@ -49,7 +49,7 @@ async function startHttpServer(): Promise<void> {
 function config(variant: 'a' | 'b'): string {
   return JSON.stringify({
     mcp: {
-      everything: { command: process.execPath, args: [bin('@modelcontextprotocol/server-everything')] },
+      everything: { command: process.execPath, args: [bin('@modelcontextprotocol/server-everything')], env: { ORCH_SERVER_KEY: 'secret:ORCH_TEST_SERVER_KEY' } },
       files: { command: process.execPath, args: [bin('@modelcontextprotocol/server-filesystem'), join(dir, 'notes')] },
       memory: { command: process.execPath, args: [bin('@modelcontextprotocol/server-memory')], env: { MEMORY_FILE_PATH: join(dir, 'memory.jsonl') } },
       fixture: { command: process.execPath, args: [join(FIXTURES, 'mcp-fixture-server.mjs')], env: { FIXTURE_VARIANT: variant } },
@@ -93,6 +93,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'notes', 'today.md'), 'sales 12\nrefunds 3\n');
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
   process.env.ORCH_TEST_MCP_TOKEN = 'Bearer test-token-123';
+  process.env.ORCH_TEST_SERVER_KEY = 'server-key-9d1c7e';
   await startHttpServer();
   writeFileSync(join(dir, 'orch.config.json'), config('a'));
   writeFileSync(join(dir, 'uses.orch'), HEADER);
@@ -209,6 +210,20 @@ plan fan {
     // The filesystem server says where it runs on stderr: a log line of the step that started it.
     const logs = events.filter((e) => e.type === 'step_log').map((e) => JSON.stringify(e.data));
     expect(logs.some((l) => l.includes('[mcp files]'))).toBe(true);
+  });
+
+  it('hands a stdio server its secret env, and redacts the secret wherever the run shows it', async () => {
+    const plan = planOf(write('env.orch', `plan env { step e = demo.get_env() }`));
+    const { result, events } = await run(plan);
+    expect(result.status).toBe('completed');
+    const text = (result.steps[0]!.output as { text: string }).text;
+    // The server saw the key (its variable is there), and Orch shows it blanked.
+    expect(text).toContain('ORCH_SERVER_KEY');
+    expect(text).toContain('***');
+    expect(JSON.stringify(result)).not.toContain('server-key-9d1c7e');
+    expect(JSON.stringify(events)).not.toContain('server-key-9d1c7e');
+    // Only the SDK's default environment and the configured env reach the server.
+    expect(text).not.toContain('ORCH_TEST_SERVER_KEY');
   });
 
   it('calls a tool over Streamable HTTP', async () => {
