@@ -53,6 +53,8 @@ function config(variant: 'a' | 'b'): string {
       files: { command: process.execPath, args: [bin('@modelcontextprotocol/server-filesystem'), join(dir, 'notes')] },
       memory: { command: process.execPath, args: [bin('@modelcontextprotocol/server-memory')], env: { MEMORY_FILE_PATH: join(dir, 'memory.jsonl') } },
       fixture: { command: process.execPath, args: [join(FIXTURES, 'mcp-fixture-server.mjs')], env: { FIXTURE_VARIANT: variant } },
+      // Configured but imported by no file: `orch mcp lock` leaves it out of the lock.
+      unlocked: { command: '/nonexistent/server' },
       remote: { url: `http://127.0.0.1:${httpPort}/mcp`, headers: { authorization: 'secret:ORCH_TEST_MCP_TOKEN' } },
     },
   });
@@ -158,6 +160,16 @@ plan wrong {
     const d2 = compile({ entry: other }).diagnostics;
     expect(d2.map((d) => d.code)).toEqual(['E0802']);
     expect(d2[0]!.message).toMatch(/"search" is not configured.*run `orch mcp lock`/);
+
+    writeFileSync(other, 'import mcp "unlocked" as later\ncapability x from later.tool { cost 0usd }\nplan p { step s = x() }\n');
+    const d3 = compile({ entry: other }).diagnostics;
+    expect(d3.map((d) => d.code)).toEqual(['E0802']);
+    expect(d3[0]!.message).toMatch(/"unlocked" is not in .*orch\.lock\.json: run `orch mcp lock`/);
+
+    writeFileSync(other, 'import mcp "everything" as demo\ncapability x from demo.nothing { cost 0usd }\nplan p { step s = x() }\n');
+    const d4 = compile({ entry: other }).diagnostics;
+    expect(d4.map((d) => d.code)).toEqual(['E0802']);
+    expect(d4[0]!.message).toMatch(/no tool "nothing"/);
   });
 
   it('reads annotations: destructive tools need a human before them under human_before_destructive', () => {
