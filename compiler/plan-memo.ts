@@ -59,6 +59,8 @@ export class PlanMemo {
     for (const m of modules) {
       if (m.std) continue;
       const seen = this.modules.get(m.file);
+      // A module generated from orch.lock.json has no edit: it is unchanged when its parse is the same one.
+      if (m.mcp && seen === m.ast) continue;
       if (!seen || !m.edit || m.edit.previous !== seen) valid = false;
       else edits.set(m.file, m.edit);
     }
