@@ -692,5 +692,6 @@ export { replay } from './scheduler/replay.js';
 export { baseId } from './scheduler/core/state.js';
 export type { RestoredStep } from './scheduler/replay.js';
 export { Redactor } from './redact.js';
+export { loadConfig, secretResolver, type OrchConfig } from './config.js';
 export { toJsonOutput, DEFAULT_MAX_OUTPUT_BYTES } from './executor/json-output.js';
 export { placedSteps } from './placed-steps.js';
