@@ -9,10 +9,11 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { CheckSession } from './checker.js';
 import * as tools from './tools.js';
 import type { ToolAnswer, ToolContext } from './tools.js';
 
-export interface OrchMcpOptions extends ToolContext {
+export interface OrchMcpOptions extends Omit<ToolContext, 'checks'> {
   /** Expose `run`, `signal` and `cancel`. */
   readonly allowRun: boolean;
   readonly version: string;
@@ -103,7 +104,7 @@ Write a plan, call \`check\` (pass unsaved text as \`source\` with its \`path\`)
 \`explain\` explains a diagnostic code. Running plans (\`run\`, \`signal\`, \`cancel\`) needs the server started with --allow-run.`;
 
 export function createOrchMcpServer(options: OrchMcpOptions): McpServer {
-  const ctx: ToolContext = { root: options.root, db: options.db };
+  const ctx: ToolContext = { root: options.root, db: options.db, checks: new CheckSession() };
   const server = new McpServer({ name: 'orch', version: options.version }, { instructions: INSTRUCTIONS });
   const readOnly = { readOnlyHint: true, openWorldHint: false } as const;
 

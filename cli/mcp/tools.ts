@@ -6,11 +6,12 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { allExplanations, checkFiles, diskHost, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, validatePlanIR, type PlanIR } from '../../compiler/index.js';
+import { allExplanations, diskHost, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, validatePlanIR, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { loadPlan, replay, Runtime, RuntimeUsageError, type ExecutionResult } from '../../runtime/index.js';
 import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
 import { CliError } from '../errors.js';
+import type { CheckSession } from './checker.js';
 import { projectScope, referenceFrom, type ScopeEntry, type ScopeKind } from '../project-scope.js';
 import { readSource } from '../read-source.js';
 import { diagnosticJson, renderText, type DiagnosticJson } from '../render-diagnostics.js';
@@ -22,6 +23,8 @@ export interface ToolContext {
   readonly root: string;
   /** SQLite path (relative to `root`) or Postgres URL of the journal. */
   readonly db: string;
+  /** The `check` tool's compiler session, kept between calls. */
+  readonly checks: CheckSession;
 }
 
 export interface ToolAnswer<T> {
@@ -58,11 +61,21 @@ function shown(ctx: ToolContext, diagnostics: readonly Diagnostic[]): Diagnostic
   return diagnostics.map((d) => ({ ...d, file: relative(ctx.root, resolve(d.file)) }));
 }
 
+/** A project file's text; an unusable one is named by its project path. */
+async function readProjectSource(ctx: ToolContext, rel: string): Promise<string> {
+  const abs = resolve(ctx.root, rel);
+  try {
+    return await readSource(abs);
+  } catch (err) {
+    throw err instanceof CliError ? new CliError(err.message.replace(abs, rel)) : err;
+  }
+}
+
 async function sourceOf(ctx: ToolContext, args: SourceArgs): Promise<{ rel: string; text: string }> {
   if (args.source !== undefined) return { rel: projectPath(ctx, args.path ?? args.file ?? UNTITLED), text: args.source };
   if (args.file === undefined) throw new CliError('give `file` (a path in the project) or `source` (unsaved text, with `path` saying where it would be saved)');
   const rel = projectPath(ctx, args.file);
-  return { rel, text: await readSource(resolve(ctx.root, rel)) };
+  return { rel, text: await readProjectSource(ctx, rel) };
 }
 
 function diagnosticsText(ctx: ToolContext, diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, string>, fileCount: number): string {
@@ -89,13 +102,14 @@ export async function checkTool(ctx: ToolContext, args: { files?: readonly strin
   }
   if (rels.length === 0) throw new CliError('give `files` (paths in the project) or `source` (unsaved text, with `path` saying where it would be saved)');
   const texts = new Map<string, string>();
-  const read = async (f: string) => {
-    const abs = resolve(f);
-    const text = overlay.get(abs) ?? (await readSource(f));
-    texts.set(relative(ctx.root, abs), text);
-    return text;
-  };
-  const diagnostics = shown(ctx, await checkFiles(rels.map((r) => compilerPath(ctx, r)), read));
+  const byPath = new Map<string, string>();
+  for (const rel of rels) {
+    const abs = resolve(ctx.root, rel);
+    const text = overlay.get(abs) ?? (await readProjectSource(ctx, rel));
+    texts.set(rel, text);
+    byPath.set(abs, text);
+  }
+  const diagnostics = shown(ctx, ctx.checks.check(rels.map((r) => compilerPath(ctx, r)), byPath));
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
   const text = diagnostics.length ? diagnosticsText(ctx, diagnostics, texts, rels.length) : `${rels.join(', ')}: no problems`;

@@ -127,6 +127,21 @@ describe('orch mcp serve (read-only)', () => {
     expect((r.structuredContent as { errors: number }).errors).toBe(0);
     const wrongPlace = await call(client, 'check', { source: fixed.replace('"./caps.orch"', '"../caps.orch"'), path: 'elsewhere.orch' });
     expect((wrongPlace.structuredContent as { diagnostics: { code: string }[] }).diagnostics.map((d) => d.code)).toContain('E0103');
+    // The unsaved text was only for that call: the file on disk still has its errors.
+    const again = await call(client, 'check', { files: ['plans/broken.orch'] });
+    expect((again.structuredContent as { errors: number }).errors).toBeGreaterThanOrEqual(2);
+  });
+
+  it('checks a file again after it changed on disk (the kept session is never stale)', async () => {
+    const file = path.join(dir, 'edited.orch');
+    writeFileSync(file, BROKEN);
+    expect(((await call(client, 'check', { files: ['edited.orch'] })).structuredContent as { errors: number }).errors).toBeGreaterThanOrEqual(2);
+    writeFileSync(file, GOOD);
+    expect(((await call(client, 'check', { files: ['edited.orch'] })).structuredContent as { errors: number }).errors).toBe(0);
+    writeFileSync(path.join(dir, 'caps.orch'), CAPS.replace('name: string', 'name: int'));
+    const importChanged = (await call(client, 'check', { files: ['edited.orch'] })).structuredContent as { diagnostics: { code: string }[] };
+    writeFileSync(path.join(dir, 'caps.orch'), CAPS);
+    expect(importChanged.diagnostics.map((d) => d.code)).toContain('E0201');
   });
 
   it('previews a plan: stages, bindings and estimates', async () => {
