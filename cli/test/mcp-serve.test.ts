@@ -58,6 +58,15 @@ plan racy {
 }
 `;
 
+const GATED = `import "./caps.orch" as caps
+
+plan gated {
+  step ok = approval(approver: "lead", summary: "Greet?")
+  step hi = caps.greet(name: "Lin") { after ok }
+  output { said: hi.output.message }
+}
+`;
+
 const HANDLERS = `export async function greet({ name }) { return { message: 'hello ' + name, length: name.length }; }\n`;
 
 let dir: string;
@@ -91,6 +100,7 @@ beforeAll(() => {
   mkdirSync(path.join(dir, 'plans'));
   writeFileSync(path.join(dir, 'plans', 'broken.orch'), BROKEN.replace('"./caps.orch"', '"../caps.orch"'));
   writeFileSync(path.join(dir, 'racy.orch'), INVARIANT);
+  writeFileSync(path.join(dir, 'gated.orch'), GATED);
   writeFileSync(path.join(dir, 'handlers.mjs'), HANDLERS);
 });
 
@@ -221,5 +231,18 @@ describe('orch mcp serve --allow-run', () => {
     const unknown = await call(client, 'cancel', { runId: 'no-such-run' });
     expect(unknown.isError).toBe(true);
     expect(text(unknown)).toContain('no run no-such-run');
+  });
+
+  it('a run that reaches an approval stops paused; signal approves it and the run ends here', async () => {
+    const r = await call(client, 'run', { file: 'gated.orch' });
+    const paused = r.structuredContent as { status: string; runId: string; waiting: string[] };
+    expect(paused.status).toBe('paused');
+    expect(paused.waiting).toEqual(['ok']);
+    expect(text(r)).toContain('signal');
+    const s = await call(client, 'signal', { runId: paused.runId, step: 'ok', decision: 'approve' });
+    expect(s.isError).toBeFalsy();
+    const after = s.structuredContent as { result: { status: string; output: { said: string } } };
+    expect(after.result.status).toBe('completed');
+    expect(after.result.output.said).toBe('hello Lin');
   });
 });
