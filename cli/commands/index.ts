@@ -31,8 +31,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ['worker', 'workers'], load: async () => (await import('./worker.js')).registerWorker },
   { names: ['init'], load: async () => (await import('./init.js')).registerInit },
   { names: ['explain'], load: async () => (await import('./explain.js')).registerExplain },
-  { names: ['mcp'], load: async () => (await import('./mcp.js')).registerMcp },
   { names: ['draft'], load: async () => (await import('./draft.js')).registerDraft },
+  { names: ['mcp'], load: async () => (await import('./mcp.js')).registerMcp },
 ];
 
 /**
