@@ -45,6 +45,11 @@ export function registerMcp(program: Command): void {
         allowRun: opts.allowRun === true,
         version: cmd.parent?.parent?.version() ?? '0.0.0',
       });
+      // A stray failure (a timer of a closed runtime, a handler's worker) must not end the
+      // server an assistant is talking to: it is reported on stderr, the protocol goes on.
+      const report = (err: unknown) => process.stderr.write(`orch mcp: ${err instanceof Error ? (process.env.ORCH_DEBUG ? err.stack : err.message) : String(err)}\n`);
+      process.on('unhandledRejection', report);
+      process.on('uncaughtException', report);
       const transport = new StdioServerTransport();
       const closed = new Promise<void>((resolve) => {
         transport.onclose = resolve;

@@ -10,6 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orchAsync } from '../../examples/test/cli.js';
 
 const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
 
@@ -129,6 +130,9 @@ describe('orch mcp serve (read-only)', () => {
     expect(at).toContain('E0101@plans/broken.orch:6');
     expect(s.errors).toBeGreaterThanOrEqual(2);
     expect(text(r)).toMatch(/plans\/broken\.orch:5:\d+: error\[E0201\]/);
+    // The very diagnostics `orch check --format json` prints, run in the project.
+    const cli = await orchAsync(['check', 'plans/broken.orch', '--format', 'json'], { cwd: dir });
+    expect(s.diagnostics).toEqual((JSON.parse(cli.stdout) as { diagnostics: unknown[] }).diagnostics);
   });
 
   it('checks unsaved source as the file it stands for (its imports resolve from there)', async () => {
