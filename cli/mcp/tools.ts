@@ -41,24 +41,27 @@ export interface SourceArgs {
 
 const UNTITLED = 'untitled.orch';
 
-/** A path of the project, relative to the root as `orch check` run there prints it. */
+/**
+ * A path of the project as the caller wrote it — relative to the root, or absolute — which is
+ * how `orch check` run in the root names it in diagnostics. Paths outside the project are refused.
+ */
 function projectPath(ctx: ToolContext, file: string): string {
   const abs = resolve(ctx.root, file);
   const rel = relative(ctx.root, abs);
   if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel))
     throw new CliError(`${file} is outside the project (${ctx.root}); this server works on the project in its working directory`);
-  return rel;
+  return isAbsolute(file) ? abs : rel;
 }
 
 /** Compiler paths are resolved against the process's working directory; the tools' against the root. */
-function compilerPath(ctx: ToolContext, rel: string): string {
-  return relative(process.cwd(), resolve(ctx.root, rel)) || '.';
+function compilerPath(ctx: ToolContext, path: string): string {
+  return isAbsolute(path) ? path : relative(process.cwd(), resolve(ctx.root, path)) || '.';
 }
 
 /** Diagnostics with their files relative to the project root (as `orch check` prints them there). */
 function shown(ctx: ToolContext, diagnostics: readonly Diagnostic[]): Diagnostic[] {
   if (resolve(process.cwd()) === ctx.root) return [...diagnostics];
-  return diagnostics.map((d) => ({ ...d, file: relative(ctx.root, resolve(d.file)) }));
+  return diagnostics.map((d) => (isAbsolute(d.file) ? d : { ...d, file: relative(ctx.root, resolve(d.file)) }));
 }
 
 /** A project file's text; an unusable one is named by its project path. */

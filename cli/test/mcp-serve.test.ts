@@ -133,6 +133,10 @@ describe('orch mcp serve (read-only)', () => {
     // The very diagnostics `orch check --format json` prints, run in the project.
     const cli = await orchAsync(['check', 'plans/broken.orch', '--format', 'json'], { cwd: dir });
     expect(s.diagnostics).toEqual((JSON.parse(cli.stdout) as { diagnostics: unknown[] }).diagnostics);
+    // An absolute path is named as given, as `orch check /abs/path` names it.
+    const abs = path.join(dir, 'plans', 'broken.orch');
+    const byAbs = (await call(client, 'check', { files: [abs] })).structuredContent as { diagnostics: { file: string }[] };
+    expect(byAbs.diagnostics.filter((d) => d.file === abs)).toHaveLength(s.diagnostics.length);
   });
 
   it('checks unsaved source as the file it stands for (its imports resolve from there)', async () => {
