@@ -57,9 +57,9 @@ function capabilityFacts(source: string): string {
 
 function indent(text: string): string {
   return text
-    .trim()
+    .trimEnd()
     .split('\n')
-    .map((l) => `    ${l.trim()}`)
+    .map((l) => `    ${l}`)
     .join('\n');
 }
 

@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orchAsync } from '../../examples/test/cli.js';
 import { startModelServer, type ModelServer } from '../../test/support/model-server.js';
 import { draftLoop, extractPlan, withDiagnosticsAsComments } from '../draft/loop.js';
+import { systemPrompt } from '../draft/prompt.js';
+import { projectScope } from '../project-scope.js';
 import { runDraft } from '../draft/draft.js';
 import { CliError } from '../errors.js';
 
@@ -45,6 +47,22 @@ describe('draft loop (in-process)', () => {
     expect(extractPlan('x\n```js\nno\n```\n```orch\nplan a {}\n```')).toBe('plan a {}\n');
     expect(extractPlan('```\nplan b {}\n```')).toBe('plan b {}\n');
     expect(extractPlan('plan c {}')).toBe('plan c {}\n');
+  });
+
+  it('shows the model what is in scope, each with the import a file at the draft\'s path needs', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'orch-draft-scope-'));
+    writeFileSync(path.join(root, 'caps.orch'), CAPS);
+    writeFileSync(path.join(root, 'old-draft.orch'), 'capability stale { kind tool }\n');
+    const draft = path.join(root, 'plans', 'new.orch');
+    const scope = projectScope(root, { exclude: [path.join(root, 'old-draft.orch')] });
+    const prompt = systemPrompt(scope.entries, draft, 'plans/new.orch');
+    expect(prompt).toContain('caps.greet: greet(name: string) -> { message: string } [tool] — Greets someone by name. (declared in caps.orch; use as caps.greet after `import "../caps.orch" as caps`)');
+    expect(prompt).toContain('    capability greet {\n      kind tool');
+    expect(prompt).not.toContain('handlers.mjs');
+    expect(prompt).not.toContain('stale');
+    expect(prompt).toContain('use as policies.privacy_first after `import std.policies`');
+    expect(prompt).toContain('use as no_personal_data_in_cloud after `import std.guardrails { no_personal_data_in_cloud }`');
+    expect(prompt).toMatch(/caps\.box: local_device provides compute/);
   });
 
   it('stops at max rounds and keeps the diagnostics of the last round as comments on the right lines', async () => {
