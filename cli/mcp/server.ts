@@ -115,6 +115,7 @@ export function createOrchMcpServer(options: OrchMcpOptions): McpServer {
       description: 'Check .orch files (or unsaved source) like `orch check --format json`: syntax, names, types, placement, guardrails. Returns every diagnostic with its code (E0201 …), file and 1-based range.',
       inputSchema: {
         files: z.array(z.string()).optional().describe('paths of .orch files, relative to the project root'),
+        file: z.string().optional().describe('one .orch file (with `source`: the file the source stands for, like `path`)'),
         source: z.string().optional().describe('unsaved .orch source, checked as the file at `path`'),
         path: z.string().optional().describe('with `source`: the file it stands for (imports resolve from there); default untitled.orch'),
       },

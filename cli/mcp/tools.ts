@@ -94,12 +94,17 @@ export interface CheckResult {
   readonly warnings: number;
 }
 
-export async function checkTool(ctx: ToolContext, args: { files?: readonly string[]; source?: string; path?: string }): Promise<ToolAnswer<CheckResult>> {
+export async function checkTool(ctx: ToolContext, args: { files?: readonly string[]; file?: string; source?: string; path?: string }): Promise<ToolAnswer<CheckResult>> {
   const overlay = new Map<string, string>();
   const rels: string[] = [];
-  for (const f of args.files ?? []) rels.push(projectPath(ctx, f));
+  // `file` alone is one more file; with `source`, like `path`, the file the source stands for.
+  const standsFor = args.path ?? (args.source !== undefined ? args.file : undefined);
+  for (const f of [...(args.files ?? []), ...(args.file !== undefined && args.source === undefined ? [args.file] : [])]) {
+    const rel = projectPath(ctx, f);
+    if (!rels.includes(rel)) rels.push(rel);
+  }
   if (args.source !== undefined) {
-    const rel = projectPath(ctx, args.path ?? UNTITLED);
+    const rel = projectPath(ctx, standsFor ?? UNTITLED);
     overlay.set(resolve(ctx.root, rel), args.source);
     if (!rels.includes(rel)) rels.push(rel);
   }

@@ -143,6 +143,8 @@ describe('orch mcp serve (read-only)', () => {
     const fixed = BROKEN.replace('name: 42', 'name: "42"').replace('caps.shout(text:', 'caps.greet(name:');
     const r = await call(client, 'check', { source: fixed.replace('"./caps.orch"', '"../caps.orch"'), path: 'plans/broken.orch' });
     expect((r.structuredContent as { errors: number }).errors).toBe(0);
+    const asFile = await call(client, 'check', { source: fixed.replace('"./caps.orch"', '"../caps.orch"'), file: 'plans/broken.orch' });
+    expect((asFile.structuredContent as { errors: number }).errors).toBe(0);
     const wrongPlace = await call(client, 'check', { source: fixed.replace('"./caps.orch"', '"../caps.orch"'), path: 'elsewhere.orch' });
     expect((wrongPlace.structuredContent as { diagnostics: { code: string }[] }).diagnostics.map((d) => d.code)).toContain('E0103');
     // The unsaved text was only for that call: the file on disk still has its errors.
