@@ -157,6 +157,26 @@ describe('orch draft', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('an endpoint that fails: before any answer exit 2; after one, the last plan is written with its errors (exit 1)', async () => {
+    const quiet = { stdout: () => undefined, stderr: () => undefined };
+    let calls = 0;
+    const flaky = () => ({
+      complete: async () => {
+        calls++;
+        if (calls === 2 || calls === 3) throw new Error('connection refused');
+        return { text: fenced(ROUND_1), input_tokens: 1, output_tokens: 1, model: 'm' };
+      },
+    });
+    const first = await runDraft({ intent: 'x', output: path.join(dir, 'never.orch') }, { ...quiet, client: () => ({ complete: async () => Promise.reject(new Error('connection refused')) }) }).catch((e: unknown) => e);
+    expect((first as CliError).exitCode).toBe(2);
+    expect((first as CliError).message).toContain('the model endpoint "local" failed: connection refused');
+    expect(existsSync(path.join(dir, 'never.orch'))).toBe(false);
+    const later = await runDraft({ intent: 'x', output: path.join(dir, 'half.orch') }, { ...quiet, client: flaky }).catch((e: unknown) => e);
+    expect((later as CliError).exitCode).toBe(1);
+    expect((later as CliError).message).toMatch(/failed in round 2: connection refused; wrote .*half\.orch with 2 errors left/);
+    expect(readFileSync(path.join(dir, 'half.orch'), 'utf8')).toMatch(/^\/\/ orch draft: 2 errors left after 1 round;/);
+  });
+
   it('without an endpoint configured: a usage error (exit 2) that says what to add', async () => {
     const bare = mkdtempSync(path.join(tmpdir(), 'orch-draft-bare-'));
     writeFileSync(path.join(bare, 'orch.config.json'), '{}');
