@@ -111,13 +111,21 @@ export async function runDraft(opts: DraftOptions, io: DraftIo): Promise<DraftRe
 
   io.stderr(`orch draft: ${scope.entries.filter((e) => e.kind === 'capability').length} capabilities in scope; asking ${model} at endpoint "${endpoint.name}" (at most ${maxRounds} round${maxRounds === 1 ? '' : 's'})\n`);
   let lastRound: DraftRound | null = null;
+  const usage = { calls: 0, input: 0, output: 0 };
+  const usageLine = () => `model usage: ${usage.calls} call${usage.calls === 1 ? '' : 's'}, ${usage.input} input tokens, ${usage.output} output tokens\n`;
   let outcome;
   try {
     outcome = await draftLoop({
       system,
       intent: opts.intent,
       maxRounds,
-      ask: async (sys, messages) => (await client.complete({ model, system: sys, messages, temperature: 0.2 })).text,
+      ask: async (sys, messages) => {
+        const answer = await client.complete({ model, system: sys, messages, temperature: 0.2 });
+        usage.calls++;
+        usage.input += answer.input_tokens;
+        usage.output += answer.output_tokens;
+        return answer.text;
+      },
       check,
       describe,
       firstMessage: intentMessage,
@@ -143,9 +151,11 @@ export async function runDraft(opts: DraftOptions, io: DraftIo): Promise<DraftRe
   if (!clean) {
     io.stderr(`${describe(last.diagnostics.filter((d) => d.severity === 'error'), last.source)}\n`);
     io.stderr(`orch draft: wrote ${out} with ${last.errors} error${last.errors === 1 ? '' : 's'} left after ${last.round} round${last.round === 1 ? '' : 's'} (as comments at its top)\n`);
+    io.stderr(usageLine());
     return { file: out, clean, rounds: last.round, errors: last.errors };
   }
   io.stderr(`orch draft: wrote ${out} (clean after ${last.round} round${last.round === 1 ? '' : 's'}); it was not run\n`);
+  io.stderr(usageLine());
   io.stdout(previewOf(abs, last.source));
   return { file: out, clean, rounds: last.round, errors: 0 };
 }

@@ -116,6 +116,7 @@ describe('orch draft', () => {
     expect(r.stderr).toContain('round 1/4: 2 errors left (E0201, E0101)');
     expect(r.stderr).toContain('round 2/4: 1 error left (E0101)');
     expect(r.stderr).toContain('round 3/4: no errors');
+    expect(r.stderr).toContain('model usage: 3 calls, 3500 input tokens, 240 output tokens');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('welcome');
     expect(readFileSync(path.join(dir, 'plans.orch'), 'utf8')).toBe(ROUND_3);
