@@ -93,20 +93,30 @@ function summary(diagnostics: readonly Diagnostic[], fileCount: number, c: Retur
   return errors ? c.red(line) : c.yellow(line);
 }
 
-/** LANGUAGE.md §6: exactly these keys, no offsets. */
+/** One diagnostic as `orch check --format json` prints it (LANGUAGE.md §6): exactly these keys, no offsets. */
+export interface DiagnosticJson {
+  readonly code: string;
+  readonly severity: Severity;
+  readonly message: string;
+  readonly file: string;
+  readonly range: { readonly start: { readonly line: number; readonly column: number }; readonly end: { readonly line: number; readonly column: number } };
+}
+
+export function diagnosticJson(d: Diagnostic): DiagnosticJson {
+  return {
+    code: d.code,
+    severity: d.severity,
+    message: d.message,
+    file: d.file,
+    range: {
+      start: { line: d.range.start.line, column: d.range.start.column },
+      end: { line: d.range.end.line, column: d.range.end.column },
+    },
+  };
+}
+
 export function renderJson(diagnostics: readonly Diagnostic[]): string {
-  return `${JSON.stringify({
-    diagnostics: diagnostics.map((d) => ({
-      code: d.code,
-      severity: d.severity,
-      message: d.message,
-      file: d.file,
-      range: {
-        start: { line: d.range.start.line, column: d.range.start.column },
-        end: { line: d.range.end.line, column: d.range.end.column },
-      },
-    })),
-  })}\n`;
+  return `${JSON.stringify({ diagnostics: diagnostics.map(diagnosticJson) })}\n`;
 }
 
 const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {

@@ -4,3 +4,4 @@
  */
 export { startStdioServer } from './stdio.js';
 export type { ServerOptions } from './server.js';
+export { ParseCache } from './parse-cache.js';

@@ -12,6 +12,7 @@ import { isInside } from './executor/handler-path.js';
 import { parseAge } from './journal/retention.js';
 import type { Redactor } from './redact.js';
 import type { PolicyHooks } from './scheduler/types.js';
+import { EMPTY_MODELS, parseModelsConfig, type ModelsConfig } from './models/config.js';
 
 export interface OrchConfig {
   readonly file: string | null;
@@ -27,6 +28,8 @@ export interface OrchConfig {
   readonly mcp?: unknown;
   /** `channels`: message channels by name, as written (read by runtime/channels; LANGUAGE.md §8.4); undefined when absent. */
   readonly channels?: unknown;
+  /** `endpoints` and `prices` (LANGUAGE.md §8.1; runtime/models/config.ts). */
+  readonly models?: ModelsConfig;
 }
 
 export const EMPTY_CONFIG: OrchConfig = { file: null, hooks: {}, secrets: {}, maxOutputBytes: null };
@@ -77,8 +80,9 @@ export async function loadConfig(root: string): Promise<OrchConfig> {
   const consent = raw.consent;
   if (consent !== undefined && !(Array.isArray(consent) && consent.every((s) => typeof s === 'string')))
     throw new Error(`${file}: consent must be a list of scope names, e.g. ["health_data"]`);
+  const models = raw.endpoints !== undefined || raw.prices !== undefined ? parseModelsConfig(raw, file) : EMPTY_MODELS;
   return {
-    file, hooks, secrets, maxOutputBytes: limit ?? null, retentionMs, consent: (consent as string[] | undefined) ?? [],
+    file, hooks, secrets, maxOutputBytes: limit ?? null, retentionMs, consent: (consent as string[] | undefined) ?? [], models,
     ...(raw.mcp !== undefined ? { mcp: raw.mcp } : {}),
     ...(raw.channels !== undefined ? { channels: raw.channels } : {}),
   };

@@ -44,6 +44,7 @@ export { neededScopes } from './scheduler/core/consent.js';
 export { SqliteJournal } from './journal/sqlite-journal.js';
 export { openJournal } from './journal/open-journal.js';
 export type { AsyncJournal } from './journal/async-journal.js';
+export * from './models/index.js';
 
 export const DEFAULT_DB = join('.orch', 'runs.db');
 
@@ -694,6 +695,7 @@ export { replay } from './scheduler/replay.js';
 export { baseId } from './scheduler/core/state.js';
 export type { RestoredStep } from './scheduler/replay.js';
 export { Redactor } from './redact.js';
+export { loadConfig, secretResolver, type OrchConfig } from './config.js';
 export { toJsonOutput, DEFAULT_MAX_OUTPUT_BYTES } from './executor/json-output.js';
 export { placedSteps } from './placed-steps.js';
 export { importedServers, lockProject } from './mcp/lock.js';

@@ -1,12 +1,12 @@
 /**
  * Shared by `orch compile`, `orch preview` and `orch graph`: read one file, compile it, print
  * its diagnostics to stderr (errors → exit 1), and select the plan to show (`--plan NAME`, or
- * the only plan of the file).
+ * the only plan of the file). `selectPlan` is the same without printing (the MCP server, `orch draft`).
  */
 import { resolve } from 'node:path';
 import { compile, diskHost, type BoundModel } from '../../compiler/index.js';
 import type { PlanIR } from '../../compiler/index.js';
-import { hasErrors } from '../../language/index.js';
+import { hasErrors, type Diagnostic } from '../../language/index.js';
 import { CliError } from '../errors.js';
 import { readSource } from '../read-source.js';
 import { renderText } from '../render-diagnostics.js';
@@ -16,17 +16,45 @@ export interface SelectedPlan {
   readonly model: BoundModel | undefined;
 }
 
+/** A file whose errors stop the command: its diagnostics with a one-line summary (exit 1). */
+export class PlanHasErrors extends CliError {
+  constructor(
+    message: string,
+    readonly diagnostics: readonly Diagnostic[],
+  ) {
+    super(message, 1);
+  }
+}
+
 export async function compileSelectedPlan(file: string, planName: string | undefined): Promise<SelectedPlan> {
   const text = await readSource(file);
+  try {
+    const selected = selectPlan(file, text, planName);
+    printDiagnostics(file, text, selected.diagnostics);
+    return selected;
+  } catch (err) {
+    if (err instanceof PlanHasErrors) printDiagnostics(file, text, err.diagnostics);
+    throw err;
+  }
+}
+
+function printDiagnostics(file: string, text: string, diagnostics: readonly Diagnostic[]): void {
+  if (diagnostics.length === 0) return;
+  const sources = new Map([[file, text]]);
+  process.stderr.write(renderText(diagnostics, { sources, color: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR, fileCount: 1 }));
+}
+
+/**
+ * Compiles `text` as the file `file` (imports resolve from its folder) and selects the plan to
+ * show: `planName`, or the only plan of the file. Errors → `PlanHasErrors`; no such plan → a
+ * `CliError` (exit 2). Writes nothing.
+ */
+export function selectPlan(file: string, text: string, planName: string | undefined): SelectedPlan & { readonly diagnostics: readonly Diagnostic[] } {
   const key = resolve(file);
   const out = compile({ entry: file, plan: planName, host: { readFile: (p) => (resolve(p) === key ? text : diskHost.readFile(p)) } });
-  if (out.diagnostics.length) {
-    const sources = new Map([[file, text]]);
-    process.stderr.write(renderText(out.diagnostics, { sources, color: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR, fileCount: 1 }));
-  }
   if (hasErrors(out.diagnostics)) {
     const n = out.diagnostics.filter((d) => d.severity === 'error').length;
-    throw new CliError(`${file}: ${n} error${n === 1 ? '' : 's'}, nothing compiled`, 1);
+    throw new PlanHasErrors(`${file}: ${n} error${n === 1 ? '' : 's'}, nothing compiled`, out.diagnostics);
   }
   const entry = out.model?.modules[0];
   const names = (entry?.ast.declarations ?? []).flatMap((d) => (d.kind === 'PlanDecl' ? [d.name.name] : []));
@@ -38,5 +66,5 @@ export async function compileSelectedPlan(file: string, planName: string | undef
   const wanted = planName ?? names[0]!;
   const plan = out.plans.find((p) => p.plan === wanted);
   if (!plan) throw new CliError(`${file}: plan "${wanted}" could not be compiled`, 1);
-  return { plan, model: out.model };
+  return { plan, model: out.model, diagnostics: out.diagnostics };
 }

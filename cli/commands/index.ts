@@ -32,6 +32,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ['mcp'], load: async () => (await import('./mcp.js')).registerMcp },
   { names: ['init'], load: async () => (await import('./init.js')).registerInit },
   { names: ['explain'], load: async () => (await import('./explain.js')).registerExplain },
+  { names: ['draft'], load: async () => (await import('./draft.js')).registerDraft },
 ];
 
 /**

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { projectRootOf } from '../../compiler/index.js';
 import { lockProject } from '../../runtime/index.js';
+import { registerMcpServe } from './mcp-serve.js';
 
 const HELP_EXAMPLES = `
 Examples:
@@ -27,7 +28,10 @@ interface LockCliOptions {
 }
 
 export function registerMcp(program: Command): void {
-  const mcp = program.command('mcp').description('MCP servers: lock the tools of the servers plans import');
+  const mcp = program
+    .command('mcp')
+    .description('Orch and the Model Context Protocol: lock the tools of the servers plans import; serve the compiler to assistants');
+  registerMcpServe(mcp);
   mcp
     .command('lock')
     .description('start every imported MCP server, list its tools and write orch.lock.json')

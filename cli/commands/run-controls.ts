@@ -31,7 +31,7 @@ export function journalOf(db: string | undefined): string {
 }
 
 /** No SQLite file yet means nothing has been run there; a Postgres database always answers. */
-function journalExists(db: string): boolean {
+export function journalExists(db: string): boolean {
   return isPostgresUrl(db) || existsSync(resolve(db));
 }
 
@@ -44,7 +44,7 @@ async function openCliJournal(db: string): Promise<AsyncJournal> {
   }
 }
 
-async function withJournal<T>(db: string, f: (j: AsyncJournal) => T | Promise<T>): Promise<T> {
+export async function withJournal<T>(db: string, f: (j: AsyncJournal) => T | Promise<T>): Promise<T> {
   const j = await openCliJournal(db);
   try {
     return await f(j);
@@ -53,14 +53,14 @@ async function withJournal<T>(db: string, f: (j: AsyncJournal) => T | Promise<T>
   }
 }
 
-async function requireRun(j: AsyncJournal, runId: string) {
+export async function requireRun(j: AsyncJournal, runId: string) {
   const row = await j.getRun(runId);
   if (!row) throw new CliError(`no run ${runId} in ${j.location}`, 2);
   return row;
 }
 
 /** A control-only runtime on the journal, with its opening problems as one line and exit 2. */
-async function controlRuntime(db: string): Promise<Runtime> {
+export async function controlRuntime(db: string): Promise<Runtime> {
   try {
     return await Runtime.open({ db, executor: noExecutor });
   } catch (err) {
@@ -228,17 +228,7 @@ export function registerRunControls(program: Command): void {
             return { rows, stats: opts.stats ? await runStats(j, rows) : undefined };
           })
         : { rows: [], stats: undefined };
-      const list = rows.map((r) => ({
-        runId: r.id,
-        plan: r.plan,
-        status: r.status,
-        startedAt: new Date(r.started_at).toISOString(),
-        completedAt: r.completed_at === null ? null : new Date(r.completed_at).toISOString(),
-        duration: r.completed_at === null ? null : r.completed_at - r.started_at,
-        cost: r.cost,
-        events: r.event_count ?? 0,
-        ...(r.parent_id ? { parentRunId: r.parent_id } : {}),
-      }));
+      const list = rows.map(runListEntry);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ runs: list, ...(stats ? { stats } : {}) }, null, 2)}\n`);
         return;
@@ -368,6 +358,21 @@ export function registerRunControls(program: Command): void {
     });
 }
 
+/** One run as `orch runs --json` (and the MCP server's `runs` tool) lists it. */
+export function runListEntry(r: Awaited<ReturnType<AsyncJournal['listRuns']>>[number]) {
+  return {
+    runId: r.id,
+    plan: r.plan,
+    status: r.status,
+    startedAt: new Date(r.started_at).toISOString(),
+    completedAt: r.completed_at === null ? null : new Date(r.completed_at).toISOString(),
+    duration: r.completed_at === null ? null : r.completed_at - r.started_at,
+    cost: r.cost,
+    events: r.event_count ?? 0,
+    ...(r.parent_id ? { parentRunId: r.parent_id } : {}),
+  };
+}
+
 function timelineFormat(value: string): 'text' | TimelineFileFormat {
   if (value === 'text' || value === 'svg' || value === 'html') return value;
   throw new InvalidArgumentError('must be text, svg or html');
@@ -380,7 +385,7 @@ const noExecutor = {
   },
 };
 
-function eventJson(e: RunEvent) {
+export function eventJson(e: RunEvent) {
   return { seq: e.seq, ts: new Date(e.ts).toISOString(), type: e.type, stepId: e.stepId, data: e.data };
 }
 

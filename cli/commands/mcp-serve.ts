@@ -1,0 +1,64 @@
+/**
+ * `orch mcp serve [--project DIR] [--allow-run] [--db PATH]`: Orch's own MCP server over stdio (LANGUAGE.md §8.5),
+ * for coding assistants and agents. The server lives in `cli/mcp/`; stdout carries only the
+ * protocol (`bin/orch.js` sends `console` to stderr). `orch mcp` itself is cli/commands/mcp.ts.
+ */
+import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+
+const HELP = `
+Tools: check, preview, compile, graph (Mermaid), explain, capabilities, verify, runs, timeline;
+with --allow-run also run, signal and cancel. They work on the project in the working directory.
+
+Configure a client (see docs/assistants.md), e.g. Claude Code:
+  $ claude mcp add orch -- npx orch mcp serve
+or in a client's JSON settings:
+  { "mcpServers": { "orch": { "command": "npx", "args": ["orch", "mcp", "serve", "--project", "/path/to/project"] } } }
+
+Exit codes: 0 when the client closes the connection, 2 usage error (e.g. --project is no folder).`;
+
+/** Adds `serve` to the `orch mcp` command (cli/commands/mcp.ts). */
+export function registerMcpServe(mcp: Command): void {
+  mcp
+    .command('serve')
+    .description('serve check, preview, compile, graph, explain, capabilities, verify, runs and timeline as MCP tools over stdio')
+    .option('--project <dir>', 'the project folder the tools work on (default: the working directory)')
+    .option('--allow-run', 'also offer run, signal and cancel (they execute plans and change runs)')
+    .option('--db <path>', 'journal for runs, timeline, run, signal and cancel: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)')
+    .addHelpText('after', HELP)
+    .action(async (opts: { project?: string; allowRun?: boolean; db?: string }, cmd: Command) => {
+      if (opts.project !== undefined) {
+        // Paths in diagnostics, imports and the journal are the project's, as when run from there.
+        try {
+          process.chdir(opts.project);
+        } catch (err) {
+          throw new CliError(`--project ${opts.project}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (err as Error).message}`, 2);
+        }
+      }
+      const [{ StdioServerTransport }, { createOrchMcpServer }] = await Promise.all([
+        import('@modelcontextprotocol/sdk/server/stdio.js'),
+        import('../mcp/server.js'),
+      ]);
+      const server = createOrchMcpServer({
+        root: process.cwd(),
+        db: opts.db ?? process.env.ORCH_DB ?? '.orch/runs.db',
+        allowRun: opts.allowRun === true,
+        version: cmd.parent?.parent?.version() ?? '0.0.0',
+      });
+      // A stray failure (a timer of a closed runtime, a handler's worker) must not end the
+      // server an assistant is talking to: it is reported on stderr, the protocol goes on.
+      const report = (err: unknown) => process.stderr.write(`orch mcp: ${err instanceof Error ? (process.env.ORCH_DEBUG ? err.stack : err.message) : String(err)}\n`);
+      process.on('unhandledRejection', report);
+      process.on('uncaughtException', report);
+      const transport = new StdioServerTransport();
+      const closed = new Promise<void>((resolve) => {
+        transport.onclose = resolve;
+        process.stdin.once('end', resolve);
+      });
+      await server.connect(transport);
+      // Serve until the client closes stdin; then end, whatever timers a tool left behind.
+      await closed;
+      await server.close().catch(() => undefined);
+      process.exit(0);
+    });
+}

@@ -1,0 +1,192 @@
+/**
+ * `orch draft`: the loop in-process (pure, over a scripted `ask`), and the real CLI end to end
+ * against the tests' scripted model server (test/support/model-server.ts) speaking Chat
+ * Completions through the official openai SDK.
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orchAsync } from '../../examples/test/cli.js';
+import { startModelServer, type ModelServer } from '../../test/support/model-server.js';
+import { draftLoop, extractPlan, withDiagnosticsAsComments } from '../draft/loop.js';
+import { systemPrompt } from '../draft/prompt.js';
+import { projectScope } from '../project-scope.js';
+import { runDraft } from '../draft/draft.js';
+import { CliError } from '../errors.js';
+
+const CAPS = `/// Greets someone by name.
+capability greet {
+  kind tool
+  input { name: string }
+  output { message: string }
+  handler "./handlers.mjs#greet"
+  requires compute
+}
+
+resource box { kind local_device provides compute }
+`;
+
+/** Line 5: E0201 (an int for a string); line 6: E0101 (no capability shout). */
+const ROUND_1 = `import "./caps.orch" as caps
+
+plan welcome {
+  goal "Greet Ada"
+  step a = caps.greet(name: 42)
+  step b = caps.shout(text: a.output.message)
+  output { said: b.output.message }
+}
+`;
+const ROUND_2 = ROUND_1.replace('name: 42', 'name: "Ada"');
+const ROUND_3 = ROUND_2.replace('caps.shout(text: a.output.message)', 'caps.greet(name: a.output.message)');
+
+const fenced = (plan: string) => `Here is the plan:\n\n\`\`\`orch\n${plan}\`\`\`\n`;
+
+describe('draft loop (in-process)', () => {
+  it('extracts the plan from an answer: an orch block first, else any block, else the text', () => {
+    expect(extractPlan('x\n```js\nno\n```\n```orch\nplan a {}\n```')).toBe('plan a {}\n');
+    expect(extractPlan('```\nplan b {}\n```')).toBe('plan b {}\n');
+    expect(extractPlan('plan c {}')).toBe('plan c {}\n');
+  });
+
+  it('shows the model what is in scope, each with the import a file at the draft\'s path needs', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'orch-draft-scope-'));
+    writeFileSync(path.join(root, 'caps.orch'), CAPS);
+    writeFileSync(path.join(root, 'old-draft.orch'), 'capability stale { kind tool }\n');
+    const draft = path.join(root, 'plans', 'new.orch');
+    const scope = projectScope(root, { exclude: [path.join(root, 'old-draft.orch')] });
+    const prompt = systemPrompt(scope.entries, draft, 'plans/new.orch');
+    expect(prompt).toContain('caps.greet: greet(name: string) -> { message: string } [tool] — Greets someone by name. (declared in caps.orch; use as caps.greet after `import "../caps.orch" as caps`)');
+    expect(prompt).toContain('    capability greet {\n      kind tool');
+    expect(prompt).not.toContain('handlers.mjs');
+    expect(prompt).not.toContain('stale');
+    expect(prompt).toContain('use as policies.privacy_first after `import std.policies`');
+    expect(prompt).toContain('use as no_personal_data_in_cloud after `import std.guardrails { no_personal_data_in_cloud }`');
+    expect(prompt).toMatch(/caps\.box: local_device provides compute/);
+  });
+
+  it('stops at max rounds and keeps the diagnostics of the last round as comments on the right lines', async () => {
+    const asked: number[] = [];
+    const diag = { code: 'E0101', severity: 'error', message: 'unresolved name x', file: 'd.orch', range: { start: { line: 2, column: 3, offset: 0 }, end: { line: 2, column: 4, offset: 1 } } } as const;
+    const outcome = await draftLoop({
+      system: 's',
+      intent: 'i',
+      maxRounds: 3,
+      ask: async (_s, messages) => {
+        asked.push(messages.length);
+        return 'plan p {\n  x\n}';
+      },
+      check: async () => [diag],
+      describe: (ds) => ds.map((d) => `${d.code}: ${d.message}`).join('\n'),
+      firstMessage: (i) => i,
+      repairMessage: (t) => `fix: ${t}`,
+    });
+    expect(outcome.clean).toBe(false);
+    expect(asked).toEqual([1, 3, 5]);
+    const file = withDiagnosticsAsComments(outcome.last.source, outcome.last.diagnostics, 3);
+    const lines = file.split('\n');
+    expect(lines[0]).toContain('1 error left after 3 rounds');
+    // The comment names the line where the problem now is, in the written file.
+    const [, at] = /^\/\/ (\d+):/.exec(lines[1]!)!;
+    expect(lines[Number(at) - 1]).toBe('  x');
+  });
+});
+
+describe('orch draft', () => {
+  let server: ModelServer;
+  let dir: string;
+  beforeAll(async () => {
+    server = await startModelServer(() => ({ answer: fenced(ROUND_1), input_tokens: 900, output_tokens: 80 }));
+    dir = mkdtempSync(path.join(tmpdir(), 'orch-draft-'));
+    writeFileSync(path.join(dir, 'orch.config.json'), JSON.stringify({ endpoints: { local: { api: 'openai', base_url: server.openaiUrl, api_key: 'secret:DRAFT_TEST_KEY' } } }));
+    writeFileSync(path.join(dir, 'caps.orch'), CAPS);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('sends the diagnostics back until the plan is clean, writes it and prints its preview (exit 0)', async () => {
+    server.requests.length = 0;
+    server.script(
+      { answer: fenced(ROUND_1), input_tokens: 900, output_tokens: 80 },
+      { answer: fenced(ROUND_2), input_tokens: 1200, output_tokens: 80 },
+      { answer: fenced(ROUND_3), input_tokens: 1400, output_tokens: 80 },
+    );
+    const r = await orchAsync(['draft', 'greet Ada twice', '-o', 'plans.orch', '--model', 'test-model'], { cwd: dir, env: { DRAFT_TEST_KEY: 'sk-test-not-for-models' } });
+    expect(r.stderr).toContain('round 1/4: 2 errors left (E0201, E0101)');
+    expect(r.stderr).toContain('round 2/4: 1 error left (E0101)');
+    expect(r.stderr).toContain('round 3/4: no errors');
+    expect(r.stderr).toContain('model usage: 3 calls, 3500 input tokens, 240 output tokens');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('welcome');
+    expect(readFileSync(path.join(dir, 'plans.orch'), 'utf8')).toBe(ROUND_3);
+
+    expect(server.requests).toHaveLength(3);
+    const bodies = server.requests.map((q) => q.body as { model: string; messages: { role: string; content: string }[] });
+    expect(bodies[0]!.model).toBe('test-model');
+    const system = bodies[0]!.messages.find((m) => m.role === 'system')!.content;
+    expect(system).toContain('caps.greet');
+    expect(system).toContain('Greets someone by name.');
+    expect(system).toContain('import "./caps.orch" as caps');
+    expect(system).toContain('resource box');
+    expect(bodies[0]!.messages.at(-1)!.content).toContain('greet Ada twice');
+    // Each request carries the diagnostics of the previous round, where they are.
+    const second = bodies[1]!.messages.at(-1)!.content;
+    expect(second).toMatch(/plans\.orch:5:\d+: error\[E0201\]/);
+    expect(second).toMatch(/plans\.orch:6:\d+: error\[E0101\]/);
+    const third = bodies[2]!.messages.at(-1)!.content;
+    expect(third).toMatch(/plans\.orch:6:\d+: error\[E0101\]/);
+    expect(third).not.toMatch(/error\[E0201\]/);
+    expect(bodies[2]!.messages.filter((m) => m.role === 'assistant')).toHaveLength(2);
+    // The key reaches the endpoint's header only, never the prompt.
+    for (const q of server.requests) expect(JSON.stringify(q.body)).not.toContain('sk-test-not-for-models');
+
+    const check = await orchAsync(['check', 'plans.orch'], { cwd: dir });
+    expect(check.code).toBe(0);
+  });
+
+  it('a model that never gets it right: exit 1 after --max-rounds, the file written with its errors as comments', async () => {
+    server.requests.length = 0;
+    const r = await orchAsync(['draft', 'greet Ada', '-o', 'stuck.orch', '--max-rounds', '2', '--model', 'm'], { cwd: dir, env: { DRAFT_TEST_KEY: 'k' } });
+    expect(r.code).toBe(1);
+    expect(server.requests).toHaveLength(2);
+    expect(r.stderr).toContain('round 2/2: 2 errors left');
+    const written = readFileSync(path.join(dir, 'stuck.orch'), 'utf8');
+    expect(written).toMatch(/^\/\/ orch draft: 2 errors left after 2 rounds/);
+    expect(written).toContain('error[E0201]');
+    expect(written.endsWith(ROUND_1)).toBe(true);
+    expect(r.stdout).toBe('');
+  });
+
+  it('an endpoint that fails: before any answer exit 2; after one, the last plan is written with its errors (exit 1)', async () => {
+    const quiet = { stdout: () => undefined, stderr: () => undefined };
+    let calls = 0;
+    const flaky = () => ({
+      complete: async () => {
+        calls++;
+        if (calls === 2 || calls === 3) throw new Error('connection refused');
+        return { text: fenced(ROUND_1), input_tokens: 1, output_tokens: 1, model: 'm' };
+      },
+    });
+    const first = await runDraft({ intent: 'x', output: path.join(dir, 'never.orch') }, { ...quiet, client: () => ({ complete: async () => Promise.reject(new Error('connection refused')) }) }).catch((e: unknown) => e);
+    expect((first as CliError).exitCode).toBe(2);
+    expect((first as CliError).message).toContain('the model endpoint "local" failed: connection refused');
+    expect(existsSync(path.join(dir, 'never.orch'))).toBe(false);
+    const later = await runDraft({ intent: 'x', output: path.join(dir, 'half.orch') }, { ...quiet, client: flaky }).catch((e: unknown) => e);
+    expect((later as CliError).exitCode).toBe(1);
+    expect((later as CliError).message).toMatch(/failed in round 2: connection refused; wrote .*half\.orch with 2 errors left/);
+    expect(readFileSync(path.join(dir, 'half.orch'), 'utf8')).toMatch(/^\/\/ orch draft: 2 errors left after 1 round;/);
+  });
+
+  it('without an endpoint configured: a usage error (exit 2) that says what to add', async () => {
+    const bare = mkdtempSync(path.join(tmpdir(), 'orch-draft-bare-'));
+    writeFileSync(path.join(bare, 'orch.config.json'), '{}');
+    const err = await runDraft({ intent: 'x', output: path.join(bare, 'd.orch') }, { stdout: () => undefined, stderr: () => undefined }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CliError);
+    expect((err as CliError).exitCode).toBe(2);
+    expect((err as CliError).message).toMatch(/no model endpoint configured: add "endpoints"/);
+    expect(existsSync(path.join(bare, 'd.orch'))).toBe(false);
+    const exists = await runDraft({ intent: 'x', output: path.join(dir, 'caps.orch') }, { stdout: () => undefined, stderr: () => undefined }).catch((e: unknown) => e);
+    expect((exists as CliError).message).toContain('pass --force');
+  });
+});

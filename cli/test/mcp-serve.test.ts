@@ -1,0 +1,258 @@
+/**
+ * `orch mcp serve` end to end: the official MCP SDK's Client drives the real CLI (bin/orch.js →
+ * dist) over stdio in a temporary project. Two servers: one without --allow-run, one with it.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orchAsync } from '../../examples/test/cli.js';
+
+const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
+
+const CAPS = `/// Greets someone by name.
+capability greet {
+  kind tool
+  input { name: string }
+  output { message: string, length: int }
+  handler "./handlers.mjs#greet"
+  cost 0.001usd
+  latency 10ms
+  requires compute
+}
+
+resource box { kind local_device provides compute }
+`;
+
+const GOOD = `import "./caps.orch" as caps
+
+plan hello {
+  goal "Say hello"
+  input { who: string }
+  step first = caps.greet(name: input.who)
+  step second = caps.greet(name: first.output.message)
+  output { said: second.output.message }
+}
+`;
+
+/** Line 5: a type error (an int where a string goes); line 6: an unknown capability. */
+const BROKEN = `import "./caps.orch" as caps
+
+plan broken {
+  step a = caps.greet(name: "x")
+  step b = caps.greet(name: 42)
+  step c = caps.shout(text: a.output.message)
+}
+`;
+
+/** `b` does not wait for `a`, so "a before b" is violated in some interleaving or failure. */
+const INVARIANT = `import "./caps.orch" as caps
+
+plan racy {
+  step a = caps.greet(name: "a")
+  step b = caps.greet(name: "b")
+  invariant "a before b" { always b.started implies a.completed }
+}
+`;
+
+const GATED = `import "./caps.orch" as caps
+
+plan gated {
+  step ok = approval(approver: "lead", summary: "Greet?")
+  step hi = caps.greet(name: "Lin") { after ok }
+  output { said: hi.output.message }
+}
+`;
+
+const HANDLERS = `export async function greet({ name }) { return { message: 'hello ' + name, length: name.length }; }\n`;
+
+let dir: string;
+
+function text(r: CallToolResult): string {
+  return r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+}
+
+async function connect(args: string[]): Promise<Client> {
+  const client = new Client({ name: 'orch-test', version: '1.0.0' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN, 'mcp', 'serve', ...args],
+    cwd: dir,
+    env: { ...(process.env as Record<string, string>), NO_COLOR: '1' },
+    stderr: 'pipe',
+  });
+  await client.connect(transport);
+  return client;
+}
+
+async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+  return (await client.callTool({ name, arguments: args })) as CallToolResult;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'orch-mcp-'));
+  writeFileSync(path.join(dir, 'orch.config.json'), '{}\n');
+  writeFileSync(path.join(dir, 'caps.orch'), CAPS);
+  writeFileSync(path.join(dir, 'good.orch'), GOOD);
+  mkdirSync(path.join(dir, 'plans'));
+  writeFileSync(path.join(dir, 'plans', 'broken.orch'), BROKEN.replace('"./caps.orch"', '"../caps.orch"'));
+  writeFileSync(path.join(dir, 'racy.orch'), INVARIANT);
+  writeFileSync(path.join(dir, 'gated.orch'), GATED);
+  writeFileSync(path.join(dir, 'handlers.mjs'), HANDLERS);
+});
+
+describe('orch mcp serve (read-only)', () => {
+  let client: Client;
+  beforeAll(async () => {
+    client = await connect([]);
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it('lists its tools, each with an output schema; run, signal and cancel are not offered', async () => {
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name).sort();
+    expect(names).toEqual(['capabilities', 'check', 'compile', 'explain', 'graph', 'preview', 'runs', 'timeline', 'verify']);
+    for (const t of tools) expect(t.outputSchema?.type, t.name).toBe('object');
+  });
+
+  it('checks a broken plan: E-codes at the right lines, paths as orch check prints them', async () => {
+    const r = await call(client, 'check', { files: ['plans/broken.orch'] });
+    expect(r.isError).toBeFalsy();
+    const s = r.structuredContent as { diagnostics: { code: string; file: string; range: { start: { line: number } } }[]; errors: number };
+    const at = s.diagnostics.map((d) => `${d.code}@${d.file}:${d.range.start.line}`);
+    expect(at).toContain('E0201@plans/broken.orch:5');
+    expect(at).toContain('E0101@plans/broken.orch:6');
+    expect(s.errors).toBeGreaterThanOrEqual(2);
+    expect(text(r)).toMatch(/plans\/broken\.orch:5:\d+: error\[E0201\]/);
+    // The very diagnostics `orch check --format json` prints, run in the project.
+    const cli = await orchAsync(['check', 'plans/broken.orch', '--format', 'json'], { cwd: dir });
+    expect(s.diagnostics).toEqual((JSON.parse(cli.stdout) as { diagnostics: unknown[] }).diagnostics);
+    // An absolute path is named as given, as `orch check /abs/path` names it.
+    const abs = path.join(dir, 'plans', 'broken.orch');
+    const byAbs = (await call(client, 'check', { files: [abs] })).structuredContent as { diagnostics: { file: string }[] };
+    expect(byAbs.diagnostics.filter((d) => d.file === abs)).toHaveLength(s.diagnostics.length);
+  });
+
+  it('checks unsaved source as the file it stands for (its imports resolve from there)', async () => {
+    const fixed = BROKEN.replace('name: 42', 'name: "42"').replace('caps.shout(text:', 'caps.greet(name:');
+    const r = await call(client, 'check', { source: fixed.replace('"./caps.orch"', '"../caps.orch"'), path: 'plans/broken.orch' });
+    expect((r.structuredContent as { errors: number }).errors).toBe(0);
+    const asFile = await call(client, 'check', { source: fixed.replace('"./caps.orch"', '"../caps.orch"'), file: 'plans/broken.orch' });
+    expect((asFile.structuredContent as { errors: number }).errors).toBe(0);
+    const wrongPlace = await call(client, 'check', { source: fixed.replace('"./caps.orch"', '"../caps.orch"'), path: 'elsewhere.orch' });
+    expect((wrongPlace.structuredContent as { diagnostics: { code: string }[] }).diagnostics.map((d) => d.code)).toContain('E0103');
+    // The unsaved text was only for that call: the file on disk still has its errors.
+    const again = await call(client, 'check', { files: ['plans/broken.orch'] });
+    expect((again.structuredContent as { errors: number }).errors).toBeGreaterThanOrEqual(2);
+  });
+
+  it('checks a file again after it changed on disk (the kept session is never stale)', async () => {
+    const file = path.join(dir, 'edited.orch');
+    writeFileSync(file, BROKEN);
+    expect(((await call(client, 'check', { files: ['edited.orch'] })).structuredContent as { errors: number }).errors).toBeGreaterThanOrEqual(2);
+    writeFileSync(file, GOOD);
+    expect(((await call(client, 'check', { files: ['edited.orch'] })).structuredContent as { errors: number }).errors).toBe(0);
+    writeFileSync(path.join(dir, 'caps.orch'), CAPS.replace('name: string', 'name: int'));
+    const importChanged = (await call(client, 'check', { files: ['edited.orch'] })).structuredContent as { diagnostics: { code: string }[] };
+    writeFileSync(path.join(dir, 'caps.orch'), CAPS);
+    expect(importChanged.diagnostics.map((d) => d.code)).toContain('E0201');
+  });
+
+  it('previews a plan: stages, bindings and estimates', async () => {
+    const r = await call(client, 'preview', { file: 'good.orch' });
+    expect(r.isError).toBeFalsy();
+    const p = r.structuredContent as { plan: string; stages: { steps: string[] }[]; steps: { id: string; resource: string }[] };
+    expect(p.plan).toBe('hello');
+    expect(p.stages.map((s) => s.steps)).toEqual([['first'], ['second']]);
+    expect(p.steps.find((s) => s.id === 'first')?.resource).toBe('box');
+    expect(text(r)).toContain('hello');
+  });
+
+  it('answers a plan with errors as a tool error a person can read, and the server goes on', async () => {
+    const r = await call(client, 'preview', { file: 'plans/broken.orch' });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toMatch(/plans\/broken\.orch:5:\d+: error\[E0201\]/);
+    const missing = await call(client, 'compile', { file: 'nope.orch' });
+    expect(missing.isError).toBe(true);
+    expect(text(missing)).toContain('nope.orch: no such file');
+    const outside = await call(client, 'check', { files: ['../x.orch'] });
+    expect(outside.isError).toBe(true);
+    expect(text(outside)).toContain('outside the project');
+    const ok = await call(client, 'graph', { file: 'good.orch' });
+    expect((ok.structuredContent as { mermaid: string }).mermaid).toMatch(/first.*-->.*second/s);
+  });
+
+  it('verifies a plan with a violated invariant and returns the counterexample', async () => {
+    const r = await call(client, 'verify', { file: 'racy.orch', runs: 50, seed: 7 });
+    expect(r.isError).toBeFalsy();
+    const v = r.structuredContent as { ok: boolean; results: { violations: { invariant: string; trace: { type: string }[] }[] }[] };
+    expect(v.ok).toBe(false);
+    const violation = v.results[0]!.violations.find((x) => x.invariant === 'a before b');
+    expect(violation).toBeDefined();
+    expect(violation!.trace.length).toBeGreaterThan(0);
+    expect(text(r)).toContain('a before b');
+  });
+
+  it('lists what a plan can use, with types and how to import it', async () => {
+    const r = await call(client, 'capabilities', {});
+    const s = r.structuredContent as { capabilities: { name: string; reference: string; import: string | null; output: string; doc: string | null }[]; resources: { name: string }[] };
+    const greet = s.capabilities.find((c) => c.name === 'greet')!;
+    expect(greet).toMatchObject({ reference: 'caps.greet', import: 'import "./caps.orch" as caps', output: '{ message: string, length: int }', doc: 'Greets someone by name.' });
+    expect(s.capabilities.some((c) => c.reference === 'approval')).toBe(true);
+    expect(s.resources.map((x) => x.name)).toContain('box');
+  });
+
+  it('refuses run without --allow-run', async () => {
+    const r = await call(client, 'run', { file: 'good.orch', input: { who: 'Ada' } });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toMatch(/run.*disabled/);
+    const explained = await call(client, 'explain', { code: 'e0201' });
+    expect((explained.structuredContent as { explanations: { code: string }[] }).explanations[0]!.code).toBe('E0201');
+  });
+});
+
+describe('orch mcp serve --allow-run', () => {
+  let client: Client;
+  beforeAll(async () => {
+    client = await connect(['--allow-run']);
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it('runs a plan, then lists the run and its timeline', async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['run', 'signal', 'cancel']));
+    const r = await call(client, 'run', { file: 'good.orch', input: { who: 'Ada' } });
+    expect(text(r)).not.toMatch(/error/i);
+    const result = r.structuredContent as { status: string; runId: string; output: { said: string } };
+    expect(result.status).toBe('completed');
+    expect(result.output.said).toBe('hello hello Ada');
+    const runs = (await call(client, 'runs', {})).structuredContent as { runs: { runId: string; status: string }[] };
+    expect(runs.runs).toContainEqual(expect.objectContaining({ runId: result.runId, status: 'completed' }));
+    const timeline = (await call(client, 'timeline', { runId: result.runId })).structuredContent as { events: { type: string }[] };
+    expect(timeline.events.map((e) => e.type)).toEqual(expect.arrayContaining(['execution_started', 'step_completed', 'execution_completed']));
+    const unknown = await call(client, 'cancel', { runId: 'no-such-run' });
+    expect(unknown.isError).toBe(true);
+    expect(text(unknown)).toContain('no run no-such-run');
+  });
+
+  it('a run that reaches an approval stops paused; signal approves it and the run ends here', async () => {
+    const r = await call(client, 'run', { file: 'gated.orch' });
+    const paused = r.structuredContent as { status: string; runId: string; waiting: string[] };
+    expect(paused.status).toBe('paused');
+    expect(paused.waiting).toEqual(['ok']);
+    expect(text(r)).toContain('signal');
+    const s = await call(client, 'signal', { runId: paused.runId, step: 'ok', decision: 'approve' });
+    expect(s.isError).toBeFalsy();
+    const after = s.structuredContent as { result: { status: string; output: { said: string } } };
+    expect(after.result.status).toBe('completed');
+    expect(after.result.output.said).toBe('hello Lin');
+  });
+});
