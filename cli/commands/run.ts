@@ -1,6 +1,6 @@
 /**
  * `orch run FILE.orch|plan.json [--plan NAME] [--input JSON|@file] [--context JSON|@file] [--json]
- * [--quiet] [--db PATH] [--workers N] [--memory-limit MB] [--max-output BYTES] [--wait-for-signals] [--consent a,b]`: compiles (or validates) the plan, validates
+ * [--quiet] [--project DIR] [--db PATH] [--workers N] [--memory-limit MB] [--max-output BYTES] [--wait-for-signals] [--consent a,b]`: compiles (or validates) the plan, validates
  * the input, executes it on worker threads with a journal, and prints progress then a summary
  * (or, with --json, the execution result of LANGUAGE.md §6). Exit 0 only when the run completed.
  */
@@ -27,6 +27,7 @@ export interface RunCliOptions {
   readonly consent?: string;
   readonly remote?: boolean;
   readonly local?: boolean;
+  readonly project?: string;
 }
 
 export const QUIET_HELP = 'no progress while the run executes, only the closing summary (or the --json result)';
@@ -65,9 +66,10 @@ export function registerRun(program: Command): void {
     .option('--consent <scopes>', 'grant consent scopes to the run, comma-separated (needed under require_consent true)')
     .option('--remote', REMOTE_HELP)
     .option('--local', LOCAL_HELP)
+    .option('--project <dir>', 'for a compiled plan (.json): the project its handlers are loaded from (default: the project of the .json file)')
     .action(async (file: string, opts: RunCliOptions) => {
       boundHeapGrowth();
-      const loaded = await loadPlan(file, opts.plan);
+      const loaded = await loadPlan(file, opts.plan, opts.project !== undefined ? { project: opts.project } : {});
       if (loaded.kind === 'usage') throw new CliError(loaded.message, 2);
       if (loaded.kind === 'errors') {
         for (const d of loaded.diagnostics)
