@@ -124,7 +124,7 @@ export class WorkerExecutor implements Executor {
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
     const where = this.locate(req);
     if (!where.ok) {
-      queueMicrotask(() => done({ ok: false, error: where.error }));
+      queueMicrotask(() => done({ ok: false, error: where.error, unloadable: true }));
       return { abort: () => undefined };
     }
     const task: WorkerTask = {
@@ -279,7 +279,7 @@ export class WorkerExecutor implements Executor {
     this.pace.observe(a.handler, r.ms);
     // The result carries every line; those already given along the way are left out.
     const logs = this.live.close(a.task.logKey!, r.logs);
-    if (!r.ok) return this.finish(a, { ok: false, error: r.error, logs });
+    if (!r.ok) return this.finish(a, { ok: false, error: r.error, logs, ...(r.unloadable ? { unloadable: true } : {}) });
     const output: unknown = JSON.parse(r.output);
     const check = validateValue(a.req.capability.output, output);
     if (!check.ok)

@@ -453,7 +453,7 @@ export class Run implements RunReader {
         this.act(
           o.ok
             ? { type: 'attempt_succeeded', attempt, token, output: o.output, logs: o.logs, cost: o.cost }
-            : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost },
+            : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost, ...(o.unloadable ? { unloadable: true } : {}) },
         );
       },
       (lines) => this.act({ type: 'attempt_logs', attempt, token, lines }),

@@ -43,7 +43,18 @@ export interface AttemptRequest {
  */
 export type AttemptOutcome = (
   | { readonly ok: true; readonly output: unknown; readonly logs?: readonly string[]; readonly cost?: number }
-  | { readonly ok: false; readonly error: string; readonly logs?: readonly string[]; readonly cost?: number }
+  | {
+      readonly ok: false;
+      readonly error: string;
+      readonly logs?: readonly string[];
+      readonly cost?: number;
+      /**
+       * The handler could not be loaded (its module is missing or outside the project, or lacks
+       * the export): no handler ran, so the attempt costs nothing and is not retried — the same
+       * would happen again.
+       */
+      readonly unloadable?: boolean;
+    }
 ) & {
   /**
    * Runs inside the journal commit that records this outcome (`step_completed` / `step_failed` /

@@ -11,7 +11,7 @@ import { env } from './env.js';
 import { clearStepTimer, stepTimerId } from './events.js';
 import { abortRun } from './finish.js';
 import { forbiddenOn, guardStep, recordViolations } from './guards.js';
-import { hookInfo } from './resolve.js';
+import { attemptCostOf, hookInfo } from './resolve.js';
 import { rollback } from './rollback.js';
 import { releaseLease } from './start.js';
 import { IDLE, type Inst } from './state.js';
@@ -20,7 +20,7 @@ export function onOutcome(
   c: SchedulerCore,
   key: string,
   token: number,
-  o: { type: 'attempt_succeeded' | 'attempt_failed'; output?: unknown; error?: string; logs?: readonly string[]; cost?: number },
+  o: { type: 'attempt_succeeded' | 'attempt_failed'; output?: unknown; error?: string; logs?: readonly string[]; cost?: number; unloadable?: boolean },
 ): void {
   const inst = c.instances.get(key);
   if (!inst || inst.token !== token || inst.activity.kind !== 'call' || inst.rec.status !== 'running') return;
@@ -30,7 +30,12 @@ export function onOutcome(
   // What the handler wrote (ctx.log, stdout, stderr): one `step_log` event a line (LANGUAGE.md §7.3).
   for (const line of o.logs ?? []) c.emit('step_log', inst.key, { attempt: inst.rec.attempts, line });
   if (o.type === 'attempt_succeeded') succeed(c, inst, o.output);
-  else attemptFailed(c, inst, o.error ?? 'failed', false, true);
+  else if (o.unloadable) {
+    // No handler ran: nothing is charged, and retrying (or another resource) would fail the same
+    // way; the step's `fallback` call has a handler of its own, so it is still tried.
+    inst.costDelta = -attemptCostOf(c, inst);
+    attemptFailed(c, inst, o.error ?? 'failed', false, false, true);
+  } else attemptFailed(c, inst, o.error ?? 'failed', false, true);
 }
 
 function stopRunning(c: SchedulerCore, inst: Inst): void {

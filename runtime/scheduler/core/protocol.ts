@@ -27,6 +27,8 @@ export type CoreEvent =
       readonly error: string;
       readonly logs?: readonly string[];
       readonly cost?: number;
+      /** See AttemptOutcome: the handler could not be loaded. */
+      readonly unloadable?: boolean;
     }
   /** Log lines a running attempt wrote, as they arrive (before its outcome, which has the rest). */
   | { readonly type: 'attempt_logs'; readonly attempt: string; readonly token: number; readonly lines: readonly string[] }
