@@ -403,6 +403,8 @@ function describeEvent(e: RunEvent): string {
       return String(d.reason ?? '');
     case 'execution_paused':
       return d.reason ? String(d.reason) : '';
+    case 'execution_interrupted':
+      return d.stopped ? 'stopped (orch resume continues it)' : String(d.reason ?? '');
     case 'step_compensated':
       return d.ok ? 'ok' : String(d.error ?? 'failed');
     case 'step_log':

@@ -160,19 +160,56 @@ export async function execute(runtime: Runtime, json: boolean, begin: () => Prom
   }
   const notice = placementNotice(active, runtime.store?.location ?? 'the database');
   if (notice) process.stderr.write(`orch: ${notice}\n`);
-  // Ctrl-C cancels the run cleanly (journaled) instead of leaving it interrupted.
-  const onSigint = () => active.run.cancel('interrupted (SIGINT)');
-  process.once('SIGINT', onSigint);
+  const stopInterrupting = onInterrupt(active);
   let result: ExecutionResult;
   try {
     result = await active.result;
   } finally {
-    process.off('SIGINT', onSigint);
+    stopInterrupting();
     progress?.stop();
     await runtime.close();
   }
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else for (const line of summaryLines(result, process.stdout.isTTY === true)) process.stdout.write(`${line}\n`);
-  process.exitCode = result.status === 'completed' ? 0 : 1;
+  process.exitCode = result.status === 'completed' ? 0 : result.status === 'interrupted' ? INTERRUPTED_EXIT : 1;
+  if (result.status === 'interrupted') process.stderr.write(`orch: run ${result.runId} interrupted; continue it with \`orch resume ${result.runId}\` (or end it with \`orch cancel ${result.runId}\`)\n`);
   return result;
+}
+
+/** 128 + SIGINT, as shells report a command ended by Ctrl-C. */
+export const INTERRUPTED_EXIT = 130;
+
+/** How long the first Ctrl-C lets running steps finish before the process exits anyway ($ORCH_INTERRUPT_GRACE_MS). */
+function interruptGraceMs(): number {
+  const n = Number(process.env.ORCH_INTERRUPT_GRACE_MS);
+  return Number.isFinite(n) && n >= 0 ? n : 10_000;
+}
+
+/**
+ * Ctrl-C (SIGINT): the first stops starting steps and lets the running ones finish
+ * (the run stops as `interrupted`, resumable); a second one, or the end of the grace, exits at once
+ * — what was running is then in flight in the journal, as after a crash, and still resumable.
+ * `orch cancel` is how a run ends for good.
+ */
+function onInterrupt(active: ActiveRun): () => void {
+  let grace: NodeJS.Timeout | null = null;
+  const now = () => {
+    process.stderr.write(`orch: exiting now; run ${active.runId} stays resumable (\`orch resume ${active.runId}\`)\n`);
+    process.exit(INTERRUPTED_EXIT);
+  };
+  const first = () => {
+    if (grace) return now();
+    if (!active.run.interrupt('Ctrl-C (SIGINT)')) return now();
+    const ms = interruptGraceMs();
+    process.stderr.write(
+      `orch: Ctrl-C: no new step starts; waiting up to ${ms / 1000}s for the running ones (again to exit at once)\n`,
+    );
+    grace = setTimeout(now, ms);
+    grace.unref();
+  };
+  process.on('SIGINT', first);
+  return () => {
+    process.off('SIGINT', first);
+    if (grace) clearTimeout(grace);
+  };
 }

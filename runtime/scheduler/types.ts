@@ -107,6 +107,11 @@ export type EventType =
   | 'step_compensated'
   | 'guardrail_violation'
   | 'execution_paused'
+  /**
+   * Extension: the run was interrupted on request (Ctrl-C of `orch run`): nothing more starts, the
+   * process stops once its running steps ended; `orch resume` continues it (status `interrupted`).
+   */
+  | 'execution_interrupted'
   | 'execution_resumed'
   | 'execution_completed'
   | 'execution_failed'
@@ -137,7 +142,8 @@ export interface RunEvent {
   readonly data: { readonly [key: string]: unknown };
 }
 
-export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled' | 'timeout';
+/** `interrupted`: stopped on request (Ctrl-C), to be continued by `orch resume`; not finished. */
+export type RunStatus = 'running' | 'paused' | 'interrupted' | 'completed' | 'failed' | 'cancelled' | 'timeout';
 
 /** The run-level facts a journal keeps next to the events (for `orch runs`). */
 export interface RunSummary {
@@ -241,7 +247,7 @@ export interface ExecutionResult {
   readonly planId: string;
   readonly runId: string;
   /** `paused`: stopped waiting for an approval (`orch signal` continues it); an extension. */
-  readonly status: 'completed' | 'failed' | 'cancelled' | 'timeout' | 'paused';
+  readonly status: 'completed' | 'failed' | 'cancelled' | 'timeout' | 'paused' | 'interrupted';
   readonly steps: readonly StepResult[];
   readonly output: unknown;
   readonly error: string | null;

@@ -67,6 +67,8 @@ export type CoreEvent =
       readonly comment: string | null;
     }
   | { readonly type: 'pause' }
+  /** Stop starting steps; once no handler runs, stop as `interrupted` (resumable). */
+  | { readonly type: 'interrupt'; readonly reason: string }
   | { readonly type: 'resume' }
   | { readonly type: 'cancel'; readonly reason: string }
   /** Cancel one step (an instance key, or a step id: all its instances, those still to come too). */
