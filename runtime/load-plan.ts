@@ -6,7 +6,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from '../language/index.js';
 import type { PlanIR } from '../compiler/index.js';
-import { formatPathErrors, validatePlanIR } from '../compiler/index.js';
+import { didYouMean, formatPathErrors, validatePlanIR } from '../compiler/index.js';
 import { isInside, projectRoot } from './executor/handler-path.js';
 
 export type LoadedPlan =
@@ -17,7 +17,11 @@ export type LoadedPlan =
   | { readonly kind: 'usage'; readonly message: string };
 
 interface CompilerModule {
-  compile(input: { entry: string; plan?: string; navigation?: boolean; compact?: boolean }): { diagnostics: readonly Diagnostic[]; plans: readonly PlanIR[] };
+  compile(input: { entry: string; plan?: string; navigation?: boolean; compact?: boolean }): {
+    diagnostics: readonly Diagnostic[];
+    plans: readonly PlanIR[];
+    model?: { modules: readonly { ast: { declarations: readonly { kind: string; name?: { name: string } }[] } }[] };
+  };
 }
 
 export interface LoadPlanOptions {
@@ -51,7 +55,7 @@ export async function loadPlan(file: string, planName?: string, opts: LoadPlanOp
       };
     }
     if (planName !== undefined && checked.plan.plan !== planName)
-      return { kind: 'usage', message: `${file} holds plan "${checked.plan.plan}", not "${planName}"` };
+      return { kind: 'usage', message: `${file} holds plan "${checked.plan.plan}", not "${planName}"${didYouMean(planName, [checked.plan.plan])}` };
     const root = realpathSync(projectRoot(opts.project !== undefined ? resolve(opts.project) : dirname(resolve(file))));
     const plan = anchorBaseDir(checked.plan, root);
     const outside = baseDirOutside(plan, file, root, opts.project !== undefined);
@@ -69,11 +73,15 @@ export async function loadPlan(file: string, planName?: string, opts: LoadPlanOp
   const out = compiler.compile({ entry: resolve(file), navigation: false, compact: true, ...(planName ? { plan: planName } : {}) });
   if (out.diagnostics.some((d) => d.severity === 'error')) return { kind: 'errors', diagnostics: out.diagnostics };
   const plans = planName ? out.plans.filter((p) => p.plan === planName) : out.plans;
-  if (plans.length === 0)
+  if (plans.length === 0) {
+    const names = (out.model?.modules[0]?.ast.declarations ?? []).flatMap((d) => (d.kind === 'PlanDecl' && d.name ? [d.name.name] : []));
     return {
       kind: 'usage',
-      message: planName ? `no plan named "${planName}" in ${file}` : `${file} declares no plan`,
+      message: planName
+        ? `no plan named "${planName}" in ${file}${didYouMean(planName, names)}${names.length ? ` (plans: ${names.join(', ')})` : ''}`
+        : `${file} declares no plan`,
     };
+  }
   if (plans.length > 1)
     return {
       kind: 'usage',

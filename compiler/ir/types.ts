@@ -181,6 +181,8 @@ export interface PolicyIR {
   readonly max_fallbacks: number;
   readonly require_consent: boolean;
   readonly rate_limits: readonly { readonly capability: string; readonly count: number; readonly per_ms: number }[];
+  /** The currency of `budgets.cost` as written (`usd`), when there is one: messages keep the unit. */
+  readonly currency?: string;
 }
 
 export type SelectorIR =
