@@ -178,6 +178,10 @@ export interface StepHookInfo {
   readonly kind: string | null;
   readonly resource: string | null;
   readonly data: string;
+  /**
+   * Counted from 1, as `ctx.attempt` and the journal count: before an attempt (preExecution) the
+   * attempt about to start, after the step (postExecution) the attempt that ended it.
+   */
   readonly attempt: number;
   /** The step's evaluated arguments, secrets as `***` (null when they cannot be evaluated yet). */
   readonly input: { readonly [name: string]: unknown } | null;
