@@ -1,5 +1,6 @@
 /** `orch compile FILE [--plan NAME] [-o plan.json]`: write the IR (`orch.plan/v2`), schema-validated. */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 
@@ -37,6 +38,8 @@ export function registerCompile(program: Command): void {
       const text = `${JSON.stringify(json, null, 2)}\n`;
       if (opts.output) {
         try {
+          // `-o build/plan.json` in a fresh project: the folder is made, as build tools do.
+          await mkdir(dirname(opts.output), { recursive: true });
           await writeFile(opts.output, text);
         } catch (err) {
           throw new CliError(`cannot write ${opts.output}: ${(err as Error).message}`, 2);
