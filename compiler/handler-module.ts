@@ -72,6 +72,14 @@ export type HandlerProblem =
   | { readonly kind: 'missing_module'; readonly file: string; readonly suggestion?: string }
   | { readonly kind: 'missing_export'; readonly file: string; readonly exports: readonly string[]; readonly suggestion?: string };
 
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** Module texts read for the check, by path, with the stat they were read at (the LSP checks often). */
 const texts = new Map<string, { readonly key: string; readonly text: string | null }>();
 
@@ -104,6 +112,8 @@ function readModule(file: string): string | null | undefined {
  * is not judged); an export is missing only when the module's exports are known.
  */
 export function handlerProblem(orchFile: string, ref: HandlerRef): HandlerProblem | null {
+  // A source that is not on disk (an editor's or a test's virtual file) has no folder to look in.
+  if (!isFile(orchFile)) return null;
   const file = handlerFile(orchFile, ref.module);
   const text = readModule(file);
   if (text === undefined) {
