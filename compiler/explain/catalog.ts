@@ -469,9 +469,10 @@ required tag — or the pinned resource is not declared or lacks one of them —
 anywhere; the message lists the declared resources and what they provide.
 
 Declare a resource that \`provides\` the missing tag, drop the tag from \`requires\` if the
-capability does not need it, or pin the step with \`on RESOURCE\` to one that fits. A module that
-declares no resources at all runs capabilities that require nothing on the local host; built-in
-steps (\`wait\`, \`wait until\`, \`run\`) and \`human\` steps need no resource.`,
+capability does not need it, or pin the step with \`on RESOURCE\` to one that fits (the message
+says which tag to add to which resource). A module that declares no machine resource at all runs
+its steps on the local host, whatever they require (std \`http_request\` requires \`http\`);
+built-in steps (\`wait\`, \`wait until\`, \`run\`) and \`human\` steps need no resource.`,
     trigger: `capability upscale_video {
   kind tool
   input { url: string }
