@@ -23,6 +23,8 @@ const PLAIN: Partial<Record<RunEvent['type'], (e: RunEvent) => string>> = {
   loop_iteration: (e) => `loop      ${e.stepId} iteration ${String(e.data.index)}`,
   guardrail_violation: (e) => `guardrail ${String(e.data.guardrail)} (${String(e.data.severity)}): ${String(e.data.message)}`,
   execution_paused: (e) => `paused${e.data.reason ? `: ${String(e.data.reason)}` : ''}`,
+  execution_interrupted: (e) =>
+    e.data.stopped ? 'interrupted: stopped, resumable' : `interrupting${e.data.reason ? ` (${String(e.data.reason)})` : ''}: no step starts; waiting for ${Array.isArray(e.data.running) && e.data.running.length ? (e.data.running as string[]).join(', ') : 'nothing'}`,
   execution_resumed: () => 'resumed',
   step_log: (e) => `log       ${e.stepId}: ${e.data.compensation ? 'compensation: ' : ''}${String(e.data.line ?? '')}`,
   budget_exceeded: (e) => `budget    ${String(e.data.label ?? e.data.budget)} exceeded${e.data.warn ? ' (warn)' : ''}`,

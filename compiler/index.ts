@@ -22,6 +22,8 @@ export { symbolAt, referencesOf, declarationOf, typeAt } from './navigate.js';
 export { preview, type PreviewJson } from './preview.js';
 export { countsForLocality, countsForPrivacy, localRatio, privacyScore, type PlacedStep } from './placement-metrics.js';
 export { renderGraph, type GraphFormat } from './graph.js';
+export { closest, didYouMean } from './suggest.js';
+export { exportLine, handlerFile, handlerProblem, moduleExports, splitHandler, type HandlerProblem, type HandlerRef } from './handler-module.js';
 
 export interface CompileInput {
   /** Path of the entry `.orch` file. */

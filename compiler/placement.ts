@@ -73,14 +73,19 @@ export function place(
   const candidates = resources.filter((r) => (human ? r.kind === 'human' : r.kind !== 'human') && provides(r, step.requires));
   if (!candidates.length) {
     if (human) return { ok: true, binding: { resource: null, tier: 'human', rationale: 'human task: handled by a person through the approval inbox, no resource needed', fallbacks: [] } };
-    if (!resources.length && !step.requires.length)
-      return { ok: true, binding: { resource: null, tier: null, rationale: 'no resources declared: runs on the local host', fallbacks: [] } };
     const pool = resources.filter((r) => r.kind !== 'human');
+    // A plan that declares no machine runs its steps here, as `log` does: `requires` chooses among
+    // declared machines, it does not ask for one to be declared (std `http_request` requires http).
+    if (!pool.length)
+      return { ok: true, binding: { resource: null, tier: null, rationale: `no machine resources declared: runs on the local host${need}`, fallbacks: [] } };
+    const missing = step.requires.filter((t) => !pool.some((r) => r.provides.includes(t)));
+    const first = pool[0]!;
+    const add = missing.length
+      ? `; add ${missing.map((t) => `"${t}"`).join(', ')} to the provides of a resource (e.g. resource ${first.name} { … provides ${[...first.provides, ...missing].join(', ')} })`
+      : '';
     return {
       ok: false,
-      reason: pool.length
-        ? `no resource provides ${step.requires.join(', ')} (declared: ${pool.map((r) => `${r.name} [${r.provides.join(', ') || 'nothing'}]`).join('; ')})`
-        : `only human resources are declared, and a ${step.kind ?? 'tool'} step needs a machine${need}`,
+      reason: `no resource provides ${step.requires.join(', ')} (declared: ${pool.map((r) => `${r.name} [${r.provides.join(', ') || 'nothing'}]`).join('; ')})${add}`,
     };
   }
   const ranked = rank(candidates, policy);

@@ -308,7 +308,12 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
   lines.push(budget('duration', worst(formatDuration(e.duration_ms), formatDuration(e.duration_ms_max)), p.budgets.duration_ms, formatDuration));
   lines.push(`  critical path: ${e.critical_path.join(' → ') || '(none)'}`);
   lines.push(`  local ratio: ${Math.round(e.local_ratio * 100)}%`);
-  lines.push(`  privacy score: ${Math.round(e.privacy_score * 100)}% of steps on personal or more sensitive data run on local/edge`);
+  const personal = p.steps.some((s) => s.data === 'personal' || s.data === 'sensitive' || s.data === 'secret');
+  lines.push(
+    personal
+      ? `  privacy score: ${Math.round(e.privacy_score * 100)}% of steps on personal or more sensitive data run on local/edge`
+      : `  privacy score: ${Math.round(e.privacy_score * 100)}% (no step touches personal or more sensitive data)`,
+  );
   if (p.guardrails.length) {
     lines.push('');
     lines.push(c.bold('Guardrails'));

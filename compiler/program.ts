@@ -336,6 +336,7 @@ function currencyOf(modules: readonly LoadedModule[], diags: Diagnostic[]): stri
 function policyIR(e: DeclEntry<'policy'>, scopes: Scopes, diags: Diagnostic[]): PolicyIR {
   const p = e.node;
   const budgets: { cost: number | null; duration_ms: number | null; cost_warn?: boolean; duration_warn?: boolean } = { cost: null, duration_ms: null };
+  let currency: string | undefined;
   // The IR keeps one budget per metric: of several, the tightest blocking one (a blocking budget
   // stops the run, so a warn-only one must not replace it), else the tightest warn one.
   const keep = (limit: number, warn: boolean, had: number | null, hadWarn: boolean | undefined): boolean =>
@@ -346,6 +347,7 @@ function policyIR(e: DeclEntry<'policy'>, scopes: Scopes, diags: Diagnostic[]): 
       if (b.limit.kind !== 'MoneyLit') diags.push(diagnostic('E0203', 'a cost budget needs money, e.g. budget cost <= 0.50usd', e.module.file, b.limit.range));
       else if (keep(b.limit.amount, warn, budgets.cost, budgets.cost_warn)) {
         budgets.cost = b.limit.amount;
+        currency = b.limit.currency;
         if (warn) budgets.cost_warn = true;
         else delete budgets.cost_warn;
       }
@@ -373,6 +375,8 @@ function policyIR(e: DeclEntry<'policy'>, scopes: Scopes, diags: Diagnostic[]): 
     max_fallbacks: p.maxFallbacks ? Math.max(0, Math.floor(p.maxFallbacks.value)) : 3,
     require_consent: p.requireConsent ?? false,
     rate_limits,
+    // The unit run-time budget messages print amounts in (`budget cost <= 0.5usd`).
+    ...(currency ? { currency } : {}),
   };
 }
 

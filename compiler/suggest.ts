@@ -17,6 +17,12 @@ function distance(a: string, b: string, limit: number): number {
   return prev[b.length]!;
 }
 
+/** `; did you mean "x"?` for a name the user typed among `candidates`, or ''. */
+export function didYouMean(name: string, candidates: Iterable<string>): string {
+  const best = closest(name, candidates);
+  return best ? `; did you mean "${best}"?` : '';
+}
+
 /** The closest candidate within an edit distance that grows with the name's length, if any. */
 export function closest(name: string, candidates: Iterable<string>): string | undefined {
   const limit = Math.max(1, Math.min(3, Math.floor(name.length / 3)));

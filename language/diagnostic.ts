@@ -23,6 +23,7 @@ export type DiagnosticCode =
   | 'E0101' // unresolved name
   | 'E0102' // duplicate declaration
   | 'E0103' // import not found / import cycle
+  | 'E0104' // handler module or export not found
   | 'E0201' // type mismatch
   | 'E0202' // unknown or missing argument
   | 'E0203' // unit mismatch

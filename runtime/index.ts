@@ -676,7 +676,7 @@ export async function listOrchWorkers(url: string, all = false): Promise<WorkerR
   return (await import('./cluster/worker.js')).listWorkers(url, all);
 }
 export type { SqlDatabase, SqliteDriverName } from './journal/sqlite-driver.js';
-export { loadPlan, readJsonArg } from './load-plan.js';
+export { loadPlan, portablePlan, readJsonArg, type LoadPlanOptions } from './load-plan.js';
 export { preStepViolations } from './scheduler/guardrails.js';
 export type { GuardStep } from './scheduler/guardrails.js';
 export { VirtualClock } from './scheduler/index.js';

@@ -3,10 +3,10 @@
  * validated against the published schema. Input/context arguments: inline JSON or `@file`.
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from '../language/index.js';
 import type { PlanIR } from '../compiler/index.js';
-import { formatPathErrors, validatePlanIR } from '../compiler/index.js';
+import { didYouMean, formatPathErrors, validatePlanIR } from '../compiler/index.js';
 import { isInside, projectRoot } from './executor/handler-path.js';
 
 export type LoadedPlan =
@@ -17,11 +17,26 @@ export type LoadedPlan =
   | { readonly kind: 'usage'; readonly message: string };
 
 interface CompilerModule {
-  compile(input: { entry: string; plan?: string; navigation?: boolean; compact?: boolean }): { diagnostics: readonly Diagnostic[]; plans: readonly PlanIR[] };
+  compile(input: { entry: string; plan?: string; navigation?: boolean; compact?: boolean }): {
+    diagnostics: readonly Diagnostic[];
+    plans: readonly PlanIR[];
+    model?: { modules: readonly { ast: { declarations: readonly { kind: string; name?: { name: string } }[] } }[] };
+  };
 }
 
-export async function loadPlan(file: string, planName?: string): Promise<LoadedPlan> {
+export interface LoadPlanOptions {
+  /**
+   * The project an IR file's relative `base_dir` is resolved in, and that its handlers must stay
+   * inside (`orch run plan.json --project DIR`); by default the project of the IR file itself.
+   */
+  readonly project?: string;
+}
+
+export async function loadPlan(file: string, planName?: string, opts: LoadPlanOptions = {}): Promise<LoadedPlan> {
+  if (opts.project !== undefined && !existsSync(opts.project)) return { kind: 'usage', message: `--project ${opts.project}: no such directory` };
   if (!existsSync(file)) return { kind: 'usage', message: `cannot read ${file}: no such file` };
+  if (opts.project !== undefined && !file.endsWith('.json'))
+    return { kind: 'usage', message: `--project is for a compiled plan (.json); ${file} is compiled where it is` };
   if (file.endsWith('.json')) {
     let json: unknown;
     try {
@@ -40,9 +55,10 @@ export async function loadPlan(file: string, planName?: string): Promise<LoadedP
       };
     }
     if (planName !== undefined && checked.plan.plan !== planName)
-      return { kind: 'usage', message: `${file} holds plan "${checked.plan.plan}", not "${planName}"` };
-    const plan = anchorBaseDir(checked.plan, dirname(resolve(file)));
-    const outside = baseDirOutside(plan, file);
+      return { kind: 'usage', message: `${file} holds plan "${checked.plan.plan}", not "${planName}"${didYouMean(planName, [checked.plan.plan])}` };
+    const root = realpathSync(projectRoot(opts.project !== undefined ? resolve(opts.project) : dirname(resolve(file))));
+    const plan = anchorBaseDir(checked.plan, root);
+    const outside = baseDirOutside(plan, file, root, opts.project !== undefined);
     if (outside) return { kind: 'usage', message: outside };
     return { kind: 'plan', plan, diagnostics: [] };
   }
@@ -57,11 +73,15 @@ export async function loadPlan(file: string, planName?: string): Promise<LoadedP
   const out = compiler.compile({ entry: resolve(file), navigation: false, compact: true, ...(planName ? { plan: planName } : {}) });
   if (out.diagnostics.some((d) => d.severity === 'error')) return { kind: 'errors', diagnostics: out.diagnostics };
   const plans = planName ? out.plans.filter((p) => p.plan === planName) : out.plans;
-  if (plans.length === 0)
+  if (plans.length === 0) {
+    const names = (out.model?.modules[0]?.ast.declarations ?? []).flatMap((d) => (d.kind === 'PlanDecl' && d.name ? [d.name.name] : []));
     return {
       kind: 'usage',
-      message: planName ? `no plan named "${planName}" in ${file}` : `${file} declares no plan`,
+      message: planName
+        ? `no plan named "${planName}" in ${file}${didYouMean(planName, names)}${names.length ? ` (plans: ${names.join(', ')})` : ''}`
+        : `${file} declares no plan`,
     };
+  }
   if (plans.length > 1)
     return {
       kind: 'usage',
@@ -88,22 +108,22 @@ export function readJsonArg(value: string, what: string): unknown {
 }
 
 /**
- * An IR file is trusted no further than the project it sits in: its `base_dir` (which handler
- * paths and the config file are found from) must lie inside the project directory of the IR
- * file itself, after following symlinks — so an IR saying `base_dir: "/"` cannot run code or
- * load a config from anywhere else on the machine.
+ * An IR file is trusted no further than the project it runs in (the project of the IR file, or
+ * `--project DIR`): its `base_dir` (which handler paths and the config file are found from) must
+ * lie inside that project directory, after following symlinks — so an IR saying `base_dir: "/"`
+ * cannot run code or load a config from anywhere else on the machine.
  */
-function baseDirOutside(plan: PlanIR, file: string): string | null {
-  const root = realpathSync(projectRoot(dirname(resolve(file))));
+function baseDirOutside(plan: PlanIR, file: string, root: string, given: boolean): string | null {
+  const whose = given ? 'given with --project' : 'of the IR file';
   const check = (p: PlanIR, where: string): string | null => {
     let real: string;
     try {
       real = realpathSync(p.base_dir);
     } catch {
-      return `${file}: base_dir${where} ${p.base_dir} does not exist`;
+      return `${file}: base_dir${where} ${p.base_dir} does not exist${given ? '' : ' (an IR compiled elsewhere runs in a copy of its project: orch run PLAN.json --project DIR)'}`;
     }
     if (!isInside(root, real))
-      return `${file}: base_dir${where} ${p.base_dir} is outside the project directory ${root} of the IR file; handlers are only loaded from that project`;
+      return `${file}: base_dir${where} ${p.base_dir} is outside the project directory ${root} ${whose}; handlers are only loaded from that project${isAbsolute(p.base_dir) && !given ? ' (compile it again with orch compile -o, which writes a base_dir relative to the project)' : ''}`;
     for (const [name, sub] of Object.entries(p.subplans)) {
       const bad = check(sub, ` of sub-plan ${name}`);
       if (bad) return bad;
@@ -113,9 +133,28 @@ function baseDirOutside(plan: PlanIR, file: string): string | null {
   return check(plan, '');
 }
 
-/** A relative `base_dir` in an IR file is relative to that file (so the IR can move with its project). */
-function anchorBaseDir(plan: PlanIR, irDir: string): PlanIR {
-  if (isAbsolute(plan.base_dir)) return plan;
-  const subplans = Object.fromEntries(Object.entries(plan.subplans).map(([k, v]) => [k, anchorBaseDir(v, irDir)]));
-  return { ...plan, base_dir: resolve(irDir, plan.base_dir), subplans };
+/** A relative `base_dir` in an IR file is relative to its project (so the IR can move with it, or apart from it). */
+function anchorBaseDir(plan: PlanIR, root: string): PlanIR {
+  const subplans = Object.fromEntries(Object.entries(plan.subplans).map(([k, v]) => [k, anchorBaseDir(v, root)]));
+  return {
+    ...plan,
+    base_dir: isAbsolute(plan.base_dir) ? plan.base_dir : resolve(root, plan.base_dir),
+    source_file: isAbsolute(plan.source_file) ? plan.source_file : resolve(root, plan.source_file),
+    subplans,
+  };
+}
+
+/**
+ * The IR as `orch compile` writes it: `base_dir` and `source_file` (also of its sub-plans)
+ * relative to the project of the compiled file, in `/` form, so the file runs from any copy of
+ * the project (LANGUAGE.md: the IR names its handlers relative to `base_dir`).
+ */
+export function portablePlan(plan: PlanIR, root = projectRoot(plan.base_dir)): PlanIR {
+  const rel = (p: string): string => {
+    if (!isAbsolute(p)) return p;
+    const r = relative(root, p);
+    return r === '' ? '.' : r.split(sep).join('/');
+  };
+  const subplans = Object.fromEntries(Object.entries(plan.subplans).map(([k, v]) => [k, portablePlan(v, root)]));
+  return { ...plan, base_dir: rel(plan.base_dir), source_file: rel(plan.source_file), subplans };
 }

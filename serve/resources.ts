@@ -5,7 +5,7 @@
  * finished steps of recent runs, the local ratio and the privacy score — computed by the same
  * functions as `orch preview` and `/metrics`.
  */
-import { countsForLocality, countsForPrivacy, localRatio, privacyScore, type PlacedStep } from '../compiler/index.js';
+import { countsForLocality, localRatio, privacyScore, type PlacedStep } from '../compiler/index.js';
 import { rateWindow } from '../runtime/index.js';
 import type { RunStarter } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
@@ -24,8 +24,8 @@ export interface ResourcesView {
   readonly rateLimits: readonly { readonly policy: string; readonly capability: string; readonly count: number; readonly perMs: number; readonly used: number }[];
   /** Share of finished machine-placed steps on the local tier (null: none yet). */
   readonly localRatio: number | null;
-  /** Share of finished steps touching `@personal` or more that ran on local or edge (null: none yet). */
-  readonly privacyScore: number | null;
+  /** Share of finished steps touching `@personal` or more that ran on local or edge (1 when none did, as everywhere). */
+  readonly privacyScore: number;
 }
 
 const RECENT_RUNS = 200;
@@ -66,6 +66,6 @@ export async function resourceUsage(starter: RunStarter): Promise<ResourcesView>
     resources: [...rows.values()].sort((a, b) => a.name.localeCompare(b.name)),
     rateLimits: await Promise.all([...rates.values()].map(async (l) => ({ ...l, used: await starter.rateHitsSince(rateWindow(l.policy, l.capability), now - l.perMs) }))),
     localRatio: finished.some(countsForLocality) ? localRatio(finished) : null,
-    privacyScore: finished.some(countsForPrivacy) ? privacyScore(finished) : null,
+    privacyScore: privacyScore(finished),
   };
 }

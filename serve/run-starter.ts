@@ -6,7 +6,7 @@
 import type { PlanIR } from '../compiler/index.js';
 
 export type RunStatus =
-  | 'pending' | 'queued' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled' | 'timeout';
+  | 'pending' | 'queued' | 'running' | 'paused' | 'interrupted' | 'completed' | 'failed' | 'cancelled' | 'timeout';
 
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled', 'timeout']);
 

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { InvariantDecl, Module, PlanDecl } from '../language/index.js';
 import { hasErrors, type Diagnostic, type Range } from '../language/index.js';
-import { compile, type SourceHost } from '../compiler/index.js';
+import { compile, didYouMean, type SourceHost } from '../compiler/index.js';
 import type { PlanIR } from '../compiler/index.js';
 import { formatPathErrors, validatePlanIR } from '../compiler/index.js';
 
@@ -28,8 +28,8 @@ export function loadPlansForVerify(file: string, planName?: string, host?: Sourc
   if (plans.kind !== 'plans') return plans;
   const chosen = planName === undefined ? plans.plans : plans.plans.filter((p) => p.plan.plan === planName);
   if (chosen.length === 0) {
-    const names = plans.plans.map((p) => p.plan.plan).join(', ') || 'none';
-    return { kind: 'io-error', message: `no plan named "${planName}" in ${file} (plans: ${names})` };
+    const names = plans.plans.map((p) => p.plan.plan);
+    return { kind: 'io-error', message: `no plan named "${planName}" in ${file}${didYouMean(planName ?? '', names)} (plans: ${names.join(', ') || 'none'})` };
   }
   return { kind: 'plans', plans: chosen };
 }

@@ -1,7 +1,8 @@
-/** `orch check FILES… [--format text|json|sarif]`: report diagnostics; exit 1 when any is an error. */
+/** `orch check FILES|DIRS… [--format text|json|sarif]`: report diagnostics; exit 1 when any is an error. */
 import type { Command } from 'commander';
 import { checkFiles } from '../../compiler/index.js';
 import { hasErrors } from '../../language/index.js';
+import { checkInputs } from '../check-inputs.js';
 import { CliError } from '../errors.js';
 import { boundHeapGrowth } from '../heap-growth.js';
 import { readSource } from '../read-source.js';
@@ -13,6 +14,7 @@ const BOUND_HEAP_FROM = 1 << 20;
 const HELP_EXAMPLES = `
 Examples:
   $ orch check plans/campaign.orch
+  $ orch check .                                # every .orch file under the folder (not node_modules, .git, .orch)
   $ orch check plans/*.orch --format json
   $ orch check plans/*.orch --format sarif > orch.sarif   # upload to GitHub code scanning
 
@@ -22,10 +24,11 @@ export function registerCheck(program: Command): void {
   program
     .command('check')
     .description('check .orch files and report syntax, name, type, placement and guardrail problems')
-    .argument('<files...>', '.orch files to check')
+    .argument('<files...>', '.orch files, or folders to check every .orch file under')
     .option('-f, --format <format>', `output format: ${DIAGNOSTIC_FORMATS.join(' | ')}`, 'text')
     .addHelpText('after', HELP_EXAMPLES)
-    .action(async (files: string[], opts: { format: string }) => {
+    .action(async (args: string[], opts: { format: string }) => {
+      const files = await checkInputs(args);
       const format = opts.format as DiagnosticFormat;
       if (!DIAGNOSTIC_FORMATS.includes(format)) {
         throw new CliError(`unknown --format "${opts.format}" (expected ${DIAGNOSTIC_FORMATS.join(', ')})`, 2);

@@ -1,5 +1,6 @@
 /** `orch compile FILE [--plan NAME] [-o plan.json]`: write the IR (`orch.plan/v2`), schema-validated. */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 
@@ -7,6 +8,11 @@ const HELP = `
 Examples:
   $ orch compile plans/campaign.orch -o campaign.plan.json
   $ orch compile plans/home.orch --plan nightly_cooling > nightly.json
+
+The IR names its folder (base_dir) and source file relative to the project of FILE (the nearest
+folder with orch.config.*, package.json or .git), so it runs from any copy of that project:
+  $ orch compile plans/hello.orch -o build/hello.json && cp -r . /srv/app && orch run /srv/app/build/hello.json
+  $ orch run /tmp/hello.json --project /srv/app      # an IR kept apart from its project
 
 The IR is validated against compiler/schema/orch.plan.v2.schema.json (orch.plan/v2) before it is written.
 Exit codes: 0 written, 1 the file has errors, 2 usage or I/O error (or an internal schema failure).`;
@@ -23,13 +29,17 @@ export function registerCompile(program: Command): void {
       // Loaded on use so other commands do not pay for ajv, dagre and the compiler at start-up.
       const { compileSelectedPlan } = await import('./compiled-plan.js');
       const { formatPathErrors, validatePlanIR } = await import('../../compiler/index.js');
+      const { portablePlan } = await import('../../runtime/index.js');
       const { plan } = await compileSelectedPlan(file, opts.plan);
-      const json = JSON.parse(JSON.stringify(plan)) as unknown;
+      // Paths relative to the project: the file runs from any copy of it (`orch run plan.json [--project DIR]`).
+      const json = JSON.parse(JSON.stringify(portablePlan(plan))) as unknown;
       const valid = validatePlanIR(json);
       if (!valid.ok) throw new CliError(`internal error: the compiled IR does not match the schema:\n${formatPathErrors(valid.errors)}`, 2);
       const text = `${JSON.stringify(json, null, 2)}\n`;
       if (opts.output) {
         try {
+          // `-o build/plan.json` in a fresh project: the folder is made, as build tools do.
+          await mkdir(dirname(opts.output), { recursive: true });
           await writeFile(opts.output, text);
         } catch (err) {
           throw new CliError(`cannot write ${opts.output}: ${(err as Error).message}`, 2);

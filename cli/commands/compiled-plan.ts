@@ -4,7 +4,7 @@
  * the only plan of the file). `selectPlan` is the same without printing (the MCP server, `orch draft`).
  */
 import { resolve } from 'node:path';
-import { compile, diskHost, type BoundModel } from '../../compiler/index.js';
+import { compile, didYouMean, diskHost, type BoundModel } from '../../compiler/index.js';
 import type { PlanIR } from '../../compiler/index.js';
 import { hasErrors, type Diagnostic } from '../../language/index.js';
 import { CliError } from '../errors.js';
@@ -60,7 +60,7 @@ export function selectPlan(file: string, text: string, planName: string | undefi
   const names = (entry?.ast.declarations ?? []).flatMap((d) => (d.kind === 'PlanDecl' ? [d.name.name] : []));
   if (planName !== undefined) {
     if (!names.includes(planName))
-      throw new CliError(`${file}: no plan named "${planName}"${names.length ? ` (plans: ${names.join(', ')})` : ' (the file declares no plan)'}`, 2);
+      throw new CliError(`${file}: no plan named "${planName}"${didYouMean(planName, names)}${names.length ? ` (plans: ${names.join(', ')})` : ' (the file declares no plan)'}`, 2);
   } else if (names.length === 0) throw new CliError(`${file}: the file declares no plan`, 2);
   else if (names.length > 1) throw new CliError(`${file} declares ${names.length} plans (${names.join(', ')}); choose one with --plan NAME`, 2);
   const wanted = planName ?? names[0]!;

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { PlanIR } from '../../compiler/index.js';
-import { countsForLocality, countsForPrivacy, localRatio, privacyScore, type PlacedStep } from '../../compiler/index.js';
+import { countsForLocality, localRatio, privacyScore, type PlacedStep } from '../../compiler/index.js';
 import { renderTimelineFile, type TimelineFileFormat } from '../../serve/index.js';
 import { CliError } from '../errors.js';
 import { parseAge, readJsonArg } from '../../runtime/index.js';
@@ -408,6 +408,8 @@ function describeEvent(e: RunEvent): string {
       return String(d.reason ?? '');
     case 'execution_paused':
       return d.reason ? String(d.reason) : '';
+    case 'execution_interrupted':
+      return d.stopped ? 'stopped (orch resume continues it)' : String(d.reason ?? '');
     case 'step_compensated':
       return d.ok ? 'ok' : String(d.error ?? 'failed');
     case 'step_log':
@@ -450,7 +452,8 @@ interface RunStats {
   readonly finishedSteps: number;
   /** Over the finished steps of these runs, by the functions `orch preview` uses (null: no such step). */
   readonly localRatio: number | null;
-  readonly privacyScore: number | null;
+  /** 1 when no step touching personal data ran — as in `orch preview` and `/metrics`. */
+  readonly privacyScore: number;
 }
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled', 'timeout']);
@@ -474,7 +477,7 @@ async function runStats(j: AsyncJournal, rows: readonly { id: string; status: st
     cost: Math.round(cost * 1e6) / 1e6,
     finishedSteps: steps.length,
     localRatio: steps.some(countsForLocality) ? localRatio(steps) : null,
-    privacyScore: steps.some(countsForPrivacy) ? privacyScore(steps) : null,
+    privacyScore: privacyScore(steps),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * `orch run FILE.orch|plan.json [--plan NAME] [--input JSON|@file] [--context JSON|@file] [--json]
- * [--quiet] [--db PATH] [--workers N] [--memory-limit MB] [--max-output BYTES] [--wait-for-signals] [--consent a,b]`: compiles (or validates) the plan, validates
+ * [--quiet] [--project DIR] [--db PATH] [--workers N] [--memory-limit MB] [--max-output BYTES] [--wait-for-signals] [--consent a,b]`: compiles (or validates) the plan, validates
  * the input, executes it on worker threads with a journal, and prints progress then a summary
  * (or, with --json, the execution result of LANGUAGE.md §6). Exit 0 only when the run completed.
  */
@@ -27,6 +27,7 @@ export interface RunCliOptions {
   readonly consent?: string;
   readonly remote?: boolean;
   readonly local?: boolean;
+  readonly project?: string;
 }
 
 export const QUIET_HELP = 'no progress while the run executes, only the closing summary (or the --json result)';
@@ -65,9 +66,10 @@ export function registerRun(program: Command): void {
     .option('--consent <scopes>', 'grant consent scopes to the run, comma-separated (needed under require_consent true)')
     .option('--remote', REMOTE_HELP)
     .option('--local', LOCAL_HELP)
+    .option('--project <dir>', 'for a compiled plan (.json): the project its handlers are loaded from (default: the project of the .json file)')
     .action(async (file: string, opts: RunCliOptions) => {
       boundHeapGrowth();
-      const loaded = await loadPlan(file, opts.plan);
+      const loaded = await loadPlan(file, opts.plan, opts.project !== undefined ? { project: opts.project } : {});
       if (loaded.kind === 'usage') throw new CliError(loaded.message, 2);
       if (loaded.kind === 'errors') {
         for (const d of loaded.diagnostics)
@@ -158,19 +160,56 @@ export async function execute(runtime: Runtime, json: boolean, begin: () => Prom
   }
   const notice = placementNotice(active, runtime.store?.location ?? 'the database');
   if (notice) process.stderr.write(`orch: ${notice}\n`);
-  // Ctrl-C cancels the run cleanly (journaled) instead of leaving it interrupted.
-  const onSigint = () => active.run.cancel('interrupted (SIGINT)');
-  process.once('SIGINT', onSigint);
+  const stopInterrupting = onInterrupt(active);
   let result: ExecutionResult;
   try {
     result = await active.result;
   } finally {
-    process.off('SIGINT', onSigint);
+    stopInterrupting();
     progress?.stop();
     await runtime.close();
   }
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else for (const line of summaryLines(result, process.stdout.isTTY === true)) process.stdout.write(`${line}\n`);
-  process.exitCode = result.status === 'completed' ? 0 : 1;
+  process.exitCode = result.status === 'completed' ? 0 : result.status === 'interrupted' ? INTERRUPTED_EXIT : 1;
+  if (result.status === 'interrupted') process.stderr.write(`orch: run ${result.runId} interrupted; continue it with \`orch resume ${result.runId}\` (or end it with \`orch cancel ${result.runId}\`)\n`);
   return result;
+}
+
+/** 128 + SIGINT, as shells report a command ended by Ctrl-C. */
+export const INTERRUPTED_EXIT = 130;
+
+/** How long the first Ctrl-C lets running steps finish before the process exits anyway ($ORCH_INTERRUPT_GRACE_MS). */
+function interruptGraceMs(): number {
+  const n = Number(process.env.ORCH_INTERRUPT_GRACE_MS);
+  return Number.isFinite(n) && n >= 0 ? n : 10_000;
+}
+
+/**
+ * Ctrl-C (SIGINT): the first stops starting steps and lets the running ones finish
+ * (the run stops as `interrupted`, resumable); a second one, or the end of the grace, exits at once
+ * — what was running is then in flight in the journal, as after a crash, and still resumable.
+ * `orch cancel` is how a run ends for good.
+ */
+function onInterrupt(active: ActiveRun): () => void {
+  let grace: NodeJS.Timeout | null = null;
+  const now = () => {
+    process.stderr.write(`orch: exiting now; run ${active.runId} stays resumable (\`orch resume ${active.runId}\`)\n`);
+    process.exit(INTERRUPTED_EXIT);
+  };
+  const first = () => {
+    if (grace) return now();
+    if (!active.run.interrupt('Ctrl-C (SIGINT)')) return now();
+    const ms = interruptGraceMs();
+    process.stderr.write(
+      `orch: Ctrl-C: no new step starts; waiting up to ${ms / 1000}s for the running ones (again to exit at once)\n`,
+    );
+    grace = setTimeout(now, ms);
+    grace.unref();
+  };
+  process.on('SIGINT', first);
+  return () => {
+    process.off('SIGINT', first);
+    if (grace) clearTimeout(grace);
+  };
 }

@@ -121,11 +121,30 @@ describe('orch check', () => {
     expect(files).toEqual(['m1.orch', 'm1.orch', 'm3.orch']);
   });
 
+  it('checks every .orch file under a directory (orch check .), skipping node_modules, .git and .orch', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'orch-check-dir-'));
+    for (const [rel, text] of [
+      ['plans/a.orch', GOOD],
+      ['plans/deep/b.orch', BAD],
+      ['node_modules/pkg/c.orch', BAD],
+      ['.git/d.orch', BAD],
+      ['.orch/e.orch', BAD],
+      ['notes.txt', 'not orch'],
+    ] as const) {
+      mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      writeFileSync(path.join(root, rel), text);
+    }
+    const r = orch(['check', '.', '--format', 'json'], { cwd: root });
+    expect(r.code, r.stderr).toBe(1);
+    const files = new Set(JSON.parse(r.stdout).diagnostics.map((d: { file: string }) => path.relative(root, path.resolve(root, d.file))));
+    expect([...files]).toEqual([path.join('plans', 'deep', 'b.orch')]);
+  });
+
   describe('bad input: one line on stderr, exit 2, no stack trace', () => {
     mkdirSync(path.join(dir, 'a-directory.orch'), { recursive: true });
     const cases: [string, () => string, RegExp][] = [
       ['a missing file', () => path.join(dir, 'missing.orch'), /: no such file$/],
-      ['a directory', () => path.join(dir, 'a-directory.orch'), /: is a directory, not an \.orch file$/],
+      ['a directory with no .orch file', () => path.join(dir, 'a-directory.orch'), /: is a directory with no \.orch file under it$/],
       ['a binary file', () => file('binary.orch', Buffer.from([0x70, 0x6c, 0x00, 0x01, 0x02])), /: binary file \(contains NUL bytes\), not \.orch source$/],
       ['invalid UTF-8', () => file('latin1.orch', Buffer.from([0x70, 0x6c, 0x61, 0x6e, 0x20, 0xe9, 0xff])), /: not valid UTF-8 text$/],
       ['an empty file', () => file('empty.orch', ''), /: empty file$/],

@@ -7,6 +7,7 @@
 import { dirname, resolve } from 'node:path';
 import type { CapabilityDecl } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
+import { handlerProblem } from '../handler-module.js';
 import type { CapabilityIR } from '../ir/types.js';
 import type { DeclEntry } from '../scope.js';
 import type { TypeResolver } from '../types/resolve.js';
@@ -130,5 +131,26 @@ function handlerOf(c: CapabilityDecl, entry: DeclEntry<'capability'>, diags: Dia
     diags.push(diagnostic('E0201', 'a handler is "./module.js#export" or "builtin:name"', file, c.handler.range));
     return null;
   }
-  return { module: resolve(dirname(file), path), export: exp || 'default' };
+  const ref = { module: resolve(dirname(file), path), export: exp || 'default' };
+  const problem = handlerProblem(file, { module: path, export: ref.export });
+  if (problem) diags.push(handlerDiagnostic(c, file, path, ref.export, problem));
+  return ref;
+}
+
+/** E0104: the handler's module or export is not there, with the likely one as a did-you-mean and a quick fix. */
+function handlerDiagnostic(c: CapabilityDecl, file: string, path: string, exp: string, p: NonNullable<ReturnType<typeof handlerProblem>>): Diagnostic {
+  const range = c.handler!.range;
+  const hashed = (m: string, e: string) => (e === 'default' ? m : `${m}#${e}`);
+  const fixTo = (text: string, title: string) => ({ fixes: [{ title, edits: [{ file, range, newText: JSON.stringify(text) }] }] });
+  if (p.kind === 'missing_module') {
+    const message = `handler module ${path} of capability ${c.name.name} not found (${p.file})`;
+    return p.suggestion
+      ? diagnostic('E0104', `${message}; did you mean "${p.suggestion}"?`, file, range, fixTo(hashed(p.suggestion, exp), `Change to "${p.suggestion}"`))
+      : diagnostic('E0104', message, file, range);
+  }
+  const shown = p.exports.length ? `it exports ${p.exports.slice(0, 8).join(', ')}${p.exports.length > 8 ? ', …' : ''}` : 'it exports nothing';
+  const message = `handler module ${path} of capability ${c.name.name} has no export "${exp}" (${shown})`;
+  return p.suggestion
+    ? diagnostic('E0104', `${message}; did you mean "${p.suggestion}"?`, file, range, fixTo(hashed(path, p.suggestion), `Change to "${p.suggestion}"`))
+    : diagnostic('E0104', message, file, range);
 }

@@ -127,6 +127,38 @@ plan hello {
     reference: 'LANGUAGE.md §4 Declarations (imports)',
   },
 
+  E0104: {
+    severity: 'error',
+    title: 'handler module or export not found',
+    details: `A capability's \`handler "./handlers/x.mjs#fn"\` names a module (relative to the .orch file)
+or an export that is not there. The check reads the module's text — it never runs it — for
+\`export function\`, \`export const\`, \`export class\`, \`export { a, b as c }\` and \`export default\`
+(a handler without \`#name\` uses the default export). The message suggests the closest file of
+the folder, or the closest export of the module, as a quick fix.
+
+Not judged: a module whose exports cannot be known without running it (\`export * from\`,
+CommonJS \`module.exports\`), and a module whose folder does not exist (yet), such as handlers
+built into \`dist/\` after the check. At run time a handler that cannot be loaded fails its step
+at once, without retries, and costs nothing.`,
+    trigger: `capability echo {
+  kind tool
+  input { text: string }
+  output { text: string }
+  handler "./no_such_handler.mjs#echo"
+}
+
+plan hello {
+  step greet = echo(text: "hi")
+}
+`,
+    fix: `${ECHO}
+plan hello {
+  step greet = echo(text: "hi")
+}
+`,
+    reference: 'docs/language.md, Semantics decisions (handlers)',
+  },
+
   E0201: {
     severity: 'error',
     title: 'type mismatch',
@@ -437,9 +469,10 @@ required tag — or the pinned resource is not declared or lacks one of them —
 anywhere; the message lists the declared resources and what they provide.
 
 Declare a resource that \`provides\` the missing tag, drop the tag from \`requires\` if the
-capability does not need it, or pin the step with \`on RESOURCE\` to one that fits. A module that
-declares no resources at all runs capabilities that require nothing on the local host; built-in
-steps (\`wait\`, \`wait until\`, \`run\`) and \`human\` steps need no resource.`,
+capability does not need it, or pin the step with \`on RESOURCE\` to one that fits (the message
+says which tag to add to which resource). A module that declares no machine resource at all runs
+its steps on the local host, whatever they require (std \`http_request\` requires \`http\`);
+built-in steps (\`wait\`, \`wait until\`, \`run\`) and \`human\` steps need no resource.`,
     trigger: `capability upscale_video {
   kind tool
   input { url: string }

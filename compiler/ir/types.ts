@@ -139,7 +139,7 @@ export interface CapabilityIR {
   readonly input: JsonSchema;
   readonly output: JsonSchema;
   /**
-   * `{ "module": "/abs/or/relative-to-ir-file/handlers/content.js", "export": "generate" }`, or a
+   * `{ "module": "../handlers/content.js", "export": "generate" }`, or a
    * built-in (`{ "builtin": "approval" }`) for the std capabilities. Paths in an emitted IR file
    * are relative to the IR's `base_dir`.
    */
@@ -194,6 +194,8 @@ export interface PolicyIR {
   readonly max_fallbacks: number;
   readonly require_consent: boolean;
   readonly rate_limits: readonly { readonly capability: string; readonly count: number; readonly per_ms: number }[];
+  /** The currency of `budgets.cost` as written (`usd`), when there is one: messages keep the unit. */
+  readonly currency?: string;
 }
 
 export type SelectorIR =
@@ -360,7 +362,10 @@ export interface PlanIR {
   readonly plan: string;
   readonly module: string;
   readonly goal: string | null;
-  /** Directory handler module paths are resolved against (absolute when compiled in-process). */
+  /**
+   * Directory handler module paths are resolved against: absolute when compiled in-process,
+   * relative to the project directory in what `orch compile` writes (the IR runs from any copy).
+   */
   readonly base_dir: string;
   readonly source_file: string;
   readonly input: JsonSchema;

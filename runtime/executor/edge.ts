@@ -58,7 +58,7 @@ export function runEdgeAttempt(
         finish({
           ok: false,
           error: ac.signal.aborted ? 'attempt aborted' : err instanceof Error ? err.message : String(err),
-          ...(err instanceof FinalAttemptError ? { final: true } : {}),
+          ...(err instanceof FinalAttemptError ? { final: 'config' as const } : {}),
         }),
     );
   return { abort: (reason) => ac.abort(new Error(reason)) };

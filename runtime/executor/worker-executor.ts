@@ -136,7 +136,7 @@ export class WorkerExecutor implements Executor {
     for (const edge of this.edges) if (edge.handles(req.capability, req)) return edge.start(req, done, logged);
     const where = this.locate(req);
     if (!where.ok) {
-      queueMicrotask(() => done({ ok: false, error: where.error }));
+      queueMicrotask(() => done({ ok: false, error: where.error, final: 'unloadable' }));
       return { abort: () => undefined };
     }
     const task: WorkerTask = {
@@ -291,7 +291,7 @@ export class WorkerExecutor implements Executor {
     this.pace.observe(a.handler, r.ms);
     // The result carries every line; those already given along the way are left out.
     const logs = this.live.close(a.task.logKey!, r.logs);
-    if (!r.ok) return this.finish(a, { ok: false, error: r.error, logs });
+    if (!r.ok) return this.finish(a, { ok: false, error: r.error, logs, ...(r.unloadable ? { final: 'unloadable' as const } : {}) });
     const output: unknown = JSON.parse(r.output);
     const check = validateValue(a.req.capability.output, output);
     if (!check.ok)

@@ -33,7 +33,7 @@ type TaskOutcome =
   /** `output`: the handler's output as JSON text. */
   | { readonly ok: true; readonly output: string; readonly logs: string[] }
   /** The handler threw, or returned something that is not a JSON value within the limit. */
-  | { readonly ok: false; readonly error: string; readonly logs: string[] };
+  | { readonly ok: false; readonly error: string; readonly logs: string[]; readonly unloadable?: true };
 
 export type WorkerResult = TaskOutcome & {
   /** How long the handler took (ms), its module's load left out: the executor's pace (chunking.ts). */
@@ -81,7 +81,8 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   // What a module prints while it loads (its top-level code) is the log of the step that loads it.
   const loaded = await capturing(written, () => load(task.module));
   const fn = loaded[task.export];
-  if (typeof fn !== 'function') throw new Error(`${task.module} does not export a function named "${task.export}"`);
+  // Not a handler failure but a missing one: reported as such, so the step is not retried for it.
+  if (typeof fn !== 'function') return { ok: false, error: `${task.module} does not export a function named "${task.export}"`, logs, unloadable: true, ms: 0 };
   // The handler's pace, without the module's first load (one attempt per worker pays that).
   const t0 = performance.now();
   const timed = (o: TaskOutcome): WorkerResult => ({ ...o, ms: performance.now() - t0 });

@@ -175,6 +175,16 @@ export class Run implements RunReader {
     return true;
   }
 
+  /**
+   * Ctrl-C: nothing more starts; running handlers finish, then the run stops as `interrupted`
+   * (resumable with `orch resume`). False when the run has ended or is stopping already.
+   */
+  interrupt(reason = 'interrupted'): boolean {
+    if (this.core.mode !== 'normal' || (this.core.runStatus !== 'running' && this.core.runStatus !== 'paused')) return false;
+    this.act({ type: 'interrupt', reason });
+    return true;
+  }
+
   resume(): boolean {
     if (this.core.runStatus !== 'paused') return false;
     this.act({ type: 'resume' });
@@ -453,7 +463,7 @@ export class Run implements RunReader {
         this.act(
           o.ok
             ? { type: 'attempt_succeeded', attempt, token, output: o.output, logs: o.logs, cost: o.cost }
-            : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost, ...(o.final ? { final: true } : {}) },
+            : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost, ...(o.final ? { final: o.final } : {}) },
         );
       },
       (lines) => this.act({ type: 'attempt_logs', attempt, token, lines }),

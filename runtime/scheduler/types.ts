@@ -41,6 +41,9 @@ export interface AttemptRequest {
  * verifier's `simulate … cost A..B`). It replaces the capability's `cost` charged when the
  * attempt started; the resource's cost stays. Without it the estimate is the attempt's cost.
  */
+/** Why another attempt would fail the same way (see AttemptOutcome's `final`). */
+export type FinalFailure = 'unloadable' | 'config';
+
 export type AttemptOutcome = (
   | { readonly ok: true; readonly output: unknown; readonly logs?: readonly string[]; readonly cost?: number }
   | {
@@ -49,10 +52,12 @@ export type AttemptOutcome = (
       readonly logs?: readonly string[];
       readonly cost?: number;
       /**
-       * Another attempt would fail the same way (a channel that is not configured, an MCP tool that
-       * changed since the lock): the step is not retried (its `fallback` call, if any, still runs).
+       * Another attempt would fail the same way, so the step is not retried (its `fallback` call,
+       * if any, still runs): `unloadable`, the handler could not be loaded (its module is missing or
+       * outside the project, or lacks the export) — no handler ran, so the attempt costs nothing;
+       * `config`, a channel that is not configured or an MCP tool that changed since the lock.
        */
-      readonly final?: boolean;
+      readonly final?: FinalFailure;
     }
 ) & {
   /**
@@ -106,6 +111,11 @@ export type EventType =
   | 'step_compensated'
   | 'guardrail_violation'
   | 'execution_paused'
+  /**
+   * Extension: the run was interrupted on request (Ctrl-C of `orch run`): nothing more starts, the
+   * process stops once its running steps ended; `orch resume` continues it (status `interrupted`).
+   */
+  | 'execution_interrupted'
   | 'execution_resumed'
   | 'execution_completed'
   | 'execution_failed'
@@ -136,7 +146,8 @@ export interface RunEvent {
   readonly data: { readonly [key: string]: unknown };
 }
 
-export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled' | 'timeout';
+/** `interrupted`: stopped on request (Ctrl-C), to be continued by `orch resume`; not finished. */
+export type RunStatus = 'running' | 'paused' | 'interrupted' | 'completed' | 'failed' | 'cancelled' | 'timeout';
 
 /** The run-level facts a journal keeps next to the events (for `orch runs`). */
 export interface RunSummary {
@@ -171,6 +182,10 @@ export interface StepHookInfo {
   readonly kind: string | null;
   readonly resource: string | null;
   readonly data: string;
+  /**
+   * Counted from 1, as `ctx.attempt` and the journal count: before an attempt (preExecution) the
+   * attempt about to start, after the step (postExecution) the attempt that ended it.
+   */
   readonly attempt: number;
   /** The step's evaluated arguments, secrets as `***` (null when they cannot be evaluated yet). */
   readonly input: { readonly [name: string]: unknown } | null;
@@ -240,7 +255,7 @@ export interface ExecutionResult {
   readonly planId: string;
   readonly runId: string;
   /** `paused`: stopped waiting for an approval (`orch signal` continues it); an extension. */
-  readonly status: 'completed' | 'failed' | 'cancelled' | 'timeout' | 'paused';
+  readonly status: 'completed' | 'failed' | 'cancelled' | 'timeout' | 'paused' | 'interrupted';
   readonly steps: readonly StepResult[];
   readonly output: unknown;
   readonly error: string | null;

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PlanIR } from '../../compiler/index.js';
 import { Run, VirtualClock, type PolicyHooks, type RunEvent } from '../scheduler/index.js';
-import { capability, lit, plan, step } from './ir-builder.js';
+import { capability, lit, plan, retry, step } from './ir-builder.js';
 import { SimExecutor } from './sim-executor.js';
 
 function run(p: PlanIR, hooks: PolicyHooks) {
@@ -37,6 +37,23 @@ const failsAtOnce = plan({
     step({ id: 'a', capability: 'c', args: { key: { op: 'secret', name: 'KEY' } }, on_failure: 'continue' }),
     step({ id: 'b', capability: 'c', deps: ['a'], join: 'all_done' }),
   ],
+});
+
+describe('the attempt a hook sees', () => {
+  it('counts from 1, like ctx.attempt and the journal: 1 before the first attempt, 2 before the retry', async () => {
+    const clock = new VirtualClock(0);
+    let calls = 0;
+    const exec = new SimExecutor(clock, () => ({ latency: 10, outcome: ++calls === 1 ? { ok: false, error: 'flaky' } : { ok: true, output: {} } }));
+    const pre: number[] = [];
+    const post: number[] = [];
+    const p = plan({ capabilities: [capability('c')], steps: [step('a', 'c', { retry: retry(2, 5) })] });
+    const r = new Run(p, { clock, executor: exec, hooks: { preExecution: (s) => (pre.push(s.attempt), { allow: true }), postExecution: (s) => void post.push(s.attempt) } }, { runId: 'att' });
+    const result = await settle(clock, r.start());
+    expect(result.status).toBe('completed');
+    expect(exec.starts.map((s) => s.attempt)).toEqual([1, 2]);
+    expect(pre).toEqual([1, 2]);
+    expect(post).toEqual([2]);
+  });
 });
 
 describe('preExecution hook', () => {

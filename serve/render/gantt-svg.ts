@@ -1,11 +1,15 @@
 /**
  * A run's Gantt chart as SVG: one lane per resource (steps without one share a lane), one row
  * per step, and bars for each phase the journal shows — queued, running, waiting (approvals,
- * waits), retried (a failed attempt before a retry), compensating.
+ * waits), retried (a failed attempt before a retry), cancelled (the phase a step was in when it
+ * was cancelled — `orch cancel`, a race's loser), compensating.
  */
 import { baseStep, escapeXml, type PictureEvent, type PictureStep } from './model.js';
 
-export type Phase = 'queued' | 'running' | 'waiting' | 'retried' | 'compensating';
+export type Phase = 'queued' | 'running' | 'waiting' | 'retried' | 'cancelled' | 'compensating';
+
+/** Every phase a bar can have, in the order the dashboard's legend shows them. */
+export const PHASES: readonly Phase[] = ['queued', 'running', 'waiting', 'retried', 'cancelled', 'compensating'];
 
 export interface Bar {
   readonly step: string;
@@ -48,10 +52,12 @@ export function phases(steps: readonly PictureStep[], events: readonly PictureEv
         close(key, at);
         bars.push({ step, phase: 'compensating', from: at, to: at, open: false });
         break;
+      case 'step_cancelled':
+        close(key, at, 'cancelled');
+        break;
       case 'step_completed':
       case 'step_failed':
       case 'step_skipped':
-      case 'step_cancelled':
         close(key, at);
         break;
     }

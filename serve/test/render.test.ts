@@ -17,7 +17,30 @@ const stepId = fc.string({ minLength: 1, maxLength: 12 }).filter((s) => !/\[\d+\
 const stepsArb = fc.uniqueArray(stepId, { minLength: 1, maxLength: 25 }).map((ids) =>
   ids.map<PictureStep>((id, i) => ({ id, deps: i > 0 ? [ids[i - 1]!] : [], resource: i % 2 ? 'box' : null, what: 'nap', waits: i % 5 === 4 })),
 );
-const TYPES = ['step_queued', 'step_started', 'step_retried', 'step_completed', 'step_failed', 'step_skipped', 'step_compensated', 'execution_started'];
+const TYPES = ['step_queued', 'step_started', 'step_retried', 'step_completed', 'step_failed', 'step_skipped', 'step_cancelled', 'step_compensated', 'execution_started'];
+
+describe('Gantt legend', () => {
+  it('a cancelled step ends with a cancelled bar, and every phase has a colour in the chart and the legend', async () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+    const steps: PictureStep[] = [{ id: 'a', deps: [], resource: null, what: 'nap', waits: false }];
+    const bars = phases(steps, [
+      { type: 'step_started', stepId: 'a', at: at(0) },
+      { type: 'step_cancelled', stepId: 'a', at: at(2) },
+    ], Date.parse(at(3)));
+    expect(bars.map((b) => b.phase)).toEqual(['cancelled']);
+    const { PHASES } = await import('../render/gantt-svg.js');
+    const { PICTURE_CSS } = await import('../render/picture-style.js');
+    const { readFileSync } = await import('node:fs');
+    const ui = readFileSync(new URL('../ui/style.css', import.meta.url), 'utf8');
+    const view = readFileSync(new URL('../ui/run-view.ts', import.meta.url), 'utf8');
+    expect(PHASES).toContain('cancelled');
+    expect(view).toMatch(/PHASES\.map/);
+    for (const p of PHASES) {
+      expect(PICTURE_CSS, p).toContain(`.bar.${p} {`);
+      expect(ui, p).toContain(`.key.${p}::before`);
+    }
+  });
+});
 
 describe('run pictures', () => {
   it('the DAG has one node per step, ids escaped and read back intact, no markup from data', () => {

@@ -189,8 +189,8 @@ describe('orch serve: run controls', () => {
     expect(text).toMatch(/orch_queue_depth \d+/);
   });
 
-  it('privacy score: null on the resources page until a step touches @personal data, then from the steps that ran', async () => {
-    expect((await call('GET', '/resources')).json.privacyScore).toBeNull();
+  it('privacy score: 1 on the resources page while no step touched @personal data (as in the preview and /metrics), then from the steps that ran', async () => {
+    expect((await call('GET', '/resources')).json.privacyScore).toBe(1);
     const id = await start('private_echo', { who: 'Dana' });
     await until(id, (v) => v.status === 'completed', 'completed');
     const resources = (await call('GET', '/resources')).json;

@@ -6,7 +6,7 @@ interface Resources {
   resources: { name: string; kind: string; tier: string; inUse: number; limit: number | null }[];
   rateLimits: { policy: string; capability: string; count: number; perMs: number; used: number }[];
   localRatio: number | null;
-  privacyScore: number | null;
+  privacyScore: number;
 }
 
 const percent = (x: number | null): string => (x === null ? '—' : `${Math.round(x * 100)}%`);

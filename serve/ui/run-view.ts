@@ -3,7 +3,7 @@
  * step's lines, and its input, outputs and errors (as the server sends them: redacted).
  */
 import { dagSvg } from '../render/dag-svg.js';
-import { ganttSvg } from '../render/gantt-svg.js';
+import { ganttSvg, PHASES } from '../render/gantt-svg.js';
 import { baseStep, pictureSteps, runStatusAfter, statusAfter, statusesFrom, type PictureStep } from '../render/model.js';
 import { get, post, type PlanStep, type RunView, type TimelineEvent } from './api.js';
 import { h, json, statusBadge, svgNode, when } from './dom.js';
@@ -216,5 +216,6 @@ function setStatus(dag: Element, step: string, status: string): void {
 }
 
 function legend(): HTMLElement {
-  return h('p', { class: 'legend' }, ...['queued', 'running', 'waiting', 'retried', 'compensating'].map((p) => h('span', { class: `key ${p}` }, p)));
+  // Every phase a bar can have: a colour the chart uses is never missing here.
+  return h('p', { class: 'legend' }, ...PHASES.map((p) => h('span', { class: `key ${p}` }, p)));
 }

@@ -2,7 +2,7 @@
 import { get, type RunSummary } from './api.js';
 import { h, statusBadge, when } from './dom.js';
 
-const STATUSES = ['queued', 'running', 'paused', 'completed', 'failed', 'cancelled', 'timeout'];
+const STATUSES = ['queued', 'running', 'paused', 'interrupted', 'completed', 'failed', 'cancelled', 'timeout'];
 
 export interface Filters {
   plan: string;

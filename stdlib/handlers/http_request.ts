@@ -1,6 +1,8 @@
 /**
  * `std.capabilities.http_request`: one HTTP request with `fetch`, aborted with the step (timeout,
- * cancel). A non-2xx status is a normal output (check `status`); network errors fail the attempt.
+ * cancel). A status of `fail_on_status` (default 500) or above fails the attempt, so a server
+ * error is retried; a lower one is a normal output (check `status`: a 404 completes the step).
+ * Network errors fail the attempt.
  */
 import type { HandlerContext } from './context.js';
 
@@ -11,6 +13,8 @@ export interface HttpRequestInput {
   readonly body?: unknown;
   /** Milliseconds (a `duration` at run time). */
   readonly timeout?: number;
+  /** The lowest status that fails the attempt (default 500; 400 fails on 4xx too, 600 never). */
+  readonly fail_on_status?: number;
 }
 
 export async function handler(
@@ -30,6 +34,12 @@ export async function handler(
   const signal = signals.length > 1 && typeof AbortSignal.any === 'function' ? AbortSignal.any(signals) : ctx.signal;
   const res = await fetch(input.url, { method, headers, body, signal });
   const text = await res.text();
+  const failFrom = typeof input.fail_on_status === 'number' ? input.fail_on_status : 500;
+  if (res.status >= failFrom) {
+    // The URL without its query string: a token in it must not reach the journal.
+    const where = URL.canParse(input.url) ? `${new URL(input.url).origin}${new URL(input.url).pathname}` : 'the URL';
+    throw new Error(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} from ${method} ${where} (fail_on_status ${failFrom})`);
+  }
   let parsed: unknown = text;
   if ((res.headers.get('content-type') ?? '').includes('json')) {
     try {

@@ -28,11 +28,16 @@ export interface CostCeiling {
 
 export const DURATION_TIMER = 'budget:duration';
 
+/** An amount with the plan's currency, as the budget was written (`0.5usd`); bare for an IR without one. */
+function money(c: SchedulerCore, n: number): string {
+  return `${round6(n)}${c.plan.policy?.currency ?? ''}`;
+}
+
 export function costCeilings(c: SchedulerCore): readonly CostCeiling[] {
   const own: CostCeiling[] = [];
   const p = c.plan.policy;
   if (p && p.budgets.cost !== null)
-    own.push({ limit: p.budgets.cost, label: `budget cost <= ${p.budgets.cost} of policy ${p.name}`, warn: p.budgets.cost_warn === true });
+    own.push({ limit: p.budgets.cost, label: `budget cost <= ${money(c, p.budgets.cost)} of policy ${p.name}`, warn: p.budgets.cost_warn === true });
   return [...own, ...(c.opts.costCeilings ?? [])];
 }
 
@@ -71,10 +76,19 @@ export function withinBudget(c: SchedulerCore, inst: Inst): boolean {
       continue;
     }
     c.emit('budget_exceeded', inst.key, data);
-    abortRun(c, 'failed', `budget exceeded: ${b.label} (spent ${round6(total)}, step ${inst.key} would add ${round6(estimate)})`);
+    abortRun(c, 'failed', `budget exceeded: ${b.label} (spent ${money(c, total)}, step ${inst.key} would add ${money(c, estimate)})`);
     return false;
   }
   return true;
+}
+
+/** `3s`, `1m30s`, `250ms`: a duration as a budget is written. */
+function formatMs(ms: number): string {
+  if (ms < 1000 || ms % 1000 !== 0) return `${ms}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s}s`;
+  if (s % 3600 === 0) return `${s / 3600}h`;
+  return s % 60 === 0 ? `${s / 60}m` : `${Math.floor(s / 60)}m${s % 60}s`;
 }
 
 /** Arms the `budget duration` deadline at the run's start (a shorter plan deadline fires first anyway). */
@@ -88,7 +102,7 @@ export function armDurationBudget(c: SchedulerCore): void {
 export function durationBudgetFired(c: SchedulerCore): void {
   c.armed.delete(DURATION_TIMER);
   const p = c.plan.policy!;
-  const label = `budget duration <= ${p.budgets.duration_ms}ms of policy ${p.name}`;
+  const label = `budget duration <= ${formatMs(p.budgets.duration_ms ?? 0)} of policy ${p.name}`;
   const warn = p.budgets.duration_warn === true;
   c.emit('budget_exceeded', null, { budget: 'duration', label, limit: p.budgets.duration_ms, elapsed: c.now - c.startedAt, warn });
   if (!warn) abortRun(c, 'timeout', `budget exceeded: ${label}`);

@@ -85,6 +85,13 @@ export function onEvent(c: SchedulerCore, e: Live): void {
       c.emit('execution_paused', null, {});
       forEachSubplan(c, (key) => c.command({ type: 'control_subplan', key, op: 'pause' }));
       return;
+    case 'interrupt':
+      if (c.mode !== 'normal' || (c.runStatus !== 'running' && c.runStatus !== 'paused')) return;
+      c.awaitingApproval = false;
+      c.runStatus = 'interrupted';
+      c.emit('execution_interrupted', null, { reason: e.reason, running: runningCalls(c) });
+      forEachSubplan(c, (key) => c.command({ type: 'control_subplan', key, op: 'pause' }));
+      return;
     case 'resume':
       if (c.runStatus !== 'paused') return;
       c.runStatus = 'running';
@@ -109,6 +116,13 @@ export function onEvent(c: SchedulerCore, e: Live): void {
       clearTimers(c);
       return;
   }
+}
+
+/** The calls still running (an interruption waits for them to end). */
+export function runningCalls(c: SchedulerCore): string[] {
+  const out: string[] = [];
+  for (const i of c.inProgress) if (i.activity.kind === 'call') out.push(i.key);
+  return out;
 }
 
 function forEachSubplan(c: SchedulerCore, fn: (key: string) => void): void {

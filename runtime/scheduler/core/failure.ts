@@ -5,13 +5,14 @@
  */
 import type { StepIR } from '../../../compiler/index.js';
 import { assertViolations, postStepViolations } from '../guardrails.js';
+import type { FinalFailure } from '../types.js';
 import type { SchedulerCore } from './core.js';
 import { instTerminal } from './decide.js';
 import { env } from './env.js';
 import { clearStepTimer, stepTimerId } from './events.js';
 import { abortRun } from './finish.js';
 import { forbiddenOn, guardStep, recordViolations } from './guards.js';
-import { hookInfo } from './resolve.js';
+import { attemptCostOf, hookInfo } from './resolve.js';
 import { rollback } from './rollback.js';
 import { releaseLease } from './start.js';
 import { IDLE, type Inst } from './state.js';
@@ -20,7 +21,7 @@ export function onOutcome(
   c: SchedulerCore,
   key: string,
   token: number,
-  o: { type: 'attempt_succeeded' | 'attempt_failed'; output?: unknown; error?: string; logs?: readonly string[]; cost?: number; final?: boolean },
+  o: { type: 'attempt_succeeded' | 'attempt_failed'; output?: unknown; error?: string; logs?: readonly string[]; cost?: number; final?: FinalFailure },
 ): void {
   const inst = c.instances.get(key);
   if (!inst || inst.token !== token || inst.activity.kind !== 'call' || inst.rec.status !== 'running') return;
@@ -30,8 +31,13 @@ export function onOutcome(
   // What the handler wrote (ctx.log, stdout, stderr): one `step_log` event a line (LANGUAGE.md §7.3).
   for (const line of o.logs ?? []) c.emit('step_log', inst.key, { attempt: inst.rec.attempts, line });
   if (o.type === 'attempt_succeeded') succeed(c, inst, o.output);
-  // A final failure (a configuration error, a changed MCP tool) skips the retries; a fallback call still runs.
-  else attemptFailed(c, inst, o.error ?? 'failed', false, !o.final, true);
+  else {
+    // A handler that never loaded ran nothing, so it is not charged. A final failure skips the
+    // retries (the same would happen again); the step's `fallback` call has a handler of its own,
+    // so it is still tried.
+    if (o.final === 'unloadable') inst.costDelta = -attemptCostOf(c, inst);
+    attemptFailed(c, inst, o.error ?? 'failed', false, !o.final, true);
+  }
 }
 
 function stopRunning(c: SchedulerCore, inst: Inst): void {

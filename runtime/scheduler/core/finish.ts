@@ -16,6 +16,12 @@ import { slotRequest } from './start.js';
 
 export function checkDone(c: SchedulerCore): void {
   if (c.mode !== 'normal') return;
+  if (c.runStatus === 'interrupted') {
+    // Nothing new starts; the run stops once no handler runs any more (waits and approvals
+    // stay in the journal as they stand: resuming takes them up).
+    for (const i of c.inProgress) if (i.activity.kind === 'call') return;
+    return stopInterrupted(c);
+  }
   if (c.runStatus === 'running') {
     const idle = idleOnApprovals(c);
     if (idle && c.opts.suspendOnApproval) return suspend(c);
@@ -104,6 +110,15 @@ function suspend(c: SchedulerCore): void {
   // Its sub-plans stop here too, as they stand: resuming the run takes them up from their journals.
   for (const i of c.inProgress) if (i.activity.kind === 'subplan') c.command({ type: 'control_subplan', key: i.key, op: 'detach' });
   c.emit('execution_paused', null, { reason: 'waiting for approval', waiting });
+  c.command({ type: 'finish' });
+}
+
+function stopInterrupted(c: SchedulerCore): void {
+  c.mode = 'finished';
+  clearTimers(c);
+  // Sub-plans stop as they stand (paused since the interruption): resuming takes them up from their journals.
+  for (const i of c.inProgress) if (i.activity.kind === 'subplan') c.command({ type: 'control_subplan', key: i.key, op: 'detach' });
+  c.emit('execution_interrupted', null, { stopped: true });
   c.command({ type: 'finish' });
 }
 

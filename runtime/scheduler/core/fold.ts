@@ -81,6 +81,7 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
       if (f.startedAt === null) f.startedAt = e.ts;
       break;
     case 'execution_paused':
+    case 'execution_interrupted':
       f.paused = true;
       break;
     case 'execution_resumed':

@@ -4,7 +4,7 @@
  * gives every event its time and carries out the commands.
  */
 import type { PlanIR, StepStatus } from '../../../compiler/index.js';
-import type { AttemptRequest, RunEvent, StepHookInfo } from '../types.js';
+import type { AttemptRequest, FinalFailure, RunEvent, StepHookInfo } from '../types.js';
 
 /** Something that happened, as the driver reports it (with the clock's time: `handle(event, at)`). */
 export type CoreEvent =
@@ -28,7 +28,7 @@ export type CoreEvent =
       readonly logs?: readonly string[];
       readonly cost?: number;
       /** The executor knows another attempt would fail the same way (`AttemptOutcome.final`): no retry. */
-      readonly final?: boolean;
+      readonly final?: FinalFailure;
     }
   /** Log lines a running attempt wrote, as they arrive (before its outcome, which has the rest). */
   | { readonly type: 'attempt_logs'; readonly attempt: string; readonly token: number; readonly lines: readonly string[] }
@@ -67,6 +67,8 @@ export type CoreEvent =
       readonly comment: string | null;
     }
   | { readonly type: 'pause' }
+  /** Stop starting steps; once no handler runs, stop as `interrupted` (resumable). */
+  | { readonly type: 'interrupt'; readonly reason: string }
   | { readonly type: 'resume' }
   | { readonly type: 'cancel'; readonly reason: string }
   /** Cancel one step (an instance key, or a step id: all its instances, those still to come too). */

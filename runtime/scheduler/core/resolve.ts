@@ -49,7 +49,8 @@ export function attemptCostOf(c: SchedulerCore, inst: Inst): number {
   return (inst.logical.step.action.type === 'call' ? (cap?.cost ?? 0) : 0) + (resourceOf(c, inst)?.cost ?? 0);
 }
 
-export function hookInfo(c: SchedulerCore, inst: Inst): StepHookInfo {
+/** `before`: for the attempt about to start (preExecution), else for the attempt that ended the step. */
+export function hookInfo(c: SchedulerCore, inst: Inst, before = false): StepHookInfo {
   const cap = capabilityOf(c, inst);
   return {
     runId: c.runId,
@@ -59,7 +60,7 @@ export function hookInfo(c: SchedulerCore, inst: Inst): StepHookInfo {
     kind: cap?.kind ?? null,
     resource: resourceOf(c, inst)?.name ?? null,
     data: inst.logical.step.data,
-    attempt: inst.rec.attempts,
+    attempt: inst.rec.attempts + (before ? 1 : 0),
     input: hookArgs(c, inst),
   };
 }

@@ -56,7 +56,7 @@ export function beginStep(c: SchedulerCore, inst: Inst): void {
   const token = ++inst.token;
   inst.activity = { kind: 'policy', token };
   c.inProgress.add(inst);
-  c.command({ type: 'check_policy', key: inst.key, token, info: hookInfo(c, inst) });
+  c.command({ type: 'check_policy', key: inst.key, token, info: hookInfo(c, inst, true) });
 }
 
 export function releaseLease(c: SchedulerCore, inst: Inst): void {

@@ -1,0 +1,44 @@
+/**
+ * Issue 34 item 2 at run time: a handler that cannot be loaded (module missing, export missing)
+ * fails its step at once — no retries, no backoff — and the attempt that never ran costs nothing.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Runtime } from '../index.js';
+import { tempDir } from './helpers.js';
+import { capability, plan, retry, step } from './ir-builder.js';
+
+let rt: Runtime;
+let dir: string;
+beforeAll(async () => {
+  dir = tempDir('orch-unloadable-');
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  writeFileSync(join(dir, 'h.mjs'), 'export function greet() { return {}; }\n');
+  rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1 });
+});
+afterAll(async () => {
+  await rt.close();
+});
+
+describe('a handler that cannot be loaded', () => {
+  for (const [what, handler, error] of [
+    ['a missing export', { module: './h.mjs', export: 'gret' }, /does not export a function named "gret"/],
+    ['a missing module', { module: './nope.mjs', export: 'greet' }, /not found/],
+  ] as const) {
+    it(`${what}: one attempt, no retry, no cost`, async () => {
+      const p = plan({
+        base_dir: dir,
+        capabilities: [capability('greet', { handler, cost: 0.5, retry: retry(3, 60_000) })],
+        steps: [step('say', 'greet')],
+      });
+      const result = await (await rt.start(p, {})).result;
+      expect(result.status).toBe('failed');
+      const s = result.steps.find((x) => x.stepId === 'say')!;
+      expect(s.status).toBe('failed');
+      expect(s.attempts).toBe(1);
+      expect(s.error).toMatch(error);
+      expect(result.metadata.totalCost).toBe(0);
+    });
+  }
+});
