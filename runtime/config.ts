@@ -12,6 +12,7 @@ import { isInside } from './executor/handler-path.js';
 import { parseAge } from './journal/retention.js';
 import type { Redactor } from './redact.js';
 import type { PolicyHooks } from './scheduler/types.js';
+import { telemetryConfigProblem, type TelemetryConfig } from './telemetry/settings.js';
 
 export interface OrchConfig {
   readonly file: string | null;
@@ -23,6 +24,8 @@ export interface OrchConfig {
   readonly retentionMs?: number | null;
   /** Consent scopes granted to every run of this project (LANGUAGE.md §7.2). */
   readonly consent?: readonly string[];
+  /** `telemetry`: where traces go and how the dashboard links to one (LANGUAGE.md §8.7). */
+  readonly telemetry?: TelemetryConfig;
 }
 
 export const EMPTY_CONFIG: OrchConfig = { file: null, hooks: {}, secrets: {}, maxOutputBytes: null };
@@ -73,7 +76,17 @@ export async function loadConfig(root: string): Promise<OrchConfig> {
   const consent = raw.consent;
   if (consent !== undefined && !(Array.isArray(consent) && consent.every((s) => typeof s === 'string')))
     throw new Error(`${file}: consent must be a list of scope names, e.g. ["health_data"]`);
-  return { file, hooks, secrets, maxOutputBytes: limit ?? null, retentionMs, consent: (consent as string[] | undefined) ?? [] };
+  const telemetryProblem = telemetryConfigProblem(raw.telemetry);
+  if (telemetryProblem) throw new Error(`${file}: ${telemetryProblem}`);
+  return {
+    file,
+    hooks,
+    secrets,
+    maxOutputBytes: limit ?? null,
+    retentionMs,
+    consent: (consent as string[] | undefined) ?? [],
+    ...(raw.telemetry !== undefined ? { telemetry: raw.telemetry as TelemetryConfig } : {}),
+  };
 }
 
 /**

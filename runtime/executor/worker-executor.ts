@@ -139,6 +139,7 @@ export class WorkerExecutor implements Executor {
       timeoutMs: req.timeoutMs,
       maxOutputBytes: this.outputLimit(req.plan.base_dir),
       logKey: this.live.open(logged),
+      ...(req.traceparent !== undefined ? { traceparent: req.traceparent } : {}),
     };
     const a: Attempt = { req, task, handler: `${where.module}#${where.export}`, done, logged, state: { at: 'ready' }, carried: [] };
     if (!this.chunking || !mayShare(req) || !this.pace.fast(a.handler)) this.sendAlone(a);
