@@ -8,7 +8,7 @@ import { ROOT_CONTEXT, SpanStatusCode, TraceFlags, trace, type Attributes, type 
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { CapabilityIR, PlanIR } from '../../compiler/index.js';
+import type { CapabilityIR } from '../../compiler/index.js';
 import { baseId } from '../scheduler/core/state.js';
 import type { AttemptOutcome, Executor, RunEvent, RunReader } from '../scheduler/types.js';
 import { genAiAttributes, usageOf } from './gen-ai.js';
@@ -38,9 +38,7 @@ interface RunSpans {
   readonly steps: Map<string, StepSpans>;
   /** Sub-plan runs begun under a step of this one (ended with it). */
   readonly children: Set<string>;
-  ir: PlanIR | null;
 }
-
 
 export class OtelTracing implements RunTracing, WorkerTracing {
   private readonly provider: BasicTracerProvider;
@@ -82,7 +80,7 @@ export class OtelTracing implements RunTracing, WorkerTracing {
   }
 
   private open(runId: string, plan: string, span: Span, parent: Context, remoteAttempts: boolean): RunSpans {
-    const r: RunSpans = { runId, span, ctx: trace.setSpan(parent, span), plan, remoteAttempts, steps: new Map(), children: new Set(), ir: null };
+    const r: RunSpans = { runId, span, ctx: trace.setSpan(parent, span), plan, remoteAttempts, steps: new Map(), children: new Set() };
     this.runs.set(runId, r);
     return r;
   }
@@ -142,9 +140,6 @@ export class OtelTracing implements RunTracing, WorkerTracing {
       case 'step_skipped':
       case 'step_cancelled':
         return this.ended(r, e);
-      case 'plan_created':
-        r.ir = run.plan;
-        return;
       case 'execution_completed':
         r.span.setAttribute('orch.cost', num(d.cost));
         r.span.setStatus({ code: SpanStatusCode.OK });
