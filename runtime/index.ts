@@ -678,6 +678,7 @@ export async function resumeRun(runId: string, opts: ResumeOptions & RuntimeOpti
 }
 
 export { EMPTY_CONFIG };
+export type { OrchConfig } from './config.js';
 export { traceLink } from './telemetry/settings.js';
 export { parseTraceparent, formatTraceparent, type SpanRef } from './telemetry/traceparent.js';
 export type { AttemptUsage, StoredTrace } from './telemetry/tracing.js';

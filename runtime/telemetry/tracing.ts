@@ -57,10 +57,10 @@ export interface RunTracing {
   shutdown(): Promise<void>;
 }
 
-/** The SDK-backed tracing of `settings`, the SDK loaded now. `redact` blanks secrets in error text. */
+/** The SDK-backed tracing of `settings`: its thread (and the SDK in it) starts now. `redact` blanks secrets in error text. */
 export async function loadTracing(settings: TelemetrySettings, redact: (text: string) => string): Promise<RunTracing> {
-  const { OtelTracing } = await import('./otel-tracing.js');
-  return new OtelTracing(settings, redact);
+  const { RunSpanTracing } = await import('./run-spans.js');
+  return new RunSpanTracing(settings, redact);
 }
 
 /** What an `orch worker` traces: the attempts it runs, as children of their owner's step span. */
@@ -87,6 +87,6 @@ export interface WorkerAttempt {
 }
 
 export async function loadWorkerTracing(settings: TelemetrySettings, redact: (text: string) => string): Promise<WorkerTracing> {
-  const { OtelTracing } = await import('./otel-tracing.js');
-  return new OtelTracing(settings, redact);
+  const { RunSpanTracing } = await import('./run-spans.js');
+  return new RunSpanTracing(settings, redact);
 }

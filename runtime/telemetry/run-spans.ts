@@ -1,26 +1,22 @@
 /**
  * Runs as OpenTelemetry spans (LANGUAGE.md §8.7, docs/telemetry.md), made from journal events as
  * the scheduler emits them: `orch.run PLAN` per run, `orch.step STEP` per step instance,
- * `orch.attempt STEP` per attempt of a call. Event times are the spans' times. Loaded only when
- * tracing is on (`tracing.ts`).
+ * `orch.attempt STEP` per attempt of a call. Event times are the spans' times. The spans are built
+ * and exported by the tracing thread (`span-sink.ts`); loaded only when tracing is on.
  */
-import { ROOT_CONTEXT, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { CapabilityIR } from '../../compiler/index.js';
 import { baseId } from '../scheduler/core/state.js';
 import type { AttemptOutcome, Executor, RunEvent, RunReader } from '../scheduler/types.js';
 import { genAiAttributes, usageOf } from './gen-ai.js';
 import type { TelemetrySettings } from './settings.js';
+import { SpanSink, type Attrs, type SpanContextRef, type SpanHandle } from './span-sink.js';
 import { formatTraceparent, parseTraceparent } from './traceparent.js';
 import type { AttemptInfo, BeginRun, RunTracing, StoredTrace, WorkerAttempt, WorkerTracing } from './tracing.js';
 
 interface StepSpans {
-  readonly span: Span;
-  readonly ctx: Context;
+  readonly span: SpanHandle;
   readonly base: string;
-  attempt: Span | null;
+  attempt: SpanHandle | null;
   attemptNo: number;
   /** The estimate charged when the attempt started (the end event's `cost_delta` corrects it). */
   attemptCost: number;
@@ -31,8 +27,7 @@ interface StepSpans {
 
 interface RunSpans {
   readonly runId: string;
-  readonly span: Span;
-  readonly ctx: Context;
+  readonly span: SpanHandle;
   readonly plan: string;
   readonly remoteAttempts: boolean;
   readonly steps: Map<string, StepSpans>;
@@ -40,49 +35,32 @@ interface RunSpans {
   readonly children: Set<string>;
 }
 
-export class OtelTracing implements RunTracing, WorkerTracing {
-  private readonly provider: BasicTracerProvider;
-  private readonly tracer: Tracer;
+export class RunSpanTracing implements RunTracing, WorkerTracing {
+  private readonly sink: SpanSink;
   private readonly runs = new Map<string, RunSpans>();
 
   constructor(
     settings: TelemetrySettings,
     private readonly redact: (text: string) => string,
   ) {
-    const exporter = new OTLPTraceExporter({ url: settings.tracesUrl });
-    this.provider = new BasicTracerProvider({
-      resource: defaultResource().merge(resourceFromAttributes({ 'service.name': settings.serviceName })),
-      // A large run ends thousands of spans in a second: a queue of the default 2048 would drop
-      // some while an export is on its way (the OTEL_BSP_* variables still win).
-      spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: envNumber('OTEL_BSP_MAX_QUEUE_SIZE') ?? 65_536, maxExportBatchSize: envNumber('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 2048 })],
-    });
-    this.tracer = this.provider.getTracer('orch');
+    this.sink = new SpanSink(settings);
   }
 
   // ───────────────────────────── runs ─────────────────────────────
 
   beginRun(o: BeginRun): StoredTrace {
-    const parent = o.stored
-      ? remoteContext(o.stored.trace_id, o.stored.span_id)
-      : o.parent
-        ? remoteContext(o.parent.traceId, o.parent.spanId, o.parent.sampled)
-        : ROOT_CONTEXT;
     // A resumed run's span continues the trace under the run's first span, and links it.
-    const links: Link[] = o.stored ? [{ context: trace.getSpanContext(parent)! }] : [];
-    const span = this.tracer.startSpan(
+    const first: SpanContextRef | null = o.stored ? { traceId: o.stored.trace_id, spanId: o.stored.span_id, sampled: true } : null;
+    const parent = first ?? o.parent ?? null;
+    const span = this.sink.start(
       `orch.run ${o.plan}`,
-      { attributes: { 'orch.run_id': o.runId, 'orch.plan': o.plan, ...(o.resumed ? { 'orch.resumed': true } : {}) }, links },
       parent,
+      Date.now(),
+      { 'orch.run_id': o.runId, 'orch.plan': o.plan, ...(o.resumed ? { 'orch.resumed': true } : {}) },
+      { remote: parent !== null, ...(first ? { links: [first] } : {}) },
     );
-    this.open(o.runId, o.plan, span, parent, o.remoteAttempts);
-    const sc = span.spanContext();
-    return o.stored ?? { trace_id: sc.traceId, span_id: sc.spanId };
-  }
-
-  private open(runId: string, plan: string, span: Span, parent: Context, remoteAttempts: boolean): RunSpans {
-    const r: RunSpans = { runId, span, ctx: trace.setSpan(parent, span), plan, remoteAttempts, steps: new Map(), children: new Set() };
-    this.runs.set(runId, r);
-    return r;
+    this.runs.set(o.runId, { runId: o.runId, span, plan: o.plan, remoteAttempts: o.remoteAttempts, steps: new Map(), children: new Set() });
+    return o.stored ?? { trace_id: span.traceId, span_id: span.spanId };
   }
 
   observe(event: RunEvent, run: RunReader): void {
@@ -101,15 +79,19 @@ export class OtelTracing implements RunTracing, WorkerTracing {
     const parent = this.runs.get(event.runId.slice(0, slash));
     if (!parent) return undefined;
     // A resumed parent may not have started its `run` step again here: its span opens now.
-    const step = this.step(parent, { ...event, stepId: event.runId.slice(slash + 1) });
+    const step = this.step(parent, event.runId.slice(slash + 1), event.ts);
     const resumed = event.type === 'execution_started' && event.data.resumed === true;
-    const span = this.tracer.startSpan(
-      `orch.run ${run.plan.plan}`,
-      { startTime: event.ts, attributes: { 'orch.run_id': event.runId, 'orch.plan': run.plan.plan, 'orch.parent_run_id': parent.runId, ...(resumed ? { 'orch.resumed': true } : {}) } },
-      step.ctx,
-    );
+    const plan = run.plan.plan;
+    const span = this.sink.start(`orch.run ${plan}`, step.span, event.ts, {
+      'orch.run_id': event.runId,
+      'orch.plan': plan,
+      'orch.parent_run_id': parent.runId,
+      ...(resumed ? { 'orch.resumed': true } : {}),
+    });
     parent.children.add(event.runId);
-    return this.open(event.runId, run.plan.plan, span, step.ctx, parent.remoteAttempts);
+    const r: RunSpans = { runId: event.runId, span, plan, remoteAttempts: parent.remoteAttempts, steps: new Map(), children: new Set() };
+    this.runs.set(event.runId, r);
+    return r;
   }
 
   private apply(r: RunSpans, e: RunEvent, run: RunReader): void {
@@ -117,18 +99,16 @@ export class OtelTracing implements RunTracing, WorkerTracing {
     switch (e.type) {
       case 'step_log':
         return;
-      case 'step_queued': {
-        const s = this.step(r, e);
-        s.queuedAt = e.ts;
+      case 'step_queued':
+        this.step(r, e.stepId!, e.ts).queuedAt = e.ts;
         return;
-      }
       case 'step_started':
-        return this.started(r, this.step(r, e), e, run);
+        return this.started(r, this.step(r, e.stepId!, e.ts), e, run);
       case 'step_retried': {
         const s = r.steps.get(e.stepId!);
         if (!s) return;
         this.endAttempt(s, e, String(d.error ?? 'failed'));
-        s.span.addEvent(
+        s.span.event(
           'retry',
           { 'orch.attempt': num(d.attempt), 'orch.retry.delay_ms': num(d.delay_ms), 'orch.error': this.redact(String(d.error ?? '')), ...(d.reset ? { 'orch.retry.reset': true } : {}) },
           e.ts,
@@ -141,27 +121,27 @@ export class OtelTracing implements RunTracing, WorkerTracing {
       case 'step_cancelled':
         return this.ended(r, e);
       case 'execution_completed':
-        r.span.setAttribute('orch.cost', num(d.cost));
-        r.span.setStatus({ code: SpanStatusCode.OK });
+        r.span.set('orch.cost', num(d.cost));
+        r.span.ok();
         return this.close(r, e.ts, 'completed');
       case 'execution_failed':
-        r.span.setAttribute('orch.cost', num(d.cost));
-        r.span.setStatus({ code: SpanStatusCode.ERROR, message: this.redact(String(d.error ?? d.status ?? 'failed')) });
+        r.span.set('orch.cost', num(d.cost));
+        r.span.error(this.redact(String(d.error ?? d.status ?? 'failed')));
         return this.close(r, e.ts, String(d.status ?? 'failed'));
       case 'execution_cancelled':
-        r.span.addEvent('cancelled', { 'orch.reason': this.redact(String(d.reason ?? '')) }, e.ts);
+        r.span.event('cancelled', { 'orch.reason': this.redact(String(d.reason ?? '')) }, e.ts);
         return this.close(r, e.ts, 'cancelled');
       case 'execution_paused':
-        r.span.addEvent('paused', d.reason ? { 'orch.reason': String(d.reason), 'orch.waiting': strings(d.waiting) } : {}, e.ts);
+        r.span.event('paused', d.reason ? { 'orch.reason': String(d.reason), 'orch.waiting': strings(d.waiting) } : {}, e.ts);
         return;
       case 'execution_resumed':
-        r.span.addEvent('resumed', {}, e.ts);
+        r.span.event('resumed', {}, e.ts);
         return;
       case 'budget_exceeded':
       case 'guardrail_violation':
       case 'consent_denied':
       case 'step_compensated':
-        r.span.addEvent(e.type, this.flat(e), e.ts);
+        r.span.event(e.type, this.flat(e), e.ts);
         return;
       default:
         return;
@@ -169,15 +149,13 @@ export class OtelTracing implements RunTracing, WorkerTracing {
   }
 
   /** The span of a step instance, opened by its first event here (queued, or started on resume). */
-  private step(r: RunSpans, e: RunEvent): StepSpans {
-    const key = e.stepId!;
+  private step(r: RunSpans, key: string, at: number): StepSpans {
     let s = r.steps.get(key);
     if (s) return s;
     const base = baseId(key);
-    const attributes: Attributes = { 'orch.run_id': r.runId, 'orch.plan': r.plan, 'orch.step': base };
-    if (key !== base) attributes['orch.step_key'] = key;
-    const span = this.tracer.startSpan(`orch.step ${base}`, { startTime: e.ts, attributes }, r.ctx);
-    s = { span, ctx: trace.setSpan(r.ctx, span), base, attempt: null, attemptNo: 0, attemptCost: 0, cost: 0, queuedAt: null };
+    const attrs: Attrs = { 'orch.run_id': r.runId, 'orch.plan': r.plan, 'orch.step': base };
+    if (key !== base) attrs['orch.step_key'] = key;
+    s = { span: this.sink.start(`orch.step ${base}`, r.span, at, attrs), base, attempt: null, attemptNo: 0, attemptCost: 0, cost: 0, queuedAt: null };
     r.steps.set(key, s);
     return s;
   }
@@ -190,34 +168,33 @@ export class OtelTracing implements RunTracing, WorkerTracing {
     const cap: CapabilityIR | undefined = capName ? (run.plan.capabilities[capName] as CapabilityIR | undefined) : undefined;
     s.attemptNo = attempt;
     s.attemptCost = num(d.cost);
-    if (resource !== null) s.span.setAttribute('orch.resource', resource);
+    if (resource !== null) s.span.set('orch.resource', resource);
     const queuedMs = s.queuedAt !== null ? e.ts - s.queuedAt : 0;
     s.queuedAt = null;
     if (cap && isApproval(cap)) {
-      s.span.setAttribute('orch.kind', 'approval');
-      s.span.addEvent('approval requested', { 'orch.attempt': attempt }, e.ts);
+      s.span.set('orch.kind', 'approval');
+      s.span.event('approval requested', { 'orch.attempt': attempt }, e.ts);
       return;
     }
     if (!cap) {
       const kind = run.plan.steps.find((st) => st.id === s.base)?.action.type ?? 'step';
-      s.span.setAttribute('orch.kind', kind);
-      if (kind !== 'run') s.span.addEvent(kind === 'wait' ? 'wait' : kind === 'wait_until' ? 'wait until' : kind, { 'orch.attempt': attempt }, e.ts);
+      s.span.set('orch.kind', kind);
+      if (kind !== 'run') s.span.event(kind === 'wait' ? 'wait' : kind === 'wait_until' ? 'wait until' : kind, { 'orch.attempt': attempt }, e.ts);
       return;
     }
-    s.span.setAttribute('orch.kind', 'call');
+    s.span.set('orch.kind', 'call');
     if (r.remoteAttempts) return; // the worker that runs it makes its span
-    const attributes: Attributes = {
+    const attrs: Attrs = {
       'orch.run_id': r.runId,
       'orch.plan': r.plan,
       'orch.step': s.base,
       'orch.attempt': attempt,
       'orch.capability': cap.name,
-      'orch.cost': s.attemptCost,
     };
-    if (resource !== null) attributes['orch.resource'] = resource;
-    if (queuedMs > 0) attributes['orch.queued_ms'] = queuedMs;
-    if (d.phase === 'fallback') attributes['orch.fallback'] = true;
-    s.attempt = this.tracer.startSpan(`orch.attempt ${s.base}`, { startTime: e.ts, attributes }, s.ctx);
+    if (resource !== null) attrs['orch.resource'] = resource;
+    if (queuedMs > 0) attrs['orch.queued_ms'] = queuedMs;
+    if (d.phase === 'fallback') attrs['orch.fallback'] = true;
+    s.attempt = this.sink.start(`orch.attempt ${s.base}`, s.span, e.ts, attrs);
   }
 
   /** The attempt ended with the step's end or retry event (`error` when it failed). */
@@ -227,35 +204,36 @@ export class OtelTracing implements RunTracing, WorkerTracing {
     const a = s.attempt;
     if (!a) return;
     s.attempt = null;
-    a.setAttribute('orch.cost', cost);
+    a.set('orch.cost', cost);
     const usage = usageOf(e.data.usage);
-    if (usage) a.setAttributes(genAiAttributes(usage));
-    if (error !== null) a.setStatus({ code: SpanStatusCode.ERROR, message: this.redact(error) });
-    else a.setStatus({ code: SpanStatusCode.OK });
+    if (usage) a.setAll(genAiAttributes(usage));
+    if (error !== null) a.error(this.redact(error));
+    else a.ok();
     a.end(e.ts);
   }
 
   private ended(r: RunSpans, e: RunEvent): void {
+    // Controls for instances still to come are not step instances of their own.
+    if (e.data.whole === true || e.data.ahead === true) return;
     const key = e.stepId!;
     // A step ended before it started (skipped, or cancelled ahead) still shows, with no length.
-    if (e.data.whole === true || e.data.ahead === true) return;
-    const s = this.step(r, e);
+    const s = this.step(r, key, e.ts);
     const d = e.data;
     const failed = e.type === 'step_failed';
     if (s.attempt || e.type === 'step_completed' || failed) this.endAttempt(s, e, failed ? String(d.error ?? 'failed') : null);
-    if (e.type === 'step_completed' && s.span.isRecording() && d.output && typeof d.output === 'object' && 'approver' in (d.output as object))
-      s.span.addEvent('approval decided', { 'orch.approval.by': String((d.output as { approver?: unknown }).approver ?? '') }, e.ts);
-    s.span.setAttribute('orch.cost', s.cost);
-    s.span.setAttribute('orch.attempt', s.attemptNo);
-    s.span.setAttribute('orch.status', e.type === 'step_completed' ? 'completed' : e.type === 'step_skipped' ? 'skipped' : e.type === 'step_cancelled' ? 'cancelled' : String(d.status ?? 'failed'));
-    if (failed) s.span.setStatus({ code: SpanStatusCode.ERROR, message: this.redact(String(d.error ?? 'failed')) });
-    else if (e.type === 'step_completed') s.span.setStatus({ code: SpanStatusCode.OK });
-    else if (d.reason !== undefined) s.span.setAttribute('orch.reason', this.redact(String(d.reason)));
+    if (e.type === 'step_completed' && d.output && typeof d.output === 'object' && 'approver' in (d.output as object))
+      s.span.event('approval decided', { 'orch.approval.by': String((d.output as { approver?: unknown }).approver ?? '') }, e.ts);
+    s.span.set('orch.cost', s.cost);
+    s.span.set('orch.attempt', s.attemptNo);
+    s.span.set('orch.status', e.type === 'step_completed' ? 'completed' : e.type === 'step_skipped' ? 'skipped' : e.type === 'step_cancelled' ? 'cancelled' : String(d.status ?? 'failed'));
+    if (failed) s.span.error(this.redact(String(d.error ?? 'failed')));
+    else if (e.type === 'step_completed') s.span.ok();
+    else if (d.reason !== undefined) s.span.set('orch.reason', this.redact(String(d.reason)));
     s.span.end(e.ts);
     r.steps.delete(key);
   }
 
-  /** The run ended (`status`) or stopped here: what is still open ends with it. */
+  /** The run ended (`status`) or stopped here (null): what is still open ends with it. */
   private close(r: RunSpans, at: number, status: string | null): void {
     for (const child of r.children) {
       const c = this.runs.get(child);
@@ -263,15 +241,15 @@ export class OtelTracing implements RunTracing, WorkerTracing {
     }
     for (const s of r.steps.values()) {
       if (s.attempt) {
-        s.attempt.setAttribute('orch.unfinished', true);
+        s.attempt.set('orch.unfinished', true);
         s.attempt.end(at);
       }
-      s.span.setAttribute('orch.unfinished', true);
+      s.span.set('orch.unfinished', true);
       s.span.end(at);
     }
     r.steps.clear();
-    if (status !== null) r.span.setAttribute('orch.status', status);
-    else r.span.setAttribute('orch.unfinished', true);
+    if (status !== null) r.span.set('orch.status', status);
+    else r.span.set('orch.unfinished', true);
     r.span.end(at);
     this.runs.delete(r.runId);
   }
@@ -281,8 +259,8 @@ export class OtelTracing implements RunTracing, WorkerTracing {
     if (r) this.close(r, Date.now(), null);
   }
 
-  private flat(e: RunEvent): Attributes {
-    const out: Attributes = {};
+  private flat(e: RunEvent): Attrs {
+    const out: Attrs = {};
     if (e.stepId !== null) out['orch.step'] = e.stepId;
     for (const [k, v] of Object.entries(e.data)) {
       if (typeof v === 'number' || typeof v === 'boolean') out[`orch.${k}`] = v;
@@ -305,7 +283,7 @@ export class OtelTracing implements RunTracing, WorkerTracing {
           (o: AttemptOutcome) => {
             const usage = usageOf((o as { usage?: unknown }).usage);
             const a = usage ? this.runs.get(req.runId)?.steps.get(req.stepId)?.attempt : null;
-            if (a && usage) a.setAttributes(genAiAttributes(usage));
+            if (a && usage) a.setAll(genAiAttributes(usage));
             done(o);
           },
           logged,
@@ -322,46 +300,34 @@ export class OtelTracing implements RunTracing, WorkerTracing {
     const r = this.runs.get(runId);
     if (!r) return null;
     const s = r.steps.get(key);
-    const span = s?.attempt ?? s?.span ?? r.span;
-    const sc = span.spanContext();
-    return formatTraceparent({ traceId: sc.traceId, spanId: sc.spanId, sampled: (sc.traceFlags & TraceFlags.SAMPLED) !== 0 });
+    return formatTraceparent(s?.attempt ?? s?.span ?? r.span);
   }
 
   attempt(parent: string | null | undefined, o: AttemptInfo): WorkerAttempt | null {
     const ref = parseTraceparent(parent);
     if (!ref) return null;
-    const attributes: Attributes = {
-      'orch.run_id': o.runId,
-      'orch.step': baseId(o.stepKey),
-      'orch.attempt': o.attempt,
-      'orch.capability': o.capability,
-      'orch.worker': o.worker,
-    };
-    if (o.stepKey !== baseId(o.stepKey)) attributes['orch.step_key'] = o.stepKey;
-    if (o.resource !== null) attributes['orch.resource'] = o.resource;
-    const span = this.tracer.startSpan(`orch.attempt ${baseId(o.stepKey)}`, { attributes }, remoteContext(ref.traceId, ref.spanId, ref.sampled));
-    const sc = span.spanContext();
+    const base = baseId(o.stepKey);
+    const attrs: Attrs = { 'orch.run_id': o.runId, 'orch.step': base, 'orch.attempt': o.attempt, 'orch.capability': o.capability, 'orch.worker': o.worker };
+    if (o.stepKey !== base) attrs['orch.step_key'] = o.stepKey;
+    if (o.resource !== null) attrs['orch.resource'] = o.resource;
+    const span = this.sink.start(`orch.attempt ${base}`, ref, Date.now(), attrs, { remote: true });
     return {
-      traceparent: formatTraceparent({ traceId: sc.traceId, spanId: sc.spanId, sampled: ref.sampled }),
+      traceparent: formatTraceparent(span),
       end: (outcome) => {
-        if (outcome.cost !== undefined) span.setAttribute('orch.cost', outcome.cost);
+        if (outcome.cost !== undefined) span.set('orch.cost', outcome.cost);
         const usage = usageOf(outcome.usage);
-        if (usage) span.setAttributes(genAiAttributes(usage));
-        span.setStatus(outcome.ok ? { code: SpanStatusCode.OK } : { code: SpanStatusCode.ERROR, message: this.redact(outcome.error ?? 'failed') });
-        span.end();
+        if (usage) span.setAll(genAiAttributes(usage));
+        if (outcome.ok) span.ok();
+        else span.error(this.redact(outcome.error ?? 'failed'));
+        span.end(Date.now());
       },
     };
   }
 
   async shutdown(): Promise<void> {
     for (const r of [...this.runs.values()]) if (this.runs.has(r.runId)) this.close(r, Date.now(), null);
-    await this.provider.forceFlush().catch(() => undefined);
-    await this.provider.shutdown().catch(() => undefined);
+    await this.sink.shutdown();
   }
-}
-
-function remoteContext(traceId: string, spanId: string, sampled = true): Context {
-  return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true });
 }
 
 function isApproval(cap: CapabilityIR): boolean {
@@ -374,9 +340,4 @@ function num(v: unknown): number {
 
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.map(String) : [];
-}
-
-function envNumber(name: string): number | undefined {
-  const n = Number(process.env[name]);
-  return process.env[name] !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
 }
