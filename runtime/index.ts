@@ -463,7 +463,7 @@ export class Runtime {
     await this.polling;
     await this.store?.close();
     // Spans of everything that happened here leave before the process does.
-    for (const t of this.tracings.values()) await (await t.catch(() => null))?.shutdown();
+    for (const t of this.tracings.values()) await (await t)?.shutdown();
   }
 
   // ───────────────────────────── internals ─────────────────────────────
@@ -512,7 +512,7 @@ export class Runtime {
   }
 
   /** One tracer per exporter configuration, its SDK loaded on first use; null when tracing is off. */
-  private readonly tracings = new Map<string, Promise<RunTracing>>();
+  private readonly tracings = new Map<string, Promise<RunTracing | null>>();
 
   private async tracingFor(config: OrchConfig): Promise<RunTracing | null> {
     const settings = telemetrySettings(config.telemetry);
@@ -520,7 +520,8 @@ export class Runtime {
     const key = `${settings.tracesUrl} ${settings.serviceName}`;
     let t = this.tracings.get(key);
     if (!t) {
-      t = loadTracing(settings, (text) => String(this.redactor.value(text)));
+      // Tracing observes runs; when it cannot start (no built tracing thread), runs go on untraced.
+      t = loadTracing(settings, (text) => String(this.redactor.value(text))).catch(() => null);
       this.tracings.set(key, t);
     }
     return t;

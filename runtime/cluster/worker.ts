@@ -243,7 +243,7 @@ async function workerTracing(project: string): Promise<WorkerTracing | null> {
   if (!settings) return null;
   const redactor = new Redactor();
   for (const v of Object.values(config?.secrets ?? {})) redactor.add(v);
-  return loadWorkerTracing(settings, (text) => String(redactor.value(text)));
+  return loadWorkerTracing(settings, (text) => String(redactor.value(text))).catch(() => null);
 }
 
 function usageAndCost(o: AttemptOutcome): { cost?: number; usage?: unknown } {

@@ -94,6 +94,7 @@ export class SpanSink {
   private flushes = 0;
   private readonly flushed = new Map<number, () => void>();
   private closed: Promise<void> | null = null;
+  private exited = false;
 
   constructor(settings: TelemetrySettings) {
     const script = packagePath('dist', 'runtime', 'telemetry', 'span-thread.js');
@@ -106,6 +107,7 @@ export class SpanSink {
       if (m.flushed !== undefined) this.flushed.get(m.flushed)?.();
     });
     this.thread.on('exit', () => {
+      this.exited = true;
       for (const done of this.flushed.values()) done();
     });
   }
@@ -151,6 +153,7 @@ export class SpanSink {
   /** Sends what is queued, waits for the thread to export everything, and stops it. */
   shutdown(): Promise<void> {
     this.closed ??= (async () => {
+      if (this.exited) return;
       this.send();
       this.thread.ref();
       const n = ++this.flushes;
