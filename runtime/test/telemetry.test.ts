@@ -56,7 +56,7 @@ capability gated {
   handler "./h.js#gated"
   idempotent true
 }
-resource box { kind local_device  provides http }
+resource box { kind local_device  provides http  concurrency 1 }
 plan child {
   input { v: int }
   step inner = work(value: input.v)
@@ -71,7 +71,7 @@ plan main {
     after first
   }
   for each x in input.items parallel 2 {
-    step fan = work(value: x)
+    step fan = work(value: x, ms: 25)
   }
   step sub = run child(v: 7)
   step call = http_request(url: input.url)
@@ -169,6 +169,9 @@ describe('traces of a run', () => {
     expect(children(spans, pause)).toEqual([]);
 
     // The fan-out: one step span per item, each with its attempt, whose span the handler got.
+    // Resource `box` takes one step at a time: items waited for its slot, and their attempts say how long.
+    const queued = spans.filter((s) => s.name === 'orch.attempt fan').map((s) => Number(s.attributes['orch.queued_ms'] ?? 0));
+    expect(queued.filter((ms) => ms >= 20).length, `queued_ms: ${queued.join(', ')}`).toBeGreaterThanOrEqual(2);
     for (const i of [0, 1, 2]) {
       const fan = step(`fan[${i}]`);
       expect(fan.name).toBe('orch.step fan');
@@ -194,6 +197,22 @@ describe('traces of a run', () => {
     // Every span is in the tree under the run span.
     const all = byId(spans);
     for (const s of spans) if (s !== run) expect(all.has(s.parentSpanId), s.name).toBe(true);
+  });
+
+  it('untraced (no endpoint): no trace id in the journal, no ctx.traceparent', async () => {
+    const db = join(dir, 'untraced.db');
+    const rt = await Runtime.open({ db, workers: 1 });
+    const before = receiver.spans.length;
+    const active = await rt.start(await plan('child'), { runId: 'plain-1', input: { v: 3 }, config: { file: null, hooks: {}, secrets: {} }, traceparent: formatTraceparent({ traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), sampled: true }) });
+    const result = await active.result;
+    await rt.close();
+    expect(result.status).toBe('completed');
+    expect((result.steps[0]!.output as { traceparent: unknown }).traceparent).toBeNull();
+    const sqlite = openSqlite(db);
+    const created = JSON.parse((sqlite.prepare(`SELECT data FROM events WHERE run_id = 'plain-1' AND type = 'plan_created'`).get() as { data: string }).data);
+    sqlite.close();
+    expect(created).not.toHaveProperty('trace_id');
+    expect(receiver.spans.length).toBe(before);
   });
 
   it('an attempt that reports usage carries the GenAI attributes', async () => {
