@@ -147,7 +147,8 @@ export class SpanSink {
     if (this.ops.length === 0) return;
     const ops = this.ops;
     this.ops = [];
-    this.thread.postMessage({ ops });
+    // As one JSON string: copying thousands of small records as text is cheaper than cloning them.
+    this.thread.postMessage({ ops: JSON.stringify(ops) });
   }
 
   /** Sends what is queued, waits for the thread to export everything, and stops it. */

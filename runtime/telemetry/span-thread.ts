@@ -75,9 +75,9 @@ function apply(op: SpanOp): void {
   }
 }
 
-parentPort!.on('message', (m: { ops?: SpanOp[]; flush?: number }) => {
+parentPort!.on('message', (m: { ops?: string; flush?: number }) => {
   if (m.ops) {
-    for (const op of m.ops) {
+    for (const op of JSON.parse(m.ops) as SpanOp[]) {
       try {
         apply(op);
       } catch {
