@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ROOT_CONTEXT, TraceFlags, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type IdGenerator } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, type IdGenerator } from '@opentelemetry/sdk-trace-base';
 import type { TelemetrySettings } from './settings.js';
 import type { SpanOp } from './span-sink.js';
 
@@ -32,6 +32,10 @@ const envNumber = (name: string): number | undefined => {
 
 const provider = new BasicTracerProvider({
   idGenerator: given,
+  // The main thread decides what is sampled (a caller's flag, else everything) and tells each
+  // span's children: a sampler of its own here (OTEL_TRACES_SAMPLER) would drop a run span and
+  // keep its steps. So: follow the parent, record every root.
+  sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
   resource: defaultResource().merge(resourceFromAttributes({ 'service.name': settings.serviceName })),
   // A large run ends thousands of spans a second: the default queue of 2048 would drop some while
   // an export is on its way (the OTEL_BSP_* variables still win).
