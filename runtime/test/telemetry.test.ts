@@ -237,7 +237,7 @@ describe('traces of a run', () => {
     });
   });
 
-  it('a run killed with kill -9 and resumed keeps its trace id; the resumed run span links the first', async () => {
+  it('a run killed with kill -9 and resumed by `orch resume` keeps its trace id; the resumed run span links the first; the process flushes before it exits', async () => {
     const db = join(dir, 'crash.db');
     const gate = join(dir, 'gate');
     const env = { OTEL_BSP_SCHEDULE_DELAY: '50' };
@@ -255,10 +255,9 @@ describe('traces of a run', () => {
     expect(created.trace_id).toMatch(/^[0-9a-f]{32}$/);
 
     writeFileSync(gate, '');
-    const rt = await Runtime.open({ db });
-    const active = await rt.resume('crash-1');
-    expect((await active.result).status).toBe('completed');
-    await rt.close();
+    // `orch resume` in a process of its own: it sends its spans before it exits (no schedule delay set).
+    const resuming = await orchAsync(['resume', 'crash-1', '--db', db, '--quiet'], dir).done;
+    expect(resuming.code, resuming.stderr).toBe(0);
 
     const spans = receiver.spans.filter((s) => s.attributes['orch.run_id'] === 'crash-1');
     expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([created.trace_id]));
