@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ROOT_CONTEXT, TraceFlags, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, type IdGenerator } from '@opentelemetry/sdk-trace-base';
 import type { TelemetrySettings } from './settings.js';
 import type { SpanOp } from './span-sink.js';
@@ -36,7 +36,10 @@ const provider = new BasicTracerProvider({
   // span's children: a sampler of its own here (OTEL_TRACES_SAMPLER) would drop a run span and
   // keep its steps. So: follow the parent, record every root.
   sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
-  resource: defaultResource().merge(resourceFromAttributes({ 'service.name': settings.serviceName })),
+  // OTEL_RESOURCE_ATTRIBUTES adds to the resource; the service name is OTEL_SERVICE_NAME or `orch`.
+  resource: defaultResource()
+    .merge(detectResources({ detectors: [envDetector] }))
+    .merge(resourceFromAttributes({ 'service.name': settings.serviceName })),
   // A large run ends thousands of spans a second: the default queue of 2048 would drop some while
   // an export is on its way (the OTEL_BSP_* variables still win).
   spanProcessors: [
