@@ -13,6 +13,7 @@ import { parseAge } from './journal/retention.js';
 import type { Redactor } from './redact.js';
 import type { PolicyHooks } from './scheduler/types.js';
 import { EMPTY_MODELS, parseModelsConfig, type ModelsConfig } from './models/config.js';
+import { telemetryConfigProblem, type TelemetryConfig } from './telemetry/settings.js';
 
 export interface OrchConfig {
   readonly file: string | null;
@@ -30,6 +31,8 @@ export interface OrchConfig {
   readonly channels?: unknown;
   /** `endpoints` and `prices` (LANGUAGE.md §8.1; runtime/models/config.ts). */
   readonly models?: ModelsConfig;
+  /** `telemetry`: where traces go and how the dashboard links to one (LANGUAGE.md §8.7). */
+  readonly telemetry?: TelemetryConfig;
 }
 
 export const EMPTY_CONFIG: OrchConfig = { file: null, hooks: {}, secrets: {}, maxOutputBytes: null };
@@ -80,11 +83,14 @@ export async function loadConfig(root: string): Promise<OrchConfig> {
   const consent = raw.consent;
   if (consent !== undefined && !(Array.isArray(consent) && consent.every((s) => typeof s === 'string')))
     throw new Error(`${file}: consent must be a list of scope names, e.g. ["health_data"]`);
+  const telemetryProblem = telemetryConfigProblem(raw.telemetry);
+  if (telemetryProblem) throw new Error(`${file}: ${telemetryProblem}`);
   const models = raw.endpoints !== undefined || raw.prices !== undefined ? parseModelsConfig(raw, file) : EMPTY_MODELS;
   return {
     file, hooks, secrets, maxOutputBytes: limit ?? null, retentionMs, consent: (consent as string[] | undefined) ?? [], models,
     ...(raw.mcp !== undefined ? { mcp: raw.mcp } : {}),
     ...(raw.channels !== undefined ? { channels: raw.channels } : {}),
+    ...(raw.telemetry !== undefined ? { telemetry: raw.telemetry as TelemetryConfig } : {}),
   };
 }
 

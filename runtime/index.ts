@@ -38,6 +38,9 @@ import { LeaseLost } from './journal/async-journal.js';
 import { isPostgresUrl } from './journal/pg/url.js';
 import type { RemoteExecutor, WorkerCoverage } from './cluster/remote-executor.js';
 import type { WorkerOptions, WorkerRow } from './cluster/worker.js';
+import { telemetrySettings } from './telemetry/settings.js';
+import { parseTraceparent } from './telemetry/traceparent.js';
+import { loadTracing, type RunTracing, type StoredTrace } from './telemetry/tracing.js';
 
 export { Run, RunDetached } from './scheduler/run.js';
 export { neededScopes } from './scheduler/core/consent.js';
@@ -113,6 +116,11 @@ export interface StartOptions {
   readonly consent?: readonly string[];
   /** The finished run this one retries (`Runtime.retry`). */
   readonly retryOf?: string;
+  /**
+   * W3C `traceparent` of the caller (`POST /runs`, an api trigger): a traced run joins that
+   * trace, its run span a child of the caller's span. A malformed one is ignored.
+   */
+  readonly traceparent?: string;
 }
 
 export interface ResumeOptions {
@@ -243,18 +251,22 @@ export class Runtime {
     const runId = opts.runId ?? newRunId(plan.plan);
     if (await this.store?.getRun(runId)) throw new RuntimeUsageError(`run ${runId} already exists`);
     const { executor, placement, workers } = await this.executorForRun(plan);
-    const { deps, redactor } = this.deps(plan, config, executor, opts.onEvent);
+    const tracing = await this.tracingFor(config);
+    const { deps, redactor } = this.deps(plan, config, executor, opts.onEvent, tracing);
     // The IR holds no secret values (only `secret("NAME")` expressions) and must stay intact for resume.
     await this.store?.registerRun(runId, plan.plan, plan, redactor.value(input), this.clock.now());
+    const trace =
+      tracing?.beginRun({ runId, plan: plan.plan, parent: parseTraceparent(opts.traceparent), resumed: false, remoteAttempts: placement === 'workers' }) ?? null;
     const run = new Run(plan, deps, {
       runId,
+      trace,
       input,
       context: opts.context,
       consent: [...new Set([...(config.consent ?? []), ...(opts.consent ?? [])])].sort(),
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
       ...(opts.retryOf ? { retryOf: opts.retryOf } : {}),
     });
-    return this.track(run, redactor, { placement, workers });
+    return this.track(run, tracing, { placement, workers });
   }
 
   /** Continues an interrupted (or paused) run from its journal. */
@@ -351,7 +363,10 @@ export class Runtime {
     await this.opened!.preload(runId);
     const { executor, placement, workers } = await this.executorForRun(plan);
     const recovered = await recoverInFlight(executor, runId, restored);
-    const { deps, redactor } = this.deps(plan, config, executor, opts.onEvent);
+    const tracing = await this.tracingFor(config);
+    const { deps } = this.deps(plan, config, executor, opts.onEvent, tracing);
+    // The trace the run began (its first event keeps it): this process continues it.
+    tracing?.beginRun({ runId, plan: plan.plan, stored: storedTrace(first), resumed: true, remoteAttempts: placement === 'workers' });
     // Signals and context values sent while no process ran the run are applied before it starts,
     // so an approval answered offline is seen by the approval step right away.
     const early = await journal.takeControls(runId);
@@ -370,7 +385,7 @@ export class Runtime {
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
     });
     for (const c of early) if (c.kind === 'signal') applyControl(run, c);
-    const active = this.track(run, redactor, { placement, workers });
+    const active = this.track(run, tracing, { placement, workers });
     for (const c of early) if (c.kind === 'cancel_step') applyControl(run, c);
     // A cancel the previous process never got to apply still counts (a stale pause does not:
     // resuming is the explicit request to continue).
@@ -449,6 +464,8 @@ export class Runtime {
     await Promise.allSettled([...this.settling]);
     await this.polling;
     await this.store?.close();
+    // Spans of everything that happened here leave before the process does.
+    for (const t of this.tracings.values()) await (await t)?.shutdown();
   }
 
   // ───────────────────────────── internals ─────────────────────────────
@@ -496,7 +513,23 @@ export class Runtime {
     return { executor: this.local, placement: 'in-process', workers };
   }
 
-  private deps(plan: PlanIR, config: OrchConfig, executor: Executor, onEvent?: (e: RunEvent, r: RunReader) => void) {
+  /** One tracer per exporter configuration, its SDK loaded on first use; null when tracing is off. */
+  private readonly tracings = new Map<string, Promise<RunTracing | null>>();
+
+  private async tracingFor(config: OrchConfig): Promise<RunTracing | null> {
+    const settings = telemetrySettings(config.telemetry);
+    if (!settings) return null;
+    const key = `${settings.tracesUrl} ${settings.serviceName}`;
+    let t = this.tracings.get(key);
+    if (!t) {
+      // Tracing observes runs; when it cannot start (no built tracing thread), runs go on untraced.
+      t = loadTracing(settings, (text) => String(this.redactor.value(text))).catch(() => null);
+      this.tracings.set(key, t);
+    }
+    return t;
+  }
+
+  private deps(plan: PlanIR, config: OrchConfig, executor: Executor, onEvent?: (e: RunEvent, r: RunReader) => void, tracing: RunTracing | null = null) {
     const redactor = this.redactor;
     for (const v of Object.values(config.secrets)) redactor.add(v);
     // `"secret:NAME"` in an MCP server's env/headers or a channel (LANGUAGE.md §8): blanked before any step runs.
@@ -510,7 +543,7 @@ export class Runtime {
     if (config.retentionMs != null) this.applyRetention(config.retentionMs);
     const deps = {
       clock: this.clock,
-      executor,
+      executor: tracing ? tracing.executor(executor) : executor,
       journal: this.opened ? redactingJournal(this.opened.sink, redactor) : undefined,
       hooks: config.hooks,
       secret: secretResolver(config, redactor),
@@ -522,7 +555,7 @@ export class Runtime {
       // wait on this thread either way.
       defer: (f: () => void) => setImmediate(f),
       limits: this.limits,
-      observe: onEvent ? (e: RunEvent, r: RunReader) => onEvent(redactor.value(e), r) : undefined,
+      observe: observer(tracing, onEvent ? (e: RunEvent, r: RunReader) => onEvent(redactor.value(e), r) : undefined),
     };
     return { deps, redactor };
   }
@@ -531,10 +564,12 @@ export class Runtime {
   private readonly settling = new Set<Promise<void>>();
   private readonly results = new Map<string, Promise<ExecutionResult>>();
 
-  private track(run: Run, _redactor: Redactor, where: Pick<ActiveRun, 'placement' | 'workers'>): ActiveRun {
+  private track(run: Run, tracing: RunTracing | null, where: Pick<ActiveRun, 'placement' | 'workers'>): ActiveRun {
     this.active.set(run.runId, run);
     const stopped = async () => {
       this.active.delete(run.runId);
+      // Suspended at an approval, detached or finished: this process's spans of the run end.
+      tracing?.endRun(run.runId);
       this.results.delete(run.runId);
       if (this.active.size === 0) this.stopPolling();
       if (!this.opened) return;
@@ -605,6 +640,22 @@ export class Runtime {
   }
 }
 
+/** What sees a run's events: the tracer's spans (raw events: it redacts the text it keeps), then the caller. */
+function observer(tracing: RunTracing | null, onEvent: ((e: RunEvent, r: RunReader) => void) | undefined): ((e: RunEvent, r: RunReader) => void) | undefined {
+  if (!tracing) return onEvent;
+  if (!onEvent) return (e, r) => tracing.observe(e, r);
+  return (e, r) => {
+    tracing.observe(e, r);
+    onEvent(e, r);
+  };
+}
+
+/** The trace a run's `plan_created` keeps, if it was traced. */
+function storedTrace(first: RunEvent | undefined): StoredTrace | null {
+  const d = first?.type === 'plan_created' ? first.data : null;
+  return d && typeof d.trace_id === 'string' && typeof d.span_id === 'string' ? { trace_id: d.trace_id, span_id: d.span_id } : null;
+}
+
 export function newRunId(plan: string): string {
   const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
   return `${plan}-${t}-${randomUUID().slice(0, 6)}`;
@@ -632,6 +683,14 @@ export async function resumeRun(runId: string, opts: ResumeOptions & RuntimeOpti
 }
 
 export { EMPTY_CONFIG };
+export { traceLink } from './telemetry/settings.js';
+export { parseTraceparent, formatTraceparent, type SpanRef } from './telemetry/traceparent.js';
+export type { AttemptUsage, StoredTrace } from './telemetry/tracing.js';
+
+/** `telemetry.trace_url` of the plan's project config (the dashboard's link to a run's trace). */
+export async function traceUrlTemplate(plan: PlanIR): Promise<string | undefined> {
+  return (await loadConfig(projectRoot(plan.base_dir))).telemetry?.trace_url;
+}
 
 /** `orch db migrate`. pg is loaded on demand: runs on a SQLite journal never load it. */
 export async function migratePostgres(url: string): Promise<MigrateResult> {

@@ -77,6 +77,8 @@ export interface StartMeta {
   readonly context: { readonly [key: string]: unknown };
   /** Consent scopes granted to the run (`"consent": [...]` of `POST /runs`). */
   readonly consent?: readonly string[];
+  /** The caller's W3C `traceparent` header: a traced run joins the caller's trace (LANGUAGE.md §8.7). */
+  readonly traceparent?: string;
 }
 
 export interface RunStarter {

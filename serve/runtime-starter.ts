@@ -106,7 +106,7 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
 
   return {
     async start(plan: PlanIR, input: unknown, meta: StartMeta) {
-      const a = await rt.start(plan, { input, context: meta.context, consent: meta.consent, onEvent });
+      const a = await rt.start(plan, { input, context: meta.context, consent: meta.consent, onEvent, ...(meta.traceparent ? { traceparent: meta.traceparent } : {}) });
       track(a);
       return { runId: a.runId };
     },

@@ -208,9 +208,10 @@ export class TriggerEngine {
 
   /** Fires one trigger for a payload (the `event` its expressions see). */
   /** `consent`: scopes an `api` trigger's request granted (`"consent": [...]` in its body). */
-  async fire(t: TriggerIR, payload: unknown, consent?: readonly string[]): Promise<FireResult> {
+  /** `traceparent`: the request's W3C header (api triggers), the run's parent span. */
+  async fire(t: TriggerIR, payload: unknown, consent?: readonly string[], traceparent?: string): Promise<FireResult> {
     await this.contextLoaded;
-    const result = await this.decideAndStart(t, payload, consent);
+    const result = await this.decideAndStart(t, payload, consent, traceparent);
     this.counts.get(t.name)![result.outcome] += 1;
     this.opts.onOutcome?.(t, result);
     if (result.outcome === 'error' || result.outcome === 'invalid') {
@@ -220,7 +221,7 @@ export class TriggerEngine {
   }
 
   /** `POST /runs`: start any loaded plan by name. */
-  async startPlan(name: string, input: unknown, consent?: unknown): Promise<StartPlanResult> {
+  async startPlan(name: string, input: unknown, consent?: unknown, traceparent?: string): Promise<StartPlanResult> {
     const plan = this.plans.get(name);
     if (!plan) return { ok: false, status: 404, error: `unknown plan "${name}"` };
     if (consent !== undefined && !(Array.isArray(consent) && consent.every((s) => typeof s === 'string')))
@@ -229,7 +230,7 @@ export class TriggerEngine {
     if (problem) return { ok: false, status: 400, error: problem };
     await this.contextLoaded;
     try {
-      const { runId } = await this.started(() => this.opts.starter.start(plan, input, { trigger: null, context: this.context, consent: consent as string[] | undefined }));
+      const { runId } = await this.started(() => this.opts.starter.start(plan, input, { trigger: null, context: this.context, consent: consent as string[] | undefined, ...(traceparent ? { traceparent } : {}) }));
       return { ok: true, runId };
     } catch (err) {
       return { ok: false, status: 500, error: `could not start run: ${(err as Error).message}` };
@@ -253,7 +254,7 @@ export class TriggerEngine {
     return this.pendingStarts + this.opts.starter.activeCount();
   }
 
-  private async decideAndStart(t: TriggerIR, payload: unknown, consent: readonly string[] | undefined): Promise<FireResult> {
+  private async decideAndStart(t: TriggerIR, payload: unknown, consent: readonly string[] | undefined, traceparent?: string): Promise<FireResult> {
     const scope: TriggerScope = { event: payload, context: this.context };
     if (t.source.kind === 'event' && t.source.where && !this.holds(t.source.where, scope)) {
       return { trigger: t.name, outcome: 'filtered' };
@@ -279,7 +280,7 @@ export class TriggerEngine {
     try {
       // What the trigger declares and what its request granted (api triggers) add up.
       const granted = [...new Set([...(t.consent ?? []), ...(consent ?? [])])];
-      const { runId } = await this.started(() => this.opts.starter.start(plan, input, { trigger: t.name, context: this.context, ...(granted.length ? { consent: granted } : {}) }));
+      const { runId } = await this.started(() => this.opts.starter.start(plan, input, { trigger: t.name, context: this.context, ...(granted.length ? { consent: granted } : {}), ...(traceparent ? { traceparent } : {}) }));
       return { trigger: t.name, outcome: 'started', runId };
     } catch (err) {
       return { trigger: t.name, outcome: 'error', error: (err as Error).message };

@@ -45,6 +45,11 @@ export interface StepJob {
   readonly maxOutputBytes: number | null;
   /** SHA-256 of the handler module's file on the owner (null: a built-in handler, or not found there). */
   readonly handlerHash: string | null;
+  /**
+   * W3C traceparent of the owner's step span when the run is traced: the worker's attempt span
+   * is its child (absent from jobs of untraced runs and of older owners).
+   */
+  readonly traceparent?: string;
 }
 
 /** The graphile-worker job key of one dispatch of an attempt: unique per fence. */

@@ -318,6 +318,7 @@ export class RemoteExecutor implements Executor {
       timeoutMs: req.timeoutMs,
       maxOutputBytes: this.opts.maxOutputBytes ?? this.projectLimits.get(req.plan.base_dir) ?? null,
       handlerHash,
+      ...(req.traceparent !== undefined ? { traceparent: req.traceparent } : {}),
     };
     await client.query(
       `SELECT graphile_worker.add_job($1, $2::json, max_attempts => 1, job_key => $3, job_key_mode => 'unsafe_dedupe', flags => $4::text[])`,

@@ -24,6 +24,10 @@ import { WorkerExecutor } from '../executor/worker-executor.js';
 import { openMigratedPool, quietLogger } from '../journal/pg/migrations.js';
 import { openPool } from '../journal/pg/pool.js';
 import type { AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
+import { loadConfig } from '../config.js';
+import { Redactor } from '../redact.js';
+import { telemetrySettings } from '../telemetry/settings.js';
+import { loadWorkerTracing, type WorkerTracing } from '../telemetry/tracing.js';
 import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
 
 export interface WorkerOptions {
@@ -70,6 +74,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   jobPool.on('connect', (client) => client.on('error', () => undefined));
   const heartbeatPool = openPool(o.url, { max: 1 });
   const executor = new WorkerExecutor({ workers: o.slots });
+  const tracing = await workerTracing(project);
   let runner: Runner | null = null;
   let heartbeat: ReturnType<typeof setInterval> | null = null;
   let stopping: Promise<void> | null = null;
@@ -113,7 +118,17 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         log(`skipped ${job.run}/${job.key}#${job.attempt}: no longer dispatched (abandoned or done)`);
         return;
       }
-      const outcome = await execute(job);
+      const span = tracing?.attempt(job.traceparent, {
+        runId: job.run,
+        stepKey: job.stepId,
+        attempt: job.attempt,
+        resource: job.resource,
+        capability: job.capability.name,
+        worker: id,
+      });
+      // Untraced here, a traced owner's step span is still the handler's parent.
+      const outcome = await execute(job, span?.traceparent ?? job.traceparent);
+      span?.end(outcome.ok ? { ok: true, ...usageAndCost(outcome) } : { ok: false, error: outcome.error, ...usageAndCost(outcome) });
       const recorded = await pool.query(
         `WITH done AS (
            UPDATE orch.attempts SET status = $6, outcome = $7, finished_at = now()
@@ -134,7 +149,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       return mine === job.handlerHash ? null : `handler ${where.module} on worker ${id} has sha256 ${mine}, the run's owner has ${job.handlerHash}`;
     };
 
-    const execute = (job: StepJob): Promise<AttemptOutcome> => {
+    const execute = (job: StepJob, traceparent: string | undefined): Promise<AttemptOutcome> => {
       const baseDir = resolve(project, job.baseDir);
       if (!isInside(project, baseDir)) return Promise.resolve({ ok: false, error: `plan directory ${job.baseDir} is outside the project ${project}` });
       // An MCP tool has no handler file: this worker's executor calls it through its own server.
@@ -154,6 +169,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         timeoutMs: job.timeoutMs,
         secrets: job.secrets,
         plan: { base_dir: baseDir } as PlanIR,
+        ...(traceparent !== undefined ? { traceparent } : {}),
       };
       return new Promise((done) => {
         const handle = executor.start(req, done);
@@ -214,11 +230,27 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     if (heartbeat) clearInterval(heartbeat);
     await pool.query(`UPDATE orch.workers SET state = 'stopped' WHERE id = $1 AND state = 'alive'`, [id]).catch(() => undefined);
     await executor.close();
+    await tracing?.shutdown();
     await heartbeatPool.end().catch(() => undefined);
     await jobPool.end().catch(() => undefined);
     await pool.end().catch(() => undefined);
   }
   if (declaredDead) throw new Error(`orch worker ${id} was declared dead (its heartbeat was more than 5 s old) and stopped`);
+}
+
+/** The worker's tracing: the `OTEL_*` variables, else its project's `orch.config` `telemetry`. */
+async function workerTracing(project: string): Promise<WorkerTracing | null> {
+  const config = await loadConfig(project).catch(() => null);
+  const settings = telemetrySettings(config?.telemetry);
+  if (!settings) return null;
+  const redactor = new Redactor();
+  for (const v of Object.values(config?.secrets ?? {})) redactor.add(v);
+  return loadWorkerTracing(settings, (text) => String(redactor.value(text))).catch(() => null);
+}
+
+function usageAndCost(o: AttemptOutcome): { cost?: number; usage?: unknown } {
+  const usage = (o as { usage?: unknown }).usage;
+  return { ...(o.cost !== undefined ? { cost: o.cost } : {}), ...(usage !== undefined ? { usage } : {}) };
 }
 
 export async function listWorkers(url: string, all: boolean): Promise<WorkerRow[]> {

@@ -151,6 +151,8 @@ export class WorkerExecutor implements Executor {
       timeoutMs: req.timeoutMs,
       maxOutputBytes: this.outputLimit(req.plan.base_dir),
       logKey: this.live.open(logged),
+      // Always present (undefined untraced): one shape of task whether or not the run is traced.
+      traceparent: req.traceparent,
     };
     const a: Attempt = { req, task, handler: `${where.module}#${where.export}`, done, logged, state: { at: 'ready' }, carried: [] };
     if (!this.chunking || !mayShare(req) || !this.pace.fast(a.handler)) this.sendAlone(a);

@@ -27,6 +27,8 @@ export interface WorkerTask {
   readonly maxOutputBytes: number;
   /** When given, each log line is also sent as it is written (live-logs.ts). */
   readonly logKey?: string;
+  /** W3C traceparent of the attempt's span (`ctx.traceparent`), when the run is traced. */
+  readonly traceparent?: string;
 }
 
 type TaskOutcome =
@@ -98,6 +100,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
         stepId: task.stepId,
         resource: task.resource,
         secrets: task.secrets,
+        traceparent: task.traceparent,
         log,
       }),
     );

@@ -31,6 +31,8 @@ export interface RunOptions {
   readonly parentRunId?: string | null;
   /** The finished run this one retries (journaled in `plan_created`). */
   readonly retryOf?: string | null;
+  /** The run's trace ids (runtime/telemetry), journaled in `plan_created` as `trace_id` and `span_id`. */
+  readonly trace?: { readonly trace_id: string; readonly span_id: string } | null;
   /** The folded journal of an interrupted run: resume instead of starting afresh. */
   readonly restored?: RestoredRun;
   /** On resume, run `idempotent false` steps that were in flight again instead of failing them. */

@@ -34,6 +34,11 @@ export interface AttemptRequest {
   /** Secrets the arguments referenced, plus those the configuration provides. */
   readonly secrets: { readonly [name: string]: string };
   readonly plan: PlanIR;
+  /**
+   * W3C `traceparent` of the attempt's span when the run is traced (runtime/telemetry): the
+   * handler's `ctx.traceparent`, and the parent of a worker's attempt span. Never set by the core.
+   */
+  readonly traceparent?: string;
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   triggerParams,
 } from './schemas.js';
 import { MAX_EVENT_TYPE } from './schemas.js';
+import { traceLink, traceUrlTemplate } from '../../runtime/index.js';
 import type { Session } from './auth.js';
 
 export interface ApiDeps {
@@ -143,7 +144,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
       })),
     },
     async (req, reply) => {
-      const r = await engine.startPlan(req.body.plan, req.body.input ?? {}, req.body.consent);
+      const r = await engine.startPlan(req.body.plan, req.body.input ?? {}, req.body.consent, traceparentOf(req));
       if (r.ok) return reply.code(202).send({ runId: r.runId });
       return reply.code(r.status === 404 ? 400 : r.status).send({ error: r.error });
     },
@@ -160,6 +161,18 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     const events = await starter.timeline(req.params.id);
     if (!events) return reply.code(404).send({ error: `unknown run "${req.params.id}"` });
     return reply.send({ runId: req.params.id, events });
+  });
+
+  // The run's trace (LANGUAGE.md §8.7): its id from the journal, and a link when the plan's
+  // project config has `telemetry.trace_url`. A sub-plan run is in its root run's trace.
+  app.get<{ Params: Params<'id'> }>('/runs/:id/trace', { schema: { params: runParams } }, async (req, reply) => {
+    const root = req.params.id.split('/')[0]!;
+    const [events, source] = await Promise.all([starter.timeline(root), starter.source(req.params.id)]);
+    if (!events) return reply.code(404).send({ error: `unknown run "${req.params.id}"` });
+    const created = events.find((e) => e.type === 'plan_created');
+    const traceId = typeof created?.trace_id === 'string' ? created.trace_id : null;
+    const template = source ? await traceUrlTemplate(source.plan).catch(() => undefined) : undefined;
+    return reply.send({ runId: req.params.id, traceId, url: traceLink(template, traceId) });
   });
 
   app.get<{ Params: Params<'id'> }>('/runs/:id/plan', { schema: { params: runParams } }, async (req, reply) => {
@@ -224,10 +237,16 @@ export function registerApiTriggers(app: FastifyInstance, engine: TriggerEngine,
         const { consent, ...payload } = req.body;
         if (consent !== undefined && !(Array.isArray(consent) && consent.every((c) => typeof c === 'string' && c.length > 0)))
           return reply.code(400).send({ error: '"consent" must be a list of scope names' });
-        return fired(reply, await engine.fire(t, consent === undefined ? req.body : payload, consent as string[] | undefined));
+        return fired(reply, await engine.fire(t, consent === undefined ? req.body : payload, consent as string[] | undefined, traceparentOf(req)));
       },
     );
   }
+}
+
+/** The request's W3C `traceparent` header (one value; the runtime ignores a malformed one). */
+function traceparentOf(req: FastifyRequest): string | undefined {
+  const h = req.headers.traceparent;
+  return typeof h === 'string' && h.length <= 512 ? h : undefined;
 }
 
 /** A trigger fired on request: 202 with the run, or the reason it did not start. */

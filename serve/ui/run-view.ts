@@ -24,9 +24,11 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
   // moved on between the reads), its events win. Their live copies are then dropped as already
   // seen, so a status taken from the older view would never be corrected.
   const view = await get<RunView>(`/runs/${id}`);
-  const [source, timeline] = await Promise.all([
+  const [source, timeline, traced] = await Promise.all([
     get<{ plan: { steps: PlanStep[] }; input: unknown }>(`/runs/${id}/plan`),
     get<{ events: TimelineEvent[] }>(`/runs/${id}/timeline`),
+    // A server without the route (older) or a run without a trace: no link.
+    get<{ traceId: string | null; url: string | null }>(`/runs/${id}/trace`).catch(() => null),
   ]);
   const steps: PictureStep[] = pictureSteps(source.plan);
   const events: TimelineEvent[] = [...timeline.events];
@@ -154,7 +156,15 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
 
   root.replaceChildren(
     h('p', {}, h('a', { href: '#/' }, '← All runs')),
-    h('h2', {}, `${view.planId} `, h('small', { class: 'muted' }, runId), ' ', statusEl),
+    h(
+      'h2',
+      {},
+      `${view.planId} `,
+      h('small', { class: 'muted' }, runId),
+      ' ',
+      statusEl,
+      traced?.url ? h('a', { class: 'trace-link', href: traced.url, target: '_blank', rel: 'noopener noreferrer', title: `trace ${traced.traceId ?? ''}` }, 'Trace') : null,
+    ),
     h('p', { class: 'muted' }, `started ${when(view.startedAt)}`, view.trigger !== undefined ? ` · by ${view.trigger ?? 'POST /runs'}` : ''),
     controls,
     message,

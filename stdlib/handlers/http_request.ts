@@ -23,6 +23,8 @@ export async function handler(
 ): Promise<{ status: number; headers: Record<string, string>; body: unknown }> {
   const method = (input.method ?? 'GET').toUpperCase();
   const headers: Record<string, string> = { ...(input.headers ?? {}) };
+  // The call joins the run's trace, unless the plan set its own traceparent.
+  if (ctx.traceparent && !Object.keys(headers).some((h) => h.toLowerCase() === 'traceparent')) headers.traceparent = ctx.traceparent;
   let body: string | undefined;
   if (input.body !== undefined && input.body !== null && method !== 'GET' && method !== 'HEAD') {
     body = typeof input.body === 'string' ? input.body : JSON.stringify(input.body);

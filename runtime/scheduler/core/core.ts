@@ -29,6 +29,8 @@ export interface CoreOptions {
   readonly parentRunId?: string | null;
   /** The finished run this one retries (journaled in `plan_created`). */
   readonly retryOf?: string | null;
+  /** The run's trace when it is traced (LANGUAGE.md §8.7): journaled in `plan_created`, kept across resumes. */
+  readonly trace?: { readonly trace_id: string; readonly span_id: string } | null;
   readonly restored?: RestoredRun;
   readonly rerunInFlight?: boolean;
   /** Steps in flight at the interruption the executor recovered (`Executor.recover`): safe to start again. */

@@ -37,6 +37,8 @@ export function beginRun(c: SchedulerCore): void {
       steps: c.plan.steps.length,
       parentRunId: c.opts.parentRunId ?? null,
       ...(c.opts.retryOf ? { retryOf: c.opts.retryOf } : {}),
+      // Read back on resume, so every process that advances the run continues one trace.
+      ...(c.opts.trace ? { trace_id: c.opts.trace.trace_id, span_id: c.opts.trace.span_id } : {}),
       // The grants the run started with (LANGUAGE.md §7.2), whether or not the policy requires them.
       consent: grantedScopes(c),
     });

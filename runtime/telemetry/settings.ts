@@ -1,0 +1,68 @@
+/**
+ * Whether and where this process exports traces (LANGUAGE.md §8.7), from the standard `OTEL_*`
+ * variables and the project's `orch.config` `telemetry` block. Pure: no SDK is loaded to decide,
+ * so a process with neither pays nothing for tracing.
+ */
+
+/** `orch.config` `"telemetry": { "otlp": URL, "trace_url": "https://…/{trace_id}" }`. */
+export interface TelemetryConfig {
+  /** OTLP/HTTP base endpoint (as `OTEL_EXPORTER_OTLP_ENDPOINT`: `/v1/traces` is appended). */
+  readonly otlp?: string;
+  /** A link to one trace in the operator's tracing UI; `{trace_id}` is replaced. */
+  readonly trace_url?: string;
+}
+
+export interface TelemetrySettings {
+  /** The OTLP/HTTP traces URL spans are sent to (`…/v1/traces`). */
+  readonly tracesUrl: string;
+  readonly serviceName: string;
+}
+
+/**
+ * The exporter settings, or null when tracing is off: no endpoint in the environment or the
+ * config, `OTEL_TRACES_EXPORTER=none` (or a list without `otlp`), or `OTEL_SDK_DISABLED=true`.
+ * The environment wins over the config: it is the operator's, the config the project's.
+ */
+export function telemetrySettings(config: TelemetryConfig | undefined, env: NodeJS.ProcessEnv = process.env): TelemetrySettings | null {
+  if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') return null;
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  if (exporters.length > 0 && !exporters.includes('otlp')) return null;
+  const signal = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || config?.otlp?.trim();
+  const tracesUrl = signal || (base ? appendTracesPath(base) : '');
+  if (!tracesUrl) return null;
+  return { tracesUrl, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'orch' };
+}
+
+/** As the OTLP spec says for the base endpoint: `v1/traces` relative to it. */
+function appendTracesPath(base: string): string {
+  return base.endsWith('/') ? `${base}v1/traces` : `${base}/v1/traces`;
+}
+
+/** Why a config's `telemetry` block is unusable, or null. */
+export function telemetryConfigProblem(raw: unknown): string | null {
+  if (raw === undefined) return null;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return 'telemetry must be an object: { "otlp": URL, "trace_url": "…{trace_id}…" }';
+  const t = raw as Record<string, unknown>;
+  for (const key of Object.keys(t)) if (key !== 'otlp' && key !== 'trace_url') return `telemetry has no key "${key}" (otlp, trace_url)`;
+  if (t.otlp !== undefined && !isHttpUrl(t.otlp)) return 'telemetry.otlp must be an http(s) URL';
+  if (t.trace_url !== undefined && !(typeof t.trace_url === 'string' && t.trace_url.includes('{trace_id}') && isHttpUrl(t.trace_url.replace('{trace_id}', '0'))))
+    return 'telemetry.trace_url must be an http(s) URL holding {trace_id}';
+  return null;
+}
+
+function isHttpUrl(v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** The dashboard's link to a trace, or null without `trace_url` or a trace id. */
+export function traceLink(template: string | undefined, traceId: string | null | undefined): string | null {
+  if (!template || !traceId) return null;
+  return template.split('{trace_id}').join(encodeURIComponent(traceId));
+}

@@ -1,0 +1,298 @@
+/**
+ * Traces (LANGUAGE.md §8.7), in process against a local OTLP/HTTP receiver (JSON): the span tree
+ * of a run with a retry, a wait, a fan-out, a sub-plan and an HTTP call; `ctx.traceparent` and
+ * the `traceparent` header `http_request` sends; GenAI attributes from an attempt's usage; one
+ * trace id across a kill -9 and a resume; nothing loaded when tracing is off.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../test/support/otlp-receiver.js';
+import { loadPlan, Runtime, type AttemptOutcome, type AttemptRequest, type Executor } from '../index.js';
+import { openSqlite } from '../journal/sqlite-driver.js';
+import { genAiAttributes, usageOf } from '../telemetry/gen-ai.js';
+import { telemetrySettings, traceLink } from '../telemetry/settings.js';
+import { formatTraceparent, parseTraceparent } from '../telemetry/traceparent.js';
+import { orchAsync, projectDir } from './helpers.js';
+
+const SECRET = 'sk-trace-secret-4711';
+
+const HANDLERS = `
+import { existsSync } from 'node:fs';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export async function work(input, ctx) {
+  if (input.ms) await sleep(input.ms);
+  return { value: input.value, traceparent: ctx.traceparent ?? null };
+}
+export function flaky(input, ctx) {
+  if (ctx.attempt < 2) throw new Error('flaky once (token ${SECRET})');
+  return { attempt: ctx.attempt };
+}
+/** Waits until the file input.gate exists (a test holds the step in flight). */
+export async function gated(input, ctx) {
+  while (!existsSync(input.gate)) await sleep(20);
+  return { value: input.value };
+}
+`;
+
+const SOURCE = `
+capability work {
+  kind tool
+  input { value: int, ms: int = 0 }
+  output { value: int, traceparent: string? }
+  handler "./h.js#work"
+  idempotent true
+}
+capability flaky {
+  kind tool
+  input { n: int }
+  output { attempt: int }
+  handler "./h.js#flaky"
+}
+capability gated {
+  kind tool
+  input { value: int, gate: string }
+  output { value: int }
+  handler "./h.js#gated"
+  idempotent true
+}
+resource box { kind local_device  provides http  concurrency 1 }
+plan child {
+  input { v: int }
+  step inner = work(value: input.v)
+  output { v: inner.output.value }
+}
+plan main {
+  input { items: list<int>, url: string }
+  step first = flaky(n: 1) {
+    retry 2 backoff fixed 20ms
+  }
+  step pause = wait 30ms {
+    after first
+  }
+  for each x in input.items parallel 2 {
+    step fan = work(value: x, ms: 25)
+  }
+  step sub = run child(v: 7)
+  step call = http_request(url: input.url)
+  output { v: sub.output.v }
+}
+plan crashy {
+  input { gate: string }
+  step before = work(value: 1)
+  step held = gated(value: 2, gate: input.gate) {
+    after before
+  }
+  step last = work(value: held.output.value)
+}
+`;
+
+let receiver: OtlpReceiver;
+let dir: string;
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+  dir = projectDir(JSON.stringify({ telemetry: { otlp: receiver.url, trace_url: 'https://traces.example/trace/{trace_id}' }, secrets: { TOKEN: SECRET } }));
+  writeFileSync(join(dir, 'h.js'), HANDLERS);
+  writeFileSync(join(dir, 'main.orch'), SOURCE);
+});
+afterAll(async () => {
+  await receiver?.close();
+});
+
+async function plan(name: string) {
+  const loaded = await loadPlan(join(dir, 'main.orch'), name);
+  if (loaded.kind !== 'plan') throw new Error(JSON.stringify(loaded));
+  return loaded.plan;
+}
+
+const byId = (spans: readonly ReceivedSpan[]) => new Map(spans.map((s) => [s.spanId, s]));
+const children = (spans: readonly ReceivedSpan[], parent: ReceivedSpan) => spans.filter((s) => s.parentSpanId === parent.spanId);
+const one = (spans: readonly ReceivedSpan[], test: (s: ReceivedSpan) => boolean, what: string): ReceivedSpan => {
+  const found = spans.filter(test);
+  expect(found.length, `${what}: ${found.length} spans`).toBe(1);
+  return found[0]!;
+};
+
+describe('traces of a run', () => {
+  it('a run with a retry, a wait, a fan-out, a sub-plan and an HTTP call: span tree, names, attributes, statuses', async () => {
+    const caller = { traceId: 'a'.repeat(31) + '1', spanId: 'b'.repeat(15) + '2', sampled: true };
+    const db = join(dir, 'tree.db');
+    const rt = await Runtime.open({ db, workers: 2 });
+    const active = await rt.start(await plan('main'), {
+      runId: 'tree-1',
+      input: { items: [1, 2, 3], url: `${receiver.url}/echo` },
+      traceparent: formatTraceparent(caller),
+    });
+    const result = await active.result;
+    expect(result.status, JSON.stringify(result.steps)).toBe('completed');
+    await rt.close();
+
+    const spans = receiver.spans.filter((s) => s.traceId === caller.traceId);
+    expect(spans.length).toBeGreaterThan(0);
+    expect(spans.every((s) => s.service === 'orch')).toBe(true);
+    expect(spans.some((s) => s.attributes['orch.unfinished'] === true)).toBe(false);
+
+    // The run joins the caller's trace under the caller's span, and the journal keeps its ids.
+    const run = one(spans, (s) => s.name === 'orch.run main', 'run span');
+    expect(run.parentSpanId).toBe(caller.spanId);
+    expect(run.attributes).toMatchObject({ 'orch.run_id': 'tree-1', 'orch.plan': 'main', 'orch.status': 'completed' });
+    expect(run.status.code).toBe(1);
+    const sqlite = openSqlite(db);
+    const created = JSON.parse((sqlite.prepare(`SELECT data FROM events WHERE run_id = 'tree-1' AND type = 'plan_created'`).get() as { data: string }).data);
+    sqlite.close();
+    expect(created).toMatchObject({ trace_id: caller.traceId, span_id: run.spanId });
+
+    const steps = children(spans, run);
+    const step = (key: string) => one(steps, (s) => (s.attributes['orch.step_key'] ?? s.attributes['orch.step']) === key, `step ${key}`);
+
+    // Retry: two attempts under the step, the first failed (its secret redacted), a retry event with the backoff.
+    const first = step('first');
+    expect(first.name).toBe('orch.step first');
+    expect(first.status.code).toBe(1);
+    const attempts = children(spans, first).sort((a, b) => Number(a.attributes['orch.attempt']) - Number(b.attributes['orch.attempt']));
+    expect(attempts.map((a) => [a.name, a.attributes['orch.attempt'], a.status.code])).toEqual([
+      ['orch.attempt first', 1, 2],
+      ['orch.attempt first', 2, 1],
+    ]);
+    expect(attempts[0]!.status.message).toContain('flaky once');
+    expect(JSON.stringify(spans)).not.toContain(SECRET);
+    expect(attempts[0]!.attributes).toMatchObject({ 'orch.run_id': 'tree-1', 'orch.plan': 'main', 'orch.step': 'first', 'orch.capability': 'main.flaky' });
+    const retry = first.events.find((e) => e.name === 'retry');
+    expect(retry?.attributes).toMatchObject({ 'orch.attempt': 1, 'orch.retry.delay_ms': 20 });
+    expect(attempts[1]!.start).toBeGreaterThanOrEqual(attempts[0]!.end + 15);
+
+    // The wait: a step span as long as the wait, no attempt under it.
+    const pause = step('pause');
+    expect(pause.attributes['orch.kind']).toBe('wait');
+    expect(pause.end - pause.start).toBeGreaterThanOrEqual(29);
+    expect(children(spans, pause)).toEqual([]);
+
+    // The fan-out: one step span per item, each with its attempt, whose span the handler got.
+    // Resource `box` takes one step at a time: items waited for its slot, and their attempts say how long.
+    const queued = spans.filter((s) => s.name === 'orch.attempt fan').map((s) => Number(s.attributes['orch.queued_ms'] ?? 0));
+    expect(queued.filter((ms) => ms >= 20).length, `queued_ms: ${queued.join(', ')}`).toBeGreaterThanOrEqual(2);
+    for (const i of [0, 1, 2]) {
+      const fan = step(`fan[${i}]`);
+      expect(fan.name).toBe('orch.step fan');
+      const [attempt] = children(spans, fan);
+      expect(attempt?.name).toBe('orch.attempt fan');
+      const out = (result.steps.find((s) => s.stepId === 'fan')!.output as { traceparent: string }[])[i]!;
+      expect(out.traceparent).toBe(`00-${caller.traceId}-${attempt!.spanId}-01`);
+    }
+
+    // The sub-plan: its run span under the `run` step's span, its steps under it.
+    const sub = step('sub');
+    expect(sub.attributes['orch.kind']).toBe('run');
+    const childRun = one(children(spans, sub), (s) => s.name === 'orch.run child', 'sub-plan run span');
+    expect(childRun.attributes).toMatchObject({ 'orch.run_id': 'tree-1/sub', 'orch.parent_run_id': 'tree-1' });
+    const inner = one(children(spans, childRun), (s) => s.name === 'orch.step inner', 'sub-plan step');
+    expect(children(spans, inner).map((s) => s.name)).toEqual(['orch.attempt inner']);
+
+    // http_request sends the attempt span as its traceparent.
+    const [callAttempt] = children(spans, step('call'));
+    const sent = receiver.calls.find((c) => c.path === '/echo');
+    expect(parseTraceparent(sent?.headers.traceparent)).toEqual({ traceId: caller.traceId, spanId: callAttempt!.spanId, sampled: true });
+
+    // Every span is in the tree under the run span.
+    const all = byId(spans);
+    for (const s of spans) if (s !== run) expect(all.has(s.parentSpanId), s.name).toBe(true);
+  });
+
+  it('untraced (no endpoint): no trace id in the journal, no ctx.traceparent', async () => {
+    const db = join(dir, 'untraced.db');
+    const rt = await Runtime.open({ db, workers: 1 });
+    const before = receiver.spans.length;
+    const active = await rt.start(await plan('child'), { runId: 'plain-1', input: { v: 3 }, config: { file: null, hooks: {}, secrets: {} }, traceparent: formatTraceparent({ traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), sampled: true }) });
+    const result = await active.result;
+    await rt.close();
+    expect(result.status).toBe('completed');
+    expect((result.steps[0]!.output as { traceparent: unknown }).traceparent).toBeNull();
+    const sqlite = openSqlite(db);
+    const created = JSON.parse((sqlite.prepare(`SELECT data FROM events WHERE run_id = 'plain-1' AND type = 'plan_created'`).get() as { data: string }).data);
+    sqlite.close();
+    expect(created).not.toHaveProperty('trace_id');
+    expect(receiver.spans.length).toBe(before);
+  });
+
+  it('an attempt that reports usage carries the GenAI attributes', async () => {
+    const executor: Executor = {
+      start(req: AttemptRequest, done: (o: AttemptOutcome) => void) {
+        const usage = { model: 'gpt-4o-mini', endpoint: 'openai', input_tokens: 42, output_tokens: 7, cost: 0.00001 };
+        setImmediate(() => done({ ok: true, output: { value: 1, traceparent: req.traceparent ?? null }, usage } as AttemptOutcome));
+        return { abort: () => undefined };
+      },
+    };
+    const rt = await Runtime.open({ db: null, executor });
+    const active = await rt.start(await plan('child'), { runId: 'genai-1', input: { v: 1 } });
+    expect((await active.result).status).toBe('completed');
+    await rt.close();
+    const attempt = one(receiver.spans, (s) => s.name === 'orch.attempt inner' && s.attributes['orch.run_id'] === 'genai-1', 'model attempt');
+    expect(attempt.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.usage.input_tokens': 42,
+      'gen_ai.usage.output_tokens': 7,
+      'orch.endpoint': 'openai',
+    });
+  });
+
+  it('a run killed with kill -9 and resumed by `orch resume` keeps its trace id; the resumed run span links the first; the process flushes before it exits', async () => {
+    const db = join(dir, 'crash.db');
+    const gate = join(dir, 'gate');
+    const env = { OTEL_BSP_SCHEDULE_DELAY: '50' };
+    const p = orchAsync(['run', 'main.orch', '--plan', 'crashy', '--db', db, '--run-id', 'crash-1', '--input', JSON.stringify({ gate }), '--quiet'], dir, env);
+    // The first process exports what ended before it dies: the step `before`.
+    await receiver.waitFor((spans) => spans.some((s) => s.name === 'orch.step before' && s.attributes['orch.run_id'] === 'crash-1'), 30_000, 'the first process spans');
+    const sqlite = openSqlite(db);
+    const started = () => sqlite.prepare(`SELECT 1 FROM events WHERE run_id = 'crash-1' AND step_id = 'held' AND type = 'step_started'`).get();
+    const deadline = Date.now() + 30_000;
+    while (!started() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const created = JSON.parse((sqlite.prepare(`SELECT data FROM events WHERE run_id = 'crash-1' AND type = 'plan_created'`).get() as { data: string }).data);
+    sqlite.close();
+    p.child.kill('SIGKILL');
+    await p.done;
+    expect(created.trace_id).toMatch(/^[0-9a-f]{32}$/);
+
+    writeFileSync(gate, '');
+    // `orch resume` in a process of its own: it sends its spans before it exits (no schedule delay set).
+    const resuming = await orchAsync(['resume', 'crash-1', '--db', db, '--quiet'], dir).done;
+    expect(resuming.code, resuming.stderr).toBe(0);
+
+    const spans = receiver.spans.filter((s) => s.attributes['orch.run_id'] === 'crash-1');
+    expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([created.trace_id]));
+    const resumed = one(spans, (s) => s.name === 'orch.run crashy' && s.attributes['orch.resumed'] === true, 'resumed run span');
+    expect(resumed.parentSpanId).toBe(created.span_id);
+    expect(resumed.links).toEqual([{ traceId: created.trace_id, spanId: created.span_id }]);
+    const last = one(spans, (s) => s.name === 'orch.step last', 'a step of the resumed process');
+    expect(last.parentSpanId).toBe(resumed.spanId);
+  }, 60_000);
+});
+
+describe('telemetry settings', () => {
+  it('off without an endpoint or with OTEL_TRACES_EXPORTER=none; the environment wins over the config', () => {
+    expect(telemetrySettings(undefined, {})).toBeNull();
+    expect(telemetrySettings({ otlp: 'http://c:4318' }, { OTEL_TRACES_EXPORTER: 'none' })).toBeNull();
+    expect(telemetrySettings({ otlp: 'http://c:4318' }, { OTEL_SDK_DISABLED: 'true' })).toBeNull();
+    expect(telemetrySettings({ otlp: 'http://c:4318/' }, {})).toEqual({ tracesUrl: 'http://c:4318/v1/traces', serviceName: 'orch' });
+    expect(telemetrySettings({ otlp: 'http://c:4318' }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://e:4318', OTEL_SERVICE_NAME: 'svc' })).toEqual({
+      tracesUrl: 'http://e:4318/v1/traces',
+      serviceName: 'svc',
+    });
+    expect(telemetrySettings(undefined, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t/x', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://e' })?.tracesUrl).toBe('http://t/x');
+    expect(traceLink('https://j/trace/{trace_id}', 'abc')).toBe('https://j/trace/abc');
+    expect(traceLink(undefined, 'abc')).toBeNull();
+  });
+
+  it('traceparent: valid ones round-trip, malformed ones are ignored', () => {
+    const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    expect(formatTraceparent(parseTraceparent(tp)!)).toBe(tp);
+    for (const bad of ['', 'nope', `ff-${'1'.repeat(32)}-${'2'.repeat(16)}-01`, `00-${'0'.repeat(32)}-${'2'.repeat(16)}-01`, `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01-x`])
+      expect(parseTraceparent(bad)).toBeNull();
+  });
+
+  it('usage: only numbers and names are read; no model and no tokens is no GenAI call', () => {
+    expect(usageOf({ input_tokens: '5', model: 3 })).toBeNull();
+    expect(genAiAttributes(usageOf({ cost: 0.5 })!)).toEqual({ 'orch.cost': 0.5 });
+  });
+});
