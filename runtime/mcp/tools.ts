@@ -47,7 +47,9 @@ export class McpTools implements EdgeHandler {
         if (!live) throw new FinalAttemptError(`MCP tool "${h.tool}" of server "${h.mcp}" is no longer offered by the server: run \`orch mcp lock\` and check the plan again`);
         if (live.hash !== h.hash)
           throw new FinalAttemptError(`MCP tool "${h.tool}" of server "${h.mcp}" changed since orch.lock.json was written (locked ${h.hash.slice(0, 19)}…, now ${live.hash.slice(0, 19)}…): run \`orch mcp lock\` and check the plan again`);
-        const result = await conn.client.callTool({ name: h.tool, arguments: mcpArguments(req) }, undefined, {
+        // The call joins the run's trace: MCP carries W3C trace context in the request's `_meta`.
+        const meta = req.traceparent ? { _meta: { traceparent: req.traceparent } } : {};
+        const result = await conn.client.callTool({ name: h.tool, arguments: mcpArguments(req), ...meta }, undefined, {
           signal,
           // The scheduler owns the step's timeout; the SDK's own 60 s default must not cut in first.
           timeout: req.timeoutMs ?? 2_147_483_647,

@@ -12,8 +12,8 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
-import { lockProject, Runtime } from '../index.js';
-import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
+import { lockProject, McpTools, Runtime, type AttemptRequest } from '../index.js';
+import type { AttemptOutcome, ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { FIXTURES, tempDir } from './helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -260,6 +260,28 @@ plan fan {
     const { result } = await run(plan);
     expect(result.status).toBe('failed');
     expect(result.steps[0]!.error).toMatch(/MCP tool "read_text_file" failed: .*(denied|outside|not allowed)/i);
+  });
+
+  it("sends the attempt's traceparent in the call's _meta, and none when the run is untraced", async () => {
+    const plan = planOf(write('trace.orch', `plan traced { step t = fx.trace_context() }`));
+    const tools = new McpTools();
+    const call = (traceparent?: string) =>
+      new Promise<AttemptOutcome>((resolve) => {
+        const req: AttemptRequest = {
+          runId: 'r', stepId: 't', baseStepId: 't', attempt: 1, purpose: 'call', capability: plan.capabilities['mcp.fixture.trace_context']!,
+          input: {}, resource: null, timeoutMs: null, secrets: {}, plan, ...(traceparent ? { traceparent } : {}),
+        };
+        tools.start(req, resolve);
+      });
+    try {
+      const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      const traced = await call(tp);
+      expect(traced.ok && (traced.output as { text: string }).text).toBe(tp);
+      const untraced = await call();
+      expect(untraced.ok && (untraced.output as { text: string }).text).toBe('none');
+    } finally {
+      await tools.close();
+    }
   });
 
   it('retries with a fresh server when the server dies mid-call', async () => {
