@@ -272,7 +272,7 @@ export class Runtime {
     // The journal keeps inputs redacted: a secret value in them cannot be sent again.
     if (row.input?.includes('"***"')) throw new RuntimeUsageError(`run ${runId} cannot be retried: its journaled input holds a redacted secret (start a new run with the input instead)`);
     const first = (await journal.load(runId))[0];
-    const consent = first?.type === 'plan_created' && Array.isArray(first.data.consent) ? (first.data.consent as string[]) : [];
+    const consent = first?.type === 'plan_created' ? [...(first.data.consent ?? [])] : [];
     return this.start(JSON.parse(row.ir) as PlanIR, { ...opts, input: row.input ? JSON.parse(row.input) : {}, consent, retryOf: runId });
   }
 
@@ -356,7 +356,7 @@ export class Runtime {
     const context: Record<string, unknown> = {};
     for (const c of early) if (c.kind === 'context' && c.payload) Object.assign(context, JSON.parse(c.payload));
     // The grants the run started with (its first event): hooks keep seeing them after a resume.
-    const granted = first?.type === 'plan_created' && Array.isArray(first.data.consent) ? (first.data.consent as string[]) : [];
+    const granted = first?.type === 'plan_created' ? [...(first.data.consent ?? [])] : [];
     const run = new Run(plan, deps, {
       runId,
       consent: granted,
@@ -693,3 +693,13 @@ export type { RestoredStep } from './scheduler/replay.js';
 export { Redactor } from './redact.js';
 export { toJsonOutput, DEFAULT_MAX_OUTPUT_BYTES } from './executor/json-output.js';
 export { placedSteps } from './placed-steps.js';
+export {
+  EVENT_TYPES,
+  EVENTS_SCHEMA_ID,
+  eventAttempt,
+  eventReason,
+  eventResource,
+  eventsJsonSchema,
+  isEventType,
+  storedEvent,
+} from './scheduler/journal-events.js';

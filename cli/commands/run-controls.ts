@@ -16,7 +16,7 @@ import { CliError } from '../errors.js';
 import { parseAge, readJsonArg } from '../../runtime/index.js';
 import { Runtime } from '../../runtime/index.js';
 import { displayUrl, isPostgresUrl, openJournal, type AsyncJournal } from '../../runtime/index.js';
-import { baseId, placedSteps, replay } from '../../runtime/index.js';
+import { baseId, eventReason, eventResource, placedSteps, replay } from '../../runtime/index.js';
 import type { RunEvent } from '../../runtime/index.js';
 import { execute, LOCAL_HELP, MAX_OUTPUT_HELP, openRuntime, positiveInt, progressFor, QUIET_HELP, REMOTE_HELP } from './run.js';
 import { ms } from '../progress.js';
@@ -328,7 +328,7 @@ export function registerRunControls(program: Command): void {
             planId: row.plan,
             status: row.status,
             plan: JSON.parse(row.ir) as PlanIR,
-            events: events.map((e) => ({ type: e.type, stepId: e.stepId, at: new Date(e.ts).toISOString(), resource: (e.data.resource as string | null | undefined) ?? null })),
+            events: events.map((e) => ({ type: e.type, stepId: e.stepId, at: new Date(e.ts).toISOString(), resource: eventResource(e) })),
           },
           opts.format,
         );
@@ -385,34 +385,25 @@ function eventJson(e: RunEvent) {
 }
 
 function describeEvent(e: RunEvent): string {
-  const d = e.data;
   switch (e.type) {
+    case 'plan_created':
+      return e.data.ir_hash ? `version ${e.data.ir_hash.slice(0, 12)}` : '';
     case 'step_started':
-      return `attempt ${String(d.attempt)}${d.resource ? ` on ${String(d.resource)}` : ''}`;
-    case 'step_failed':
-    case 'step_retried':
-      return String(d.error ?? '');
-    case 'step_skipped':
-    case 'step_cancelled':
-      return String(d.reason ?? '');
+      return `attempt ${e.data.attempt}${e.data.resource ? ` on ${e.data.resource}` : ''}`;
     case 'guardrail_violation':
-      return `${String(d.guardrail)} (${String(d.severity)}): ${String(d.message)}`;
-    case 'execution_failed':
-      return String(d.error ?? '');
-    case 'execution_cancelled':
-      return String(d.reason ?? '');
-    case 'execution_paused':
-      return d.reason ? String(d.reason) : '';
+      return `${e.data.guardrail} (${e.data.severity}): ${e.data.message}`;
     case 'step_compensated':
-      return d.ok ? 'ok' : String(d.error ?? 'failed');
+      return e.data.ok ? 'ok' : (e.data.error ?? 'failed');
     case 'step_log':
-      return `${d.compensation ? 'compensation: ' : ''}${String(d.line ?? '')}`;
+      return `${e.data.compensation ? 'compensation: ' : ''}${e.data.line}`;
     case 'budget_exceeded':
-      return `${String(d.label ?? d.budget)}${d.warn ? ' (warn: the run went on)' : ''}`;
+      return `${e.data.label}${e.data.warn ? ' (warn: the run went on)' : ''}`;
     case 'consent_denied':
-      return `missing ${(d.missing as string[] | undefined)?.join(', ') ?? ''}`;
+      return `missing ${e.data.missing.join(', ')}`;
+    case 'plan_upgraded':
+      return `${e.data.from_hash} → ${e.data.to_hash} (${e.data.changes.length} change${e.data.changes.length === 1 ? '' : 's'})`;
     default:
-      return '';
+      return eventReason(e) ?? '';
   }
 }
 

@@ -5,7 +5,7 @@
  * (runtime/test/journal-contract.test.ts). The semantics of each operation are those documented
  * on `SqliteJournal`.
  */
-import type { CommitHook, EventType, RunEvent, RunSummary } from '../scheduler/types.js';
+import type { CommitHook, EventData, EventType, RunEvent, RunSummary } from '../scheduler/types.js';
 import type { PruneResult } from './retention.js';
 import type { ControlRow, RunRow } from './sqlite-journal.js';
 
@@ -55,7 +55,7 @@ export interface AsyncJournal {
    */
   ownedElsewhere(runId: string, staleMs?: number): Promise<boolean>;
   /** For a run no process executes: one event after its last one, and its new status. */
-  appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): Promise<void>;
+  appendOffline<T extends EventType>(runId: string, type: T, data: EventData<T>, status: string): Promise<void>;
   /** This process stops executing the run and its sub-plan runs. */
   disown(runId: string): Promise<void>;
   /** Calls counted against the rate-limit key `key` after `since` (epoch ms), by every process on the database. */

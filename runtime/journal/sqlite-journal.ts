@@ -9,7 +9,8 @@ import { inflateRawSync } from 'node:zlib';
 import { BATCH_SCHEMA, decodeBatch, encodeBatches, eventCountSql, EventTypeCodes, MAX_RUN_KEY, MAX_SEQ, migrateEvents, SEQ_SPAN } from './event-batches.js';
 import { irBlobSync } from './ir-blob.js';
 import { dirname } from 'node:path';
-import type { EventType, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
+import { makeEvent } from '../scheduler/journal-events.js';
+import type { EventData, EventType, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
 import type { PruneResult } from './retention.js';
 import { openSharedSqlite, type SqlDatabase, type SqlStatement } from './sqlite-driver.js';
 
@@ -357,13 +358,13 @@ export class SqliteJournal implements JournalSink {
    * For a run no process executes: appends one event after its last one and sets its status
    * (`orch cancel` / `orch pause` of an interrupted run).
    */
-  appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): void {
+  appendOffline<T extends EventType>(runId: string, type: T, data: EventData<T>, status: string): void {
     try {
       this.db.transaction(() => {
         const base = this.runKey(runId) * SEQ_SPAN;
         const last = (this.selectLastSeq.get(base, base + MAX_SEQ) as { last_seq: number } | undefined)?.last_seq ?? 0;
         const now = Date.now();
-        this.appendEvents([{ runId, seq: last + 1, ts: now, type, stepId: null, data }]);
+        this.appendEvents([makeEvent(runId, last + 1, now, type, null, data)]);
         const terminal = status === 'cancelled' || status === 'failed' || status === 'completed';
         this.db
           .prepare('UPDATE runs SET status = ?, completed_at = COALESCE(?, completed_at), owner_pid = NULL WHERE id = ?')

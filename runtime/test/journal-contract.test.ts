@@ -13,6 +13,7 @@ import { PgJournal } from '../journal/pg/pg-journal.js';
 import { asyncJournal } from '../journal/sqlite-async-journal.js';
 import { SqliteJournal } from '../journal/sqlite-journal.js';
 import type { RunEvent, RunStatus, RunSummary } from '../scheduler/types.js';
+import { storedEvent } from '../scheduler/journal-events.js';
 import { startPostgres } from '../../test/support/postgres.js';
 import { tempDir } from './helpers.js';
 
@@ -52,7 +53,7 @@ function summary(runId: string, over: Partial<RunSummary> = {}): RunSummary {
 }
 
 function event(runId: string, seq: number, type: RunEvent['type'], stepId: string | null = null, data: Record<string, unknown> = {}): RunEvent {
-  return { runId, seq, ts: 1000 + seq, type, stepId, data };
+  return storedEvent(runId, seq, 1000 + seq, type, stepId, data)!;
 }
 
 /** A run registered and committed through `status` (its events: created, started, one per extra). */

@@ -14,7 +14,8 @@ import { hostname } from 'node:os';
 import { inflateRawSync } from 'node:zlib';
 import { irBlob } from '../ir-blob.js';
 import type pg from 'pg';
-import type { CommitHook, EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
+import { storedEvent } from '../../scheduler/journal-events.js';
+import type { CommitHook, EventData, EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
 import { LeaseLost, type AsyncJournal } from '../async-journal.js';
 import type { PruneResult } from '../retention.js';
 import type { ControlRow, RunRow } from '../sqlite-journal.js';
@@ -182,14 +183,7 @@ export class PgJournal implements AsyncJournal {
       'SELECT run_id, seq, ts, type, step_id, data FROM orch.events WHERE run_id = $1 ORDER BY seq',
       [runId],
     );
-    return rows.map((r) => ({
-      runId: r.run_id,
-      seq: r.seq,
-      ts: r.ts,
-      type: r.type as EventType,
-      stepId: r.step_id,
-      data: JSON.parse(r.data) as Record<string, unknown>,
-    }));
+    return rows.flatMap((r) => storedEvent(r.run_id, r.seq, r.ts, r.type, r.step_id, JSON.parse(r.data)) ?? []);
   }
 
   async rateHitsSince(key: string, since: number): Promise<number> {
@@ -294,7 +288,7 @@ export class PgJournal implements AsyncJournal {
     return row.owner !== this.owner;
   }
 
-  async appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): Promise<void> {
+  async appendOffline<T extends EventType>(runId: string, type: T, data: EventData<T>, status: string): Promise<void> {
     await transaction(this.pool, async (db) => {
       // Two processes appending at once would pick the same seq: the run row serializes them.
       await db.query('SELECT 1 FROM orch.runs WHERE id = $1 FOR UPDATE', [runId]);
