@@ -56,6 +56,11 @@ export interface AsyncJournal {
   ownedElsewhere(runId: string, staleMs?: number): Promise<boolean>;
   /** For a run no process executes: one event after its last one, and its new status. */
   appendOffline<T extends EventType>(runId: string, type: T, data: EventData<T>, status: string): Promise<void>;
+  /**
+   * `orch upgrade` of a run no process executes: its recorded IR replaced and `plan_upgraded`
+   * appended after its last event, in one transaction.
+   */
+  upgradeOffline(runId: string, ir: unknown, data: EventData<'plan_upgraded'>): Promise<void>;
   /** This process stops executing the run and its sub-plan runs. */
   disown(runId: string): Promise<void>;
   /** Calls counted against the rate-limit key `key` after `since` (epoch ms), by every process on the database. */

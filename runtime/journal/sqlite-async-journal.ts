@@ -36,6 +36,7 @@ export function asyncJournal(journal: SqliteJournal): AsyncJournal {
         return true;
       }),
     ownedElsewhere: (runId) => call(() => journal.ownedElsewhere(runId)),
+    upgradeOffline: (runId, ir, data) => call(() => journal.upgradeOffline(runId, ir, data)),
     appendOffline: (runId, type, data, status) => call(() => journal.appendOffline(runId, type, data, status)),
     disown: (runId) => call(() => journal.disown(runId)),
     rateHitsSince: (key, since) => call(() => journal.rateHitsSince(key, since)),

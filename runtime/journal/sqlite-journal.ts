@@ -256,6 +256,25 @@ export class SqliteJournal implements JournalSink {
     })();
   }
 
+  /**
+   * `orch upgrade` of a run no process executes: its recorded IR replaced and `plan_upgraded`
+   * appended after its last event, in one transaction (its status stays).
+   */
+  upgradeOffline(runId: string, ir: unknown, data: EventData<'plan_upgraded'>): void {
+    const blob = irBlobSync(ir, this.redactText);
+    try {
+      this.db.transaction(() => {
+        const base = this.runKey(runId) * SEQ_SPAN;
+        const last = (this.selectLastSeq.get(base, base + MAX_SEQ) as { last_seq: number } | undefined)?.last_seq ?? 0;
+        this.appendEvents([makeEvent(runId, last + 1, Date.now(), 'plan_upgraded', null, data)]);
+        this.db.prepare('INSERT OR REPLACE INTO run_plans (run_id, ir) VALUES (?, ?)').run(runId, blob);
+      }, 'immediate')();
+    } catch (err) {
+      this.forgetUncommitted();
+      throw err;
+    }
+  }
+
   load(runId: string): RunEvent[] {
     return [...this.events(runId)];
   }

@@ -237,7 +237,7 @@ export function eventsJsonSchema(): JsonSchema {
     $id: EVENTS_SCHEMA_ID,
     title: 'orch.events/v1',
     description:
-      'One event of an Orch run journal (LANGUAGE.md §6, §7.4, §8.6), as `orch timeline --json`, the journal tables and the dashboard stream carry it. Generated from runtime/scheduler/events.ts; compiles under ajv\'s default (strict) options.',
+      'One event of an Orch run journal (LANGUAGE.md §6, §7.4, §8.6), as the journal stores it (ts in epoch milliseconds). Generated from runtime/scheduler/journal-events.ts; compiles under ajv\'s default (strict) options.',
     type: 'object',
     properties: {
       runId: { type: 'string' },

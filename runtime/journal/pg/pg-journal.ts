@@ -310,6 +310,22 @@ export class PgJournal implements AsyncJournal {
     });
   }
 
+  async upgradeOffline(runId: string, ir: unknown, data: EventData<'plan_upgraded'>): Promise<void> {
+    const plan = await irBlob(ir, this.redactText);
+    await transaction(this.pool, async (db) => {
+      // Like appendOffline: the run row serializes two processes appending at once.
+      await db.query('SELECT 1 FROM orch.runs WHERE id = $1 FOR UPDATE', [runId]);
+      const last = await db.query<{ s: number }>('SELECT COALESCE(max(seq), 0) AS s FROM orch.events WHERE run_id = $1', [runId]);
+      await db.query("INSERT INTO orch.events (run_id, seq, ts, type, step_id, data) VALUES ($1, $2, $3, 'plan_upgraded', NULL, $4)", [
+        runId,
+        last.rows[0]!.s + 1,
+        Date.now(),
+        this.redactText(JSON.stringify(data)),
+      ]);
+      await db.query('INSERT INTO orch.run_plans (run_id, ir) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET ir = excluded.ir', [runId, plan]);
+    });
+  }
+
   async disown(runId: string): Promise<void> {
     const epoch = this.epochs.get(runId);
     this.epochs.delete(runId);
