@@ -83,6 +83,7 @@ export { someNode } from './ir/nodes.js';
 export { STD_DIR } from './load.js';
 export { ModelBuilder } from './model.js';
 export { packagePath } from './package-root.js';
+export { irHash, irTextHash, shortHash } from './ir/hash.js';
 export { PlanMemo } from './plan-memo.js';
 export { formatDuration, renderPreviewText } from './preview.js';
 export { lowerTriggers } from './triggers-ir.js';

@@ -10,14 +10,14 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { PlanIR } from '../../compiler/index.js';
-import { countsForLocality, countsForPrivacy, localRatio, privacyScore, type PlacedStep } from '../../compiler/index.js';
+import { countsForLocality, countsForPrivacy, irTextHash, localRatio, privacyScore, shortHash, type PlacedStep } from '../../compiler/index.js';
 import { renderTimelineFile, type TimelineFileFormat } from '../../serve/index.js';
 import { CliError } from '../errors.js';
 import { parseAge, readJsonArg } from '../../runtime/index.js';
 import { Runtime } from '../../runtime/index.js';
 import { displayUrl, isPostgresUrl, openJournal, type AsyncJournal } from '../../runtime/index.js';
 import { baseId, eventReason, eventResource, placedSteps, replay } from '../../runtime/index.js';
-import type { RunEvent } from '../../runtime/index.js';
+import type { RunEvent, RunRow } from '../../runtime/index.js';
 import { execute, LOCAL_HELP, MAX_OUTPUT_HELP, openRuntime, positiveInt, progressFor, QUIET_HELP, REMOTE_HELP } from './run.js';
 import { ms } from '../progress.js';
 import { MIN_TAKE_OVER_S, takeOverAge } from './take-over.js';
@@ -222,12 +222,12 @@ export function registerRunControls(program: Command): void {
     .action(async (cli: { db?: string; json?: boolean; all?: boolean; stats?: boolean }) => {
       const opts = { ...cli, db: journalOf(cli.db) };
       // No journal yet simply means no runs (not an error).
-      const { rows, stats } = journalExists(opts.db)
+      const { rows, stats, versions } = journalExists(opts.db)
         ? await withJournal(opts.db, async (j) => {
             const rows = await j.listRuns(opts.all === true);
-            return { rows, stats: opts.stats ? await runStats(j, rows) : undefined };
+            return { rows, stats: opts.stats ? await runStats(j, rows) : undefined, versions: await runVersions(j, rows) };
           })
-        : { rows: [], stats: undefined };
+        : { rows: [], stats: undefined, versions: new Map<string, string>() };
       const list = rows.map((r) => ({
         runId: r.id,
         plan: r.plan,
@@ -237,6 +237,7 @@ export function registerRunControls(program: Command): void {
         duration: r.completed_at === null ? null : r.completed_at - r.started_at,
         cost: r.cost,
         events: r.event_count ?? 0,
+        irHash: versions.get(r.id) ?? null,
         ...(r.parent_id ? { parentRunId: r.parent_id } : {}),
       }));
       if (opts.json) {
@@ -249,8 +250,16 @@ export function registerRunControls(program: Command): void {
       }
       if (stats) process.stdout.write(statsText(stats));
       const table = [
-        ['RUN', 'PLAN', 'STATUS', 'STARTED', 'DURATION', 'COST'],
-        ...list.map((r) => [r.runId, r.plan, r.status, r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), r.duration === null ? '—' : ms(r.duration), String(r.cost)]),
+        ['RUN', 'PLAN', 'VERSION', 'STATUS', 'STARTED', 'DURATION', 'COST'],
+        ...list.map((r) => [
+          r.runId,
+          r.plan,
+          r.irHash ? shortHash(r.irHash) : '—',
+          r.status,
+          r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+          r.duration === null ? '—' : ms(r.duration),
+          String(r.cost),
+        ]),
       ];
       const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
       for (const row of table) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
@@ -339,7 +348,7 @@ export function registerRunControls(program: Command): void {
       const stats = timelineStats(events);
       if (opts.json) {
         process.stdout.write(
-          `${JSON.stringify({ runId, plan: row.plan, status: row.status, events: events.map(eventJson), ...(opts.stats ? { stats } : {}) }, null, 2)}\n`,
+          `${JSON.stringify({ runId, plan: row.plan, status: row.status, irHash: row.ir ? irTextHash(row.ir) : null, events: events.map(eventJson), ...(opts.stats ? { stats } : {}) }, null, 2)}\n`,
         );
         return;
       }
@@ -366,6 +375,20 @@ export function registerRunControls(program: Command): void {
         );
       }
     });
+}
+
+/**
+ * Each listed run's version: the SHA-256 of the IR its journal records now (the one `plan_created`
+ * named, or the last `orch upgrade` put in its place). Sub-plan runs record none of their own.
+ */
+async function runVersions(j: AsyncJournal, rows: readonly RunRow[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const r of rows) {
+    if (r.parent_id !== null) continue;
+    const row = await j.getRun(r.id);
+    if (row?.ir) out.set(r.id, irTextHash(row.ir));
+  }
+  return out;
 }
 
 function timelineFormat(value: string): 'text' | TimelineFileFormat {
