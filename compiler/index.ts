@@ -84,6 +84,8 @@ export { STD_DIR } from './load.js';
 export { ModelBuilder } from './model.js';
 export { packagePath } from './package-root.js';
 export { irHash, irTextHash, shortHash } from './ir/hash.js';
+export { canonicalJson, diffPlans, diffSteps, renderPlanDiff, stepAspects } from './diff/plan-diff.js';
+export type { BudgetVerdict, PlanDiff, StepAspect, StepDiff } from './diff/plan-diff.js';
 export { PlanMemo } from './plan-memo.js';
 export { formatDuration, renderPreviewText } from './preview.js';
 export { lowerTriggers } from './triggers-ir.js';

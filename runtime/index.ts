@@ -49,13 +49,9 @@ export const DEFAULT_DB = join('.orch', 'runs.db');
 /** How long `close` waits for the runs it cancelled to write their end. */
 const CLOSE_WAIT_MS = 2000;
 
-/** A problem with what the caller asked for (bad input, unknown run …): CLI exit code 2. */
-export class RuntimeUsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RuntimeUsageError';
-  }
-}
+import { RuntimeUsageError } from './usage-error.js';
+export { RuntimeUsageError };
+export { checkUpgrade, outputFieldReads, upgradeRun, type UpgradeCheck, type UpgradeOutcome, type UpgradeReason } from './upgrade.js';
 
 export interface RuntimeOptions extends WorkerExecutorOptions {
   /**

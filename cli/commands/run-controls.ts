@@ -44,7 +44,7 @@ async function openCliJournal(db: string): Promise<AsyncJournal> {
   }
 }
 
-async function withJournal<T>(db: string, f: (j: AsyncJournal) => T | Promise<T>): Promise<T> {
+export async function withJournal<T>(db: string, f: (j: AsyncJournal) => T | Promise<T>): Promise<T> {
   const j = await openCliJournal(db);
   try {
     return await f(j);
@@ -53,7 +53,7 @@ async function withJournal<T>(db: string, f: (j: AsyncJournal) => T | Promise<T>
   }
 }
 
-async function requireRun(j: AsyncJournal, runId: string) {
+export async function requireRun(j: AsyncJournal, runId: string) {
   const row = await j.getRun(runId);
   if (!row) throw new CliError(`no run ${runId} in ${j.location}`, 2);
   return row;
