@@ -39,3 +39,29 @@ export async function readPlanVersion(operand: string, planName: string | undefi
   if (!ir) throw new CliError(`run ${operand} records no plan of its own (a sub-plan run)`, 2);
   return { plan: JSON.parse(ir) as PlanIR, model: undefined, from: 'run', label: `run ${operand}` };
 }
+
+/**
+ * `orch resume` and `orch signal` (LANGUAGE.md §8.6): a note on stderr when the source file of
+ * the run's plan no longer compiles to the plan the run executes. Quiet when the file is gone or
+ * does not compile: the run goes on either way.
+ */
+export async function noteChangedSource(runId: string, recordedIr: string | null): Promise<void> {
+  if (!recordedIr) return;
+  try {
+    const plan = JSON.parse(recordedIr) as PlanIR;
+    const file = plan.source_file;
+    if (!file || !file.endsWith('.orch') || !existsSync(file)) return;
+    const { compile, diskHost, diffPlans, preview } = await import('../../compiler/index.js');
+    const out = compile({ entry: file, plan: plan.plan, host: diskHost });
+    const now = out.plans.find((p) => p.plan === plan.plan);
+    if (!now) return;
+    const d = diffPlans(plan, now, preview(plan), preview(now, out.model));
+    if (d.same) return;
+    process.stderr.write(
+      `note: ${file} has changed since run ${runId} started (${d.steps.length} step${d.steps.length === 1 ? '' : 's'} differ); ` +
+        `orch diff ${runId} ${file} shows how, orch upgrade ${runId} --to ${file} moves the run if it is compatible\n`,
+    );
+  } catch {
+    // A note only: nothing to report when the comparison itself fails.
+  }
+}

@@ -21,6 +21,7 @@ import type { RunEvent, RunRow } from '../../runtime/index.js';
 import { execute, LOCAL_HELP, MAX_OUTPUT_HELP, openRuntime, positiveInt, progressFor, QUIET_HELP, REMOTE_HELP } from './run.js';
 import { ms } from '../progress.js';
 import { MIN_TAKE_OVER_S, takeOverAge } from './take-over.js';
+import { noteChangedSource } from './plan-version.js';
 
 export const DB_HELP = 'journal: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)';
 const DEFAULT_DB = '.orch/runs.db';
@@ -98,6 +99,7 @@ export function registerRunControls(program: Command): void {
         const row = await requireRun(j, runId);
         if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
           throw new CliError(`run ${runId} has already finished (${row.status})`, 2);
+        await noteChangedSource(runId, row.ir);
         return (await j.ownedElsewhere(runId, opts.takeOverAfter)) ? row : null;
       });
       if (elsewhere) {
@@ -196,6 +198,7 @@ export function registerRunControls(program: Command): void {
             if (s && ['completed', 'failed', 'skipped', 'cancelled', 'timeout'].includes(s.status))
               throw new CliError(`step ${payload.stepId} has already finished (${s.status})`, 2);
           }
+          await noteChangedSource(runId, row.ir);
           return { elsewhere: await j.ownedElsewhere(runId) };
         });
         const rt = await controlRuntime(opts.db);
