@@ -515,7 +515,6 @@ export class Run implements RunReader {
     if (restored?.terminal) {
       // The child finished before the interruption: read its outcome from the journal.
       const last = loaded![loaded!.length - 1]!;
-      const completed = last.type === 'execution_completed';
       this.act({
         type: 'subplan_finished',
         key,
