@@ -155,7 +155,7 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
   root.replaceChildren(
     h('p', {}, h('a', { href: '#/' }, '← All runs')),
     h('h2', {}, `${view.planId} `, h('small', { class: 'muted' }, runId), ' ', statusEl),
-    h('p', { class: 'muted' }, `started ${when(view.startedAt)}`, view.trigger !== undefined ? ` · by ${view.trigger ?? 'POST /runs'}` : ''),
+    h('p', { class: 'muted' }, `started ${when(view.startedAt)}`, view.trigger !== undefined ? ` · by ${view.trigger ?? 'POST /runs'}` : '', versionNote(events)),
     controls,
     message,
     h('section', { class: 'card' }, h('h3', {}, 'Steps ', h('small', { class: 'muted' }, `${steps.length} · scroll or +/− to zoom, drag to pan, 0 to fit`)), dagFrame),
@@ -218,3 +218,18 @@ function setStatus(dag: Element, step: string, status: string): void {
 function legend(): HTMLElement {
   return h('p', { class: 'legend' }, ...['queued', 'running', 'waiting', 'retried', 'compensating'].map((p) => h('span', { class: `key ${p}` }, p)));
 }
+
+/**
+ * The run's version (LANGUAGE.md §8.6): the IR hash its `plan_created` recorded, or the last
+ * `plan_upgraded` moved it to, with where it started when it was upgraded. Empty for runs
+ * journaled before versions were recorded.
+ */
+function versionNote(events: readonly TimelineEvent[]): string {
+  const short = (h: unknown) => (typeof h === 'string' ? h.slice(0, 12) : null);
+  const created = short(events.find((e) => e.type === 'plan_created')?.ir_hash);
+  const upgrades = events.filter((e) => e.type === 'plan_upgraded');
+  const now = upgrades.length ? short(upgrades[upgrades.length - 1]!.to_hash) : created;
+  if (!now) return '';
+  return ` · version ${now}${upgrades.length ? ` (upgraded from ${short(upgrades[0]!.from_hash) ?? '?'})` : ''}`;
+}
+
