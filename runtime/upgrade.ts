@@ -134,10 +134,10 @@ export async function upgradeRun(journal: AsyncJournal, runId: string, newPlan: 
   const restored = replay(await journal.load(runId));
   const check = checkUpgrade(oldPlan, newPlan, restored);
   const reasons = [...check.reasons];
-  if (!restored.terminal && (await journal.ownedElsewhere(runId)))
-    reasons.push({ step: null, reason: `run ${runId} is executing in another live process (pid ${row.owner_pid ?? '?'}); upgrade it once it is paused at an approval or stopped` });
+  const live = { step: null, reason: `run ${runId} is executing in another live process (pid ${row.owner_pid ?? '?'}); upgrade it once it is paused at an approval or stopped` };
+  if (!restored.terminal && (await journal.ownedElsewhere(runId))) reasons.push(live);
   const result = { ...check, reasons, compatible: reasons.length === 0 };
   if (!result.compatible || opts.dryRun || check.fromHash === check.toHash) return { ...result, applied: false };
-  await journal.upgradeOffline(runId, newPlan, { from_hash: check.fromHash, to_hash: check.toHash, changes: check.changes });
-  return { ...result, applied: true };
+  if (await journal.upgradeOffline(runId, newPlan, { from_hash: check.fromHash, to_hash: check.toHash, changes: check.changes })) return { ...result, applied: true };
+  return { ...result, reasons: [live], compatible: false, applied: false };
 }

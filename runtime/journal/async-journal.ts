@@ -58,9 +58,10 @@ export interface AsyncJournal {
   appendOffline<T extends EventType>(runId: string, type: T, data: EventData<T>, status: string): Promise<void>;
   /**
    * `orch upgrade` of a run no process executes: its recorded IR replaced and `plan_upgraded`
-   * appended after its last event, in one transaction.
+   * appended after its last event, in one transaction. False (nothing written) when a live
+   * process holds the run, as seen inside that transaction.
    */
-  upgradeOffline(runId: string, ir: unknown, data: EventData<'plan_upgraded'>): Promise<void>;
+  upgradeOffline(runId: string, ir: unknown, data: EventData<'plan_upgraded'>): Promise<boolean>;
   /** This process stops executing the run and its sub-plan runs. */
   disown(runId: string): Promise<void>;
   /** Calls counted against the rate-limit key `key` after `since` (epoch ms), by every process on the database. */

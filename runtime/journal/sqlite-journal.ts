@@ -260,14 +260,17 @@ export class SqliteJournal implements JournalSink {
    * `orch upgrade` of a run no process executes: its recorded IR replaced and `plan_upgraded`
    * appended after its last event, in one transaction (its status stays).
    */
-  upgradeOffline(runId: string, ir: unknown, data: EventData<'plan_upgraded'>): void {
+  upgradeOffline(runId: string, ir: unknown, data: EventData<'plan_upgraded'>): boolean {
     const blob = irBlobSync(ir, this.redactText);
     try {
-      this.db.transaction(() => {
+      return this.db.transaction(() => {
+        // A process that resumed the run since the caller looked holds its IR in memory.
+        if (this.ownedElsewhere(runId)) return false;
         const base = this.runKey(runId) * SEQ_SPAN;
         const last = (this.selectLastSeq.get(base, base + MAX_SEQ) as { last_seq: number } | undefined)?.last_seq ?? 0;
         this.appendEvents([makeEvent(runId, last + 1, Date.now(), 'plan_upgraded', null, data)]);
         this.db.prepare('INSERT OR REPLACE INTO run_plans (run_id, ir) VALUES (?, ?)').run(runId, blob);
+        return true;
       }, 'immediate')();
     } catch (err) {
       this.forgetUncommitted();

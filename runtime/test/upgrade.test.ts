@@ -92,3 +92,29 @@ describe.each(BACKENDS)('orch upgrade on $name', ({ place }) => {
     expect((await upgradeRun(j, 'g', v1)).reasons.map((r) => r.reason)).toContain('the run has finished; only an unfinished run can be upgraded');
   });
 });
+
+describe('orch upgrade of a run a live process holds', () => {
+  it('is refused with that reason, changing nothing (Postgres: the run owned by another runtime)', async () => {
+    const pg = await startPostgres();
+    await migrate(pg.url);
+    cleanups.push(() => pg.stop());
+    const v1 = await gated();
+    // This runtime keeps the run in memory at its approval (a server does).
+    const owner = await Runtime.open({ db: pg.url, workers: 1 });
+    cleanups.push(() => owner.close({ cancel: false }));
+    const active = await owner.start(v1, { input: { item: 'crate' }, runId: 'held' });
+    const deadline = Date.now() + 30_000;
+    while (!active.run.awaitingApproval()) {
+      if (Date.now() > deadline) throw new Error('the run never reached its approval');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const other = await Runtime.open({ db: pg.url, workers: 1 });
+    cleanups.push(() => other.close());
+    const before = await other.store!.load('held');
+    const r = await upgradeRun(other.store!, 'held', fixedShip(v1));
+    expect(r).toMatchObject({ compatible: false, applied: false });
+    expect(r.reasons.map((x) => x.reason).join('\n')).toMatch(/executing in another live process/);
+    expect(await other.store!.load('held')).toEqual(before);
+    expect(irHash(JSON.parse((await other.store!.getRun('held'))!.ir!))).toBe(irHash(v1));
+  });
+});

@@ -310,11 +310,16 @@ export class PgJournal implements AsyncJournal {
     });
   }
 
-  async upgradeOffline(runId: string, ir: unknown, data: EventData<'plan_upgraded'>): Promise<void> {
+  async upgradeOffline(runId: string, ir: unknown, data: EventData<'plan_upgraded'>): Promise<boolean> {
     const plan = await irBlob(ir, this.redactText);
-    await transaction(this.pool, async (db) => {
-      // Like appendOffline: the run row serializes two processes appending at once.
-      await db.query('SELECT 1 FROM orch.runs WHERE id = $1 FOR UPDATE', [runId]);
+    return transaction(this.pool, async (db) => {
+      // Like appendOffline: the run row serializes two processes appending at once; a process
+      // that took the run since the caller looked (fresh heartbeat) holds its IR in memory.
+      const held = await db.query<{ live: boolean | null }>(
+        `SELECT owner_pid IS NOT NULL AND heartbeat_at >= ${NOW_MS} - $2 AS live FROM orch.runs WHERE id = $1 FOR UPDATE`,
+        [runId, OWNER_STALE_MS],
+      );
+      if (held.rows[0]?.live === true) return false;
       const last = await db.query<{ s: number }>('SELECT COALESCE(max(seq), 0) AS s FROM orch.events WHERE run_id = $1', [runId]);
       await db.query("INSERT INTO orch.events (run_id, seq, ts, type, step_id, data) VALUES ($1, $2, $3, 'plan_upgraded', NULL, $4)", [
         runId,
@@ -323,6 +328,7 @@ export class PgJournal implements AsyncJournal {
         this.redactText(JSON.stringify(data)),
       ]);
       await db.query('INSERT INTO orch.run_plans (run_id, ir) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET ir = excluded.ir', [runId, plan]);
+      return true;
     });
   }
 
