@@ -30,7 +30,8 @@ import { redactingJournal } from './redacting-journal.js';
 import { realClock } from './scheduler/clock.js';
 import { replay, type RestoredRun } from './scheduler/replay.js';
 import { InProcessLimits, type LimitsProvider } from './scheduler/index.js';
-import { Run } from './scheduler/run.js';
+import { Run, RunDetached } from './scheduler/run.js';
+import { checkUpgrade } from './upgrade.js';
 import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './scheduler/types.js';
 import type { MigrateResult } from './journal/pg/migrations.js';
 import { LeaseLost } from './journal/async-journal.js';
@@ -238,6 +239,7 @@ export class Runtime {
     if (await this.store?.getRun(runId)) throw new RuntimeUsageError(`run ${runId} already exists`);
     const { executor, placement, workers } = await this.executorForRun(plan);
     const { deps, redactor } = this.deps(plan, config, executor, opts.onEvent);
+    this.runOptions.set(runId, { onEvent: opts.onEvent, suspendOnApproval: opts.suspendOnApproval, config: opts.config });
     // The IR holds no secret values (only `secret("NAME")` expressions) and must stay intact for resume.
     await this.store?.registerRun(runId, plan.plan, plan, redactor.value(input), this.clock.now());
     const run = new Run(plan, deps, {
@@ -346,6 +348,7 @@ export class Runtime {
     const { executor, placement, workers } = await this.executorForRun(plan);
     const recovered = await recoverInFlight(executor, runId, restored);
     const { deps, redactor } = this.deps(plan, config, executor, opts.onEvent);
+    this.runOptions.set(runId, { onEvent: opts.onEvent, suspendOnApproval: opts.suspendOnApproval, config: opts.config });
     // Signals and context values sent while no process ran the run are applied before it starts,
     // so an approval answered offline is seen by the approval step right away.
     const early = await journal.takeControls(runId);
@@ -364,6 +367,7 @@ export class Runtime {
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
     });
     for (const c of early) if (c.kind === 'signal') applyControl(run, c);
+    for (const c of early) if (c.kind === 'upgrade' && c.payload) this.upgradesDue.set(runId, (JSON.parse(c.payload) as { ir: PlanIR }).ir);
     const active = this.track(run, redactor, { placement, workers });
     for (const c of early) if (c.kind === 'cancel_step') applyControl(run, c);
     // A cancel the previous process never got to apply still counts (a stale pause does not:
@@ -526,9 +530,9 @@ export class Runtime {
   private track(run: Run, _redactor: Redactor, where: Pick<ActiveRun, 'placement' | 'workers'>): ActiveRun {
     this.active.set(run.runId, run);
     const stopped = async () => {
-      this.active.delete(run.runId);
+      if (this.active.get(run.runId) === run) this.active.delete(run.runId);
       this.results.delete(run.runId);
-      if (this.active.size === 0) this.stopPolling();
+      if (this.active.size === 0 && !this.replacements.has(run.runId)) this.stopPolling();
       if (!this.opened) return;
       const opened = this.opened;
       const done = (async () => {
@@ -546,6 +550,12 @@ export class Runtime {
       async (r) => (await stopped(), r),
       async (err: unknown) => {
         await stopped();
+        // Detached to go on under an upgraded IR (`switchPlan`): the caller gets the new run's end.
+        const next = err instanceof RunDetached ? this.replacements.get(run.runId) : undefined;
+        if (next) {
+          next.stopped();
+          return next.result;
+        }
         throw err;
       },
     );
@@ -575,6 +585,48 @@ export class Runtime {
 
   private lastHeartbeat = 0;
 
+  /** The options each run here was started or resumed with, to resume it the same way after an upgrade. */
+  private readonly runOptions = new Map<string, Pick<StartOptions, 'onEvent' | 'suspendOnApproval' | 'config'>>();
+  /** `orch upgrade` of runs executing here (a control from another process), applied at their next quiet turn. */
+  private readonly upgradesDue = new Map<string, PlanIR>();
+  /** Runs being moved to a new IR: the detached run's `result` follows the new one. */
+  private readonly replacements = new Map<string, { stopped: () => void; result: Promise<ExecutionResult> }>();
+
+  /**
+   * Moves a run this process executes to a new IR (LANGUAGE.md §8.6), at a turn where it waits
+   * only for approvals (no attempt in flight, so nothing is lost or run twice): the compatibility
+   * is checked again against the journal, the run is detached (committing what it holds), the new
+   * IR and `plan_upgraded` are journaled, and the run is resumed here under the new IR. Callers
+   * holding the old run's `result` get the new run's.
+   */
+  private async switchPlan(run: Run, newPlan: PlanIR): Promise<void> {
+    const journal = this.store;
+    if (!journal) return;
+    const runId = run.runId;
+    const row = await journal.getRun(runId);
+    if (!row?.ir) return;
+    const check = checkUpgrade(JSON.parse(row.ir) as PlanIR, newPlan, replay(await journal.load(runId)));
+    if (!check.compatible || check.fromHash === check.toHash || !run.awaitingApproval()) return;
+    let stopped!: () => void;
+    const detached = new Promise<void>((r) => (stopped = r));
+    let settle!: { resolve: (r: ExecutionResult) => void; reject: (e: unknown) => void };
+    const result = new Promise<ExecutionResult>((resolve, reject) => (settle = { resolve, reject }));
+    this.replacements.set(runId, { stopped, result });
+    if (!run.detach()) {
+      this.replacements.delete(runId);
+      return;
+    }
+    await detached;
+    this.replacements.delete(runId);
+    try {
+      await journal.upgradeOffline(runId, newPlan, { from_hash: check.fromHash, to_hash: check.toHash, changes: check.changes });
+      const active = await this.resume(runId, this.runOptions.get(runId) ?? {});
+      active.result.then(settle.resolve, settle.reject);
+    } catch (err) {
+      settle.reject(err);
+    }
+  }
+
   private async poll(): Promise<void> {
     const journal = this.store;
     if (!journal) return;
@@ -587,7 +639,16 @@ export class Runtime {
       try {
         if (beat) await journal.heartbeat(run.runId);
         const controls = await journal.takeControls(run.runId);
-        for (const c of controls) applyControl(run, c);
+        for (const c of controls) {
+          if (c.kind === 'upgrade' && c.payload) this.upgradesDue.set(run.runId, (JSON.parse(c.payload) as { ir: PlanIR }).ir);
+          else applyControl(run, c);
+        }
+        // Not awaited here: the run it replaces ends through `track`, which waits for this poll.
+        const due = this.upgradesDue.get(run.runId);
+        if (due && run.awaitingApproval()) {
+          this.upgradesDue.delete(run.runId);
+          void this.switchPlan(run, due).catch(() => undefined);
+        }
       } catch (err) {
         // Another process took the run over (this one was presumed dead): stop advancing it here.
         if (err instanceof LeaseLost) run.detach();

@@ -118,6 +118,11 @@ export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: Restore
 export interface UpgradeOutcome extends UpgradeCheck {
   /** The journal now records the new IR and `plan_upgraded` (false for a dry run or a refusal). */
   readonly applied: boolean;
+  /**
+   * A live process executes the run: the upgrade was handed to it (a control row), and it moves
+   * the run at its next turn that waits only for approvals, checking compatibility again then.
+   */
+  readonly requested?: boolean;
 }
 
 /**
@@ -134,10 +139,14 @@ export async function upgradeRun(journal: AsyncJournal, runId: string, newPlan: 
   const restored = replay(await journal.load(runId));
   const check = checkUpgrade(oldPlan, newPlan, restored);
   const reasons = [...check.reasons];
-  const live = { step: null, reason: `run ${runId} is executing in another live process (pid ${row.owner_pid ?? '?'}); upgrade it once it is paused at an approval or stopped` };
-  if (!restored.terminal && (await journal.ownedElsewhere(runId))) reasons.push(live);
   const result = { ...check, reasons, compatible: reasons.length === 0 };
   if (!result.compatible || opts.dryRun || check.fromHash === check.toHash) return { ...result, applied: false };
+  const handOver = async () => {
+    await journal.addControl(runId, 'upgrade', null, { ir: newPlan });
+    return { ...result, applied: false, requested: true };
+  };
+  if (await journal.ownedElsewhere(runId)) return handOver();
   if (await journal.upgradeOffline(runId, newPlan, { from_hash: check.fromHash, to_hash: check.toHash, changes: check.changes })) return { ...result, applied: true };
-  return { ...result, reasons: [live], compatible: false, applied: false };
+  // A process took the run between the look and the write.
+  return handOver();
 }

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { renderPlanDiff, diffPlans, preview, shortHash, type PlanIR } from '../../compiler/index.js';
+import type { AsyncJournal } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 import { DB_HELP, journalOf, withJournal } from './run-controls.js';
 import { readPlanVersion } from './plan-version.js';
@@ -57,7 +58,9 @@ export function registerUpgrade(program: Command): void {
         for (const id of ids) {
           const row = await j.getRun(id);
           try {
-            const outcome = await upgradeRun(j, id, target.plan, { dryRun: opts.dryRun === true });
+            let outcome = await upgradeRun(j, id, target.plan, { dryRun: opts.dryRun === true });
+            // Handed to the live process running it: it moves the run at its next turn that waits only for approvals.
+            if (outcome.requested) outcome = { ...outcome, applied: await upgradedWithin(j, id, outcome.toHash, 15_000) };
             const before = row?.ir ? (JSON.parse(row.ir) as PlanIR) : target.plan;
             out.push({ runId: id, ...outcome, diff: diffPlans(before, target.plan, preview(before), preview(target.plan, target.model)) });
           } catch (err) {
@@ -76,6 +79,10 @@ export function registerUpgrade(program: Command): void {
             process.stdout.write(`${head}: incompatible, nothing changed\n`);
             for (const why of r.reasons) process.stdout.write(`  ${why.step ? `step ${why.step}: ` : ''}${why.reason}\n`);
           } else if (r.fromHash === r.toHash) process.stdout.write(`${head}: already on this version\n`);
+          else if (r.requested)
+            process.stdout.write(
+              `${head}: compatible, ${r.applied ? 'upgraded by the process running it' : 'handed to the process running it (it upgrades the run when the run waits only for approvals)'}\n`,
+            );
           else process.stdout.write(`${head}: compatible${r.applied ? ', upgraded' : ' (dry run: nothing changed)'}\n`);
           process.stdout.write(`${renderPlanDiff(r.diff).trimEnd().replace(/^/gm, '  ')}\n`);
         }
@@ -83,3 +90,15 @@ export function registerUpgrade(program: Command): void {
       process.exitCode = reports.every((r) => r.compatible) ? 0 : 1;
     });
 }
+
+/** Whether the run's journal records `plan_upgraded` to `toHash` within `ms`. */
+async function upgradedWithin(j: AsyncJournal, runId: string, toHash: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const events = await j.load(runId);
+    if (events.some((e) => e.type === 'plan_upgraded' && e.data.to_hash === toHash)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+

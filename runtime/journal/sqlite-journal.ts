@@ -33,7 +33,7 @@ export interface RunRow {
 export interface ControlRow {
   readonly id: number;
   readonly run_id: string;
-  readonly kind: 'pause' | 'resume' | 'cancel' | 'signal' | 'context' | 'cancel_step';
+  readonly kind: 'pause' | 'resume' | 'cancel' | 'signal' | 'context' | 'cancel_step' | 'upgrade';
   readonly step_id: string | null;
   readonly payload: string | null;
 }

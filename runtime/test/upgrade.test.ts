@@ -94,27 +94,42 @@ describe.each(BACKENDS)('orch upgrade on $name', ({ place }) => {
 });
 
 describe('orch upgrade of a run a live process holds', () => {
-  it('is refused with that reason, changing nothing (Postgres: the run owned by another runtime)', async () => {
+  it('is handed to that process, which moves the run at its next turn (Postgres: the run owned by another runtime)', async () => {
     const pg = await startPostgres();
     await migrate(pg.url);
     cleanups.push(() => pg.stop());
     const v1 = await gated();
     // This runtime keeps the run in memory at its approval (a server does).
-    const owner = await Runtime.open({ db: pg.url, workers: 1 });
+    const owner = await Runtime.open({ db: pg.url, workers: 1, controlPollMs: 50 });
     cleanups.push(() => owner.close({ cancel: false }));
     const active = await owner.start(v1, { input: { item: 'crate' }, runId: 'held' });
-    const deadline = Date.now() + 30_000;
-    while (!active.run.awaitingApproval()) {
-      if (Date.now() > deadline) throw new Error('the run never reached its approval');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const until = async (what: string, ok: () => boolean | Promise<boolean>) => {
+      const deadline = Date.now() + 30_000;
+      while (!(await ok())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await until('the approval', () => active.run.awaitingApproval());
     const other = await Runtime.open({ db: pg.url, workers: 1 });
     cleanups.push(() => other.close());
-    const before = await other.store!.load('held');
-    const r = await upgradeRun(other.store!, 'held', fixedShip(v1));
-    expect(r).toMatchObject({ compatible: false, applied: false });
-    expect(r.reasons.map((x) => x.reason).join('\n')).toMatch(/executing in another live process/);
-    expect(await other.store!.load('held')).toEqual(before);
-    expect(irHash(JSON.parse((await other.store!.getRun('held'))!.ir!))).toBe(irHash(v1));
+    // Incompatible: refused here, nothing handed over.
+    const refused = await upgradeRun(other.store!, 'held', changedPrepare(v1));
+    expect(refused).toMatchObject({ compatible: false, applied: false });
+    expect(refused.requested).toBeUndefined();
+    const v2 = fixedShip(v1);
+    const r = await upgradeRun(other.store!, 'held', v2);
+    expect(r).toMatchObject({ compatible: true, applied: false, requested: true });
+    await until('plan_upgraded', async () => (await other.store!.load('held')).some((e) => e.type === 'plan_upgraded' && e.data.to_hash === irHash(v2)));
+    expect(irHash(JSON.parse((await other.store!.getRun('held'))!.ir!))).toBe(irHash(v2));
+    // The owner goes on under the new IR: the approval reaches it, the fixed step runs, and the
+    // caller that started the run gets its end.
+    expect((await other.signal('held', { stepId: 'ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
+    const result = await active.result;
+    expect(result).toMatchObject({ status: 'completed', output: { shipped: 'fixed crate' } });
+    const events = await other.store!.load('held');
+    expect(events.filter((e) => e.type === 'step_started' && e.stepId === 'prepare')).toHaveLength(1);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    for (const e of events) expect(eventSchemaErrors(e), `#${e.seq} ${e.type}`).toEqual([]);
   });
 });
