@@ -253,15 +253,16 @@ export function registerRunControls(program: Command): void {
       }
       if (stats) process.stdout.write(statsText(stats));
       const table = [
-        ['RUN', 'PLAN', 'VERSION', 'STATUS', 'STARTED', 'DURATION', 'COST'],
+        // VERSION last: scripts that read the first six columns keep working.
+        ['RUN', 'PLAN', 'STATUS', 'STARTED', 'DURATION', 'COST', 'VERSION'],
         ...list.map((r) => [
           r.runId,
           r.plan,
-          r.irHash ? shortHash(r.irHash) : '—',
           r.status,
           r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
           r.duration === null ? '—' : ms(r.duration),
           String(r.cost),
+          r.irHash ? shortHash(r.irHash) : '—',
         ]),
       ];
       const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
