@@ -1,6 +1,7 @@
 /**
  * `orch upgrade RUN --to FILE|IR [--plan P] [--dry-run]` and `orch upgrade --all --plan P --to …`:
- * moves unfinished runs to a new version of their plan when it is compatible (LANGUAGE.md §8.6).
+ * moves unfinished runs to a new version of their plan when it is compatible (LANGUAGE.md §8.6);
+ * the rules and the journal writes are runtime/upgrade.ts's.
  */
 import type { Command } from 'commander';
 import { renderPlanDiff, diffPlans, preview, shortHash, type PlanIR } from '../../compiler/index.js';
@@ -16,8 +17,9 @@ block; a completed step's output still has every field the new version reads fro
 removed step has not started or is read by nothing. Steps that have not started may change,
 appear or go. Compatible: the journal records plan_upgraded { from_hash, to_hash, changes } and
 the run goes on under the new IR when it is resumed or signalled. Incompatible: exit 1, every
-reason with its step, and nothing changes. A run a live process is executing right now is
-refused: upgrade it once it is paused at an approval (orch run stops there) or interrupted.
+reason with its step, and nothing changes. A run a live process executes (orch serve) is handed
+to it: it moves the run at its next turn that waits only for approvals (this command waits up
+to 15 s to say so).
 
 Examples:
   $ orch upgrade launch-7f3a --to plans/campaign.orch --dry-run
