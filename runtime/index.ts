@@ -31,7 +31,7 @@ import { realClock } from './scheduler/clock.js';
 import { replay, type RestoredRun } from './scheduler/replay.js';
 import { InProcessLimits, type LimitsProvider } from './scheduler/index.js';
 import { Run, RunDetached } from './scheduler/run.js';
-import { checkUpgrade } from './upgrade.js';
+import { checkUpgrade, upgradeRun, type UpgradeOutcome } from './upgrade.js';
 import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './scheduler/types.js';
 import type { MigrateResult } from './journal/pg/migrations.js';
 import { LeaseLost } from './journal/async-journal.js';
@@ -374,6 +374,20 @@ export class Runtime {
     // resuming is the explicit request to continue).
     if (early.some((c) => c.kind === 'cancel')) run.cancel('cancelled by user');
     return active;
+  }
+
+  /**
+   * `orch upgrade` (LANGUAGE.md §8.6) from this process: a run executing here is moved at its next
+   * turn that waits only for approvals (as a control from another process would); any other run
+   * through its journal (`upgradeRun`: written at once, or handed to the live process holding it).
+   */
+  async upgrade(runId: string, plan: PlanIR, opts: { readonly dryRun?: boolean } = {}): Promise<UpgradeOutcome> {
+    const journal = this.requireJournal();
+    if (!this.active.has(runId)) return upgradeRun(journal, runId, plan, opts);
+    const check = await upgradeRun(journal, runId, plan, { dryRun: true });
+    if (!check.compatible || opts.dryRun || check.fromHash === check.toHash) return check;
+    this.upgradesDue.set(runId, plan);
+    return { ...check, requested: true };
   }
 
   /** Pause / resume / cancel a run in this process, or ask the process running it via the journal. */

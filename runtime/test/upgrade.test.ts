@@ -133,3 +133,27 @@ describe('orch upgrade of a run a live process holds', () => {
     for (const e of events) expect(eventSchemaErrors(e), `#${e.seq} ${e.type}`).toEqual([]);
   });
 });
+
+describe('Runtime.upgrade of a run executing in this process', () => {
+  it('moves it at its next turn that waits only for approvals (SQLite)', async () => {
+    const db = join(tempDir('orch-upgrade-'), 'runs.db');
+    const v1 = await gated();
+    const rt = await Runtime.open({ db, workers: 1, controlPollMs: 50 });
+    cleanups.push(() => rt.close({ cancel: false }));
+    const active = await rt.start(v1, { input: { item: 'crate' }, runId: 'here' });
+    const deadline = Date.now() + 30_000;
+    while (!active.run.awaitingApproval()) {
+      if (Date.now() > deadline) throw new Error('the run never reached its approval');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await rt.upgrade('here', changedPrepare(v1))).toMatchObject({ compatible: false, applied: false });
+    const v2 = fixedShip(v1);
+    expect(await rt.upgrade('here', v2)).toMatchObject({ compatible: true, requested: true });
+    while (!(await rt.store!.load('here')).some((e) => e.type === 'plan_upgraded')) {
+      if (Date.now() > deadline) throw new Error('never upgraded');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await rt.signal('here', { stepId: 'ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
+    expect(await active.result).toMatchObject({ status: 'completed', output: { shipped: 'fixed crate' } });
+  });
+});
