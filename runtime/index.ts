@@ -545,6 +545,7 @@ export class Runtime {
     this.active.set(run.runId, run);
     const stopped = async () => {
       if (this.active.get(run.runId) === run) this.active.delete(run.runId);
+      if (this.handles.get(run.runId)?.run === run) this.handles.delete(run.runId);
       this.results.delete(run.runId);
       if (this.active.size === 0 && !this.replacements.has(run.runId)) this.stopPolling();
       if (!this.opened) return;
@@ -577,7 +578,9 @@ export class Runtime {
     result.catch(() => undefined);
     this.results.set(run.runId, result);
     if (this.store) this.startPolling();
-    return { runId: run.runId, run, result, ...where };
+    const handle: Mutable<ActiveRun> = { runId: run.runId, run, result, ...where };
+    this.handles.set(run.runId, handle);
+    return handle;
   }
 
   private startPolling(): void {
@@ -603,6 +606,8 @@ export class Runtime {
   private readonly runOptions = new Map<string, Pick<StartOptions, 'onEvent' | 'suspendOnApproval' | 'config'>>();
   /** `orch upgrade` of runs executing here (a control from another process), applied at their next quiet turn. */
   private readonly upgradesDue = new Map<string, PlanIR>();
+  /** What `start`/`resume` returned for each run here: an upgraded run's `run` becomes the new one. */
+  private readonly handles = new Map<string, Mutable<ActiveRun>>();
   /** Runs being moved to a new IR: the detached run's `result` follows the new one. */
   private readonly replacements = new Map<string, { stopped: () => void; result: Promise<ExecutionResult> }>();
 
@@ -626,6 +631,7 @@ export class Runtime {
     let settle!: { resolve: (r: ExecutionResult) => void; reject: (e: unknown) => void };
     const result = new Promise<ExecutionResult>((resolve, reject) => (settle = { resolve, reject }));
     this.replacements.set(runId, { stopped, result });
+    const handle = this.handles.get(runId);
     if (!run.detach()) {
       this.replacements.delete(runId);
       return;
@@ -635,6 +641,8 @@ export class Runtime {
     try {
       await journal.upgradeOffline(runId, newPlan, { from_hash: check.fromHash, to_hash: check.toHash, changes: check.changes });
       const active = await this.resume(runId, this.runOptions.get(runId) ?? {});
+      // Whoever holds the first handle (a server's map of its runs) now reads the new run.
+      if (handle) handle.run = active.run;
       active.result.then(settle.resolve, settle.reject);
     } catch (err) {
       settle.reject(err);
@@ -671,6 +679,8 @@ export class Runtime {
     }
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export function newRunId(plan: string): string {
   const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');

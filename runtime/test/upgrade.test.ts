@@ -153,7 +153,13 @@ describe('Runtime.upgrade of a run executing in this process', () => {
       if (Date.now() > deadline) throw new Error('never upgraded');
       await new Promise((r) => setTimeout(r, 20));
     }
+    // The handle start gave (a server keeps it) reads the run under its new IR.
+    while (irHash(active.run.plan) !== irHash(v2)) {
+      if (Date.now() > deadline) throw new Error('the handle never followed the upgrade');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     expect((await rt.signal('here', { stepId: 'ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
     expect(await active.result).toMatchObject({ status: 'completed', output: { shipped: 'fixed crate' } });
+    expect(active.run.status()).toBe('completed');
   });
 });
