@@ -19,7 +19,7 @@ function summary(runId: string, n: number): RunSummary {
 }
 
 function event(runId: string, seq: number): RunEvent {
-  return { runId, seq, ts: seq, type: 'step_completed', stepId: `s${seq % 100}_${seq % 7}`, data: { output: { ok: true, n: seq }, duration_ms: 3 } };
+  return { runId, seq, ts: seq, type: 'step_completed', stepId: `s${seq % 100}_${seq % 7}`, data: { output: { ok: true, n: seq }, duration: 3 } };
 }
 
 function timed(f: () => void): number {

@@ -11,25 +11,49 @@ export interface Progress {
   stop(): void;
 }
 
-const PLAIN: Partial<Record<RunEvent['type'], (e: RunEvent) => string>> = {
-  step_started: (e) => `started   ${e.stepId}${Number(e.data.attempt) > 1 ? ` (attempt ${String(e.data.attempt)})` : ''}${e.data.resource ? ` on ${String(e.data.resource)}` : ''}`,
-  step_completed: (e) => `completed ${e.stepId}${typeof e.data.duration === 'number' ? ` in ${ms(e.data.duration)}` : ''}`,
-  step_failed: (e) => `${String(e.data.status ?? 'failed').padEnd(9)} ${e.stepId}: ${String(e.data.error ?? '')}`,
-  step_retried: (e) => `retrying  ${e.stepId}: ${String(e.data.error ?? '')}${e.data.rebind ? ` (rebinding to ${String(e.data.rebind)})` : ''}${e.data.fallback ? ` (fallback ${String(e.data.fallback)})` : ''}`,
-  step_skipped: (e) => `skipped   ${e.stepId}${e.data.reason ? ` (${String(e.data.reason)})` : ''}`,
-  step_compensated: (e) => `compensated ${e.stepId}${e.data.ok ? '' : `: ${String(e.data.error ?? 'failed')}`}`,
-  step_cancelled: (e) => `cancelled ${e.stepId}${e.data.reason ? ` (${String(e.data.reason)})` : ''}`,
-  race_won: (e) => `race      ${e.stepId} won by ${String(e.data.winner)}`,
-  loop_iteration: (e) => `loop      ${e.stepId} iteration ${String(e.data.index)}`,
-  guardrail_violation: (e) => `guardrail ${String(e.data.guardrail)} (${String(e.data.severity)}): ${String(e.data.message)}`,
-  execution_paused: (e) => `paused${e.data.reason ? `: ${String(e.data.reason)}` : ''}`,
-  execution_interrupted: (e) =>
-    e.data.stopped ? 'interrupted: stopped, resumable' : `interrupting${e.data.reason ? ` (${String(e.data.reason)})` : ''}: no step starts; waiting for ${Array.isArray(e.data.running) && e.data.running.length ? (e.data.running as string[]).join(', ') : 'nothing'}`,
-  execution_resumed: () => 'resumed',
-  step_log: (e) => `log       ${e.stepId}: ${e.data.compensation ? 'compensation: ' : ''}${String(e.data.line ?? '')}`,
-  budget_exceeded: (e) => `budget    ${String(e.data.label ?? e.data.budget)} exceeded${e.data.warn ? ' (warn)' : ''}`,
-  consent_denied: (e) => `consent   missing: ${(e.data.missing as string[] | undefined)?.join(', ') ?? ''}`,
-};
+/** One plain line for a step event (null for the events the plain output does not show). */
+function plainLine(e: RunEvent): string | null {
+  switch (e.type) {
+    case 'step_started':
+      return `started   ${e.stepId}${e.data.attempt > 1 ? ` (attempt ${e.data.attempt})` : ''}${e.data.resource ? ` on ${e.data.resource}` : ''}`;
+    case 'step_completed':
+      return `completed ${e.stepId}${e.data.duration !== undefined ? ` in ${ms(e.data.duration)}` : ''}`;
+    case 'step_failed':
+      return `${e.data.status.padEnd(9)} ${e.stepId}: ${e.data.error ?? ''}`;
+    case 'step_retried':
+      return `retrying  ${e.stepId}: ${e.data.error}${e.data.rebind ? ` (rebinding to ${e.data.rebind})` : ''}${e.data.fallback ? ` (fallback ${e.data.fallback})` : ''}`;
+    case 'step_skipped':
+      return `skipped   ${e.stepId}${e.data.reason ? ` (${e.data.reason})` : ''}`;
+    case 'step_compensated':
+      return `compensated ${e.stepId}${e.data.ok ? '' : `: ${e.data.error ?? 'failed'}`}`;
+    case 'step_cancelled':
+      return `cancelled ${e.stepId}${e.data.reason ? ` (${e.data.reason})` : ''}`;
+    case 'race_won':
+      return `race      ${e.stepId} won by ${e.data.winner}`;
+    case 'loop_iteration':
+      return `loop      ${e.stepId} iteration ${e.data.index}`;
+    case 'guardrail_violation':
+      return `guardrail ${e.data.guardrail} (${e.data.severity}): ${e.data.message}`;
+    case 'execution_paused':
+      return `paused${e.data.reason ? `: ${e.data.reason}` : ''}`;
+    case 'execution_interrupted':
+      return e.data.stopped
+        ? 'interrupted: stopped, resumable'
+        : `interrupting${e.data.reason ? ` (${e.data.reason})` : ''}: no step starts; waiting for ${e.data.running?.length ? e.data.running.join(', ') : 'nothing'}`;
+    case 'execution_resumed':
+      return 'resumed';
+    case 'step_log':
+      return `log       ${e.stepId}: ${e.data.compensation ? 'compensation: ' : ''}${e.data.line}`;
+    case 'budget_exceeded':
+      return `budget    ${e.data.label} exceeded${e.data.warn ? ' (warn)' : ''}`;
+    case 'consent_denied':
+      return `consent   missing: ${e.data.missing.join(', ')}`;
+    case 'plan_upgraded':
+      return `upgraded  ${e.data.from_hash.slice(0, 12)} → ${e.data.to_hash.slice(0, 12)}`;
+    default:
+      return null;
+  }
+}
 
 /** How many running steps the live view names (the longest-running first). */
 const SLOWEST = 5;
@@ -46,9 +70,9 @@ export function createProgress(stream: NodeJS.WriteStream, live: boolean, quiet 
   if (!live) {
     return {
       onEvent(e) {
-        const f = PLAIN[e.type];
+        const line = plainLine(e);
         // Events of sub-plan runs are shown with their run-relative prefix.
-        if (f) stream.write(`${f(e)}\n`);
+        if (line !== null) stream.write(`${line}\n`);
       },
       stop() {},
     };
@@ -122,30 +146,30 @@ export function createProgress(stream: NodeJS.WriteStream, live: boolean, quiet 
         case 'step_failed':
           counts.failed++;
           since.delete(key);
-          notes.push(pc.red(`✗ ${key}: ${String(e.data.error ?? '')}`));
+          notes.push(pc.red(`✗ ${key}: ${e.data.error ?? ''}`));
           break;
         case 'step_skipped':
           counts.skipped++;
           break;
         case 'guardrail_violation':
-          notes.push(pc.yellow(`! guardrail ${String(e.data.guardrail)}: ${String(e.data.message)}`));
+          notes.push(pc.yellow(`! guardrail ${e.data.guardrail}: ${e.data.message}`));
           break;
         case 'step_retried':
           since.delete(key);
-          notes.push(pc.yellow(`↻ ${key}: ${String(e.data.error ?? '')}`));
+          notes.push(pc.yellow(`↻ ${key}: ${e.data.error}`));
           break;
         case 'step_log':
-          notes.push(pc.dim(`│ ${key}: ${e.data.compensation ? 'compensation: ' : ''}${String(e.data.line ?? '')}`));
+          notes.push(pc.dim(`│ ${key}: ${e.data.compensation ? 'compensation: ' : ''}${e.data.line}`));
           break;
         case 'budget_exceeded':
-          notes.push(pc.yellow(`$ ${String(e.data.label ?? e.data.budget)} exceeded${e.data.warn ? ' (warn)' : ''}`));
+          notes.push(pc.yellow(`$ ${e.data.label} exceeded${e.data.warn ? ' (warn)' : ''}`));
+          break;
+        case 'step_cancelled':
+          counts.cancelled++;
+          since.delete(key);
           break;
         default:
-          // v0.2's step_cancelled arrives with the runtime that emits it.
-          if ((e.type as string) === 'step_cancelled') {
-            counts.cancelled++;
-            since.delete(key);
-          }
+          break;
       }
     },
     stop() {

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { canonicalJson } from './canonical-json.js';
 
 export const LOCK_FILE = 'orch.lock.json';
 export const LOCK_VERSION = 1;
@@ -40,15 +41,6 @@ export interface McpLock {
   readonly servers: Readonly<Record<string, McpLockServer>>;
 }
 
-/** JSON with object keys sorted, so a hash does not depend on the order a server lists keys in. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 /**
  * The hash of everything about a tool a plan was checked against, or that steers a model using

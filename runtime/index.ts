@@ -31,7 +31,8 @@ import { redactingJournal } from './redacting-journal.js';
 import { realClock } from './scheduler/clock.js';
 import { replay, type RestoredRun } from './scheduler/replay.js';
 import { InProcessLimits, type LimitsProvider } from './scheduler/index.js';
-import { Run } from './scheduler/run.js';
+import { Run, RunDetached } from './scheduler/run.js';
+import { checkUpgrade, upgradeRun, type UpgradeOutcome } from './upgrade.js';
 import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './scheduler/types.js';
 import type { MigrateResult } from './journal/pg/migrations.js';
 import { LeaseLost } from './journal/async-journal.js';
@@ -54,13 +55,9 @@ export const DEFAULT_DB = join('.orch', 'runs.db');
 /** How long `close` waits for the runs it cancelled to write their end. */
 const CLOSE_WAIT_MS = 2000;
 
-/** A problem with what the caller asked for (bad input, unknown run …): CLI exit code 2. */
-export class RuntimeUsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RuntimeUsageError';
-  }
-}
+import { RuntimeUsageError } from './usage-error.js';
+export { RuntimeUsageError };
+export { checkUpgrade, outputFieldReads, upgradeRun, type UpgradeCheck, type UpgradeOutcome, type UpgradeReason } from './upgrade.js';
 
 export interface RuntimeOptions extends WorkerExecutorOptions {
   /**
@@ -253,6 +250,7 @@ export class Runtime {
     const { executor, placement, workers } = await this.executorForRun(plan);
     const tracing = await this.tracingFor(config);
     const { deps, redactor } = this.deps(plan, config, executor, opts.onEvent, tracing);
+    this.runOptions.set(runId, { onEvent: opts.onEvent, suspendOnApproval: opts.suspendOnApproval, config: opts.config });
     // The IR holds no secret values (only `secret("NAME")` expressions) and must stay intact for resume.
     await this.store?.registerRun(runId, plan.plan, plan, redactor.value(input), this.clock.now());
     const trace =
@@ -286,7 +284,7 @@ export class Runtime {
     // The journal keeps inputs redacted: a secret value in them cannot be sent again.
     if (row.input?.includes('"***"')) throw new RuntimeUsageError(`run ${runId} cannot be retried: its journaled input holds a redacted secret (start a new run with the input instead)`);
     const first = (await journal.load(runId))[0];
-    const consent = first?.type === 'plan_created' && Array.isArray(first.data.consent) ? (first.data.consent as string[]) : [];
+    const consent = first?.type === 'plan_created' ? [...(first.data.consent ?? [])] : [];
     return this.start(JSON.parse(row.ir) as PlanIR, { ...opts, input: row.input ? JSON.parse(row.input) : {}, consent, retryOf: runId });
   }
 
@@ -367,13 +365,14 @@ export class Runtime {
     const { deps } = this.deps(plan, config, executor, opts.onEvent, tracing);
     // The trace the run began (its first event keeps it): this process continues it.
     tracing?.beginRun({ runId, plan: plan.plan, stored: storedTrace(first), resumed: true, remoteAttempts: placement === 'workers' });
+    this.runOptions.set(runId, { onEvent: opts.onEvent, suspendOnApproval: opts.suspendOnApproval, config: opts.config });
     // Signals and context values sent while no process ran the run are applied before it starts,
     // so an approval answered offline is seen by the approval step right away.
     const early = await journal.takeControls(runId);
     const context: Record<string, unknown> = {};
     for (const c of early) if (c.kind === 'context' && c.payload) Object.assign(context, JSON.parse(c.payload));
     // The grants the run started with (its first event): hooks keep seeing them after a resume.
-    const granted = first?.type === 'plan_created' && Array.isArray(first.data.consent) ? (first.data.consent as string[]) : [];
+    const granted = first?.type === 'plan_created' ? [...(first.data.consent ?? [])] : [];
     const run = new Run(plan, deps, {
       runId,
       consent: granted,
@@ -385,12 +384,27 @@ export class Runtime {
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
     });
     for (const c of early) if (c.kind === 'signal') applyControl(run, c);
+    for (const c of early) if (c.kind === 'upgrade' && c.payload) this.upgradesDue.set(runId, (JSON.parse(c.payload) as { ir: PlanIR }).ir);
     const active = this.track(run, tracing, { placement, workers });
     for (const c of early) if (c.kind === 'cancel_step') applyControl(run, c);
     // A cancel the previous process never got to apply still counts (a stale pause does not:
     // resuming is the explicit request to continue).
     if (early.some((c) => c.kind === 'cancel')) run.cancel('cancelled by user');
     return active;
+  }
+
+  /**
+   * `orch upgrade` (LANGUAGE.md §8.6) from this process: a run executing here is moved at its next
+   * turn that waits only for approvals (as a control from another process would); any other run
+   * through its journal (`upgradeRun`: written at once, or handed to the live process holding it).
+   */
+  async upgrade(runId: string, plan: PlanIR, opts: { readonly dryRun?: boolean } = {}): Promise<UpgradeOutcome> {
+    const journal = this.requireJournal();
+    if (!this.active.has(runId)) return upgradeRun(journal, runId, plan, opts);
+    const check = await upgradeRun(journal, runId, plan, { dryRun: true });
+    if (!check.compatible || opts.dryRun || check.fromHash === check.toHash) return check;
+    this.upgradesDue.set(runId, plan);
+    return { ...check, requested: true };
   }
 
   /** Pause / resume / cancel a run in this process, or ask the process running it via the journal. */
@@ -567,11 +581,12 @@ export class Runtime {
   private track(run: Run, tracing: RunTracing | null, where: Pick<ActiveRun, 'placement' | 'workers'>): ActiveRun {
     this.active.set(run.runId, run);
     const stopped = async () => {
-      this.active.delete(run.runId);
+      if (this.active.get(run.runId) === run) this.active.delete(run.runId);
+      if (this.handles.get(run.runId)?.run === run) this.handles.delete(run.runId);
       // Suspended at an approval, detached or finished: this process's spans of the run end.
       tracing?.endRun(run.runId);
       this.results.delete(run.runId);
-      if (this.active.size === 0) this.stopPolling();
+      if (this.active.size === 0 && !this.replacements.has(run.runId)) this.stopPolling();
       if (!this.opened) return;
       const opened = this.opened;
       const done = (async () => {
@@ -589,6 +604,12 @@ export class Runtime {
       async (r) => (await stopped(), r),
       async (err: unknown) => {
         await stopped();
+        // Detached to go on under an upgraded IR (`switchPlan`): the caller gets the new run's end.
+        const next = err instanceof RunDetached ? this.replacements.get(run.runId) : undefined;
+        if (next) {
+          next.stopped();
+          return next.result;
+        }
         throw err;
       },
     );
@@ -596,7 +617,9 @@ export class Runtime {
     result.catch(() => undefined);
     this.results.set(run.runId, result);
     if (this.store) this.startPolling();
-    return { runId: run.runId, run, result, ...where };
+    const handle: Mutable<ActiveRun> = { runId: run.runId, run, result, ...where };
+    this.handles.set(run.runId, handle);
+    return handle;
   }
 
   private startPolling(): void {
@@ -618,6 +641,53 @@ export class Runtime {
 
   private lastHeartbeat = 0;
 
+  /** The options each run here was started or resumed with, to resume it the same way after an upgrade. */
+  private readonly runOptions = new Map<string, Pick<StartOptions, 'onEvent' | 'suspendOnApproval' | 'config'>>();
+  /** `orch upgrade` of runs executing here (a control from another process), applied at their next quiet turn. */
+  private readonly upgradesDue = new Map<string, PlanIR>();
+  /** What `start`/`resume` returned for each run here: an upgraded run's `run` becomes the new one. */
+  private readonly handles = new Map<string, Mutable<ActiveRun>>();
+  /** Runs being moved to a new IR: the detached run's `result` follows the new one. */
+  private readonly replacements = new Map<string, { stopped: () => void; result: Promise<ExecutionResult> }>();
+
+  /**
+   * Moves a run this process executes to a new IR (LANGUAGE.md §8.6), at a turn where it waits
+   * only for approvals (no attempt in flight, so nothing is lost or run twice): the compatibility
+   * is checked again against the journal, the run is detached (committing what it holds), the new
+   * IR and `plan_upgraded` are journaled, and the run is resumed here under the new IR. Callers
+   * holding the old run's `result` get the new run's.
+   */
+  private async switchPlan(run: Run, newPlan: PlanIR): Promise<void> {
+    const journal = this.store;
+    if (!journal) return;
+    const runId = run.runId;
+    const row = await journal.getRun(runId);
+    if (!row?.ir) return;
+    const check = checkUpgrade(JSON.parse(row.ir) as PlanIR, newPlan, replay(await journal.load(runId)));
+    if (!check.compatible || check.fromHash === check.toHash || !run.awaitingApproval()) return;
+    let stopped!: () => void;
+    const detached = new Promise<void>((r) => (stopped = r));
+    let settle!: { resolve: (r: ExecutionResult) => void; reject: (e: unknown) => void };
+    const result = new Promise<ExecutionResult>((resolve, reject) => (settle = { resolve, reject }));
+    this.replacements.set(runId, { stopped, result });
+    const handle = this.handles.get(runId);
+    if (!run.detach()) {
+      this.replacements.delete(runId);
+      return;
+    }
+    await detached;
+    this.replacements.delete(runId);
+    try {
+      await journal.upgradeOffline(runId, newPlan, { from_hash: check.fromHash, to_hash: check.toHash, changes: check.changes });
+      const active = await this.resume(runId, this.runOptions.get(runId) ?? {});
+      // Whoever holds the first handle (a server's map of its runs) now reads the new run.
+      if (handle) handle.run = active.run;
+      active.result.then(settle.resolve, settle.reject);
+    } catch (err) {
+      settle.reject(err);
+    }
+  }
+
   private async poll(): Promise<void> {
     const journal = this.store;
     if (!journal) return;
@@ -630,7 +700,16 @@ export class Runtime {
       try {
         if (beat) await journal.heartbeat(run.runId);
         const controls = await journal.takeControls(run.runId);
-        for (const c of controls) applyControl(run, c);
+        for (const c of controls) {
+          if (c.kind === 'upgrade' && c.payload) this.upgradesDue.set(run.runId, (JSON.parse(c.payload) as { ir: PlanIR }).ir);
+          else applyControl(run, c);
+        }
+        // Not awaited here: the run it replaces ends through `track`, which waits for this poll.
+        const due = this.upgradesDue.get(run.runId);
+        if (due && run.awaitingApproval()) {
+          this.upgradesDue.delete(run.runId);
+          void this.switchPlan(run, due).catch(() => undefined);
+        }
       } catch (err) {
         // Another process took the run over (this one was presumed dead): stop advancing it here.
         if (err instanceof LeaseLost) run.detach();
@@ -655,6 +734,8 @@ function storedTrace(first: RunEvent | undefined): StoredTrace | null {
   const d = first?.type === 'plan_created' ? first.data : null;
   return d && typeof d.trace_id === 'string' && typeof d.span_id === 'string' ? { trace_id: d.trace_id, span_id: d.span_id } : null;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export function newRunId(plan: string): string {
   const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
@@ -763,3 +844,13 @@ export { McpTools } from './mcp/tools.js';
 export { connectServer, serverSpec } from './mcp/connect.js';
 export type { McpConnection, McpServerSpec } from './mcp/connect.js';
 export { ChannelSender } from './channels/sender.js';
+export {
+  EVENT_TYPES,
+  EVENTS_SCHEMA_ID,
+  eventAttempt,
+  eventReason,
+  eventResource,
+  eventsJsonSchema,
+  isEventType,
+  storedEvent,
+} from './scheduler/journal-events.js';

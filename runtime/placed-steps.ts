@@ -13,7 +13,7 @@ export function placedSteps(plan: PlanIR, events: readonly RunEvent[]): PlacedSt
   const out: PlacedStep[] = [];
   for (const e of events) {
     if (!e.stepId) continue;
-    if (e.type === 'step_started' && typeof e.data.resource === 'string') resourceOf.set(e.stepId, e.data.resource);
+    if (e.type === 'step_started' && e.data.resource !== null) resourceOf.set(e.stepId, e.data.resource);
     else if (e.type === 'step_completed' || e.type === 'step_failed' || (e.type === 'step_cancelled' && resourceOf.has(e.stepId))) {
       const resource = resourceOf.get(e.stepId);
       // Instances (`send[2]`, `draft#1`) carry their step's data class.

@@ -4,6 +4,7 @@
  * database in any form the redactor recognises.
  */
 import type { Redactor } from './redact.js';
+import { mapEventData } from './scheduler/journal-events.js';
 import type { CommitHook, JournalSink, RunEvent, RunSummary } from './scheduler/types.js';
 
 export function redactingJournal(journal: JournalSink, redactor: Redactor): JournalSink {
@@ -13,7 +14,7 @@ export function redactingJournal(journal: JournalSink, redactor: Redactor): Jour
       if (redactor.size === 0) return journal.commit(summary, events, ...extra);
       return journal.commit(
         summary.error === null ? summary : { ...summary, error: redactor.text(summary.error) },
-        events.map((e) => ({ ...e, data: redactor.value(e.data) })),
+        events.map((e) => mapEventData(e, (d) => redactor.value(d))),
         ...extra,
       );
     },

@@ -60,8 +60,7 @@ export function journalView(row: RunRow, events: readonly RunEvent[]): RunView {
     };
   });
   const last = [...events].reverse().find((e) => e.type.startsWith('execution_') && e.type !== 'execution_started');
-  const data = (last?.data ?? {}) as Record<string, unknown>;
-  const output = last?.type === 'execution_completed' ? (data.output ?? null) : null;
+  const output = last?.type === 'execution_completed' ? (last.data.output ?? null) : null;
   const count = (st: string) => steps.filter((s) => s.status === st).length;
   return {
     planId: row.plan,

@@ -81,6 +81,19 @@ export interface StartMeta {
   readonly traceparent?: string;
 }
 
+/** What `POST /runs/ID/upgrade` answers (and `GET` for a dry run). */
+export interface UpgradeReport {
+  readonly runId: string;
+  readonly compatible: boolean;
+  readonly applied: boolean;
+  /** Handed to the process running the run: it moves at its next turn that waits only for approvals. */
+  readonly requested: boolean;
+  readonly fromHash: string;
+  readonly toHash: string;
+  readonly reasons: readonly { readonly step: string | null; readonly reason: string }[];
+  readonly diff: unknown;
+}
+
 export interface RunStarter {
   /** Creates a journaled run and starts it in the background; resolves once it is journaled. */
   start(plan: PlanIR, input: unknown, meta: StartMeta): Promise<{ readonly runId: string }>;
@@ -98,6 +111,11 @@ export interface RunStarter {
   cancelStep(runId: string, stepId: string): Promise<ControlResult>;
   /** Decides an approval step; `by` and `comment` are journaled with the decision. */
   decide(runId: string, stepId: string, decision: 'approve' | 'reject', meta?: DecisionMeta): Promise<ControlResult>;
+  /**
+   * LANGUAGE.md §8.6: moves a run to the version of its plan this server loaded (`dryRun`: only
+   * reports whether it may, with the diff). Null for an unknown run. Optional: fakes need not.
+   */
+  upgrade?(runId: string, opts: { readonly dryRun: boolean }): Promise<UpgradeReport | null>;
   /** The plan a run executes and its (redacted) input, from memory or its journal. */
   source(runId: string): Promise<RunSource | null>;
   /** Called with every journal event of the runs this process executes (redacted), as it happens. */

@@ -3,7 +3,7 @@
  * every run `orch serve` starts or resumes. Runs held in this process answer from memory (live
  * status); any other run answers from its journal.
  */
-import type { PlanIR } from '../compiler/index.js';
+import { diffPlans, irHash, preview, type PlanIR } from '../compiler/index.js';
 import { isPostgresUrl, ORPHAN_POLL_MS, Runtime, RunDetached, RuntimeUsageError, type ActiveRun } from '../runtime/index.js';
 import { journalView } from './journal-view.js';
 import type { RunEvent } from '../runtime/index.js';
@@ -183,6 +183,26 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
         if (err instanceof RuntimeUsageError) return { ok: false, reason: 'conflict', message: err.message };
         throw err;
       }
+    },
+
+    async upgrade(runId, opts) {
+      const row = await journal.getRun(runId);
+      if (!row?.ir) return null;
+      const before = JSON.parse(row.ir) as PlanIR;
+      // A server started on changed files keeps each run on its version until an operator moves it.
+      const target = o.plans.find((p) => p.plan === before.plan);
+      if (!target) return { runId, compatible: false, applied: false, requested: false, fromHash: irHash(before), toHash: '', reasons: [{ step: null, reason: `this server has no plan ${before.plan} loaded` }], diff: null };
+      const r = await rt.upgrade(runId, target, opts);
+      return {
+        runId,
+        compatible: r.compatible,
+        applied: r.applied,
+        requested: r.requested === true,
+        fromHash: r.fromHash,
+        toHash: r.toHash,
+        reasons: r.reasons,
+        diff: diffPlans(before, target, preview(before), preview(target)),
+      };
     },
 
     async cancelStep(runId, stepId) {

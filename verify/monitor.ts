@@ -7,7 +7,7 @@
 import type { ExprIR, InvariantIR, PlanIR, StepIR, StepStatus } from '../compiler/index.js';
 import { evaluate, truthy, type EvalEnv } from '../runtime/index.js';
 import type { RunEvent, RunReader } from '../runtime/index.js';
-import { preStepViolations, type GuardStep } from '../runtime/index.js';
+import { eventAttempt, eventReason, eventResource, preStepViolations, type GuardStep } from '../runtime/index.js';
 import { isApprovalStep } from './scenario.js';
 import { parseInstance, type CaseResult, type StateSnapshot, type TraceEvent, type Violation } from './trace.js';
 
@@ -327,7 +327,7 @@ export class CaseMonitor {
    * than (1 + retries) × (1 + alternatives) + 1 times.
    */
   private checkAttempts(step: StepIR, key: string, raw: RunEvent, resource: string | null): Omit<Violation, 'eventIndex' | 'state'> | null {
-    const phase = raw.data['phase'] === 'fallback' ? 'fallback' : 'main';
+    const phase = raw.type === 'step_started' && raw.data.phase === 'fallback' ? 'fallback' : 'main';
     const slot = `${key}\u0000${phase}\u0000${phase === 'fallback' ? '' : (resource ?? '')}`;
     const n = (this.starts.get(slot) ?? 0) + 1;
     this.starts.set(slot, n);
@@ -498,29 +498,24 @@ function fnv(hash: number, text: string): number {
 
 function toTraceEvent(event: RunEvent, start: number, instance: (key: string) => { step: string; item: number | null }): TraceEvent {
   const inst = event.stepId === null ? null : instance(event.stepId);
-  const data = event.data;
   return {
     at_ms: event.ts - start,
     type: event.type,
     step: inst?.step ?? null,
     item: inst?.item ?? null,
-    attempt: typeof data['attempt'] === 'number' ? (data['attempt'] as number) : null,
-    resource: typeof data['resource'] === 'string' ? (data['resource'] as string) : null,
+    attempt: eventAttempt(event),
+    resource: eventResource(event),
     detail: detailOf(event),
   };
 }
 
 function detailOf(event: RunEvent): string | null {
-  const d = event.data;
-  if (event.type === 'context_updated' && typeof d['patch'] === 'object' && d['patch'] !== null) {
-    return Object.entries(d['patch'] as Record<string, unknown>)
+  if (event.type === 'context_updated') {
+    return Object.entries(event.data.patch)
       .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
       .join(', ');
   }
-  for (const key of ['error', 'reason', 'guardrail', 'message']) {
-    if (typeof d[key] === 'string') return d[key] as string;
-  }
-  return null;
+  return eventReason(event);
 }
 
 function builtin(invariant: string, message: string): Omit<Violation, 'eventIndex' | 'state'> {

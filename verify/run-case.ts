@@ -5,7 +5,7 @@
  * through `updateContext`. The monitor watches every transition through the observer hook.
  */
 import type { PlanIR } from '../compiler/index.js';
-import { REDACTED } from '../runtime/index.js';
+import { eventAttempt, REDACTED } from '../runtime/index.js';
 import { InProcessLimits, neededScopes, Run, VirtualClock, type LimitsProvider, type RunEvent, type RunReader } from '../runtime/index.js';
 import { CaseMonitor, SharedResourceLoad, type MonitorOptions, type SharedRuns } from './monitor.js';
 import { isApprovalStep, outcomeOf, type Scenario } from './scenario.js';
@@ -112,7 +112,7 @@ function startRun(
   const answerApproval = (event: RunEvent): void => {
     const { step, item } = parseInstance(event.stepId!);
     if (!approvalSteps.has(step)) return;
-    const attempt = typeof event.data['attempt'] === 'number' ? (event.data['attempt'] as number) : 1;
+    const attempt = eventAttempt(event) ?? 1;
     const outcome = outcomeOf(scenario, step, item ?? 0, attempt - 1);
     if (outcome?.kind === 'hang') return;
     const approve = outcome === undefined || outcome.kind === 'ok';

@@ -23,6 +23,8 @@ export const COMMANDS: readonly CommandEntry[] = [
     names: ['resume', 'pause', 'cancel', 'signal', 'runs', 'timeline'],
     load: async () => (await import('./run-controls.js')).registerRunControls,
   },
+  { names: ['diff'], load: async () => (await import('./diff.js')).registerDiff },
+  { names: ['upgrade'], load: async () => (await import('./upgrade.js')).registerUpgrade },
   { names: ['verify'], load: async () => (await import('./verify.js')).registerVerify },
   { names: ['serve'], load: async () => (await import('./serve.js')).registerServe },
   { names: ['ui'], load: async () => (await import('./ui.js')).registerUi },

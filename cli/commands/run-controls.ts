@@ -10,17 +10,18 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { PlanIR } from '../../compiler/index.js';
-import { countsForLocality, localRatio, privacyScore, type PlacedStep } from '../../compiler/index.js';
+import { countsForLocality, irTextHash, localRatio, privacyScore, shortHash, type PlacedStep } from '../../compiler/index.js';
 import { renderTimelineFile, type TimelineFileFormat } from '../../serve/index.js';
 import { CliError } from '../errors.js';
 import { parseAge, readJsonArg } from '../../runtime/index.js';
 import { Runtime } from '../../runtime/index.js';
 import { displayUrl, isPostgresUrl, openJournal, type AsyncJournal } from '../../runtime/index.js';
-import { baseId, placedSteps, replay } from '../../runtime/index.js';
-import type { RunEvent } from '../../runtime/index.js';
+import { baseId, eventReason, eventResource, placedSteps, replay } from '../../runtime/index.js';
+import type { RunEvent, RunRow } from '../../runtime/index.js';
 import { execute, LOCAL_HELP, MAX_OUTPUT_HELP, openRuntime, positiveInt, progressFor, QUIET_HELP, REMOTE_HELP } from './run.js';
 import { ms } from '../progress.js';
 import { MIN_TAKE_OVER_S, takeOverAge } from './take-over.js';
+import { noteChangedSource } from './plan-version.js';
 
 export const DB_HELP = 'journal: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)';
 const DEFAULT_DB = '.orch/runs.db';
@@ -98,6 +99,7 @@ export function registerRunControls(program: Command): void {
         const row = await requireRun(j, runId);
         if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
           throw new CliError(`run ${runId} has already finished (${row.status})`, 2);
+        await noteChangedSource(runId, row.ir);
         return (await j.ownedElsewhere(runId, opts.takeOverAfter)) ? row : null;
       });
       if (elsewhere) {
@@ -196,6 +198,7 @@ export function registerRunControls(program: Command): void {
             if (s && ['completed', 'failed', 'skipped', 'cancelled', 'timeout'].includes(s.status))
               throw new CliError(`step ${payload.stepId} has already finished (${s.status})`, 2);
           }
+          await noteChangedSource(runId, row.ir);
           return { elsewhere: await j.ownedElsewhere(runId) };
         });
         const rt = await controlRuntime(opts.db);
@@ -222,13 +225,13 @@ export function registerRunControls(program: Command): void {
     .action(async (cli: { db?: string; json?: boolean; all?: boolean; stats?: boolean }) => {
       const opts = { ...cli, db: journalOf(cli.db) };
       // No journal yet simply means no runs (not an error).
-      const { rows, stats } = journalExists(opts.db)
+      const { rows, stats, versions } = journalExists(opts.db)
         ? await withJournal(opts.db, async (j) => {
             const rows = await j.listRuns(opts.all === true);
-            return { rows, stats: opts.stats ? await runStats(j, rows) : undefined };
+            return { rows, stats: opts.stats ? await runStats(j, rows) : undefined, versions: await runVersions(j, rows) };
           })
-        : { rows: [], stats: undefined };
-      const list = rows.map(runListEntry);
+        : { rows: [], stats: undefined, versions: new Map<string, string>() };
+      const list = rows.map((r) => runListEntry(r, versions.get(r.id) ?? null));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ runs: list, ...(stats ? { stats } : {}) }, null, 2)}\n`);
         return;
@@ -239,8 +242,17 @@ export function registerRunControls(program: Command): void {
       }
       if (stats) process.stdout.write(statsText(stats));
       const table = [
-        ['RUN', 'PLAN', 'STATUS', 'STARTED', 'DURATION', 'COST'],
-        ...list.map((r) => [r.runId, r.plan, r.status, r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), r.duration === null ? '—' : ms(r.duration), String(r.cost)]),
+        // VERSION last: scripts that read the first six columns keep working.
+        ['RUN', 'PLAN', 'STATUS', 'STARTED', 'DURATION', 'COST', 'VERSION'],
+        ...list.map((r) => [
+          r.runId,
+          r.plan,
+          r.status,
+          r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+          r.duration === null ? '—' : ms(r.duration),
+          String(r.cost),
+          r.irHash ? shortHash(r.irHash) : '—',
+        ]),
       ];
       const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
       for (const row of table) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
@@ -318,7 +330,7 @@ export function registerRunControls(program: Command): void {
             planId: row.plan,
             status: row.status,
             plan: JSON.parse(row.ir) as PlanIR,
-            events: events.map((e) => ({ type: e.type, stepId: e.stepId, at: new Date(e.ts).toISOString(), resource: (e.data.resource as string | null | undefined) ?? null })),
+            events: events.map((e) => ({ type: e.type, stepId: e.stepId, at: new Date(e.ts).toISOString(), resource: eventResource(e) })),
           },
           opts.format,
         );
@@ -329,7 +341,7 @@ export function registerRunControls(program: Command): void {
       const stats = timelineStats(events);
       if (opts.json) {
         process.stdout.write(
-          `${JSON.stringify({ runId, plan: row.plan, status: row.status, events: events.map(eventJson), ...(opts.stats ? { stats } : {}) }, null, 2)}\n`,
+          `${JSON.stringify({ runId, plan: row.plan, status: row.status, irHash: row.ir ? irTextHash(row.ir) : null, events: events.map(eventJson), ...(opts.stats ? { stats } : {}) }, null, 2)}\n`,
         );
         return;
       }
@@ -359,7 +371,7 @@ export function registerRunControls(program: Command): void {
 }
 
 /** One run as `orch runs --json` (and the MCP server's `runs` tool) lists it. */
-export function runListEntry(r: Awaited<ReturnType<AsyncJournal['listRuns']>>[number]) {
+export function runListEntry(r: Awaited<ReturnType<AsyncJournal['listRuns']>>[number], irHash: string | null = null) {
   return {
     runId: r.id,
     plan: r.plan,
@@ -369,8 +381,23 @@ export function runListEntry(r: Awaited<ReturnType<AsyncJournal['listRuns']>>[nu
     duration: r.completed_at === null ? null : r.completed_at - r.started_at,
     cost: r.cost,
     events: r.event_count ?? 0,
+    irHash,
     ...(r.parent_id ? { parentRunId: r.parent_id } : {}),
   };
+}
+
+/**
+ * Each listed run's version: the SHA-256 of the IR its journal records now (the one `plan_created`
+ * named, or the last `orch upgrade` put in its place). Sub-plan runs record none of their own.
+ */
+async function runVersions(j: AsyncJournal, rows: readonly RunRow[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const r of rows) {
+    if (r.parent_id !== null) continue;
+    const row = await j.getRun(r.id);
+    if (row?.ir) out.set(r.id, irTextHash(row.ir));
+  }
+  return out;
 }
 
 function timelineFormat(value: string): 'text' | TimelineFileFormat {
@@ -390,36 +417,27 @@ export function eventJson(e: RunEvent) {
 }
 
 function describeEvent(e: RunEvent): string {
-  const d = e.data;
   switch (e.type) {
+    case 'plan_created':
+      return e.data.ir_hash ? `version ${e.data.ir_hash.slice(0, 12)}` : '';
     case 'step_started':
-      return `attempt ${String(d.attempt)}${d.resource ? ` on ${String(d.resource)}` : ''}`;
-    case 'step_failed':
-    case 'step_retried':
-      return String(d.error ?? '');
-    case 'step_skipped':
-    case 'step_cancelled':
-      return String(d.reason ?? '');
+      return `attempt ${e.data.attempt}${e.data.resource ? ` on ${e.data.resource}` : ''}`;
     case 'guardrail_violation':
-      return `${String(d.guardrail)} (${String(d.severity)}): ${String(d.message)}`;
-    case 'execution_failed':
-      return String(d.error ?? '');
-    case 'execution_cancelled':
-      return String(d.reason ?? '');
-    case 'execution_paused':
-      return d.reason ? String(d.reason) : '';
+      return `${e.data.guardrail} (${e.data.severity}): ${e.data.message}`;
     case 'execution_interrupted':
-      return d.stopped ? 'stopped (orch resume continues it)' : String(d.reason ?? '');
+      return e.data.stopped ? 'stopped (orch resume continues it)' : (e.data.reason ?? '');
     case 'step_compensated':
-      return d.ok ? 'ok' : String(d.error ?? 'failed');
+      return e.data.ok ? 'ok' : (e.data.error ?? 'failed');
     case 'step_log':
-      return `${d.compensation ? 'compensation: ' : ''}${String(d.line ?? '')}`;
+      return `${e.data.compensation ? 'compensation: ' : ''}${e.data.line}`;
     case 'budget_exceeded':
-      return `${String(d.label ?? d.budget)}${d.warn ? ' (warn: the run went on)' : ''}`;
+      return `${e.data.label}${e.data.warn ? ' (warn: the run went on)' : ''}`;
     case 'consent_denied':
-      return `missing ${(d.missing as string[] | undefined)?.join(', ') ?? ''}`;
+      return `missing ${e.data.missing.join(', ')}`;
+    case 'plan_upgraded':
+      return `${e.data.from_hash} → ${e.data.to_hash} (${e.data.changes.length} change${e.data.changes.length === 1 ? '' : 's'})`;
     default:
-      return '';
+      return eventReason(e) ?? '';
   }
 }
 

@@ -73,6 +73,7 @@ const runEntry = z.object({
   duration: z.number().nullable(),
   cost: z.number(),
   events: z.number(),
+  irHash: z.string().nullable().optional(),
   parentRunId: z.string().optional(),
 });
 

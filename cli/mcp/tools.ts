@@ -266,7 +266,7 @@ function journal(ctx: ToolContext): string {
 export async function runsTool(ctx: ToolContext, args: { all?: boolean; limit?: number }): Promise<ToolAnswer<{ runs: readonly ReturnType<typeof runListEntry>[] }>> {
   const db = journal(ctx);
   const rows = journalExists(db) ? await withJournal(db, (j) => j.listRuns(args.all === true)) : [];
-  const runs = rows.slice(0, args.limit ?? 50).map(runListEntry);
+  const runs = rows.slice(0, args.limit ?? 50).map((r) => runListEntry(r));
   const text = runs.length ? runs.map((r) => `${r.runId}  ${r.plan}  ${r.status}  ${r.startedAt}`).join('\n') : 'no runs';
   return { structured: { runs }, text };
 }

@@ -1,21 +1,14 @@
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createProgress, summaryLines } from '../progress.js';
-import type { ExecutionResult, RunEvent, RunReader } from '../../runtime/index.js';
+import { storedEvent, type ExecutionResult, type RunEvent, type RunReader } from '../../runtime/index.js';
 
 function fakeStream() {
   const chunks: string[] = [];
   return { chunks, stream: { write: (s: string) => (chunks.push(s), true), isTTY: true } as unknown as NodeJS.WriteStream };
 }
 
-const ev = (seq: number, type: RunEvent['type'], stepId: string | null, data: Record<string, unknown> = {}): RunEvent => ({
-  runId: 'r',
-  seq,
-  ts: seq,
-  type,
-  stepId,
-  data,
-});
+const ev = (seq: number, type: RunEvent['type'], stepId: string | null, data: Record<string, unknown> = {}): RunEvent => storedEvent('r', seq, seq, type, stepId, data)!;
 
 const reader = (running: string[], steps = 10) =>
   ({ runId: 'r', running: () => running, plan: { steps: Array.from({ length: steps }, () => ({ for_each: null })) } }) as unknown as RunReader;

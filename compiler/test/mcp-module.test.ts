@@ -2,7 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from '../../language/index.js';
-import { canonicalJson, lockTool, toolHash } from '../mcp-lock.js';
+import { canonicalJson } from '../canonical-json.js';
+import { lockTool, toolHash } from '../mcp-lock.js';
 import { mcpModuleText, schemaType, toolIdent } from '../mcp-module.js';
 
 describe('tool names', () => {

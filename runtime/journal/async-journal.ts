@@ -5,7 +5,7 @@
  * (runtime/test/journal-contract.test.ts). The semantics of each operation are those documented
  * on `SqliteJournal`.
  */
-import type { CommitHook, EventType, RunEvent, RunSummary } from '../scheduler/types.js';
+import type { CommitHook, EventData, EventType, RunEvent, RunSummary } from '../scheduler/types.js';
 import type { PruneResult } from './retention.js';
 import type { ControlRow, RunRow } from './sqlite-journal.js';
 
@@ -55,7 +55,13 @@ export interface AsyncJournal {
    */
   ownedElsewhere(runId: string, staleMs?: number): Promise<boolean>;
   /** For a run no process executes: one event after its last one, and its new status. */
-  appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): Promise<void>;
+  appendOffline<T extends EventType>(runId: string, type: T, data: EventData<T>, status: string): Promise<void>;
+  /**
+   * `orch upgrade` of a run no process executes: its recorded IR replaced and `plan_upgraded`
+   * appended after its last event, in one transaction. False (nothing written) when a live
+   * process holds the run, as seen inside that transaction.
+   */
+  upgradeOffline(runId: string, ir: unknown, data: EventData<'plan_upgraded'>): Promise<boolean>;
   /** This process stops executing the run and its sub-plan runs. */
   disown(runId: string): Promise<void>;
   /** Calls counted against the rate-limit key `key` after `since` (epoch ms), by every process on the database. */

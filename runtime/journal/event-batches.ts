@@ -13,7 +13,8 @@
  * truth: a type this version has not seen gets the next code). The `events` view turns batches
  * back into one row per event with the columns the journal always had, for SQL readers.
  */
-import type { EventType, RunEvent } from '../scheduler/types.js';
+import { EVENT_TYPES, storedEvent } from '../scheduler/journal-events.js';
+import type { RunEvent } from '../scheduler/types.js';
 import type { SqlDatabase } from './sqlite-driver.js';
 
 /** Bits of a batch key that hold the first seq: a run may have up to 2^26 − 1 events. */
@@ -22,32 +23,8 @@ export const MAX_SEQ = SEQ_SPAN - 1;
 /** Run keys stay below 2^27 so that a batch key is an exact JS number (< 2^53). */
 export const MAX_RUN_KEY = 2 ** 27 - 1;
 
-/** Every type this version writes; seeded into `event_types` in this order (codes 1, 2, …). */
-const KNOWN_TYPES: readonly EventType[] = [
-  'plan_created',
-  'execution_started',
-  'step_queued',
-  'step_started',
-  'step_completed',
-  'step_failed',
-  'step_retried',
-  'step_skipped',
-  'step_compensated',
-  'guardrail_violation',
-  'execution_paused',
-  'execution_resumed',
-  'execution_completed',
-  'execution_failed',
-  'execution_cancelled',
-  'context_updated',
-  'step_cancelled',
-  'loop_iteration',
-  'race_won',
-  'budget_exceeded',
-  'consent_denied',
-  'step_log',
-  'execution_interrupted',
-];
+/** Every type this version writes (runtime/scheduler/journal-events.ts), seeded into `event_types` in that order (codes 1, 2, …). */
+const KNOWN_TYPES = EVENT_TYPES;
 
 export const BATCH_SCHEMA = `
 CREATE TABLE IF NOT EXISTS run_keys (
@@ -107,7 +84,7 @@ export function migrateEvents(db: SqlDatabase): void {
 /** Maps event types to their codes and back, as the database has them. */
 export class EventTypeCodes {
   private readonly codes = new Map<string, number>();
-  private readonly names = new Map<number, EventType>();
+  private readonly names = new Map<number, string>();
 
   constructor(private readonly db: SqlDatabase) {
     this.reload();
@@ -121,7 +98,7 @@ export class EventTypeCodes {
   }
 
   private reload(): void {
-    for (const r of this.db.prepare('SELECT code, name FROM event_types').all() as { code: number; name: EventType }[]) {
+    for (const r of this.db.prepare('SELECT code, name FROM event_types').all() as { code: number; name: string }[]) {
       this.codes.set(r.name, r.code);
       this.names.set(r.code, r.name);
     }
@@ -138,7 +115,8 @@ export class EventTypeCodes {
     return c;
   }
 
-  name(code: number): EventType {
+  /** The type a code stands for (possibly one a newer version added: `storedEvent` skips it). */
+  name(code: number): string {
     let n = this.names.get(code);
     if (n === undefined) {
       // Another process (a newer version) added a type since this one loaded the table.
@@ -189,12 +167,13 @@ export function encodeBatches(events: readonly RunEvent[], code: (type: string) 
 type Tuple = [number, number, string | null, Record<string, unknown>];
 
 /** The events of one stored batch. */
-export function decodeBatch(runId: string, first: number, ts: number, events: string, name: (code: number) => EventType): RunEvent[] {
+export function decodeBatch(runId: string, first: number, ts: number, events: string, name: (code: number) => string): RunEvent[] {
   const tuples = JSON.parse(events) as Tuple[];
-  const out = new Array<RunEvent>(tuples.length);
+  const out: RunEvent[] = [];
   for (let i = 0; i < tuples.length; i++) {
     const t = tuples[i]!;
-    out[i] = { runId, seq: first + i, ts: ts + t[0], type: name(t[1]), stepId: t[2], data: t[3] };
+    const e = storedEvent(runId, first + i, ts + t[0], name(t[1]), t[2], t[3]);
+    if (e) out.push(e);
   }
   return out;
 }

@@ -2,7 +2,7 @@
  * `SqliteJournal` behind the `AsyncJournal` interface: each call runs synchronously, as it always
  * did, and hands back a settled promise (a thrown error becomes a rejection).
  */
-import type { EventType, RunEvent, RunSummary } from '../scheduler/types.js';
+import type { RunEvent, RunSummary } from '../scheduler/types.js';
 import type { AsyncJournal } from './async-journal.js';
 import { irBlob } from './ir-blob.js';
 import type { ControlRow, SqliteJournal } from './sqlite-journal.js';
@@ -36,7 +36,8 @@ export function asyncJournal(journal: SqliteJournal): AsyncJournal {
         return true;
       }),
     ownedElsewhere: (runId) => call(() => journal.ownedElsewhere(runId)),
-    appendOffline: (runId, type: EventType, data, status) => call(() => journal.appendOffline(runId, type, data, status)),
+    upgradeOffline: (runId, ir, data) => call(() => journal.upgradeOffline(runId, ir, data)),
+    appendOffline: (runId, type, data, status) => call(() => journal.appendOffline(runId, type, data, status)),
     disown: (runId) => call(() => journal.disown(runId)),
     rateHitsSince: (key, since) => call(() => journal.rateHitsSince(key, since)),
     prune: (before) => call(() => journal.prune(before)),

@@ -9,7 +9,8 @@ import { inflateRawSync } from 'node:zlib';
 import { BATCH_SCHEMA, decodeBatch, encodeBatches, eventCountSql, EventTypeCodes, MAX_RUN_KEY, MAX_SEQ, migrateEvents, SEQ_SPAN } from './event-batches.js';
 import { irBlobSync } from './ir-blob.js';
 import { dirname } from 'node:path';
-import type { EventType, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
+import { makeEvent } from '../scheduler/journal-events.js';
+import type { EventData, EventType, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
 import type { PruneResult } from './retention.js';
 import { openSharedSqlite, type SqlDatabase, type SqlStatement } from './sqlite-driver.js';
 
@@ -32,7 +33,7 @@ export interface RunRow {
 export interface ControlRow {
   readonly id: number;
   readonly run_id: string;
-  readonly kind: 'pause' | 'resume' | 'cancel' | 'signal' | 'context' | 'cancel_step';
+  readonly kind: 'pause' | 'resume' | 'cancel' | 'signal' | 'context' | 'cancel_step' | 'upgrade';
   readonly step_id: string | null;
   readonly payload: string | null;
 }
@@ -255,6 +256,28 @@ export class SqliteJournal implements JournalSink {
     })();
   }
 
+  /**
+   * `orch upgrade` of a run no process executes: its recorded IR replaced and `plan_upgraded`
+   * appended after its last event, in one transaction (its status stays).
+   */
+  upgradeOffline(runId: string, ir: unknown, data: EventData<'plan_upgraded'>): boolean {
+    const blob = irBlobSync(ir, this.redactText);
+    try {
+      return this.db.transaction(() => {
+        // A process that resumed the run since the caller looked holds its IR in memory.
+        if (this.ownedElsewhere(runId)) return false;
+        const base = this.runKey(runId) * SEQ_SPAN;
+        const last = (this.selectLastSeq.get(base, base + MAX_SEQ) as { last_seq: number } | undefined)?.last_seq ?? 0;
+        this.appendEvents([makeEvent(runId, last + 1, Date.now(), 'plan_upgraded', null, data)]);
+        this.db.prepare('INSERT OR REPLACE INTO run_plans (run_id, ir) VALUES (?, ?)').run(runId, blob);
+        return true;
+      }, 'immediate')();
+    } catch (err) {
+      this.forgetUncommitted();
+      throw err;
+    }
+  }
+
   load(runId: string): RunEvent[] {
     return [...this.events(runId)];
   }
@@ -357,13 +380,13 @@ export class SqliteJournal implements JournalSink {
    * For a run no process executes: appends one event after its last one and sets its status
    * (`orch cancel` / `orch pause` of an interrupted run).
    */
-  appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): void {
+  appendOffline<T extends EventType>(runId: string, type: T, data: EventData<T>, status: string): void {
     try {
       this.db.transaction(() => {
         const base = this.runKey(runId) * SEQ_SPAN;
         const last = (this.selectLastSeq.get(base, base + MAX_SEQ) as { last_seq: number } | undefined)?.last_seq ?? 0;
         const now = Date.now();
-        this.appendEvents([{ runId, seq: last + 1, ts: now, type, stepId: null, data }]);
+        this.appendEvents([makeEvent(runId, last + 1, now, type, null, data)]);
         const terminal = status === 'cancelled' || status === 'failed' || status === 'completed';
         this.db
           .prepare('UPDATE runs SET status = ?, completed_at = COALESCE(?, completed_at), owner_pid = NULL WHERE id = ?')

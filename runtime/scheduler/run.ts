@@ -527,14 +527,13 @@ export class Run implements RunReader {
     if (restored?.terminal) {
       // The child finished before the interruption: read its outcome from the journal.
       const last = loaded![loaded!.length - 1]!;
-      const completed = last.type === 'execution_completed';
       this.act({
         type: 'subplan_finished',
         key,
         token,
-        status: completed ? 'completed' : String(last.data.status ?? 'failed'),
-        output: completed ? (last.data.output ?? null) : null,
-        error: completed ? null : String(last.data.error ?? last.data.reason ?? ''),
+        status: last.type === 'execution_completed' ? 'completed' : last.type === 'execution_failed' ? last.data.status : 'cancelled',
+        output: last.type === 'execution_completed' ? last.data.output : null,
+        error: last.type === 'execution_failed' ? (last.data.error ?? '') : last.type === 'execution_cancelled' ? (last.data.reason ?? '') : null,
       });
       return;
     }

@@ -6,6 +6,7 @@
  */
 import type { CapabilityIR, PlanIR, ResourceIR, StepStatus } from '../../compiler/index.js';
 import type { LimitsProvider } from './core/limits.js';
+import type { RunEvent } from './journal-events.js';
 
 /** Opaque timer handle returned by a `Clock`. */
 export type TimerId = { readonly __timer: true } | number | object;
@@ -104,52 +105,7 @@ export interface Executor {
 /** Runs inside a journal commit's transaction (on Postgres, given its client); a throw rolls the commit back. */
 export type CommitHook = (transaction: unknown) => Promise<void>;
 
-export type EventType =
-  | 'plan_created'
-  | 'execution_started'
-  | 'step_queued'
-  | 'step_started'
-  | 'step_completed'
-  | 'step_failed'
-  | 'step_retried'
-  | 'step_skipped'
-  | 'step_compensated'
-  | 'guardrail_violation'
-  | 'execution_paused'
-  /**
-   * Extension: the run was interrupted on request (Ctrl-C of `orch run`): nothing more starts, the
-   * process stops once its running steps ended; `orch resume` continues it (status `interrupted`).
-   */
-  | 'execution_interrupted'
-  | 'execution_resumed'
-  | 'execution_completed'
-  | 'execution_failed'
-  | 'execution_cancelled'
-  /** Extension: a live context signal changed (`orch signal RUN --context`). */
-  | 'context_updated'
-  /** v0.2: one step instance cancelled on its own (a race's loser, `orch cancel RUN --step`). */
-  | 'step_cancelled'
-  /** v0.2: a `repeat` block starts iteration `data.index` (stepId: the loop's key). */
-  | 'loop_iteration'
-  /** v0.2: a `race` block was won by `data.winner` (stepId: the race's key). */
-  | 'race_won'
-  /** v0.2 (§7.2): a budget was (or would have been) exceeded; `warn` budgets let the run go on. */
-  | 'budget_exceeded'
-  /** v0.2 (§7.2): consent scopes the plan needs were not granted; nothing ran. */
-  | 'consent_denied'
-  /** v0.2 (§7.3): a line a handler wrote (stdout, stderr, ctx.log), redacted. */
-  | 'step_log';
-
-export interface RunEvent {
-  readonly runId: string;
-  /** 1, 2, 3 … per run, without gaps. */
-  readonly seq: number;
-  /** Epoch ms from the scheduler's clock. */
-  readonly ts: number;
-  readonly type: EventType;
-  readonly stepId: string | null;
-  readonly data: { readonly [key: string]: unknown };
-}
+export type { EventData, EventType, PlanChange, RunEvent, RunEventOf } from './journal-events.js';
 
 /** `interrupted`: stopped on request (Ctrl-C), to be continued by `orch resume`; not finished. */
 export type RunStatus = 'running' | 'paused' | 'interrupted' | 'completed' | 'failed' | 'cancelled' | 'timeout';

@@ -13,6 +13,13 @@ import { SpanSink, type Attrs, type SpanContextRef, type SpanHandle } from './sp
 import { formatTraceparent, parseTraceparent } from './traceparent.js';
 import type { AttemptInfo, BeginRun, RunTracing, StoredTrace, WorkerAttempt, WorkerTracing } from './tracing.js';
 
+/**
+ * An event's data as spans read it: by field name, whatever the event's type. Spans are made from
+ * the facts any event carries (cost, attempt, error), and from fields a newer writer may add
+ * (an attempt's `usage`), so they read loosely where the scheduler's folds read exhaustively.
+ */
+type EventFields = { readonly [field: string]: unknown };
+
 interface StepSpans {
   readonly span: SpanHandle;
   readonly base: string;
@@ -95,7 +102,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
   }
 
   private apply(r: RunSpans, e: RunEvent, run: RunReader): void {
-    const d = e.data;
+    const d: EventFields = e.data;
     switch (e.type) {
       case 'step_log':
         return;
@@ -161,7 +168,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
   }
 
   private started(r: RunSpans, s: StepSpans, e: RunEvent, run: RunReader): void {
-    const d = e.data;
+    const d: EventFields = e.data;
     const attempt = num(d.attempt);
     const resource = typeof d.resource === 'string' ? d.resource : null;
     const capName = typeof d.capability === 'string' ? d.capability : null;
@@ -199,13 +206,14 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
 
   /** The attempt ended with the step's end or retry event (`error` when it failed). */
   private endAttempt(s: StepSpans, e: RunEvent, error: string | null): void {
-    const cost = s.attemptCost + (typeof e.data.cost_delta === 'number' ? e.data.cost_delta : 0);
+    const d: EventFields = e.data;
+    const cost = s.attemptCost + (typeof d.cost_delta === 'number' ? d.cost_delta : 0);
     s.cost += cost;
     const a = s.attempt;
     if (!a) return;
     s.attempt = null;
     a.set('orch.cost', cost);
-    const usage = usageOf(e.data.usage);
+    const usage = usageOf(d.usage);
     if (usage) a.setAll(genAiAttributes(usage));
     if (error !== null) a.error(this.redact(error));
     else a.ok();
@@ -214,11 +222,11 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
 
   private ended(r: RunSpans, e: RunEvent): void {
     // Controls for instances still to come are not step instances of their own.
-    if (e.data.whole === true || e.data.ahead === true) return;
+    const d: EventFields = e.data;
+    if (d.whole === true || d.ahead === true) return;
     const key = e.stepId!;
     // A step ended before it started (skipped, or cancelled ahead) still shows, with no length.
     const s = this.step(r, key, e.ts);
-    const d = e.data;
     const failed = e.type === 'step_failed';
     if (s.attempt || e.type === 'step_completed' || failed) this.endAttempt(s, e, failed ? String(d.error ?? 'failed') : null);
     if (e.type === 'step_completed' && d.output && typeof d.output === 'object' && 'approver' in (d.output as object))

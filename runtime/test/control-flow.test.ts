@@ -103,7 +103,8 @@ describe('repeat', () => {
     ]);
     expect(events.filter((e) => e.type === 'step_completed').map((e) => e.stepId).sort()).toEqual(['draft#0', 'draft#1', 'draft#2', 'review#0', 'review#1', 'review#2']);
     // The first iteration sees no previous one.
-    expect((events.find((e) => e.type === 'step_completed' && e.stepId === 'draft#0')!.data.output as { text: string }).text).toBe('draft 0 after nothing');
+    const draft0 = events.find((e) => e.type === 'step_completed' && e.stepId === 'draft#0');
+    expect(draft0?.type === 'step_completed' && (draft0.data.output as { text: string }).text).toBe('draft 0 after nothing');
   });
 
   it('fails "exhausted" when the last iteration ends with the condition still false', async () => {

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { replay, type RunEvent } from '../scheduler/index.js';
+import { storedEvent } from '../scheduler/journal-events.js';
 import { openSqlite } from '../journal/sqlite-driver.js';
 import { layeredSteps, lit, plan } from './ir-builder.js';
 import { local, orch, orchAsync, projectDir, writePlan } from './helpers.js';
@@ -106,7 +107,7 @@ describe('crash and resume (SIGKILL)', () => {
       }
       for (const id of completions.keys()) expect(runs.some(([, s]) => s === id)).toBe(true);
       // The fold the resumes started from, applied to everything they wrote: the run as it ended.
-      const journal: RunEvent[] = events.map((e) => ({ runId, seq: e.seq, ts: 0, type: e.type as RunEvent['type'], stepId: e.step_id, data: JSON.parse(e.data) as RunEvent['data'] }));
+      const journal: RunEvent[] = events.flatMap((e) => storedEvent(runId, e.seq, 0, e.type, e.step_id, JSON.parse(e.data)) ?? []);
       const folded = replay(journal);
       expect(folded.terminal).toBe(true);
       for (const [id, attempt] of completions) expect(folded.steps.get(id), id).toMatchObject({ status: 'completed', attempts: attempt, inFlight: false });

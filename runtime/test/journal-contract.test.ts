@@ -13,13 +13,17 @@ import { PgJournal } from '../journal/pg/pg-journal.js';
 import { asyncJournal } from '../journal/sqlite-async-journal.js';
 import { SqliteJournal } from '../journal/sqlite-journal.js';
 import type { RunEvent, RunStatus, RunSummary } from '../scheduler/types.js';
+import { storedEvent } from '../scheduler/journal-events.js';
 import { startPostgres } from '../../test/support/postgres.js';
-import { tempDir } from './helpers.js';
+import { FIXTURES, tempDir } from './helpers.js';
+import { Runtime } from '../index.js';
+import { eventSchemaErrors } from '../journal/event-schema.js';
+import { loadPlan } from '../load-plan.js';
 
 interface Backend {
   readonly name: string;
   /** A fresh, empty journal database; `open` gives another client of it. */
-  place(): Promise<{ open(): Promise<AsyncJournal>; teardown(): Promise<void> }>;
+  place(): Promise<{ db: string; open(): Promise<AsyncJournal>; teardown(): Promise<void> }>;
 }
 
 const BACKENDS: readonly Backend[] = [
@@ -27,7 +31,7 @@ const BACKENDS: readonly Backend[] = [
     name: 'SqliteJournal (async adapter)',
     async place() {
       const file = join(tempDir('orch-journal-'), 'runs.db');
-      return { open: async () => asyncJournal(new SqliteJournal(file)), teardown: async () => undefined };
+      return { db: file, open: async () => asyncJournal(new SqliteJournal(file)), teardown: async () => undefined };
     },
   },
   {
@@ -35,7 +39,7 @@ const BACKENDS: readonly Backend[] = [
     async place() {
       const db = await startPostgres();
       await migrate(db.url);
-      return { open: () => PgJournal.open(db.url), teardown: () => db.stop() };
+      return { db: db.url, open: () => PgJournal.open(db.url), teardown: () => db.stop() };
     },
   },
 ];
@@ -52,7 +56,7 @@ function summary(runId: string, over: Partial<RunSummary> = {}): RunSummary {
 }
 
 function event(runId: string, seq: number, type: RunEvent['type'], stepId: string | null = null, data: Record<string, unknown> = {}): RunEvent {
-  return { runId, seq, ts: 1000 + seq, type, stepId, data };
+  return storedEvent(runId, seq, 1000 + seq, type, stepId, data)!;
 }
 
 /** A run registered and committed through `status` (its events: created, started, one per extra). */
@@ -74,6 +78,24 @@ describe.each(BACKENDS)('journal contract: $name', (backend) => {
     for (const j of list) cleanups.push(() => j.close());
     return list;
   }
+
+  it('stores only events that match the published orch.events/v1 schema, from a run of every kind of step', async () => {
+    const place = await backend.place();
+    cleanups.push(place.teardown);
+    const loaded = await loadPlan(join(FIXTURES, 'v02-journals', 'plans.orch'), 'tour');
+    if (loaded.kind !== 'plan') throw new Error(JSON.stringify(loaded));
+    const rt = await Runtime.open({ db: place.db, workers: 1 });
+    cleanups.push(() => rt.close());
+    const marker = join(tempDir('orch-contract-'), 'flaky.marker');
+    const result = await (await rt.start(loaded.plan, { input: { items: ['a', 'b'], marker }, runId: 'tour' })).result;
+    expect(result.status).toBe('completed');
+    const events = await rt.store!.load('tour');
+    // The run wrote retries, logs, a loop, a race, a skip and a budget warning: all typed, all conforming.
+    expect(new Set(events.map((e) => e.type))).toEqual(
+      new Set(['plan_created', 'execution_started', 'loop_iteration', 'step_queued', 'step_skipped', 'step_started', 'step_completed', 'step_log', 'race_won', 'step_cancelled', 'step_retried', 'budget_exceeded', 'execution_completed']),
+    );
+    for (const e of events) expect(eventSchemaErrors(e), `#${e.seq} ${e.type}`).toEqual([]);
+  });
 
   it('round-trips events in order, with their types, step ids and data, redacted', async () => {
     const [j] = await journals(1);

@@ -31,7 +31,7 @@ const summary = (runId: string): RunSummary => ({
   cost: 0,
   error: null,
 });
-const event = (runId: string, seq: number): RunEvent => ({ runId, seq, ts: seq, type: 'step_started', stepId: `s${seq}`, data: {} });
+const event = (runId: string, seq: number): RunEvent => ({ runId, seq, ts: seq, type: 'step_queued', stepId: `s${seq}`, data: {} });
 
 describe('a run owner frozen inside a commit', () => {
   it('loses the run to a take-over, and its late commit is refused as a lost lease', async () => {

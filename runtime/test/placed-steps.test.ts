@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { EventType, RunEvent } from '../scheduler/types.js';
+import { storedEvent } from '../scheduler/journal-events.js';
 import { placedSteps } from '../placed-steps.js';
 import { capability, lit, plan, resource, step } from './ir-builder.js';
 
@@ -19,7 +20,7 @@ const p = plan({
 });
 
 function events(list: readonly [EventType, string, Record<string, unknown>?][]): RunEvent[] {
-  return list.map(([type, stepId, data], i) => ({ runId: 'r', seq: i + 1, ts: 1000 + i, type, stepId, data: data ?? {} }));
+  return list.map(([type, stepId, data], i) => storedEvent('r', i + 1, 1000 + i, type, stepId, data ?? {})!);
 }
 
 describe('placedSteps', () => {

@@ -46,7 +46,8 @@ function simulate(gen: Gen, journal?: JournalSink, clock = new VirtualClock(1_00
         }
         if (e.type === 'step_completed' || e.type === 'step_failed' || e.type === 'step_retried') {
           if (inFlight.delete(id)) {
-            const r = [...events].reverse().find((x) => x.type === 'step_started' && x.stepId === id)!.data.resource as string;
+            const started = [...events].reverse().find((x) => x.type === 'step_started' && x.stepId === id);
+            const r = started?.type === 'step_started' ? (started.data.resource ?? '') : '';
             resLoad.set(r, resLoad.get(r)! - 1);
           }
         }

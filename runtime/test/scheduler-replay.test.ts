@@ -68,14 +68,13 @@ function decisions(events: readonly RunEvent[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const e of events) {
     if (!e.stepId || e.type === 'step_queued' || e.type === 'guardrail_violation') continue;
-    const d = e.data;
     const line =
       e.type === 'step_started'
-        ? `started ${String(d.phase)} #${String(d.phaseAttempt)} on ${String(d.resource)}`
+        ? `started ${e.data.phase} #${e.data.phaseAttempt} on ${String(e.data.resource)}`
         : e.type === 'step_completed'
-          ? `completed ${JSON.stringify(d.output)}`
+          ? `completed ${JSON.stringify(e.data.output)}`
           : e.type === 'step_failed'
-            ? `failed ${String(d.status)} ${String(d.error)}`
+            ? `failed ${e.data.status} ${String(e.data.error)}`
             : e.type;
     const list = out.get(e.stepId) ?? [];
     // An attempt cut short by the crash runs again with the same budget: it is one decision.

@@ -205,6 +205,21 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     );
   }
 
+  // LANGUAGE.md §8.6: a run's compatibility with the plan this server loaded (GET), the upgrade (POST).
+  for (const method of ['GET', 'POST'] as const) {
+    app.route<{ Params: Params<'id'> }>({
+      method,
+      url: '/runs/:id/upgrade',
+      schema: { params: runParams },
+      handler: async (req, reply) => {
+        if (!starter.upgrade) return reply.code(501).send({ error: 'this server cannot upgrade runs' });
+        const r = await starter.upgrade(req.params.id, { dryRun: method === 'GET' });
+        if (!r) return reply.code(404).send({ error: `unknown run "${req.params.id}"` });
+        return reply.code(method === 'POST' && !r.compatible ? 409 : 200).send(r);
+      },
+    });
+  }
+
   app.post<{ Params: Params<'id'> }>('/runs/:id/retry', { schema: { params: runParams } }, async (req, reply) => {
     const r = await starter.retry(req.params.id);
     if (r.ok) return reply.code(202).send({ runId: r.runId, retryOf: req.params.id });

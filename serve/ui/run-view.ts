@@ -78,6 +78,8 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
     for (const b of controls.querySelectorAll('button')) b.disabled = b.dataset.action === 'retry' ? !retryable : TERMINAL.has(runStatus);
   };
   refreshControls();
+  const upgradeNote = h('div', { class: 'upgrade-note' });
+  if (!TERMINAL.has(runStatus)) void offerUpgrade(id, upgradeNote, message);
 
   // DAG
   const dagFrame = h('div', { class: 'dag-frame', tabindex: 0, 'aria-label': 'step graph: +/− zoom, arrows pan, 0 fits' });
@@ -165,8 +167,9 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
       statusEl,
       traced?.url ? h('a', { class: 'trace-link', href: traced.url, target: '_blank', rel: 'noopener noreferrer', title: `trace ${traced.traceId ?? ''}` }, 'Trace') : null,
     ),
-    h('p', { class: 'muted' }, `started ${when(view.startedAt)}`, view.trigger !== undefined ? ` · by ${view.trigger ?? 'POST /runs'}` : ''),
+    h('p', { class: 'muted' }, `started ${when(view.startedAt)}`, view.trigger !== undefined ? ` · by ${view.trigger ?? 'POST /runs'}` : '', versionNote(events)),
     controls,
+    upgradeNote,
     message,
     h('section', { class: 'card' }, h('h3', {}, 'Steps ', h('small', { class: 'muted' }, `${steps.length} · scroll or +/− to zoom, drag to pan, 0 to fit`)), dagFrame),
     h('details', { class: 'card', open: true, id: 'gantt' }, h('summary', {}, 'Timeline (Gantt)'), legend(), ganttFrame),
@@ -229,3 +232,64 @@ function legend(): HTMLElement {
   // Every phase a bar can have: a colour the chart uses is never missing here.
   return h('p', { class: 'legend' }, ...PHASES.map((p) => h('span', { class: `key ${p}` }, p)));
 }
+
+/**
+ * The run's version (LANGUAGE.md §8.6): the IR hash its `plan_created` recorded, or the last
+ * `plan_upgraded` moved it to, with where it started when it was upgraded. Empty for runs
+ * journaled before versions were recorded.
+ */
+function versionNote(events: readonly TimelineEvent[]): string {
+  const short = (h: unknown) => (typeof h === 'string' ? h.slice(0, 12) : null);
+  const created = short(events.find((e) => e.type === 'plan_created')?.ir_hash);
+  const upgrades = events.filter((e) => e.type === 'plan_upgraded');
+  const now = upgrades.length ? short(upgrades[upgrades.length - 1]!.to_hash) : created;
+  if (!now) return '';
+  return ` · version ${now}${upgrades.length ? ` (upgraded from ${short(upgrades[0]!.from_hash) ?? '?'})` : ''}`;
+}
+
+interface UpgradeReport {
+  compatible: boolean;
+  fromHash: string;
+  toHash: string;
+  reasons: { step: string | null; reason: string }[];
+  diff: { steps: { step: string; change: string; what: string[] }[] } | null;
+}
+
+/**
+ * LANGUAGE.md §8.6: when the server loaded another version of the run's plan, say so, whether
+ * the run may move to it (with what differs, or why not), and offer the move to an operator.
+ */
+async function offerUpgrade(id: string, into: HTMLElement, message: HTMLElement): Promise<void> {
+  let r: UpgradeReport;
+  try {
+    r = await get<UpgradeReport>(`/runs/${id}/upgrade`);
+  } catch {
+    return;
+  }
+  if (!r.toHash || r.toHash === r.fromHash) return;
+  const changes = (r.diff?.steps ?? []).map((s) => h('li', {}, `${s.change} ${s.step}${s.what.length ? `: ${s.what.join(', ')}` : ''}`));
+  const head = `The loaded plan is another version (${r.toHash.slice(0, 12)}; this run is on ${r.fromHash.slice(0, 12)}).`;
+  if (!r.compatible) {
+    into.replaceChildren(h('p', { class: 'muted' }, `${head} This run cannot move to it:`), h('ul', {}, ...r.reasons.map((x) => h('li', {}, `${x.step ? `step ${x.step}: ` : ''}${x.reason}`))));
+    return;
+  }
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      'data-action': 'upgrade',
+      onclick: async () => {
+        message.textContent = '';
+        try {
+          await post(`/runs/${id}/upgrade`);
+          message.textContent = 'upgrade: sent';
+        } catch (err) {
+          message.textContent = `upgrade: ${(err as Error).message}`;
+        }
+      },
+    },
+    'Upgrade to it',
+  );
+  into.replaceChildren(h('p', { class: 'muted' }, `${head} It is compatible:`), h('ul', {}, ...changes), button);
+}
+

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { StepStatus, StepView } from '../../compiler/index.js';
-import type { RunEvent, RunReader } from '../../runtime/index.js';
+import { storedEvent, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { BUILTIN, CaseMonitor } from '../monitor.js';
 import { approvalCapability, simulatedCapability, get, inputVar, lit, plan, resource, step } from '../../runtime/test/ir-builder.js';
 
@@ -59,7 +59,7 @@ function judge(p: typeof sendThenPause, script: readonly [RunEvent['type'], stri
   for (const [type, key] of script) {
     if (type === 'step_started') status.set(key, 'running');
     if (type === 'step_completed') status.set(key, 'completed');
-    monitor.observe({ runId: 'r', seq: ++seq, ts: seq, type, stepId: key, data: {} }, reader);
+    monitor.observe(storedEvent('r', ++seq, seq, type, key, {})!, reader);
   }
   return monitor.violation;
 }

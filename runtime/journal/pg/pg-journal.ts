@@ -14,7 +14,8 @@ import { hostname } from 'node:os';
 import { inflateRawSync } from 'node:zlib';
 import { irBlob } from '../ir-blob.js';
 import type pg from 'pg';
-import type { CommitHook, EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
+import { storedEvent } from '../../scheduler/journal-events.js';
+import type { CommitHook, EventData, EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
 import { LeaseLost, type AsyncJournal } from '../async-journal.js';
 import type { PruneResult } from '../retention.js';
 import type { ControlRow, RunRow } from '../sqlite-journal.js';
@@ -182,14 +183,7 @@ export class PgJournal implements AsyncJournal {
       'SELECT run_id, seq, ts, type, step_id, data FROM orch.events WHERE run_id = $1 ORDER BY seq',
       [runId],
     );
-    return rows.map((r) => ({
-      runId: r.run_id,
-      seq: r.seq,
-      ts: r.ts,
-      type: r.type as EventType,
-      stepId: r.step_id,
-      data: JSON.parse(r.data) as Record<string, unknown>,
-    }));
+    return rows.flatMap((r) => storedEvent(r.run_id, r.seq, r.ts, r.type, r.step_id, JSON.parse(r.data)) ?? []);
   }
 
   async rateHitsSince(key: string, since: number): Promise<number> {
@@ -294,7 +288,7 @@ export class PgJournal implements AsyncJournal {
     return row.owner !== this.owner;
   }
 
-  async appendOffline(runId: string, type: EventType, data: Record<string, unknown>, status: string): Promise<void> {
+  async appendOffline<T extends EventType>(runId: string, type: T, data: EventData<T>, status: string): Promise<void> {
     await transaction(this.pool, async (db) => {
       // Two processes appending at once would pick the same seq: the run row serializes them.
       await db.query('SELECT 1 FROM orch.runs WHERE id = $1 FOR UPDATE', [runId]);
@@ -313,6 +307,28 @@ export class PgJournal implements AsyncJournal {
         terminal ? now : null,
         runId,
       ]);
+    });
+  }
+
+  async upgradeOffline(runId: string, ir: unknown, data: EventData<'plan_upgraded'>): Promise<boolean> {
+    const plan = await irBlob(ir, this.redactText);
+    return transaction(this.pool, async (db) => {
+      // Like appendOffline: the run row serializes two processes appending at once; a process
+      // that took the run since the caller looked (fresh heartbeat) holds its IR in memory.
+      const held = await db.query<{ live: boolean | null }>(
+        `SELECT owner_pid IS NOT NULL AND heartbeat_at >= ${NOW_MS} - $2 AS live FROM orch.runs WHERE id = $1 FOR UPDATE`,
+        [runId, OWNER_STALE_MS],
+      );
+      if (held.rows[0]?.live === true) return false;
+      const last = await db.query<{ s: number }>('SELECT COALESCE(max(seq), 0) AS s FROM orch.events WHERE run_id = $1', [runId]);
+      await db.query("INSERT INTO orch.events (run_id, seq, ts, type, step_id, data) VALUES ($1, $2, $3, 'plan_upgraded', NULL, $4)", [
+        runId,
+        last.rows[0]!.s + 1,
+        Date.now(),
+        this.redactText(JSON.stringify(data)),
+      ]);
+      await db.query('INSERT INTO orch.run_plans (run_id, ir) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET ir = excluded.ir', [runId, plan]);
+      return true;
     });
   }
 

@@ -66,7 +66,7 @@ export function withinBudget(c: SchedulerCore, inst: Inst): boolean {
     const total = here + (b.outside?.() ?? 0);
     const over = total + estimate > b.limit + 1e-9 || total > b.limit + 1e-9;
     if (!over) continue;
-    const data = { budget: 'cost', label: b.label, limit: b.limit, cost: round6(total), estimate: round6(estimate), warn: b.warn };
+    const data = { budget: 'cost' as const, label: b.label, limit: b.limit, cost: round6(total), estimate: round6(estimate), warn: b.warn };
     if (b.warn) {
       const key = `budget:${b.label}`;
       if (!c.warned.has(key)) {

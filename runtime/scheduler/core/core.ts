@@ -7,7 +7,8 @@
 import type { BlockView, PlanIR, StepStatus, StepView } from '../../../compiler/index.js';
 import { MinHeap } from '../heap.js';
 import type { RestoredRun } from '../replay.js';
-import type { EventType, ExecutionResult, RunEvent, RunStatus, RunSummary } from '../types.js';
+import { makeEvent, type EventData, type EventType, type RunEventOf } from '../journal-events.js';
+import type { ExecutionResult, RunEvent, RunStatus, RunSummary } from '../types.js';
 import { beginRun, pump } from './decide.js';
 import { onEvent } from './events.js';
 import { cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts, type RunFacts, type StepRecord } from './fold.js';
@@ -164,8 +165,8 @@ export class SchedulerCore {
     if (this.plan.guardrails.length > 0) this.completedLog.push({ inst, at });
   }
 
-  emit(type: EventType, stepId: string | null, data: { [key: string]: unknown }): RunEvent {
-    const event: RunEvent = { runId: this.runId, seq: this.facts.lastSeq + 1, ts: this.now, type, stepId, data };
+  emit<T extends EventType>(type: T, stepId: string | null, data: EventData<T>): RunEventOf<T> {
+    const event = makeEvent(this.runId, this.facts.lastSeq + 1, this.now, type, stepId, data);
     foldRun(this.facts, event);
     // Only instances the journal knows (a never-ready one has no event yet) — as `replay` sees them.
     if (endsUnstarted(event)) for (const inst of this.instances.values()) if (inst.rec.status !== 'pending') cancelUnstarted(inst.rec);

@@ -3,7 +3,7 @@
  * loop iteration) into step instances, join rules and skip propagation, restoring what a resumed
  * run already did, and the ready queue that dispatch drains while the limits allow.
  */
-import type { StepView } from '../../../compiler/index.js';
+import { irHash, type StepView } from '../../../compiler/index.js';
 import { evaluate, truthy } from '../../evaluate.js';
 import { checkLoops, endWhole, listReady, openForEach, openFrame, outsideDepsEnded, raceSettled } from './blocks.js';
 import { armDurationBudget } from './budget.js';
@@ -36,6 +36,8 @@ export function beginRun(c: SchedulerCore): void {
       context: c.ctx,
       steps: c.plan.steps.length,
       parentRunId: c.opts.parentRunId ?? null,
+      // The plan's version (LANGUAGE.md §8.6); a sub-plan run's is that of its sub-plan's IR.
+      ir_hash: irHash(c.plan),
       ...(c.opts.retryOf ? { retryOf: c.opts.retryOf } : {}),
       // Read back on resume, so every process that advances the run continues one trace.
       ...(c.opts.trace ? { trace_id: c.opts.trace.trace_id, span_id: c.opts.trace.span_id } : {}),

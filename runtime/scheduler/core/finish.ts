@@ -150,7 +150,7 @@ export function stopAll(c: SchedulerCore, why: string): void {
     }
 }
 
-export function finish(c: SchedulerCore, status: RunStatus, error: string | null): void {
+export function finish(c: SchedulerCore, status: Exclude<RunStatus, 'running' | 'paused' | 'interrupted'>, error: string | null): void {
   if (c.mode === 'finished') return;
   c.mode = 'finished';
   c.runStatus = status;

@@ -67,46 +67,67 @@ export function newFacts(context: { [key: string]: unknown } = {}): RunFacts {
   return { paused: false, terminal: false, startedAt: null, lastSeq: 0, context, completions: 0, iterations: {}, winners: {}, cancelRequests: [] };
 }
 
-/** Applies a run-level event (and the sequence number of any event) to the run's facts. */
+/**
+ * Applies a run-level event (and the sequence number of any event) to the run's facts. Every
+ * event type is listed: a new one must be placed here (tsc says so), by what it does to a resume.
+ */
 export function foldRun(f: RunFacts, e: RunEvent): void {
   f.lastSeq = Math.max(f.lastSeq, e.seq);
-  const d = e.data as Record<string, unknown>;
   switch (e.type) {
     case 'plan_created':
-      if (d.context && typeof d.context === 'object') Object.assign(f.context, d.context);
+      Object.assign(f.context, e.data.context);
       // A run refused before it started (`consent_denied`) has no execution_started: it began here.
       if (f.startedAt === null) f.startedAt = e.ts;
-      break;
+      return;
     case 'execution_started':
       if (f.startedAt === null) f.startedAt = e.ts;
-      break;
+      return;
     case 'execution_paused':
     case 'execution_interrupted':
       f.paused = true;
-      break;
+      return;
     case 'execution_resumed':
       f.paused = false;
-      break;
+      return;
     case 'execution_completed':
     case 'execution_failed':
     case 'execution_cancelled':
       f.terminal = true;
-      break;
+      return;
     case 'context_updated':
-      if (d.patch && typeof d.patch === 'object') Object.assign(f.context, d.patch);
-      break;
+      Object.assign(f.context, e.data.patch);
+      return;
     case 'loop_iteration':
-      if (e.stepId !== null && typeof d.index === 'number') f.iterations[e.stepId] = Math.max(f.iterations[e.stepId] ?? -1, d.index);
-      break;
+      if (e.stepId !== null) f.iterations[e.stepId] = Math.max(f.iterations[e.stepId] ?? -1, e.data.index);
+      return;
     case 'race_won':
-      if (e.stepId !== null && typeof d.winner === 'string') f.winners[e.stepId] = d.winner;
-      break;
+      if (e.stepId !== null) f.winners[e.stepId] = e.data.winner;
+      return;
     case 'step_cancelled':
-      if (e.stepId !== null && d.whole === true && !f.cancelRequests.includes(e.stepId)) f.cancelRequests.push(e.stepId);
-      break;
+      if (e.stepId !== null && e.data.whole === true && !f.cancelRequests.includes(e.stepId)) f.cancelRequests.push(e.stepId);
+      return;
+    // The run goes on under the IR the upgrade recorded; the records of its steps stay.
+    case 'plan_upgraded':
+    case 'step_queued':
+    case 'step_started':
+    case 'step_completed':
+    case 'step_failed':
+    case 'step_retried':
+    case 'step_skipped':
+    case 'step_compensated':
+    case 'guardrail_violation':
+    case 'budget_exceeded':
+    case 'consent_denied':
+    case 'step_log':
+      return;
     default:
-      break;
+      return unknownEvent(e);
   }
+}
+
+/** Exhaustiveness: only an event of a type a newer Orch wrote (never produced by `storedEvent`) gets here. */
+function unknownEvent(e: never): void {
+  void e;
 }
 
 /**
@@ -121,64 +142,84 @@ export function cancelUnstarted(s: StepRecord): void {
   if (s.status === 'pending' || s.status === 'queued') s.status = 'cancelled';
 }
 
-/** Applies a step event to that step's record; `f` numbers completions. */
+/** Applies a step event to that step's record; `f` numbers completions. Every event type is listed. */
 export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
-  const d = e.data as Record<string, unknown>;
-  // An attempt whose outcome reported its own cost (see AttemptOutcome.cost).
-  if (typeof d.cost_delta === 'number') s.cost += d.cost_delta;
   switch (e.type) {
     case 'step_queued':
       s.status = 'queued';
-      break;
+      return;
     case 'step_started':
       s.status = 'running';
       s.inFlight = true;
-      s.attempts = Number(d.attempt ?? s.attempts + 1);
-      s.phaseAttempts = Number(d.phaseAttempt ?? s.phaseAttempts + 1);
-      s.phase = d.phase === 'fallback' ? 'fallback' : 'main';
-      s.resourceIndex = Number(d.resourceIndex ?? 0);
-      s.resource = (d.resource as string | null) ?? null;
+      s.attempts = e.data.attempt;
+      s.phaseAttempts = e.data.phaseAttempt;
+      s.phase = e.data.phase;
+      s.resourceIndex = e.data.resourceIndex;
+      s.resource = e.data.resource;
       if (s.startedAt === null) s.startedAt = e.ts;
-      s.cost += Number(d.cost ?? 0);
-      break;
+      s.cost += e.data.cost;
+      return;
     case 'step_retried':
+      // An attempt whose outcome reported its own cost (see AttemptOutcome.cost).
+      s.cost += e.data.cost_delta ?? 0;
       s.inFlight = false;
       s.status = 'queued';
-      if (d.phase === 'fallback') {
+      if (e.data.phase === 'fallback') {
         s.phase = 'fallback';
         s.resourceIndex = 0;
       }
-      if (typeof d.resourceIndex === 'number') s.resourceIndex = d.resourceIndex;
-      if (d.reset === true) s.phaseAttempts = 0;
-      break;
+      if (e.data.resourceIndex !== undefined) s.resourceIndex = e.data.resourceIndex;
+      if (e.data.reset === true) s.phaseAttempts = 0;
+      return;
     case 'step_completed':
+      s.cost += e.data.cost_delta ?? 0;
       s.status = 'completed';
       s.inFlight = false;
-      s.output = d.output ?? null;
+      s.output = e.data.output ?? null;
       s.completedAt = e.ts;
       s.completionOrder = f.completions++;
-      if (typeof d.attempt === 'number') s.attempts = d.attempt;
-      break;
+      if (e.data.attempt !== undefined) s.attempts = e.data.attempt;
+      return;
     case 'step_failed':
-      s.status = (d.status as StepStatus | undefined) ?? 'failed';
+      s.cost += e.data.cost_delta ?? 0;
+      s.status = e.data.status;
       s.inFlight = false;
-      s.error = (d.error as string | undefined) ?? null;
+      s.error = e.data.error;
       s.completedAt = e.ts;
-      break;
+      return;
     case 'step_skipped':
       s.status = 'skipped';
       s.inFlight = false;
-      break;
+      return;
     case 'step_cancelled':
+      s.cost += e.data.cost_delta ?? 0;
       s.status = 'cancelled';
       s.inFlight = false;
-      s.error = (d.reason as string | undefined) ?? null;
+      s.error = e.data.reason;
       s.completedAt = e.ts;
-      break;
+      return;
     case 'step_compensated':
       s.compensated = true;
-      break;
+      return;
+    // Events about a step that change nothing in its record, and the run-level ones (foldRun).
+    case 'step_log':
+    case 'guardrail_violation':
+    case 'budget_exceeded':
+    case 'loop_iteration':
+    case 'race_won':
+    case 'plan_created':
+    case 'plan_upgraded':
+    case 'execution_started':
+    case 'execution_paused':
+    case 'execution_interrupted':
+    case 'execution_resumed':
+    case 'execution_completed':
+    case 'execution_failed':
+    case 'execution_cancelled':
+    case 'context_updated':
+    case 'consent_denied':
+      return;
     default:
-      break;
+      return unknownEvent(e);
   }
 }

@@ -1,0 +1,51 @@
+/** `orch diff OLD NEW [--plan P] [--input JSON|@file] [--format text|json]`: what differs between two versions of a plan (LANGUAGE.md §8.6). */
+import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+import { DB_HELP } from './run-controls.js';
+import { readPlanVersion } from './plan-version.js';
+
+const HELP = `
+OLD and NEW are .orch files, IR files (orch compile -o) or run ids (the IR the run's journal
+records now). Lists the steps added, removed and changed (capability, arguments, dependencies,
+when, join, retry, timeout, binding, fallbacks, blocks), plan-level changes, and what follows:
+estimates (best..worst) before → after, budget and guardrail verdicts, consent scopes, data
+classes that reach a new tier, triggers.
+
+Exit status: 0 the plans are the same, 1 they differ, 2 usage or I/O error (like diff(1)).
+
+Examples:
+  $ orch diff plans/campaign.orch plans/campaign.new.orch
+  $ orch diff launch-7f3a plans/campaign.orch --plan launch      # a run against the file now
+  $ git show main:plans/campaign.orch > /tmp/base.orch && orch diff /tmp/base.orch plans/campaign.orch --format json`;
+
+export function registerDiff(program: Command): void {
+  program
+    .command('diff')
+    .description('compare two versions of a plan: steps added, removed, changed, and their consequences')
+    .argument('<old>', '.orch file, IR file or run id')
+    .argument('<new>', '.orch file, IR file or run id')
+    .option('-p, --plan <name>', 'the plan, when a file declares several')
+    .option('-i, --input <json>', 'plan input as JSON or @file: resolves conditions that depend only on it')
+    .option('-f, --format <format>', 'text | json', 'text')
+    .option('--db <path>', DB_HELP)
+    .addHelpText('after', HELP)
+    .action(async (oldArg: string, newArg: string, opts: { plan?: string; input?: string; format: string; db?: string }) => {
+      if (opts.format !== 'text' && opts.format !== 'json') throw new CliError(`unknown --format "${opts.format}" (expected text, json)`, 2);
+      let input: unknown;
+      if (opts.input !== undefined) {
+        const { readJsonArg } = await import('../../runtime/index.js');
+        try {
+          input = readJsonArg(opts.input, '--input');
+        } catch (err) {
+          throw new CliError((err as Error).message, 2);
+        }
+      }
+      const before = await readPlanVersion(oldArg, opts.plan, opts.db);
+      const after = await readPlanVersion(newArg, opts.plan, opts.db);
+      const { diffPlans, preview, renderPlanDiff } = await import('../../compiler/index.js');
+      const o = input === undefined ? {} : { input };
+      const d = diffPlans(before.plan, after.plan, preview(before.plan, before.model, o), preview(after.plan, after.model, o));
+      process.stdout.write(opts.format === 'json' ? `${JSON.stringify(d, null, 2)}\n` : renderPlanDiff(d));
+      process.exitCode = d.same ? 0 : 1;
+    });
+}

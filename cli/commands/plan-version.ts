@@ -1,0 +1,67 @@
+/**
+ * One version of a plan, as `orch diff` and `orch upgrade` take it: a `.orch` file (compiled, with
+ * its model for triggers), an IR file, or a run id (the IR its journal records now). Usage and I/O
+ * problems (and a file that does not compile) are exit 2: exit 1 means "they differ" there.
+ */
+import { existsSync } from 'node:fs';
+import type { BoundModel, PlanIR } from '../../compiler/index.js';
+import { CliError } from '../errors.js';
+
+export interface PlanVersion {
+  readonly plan: PlanIR;
+  readonly model: BoundModel | undefined;
+  /** How the operand was read: `file`, `ir` or `run`. */
+  readonly from: 'file' | 'ir' | 'run';
+  readonly label: string;
+}
+
+export async function readPlanVersion(operand: string, planName: string | undefined, db: string | undefined): Promise<PlanVersion> {
+  if (existsSync(operand) && !operand.endsWith('.json')) {
+    const { compileSelectedPlan } = await import('./compiled-plan.js');
+    try {
+      const { plan, model } = await compileSelectedPlan(operand, planName);
+      return { plan, model, from: 'file', label: operand };
+    } catch (err) {
+      if (err instanceof CliError) throw new CliError(err.message, 2);
+      throw err;
+    }
+  }
+  if (existsSync(operand)) {
+    const { loadPlan } = await import('../../runtime/index.js');
+    const loaded = await loadPlan(operand, planName);
+    if (loaded.kind === 'usage') throw new CliError(loaded.message, 2);
+    if (loaded.kind === 'errors') throw new CliError(`${operand}: the plan has errors`, 2);
+    return { plan: loaded.plan, model: undefined, from: 'ir', label: operand };
+  }
+  if (/[/\\]|\.orch$|\.json$/.test(operand)) throw new CliError(`cannot read ${operand}: no such file`, 2);
+  const { journalOf, requireRun, withJournal } = await import('./run-controls.js');
+  const ir = await withJournal(journalOf(db), async (j) => (await requireRun(j, operand)).ir);
+  if (!ir) throw new CliError(`run ${operand} records no plan of its own (a sub-plan run)`, 2);
+  return { plan: JSON.parse(ir) as PlanIR, model: undefined, from: 'run', label: `run ${operand}` };
+}
+
+/**
+ * `orch resume` and `orch signal` (LANGUAGE.md §8.6): a note on stderr when the source file of
+ * the run's plan no longer compiles to the plan the run executes. Quiet when the file is gone or
+ * does not compile: the run goes on either way.
+ */
+export async function noteChangedSource(runId: string, recordedIr: string | null): Promise<void> {
+  if (!recordedIr) return;
+  try {
+    const plan = JSON.parse(recordedIr) as PlanIR;
+    const file = plan.source_file;
+    if (!file || !file.endsWith('.orch') || !existsSync(file)) return;
+    const { compile, diskHost, diffPlans, preview } = await import('../../compiler/index.js');
+    const out = compile({ entry: file, plan: plan.plan, host: diskHost });
+    const now = out.plans.find((p) => p.plan === plan.plan);
+    if (!now) return;
+    const d = diffPlans(plan, now, preview(plan), preview(now, out.model));
+    if (d.same) return;
+    process.stderr.write(
+      `note: ${file} has changed since run ${runId} started (${d.steps.length} step${d.steps.length === 1 ? '' : 's'} differ); ` +
+        `orch diff ${runId} ${file} shows how, orch upgrade ${runId} --to ${file} moves the run if it is compatible\n`,
+    );
+  } catch {
+    // A note only: nothing to report when the comparison itself fails.
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * `orch diff` and `orch upgrade` as CI and an operator use them (LANGUAGE.md §8.6): exit 0 when
+ * the plans are the same, 1 when they differ, 2 on a usage error; a run stopped at an approval
+ * is compared with the file by its id, an incompatible upgrade exits 1 naming the step and
+ * changes nothing, a compatible one shows in the timeline with both hashes. Few spawns: the
+ * upgrade rules themselves are tested in-process (runtime/test/upgrade*.test.ts).
+ */
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { orchAsync } from '../../examples/test/cli.js';
+
+const FIXTURE = join(import.meta.dirname, '..', '..', 'runtime', 'test', 'fixtures', 'v02-journals');
+
+describe('orch diff and orch upgrade', () => {
+  it('exit like diff(1); an incompatible upgrade exits 1 and changes nothing; a compatible one is in the timeline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-diff-'));
+    copyFileSync(join(FIXTURE, 'handlers.js'), join(dir, 'handlers.js'));
+    const source = readFileSync(join(FIXTURE, 'plans.orch'), 'utf8');
+    writeFileSync(join(dir, 'v1.orch'), source);
+    writeFileSync(join(dir, 'v2.orch'), source.replace('"shipped ${prepare.output.value}"', '"shipped ${prepare.output.value} at last"'));
+    writeFileSync(join(dir, 'bad.orch'), source.replace('step prepare = echo(value: input.item)', 'step prepare = echo(value: "${input.item}!")'));
+    const cwd = { cwd: dir };
+    const db = ['--db', join(dir, 'runs.db')];
+
+    const same = await orchAsync(['diff', 'v1.orch', 'v1.orch', '--plan', 'gated'], cwd);
+    expect([same.code, same.stdout]).toEqual([0, expect.stringContaining('the plans are the same')]);
+    const differ = await orchAsync(['diff', 'v1.orch', 'v2.orch', '--plan', 'gated', '--format', 'json'], cwd);
+    expect(differ.code).toBe(1);
+    expect(JSON.parse(differ.stdout).steps).toEqual([{ step: 'ship', change: 'changed', what: ['arguments'] }]);
+    const usage = await orchAsync(['diff', 'v1.orch', 'missing.orch'], cwd);
+    expect(usage.code).toBe(2);
+
+    const run = await orchAsync(['run', 'v1.orch', '--plan', 'gated', '--input', '{"item":"crate"}', '--run-id', 'g', '--quiet', ...db], cwd);
+    expect(run.stdout).toMatch(/paused/);
+    const refused = await orchAsync(['upgrade', 'g', '--to', 'bad.orch', '--plan', 'gated', ...db], cwd);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/incompatible, nothing changed\n {2}step prepare: has started \(completed\); its arguments changed/);
+    const upgraded = await orchAsync(['upgrade', 'g', '--to', 'v2.orch', '--plan', 'gated', '--json', ...db], cwd);
+    expect(upgraded.code).toBe(0);
+    const report = JSON.parse(upgraded.stdout).runs[0];
+    expect(report).toMatchObject({ runId: 'g', compatible: true, applied: true });
+    const signal = await orchAsync(['signal', 'g', 'ask', 'approve', '--json', ...db], cwd);
+    expect(signal.code).toBe(0);
+    expect(JSON.parse(signal.stdout).output).toEqual({ shipped: 'shipped crate at last' });
+    const timeline = JSON.parse((await orchAsync(['timeline', 'g', '--json', ...db], cwd)).stdout) as { irHash: string; events: { type: string; data: Record<string, unknown> }[] };
+    const up = timeline.events.filter((e) => e.type === 'plan_upgraded');
+    expect(up).toHaveLength(1);
+    expect(up[0]!.data).toMatchObject({ from_hash: report.fromHash, to_hash: report.toHash });
+    expect(timeline.events[0]!.data.ir_hash).toBe(report.fromHash);
+    expect(timeline.irHash).toBe(report.toHash);
+  });
+});

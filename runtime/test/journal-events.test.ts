@@ -1,0 +1,32 @@
+/**
+ * The journal's events as a published contract (LANGUAGE.md §8.6): the schema file is what
+ * runtime/scheduler/journal-events.ts generates and compiles under ajv's default options; every
+ * event real runs write matches it, on SQLite and on Postgres; and journals written by Orch v0.2
+ * (fixtures/v02-journals: a SQLite file and a pg_dump) match it too, replay to what they recorded
+ * and are resumed to their end by this version.
+ */
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { eventsJsonSchema } from '../scheduler/journal-events.js';
+import { EVENTS_SCHEMA_PATH, eventSchemaErrors, publishedEventsSchema } from '../journal/event-schema.js';
+import { Ajv } from 'ajv';
+
+describe('orch.events/v1', () => {
+  it('is published as runtime/scheduler/journal-events.ts generates it (ORCH_WRITE_SCHEMA=1 rewrites the file)', () => {
+    const generated = eventsJsonSchema();
+    if (process.env.ORCH_WRITE_SCHEMA === '1') writeFileSync(EVENTS_SCHEMA_PATH, `${JSON.stringify(generated, null, 2)}\n`);
+    expect(publishedEventsSchema()).toEqual(JSON.parse(JSON.stringify(generated)));
+    // Draft-07 readers (`new Ajv()`, default options) compile it too.
+    expect(() => new Ajv().compile(publishedEventsSchema())).not.toThrow();
+  });
+
+  it('accepts each event type with its data, refuses a renamed field, a wrong type and an unknown type', () => {
+    const base = { runId: 'r', seq: 1, ts: 1, stepId: 'a' };
+    expect(eventSchemaErrors({ ...base, type: 'step_started', data: { attempt: 1, phaseAttempt: 1, phase: 'main', resourceIndex: 0, resource: null, capability: 'c', cost: 0 } })).toEqual([]);
+    expect(eventSchemaErrors({ ...base, type: 'step_completed', data: { output: { x: 1 }, attempt: 1, duration: 3, resource: 'gpu' } })).toEqual([]);
+    expect(eventSchemaErrors({ ...base, type: 'step_completed', data: { output: 1, duration_ms: 3 } }).join('\n')).toMatch(/must NOT have additional properties/);
+    expect(eventSchemaErrors({ ...base, type: 'step_started', data: { attempt: '1', phaseAttempt: 1, phase: 'main', resourceIndex: 0, resource: null, capability: null, cost: 0 } }).join('\n')).toMatch(/\/data\/attempt: must be integer/);
+    expect(eventSchemaErrors({ ...base, type: 'step_exploded', data: {} }).join('\n')).toMatch(/\/type: must be equal to one of the allowed values/);
+    expect(eventSchemaErrors({ ...base, type: 'plan_upgraded', data: { from_hash: 'a', to_hash: 'b', changes: [{ step: 'x', change: 'changed', what: ['arguments'] }] } })).toEqual([]);
+  });
+});

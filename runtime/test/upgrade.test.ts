@@ -1,0 +1,165 @@
+/**
+ * `orch upgrade` on a run paused at an approval (LANGUAGE.md §8.6), on SQLite and on Postgres,
+ * with the run started by one runtime (process) and upgraded and resumed by another: the fixed
+ * later step runs under the new IR, the journal records plan_upgraded with both hashes, and an
+ * incompatible upgrade is refused with every reason and changes nothing.
+ */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { irHash, type PlanIR } from '../../compiler/index.js';
+import { Runtime, upgradeRun } from '../index.js';
+import { eventSchemaErrors } from '../journal/event-schema.js';
+import { migrate } from '../journal/pg/migrations.js';
+import { loadPlan } from '../load-plan.js';
+import { startPostgres } from '../../test/support/postgres.js';
+import { FIXTURES, tempDir } from './helpers.js';
+
+const HERE = join(FIXTURES, 'v02-journals');
+
+async function gated(): Promise<PlanIR> {
+  const loaded = await loadPlan(join(HERE, 'plans.orch'), 'gated');
+  if (loaded.kind !== 'plan') throw new Error(JSON.stringify(loaded));
+  return loaded.plan;
+}
+
+/** The same plan with `ship`'s text fixed (a later step: compatible while the run waits at `ask`). */
+function fixedShip(p: PlanIR): PlanIR {
+  return { ...p, steps: p.steps.map((s) => (s.id === 'ship' ? { ...s, args: { value: { op: 'concat', parts: [{ op: 'lit', value: 'fixed ' }, { op: 'get', object: { op: 'get', object: { op: 'step', id: 'prepare' }, key: 'output' }, key: 'value' }] } } } : s)) };
+}
+
+/** `prepare` (completed before the pause) called differently: incompatible. */
+function changedPrepare(p: PlanIR): PlanIR {
+  return { ...p, steps: p.steps.map((s) => (s.id === 'prepare' ? { ...s, args: { value: { op: 'lit', value: 'other' } } } : s)) };
+}
+
+const BACKENDS = [
+  { name: 'SQLite', place: async () => ({ db: join(tempDir('orch-upgrade-'), 'runs.db'), stop: async () => undefined }) },
+  {
+    name: 'Postgres',
+    place: async () => {
+      const pg = await startPostgres();
+      await migrate(pg.url);
+      return { db: pg.url, stop: () => pg.stop() };
+    },
+  },
+];
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe.each(BACKENDS)('orch upgrade on $name', ({ place }) => {
+  it('moves a run paused at an approval to a plan that fixes a later step; refuses an incompatible one, changing nothing', async () => {
+    const { db, stop } = await place();
+    cleanups.push(stop);
+    const v1 = await gated();
+    const starter = await Runtime.open({ db, workers: 1, suspendOnApproval: true });
+    const paused = await (await starter.start(v1, { input: { item: 'crate' }, runId: 'g' })).result;
+    expect(paused.status).toBe('paused');
+    await starter.close();
+
+    // Another process upgrades it.
+    const other = await Runtime.open({ db, workers: 1 });
+    cleanups.push(() => other.close());
+    const j = other.store!;
+    const before = await j.load('g');
+    const refused = await upgradeRun(j, 'g', changedPrepare(v1));
+    expect(refused).toMatchObject({ compatible: false, applied: false });
+    expect(refused.reasons).toEqual([{ step: 'prepare', reason: 'has started (completed); its arguments changed' }]);
+    expect(await j.load('g')).toEqual(before);
+    expect(irHash(JSON.parse((await j.getRun('g'))!.ir!))).toBe(irHash(v1));
+
+    const dry = await upgradeRun(j, 'g', fixedShip(v1), { dryRun: true });
+    expect(dry).toMatchObject({ compatible: true, applied: false, changes: [{ step: 'ship', change: 'changed', what: ['arguments'] }] });
+    expect(await j.load('g')).toEqual(before);
+
+    const v2 = fixedShip(v1);
+    const done = await upgradeRun(j, 'g', v2);
+    expect(done).toMatchObject({ compatible: true, applied: true, fromHash: irHash(v1), toHash: irHash(v2) });
+    const upgraded = (await j.load('g')).at(-1)!;
+    expect(upgraded.type).toBe('plan_upgraded');
+    expect(upgraded.type === 'plan_upgraded' && upgraded.data).toEqual({ from_hash: irHash(v1), to_hash: irHash(v2), changes: [{ step: 'ship', change: 'changed', what: ['arguments'] }] });
+
+    expect((await other.signal('g', { stepId: 'ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
+    const result = await (await other.resume('g')).result;
+    expect(result).toMatchObject({ status: 'completed', output: { shipped: 'fixed crate' } });
+    const events = await j.load('g');
+    // `prepare` completed before the upgrade and never ran again.
+    expect(events.filter((e) => e.type === 'step_started' && e.stepId === 'prepare')).toHaveLength(1);
+    for (const e of events) expect(eventSchemaErrors(e), `#${e.seq} ${e.type}`).toEqual([]);
+    // A finished run is not upgraded.
+    expect((await upgradeRun(j, 'g', v1)).reasons.map((r) => r.reason)).toContain('the run has finished; only an unfinished run can be upgraded');
+  });
+});
+
+describe('orch upgrade of a run a live process holds', () => {
+  it('is handed to that process, which moves the run at its next turn (Postgres: the run owned by another runtime)', async () => {
+    const pg = await startPostgres();
+    await migrate(pg.url);
+    cleanups.push(() => pg.stop());
+    const v1 = await gated();
+    // This runtime keeps the run in memory at its approval (a server does).
+    const owner = await Runtime.open({ db: pg.url, workers: 1, controlPollMs: 50 });
+    cleanups.push(() => owner.close({ cancel: false }));
+    const active = await owner.start(v1, { input: { item: 'crate' }, runId: 'held' });
+    const until = async (what: string, ok: () => boolean | Promise<boolean>) => {
+      const deadline = Date.now() + 30_000;
+      while (!(await ok())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await until('the approval', () => active.run.awaitingApproval());
+    const other = await Runtime.open({ db: pg.url, workers: 1 });
+    cleanups.push(() => other.close());
+    // Incompatible: refused here, nothing handed over.
+    const refused = await upgradeRun(other.store!, 'held', changedPrepare(v1));
+    expect(refused).toMatchObject({ compatible: false, applied: false });
+    expect(refused.requested).toBeUndefined();
+    const v2 = fixedShip(v1);
+    const r = await upgradeRun(other.store!, 'held', v2);
+    expect(r).toMatchObject({ compatible: true, applied: false, requested: true });
+    await until('plan_upgraded', async () => (await other.store!.load('held')).some((e) => e.type === 'plan_upgraded' && e.data.to_hash === irHash(v2)));
+    expect(irHash(JSON.parse((await other.store!.getRun('held'))!.ir!))).toBe(irHash(v2));
+    // The owner goes on under the new IR: the approval reaches it, the fixed step runs, and the
+    // caller that started the run gets its end.
+    expect((await other.signal('held', { stepId: 'ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
+    const result = await active.result;
+    expect(result).toMatchObject({ status: 'completed', output: { shipped: 'fixed crate' } });
+    const events = await other.store!.load('held');
+    expect(events.filter((e) => e.type === 'step_started' && e.stepId === 'prepare')).toHaveLength(1);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    for (const e of events) expect(eventSchemaErrors(e), `#${e.seq} ${e.type}`).toEqual([]);
+  });
+});
+
+describe('Runtime.upgrade of a run executing in this process', () => {
+  it('moves it at its next turn that waits only for approvals (SQLite)', async () => {
+    const db = join(tempDir('orch-upgrade-'), 'runs.db');
+    const v1 = await gated();
+    const rt = await Runtime.open({ db, workers: 1, controlPollMs: 50 });
+    cleanups.push(() => rt.close({ cancel: false }));
+    const active = await rt.start(v1, { input: { item: 'crate' }, runId: 'here' });
+    const deadline = Date.now() + 30_000;
+    while (!active.run.awaitingApproval()) {
+      if (Date.now() > deadline) throw new Error('the run never reached its approval');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await rt.upgrade('here', changedPrepare(v1))).toMatchObject({ compatible: false, applied: false });
+    const v2 = fixedShip(v1);
+    expect(await rt.upgrade('here', v2)).toMatchObject({ compatible: true, requested: true });
+    while (!(await rt.store!.load('here')).some((e) => e.type === 'plan_upgraded')) {
+      if (Date.now() > deadline) throw new Error('never upgraded');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The handle start gave (a server keeps it) reads the run under its new IR.
+    while (irHash(active.run.plan) !== irHash(v2)) {
+      if (Date.now() > deadline) throw new Error('the handle never followed the upgrade');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await rt.signal('here', { stepId: 'ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
+    expect(await active.result).toMatchObject({ status: 'completed', output: { shipped: 'fixed crate' } });
+    expect(active.run.status()).toBe('completed');
+  });
+});

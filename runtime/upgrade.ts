@@ -1,0 +1,152 @@
+/**
+ * Whether a run may go on under another version of its plan (LANGUAGE.md §8.6, `orch upgrade`).
+ * A pure function of the two IRs and the run's folded journal (`replay`), kept out of the
+ * scheduler core: it runs once per upgrade, never per event.
+ *
+ * Compatible when every step that has started (completed, running, waiting, failed, skipped or
+ * cancelled: the journal holds an outcome or an attempt of it) exists in the new plan with the
+ * same capability, action, arguments, dependencies and blocks; a completed step's output still
+ * has every field the new plan reads from it; a removed step has not started or is read by
+ * nothing in the new plan. Steps that have not started may change, appear or go.
+ */
+import { diffSteps, irHash, someNode, stepAspects, type PlanIR, type StepAspect } from '../compiler/index.js';
+import type { AsyncJournal } from './journal/async-journal.js';
+import { RuntimeUsageError } from './usage-error.js';
+import { replay, type RestoredRun } from './scheduler/replay.js';
+import type { PlanChange } from './scheduler/types.js';
+import { baseId } from './scheduler/core/state.js';
+
+export interface UpgradeReason {
+  /** The step the reason is about (null: the run or the plan as a whole). */
+  readonly step: string | null;
+  readonly reason: string;
+}
+
+export interface UpgradeCheck {
+  readonly compatible: boolean;
+  readonly reasons: readonly UpgradeReason[];
+  /** What `plan_upgraded.changes` records: the steps added, removed and changed. */
+  readonly changes: readonly PlanChange[];
+  readonly fromHash: string;
+  readonly toHash: string;
+}
+
+/** The aspects a started step may not change: they decide what it did and what it read. */
+const FROZEN: readonly StepAspect[] = ['capability', 'action', 'arguments', 'dependencies', 'blocks'];
+
+/** Statuses of a step instance that has not started (nothing of it is in the journal but `step_queued`). */
+const NOT_STARTED = new Set(['pending', 'queued']);
+
+/** Base step id → the statuses of its instances that have started. */
+function startedSteps(restored: RestoredRun): Map<string, { status: string; outputs: unknown[] }> {
+  const out = new Map<string, { status: string; outputs: unknown[] }>();
+  for (const [key, rec] of restored.steps) {
+    if (NOT_STARTED.has(rec.status) && rec.attempts === 0) continue;
+    const id = baseId(key);
+    const entry = out.get(id) ?? { status: rec.status, outputs: [] };
+    if (rec.status === 'completed') entry.outputs.push(rec.output);
+    else entry.status = rec.status;
+    out.set(id, entry);
+  }
+  return out;
+}
+
+/** Fields the plan reads from each step's output: `X.output.f` and, for `for each`, `X.output[i].f`. */
+export function outputFieldReads(plan: PlanIR): Map<string, Set<string>> {
+  const reads = new Map<string, Set<string>>();
+  const stepOutput = (o: unknown): string | null => {
+    const n = o as { op?: string; key?: string; object?: { op?: string; id?: string } };
+    return n?.op === 'get' && n.key === 'output' && n.object?.op === 'step' && typeof n.object.id === 'string' ? n.object.id : null;
+  };
+  const scope = { steps: plan.steps, output: plan.output, blocks: plan.blocks ?? [], success: plan.success, guardrails: plan.guardrails };
+  someNode(scope, (node) => {
+    if (node.op !== 'get' || typeof node.key !== 'string') return;
+    const obj = node.object as { op?: string; object?: unknown } | undefined;
+    const id = stepOutput(obj) ?? (obj?.op === 'index' ? stepOutput(obj.object) : null);
+    if (id === null) return;
+    const set = reads.get(id) ?? new Set<string>();
+    set.add(node.key);
+    reads.set(id, set);
+  });
+  return reads;
+}
+
+/** Steps the plan reads anywhere (`X.…`), by id. */
+function stepsRead(plan: PlanIR): Set<string> {
+  const ids = new Set<string>();
+  for (const s of plan.steps) for (const d of s.deps) ids.add(d);
+  someNode({ steps: plan.steps, output: plan.output, blocks: plan.blocks ?? [], success: plan.success }, (node) => {
+    if (node.op === 'step' && typeof node.id === 'string') ids.add(node.id);
+  });
+  return ids;
+}
+
+function hasField(output: unknown, field: string): boolean {
+  return output !== null && typeof output === 'object' && !Array.isArray(output) && Object.hasOwn(output, field);
+}
+
+export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: RestoredRun): UpgradeCheck {
+  const reasons: UpgradeReason[] = [];
+  if (restored.terminal) reasons.push({ step: null, reason: 'the run has finished; only an unfinished run can be upgraded' });
+  if (oldPlan.plan !== newPlan.plan) reasons.push({ step: null, reason: `the new IR is plan ${newPlan.plan}, the run's is ${oldPlan.plan}` });
+  const started = startedSteps(restored);
+  const after = new Map(newPlan.steps.map((s) => [s.id, s]));
+  const before = new Map(oldPlan.steps.map((s) => [s.id, s]));
+  const read = stepsRead(newPlan);
+  const fields = outputFieldReads(newPlan);
+  for (const [id, st] of started) {
+    const old = before.get(id);
+    const now = after.get(id);
+    if (!now) {
+      if (read.has(id)) reasons.push({ step: id, reason: `has started (${st.status}) and is removed, but the new plan still reads it` });
+      continue;
+    }
+    if (!old) continue;
+    const frozen = stepAspects(oldPlan, old, newPlan, now).filter((a) => FROZEN.includes(a));
+    if (frozen.length) reasons.push({ step: id, reason: `has started (${st.status}); its ${frozen.join(', ')} changed` });
+    for (const f of fields.get(id) ?? [])
+      for (const output of st.outputs)
+        if (!hasField(output, f)) {
+          reasons.push({ step: id, reason: `completed without output field "${f}", which the new plan reads` });
+          break;
+        }
+  }
+  const changes: PlanChange[] = diffSteps(oldPlan, newPlan).map((d) => ({ step: d.step, change: d.change, what: [...d.what] }));
+  return { compatible: reasons.length === 0, reasons, changes, fromHash: irHash(oldPlan), toHash: irHash(newPlan) };
+}
+
+export interface UpgradeOutcome extends UpgradeCheck {
+  /** The journal now records the new IR and `plan_upgraded` (false for a dry run or a refusal). */
+  readonly applied: boolean;
+  /**
+   * A live process executes the run: the upgrade was handed to it (a control row), and it moves
+   * the run at its next turn that waits only for approvals, checking compatibility again then.
+   */
+  readonly requested?: boolean;
+}
+
+/**
+ * `orch upgrade RUN`: checks the run's journal against the new IR and, when compatible and not a
+ * dry run, records the new IR and `plan_upgraded` in one transaction; the next process that
+ * resumes the run (`orch resume`, `signal`, a server) runs it under the new IR. A run a live
+ * process executes right now is refused (it holds the IR in memory): pause or stop it first.
+ */
+export async function upgradeRun(journal: AsyncJournal, runId: string, newPlan: PlanIR, opts: { readonly dryRun?: boolean } = {}): Promise<UpgradeOutcome> {
+  const row = await journal.getRun(runId);
+  if (!row) throw new RuntimeUsageError(`no run ${runId} in ${journal.location}`);
+  if (!row.ir) throw new RuntimeUsageError(`run ${runId} is a sub-plan run; upgrade its parent ${row.parent_id ?? ''}`);
+  const oldPlan = JSON.parse(row.ir) as PlanIR;
+  const restored = replay(await journal.load(runId));
+  const check = checkUpgrade(oldPlan, newPlan, restored);
+  const reasons = [...check.reasons];
+  const result = { ...check, reasons, compatible: reasons.length === 0 };
+  if (!result.compatible || opts.dryRun || check.fromHash === check.toHash) return { ...result, applied: false };
+  const handOver = async () => {
+    await journal.addControl(runId, 'upgrade', null, { ir: newPlan });
+    return { ...result, applied: false, requested: true };
+  };
+  if (await journal.ownedElsewhere(runId)) return handOver();
+  if (await journal.upgradeOffline(runId, newPlan, { from_hash: check.fromHash, to_hash: check.toHash, changes: check.changes })) return { ...result, applied: true };
+  // A process took the run between the look and the write.
+  return handOver();
+}
