@@ -12,6 +12,7 @@ import { isInside } from './executor/handler-path.js';
 import { parseAge } from './journal/retention.js';
 import type { Redactor } from './redact.js';
 import type { PolicyHooks } from './scheduler/types.js';
+import { EMPTY_MODELS, parseModelsConfig, type ModelsConfig } from './models/config.js';
 
 export interface OrchConfig {
   readonly file: string | null;
@@ -23,6 +24,8 @@ export interface OrchConfig {
   readonly retentionMs?: number | null;
   /** Consent scopes granted to every run of this project (LANGUAGE.md §7.2). */
   readonly consent?: readonly string[];
+  /** `endpoints` and `prices` (LANGUAGE.md §8.1; runtime/models/config.ts). */
+  readonly models?: ModelsConfig;
 }
 
 export const EMPTY_CONFIG: OrchConfig = { file: null, hooks: {}, secrets: {}, maxOutputBytes: null };
@@ -73,7 +76,8 @@ export async function loadConfig(root: string): Promise<OrchConfig> {
   const consent = raw.consent;
   if (consent !== undefined && !(Array.isArray(consent) && consent.every((s) => typeof s === 'string')))
     throw new Error(`${file}: consent must be a list of scope names, e.g. ["health_data"]`);
-  return { file, hooks, secrets, maxOutputBytes: limit ?? null, retentionMs, consent: (consent as string[] | undefined) ?? [] };
+  const models = raw.endpoints !== undefined || raw.prices !== undefined ? parseModelsConfig(raw, file) : EMPTY_MODELS;
+  return { file, hooks, secrets, maxOutputBytes: limit ?? null, retentionMs, consent: (consent as string[] | undefined) ?? [], models };
 }
 
 /**

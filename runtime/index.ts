@@ -43,6 +43,7 @@ export { neededScopes } from './scheduler/core/consent.js';
 export { SqliteJournal } from './journal/sqlite-journal.js';
 export { openJournal } from './journal/open-journal.js';
 export type { AsyncJournal } from './journal/async-journal.js';
+export * from './models/index.js';
 
 export const DEFAULT_DB = join('.orch', 'runs.db');
 

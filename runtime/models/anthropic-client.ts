@@ -1,0 +1,59 @@
+/**
+ * The Messages API through `@anthropic-ai/sdk`. Structured output is asked for with one tool
+ * whose `input_schema` is the wanted schema and a `tool_choice` that forces it: the tool call's
+ * input is the answer. Tools work on every model and gateway that speaks Messages, where the
+ * newer `output_config` formats do not yet.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import type { ModelAnswer, ModelClient, ModelRequest } from './client.js';
+
+/** The Messages API requires `max_tokens`; this is sent when the capability gives none. */
+export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
+const NO_KEY = 'orch-no-key';
+
+export class AnthropicModelClient implements ModelClient {
+  private readonly sdk: Anthropic;
+
+  constructor(opts: { readonly baseUrl: string | null; readonly apiKey: string | null; readonly timeoutMs?: number }) {
+    this.sdk = new Anthropic({
+      // Always explicit: the SDK otherwise looks for credentials in the environment and on disk.
+      apiKey: opts.apiKey ?? NO_KEY,
+      baseURL: opts.baseUrl ?? 'https://api.anthropic.com',
+      maxRetries: 0,
+      ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
+    });
+  }
+
+  async complete(req: ModelRequest): Promise<ModelAnswer> {
+    const tool = req.json_schema ? { name: toolName(req.json_schema.name), description: 'Give the answer.', input_schema: req.json_schema.schema } : null;
+    const res = await this.sdk.messages.create(
+      {
+        model: req.model,
+        max_tokens: req.max_tokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,
+        messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+        ...(req.system !== undefined ? { system: req.system } : {}),
+        ...(req.temperature !== undefined ? { temperature: Math.min(req.temperature, 1) } : {}),
+        ...(tool
+          ? { tools: [tool as Anthropic.Messages.Tool], tool_choice: { type: 'tool' as const, name: tool.name } }
+          : {}),
+      },
+      req.signal ? { signal: req.signal } : undefined,
+    );
+    const blocks = (res.content ?? []) as readonly { type: string; text?: string; input?: unknown; name?: string }[];
+    let text: string;
+    const call = tool ? blocks.find((b) => b.type === 'tool_use' && b.name === tool.name) : undefined;
+    if (call) text = JSON.stringify(call.input ?? null);
+    else text = blocks.filter((b) => b.type === 'text').map((b) => b.text ?? '').join('');
+    return {
+      text,
+      input_tokens: res.usage?.input_tokens ?? 0,
+      output_tokens: res.usage?.output_tokens ?? 0,
+      model: res.model || req.model,
+    };
+  }
+}
+
+/** Tool names allow `[a-zA-Z0-9_-]{1,64}`. */
+function toolName(name: string): string {
+  return name.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64) || 'answer';
+}

@@ -1,0 +1,42 @@
+/**
+ * What Orch needs of a language model: one request, one answer, and what it cost in tokens. The
+ * two implementations (openai-client.ts, anthropic-client.ts) wrap the official SDKs; everything
+ * above this interface (the built-in model handler, `orch draft`) is protocol-free.
+ */
+
+export interface ModelMessage {
+  readonly role: 'user' | 'assistant';
+  readonly content: string;
+}
+
+export interface ModelRequest {
+  readonly model: string;
+  readonly system?: string;
+  readonly messages: readonly ModelMessage[];
+  readonly max_tokens?: number;
+  readonly temperature?: number;
+  /**
+   * When given, the answer must be a JSON value of this schema: sent as `response_format`
+   * `json_schema` (Chat Completions) or as the one tool the model must call (Messages), and
+   * returned as JSON text in `text`. The caller still validates it: a model may ignore it.
+   */
+  readonly json_schema?: { readonly name: string; readonly schema: object };
+  readonly signal?: AbortSignal;
+}
+
+export interface ModelAnswer {
+  /** The answer's text (JSON text when `json_schema` was given). */
+  readonly text: string;
+  readonly input_tokens: number;
+  readonly output_tokens: number;
+  /** The model that answered, as the endpoint names it. */
+  readonly model: string;
+}
+
+export interface ModelClient {
+  complete(request: ModelRequest): Promise<ModelAnswer>;
+}
+
+/** The protocols an endpoint may speak (LANGUAGE.md §8.1 `api`). */
+export const MODEL_APIS = ['openai', 'anthropic'] as const;
+export type ModelApi = (typeof MODEL_APIS)[number];

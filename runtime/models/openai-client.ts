@@ -1,0 +1,48 @@
+/** The Chat Completions API (OpenAI, Azure, Ollama, vLLM, llama.cpp, gateways) through the `openai` SDK. */
+import OpenAI from 'openai';
+import type { ModelAnswer, ModelClient, ModelRequest } from './client.js';
+
+/** Sent when an endpoint needs no key: the SDK refuses to start without one. */
+const NO_KEY = 'orch-no-key';
+
+export class OpenAIModelClient implements ModelClient {
+  private readonly sdk: OpenAI;
+
+  constructor(opts: { readonly baseUrl: string | null; readonly apiKey: string | null; readonly timeoutMs?: number }) {
+    this.sdk = new OpenAI({
+      apiKey: opts.apiKey ?? NO_KEY,
+      // Explicit, so OPENAI_BASE_URL in the environment never redirects a configured endpoint.
+      baseURL: opts.baseUrl ?? 'https://api.openai.com/v1',
+      // Orch's retry policy owns retries: each one is a journaled, budgeted attempt.
+      maxRetries: 0,
+      ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
+    });
+  }
+
+  async complete(req: ModelRequest): Promise<ModelAnswer> {
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [];
+    if (req.system !== undefined) messages.push({ role: 'system', content: req.system });
+    for (const m of req.messages) messages.push({ role: m.role, content: m.content });
+    const res = await this.sdk.chat.completions.create(
+      {
+        model: req.model,
+        messages,
+        ...(req.max_tokens !== undefined ? { max_tokens: req.max_tokens } : {}),
+        ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+        ...(req.json_schema
+          ? { response_format: { type: 'json_schema' as const, json_schema: { name: req.json_schema.name, schema: req.json_schema.schema as Record<string, unknown>, strict: false } } }
+          : {}),
+      },
+      req.signal ? { signal: req.signal } : undefined,
+    );
+    const choice = res.choices?.[0];
+    if (!choice) throw new Error(`model ${req.model} answered with no choice`);
+    const text = choice.message?.content ?? choice.message?.refusal ?? '';
+    return {
+      text,
+      input_tokens: res.usage?.prompt_tokens ?? 0,
+      output_tokens: res.usage?.completion_tokens ?? 0,
+      model: res.model || req.model,
+    };
+  }
+}
