@@ -35,7 +35,9 @@ export type DiagnosticCode =
   | 'E0501' // no resource can host a step
   | 'W0502' // estimate exceeds a policy budget
   | 'W0601' // unused declaration
-  | 'E0701'; // invalid trigger
+  | 'E0701' // invalid trigger
+  | 'E0801' // kind llm capability: prompt/handler, prompt reads, temperature/max_tokens range
+  | 'W0803'; // endpoint or model price not defined in orch.config
 
 export interface RelatedInformation {
   readonly message: string;

@@ -380,6 +380,11 @@ export abstract class NodeBuilders {
       case 'consent': d.consent = (v as IToken[]).map((s) => this.stringLit(s, false)); break;
       case 'requires': d.requires = v as A.Ident[]; break;
       case 'idempotent': d.idempotent = v as boolean; break;
+      case 'system': d.system = this.stringLit(t); break;
+      case 'prompt': d.prompt = this.stringLit(t); break;
+      case 'model': d.model = this.stringLit(t, false); break;
+      case 'temperature': d.temperature = this.numberLit(t); break;
+      case 'max_tokens': d.maxTokens = this.integer(t, 'max_tokens'); break;
     }
   }
 
@@ -394,6 +399,8 @@ export abstract class NodeBuilders {
       case 'reliability': d.reliability = this.percentLit(t); break;
       case 'location': d.location = this.stringLit(t); break;
       case 'energy': d.energy = this.numberLit(t); break;
+      case 'endpoint': d.endpoint = this.stringLit(t, false); break;
+      case 'model': d.model = this.stringLit(t, false); break;
     }
   }
 

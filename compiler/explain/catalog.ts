@@ -296,7 +296,7 @@ Fix the plan rather than the guardrail: give the step a resource that satisfies 
 privacy rule, a local or edge resource and a \`privacy_first\` policy, or \`on RESOURCE\`), add the
 missing step before the guarded one, or lower the step's data class if it really handles less.`,
     trigger: `capability summarize_diary {
-  kind llm
+  kind llm  handler "./handlers.js#summarize_diary"
   input { text: string }
   output { summary: string }
   data personal
@@ -321,7 +321,7 @@ plan diary {
 }
 `,
     fix: `capability summarize_diary {
-  kind llm
+  kind llm  handler "./handlers.js#summarize_diary"
   input { text: string }
   output { summary: string }
   data personal
@@ -493,7 +493,7 @@ simulated actuals (the built-in invariant "policy budget respected"), and a guar
 choose cheaper or faster capabilities or resources, or a policy strategy (\`cost\`, \`latency\`)
 that optimises for the budgeted metric.`,
     trigger: `capability translate {
-  kind llm
+  kind llm  handler "./handlers.js#translate"
   input { text: string }
   output { text: string }
   cost 0.05usd
@@ -512,7 +512,7 @@ plan localise {
 }
 `,
     fix: `capability translate {
-  kind llm
+  kind llm  handler "./handlers.js#translate"
   input { text: string }
   output { text: string }
   cost 0.05usd
@@ -594,6 +594,57 @@ trigger every_morning {
 }
 `,
     reference: 'LANGUAGE.md §4 Triggers',
+  },
+
+  E0801: {
+    severity: 'error',
+    title: 'invalid model capability',
+    details: `A \`kind llm\` capability is answered either by the built-in model handler (it has a
+\`prompt\`) or by your own code (it has a \`handler\`): it must have exactly one of the two. Its
+\`prompt\` and \`system\` are sent to a model, so they may read only \`input\`, literals and pure
+built-ins — never a step, the run, the context or a \`secret(…)\`. \`temperature\` is between 0 and
+2, \`max_tokens\` a whole number ≥ 1. \`prompt\`, \`system\`, \`model\`, \`temperature\` and
+\`max_tokens\` belong to \`kind llm\` capabilities only.`,
+    trigger: `capability summarize {
+  kind llm
+  input { text: string }
+  output { text: string }
+  prompt "Summarize: \${input.text}"
+  handler "./summarize.js"
+}
+`,
+    fix: `capability summarize {
+  kind llm
+  input { text: string }
+  output { text: string }
+  prompt "Summarize: \${input.text}"
+}
+`,
+    reference: 'LANGUAGE.md §8.1 Models as capabilities',
+  },
+
+  W0803: {
+    severity: 'warning',
+    title: 'endpoint or model price not in the config',
+    details: `A resource names a model \`endpoint\` that the project's \`orch.config.json\` does not define
+under \`endpoints\`, or a capability or resource names a \`model\` with no entry under \`prices\`.
+The compiler reads only \`orch.config.json\` (a JS config is code it never runs, so these checks
+stay silent with one).
+
+Without the endpoint the step fails when it runs; without a price its calls cost the capability's
+\`cost\` estimate, and a budget cannot reserve the call's worst case.`,
+    trigger: `resource cloud_model {
+  kind cloud_region
+  provides llm
+  endpoint "openai"
+}
+`,
+    fix: `resource cloud_model {
+  kind cloud_region
+  provides llm
+}
+`,
+    reference: 'LANGUAGE.md §8.1 Models as capabilities',
   },
 };
 

@@ -152,6 +152,17 @@ export interface CapabilityIR {
   readonly consent: readonly string[];
   readonly requires: readonly string[];
   readonly idempotent: boolean;
+  /** v0.3 (§8.1): present on a `kind llm` capability with a `prompt` (answered by the built-in model handler). */
+  readonly llm?: LlmIR;
+}
+
+/** What the built-in model handler sends: `prompt`/`system` are expressions over `input` only. */
+export interface LlmIR {
+  readonly prompt: ExprIR;
+  readonly system: ExprIR | null;
+  readonly model: string | null;
+  readonly temperature: number | null;
+  readonly max_tokens: number | null;
 }
 
 export interface ResourceIR {
@@ -164,6 +175,9 @@ export interface ResourceIR {
   readonly latency_ms: number;
   readonly reliability: number | null;
   readonly location: string | null;
+  /** v0.3 (§8.1): the orch.config endpoint and the model this resource serves (present when declared). */
+  readonly endpoint?: string;
+  readonly model?: string;
 }
 
 export interface PolicyIR {
