@@ -296,9 +296,10 @@ Fix the plan rather than the guardrail: give the step a resource that satisfies 
 privacy rule, a local or edge resource and a \`privacy_first\` policy, or \`on RESOURCE\`), add the
 missing step before the guarded one, or lower the step's data class if it really handles less.`,
     trigger: `capability summarize_diary {
-  kind llm  handler "./handlers.js#summarize_diary"
+  kind llm
   input { text: string }
   output { summary: string }
+  handler "./handlers.js#summarize_diary"
   data personal
   requires llm
 }
@@ -321,9 +322,10 @@ plan diary {
 }
 `,
     fix: `capability summarize_diary {
-  kind llm  handler "./handlers.js#summarize_diary"
+  kind llm
   input { text: string }
   output { summary: string }
+  handler "./handlers.js#summarize_diary"
   data personal
   requires llm
 }
@@ -493,9 +495,10 @@ simulated actuals (the built-in invariant "policy budget respected"), and a guar
 choose cheaper or faster capabilities or resources, or a policy strategy (\`cost\`, \`latency\`)
 that optimises for the budgeted metric.`,
     trigger: `capability translate {
-  kind llm  handler "./handlers.js#translate"
+  kind llm
   input { text: string }
   output { text: string }
+  handler "./handlers.js#translate"
   cost 0.05usd
   latency 2s
 }
@@ -512,9 +515,10 @@ plan localise {
 }
 `,
     fix: `capability translate {
-  kind llm  handler "./handlers.js#translate"
+  kind llm
   input { text: string }
   output { text: string }
+  handler "./handlers.js#translate"
   cost 0.05usd
   latency 2s
 }
@@ -609,8 +613,8 @@ built-ins — never a step, the run, the context or a \`secret(…)\`. \`tempera
   kind llm
   input { text: string }
   output { text: string }
-  prompt "Summarize: \${input.text}"
   handler "./summarize.js"
+  prompt "Summarize: \${input.text}"
 }
 `,
     fix: `capability summarize {
