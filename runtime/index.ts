@@ -26,6 +26,7 @@ import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
 import { cancelStepViaJournal, controlViaJournal, lastPause, signalViaJournal, waitsForApproval, type ControlOutcome, type SignalPayload } from './journal-controls.js';
 import { Redactor } from './redact.js';
+import { EMPTY_MODELS, ModelExecutor, modelClientFor } from './models/index.js';
 import { redactingJournal } from './redacting-journal.js';
 import { realClock } from './scheduler/clock.js';
 import { replay, type RestoredRun } from './scheduler/replay.js';
@@ -505,12 +506,15 @@ export class Runtime {
       this.remote?.limitOutputs(plan.base_dir, config.maxOutputBytes);
     }
     if (config.retentionMs != null) this.applyRetention(config.retentionMs);
+    const secret = secretResolver(config, redactor);
     const deps = {
       clock: this.clock,
-      executor,
+      // `kind llm` calls with a prompt are answered by the built-in model handler, here (§8.1).
+      executor: new ModelExecutor(executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor }),
+      modelPrices: config.models?.prices,
       journal: this.opened ? redactingJournal(this.opened.sink, redactor) : undefined,
       hooks: config.hooks,
-      secret: secretResolver(config, redactor),
+      secret,
       configSecrets: config.secrets,
       redact: (v: unknown) => redactor.value(v),
       // Changes arriving in one event-loop turn share a transaction (measured: ~11 events, 3–4

@@ -25,6 +25,10 @@ export interface StepRecord {
   inFlight: boolean;
   compensated: boolean;
   completionOrder: number | null;
+  /** v0.3: the last attempt's error, also after a retry (the model handler tells the model). */
+  lastError: string | null;
+  /** v0.3: tokens its attempts reported (summed), with the last model and endpoint; null when none did. */
+  usage: { input_tokens: number; output_tokens: number; model: string | null; endpoint: string | null } | null;
 }
 
 /** What the journal says about the run as a whole. */
@@ -60,6 +64,8 @@ export function newRecord(): StepRecord {
     inFlight: false,
     compensated: false,
     completionOrder: null,
+    lastError: null,
+    usage: null,
   };
 }
 
@@ -125,6 +131,7 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
   const d = e.data as Record<string, unknown>;
   // An attempt whose outcome reported its own cost (see AttemptOutcome.cost).
   if (typeof d.cost_delta === 'number') s.cost += d.cost_delta;
+  if (d.usage && typeof d.usage === 'object') addUsage(s, d.usage as Record<string, unknown>);
   switch (e.type) {
     case 'step_queued':
       s.status = 'queued';
@@ -149,6 +156,7 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       }
       if (typeof d.resourceIndex === 'number') s.resourceIndex = d.resourceIndex;
       if (d.reset === true) s.phaseAttempts = 0;
+      if (typeof d.error === 'string') s.lastError = d.error;
       break;
     case 'step_completed':
       s.status = 'completed';
@@ -162,6 +170,7 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       s.status = (d.status as StepStatus | undefined) ?? 'failed';
       s.inFlight = false;
       s.error = (d.error as string | undefined) ?? null;
+      s.lastError = s.error;
       s.completedAt = e.ts;
       break;
     case 'step_skipped':
@@ -180,4 +189,15 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
     default:
       break;
   }
+}
+
+function addUsage(s: StepRecord, u: Record<string, unknown>): void {
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  const prev = s.usage;
+  s.usage = {
+    input_tokens: (prev?.input_tokens ?? 0) + n(u.input_tokens),
+    output_tokens: (prev?.output_tokens ?? 0) + n(u.output_tokens),
+    model: typeof u.model === 'string' ? u.model : (prev?.model ?? null),
+    endpoint: typeof u.endpoint === 'string' ? u.endpoint : (prev?.endpoint ?? null),
+  };
 }
