@@ -26,6 +26,7 @@ const PLAIN: Partial<Record<RunEvent['type'], (e: RunEvent) => string>> = {
   execution_resumed: () => 'resumed',
   step_log: (e) => `log       ${e.stepId}: ${e.data.compensation ? 'compensation: ' : ''}${String(e.data.line ?? '')}`,
   budget_exceeded: (e) => `budget    ${String(e.data.label ?? e.data.budget)} exceeded${e.data.warn ? ' (warn)' : ''}`,
+  budget_overrun: (e) => `overrun   ${e.stepId}: cost ${String(e.data.actual)}, reserved ${String(e.data.reserved)}`,
   consent_denied: (e) => `consent   missing: ${(e.data.missing as string[] | undefined)?.join(', ') ?? ''}`,
 };
 

@@ -409,6 +409,8 @@ function describeEvent(e: RunEvent): string {
       return `${d.compensation ? 'compensation: ' : ''}${String(d.line ?? '')}`;
     case 'budget_exceeded':
       return `${String(d.label ?? d.budget)}${d.warn ? ' (warn: the run went on)' : ''}`;
+    case 'budget_overrun':
+      return `attempt ${String(d.attempt ?? '')} cost ${String(d.actual)}, reserved ${String(d.reserved)}`;
     case 'consent_denied':
       return `missing ${(d.missing as string[] | undefined)?.join(', ') ?? ''}`;
     default:

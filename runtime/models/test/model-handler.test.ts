@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type PlanIR } from '../../../compiler/index.js';
 import { startModelServer, type ModelServer } from '../../../test/support/model-server.js';
-import { parseModelsConfig, Runtime, type OrchConfig } from '../../index.js';
+import type { OrchConfig } from '../../config.js';
+import { parseModelsConfig, Runtime } from '../../index.js';
 import type { ExecutionResult, Executor, RunEvent } from '../../scheduler/types.js';
 
 const KEY = 'sk-cloud-secret-0123456789';
