@@ -45,6 +45,7 @@ export { SqliteJournal } from './journal/sqlite-journal.js';
 export { openJournal } from './journal/open-journal.js';
 export type { AsyncJournal } from './journal/async-journal.js';
 export * from './models/index.js';
+export { attemptSpend, spendBy, type AttemptSpend, type SpendTotals } from './spend.js';
 
 export const DEFAULT_DB = join('.orch', 'runs.db');
 
