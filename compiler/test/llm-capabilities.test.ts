@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { check, compile, validatePlanIR } from '../index.js';
+import { check, compile, preview, renderPreviewText, validatePlanIR } from '../index.js';
 import { diskHost } from '../load.js';
 import { checkText, codes, compileText, covered } from './helpers.js';
 
@@ -91,6 +91,22 @@ describe('W0803 against the project config (files only)', () => {
     expect(msgs).toHaveLength(2);
     expect(msgs.some((m) => m.includes('endpoint "ollama"'))).toBe(true);
     expect(msgs.some((m) => m.includes('model "llama3.2"'))).toBe(true);
+  });
+
+  it('preview shows what a priced model call with max_tokens reserves per attempt', () => {
+    const sub = mkdtempSync(join(dir, 'pv-'));
+    writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ endpoints: { openai: {}, ollama: {} }, prices: { 'gpt-4o-mini': { input_per_mtok: 0.15, output_per_mtok: 0.6 } } }));
+    writeFileSync(join(sub, 'main.orch'), SUMMARIZE.replace('cost 0.002usd', 'cost 0.0001usd').replace('resource local_model', 'policy lean { strategy cost  budget cost <= 1usd }\nresource local_model').replace('  input { text: string }\n  step', '  input { text: string }\n  policy lean\n  step'));
+    const out = compile({ entry: join(sub, 'main.orch'), host: diskHost });
+    const p = preview(out.plans[0]!);
+    const r = p.steps[0]!.reservation;
+    expect(p.steps[0]!.resource).toBe('cloud_model');
+    expect(r.model).toBe('gpt-4o-mini');
+    // 800 output tokens × 0.6/M alone is 0.00048; the literal prompt, schema and framing add a little.
+    expect(r.cost).toBeGreaterThan(0.00048);
+    expect(r.cost).toBeLessThan(0.0006);
+    expect(r.per_input_byte).toBeCloseTo(0.15 / 1e6, 12);
+    expect(renderPreviewText(p, false)).toMatch(/reserves: 0\.000\d+ per attempt \(gpt-4o-mini, max_tokens\)/);
   });
 
   it('is silent when everything is defined, and with a JS config it cannot read', () => {
