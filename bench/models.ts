@@ -63,7 +63,10 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       new Promise<void>((resolve, reject) =>
         handler.start(req, (o: AttemptOutcome) => (o.ok ? resolve() : reject(new Error(o.error)))),
       );
-    for (let i = 0; i < 50; i++) await bare(), await viaHandler();
+    for (let i = 0; i < 50; i++) {
+      await bare();
+      await viaHandler();
+    }
     const a: number[] = [];
     const b: number[] = [];
     for (let i = 0; i < CALLS; i++) {

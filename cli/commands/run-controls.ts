@@ -469,7 +469,10 @@ async function runStats(j: AsyncJournal, rows: readonly { id: string; plan: stri
     cost += r.cost;
     const ir = (await j.getRun(r.id))?.ir;
     const events = await j.load(r.id);
-    for (const a of attemptSpend(events)) attempts.push(a), planOf.set(a, r.plan);
+    for (const a of attemptSpend(events)) {
+      attempts.push(a);
+      planOf.set(a, r.plan);
+    }
     // Sub-plan runs keep no IR of their own; their parent's steps stand for them.
     if (ir) steps.push(...placedSteps(JSON.parse(ir) as PlanIR, events));
   }

@@ -54,13 +54,14 @@ export class ModelExecutor implements Executor {
     if (!isModelCall(req.capability)) return this.inner.start(req, (o) => done(this.priced(o)), logged);
     const controller = new AbortController();
     let settled = false;
+    const settle = (o: AttemptOutcome) => {
+      if (settled) return;
+      settled = true;
+      done(o);
+    };
     this.call(req, req.capability, controller.signal).then(
-      (o) => {
-        if (!settled) (settled = true), done(o);
-      },
-      (err: unknown) => {
-        if (!settled) (settled = true), done({ ok: false, error: `model handler failed: ${(err as Error)?.message ?? String(err)}`, cost: 0 });
-      },
+      (o) => settle(o),
+      (err: unknown) => settle({ ok: false, error: `model handler failed: ${(err as Error)?.message ?? String(err)}`, cost: 0 }),
     );
     return {
       abort: (reason) => {

@@ -16,7 +16,7 @@ import { abortRun } from './finish.js';
 import { guardStep, recordViolations } from './guards.js';
 import type { ItemSlot, SlotRequest } from './limits.js';
 import { suffixOf } from './scopes.js';
-import { attemptCostOf, capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, resourceOf } from './resolve.js';
+import { capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, resourceOf } from './resolve.js';
 import type { Inst } from './state.js';
 
 export function slotRequest(c: SchedulerCore, inst: Inst): SlotRequest {
