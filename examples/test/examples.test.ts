@@ -86,6 +86,10 @@ async function runWithModels(example: Example, db: string, input: string) {
     });
     expect(server.requests.length).toBeGreaterThan(0);
     expect(r.stdout).not.toContain('sk-examples-test-key');
+    // Each model step reports its tokens and actual cost (§8.1): review's 200 in + 20 out at gpt-4o-mini's price.
+    const review = (JSON.parse(r.stdout) as { steps: { stepId: string; cost?: number; usage?: { input_tokens: number } }[] }).steps.find((s) => s.stepId === 'review');
+    expect(review?.usage?.input_tokens).toBe(200);
+    expect(review?.cost).toBeCloseTo((200 * 0.15 + 20 * 0.6) / 1e6, 9);
     return { ...r, result: r.stdout ? (JSON.parse(r.stdout) as RunResult) : undefined };
   } finally {
     await server.close();
