@@ -12,6 +12,7 @@
  */
 import type { CapabilityIR, LlmIR, ResourceIR } from '../../compiler/index.js';
 import { describeValueErrors, validateValue } from '../../compiler/index.js';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../executor/json-output.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, AttemptUsage, CommitHook, Executor } from '../scheduler/types.js';
 import type { ModelClient } from './client.js';
 import { priceOf, type EndpointConfig, type ModelsConfig } from './config.js';
@@ -96,6 +97,9 @@ export class ModelExecutor implements Executor {
     const price = this.setup.models.prices[model] ?? this.setup.models.prices[answer.model];
     const cost = price ? priceOf(price, answer.input_tokens, answer.output_tokens) : cap.cost;
     const usage: AttemptUsage = { input_tokens: answer.input_tokens, output_tokens: answer.output_tokens, model: answer.model || model, endpoint: endpoint.name, cost };
+    // The same bound as a handler's output (a misbehaving endpoint must not flood the journal).
+    if (Buffer.byteLength(answer.text, 'utf8') > DEFAULT_MAX_OUTPUT_BYTES)
+      return { ok: false, error: `${ANSWER_REJECTED}is larger than ${DEFAULT_MAX_OUTPUT_BYTES} bytes`, cost, usage };
     const output = prompt.schema ? parseAnswer(answer.text) : { ok: true as const, value: { text: answer.text } };
     if (!output.ok) return { ok: false, error: `${ANSWER_REJECTED}is not valid JSON: ${output.error}`, cost, usage };
     const check = validateValue(cap.output, output.value);
