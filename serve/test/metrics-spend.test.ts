@@ -41,3 +41,24 @@ describe('spend metrics', () => {
     expect(text).toMatch(/orch_tokens_total\{plan="launch",capability="m.draft",model="gpt-x",direction="output"\} 60\b/);
   });
 });
+
+describe('a run read back from the journal', () => {
+  it('gives each step its actual cost and the tokens its attempts reported', async () => {
+    const { journalView } = await import('../journal-view.js');
+    const ev = (seq: number, type: string, stepId: string | null, data: Record<string, unknown>) => ({ runId: 'r', seq, ts: 1000 + seq, type, stepId, data }) as never;
+    const view = journalView(
+      { runId: 'r', plan: 'launch', status: 'completed', startedAt: 1000, completedAt: 2000, cost: 0.015, ir: null } as never,
+      [
+        ev(1, 'execution_started', null, {}),
+        ev(2, 'step_started', 'draft', { attempt: 1, cost: 0.02 }),
+        ev(3, 'step_retried', 'draft', { cost_delta: -0.015, error: 'model answer …', usage: { input_tokens: 100, output_tokens: 20, model: 'gpt-x', endpoint: 'cloud', cost: 0.005 } }),
+        ev(4, 'step_started', 'draft', { attempt: 2, cost: 0.02 }),
+        ev(5, 'step_completed', 'draft', { cost_delta: -0.01, output: { text: 'hi' }, usage: { input_tokens: 120, output_tokens: 40, model: 'gpt-x', endpoint: 'cloud', cost: 0.01 } }),
+        ev(6, 'execution_completed', null, { output: {}, cost: 0.015 }),
+      ],
+    );
+    const draft = view.steps.find((s) => s.stepId === 'draft') as unknown as { cost: number; usage: unknown };
+    expect(draft.cost).toBeCloseTo(0.015, 9);
+    expect(draft.usage).toEqual({ input_tokens: 220, output_tokens: 60, model: 'gpt-x', endpoint: 'cloud' });
+  });
+});
