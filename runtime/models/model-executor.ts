@@ -154,5 +154,9 @@ function schemaName(capability: string): string {
 function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const status = (err as { status?: unknown }).status;
-  return typeof status === 'number' ? `HTTP ${status}: ${err.message}` : err.message;
+  if (typeof status === 'number') return `HTTP ${status}: ${err.message}`;
+  // The SDKs wrap network failures ("Connection error."): the cause says which (ECONNREFUSED …).
+  const cause = (err as { cause?: { code?: unknown; message?: unknown; cause?: { code?: unknown } } }).cause;
+  const code = cause?.code ?? cause?.cause?.code;
+  return typeof code === 'string' ? `${err.message} (${code})` : typeof cause?.message === 'string' ? `${err.message} (${cause.message})` : err.message;
 }
