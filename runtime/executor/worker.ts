@@ -105,7 +105,8 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   // The handler's pace, without the module's first load (one attempt per worker pays that).
   const t0 = performance.now();
   let usage: ReportedUsage | undefined;
-  const timed = (o: TaskOutcome): WorkerResult => ({ ...o, ms: performance.now() - t0, ...(usage ? { usage } : {}) });
+  // Only a usage with something in it: calls with nothing valid report nothing.
+  const timed = (o: TaskOutcome): WorkerResult => ({ ...o, ms: performance.now() - t0, ...(usage && Object.keys(usage).length > 0 ? { usage } : {}) });
   const controller = new AbortController();
   const timer = task.timeoutMs !== null ? setTimeout(() => controller.abort(new Error('timeout')), task.timeoutMs) : null;
   let output: unknown;

@@ -52,6 +52,7 @@ describe('ctx.usage', () => {
     expect(by.c!.usage).toBeUndefined();
     // Nonsense fields are dropped; nothing reported that counts, so the estimate stands.
     expect(by.d!.cost).toBeCloseTo(0.25, 9);
+    expect(by.d!.usage).toBeUndefined();
     expect(result.metadata.totalCost).toBeCloseTo(0.03 + 2 + 0.5 + 0.25, 9);
     const events = rt.journal!.load(active.runId);
     const a = events.find((e) => e.type === 'step_completed' && e.stepId === 'a')!;
