@@ -46,6 +46,8 @@ function plainLine(e: RunEvent): string | null {
       return `log       ${e.stepId}: ${e.data.compensation ? 'compensation: ' : ''}${e.data.line}`;
     case 'budget_exceeded':
       return `budget    ${e.data.label} exceeded${e.data.warn ? ' (warn)' : ''}`;
+    case 'budget_overrun':
+      return `overrun   ${e.stepId}: cost ${e.data.actual}, reserved ${e.data.reserved}`;
     case 'consent_denied':
       return `consent   missing: ${e.data.missing.join(', ')}`;
     case 'plan_upgraded':

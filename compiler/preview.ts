@@ -10,6 +10,7 @@ import type { TriggerDecl } from '../language/index.js';
 import type { BlockIR, PlanIR, StaticVerdict } from './ir/types.js';
 import type { BoundModel } from './model.js';
 import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
+import { stepReservation, type StepReservation } from './reservation.js';
 
 export interface PreviewJson {
   readonly plan: string;
@@ -38,6 +39,8 @@ export interface PreviewJson {
     readonly condition: boolean | null;
     readonly data: string;
     readonly estimate: { readonly cost: number; readonly duration_ms: number };
+    /** v0.3 (§8.2): what each attempt reserves against a `budget cost` before it starts. */
+    readonly reservation: StepReservation;
     /** The blocks around the step, outermost first (ids of `blocks`). */
     readonly blocks: readonly string[];
   }[];
@@ -121,6 +124,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
       condition: s.when !== null && hasInput ? known(staticEval(s.when, vars)) : null,
       data: s.data,
       estimate: s.estimates,
+      reservation: stepReservation(plan, s),
       blocks: s.blocks ?? (s.for_each ? [s.for_each.group] : []),
     })),
     blocks: irBlocks.map((b) => ({
@@ -282,6 +286,9 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
         for (const d of fc.dropped) lines.push(c.yellow(`        dropped ${d.resource}: ${d.reason}`));
       }
       lines.push(`      estimate: ${formatMoney(s.estimate.cost)} cost, ${formatDuration(s.estimate.duration_ms)}${s.data !== 'public' ? `, data ${s.data}` : ''}`);
+      const r = s.reservation;
+      if (r.model !== null || (p.budgets.cost !== null && r.cost !== s.estimate.cost))
+        lines.push(`      reserves: ${formatMoney(r.cost)} per attempt${r.model ? ` (${r.model}, max_tokens)` : ''}${r.per_input_byte ? ` + ${formatMoney(r.per_input_byte * 1000)} per KB of input in the prompt` : ''}`);
     }
   }
   lines.push('');

@@ -12,6 +12,7 @@ import { DATA_CLASSES, tierOf } from '../language/index.js';
 import { diagnostic, type Diagnostic } from '../language/index.js';
 import { boundsDiagnostics } from './check/bounds.js';
 import { capabilityInfo, type CapabilityInfo } from './check/capability.js';
+import { checkModelResource } from './check/llm.js';
 import { checkExpr, durationMs, type RootInfo } from './check/expr.js';
 import { ms } from './check/lower.js';
 import { checkInvariant, checkPlan, RUN_TY, type CheckedPlan, type CheckedStep } from './check/plan.js';
@@ -141,7 +142,7 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     return t;
   };
 
-  const resources = resourcesOf(scopes, modules);
+  const resources = resourcesOf(scopes, modules, diags);
   const currency = currencyOf(modules, diags);
   for (const m of modules) if (!m.std) diags.push(...boundsDiagnostics(m.ast, m.file));
   const money = (n: number): string => `${Math.round(n * 1e6) / 1e6}${currency}`;
@@ -283,7 +284,11 @@ function contextOf(modules: readonly LoadedModule[], types: TypeResolver, diags:
   return { ty: declared ? { k: 'record', fields } : { k: 'record', fields, open: true }, ir: { op: 'var', name: 'context' } };
 }
 
-function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[]): PlacementResource[] {
+function plainText(s: { readonly parts: readonly unknown[] }): string {
+  return s.parts.filter((p): p is string => typeof p === 'string').join('');
+}
+
+function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[], diags: Diagnostic[]): PlacementResource[] {
   const out: PlacementResource[] = [];
   const names = new Set<string>();
   for (const m of modules) {
@@ -303,7 +308,10 @@ function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[]): Placemen
         reliability: r.reliability ? Math.min(1, Math.max(0, r.reliability.value / 100)) : null,
         location: r.location ? r.location.parts.filter((p) => typeof p === 'string').join('') : null,
         energy: r.energy?.value ?? 0,
+        ...(r.endpoint ? { endpoint: plainText(r.endpoint) } : {}),
+        ...(r.model ? { model: plainText(r.model) } : {}),
       });
+      if (!m.std) checkModelResource(r, m.file, diags);
     }
   }
   return out;

@@ -279,6 +279,13 @@ export interface CapabilityDecl extends Node {
   readonly destructive?: boolean;
   /** `capability read_notes from files.read_text_file { … }`: refines an (MCP) capability. */
   readonly from?: QualifiedName;
+  /** v0.3 (§8.1), `kind llm`: the system message and the prompt (interpolating `input` only). */
+  readonly system?: StringLit;
+  readonly prompt?: StringLit;
+  /** The default model; the bound resource's `model` wins. */
+  readonly model?: StringLit;
+  readonly temperature?: NumberLit;
+  readonly maxTokens?: NumberLit;
 }
 
 export type ResourceKind =
@@ -301,6 +308,9 @@ export interface ResourceDecl extends Node {
   readonly location?: StringLit;
   /** Extension: relative energy cost per step (used by `balanced`/`comfort` weights). */
   readonly energy?: NumberLit;
+  /** v0.3 (§8.1): the orch.config endpoint and the model a `provides llm` resource serves. */
+  readonly endpoint?: StringLit;
+  readonly model?: StringLit;
 }
 
 export type Strategy = 'privacy_first' | 'cost' | 'latency' | 'comfort' | 'balanced';

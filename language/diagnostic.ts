@@ -37,8 +37,9 @@ export type DiagnosticCode =
   | 'W0502' // estimate exceeds a policy budget
   | 'W0601' // unused declaration
   | 'E0701' // invalid trigger
+  | 'E0801' // kind llm capability: prompt/handler, prompt reads, temperature/max_tokens range
   | 'E0802' // MCP server not configured or not locked; a tool the lock file does not list
-  | 'W0803'; // a notify/email channel (or endpoint, model price) the project's config does not define
+  | 'W0803'; // an endpoint, model price or notify/email channel the project's config does not define
 
 export interface RelatedInformation {
   readonly message: string;

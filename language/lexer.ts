@@ -32,6 +32,7 @@ export const SOFT_KEYWORDS = [
   'plan', 'trigger', 'invariant', 'simulate',
   'kind', 'input', 'output', 'handler', 'timeout', 'retry', 'backoff', 'max', 'cost', 'latency',
   'data', 'consent', 'requires', 'idempotent', 'destructive', 'from', 'mcp',
+  'system', 'prompt', 'model', 'temperature', 'max_tokens', 'endpoint',
   'provides', 'concurrency', 'reliability', 'location', 'energy',
   'strategy', 'weights', 'budget', 'prefer', 'max_fallbacks', 'require_consent', 'rate_limit', 'per',
   'severity', 'category', 'message', 'forbid', 'step', 'where', 'require', 'before', 'after',

@@ -381,6 +381,11 @@ export abstract class NodeBuilders {
       case 'requires': d.requires = v as A.Ident[]; break;
       case 'idempotent': d.idempotent = v as boolean; break;
       case 'destructive': d.destructive = v as boolean; break;
+      case 'system': d.system = this.stringLit(t); break;
+      case 'prompt': d.prompt = this.stringLit(t); break;
+      case 'model': d.model = this.stringLit(t, false); break;
+      case 'temperature': d.temperature = this.numberLit(t); break;
+      case 'max_tokens': d.maxTokens = this.integer(t, 'max_tokens'); break;
     }
   }
 
@@ -395,6 +400,8 @@ export abstract class NodeBuilders {
       case 'reliability': d.reliability = this.percentLit(t); break;
       case 'location': d.location = this.stringLit(t); break;
       case 'energy': d.energy = this.numberLit(t); break;
+      case 'endpoint': d.endpoint = this.stringLit(t, false); break;
+      case 'model': d.model = this.stringLit(t, false); break;
     }
   }
 

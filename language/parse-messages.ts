@@ -9,11 +9,11 @@ import { EOF, tokenLabel } from './chevrotain.js';
 const BLOCKS: Record<string, { readonly what: string; readonly items?: string }> = {
   capabilityDecl: {
     what: 'the capability block',
-    items: 'a capability property (kind, input, output, handler, timeout, retry, cost, latency, data, consent, requires, idempotent)',
+    items: 'a capability property (kind, input, output, handler, timeout, retry, cost, latency, data, consent, requires, idempotent, system, prompt, model, temperature, max_tokens)',
   },
   resourceDecl: {
     what: 'the resource block',
-    items: 'a resource property (kind, provides, concurrency, cost, latency, reliability, location, energy)',
+    items: 'a resource property (kind, provides, concurrency, cost, latency, reliability, location, energy, endpoint, model)',
   },
   policyDecl: {
     what: 'the policy block',

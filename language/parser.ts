@@ -696,6 +696,12 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => { const k = this.CONSUME(K.requires, LABEL.key); const l = this.SUBRULE(this.nameList); return this.prop(k, l); } },
         { ALT: () => { const k = this.CONSUME(K.idempotent, LABEL.key); const b = this.SUBRULE(this.boolLit); return this.prop(k, b); } },
         { ALT: () => { const k = this.CONSUME(K.destructive, LABEL.key); const b = this.SUBRULE2(this.boolLit); return this.prop(k, b); } },
+        // v0.3 (§8.1): what a `kind llm` capability asks a model.
+        { ALT: () => { const k = this.CONSUME(K.system, LABEL.key); const s = this.CONSUME2(StringTok); return this.prop(k, s); } },
+        { ALT: () => { const k = this.CONSUME(K.prompt, LABEL.key); const s = this.CONSUME3(StringTok); return this.prop(k, s); } },
+        { ALT: () => { const k = this.CONSUME(K.model, LABEL.key); const s = this.CONSUME4(StringTok); return this.prop(k, s); } },
+        { ALT: () => { const k = this.CONSUME(K.temperature, LABEL.key); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
+        { ALT: () => { const k = this.CONSUME(K.max_tokens, LABEL.key); const n = this.CONSUME2(NumberTok); return this.prop(k, n); } },
       ]);
     });
 
@@ -720,6 +726,9 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => { const k = this.CONSUME(K.reliability, LABEL.key); const p = this.CONSUME(PercentTok); return this.prop(k, p); } },
         { ALT: () => { const k = this.CONSUME(K.location, LABEL.key); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
         { ALT: () => { const k = this.CONSUME(K.energy, LABEL.key); const n = this.CONSUME2(NumberTok); return this.prop(k, n); } },
+        // v0.3 (§8.1): the model endpoint (a name in orch.config `endpoints`) and model it serves.
+        { ALT: () => { const k = this.CONSUME(K.endpoint, LABEL.key); const s = this.CONSUME2(StringTok); return this.prop(k, s); } },
+        { ALT: () => { const k = this.CONSUME(K.model, LABEL.key); const s = this.CONSUME3(StringTok); return this.prop(k, s); } },
       ]);
     });
 

@@ -226,8 +226,8 @@ export function parenthesize(e: Expr): Expr {
 // ───────────────────────────── property keywords (for comment placement) ─────────────────────────────
 
 const KEYWORDS = {
-  CapabilityDecl: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent', 'destructive'],
-  ResourceDecl: ['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy'],
+  CapabilityDecl: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent', 'destructive', 'system', 'prompt', 'model', 'temperature', 'max_tokens'],
+  ResourceDecl: ['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy', 'endpoint', 'model'],
   PolicyDecl: ['strategy', 'weights', 'budget', 'prefer', 'max_fallbacks', 'require_consent', 'rate_limit'],
   GuardrailDecl: ['severity', 'category', 'message', 'forbid', 'require', 'assert', 'check'],
   PlanDecl: ['goal', 'input', 'policy', 'guardrails', 'priority', 'deadline', 'concurrency', 'on_failure', 'success', 'output'],
@@ -549,6 +549,11 @@ class Printer {
     if (d.requires) props.push(this.prop('requires', this.wordList(d.requires.map((i) => i.name))));
     if (d.idempotent !== undefined) props.push(this.prop('idempotent', String(d.idempotent)));
     if (d.destructive !== undefined) props.push(this.prop('destructive', String(d.destructive)));
+    if (d.system) props.push(this.prop('system', this.stringLit(d.system), d.system.range));
+    if (d.prompt) props.push(this.prop('prompt', this.stringLit(d.prompt), d.prompt.range));
+    if (d.model) props.push(this.prop('model', this.stringLit(d.model), d.model.range));
+    if (d.temperature) props.push(this.prop('temperature', this.expr(d.temperature), d.temperature.range));
+    if (d.maxTokens) props.push(this.prop('max_tokens', this.expr(d.maxTokens), d.maxTokens.range));
     return this.propertyBlock(['capability ', d.name.name, ...(d.from ? [' from ', this.qname(d.from)] : [])], d, props, comments);
   }
 
@@ -573,6 +578,8 @@ class Printer {
     if (d.reliability) props.push(this.prop('reliability', this.expr(d.reliability), d.reliability.range));
     if (d.location) props.push(this.prop('location', this.stringLit(d.location), d.location.range));
     if (d.energy) props.push(this.prop('energy', this.expr(d.energy), d.energy.range));
+    if (d.endpoint) props.push(this.prop('endpoint', this.stringLit(d.endpoint), d.endpoint.range));
+    if (d.model) props.push(this.prop('model', this.stringLit(d.model), d.model.range));
     return this.propertyBlock(['resource ', d.name.name], d, props, comments);
   }
 

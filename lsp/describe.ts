@@ -110,6 +110,13 @@ export function factsOf(sym: OrchSymbol): string[] {
     push('requires', c.requires?.map((r) => r.name).join(', '));
     push('consent', c.consent?.map((s) => exprText(s)).join(', '));
     push('idempotent', c.idempotent);
+    // v0.3 (§8.1): a model-backed capability shows what it asks and of which model.
+    push('model', c.model ? exprText(c.model) : undefined);
+    push('temperature', c.temperature?.value);
+    push('max_tokens', c.maxTokens?.value);
+    push('system', c.system ? exprText(c.system, 120) : undefined);
+    push('prompt', c.prompt ? exprText(c.prompt, 120) : undefined);
+    if (c.capabilityKind === 'llm') push('answered by', c.prompt && !c.handler ? 'the built-in model handler' : c.handler ? 'its handler' : undefined);
   } else if (n.kind === 'ResourceDecl') {
     const r = n as ResourceDecl;
     push('provides', r.provides?.map((p) => p.name).join(', '));
@@ -118,6 +125,8 @@ export function factsOf(sym: OrchSymbol): string[] {
     push('latency', dur(r.latency));
     push('reliability', r.reliability ? `${r.reliability.value}%` : undefined);
     push('location', r.location ? exprText(r.location) : undefined);
+    push('endpoint', r.endpoint ? exprText(r.endpoint) : undefined);
+    push('model', r.model ? exprText(r.model) : undefined);
   } else if (n.kind === 'PolicyDecl') {
     const p = n as PolicyDecl;
     for (const b of p.budgets) push('budget', `${b.metric} ${b.op} ${b.limit.kind === 'MoneyLit' ? money(b.limit) : dur(b.limit)}`);

@@ -27,6 +27,7 @@ import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
 import { cancelStepViaJournal, controlViaJournal, lastPause, signalViaJournal, waitsForApproval, type ControlOutcome, type SignalPayload } from './journal-controls.js';
 import { Redactor } from './redact.js';
+import { EMPTY_MODELS, ModelExecutor, modelClientFor } from './models/index.js';
 import { redactingJournal } from './redacting-journal.js';
 import { realClock } from './scheduler/clock.js';
 import { replay, type RestoredRun } from './scheduler/replay.js';
@@ -49,6 +50,7 @@ export { SqliteJournal } from './journal/sqlite-journal.js';
 export { openJournal } from './journal/open-journal.js';
 export type { AsyncJournal } from './journal/async-journal.js';
 export * from './models/index.js';
+export { attemptSpend, spendBy, type AttemptSpend, type SpendTotals } from './spend.js';
 
 export const DEFAULT_DB = join('.orch', 'runs.db');
 
@@ -555,12 +557,18 @@ export class Runtime {
       this.remote?.limitOutputs(plan.base_dir, config.maxOutputBytes);
     }
     if (config.retentionMs != null) this.applyRetention(config.retentionMs);
+    const secret = secretResolver(config, redactor);
     const deps = {
       clock: this.clock,
-      executor: tracing ? tracing.executor(executor) : executor,
+      // `kind llm` calls with a prompt are answered by the built-in model handler, here (§8.1); the
+      // tracer sees every attempt, the model calls included.
+      executor: ((inner: Executor) => (tracing ? tracing.executor(inner) : inner))(
+        new ModelExecutor(executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor }),
+      ),
+      modelPrices: config.models?.prices,
       journal: this.opened ? redactingJournal(this.opened.sink, redactor) : undefined,
       hooks: config.hooks,
-      secret: secretResolver(config, redactor),
+      secret,
       configSecrets: config.secrets,
       redact: (v: unknown) => redactor.value(v),
       // Changes arriving in one event-loop turn share a transaction (measured: ~11 events, 3–4

@@ -38,6 +38,7 @@ export function journalView(row: RunRow, events: readonly RunEvent[]): RunView {
         duration: s && s.startedAt !== null && s.completedAt !== null ? s.completedAt - s.startedAt : 0,
         startedAt: iso(s?.startedAt),
         completedAt: iso(s?.completedAt),
+        ...spendOf(s ? [s] : []),
       };
     }
     const sorted = insts
@@ -57,6 +58,7 @@ export function journalView(row: RunRow, events: readonly RunEvent[]): RunView {
       duration: starts.length && ends.length ? Math.max(...ends) - Math.min(...starts) : 0,
       startedAt: iso(starts.length ? Math.min(...starts) : null),
       completedAt: iso(ends.length ? Math.max(...ends) : null),
+      ...spendOf(sorted),
     };
   });
   const last = [...events].reverse().find((e) => e.type.startsWith('execution_') && e.type !== 'execution_started');
@@ -79,5 +81,21 @@ export function journalView(row: RunRow, events: readonly RunEvent[]): RunView {
     },
     startedAt: iso(row.started_at),
     completedAt: iso(row.completed_at),
+  };
+}
+
+/** v0.3 (§8.1): a step's actual cost over its instances and attempts, and the tokens they reported. */
+function spendOf(records: readonly RestoredStep[]): { cost: number; usage?: { input_tokens: number; output_tokens: number; model: string | null; endpoint: string | null } } {
+  const cost = Math.round(records.reduce((a, s) => a + s.cost, 0) * 1e6) / 1e6;
+  const used = records.map((s) => s.usage).filter((u): u is NonNullable<typeof u> => u !== null && u !== undefined);
+  if (used.length === 0) return { cost };
+  return {
+    cost,
+    usage: {
+      input_tokens: used.reduce((a, u) => a + u.input_tokens, 0),
+      output_tokens: used.reduce((a, u) => a + u.output_tokens, 0),
+      model: used.at(-1)!.model,
+      endpoint: used.at(-1)!.endpoint,
+    },
   };
 }

@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { countsForLocality, localRatio, privacyScore, type PlacedStep, type PlanIR } from '../compiler/index.js';
 import type { TriggerIR } from '../compiler/index.js';
+import { attemptSpend } from '../runtime/index.js';
 import type { FinishedRun, RunStarter } from './run-starter.js';
 import type { FireResult, TriggerEngine } from './trigger-engine.js';
 
@@ -106,6 +107,20 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
     registers: [registry],
   });
 
+  // v0.3 (§8.2): actual spend of every attempt of finished runs, from their journal.
+  const cost = new Counter({
+    name: 'orch_cost_total',
+    help: 'Actual cost of the attempts of finished runs, by plan, capability and model (model "" when none was reported)',
+    labelNames: ['plan', 'capability', 'model'] as const,
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'orch_tokens_total',
+    help: 'Model tokens reported by the attempts of finished runs, by plan, capability, model and direction (input | output)',
+    labelNames: ['plan', 'capability', 'model', 'direction'] as const,
+    registers: [registry],
+  });
+
   const planOf = (planId: string): PlanIR | undefined => plans().find((p) => p.plan === planId || `${p.module}.${p.plan}` === planId);
 
   const observe = async (run: FinishedRun): Promise<void> => {
@@ -127,7 +142,14 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
       }
     }
     const timeline = await starter.timeline(run.runId).catch(() => null);
-    for (const e of timeline ?? []) {
+    const entries = timeline ?? [];
+    for (const a of attemptSpend(entries.map((e) => ({ type: e.type, stepId: typeof e.stepId === 'string' ? e.stepId : null, data: e })))) {
+      const labels = { plan: run.planId, capability: a.capability ?? '', model: a.model ?? '' };
+      if (a.cost > 0) cost.inc(labels, a.cost);
+      if (a.input_tokens > 0) tokens.inc({ ...labels, direction: 'input' }, a.input_tokens);
+      if (a.output_tokens > 0) tokens.inc({ ...labels, direction: 'output' }, a.output_tokens);
+    }
+    for (const e of entries) {
       if (e.type !== 'guardrail_violation') continue;
       const name = typeof e.guardrail === 'string' ? e.guardrail : 'unknown';
       violations.inc({ guardrail: name });

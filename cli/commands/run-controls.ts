@@ -16,7 +16,7 @@ import { CliError } from '../errors.js';
 import { parseAge, readJsonArg } from '../../runtime/index.js';
 import { Runtime } from '../../runtime/index.js';
 import { displayUrl, isPostgresUrl, openJournal, type AsyncJournal } from '../../runtime/index.js';
-import { baseId, eventReason, eventResource, placedSteps, replay } from '../../runtime/index.js';
+import { attemptSpend, baseId, eventReason, eventResource, placedSteps, replay, spendBy, type AttemptSpend, type SpendTotals } from '../../runtime/index.js';
 import type { RunEvent, RunRow } from '../../runtime/index.js';
 import { execute, LOCAL_HELP, MAX_OUTPUT_HELP, openRuntime, positiveInt, progressFor, QUIET_HELP, REMOTE_HELP } from './run.js';
 import { ms } from '../progress.js';
@@ -432,6 +432,8 @@ function describeEvent(e: RunEvent): string {
       return `${e.data.compensation ? 'compensation: ' : ''}${e.data.line}`;
     case 'budget_exceeded':
       return `${e.data.label}${e.data.warn ? ' (warn: the run went on)' : ''}`;
+    case 'budget_overrun':
+      return `attempt ${e.data.attempt} cost ${e.data.actual}, reserved ${e.data.reserved}`;
     case 'consent_denied':
       return `missing ${e.data.missing.join(', ')}`;
     case 'plan_upgraded':
@@ -472,20 +474,33 @@ interface RunStats {
   readonly localRatio: number | null;
   /** 1 when no step touching personal data ran — as in `orch preview` and `/metrics`. */
   readonly privacyScore: number;
+  /** v0.3 (§8.2): actual spend and tokens of every attempt, by plan, capability and model ("" = none reported). */
+  readonly spend: {
+    readonly byPlan: Record<string, SpendTotals>;
+    readonly byCapability: Record<string, SpendTotals>;
+    readonly byModel: Record<string, SpendTotals>;
+  };
 }
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled', 'timeout']);
 
-async function runStats(j: AsyncJournal, rows: readonly { id: string; status: string; cost: number }[]): Promise<RunStats> {
+async function runStats(j: AsyncJournal, rows: readonly { id: string; plan: string; status: string; cost: number }[]): Promise<RunStats> {
   const byStatus: Record<string, number> = {};
   const steps: PlacedStep[] = [];
+  const attempts: AttemptSpend[] = [];
+  const planOf = new Map<AttemptSpend, string>();
   let cost = 0;
   for (const r of rows) {
     byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
     cost += r.cost;
     const ir = (await j.getRun(r.id))?.ir;
+    const events = await j.load(r.id);
+    for (const a of attemptSpend(events)) {
+      attempts.push(a);
+      planOf.set(a, r.plan);
+    }
     // Sub-plan runs keep no IR of their own; their parent's steps stand for them.
-    if (ir) steps.push(...placedSteps(JSON.parse(ir) as PlanIR, await j.load(r.id)));
+    if (ir) steps.push(...placedSteps(JSON.parse(ir) as PlanIR, events));
   }
   const finished = rows.filter((r) => FINISHED.has(r.status)).length;
   return {
@@ -496,6 +511,11 @@ async function runStats(j: AsyncJournal, rows: readonly { id: string; status: st
     finishedSteps: steps.length,
     localRatio: steps.some(countsForLocality) ? localRatio(steps) : null,
     privacyScore: privacyScore(steps),
+    spend: {
+      byPlan: spendBy(attempts, (a) => planOf.get(a) ?? null),
+      byCapability: spendBy(attempts, (a) => a.capability),
+      byModel: spendBy(attempts, (a) => a.model),
+    },
   };
 }
 
@@ -504,6 +524,19 @@ function statsText(s: RunStats): string {
   const statuses = Object.entries(s.byStatus).map(([k, n]) => `${n} ${k}`).join(', ');
   return (
     `${s.runs} runs (${statuses}); success ${pct(s.successRate)}; cost ${s.cost}\n` +
-    `${s.finishedSteps} finished steps; local ratio ${pct(s.localRatio)}; privacy score ${pct(s.privacyScore)}\n\n`
+    `${s.finishedSteps} finished steps; local ratio ${pct(s.localRatio)}; privacy score ${pct(s.privacyScore)}\n` +
+    spendLines('plan', s.spend.byPlan) +
+    spendLines('capability', s.spend.byCapability) +
+    spendLines('model', s.spend.byModel) +
+    '\n'
   );
+}
+
+/** `spent by model: gpt-4o-mini 0.0123 (1200 in, 300 out tokens), …` — actual spend (§8.2). */
+function spendLines(what: string, by: Record<string, SpendTotals>): string {
+  const entries = Object.entries(by).filter(([k]) => what !== 'model' || k !== '');
+  if (entries.length === 0) return '';
+  const one = ([k, t]: [string, SpendTotals]) =>
+    `${k || '(none)'} ${t.cost}${t.input_tokens || t.output_tokens ? ` (${t.input_tokens} in, ${t.output_tokens} out tokens)` : ''}`;
+  return `spent by ${what}: ${entries.map(one).join(', ')}\n`;
 }

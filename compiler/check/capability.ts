@@ -8,7 +8,8 @@ import { dirname, resolve } from 'node:path';
 import type { CapabilityDecl } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
 import { handlerProblem } from '../handler-module.js';
-import type { CapabilityIR } from '../ir/types.js';
+import type { CapabilityIR, LlmIR } from '../ir/types.js';
+import { llmIR } from './llm.js';
 import type { DeclEntry } from '../scope.js';
 import type { TypeResolver } from '../types/resolve.js';
 import { toJsonSchema } from '../types/json-schema.js';
@@ -73,6 +74,8 @@ export function capabilityInfo(
     idempotent: c.idempotent ?? false,
     ...(c.destructive ? { destructive: true } : {}),
   };
+  const llm = llmIR(c, input, mod.file, model, diags);
+  if (llm) (ir as { llm?: LlmIR }).llm = llm;
   return { entry, name: entry.qualifiedName, input, output, defaults, ir };
 }
 

@@ -331,6 +331,7 @@ missing step before the guarded one, or lower the step's data class if it really
   kind llm
   input { text: string }
   output { summary: string }
+  handler "./handlers.js#summarize_diary"
   data personal
   requires llm
 }
@@ -356,6 +357,7 @@ plan diary {
   kind llm
   input { text: string }
   output { summary: string }
+  handler "./handlers.js#summarize_diary"
   data personal
   requires llm
 }
@@ -529,6 +531,7 @@ that optimises for the budgeted metric.`,
   kind llm
   input { text: string }
   output { text: string }
+  handler "./handlers.js#translate"
   cost 0.05usd
   latency 2s
 }
@@ -548,6 +551,7 @@ plan localise {
   kind llm
   input { text: string }
   output { text: string }
+  handler "./handlers.js#translate"
   cost 0.05usd
   latency 2s
 }
@@ -654,16 +658,47 @@ plan hello {
     reference: 'LANGUAGE.md §8.3 Agent tools over MCP',
   },
 
+  E0801: {
+    severity: 'error',
+    title: 'invalid model capability',
+    details: `A \`kind llm\` capability is answered either by the built-in model handler (it has a
+\`prompt\`) or by your own code (it has a \`handler\`): it must have exactly one of the two. Its
+\`prompt\` and \`system\` are sent to a model, so they may read only \`input\`, literals and pure
+built-ins — never a step, the run, the context or a \`secret(…)\`. \`temperature\` is between 0 and
+2, \`max_tokens\` a whole number ≥ 1. \`prompt\`, \`system\`, \`model\`, \`temperature\` and
+\`max_tokens\` belong to \`kind llm\` capabilities only.`,
+    trigger: `capability summarize {
+  kind llm
+  input { text: string }
+  output { text: string }
+  handler "./summarize.js"
+  prompt "Summarize: \${input.text}"
+}
+`,
+    fix: `capability summarize {
+  kind llm
+  input { text: string }
+  output { text: string }
+  prompt "Summarize: \${input.text}"
+}
+`,
+    reference: 'LANGUAGE.md §8.1 Models as capabilities',
+  },
+
   W0803: {
     severity: 'warning',
     title: 'not defined in the project config',
-    details: `A \`notify\` or \`email\` call names a channel that orch.config.json's \`channels\` does not
-define: the step would fail when it runs (\`channel "x" is not configured\`). A project with no
-\`channels\` at all keeps v0.2's \`notify\`, which writes the message to the run's log and answers
-\`delivered: false\`; \`email\` always needs a channel (by default the one named "email").
+    details: `A name that only the project's config can define is missing from \`orch.config.json\`:
+a resource's model \`endpoint\` (under \`endpoints\`), a capability's or resource's \`model\` with
+no entry under \`prices\`, or a \`notify\`/\`email\` channel (under \`channels\`). The compiler
+reads only \`orch.config.json\` (a JS config is code it never runs, so these checks stay silent
+with one).
 
-Define the channel in orch.config.json (\`email\` with \`smtp\`, \`from\`, \`to\`; \`slack\` with a
-webhook URL; \`webhook\` with \`url\` and \`headers\`), or name one that exists.`,
+Without the endpoint or the channel the step fails when it runs (\`channel "x" is not
+configured\`); without a price a model call costs the capability's \`cost\` estimate, and a
+budget cannot reserve the call's worst case. A project with no \`channels\` at all keeps v0.2's
+\`notify\` (the message goes to the run's log, \`delivered: false\`); \`email\` always needs a
+channel (by default the one named "email").`,
     trigger: `plan digest {
   step send = email(to: ["ops@example.com"], subject: "Digest", text: "all good")
 }
@@ -672,7 +707,7 @@ webhook URL; \`webhook\` with \`url\` and \`headers\`), or name one that exists.
   step send = notify(channel: "ops", text: "all good")
 }
 `,
-    reference: 'LANGUAGE.md §8.4 Messages that arrive',
+    reference: 'LANGUAGE.md §8.1 Models as capabilities, §8.4 Messages that arrive',
   },
 };
 

@@ -154,6 +154,8 @@ export interface CapabilityIR {
   readonly idempotent: boolean;
   /** LANGUAGE.md §8.3: present (true) only for capabilities that change or delete things. */
   readonly destructive?: boolean;
+  /** v0.3 (§8.1): present on a `kind llm` capability with a `prompt` (answered by the built-in model handler). */
+  readonly llm?: LlmIR;
 }
 
 /**
@@ -167,6 +169,15 @@ export interface McpHandlerIR {
   readonly hash: string;
 }
 
+/** What the built-in model handler sends: `prompt`/`system` are expressions over `input` only. */
+export interface LlmIR {
+  readonly prompt: ExprIR;
+  readonly system: ExprIR | null;
+  readonly model: string | null;
+  readonly temperature: number | null;
+  readonly max_tokens: number | null;
+}
+
 export interface ResourceIR {
   readonly name: string;
   readonly kind: ResourceKindIR;
@@ -177,6 +188,9 @@ export interface ResourceIR {
   readonly latency_ms: number;
   readonly reliability: number | null;
   readonly location: string | null;
+  /** v0.3 (§8.1): the orch.config endpoint and the model this resource serves (present when declared). */
+  readonly endpoint?: string;
+  readonly model?: string;
 }
 
 export interface PolicyIR {

@@ -13,7 +13,7 @@ import { BASE, checkText, codes, compileText, covered } from './helpers.js';
 /** Capabilities for loops and races, on top of BASE. */
 const CAPS = `${BASE}
 capability write_copy {
-  kind llm
+  kind llm  handler "./handlers.js#write_copy"
   input { brief: string, notes: string }
   output { text: string }
   cost 0.01usd
@@ -21,7 +21,7 @@ capability write_copy {
   requires llm
 }
 capability critique {
-  kind llm
+  kind llm  handler "./handlers.js#critique"
   input { text: string }
   output { approved: bool, notes: string }
   cost 0.02usd

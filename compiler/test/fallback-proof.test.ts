@@ -13,14 +13,14 @@ resource laptop { kind local_device provides llm cost 0.01usd }
 resource gateway { kind edge_gateway provides llm cost 0.005usd }
 resource big_cloud { kind cloud_region provides llm, gpu cost 0.001usd }
 capability summarize {
-  kind llm
+  kind llm  handler "./handlers.js#summarize"
   input { text: string }
   output { summary: string }
   requires llm
   data personal
 }
 capability summarize_big {
-  kind llm
+  kind llm  handler "./handlers.js#summarize_big"
   input { text: string }
   output { summary: string }
   requires gpu

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { checkText, covered } from './helpers.js';
 
 const program = (condition: string, plans = 1) => `
-capability generate { kind llm input { p: string } output { body: string, word_count: int } }
+capability generate { kind llm  handler "./handlers.js#generate" input { p: string } output { body: string, word_count: int } }
 guardrail short_copy {
   severity blocking
   check ${condition}

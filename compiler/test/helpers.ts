@@ -41,7 +41,7 @@ capability fetch {
   requires http
 }
 capability summarize {
-  kind llm
+  kind llm  handler "./handlers.js#summarize"
   input { text: string }
   output { summary: string, label: "good" | "bad" }
   cost 0.02usd

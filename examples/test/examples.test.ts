@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { format } from '../../language/format.js';
 import { orchAsync as orch, REPO_ROOT } from './cli.js';
+import { startModelServer } from '../../test/support/model-server.js';
 
 const EXAMPLES_DIR = path.join(REPO_ROOT, 'examples');
 
@@ -21,6 +22,11 @@ interface Example {
   readonly runArgs?: readonly string[];
   /** An approval step the run stops at (approved in the test, as a person would). */
   readonly approval?: string;
+  /**
+   * Its `kind llm` steps call model endpoints: the run uses a copy of the example whose
+   * orch.config.json points every endpoint at a scripted model server (no model here).
+   */
+  readonly models?: boolean;
 }
 
 const EXAMPLES: readonly Example[] = [
@@ -35,6 +41,7 @@ const EXAMPLES: readonly Example[] = [
   { name: 'incident_response', entry: 'incident_response/incident.orch', plan: 'gas_leak_response' },
   { name: 'weekly_report', entry: 'weekly_report/weekly_report.orch', plan: 'weekly_sales_report' },
   { name: 'job_marketplace', entry: 'job_marketplace/marketplace.orch', plan: 'run_marketplace_job' },
+  { name: 'copy_review', entry: 'copy_review/copy_review.orch', plan: 'copy_review', models: true },
 ];
 
 interface RunResult {
@@ -54,10 +61,39 @@ function freshDb(): string {
 
 async function runExample(example: Example, db: string, extra: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
   const input = extra.input ?? `@examples/${example.name}/input.json`;
+  if (example.models) return runWithModels(example, db, input);
   const r = await orch(['run', `examples/${example.entry}`, '--input', input, ...(example.runArgs ?? []), '--json', '--db', db], {
     env: extra.env,
   });
   return { ...r, result: r.stdout ? (JSON.parse(r.stdout) as RunResult) : undefined };
+}
+
+/** A model example, run against a scripted model server: plain text for text outputs, else a JSON answer. */
+async function runWithModels(example: Example, db: string, input: string) {
+  const server = await startModelServer((req) => {
+    const body = req.body as { response_format?: unknown };
+    return body.response_format ? { answer: { approved: true, notes: 'ok' }, input_tokens: 200, output_tokens: 20 } : { answer: 'Meet the Aster kettle.', input_tokens: 100, output_tokens: 30 };
+  });
+  try {
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'orch-models-')), example.name);
+    cpSync(path.join(EXAMPLES_DIR, example.name), dir, { recursive: true });
+    const configFile = path.join(dir, 'orch.config.json');
+    const config = JSON.parse(readFileSync(configFile, 'utf8')) as { endpoints: Record<string, { base_url?: string }> };
+    for (const e of Object.values(config.endpoints)) e.base_url = server.openaiUrl;
+    writeFileSync(configFile, JSON.stringify(config));
+    const r = await orch(['run', path.join(dir, path.basename(example.entry)), '--input', input, '--json', '--db', db], {
+      env: { OPENAI_API_KEY: 'sk-examples-test-key' },
+    });
+    expect(server.requests.length).toBeGreaterThan(0);
+    expect(r.stdout).not.toContain('sk-examples-test-key');
+    // Each model step reports its tokens and actual cost (§8.1): review's 200 in + 20 out at gpt-4o-mini's price.
+    const review = (JSON.parse(r.stdout) as { steps: { stepId: string; cost?: number; usage?: { input_tokens: number } }[] }).steps.find((s) => s.stepId === 'review');
+    expect(review?.usage?.input_tokens).toBe(200);
+    expect(review?.cost).toBeCloseTo((200 * 0.15 + 20 * 0.6) / 1e6, 9);
+    return { ...r, result: r.stdout ? (JSON.parse(r.stdout) as RunResult) : undefined };
+  } finally {
+    await server.close();
+  }
 }
 
 async function approve(runId: string, step: string, db: string) {
@@ -140,7 +176,8 @@ describe('examples', () => {
 
     it('points every handler at an exported async function', async () => {
       const refs = orchFilesOf(example.name).flatMap(handlerRefs);
-      expect(refs.length).toBeGreaterThan(0);
+      // A model example has no handler code: the built-in model handler answers its steps.
+      if (!example.models) expect(refs.length).toBeGreaterThan(0);
       for (const ref of refs) {
         expect(existsSync(ref.module), ref.module).toBe(true);
         const mod = (await import(pathToFileURL(ref.module).href)) as Record<string, unknown>;

@@ -74,7 +74,7 @@ describe('doc comments', () => {
   const text = `/// Generates marketing copy.
 /// Second line.
 capability gen {
-  kind llm
+  kind llm  handler "./handlers.js#gen"
   input {
     /// The product.
     product_id: string

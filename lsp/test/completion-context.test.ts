@@ -46,7 +46,7 @@ describe('completion without an index', () => {
   });
 
   it('offers the properties of the enclosing block', () => {
-    expect(labelsAt('resource r {\n  |\n}')).toEqual(['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy']);
+    expect(labelsAt('resource r {\n  |\n}')).toEqual(['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy', 'endpoint', 'model']);
     expect(labelsAt('guardrail g {\n  |\n}')).toEqual(['severity', 'category', 'message', 'forbid', 'require', 'assert', 'check']);
     expect(labelsAt('trigger t {\n  |')).toContain('schedule');
     expect(labelsAt('plan p {\n  step s = x() {\n    |\n  }\n}')).toEqual(['after', 'on', 'fallback', 'compensate', 'timeout', 'retry', 'join', 'on_failure', 'priority', 'when']);

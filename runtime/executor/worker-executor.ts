@@ -293,7 +293,9 @@ export class WorkerExecutor implements Executor {
     this.pace.observe(a.handler, r.ms);
     // The result carries every line; those already given along the way are left out.
     const logs = this.live.close(a.task.logKey!, r.logs);
-    if (!r.ok) return this.finish(a, { ok: false, error: r.error, logs, ...(r.unloadable ? { final: 'unloadable' as const } : {}) });
+    // `ctx.usage()`: the attempt's cost when it said one (§8.1); the ModelExecutor prices tokens.
+    const used = r.usage ? { usage: r.usage, ...(r.usage.cost !== undefined ? { cost: r.usage.cost } : {}) } : {};
+    if (!r.ok) return this.finish(a, { ok: false, error: r.error, logs, ...used, ...(r.unloadable ? { final: 'unloadable' as const } : {}) });
     const output: unknown = JSON.parse(r.output);
     const check = validateValue(a.req.capability.output, output);
     if (!check.ok)
@@ -301,8 +303,9 @@ export class WorkerExecutor implements Executor {
         ok: false,
         error: `output of ${a.req.capability.name} does not match its output type: ${describeValueErrors(check.errors)}`,
         logs,
+        ...used,
       });
-    else this.finish(a, { ok: true, output, logs });
+    else this.finish(a, { ok: true, output, logs, ...used });
   }
 
   private finish(a: Attempt, outcome: AttemptOutcome): void {

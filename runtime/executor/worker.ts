@@ -40,7 +40,27 @@ type TaskOutcome =
 export type WorkerResult = TaskOutcome & {
   /** How long the handler took (ms), its module's load left out: the executor's pace (chunking.ts). */
   readonly ms: number;
+  /** What the handler reported with `ctx.usage()` (LANGUAGE.md §8.1), summed; absent when it reported nothing. */
+  readonly usage?: ReportedUsage;
 };
+
+export interface ReportedUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cost?: number;
+  model?: string;
+}
+
+/** `ctx.usage({...})`: every field optional, numbers ≥ 0 add up, the last model wins; anything else is ignored. */
+export function addUsage(into: ReportedUsage, u: unknown): void {
+  if (u === null || typeof u !== 'object') return;
+  const r = u as Record<string, unknown>;
+  for (const k of ['input_tokens', 'output_tokens', 'cost'] as const) {
+    const v = r[k];
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) into[k] = (into[k] ?? 0) + v;
+  }
+  if (typeof r.model === 'string') into.model = r.model.slice(0, 200);
+}
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
@@ -87,7 +107,9 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   if (typeof fn !== 'function') return { ok: false, error: `${task.module} does not export a function named "${task.export}"`, logs, unloadable: true, ms: 0 };
   // The handler's pace, without the module's first load (one attempt per worker pays that).
   const t0 = performance.now();
-  const timed = (o: TaskOutcome): WorkerResult => ({ ...o, ms: performance.now() - t0 });
+  let usage: ReportedUsage | undefined;
+  // Only a usage with something in it: calls with nothing valid report nothing.
+  const timed = (o: TaskOutcome): WorkerResult => ({ ...o, ms: performance.now() - t0, ...(usage && Object.keys(usage).length > 0 ? { usage } : {}) });
   const controller = new AbortController();
   const timer = task.timeoutMs !== null ? setTimeout(() => controller.abort(new Error('timeout')), task.timeoutMs) : null;
   let output: unknown;
@@ -102,6 +124,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
         secrets: task.secrets,
         traceparent: task.traceparent,
         log,
+        usage: (u: unknown) => addUsage((usage ??= {}), u),
       }),
     );
   } catch (err) {

@@ -12,6 +12,8 @@ export { MODEL_APIS } from './client.js';
 export { EMPTY_MODELS, parseModelsConfig, priceOf, resolveKey, secretRef, type EndpointConfig, type ModelPrice, type ModelsConfig } from './config.js';
 export { AnthropicModelClient, ANTHROPIC_DEFAULT_MAX_TOKENS } from './anthropic-client.js';
 export { OpenAIModelClient } from './openai-client.js';
+export { isModelCall, ModelExecutor, type ModelSetup } from './model-executor.js';
+export { isPlainText, promptTokenBound, renderPrompt, type RenderedPrompt } from './prompt.js';
 
 /**
  * A client for one configured endpoint. `secret` resolves a `"secret:NAME"` key (and must

@@ -13,6 +13,7 @@
  * field may never be renamed or change its type within v1.
  */
 import type { StepStatus } from '../../compiler/index.js';
+import type { AttemptUsage } from './types.js';
 
 /** A JSON Schema fragment (what the published schema holds). */
 export type JsonSchema = { readonly [key: string]: unknown };
@@ -43,6 +44,12 @@ const STEP_STATUS: readonly StepStatus[] = ['pending', 'queued', 'running', 'pau
 
 /** What an attempt's own report of its cost added (AttemptOutcome.cost); the fold adds it to the step's cost. */
 const costDelta = opt<number>(NUMBER);
+/** v0.3 (§8.1): what the attempt that ended reported it used (tokens, model, endpoint, cost). */
+const usage = opt<AttemptUsage>({
+  type: 'object',
+  properties: { input_tokens: NUMBER, output_tokens: NUMBER, model: STRING, endpoint: STRING, cost: NUMBER },
+  additionalProperties: false,
+});
 
 type Fields = { readonly [name: string]: Field<unknown, boolean> };
 /** The data type a set of fields describes: optional fields may be absent. */
@@ -93,6 +100,7 @@ export const EVENTS = {
   },
   step_completed: {
     cost_delta: costDelta,
+    usage,
     output: req<unknown>(ANY),
     attempt: opt<number>(INTEGER),
     duration: opt<number>(NUMBER),
@@ -102,6 +110,7 @@ export const EVENTS = {
   },
   step_failed: {
     cost_delta: costDelta,
+    usage,
     error: req<string | null>(nullable(STRING)),
     status: req<StepStatus>(oneOf(...STEP_STATUS)),
     final: req<true>(TRUE),
@@ -113,6 +122,7 @@ export const EVENTS = {
   },
   step_retried: {
     cost_delta: costDelta,
+    usage,
     attempt: req<number>(INTEGER),
     error: req<string>(STRING),
     delay_ms: req<number>(NUMBER),
@@ -151,6 +161,7 @@ export const EVENTS = {
   context_updated: { patch: req<{ readonly [key: string]: unknown }>(OBJECT) },
   step_cancelled: {
     cost_delta: costDelta,
+    usage,
     reason: req<string>(STRING),
     attempt: opt<number>(INTEGER),
     /** An instance still to come, cancelled when it is made. */
@@ -194,6 +205,8 @@ export const EVENTS = {
     running: opt<readonly string[]>(list(STRING)),
     stopped: opt<true>(TRUE),
   },
+  /** v0.3 (§8.2): an attempt's actual cost exceeded the budget reservation it started with. */
+  budget_overrun: { attempt: req<number>(INTEGER), reserved: req<number>(NUMBER), actual: req<number>(NUMBER), over: req<number>(NUMBER) },
 } as const satisfies { readonly [type: string]: Fields };
 
 export type EventType = keyof typeof EVENTS;

@@ -133,6 +133,7 @@ export class Run implements RunReader {
         postExecutionHook: deps.hooks?.postExecution !== undefined,
         subplanCost: (key) => this.children.get(key)?.core.liveCost() ?? 0,
         onEvent: observe ? (event) => observe(event, this) : undefined,
+        modelPrices: deps.modelPrices,
       },
       { ...opts, limits: opts.limits ?? deps.limits?.forRun(plan, opts.runId, () => this.wake()) },
     );
@@ -464,8 +465,8 @@ export class Run implements RunReader {
         if (o.commitHook && this.deps.journal) this.hooks.push(o.commitHook);
         this.act(
           o.ok
-            ? { type: 'attempt_succeeded', attempt, token, output: o.output, logs: o.logs, cost: o.cost }
-            : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost, ...(o.final ? { final: o.final } : {}) },
+            ? { type: 'attempt_succeeded', attempt, token, output: o.output, logs: o.logs, cost: o.cost, usage: o.usage }
+            : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost, usage: o.usage, ...(o.final ? { final: o.final } : {}) },
         );
       },
       (lines) => this.act({ type: 'attempt_logs', attempt, token, lines }),

@@ -40,6 +40,21 @@ export interface AttemptRequest {
    * handler's `ctx.traceparent`, and the parent of a worker's attempt span. Never set by the core.
    */
   readonly traceparent?: string;
+  /** Why the previous attempt of this call failed (the model handler tells the model, §8.1). */
+  readonly previousError?: string | null;
+}
+
+/**
+ * What an attempt reported it used (LANGUAGE.md §8.1): the built-in model handler's tokens, or
+ * what a handler said with `ctx.usage()`. Journaled flat with the attempt's end event.
+ */
+export interface AttemptUsage {
+  readonly input_tokens?: number;
+  readonly output_tokens?: number;
+  readonly model?: string;
+  readonly endpoint?: string;
+  /** The attempt's cost (tokens × price, or reported); also given as the outcome's `cost`. */
+  readonly cost?: number;
 }
 
 /**
@@ -66,6 +81,8 @@ export type AttemptOutcome = (
       readonly final?: FinalFailure;
     }
 ) & {
+  /** Tokens, model and endpoint the attempt reported (§8.1); its cost is `cost`. */
+  readonly usage?: AttemptUsage;
   /**
    * Runs inside the journal commit that records this outcome (`step_completed` / `step_failed` /
    * `step_retried`): the remote executor marks the outcome folded there. Not run without a journal.
@@ -197,6 +214,8 @@ export interface SchedulerDeps {
    * without it every run keeps its own (`InRunLimits`). `RunOptions.limits` wins over it.
    */
   readonly limits?: LimitsProvider;
+  /** orch.config `prices` by model, for budget reservations of model calls (LANGUAGE.md §8.2). */
+  readonly modelPrices?: { readonly [model: string]: { readonly input_per_mtok: number; readonly output_per_mtok: number } };
 }
 
 export interface StepResult {
@@ -209,6 +228,18 @@ export interface StepResult {
   readonly duration: number;
   readonly startedAt: string | null;
   readonly completedAt: string | null;
+  /** v0.3 (§8.1): what the step actually cost, every attempt counted. */
+  readonly cost?: number;
+  /** v0.3: tokens and model its attempts reported, when any did. */
+  readonly usage?: StepUsage;
+}
+
+/** Tokens summed over a step's attempts; the model and endpoint of the last one that reported. */
+export interface StepUsage {
+  readonly input_tokens: number;
+  readonly output_tokens: number;
+  readonly model: string | null;
+  readonly endpoint: string | null;
 }
 
 /** LANGUAGE.md §6: the shape `orch run --json` prints. */

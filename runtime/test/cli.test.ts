@@ -86,7 +86,8 @@ describe('orch run', () => {
     );
     expect(result).toMatchObject({ planId: 'doubling', status: 'completed', output: { result: 20 }, error: null });
     expect(Object.keys((result.steps as object[])[0]!).sort()).toEqual(
-      ['stepId', 'status', 'output', 'error', 'attempts', 'resource', 'duration', 'startedAt', 'completedAt'].sort(),
+      // v0.3 (§8.1): each step gains its actual `cost` (and `usage` when an attempt reported tokens).
+      ['stepId', 'status', 'output', 'error', 'attempts', 'resource', 'duration', 'startedAt', 'completedAt', 'cost'].sort(),
     );
     expect(Object.keys(result.metadata as object).sort()).toEqual(
       ['totalDuration', 'totalCost', 'totalSteps', 'completedSteps', 'failedSteps', 'skippedSteps', 'cancelledSteps'].sort(),

@@ -55,6 +55,9 @@ export interface StepView {
   resource?: string | null;
   startedAt?: string | null;
   completedAt?: string | null;
+  /** v0.3: actual cost of every attempt; tokens when a model reported them. */
+  cost?: number;
+  usage?: { input_tokens: number; output_tokens: number; model: string | null; endpoint: string | null };
 }
 
 export interface RunView {

@@ -13,4 +13,10 @@ export interface HandlerContext {
    */
   readonly traceparent?: string;
   log(...args: unknown[]): void;
+  /**
+   * v0.3 (LANGUAGE.md §8.1): what this attempt used. Every field is optional and several calls add
+   * up; `cost` is the attempt's actual cost, else tokens × the config's price for `model`, else the
+   * capability's estimate. Budgets settle on it (§8.2).
+   */
+  usage(u: { cost?: number; input_tokens?: number; output_tokens?: number; model?: string }): void;
 }

@@ -5,10 +5,20 @@
  * `budget_exceeded` once and lets the run go on. A sub-plan runs under its parent's blocking
  * budgets, counting what the parent and its other sub-plans spend meanwhile, and the parent
  * counts what its running sub-plans spent so far: concurrent spending on either side is seen.
+ *
+ * v0.3 (§8.2) makes it a ledger of actual spend: an attempt is charged its reservation when it
+ * starts (its worst case: the capability's estimate, or for a model call with `max_tokens` and a
+ * price, the prompt's token bound × input price + max_tokens × output price when that is more)
+ * and settled to what it reported when it ends (`cost_delta` on its end event). `c.totalCost` is
+ * therefore actual spend plus the reservations of attempts in flight, and an attempt starts only
+ * when that plus its own reservation stays within the limit. An attempt that reports more than it
+ * reserved is journaled as `budget_overrun`; once spend passes the limit nothing more starts.
  */
 import type { SchedulerCore } from './core.js';
 import { abortRun } from './finish.js';
-import { attemptCostOf } from './resolve.js';
+import { modelOf, promptTokenBound, renderPrompt } from '../../models/prompt.js';
+import { capabilityOf, resourceOf } from './resolve.js';
+import { evalArgs } from './start.js';
 import { round6 } from './result.js';
 import type { Inst } from './state.js';
 
@@ -60,7 +70,7 @@ export function childCeilings(c: SchedulerCore, key: string): readonly CostCeili
 export function withinBudget(c: SchedulerCore, inst: Inst): boolean {
   const ceilings = costCeilings(c);
   if (ceilings.length === 0) return true;
-  const estimate = attemptCostOf(c, inst);
+  const estimate = reservationOf(c, inst).total;
   const here = spent(c);
   for (const b of ceilings) {
     const total = here + (b.outside?.() ?? 0);
@@ -106,4 +116,46 @@ export function durationBudgetFired(c: SchedulerCore): void {
   const warn = p.budgets.duration_warn === true;
   c.emit('budget_exceeded', null, { budget: 'duration', label, limit: p.budgets.duration_ms, elapsed: c.now - c.startedAt, warn });
   if (!warn) abortRun(c, 'timeout', `budget exceeded: ${label}`);
+}
+
+/** One attempt's reservation: its capability part (settled to actual later) and with the resource's cost. */
+export interface Reservation {
+  readonly capability: number;
+  readonly total: number;
+}
+
+/** What `inst`'s next attempt reserves (§8.2). */
+export function reservationOf(c: SchedulerCore, inst: Inst): Reservation {
+  const isCall = inst.logical.step.action.type === 'call';
+  const cap = isCall ? capabilityOf(c, inst) : undefined;
+  const res = resourceOf(c, inst);
+  const estimate = cap?.cost ?? 0;
+  const capPart = cap?.llm && cap.handler === null ? Math.max(estimate, modelWorstCase(c, inst, cap, res) ?? 0) : estimate;
+  return { capability: capPart, total: capPart + (res?.cost ?? 0) };
+}
+
+/** prompt bound × input price + max_tokens × output price; undefined without max_tokens or a price. */
+function modelWorstCase(c: SchedulerCore, inst: Inst, cap: NonNullable<ReturnType<typeof capabilityOf>>, res: ReturnType<typeof resourceOf>): number | undefined {
+  const llm = cap.llm!;
+  const model = modelOf(cap, res ?? null);
+  const price = model !== null ? c.cfg.modelPrices?.[model] : undefined;
+  if (llm.max_tokens === null || !price) return undefined;
+  const step = inst.logical.step;
+  const call = inst.rec.phase === 'fallback' && step.fallback ? step.fallback : { args: step.args };
+  let promptTokens: number;
+  try {
+    promptTokens = promptTokenBound(renderPrompt({ ...cap, llm }, evalArgs(c, inst, call.args), inst.rec.lastError));
+  } catch {
+    // The arguments cannot be evaluated: the attempt fails before any call, so it spends nothing.
+    return undefined;
+  }
+  return (promptTokens * price.input_per_mtok + llm.max_tokens * price.output_per_mtok) / 1_000_000;
+}
+
+/** An attempt reported more than it reserved: journaled (§8.2) when the run has a cost budget. */
+export function recordOverrun(c: SchedulerCore, inst: Inst, actual: number): void {
+  const reserved = inst.attemptCapCost;
+  if (actual <= reserved + 1e-12) return;
+  if (costCeilings(c).length === 0) return;
+  c.emit('budget_overrun', inst.key, { attempt: inst.rec.attempts, reserved: round6(reserved), actual: round6(actual), over: round6(actual - reserved) });
 }

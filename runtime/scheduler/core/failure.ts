@@ -12,7 +12,9 @@ import { env } from './env.js';
 import { clearStepTimer, stepTimerId } from './events.js';
 import { abortRun } from './finish.js';
 import { forbiddenOn, guardStep, recordViolations } from './guards.js';
-import { attemptCostOf, hookInfo } from './resolve.js';
+import { hookInfo, resourceOf } from './resolve.js';
+import { recordOverrun } from './budget.js';
+import type { AttemptUsage } from '../types.js';
 import { rollback } from './rollback.js';
 import { releaseLease } from './start.js';
 import { IDLE, type Inst } from './state.js';
@@ -21,13 +23,17 @@ export function onOutcome(
   c: SchedulerCore,
   key: string,
   token: number,
-  o: { type: 'attempt_succeeded' | 'attempt_failed'; output?: unknown; error?: string; logs?: readonly string[]; cost?: number; final?: FinalFailure },
+  o: { type: 'attempt_succeeded' | 'attempt_failed'; output?: unknown; error?: string; logs?: readonly string[]; cost?: number; usage?: AttemptUsage; final?: FinalFailure },
 ): void {
   const inst = c.instances.get(key);
   if (!inst || inst.token !== token || inst.activity.kind !== 'call' || inst.rec.status !== 'running') return;
   clearStepTimer(c, inst);
-  // A reported cost replaces the capability's estimate; the fold adds it with the end event.
-  if (o.cost !== undefined && Number.isFinite(o.cost)) inst.costDelta = o.cost - inst.attemptCapCost;
+  // A reported cost replaces the capability's reservation (§8.2: settled to actual); the fold adds it with the end event.
+  if (o.cost !== undefined && Number.isFinite(o.cost) && o.cost >= 0) {
+    inst.costDelta = o.cost - inst.attemptCapCost;
+    recordOverrun(c, inst, o.cost);
+  }
+  inst.usage = o.usage ? flatUsage(o.usage) : null;
   // What the handler wrote (ctx.log, stdout, stderr): one `step_log` event a line (LANGUAGE.md §7.3).
   for (const line of o.logs ?? []) c.emit('step_log', inst.key, { attempt: inst.rec.attempts, line });
   if (o.type === 'attempt_succeeded') succeed(c, inst, o.output);
@@ -35,7 +41,7 @@ export function onOutcome(
     // A handler that never loaded ran nothing, so it is not charged. A final failure skips the
     // retries (the same would happen again); the step's `fallback` call has a handler of its own,
     // so it is still tried.
-    if (o.final === 'unloadable') inst.costDelta = -attemptCostOf(c, inst);
+    if (o.final === 'unloadable') inst.costDelta = -(inst.attemptCapCost + (resourceOf(c, inst)?.cost ?? 0));
     attemptFailed(c, inst, o.error ?? 'failed', false, !o.final, true);
   }
 }
@@ -47,11 +53,30 @@ function stopRunning(c: SchedulerCore, inst: Inst): void {
   c.untilWaiters.delete(inst);
 }
 
-/** The journal field for a reported attempt cost (the fold adds it to the step's cost). */
-function takeCostDelta(inst: Inst): { cost_delta?: number } {
+/**
+ * The journal fields for a reported attempt cost (the fold adds `cost_delta` to the step's cost)
+ * and the usage the attempt reported (`usage`: a small flat record).
+ */
+function takeCostDelta(inst: Inst): { cost_delta?: number; usage?: AttemptUsage } {
   const delta = inst.costDelta;
+  const usage = inst.usage;
   inst.costDelta = 0;
-  return delta !== 0 ? { cost_delta: delta } : {};
+  inst.usage = null;
+  return { ...(delta !== 0 ? { cost_delta: delta } : {}), ...(usage ? { usage } : {}) };
+}
+
+/** Only the known numeric and text fields, so a handler cannot put anything else in the journal. */
+function flatUsage(u: AttemptUsage): AttemptUsage {
+  const out: { -readonly [K in keyof AttemptUsage]: AttemptUsage[K] } = {};
+  for (const k of ['input_tokens', 'output_tokens', 'cost'] as const) {
+    const v = u[k];
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) out[k] = v;
+  }
+  for (const k of ['model', 'endpoint'] as const) {
+    const v = u[k];
+    if (typeof v === 'string') out[k] = v.slice(0, 200);
+  }
+  return out;
 }
 
 export function succeed(c: SchedulerCore, inst: Inst, output: unknown): void {

@@ -5,7 +5,7 @@
  * the interrupted one had reached. Pure.
  */
 import type { StepStatus } from '../../../compiler/index.js';
-import type { RunEvent } from '../types.js';
+import type { AttemptUsage, RunEvent } from '../types.js';
 
 /** What the journal says about one step instance (`id`, or `id[i]` inside `for each`). */
 export interface StepRecord {
@@ -25,6 +25,10 @@ export interface StepRecord {
   inFlight: boolean;
   compensated: boolean;
   completionOrder: number | null;
+  /** v0.3: the last attempt's error, also after a retry (the model handler tells the model). */
+  lastError: string | null;
+  /** v0.3: tokens its attempts reported (summed), with the last model and endpoint; null when none did. */
+  usage: { input_tokens: number; output_tokens: number; model: string | null; endpoint: string | null } | null;
 }
 
 /** What the journal says about the run as a whole. */
@@ -60,6 +64,8 @@ export function newRecord(): StepRecord {
     inFlight: false,
     compensated: false,
     completionOrder: null,
+    lastError: null,
+    usage: null,
   };
 }
 
@@ -117,6 +123,7 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
     case 'step_compensated':
     case 'guardrail_violation':
     case 'budget_exceeded':
+    case 'budget_overrun':
     case 'consent_denied':
     case 'step_log':
       return;
@@ -160,8 +167,9 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       s.cost += e.data.cost;
       return;
     case 'step_retried':
-      // An attempt whose outcome reported its own cost (see AttemptOutcome.cost).
+      // An attempt whose outcome reported its own cost (see AttemptOutcome.cost), and its tokens.
       s.cost += e.data.cost_delta ?? 0;
+      addUsage(s, e.data.usage);
       s.inFlight = false;
       s.status = 'queued';
       if (e.data.phase === 'fallback') {
@@ -170,9 +178,11 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       }
       if (e.data.resourceIndex !== undefined) s.resourceIndex = e.data.resourceIndex;
       if (e.data.reset === true) s.phaseAttempts = 0;
+      s.lastError = e.data.error;
       return;
     case 'step_completed':
       s.cost += e.data.cost_delta ?? 0;
+      addUsage(s, e.data.usage);
       s.status = 'completed';
       s.inFlight = false;
       s.output = e.data.output ?? null;
@@ -182,9 +192,11 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       return;
     case 'step_failed':
       s.cost += e.data.cost_delta ?? 0;
+      addUsage(s, e.data.usage);
       s.status = e.data.status;
       s.inFlight = false;
       s.error = e.data.error;
+      s.lastError = s.error;
       s.completedAt = e.ts;
       return;
     case 'step_skipped':
@@ -193,6 +205,7 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       return;
     case 'step_cancelled':
       s.cost += e.data.cost_delta ?? 0;
+      addUsage(s, e.data.usage);
       s.status = 'cancelled';
       s.inFlight = false;
       s.error = e.data.reason;
@@ -205,6 +218,7 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
     case 'step_log':
     case 'guardrail_violation':
     case 'budget_exceeded':
+    case 'budget_overrun':
     case 'loop_iteration':
     case 'race_won':
     case 'plan_created':
@@ -222,4 +236,15 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
     default:
       return unknownEvent(e);
   }
+}
+
+function addUsage(s: StepRecord, u: AttemptUsage | undefined): void {
+  if (!u) return;
+  const prev = s.usage;
+  s.usage = {
+    input_tokens: (prev?.input_tokens ?? 0) + (u.input_tokens ?? 0),
+    output_tokens: (prev?.output_tokens ?? 0) + (u.output_tokens ?? 0),
+    model: u.model ?? prev?.model ?? null,
+    endpoint: u.endpoint ?? prev?.endpoint ?? null,
+  };
 }

@@ -4,7 +4,7 @@
  * gives every event its time and carries out the commands.
  */
 import type { PlanIR, StepStatus } from '../../../compiler/index.js';
-import type { AttemptRequest, FinalFailure, RunEvent, StepHookInfo } from '../types.js';
+import type { AttemptRequest, AttemptUsage, FinalFailure, RunEvent, StepHookInfo } from '../types.js';
 
 /** Something that happened, as the driver reports it (with the clock's time: `handle(event, at)`). */
 export type CoreEvent =
@@ -19,6 +19,7 @@ export type CoreEvent =
       readonly output: unknown;
       readonly logs?: readonly string[];
       readonly cost?: number;
+      readonly usage?: AttemptUsage;
     }
   | {
       readonly type: 'attempt_failed';
@@ -29,6 +30,7 @@ export type CoreEvent =
       readonly cost?: number;
       /** The executor knows another attempt would fail the same way (`AttemptOutcome.final`): no retry. */
       readonly final?: FinalFailure;
+      readonly usage?: AttemptUsage;
     }
   /** Log lines a running attempt wrote, as they arrive (before its outcome, which has the rest). */
   | { readonly type: 'attempt_logs'; readonly attempt: string; readonly token: number; readonly lines: readonly string[] }
@@ -128,4 +130,6 @@ export interface CoreConfig {
   readonly subplanCost?: (key: string) => number;
   /** Sees each journal event as it is emitted, with the core in exactly that state. */
   readonly onEvent?: (event: RunEvent) => void;
+  /** orch.config `prices` by model (§8.1): budgets reserve a model call's worst case with them (§8.2). */
+  readonly modelPrices?: { readonly [model: string]: { readonly input_per_mtok: number; readonly output_per_mtok: number } };
 }

@@ -1,5 +1,6 @@
 /** What a run shows: step views (as expressions and observers see them) and the execution result. */
-import type { ExecutionResult, StepResult } from '../types.js';
+import type { ExecutionResult, StepResult, StepUsage } from '../types.js';
+import type { StepRecord } from './fold.js';
 import type { SchedulerCore } from './core.js';
 import { approvalsWaiting } from './finish.js';
 import { FAILED, TERMINAL } from './state.js';
@@ -36,6 +37,7 @@ export function buildResult(c: SchedulerCore, now: number): ExecutionResult {
       l.instances.find((i) => i.rec.error !== null && FAILED.has(i.rec.status))?.rec.error ??
       [...c.blockInsts.values()].find((b) => b.whole?.error && l.shape.dims.includes(b.block as never))?.whole?.error ??
       null;
+    const usage = usageOf(l.instances.map((i) => i.rec.usage));
     if (v.status === 'completed') completed++;
     else if (v.status === 'cancelled') cancelled++;
     else if (FAILED.has(v.status)) failed++;
@@ -50,6 +52,8 @@ export function buildResult(c: SchedulerCore, now: number): ExecutionResult {
       duration: v.duration,
       startedAt: iso(start),
       completedAt: iso(TERMINAL.has(v.status) ? end : null),
+      cost: round6(l.instances.reduce((a, i) => a + i.rec.cost, 0)),
+      ...(usage ? { usage } : {}),
     });
   }
   const end = c.completedAt ?? now;
@@ -75,4 +79,18 @@ export function buildResult(c: SchedulerCore, now: number): ExecutionResult {
     // The approvals it stopped at, by instance key (`ok[1]` inside for each, `sub/ok` in a sub-plan): what `orch signal` takes.
     ...(status === 'paused' ? { waiting: approvalsWaiting(c) } : {}),
   };
+}
+
+/** Tokens over every instance of a step (a `for each` step sums its items); undefined when none reported. */
+function usageOf(all: readonly StepRecord['usage'][]): StepUsage | undefined {
+  let out: StepUsage | undefined;
+  for (const u of all)
+    if (u)
+      out = {
+        input_tokens: (out?.input_tokens ?? 0) + u.input_tokens,
+        output_tokens: (out?.output_tokens ?? 0) + u.output_tokens,
+        model: u.model ?? out?.model ?? null,
+        endpoint: u.endpoint ?? out?.endpoint ?? null,
+      };
+  return out;
 }

@@ -6,7 +6,7 @@ import type { ExprIR } from '../../../compiler/index.js';
 import { evaluate, truthy } from '../../evaluate.js';
 import { assertViolations, preStepViolations } from '../guardrails.js';
 import type { AttemptRequest } from '../types.js';
-import { withinBudget } from './budget.js';
+import { reservationOf, withinBudget } from './budget.js';
 import type { SchedulerCore } from './core.js';
 import { instTerminal } from './decide.js';
 import { env } from './env.js';
@@ -16,7 +16,7 @@ import { abortRun } from './finish.js';
 import { guardStep, recordViolations } from './guards.js';
 import type { ItemSlot, SlotRequest } from './limits.js';
 import { suffixOf } from './scopes.js';
-import { attemptCostOf, capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, resourceOf } from './resolve.js';
+import { capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, resourceOf } from './resolve.js';
 import type { Inst } from './state.js';
 
 export function slotRequest(c: SchedulerCore, inst: Inst): SlotRequest {
@@ -77,8 +77,10 @@ export function launch(c: SchedulerCore, inst: Inst): void {
   const res = resourceOf(c, inst);
   const restoredWaitStart = inst.restored?.inFlight ? inst.rec.startedAt : null;
   const token = ++inst.token;
-  const attemptCost = attemptCostOf(c, inst);
-  inst.attemptCapCost = step.action.type === 'call' ? (cap?.cost ?? 0) : 0;
+  // §8.2: the attempt is charged its reservation now and settled to its actual cost when it ends.
+  const reservation = reservationOf(c, inst);
+  const attemptCost = reservation.total;
+  inst.attemptCapCost = step.action.type === 'call' ? reservation.capability : 0;
   const action = step.action;
   // What the instance waits for, set before `step_started` so observers see it running.
   inst.activity =
@@ -173,6 +175,7 @@ export function launch(c: SchedulerCore, inst: Inst): void {
         timeoutMs,
         secrets: { ...(c.cfg.configSecrets ?? {}), ...(inst.secretsUsed ?? {}) },
         plan: c.plan,
+        previousError: inst.rec.lastError,
       };
       c.command({ type: 'start_attempt', attempt: inst.key, token, request });
       return;

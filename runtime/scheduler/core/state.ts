@@ -4,6 +4,7 @@
  */
 import type { BlockIR, StepIR, StepStatus } from '../../../compiler/index.js';
 import type { StepRecord } from './fold.js';
+import type { AttemptUsage } from '../types.js';
 import type { Lease } from './limits.js';
 import type { DimBlock, PlanBlocks, Shape } from './scopes.js';
 
@@ -59,6 +60,8 @@ export class Inst implements Frame {
   attemptCapCost = 0;
   /** A reported cost's difference to the estimate, journaled with the attempt's end event. */
   costDelta = 0;
+  /** The usage the current attempt reported, journaled with its end event (§8.1). */
+  usage: AttemptUsage | null = null;
   /** In its logical step's `waiting` list: created and not yet ready. */
   waiting = false;
 

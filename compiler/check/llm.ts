@@ -1,0 +1,104 @@
+/**
+ * `kind llm` capabilities answered by a model (LANGUAGE.md §8.1): their `prompt` and `system`
+ * (Orch strings that may read only `input`, literals and pure built-ins), `model`, `temperature`
+ * and `max_tokens` → `CapabilityIR.llm`; E0801 for what the spec forbids; W0803 for a model or
+ * endpoint the project's orch.config does not define. Everything is decided from files alone.
+ */
+import type { CapabilityDecl, Expr, ResourceDecl, StringLit } from '../../language/index.js';
+import { diagnostic, type Diagnostic } from '../../language/index.js';
+import type { ExprIR, LlmIR } from '../ir/types.js';
+import type { ModelBuilder } from '../model.js';
+import { configKnown, configSection, projectConfigFor } from '../project-config.js';
+import type { Ty } from '../types/ty.js';
+import { checkExpr, type ExprEnv } from './expr.js';
+
+/** The `llm` part of a capability's IR, or undefined when it is not a model-backed one. */
+export function llmIR(c: CapabilityDecl, input: Ty, file: string, model: ModelBuilder, diags: Diagnostic[]): LlmIR | undefined {
+  const e0801 = (message: string, range = c.name.range) => diags.push(diagnostic('E0801', message, file, range));
+  const llmProps = ([['prompt', c.prompt], ['system', c.system], ['model', c.model], ['temperature', c.temperature], ['max_tokens', c.maxTokens]] as const).filter(([, v]) => v !== undefined);
+  if (c.capabilityKind !== 'llm') {
+    for (const [name, v] of llmProps) e0801(`${name} is a property of kind llm capabilities; capability "${c.name.name}" is kind ${c.capabilityKind ?? 'tool'}`, v!.range);
+    return undefined;
+  }
+  if (c.prompt && c.handler) e0801(`capability "${c.name.name}" has both a prompt and a handler: the prompt is answered by the built-in model handler, so remove one of them`, c.handler.range);
+  if (!c.prompt && !c.handler) e0801(`kind llm capability "${c.name.name}" needs a prompt (answered by the configured model) or a handler`);
+  if (c.temperature && !(c.temperature.value >= 0 && c.temperature.value <= 2)) e0801(`temperature must be between 0 and 2, not ${c.temperature.value}`, c.temperature.range);
+  if (c.maxTokens && !(Number.isInteger(c.maxTokens.value) && c.maxTokens.value >= 1)) e0801(`max_tokens must be a whole number ≥ 1, not ${c.maxTokens.value}`, c.maxTokens.range);
+  if (c.model) warnUnpriced(plain(c.model), c.model, file, diags);
+  if (!c.prompt || c.handler) return undefined;
+  const env: ExprEnv = { file, model, diags, roots: new Map([['input', { ty: input, ir: { op: 'var', name: 'input' } }]]) };
+  const prompt = templateIR(c.prompt, 'prompt', env, e0801);
+  const system = c.system ? templateIR(c.system, 'system', env, e0801) : null;
+  return {
+    prompt: prompt ?? { op: 'lit', value: '' },
+    system,
+    model: c.model ? plain(c.model) : null,
+    temperature: c.temperature?.value ?? null,
+    max_tokens: c.maxTokens?.value ?? null,
+  };
+}
+
+/** W0803 for a resource's `endpoint` and `model` that the project's config does not define. */
+export function checkModelResource(r: ResourceDecl, file: string, diags: Diagnostic[]): void {
+  const view = projectConfigFor(file);
+  if (!configKnown(view)) return;
+  if (r.endpoint) {
+    const name = plain(r.endpoint);
+    const endpoints = configSection(view, 'endpoints');
+    if (!Object.prototype.hasOwnProperty.call(endpoints, name)) {
+      const known = Object.keys(endpoints);
+      diags.push(diagnostic('W0803', `endpoint "${name}" of resource "${r.name.name}" is not defined in ${view.kind === 'none' ? 'an orch.config.json (the project has none)' : 'orch.config "endpoints"'}${known.length ? ` (defined: ${known.join(', ')})` : ''}`, file, r.endpoint.range));
+    }
+  }
+  if (r.model) warnUnpriced(plain(r.model), r.model, file, diags);
+}
+
+function warnUnpriced(name: string, at: StringLit, file: string, diags: Diagnostic[]): void {
+  const view = projectConfigFor(file);
+  if (!configKnown(view)) return;
+  if (Object.prototype.hasOwnProperty.call(configSection(view, 'prices'), name)) return;
+  diags.push(diagnostic('W0803', `model "${name}" has no price in orch.config "prices": its calls cost the capability's cost estimate, and budgets cannot reserve its worst case`, file, at.range));
+}
+
+/**
+ * A prompt or system string as an expression over `input`: any other name (a step, `context`,
+ * `run`, a plan's input) and `secret(…)` are E0801 — a prompt is sent to a model, so it must be
+ * what the capability was given, never a credential.
+ */
+function templateIR(s: StringLit, what: string, env: ExprEnv, e0801: (m: string, r: StringLit['range']) => void): ExprIR | null {
+  let bad = false;
+  for (const p of s.parts) {
+    if (typeof p === 'string') continue;
+    walkExpr(p, (e) => {
+      if (e.kind === 'NameExpr' && e.name !== 'input') {
+        e0801(`a ${what} may read only input, literals and pure built-ins, not "${e.name}"`, e.range);
+        bad = true;
+      } else if (e.kind === 'CallExpr' && e.callee.name === 'secret') {
+        e0801(`a ${what} is sent to a model and may not read a secret`, e.range);
+        bad = true;
+      }
+    });
+  }
+  if (bad) return null;
+  return checkExpr(s, env).ir;
+}
+
+/** Every expression node under `e`, `e` included (any node with an expression `kind`). */
+function walkExpr(e: Expr, visit: (e: Expr) => void): void {
+  const stack: unknown[] = [e];
+  while (stack.length) {
+    const n = stack.pop();
+    if (n === null || typeof n !== 'object') continue;
+    if (Array.isArray(n)) {
+      stack.push(...(n as unknown[]));
+      continue;
+    }
+    const o = n as { kind?: unknown; range?: unknown };
+    if (typeof o.kind === 'string' && o.kind.endsWith('Expr')) visit(n as Expr);
+    for (const [k, v] of Object.entries(o)) if (k !== 'range' && v && typeof v === 'object') stack.push(v);
+  }
+}
+
+function plain(s: StringLit): string {
+  return s.parts.filter((p): p is string => typeof p === 'string').join('');
+}

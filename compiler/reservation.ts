@@ -1,0 +1,81 @@
+/**
+ * What `orch preview` shows a step reserving against a `budget cost` (LANGUAGE.md §8.2): the
+ * capability's estimate plus the resource's cost, or for a `kind llm` call with `max_tokens`
+ * and a price in orch.config.json, the worst case of the prompt as far as the file tells it
+ * (its literal text, the output schema, message framing) × the input price + max_tokens × the
+ * output price, when that is more. What `${input…}` adds is known only when the step runs:
+ * `per_input_byte` says how much each byte of it adds.
+ */
+import type { CapabilityIR, ExprIR, PlanIR, StepIR } from './ir/types.js';
+import { configSection, projectConfigFor } from './project-config.js';
+
+export interface StepReservation {
+  readonly cost: number;
+  /** The model whose price was used, when it was. */
+  readonly model: string | null;
+  /** Added per byte of interpolated prompt text (0 when the prompt is all literal or unpriced). */
+  readonly per_input_byte: number;
+}
+
+/** Per message framing, as the runtime counts it (runtime/models/prompt.ts). */
+const FRAMING_TOKENS = 32;
+
+export function stepReservation(plan: PlanIR, step: StepIR): StepReservation {
+  const cap: CapabilityIR | undefined = step.capability ? plan.capabilities[step.capability] : undefined;
+  const resource = step.resource ? plan.resources[step.resource] : undefined;
+  const estimate = step.action.type === 'call' ? (cap?.cost ?? 0) : 0;
+  const base = { cost: round6(estimate + (resource?.cost ?? 0)), model: null, per_input_byte: 0 };
+  const llm = cap?.llm;
+  if (!cap || !llm || cap.handler !== null || llm.max_tokens === null) return base;
+  const model = resource?.model ?? llm.model;
+  if (!model) return base;
+  const price = priceOf(plan, model);
+  if (!price) return base;
+  const literal = literalBytes(llm.prompt) + (llm.system ? literalBytes(llm.system) : 0);
+  const tokens = literal + Buffer.byteLength(JSON.stringify(cap.output), 'utf8') + FRAMING_TOKENS;
+  const worst = (tokens * price.input_per_mtok + llm.max_tokens * price.output_per_mtok) / 1e6;
+  const interpolates = hasReads(llm.prompt) || (llm.system !== null && hasReads(llm.system));
+  return { cost: round6(Math.max(estimate, worst) + (resource?.cost ?? 0)), model, per_input_byte: interpolates ? price.input_per_mtok / 1e6 : 0 };
+}
+
+function priceOf(plan: PlanIR, model: string): { input_per_mtok: number; output_per_mtok: number } | undefined {
+  const raw = configSection(projectConfigFor(plan.source_file || `${plan.base_dir}/plan.orch`, false), 'prices')[model];
+  if (!raw || typeof raw !== 'object') return undefined;
+  const p = raw as { input_per_mtok?: unknown; output_per_mtok?: unknown };
+  return typeof p.input_per_mtok === 'number' && typeof p.output_per_mtok === 'number' ? { input_per_mtok: p.input_per_mtok, output_per_mtok: p.output_per_mtok } : undefined;
+}
+
+function literalBytes(e: ExprIR): number {
+  let n = 0;
+  walk(e, (x) => {
+    if (x.op === 'lit' && typeof x.value === 'string') n += Buffer.byteLength(x.value, 'utf8');
+  });
+  return n;
+}
+
+function hasReads(e: ExprIR): boolean {
+  let found = false;
+  walk(e, (x) => {
+    if (x.op === 'var') found = true;
+  });
+  return found;
+}
+
+function walk(e: ExprIR, visit: (e: ExprIR) => void): void {
+  const stack: unknown[] = [e];
+  while (stack.length) {
+    const n = stack.pop();
+    if (n === null || typeof n !== 'object') continue;
+    if (Array.isArray(n)) {
+      stack.push(...(n as unknown[]));
+      continue;
+    }
+    if (typeof (n as { op?: unknown }).op === 'string') visit(n as ExprIR);
+    for (const v of Object.values(n)) if (v && typeof v === 'object') stack.push(v);
+  }
+}
+
+function round6(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}
+

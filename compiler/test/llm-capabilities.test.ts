@@ -1,0 +1,120 @@
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { check, compile, preview, renderPreviewText, validatePlanIR } from '../index.js';
+import { diskHost } from '../load.js';
+import { checkText, codes, compileText, covered } from './helpers.js';
+
+const SUMMARIZE = `
+capability summarize {
+  kind llm
+  input  { text: string, audience: "exec" | "team" = "team" }
+  output { title: string, bullets: list<string> }
+  system "You write short, factual summaries."
+  prompt "Summarize for the \${input.audience}:\\n\${upper(input.text)}"
+  model "gpt-4o-mini"
+  temperature 0.2
+  max_tokens 800
+  cost 0.002usd
+  data internal
+  requires llm
+}
+resource cloud_model { kind cloud_region  provides llm  endpoint "openai"  model "gpt-4o-mini" }
+resource local_model { kind local_device  provides llm  endpoint "ollama"  model "llama3.2" }
+plan p {
+  input { text: string }
+  step s = summarize(text: input.text)
+  output { t: s.output.title }
+}
+`;
+
+describe('kind llm capabilities (§8.1)', () => {
+  it('compile to IR with llm { prompt, system, model, temperature, max_tokens } and resources with endpoint/model; the IR validates', () => {
+    const out = compileText(SUMMARIZE);
+    expect(codes(out.diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
+    const ir = out.plans[0]!;
+    expect(validatePlanIR(JSON.parse(JSON.stringify(ir))).ok).toBe(true);
+    const cap = Object.values(ir.capabilities).find((c) => c.name.endsWith('summarize'))!;
+    expect(cap.llm).toMatchObject({ model: 'gpt-4o-mini', temperature: 0.2, max_tokens: 800 });
+    expect(cap.llm!.system).toEqual({ op: 'lit', value: 'You write short, factual summaries.' });
+    expect(cap.llm!.prompt).toMatchObject({ op: 'concat' });
+    expect(cap.handler).toBeNull();
+    expect(ir.resources.cloud_model).toMatchObject({ endpoint: 'openai', model: 'gpt-4o-mini' });
+    expect(ir.resources.local_model).toMatchObject({ endpoint: 'ollama', model: 'llama3.2' });
+  });
+
+  it('E0801: both prompt and handler, neither, a prompt reading a step/context/secret, temperature and max_tokens out of range', () => {
+    const src = `
+context { temperature: number }
+capability both { kind llm  input { t: string }  output { text: string }  prompt "x"  handler "./h.js" }
+capability neither { kind llm  input { t: string }  output { text: string } }
+capability reads { kind llm  input { t: string }  output { text: string }  prompt "\${context.temperature} \${secret("KEY")}"  system "\${run.cost}" }
+capability ranges { kind llm  input { t: string }  output { text: string }  prompt "ok \${len(input.t)}"  temperature 2.5  max_tokens 0 }
+capability tooly { kind tool  input { t: string }  output { text: string }  prompt "x" }
+`;
+    const diags = checkText(src).filter((d) => d.code === 'E0801');
+    const spans = diags.map((d) => covered(src, d));
+    expect(spans).toContain('"./h.js"');
+    expect(spans).toContain('neither');
+    expect(spans).toContain('context');
+    expect(spans).toContain('secret("KEY")');
+    expect(spans).toContain('run');
+    expect(spans).toContain('2.5');
+    expect(spans).toContain('0');
+    expect(diags.some((d) => /kind llm capabilities/.test(d.message) && covered(src, d) === '"x"')).toBe(true);
+    // A prompt that reads a field the input does not have is a normal type error.
+    expect(codes(checkText(`capability c { kind llm  input { t: string }  output { text: string }  prompt "\${input.nope}" }`))).toContain('E0201');
+  });
+
+  it('round-trips through the formatter', async () => {
+    const { format } = await import('../../language/index.js');
+    const once = format('x.orch', SUMMARIZE).text;
+    expect(format('x.orch', once).text).toBe(once);
+    expect(once).toContain('max_tokens 800');
+    expect(once).toContain('endpoint "openai"');
+  });
+});
+
+describe('W0803 against the project config (files only)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-w0803-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const run = (config: object | null) => {
+    const sub = mkdtempSync(join(dir, 'p-'));
+    if (config) writeFileSync(join(sub, 'orch.config.json'), JSON.stringify(config));
+    writeFileSync(join(sub, 'main.orch'), SUMMARIZE);
+    return check({ entry: join(sub, 'main.orch'), host: diskHost }).filter((d) => d.code === 'W0803').map((d) => d.message);
+  };
+
+  it('warns for an endpoint and a model price the config does not define', () => {
+    const msgs = run({ endpoints: { openai: { api: 'openai' } }, prices: { 'gpt-4o-mini': { input_per_mtok: 0.15, output_per_mtok: 0.6 } } });
+    expect(msgs).toHaveLength(2);
+    expect(msgs.some((m) => m.includes('endpoint "ollama"'))).toBe(true);
+    expect(msgs.some((m) => m.includes('model "llama3.2"'))).toBe(true);
+  });
+
+  it('preview shows what a priced model call with max_tokens reserves per attempt', () => {
+    const sub = mkdtempSync(join(dir, 'pv-'));
+    writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ endpoints: { openai: {}, ollama: {} }, prices: { 'gpt-4o-mini': { input_per_mtok: 0.15, output_per_mtok: 0.6 } } }));
+    writeFileSync(join(sub, 'main.orch'), SUMMARIZE.replace('cost 0.002usd', 'cost 0.0001usd').replace('resource local_model', 'policy lean { strategy cost  budget cost <= 1usd }\nresource local_model').replace('  input { text: string }\n  step', '  input { text: string }\n  policy lean\n  step'));
+    const out = compile({ entry: join(sub, 'main.orch'), host: diskHost });
+    const p = preview(out.plans[0]!);
+    const r = p.steps[0]!.reservation;
+    expect(p.steps[0]!.resource).toBe('cloud_model');
+    expect(r.model).toBe('gpt-4o-mini');
+    // 800 output tokens × 0.6/M alone is 0.00048; the literal prompt, schema and framing add a little.
+    expect(r.cost).toBeGreaterThan(0.00048);
+    expect(r.cost).toBeLessThan(0.0006);
+    expect(r.per_input_byte).toBeCloseTo(0.15 / 1e6, 12);
+    expect(renderPreviewText(p, false)).toMatch(/reserves: 0\.000\d+ per attempt \(gpt-4o-mini, max_tokens\)/);
+  });
+
+  it('is silent when everything is defined, and with a JS config it cannot read', () => {
+    expect(run({ endpoints: { openai: {}, ollama: {} }, prices: { 'gpt-4o-mini': { input_per_mtok: 1, output_per_mtok: 1 }, 'llama3.2': { input_per_mtok: 0, output_per_mtok: 0 } } })).toEqual([]);
+    const sub = mkdtempSync(join(dir, 'js-'));
+    writeFileSync(join(sub, 'orch.config.mjs'), 'export default {}');
+    writeFileSync(join(sub, 'main.orch'), SUMMARIZE);
+    expect(check({ entry: join(sub, 'main.orch'), host: diskHost }).filter((d) => d.code === 'W0803')).toEqual([]);
+    expect(compile({ entry: join(sub, 'main.orch'), host: diskHost }).plans).toHaveLength(1);
+  });
+});

@@ -1,0 +1,162 @@
+/**
+ * The built-in model handler (LANGUAGE.md §8.1) as an executor effect: an attempt of a `kind llm`
+ * capability with a `prompt` (and no handler) is answered here, in the process that owns the
+ * run — a model call is network I/O, so it needs no worker thread — and every other attempt goes
+ * on to the wrapped executor. The scheduler core only sees an attempt and its outcome: the output,
+ * or an error; the cost; and the usage (tokens, model, endpoint).
+ *
+ * Endpoint and model: the bound resource's `endpoint`/`model`, else the capability's `model` on
+ * the config's first endpoint. The output type is sent as a JSON Schema and the answer validated
+ * against it; a mismatch fails the attempt with the path of the first mismatch, and the next
+ * attempt's prompt says what was wrong (prompt.ts). `output { text: string }` takes the plain answer.
+ */
+import type { CapabilityIR, LlmIR, ResourceIR } from '../../compiler/index.js';
+import { describeValueErrors, validateValue } from '../../compiler/index.js';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../executor/json-output.js';
+import type { AttemptHandle, AttemptOutcome, AttemptRequest, AttemptUsage, CommitHook, Executor } from '../scheduler/types.js';
+import type { ModelClient } from './client.js';
+import { priceOf, type EndpointConfig, type ModelsConfig } from './config.js';
+import { ANSWER_REJECTED, modelOf, renderPrompt } from './prompt.js';
+
+export interface ModelSetup {
+  readonly models: ModelsConfig;
+  /** Resolves a `"secret:NAME"` key (registering it with the run's redactor). */
+  readonly secret: (name: string) => string;
+  /** Builds a client for an endpoint (default: the SDK client of its `api`). */
+  readonly client: (endpoint: EndpointConfig, secret: (name: string) => string) => ModelClient;
+}
+
+/** Whether the built-in model handler answers this capability. */
+export function isModelCall(cap: CapabilityIR): cap is CapabilityIR & { readonly llm: LlmIR } {
+  return cap.llm !== undefined && cap.handler === null;
+}
+
+const NOOP_HOOK: CommitHook = async () => undefined;
+
+export class ModelExecutor implements Executor {
+  private readonly clients = new Map<string, ModelClient>();
+  readonly prepare?: (request: AttemptRequest) => CommitHook;
+  readonly discard?: (request: AttemptRequest) => void;
+  readonly recover?: Executor['recover'];
+
+  constructor(
+    private readonly inner: Executor,
+    private readonly setup: ModelSetup,
+  ) {
+    // Only what the wrapped executor offers: the scheduler checks for these hooks.
+    const prepare = inner.prepare?.bind(inner);
+    const discard = inner.discard?.bind(inner);
+    if (prepare) this.prepare = (req) => (isModelCall(req.capability) ? NOOP_HOOK : prepare(req));
+    if (discard) this.discard = (req) => (isModelCall(req.capability) ? undefined : discard(req));
+    if (inner.recover) this.recover = inner.recover.bind(inner);
+  }
+
+  start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
+    if (!isModelCall(req.capability)) return this.inner.start(req, (o) => done(this.priced(o)), logged);
+    const controller = new AbortController();
+    let settled = false;
+    const settle = (o: AttemptOutcome) => {
+      if (settled) return;
+      settled = true;
+      done(o);
+    };
+    this.call(req, req.capability, controller.signal).then(
+      (o) => settle(o),
+      (err: unknown) => settle({ ok: false, error: `model handler failed: ${(err as Error)?.message ?? String(err)}`, cost: 0 }),
+    );
+    return {
+      abort: (reason) => {
+        if (settled) return;
+        controller.abort(new Error(reason));
+        settled = true;
+        queueMicrotask(() => done({ ok: false, error: 'attempt aborted' }));
+      },
+    };
+  }
+
+  private async call(req: AttemptRequest, cap: CapabilityIR & { readonly llm: LlmIR }, signal: AbortSignal): Promise<AttemptOutcome> {
+    const target = this.target(cap, req.resource);
+    if (!target.ok) return { ok: false, error: target.error, cost: 0 };
+    const { endpoint, model } = target;
+    const prompt = renderPrompt(cap, req.input, req.previousError);
+    let answer;
+    try {
+      answer = await this.clientFor(endpoint).complete({
+        model,
+        ...(prompt.system !== undefined ? { system: prompt.system } : {}),
+        messages: [{ role: 'user', content: prompt.user }],
+        ...(cap.llm.max_tokens !== null ? { max_tokens: cap.llm.max_tokens } : {}),
+        ...(cap.llm.temperature !== null ? { temperature: cap.llm.temperature } : {}),
+        ...(prompt.schema ? { json_schema: { name: schemaName(cap.name), schema: prompt.schema } } : {}),
+        signal,
+      });
+    } catch (err) {
+      // Nothing was answered, so nothing is billed: the attempt costs 0 (its resource's cost stays).
+      return { ok: false, error: `model endpoint "${endpoint.name}" (${model}) failed: ${describeError(err)}`, cost: 0, usage: { model, endpoint: endpoint.name, cost: 0 } };
+    }
+    const price = this.setup.models.prices[model] ?? this.setup.models.prices[answer.model];
+    const cost = price ? priceOf(price, answer.input_tokens, answer.output_tokens) : cap.cost;
+    const usage: AttemptUsage = { input_tokens: answer.input_tokens, output_tokens: answer.output_tokens, model: answer.model || model, endpoint: endpoint.name, cost };
+    // The same bound as a handler's output (a misbehaving endpoint must not flood the journal).
+    if (Buffer.byteLength(answer.text, 'utf8') > DEFAULT_MAX_OUTPUT_BYTES)
+      return { ok: false, error: `${ANSWER_REJECTED}is larger than ${DEFAULT_MAX_OUTPUT_BYTES} bytes`, cost, usage };
+    const output = prompt.schema ? parseAnswer(answer.text) : { ok: true as const, value: { text: answer.text } };
+    if (!output.ok) return { ok: false, error: `${ANSWER_REJECTED}is not valid JSON: ${output.error}`, cost, usage };
+    const check = validateValue(cap.output, output.value);
+    if (!check.ok) return { ok: false, error: `${ANSWER_REJECTED}does not match the output type of ${cap.name}: ${describeValueErrors(check.errors.slice(0, 1))}`, cost, usage };
+    return { ok: true, output: output.value, cost, usage };
+  }
+
+  private target(cap: CapabilityIR & { readonly llm: LlmIR }, resource: ResourceIR | null): { ok: true; endpoint: EndpointConfig; model: string } | { ok: false; error: string } {
+    const eps = this.setup.models.endpoints;
+    if (eps.length === 0)
+      return { ok: false, error: `no model endpoint is configured for ${cap.name}: add "endpoints" to orch.config.json (docs/language.md, "Models")` };
+    const name = resource?.endpoint;
+    const endpoint = name !== undefined ? eps.find((e) => e.name === name) : eps[0];
+    if (!endpoint) return { ok: false, error: `endpoint "${name}" of resource ${resource!.name} is not defined in orch.config.json "endpoints"` };
+    const model = modelOf(cap, resource);
+    if (model === null) return { ok: false, error: `no model for ${cap.name}: give the capability or its resource a model` };
+    return { ok: true, endpoint, model };
+  }
+
+  /** A handler's `ctx.usage()` with tokens and a priced model but no cost: the price table says what it cost. */
+  private priced(o: AttemptOutcome): AttemptOutcome {
+    const u = o.usage;
+    if (!u || u.cost !== undefined || u.model === undefined) return o;
+    const price = this.setup.models.prices[u.model];
+    if (!price) return o;
+    const cost = priceOf(price, u.input_tokens ?? 0, u.output_tokens ?? 0);
+    return { ...o, cost, usage: { ...u, cost } };
+  }
+
+  private clientFor(endpoint: EndpointConfig): ModelClient {
+    let c = this.clients.get(endpoint.name);
+    if (!c) this.clients.set(endpoint.name, (c = this.setup.client(endpoint, this.setup.secret)));
+    return c;
+  }
+}
+
+function parseAnswer(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  // Models often fence JSON in a Markdown code block even when asked not to.
+  const fenced = /^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/.exec(text);
+  try {
+    return { ok: true, value: JSON.parse(fenced ? fenced[1]! : text) };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}
+
+/** `response_format.json_schema.name` allows `[a-zA-Z0-9_-]{1,64}`. */
+function schemaName(capability: string): string {
+  return capability.replace(/[^a-zA-Z0-9_-]/g, '_').slice(-64) || 'output';
+}
+
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const status = (err as { status?: unknown }).status;
+  if (typeof status === 'number') return `HTTP ${status}: ${err.message}`;
+  // The SDKs wrap network failures ("Connection error."): the cause says which (ECONNREFUSED …).
+  const cause = (err as { cause?: { code?: unknown; message?: unknown; cause?: { code?: unknown } } }).cause;
+  const code = cause?.code ?? cause?.cause?.code;
+  return typeof code === 'string' ? `${err.message} (${code})` : typeof cause?.message === 'string' ? `${err.message} (${cause.message})` : err.message;
+}

@@ -1,0 +1,202 @@
+/**
+ * The built-in model handler end to end (LANGUAGE.md §8.1): `.orch` source compiled by the real
+ * compiler, run by the real runtime with a SQLite journal, talking through the real `openai` and
+ * `@anthropic-ai/sdk` clients to scripted model servers started here, which record every request.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compile, type PlanIR } from '../../../compiler/index.js';
+import { startModelServer, type ModelServer } from '../../../test/support/model-server.js';
+import type { OrchConfig } from '../../config.js';
+import { parseModelsConfig, Runtime } from '../../index.js';
+import type { ExecutionResult, Executor, RunEvent } from '../../scheduler/types.js';
+
+const KEY = 'sk-cloud-secret-0123456789';
+let dir: string;
+let rt: Runtime;
+let cloud: ModelServer;
+let local: ModelServer;
+let claude: ModelServer;
+
+/** No step in these plans needs a handler: anything that reaches here is a bug. */
+const noHandlers: Executor = { start: (_r, done) => (queueMicrotask(() => done({ ok: false, error: 'not a model call' })), { abort: () => undefined }) };
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'orch-models-'));
+  [cloud, local, claude] = await Promise.all([startModelServer(), startModelServer(), startModelServer()]);
+  rt = await Runtime.open({ db: join(dir, 'runs.db'), executor: noHandlers });
+});
+afterAll(async () => {
+  await rt?.close();
+  await Promise.all([cloud?.close(), local?.close(), claude?.close()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function config(): OrchConfig {
+  const raw = {
+    endpoints: {
+      cloud: { api: 'openai', base_url: cloud.openaiUrl, api_key: 'secret:CLOUD_KEY' },
+      local: { api: 'openai', base_url: local.openaiUrl },
+      claude: { api: 'anthropic', base_url: claude.anthropicUrl, api_key: 'secret:CLOUD_KEY' },
+    },
+    prices: { 'gpt-test': { input_per_mtok: 1000, output_per_mtok: 2000 } },
+  };
+  return { file: join(dir, 'orch.config.json'), hooks: {}, secrets: { CLOUD_KEY: KEY }, models: parseModelsConfig(raw, 'orch.config.json') };
+}
+
+let n = 0;
+function planOf(src: string): PlanIR {
+  const sub = mkdtempSync(join(dir, `p${n++}-`));
+  writeFileSync(join(sub, 'package.json'), '{}');
+  const file = join(sub, 'main.orch');
+  writeFileSync(file, src);
+  const out = compile({ entry: file });
+  const errors = out.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length) throw new Error(errors.map((d) => `${d.code} ${d.message}`).join('\n'));
+  return out.plans[0]!;
+}
+
+async function run(p: PlanIR, input: unknown): Promise<{ result: ExecutionResult; events: RunEvent[]; rows: string }> {
+  const active = await rt.start(p, { input, config: config() });
+  const result = await active.result;
+  const events = rt.journal!.load(active.runId);
+  return { result, events, rows: JSON.stringify(events) };
+}
+
+const SUMMARY = `
+capability summarize {
+  kind llm
+  input  { text: string, audience: "exec" | "team" = "team" }
+  output { title: string, bullets: list<string> }
+  system "You write short summaries."
+  prompt "Summarize for the \${input.audience}:\\n\${input.text}"
+  model "gpt-test"
+  temperature 0.2
+  max_tokens 100
+  retry 2 backoff fixed 1ms
+  cost 0.5usd
+  requires llm
+}
+resource cloud_model { kind cloud_region  provides llm  endpoint "cloud" }
+plan p {
+  input { text: string }
+  step s = summarize(text: input.text)
+  output { title: s.output.title }
+}
+`;
+
+describe('the built-in model handler', () => {
+  it('sends the rendered prompt and the output JSON Schema, records usage and actual cost, never the key', async () => {
+    const before = cloud.requests.length;
+    cloud.script({ answer: { title: 'T', bullets: ['a', 'b'] }, input_tokens: 100, output_tokens: 50 });
+    const { result, events, rows } = await run(planOf(SUMMARY), { text: 'Sales went up.' });
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({ title: 'T' });
+    const req = cloud.requests[before]!;
+    expect(req.headers.authorization).toBe(`Bearer ${KEY}`);
+    const body = req.body as { model: string; messages: { role: string; content: string }[]; response_format: { json_schema: { schema: unknown } }; max_tokens: number; temperature: number };
+    expect(body.model).toBe('gpt-test');
+    expect(body.max_tokens).toBe(100);
+    expect(body.temperature).toBe(0.2);
+    expect(body.messages[0]).toEqual({ role: 'system', content: 'You write short summaries.' });
+    expect(body.messages[1]!.content).toContain('Summarize for the team:\nSales went up.');
+    expect(body.response_format.json_schema.schema).toMatchObject({ type: 'object', properties: { title: { type: 'string' }, bullets: { type: 'array', items: { type: 'string' } } } });
+    // Usage of the attempt, journaled; cost from the price table (100 × 1000 + 50 × 2000) / 1e6 = 0.2.
+    const completed = events.find((e) => e.type === 'step_completed')!;
+    expect(completed.data.usage).toEqual({ input_tokens: 100, output_tokens: 50, model: 'gpt-test', endpoint: 'cloud', cost: 0.2 });
+    const step = result.steps.find((s) => s.stepId === 's')!;
+    expect(step.cost).toBeCloseTo(0.2, 9);
+    expect(step.usage).toEqual({ input_tokens: 100, output_tokens: 50, model: 'gpt-test', endpoint: 'cloud' });
+    expect(result.metadata.totalCost).toBeCloseTo(0.2, 9);
+    expect(rows).not.toContain(KEY);
+  });
+
+  it('retries a non-matching answer, telling the model the path that was wrong, then succeeds; every attempt is paid', async () => {
+    const before = cloud.requests.length;
+    cloud.script({ answer: { title: 7, bullets: [] }, input_tokens: 10, output_tokens: 10 }, { answer: { title: 'ok', bullets: [] }, input_tokens: 10, output_tokens: 10 });
+    const { result, events } = await run(planOf(SUMMARY), { text: 'x' });
+    expect(result.status).toBe('completed');
+    const sent = cloud.requests.slice(before).map((r) => (r.body as { messages: { content: string }[] }).messages.at(-1)!.content);
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).not.toContain('rejected');
+    expect(sent[1]).toContain('Your previous answer was rejected');
+    expect(sent[1]).toContain('/title');
+    const retried = events.find((e) => e.type === 'step_retried')!;
+    expect(String(retried.data.error)).toMatch(/model answer does not match .*\/title/);
+    expect(result.metadata.totalCost).toBeCloseTo(2 * (10 * 1000 + 10 * 2000) / 1e6, 9);
+  });
+
+  it('fails the step with the path when no answer ever matches; invalid JSON says so', async () => {
+    cloud.script({ answer: 'not json at all', input_tokens: 1, output_tokens: 1 }, { answer: { bullets: [] }, input_tokens: 1, output_tokens: 1 }, { answer: { bullets: [] }, input_tokens: 1, output_tokens: 1 });
+    const { result, events } = await run(planOf(SUMMARY), { text: 'x' });
+    expect(result.status).toBe('failed');
+    const errors = events.filter((e) => e.type === 'step_retried' || e.type === 'step_failed').map((e) => String(e.data.error));
+    expect(errors[0]).toMatch(/model answer is not valid JSON/);
+    expect(result.steps.find((s) => s.stepId === 's')!.error).toMatch(/model answer does not match the output type of .*summarize: \/title: is required/);
+  });
+
+  it('output { text: string } gets the plain answer; the Messages API through a forced tool', async () => {
+    const src = `
+capability say { kind llm  input { q: string }  output { text: string }  prompt "\${input.q}"  model "claude-test"  requires llm }
+capability shape { kind llm  input { q: string }  output { n: int }  prompt "\${input.q}"  model "claude-test"  max_tokens 20  requires llm }
+resource c { kind cloud_region  provides llm  endpoint "claude" }
+plan p { step a = say(q: "hi")  step b = shape(q: "count") { after a }  output { a: a.output.text, n: b.output.n } }
+`;
+    claude.script({ answer: 'hello there', input_tokens: 3, output_tokens: 2 }, { answer: { n: 4 }, input_tokens: 3, output_tokens: 2 });
+    const before = claude.requests.length;
+    const { result } = await run(planOf(src), {});
+    expect(result.output).toEqual({ a: 'hello there', n: 4 });
+    const [plain, shaped] = claude.requests.slice(before);
+    expect(plain!.body.tools).toBeUndefined();
+    expect(shaped!.body).toMatchObject({ max_tokens: 20, tools: [{ input_schema: { type: 'object', properties: { n: { type: 'integer' } } } }], tool_choice: { type: 'tool' } });
+    // No price for claude-test: each call costs the capability's estimate (0 here).
+    expect(result.metadata.totalCost).toBe(0);
+  });
+});
+
+describe('privacy_first keeps a @personal prompt on local models', () => {
+  const src = (withEdge: boolean) => `
+import std.guardrails { no_personal_data_in_cloud }
+capability draft { kind llm  input { email: string @personal }  output { text: string }  prompt "Write to \${input.email}"  model "small"  data personal  requires llm }
+resource local_model { kind local_device  provides llm  endpoint "local"  model "small" }
+${withEdge ? 'resource edge_model { kind edge_gateway  provides llm  endpoint "local"  model "small-2"  cost 0.001usd }' : ''}
+resource cloud_model { kind cloud_region  provides llm  endpoint "cloud"  model "gpt-test" }
+policy private { strategy privacy_first  max_fallbacks 3 }
+plan p {
+  input { email: string @personal }
+  policy private
+  guardrails no_personal_data_in_cloud
+  step d = draft(email: input.email)
+}
+`;
+
+  it('sends the prompt to the local endpoint, and never to the cloud one', async () => {
+    const c0 = cloud.requests.length;
+    const l0 = local.requests.length;
+    local.script({ answer: 'Hi!', input_tokens: 5, output_tokens: 2 });
+    const { result } = await run(planOf(src(false)), { email: 'ann@example.com' });
+    expect(result.status).toBe('completed');
+    expect(local.requests.slice(l0).map((r) => r.raw).join()).toContain('ann@example.com');
+    expect(cloud.requests.length).toBe(c0);
+  });
+
+  it('when the local model fails: falls back only to a resource the guardrail allows, else the step fails', async () => {
+    const c0 = cloud.requests.length;
+    const l0 = local.requests.length;
+    local.script({ status: 500 }, { answer: 'from the edge', input_tokens: 5, output_tokens: 2 });
+    const withEdge = await run(planOf(src(true)), { email: 'bob@example.com' });
+    expect(withEdge.result.status).toBe('completed');
+    expect(withEdge.result.output ?? withEdge.result.steps[0]!.output).toBeTruthy();
+    const models = local.requests.slice(l0).map((r) => (r.body as { model: string }).model);
+    expect(models).toEqual(['small', 'small-2']);
+
+    local.script({ status: 500 });
+    const alone = await run(planOf(src(false)), { email: 'cy@example.com' });
+    expect(alone.result.status).toBe('failed');
+    expect(alone.result.steps[0]!.error).toMatch(/model endpoint "local" .* failed/);
+    expect(cloud.requests.length).toBe(c0);
+    expect(cloud.requests.map((r) => r.raw).join()).not.toMatch(/@example\.com/);
+  });
+});

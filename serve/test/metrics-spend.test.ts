@@ -1,0 +1,64 @@
+/**
+ * `/metrics` shows actual spend (LANGUAGE.md §8.2): `orch_cost_total` by plan, capability and
+ * model and `orch_tokens_total`, summed from the journal of each finished run (reservations
+ * settled by each attempt's `cost_delta`, tokens from its usage).
+ */
+import { describe, expect, it } from 'vitest';
+import { createMetrics } from '../metrics.js';
+import type { FinishedRun, JournalEntry, RunStarter } from '../run-starter.js';
+
+const TIMELINE: JournalEntry[] = [
+  { type: 'step_started', stepId: 'draft', capability: 'm.draft', cost: 0.02 },
+  { type: 'step_retried', stepId: 'draft', cost_delta: -0.015, usage: { input_tokens: 100, output_tokens: 20, model: 'gpt-x', endpoint: 'cloud', cost: 0.005 } },
+  { type: 'step_started', stepId: 'draft', capability: 'm.draft', cost: 0.02 },
+  { type: 'step_completed', stepId: 'draft', cost_delta: -0.01, usage: { input_tokens: 120, output_tokens: 40, model: 'gpt-x', endpoint: 'cloud', cost: 0.01 } },
+  { type: 'step_started', stepId: 'send', capability: 'm.send', cost: 0.001 },
+  { type: 'step_completed', stepId: 'send' },
+];
+
+describe('spend metrics', () => {
+  it('counts the actual cost and tokens of every attempt of a finished run', async () => {
+    let finished: ((r: FinishedRun) => void) | undefined;
+    const starter = {
+      list: async () => [],
+      get: async () => null,
+      timeline: async () => TIMELINE,
+      onFinished: (f: (r: FinishedRun) => void) => void (finished = f),
+    } as unknown as RunStarter;
+    const metrics = createMetrics(starter, () => ({ queueDepth: () => 0 }) as never, () => []);
+    finished!({ runId: 'r1', planId: 'launch', status: 'completed', output: null });
+    const text = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const t = await metrics.render();
+        if (t.includes('orch_cost_total{')) return t;
+        await new Promise((r) => setImmediate(r));
+      }
+      return metrics.render();
+    })();
+    expect(Number(/orch_cost_total\{plan="launch",capability="m.draft",model="gpt-x"\} (\S+)/.exec(text)?.[1])).toBeCloseTo(0.015, 9);
+    expect(text).toMatch(/orch_cost_total\{plan="launch",capability="m.send",model=""\} 0.001\b/);
+    expect(text).toMatch(/orch_tokens_total\{plan="launch",capability="m.draft",model="gpt-x",direction="input"\} 220\b/);
+    expect(text).toMatch(/orch_tokens_total\{plan="launch",capability="m.draft",model="gpt-x",direction="output"\} 60\b/);
+  });
+});
+
+describe('a run read back from the journal', () => {
+  it('gives each step its actual cost and the tokens its attempts reported', async () => {
+    const { journalView } = await import('../journal-view.js');
+    const ev = (seq: number, type: string, stepId: string | null, data: Record<string, unknown>) => ({ runId: 'r', seq, ts: 1000 + seq, type, stepId, data }) as never;
+    const view = journalView(
+      { runId: 'r', plan: 'launch', status: 'completed', startedAt: 1000, completedAt: 2000, cost: 0.015, ir: null } as never,
+      [
+        ev(1, 'execution_started', null, {}),
+        ev(2, 'step_started', 'draft', { attempt: 1, cost: 0.02 }),
+        ev(3, 'step_retried', 'draft', { cost_delta: -0.015, error: 'model answer …', usage: { input_tokens: 100, output_tokens: 20, model: 'gpt-x', endpoint: 'cloud', cost: 0.005 } }),
+        ev(4, 'step_started', 'draft', { attempt: 2, cost: 0.02 }),
+        ev(5, 'step_completed', 'draft', { cost_delta: -0.01, output: { text: 'hi' }, usage: { input_tokens: 120, output_tokens: 40, model: 'gpt-x', endpoint: 'cloud', cost: 0.01 } }),
+        ev(6, 'execution_completed', null, { output: {}, cost: 0.015 }),
+      ],
+    );
+    const draft = view.steps.find((s) => s.stepId === 'draft') as unknown as { cost: number; usage: unknown };
+    expect(draft.cost).toBeCloseTo(0.015, 9);
+    expect(draft.usage).toEqual({ input_tokens: 220, output_tokens: 60, model: 'gpt-x', endpoint: 'cloud' });
+  });
+});
