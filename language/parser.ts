@@ -507,7 +507,7 @@ function defineParser(Base: typeof CstParser) {
             const alias = this.CONSUME2(Name, LABEL.alias);
             if (this.live) {
               const b = this.b;
-              const imp: A.FileImport = { kind: 'FileImport', path: b.plainString(path), pathRange: b.tokRange(path), alias: b.ident(alias), mcp: true, range: b.span(kw.startOffset, this.end()) };
+              const imp: A.FileImport = { kind: 'FileImport', path: b.plainString(path), pathRange: b.tokRange(path), alias: b.ident(alias), range: b.span(kw.startOffset, this.end()), mcp: true };
               return imp;
             }
           },

@@ -331,9 +331,9 @@ missing step before the guarded one, or lower the step's data class if it really
   kind llm
   input { text: string }
   output { summary: string }
-  handler "./handlers.js#summarize_diary"
   data personal
   requires llm
+  prompt "Summarize this diary entry: \${input.text}"
 }
 
 resource big_cloud {
@@ -357,9 +357,9 @@ plan diary {
   kind llm
   input { text: string }
   output { summary: string }
-  handler "./handlers.js#summarize_diary"
   data personal
   requires llm
+  prompt "Summarize this diary entry: \${input.text}"
 }
 
 resource big_cloud {
@@ -531,9 +531,9 @@ that optimises for the budgeted metric.`,
   kind llm
   input { text: string }
   output { text: string }
-  handler "./handlers.js#translate"
   cost 0.05usd
   latency 2s
+  prompt "Translate into German: \${input.text}"
 }
 
 policy frugal {
@@ -551,9 +551,9 @@ plan localise {
   kind llm
   input { text: string }
   output { text: string }
-  handler "./handlers.js#translate"
   cost 0.05usd
   latency 2s
+  prompt "Translate into German: \${input.text}"
 }
 
 policy frugal {
