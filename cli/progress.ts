@@ -16,6 +16,7 @@ const PLAIN: Partial<Record<RunEvent['type'], (e: RunEvent) => string>> = {
   step_completed: (e) => `completed ${e.stepId}${typeof e.data.duration === 'number' ? ` in ${ms(e.data.duration)}` : ''}`,
   step_failed: (e) => `${String(e.data.status ?? 'failed').padEnd(9)} ${e.stepId}: ${String(e.data.error ?? '')}`,
   step_retried: (e) => `retrying  ${e.stepId}: ${String(e.data.error ?? '')}${e.data.rebind ? ` (rebinding to ${String(e.data.rebind)})` : ''}${e.data.fallback ? ` (fallback ${String(e.data.fallback)})` : ''}`,
+  attempt_lost: (e) => `lost      ${e.stepId}: attempt ${String(e.data.attempt)} (worker ${String(e.data.worker)} died), running it again`,
   step_skipped: (e) => `skipped   ${e.stepId}${e.data.reason ? ` (${String(e.data.reason)})` : ''}`,
   step_compensated: (e) => `compensated ${e.stepId}${e.data.ok ? '' : `: ${String(e.data.error ?? 'failed')}`}`,
   step_cancelled: (e) => `cancelled ${e.stepId}${e.data.reason ? ` (${String(e.data.reason)})` : ''}`,
@@ -131,6 +132,10 @@ export function createProgress(stream: NodeJS.WriteStream, live: boolean, quiet 
         case 'step_retried':
           since.delete(key);
           notes.push(pc.yellow(`↻ ${key}: ${String(e.data.error ?? '')}`));
+          break;
+        case 'attempt_lost':
+          since.delete(key);
+          notes.push(pc.yellow(`↻ ${key}: attempt ${String(e.data.attempt)} lost with worker ${String(e.data.worker)}`));
           break;
         case 'step_log':
           notes.push(pc.dim(`│ ${key}: ${e.data.compensation ? 'compensation: ' : ''}${String(e.data.line ?? '')}`));

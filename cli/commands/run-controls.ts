@@ -392,6 +392,8 @@ function describeEvent(e: RunEvent): string {
     case 'step_failed':
     case 'step_retried':
       return String(d.error ?? '');
+    case 'attempt_lost':
+      return `attempt ${String(d.attempt)} lost: worker ${String(d.worker)} died`;
     case 'step_skipped':
     case 'step_cancelled':
       return String(d.reason ?? '');

@@ -46,6 +46,7 @@ const KNOWN_TYPES: readonly EventType[] = [
   'budget_exceeded',
   'consent_denied',
   'step_log',
+  'attempt_lost',
 ];
 
 export const BATCH_SCHEMA = `

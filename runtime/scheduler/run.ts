@@ -453,7 +453,9 @@ export class Run implements RunReader {
         this.act(
           o.ok
             ? { type: 'attempt_succeeded', attempt, token, output: o.output, logs: o.logs, cost: o.cost }
-            : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost },
+            : o.lost
+              ? { type: 'attempt_lost', attempt, token, worker: o.lost.worker, error: o.error }
+              : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost },
         );
       },
       (lines) => this.act({ type: 'attempt_logs', attempt, token, lines }),

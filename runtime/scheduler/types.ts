@@ -43,7 +43,17 @@ export interface AttemptRequest {
  */
 export type AttemptOutcome = (
   | { readonly ok: true; readonly output: unknown; readonly logs?: readonly string[]; readonly cost?: number }
-  | { readonly ok: false; readonly error: string; readonly logs?: readonly string[]; readonly cost?: number }
+  | {
+      readonly ok: false;
+      readonly error: string;
+      readonly logs?: readonly string[];
+      readonly cost?: number;
+      /**
+       * The attempt did not fail: the cluster worker running it died (LANGUAGE.md §7.5). The core
+       * journals `attempt_lost` and starts the step again as a new attempt, its retry budget unspent.
+       */
+      readonly lost?: { readonly worker: string };
+    }
 ) & {
   /**
    * Runs inside the journal commit that records this outcome (`step_completed` / `step_failed` /
@@ -113,7 +123,12 @@ export type EventType =
   /** v0.2 (§7.2): consent scopes the plan needs were not granted; nothing ran. */
   | 'consent_denied'
   /** v0.2 (§7.3): a line a handler wrote (stdout, stderr, ctx.log), redacted. */
-  | 'step_log';
+  | 'step_log'
+  /**
+   * §7.5: the cluster worker running attempt `data.attempt` died (`data.worker`, its id); the step
+   * runs again as the next attempt, its retry budget unspent. Data: `{ attempt, worker }`.
+   */
+  | 'attempt_lost';
 
 export interface RunEvent {
   readonly runId: string;

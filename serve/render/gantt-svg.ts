@@ -1,11 +1,12 @@
 /**
  * A run's Gantt chart as SVG: one lane per resource (steps without one share a lane), one row
  * per step, and bars for each phase the journal shows — queued, running, waiting (approvals,
- * waits), retried (a failed attempt before a retry), compensating.
+ * waits), retried (a failed attempt before a retry), lost (an attempt whose cluster worker died,
+ * run again as the next attempt), compensating.
  */
 import { baseStep, escapeXml, type PictureEvent, type PictureStep } from './model.js';
 
-export type Phase = 'queued' | 'running' | 'waiting' | 'retried' | 'compensating';
+export type Phase = 'queued' | 'running' | 'waiting' | 'retried' | 'lost' | 'compensating';
 
 export interface Bar {
   readonly step: string;
@@ -43,6 +44,9 @@ export function phases(steps: readonly PictureStep[], events: readonly PictureEv
         break;
       case 'step_retried':
         close(key, at, 'retried');
+        break;
+      case 'attempt_lost':
+        close(key, at, 'lost');
         break;
       case 'step_compensated':
         close(key, at);

@@ -35,6 +35,7 @@ svg .bar.queued { fill: var(--queued); }
 svg .bar.running { fill: var(--running); }
 svg .bar.waiting { fill: var(--waiting); }
 svg .bar.retried { fill: var(--retrying); }
+svg .bar.lost { fill: var(--failed); }
 svg .bar.compensating { fill: var(--compensated); }
 svg .bar.open { opacity: .75; }
 `;

@@ -216,5 +216,5 @@ function setStatus(dag: Element, step: string, status: string): void {
 }
 
 function legend(): HTMLElement {
-  return h('p', { class: 'legend' }, ...['queued', 'running', 'waiting', 'retried', 'compensating'].map((p) => h('span', { class: `key ${p}` }, p)));
+  return h('p', { class: 'legend' }, ...['queued', 'running', 'waiting', 'retried', 'lost', 'compensating'].map((p) => h('span', { class: `key ${p}` }, p)));
 }

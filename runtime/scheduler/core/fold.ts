@@ -150,6 +150,12 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       if (typeof d.resourceIndex === 'number') s.resourceIndex = d.resourceIndex;
       if (d.reset === true) s.phaseAttempts = 0;
       break;
+    case 'attempt_lost':
+      // Its worker died: queued again, and the lost attempt does not count against the retries.
+      s.inFlight = false;
+      s.status = 'queued';
+      s.phaseAttempts = Math.max(0, s.phaseAttempts - 1);
+      break;
     case 'step_completed':
       s.status = 'completed';
       s.inFlight = false;
