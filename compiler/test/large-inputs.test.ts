@@ -5,7 +5,7 @@
  * with the linear ones.
  */
 import { describe, expect, it } from 'vitest';
-import { parse, parseViaCst, type Module } from '../../language/index.js';
+import { format, parse, parseViaCst, type Module } from '../../language/index.js';
 import { checkText, compileText } from './helpers.js';
 
 const N = 20_000;
@@ -54,5 +54,36 @@ describe('a long doc comment', () => {
       expect(lines![0]).toBe('line 0');
       expect(lines![N - 1]).toBe(`line ${N - 1}`);
     }
+  });
+});
+
+describe('formatting large inputs', () => {
+  it('formats a call of 10,000 arguments, and the result is stable', () => {
+    const n = 10_000;
+    const text = wideCall(n, (i) => `a${i}:${i}`);
+    const once = format('wide.orch', text);
+    expect(once.refused).toBeUndefined();
+    expect(once.changed).toBe(true);
+    expect(once.text).toContain(`a${n - 1}: ${n - 1}`);
+    expect(format('wide.orch', once.text)).toMatchObject({ changed: false, text: once.text });
+  });
+
+  it('formats 2,000 small plans, each one kept', () => {
+    const plans = Array.from({ length: 2000 }, (_, i) => `plan p${i} {\n    step s = echo(value: ${i})\n}\n`).join('');
+    const text = `capability echo { kind tool input { value: int } output { value: int } }\n${plans}`;
+    const out = format('plans.orch', text);
+    expect(out.refused).toBeUndefined();
+    expect(out.changed).toBe(true);
+    expect(out.text.match(/^plan p\d+ \{$/gm)).toHaveLength(2000);
+    expect(format('plans.orch', out.text).changed).toBe(false);
+  });
+});
+
+describe('a long `??` chain', () => {
+  it(`of ${N.toLocaleString('en')} terms is one clean E0001 (too deep to compile), no internal error`, () => {
+    const chain = Array.from({ length: N }, () => 'input.a').join(' ?? ');
+    const ds = checkText(`capability echo { kind tool input { value: int } output { value: int } }\nplan p {\n  input { a: int }\n  step s = echo(value: ${chain})\n}\n`);
+    expect(ds.map((d) => d.code)).toEqual(['E0001']);
+    expect(ds[0]!.message).toContain('expression too deep for a compiled plan');
   });
 });
