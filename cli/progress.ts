@@ -22,6 +22,8 @@ function plainLine(e: RunEvent): string | null {
       return `${e.data.status.padEnd(9)} ${e.stepId}: ${e.data.error ?? ''}`;
     case 'step_retried':
       return `retrying  ${e.stepId}: ${e.data.error}${e.data.rebind ? ` (rebinding to ${e.data.rebind})` : ''}${e.data.fallback ? ` (fallback ${e.data.fallback})` : ''}`;
+    case 'attempt_lost':
+      return `lost      ${e.stepId}: attempt ${e.data.attempt} (worker ${e.data.worker} died), running it again`;
     case 'step_skipped':
       return `skipped   ${e.stepId}${e.data.reason ? ` (${e.data.reason})` : ''}`;
     case 'step_compensated':
@@ -159,6 +161,10 @@ export function createProgress(stream: NodeJS.WriteStream, live: boolean, quiet 
         case 'step_retried':
           since.delete(key);
           notes.push(pc.yellow(`↻ ${key}: ${e.data.error}`));
+          break;
+        case 'attempt_lost':
+          since.delete(key);
+          notes.push(pc.yellow(`↻ ${key}: attempt ${String(e.data.attempt)} lost with worker ${String(e.data.worker)}`));
           break;
         case 'step_log':
           notes.push(pc.dim(`│ ${key}: ${e.data.compensation ? 'compensation: ' : ''}${e.data.line}`));

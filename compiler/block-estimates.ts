@@ -7,6 +7,11 @@
  * completes (a minimum, not a maximum), and a loop repeats its body. Iterations are sequential,
  * so scaling each body step by `max` scales the body's longest chain by `max` too; everything
  * after the loop waits for all of its steps, so it starts after that scaled chain.
+ *
+ * Rate limits: calls of a rate-limited capability are given start times in the order steps are
+ * visited (stage order), each no earlier than its step is ready and no earlier than `per_ms`
+ * after the call `count` places before it started — the earliest the scheduler's sliding window
+ * lets it start. A step that waits for its slot ends that much later, and so does what follows.
  */
 
 export interface TimelineStep {
@@ -14,6 +19,12 @@ export interface TimelineStep {
   readonly deps: readonly string[];
   readonly duration: number;
   readonly cost: number;
+  /**
+   * The policy's `rate_limit` on the step's capability: at most `count` calls start in any
+   * window of `per_ms` (a sliding window, as the scheduler keeps it), shared by every step that
+   * calls a capability of the same `key`.
+   */
+  readonly rate?: { readonly key: string; readonly count: number; readonly per_ms: number };
 }
 
 export interface TimelineBlock {
@@ -51,6 +62,10 @@ export function timeline(order: readonly string[], steps: ReadonlyMap<string, Ti
     }
     return best ?? { at: finish.get(dep) ?? 0, through: dep };
   };
+  /** Start times of the calls of each rate-limited capability so far, in the order given. */
+  const callStarts = new Map<string, number[]>();
+  /** Steps on the chain ending at each step: with equal finish times, the longer chain is critical. */
+  const depth = new Map<string, number>();
   let cost = 0;
   let end: string | undefined;
   for (const id of order) {
@@ -67,8 +82,22 @@ export function timeline(order: readonly string[], steps: ReadonlyMap<string, Ti
         from = e.through;
       }
     }
-    const f = start + s.duration * n;
+    let f = start + s.duration * n;
+    if (s.rate && s.rate.count > 0) {
+      // Each run of the step (a loop runs it n times, one after the other) is one call.
+      const starts = callStarts.get(s.rate.key) ?? [];
+      callStarts.set(s.rate.key, starts);
+      let ready = start;
+      for (let k = 0; k < n; k++) {
+        const slot = starts.length >= s.rate.count ? starts[starts.length - s.rate.count]! + s.rate.per_ms : 0;
+        const at = Math.max(ready, slot);
+        starts.push(at);
+        ready = at + s.duration;
+      }
+      f = Math.max(f, ready);
+    }
     finish.set(id, f);
+    depth.set(id, from === undefined ? 1 : (depth.get(from) ?? 0) + 1);
     via.set(id, from);
     cost += s.cost * n;
   }
@@ -77,7 +106,10 @@ export function timeline(order: readonly string[], steps: ReadonlyMap<string, Ti
     const race = raceOf.get(id);
     return race ? Math.min(finish.get(id)!, ended(id, '').at) : finish.get(id)!;
   };
-  for (const id of order) if (finish.has(id) && (end === undefined || effective(id) > effective(end))) end = id;
+  for (const id of order) {
+    if (!finish.has(id)) continue;
+    if (end === undefined || effective(id) > effective(end) || (effective(id) === effective(end) && depth.get(id)! > depth.get(end)!)) end = id;
+  }
   const path: string[] = [];
   for (let at = end; at !== undefined; at = via.get(at)) path.push(at);
   path.reverse();

@@ -104,7 +104,8 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
     for (let k = succStart[v]!; k < succStart[v + 1]!; k++) {
       const w = succFlat[k]!;
       if (stage[v]! + 1 > stage[w]!) stage[w] = stage[v]! + 1;
-      if (via[w] === -1 || finish[v]! > finish[w]!) {
+      // On equal finish times the deeper predecessor: with zero latencies the path is still the chain.
+      if (via[w] === -1 || finish[v]! > finish[w]! || (finish[v] === finish[w] && stage[v]! > stage[via[w]!]!)) {
         finish[w] = finish[v]!;
         via[w] = v;
       }
@@ -117,7 +118,7 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
   }
 
   let end = -1;
-  for (let i = 0; i < n; i++) if (end === -1 || finish[i]! > finish[end]!) end = i;
+  for (let i = 0; i < n; i++) if (end === -1 || finish[i]! > finish[end]! || (finish[i] === finish[end] && stage[i]! > stage[end]!)) end = i;
   const duration = end === -1 ? 0 : finish[end]!;
 
   // The stage lists, the order and the critical path are built when first read: `orch check`

@@ -17,7 +17,7 @@ import { checkExpr, durationMs, type RootInfo } from './check/expr.js';
 import { ms } from './check/lower.js';
 import { checkInvariant, checkPlan, RUN_TY, type CheckedPlan, type CheckedStep } from './check/plan.js';
 import { buildDag, type DagInput } from './dag.js';
-import { timeline } from './block-estimates.js';
+import { timeline, type TimelineStep } from './block-estimates.js';
 import { proveBinding } from './fallback-proof.js';
 import { localRatio as localRatioOf } from './placement-metrics.js';
 import { checkGuardrail, evaluateGuardrail, forbiddenBy, outputReadErrors, type CheckedGuardrail, type StepFacts } from './guardrails.js';
@@ -650,15 +650,25 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   // `bindings` has holes where placement failed: index it rather than map over it.
   const localRatio = localRatioOf(Array.from({ length: n }, (_, i) => ({ tier: bindings[i]?.tier ?? null, data: steps[i]!.data })));
 
-  // Races end with their first branch and loops repeat: with either, the estimates come from
-  // the block-aware timeline, best case (loops once) and worst (loops `max` times).
+  // Races end with their first branch, loops repeat and rate limits space calls: with any of
+  // them, the estimates come from the block-aware timeline, best case (loops once) and worst
+  // (loops `max` times).
   let duration = dag.duration;
   let criticalPath: readonly string[] = dag.criticalPath;
   let costMax = cost;
   let durationMax = dag.duration;
   const flowBlocks = cp.blocks.filter((b) => b.kind !== 'for_each');
-  if (flowBlocks.length) {
-    const tsteps = new Map(steps.map((s, i) => [s.id, { id: s.id, deps: depsOf[i]!, duration: durations[i]!, cost: costs[i]! }]));
+  // A rate limit makes calls of its capability wait for their slot: the timeline spaces them.
+  const rateOf = (i: number): TimelineStep['rate'] => {
+    const s = steps[i]!;
+    const name = s.action.type === 'call' ? s.capability?.name : undefined;
+    if (!name || !policy) return undefined;
+    const rl = policy.rate_limits.find((r) => r.capability === name || name.endsWith(`.${r.capability}`) || r.capability.endsWith(`.${name}`));
+    return rl ? { key: rl.capability, count: rl.count, per_ms: rl.per_ms } : undefined;
+  };
+  const rates = policy?.rate_limits.length ? Array.from({ length: n }, (_, i) => rateOf(i)) : [];
+  if (flowBlocks.length || rates.some((r) => r !== undefined)) {
+    const tsteps = new Map(steps.map((s, i) => [s.id, { id: s.id, deps: depsOf[i]!, duration: durations[i]!, cost: costs[i]!, ...(rates[i] ? { rate: rates[i] } : {}) }]));
     const tblocks = flowBlocks.map((b) => ({ kind: b.kind, id: b.id, steps: b.kind === 'race' ? b.steps.filter((x) => cp.byId.get(x)?.blocks.at(-1) === b.id) : b.steps, max: b.max }));
     const best = timeline(dag.order, tsteps, tblocks, false);
     const worst = timeline(dag.order, tsteps, tblocks, true);
@@ -676,8 +686,11 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
       diags.push(diagnostic('W0502', `estimated cost ${cx.money(cost)} of plan "${plan.name.name}" exceeds the budget ${cx.money(policy.budgets.cost)} of policy ${policy.name}`, file, where));
     else if (maxIterations && policy.budgets.cost !== null && costMax > policy.budgets.cost + 1e-12)
       diags.push(diagnostic('W0502', `estimated cost ${cx.money(costMax)} of plan "${plan.name.name}" when every loop runs its max iterations exceeds the budget ${cx.money(policy.budgets.cost)} of policy ${policy.name}`, file, where));
+    // Say so when it is the rate limits' waiting that takes the plan over: the steps alone fit.
+    const limited = [...new Set(rates.filter((r) => r !== undefined).map((r) => r.key.split('.').pop()!))];
+    const byRate = limited.length && duration > dag.duration ? ` (rate limit${limited.length > 1 ? 's' : ''} on ${limited.join(', ')} included)` : '';
     if (policy.budgets.duration_ms !== null && duration > policy.budgets.duration_ms)
-      diags.push(diagnostic('W0502', `estimated duration ${fmtMs(duration)} of plan "${plan.name.name}" exceeds the budget ${fmtMs(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
+      diags.push(diagnostic('W0502', `estimated duration ${fmtMs(duration)}${byRate} of plan "${plan.name.name}" exceeds the budget ${fmtMs(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
     else if (maxIterations && policy.budgets.duration_ms !== null && durationMax > policy.budgets.duration_ms)
       diags.push(diagnostic('W0502', `estimated duration ${fmtMs(durationMax)} of plan "${plan.name.name}" when every loop runs its max iterations exceeds the budget ${fmtMs(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
   }

@@ -908,11 +908,11 @@ export class DocComments {
       // A `///` after code on its line is a trailing comment of that code, not a doc comment of
       // what follows (the formatter moves such comments behind a `,`: that must not change meaning).
       if (this.taken.has(d) || !onlyWhitespace(text, d.endOffset! + 1, next) || codeBefore(text, d.startOffset)) break;
-      lines.unshift(d.image.slice(3).replace(/^ /, ''));
+      lines.push(d.image.slice(3).replace(/^ /, '')); // walked backwards: reversed below (unshift is quadratic)
       this.taken.add(d);
       next = d.startOffset;
     }
-    return lines.length ? lines.join('\n') : undefined;
+    return lines.length ? lines.reverse().join('\n') : undefined;
   }
 
   isTaken(t: IToken): boolean {

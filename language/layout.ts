@@ -62,7 +62,12 @@ export function join(separator: Doc, docs: readonly Doc[]): Doc[] {
   return out;
 }
 
-const mustBreakCache = new WeakMap<object, boolean>();
+/**
+ * The caches of `mustBreak` and `flatWidth`, one pair per `render`: plain maps dropped when it
+ * returns — for the collector, cheaper than WeakMaps of millions of entries (a 10 MB file).
+ */
+let mustBreakCache = new Map<object, boolean>();
+let flatWidthCache = new Map<object, number>();
 
 /**
  * A group breaks when anything inside it is a hard line or asks its parents to break. Worked out
@@ -92,7 +97,6 @@ function mustBreak(doc: Doc): boolean {
   return mustBreakCache.get(doc)!;
 }
 
-const flatWidthCache = new WeakMap<object, number>();
 
 /**
  * The width of `doc` laid out flat, for a document without hard breaks (`!mustBreak(doc)`).
@@ -221,6 +225,15 @@ function fits(next: Cmd, rest: readonly Cmd[], width: number): boolean {
 
 /** Lays `doc` out in `width` columns. Lines never end in spaces. */
 export function render(doc: Doc, width = 100): string {
+  try {
+    return renderWith(doc, width);
+  } finally {
+    mustBreakCache = new Map();
+    flatWidthCache = new Map();
+  }
+}
+
+function renderWith(doc: Doc, width: number): string {
   const out: string[] = [];
   let column = 0;
   let suffixes: string[] = [];

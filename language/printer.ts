@@ -30,7 +30,13 @@ export interface PrintOptions {
 
 export function print(module: Module, options: PrintOptions = {}): string {
   const printer = new Printer(options.source === undefined ? undefined : new SourceIndex(options.source));
-  const text = render(printer.module(module), options.width ?? 100);
+  const width = options.width ?? 100;
+  // Top-level chunks are separated by hard line breaks at indent 0, so each lays out alone exactly
+  // as within the whole; built and rendered one at a time, only one chunk's document is alive —
+  // the whole module's at once took gigabytes for a 10 MB file of small plans.
+  const texts: string[] = [];
+  for (const chunk of printer.moduleChunks(module)) texts.push(chunk.before, render(chunk.doc(), width));
+  const text = texts.join('');
   return text.length === 0 ? '' : `${text}\n`;
 }
 
@@ -432,7 +438,8 @@ class Printer {
 
   // ───────────── module ─────────────
 
-  module(m: Module): Doc {
+  /** The module as chunks that each start a line at indent 0, after `before` (line breaks). */
+  moduleChunks(m: Module): { readonly before: string; readonly doc: () => Doc }[] {
     const header: Item[] = [];
     if (m.module) {
       const md = m.module;
@@ -446,26 +453,29 @@ class Printer {
     const { items: attached, dangling } = this.distribute(all, comments);
     /** An import after the first: printed right below the one before it. */
     const sameGroupAt = (index: number): boolean => index > header.length && index < header.length + imports.length;
-    const out: Doc[] = [];
-    all.forEach((item, index) => {
-      const a = attached[index]!;
-      if (index > 0) out.push(sameGroupAt(index) ? hardline : [hardline, hardline]);
-      // `trigger t { … }  // note` on one line becomes a block: the note goes to its first line.
-      const oneLine = item.range !== undefined && absorbs.has(item.range) && item.range.start.line === item.range.end.line;
-      const placed = oneLine ? { ...a, inner: [...a.inner, ...a.trailing], trailing: [] } : a;
-      // Imports are one group without blank lines: a blank line kept after a comment above an
-      // import would make that comment close the import before it the next time round.
-      out.push(this.topLeading(a.leading, item, !sameGroupAt(index)), this.itemDoc(item, { ...placed, leading: [] }));
-    });
+    const chunks: { before: string; doc: () => Doc }[] = all.map((item, index) => ({
+      before: index === 0 ? '' : sameGroupAt(index) ? '\n' : '\n\n',
+      doc: () => {
+        const a = attached[index]!;
+        // `trigger t { … }  // note` on one line becomes a block: the note goes to its first line.
+        const oneLine = item.range !== undefined && absorbs.has(item.range) && item.range.start.line === item.range.end.line;
+        const placed = oneLine ? { ...a, inner: [...a.inner, ...a.trailing], trailing: [] } : a;
+        // Imports are one group without blank lines: a blank line kept after a comment above an
+        // import would make that comment close the import before it the next time round.
+        return [this.topLeading(a.leading, item, !sameGroupAt(index)), this.itemDoc(item, { ...placed, leading: [] })];
+      },
+    }));
     // Comments after the last declaration: keep a blank line where the source had one.
     const last = attached.at(-1);
     let prevLine = last && all.length > 0 ? this.lastLine(all.at(-1)!, last) : undefined;
+    const tail: Doc[] = [];
     for (const c of dangling) {
-      if (out.length > 0) out.push(hardline, prevLine === undefined || c.range.start.line - prevLine > 1 ? hardline : '');
-      out.push(text(c));
+      if (chunks.length > 0 || tail.length > 0) tail.push(hardline, prevLine === undefined || c.range.start.line - prevLine > 1 ? hardline : '');
+      tail.push(text(c));
       prevLine = c.range.end.line;
     }
-    return out;
+    if (tail.length) chunks.push({ before: '', doc: () => tail });
+    return chunks;
   }
 
   /** Top-level leading comments keep a single blank line where the source had one. */

@@ -40,19 +40,35 @@ class Emit {
  */
 export function canonicalTokens(value: unknown, options: { readonly transparentParens?: boolean } = {}): string[] {
   const out: string[] = [];
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
+  const walk = new TokenWalk(value, options);
+  for (let t = walk.next(); t !== undefined; t = walk.next()) out.push(t);
+  return out;
+}
+
+/** `canonicalTokens` one token at a time: two trees are compared without either list built. */
+class TokenWalk {
+  private readonly stack: unknown[];
+  constructor(
+    value: unknown,
+    private readonly options: { readonly transparentParens?: boolean },
+  ) {
+    this.stack = [value];
+  }
+
+  /** The next token; undefined at the end. */
+  next(): string | undefined {
+    const { stack, options } = this;
+    if (stack.length === 0) return undefined;
     let v = stack.pop();
     // Parentheses only group: `a == (not b)` and `a == not b` are one tree when both parse so.
     while (options.transparentParens && v !== null && typeof v === 'object' && (v as { kind?: unknown }).kind === 'ParenExpr') v = (v as { inner: unknown }).inner;
-    if (v instanceof Emit) {
-      out.push(v.text);
-    } else if (Array.isArray(v)) {
-      out.push('[');
+    if (v instanceof Emit) return v.text;
+    if (Array.isArray(v)) {
       stack.push(new Emit(']'));
       for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
-    } else if (v !== null && typeof v === 'object') {
-      out.push('{');
+      return '[';
+    }
+    if (v !== null && typeof v === 'object') {
       stack.push(new Emit('}'));
       // Keys sorted (properties are set in source order, so key order is not meaning), queued
       // last-first so they come out in order.
@@ -68,16 +84,13 @@ export function canonicalTokens(value: unknown, options: { readonly transparentP
         else stack.push(x);
         stack.push(new Emit(`k${key}`));
       }
-    } else if (typeof v === 'number') {
-      out.push(Object.is(v, -0) ? 'n-0' : `n${v}`);
-    } else if (typeof v === 'string') {
-      // One token per string: no quoting needed to keep tokens apart.
-      out.push(`s${v}`);
-    } else {
-      out.push(`${typeof v}:${String(v)}`);
+      return '{';
     }
+    if (typeof v === 'number') return Object.is(v, -0) ? 'n-0' : `n${v}`;
+    // One token per string: no quoting needed to keep tokens apart.
+    if (typeof v === 'string') return `s${v}`;
+    return `${typeof v}:${String(v)}`;
   }
-  return out;
 }
 
 /** Each line without trailing spaces and tabs (a loop: /[ \t]+$/gm is quadratic on long runs). */
@@ -97,9 +110,12 @@ function withoutTrailingSpaces(text: string): string {
  * `transparentParens`, also ignoring where parentheses were written (the grouping still counts).
  */
 export function sameIgnoringRanges(a: unknown, b: unknown, options: { readonly transparentParens?: boolean } = {}): boolean {
-  const x = canonicalTokens(a, options);
-  const y = canonicalTokens(b, options);
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
+  // In lockstep, token by token: a 10 MB file's two lists would be millions of strings each.
+  const x = new TokenWalk(a, options);
+  const y = new TokenWalk(b, options);
+  for (;;) {
+    const s = x.next();
+    if (s !== y.next()) return false;
+    if (s === undefined) return true;
+  }
 }

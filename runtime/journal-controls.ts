@@ -86,7 +86,7 @@ function namesAStep(row: RunRow, key: string): boolean {
  * When step `id` runs once per item (its journaled instances are `id[i]`), those still running —
  * an approval answers one of them, never the step id; null for a step that runs once.
  */
-const ENDS_AN_ATTEMPT = new Set(['step_queued', 'step_retried', 'step_completed', 'step_failed', 'step_skipped', 'step_cancelled']);
+const ENDS_AN_ATTEMPT = new Set(['step_queued', 'step_retried', 'attempt_lost', 'step_completed', 'step_failed', 'step_skipped', 'step_cancelled']);
 
 async function instancesWaiting(journal: AsyncJournal, runId: string, id: string): Promise<readonly string[] | null> {
   const running = new Map<string, boolean>();

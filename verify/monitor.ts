@@ -23,7 +23,7 @@ export const BUILTIN = {
 export const BUILTIN_NAMES: readonly string[] = Object.values(BUILTIN);
 
 const DONE: ReadonlySet<StepStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled', 'timeout']);
-const ENDS_ATTEMPT = new Set(['step_completed', 'step_failed', 'step_skipped', 'step_retried', 'step_cancelled']);
+const ENDS_ATTEMPT = new Set(['step_completed', 'step_failed', 'step_skipped', 'step_retried', 'attempt_lost', 'step_cancelled']);
 const ENDS_INSTANCE = new Set(['step_completed', 'step_failed', 'step_skipped', 'step_cancelled']);
 
 /** The facts a guardrail's `step` root sees (LANGUAGE.md: step.data, step.placement, step.tier). */

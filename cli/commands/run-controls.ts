@@ -422,6 +422,8 @@ function describeEvent(e: RunEvent): string {
       return e.data.ir_hash ? `version ${e.data.ir_hash.slice(0, 12)}` : '';
     case 'step_started':
       return `attempt ${e.data.attempt}${e.data.resource ? ` on ${e.data.resource}` : ''}`;
+    case 'attempt_lost':
+      return `attempt ${e.data.attempt} lost: worker ${e.data.worker} died`;
     case 'guardrail_violation':
       return `${e.data.guardrail} (${e.data.severity}): ${e.data.message}`;
     case 'execution_interrupted':

@@ -698,25 +698,26 @@ export function checkArgs(
   const { args, range: callRange } = call;
   const out: Record<string, ExprIR> = {};
   let data: DataClass = 'public';
-  // Calls have a handful of arguments: a list scan beats a set per call.
-  const given = new Array<string>(args.length);
-  let ng = 0;
+  const given = givenNames(args.length);
+  let paramList: string | undefined;
   for (let ai = 0; ai < args.length; ai++) {
     const a = args[ai]!;
     const r = checkExpr(a.value, env);
     const name = a.name.name;
     const p = params.fields.get(name);
     if (!p) {
-      const best = closest(name, [...params.fields.keys()].filter((k) => !given.includes(k)));
+      const best = closest(name, [...params.fields.keys()].filter((k) => !given.has(k)));
       const fixes: Fix[] = best ? [{ title: `Change to "${best}"`, edits: [{ file, range: a.name.range, newText: best }] }] : [];
-      diags.push(diagnostic('E0202', `unknown argument "${name}" for ${what}${best ? `; did you mean "${best}"?` : ''} (parameters: ${[...params.fields.keys()].join(', ') || 'none'})`, file, a.name.range, fixes.length ? { fixes } : {}));
+      // Listed once per call: a call of many unknown arguments would otherwise join it each time.
+      paramList ??= [...params.fields.keys()].join(', ') || 'none';
+      diags.push(diagnostic('E0202', `unknown argument "${name}" for ${what}${best ? `; did you mean "${best}"?` : ''} (parameters: ${paramList})`, file, a.name.range, fixes.length ? { fixes } : {}));
       continue;
     }
-    if (given.includes(name)) {
+    if (given.has(name)) {
       diags.push(diagnostic('E0202', `argument "${name}" is given twice`, file, a.name.range));
       continue;
     }
-    given[ng++] = name;
+    given.add(name);
     if (p.decl?.symbol !== undefined) model.refer(file, a.name.range, p.decl.symbol);
     if (!assignable(r.ty, p.ty)) {
       diags.push(diagnostic(mismatchCode(r.ty, p.ty), `argument "${name}" of ${what} expects ${formatTy(p.ty)}, got ${formatTy(r.ty)}`, file, a.value.range));
@@ -726,7 +727,7 @@ export function checkArgs(
   }
   const missing: FieldTy[] = [];
   const req = requiredOf(params);
-  for (let i = 0; i < req.length; i++) if (!given.includes(req[i]!.name)) missing.push(req[i]!);
+  for (let i = 0; i < req.length; i++) if (!given.has(req[i]!.name)) missing.push(req[i]!);
   if (missing.length && !call.argsLost) {
     // Insert right after the last argument (a trailing comma stays valid), or inside `()`.
     const last = args[args.length - 1];
@@ -742,9 +743,19 @@ export function checkArgs(
   }
   if (defaults.size) {
     const entries = entriesOf(defaults);
-    for (let i = 0; i < entries.length; i++) if (!given.includes(entries[i]![0])) out[entries[i]![0]] = entries[i]![1];
+    for (let i = 0; i < entries.length; i++) if (!given.has(entries[i]![0])) out[entries[i]![0]] = entries[i]![1];
   }
   return { args: out, data };
+}
+
+/**
+ * The names a call has given so far. Calls have a handful of arguments, where a list scan beats
+ * a set per call; a call of thousands (a generated one) gets a set, or its check is quadratic.
+ */
+function givenNames(count: number): { has(name: string): boolean; add(name: string): void } {
+  if (count > 16) return new Set<string>();
+  const names: string[] = [];
+  return { has: (name) => names.includes(name), add: (name) => void names.push(name) };
 }
 
 /**

@@ -48,3 +48,62 @@ describe('budgets', () => {
     expect(diags.filter((d) => d.code === 'W0502')).toHaveLength(1);
   });
 });
+
+/** Issue 34, item 5: `rate_limit ping 2 per 5s` lets the third call start 5 s after the first. */
+describe('rate limits in the estimates', () => {
+  const rated = (steps: string, extra = '') => `capability ping {
+  kind tool
+  input { n: int }
+  output { n: int }
+}
+policy paced {
+  budget duration <= 3s
+  rate_limit ping 2 per 5s${extra}
+}
+plan p {
+  policy paced
+${steps}
+}
+`;
+  const three = '  step a = ping(n: 1)\n  step b = ping(n: 2)\n  step c = ping(n: 3)';
+
+  it('three calls of `2 per 5s` take 5 s: the duration estimate, W0502 and the preview say so', async () => {
+    const r = compileText(rated(three));
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const plan = r.plans[0]!;
+    expect(plan.estimates.duration_ms).toBe(5000);
+    expect(plan.estimates.duration_ms_max ?? plan.estimates.duration_ms).toBe(5000);
+    const w = r.diagnostics.filter((d) => d.code === 'W0502');
+    expect(w.map((d) => d.message)).toEqual(['estimated duration 5s (rate limit on ping included) of plan "p" exceeds the budget 3s of policy paced']);
+    const { preview, renderPreviewText } = await import('../preview.js');
+    const p = preview(plan);
+    expect(p.budgets.duration_ms).toMatchObject({ limit: 3000, estimate: 5000, ok: false });
+    expect(renderPreviewText(p, false)).toContain('duration: 5s / budget 3s OVER BUDGET by 2s');
+  });
+
+  it('two calls fit the window, and a chain waits only for what the window holds back', () => {
+    expect(compileText(rated('  step a = ping(n: 1)\n  step b = ping(n: 2)')).plans[0]!.estimates.duration_ms).toBe(0);
+    // a → b → c, each 1 s: c is ready at 2 s but its slot opens at 5 s (a started at 0).
+    const slow = rated(three.replace('ping(n: 2)', 'ping(n: a.output.n)').replace('ping(n: 3)', 'ping(n: b.output.n)')).replace('output { n: int }', 'output { n: int }\n  latency 1s');
+    const plan = compileText(slow).plans[0]!;
+    expect(plan.estimates.duration_ms).toBe(6000);
+    expect(plan.estimates.critical_path).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a loop calls once per iteration: the worst case waits for every slot', () => {
+    const loop = rated('  repeat again max 3 until again_ping.output.n > 2 {\n    step again_ping = ping(n: 1)\n  }');
+    const r = compileText(loop);
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(r.plans[0]!.estimates.duration_ms).toBe(0);
+    expect(r.plans[0]!.estimates.duration_ms_max).toBe(5000);
+  });
+});
+
+describe('the critical path with zero latencies', () => {
+  it('is the whole chain a → b, not its first step', () => {
+    const text = `capability z {\n  kind tool\n  input { n: int }\n  output { n: int }\n}\nplan p {\n  step a = z(n: 1)\n  step b = z(n: a.output.n)\n  step lone = z(n: 2)\n}\n`;
+    const plan = compileText(text).plans[0]!;
+    expect(plan.estimates.duration_ms).toBe(0);
+    expect(plan.estimates.critical_path).toEqual(['a', 'b']);
+  });
+});

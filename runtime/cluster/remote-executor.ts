@@ -8,7 +8,9 @@
  * hands it to the scheduler as the `done` of `Executor.start` — the same `attempt_succeeded` /
  * `attempt_failed` the local executor produces — and marks the row folded.
  *
- * An attempt abandoned by the sweeper (its worker died) is dispatched again with the next fence
+ * An attempt abandoned by the sweeper after a worker claimed it (that worker died) comes back to
+ * the core as lost (`attempt_lost`): the step runs again as its next attempt, a new row and job.
+ * One abandoned before any worker claimed it, or refused, is dispatched again with the next fence
  * under a new job key; the dead worker can no longer record a result for it.
  */
 import { randomBytes } from 'node:crypto';
@@ -352,8 +354,8 @@ export class RemoteExecutor implements Executor {
 
   private async look(): Promise<void> {
     const runs = [...new Set([...this.pending.values()].map((p) => p.req.runId))];
-    const { rows } = await this.pool.query<{ run_id: string; step_key: string; attempt: number; fence: number; status: string; outcome: string | null }>(
-      `SELECT run_id, step_key, attempt, fence, status, outcome FROM orch.attempts
+    const { rows } = await this.pool.query<{ run_id: string; step_key: string; attempt: number; fence: number; status: string; outcome: string | null; worker: string | null; claimed: boolean }>(
+      `SELECT run_id, step_key, attempt, fence, status, outcome, worker, started_at IS NOT NULL AS claimed FROM orch.attempts
         WHERE run_id = ANY($1) AND NOT folded AND status IN ('succeeded', 'failed', 'abandoned', 'refused')`,
       [runs],
     );
@@ -361,9 +363,17 @@ export class RemoteExecutor implements Executor {
       const id = attemptKey(r.run_id, r.step_key, r.attempt);
       const entry = this.pending.get(id);
       if (!entry || entry.fence !== Number(r.fence)) continue;
+      if (r.status === 'abandoned' && r.claimed && r.worker !== null && entry.attempt === entry.req.attempt) {
+        // The worker running it died (§7.5): the core journals `attempt_lost` and runs the step
+        // again as its next attempt; this row is folded in that commit.
+        const worker = r.worker;
+        this.finish(id, entry, { ok: false, error: `worker ${worker} died while running it`, lost: { worker }, commitHook: foldHook(r.run_id, r.step_key, r.attempt, Number(r.fence)) });
+        continue;
+      }
       if (r.status === 'abandoned' || r.status === 'refused') {
-        // Its worker died (or would not run it): the same attempt again, next fence, new job —
-        // an adopted one as the entry's own attempt.
+        // Its handler never ran (no worker claimed it, or one would not run it): the same attempt
+        // again, next fence, new job — an adopted one (a dead owner's attempt, lost with its
+        // worker) as the entry's own attempt, which is already the next one.
         if (entry.attempt !== entry.req.attempt) {
           this.pending.delete(id);
           entry.attempt = entry.req.attempt;

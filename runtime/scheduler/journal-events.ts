@@ -207,6 +207,8 @@ export const EVENTS = {
   },
   /** v0.3 (§8.2): an attempt's actual cost exceeded the budget reservation it started with. */
   budget_overrun: { attempt: req<number>(INTEGER), reserved: req<number>(NUMBER), actual: req<number>(NUMBER), over: req<number>(NUMBER) },
+  /** §7.5: the cluster worker running `attempt` died (`worker`, its id); the step runs again as the next attempt. */
+  attempt_lost: { attempt: req<number>(INTEGER), worker: req<string>(STRING) },
 } as const satisfies { readonly [type: string]: Fields };
 
 export type EventType = keyof typeof EVENTS;

@@ -466,7 +466,9 @@ export class Run implements RunReader {
         this.act(
           o.ok
             ? { type: 'attempt_succeeded', attempt, token, output: o.output, logs: o.logs, cost: o.cost, usage: o.usage }
-            : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost, usage: o.usage, ...(o.final ? { final: o.final } : {}) },
+            : o.lost
+              ? { type: 'attempt_lost', attempt, token, worker: o.lost.worker, error: o.error }
+              : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost, usage: o.usage, ...(o.final ? { final: o.final } : {}) },
         );
       },
       (lines) => this.act({ type: 'attempt_logs', attempt, token, lines }),

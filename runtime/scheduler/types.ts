@@ -79,6 +79,11 @@ export type AttemptOutcome = (
        * `config`, a channel that is not configured or an MCP tool that changed since the lock.
        */
       readonly final?: FinalFailure;
+      /**
+       * The attempt did not fail: the cluster worker running it died (LANGUAGE.md §7.5). The core
+       * journals `attempt_lost` and starts the step again as a new attempt, its retry budget unspent.
+       */
+      readonly lost?: { readonly worker: string };
     }
 ) & {
   /** Tokens, model and endpoint the attempt reported (§8.1); its cost is `cost`. */

@@ -225,7 +225,7 @@ describe('steps on orch worker processes', () => {
     expect(maxOverlap(spans)).toBe(3);
   }, 120_000);
 
-  it('kill -9 of a worker running a step: the step completes on another worker, no completed step runs again', async () => {
+  it('kill -9 of a worker running a step: the step completes on another worker as a new attempt (attempt_lost names the dead worker), no completed step runs again', async () => {
     const dir = project();
     const log = join(dir, 'kill.log');
     const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' } });
@@ -259,12 +259,33 @@ describe('steps on orch worker processes', () => {
     expect(starts('slow')).toHaveLength(2);
     expect(ends('slow')).toHaveLength(1);
     expect(ends('slow')[0]!.pid).not.toBe(holder);
-    const { rows } = await client.query<{ state: string }>(`SELECT state FROM orch.workers WHERE pid = $1`, [holder]);
+    // Issue 34: the re-dispatch is a new attempt, and its handler is told so (ctx.attempt).
+    expect(starts('slow').map((l) => l.attempt)).toEqual([1, 2]);
+    const { rows } = await client.query<{ id: string; state: string }>(`SELECT id, state FROM orch.workers WHERE pid = $1`, [holder]);
     expect(rows.map((x) => x.state)).toEqual(['dead']);
-    const attempt = await client.query<{ fence: number; status: string }>(
-      `SELECT fence::int AS fence, status FROM orch.attempts WHERE run_id = 'remote-kill' AND step_key = 'slow'`,
+    const attempt = await client.query<{ attempt: number; fence: number; status: string; folded: boolean }>(
+      `SELECT attempt, fence::int AS fence, status, folded FROM orch.attempts WHERE run_id = 'remote-kill' AND step_key = 'slow' ORDER BY attempt`,
     );
-    expect(attempt.rows).toEqual([{ fence: 2, status: 'succeeded' }]);
+    expect(attempt.rows).toEqual([
+      { attempt: 1, fence: 1, status: 'abandoned', folded: true },
+      { attempt: 2, fence: 1, status: 'succeeded', folded: true },
+    ]);
+    // The journal says which attempt was lost with which worker, between the two starts.
+    const events = (
+      await client.query<{ type: string; data: string }>(`SELECT type, data FROM orch.events WHERE run_id = 'remote-kill' AND step_id = 'slow' ORDER BY seq`)
+    ).rows.map((e) => ({ type: e.type, data: JSON.parse(e.data) as Record<string, unknown> }));
+    expect(events.filter((e) => e.type !== 'step_queued').map((e) => [e.type, e.data.attempt])).toEqual([
+      ['step_started', 1],
+      ['attempt_lost', 1],
+      ['step_started', 2],
+      ['step_completed', 2],
+    ]);
+    expect(events.find((e) => e.type === 'attempt_lost')!.data).toEqual({ attempt: 1, worker: rows[0]!.id });
+    // … and `orch timeline` shows it.
+    const timeline = orch(['timeline', 'remote-kill', '--db', db.url], dir);
+    expect(timeline.code, timeline.stderr).toBe(0);
+    const lost = timeline.stdout.split('\n').find((l) => l.includes('attempt_lost'));
+    expect(lost).toContain(`slow  attempt 1 lost: worker ${rows[0]!.id} died`);
   }, 120_000);
 });
 
@@ -479,9 +500,12 @@ describe('a worker presumed dead', () => {
     const attempt = await client.query<{ fence: number; status: string; worker: string }>(
       `SELECT fence::int AS fence, status, worker FROM orch.attempts WHERE run_id = 'remote-stop'`,
     );
-    expect(attempt.rows).toHaveLength(1);
-    expect(attempt.rows[0]).toMatchObject({ fence: 2, status: 'succeeded' });
-    expect(attempt.rows[0]!.worker).not.toMatch(new RegExp(`:${holder.pid}:`));
+    // The stopped worker's attempt was lost with it; the step completed as attempt 2 elsewhere.
+    expect(attempt.rows).toHaveLength(2);
+    expect(attempt.rows.map((a) => a.status).sort()).toEqual(['abandoned', 'succeeded']);
+    const done = attempt.rows.find((a) => a.status === 'succeeded')!;
+    expect(done.fence).toBe(1);
+    expect(done.worker).not.toMatch(new RegExp(`:${holder.pid}:`));
   }, 120_000);
 });
 

@@ -1,15 +1,16 @@
 /**
  * A run's Gantt chart as SVG: one lane per resource (steps without one share a lane), one row
  * per step, and bars for each phase the journal shows — queued, running, waiting (approvals,
- * waits), retried (a failed attempt before a retry), cancelled (the phase a step was in when it
- * was cancelled — `orch cancel`, a race's loser), compensating.
+ * waits), retried (a failed attempt before a retry), lost (an attempt whose cluster worker died,
+ * run again as the next attempt), cancelled (the phase a step was in when it was cancelled —
+ * `orch cancel`, a race's loser), compensating.
  */
 import { baseStep, escapeXml, type PictureEvent, type PictureStep } from './model.js';
 
-export type Phase = 'queued' | 'running' | 'waiting' | 'retried' | 'cancelled' | 'compensating';
+export type Phase = 'queued' | 'running' | 'waiting' | 'retried' | 'lost' | 'cancelled' | 'compensating';
 
 /** Every phase a bar can have, in the order the dashboard's legend shows them. */
-export const PHASES: readonly Phase[] = ['queued', 'running', 'waiting', 'retried', 'cancelled', 'compensating'];
+export const PHASES: readonly Phase[] = ['queued', 'running', 'waiting', 'retried', 'lost', 'cancelled', 'compensating'];
 
 export interface Bar {
   readonly step: string;
@@ -47,6 +48,9 @@ export function phases(steps: readonly PictureStep[], events: readonly PictureEv
         break;
       case 'step_retried':
         close(key, at, 'retried');
+        break;
+      case 'attempt_lost':
+        close(key, at, 'lost');
         break;
       case 'step_compensated':
         close(key, at);

@@ -30,6 +30,7 @@ export function statusAfter(type: string, previous: string | undefined): string 
     case 'step_started':
       return 'running';
     case 'step_retried':
+    case 'attempt_lost':
       return 'retrying';
     case 'step_completed':
       return 'completed';

@@ -36,6 +36,7 @@ svg .bar.running { fill: var(--running); }
 svg .bar.waiting { fill: var(--waiting); }
 svg .bar.retried { fill: var(--retrying); }
 svg .bar.cancelled { fill: var(--cancelled); }
+svg .bar.lost { fill: var(--failed); }
 svg .bar.compensating { fill: var(--compensated); }
 svg .bar.open { opacity: .75; }
 `;

@@ -17,7 +17,7 @@ const stepId = fc.string({ minLength: 1, maxLength: 12 }).filter((s) => !/\[\d+\
 const stepsArb = fc.uniqueArray(stepId, { minLength: 1, maxLength: 25 }).map((ids) =>
   ids.map<PictureStep>((id, i) => ({ id, deps: i > 0 ? [ids[i - 1]!] : [], resource: i % 2 ? 'box' : null, what: 'nap', waits: i % 5 === 4 })),
 );
-const TYPES = ['step_queued', 'step_started', 'step_retried', 'step_completed', 'step_failed', 'step_skipped', 'step_cancelled', 'step_compensated', 'execution_started'];
+const TYPES = ['step_queued', 'step_started', 'step_retried', 'attempt_lost', 'step_completed', 'step_failed', 'step_skipped', 'step_cancelled', 'step_compensated', 'execution_started'];
 
 describe('Gantt legend', () => {
   it('a cancelled step ends with a cancelled bar, and every phase has a colour in the chart and the legend', async () => {
@@ -83,6 +83,24 @@ describe('run pictures', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it('an attempt lost with its cluster worker is a `lost` bar, then the next attempt runs (issue 34)', () => {
+    const steps: PictureStep[] = [{ id: 'slow', deps: [], resource: null, what: 'tagged', waits: false }];
+    const at = (s: number) => new Date(Date.parse('2026-01-01T00:00:00Z') + s * 1000).toISOString();
+    const events: PictureEvent[] = [
+      { type: 'step_started', stepId: 'slow', at: at(0) },
+      { type: 'attempt_lost', stepId: 'slow', at: at(6) },
+      { type: 'step_started', stepId: 'slow', at: at(6) },
+      { type: 'step_completed', stepId: 'slow', at: at(9) },
+    ];
+    const bars = phases(steps, events, Date.parse(at(10)));
+    expect(bars.map((b) => [b.phase, (b.to - b.from) / 1000])).toEqual([
+      ['lost', 6],
+      ['running', 3],
+    ]);
+    expect(statusesFrom(events.slice(0, 2)).get('slow')).toBe('retrying');
+    expect(ganttSvg(steps, events, Date.parse(at(10)))).toContain('<rect class="bar lost"');
   });
 
   it('steps inside a race, a repeat or a for each are marked with their block (v0.2)', () => {

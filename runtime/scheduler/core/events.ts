@@ -5,7 +5,7 @@
  */
 import { DURATION_TIMER, durationBudgetFired } from './budget.js';
 import type { SchedulerCore } from './core.js';
-import { attemptFailed, onOutcome, succeed } from './failure.js';
+import { attemptFailed, attemptLost, onOutcome, succeed } from './failure.js';
 import { abortRun, clearTimers, wake } from './finish.js';
 import type { CoreEvent } from './protocol.js';
 import { compensationLogs, compensationSettled } from './rollback.js';
@@ -26,6 +26,10 @@ export function onEvent(c: SchedulerCore, e: Live): void {
         return;
       }
       return onOutcome(c, e.attempt, e.token, e);
+    case 'attempt_lost':
+      // A compensation's worker died: the compensation failed (it is not retried).
+      if (e.attempt.startsWith('compensate:')) return compensationSettled(c, e.attempt, e.token, false, e.error);
+      return attemptLost(c, e.attempt, e.token, e.worker, e.error);
     case 'attempt_logs': {
       if (e.attempt.startsWith('compensate:')) return compensationLogs(c, e.attempt, e.token, e.lines);
       const inst = live(c, e.attempt, e.token, 'call');

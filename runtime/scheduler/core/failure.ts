@@ -46,6 +46,22 @@ export function onOutcome(
   }
 }
 
+/**
+ * The worker running the attempt died (LANGUAGE.md §7.5): not a failure of the handler, so no
+ * retry is spent — `attempt_lost` names the worker, and the step is queued again at once to run
+ * elsewhere as the next attempt (`ctx.attempt` tells its handler). Outside a normal run
+ * (aborting, rolling back) it ends like any failed attempt there.
+ */
+export function attemptLost(c: SchedulerCore, key: string, token: number, worker: string, error: string): void {
+  const inst = c.instances.get(key);
+  if (!inst || inst.token !== token || inst.activity.kind !== 'call' || inst.rec.status !== 'running') return;
+  if (c.mode !== 'normal') return attemptFailed(c, inst, error, false, true);
+  stopRunning(c, inst);
+  clearStepTimer(c, inst);
+  c.emit('attempt_lost', inst.key, { ...takeCostDelta(inst), attempt: inst.rec.attempts, worker });
+  c.heap.push(inst);
+}
+
 function stopRunning(c: SchedulerCore, inst: Inst): void {
   c.inProgress.delete(inst);
   releaseLease(c, inst);

@@ -126,6 +126,7 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
     case 'budget_overrun':
     case 'consent_denied':
     case 'step_log':
+    case 'attempt_lost':
       return;
     default:
       return unknownEvent(e);
@@ -179,6 +180,12 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       if (e.data.resourceIndex !== undefined) s.resourceIndex = e.data.resourceIndex;
       if (e.data.reset === true) s.phaseAttempts = 0;
       s.lastError = e.data.error;
+      return;
+    case 'attempt_lost':
+      // Its worker died: queued again, and the lost attempt does not count against the retries.
+      s.inFlight = false;
+      s.status = 'queued';
+      s.phaseAttempts = Math.max(0, s.phaseAttempts - 1);
       return;
     case 'step_completed':
       s.cost += e.data.cost_delta ?? 0;
