@@ -35,10 +35,10 @@ export function registerMcpServe(mcp: Command): void {
           throw new CliError(`--project ${opts.project}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (err as Error).message}`, 2);
         }
       }
-      const [{ StdioServerTransport }, { createOrchMcpServer }] = await Promise.all([
-        import('@modelcontextprotocol/sdk/server/stdio.js'),
-        import('../mcp/server.js'),
-      ]);
+      // One `await import` each: the .vsix bundle turns a relative one written so into a static
+      // import (vscode-extension/scripts/package.js), which a Promise.all of imports would escape.
+      const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
+      const { createOrchMcpServer } = await import('../mcp/server.js');
       const server = createOrchMcpServer({
         root: process.cwd(),
         db: opts.db ?? process.env.ORCH_DB ?? '.orch/runs.db',
