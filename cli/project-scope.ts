@@ -1,6 +1,7 @@
 /**
  * What a plan written in a project can use (LANGUAGE.md §8.5): every capability, resource,
- * policy, guardrail and type alias declared in the project's `.orch` files and in std, with its
+ * policy, guardrail and type alias declared in the project's `.orch` files and in std, and the
+ * tools of the MCP servers its lock file lists (as the compiler types them), with its
  * types, its doc comment, its source text and how a file of the project refers to it. The MCP
  * server's `capabilities` tool answers with it, and `orch draft` shows it to the model.
  *
@@ -9,7 +10,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { STD_DIR, typeText } from '../compiler/index.js';
+import { mcpModuleText, readMcpLock, STD_DIR, typeText } from '../compiler/index.js';
 import { parse, type Declaration, type FieldDecl, type Node, type StringLit } from '../language/index.js';
 
 export type ScopeKind = 'capability' | 'resource' | 'policy' | 'guardrail' | 'type';
@@ -24,9 +25,11 @@ export interface ScopeField {
 export interface ScopeEntry {
   readonly kind: ScopeKind;
   readonly name: string;
-  /** `std.policies`, or the project file's path relative to the project root (forward slashes). */
+  /** `std.policies`, the project file's path relative to the project root (forward slashes), or `mcp "NAME"`. */
   readonly module: string;
   readonly std: boolean;
+  /** A tool of this MCP server (from orch.lock.json), imported with `import mcp "NAME" as ALIAS`. */
+  readonly mcp: string | null;
   /** Absolute path of the declaring file. */
   readonly file: string;
   readonly line: number;
@@ -80,7 +83,20 @@ export function projectScope(root: string, options: { readonly exclude?: readonl
   const entries: ScopeEntry[] = [];
   for (const name of ['capabilities', 'policies', 'guardrails']) entries.push(...entriesOf(join(STD_DIR, `${name}.orch`), `std.${name}`, true));
   for (const file of files) entries.push(...entriesOf(file, relative(resolve(root), file).split(sep).join('/'), false));
+  entries.push(...mcpEntries(resolve(root)));
   return { root: resolve(root), files, entries };
+}
+
+/** The tools of every server in the project's lock file, as the capabilities the compiler makes of them. */
+function mcpEntries(root: string): ScopeEntry[] {
+  const view = readMcpLock(root);
+  if (view.kind !== 'ok') return [];
+  const out: ScopeEntry[] = [];
+  for (const [server, locked] of Object.entries(view.lock.servers)) {
+    const { text } = mcpModuleText(server, locked);
+    out.push(...entriesIn(view.file, text, `mcp ${JSON.stringify(server)}`, false, server));
+  }
+  return out;
 }
 
 function entriesOf(file: string, module: string, std: boolean): ScopeEntry[] {
@@ -90,16 +106,20 @@ function entriesOf(file: string, module: string, std: boolean): ScopeEntry[] {
   } catch {
     return [];
   }
+  return entriesIn(file, text, module, std, null);
+}
+
+function entriesIn(file: string, text: string, module: string, std: boolean, mcp: string | null): ScopeEntry[] {
   const { module: ast } = parse({ file, text });
   const out: ScopeEntry[] = [];
   for (const d of ast.declarations) {
     const entry = entryOf(d, text);
-    if (entry) out.push({ ...entry, module, std, file, line: d.range.start.line, source: slice(text, d) });
+    if (entry) out.push({ ...entry, module, std, mcp, file, line: mcp === null ? d.range.start.line : 1, source: slice(text, d) });
   }
   return out;
 }
 
-type Described = Omit<ScopeEntry, 'module' | 'std' | 'file' | 'line' | 'source'>;
+type Described = Omit<ScopeEntry, 'module' | 'std' | 'mcp' | 'file' | 'line' | 'source'>;
 
 function entryOf(d: Declaration, text: string): Described | null {
   switch (d.kind) {
@@ -145,6 +165,10 @@ function literal(s: StringLit): string {
  * `import "./path.orch" as alias` (a declaration of `fromFile` itself: its bare name).
  */
 export function referenceFrom(entry: ScopeEntry, fromFile: string): { readonly import: string | null; readonly name: string } {
+  if (entry.mcp !== null) {
+    const alias = identOf(entry.mcp);
+    return { import: `import mcp ${JSON.stringify(entry.mcp)} as ${alias}`, name: `${alias}.${entry.name}` };
+  }
   if (entry.std) {
     if (entry.module === 'std.capabilities') return { import: null, name: entry.name };
     if (entry.module === 'std.guardrails') return { import: `import std.guardrails { ${entry.name} }`, name: entry.name };
@@ -162,7 +186,11 @@ const KEYWORDS = new Set(['import', 'module', 'plan', 'step', 'capability', 'res
 
 /** An identifier for importing `file`: its base name, made an identifier. */
 export function aliasOf(file: string): string {
-  let name = basename(file, '.orch').replace(/[^A-Za-z0-9_]/g, '_');
+  return identOf(basename(file, '.orch'));
+}
+
+function identOf(text: string): string {
+  let name = text.replace(/[^A-Za-z0-9_]/g, '_');
   if (!/^[A-Za-z_]/.test(name)) name = `m_${name}`;
   return KEYWORDS.has(name) ? `${name}_` : name;
 }

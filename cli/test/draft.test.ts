@@ -14,6 +14,7 @@ import { systemPrompt } from '../draft/prompt.js';
 import { projectScope } from '../project-scope.js';
 import { runDraft } from '../draft/draft.js';
 import { CliError } from '../errors.js';
+const REPO = path.resolve(import.meta.dirname, '..', '..');
 
 const CAPS = `/// Greets someone by name.
 capability greet {
@@ -63,6 +64,19 @@ describe('draft loop (in-process)', () => {
     expect(prompt).toContain('use as policies.privacy_first after `import std.policies`');
     expect(prompt).toContain('use as no_personal_data_in_cloud after `import std.guardrails { no_personal_data_in_cloud }`');
     expect(prompt).toMatch(/caps\.box: local_device provides compute/);
+  });
+
+  it('shows the tools of the locked MCP servers, typed as the compiler types them', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'orch-draft-mcp-'));
+    writeFileSync(path.join(root, 'orch.lock.json'), readFileSync(path.join(REPO, 'examples', 'notes_digest', 'orch.lock.json')));
+    const scope = projectScope(root);
+    const tool = scope.entries.find((e) => e.mcp === 'files' && e.name === 'read_text_file');
+    expect(tool?.kind).toBe('capability');
+    expect(tool?.input.map((f) => f.name)).toContain('path');
+    const prompt = systemPrompt(scope.entries, path.join(root, 'draft.orch'), 'draft.orch');
+    expect(prompt).toContain('- files.read_text_file: read_text_file(');
+    expect(prompt).toContain('use as files.read_text_file after `import mcp "files" as files`');
+    expect(prompt).toContain('use as everything.get_sum after `import mcp "everything" as everything`');
   });
 
   it('stops at max rounds and keeps the diagnostics of the last round as comments on the right lines', async () => {
