@@ -30,6 +30,7 @@ export const UNIT = [
   // SQLite journals in this process).
   'runtime/test/scheduler-*.test.ts',
   'runtime/test/async-journal.test.ts',
+  'runtime/test/cluster-timing.test.ts',
   'runtime/test/deep-chains.test.ts',
   'runtime/test/evaluate.test.ts',
   'runtime/test/event-batches.test.ts',

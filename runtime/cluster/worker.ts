@@ -25,6 +25,7 @@ import { openMigratedPool, quietLogger } from '../journal/pg/migrations.js';
 import { openPool } from '../journal/pg/pool.js';
 import type { AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
 import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
+import { clusterTiming } from './timing.js';
 
 export interface WorkerOptions {
   readonly url: string;
@@ -53,8 +54,6 @@ export interface WorkerRow {
   /** Attempts this worker is running now. */
   readonly running: number;
 }
-
-const HEARTBEAT_MS = 1000;
 
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -202,7 +201,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         })
         .catch(() => undefined);
       sweepDeadWorkers(heartbeatPool).catch(() => undefined);
-    }, HEARTBEAT_MS);
+    }, clusterTiming().heartbeatMs);
     o.signal?.addEventListener('abort', () => void stop('signal'), { once: true });
     o.onReady?.(id);
     if (o.signal?.aborted) void stop('signal');
