@@ -4,8 +4,11 @@
  * The run completes; every step completed once in the journal; the journal's sequence has no
  * gap; and no step ran again after its completion was journaled (handlers log each execution).
  * Then the owner of a 600-step run of non-idempotent steps is killed 20 times and each time a
- * new `orch resume --take-over-after 3s` takes the run over: every step runs exactly once.
- * Real processes through the CLI, a throwaway Postgres.
+ * new `orch resume --take-over-after` takes the run over: every step runs exactly once.
+ * Real processes through the CLI, a throwaway Postgres. The cluster's clocks (heartbeats, worker
+ * death, take-over floor, sweeps) run at SCALE of the product's (ORCH_CLUSTER_TIME_SCALE,
+ * runtime/cluster/timing.ts): the same code paths without waiting out real leases. The victims
+ * are picked by a seeded generator; a failure prints the seed (ORCH_TEST_SEED replays it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,8 +16,11 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTEMPT_JOB_KEY } from '../cluster/jobs.js';
+import { CLUSTER_TIME_SCALE_ENV, scaledTiming } from '../cluster/timing.js';
 import { migrate } from '../journal/pg/migrations.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import { seededRandom } from '../../test/support/seed.js';
+import { waitUntil } from '../../test/support/wait.js';
 import { BIN, local, orchAsync, projectDir, writePlan, type CliResult } from './helpers.js';
 import { layeredSteps, lit, plan } from './ir-builder.js';
 
@@ -24,6 +30,14 @@ const KILLS = 20;
 const KILL_EVERY_MS = 1500;
 /** The run takes about 40 s; with no stall it is done long before this. */
 const STALL_AFTER_MS = 150_000;
+/**
+ * The cluster's clocks here, as a fraction of the product's: heartbeats every 400 ms, a worker
+ * dead after 2 s, a run taken over after 1.2 s of silence — still several missed heartbeats, so a
+ * merely slow process on a loaded machine keeps its work.
+ */
+const SCALE = 0.4;
+const TIMING = scaledTiming(SCALE);
+const FAST = { [CLUSTER_TIME_SCALE_ENV]: String(SCALE) };
 
 let db: TestPostgres;
 let sql: pg.Client;
@@ -61,7 +75,7 @@ function workPlan(dir: string, log: string, o: { readonly layers: number; readon
 }
 
 function startWorker(dir: string, extra: readonly string[] = []): ChildProcess {
-  const child = spawn(process.execPath, [BIN, 'worker', '--db', db.url, '--project', dir, '--slots', '2', ...extra], { cwd: dir, stdio: 'ignore' });
+  const child = spawn(process.execPath, [BIN, 'worker', '--db', db.url, '--project', dir, '--slots', '2', ...extra], { cwd: dir, stdio: 'ignore', env: { ...process.env, ...FAST } });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -78,14 +92,15 @@ describe('a 500-step run on three workers, one killed with SIGKILL every 1.5 s, 
       (await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM orch.workers WHERE state = 'alive' AND pid = ANY($1)`, [pids()])).rows[0]!.n;
     for (let t = Date.now(); (await live()) < 3; await sleep(100)) if (Date.now() - t > 30_000) throw new Error('workers did not register');
 
-    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'chaos'], dir);
+    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'chaos'], dir, FAST);
+    const random = seededRandom();
     let finished = false;
     void run.done.then(() => (finished = true));
     let kills = 0;
     while (!finished && kills < KILLS) {
       await sleep(KILL_EVERY_MS);
       if (finished) break;
-      const victim = workers[Math.floor(Math.random() * workers.length)]!;
+      const victim = workers[Math.floor(random() * workers.length)]!;
       victim.kill('SIGKILL');
       kills++;
       workers = [...workers.filter((w) => w !== victim), startWorker(dir)];
@@ -154,13 +169,22 @@ describe('a 600-step run on three workers whose owner is killed with SIGKILL 20 
     const completedSteps = async () =>
       (await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM orch.events WHERE run_id = 'owners' AND type = 'step_completed'`)).rows[0]?.n ?? 0;
     const refused = (r: CliResult) => /is running in process|is being run by another process/.test(r.stderr);
+    // The dead owner's heartbeat by the database's clock (the one the take-over reads).
+    const silentFor = async () =>
+      (
+        await sql.query<{ ms: number }>(
+          `SELECT ((extract(epoch from clock_timestamp()) * 1000)::bigint - heartbeat_at)::float8 AS ms FROM orch.runs WHERE id = 'owners'`,
+        )
+      ).rows[0]?.ms ?? 0;
+    const takeOverAfter = `${TIMING.minTakeOverMs}ms`;
+    const takeOverPossible = () => waitUntil(async () => (await silentFor()) >= TIMING.minTakeOverMs, 'the dead owner to go silent long enough', 60_000);
     let kills = 0;
     let killedAt = Date.now();
-    let owner = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'owners'], dir);
+    let owner = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'owners'], dir, FAST);
     let last: CliResult;
     for (;;) {
       // Let this owner journal a few completions, then kill it — unless it ended first: finished,
-      // or refused because the dead owner's heartbeat is not yet 3 s old.
+      // or refused because the dead owner's heartbeat was not yet old enough.
       const from = await completedSteps();
       const exit: { result: CliResult | null } = { result: null };
       void owner.done.then((r) => (exit.result = r));
@@ -170,15 +194,15 @@ describe('a 600-step run on three workers whose owner is killed with SIGKILL 20 
         await owner.done;
         kills++;
         killedAt = Date.now();
-        await sleep(1000);
+        await takeOverPossible();
       } else if (!refused(exit.result)) {
         last = exit.result;
         break;
       } else {
         if (Date.now() - killedAt > 60_000) throw new Error(`the run could not be resumed: ${exit.result.stderr}`);
-        await sleep(500);
+        await takeOverPossible();
       }
-      owner = orchAsync(['resume', 'owners', '--db', db.url, '--remote', '--json', '--take-over-after', '3s'], dir);
+      owner = orchAsync(['resume', 'owners', '--db', db.url, '--remote', '--json', '--take-over-after', takeOverAfter], dir, FAST);
     }
     expect(last.code, last.stderr).toBe(0);
     expect(kills).toBe(OWNER_KILLS);
