@@ -4,10 +4,13 @@
  * how often the sweeper and the orphan poll run. One place, so the ratios between them stay
  * right: a take-over or a death sentence only after several missed heartbeats.
  *
- * The defaults are the product's. `ORCH_CLUSTER_TIME_SCALE` (a number in (0, 1], read once per
- * process; meant for tests) shrinks every one of them by the same factor, so the chaos, lease
- * and sweeper tests run the same code paths at test speed without waiting out real leases.
- * Anything else in it (unset, not a number, out of range) leaves the defaults.
+ * The defaults are the product's. Two environment variables, read once per process and meant for
+ * tests, shorten them, so the chaos, lease and sweeper tests run the same code paths at test
+ * speed without waiting out real leases:
+ * - `ORCH_CLUSTER_TIME_SCALE`, a number in (0, 1], shrinks every one by the same factor;
+ * - `ORCH_CLUSTER_TIMING`, a JSON object of some of the fields below in milliseconds, sets those
+ *   (after the scale), for a test that shortens only what it waits on.
+ * Anything invalid in them (not a number, out of range, a longer time) leaves the defaults.
  */
 export interface ClusterTiming {
   /** How often a run's owner and an `orch worker` write their heartbeat. */
@@ -37,6 +40,7 @@ export const DEFAULT_CLUSTER_TIMING: ClusterTiming = {
 };
 
 export const CLUSTER_TIME_SCALE_ENV = 'ORCH_CLUSTER_TIME_SCALE';
+export const CLUSTER_TIMING_ENV = 'ORCH_CLUSTER_TIMING';
 
 /** The timing scaled by `scale` (in (0, 1]; anything else gives the defaults). */
 export function scaledTiming(scale: number): ClusterTiming {
@@ -46,10 +50,28 @@ export function scaledTiming(scale: number): ClusterTiming {
   return t;
 }
 
+/** `base` with the fields of `overrides` (JSON) that are positive and no longer than the default. */
+export function overriddenTiming(base: ClusterTiming, overrides: string | undefined): ClusterTiming {
+  if (!overrides) return base;
+  let given: unknown;
+  try {
+    given = JSON.parse(overrides);
+  } catch {
+    return base;
+  }
+  if (typeof given !== 'object' || given === null) return base;
+  const t: Record<string, number> = { ...base };
+  for (const [k, v] of Object.entries(given as Record<string, unknown>)) {
+    const d = DEFAULT_CLUSTER_TIMING[k as keyof ClusterTiming];
+    if (d !== undefined && typeof v === 'number' && v >= 1 && v <= d) t[k] = Math.round(v);
+  }
+  return t as unknown as ClusterTiming;
+}
+
 let current: ClusterTiming | null = null;
 
-/** This process's cluster timing (the defaults unless ORCH_CLUSTER_TIME_SCALE says otherwise). */
+/** This process's cluster timing: the defaults unless ORCH_CLUSTER_TIME_SCALE or ORCH_CLUSTER_TIMING says otherwise. */
 export function clusterTiming(): ClusterTiming {
-  current ??= scaledTiming(Number(process.env[CLUSTER_TIME_SCALE_ENV] ?? 1));
+  current ??= overriddenTiming(scaledTiming(Number(process.env[CLUSTER_TIME_SCALE_ENV] ?? 1)), process.env[CLUSTER_TIMING_ENV]);
   return current;
 }

@@ -1,6 +1,6 @@
 /** The cluster's clocks (runtime/cluster/timing.ts): the product's defaults, and a test scale that keeps their ratios. */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CLUSTER_TIMING, scaledTiming } from '../cluster/timing.js';
+import { DEFAULT_CLUSTER_TIMING, overriddenTiming, scaledTiming } from '../cluster/timing.js';
 
 describe('cluster timing', () => {
   it('keeps the product defaults: heartbeat 1 s, take-over after 10 s (at least 3 s), workers dead after 5 s', () => {
@@ -18,5 +18,11 @@ describe('cluster timing', () => {
 
   it('ignores a scale that would slow the cluster down or make no sense', () => {
     for (const bad of [0, -1, 2, Number.NaN, Number.POSITIVE_INFINITY]) expect(scaledTiming(bad)).toBe(DEFAULT_CLUSTER_TIMING);
+  });
+
+  it('sets single intervals from JSON, never longer than the default, ignoring what it does not know', () => {
+    const t = overriddenTiming(DEFAULT_CLUSTER_TIMING, JSON.stringify({ heartbeatMs: 300, minTakeOverMs: 1200, workerDeadAfterMs: 60_000, nope: 1 }));
+    expect(t).toEqual({ ...DEFAULT_CLUSTER_TIMING, heartbeatMs: 300, minTakeOverMs: 1200 });
+    for (const bad of [undefined, '', 'not json', '42', 'null']) expect(overriddenTiming(DEFAULT_CLUSTER_TIMING, bad)).toEqual(DEFAULT_CLUSTER_TIMING);
   });
 });
