@@ -6,8 +6,8 @@
  *
  * It runs the sources (as vitest loads them), not dist/. For the call's duration it captures
  * process.stdout and process.stderr, changes to `cwd` and sets `env` (NO_COLOR=1 by default), and
- * restores all of it after: one call at a time, in a forked test process (vitest's `forks` pool;
- * a worker thread cannot chdir).
+ * restores all of it after: one call at a time (concurrent callers queue), in a forked test process
+ * (vitest's `forks` pool; a worker thread cannot chdir).
  */
 import { main } from '../../cli/index.js';
 
@@ -17,11 +17,16 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-let busy = false;
+/** The call in progress: calls from concurrent tests (`describe.concurrent`) wait their turn. */
+let previous: Promise<unknown> = Promise.resolve();
 
-export async function runCli(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  if (busy) throw new Error('runCli: one in-process CLI call at a time (await the previous one)');
-  busy = true;
+export function runCli(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const call = previous.then(() => runAlone(args, cwd, env));
+  previous = call.catch(() => undefined);
+  return call;
+}
+
+async function runAlone(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
   const saved = { cwd: process.cwd(), exitCode: process.exitCode, out: process.stdout.write, err: process.stderr.write };
   const overrides: NodeJS.ProcessEnv = { NO_COLOR: '1', ...env };
   const savedEnv = new Map(Object.keys(overrides).map((k) => [k, process.env[k]]));
@@ -55,6 +60,5 @@ export async function runCli(args: readonly string[], cwd: string, env: NodeJS.P
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
-    busy = false;
   }
 }
