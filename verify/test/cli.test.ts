@@ -56,7 +56,8 @@ describe('orch verify (CLI)', async () => {
     expect(r.stdout).toMatch(/ok: 60 runs explored, \d+ distinct paths?, \d+ step outcomes covered; 0 of 6 invariants violated/);
   });
 
-  it('exits 1 with a readable minimal trace and the replay command on a violation (end to end: a spawned orch)', () => {
+  // End to end: the real CLI, spawned.
+  it('exits 1 with a readable minimal trace and the replay command on a violation', () => {
     const file = irFile('outreach', sendBeforeApprove());
     const r = orch(['verify', file, '--seed', '7']);
     expect(r.code).toBe(1);
