@@ -53,8 +53,22 @@ export const UNIT = [
   'test/fuzz/seeds.test.ts',
 ];
 
+/**
+ * `vitest run --exclude GLOB` (as .ci/run's matrix lines pass it): vitest adds it to the root
+ * config only, not to projects that set their own `exclude`, so both projects take it from here.
+ */
+function cliExcludes(argv: readonly string[] = process.argv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--exclude' && i + 1 < argv.length) out.push(argv[++i]!);
+    else if (a.startsWith('--exclude=')) out.push(a.slice('--exclude='.length));
+  }
+  return out;
+}
+
 const ALL = ['**/*.test.ts'];
-const IGNORED = ['node_modules/**', 'dist/**', 'vscode-extension/node_modules/**'];
+const IGNORED = ['node_modules/**', 'dist/**', 'vscode-extension/node_modules/**', ...cliExcludes()];
 
 export default defineConfig({
   test: {
