@@ -78,7 +78,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
 }
 
 describe('orch run', () => {
-  it('compiles and runs an .orch file; --json prints the execution result shape; exit 0', () => {
+  it('compiles and runs an .orch file; --json prints the execution result shape; exit 0', async () => {
     const project = projectDir();
     writeFileSync(join(project, 'shop.orch'), SOURCE);
     const r = orch(['run', 'shop.orch', '--input', '{"n": 5}', '--json', '--workers', '2'], project);
@@ -95,20 +95,20 @@ describe('orch run', () => {
       ['totalDuration', 'totalCost', 'totalSteps', 'completedSteps', 'failedSteps', 'skippedSteps', 'cancelledSteps'].sort(),
     );
     expect((result.steps as { resource: string }[])[0]!.resource).toBe('laptop');
-    // the default journal location, and the history commands over it
-    const runs = JSON.parse(orch(['runs', '--json'], project).stdout) as { runs: { runId: string; status: string }[] };
+    // the default journal location, and the history commands over it (in-process: they only read it)
+    const runs = JSON.parse((await cli(['runs', '--json'], project)).stdout) as { runs: { runId: string; status: string }[] };
     expect(runs.runs[0]).toMatchObject({ runId: result.runId, status: 'completed' });
-    const text = orch(['runs'], project);
+    const text = await cli(['runs'], project);
     expect(text.stdout).toMatch(/RUN\s+PLAN\s+STATUS\s+STARTED\s+DURATION\s+COST/);
-    const timeline = orch(['timeline', String(result.runId)], project);
+    const timeline = await cli(['timeline', String(result.runId)], project);
     expect(timeline.code).toBe(0);
     expect(timeline.stdout).toMatch(/plan_created/);
     expect(timeline.stdout).toMatch(/step_completed\s+third/);
-    const stats = orch(['timeline', String(result.runId), '--stats'], project);
+    const stats = await cli(['timeline', String(result.runId), '--stats'], project);
     expect(stats.stdout).toMatch(/total duration/);
     expect(stats.stdout).toMatch(/avg step duration/);
     expect(stats.stdout).toMatch(/step_completed\s+3/);
-    const exported = JSON.parse(orch(['runs', 'export', String(result.runId)], project).stdout) as {
+    const exported = JSON.parse((await cli(['runs', 'export', String(result.runId)], project)).stdout) as {
       run: { status: string };
       events: { type: string }[];
     };
