@@ -13,7 +13,7 @@ function freshDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'orch-init-'));
 }
 
-describe('orch init', async () => {
+describe('orch init', () => {
   it('scaffolds a plan, a handler, input, config and .gitignore, and prints next steps', async () => {
     const dir = path.join(freshDir(), 'my-project');
     const r = await cli(['init', dir]);

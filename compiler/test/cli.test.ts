@@ -53,7 +53,7 @@ describe('orch check', () => {
   });
 });
 
-describe('orch compile', async () => {
+describe('orch compile', () => {
   it('writes a schema-valid IR to -o', async () => {
     const out = join(dir, 'plan.json');
     const r = await cli(['compile', CAMPAIGN, '--plan', 'campaign_launch', '-o', out]);

@@ -52,7 +52,7 @@ function expectCompleteJournal(j: Journal, terminal: string): void {
 type Result = { status: string; steps: { stepId: string; status: string; output: unknown; error: string | null }[] };
 const stepOf = (r: Result, id: string) => r.steps.find((s) => s.stepId === id)!;
 
-describe('broken IR files are refused before anything is journaled', async () => {
+describe('broken IR files are refused before anything is journaled', () => {
   const chain = () =>
     plan({
       base_dir: '.',
@@ -102,7 +102,7 @@ describe('broken IR files are refused before anything is journaled', async () =>
   });
 });
 
-describe('handler outputs that are not JSON values fail only their step', async () => {
+describe('handler outputs that are not JSON values fail only their step', () => {
   it('a circular object: the step fails naming the path, the run ends, the journal has no gaps', async () => {
     const dir = project();
     const p = plan({
@@ -149,7 +149,7 @@ describe('handler outputs that are not JSON values fail only their step', async 
   });
 });
 
-describe('handler output size limit', async () => {
+describe('handler output size limit', () => {
   const bigPlan = (bytes: number) =>
     plan({ base_dir: '.', capabilities: [bad('big', 'big')], steps: [step({ id: 'big', capability: 'big', args: { bytes: lit(bytes) } })] });
 
@@ -205,7 +205,7 @@ describe('handler output size limit', async () => {
   });
 });
 
-describe('plan inputs are finite numbers; ints are safe integers', async () => {
+describe('plan inputs are finite numbers; ints are safe integers', () => {
   it('1e400 and 1e300 for an int are refused (exit 2), 1e300 for a number is accepted', async () => {
     const dir = project();
     const p = plan({
@@ -227,7 +227,7 @@ describe('plan inputs are finite numbers; ints are safe integers', async () => {
   });
 });
 
-describe('secrets are redacted as values', async () => {
+describe('secrets are redacted as values', () => {
   it('secrets `1`, `true`, `run` do not break the run or touch keys; long ones vanish from output, journal, progress', async () => {
     const dir = project(JSON.stringify({ secrets: { ONE: '1', T: 'true', R: 'run', TOK: 'tok-abcdef' } }));
     const sec = (name: string) => ({ op: 'secret' as const, name });
@@ -268,7 +268,7 @@ describe('secrets are redacted as values', async () => {
   });
 });
 
-describe('handlers and the config come only from the project of the plan file', async () => {
+describe('handlers and the config come only from the project of the plan file', () => {
   const echoPlan = (over: Partial<PlanIR> = {}) =>
     plan({ base_dir: '.', capabilities: [bad('echo', 'echoLog')], steps: [step({ id: 'e', capability: 'echo' })], over });
 

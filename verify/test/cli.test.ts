@@ -26,7 +26,7 @@ const run = (args: readonly string[]) => runCli(args, process.cwd());
 
 const source = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-describe('orch verify --cancels / --concurrent-runs (CLI)', async () => {
+describe('orch verify --cancels / --concurrent-runs (CLI)', () => {
   it('--cancels finds the invariant a cancelled step breaks; the replay line repeats the flag', async () => {
     const file = source('cancel-gate.orch');
     expect((await run(['verify', file, '--seed', '5'])).code).toBe(0);
@@ -47,7 +47,7 @@ describe('orch verify --cancels / --concurrent-runs (CLI)', async () => {
   });
 });
 
-describe('orch verify (CLI)', async () => {
+describe('orch verify (CLI)', () => {
   it('exits 0 and reports coverage when every invariant holds', async () => {
     const r = await run(['verify', irFile('frames', throttledRender()), '--runs', '60', '--seed', '5']);
     expect(r.stderr).toBe('');
