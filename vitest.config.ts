@@ -1,12 +1,112 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Two kinds of test file, as two vitest projects (see "Tests" in README.md):
+ *
+ * - `unit`: in-process tests — the language, the compiler, the scheduler core, verify, render,
+ *   LSP features over in-memory connections. They start no process, no worker thread, no
+ *   Postgres, no browser or editor, and wait on no real clock, so several run at once.
+ * - `system`: everything else — spawned `orch` processes, worker threads, Postgres, HTTP servers,
+ *   editors, browsers. They wait on a busy machine, so they run one file at a time, after the
+ *   unit files (running two at once was tried: tests that wait on a busy machine failed).
+ *
+ * A file is `unit` only when it is listed here: a new test file is `system` until someone who
+ * knows what it starts moves it, so a test added on another branch is never run in parallel by
+ * surprise.
+ */
+export const UNIT = [
+  // `!(a|b)` (an extglob): every file of the folder but those, which spawn `orch`.
+  'language/test/!(fmt.cli).test.ts',
+  'compiler/test/!(cli|hardening).test.ts',
+  'verify/test/!(cli).test.ts',
+
+  'lsp/test/ast-walk.test.ts',
+  'lsp/test/completion-context.test.ts',
+  'lsp/test/inlay-hints.test.ts',
+  'lsp/test/step-estimates.test.ts',
+
+  // The scheduler core and the runtime's pure parts (over the simulated executor, in-memory and
+  // SQLite journals in this process).
+  'runtime/test/scheduler-*.test.ts',
+  'runtime/test/async-journal.test.ts',
+  'runtime/test/attempt-count.test.ts',
+  'runtime/test/attempt-lost.test.ts',
+  'runtime/test/budget-ledger-property.test.ts',
+  'runtime/test/cluster-timing.test.ts',
+  'runtime/test/deep-chains.test.ts',
+  'runtime/test/evaluate.test.ts',
+  'runtime/test/event-batches.test.ts',
+  'runtime/test/fill-defaults.test.ts',
+  'runtime/test/ir-blob.test.ts',
+  'runtime/test/journal-controls.test.ts',
+  'runtime/test/journal-events.test.ts',
+  'runtime/test/journal-plans.test.ts',
+  'runtime/test/json-output.test.ts',
+  'runtime/test/live-logs.test.ts',
+  'runtime/test/nested-fanout.test.ts',
+  'runtime/test/pending-cancel.test.ts',
+  'runtime/test/placed-steps.test.ts',
+  'runtime/test/redact.test.ts',
+  'runtime/test/shared-limits-property.test.ts',
+  'runtime/test/sqlite-limits-in-commit.test.ts',
+  'runtime/test/upgrade-property.test.ts',
+
+  'serve/test/render.test.ts',
+  'serve/test/trigger-engine.test.ts',
+  'cli/test/progress.test.ts',
+  'test/fuzz/seeds.test.ts',
+];
+
+/**
+ * `vitest run --exclude GLOB` (as .ci/run's matrix lines pass it): vitest adds it to the root
+ * config only, not to projects that set their own `exclude`, so both projects take it from here.
+ */
+function cliExcludes(argv: readonly string[] = process.argv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--exclude' && i + 1 < argv.length) out.push(argv[++i]!);
+    else if (a.startsWith('--exclude=')) out.push(a.slice('--exclude='.length));
+  }
+  return out;
+}
+
+const ALL = ['**/*.test.ts'];
+const IGNORED = ['node_modules/**', 'dist/**', 'vscode-extension/node_modules/**', ...cliExcludes()];
 
 export default defineConfig({
   test: {
-    include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**', 'vscode-extension/node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    globalSetup: ['test/build-dist.ts', 'test/temp-root.ts'],
+    // Both projects: dist/ is built once, one temporary root, one Postgres cluster per run.
+    globalSetup: ['test/build-dist.ts', 'test/temp-root.ts', 'test/pg-global.ts'],
+    // Every file's wall time (ORCH_TEST_DURATIONS, ORCH_TEST_SLOWEST): test/durations-reporter.ts.
+    reporters: ['default', './test/durations-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: UNIT,
+          exclude: IGNORED,
+          // vitest's default leaves a core idle on a 2-core machine; these files only compute.
+          maxWorkers: Math.max(2, availableParallelism()),
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'system',
+          include: ALL,
+          // Every file the unit project takes, and nothing else.
+          exclude: [...IGNORED, ...UNIT],
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -43,6 +43,7 @@ import type { WorkerOptions, WorkerRow } from './cluster/worker.js';
 import { telemetrySettings } from './telemetry/settings.js';
 import { parseTraceparent } from './telemetry/traceparent.js';
 import { loadTracing, type RunTracing, type StoredTrace } from './telemetry/tracing.js';
+import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './cluster/timing.js';
 
 export { Run, RunDetached } from './scheduler/run.js';
 export { neededScopes } from './scheduler/core/consent.js';
@@ -170,10 +171,11 @@ async function recoverInFlight(executor: Executor, runId: string, restored: Rest
 }
 
 /**
- * How often a server or worker on Postgres calls `Runtime.resumeOrphans`: a run is free once its
- * owner's heartbeat is 10 s old (OWNER_STALE_MS), so it is taken over within about 12 s.
+ * How often a server or worker on Postgres calls `Runtime.resumeOrphans` (the default; the one used
+ * is `clusterTiming().orphanPollMs`): a run is free once its owner's heartbeat is 10 s old
+ * (OWNER_STALE_MS), so it is taken over within about 12 s.
  */
-export const ORPHAN_POLL_MS = 2000;
+export const ORPHAN_POLL_MS = DEFAULT_CLUSTER_TIMING.orphanPollMs;
 
 export class Runtime {
   /** The journal, on SQLite or Postgres. */
@@ -700,8 +702,8 @@ export class Runtime {
     const journal = this.store;
     if (!journal) return;
     // Liveness is mostly the owner pid; the heartbeat only needs to be fresh within seconds,
-    // and each one is a write transaction, so it is written at most once a second.
-    const beat = Date.now() - this.lastHeartbeat >= 1000;
+    // and each one is a write transaction, so it is written at most once a second (by default).
+    const beat = Date.now() - this.lastHeartbeat >= clusterTiming().heartbeatMs;
     if (beat) this.lastHeartbeat = Date.now();
     for (const run of [...this.active.values()]) {
       if (!this.active.has(run.runId)) continue;
@@ -805,6 +807,7 @@ export type * from './scheduler/types.js';
 export { REDACTED, evaluate, truthy } from './evaluate.js';
 export type { EvalEnv } from './evaluate.js';
 export { workerScript, WorkerExecutor } from './executor/worker-executor.js';
+export { CLUSTER_TIME_SCALE_ENV, CLUSTER_TIMING_ENV, clusterTiming, DEFAULT_CLUSTER_TIMING, type ClusterTiming } from './cluster/timing.js';
 export type { RunRow } from './journal/sqlite-journal.js';
 export { parseAge } from './journal/retention.js';
 export type { PruneResult } from './journal/retention.js';

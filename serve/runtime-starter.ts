@@ -4,7 +4,7 @@
  * status); any other run answers from its journal.
  */
 import { diffPlans, irHash, preview, type PlanIR } from '../compiler/index.js';
-import { isPostgresUrl, ORPHAN_POLL_MS, Runtime, RunDetached, RuntimeUsageError, type ActiveRun } from '../runtime/index.js';
+import { clusterTiming, isPostgresUrl, Runtime, RunDetached, RuntimeUsageError, type ActiveRun } from '../runtime/index.js';
 import { journalView } from './journal-view.js';
 import type { RunEvent } from '../runtime/index.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta } from './run-starter.js';
@@ -100,7 +100,7 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
         adopting ??= resumeOrphans(false)
           .catch((err: unknown) => o.log(`looking for runs to take over: ${(err as Error).message}`))
           .finally(() => (adopting = null));
-      }, ORPHAN_POLL_MS)
+      }, clusterTiming().orphanPollMs)
     : null;
   adopter?.unref();
 

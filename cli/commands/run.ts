@@ -167,6 +167,8 @@ export async function execute(runtime: Runtime, json: boolean, begin: () => Prom
   } finally {
     stopInterrupting();
     progress?.stop();
+    // The next invocation in this process (the CLI run in-process, as tests do) gets its own view.
+    progress = null;
     await runtime.close();
   }
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -5,19 +5,21 @@
  * worker, server or `orch resume` — take each.
  */
 import { InvalidArgumentError } from 'commander';
-import { ORPHAN_POLL_MS, parseAge, Runtime, RunDetached, type ActiveRun } from '../../runtime/index.js';
+import { clusterTiming, DEFAULT_CLUSTER_TIMING, parseAge, Runtime, RunDetached, type ActiveRun } from '../../runtime/index.js';
 
 /**
  * An owner heartbeats every second; a take-over sooner than a few beats would seize runs from
  * owners that are merely slow (a GC pause, a busy database), which the lease epoch keeps safe but
- * not cheap.
+ * not cheap. The default floor, in the help; tests that shrink the cluster's clocks
+ * (ORCH_CLUSTER_TIME_SCALE, runtime/cluster/timing.ts) shrink it with them.
  */
-export const MIN_TAKE_OVER_S = 3;
+export const MIN_TAKE_OVER_S = DEFAULT_CLUSTER_TIMING.minTakeOverMs / 1000;
 
 /** `--take-over-after AGE` of `orch resume`, `orch serve` and `orch worker`. */
 export function takeOverAge(value: string): number {
   const age = parseAge(value);
-  if (age === null || age < MIN_TAKE_OVER_S * 1000) throw new InvalidArgumentError(`must be an age of at least ${MIN_TAKE_OVER_S}s, such as 3s or 1m`);
+  const min = clusterTiming().minTakeOverMs;
+  if (age === null || age < min) throw new InvalidArgumentError(`must be an age of at least ${min / 1000}s, such as 3s or 1m`);
   return age;
 }
 
@@ -54,7 +56,7 @@ export async function takeOverOrphans(url: string, log: (line: string) => void, 
     polling ??= poll()
       .catch((err: unknown) => log(`looking for runs to take over: ${(err as Error).message}`))
       .finally(() => (polling = null));
-  }, ORPHAN_POLL_MS);
+  }, clusterTiming().orphanPollMs);
   timer.unref();
   return {
     async stop() {

@@ -1,9 +1,16 @@
-/** `orch check` end to end: spawns the real CLI (bin/orch.js → dist). */
+/**
+ * `orch check`: the first two tests end to end through the real CLI (bin/orch.js → dist, and its
+ * bundled `check`), the rest through the same CLI core in this process (`runCli`,
+ * test/support/cli-in-process.ts).
+ */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { orch } from '../../examples/test/cli.js';
+import { runCli } from '../../test/support/cli-in-process.js';
+
+const cli = (args: readonly string[]) => runCli(args, process.cwd());
 
 const dir = mkdtempSync(path.join(tmpdir(), 'orch-check-'));
 function file(name: string, content: string | Buffer): string {
@@ -55,9 +62,9 @@ describe('orch check', () => {
     expect(r.stdout).not.toContain('\u001b[');
   });
 
-  it('--format json prints exactly the documented shape', () => {
+  it('--format json prints exactly the documented shape', async () => {
     const bad = file('bad-json.orch', BAD);
-    const r = orch(['check', bad, '--format', 'json']);
+    const r = await cli(['check', bad, '--format', 'json']);
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout);
     expect(Object.keys(out)).toEqual(['diagnostics']);
@@ -71,15 +78,15 @@ describe('orch check', () => {
     });
   });
 
-  it('--format json on a valid file prints an empty list and exits 0', () => {
-    const r = orch(['check', file('good-json.orch', GOOD), '--format', 'json']);
+  it('--format json on a valid file prints an empty list and exits 0', async () => {
+    const r = await cli(['check', file('good-json.orch', GOOD), '--format', 'json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ diagnostics: [] });
   });
 
-  it('--format sarif prints SARIF 2.1.0 for code scanning', () => {
+  it('--format sarif prints SARIF 2.1.0 for code scanning', async () => {
     const bad = file('bad-sarif.orch', BAD);
-    const r = orch(['check', bad, '--format', 'sarif'], { cwd: dir });
+    const r = await runCli(['check', bad, '--format', 'sarif'], dir);
     expect(r.code).toBe(1);
     const log = JSON.parse(r.stdout);
     expect(log.version).toBe('2.1.0');
@@ -101,19 +108,19 @@ describe('orch check', () => {
     });
   });
 
-  it('shows code frames for problems in imported files too', () => {
+  it('shows code frames for problems in imported files too', async () => {
     const sub = path.join(dir, 'imports');
     mkdirSync(sub, { recursive: true });
     writeFileSync(path.join(sub, 'dev.orch'), 'capability turn_off {\n  kind robot\n}\n');
     writeFileSync(path.join(sub, 'main.orch'), 'import "./dev.orch" as dev\nplan p { step a = dev.turn_off() }\n');
-    const r = orch(['check', path.join(sub, 'main.orch')]);
+    const r = await cli(['check', path.join(sub, 'main.orch')]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`${path.join(sub, 'dev.orch')}:2:8: error[E0001]: unknown capability kind 'robot'`);
     expect(r.stdout).toContain('  2 |   kind robot\n    |        ^^^^^');
   });
 
-  it('checks several files and reports each', () => {
-    const r = orch(['check', file('m1.orch', BAD), file('m2.orch', GOOD), file('m3.orch', 'plan p { deadline 1 }'), '--format', 'json']);
+  it('checks several files and reports each', async () => {
+    const r = await cli(['check', file('m1.orch', BAD), file('m2.orch', GOOD), file('m3.orch', 'plan p { deadline 1 }'), '--format', 'json']);
     expect(r.code).toBe(1);
     const files = JSON.parse(r.stdout)
       .diagnostics.filter((d: { code: string }) => d.code === 'E0001')
@@ -150,9 +157,9 @@ describe('orch check', () => {
       ['an empty file', () => file('empty.orch', ''), /: empty file$/],
     ];
     for (const [name, make, reason] of cases) {
-      it(name, () => {
+      it(name, async () => {
         const p = make();
-        const r = orch(['check', p]);
+        const r = await cli(['check', p]);
         expect(r.code).toBe(2);
         expect(r.stdout).toBe('');
         const lines = r.stderr.trimEnd().split('\n');
@@ -162,21 +169,21 @@ describe('orch check', () => {
       });
     }
 
-    it('an unknown --format', () => {
-      const r = orch(['check', file('fmt.orch', GOOD), '--format', 'xml']);
+    it('an unknown --format', async () => {
+      const r = await cli(['check', file('fmt.orch', GOOD), '--format', 'xml']);
       expect(r.code).toBe(2);
       expect(r.stderr.trim()).toBe('orch: unknown --format "xml" (expected text, json, sarif)');
     });
 
-    it('no files at all', () => {
-      const r = orch(['check']);
+    it('no files at all', async () => {
+      const r = await cli(['check']);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/missing required argument/);
     });
   });
 
-  it('--help explains usage with an example', () => {
-    const r = orch(['check', '--help']);
+  it('--help explains usage with an example', async () => {
+    const r = await cli(['check', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('--format <format>');
     expect(r.stdout).toContain('$ orch check plans/campaign.orch');

@@ -4,6 +4,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { format } from '../../language/index.js';
 import { orch } from '../../examples/test/cli.js';
+import { runCli } from '../../test/support/cli-in-process.js';
+
+/** `orch init` writes files: the CLI core in this process does (runCli); one test spawns the real CLI end to end. */
+const cli = (args: readonly string[]) => runCli(args, process.cwd());
 
 function freshDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'orch-init-'));
@@ -12,7 +16,7 @@ function freshDir(): string {
 describe('orch init', () => {
   it('scaffolds a plan, a handler, input, config and .gitignore, and prints next steps', async () => {
     const dir = path.join(freshDir(), 'my-project');
-    const r = orch(['init', dir]);
+    const r = await cli(['init', dir]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     for (const file of ['hello.orch', 'handlers/greet.mjs', 'input.json', 'orch.config.json', '.gitignore']) {
@@ -34,19 +38,19 @@ describe('orch init', () => {
     expect(await handlers.shout!({ text: 'hi' })).toEqual({ banner: '*** HI ***' });
   });
 
-  it('defaults to the current directory', () => {
+  it('defaults to the current directory', async () => {
     const dir = freshDir();
-    const r = orch(['init'], { cwd: dir });
+    const r = await runCli(['init'], dir);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Created an Orch project in the current directory');
     expect(r.stdout).not.toContain('cd ');
     expect(existsSync(path.join(dir, 'hello.orch'))).toBe(true);
   });
 
-  it('refuses to overwrite: exit 2, one clear line, and nothing written', () => {
+  it('refuses to overwrite: exit 2, one clear line, and nothing written', async () => {
     const dir = freshDir();
     writeFileSync(path.join(dir, 'hello.orch'), '// mine\n');
-    const r = orch(['init', dir]);
+    const r = await cli(['init', dir]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -55,34 +59,35 @@ describe('orch init', () => {
     expect(readdirSync(dir)).toEqual(['hello.orch']);
   });
 
-  it('running twice fails the second time and leaves the first scaffold intact', () => {
+  it('running twice fails the second time and leaves the first scaffold intact', async () => {
     const dir = freshDir();
-    expect(orch(['init', dir]).code).toBe(0);
+    expect((await cli(['init', dir])).code).toBe(0);
     const before = readFileSync(path.join(dir, 'hello.orch'), 'utf8');
-    const r = orch(['init', dir]);
+    const r = await cli(['init', dir]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('hello.orch, handlers/greet.mjs, input.json, orch.config.json');
     expect(readFileSync(path.join(dir, 'hello.orch'), 'utf8')).toBe(before);
   });
 
-  it('keeps an existing .gitignore and appends .orch/ once', () => {
+  it('keeps an existing .gitignore and appends .orch/ once', async () => {
     const dir = freshDir();
     writeFileSync(path.join(dir, '.gitignore'), 'node_modules');
-    const r = orch(['init', dir]);
+    const r = await cli(['init', dir]);
     expect(r.code).toBe(0);
     expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('node_modules\n.orch/\n');
     expect(r.stdout).toContain('.gitignore (kept; added .orch/)');
   });
 
-  it('rejects a target that is a file', () => {
+  it('rejects a target that is a file', async () => {
     const dir = freshDir();
     const file = path.join(dir, 'not-a-dir');
     writeFileSync(file, '');
-    const r = orch(['init', file]);
+    const r = await cli(['init', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^orch: '.*not-a-dir' exists and is not a directory\n$/);
   });
 
+  // End to end: the real CLI, spawned.
   it('creates a project that checks, runs to completion and verifies', () => {
     const dir = path.join(freshDir(), 'starter');
     expect(orch(['init', dir]).code).toBe(0);
@@ -104,8 +109,8 @@ describe('orch init', () => {
     expect(verify.stdout).toContain('banner_after_greeting');
   });
 
-  it('explains itself with --help', () => {
-    const r = orch(['init', '--help']);
+  it('explains itself with --help', async () => {
+    const r = await cli(['init', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Never overwrites files');
   });

@@ -8,8 +8,16 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { format } from '../../language/format.js';
+import { runCli } from '../../test/support/cli-in-process.js';
 import { orchAsync as orch, REPO_ROOT } from './cli.js';
 import { startModelServer } from '../../test/support/model-server.js';
+
+/**
+ * What compiles, formats, previews or verifies needs no process of its own: the CLI core runs in
+ * this one (test/support/cli-in-process.ts). Runs, signals and timelines stay spawned: every
+ * example runs end to end through the real `orch`.
+ */
+const inProcess = (args: readonly string[]) => runCli(args, REPO_ROOT);
 
 const EXAMPLES_DIR = path.join(REPO_ROOT, 'examples');
 
@@ -115,7 +123,7 @@ function mutated(example: Example, edit: (text: string) => string): string {
 }
 
 async function errorCodes(entry: string): Promise<string[]> {
-  const r = await orch(['check', entry, '--format', 'json']);
+  const r = await inProcess(['check', entry, '--format', 'json']);
   expect(r.code).toBe(1);
   return (JSON.parse(r.stdout) as { diagnostics: { code: string; severity: string }[] }).diagnostics
     .filter((d) => d.severity === 'error')
@@ -188,7 +196,7 @@ describe('examples', () => {
     });
 
     it('passes orch fmt --check', async ({ expect }) => {
-      const r = await orch(['fmt', '--check', `examples/${example.name}`]);
+      const r = await inProcess(['fmt', '--check', `examples/${example.name}`]);
       expect(r.stdout + r.stderr).not.toMatch(/\.orch/);
       expect(r.code).toBe(0);
     });
@@ -203,7 +211,7 @@ describe('examples', () => {
 
     it('passes orch check (every .orch file of the folder)', async ({ expect }) => {
       for (const file of orchFilesOf(example.name)) {
-        const r = await orch(['check', path.relative(REPO_ROOT, file), '--format', 'json']);
+        const r = await inProcess(['check', path.relative(REPO_ROOT, file), '--format', 'json']);
         const diagnostics = (JSON.parse(r.stdout) as { diagnostics: { severity: string; message: string }[] }).diagnostics;
         expect(diagnostics.filter((d) => d.severity === 'error'), file).toEqual([]);
         expect(r.code, file).toBe(0);
@@ -211,7 +219,7 @@ describe('examples', () => {
     });
 
     it('previews its stages, bindings and estimates', async ({ expect }) => {
-      const r = await orch(['preview', `examples/${example.entry}`]);
+      const r = await inProcess(['preview', `examples/${example.entry}`]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain(`Plan ${example.plan}`);
       expect(r.stdout).toMatch(/Stage 0/);
@@ -229,7 +237,7 @@ describe('examples', () => {
     });
 
     it('verifies: every invariant holds over simulated runs', async ({ expect }) => {
-      const r = await orch(['verify', `examples/${example.entry}`, '--runs', '40', '--seed', '11']);
+      const r = await inProcess(['verify', `examples/${example.entry}`, '--runs', '40', '--seed', '11']);
       expect(r.stdout).toMatch(/^ok: /m);
       expect(r.code, r.stdout).toBe(0);
     });

@@ -1,5 +1,10 @@
-/** `orch fmt` end to end: spawns the real CLI (bin/orch.js → dist) on files in a temp folder. */
+/**
+ * `orch fmt` on files in a temp folder: rewriting in place and standard input end to end through
+ * the real CLI (bin/orch.js → dist), the rest through the same CLI core in this process (`runCli`,
+ * test/support/cli-in-process.ts).
+ */
 import { spawnSync } from 'node:child_process';
+import { runCli } from '../../test/support/cli-in-process.js';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +29,8 @@ let TIDY = '';
 const BROKEN = 'plan p {\n  step = greet()\n}\n';
 
 /** The CLI with `input` on its standard input (the shared helper has no stdin). */
+const cli = (args: readonly string[]) => runCli(args, process.cwd());
+
 function orchStdin(args: readonly string[], input: string): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/orch.js'), ...args], {
     cwd: REPO_ROOT,
@@ -60,25 +67,25 @@ describe('orch fmt', () => {
     expect(readFileSync(file, 'utf8')).toBe(TIDY);
   });
 
-  it('--check writes nothing, lists files that would change and exits 1', () => {
+  it('--check writes nothing, lists files that would change and exits 1', async () => {
     const dir = tempDir();
     const messy = write(dir, 'messy.orch', MESSY);
     const tidy = write(dir, 'tidy.orch', TIDY);
-    const r = orch(['fmt', '--check', messy, tidy]);
+    const r = await cli(['fmt', '--check', messy, tidy]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe(`${messy}\n`);
     expect(r.stderr).toContain('1 of 2 files would be reformatted');
     expect(readFileSync(messy, 'utf8')).toBe(MESSY);
-    const clean = orch(['fmt', '--check', tidy]);
+    const clean = await cli(['fmt', '--check', tidy]);
     expect(clean.code).toBe(0);
     expect(clean.stdout).toBe('');
   });
 
-  it('refuses files with syntax errors: prints file:line:col diagnostics, exits 1, keeps the file', () => {
+  it('refuses files with syntax errors: prints file:line:col diagnostics, exits 1, keeps the file', async () => {
     const dir = tempDir();
     const broken = write(dir, 'broken.orch', BROKEN);
     const messy = write(dir, 'messy.orch', MESSY);
-    const r = orch(['fmt', broken, messy]);
+    const r = await cli(['fmt', broken, messy]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${broken}:`);
     expect(r.stderr).toMatch(/broken\.orch:\d+:\d+: error\[E0001\]/);
@@ -87,21 +94,21 @@ describe('orch fmt', () => {
     expect(readFileSync(messy, 'utf8')).toBe(TIDY);
   });
 
-  it('reports an unreadable input as one line and exits 2', () => {
+  it('reports an unreadable input as one line and exits 2', async () => {
     const dir = tempDir();
     const missing = path.join(dir, 'missing.orch');
-    const r = orch(['fmt', missing, write(dir, 'b.orch', BROKEN)]);
+    const r = await cli(['fmt', missing, write(dir, 'b.orch', BROKEN)]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`orch: ${missing}: no such file\n`);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
-  it('formats every .orch file under a directory', () => {
+  it('formats every .orch file under a directory', async () => {
     const dir = tempDir();
     const a = write(dir, 'a.orch', MESSY);
     const b = write(dir, 'sub/b.orch', MESSY);
     write(dir, 'notes.txt', 'not orch');
-    const r = orch(['fmt', dir]);
+    const r = await cli(['fmt', dir]);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual([a, b].sort());
     expect(readFileSync(b, 'utf8')).toBe(TIDY);
@@ -121,12 +128,12 @@ describe('orch fmt', () => {
     expect(broken.stderr).toMatch(/<stdin>:\d+:\d+: error\[E0001\]/);
   });
 
-  it('has --help with examples, and needs at least one file', () => {
-    const help = orch(['fmt', '--help']);
+  it('has --help with examples, and needs at least one file', async () => {
+    const help = await cli(['fmt', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('orch fmt --check');
     expect(help.stdout).toContain('Exit codes');
-    const usage = orch(['fmt']);
+    const usage = await cli(['fmt']);
     expect(usage.code).toBe(2);
   });
 });

@@ -7,12 +7,16 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type pg from 'pg';
 import type { CapabilityIR } from '../../compiler/index.js';
+import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './timing.js';
 
 /** Workers NOTIFY this channel (payload: the run id) when they record an outcome or abandon one. */
 export const ATTEMPT_CHANNEL = 'orch_attempt';
 
-/** A worker whose heartbeat is older than this (database clock) is dead. */
-export const WORKER_DEAD_AFTER_S = 5;
+/**
+ * A worker whose heartbeat is older than this (database clock) is dead: the default of
+ * `clusterTiming().workerDeadAfterMs` (runtime/cluster/timing.ts), which the code uses.
+ */
+export const WORKER_DEAD_AFTER_S = DEFAULT_CLUSTER_TIMING.workerDeadAfterMs / 1000;
 
 /** One sweeper at a time across owners and workers. */
 const SWEEP_LOCK = 0x6f72_6377; // 'orcw'
@@ -58,12 +62,6 @@ export const jobKey = (run: string, key: string, attempt: number, fence: number)
 /** `jobKey` in SQL, over an `orch.attempts` row: the expression of its index `attempts_dispatched_by_job`. */
 export const ATTEMPT_JOB_KEY = `(run_id || '/' || step_key || '#' || attempt::text || '.' || fence::text)`;
 
-/**
- * A job locked this long while its attempt is still `dispatched` was fetched by a worker that
- * died before claiming it: a live worker claims within milliseconds of the lock.
- */
-const UNCLAIMED_LOCK_S = WORKER_DEAD_AFTER_S;
-
 /** The graphile-worker job flag of a handler hash: a worker with another copy forbids it. */
 export const handlerFlag = (hash: string): string => `handler:${hash}`;
 
@@ -86,7 +84,7 @@ export interface SweepResult {
 }
 
 /**
- * Marks workers silent for more than 5 s dead, abandons their running attempts, unlocks and
+ * Marks workers silent for more than 5 s (the default `deadAfterMs`) dead, abandons their running attempts, unlocks and
  * deletes their graphile-worker jobs, and wakes the owners of the affected runs, all in one
  * transaction. It also abandons attempts still `dispatched` whose job has been locked for more
  * than 5 s: the worker that fetched the job died between its lock and the claim (possibly before
@@ -94,7 +92,11 @@ export interface SweepResult {
  * again. A late claim of an abandoned attempt fails, so a slow live worker only loses the job.
  * Another process already sweeping: nothing (`pg_try_advisory_xact_lock`).
  */
-export async function sweepDeadWorkers(pool: pg.Pool): Promise<SweepResult> {
+export async function sweepDeadWorkers(pool: pg.Pool, deadAfterMs = clusterTiming().workerDeadAfterMs): Promise<SweepResult> {
+  const deadAfterS = deadAfterMs / 1000;
+  // A job locked this long while its attempt is still `dispatched` was fetched by a worker that
+  // died before claiming it: a live worker claims within milliseconds of the lock.
+  const unclaimedLockS = deadAfterS;
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -108,7 +110,7 @@ export async function sweepDeadWorkers(pool: pg.Pool): Promise<SweepResult> {
         WHERE id IN (SELECT id FROM orch.workers WHERE state = 'alive' AND heartbeat_at < now() - make_interval(secs => $1)
                      FOR UPDATE SKIP LOCKED)
         RETURNING id, job_workers`,
-      [WORKER_DEAD_AFTER_S],
+      [deadAfterS],
     );
     const ids = dead.rows.map((r) => r.id);
     const abandoned = await client.query<{ run_id: string }>(
@@ -117,7 +119,7 @@ export async function sweepDeadWorkers(pool: pg.Pool): Promise<SweepResult> {
            OR (status = 'dispatched' AND ${ATTEMPT_JOB_KEY} IN (
                  SELECT key FROM graphile_worker.jobs WHERE locked_at < now() - make_interval(secs => $2)))
         RETURNING run_id`,
-      [ids, UNCLAIMED_LOCK_S],
+      [ids, unclaimedLockS],
     );
     const jobWorkers = dead.rows.flatMap((r) => r.job_workers);
     if (jobWorkers.length > 0) {

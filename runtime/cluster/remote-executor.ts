@@ -22,12 +22,13 @@ import { fillDefaults } from '../executor/worker-executor.js';
 import { openMigratedPool } from '../journal/pg/migrations.js';
 import { openClient } from '../journal/pg/pool.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';
-import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, jobKey, sweepDeadWorkers, taskIdentifier, WORKER_DEAD_AFTER_S, type StepJob } from './jobs.js';
+import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, jobKey, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
+import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './timing.js';
 
-export const OUTCOME_POLL_MS = 500;
+/** The default outcome poll (`clusterTiming().outcomePollMs` is the one used). */
+export const OUTCOME_POLL_MS = DEFAULT_CLUSTER_TIMING.outcomePollMs;
 /** Runs whose recorded handler hashes are kept in memory (`orch serve` runs many). */
 const RUN_HASHES_KEPT = 256;
-const SWEEP_MS = 1000;
 
 /**
  * What a dead owner left of a step in flight, found by `recover`: the outcome a worker recorded,
@@ -96,11 +97,11 @@ export class RemoteExecutor implements Executor {
     }
     const ex = new RemoteExecutor(pool, listener, opts);
     listener?.on('notification', () => ex.check());
-    ex.timers.push(setInterval(() => ex.check(), OUTCOME_POLL_MS));
+    ex.timers.push(setInterval(() => ex.check(), clusterTiming().outcomePollMs));
     ex.timers.push(
       setInterval(() => {
         sweepDeadWorkers(pool).catch(() => undefined);
-      }, SWEEP_MS),
+      }, clusterTiming().sweepMs),
     );
     for (const t of ex.timers) t.unref();
     return ex;
@@ -115,7 +116,7 @@ export class RemoteExecutor implements Executor {
       `WITH live AS (SELECT resources FROM orch.workers WHERE state = 'alive' AND heartbeat_at > now() - make_interval(secs => $1))
        SELECT (SELECT count(*)::int FROM live) AS n,
               array(SELECT r FROM unnest($2::text[]) AS r WHERE NOT EXISTS (SELECT 1 FROM live WHERE r = ANY(live.resources)) ORDER BY r) AS missing`,
-      [WORKER_DEAD_AFTER_S, [...new Set(resources)]],
+      [clusterTiming().workerDeadAfterMs / 1000, [...new Set(resources)]],
     );
     return { live: rows[0]!.n, missing: rows[0]!.missing };
   }

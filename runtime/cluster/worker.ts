@@ -29,6 +29,7 @@ import { Redactor } from '../redact.js';
 import { telemetrySettings } from '../telemetry/settings.js';
 import { loadWorkerTracing, type WorkerTracing } from '../telemetry/tracing.js';
 import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
+import { clusterTiming } from './timing.js';
 
 export interface WorkerOptions {
   readonly url: string;
@@ -57,8 +58,6 @@ export interface WorkerRow {
   /** Attempts this worker is running now. */
   readonly running: number;
 }
-
-const HEARTBEAT_MS = 1000;
 
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -220,7 +219,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         })
         .catch(() => undefined);
       sweepDeadWorkers(heartbeatPool).catch(() => undefined);
-    }, HEARTBEAT_MS);
+    }, clusterTiming().heartbeatMs);
     o.signal?.addEventListener('abort', () => void stop('signal'), { once: true });
     o.onReady?.(id);
     if (o.signal?.aborted) void stop('signal');

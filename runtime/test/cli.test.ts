@@ -1,13 +1,16 @@
 /**
- * The run commands through the real CLI (bin/orch.js → dist/): compiling and running an .orch
- * project, exit codes, the --json result shape, approvals across processes, pause/resume/cancel
- * from another process, history commands, non-idempotent steps after a crash.
+ * The run commands through the CLI: compiling and running an .orch project, exit codes, the
+ * --json result shape, approvals across processes, pause/resume/cancel from another process,
+ * history commands, non-idempotent steps after a crash. The first test and everything across
+ * processes spawn the real CLI (bin/orch.js → dist/); the rest of `orch run`'s behaviour needs no
+ * process of its own and runs the same CLI core in this one (`runCli`, test/support/cli-in-process.ts).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqlite } from '../journal/sqlite-driver.js';
 import { input, lit, plan, resource, step } from './ir-builder.js';
+import { runCli as cli } from '../../test/support/cli-in-process.js';
 import { local, orch, orchAsync, projectDir, writePlan } from './helpers.js';
 
 const SOURCE = `
@@ -75,7 +78,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
 }
 
 describe('orch run', () => {
-  it('compiles and runs an .orch file; --json prints the execution result shape; exit 0', () => {
+  it('compiles and runs an .orch file; --json prints the execution result shape; exit 0', async () => {
     const project = projectDir();
     writeFileSync(join(project, 'shop.orch'), SOURCE);
     const r = orch(['run', 'shop.orch', '--input', '{"n": 5}', '--json', '--workers', '2'], project);
@@ -93,20 +96,20 @@ describe('orch run', () => {
       ['totalDuration', 'totalCost', 'totalSteps', 'completedSteps', 'failedSteps', 'skippedSteps', 'cancelledSteps'].sort(),
     );
     expect((result.steps as { resource: string }[])[0]!.resource).toBe('laptop');
-    // the default journal location, and the history commands over it
-    const runs = JSON.parse(orch(['runs', '--json'], project).stdout) as { runs: { runId: string; status: string }[] };
+    // the default journal location, and the history commands over it (in-process: they only read it)
+    const runs = JSON.parse((await cli(['runs', '--json'], project)).stdout) as { runs: { runId: string; status: string }[] };
     expect(runs.runs[0]).toMatchObject({ runId: result.runId, status: 'completed' });
-    const text = orch(['runs'], project);
+    const text = await cli(['runs'], project);
     expect(text.stdout).toMatch(/RUN\s+PLAN\s+STATUS\s+STARTED\s+DURATION\s+COST/);
-    const timeline = orch(['timeline', String(result.runId)], project);
+    const timeline = await cli(['timeline', String(result.runId)], project);
     expect(timeline.code).toBe(0);
     expect(timeline.stdout).toMatch(/plan_created/);
     expect(timeline.stdout).toMatch(/step_completed\s+third/);
-    const stats = orch(['timeline', String(result.runId), '--stats'], project);
+    const stats = await cli(['timeline', String(result.runId), '--stats'], project);
     expect(stats.stdout).toMatch(/total duration/);
     expect(stats.stdout).toMatch(/avg step duration/);
     expect(stats.stdout).toMatch(/step_completed\s+3/);
-    const exported = JSON.parse(orch(['runs', 'export', String(result.runId)], project).stdout) as {
+    const exported = JSON.parse((await cli(['runs', 'export', String(result.runId)], project)).stdout) as {
       run: { status: string };
       events: { type: string }[];
     };
@@ -114,26 +117,26 @@ describe('orch run', () => {
     expect(exported.events.map((e) => e.type)).toContain('execution_completed');
   });
 
-  it('--quiet prints no progress, only the summary; without it a pipe gets one line per step', () => {
+  it('--quiet prints no progress, only the summary; without it a pipe gets one line per step', async () => {
     const project = projectDir();
     writeFileSync(join(project, 'shop.orch'), SOURCE);
-    const loud = orch(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1'], project);
+    const loud = await cli(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1'], project);
     expect(loud.code, loud.stderr).toBe(0);
     expect(loud.stderr).toMatch(/^completed first/m);
-    const quiet = orch(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1', '--quiet'], project);
+    const quiet = await cli(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1', '--quiet'], project);
     expect(quiet.code, quiet.stderr).toBe(0);
     expect(quiet.stderr).toBe('');
     expect(quiet.stdout).toMatch(/^run \S+ \(doubling\): completed in .* 3\/3 steps completed/);
   });
 
-  it('runs prune deletes finished runs older than the age, with their events; config retention does it on its own', () => {
+  it('runs prune deletes finished runs older than the age, with their events; config retention does it on its own', async () => {
     const project = projectDir();
     writeFileSync(join(project, 'shop.orch'), SOURCE);
-    const ids = ['old', 'new', 'stuck'].map((id) => {
-      const r = orch(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1', '--run-id', id, '--quiet'], project);
+    const ids = ['old', 'new', 'stuck'];
+    for (const id of ids) {
+      const r = await cli(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1', '--run-id', id, '--quiet'], project);
       expect(r.code, r.stderr).toBe(0);
-      return id;
-    });
+    }
     const dbFile = join(project, '.orch', 'runs.db');
     const age = (id: string, days: number, status?: string) => {
       const db = openSqlite(dbFile);
@@ -146,63 +149,63 @@ describe('orch run', () => {
     age('old', 40);
     // A run still running is kept however old.
     age('stuck', 40, 'running');
-    const bad = orch(['runs', 'prune', '--older-than', 'soon'], project);
+    const bad = await cli(['runs', 'prune', '--older-than', 'soon'], project);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--older-than must be an age such as 30d/);
-    const pruned = orch(['runs', 'prune', '--older-than', '30d', '--json'], project);
+    const pruned = await cli(['runs', 'prune', '--older-than', '30d', '--json'], project);
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(JSON.parse(pruned.stdout)).toEqual({ runs: 1, events: expect.any(Number) });
     expect(JSON.parse(pruned.stdout).events).toBeGreaterThan(5);
-    const left = (JSON.parse(orch(['runs', '--json'], project).stdout) as { runs: { runId: string }[] }).runs.map((r) => r.runId).sort();
+    const left = (JSON.parse((await cli(['runs', '--json'], project)).stdout) as { runs: { runId: string }[] }).runs.map((r) => r.runId).sort();
     expect(left).toEqual(['new', 'stuck']);
-    expect(orch(['timeline', 'old'], project).code).toBe(2);
+    expect((await cli(['timeline', 'old'], project)).code).toBe(2);
     // retention in the project's config: the next run start prunes what aged past it.
     age('new', 3);
     writeFileSync(join(project, 'orch.config.json'), JSON.stringify({ retention: '2d' }));
-    expect(orch(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1', '--run-id', 'newest', '--quiet'], project).code).toBe(0);
-    const after = (JSON.parse(orch(['runs', '--json'], project).stdout) as { runs: { runId: string }[] }).runs.map((r) => r.runId).sort();
+    expect((await cli(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1', '--run-id', 'newest', '--quiet'], project)).code).toBe(0);
+    const after = (JSON.parse((await cli(['runs', '--json'], project)).stdout) as { runs: { runId: string }[] }).runs.map((r) => r.runId).sort();
     expect(after).toEqual(['newest', 'stuck']);
     writeFileSync(join(project, 'orch.config.json'), JSON.stringify({ retention: 'forever' }));
-    const refused = orch(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1', '--quiet'], project);
+    const refused = await cli(['run', 'shop.orch', '--input', '{"n": 1}', '--workers', '1', '--quiet'], project);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/retention must be an age such as "30d"/);
     void ids;
   });
 
-  it('exit 1 with diagnostics for a broken .orch; exit 2 for a bad IR (JSON path) or a bad input', () => {
+  it('exit 1 with diagnostics for a broken .orch; exit 2 for a bad IR (JSON path) or a bad input', async () => {
     const project = projectDir();
     writeFileSync(join(project, 'broken.orch'), BROKEN);
-    const broken = orch(['run', 'broken.orch'], project);
+    const broken = await cli(['run', 'broken.orch'], project);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/broken\.orch:\d+:\d+: error E0101/);
 
     writeFileSync(join(project, 'bad.json'), JSON.stringify({ version: 'orch.plan/v1', plan: 'x', steps: [{ id: 3 }] }));
-    const bad = orch(['run', 'bad.json'], project);
+    const bad = await cli(['run', 'bad.json'], project);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^orch: bad\.json is not a valid orch\.plan\/v1 IR: \/\S*: /);
     expect(bad.stderr).not.toMatch(/at .*\.js:\d+/);
 
     writeFileSync(join(project, 'shop.orch'), SOURCE);
-    const input = orch(['run', 'shop.orch', '--input', '{"n": "five"}'], project);
+    const input = await cli(['run', 'shop.orch', '--input', '{"n": "five"}'], project);
     expect(input.code).toBe(2);
     expect(input.stderr).toMatch(/^orch: input does not match plan doubling: \/n: must be number/);
-    const missing = orch(['run', 'shop.orch', '--input', '@nope.json'], project);
+    const missing = await cli(['run', 'shop.orch', '--input', '@nope.json'], project);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read --input file nope\.json/);
-    expect(orch(['timeline', 'no-such-run'], project).code).toBe(2);
+    expect((await cli(['timeline', 'no-such-run'], project)).code).toBe(2);
   });
 
-  it('a failing run exits 1 and says which step failed', () => {
+  it('a failing run exits 1 and says which step failed', async () => {
     const project = projectDir();
     const p = plan({ base_dir: '.', capabilities: [local('boom', 'throws')], steps: [step({ id: 'boom', capability: 'boom' })] });
     const file = writePlan(project, p);
-    const r = orch(['run', file], project);
+    const r = await cli(['run', file], project);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/failed/);
     expect(r.stdout).toMatch(/step boom failed: handler exploded/);
   });
 
-  it('orch runs --stats: runs by status, success rate, and the local ratio and privacy score of the steps that ran', () => {
+  it('orch runs --stats: runs by status, success rate, and the local ratio and privacy score of the steps that ran', async () => {
     const project = projectDir();
     const p = plan({
       base_dir: '.',
@@ -216,16 +219,16 @@ describe('orch run', () => {
     });
     const file = writePlan(project, p);
     const db = join(project, 'runs.db');
-    expect(orch(['run', file, '--db', db, '--quiet'], project).code).toBe(0);
-    const r = orch(['runs', '--db', db, '--stats', '--json'], project);
+    expect((await cli(['run', file, '--db', db, '--quiet'], project)).code).toBe(0);
+    const r = await cli(['runs', '--db', db, '--stats', '--json'], project);
     expect(r.code, r.stderr).toBe(0);
     const { stats } = JSON.parse(r.stdout);
     // Of the two steps touching personal data one ran on the edge: 50 %; none ran on the local tier.
     expect(stats).toMatchObject({ runs: 1, byStatus: { completed: 1 }, successRate: 1, finishedSteps: 3, localRatio: 0, privacyScore: 0.5 });
-    expect(orch(['runs', '--db', db, '--stats'], project).stdout).toMatch(/1 runs \(1 completed\); success 100%.*\n3 finished steps; local ratio 0%; privacy score 50%/);
+    expect((await cli(['runs', '--db', db, '--stats'], project)).stdout).toMatch(/1 runs \(1 completed\); success 100%.*\n3 finished steps; local ratio 0%; privacy score 50%/);
   });
 
-  it('orch retry runs a failed run again as a new run, from its journal (exit 0); a completed run is exit 2', () => {
+  it('orch retry runs a failed run again as a new run, from its journal (exit 0); a completed run is exit 2', async () => {
     const project = projectDir();
     writeFileSync(
       join(project, 'once.js'),
@@ -245,17 +248,17 @@ export function once({ marker }) {
     });
     const file = writePlan(project, p);
     const db = join(project, 'runs.db');
-    const first = orch(['run', file, '--db', db, '--json', '--input', JSON.stringify({ marker: join(project, 'seen') })], project);
+    const first = await cli(['run', file, '--db', db, '--json', '--input', JSON.stringify({ marker: join(project, 'seen') })], project);
     expect(first.code).toBe(1);
     const failed = JSON.parse(first.stdout);
     expect(failed.status).toBe('failed');
-    const again = orch(['retry', failed.runId, '--db', db, '--json'], project);
+    const again = await cli(['retry', failed.runId, '--db', db, '--json'], project);
     expect(again.code, again.stderr).toBe(0);
     const retried = JSON.parse(again.stdout);
     expect(retried).toMatchObject({ status: 'completed' });
     expect(retried.runId).not.toBe(failed.runId);
     expect(retried.steps.find((x: { stepId: string }) => x.stepId === 'a').output).toEqual({ value: 'second' });
-    const done = orch(['retry', retried.runId, '--db', db], project);
+    const done = await cli(['retry', retried.runId, '--db', db], project);
     expect(done.code).toBe(2);
     expect(done.stderr).toMatch(/only a failed, timed-out or cancelled run can be retried/);
   });

@@ -1,6 +1,7 @@
 /**
  * Crash safety inside v0.2 blocks: a child `orch run` of a plan with a `repeat` loop and a
- * `race` is killed with SIGKILL at random points (mid-iteration, mid-race), then `orch resume`d
+ * `race` is killed with SIGKILL at random points (mid-iteration, mid-race; seeded, the seed printed
+ * on failure, ORCH_TEST_SEED replays it), then `orch resume`d
  * (itself killed again a few times). The run ends exactly like an uninterrupted one, no completed
  * step instance ever runs again, and each iteration is journaled once.
  */
@@ -8,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqlite } from '../journal/sqlite-driver.js';
+import { seededRandom } from '../../test/support/seed.js';
 import { orch, orchAsync, projectDir } from './helpers.js';
 
 const SOURCE = `module crashy
@@ -67,6 +69,7 @@ describe('crash and resume inside a loop and a race (SIGKILL)', () => {
     writeFileSync(join(project, 'crashy.orch'), SOURCE);
     const db = join(project, 'runs.db');
     const expected = { iterations: 6, winner: 'quick', last: 5, after: 5 };
+    const random = seededRandom();
 
     // Uninterrupted, for reference.
     const clean = orch(['run', 'crashy.orch', '--input', JSON.stringify({ log: join(project, 'clean.log') }), '--db', db, '--json'], project);
@@ -85,7 +88,7 @@ describe('crash and resume inside a loop and a race (SIGKILL)', () => {
         void done.then((r) => (ended = r));
         while (!ended && eventCount(db, runId) <= before + 3 && Date.now() < deadline) await sleep(5);
         if (ended) break;
-        await sleep(Math.floor(Math.random() * 200));
+        await sleep(Math.floor(random() * 200));
         child.kill('SIGKILL');
         const exit = await done;
         if (exit.code === 0) break;

@@ -1,7 +1,8 @@
 /**
- * Reproducers of the attacker/careless-user campaign (issue 15), through the real CLI
- * (bin/orch.js → dist/), real worker threads and the real SQLite journal: broken IR files,
- * misbehaving handlers, oversized outputs, non-finite inputs, short secrets, handler containment.
+ * Reproducers of the attacker/careless-user campaign (issue 15), through the CLI core run in this
+ * process (`runCli`, test/support/cli-in-process.ts: the same `main` bin/orch.js runs), real worker
+ * threads and the real SQLite journal: broken IR files, misbehaving handlers, oversized outputs,
+ * non-finite inputs, short secrets, handler containment.
  */
 import { openSqlite } from '../journal/sqlite-driver.js';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CapabilityIR, PlanIR } from '../../compiler/index.js';
 import { capability, input, lit, plan, step } from './ir-builder.js';
-import { FIXTURES, local, orch, projectDir, tempDir, writePlan } from './helpers.js';
+import { runCli as cli } from '../../test/support/cli-in-process.js';
+import { FIXTURES, local, projectDir, tempDir, writePlan } from './helpers.js';
 
 /** A capability using `export` of the project's copy of fixtures/misbehaving.js. */
 function bad(name: string, exportName: string, over: Partial<CapabilityIR> = {}): CapabilityIR {
@@ -62,21 +64,21 @@ describe('broken IR files are refused before anything is journaled', () => {
     steps: p.steps.map((s) => (deps[s.id] ? { ...s, deps: [...deps[s.id]!] } : s)),
   });
 
-  it('a two-step and a three-step dependency cycle: exit 2, no run in the journal', () => {
+  it('a two-step and a three-step dependency cycle: exit 2, no run in the journal', async () => {
     const dir = project();
     for (const [name, deps] of [
       ['two', { a: ['b'] , b: ['a'] }],
       ['three', { a: ['c'] }],
     ] as const) {
       const file = writePlan(dir, withDeps(chain(), deps), `${name}.json`);
-      const r = orch(['run', file, '--run-id', name], dir);
+      const r = await cli(['run', file, '--run-id', name], dir);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/dependency cycle: a -> /);
       expect(journal(dir, name).run).toBeUndefined();
     }
   });
 
-  it('names the other structural impossibilities', () => {
+  it('names the other structural impossibilities', async () => {
     const dir = project();
     const p = chain();
     const cases: [string, PlanIR, RegExp][] = [
@@ -86,7 +88,7 @@ describe('broken IR files are refused before anything is journaled', () => {
       ['binding', { ...p, steps: p.steps.map((s) => (s.id === 'a' ? { ...s, binding: { ...s.binding, fallbacks: ['gpu'] } } : s)) }, /binding\/fallbacks\/0: unknown resource "gpu"/],
     ];
     for (const [name, ir, message] of cases) {
-      const r = orch(['run', writePlan(dir, ir, `${name}.json`), '--run-id', name], dir);
+      const r = await cli(['run', writePlan(dir, ir, `${name}.json`), '--run-id', name], dir);
       expect(r.code, name).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(journal(dir, name).run).toBeUndefined();
@@ -94,21 +96,21 @@ describe('broken IR files are refused before anything is journaled', () => {
     // 1e400 parses to Infinity, which `minimum: 0` accepts.
     const text = JSON.stringify(p).replace('"delay_ms":0', '"delay_ms":1e400');
     writeFileSync(join(dir, 'inf.json'), text);
-    const inf = orch(['run', 'inf.json'], dir);
+    const inf = await cli(['run', 'inf.json'], dir);
     expect(inf.code).toBe(2);
     expect(inf.stderr).toMatch(/delay_ms: must be a finite number/);
   });
 });
 
 describe('handler outputs that are not JSON values fail only their step', () => {
-  it('a circular object: the step fails naming the path, the run ends, the journal has no gaps', () => {
+  it('a circular object: the step fails naming the path, the run ends, the journal has no gaps', async () => {
     const dir = project();
     const p = plan({
       base_dir: '.',
       capabilities: [bad('loop', 'circular'), local('echo', 'echo')],
       steps: [step({ id: 'loop', capability: 'loop' }), step({ id: 'after', capability: 'echo', deps: ['loop'] })],
     });
-    const r = orch(['run', writePlan(dir, p), '--json', '--run-id', 'circ'], dir);
+    const r = await cli(['run', writePlan(dir, p), '--json', '--run-id', 'circ'], dir);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).not.toMatch(/internal error|journal write failed/);
     const result = JSON.parse(r.stdout) as Result;
@@ -119,7 +121,7 @@ describe('handler outputs that are not JSON values fail only their step', () => 
     expectCompleteJournal(j, 'execution_failed');
   });
 
-  it('functions, symbols, bigints, NaN and Maps: each step says what and where', () => {
+  it('functions, symbols, bigints, NaN and Maps: each step says what and where', async () => {
     const dir = project();
     const kinds = {
       fn: ['returnsFunction', 'output.a.b: a function is not a JSON value'],
@@ -134,7 +136,7 @@ describe('handler outputs that are not JSON values fail only their step', () => 
       capabilities: Object.entries(kinds).map(([id, [fn]]) => bad(id, fn)),
       steps: Object.keys(kinds).map((id) => step({ id, capability: id, on_failure: 'continue' })),
     });
-    const r = orch(['run', writePlan(dir, p), '--json', '--run-id', 'kinds'], dir);
+    const r = await cli(['run', writePlan(dir, p), '--json', '--run-id', 'kinds'], dir);
     // every step is `on_failure: continue`, so the run itself completes
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as Result;
@@ -151,9 +153,9 @@ describe('handler output size limit', () => {
   const bigPlan = (bytes: number) =>
     plan({ base_dir: '.', capabilities: [bad('big', 'big')], steps: [step({ id: 'big', capability: 'big', args: { bytes: lit(bytes) } })] });
 
-  it('the default 1 MiB: a 3 MiB output fails its step with the size, and is not journaled or printed', () => {
+  it('the default 1 MiB: a 3 MiB output fails its step with the size, and is not journaled or printed', async () => {
     const dir = project();
-    const r = orch(['run', writePlan(dir, bigPlan(3 * 1024 * 1024)), '--json', '--run-id', 'huge'], dir);
+    const r = await cli(['run', writePlan(dir, bigPlan(3 * 1024 * 1024)), '--json', '--run-id', 'huge'], dir);
     expect(r.code, r.stderr).toBe(1);
     const result = JSON.parse(r.stdout) as Result;
     expect(stepOf(result, 'big').error).toBe(
@@ -165,23 +167,23 @@ describe('handler output size limit', () => {
     expectCompleteJournal(j, 'execution_failed');
   });
 
-  it('--max-output and maxOutputBytes in orch.config.json set it (the flag wins)', () => {
+  it('--max-output and maxOutputBytes in orch.config.json set it (the flag wins)', async () => {
     const dir = project(JSON.stringify({ maxOutputBytes: 100 }));
     const small = writePlan(dir, bigPlan(50), 'small.json');
     const over = writePlan(dir, bigPlan(200), 'over.json');
-    expect(orch(['run', small], dir).code).toBe(0);
-    const r = orch(['run', over, '--json'], dir);
+    expect((await cli(['run', small], dir)).code).toBe(0);
+    const r = await cli(['run', over, '--json'], dir);
     expect(r.code).toBe(1);
     expect(stepOf(JSON.parse(r.stdout) as Result, 'big').error).toMatch(/^output is 211 bytes of JSON, more than the limit of 100 bytes/);
-    expect(orch(['run', over, '--max-output', '1000'], dir).code).toBe(0);
-    expect(orch(['run', small, '--max-output', '10'], dir).code).toBe(1);
+    expect((await cli(['run', over, '--max-output', '1000'], dir)).code).toBe(0);
+    expect((await cli(['run', small, '--max-output', '10'], dir)).code).toBe(1);
     const junk = project(JSON.stringify({ maxOutputBytes: -5 }));
-    const refused = orch(['run', writePlan(junk, bigPlan(1))], junk);
+    const refused = await cli(['run', writePlan(junk, bigPlan(1))], junk);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/maxOutputBytes must be a positive whole number/);
   });
 
-  it('log lines and thrown messages share the budget', () => {
+  it('log lines and thrown messages share the budget', async () => {
     const dir = project();
     const p = plan({
       base_dir: '.',
@@ -191,7 +193,7 @@ describe('handler output size limit', () => {
         step({ id: 'huge', capability: 'huge', args: { size: lit(50_000) }, on_failure: 'continue' }),
       ],
     });
-    const r = orch(['run', writePlan(dir, p), '--json', '--run-id', 'chatty', '--max-output', '2000'], dir);
+    const r = await cli(['run', writePlan(dir, p), '--json', '--run-id', 'chatty', '--max-output', '2000'], dir);
     expect(r.code, r.stderr).toBe(0);
     const huge = stepOf(JSON.parse(r.stdout) as Result, 'huge').error!;
     expect(huge).toMatch(/^z{2000}… \(cut at 1\.95 KiB \(2000 bytes\)\)$/);
@@ -204,7 +206,7 @@ describe('handler output size limit', () => {
 });
 
 describe('plan inputs are finite numbers; ints are safe integers', () => {
-  it('1e400 and 1e300 for an int are refused (exit 2), 1e300 for a number is accepted', () => {
+  it('1e400 and 1e300 for an int are refused (exit 2), 1e300 for a number is accepted', async () => {
     const dir = project();
     const p = plan({
       base_dir: '.',
@@ -213,20 +215,20 @@ describe('plan inputs are finite numbers; ints are safe integers', () => {
       over: { input: { type: 'object', properties: { n: { type: 'integer' }, x: { type: 'number' } }, additionalProperties: false } },
     });
     const file = writePlan(dir, p);
-    const inf = orch(['run', file, '--input', '{"n": 1e400}', '--run-id', 'inf'], dir);
+    const inf = await cli(['run', file, '--input', '{"n": 1e400}', '--run-id', 'inf'], dir);
     expect(inf.code).toBe(2);
     expect(inf.stderr).toMatch(/\/n: must be a finite number/);
     expect(journal(dir, 'inf').run).toBeUndefined();
-    const huge = orch(['run', file, '--input', '{"n": 1e300}'], dir);
+    const huge = await cli(['run', file, '--input', '{"n": 1e300}'], dir);
     expect(huge.code).toBe(2);
     expect(huge.stderr).toMatch(/\/n: must be an integer between -\(2\^53-1\) and 2\^53-1/);
-    expect(orch(['run', file, '--input', '{"x": 1e400}'], dir).stderr).toMatch(/\/x: must be a finite number/);
-    expect(orch(['run', file, '--input', '{"n": 9007199254740991, "x": 1e300}'], dir).code).toBe(0);
+    expect((await cli(['run', file, '--input', '{"x": 1e400}'], dir)).stderr).toMatch(/\/x: must be a finite number/);
+    expect((await cli(['run', file, '--input', '{"n": 9007199254740991, "x": 1e300}'], dir)).code).toBe(0);
   });
 });
 
 describe('secrets are redacted as values', () => {
-  it('secrets `1`, `true`, `run` do not break the run or touch keys; long ones vanish from output, journal, progress', () => {
+  it('secrets `1`, `true`, `run` do not break the run or touch keys; long ones vanish from output, journal, progress', async () => {
     const dir = project(JSON.stringify({ secrets: { ONE: '1', T: 'true', R: 'run', TOK: 'tok-abcdef' } }));
     const sec = (name: string) => ({ op: 'secret' as const, name });
     const p = plan({
@@ -242,7 +244,7 @@ describe('secrets are redacted as values', () => {
       ],
     });
     // (a secret written literally in the plan would be in its source and IR already: it comes as input here)
-    const r = orch(['run', writePlan(dir, p), '--json', '--run-id', 'sec', '--input', '{"f": "Bearer tok-abcdef!"}'], dir);
+    const r = await cli(['run', writePlan(dir, p), '--json', '--run-id', 'sec', '--input', '{"f": "Bearer tok-abcdef!"}'], dir);
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as Result;
     expect(stepOf(result, 'e').output).toEqual({
@@ -260,7 +262,7 @@ describe('secrets are redacted as values', () => {
     const wal = join(dir, '.orch', 'runs.db-wal');
     if (existsSync(wal)) expect(readFileSync(wal).includes(Buffer.from('tok-abcdef'))).toBe(false);
     // The timeline reads the journal back: still redacted, still readable.
-    const timeline = orch(['timeline', 'sec'], dir);
+    const timeline = await cli(['timeline', 'sec'], dir);
     expect(timeline.code, timeline.stderr).toBe(0);
     expect(timeline.stdout).not.toContain('tok-abcdef');
   });
@@ -280,41 +282,41 @@ describe('handlers and the config come only from the project of the plan file', 
     return { dir, marker };
   }
 
-  it('an IR whose base_dir points outside its own project is refused (exit 2) and imports nothing', () => {
+  it('an IR whose base_dir points outside its own project is refused (exit 2) and imports nothing', async () => {
     const { dir: outside, marker } = trap();
     const dir = project();
     for (const base of [outside, '/', '..']) {
-      const r = orch(['run', writePlan(dir, echoPlan({ base_dir: base }), 'escape.json')], dir);
+      const r = await cli(['run', writePlan(dir, echoPlan({ base_dir: base }), 'escape.json')], dir);
       expect(r.code, base).toBe(2);
       expect(r.stderr).toMatch(/base_dir .* is outside the project directory/);
     }
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('a symlink inside the project leading outside is not followed', () => {
+  it('a symlink inside the project leading outside is not followed', async () => {
     const { dir: outside, marker } = trap();
     const dir = projectDir();
     symlinkSync(join(outside, 'misbehaving.js'), join(dir, 'misbehaving.js'));
     mkdirSync(join(dir, 'lib'));
     symlinkSync(outside, join(dir, 'lib', 'ext'));
-    const viaFile = orch(['run', writePlan(dir, echoPlan()), '--json'], dir);
+    const viaFile = await cli(['run', writePlan(dir, echoPlan()), '--json'], dir);
     expect(viaFile.code).toBe(1);
     expect(stepOf(JSON.parse(viaFile.stdout) as Result, 'e').error).toMatch(/links to .*misbehaving\.js, outside the project directory/);
     const viaDir = plan({ base_dir: '.', capabilities: [capability('echo', { handler: { module: './lib/ext/misbehaving.js', export: 'echoLog' } })], steps: [step({ id: 'e', capability: 'echo' })] });
-    const r = orch(['run', writePlan(dir, viaDir, 'dir.json'), '--json'], dir);
+    const r = await cli(['run', writePlan(dir, viaDir, 'dir.json'), '--json'], dir);
     expect(r.code).toBe(1);
     expect(stepOf(JSON.parse(r.stdout) as Result, 'e').error).toMatch(/outside the project directory/);
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('the config of the working directory is not loaded; a config symlinked from outside is refused', () => {
+  it('the config of the working directory is not loaded; a config symlinked from outside is refused', async () => {
     const { dir: outside, marker } = trap();
     const dir = project(null);
     const file = writePlan(dir, echoPlan());
-    expect(orch(['run', file], outside).code).toBe(0);
+    expect((await cli(['run', file], outside)).code).toBe(0);
     expect(existsSync(marker)).toBe(false);
     symlinkSync(join(outside, 'orch.config.js'), join(dir, 'orch.config.js'));
-    const r = orch(['run', file], dir);
+    const r = await cli(['run', file], dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/orch\.config\.js is a link to a file outside the project directory/);
     expect(existsSync(marker)).toBe(false);

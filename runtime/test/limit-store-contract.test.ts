@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { maxOverlap, type Span } from './spans.js';
 import { migrate } from '../journal/pg/migrations.js';
@@ -20,7 +21,11 @@ import { SqliteLimitStore } from '../limits/sqlite-store.js';
 import { SqliteJournal } from '../journal/sqlite-journal.js';
 import type { SharedClaim, SharedLimitStore } from '../scheduler/index.js';
 import { startPostgres } from '../../test/support/postgres.js';
+import { waitUntil } from '../../test/support/wait.js';
 import { REPO, tempDir } from './helpers.js';
+
+/** The killed holder's lease in the SIGKILL test. */
+const LEASE_MS = 1500;
 
 interface Place {
   /** Another client of the same database (another process, as far as the store can tell). */
@@ -124,8 +129,16 @@ describe.each(BACKENDS)('SharedLimitStore contract: $name', (backend) => {
     let pushed = 0;
     const unsubscribe = b!.onRelease?.(() => pushed++);
     expect(b!.onRelease !== undefined).toBe(backend.pushes);
-    // Let the listening connection come up before the release it must hear.
-    await new Promise((r) => setTimeout(r, backend.pushes ? 300 : 0));
+    // Let the listening connection come up before the release it must hear: it has once it hears
+    // the release of a slot of another resource (no sleep on a guess).
+    if (backend.pushes) {
+      await waitUntil(async () => {
+        const probe = await a!.acquire(claim('A', { resource: { name: 'probe', limit: 1 } }), t);
+        if (probe.kind === 'granted' && probe.leaseId !== null) await a!.release(probe.leaseId);
+        return pushed > 0;
+      }, "b's listening connection to hear a release", 10_000);
+      pushed = 0;
+    }
     await a!.release((got as { leaseId: string }).leaseId);
     if (backend.pushes) expect(await within(5000, () => pushed > 0)).toBe(true);
     unsubscribe?.();
@@ -219,13 +232,13 @@ await store.close();
 
 /** A child that takes the only slot of `resource`, says so, and keeps renewing until killed. */
 const HOLDER = `
-const [storeModule, url, resource] = process.argv.slice(2);
+const [storeModule, url, resource, leaseMs = '3000', renewMs = '1000'] = process.argv.slice(2);
 const { PgLimitStore } = await import(storeModule);
-const store = await PgLimitStore.open(url, { leaseMs: 3000 });
+const store = await PgLimitStore.open(url, { leaseMs: Number(leaseMs) });
 const holder = 'p' + process.pid;
 const claim = { holder, runId: holder, stepKey: 's', resource: { name: resource, limit: 1 }, rates: [] };
 const g = await store.acquire(claim, Date.now());
-setInterval(() => store.renew(holder, Date.now()).catch(() => {}), 1000);
+setInterval(() => store.renew(holder, Date.now()).catch(() => {}), Number(renewMs));
 process.stdout.write(g.kind + '\\n');
 `;
 
@@ -286,13 +299,19 @@ describe('PgLimitStore across processes', () => {
     const db = await startPostgres();
     cleanups.push(() => db.stop());
     await migrate(db.url);
-    const holder = child(HOLDER, [STORE_MODULE, db.url, 'solo']);
+    // A lease of 1.5 s renewed every 300 ms: the product's 3 s and 1 s, at test speed.
+    const holder = child(HOLDER, [STORE_MODULE, db.url, 'solo', String(LEASE_MS), '300']);
     expect(await holder.firstLine).toBe('granted');
     const store = await PgLimitStore.open(db.url);
     cleanups.push(() => store.close());
     const mine = claim('survivor', { resource: { name: 'solo', limit: 1 } });
-    // Still held while the holder lives and renews (past one lease period).
-    await new Promise((r) => setTimeout(r, 3500));
+    // Still held while the holder lives and renews, past the lease it had when we looked: the
+    // caller's clock is the stores' (the contract), so that is a condition on Date.now().
+    const sql = new pg.Client({ connectionString: db.url });
+    await sql.connect();
+    cleanups.push(() => sql.end());
+    const expiresAt = Number((await sql.query<{ e: string }>(`SELECT expires_at AS e FROM orch.limit_leases WHERE resource = 'solo'`)).rows[0]!.e);
+    await waitUntil(() => Date.now() > expiresAt + 100, 'the lease the holder had to lapse without its renewals', 10_000);
     expect(await store.acquire(mine, Date.now())).toEqual({ kind: 'held', resource: 'solo' });
     const killedAt = Date.now();
     holder.proc.kill('SIGKILL');
@@ -306,6 +325,6 @@ describe('PgLimitStore across processes', () => {
     }
     expect(freedAt, 'the slot was never given back').toBeGreaterThan(0);
     expect(freedAt - killedAt).toBeLessThan(5000);
-    console.log(`limit-store-contract: slot of a SIGKILLed holder free after ${freedAt - killedAt} ms (lease 3000 ms)`);
+    console.log(`limit-store-contract: slot of a SIGKILLed holder free after ${freedAt - killedAt} ms (lease ${LEASE_MS} ms)`);
   });
 });

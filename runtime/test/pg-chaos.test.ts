@@ -4,8 +4,11 @@
  * The run completes; every step completed once in the journal; the journal's sequence has no
  * gap; and no step ran again after its completion was journaled (handlers log each execution).
  * Then the owner of a 600-step run of non-idempotent steps is killed 20 times and each time a
- * new `orch resume --take-over-after 3s` takes the run over: every step runs exactly once.
- * Real processes through the CLI, a throwaway Postgres.
+ * new `orch resume --take-over-after` takes the run over: every step runs exactly once.
+ * Real processes through the CLI, a throwaway Postgres. The cluster's clocks (heartbeats, worker
+ * death, take-over floor) are shortened (ORCH_CLUSTER_TIME_SCALE, ORCH_CLUSTER_TIMING,
+ * runtime/cluster/timing.ts): the same code paths without waiting out real leases. The victims
+ * are picked by a seeded generator; a failure prints the seed (ORCH_TEST_SEED replays it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,8 +16,11 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTEMPT_JOB_KEY } from '../cluster/jobs.js';
+import { CLUSTER_TIME_SCALE_ENV, CLUSTER_TIMING_ENV } from '../cluster/timing.js';
 import { migrate } from '../journal/pg/migrations.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import { seededRandom } from '../../test/support/seed.js';
+import { waitUntil } from '../../test/support/wait.js';
 import { BIN, local, orchAsync, projectDir, writePlan, type CliResult } from './helpers.js';
 import { layeredSteps, lit, plan } from './ir-builder.js';
 
@@ -24,6 +30,20 @@ const KILLS = 20;
 const KILL_EVERY_MS = 1500;
 /** The run takes about 40 s; with no stall it is done long before this. */
 const STALL_AFTER_MS = 150_000;
+/**
+ * The cluster's clocks in the worker-kill test, as a fraction of the product's: heartbeats every
+ * 400 ms, a worker dead after 2 s (its steps are idempotent: a live worker wrongly presumed dead
+ * on a loaded machine only runs a step twice, which the test allows).
+ */
+const SCALE = 0.4;
+const FAST = { [CLUSTER_TIME_SCALE_ENV]: String(SCALE) };
+/**
+ * The owner-kill test's steps are not idempotent, so its workers keep the product's 5 s before
+ * they count as dead; only the owner's heartbeat (300 ms) and the take-over floor (1.5 s, five
+ * missed beats) are shortened: the take-overs are what it waits on.
+ */
+const OWNER_TIMING = { heartbeatMs: 300, minTakeOverMs: 1500 };
+const OWNERS_FAST = { [CLUSTER_TIMING_ENV]: JSON.stringify(OWNER_TIMING) };
 
 let db: TestPostgres;
 let sql: pg.Client;
@@ -60,8 +80,8 @@ function workPlan(dir: string, log: string, o: { readonly layers: number; readon
   return writePlan(dir, plan({ base_dir: '.', capabilities: [work], steps }), o.name);
 }
 
-function startWorker(dir: string, extra: readonly string[] = []): ChildProcess {
-  const child = spawn(process.execPath, [BIN, 'worker', '--db', db.url, '--project', dir, '--slots', '2', ...extra], { cwd: dir, stdio: 'ignore' });
+function startWorker(dir: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = FAST): ChildProcess {
+  const child = spawn(process.execPath, [BIN, 'worker', '--db', db.url, '--project', dir, '--slots', '2', ...extra], { cwd: dir, stdio: 'ignore', env: { ...process.env, ...env } });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -78,14 +98,15 @@ describe('a 500-step run on three workers, one killed with SIGKILL every 1.5 s, 
       (await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM orch.workers WHERE state = 'alive' AND pid = ANY($1)`, [pids()])).rows[0]!.n;
     for (let t = Date.now(); (await live()) < 3; await sleep(100)) if (Date.now() - t > 30_000) throw new Error('workers did not register');
 
-    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'chaos'], dir);
+    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'chaos'], dir, FAST);
+    const random = seededRandom();
     let finished = false;
     void run.done.then(() => (finished = true));
     let kills = 0;
     while (!finished && kills < KILLS) {
       await sleep(KILL_EVERY_MS);
       if (finished) break;
-      const victim = workers[Math.floor(Math.random() * workers.length)]!;
+      const victim = workers[Math.floor(random() * workers.length)]!;
       victim.kill('SIGKILL');
       kills++;
       workers = [...workers.filter((w) => w !== victim), startWorker(dir)];
@@ -134,6 +155,12 @@ describe('a 500-step run on three workers, one killed with SIGKILL every 1.5 s, 
     // The kills did hit steps in flight: some ran more than once.
     expect(executions.length).toBeGreaterThan(WIDTH * LAYERS);
   }, 240_000);
+
+  afterAll(async () => {
+    // Its workers sweep the database with their short death sentence: the owner test's workers,
+    // on the product's, must not be swept by them.
+    await Promise.all([...children].map((c) => new Promise((r) => (c.once('exit', r), c.kill('SIGKILL')))));
+  });
 });
 
 const OWNER_KILLS = 20;
@@ -149,18 +176,27 @@ describe('a 600-step run on three workers whose owner is killed with SIGKILL 20 
     // outcome its worker recorded; were it run again or failed as unknown, this test would see it.
     const file = workPlan(dir, log, { layers: OWNER_LAYERS, width: OWNER_WIDTH, ms: 200, idempotent: false, name: 'owner-chaos.json' });
     // The test's own `orch resume` takes each run over, not a worker.
-    for (let i = 0; i < 3; i++) startWorker(dir, ['--no-take-over']);
+    for (let i = 0; i < 3; i++) startWorker(dir, ['--no-take-over'], OWNERS_FAST);
     // Progress is what the live owner journals: a dead one writes nothing, its workers only rows.
     const completedSteps = async () =>
       (await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM orch.events WHERE run_id = 'owners' AND type = 'step_completed'`)).rows[0]?.n ?? 0;
     const refused = (r: CliResult) => /is running in process|is being run by another process/.test(r.stderr);
+    // The dead owner's heartbeat by the database's clock (the one the take-over reads).
+    const silentFor = async () =>
+      (
+        await sql.query<{ ms: number }>(
+          `SELECT ((extract(epoch from clock_timestamp()) * 1000)::bigint - heartbeat_at)::float8 AS ms FROM orch.runs WHERE id = 'owners'`,
+        )
+      ).rows[0]?.ms ?? 0;
+    const takeOverAfter = `${OWNER_TIMING.minTakeOverMs}ms`;
+    const takeOverPossible = () => waitUntil(async () => (await silentFor()) >= OWNER_TIMING.minTakeOverMs, 'the dead owner to go silent long enough', 60_000);
     let kills = 0;
     let killedAt = Date.now();
-    let owner = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'owners'], dir);
+    let owner = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'owners'], dir, OWNERS_FAST);
     let last: CliResult;
     for (;;) {
       // Let this owner journal a few completions, then kill it — unless it ended first: finished,
-      // or refused because the dead owner's heartbeat is not yet 3 s old.
+      // or refused because the dead owner's heartbeat was not yet old enough.
       const from = await completedSteps();
       const exit: { result: CliResult | null } = { result: null };
       void owner.done.then((r) => (exit.result = r));
@@ -170,17 +206,21 @@ describe('a 600-step run on three workers whose owner is killed with SIGKILL 20 
         await owner.done;
         kills++;
         killedAt = Date.now();
-        await sleep(1000);
+        await takeOverPossible();
       } else if (!refused(exit.result)) {
         last = exit.result;
         break;
       } else {
         if (Date.now() - killedAt > 60_000) throw new Error(`the run could not be resumed: ${exit.result.stderr}`);
-        await sleep(500);
+        await takeOverPossible();
       }
-      owner = orchAsync(['resume', 'owners', '--db', db.url, '--remote', '--json', '--take-over-after', '3s'], dir);
+      owner = orchAsync(['resume', 'owners', '--db', db.url, '--remote', '--json', '--take-over-after', takeOverAfter], dir, OWNERS_FAST);
     }
-    expect(last.code, last.stderr).toBe(0);
+    if (last.code !== 0) {
+      // What failed the run, from its journal: a failure says more than the last exit code.
+      const why = await sql.query(`SELECT seq, type, step_id, data FROM orch.events WHERE run_id = 'owners' AND type IN ('step_failed', 'execution_failed') ORDER BY seq LIMIT 5`);
+      expect.fail(`${last.stderr}\n${JSON.stringify(why.rows)}`);
+    }
     expect(kills).toBe(OWNER_KILLS);
     expect((JSON.parse(last.stdout) as { status: string }).status).toBe('completed');
 

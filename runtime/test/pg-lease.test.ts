@@ -10,6 +10,10 @@ import { PgJournal } from '../journal/pg/pg-journal.js';
 import type { RunEvent, RunSummary } from '../scheduler/types.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 
+// The server ends a session idle in a transaction once a run lease would be stale (10 s in the
+// product): here a tenth of it, the same code path at test speed (runtime/cluster/timing.ts).
+process.env.ORCH_CLUSTER_TIME_SCALE = '0.1';
+
 let db: TestPostgres;
 
 beforeAll(async () => {

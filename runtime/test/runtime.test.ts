@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuardrailIR, PlanIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
+import { waitFor } from '../../test/support/wait.js';
 import { fx, local, projectDir, tempDir } from './helpers.js';
 import { attr, bin, capability, ctxVar, input, item, json, lit, out, plan, resource, step } from './ir-builder.js';
 
@@ -389,6 +390,11 @@ describe('limits', () => {
   });
 });
 
+/** Resolves once the journal shows `stepId` of `runId` started (a wait or an approval then waits). */
+function startedStep(runId: string, stepId: string): Promise<true> {
+  return waitFor(() => (rt.journal!.load(runId).some((e) => e.type === 'step_started' && e.stepId === stepId) ? true : undefined), `step ${stepId} to start`);
+}
+
 describe('waits, approvals, context, sub-plans', () => {
   it('wait DURATION, and wait until a context signal arrives', async () => {
     const p = plan({
@@ -405,7 +411,9 @@ describe('waits, approvals, context, sub-plans', () => {
       ],
     });
     const active = await rt.start(p, { context: { light: 10 }, config: { file: null, hooks: {}, secrets: {} } });
-    setTimeout(() => void rt.signal(active.runId, { context: { light: 500 } }), 100);
+    // The signal once the run waits on it (journaled), not after a guess at how long that takes.
+    await startedStep(active.runId, 'bright');
+    void rt.signal(active.runId, { context: { light: 500 } });
     const result = await active.result;
     expect(result.status).toBe('completed');
     expect(stepOf(result, 'pause').duration).toBeGreaterThanOrEqual(40);
@@ -434,13 +442,15 @@ describe('waits, approvals, context, sub-plans', () => {
       ],
     });
     const a = await rt.start(p, { config: { file: null, hooks: {}, secrets: {} } });
-    setTimeout(() => void rt.signal(a.runId, { stepId: 'ok', decision: 'approve', by: 'lead' }), 50);
+    await startedStep(a.runId, 'ok');
+    void rt.signal(a.runId, { stepId: 'ok', decision: 'approve', by: 'lead' });
     const r1 = await a.result;
     expect(r1.status).toBe('completed');
     expect(stepOf(r1, 'send').output).toEqual({ by: 'lead' });
 
     const b = await rt.start(p, { config: { file: null, hooks: {}, secrets: {} } });
-    setTimeout(() => void rt.signal(b.runId, { stepId: 'ok', decision: 'reject', by: 'lead' }), 50);
+    await startedStep(b.runId, 'ok');
+    void rt.signal(b.runId, { stepId: 'ok', decision: 'reject', by: 'lead' });
     const r2 = await b.result;
     expect(r2.status).toBe('failed');
     expect(stepOf(r2, 'ok').error).toMatch(/rejected by lead/);

@@ -111,7 +111,11 @@ describe('two orch run processes on one journal', () => {
     const log = join(dir, 'spans.log');
     const db = join(dir, 'runs.db');
     const holder = writePlan(dir, gpuPlan(log, 1, 60_000, 'holder'), 'holder.json');
-    const waiter = writePlan(dir, gpuPlan(log, 1, 10, 'waiter'), 'waiter.json');
+    // Beside its gpu step the waiter has a step on no resource: once that one has run and its
+    // completion is journaled, the waiter has had every chance to start its gpu step too.
+    const gpu = gpuPlan(log, 1, 10, 'waiter');
+    const probe = step({ id: 'probe', capability: 'span', args: { log: lit(log), ms: lit(100) } });
+    const waiter = writePlan(dir, { ...gpu, steps: [...gpu.steps, probe] }, 'waiter.json');
     const a = spawnRun(dir, holder, db, 'holder');
     await until(() => {
       try {
@@ -121,14 +125,18 @@ describe('two orch run processes on one journal', () => {
       }
     }, 30_000);
     const b = spawnRun(dir, waiter, db, 'waiter');
-    await new Promise((r) => setTimeout(r, 1500)); // the waiter is up and held back
-    expect(spans0(log).some((e) => e.run === 'waiter')).toBe(false);
+    // The waiter is up and held back: its free step ran to completion (a positive event that
+    // proves time enough passed) while its gpu step never started.
+    await until(() => waiterEvents(db).some((e) => e.type === 'step_completed' && e.step === 'probe'), 30_000);
+    expect(waiterEvents(db).filter((e) => e.step === 's0').map((e) => e.type)).toEqual(['step_queued']);
+    expect(spans0(log).some((e) => e.run === 'waiter' && e.step === 's0')).toBe(false);
     const killedAt = Date.now();
     a.child.kill('SIGKILL');
     await a.done;
     const rb = await b.done;
     expect(rb.code, rb.stderr).toBe(0);
-    const started = spans0(log).find((e) => e.run === 'waiter' && e.ev === 'start')!;
+    const started = spans0(log).find((e) => e.run === 'waiter' && e.step === 's0' && e.ev === 'start')!;
+    expect(started.at).toBeGreaterThanOrEqual(killedAt);
     expect(started.at - killedAt).toBeLessThan(5000);
   }, 60_000);
 });
@@ -206,12 +214,26 @@ describe('a slot released while a step of the same run waits for it', () => {
   }, 60_000);
 });
 
-function spans0(log: string): { ev: string; at: number; run: string }[] {
+function spans0(log: string): { ev: string; at: number; run: string; step: string }[] {
   try {
     return readFileSync(log, 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { ev: string; at: number; run: string });
+      .map((l) => JSON.parse(l) as { ev: string; at: number; run: string; step: string });
+  } catch {
+    return [];
+  }
+}
+
+/** The waiter run's events so far (none while its journal is not there yet). */
+function waiterEvents(db: string): { type: string; step: string | null }[] {
+  try {
+    const d = openSqlite(db, { readonly: true });
+    try {
+      return d.prepare("SELECT type, step_id AS step FROM events WHERE run_id = 'waiter' ORDER BY seq").all() as { type: string; step: string | null }[];
+    } finally {
+      d.close();
+    }
   } catch {
     return [];
   }

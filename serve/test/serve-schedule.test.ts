@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { http, waitFor } from './http-helpers.js';
 import { startServe, tempDir, TOKEN } from './serve-process.js';
+import { openTriggerState } from '../trigger-state.js';
 
 interface Row {
   runId: string;
@@ -29,6 +30,18 @@ async function catchUpCount(url: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
+/**
+ * Waits until the per-second schedule has missed a tick while no server runs: the clock is past
+ * the tick after the last one the stopped server recorded. The next server then finds at least
+ * one missed tick, so "dropped" is a real drop and "one run" a real coalescing, on any machine.
+ */
+async function untilATickIsMissed(db: string): Promise<void> {
+  const state = openTriggerState(db);
+  const last = await state.lastTick('every_second');
+  await state.close();
+  expect(last).not.toBeNull();
+  await waitFor(async () => (Date.now() > last! + 1100 ? true : undefined), 10_000, 'a tick to be missed');
+}
 
 describe('orch serve: schedules', () => {
   it('a per-second cron starts runs with the tick time as input', async () => {
@@ -55,7 +68,7 @@ describe('orch serve: schedules', () => {
     const first = await startServe(['schedule.orch'], { db });
     await waitFor(async () => ((await tickedInputs(first.url)).length >= 1 ? true : undefined), 15_000, 'a first tick');
     await first.stop();
-    await new Promise((r) => setTimeout(r, 2500));
+    await untilATickIsMissed(db);
 
     const plain = await startServe(['schedule.orch'], { db });
     try {
@@ -64,7 +77,7 @@ describe('orch serve: schedules', () => {
     } finally {
       await plain.stop();
     }
-    await new Promise((r) => setTimeout(r, 2500));
+    await untilATickIsMissed(db);
 
     const catching = await startServe(['schedule.orch'], { db, args: ['--catch-up'] });
     try {

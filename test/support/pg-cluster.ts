@@ -1,8 +1,9 @@
 /**
  * A throwaway Postgres cluster on this machine, as the `postgres` user when we are root (it refuses
  * root): initdb into a temporary folder, pg_ctl start on 127.0.0.1 and a free port, stopped and
- * deleted by `stopCluster` — or by a detached reaper if this process dies first. Used by the test
- * support (one cluster per test file) and by the bench (a durable one, to measure commit rates).
+ * deleted by `stopCluster` — or by a detached reaper if its owner process dies first. Used by the test
+ * support (one cluster per test run, test/pg-global.ts) and by the bench (a durable one, to measure
+ * commit rates).
  */
 import { execFile, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -21,6 +22,17 @@ export interface Cluster {
   readonly exec: (bin: string, args: readonly string[]) => Promise<void>;
 }
 
+/** Where test/pg-global.ts keeps the run's shared cluster record (cluster.json). */
+export const PG_RUN_ENV = 'ORCH_TEST_PG_RUN';
+/** The vitest process: the shared cluster's reaper stops it when this process is gone. */
+export const RUN_PID_ENV = 'ORCH_TEST_RUN_PID';
+
+/** What the run's shared cluster leaves in ORCH_TEST_PG_RUN for the files after it. */
+export interface ClusterRecord {
+  readonly base: string;
+  readonly port: number;
+}
+
 export async function admin(port: number, sql: string): Promise<void> {
   const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
   await client.connect();
@@ -37,6 +49,13 @@ export interface ClusterOptions {
    * bench keeps Postgres's defaults, so its commit rate is the machine's.
    */
   readonly durable?: boolean;
+  /**
+   * The process whose end stops the cluster if nobody stopped it (the reaper waits on it): this
+   * process by default; the test run's vitest process for the run's shared cluster.
+   */
+  readonly ownerPid?: number;
+  /** More connections than Postgres's default 100, for a cluster many test files share. */
+  readonly maxConnections?: number;
 }
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
@@ -50,13 +69,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
     chownSync(base, pgUid, gid);
   }
-  const exec = async (name: string, args: readonly string[]): Promise<void> => {
-    const file = join(bin, name);
-    // cwd: the postgres user may not be allowed into the test's working directory.
-    const opts = { cwd: base, env: { ...process.env, LC_ALL: 'C' } };
-    if (asRoot) await run('runuser', ['-u', 'postgres', '--', file, ...args], opts);
-    else await run(file, [...args], opts);
-  };
+  const exec = execIn(base, bin, asRoot);
   const data = join(base, 'data');
   try {
     await exec('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
@@ -65,13 +78,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     throw new Error(`test Postgres: initdb failed: ${reason(err)}`);
   }
   const c: Omit<Cluster, 'port'> = { base, exec };
-  reapWhenGone(base, join(bin, 'pg_ctl'), data, asRoot);
+  reapWhenGone(opts.ownerPid ?? process.pid, base, join(bin, 'pg_ctl'), data, asRoot);
   // A free port can be taken between asking and binding: try a few.
   let last: unknown = null;
   for (let i = 0; i < 3; i++) {
     const port = await freePort();
     const fast = opts.durable ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
-    const options = `-p ${port} -k ${base} -c listen_addresses=127.0.0.1${fast}`;
+    const connections = opts.maxConnections ? ` -c max_connections=${opts.maxConnections}` : '';
+    const options = `-p ${port} -k ${base} -c listen_addresses=127.0.0.1${fast}${connections}`;
     try {
       await exec('pg_ctl', ['-D', data, '-l', join(base, 'server.log'), '-o', options, '-w', '-t', '60', 'start']);
       return { ...c, port };
@@ -84,6 +98,21 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   throw new Error(`test Postgres: pg_ctl start failed: ${reason(last)}${log ? `\nserver log:\n${log}` : ''}`);
 }
 
+/** A cluster another process started (its folder and port), to stop it from here. */
+export function attachCluster(base: string, port: number): Cluster {
+  return { base, port, exec: execIn(base, binDir(), process.getuid?.() === 0) };
+}
+
+function execIn(base: string, bin: string, asRoot: boolean): Cluster['exec'] {
+  return async (name, args) => {
+    const file = join(bin, name);
+    // cwd: the postgres user may not be allowed into the test's working directory.
+    const opts = { cwd: base, env: { ...process.env, LC_ALL: 'C' } };
+    if (asRoot) await run('runuser', ['-u', 'postgres', '--', file, ...args], opts);
+    else await run(file, [...args], opts);
+  };
+}
+
 export async function stopCluster(c: Cluster): Promise<void> {
   const data = join(c.base, 'data');
   try {
@@ -94,13 +123,13 @@ export async function stopCluster(c: Cluster): Promise<void> {
 }
 
 /**
- * A detached shell that waits for this process to end, then stops the cluster and deletes it:
- * a test process killed by a timeout or a signal never runs `afterAll`.
+ * A detached shell that waits for the owner process to end, then stops the cluster and deletes it:
+ * a process killed by a timeout or a signal never runs its teardown.
  */
-function reapWhenGone(base: string, pgCtl: string, data: string, asRoot: boolean): void {
+function reapWhenGone(owner: number, base: string, pgCtl: string, data: string, asRoot: boolean): void {
   const stop = `${asRoot ? 'runuser -u postgres -- ' : ''}"$2" -D "$3" -m immediate stop >/dev/null 2>&1`;
   const script = `while kill -0 "$1" 2>/dev/null; do sleep 1; done; [ -f "$3/postmaster.pid" ] && ${stop}; rm -rf "$4"`;
-  const child = spawn('sh', ['-c', script, 'reaper', String(process.pid), pgCtl, data, base], {
+  const child = spawn('sh', ['-c', script, 'reaper', String(owner), pgCtl, data, base], {
     detached: true,
     stdio: 'ignore',
     cwd: process.env.ORCH_SYSTEM_TMPDIR ?? tmpdir(),

@@ -1,43 +1,112 @@
 /**
- * A throwaway Postgres for tests: one cluster per test file (vitest runs each file in its own
- * process), a fresh database per `startPostgres()` call. The cluster is stopped and deleted after
- * the file's tests; a detached reaper does it too if the test process is killed first, so no
- * server outlives its tests.
+ * A throwaway Postgres for tests: one cluster per test run, a fresh database per `startPostgres()`
+ * call. The first test file that asks starts the cluster (so a run without Postgres tests never
+ * pays for initdb) and leaves its address in the run's folder (ORCH_TEST_PG_RUN, made by
+ * test/pg-global.ts); every later file of the run uses it. The run's global teardown stops and
+ * deletes it; a detached reaper does it too if the vitest process is killed first, so no server
+ * outlives its run. A file's databases are dropped after its tests.
+ *
+ * Outside a vitest run (no ORCH_TEST_PG_RUN) the cluster is this process's own, stopped after the
+ * file's tests as before.
  *
  * It is never skipped: when Postgres cannot start, `startPostgres()` rejects with the reason (and
  * the server log), and the test that asked fails. `.ci/run` installs Debian's postgresql.
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { admin, startCluster, stopCluster, type Cluster } from './pg-cluster.js';
+import { admin, PG_RUN_ENV, RUN_PID_ENV, startCluster, stopCluster, type Cluster, type ClusterRecord } from './pg-cluster.js';
 
 export interface TestPostgres {
   /** `postgres://postgres@127.0.0.1:PORT/DB`, a database of its own. */
   readonly url: string;
-  /** Drops the database (the cluster stays for the file's other tests). */
+  /** Drops the database (the cluster stays for the run's other tests). */
   stop(): Promise<void>;
 }
 
-let cluster: Promise<Cluster> | null = null;
+let port: Promise<number> | null = null;
+let own: Promise<Cluster> | null = null;
+const live = new Set<string>();
 let databases = 0;
 
-/** A fresh database in this test file's cluster (started on the first call). */
+/** A fresh database in the run's cluster (started by the first file that asks). */
 export async function startPostgres(): Promise<TestPostgres> {
-  cluster ??= startCluster();
-  const c = await cluster;
-  const name = `orch_test_${process.pid}_${++databases}`;
-  await admin(c.port, `CREATE DATABASE ${name}`);
+  port ??= clusterPort();
+  const p = await port.catch((err: unknown) => {
+    port = null; // the next test asks again rather than failing on a stale error
+    throw err;
+  });
+  const name = `orch_test_${process.pid}_${++databases}_${randomBytes(3).toString('hex')}`;
+  await admin(p, `CREATE DATABASE ${name}`);
+  live.add(name);
   return {
-    url: `postgres://postgres@127.0.0.1:${c.port}/${name}`,
+    url: `postgres://postgres@127.0.0.1:${p}/${name}`,
     stop: async () => {
-      await admin(c.port, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      live.delete(name);
+      await admin(p, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
 }
 
+async function clusterPort(): Promise<number> {
+  const run = process.env[PG_RUN_ENV];
+  if (!run) {
+    own ??= startCluster();
+    return (await own).port;
+  }
+  return (await sharedCluster(run)).port;
+}
+
+/**
+ * The run's cluster: read from its record, or started here under a lock (a directory, made
+ * atomically) when no file started it yet. Files run one at a time today; the lock keeps it right
+ * if two ever ask at once.
+ */
+async function sharedCluster(run: string): Promise<ClusterRecord> {
+  const record = join(run, 'cluster.json');
+  const lock = join(run, 'starting');
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (existsSync(record)) return JSON.parse(readFileSync(record, 'utf8')) as ClusterRecord;
+    let locked = false;
+    try {
+      mkdirSync(lock);
+      locked = true;
+    } catch {
+      // Another file is starting it; a lock older than initdb ever takes was left by a killed one.
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 90_000) rmSync(lock, { recursive: true, force: true });
+    }
+    if (locked) {
+      try {
+        const owner = Number(process.env[RUN_PID_ENV]) || process.pid;
+        const c = await startCluster({ ownerPid: owner, maxConnections: 300 });
+        const rec: ClusterRecord = { base: c.base, port: c.port };
+        writeFileSync(`${record}.tmp`, JSON.stringify(rec));
+        renameSync(`${record}.tmp`, record);
+        return rec;
+      } finally {
+        rmSync(lock, { recursive: true, force: true });
+      }
+    }
+    if (Date.now() > deadline) throw new Error('test Postgres: timed out waiting for another test file to start the cluster');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 // Registered when a test file imports this module, so it runs after that file's tests.
 afterAll(async () => {
-  if (!cluster) return;
-  const c = await cluster.catch(() => null);
-  cluster = null;
-  if (c) await stopCluster(c);
+  if (port) {
+    const p = await port.catch(() => null);
+    if (p !== null) {
+      for (const name of [...live]) await admin(p, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+    }
+    live.clear();
+    port = null;
+  }
+  if (own) {
+    const c = await own.catch(() => null);
+    own = null;
+    if (c) await stopCluster(c);
+  }
 });

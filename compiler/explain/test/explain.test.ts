@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { orch } from '../../../examples/test/cli.js';
+import { runCli } from '../../../test/support/cli-in-process.js';
 import { format } from '../../../language/index.js';
 import { compile } from '../../index.js';
 import { allExplanations, explanationFor } from '../catalog.js';
@@ -66,6 +67,12 @@ describe('explanation catalogue', () => {
   });
 });
 
+/**
+ * The first test runs the real CLI (bin/orch.js → dist/) end to end; the rest run the same CLI core
+ * in this process (test/support/cli-in-process.ts): one spawn per diagnostic code cost a minute.
+ */
+const cli = (args: readonly string[]) => runCli(args, process.cwd());
+
 describe('orch explain', () => {
   it('prints the explanation, the triggering example and the fix', () => {
     const r = orch(['explain', 'E0301']);
@@ -77,38 +84,38 @@ describe('orch explain', () => {
     expect(r.stdout).toContain('step ping = echo(text: "start")');
   });
 
-  it('explains every code it lists', () => {
+  it('explains every code it lists', async () => {
     for (const e of allExplanations()) {
-      const r = orch(['explain', e.code.toLowerCase()]);
+      const r = await cli(['explain', e.code.toLowerCase()]);
       expect(r.code, e.code).toBe(0);
       expect(r.stdout, e.code).toContain(`${e.code} (${e.severity}): ${e.title}`);
     }
   });
 
-  it('lists all codes without an argument', () => {
-    const r = orch(['explain']);
+  it('lists all codes without an argument', async () => {
+    const r = await cli(['explain']);
     expect(r.code).toBe(0);
     for (const code of SPEC_CODES) expect(r.stdout).toContain(code);
   });
 
-  it('prints JSON with --format json', () => {
-    const r = orch(['explain', 'E0501', '--format', 'json']);
+  it('prints JSON with --format json', async () => {
+    const r = await cli(['explain', 'E0501', '--format', 'json']);
     expect(r.code).toBe(0);
     const parsed = JSON.parse(r.stdout) as { code: string; trigger: string; fix: string };
     expect(parsed.code).toBe('E0501');
     expect(parsed.trigger).toContain('requires gpu');
   });
 
-  it('rejects an unknown code with exit 2, one line, and the list of codes', () => {
-    const r = orch(['explain', 'E9999']);
+  it('rejects an unknown code with exit 2, one line, and the list of codes', async () => {
+    const r = await cli(['explain', 'E9999']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^orch: unknown diagnostic code 'E9999'; known codes: E0001, .*E0701/);
   });
 
-  it('rejects an unknown format with exit 2', () => {
-    const r = orch(['explain', 'E0301', '--format', 'yaml']);
+  it('rejects an unknown format with exit 2', async () => {
+    const r = await cli(['explain', 'E0301', '--format', 'yaml']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("orch: unknown format 'yaml'");
   });

@@ -22,6 +22,7 @@ import type { ControlRow, RunRow } from '../sqlite-journal.js';
 import { openMigratedPool } from './migrations.js';
 import { transaction } from './pool.js';
 import { displayUrl } from './url.js';
+import { clusterTiming, DEFAULT_CLUSTER_TIMING } from '../../cluster/timing.js';
 
 const RUN_COLUMNS = 'r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error';
 const SELECT_RUN = `SELECT ${RUN_COLUMNS}, p.ir, r.input, r.owner_pid, r.heartbeat_at
@@ -33,8 +34,11 @@ const SELECT_RUN = `SELECT ${RUN_COLUMNS}, p.ir, r.input, r.owner_pid, r.heartbe
  */
 const FAMILY = (id: string, param: string) => `(${id} = ${param} OR left(${id}, length(${param}) + 1) = ${param} || '/')`;
 
-/** How long after its last heartbeat a run's owner counts as gone (heartbeats come every second). */
-export const OWNER_STALE_MS = 10_000;
+/**
+ * How long after its last heartbeat a run's owner counts as gone (heartbeats come every second):
+ * the default; `clusterTiming().ownerStaleMs` is the one used.
+ */
+export const OWNER_STALE_MS = DEFAULT_CLUSTER_TIMING.ownerStaleMs;
 
 /**
  * The database's clock in epoch ms: liveness is judged by one clock, not by each machine's (their
@@ -260,7 +264,7 @@ export class PgJournal implements AsyncJournal {
    * already, or its owner silent for `staleMs` by the database's clock. The epoch goes up, so the
    * previous owner's commits are refused from now on.
    */
-  async acquire(runId: string, staleMs = OWNER_STALE_MS): Promise<boolean> {
+  async acquire(runId: string, staleMs = clusterTiming().ownerStaleMs): Promise<boolean> {
     const { rows } = await this.pool.query<{ owner_epoch: number }>(
       `UPDATE orch.runs SET owner = $2, owner_pid = $3, heartbeat_at = ${NOW_MS}, owner_epoch = owner_epoch + 1
        WHERE id = $1 AND parent_id IS NULL
@@ -278,7 +282,7 @@ export class PgJournal implements AsyncJournal {
    * counts: the owner writes one every second while it runs the run, and clears `owner_pid` when
    * it stops (`disown`). A killed owner's run is free once its heartbeat is `staleMs` old.
    */
-  async ownedElsewhere(runId: string, staleMs = OWNER_STALE_MS): Promise<boolean> {
+  async ownedElsewhere(runId: string, staleMs = clusterTiming().ownerStaleMs): Promise<boolean> {
     const { rows } = await this.pool.query<{ owner_pid: number | null; owner: string | null; fresh: boolean | null }>(
       `SELECT owner_pid, owner, heartbeat_at >= ${NOW_MS} - $2 AS fresh FROM orch.runs WHERE id = $1`,
       [runId, staleMs],

@@ -5,6 +5,7 @@
  * other users of pg in the process (graphile-worker) keep their own conventions.
  */
 import pg from 'pg';
+import { clusterTiming, DEFAULT_CLUSTER_TIMING } from '../../cluster/timing.js';
 
 const INT8_OID = 20;
 
@@ -19,18 +20,18 @@ const types = {
  * A session left idle inside a transaction is ended by the server after this long. A process
  * frozen mid-commit (SIGSTOP, a VM pause) would otherwise hold its row locks forever — the
  * commit fence's FOR SHARE on its run would block the take-over meant to rescue that very run.
- * As long as a run lease takes to go stale (pg-journal.ts): a process stalled that long has lost
- * its runs anyway.
+ * As long as a run lease takes to go stale (`clusterTiming().ownerStaleMs`, which tests shrink):
+ * a process stalled that long has lost its runs anyway. This is the product's default.
  */
-export const IDLE_IN_TRANSACTION_MS = 10_000;
-const sessionOptions = `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`;
+export const IDLE_IN_TRANSACTION_MS = DEFAULT_CLUSTER_TIMING.ownerStaleMs;
+const sessionOptions = (): string => `-c idle_in_transaction_session_timeout=${clusterTiming().ownerStaleMs}`;
 
 export interface PoolOptions {
   readonly max?: number;
 }
 
 export function openPool(url: string, opts: PoolOptions = {}): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, types, max: opts.max ?? 4, application_name: 'orch', options: sessionOptions });
+  const pool = new pg.Pool({ connectionString: url, types, max: opts.max ?? 4, application_name: 'orch', options: sessionOptions() });
   // An idle client whose server went away emits 'error' on the pool; unhandled, that would end
   // the process. The next query on a fresh client reports the problem where it can be handled.
   pool.on('error', () => undefined);
@@ -42,7 +43,7 @@ export function openPool(url: string, opts: PoolOptions = {}): pg.Pool {
 
 /** A single client with the same conventions (LISTEN needs a connection of its own). */
 export function openClient(url: string): pg.Client {
-  const client = new pg.Client({ connectionString: url, types, application_name: 'orch', options: sessionOptions });
+  const client = new pg.Client({ connectionString: url, types, application_name: 'orch', options: sessionOptions() });
   client.on('error', () => undefined);
   return client;
 }
