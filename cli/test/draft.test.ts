@@ -114,6 +114,8 @@ describe('orch draft', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'orch-draft-'));
     writeFileSync(path.join(dir, 'orch.config.json'), JSON.stringify({ endpoints: { local: { api: 'openai', base_url: server.openaiUrl, api_key: 'secret:DRAFT_TEST_KEY' } } }));
     writeFileSync(path.join(dir, 'caps.orch'), CAPS);
+    // The module caps.orch names, so that its handler resolves (E0104 otherwise).
+    writeFileSync(path.join(dir, 'handlers.mjs'), 'export async function greet({ name }) { return { message: `hi ${name}` }; }\n');
   });
   afterAll(async () => {
     await server?.close();
