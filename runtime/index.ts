@@ -860,5 +860,6 @@ export {
   eventResource,
   eventsJsonSchema,
   isEventType,
+  makeEvent,
   storedEvent,
 } from './scheduler/journal-events.js';
