@@ -84,9 +84,10 @@ function formatCounterexample(v: Counterexample, replay: string, style: TextStyl
 function upgradeLine(v: Counterexample): string {
   const u = v.upgrade!;
   const before = [...v.trace.slice(0, u.event)].reverse().find((e) => !QUIET.has(e.type));
+  const said = before ? describe(before).replace(/\s+/g, ' ') : null;
   const list = (xs: readonly string[]) => (xs.length ? xs.join(', ') : 'none');
   return (
-    `  upgraded to the new version after event ${u.event}${before ? ` (${describe(before)})` : ' (before any)'} at ${ms(u.at_ms)}, ` +
+    `  upgraded to the new version after event ${u.event}${said ? ` (${said})` : ' (before any)'} at ${ms(u.at_ms)}, ` +
     `${u.turns} turn${u.turns === 1 ? '' : 's'} into the old version; completed: ${list(u.completed)}; in flight: ${list(u.running)}`
   );
 }
