@@ -863,5 +863,6 @@ export {
   eventResource,
   eventsJsonSchema,
   isEventType,
+  makeEvent,
   storedEvent,
 } from './scheduler/journal-events.js';

@@ -4,12 +4,13 @@
  * invariant with, when violated, a minimal counterexample. Editors call `verifyFile` (or
  * `loadPlansForVerify` + `verify`) and show `violations` as diagnostics at `range`.
  */
-import type { SourceHost } from '../compiler/index.js';
+import type { PlanIR, SourceHost } from '../compiler/index.js';
 import { loadPlansForVerify } from './load.js';
 import { verify, type VerifyOptions, type VerifyResult } from './verify.js';
 
 export { verify, applicableBuiltins, VerifyUsageError } from './verify.js';
-export type { VerifyOptions, VerifyResult, Counterexample, InvariantReport, ScenarioChoice } from './verify.js';
+export type { VerifyOptions, VerifyResult, Counterexample, InvariantReport, ScenarioChoice, UpgradeSummary } from './verify.js';
+export type { UpgradePoint } from './upgrade-case.js';
 export { loadPlansForVerify, invariantLocator, type LoadedPlans, type VerifiablePlan } from './load.js';
 export { formatResult, type TextStyle } from './report.js';
 export { BUILTIN, BUILTIN_NAMES } from './monitor.js';
@@ -23,11 +24,19 @@ export type { TraceEvent, StateSnapshot } from './trace.js';
  */
 export async function verifyFile(
   file: string,
-  options: VerifyOptions & { readonly plan?: string; readonly host?: SourceHost } = {},
+  options: VerifyOptions & {
+    readonly plan?: string;
+    readonly host?: SourceHost;
+    /** `--against`: the older version of each plan (by name) its runs start on. */
+    readonly againstOf?: (planName: string) => Promise<PlanIR>;
+  } = {},
 ): Promise<{ ok: true; results: VerifyResult[] } | { ok: false; reason: Exclude<ReturnType<typeof loadPlansForVerify>, { kind: 'plans' }> }> {
   const loaded = loadPlansForVerify(file, options.plan, options.host);
   if (loaded.kind !== 'plans') return { ok: false, reason: loaded };
   const results: VerifyResult[] = [];
-  for (const { plan, locate } of loaded.plans) results.push(await verify(plan, { ...options, locate: options.locate ?? locate }));
+  for (const { plan, locate } of loaded.plans) {
+    const against = options.againstOf ? await options.againstOf(plan.plan) : options.against;
+    results.push(await verify(plan, { ...options, locate: options.locate ?? locate, ...(against ? { against } : {}) }));
+  }
   return { ok: true, results };
 }

@@ -89,6 +89,13 @@ export class CaseMonitor {
   private readonly byId: Map<string, StepIR>;
   private readonly instances = new Map<string, { step: string; item: number | null }>();
   private readonly starts = new Map<string, number>();
+  /** Instance key → the attempt counter its last start counted on. */
+  private readonly lastSlot = new Map<string, string>();
+  /**
+   * Before an upgrade (`orch verify NEW --against OLD`) the run follows the old version's rules:
+   * the monitor keeps its books on those events but judges nothing until `judgeFromHere()`.
+   */
+  private judging = true;
   /** Instance key → what it holds while in flight, with the counters the limits are checked on. */
   private readonly running = new Map<string, { resource: string | null; occupies: boolean; counted: boolean }>();
   private occupying = 0;
@@ -133,9 +140,34 @@ export class CaseMonitor {
     this.raw.push(event);
     this.pathHash = fnv(fnv(this.pathHash, event.type), event.stepId ?? '');
     if (this.violation) return;
+    if (!this.judging) {
+      this.checkEvent(event, run);
+      return;
+    }
     const found = this.checkEvent(event, run) ?? this.budgetStop(event) ?? this.checkState(run);
     if (found) this.violation = { ...found, eventIndex: this.raw.length - 1, state: this.snapshotFor(found, run) };
   };
+
+  /** From now on events are judged (see `judging`). */
+  muteUntilUpgrade(): void {
+    this.judging = false;
+  }
+
+  /**
+   * The run moves to the new version here. Instances in flight go on (the resumed run starts them
+   * again, answered by the attempt in flight): their last start is not counted twice.
+   */
+  judgeFromHere(inFlight: Iterable<string>): void {
+    this.judging = true;
+    for (const key of inFlight) {
+      this.stopped(key);
+      const slot = this.lastSlot.get(key);
+      if (slot === undefined) continue;
+      this.starts.set(slot, (this.starts.get(slot) ?? 1) - 1);
+      this.starts.set(key, (this.starts.get(key) ?? 1) - 1);
+      this.lastSlot.delete(key);
+    }
+  }
 
   /** The state, plus what the broken user invariant was reading. */
   private snapshotFor(found: Omit<Violation, 'eventIndex' | 'state'>, run: RunReader): StateSnapshot {
@@ -254,9 +286,11 @@ export class CaseMonitor {
       if (step) {
         const resource = (raw.data['resource'] as string | null | undefined) ?? run.stepView(key)?.resource ?? step.resource;
         this.startedRunning(key, step, inst.item, resource);
+        // Counted even when another check already failed: a muted monitor keeps its books.
+        const attempts = this.checkAttempts(step, key, raw, resource);
         found =
           this.checkDependencies(step, key, inst.item, run) ??
-          this.checkAttempts(step, key, raw, resource) ??
+          attempts ??
           this.checkConcurrency(step, key, resource) ??
           this.checkGuardrails(step, key, resource, run);
       }
@@ -331,6 +365,7 @@ export class CaseMonitor {
     const slot = `${key}\u0000${phase}\u0000${phase === 'fallback' ? '' : (resource ?? '')}`;
     const n = (this.starts.get(slot) ?? 0) + 1;
     this.starts.set(slot, n);
+    this.lastSlot.set(key, slot);
     const total = (this.starts.get(key) ?? 0) + 1;
     this.starts.set(key, total);
     if (!this.options.builtins.has(BUILTIN.attempts)) return null;

@@ -23,6 +23,16 @@ export function formatResult(result: VerifyResult, replay: string, style: TextSt
     lines.push('');
     for (const inv of holding) lines.push(`  ${style.green('✓')} ${inv.builtin ? inv.name : `${inv.modality} "${inv.name}"`}`);
   }
+  const u = result.upgrades;
+  if (u) {
+    lines.push(
+      '',
+      `  upgrades: ${u.upgraded} run${u.upgraded === 1 ? '' : 's'} upgraded from ${u.against} (${u.from_hash.slice(0, 12)}) to ${result.file} (${u.to_hash.slice(0, 12)}); ` +
+        `${u.refused} upgrade point${u.refused === 1 ? '' : 's'} refused as incompatible` +
+        (u.ended ? `; ${u.ended} run${u.ended === 1 ? '' : 's'} of the old version ended before any point` : ''),
+      ...u.reasons.slice(0, 5).map((r) => style.dim(`    refused ${r.count}×: ${r.step === null ? '' : `${r.step} `}${r.reason}`)),
+    );
+  }
   lines.push(
     '',
     `${result.ok ? style.green('ok') : style.red('FAILED')}: ${result.runs} run${result.runs === 1 ? '' : 's'} explored, ` +
@@ -38,6 +48,7 @@ function formatCounterexample(v: Counterexample, replay: string, style: TextStyl
   const lines = [
     `${style.red('✗')} ${style.bold(v.builtin ? `built-in invariant "${v.invariant}"` : `invariant "${v.invariant}"`)} violated${where}`,
     `  ${v.message}`,
+    ...(v.upgrade ? [upgradeLine(v)] : []),
     ...(v.run !== undefined ? [`  in run ${v.run} of the concurrent runs (its scenario below; the others' steps show in the message)`] : []),
     style.dim(`  minimal counterexample after ${v.shrinks} shrink${v.shrinks === 1 ? '' : 's'}:`),
     `  input:   ${compact(v.input)}`,
@@ -69,6 +80,18 @@ function formatCounterexample(v: Counterexample, replay: string, style: TextStyl
   return lines;
 }
 
+/** Where the counterexample's run moved to the new version (`orch verify NEW --against OLD`). */
+function upgradeLine(v: Counterexample): string {
+  const u = v.upgrade!;
+  const before = [...v.trace.slice(0, u.event)].reverse().find((e) => !QUIET.has(e.type));
+  const said = before ? describe(before).replace(/\s+/g, ' ') : null;
+  const list = (xs: readonly string[]) => (xs.length ? xs.join(', ') : 'none');
+  return (
+    `  upgraded to the new version after event ${u.event}${said ? ` (${said})` : ' (before any)'} at ${ms(u.at_ms)}, ` +
+    `${u.turns} turn${u.turns === 1 ? '' : 's'} into the old version; completed: ${list(u.completed)}; in flight: ${list(u.running)}`
+  );
+}
+
 /** Bookkeeping events left out of the printed trace (they stay in the JSON). */
 const QUIET = new Set(['plan_created', 'step_queued']);
 
@@ -87,6 +110,7 @@ const VERB: { readonly [type: string]: string } = {
   guardrail_violation: 'guardrail violated',
   context_updated: 'context changed',
   step_cancelled: 'cancelled',
+  plan_upgraded: 'upgraded to the new version',
 };
 
 function describe(e: TraceEvent): string {

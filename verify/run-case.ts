@@ -6,15 +6,17 @@
  */
 import type { PlanIR } from '../compiler/index.js';
 import { eventAttempt, REDACTED } from '../runtime/index.js';
-import { InProcessLimits, neededScopes, Run, VirtualClock, type LimitsProvider, type RunEvent, type RunReader } from '../runtime/index.js';
+import { InProcessLimits, neededScopes, Run, VirtualClock, type LimitsProvider, type replay, type RunEvent, type RunReader } from '../runtime/index.js';
+
+type RestoredRun = ReturnType<typeof replay>;
 import { CaseMonitor, SharedResourceLoad, type MonitorOptions, type SharedRuns } from './monitor.js';
 import { isApprovalStep, outcomeOf, type Scenario } from './scenario.js';
 import { SimulatedExecutor } from './simulated-executor.js';
 import { parseInstance, type CaseResult } from './trace.js';
 
 /** Timer firings after which a run counts as not terminating (a retry or re-arm loop). */
-const MAX_TIMER_FIRINGS = 200_000;
-const ROOT_RUN = 'verify';
+export const MAX_TIMER_FIRINGS = 200_000;
+export const ROOT_RUN = 'verify';
 
 export interface CaseOptions {
   /**
@@ -72,13 +74,37 @@ export async function runCase(plan: PlanIR, scenarios: readonly Scenario[], opti
   return { ...first, path: results.map((r) => r.path).join('|'), slotWaits: load.slotWaits, brokenRun: results.indexOf(first) + 1 };
 }
 
-interface StartedRun {
+export interface StartedRun {
   readonly run: Run;
   readonly monitor: CaseMonitor;
   observerError(): unknown;
 }
 
-function startRun(
+/**
+ * How `orch verify NEW --against OLD` continues a run under another version (verify/upgrade-case.ts):
+ * the monitor and reader that span both versions, the journal to resume from, and what already
+ * happened before the upgrade (context changes and cancellations that fired are not repeated).
+ */
+export interface RunSetup {
+  readonly monitor?: CaseMonitor;
+  /** What the monitor reads the state from (one reader across both versions). */
+  readonly reader?: RunReader;
+  readonly restored?: RestoredRun;
+  /** Instances in flight at the upgrade: the simulated executor still answers them. */
+  readonly recovered?: ReadonlySet<string>;
+  /** Attempt offsets of recovered instances (their in-flight attempt answers the next one). */
+  readonly attemptShift?: ReadonlyMap<string, number>;
+  /** Indexes of the scenario's context changes and cancels that already happened. */
+  readonly fired?: { readonly changes: Set<number>; readonly cancels: Set<number> };
+  /** Every event of the run under test, as the journal would hold it. */
+  readonly record?: (event: RunEvent) => void;
+  /** The run, once built and before it begins (the reader that spans both versions follows it). */
+  readonly onRun?: (run: Run) => void;
+  /** Before the run's first event reaches the monitor (the upgrade is announced there). */
+  readonly beforeFirst?: () => void;
+}
+
+export function startRun(
   plan: PlanIR,
   scenario: Scenario,
   options: MonitorOptions,
@@ -86,8 +112,10 @@ function startRun(
   rootRun: string,
   shared: SharedRuns | null,
   limits: LimitsProvider | undefined,
+  setup: RunSetup = {},
 ): StartedRun {
-  const monitor = new CaseMonitor(plan, options, shared);
+  const monitor = setup.monitor ?? new CaseMonitor(plan, options, shared);
+  let first = true;
   const approvalSteps = new Set(plan.steps.filter((s) => isApprovalStep(s, plan)).map((s) => s.id));
   let run: Run | null = null;
 
@@ -100,7 +128,12 @@ function startRun(
       return;
     }
     try {
-      monitor.observe(event, reader);
+      setup.record?.(event);
+      if (first) {
+        first = false;
+        setup.beforeFirst?.();
+      }
+      monitor.observe(event, setup.reader ?? reader);
       if (event.type === 'step_started' && event.stepId !== null) answerApproval(event);
     } catch (err) {
       // Thrown inside the scheduler it would read as a failed run; report it as what it is.
@@ -133,7 +166,7 @@ function startRun(
     plan,
     {
       clock,
-      executor: new SimulatedExecutor(clock, scenario, rootRun),
+      executor: new SimulatedExecutor(clock, scenario, rootRun, setup.attemptShift),
       observe,
       // Jitter at its midpoint keeps runs reproducible; secrets are never needed by simulated
       // handlers, so every one resolves to the redaction marker.
@@ -143,26 +176,44 @@ function startRun(
     },
     // Every consent scope the plan may need is granted: verify explores what the plan does when
     // it runs, and a run refused for consent (`consent_denied`, before any step) would hide it.
-    { runId: rootRun, input: scenario.input, context: { ...scenario.context }, consent: neededScopes(plan) },
+    {
+      runId: rootRun,
+      input: scenario.input,
+      context: { ...scenario.context },
+      consent: neededScopes(plan),
+      ...(setup.restored ? { restored: setup.restored } : {}),
+      ...(setup.recovered ? { recovered: setup.recovered } : {}),
+    },
   );
-  for (const change of scenario.contextChanges) {
-    clock.setTimer(change.at_ms, () => run?.updateContext({ [change.signal]: change.value }));
-  }
+  // Scenario times are from the run's start (time 0); a resumed run's clock starts later.
+  const after = (at: number) => Math.max(0, at - clock.now());
+  scenario.contextChanges.forEach((change, i) => {
+    if (setup.fired?.changes.has(i)) return;
+    clock.setTimer(after(change.at_ms), () => {
+      setup.fired?.changes.add(i);
+      run?.updateContext({ [change.signal]: change.value });
+    });
+  });
   // A user's `orch cancel RUN --step STEP`; refused once the step (or the run) has finished,
   // which is then simply a cancellation that came too late.
-  for (const cancel of scenario.cancels) {
-    clock.setTimer(cancel.at_ms, () => run?.cancelStep(cancel.step, 'cancelled by the simulated user'));
-  }
+  scenario.cancels.forEach((cancel, i) => {
+    if (setup.fired?.cancels.has(i)) return;
+    clock.setTimer(after(cancel.at_ms), () => {
+      setup.fired?.cancels.add(i);
+      run?.cancelStep(cancel.step, 'cancelled by the simulated user');
+    });
+  });
+  setup.onRun?.(run);
   run.begin();
   return { run, monitor, observerError: () => observerError };
 }
 
-function isOver(run: Run): boolean {
+export function isOver(run: Run): boolean {
   const s = run.status();
   return s !== 'running' && s !== 'paused';
 }
 
-function stuckMessage(run: Run): string {
+export function stuckMessage(run: Run): string {
   const waiting = run.running();
   return waiting.length > 0
     ? `the run is stuck: nothing can happen any more while ${waiting.join(', ')} ${waiting.length === 1 ? 'waits' : 'wait'} (no timeout)`

@@ -11,6 +11,8 @@ export class SimulatedExecutor implements Executor {
     private readonly clock: Clock,
     private readonly scenario: Scenario,
     private readonly rootRunId: string,
+    /** Instance key → attempts to subtract: an attempt in flight at an upgrade answers the next one. */
+    private readonly attemptShift: ReadonlyMap<string, number> = new Map(),
   ) {}
 
   start(request: AttemptRequest, done: (outcome: SchedulerOutcome) => void): AttemptHandle {
@@ -19,7 +21,7 @@ export class SimulatedExecutor implements Executor {
     // how the scenario's table is laid out; compensations always succeed quickly.
     // Sub-plan steps are not in the scenario: they succeed.
     const outcome =
-      request.purpose === 'compensate' || request.runId !== this.rootRunId ? undefined : outcomeOf(this.scenario, request.baseStepId, item, Math.max(0, request.attempt - 1));
+      request.purpose === 'compensate' || request.runId !== this.rootRunId ? undefined : outcomeOf(this.scenario, request.baseStepId, item, Math.max(0, request.attempt - 1 - (this.attemptShift.get(request.stepId) ?? 0)));
     let timer: ReturnType<Clock['setTimer']> | null = null;
     if (outcome?.kind === 'hang') return { abort: () => undefined };
     const latency = outcome ? outcome.latency_ms : 1;

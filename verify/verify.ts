@@ -6,10 +6,11 @@
  */
 import fc from 'fast-check';
 import type { Range } from '../language/index.js';
-import type { InvariantIR, PlanIR } from '../compiler/index.js';
+import { irHash, type InvariantIR, type PlanIR } from '../compiler/index.js';
 import { evaluate } from '../runtime/index.js';
-import { BUILTIN, BUILTIN_NAMES } from './monitor.js';
+import { BUILTIN, BUILTIN_NAMES, type MonitorOptions } from './monitor.js';
 import { runCase } from './run-case.js';
+import { runUpgradeCase, UPGRADE_POINTS, type UpgradeCase, type UpgradePoint } from './upgrade-case.js';
 import { isApprovalStep, DEFAULT_FAIL_RATE, DEFAULT_MAX_LIST_SIZE, scenarioArbitrary, type ContextChange, type Scenario, type StepCancel } from './scenario.js';
 import type { CaseResult, StateSnapshot, TraceEvent } from './trace.js';
 
@@ -41,6 +42,28 @@ export interface VerifyOptions {
   readonly invariant?: string;
   /** Where each user invariant is declared, for editors (by invariant name). */
   readonly locate?: (invariantName: string) => { file: string; range: Range } | undefined;
+  /**
+   * `orch verify NEW --against OLD` (LANGUAGE.md §8.6): the plan under test is NEW; each explored
+   * run starts on this OLD version and is upgraded to NEW at a random point where `orch upgrade`
+   * would accept it. One run at a time (`concurrentRuns` must be 1).
+   */
+  readonly against?: PlanIR;
+}
+
+/** What `--against` explored besides the invariants: how often the upgrade happened. */
+export interface UpgradeSummary {
+  /** OLD's source file (or IR file) and the two versions' IR hashes. */
+  readonly against: string;
+  readonly from_hash: string;
+  readonly to_hash: string;
+  /** Runs upgraded to NEW and checked (during the search, shrinking not counted). */
+  readonly upgraded: number;
+  /** Upgrade points `orch upgrade` refused as incompatible: counted, not failures. */
+  readonly refused: number;
+  /** Runs of OLD that ended before they had a point to upgrade at. */
+  readonly ended: number;
+  /** Why points were refused: each distinct reason with how often. */
+  readonly reasons: readonly { readonly step: string | null; readonly reason: string; readonly count: number }[];
 }
 
 export interface InvariantReport {
@@ -83,6 +106,8 @@ export interface Counterexample {
   /** Events up to and including the one after which the invariant broke. */
   readonly trace: readonly TraceEvent[];
   readonly state: StateSnapshot;
+  /** With `--against`: where the run moved from OLD to NEW (`trace[upgrade.event]` is `plan_upgraded`). */
+  readonly upgrade?: UpgradePoint;
 }
 
 export interface VerifyResult {
@@ -106,6 +131,18 @@ export interface VerifyResult {
   readonly slotWaits: number;
   readonly invariants: readonly InvariantReport[];
   readonly violations: readonly Counterexample[];
+  /** With `--against`: the upgrades explored. */
+  readonly upgrades?: UpgradeSummary;
+}
+
+/** One explored case as the search sees it: null when there was nothing to judge. */
+interface JudgedCase {
+  readonly result: CaseResult;
+  readonly slotWaits: number;
+  /** The run (1-based) the violation is in, and its scenario. */
+  readonly brokenRun: number;
+  readonly scenario: Scenario;
+  readonly upgrade?: UpgradePoint;
 }
 
 /** What the caller asked cannot be verified (an invariant the plan does not have). */
@@ -115,18 +152,49 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
   const runs = Math.max(1, Math.floor(options.runs ?? 200));
   const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
   const k = Math.max(1, Math.floor(options.concurrentRuns ?? 1));
-  const one = scenarioArbitrary(
-    plan,
-    {
-      failures: options.failures ?? true,
-      defaultFailRate: options.defaultFailRate ?? DEFAULT_FAIL_RATE,
-      maxListSize: options.maxListSize ?? DEFAULT_MAX_LIST_SIZE,
-      cancels: options.cancels ?? false,
-    },
-    (expr) => evaluate(expr, { vars: {} }),
-  );
-  const scenarios = k === 1 ? one.map((s) => [s]) : fc.array(one, { minLength: k, maxLength: k });
+  const scenarioOptions = {
+    failures: options.failures ?? true,
+    defaultFailRate: options.defaultFailRate ?? DEFAULT_FAIL_RATE,
+    maxListSize: options.maxListSize ?? DEFAULT_MAX_LIST_SIZE,
+    cancels: options.cancels ?? false,
+  };
+  const one = scenarioArbitrary(plan, scenarioOptions, (expr) => evaluate(expr, { vars: {} }));
+  const old = options.against;
+  if (old && k > 1) throw new VerifyUsageError('--against explores one run at a time: leave out --concurrent-runs');
   let slotWaits = 0;
+  const upgrades = { upgraded: 0, refused: 0, ended: 0, reasons: new Map<string, { step: string | null; reason: string; count: number }>() };
+  let counting = true;
+  type Case = readonly Scenario[] | UpgradeCase;
+  const cases: fc.Arbitrary<Case> = old
+    ? fc.record({
+        scenario: one,
+        old: scenarioArbitrary(old, scenarioOptions, (expr) => evaluate(expr, { vars: {} })).map((s) => s.outcomes),
+        at: fc.integer({ min: 0, max: UPGRADE_POINTS }),
+      })
+    : k === 1
+      ? one.map((s) => [s])
+      : fc.array(one, { minLength: k, maxLength: k });
+  const judge = async (c: Case, monitorOptions: MonitorOptions): Promise<JudgedCase | null> => {
+    if (isScenarioList(c)) {
+      const r = await runCase(plan, c, monitorOptions);
+      return { result: r, slotWaits: r.slotWaits, brokenRun: r.brokenRun, scenario: c[r.brokenRun - 1]! };
+    }
+    const u = await runUpgradeCase(old!, plan, c, monitorOptions);
+    if (counting) {
+      if (u.kind === 'upgraded') upgrades.upgraded++;
+      else if (u.kind === 'finished') upgrades.ended++;
+      else {
+        upgrades.refused++;
+        for (const r of u.reasons) {
+          const key = `${r.step ?? ''}\u0000${r.reason}`;
+          const seen = upgrades.reasons.get(key) ?? { step: r.step, reason: r.reason, count: 0 };
+          seen.count++;
+          upgrades.reasons.set(key, seen);
+        }
+      }
+    }
+    return u.kind === 'upgraded' ? { result: u.result, slotWaits: 0, brokenRun: 1, scenario: c.scenario, upgrade: u.point } : null;
+  };
 
   const only = options.invariant;
   const chosen = (name: string) => only === undefined || name === only;
@@ -150,24 +218,29 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
     if (userLeft.length === 0 && builtinsLeft.size === 0) break;
     const monitorOptions = { invariants: userLeft, builtins: builtinsLeft };
     let exploring = true;
-    const property = fc.asyncProperty(scenarios, async (scenario) => {
-      const result = await runCase(plan, scenario, monitorOptions);
+    const property = fc.asyncProperty(cases, async (c) => {
+      const judged = await judge(c, monitorOptions);
+      if (exploring) explored++;
+      if (!judged) return true;
+      const { result } = judged;
       if (exploring) {
-        explored++;
-        slotWaits += result.slotWaits;
+        slotWaits += judged.slotWaits;
         record(plan, result, paths, coverage);
         if (result.violation) exploring = false;
       }
       return result.violation === null;
     });
+    counting = true;
     const details = await fc.check(property, { seed, numRuns: runs, ...(options.path && pass === 0 ? { path: options.path } : {}) });
+    counting = false;
     if (!details.failed || !details.counterexample) break;
-    const [cases] = details.counterexample;
-    const result = await runCase(plan, cases, monitorOptions);
-    const v = result.violation;
-    const runNumber = result.brokenRun;
-    const scenario = cases[runNumber - 1]!;
-    if (!v) break; // cannot happen: runs are deterministic
+    const [found] = details.counterexample;
+    const judged = await judge(found, monitorOptions);
+    const result = judged?.result;
+    const v = result?.violation;
+    if (!judged || !result || !v) break; // cannot happen: runs are deterministic
+    const runNumber = judged.brokenRun;
+    const scenario = judged.scenario;
     const where = v.builtin ? undefined : options.locate?.(v.invariant);
     const trace = result.trace().slice(0, v.eventIndex + 1);
     violations.push({
@@ -186,6 +259,7 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
       cancels: cancelsOf(scenario, trace),
       trace,
       state: v.state,
+      ...(judged.upgrade ? { upgrade: judged.upgrade } : {}),
     });
     if (v.builtin) builtinsLeft.delete(v.invariant);
     else userLeft = userLeft.filter((i) => i.name !== v.invariant);
@@ -225,7 +299,24 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
     slotWaits,
     invariants,
     violations,
+    ...(old
+      ? {
+          upgrades: {
+            against: old.source_file,
+            from_hash: irHash(old),
+            to_hash: irHash(plan),
+            upgraded: upgrades.upgraded,
+            refused: upgrades.refused,
+            ended: upgrades.ended,
+            reasons: [...upgrades.reasons.values()].sort((a, b) => b.count - a.count),
+          },
+        }
+      : {}),
   };
+}
+
+function isScenarioList(c: readonly Scenario[] | UpgradeCase): c is readonly Scenario[] {
+  return Array.isArray(c);
 }
 
 /** Built-ins that say something about this plan (no budget → no budget invariant). */

@@ -1,7 +1,8 @@
 /**
  * `orch verify FILE [--plan NAME] [--runs N] [--seed S] [--no-failures] [--cancels]
- * [--concurrent-runs K] [--format text|json]`:
- * explores simulated executions of each plan and checks its invariants (verify/).
+ * [--concurrent-runs K] [--against OLD] [--format text|json]`:
+ * explores simulated executions of each plan and checks its invariants (verify/); with
+ * `--against OLD`, runs that start on OLD and are upgraded to FILE's version (LANGUAGE.md §8.6).
  * Exit 0 when every invariant holds, 1 when one is violated (or the file has errors), 2 on
  * usage or I/O errors.
  */
@@ -10,6 +11,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { CliError } from '../errors.js';
 import { renderText } from '../render-diagnostics.js';
+import type { PlanIR } from '../../compiler/index.js';
 import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
 
 interface VerifyCliOptions {
@@ -23,6 +25,7 @@ interface VerifyCliOptions {
   readonly cancels?: boolean;
   readonly concurrentRuns?: number;
   readonly invariant?: string;
+  readonly against?: string;
   readonly format: 'text' | 'json';
 }
 
@@ -55,7 +58,19 @@ export function registerVerify(program: Command): void {
     .option('--max-list <n>', 'largest generated list / for each fan-out (default 6)', integer('--max-list', 0))
     .option('--cancels', 'also explore a user cancelling one step at some moment (orch cancel RUN --step STEP)')
     .option('--concurrent-runs <k>', 'explore K runs of the plan at once sharing resource concurrency and rate limits (default 1)', integer('--concurrent-runs', 1))
+    .option('--against <old>', 'check a change: runs start on OLD (.orch or IR file) and are upgraded to FILE where orch upgrade would accept it')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText(
+      'after',
+      `
+With --against OLD, each explored run starts on OLD's version of the plan, is upgraded to FILE's
+at a random point (a share of its turns) when the compatibility rules of orch upgrade accept it,
+and goes on under FILE's version; FILE's invariants are judged from the upgrade on. Points
+orch upgrade would refuse are counted and reported, not failures. A counterexample names its
+upgrade point (the event after which it happened, what had completed, what was in flight).
+
+Exit status: 0 every invariant holds, 1 one is violated (or a file has errors), 2 usage or I/O error.`,
+    )
     .action(async (file: string, opts: VerifyCliOptions) => {
       // One seed for the whole invocation, so a single `--seed` replays every plan.
       const seed = opts.seed ?? Math.floor(Math.random() * 0x7fffffff);
@@ -70,6 +85,7 @@ export function registerVerify(program: Command): void {
         ...(opts.cancels ? { cancels: true } : {}),
         ...(opts.concurrentRuns !== undefined ? { concurrentRuns: opts.concurrentRuns } : {}),
         ...(opts.invariant !== undefined ? { invariant: opts.invariant } : {}),
+        ...(opts.against !== undefined ? { againstOf: againstOf(opts.against, opts.plan) } : {}),
       }).catch((err: unknown) => {
         if (err instanceof VerifyUsageError) throw new CliError(err.message, 2);
         throw err;
@@ -113,10 +129,22 @@ export function registerVerify(program: Command): void {
           opts.maxList !== undefined ? ` --max-list ${opts.maxList}` : '',
           opts.cancels ? ' --cancels' : '',
           opts.concurrentRuns !== undefined ? ` --concurrent-runs ${opts.concurrentRuns}` : '',
+          opts.against !== undefined ? ` --against ${opts.against}` : '',
         ].join('');
         const texts = results.map((r) => formatResult(r, `orch verify ${file} --plan ${r.plan}${shape}`, style));
         process.stdout.write(`${texts.join('\n\n')}\n`);
       }
       process.exitCode = ok ? 0 : 1;
     });
+}
+
+/**
+ * OLD's version of each plan FILE declares, read as `orch diff` reads a version (a `.orch` file
+ * or an IR file; a file that does not compile is a usage error, exit 2).
+ */
+function againstOf(old: string, plan: string | undefined): (planName: string) => Promise<PlanIR> {
+  return async (planName) => {
+    const { readPlanVersion } = await import('./plan-version.js');
+    return (await readPlanVersion(old, plan ?? planName, undefined)).plan;
+  };
 }
