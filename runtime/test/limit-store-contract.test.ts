@@ -178,6 +178,61 @@ describe.each(BACKENDS)('SharedLimitStore contract: $name', (backend) => {
     expect(await a!.acquire(claim('A', { resource: other, rates }), t + 3)).toEqual({ kind: 'rate_limited', key: 'llm.*', retryAt: t + 1002 });
     expect(await b!.acquire(claim('B', { resource: other }), t + 4)).toMatchObject({ kind: 'granted' });
   });
+
+  // ── budget ledgers (§8.2 under §7.2) ──
+  function budget(holder: string, amount: number, over: { key?: string; limit?: number; owner?: string } = {}): SharedClaim {
+    const b = { key: over.key ?? 'lean/budget cost', limit: over.limit ?? 1, owner: over.owner ?? `run-${holder}`, amount };
+    return { holder, runId: `run-${holder}`, stepKey: 's', resource: null, rates: [], budgets: [b] };
+  }
+  const leaseOf = (g: unknown) => (g as { leaseId: string }).leaseId;
+
+  it('reserves against a budget ledger across clients: held while reservations in flight may settle lower, over_budget once spend alone cannot fit', async () => {
+    const [a, b] = await stores(2);
+    const t = 6_000_000;
+    const first = await a!.acquire(budget('A', 0.4), t);
+    const second = await b!.acquire(budget('B', 0.4), t);
+    expect(first).toMatchObject({ kind: 'granted', leaseId: expect.any(String) });
+    expect(second).toMatchObject({ kind: 'granted', leaseId: expect.any(String) });
+    // 0.8 reserved, 0 spent: 0.3 more fits once a reservation settles lower, so it waits.
+    expect(await a!.acquire(budget('A', 0.3), t + 1)).toEqual({ kind: 'held', resource: 'lean/budget cost' });
+    // Another ledger (another policy) has its own room.
+    expect(await a!.acquire(budget('A', 0.9, { key: 'other/budget cost' }), t + 1)).toMatchObject({ kind: 'granted' });
+    // A settles below its reservation: 0.1 spent, 0.4 reserved, room for 0.5.
+    await a!.settle(leaseOf(first), 0.1);
+    expect(await a!.acquire(budget('A', 0.5), t + 2)).toMatchObject({ kind: 'granted' });
+    // B overran: 0.1 + 0.95 spent > 1, so nothing more starts, not even a free attempt.
+    await b!.settle(leaseOf(second), 0.95);
+    expect(await b!.acquire(budget('B', 0), t + 3)).toEqual({ kind: 'over_budget', key: 'lean/budget cost', spent: expect.closeTo(1.05, 9) });
+  });
+
+  it('drops a reservation released unstarted, and a run’s spend when the run ends', async () => {
+    const [a, b] = await stores(2);
+    const t = 7_000_000;
+    const g = await a!.acquire(budget('A', 0.6, { owner: 'run-1' }), t);
+    expect(await b!.acquire(budget('B', 0.6), t)).toEqual({ kind: 'held', resource: 'lean/budget cost' });
+    await a!.release(leaseOf(g));
+    const h = await b!.acquire(budget('B', 0.6, { owner: 'run-2' }), t + 1);
+    expect(h).toMatchObject({ kind: 'granted' });
+    await b!.settle(leaseOf(h), 0.6);
+    expect(await a!.acquire(budget('A', 0.6), t + 2)).toEqual({ kind: 'over_budget', key: 'lean/budget cost', spent: expect.closeTo(0.6, 9) });
+    // Settling or releasing twice, or an unknown lease, is not an error; closing another run changes nothing.
+    await b!.settle(leaseOf(h), 0.6);
+    await b!.settle('b999999', 1);
+    await a!.closeRun('run-1');
+    expect(await a!.acquire(budget('A', 0.6), t + 3)).toMatchObject({ kind: 'over_budget' });
+    await b!.closeRun('run-2');
+    expect(await a!.acquire(budget('A', 0.6), t + 4)).toMatchObject({ kind: 'granted' });
+  });
+
+  it('lets a dead holder’s reservations and spend leave the ledger once they expire', async () => {
+    const [a, b] = await stores(2, 3000);
+    const t = 8_000_000;
+    const g = await a!.acquire(budget('A', 0.5), t);
+    await a!.settle(leaseOf(g), 0.9);
+    await a!.renew('A', t + 2000);
+    expect(await b!.acquire(budget('B', 0.5), t + 4999)).toMatchObject({ kind: 'over_budget' });
+    expect(await b!.acquire(budget('B', 0.5), t + 5000)).toMatchObject({ kind: 'granted' });
+  });
 });
 
 // ───────────────────────────── real processes on Postgres ─────────────────────────────
