@@ -22,8 +22,13 @@ const CHANNEL = 'orch_limit_release';
 const RELISTEN_MS = 1000;
 /** Money compared against a limit: a tolerance for the float sums of many small costs. */
 const EPSILON = 1e-9;
-/** A budget lease's id: \`b\` and the row ids of its ledgers (one per budget of the claim). */
+/** A budget lease's id: `b` and the row ids of its ledgers (one per budget of the claim). */
 const BUDGET_LEASE = /^b\d+(,\d+)*$/;
+/** The expiry of an ended run's spend: it stays until the ledger is idle (see `closeRun`). */
+const KEPT = Number.MAX_SAFE_INTEGER;
+/** Deletes the rows of ledger $1 when no run is open on it any more (no live unclosed lease at $2). */
+const DROP_IF_IDLE = `DELETE FROM orch.budget_leases WHERE key = $1
+  AND NOT EXISTS (SELECT 1 FROM orch.budget_leases WHERE key = $1 AND NOT closed AND expires_at > $2)`;
 
 export interface PgLimitStoreOptions {
   readonly leaseMs?: number;
@@ -129,12 +134,27 @@ export class PgLimitStore implements SharedLimitStore {
     );
   }
 
-  async closeRun(owner: string): Promise<void> {
-    await this.pool.query(
-      `WITH gone AS (DELETE FROM orch.budget_leases WHERE owner = $1 RETURNING key)
-       SELECT pg_notify('${CHANNEL}', key) FROM (SELECT DISTINCT key FROM gone) AS k`,
-      [owner],
-    );
+  async openRun(owner: string, key: string, holder: string, now: number): Promise<void> {
+    await transaction(this.pool, async (db) => {
+      await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`budget:${key}`]);
+      await db.query(DROP_IF_IDLE, [key, now]);
+      await db.query(
+        'INSERT INTO orch.budget_leases (key, owner, holder, step_key, amount, settled, closed, expires_at) VALUES ($1, $2, $3, NULL, 0, true, false, $4)',
+        [key, owner, holder, now + this.leaseMs],
+      );
+    });
+  }
+
+  async closeRun(owner: string, now: number): Promise<void> {
+    await transaction(this.pool, async (db) => {
+      const keys = (await db.query<{ key: string }>('SELECT DISTINCT key FROM orch.budget_leases WHERE owner = $1 ORDER BY key', [owner])).rows.map((r) => r.key);
+      if (keys.length === 0) return;
+      await db.query('SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k', [keys.map((k) => `budget:${k}`)]);
+      await db.query('DELETE FROM orch.budget_leases WHERE owner = $1 AND step_key IS NULL', [owner]);
+      await db.query('UPDATE orch.budget_leases SET closed = true, settled = true, expires_at = $2 WHERE owner = $1', [owner, KEPT]);
+      for (const key of keys) await db.query(DROP_IF_IDLE, [key, now]);
+      await db.query(`SELECT pg_notify('${CHANNEL}', k) FROM unnest($1::text[]) AS k`, [keys]);
+    });
   }
 
   async release(leaseId: string): Promise<void> {
@@ -157,7 +177,7 @@ export class PgLimitStore implements SharedLimitStore {
   async renew(holder: string, now: number): Promise<void> {
     // Only live leases: one that expired may already be counted as free by another process.
     await this.pool.query('UPDATE orch.limit_leases SET expires_at = $1 WHERE holder = $2 AND expires_at > $3', [now + this.leaseMs, holder, now]);
-    await this.pool.query('UPDATE orch.budget_leases SET expires_at = $1 WHERE holder = $2 AND expires_at > $3', [now + this.leaseMs, holder, now]);
+    await this.pool.query('UPDATE orch.budget_leases SET expires_at = $1 WHERE holder = $2 AND NOT closed AND expires_at > $3', [now + this.leaseMs, holder, now]);
   }
 
   onRelease(listener: () => void): () => void {

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { PlanIR, PolicyIR } from '../../compiler/index.js';
-import { InRunLimits, rateWindow, type Grant, type Lease, type LimitsProvider, type LimitsService, type SharedClaim, type SharedLimitStore, type SlotRequest } from '../scheduler/index.js';
+import { InRunLimits, budgetLedger, rateWindow, type Grant, type Lease, type LimitsProvider, type LimitsService, type SharedClaim, type SharedLimitStore, type SlotRequest } from '../scheduler/index.js';
 import { capabilityMatches } from '../scheduler/guardrails.js';
 
 export interface SharedLimitsOptions {
@@ -154,8 +154,9 @@ class SharedRunLimits implements LimitsService {
    */
   private readonly budgets = new Map<string, BudgetWait>();
   private readonly budgetTickets = new WeakMap<Lease, string>();
-  /** The ledgers this run owns (its policy's): its spend leaves them when it ends. */
-  private readonly ownLedgers: boolean;
+  /** The ledger this run opened (its policy's blocking budget), and when the store has it open. */
+  private readonly ownLedger: string | null;
+  private readonly opened: Promise<void>;
   private isClosed = false;
 
   constructor(
@@ -168,7 +169,10 @@ class SharedRunLimits implements LimitsService {
     this.rateLimits = plan.policy?.rate_limits ?? [];
     this.policy = plan.policy?.name ?? '';
     const b = plan.policy?.budgets;
-    this.ownLedgers = b !== undefined && b.cost !== null && b.cost_warn !== true;
+    this.ownLedger = b !== undefined && b.cost !== null && b.cost_warn !== true ? budgetLedger(this.policy) : null;
+    // Claims wait for it (a Postgres store may run two calls in any order); a failure opens nothing.
+    this.opened =
+      this.ownLedger !== null ? client.store.openRun(runId, this.ownLedger, client.holder, client.now()).catch(() => undefined) : Promise.resolve();
   }
 
   tryAcquire(r: SlotRequest, now: number): Grant {
@@ -236,7 +240,7 @@ class SharedRunLimits implements LimitsService {
 
   private askBudget(key: string, w: BudgetWait): void {
     w.state = { kind: 'asking' };
-    this.client.store.acquire(w.claim, this.client.now()).then(
+    this.opened.then(() => this.client.store.acquire(w.claim, this.client.now())).then(
       (g) => {
         if (this.isClosed || this.budgets.get(key) !== w) {
           if (g.kind === 'granted' && g.leaseId !== null) this.giveBack(g.leaseId);
@@ -346,7 +350,10 @@ class SharedRunLimits implements LimitsService {
       if (w.state.kind === 'granted') this.giveBack(w.state.leaseId);
     }
     this.budgets.clear();
-    if (this.ownLedgers) this.client.store.closeRun(this.runId).catch(() => undefined);
+    if (this.ownLedger !== null) {
+      const close = () => this.client.store.closeRun(this.runId, this.client.now());
+      this.opened.then(close).then(() => this.client.released(), () => undefined);
+    }
     this.client.closed(this);
   }
 

@@ -48,14 +48,18 @@ CREATE TABLE IF NOT EXISTS budget_leases (
   step_key TEXT,
   amount REAL NOT NULL,
   settled INTEGER NOT NULL DEFAULT 0,
+  closed INTEGER NOT NULL DEFAULT 0,
   expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS budget_leases_key ON budget_leases (key, expires_at);
 CREATE INDEX IF NOT EXISTS budget_leases_owner ON budget_leases (owner);
 `;
 
-/** A budget lease's id: \`b\` and the row ids of its ledgers (one per budget of the claim). */
+/** A budget lease's id: `b` and the row ids of its ledgers (one per budget of the claim). */
 const BUDGET_LEASE = /^b\d+(,\d+)*$/;
+
+/** The expiry of an ended run's spend: it stays until the ledger is idle (see `closeRun`). */
+const KEPT = Number.MAX_SAFE_INTEGER;
 
 /** Money compared against a limit: a tolerance for the float sums of many small costs. */
 const EPSILON = 1e-9;
@@ -85,7 +89,12 @@ export class SqliteLimitStore implements SharedLimitStore {
   private readonly settleBudget: SqlStatement;
   private readonly deleteBudget: SqlStatement;
   private readonly renewBudgets: SqlStatement;
-  private readonly dropOwner: SqlStatement;
+  private readonly ownerKeys: SqlStatement;
+  private readonly dropMarkers: SqlStatement;
+  private readonly closeOwner: SqlStatement;
+  private readonly openRows: SqlStatement;
+  private readonly dropLedger: SqlStatement;
+  private readonly insertMarker: SqlStatement;
   private readonly dropExpiredBudgets: SqlStatement;
   /** One write transaction taken with the lock up front (`busy_timeout` waits for it). */
   private readonly runOps: (ops: readonly Op[]) => unknown[];
@@ -126,8 +135,13 @@ export class SqliteLimitStore implements SharedLimitStore {
     );
     this.settleBudget = this.db.prepare('UPDATE budget_leases SET amount = ?, settled = 1 WHERE id = ?');
     this.deleteBudget = this.db.prepare('DELETE FROM budget_leases WHERE id = ?');
-    this.renewBudgets = this.db.prepare('UPDATE budget_leases SET expires_at = ? WHERE holder = ? AND expires_at > ?');
-    this.dropOwner = this.db.prepare('DELETE FROM budget_leases WHERE owner = ?');
+    this.renewBudgets = this.db.prepare('UPDATE budget_leases SET expires_at = ? WHERE holder = ? AND closed = 0 AND expires_at > ?');
+    this.ownerKeys = this.db.prepare('SELECT DISTINCT key FROM budget_leases WHERE owner = ?');
+    this.dropMarkers = this.db.prepare('DELETE FROM budget_leases WHERE owner = ? AND step_key IS NULL');
+    this.closeOwner = this.db.prepare(`UPDATE budget_leases SET closed = 1, settled = 1, expires_at = ${KEPT} WHERE owner = ?`);
+    this.openRows = this.db.prepare('SELECT COUNT(*) AS n FROM budget_leases WHERE key = ? AND closed = 0 AND expires_at > ?');
+    this.dropLedger = this.db.prepare('DELETE FROM budget_leases WHERE key = ?');
+    this.insertMarker = this.db.prepare('INSERT INTO budget_leases (key, owner, holder, step_key, amount, settled, closed, expires_at) VALUES (?, ?, ?, NULL, 0, 1, 0, ?)');
     this.dropExpiredBudgets = this.db.prepare('DELETE FROM budget_leases WHERE expires_at <= ?');
     this.runOps = this.db.transaction((ops: readonly Op[]) => ops.map((op) => op.fn()), 'immediate');
   }
@@ -148,8 +162,26 @@ export class SqliteLimitStore implements SharedLimitStore {
     return this.enqueue(true, () => void budgetRows(leaseId).forEach((id) => this.settleBudget.run(amount, id)));
   }
 
-  closeRun(owner: string): Promise<void> {
-    return this.enqueue(true, () => void this.dropOwner.run(owner));
+  openRun(owner: string, key: string, holder: string, now: number): Promise<void> {
+    return this.enqueue(false, () => {
+      this.dropIfIdle(key, now);
+      this.insertMarker.run(key, owner, holder, now + this.leaseMs);
+    });
+  }
+
+  closeRun(owner: string, now: number): Promise<void> {
+    // Not a give-back: queued in order, after the settlements of the run's last attempts.
+    return this.enqueue(false, () => {
+      const keys = (this.ownerKeys.all(owner) as { key: string }[]).map((r) => r.key);
+      this.dropMarkers.run(owner);
+      this.closeOwner.run(owner);
+      for (const key of keys) this.dropIfIdle(key, now);
+    });
+  }
+
+  /** No run is open on the ledger any more: what the ended ones spent leaves it. */
+  private dropIfIdle(key: string, now: number): void {
+    if ((this.openRows.get(key, now) as { n: number }).n === 0) this.dropLedger.run(key);
   }
 
   renew(holder: string, now: number): Promise<void> {

@@ -205,33 +205,46 @@ describe.each(BACKENDS)('SharedLimitStore contract: $name', (backend) => {
     expect(await b!.acquire(budget('B', 0), t + 3)).toEqual({ kind: 'over_budget', key: 'lean/budget cost', spent: expect.closeTo(1.05, 9) });
   });
 
-  it('drops a reservation released unstarted, and a run’s spend when the run ends', async () => {
+  it('drops a reservation released unstarted; keeps an ended run’s spend while another run is open on the ledger', async () => {
     const [a, b] = await stores(2);
     const t = 7_000_000;
+    const key = 'lean/budget cost';
+    await a!.openRun('run-1', key, 'A', t);
+    await b!.openRun('run-2', key, 'B', t);
     const g = await a!.acquire(budget('A', 0.6, { owner: 'run-1' }), t);
-    expect(await b!.acquire(budget('B', 0.6), t)).toEqual({ kind: 'held', resource: 'lean/budget cost' });
+    expect(await b!.acquire(budget('B', 0.6, { owner: 'run-2' }), t)).toEqual({ kind: 'held', resource: key });
     await a!.release(leaseOf(g));
     const h = await b!.acquire(budget('B', 0.6, { owner: 'run-2' }), t + 1);
     expect(h).toMatchObject({ kind: 'granted' });
     await b!.settle(leaseOf(h), 0.6);
-    expect(await a!.acquire(budget('A', 0.6), t + 2)).toEqual({ kind: 'over_budget', key: 'lean/budget cost', spent: expect.closeTo(0.6, 9) });
-    // Settling or releasing twice, or an unknown lease, is not an error; closing another run changes nothing.
+    // Settling twice, or an unknown lease, is not an error.
     await b!.settle(leaseOf(h), 0.6);
     await b!.settle('b999999', 1);
-    await a!.closeRun('run-1');
-    expect(await a!.acquire(budget('A', 0.6), t + 3)).toMatchObject({ kind: 'over_budget' });
-    await b!.closeRun('run-2');
-    expect(await a!.acquire(budget('A', 0.6), t + 4)).toMatchObject({ kind: 'granted' });
+    expect(await a!.acquire(budget('A', 0.6, { owner: 'run-1' }), t + 2)).toEqual({ kind: 'over_budget', key, spent: expect.closeTo(0.6, 9) });
+    // run-2 ended first: its spend stays while run-1 is open, even past its holder's lease.
+    await b!.closeRun('run-2', t + 3);
+    await a!.renew('A', t + 2000);
+    expect(await a!.acquire(budget('A', 0.6, { owner: 'run-1' }), t + 3500)).toMatchObject({ kind: 'over_budget' });
+    // The last open run ended: the ledger is empty for the next runs.
+    await a!.closeRun('run-1', t + 4000);
+    expect(await a!.acquire(budget('A', 0.6, { owner: 'run-3' }), t + 4001)).toMatchObject({ kind: 'granted' });
   });
 
-  it('lets a dead holder’s reservations and spend leave the ledger once they expire', async () => {
+  it('empties a ledger whose last open run’s process died, when the next run opens it', async () => {
     const [a, b] = await stores(2, 3000);
     const t = 8_000_000;
-    const g = await a!.acquire(budget('A', 0.5), t);
+    const key = 'lean/budget cost';
+    await a!.openRun('run-1', key, 'A', t);
+    const g = await a!.acquire(budget('A', 0.5, { owner: 'run-1' }), t);
     await a!.settle(leaseOf(g), 0.9);
     await a!.renew('A', t + 2000);
-    expect(await b!.acquire(budget('B', 0.5), t + 4999)).toMatchObject({ kind: 'over_budget' });
-    expect(await b!.acquire(budget('B', 0.5), t + 5000)).toMatchObject({ kind: 'granted' });
+    // A is alive (renewing): a run opening meanwhile shares what run-1 spent.
+    await b!.openRun('run-2', key, 'B', t + 4999);
+    expect(await b!.acquire(budget('B', 0.5, { owner: 'run-2' }), t + 4999)).toMatchObject({ kind: 'over_budget' });
+    await b!.closeRun('run-2', t + 4999);
+    // A stopped renewing; its run never closed. The next run to open finds no open run and starts afresh.
+    await b!.openRun('run-3', key, 'B', t + 5000);
+    expect(await b!.acquire(budget('B', 0.5, { owner: 'run-3' }), t + 5000)).toMatchObject({ kind: 'granted' });
   });
 });
 

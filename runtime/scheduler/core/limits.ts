@@ -135,9 +135,12 @@ export interface LimitsProvider {
 //   and the claim `granted`. `settle(leaseId, actual)` replaces the amounts with the attempt's
 //   actual cost and marks them settled (the lease is released, the spend stays); `release` of a
 //   budget lease drops it (the attempt never started). Budget leases are renewed with the holder's
-//   other leases; `closeRun(owner)` drops every lease of the ledgers a run owns when it ends. The
-//   ledger therefore holds the spend of the runs open under the policy, and a dead process's
-//   share leaves it within `leaseMs`, like its slots.
+//   other leases. A run whose policy has the budget opens its ledger (`openRun`: a marker lease,
+//   renewed like the others) and closes it when it ends (`closeRun`): its leases are kept, settled
+//   and no longer expiring, until no run is open on the ledger any more — then the ledger is
+//   emptied (by that `closeRun`, or by the next `openRun` when the last open run's process died
+//   and its marker expired). So runs that overlap share one budget, even when one ends first, and
+//   a run started once the others have all ended has the whole budget again.
 
 /** What one step start needs from the shared store. */
 export interface SharedClaim {
@@ -171,8 +174,10 @@ export interface SharedLimitStore {
   renew(holder: string, now: number): Promise<void>;
   /** Budget leases: the attempt ended having spent `actual` (see the contract above). */
   settle(leaseId: string, actual: number): Promise<void>;
-  /** The run `owner` ended: its ledgers' spend and reservations leave the shared budgets. */
-  closeRun(owner: string): Promise<void>;
+  /** The run `owner` starts under ledger `key` (see the contract above). */
+  openRun(owner: string, key: string, holder: string, now: number): Promise<void>;
+  /** The run `owner` ended: its spend stays in its ledgers until none has an open run. */
+  closeRun(owner: string, now: number): Promise<void>;
   /** Optional push wake-up; returns an unsubscribe function. */
   onRelease?(listener: () => void): () => void;
   close(): Promise<void>;
