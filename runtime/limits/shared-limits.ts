@@ -133,6 +133,7 @@ interface BudgetWait {
 
 /** One run's limits: the plan's own `concurrency`/`parallel` in memory, resources and rates in the store. */
 class SharedRunLimits implements LimitsService {
+  readonly sharesBudgets = true;
   private readonly inner: InRunLimits;
   private readonly rateLimits: PolicyIR['rate_limits'];
   private readonly policy: string;

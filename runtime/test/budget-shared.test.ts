@@ -79,6 +79,25 @@ describe('a budget shared by the runs of one journal', () => {
     expect(actualSpend(next)).toBeCloseTo(0.75, 9);
   }, 60_000);
 
+  it("counts sub-plans' steps against their parent's shared ledger", async () => {
+    const { dir, a, b } = await twoRuntimes();
+    const inner = paidPlan(dir, 4, 0.3, 0.25);
+    const child = { ...inner, name: 'child', policy: null };
+    const parent = plan({
+      name: 'parent',
+      base_dir: dir,
+      capabilities: Object.values(inner.capabilities),
+      steps: [step({ id: 'sub', capability: null, kind: null, action: { type: 'run', plan: 'child', args: {} } })],
+      over: { subplans: { child }, policy: policy({ name: 'lean', budgets: { cost: 1, duration_ms: null } }) },
+    });
+    const runs = await Promise.all([runOn(a, parent), runOn(b, parent)]);
+    expect(runs.reduce((s, r) => s + actualSpend(r), 0)).toBeLessThanOrEqual(1 + 1e-9);
+    for (const r of runs) {
+      expect(r.result.status).toBe('failed');
+      expect(r.result.error).toContain('budget exceeded: budget cost <= 1 of policy lean');
+    }
+  }, 60_000);
+
   it('lets spend pass the budget only by journaled overruns, and starts nothing once it has', async () => {
     const { dir, a, b } = await twoRuntimes();
     // Each attempt reserves 0.2 and reports 0.45: an overrun each time.

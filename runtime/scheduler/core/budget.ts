@@ -112,6 +112,7 @@ export function withinBudget(c: SchedulerCore, inst: Inst): boolean {
  * steps reserve against the same ledgers (its ceilings carry them), so its cost is never counted twice.
  */
 export function budgetClaims(c: SchedulerCore, inst: Inst): readonly BudgetClaim[] | undefined {
+  if (c.limits.sharesBudgets !== true) return undefined;
   const shared = costCeilings(c).filter((b) => b.shared !== undefined);
   if (shared.length === 0 || inst.logical.step.action.type === 'run') return undefined;
   const amount = reservationOf(c, inst).total;

@@ -72,6 +72,11 @@ export type Grant =
  * which asks again and is granted the reserved slot (see `SharedLimitStore` below).
  */
 export interface LimitsService {
+  /**
+   * Reads `SlotRequest.budgets` (a shared store's ledgers): only then does the core work out each
+   * queued step's reservation when it asks (a model call's renders its prompt).
+   */
+  readonly sharesBudgets?: boolean;
   tryAcquire(request: SlotRequest, now: number): Grant;
   /** `spent`: what the attempt actually cost (0 if it never started), settled in shared ledgers. */
   release(lease: Lease, spent?: number): void;
