@@ -129,6 +129,8 @@ interface BudgetWait {
     | { readonly kind: 'granted'; readonly leaseId: string }
     | { readonly kind: 'refused'; readonly key: string; readonly spent: number };
   timer: ReturnType<typeof setTimeout> | null;
+  /** When the core last asked for it: one it stopped asking about (its step was cancelled …) is dropped. */
+  asked: number;
 }
 
 /** One run's limits: the plan's own `concurrency`/`parallel` in memory, resources and rates in the store. */
@@ -211,6 +213,8 @@ class SharedRunLimits implements LimitsService {
   /** A granted start takes the step's budget lease with it (settled on `release`). */
   private withBudget(r: SlotRequest, grant: Grant, budgetLease: string | null): Grant {
     if (budgetLease === null || grant.kind !== 'granted') return grant;
+    const w = this.budgets.get(r.key ?? '');
+    if (w?.timer) clearTimeout(w.timer);
     this.budgets.delete(r.key ?? '');
     // A fresh lease object: the in-run one may be a shared constant.
     const lease: Lease = { ...grant.lease };
@@ -222,6 +226,7 @@ class SharedRunLimits implements LimitsService {
   private budget(r: SlotRequest): { kind: 'granted'; leaseId: string } | { kind: 'waiting' } | { kind: 'refused'; grant: Grant } {
     const key = r.key ?? '';
     const w = this.budgets.get(key);
+    if (w) w.asked = this.client.now();
     if (w?.state.kind === 'granted') return { kind: 'granted', leaseId: w.state.leaseId };
     if (w?.state.kind === 'refused') {
       this.budgets.delete(key);
@@ -232,6 +237,7 @@ class SharedRunLimits implements LimitsService {
         claim: { holder: this.client.holder, runId: this.runId, stepKey: key, resource: null, rates: [], budgets: r.budgets },
         state: { kind: 'asking' },
         timer: null,
+        asked: this.client.now(),
       };
       this.budgets.set(key, wait);
       this.askBudget(key, wait);
@@ -249,6 +255,7 @@ class SharedRunLimits implements LimitsService {
         }
         if (g.kind === 'granted' && g.leaseId !== null) {
           w.state = { kind: 'granted', leaseId: g.leaseId };
+          w.timer = setTimeout(() => this.untaken(key, w), this.client.unclaimedMs);
           this.wake();
         } else if (g.kind === 'over_budget') {
           w.state = { kind: 'refused', key: g.key, spent: g.spent };
@@ -266,8 +273,27 @@ class SharedRunLimits implements LimitsService {
     w.state = { kind: 'waiting' };
     w.timer = setTimeout(() => {
       w.timer = null;
-      if (!this.isClosed && this.budgets.get(key) === w && w.state.kind === 'waiting') this.askBudget(key, w);
+      if (this.isClosed || this.budgets.get(key) !== w || w.state.kind !== 'waiting') return;
+      if (this.client.now() - w.asked > this.client.unclaimedMs) return this.untaken(key, w);
+      this.askBudget(key, w);
     }, this.client.pollMs);
+  }
+
+  /**
+   * A reservation (or a wait for one) the core has not asked about for `unclaimedMs`: its step may
+   * be gone (cancelled, a race's loser). It is given back, and the run woken: a step still queued
+   * asks again.
+   */
+  private untaken(key: string, w: BudgetWait): void {
+    if (this.isClosed || this.budgets.get(key) !== w) return;
+    if (w.state.kind === 'granted' && this.client.now() - w.asked <= this.client.unclaimedMs) {
+      w.timer = setTimeout(() => this.untaken(key, w), this.client.unclaimedMs);
+      return;
+    }
+    if (w.timer) clearTimeout(w.timer);
+    this.budgets.delete(key);
+    if (w.state.kind === 'granted') this.giveBack(w.state.leaseId);
+    this.wake();
   }
 
   release(lease: Lease, spent = 0): void {
