@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Runtime } from '../index.js';
+import { migratePostgres, Runtime } from '../index.js';
 import { eventSchemaErrors } from '../journal/event-schema.js';
 import { irBlobSync } from '../journal/ir-blob.js';
 import { openSqlite } from '../journal/sqlite-driver.js';
@@ -63,6 +63,9 @@ const BACKENDS: readonly Backend[] = [
       } finally {
         await client.end();
       }
+      // As an operator upgrading Orch does: the cluster's schema moves forward with `orch db migrate`.
+      const migrated = await migratePostgres(pgdb.url);
+      expect(migrated.from).toBe(6);
       return { db: pgdb.url, teardown: () => pgdb.stop() };
     },
   },
