@@ -158,6 +158,35 @@ describe('orch on a Postgres journal', () => {
     expect((JSON.parse(exit.stdout) as { status: string }).status).toBe('completed');
   }, 120_000);
 
+  it('orch upgrade moves a run waiting in another process to the fixed plan, which that process runs on (§8.6)', async () => {
+    const project = projectDir();
+    const env = { ORCH_DB: db.url };
+    const version = (note: string) =>
+      plan({
+        base_dir: '.',
+        capabilities: [{ ...local('std.capabilities.approval', 'echo'), kind: 'human', handler: { builtin: 'approval' } }, local('echo', 'echo')],
+        steps: [
+          step({ id: 'ok', capability: 'std.capabilities.approval', kind: 'human', args: { approver: lit('lead') } }),
+          step({ id: 'send', capability: 'echo', deps: ['ok'], args: { note: lit(note) } }),
+        ],
+      });
+    const v1 = writePlan(project, version('the bug'), 'v1.json');
+    const v2 = writePlan(project, version('the fix'), 'v2.json');
+    // The owner: a process of its own, holding the run at its approval.
+    const { done } = orchAsync(['run', v1, '--run-id', 'pg-up-1', '--wait-for-signals', '--json'], project, env);
+    await until(async () => (await eventTypes('pg-up-1')).includes('step_started'), 'the approval step');
+    const up = orch(['upgrade', 'pg-up-1', '--to', v2, '--json'], project, env);
+    expect(up.code, up.stderr).toBe(0);
+    expect(JSON.parse(up.stdout).runs[0]).toMatchObject({ runId: 'pg-up-1', compatible: true, applied: true });
+    await until(async () => (await eventTypes('pg-up-1')).includes('plan_upgraded'), 'plan_upgraded');
+    expect(orch(['signal', 'pg-up-1', 'ok', 'approve'], project, env).code).toBe(0);
+    const exit = await done;
+    expect(exit.code, exit.stderr).toBe(0);
+    const result = JSON.parse(exit.stdout) as { status: string; steps: { stepId: string; output: unknown }[] };
+    expect(result.status).toBe('completed');
+    expect(result.steps.find((s) => s.stepId === 'send')!.output).toEqual({ note: 'the fix' });
+  }, 120_000);
+
   it('orch run killed with SIGKILL mid-run: orch resume completes it and no completed step runs again', async () => {
     const project = projectDir();
     const env = { ORCH_DB: db.url };
