@@ -20,6 +20,15 @@ const KEEP_HITS_MS = 24 * 3600_000;
 const CHANNEL = 'orch_limit_release';
 /** After the release channel's connection drops, connect again after this long. */
 const RELISTEN_MS = 1000;
+/** Money compared against a limit: a tolerance for the float sums of many small costs. */
+const EPSILON = 1e-9;
+/** A budget lease's id: `b` and the row ids of its ledgers (one per budget of the claim). */
+const BUDGET_LEASE = /^b\d+(,\d+)*$/;
+/** The expiry of an ended run's spend: it stays until the ledger is idle (see `closeRun`). */
+const KEPT = Number.MAX_SAFE_INTEGER;
+/** Deletes the rows of ledger $1 when no run is open on it any more (no live unclosed lease at $2). */
+const DROP_IF_IDLE = `DELETE FROM orch.budget_leases WHERE key = $1
+  AND NOT EXISTS (SELECT 1 FROM orch.budget_leases WHERE key = $1 AND NOT closed AND expires_at > $2)`;
 
 export interface PgLimitStoreOptions {
   readonly leaseMs?: number;
@@ -49,6 +58,7 @@ export class PgLimitStore implements SharedLimitStore {
   }
 
   async acquire(claim: SharedClaim, now: number): Promise<SharedGrant> {
+    if (claim.budgets?.length) return this.reserveBudgets(claim, now);
     return transaction(this.pool, async (db) => {
       const keys = [...new Set([...(claim.resource ? [`resource:${claim.resource.name}`] : []), ...claim.rates.map((r) => `rate:${r.key}`)])].sort();
       if (keys.length) await db.query('SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k', [keys]);
@@ -56,6 +66,7 @@ export class PgLimitStore implements SharedLimitStore {
         this.lastSweep = now;
         await db.query('DELETE FROM orch.limit_leases WHERE expires_at <= $1', [now]);
         await db.query('DELETE FROM orch.rate_hits WHERE at < $1', [now - KEEP_HITS_MS]);
+        await db.query('DELETE FROM orch.budget_leases WHERE expires_at <= $1', [now]);
       }
       const res = claim.resource;
       if (res) {
@@ -86,7 +97,75 @@ export class PgLimitStore implements SharedLimitStore {
     });
   }
 
+  /** One ledger per budget key, counted and written under that key's advisory lock (as a resource's slots). */
+  private reserveBudgets(claim: SharedClaim, now: number): Promise<SharedGrant> {
+    const budgets = claim.budgets!;
+    return transaction(this.pool, async (db) => {
+      const keys = [...new Set(budgets.map((b) => `budget:${b.key}`))].sort();
+      await db.query('SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k', [keys]);
+      let held: string | null = null;
+      for (const b of budgets) {
+        const r = await db.query<{ spent: number; reserved: number }>(
+          `SELECT COALESCE(sum(amount) FILTER (WHERE settled), 0)::float8 AS spent, COALESCE(sum(amount) FILTER (WHERE NOT settled), 0)::float8 AS reserved
+             FROM orch.budget_leases WHERE key = $1 AND expires_at > $2`,
+          [b.key, now],
+        );
+        const { spent, reserved } = r.rows[0]!;
+        if (spent + b.amount > b.limit + EPSILON) return { kind: 'over_budget', key: b.key, spent };
+        if (spent + reserved + b.amount > b.limit + EPSILON) held ??= b.key;
+      }
+      if (held !== null) return { kind: 'held', resource: held };
+      const ids = await db.query<{ id: string }>(
+        `INSERT INTO orch.budget_leases (key, owner, holder, step_key, amount, expires_at)
+           SELECT k, o, $3, $4, a, $5 FROM unnest($1::text[], $2::text[], $6::float8[]) AS t(k, o, a) RETURNING id::text`,
+        [budgets.map((b) => b.key), budgets.map((b) => b.owner), claim.holder, claim.stepKey, now + this.leaseMs, budgets.map((b) => b.amount)],
+      );
+      return { kind: 'granted', leaseId: `b${ids.rows.map((x) => x.id).join(',')}` };
+    });
+  }
+
+  async settle(leaseId: string, actual: number): Promise<void> {
+    if (!BUDGET_LEASE.test(leaseId)) return;
+    const amount = Number.isFinite(actual) && actual > 0 ? actual : 0;
+    await this.pool.query(
+      `WITH done AS (UPDATE orch.budget_leases SET amount = $2, settled = true WHERE id = ANY($1::bigint[]) RETURNING key)
+       SELECT pg_notify('${CHANNEL}', key) FROM done`,
+      [budgetRows(leaseId), amount],
+    );
+  }
+
+  async openRun(owner: string, key: string, holder: string, now: number): Promise<void> {
+    await transaction(this.pool, async (db) => {
+      await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`budget:${key}`]);
+      await db.query(DROP_IF_IDLE, [key, now]);
+      await db.query(
+        'INSERT INTO orch.budget_leases (key, owner, holder, step_key, amount, settled, closed, expires_at) VALUES ($1, $2, $3, NULL, 0, true, false, $4)',
+        [key, owner, holder, now + this.leaseMs],
+      );
+    });
+  }
+
+  async closeRun(owner: string, now: number): Promise<void> {
+    await transaction(this.pool, async (db) => {
+      const keys = (await db.query<{ key: string }>('SELECT DISTINCT key FROM orch.budget_leases WHERE owner = $1 ORDER BY key', [owner])).rows.map((r) => r.key);
+      if (keys.length === 0) return;
+      await db.query('SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k', [keys.map((k) => `budget:${k}`)]);
+      await db.query('DELETE FROM orch.budget_leases WHERE owner = $1 AND step_key IS NULL', [owner]);
+      await db.query('UPDATE orch.budget_leases SET closed = true, settled = true, expires_at = $2 WHERE owner = $1', [owner, KEPT]);
+      for (const key of keys) await db.query(DROP_IF_IDLE, [key, now]);
+      await db.query(`SELECT pg_notify('${CHANNEL}', k) FROM unnest($1::text[]) AS k`, [keys]);
+    });
+  }
+
   async release(leaseId: string): Promise<void> {
+    if (BUDGET_LEASE.test(leaseId)) {
+      await this.pool.query(
+        `WITH gone AS (DELETE FROM orch.budget_leases WHERE id = ANY($1::bigint[]) RETURNING key)
+         SELECT pg_notify('${CHANNEL}', key) FROM gone`,
+        [budgetRows(leaseId)],
+      );
+      return;
+    }
     // The notification is sent when the delete commits, and only if there was a lease to delete.
     await this.pool.query(
       `WITH gone AS (DELETE FROM orch.limit_leases WHERE id = $1 RETURNING resource)
@@ -98,6 +177,7 @@ export class PgLimitStore implements SharedLimitStore {
   async renew(holder: string, now: number): Promise<void> {
     // Only live leases: one that expired may already be counted as free by another process.
     await this.pool.query('UPDATE orch.limit_leases SET expires_at = $1 WHERE holder = $2 AND expires_at > $3', [now + this.leaseMs, holder, now]);
+    await this.pool.query('UPDATE orch.budget_leases SET expires_at = $1 WHERE holder = $2 AND NOT closed AND expires_at > $3', [now + this.leaseMs, holder, now]);
   }
 
   onRelease(listener: () => void): () => void {
@@ -144,4 +224,8 @@ export class PgLimitStore implements SharedLimitStore {
       .then(() => client.query(`LISTEN ${CHANNEL}`))
       .catch(retry);
   }
+}
+
+function budgetRows(leaseId: string): string[] {
+  return leaseId.slice(1).split(',');
 }

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { PlanIR, PolicyIR } from '../../compiler/index.js';
-import { InRunLimits, rateWindow, type Grant, type Lease, type LimitsProvider, type LimitsService, type SharedClaim, type SharedLimitStore, type SlotRequest } from '../scheduler/index.js';
+import { InRunLimits, budgetLedger, rateWindow, type Grant, type Lease, type LimitsProvider, type LimitsService, type SharedClaim, type SharedLimitStore, type SlotRequest } from '../scheduler/index.js';
 import { capabilityMatches } from '../scheduler/guardrails.js';
 
 export interface SharedLimitsOptions {
@@ -120,8 +120,22 @@ interface Pending {
   timer: ReturnType<typeof setTimeout> | null;
 }
 
+/** A step's reservation in the shared budget ledgers, from its first ask to its start. */
+interface BudgetWait {
+  readonly claim: SharedClaim;
+  state:
+    | { readonly kind: 'asking' }
+    | { readonly kind: 'waiting' }
+    | { readonly kind: 'granted'; readonly leaseId: string }
+    | { readonly kind: 'refused'; readonly key: string; readonly spent: number };
+  timer: ReturnType<typeof setTimeout> | null;
+  /** When the core last asked for it: one it stopped asking about (its step was cancelled …) is dropped. */
+  asked: number;
+}
+
 /** One run's limits: the plan's own `concurrency`/`parallel` in memory, resources and rates in the store. */
 class SharedRunLimits implements LimitsService {
+  readonly sharesBudgets = true;
   private readonly inner: InRunLimits;
   private readonly rateLimits: PolicyIR['rate_limits'];
   private readonly policy: string;
@@ -137,6 +151,15 @@ class SharedRunLimits implements LimitsService {
   private readonly tickets = new WeakMap<Lease, Ticket>();
   /** Reusable slots in use by this run's steps, by need. */
   private readonly inUse = new Map<string, number>();
+  /**
+   * Shared budget ledgers (§8.2 under §7.2), per step instance: a reservation is the step's own
+   * (its amount is its attempt's worst case), so it is claimed for that step and never handed over.
+   */
+  private readonly budgets = new Map<string, BudgetWait>();
+  private readonly budgetTickets = new WeakMap<Lease, string>();
+  /** The ledger this run opened (its policy's blocking budget), and when the store has it open. */
+  private readonly ownLedger: string | null;
+  private readonly opened: Promise<void>;
   private isClosed = false;
 
   constructor(
@@ -148,13 +171,29 @@ class SharedRunLimits implements LimitsService {
     this.inner = new InRunLimits(plan, { planOnly: true });
     this.rateLimits = plan.policy?.rate_limits ?? [];
     this.policy = plan.policy?.name ?? '';
+    const b = plan.policy?.budgets;
+    this.ownLedger = b !== undefined && b.cost !== null && b.cost_warn !== true ? budgetLedger(this.policy) : null;
+    // Claims wait for it (a Postgres store may run two calls in any order); a failure opens nothing.
+    this.opened =
+      this.ownLedger !== null ? client.store.openRun(runId, this.ownLedger, client.holder, client.now()).catch(() => undefined) : Promise.resolve();
   }
 
   tryAcquire(r: SlotRequest, now: number): Grant {
     const need = this.need(r);
-    if (!need) return this.inner.tryAcquire(r, now);
+    if (!need && !r.budgets?.length) return this.inner.tryAcquire(r, now);
     const local = this.inner.wouldGrant(r);
     if (local !== 'ok') return { kind: local };
+    // The budget first: a step that may not spend takes no slot another could use meanwhile.
+    let budgetLease: string | null = null;
+    if (r.budgets?.length) {
+      const b = this.budget(r);
+      if (b.kind !== 'granted') return b.kind === 'refused' ? b.grant : { kind: 'held' };
+      budgetLease = b.leaseId;
+    }
+    if (!need) {
+      const grant = this.inner.tryAcquire(r, now);
+      return this.withBudget(r, grant, budgetLease);
+    }
     const slot = this.reserved.get(need.key)?.shift();
     if (!slot) {
       this.request(need, r.key ?? '');
@@ -168,10 +207,104 @@ class SharedRunLimits implements LimitsService {
       this.tickets.set(grant.lease, { leaseId: slot.leaseId, key: need.key, since: slot.since, reusable });
       if (reusable) this.inUse.set(need.key, (this.inUse.get(need.key) ?? 0) + 1);
     }
-    return grant;
+    return this.withBudget(r, grant, budgetLease);
   }
 
-  release(lease: Lease): void {
+  /** A granted start takes the step's budget lease with it (settled on `release`). */
+  private withBudget(r: SlotRequest, grant: Grant, budgetLease: string | null): Grant {
+    if (budgetLease === null || grant.kind !== 'granted') return grant;
+    const w = this.budgets.get(r.key ?? '');
+    if (w?.timer) clearTimeout(w.timer);
+    this.budgets.delete(r.key ?? '');
+    // A fresh lease object: the in-run one may be a shared constant.
+    const lease: Lease = { ...grant.lease };
+    this.budgetTickets.set(lease, budgetLease);
+    return { kind: 'granted', lease };
+  }
+
+  /** The step's reservation in the shared ledgers: claimed once, then held until its start. */
+  private budget(r: SlotRequest): { kind: 'granted'; leaseId: string } | { kind: 'waiting' } | { kind: 'refused'; grant: Grant } {
+    const key = r.key ?? '';
+    const w = this.budgets.get(key);
+    if (w) w.asked = this.client.now();
+    if (w?.state.kind === 'granted') return { kind: 'granted', leaseId: w.state.leaseId };
+    if (w?.state.kind === 'refused') {
+      this.budgets.delete(key);
+      return { kind: 'refused', grant: { kind: 'over_budget', key: w.state.key, spent: w.state.spent } };
+    }
+    if (!w && !this.isClosed) {
+      const wait: BudgetWait = {
+        claim: { holder: this.client.holder, runId: this.runId, stepKey: key, resource: null, rates: [], budgets: r.budgets },
+        state: { kind: 'asking' },
+        timer: null,
+        asked: this.client.now(),
+      };
+      this.budgets.set(key, wait);
+      this.askBudget(key, wait);
+    }
+    return { kind: 'waiting' };
+  }
+
+  private askBudget(key: string, w: BudgetWait): void {
+    w.state = { kind: 'asking' };
+    this.opened.then(() => this.client.store.acquire(w.claim, this.client.now())).then(
+      (g) => {
+        if (this.isClosed || this.budgets.get(key) !== w) {
+          if (g.kind === 'granted' && g.leaseId !== null) this.giveBack(g.leaseId);
+          return;
+        }
+        if (g.kind === 'granted' && g.leaseId !== null) {
+          w.state = { kind: 'granted', leaseId: g.leaseId };
+          w.timer = setTimeout(() => this.untaken(key, w), this.client.unclaimedMs);
+          this.wake();
+        } else if (g.kind === 'over_budget') {
+          w.state = { kind: 'refused', key: g.key, spent: g.spent };
+          this.wake();
+        } else this.budgetLater(key, w);
+      },
+      () => {
+        if (!this.isClosed && this.budgets.get(key) === w) this.budgetLater(key, w);
+      },
+    );
+  }
+
+  /** Held by reservations in flight: asked again at the next poll, or sooner when one settles. */
+  private budgetLater(key: string, w: BudgetWait): void {
+    w.state = { kind: 'waiting' };
+    w.timer = setTimeout(() => {
+      w.timer = null;
+      if (this.isClosed || this.budgets.get(key) !== w || w.state.kind !== 'waiting') return;
+      if (this.client.now() - w.asked > this.client.unclaimedMs) return this.untaken(key, w);
+      this.askBudget(key, w);
+    }, this.client.pollMs);
+  }
+
+  /**
+   * A reservation (or a wait for one) the core has not asked about for `unclaimedMs`: its step may
+   * be gone (cancelled, a race's loser). It is given back, and the run woken: a step still queued
+   * asks again.
+   */
+  private untaken(key: string, w: BudgetWait): void {
+    if (this.isClosed || this.budgets.get(key) !== w) return;
+    if (w.state.kind === 'granted' && this.client.now() - w.asked <= this.client.unclaimedMs) {
+      w.timer = setTimeout(() => this.untaken(key, w), this.client.unclaimedMs);
+      return;
+    }
+    if (w.timer) clearTimeout(w.timer);
+    this.budgets.delete(key);
+    if (w.state.kind === 'granted') this.giveBack(w.state.leaseId);
+    this.wake();
+  }
+
+  release(lease: Lease, spent = 0): void {
+    const budgetLease = this.budgetTickets.get(lease);
+    if (budgetLease !== undefined) {
+      this.budgetTickets.delete(lease);
+      this.client.store.settle(budgetLease, spent).then(
+        () => this.client.released(),
+        () => undefined, // it expires with this holder's leases
+      );
+    }
     this.inner.release(lease);
     const ticket = this.tickets.get(lease);
     if (ticket === undefined) return;
@@ -220,6 +353,8 @@ class SharedRunLimits implements LimitsService {
 
   heldBack(r: SlotRequest): boolean {
     if (this.inner.heldBack(r)) return true;
+    const b = r.key !== undefined ? this.budgets.get(r.key) : undefined;
+    if (b && b.state.kind !== 'granted' && b.state.kind !== 'refused') return true;
     const need = this.need(r);
     if (need === null || (this.reserved.get(need.key)?.length ?? 0) > 0) return false;
     for (const p of this.pending.get(need.key) ?? []) if (p.held) return true;
@@ -237,11 +372,26 @@ class SharedRunLimits implements LimitsService {
         if (s.leaseId !== null) this.giveBack(s.leaseId);
       }
     this.reserved.clear();
+    for (const w of this.budgets.values()) {
+      if (w.timer) clearTimeout(w.timer);
+      if (w.state.kind === 'granted') this.giveBack(w.state.leaseId);
+    }
+    this.budgets.clear();
+    if (this.ownLedger !== null) {
+      const close = () => this.client.store.closeRun(this.runId, this.client.now());
+      this.opened.then(close).then(() => this.client.released(), () => undefined);
+    }
     this.client.closed(this);
   }
 
   /** Asks a held claim again right away (a slot was released). */
   retryHeld(): void {
+    for (const [key, w] of this.budgets)
+      if (w.state.kind === 'waiting') {
+        if (w.timer) clearTimeout(w.timer);
+        w.timer = null;
+        this.askBudget(key, w);
+      }
     for (const set of this.pending.values())
       for (const p of set)
         if (p.held && !p.inFlight) {
@@ -300,9 +450,13 @@ class SharedRunLimits implements LimitsService {
         } else if (g.kind === 'held') {
           p.held = true;
           p.timer = setTimeout(() => this.attempt(p), this.client.pollMs);
-        } else {
+        } else if (g.kind === 'rate_limited') {
           p.held = false;
           p.timer = setTimeout(() => this.attempt(p), Math.max(1, g.retryAt + this.claimLagMs - this.client.now()));
+        } else {
+          // Only a budget claim is answered over_budget, and those are not made here.
+          p.held = true;
+          p.timer = setTimeout(() => this.attempt(p), this.client.pollMs);
         }
       },
       () => {

@@ -40,7 +40,29 @@ CREATE TABLE IF NOT EXISTS rate_hits (
   run_id TEXT
 );
 CREATE INDEX IF NOT EXISTS rate_hits_key ON rate_hits (key, at);
+CREATE TABLE IF NOT EXISTS budget_leases (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  key TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  holder TEXT NOT NULL,
+  step_key TEXT,
+  amount REAL NOT NULL,
+  settled INTEGER NOT NULL DEFAULT 0,
+  closed INTEGER NOT NULL DEFAULT 0,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS budget_leases_key ON budget_leases (key, expires_at);
+CREATE INDEX IF NOT EXISTS budget_leases_owner ON budget_leases (owner);
 `;
+
+/** A budget lease's id: `b` and the row ids of its ledgers (one per budget of the claim). */
+const BUDGET_LEASE = /^b\d+(,\d+)*$/;
+
+/** The expiry of an ended run's spend: it stays until the ledger is idle (see `closeRun`). */
+const KEPT = Number.MAX_SAFE_INTEGER;
+
+/** Money compared against a limit: a tolerance for the float sums of many small costs. */
+const EPSILON = 1e-9;
 
 interface Op {
   readonly fn: () => unknown;
@@ -62,6 +84,18 @@ export class SqliteLimitStore implements SharedLimitStore {
   private readonly renewLeases: SqlStatement;
   private readonly dropExpired: SqlStatement;
   private readonly dropOldHits: SqlStatement;
+  private readonly ledger: SqlStatement;
+  private readonly insertBudget: SqlStatement;
+  private readonly settleBudget: SqlStatement;
+  private readonly deleteBudget: SqlStatement;
+  private readonly renewBudgets: SqlStatement;
+  private readonly ownerKeys: SqlStatement;
+  private readonly dropMarkers: SqlStatement;
+  private readonly closeOwner: SqlStatement;
+  private readonly openRows: SqlStatement;
+  private readonly dropLedger: SqlStatement;
+  private readonly insertMarker: SqlStatement;
+  private readonly dropExpiredBudgets: SqlStatement;
   /** One write transaction taken with the lock up front (`busy_timeout` waits for it). */
   private readonly runOps: (ops: readonly Op[]) => unknown[];
   private lastSweep = 0;
@@ -93,6 +127,22 @@ export class SqliteLimitStore implements SharedLimitStore {
     this.renewLeases = this.db.prepare('UPDATE slot_leases SET expires_at = ? WHERE holder = ? AND expires_at > ?');
     this.dropExpired = this.db.prepare('DELETE FROM slot_leases WHERE expires_at <= ?');
     this.dropOldHits = this.db.prepare('DELETE FROM rate_hits WHERE at < ?');
+    this.ledger = this.db.prepare(
+      'SELECT COALESCE(SUM(CASE WHEN settled = 1 THEN amount ELSE 0 END), 0) AS spent, COALESCE(SUM(CASE WHEN settled = 0 THEN amount ELSE 0 END), 0) AS reserved FROM budget_leases WHERE key = ? AND expires_at > ?',
+    );
+    this.insertBudget = this.db.prepare(
+      'INSERT INTO budget_leases (key, owner, holder, step_key, amount, settled, expires_at) VALUES (?, ?, ?, ?, ?, 0, ?) RETURNING id',
+    );
+    this.settleBudget = this.db.prepare('UPDATE budget_leases SET amount = ?, settled = 1 WHERE id = ?');
+    this.deleteBudget = this.db.prepare('DELETE FROM budget_leases WHERE id = ?');
+    this.renewBudgets = this.db.prepare('UPDATE budget_leases SET expires_at = ? WHERE holder = ? AND closed = 0 AND expires_at > ?');
+    this.ownerKeys = this.db.prepare('SELECT DISTINCT key FROM budget_leases WHERE owner = ?');
+    this.dropMarkers = this.db.prepare('DELETE FROM budget_leases WHERE owner = ? AND step_key IS NULL');
+    this.closeOwner = this.db.prepare(`UPDATE budget_leases SET closed = 1, settled = 1, expires_at = ${KEPT} WHERE owner = ?`);
+    this.openRows = this.db.prepare('SELECT COUNT(*) AS n FROM budget_leases WHERE key = ? AND closed = 0 AND expires_at > ?');
+    this.dropLedger = this.db.prepare('DELETE FROM budget_leases WHERE key = ?');
+    this.insertMarker = this.db.prepare('INSERT INTO budget_leases (key, owner, holder, step_key, amount, settled, closed, expires_at) VALUES (?, ?, ?, NULL, 0, 1, 0, ?)');
+    this.dropExpiredBudgets = this.db.prepare('DELETE FROM budget_leases WHERE expires_at <= ?');
     this.runOps = this.db.transaction((ops: readonly Op[]) => ops.map((op) => op.fn()), 'immediate');
   }
 
@@ -101,13 +151,45 @@ export class SqliteLimitStore implements SharedLimitStore {
   }
 
   release(leaseId: string): Promise<void> {
-    // An id this store did not give (not an integer) names no lease: releasing it is a no-op.
+    // An id this store did not give names no lease: releasing it is a no-op.
+    if (BUDGET_LEASE.test(leaseId)) return this.enqueue(true, () => void budgetRows(leaseId).forEach((id) => this.deleteBudget.run(id)));
     return this.enqueue(true, () => void (/^\d+$/.test(leaseId) && this.deleteLease.run(Number(leaseId))));
+  }
+
+  settle(leaseId: string, actual: number): Promise<void> {
+    if (!BUDGET_LEASE.test(leaseId)) return Promise.resolve();
+    const amount = Number.isFinite(actual) && actual > 0 ? actual : 0;
+    return this.enqueue(true, () => void budgetRows(leaseId).forEach((id) => this.settleBudget.run(amount, id)));
+  }
+
+  openRun(owner: string, key: string, holder: string, now: number): Promise<void> {
+    return this.enqueue(false, () => {
+      this.dropIfIdle(key, now);
+      this.insertMarker.run(key, owner, holder, now + this.leaseMs);
+    });
+  }
+
+  closeRun(owner: string, now: number): Promise<void> {
+    // Not a give-back: queued in order, after the settlements of the run's last attempts.
+    return this.enqueue(false, () => {
+      const keys = (this.ownerKeys.all(owner) as { key: string }[]).map((r) => r.key);
+      this.dropMarkers.run(owner);
+      this.closeOwner.run(owner);
+      for (const key of keys) this.dropIfIdle(key, now);
+    });
+  }
+
+  /** No run is open on the ledger any more: what the ended ones spent leaves it. */
+  private dropIfIdle(key: string, now: number): void {
+    if ((this.openRows.get(key, now) as { n: number }).n === 0) this.dropLedger.run(key);
   }
 
   renew(holder: string, now: number): Promise<void> {
     // Only live leases: one that expired was given to nobody yet but may be any moment.
-    return this.enqueue(true, () => void this.renewLeases.run(now + this.leaseMs, holder, now));
+    return this.enqueue(true, () => {
+      this.renewLeases.run(now + this.leaseMs, holder, now);
+      this.renewBudgets.run(now + this.leaseMs, holder, now);
+    });
   }
 
   async close(): Promise<void> {
@@ -186,7 +268,9 @@ export class SqliteLimitStore implements SharedLimitStore {
       this.lastSweep = now;
       this.dropExpired.run(now);
       this.dropOldHits.run(now - KEEP_HITS_MS);
+      this.dropExpiredBudgets.run(now);
     }
+    if (claim.budgets?.length) return this.reserveBudgets(claim, now);
     const res = claim.resource;
     if (res && (this.countLeases.get(res.name, now) as { n: number }).n >= res.limit) return { kind: 'held', resource: res.name };
     for (const rate of claim.rates) {
@@ -199,4 +283,22 @@ export class SqliteLimitStore implements SharedLimitStore {
     return { kind: 'granted', leaseId: String(row.id) };
   }
 
+  private reserveBudgets(claim: SharedClaim, now: number): SharedGrant {
+    let held: string | null = null;
+    for (const b of claim.budgets!) {
+      const { spent, reserved } = this.ledger.get(b.key, now) as { spent: number; reserved: number };
+      if (spent + b.amount > b.limit + EPSILON) return { kind: 'over_budget', key: b.key, spent };
+      if (spent + reserved + b.amount > b.limit + EPSILON) held ??= b.key;
+    }
+    if (held !== null) return { kind: 'held', resource: held };
+    const ids = claim.budgets!.map(
+      (b) => (this.insertBudget.get(b.key, b.owner, claim.holder, claim.stepKey, b.amount, now + this.leaseMs) as { id: number }).id,
+    );
+    return { kind: 'granted', leaseId: `b${ids.join(',')}` };
+  }
+
+}
+
+function budgetRows(leaseId: string): number[] {
+  return leaseId.slice(1).split(',').map(Number);
 }

@@ -191,6 +191,74 @@ describe.each(BACKENDS)('SharedLimitStore contract: $name', (backend) => {
     expect(await a!.acquire(claim('A', { resource: other, rates }), t + 3)).toEqual({ kind: 'rate_limited', key: 'llm.*', retryAt: t + 1002 });
     expect(await b!.acquire(claim('B', { resource: other }), t + 4)).toMatchObject({ kind: 'granted' });
   });
+
+  // ── budget ledgers (§8.2 under §7.2) ──
+  function budget(holder: string, amount: number, over: { key?: string; limit?: number; owner?: string } = {}): SharedClaim {
+    const b = { key: over.key ?? 'lean/budget cost', limit: over.limit ?? 1, owner: over.owner ?? `run-${holder}`, amount };
+    return { holder, runId: `run-${holder}`, stepKey: 's', resource: null, rates: [], budgets: [b] };
+  }
+  const leaseOf = (g: unknown) => (g as { leaseId: string }).leaseId;
+
+  it('reserves against a budget ledger across clients: held while reservations in flight may settle lower, over_budget once spend alone cannot fit', async () => {
+    const [a, b] = await stores(2);
+    const t = 6_000_000;
+    const first = await a!.acquire(budget('A', 0.4), t);
+    const second = await b!.acquire(budget('B', 0.4), t);
+    expect(first).toMatchObject({ kind: 'granted', leaseId: expect.any(String) });
+    expect(second).toMatchObject({ kind: 'granted', leaseId: expect.any(String) });
+    // 0.8 reserved, 0 spent: 0.3 more fits once a reservation settles lower, so it waits.
+    expect(await a!.acquire(budget('A', 0.3), t + 1)).toEqual({ kind: 'held', resource: 'lean/budget cost' });
+    // Another ledger (another policy) has its own room.
+    expect(await a!.acquire(budget('A', 0.9, { key: 'other/budget cost' }), t + 1)).toMatchObject({ kind: 'granted' });
+    // A settles below its reservation: 0.1 spent, 0.4 reserved, room for 0.5.
+    await a!.settle(leaseOf(first), 0.1);
+    expect(await a!.acquire(budget('A', 0.5), t + 2)).toMatchObject({ kind: 'granted' });
+    // B overran: 0.1 + 0.95 spent > 1, so nothing more starts, not even a free attempt.
+    await b!.settle(leaseOf(second), 0.95);
+    expect(await b!.acquire(budget('B', 0), t + 3)).toEqual({ kind: 'over_budget', key: 'lean/budget cost', spent: expect.closeTo(1.05, 9) });
+  });
+
+  it('drops a reservation released unstarted; keeps an ended run’s spend while another run is open on the ledger', async () => {
+    const [a, b] = await stores(2);
+    const t = 7_000_000;
+    const key = 'lean/budget cost';
+    await a!.openRun('run-1', key, 'A', t);
+    await b!.openRun('run-2', key, 'B', t);
+    const g = await a!.acquire(budget('A', 0.6, { owner: 'run-1' }), t);
+    expect(await b!.acquire(budget('B', 0.6, { owner: 'run-2' }), t)).toEqual({ kind: 'held', resource: key });
+    await a!.release(leaseOf(g));
+    const h = await b!.acquire(budget('B', 0.6, { owner: 'run-2' }), t + 1);
+    expect(h).toMatchObject({ kind: 'granted' });
+    await b!.settle(leaseOf(h), 0.6);
+    // Settling twice, or an unknown lease, is not an error.
+    await b!.settle(leaseOf(h), 0.6);
+    await b!.settle('b999999', 1);
+    expect(await a!.acquire(budget('A', 0.6, { owner: 'run-1' }), t + 2)).toEqual({ kind: 'over_budget', key, spent: expect.closeTo(0.6, 9) });
+    // run-2 ended first: its spend stays while run-1 is open, even past its holder's lease.
+    await b!.closeRun('run-2', t + 3);
+    await a!.renew('A', t + 2000);
+    expect(await a!.acquire(budget('A', 0.6, { owner: 'run-1' }), t + 3500)).toMatchObject({ kind: 'over_budget' });
+    // The last open run ended: the ledger is empty for the next runs.
+    await a!.closeRun('run-1', t + 4000);
+    expect(await a!.acquire(budget('A', 0.6, { owner: 'run-3' }), t + 4001)).toMatchObject({ kind: 'granted' });
+  });
+
+  it('empties a ledger whose last open run’s process died, when the next run opens it', async () => {
+    const [a, b] = await stores(2, 3000);
+    const t = 8_000_000;
+    const key = 'lean/budget cost';
+    await a!.openRun('run-1', key, 'A', t);
+    const g = await a!.acquire(budget('A', 0.5, { owner: 'run-1' }), t);
+    await a!.settle(leaseOf(g), 0.9);
+    await a!.renew('A', t + 2000);
+    // A is alive (renewing): a run opening meanwhile shares what run-1 spent.
+    await b!.openRun('run-2', key, 'B', t + 4999);
+    expect(await b!.acquire(budget('B', 0.5, { owner: 'run-2' }), t + 4999)).toMatchObject({ kind: 'over_budget' });
+    await b!.closeRun('run-2', t + 4999);
+    // A stopped renewing; its run never closed. The next run to open finds no open run and starts afresh.
+    await b!.openRun('run-3', key, 'B', t + 5000);
+    expect(await b!.acquire(budget('B', 0.5, { owner: 'run-3' }), t + 5000)).toMatchObject({ kind: 'granted' });
+  });
 });
 
 // ───────────────────────────── real processes on Postgres ─────────────────────────────

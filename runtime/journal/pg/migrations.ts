@@ -197,6 +197,30 @@ CREATE TABLE orch.run_handlers (
 );
 `,
   },
+  {
+    version: 7,
+    name: 'shared budget ledgers',
+    sql: `
+-- LANGUAGE.md §8.2 under §7.2: one ledger per policy budget for the runs open on the database.
+-- An unsettled lease is an attempt's reservation in flight, a settled one what it really spent, a
+-- lease with no step_key marks a run open on the ledger. An ended run's leases are kept (closed)
+-- until no run is open on the ledger; a dead process's open ones expire when it stops renewing.
+CREATE TABLE orch.budget_leases (
+  id bigserial PRIMARY KEY,
+  key text NOT NULL,
+  owner text NOT NULL,
+  holder text NOT NULL,
+  step_key text,
+  amount double precision NOT NULL,
+  settled boolean NOT NULL DEFAULT false,
+  closed boolean NOT NULL DEFAULT false,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX budget_leases_key ON orch.budget_leases (key, expires_at);
+CREATE INDEX budget_leases_owner ON orch.budget_leases (owner);
+CREATE INDEX budget_leases_holder ON orch.budget_leases (holder);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -13,6 +13,11 @@
  * therefore actual spend plus the reservations of attempts in flight, and an attempt starts only
  * when that plus its own reservation stays within the limit. An attempt that reports more than it
  * reserved is journaled as `budget_overrun`; once spend passes the limit nothing more starts.
+ *
+ * Under §7.2 a blocking policy budget is also one ledger shared by every run open on the journal
+ * (`shared` below): each attempt's slot request carries its reservation against it, the limits
+ * provider answers from the shared store, and a ledger that cannot fit it even after every attempt
+ * in flight settles is answered `over_budget` — the same `budget exceeded` as the run's own check.
  */
 import type { SchedulerCore } from './core.js';
 import { abortRun } from './finish.js';
@@ -21,6 +26,7 @@ import { capabilityOf, resourceOf } from './resolve.js';
 import { evalArgs } from './start.js';
 import { round6 } from './result.js';
 import type { Inst } from './state.js';
+import { budgetLedger, type BudgetClaim } from './limits.js';
 
 /** A cost limit: this plan's `budget cost`, or what a parent's budget had left for this sub-plan. */
 export interface CostCeiling {
@@ -34,6 +40,8 @@ export interface CostCeiling {
    * on either side is counted.
    */
   readonly outside?: () => number;
+  /** The shared ledger of this budget (blocking policy budgets), and the run that owns it. */
+  readonly shared?: { readonly key: string; readonly owner: string };
 }
 
 export const DURATION_TIMER = 'budget:duration';
@@ -46,8 +54,15 @@ function money(c: SchedulerCore, n: number): string {
 export function costCeilings(c: SchedulerCore): readonly CostCeiling[] {
   const own: CostCeiling[] = [];
   const p = c.plan.policy;
-  if (p && p.budgets.cost !== null)
-    own.push({ limit: p.budgets.cost, label: `budget cost <= ${money(c, p.budgets.cost)} of policy ${p.name}`, warn: p.budgets.cost_warn === true });
+  if (p && p.budgets.cost !== null) {
+    const warn = p.budgets.cost_warn === true;
+    own.push({
+      limit: p.budgets.cost,
+      label: `budget cost <= ${money(c, p.budgets.cost)} of policy ${p.name}`,
+      warn,
+      ...(warn ? {} : { shared: { key: budgetLedger(p.name), owner: c.runId } }),
+    });
+  }
   return [...own, ...(c.opts.costCeilings ?? [])];
 }
 
@@ -63,7 +78,7 @@ export function spent(c: SchedulerCore, except: string | null = null): number {
 export function childCeilings(c: SchedulerCore, key: string): readonly CostCeiling[] {
   return costCeilings(c)
     .filter((b) => !b.warn)
-    .map((b) => ({ limit: b.limit, label: b.label, warn: false, outside: () => (b.outside?.() ?? 0) + spent(c, key) }));
+    .map((b) => ({ limit: b.limit, label: b.label, warn: false, outside: () => (b.outside?.() ?? 0) + spent(c, key), ...(b.shared ? { shared: b.shared } : {}) }));
 }
 
 /** May `inst` start within the cost budgets? If not, the run has been failed. */
@@ -90,6 +105,29 @@ export function withinBudget(c: SchedulerCore, inst: Inst): boolean {
     return false;
   }
   return true;
+}
+
+/**
+ * The reservations `inst`'s next attempt asks of the shared ledgers. None for a sub-plan: its own
+ * steps reserve against the same ledgers (its ceilings carry them), so its cost is never counted twice.
+ */
+export function budgetClaims(c: SchedulerCore, inst: Inst): readonly BudgetClaim[] | undefined {
+  if (c.limits.sharesBudgets !== true) return undefined;
+  const shared = costCeilings(c).filter((b) => b.shared !== undefined);
+  if (shared.length === 0 || inst.logical.step.action.type === 'run') return undefined;
+  const amount = reservationOf(c, inst).total;
+  return shared.map((b) => ({ key: b.shared!.key, owner: b.shared!.owner, limit: b.limit, amount }));
+}
+
+/** A shared ledger refused `inst`'s reservation (`over_budget`): the run fails as under its own budget. */
+export function sharedBudgetExceeded(c: SchedulerCore, inst: Inst, key: string, spentAcross: number): void {
+  const b = costCeilings(c).find((x) => x.shared?.key === key);
+  const label = b?.label ?? key;
+  const limit = b?.limit ?? 0;
+  const estimate = reservationOf(c, inst).total;
+  const total = Math.max(spentAcross, spent(c));
+  c.emit('budget_exceeded', inst.key, { budget: 'cost', label, limit, cost: round6(total), estimate: round6(estimate), warn: false });
+  abortRun(c, 'failed', `budget exceeded: ${label} (spent ${money(c, total)} by the runs sharing it, step ${inst.key} would add ${money(c, estimate)})`);
 }
 
 /** `3s`, `1m30s`, `250ms`: a duration as a budget is written. */

@@ -6,7 +6,7 @@
 import { irHash, type StepView } from '../../../compiler/index.js';
 import { evaluate, truthy } from '../../evaluate.js';
 import { checkLoops, endWhole, listReady, openForEach, openFrame, outsideDepsEnded, raceSettled } from './blocks.js';
-import { armDurationBudget } from './budget.js';
+import { armDurationBudget, sharedBudgetExceeded } from './budget.js';
 import { consentHolds, grantedScopes } from './consent.js';
 import type { SchedulerCore } from './core.js';
 import { env } from './env.js';
@@ -15,7 +15,7 @@ import { foldStep } from './fold.js';
 import { checkDone } from './finish.js';
 import { attemptCostOf, capabilityOf, isApproval } from './resolve.js';
 import { sharedPrefix, suffixOf, type DimBlock } from './scopes.js';
-import { beginStep, slotRequest } from './start.js';
+import { beginStep, releaseLease, slotRequest } from './start.js';
 import { FAILED, IDLE, ROOT_FRAME, TERMINAL, startWaiting, stopWaiting, waitingOf, type Inst } from './state.js';
 import { blockViewFrom, terminalAt, viewAt } from './views.js';
 
@@ -291,8 +291,7 @@ export function cancelInst(c: SchedulerCore, inst: Inst, reason: string): void {
   if (inst.activity.kind === 'call') c.command({ type: 'abort_attempt', attempt: inst.key, reason });
   if (inst.activity.kind === 'subplan') c.command({ type: 'control_subplan', key: inst.key, op: 'cancel', reason });
   c.inProgress.delete(inst);
-  if (inst.lease) c.limits.release(inst.lease);
-  inst.lease = null;
+  releaseLease(c, inst);
   inst.activity = IDLE;
   c.untilWaiters.delete(inst);
   if (inst.timer !== null) c.cancelTimer(`step:${inst.key}`);
@@ -323,6 +322,11 @@ function dispatch(c: SchedulerCore): boolean {
     }
     const grant = c.limits.tryAcquire(request, c.now);
     if (grant.kind === 'full') break;
+    if (grant.kind === 'over_budget') {
+      c.heap.pop();
+      sharedBudgetExceeded(c, inst, grant.key, grant.spent);
+      continue;
+    }
     if (grant.kind === 'held' && fullKey !== null) (full ??= new Set()).add(fullKey);
     if (grant.kind === 'held') {
       // Only that group's next finished item can free an item slot: wait for it out of the heap.

@@ -9,7 +9,7 @@ import { attemptFailed, attemptLost, onOutcome, succeed } from './failure.js';
 import { abortRun, clearTimers, wake } from './finish.js';
 import type { CoreEvent } from './protocol.js';
 import { compensationLogs, compensationSettled } from './rollback.js';
-import { checkUntil, decideApproval, launch, blockStep } from './start.js';
+import { checkUntil, decideApproval, launch, blockStep, releaseLease } from './start.js';
 import { cancelInst } from './decide.js';
 import { IDLE, baseId, type Inst } from './state.js';
 
@@ -64,8 +64,7 @@ export function onEvent(c: SchedulerCore, e: Live): void {
       c.inProgress.delete(inst);
       inst.activity = IDLE;
       if (e.failure !== undefined || !e.allow) {
-        if (inst.lease) c.limits.release(inst.lease);
-        inst.lease = null;
+        releaseLease(c, inst);
         const why = e.failure !== undefined ? `preExecution hook failed: ${e.failure}` : `blocked by preExecution policy hook${e.reason ? `: ${e.reason}` : ''}`;
         return blockStep(c, inst, why);
       }

@@ -25,6 +25,23 @@ export interface SlotRequest {
   /** The items of the `for each` blocks around the innermost one (nested blocks), outermost first. */
   readonly enclosing?: readonly ItemSlot[];
   readonly capability: string | null;
+  /**
+   * The shared cost ledgers (§8.2 under §7.2) the attempt reserves against, with its reservation.
+   * Only a provider backed by a shared store reads them; the core checks its own run's spend itself.
+   */
+  readonly budgets?: readonly BudgetClaim[];
+}
+
+/**
+ * One reservation against a policy's `budget cost` ledger, shared by every run of a journal:
+ * `key` names the ledger (policy and budget), `owner` the run whose budget it is (a sub-plan
+ * spends against its parent's), `amount` the attempt's worst case.
+ */
+export interface BudgetClaim {
+  readonly key: string;
+  readonly limit: number;
+  readonly owner: string;
+  readonly amount: number;
 }
 
 /** What a granted start holds until `release`. */
@@ -41,7 +58,12 @@ export type Grant =
   /** Held back by its resource or its item's `parallel`: only a finishing step frees those. */
   | { readonly kind: 'held' }
   /** A rate window is full until `retryAt` (epoch ms); `window` names it. */
-  | { readonly kind: 'rate_limited'; readonly window: string; readonly retryAt: number };
+  | { readonly kind: 'rate_limited'; readonly window: string; readonly retryAt: number }
+  /**
+   * A shared budget ledger cannot fit the reservation even once every attempt in flight settles:
+   * `spent` is what the runs sharing it have actually spent. The run fails `budget exceeded`.
+   */
+  | { readonly kind: 'over_budget'; readonly key: string; readonly spent: number };
 
 /**
  * The core's view of the limits: synchronous, because the core is a pure `handle(event) → commands`
@@ -50,8 +72,14 @@ export type Grant =
  * which asks again and is granted the reserved slot (see `SharedLimitStore` below).
  */
 export interface LimitsService {
+  /**
+   * Reads `SlotRequest.budgets` (a shared store's ledgers): only then does the core work out each
+   * queued step's reservation when it asks (a model call's renders its prompt).
+   */
+  readonly sharesBudgets?: boolean;
   tryAcquire(request: SlotRequest, now: number): Grant;
-  release(lease: Lease): void;
+  /** `spent`: what the attempt actually cost (0 if it never started), settled in shared ledgers. */
+  release(lease: Lease, spent?: number): void;
   /** Every step instance of the item is terminal: it stops counting toward `parallel`. */
   itemFinished(group: string, index: number): void;
   /** Would `request` be held back by a resource or an item slot (not by a timer)? */
@@ -103,6 +131,21 @@ export interface LimitsProvider {
 // - Clocks: `now` is the caller's wall clock (epoch ms); stores must not mix in their own.
 // - Errors: a rejected promise means "not granted this time"; the client retries at the next poll
 //   and never fails a step because the store was briefly unavailable.
+// - Budgets (§8.2 under §7.2): a claim with `budgets` (and no resource or rates: the client makes
+//   it on its own, before the step's slots) is one budget lease per ledger, holding `amount`. Per
+//   ledger key, over live leases: `spent` = settled amounts, `reserved` = unsettled ones. If
+//   `spent + amount > limit` the claim is `over_budget` (nothing in flight can make room); else if
+//   `spent + reserved + amount > limit` it is `held` (`resource`: the ledger key) and retried like
+//   a resource claim, since a reservation in flight may settle lower; else every lease is inserted
+//   and the claim `granted`. `settle(leaseId, actual)` replaces the amounts with the attempt's
+//   actual cost and marks them settled (the lease is released, the spend stays); `release` of a
+//   budget lease drops it (the attempt never started). Budget leases are renewed with the holder's
+//   other leases. A run whose policy has the budget opens its ledger (`openRun`: a marker lease,
+//   renewed like the others) and closes it when it ends (`closeRun`): its leases are kept, settled
+//   and no longer expiring, until no run is open on the ledger any more — then the ledger is
+//   emptied (by that `closeRun`, or by the next `openRun` when the last open run's process died
+//   and its marker expired). So runs that overlap share one budget, even when one ends first, and
+//   a run started once the others have all ended has the whole budget again.
 
 /** What one step start needs from the shared store. */
 export interface SharedClaim {
@@ -113,12 +156,20 @@ export interface SharedClaim {
   readonly stepKey: string;
   readonly resource: { readonly name: string; readonly limit: number } | null;
   readonly rates: readonly { readonly key: string; readonly count: number; readonly perMs: number }[];
+  /** Budget ledgers to reserve against (a claim carries either these or a resource and rates). */
+  readonly budgets?: readonly BudgetClaim[];
+}
+
+/** The shared ledger of a policy's `budget cost`. */
+export function budgetLedger(policy: string): string {
+  return `${policy}/budget cost`;
 }
 
 export type SharedGrant =
   | { readonly kind: 'granted'; readonly leaseId: string | null }
   | { readonly kind: 'held'; readonly resource: string }
-  | { readonly kind: 'rate_limited'; readonly key: string; readonly retryAt: number };
+  | { readonly kind: 'rate_limited'; readonly key: string; readonly retryAt: number }
+  | { readonly kind: 'over_budget'; readonly key: string; readonly spent: number };
 
 export interface SharedLimitStore {
   /** How long a lease lives without a renewal (ms). */
@@ -126,6 +177,12 @@ export interface SharedLimitStore {
   acquire(claim: SharedClaim, now: number): Promise<SharedGrant>;
   release(leaseId: string): Promise<void>;
   renew(holder: string, now: number): Promise<void>;
+  /** Budget leases: the attempt ended having spent `actual` (see the contract above). */
+  settle(leaseId: string, actual: number): Promise<void>;
+  /** The run `owner` starts under ledger `key` (see the contract above). */
+  openRun(owner: string, key: string, holder: string, now: number): Promise<void>;
+  /** The run `owner` ended: its spend stays in its ledgers until none has an open run. */
+  closeRun(owner: string, now: number): Promise<void>;
   /** Optional push wake-up; returns an unsubscribe function. */
   onRelease?(listener: () => void): () => void;
   close(): Promise<void>;

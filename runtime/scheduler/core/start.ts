@@ -6,7 +6,7 @@ import type { ExprIR } from '../../../compiler/index.js';
 import { evaluate, truthy } from '../../evaluate.js';
 import { assertViolations, preStepViolations } from '../guardrails.js';
 import type { AttemptRequest } from '../types.js';
-import { reservationOf, withinBudget } from './budget.js';
+import { budgetClaims, reservationOf, withinBudget } from './budget.js';
 import type { SchedulerCore } from './core.js';
 import { instTerminal } from './decide.js';
 import { env } from './env.js';
@@ -33,7 +33,13 @@ export function slotRequest(c: SchedulerCore, inst: Inst): SlotRequest {
     item: items.at(-1) ?? null,
     ...(items.length > 1 ? { enclosing: items.slice(0, -1) } : {}),
     capability: occupies ? (capabilityOf(c, inst)?.name ?? null) : null,
+    ...budgetFields(c, inst),
   };
+}
+
+function budgetFields(c: SchedulerCore, inst: Inst): { budgets?: SlotRequest['budgets'] } {
+  const budgets = budgetClaims(c, inst);
+  return budgets ? { budgets } : {};
 }
 
 /** The instance holds its slots (`inst.lease`): check guardrails and policy, then launch. */
@@ -59,9 +65,17 @@ export function beginStep(c: SchedulerCore, inst: Inst): void {
   c.command({ type: 'check_policy', key: inst.key, token, info: hookInfo(c, inst, true) });
 }
 
+/** Gives the instance's slots back, with what its attempt actually cost (0 if it never launched). */
 export function releaseLease(c: SchedulerCore, inst: Inst): void {
-  if (inst.lease) c.limits.release(inst.lease);
+  if (inst.lease) c.limits.release(inst.lease, attemptSpent(inst));
   inst.lease = null;
+  inst.attemptReserved = null;
+}
+
+/** The attempt's actual cost for the shared ledgers: its reservation settled by what it reported. */
+export function attemptSpent(inst: Inst): number {
+  if (inst.attemptReserved === null) return 0;
+  return Math.max(0, inst.attemptReserved + (inst.logical.step.action.type === 'run' ? 0 : inst.costDelta));
 }
 
 /** A blocking guardrail or policy hook stopped the step: it fails and so does the run. */
@@ -81,6 +95,7 @@ export function launch(c: SchedulerCore, inst: Inst): void {
   const reservation = reservationOf(c, inst);
   const attemptCost = reservation.total;
   inst.attemptCapCost = step.action.type === 'call' ? reservation.capability : 0;
+  inst.attemptReserved = attemptCost;
   const action = step.action;
   // What the instance waits for, set before `step_started` so observers see it running.
   inst.activity =

@@ -58,6 +58,8 @@ export class Inst implements Frame {
   secretsUsed: { [name: string]: string } | null = null;
   /** The capability cost charged when the current attempt started (replaced by a reported cost). */
   attemptCapCost = 0;
+  /** The launched attempt's whole reservation (null: none launched since the slots were taken). */
+  attemptReserved: number | null = null;
   /** A reported cost's difference to the estimate, journaled with the attempt's end event. */
   costDelta = 0;
   /** The usage the current attempt reported, journaled with its end event (§8.1). */
