@@ -216,8 +216,15 @@ class SharedRunLimits implements LimitsService {
     const w = this.budgets.get(r.key ?? '');
     if (w?.timer) clearTimeout(w.timer);
     this.budgets.delete(r.key ?? '');
-    // A fresh lease object: the in-run one may be a shared constant.
+    // A fresh lease object: the in-run one may be a shared constant. The resource ticket made for
+    // the in-run one moves with it, or `release` (given this object) would never hand the slot
+    // back, and the next claim of that resource by this run would wait for it for ever.
     const lease: Lease = { ...grant.lease };
+    const ticket = this.tickets.get(grant.lease);
+    if (ticket !== undefined) {
+      this.tickets.delete(grant.lease);
+      this.tickets.set(lease, ticket);
+    }
     this.budgetTickets.set(lease, budgetLease);
     return { kind: 'granted', lease };
   }
