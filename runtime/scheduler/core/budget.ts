@@ -125,9 +125,12 @@ export function sharedBudgetExceeded(c: SchedulerCore, inst: Inst, key: string, 
   const label = b?.label ?? key;
   const limit = b?.limit ?? 0;
   const estimate = reservationOf(c, inst).total;
-  const total = Math.max(spentAcross, spent(c));
+  const own = spent(c);
+  const total = Math.max(spentAcross, own);
+  // Named only when others' spend is what stands in the way: alone, the message is the run's own.
+  const sharers = spentAcross > own ? ' by the runs sharing it' : '';
   c.emit('budget_exceeded', inst.key, { budget: 'cost', label, limit, cost: round6(total), estimate: round6(estimate), warn: false });
-  abortRun(c, 'failed', `budget exceeded: ${label} (spent ${money(c, total)} by the runs sharing it, step ${inst.key} would add ${money(c, estimate)})`);
+  abortRun(c, 'failed', `budget exceeded: ${label} (spent ${money(c, total)}${sharers}, step ${inst.key} would add ${money(c, estimate)})`);
 }
 
 /** `3s`, `1m30s`, `250ms`: a duration as a budget is written. */
