@@ -17,6 +17,7 @@ import { eventSchemaErrors } from '../journal/event-schema.js';
 import { irBlobSync } from '../journal/ir-blob.js';
 import { openSqlite } from '../journal/sqlite-driver.js';
 import { replay } from '../scheduler/replay.js';
+import { binDir } from '../../test/support/pg-cluster.js';
 import { startPostgres } from '../../test/support/postgres.js';
 import { FIXTURES, tempDir } from './helpers.js';
 
@@ -53,7 +54,7 @@ const BACKENDS: readonly Backend[] = [
     name: 'Postgres',
     async place() {
       const pgdb = await startPostgres();
-      const psql = spawnSync('/usr/lib/postgresql/15/bin/psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-f', join(HERE, 'orch.pg.sql'), pgdb.url], { encoding: 'utf8' });
+      const psql = spawnSync(join(binDir(), 'psql'), ['-q', '-v', 'ON_ERROR_STOP=1', '-f', join(HERE, 'orch.pg.sql'), pgdb.url], { encoding: 'utf8' });
       if (psql.status !== 0) throw new Error(`restoring the v0.2 dump failed: ${psql.stderr}`);
       const client = new pg.Client({ connectionString: pgdb.url });
       await client.connect();

@@ -138,7 +138,7 @@ function reapWhenGone(owner: number, base: string, pgCtl: string, data: string, 
 }
 
 /** Where initdb and pg_ctl are: on PATH, else Debian's versioned directory (newest first). */
-function binDir(): string {
+export function binDir(): string {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir && existsSync(join(dir, 'initdb'))) return dir;
   const debian = '/usr/lib/postgresql';
   const versions = existsSync(debian) ? readdirSync(debian).sort((a, b) => Number(b) - Number(a)) : [];
