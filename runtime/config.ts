@@ -123,3 +123,20 @@ export function secretResolver(config: OrchConfig, redactor: Redactor, env: Node
     return v;
   };
 }
+
+/**
+ * A project's config loaded once per root and kept for the process (the edges that reach MCP
+ * servers and channels read it at every attempt); a load that failed is tried again next time.
+ */
+export function configMemo(load: (root: string) => Promise<OrchConfig> = loadConfig): (root: string) => Promise<OrchConfig> {
+  const configs = new Map<string, Promise<OrchConfig>>();
+  return (root) => {
+    let c = configs.get(root);
+    if (!c) {
+      c = load(root);
+      configs.set(root, c);
+      c.catch(() => configs.delete(root));
+    }
+    return c;
+  };
+}

@@ -5,7 +5,7 @@
  * fails: `channel "x" is not configured`) and `delivered` is true only once its transport took it.
  */
 import type { CapabilityIR } from '../../compiler/index.js';
-import { loadConfig, type OrchConfig } from '../config.js';
+import { configMemo, loadConfig, type OrchConfig } from '../config.js';
 import { FinalAttemptError, runEdgeAttempt, type EdgeHandler } from '../executor/edge.js';
 import { projectRoot } from '../executor/handler-path.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
@@ -15,9 +15,12 @@ import { channelOf, deliver } from './channels.js';
 const HANDLED = new Set(['notify', 'email']);
 
 export class ChannelSender implements EdgeHandler {
-  private readonly configs = new Map<string, Promise<OrchConfig>>();
 
-  constructor(private readonly config: (root: string) => Promise<OrchConfig> = loadConfig) {}
+  private readonly configFor: (root: string) => Promise<OrchConfig>;
+
+  constructor(config: (root: string) => Promise<OrchConfig> = loadConfig) {
+    this.configFor = configMemo(config);
+  }
 
   handles(cap: CapabilityIR): boolean {
     const h = cap.handler;
@@ -58,16 +61,6 @@ export class ChannelSender implements EdgeHandler {
         ? { delivered: true, channel: channelName, message_id: sent.messageId ?? null }
         : { delivered: true, channel: channelName };
     });
-  }
-
-  private configFor(root: string): Promise<OrchConfig> {
-    let c = this.configs.get(root);
-    if (!c) {
-      c = this.config(root);
-      this.configs.set(root, c);
-      c.catch(() => this.configs.delete(root));
-    }
-    return c;
   }
 
   async close(): Promise<void> {}

@@ -6,7 +6,7 @@
  * or vanished tool fails the attempt without calling it, naming the tool.
  */
 import type { CapabilityIR, McpHandlerIR } from '../../compiler/index.js';
-import { loadConfig, type OrchConfig } from '../config.js';
+import { configMemo, loadConfig, type OrchConfig } from '../config.js';
 import { FinalAttemptError, runEdgeAttempt, type EdgeHandler } from '../executor/edge.js';
 import { projectRoot } from '../executor/handler-path.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
@@ -26,10 +26,13 @@ interface Server {
 
 export class McpTools implements EdgeHandler {
   private readonly servers = new Map<string, Server>();
-  private readonly configs = new Map<string, Promise<OrchConfig>>();
   private closed = false;
 
-  constructor(private readonly config: (root: string) => Promise<OrchConfig> = loadConfig) {}
+  private readonly configFor: (root: string) => Promise<OrchConfig>;
+
+  constructor(config: (root: string) => Promise<OrchConfig> = loadConfig) {
+    this.configFor = configMemo(config);
+  }
 
   handles(cap: CapabilityIR): boolean {
     return mcpHandlerOf(cap) !== undefined;
@@ -109,16 +112,6 @@ export class McpTools implements EdgeHandler {
   private drop(root: string, name: string, server: Server): void {
     const key = `${root}\u0000${name}`;
     if (this.servers.get(key) === server) this.servers.delete(key);
-  }
-
-  private configFor(root: string): Promise<OrchConfig> {
-    let c = this.configs.get(root);
-    if (!c) {
-      c = this.config(root);
-      this.configs.set(root, c);
-      c.catch(() => this.configs.delete(root));
-    }
-    return c;
   }
 
   async close(): Promise<void> {
