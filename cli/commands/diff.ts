@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { DB_HELP } from './run-controls.js';
 import { readPlanVersion } from './plan-version.js';
+import { inputOption } from '../input-option.js';
 
 const HELP = `
 OLD and NEW are .orch files, IR files (orch compile -o) or run ids (the IR the run's journal
@@ -31,15 +32,7 @@ export function registerDiff(program: Command): void {
     .addHelpText('after', HELP)
     .action(async (oldArg: string, newArg: string, opts: { plan?: string; input?: string; format: string; db?: string }) => {
       if (opts.format !== 'text' && opts.format !== 'json') throw new CliError(`unknown --format "${opts.format}" (expected text, json)`, 2);
-      let input: unknown;
-      if (opts.input !== undefined) {
-        const { readJsonArg } = await import('../../runtime/index.js');
-        try {
-          input = readJsonArg(opts.input, '--input');
-        } catch (err) {
-          throw new CliError((err as Error).message, 2);
-        }
-      }
+      const input = await inputOption(opts.input);
       const before = await readPlanVersion(oldArg, opts.plan, opts.db);
       const after = await readPlanVersion(newArg, opts.plan, opts.db);
       const { diffPlans, preview, renderPlanDiff } = await import('../../compiler/index.js');

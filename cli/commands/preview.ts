@@ -1,6 +1,7 @@
 /** `orch preview FILE [--plan NAME] [--format text|json] [--input JSON|@file]`: what will happen, before it happens. */
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { inputOption } from '../input-option.js';
 
 const HELP = `
 Examples:
@@ -26,15 +27,7 @@ export function registerPreview(program: Command): void {
     .addHelpText('after', HELP)
     .action(async (file: string, opts: { plan?: string; format: string; input?: string }) => {
       if (opts.format !== 'text' && opts.format !== 'json') throw new CliError(`unknown --format "${opts.format}" (expected text, json)`, 2);
-      let input: unknown;
-      if (opts.input !== undefined) {
-        const { readJsonArg } = await import('../../runtime/index.js');
-        try {
-          input = readJsonArg(opts.input, '--input');
-        } catch (err) {
-          throw new CliError((err as Error).message, 2);
-        }
-      }
+      const input = await inputOption(opts.input);
       const { compileSelectedPlan } = await import('./compiled-plan.js');
       const { preview, renderPreviewText } = await import('../../compiler/index.js');
       const { plan, model } = await compileSelectedPlan(file, opts.plan);

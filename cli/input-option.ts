@@ -1,0 +1,16 @@
+/**
+ * `--input JSON|@file` of the commands that only read a plan's input (preview, diff): undefined
+ * when not given, a value that does not parse a usage error (exit 2). The runtime is loaded only
+ * when the option is there, so a plain preview starts without it.
+ */
+import { CliError } from './errors.js';
+
+export async function inputOption(raw: string | undefined): Promise<unknown> {
+  if (raw === undefined) return undefined;
+  const { readJsonArg } = await import('../runtime/index.js');
+  try {
+    return readJsonArg(raw, '--input');
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+}
