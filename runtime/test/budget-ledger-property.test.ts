@@ -134,8 +134,9 @@ describe('budget ledger (§8.2)', () => {
           expect(journaled).toBeCloseTo(result.metadata.totalCost, 6);
           const usageCosts = events.filter((e) => e.type === 'step_started').length;
           expect(usageCosts).toBe(attempts);
-          // Spend within the budget, but for the recorded overruns.
-          expect(spend).toBeLessThanOrEqual(budget + overruns.reduce((a, b) => a + b, 0) + 1e-9);
+          // Spend within the budget, but for the recorded overruns (journaled to the millionth, as
+          // every cost is: each may read up to half a millionth low).
+          expect(spend).toBeLessThanOrEqual(budget + overruns.reduce((a, b) => a + b, 0) + overruns.length * 5e-7 + 1e-9);
           const bounded = caps.every((c) => c.maxTokens !== null && c.priced);
           if (bounded) {
             expect(overruns).toEqual([]);
