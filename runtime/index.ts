@@ -866,3 +866,4 @@ export {
   makeEvent,
   storedEvent,
 } from './scheduler/journal-events.js';
+export { ROLES, AUTH_METHODS, LOCAL_ISSUER, recordOf, type Role, type AuthMethod, type Identity, type RecordedIdentity } from './people/identity.js';
