@@ -55,6 +55,8 @@ export interface StepJob {
    * the input's placeholders with them; one it lacks fails the attempt, naming it.
    */
   readonly secrets: readonly string[];
+  /** The tag of the input's placeholders (present when `secrets` is not empty): only those are filled. */
+  readonly secretTag?: string;
   readonly timeoutMs: number | null;
   /** The owner's output limit; the worker applies the smaller of it and its own config's `maxOutputBytes`. */
   readonly maxOutputBytes: number | null;

@@ -108,7 +108,7 @@ export class WorkerAttempts {
       attempt: job.attempt,
       purpose: 'call',
       capability: cap,
-      input: fillSecrets(job.input, resolved),
+      input: fillSecrets(job.input, resolved, job.secretTag ?? ''),
       resource: job.resource === null ? null : ({ name: job.resource, ...job.resourceModel } as ResourceIR),
       timeoutMs: job.timeoutMs,
       // As in-process: every configured secret, and those the arguments read.
