@@ -8,6 +8,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import pg from 'pg';
@@ -28,7 +30,8 @@ const API_KEY = 'api-key-7f3a9c1e5b';
 const ENV_TOKEN = 'env-token-4d8e2b6a0c';
 const VAULT_KEY = 'vault-key-1c5e9a3f7d';
 const MODEL_KEYS = ['model-key-w1-a8c4e0', 'model-key-w2-b9d5f1', 'model-key-w3-c0e6a2'];
-const SECRETS = [API_KEY, ENV_TOKEN, VAULT_KEY, ...MODEL_KEYS];
+const HOOK_TOKENS = ['hook-token-w1-5e1d', 'hook-token-w2-6f2e', 'hook-token-w3-7a3f'];
+const SECRETS = [API_KEY, ENV_TOKEN, VAULT_KEY, ...MODEL_KEYS, ...HOOK_TOKENS];
 
 const HANDLERS = `
 import { createHash } from 'node:crypto';
@@ -43,6 +46,9 @@ export async function use(input, ctx) {
 }
 export function echo(input) {
   return { value: input.value };
+}
+export function big(input) {
+  return { text: 'x'.repeat(input.n) };
 }
 export function vault(input) {
   return { value: input.key.length };
@@ -63,6 +69,12 @@ capability echo {
   input { value: string }
   output { value: string }
   handler "./h.js#echo"
+}
+capability big {
+  kind tool
+  input { n: int }
+  output { text: string }
+  handler "./h.js#big"
 }
 capability open_vault {
   kind tool
@@ -109,6 +121,16 @@ plan spend {
   }
 }
 
+plan outputs {
+  step small = big(n: 100)
+  step large = big(n: 5000)
+}
+
+plan notice {
+  step n = notify(channel: "audit", text: "all done", level: "info")
+  output { delivered: n.output.delivered }
+}
+
 plan capped_spend {
   input { items: list<int> }
   policy capped
@@ -121,6 +143,10 @@ plan capped_spend {
 let db: TestPostgres;
 let client: pg.Client;
 let model: ModelServer;
+/** A webhook receiver: each worker's `audit` channel posts to /w1, /w2 or /w3, the owner's to /owner. */
+let hooks: Server;
+let hookUrl = '';
+const hooked: { path: string; token: string | undefined; body: string }[] = [];
 let owner: string;
 let rt: Runtime;
 const stop = new AbortController();
@@ -139,6 +165,7 @@ function projectCopy(name: string, config: object): string {
 }
 
 const mcp = { everything: { command: process.execPath, args: [everything] } };
+const channels = (path: string) => ({ audit: { webhook: { url: `${hookUrl}/${path}`, headers: { 'x-token': 'secret:HOOK_TOKEN' } } } });
 const endpoints = (withKey: boolean) => ({ cloud: { api: 'openai', base_url: model.openaiUrl, ...(withKey ? { api_key: 'secret:MODEL_KEY' } : {}) } });
 const prices = { 'gpt-test': { input_per_mtok: 1000, output_per_mtok: 2000 } };
 
@@ -189,11 +216,21 @@ async function until<T>(check: () => T | undefined | false | Promise<T | undefin
 
 beforeAll(async () => {
   [db, model] = await Promise.all([startPostgres(), startModelServer()]);
+  hooks = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += String(c)));
+    req.on('end', () => {
+      hooked.push({ path: req.url ?? '', token: req.headers['x-token'] as string | undefined, body });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
+  hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}`;
   await migrate(db.url);
   client = new pg.Client({ connectionString: db.url });
   await client.connect();
   // The owner: endpoints, prices and MCP servers (to check and lock the plan), no secret at all.
-  owner = projectCopy('owner', { mcp, endpoints: endpoints(true), prices });
+  owner = projectCopy('owner', { mcp, endpoints: endpoints(true), prices, channels: channels('owner') });
   writeFileSync(join(owner, 'plans.orch'), PLANS);
   const locked = await lockProject(owner);
   expect(locked.failed).toEqual([]);
@@ -201,7 +238,15 @@ beforeAll(async () => {
   // its config lacks VAULT_KEY. ENV_TOKEN comes from the environment.
   process.env.ENV_TOKEN = ENV_TOKEN;
   const projects = MODEL_KEYS.map((key, i) =>
-    projectCopy(`w${i + 1}`, { mcp, endpoints: endpoints(true), prices, secrets: { API_KEY, MODEL_KEY: key, ...(i < 2 ? { VAULT_KEY } : {}) } }),
+    projectCopy(`w${i + 1}`, {
+      mcp,
+      endpoints: endpoints(true),
+      prices,
+      channels: channels(`w${i + 1}`),
+      // The owner has none (1 MiB): the worker's own limit holds.
+      maxOutputBytes: 4096,
+      secrets: { API_KEY, MODEL_KEY: key, HOOK_TOKEN: HOOK_TOKENS[i], ...(i < 2 ? { VAULT_KEY } : {}) },
+    }),
   );
   // In order, so workerIds[i] is the worker of projects[i].
   for (const [i, project] of projects.entries())
@@ -219,6 +264,7 @@ afterAll(async () => {
   await Promise.all(running);
   await client?.end();
   await model?.close();
+  hooks?.close();
   await db?.stop();
   delete process.env.ENV_TOKEN;
 });
@@ -267,6 +313,33 @@ describe('secrets on workers', () => {
     const { rows } = await client.query(`SELECT attempt, worker FROM orch.attempts WHERE run_id = $1`, [active.runId]);
     expect(rows).toEqual([{ attempt: 1, worker: workerIds[2] }]);
   }, 60_000);
+});
+
+describe('maxOutputBytes on workers', () => {
+  it('holds outputs to the worker’s config when it is smaller than the owner’s', async () => {
+    const result = await (await rt.start(planOf('outputs'))).result;
+    const by = Object.fromEntries(result.steps.map((s) => [s.stepId, s]));
+    expect(by.small!.status).toBe('completed');
+    expect(by.large!.status).toBe('failed');
+    expect(by.large!.error).toMatch(/more than the limit of 4\.?\d* KiB \(4096 bytes\)|more than the limit of 4096 bytes/);
+  }, 30_000);
+});
+
+describe('channels on workers', () => {
+  it('notify posts through the worker’s own channel, with the worker’s token', async () => {
+    const active = await rt.start(planOf('notice'));
+    const result = await active.result;
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({ delivered: true });
+    expect(hooked).toHaveLength(1);
+    const { rows } = await client.query<{ worker: string }>(`SELECT worker FROM orch.attempts WHERE run_id = $1`, [active.runId]);
+    const w = workerIds.indexOf(rows[0]!.worker);
+    expect(w).toBeGreaterThanOrEqual(0);
+    expect(hooked[0]).toMatchObject({ path: `/w${w + 1}`, token: HOOK_TOKENS[w] });
+    expect(hooked[0]!.body).toContain('all done');
+    const after = await everyRow();
+    for (const s of SECRETS) expect(after).not.toContain(s);
+  }, 30_000);
 });
 
 describe('models and MCP tools on workers, under one budget', () => {
