@@ -28,6 +28,7 @@ import { applyControl } from './apply-control.js';
 import { cancelStepViaJournal, controlViaJournal, lastPause, signalViaJournal, waitsForApproval, type ControlOutcome, type SignalPayload } from './journal-controls.js';
 import { Redactor } from './redact.js';
 import { EMPTY_MODELS, ModelExecutor, modelClientFor } from './models/index.js';
+import { placeholderSecrets } from './cluster/job-secrets.js';
 import { redactingJournal } from './redacting-journal.js';
 import { realClock } from './scheduler/clock.js';
 import { replay, type RestoredRun } from './scheduler/replay.js';
@@ -559,13 +560,17 @@ export class Runtime {
       this.remote?.limitOutputs(plan.base_dir, config.maxOutputBytes);
     }
     if (config.retentionMs != null) this.applyRetention(config.retentionMs);
-    const secret = secretResolver(config, redactor);
+    // Steps on workers: no secret value leaves this process. `secret("NAME")` stands for the value
+    // a worker resolves from its own environment and config (runtime/cluster/job-secrets.ts), and
+    // model calls are answered there, with its endpoints and prices.
+    const onWorkers = executor === this.remote;
+    const secret = onWorkers ? placeholderSecrets((p) => redactor.add(p)) : secretResolver(config, redactor);
     const deps = {
       clock: this.clock,
       // `kind llm` calls with a prompt are answered by the built-in model handler, here (§8.1); the
       // tracer sees every attempt, the model calls included.
       executor: ((inner: Executor) => (tracing ? tracing.executor(inner) : inner))(
-        new ModelExecutor(executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor }),
+        onWorkers ? executor : new ModelExecutor(executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor }),
       ),
       modelPrices: config.models?.prices,
       journal: this.opened ? redactingJournal(this.opened.sink, redactor) : undefined,

@@ -38,7 +38,7 @@ export function registerWorker(program: Command): void {
     .option('--db <url>', 'postgres://… URL (default: $ORCH_DB)')
     .option('--resources <names>', 'also take steps bound to these resources, comma-separated (steps on no resource are always taken)')
     .option('--slots <n>', 'attempts run at once, on as many worker threads (default: 4)', positiveInt('--slots'))
-    .option('--project <dir>', 'the project checkout handler modules are resolved in (default: the current directory)')
+    .option('--project <dir>', 'the project checkout handler modules are resolved in, whose orch.config gives this worker its secrets, model endpoints, MCP servers and channels (default: the current directory)')
     .option('--no-take-over', 'do not take over runs whose owner died (by default a worker resumes them here, as orch serve does)')
     .option('--take-over-after <age>', TAKE_OVER_AFTER_HELP, takeOverAge)
     .addHelpText(

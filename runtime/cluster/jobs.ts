@@ -44,9 +44,24 @@ export interface StepJob {
   readonly baseDir: string;
   readonly input: { readonly [name: string]: unknown };
   readonly resource: string | null;
-  readonly secrets: { readonly [name: string]: string };
+  /**
+   * The endpoint and model of the bound resource (§8.1), for a model call the worker answers with
+   * its own `endpoints` (absent when the resource names neither).
+   */
+  readonly resourceModel?: { readonly endpoint?: string; readonly model?: string };
+  /**
+   * The NAMES of the secrets the attempt needs (never values: runtime/cluster/job-secrets.ts). The
+   * worker resolves each from its environment, then its own `orch.config` `secrets`, and fills
+   * the input's placeholders with them; one it lacks fails the attempt, naming it.
+   */
+  readonly secrets: readonly string[];
+  /** The tag of the input's placeholders (present when `secrets` is not empty): only those are filled. */
+  readonly secretTag?: string;
   readonly timeoutMs: number | null;
+  /** The owner's output limit; the worker applies the smaller of it and its own config's `maxOutputBytes`. */
   readonly maxOutputBytes: number | null;
+  /** Why the previous attempt of the call failed: a model call tells the model (§8.1). */
+  readonly previousError?: string;
   /** SHA-256 of the handler module's file on the owner (null: a built-in handler, or not found there). */
   readonly handlerHash: string | null;
   /**

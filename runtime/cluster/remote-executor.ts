@@ -24,6 +24,7 @@ import { openClient } from '../journal/pg/pool.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';
 import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, jobKey, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './timing.js';
+import { jobSecretsAndModel } from './job-secrets.js';
 
 /** The default outcome poll (`clusterTiming().outcomePollMs` is the one used). */
 export const OUTCOME_POLL_MS = DEFAULT_CLUSTER_TIMING.outcomePollMs;
@@ -317,10 +318,10 @@ export class RemoteExecutor implements Executor {
       baseDir: relative(projectRoot(req.plan.base_dir), req.plan.base_dir),
       input: fillDefaults(req.capability.input, req.input) as StepJob['input'],
       resource: req.resource?.name ?? null,
-      secrets: req.secrets,
       timeoutMs: req.timeoutMs,
       maxOutputBytes: this.opts.maxOutputBytes ?? this.projectLimits.get(req.plan.base_dir) ?? null,
       handlerHash,
+      ...jobSecretsAndModel(req),
       ...(req.traceparent !== undefined ? { traceparent: req.traceparent } : {}),
     };
     await client.query(

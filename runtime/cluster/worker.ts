@@ -4,8 +4,9 @@
  *
  * 1. claim it — `status = 'running'` only while its fence matches and it is still `dispatched`
  *    (an abandoned or finished attempt is skipped without calling the handler);
- * 2. resolve the handler inside `--project` with the local executor's realpath containment and
- *    run it on this process's worker threads (`WorkerExecutor`, the same code as `orch run`);
+ * 2. run it from this worker's own project and config (`WorkerAttempts`, worker-attempt.ts): its
+ *    secrets, model endpoints, MCP servers and channels; handlers resolved inside `--project`
+ *    with the local executor's realpath containment, on this process's worker threads;
  * 3. record the outcome — only while the row is still this worker's, running, at that fence —
  *    and NOTIFY `orch_attempt`. A refused result (the worker was presumed dead) is dropped.
  *
@@ -18,18 +19,15 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { run, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
-import type { PlanIR, ResourceIR } from '../../compiler/index.js';
-import { isInside, locateHandler, projectRoot } from '../executor/handler-path.js';
-import { WorkerExecutor } from '../executor/worker-executor.js';
+import { locateHandler, projectRoot } from '../executor/handler-path.js';
 import { openMigratedPool, quietLogger } from '../journal/pg/migrations.js';
 import { openPool } from '../journal/pg/pool.js';
-import type { AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
-import { loadConfig } from '../config.js';
-import { Redactor } from '../redact.js';
+import type { AttemptOutcome } from '../scheduler/types.js';
 import { telemetrySettings } from '../telemetry/settings.js';
 import { loadWorkerTracing, type WorkerTracing } from '../telemetry/tracing.js';
 import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
 import { clusterTiming } from './timing.js';
+import { WorkerAttempts } from './worker-attempt.js';
 
 export interface WorkerOptions {
   readonly url: string;
@@ -72,8 +70,13 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   jobPool.on('error', () => undefined);
   jobPool.on('connect', (client) => client.on('error', () => undefined));
   const heartbeatPool = openPool(o.url, { max: 1 });
-  const executor = new WorkerExecutor({ workers: o.slots });
-  const tracing = await workerTracing(project);
+  // The worker's own config: secrets, model endpoints and prices, MCP servers, channels, limits
+  // and telemetry (worker-attempt.ts). A broken one stops the worker here, before it registers.
+  const attempts = await WorkerAttempts.open({ project, worker: id, slots: o.slots }).catch(async (err: unknown) => {
+    await Promise.all([pool.end(), jobPool.end(), heartbeatPool.end()].map((p) => p.catch(() => undefined)));
+    throw err;
+  });
+  const tracing = await workerTracing(attempts);
   let runner: Runner | null = null;
   let heartbeat: ReturnType<typeof setInterval> | null = null;
   let stopping: Promise<void> | null = null;
@@ -126,7 +129,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         worker: id,
       });
       // Untraced here, a traced owner's step span is still the handler's parent.
-      const outcome = await execute(job, span?.traceparent ?? job.traceparent);
+      const outcome = await attempts.run(job, span?.traceparent ?? job.traceparent);
       span?.end(outcome.ok ? { ok: true, ...usageAndCost(outcome) } : { ok: false, error: outcome.error, ...usageAndCost(outcome) });
       const recorded = await pool.query(
         `WITH done AS (
@@ -146,39 +149,6 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       if (!where.ok) return `${where.error} on worker ${id}, while the run's owner has it`;
       const mine = handlerHash(where.module);
       return mine === job.handlerHash ? null : `handler ${where.module} on worker ${id} has sha256 ${mine}, the run's owner has ${job.handlerHash}`;
-    };
-
-    const execute = (job: StepJob, traceparent: string | undefined): Promise<AttemptOutcome> => {
-      const baseDir = resolve(project, job.baseDir);
-      if (!isInside(project, baseDir)) return Promise.resolve({ ok: false, error: `plan directory ${job.baseDir} is outside the project ${project}` });
-      // An MCP tool has no handler file: this worker's executor calls it through its own server.
-      const mcp = job.capability.handler !== null && 'mcp' in job.capability.handler;
-      const where = mcp ? null : locateHandler(job.capability, baseDir, project);
-      if (where && !where.ok) return Promise.resolve({ ok: false, error: `${where.error} (on worker ${id})` });
-      if (job.maxOutputBytes !== null) executor.limitOutputs(baseDir, job.maxOutputBytes);
-      const req: AttemptRequest = {
-        runId: job.run,
-        stepId: job.stepId,
-        baseStepId: job.stepId,
-        attempt: job.attempt,
-        purpose: 'call',
-        capability: job.capability,
-        input: job.input,
-        resource: job.resource === null ? null : ({ name: job.resource } as ResourceIR),
-        timeoutMs: job.timeoutMs,
-        secrets: job.secrets,
-        plan: { base_dir: baseDir } as PlanIR,
-        ...(traceparent !== undefined ? { traceparent } : {}),
-      };
-      return new Promise((done) => {
-        const handle = executor.start(req, done);
-        // The owner gives up on the attempt at its timeout; a handler that ignores ctx.signal
-        // must not hold this slot for ever.
-        if (job.timeoutMs !== null) {
-          const t = setTimeout(() => handle.abort('timeout'), job.timeoutMs + 1000);
-          t.unref();
-        }
-      });
     };
 
     const events = new EventEmitter() as WorkerEvents;
@@ -228,7 +198,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   } finally {
     if (heartbeat) clearInterval(heartbeat);
     await pool.query(`UPDATE orch.workers SET state = 'stopped' WHERE id = $1 AND state = 'alive'`, [id]).catch(() => undefined);
-    await executor.close();
+    await attempts.close();
     await tracing?.shutdown();
     await heartbeatPool.end().catch(() => undefined);
     await jobPool.end().catch(() => undefined);
@@ -237,14 +207,14 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   if (declaredDead) throw new Error(`orch worker ${id} was declared dead (its heartbeat was more than 5 s old) and stopped`);
 }
 
-/** The worker's tracing: the `OTEL_*` variables, else its project's `orch.config` `telemetry`. */
-async function workerTracing(project: string): Promise<WorkerTracing | null> {
-  const config = await loadConfig(project).catch(() => null);
-  const settings = telemetrySettings(config?.telemetry);
+/**
+ * The worker's tracing: the `OTEL_*` variables, else its project's `orch.config` `telemetry`; span
+ * text is redacted with every secret the worker holds or resolves.
+ */
+async function workerTracing(attempts: WorkerAttempts): Promise<WorkerTracing | null> {
+  const settings = telemetrySettings(attempts.config.telemetry);
   if (!settings) return null;
-  const redactor = new Redactor();
-  for (const v of Object.values(config?.secrets ?? {})) redactor.add(v);
-  return loadWorkerTracing(settings, (text) => String(redactor.value(text))).catch(() => null);
+  return loadWorkerTracing(settings, (text) => String(attempts.redactor.value(text))).catch(() => null);
 }
 
 function usageAndCost(o: AttemptOutcome): { cost?: number; usage?: unknown } {
