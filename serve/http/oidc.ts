@@ -79,6 +79,17 @@ function providerRefusal(err: unknown, name: string): SignInFailure | null {
   return new SignInFailure(502, `${name} refused the sign-in code (${code}${description ? `: ${description}` : ''})`);
 }
 
+/** The most specific message of an error and its causes (openid-client wraps what oauth4webapi found). */
+function innermost(err: unknown): string {
+  let e: unknown = err;
+  let message = (err as Error)?.message ?? String(err);
+  for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
+    if (e.message) message = e.message;
+    e = e.cause;
+  }
+  return message;
+}
+
 export function registerOidc(app: FastifyInstance, deps: OidcDeps): void {
   const { config, clientSecret, log } = deps;
   const now = deps.now ?? Date.now;
@@ -113,7 +124,7 @@ export function registerOidc(app: FastifyInstance, deps: OidcDeps): void {
   };
 
   const fail = (reply: FastifyReply, err: unknown, where: string) => {
-    const f = err instanceof SignInFailure ? err : (providerRefusal(err, config.name) ?? new SignInFailure(400, `the sign-in answer could not be accepted: ${(err as Error)?.message ?? String(err)}`));
+    const f = err instanceof SignInFailure ? err : (providerRefusal(err, config.name) ?? new SignInFailure(400, `the answer that came back is not the one this sign-in expects (${innermost(err)}); start again`));
     const message = clean(f.message);
     log(`oidc ${where}: ${message}`);
     return reply
