@@ -202,6 +202,31 @@ describe.skipIf(!haveChromium)('sign-in with OpenID Connect, in Chromium', () =>
     }
   });
 
+  it('the provider is asked for a code with PKCE (S256), state and nonce; its refusal is shown, not a session', async () => {
+    const base = good.server.url;
+    const start = await http(base, 'GET', '/auth/oidc/login', { headers: { host: new URL(good.url).host } });
+    expect(start.status).toBe(303);
+    const to = new URL(String(start.headers.location));
+    expect(to.origin).toBe(provider.issuer);
+    const q = Object.fromEntries(to.searchParams);
+    expect(q).toMatchObject({ client_id: 'orch', response_type: 'code', code_challenge_method: 'S256', scope: 'openid profile email groups', redirect_uri: `${good.url}/auth/oidc/callback` });
+    expect(q.code_challenge).toMatch(/^[\w-]{43}$/);
+    expect(q.state!.length).toBeGreaterThanOrEqual(32);
+    expect(q.nonce!.length).toBeGreaterThanOrEqual(32);
+    const cookie = String([start.headers['set-cookie']].flat()[0]).split(';')[0]!;
+    expect(cookie).toMatch(new RegExp(`^${LOGIN_COOKIE}=`));
+    // The person said no at the provider.
+    const denied = await http(base, 'GET', `/auth/oidc/callback?error=access_denied&error_description=End-User+aborted+interaction&state=${q.state}&iss=${encodeURIComponent(provider.issuer)}`, { headers: { cookie } });
+    expect(denied.status, denied.text).toBe(403);
+    expect(denied.text).toContain('Test ID did not sign you in (access_denied: End-User aborted interaction)');
+    // No session cookie; only the pending sign-in's, cleared.
+    expect([denied.headers['set-cookie']].flat().join('\n')).not.toMatch(/orch_session=/);
+    expect([denied.headers['set-cookie']].flat().join('\n')).toMatch(new RegExp(`${LOGIN_COOKIE}=;`));
+    // The pending sign-in is spent: the same cookie again is refused.
+    const again = await http(base, 'GET', `/auth/oidc/callback?code=abc&state=${q.state}`, { headers: { cookie } });
+    expect(again.status).toBe(400);
+  });
+
   it('an unreachable provider: the server still started, and sign-in is a clear 502 page and a log line', async () => {
     const base = providerDown.server.url;
     expect((await http(base, 'GET', '/health')).status).toBe(200);
