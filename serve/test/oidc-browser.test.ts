@@ -12,7 +12,7 @@ import { parseOidcConfig } from '../../runtime/index.js';
 import { LOGIN_COOKIE, loginCookieKey, openLogin, sealLogin } from '../http/oidc-login-cookie.js';
 import { startServer, type RunningServer } from '../server.js';
 import { openTriggerState } from '../trigger-state.js';
-import { CHROMIUM, haveChromium } from './dashboard-helpers.js';
+import { CHROMIUM, haveChromium, screenshotDir } from './dashboard-helpers.js';
 import { FakeStarter } from './fake-starter.js';
 import { http } from './http-helpers.js';
 import { startTestProvider, type TestProvider } from './oidc-provider.js';
@@ -121,6 +121,7 @@ describe.skipIf(!haveChromium)('sign-in with OpenID Connect, in Chromium', () =>
   it('signs in at the provider and lands on the dashboard with the provider\'s identity and roles from its groups', async () => {
     const { context, page } = await freshLoginPage(good);
     try {
+      await page.screenshot({ path: join(screenshotDir(), 'login-oidc.png') });
       const answer = await signInAtProvider(page, 'alice');
       expect(answer.status()).toBe(200);
       await page.waitForURL(`${good.url}/`);

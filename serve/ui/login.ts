@@ -35,5 +35,5 @@ export function loginView(root: HTMLElement): void {
   const sso = provider
     ? h('p', { class: 'login card oidc' }, h('a', { class: 'button primary', href: '/auth/oidc/login', id: 'oidc-login' }, `Sign in with ${provider}`))
     : null;
-  root.replaceChildren(h('main', { class: 'center' }, ...(sso ? [sso] : []), form));
+  root.replaceChildren(h('main', { class: 'center' }, h('div', {}, sso, form)));
 }
