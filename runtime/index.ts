@@ -872,3 +872,15 @@ export {
   storedEvent,
 } from './scheduler/journal-events.js';
 export { ROLES, AUTH_METHODS, LOCAL_ISSUER, recordOf, type Role, type AuthMethod, type Identity, type RecordedIdentity } from './people/identity.js';
+export {
+  parseOidcConfig,
+  oidcClientSecret,
+  isLoopbackHost,
+  OidcConfigError,
+  DEFAULT_GROUPS_CLAIM,
+  OIDC_CALLBACK_PATH,
+  OIDC_LOGIN_PATH,
+  type OidcConfig,
+} from './people/oidc-config.js';
+export { identityFromClaims, groupsFromClaim, rolesOfGroups, displayName, type Claims, type IdentityFromClaims } from './people/oidc-identity.js';
+export { envThenConfig, type SecretLookup } from './secret-refs.js';

@@ -4,10 +4,12 @@
  * triggers (unless it only watches: `orch ui`), then listens.
  */
 import type { TriggerIR } from '../compiler/index.js';
+import type { OidcConfig } from '../runtime/index.js';
 import { registerApi, registerApiTriggers } from './http/api-routes.js';
 import { createApp, DEFAULT_LIMITS, finishRoutes, type HttpLimits } from './http/app.js';
 import { Sessions } from './http/auth.js';
-import { registerDashboard } from './http/dashboard-routes.js';
+import { registerDashboard, setSessionCookies } from './http/dashboard-routes.js';
+import { registerOidc } from './http/oidc.js';
 import { registerStream } from './http/stream.js';
 import { createContextValidator, createInputValidator } from './input-validator.js';
 import { LiveHub } from './live.js';
@@ -24,6 +26,8 @@ export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' |
   /** `ui`: serve the dashboard and API over the journal, never fire a trigger or resume a run. */
   readonly mode?: 'serve' | 'ui';
   readonly log?: (line: string) => void;
+  /** `auth.oidc` of the config, parsed, with its client secret resolved (null: a public client). */
+  readonly oidc?: { readonly config: OidcConfig; readonly clientSecret: string | null };
 }
 
 export interface RunningServer {
@@ -39,7 +43,7 @@ export interface RunningServer {
 }
 
 /** Paths the built-in API and the dashboard own; an `api` trigger may not shadow them. */
-const RESERVED = /^\/($|(health|metrics|events|signals|context|triggers|runs|stream|session|login|ui|approvals|resources)(\/|$))/;
+const RESERVED = /^\/($|(health|metrics|events|signals|context|triggers|runs|stream|session|login|ui|approvals|resources|auth)(\/|$))/;
 
 export function checkApiPaths(triggers: readonly TriggerIR[]): string | null {
   const seen = new Map<string, string>();
@@ -96,7 +100,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(opts.plans), triggerOf, stepCancel });
   registerApiTriggers(app, engine, opts.triggers);
   const streams = registerStream(app, hub);
-  registerDashboard(app, { token: opts.token, sessions, starter, mode, stepCancel: true });
+  registerDashboard(app, { token: opts.token, sessions, starter, mode, stepCancel: true, ...(opts.oidc ? { oidcName: opts.oidc.config.name } : {}) });
+  // OpenID Connect sign-in opens a session of this process's `Sessions`, carrying the identity.
+  if (opts.oidc)
+    registerOidc(app, {
+      ...opts.oidc,
+      log,
+      signIn: (req, reply, identity) => {
+        const { id, session } = sessions.open(identity.name, identity);
+        setSessionCookies(req, reply, id, session.csrf);
+      },
+    });
   finishRoutes(app);
 
   await app.listen({ port: opts.port, host: opts.host });

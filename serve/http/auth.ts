@@ -4,6 +4,7 @@
  * CSRF token is compared on every state-changing request it makes.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Identity } from '../../runtime/index.js';
 
 export function generateToken(): string {
   return randomBytes(24).toString('base64url');
@@ -33,6 +34,8 @@ export interface Session {
   readonly csrf: string;
   /** The name given at login, recorded as who approved or rejected. */
   readonly who: string;
+  /** Who signed in, when a provider proved it (OpenID Connect); absent for a token sign-in. */
+  readonly identity?: Identity;
   readonly expires: number;
 }
 
@@ -47,10 +50,10 @@ export class Sessions {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  open(who: string): { id: string; session: Session } {
+  open(who: string, identity?: Identity): { id: string; session: Session } {
     this.sweep();
     const id = randomBytes(32).toString('base64url');
-    const session: Session = { csrf: randomBytes(24).toString('base64url'), who, expires: this.now() + SESSION_MS };
+    const session: Session = { csrf: randomBytes(24).toString('base64url'), who, ...(identity ? { identity } : {}), expires: this.now() + SESSION_MS };
     this.byHash.set(digest(id).toString('hex'), session);
     return { id, session };
   }

@@ -4,7 +4,7 @@
  * from `serve/ui/` by esbuild at `npm run build` into `dist/ui/`.
  */
 import { readFileSync } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { packagePath } from '../../compiler/index.js';
 import { pendingApprovals } from '../approvals.js';
 import { resourceUsage } from '../resources.js';
@@ -19,7 +19,20 @@ export interface DashboardDeps {
   readonly mode: 'serve' | 'ui';
   /** Whether `POST /runs/ID/steps/STEP/cancel` exists (the button shows only then). */
   readonly stepCancel: boolean;
+  /** The OpenID provider's name when `auth.oidc` is configured: the login page offers "Sign in with NAME". */
+  readonly oidcName?: string;
 }
+
+/** Sets a new browser session's cookies: the HttpOnly session id, and the CSRF token the page echoes. */
+export function setSessionCookies(req: FastifyRequest, reply: FastifyReply, id: string, csrf: string): FastifyReply {
+  const base = { path: '/', sameSite: 'strict', secure: req.protocol === 'https' } as const;
+  return reply
+    .setCookie(SESSION_COOKIE, id, { ...base, httpOnly: true })
+    // Double submit: the page reads this one and echoes it in x-csrf-token.
+    .setCookie(CSRF_COOKIE, csrf, { ...base, httpOnly: false });
+}
+
+const attr = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The bundle, read once; a missing bundle is a clear page, not a crash. */
 function asset(name: string): string | null {
@@ -46,7 +59,7 @@ function shell(page: 'app' | 'login', deps: DashboardDeps): string {
 <title>Orch${page === 'login' ? ' — sign in' : ''}</title>
 <link rel="stylesheet" href="/ui/app.css">
 </head>
-<body data-page="${page}" data-mode="${deps.mode}" data-step-cancel="${deps.stepCancel ? 'yes' : 'no'}">
+<body data-page="${page}" data-mode="${deps.mode}" data-step-cancel="${deps.stepCancel ? 'yes' : 'no'}"${deps.oidcName ? ` data-oidc="${attr(deps.oidcName)}"` : ''}>
 <noscript>The Orch dashboard needs JavaScript.</noscript>
 <div id="root"></div>
 <script src="/ui/app.js"></script>
@@ -90,20 +103,19 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
       if (!matches(req.body.token)) return reply.code(401).send({ error: 'wrong token' });
       const who = (req.body.name ?? '').trim() || 'operator';
       const { id, session } = deps.sessions.open(who);
-      const base = { path: '/', sameSite: 'strict', secure: req.protocol === 'https' } as const;
-      return reply
-        .setCookie(SESSION_COOKIE, id, { ...base, httpOnly: true })
-        // Double submit: the page reads this one and echoes it in x-csrf-token.
-        .setCookie(CSRF_COOKIE, session.csrf, { ...base, httpOnly: false })
-        .code(201)
-        .send({ who });
+      return setSessionCookies(req, reply, id, session.csrf).code(201).send({ who });
     },
   );
   app.post('/session/logout', async (req, reply) => {
     deps.sessions.close(req.cookies[SESSION_COOKIE]);
     return reply.clearCookie(SESSION_COOKIE, { path: '/' }).clearCookie(CSRF_COOKIE, { path: '/' }).code(204).send();
   });
-  app.get('/session', async (req) => ({ who: req.session?.who ?? 'api client', stepCancel: deps.stepCancel, mode: deps.mode }));
+  app.get('/session', async (req) => ({
+    who: req.session?.who ?? 'api client',
+    ...(req.session?.identity ? { identity: req.session.identity } : {}),
+    stepCancel: deps.stepCancel,
+    mode: deps.mode,
+  }));
 
   app.get('/approvals', async () => ({ approvals: await pendingApprovals(deps.starter) }));
   app.get('/resources', async () => resourceUsage(deps.starter));

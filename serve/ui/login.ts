@@ -30,5 +30,10 @@ export function loginView(root: HTMLElement): void {
       else error.textContent = res.status === 401 ? 'That token is not right.' : `Sign-in failed (${res.status}).`;
     });
   });
-  root.replaceChildren(h('main', { class: 'center' }, form));
+  // With `auth.oidc` configured, people sign in at the provider instead (a plain link: the server redirects).
+  const provider = document.body.dataset.oidc;
+  const sso = provider
+    ? h('p', { class: 'login card oidc' }, h('a', { class: 'button primary', href: '/auth/oidc/login', id: 'oidc-login' }, `Sign in with ${provider}`))
+    : null;
+  root.replaceChildren(h('main', { class: 'center' }, h('div', {}, sso, form)));
 }
