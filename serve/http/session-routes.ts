@@ -20,16 +20,15 @@ export function publicIdentity(id: Identity) {
  * Opens a browser session for an identity this server has proven (a password here; OpenID
  * Connect in `oidc.ts`) and sets its cookies on the reply.
  */
-export async function startSession(people: People, req: FastifyRequest, reply: FastifyReply, identity: Identity): Promise<FastifyReply> {
+export async function startSession(people: People, req: FastifyRequest, reply: FastifyReply, identity: Identity): Promise<void> {
   const { id, csrf } = await people.openSession(identity);
   req.identity = identity;
   const base = { path: '/', sameSite: 'strict', secure: req.protocol === 'https' } as const;
-  return (
-    reply
-      .setCookie(SESSION_COOKIE, id, { ...base, httpOnly: true })
-      // Double submit: the page reads this one and echoes it in x-csrf-token.
-      .setCookie(CSRF_COOKIE, csrf, { ...base, httpOnly: false })
-  );
+  // (Not returned: a FastifyReply is thenable, and awaiting it would wait for the answer.)
+  reply
+    .setCookie(SESSION_COOKIE, id, { ...base, httpOnly: true })
+    // Double submit: the page reads this one and echoes it in x-csrf-token.
+    .setCookie(CSRF_COOKIE, csrf, { ...base, httpOnly: false });
 }
 
 function clearCookies(reply: FastifyReply): FastifyReply {
