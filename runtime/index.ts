@@ -39,6 +39,8 @@ import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './sc
 import type { MigrateResult } from './journal/pg/migrations.js';
 import { LeaseLost } from './journal/async-journal.js';
 import { isPostgresUrl } from './journal/pg/url.js';
+import type { PeopleStore } from './people/people-store.js';
+import { openSqlitePeopleStore } from './people/sqlite-people-store.js';
 import type { RemoteExecutor, WorkerCoverage } from './cluster/remote-executor.js';
 import type { WorkerOptions, WorkerRow } from './cluster/worker.js';
 import { telemetrySettings } from './telemetry/settings.js';
@@ -884,3 +886,22 @@ export {
 } from './people/oidc-config.js';
 export { identityFromClaims, groupsFromClaim, rolesOfGroups, displayName, type Claims, type IdentityFromClaims } from './people/oidc-identity.js';
 export { envThenConfig, type SecretLookup } from './secret-refs.js';
+export {
+  AuthConfigError,
+  localRoles,
+  looksLikePasswordHash,
+  parseAuthConfig,
+  type AuthConfig,
+  type LocalUser,
+  type PasswordRef,
+} from './people/auth-config.js';
+export { decoyHash, hashPassword, verifyPassword } from './people/passwords.js';
+export { newApiToken, sha256Hex, type ApiTokenRow, type AuditEntry, type AuditRow, type PeopleStore, type StoredSession } from './people/people-store.js';
+export { openSqlitePeopleStore };
+
+/** The people store (sessions, API tokens, audit) of the journal database `db`: a SQLite path or a Postgres URL. */
+export async function openPeopleStore(db: string): Promise<PeopleStore> {
+  if (!isPostgresUrl(db)) return openSqlitePeopleStore(db);
+  const { pgPeopleStore } = await import('./people/pg-people-store.js');
+  return pgPeopleStore(await openPgPool(db, 2));
+}

@@ -39,7 +39,7 @@ const SECRET_REF = /^secret:([A-Za-z_][A-Za-z0-9_]*)$/;
 /** A config problem, with the key it is about (`where` is the config file, for the message). */
 export class OidcConfigError extends Error {
   constructor(where: string, key: string, problem: string) {
-    super(`${where}: auth.oidc${key ? `.${key}` : ''} ${problem}`);
+    super(`${where ? `${where}: ` : ''}auth.oidc${key ? `.${key}` : ''} ${problem}`);
     this.name = 'OidcConfigError';
   }
 }

@@ -23,7 +23,6 @@ import {
 } from './schemas.js';
 import { MAX_EVENT_TYPE } from './schemas.js';
 import { traceLink, traceUrlTemplate } from '../../runtime/index.js';
-import type { Session } from './auth.js';
 
 export interface ApiDeps {
   readonly engine: TriggerEngine;
@@ -48,7 +47,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   };
   const planInput = { root: 'the plan input must be a JSON object' };
 
-  app.get('/health', { config: { public: true } }, async () => ({ status: 'ok' }));
+  app.get('/health', async () => ({ status: 'ok' }));
 
   app.get('/metrics', async (_req, reply) => {
     const text = await metrics.render();
@@ -198,9 +197,11 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
         schemaErrorFormatter: messagesFor({ root: 'a decision body must be a JSON object', comment: '"comment" must be a string of at most 2000 characters' }),
       },
       async (req, reply) => {
-        const session = (req as FastifyRequest & { session?: Session }).session;
-        const who = session ? session.who : 'orch serve';
-        return control(reply, req.params.id, await starter.decide(req.params.id, req.params.step, verb, { by: who, comment: req.body.comment ?? null }));
+        // The role table let an approver through; which approval steps this identity may
+        // decide (LANGUAGE.md §8.8: `approver`, `approvals`, `not_starter`) is the approvals'
+        // own check, with `req.identity` — who is recorded, never a name someone typed.
+        const who = req.identity!;
+        return control(reply, req.params.id, await starter.decide(req.params.id, req.params.step, verb, { by: who.subject, comment: req.body.comment ?? null }));
       },
     );
   }
@@ -241,6 +242,7 @@ export function registerApiTriggers(app: FastifyInstance, engine: TriggerEngine,
     app.post<{ Body: Record<string, unknown> }>(
       t.source.path,
       {
+        config: { apiTrigger: true },
         schema: { body: objectBody },
         preValidation: async (req) => {
           if (req.body === undefined) req.body = {};

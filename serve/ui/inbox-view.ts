@@ -1,6 +1,7 @@
 /** The approvals inbox: pending approvals, decided with a comment; the server records who and when. */
 import { get, post } from './api.js';
 import { h, when } from './dom.js';
+import { canDecide } from './roles.js';
 
 interface Pending {
   runId: string;
@@ -31,8 +32,8 @@ export async function inboxView(root: HTMLElement): Promise<void> {
       { class: 'card approval', 'data-run': a.runId, 'data-step': a.stepId },
       h('h3', {}, a.summary),
       h('p', { class: 'muted' }, `${a.planId} · step ${a.stepId} · `, h('a', { href: `#/runs/${encodeURIComponent(a.runId)}` }, a.runId), a.approver ? ` · for ${a.approver}` : '', ` · waiting since ${when(a.since)}`),
-      comment,
-      h('div', { class: 'controls' }, h('button', { type: 'button', class: 'primary', 'data-action': 'approve', onclick: decide('approve') }, 'Approve'), h('button', { type: 'button', class: 'danger', 'data-action': 'reject', onclick: decide('reject') }, 'Reject')),
+      ...(canDecide() ? [comment] : [h('p', { class: 'muted' }, 'Deciding needs the approver role.')]),
+      canDecide() && h('div', { class: 'controls' }, h('button', { type: 'button', class: 'primary', 'data-action': 'approve', onclick: decide('approve') }, 'Approve'), h('button', { type: 'button', class: 'danger', 'data-action': 'reject', onclick: decide('reject') }, 'Reject')),
       status,
     );
     return card;
