@@ -7,11 +7,20 @@ import type { AsyncJournal } from './journal/async-journal.js';
 import type { RunRow } from './journal/sqlite-journal.js';
 import { perItemMessage } from './scheduler/core/core.js';
 import { baseId } from './scheduler/core/state.js';
+import type { Identity } from './people/identity.js';
 
-export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string };
+/** `forbidden`: the caller may not do it (§8.8: not a person who may decide this approval). */
+export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string; forbidden?: true };
 
 export type SignalPayload =
-  | { stepId: string; decision: 'approve' | 'reject'; by?: string | null; comment?: string | null }
+  | {
+      stepId: string;
+      decision: 'approve' | 'reject';
+      by?: string | null;
+      comment?: string | null;
+      /** §8.8: the authenticated person deciding (carried in the control row to the process running the run). */
+      identity?: Identity | null;
+    }
   | { context: Record<string, unknown> };
 
 /** The run row of a run that can still be controlled, or why not. */
@@ -59,7 +68,13 @@ export async function signalViaJournal(journal: AsyncJournal, runId: string, pay
     if (waiting) return { ok: false, message: perItemMessage(runId, payload.stepId, waiting) };
   }
   if ('context' in payload) await journal.addControl(runId, 'context', null, payload.context);
-  else await journal.addControl(runId, 'signal', payload.stepId, { decision: payload.decision, by: payload.by ?? null, comment: payload.comment ?? null });
+  else
+    await journal.addControl(runId, 'signal', payload.stepId, {
+      decision: payload.decision,
+      by: payload.by ?? null,
+      comment: payload.comment ?? null,
+      ...(payload.identity ? { identity: payload.identity } : {}),
+    });
   return { ok: true, message: `signal recorded for ${runId}; delivered by ${await deliveredBy(journal, row)}` };
 }
 

@@ -75,9 +75,9 @@ export function onEvent(c: SchedulerCore, e: Live): void {
       const inst = c.instances.get(e.stepId);
       if (inst && inst.activity.kind === 'approval' && inst.rec.status === 'running') {
         wake(c);
-        decideApproval(c, inst, e.decision, e.by, e.comment);
+        decideApproval(c, inst, e.decision, e.by, e.comment, e.identity);
       }
-      else c.pendingSignals.set(e.stepId, { decision: e.decision, by: e.by, comment: e.comment });
+      else c.pendingSignals.set(e.stepId, { decision: e.decision, by: e.by, comment: e.comment, identity: e.identity });
       return;
     }
     case 'pause':
