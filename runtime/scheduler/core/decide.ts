@@ -233,6 +233,8 @@ function restore(c: SchedulerCore, inst: Inst): void {
     cost: r.cost,
     completionOrder: r.completionOrder,
     compensated: r.compensated,
+    // §8.8: the people who approved a waiting approval before the interruption still count.
+    approvedBy: [...(r.approvedBy ?? [])],
   });
   c.totalCost += r.cost;
   const cap = capabilityOf(c, inst);
