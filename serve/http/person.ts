@@ -8,6 +8,9 @@
  * checked) and starts runs (`plan_created.started_by`).
  *
  * Merge point: swap the body of `requestIdentity` for the authentication layer's own accessor.
+ * It must give null while no people are configured (the bootstrap token alone): an identity,
+ * the bootstrap's included, is checked against each approval's `approver`, and the bootstrap
+ * matches none — every approval would be refused.
  */
 import type { FastifyRequest } from 'fastify';
 import type { Identity } from '../../runtime/index.js';
