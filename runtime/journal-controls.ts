@@ -7,7 +7,10 @@ import type { AsyncJournal } from './journal/async-journal.js';
 import type { RunRow } from './journal/sqlite-journal.js';
 import { perItemMessage } from './scheduler/core/core.js';
 import { baseId } from './scheduler/core/state.js';
-import type { Identity } from './people/identity.js';
+import type { PlanIR } from '../compiler/index.js';
+import { evaluate } from './evaluate.js';
+import { approvalRule, refusal } from './people/approval-rule.js';
+import type { Identity, RecordedIdentity } from './people/identity.js';
 
 /** `forbidden`: the caller may not do it (§8.8: not a person who may decide this approval). */
 export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string; forbidden?: true };
@@ -67,6 +70,11 @@ export async function signalViaJournal(journal: AsyncJournal, runId: string, pay
     const waiting = await instancesWaiting(journal, runId, payload.stepId);
     if (waiting) return { ok: false, message: perItemMessage(runId, payload.stepId, waiting) };
   }
+  if ('stepId' in payload && payload.identity) {
+    // §8.8: refused here as it would be by the process running the run (which checks it again).
+    const refused = await refusalFromJournal(journal, row, payload.stepId, payload.decision, payload.identity);
+    if (refused !== null) return { ok: false, forbidden: true, message: refused };
+  }
   if ('context' in payload) await journal.addControl(runId, 'context', null, payload.context);
   else
     await journal.addControl(runId, 'signal', payload.stepId, {
@@ -76,6 +84,46 @@ export async function signalViaJournal(journal: AsyncJournal, runId: string, pay
       ...(payload.identity ? { identity: payload.identity } : {}),
     });
   return { ok: true, message: `signal recorded for ${runId}; delivered by ${await deliveredBy(journal, row)}` };
+}
+
+/**
+ * Why `identity` may not decide approval `stepId` of a run another process executes (§8.8), read
+ * off its journal: the step's `approver`, `approvals` and `not_starter` evaluated against the
+ * run's input, who approved it so far, who started the run. Null when it may — or when the
+ * journal cannot tell (a step not waiting yet, a sub-plan's step, arguments computed from other
+ * steps): the process running the run checks every decision anyway and drops a refused one.
+ */
+async function refusalFromJournal(journal: AsyncJournal, row: RunRow, stepId: string, decision: 'approve' | 'reject', identity: Identity): Promise<string | null> {
+  if (!row.ir || stepId.includes('/')) return null;
+  let plan: PlanIR;
+  let input: unknown;
+  try {
+    plan = JSON.parse(row.ir) as PlanIR;
+    input = row.input === null ? null : (JSON.parse(row.input) as unknown);
+  } catch {
+    return null;
+  }
+  const step = plan.steps.find((s) => s.id === baseId(stepId));
+  const handler = step?.capability ? plan.capabilities[step.capability]?.handler : undefined;
+  if (!step || !handler || !('builtin' in handler) || handler.builtin !== 'approval') return null;
+  const args: { [name: string]: unknown } = {};
+  try {
+    for (const name of ['approver', 'approvals', 'not_starter']) if (step.args[name]) args[name] = evaluate(step.args[name], { vars: { input } });
+  } catch {
+    return null;
+  }
+  let waiting = false;
+  let startedBy: RecordedIdentity | null = null;
+  const approvedBy: RecordedIdentity[] = [];
+  for (const e of await journal.load(row.id)) {
+    if (e.type === 'plan_created') startedBy = e.data.started_by ?? null;
+    if (e.stepId !== stepId) continue;
+    if (e.type === 'step_started') waiting = true;
+    else if (ENDS_AN_ATTEMPT.has(e.type)) waiting = false;
+    else if (e.type === 'approval_decided' && e.data.decision === 'approve') approvedBy.push(e.data.by);
+  }
+  if (!waiting) return null;
+  return refusal(approvalRule(args), identity, decision, { approvedBy, startedBy });
 }
 
 export async function cancelStepViaJournal(journal: AsyncJournal, runId: string, stepId: string): Promise<ControlOutcome> {
