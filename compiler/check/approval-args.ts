@@ -1,6 +1,7 @@
 /**
  * The std `approval` capability's people inputs (LANGUAGE.md §8.8), as far as literals tell:
- * `approvals` is an integer of at least 1, and `approver` names a user or `group:NAME` (E0201).
+ * `approvals` is an integer of at least 1, `approver` names a user or `group:NAME`, and more
+ * than one approval needs a group (E0201).
  * Their types (`int`, `bool`, `string`) are checked like any argument; computed values are
  * checked when the step starts (the step fails with the reason).
  */
@@ -11,6 +12,12 @@ const APPROVAL = 'std.capabilities.approval';
 
 export function approvalArgWarnings(capability: string, call: CapabilityCall, file: string, diags: Diagnostic[]): void {
   if (capability !== APPROVAL) return;
+  // One named user is one person: more than one approval could never be given.
+  const user = literalString(call.args.find((a) => a.name.name === 'approver')?.value);
+  const count = call.args.find((a) => a.name.name === 'approvals');
+  const n = count ? literalNumber(count.value) : null;
+  if (user !== null && user !== '' && !user.startsWith('group:') && n !== null && Number.isInteger(n) && n > 1)
+    diags.push(diagnostic('E0201', `approvals: ${n} needs ${n} distinct people, but approver "${user}" names one user: name a group ("group:NAME")`, file, count!.value.range));
   for (const arg of call.args) {
     if (arg.name.name === 'approvals') {
       const n = literalNumber(arg.value);
@@ -25,6 +32,12 @@ export function approvalArgWarnings(capability: string, call: CapabilityCall, fi
         diags.push(diagnostic('E0201', `approver must name a user ("alice") or a group ("group:finance")`, file, v.range));
     }
   }
+}
+
+/** A string literal without interpolation, trimmed; null for anything computed. */
+function literalString(e: Expr | undefined): string | null {
+  if (!e || e.kind !== 'StringLit' || e.parts.some((p) => typeof p !== 'string')) return null;
+  return e.parts.join('').trim();
 }
 
 /** A number literal, negated or parenthesized; null for anything computed. */

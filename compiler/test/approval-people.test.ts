@@ -45,6 +45,15 @@ describe('approval: approvals and not_starter', () => {
     expect(d!.message).toContain('group:finance');
   });
 
+  it('refuses more than one approval from a single named user', () => {
+    const text = `${BASE}\nplan p { step ok = approval(approver: "alice", summary: "go?", approvals: 2) }\n`;
+    const [d, ...rest] = errors(text);
+    expect(rest).toEqual([]);
+    expect(d!.code).toBe('E0201');
+    expect(covered(text, d!)).toBe('2');
+    expect(d!.message).toContain('names one user');
+  });
+
   it('near miss: a computed count is checked when the step runs, not here', () => {
     const text = `${BASE}\nplan p {\n  input { n: int }\n  step ok = approval(approver: "alice", summary: "go?", approvals: input.n)\n}\n`;
     expect(errors(text)).toEqual([]);
