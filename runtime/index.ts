@@ -25,6 +25,7 @@ import { openRuntimeJournal, type RuntimeJournal } from './journal/open-journal.
 import type { RunRow, SqliteJournal } from './journal/sqlite-journal.js';
 import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
+import { recordOf, type Identity } from './people/identity.js';
 import { cancelStepViaJournal, controlViaJournal, lastPause, signalViaJournal, waitsForApproval, type ControlOutcome, type SignalPayload } from './journal-controls.js';
 import { Redactor } from './redact.js';
 import { EMPTY_MODELS, ModelExecutor, modelClientFor } from './models/index.js';
@@ -124,6 +125,8 @@ export interface StartOptions {
    * trace, its run span a child of the caller's span. A malformed one is ignored.
    */
   readonly traceparent?: string;
+  /** §8.8: the authenticated person starting the run (journaled as `plan_created.started_by`). */
+  readonly startedBy?: Identity | null;
 }
 
 export interface ResumeOptions {
@@ -270,6 +273,7 @@ export class Runtime {
       consent: [...new Set([...(config.consent ?? []), ...(opts.consent ?? [])])].sort(),
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
       ...(opts.retryOf ? { retryOf: opts.retryOf } : {}),
+      ...(opts.startedBy ? { startedBy: recordOf(opts.startedBy) } : {}),
     });
     return this.track(run, tracing, { placement, workers });
   }
@@ -435,7 +439,11 @@ export class Runtime {
         local.updateContext(payload.context);
         return { ok: true, message: 'context updated' };
       }
-      const r = local.signal(payload.stepId, payload.decision, payload.by ?? null, payload.comment ?? null);
+      const identity = payload.identity ?? null;
+      // §8.8: a person who may not decide is told why, and nothing changes.
+      const refused = local.decisionRefusal(payload.stepId, payload.decision, identity);
+      if (refused !== null) return { ok: false, forbidden: true, message: refused };
+      const r = local.signal(payload.stepId, payload.decision, payload.by ?? null, payload.comment ?? null, identity);
       return r === 'ok' ? { ok: true, message: `${payload.decision} ${payload.stepId}` } : { ok: false, message: r };
     }
     return signalViaJournal(this.requireJournal(), runId, payload);
@@ -905,3 +913,4 @@ export async function openPeopleStore(db: string): Promise<PeopleStore> {
   const { pgPeopleStore } = await import('./people/pg-people-store.js');
   return pgPeopleStore(await openPgPool(db, 2));
 }
+export { approvalRule, matchesApprover, refusal as approvalRefusal, samePerson, GROUP_PREFIX, type ApprovalRule, type DecisionState } from './people/approval-rule.js';

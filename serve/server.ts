@@ -121,7 +121,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   const limits: HttpLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const app = await createApp({ people, limits, log });
   const stepCancel = (runId: string, stepId: string) => starter.cancelStep(runId, stepId);
-  registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(opts.plans), triggerOf, stepCancel });
+  registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(opts.plans), triggerOf, stepCancel, peopleConfigured: opts.auth !== undefined });
   registerApiTriggers(app, engine, opts.triggers);
   const streams = registerStream(app, hub);
   registerSessionRoutes(app, people);
