@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime, RuntimeUsageError } from '../index.js';
-import type { ActiveRun } from '../index.js';
+import type { ActiveRun, AttemptOutcome, AttemptRequest, Executor } from '../index.js';
+import { AdoptingExecutor } from '../cluster/local-adoption.js';
 import { migrate } from '../journal/pg/migrations.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { local, orchAsync, projectDir, writePlan } from './helpers.js';
-import { lit, out, plan, resource, step } from './ir-builder.js';
+import { capability, lit, out, plan, resource, step } from './ir-builder.js';
 
 let db: TestPostgres;
 let client: pg.Client;
@@ -179,4 +180,80 @@ describe('adoption when a run on workers resumes in-process (--local)', () => {
       if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
     }
   }, 120_000);
+});
+
+describe('AdoptingExecutor (in-process, over rows as workers leave them)', () => {
+  it('waits on an attempt a worker runs and adopts its outcome; one whose worker went silent runs here once the sweeper declares it dead; an abort abandons the row', async () => {
+    const ran: string[] = [];
+    const inner: Executor = {
+      start(req, done) {
+        ran.push(req.stepId);
+        queueMicrotask(() => done({ ok: true, output: { here: req.stepId } }));
+        return { abort: () => undefined };
+      },
+    };
+    const ex = await AdoptingExecutor.open(inner, db.url);
+    const run = 'unit-adopt';
+    try {
+      await client.query(
+        `INSERT INTO orch.workers (id, host, pid, slots, heartbeat_at) VALUES ('w-live', 'h', 1, 1, now() + interval '1 hour'), ('w-silent', 'h', 2, 1, now() - interval '1 minute')`,
+      );
+      await client.query(
+        `INSERT INTO orch.attempts (run_id, step_key, attempt, owner, status, worker, started_at) VALUES
+           ($1, 'a', 1, 'dead-owner', 'running', 'w-live', now()),
+           ($1, 'b', 1, 'dead-owner', 'running', 'w-silent', now()),
+           ($1, 'c', 1, 'dead-owner', 'running', 'w-live', now())`,
+        [run],
+      );
+      const found = await ex.recover(run, new Map([['a', 1], ['b', 1], ['c', 1], ['d', 1]]));
+      // d has no row: the core's to judge.
+      expect([...found].sort()).toEqual(['a', 'b', 'c']);
+      const req = (stepId: string): AttemptRequest => ({
+        runId: run,
+        stepId,
+        baseStepId: stepId,
+        attempt: 2,
+        purpose: 'call',
+        capability: capability('cap'),
+        input: {},
+        resource: null,
+        timeoutMs: null,
+        secrets: {},
+        plan: plan({ steps: [] }),
+      });
+      const outcomes = new Map<string, AttemptOutcome>();
+      const settled = (id: string) => new Promise<AttemptOutcome>((resolve) => ex.start(req(id), (o) => (outcomes.set(id, o), resolve(o))));
+      const a = settled('a');
+      const b = settled('b');
+      const c = ex.start(req('c'), (o) => outcomes.set('c', o));
+      // The live worker records a's outcome: adopted, with the hook that folds its row.
+      await client.query(`UPDATE orch.attempts SET status = 'succeeded', outcome = $2 WHERE run_id = $1 AND step_key = 'a'`, [run, JSON.stringify({ ok: true, output: { on: 'worker' } })]);
+      const got = await a;
+      expect(got).toMatchObject({ ok: true, output: { on: 'worker' } });
+      // b's worker is silent: the sweeper (run by this executor while it waits) abandons b, which runs here.
+      expect(await b).toEqual({ ok: true, output: { here: 'b' } });
+      expect(ran).toEqual(['b']);
+      c.abort('timeout');
+      await until(async () => (await client.query(`SELECT status FROM orch.attempts WHERE run_id = $1 AND step_key = 'c'`, [run])).rows[0]?.status === 'abandoned', 'c abandoned');
+      expect(outcomes.has('c')).toBe(false);
+      // The fold hook marks a's row folded inside the caller's transaction.
+      const tx = new pg.Client({ connectionString: db.url });
+      await tx.connect();
+      await tx.query('BEGIN');
+      await got.commitHook!(tx);
+      await tx.query('COMMIT');
+      await tx.end();
+      const rows = await client.query<{ step_key: string; status: string; folded: boolean }>(
+        `SELECT step_key, status, folded FROM orch.attempts WHERE run_id = $1 ORDER BY step_key`,
+        [run],
+      );
+      expect(rows.rows).toEqual([
+        { step_key: 'a', status: 'succeeded', folded: true },
+        { step_key: 'b', status: 'abandoned', folded: false },
+        { step_key: 'c', status: 'abandoned', folded: true },
+      ]);
+    } finally {
+      await ex.close();
+    }
+  }, 60_000);
 });
