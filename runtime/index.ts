@@ -43,6 +43,7 @@ import { isPostgresUrl } from './journal/pg/url.js';
 import type { PeopleStore } from './people/people-store.js';
 import { openSqlitePeopleStore } from './people/sqlite-people-store.js';
 import type { RemoteExecutor, WorkerCoverage } from './cluster/remote-executor.js';
+import type { AdoptingExecutor } from './cluster/local-adoption.js';
 import type { WorkerOptions, WorkerRow } from './cluster/worker.js';
 import { telemetrySettings } from './telemetry/settings.js';
 import { parseTraceparent } from './telemetry/traceparent.js';
@@ -177,6 +178,22 @@ async function recoverInFlight(executor: Executor, runId: string, restored: Rest
 }
 
 /**
+ * `recoverInFlight` for the unfinished sub-plan runs of a resumed run (and theirs), by sub-plan run
+ * id: their steps a worker finished or still has are adopted like the run's own.
+ */
+async function recoverSubplans(executor: Executor, ids: readonly string[], load: (runId: string) => readonly RunEvent[]): Promise<ReadonlyMap<string, ReadonlySet<string>> | undefined> {
+  if (!executor.recover || ids.length === 0) return undefined;
+  const found = new Map<string, ReadonlySet<string>>();
+  for (const id of ids) {
+    const restored = replay(load(id));
+    if (restored.terminal) continue;
+    const steps = await recoverInFlight(executor, id, restored);
+    if (steps?.size) found.set(id, steps);
+  }
+  return found.size ? found : undefined;
+}
+
+/**
  * How often a server or worker on Postgres calls `Runtime.resumeOrphans` (the default; the one used
  * is `clusterTiming().orphanPollMs`): a run is free once its owner's heartbeat is 10 s old
  * (OWNER_STALE_MS), so it is taken over within about 12 s.
@@ -194,6 +211,10 @@ export class Runtime {
   /** This process's worker threads, made on first use (never under `workers`). */
   private local: (Executor & OwnedExecutor) | null = null;
   private readonly remote: RemoteExecutor | null;
+  /** The Postgres URL of the journal (null on SQLite or without one): in-process resumes adopt workers' outcomes there. */
+  private readonly pgUrl: string | null;
+  /** This process's worker threads wrapped to adopt what workers did for a resumed run, opened on first need. */
+  private adopting: Promise<AdoptingExecutor> | null = null;
   private readonly placement: Placement;
   private readonly executorOptions: RuntimeOptions;
   private readonly outputLimits = new Map<string, number>();
@@ -207,8 +228,9 @@ export class Runtime {
   readonly limits: LimitsProvider;
   private readonly ownsLimits: SharedLimits | null = null;
 
-  private constructor(opts: RuntimeOptions, opened: RuntimeJournal | null, ownsLimits: SharedLimits | null, remote: RemoteExecutor | null) {
+  private constructor(opts: RuntimeOptions, opened: RuntimeJournal | null, ownsLimits: SharedLimits | null, remote: RemoteExecutor | null, pgUrl: string | null) {
     this.opened = opened;
+    this.pgUrl = pgUrl;
     this.store = opened?.store ?? null;
     this.journal = opened?.sqlite ?? null;
     this.ownsLimits = ownsLimits;
@@ -242,7 +264,7 @@ export class Runtime {
       await opened?.store.close();
       throw err;
     }
-    return new Runtime(opts, opened, limits, remote);
+    return new Runtime(opts, opened, limits, remote, db !== null && isPostgresUrl(db) ? db : null);
   }
 
   activeCount(): number {
@@ -369,9 +391,12 @@ export class Runtime {
     if (!(await journal.acquire(runId, opts.takeOverAfterMs))) throw new RuntimeUsageError(`run ${runId} is being run by another process (its heartbeat is fresh)`);
     const plan = JSON.parse(row.ir) as PlanIR;
     const config = opts.config ?? (await this.projectConfig(plan));
-    await this.opened!.preload(runId);
-    const { executor, placement, workers } = await this.executorForRun(plan);
+    const subplans = await this.opened!.preload(runId);
+    const placed = await this.executorForRun(plan);
+    const { placement, workers } = placed;
+    const executor = await this.adoptingFor(placed.executor, placement);
     const recovered = await recoverInFlight(executor, runId, restored);
+    const recoveredSubplans = await recoverSubplans(executor, subplans, (id) => this.opened!.sink.load?.(id) ?? []);
     const tracing = await this.tracingFor(config);
     const { deps } = this.deps(plan, config, executor, opts.onEvent, tracing);
     // The trace the run began (its first event keeps it): this process continues it.
@@ -392,6 +417,7 @@ export class Runtime {
       restored,
       rerunInFlight: opts.rerunInFlight,
       recovered,
+      recoveredSubplans,
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
     });
     for (const c of early) if (c.kind === 'signal') applyControl(run, c);
@@ -484,6 +510,7 @@ export class Runtime {
     } else for (const run of this.active.values()) run.cancel('runtime closed');
     this.stopPolling();
     await this.local?.close();
+    await (await this.adopting?.catch(() => null))?.close();
     await this.remote?.close();
     await this.ownsLimits?.close();
     // A cancelled run's last commit goes to the journal after this turn (at once on SQLite, a
@@ -540,6 +567,20 @@ export class Runtime {
       for (const [dir, bytes] of this.outputLimits) this.local.limitOutputs(dir, bytes);
     }
     return { executor: this.local, placement: 'in-process', workers };
+  }
+
+  /**
+   * The executor a resumed run continues on: in this process on Postgres, the worker threads
+   * wrapped so that what workers finished or still run of its steps in flight is adopted (a run
+   * that was on workers and is resumed `--local`, or with no worker live); else `executor` itself.
+   */
+  private async adoptingFor(executor: Executor, placement: RunPlacement): Promise<Executor> {
+    if (this.given || placement !== 'in-process' || this.pgUrl === null || executor !== this.local) return executor;
+    const url = this.pgUrl;
+    const inner = executor;
+    this.adopting ??= import('./cluster/local-adoption.js').then(({ AdoptingExecutor }) => AdoptingExecutor.open(inner, url));
+    this.adopting.catch(() => (this.adopting = null));
+    return this.adopting;
   }
 
   /** One tracer per exporter configuration, its SDK loaded on first use; null when tracing is off. */

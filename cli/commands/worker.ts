@@ -46,7 +46,8 @@ export function registerWorker(program: Command): void {
       [
         '',
         'Every second the worker writes a heartbeat to orch.workers; one silent for more than 5 s is',
-        'declared dead, its running attempts are dispatched again to other workers. A run whose owner',
+        'declared dead, its running attempts are dispatched again to other workers (a worker that finds',
+        'itself declared dead, after being frozen or cut off, registers again under a new id). A run whose owner',
         '(orch run, orch serve, another worker) has not written its heartbeat for 10 s (--take-over-after) is taken over by',
         'one live worker or server, which advances it from its journal (--no-take-over: not this one).',
         '',

@@ -99,7 +99,8 @@ export interface SweepResult {
 }
 
 /**
- * Marks workers silent for more than 5 s (the default `deadAfterMs`) dead, abandons their running attempts, unlocks and
+ * Marks workers silent for more than 5 s (the default `deadAfterMs`) dead, abandons their running
+ * attempts (and any attempt running under an id that is no longer alive), unlocks and
  * deletes their graphile-worker jobs, and wakes the owners of the affected runs, all in one
  * transaction. It also abandons attempts still `dispatched` whose job has been locked for more
  * than 5 s: the worker that fetched the job died between its lock and the claim (possibly before
@@ -131,6 +132,8 @@ export async function sweepDeadWorkers(pool: pg.Pool, deadAfterMs = clusterTimin
     const abandoned = await client.query<{ run_id: string }>(
       `UPDATE orch.attempts SET status = 'abandoned', finished_at = now()
         WHERE (worker = ANY($1) AND status = 'running')
+           -- claimed under an id already dead (a frozen worker woken, before it registered again)
+           OR (status = 'running' AND NOT EXISTS (SELECT 1 FROM orch.workers w WHERE w.id = orch.attempts.worker AND w.state = 'alive'))
            OR (status = 'dispatched' AND ${ATTEMPT_JOB_KEY} IN (
                  SELECT key FROM graphile_worker.jobs WHERE locked_at < now() - make_interval(secs => $2)))
         RETURNING run_id`,

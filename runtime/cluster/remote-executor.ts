@@ -22,6 +22,7 @@ import { fillDefaults } from '../executor/worker-executor.js';
 import { openMigratedPool } from '../journal/pg/migrations.js';
 import { openClient } from '../journal/pg/pool.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';
+import { foldHook, parseOutcome, recoverableAttempts, recoveredKey, runStep, type RecoveredAttempt } from './attempt-rows.js';
 import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, jobKey, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './timing.js';
 import { jobSecretsAndModel } from './job-secrets.js';
@@ -30,16 +31,6 @@ import { jobSecretsAndModel } from './job-secrets.js';
 export const OUTCOME_POLL_MS = DEFAULT_CLUSTER_TIMING.outcomePollMs;
 /** Runs whose recorded handler hashes are kept in memory (`orch serve` runs many). */
 const RUN_HASHES_KEPT = 256;
-
-/**
- * What a dead owner left of a step in flight, found by `recover`: the outcome a worker recorded,
- * or (`outcome` null) an attempt still dispatched or running, whose outcome is still to come.
- */
-interface Recovered {
-  readonly attempt: number;
-  readonly fence: number;
-  readonly outcome: AttemptOutcome | null;
-}
 
 interface Pending {
   readonly req: AttemptRequest;
@@ -75,7 +66,7 @@ export class RemoteExecutor implements Executor {
   /** Attempts whose row and job were added inside their `step_started` commit: their fence. */
   private readonly prepared = new Map<string, { readonly fence: number; readonly req: AttemptRequest }>();
   /** Outcomes a dead owner's workers recorded and it never folded, by run and step key: for the step's next attempt. */
-  private readonly recovered = new Map<string, Recovered>();
+  private readonly recovered = new Map<string, RecoveredAttempt>();
   /** The handler hashes recorded for each run (`handlerHashes`), most recently used last. */
   private readonly runHashes = new Map<string, Promise<ReadonlyMap<string, string | null>>>();
 
@@ -141,21 +132,9 @@ export class RemoteExecutor implements Executor {
    * run again when idempotent, else failed as unknown.
    */
   async recover(runId: string, inFlight: ReadonlyMap<string, number>): Promise<ReadonlySet<string>> {
-    const { rows } = await this.pool.query<{ step_key: string; attempt: number; fence: number; status: string; claimed: boolean; outcome: string | null }>(
-      `SELECT DISTINCT ON (step_key) step_key, attempt, fence, status, started_at IS NOT NULL AS claimed, outcome FROM orch.attempts
-        WHERE run_id = $1 AND NOT folded AND step_key = ANY($2) AND attempt <= ($3::jsonb ->> step_key)::int
-        ORDER BY step_key, attempt DESC`,
-      [runId, [...inFlight.keys()], JSON.stringify(Object.fromEntries(inFlight))],
-    );
-    const steps = new Set<string>();
-    for (const r of rows) {
-      const at = { attempt: r.attempt, fence: Number(r.fence) };
-      if (r.status === 'succeeded' || r.status === 'failed') this.recovered.set(runStep(runId, r.step_key), { ...at, outcome: parseOutcome(r.outcome) });
-      else if (r.status === 'dispatched' || r.status === 'running') this.recovered.set(runStep(runId, r.step_key), { ...at, outcome: null });
-      else if (r.claimed || r.attempt !== inFlight.get(r.step_key)) continue;
-      steps.add(r.step_key);
-    }
-    return steps;
+    const { adopted, neverRan } = await recoverableAttempts(this.pool, runId, inFlight);
+    for (const [key, at] of adopted) this.recovered.set(runStep(runId, key), at);
+    return new Set([...adopted.keys(), ...neverRan]);
   }
 
   /** The attempt row and its job, added by the journal commit that writes the attempt's `step_started`. */
@@ -415,29 +394,6 @@ function ownHandlerHash(req: AttemptRequest): string | null {
   return where.ok ? handlerHash(where.module) : null;
 }
 
-/**
- * Marks an outcome folded, inside the commit that records what it leads to (its step_completed …):
- * a crash before that commit leaves it unfolded, for the next owner to recover.
- */
-function foldHook(run: string, key: string, attempt: number, fence: number): CommitHook {
-  return async (tx) => {
-    await (tx as pg.ClientBase).query(
-      `UPDATE orch.attempts SET folded = true WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND NOT folded`,
-      [run, key, attempt, fence],
-    );
-  };
-}
-
-/** A step instance of a run, as a map key. */
-function runStep(run: string, key: string): string {
-  return `${run}\u0000${key}`;
-}
-
-/** Where `recover` keeps a step's outcome (null: a fallback or compensation call, which never receives one). */
-function recoveredKey(req: AttemptRequest): string | null {
-  return req.purpose === 'call' ? runStep(req.runId, req.stepId) : null;
-}
-
 /** One attempt of a step instance of a run, as a map key. */
 function attemptKey(run: string, key: string, attempt: number): string {
   return `${runStep(run, key)}\u0000${attempt}`;
@@ -455,14 +411,4 @@ function pendingId(entry: Pending): string {
 /** The attempt row's `step_key`: the instance key, marked for fallback and compensation calls. */
 function stepKey(req: AttemptRequest): string {
   return req.purpose === 'call' ? req.stepId : `${req.stepId}~${req.purpose}`;
-}
-
-function parseOutcome(text: string | null): AttemptOutcome {
-  try {
-    const o = JSON.parse(text ?? 'null') as AttemptOutcome | null;
-    if (o && typeof o === 'object' && typeof o.ok === 'boolean') return o;
-  } catch {
-    // fall through
-  }
-  return { ok: false, error: 'the worker recorded no readable outcome' };
 }

@@ -30,8 +30,8 @@ import type { StepJob } from './jobs.js';
 export interface WorkerAttemptsOptions {
   /** The worker's project root (`orch worker --project`, its nearest root). */
   readonly project: string;
-  /** The worker's id, named in its errors. */
-  readonly worker: string;
+  /** The worker's id of the moment (it changes when the worker registers again), named in its errors. */
+  readonly worker: () => string;
   /** Handler threads. */
   readonly slots: number;
   /** Where secrets come from first (default `process.env`). */
@@ -68,12 +68,12 @@ export class WorkerAttempts {
     try {
       return this.redactor.value(await this.attempt(job, traceparent));
     } catch (err) {
-      return this.redactor.value({ ok: false, error: `on worker ${this.o.worker}: ${(err as Error).message}` });
+      return this.redactor.value({ ok: false, error: `on worker ${this.o.worker()}: ${(err as Error).message}` });
     }
   }
 
   private async attempt(job: StepJob, traceparent: string | undefined): Promise<AttemptOutcome> {
-    const worker = this.o.worker;
+    const worker = this.o.worker();
     const baseDir = resolve(this.o.project, job.baseDir);
     if (!isInside(this.o.project, baseDir)) return { ok: false, error: `plan directory ${job.baseDir} is outside the project ${this.o.project}` };
     const root = projectRoot(baseDir);

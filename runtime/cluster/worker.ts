@@ -11,11 +11,10 @@
  *    and NOTIFY `orch_attempt`. A refused result (the worker was presumed dead) is dropped.
  *
  * The worker registers in `orch.workers`, heartbeats every second from a connection of its own,
- * and sweeps dead workers (`sweepDeadWorkers`). A worker that finds itself declared dead stops.
+ * and sweeps dead workers (`sweepDeadWorkers`). A worker that finds itself declared dead (it was
+ * frozen or cut off past 5 s) registers again under a new id and goes on (`registration.ts`).
  */
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { run, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
@@ -26,6 +25,7 @@ import type { AttemptOutcome } from '../scheduler/types.js';
 import { telemetrySettings } from '../telemetry/settings.js';
 import { loadWorkerTracing, type WorkerTracing } from '../telemetry/tracing.js';
 import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
+import { WorkerRegistration } from './registration.js';
 import { clusterTiming } from './timing.js';
 import { WorkerAttempts } from './worker-attempt.js';
 
@@ -63,7 +63,6 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   // with orch.config.*, package.json or .git); the worker finds its own root the same way, so
   // `--project` may be any folder of the checkout.
   const project = projectRoot(resolve(o.project));
-  const id = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const pool = await openMigratedPool(o.url, 3);
   // graphile-worker's own pool, with pg's default conventions (job ids as strings).
   const jobPool = new pg.Pool({ connectionString: o.url, max: o.slots + 3, application_name: 'orch worker' });
@@ -72,30 +71,31 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const heartbeatPool = openPool(o.url, { max: 1 });
   // The worker's own config: secrets, model endpoints and prices, MCP servers, channels, limits
   // and telemetry (worker-attempt.ts). A broken one stops the worker here, before it registers.
-  const attempts = await WorkerAttempts.open({ project, worker: id, slots: o.slots }).catch(async (err: unknown) => {
+  const attempts = await WorkerAttempts.open({ project, worker: () => reg?.id ?? 'starting', slots: o.slots }).catch(async (err: unknown) => {
     await Promise.all([pool.end(), jobPool.end(), heartbeatPool.end()].map((p) => p.catch(() => undefined)));
     throw err;
   });
   const tracing = await workerTracing(attempts);
   let runner: Runner | null = null;
+  /** Runners not yet stopped: the current one, and one of a registration declared dead while it drains. */
+  const runners = new Set<Runner>();
+  let reg: WorkerRegistration | null = null;
   let heartbeat: ReturnType<typeof setInterval> | null = null;
   let stopping: Promise<void> | null = null;
+  let renewing: Promise<void> | null = null;
   let declaredDead = false;
   /** Job flags of handler hashes this worker's project copy does not match: never fetched again. */
   const forbidden = new Set<string>();
   try {
-    await pool.query(`INSERT INTO orch.workers (id, host, pid, resources, slots) VALUES ($1, $2, $3, $4, $5)`, [
-      id,
-      hostname(),
-      process.pid,
-      [...o.resources],
-      o.slots,
-    ]);
+    const registration = (reg = await WorkerRegistration.register(pool, { resources: o.resources, slots: o.slots }));
     const step: Task = async (payload) => runStep(payload as StepJob);
     const taskList: TaskList = {};
     for (const t of taskIdentifiers(o.resources)) taskList[t] = step;
 
     const runStep = async (job: StepJob): Promise<void> => {
+      // Claimed and recorded under the registration of the moment: an attempt claimed under an id
+      // declared dead is abandoned by the next sweep, and its result refused.
+      const id = registration.id;
       const where = [job.run, job.key, job.attempt, job.fence];
       const mismatch = handlerMismatch(job);
       if (mismatch !== null) {
@@ -144,6 +144,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
 
     /** Why this worker must not run the job's handler (another copy of it than the owner's), or null. */
     const handlerMismatch = (job: StepJob): string | null => {
+      const id = registration.id;
       if (job.handlerHash === null) return null;
       const where = locateHandler(job.capability, resolve(project, job.baseDir), project);
       if (!where.ok) return `${where.error} on worker ${id}, while the run's owner has it`;
@@ -153,58 +154,86 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
 
     const events = new EventEmitter() as WorkerEvents;
     events.on('worker:create', ({ worker }) => {
-      pool
-        .query('UPDATE orch.workers SET job_workers = array_append(job_workers, $2) WHERE id = $1', [id, worker.workerId])
-        .catch(() => undefined);
+      registration.addJobWorker(worker.workerId).catch(() => undefined);
     });
-    runner = await run({
-      pgPool: jobPool,
-      taskList,
-      concurrency: o.slots,
-      noHandleSignals: true,
-      pollInterval: 1000,
-      logger: quietLogger(),
-      forbiddenFlags: () => [...forbidden],
-      // No cron: without this graphile-worker would read a `crontab` file of the current directory.
-      parsedCronItems: [],
-      events,
-    });
+    const startRunner = async (): Promise<Runner> => {
+      const r = await run({
+        pgPool: jobPool,
+        taskList,
+        concurrency: o.slots,
+        noHandleSignals: true,
+        pollInterval: 1000,
+        logger: quietLogger(),
+        forbiddenFlags: () => [...forbidden],
+        // No cron: without this graphile-worker would read a `crontab` file of the current directory.
+        parsedCronItems: [],
+        events,
+      });
+      runners.add(r);
+      void r.promise.finally(() => runners.delete(r)).catch(() => undefined);
+      return r;
+    };
+    runner = await startRunner();
 
     const stop = (why: string) => {
       stopping ??= (async () => {
-        log(`orch worker ${id}: stopping (${why})`);
+        log(`orch worker ${registration.id}: stopping (${why})`);
         if (heartbeat) clearInterval(heartbeat);
-        await runner?.stop().catch(() => undefined);
+        await renewing;
+        await Promise.all([...runners].map((r) => r.stop().catch(() => undefined)));
       })();
       return stopping;
     };
+    /**
+     * Declared dead (frozen or cut off past the dead-after time): the old runner takes no new job
+     * and drains (the results of its attempts are refused: they were abandoned with the old id),
+     * and the worker goes on under a new registration with a new runner.
+     */
+    const renew = () => {
+      const old = runner;
+      renewing ??= (async () => {
+        void old?.stop().catch(() => undefined);
+        const previous = await registration.again();
+        log(`orch worker ${previous} was declared dead (no heartbeat for more than ${clusterTiming().workerDeadAfterMs / 1000} s): registered again as ${registration.id}`);
+        if (!stopping) runner = await startRunner();
+      })()
+        .catch((err: unknown) => {
+          declaredDead = true;
+          log(`orch worker ${registration.id}: declared dead and cannot register again: ${(err as Error).message}`);
+          void stop('declared dead');
+        })
+        .finally(() => (renewing = null));
+    };
     heartbeat = setInterval(() => {
-      heartbeatPool
-        .query(`UPDATE orch.workers SET heartbeat_at = now() WHERE id = $1 AND state = 'alive'`, [id])
-        .then((r) => {
-          if (r.rowCount === 0 && !stopping) {
-            declaredDead = true;
-            void stop('declared dead: no heartbeat for too long');
-          }
+      registration
+        .beat(heartbeatPool)
+        .then((alive) => {
+          if (!alive && !stopping) renew();
         })
         .catch(() => undefined);
       sweepDeadWorkers(heartbeatPool).catch(() => undefined);
     }, clusterTiming().heartbeatMs);
     o.signal?.addEventListener('abort', () => void stop('signal'), { once: true });
-    o.onReady?.(id);
+    o.onReady?.(registration.id);
     if (o.signal?.aborted) void stop('signal');
-    await runner.promise.catch((err: unknown) => log(`orch worker ${id}: ${(err as Error).message}`));
+    // Until stopped: a runner replaced after a re-registration hands over to the next one.
+    for (;;) {
+      const current: Runner = runner;
+      await current.promise.catch((err: unknown) => log(`orch worker ${registration.id}: ${(err as Error).message}`));
+      await renewing;
+      if (stopping || current === runner) break;
+    }
     await stopping;
   } finally {
     if (heartbeat) clearInterval(heartbeat);
-    await pool.query(`UPDATE orch.workers SET state = 'stopped' WHERE id = $1 AND state = 'alive'`, [id]).catch(() => undefined);
+    await reg?.stop().catch(() => undefined);
     await attempts.close();
     await tracing?.shutdown();
     await heartbeatPool.end().catch(() => undefined);
     await jobPool.end().catch(() => undefined);
     await pool.end().catch(() => undefined);
   }
-  if (declaredDead) throw new Error(`orch worker ${id} was declared dead (its heartbeat was more than 5 s old) and stopped`);
+  if (declaredDead) throw new Error(`orch worker ${reg?.id ?? ''} was declared dead (its heartbeat was more than 5 s old) and could not register again`);
 }
 
 /**

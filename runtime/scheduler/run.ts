@@ -40,6 +40,8 @@ export interface RunOptions {
   readonly rerunInFlight?: boolean;
   /** On resume, steps in flight the executor recovered (`Executor.recover`): not failed as unknown. */
   readonly recovered?: ReadonlySet<string>;
+  /** The same for the sub-plan runs of this run (and theirs), by sub-plan run id. */
+  readonly recoveredSubplans?: ReadonlyMap<string, ReadonlySet<string>>;
   /**
    * When nothing can happen any more except human approvals, stop: journal `execution_paused`
    * (`reason: "waiting for approval"`) and settle `done` with status `paused`. `orch run` uses it
@@ -530,6 +532,8 @@ export class Run implements RunReader {
       parentRunId: this.runId,
       restored: restored && !restored.terminal ? restored : undefined,
       rerunInFlight: this.opts.rerunInFlight,
+      recovered: this.opts.recoveredSubplans?.get(cmd.childId),
+      recoveredSubplans: this.opts.recoveredSubplans,
       costCeilings: this.core.childCeilings(key),
       consent: this.opts.consent,
       startedBy: this.core.facts.startedBy,
