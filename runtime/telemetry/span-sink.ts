@@ -1,26 +1,24 @@
 /**
  * The main thread's side of tracing: span handles whose ids are made here (so a handler's
  * `traceparent` is known the moment its attempt starts) and whose starts, events and ends are
- * queued as small records and handed, once per turn of the event loop, to a thread that drives the
+ * queued as records and handed, once per turn of the event loop, to a thread that drives the
  * OpenTelemetry SDK and its OTLP exporter (`span-thread.ts`). Building, serializing and sending
  * spans is the costly part of tracing; it runs beside the scheduler instead of in its thread.
+ *
+ * The records are kept small because this thread pays for every byte of them (measured on the
+ * 10,000-step bench, docs/telemetry.md): they are laid end to end in one flat array of strings and
+ * numbers (`span-records.ts`), cloned as it is, not as JSON; a step or an attempt names no
+ * attribute, only its values — the tracing thread knows their names and takes the run's (and the
+ * step's) from the parent span, which is open there.
  */
 import { randomFillSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { packagePath } from '../../compiler/index.js';
 import type { TelemetrySettings } from './settings.js';
+import { Rec, type Attrs, type AttrValue, type Cell } from './span-records.js';
 
-export type AttrValue = string | number | boolean | readonly string[];
-export type Attrs = { [key: string]: AttrValue };
-
-/** One thing that happened to a span, as the span thread applies it. */
-export type SpanOp =
-  /** start: trace, span, parent span ('' for a root), sampled, remote parent, name, time, attributes, links */
-  | { readonly o: 's'; readonly t: string; readonly id: string; readonly p: string; readonly f: boolean; readonly r: boolean; readonly n: string; readonly at: number; readonly a: Attrs; readonly l?: readonly { readonly t: string; readonly id: string }[] }
-  | { readonly o: 'e'; readonly id: string; readonly n: string; readonly at: number; readonly a: Attrs }
-  /** end, with the attributes set since the start and the status (0 unset, 1 ok, 2 error) */
-  | { readonly o: 'x'; readonly id: string; readonly at: number; readonly a: Attrs | null; readonly c: 0 | 1 | 2; readonly m?: string };
+export type { AttrValue, Attrs } from './span-records.js';
 
 export interface SpanContextRef {
   readonly traceId: string;
@@ -32,7 +30,7 @@ export interface SpanContextRef {
 export class SpanHandle implements SpanContextRef {
   private attrs: Attrs | null = null;
   private code: 0 | 1 | 2 = 0;
-  private message: string | undefined;
+  private message: string | null = null;
   ended = false;
 
   constructor(
@@ -51,7 +49,7 @@ export class SpanHandle implements SpanContextRef {
   }
 
   event(name: string, attrs: Attrs, at: number): void {
-    if (!this.ended) this.sink.push({ o: 'e', id: this.spanId, n: name, at, a: attrs });
+    if (!this.ended) this.sink.push(Rec.event, this.spanId, name, at, attrs);
   }
 
   ok(): void {
@@ -64,30 +62,54 @@ export class SpanHandle implements SpanContextRef {
   }
 
   end(at: number): void {
-    if (this.ended) return;
+    if (this.ending()) this.sink.push(Rec.end, this.spanId, at, this.code, this.message, this.attrs);
+  }
+
+  /** A step span's end: the attributes every step has, by value (`span-records.ts`). */
+  endStep(at: number, kind: string | null, cost: number, attempt: number, status: string): void {
+    if (this.ending()) this.sink.push(Rec.endStep, this.spanId, at, this.code, this.message, this.attrs, kind, cost, attempt, status);
+  }
+
+  /** An attempt span's end with its cost (attributes set on it win over it: a model's reported cost). */
+  endAttempt(at: number, cost: number): void {
+    if (this.ending()) this.sink.push(Rec.endAttempt, this.spanId, at, this.code, this.message, this.attrs, cost);
+  }
+
+  private ending(): boolean {
+    if (this.ended) return false;
     this.ended = true;
-    this.sink.push({ o: 'x', id: this.spanId, at, a: this.attrs, c: this.code, ...(this.message !== undefined ? { m: this.message } : {}) });
+    return true;
   }
 }
+
+const ZERO_SPAN = '0'.repeat(16);
+const ZERO_TRACE = '0'.repeat(32);
 
 /** Span ids as the SDK makes them: random, 16 hex digits (32 for a trace), never all zero. */
 class Ids {
   private readonly pool = Buffer.alloc(8 * 1024);
-  private at = this.pool.length;
+  /** The pool as hex, cut into ids: one conversion per refill instead of one per id. */
+  private hex = '';
+  private at = 0;
 
   next(bytes: 8 | 16): string {
-    if (this.at + bytes > this.pool.length) {
+    const digits = bytes * 2;
+    if (this.at + digits > this.hex.length) {
       randomFillSync(this.pool);
+      this.hex = this.pool.toString('hex');
       this.at = 0;
     }
-    const id = this.pool.toString('hex', this.at, this.at + bytes);
-    this.at += bytes;
-    return /^0+$/.test(id) ? this.next(bytes) : id;
+    const id = this.hex.slice(this.at, this.at + digits);
+    this.at += digits;
+    return id === ZERO_SPAN || id === ZERO_TRACE ? this.next(bytes) : id;
   }
 }
 
+/** Records queued in a turn before they are handed over at once (cells, not records). */
+const MAX_QUEUED_CELLS = 64 * 1024;
+
 export class SpanSink {
-  private ops: SpanOp[] = [];
+  private cells: Cell[] = [];
   private scheduled = false;
   private readonly ids = new Ids();
   private readonly thread: Worker;
@@ -104,38 +126,55 @@ export class SpanSink {
     this.thread.unref();
     this.thread.on('error', () => undefined);
     this.thread.on('message', (m: { flushed?: number }) => {
-      if (m.flushed !== undefined) this.flushed.get(m.flushed)?.();
+      if (m.flushed === undefined) return;
+      const done = this.flushed.get(m.flushed);
+      this.flushed.delete(m.flushed);
+      done?.();
     });
     this.thread.on('exit', () => {
       this.exited = true;
       for (const done of this.flushed.values()) done();
+      this.flushed.clear();
     });
   }
 
-  /** Opens a span under `parent` (a root of a new trace without one); `remote`: the parent is another process's. */
-  start(name: string, parent: SpanContextRef | null, at: number, attrs: Attrs, o: { remote?: boolean; links?: readonly SpanContextRef[] } = {}): SpanHandle {
+  /**
+   * Opens a span under `parent` (a root of a new trace without one); `remote`: the parent is
+   * another process's; `shared`: the attributes its step spans take (a run's id and plan).
+   */
+  start(
+    name: string,
+    parent: SpanContextRef | null,
+    at: number,
+    attrs: Attrs,
+    o: { remote?: boolean; links?: readonly SpanContextRef[]; shared?: Attrs } = {},
+  ): SpanHandle {
     const traceId = parent?.traceId ?? this.ids.next(16);
     const sampled = parent?.sampled ?? true;
     const h = new SpanHandle(this, traceId, this.ids.next(8), sampled);
-    this.push({
-      o: 's',
-      t: traceId,
-      id: h.spanId,
-      p: parent?.spanId ?? '',
-      f: sampled,
-      r: o.remote === true,
-      n: name,
-      at,
-      a: attrs,
-      ...(o.links && o.links.length ? { l: o.links.map((l) => ({ t: l.traceId, id: l.spanId })) } : {}),
-    });
+    const links = o.links && o.links.length ? o.links.map((l) => [l.traceId, l.spanId] as const) : null;
+    this.push(Rec.start, h.spanId, parent?.spanId ?? '', traceId, (sampled ? 1 : 0) | (o.remote ? 2 : 0), name, at, attrs, links, o.shared ?? null);
     return h;
   }
 
-  push(op: SpanOp): void {
+  /** A step instance's span under its run's (`orch.step BASE`); `key` when it differs from `base`. */
+  step(run: SpanHandle, at: number, base: string, key: string | null): SpanHandle {
+    const h = new SpanHandle(this, run.traceId, this.ids.next(8), run.sampled);
+    this.push(Rec.step, h.spanId, run.spanId, at, base, key);
+    return h;
+  }
+
+  /** An attempt's span under its step's (`orch.attempt BASE`). */
+  attempt(step: SpanHandle, at: number, attempt: number, capability: string, resource: string | null, queuedMs: number, fallback: boolean): SpanHandle {
+    const h = new SpanHandle(this, step.traceId, this.ids.next(8), step.sampled);
+    this.push(Rec.attempt, h.spanId, step.spanId, at, attempt, capability, resource, queuedMs, fallback ? 1 : 0);
+    return h;
+  }
+
+  push(...record: Cell[]): void {
     if (this.closed) return;
-    this.ops.push(op);
-    if (this.ops.length >= 8192) return this.send();
+    for (const c of record) this.cells.push(c);
+    if (this.cells.length >= MAX_QUEUED_CELLS) return this.send();
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.send());
@@ -144,26 +183,39 @@ export class SpanSink {
 
   private send(): void {
     this.scheduled = false;
-    if (this.ops.length === 0) return;
-    const ops = this.ops;
-    this.ops = [];
-    // As one JSON string: copying thousands of small records as text is cheaper than cloning them.
-    this.thread.postMessage({ ops: JSON.stringify(ops) });
+    if (this.cells.length === 0) return;
+    const cells = this.cells;
+    this.cells = [];
+    // Cloned as it is: a flat array of strings and numbers clones faster than its JSON is written.
+    this.thread.postMessage({ cells });
+  }
+
+  /** Sends what is queued and waits until the thread has exported every span ended so far. */
+  flush(): Promise<void> {
+    if (this.exited || this.closed) return this.closed ?? Promise.resolve();
+    return this.request(false);
   }
 
   /** Sends what is queued, waits for the thread to export everything, and stops it. */
   shutdown(): Promise<void> {
     this.closed ??= (async () => {
       if (this.exited) return;
-      this.send();
-      this.thread.ref();
-      const n = ++this.flushes;
-      await new Promise<void>((resolve) => {
-        this.flushed.set(n, resolve);
-        this.thread.postMessage({ flush: n });
-      });
+      await this.request(true);
       await this.thread.terminate().catch(() => undefined);
     })();
     return this.closed;
+  }
+
+  private request(stop: boolean): Promise<void> {
+    this.send();
+    this.thread.ref();
+    const n = ++this.flushes;
+    return new Promise<void>((resolve) => {
+      this.flushed.set(n, () => {
+        if (this.flushed.size === 0 && !stop) this.thread.unref();
+        resolve();
+      });
+      this.thread.postMessage({ flush: n, stop });
+    });
   }
 }
