@@ -66,7 +66,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
       parent,
       Date.now(),
       { 'orch.run_id': o.runId, 'orch.plan': o.plan, ...(o.resumed ? { 'orch.resumed': true } : {}) },
-      { remote: parent !== null, shared: { 'orch.run_id': o.runId, 'orch.plan': o.plan }, ...(first ? { links: [first] } : {}) },
+      { remote: parent !== null, run: [o.runId, o.plan], ...(first ? { links: [first] } : {}) },
     );
     this.runs.set(o.runId, { runId: o.runId, span, plan: o.plan, remoteAttempts: o.remoteAttempts, steps: new Map(), children: new Set() });
     return o.stored ?? { trace_id: span.traceId, span_id: span.spanId };
@@ -96,7 +96,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
       step.span,
       event.ts,
       { 'orch.run_id': event.runId, 'orch.plan': plan, 'orch.parent_run_id': parent.runId, ...(resumed ? { 'orch.resumed': true } : {}) },
-      { shared: { 'orch.run_id': event.runId, 'orch.plan': plan } },
+      { run: [event.runId, plan] },
     );
     parent.children.add(event.runId);
     const r: RunSpans = { runId: event.runId, span, plan, remoteAttempts: parent.remoteAttempts, steps: new Map(), children: new Set() };

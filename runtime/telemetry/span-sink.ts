@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { packagePath } from '../../compiler/index.js';
 import type { TelemetrySettings } from './settings.js';
-import { Rec, type Attrs, type AttrValue, type Cell } from './span-records.js';
+import { Rec, type Attrs, type AttrValue, type Cell, type RunCells } from './span-records.js';
 
 export type { AttrValue, Attrs } from './span-records.js';
 
@@ -140,20 +140,20 @@ export class SpanSink {
 
   /**
    * Opens a span under `parent` (a root of a new trace without one); `remote`: the parent is
-   * another process's; `shared`: the attributes its step spans take (a run's id and plan).
+   * another process's; `run`: a run span's run id and plan, which its step spans take.
    */
   start(
     name: string,
     parent: SpanContextRef | null,
     at: number,
     attrs: Attrs,
-    o: { remote?: boolean; links?: readonly SpanContextRef[]; shared?: Attrs } = {},
+    o: { remote?: boolean; links?: readonly SpanContextRef[]; run?: RunCells } = {},
   ): SpanHandle {
     const traceId = parent?.traceId ?? this.ids.next(16);
     const sampled = parent?.sampled ?? true;
     const h = new SpanHandle(this, traceId, this.ids.next(8), sampled);
     const links = o.links && o.links.length ? o.links.map((l) => [l.traceId, l.spanId] as const) : null;
-    this.push(Rec.start, h.spanId, parent?.spanId ?? '', traceId, (sampled ? 1 : 0) | (o.remote ? 2 : 0), name, at, attrs, links, o.shared ?? null);
+    this.push(Rec.start, h.spanId, parent?.spanId ?? '', traceId, (sampled ? 1 : 0) | (o.remote ? 2 : 0), name, at, attrs, links, o.run ?? null);
     return h;
   }
 

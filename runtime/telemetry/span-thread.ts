@@ -9,7 +9,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, type IdGenerator } from '@opentelemetry/sdk-trace-base';
 import type { TelemetrySettings } from './settings.js';
-import { attemptAttributes, CELLS, Rec, stepAttributes, stepShared, type Attrs, type Cell, type LinkCells } from './span-records.js';
+import { attemptAttributes, CELLS, openStepAttributes, Rec, stepAttributes, type Attrs, type Cell, type LinkCells, type RunCells } from './span-records.js';
 
 const settings = workerData as TelemetrySettings;
 
@@ -51,36 +51,47 @@ const provider = new BasicTracerProvider({
 });
 const tracer = provider.getTracer('orch');
 
+const Kind = { span: 0, step: 1, attempt: 2 } as const;
+
 /**
  * A span the main thread opened. The SDK's span is made when it ends, with everything known
  * (one pass over its attributes, and no SDK object kept alive while the step runs); its ids,
  * times and parent are the main thread's, so nothing of it differs from a span started at once.
+ * One shape for every span; a step's and an attempt's attributes are built once, at the end.
  */
-interface Open {
-  readonly name: string;
-  readonly traceId: string;
-  readonly parentId: string;
-  readonly sampled: boolean;
-  readonly remoteParent: boolean;
-  readonly start: number;
-  readonly attrs: Attrs;
-  readonly links: LinkCells | null;
-  /** What its children take (`span-records.ts`). */
-  readonly shared: Attrs | null;
-  /** A step span's step id: its attempts' name. */
-  readonly base: string;
-  events: [name: string, attrs: Attrs, at: number][] | null;
+class Open {
+  events: [name: string, attrs: Attrs, at: number][] | null = null;
   /** The context its children start in, made once. */
-  context: Context | null;
+  context: Context | null = null;
+
+  constructor(
+    readonly kind: 0 | 1 | 2,
+    readonly name: string,
+    readonly traceId: string,
+    readonly parentId: string,
+    readonly sampled: boolean,
+    readonly remoteParent: boolean,
+    readonly start: number,
+    /** A span's attributes from its start (`Kind.span` only). */
+    readonly attrs: Attrs | null,
+    readonly links: LinkCells | null,
+    /** Its run's id and plan (a run span: its own; a step or attempt: its run's). */
+    readonly run: RunCells | null,
+    /** A step's or an attempt's step id. */
+    readonly base: string,
+    /** A step's key (null when it is the base); an attempt's capability. */
+    readonly key: string | null,
+    /** An attempt's number, resource, queued ms and fallback. */
+    readonly attempt: number = 0,
+    readonly resource: string | null = null,
+    readonly queuedMs: number = 0,
+    readonly fallback: boolean = false,
+  ) {}
 }
 
 const open = new Map<string, Open>();
 
-function opened(id: string, o: Omit<Open, 'events' | 'context'>): void {
-  open.set(id, { ...o, events: null, context: null });
-}
-
-/** The context a child of `parentId` starts in (its parent's, when that is open here). */
+/** The context a child of `s`'s parent starts in (its parent's, made once, when that is open here). */
 function parentContext(s: Open): Context {
   if (!s.parentId) return ROOT_CONTEXT;
   const parent = open.get(s.parentId);
@@ -92,14 +103,12 @@ function contextOf(traceId: string, spanId: string, sampled: boolean, isRemote: 
   return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote });
 }
 
-function end(id: string, at: number, code: number, message: string | null, attrs: Attrs): void {
-  const s = open.get(id);
-  if (!s) return;
-  open.delete(id);
+function end(id: string, s: Open, at: number, code: number, message: string | null, attrs: Attrs): void {
   given.traceId = s.traceId;
   given.spanId = id;
   const links = s.links?.map(([traceId, spanId]) => ({ context: { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true } }));
-  const span = tracer.startSpan(s.name, { startTime: s.start, attributes: attrs as Attributes, ...(links ? { links } : {}) }, parentContext(s));
+  const span = tracer.startSpan(s.name, links ? { startTime: s.start, attributes: attrs as Attributes, links } : { startTime: s.start, attributes: attrs as Attributes }, parentContext(s));
+  open.delete(id);
   if (s.events) for (const [name, a, t] of s.events) span.addEvent(name, a as Attributes, t);
   if (code !== 0) span.setStatus(message !== null ? { code, message } : { code });
   span.end(at);
@@ -124,51 +133,26 @@ function record(kind: number, c: readonly Cell[], i: number): void {
   switch (kind) {
     case Rec.start: {
       const flags = c[i + 3] as number;
-      return opened(id, {
-        parentId: c[i + 1] as string,
-        traceId: c[i + 2] as string,
-        sampled: (flags & 1) === 1,
-        remoteParent: (flags & 2) === 2,
-        name: c[i + 4] as string,
-        start: c[i + 5] as number,
-        attrs: c[i + 6] as Attrs,
-        links: c[i + 7] as LinkCells | null,
-        shared: c[i + 8] as Attrs | null,
-        base: '',
-      });
+      const shared = c[i + 8] as RunCells | null;
+      const parentId = c[i + 1] as string;
+      open.set(id, new Open(Kind.span, c[i + 4] as string, c[i + 2] as string, parentId, (flags & 1) === 1, (flags & 2) === 2, c[i + 5] as number, c[i + 6] as Attrs, c[i + 7] as LinkCells | null, shared, '', null));
+      return;
     }
     case Rec.step: {
-      const run = open.get(c[i + 1] as string);
-      if (!run) return; // its run ended first: the main thread never does that
+      const runId = c[i + 1] as string;
+      const run = open.get(runId);
+      if (!run?.run) return; // its run ended first: the main thread never does that
       const base = c[i + 3] as string;
-      return opened(id, {
-        parentId: c[i + 1] as string,
-        traceId: run.traceId,
-        sampled: run.sampled,
-        remoteParent: false,
-        name: `orch.step ${base}`,
-        start: c[i + 2] as number,
-        attrs: stepAttributes(run.shared, base, c[i + 4] as string | null),
-        links: null,
-        shared: stepShared(run.shared, base),
-        base,
-      });
+      open.set(id, new Open(Kind.step, `orch.step ${base}`, run.traceId, runId, run.sampled, false, c[i + 2] as number, null, null, run.run, base, c[i + 4] as string | null));
+      return;
     }
     case Rec.attempt: {
-      const step = open.get(c[i + 1] as string);
-      if (!step) return; // its step ended first: the main thread never does that
-      return opened(id, {
-        parentId: c[i + 1] as string,
-        traceId: step.traceId,
-        sampled: step.sampled,
-        remoteParent: false,
-        name: `orch.attempt ${step.base}`,
-        start: c[i + 2] as number,
-        attrs: attemptAttributes(step.shared, c[i + 3] as number, c[i + 4] as string, c[i + 5] as string | null, c[i + 6] as number, c[i + 7] === 1),
-        links: null,
-        shared: null,
-        base: step.base,
-      });
+      const stepId = c[i + 1] as string;
+      const step = open.get(stepId);
+      if (!step?.run) return; // its step ended first: the main thread never does that
+      const a = new Open(Kind.attempt, `orch.attempt ${step.base}`, step.traceId, stepId, step.sampled, false, c[i + 2] as number, null, null, step.run, step.base, c[i + 4] as string, c[i + 3] as number, c[i + 5] as string | null, c[i + 6] as number, c[i + 7] === 1);
+      open.set(id, a);
+      return;
     }
     case Rec.event: {
       const s = open.get(id);
@@ -180,15 +164,17 @@ function record(kind: number, c: readonly Cell[], i: number): void {
     case Rec.endAttempt: {
       const s = open.get(id);
       if (!s) return;
-      const a = s.attrs;
-      if (kind === Rec.endStep) {
-        if (c[i + 5] !== null) a['orch.kind'] = c[i + 5] as string;
-        a['orch.cost'] = c[i + 6] as number;
-        a['orch.attempt'] = c[i + 7] as number;
-        a['orch.status'] = c[i + 8] as string;
-      } else if (kind === Rec.endAttempt) a['orch.cost'] = c[i + 5] as number;
-      if (c[i + 4] !== null) Object.assign(a, c[i + 4] as Attrs);
-      return end(id, c[i + 1] as number, c[i + 2] as number, c[i + 3] as string | null, a);
+      const extra = c[i + 4] as Attrs | null;
+      let attrs: Attrs;
+      if (s.kind === Kind.step)
+        attrs =
+          kind === Rec.endStep
+            ? stepAttributes(s.run!, s.base, s.key, c[i + 5] as string | null, c[i + 6] as number, c[i + 7] as number, c[i + 8] as string, extra)
+            : openStepAttributes(s.run!, s.base, s.key, extra);
+      else if (s.kind === Kind.attempt)
+        attrs = attemptAttributes(s.run!, s.base, s.attempt, s.key!, s.resource, s.queuedMs, s.fallback, kind === Rec.endAttempt ? (c[i + 5] as number) : null, extra);
+      else attrs = extra ? Object.assign(s.attrs!, extra) : s.attrs!;
+      return end(id, s, c[i + 1] as number, c[i + 2] as number, c[i + 3] as string | null, attrs);
     }
   }
 }
