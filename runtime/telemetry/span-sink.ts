@@ -1,7 +1,7 @@
 /**
  * The main thread's side of tracing: span handles whose ids are made here (so a handler's
  * `traceparent` is known the moment its attempt starts) and whose starts, events and ends are
- * queued as records and handed, once per turn of the event loop, to a thread that drives the
+ * queued as records and handed, in batches every few tens of milliseconds, to a thread that drives the
  * OpenTelemetry SDK and its OTLP exporter (`span-thread.ts`). Building, serializing and sending
  * spans is the costly part of tracing; it runs beside the scheduler instead of in its thread.
  *
@@ -105,12 +105,19 @@ class Ids {
   }
 }
 
-/** Records queued in a turn before they are handed over at once (cells, not records). */
+/**
+ * Records are handed over every `HAND_OVER_MS`, or at once when this many cells are queued. Once
+ * a turn was too often: a turn of the runtime bench ends 3–4 steps, and every message wakes the
+ * tracing thread, which cost both threads more than the records themselves (docs/telemetry.md).
+ * Nothing waits on a span being handed over (the exporter batches for seconds anyway); `flush`
+ * and `shutdown` hand over what is queued first.
+ */
+const HAND_OVER_MS = 50;
 const MAX_QUEUED_CELLS = 64 * 1024;
 
 export class SpanSink {
   private cells: Cell[] = [];
-  private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
   private readonly ids = new Ids();
   private readonly thread: Worker;
   private flushes = 0;
@@ -175,14 +182,13 @@ export class SpanSink {
     if (this.closed) return;
     for (const c of record) this.cells.push(c);
     if (this.cells.length >= MAX_QUEUED_CELLS) return this.send();
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.send());
-    }
+    // Unref'd: a process with nothing else to do exits; `shutdown` hands over what is left.
+    this.timer ??= setTimeout(() => this.send(), HAND_OVER_MS).unref();
   }
 
   private send(): void {
-    this.scheduled = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     if (this.cells.length === 0) return;
     const cells = this.cells;
     this.cells = [];
