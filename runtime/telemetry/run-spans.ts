@@ -52,7 +52,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     settings: TelemetrySettings,
     private readonly redact: (text: string) => string,
   ) {
-    this.sink = new SpanSink(settings);
+    this.sink = SpanSink.for(settings);
   }
 
   // ───────────────────────────── runs ─────────────────────────────
@@ -328,7 +328,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
 
   async shutdown(): Promise<void> {
     for (const r of [...this.runs.values()]) if (this.runs.has(r.runId)) this.close(r, Date.now(), null);
-    await this.sink.shutdown();
+    await this.sink.flush();
   }
 }
 

@@ -110,26 +110,44 @@ class Ids {
  * a turn was too often: a turn of the runtime bench ends 3–4 steps, and every message wakes the
  * tracing thread, which cost both threads more than the records themselves (docs/telemetry.md).
  * Nothing waits on a span being handed over (the exporter batches for seconds anyway); `flush`
- * and `shutdown` hand over what is queued first.
+ * hands over what is queued first.
  */
 const HAND_OVER_MS = 50;
 const MAX_QUEUED_CELLS = 64 * 1024;
 
+/** The sinks of this process, by exporter (`SpanSink.for`). */
+const sinks = new Map<string, SpanSink>();
+
 export class SpanSink {
+  /**
+   * The process's sink for `settings`: one tracing thread per exporter, kept for the life of the
+   * process (unref'd) and shared by every runtime in it. A thread started per runtime began cold
+   * each time: on the 10,000-step bench, V8 compiling the SDK and exporter anew for every fresh
+   * thread cost more CPU than the spans (docs/telemetry.md).
+   */
+  static for(settings: TelemetrySettings): SpanSink {
+    const key = `${settings.tracesUrl}\n${settings.serviceName}`;
+    let sink = sinks.get(key);
+    if (!sink || sink.exited) {
+      sink = new SpanSink(settings);
+      sinks.set(key, sink);
+    }
+    return sink;
+  }
+
   private cells: Cell[] = [];
   private timer: NodeJS.Timeout | null = null;
   private readonly ids = new Ids();
   private readonly thread: Worker;
   private flushes = 0;
   private readonly flushed = new Map<number, () => void>();
-  private closed: Promise<void> | null = null;
   private exited = false;
 
-  constructor(settings: TelemetrySettings) {
+  private constructor(settings: TelemetrySettings) {
     const script = packagePath('dist', 'runtime', 'telemetry', 'span-thread.js');
     if (!existsSync(script)) throw new Error(`the tracing thread ${script} is missing; build first (npx tsc -p tsconfig.build.json)`);
     this.thread = new Worker(script, { workerData: settings });
-    // Tracing must never keep a process alive, nor crash it: `shutdown` holds it while it flushes.
+    // Tracing must never keep a process alive, nor crash it: `flush` holds it while it exports.
     this.thread.unref();
     this.thread.on('error', () => undefined);
     this.thread.on('message', (m: { flushed?: number }) => {
@@ -179,10 +197,10 @@ export class SpanSink {
   }
 
   push(...record: Cell[]): void {
-    if (this.closed) return;
+    if (this.exited) return;
     for (const c of record) this.cells.push(c);
     if (this.cells.length >= MAX_QUEUED_CELLS) return this.send();
-    // Unref'd: a process with nothing else to do exits; `shutdown` hands over what is left.
+    // Unref'd: a process with nothing else to do exits; `flush` (at `Runtime.close`) hands over what is left.
     this.timer ??= setTimeout(() => this.send(), HAND_OVER_MS).unref();
   }
 
@@ -198,30 +216,16 @@ export class SpanSink {
 
   /** Sends what is queued and waits until the thread has exported every span ended so far. */
   flush(): Promise<void> {
-    if (this.exited || this.closed) return this.closed ?? Promise.resolve();
-    return this.request(false);
-  }
-
-  /** Sends what is queued, waits for the thread to export everything, and stops it. */
-  shutdown(): Promise<void> {
-    this.closed ??= (async () => {
-      if (this.exited) return;
-      await this.request(true);
-      await this.thread.terminate().catch(() => undefined);
-    })();
-    return this.closed;
-  }
-
-  private request(stop: boolean): Promise<void> {
+    if (this.exited) return Promise.resolve();
     this.send();
     this.thread.ref();
     const n = ++this.flushes;
     return new Promise<void>((resolve) => {
       this.flushed.set(n, () => {
-        if (this.flushed.size === 0 && !stop) this.thread.unref();
+        if (this.flushed.size === 0) this.thread.unref();
         resolve();
       });
-      this.thread.postMessage({ flush: n, stop });
+      this.thread.postMessage({ flush: n });
     });
   }
 }

@@ -179,13 +179,13 @@ function record(kind: number, c: readonly Cell[], i: number): void {
   }
 }
 
-parentPort!.on('message', (m: { cells?: Cell[]; flush?: number; stop?: boolean }) => {
+parentPort!.on('message', (m: { cells?: Cell[]; flush?: number }) => {
   if (m.cells) apply(m.cells);
   if (m.flush !== undefined) {
     const n = m.flush;
+    // The thread lives as long as the process (`SpanSink.for`): a flush exports, nothing shuts down.
     void provider
       .forceFlush()
-      .then(() => (m.stop ? provider.shutdown() : undefined))
       .catch(() => undefined)
       .finally(() => parentPort!.postMessage({ flushed: n }));
   }
