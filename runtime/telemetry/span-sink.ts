@@ -1,9 +1,10 @@
 /**
  * The main thread's side of tracing: span handles whose ids are made here (so a handler's
  * `traceparent` is known the moment its attempt starts) and whose starts, events and ends are
- * queued as records and handed, in batches every few tens of milliseconds, to a thread that drives the
- * OpenTelemetry SDK and its OTLP exporter (`span-thread.ts`). Building, serializing and sending
- * spans is the costly part of tracing; it runs beside the scheduler instead of in its thread.
+ * queued as records and handed over in batches (every 50 ms) to a thread that drives the
+ * OpenTelemetry SDK and its OTLP exporter (`span-thread.ts`), one per process and exporter.
+ * Building, serializing and sending spans is the costly part of tracing; it runs beside the
+ * scheduler instead of in its thread.
  *
  * The records are kept small because this thread pays for every byte of them (measured on the
  * 10,000-step bench, docs/telemetry.md): they are laid end to end in one flat array of strings and
