@@ -524,6 +524,14 @@ export class Runtime {
     for (const t of this.tracings.values()) await (await t)?.shutdown();
   }
 
+  /**
+   * Exports every span ended so far, of every exporter this runtime traces to (none untraced);
+   * the tracing thread is up once it resolves. Spans otherwise leave in batches, and at `close`.
+   */
+  async flushTraces(): Promise<void> {
+    for (const t of this.tracings.values()) await (await t)?.flush();
+  }
+
   // ───────────────────────────── internals ─────────────────────────────
 
   private retainedAt = -Infinity;
