@@ -4,7 +4,7 @@
  * (and the API refuses them 403), an approver approves and is the one recorded; the server token
  * no longer opens anything.
  */
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,12 +20,15 @@ beforeAll(async () => {
   if (!haveChromium) return;
   const project = tempDir('orch-people-ui-');
   cpSync(FIXTURES, project, { recursive: true });
+  // §8.8: the approval names who may decide — here a group alice is in (the fixture's "ops" names a user).
+  const plan = join(project, 'dashboard.orch');
+  writeFileSync(plan, readFileSync(plan, 'utf8').replace('approver: "ops"', 'approver: "group:ops"'));
   writeFileSync(
     join(project, 'orch.config.json'),
     JSON.stringify({
       auth: {
         users: {
-          alice: { password: await hashPassword('alice-pw'), roles: ['operator', 'approver'] },
+          alice: { password: await hashPassword('alice-pw'), roles: ['operator', 'approver'], groups: ['ops'] },
           bob: { password: await hashPassword('bob-pw'), roles: ['viewer'] },
         },
       },
