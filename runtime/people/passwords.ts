@@ -3,19 +3,22 @@
  * bcrypt ones are accepted, so hashes made by other tools work too. Verification is the
  * libraries' own (constant-time); a hash neither library reads verifies nothing.
  */
-import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
-import bcrypt from 'bcryptjs';
+
+// Loaded at the first password: every `orch` process loads this module, few check passwords (and
+// argon2 is native: the .vsix's bundled CLI keeps it outside the bundle).
+const argon2 = () => import('@node-rs/argon2');
+const bcrypt = async () => (await import('bcryptjs')).default;
 
 /** An argon2id hash of `password` with the library's defaults (m=19 MiB, t=2, p=1: OWASP's minimum). */
-export function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string): Promise<string> {
   // @node-rs/argon2's default algorithm is Argon2id.
-  return argon2Hash(password);
+  return (await argon2()).hash(password);
 }
 
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
   try {
-    if (hash.startsWith('$argon2')) return await argon2Verify(hash, password);
-    if (/^\$2[abxy]\$/.test(hash)) return await bcrypt.compare(password, hash);
+    if (hash.startsWith('$argon2')) return await (await argon2()).verify(hash, password);
+    if (/^\$2[abxy]\$/.test(hash)) return await (await bcrypt()).compare(password, hash);
   } catch {
     // A malformed hash is a refused password, never a crash.
   }

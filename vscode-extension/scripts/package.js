@@ -21,11 +21,14 @@ const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-vsix-stage-'));
  * like the orch package (`dist/...` next to `package.json`), because the runtime finds its
  * worker script, the built-in handlers and the compiler by those paths. Packages that start
  * their own files (piscina's worker) or are native (better-sqlite3, only for `orch run`'s
- * journal) stay external and are copied into `server/node_modules`.
+ * journal; @node-rs/argon2 and its platform package, only for local users' passwords) stay
+ * external and are copied into `server/node_modules`.
  */
 async function bundleCli(bundle, esm) {
   const server = path.join(stage, 'server');
-  const external = ['piscina', 'better-sqlite3'];
+  // @node-rs/argon2 (local users' password hashes) loads a native package for this platform.
+  const argon2Natives = fs.readdirSync(path.join(repo, 'node_modules', '@node-rs')).filter((n) => n.startsWith('argon2-')).map((n) => `@node-rs/${n}`);
+  const external = ['piscina', 'better-sqlite3', '@node-rs/argon2'];
   const opts = { ...esm, external, plugins: [staticImports] };
   await esbuild.build({
     stdin: {
@@ -44,7 +47,7 @@ async function bundleCli(bundle, esm) {
   for (const f of fs.readdirSync(handlers).filter((n) => n.endsWith('.ts'))) {
     await bundle(path.join(handlers, f), path.join(server, 'dist', 'stdlib', 'handlers', f.replace(/\.ts$/, '.js')), opts);
   }
-  for (const pkg of [...external, ...dependenciesOf(external)]) {
+  for (const pkg of [...external, ...argon2Natives, ...dependenciesOf(external)]) {
     const from = path.join(repo, 'node_modules', pkg);
     fs.cpSync(from, path.join(server, 'node_modules', pkg), {
       recursive: true,
@@ -115,6 +118,9 @@ async function main() {
     format: 'esm',
     banner: { js: "import { createRequire as __orchRequire } from 'node:module'; const require = __orchRequire(import.meta.url);" },
     plugins: [staticImports],
+    // Native, and loaded only to check a password (never by the language server): beside the
+    // bundle in server/node_modules, copied with the CLI's packages.
+    external: ['@node-rs/argon2'],
   };
   await bundle(path.join(repo, 'lsp', 'main.ts'), path.join(stage, 'server', 'server.mjs'), esm);
   // Diagnostics and verification run on worker threads; their scripts sit next to the server.
