@@ -162,9 +162,9 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     for (const e of scopes.entries(m, 'plan')) {
       if (memo?.reuse(m.file, e.node, diags, model.uses)) continue;
       memo?.start(diags, model.uses);
-      const before = errorCount(diags);
+      const before = diags.length;
       checked.set(e, checkPlan(e, { scopes, model, diags, contextRoot, capability, planInput, typesOnly: opts.checkOnly ?? false }));
-      planErrors.set(e, errorCount(diags) - before);
+      planErrors.set(e, errorsSince(diags, before));
       memo?.end(m.file, e.node, diags, model.uses);
     }
   }
@@ -176,6 +176,8 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
   const capabilityByName = new Map<string, CapabilityInfo>();
   for (const c of capInfos.values()) if (!capabilityByName.has(c.name)) capabilityByName.set(c.name, c);
 
+  const resourceByName = new Map(resources.map((r) => [r.name, r]));
+  const placements = new Map<PolicyIR | null, Map<string, ReturnType<typeof place>>>();
   const compiled = new Map<DeclEntry<'plan'>, CompiledPlan>();
   const inProgress: DeclEntry<'plan'>[] = [];
   const compilePlan = (e: DeclEntry<'plan'>): CompiledPlan | undefined => {
@@ -185,10 +187,11 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     if (!cp) return undefined;
     if (inProgress.includes(e)) return undefined;
     inProgress.push(e);
-    const before = errorCount(diags);
+    const before = diags.length;
     const assembled = assemblePlan(cp, {
       checkOnly: opts.checkOnly ?? false, diags, resources, policies, guardrails, money, topInvariants, simulations, contextTy: contextRoot.ty,
       capabilityByName: (name) => capabilityByName.get(name),
+      resourceByName, placements,
       subplan: (target, range) => {
         if (inProgress.includes(target)) {
           const cycle = [...inProgress.slice(inProgress.indexOf(target)), target].map((p) => p.node.name.name);
@@ -201,7 +204,7 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     inProgress.pop();
     // The IR embeds the plan's guardrails and sub-plans: an error in one of them is an error of the plan.
     const ok =
-      assembled !== undefined && errorCount(diags) === before && (planErrors.get(e) ?? 0) === 0 &&
+      assembled !== undefined && errorsSince(diags, before) === 0 && (planErrors.get(e) ?? 0) === 0 &&
       cp.guardrails.every((g) => guardrails.get(g)!.ok) && cp.steps.every((s) => !s.runPlan || compiled.get(s.runPlan)?.ok === true);
     const c: CompiledPlan = { checked: cp, ir: assembled?.ir, assembled: assembled?.facts, ok };
     compiled.set(e, c);
@@ -252,9 +255,14 @@ function trackedUses(modules: readonly LoadedModule[], scopes: Scopes): Map<stri
   return out;
 }
 
-function errorCount(diags: readonly Diagnostic[]): number {
+/**
+ * Errors among the diagnostics reported from index `from` on (`diags` only grows during a
+ * compile). Counting every diagnostic before and after each plan was quadratic in a file of many
+ * plans with a warning each.
+ */
+function errorsSince(diags: readonly Diagnostic[], from: number): number {
   let n = 0;
-  for (const d of diags) if (d.severity === 'error') n++;
+  for (let i = from; i < diags.length; i++) if (diags[i]!.severity === 'error') n++;
   return n;
 }
 
@@ -496,11 +504,22 @@ interface AssembleContext {
   readonly topInvariants: ReadonlyMap<CheckedPlan, Invariant[]>;
   readonly simulations: ReadonlyMap<string, SimulateIR>;
   readonly capabilityByName: (name: string) => CapabilityInfo | undefined;
+  /** `resources` by name. */
+  readonly resourceByName: ReadonlyMap<string, PlacementResource>;
+  /**
+   * Placements by policy (null: the default one), then by the needs of what is placed: shared by
+   * every plan of the compile, so a file of many small plans places each kind of need once, not
+   * once per plan (each placement ranks every resource).
+   */
+  readonly placements: Map<PolicyIR | null, Map<string, ReturnType<typeof place>>>;
   readonly contextTy: Ty;
   readonly subplan: (e: DeclEntry<'plan'>, range: import('../language/index.js').Range) => CompiledPlan | undefined;
 }
 
 const RANK = (c: DataClass): number => DATA_CLASSES.indexOf(c);
+
+/** The policy of a plan that names none (read-only: shared by every plan). */
+const DEFAULT_POLICY = defaultPolicy();
 
 /** Undefined when the plan has a dependency cycle (reported); `ir` is undefined in check-only mode. */
 function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | undefined; facts: AssembledFacts } | undefined {
@@ -522,7 +541,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   }
 
   const policy = cp.policy ? cx.policies.get(cp.policy) ?? null : null;
-  const effective = policy ?? defaultPolicy();
+  const effective = policy ?? DEFAULT_POLICY;
 
   // Per-step facts live in arrays indexed like `cp.steps`: the 10k-step `check` spends its time
   // here, and one array per fact allocates far less than a map or an object per step.
@@ -531,7 +550,8 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
 
   // placement (steps with the same needs get the same binding: computed once per need)
   const bindings = new Array<StepIR['binding'] | undefined>(n);
-  const placements = new Map<string, ReturnType<typeof place>>();
+  let placements = cx.placements.get(policy);
+  if (!placements) cx.placements.set(policy, (placements = new Map()));
   // A call step that is not pinned needs exactly what its capability needs: skip building the key.
   const byCapability = new Map<CapabilityInfo, ReturnType<typeof place>>();
   for (let i = 0; i < n; i++) {
@@ -583,7 +603,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   }
 
   // estimates per step
-  const resourceByName = new Map(cx.resources.map((r) => [r.name, r]));
+  const resourceByName = cx.resourceByName;
   const costs = new Array<number>(n);
   const durations = new Array<number>(n);
   for (let i = 0; i < n; i++) {
@@ -654,7 +674,8 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   // them, the estimates come from the block-aware timeline, best case (loops once) and worst
   // (loops `max` times).
   let duration = dag.duration;
-  let criticalPath: readonly string[] = dag.criticalPath;
+  // (read from the DAG only when the IR is built: check-only never needs it)
+  let criticalPath: readonly string[] | undefined;
   let costMax = cost;
   let durationMax = dag.duration;
   const flowBlocks = cp.blocks.filter((b) => b.kind !== 'for_each');
@@ -823,7 +844,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
     stages: dag.stages.map((st) => [...st]),
     blocks: cp.blocks.map(blockIR),
     consent: consentOf(capabilities, subplans),
-    estimates: { cost, duration_ms: duration, cost_max: costMax, duration_ms_max: durationMax, critical_path: [...criticalPath], local_ratio: localRatio },
+    estimates: { cost, duration_ms: duration, cost_max: costMax, duration_ms_max: durationMax, critical_path: [...(criticalPath ?? dag.criticalPath)], local_ratio: localRatio },
     guardrails,
     success: cp.success,
     output: cp.output,
