@@ -449,14 +449,16 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   const output = plan.output ? checkExpr(plan.output, planEnv).ir : null;
 
   const invariantUses = new Set<string>();
-  const invEnv: ExprEnv = {
-    ...planEnv,
-    roots: new Map([...roots, ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
-    onStep: (id) => invariantUses.add(id),
-  };
-  const invariants = plan.body
-    .filter((b): b is InvariantDecl => b.kind === 'InvariantDecl')
-    .map((inv) => checkInvariant(inv, invEnv, diags, file));
+  const invariantDecls = plan.body.filter((b): b is InvariantDecl => b.kind === 'InvariantDecl');
+  let invariants: CheckedPlan['invariants'] = [];
+  if (invariantDecls.length > 0) {
+    const invEnv: ExprEnv = {
+      ...planEnv,
+      roots: new Map([...roots, ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
+      onStep: (id) => invariantUses.add(id),
+    };
+    invariants = invariantDecls.map((inv) => checkInvariant(inv, invEnv, diags, file));
+  }
 
   const byId = new Map<string, CheckedStep>();
   for (const s of steps) byId.set(s.id, s);
@@ -499,6 +501,12 @@ function settleBlockReads(
     if (b.kind === 'race') for (const s of b.steps) raceOf.set(s, b);
   }
   for (const s of steps) {
+    if (blocks.length === 0 && s.join !== 'first') {
+      // No race, loop or `for each`, no `join first`: no rule here applies (a plan of plain steps).
+      // `waitsFor` only ever names blocks, and there are none.
+      s.waitsFor = [];
+      continue;
+    }
     const waits = new Set(s.waitsFor);
     for (const r of s.refs) for (const loop of loopOf.get(r) ?? []) if (!s.blocks.includes(loop.id)) waits.add(loop.id);
     for (const a of s.after) for (const loop of loopOf.get(a) ?? []) if (!s.blocks.includes(loop.id)) waits.add(loop.id);
