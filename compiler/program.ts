@@ -518,6 +518,13 @@ interface AssembleContext {
 
 const RANK = (c: DataClass): number => DATA_CLASSES.indexOf(c);
 
+/**
+ * Empty maps shared by the plans that have no sub-plan steps and no fallback or compensate
+ * calls (no code path writes to them then): a file of many small plans is mostly such plans.
+ */
+const NO_SUB_ESTIMATES = new Map<string, { cost: number; duration_ms: number }>();
+const NO_CALL_BINDINGS = new Map<string, { fallback?: BindingIR; compensate?: BindingIR }>();
+
 /** The policy of a plan that names none (read-only: shared by every plan). */
 const DEFAULT_POLICY = defaultPolicy();
 
@@ -529,7 +536,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
 
   // sub-plans first: their estimates feed the `run` steps
   const subplans: Record<string, PlanIR> = {};
-  const subEstimates = new Map<string, { cost: number; duration_ms: number }>();
+  const subEstimates = cp.steps.some((s) => s.runPlan) ? new Map<string, { cost: number; duration_ms: number }>() : NO_SUB_ESTIMATES;
   for (let i = 0; i < cp.steps.length; i++) {
     const s = cp.steps[i]!;
     if (!s.runPlan || s.decl.action.kind !== 'RunAction') continue;
@@ -580,7 +587,8 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   // A step's `fallback` and `compensate` calls are placed like steps, by their own capability's
   // `requires` (the step's `on` pins only its primary call): running them on the step's resource
   // could land them on one that lacks what they need.
-  const callBindings = new Map<string, { fallback?: BindingIR; compensate?: BindingIR }>();
+  // (only steps with a fallback or compensate call write to it)
+  const callBindings = steps.some((s) => s.fallback || s.compensate) ? new Map<string, { fallback?: BindingIR; compensate?: BindingIR }>() : NO_CALL_BINDINGS;
   for (const s of steps) {
     if (!s.fallback && !s.compensate) continue;
     for (const which of ['fallback', 'compensate'] as const) {

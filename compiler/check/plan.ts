@@ -494,6 +494,12 @@ function settleBlockReads(
   file: string,
   readAt: (step: string, id: string) => Range | undefined,
 ): void {
+  if (blocks.length === 0 && steps.every((s) => s.join !== 'first')) {
+    // No race, loop or `for each`, no `join first`: no rule here applies (a plan of plain steps).
+    // `waitsFor` only ever names blocks, and there are none.
+    for (const s of steps) s.waitsFor = [];
+    return;
+  }
   const loopOf = new Map<string, PlanBlock[]>();
   const raceOf = new Map<string, PlanBlock>();
   for (const b of blocks) {
@@ -501,12 +507,6 @@ function settleBlockReads(
     if (b.kind === 'race') for (const s of b.steps) raceOf.set(s, b);
   }
   for (const s of steps) {
-    if (blocks.length === 0 && s.join !== 'first') {
-      // No race, loop or `for each`, no `join first`: no rule here applies (a plan of plain steps).
-      // `waitsFor` only ever names blocks, and there are none.
-      s.waitsFor = [];
-      continue;
-    }
     const waits = new Set(s.waitsFor);
     for (const r of s.refs) for (const loop of loopOf.get(r) ?? []) if (!s.blocks.includes(loop.id)) waits.add(loop.id);
     for (const a of s.after) for (const loop of loopOf.get(a) ?? []) if (!s.blocks.includes(loop.id)) waits.add(loop.id);
