@@ -5,6 +5,11 @@
  * included), the language server from `didOpen` to its diagnostics and from a one-character
  * edit to the next ones. Before the fixes: a 10 MB file of small plans gave no answer from
  * `check` in 60 s, 100,000 arguments took 28–34 s, 100,000 `///` lines 5–15 s.
+ *
+ * A 100,000-step plan is measured first, as the anchor: on a shared, loaded machine a shape's
+ * ratio to the anchor's `check` in the same run says more than its seconds.
+ * `ORCH_BENCH_SHAPES=anchor,small npm run bench -- large-inputs` measures only the shapes whose
+ * names contain one of the words.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
