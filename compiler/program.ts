@@ -155,17 +155,19 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
 
   // plans of every user module (sub-plans may live in imported files)
   const memo = opts.checkOnly && opts.memo ? opts.memo.begin(modules, trackedUses(modules, scopes)) : undefined;
+  const useLog: number[] = [];
+  if (memo) model.useLog = useLog;
   const checked = new Map<DeclEntry<'plan'>, CheckedPlan>();
   const planErrors = new Map<DeclEntry<'plan'>, number>();
   for (const m of modules) {
     if (m.std) continue;
     for (const e of scopes.entries(m, 'plan')) {
       if (memo?.reuse(m.file, e.node, diags, model.uses)) continue;
-      memo?.start(diags, model.uses);
+      memo?.start(diags, useLog);
       const before = diags.length;
       checked.set(e, checkPlan(e, { scopes, model, diags, contextRoot, capability, planInput, typesOnly: opts.checkOnly ?? false }));
       planErrors.set(e, errorsSince(diags, before));
-      memo?.end(m.file, e.node, diags, model.uses);
+      memo?.end(m.file, e.node, diags, useLog);
     }
   }
 
@@ -211,9 +213,9 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     return c;
   };
   for (const e of checked.keys()) {
-    memo?.start(diags, model.uses);
+    memo?.start(diags, useLog);
     const c = compilePlan(e);
-    memo?.end(e.module.file, e.node, diags, model.uses, c?.assembled?.boundResources);
+    memo?.end(e.module.file, e.node, diags, useLog, c?.assembled?.boundResources);
   }
 
   // `check` rules typed against the steps they check: every plan is known now (and this runs on
@@ -231,9 +233,9 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     for (const c of compiled.values()) c.assembled?.boundResources.forEach((r) => bound.add(r));
     diags.push(...unusedDeclarations(modules, scopes, model, bound));
     for (const [e, cp] of checked) {
-      memo?.start(diags, model.uses);
+      memo?.start(diags, useLog);
       diags.push(...unusedSteps(cp));
-      memo?.end(e.module.file, e.node, diags, model.uses);
+      memo?.end(e.module.file, e.node, diags, useLog);
     }
   }
   memo?.finish();
