@@ -5,6 +5,11 @@
  * included), the language server from `didOpen` to its diagnostics and from a one-character
  * edit to the next ones. Before the fixes: a 10 MB file of small plans gave no answer from
  * `check` in 60 s, 100,000 arguments took 28–34 s, 100,000 `///` lines 5–15 s.
+ *
+ * A 100,000-step plan is measured first, as the anchor: on a shared, loaded machine a shape's
+ * ratio to the anchor's `check` in the same run says more than its seconds.
+ * `ORCH_BENCH_SHAPES=anchor,small npm run bench -- large-inputs` measures only the shapes whose
+ * names contain one of the words.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { BenchFigure } from './figure.js';
+import { layeredSource } from './large.js';
 import { startLspServer } from './lsp-server.js';
 
 const ECHO = 'capability echo { kind tool input { value: any } output { value: any } latency 1ms }\n';
@@ -48,7 +54,15 @@ export function longCoalesce(n: number): string {
   return `${ECHO}plan p {\n  input { a: int }\n  step s = echo(value: ${chain})\n  output { v: s.output }\n}\n`;
 }
 
+/**
+ * The anchor: a 100,000-step plan (bench/large.ts's layered DAG), an input whose time was
+ * already linear. Absolute seconds move with the machine's load; a shape's ratio to the anchor
+ * measured in the same run does much less (docs/architecture.md has the anchor's quiet-box figure).
+ */
+const ANCHOR = '100,000-step plan (anchor)';
+
 const SHAPES: readonly { name: string; text: () => string }[] = [
+  { name: ANCHOR, text: () => layeredSource(1000) },
   { name: '10 MB of small plans', text: () => manySmallPlans(10_000_000) },
   { name: '100,000 arguments in one call', text: () => manyArguments(100_000) },
   { name: '100,000 `///` lines', text: () => manyDocLines(100_000) },
@@ -114,18 +128,33 @@ export async function lsp(file: string, text: string): Promise<[number | null, n
 
 export async function bench(): Promise<readonly BenchFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'orch-bench-large-inputs-'));
+  // The anchor's capability names a handler module: `check` resolves it.
+  writeFileSync(join(dir, 'noop.js'), 'export const noop = (input) => input;\n');
   const figures: BenchFigure[] = [];
+  let anchor: { check: number | null; fmt: number | null; open: number | null } | undefined;
+  const only = process.env.ORCH_BENCH_SHAPES?.split(',').map((s) => s.trim()).filter(Boolean);
   try {
     for (const shape of SHAPES) {
+      // ORCH_BENCH_SHAPES=anchor,small: only the shapes whose names contain one of these.
+      if (only && !only.some((o) => shape.name.toLowerCase().includes(o.toLowerCase()))) continue;
       const text = shape.text();
       const file = join(dir, 'input.orch');
       writeFileSync(file, text);
       const mb = (text.length / 1e6).toFixed(1);
-      figures.push(figure(`orch check, ${shape.name} (${mb} MB, wall incl. start-up)`, wall(['check', file])));
-      figures.push(figure(`orch fmt --check, ${shape.name}`, wall(['fmt', '--check', file])));
+      const check = wall(['check', file]);
+      const fmt = wall(['fmt', '--check', file]);
       const [open, edit] = await lsp(file, text);
+      figures.push(figure(`orch check, ${shape.name} (${mb} MB, wall incl. start-up)`, check));
+      figures.push(figure(`orch fmt --check, ${shape.name}`, fmt));
       figures.push(figure(`LSP diagnostics after opening, ${shape.name}`, open));
       figures.push(figure(`LSP diagnostics after a one-character edit, ${shape.name}`, edit));
+      if (shape.name === ANCHOR) anchor = { check, fmt, open };
+      else if (anchor) {
+        // Each against the anchor's `check`, the figure whose quiet-box seconds are recorded.
+        for (const [what, s] of [['check', check], ['fmt --check', fmt], ['LSP open', open]] as const) {
+          if (s !== null && anchor.check !== null) figures.push({ name: `${what}, ${shape.name} ÷ anchor's check (same run)`, value: s / anchor.check, unit: '×', target: '', met: true });
+        }
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

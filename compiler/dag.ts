@@ -57,6 +57,13 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
     }
   }
   predStart[n] = predList.length;
+  if (predList.length === 0) {
+    // No dependencies (a file of small plans is mostly these): every step is a stage-0 root and
+    // the critical path is the longest step.
+    let end = -1;
+    for (let i = 0; i < n; i++) if (end === -1 || steps[i]!.duration > steps[end]!.duration) end = i;
+    return new BuiltDag(steps, undefined, undefined, [], null, end, null, end === -1 ? 0 : 0 + steps[end]!.duration);
+  }
   const predFlat = Int32Array.from(predList);
   // succs of j in increasing step order (as dependants are declared)
   const succStart = new Int32Array(n + 1);
@@ -65,29 +72,6 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
   const fill = succStart.slice(0, n);
   for (let i = 0; i < n; i++) for (let k = predStart[i]!; k < predStart[i + 1]!; k++) succFlat[fill[predFlat[k]!]!++] = i;
   const preds: Csr = { start: predStart, flat: predFlat };
-
-  // Name-keyed adjacency is only needed by guardrail proofs: build it on first use.
-  let named: Dag | undefined;
-  const adjacency = (): Dag => {
-    if (!named) {
-      const p = new Map<string, string[]>();
-      const q = new Map<string, string[]>();
-      steps.forEach((s, i) => {
-        p.set(s.id, [...predFlat.subarray(predStart[i]!, predStart[i + 1]!)].map((j) => steps[j]!.id));
-        q.set(s.id, [...succFlat.subarray(succStart[i]!, succStart[i + 1]!)].map((j) => steps[j]!.id));
-      });
-      named = { preds: p, succs: q };
-    }
-    return named;
-  };
-  const lazy = {
-    get preds() {
-      return adjacency().preds;
-    },
-    get succs() {
-      return adjacency().succs;
-    },
-  };
 
   // Kahn's algorithm; stage = longest chain of dependencies; finish = longest latency chain.
   const indeg = new Int32Array(n);
@@ -113,65 +97,109 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
     }
   }
 
-  if (tail < n) {
-    return withAdjacency({ cycles: findCycles(steps, preds, indeg), order: [], stageOf: new Map(), stages: [], criticalPath: [], duration: 0 }, lazy);
-  }
+  const succs: Csr = { start: succStart, flat: succFlat };
+  if (tail < n) return new BuiltDag(steps, preds, succs, findCycles(steps, preds, indeg), null, -1, null, 0);
 
   let end = -1;
   for (let i = 0; i < n; i++) if (end === -1 || finish[i]! > finish[end]! || (finish[i] === finish[end] && stage[i]! > stage[end]!)) end = i;
-  const duration = end === -1 ? 0 : finish[end]!;
+  return new BuiltDag(steps, preds, succs, [], stage, end, via, end === -1 ? 0 : finish[end]!);
+}
 
-  // The stage lists, the order and the critical path are built when first read: `orch check`
-  // of a plan without guardrails needs only cycles and the duration.
-  let staged: { stages: string[][]; stageOf: Map<string, number>; order: string[] } | undefined;
-  const byStage = (): NonNullable<typeof staged> => {
-    if (!staged) {
+/**
+ * A plan's DAG. Only `cycles` and `duration` are computed up front: the stage lists, the order,
+ * the critical path and the name-keyed adjacency (guardrail proofs) are built when first read —
+ * `orch check` of a plan without guardrails needs none of them. A class with getters on its
+ * prototype: a file of 100,000 one-step plans builds 100,000 of these, and an object given
+ * getters of its own (closures, `Object.defineProperties`) cost ~4 KB of garbage each.
+ */
+class BuiltDag implements DagResult {
+  private named: Dag | undefined;
+  private staged: { stages: string[][]; stageOf: Map<string, number>; order: string[] } | undefined;
+  private critical: string[] | undefined;
+
+  constructor(
+    private readonly steps: readonly DagInput[],
+    /** Undefined when there are no edges. */
+    private readonly predRows: Csr | undefined,
+    private readonly succRows: Csr | undefined,
+    /** Non-empty: no order, no stages, no critical path. */
+    readonly cycles: readonly (readonly string[])[],
+    /** Stage of each step; null: every step is at stage 0. */
+    private readonly stage: Int32Array | null,
+    /** Last step of the critical path, -1 when none. */
+    private readonly end: number,
+    /** Predecessor of each step on its longest chain (-1: none); null: no step has one. */
+    private readonly via: Int32Array | null,
+    readonly duration: number,
+  ) {}
+
+  get preds(): ReadonlyMap<string, readonly string[]> {
+    return this.adjacency().preds;
+  }
+
+  get succs(): ReadonlyMap<string, readonly string[]> {
+    return this.adjacency().succs;
+  }
+
+  get order(): readonly string[] {
+    return this.byStage().order;
+  }
+
+  get stageOf(): ReadonlyMap<string, number> {
+    return this.byStage().stageOf;
+  }
+
+  get stages(): readonly (readonly string[])[] {
+    return this.byStage().stages;
+  }
+
+  get criticalPath(): readonly string[] {
+    if (!this.critical) {
+      const path: string[] = [];
+      if (this.cycles.length === 0) for (let cur = this.end; cur !== -1; cur = this.via ? this.via[cur]! : -1) path.push(this.steps[cur]!.id);
+      this.critical = path.reverse();
+    }
+    return this.critical;
+  }
+
+  private adjacency(): Dag {
+    if (!this.named) {
+      const { steps, predRows: p, succRows: q } = this;
+      const preds = new Map<string, string[]>();
+      const succs = new Map<string, string[]>();
+      const row = (r: Csr | undefined, i: number): string[] => (r ? [...r.flat.subarray(r.start[i]!, r.start[i + 1]!)].map((j) => steps[j]!.id) : []);
+      steps.forEach((s, i) => {
+        preds.set(s.id, row(p, i));
+        succs.set(s.id, row(q, i));
+      });
+      this.named = { preds, succs };
+    }
+    return this.named;
+  }
+
+  private byStage(): { stages: string[][]; stageOf: Map<string, number>; order: string[] } {
+    if (!this.staged) {
       const stages: string[][] = [];
       const stageOf = new Map<string, number>();
-      for (let i = 0; i < n; i++) {
-        const id = steps[i]!.id;
-        stageOf.set(id, stage[i]!);
-        (stages[stage[i]!] ??= []).push(id);
+      const stage = this.stage;
+      if (this.cycles.length === 0) {
+        for (let i = 0; i < this.steps.length; i++) {
+          const id = this.steps[i]!.id;
+          const k = stage ? stage[i]! : 0;
+          stageOf.set(id, k);
+          (stages[k] ??= []).push(id);
+        }
       }
-      staged = { stages, stageOf, order: stages.flat() };
+      this.staged = { stages, stageOf, order: stages.flat() };
     }
-    return staged;
-  };
-  let criticalPath: string[] | undefined;
-  const critical = (): string[] => {
-    if (!criticalPath) {
-      criticalPath = [];
-      for (let cur = end; cur !== -1; cur = via[cur]!) criticalPath.push(steps[cur]!.id);
-      criticalPath.reverse();
-    }
-    return criticalPath;
-  };
-  // (keys in the order of the eager result: cycles, order, stageOf, stages, criticalPath, duration)
-  const lazyParts = Object.defineProperties(
-    { cycles: [] as string[][] },
-    {
-      order: { get: () => byStage().order, enumerable: true },
-      stageOf: { get: () => byStage().stageOf, enumerable: true },
-      stages: { get: () => byStage().stages, enumerable: true },
-      criticalPath: { get: critical, enumerable: true },
-    },
-  );
-  const result = Object.assign(lazyParts, { duration }) as unknown as Omit<DagResult, keyof Dag>;
-  return withAdjacency(result, lazy);
+    return this.staged;
+  }
 }
 
 /** Compressed rows: the neighbours of i are flat[start[i] .. start[i + 1]). */
 interface Csr {
   readonly start: Int32Array;
   readonly flat: Int32Array;
-}
-
-/** Adds `preds`/`succs` as getters (object spread would evaluate them eagerly). */
-function withAdjacency(result: Omit<DagResult, keyof Dag>, source: Dag): DagResult {
-  return Object.defineProperties(result, {
-    preds: { get: () => source.preds, enumerable: true },
-    succs: { get: () => source.succs, enumerable: true },
-  }) as DagResult;
 }
 
 /**

@@ -95,6 +95,8 @@ export class ModelBuilder {
   recordTypes = true;
   /** Navigation needs every reference; batch `check` only needs `uses` (tens of thousands fewer objects). */
   recordReferences = true;
+  /** When set, the symbol id of every use, in order (the editor's plan memo reads its windows). */
+  useLog: number[] | undefined;
 
   declare(s: Omit<OrchSymbol, 'id'>): OrchSymbol {
     // Built field by field rather than spread: one object shape, and cheaper per step.
@@ -110,6 +112,7 @@ export class ModelBuilder {
 
   refer(file: string, range: Range, symbol: number): void {
     this.uses[symbol] = (this.uses[symbol] ?? 0) + 1;
+    this.useLog?.push(symbol);
     if (this.recordReferences) this.references.push({ file, range, symbol, isDeclaration: false });
   }
 

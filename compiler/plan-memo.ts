@@ -111,7 +111,9 @@ export class PlanMemoSession {
   private readonly stats = { reused: 0, checked: 0 };
   private readonly fresh = new Map<PlanDecl, { file: string; diagnostics: Diagnostic[]; uses: Map<string, number>; bound: string[] }>();
   private readonly reusedBound: string[] = [];
-  private mark = { diagnostics: 0, uses: [] as number[] };
+  private mark = { diagnostics: 0, uses: 0 };
+  /** `tracked` the other way round: symbol id → key. */
+  private readonly trackedKey = new Map<number, string>();
 
   constructor(
     private readonly modules: readonly LoadedModule[],
@@ -120,7 +122,9 @@ export class PlanMemoSession {
     private readonly tracked: ReadonlyMap<string, number>,
     private readonly runTargets: ReadonlySet<string>,
     private readonly commit: Commit,
-  ) {}
+  ) {
+    for (const [key, id] of tracked) this.trackedKey.set(id, key);
+  }
 
   /** Adds the previous outcome of `plan` to `diags` and `uses` when it need not be checked again. */
   reuse(file: string, plan: PlanDecl, diags: Diagnostic[], uses: number[]): boolean {
@@ -137,21 +141,25 @@ export class PlanMemoSession {
     return true;
   }
 
-  /** `plan` is about to be checked or assembled. */
-  start(diags: readonly Diagnostic[], uses: readonly number[]): void {
-    this.mark = { diagnostics: diags.length, uses: [...this.tracked.values()].map((id) => uses[id] ?? 0) };
+  /**
+   * `plan` is about to be checked or assembled. `useLog`: the symbol id of every use so far, in
+   * order (`ModelBuilder.useLog`). Marking where it ends, rather than copying the count of every
+   * tracked symbol, keeps a window's cost to the plan's own uses: a file of many capabilities and
+   * many plans made it (capabilities × plans).
+   */
+  start(diags: readonly Diagnostic[], useLog: readonly number[]): void {
+    this.mark = { diagnostics: diags.length, uses: useLog.length };
   }
 
   /** `plan` has been checked or assembled: what it reported and used since `start` is its own. */
-  end(file: string, plan: PlanDecl, diags: readonly Diagnostic[], uses: readonly number[], bound?: ReadonlySet<string>): void {
+  end(file: string, plan: PlanDecl, diags: readonly Diagnostic[], useLog: readonly number[], bound?: ReadonlySet<string>): void {
     let f = this.fresh.get(plan);
     if (!f) this.fresh.set(plan, (f = { file, diagnostics: [], uses: new Map(), bound: [] }));
     // Copies: an in-place re-parse (`consume`) rewrites the positions the AST shares with them.
     for (let i = this.mark.diagnostics; i < diags.length; i++) f.diagnostics.push(structuredClone(diags[i]!));
-    let i = 0;
-    for (const [key, id] of this.tracked) {
-      const n = (uses[id] ?? 0) - this.mark.uses[i++]!;
-      if (n > 0) f.uses.set(key, (f.uses.get(key) ?? 0) + n);
+    for (let i = this.mark.uses; i < useLog.length; i++) {
+      const key = this.trackedKey.get(useLog[i]!);
+      if (key !== undefined) f.uses.set(key, (f.uses.get(key) ?? 0) + 1);
     }
     if (bound) f.bound.push(...bound);
   }

@@ -155,17 +155,19 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
 
   // plans of every user module (sub-plans may live in imported files)
   const memo = opts.checkOnly && opts.memo ? opts.memo.begin(modules, trackedUses(modules, scopes)) : undefined;
+  const useLog: number[] = [];
+  if (memo) model.useLog = useLog;
   const checked = new Map<DeclEntry<'plan'>, CheckedPlan>();
   const planErrors = new Map<DeclEntry<'plan'>, number>();
   for (const m of modules) {
     if (m.std) continue;
     for (const e of scopes.entries(m, 'plan')) {
       if (memo?.reuse(m.file, e.node, diags, model.uses)) continue;
-      memo?.start(diags, model.uses);
-      const before = errorCount(diags);
+      memo?.start(diags, useLog);
+      const before = diags.length;
       checked.set(e, checkPlan(e, { scopes, model, diags, contextRoot, capability, planInput, typesOnly: opts.checkOnly ?? false }));
-      planErrors.set(e, errorCount(diags) - before);
-      memo?.end(m.file, e.node, diags, model.uses);
+      planErrors.set(e, errorsSince(diags, before));
+      memo?.end(m.file, e.node, diags, useLog);
     }
   }
 
@@ -176,6 +178,8 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
   const capabilityByName = new Map<string, CapabilityInfo>();
   for (const c of capInfos.values()) if (!capabilityByName.has(c.name)) capabilityByName.set(c.name, c);
 
+  const resourceByName = new Map(resources.map((r) => [r.name, r]));
+  const placements = new Map<PolicyIR | null, Map<string, ReturnType<typeof place>>>();
   const compiled = new Map<DeclEntry<'plan'>, CompiledPlan>();
   const inProgress: DeclEntry<'plan'>[] = [];
   const compilePlan = (e: DeclEntry<'plan'>): CompiledPlan | undefined => {
@@ -185,10 +189,11 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     if (!cp) return undefined;
     if (inProgress.includes(e)) return undefined;
     inProgress.push(e);
-    const before = errorCount(diags);
+    const before = diags.length;
     const assembled = assemblePlan(cp, {
       checkOnly: opts.checkOnly ?? false, diags, resources, policies, guardrails, money, topInvariants, simulations, contextTy: contextRoot.ty,
       capabilityByName: (name) => capabilityByName.get(name),
+      resourceByName, placements,
       subplan: (target, range) => {
         if (inProgress.includes(target)) {
           const cycle = [...inProgress.slice(inProgress.indexOf(target)), target].map((p) => p.node.name.name);
@@ -201,16 +206,16 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     inProgress.pop();
     // The IR embeds the plan's guardrails and sub-plans: an error in one of them is an error of the plan.
     const ok =
-      assembled !== undefined && errorCount(diags) === before && (planErrors.get(e) ?? 0) === 0 &&
+      assembled !== undefined && errorsSince(diags, before) === 0 && (planErrors.get(e) ?? 0) === 0 &&
       cp.guardrails.every((g) => guardrails.get(g)!.ok) && cp.steps.every((s) => !s.runPlan || compiled.get(s.runPlan)?.ok === true);
     const c: CompiledPlan = { checked: cp, ir: assembled?.ir, assembled: assembled?.facts, ok };
     compiled.set(e, c);
     return c;
   };
   for (const e of checked.keys()) {
-    memo?.start(diags, model.uses);
+    memo?.start(diags, useLog);
     const c = compilePlan(e);
-    memo?.end(e.module.file, e.node, diags, model.uses, c?.assembled?.boundResources);
+    memo?.end(e.module.file, e.node, diags, useLog, c?.assembled?.boundResources);
   }
 
   // `check` rules typed against the steps they check: every plan is known now (and this runs on
@@ -228,9 +233,9 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     for (const c of compiled.values()) c.assembled?.boundResources.forEach((r) => bound.add(r));
     diags.push(...unusedDeclarations(modules, scopes, model, bound));
     for (const [e, cp] of checked) {
-      memo?.start(diags, model.uses);
+      memo?.start(diags, useLog);
       diags.push(...unusedSteps(cp));
-      memo?.end(e.module.file, e.node, diags, model.uses);
+      memo?.end(e.module.file, e.node, diags, useLog);
     }
   }
   memo?.finish();
@@ -252,9 +257,14 @@ function trackedUses(modules: readonly LoadedModule[], scopes: Scopes): Map<stri
   return out;
 }
 
-function errorCount(diags: readonly Diagnostic[]): number {
+/**
+ * Errors among the diagnostics reported from index `from` on (`diags` only grows during a
+ * compile). Counting every diagnostic before and after each plan was quadratic in a file of many
+ * plans with a warning each.
+ */
+function errorsSince(diags: readonly Diagnostic[], from: number): number {
   let n = 0;
-  for (const d of diags) if (d.severity === 'error') n++;
+  for (let i = from; i < diags.length; i++) if (diags[i]!.severity === 'error') n++;
   return n;
 }
 
@@ -496,11 +506,29 @@ interface AssembleContext {
   readonly topInvariants: ReadonlyMap<CheckedPlan, Invariant[]>;
   readonly simulations: ReadonlyMap<string, SimulateIR>;
   readonly capabilityByName: (name: string) => CapabilityInfo | undefined;
+  /** `resources` by name. */
+  readonly resourceByName: ReadonlyMap<string, PlacementResource>;
+  /**
+   * Placements by policy (null: the default one), then by the needs of what is placed: shared by
+   * every plan of the compile, so a file of many small plans places each kind of need once, not
+   * once per plan (each placement ranks every resource).
+   */
+  readonly placements: Map<PolicyIR | null, Map<string, ReturnType<typeof place>>>;
   readonly contextTy: Ty;
   readonly subplan: (e: DeclEntry<'plan'>, range: import('../language/index.js').Range) => CompiledPlan | undefined;
 }
 
 const RANK = (c: DataClass): number => DATA_CLASSES.indexOf(c);
+
+/**
+ * Empty maps shared by the plans that have no sub-plan steps and no fallback or compensate
+ * calls (no code path writes to them then): a file of many small plans is mostly such plans.
+ */
+const NO_SUB_ESTIMATES = new Map<string, { cost: number; duration_ms: number }>();
+const NO_CALL_BINDINGS = new Map<string, { fallback?: BindingIR; compensate?: BindingIR }>();
+
+/** The policy of a plan that names none (read-only: shared by every plan). */
+const DEFAULT_POLICY = defaultPolicy();
 
 /** Undefined when the plan has a dependency cycle (reported); `ir` is undefined in check-only mode. */
 function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | undefined; facts: AssembledFacts } | undefined {
@@ -510,7 +538,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
 
   // sub-plans first: their estimates feed the `run` steps
   const subplans: Record<string, PlanIR> = {};
-  const subEstimates = new Map<string, { cost: number; duration_ms: number }>();
+  const subEstimates = cp.steps.some((s) => s.runPlan) ? new Map<string, { cost: number; duration_ms: number }>() : NO_SUB_ESTIMATES;
   for (let i = 0; i < cp.steps.length; i++) {
     const s = cp.steps[i]!;
     if (!s.runPlan || s.decl.action.kind !== 'RunAction') continue;
@@ -522,7 +550,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   }
 
   const policy = cp.policy ? cx.policies.get(cp.policy) ?? null : null;
-  const effective = policy ?? defaultPolicy();
+  const effective = policy ?? DEFAULT_POLICY;
 
   // Per-step facts live in arrays indexed like `cp.steps`: the 10k-step `check` spends its time
   // here, and one array per fact allocates far less than a map or an object per step.
@@ -531,7 +559,8 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
 
   // placement (steps with the same needs get the same binding: computed once per need)
   const bindings = new Array<StepIR['binding'] | undefined>(n);
-  const placements = new Map<string, ReturnType<typeof place>>();
+  let placements = cx.placements.get(policy);
+  if (!placements) cx.placements.set(policy, (placements = new Map()));
   // A call step that is not pinned needs exactly what its capability needs: skip building the key.
   const byCapability = new Map<CapabilityInfo, ReturnType<typeof place>>();
   for (let i = 0; i < n; i++) {
@@ -560,7 +589,8 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   // A step's `fallback` and `compensate` calls are placed like steps, by their own capability's
   // `requires` (the step's `on` pins only its primary call): running them on the step's resource
   // could land them on one that lacks what they need.
-  const callBindings = new Map<string, { fallback?: BindingIR; compensate?: BindingIR }>();
+  // (only steps with a fallback or compensate call write to it)
+  const callBindings = steps.some((s) => s.fallback || s.compensate) ? new Map<string, { fallback?: BindingIR; compensate?: BindingIR }>() : NO_CALL_BINDINGS;
   for (const s of steps) {
     if (!s.fallback && !s.compensate) continue;
     for (const which of ['fallback', 'compensate'] as const) {
@@ -583,7 +613,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   }
 
   // estimates per step
-  const resourceByName = new Map(cx.resources.map((r) => [r.name, r]));
+  const resourceByName = cx.resourceByName;
   const costs = new Array<number>(n);
   const durations = new Array<number>(n);
   for (let i = 0; i < n; i++) {
@@ -654,7 +684,8 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   // them, the estimates come from the block-aware timeline, best case (loops once) and worst
   // (loops `max` times).
   let duration = dag.duration;
-  let criticalPath: readonly string[] = dag.criticalPath;
+  // (read from the DAG only when the IR is built: check-only never needs it)
+  let criticalPath: readonly string[] | undefined;
   let costMax = cost;
   let durationMax = dag.duration;
   const flowBlocks = cp.blocks.filter((b) => b.kind !== 'for_each');
@@ -823,7 +854,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
     stages: dag.stages.map((st) => [...st]),
     blocks: cp.blocks.map(blockIR),
     consent: consentOf(capabilities, subplans),
-    estimates: { cost, duration_ms: duration, cost_max: costMax, duration_ms_max: durationMax, critical_path: [...criticalPath], local_ratio: localRatio },
+    estimates: { cost, duration_ms: duration, cost_max: costMax, duration_ms_max: durationMax, critical_path: [...(criticalPath ?? dag.criticalPath)], local_ratio: localRatio },
     guardrails,
     success: cp.success,
     output: cp.output,

@@ -120,12 +120,18 @@ interface Token {
 const OPENERS = new Set(['{', '(', '[']);
 const CLOSERS = new Set(['}', ')', ']']);
 
-function tokensWithDepth(text: string): Token[] {
+/**
+ * The tokens of `text[from, to)` with their bracket depth relative to `from`, offsets in `text`.
+ * `from` is where a declaration or block starts, a token boundary outside any string, so the
+ * slice lexes to the same tokens as the whole file does there.
+ */
+function tokensWithDepth(text: string, from: number, to: number): Token[] {
   let depth = 0;
-  return lex(text).tokens.map((t) => {
+  return lex(text.slice(from, to)).tokens.map((t) => {
     const image = t.image;
     if (CLOSERS.has(image)) depth--;
-    const token = { text: image, start: t.startOffset, end: t.startOffset + image.length, depth };
+    const start = from + t.startOffset;
+    const token = { text: image, start, end: start + image.length, depth };
     if (OPENERS.has(image)) depth++;
     return token;
   });
@@ -133,29 +139,18 @@ function tokensWithDepth(text: string): Token[] {
 
 export class SourceIndex {
   private readonly lines: LineIndex;
-  private tokenCache: Token[] | undefined;
   constructor(readonly text: string) {
     this.lines = new LineIndex(text);
   }
 
-  private get tokens(): Token[] {
-    this.tokenCache ??= tokensWithDepth(this.text);
-    return this.tokenCache;
-  }
-
-  /** Tokens inside `range` (binary search: called once per block of a possibly large file). */
+  /**
+   * Tokens inside `range`, lexed from the range alone. Lexing the whole file once and keeping its
+   * tokens cost a second token array as large as the parse's (~100 bytes a token: 250 MB for a
+   * 10 MB file) held through the whole print; blocks nest only a few levels deep, so lexing each
+   * block's own text stays linear.
+   */
   private tokensWithin(range: Range): Token[] {
-    const all = this.tokens;
-    let lo = 0;
-    let hi = all.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (all[mid]!.start < range.start.offset) lo = mid + 1;
-      else hi = mid;
-    }
-    const out: Token[] = [];
-    for (let i = lo; i < all.length && all[i]!.end <= range.end.offset; i++) out.push(all[i]!);
-    return out;
+    return tokensWithDepth(this.text, range.start.offset, Math.min(range.end.offset, this.text.length));
   }
 
   /**

@@ -166,56 +166,73 @@ export function checkExpr(e: Expr, env: ExprEnv): ExprResult {
  */
 export const MAX_IR_DEPTH = 200;
 
-/** Nesting depth of `e`'s IR (parentheses add none). An explicit stack: `e` may be a long chain. */
+/**
+ * Nesting depth of `e`'s IR (parentheses add none). An explicit stack: `e` may be a long chain.
+ * Runs on every argument of every step: two flat stacks, reused, and no allocation per node.
+ */
 export function irDepth(e: Expr): number {
+  const nodes = depthNodes;
+  const depths = depthLevels;
+  nodes[0] = e;
+  depths[0] = 1;
+  let top = 1;
+  let high = 1;
   let max = 0;
-  const stack: [Expr, number][] = [[e, 1]];
-  while (stack.length > 0) {
-    const [x, d] = stack.pop()!;
+  while (top > 0) {
+    const x = nodes[--top]!;
+    const d = depths[top]!;
     if (d > max) max = d;
-    const next = (c: Expr): void => {
-      stack.push([c, d + 1]);
-    };
+    const first = top;
     switch (x.kind) {
       case 'ParenExpr':
-        stack.push([x.inner, d]);
+        nodes[top++] = x.inner;
         break;
       case 'StringLit':
-        for (const p of x.parts) if (typeof p !== 'string') next(p);
+        for (const p of x.parts) if (typeof p !== 'string') nodes[top++] = p;
         break;
       case 'ListLit':
-        x.items.forEach(next);
+        for (const i of x.items) nodes[top++] = i;
         break;
       case 'RecordLit':
-        for (const f of x.fields) next(f.value);
+        for (const f of x.fields) nodes[top++] = f.value;
         break;
       case 'MemberExpr':
-        next(x.object);
+        nodes[top++] = x.object;
         break;
       case 'IndexExpr':
-        next(x.object);
-        next(x.index);
+        nodes[top++] = x.object;
+        nodes[top++] = x.index;
         break;
       case 'CallExpr':
-        x.args.forEach(next);
+        for (const a of x.args) nodes[top++] = a;
         break;
       case 'UnaryExpr':
-        next(x.operand);
+        nodes[top++] = x.operand;
         break;
       case 'BinaryExpr':
-        next(x.left);
-        next(x.right);
+        nodes[top++] = x.left;
+        nodes[top++] = x.right;
         break;
       case 'RangeExpr':
-        next(x.from);
-        next(x.to);
+        nodes[top++] = x.from;
+        nodes[top++] = x.to;
         break;
       default:
         break;
     }
+    // Parentheses add no level; everything else nests one deeper.
+    const level = x.kind === 'ParenExpr' ? d : d + 1;
+    for (let i = first; i < top; i++) depths[i] = level;
+    if (top > high) high = top;
   }
+  // The stacks outlive the call: drop their references to the tree.
+  nodes.fill(undefined, 0, high);
   return max;
 }
+
+/** `irDepth`'s stacks, shared by every call. */
+const depthNodes: (Expr | undefined)[] = [];
+const depthLevels: number[] = [];
 
 class ExprChecker {
   private readonly noIR: boolean;

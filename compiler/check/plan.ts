@@ -452,14 +452,16 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   const output = plan.output ? checkExpr(plan.output, planEnv).ir : null;
 
   const invariantUses = new Set<string>();
-  const invEnv: ExprEnv = {
-    ...planEnv,
-    roots: new Map([...roots, ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
-    onStep: (id) => invariantUses.add(id),
-  };
-  const invariants = plan.body
-    .filter((b): b is InvariantDecl => b.kind === 'InvariantDecl')
-    .map((inv) => checkInvariant(inv, invEnv, diags, file));
+  const invariantDecls = plan.body.filter((b): b is InvariantDecl => b.kind === 'InvariantDecl');
+  let invariants: CheckedPlan['invariants'] = [];
+  if (invariantDecls.length > 0) {
+    const invEnv: ExprEnv = {
+      ...planEnv,
+      roots: new Map([...roots, ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
+      onStep: (id) => invariantUses.add(id),
+    };
+    invariants = invariantDecls.map((inv) => checkInvariant(inv, invEnv, diags, file));
+  }
 
   const byId = new Map<string, CheckedStep>();
   for (const s of steps) byId.set(s.id, s);
@@ -495,6 +497,12 @@ function settleBlockReads(
   file: string,
   readAt: (step: string, id: string) => Range | undefined,
 ): void {
+  if (blocks.length === 0 && steps.every((s) => s.join !== 'first')) {
+    // No race, loop or `for each`, no `join first`: no rule here applies (a plan of plain steps).
+    // `waitsFor` only ever names blocks, and there are none.
+    for (const s of steps) s.waitsFor = [];
+    return;
+  }
   const loopOf = new Map<string, PlanBlock[]>();
   const raceOf = new Map<string, PlanBlock>();
   for (const b of blocks) {
