@@ -22,6 +22,7 @@ import { execute, LOCAL_HELP, MAX_OUTPUT_HELP, openRuntime, positiveInt, progres
 import { ms } from '../progress.js';
 import { MIN_TAKE_OVER_S, takeOverAge } from './take-over.js';
 import { noteChangedSource } from './plan-version.js';
+import { refuseDecisionWhenPeopleConfigured } from './people-decisions.js';
 
 export const DB_HELP = 'journal: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)';
 const DEFAULT_DB = '.orch/runs.db';
@@ -155,7 +156,7 @@ export function registerRunControls(program: Command): void {
     .argument('[step]', 'the approval step id (`id[i]` inside for each, `sub/id` inside the sub-plan step `sub` runs)')
     .argument('[decision]', 'approve or reject')
     .option('--context <json>', 'context values to merge: inline JSON or @file')
-    .option('--by <name>', 'who decides (recorded in the step output)')
+    .option('--by <name>', 'who decides (recorded in the step output; refused when the project configures people, an "auth" block)')
     .option('--comment <text>', 'a note recorded with the decision')
     .option('--db <path>', DB_HELP)
     .option('--json', 'print the execution result as JSON when this command continues the run')
@@ -189,6 +190,7 @@ export function registerRunControls(program: Command): void {
           if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
             throw new CliError(`run ${runId} has already finished (${row.status})`, 2);
           if ('stepId' in payload) {
+            await refuseDecisionWhenPeopleConfigured(runId, payload.stepId, row.ir, process.cwd());
             const restored = replay(await j.load(runId));
             const s = restored.steps.get(payload.stepId);
             const plan = row.ir ? (JSON.parse(row.ir) as { steps: { id: string }[] }) : null;

@@ -268,7 +268,7 @@ export function createOrchMcpServer(options: OrchMcpOptions): McpServer {
       'signal',
       {
         title: 'Answer an approval',
-        description: 'Approve or reject a waiting approval step of a run (`orch signal RUN STEP approve|reject`); a run no process executes continues here and its result is returned.',
+        description: 'Approve or reject a waiting approval step of a run (`orch signal RUN STEP approve|reject`); a run no process executes continues here and its result is returned. Refused when the project configures people (an "auth" block): they decide in the dashboard or with their API token.',
         inputSchema: {
           runId: z.string(),
           step: z.string().describe('the approval step id (`id[i]` inside for each)'),

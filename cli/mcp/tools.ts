@@ -16,6 +16,7 @@ import { projectScope, referenceFrom, type ScopeEntry, type ScopeKind } from '..
 import { readSource } from '../read-source.js';
 import { diagnosticJson, renderText, type DiagnosticJson } from '../render-diagnostics.js';
 import { PlanHasErrors, selectPlan, type SelectedPlan } from '../commands/compiled-plan.js';
+import { refuseDecisionWhenPeopleConfigured } from '../commands/people-decisions.js';
 import { controlRuntime, eventJson, journalExists, requireRun, runListEntry, withJournal } from '../commands/run-controls.js';
 
 /** Where the tools work: the project folder (the server's working directory) and its journal. */
@@ -328,6 +329,7 @@ export async function signalTool(
   const elsewhere = await withJournal(db, async (j) => {
     const row = await requireRun(j, args.runId);
     if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status)) throw new CliError(`run ${args.runId} has already finished (${row.status})`);
+    await refuseDecisionWhenPeopleConfigured(args.runId, args.step, row.ir, ctx.root);
     const s = replay(await j.load(args.runId)).steps.get(args.step);
     if (s && ['completed', 'failed', 'skipped', 'cancelled', 'timeout'].includes(s.status)) throw new CliError(`step ${args.step} has already finished (${s.status})`);
     return j.ownedElsewhere(args.runId);

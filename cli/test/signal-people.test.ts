@@ -1,0 +1,86 @@
+/**
+ * `orch signal` and the MCP `signal` tool with people configured (LANGUAGE.md §8.8): they carry
+ * no authenticated person, so with an `auth` block in the run's project they refuse to decide an
+ * approval (exit 2, nothing journaled); without one they decide as before. In-process CLI.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openJournal } from '../../runtime/index.js';
+import { tempDir } from '../../serve/test/serve-process.js';
+import { runCli } from '../../test/support/cli-in-process.js';
+import type { CheckSession } from '../mcp/checker.js';
+import { signalTool } from '../mcp/tools.js';
+import { CliError } from '../errors.js';
+
+const PLAN = `plan pay {
+  input { amount: int }
+  step ask = approval(approver: "group:finance", summary: "Pay \${input.amount}?")
+  output { by: ask.output.approver }
+}
+`;
+const AUTH = { auth: { users: { alice: { roles: ['approver'], groups: ['finance'] } } } };
+
+const project = tempDir('orch-signal-people-');
+const elsewhere = tempDir('orch-signal-elsewhere-');
+const db = join(project, '.orch', 'runs.db');
+const config = join(project, 'orch.config.json');
+let runId = '';
+
+/** A run of `pay` stopped at its approval (exit 1, paused). */
+async function pausedRun(): Promise<string> {
+  const r = await runCli(['run', 'pay.orch', '--input', '{"amount": 5}', '--json', '--quiet'], project);
+  expect(r.code, r.stderr).toBe(1);
+  const result = JSON.parse(r.stdout) as { runId: string; status: string };
+  expect(result.status).toBe('paused');
+  return result.runId;
+}
+
+async function decisions(id: string): Promise<{ status: string; types: string[] }> {
+  const j = await openJournal(db);
+  try {
+    return { status: (await j.getRun(id))!.status, types: (await j.load(id)).map((e) => e.type) };
+  } finally {
+    await j.close();
+  }
+}
+
+beforeAll(async () => {
+  writeFileSync(join(project, 'pay.orch'), PLAN);
+  writeFileSync(config, JSON.stringify(AUTH));
+  runId = await pausedRun();
+}, 60_000);
+afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+describe('deciding an approval without an authenticated person', () => {
+  it('orch signal refuses with exit 2 when the run\'s project has an auth block, from any directory, and journals nothing', async () => {
+    const before = await decisions(runId);
+    for (const cwd of [project, elsewhere]) {
+      const r = await runCli(['signal', runId, 'ask', 'approve', '--by', 'cfo', '--db', db], cwd);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`people are configured (the "auth" block of ${config})`);
+      expect(r.stderr).toContain(`POST /runs/${runId}/steps/ask/approve`);
+      expect(r.stdout).toBe('');
+    }
+    expect((await runCli(['signal', runId, 'ask', 'reject', '--db', db], project)).code).toBe(2);
+    expect(await decisions(runId)).toEqual(before);
+    expect(JSON.stringify(before.types)).not.toContain('signal');
+    // Context signals are not decisions: they still go through.
+    expect((await runCli(['signal', runId, '--context', '{"x": 1}', '--db', db], project)).code).not.toBe(2);
+  });
+
+  it('the MCP signal tool refuses the same way', async () => {
+    const ctx = { root: project, db: '.orch/runs.db', checks: {} as CheckSession };
+    const refused = signalTool(ctx, { runId, step: 'ask', decision: 'approve', by: 'cfo' });
+    await expect(refused).rejects.toBeInstanceOf(CliError);
+    await expect(refused).rejects.toThrow(/people are configured .*POST \/runs\/.*\/steps\/ask\/approve/);
+    expect((await decisions(runId)).status).toBe('paused');
+  });
+
+  it('without an auth block orch signal decides as before, with the name given', async () => {
+    rmSync(config);
+    const r = await runCli(['signal', runId, 'ask', 'approve', '--by', 'cfo', '--json', '--quiet', '--db', db], project);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', output: { by: 'cfo' } });
+  });
+});
