@@ -2,19 +2,26 @@
  * Sign-in with OpenID Connect, end to end: a real provider (`oidc-provider`) and orch's server in
  * this process, real Chromium in between. The provider lives on 127.0.0.1 and orch on
  * `orch.test` (mapped to 127.0.0.1 in Chromium), so the browser crosses sites as it would in
- * production, and the session cookie's SameSite=Strict is put to the test.
+ * production, and the session cookie's SameSite=Strict is put to the test. The acceptance scenario
+ * of issue #41 runs there too, on a server with people (`auth.oidc.roles` by group) and a real
+ * runtime: roles and an `approvals: 2` step decided by people signed in through the provider.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseOidcConfig } from '../../runtime/index.js';
+import { compile } from '../../compiler/index.js';
+import { openSqlitePeopleStore, parseAuthConfig, parseOidcConfig } from '../../runtime/index.js';
+import { runCli } from '../../test/support/cli-in-process.js';
 import { LOGIN_COOKIE, loginCookieKey, openLogin, sealLogin } from '../http/oidc-login-cookie.js';
+import type { RunStarter } from '../run-starter.js';
+import { openRuntimeStarter } from '../runtime-starter.js';
 import { startServer, type RunningServer } from '../server.js';
 import { openTriggerState } from '../trigger-state.js';
 import { CHROMIUM, haveChromium, screenshotDir } from './dashboard-helpers.js';
 import { FakeStarter } from './fake-starter.js';
-import { http } from './http-helpers.js';
+import { http, waitFor } from './http-helpers.js';
 import { startTestProvider, type TestProvider } from './oidc-provider.js';
 import { tempDir } from './serve-process.js';
 
@@ -26,7 +33,20 @@ const WRONG = 'wrong-client-secret-77d0e2b5';
 const ACCOUNTS = {
   alice: { name: 'Alice Example', groups: ['finance', 'ops', 'marketing'], email: 'alice@example.com' },
   mallory: { name: 'Mallory', groups: ['marketing'] },
+  // The people of the acceptance scenario (issue #41), on a server whose `auth.oidc.roles` grant roles by group.
+  vera: { name: 'Vera Viewer', groups: ['auditors'] },
+  oscar: { name: 'Oscar Ops', groups: ['ops', 'ops-leads'] },
+  fiona: { name: 'Fiona Finance', groups: ['finance'] },
+  felix: { name: 'Felix Finance', groups: ['finance'] },
 };
+
+/** Two finance people must approve; the operator who starts it is an approver, but not of finance. */
+const PAY = `plan pay {
+  input { amount: int }
+  step ask = approval(approver: "group:finance", summary: "Pay \${input.amount}?", approvals: 2)
+  output { approvers: ask.output.approvers }
+}
+`;
 
 interface Orch {
   readonly server: RunningServer;
@@ -39,6 +59,7 @@ let provider: TestProvider;
 let good: Orch;
 let wrongSecret: Orch;
 let providerDown: Orch;
+let people: Orch & { readonly db: string; readonly dir: string; readonly starter: RunStarter };
 let browser: Browser;
 
 async function freePort(): Promise<number> {
@@ -71,12 +92,50 @@ async function startOrch(issuer: string, clientSecret: string): Promise<Orch> {
   return { server, url: `http://orch.test:${server.port}`, logs };
 }
 
+/** orch with people (an `auth` block whose OIDC groups grant roles) and a real runtime on one SQLite journal, serving PAY. */
+async function startPeopleOrch(issuer: string): Promise<typeof people> {
+  const dir = tempDir('orch-oidc-people-');
+  const db = join(dir, 'runs.db');
+  writeFileSync(join(dir, 'pay.orch'), PAY);
+  const out = compile({ entry: join(dir, 'pay.orch') });
+  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const auth = parseAuthConfig({
+    oidc: {
+      issuer, client_id: 'orch', client_secret: 'secret:OIDC_SECRET', name: 'Test ID', scopes: ['openid', 'profile', 'email', 'groups'],
+      roles: { auditors: ['viewer'], ops: ['operator'], 'ops-leads': ['approver'], finance: ['approver'] },
+    },
+  })!;
+  const starter = await openRuntimeStarter({ db, plans: out.plans, log: () => {} });
+  const logs: string[] = [];
+  const server = await startServer({
+    plans: out.plans,
+    triggers: [],
+    starter,
+    evaluate: () => null,
+    state: openTriggerState(db),
+    people: openSqlitePeopleStore(db),
+    auth,
+    token: TOKEN,
+    host: '127.0.0.1',
+    port: 0,
+    catchUp: false,
+    log: (line) => logs.push(line),
+    oidc: { config: auth.oidc!, clientSecret: SECRET },
+  });
+  return { server, url: `http://orch.test:${server.port}`, logs, db, dir, starter };
+}
+
 beforeAll(async () => {
   if (!haveChromium) return;
   provider = await startTestProvider(ACCOUNTS);
   // Discovery is lazy: orch starts before its provider answers (and one never will).
-  [good, wrongSecret, providerDown] = await Promise.all([startOrch(provider.issuer, SECRET), startOrch(provider.issuer, WRONG), freePort().then((p) => startOrch(`http://127.0.0.1:${p}`, SECRET))]);
-  provider.register({ clientId: 'orch', clientSecret: SECRET, redirectUris: [good, wrongSecret].map((o) => `${o.url}/auth/oidc/callback`) });
+  [good, wrongSecret, providerDown, people] = await Promise.all([
+    startOrch(provider.issuer, SECRET),
+    startOrch(provider.issuer, WRONG),
+    freePort().then((p) => startOrch(`http://127.0.0.1:${p}`, SECRET)),
+    startPeopleOrch(provider.issuer),
+  ]);
+  provider.register({ clientId: 'orch', clientSecret: SECRET, redirectUris: [good, wrongSecret, people].map((o) => `${o.url}/auth/oidc/callback`) });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP orch.test 127.0.0.1', '--disable-features=HttpsUpgrades'],
@@ -84,7 +143,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
-  await Promise.all([good, wrongSecret, providerDown].map((o) => o?.server.close()));
+  await Promise.all([good, wrongSecret, providerDown, people].map((o) => o?.server.close()));
   await provider?.close();
 });
 
@@ -111,6 +170,30 @@ async function signInAtProvider(page: Page, account: string, beforeSubmit?: () =
   await page.click('button[type=submit]');
   return callback;
 }
+
+/** A fresh browser signed in through the provider as `account`, on orch's dashboard. */
+async function signedIn(orch: Orch, account: string): Promise<{ context: BrowserContext; page: Page }> {
+  const { context, page } = await freshLoginPage(orch);
+  const answer = await signInAtProvider(page, account);
+  expect(answer.status()).toBe(200);
+  await page.waitForURL(`${orch.url}/`);
+  return { context, page };
+}
+
+/** A request from the page with its session cookie and CSRF token, as the dashboard's own code sends it. */
+const fromPage = (page: Page, method: string, path: string, body?: unknown) =>
+  page.evaluate(async ([m, p, b]) => {
+    const csrf = decodeURIComponent(/(?:^|;\s*)orch_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '');
+    const r = await fetch(p, { method: m, headers: { 'x-csrf-token': csrf, 'content-type': 'application/json' }, ...(m === 'GET' ? {} : { body: JSON.stringify(b ?? {}) }) });
+    const text = await r.text();
+    let json: Record<string, unknown> = {};
+    try {
+      json = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      // not JSON
+    }
+    return { status: r.status, json };
+  }, [method, path, body] as const);
 
 const sessionOf = (page: Page) => page.evaluate(async () => {
   const r = await fetch('/session');
@@ -241,6 +324,96 @@ describe.skipIf(!haveChromium)('sign-in with OpenID Connect, in Chromium', () =>
     const cb = await http(base, 'GET', '/auth/oidc/callback?code=x&state=y');
     expect(cb.status).toBe(400);
   });
+
+  it('acceptance: signed in through the provider, a viewer cannot approve or cancel, an approver outside the group cannot decide, two finance people complete approvals: 2, and the journal and orch audit name their OIDC subjects', async () => {
+    const issuer = provider.issuer;
+    const opened: BrowserContext[] = [];
+    const as = async (account: string) => {
+      const s = await signedIn(people, account);
+      opened.push(s.context);
+      return s.page;
+    };
+    try {
+      // The operator starts the run from his session.
+      const oscar = await as('oscar');
+      const started = await fromPage(oscar, 'POST', '/runs', { plan: 'pay', input: { amount: 900 } });
+      expect(started.status).toBe(202);
+      const id = started.json.runId as string;
+      const pending = async (page: Page) => {
+        const r = await fromPage(page, 'GET', '/approvals');
+        return (r.json.approvals as { runId: string; approvedBy: string[] }[] | undefined)?.find((a) => a.runId === id);
+      };
+      await waitFor(() => pending(oscar), 20_000, 'the approval in the inbox');
+
+      // A viewer: no control in the page, and the API refuses what the page hides.
+      const vera = await as('vera');
+      await vera.goto(`${people.url}/#/approvals`);
+      const card = vera.locator(`.approval[data-run="${id}"]`);
+      await card.getByText('Deciding needs the approver role.').waitFor();
+      expect(await card.locator('button').count()).toBe(0);
+      await vera.goto(`${people.url}/#/runs/${id}`);
+      await vera.locator('.run-status').waitFor();
+      expect(await vera.locator('button[data-action=cancel]').isVisible()).toBe(false);
+      expect(await vera.getByRole('button', { name: /^(Approve|Cancel)/ }).count()).toBe(0);
+      const viewerApprove = await fromPage(vera, 'POST', `/runs/${id}/steps/ask/approve`);
+      expect(viewerApprove.status).toBe(403);
+      expect(viewerApprove.json.error).toMatch(/needs the approver role/);
+      const viewerCancel = await fromPage(vera, 'POST', `/runs/${id}/cancel`);
+      expect(viewerCancel.status).toBe(403);
+      expect(viewerCancel.json.error).toMatch(/needs the operator role/);
+
+      // An approver, but not of finance.
+      const outsider = await fromPage(oscar, 'POST', `/runs/${id}/steps/ask/approve`);
+      expect(outsider.status).toBe(403);
+      expect(outsider.json.error).toBe('this approval is for members of group:finance; oscar (Oscar Ops) may not decide it');
+
+      // Two finance people, each in a browser of their own, with the page's Approve button.
+      const approveInPage = async (page: Page) => {
+        await page.goto(`${people.url}/#/approvals`);
+        const theirs = page.locator(`.approval[data-run="${id}"]`);
+        await theirs.locator('button[data-action=approve]').click();
+        await theirs.locator('.flash', { hasText: 'Approved.' }).waitFor();
+      };
+      const fiona = await as('fiona');
+      await approveInPage(fiona);
+      await waitFor(async () => ((await pending(fiona))?.approvedBy.length === 1 ? true : undefined), 20_000, "Fiona's approval in the inbox");
+      // The inbox shows people by the name their provider gives; the journal keeps the identity (below).
+      expect((await pending(fiona))?.approvedBy).toEqual(['Fiona Finance']);
+      const felix = await as('felix');
+      await felix.goto(`${people.url}/#/approvals`);
+      await felix.locator(`.approval[data-run="${id}"] .approvals-progress`, { hasText: '1 of 2 approvals · approved by Fiona Finance' }).waitFor();
+      await approveInPage(felix);
+      const done = await waitFor(async () => {
+        const r = await fromPage(felix, 'GET', `/runs/${id}`);
+        return r.json.status === 'completed' ? r.json : undefined;
+      }, 20_000, 'the run to complete');
+      expect(done.output).toEqual({ approvers: ['fiona', 'felix'] });
+
+      // The journal: who started it and who decided, as the provider authenticated them.
+      const timeline = (await people.starter.timeline(id)) ?? [];
+      expect(timeline[0]).toMatchObject({ type: 'plan_created', started_by: { subject: 'oscar', issuer, name: 'Oscar Ops', method: 'oidc' } });
+      expect(timeline.filter((e) => e.type === 'approval_decided').map((e) => [e.by, e.approved, e.needed])).toEqual([
+        [{ subject: 'fiona', issuer, name: 'Fiona Finance', method: 'oidc' }, 1, 2],
+        [{ subject: 'felix', issuer, name: 'Felix Finance', method: 'oidc' }, 2, 2],
+      ]);
+
+      // orch audit on the same database: every state change, accepted or refused, with its subject.
+      const audit = await runCli(['audit', '--format', 'json', '--db', people.db], people.dir);
+      expect(audit.code, audit.stderr).toBe(0);
+      const entries = (JSON.parse(audit.stdout) as { entries: { subject: string | null; issuer: string | null; authMethod: string | null; httpMethod: string; path: string; status: number }[] }).entries;
+      const ofRun = entries.filter((e) => e.path.startsWith(`/runs/${id}`) || e.path === '/runs');
+      expect(ofRun.map((e) => [e.subject, e.issuer, e.authMethod, e.httpMethod, e.path, e.status])).toEqual([
+        ['oscar', issuer, 'oidc', 'POST', '/runs', 202],
+        ['vera', issuer, 'oidc', 'POST', `/runs/${id}/steps/ask/approve`, 403],
+        ['vera', issuer, 'oidc', 'POST', `/runs/${id}/cancel`, 403],
+        ['oscar', issuer, 'oidc', 'POST', `/runs/${id}/steps/ask/approve`, 403],
+        ['fiona', issuer, 'oidc', 'POST', `/runs/${id}/steps/ask/approve`, 202],
+        ['felix', issuer, 'oidc', 'POST', `/runs/${id}/steps/ask/approve`, 202],
+      ]);
+    } finally {
+      await Promise.all(opened.map((c) => c.close()));
+    }
+  }, 120_000);
 });
 
 describe('the sealed sign-in cookie', () => {
