@@ -84,19 +84,14 @@ export interface SweepResult {
 }
 
 /**
- * Marks workers silent for more than 5 s (the default `deadAfterMs`) dead, abandons their running attempts, unlocks and
- * deletes their graphile-worker jobs, and wakes the owners of the affected runs, all in one
- * transaction. It also abandons attempts still `dispatched` whose job has been locked for more
- * than 5 s: the worker that fetched the job died between its lock and the claim (possibly before
- * it could record its graphile-worker ids), and with `max_attempts 1` nobody would fetch that job
- * again. A late claim of an abandoned attempt fails, so a slow live worker only loses the job.
- * Another process already sweeping: nothing (`pg_try_advisory_xact_lock`).
+ * Marks workers silent for more than 5 s (the default `deadAfterMs`) dead, abandons the attempts
+ * they claimed and had not finished, and wakes the owners of the affected runs, all in one
+ * transaction. A worker claims an attempt and takes it in one statement (`queue.ts` `exchange`),
+ * so there is no attempt a dead worker fetched without claiming. Another process already
+ * sweeping: nothing (`pg_try_advisory_xact_lock`).
  */
 export async function sweepDeadWorkers(pool: pg.Pool, deadAfterMs = clusterTiming().workerDeadAfterMs): Promise<SweepResult> {
   const deadAfterS = deadAfterMs / 1000;
-  // A job locked this long while its attempt is still `dispatched` was fetched by a worker that
-  // died before claiming it: a live worker claims within milliseconds of the lock.
-  const unclaimedLockS = deadAfterS;
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -105,29 +100,23 @@ export async function sweepDeadWorkers(pool: pg.Pool, deadAfterMs = clusterTimin
       await client.query('COMMIT');
       return { dead: [], abandoned: 0 };
     }
-    const dead = await client.query<{ id: string; job_workers: string[] }>(
+    const dead = await client.query<{ id: string }>(
       `UPDATE orch.workers SET state = 'dead'
         WHERE id IN (SELECT id FROM orch.workers WHERE state = 'alive' AND heartbeat_at < now() - make_interval(secs => $1)
                      FOR UPDATE SKIP LOCKED)
-        RETURNING id, job_workers`,
+        RETURNING id`,
       [deadAfterS],
     );
     const ids = dead.rows.map((r) => r.id);
-    const abandoned = await client.query<{ run_id: string }>(
-      `UPDATE orch.attempts SET status = 'abandoned', finished_at = now()
-        WHERE (worker = ANY($1) AND status = 'running')
-           OR (status = 'dispatched' AND ${ATTEMPT_JOB_KEY} IN (
-                 SELECT key FROM graphile_worker.jobs WHERE locked_at < now() - make_interval(secs => $2)))
-        RETURNING run_id`,
-      [ids, unclaimedLockS],
-    );
-    const jobWorkers = dead.rows.flatMap((r) => r.job_workers);
-    if (jobWorkers.length > 0) {
-      // complete_jobs only deletes unlocked jobs: collect, unlock, then delete.
-      const jobs = await client.query<{ id: string }>('SELECT id::text AS id FROM graphile_worker.jobs WHERE locked_by = ANY($1)', [jobWorkers]);
-      await client.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [jobWorkers]);
-      if (jobs.rowCount) await client.query('SELECT graphile_worker.complete_jobs($1::bigint[])', [jobs.rows.map((j) => j.id)]);
-    }
+    const abandoned =
+      ids.length === 0
+        ? { rows: [] as { run_id: string }[], rowCount: 0 }
+        : await client.query<{ run_id: string }>(
+            `UPDATE orch.attempts SET status = 'abandoned', finished_at = now(), job = NULL
+              WHERE worker = ANY($1) AND status = 'running'
+              RETURNING run_id`,
+            [ids],
+          );
     for (const run of new Set(abandoned.rows.map((r) => r.run_id))) await client.query('SELECT pg_notify($1, $2)', [ATTEMPT_CHANNEL, run]);
     await client.query('COMMIT');
     return { dead: ids, abandoned: abandoned.rowCount ?? 0 };

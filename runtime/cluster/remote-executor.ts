@@ -21,8 +21,10 @@ import { locateHandler, projectRoot } from '../executor/handler-path.js';
 import { fillDefaults } from '../executor/worker-executor.js';
 import { openMigratedPool } from '../journal/pg/migrations.js';
 import { openClient } from '../journal/pg/pool.js';
+import { batchedHook } from '../scheduler/commit-hooks.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';
-import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, jobKey, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
+import { ATTEMPT_CHANNEL, handlerHash, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
+import { dispatchAttempts, type Dispatch } from './queue.js';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './timing.js';
 
 /** The default outcome poll (`clusterTiming().outcomePollMs` is the one used). */
@@ -162,12 +164,16 @@ export class RemoteExecutor implements Executor {
     // Its outcome is already known (`recover`): no worker runs it.
     const known = recoveredKey(req);
     if (known !== null && this.recovered.has(known)) return async () => undefined;
-    return async (tx) => {
-      const hash = await this.recordedHash(req);
-      const fence = await this.enqueue(tx as pg.ClientBase, req, stepKey(req), hash);
-      this.prepared.set(attemptId(req), { fence, req });
-    };
+    // The attempts a commit starts are added together: one statement for the whole turn.
+    return batchedHook(this.dispatchPrepared, req);
   }
+
+  /** The rows of attempts whose step_started `tx` commits, with one statement. */
+  private readonly dispatchPrepared = async (tx: unknown, reqs: readonly AttemptRequest[]): Promise<void> => {
+    const ds = await Promise.all(reqs.map((req) => this.dispatchOf(req)));
+    const fences = await dispatchAttempts(tx as pg.ClientBase, this.owner, ds);
+    reqs.forEach((req, i) => this.prepared.set(attemptId(req), { fence: fences[i]!, req }));
+  };
 
   /** A prepared attempt the run no longer starts: nobody may run it. */
   discard(req: AttemptRequest): void {
@@ -224,36 +230,23 @@ export class RemoteExecutor implements Executor {
   /** An attempt the owner gave up on (timeout, cancel): a worker still running it can no longer record its result. */
   private async abandon(run: string, key: string, attempt: number): Promise<void> {
     await this.pool.query(
-      `UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now()
+      `UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now(), job = NULL
         WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND status IN ('dispatched', 'running')`,
       [run, key, attempt],
     );
   }
 
   /**
-   * The attempt row (a new fence when it existed) and its job, in a transaction of their own: an
-   * attempt dispatched again (its worker died or refused it), or one whose `step_started` commit
-   * carried no hooks.
+   * The attempt row (a new fence when it existed), in a statement of its own: an attempt
+   * dispatched again (its worker died or refused it), or one whose `step_started` commit carried
+   * no hooks.
    */
   private async dispatch(entry: Pending): Promise<void> {
     const { req, key } = entry;
-    // Before taking a client: a run's first lookup queries the same pool, and dispatches holding
-    // every client while they wait for it would wait for ever.
-    const hash = await this.recordedHash(req);
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const fence = await this.enqueue(client, req, key, hash);
-      await client.query('COMMIT');
-      entry.fence = fence;
-      // Aborted while this transaction ran: its abandon found no row yet.
-      if (this.pending.get(pendingId(entry)) !== entry) await this.abandon(req.runId, key, req.attempt);
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    const [fence] = await dispatchAttempts(this.pool, this.owner, [await this.dispatchOf(req)]);
+    entry.fence = fence!;
+    // Aborted while this statement ran: its abandon found no row yet.
+    if (this.pending.get(pendingId(entry)) !== entry) await this.abandon(req.runId, key, req.attempt);
   }
 
   /** The handler hash workers must have for this attempt's capability: the one recorded for its run. */
@@ -294,24 +287,13 @@ export class RemoteExecutor implements Executor {
     return new Map(rows.map((r) => [r.capability, r.hash]));
   }
 
-  /** Upserts the attempt row and adds its job on `client` (inside the caller's transaction); the fence. */
-  private async enqueue(client: pg.ClientBase, req: AttemptRequest, key: string, handlerHash: string | null): Promise<number> {
-    const row = await client.query<{ fence: number }>(
-      `INSERT INTO orch.attempts (run_id, step_key, attempt, owner, status) VALUES ($1, $2, $3, $4, 'dispatched')
-       ON CONFLICT (run_id, step_key, attempt) DO UPDATE
-         SET fence = orch.attempts.fence + 1, owner = excluded.owner, worker = NULL, status = 'dispatched',
-             -- the last refusal stays readable while no worker with the right handler took it
-             outcome = CASE WHEN orch.attempts.status = 'refused' THEN orch.attempts.outcome END,
-             folded = false, dispatched_at = now(), dispatched_xact = txid_current(), started_at = NULL, finished_at = NULL
-       RETURNING fence`,
-      [req.runId, key, req.attempt, this.owner],
-    );
-    const fence = Number(row.rows[0]!.fence);
-    const job: StepJob = {
+  /** What a worker needs to run the attempt: its queue, its handler hash, its payload. */
+  private async dispatchOf(req: AttemptRequest): Promise<Dispatch> {
+    const handlerHash = await this.recordedHash(req);
+    const job: Omit<StepJob, 'fence'> = {
       run: req.runId,
-      key,
+      key: stepKey(req),
       attempt: req.attempt,
-      fence,
       stepId: req.stepId,
       capability: req.capability,
       baseDir: relative(projectRoot(req.plan.base_dir), req.plan.base_dir),
@@ -323,16 +305,7 @@ export class RemoteExecutor implements Executor {
       handlerHash,
       ...(req.traceparent !== undefined ? { traceparent: req.traceparent } : {}),
     };
-    await client.query(
-      `SELECT graphile_worker.add_job($1, $2::json, max_attempts => 1, job_key => $3, job_key_mode => 'unsafe_dedupe', flags => $4::text[])`,
-      [
-        taskIdentifier(job.resource),
-        JSON.stringify(job),
-        jobKey(req.runId, key, req.attempt, fence),
-        job.handlerHash === null ? null : [handlerFlag(job.handlerHash)],
-      ],
-    );
-    return fence;
+    return { run: req.runId, key: job.key, attempt: req.attempt, task: taskIdentifier(job.resource), handler: handlerHash, job };
   }
 
   /** Looks for outcomes of this process's attempts; one look at a time, another right after if asked meanwhile. */
@@ -419,12 +392,24 @@ function ownHandlerHash(req: AttemptRequest): string | null {
  * a crash before that commit leaves it unfolded, for the next owner to recover.
  */
 function foldHook(run: string, key: string, attempt: number, fence: number): CommitHook {
-  return async (tx) => {
-    await (tx as pg.ClientBase).query(
-      `UPDATE orch.attempts SET folded = true WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND NOT folded`,
-      [run, key, attempt, fence],
-    );
-  };
+  return batchedHook(foldRows, { run, key, attempt, fence });
+}
+
+interface Fold {
+  readonly run: string;
+  readonly key: string;
+  readonly attempt: number;
+  readonly fence: number;
+}
+
+/** The folds of one commit, one statement. */
+async function foldRows(tx: unknown, folds: readonly Fold[]): Promise<void> {
+  await (tx as pg.ClientBase).query(
+    `UPDATE orch.attempts a SET folded = true
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) AS f(run_id, step_key, attempt, fence)
+      WHERE a.run_id = f.run_id AND a.step_key = f.step_key AND a.attempt = f.attempt AND a.fence = f.fence AND NOT a.folded`,
+    [folds.map((f) => f.run), folds.map((f) => f.key), folds.map((f) => f.attempt), folds.map((f) => f.fence)],
+  );
 }
 
 /** A step instance of a run, as a map key. */

@@ -1,13 +1,17 @@
 /**
- * `orch worker`: a graphile-worker runner whose tasks are the steps of Postgres runs
- * (docs/cluster.md). Each job is one dispatch of an attempt (`StepJob`):
+ * `orch worker`: runs the steps of Postgres runs (docs/cluster.md, "The step queue"). Each
+ * `exchange` with the database is one statement, one commit: it records the results finished
+ * since the last one and claims as many ready attempts (`StepJob`) as the worker has free slots
+ * (`batching.ts` decides when). For each claimed attempt:
  *
- * 1. claim it — `status = 'running'` only while its fence matches and it is still `dispatched`
- *    (an abandoned or finished attempt is skipped without calling the handler);
- * 2. resolve the handler inside `--project` with the local executor's realpath containment and
+ * 1. resolve the handler inside `--project` with the local executor's realpath containment and
  *    run it on this process's worker threads (`WorkerExecutor`, the same code as `orch run`);
- * 3. record the outcome — only while the row is still this worker's, running, at that fence —
- *    and NOTIFY `orch_attempt`. A refused result (the worker was presumed dead) is dropped.
+ * 2. its result is recorded by the next exchange — only while the row is still this worker's,
+ *    running, at that fence — which NOTIFYs `orch_attempt`. A refused result (the worker was
+ *    presumed dead, or the owner gave up on the attempt) is dropped and logged.
+ *
+ * A worker wakes on `orch_dispatch` (the owner's NOTIFY in the commit that dispatches) and polls
+ * every second besides.
  *
  * The worker registers in `orch.workers`, heartbeats every second from a connection of its own,
  * and sweeps dead workers (`sweepDeadWorkers`). A worker that finds itself declared dead stops.
@@ -16,26 +20,27 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { run, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
-import pg from 'pg';
+import type pg from 'pg';
 import type { PlanIR, ResourceIR } from '../../compiler/index.js';
 import { isInside, locateHandler, projectRoot } from '../executor/handler-path.js';
 import { WorkerExecutor } from '../executor/worker-executor.js';
-import { openMigratedPool, quietLogger } from '../journal/pg/migrations.js';
-import { openPool } from '../journal/pg/pool.js';
+import { openMigratedPool } from '../journal/pg/migrations.js';
+import { openClient, openPool } from '../journal/pg/pool.js';
 import type { AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
 import { loadConfig } from '../config.js';
 import { Redactor } from '../redact.js';
 import { telemetrySettings } from '../telemetry/settings.js';
 import { loadWorkerTracing, type WorkerTracing } from '../telemetry/tracing.js';
-import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
+import { drained, nextExchange, stillWanted } from './batching.js';
+import { handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
+import { DISPATCH_CHANNEL, exchange, type Result } from './queue.js';
 import { clusterTiming } from './timing.js';
 
 export interface WorkerOptions {
   readonly url: string;
   /** Resources whose steps this worker takes besides steps on no resource. */
   readonly resources: readonly string[];
-  /** Attempts at once (graphile-worker concurrency and worker threads). */
+  /** Attempts at once (claimed at a time, and worker threads). */
   readonly slots: number;
   /** The project checkout handlers are resolved in. */
   readonly project: string;
@@ -67,19 +72,25 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const project = projectRoot(resolve(o.project));
   const id = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const pool = await openMigratedPool(o.url, 3);
-  // graphile-worker's own pool, with pg's default conventions (job ids as strings).
-  const jobPool = new pg.Pool({ connectionString: o.url, max: o.slots + 3, application_name: 'orch worker' });
-  jobPool.on('error', () => undefined);
-  jobPool.on('connect', (client) => client.on('error', () => undefined));
   const heartbeatPool = openPool(o.url, { max: 1 });
   const executor = new WorkerExecutor({ workers: o.slots });
   const tracing = await workerTracing(project);
-  let runner: Runner | null = null;
+  const tasks = taskIdentifiers(o.resources);
+  let listener: pg.Client | null = null;
   let heartbeat: ReturnType<typeof setInterval> | null = null;
-  let stopping: Promise<void> | null = null;
+  let poll: ReturnType<typeof setInterval> | null = null;
   let declaredDead = false;
-  /** Job flags of handler hashes this worker's project copy does not match: never fetched again. */
+  /** Job flags of handler hashes this worker's project copy does not match: never claimed again. */
   const forbidden = new Set<string>();
+  // The exchange loop's state (batching.ts decides from it).
+  let running = 0;
+  let inFlight = false;
+  let wanted = true;
+  let stopping = false;
+  let failures = 0;
+  const results: Result[] = [];
+  let resolveDrained!: () => void;
+  const whenDrained = new Promise<void>((r) => (resolveDrained = r));
   try {
     await pool.query(`INSERT INTO orch.workers (id, host, pid, resources, slots) VALUES ($1, $2, $3, $4, $5)`, [
       id,
@@ -88,34 +99,15 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       [...o.resources],
       o.slots,
     ]);
-    const step: Task = async (payload) => runStep(payload as StepJob);
-    const taskList: TaskList = {};
-    for (const t of taskIdentifiers(o.resources)) taskList[t] = step;
 
-    const runStep = async (job: StepJob): Promise<void> => {
-      const where = [job.run, job.key, job.attempt, job.fence];
+    /** Runs one claimed attempt; its result, recorded by a later exchange. */
+    const runStep = async (job: StepJob): Promise<Result> => {
+      const where = { run: job.run, key: job.key, attempt: job.attempt, fence: job.fence };
       const mismatch = handlerMismatch(job);
       if (mismatch !== null) {
-        if (job.handlerHash !== null) forbidden.add(handlerFlag(job.handlerHash));
-        const refused = await pool.query(
-          `WITH r AS (
-             UPDATE orch.attempts SET status = 'refused', worker = $5, outcome = $6, finished_at = now()
-              WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND status = 'dispatched'
-              RETURNING run_id)
-           SELECT pg_notify($7, run_id) FROM r`,
-          [...where, id, JSON.stringify({ ok: false, error: mismatch }), ATTEMPT_CHANNEL],
-        );
-        if (refused.rowCount === 1) log(`refused ${job.run}/${job.key}#${job.attempt}: ${mismatch}`);
-        return;
-      }
-      const claim = await pool.query(
-        `UPDATE orch.attempts SET status = 'running', worker = $5, started_at = now()
-          WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND status = 'dispatched'`,
-        [...where, id],
-      );
-      if (claim.rowCount !== 1) {
-        log(`skipped ${job.run}/${job.key}#${job.attempt}: no longer dispatched (abandoned or done)`);
-        return;
+        if (job.handlerHash !== null) forbidden.add(job.handlerHash);
+        log(`refused ${job.run}/${job.key}#${job.attempt}: ${mismatch}`);
+        return { ...where, status: 'refused', outcome: JSON.stringify({ ok: false, error: mismatch }) };
       }
       const span = tracing?.attempt(job.traceparent, {
         runId: job.run,
@@ -128,15 +120,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       // Untraced here, a traced owner's step span is still the handler's parent.
       const outcome = await execute(job, span?.traceparent ?? job.traceparent);
       span?.end(outcome.ok ? { ok: true, ...usageAndCost(outcome) } : { ok: false, error: outcome.error, ...usageAndCost(outcome) });
-      const recorded = await pool.query(
-        `WITH done AS (
-           UPDATE orch.attempts SET status = $6, outcome = $7, finished_at = now()
-            WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND worker = $5 AND status = 'running'
-            RETURNING run_id)
-         SELECT pg_notify($8, run_id) FROM done`,
-        [...where, id, outcome.ok ? 'succeeded' : 'failed', JSON.stringify(outcome), ATTEMPT_CHANNEL],
-      );
-      if (recorded.rowCount !== 1) log(`refused: the result of ${job.run}/${job.key}#${job.attempt} (this worker was presumed dead)`);
+      return { ...where, status: outcome.ok ? 'succeeded' : 'failed', outcome: JSON.stringify(outcome) };
     };
 
     /** Why this worker must not run the job's handler (another copy of it than the owner's), or null. */
@@ -181,32 +165,99 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       });
     };
 
-    const events = new EventEmitter() as WorkerEvents;
-    events.on('worker:create', ({ worker }) => {
-      pool
-        .query('UPDATE orch.workers SET job_workers = array_append(job_workers, $2) WHERE id = $1', [id, worker.workerId])
-        .catch(() => undefined);
-    });
-    runner = await run({
-      pgPool: jobPool,
-      taskList,
-      concurrency: o.slots,
-      noHandleSignals: true,
-      pollInterval: 1000,
-      logger: quietLogger(),
-      forbiddenFlags: () => [...forbidden],
-      // No cron: without this graphile-worker would read a `crontab` file of the current directory.
-      parsedCronItems: [],
-      events,
-    });
+    /** One exchange at a time: record what finished, claim what the free slots can take. */
+    const pump = (): void => {
+      const state = { slots: o.slots, running, results: results.length, inFlight, wanted, stopping };
+      const next = nextExchange(state);
+      if (next === null) {
+        if (drained(state)) resolveDrained();
+        return;
+      }
+      inFlight = true;
+      const report = results.splice(0, results.length);
+      exchange(pool, id, report, next.claim, tasks, [...forbidden])
+        .then(
+          (answer) => {
+            failures = 0;
+            for (const r of answer.refused) {
+              if (r.status === 'refused') continue;
+              log(`refused: the result of ${r.run}/${r.key}#${r.attempt} (this worker was presumed dead, or the owner gave up on it)`);
+            }
+            wanted = stillWanted(next.claim, answer.claimed.length, wanted);
+            for (const job of answer.claimed) track(job);
+          },
+          (err: unknown) => {
+            // The database is unreachable: the results wait for the next exchange (their fence
+            // still guards them); what this one may have claimed the sweeper gives back if this
+            // worker dies, and `adopt` below finds it if it lives.
+            results.unshift(...report);
+            if (failures++ === 0) log(`orch worker ${id}: ${(err as Error).message}; retrying`);
+            wanted = true;
+            return new Promise<void>((r) => setTimeout(r, Math.min(2000, 100 * failures)).unref()).then(adopt);
+          },
+        )
+        .finally(() => {
+          inFlight = false;
+          pump();
+        });
+    };
+
+    /** Attempts recorded as claimed by this worker that it does not run (the answer of an exchange was lost): run them. */
+    const mine = new Set<string>();
+    const adopt = async (): Promise<void> => {
+      const { rows } = await pool
+        .query<{ run_id: string; step_key: string; attempt: number; fence: string; job: string | null }>(
+          `SELECT run_id, step_key, attempt, fence::text, job FROM orch.attempts WHERE worker = $1 AND status = 'running' AND job IS NOT NULL`,
+          [id],
+        )
+        .catch(() => ({ rows: [] }));
+      for (const r of rows) {
+        const k = `${r.run_id}\u0000${r.step_key}\u0000${r.attempt}\u0000${r.fence}`;
+        if (mine.has(k) || results.some((x) => x.run === r.run_id && x.key === r.step_key && x.attempt === r.attempt)) continue;
+        const payload = JSON.parse(r.job!) as Omit<StepJob, 'fence'>;
+        const job: StepJob = { ...payload, run: r.run_id, key: r.step_key, attempt: r.attempt, fence: Number(r.fence) };
+        track(job);
+      }
+    };
+    const track = (job: StepJob): void => {
+      const k = `${job.run}\u0000${job.key}\u0000${job.attempt}\u0000${job.fence}`;
+      mine.add(k);
+      running++;
+      runStep(job)
+        .catch((err: unknown): Result => ({ run: job.run, key: job.key, attempt: job.attempt, fence: job.fence, status: 'failed', outcome: JSON.stringify({ ok: false, error: `worker ${id}: ${(err as Error).message}` }) }))
+        .then((r) => {
+          mine.delete(k);
+          running--;
+          results.push(r);
+          pump();
+        });
+    };
+
+    const wake = (): void => {
+      wanted = true;
+      pump();
+    };
+    listener = openClient(o.url);
+    try {
+      await listener.connect();
+      await listener.query(`LISTEN ${DISPATCH_CHANNEL}`);
+      listener.on('notification', (n) => {
+        if (n.payload === undefined || tasks.includes(n.payload)) wake();
+      });
+    } catch {
+      // The poll alone still finds every attempt.
+      await listener.end().catch(() => undefined);
+      listener = null;
+    }
+    poll = setInterval(wake, clusterTiming().claimPollMs);
 
     const stop = (why: string) => {
-      stopping ??= (async () => {
-        log(`orch worker ${id}: stopping (${why})`);
-        if (heartbeat) clearInterval(heartbeat);
-        await runner?.stop().catch(() => undefined);
-      })();
-      return stopping;
+      if (stopping) return;
+      stopping = true;
+      log(`orch worker ${id}: stopping (${why})`);
+      if (heartbeat) clearInterval(heartbeat);
+      if (poll) clearInterval(poll);
+      pump();
     };
     heartbeat = setInterval(() => {
       heartbeatPool
@@ -214,24 +265,25 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         .then((r) => {
           if (r.rowCount === 0 && !stopping) {
             declaredDead = true;
-            void stop('declared dead: no heartbeat for too long');
+            stop('declared dead: no heartbeat for too long');
           }
         })
         .catch(() => undefined);
       sweepDeadWorkers(heartbeatPool).catch(() => undefined);
     }, clusterTiming().heartbeatMs);
-    o.signal?.addEventListener('abort', () => void stop('signal'), { once: true });
+    o.signal?.addEventListener('abort', () => stop('signal'), { once: true });
     o.onReady?.(id);
-    if (o.signal?.aborted) void stop('signal');
-    await runner.promise.catch((err: unknown) => log(`orch worker ${id}: ${(err as Error).message}`));
-    await stopping;
+    if (o.signal?.aborted) stop('signal');
+    else pump();
+    await whenDrained;
   } finally {
     if (heartbeat) clearInterval(heartbeat);
+    if (poll) clearInterval(poll);
+    await listener?.end().catch(() => undefined);
     await pool.query(`UPDATE orch.workers SET state = 'stopped' WHERE id = $1 AND state = 'alive'`, [id]).catch(() => undefined);
     await executor.close();
     await tracing?.shutdown();
     await heartbeatPool.end().catch(() => undefined);
-    await jobPool.end().catch(() => undefined);
     await pool.end().catch(() => undefined);
   }
   if (declaredDead) throw new Error(`orch worker ${id} was declared dead (its heartbeat was more than 5 s old) and stopped`);
