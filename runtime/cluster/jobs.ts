@@ -1,7 +1,7 @@
 /**
- * What the owner of a run and `orch worker` processes share (docs/cluster.md, "Steps as
- * graphile-worker jobs"): the job payload, task identifiers, the NOTIFY channel, and the sweeper
- * that turns workers silent for more than 5 s into dead ones and abandons their attempts.
+ * What the owner of a run and `orch worker` processes share (docs/cluster.md, "The step
+ * queue"): the job payload, task identifiers, the NOTIFY channel, and the sweeper that turns
+ * workers silent for more than 5 s into dead ones and abandons their attempts.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
@@ -56,13 +56,10 @@ export interface StepJob {
   readonly traceparent?: string;
 }
 
-/** The graphile-worker job key of one dispatch of an attempt: unique per fence. */
+/** The key of one dispatch of an attempt, for logs: unique per fence. */
 export const jobKey = (run: string, key: string, attempt: number, fence: number): string => `${run}/${key}#${attempt}.${fence}`;
 
-/** `jobKey` in SQL, over an `orch.attempts` row: the expression of its index `attempts_dispatched_by_job`. */
-export const ATTEMPT_JOB_KEY = `(run_id || '/' || step_key || '#' || attempt::text || '.' || fence::text)`;
-
-/** The graphile-worker job flag of a handler hash: a worker with another copy forbids it. */
+/** A handler hash as a tag (`handler:<sha256>`). */
 export const handlerFlag = (hash: string): string => `handler:${hash}`;
 
 const hashes = new Map<string, { readonly stamp: string; readonly hash: string }>();

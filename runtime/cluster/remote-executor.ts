@@ -1,17 +1,17 @@
 /**
  * The executor of `orch run --db postgres://… --remote`: each attempt becomes a row of
- * `orch.attempts` and a graphile-worker job, added inside the journal transaction that commits
- * the attempt's `step_started` (`prepare`, run by `PgJournal.commit` as a commit hook), so a
- * worker only ever sees a step whose start is durable; `orch worker` processes run it
- * (`worker.ts`). The outcome comes back through the attempt row: a worker NOTIFYs
+ * `orch.attempts` — the step queue — added inside the journal transaction that commits the
+ * attempt's `step_started` (`prepare`, a batched commit hook: every attempt a commit starts is
+ * one statement, `queue.ts` `dispatchAttempts`), so a worker only ever sees a step whose start is
+ * durable; `orch worker` processes claim and run it (`worker.ts`). The outcome comes back through the attempt row: a worker NOTIFYs
  * `orch_attempt` when it records one, and a 500 ms poll covers a missed notification. The owner
  * hands it to the scheduler as the `done` of `Executor.start` — the same `attempt_succeeded` /
  * `attempt_failed` the local executor produces — and marks the row folded.
  *
  * An attempt abandoned by the sweeper after a worker claimed it (that worker died) comes back to
  * the core as lost (`attempt_lost`): the step runs again as its next attempt, a new row and job.
- * One abandoned before any worker claimed it, or refused, is dispatched again with the next fence
- * under a new job key; the dead worker can no longer record a result for it.
+ * One refused (or abandoned before any worker claimed it) is dispatched again with the next
+ * fence; a dead worker can no longer record a result for it.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
