@@ -2,15 +2,16 @@
  * When an `orch worker` talks to the database (pure: no I/O, no clock). A worker has one
  * exchange with Postgres in flight at a time, and each exchange is ONE statement, hence one
  * commit: it records every result that finished since the last one (each fenced) and claims as
- * many ready attempts as it has free slots. Results that finish while an exchange is in flight
+ * many ready attempts as its window has room for: its slots and as many again waiting in line, so
+ * that a slot that frees starts the next attempt at once instead of after a round trip. Results that finish while an exchange is in flight
  * wait for the next, so the busier the worker, the larger its batches — group commit without a
  * timer, and no result waits longer than one round trip.
  */
 
 export interface ExchangeState {
-  /** Attempts at once (`--slots`). */
-  readonly slots: number;
-  /** Attempts claimed and not finished (their handlers run). */
+  /** Attempts held at once: running on its slots, or claimed and waiting for one. */
+  readonly window: number;
+  /** Attempts claimed and not finished (running, or waiting for a slot). */
   readonly running: number;
   /** Finished attempts whose results are not recorded yet. */
   readonly results: number;
@@ -32,7 +33,7 @@ export interface Exchange {
 /** The exchange to start now, or null (one is in flight, or there is nothing to say or ask). */
 export function nextExchange(s: ExchangeState): Exchange | null {
   if (s.inFlight) return null;
-  const free = Math.max(0, s.slots - s.running);
+  const free = Math.max(0, s.window - s.running);
   const claim = s.stopping || !s.wanted ? 0 : free;
   if (s.results === 0 && claim === 0) return null;
   return { report: s.results > 0, claim };

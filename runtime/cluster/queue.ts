@@ -61,6 +61,26 @@ export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: strin
   return ds.map((d) => fences.get(`${d.run}\u0000${d.key}\u0000${d.attempt}`)!);
 }
 
+/** The longest NOTIFY payload that carries outcomes (Postgres refuses more than 8000 bytes). */
+const NOTIFY_PAYLOAD_MAX = 7900;
+
+/** What a worker's NOTIFY on `orch_attempt` carries: the run id alone, or the outcomes it recorded. */
+export interface ToldOutcomes {
+  readonly run: string;
+  readonly done: readonly { readonly key: string; readonly attempt: number; readonly fence: number; readonly status: string; readonly outcome: string | null }[];
+}
+
+/** The outcomes of an `orch_attempt` payload, or null (a run id alone: read the rows). */
+export function toldOutcomes(payload: string | undefined): ToldOutcomes | null {
+  if (payload === undefined || !payload.startsWith('{')) return null;
+  try {
+    const t = JSON.parse(payload) as ToldOutcomes;
+    return typeof t.run === 'string' && Array.isArray(t.done) ? t : null;
+  } catch {
+    return null;
+  }
+}
+
 /** A finished attempt's result, as a worker records it. */
 export interface Result {
   readonly run: string;
@@ -102,8 +122,13 @@ export async function exchange(
          FROM r
         WHERE a.run_id = r.run_id AND a.step_key = r.step_key AND a.attempt = r.attempt AND a.fence = r.fence
           AND a.worker = $7 AND a.status = 'running'
-       RETURNING a.run_id, a.step_key, a.attempt),
-     told AS (SELECT pg_notify($8, run_id) FROM (SELECT DISTINCT run_id FROM done) x),
+       RETURNING a.run_id, a.step_key, a.attempt, a.fence, a.status, a.outcome),
+     -- the outcomes themselves, when they fit a notification (8000 bytes): the owner needs no read
+     told AS (
+       SELECT pg_notify($8, CASE WHEN octet_length(p) <= $12 THEN p ELSE run_id END)
+         FROM (SELECT run_id, json_build_object('run', run_id, 'done', json_agg(json_build_object(
+                 'key', step_key, 'attempt', attempt, 'fence', fence, 'status', status, 'outcome', outcome)))::text AS p
+                 FROM done GROUP BY run_id) x),
      picked AS (
        SELECT run_id, step_key, attempt, job FROM orch.attempts
         WHERE status = 'dispatched' AND job IS NOT NULL AND task = ANY($9) AND (handler IS NULL OR handler <> ALL($10))
@@ -129,6 +154,7 @@ export async function exchange(
       [...tasks],
       [...forbidden],
       claim,
+      NOTIFY_PAYLOAD_MAX,
     ],
   );
   const recorded = new Set(rows.filter((r) => r.kind === 'done').map((r) => `${r.run_id}\u0000${r.step_key}\u0000${r.attempt}`));

@@ -24,7 +24,7 @@ import { openClient } from '../journal/pg/pool.js';
 import { batchedHook } from '../scheduler/commit-hooks.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';
 import { ATTEMPT_CHANNEL, handlerHash, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
-import { dispatchAttempts, type Dispatch } from './queue.js';
+import { dispatchAttempts, toldOutcomes, type Dispatch } from './queue.js';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './timing.js';
 
 /** The default outcome poll (`clusterTiming().outcomePollMs` is the one used). */
@@ -98,7 +98,7 @@ export class RemoteExecutor implements Executor {
       listener = null;
     }
     const ex = new RemoteExecutor(pool, listener, opts);
-    listener?.on('notification', () => ex.check());
+    listener?.on('notification', (n) => ex.told(n.payload));
     ex.timers.push(setInterval(() => ex.check(), clusterTiming().outcomePollMs));
     ex.timers.push(
       setInterval(() => {
@@ -324,6 +324,32 @@ export class RemoteExecutor implements Executor {
           this.check();
         }
       });
+  }
+
+  /**
+   * A worker's NOTIFY: the outcomes it recorded, folded at once with no read, when they fit the
+   * payload; else (a run id: a large outcome, the sweeper, a refusal) a look at the rows.
+   */
+  private told(payload: string | undefined): void {
+    const t = toldOutcomes(payload);
+    if (t === null) return this.check();
+    let look = false;
+    for (const d of t.done) {
+      const id = attemptKey(t.run, d.key, d.attempt);
+      const entry = this.pending.get(id);
+      if (entry === undefined) {
+        // Another owner's run, or one this process already folded: nothing to do. One of ours
+        // whose entry waits under another attempt: the rows say what to do.
+        if ([...this.pending.values()].some((p) => p.req.runId === t.run)) look = true;
+        continue;
+      }
+      if (entry.fence !== Number(d.fence) || (d.status !== 'succeeded' && d.status !== 'failed')) {
+        look = true;
+        continue;
+      }
+      this.finish(id, entry, { ...parseOutcome(d.outcome), commitHook: foldHook(t.run, d.key, d.attempt, Number(d.fence)) });
+    }
+    if (look) this.check();
   }
 
   private async look(): Promise<void> {

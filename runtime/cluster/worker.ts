@@ -64,6 +64,14 @@ export interface WorkerRow {
   readonly running: number;
 }
 
+/**
+ * A worker holds its slots' worth of attempts again, claimed and waiting in line: a slot that
+ * frees starts the next one at once, not a round trip later.
+ */
+const PREFETCH = 2;
+
+const jobId = (job: StepJob): string => `${job.run}\u0000${job.key}\u0000${job.attempt}\u0000${job.fence}`;
+
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   // The owner names the plan's directory relative to its project root (the nearest folder up
@@ -167,7 +175,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
 
     /** One exchange at a time: record what finished, claim what the free slots can take. */
     const pump = (): void => {
-      const state = { slots: o.slots, running, results: results.length, inFlight, wanted, stopping };
+      const state = { window: o.slots * PREFETCH, running, results: results.length, inFlight, wanted, stopping };
       const next = nextExchange(state);
       if (next === null) {
         if (drained(state)) resolveDrained();
@@ -212,25 +220,36 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         )
         .catch(() => ({ rows: [] }));
       for (const r of rows) {
-        const k = `${r.run_id}\u0000${r.step_key}\u0000${r.attempt}\u0000${r.fence}`;
-        if (mine.has(k) || results.some((x) => x.run === r.run_id && x.key === r.step_key && x.attempt === r.attempt)) continue;
+        if (mine.has(`${r.run_id}\u0000${r.step_key}\u0000${r.attempt}\u0000${r.fence}`) || results.some((x) => x.run === r.run_id && x.key === r.step_key && x.attempt === r.attempt)) continue;
         const payload = JSON.parse(r.job!) as Omit<StepJob, 'fence'>;
         const job: StepJob = { ...payload, run: r.run_id, key: r.step_key, attempt: r.attempt, fence: Number(r.fence) };
         track(job);
       }
     };
+    /** Claimed attempts waiting for a slot, in claim order. */
+    const line: StepJob[] = [];
+    let executing = 0;
     const track = (job: StepJob): void => {
-      const k = `${job.run}\u0000${job.key}\u0000${job.attempt}\u0000${job.fence}`;
-      mine.add(k);
+      mine.add(jobId(job));
       running++;
-      runStep(job)
-        .catch((err: unknown): Result => ({ run: job.run, key: job.key, attempt: job.attempt, fence: job.fence, status: 'failed', outcome: JSON.stringify({ ok: false, error: `worker ${id}: ${(err as Error).message}` }) }))
-        .then((r) => {
-          mine.delete(k);
-          running--;
-          results.push(r);
-          pump();
-        });
+      line.push(job);
+      startNext();
+    };
+    const startNext = (): void => {
+      while (executing < o.slots && line.length > 0) {
+        const job = line.shift()!;
+        executing++;
+        runStep(job)
+          .catch((err: unknown): Result => ({ run: job.run, key: job.key, attempt: job.attempt, fence: job.fence, status: 'failed', outcome: JSON.stringify({ ok: false, error: `worker ${id}: ${(err as Error).message}` }) }))
+          .then((r) => {
+            mine.delete(jobId(job));
+            executing--;
+            running--;
+            results.push(r);
+            startNext();
+            pump();
+          });
+      }
     };
 
     const wake = (): void => {
@@ -265,6 +284,12 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         .then((r) => {
           if (r.rowCount === 0 && !stopping) {
             declaredDead = true;
+            // The attempts waiting in line were abandoned with this worker and may have run
+            // elsewhere by now: none of them starts here.
+            for (const job of line.splice(0, line.length)) {
+              mine.delete(jobId(job));
+              running--;
+            }
             stop('declared dead: no heartbeat for too long');
           }
         })

@@ -17,7 +17,7 @@ import { CommitQueue } from '../scheduler/commit-queue.js';
 import type { CommitHook, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
 
 const state = fc.record({
-  slots: fc.integer({ min: 1, max: 16 }),
+  window: fc.integer({ min: 1, max: 16 }),
   running: fc.integer({ min: 0, max: 16 }),
   results: fc.integer({ min: 0, max: 16 }),
   inFlight: fc.boolean(),
@@ -31,7 +31,7 @@ describe('a worker exchange', () => {
       fc.property(state, (s: ExchangeState) => {
         const x = nextExchange(s);
         if (s.inFlight) return x === null;
-        const free = Math.max(0, s.slots - s.running);
+        const free = Math.max(0, s.window - s.running);
         if (x === null) return s.results === 0 && (s.stopping || !s.wanted || free === 0);
         return x.claim <= free && x.report === s.results > 0 && (!s.stopping || x.claim === 0) && (s.wanted || x.claim === 0);
       }),
@@ -60,7 +60,7 @@ describe('a worker exchange', () => {
           let wanted = true;
           let stopping = false;
           let exchanges = 0;
-          const s = (): ExchangeState => ({ slots, running, results, inFlight: inFlight !== null, wanted, stopping });
+          const s = (): ExchangeState => ({ window: slots, running, results, inFlight: inFlight !== null, wanted, stopping });
           const pump = () => {
             const x = nextExchange(s());
             if (x === null) return;
