@@ -74,7 +74,7 @@ export class RemoteExecutor implements Executor {
   private closed = false;
   private readonly projectLimits = new Map<string, number>();
   /** Attempts whose row and job were added inside their `step_started` commit: their fence. */
-  private readonly prepared = new Map<string, { readonly fence: number; readonly req: AttemptRequest }>();
+  private readonly prepared = new Map<string, { readonly fence: number; readonly req: AttemptRequest; told?: { readonly fence: number; readonly outcome: string | null } }>();
   /** Outcomes a dead owner's workers recorded and it never folded, by run and step key: for the step's next attempt. */
   private readonly recovered = new Map<string, Recovered>();
   /** The handler hashes recorded for each run (`handlerHashes`), most recently used last. */
@@ -201,10 +201,13 @@ export class RemoteExecutor implements Executor {
       queueMicrotask(() => this.finish(id, entry, outcome));
     } else if (prepared !== undefined) {
       this.pending.set(id, entry);
-      // Already durable with its step_started; a result may even be waiting.
+      // Already durable with its step_started; its outcome may even have been told already.
       this.prepared.delete(id);
       entry.fence = prepared.fence;
-      queueMicrotask(() => this.check());
+      const early = prepared.told;
+      if (early !== undefined && early.fence === prepared.fence)
+        queueMicrotask(() => this.finish(id, entry, { ...parseOutcome(early.outcome), commitHook: foldHook(req.runId, key, req.attempt, early.fence) }));
+      else if (early !== undefined) queueMicrotask(() => this.check());
     } else {
       this.pending.set(id, entry);
       this.redispatch(entry);
@@ -332,11 +335,21 @@ export class RemoteExecutor implements Executor {
    */
   private told(payload: string | undefined): void {
     const t = toldOutcomes(payload);
-    if (t === null) return this.check();
+    if (t === null) {
+      // A run id alone: the attempts about to start look at the rows once they wait on them.
+      for (const p of this.prepared.values()) if (p.req.runId === payload) p.told ??= { fence: -1, outcome: null };
+      return this.check();
+    }
     let look = false;
     for (const d of t.done) {
       const id = attemptKey(t.run, d.key, d.attempt);
       const entry = this.pending.get(id);
+      const prepared = this.prepared.get(id);
+      if (entry === undefined && prepared !== undefined && (d.status === 'succeeded' || d.status === 'failed')) {
+        // Told before the run started waiting on it (its commit's effects still to run): kept for `start`.
+        prepared.told = { fence: Number(d.fence), outcome: d.outcome };
+        continue;
+      }
       if (entry === undefined) {
         // Another owner's run, or one this process already folded: nothing to do. One of ours
         // whose entry waits under another attempt: the rows say what to do.
