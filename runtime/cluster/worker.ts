@@ -17,7 +17,6 @@
  * and sweeps dead workers (`sweepDeadWorkers`). A worker that finds itself declared dead stops.
  */
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type pg from 'pg';
