@@ -9,6 +9,8 @@
  */
 
 export interface ExchangeState {
+  /** Attempts run at once (`--slots`). */
+  readonly slots: number;
   /** Attempts held at once: running on its slots, or claimed and waiting for one. */
   readonly window: number;
   /** Attempts claimed and not finished (running, or waiting for a slot). */
@@ -30,12 +32,17 @@ export interface Exchange {
   readonly claim: number;
 }
 
-/** The exchange to start now, or null (one is in flight, or there is nothing to say or ask). */
+/**
+ * The exchange to start now, or null (one is in flight, or there is nothing to say or ask). A
+ * claim alone is worth a statement only while a slot is idle; with every slot busy it waits to
+ * ride along with the next result (room in the line is no hurry), so workers woken by every
+ * dispatch do not each spend a transaction on it.
+ */
 export function nextExchange(s: ExchangeState): Exchange | null {
   if (s.inFlight) return null;
   const free = Math.max(0, s.window - s.running);
   const claim = s.stopping || !s.wanted ? 0 : free;
-  if (s.results === 0 && claim === 0) return null;
+  if (s.results === 0 && (claim === 0 || s.running >= s.slots)) return null;
   return { report: s.results > 0, claim };
 }
 

@@ -174,7 +174,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
 
     /** One exchange at a time: record what finished, claim what the free slots can take. */
     const pump = (): void => {
-      const state = { window: o.slots * PREFETCH, running, results: results.length, inFlight, wanted, stopping };
+      const state = { slots: o.slots, window: o.slots * PREFETCH, running, results: results.length, inFlight, wanted, stopping };
       const next = nextExchange(state);
       if (next === null) {
         if (drained(state)) resolveDrained();

@@ -17,6 +17,7 @@ import { CommitQueue } from '../scheduler/commit-queue.js';
 import type { CommitHook, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
 
 const state = fc.record({
+  slots: fc.integer({ min: 1, max: 8 }),
   window: fc.integer({ min: 1, max: 16 }),
   running: fc.integer({ min: 0, max: 16 }),
   results: fc.integer({ min: 0, max: 16 }),
@@ -26,14 +27,20 @@ const state = fc.record({
 });
 
 describe('a worker exchange', () => {
-  it('is never started while one is in flight, never claims more than the free slots, and always carries pending results', () => {
+  it('is never started while one is in flight, never claims more than its free window, always carries pending results, and claims alone only with a slot idle', () => {
     fc.assert(
       fc.property(state, (s: ExchangeState) => {
         const x = nextExchange(s);
         if (s.inFlight) return x === null;
         const free = Math.max(0, s.window - s.running);
-        if (x === null) return s.results === 0 && (s.stopping || !s.wanted || free === 0);
-        return x.claim <= free && x.report === s.results > 0 && (!s.stopping || x.claim === 0) && (s.wanted || x.claim === 0);
+        if (x === null) return s.results === 0 && (s.stopping || !s.wanted || free === 0 || s.running >= s.slots);
+        return (
+          x.claim <= free &&
+          x.report === s.results > 0 &&
+          (!s.stopping || x.claim === 0) &&
+          (s.wanted || x.claim === 0) &&
+          (x.report || s.running < s.slots)
+        );
       }),
     );
   });
@@ -49,9 +56,10 @@ describe('a worker exchange', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 3 }),
         fc.integer({ min: 0, max: 40 }),
         fc.array(fc.constantFrom('finish', 'answer', 'wake'), { minLength: 1, maxLength: 400 }),
-        (slots, queued, script) => {
+        (slots, prefetch, queued, script) => {
           let queue = queued;
           let running = 0;
           let results = 0;
@@ -60,7 +68,7 @@ describe('a worker exchange', () => {
           let wanted = true;
           let stopping = false;
           let exchanges = 0;
-          const s = (): ExchangeState => ({ window: slots, running, results, inFlight: inFlight !== null, wanted, stopping });
+          const s = (): ExchangeState => ({ slots, window: slots * prefetch, running, results, inFlight: inFlight !== null, wanted, stopping });
           const pump = () => {
             const x = nextExchange(s());
             if (x === null) return;
@@ -76,7 +84,7 @@ describe('a worker exchange', () => {
             recorded += inFlight.report;
             wanted = stillWanted(inFlight.claim, got, wanted);
             inFlight = null;
-            expect(running).toBeLessThanOrEqual(slots);
+            expect(running).toBeLessThanOrEqual(slots * prefetch);
             pump();
           };
           pump();
