@@ -36,13 +36,16 @@ export interface Exchange {
  * The exchange to start now, or null (one is in flight, or there is nothing to say or ask). A
  * claim alone is worth a statement only while a slot is idle; with every slot busy it waits to
  * ride along with the next result (room in the line is no hurry), so workers woken by every
- * dispatch do not each spend a transaction on it.
+ * dispatch do not each spend a transaction on it. A claim alone takes only what the idle slots
+ * can start, leaving the rest of a dispatch to the other woken workers rather than to their
+ * empty claims.
  */
 export function nextExchange(s: ExchangeState): Exchange | null {
   if (s.inFlight) return null;
   const free = Math.max(0, s.window - s.running);
-  const claim = s.stopping || !s.wanted ? 0 : free;
-  if (s.results === 0 && (claim === 0 || s.running >= s.slots)) return null;
+  const idle = Math.max(0, s.slots - s.running);
+  const claim = s.stopping || !s.wanted ? 0 : s.results > 0 ? free : Math.min(free, idle);
+  if (s.results === 0 && claim === 0) return null;
   return { report: s.results > 0, claim };
 }
 

@@ -39,7 +39,7 @@ describe('a worker exchange', () => {
           x.report === s.results > 0 &&
           (!s.stopping || x.claim === 0) &&
           (s.wanted || x.claim === 0) &&
-          (x.report || s.running < s.slots)
+          (x.report || x.claim <= s.slots - s.running)
         );
       }),
     );

@@ -231,6 +231,8 @@ CREATE INDEX budget_leases_holder ON orch.budget_leases (holder);
 -- (cluster/jobs.ts StepJob without the fence, which is the row's), cleared once recorded.
 ALTER TABLE orch.attempts ADD COLUMN task text, ADD COLUMN handler text, ADD COLUMN job text;
 CREATE INDEX attempts_ready ON orch.attempts (task, dispatched_at) WHERE status = 'dispatched';
+-- graphile-worker's job keys are gone: nothing looks attempts up by them any more.
+DROP INDEX orch.attempts_dispatched_by_job;
 `,
   },
 ];
