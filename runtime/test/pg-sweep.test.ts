@@ -10,7 +10,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTEMPT_CHANNEL, sweepDeadWorkers, taskIdentifier, type StepJob } from '../cluster/jobs.js';
-import { DISPATCH_CHANNEL, dispatchAttempts, exchange, type Dispatch } from '../cluster/queue.js';
+import { DISPATCH_CHANNEL, dispatchAttempts, exchange, toldOutcomes, type Dispatch } from '../cluster/queue.js';
 import { migrate } from '../journal/pg/migrations.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { waitUntil } from '../../test/support/wait.js';
@@ -111,7 +111,9 @@ describe('the step queue', () => {
     try {
       const ok = await exchange(pool, 'w1', [{ run: 'q2', key: job.key, attempt: 1, fence: 1, status: 'succeeded', outcome }], 0, TASKS, []);
       expect(ok.refused).toHaveLength(0);
-      expect(await told.next()).toBe('q2');
+      // The outcome itself rides in the notification: the owner needs no read.
+      const payload = toldOutcomes(await told.next());
+      expect(payload).toEqual({ run: 'q2', done: [{ key: job.key, attempt: 1, fence: 1, status: 'succeeded', outcome }] });
     } finally {
       await told.end();
     }
