@@ -54,6 +54,8 @@ function plainLine(e: RunEvent): string | null {
       return `consent   missing: ${e.data.missing.join(', ')}`;
     case 'plan_upgraded':
       return `upgraded  ${e.data.from_hash.slice(0, 12)} → ${e.data.to_hash.slice(0, 12)}`;
+    case 'approval_decided':
+      return `${e.data.decision === 'approve' ? 'approved ' : 'rejected '} ${e.stepId} by ${e.data.by.subject} (${e.data.by.method}${e.data.by.issuer === 'local' ? '' : `, ${e.data.by.issuer}`}) ${e.data.approved}/${e.data.needed}`;
     default:
       return null;
   }

@@ -14,6 +14,7 @@ import type { Redactor } from './redact.js';
 import type { PolicyHooks } from './scheduler/types.js';
 import { EMPTY_MODELS, parseModelsConfig, type ModelsConfig } from './models/config.js';
 import { telemetryConfigProblem, type TelemetryConfig } from './telemetry/settings.js';
+import { AuthConfigError, parseAuthConfig, type AuthConfig } from './people/auth-config.js';
 
 export interface OrchConfig {
   readonly file: string | null;
@@ -33,6 +34,8 @@ export interface OrchConfig {
   readonly models?: ModelsConfig;
   /** `telemetry`: where traces go and how the dashboard links to one (LANGUAGE.md §8.7). */
   readonly telemetry?: TelemetryConfig;
+  /** `auth`: people, roles and sign-in (LANGUAGE.md §8.8); undefined: the single server token. */
+  readonly auth?: AuthConfig;
 }
 
 export const EMPTY_CONFIG: OrchConfig = { file: null, hooks: {}, secrets: {}, maxOutputBytes: null };
@@ -85,12 +88,20 @@ export async function loadConfig(root: string): Promise<OrchConfig> {
     throw new Error(`${file}: consent must be a list of scope names, e.g. ["health_data"]`);
   const telemetryProblem = telemetryConfigProblem(raw.telemetry);
   if (telemetryProblem) throw new Error(`${file}: ${telemetryProblem}`);
+  let auth: AuthConfig | undefined;
+  try {
+    auth = parseAuthConfig(raw.auth);
+  } catch (err) {
+    if (err instanceof AuthConfigError) throw new Error(`${file}: ${err.message}`);
+    throw err;
+  }
   const models = raw.endpoints !== undefined || raw.prices !== undefined ? parseModelsConfig(raw, file) : EMPTY_MODELS;
   return {
     file, hooks, secrets, maxOutputBytes: limit ?? null, retentionMs, consent: (consent as string[] | undefined) ?? [], models,
     ...(raw.mcp !== undefined ? { mcp: raw.mcp } : {}),
     ...(raw.channels !== undefined ? { channels: raw.channels } : {}),
     ...(raw.telemetry !== undefined ? { telemetry: raw.telemetry as TelemetryConfig } : {}),
+    ...(auth ? { auth } : {}),
   };
 }
 

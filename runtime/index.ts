@@ -25,9 +25,11 @@ import { openRuntimeJournal, type RuntimeJournal } from './journal/open-journal.
 import type { RunRow, SqliteJournal } from './journal/sqlite-journal.js';
 import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
+import { recordOf, type Identity } from './people/identity.js';
 import { cancelStepViaJournal, controlViaJournal, lastPause, signalViaJournal, waitsForApproval, type ControlOutcome, type SignalPayload } from './journal-controls.js';
 import { Redactor } from './redact.js';
 import { EMPTY_MODELS, ModelExecutor, modelClientFor } from './models/index.js';
+import { placeholderSecrets } from './cluster/job-secrets.js';
 import { redactingJournal } from './redacting-journal.js';
 import { realClock } from './scheduler/clock.js';
 import { replay, type RestoredRun } from './scheduler/replay.js';
@@ -38,7 +40,10 @@ import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './sc
 import type { MigrateResult } from './journal/pg/migrations.js';
 import { LeaseLost } from './journal/async-journal.js';
 import { isPostgresUrl } from './journal/pg/url.js';
+import type { PeopleStore } from './people/people-store.js';
+import { openSqlitePeopleStore } from './people/sqlite-people-store.js';
 import type { RemoteExecutor, WorkerCoverage } from './cluster/remote-executor.js';
+import type { AdoptingExecutor } from './cluster/local-adoption.js';
 import type { WorkerOptions, WorkerRow } from './cluster/worker.js';
 import { telemetrySettings } from './telemetry/settings.js';
 import { parseTraceparent } from './telemetry/traceparent.js';
@@ -121,6 +126,8 @@ export interface StartOptions {
    * trace, its run span a child of the caller's span. A malformed one is ignored.
    */
   readonly traceparent?: string;
+  /** §8.8: the authenticated person starting the run (journaled as `plan_created.started_by`). */
+  readonly startedBy?: Identity | null;
 }
 
 export interface ResumeOptions {
@@ -171,6 +178,22 @@ async function recoverInFlight(executor: Executor, runId: string, restored: Rest
 }
 
 /**
+ * `recoverInFlight` for the unfinished sub-plan runs of a resumed run (and theirs), by sub-plan run
+ * id: their steps a worker finished or still has are adopted like the run's own.
+ */
+async function recoverSubplans(executor: Executor, ids: readonly string[], load: (runId: string) => readonly RunEvent[]): Promise<ReadonlyMap<string, ReadonlySet<string>> | undefined> {
+  if (!executor.recover || ids.length === 0) return undefined;
+  const found = new Map<string, ReadonlySet<string>>();
+  for (const id of ids) {
+    const restored = replay(load(id));
+    if (restored.terminal) continue;
+    const steps = await recoverInFlight(executor, id, restored);
+    if (steps?.size) found.set(id, steps);
+  }
+  return found.size ? found : undefined;
+}
+
+/**
  * How often a server or worker on Postgres calls `Runtime.resumeOrphans` (the default; the one used
  * is `clusterTiming().orphanPollMs`): a run is free once its owner's heartbeat is 10 s old
  * (OWNER_STALE_MS), so it is taken over within about 12 s.
@@ -188,6 +211,10 @@ export class Runtime {
   /** This process's worker threads, made on first use (never under `workers`). */
   private local: (Executor & OwnedExecutor) | null = null;
   private readonly remote: RemoteExecutor | null;
+  /** The Postgres URL of the journal (null on SQLite or without one): in-process resumes adopt workers' outcomes there. */
+  private readonly pgUrl: string | null;
+  /** This process's worker threads wrapped to adopt what workers did for a resumed run, opened on first need. */
+  private adopting: Promise<AdoptingExecutor> | null = null;
   private readonly placement: Placement;
   private readonly executorOptions: RuntimeOptions;
   private readonly outputLimits = new Map<string, number>();
@@ -201,8 +228,9 @@ export class Runtime {
   readonly limits: LimitsProvider;
   private readonly ownsLimits: SharedLimits | null = null;
 
-  private constructor(opts: RuntimeOptions, opened: RuntimeJournal | null, ownsLimits: SharedLimits | null, remote: RemoteExecutor | null) {
+  private constructor(opts: RuntimeOptions, opened: RuntimeJournal | null, ownsLimits: SharedLimits | null, remote: RemoteExecutor | null, pgUrl: string | null) {
     this.opened = opened;
+    this.pgUrl = pgUrl;
     this.store = opened?.store ?? null;
     this.journal = opened?.sqlite ?? null;
     this.ownsLimits = ownsLimits;
@@ -236,7 +264,7 @@ export class Runtime {
       await opened?.store.close();
       throw err;
     }
-    return new Runtime(opts, opened, limits, remote);
+    return new Runtime(opts, opened, limits, remote, db !== null && isPostgresUrl(db) ? db : null);
   }
 
   activeCount(): number {
@@ -267,6 +295,7 @@ export class Runtime {
       consent: [...new Set([...(config.consent ?? []), ...(opts.consent ?? [])])].sort(),
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
       ...(opts.retryOf ? { retryOf: opts.retryOf } : {}),
+      ...(opts.startedBy ? { startedBy: recordOf(opts.startedBy) } : {}),
     });
     return this.track(run, tracing, { placement, workers });
   }
@@ -362,9 +391,12 @@ export class Runtime {
     if (!(await journal.acquire(runId, opts.takeOverAfterMs))) throw new RuntimeUsageError(`run ${runId} is being run by another process (its heartbeat is fresh)`);
     const plan = JSON.parse(row.ir) as PlanIR;
     const config = opts.config ?? (await this.projectConfig(plan));
-    await this.opened!.preload(runId);
-    const { executor, placement, workers } = await this.executorForRun(plan);
+    const subplans = await this.opened!.preload(runId);
+    const placed = await this.executorForRun(plan);
+    const { placement, workers } = placed;
+    const executor = await this.adoptingFor(placed.executor, placement);
     const recovered = await recoverInFlight(executor, runId, restored);
+    const recoveredSubplans = await recoverSubplans(executor, subplans, (id) => this.opened!.sink.load?.(id) ?? []);
     const tracing = await this.tracingFor(config);
     const { deps } = this.deps(plan, config, executor, opts.onEvent, tracing);
     // The trace the run began (its first event keeps it): this process continues it.
@@ -385,6 +417,7 @@ export class Runtime {
       restored,
       rerunInFlight: opts.rerunInFlight,
       recovered,
+      recoveredSubplans,
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
     });
     for (const c of early) if (c.kind === 'signal') applyControl(run, c);
@@ -432,7 +465,11 @@ export class Runtime {
         local.updateContext(payload.context);
         return { ok: true, message: 'context updated' };
       }
-      const r = local.signal(payload.stepId, payload.decision, payload.by ?? null, payload.comment ?? null);
+      const identity = payload.identity ?? null;
+      // §8.8: a person who may not decide is told why, and nothing changes.
+      const refused = local.decisionRefusal(payload.stepId, payload.decision, identity);
+      if (refused !== null) return { ok: false, forbidden: true, message: refused };
+      const r = local.signal(payload.stepId, payload.decision, payload.by ?? null, payload.comment ?? null, identity);
       return r === 'ok' ? { ok: true, message: `${payload.decision} ${payload.stepId}` } : { ok: false, message: r };
     }
     return signalViaJournal(this.requireJournal(), runId, payload);
@@ -473,6 +510,7 @@ export class Runtime {
     } else for (const run of this.active.values()) run.cancel('runtime closed');
     this.stopPolling();
     await this.local?.close();
+    await (await this.adopting?.catch(() => null))?.close();
     await this.remote?.close();
     await this.ownsLimits?.close();
     // A cancelled run's last commit goes to the journal after this turn (at once on SQLite, a
@@ -484,6 +522,14 @@ export class Runtime {
     await this.store?.close();
     // Spans of everything that happened here leave before the process does.
     for (const t of this.tracings.values()) await (await t)?.shutdown();
+  }
+
+  /**
+   * Exports every span ended so far, of every exporter this runtime traces to (none untraced);
+   * the tracing thread is up once it resolves. Spans otherwise leave in batches, and at `close`.
+   */
+  async flushTraces(): Promise<void> {
+    for (const t of this.tracings.values()) await (await t)?.flush();
   }
 
   // ───────────────────────────── internals ─────────────────────────────
@@ -531,6 +577,20 @@ export class Runtime {
     return { executor: this.local, placement: 'in-process', workers };
   }
 
+  /**
+   * The executor a resumed run continues on: in this process on Postgres, the worker threads
+   * wrapped so that what workers finished or still run of its steps in flight is adopted (a run
+   * that was on workers and is resumed `--local`, or with no worker live); else `executor` itself.
+   */
+  private async adoptingFor(executor: Executor, placement: RunPlacement): Promise<Executor> {
+    if (this.given || placement !== 'in-process' || this.pgUrl === null || executor !== this.local) return executor;
+    const url = this.pgUrl;
+    const inner = executor;
+    this.adopting ??= import('./cluster/local-adoption.js').then(({ AdoptingExecutor }) => AdoptingExecutor.open(inner, url));
+    this.adopting.catch(() => (this.adopting = null));
+    return this.adopting;
+  }
+
   /** One tracer per exporter configuration, its SDK loaded on first use; null when tracing is off. */
   private readonly tracings = new Map<string, Promise<RunTracing | null>>();
 
@@ -559,13 +619,17 @@ export class Runtime {
       this.remote?.limitOutputs(plan.base_dir, config.maxOutputBytes);
     }
     if (config.retentionMs != null) this.applyRetention(config.retentionMs);
-    const secret = secretResolver(config, redactor);
+    // Steps on workers: no secret value leaves this process. `secret("NAME")` stands for the value
+    // a worker resolves from its own environment and config (runtime/cluster/job-secrets.ts), and
+    // model calls are answered there, with its endpoints and prices.
+    const onWorkers = executor === this.remote;
+    const secret = onWorkers ? placeholderSecrets((p) => redactor.add(p)) : secretResolver(config, redactor);
     const deps = {
       clock: this.clock,
       // `kind llm` calls with a prompt are answered by the built-in model handler, here (§8.1); the
       // tracer sees every attempt, the model calls included.
       executor: ((inner: Executor) => (tracing ? tracing.executor(inner) : inner))(
-        new ModelExecutor(executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor }),
+        onWorkers ? executor : new ModelExecutor(executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor }),
       ),
       modelPrices: config.models?.prices,
       journal: this.opened ? redactingJournal(this.opened.sink, redactor) : undefined,
@@ -867,3 +931,35 @@ export {
   storedEvent,
 } from './scheduler/journal-events.js';
 export { ROLES, AUTH_METHODS, LOCAL_ISSUER, recordOf, type Role, type AuthMethod, type Identity, type RecordedIdentity } from './people/identity.js';
+export {
+  parseOidcConfig,
+  oidcClientSecret,
+  isLoopbackHost,
+  OidcConfigError,
+  DEFAULT_GROUPS_CLAIM,
+  OIDC_CALLBACK_PATH,
+  OIDC_LOGIN_PATH,
+  type OidcConfig,
+} from './people/oidc-config.js';
+export { identityFromClaims, groupsFromClaim, rolesOfGroups, displayName, type Claims, type IdentityFromClaims } from './people/oidc-identity.js';
+export { envThenConfig, type SecretLookup } from './secret-refs.js';
+export {
+  AuthConfigError,
+  localRoles,
+  looksLikePasswordHash,
+  parseAuthConfig,
+  type AuthConfig,
+  type LocalUser,
+  type PasswordRef,
+} from './people/auth-config.js';
+export { decoyHash, hashPassword, verifyPassword } from './people/passwords.js';
+export { newApiToken, sha256Hex, type ApiTokenRow, type AuditEntry, type AuditRow, type PeopleStore, type StoredSession } from './people/people-store.js';
+export { openSqlitePeopleStore };
+
+/** The people store (sessions, API tokens, audit) of the journal database `db`: a SQLite path or a Postgres URL. */
+export async function openPeopleStore(db: string): Promise<PeopleStore> {
+  if (!isPostgresUrl(db)) return openSqlitePeopleStore(db);
+  const { pgPeopleStore } = await import('./people/pg-people-store.js');
+  return pgPeopleStore(await openPgPool(db, 2));
+}
+export { approvalRule, matchesApprover, refusal as approvalRefusal, samePerson, GROUP_PREFIX, type ApprovalRule, type DecisionState } from './people/approval-rule.js';

@@ -7,11 +7,23 @@ import type { AsyncJournal } from './journal/async-journal.js';
 import type { RunRow } from './journal/sqlite-journal.js';
 import { perItemMessage } from './scheduler/core/core.js';
 import { baseId } from './scheduler/core/state.js';
+import type { PlanIR } from '../compiler/index.js';
+import { evaluate } from './evaluate.js';
+import { approvalRule, refusal } from './people/approval-rule.js';
+import type { Identity, RecordedIdentity } from './people/identity.js';
 
-export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string };
+/** `forbidden`: the caller may not do it (§8.8: not a person who may decide this approval). */
+export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string; forbidden?: true };
 
 export type SignalPayload =
-  | { stepId: string; decision: 'approve' | 'reject'; by?: string | null; comment?: string | null }
+  | {
+      stepId: string;
+      decision: 'approve' | 'reject';
+      by?: string | null;
+      comment?: string | null;
+      /** §8.8: the authenticated person deciding (carried in the control row to the process running the run). */
+      identity?: Identity | null;
+    }
   | { context: Record<string, unknown> };
 
 /** The run row of a run that can still be controlled, or why not. */
@@ -58,9 +70,60 @@ export async function signalViaJournal(journal: AsyncJournal, runId: string, pay
     const waiting = await instancesWaiting(journal, runId, payload.stepId);
     if (waiting) return { ok: false, message: perItemMessage(runId, payload.stepId, waiting) };
   }
+  if ('stepId' in payload && payload.identity) {
+    // §8.8: refused here as it would be by the process running the run (which checks it again).
+    const refused = await refusalFromJournal(journal, row, payload.stepId, payload.decision, payload.identity);
+    if (refused !== null) return { ok: false, forbidden: true, message: refused };
+  }
   if ('context' in payload) await journal.addControl(runId, 'context', null, payload.context);
-  else await journal.addControl(runId, 'signal', payload.stepId, { decision: payload.decision, by: payload.by ?? null, comment: payload.comment ?? null });
+  else
+    await journal.addControl(runId, 'signal', payload.stepId, {
+      decision: payload.decision,
+      by: payload.by ?? null,
+      comment: payload.comment ?? null,
+      ...(payload.identity ? { identity: payload.identity } : {}),
+    });
   return { ok: true, message: `signal recorded for ${runId}; delivered by ${await deliveredBy(journal, row)}` };
+}
+
+/**
+ * Why `identity` may not decide approval `stepId` of a run another process executes (§8.8), read
+ * off its journal: the step's `approver`, `approvals` and `not_starter` evaluated against the
+ * run's input, who approved it so far, who started the run. Null when it may — or when the
+ * journal cannot tell (a step not waiting yet, a sub-plan's step, arguments computed from other
+ * steps): the process running the run checks every decision anyway and drops a refused one.
+ */
+async function refusalFromJournal(journal: AsyncJournal, row: RunRow, stepId: string, decision: 'approve' | 'reject', identity: Identity): Promise<string | null> {
+  if (!row.ir || stepId.includes('/')) return null;
+  let plan: PlanIR;
+  let input: unknown;
+  try {
+    plan = JSON.parse(row.ir) as PlanIR;
+    input = row.input === null ? null : (JSON.parse(row.input) as unknown);
+  } catch {
+    return null;
+  }
+  const step = plan.steps.find((s) => s.id === baseId(stepId));
+  const handler = step?.capability ? plan.capabilities[step.capability]?.handler : undefined;
+  if (!step || !handler || !('builtin' in handler) || handler.builtin !== 'approval') return null;
+  const args: { [name: string]: unknown } = {};
+  try {
+    for (const name of ['approver', 'approvals', 'not_starter']) if (step.args[name]) args[name] = evaluate(step.args[name], { vars: { input } });
+  } catch {
+    return null;
+  }
+  let waiting = false;
+  let startedBy: RecordedIdentity | null = null;
+  const approvedBy: RecordedIdentity[] = [];
+  for (const e of await journal.load(row.id)) {
+    if (e.type === 'plan_created') startedBy = e.data.started_by ?? null;
+    if (e.stepId !== stepId) continue;
+    if (e.type === 'step_started') waiting = true;
+    else if (ENDS_AN_ATTEMPT.has(e.type)) waiting = false;
+    else if (e.type === 'approval_decided' && e.data.decision === 'approve') approvedBy.push(e.data.by);
+  }
+  if (!waiting) return null;
+  return refusal(approvalRule(args), identity, decision, { approvedBy, startedBy });
 }
 
 export async function cancelStepViaJournal(journal: AsyncJournal, runId: string, stepId: string): Promise<ControlOutcome> {

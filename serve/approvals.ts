@@ -14,6 +14,10 @@ export interface PendingApproval {
   readonly approver: string | null;
   readonly summary: string;
   readonly since: string | null;
+  /** §8.8: how many distinct people must approve (`approvals`, 1 by default). */
+  readonly needed: number;
+  /** §8.8: who approved so far (display names of the journaled identities), in order. */
+  readonly approvedBy: readonly string[];
 }
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? '');
@@ -83,6 +87,7 @@ async function collect(
           return null;
         }
       };
+      const needed = Number(arg('approvals'));
       out.push({
         runId: top.runId,
         planId: top.planId,
@@ -90,6 +95,8 @@ async function collect(
         approver: arg('approver'),
         summary: arg('summary') ?? `${step.id} in ${source.plan.plan}`,
         since: s.startedAt ?? null,
+        needed: Number.isInteger(needed) && needed >= 1 ? needed : 1,
+        approvedBy: needed > 1 ? approvalsSoFar(await reader.timeline(runId), s.stepId) : [],
       });
     }
   }
@@ -103,6 +110,18 @@ function runningInstances(timeline: readonly JournalEntry[], stepId: string): st
     if (e.type !== 'step_log' && (key.startsWith(`${stepId}[`) || key.startsWith(`${stepId}#`))) last.set(key, e.type);
   }
   return [...last].filter(([, type]) => type === 'step_started').map(([key]) => key);
+}
+
+/** The people who approved step instance `key` so far (`approval_decided`), by display name. */
+function approvalsSoFar(timeline: readonly JournalEntry[], key: string): string[] {
+  const out: string[] = [];
+  for (const e of timeline) {
+    if (e.type !== 'approval_decided' || e.stepId !== key || e.decision !== 'approve') continue;
+    const by = e.by as { subject?: unknown; name?: unknown } | undefined;
+    const name = typeof by?.name === 'string' && by.name !== '' ? by.name : typeof by?.subject === 'string' ? by.subject : null;
+    if (name !== null) out.push(name);
+  }
+  return out;
 }
 
 /** A sub-plan run's input, as its first event recorded it (redacted like every event). */

@@ -11,17 +11,26 @@ export interface BannerInput {
   readonly resumed: readonly string[];
   readonly db: string;
   readonly mode?: 'serve' | 'ui';
+  /** People are configured (`auth`): how many local users, and whether the bootstrap token still works. */
+  readonly people?: { readonly users: number; readonly oidc: boolean; readonly bootstrapToken: boolean };
 }
 
 export function banner(b: BannerInput): string {
   const lines: string[] = [];
   lines.push(`orch ${b.mode ?? 'serve'} listening on ${b.url}`);
-  lines.push(
-    b.tokenSource === 'env'
-      ? 'auth: Authorization: Bearer $ORCH_TOKEN'
-      : `auth: Authorization: Bearer ${b.token}   (generated; set ORCH_TOKEN to choose one)`,
-  );
-  lines.push(`dashboard: ${b.url}/   (sign in once with the token)`);
+  const p = b.people;
+  if (p) {
+    const ways = [`${p.users} local user(s)`, ...(p.oidc ? ['OpenID Connect'] : []), 'API tokens (orch auth token USER)'];
+    lines.push(`auth: people — ${ways.join(', ')}`);
+  }
+  if (!p || p.bootstrapToken) {
+    lines.push(
+      b.tokenSource === 'env'
+        ? `${p ? 'bootstrap' : 'auth'}: Authorization: Bearer $ORCH_TOKEN`
+        : `${p ? 'bootstrap' : 'auth'}: Authorization: Bearer ${b.token}   (generated; set ORCH_TOKEN to choose one)`,
+    );
+  } else lines.push('bootstrap token: refused (people are configured; set auth.bootstrap_token to accept it)');
+  lines.push(`dashboard: ${b.url}/   (sign in once ${p ? 'as a user' : 'with the token'})`);
   lines.push(`journal: ${b.db}`);
   lines.push(`plans (${b.plans.length}): ${b.plans.join(', ') || '—'}`);
   lines.push(`triggers (${b.triggers.length}):`);

@@ -9,3 +9,6 @@ export { renderTimelineFile, type TimelineFileFormat } from './render/timeline-f
 export { startServer, type RunningServer, type ServeOptions } from './server.js';
 export { openTriggerState } from './trigger-state.js';
 export type { RunStarter, RunView, RunSummary, JournalEntry, ControlResult } from './run-starter.js';
+export { buildServer, type BuiltServer } from './server.js';
+export { sinceOf } from './http/audit-routes.js';
+export { allows, requirementOf, ROLE_GRANTS, ROLE_TABLE, type Requirement } from './http/role-table.js';

@@ -4,7 +4,8 @@
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { displayUrl, evaluate, isPostgresUrl } from '../runtime/index.js';
+import { projectRootOf } from '../compiler/index.js';
+import { displayUrl, envThenConfig, evaluate, isPostgresUrl, loadConfig, oidcClientSecret, openPeopleStore, type OrchConfig } from '../runtime/index.js';
 import { banner } from './banner.js';
 import { generateToken } from './http/auth.js';
 import { loadServeProgram } from './load.js';
@@ -61,7 +62,8 @@ export async function runServe(o: ServeCliOptions): Promise<number> {
     throw new ServeError(`cannot serve: ${loaded.errors.length} error(s) in the modules`, 1);
   }
 
-  return serveUntilSignal({ ...o, mode: 'serve', plans: loaded.plans, triggers: loaded.triggers, warnings: loaded.warnings });
+  const config = await projectConfig(dirname(resolve(files[0]!)));
+  return serveUntilSignal({ ...o, mode: 'serve', config, plans: loaded.plans, triggers: loaded.triggers, warnings: loaded.warnings });
 }
 
 /**
@@ -71,11 +73,25 @@ export async function runServe(o: ServeCliOptions): Promise<number> {
 export async function runUi(o: UiCliOptions): Promise<number> {
   const db = journalOf(o.db);
   if (!isPostgresUrl(db) && !existsSync(db)) throw new ServeError(`no journal at ${db} (nothing has been run here yet; see --db)`, 2);
-  return serveUntilSignal({ ...o, mode: 'ui', catchUp: false, plans: [], triggers: [], warnings: [] });
+  const config = await projectConfig(process.cwd());
+  return serveUntilSignal({ ...o, mode: 'ui', config, catchUp: false, plans: [], triggers: [], warnings: [] });
+}
+
+/**
+ * The config whose `auth` block says who may use the server (LANGUAGE.md §8.8): the project's of
+ * the first served file (`orch serve`), of the working directory (`orch ui`).
+ */
+async function projectConfig(dir: string): Promise<OrchConfig> {
+  try {
+    return await loadConfig(projectRootOf(dir));
+  } catch (e) {
+    throw new ServeError((e as Error).message, 2);
+  }
 }
 
 interface ServeProcessOptions extends Omit<ServeCliOptions, 'files'> {
   readonly mode: 'serve' | 'ui';
+  readonly config: OrchConfig;
   readonly plans: readonly PlanIR[];
   readonly triggers: readonly TriggerIR[];
   readonly warnings: readonly string[];
@@ -103,6 +119,7 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
 
   let starter;
   let state;
+  let people;
   try {
     starter = await openRuntimeStarter({ db, plans: o.plans, log, ...(o.local ? { local: true } : {}), ...(o.takeOverAfterMs !== undefined ? { takeOverAfterMs: o.takeOverAfterMs } : {}) });
   } catch (e) {
@@ -115,6 +132,24 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
     await starter.close().catch(() => {});
     throw new ServeError(`cannot open the trigger state in ${shown}: ${(e as Error).message}`, 2);
   }
+  try {
+    people = await openPeopleStore(db);
+  } catch (e) {
+    await starter.close().catch(() => {});
+    await state.close().catch(() => {});
+    throw new ServeError(`cannot open the sessions and audit trail in ${shown}: ${(e as Error).message}`, 2);
+  }
+  let oidc;
+  try {
+    // An unset client secret is a start error naming it (never a value), as other config errors are.
+    const c = o.config.auth?.oidc;
+    oidc = c ? { config: c, clientSecret: oidcClientSecret(c, envThenConfig(o.config.secrets)) } : undefined;
+  } catch (e) {
+    await starter.close().catch(() => {});
+    await state.close().catch(() => {});
+    await people.close().catch(() => {});
+    throw new ServeError((e as Error).message, 2);
+  }
   let server;
   try {
     server = await startServer({
@@ -126,6 +161,10 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
       evaluate: (expr, scope) => evaluate(expr, { vars: { event: scope.event ?? null, context: scope.context } }),
       state,
       token,
+      people,
+      ...(o.config.auth ? { auth: o.config.auth } : {}),
+      ...(oidc ? { oidc } : {}),
+      secret: (name) => process.env[name] ?? o.config.secrets[name],
       host: o.host,
       port: o.port,
       catchUp: o.catchUp,
@@ -134,6 +173,7 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
   } catch (e) {
     await starter.close().catch(() => {});
     await state.close().catch(() => {});
+    await people.close().catch(() => {});
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new ServeError(`${o.host}:${o.port} is already in use`, 2);
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ServeError(`cannot bind to ${o.host}`, 2);
@@ -152,6 +192,9 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
       next,
       resumed: server.resumed,
       db: shown,
+      ...(o.config.auth
+        ? { people: { users: o.config.auth.users.size, oidc: o.config.auth.oidc !== undefined, bootstrapToken: o.config.auth.bootstrapToken } }
+        : {}),
     }),
   );
   for (const w of o.warnings) log(w);

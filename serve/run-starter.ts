@@ -4,6 +4,7 @@
  * wired to the real journaled runtime by `runtime-starter.ts`.
  */
 import type { PlanIR } from '../compiler/index.js';
+import type { Identity } from '../runtime/index.js';
 
 export type RunStatus =
   | 'pending' | 'queued' | 'running' | 'paused' | 'interrupted' | 'completed' | 'failed' | 'cancelled' | 'timeout';
@@ -58,11 +59,13 @@ export interface FinishedRun {
 /** Why a control request could not be honoured; the HTTP layer maps it to 404 / 409. */
 export type ControlResult =
   | { readonly ok: true; readonly status: string }
-  | { readonly ok: false; readonly reason: 'not_found' | 'conflict'; readonly message: string };
+  | { readonly ok: false; readonly reason: 'not_found' | 'conflict' | 'forbidden'; readonly message: string };
 
 export interface DecisionMeta {
   readonly by: string;
   readonly comment: string | null;
+  /** §8.8: the authenticated person deciding (checked by the runtime); absent without people. */
+  readonly identity?: Identity | null;
 }
 
 export interface RunSource {
@@ -79,6 +82,8 @@ export interface StartMeta {
   readonly consent?: readonly string[];
   /** The caller's W3C `traceparent` header: a traced run joins the caller's trace (LANGUAGE.md §8.7). */
   readonly traceparent?: string;
+  /** §8.8: the authenticated person starting the run (`POST /runs`); absent for triggers and without people. */
+  readonly startedBy?: Identity;
 }
 
 /** What `POST /runs/ID/upgrade` answers (and `GET` for a dry run). */

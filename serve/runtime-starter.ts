@@ -70,8 +70,12 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     );
   };
   const notFound = (runId: string): Extract<ControlResult, { ok: false }> => ({ ok: false, reason: 'not_found', message: `unknown run "${runId}"` });
-  const outcome = async (runId: string, r: { ok: boolean; message: string }): Promise<ControlResult> =>
-    r.ok ? { ok: true, status: await statusOf(runId) } : (await journal.getRun(runId)) ? { ok: false, reason: 'conflict', message: r.message } : notFound(runId);
+  const outcome = async (runId: string, r: { ok: boolean; message: string; forbidden?: true }): Promise<ControlResult> =>
+    r.ok
+      ? { ok: true, status: await statusOf(runId) }
+      : (await journal.getRun(runId))
+        ? { ok: false, reason: r.forbidden ? 'forbidden' : 'conflict', message: r.message }
+        : notFound(runId);
   const statusOf = async (runId: string) => active.get(runId)?.run.status() ?? (await journal.getRun(runId))?.status ?? 'unknown';
   const known = async (runId: string) => (await journal.getRun(runId)) !== undefined;
 
@@ -106,7 +110,14 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
 
   return {
     async start(plan: PlanIR, input: unknown, meta: StartMeta) {
-      const a = await rt.start(plan, { input, context: meta.context, consent: meta.consent, onEvent, ...(meta.traceparent ? { traceparent: meta.traceparent } : {}) });
+      const a = await rt.start(plan, {
+        input,
+        context: meta.context,
+        consent: meta.consent,
+        onEvent,
+        ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
+        ...(meta.startedBy ? { startedBy: meta.startedBy } : {}),
+      });
       track(a);
       return { runId: a.runId };
     },
@@ -213,7 +224,7 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     async decide(runId, stepId, decision, meta) {
       if (!(await known(runId))) return notFound(runId);
       const by = meta?.by ?? 'orch serve';
-      return outcome(runId, await rt.signal(runId, { stepId, decision, by, comment: meta?.comment ?? null }));
+      return outcome(runId, await rt.signal(runId, { stepId, decision, by, comment: meta?.comment ?? null, identity: meta?.identity ?? null }));
     },
 
     async source(runId): Promise<RunSource | null> {

@@ -6,7 +6,12 @@
 import type { TriggerIR } from '../compiler/index.js';
 import { registerApi, registerApiTriggers } from './http/api-routes.js';
 import { createApp, DEFAULT_LIMITS, finishRoutes, type HttpLimits } from './http/app.js';
-import { Sessions } from './http/auth.js';
+import { People } from './http/auth.js';
+import { registerAuditRoutes } from './http/audit-routes.js';
+import { registerOidc } from './http/oidc.js';
+import { registerSessionRoutes, startSession } from './http/session-routes.js';
+import { openSqlitePeopleStore, type AuthConfig, type OidcConfig, type PeopleStore } from '../runtime/index.js';
+import type { FastifyInstance } from 'fastify';
 import { registerDashboard } from './http/dashboard-routes.js';
 import { registerStream } from './http/stream.js';
 import { createContextValidator, createInputValidator } from './input-validator.js';
@@ -16,7 +21,14 @@ import type { RunStarter } from './run-starter.js';
 import { TriggerEngine, type EngineOptions } from './trigger-engine.js';
 
 export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' | 'starter' | 'evaluate' | 'state'> {
+  /** The bootstrap token (`ORCH_TOKEN`): admin without `auth`, refused with it unless `auth.bootstrap_token`. */
   readonly token: string;
+  /** People, roles and sign-in (LANGUAGE.md §8.8); undefined: the bootstrap token is the only identity. */
+  readonly auth?: AuthConfig;
+  /** Sessions, API tokens and the audit trail, in the journal's database (default: in memory). Closed with the server. */
+  readonly people?: PeopleStore;
+  /** A secret's value for `password: "secret:NAME"` (default: the environment). */
+  readonly secret?: (name: string) => string | undefined;
   readonly host: string;
   readonly port: number;
   readonly catchUp: boolean;
@@ -24,6 +36,8 @@ export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' |
   /** `ui`: serve the dashboard and API over the journal, never fire a trigger or resume a run. */
   readonly mode?: 'serve' | 'ui';
   readonly log?: (line: string) => void;
+  /** `auth.oidc` of the config, parsed, with its client secret resolved (null: a public client). */
+  readonly oidc?: { readonly config: OidcConfig; readonly clientSecret: string | null };
 }
 
 export interface RunningServer {
@@ -39,7 +53,7 @@ export interface RunningServer {
 }
 
 /** Paths the built-in API and the dashboard own; an `api` trigger may not shadow them. */
-const RESERVED = /^\/($|(health|metrics|events|signals|context|triggers|runs|stream|session|login|ui|approvals|resources)(\/|$))/;
+const RESERVED = /^\/($|(health|metrics|events|signals|context|triggers|runs|stream|session|sessions|login|ui|approvals|resources|audit|auth)(\/|$))/;
 
 export function checkApiPaths(triggers: readonly TriggerIR[]): string | null {
   const seen = new Map<string, string>();
@@ -68,7 +82,16 @@ function recordTriggers(starter: RunStarter): { starter: RunStarter; triggerOf: 
   return { starter: recording, triggerOf: (id) => byRun.get(id) };
 }
 
-export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+/** The server's parts before it listens: what `startServer` starts, and what in-process tests `inject` into. */
+export interface BuiltServer {
+  readonly app: FastifyInstance;
+  readonly engine: TriggerEngine;
+  readonly starter: RunStarter;
+  readonly people: People;
+  readonly streams: { closeAll(): void };
+}
+
+export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'catchUp'>): Promise<BuiltServer> {
   const log = opts.log ?? (() => {});
   const mode = opts.mode ?? 'serve';
   const problem = checkApiPaths(opts.triggers);
@@ -89,16 +112,30 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const hub = new LiveHub();
   starter.onEvent((e) => hub.publish(e));
 
-  const sessions = new Sessions();
+  const people = new People({
+    token: opts.token,
+    store: opts.people ?? openSqlitePeopleStore(':memory:'),
+    ...(opts.auth ? { auth: opts.auth } : {}),
+    ...(opts.secret ? { secret: opts.secret } : {}),
+  });
   const limits: HttpLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const app = await createApp({ token: opts.token, limits, sessions, log });
+  const app = await createApp({ people, limits, log });
   const stepCancel = (runId: string, stepId: string) => starter.cancelStep(runId, stepId);
-  registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(opts.plans), triggerOf, stepCancel });
+  registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(opts.plans), triggerOf, stepCancel, peopleConfigured: opts.auth !== undefined });
   registerApiTriggers(app, engine, opts.triggers);
   const streams = registerStream(app, hub);
-  registerDashboard(app, { token: opts.token, sessions, starter, mode, stepCancel: true });
+  registerSessionRoutes(app, people);
+  registerAuditRoutes(app, people.store);
+  registerDashboard(app, { people, starter, mode, stepCancel: true, ...(opts.oidc ? { oidcName: opts.oidc.config.name } : {}) });
+  // OpenID Connect sign-in opens a session in the journal's database like any other sign-in.
+  if (opts.oidc) registerOidc(app, { ...opts.oidc, log, signIn: (req, reply, identity) => startSession(people, req, reply, identity) });
   finishRoutes(app);
+  return { app, engine, starter, people, streams };
+}
 
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const mode = opts.mode ?? 'serve';
+  const { app, engine, starter, people, streams } = await buildServer(opts);
   await app.listen({ port: opts.port, host: opts.host });
 
   const resumed = mode === 'serve' ? await starter.resumeUnfinished() : [];
@@ -123,6 +160,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         const left = starter.activeCount();
         await starter.close();
         await opts.state.close();
+        await people.store.close();
         app.server.closeAllConnections();
         await stopped;
         return left;

@@ -8,6 +8,7 @@
  */
 import type { ExprIR, PlanIR } from '../compiler/index.js';
 import type { TriggerIR } from '../compiler/index.js';
+import type { Identity } from '../runtime/index.js';
 import type { InputCheck } from './input-validator.js';
 import type { FinishedRun, RunStarter } from './run-starter.js';
 import { missedTicks, startSchedule, type ScheduleHandle } from './schedule.js';
@@ -221,7 +222,8 @@ export class TriggerEngine {
   }
 
   /** `POST /runs`: start any loaded plan by name. */
-  async startPlan(name: string, input: unknown, consent?: unknown, traceparent?: string): Promise<StartPlanResult> {
+  /** `startedBy`: the person starting it (§8.8), recorded with the run for `not_starter` approvals. */
+  async startPlan(name: string, input: unknown, consent?: unknown, traceparent?: string, startedBy?: Identity | null): Promise<StartPlanResult> {
     const plan = this.plans.get(name);
     if (!plan) return { ok: false, status: 404, error: `unknown plan "${name}"` };
     if (consent !== undefined && !(Array.isArray(consent) && consent.every((s) => typeof s === 'string')))
@@ -230,7 +232,13 @@ export class TriggerEngine {
     if (problem) return { ok: false, status: 400, error: problem };
     await this.contextLoaded;
     try {
-      const { runId } = await this.started(() => this.opts.starter.start(plan, input, { trigger: null, context: this.context, consent: consent as string[] | undefined, ...(traceparent ? { traceparent } : {}) }));
+      const { runId } = await this.started(() => this.opts.starter.start(plan, input, {
+          trigger: null,
+          context: this.context,
+          consent: consent as string[] | undefined,
+          ...(traceparent ? { traceparent } : {}),
+          ...(startedBy ? { startedBy } : {}),
+        }));
       return { ok: true, runId };
     } catch (err) {
       return { ok: false, status: 500, error: `could not start run: ${(err as Error).message}` };

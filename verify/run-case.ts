@@ -5,13 +5,14 @@
  * through `updateContext`. The monitor watches every transition through the observer hook.
  */
 import type { PlanIR } from '../compiler/index.js';
-import { eventAttempt, REDACTED } from '../runtime/index.js';
+import { eventAttempt, recordOf, REDACTED } from '../runtime/index.js';
 import { InProcessLimits, neededScopes, Run, VirtualClock, type LimitsProvider, type replay, type RunEvent, type RunReader } from '../runtime/index.js';
 
 type RestoredRun = ReturnType<typeof replay>;
 import { CaseMonitor, SharedResourceLoad, type MonitorOptions, type SharedRuns } from './monitor.js';
 import { isApprovalStep, outcomeOf, type Scenario } from './scenario.js';
 import { SimulatedExecutor } from './simulated-executor.js';
+import { simulatedPeople } from './simulated-people.js';
 import { parseInstance, type CaseResult } from './trace.js';
 
 /** Timer firings after which a run counts as not terminating (a retry or re-arm loop). */
@@ -117,6 +118,8 @@ export function startRun(
   const monitor = setup.monitor ?? new CaseMonitor(plan, options, shared);
   let first = true;
   const approvalSteps = new Set(plan.steps.filter((s) => isApprovalStep(s, plan)).map((s) => s.id));
+  // §8.8: who starts the run and answers its approvals, when the plan's approvals are bound to people.
+  const people = simulatedPeople(plan);
   let run: Run | null = null;
 
   let observerError: unknown = null;
@@ -150,7 +153,18 @@ export function startRun(
     if (outcome?.kind === 'hang') return;
     const approve = outcome === undefined || outcome.kind === 'ok';
     const key = event.stepId!;
-    clock.setTimer(outcome ? outcome.latency_ms : 1, () => run?.signal(key, approve ? 'approve' : 'reject', 'simulated approver'));
+    clock.setTimer(outcome ? outcome.latency_ms : 1, () => {
+      if (!people) return void run?.signal(key, approve ? 'approve' : 'reject', 'simulated approver');
+      // Each person who may decide does, the starter first, until the step is decided.
+      const stepIr = plan.steps.find((s) => s.id === step)!;
+      const decision = approve ? 'approve' : 'reject';
+      for (const who of people.deciders(stepIr)) {
+        if (!run || run.decisionRefusal(key, decision, who) !== null) continue;
+        run.signal(key, decision, null, null, who);
+        // The core decides at once: a step still waiting refuses the same person again, a decided one no longer asks.
+        if (!approve || run.decisionRefusal(key, decision, who) === null) break;
+      }
+    });
   };
 
   /** Approvals inside sub-plans are granted (the scenario models the plan under test only). */
@@ -181,6 +195,7 @@ export function startRun(
       input: scenario.input,
       context: { ...scenario.context },
       consent: neededScopes(plan),
+      ...(people ? { startedBy: recordOf(people.starter) } : {}),
       ...(setup.restored ? { restored: setup.restored } : {}),
       ...(setup.recovered ? { recovered: setup.recovered } : {}),
     },

@@ -440,6 +440,9 @@ function describeEvent(e: RunEvent): string {
       return `missing ${e.data.missing.join(', ')}`;
     case 'plan_upgraded':
       return `${e.data.from_hash} → ${e.data.to_hash} (${e.data.changes.length} change${e.data.changes.length === 1 ? '' : 's'})`;
+    case 'approval_decided':
+      // §8.8: the authenticated person, never a typed name; how many of the needed approvals are in.
+      return `${e.data.decision} by ${e.data.by.subject} (${e.data.by.name}, ${e.data.by.method}, ${e.data.by.issuer}) · ${e.data.approved} of ${e.data.needed}${e.data.comment ? `: ${e.data.comment}` : ''}`;
     default:
       return eventReason(e) ?? '';
   }

@@ -27,8 +27,9 @@ export function registerUi(program: Command): void {
       'after',
       [
         '',
-        'Open the printed URL and sign in once with the token ($ORCH_TOKEN, or the generated one printed',
-        'at start-up); the browser then keeps an HttpOnly session cookie. Scripts use the same API as',
+        'Open the printed URL and sign in once: as a user of the "auth" block of the working directory\'s',
+        'project config, or (without one) with the token ($ORCH_TOKEN, or the generated one printed at',
+        'start-up); the browser then keeps an HttpOnly session cookie. Scripts use the same API as',
         '`orch serve` with "Authorization: Bearer <token>". Interrupted runs are not resumed here.',
         '',
         'Example:',

@@ -38,7 +38,7 @@ export function registerWorker(program: Command): void {
     .option('--db <url>', 'postgres://… URL (default: $ORCH_DB)')
     .option('--resources <names>', 'also take steps bound to these resources, comma-separated (steps on no resource are always taken)')
     .option('--slots <n>', 'attempts run at once, on as many worker threads (default: 4)', positiveInt('--slots'))
-    .option('--project <dir>', 'the project checkout handler modules are resolved in (default: the current directory)')
+    .option('--project <dir>', 'the project checkout handler modules are resolved in, whose orch.config gives this worker its secrets, model endpoints, MCP servers and channels (default: the current directory)')
     .option('--no-take-over', 'do not take over runs whose owner died (by default a worker resumes them here, as orch serve does)')
     .option('--take-over-after <age>', TAKE_OVER_AFTER_HELP, takeOverAge)
     .addHelpText(
@@ -46,7 +46,8 @@ export function registerWorker(program: Command): void {
       [
         '',
         'Every second the worker writes a heartbeat to orch.workers; one silent for more than 5 s is',
-        'declared dead, its running attempts are dispatched again to other workers. A run whose owner',
+        'declared dead, its running attempts are dispatched again to other workers (a worker that finds',
+        'itself declared dead, after being frozen or cut off, registers again under a new id). A run whose owner',
         '(orch run, orch serve, another worker) has not written its heartbeat for 10 s (--take-over-after) is taken over by',
         'one live worker or server, which advances it from its journal (--no-take-over: not this one).',
         '',

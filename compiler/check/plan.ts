@@ -5,6 +5,7 @@
  * `compensate`, success criteria, output and plan-scoped invariants. Produces `CheckedPlan`, the
  * input of the DAG, placement, estimate and guardrail phases.
  */
+import { approvalArgWarnings } from './approval-args.js';
 import { channelWarnings } from './channels.js';
 import type {
   BlockItem, CapabilityCall, DataClass, Expr, ForEachDecl, InvariantDecl, JoinRule, PlanDecl, QualifiedName, RaceDecl, Range,
@@ -122,6 +123,8 @@ export const RUN_TY = record([
   field('elapsed', T.duration),
   field('status', { k: 'enum', values: ['running', 'completed', 'failed', 'cancelled', 'timeout', 'paused'] }),
   field('steps', T.int),
+  // §8.8: the subject of the person who started the run; null when no person did (a trigger, the CLI).
+  field('started_by', optional(T.string)),
 ]);
 
 interface StepSlot {
@@ -564,6 +567,7 @@ function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefined, sc:
       args = r.args;
       ownData = r.data;
       channelWarnings(cap.name, a, file, diags);
+      approvalArgWarnings(cap.name, a, file, diags);
     } else for (const arg of a.args) checkExpr(arg.value, env);
   } else if (a.kind === 'WaitAction') {
     // The duration's IR feeds the estimates (a literal wait is its duration): always built.

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { orch, REPO_ROOT } from './cli.js';
+import { runCli } from '../../test/support/cli-in-process.js';
+import { REPO_ROOT } from './cli.js';
 
 const DOC = readFileSync(path.join(REPO_ROOT, 'docs/cli.md'), 'utf8');
 
@@ -29,7 +30,8 @@ function sectionOf(command: string): string {
   return DOC.slice(start, next < 0 ? undefined : next);
 }
 
-const TOP = orch(['--help']);
+// In-process: help needs no process of its own, and some thirty spawns cost ~10 s.
+const TOP = await runCli(['--help'], REPO_ROOT);
 const COMMANDS = commandsIn(TOP.stdout);
 
 describe('docs/cli.md', () => {
@@ -38,10 +40,10 @@ describe('docs/cli.md', () => {
     expect(COMMANDS).toEqual(expect.arrayContaining(['check', 'compile', 'preview', 'run', 'verify', 'init', 'explain']));
   });
 
-  it.each(COMMANDS)('documents `orch %s` and each of its options', (command) => {
+  it.each(COMMANDS)('documents `orch %s` and each of its options', async (command) => {
     const section = sectionOf(command);
     expect(section, `no "### \`orch ${command}\`" section`).not.toBe('');
-    const help = orch([command, '--help']);
+    const help = await runCli([command, '--help'], REPO_ROOT);
     expect(help.code).toBe(0);
     for (const option of optionsIn(help.stdout)) expect(section, `${command} ${option}`).toContain(option);
     for (const sub of commandsIn(help.stdout)) expect(section, `${command} ${sub}`).toContain(`orch ${command} ${sub}`);

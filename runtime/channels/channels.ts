@@ -3,7 +3,6 @@
  * one transport — `email` over SMTP, a Slack incoming webhook, a generic webhook — and a message
  * counts as delivered only when that transport accepted it.
  */
-import nodemailer from 'nodemailer';
 import { resolveSecretRefs, type SecretLookup } from '../secret-refs.js';
 
 export type Channel =
@@ -90,6 +89,8 @@ async function sendEmail(c: Extract<Channel, { kind: 'email' }>, m: Message): Pr
   const secure = url.protocol === 'smtps:';
   const user = c.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
   const pass = c.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
+  // Loaded at the first email: every `orch` process loads this module, few send mail.
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
     host: url.hostname,
     port: url.port ? Number(url.port) : secure ? 465 : 587,

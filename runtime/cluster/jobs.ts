@@ -44,9 +44,24 @@ export interface StepJob {
   readonly baseDir: string;
   readonly input: { readonly [name: string]: unknown };
   readonly resource: string | null;
-  readonly secrets: { readonly [name: string]: string };
+  /**
+   * The endpoint and model of the bound resource (§8.1), for a model call the worker answers with
+   * its own `endpoints` (absent when the resource names neither).
+   */
+  readonly resourceModel?: { readonly endpoint?: string; readonly model?: string };
+  /**
+   * The NAMES of the secrets the attempt needs (never values: runtime/cluster/job-secrets.ts). The
+   * worker resolves each from its environment, then its own `orch.config` `secrets`, and fills
+   * the input's placeholders with them; one it lacks fails the attempt, naming it.
+   */
+  readonly secrets: readonly string[];
+  /** The tag of the input's placeholders (present when `secrets` is not empty): only those are filled. */
+  readonly secretTag?: string;
   readonly timeoutMs: number | null;
+  /** The owner's output limit; the worker applies the smaller of it and its own config's `maxOutputBytes`. */
   readonly maxOutputBytes: number | null;
+  /** Why the previous attempt of the call failed: a model call tells the model (§8.1). */
+  readonly previousError?: string;
   /** SHA-256 of the handler module's file on the owner (null: a built-in handler, or not found there). */
   readonly handlerHash: string | null;
   /**
@@ -82,10 +97,12 @@ export interface SweepResult {
 
 /**
  * Marks workers silent for more than 5 s (the default `deadAfterMs`) dead, abandons the attempts
- * they claimed and had not finished, and wakes the owners of the affected runs, all in one
- * transaction. A worker claims an attempt and takes it in one statement (`queue.ts` `exchange`),
- * so there is no attempt a dead worker fetched without claiming. Another process already
- * sweeping: nothing (`pg_try_advisory_xact_lock`).
+ * they claimed and had not finished — and any attempt running under an id that is no longer
+ * alive (claimed by a frozen worker's exchange in flight as it was declared dead, before it
+ * registered again) — and wakes the owners of the affected runs, all in one transaction. A worker
+ * claims an attempt and takes it in one statement (`queue.ts` `exchange`), so there is no attempt
+ * a dead worker fetched without claiming. Another process already sweeping: nothing
+ * (`pg_try_advisory_xact_lock`).
  */
 export async function sweepDeadWorkers(pool: pg.Pool, deadAfterMs = clusterTiming().workerDeadAfterMs): Promise<SweepResult> {
   const deadAfterS = deadAfterMs / 1000;
@@ -105,15 +122,15 @@ export async function sweepDeadWorkers(pool: pg.Pool, deadAfterMs = clusterTimin
       [deadAfterS],
     );
     const ids = dead.rows.map((r) => r.id);
-    const abandoned =
-      ids.length === 0
-        ? { rows: [] as { run_id: string }[], rowCount: 0 }
-        : await client.query<{ run_id: string }>(
-            `UPDATE orch.attempts SET status = 'abandoned', finished_at = now(), job = NULL
-              WHERE worker = ANY($1) AND status = 'running'
-              RETURNING run_id`,
-            [ids],
-          );
+    const abandoned = await client.query<{ run_id: string }>(
+      `UPDATE orch.attempts SET status = 'abandoned', finished_at = now(), job = NULL
+        WHERE status = 'running'
+          AND (worker = ANY($1)
+               -- claimed under an id already dead (a frozen worker woken, before it registered again)
+               OR NOT EXISTS (SELECT 1 FROM orch.workers w WHERE w.id = orch.attempts.worker AND w.state = 'alive'))
+        RETURNING run_id`,
+      [ids],
+    );
     for (const run of new Set(abandoned.rows.map((r) => r.run_id))) await client.query('SELECT pg_notify($1, $2)', [ATTEMPT_CHANNEL, run]);
     await client.query('COMMIT');
     return { dead: ids, abandoned: abandoned.rowCount ?? 0 };

@@ -1,13 +1,14 @@
 /**
- * The step queue in `orch.attempts` (migration 8; docs/cluster.md, "The step queue"): the
+ * The step queue in `orch.attempts` (migration 9; docs/cluster.md, "The step queue"): the
  * attempt row is the job. Two statements carry every step between an owner and the workers:
  *
  * - `dispatchAttempts` — the owner upserts the rows of many attempts at once (a new fence for one
  *   dispatched again) and NOTIFYs `orch_dispatch`, inside the journal commit of their
  *   `step_started` events; a worker can only see a step whose start is durable.
  * - `exchange` — a worker, in one statement (one commit), records its finished results, each
- *   fenced (`fence`, `worker = me`, `running`), NOTIFYs the runs' owners, and claims up to N ready
- *   attempts of its tasks with `FOR UPDATE SKIP LOCKED`, so two workers never claim one attempt.
+ *   fenced (`fence`, `worker` = the id it claimed the attempt under, `running`), NOTIFYs the runs'
+ *   owners, and — while its registration is alive — claims up to N ready attempts of its tasks
+ *   with `FOR UPDATE SKIP LOCKED`, so two workers never claim one attempt.
  */
 import type pg from 'pg';
 import { ATTEMPT_CHANNEL, type StepJob } from './jobs.js';
@@ -87,6 +88,12 @@ export interface Result {
   readonly key: string;
   readonly attempt: number;
   readonly fence: number;
+  /**
+   * The worker id the attempt was claimed under (default: the exchange's). A worker that
+   * registered again since (registration.ts) records it under the old id, whose running attempts
+   * the sweeper abandoned when it declared that id dead: such a result is refused.
+   */
+  readonly worker?: string;
   /** `refused`: the worker would not run its handler (another copy of it than the owner's). */
   readonly status: 'succeeded' | 'failed' | 'refused';
   /** The outcome as JSON text. */
@@ -101,8 +108,9 @@ export interface ExchangeAnswer {
 }
 
 /**
- * Records `results` (each only while its row is this worker's, running, at its fence) and claims
- * up to `claim` ready attempts of `tasks` whose handler hash is not in `forbidden`: one statement.
+ * Records `results` (each only while its row is still running at its fence under the id it was
+ * claimed with) and claims, under `worker` and only while that id is alive in `orch.workers`, up
+ * to `claim` ready attempts of `tasks` whose handler hash is not in `forbidden`: one statement.
  */
 export async function exchange(
   db: pg.Pool | pg.ClientBase,
@@ -114,14 +122,14 @@ export async function exchange(
 ): Promise<ExchangeAnswer> {
   const { rows } = await db.query<{ kind: string; run_id: string | null; step_key: string | null; attempt: number | null; fence: string | null; job: string | null }>(
     `WITH r AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[]) AS r(run_id, step_key, attempt, fence, status, outcome)),
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $13::text[]) AS r(run_id, step_key, attempt, fence, status, outcome, worker)),
      done AS (
        UPDATE orch.attempts a SET status = r.status, outcome = r.outcome, finished_at = now(), job = NULL,
               -- a refused attempt never ran: it counts as unclaimed
               started_at = CASE WHEN r.status = 'refused' THEN NULL ELSE a.started_at END
          FROM r
         WHERE a.run_id = r.run_id AND a.step_key = r.step_key AND a.attempt = r.attempt AND a.fence = r.fence
-          AND a.worker = $7 AND a.status = 'running'
+          AND a.worker = r.worker AND a.status = 'running'
        RETURNING a.run_id, a.step_key, a.attempt, a.fence, a.status, a.outcome),
      -- the outcomes themselves, when they fit a notification (8000 bytes): the owner needs no read
      told AS (
@@ -132,6 +140,8 @@ export async function exchange(
      picked AS (
        SELECT run_id, step_key, attempt, job FROM orch.attempts
         WHERE status = 'dispatched' AND job IS NOT NULL AND task = ANY($9) AND (handler IS NULL OR handler <> ALL($10))
+          -- an id declared dead claims nothing (a frozen worker woken before it registered again)
+          AND EXISTS (SELECT 1 FROM orch.workers w WHERE w.id = $7 AND w.state = 'alive')
         ORDER BY dispatched_at LIMIT $11
         FOR UPDATE SKIP LOCKED),
      claimed AS (
@@ -155,6 +165,7 @@ export async function exchange(
       [...forbidden],
       claim,
       NOTIFY_PAYLOAD_MAX,
+      results.map((r) => r.worker ?? worker),
     ],
   );
   const recorded = new Set(rows.filter((r) => r.kind === 'done').map((r) => `${r.run_id}\u0000${r.step_key}\u0000${r.attempt}`));

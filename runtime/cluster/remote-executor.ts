@@ -23,24 +23,16 @@ import { openMigratedPool } from '../journal/pg/migrations.js';
 import { openClient } from '../journal/pg/pool.js';
 import { batchedHook } from '../scheduler/commit-hooks.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';
+import { foldHook, parseOutcome, recoverableAttempts, recoveredKey, runStep, type RecoveredAttempt } from './attempt-rows.js';
 import { ATTEMPT_CHANNEL, handlerHash, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
 import { dispatchAttempts, toldOutcomes, type Dispatch } from './queue.js';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './timing.js';
+import { jobSecretsAndModel } from './job-secrets.js';
 
 /** The default outcome poll (`clusterTiming().outcomePollMs` is the one used). */
 export const OUTCOME_POLL_MS = DEFAULT_CLUSTER_TIMING.outcomePollMs;
 /** Runs whose recorded handler hashes are kept in memory (`orch serve` runs many). */
 const RUN_HASHES_KEPT = 256;
-
-/**
- * What a dead owner left of a step in flight, found by `recover`: the outcome a worker recorded,
- * or (`outcome` null) an attempt still dispatched or running, whose outcome is still to come.
- */
-interface Recovered {
-  readonly attempt: number;
-  readonly fence: number;
-  readonly outcome: AttemptOutcome | null;
-}
 
 interface Pending {
   readonly req: AttemptRequest;
@@ -76,7 +68,7 @@ export class RemoteExecutor implements Executor {
   /** Attempts whose row and job were added inside their `step_started` commit: their fence. */
   private readonly prepared = new Map<string, { readonly fence: number; readonly req: AttemptRequest; told?: { readonly fence: number; readonly outcome: string | null } }>();
   /** Outcomes a dead owner's workers recorded and it never folded, by run and step key: for the step's next attempt. */
-  private readonly recovered = new Map<string, Recovered>();
+  private readonly recovered = new Map<string, RecoveredAttempt>();
   /** The handler hashes recorded for each run (`handlerHashes`), most recently used last. */
   private readonly runHashes = new Map<string, Promise<ReadonlyMap<string, string | null>>>();
 
@@ -142,21 +134,9 @@ export class RemoteExecutor implements Executor {
    * run again when idempotent, else failed as unknown.
    */
   async recover(runId: string, inFlight: ReadonlyMap<string, number>): Promise<ReadonlySet<string>> {
-    const { rows } = await this.pool.query<{ step_key: string; attempt: number; fence: number; status: string; claimed: boolean; outcome: string | null }>(
-      `SELECT DISTINCT ON (step_key) step_key, attempt, fence, status, started_at IS NOT NULL AS claimed, outcome FROM orch.attempts
-        WHERE run_id = $1 AND NOT folded AND step_key = ANY($2) AND attempt <= ($3::jsonb ->> step_key)::int
-        ORDER BY step_key, attempt DESC`,
-      [runId, [...inFlight.keys()], JSON.stringify(Object.fromEntries(inFlight))],
-    );
-    const steps = new Set<string>();
-    for (const r of rows) {
-      const at = { attempt: r.attempt, fence: Number(r.fence) };
-      if (r.status === 'succeeded' || r.status === 'failed') this.recovered.set(runStep(runId, r.step_key), { ...at, outcome: parseOutcome(r.outcome) });
-      else if (r.status === 'dispatched' || r.status === 'running') this.recovered.set(runStep(runId, r.step_key), { ...at, outcome: null });
-      else if (r.claimed || r.attempt !== inFlight.get(r.step_key)) continue;
-      steps.add(r.step_key);
-    }
-    return steps;
+    const { adopted, neverRan } = await recoverableAttempts(this.pool, runId, inFlight);
+    for (const [key, at] of adopted) this.recovered.set(runStep(runId, key), at);
+    return new Set([...adopted.keys(), ...neverRan]);
   }
 
   /** The attempt row and its job, added by the journal commit that writes the attempt's `step_started`. */
@@ -302,10 +282,10 @@ export class RemoteExecutor implements Executor {
       baseDir: relative(projectRoot(req.plan.base_dir), req.plan.base_dir),
       input: fillDefaults(req.capability.input, req.input) as StepJob['input'],
       resource: req.resource?.name ?? null,
-      secrets: req.secrets,
       timeoutMs: req.timeoutMs,
       maxOutputBytes: this.opts.maxOutputBytes ?? this.projectLimits.get(req.plan.base_dir) ?? null,
       handlerHash,
+      ...jobSecretsAndModel(req),
       ...(req.traceparent !== undefined ? { traceparent: req.traceparent } : {}),
     };
     return { run: req.runId, key: job.key, attempt: req.attempt, task: taskIdentifier(job.resource), handler: handlerHash, job };
@@ -426,41 +406,6 @@ function ownHandlerHash(req: AttemptRequest): string | null {
   return where.ok ? handlerHash(where.module) : null;
 }
 
-/**
- * Marks an outcome folded, inside the commit that records what it leads to (its step_completed …):
- * a crash before that commit leaves it unfolded, for the next owner to recover.
- */
-function foldHook(run: string, key: string, attempt: number, fence: number): CommitHook {
-  return batchedHook(foldRows, { run, key, attempt, fence });
-}
-
-interface Fold {
-  readonly run: string;
-  readonly key: string;
-  readonly attempt: number;
-  readonly fence: number;
-}
-
-/** The folds of one commit, one statement. */
-async function foldRows(tx: unknown, folds: readonly Fold[]): Promise<void> {
-  await (tx as pg.ClientBase).query(
-    `UPDATE orch.attempts a SET folded = true
-       FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) AS f(run_id, step_key, attempt, fence)
-      WHERE a.run_id = f.run_id AND a.step_key = f.step_key AND a.attempt = f.attempt AND a.fence = f.fence AND NOT a.folded`,
-    [folds.map((f) => f.run), folds.map((f) => f.key), folds.map((f) => f.attempt), folds.map((f) => f.fence)],
-  );
-}
-
-/** A step instance of a run, as a map key. */
-function runStep(run: string, key: string): string {
-  return `${run}\u0000${key}`;
-}
-
-/** Where `recover` keeps a step's outcome (null: a fallback or compensation call, which never receives one). */
-function recoveredKey(req: AttemptRequest): string | null {
-  return req.purpose === 'call' ? runStep(req.runId, req.stepId) : null;
-}
-
 /** One attempt of a step instance of a run, as a map key. */
 function attemptKey(run: string, key: string, attempt: number): string {
   return `${runStep(run, key)}\u0000${attempt}`;
@@ -478,14 +423,4 @@ function pendingId(entry: Pending): string {
 /** The attempt row's `step_key`: the instance key, marked for fallback and compensation calls. */
 function stepKey(req: AttemptRequest): string {
   return req.purpose === 'call' ? req.stepId : `${req.stepId}~${req.purpose}`;
-}
-
-function parseOutcome(text: string | null): AttemptOutcome {
-  try {
-    const o = JSON.parse(text ?? 'null') as AttemptOutcome | null;
-    if (o && typeof o === 'object' && typeof o.ok === 'boolean') return o;
-  } catch {
-    // fall through
-  }
-  return { ok: false, error: 'the worker recorded no readable outcome' };
 }

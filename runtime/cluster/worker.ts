@@ -4,36 +4,37 @@
  * since the last one and claims as many ready attempts (`StepJob`) as the worker has free slots
  * (`batching.ts` decides when). For each claimed attempt:
  *
- * 1. resolve the handler inside `--project` with the local executor's realpath containment and
- *    run it on this process's worker threads (`WorkerExecutor`, the same code as `orch run`);
- * 2. its result is recorded by the next exchange — only while the row is still this worker's,
- *    running, at that fence — which NOTIFYs `orch_attempt`. A refused result (the worker was
- *    presumed dead, or the owner gave up on the attempt) is dropped and logged.
+ * 1. check that this worker's copy of the handler is the owner's (else the attempt is `refused`);
+ * 2. run it from this worker's own project and config (`WorkerAttempts`, worker-attempt.ts): its
+ *    secrets, model endpoints, MCP servers and channels; handlers resolved inside `--project`
+ *    with the local executor's realpath containment, on this process's worker threads;
+ * 3. its result is recorded by the next exchange — only while the row is still running at that
+ *    fence under the id it was claimed with — which NOTIFYs `orch_attempt`. A refused result (the
+ *    worker was presumed dead, or the owner gave up on the attempt) is dropped and logged.
  *
  * A worker wakes on `orch_dispatch` (the owner's NOTIFY in the commit that dispatches) and polls
  * every second besides.
  *
  * The worker registers in `orch.workers`, heartbeats every second from a connection of its own,
- * and sweeps dead workers (`sweepDeadWorkers`). A worker that finds itself declared dead stops.
+ * and sweeps dead workers (`sweepDeadWorkers`). A worker that finds itself declared dead (it was
+ * frozen or cut off past 5 s) starts none of the attempts it claimed under the old id and still
+ * holds in line (the sweeper abandoned them), registers again under a new id and goes on claiming
+ * under it (`registration.ts`); the attempts it was running finish and their results are refused.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type pg from 'pg';
-import type { PlanIR, ResourceIR } from '../../compiler/index.js';
-import { isInside, locateHandler, projectRoot } from '../executor/handler-path.js';
-import { WorkerExecutor } from '../executor/worker-executor.js';
+import { locateHandler, projectRoot } from '../executor/handler-path.js';
 import { openMigratedPool } from '../journal/pg/migrations.js';
 import { openClient, openPool } from '../journal/pg/pool.js';
-import type { AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
-import { loadConfig } from '../config.js';
-import { Redactor } from '../redact.js';
+import type { AttemptOutcome } from '../scheduler/types.js';
 import { telemetrySettings } from '../telemetry/settings.js';
 import { loadWorkerTracing, type WorkerTracing } from '../telemetry/tracing.js';
 import { drained, nextExchange, stillWanted } from './batching.js';
 import { handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
 import { DISPATCH_CHANNEL, exchange, type Result } from './queue.js';
+import { WorkerRegistration } from './registration.js';
 import { clusterTiming } from './timing.js';
+import { WorkerAttempts } from './worker-attempt.js';
 
 export interface WorkerOptions {
   readonly url: string;
@@ -69,6 +70,12 @@ export interface WorkerRow {
  */
 const PREFETCH = 2;
 
+/** A claimed attempt and the worker id it was claimed under (its result is recorded under that id). */
+interface Claim {
+  readonly job: StepJob;
+  readonly worker: string;
+}
+
 const jobId = (job: StepJob): string => `${job.run}\u0000${job.key}\u0000${job.attempt}\u0000${job.fence}`;
 
 export async function runWorker(o: WorkerOptions): Promise<void> {
@@ -77,40 +84,41 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   // with orch.config.*, package.json or .git); the worker finds its own root the same way, so
   // `--project` may be any folder of the checkout.
   const project = projectRoot(resolve(o.project));
-  const id = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const pool = await openMigratedPool(o.url, 3);
   const heartbeatPool = openPool(o.url, { max: 1 });
-  const executor = new WorkerExecutor({ workers: o.slots });
-  const tracing = await workerTracing(project);
+  let reg: WorkerRegistration | null = null;
+  // The worker's own config: secrets, model endpoints and prices, MCP servers, channels, limits
+  // and telemetry (worker-attempt.ts). A broken one stops the worker here, before it registers.
+  const attempts = await WorkerAttempts.open({ project, worker: () => reg?.id ?? 'starting', slots: o.slots }).catch(async (err: unknown) => {
+    await Promise.all([pool.end(), heartbeatPool.end()].map((p) => p.catch(() => undefined)));
+    throw err;
+  });
+  const tracing = await workerTracing(attempts);
   const tasks = taskIdentifiers(o.resources);
   let listener: pg.Client | null = null;
   let heartbeat: ReturnType<typeof setInterval> | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
   let declaredDead = false;
-  /** Job flags of handler hashes this worker's project copy does not match: never claimed again. */
+  /** Handler hashes this worker's project copy does not match: never claimed again. */
   const forbidden = new Set<string>();
   // The exchange loop's state (batching.ts decides from it).
   let running = 0;
   let inFlight = false;
   let wanted = true;
   let stopping = false;
+  /** Registering again after being declared dead: nothing is claimed until the new id exists. */
+  let renewing = false;
   let failures = 0;
   const results: Result[] = [];
   let resolveDrained!: () => void;
   const whenDrained = new Promise<void>((r) => (resolveDrained = r));
   try {
-    await pool.query(`INSERT INTO orch.workers (id, host, pid, resources, slots) VALUES ($1, $2, $3, $4, $5)`, [
-      id,
-      hostname(),
-      process.pid,
-      [...o.resources],
-      o.slots,
-    ]);
+    const registration = (reg = await WorkerRegistration.register(pool, { resources: o.resources, slots: o.slots }));
 
-    /** Runs one claimed attempt; its result, recorded by a later exchange. */
-    const runStep = async (job: StepJob): Promise<Result> => {
-      const where = { run: job.run, key: job.key, attempt: job.attempt, fence: job.fence };
-      const mismatch = handlerMismatch(job);
+    /** Runs one claimed attempt; its result, recorded by a later exchange under the id it was claimed with. */
+    const runStep = async ({ job, worker }: Claim): Promise<Result> => {
+      const where = { run: job.run, key: job.key, attempt: job.attempt, fence: job.fence, worker };
+      const mismatch = handlerMismatch(job, worker);
       if (mismatch !== null) {
         if (job.handlerHash !== null) forbidden.add(job.handlerHash);
         log(`refused ${job.run}/${job.key}#${job.attempt}: ${mismatch}`);
@@ -122,16 +130,16 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         attempt: job.attempt,
         resource: job.resource,
         capability: job.capability.name,
-        worker: id,
+        worker,
       });
       // Untraced here, a traced owner's step span is still the handler's parent.
-      const outcome = await execute(job, span?.traceparent ?? job.traceparent);
+      const outcome = await attempts.run(job, span?.traceparent ?? job.traceparent);
       span?.end(outcome.ok ? { ok: true, ...usageAndCost(outcome) } : { ok: false, error: outcome.error, ...usageAndCost(outcome) });
       return { ...where, status: outcome.ok ? 'succeeded' : 'failed', outcome: JSON.stringify(outcome) };
     };
 
     /** Why this worker must not run the job's handler (another copy of it than the owner's), or null. */
-    const handlerMismatch = (job: StepJob): string | null => {
+    const handlerMismatch = (job: StepJob, id: string): string | null => {
       if (job.handlerHash === null) return null;
       const where = locateHandler(job.capability, resolve(project, job.baseDir), project);
       if (!where.ok) return `${where.error} on worker ${id}, while the run's owner has it`;
@@ -139,42 +147,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       return mine === job.handlerHash ? null : `handler ${where.module} on worker ${id} has sha256 ${mine}, the run's owner has ${job.handlerHash}`;
     };
 
-    const execute = (job: StepJob, traceparent: string | undefined): Promise<AttemptOutcome> => {
-      const baseDir = resolve(project, job.baseDir);
-      if (!isInside(project, baseDir)) return Promise.resolve({ ok: false, error: `plan directory ${job.baseDir} is outside the project ${project}` });
-      // An MCP tool has no handler file: this worker's executor calls it through its own server.
-      const mcp = job.capability.handler !== null && 'mcp' in job.capability.handler;
-      const where = mcp ? null : locateHandler(job.capability, baseDir, project);
-      if (where && !where.ok) return Promise.resolve({ ok: false, error: `${where.error} (on worker ${id})` });
-      if (job.maxOutputBytes !== null) executor.limitOutputs(baseDir, job.maxOutputBytes);
-      const req: AttemptRequest = {
-        runId: job.run,
-        stepId: job.stepId,
-        baseStepId: job.stepId,
-        attempt: job.attempt,
-        purpose: 'call',
-        capability: job.capability,
-        input: job.input,
-        resource: job.resource === null ? null : ({ name: job.resource } as ResourceIR),
-        timeoutMs: job.timeoutMs,
-        secrets: job.secrets,
-        plan: { base_dir: baseDir } as PlanIR,
-        ...(traceparent !== undefined ? { traceparent } : {}),
-      };
-      return new Promise((done) => {
-        const handle = executor.start(req, done);
-        // The owner gives up on the attempt at its timeout; a handler that ignores ctx.signal
-        // must not hold this slot for ever.
-        if (job.timeoutMs !== null) {
-          const t = setTimeout(() => handle.abort('timeout'), job.timeoutMs + 1000);
-          t.unref();
-        }
-      });
-    };
-
     /** One exchange at a time: record what finished, claim what the free slots can take. */
     const pump = (): void => {
-      const state = { slots: o.slots, window: o.slots * PREFETCH, running, results: results.length, inFlight, wanted, stopping };
+      const state = { slots: o.slots, window: o.slots * PREFETCH, running, results: results.length, inFlight, wanted: wanted && !renewing, stopping };
       const next = nextExchange(state);
       if (next === null) {
         if (drained(state)) resolveDrained();
@@ -182,7 +157,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       }
       inFlight = true;
       const report = results.splice(0, results.length);
-      exchange(pool, id, report, next.claim, tasks, [...forbidden])
+      const as = registration.id;
+      exchange(pool, as, report, next.claim, tasks, [...forbidden])
         .then(
           (answer) => {
             failures = 0;
@@ -191,14 +167,18 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
               log(`refused: the result of ${r.run}/${r.key}#${r.attempt} (this worker was presumed dead, or the owner gave up on it)`);
             }
             wanted = stillWanted(next.claim, answer.claimed.length, wanted);
-            for (const job of answer.claimed) track(job);
+            for (const job of answer.claimed) {
+              // Claimed under an id declared dead meanwhile: the sweeper abandons it, none starts here.
+              if (as !== registration.id) log(`dropped ${job.run}/${job.key}#${job.attempt}: claimed as ${as}, declared dead since`);
+              else track({ job, worker: as });
+            }
           },
           (err: unknown) => {
             // The database is unreachable: the results wait for the next exchange (their fence
             // still guards them); what this one may have claimed the sweeper gives back if this
             // worker dies, and `adopt` below finds it if it lives.
             results.unshift(...report);
-            if (failures++ === 0) log(`orch worker ${id}: ${(err as Error).message}; retrying`);
+            if (failures++ === 0) log(`orch worker ${registration.id}: ${(err as Error).message}; retrying`);
             wanted = true;
             return new Promise<void>((r) => setTimeout(r, Math.min(2000, 100 * failures)).unref()).then(adopt);
           },
@@ -212,34 +192,47 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     /** Attempts recorded as claimed by this worker that it does not run (the answer of an exchange was lost): run them. */
     const mine = new Set<string>();
     const adopt = async (): Promise<void> => {
+      const id = registration.id;
       const { rows } = await pool
         .query<{ run_id: string; step_key: string; attempt: number; fence: string; job: string | null }>(
           `SELECT run_id, step_key, attempt, fence::text, job FROM orch.attempts WHERE worker = $1 AND status = 'running' AND job IS NOT NULL`,
           [id],
         )
         .catch(() => ({ rows: [] }));
+      if (id !== registration.id) return;
       for (const r of rows) {
         if (mine.has(`${r.run_id}\u0000${r.step_key}\u0000${r.attempt}\u0000${r.fence}`) || results.some((x) => x.run === r.run_id && x.key === r.step_key && x.attempt === r.attempt)) continue;
         const payload = JSON.parse(r.job!) as Omit<StepJob, 'fence'>;
         const job: StepJob = { ...payload, run: r.run_id, key: r.step_key, attempt: r.attempt, fence: Number(r.fence) };
-        track(job);
+        track({ job, worker: id });
       }
     };
     /** Claimed attempts waiting for a slot, in claim order. */
-    const line: StepJob[] = [];
+    const line: Claim[] = [];
     let executing = 0;
-    const track = (job: StepJob): void => {
-      mine.add(jobId(job));
+    const track = (claim: Claim): void => {
+      mine.add(jobId(claim.job));
       running++;
-      line.push(job);
+      line.push(claim);
       startNext();
     };
     const startNext = (): void => {
       while (executing < o.slots && line.length > 0) {
-        const job = line.shift()!;
+        const claim = line.shift()!;
+        const { job } = claim;
         executing++;
-        runStep(job)
-          .catch((err: unknown): Result => ({ run: job.run, key: job.key, attempt: job.attempt, fence: job.fence, status: 'failed', outcome: JSON.stringify({ ok: false, error: `worker ${id}: ${(err as Error).message}` }) }))
+        runStep(claim)
+          .catch(
+            (err: unknown): Result => ({
+              run: job.run,
+              key: job.key,
+              attempt: job.attempt,
+              fence: job.fence,
+              worker: claim.worker,
+              status: 'failed',
+              outcome: JSON.stringify({ ok: false, error: `worker ${claim.worker}: ${(err as Error).message}` }),
+            }),
+          )
           .then((r) => {
             mine.delete(jobId(job));
             executing--;
@@ -272,31 +265,54 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     const stop = (why: string) => {
       if (stopping) return;
       stopping = true;
-      log(`orch worker ${id}: stopping (${why})`);
+      log(`orch worker ${registration.id}: stopping (${why})`);
       if (heartbeat) clearInterval(heartbeat);
       if (poll) clearInterval(poll);
       pump();
     };
-    heartbeat = setInterval(() => {
-      heartbeatPool
-        .query(`UPDATE orch.workers SET heartbeat_at = now() WHERE id = $1 AND state = 'alive'`, [id])
-        .then((r) => {
-          if (r.rowCount === 0 && !stopping) {
+    /**
+     * Declared dead (frozen or cut off past the dead-after time): the attempts claimed under the old
+     * id and waiting in line were abandoned with it and may have run elsewhere by now, so none of
+     * them starts here; those running finish (their results are refused). The worker registers
+     * again and claims under the new id.
+     */
+    const renew = (): void => {
+      if (renewing || stopping) return;
+      renewing = true;
+      const old = registration.id;
+      for (const claim of line.filter((c) => c.worker === old)) {
+        line.splice(line.indexOf(claim), 1);
+        mine.delete(jobId(claim.job));
+        running--;
+      }
+      registration
+        .again()
+        .then(
+          (previous) => {
+            log(`orch worker ${previous} was declared dead (no heartbeat for more than ${clusterTiming().workerDeadAfterMs / 1000} s): registered again as ${registration.id}`);
+            renewing = false;
+            wake();
+          },
+          (err: unknown) => {
+            renewing = false;
             declaredDead = true;
-            // The attempts waiting in line were abandoned with this worker and may have run
-            // elsewhere by now: none of them starts here.
-            for (const job of line.splice(0, line.length)) {
-              mine.delete(jobId(job));
-              running--;
-            }
-            stop('declared dead: no heartbeat for too long');
-          }
+            log(`orch worker ${registration.id}: declared dead and cannot register again: ${(err as Error).message}`);
+            stop('declared dead');
+          },
+        );
+    };
+    heartbeat = setInterval(() => {
+      if (renewing) return;
+      registration
+        .beat(heartbeatPool)
+        .then((alive) => {
+          if (!alive && !stopping) renew();
         })
         .catch(() => undefined);
       sweepDeadWorkers(heartbeatPool).catch(() => undefined);
     }, clusterTiming().heartbeatMs);
     o.signal?.addEventListener('abort', () => stop('signal'), { once: true });
-    o.onReady?.(id);
+    o.onReady?.(registration.id);
     if (o.signal?.aborted) stop('signal');
     else pump();
     await whenDrained;
@@ -304,23 +320,23 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     if (heartbeat) clearInterval(heartbeat);
     if (poll) clearInterval(poll);
     await listener?.end().catch(() => undefined);
-    await pool.query(`UPDATE orch.workers SET state = 'stopped' WHERE id = $1 AND state = 'alive'`, [id]).catch(() => undefined);
-    await executor.close();
+    await reg?.stop().catch(() => undefined);
+    await attempts.close();
     await tracing?.shutdown();
     await heartbeatPool.end().catch(() => undefined);
     await pool.end().catch(() => undefined);
   }
-  if (declaredDead) throw new Error(`orch worker ${id} was declared dead (its heartbeat was more than 5 s old) and stopped`);
+  if (declaredDead) throw new Error(`orch worker ${reg?.id ?? ''} was declared dead (its heartbeat was more than 5 s old) and could not register again`);
 }
 
-/** The worker's tracing: the `OTEL_*` variables, else its project's `orch.config` `telemetry`. */
-async function workerTracing(project: string): Promise<WorkerTracing | null> {
-  const config = await loadConfig(project).catch(() => null);
-  const settings = telemetrySettings(config?.telemetry);
+/**
+ * The worker's tracing: the `OTEL_*` variables, else its project's `orch.config` `telemetry`; span
+ * text is redacted with every secret the worker holds or resolves.
+ */
+async function workerTracing(attempts: WorkerAttempts): Promise<WorkerTracing | null> {
+  const settings = telemetrySettings(attempts.config.telemetry);
   if (!settings) return null;
-  const redactor = new Redactor();
-  for (const v of Object.values(config?.secrets ?? {})) redactor.add(v);
-  return loadWorkerTracing(settings, (text) => String(redactor.value(text))).catch(() => null);
+  return loadWorkerTracing(settings, (text) => String(attempts.redactor.value(text))).catch(() => null);
 }
 
 function usageAndCost(o: AttemptOutcome): { cost?: number; usage?: unknown } {

@@ -21,8 +21,11 @@ export interface RuntimeJournal {
   readonly sqlite: SqliteJournal | null;
   /** What runs commit to. */
   readonly sink: JournalSink;
-  /** Reads the events of a run's sub-plan runs before it resumes (`sink.load` is synchronous). */
-  preload(runId: string): Promise<void>;
+  /**
+   * Reads the events of a run's sub-plan runs before it resumes (`sink.load` is synchronous);
+   * the ids of those it read (none on SQLite, whose `load` reads the file as asked).
+   */
+  preload(runId: string): Promise<readonly string[]>;
   /** The run stopped executing here (finished, or suspended at an approval). */
   finished(runId: string): Promise<void>;
   /** Resource slots and rate windows shared with every process on this database (null: none). */
@@ -47,7 +50,7 @@ function openSqlite(db: string): RuntimeJournal {
     store: asyncJournal(sqlite),
     sqlite,
     sink: sqlite,
-    preload: async () => undefined,
+    preload: async () => [],
     // The owner pid tells other processes whether it is still running: nothing to clear.
     finished: async () => undefined,
     openLimitStore: async () => {
@@ -72,8 +75,13 @@ async function openPg(url: string): Promise<RuntimeJournal> {
       load: (runId) => preloaded.get(runId) ?? [],
     },
     preload: async (runId) => {
+      const ids: string[] = [];
       for (const row of await store.listRuns(true))
-        if (row.id.startsWith(`${runId}/`)) preloaded.set(row.id, await store.load(row.id));
+        if (row.id.startsWith(`${runId}/`)) {
+          preloaded.set(row.id, await store.load(row.id));
+          ids.push(row.id);
+        }
+      return ids;
     },
     finished: async (runId) => {
       for (const id of [...preloaded.keys()]) if (family(runId, id)) preloaded.delete(id);

@@ -4,9 +4,7 @@
  * or a Streamable HTTP one (`url`, `headers`). `"secret:NAME"` values in `env` and `headers` are
  * resolved here, when the server starts, and never written anywhere.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { lockTool, type McpLockTool, type McpToolDescription } from '../../compiler/index.js';
 import { resolveSecretRefs, type SecretLookup } from '../secret-refs.js';
@@ -58,8 +56,21 @@ export interface ConnectOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * The SDK's client and transports, loaded at the first connection: most runs use no tool, and
+ * every `orch` process loads this module.
+ */
+async function sdk() {
+  const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+  const { StdioClientTransport, getDefaultEnvironment } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+  const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+  return { Client, StdioClientTransport, getDefaultEnvironment, StreamableHTTPClientTransport };
+}
+type Sdk = Awaited<ReturnType<typeof sdk>>;
+
 export async function connectServer(name: string, spec: McpServerSpec, o: ConnectOptions): Promise<McpConnection> {
-  const transport = makeTransport(spec, o);
+  const { Client, ...transports } = await sdk();
+  const transport = makeTransport(transports, spec, o);
   const client = new Client({ name: 'orch', version: '0.3.0' });
   let closed = false;
   client.onclose = () => {
@@ -97,7 +108,7 @@ export async function connectServer(name: string, spec: McpServerSpec, o: Connec
   };
 }
 
-function makeTransport(spec: McpServerSpec, o: ConnectOptions): Transport {
+function makeTransport({ StreamableHTTPClientTransport, StdioClientTransport, getDefaultEnvironment }: Omit<Sdk, 'Client'>, spec: McpServerSpec, o: ConnectOptions): Transport {
   if (spec.transport === 'http') {
     const headers = resolveSecretRefs(spec.headers, o.secrets, o.onSecret);
     return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: { ...headers } } });

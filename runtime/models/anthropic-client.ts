@@ -4,7 +4,7 @@
  * input is the answer. Tools work on every model and gateway that speaks Messages, where the
  * newer `output_config` formats do not yet.
  */
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type { ModelAnswer, ModelClient, ModelRequest } from './client.js';
 
 /** The Messages API requires `max_tokens`; this is sent when the capability gives none. */
@@ -12,21 +12,25 @@ export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
 const NO_KEY = 'orch-no-key';
 
 export class AnthropicModelClient implements ModelClient {
-  private readonly sdk: Anthropic;
+  /** The SDK is loaded at the first call: most runs call no model, and every `orch` process loads this module. */
+  private sdk: Promise<Anthropic> | undefined;
 
-  constructor(opts: { readonly baseUrl: string | null; readonly apiKey: string | null; readonly timeoutMs?: number }) {
-    this.sdk = new Anthropic({
+  constructor(private readonly opts: { readonly baseUrl: string | null; readonly apiKey: string | null; readonly timeoutMs?: number }) {}
+
+  private client(): Promise<Anthropic> {
+    const opts = this.opts;
+    return (this.sdk ??= import('@anthropic-ai/sdk').then(({ default: Anthropic }) => new Anthropic({
       // Always explicit: the SDK otherwise looks for credentials in the environment and on disk.
       apiKey: opts.apiKey ?? NO_KEY,
       baseURL: opts.baseUrl ?? 'https://api.anthropic.com',
       maxRetries: 0,
       ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
-    });
+    })));
   }
 
   async complete(req: ModelRequest): Promise<ModelAnswer> {
     const tool = req.json_schema ? { name: toolName(req.json_schema.name), description: 'Give the answer.', input_schema: req.json_schema.schema } : null;
-    const res = await this.sdk.messages.create(
+    const res = await (await this.client()).messages.create(
       {
         model: req.model,
         max_tokens: req.max_tokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,

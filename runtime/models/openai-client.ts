@@ -1,29 +1,33 @@
 /** The Chat Completions API (OpenAI, Azure, Ollama, vLLM, llama.cpp, gateways) through the `openai` SDK. */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { ModelAnswer, ModelClient, ModelRequest } from './client.js';
 
 /** Sent when an endpoint needs no key: the SDK refuses to start without one. */
 const NO_KEY = 'orch-no-key';
 
 export class OpenAIModelClient implements ModelClient {
-  private readonly sdk: OpenAI;
+  /** The SDK is loaded at the first call: most runs call no model, and every `orch` process loads this module. */
+  private sdk: Promise<OpenAI> | undefined;
 
-  constructor(opts: { readonly baseUrl: string | null; readonly apiKey: string | null; readonly timeoutMs?: number }) {
-    this.sdk = new OpenAI({
+  constructor(private readonly opts: { readonly baseUrl: string | null; readonly apiKey: string | null; readonly timeoutMs?: number }) {}
+
+  private client(): Promise<OpenAI> {
+    const opts = this.opts;
+    return (this.sdk ??= import('openai').then(({ default: OpenAI }) => new OpenAI({
       apiKey: opts.apiKey ?? NO_KEY,
       // Explicit, so OPENAI_BASE_URL in the environment never redirects a configured endpoint.
       baseURL: opts.baseUrl ?? 'https://api.openai.com/v1',
       // Orch's retry policy owns retries: each one is a journaled, budgeted attempt.
       maxRetries: 0,
       ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
-    });
+    })));
   }
 
   async complete(req: ModelRequest): Promise<ModelAnswer> {
     const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [];
     if (req.system !== undefined) messages.push({ role: 'system', content: req.system });
     for (const m of req.messages) messages.push({ role: m.role, content: m.content });
-    const res = await this.sdk.chat.completions.create(
+    const res = await (await this.client()).chat.completions.create(
       {
         model: req.model,
         messages,

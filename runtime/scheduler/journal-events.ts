@@ -14,6 +14,7 @@
  */
 import type { StepStatus } from '../../compiler/index.js';
 import type { AttemptUsage } from './types.js';
+import { AUTH_METHODS, type RecordedIdentity } from '../people/identity.js';
 
 /** A JSON Schema fragment (what the published schema holds). */
 export type JsonSchema = { readonly [key: string]: unknown };
@@ -39,6 +40,14 @@ const OBJECT = { type: 'object' } as const;
 const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: 'null' }] });
 const list = (s: JsonSchema): JsonSchema => ({ type: 'array', items: s });
 const oneOf = (...values: readonly string[]): JsonSchema => ({ enum: values });
+
+/** §8.8: a person as the journal records them (never a name they typed). */
+const IDENTITY = {
+  type: 'object',
+  properties: { subject: STRING, issuer: STRING, name: STRING, method: oneOf(...AUTH_METHODS) },
+  required: ['subject', 'issuer', 'name', 'method'],
+  additionalProperties: false,
+} as const;
 
 const STEP_STATUS: readonly StepStatus[] = ['pending', 'queued', 'running', 'paused', 'completed', 'failed', 'skipped', 'cancelled', 'timeout'];
 
@@ -86,6 +95,8 @@ export const EVENTS = {
     /** v0.3 (§8.7): the run's trace (W3C ids, hex) when it is traced; a resume continues this trace. */
     trace_id: opt<string>({ type: 'string', pattern: '^[0-9a-f]{32}$' }),
     span_id: opt<string>({ type: 'string', pattern: '^[0-9a-f]{16}$' }),
+    /** v0.3 (§8.8): the person who started the run (absent: a trigger, the CLI, or no people configured). */
+    started_by: opt<RecordedIdentity>(IDENTITY),
   },
   execution_started: { resumed: opt<true>(TRUE) },
   step_queued: {},
@@ -209,6 +220,18 @@ export const EVENTS = {
   budget_overrun: { attempt: req<number>(INTEGER), reserved: req<number>(NUMBER), actual: req<number>(NUMBER), over: req<number>(NUMBER) },
   /** §7.5: the cluster worker running `attempt` died (`worker`, its id); the step runs again as the next attempt. */
   attempt_lost: { attempt: req<number>(INTEGER), worker: req<string>(STRING) },
+  /**
+   * v0.3 (§8.8): an authenticated person decided an approval step (journaled before the step's
+   * `step_completed` or `step_failed`, or alone while it waits for more approvals). `approved`:
+   * how many distinct people have approved it so far, this decision included; `needed`: how many must.
+   */
+  approval_decided: {
+    decision: req<'approve' | 'reject'>(oneOf('approve', 'reject')),
+    by: req<RecordedIdentity>(IDENTITY),
+    comment: opt<string>(STRING),
+    approved: req<number>(INTEGER),
+    needed: req<number>({ type: 'integer', minimum: 1 }),
+  },
 } as const satisfies { readonly [type: string]: Fields };
 
 export type EventType = keyof typeof EVENTS;

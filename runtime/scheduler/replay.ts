@@ -4,6 +4,7 @@
  * fold (`core/fold.ts`) the live scheduler applies to every event it emits. Pure.
  */
 import { cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts, newRecord, type StepRecord } from './core/fold.js';
+import type { RecordedIdentity } from '../people/identity.js';
 import type { RunEvent } from './types.js';
 
 export type RestoredStep = StepRecord;
@@ -19,6 +20,8 @@ export interface RestoredRun {
   readonly iterations: { readonly [loop: string]: number };
   readonly winners: { readonly [race: string]: string };
   readonly cancelRequests: readonly string[];
+  /** v0.3 (§8.8): who started the run, when a person did. */
+  readonly startedBy?: RecordedIdentity | null;
 }
 
 export function replay(events: Iterable<RunEvent>): RestoredRun {
@@ -27,11 +30,11 @@ export function replay(events: Iterable<RunEvent>): RestoredRun {
   for (const e of events) {
     foldRun(facts, e);
     if (endsUnstarted(e)) for (const s of steps.values()) cancelUnstarted(s);
-    if (e.stepId === null || !(e.type.startsWith('step_') || e.type === 'attempt_lost')) continue;
+    if (e.stepId === null || !(e.type.startsWith('step_') || e.type === 'attempt_lost' || e.type === 'approval_decided')) continue;
     let s = steps.get(e.stepId);
     if (!s) steps.set(e.stepId, (s = newRecord()));
     foldStep(s, e, facts);
   }
-  const { paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests } = facts;
-  return { steps, paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests };
+  const { paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy } = facts;
+  return { steps, paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy };
 }

@@ -12,6 +12,7 @@ import type { LimitsService } from './core/limits.js';
 import type { Command, CoreEvent } from './core/protocol.js';
 import { TERMINAL, baseId } from './core/state.js';
 import { replay, type RestoredRun } from './replay.js';
+import type { Identity, RecordedIdentity } from '../people/identity.js';
 import type {
   AttemptHandle,
   CommitHook,
@@ -39,6 +40,8 @@ export interface RunOptions {
   readonly rerunInFlight?: boolean;
   /** On resume, steps in flight the executor recovered (`Executor.recover`): not failed as unknown. */
   readonly recovered?: ReadonlySet<string>;
+  /** The same for the sub-plan runs of this run (and theirs), by sub-plan run id. */
+  readonly recoveredSubplans?: ReadonlyMap<string, ReadonlySet<string>>;
   /**
    * When nothing can happen any more except human approvals, stop: journal `execution_paused`
    * (`reason: "waiting for approval"`) and settle `done` with status `paused`. `orch run` uses it
@@ -61,6 +64,8 @@ export interface RunOptions {
   readonly costCeilings?: readonly CostCeiling[];
   /** The consent scopes granted to the run (checked before it starts under `require_consent`). */
   readonly consent?: readonly string[];
+  /** §8.8: the person who started the run (journaled in `plan_created.started_by`). */
+  readonly startedBy?: RecordedIdentity | null;
 }
 
 /** `Run.done` of a run stopped by `detach()`: it is unfinished in the journal, not failed. */
@@ -251,18 +256,29 @@ export class Run implements RunReader {
    * Delivers an approval decision to `stepId` (an `approval` step, or `id[i]` inside `for each`).
    * A decision for a step that has not started yet is kept until it does.
    */
-  signal(stepId: string, decision: 'approve' | 'reject', by: string | null = null, comment: string | null = null): string {
+  signal(stepId: string, decision: 'approve' | 'reject', by: string | null = null, comment: string | null = null, identity: Identity | null = null): string {
     if (this.core.mode === 'finished') return 'the run has finished';
     const rec = this.core.record(stepId);
     if (rec && TERMINAL.has(rec.status)) return `step ${stepId} has already finished (${rec.status})`;
     const perItem = rec ? null : this.core.perItemApprovals(stepId);
     if (perItem) return perItem;
     if (!rec) {
-      const elsewhere = this.elsewhere(stepId, 'signal', (child, path) => child.signal(path, decision, by, comment));
+      const elsewhere = this.elsewhere(stepId, 'signal', (child, path) => child.signal(path, decision, by, comment, identity));
       if (elsewhere !== null) return elsewhere;
     }
-    this.act({ type: 'signal', stepId, decision, by, comment });
+    this.act({ type: 'signal', stepId, decision, by, comment, identity });
     return 'ok';
+  }
+
+  /**
+   * Why `identity` may not make `decision` on the approval `stepId` now (LANGUAGE.md §8.8: not
+   * the step's approver, lacks the role, started the run, already approved), or null. Asked before
+   * `signal`, so a refused decision is an error to its caller and changes nothing.
+   */
+  decisionRefusal(stepId: string, decision: 'approve' | 'reject', identity: Identity | null): string | null {
+    if (identity === null) return null;
+    for (const [key, child] of this.children) if (stepId.startsWith(`${key}/`)) return child.decisionRefusal(stepId.slice(key.length + 1), decision, identity);
+    return this.core.decisionRefusal(stepId, decision, identity);
   }
 
   /**
@@ -343,7 +359,7 @@ export class Run implements RunReader {
     return this.core.running();
   }
 
-  actuals(): { cost: number; elapsed: number; status: RunStatus } {
+  actuals(): { cost: number; elapsed: number; status: RunStatus; started_by: string | null } {
     return this.core.actuals(this.deps.clock.now());
   }
 
@@ -516,8 +532,11 @@ export class Run implements RunReader {
       parentRunId: this.runId,
       restored: restored && !restored.terminal ? restored : undefined,
       rerunInFlight: this.opts.rerunInFlight,
+      recovered: this.opts.recoveredSubplans?.get(cmd.childId),
+      recoveredSubplans: this.opts.recoveredSubplans,
       costCeilings: this.core.childCeilings(key),
       consent: this.opts.consent,
+      startedBy: this.core.facts.startedBy,
       onFinish: (res) => {
         if (this.children.get(key) === child) this.children.delete(key);
         this.act({ type: 'subplan_finished', key, token, status: res.status, output: res.output, error: res.error, cost: res.metadata.totalCost });

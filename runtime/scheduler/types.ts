@@ -296,8 +296,8 @@ export interface RunReader {
   viewFrom?(key: string, id: string): import('../../compiler/index.js').StepView | undefined;
   /** Instance keys currently running (started, not finished). */
   running(): readonly string[];
-  /** Actuals: `{cost, elapsed, status}` as the `run` root of expressions sees them. */
-  actuals(): { readonly cost: number; readonly elapsed: number; readonly status: RunStatus };
+  /** Actuals: `{cost, elapsed, status, started_by}` as the `run` root of expressions sees them. */
+  actuals(): { readonly cost: number; readonly elapsed: number; readonly status: RunStatus; readonly started_by?: string | null };
   context(): { readonly [key: string]: unknown };
   input(): unknown;
 }

@@ -23,6 +23,8 @@ type EventFields = { readonly [field: string]: unknown };
 interface StepSpans {
   readonly span: SpanHandle;
   readonly base: string;
+  /** `orch.kind`, once it started: call, approval, wait … */
+  kind: string | null;
   attempt: SpanHandle | null;
   attemptNo: number;
   /** The estimate charged when the attempt started (the end event's `cost_delta` corrects it). */
@@ -50,7 +52,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     settings: TelemetrySettings,
     private readonly redact: (text: string) => string,
   ) {
-    this.sink = new SpanSink(settings);
+    this.sink = SpanSink.for(settings);
   }
 
   // ───────────────────────────── runs ─────────────────────────────
@@ -64,7 +66,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
       parent,
       Date.now(),
       { 'orch.run_id': o.runId, 'orch.plan': o.plan, ...(o.resumed ? { 'orch.resumed': true } : {}) },
-      { remote: parent !== null, ...(first ? { links: [first] } : {}) },
+      { remote: parent !== null, run: [o.runId, o.plan], ...(first ? { links: [first] } : {}) },
     );
     this.runs.set(o.runId, { runId: o.runId, span, plan: o.plan, remoteAttempts: o.remoteAttempts, steps: new Map(), children: new Set() });
     return o.stored ?? { trace_id: span.traceId, span_id: span.spanId };
@@ -89,12 +91,13 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     const step = this.step(parent, event.runId.slice(slash + 1), event.ts);
     const resumed = event.type === 'execution_started' && event.data.resumed === true;
     const plan = run.plan.plan;
-    const span = this.sink.start(`orch.run ${plan}`, step.span, event.ts, {
-      'orch.run_id': event.runId,
-      'orch.plan': plan,
-      'orch.parent_run_id': parent.runId,
-      ...(resumed ? { 'orch.resumed': true } : {}),
-    });
+    const span = this.sink.start(
+      `orch.run ${plan}`,
+      step.span,
+      event.ts,
+      { 'orch.run_id': event.runId, 'orch.plan': plan, 'orch.parent_run_id': parent.runId, ...(resumed ? { 'orch.resumed': true } : {}) },
+      { run: [event.runId, plan] },
+    );
     parent.children.add(event.runId);
     const r: RunSpans = { runId: event.runId, span, plan, remoteAttempts: parent.remoteAttempts, steps: new Map(), children: new Set() };
     this.runs.set(event.runId, r);
@@ -159,10 +162,9 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
   private step(r: RunSpans, key: string, at: number): StepSpans {
     let s = r.steps.get(key);
     if (s) return s;
+    // Named and given its run's attributes by the tracing thread (`span-records.ts`).
     const base = baseId(key);
-    const attrs: Attrs = { 'orch.run_id': r.runId, 'orch.plan': r.plan, 'orch.step': base };
-    if (key !== base) attrs['orch.step_key'] = key;
-    s = { span: this.sink.start(`orch.step ${base}`, r.span, at, attrs), base, attempt: null, attemptNo: 0, attemptCost: 0, cost: 0, queuedAt: null };
+    s = { span: this.sink.step(r.span, at, base, key !== base ? key : null), base, kind: null, attempt: null, attemptNo: 0, attemptCost: 0, cost: 0, queuedAt: null };
     r.steps.set(key, s);
     return s;
   }
@@ -179,29 +181,19 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     const queuedMs = s.queuedAt !== null ? e.ts - s.queuedAt : 0;
     s.queuedAt = null;
     if (cap && isApproval(cap)) {
-      s.span.set('orch.kind', 'approval');
+      s.kind = 'approval';
       s.span.event('approval requested', { 'orch.attempt': attempt }, e.ts);
       return;
     }
     if (!cap) {
       const kind = run.plan.steps.find((st) => st.id === s.base)?.action.type ?? 'step';
-      s.span.set('orch.kind', kind);
+      s.kind = kind;
       if (kind !== 'run') s.span.event(kind === 'wait' ? 'wait' : kind === 'wait_until' ? 'wait until' : kind, { 'orch.attempt': attempt }, e.ts);
       return;
     }
-    s.span.set('orch.kind', 'call');
+    s.kind = 'call';
     if (r.remoteAttempts) return; // the worker that runs it makes its span
-    const attrs: Attrs = {
-      'orch.run_id': r.runId,
-      'orch.plan': r.plan,
-      'orch.step': s.base,
-      'orch.attempt': attempt,
-      'orch.capability': cap.name,
-    };
-    if (resource !== null) attrs['orch.resource'] = resource;
-    if (queuedMs > 0) attrs['orch.queued_ms'] = queuedMs;
-    if (d.phase === 'fallback') attrs['orch.fallback'] = true;
-    s.attempt = this.sink.start(`orch.attempt ${s.base}`, s.span, e.ts, attrs);
+    s.attempt = this.sink.attempt(s.span, e.ts, attempt, cap.name, resource, queuedMs, d.phase === 'fallback');
   }
 
   /** The attempt ended with the step's end or retry event (`error` when it failed). */
@@ -212,12 +204,11 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     const a = s.attempt;
     if (!a) return;
     s.attempt = null;
-    a.set('orch.cost', cost);
     const usage = usageOf(d.usage);
     if (usage) a.setAll(genAiAttributes(usage));
     if (error !== null) a.error(this.redact(error));
     else a.ok();
-    a.end(e.ts);
+    a.endAttempt(e.ts, cost);
   }
 
   private ended(r: RunSpans, e: RunEvent): void {
@@ -231,13 +222,11 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     if (s.attempt || e.type === 'step_completed' || failed) this.endAttempt(s, e, failed ? String(d.error ?? 'failed') : null);
     if (e.type === 'step_completed' && d.output && typeof d.output === 'object' && 'approver' in (d.output as object))
       s.span.event('approval decided', { 'orch.approval.by': String((d.output as { approver?: unknown }).approver ?? '') }, e.ts);
-    s.span.set('orch.cost', s.cost);
-    s.span.set('orch.attempt', s.attemptNo);
-    s.span.set('orch.status', e.type === 'step_completed' ? 'completed' : e.type === 'step_skipped' ? 'skipped' : e.type === 'step_cancelled' ? 'cancelled' : String(d.status ?? 'failed'));
+    const status = e.type === 'step_completed' ? 'completed' : e.type === 'step_skipped' ? 'skipped' : e.type === 'step_cancelled' ? 'cancelled' : String(d.status ?? 'failed');
     if (failed) s.span.error(this.redact(String(d.error ?? 'failed')));
     else if (e.type === 'step_completed') s.span.ok();
     else if (d.reason !== undefined) s.span.set('orch.reason', this.redact(String(d.reason)));
-    s.span.end(e.ts);
+    s.span.endStep(e.ts, s.kind, s.cost, s.attemptNo, status);
     r.steps.delete(key);
   }
 
@@ -252,6 +241,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
         s.attempt.set('orch.unfinished', true);
         s.attempt.end(at);
       }
+      if (s.kind !== null) s.span.set('orch.kind', s.kind);
       s.span.set('orch.unfinished', true);
       s.span.end(at);
     }
@@ -332,9 +322,13 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     };
   }
 
+  flush(): Promise<void> {
+    return this.sink.flush();
+  }
+
   async shutdown(): Promise<void> {
     for (const r of [...this.runs.values()]) if (this.runs.has(r.runId)) this.close(r, Date.now(), null);
-    await this.sink.shutdown();
+    await this.sink.flush();
   }
 }
 

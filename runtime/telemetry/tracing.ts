@@ -53,6 +53,8 @@ export interface RunTracing {
   executor(inner: Executor): Executor;
   /** This process stopped advancing the run (ended, suspended, detached): its open spans end. */
   endRun(runId: string): void;
+  /** Exports every span ended so far (the tracing thread is up once it resolves). */
+  flush(): Promise<void>;
   /** Ends what is open and exports everything buffered (before the process exits). */
   shutdown(): Promise<void>;
 }

@@ -42,7 +42,7 @@ function dispatchOf(run: string, key: string, attempt = 1, handler: string | nul
     baseDir: '.',
     input: {},
     resource: null,
-    secrets: {},
+    secrets: [],
     timeoutMs: null,
     maxOutputBytes: null,
     handlerHash: handler,
@@ -124,10 +124,11 @@ describe('the step queue', () => {
   });
 
   it('leaves attempts whose handler hash the worker forbids to the others', async () => {
+    await register('w1');
     await dispatchAttempts(pool, 'owner', [dispatchOf('q3', 'x', 1, 'h1'), dispatchOf('q3', 'y', 1, 'h2'), dispatchOf('q3', 'z', 1, null)]);
     const got = await exchange(pool, 'w1', [], 4, TASKS, ['h1']);
     expect(got.claimed.map((j) => j.key).sort()).toEqual(['y', 'z']);
-    await pool.query(`DELETE FROM orch.attempts`);
+    await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
   });
 });
 

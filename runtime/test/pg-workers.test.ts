@@ -355,32 +355,43 @@ describe('handler hashes', () => {
 });
 
 describe('the owner of a --remote run', () => {
-  it('killed with SIGKILL mid-run: orch resume --remote completes the run on the workers; a step a worker finished after the kill is adopted, not run again', async () => {
+  it('killed with SIGKILL mid-run: orch resume --remote completes the run on the workers; a step a worker finished after the kill — of the run or of a sub-plan — is adopted, not run again', async () => {
     const dir = project();
     const log = join(dir, 'owner.log');
     // Not idempotent: were its recorded outcome not adopted, resume would fail it as failed-unknown.
     const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' }, idempotent: false });
+    const child = plan({
+      name: 'child',
+      capabilities: [cap],
+      steps: [step({ id: 'inner', capability: 'tagged', args: { log: lit(log), value: lit(3), ms: lit(1500) } })],
+      over: { output: out('inner', 'value') },
+    });
     const p = plan({
       base_dir: '.',
       capabilities: [cap],
       steps: [
         step({ id: 'a', capability: 'tagged', args: { log: lit(log), value: lit(1) } }),
         step({ id: 'slow', capability: 'tagged', deps: ['a'], args: { log: lit(log), value: out('a', 'value'), ms: lit(1500) } }),
+        step({ id: 'sub', capability: null, kind: null, deps: ['a'], action: { type: 'run', plan: 'child', args: {} } }),
       ],
+      over: { subplans: { child } },
     });
     const file = writePlan(dir, p);
     // The test's `orch resume` takes the run over, not a worker.
     const ws = await startWorkers(2, dir, ['--slots', '2', '--no-take-over']);
     const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'remote-owner'], dir);
-    await until(() => readLines(log).some((l) => l.step === 'slow' && l.phase === 'start'), 'the slow step to start');
+    const started = (id: string) => readLines(log).some((l) => l.step === id && l.phase === 'start');
+    await until(() => started('slow') && started('inner'), 'the slow step and the sub-plan step to start');
     run.child.kill('SIGKILL');
     await run.done;
-    // The worker finishes the step and records its outcome; nobody folds it.
-    const attemptOf = async () =>
-      (await client.query<{ status: string; folded: boolean }>(`SELECT status, folded FROM orch.attempts WHERE run_id = 'remote-owner' AND step_key = 'slow'`))
+    // The worker finishes the steps and records their outcomes; nobody folds them.
+    const attemptOf = async (runId = 'remote-owner', key = 'slow') =>
+      (await client.query<{ status: string; folded: boolean }>(`SELECT status, folded FROM orch.attempts WHERE run_id = $1 AND step_key = $2`, [runId, key]))
         .rows[0];
-    await until(async () => (await attemptOf())?.status === 'succeeded', 'the worker to record the outcome of the step in flight');
+    const innerOf = () => attemptOf('remote-owner/sub', 'inner');
+    await until(async () => (await attemptOf())?.status === 'succeeded' && (await innerOf())?.status === 'succeeded', 'the worker to record the outcomes of the steps in flight');
     expect((await attemptOf())!.folded).toBe(false);
+    expect((await innerOf())!.folded).toBe(false);
     // The owner's heartbeat must be 10 s old before another process may take the run.
     let resumed: CliResult | null = null;
     await until(async () => {
@@ -395,6 +406,10 @@ describe('the owner of a --remote run', () => {
     // The new owner adopted the outcome the worker recorded: the handler ran once, and the row is folded.
     expect(lines.filter((l) => l.step === 'slow' && l.phase === 'start')).toHaveLength(1);
     expect(await attemptOf()).toEqual({ status: 'succeeded', folded: true });
+    // … and the outcome of the sub-plan's step (before, a sub-plan's step in flight was failed as unknown).
+    expect(stepsOf(r).sub).toEqual({ status: 'completed', output: 6 });
+    expect(lines.filter((l) => l.step === 'inner' && l.phase === 'start')).toHaveLength(1);
+    expect(await innerOf()).toEqual({ status: 'succeeded', folded: true });
     const workerPids = new Set(ws.map((w) => w.pid));
     for (const l of lines) expect(workerPids.has(l.pid), `step ${l.step} ran in pid ${l.pid}`).toBe(true);
   }, 120_000);
@@ -472,7 +487,7 @@ describe('the owner of a --remote run', () => {
 });
 
 describe('a worker presumed dead', () => {
-  it('paused past 5 s (SIGSTOP): its step completes elsewhere, its late result is refused, it stops itself', async () => {
+  it('paused past 5 s (SIGSTOP): its step completes elsewhere, its late result is refused, it registers again under a new id and takes later work', async () => {
     const dir = project();
     const log = join(dir, 'stop.log');
     const cap = local('tagged', 'tagged', { handler: { module: './wh.js', export: 'tagged' } });
@@ -491,12 +506,28 @@ describe('a worker presumed dead', () => {
     expect(r.code, r.stderr).toBe(0);
     const { rows } = await client.query<{ state: string }>(`SELECT state FROM orch.workers WHERE pid = $1`, [holder.pid]);
     expect(rows.map((x) => x.state)).toEqual(['dead']);
+    let stderr = '';
+    holder.child.stderr!.on('data', (d) => (stderr += String(d)));
     holder.child.kill('SIGCONT');
-    const exit = await holder.done;
-    expect(exit.code).toBe(2);
-    expect(exit.stderr).toMatch(/declared dead/);
-    // Its handler finished after SIGCONT (the runner waits for it before stopping); the result was refused.
-    expect(exit.stderr).toMatch(/refused: the result of remote-stop\/slow#1/);
+    // Its handler finishes after SIGCONT (the old runner drains); the result is refused.
+    await until(() => /refused: the result of remote-stop\/slow#1/.test(stderr) && /registered again as/.test(stderr), 'the woken worker to register again');
+    const [, oldId, newId] = /orch worker (\S+) was declared dead .*: registered again as (\S+)/.exec(stderr)!;
+    expect(newId).not.toBe(oldId);
+    expect(holder.child.exitCode).toBeNull();
+    const registered = await client.query<{ id: string; state: string }>(`SELECT id, state FROM orch.workers WHERE pid = $1 ORDER BY started_at`, [holder.pid]);
+    expect(registered.rows).toEqual([
+      { id: oldId, state: 'dead' },
+      { id: newId, state: 'alive' },
+    ]);
+    // The other worker gone, the woken one takes the next run's step, under its new id.
+    const other = ws.find((w) => w !== holder)!;
+    other.child.kill('SIGTERM');
+    expect((await other.done).code).toBe(0);
+    const again = await orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'remote-again'], dir).done;
+    expect(again.code, again.stderr).toBe(0);
+    expect(readLines(log).filter((l) => l.run === 'remote-again').map((l) => l.pid)).toEqual([holder.pid, holder.pid]);
+    const later = await client.query<{ worker: string; status: string }>(`SELECT worker, status FROM orch.attempts WHERE run_id = 'remote-again'`);
+    expect(later.rows).toEqual([{ worker: newId, status: 'succeeded' }]);
     const attempt = await client.query<{ fence: number; status: string; worker: string }>(
       `SELECT fence::int AS fence, status, worker FROM orch.attempts WHERE run_id = 'remote-stop'`,
     );

@@ -23,7 +23,7 @@ import {
 } from './schemas.js';
 import { MAX_EVENT_TYPE } from './schemas.js';
 import { traceLink, traceUrlTemplate } from '../../runtime/index.js';
-import type { Session } from './auth.js';
+import { decider, requestIdentity } from './person.js';
 
 export interface ApiDeps {
   readonly engine: TriggerEngine;
@@ -34,6 +34,8 @@ export interface ApiDeps {
   readonly triggerOf: (runId: string) => string | null | undefined;
   /** Whether the runtime can cancel one step of a run (`POST /runs/ID/steps/STEP/cancel`). */
   readonly stepCancel?: (runId: string, stepId: string) => Promise<ControlResult>;
+  /** The config has an `auth` block: every identity is a person whom decisions check (§8.8). */
+  readonly peopleConfigured: boolean;
 }
 
 type Params<T extends string> = { [K in T]: string };
@@ -41,14 +43,14 @@ type Params<T extends string> = { [K in T]: string };
 export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   const { engine, starter, metrics } = deps;
   const control = (reply: FastifyReply, runId: string, r: ControlResult) =>
-    r.ok ? reply.code(202).send({ runId, status: r.status }) : reply.code(r.reason === 'not_found' ? 404 : 409).send({ error: r.message });
+    r.ok ? reply.code(202).send({ runId, status: r.status }) : reply.code(r.reason === 'not_found' ? 404 : r.reason === 'forbidden' ? 403 : 409).send({ error: r.message });
   /** Routes whose input body is optional: a bare POST means `{}`. */
   const optionalBody = async (req: FastifyRequest) => {
     if (req.body === undefined) req.body = {};
   };
   const planInput = { root: 'the plan input must be a JSON object' };
 
-  app.get('/health', { config: { public: true } }, async () => ({ status: 'ok' }));
+  app.get('/health', async () => ({ status: 'ok' }));
 
   app.get('/metrics', async (_req, reply) => {
     const text = await metrics.render();
@@ -144,7 +146,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
       })),
     },
     async (req, reply) => {
-      const r = await engine.startPlan(req.body.plan, req.body.input ?? {}, req.body.consent, traceparentOf(req));
+      const r = await engine.startPlan(req.body.plan, req.body.input ?? {}, req.body.consent, traceparentOf(req), requestIdentity(req, deps.peopleConfigured));
       if (r.ok) return reply.code(202).send({ runId: r.runId });
       return reply.code(r.status === 404 ? 400 : r.status).send({ error: r.error });
     },
@@ -198,9 +200,9 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
         schemaErrorFormatter: messagesFor({ root: 'a decision body must be a JSON object', comment: '"comment" must be a string of at most 2000 characters' }),
       },
       async (req, reply) => {
-        const session = (req as FastifyRequest & { session?: Session }).session;
-        const who = session ? session.who : 'orch serve';
-        return control(reply, req.params.id, await starter.decide(req.params.id, req.params.step, verb, { by: who, comment: req.body.comment ?? null }));
+        // §8.8: the person deciding is checked by the runtime; a refused decision is a 403 and changes nothing.
+        const { identity, by } = decider(req, deps.peopleConfigured);
+        return control(reply, req.params.id, await starter.decide(req.params.id, req.params.step, verb, { by, comment: req.body.comment ?? null, identity }));
       },
     );
   }
@@ -241,6 +243,7 @@ export function registerApiTriggers(app: FastifyInstance, engine: TriggerEngine,
     app.post<{ Body: Record<string, unknown> }>(
       t.source.path,
       {
+        config: { apiTrigger: true },
         schema: { body: objectBody },
         preValidation: async (req) => {
           if (req.body === undefined) req.body = {};

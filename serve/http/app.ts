@@ -1,15 +1,19 @@
 /**
  * The HTTP server of `orch serve` / `orch ui`, on Fastify: one port for the JSON API, the live
- * event stream and the dashboard. Every route but `/health` and the login page needs the bearer
- * token or a browser session (whose POSTs carry its CSRF token). Bad requests get
- * `{"error": "…"}` with 400 / 401 / 403 / 404 / 405 / 409 / 413 / 415.
+ * event stream and the dashboard. Every request is checked against the role table
+ * (`role-table.ts`): 401 without an identity (a bearer token or a browser session, whose
+ * state-changing requests carry its CSRF token), 403 when the identity lacks the role. Every
+ * state-changing request is written to the audit trail. Bad requests get `{"error": "…"}` with
+ * 400 / 401 / 403 / 404 / 405 / 409 / 413 / 415 / 429.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { bearerCheck, CSRF_HEADER, SESSION_COOKIE, Sessions, type Session } from './auth.js';
+import type { Identity, StoredSession } from '../../runtime/index.js';
+import { bearerOf, CSRF_HEADER, People, SESSION_COOKIE } from './auth.js';
 import { addJsonParser, DEFAULT_BODY_LIMIT } from './body.js';
+import { allows, changesState, requirementOf, type Requirement } from './role-table.js';
 
 /** Connection hardening (issue 15): how long a client may take, and how many may be connected. */
 export interface HttpLimits {
@@ -32,23 +36,26 @@ export const DEFAULT_LIMITS: HttpLimits = {
 declare module 'fastify' {
   /** Who may call a route (`config` of each route). */
   interface FastifyContextConfig {
-    /** No token needed (`/health`, the login page). */
-    readonly public?: boolean;
     /** A page for people: without a session it redirects to the login page instead of a 401. */
     readonly page?: boolean;
+    /** An `api` trigger's route (the role table has one entry for all of them). */
+    readonly apiTrigger?: boolean;
     /** Internal: the generated 405 answer of a known path. */
     readonly methodNotAllowed?: boolean;
   }
   interface FastifyRequest {
+    /** Who made the request (absent on public routes, and on refused requests). */
+    identity?: Identity;
     /** The browser session the request came with (absent for bearer-token requests). */
-    session?: Session;
+    session?: StoredSession;
+    /** For the audit trail of a sign-in attempt: the user it named, when configured. */
+    auditSubject?: string;
   }
 }
 
 export interface AppOptions {
-  readonly token: string;
+  readonly people: People;
   readonly limits: HttpLimits;
-  readonly sessions: Sessions;
   readonly log?: (line: string) => void;
 }
 
@@ -117,25 +124,73 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
   await app.register(cookie);
   addJsonParser(app);
 
-  const bearer = bearerCheck(o.token);
+  const people = o.people;
   app.addHook('onRequest', async (req, reply) => {
     // A body nobody reads (GET, or a request refused here) is drained, so the connection stays
     // in step and the answer is the only one the client reads.
     if (SAFE_METHODS.has(req.method)) req.raw.resume();
-    const access = req.routeOptions.config ?? {};
-    if (access.public) return;
-    if (bearer(req.headers.authorization)) return;
-    const session = o.sessions.get(req.cookies[SESSION_COOKIE]);
-    if (session) {
-      if (!SAFE_METHODS.has(req.method) && !Sessions.csrfOk(session, req.headers[CSRF_HEADER])) {
-        return reply.code(403).send({ error: `missing or invalid CSRF token (send the ${CSRF_HEADER} header)` });
+    const config = req.routeOptions.config ?? {};
+    const need = requirementOf(
+      req.method,
+      req.routeOptions.url,
+      config.apiTrigger ? 'api-trigger' : config.methodNotAllowed ? 'method-not-allowed' : undefined,
+    );
+    if (need === 'public') return;
+    const refuse = (status: 401 | 403, error: string) => {
+      req.raw.resume();
+      return status === 401 ? reply.code(401).header('www-authenticate', 'Bearer').send({ error }) : reply.code(403).send({ error });
+    };
+    let identity: Identity | undefined;
+    const token = bearerOf(req.headers.authorization);
+    if (token !== undefined) {
+      const r = await people.bearer(token);
+      if ('refused' in r) return refuse(401, r.refused);
+      identity = r;
+    } else {
+      const session = await people.session(req.cookies[SESSION_COOKIE]);
+      if (session) {
+        if (!SAFE_METHODS.has(req.method) && !People.csrfOk(session, req.headers[CSRF_HEADER])) {
+          req.identity = session.identity;
+          return refuse(403, `missing or invalid CSRF token (send the ${CSRF_HEADER} header)`);
+        }
+        req.session = session;
+        identity = session.identity;
       }
-      req.session = session;
-      return;
     }
-    req.raw.resume();
-    if (access.page) return reply.redirect('/login', 303);
-    return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or invalid bearer token' });
+    if (!identity) {
+      req.raw.resume();
+      if (config.page) return reply.redirect('/login', 303);
+      return refuse(401, 'missing or invalid bearer token');
+    }
+    req.identity = identity;
+    if (!allows(identity.roles, need)) return refuse(403, forbidden(identity, need, req.method, req.routeOptions.url ?? req.url));
+  });
+
+  // The audit trail: every state-changing request that reached a route, with who, what, the
+  // outcome, when and from where. A failure to write it is logged, never turned into an error
+  // after the fact (the answer has gone).
+  app.addHook('onResponse', async (req, reply) => {
+    if (!changesState(req.method) || req.routeOptions.url === undefined) return;
+    const id = req.identity;
+    if (!id && req.auditSubject === undefined && req.routeOptions.url !== '/session') return;
+    const params = (req.params ?? {}) as Record<string, unknown>;
+    const str = (v: unknown) => (typeof v === 'string' ? v : null);
+    await people.store
+      .appendAudit({
+        at: Date.now(),
+        subject: id?.subject ?? req.auditSubject ?? null,
+        issuer: id?.issuer ?? (req.auditSubject !== undefined ? 'local' : null),
+        authMethod: id?.method ?? null,
+        name: id?.name ?? null,
+        httpMethod: req.method,
+        route: req.routeOptions.url,
+        path: pathOf(req.url),
+        runId: str(params.id),
+        stepId: str(params.step),
+        status: reply.statusCode,
+        client: req.ip ?? null,
+      })
+      .catch((err: unknown) => o.log?.(`could not write the audit trail: ${(err as Error).message}`));
   });
 
   app.setNotFoundHandler((req, reply) => {
@@ -186,6 +241,18 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
     }
   });
   return app;
+}
+
+/** The 403's message: what is needed, and what the caller has. */
+export function forbidden(identity: Identity, need: Requirement, method: string, route: string): string {
+  const has = identity.roles.length > 0 ? `has ${identity.roles.join(', ')}` : 'has no role';
+  return `${method} ${route} needs the ${need} role; ${identity.name} (${identity.subject}) ${has}`;
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  return path.length > 500 ? `${path.slice(0, 500)}…` : path;
 }
 
 const pendingMethodFill = new WeakMap<FastifyInstance, () => void>();

@@ -1,9 +1,27 @@
 /**
- * Who may call the API: the bearer token (scripts), or a browser session opened once with that
- * token on the login page. Sessions live in memory (a restart logs browsers out); a session's
- * CSRF token is compared on every state-changing request it makes.
+ * Who is calling (LANGUAGE.md §8.8). A request proves an identity with `Authorization: Bearer`
+ * (the bootstrap token `ORCH_TOKEN`, or a user's API token) or with a browser session opened by
+ * signing in (a local user's password, the bootstrap token, or OpenID Connect through
+ * `openSession`). Sessions and API tokens live in the journal's database, by hashes of their
+ * secrets; a session's CSRF token is compared on every state-changing request it makes.
+ *
+ * Without an `auth` block in the config there are no users: the bootstrap token is the only
+ * identity (admin), as before people existed. With one, the bootstrap token is refused unless
+ * `auth.bootstrap_token` is true.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  decoyHash,
+  LOCAL_ISSUER,
+  localRoles,
+  sha256Hex,
+  verifyPassword,
+  type AuthConfig,
+  type Identity,
+  type PeopleStore,
+  type StoredSession,
+} from '../../runtime/index.js';
+import { LoginThrottle } from './login-throttle.js';
 
 export function generateToken(): string {
   return randomBytes(24).toString('base64url');
@@ -11,72 +29,142 @@ export function generateToken(): string {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-/** A check of an `Authorization: Bearer <token>` header, constant-time whatever the presented length. */
-export function bearerCheck(token: string): (header: string | undefined) => boolean {
-  const expected = digest(token);
-  return (header) => {
-    if (typeof header !== 'string') return false;
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m) return false;
-    return timingSafeEqual(digest(m[1]!), expected);
-  };
-}
-
-/** A string equal to `token`, in constant time. */
+/** A string equal to `token`, in constant time whatever the presented length. */
 export function tokenMatches(token: string): (presented: unknown) => boolean {
   const expected = digest(token);
   return (presented) => typeof presented === 'string' && timingSafeEqual(digest(presented), expected);
 }
 
-export interface Session {
-  /** Sent back by the page in `x-csrf-token` on every POST (double submit of the `orch_csrf` cookie). */
-  readonly csrf: string;
-  /** The name given at login, recorded as who approved or rejected. */
-  readonly who: string;
-  readonly expires: number;
+/** The token of an `Authorization: Bearer <token>` header (undefined: no such header). */
+export function bearerOf(header: string | undefined): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1]! : '';
 }
 
 export const SESSION_COOKIE = 'orch_session';
 export const CSRF_COOKIE = 'orch_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
-const SESSION_MS = 12 * 3600_000;
+export const SESSION_MS = 12 * 3600_000;
 
-/** Open browser sessions, keyed by a hash of the cookie value (the value itself is never stored). */
-export class Sessions {
-  private readonly byHash = new Map<string, Session>();
+/** Who the bootstrap token is: one admin, recorded as such (never a name someone typed). */
+export const BOOTSTRAP_IDENTITY: Identity = {
+  subject: 'bootstrap',
+  issuer: LOCAL_ISSUER,
+  name: 'bootstrap token',
+  method: 'bootstrap',
+  roles: ['admin'],
+  groups: [],
+};
 
-  constructor(private readonly now: () => number = Date.now) {}
+export interface PeopleOptions {
+  /** The bootstrap token (`ORCH_TOKEN`, or the one generated at start-up). */
+  readonly token: string;
+  readonly auth?: AuthConfig;
+  readonly store: PeopleStore;
+  /** A secret's value (`password: "secret:NAME"`): the environment, then the config's `secrets`. */
+  readonly secret?: (name: string) => string | undefined;
+  readonly now?: () => number;
+  readonly sessionMs?: number;
+}
 
-  open(who: string): { id: string; session: Session } {
-    this.sweep();
-    const id = randomBytes(32).toString('base64url');
-    const session: Session = { csrf: randomBytes(24).toString('base64url'), who, expires: this.now() + SESSION_MS };
-    this.byHash.set(digest(id).toString('hex'), session);
-    return { id, session };
+/** Why a bearer token was refused (the 401's message). */
+export type BearerRefusal = { readonly refused: string };
+
+export class People {
+  readonly auth: AuthConfig | undefined;
+  readonly store: PeopleStore;
+  /** Whether `ORCH_TOKEN` proves anything: always without `auth`, with it only if asked. */
+  readonly bootstrapAllowed: boolean;
+  readonly throttle: LoginThrottle;
+  private readonly bootstrap: (presented: unknown) => boolean;
+  private readonly now: () => number;
+  private readonly sessionMs: number;
+  private readonly secret: (name: string) => string | undefined;
+
+  constructor(o: PeopleOptions) {
+    this.auth = o.auth;
+    this.store = o.store;
+    this.bootstrapAllowed = !o.auth || o.auth.bootstrapToken;
+    this.bootstrap = tokenMatches(o.token);
+    this.now = o.now ?? Date.now;
+    this.throttle = new LoginThrottle(this.now);
+    this.sessionMs = o.sessionMs ?? SESSION_MS;
+    this.secret = o.secret ?? ((name) => process.env[name]);
   }
 
-  get(id: string | undefined): Session | undefined {
-    if (!id) return undefined;
-    const key = digest(id).toString('hex');
-    const s = this.byHash.get(key);
-    if (s && s.expires < this.now()) {
-      this.byHash.delete(key);
-      return undefined;
+  /** A configured local user as an identity proven by `method` (undefined: no such user). */
+  localIdentity(user: string, method: 'password' | 'token'): Identity | undefined {
+    const u = this.auth?.users.get(user);
+    if (!this.auth || !u) return undefined;
+    return { subject: u.name, issuer: LOCAL_ISSUER, name: u.name, method, roles: localRoles(this.auth, u), groups: u.groups };
+  }
+
+  /** The identity of a bearer token: the bootstrap token, or an API token that is neither expired nor revoked. */
+  async bearer(token: string): Promise<Identity | BearerRefusal> {
+    if (this.bootstrap(token)) {
+      return this.bootstrapAllowed ? BOOTSTRAP_IDENTITY : { refused: 'the server token is refused: people are configured (auth.bootstrap_token is not true)' };
+    }
+    if (!this.auth || !token.startsWith('orch_')) return { refused: 'missing or invalid bearer token' };
+    const row = await this.store.tokenByHash(sha256Hex(token));
+    if (!row) return { refused: 'missing or invalid bearer token' };
+    if (row.revokedAt !== null) return { refused: `API token ${row.id} was revoked` };
+    if (row.expiresAt !== null && row.expiresAt <= this.now()) return { refused: `API token ${row.id} has expired` };
+    return this.localIdentity(row.user, 'token') ?? { refused: `API token ${row.id} belongs to "${row.user}", who is no longer a configured user` };
+  }
+
+  /** A local user's password, checked in constant time whether or not the user exists. */
+  async passwordSignIn(user: string, password: string): Promise<Identity | undefined> {
+    const u = this.auth?.users.get(user);
+    const ref = u?.password;
+    const hash = ref === undefined ? undefined : 'hash' in ref ? ref.hash : this.secret(ref.secret);
+    const ok = await verifyPassword(hash ?? (await decoyHash()), password);
+    return ok && hash !== undefined ? this.localIdentity(user, 'password') : undefined;
+  }
+
+  /** The bootstrap token typed on the login page (undefined: wrong, or refused because people are configured). */
+  bootstrapSignIn(token: string): Identity | undefined {
+    return this.bootstrapAllowed && this.bootstrap(token) ? BOOTSTRAP_IDENTITY : undefined;
+  }
+
+  async openSession(identity: Identity): Promise<{ id: string; csrf: string; expiresAt: number }> {
+    const id = randomBytes(32).toString('base64url');
+    const csrf = randomBytes(24).toString('base64url');
+    const createdAt = this.now();
+    const expiresAt = createdAt + this.sessionMs;
+    await this.store.createSession(sha256Hex(id), { identity, csrfHash: sha256Hex(csrf), createdAt, expiresAt });
+    return { id, csrf, expiresAt };
+  }
+
+  /**
+   * The session of a cookie, its identity brought up to date: a local user's roles and groups are
+   * the config's of now (a user removed from it is signed out), a bootstrap session ends when
+   * the bootstrap token stops being accepted.
+   */
+  async session(cookie: string | undefined): Promise<StoredSession | undefined> {
+    if (!cookie) return undefined;
+    const s = await this.store.session(sha256Hex(cookie), this.now());
+    if (!s) return undefined;
+    const id = s.identity;
+    if (id.method === 'bootstrap') return this.bootstrapAllowed ? s : undefined;
+    if (id.issuer === LOCAL_ISSUER) {
+      const fresh = this.localIdentity(id.subject, id.method === 'token' ? 'token' : 'password');
+      return fresh ? { ...s, identity: fresh } : undefined;
     }
     return s;
   }
 
-  close(id: string | undefined): void {
-    if (id) this.byHash.delete(digest(id).toString('hex'));
+  async closeSession(cookie: string | undefined): Promise<void> {
+    if (cookie) await this.store.deleteSession(sha256Hex(cookie));
+  }
+
+  /** Signs this person out of every browser, on every server sharing the database. */
+  closeAll(identity: Identity): Promise<number> {
+    return this.store.deleteSessionsOf(identity.subject, identity.issuer);
   }
 
   /** The CSRF token a request presented matches its session's, in constant time. */
-  static csrfOk(session: Session, presented: unknown): boolean {
-    return typeof presented === 'string' && timingSafeEqual(digest(presented), digest(session.csrf));
-  }
-
-  private sweep(): void {
-    const now = this.now();
-    for (const [k, s] of this.byHash) if (s.expires < now) this.byHash.delete(k);
+  static csrfOk(session: StoredSession, presented: unknown): boolean {
+    return typeof presented === 'string' && timingSafeEqual(digest(presented), Buffer.from(session.csrfHash, 'hex'));
   }
 }

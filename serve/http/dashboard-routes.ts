@@ -9,16 +9,18 @@ import { packagePath } from '../../compiler/index.js';
 import { pendingApprovals } from '../approvals.js';
 import { resourceUsage } from '../resources.js';
 import type { RunStarter } from '../run-starter.js';
-import { CSRF_COOKIE, SESSION_COOKIE, tokenMatches, type Sessions } from './auth.js';
+import type { People } from './auth.js';
+import { publicIdentity } from './session-routes.js';
 
 export interface DashboardDeps {
-  readonly token: string;
-  readonly sessions: Sessions;
+  readonly people: People;
   readonly starter: RunStarter;
   /** `orch serve` or `orch ui`: shown in the header. */
   readonly mode: 'serve' | 'ui';
   /** Whether `POST /runs/ID/steps/STEP/cancel` exists (the button shows only then). */
   readonly stepCancel: boolean;
+  /** The OpenID provider's name when `auth.oidc` is configured: the login page offers "Sign in with NAME". */
+  readonly oidcName?: string;
 }
 
 /** The bundle, read once; a missing bundle is a clear page, not a crash. */
@@ -37,6 +39,14 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 } as const;
 
+/** Which sign-in forms the login page shows: a user's password, the server token, OpenID Connect. */
+function loginKinds(people: People, oidc: boolean): string[] {
+  const auth = people.auth;
+  return [...(auth && auth.users.size > 0 ? ['password'] : []), ...(people.bootstrapAllowed ? ['token'] : []), ...(oidc ? ['oidc'] : [])];
+}
+
+const attr = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
 function shell(page: 'app' | 'login', deps: DashboardDeps): string {
   return `<!doctype html>
 <html lang="en">
@@ -46,7 +56,7 @@ function shell(page: 'app' | 'login', deps: DashboardDeps): string {
 <title>Orch${page === 'login' ? ' — sign in' : ''}</title>
 <link rel="stylesheet" href="/ui/app.css">
 </head>
-<body data-page="${page}" data-mode="${deps.mode}" data-step-cancel="${deps.stepCancel ? 'yes' : 'no'}">
+<body data-page="${page}" data-mode="${deps.mode}" data-step-cancel="${deps.stepCancel ? 'yes' : 'no'}" data-login="${loginKinds(deps.people, deps.oidcName !== undefined).join(' ')}"${deps.oidcName !== undefined ? ` data-oidc="${attr(deps.oidcName)}"` : ''}>
 <noscript>The Orch dashboard needs JavaScript.</noscript>
 <div id="root"></div>
 <script src="/ui/app.js"></script>
@@ -58,52 +68,24 @@ function shell(page: 'app' | 'login', deps: DashboardDeps): string {
 export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): void {
   const js = asset('app.js');
   const css = asset('app.css');
-  const matches = tokenMatches(deps.token);
 
   app.get('/', { config: { page: true } }, async (_req, reply) => reply.headers(SECURITY_HEADERS).type('text/html; charset=utf-8').send(shell('app', deps)));
-  app.get('/login', { config: { public: true } }, async (_req, reply) =>
+  app.get('/login', async (_req, reply) =>
     reply.headers(SECURITY_HEADERS).type('text/html; charset=utf-8').send(shell('login', deps)),
   );
-  app.get('/ui/app.js', { config: { public: true } }, async (_req, reply) => {
+  app.get('/ui/app.js', async (_req, reply) => {
     if (js === null) return reply.code(500).send({ error: 'the dashboard bundle is missing: run `npm run build`' });
     return reply.header('cache-control', 'no-cache').type('text/javascript; charset=utf-8').send(js);
   });
-  app.get('/ui/app.css', { config: { public: true } }, async (_req, reply) => {
+  app.get('/ui/app.css', async (_req, reply) => {
     if (css === null) return reply.code(500).send({ error: 'the dashboard bundle is missing: run `npm run build`' });
     return reply.header('cache-control', 'no-cache').type('text/css; charset=utf-8').send(css);
   });
 
-  // The token travels once, in a POST body; the browser keeps only an HttpOnly session cookie.
-  app.post<{ Body: { token: string; name?: string } }>(
-    '/session',
-    {
-      config: { public: true },
-      schema: {
-        body: {
-          type: 'object',
-          required: ['token'],
-          properties: { token: { type: 'string', maxLength: 1000 }, name: { type: 'string', maxLength: 100 } },
-        },
-      },
-    },
-    async (req, reply) => {
-      if (!matches(req.body.token)) return reply.code(401).send({ error: 'wrong token' });
-      const who = (req.body.name ?? '').trim() || 'operator';
-      const { id, session } = deps.sessions.open(who);
-      const base = { path: '/', sameSite: 'strict', secure: req.protocol === 'https' } as const;
-      return reply
-        .setCookie(SESSION_COOKIE, id, { ...base, httpOnly: true })
-        // Double submit: the page reads this one and echoes it in x-csrf-token.
-        .setCookie(CSRF_COOKIE, session.csrf, { ...base, httpOnly: false })
-        .code(201)
-        .send({ who });
-    },
-  );
-  app.post('/session/logout', async (req, reply) => {
-    deps.sessions.close(req.cookies[SESSION_COOKIE]);
-    return reply.clearCookie(SESSION_COOKIE, { path: '/' }).clearCookie(CSRF_COOKIE, { path: '/' }).code(204).send();
+  app.get('/session', async (req) => {
+    const id = req.identity!;
+    return { who: id.name, identity: publicIdentity(id), stepCancel: deps.stepCancel, mode: deps.mode };
   });
-  app.get('/session', async (req) => ({ who: req.session?.who ?? 'api client', stepCancel: deps.stepCancel, mode: deps.mode }));
 
   app.get('/approvals', async () => ({ approvals: await pendingApprovals(deps.starter) }));
   app.get('/resources', async () => resourceUsage(deps.starter));

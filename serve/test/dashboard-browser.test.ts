@@ -41,7 +41,7 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
   it('signs in and shows the runs page with its status counts', async () => {
     // One count per run status the runs page lists (serve/ui/runs-view.ts STATUSES; `interrupted` is new).
     expect(await page.locator('.counts .count').count()).toBe(8);
-    expect(await page.locator('header nav a').allTextContents()).toEqual(['Runs', 'Approvals', 'Triggers', 'Resources']);
+    expect(await page.locator('header nav a').allTextContents()).toEqual(['Runs', 'Approvals', 'Triggers', 'Resources', 'Audit']);
     await page.locator('.live', { hasText: 'live' }).waitFor();
     await page.screenshot({ path: join(shots, 'runs-empty.png'), fullPage: true });
   });
@@ -92,7 +92,8 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     const view = (await api('GET', `/runs/${id}`)).json;
     expect(view.output).toEqual({ shipped: 'crate' });
     const ask = view.steps.find((s: { stepId: string }) => s.stepId === 'ask');
-    expect(JSON.stringify(ask.output)).toContain('Dana');
+    // Who approved is the signed-in identity (here the bootstrap token's), never a typed name.
+    expect(ask.output).toMatchObject({ approver: 'bootstrap' });
     expect(JSON.stringify(ask.output)).toContain('looks fine');
     await page.screenshot({ path: join(shots, 'approved-run.png'), fullPage: true });
   });

@@ -21,17 +21,31 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** Opens the dashboard, is sent to the login page, signs in with the token as `who`. */
-export async function signIn(browser: Browser, url: string, token: string, who = 'Dana'): Promise<Page> {
+/** Opens the dashboard, is sent to the login page, signs in with the server token (as the bootstrap admin). */
+export async function signIn(browser: Browser, url: string, token: string): Promise<Page> {
+  return signInWith(browser, url, async (page) => {
+    await page.fill('#token', token);
+    await page.click('form[data-login=token] button[type=submit]');
+  });
+}
+
+/** Signs in on the login page as a local user (LANGUAGE.md §8.8). */
+export async function signInAs(browser: Browser, url: string, user: string, password: string): Promise<Page> {
+  return signInWith(browser, url, async (page) => {
+    await page.fill('#user', user);
+    await page.fill('#password', password);
+    await page.click('form[data-login=password] button[type=submit]');
+  });
+}
+
+async function signInWith(browser: Browser, url: string, fill: (page: Page) => Promise<void>): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   (page as Page & { errors?: string[] }).errors = errors;
   await page.goto(`${url}/`);
   await page.waitForURL(/\/login$/);
-  await page.fill('#token', token);
-  await page.fill('#who', who);
-  await page.click('button[type=submit]');
+  await fill(page);
   await page.waitForURL(`${url}/`);
   await page.getByRole('heading', { name: 'Runs' }).waitFor();
   return page;

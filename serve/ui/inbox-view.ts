@@ -1,6 +1,7 @@
 /** The approvals inbox: pending approvals, decided with a comment; the server records who and when. */
 import { get, post } from './api.js';
 import { h, when } from './dom.js';
+import { canDecide } from './roles.js';
 
 interface Pending {
   runId: string;
@@ -9,6 +10,17 @@ interface Pending {
   approver: string | null;
   summary: string;
   since: string | null;
+  /** LANGUAGE.md §8.8: distinct people who must approve, and who did so far. */
+  needed?: number;
+  approvedBy?: string[];
+}
+
+/** "1 of 2 approvals · approved by Alice", for a step that needs more than one person. */
+function progress(a: Pending): string {
+  const needed = a.needed ?? 1;
+  if (needed <= 1) return '';
+  const got = a.approvedBy ?? [];
+  return ` · ${got.length} of ${needed} approvals${got.length ? ` · approved by ${got.join(', ')}` : ''}`;
 }
 
 export async function inboxView(root: HTMLElement): Promise<void> {
@@ -31,8 +43,9 @@ export async function inboxView(root: HTMLElement): Promise<void> {
       { class: 'card approval', 'data-run': a.runId, 'data-step': a.stepId },
       h('h3', {}, a.summary),
       h('p', { class: 'muted' }, `${a.planId} · step ${a.stepId} · `, h('a', { href: `#/runs/${encodeURIComponent(a.runId)}` }, a.runId), a.approver ? ` · for ${a.approver}` : '', ` · waiting since ${when(a.since)}`),
-      comment,
-      h('div', { class: 'controls' }, h('button', { type: 'button', class: 'primary', 'data-action': 'approve', onclick: decide('approve') }, 'Approve'), h('button', { type: 'button', class: 'danger', 'data-action': 'reject', onclick: decide('reject') }, 'Reject')),
+      progress(a) ? h('p', { class: 'approvals-progress', 'data-needed': String(a.needed ?? 1) }, progress(a).slice(3)) : null,
+      ...(canDecide() ? [comment] : [h('p', { class: 'muted' }, 'Deciding needs the approver role.')]),
+      canDecide() && h('div', { class: 'controls' }, h('button', { type: 'button', class: 'primary', 'data-action': 'approve', onclick: decide('approve') }, 'Approve'), h('button', { type: 'button', class: 'danger', 'data-action': 'reject', onclick: decide('reject') }, 'Reject')),
       status,
     );
     return card;

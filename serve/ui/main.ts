@@ -2,7 +2,9 @@
  * The Orch dashboard, one page: hash routes (#/, #/runs/ID, #/approvals, #/triggers,
  * #/resources), live updates from `GET /stream` (Server-Sent Events), light and dark themes.
  */
-import type { LiveMessage } from './api.js';
+import { auditView } from './audit-view.js';
+import { get, type LiveMessage } from './api.js';
+import { canAudit, setMe, type Me } from './roles.js';
 import { h } from './dom.js';
 import { inboxView } from './inbox-view.js';
 import { loginView } from './login.js';
@@ -22,9 +24,16 @@ function applyTheme(theme: string | null): void {
 applyTheme(localStorage.getItem('orch-theme'));
 
 if (body.dataset.page === 'login') loginView(root);
-else start();
+else
+  void get<{ identity: Me }>('/session').then(
+    (s) => {
+      setMe(s.identity);
+      start(s.identity);
+    },
+    (err: Error) => root.replaceChildren(h('p', { class: 'error' }, `Could not load the session: ${err.message}`)),
+  );
 
-function start(): void {
+function start(me: Me): void {
   const main = h('main', { id: 'main', tabindex: -1 });
   const live = h('span', { class: 'live', title: 'live updates' }, 'connecting…');
   const nav = h(
@@ -35,6 +44,7 @@ function start(): void {
       ['#/approvals', 'Approvals'],
       ['#/triggers', 'Triggers'],
       ['#/resources', 'Resources'],
+      ...(canAudit() ? [['#/audit', 'Audit']] : []),
     ].map(([href, text]) => h('a', { href: href! }, text!)),
   );
   const theme = h('button', { type: 'button', class: 'ghost', 'aria-label': 'switch theme' }, 'Theme');
@@ -49,9 +59,15 @@ function start(): void {
     const csrf = /(?:^|;\s*)orch_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '';
     void fetch('/session/logout', { method: 'POST', headers: { 'x-csrf-token': decodeURIComponent(csrf) } }).then(() => location.assign('/login'));
   });
+  const everywhere = h('button', { type: 'button', class: 'ghost', title: 'end every session of yours, in every browser' }, 'Sign out everywhere');
+  everywhere.addEventListener('click', () => {
+    const csrf = /(?:^|;\s*)orch_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '';
+    void fetch('/sessions', { method: 'DELETE', headers: { 'x-csrf-token': decodeURIComponent(csrf) } }).then(() => location.assign('/login'));
+  });
+  const who = h('span', { class: 'who', title: `${me.subject} (${me.issuer}, ${me.method})`, 'data-roles': me.roles.join(' ') }, `${me.name} · ${me.roles.join(', ') || 'no role'}`);
   root.replaceChildren(
     h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
-    h('header', {}, h('h1', {}, 'Orch', h('small', {}, body.dataset.mode === 'ui' ? ' ui' : ' serve')), nav, live, theme, signOut),
+    h('header', {}, h('h1', {}, 'Orch', h('small', {}, body.dataset.mode === 'ui' ? ' ui' : ' serve')), nav, live, who, theme, signOut, everywhere),
     main,
   );
 
@@ -90,6 +106,7 @@ function start(): void {
       } else if (route === '#/approvals') await inboxView(main);
       else if (route === '#/triggers') await triggersView(main);
       else if (route === '#/resources') await resourcesView(main);
+      else if (route === '#/audit') await auditView(main);
       else await runsView(main);
     } catch (err) {
       main.replaceChildren(h('p', { class: 'error' }, `Could not load this page: ${(err as Error).message}`));

@@ -8,6 +8,7 @@ import { baseStep, pictureSteps, runStatusAfter, statusAfter, statusesFrom, type
 import { get, post, type PlanStep, type RunView, type TimelineEvent } from './api.js';
 import { h, json, statusBadge, svgNode, when } from './dom.js';
 import { zoomable } from './zoom.js';
+import { canOperate } from './roles.js';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'timeout']);
 const MAX_LINES = 500;
@@ -49,7 +50,7 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
   };
   const controls = h(
     'div',
-    { class: 'controls' },
+    { class: 'controls', hidden: !canOperate() },
     h('button', { type: 'button', 'data-action': 'pause', onclick: act('pause') }, 'Pause'),
     h('button', { type: 'button', 'data-action': 'resume', onclick: act('resume'), title: 'resume a paused or interrupted run from its journal' }, 'Resume'),
     h('button', { type: 'button', class: 'danger', 'data-action': 'cancel', onclick: act('cancel') }, 'Cancel run'),
@@ -129,7 +130,7 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
     void get<RunView>(`/runs/${id}`).then((v) => {
       const s = v.steps.find((x) => x.stepId === step);
       const buttons = h('div', { class: 'controls' });
-      if (s && step && stepCancel && !TERMINAL.has(s.status)) {
+      if (s && step && stepCancel && canOperate() && !TERMINAL.has(s.status)) {
         buttons.append(h('button', { type: 'button', class: 'danger', 'data-action': 'cancel-step', onclick: act('cancel step', `/runs/${id}/steps/${encodeURIComponent(step)}/cancel`) }, `Cancel step ${step}`));
       }
       stepDetail.replaceChildren(
@@ -266,7 +267,7 @@ async function offerUpgrade(id: string, into: HTMLElement, message: HTMLElement)
   } catch {
     return;
   }
-  if (!r.toHash || r.toHash === r.fromHash) return;
+  if (!r.toHash || r.toHash === r.fromHash || !canOperate()) return;
   const changes = (r.diff?.steps ?? []).map((s) => h('li', {}, `${s.change} ${s.step}${s.what.length ? `: ${s.what.join(', ')}` : ''}`));
   const head = `The loaded plan is another version (${r.toHash.slice(0, 12)}; this run is on ${r.fromHash.slice(0, 12)}).`;
   if (!r.compatible) {

@@ -1,6 +1,7 @@
 /**
- * `std.capabilities.approval`: the scheduler itself pauses the step until
- * `orch signal RUN STEP approve|reject` (output `{approved, approver, comment}`); this handler
+ * `std.capabilities.approval`: the scheduler itself holds the step until it is decided —
+ * `orch signal RUN STEP approve|reject`, or the authenticated people of LANGUAGE.md §8.8 — (output
+ * `{approved, approver, approvers, decision, comment}`); this handler
  * only exists so a misrouted call fails with a clear message.
  */
 import type { HandlerContext } from './context.js';

@@ -2,21 +2,16 @@
  * A real VS Code workbench for end-to-end tests: code-server 4.100.3 (the last release whose
  * engines accept Node 20), installed once into a cache folder outside the repository and reused,
  * started on a free 127.0.0.1 port with throw-away user data, and stopped by its process group.
- *
- * Offline-install facts this encodes: the postinstall refuses root without
- * npm_config_unsafe_perm; node-pty's postinstall runs `npx node-gyp` (npm_config_yes); and
- * @vscode/ripgrep downloads a binary unless `$TMPDIR/vscode-ripgrep-cache-1.15.11/` already holds
- * its tarball — which we make from Debian's /usr/bin/rg.
+ * How it is installed offline: install-code-server.mjs.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { REPO } from '../../lsp/test/client.js';
 
 export const CODE_SERVER_VERSION = '4.100.3';
-const RIPGREP_CACHE = 'vscode-ripgrep-cache-1.15.11';
-const RIPGREP_TARBALL = 'ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz';
 
 export function cacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'orch-test', `code-server-${CODE_SERVER_VERSION}`);
@@ -34,32 +29,16 @@ export function missingPrerequisites(): string | undefined {
   return missing.length ? `missing apt packages: ${missing.join(', ')}` : undefined;
 }
 
-/** Installs code-server into the cache folder when it is not there yet (minutes, once). */
+/**
+ * Installs code-server into the cache folder when it is not there yet (minutes, once), through
+ * install-code-server.mjs — which `.ci/run` starts early, alongside `npm ci`; this waits for it.
+ */
 export function ensureCodeServer(log: (line: string) => void = () => undefined): string {
   const dir = cacheDir();
-  if (existsSync(codeServerEntry(dir))) return dir;
-  log(`installing code-server ${CODE_SERVER_VERSION} into ${dir} (once)`);
-  const tmp = join(dir, 'tmp');
-  mkdirSync(join(tmp, RIPGREP_CACHE), { recursive: true });
-  const tarball = join(tmp, RIPGREP_CACHE, RIPGREP_TARBALL);
-  if (!existsSync(tarball)) {
-    const staging = mkdtempSync(join(tmp, 'rg-'));
-    spawnSync('cp', ['/usr/bin/rg', join(staging, 'rg')]);
-    const tar = spawnSync('tar', ['-czf', tarball, '-C', staging, 'rg']);
-    rmSync(staging, { recursive: true, force: true });
-    if (tar.status !== 0) throw new Error(`cannot make the ripgrep tarball: ${tar.stderr}`);
-  }
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'orch-test-code-server', private: true }) + '\n');
-  const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--no-save', `code-server@${CODE_SERVER_VERSION}`], {
-    cwd: dir,
-    env: { ...process.env, TMPDIR: tmp, npm_config_unsafe_perm: 'true', npm_config_yes: 'true' },
-    encoding: 'utf8',
-    timeout: 25 * 60_000,
-  });
-  if (npm.status !== 0 || !existsSync(codeServerEntry(dir))) {
-    rmSync(join(dir, 'node_modules'), { recursive: true, force: true });
-    throw new Error(`installing code-server failed (exit ${npm.status}):\n${(npm.stdout + npm.stderr).split('\n').filter((l) => !/Unknown (env|user|cli) config/.test(l)).slice(-40).join('\n')}`);
-  }
+  if (existsSync(join(dir, 'installed')) || (existsSync(codeServerEntry(dir)) && !existsSync(`${dir}.lock`))) return dir;
+  log(`installing code-server ${CODE_SERVER_VERSION} into ${dir} (once, or waiting for the install under way)`);
+  const r = spawnSync(process.execPath, [join(REPO, 'vscode-extension', 'test', 'install-code-server.mjs')], { encoding: 'utf8', timeout: 30 * 60_000 });
+  if (r.status !== 0 || !existsSync(codeServerEntry(dir))) throw new Error(r.stderr || `installing code-server failed (exit ${r.status})`);
   return dir;
 }
 

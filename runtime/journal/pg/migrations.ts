@@ -222,6 +222,57 @@ CREATE INDEX budget_leases_holder ON orch.budget_leases (holder);
   },
   {
     version: 8,
+    name: 'people: sessions, API tokens and the audit trail',
+    sql: `
+-- LANGUAGE.md §8.8 (runtime/people/people-store.ts): sessions and tokens by a hash of their secret
+-- (the secret itself is never stored); the audit trail is append-only, enforced here as in SQLite.
+CREATE TABLE orch.auth_sessions (
+  id_hash text PRIMARY KEY,
+  subject text NOT NULL,
+  issuer text NOT NULL,
+  identity text NOT NULL,
+  csrf_hash text NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX auth_sessions_who ON orch.auth_sessions (issuer, subject);
+CREATE INDEX auth_sessions_expiry ON orch.auth_sessions (expires_at);
+
+CREATE TABLE orch.auth_tokens (
+  id text PRIMARY KEY,
+  user_name text NOT NULL,
+  hash text NOT NULL UNIQUE,
+  created_at bigint NOT NULL,
+  expires_at bigint,
+  revoked_at bigint
+);
+
+CREATE TABLE orch.audit_log (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at bigint NOT NULL,
+  subject text,
+  issuer text,
+  auth_method text,
+  name text,
+  http_method text NOT NULL,
+  route text NOT NULL,
+  path text NOT NULL,
+  run_id text,
+  step_id text,
+  status integer NOT NULL,
+  client text
+);
+CREATE INDEX audit_log_at ON orch.audit_log (at);
+CREATE FUNCTION orch.audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the audit log is append-only';
+END $$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON orch.audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION orch.audit_log_append_only();
+`,
+  },
+  {
+    version: 9,
     name: 'the step queue in orch.attempts',
     sql: `
 -- The attempt row is the job (docs/cluster.md, "The step queue"): the owner writes the payload

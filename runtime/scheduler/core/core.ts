@@ -13,6 +13,8 @@ import { beginRun, pump } from './decide.js';
 import { onEvent } from './events.js';
 import { cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts, type RunFacts, type StepRecord } from './fold.js';
 import { approvalsWaiting, internalError } from './finish.js';
+import { approvalRefusal } from './start.js';
+import type { Identity, RecordedIdentity } from '../../people/identity.js';
 import { childCeilings, spent, type CostCeiling } from './budget.js';
 import { grantedScopes } from './consent.js';
 import { InRunLimits, type LimitsService } from './limits.js';
@@ -43,6 +45,8 @@ export interface CoreOptions {
   readonly consent?: readonly string[];
   /** A sub-plan's share of its parent's cost budgets (see `./budget.ts`). */
   readonly costCeilings?: readonly CostCeiling[];
+  /** §8.8: the person who started the run (journaled in `plan_created`); a sub-plan run inherits its parent's. */
+  readonly startedBy?: RecordedIdentity | null;
 }
 
 const NONE: readonly Command[] = [];
@@ -95,7 +99,7 @@ export class SchedulerCore {
   readonly untilWaiters = new Set<Inst>();
   /** Running sub-plans that wait only for approvals: instance key → its token and what they wait for. */
   readonly subplanWaits = new Map<string, { readonly token: number; readonly waiting: readonly string[] }>();
-  readonly pendingSignals = new Map<string, { decision: 'approve' | 'reject'; by: string | null; comment: string | null }>();
+  readonly pendingSignals = new Map<string, { decision: 'approve' | 'reject'; by: string | null; comment: string | null; identity: Identity | null }>();
   readonly warned = new Set<string>();
   /** Completed instances in order, for guardrails (`after` rules, pre-step checks): kept only when the plan has some. */
   readonly completedLog: { inst: Inst; at: number }[] = [];
@@ -217,9 +221,19 @@ export class SchedulerCore {
     return approvalsWaiting(this);
   }
 
-  /** `now`: the time to measure `elapsed` at (by default the last event's). */
-  actuals(now = this.now): { cost: number; elapsed: number; status: RunStatus } {
-    return { cost: this.totalCost, elapsed: (this.completedAt ?? now) - this.startedAt, status: this.status() };
+  /**
+   * Why `identity` may not decide `stepId` now (§8.8), or null when it may or the step does not
+   * wait for a decision (a decision for a step not started yet is checked when it starts).
+   */
+  decisionRefusal(stepId: string, decision: 'approve' | 'reject', identity: Identity | null): string | null {
+    const inst = this.instances.get(stepId);
+    if (!inst || inst.rec.status !== 'running') return null;
+    return approvalRefusal(this, inst, decision, identity);
+  }
+
+  /** `now`: the time to measure `elapsed` at (by default the last event's). `started_by`: §8.8, the starter's subject. */
+  actuals(now = this.now): { cost: number; elapsed: number; status: RunStatus; started_by: string | null } {
+    return { cost: this.totalCost, elapsed: (this.completedAt ?? now) - this.startedAt, status: this.status(), started_by: this.facts.startedBy?.subject ?? null };
   }
 
   /** The run's status as journaled and shown: `paused` too while it only waits for approvals. */

@@ -24,6 +24,7 @@ export function beginRun(c: SchedulerCore): void {
   if (r) {
     c.facts.startedAt = r.startedAt ?? c.now;
     c.facts.lastSeq = r.lastSeq;
+    c.facts.startedBy = r.startedBy ?? c.opts.startedBy ?? null;
     for (const s of r.steps.values())
       if (s.completionOrder !== null) c.facts.completions = Math.max(c.facts.completions, s.completionOrder + 1);
     c.emit('execution_started', null, { resumed: true });
@@ -43,6 +44,8 @@ export function beginRun(c: SchedulerCore): void {
       ...(c.opts.trace ? { trace_id: c.opts.trace.trace_id, span_id: c.opts.trace.span_id } : {}),
       // The grants the run started with (LANGUAGE.md §7.2), whether or not the policy requires them.
       consent: grantedScopes(c),
+      // Who started it (§8.8): `not_starter` approvals and invariants on `run.started_by` read it.
+      ...(c.opts.startedBy ? { started_by: c.opts.startedBy } : {}),
     });
     if (!consentHolds(c)) return;
     c.emit('execution_started', null, {});
@@ -230,6 +233,8 @@ function restore(c: SchedulerCore, inst: Inst): void {
     cost: r.cost,
     completionOrder: r.completionOrder,
     compensated: r.compensated,
+    // §8.8: the people who approved a waiting approval before the interruption still count.
+    approvedBy: [...(r.approvedBy ?? [])],
   });
   c.totalCost += r.cost;
   const cap = capabilityOf(c, inst);

@@ -9,7 +9,7 @@ import { attemptFailed, attemptLost, onOutcome, succeed } from './failure.js';
 import { abortRun, clearTimers, wake } from './finish.js';
 import type { CoreEvent } from './protocol.js';
 import { compensationLogs, compensationSettled } from './rollback.js';
-import { checkUntil, decideApproval, launch, blockStep, releaseLease } from './start.js';
+import { approvalRefusal, checkUntil, decideApproval, launch, blockStep, releaseLease } from './start.js';
 import { cancelInst } from './decide.js';
 import { IDLE, baseId, type Inst } from './state.js';
 
@@ -74,10 +74,12 @@ export function onEvent(c: SchedulerCore, e: Live): void {
       if (c.mode === 'finished') return;
       const inst = c.instances.get(e.stepId);
       if (inst && inst.activity.kind === 'approval' && inst.rec.status === 'running') {
+        // §8.8: a decision this person may not make changes nothing, not even the run's status.
+        if (approvalRefusal(c, inst, e.decision, e.identity) !== null) return;
         wake(c);
-        decideApproval(c, inst, e.decision, e.by, e.comment);
+        decideApproval(c, inst, e.decision, e.by, e.comment, e.identity);
       }
-      else c.pendingSignals.set(e.stepId, { decision: e.decision, by: e.by, comment: e.comment });
+      else c.pendingSignals.set(e.stepId, { decision: e.decision, by: e.by, comment: e.comment, identity: e.identity });
       return;
     }
     case 'pause':

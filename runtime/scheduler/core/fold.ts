@@ -5,6 +5,7 @@
  * the interrupted one had reached. Pure.
  */
 import type { StepStatus } from '../../../compiler/index.js';
+import type { RecordedIdentity } from '../../people/identity.js';
 import type { AttemptUsage, RunEvent } from '../types.js';
 
 /** What the journal says about one step instance (`id`, or `id[i]` inside `for each`). */
@@ -29,6 +30,8 @@ export interface StepRecord {
   lastError: string | null;
   /** v0.3: tokens its attempts reported (summed), with the last model and endpoint; null when none did. */
   usage: { input_tokens: number; output_tokens: number; model: string | null; endpoint: string | null } | null;
+  /** v0.3 (§8.8): the people who approved this approval step so far (`approval_decided`), in order. */
+  approvedBy: RecordedIdentity[];
 }
 
 /** What the journal says about the run as a whole. */
@@ -46,6 +49,8 @@ export interface RunFacts {
   readonly winners: { [race: string]: string };
   /** v0.2: steps cancelled as a whole (`orch cancel --step` for a step whose instances are still to come). */
   readonly cancelRequests: string[];
+  /** v0.3 (§8.8): the person who started the run (`plan_created.started_by`), when a person did. */
+  startedBy: RecordedIdentity | null;
 }
 
 export function newRecord(): StepRecord {
@@ -66,11 +71,12 @@ export function newRecord(): StepRecord {
     completionOrder: null,
     lastError: null,
     usage: null,
+    approvedBy: [],
   };
 }
 
 export function newFacts(context: { [key: string]: unknown } = {}): RunFacts {
-  return { paused: false, terminal: false, startedAt: null, lastSeq: 0, context, completions: 0, iterations: {}, winners: {}, cancelRequests: [] };
+  return { paused: false, terminal: false, startedAt: null, lastSeq: 0, context, completions: 0, iterations: {}, winners: {}, cancelRequests: [], startedBy: null };
 }
 
 /**
@@ -84,6 +90,7 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
       Object.assign(f.context, e.data.context);
       // A run refused before it started (`consent_denied`) has no execution_started: it began here.
       if (f.startedAt === null) f.startedAt = e.ts;
+      f.startedBy = e.data.started_by ?? null;
       return;
     case 'execution_started':
       if (f.startedAt === null) f.startedAt = e.ts;
@@ -127,6 +134,7 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
     case 'consent_denied':
     case 'step_log':
     case 'attempt_lost':
+    case 'approval_decided':
       return;
     default:
       return unknownEvent(e);
@@ -220,6 +228,9 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       return;
     case 'step_compensated':
       s.compensated = true;
+      return;
+    case 'approval_decided':
+      if (e.data.decision === 'approve') s.approvedBy.push(e.data.by);
       return;
     // Events about a step that change nothing in its record, and the run-level ones (foldRun).
     case 'step_log':

@@ -4,6 +4,7 @@
  * gives every event its time and carries out the commands.
  */
 import type { PlanIR, StepStatus } from '../../../compiler/index.js';
+import type { Identity } from '../../people/identity.js';
 import type { AttemptRequest, AttemptUsage, FinalFailure, RunEvent, StepHookInfo } from '../types.js';
 
 /** Something that happened, as the driver reports it (with the clock's time: `handle(event, at)`). */
@@ -69,6 +70,8 @@ export type CoreEvent =
       readonly decision: 'approve' | 'reject';
       readonly by: string | null;
       readonly comment: string | null;
+      /** §8.8: the authenticated person deciding; null when no people are configured (`by` is then a label). */
+      readonly identity: Identity | null;
     }
   | { readonly type: 'pause' }
   /** Stop starting steps; once no handler runs, stop as `interrupted` (resumable). */

@@ -18,6 +18,8 @@ import type { ItemSlot, SlotRequest } from './limits.js';
 import { suffixOf } from './scopes.js';
 import { capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, resourceOf } from './resolve.js';
 import type { Inst } from './state.js';
+import { approvalRule, refusal } from '../../people/approval-rule.js';
+import { recordOf, type Identity } from '../../people/identity.js';
 
 export function slotRequest(c: SchedulerCore, inst: Inst): SlotRequest {
   const occupies = occupiesSlot(c, inst);
@@ -160,12 +162,14 @@ export function launch(c: SchedulerCore, inst: Inst): void {
         } catch (err) {
           return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true);
         }
+        const bad = badApprovalArgs(args);
+        if (bad !== null) return attemptFailed(c, inst, `arguments: ${bad}`, false, false);
         inst.activity = { kind: 'approval', token, args };
         if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'approval', restoredWaitStart);
         const pending = c.pendingSignals.get(inst.key);
         if (pending) {
           c.pendingSignals.delete(inst.key);
-          decideApproval(c, inst, pending.decision, pending.by, pending.comment);
+          decideApproval(c, inst, pending.decision, pending.by, pending.comment, pending.identity);
         }
         return;
       }
@@ -228,10 +232,57 @@ export function checkUntil(c: SchedulerCore, inst: Inst): void {
   }
 }
 
-export function decideApproval(c: SchedulerCore, inst: Inst, decision: 'approve' | 'reject', by: string | null, comment: string | null): void {
-  clearStepTimer(c, inst);
+/** `approvals` and `not_starter` computed at run time (literals were checked by the compiler). */
+function badApprovalArgs(args: { readonly [k: string]: unknown }): string | null {
+  const n = args.approvals;
+  if (n !== undefined && n !== null && !(typeof n === 'number' && Number.isInteger(n) && n >= 1)) return `approvals must be an integer of at least 1, got ${JSON.stringify(n)}`;
+  const ns = args.not_starter;
+  if (ns !== undefined && ns !== null && typeof ns !== 'boolean') return `not_starter must be true or false, got ${JSON.stringify(ns)}`;
+  return null;
+}
+
+/**
+ * Why `identity` may not make `decision` on the waiting approval `inst` (LANGUAGE.md §8.8), or
+ * null when it may. A decision without an identity (no people configured) is never refused.
+ */
+export function approvalRefusal(c: SchedulerCore, inst: Inst, decision: 'approve' | 'reject', identity: Identity | null): string | null {
+  if (identity === null || inst.activity.kind !== 'approval') return null;
+  return refusal(approvalRule(inst.activity.args), identity, decision, { approvedBy: inst.rec.approvedBy, startedBy: c.facts.startedBy });
+}
+
+/**
+ * A decision on a waiting approval. With an identity (§8.8) it is checked — a refused one changes
+ * nothing (the runtime already told the caller why) — and journaled (`approval_decided`); the
+ * step completes once `approvals` distinct people approved, and fails at the first reject.
+ * Without one, `by` is a label and the decision decides at once, as before people were known.
+ */
+export function decideApproval(c: SchedulerCore, inst: Inst, decision: 'approve' | 'reject', by: string | null, comment: string | null, identity: Identity | null = null): void {
   const args = inst.activity.kind === 'approval' ? inst.activity.args : {};
-  const approver = by ?? (typeof args.approver === 'string' ? args.approver : 'unknown');
-  if (decision === 'approve') succeed(c, inst, { approved: true, approver, decision: 'approve', ...(comment !== null ? { comment } : {}) });
-  else attemptFailed(c, inst, `rejected${by ? ` by ${by}` : ''}${comment ? `: ${comment}` : ''}`, false, false);
+  if (identity === null) {
+    clearStepTimer(c, inst);
+    const approver = by ?? (typeof args.approver === 'string' ? args.approver : 'unknown');
+    if (decision === 'approve') succeed(c, inst, { approved: true, approver, approvers: [approver], decision: 'approve', ...(comment !== null ? { comment } : {}) });
+    else attemptFailed(c, inst, `rejected${by ? ` by ${by}` : ''}${comment ? `: ${comment}` : ''}`, false, false);
+    return;
+  }
+  if (approvalRefusal(c, inst, decision, identity) !== null) return;
+  const rule = approvalRule(args);
+  const who = recordOf(identity);
+  const approved = inst.rec.approvedBy.length + (decision === 'approve' ? 1 : 0);
+  c.emit('approval_decided', inst.key, { decision, by: who, ...(comment !== null ? { comment } : {}), approved, needed: rule.approvals });
+  if (decision === 'reject') {
+    clearStepTimer(c, inst);
+    attemptFailed(c, inst, `rejected by ${who.subject}${comment ? `: ${comment}` : ''}`, false, false);
+    return;
+  }
+  // Not enough distinct people yet: the step keeps waiting (its timeout still runs).
+  if (approved < rule.approvals) return;
+  clearStepTimer(c, inst);
+  succeed(c, inst, {
+    approved: true,
+    approver: who.subject,
+    approvers: inst.rec.approvedBy.map((p) => p.subject),
+    decision: 'approve',
+    ...(comment !== null ? { comment } : {}),
+  });
 }

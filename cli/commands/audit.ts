@@ -1,0 +1,47 @@
+/**
+ * `orch audit [--since D] [--format text|json] [--db]`: the audit trail of `orch serve` / `orch
+ * ui` (LANGUAGE.md §8.8): every state-changing request with who, what, the answer, when and from
+ * where, oldest first. Read-only: nothing in Orch edits or deletes an entry.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { sinceOf } from '../../serve/index.js';
+import { CliError } from '../errors.js';
+import { DB_HELP, journalOf } from './run-controls.js';
+import { withPeople } from './auth.js';
+
+export function registerAudit(program: Command): void {
+  program
+    .command('audit')
+    .description('list the audit trail: who changed what through orch serve / orch ui, when and from where')
+    .option('--since <when>', 'only entries from this date (2026-01-31, ISO 8601) or age (7d, 12h) on')
+    .option(
+      '--format <format>',
+      'text or json',
+      (v: string) => {
+        if (v !== 'text' && v !== 'json') throw new InvalidArgumentError('use text or json');
+        return v;
+      },
+      'text',
+    )
+    .option('--db <path>', DB_HELP)
+    .addHelpText('after', ['', 'Example:', '  orch audit --since 7d', '  orch audit --since 2026-01-01 --format json | jq \'.entries[].subject\''].join('\n'))
+    .action(async (opts: { since?: string; format: 'text' | 'json'; db?: string }) => {
+      let since = 0;
+      if (opts.since !== undefined) {
+        const s = sinceOf(opts.since);
+        if (s === undefined) throw new CliError(`--since must be a date (2026-01-31) or an age such as 7d, not "${opts.since}"`, 2);
+        since = s;
+      }
+      const entries = await withPeople(journalOf(opts.db), false, (store) => store.audit({ since }));
+      if (opts.format === 'json') {
+        process.stdout.write(`${JSON.stringify({ entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) }, null, 2)}\n`);
+        return;
+      }
+      if (entries.length === 0) process.stdout.write('no audit entries\n');
+      for (const e of entries) {
+        const who = e.subject === null ? '(anonymous)' : `${e.subject}${e.issuer && e.issuer !== 'local' ? `@${e.issuer}` : ''}${e.authMethod ? ` [${e.authMethod}]` : ''}`;
+        process.stdout.write(`${new Date(e.at).toISOString()}  ${who}  ${e.httpMethod} ${e.path}  ${e.status}  from ${e.client ?? '?'}\n`);
+      }
+    });
+}

@@ -1,0 +1,163 @@
+/**
+ * What an `orch worker` does with one attempt it claimed (docs/cluster.md, "Secrets and config on
+ * workers"), from ITS OWN project's `orch.config.*` and environment — never from the owner's:
+ *
+ * - the secrets the job names (`StepJob.secrets`) resolve from the environment, then the config's
+ *   `secrets`; one that is missing fails the attempt for good (`final: 'config'`), naming it and
+ *   the worker, before any handler runs; the values replace the input's placeholders;
+ * - a `kind llm` call with a prompt is answered here with the config's `endpoints` and priced with
+ *   its `prices` (`ModelExecutor`); a handler's `ctx.usage()` is priced the same way;
+ * - MCP tools (a server per project, started on first use and kept for every later attempt) and the
+ *   channels of `notify`/`email` come from the config (the executor's edges, runtime/mcp and
+ *   runtime/channels), handlers run on this process's threads with `maxOutputBytes` the smaller of
+ *   the owner's and the config's;
+ * - the outcome leaves redacted — every secret value the worker knows becomes `***` — since it is
+ *   written to `orch.attempts` and journaled by an owner that may not know those values; its
+ *   `cost` and `usage` go back to the owner, whose budget ledger settles the attempt with them.
+ */
+import { resolve } from 'node:path';
+import type { PlanIR, ResourceIR } from '../../compiler/index.js';
+import { configMemo, loadConfig, secretResolver, type OrchConfig } from '../config.js';
+import { isInside, locateHandler, projectRoot } from '../executor/handler-path.js';
+import { WorkerExecutor } from '../executor/worker-executor.js';
+import { EMPTY_MODELS, isModelCall, ModelExecutor, modelClientFor } from '../models/index.js';
+import { Redactor } from '../redact.js';
+import type { AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
+import { envThenConfig, secretRefValues } from '../secret-refs.js';
+import { fillSecrets } from './job-secrets.js';
+import type { StepJob } from './jobs.js';
+
+export interface WorkerAttemptsOptions {
+  /** The worker's project root (`orch worker --project`, its nearest root). */
+  readonly project: string;
+  /** The worker's id of the moment (it changes when the worker registers again), named in its errors. */
+  readonly worker: () => string;
+  /** Handler threads. */
+  readonly slots: number;
+  /** Where secrets come from first (default `process.env`). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export class WorkerAttempts {
+  /** Every secret value this worker resolved or holds: blanked in outcomes and spans. */
+  readonly redactor = new Redactor();
+  private readonly executor: WorkerExecutor;
+  private readonly configFor: (root: string) => Promise<OrchConfig>;
+  /** The model executor over the handler threads, one per project root (it keeps its endpoint clients). */
+  private readonly byRoot = new Map<string, Executor>();
+  private readonly env: NodeJS.ProcessEnv;
+
+  private constructor(
+    private readonly o: WorkerAttemptsOptions,
+    /** The project's config, loaded at start: a broken one stops the worker before it takes a job. */
+    readonly config: OrchConfig,
+  ) {
+    this.env = o.env ?? process.env;
+    this.configFor = configMemo((root) => (root === o.project ? Promise.resolve(config) : loadConfig(root)));
+    this.executor = new WorkerExecutor({ workers: o.slots });
+    this.remember(config);
+  }
+
+  /** Loads the project's config (its error, naming the file, when it is broken). */
+  static async open(o: WorkerAttemptsOptions): Promise<WorkerAttempts> {
+    return new WorkerAttempts(o, await loadConfig(o.project));
+  }
+
+  /** Runs one claimed attempt: its outcome, redacted, with cost and usage. Never rejects. */
+  async run(job: StepJob, traceparent: string | undefined): Promise<AttemptOutcome> {
+    try {
+      return this.redactor.value(await this.attempt(job, traceparent));
+    } catch (err) {
+      return this.redactor.value({ ok: false, error: `on worker ${this.o.worker()}: ${(err as Error).message}` });
+    }
+  }
+
+  private async attempt(job: StepJob, traceparent: string | undefined): Promise<AttemptOutcome> {
+    const worker = this.o.worker();
+    const baseDir = resolve(this.o.project, job.baseDir);
+    if (!isInside(this.o.project, baseDir)) return { ok: false, error: `plan directory ${job.baseDir} is outside the project ${this.o.project}` };
+    const root = projectRoot(baseDir);
+    let config: OrchConfig;
+    try {
+      config = await this.configFor(root);
+    } catch (err) {
+      return { ok: false, error: `on worker ${worker}: ${(err as Error).message}`, final: 'config' };
+    }
+    this.remember(config);
+    const lookup = envThenConfig(config.secrets, this.env);
+    const resolved: Record<string, string> = {};
+    for (const name of secretNamesOf(job)) {
+      const v = lookup(name);
+      if (v === undefined)
+        return { ok: false, error: `secret "${name}" is not set on worker ${worker} (environment variable or "secrets" of ${config.file ?? `an orch.config.json in ${root}`})`, final: 'config' };
+      this.redactor.add(v);
+      resolved[name] = v;
+    }
+    const cap = job.capability;
+    // A model call and an MCP tool have no handler file; a missing one is named with this worker.
+    if (!isModelCall(cap) && !(cap.handler !== null && 'mcp' in cap.handler)) {
+      const where = locateHandler(cap, baseDir, this.o.project);
+      if (!where.ok) return { ok: false, error: `${where.error} (on worker ${worker})`, final: 'unloadable' };
+    }
+    const limit = smaller(job.maxOutputBytes, config.maxOutputBytes ?? null);
+    if (limit !== null) this.executor.limitOutputs(baseDir, limit);
+    const req: AttemptRequest = {
+      runId: job.run,
+      stepId: job.stepId,
+      baseStepId: job.stepId,
+      attempt: job.attempt,
+      purpose: 'call',
+      capability: cap,
+      input: fillSecrets(job.input, resolved, job.secretTag ?? ''),
+      resource: job.resource === null ? null : ({ name: job.resource, ...job.resourceModel } as ResourceIR),
+      timeoutMs: job.timeoutMs,
+      // As in-process: every configured secret, and those the arguments read.
+      secrets: { ...config.secrets, ...resolved },
+      plan: { base_dir: baseDir } as PlanIR,
+      ...(traceparent !== undefined ? { traceparent } : {}),
+      ...(job.previousError !== undefined ? { previousError: job.previousError } : {}),
+    };
+    const executor = this.executorFor(root, config);
+    return new Promise((done) => {
+      const handle = executor.start(req, done);
+      // The owner gives up on the attempt at its timeout; a handler that ignores ctx.signal
+      // must not hold this slot for ever.
+      if (job.timeoutMs !== null) {
+        const t = setTimeout(() => handle.abort('timeout'), job.timeoutMs + 1000);
+        t.unref();
+      }
+    });
+  }
+
+  private executorFor(root: string, config: OrchConfig): Executor {
+    let e = this.byRoot.get(root);
+    if (!e) {
+      const secret = secretResolver(config, this.redactor, this.env);
+      e = new ModelExecutor(this.executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor });
+      this.byRoot.set(root, e);
+    }
+    return e;
+  }
+
+  /** Registers a config's secret values, and those its `"secret:NAME"` strings resolve to, for redaction. */
+  private remember(config: OrchConfig): void {
+    for (const v of Object.values(config.secrets)) this.redactor.add(v);
+    const refs = { mcp: config.mcp, channels: config.channels, endpoints: config.models?.endpoints };
+    for (const v of secretRefValues(refs, envThenConfig(config.secrets, this.env))) this.redactor.add(v);
+  }
+
+  async close(): Promise<void> {
+    await this.executor.close();
+  }
+}
+
+/** The names a job needs (a job of an older owner carried `{name: value}`: only its names are used). */
+function secretNamesOf(job: StepJob): readonly string[] {
+  const s = job.secrets as unknown;
+  if (Array.isArray(s)) return s.filter((n): n is string => typeof n === 'string');
+  return s && typeof s === 'object' ? Object.keys(s) : [];
+}
+
+function smaller(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
+}

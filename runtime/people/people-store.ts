@@ -1,0 +1,111 @@
+/**
+ * What `orch serve` keeps of people in the journal's database (LANGUAGE.md §8.8): browser
+ * sessions (by a hash of the cookie), API tokens (by a hash of the token: the token itself is
+ * shown once and never stored) and the audit trail of state-changing requests. SQLite and
+ * Postgres implement one contract (`runtime/test/people-store-contract.test.ts`), so several
+ * `orch serve` on one database share sessions and a restart signs nobody out.
+ *
+ * The audit trail is append-only: the store has no call that edits or deletes an entry, and the
+ * database itself refuses UPDATE and DELETE on the table (triggers), so `orch runs prune` and
+ * retention never touch it.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { AUTH_METHODS, type AuthMethod, type Identity } from './identity.js';
+
+export interface StoredSession {
+  readonly identity: Identity;
+  /** SHA-256 (hex) of the session's CSRF token. */
+  readonly csrfHash: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface ApiTokenRow {
+  /** Public id (`orch auth revoke ID`), not a secret. */
+  readonly id: string;
+  readonly user: string;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  readonly revokedAt: number | null;
+}
+
+export interface AuditEntry {
+  readonly at: number;
+  /** Who: null for a request no identity was proven for (a failed sign-in). */
+  readonly subject: string | null;
+  readonly issuer: string | null;
+  readonly authMethod: AuthMethod | null;
+  readonly name: string | null;
+  /** What: the HTTP method, the route pattern and the concrete path. */
+  readonly httpMethod: string;
+  readonly route: string;
+  readonly path: string;
+  readonly runId: string | null;
+  readonly stepId: string | null;
+  /** The outcome: the status code answered. */
+  readonly status: number;
+  /** From where: the client address the server saw. */
+  readonly client: string | null;
+}
+
+export interface AuditRow extends AuditEntry {
+  readonly id: number;
+}
+
+export interface PeopleStore {
+  createSession(idHash: string, s: StoredSession): Promise<void>;
+  /** The session (not expired at `now`), or undefined. */
+  session(idHash: string, now: number): Promise<StoredSession | undefined>;
+  deleteSession(idHash: string): Promise<void>;
+  /** Sign-out everywhere: every session of this person; resolves to how many ended. */
+  deleteSessionsOf(subject: string, issuer: string): Promise<number>;
+  createToken(t: ApiTokenRow & { readonly hash: string }): Promise<void>;
+  tokenByHash(hash: string): Promise<ApiTokenRow | undefined>;
+  /** False when no token has this id (revoking twice is fine: the first time stays). */
+  revokeToken(id: string, at: number): Promise<boolean>;
+  tokens(user?: string): Promise<ApiTokenRow[]>;
+  appendAudit(e: AuditEntry): Promise<void>;
+  /** Oldest first, from `since` (ms) on. */
+  audit(q?: { readonly since?: number; readonly limit?: number }): Promise<AuditRow[]>;
+  close(): Promise<void>;
+}
+
+export const sha256Hex = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/** A new API token: `orch_<id>_<secret>`; the store keeps the id and the hash of the whole token. */
+export function newApiToken(): { readonly id: string; readonly token: string; readonly hash: string } {
+  const id = randomBytes(6).toString('hex');
+  const token = `orch_${id}_${randomBytes(32).toString('base64url')}`;
+  return { id, token, hash: sha256Hex(token) };
+}
+
+/** Row → entry, shared by both backends (columns are named alike). */
+export function auditRowOf(r: Record<string, unknown>): AuditRow {
+  const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  const method = str(r.auth_method);
+  return {
+    id: Number(r.id),
+    at: Number(r.at),
+    subject: str(r.subject),
+    issuer: str(r.issuer),
+    authMethod: method !== null && (AUTH_METHODS as readonly string[]).includes(method) ? (method as AuthMethod) : null,
+    name: str(r.name),
+    httpMethod: String(r.http_method),
+    route: String(r.route),
+    path: String(r.path),
+    runId: str(r.run_id),
+    stepId: str(r.step_id),
+    status: Number(r.status),
+    client: str(r.client),
+  };
+}
+
+export function tokenRowOf(r: Record<string, unknown>): ApiTokenRow {
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return { id: String(r.id), user: String(r.user_name), createdAt: Number(r.created_at), expiresAt: num(r.expires_at), revokedAt: num(r.revoked_at) };
+}
+
+export function auditParams(e: AuditEntry): (string | number | null)[] {
+  return [e.at, e.subject, e.issuer, e.authMethod, e.name, e.httpMethod, e.route, e.path, e.runId, e.stepId, e.status, e.client];
+}
+export const AUDIT_COLUMNS = 'at, subject, issuer, auth_method, name, http_method, route, path, run_id, step_id, status, client';

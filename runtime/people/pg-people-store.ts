@@ -1,0 +1,43 @@
+/** The people store on Postgres (`orch db migrate` creates its tables: migration 8). */
+import type { Identity } from './identity.js';
+import { AUDIT_COLUMNS, auditParams, auditRowOf, tokenRowOf, type PeopleStore } from './people-store.js';
+
+interface Pool {
+  query(sql: string, params?: unknown[]): Promise<{ readonly rows: unknown[]; readonly rowCount: number | null }>;
+  end(): Promise<void>;
+}
+
+export function pgPeopleStore(pool: Pool): PeopleStore {
+  const rows = async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as Record<string, unknown>[];
+  return {
+    createSession: async (idHash, s) => {
+      await pool.query('DELETE FROM orch.auth_sessions WHERE expires_at < $1', [s.createdAt]);
+      await pool.query(
+        'INSERT INTO orch.auth_sessions (id_hash, subject, issuer, identity, csrf_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [idHash, s.identity.subject, s.identity.issuer, JSON.stringify(s.identity), s.csrfHash, s.createdAt, s.expiresAt],
+      );
+    },
+    session: async (idHash, now) => {
+      const [r] = await rows('SELECT identity, csrf_hash, created_at, expires_at FROM orch.auth_sessions WHERE id_hash = $1 AND expires_at >= $2', [idHash, now]);
+      if (!r) return undefined;
+      return { identity: JSON.parse(String(r.identity)) as Identity, csrfHash: String(r.csrf_hash), createdAt: Number(r.created_at), expiresAt: Number(r.expires_at) };
+    },
+    deleteSession: async (idHash) => void (await pool.query('DELETE FROM orch.auth_sessions WHERE id_hash = $1', [idHash])),
+    deleteSessionsOf: async (subject, issuer) => (await pool.query('DELETE FROM orch.auth_sessions WHERE subject = $1 AND issuer = $2', [subject, issuer])).rowCount ?? 0,
+    createToken: async (t) =>
+      void (await pool.query('INSERT INTO orch.auth_tokens (id, user_name, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [t.id, t.user, t.hash, t.createdAt, t.expiresAt])),
+    tokenByHash: async (hash) => {
+      const [r] = await rows('SELECT * FROM orch.auth_tokens WHERE hash = $1', [hash]);
+      return r ? tokenRowOf(r) : undefined;
+    },
+    revokeToken: async (id, at) => ((await pool.query('UPDATE orch.auth_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2', [at, id])).rowCount ?? 0) === 1,
+    tokens: async (user) =>
+      (user === undefined
+        ? await rows('SELECT * FROM orch.auth_tokens ORDER BY created_at, id', [])
+        : await rows('SELECT * FROM orch.auth_tokens WHERE user_name = $1 ORDER BY created_at, id', [user])
+      ).map(tokenRowOf),
+    appendAudit: async (e) => void (await pool.query(`INSERT INTO orch.audit_log (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, auditParams(e))),
+    audit: async (q = {}) => (await rows('SELECT * FROM orch.audit_log WHERE at >= $1 ORDER BY id LIMIT $2', [q.since ?? 0, q.limit ?? null])).map(auditRowOf),
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,65 @@
+/** The people store in the SQLite journal file (its own connection, like serve's trigger state). */
+import { openSharedSqlite } from '../journal/sqlite-driver.js';
+import type { Identity } from './identity.js';
+import { AUDIT_COLUMNS, auditParams, auditRowOf, tokenRowOf, type PeopleStore, type StoredSession } from './people-store.js';
+
+export const PEOPLE_SQLITE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS auth_sessions (
+  id_hash TEXT PRIMARY KEY, subject TEXT NOT NULL, issuer TEXT NOT NULL, identity TEXT NOT NULL,
+  csrf_hash TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS auth_sessions_who ON auth_sessions (issuer, subject);
+CREATE TABLE IF NOT EXISTS auth_tokens (
+  id TEXT PRIMARY KEY, user_name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL, expires_at INTEGER, revoked_at INTEGER);
+CREATE TABLE IF NOT EXISTS audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, subject TEXT, issuer TEXT, auth_method TEXT,
+  name TEXT, http_method TEXT NOT NULL, route TEXT NOT NULL, path TEXT NOT NULL, run_id TEXT, step_id TEXT,
+  status INTEGER NOT NULL, client TEXT);
+CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
+CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+`;
+
+export function openSqlitePeopleStore(path: string): PeopleStore {
+  const db = openSharedSqlite(path, PEOPLE_SQLITE_SCHEMA);
+  const insertSession = db.prepare(
+    'INSERT INTO auth_sessions (id_hash, subject, issuer, identity, csrf_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const sweep = db.prepare('DELETE FROM auth_sessions WHERE expires_at < ?');
+  const getSession = db.prepare('SELECT identity, csrf_hash, created_at, expires_at FROM auth_sessions WHERE id_hash = ? AND expires_at >= ?');
+  const delSession = db.prepare('DELETE FROM auth_sessions WHERE id_hash = ?');
+  const delSessionsOf = db.prepare('DELETE FROM auth_sessions WHERE subject = ? AND issuer = ?');
+  const insertToken = db.prepare('INSERT INTO auth_tokens (id, user_name, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)');
+  const tokenByHash = db.prepare('SELECT * FROM auth_tokens WHERE hash = ?');
+  const revoke = db.prepare('UPDATE auth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?');
+  const allTokens = db.prepare('SELECT * FROM auth_tokens ORDER BY created_at, id');
+  const tokensOf = db.prepare('SELECT * FROM auth_tokens WHERE user_name = ? ORDER BY created_at, id');
+  const insertAudit = db.prepare(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const auditSince = db.prepare('SELECT * FROM audit_log WHERE at >= ? ORDER BY id LIMIT ?');
+  return {
+    createSession: async (idHash, s) => {
+      sweep.run(s.createdAt);
+      insertSession.run(idHash, s.identity.subject, s.identity.issuer, JSON.stringify(s.identity), s.csrfHash, s.createdAt, s.expiresAt);
+    },
+    session: async (idHash, now) => {
+      const r = getSession.get(idHash, now) as { identity: string; csrf_hash: string; created_at: number; expires_at: number } | undefined;
+      if (!r) return undefined;
+      const s: StoredSession = { identity: JSON.parse(r.identity) as Identity, csrfHash: r.csrf_hash, createdAt: Number(r.created_at), expiresAt: Number(r.expires_at) };
+      return s;
+    },
+    deleteSession: async (idHash) => void delSession.run(idHash),
+    deleteSessionsOf: async (subject, issuer) => Number(delSessionsOf.run(subject, issuer).changes),
+    createToken: async (t) => void insertToken.run(t.id, t.user, t.hash, t.createdAt, t.expiresAt),
+    tokenByHash: async (hash) => {
+      const r = tokenByHash.get(hash) as Record<string, unknown> | undefined;
+      return r ? tokenRowOf(r) : undefined;
+    },
+    revokeToken: async (id, at) => Number(revoke.run(at, id).changes) === 1,
+    tokens: async (user) => ((user === undefined ? allTokens.all() : tokensOf.all(user)) as Record<string, unknown>[]).map(tokenRowOf),
+    appendAudit: async (e) => void insertAudit.run(...auditParams(e)),
+    audit: async (q = {}) => (auditSince.all(q.since ?? 0, q.limit ?? -1) as Record<string, unknown>[]).map(auditRowOf),
+    close: async () => db.close(),
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * One people-store contract (sessions, API tokens, the audit trail of LANGUAGE.md §8.8), run
+ * against SQLite (the journal file) and Postgres (a throwaway cluster, migrated): two stores on one
+ * database stand for two `orch serve`; the audit trail refuses edits and deletions in the database.
+ */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { migrate } from '../journal/pg/migrations.js';
+import { openPool } from '../journal/pg/pool.js';
+import { openSqlite } from '../journal/sqlite-driver.js';
+import { openPeopleStore } from '../index.js';
+import type { Identity } from '../people/identity.js';
+import { newApiToken, sha256Hex, type AuditEntry, type PeopleStore } from '../people/people-store.js';
+import { startPostgres } from '../../test/support/postgres.js';
+import { tempDir } from './helpers.js';
+
+interface Backend {
+  readonly name: string;
+  place(): Promise<{ db: string; raw(sql: string): Promise<unknown>; teardown(): Promise<void> }>;
+}
+
+const BACKENDS: readonly Backend[] = [
+  {
+    name: 'SQLite',
+    async place() {
+      const db = join(tempDir('orch-people-'), 'runs.db');
+      return {
+        db,
+        raw: async (sql) => {
+          const c = openSqlite(db);
+          try {
+            return c.prepare(sql).run();
+          } finally {
+            c.close();
+          }
+        },
+        teardown: async () => undefined,
+      };
+    },
+  },
+  {
+    name: 'Postgres',
+    async place() {
+      const pg = await startPostgres();
+      await migrate(pg.url);
+      return {
+        db: pg.url,
+        raw: async (sql) => {
+          const pool = openPool(pg.url, { max: 1 });
+          try {
+            return await pool.query(sql.replace(/\baudit_log\b/, 'orch.audit_log'));
+          } finally {
+            await pool.end();
+          }
+        },
+        teardown: () => pg.stop(),
+      };
+    },
+  },
+];
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const alice: Identity = { subject: 'alice', issuer: 'local', name: 'alice', method: 'password', roles: ['operator', 'approver'], groups: ['finance'] };
+const oidcAlice: Identity = { ...alice, issuer: 'https://id.example.com', method: 'oidc' };
+
+function entry(over: Partial<AuditEntry> = {}): AuditEntry {
+  return { at: 1000, subject: 'alice', issuer: 'local', authMethod: 'token', name: 'alice', httpMethod: 'POST', route: '/runs', path: '/runs', runId: null, stepId: null, status: 202, client: '10.0.0.1', ...over };
+}
+
+describe.each(BACKENDS)('people store on $name', (backend) => {
+  async function two(): Promise<{ a: PeopleStore; b: PeopleStore; raw(sql: string): Promise<unknown> }> {
+    const place = await backend.place();
+    cleanups.push(place.teardown);
+    const a = await openPeopleStore(place.db);
+    cleanups.push(() => a.close());
+    const b = await openPeopleStore(place.db);
+    cleanups.push(() => b.close());
+    return { a, b, raw: place.raw };
+  }
+
+  it('sessions: shared by two stores, expired ones unseen, one ended, or all of a person (same subject at another issuer kept)', async () => {
+    const { a, b } = await two();
+    await a.createSession('h1', { identity: alice, csrfHash: sha256Hex('c1'), createdAt: 1000, expiresAt: 5000 });
+    await a.createSession('h2', { identity: alice, csrfHash: sha256Hex('c2'), createdAt: 1000, expiresAt: 9000 });
+    await b.createSession('h3', { identity: oidcAlice, csrfHash: sha256Hex('c3'), createdAt: 1000, expiresAt: 9000 });
+    expect(await b.session('h1', 2000)).toEqual({ identity: alice, csrfHash: sha256Hex('c1'), createdAt: 1000, expiresAt: 5000 });
+    expect(await b.session('h1', 5001)).toBeUndefined();
+    expect(await a.session('nope', 2000)).toBeUndefined();
+    await b.deleteSession('h2');
+    expect(await a.session('h2', 2000)).toBeUndefined();
+    await a.createSession('h4', { identity: alice, csrfHash: sha256Hex('c4'), createdAt: 2000, expiresAt: 9000 });
+    expect(await b.deleteSessionsOf('alice', 'local')).toBe(2);
+    expect(await a.session('h4', 3000)).toBeUndefined();
+    expect((await a.session('h3', 3000))?.identity).toEqual(oidcAlice);
+  });
+
+  it('API tokens: found by the hash only, revoked once (the first time stays), listed per user', async () => {
+    const { a, b } = await two();
+    const t1 = newApiToken();
+    const t2 = newApiToken();
+    await a.createToken({ id: t1.id, user: 'alice', hash: t1.hash, createdAt: 1000, expiresAt: 5000, revokedAt: null });
+    await a.createToken({ id: t2.id, user: 'bob', hash: t2.hash, createdAt: 2000, expiresAt: null, revokedAt: null });
+    expect(t1.token).toMatch(new RegExp(`^orch_${t1.id}_`));
+    expect(await b.tokenByHash(t1.hash)).toEqual({ id: t1.id, user: 'alice', createdAt: 1000, expiresAt: 5000, revokedAt: null });
+    expect(await b.tokenByHash(sha256Hex('orch_x_y'))).toBeUndefined();
+    expect(await b.revokeToken(t1.id, 3000)).toBe(true);
+    expect(await a.revokeToken(t1.id, 4000)).toBe(true);
+    expect((await a.tokenByHash(t1.hash))?.revokedAt).toBe(3000);
+    expect(await a.revokeToken('unknown', 3000)).toBe(false);
+    expect((await b.tokens()).map((t) => t.user)).toEqual(['alice', 'bob']);
+    expect((await b.tokens('bob')).map((t) => t.id)).toEqual([t2.id]);
+  });
+
+  it('audit: appended by either store, read in order from a time on; the database refuses UPDATE and DELETE', async () => {
+    const { a, b, raw } = await two();
+    await a.appendAudit(entry({ at: 1000 }));
+    await b.appendAudit(entry({ at: 2000, subject: null, issuer: null, authMethod: null, name: null, route: '/session', path: '/session', status: 401 }));
+    await a.appendAudit(entry({ at: 3000, subject: 'bob', route: '/runs/:id/cancel', path: '/runs/r1/cancel', runId: 'r1', status: 403 }));
+    const all = await b.audit();
+    expect(all.map((e) => [e.subject, e.status, e.runId])).toEqual([['alice', 202, null], [null, 401, null], ['bob', 403, 'r1']]);
+    expect(all[2]).toMatchObject({ at: 3000, issuer: 'local', authMethod: 'token', httpMethod: 'POST', route: '/runs/:id/cancel', client: '10.0.0.1' });
+    expect((await a.audit({ since: 2000 })).map((e) => e.at)).toEqual([2000, 3000]);
+    expect((await a.audit({ limit: 1 })).length).toBe(1);
+    await expect(raw("UPDATE audit_log SET subject = 'mallory'")).rejects.toThrow(/append-only/);
+    await expect(raw('DELETE FROM audit_log')).rejects.toThrow(/append-only/);
+    expect((await a.audit()).map((e) => e.subject)).toEqual(['alice', null, 'bob']);
+  });
+});

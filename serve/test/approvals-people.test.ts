@@ -1,0 +1,142 @@
+/**
+ * Approvals bound to people over the HTTP API (LANGUAGE.md §8.8), through Fastify's inject on the
+ * real app, routes, authentication and runtime (SQLite journal): the person an API token belongs
+ * to starts the run and decides; a refused decision is a 403 with the reason and changes nothing;
+ * the inbox shows what is still needed and who approved.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compile, type PlanIR } from '../../compiler/index.js';
+import { evaluate, openSqlitePeopleStore, parseAuthConfig } from '../../runtime/index.js';
+import { pendingApprovals } from '../approvals.js';
+import { registerApi } from '../http/api-routes.js';
+import { createApp, DEFAULT_LIMITS, finishRoutes } from '../http/app.js';
+import { People } from '../http/auth.js';
+import { createInputValidator } from '../input-validator.js';
+import { createContextValidator } from '../input-validator.js';
+import { createMetrics } from '../metrics.js';
+import type { RunStarter } from '../run-starter.js';
+import { openRuntimeStarter } from '../runtime-starter.js';
+import { TriggerEngine } from '../trigger-engine.js';
+import { memoryTriggerState } from '../trigger-state.js';
+import { waitFor } from './http-helpers.js';
+import { apiToken } from './people-helpers.js';
+import { tempDir } from './serve-process.js';
+
+const TOKEN = 'test-token-approvals';
+/** People as the config names them (§8.8); each acts through an API token of their own. */
+const AUTH = parseAuthConfig({
+  users: {
+    alice: { roles: ['operator', 'approver'], groups: ['finance'] },
+    bob: { roles: ['approver'], groups: ['finance'] },
+    carol: { roles: ['approver'], groups: ['finance'] },
+    dave: { roles: ['operator', 'approver'], groups: ['ops'] },
+  },
+})!;
+type Person = 'alice' | 'bob' | 'carol' | 'dave';
+const tokens = new Map<Person, string>();
+const [alice, bob, carol, dave] = ['alice', 'bob', 'carol', 'dave'] as const;
+
+const SOURCE = `
+plan pay {
+  input { amount: int }
+  step ask = approval(approver: "group:finance", summary: "Pay \${input.amount}?", approvals: 2, not_starter: true)
+  output { approvers: ask.output.approvers, last: ask.output.approver }
+}
+`;
+
+let app: FastifyInstance;
+let starter: RunStarter;
+
+beforeAll(async () => {
+  const dir = tempDir('orch-approvals-');
+  writeFileSync(join(dir, 'pay.orch'), SOURCE);
+  const out = compile({ entry: join(dir, 'pay.orch') });
+  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const plans: PlanIR[] = out.plans;
+  starter = await openRuntimeStarter({ db: join(dir, 'runs.db'), plans, log: () => {} });
+  const engine = new TriggerEngine({
+    triggers: [],
+    plans,
+    starter,
+    evaluate: (expr, scope) => evaluate(expr, { vars: { event: scope.event ?? null, context: scope.context } }),
+    checkInput: createInputValidator(),
+    state: memoryTriggerState(),
+  });
+  const people = new People({ token: TOKEN, store: openSqlitePeopleStore(':memory:'), auth: AUTH });
+  for (const who of [alice, bob, carol, dave]) tokens.set(who, await apiToken(people.store, who));
+  app = await createApp({ people, limits: DEFAULT_LIMITS, log: () => {} });
+  registerApi(app, { engine, starter, metrics: createMetrics(starter, () => engine, () => plans), checkContext: createContextValidator(plans), triggerOf: () => null, peopleConfigured: true });
+  finishRoutes(app);
+  await app.ready();
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  await starter?.close();
+});
+
+const call = async (url: string, who: Person, body: unknown = {}) => {
+  const r = await app.inject({
+    method: 'POST',
+    url,
+    headers: { authorization: `Bearer ${tokens.get(who)}` },
+    payload: body as object,
+  });
+  return { status: r.statusCode, json: r.json() as { error?: string; runId?: string } };
+};
+const inbox = async (runId: string) => (await pendingApprovals(starter)).find((a) => a.runId === runId);
+const timeline = async (runId: string) => (await starter.timeline(runId)) ?? [];
+
+describe('approvals bound to people over the API', () => {
+  it('records the starter, refuses the starter, outsiders and a second approval by the same person (403), and completes with two distinct people', async () => {
+    const started = await call('/runs', alice, { plan: 'pay', input: { amount: 40 } });
+    expect(started.status).toBe(202);
+    const id = started.json.runId!;
+    await waitFor(async () => inbox(id), 20_000, 'the approval in the inbox');
+    expect((await timeline(id))[0]).toMatchObject({ type: 'plan_created', started_by: { subject: 'alice', issuer: 'local', method: 'token' } });
+
+    const approve = (who: Person, comment?: string) => call(`/runs/${id}/steps/ask/approve`, who, comment ? { comment } : {});
+    const byStarter = await approve(alice);
+    expect(byStarter.status).toBe(403);
+    expect(byStarter.json.error).toContain('started this run');
+    const outsider = await approve(dave);
+    expect(outsider.status).toBe(403);
+    expect(outsider.json.error).toContain('members of group:finance');
+    expect((await timeline(id)).filter((e) => e.type === 'approval_decided')).toEqual([]);
+
+    expect((await approve(bob, 'ok by me')).status).toBe(202);
+    // The decision is journaled as the run goes on: the inbox reads the journal.
+    const pending = await waitFor(async () => ((await inbox(id))?.approvedBy.length ? inbox(id) : undefined), 20_000, "Bob's approval in the inbox");
+    expect(pending).toMatchObject({ stepId: 'ask', approver: 'group:finance', needed: 2, approvedBy: ['bob'] });
+    const twice = await approve(bob);
+    expect(twice.status).toBe(403);
+    expect(twice.json.error).toContain('already approved');
+
+    expect((await approve(carol)).status).toBe(202);
+    const view = await waitFor(async () => {
+      const v = await starter.get(id);
+      return v?.status === 'completed' ? v : undefined;
+    }, 20_000, 'the run to complete');
+    expect(view.output).toEqual({ approvers: ['bob', 'carol'], last: 'carol' });
+    const decided = (await timeline(id)).filter((e) => e.type === 'approval_decided');
+    expect(decided.map((e) => [e.by, e.approved, e.needed])).toEqual([
+      [{ subject: 'bob', issuer: 'local', name: 'bob', method: 'token' }, 1, 2],
+      [{ subject: 'carol', issuer: 'local', name: 'carol', method: 'token' }, 2, 2],
+    ]);
+  });
+
+  it('one reject by a member rejects the run', async () => {
+    const id = (await call('/runs', alice, { plan: 'pay', input: { amount: 7 } })).json.runId!;
+    await waitFor(async () => inbox(id), 20_000, 'the approval in the inbox');
+    expect((await call(`/runs/${id}/steps/ask/reject`, dave)).status).toBe(403);
+    expect((await call(`/runs/${id}/steps/ask/reject`, carol, { comment: 'too much' })).status).toBe(202);
+    const view = await waitFor(async () => {
+      const v = await starter.get(id);
+      return v?.status === 'failed' ? v : undefined;
+    }, 20_000, 'the run to fail');
+    expect(JSON.stringify(view)).toContain('rejected by carol: too much');
+  });
+});
