@@ -5,7 +5,9 @@
  * result is recorded only at its fence, by its worker, while running; a worker that falls silent
  * is declared dead once its heartbeat is older than the threshold (by the database's clock) —
  * only then — and the attempts it claimed are abandoned and their owners woken, its late results
- * refused, while attempts nobody claimed stay dispatched.
+ * refused, while attempts nobody claimed stay dispatched. A dead id claims nothing, a worker that
+ * registered again records results under the id it claimed with, and an attempt left running under
+ * a dead id is abandoned by the next sweep.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +130,37 @@ describe('the step queue', () => {
     await dispatchAttempts(pool, 'owner', [dispatchOf('q3', 'x', 1, 'h1'), dispatchOf('q3', 'y', 1, 'h2'), dispatchOf('q3', 'z', 1, null)]);
     const got = await exchange(pool, 'w1', [], 4, TASKS, ['h1']);
     expect(got.claimed.map((j) => j.key).sort()).toEqual(['y', 'z']);
+    await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
+  });
+});
+
+describe('a worker that registers again after being declared dead', () => {
+  it('claims nothing under the dead id, records a result under the id it claimed with, and an attempt left running under a dead id is abandoned by the next sweep', async () => {
+    await register('old');
+    await dispatchAttempts(pool, 'owner', [dispatchOf('re', 'a'), dispatchOf('re', 'b'), dispatchOf('re', 'c')]);
+    const first = await exchange(pool, 'old', [], 1, TASKS, []);
+    expect(first.claimed).toHaveLength(1);
+    const a = first.claimed[0]!;
+    // Declared dead; then an exchange of the old id in flight claims nothing.
+    await pool.query(`UPDATE orch.workers SET state = 'dead' WHERE id = 'old'`);
+    expect((await exchange(pool, 'old', [], 3, TASKS, [])).claimed).toHaveLength(0);
+    // Registered again as `new`: it claims, and the result of `a` goes under `old`, its claim's id.
+    await register('new');
+    const second = await exchange(pool, 'new', [{ run: 're', key: a.key, attempt: 1, fence: 1, worker: 'old', status: 'succeeded', outcome: '{"ok":true}' }], 1, TASKS, []);
+    expect(second.refused).toHaveLength(0);
+    expect(second.claimed).toHaveLength(1);
+    expect((await rowOf('re', a.key))!.status).toBe('succeeded');
+    // The same result under the new id would have been refused: the row was not its.
+    const b = second.claimed[0]!;
+    expect((await rowOf('re', b.key))!.worker).toBe('new');
+    // A claim that landed under the old id all the same (the race with the sweeper) is abandoned by the next sweep.
+    const c = ['a', 'b', 'c'].find((k) => k !== a.key && k !== b.key)!;
+    await pool.query(`UPDATE orch.attempts SET status = 'running', worker = 'old', started_at = now() WHERE run_id = 're' AND step_key = $1`, [c]);
+    const swept = await sweepDeadWorkers(pool, 60_000);
+    expect(swept.dead).toEqual([]);
+    expect(swept.abandoned).toBe(1);
+    expect((await rowOf('re', c))!.status).toBe('abandoned');
+    expect((await rowOf('re', b.key))!.status).toBe('running');
     await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
   });
 });
