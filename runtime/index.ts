@@ -92,7 +92,7 @@ export interface RuntimeOptions extends WorkerExecutorOptions {
   /**
    * Where the steps run (needs a Postgres `db` unless `local`):
    * - `local` (the default): this process's worker threads;
-   * - `workers`: `orch worker` processes (graphile-worker jobs), waiting for one if none is live;
+   * - `workers`: `orch worker` processes (the step queue in orch.attempts), waiting for one if none is live;
    * - `auto`: on the workers when one is live as a run starts (or resumes), else in-process.
    */
   readonly placement?: Placement;
@@ -881,7 +881,7 @@ export type { MigrateResult } from './journal/pg/migrations.js';
 export { displayUrl, isPostgresUrl } from './journal/pg/url.js';
 export type { WorkerOptions, WorkerRow } from './cluster/worker.js';
 
-/** `orch worker`: runs steps of Postgres runs until SIGINT / SIGTERM (pg and graphile-worker loaded on demand). */
+/** `orch worker`: runs steps of Postgres runs until SIGINT / SIGTERM (pg loaded on demand). */
 export async function runOrchWorker(opts: WorkerOptions): Promise<void> {
   return (await import('./cluster/worker.js')).runWorker(opts);
 }

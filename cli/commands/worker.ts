@@ -1,6 +1,6 @@
 /**
  * `orch worker --db URL [--resources a,b] [--slots N] [--project DIR]`: runs the steps of runs
- * of `orch run` and `orch serve` on that database (graphile-worker jobs), until SIGINT / SIGTERM.
+ * of `orch run` and `orch serve` on that database (the step queue in orch.attempts), until SIGINT / SIGTERM.
  * `orch workers --db URL [--all] [--json]`: the workers registered on the database.
  */
 import type { Command } from 'commander';
@@ -34,7 +34,7 @@ function databaseUrl(db: string | undefined): string {
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('run on this machine the steps of runs on a Postgres journal (graphile-worker jobs), until Ctrl-C')
+    .description('run on this machine the steps of runs on a Postgres journal, until Ctrl-C')
     .option('--db <url>', 'postgres://… URL (default: $ORCH_DB)')
     .option('--resources <names>', 'also take steps bound to these resources, comma-separated (steps on no resource are always taken)')
     .option('--slots <n>', 'attempts run at once, on as many worker threads (default: 4)', positiveInt('--slots'))

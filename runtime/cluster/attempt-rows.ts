@@ -4,6 +4,7 @@
  * (`RemoteExecutor`) or this process (`AdoptingExecutor`, `--local`).
  */
 import type pg from 'pg';
+import { batchedHook } from '../scheduler/commit-hooks.js';
 import type { AttemptOutcome, AttemptRequest, CommitHook } from '../scheduler/types.js';
 
 /**
@@ -50,15 +51,28 @@ export async function recoverableAttempts(pool: pg.Pool, runId: string, inFlight
 
 /**
  * Marks an outcome folded, inside the commit that records what it leads to (its step_completed …):
- * a crash before that commit leaves it unfolded, for the next owner to recover.
+ * a crash before that commit leaves it unfolded, for the next owner to recover. The folds of one
+ * commit are one statement (`batchedHook`).
  */
 export function foldHook(run: string, key: string, attempt: number, fence: number): CommitHook {
-  return async (tx) => {
-    await (tx as pg.ClientBase).query(
-      `UPDATE orch.attempts SET folded = true WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND NOT folded`,
-      [run, key, attempt, fence],
-    );
-  };
+  return batchedHook(foldRows, { run, key, attempt, fence });
+}
+
+interface Fold {
+  readonly run: string;
+  readonly key: string;
+  readonly attempt: number;
+  readonly fence: number;
+}
+
+/** The folds of one commit, one statement. */
+async function foldRows(tx: unknown, folds: readonly Fold[]): Promise<void> {
+  await (tx as pg.ClientBase).query(
+    `UPDATE orch.attempts a SET folded = true
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) AS f(run_id, step_key, attempt, fence)
+      WHERE a.run_id = f.run_id AND a.step_key = f.step_key AND a.attempt = f.attempt AND a.fence = f.fence AND NOT a.folded`,
+    [folds.map((f) => f.run), folds.map((f) => f.key), folds.map((f) => f.attempt), folds.map((f) => f.fence)],
+  );
 }
 
 /** The outcome a worker recorded (JSON text), or a failure saying it is unreadable. */

@@ -1,7 +1,7 @@
 /**
- * What the owner of a run and `orch worker` processes share (docs/cluster.md, "Steps as
- * graphile-worker jobs"): the job payload, task identifiers, the NOTIFY channel, and the sweeper
- * that turns workers silent for more than 5 s into dead ones and abandons their attempts.
+ * What the owner of a run and `orch worker` processes share (docs/cluster.md, "The step
+ * queue"): the job payload, task identifiers, the NOTIFY channel, and the sweeper that turns
+ * workers silent for more than 5 s into dead ones and abandons their attempts.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
@@ -71,13 +71,10 @@ export interface StepJob {
   readonly traceparent?: string;
 }
 
-/** The graphile-worker job key of one dispatch of an attempt: unique per fence. */
+/** The key of one dispatch of an attempt, for logs: unique per fence. */
 export const jobKey = (run: string, key: string, attempt: number, fence: number): string => `${run}/${key}#${attempt}.${fence}`;
 
-/** `jobKey` in SQL, over an `orch.attempts` row: the expression of its index `attempts_dispatched_by_job`. */
-export const ATTEMPT_JOB_KEY = `(run_id || '/' || step_key || '#' || attempt::text || '.' || fence::text)`;
-
-/** The graphile-worker job flag of a handler hash: a worker with another copy forbids it. */
+/** A handler hash as a tag (`handler:<sha256>`). */
 export const handlerFlag = (hash: string): string => `handler:${hash}`;
 
 const hashes = new Map<string, { readonly stamp: string; readonly hash: string }>();
@@ -99,20 +96,16 @@ export interface SweepResult {
 }
 
 /**
- * Marks workers silent for more than 5 s (the default `deadAfterMs`) dead, abandons their running
- * attempts (and any attempt running under an id that is no longer alive), unlocks and
- * deletes their graphile-worker jobs, and wakes the owners of the affected runs, all in one
- * transaction. It also abandons attempts still `dispatched` whose job has been locked for more
- * than 5 s: the worker that fetched the job died between its lock and the claim (possibly before
- * it could record its graphile-worker ids), and with `max_attempts 1` nobody would fetch that job
- * again. A late claim of an abandoned attempt fails, so a slow live worker only loses the job.
- * Another process already sweeping: nothing (`pg_try_advisory_xact_lock`).
+ * Marks workers silent for more than 5 s (the default `deadAfterMs`) dead, abandons the attempts
+ * they claimed and had not finished — and any attempt running under an id that is no longer
+ * alive (claimed by a frozen worker's exchange in flight as it was declared dead, before it
+ * registered again) — and wakes the owners of the affected runs, all in one transaction. A worker
+ * claims an attempt and takes it in one statement (`queue.ts` `exchange`), so there is no attempt
+ * a dead worker fetched without claiming. Another process already sweeping: nothing
+ * (`pg_try_advisory_xact_lock`).
  */
 export async function sweepDeadWorkers(pool: pg.Pool, deadAfterMs = clusterTiming().workerDeadAfterMs): Promise<SweepResult> {
   const deadAfterS = deadAfterMs / 1000;
-  // A job locked this long while its attempt is still `dispatched` was fetched by a worker that
-  // died before claiming it: a live worker claims within milliseconds of the lock.
-  const unclaimedLockS = deadAfterS;
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -121,31 +114,23 @@ export async function sweepDeadWorkers(pool: pg.Pool, deadAfterMs = clusterTimin
       await client.query('COMMIT');
       return { dead: [], abandoned: 0 };
     }
-    const dead = await client.query<{ id: string; job_workers: string[] }>(
+    const dead = await client.query<{ id: string }>(
       `UPDATE orch.workers SET state = 'dead'
         WHERE id IN (SELECT id FROM orch.workers WHERE state = 'alive' AND heartbeat_at < now() - make_interval(secs => $1)
                      FOR UPDATE SKIP LOCKED)
-        RETURNING id, job_workers`,
+        RETURNING id`,
       [deadAfterS],
     );
     const ids = dead.rows.map((r) => r.id);
     const abandoned = await client.query<{ run_id: string }>(
-      `UPDATE orch.attempts SET status = 'abandoned', finished_at = now()
-        WHERE (worker = ANY($1) AND status = 'running')
-           -- claimed under an id already dead (a frozen worker woken, before it registered again)
-           OR (status = 'running' AND NOT EXISTS (SELECT 1 FROM orch.workers w WHERE w.id = orch.attempts.worker AND w.state = 'alive'))
-           OR (status = 'dispatched' AND ${ATTEMPT_JOB_KEY} IN (
-                 SELECT key FROM graphile_worker.jobs WHERE locked_at < now() - make_interval(secs => $2)))
+      `UPDATE orch.attempts SET status = 'abandoned', finished_at = now(), job = NULL
+        WHERE status = 'running'
+          AND (worker = ANY($1)
+               -- claimed under an id already dead (a frozen worker woken, before it registered again)
+               OR NOT EXISTS (SELECT 1 FROM orch.workers w WHERE w.id = orch.attempts.worker AND w.state = 'alive'))
         RETURNING run_id`,
-      [ids, unclaimedLockS],
+      [ids],
     );
-    const jobWorkers = dead.rows.flatMap((r) => r.job_workers);
-    if (jobWorkers.length > 0) {
-      // complete_jobs only deletes unlocked jobs: collect, unlock, then delete.
-      const jobs = await client.query<{ id: string }>('SELECT id::text AS id FROM graphile_worker.jobs WHERE locked_by = ANY($1)', [jobWorkers]);
-      await client.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [jobWorkers]);
-      if (jobs.rowCount) await client.query('SELECT graphile_worker.complete_jobs($1::bigint[])', [jobs.rows.map((j) => j.id)]);
-    }
     for (const run of new Set(abandoned.rows.map((r) => r.run_id))) await client.query('SELECT pg_notify($1, $2)', [ATTEMPT_CHANNEL, run]);
     await client.query('COMMIT');
     return { dead: ids, abandoned: abandoned.rowCount ?? 0 };

@@ -4,8 +4,8 @@
  * in-process one; of each step in flight at the interruption (`recover`):
  * - an outcome a worker recorded: the step's next attempt receives it and folds the row in the
  *   commit of what it leads to — the handler is not called again;
- * - still dispatched (no worker claimed it): taken back (`abandoned`, so no worker ever claims
- *   it) and run here;
+ * - still dispatched (no worker claimed it): taken back (`abandoned`, its `job` payload cleared,
+ *   so no worker ever claims it from the step queue) and run here;
  * - running on a worker: waited on (its NOTIFY-less poll, with the sweeper, since there may be no
  *   other process to declare that worker dead); should the worker die or refuse it, the attempt
  *   runs here.
@@ -68,7 +68,7 @@ export class AdoptingExecutor implements Executor {
   /** Takes an attempt no worker claimed yet back from the workers: true when no worker ever will. */
   async takeBack(req: AttemptRequest, at: RecoveredAttempt): Promise<boolean> {
     const r = await this.pool.query(
-      `UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now()
+      `UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now(), job = NULL
         WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND status = 'dispatched'`,
       [req.runId, req.stepId, at.attempt, at.fence],
     );
@@ -78,7 +78,7 @@ export class AdoptingExecutor implements Executor {
   /** The run gave up on an adopted attempt (timeout, cancel): its worker can no longer record a result. */
   async abandon(req: AttemptRequest, at: RecoveredAttempt): Promise<void> {
     await this.pool.query(
-      `UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now()
+      `UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now(), job = NULL
         WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND status IN ('dispatched', 'running')`,
       [req.runId, req.stepId, at.attempt, at.fence],
     );

@@ -1,9 +1,9 @@
 /**
- * An `orch worker`'s row in `orch.workers`: its id, its heartbeat, the graphile-worker ids of the
- * jobs it locks, and — once the sweeper declared it dead (frozen, partitioned, paused past 5 s) —
- * a new registration under a new id. Everything the old id did is fenced by then: its running
- * attempts were abandoned with it, so their results are refused, and an attempt it claims under
- * the old id afterwards is abandoned by the next sweep (`sweepDeadWorkers`).
+ * An `orch worker`'s row in `orch.workers`: its id, its heartbeat, and — once the sweeper declared
+ * it dead (frozen, partitioned, paused past 5 s) — a new registration under a new id. Everything
+ * the old id did is fenced by then: its running attempts were abandoned with it, so their results
+ * are refused; a dead id claims nothing (`queue.ts` `exchange`), and an attempt a claim in flight
+ * took under it all the same is abandoned by the next sweep (`sweepDeadWorkers`).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -70,11 +70,6 @@ export class WorkerRegistration {
       throw err;
     }
     return previous;
-  }
-
-  /** A graphile-worker worker of this registration (the `locked_by` of its jobs), for the sweeper to unlock. */
-  async addJobWorker(jobWorkerId: string): Promise<void> {
-    await this.pool.query('UPDATE orch.workers SET job_workers = array_append(job_workers, $2) WHERE id = $1', [this.current, jobWorkerId]);
   }
 
   /** Deregisters (state `stopped`) unless declared dead meanwhile. */

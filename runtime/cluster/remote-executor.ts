@@ -1,17 +1,17 @@
 /**
  * The executor of `orch run --db postgres://… --remote`: each attempt becomes a row of
- * `orch.attempts` and a graphile-worker job, added inside the journal transaction that commits
- * the attempt's `step_started` (`prepare`, run by `PgJournal.commit` as a commit hook), so a
- * worker only ever sees a step whose start is durable; `orch worker` processes run it
- * (`worker.ts`). The outcome comes back through the attempt row: a worker NOTIFYs
+ * `orch.attempts` — the step queue — added inside the journal transaction that commits the
+ * attempt's `step_started` (`prepare`, a batched commit hook: every attempt a commit starts is
+ * one statement, `queue.ts` `dispatchAttempts`), so a worker only ever sees a step whose start is
+ * durable; `orch worker` processes claim and run it (`worker.ts`). The outcome comes back through the attempt row: a worker NOTIFYs
  * `orch_attempt` when it records one, and a 500 ms poll covers a missed notification. The owner
  * hands it to the scheduler as the `done` of `Executor.start` — the same `attempt_succeeded` /
  * `attempt_failed` the local executor produces — and marks the row folded.
  *
  * An attempt abandoned by the sweeper after a worker claimed it (that worker died) comes back to
  * the core as lost (`attempt_lost`): the step runs again as its next attempt, a new row and job.
- * One abandoned before any worker claimed it, or refused, is dispatched again with the next fence
- * under a new job key; the dead worker can no longer record a result for it.
+ * One refused (or abandoned before any worker claimed it) is dispatched again with the next
+ * fence; a dead worker can no longer record a result for it.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -21,9 +21,11 @@ import { locateHandler, projectRoot } from '../executor/handler-path.js';
 import { fillDefaults } from '../executor/worker-executor.js';
 import { openMigratedPool } from '../journal/pg/migrations.js';
 import { openClient } from '../journal/pg/pool.js';
+import { batchedHook } from '../scheduler/commit-hooks.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';
 import { foldHook, parseOutcome, recoverableAttempts, recoveredKey, runStep, type RecoveredAttempt } from './attempt-rows.js';
-import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, jobKey, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
+import { ATTEMPT_CHANNEL, handlerHash, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
+import { dispatchAttempts, toldOutcomes, type Dispatch } from './queue.js';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './timing.js';
 import { jobSecretsAndModel } from './job-secrets.js';
 
@@ -64,7 +66,7 @@ export class RemoteExecutor implements Executor {
   private closed = false;
   private readonly projectLimits = new Map<string, number>();
   /** Attempts whose row and job were added inside their `step_started` commit: their fence. */
-  private readonly prepared = new Map<string, { readonly fence: number; readonly req: AttemptRequest }>();
+  private readonly prepared = new Map<string, { readonly fence: number; readonly req: AttemptRequest; told?: { readonly fence: number; readonly outcome: string | null } }>();
   /** Outcomes a dead owner's workers recorded and it never folded, by run and step key: for the step's next attempt. */
   private readonly recovered = new Map<string, RecoveredAttempt>();
   /** The handler hashes recorded for each run (`handlerHashes`), most recently used last. */
@@ -88,7 +90,7 @@ export class RemoteExecutor implements Executor {
       listener = null;
     }
     const ex = new RemoteExecutor(pool, listener, opts);
-    listener?.on('notification', () => ex.check());
+    listener?.on('notification', (n) => ex.told(n.payload));
     ex.timers.push(setInterval(() => ex.check(), clusterTiming().outcomePollMs));
     ex.timers.push(
       setInterval(() => {
@@ -142,12 +144,16 @@ export class RemoteExecutor implements Executor {
     // Its outcome is already known (`recover`): no worker runs it.
     const known = recoveredKey(req);
     if (known !== null && this.recovered.has(known)) return async () => undefined;
-    return async (tx) => {
-      const hash = await this.recordedHash(req);
-      const fence = await this.enqueue(tx as pg.ClientBase, req, stepKey(req), hash);
-      this.prepared.set(attemptId(req), { fence, req });
-    };
+    // The attempts a commit starts are added together: one statement for the whole turn.
+    return batchedHook(this.dispatchPrepared, req);
   }
+
+  /** The rows of attempts whose step_started `tx` commits, with one statement. */
+  private readonly dispatchPrepared = async (tx: unknown, reqs: readonly AttemptRequest[]): Promise<void> => {
+    const ds = await Promise.all(reqs.map((req) => this.dispatchOf(req)));
+    const fences = await dispatchAttempts(tx as pg.ClientBase, this.owner, ds);
+    reqs.forEach((req, i) => this.prepared.set(attemptId(req), { fence: fences[i]!, req }));
+  };
 
   /** A prepared attempt the run no longer starts: nobody may run it. */
   discard(req: AttemptRequest): void {
@@ -175,10 +181,13 @@ export class RemoteExecutor implements Executor {
       queueMicrotask(() => this.finish(id, entry, outcome));
     } else if (prepared !== undefined) {
       this.pending.set(id, entry);
-      // Already durable with its step_started; a result may even be waiting.
+      // Already durable with its step_started; its outcome may even have been told already.
       this.prepared.delete(id);
       entry.fence = prepared.fence;
-      queueMicrotask(() => this.check());
+      const early = prepared.told;
+      if (early !== undefined && early.fence === prepared.fence)
+        queueMicrotask(() => this.finish(id, entry, { ...parseOutcome(early.outcome), commitHook: foldHook(req.runId, key, req.attempt, early.fence) }));
+      else if (early !== undefined) queueMicrotask(() => this.check());
     } else {
       this.pending.set(id, entry);
       this.redispatch(entry);
@@ -204,36 +213,23 @@ export class RemoteExecutor implements Executor {
   /** An attempt the owner gave up on (timeout, cancel): a worker still running it can no longer record its result. */
   private async abandon(run: string, key: string, attempt: number): Promise<void> {
     await this.pool.query(
-      `UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now()
+      `UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now(), job = NULL
         WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND status IN ('dispatched', 'running')`,
       [run, key, attempt],
     );
   }
 
   /**
-   * The attempt row (a new fence when it existed) and its job, in a transaction of their own: an
-   * attempt dispatched again (its worker died or refused it), or one whose `step_started` commit
-   * carried no hooks.
+   * The attempt row (a new fence when it existed), in a statement of its own: an attempt
+   * dispatched again (its worker died or refused it), or one whose `step_started` commit carried
+   * no hooks.
    */
   private async dispatch(entry: Pending): Promise<void> {
     const { req, key } = entry;
-    // Before taking a client: a run's first lookup queries the same pool, and dispatches holding
-    // every client while they wait for it would wait for ever.
-    const hash = await this.recordedHash(req);
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const fence = await this.enqueue(client, req, key, hash);
-      await client.query('COMMIT');
-      entry.fence = fence;
-      // Aborted while this transaction ran: its abandon found no row yet.
-      if (this.pending.get(pendingId(entry)) !== entry) await this.abandon(req.runId, key, req.attempt);
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    const [fence] = await dispatchAttempts(this.pool, this.owner, [await this.dispatchOf(req)]);
+    entry.fence = fence!;
+    // Aborted while this statement ran: its abandon found no row yet.
+    if (this.pending.get(pendingId(entry)) !== entry) await this.abandon(req.runId, key, req.attempt);
   }
 
   /** The handler hash workers must have for this attempt's capability: the one recorded for its run. */
@@ -274,24 +270,13 @@ export class RemoteExecutor implements Executor {
     return new Map(rows.map((r) => [r.capability, r.hash]));
   }
 
-  /** Upserts the attempt row and adds its job on `client` (inside the caller's transaction); the fence. */
-  private async enqueue(client: pg.ClientBase, req: AttemptRequest, key: string, handlerHash: string | null): Promise<number> {
-    const row = await client.query<{ fence: number }>(
-      `INSERT INTO orch.attempts (run_id, step_key, attempt, owner, status) VALUES ($1, $2, $3, $4, 'dispatched')
-       ON CONFLICT (run_id, step_key, attempt) DO UPDATE
-         SET fence = orch.attempts.fence + 1, owner = excluded.owner, worker = NULL, status = 'dispatched',
-             -- the last refusal stays readable while no worker with the right handler took it
-             outcome = CASE WHEN orch.attempts.status = 'refused' THEN orch.attempts.outcome END,
-             folded = false, dispatched_at = now(), dispatched_xact = txid_current(), started_at = NULL, finished_at = NULL
-       RETURNING fence`,
-      [req.runId, key, req.attempt, this.owner],
-    );
-    const fence = Number(row.rows[0]!.fence);
-    const job: StepJob = {
+  /** What a worker needs to run the attempt: its queue, its handler hash, its payload. */
+  private async dispatchOf(req: AttemptRequest): Promise<Dispatch> {
+    const handlerHash = await this.recordedHash(req);
+    const job: Omit<StepJob, 'fence'> = {
       run: req.runId,
-      key,
+      key: stepKey(req),
       attempt: req.attempt,
-      fence,
       stepId: req.stepId,
       capability: req.capability,
       baseDir: relative(projectRoot(req.plan.base_dir), req.plan.base_dir),
@@ -303,16 +288,7 @@ export class RemoteExecutor implements Executor {
       ...jobSecretsAndModel(req),
       ...(req.traceparent !== undefined ? { traceparent: req.traceparent } : {}),
     };
-    await client.query(
-      `SELECT graphile_worker.add_job($1, $2::json, max_attempts => 1, job_key => $3, job_key_mode => 'unsafe_dedupe', flags => $4::text[])`,
-      [
-        taskIdentifier(job.resource),
-        JSON.stringify(job),
-        jobKey(req.runId, key, req.attempt, fence),
-        job.handlerHash === null ? null : [handlerFlag(job.handlerHash)],
-      ],
-    );
-    return fence;
+    return { run: req.runId, key: job.key, attempt: req.attempt, task: taskIdentifier(job.resource), handler: handlerHash, job };
   }
 
   /** Looks for outcomes of this process's attempts; one look at a time, another right after if asked meanwhile. */
@@ -331,6 +307,42 @@ export class RemoteExecutor implements Executor {
           this.check();
         }
       });
+  }
+
+  /**
+   * A worker's NOTIFY: the outcomes it recorded, folded at once with no read, when they fit the
+   * payload; else (a run id: a large outcome, the sweeper, a refusal) a look at the rows.
+   */
+  private told(payload: string | undefined): void {
+    const t = toldOutcomes(payload);
+    if (t === null) {
+      // A run id alone: the attempts about to start look at the rows once they wait on them.
+      for (const p of this.prepared.values()) if (p.req.runId === payload) p.told ??= { fence: -1, outcome: null };
+      return this.check();
+    }
+    let look = false;
+    for (const d of t.done) {
+      const id = attemptKey(t.run, d.key, d.attempt);
+      const entry = this.pending.get(id);
+      const prepared = this.prepared.get(id);
+      if (entry === undefined && prepared !== undefined && (d.status === 'succeeded' || d.status === 'failed')) {
+        // Told before the run started waiting on it (its commit's effects still to run): kept for `start`.
+        prepared.told = { fence: Number(d.fence), outcome: d.outcome };
+        continue;
+      }
+      if (entry === undefined) {
+        // Another owner's run, or one this process already folded: nothing to do. One of ours
+        // whose entry waits under another attempt: the rows say what to do.
+        if ([...this.pending.values()].some((p) => p.req.runId === t.run)) look = true;
+        continue;
+      }
+      if (entry.fence !== Number(d.fence) || (d.status !== 'succeeded' && d.status !== 'failed')) {
+        look = true;
+        continue;
+      }
+      this.finish(id, entry, { ...parseOutcome(d.outcome), commitHook: foldHook(t.run, d.key, d.attempt, Number(d.fence)) });
+    }
+    if (look) this.check();
   }
 
   private async look(): Promise<void> {

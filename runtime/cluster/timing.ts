@@ -27,6 +27,8 @@ export interface ClusterTiming {
   readonly orphanPollMs: number;
   /** How often an owner polls for outcomes its LISTEN connection may have missed. */
   readonly outcomePollMs: number;
+  /** How often an idle worker looks for ready attempts its LISTEN connection may have missed. */
+  readonly claimPollMs: number;
 }
 
 export const DEFAULT_CLUSTER_TIMING: ClusterTiming = {
@@ -37,6 +39,7 @@ export const DEFAULT_CLUSTER_TIMING: ClusterTiming = {
   sweepMs: 1000,
   orphanPollMs: 2000,
   outcomePollMs: 500,
+  claimPollMs: 1000,
 };
 
 export const CLUSTER_TIME_SCALE_ENV = 'ORCH_CLUSTER_TIME_SCALE';

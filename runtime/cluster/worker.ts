@@ -1,30 +1,37 @@
 /**
- * `orch worker`: a graphile-worker runner whose tasks are the steps of Postgres runs
- * (docs/cluster.md). Each job is one dispatch of an attempt (`StepJob`):
+ * `orch worker`: runs the steps of Postgres runs (docs/cluster.md, "The step queue"). Each
+ * `exchange` with the database is one statement, one commit: it records the results finished
+ * since the last one and claims as many ready attempts (`StepJob`) as the worker has free slots
+ * (`batching.ts` decides when). For each claimed attempt:
  *
- * 1. claim it — `status = 'running'` only while its fence matches and it is still `dispatched`
- *    (an abandoned or finished attempt is skipped without calling the handler);
+ * 1. check that this worker's copy of the handler is the owner's (else the attempt is `refused`);
  * 2. run it from this worker's own project and config (`WorkerAttempts`, worker-attempt.ts): its
  *    secrets, model endpoints, MCP servers and channels; handlers resolved inside `--project`
  *    with the local executor's realpath containment, on this process's worker threads;
- * 3. record the outcome — only while the row is still this worker's, running, at that fence —
- *    and NOTIFY `orch_attempt`. A refused result (the worker was presumed dead) is dropped.
+ * 3. its result is recorded by the next exchange — only while the row is still running at that
+ *    fence under the id it was claimed with — which NOTIFYs `orch_attempt`. A refused result (the
+ *    worker was presumed dead, or the owner gave up on the attempt) is dropped and logged.
+ *
+ * A worker wakes on `orch_dispatch` (the owner's NOTIFY in the commit that dispatches) and polls
+ * every second besides.
  *
  * The worker registers in `orch.workers`, heartbeats every second from a connection of its own,
  * and sweeps dead workers (`sweepDeadWorkers`). A worker that finds itself declared dead (it was
- * frozen or cut off past 5 s) registers again under a new id and goes on (`registration.ts`).
+ * frozen or cut off past 5 s) starts none of the attempts it claimed under the old id and still
+ * holds in line (the sweeper abandoned them), registers again under a new id and goes on claiming
+ * under it (`registration.ts`); the attempts it was running finish and their results are refused.
  */
-import { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';
-import { run, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
-import pg from 'pg';
+import type pg from 'pg';
 import { locateHandler, projectRoot } from '../executor/handler-path.js';
-import { openMigratedPool, quietLogger } from '../journal/pg/migrations.js';
-import { openPool } from '../journal/pg/pool.js';
+import { openMigratedPool } from '../journal/pg/migrations.js';
+import { openClient, openPool } from '../journal/pg/pool.js';
 import type { AttemptOutcome } from '../scheduler/types.js';
 import { telemetrySettings } from '../telemetry/settings.js';
 import { loadWorkerTracing, type WorkerTracing } from '../telemetry/tracing.js';
-import { ATTEMPT_CHANNEL, handlerFlag, handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
+import { drained, nextExchange, stillWanted } from './batching.js';
+import { handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
+import { DISPATCH_CHANNEL, exchange, type Result } from './queue.js';
 import { WorkerRegistration } from './registration.js';
 import { clusterTiming } from './timing.js';
 import { WorkerAttempts } from './worker-attempt.js';
@@ -33,7 +40,7 @@ export interface WorkerOptions {
   readonly url: string;
   /** Resources whose steps this worker takes besides steps on no resource. */
   readonly resources: readonly string[];
-  /** Attempts at once (graphile-worker concurrency and worker threads). */
+  /** Attempts at once (claimed at a time, and worker threads). */
   readonly slots: number;
   /** The project checkout handlers are resolved in. */
   readonly project: string;
@@ -57,6 +64,20 @@ export interface WorkerRow {
   readonly running: number;
 }
 
+/**
+ * A worker holds its slots' worth of attempts again, claimed and waiting in line: a slot that
+ * frees starts the next one at once, not a round trip later.
+ */
+const PREFETCH = 2;
+
+/** A claimed attempt and the worker id it was claimed under (its result is recorded under that id). */
+interface Claim {
+  readonly job: StepJob;
+  readonly worker: string;
+}
+
+const jobId = (job: StepJob): string => `${job.run}\u0000${job.key}\u0000${job.attempt}\u0000${job.fence}`;
+
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   // The owner names the plan's directory relative to its project root (the nearest folder up
@@ -64,61 +85,44 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   // `--project` may be any folder of the checkout.
   const project = projectRoot(resolve(o.project));
   const pool = await openMigratedPool(o.url, 3);
-  // graphile-worker's own pool, with pg's default conventions (job ids as strings).
-  const jobPool = new pg.Pool({ connectionString: o.url, max: o.slots + 3, application_name: 'orch worker' });
-  jobPool.on('error', () => undefined);
-  jobPool.on('connect', (client) => client.on('error', () => undefined));
   const heartbeatPool = openPool(o.url, { max: 1 });
+  let reg: WorkerRegistration | null = null;
   // The worker's own config: secrets, model endpoints and prices, MCP servers, channels, limits
   // and telemetry (worker-attempt.ts). A broken one stops the worker here, before it registers.
   const attempts = await WorkerAttempts.open({ project, worker: () => reg?.id ?? 'starting', slots: o.slots }).catch(async (err: unknown) => {
-    await Promise.all([pool.end(), jobPool.end(), heartbeatPool.end()].map((p) => p.catch(() => undefined)));
+    await Promise.all([pool.end(), heartbeatPool.end()].map((p) => p.catch(() => undefined)));
     throw err;
   });
   const tracing = await workerTracing(attempts);
-  let runner: Runner | null = null;
-  /** Runners not yet stopped: the current one, and one of a registration declared dead while it drains. */
-  const runners = new Set<Runner>();
-  let reg: WorkerRegistration | null = null;
+  const tasks = taskIdentifiers(o.resources);
+  let listener: pg.Client | null = null;
   let heartbeat: ReturnType<typeof setInterval> | null = null;
-  let stopping: Promise<void> | null = null;
-  let renewing: Promise<void> | null = null;
+  let poll: ReturnType<typeof setInterval> | null = null;
   let declaredDead = false;
-  /** Job flags of handler hashes this worker's project copy does not match: never fetched again. */
+  /** Handler hashes this worker's project copy does not match: never claimed again. */
   const forbidden = new Set<string>();
+  // The exchange loop's state (batching.ts decides from it).
+  let running = 0;
+  let inFlight = false;
+  let wanted = true;
+  let stopping = false;
+  /** Registering again after being declared dead: nothing is claimed until the new id exists. */
+  let renewing = false;
+  let failures = 0;
+  const results: Result[] = [];
+  let resolveDrained!: () => void;
+  const whenDrained = new Promise<void>((r) => (resolveDrained = r));
   try {
     const registration = (reg = await WorkerRegistration.register(pool, { resources: o.resources, slots: o.slots }));
-    const step: Task = async (payload) => runStep(payload as StepJob);
-    const taskList: TaskList = {};
-    for (const t of taskIdentifiers(o.resources)) taskList[t] = step;
 
-    const runStep = async (job: StepJob): Promise<void> => {
-      // Claimed and recorded under the registration of the moment: an attempt claimed under an id
-      // declared dead is abandoned by the next sweep, and its result refused.
-      const id = registration.id;
-      const where = [job.run, job.key, job.attempt, job.fence];
-      const mismatch = handlerMismatch(job);
+    /** Runs one claimed attempt; its result, recorded by a later exchange under the id it was claimed with. */
+    const runStep = async ({ job, worker }: Claim): Promise<Result> => {
+      const where = { run: job.run, key: job.key, attempt: job.attempt, fence: job.fence, worker };
+      const mismatch = handlerMismatch(job, worker);
       if (mismatch !== null) {
-        if (job.handlerHash !== null) forbidden.add(handlerFlag(job.handlerHash));
-        const refused = await pool.query(
-          `WITH r AS (
-             UPDATE orch.attempts SET status = 'refused', worker = $5, outcome = $6, finished_at = now()
-              WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND status = 'dispatched'
-              RETURNING run_id)
-           SELECT pg_notify($7, run_id) FROM r`,
-          [...where, id, JSON.stringify({ ok: false, error: mismatch }), ATTEMPT_CHANNEL],
-        );
-        if (refused.rowCount === 1) log(`refused ${job.run}/${job.key}#${job.attempt}: ${mismatch}`);
-        return;
-      }
-      const claim = await pool.query(
-        `UPDATE orch.attempts SET status = 'running', worker = $5, started_at = now()
-          WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND status = 'dispatched'`,
-        [...where, id],
-      );
-      if (claim.rowCount !== 1) {
-        log(`skipped ${job.run}/${job.key}#${job.attempt}: no longer dispatched (abandoned or done)`);
-        return;
+        if (job.handlerHash !== null) forbidden.add(job.handlerHash);
+        log(`refused ${job.run}/${job.key}#${job.attempt}: ${mismatch}`);
+        return { ...where, status: 'refused', outcome: JSON.stringify({ ok: false, error: mismatch }) };
       }
       const span = tracing?.attempt(job.traceparent, {
         runId: job.run,
@@ -126,25 +130,16 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         attempt: job.attempt,
         resource: job.resource,
         capability: job.capability.name,
-        worker: id,
+        worker,
       });
       // Untraced here, a traced owner's step span is still the handler's parent.
       const outcome = await attempts.run(job, span?.traceparent ?? job.traceparent);
       span?.end(outcome.ok ? { ok: true, ...usageAndCost(outcome) } : { ok: false, error: outcome.error, ...usageAndCost(outcome) });
-      const recorded = await pool.query(
-        `WITH done AS (
-           UPDATE orch.attempts SET status = $6, outcome = $7, finished_at = now()
-            WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND fence = $4 AND worker = $5 AND status = 'running'
-            RETURNING run_id)
-         SELECT pg_notify($8, run_id) FROM done`,
-        [...where, id, outcome.ok ? 'succeeded' : 'failed', JSON.stringify(outcome), ATTEMPT_CHANNEL],
-      );
-      if (recorded.rowCount !== 1) log(`refused: the result of ${job.run}/${job.key}#${job.attempt} (this worker was presumed dead)`);
+      return { ...where, status: outcome.ok ? 'succeeded' : 'failed', outcome: JSON.stringify(outcome) };
     };
 
     /** Why this worker must not run the job's handler (another copy of it than the owner's), or null. */
-    const handlerMismatch = (job: StepJob): string | null => {
-      const id = registration.id;
+    const handlerMismatch = (job: StepJob, id: string): string | null => {
       if (job.handlerHash === null) return null;
       const where = locateHandler(job.capability, resolve(project, job.baseDir), project);
       if (!where.ok) return `${where.error} on worker ${id}, while the run's owner has it`;
@@ -152,59 +147,162 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       return mine === job.handlerHash ? null : `handler ${where.module} on worker ${id} has sha256 ${mine}, the run's owner has ${job.handlerHash}`;
     };
 
-    const events = new EventEmitter() as WorkerEvents;
-    events.on('worker:create', ({ worker }) => {
-      registration.addJobWorker(worker.workerId).catch(() => undefined);
-    });
-    const startRunner = async (): Promise<Runner> => {
-      const r = await run({
-        pgPool: jobPool,
-        taskList,
-        concurrency: o.slots,
-        noHandleSignals: true,
-        pollInterval: 1000,
-        logger: quietLogger(),
-        forbiddenFlags: () => [...forbidden],
-        // No cron: without this graphile-worker would read a `crontab` file of the current directory.
-        parsedCronItems: [],
-        events,
-      });
-      runners.add(r);
-      void r.promise.finally(() => runners.delete(r)).catch(() => undefined);
-      return r;
+    /** One exchange at a time: record what finished, claim what the free slots can take. */
+    const pump = (): void => {
+      const state = { slots: o.slots, window: o.slots * PREFETCH, running, results: results.length, inFlight, wanted: wanted && !renewing, stopping };
+      const next = nextExchange(state);
+      if (next === null) {
+        if (drained(state)) resolveDrained();
+        return;
+      }
+      inFlight = true;
+      const report = results.splice(0, results.length);
+      const as = registration.id;
+      exchange(pool, as, report, next.claim, tasks, [...forbidden])
+        .then(
+          (answer) => {
+            failures = 0;
+            for (const r of answer.refused) {
+              if (r.status === 'refused') continue;
+              log(`refused: the result of ${r.run}/${r.key}#${r.attempt} (this worker was presumed dead, or the owner gave up on it)`);
+            }
+            wanted = stillWanted(next.claim, answer.claimed.length, wanted);
+            for (const job of answer.claimed) {
+              // Claimed under an id declared dead meanwhile: the sweeper abandons it, none starts here.
+              if (as !== registration.id) log(`dropped ${job.run}/${job.key}#${job.attempt}: claimed as ${as}, declared dead since`);
+              else track({ job, worker: as });
+            }
+          },
+          (err: unknown) => {
+            // The database is unreachable: the results wait for the next exchange (their fence
+            // still guards them); what this one may have claimed the sweeper gives back if this
+            // worker dies, and `adopt` below finds it if it lives.
+            results.unshift(...report);
+            if (failures++ === 0) log(`orch worker ${registration.id}: ${(err as Error).message}; retrying`);
+            wanted = true;
+            return new Promise<void>((r) => setTimeout(r, Math.min(2000, 100 * failures)).unref()).then(adopt);
+          },
+        )
+        .finally(() => {
+          inFlight = false;
+          pump();
+        });
     };
-    runner = await startRunner();
+
+    /** Attempts recorded as claimed by this worker that it does not run (the answer of an exchange was lost): run them. */
+    const mine = new Set<string>();
+    const adopt = async (): Promise<void> => {
+      const id = registration.id;
+      const { rows } = await pool
+        .query<{ run_id: string; step_key: string; attempt: number; fence: string; job: string | null }>(
+          `SELECT run_id, step_key, attempt, fence::text, job FROM orch.attempts WHERE worker = $1 AND status = 'running' AND job IS NOT NULL`,
+          [id],
+        )
+        .catch(() => ({ rows: [] }));
+      if (id !== registration.id) return;
+      for (const r of rows) {
+        if (mine.has(`${r.run_id}\u0000${r.step_key}\u0000${r.attempt}\u0000${r.fence}`) || results.some((x) => x.run === r.run_id && x.key === r.step_key && x.attempt === r.attempt)) continue;
+        const payload = JSON.parse(r.job!) as Omit<StepJob, 'fence'>;
+        const job: StepJob = { ...payload, run: r.run_id, key: r.step_key, attempt: r.attempt, fence: Number(r.fence) };
+        track({ job, worker: id });
+      }
+    };
+    /** Claimed attempts waiting for a slot, in claim order. */
+    const line: Claim[] = [];
+    let executing = 0;
+    const track = (claim: Claim): void => {
+      mine.add(jobId(claim.job));
+      running++;
+      line.push(claim);
+      startNext();
+    };
+    const startNext = (): void => {
+      while (executing < o.slots && line.length > 0) {
+        const claim = line.shift()!;
+        const { job } = claim;
+        executing++;
+        runStep(claim)
+          .catch(
+            (err: unknown): Result => ({
+              run: job.run,
+              key: job.key,
+              attempt: job.attempt,
+              fence: job.fence,
+              worker: claim.worker,
+              status: 'failed',
+              outcome: JSON.stringify({ ok: false, error: `worker ${claim.worker}: ${(err as Error).message}` }),
+            }),
+          )
+          .then((r) => {
+            mine.delete(jobId(job));
+            executing--;
+            running--;
+            results.push(r);
+            startNext();
+            pump();
+          });
+      }
+    };
+
+    const wake = (): void => {
+      wanted = true;
+      pump();
+    };
+    listener = openClient(o.url);
+    try {
+      await listener.connect();
+      await listener.query(`LISTEN ${DISPATCH_CHANNEL}`);
+      listener.on('notification', (n) => {
+        if (n.payload === undefined || tasks.includes(n.payload)) wake();
+      });
+    } catch {
+      // The poll alone still finds every attempt.
+      await listener.end().catch(() => undefined);
+      listener = null;
+    }
+    poll = setInterval(wake, clusterTiming().claimPollMs);
 
     const stop = (why: string) => {
-      stopping ??= (async () => {
-        log(`orch worker ${registration.id}: stopping (${why})`);
-        if (heartbeat) clearInterval(heartbeat);
-        await renewing;
-        await Promise.all([...runners].map((r) => r.stop().catch(() => undefined)));
-      })();
-      return stopping;
+      if (stopping) return;
+      stopping = true;
+      log(`orch worker ${registration.id}: stopping (${why})`);
+      if (heartbeat) clearInterval(heartbeat);
+      if (poll) clearInterval(poll);
+      pump();
     };
     /**
-     * Declared dead (frozen or cut off past the dead-after time): the old runner takes no new job
-     * and drains (the results of its attempts are refused: they were abandoned with the old id),
-     * and the worker goes on under a new registration with a new runner.
+     * Declared dead (frozen or cut off past the dead-after time): the attempts claimed under the old
+     * id and waiting in line were abandoned with it and may have run elsewhere by now, so none of
+     * them starts here; those running finish (their results are refused). The worker registers
+     * again and claims under the new id.
      */
-    const renew = () => {
-      const old = runner;
-      renewing ??= (async () => {
-        void old?.stop().catch(() => undefined);
-        const previous = await registration.again();
-        log(`orch worker ${previous} was declared dead (no heartbeat for more than ${clusterTiming().workerDeadAfterMs / 1000} s): registered again as ${registration.id}`);
-        if (!stopping) runner = await startRunner();
-      })()
-        .catch((err: unknown) => {
-          declaredDead = true;
-          log(`orch worker ${registration.id}: declared dead and cannot register again: ${(err as Error).message}`);
-          void stop('declared dead');
-        })
-        .finally(() => (renewing = null));
+    const renew = (): void => {
+      if (renewing || stopping) return;
+      renewing = true;
+      const old = registration.id;
+      for (const claim of line.filter((c) => c.worker === old)) {
+        line.splice(line.indexOf(claim), 1);
+        mine.delete(jobId(claim.job));
+        running--;
+      }
+      registration
+        .again()
+        .then(
+          (previous) => {
+            log(`orch worker ${previous} was declared dead (no heartbeat for more than ${clusterTiming().workerDeadAfterMs / 1000} s): registered again as ${registration.id}`);
+            renewing = false;
+            wake();
+          },
+          (err: unknown) => {
+            renewing = false;
+            declaredDead = true;
+            log(`orch worker ${registration.id}: declared dead and cannot register again: ${(err as Error).message}`);
+            stop('declared dead');
+          },
+        );
     };
     heartbeat = setInterval(() => {
+      if (renewing) return;
       registration
         .beat(heartbeatPool)
         .then((alive) => {
@@ -213,24 +311,19 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         .catch(() => undefined);
       sweepDeadWorkers(heartbeatPool).catch(() => undefined);
     }, clusterTiming().heartbeatMs);
-    o.signal?.addEventListener('abort', () => void stop('signal'), { once: true });
+    o.signal?.addEventListener('abort', () => stop('signal'), { once: true });
     o.onReady?.(registration.id);
-    if (o.signal?.aborted) void stop('signal');
-    // Until stopped: a runner replaced after a re-registration hands over to the next one.
-    for (;;) {
-      const current: Runner = runner;
-      await current.promise.catch((err: unknown) => log(`orch worker ${registration.id}: ${(err as Error).message}`));
-      await renewing;
-      if (stopping || current === runner) break;
-    }
-    await stopping;
+    if (o.signal?.aborted) stop('signal');
+    else pump();
+    await whenDrained;
   } finally {
     if (heartbeat) clearInterval(heartbeat);
+    if (poll) clearInterval(poll);
+    await listener?.end().catch(() => undefined);
     await reg?.stop().catch(() => undefined);
     await attempts.close();
     await tracing?.shutdown();
     await heartbeatPool.end().catch(() => undefined);
-    await jobPool.end().catch(() => undefined);
     await pool.end().catch(() => undefined);
   }
   if (declaredDead) throw new Error(`orch worker ${reg?.id ?? ''} was declared dead (its heartbeat was more than 5 s old) and could not register again`);

@@ -124,8 +124,19 @@ export interface Executor {
   recover?(runId: string, inFlight: ReadonlyMap<string, number>): Promise<ReadonlySet<string>>;
 }
 
-/** Runs inside a journal commit's transaction (on Postgres, given its client); a throw rolls the commit back. */
-export type CommitHook = (transaction: unknown) => Promise<void>;
+/**
+ * Runs inside a journal commit's transaction (on Postgres, given its client); a throw rolls the commit back.
+ * A hook with `batch` may instead be run together with the other hooks of that commit that share
+ * its `group`: `group(transaction, items)` once, for one statement instead of one per hook (the
+ * attempt rows of a turn's started steps, the folds of its outcomes). Calling the hook itself is
+ * the same as its group with its item alone.
+ */
+export type CommitHook = ((transaction: unknown) => Promise<void>) & { readonly batch?: CommitBatch };
+
+export interface CommitBatch {
+  readonly group: (transaction: unknown, items: readonly unknown[]) => Promise<void>;
+  readonly item: unknown;
+}
 
 export type { EventData, EventType, PlanChange, RunEvent, RunEventOf } from './journal-events.js';
 

@@ -1,21 +1,25 @@
 /**
- * The sweeper and a worker that dies between fetching a step's job and claiming its attempt: a
- * real graphile-worker process locks the job and is killed (SIGKILL) inside the task, before any
- * claim, without ever registering in `orch.workers`. With `max_attempts 1` nobody fetches that job
- * again, so unless the sweeper abandons the attempt the owner waits for it for ever (the hang the
- * chaos test met once in CI). A fresh lock is left alone: a live worker claims within
- * milliseconds.
+ * The step queue in `orch.attempts` and the sweeper, statement by statement on a real Postgres:
+ * a batched dispatch wakes `orch_dispatch` and bumps the fence of an attempt dispatched again;
+ * two workers claiming at once never claim one attempt twice (`FOR UPDATE SKIP LOCKED`); a
+ * result is recorded only at its fence, by its worker, while running; a worker that falls silent
+ * is declared dead once its heartbeat is older than the threshold (by the database's clock) —
+ * only then — and the attempts it claimed are abandoned and their owners woken, its late results
+ * refused, while attempts nobody claimed stay dispatched. A dead id claims nothing, a worker that
+ * registered again records results under the id it claimed with, and an attempt left running under
+ * a dead id is abandoned by the next sweep.
  */
-import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobKey, sweepDeadWorkers, taskIdentifier } from '../cluster/jobs.js';
+import { ATTEMPT_CHANNEL, sweepDeadWorkers, taskIdentifier, type StepJob } from '../cluster/jobs.js';
+import { DISPATCH_CHANNEL, dispatchAttempts, exchange, toldOutcomes, type Dispatch } from '../cluster/queue.js';
 import { migrate } from '../journal/pg/migrations.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { waitUntil } from '../../test/support/wait.js';
 
 /** The sweeper's threshold here (the product's is 5 s, WORKER_DEAD_AFTER_S): same path, test speed. */
 const DEAD_AFTER_MS = 1000;
+const TASKS = [taskIdentifier(null)];
 
 let db: TestPostgres;
 let pool: pg.Pool;
@@ -23,68 +27,177 @@ let pool: pg.Pool;
 beforeAll(async () => {
   db = await startPostgres();
   await migrate(db.url);
-  pool = new pg.Pool({ connectionString: db.url, max: 3 });
+  pool = new pg.Pool({ connectionString: db.url, max: 4 });
 }, 120_000);
 afterAll(async () => {
   await pool?.end();
   await db?.stop();
 });
 
-/** A graphile-worker process whose task kills its own process: the job stays locked by a dead worker. */
-function lockAndDie(url: string): Promise<number | null> {
-  const script = `
-    import { run } from 'graphile-worker';
-    await run({
-      connectionString: process.env.DB,
-      concurrency: 1,
-      noHandleSignals: true,
-      pollInterval: 200,
-      parsedCronItems: [],
-      taskList: { ${JSON.stringify(taskIdentifier(null))}: async () => process.kill(process.pid, 'SIGKILL') },
-    });
-    await new Promise(() => {});
-  `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), env: { ...process.env, DB: url }, stdio: 'ignore' });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal === 'SIGKILL' ? null : code)));
+function dispatchOf(run: string, key: string, attempt = 1, handler: string | null = null): Dispatch {
+  const job: Omit<StepJob, 'fence'> = {
+    run,
+    key,
+    attempt,
+    stepId: key,
+    capability: { name: 'noop' } as StepJob['capability'],
+    baseDir: '.',
+    input: {},
+    resource: null,
+    secrets: [],
+    timeoutMs: null,
+    maxOutputBytes: null,
+    handlerHash: handler,
+  };
+  return { run, key, attempt, task: taskIdentifier(null), handler, job };
 }
 
-const status = async (key: string) =>
-  (await pool.query<{ status: string }>(`SELECT status FROM orch.attempts WHERE run_id = 'r1' AND step_key = $1`, [key])).rows[0]?.status;
+async function register(id: string): Promise<void> {
+  await pool.query(`INSERT INTO orch.workers (id, host, pid, slots) VALUES ($1, 'test', 1, 4)`, [id]);
+}
 
-describe('a job locked by a worker that died before claiming its attempt', () => {
-  it('is abandoned by the sweeper once its lock is older than the dead-worker threshold, and only then', async () => {
-    await pool.query(`INSERT INTO orch.attempts (run_id, step_key, attempt, owner, status) VALUES ('r1', 'a', 1, 'owner', 'dispatched')`);
-    await pool.query(`SELECT graphile_worker.add_job($1, '{}'::json, max_attempts => 1, job_key => $2)`, [taskIdentifier(null), jobKey('r1', 'a', 1, 1)]);
+const rowOf = async (run: string, key: string) =>
+  (await pool.query<{ status: string; worker: string | null; fence: string }>(`SELECT status, worker, fence::text FROM orch.attempts WHERE run_id = $1 AND step_key = $2`, [run, key])).rows[0];
 
-    expect(await lockAndDie(db.url)).toBeNull();
-    const job = (await pool.query<{ locked_by: string | null; attempts: number }>(`SELECT locked_by, attempts FROM graphile_worker.jobs`)).rows;
-    expect(job).toHaveLength(1);
-    expect(job[0]!.locked_by).not.toBeNull();
-    expect(job[0]!.attempts).toBe(1);
+async function listen(channel: string): Promise<{ next: () => Promise<string | undefined>; end: () => Promise<void> }> {
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  await c.query(`LISTEN ${channel}`);
+  const seen: (string | undefined)[] = [];
+  c.on('notification', (n) => seen.push(n.payload));
+  return {
+    next: async () => {
+      await waitUntil(() => seen.length > 0, `a notification on ${channel}`);
+      return seen.shift();
+    },
+    end: () => c.end(),
+  };
+}
 
-    // The lock's age by the database's clock, which is the one the sweeper reads.
-    const lockAgeMs = async () =>
-      (await pool.query<{ ms: number }>(`SELECT (extract(epoch from now() - locked_at) * 1000)::float8 AS ms FROM graphile_worker.jobs`)).rows[0]!.ms;
-
-    // Freshly locked: a live worker would be claiming it now. The threshold is a little older
-    // than the lock (the same code path as the product's 5 s, at test speed), so it is left alone.
-    await sweepDeadWorkers(pool, (await lockAgeMs()) + DEAD_AFTER_MS);
-    expect(await status('a')).toBe('dispatched');
-
-    const listener = new pg.Client({ connectionString: db.url });
-    await listener.connect();
+describe('the step queue', () => {
+  it('dispatches many attempts in one statement, wakes workers, and gives one dispatched again the next fence', async () => {
+    const woke = await listen(DISPATCH_CHANNEL);
     try {
-      await listener.query('LISTEN orch_attempt');
-      const woken = new Promise<string | undefined>((resolve) => listener.once('notification', (n) => resolve(n.payload)));
-      // Older than the threshold now, by the database's clock: no fixed sleep.
-      await waitUntil(async () => (await lockAgeMs()) > DEAD_AFTER_MS, `the job's lock to be ${DEAD_AFTER_MS} ms old`);
-      const swept = await sweepDeadWorkers(pool, DEAD_AFTER_MS);
-      expect(swept.abandoned).toBe(1);
-      expect(await status('a')).toBe('abandoned');
-      // The owner is woken to dispatch it again under the next fence.
-      expect(await woken).toBe('r1');
+      const fences = await dispatchAttempts(pool, 'owner', [dispatchOf('q1', 'a'), dispatchOf('q1', 'b'), dispatchOf('q1', 'c')]);
+      expect(fences).toEqual([1, 1, 1]);
+      expect(await woke.next()).toBe(taskIdentifier(null));
+      expect(await dispatchAttempts(pool, 'owner', [dispatchOf('q1', 'b')])).toEqual([2]);
     } finally {
-      await listener.end();
+      await woke.end();
     }
+    await pool.query(`DELETE FROM orch.attempts`);
+  });
+
+  it('never lets two workers claim one attempt, and records a result only at its fence, by its worker', async () => {
+    await register('w1');
+    await register('w2');
+    await dispatchAttempts(pool, 'owner', Array.from({ length: 10 }, (_, i) => dispatchOf('q2', `s${i}`)));
+    const [a, b] = await Promise.all([exchange(pool, 'w1', [], 6, TASKS, []), exchange(pool, 'w2', [], 6, TASKS, [])]);
+    const keys = [...a.claimed, ...b.claimed].map((j) => j.key);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.length).toBe(10);
+    const job = a.claimed[0]!;
+    expect(job.fence).toBe(1);
+    expect(job.run).toBe('q2');
+    expect((await rowOf('q2', job.key))!.status).toBe('running');
+
+    const outcome = JSON.stringify({ ok: true, output: 1 });
+    // Another worker, or a stale fence: refused, nothing written.
+    const wrong = await exchange(pool, 'w2', [{ run: 'q2', key: job.key, attempt: 1, fence: 1, status: 'succeeded', outcome }], 0, TASKS, []);
+    expect(wrong.refused).toHaveLength(1);
+    const stale = await exchange(pool, 'w1', [{ run: 'q2', key: job.key, attempt: 1, fence: 7, status: 'succeeded', outcome }], 0, TASKS, []);
+    expect(stale.refused).toHaveLength(1);
+    expect((await rowOf('q2', job.key))!.status).toBe('running');
+
+    const told = await listen(ATTEMPT_CHANNEL);
+    try {
+      const ok = await exchange(pool, 'w1', [{ run: 'q2', key: job.key, attempt: 1, fence: 1, status: 'succeeded', outcome }], 0, TASKS, []);
+      expect(ok.refused).toHaveLength(0);
+      // The outcome itself rides in the notification: the owner needs no read.
+      const payload = toldOutcomes(await told.next());
+      expect(payload).toEqual({ run: 'q2', done: [{ key: job.key, attempt: 1, fence: 1, status: 'succeeded', outcome }] });
+    } finally {
+      await told.end();
+    }
+    expect((await rowOf('q2', job.key))!.status).toBe('succeeded');
+    // Recorded once: the same result again is refused.
+    expect((await exchange(pool, 'w1', [{ run: 'q2', key: job.key, attempt: 1, fence: 1, status: 'failed', outcome }], 0, TASKS, [])).refused).toHaveLength(1);
+    await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
+  });
+
+  it('leaves attempts whose handler hash the worker forbids to the others', async () => {
+    await register('w1');
+    await dispatchAttempts(pool, 'owner', [dispatchOf('q3', 'x', 1, 'h1'), dispatchOf('q3', 'y', 1, 'h2'), dispatchOf('q3', 'z', 1, null)]);
+    const got = await exchange(pool, 'w1', [], 4, TASKS, ['h1']);
+    expect(got.claimed.map((j) => j.key).sort()).toEqual(['y', 'z']);
+    await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
+  });
+});
+
+describe('a worker that registers again after being declared dead', () => {
+  it('claims nothing under the dead id, records a result under the id it claimed with, and an attempt left running under a dead id is abandoned by the next sweep', async () => {
+    await register('old');
+    await dispatchAttempts(pool, 'owner', [dispatchOf('re', 'a'), dispatchOf('re', 'b'), dispatchOf('re', 'c')]);
+    const first = await exchange(pool, 'old', [], 1, TASKS, []);
+    expect(first.claimed).toHaveLength(1);
+    const a = first.claimed[0]!;
+    // Declared dead; then an exchange of the old id in flight claims nothing.
+    await pool.query(`UPDATE orch.workers SET state = 'dead' WHERE id = 'old'`);
+    expect((await exchange(pool, 'old', [], 3, TASKS, [])).claimed).toHaveLength(0);
+    // Registered again as `new`: it claims, and the result of `a` goes under `old`, its claim's id.
+    await register('new');
+    const second = await exchange(pool, 'new', [{ run: 're', key: a.key, attempt: 1, fence: 1, worker: 'old', status: 'succeeded', outcome: '{"ok":true}' }], 1, TASKS, []);
+    expect(second.refused).toHaveLength(0);
+    expect(second.claimed).toHaveLength(1);
+    expect((await rowOf('re', a.key))!.status).toBe('succeeded');
+    // The same result under the new id would have been refused: the row was not its.
+    const b = second.claimed[0]!;
+    expect((await rowOf('re', b.key))!.worker).toBe('new');
+    // A claim that landed under the old id all the same (the race with the sweeper) is abandoned by the next sweep.
+    const c = ['a', 'b', 'c'].find((k) => k !== a.key && k !== b.key)!;
+    await pool.query(`UPDATE orch.attempts SET status = 'running', worker = 'old', started_at = now() WHERE run_id = 're' AND step_key = $1`, [c]);
+    const swept = await sweepDeadWorkers(pool, 60_000);
+    expect(swept.dead).toEqual([]);
+    expect(swept.abandoned).toBe(1);
+    expect((await rowOf('re', c))!.status).toBe('abandoned');
+    expect((await rowOf('re', b.key))!.status).toBe('running');
+    await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
+  });
+});
+
+describe('a worker that falls silent', () => {
+  it('is declared dead by the sweeper once its heartbeat is older than the threshold, and only then', async () => {
+    await register('silent');
+    await dispatchAttempts(pool, 'owner', [dispatchOf('r1', 'a'), dispatchOf('r1', 'b')]);
+    const claimed = await exchange(pool, 'silent', [], 1, TASKS, []);
+    expect(claimed.claimed).toHaveLength(1);
+    const mine = claimed.claimed[0]!.key;
+    const other = mine === 'a' ? 'b' : 'a';
+
+    const ageMs = async () =>
+      (await pool.query<{ ms: number }>(`SELECT (extract(epoch from now() - heartbeat_at) * 1000)::float8 AS ms FROM orch.workers WHERE id = 'silent'`)).rows[0]!.ms;
+    // Fresh: left alone (the threshold a little older than its heartbeat).
+    const fresh = await sweepDeadWorkers(pool, (await ageMs()) + DEAD_AFTER_MS);
+    expect(fresh.dead).toEqual([]);
+    expect((await rowOf('r1', mine))!.status).toBe('running');
+
+    const told = await listen(ATTEMPT_CHANNEL);
+    try {
+      // Older than the threshold now, by the database's clock: no fixed sleep.
+      await waitUntil(async () => (await ageMs()) > DEAD_AFTER_MS, `the heartbeat to be ${DEAD_AFTER_MS} ms old`);
+      const swept = await sweepDeadWorkers(pool, DEAD_AFTER_MS);
+      expect(swept.dead).toEqual(['silent']);
+      expect(swept.abandoned).toBe(1);
+      // The owner is woken to start the step again elsewhere.
+      expect(await told.next()).toBe('r1');
+    } finally {
+      await told.end();
+    }
+    expect((await rowOf('r1', mine))!.status).toBe('abandoned');
+    expect((await rowOf('r1', other))!.status).toBe('dispatched');
+    // Its late result is refused.
+    const late = await exchange(pool, 'silent', [{ run: 'r1', key: mine, attempt: 1, fence: 1, status: 'succeeded', outcome: '{"ok":true}' }], 0, TASKS, []);
+    expect(late.refused).toHaveLength(1);
+    expect((await rowOf('r1', mine))!.status).toBe('abandoned');
   }, 60_000);
 });

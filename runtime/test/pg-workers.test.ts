@@ -1,5 +1,5 @@
 /**
- * Steps on `orch worker` processes (graphile-worker jobs), through the real CLI: every worker and
+ * Steps on `orch worker` processes (the step queue in orch.attempts), through the real CLI: every worker and
  * every `orch run --remote` a process of its own, on a throwaway Postgres (never skipped).
  * Handlers append a JSON line per start and end with the pid of the process running them, which
  * proves where each step ran: a worker's, never the owner's.

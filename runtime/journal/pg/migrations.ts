@@ -8,7 +8,6 @@
  * (`../../limits/sqlite-store.ts`) column for column, with epoch-ms times as `bigint`. Never edit
  * a migration that has shipped: add the next one.
  */
-import { Logger as GraphileLogger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
 import { openPool } from './pool.js';
 import { displayUrl } from './url.js';
@@ -272,6 +271,21 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON orch
   FOR EACH STATEMENT EXECUTE FUNCTION orch.audit_log_append_only();
 `,
   },
+  {
+    version: 9,
+    name: 'the step queue in orch.attempts',
+    sql: `
+-- The attempt row is the job (docs/cluster.md, "The step queue"): the owner writes the payload
+-- with the attempt's step_started, a worker claims several ready rows at once (FOR UPDATE SKIP
+-- LOCKED) in the statement that records its previous results. \`task\`: orch_step or
+-- orch_step:RESOURCE; \`handler\`: the handler hash a worker must have; \`job\`: the payload
+-- (cluster/jobs.ts StepJob without the fence, which is the row's), cleared once recorded.
+ALTER TABLE orch.attempts ADD COLUMN task text, ADD COLUMN handler text, ADD COLUMN job text;
+CREATE INDEX attempts_ready ON orch.attempts (task, dispatched_at) WHERE status = 'dispatched';
+-- graphile-worker's job keys are gone: nothing looks attempts up by them any more.
+DROP INDEX orch.attempts_dispatched_by_job;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -293,8 +307,7 @@ export class SchemaError extends Error {
 
 /** Brings the database's `orch` schema to `LATEST_VERSION` (or `upTo`); safe to run concurrently. */
 export async function migrate(target: string | pg.Pool, opts: { readonly upTo?: number } = {}): Promise<MigrateResult> {
-  // Two connections: the one holding the lock, and one for graphile-worker's migrations.
-  const pool = typeof target === 'string' ? openPool(target, { max: 2 }) : target;
+  const pool = typeof target === 'string' ? openPool(target, { max: 1 }) : target;
   const upTo = opts.upTo ?? LATEST_VERSION;
   const client = await pool.connect();
   try {
@@ -323,9 +336,6 @@ export async function migrate(target: string | pg.Pool, opts: { readonly upTo?: 
         }
         applied.push(m.version);
       }
-      // The step queue of `orch worker` (docs/cluster.md): graphile-worker's own schema and
-      // migrations, idempotent, under its own lock too.
-      await installJobQueue(pool);
       return { from, to: Math.max(from, ...applied), applied };
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK]).catch(() => undefined);
@@ -334,22 +344,6 @@ export async function migrate(target: string | pg.Pool, opts: { readonly upTo?: 
     client.release();
     if (typeof target === 'string') await pool.end();
   }
-}
-
-/** graphile-worker's schema (`graphile_worker`), at the version the installed graphile-worker needs. */
-async function installJobQueue(pool: pg.Pool): Promise<void> {
-  try {
-    await runMigrations({ pgPool: pool, logger: quietLogger() });
-  } catch (err) {
-    throw new SchemaError(`installing the graphile-worker schema failed: ${(err as Error).message}`);
-  }
-}
-
-/** A graphile-worker logger that only reports warnings and errors, on stderr. */
-export function quietLogger(): GraphileLogger {
-  return new GraphileLogger(() => (level, message) => {
-    if (level === 'error' || level === 'warning') process.stderr.write(`graphile-worker ${level}: ${message}\n`);
-  });
 }
 
 /** The applied schema version (0 when the database has no Orch schema). */

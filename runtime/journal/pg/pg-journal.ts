@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import { inflateRawSync } from 'node:zlib';
 import { irBlob } from '../ir-blob.js';
 import type pg from 'pg';
+import { runCommitHooks } from '../../scheduler/commit-hooks.js';
 import { storedEvent } from '../../scheduler/journal-events.js';
 import type { CommitHook, EventData, EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
 import { LeaseLost, type AsyncJournal } from '../async-journal.js';
@@ -140,7 +141,8 @@ export class PgJournal implements AsyncJournal {
             ],
           );
         // What the executor adds with these events (`Executor.prepare`: the jobs of started steps).
-        for (const hook of hooks) await hook(db);
+        // One statement per batch group (every attempt a turn dispatches, every outcome it folds).
+        await runCommitHooks(db, hooks);
       });
     } catch (err) {
       // A commit cut short by the server (a session it ended after this process stalled inside

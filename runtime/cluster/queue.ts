@@ -1,0 +1,180 @@
+/**
+ * The step queue in `orch.attempts` (migration 9; docs/cluster.md, "The step queue"): the
+ * attempt row is the job. Two statements carry every step between an owner and the workers:
+ *
+ * - `dispatchAttempts` — the owner upserts the rows of many attempts at once (a new fence for one
+ *   dispatched again) and NOTIFYs `orch_dispatch`, inside the journal commit of their
+ *   `step_started` events; a worker can only see a step whose start is durable.
+ * - `exchange` — a worker, in one statement (one commit), records its finished results, each
+ *   fenced (`fence`, `worker` = the id it claimed the attempt under, `running`), NOTIFYs the runs'
+ *   owners, and — while its registration is alive — claims up to N ready attempts of its tasks
+ *   with `FOR UPDATE SKIP LOCKED`, so two workers never claim one attempt.
+ */
+import type pg from 'pg';
+import { ATTEMPT_CHANNEL, type StepJob } from './jobs.js';
+
+/** The owner NOTIFYs this channel (payload: the task identifier) when it dispatches attempts. */
+export const DISPATCH_CHANNEL = 'orch_dispatch';
+
+/** One attempt to dispatch: its row's key, queue and payload (the job without its fence). */
+export interface Dispatch {
+  readonly run: string;
+  readonly key: string;
+  readonly attempt: number;
+  readonly task: string;
+  readonly handler: string | null;
+  readonly job: Omit<StepJob, 'fence'>;
+}
+
+/**
+ * Upserts the attempts' rows as `dispatched` on `db` (the caller's transaction, or alone in its
+ * own) and wakes idle workers; the fence of each, in order. An attempt that had a row (its worker
+ * died before claiming it, or refused it) gets the next fence.
+ */
+export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: string, ds: readonly Dispatch[]): Promise<number[]> {
+  if (ds.length === 0) return [];
+  const { rows } = await db.query<{ run_id: string; step_key: string; attempt: number; fence: string }>(
+    `WITH d AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[]) AS d(run_id, step_key, attempt, task, handler, job)),
+     up AS (
+       INSERT INTO orch.attempts AS a (run_id, step_key, attempt, owner, status, task, handler, job)
+       SELECT run_id, step_key, attempt, $7, 'dispatched', task, handler, job FROM d
+       ON CONFLICT (run_id, step_key, attempt) DO UPDATE
+         SET fence = a.fence + 1, owner = excluded.owner, worker = NULL, status = 'dispatched',
+             -- the last refusal stays readable while no worker with the right handler took it
+             outcome = CASE WHEN a.status = 'refused' THEN a.outcome END,
+             folded = false, dispatched_at = now(), dispatched_xact = txid_current(), started_at = NULL, finished_at = NULL,
+             task = excluded.task, handler = excluded.handler, job = excluded.job
+       RETURNING a.run_id, a.step_key, a.attempt, a.fence, a.task)
+     SELECT run_id, step_key, attempt, fence::text, pg_notify($8, task)::text AS woke FROM up`,
+    [
+      ds.map((d) => d.run),
+      ds.map((d) => d.key),
+      ds.map((d) => d.attempt),
+      ds.map((d) => d.task),
+      ds.map((d) => d.handler),
+      ds.map((d) => JSON.stringify(d.job)),
+      owner,
+      DISPATCH_CHANNEL,
+    ],
+  );
+  const fences = new Map(rows.map((r) => [`${r.run_id}\u0000${r.step_key}\u0000${r.attempt}`, Number(r.fence)]));
+  return ds.map((d) => fences.get(`${d.run}\u0000${d.key}\u0000${d.attempt}`)!);
+}
+
+/** The longest NOTIFY payload that carries outcomes (Postgres refuses more than 8000 bytes). */
+const NOTIFY_PAYLOAD_MAX = 7900;
+
+/** What a worker's NOTIFY on `orch_attempt` carries: the run id alone, or the outcomes it recorded. */
+export interface ToldOutcomes {
+  readonly run: string;
+  readonly done: readonly { readonly key: string; readonly attempt: number; readonly fence: number; readonly status: string; readonly outcome: string | null }[];
+}
+
+/** The outcomes of an `orch_attempt` payload, or null (a run id alone: read the rows). */
+export function toldOutcomes(payload: string | undefined): ToldOutcomes | null {
+  if (payload === undefined || !payload.startsWith('{')) return null;
+  try {
+    const t = JSON.parse(payload) as ToldOutcomes;
+    return typeof t.run === 'string' && Array.isArray(t.done) ? t : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A finished attempt's result, as a worker records it. */
+export interface Result {
+  readonly run: string;
+  readonly key: string;
+  readonly attempt: number;
+  readonly fence: number;
+  /**
+   * The worker id the attempt was claimed under (default: the exchange's). A worker that
+   * registered again since (registration.ts) records it under the old id, whose running attempts
+   * the sweeper abandoned when it declared that id dead: such a result is refused.
+   */
+  readonly worker?: string;
+  /** `refused`: the worker would not run its handler (another copy of it than the owner's). */
+  readonly status: 'succeeded' | 'failed' | 'refused';
+  /** The outcome as JSON text. */
+  readonly outcome: string;
+}
+
+export interface ExchangeAnswer {
+  /** The results this worker may no longer record (it was presumed dead, or the owner gave up). */
+  readonly refused: readonly Result[];
+  /** The attempts claimed, now `running` on this worker. */
+  readonly claimed: readonly StepJob[];
+}
+
+/**
+ * Records `results` (each only while its row is still running at its fence under the id it was
+ * claimed with) and claims, under `worker` and only while that id is alive in `orch.workers`, up
+ * to `claim` ready attempts of `tasks` whose handler hash is not in `forbidden`: one statement.
+ */
+export async function exchange(
+  db: pg.Pool | pg.ClientBase,
+  worker: string,
+  results: readonly Result[],
+  claim: number,
+  tasks: readonly string[],
+  forbidden: readonly string[],
+): Promise<ExchangeAnswer> {
+  const { rows } = await db.query<{ kind: string; run_id: string | null; step_key: string | null; attempt: number | null; fence: string | null; job: string | null }>(
+    `WITH r AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $13::text[]) AS r(run_id, step_key, attempt, fence, status, outcome, worker)),
+     done AS (
+       UPDATE orch.attempts a SET status = r.status, outcome = r.outcome, finished_at = now(), job = NULL,
+              -- a refused attempt never ran: it counts as unclaimed
+              started_at = CASE WHEN r.status = 'refused' THEN NULL ELSE a.started_at END
+         FROM r
+        WHERE a.run_id = r.run_id AND a.step_key = r.step_key AND a.attempt = r.attempt AND a.fence = r.fence
+          AND a.worker = r.worker AND a.status = 'running'
+       RETURNING a.run_id, a.step_key, a.attempt, a.fence, a.status, a.outcome),
+     -- the outcomes themselves, when they fit a notification (8000 bytes): the owner needs no read
+     told AS (
+       SELECT pg_notify($8, CASE WHEN octet_length(p) <= $12 THEN p ELSE run_id END)
+         FROM (SELECT run_id, json_build_object('run', run_id, 'done', json_agg(json_build_object(
+                 'key', step_key, 'attempt', attempt, 'fence', fence, 'status', status, 'outcome', outcome)))::text AS p
+                 FROM done GROUP BY run_id) x),
+     picked AS (
+       SELECT run_id, step_key, attempt, job FROM orch.attempts
+        WHERE status = 'dispatched' AND job IS NOT NULL AND task = ANY($9) AND (handler IS NULL OR handler <> ALL($10))
+          -- an id declared dead claims nothing (a frozen worker woken before it registered again)
+          AND EXISTS (SELECT 1 FROM orch.workers w WHERE w.id = $7 AND w.state = 'alive')
+        ORDER BY dispatched_at LIMIT $11
+        FOR UPDATE SKIP LOCKED),
+     claimed AS (
+       UPDATE orch.attempts a SET status = 'running', worker = $7, started_at = now()
+         FROM picked p
+        WHERE a.run_id = p.run_id AND a.step_key = p.step_key AND a.attempt = p.attempt
+       RETURNING a.run_id, a.step_key, a.attempt, a.fence, p.job)
+     SELECT 'done' AS kind, run_id, step_key, attempt, NULL::text AS fence, NULL::text AS job FROM done
+     UNION ALL SELECT 'claimed', run_id, step_key, attempt, fence::text, job FROM claimed
+     UNION ALL SELECT 'told', NULL, NULL, NULL, NULL, NULL FROM told`,
+    [
+      results.map((r) => r.run),
+      results.map((r) => r.key),
+      results.map((r) => r.attempt),
+      results.map((r) => r.fence),
+      results.map((r) => r.status),
+      results.map((r) => r.outcome),
+      worker,
+      ATTEMPT_CHANNEL,
+      [...tasks],
+      [...forbidden],
+      claim,
+      NOTIFY_PAYLOAD_MAX,
+      results.map((r) => r.worker ?? worker),
+    ],
+  );
+  const recorded = new Set(rows.filter((r) => r.kind === 'done').map((r) => `${r.run_id}\u0000${r.step_key}\u0000${r.attempt}`));
+  const claimed: StepJob[] = [];
+  for (const r of rows) {
+    if (r.kind !== 'claimed') continue;
+    const payload = JSON.parse(r.job ?? 'null') as Omit<StepJob, 'fence'> | null;
+    if (payload === null) continue;
+    claimed.push({ ...payload, run: r.run_id!, key: r.step_key!, attempt: r.attempt!, fence: Number(r.fence) });
+  }
+  return { refused: results.filter((r) => !recorded.has(`${r.run}\u0000${r.key}\u0000${r.attempt}`)), claimed };
+}
