@@ -498,7 +498,8 @@ export class Runtime {
    * cancelled (journaled as cancelled), or with `{ cancel: false }` left unfinished and
    * resumable — their `result` rejects with `RunDetached` (`orch serve` shutting down).
    */
-  async close(opts: { readonly cancel?: boolean } = {}): Promise<void> {
+  async close(opts: { readonly cancel?: boolean; readonly phase?: (waitingFor: string) => void } = {}): Promise<void> {
+    const phase = opts.phase ?? (() => {});
     const results = [...this.results.values()];
     if (opts.cancel === false) {
       for (const run of [...this.active.values()]) {
@@ -509,18 +510,27 @@ export class Runtime {
       this.active.clear();
     } else for (const run of this.active.values()) run.cancel('runtime closed');
     this.stopPolling();
+    phase('the in-process step executor');
     await this.local?.close();
+    phase('the adoption of worker outcomes');
     await (await this.adopting?.catch(() => null))?.close();
+    phase('the step dispatcher');
     await this.remote?.close();
+    phase('the shared limits');
     await this.ownsLimits?.close();
     // A cancelled run's last commit goes to the journal after this turn (at once on SQLite, a
     // round trip on Postgres); it lands before the journal closes, unless the run hangs.
+    phase('the runs to end');
     await Promise.race([Promise.allSettled(results), new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
     // Pending writes of the cancelled runs (their last commit, a disown) land before the pool ends.
+    phase("the runs' last writes");
     await Promise.allSettled([...this.settling]);
+    phase('the orphan poll');
     await this.polling;
+    phase('the journal to close');
     await this.store?.close();
     // Spans of everything that happened here leave before the process does.
+    phase('the traces to leave');
     for (const t of this.tracings.values()) await (await t)?.shutdown();
   }
 

@@ -209,6 +209,12 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
       }
       stopping = true;
       log(`${signal}: stopping; runs in flight get ${GRACE_MS / 1000}s to finish`);
+      // Whatever hangs while stopping (a database that stopped answering), the process still
+      // ends: every journal write is already durable, so what is left resumes at the next start.
+      setTimeout(() => {
+        log(`stopping took more than ${(GRACE_MS + STOP_LIMIT_MS) / 1000}s (waiting for ${server.closing() ?? 'nothing'}): exiting now`);
+        process.exit(1);
+      }, GRACE_MS + STOP_LIMIT_MS).unref();
       server.close(GRACE_MS).then(done, (err: unknown) => {
         log(`error while stopping: ${(err as Error)?.message ?? String(err)}`);
         done(-1);
@@ -227,6 +233,8 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
 
 /** How long a stopping server lets runs in flight finish before leaving them to the next start. */
 const GRACE_MS = 3000;
+/** How long closing may take after the grace period before the process exits anyway. */
+const STOP_LIMIT_MS = 10_000;
 
 function orchFilesInCwd(): string[] {
   return readdirSync(process.cwd())

@@ -135,6 +135,9 @@ export interface RunStarter {
   activeCount(): number;
   /** Waits until no run is in flight, at most `ms`; resolves to whether none is left. */
   drain(ms: number): Promise<boolean>;
-  /** Releases the runtime; runs still in flight stay unfinished in the journal (resumed next start). */
-  close(): Promise<void>;
+  /**
+   * Releases the runtime; runs still in flight stay unfinished in the journal (resumed next start).
+   * `phase` hears what it waits for, so that a stop that hangs can say on what.
+   */
+  close(phase?: (waitingFor: string) => void): Promise<void>;
 }

@@ -255,13 +255,14 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
       return active.size === 0;
     },
 
-    async close() {
+    async close(phase: (waitingFor: string) => void = () => {}) {
       closed = true;
       if (adopter) clearInterval(adopter);
+      phase('the take-over of orphaned runs');
       await adopting;
       // A server that stops leaves runs still in flight unfinished in the journal (not
       // cancelled), for the next `orch serve` to resume.
-      await rt.close({ cancel: false });
+      await rt.close({ cancel: false, phase });
     },
   };
 }

@@ -50,6 +50,8 @@ export interface RunningServer {
    * the runtime. Resolves to the number of runs left unfinished (resumed by the next start).
    */
   close(graceMs?: number): Promise<number>;
+  /** What `close` is waiting for right now (null before it starts): named when stopping hangs. */
+  closing(): string | null;
 }
 
 /** Paths the built-in API and the dashboard own; an `api` trigger may not shadow them. */
@@ -145,24 +147,31 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   let closing: Promise<number> | undefined;
+  let phase: string | null = null;
   return {
     url: `http://${hostForUrl}:${port}`,
     port,
     engine,
     resumed,
+    closing: () => phase,
     close: (graceMs = 0) =>
       (closing ??= (async () => {
+        phase = 'the runs in flight';
         engine.deactivate();
         streams.closeAll();
         const stopped = app.close();
         app.server.closeIdleConnections();
         await starter.drain(graceMs);
         const left = starter.activeCount();
-        await starter.close();
+        await starter.close((what) => (phase = what));
+        phase = 'the server state to close';
         await opts.state.close();
+        phase = 'the people store to close';
         await people.store.close();
+        phase = 'the HTTP connections to close';
         app.server.closeAllConnections();
         await stopped;
+        phase = 'nothing';
         return left;
       })()),
   };

@@ -115,13 +115,15 @@ describe('orch serve on Postgres', () => {
       const before = await completedSteps();
       expect(before.length).toBeLessThan(6);
       // At the default age (10 s) the run is free 9–10 s after the kill; B was told 3 s.
-      const tookOverAt = await waitFor(async () => (b.stderr().includes(`took over run ${id}`) ? Date.now() : undefined), 40_000, 'B to take the run over');
+      const tookOverAt = await waitFor(async () => (b.stderr().includes(`took over run ${id}`) ? Date.now() : undefined), 15_000, 'B to take the run over').catch(
+        (err: Error) => Promise.reject(new Error(`${err.message}; B said:\n${b.stderr()}`)),
+      );
       expect(tookOverAt - killedAt).toBeLessThan(8_000);
 
       const done = await waitFor(async () => {
         const v = (await api(b, 'GET', `/runs/${id}`)).json;
         return v.status === 'completed' ? v : undefined;
-      }, 40_000, 'B to take the run over and complete it');
+      }, 25_000, 'B to take the run over and complete it').catch((err: Error) => Promise.reject(new Error(`${err.message}; B said:\n${b.stderr()}`)));
       expect(done.output).toEqual({ last: 'f' });
       expect(b.stderr()).toContain(`took over run ${id}`);
       // The journal has each step completed once; the handler of a step completed before the
@@ -132,12 +134,15 @@ describe('orch serve on Postgres', () => {
       for (const step of before) expect(ran.filter((t) => t === step)).toHaveLength(1);
       const owner = await sql.query<{ owner: string | null; owner_epoch: number }>('SELECT owner, owner_epoch::int AS owner_epoch FROM orch.runs WHERE id = $1', [id]);
       expect(owner.rows[0]).toEqual({ owner: null, owner_epoch: 2 });
+      // B stops cleanly (a stop that hangs exits 1 naming what it waited for).
+      expect(await b.stop(), b.stderr()).toBe(0);
     } finally {
       for (const s of servers) await s.stop().catch(() => {});
       await sql.end().catch(() => {});
       await db.stop();
     }
-  });
+    // Its waits (20 + 15 + 25 s) fit inside its timeout, so a slow take-over fails with what B said.
+  }, 90_000);
 
   it('an owner that stalls past its lease finds its run taken over: its late writes are refused and it lets the run go', async () => {
     const db = await startPostgres();
@@ -184,6 +189,7 @@ describe('orch serve on Postgres', () => {
     const servers: ServeProcess[] = [];
     const sql = new pg.Client({ connectionString: db.url });
     let worker: ChildProcess | null = null;
+    let workerLog = '';
     try {
       expect((await orchAsync(['db', 'migrate', '--db', db.url])).code).toBe(0);
       await sql.connect();
@@ -199,7 +205,8 @@ describe('orch serve on Postgres', () => {
       // No worker yet: the server runs the steps itself (no attempt rows: nothing was dispatched).
       expect(await relay(s)).toEqual([]);
 
-      worker = spawn(process.execPath, [join(REPO, 'bin/orch.js'), 'worker', '--db', db.url, '--project', FIXTURES, '--resources', 'box'], { cwd: FIXTURES, stdio: 'ignore' });
+      worker = spawn(process.execPath, [join(REPO, 'bin/orch.js'), 'worker', '--db', db.url, '--project', FIXTURES, '--resources', 'box'], { cwd: FIXTURES, stdio: ['ignore', 'ignore', 'pipe'] });
+      worker.stderr!.on('data', (c: Buffer) => (workerLog += c.toString('utf8')));
       const pid = worker.pid!;
       await waitFor(
         async () => ((await sql.query("SELECT 1 FROM orch.workers WHERE pid = $1 AND state = 'alive'", [pid])).rowCount ? true : undefined),
@@ -217,10 +224,14 @@ describe('orch serve on Postgres', () => {
     } finally {
       if (worker && worker.exitCode === null) {
         const w = worker;
-        await new Promise((r) => {
-          w.once('exit', r);
+        // A worker lets its running attempts finish (600 ms here); one that hangs is killed, and
+        // the test says so rather than waiting out its own timeout.
+        const stopped = await new Promise<boolean>((r) => {
+          const hung = setTimeout(() => r(!w.kill('SIGKILL')), 20_000);
+          w.once('exit', () => (clearTimeout(hung), r(true)));
           w.kill('SIGTERM');
         });
+        expect(stopped, `orch worker to exit on SIGTERM:\n${workerLog}`).toBe(true);
       }
       for (const sv of servers) await sv.stop().catch(() => {});
       await sql.end().catch(() => {});

@@ -16,12 +16,15 @@ export function tempDir(prefix = 'orch-serve-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** How long `stop` waits after SIGTERM before it kills the server and fails. */
+const STOP_WAIT_MS = 20_000;
+
 export interface ServeProcess {
   readonly url: string;
   readonly child: ChildProcess;
   stdout(): string;
   stderr(): string;
-  /** SIGTERM and wait for exit; resolves to the exit code. */
+  /** SIGTERM and wait for exit; resolves to the exit code, rejects if it had to be killed. */
   stop(): Promise<number | null>;
   /** SIGKILL (a crash) and wait for the process to be gone. */
   kill9(): Promise<void>;
@@ -66,7 +69,14 @@ export async function startServe(
     stderr: () => err,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
+      // A server stops within its grace period and its own stop limit (serve/main.ts), or exits
+      // 1 saying what it waited for; one that does neither fails the test instead of hanging it.
+      let killed = false;
+      const hung = setTimeout(() => (killed = child.kill('SIGKILL')), STOP_WAIT_MS);
+      const code = await exited;
+      clearTimeout(hung);
+      if (killed) throw new Error(`orch serve did not exit within ${STOP_WAIT_MS / 1000}s of SIGTERM:\n${err}`);
+      return code;
     },
     kill9: async () => {
       if (child.exitCode === null) child.kill('SIGKILL');
