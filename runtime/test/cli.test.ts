@@ -491,14 +491,20 @@ plan launch {
       steps: [step({ id: 'charge', capability: 'slow', args: { ms: lit(1500) } })],
     });
     const file = writePlan(project, p);
-    for (const [runId, flags, expected] of [
+    const cases = [
       ['nid-1', [], 'failed'],
       ['nid-2', ['--rerun-in-flight'], 'completed'],
-    ] as const) {
-      const { child, done } = orchAsync(['run', file, '--run-id', runId], project);
-      await until(() => eventTypes(db, runId).includes('step_started'), 'step_started');
-      child.kill('SIGKILL');
-      await done;
+    ] as const;
+    // Both runs at once (two processes on one journal), each killed once its step started.
+    await Promise.all(
+      cases.map(async ([runId]) => {
+        const { child, done } = orchAsync(['run', file, '--run-id', runId], project);
+        await until(() => eventTypes(db, runId).includes('step_started'), `${runId}: step_started`);
+        child.kill('SIGKILL');
+        await done;
+      }),
+    );
+    for (const [runId, flags, expected] of cases) {
       const r = await cli(['resume', runId, '--json', ...flags], project);
       const result = JSON.parse(r.stdout) as { status: string; steps: { error: string | null }[] };
       expect(result.status).toBe(expected);
