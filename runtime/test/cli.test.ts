@@ -1,9 +1,12 @@
 /**
  * The run commands through the CLI: compiling and running an .orch project, exit codes, the
  * --json result shape, approvals across processes, pause/resume/cancel from another process,
- * history commands, non-idempotent steps after a crash. The first test and everything across
- * processes spawn the real CLI (bin/orch.js → dist/); the rest of `orch run`'s behaviour needs no
- * process of its own and runs the same CLI core in this one (`runCli`, test/support/cli-in-process.ts).
+ * history commands, non-idempotent steps after a crash. The first test, one approval answered
+ * from another process, and every run that controls must reach while it executes spawn the real
+ * CLI (bin/orch.js → dist/). The rest needs no process of its own and runs the same CLI core in
+ * this one (`runCli`, test/support/cli-in-process.ts): a run stopped at an approval has exited,
+ * so its answer is a fresh CLI over the journal; the pause, resume, cancel and signal sent to a
+ * spawned run come from this process, which is another process than the run's.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -265,7 +268,7 @@ export function once({ marker }) {
 });
 
 describe('approvals and controls across processes', () => {
-  it('run stops at an approval (paused, exit 1); orch signal approve continues it to completion', () => {
+  it('run stops at an approval (paused, exit 1); orch signal approve continues it to completion', async () => {
     const project = projectDir();
     const p = plan({
       base_dir: '.',
@@ -283,23 +286,23 @@ describe('approvals and controls across processes', () => {
     expect(first.code).toBe(1);
     expect(first.stdout).toMatch(/paused/);
     expect(first.stdout).toMatch(/orch signal appr-1 ok approve\|reject/);
-    const unknown = orch(['signal', 'appr-1', 'nope', 'approve'], project);
+    const unknown = await cli(['signal', 'appr-1', 'nope', 'approve'], project);
     expect(unknown.code).toBe(2);
     const second = orch(['signal', 'appr-1', 'ok', 'approve', '--by', 'ada', '--json'], project);
     expect(second.code, second.stderr).toBe(0);
     const result = JSON.parse(second.stdout) as { status: string; steps: { stepId: string; output: unknown }[] };
     expect(result.status).toBe('completed');
     expect(result.steps.find((s) => s.stepId === 'send')!.output).toEqual({ by: 'ada' });
-    expect(orch(['signal', 'appr-1', 'ok', 'approve'], project).code).toBe(2);
+    expect((await cli(['signal', 'appr-1', 'ok', 'approve'], project)).code).toBe(2);
 
-    const rejected = orch(['run', file, '--run-id', 'appr-2'], project);
+    const rejected = await cli(['run', file, '--run-id', 'appr-2'], project);
     expect(rejected.code).toBe(1);
-    const no = orch(['signal', 'appr-2', 'ok', 'reject', '--json'], project);
+    const no = await cli(['signal', 'appr-2', 'ok', 'reject', '--json'], project);
     expect(no.code).toBe(1);
     expect((JSON.parse(no.stdout) as { status: string }).status).toBe('failed');
   });
 
-  it('inside for each an approval is answered per instance: the hint names ok[i], a bare id is refused, a step cancel waits for the resume', () => {
+  it('inside for each an approval is answered per instance: the hint names ok[i], a bare id is refused, a step cancel waits for the resume', async () => {
     const project = projectDir();
     writeFileSync(join(project, 'h.js'), 'export async function work(input) { return { done: input.item }; }\n');
     writeFileSync(
@@ -318,28 +321,28 @@ plan per_item {
 }
 `,
     );
-    const first = orch(['run', 'fe.orch', '--run-id', 'fe-1', '--input', '{"items":["a","b","c"]}', '--quiet'], project);
+    const first = await cli(['run', 'fe.orch', '--run-id', 'fe-1', '--input', '{"items":["a","b","c"]}', '--quiet'], project);
     expect(first.code).toBe(1);
     expect(first.stdout).toContain('waiting for approval: orch signal fe-1 ok[0] approve|reject');
     expect(first.stdout).toContain('waiting for approval: orch signal fe-1 ok[2] approve|reject');
     // The bare step id answers nothing: it is refused, naming the instances that wait.
-    const bare = orch(['signal', 'fe-1', 'ok', 'approve'], project);
+    const bare = await cli(['signal', 'fe-1', 'ok', 'approve'], project);
     expect(bare.code).toBe(2);
     expect(bare.stderr).toContain('step ok runs once per item: answer one instance, e.g. `orch signal fe-1 ok[0] approve` (waiting: ok[0], ok[1], ok[2])');
     // A step cancel sent while no process runs the run is applied when the next one resumes it.
-    expect(orch(['cancel', 'fe-1', '--step', 'ok[0]'], project).code).toBe(0);
-    const second = orch(['signal', 'fe-1', 'ok[1]', 'approve', '--json'], project);
+    expect((await cli(['cancel', 'fe-1', '--step', 'ok[0]'], project)).code).toBe(0);
+    const second = await cli(['signal', 'fe-1', 'ok[1]', 'approve', '--json'], project);
     expect(second.code).toBe(1);
     const result = JSON.parse(second.stdout) as { status: string; waiting: string[] };
     expect(result).toMatchObject({ status: 'paused', waiting: ['ok[2]'] });
-    const t = JSON.parse(orch(['timeline', 'fe-1', '--json'], project).stdout) as { events: { type: string; stepId: string | null }[] };
+    const t = JSON.parse((await cli(['timeline', 'fe-1', '--json'], project)).stdout) as { events: { type: string; stepId: string | null }[] };
     const of = (key: string) => t.events.filter((e) => e.stepId === key).map((e) => e.type);
     expect(of('ok[0]').at(-1)).toBe('step_cancelled');
     expect(of('ship[0]')).toEqual(['step_skipped']);
     expect(of('ship[1]')).toEqual(['step_queued', 'step_started', 'step_completed']);
   });
 
-  it('an approval two for each blocks deep is answered by the key its hint names (ok[1][0])', () => {
+  it('an approval two for each blocks deep is answered by the key its hint names (ok[1][0])', async () => {
     const project = projectDir();
     writeFileSync(
       join(project, 'nest.orch'),
@@ -353,17 +356,17 @@ plan per_item {
 }
 `,
     );
-    const first = orch(['run', 'nest.orch', '--run-id', 'nest-1', '--input', '{"rows":[["a"],["b"]]}', '--quiet'], project);
+    const first = await cli(['run', 'nest.orch', '--run-id', 'nest-1', '--input', '{"rows":[["a"],["b"]]}', '--quiet'], project);
     expect(first.code).toBe(1);
     expect(first.stdout).toContain('waiting for approval: orch signal nest-1 ok[1][0] approve|reject');
-    const one = orch(['signal', 'nest-1', 'ok[1][0]', 'approve', '--json'], project);
+    const one = await cli(['signal', 'nest-1', 'ok[1][0]', 'approve', '--json'], project);
     expect(one.code, one.stderr).toBe(1);
     expect(JSON.parse(one.stdout)).toMatchObject({ status: 'paused', waiting: ['ok[0][0]'] });
-    const two = orch(['signal', 'nest-1', 'ok[0][0]', 'approve', '--quiet'], project);
+    const two = await cli(['signal', 'nest-1', 'ok[0][0]', 'approve', '--quiet'], project);
     expect(two.code, two.stderr).toBe(0);
   });
 
-  it('an approval inside a sub-plan stops the run too: the hint names sub/ok, and the answer continues both runs', () => {
+  it('an approval inside a sub-plan stops the run too: the hint names sub/ok, and the answer continues both runs', async () => {
     const project = projectDir();
     writeFileSync(join(project, 'h.js'), 'export async function work(input) { return { by: input.by }; }\n');
     writeFileSync(
@@ -383,14 +386,14 @@ plan launch {
 }
 `,
     );
-    const first = orch(['run', 'sub.orch', '--plan', 'launch', '--run-id', 'sp-1', '--quiet'], project);
+    const first = await cli(['run', 'sub.orch', '--plan', 'launch', '--run-id', 'sp-1', '--quiet'], project);
     expect(first.code, first.stderr).toBe(1);
     expect(first.stdout).toMatch(/paused/);
     expect(first.stdout).toContain('waiting for approval: orch signal sp-1 sub/ok approve|reject');
     // The sub-plan stopped where it stood: paused, not failed.
-    const all = JSON.parse(orch(['runs', '--all', '--json'], project).stdout) as { runs: { runId: string; status: string }[] };
+    const all = JSON.parse((await cli(['runs', '--all', '--json'], project)).stdout) as { runs: { runId: string; status: string }[] };
     expect(all.runs.find((r) => r.runId === 'sp-1/sub')?.status).toBe('paused');
-    const second = orch(['signal', 'sp-1', 'sub/ok', 'approve', '--by', 'ada', '--json'], project);
+    const second = await cli(['signal', 'sp-1', 'sub/ok', 'approve', '--by', 'ada', '--json'], project);
     expect(second.code, second.stderr).toBe(0);
     const result = JSON.parse(second.stdout) as { status: string; steps: { stepId: string; output: unknown }[] };
     expect(result.status).toBe('completed');
@@ -415,12 +418,12 @@ plan launch {
     const { done } = orchAsync(['run', file, '--run-id', 'wait-1', '--wait-for-signals', '--json'], project);
     // Waiting for nothing but a human, the run is paused (LANGUAGE.md §7.4) though its process waits on.
     await until(() => eventTypes(db, 'wait-1').includes('execution_paused'), 'execution_paused');
-    const listed = orch(['runs', '--json'], project);
+    const listed = await cli(['runs', '--json'], project);
     expect((JSON.parse(listed.stdout) as { runs: { runId: string; status: string }[] }).runs.find((r) => r.runId === 'wait-1')?.status).toBe('paused');
-    const resume = orch(['resume', 'wait-1'], project);
+    const resume = await cli(['resume', 'wait-1'], project);
     expect(resume.code).toBe(2);
     expect(resume.stderr).toMatch(/waits for approval of ok: answer with `orch signal wait-1 STEP approve`/);
-    const sig = orch(['signal', 'wait-1', 'ok', 'approve'], project);
+    const sig = await cli(['signal', 'wait-1', 'ok', 'approve'], project);
     expect(sig.code, sig.stderr).toBe(0);
     expect(sig.stdout).toMatch(/delivered by process \d+/);
     const exit = await done;
@@ -441,7 +444,7 @@ plan launch {
     const file = writePlan(project, plan({ base_dir: '.', capabilities: [local('work', 'work')], steps }));
     const { done } = orchAsync(['run', file, '--run-id', 'ctl-1', '--json'], project);
     await until(() => eventTypes(db, 'ctl-1').includes('step_completed'), 'the first step');
-    const paused = orch(['pause', 'ctl-1'], project);
+    const paused = await cli(['pause', 'ctl-1'], project);
     expect(paused.code, paused.stderr).toBe(0);
     await until(() => eventTypes(db, 'ctl-1').includes('execution_paused'), 'execution_paused');
     // while paused nothing new starts: the number of started steps stays put
@@ -449,16 +452,16 @@ plan launch {
     await sleep(300);
     const startedLater = eventTypes(db, 'ctl-1').filter((t) => t === 'step_started').length;
     expect(startedLater).toBeLessThanOrEqual(startedAtPause + 1);
-    const resumed = orch(['resume', 'ctl-1'], project);
+    const resumed = await cli(['resume', 'ctl-1'], project);
     expect(resumed.code, resumed.stderr).toBe(0);
     await until(() => eventTypes(db, 'ctl-1').includes('execution_resumed'), 'execution_resumed');
-    const cancelled = orch(['cancel', 'ctl-1'], project);
+    const cancelled = await cli(['cancel', 'ctl-1'], project);
     expect(cancelled.code, cancelled.stderr).toBe(0);
     const exit = await done;
     expect(exit.code).toBe(1);
     expect((JSON.parse(exit.stdout) as { status: string }).status).toBe('cancelled');
     expect(eventTypes(db, 'ctl-1').at(-1)).toBe('execution_cancelled');
-    expect(orch(['cancel', 'ctl-1'], project).code).toBe(2);
+    expect((await cli(['cancel', 'ctl-1'], project)).code).toBe(2);
   });
 
   it('orch timeline shows a step stopped with its run as step_cancelled, with how long it ran and why', async () => {
@@ -468,13 +471,13 @@ plan launch {
     const { done } = orchAsync(['run', file, '--run-id', 'tl-1', '--json'], project);
     await until(() => eventTypes(db, 'tl-1').includes('step_started'), 'the step to start');
     await sleep(50);
-    expect(orch(['cancel', 'tl-1'], project).code).toBe(0);
+    expect((await cli(['cancel', 'tl-1'], project)).code).toBe(0);
     expect((await done).code).toBe(1);
-    const timeline = orch(['timeline', 'tl-1'], project);
+    const timeline = await cli(['timeline', 'tl-1'], project);
     expect(timeline.code, timeline.stderr).toBe(0);
     const line = timeline.stdout.split('\n').find((l) => /step_cancelled/.test(l));
     expect(line).toMatch(/step_cancelled\s+long \((\d+(\.\d+)?)(ms|s)\)\s+run cancelled/);
-    const json = JSON.parse(orch(['timeline', 'tl-1', '--json'], project).stdout) as { events: { type: string; stepId: string | null; data: { reason?: string } }[] };
+    const json = JSON.parse((await cli(['timeline', 'tl-1', '--json'], project)).stdout) as { events: { type: string; stepId: string | null; data: { reason?: string } }[] };
     expect(json.events.filter((e) => e.stepId === 'long').map((e) => e.type)).toEqual(['step_queued', 'step_started', 'step_cancelled']);
   });
 
@@ -484,18 +487,25 @@ plan launch {
     const p = plan({
       base_dir: '.',
       capabilities: [local('slow', 'work', { idempotent: false })],
-      steps: [step({ id: 'charge', capability: 'slow', args: { ms: lit(3000) } })],
+      // Killed as soon as it started: long enough to be in flight, short enough to run again.
+      steps: [step({ id: 'charge', capability: 'slow', args: { ms: lit(1500) } })],
     });
     const file = writePlan(project, p);
-    for (const [runId, flags, expected] of [
+    const cases = [
       ['nid-1', [], 'failed'],
       ['nid-2', ['--rerun-in-flight'], 'completed'],
-    ] as const) {
-      const { child, done } = orchAsync(['run', file, '--run-id', runId], project);
-      await until(() => eventTypes(db, runId).includes('step_started'), 'step_started');
-      child.kill('SIGKILL');
-      await done;
-      const r = orch(['resume', runId, '--json', ...flags], project);
+    ] as const;
+    // Both runs at once (two processes on one journal), each killed once its step started.
+    await Promise.all(
+      cases.map(async ([runId]) => {
+        const { child, done } = orchAsync(['run', file, '--run-id', runId], project);
+        await until(() => eventTypes(db, runId).includes('step_started'), `${runId}: step_started`);
+        child.kill('SIGKILL');
+        await done;
+      }),
+    );
+    for (const [runId, flags, expected] of cases) {
+      const r = await cli(['resume', runId, '--json', ...flags], project);
       const result = JSON.parse(r.stdout) as { status: string; steps: { error: string | null }[] };
       expect(result.status).toBe(expected);
       if (expected === 'failed') expect(result.steps[0]!.error).toMatch(/failed-unknown.*not idempotent/);

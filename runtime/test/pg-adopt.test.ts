@@ -13,22 +13,29 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime, RuntimeUsageError } from '../index.js';
 import type { ActiveRun, AttemptOutcome, AttemptRequest, Executor } from '../index.js';
 import { AdoptingExecutor } from '../cluster/local-adoption.js';
-import { migrate } from '../journal/pg/migrations.js';
-import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import { CLUSTER_TIMING_ENV } from '../cluster/timing.js';
+import { migratedPostgres, type MigratedPostgres } from '../../test/support/postgres.js';
 import { local, orchAsync, projectDir, writePlan } from './helpers.js';
 import { capability, lit, out, plan, resource, step } from './ir-builder.js';
 
-let db: TestPostgres;
+/**
+ * The cluster's clocks at test speed (runtime/cluster/timing.ts), for this process and the worker
+ * and owner it spawns: heartbeats every 200 ms (so the killed owner's run is free after 1 s, five
+ * missed beats), outcome polls every 100 ms and sweeps every 200 ms. The same code paths as the
+ * product's 1 s, 500 ms and 1 s. Set before anything reads them (each test file is a process).
+ */
+const TIMING = { heartbeatMs: 200, outcomePollMs: 100, sweepMs: 200 };
+process.env[CLUSTER_TIMING_ENV] = JSON.stringify(TIMING);
+const TAKE_OVER_AFTER_MS = 5 * TIMING.heartbeatMs;
+
+let db: MigratedPostgres;
 let client: pg.Client;
 
 beforeAll(async () => {
-  db = await startPostgres();
-  await migrate(db.url);
-  client = new pg.Client({ connectionString: db.url });
-  await client.connect();
+  db = await migratedPostgres();
+  client = db.client;
 }, 120_000);
 afterAll(async () => {
-  await client?.end();
   await db?.stop();
 });
 
@@ -67,7 +74,7 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await check()) return;
-    await sleep(50);
+    await sleep(20);
   }
   throw new Error(`timed out waiting for ${what}`);
 }
@@ -125,12 +132,12 @@ describe('adoption when a run on workers resumes in-process (--local)', () => {
         ['adopt/sub', 'inner', 'succeeded', false],
       ]);
 
-      // `orch resume --local --take-over-after 3s`, in this process: free once the owner's heartbeat is 3 s old.
+      // `orch resume --local --take-over-after 1s`, in this process: free once the owner's heartbeat is 1 s old.
       rt = await Runtime.open({ db: db.url, placement: 'local', workers: 2 });
       let active: ActiveRun | null = null;
       await until(async () => {
         try {
-          active = await rt!.resume('adopt', { takeOverAfterMs: 3000 });
+          active = await rt!.resume('adopt', { takeOverAfterMs: TAKE_OVER_AFTER_MS });
           return true;
         } catch (err) {
           if (err instanceof RuntimeUsageError && /another process/.test(err.message)) return false;

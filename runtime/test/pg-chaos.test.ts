@@ -1,6 +1,6 @@
 /**
  * Chaos on the cluster path (LANGUAGE.md §7.5): a 500-step plan on three `orch worker` processes
- * while one of them, picked at random, is killed with SIGKILL every 1.5 s and replaced — 20 times.
+ * while one of them, picked at random, is killed with SIGKILL every second and replaced — 20 times.
  * The run completes; every step completed once in the journal; the journal's sequence has no
  * gap; and no step ran again after its completion was journaled (handlers log each execution).
  * Then the owner of a 600-step run of non-idempotent steps is killed 20 times and each time a
@@ -16,8 +16,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_TIME_SCALE_ENV, CLUSTER_TIMING_ENV } from '../cluster/timing.js';
-import { migrate } from '../journal/pg/migrations.js';
-import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import { migratedPostgres, type MigratedPostgres } from '../../test/support/postgres.js';
 import { seededRandom } from '../../test/support/seed.js';
 import { waitUntil } from '../../test/support/wait.js';
 import { BIN, local, orchAsync, projectDir, writePlan, type CliResult } from './helpers.js';
@@ -26,8 +25,13 @@ import { layeredSteps, lit, plan } from './ir-builder.js';
 const WIDTH = 50;
 const LAYERS = 10;
 const KILLS = 20;
-const KILL_EVERY_MS = 1500;
-/** The run takes about 40 s; with no stall it is done long before this. */
+const KILL_EVERY_MS = 1000;
+/**
+ * How long each step of the worker-kill run sleeps: 500 of them on 6 slots take at least 25 s,
+ * longer than the 20 kills a second apart, so every kill lands while the run is in flight.
+ */
+const STEP_MS = 300;
+/** The run takes about 30 s; with no stall it is done long before this. */
 const STALL_AFTER_MS = 150_000;
 /**
  * The cluster's clocks in the worker-kill test, as a fraction of the product's: heartbeats every
@@ -38,25 +42,29 @@ const SCALE = 0.4;
 const FAST = { [CLUSTER_TIME_SCALE_ENV]: String(SCALE) };
 /**
  * The owner-kill test's steps are not idempotent, so its workers keep the product's 5 s before
- * they count as dead; only the owner's heartbeat (300 ms) and the take-over floor (1.5 s, five
- * missed beats) are shortened: the take-overs are what it waits on.
+ * they count as dead; only the owner's heartbeat (200 ms, the owner's control poll) and the
+ * take-over floor (800 ms, four missed beats) are shortened: the take-overs are what it waits on.
+ * Each owner is taken over only after it was killed, so no live owner can be taken for a dead one.
  */
-const OWNER_TIMING = { heartbeatMs: 300, minTakeOverMs: 1500 };
+const OWNER_TIMING = { heartbeatMs: 200, minTakeOverMs: 800 };
+/**
+ * An `orch resume` process takes longer than this to start and reach the run's lease here, so it
+ * is spawned this long before the dead owner's heartbeat reaches the floor: its start-up overlaps
+ * the wait. One that still comes too early is refused, and spawned again once the floor passed.
+ */
+const RESUME_HEAD_START_MS = 500;
 const OWNERS_FAST = { [CLUSTER_TIMING_ENV]: JSON.stringify(OWNER_TIMING) };
 
-let db: TestPostgres;
+let db: MigratedPostgres;
 let sql: pg.Client;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  db = await startPostgres();
-  await migrate(db.url);
-  sql = new pg.Client({ connectionString: db.url });
-  await sql.connect();
+  db = await migratedPostgres();
+  sql = db.client;
 }, 120_000);
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
-  await sql?.end();
   await db?.stop();
 });
 
@@ -86,11 +94,11 @@ function startWorker(dir: string, extra: readonly string[] = [], env: NodeJS.Pro
   return child;
 }
 
-describe('a 500-step run on three workers, one killed with SIGKILL every 1.5 s, 20 times', () => {
+describe('a 500-step run on three workers, one killed with SIGKILL every second, 20 times', () => {
   it('completes; each step completed once, no journal event lost, no completed step run again', async () => {
     const dir = projectDir();
     const log = join(dir, 'executions.log');
-    const file = workPlan(dir, log, { layers: LAYERS, width: WIDTH, ms: 350, idempotent: true, name: 'plan.json' });
+    const file = workPlan(dir, log, { layers: LAYERS, width: WIDTH, ms: STEP_MS, idempotent: true, name: 'plan.json' });
     let workers = [startWorker(dir), startWorker(dir), startWorker(dir)];
     const pids = () => workers.map((w) => w.pid!);
     const live = async () =>
@@ -188,7 +196,8 @@ describe('a 600-step run on three workers whose owner is killed with SIGKILL 20 
         )
       ).rows[0]?.ms ?? 0;
     const takeOverAfter = `${OWNER_TIMING.minTakeOverMs}ms`;
-    const takeOverPossible = () => waitUntil(async () => (await silentFor()) >= OWNER_TIMING.minTakeOverMs, 'the dead owner to go silent long enough', 60_000);
+    const silentAtLeast = (ms: number) => waitUntil(async () => (await silentFor()) >= ms, 'the dead owner to go silent long enough', 60_000);
+    const takeOverPossible = () => silentAtLeast(OWNER_TIMING.minTakeOverMs);
     let kills = 0;
     let killedAt = Date.now();
     let owner = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'owners'], dir, OWNERS_FAST);
@@ -205,7 +214,7 @@ describe('a 600-step run on three workers whose owner is killed with SIGKILL 20 
         await owner.done;
         kills++;
         killedAt = Date.now();
-        await takeOverPossible();
+        await silentAtLeast(OWNER_TIMING.minTakeOverMs - RESUME_HEAD_START_MS);
       } else if (!refused(exit.result)) {
         last = exit.result;
         break;

@@ -1,31 +1,32 @@
 /**
- * The run commands on a Postgres journal through the real CLI (bin/orch.js → dist/), every
- * command a process of its own as on separate machines: run then runs / timeline / export from
- * another process; pause, resume and cancel of a run executing elsewhere; an approval answered by
- * `orch signal`; `orch cancel --step`, `orch retry`, `orch runs prune`; `orch run` killed with
- * SIGKILL and `orch resume` completing it without running a completed step again; two `orch run`
- * processes sharing a `concurrency 1` resource. A throwaway Postgres, never skipped.
+ * The run commands on a Postgres journal through the CLI, each command a process other than the
+ * run's, as on separate machines: run then runs / timeline / export from another process; pause,
+ * resume and cancel of a run executing elsewhere; an approval answered by `orch signal`;
+ * `orch cancel --step`, `orch retry`, `orch runs prune`; `orch run` killed with SIGKILL and
+ * `orch resume` completing it without running a completed step again; two `orch run` processes
+ * sharing a `concurrency 1` resource. The runs that others reach, kill or race, the first run and
+ * the resume after the kill are real processes (bin/orch.js → dist/); the commands sent to them,
+ * and those over a journal no process holds, run the same CLI core in this process (`runCli`,
+ * test/support/cli-in-process.ts). A throwaway Postgres, never skipped.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../journal/pg/migrations.js';
-import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import { CLUSTER_TIMING_ENV } from '../cluster/timing.js';
+import { migratedPostgres, type MigratedPostgres } from '../../test/support/postgres.js';
+import { runCli as cli } from '../../test/support/cli-in-process.js';
 import { local, orch, orchAsync, projectDir, writePlan } from './helpers.js';
 import { lit, plan, resource, step } from './ir-builder.js';
 
-let db: TestPostgres;
+let db: MigratedPostgres;
 let client: pg.Client;
 
 beforeAll(async () => {
-  db = await startPostgres();
-  await migrate(db.url);
-  client = new pg.Client({ connectionString: db.url });
-  await client.connect();
+  db = await migratedPostgres();
+  client = db.client;
 }, 120_000);
 afterAll(async () => {
-  await client?.end();
   await db?.stop();
 });
 
@@ -45,10 +46,22 @@ async function until(check: () => Promise<boolean>, what: string, ms = 45_000): 
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** How long a run's owner has been silent, by the database's clock (the one a take-over reads). */
+async function silentFor(runId: string): Promise<number> {
+  const { rows } = await client.query<{ ms: number }>(
+    `SELECT ((extract(epoch from clock_timestamp()) * 1000)::bigint - heartbeat_at)::float8 AS ms FROM orch.runs WHERE id = $1`,
+    [runId],
+  );
+  return rows[0]?.ms ?? 0;
+}
+
+/** The crash test's cluster clocks: the killed owner's run is free after 1 s, not 10 s. */
+const CRASH_TIMING = { heartbeatMs: 200, ownerStaleMs: 1000 };
+
 const logLines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
 describe('orch on a Postgres journal', () => {
-  it('orch run --db URL, then runs, runs --stats, timeline and runs export from other processes ($ORCH_DB)', () => {
+  it('orch run --db URL, then runs, runs --stats, timeline and runs export from other processes ($ORCH_DB)', async () => {
     const project = projectDir();
     const p = plan({
       base_dir: '.',
@@ -66,35 +79,35 @@ describe('orch on a Postgres journal', () => {
     expect(existsSync(join(project, '.orch', 'runs.db'))).toBe(false);
 
     const env = { ORCH_DB: db.url };
-    const runs = orch(['runs', '--json', '--stats'], project, env);
+    const runs = await cli(['runs', '--json', '--stats'], project, env);
     expect(runs.code, runs.stderr).toBe(0);
     const listed = JSON.parse(runs.stdout) as { runs: { runId: string; status: string; events: number }[]; stats: { runs: number; finishedSteps: number } };
     expect(listed.runs.find((x) => x.runId === 'pg-cli-1')).toMatchObject({ status: 'completed' });
     expect(listed.stats.finishedSteps).toBeGreaterThanOrEqual(2);
-    expect(orch(['runs'], project, env).stdout).toMatch(/pg-cli-1\s+test_plan\s+completed/);
+    expect((await cli(['runs'], project, env)).stdout).toMatch(/pg-cli-1\s+test_plan\s+completed/);
 
-    const timeline = orch(['timeline', 'pg-cli-1', '--json'], project, env);
+    const timeline = await cli(['timeline', 'pg-cli-1', '--json'], project, env);
     expect(timeline.code, timeline.stderr).toBe(0);
     const types = (JSON.parse(timeline.stdout) as { events: { type: string }[] }).events.map((e) => e.type);
     expect(types[0]).toBe('plan_created');
     expect(types.at(-1)).toBe('execution_completed');
     expect(types.filter((t) => t === 'step_completed')).toHaveLength(2);
 
-    const exported = orch(['runs', 'export', 'pg-cli-1'], project, env);
+    const exported = await cli(['runs', 'export', 'pg-cli-1'], project, env);
     expect(exported.code, exported.stderr).toBe(0);
     expect(JSON.parse(exported.stdout)).toMatchObject({ run: { runId: 'pg-cli-1', status: 'completed' }, steps: { b: { status: 'completed', output: { value: 8 } } } });
 
-    const missing = orch(['timeline', 'nope', '--db', db.url], project);
+    const missing = await cli(['timeline', 'nope', '--db', db.url], project);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no run nope in postgres:\/\//);
   });
 
-  it('an unreachable database is one line and exit 2, and its password is never printed', () => {
+  it('an unreachable database is one line and exit 2, and its password is never printed', async () => {
     const project = projectDir();
     const url = 'postgres://orch:s3cret-pw@127.0.0.1:1/orch';
     for (const args of [['runs'], ['timeline', 'x'], ['cancel', 'x'], ['run', 'plan.json']]) {
       if (args[0] === 'run') writePlan(project, plan({ base_dir: '.', steps: [] }));
-      const r = orch([...args, '--db', url], project);
+      const r = await cli([...args, '--db', url], project);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
       expect(r.stderr).not.toContain('s3cret');
@@ -108,23 +121,23 @@ describe('orch on a Postgres journal', () => {
     const env = { ORCH_DB: db.url };
     const { done } = orchAsync(['run', file, '--run-id', 'pg-ctl-1', '--json', '--workers', '1'], project, env);
     await until(async () => (await eventTypes('pg-ctl-1')).includes('step_completed'), 'the first step');
-    const paused = orch(['pause', 'pg-ctl-1'], project, env);
+    const paused = await cli(['pause', 'pg-ctl-1'], project, env);
     expect(paused.code, paused.stderr).toBe(0);
     expect(paused.stdout).toMatch(/pause requested for pg-ctl-1 \(running in process \d+\)/);
     await until(async () => (await eventTypes('pg-ctl-1')).includes('execution_paused'), 'execution_paused');
     const startedAtPause = (await eventTypes('pg-ctl-1')).filter((t) => t === 'step_started').length;
     await sleep(400);
     expect((await eventTypes('pg-ctl-1')).filter((t) => t === 'step_started').length).toBeLessThanOrEqual(startedAtPause + 1);
-    const resumed = orch(['resume', 'pg-ctl-1'], project, env);
+    const resumed = await cli(['resume', 'pg-ctl-1'], project, env);
     expect(resumed.code, resumed.stderr).toBe(0);
     await until(async () => (await eventTypes('pg-ctl-1')).includes('execution_resumed'), 'execution_resumed');
-    const cancelled = orch(['cancel', 'pg-ctl-1'], project, env);
+    const cancelled = await cli(['cancel', 'pg-ctl-1'], project, env);
     expect(cancelled.code, cancelled.stderr).toBe(0);
     const exit = await done;
     expect(exit.code, exit.stderr).toBe(1);
     expect((JSON.parse(exit.stdout) as { status: string }).status).toBe('cancelled');
     expect((await eventTypes('pg-ctl-1')).at(-1)).toBe('execution_cancelled');
-    expect(orch(['cancel', 'pg-ctl-1'], project, env).code).toBe(2);
+    expect((await cli(['cancel', 'pg-ctl-1'], project, env)).code).toBe(2);
   }, 120_000);
 
   it('orch signal approves a run stopped at an approval (continuing it), and one waiting in another process', async () => {
@@ -139,10 +152,10 @@ describe('orch on a Postgres journal', () => {
       ],
     });
     const file = writePlan(project, p);
-    const first = orch(['run', file, '--run-id', 'pg-appr-1'], project, env);
+    const first = await cli(['run', file, '--run-id', 'pg-appr-1'], project, env);
     expect(first.code, first.stderr).toBe(1);
     expect(first.stdout).toMatch(/paused/);
-    const second = orch(['signal', 'pg-appr-1', 'ok', 'approve', '--by', 'ada', '--json'], project, env);
+    const second = await cli(['signal', 'pg-appr-1', 'ok', 'approve', '--by', 'ada', '--json'], project, env);
     expect(second.code, second.stderr).toBe(0);
     const result = JSON.parse(second.stdout) as { status: string; steps: { stepId: string; output: unknown }[] };
     expect(result.status).toBe('completed');
@@ -150,7 +163,7 @@ describe('orch on a Postgres journal', () => {
 
     const { done } = orchAsync(['run', file, '--run-id', 'pg-wait-1', '--wait-for-signals', '--json'], project, env);
     await until(async () => (await eventTypes('pg-wait-1')).includes('step_started'), 'the approval step');
-    const sig = orch(['signal', 'pg-wait-1', 'ok', 'approve'], project, env);
+    const sig = await cli(['signal', 'pg-wait-1', 'ok', 'approve'], project, env);
     expect(sig.code, sig.stderr).toBe(0);
     expect(sig.stdout).toMatch(/delivered by process \d+/);
     const exit = await done;
@@ -175,11 +188,11 @@ describe('orch on a Postgres journal', () => {
     // The owner: a process of its own, holding the run at its approval.
     const { done } = orchAsync(['run', v1, '--run-id', 'pg-up-1', '--wait-for-signals', '--json'], project, env);
     await until(async () => (await eventTypes('pg-up-1')).includes('step_started'), 'the approval step');
-    const up = orch(['upgrade', 'pg-up-1', '--to', v2, '--json'], project, env);
+    const up = await cli(['upgrade', 'pg-up-1', '--to', v2, '--json'], project, env);
     expect(up.code, up.stderr).toBe(0);
     expect(JSON.parse(up.stdout).runs[0]).toMatchObject({ runId: 'pg-up-1', compatible: true, applied: true });
     await until(async () => (await eventTypes('pg-up-1')).includes('plan_upgraded'), 'plan_upgraded');
-    expect(orch(['signal', 'pg-up-1', 'ok', 'approve'], project, env).code).toBe(0);
+    expect((await cli(['signal', 'pg-up-1', 'ok', 'approve'], project, env)).code).toBe(0);
     const exit = await done;
     expect(exit.code, exit.stderr).toBe(0);
     const result = JSON.parse(exit.stdout) as { status: string; steps: { stepId: string; output: unknown }[] };
@@ -196,7 +209,10 @@ describe('orch on a Postgres journal', () => {
       for (let w = 0; w < 3; w++)
         steps.push(step({ id: `s${l}_${w}`, capability: 'work', deps: l ? [`s${l - 1}_${w}`, `s${l - 1}_${(w + 1) % 3}`] : [], args: { log: lit(log), ms: lit(80) } }));
     const file = writePlan(project, plan({ base_dir: '.', capabilities: [local('work', 'work')], steps }));
-    const { child, done } = orchAsync(['run', file, '--run-id', 'pg-crash-1', '--workers', '2'], project, env);
+    // The owner's clocks at test speed (runtime/cluster/timing.ts): a heartbeat every 200 ms, a
+    // run free once it is 1 s old — the same code paths as the product's 1 s and 10 s.
+    const timed = { ...env, [CLUSTER_TIMING_ENV]: JSON.stringify(CRASH_TIMING) };
+    const { child, done } = orchAsync(['run', file, '--run-id', 'pg-crash-1', '--workers', '2'], project, timed);
     await until(async () => (await eventTypes('pg-crash-1')).filter((t) => t === 'step_completed').length >= 4, 'four completed steps');
     child.kill('SIGKILL');
     await done;
@@ -205,12 +221,10 @@ describe('orch on a Postgres journal', () => {
     expect(completedBefore.length).toBeLessThan(steps.length);
 
     // The killed owner's heartbeat has to go stale first: until then the run counts as running.
-    let resumed = orch(['resume', 'pg-crash-1', '--json'], project, env);
-    const deadline = Date.now() + 30_000;
-    while (resumed.code === 2 && /is running in process/.test(resumed.stderr) && Date.now() < deadline) {
-      await sleep(500);
-      resumed = orch(['resume', 'pg-crash-1', '--json'], project, env);
-    }
+    // Waited on by the database's clock (the one `orch resume` reads); then one `orch resume`, a
+    // process with the same clocks as the owner's.
+    await until(async () => (await silentFor('pg-crash-1')) > CRASH_TIMING.ownerStaleMs, "the killed owner's heartbeat to go stale");
+    const resumed = orch(['resume', 'pg-crash-1', '--json'], project, timed);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect((JSON.parse(resumed.stdout) as { status: string }).status).toBe('completed');
     const runsOf = new Map<string, number>();
@@ -236,7 +250,7 @@ describe('orch on a Postgres journal', () => {
     });
     const { done } = orchAsync(['run', writePlan(project, p), '--run-id', 'pg-step-1', '--json'], project, env);
     await until(async () => (await eventTypes('pg-step-1')).includes('step_completed'), 'the other step');
-    const cancel = orch(['cancel', 'pg-step-1', '--step', 'hang'], project, env);
+    const cancel = await cli(['cancel', 'pg-step-1', '--step', 'hang'], project, env);
     expect(cancel.code, cancel.stderr).toBe(0);
     expect(cancel.stdout).toMatch(/applied by process \d+/);
     const exit = await done;
@@ -245,8 +259,8 @@ describe('orch on a Postgres journal', () => {
     expect(result.steps.find((s) => s.stepId === 'hang')!.status).toBe('cancelled');
 
     const failing = writePlan(project, plan({ base_dir: '.', capabilities: [local('throws', 'throws')], steps: [step({ id: 'x', capability: 'throws' })] }), 'failing.json');
-    expect(orch(['run', failing, '--run-id', 'pg-fail-1'], project, env).code).toBe(1);
-    const retried = orch(['retry', 'pg-fail-1', '--json'], project, env);
+    expect((await cli(['run', failing, '--run-id', 'pg-fail-1'], project, env)).code).toBe(1);
+    const retried = await cli(['retry', 'pg-fail-1', '--json'], project, env);
     expect(retried.code, retried.stderr).toBe(1);
     const again = JSON.parse(retried.stdout) as { runId: string; status: string };
     expect(again.runId).not.toBe('pg-fail-1');
@@ -255,7 +269,7 @@ describe('orch on a Postgres journal', () => {
     expect(JSON.parse(rows[0]!.data)).toMatchObject({ retryOf: 'pg-fail-1' });
 
     await client.query('UPDATE orch.runs SET completed_at = completed_at - 2 * 86400000 WHERE id = $1', ['pg-fail-1']);
-    const pruned = orch(['runs', 'prune', '--older-than', '1d', '--json'], project, env);
+    const pruned = await cli(['runs', 'prune', '--older-than', '1d', '--json'], project, env);
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(JSON.parse(pruned.stdout)).toMatchObject({ runs: 1 });
     expect((await client.query('SELECT 1 FROM orch.runs WHERE id = $1', ['pg-fail-1'])).rowCount).toBe(0);

@@ -1,15 +1,17 @@
 /**
  * Crash recovery: `kill -9` a real `orch serve` while trigger-started runs are in flight; the
  * next `orch serve` on the same journal resumes them and they complete.
+ *
+ * The tests share nothing (a journal, servers and ports of their own each) and mostly wait on
+ * steps that sleep, so they run at once: their waits overlap.
  */
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { http, waitFor } from './http-helpers.js';
 import { startServe, tempDir, TOKEN } from './serve-process.js';
 
-
-describe('orch serve: restart', () => {
-  it('runs interrupted by kill -9 resume on restart and complete', async () => {
+describe.concurrent('orch serve: restart', () => {
+  it('runs interrupted by kill -9 resume on restart and complete', async ({ expect }) => {
     const db = join(tempDir(), 'runs.db');
     const first = await startServe(['slow.orch'], { db });
     const ids: string[] = [];
@@ -45,7 +47,7 @@ describe('orch serve: restart', () => {
     }
   });
 
-  it('a run waiting for its approval when the server died is taken up by the next one; a run paused by request stays paused', async () => {
+  it('a run waiting for its approval when the server died is taken up by the next one; a run paused by request stays paused', async ({ expect }) => {
     const db = join(tempDir(), 'runs.db');
     const view = async (url: string, id: string) => (await http(url, 'GET', `/runs/${id}`, { token: TOKEN })).json;
     const first = await startServe(['controls.orch'], { db });
@@ -72,7 +74,7 @@ describe('orch serve: restart', () => {
     }
   });
 
-  it('SIGTERM gives runs a grace period, leaves longer ones unfinished, and the next start resumes them', async () => {
+  it('SIGTERM gives runs a grace period, leaves longer ones unfinished, and the next start resumes them', async ({ expect }) => {
     const db = join(tempDir(), 'runs.db');
     const first = await startServe(['slow.orch'], { db });
     const quick = (await http(first.url, 'POST', '/runs', { token: TOKEN, body: { plan: 'slow', input: { tag: 'q' } } })).json.runId;

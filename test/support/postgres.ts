@@ -15,8 +15,19 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll } from 'vitest';
+import { migratePostgres } from '../../runtime/index.js';
 import { admin, PG_RUN_ENV, RUN_PID_ENV, startCluster, stopCluster, type Cluster, type ClusterRecord } from './pg-cluster.js';
+
+/**
+ * A fresh database at the Orch schema's latest version, with a client of the test's own: what the
+ * Postgres test files need before their first test (`migratedPostgres()` in `beforeAll`,
+ * `db.stop()` in `afterAll`, which ends the client then drops the database).
+ */
+export interface MigratedPostgres extends TestPostgres {
+  readonly client: pg.Client;
+}
 
 export interface TestPostgres {
   /** `postgres://postgres@127.0.0.1:PORT/DB`, a database of its own. */
@@ -45,6 +56,33 @@ export async function startPostgres(): Promise<TestPostgres> {
     stop: async () => {
       live.delete(name);
       await admin(p, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
+
+/**
+ * A fresh database at the latest schema — migrated in this process by the runtime's own
+ * `migratePostgres` (what `orch db migrate` runs), not by spawning the CLI — with a client of its own.
+ */
+export async function migratedPostgres(): Promise<MigratedPostgres> {
+  const db = await startPostgres();
+  let client: pg.Client | null = null;
+  try {
+    await migratePostgres(db.url);
+    client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+  } catch (err) {
+    await client?.end().catch(() => undefined);
+    await db.stop();
+    throw err;
+  }
+  const c = client;
+  return {
+    url: db.url,
+    client: c,
+    stop: async () => {
+      await c.end().catch(() => undefined);
+      await db.stop();
     },
   };
 }
