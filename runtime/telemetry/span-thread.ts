@@ -1,55 +1,83 @@
 /**
- * The tracing thread (`span-sink.ts`): applies span records to the OpenTelemetry SDK — spans with
- * the ids the main thread gave them (an `IdGenerator` that hands those out), a BatchSpanProcessor
- * and the OTLP/HTTP exporter (the standard `OTEL_*` variables apply) — and exports them.
+ * The tracing thread (`span-sink.ts`): turns span records into the SDK's finished spans and hands
+ * them to its BatchSpanProcessor and OTLP/HTTP exporter (the standard `OTEL_*` variables apply),
+ * which batch, serialize and send them.
+ *
+ * Spans are made here already ended (`EndedSpan`, the SDK's `ReadableSpan`), not by a `Tracer`:
+ * every fact of a span — ids, parent, times, attributes, events, status — is known when its end
+ * record arrives, and what a tracer adds on the way (a sampler, a context, a live span checking
+ * each attribute as it is set) was, on the 10,000-step bench, as much CPU again as the exporter's
+ * own work for the span (docs/telemetry.md). What is exported is what the SDK's spans were: the
+ * same resource, scope, ids, parent context, flags, times (`millisToHrTime`), attributes
+ * (`sanitizeAttributes` for any that did not come from here), event limit and statuses.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ROOT_CONTEXT, TraceFlags, trace, type Attributes, type Context } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type Link, type SpanContext, type SpanStatus } from '@opentelemetry/api';
+import { hrTimeDuration, millisToHrTime, sanitizeAttributes } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, type IdGenerator } from '@opentelemetry/sdk-trace-base';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { BatchSpanProcessor, type ReadableSpan, type TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { TelemetrySettings } from './settings.js';
 import { attemptAttributes, CELLS, openStepAttributes, Rec, stepAttributes, type Attrs, type Cell, type LinkCells, type RunCells } from './span-records.js';
 
 const settings = workerData as TelemetrySettings;
-
-/** The ids of the span being started: made on the main thread, where handlers need them first. */
-const given: IdGenerator & { traceId: string; spanId: string } = {
-  traceId: '',
-  spanId: '',
-  generateTraceId() {
-    return this.traceId;
-  },
-  generateSpanId() {
-    return this.spanId;
-  },
-};
 
 const envNumber = (name: string): number | undefined => {
   const n = Number(process.env[name]);
   return process.env[name] !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
 };
 
-const provider = new BasicTracerProvider({
-  idGenerator: given,
-  // The main thread decides what is sampled (a caller's flag, else everything) and tells each
-  // span's children: a sampler of its own here (OTEL_TRACES_SAMPLER) would drop a run span and
-  // keep its steps. So: follow the parent, record every root.
-  sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
-  // OTEL_RESOURCE_ATTRIBUTES adds to the resource; the service name is OTEL_SERVICE_NAME or `orch`.
-  resource: defaultResource()
-    .merge(detectResources({ detectors: [envDetector] }))
-    .merge(resourceFromAttributes({ 'service.name': settings.serviceName })),
-  // A large run ends thousands of spans a second: the default queue of 2048 would drop some while
-  // an export is on its way (the OTEL_BSP_* variables still win).
-  spanProcessors: [
-    new BatchSpanProcessor(new OTLPTraceExporter({ url: settings.tracesUrl }), {
-      maxQueueSize: envNumber('OTEL_BSP_MAX_QUEUE_SIZE') ?? 65_536,
-      maxExportBatchSize: envNumber('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 2048,
-    }),
-  ],
+// OTEL_RESOURCE_ATTRIBUTES adds to the resource; the service name is OTEL_SERVICE_NAME or `orch`.
+const resource: Resource = defaultResource()
+  .merge(detectResources({ detectors: [envDetector] }))
+  .merge(resourceFromAttributes({ 'service.name': settings.serviceName }));
+/** What `provider.getTracer('orch')` gave every span. */
+const scope = { name: 'orch', version: undefined, schemaUrl: undefined };
+/** The SDK's default span limit on events (a step retried more often keeps its last 128). */
+const EVENT_LIMIT = 128;
+
+// A large run ends thousands of spans a second: the default queue of 2048 would drop some while
+// an export is on its way (the OTEL_BSP_* variables still win).
+const processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: settings.tracesUrl }), {
+  maxQueueSize: envNumber('OTEL_BSP_MAX_QUEUE_SIZE') ?? 65_536,
+  maxExportBatchSize: envNumber('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 2048,
 });
-const tracer = provider.getTracer('orch');
+
+/** A finished span as the SDK's processors and exporters read one. */
+class EndedSpan implements ReadableSpan {
+  readonly kind = SpanKind.INTERNAL;
+  readonly ended = true;
+  readonly resource = resource;
+  readonly instrumentationScope = scope;
+  readonly droppedAttributesCount = 0;
+  readonly droppedLinksCount = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly context: SpanContext,
+    readonly parentSpanContext: SpanContext | undefined,
+    readonly startTime: HrTime,
+    readonly endTime: HrTime,
+    readonly status: SpanStatus,
+    readonly attributes: Attributes,
+    readonly links: Link[],
+    readonly events: TimedEvent[],
+    readonly droppedEventsCount: number,
+  ) {}
+
+  spanContext(): SpanContext {
+    return this.context;
+  }
+
+  get duration(): HrTime {
+    return hrTimeDuration(this.startTime, this.endTime);
+  }
+}
+
+const UNSET: SpanStatus = { code: SpanStatusCode.UNSET };
+const OK: SpanStatus = { code: SpanStatusCode.OK };
+const NO_LINKS: Link[] = [];
+const NO_EVENTS: TimedEvent[] = [];
 
 const Kind = { span: 0, step: 1, attempt: 2 } as const;
 
@@ -60,9 +88,10 @@ const Kind = { span: 0, step: 1, attempt: 2 } as const;
  * One shape for every span; a step's and an attempt's attributes are built once, at the end.
  */
 class Open {
-  events: [name: string, attrs: Attrs, at: number][] | null = null;
-  /** The context its children start in, made once. */
-  context: Context | null = null;
+  events: TimedEvent[] | null = null;
+  droppedEvents = 0;
+  /** Its span context as its children's parent, made once. */
+  asParent: SpanContext | null = null;
 
   constructor(
     readonly kind: 0 | 1 | 2,
@@ -91,27 +120,38 @@ class Open {
 
 const open = new Map<string, Open>();
 
-/** The context a child of `s`'s parent starts in (its parent's, made once, when that is open here). */
-function parentContext(s: Open): Context {
-  if (!s.parentId) return ROOT_CONTEXT;
+/** The parent's span context as the SDK kept it: made once for a parent open here. */
+function parentOf(s: Open): SpanContext | undefined {
+  if (!s.parentId) return undefined;
   const parent = open.get(s.parentId);
-  if (parent) return (parent.context ??= contextOf(s.traceId, s.parentId, s.sampled, false));
-  return contextOf(s.traceId, s.parentId, s.sampled, s.remoteParent);
+  if (parent) return (parent.asParent ??= spanContext(s.traceId, s.parentId, s.sampled, false));
+  return spanContext(s.traceId, s.parentId, s.sampled, s.remoteParent);
 }
 
-function contextOf(traceId: string, spanId: string, sampled: boolean, isRemote: boolean): Context {
-  return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote });
+function spanContext(traceId: string, spanId: string, sampled: boolean, isRemote: boolean): SpanContext {
+  return { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote };
 }
 
-function end(id: string, s: Open, at: number, code: number, message: string | null, attrs: Attrs): void {
-  given.traceId = s.traceId;
-  given.spanId = id;
-  const links = s.links?.map(([traceId, spanId]) => ({ context: { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true } }));
-  const span = tracer.startSpan(s.name, links ? { startTime: s.start, attributes: attrs as Attributes, links } : { startTime: s.start, attributes: attrs as Attributes }, parentContext(s));
+/** The span ended: to the batch processor, when it is sampled (as the SDK's parent-based sampler did). */
+function end(id: string, s: Open, at: number, code: number, message: string | null, attrs: Attributes): void {
   open.delete(id);
-  if (s.events) for (const [name, a, t] of s.events) span.addEvent(name, a as Attributes, t);
-  if (code !== 0) span.setStatus(message !== null ? { code, message } : { code });
-  span.end(at);
+  if (!s.sampled) return;
+  const startTime = millisToHrTime(s.start);
+  // As the SDK's `Span.end`: an end before the start is the start.
+  const endTime = at >= s.start ? millisToHrTime(at) : startTime;
+  const links = s.links ? s.links.map(([traceId, spanId]): Link => ({ context: { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true } })) : NO_LINKS;
+  const status: SpanStatus = code === SpanStatusCode.OK ? OK : code === SpanStatusCode.ERROR ? (message !== null ? { code, message } : { code }) : UNSET;
+  const context = { traceId: s.traceId, spanId: id, traceFlags: TraceFlags.SAMPLED, traceState: undefined };
+  processor.onEnd(new EndedSpan(s.name, context, parentOf(s), startTime, endTime, status, attrs, links, s.events ?? NO_EVENTS, s.droppedEvents));
+}
+
+/** Attributes that did not come from this thread's own builders, checked as a span's `setAttribute` checks them. */
+function checked(attrs: Attrs | null): Attrs | null {
+  if (!attrs) return null;
+  const valid = sanitizeAttributes(attrs);
+  // `sanitizeAttributes` keeps a null or undefined value (an event keeps it); a span drops it.
+  for (const key in valid) if (valid[key] == null) delete valid[key];
+  return valid as Attrs;
 }
 
 /** The records of one hand-over (`span-records.ts`), in order. */
@@ -156,7 +196,13 @@ function record(kind: number, c: readonly Cell[], i: number): void {
     }
     case Rec.event: {
       const s = open.get(id);
-      if (s) (s.events ??= []).push([c[i + 1] as string, c[i + 3] as Attrs, c[i + 2] as number]);
+      if (!s) return;
+      const events = (s.events ??= []);
+      if (events.length >= EVENT_LIMIT) {
+        events.shift();
+        s.droppedEvents++;
+      }
+      events.push({ name: c[i + 1] as string, attributes: sanitizeAttributes(c[i + 3]), time: millisToHrTime(c[i + 2] as number), droppedAttributesCount: 0 });
       return;
     }
     case Rec.end:
@@ -164,7 +210,7 @@ function record(kind: number, c: readonly Cell[], i: number): void {
     case Rec.endAttempt: {
       const s = open.get(id);
       if (!s) return;
-      const extra = c[i + 4] as Attrs | null;
+      const extra = checked(c[i + 4] as Attrs | null);
       let attrs: Attrs;
       if (s.kind === Kind.step)
         attrs =
@@ -173,8 +219,8 @@ function record(kind: number, c: readonly Cell[], i: number): void {
             : openStepAttributes(s.run!, s.base, s.key, extra);
       else if (s.kind === Kind.attempt)
         attrs = attemptAttributes(s.run!, s.base, s.attempt, s.key!, s.resource, s.queuedMs, s.fallback, kind === Rec.endAttempt ? (c[i + 5] as number) : null, extra);
-      else attrs = extra ? Object.assign(s.attrs!, extra) : s.attrs!;
-      return end(id, s, c[i + 1] as number, c[i + 2] as number, c[i + 3] as string | null, attrs);
+      else attrs = extra ? Object.assign(checked(s.attrs)!, extra) : checked(s.attrs)!;
+      return end(id, s, c[i + 1] as number, c[i + 2] as number, c[i + 3] as string | null, attrs as Attributes);
     }
   }
 }
@@ -184,7 +230,7 @@ parentPort!.on('message', (m: { cells?: Cell[]; flush?: number }) => {
   if (m.flush !== undefined) {
     const n = m.flush;
     // The thread lives as long as the process (`SpanSink.for`): a flush exports, nothing shuts down.
-    void provider
+    void processor
       .forceFlush()
       .catch(() => undefined)
       .finally(() => parentPort!.postMessage({ flushed: n }));
