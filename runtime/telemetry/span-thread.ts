@@ -11,6 +11,8 @@
  * same resource, scope, ids, parent context, flags, times (`millisToHrTime`), attributes
  * (`sanitizeAttributes` for any that did not come from here), event limit and statuses.
  */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type Link, type SpanContext, type SpanStatus } from '@opentelemetry/api';
 import { hrTimeDuration, millisToHrTime, sanitizeAttributes } from '@opentelemetry/core';
@@ -21,6 +23,67 @@ import type { TelemetrySettings } from './settings.js';
 import { attemptAttributes, CELLS, openStepAttributes, Rec, stepAttributes, type Attrs, type Cell, type LinkCells, type RunCells } from './span-records.js';
 
 const settings = workerData as TelemetrySettings;
+
+/**
+ * This thread yields to the run's while it keeps up: exporting is background work that nothing
+ * waits on (the batch processor holds spans for seconds anyway), and on a busy machine every slice
+ * of a core it takes is one the scheduler's thread or a handler's waits for. On Linux a thread has
+ * a priority of its own (`/proc/thread-self` names it; `setpriority` on a thread id is that
+ * thread's). When the records it is handed wait longer than `BEHIND_MS` it goes back to the
+ * process's priority until it has caught up, so a machine busy for long cannot pile records up
+ * without bound; so it does while a flush waits on it (`Runtime.close`: `orch run` exits after
+ * its spans are sent). Raising a nice value needs no privilege but lowering it back does (root,
+ * CAP_SYS_NICE or a large enough RLIMIT_NICE): the thread yields only where it can take its
+ * priority back, which it tries first (one step above the process's priority, at once undone).
+ * Elsewhere it keeps the process's priority.
+ */
+class Pace {
+  private readonly tid: number | null = null;
+  private readonly normal: number = 0;
+  private yielding = false;
+
+  constructor() {
+    try {
+      const id = Number(readlinkSync('/proc/thread-self').split('/').pop());
+      if (!Number.isInteger(id) || id <= 0 || id === process.pid) return;
+      const normal = getPriority(id);
+      if (normal <= -20) return;
+      setPriority(id, normal - 1); // throws where the priority could not be taken back
+      setPriority(id, normal);
+      this.normal = normal;
+      this.tid = id;
+    } catch {
+      return; // no /proc, or no right to lower a nice value: the process's priority
+    }
+    this.set(true);
+  }
+
+  /** Records handed over `lagMs` ago arrived now. */
+  arrived(lagMs: number): void {
+    if (this.yielding ? lagMs > BEHIND_MS : lagMs < CAUGHT_UP_MS) this.set(!this.yielding);
+  }
+
+  /** Someone waits (a flush): the process's priority until records arrive on time again. */
+  hurry(): void {
+    if (this.yielding) this.set(false);
+  }
+
+  private set(yielding: boolean): void {
+    if (this.tid === null) return;
+    try {
+      setPriority(this.tid, yielding ? Math.min(19, this.normal + NICER) : this.normal);
+      this.yielding = yielding;
+    } catch {
+      // Not allowed here: the priority stays as it is.
+    }
+  }
+}
+/** How much nicer than the process the thread runs while it keeps up (Linux nice: 0 normal, 19 the least). */
+const NICER = 10;
+/** Records waiting this long: the thread runs at the process's priority until they wait less than `CAUGHT_UP_MS`. */
+const BEHIND_MS = 1000;
+const CAUGHT_UP_MS = 200;
+const pace = new Pace();
 
 const envNumber = (name: string): number | undefined => {
   const n = Number(process.env[name]);
@@ -225,9 +288,13 @@ function record(kind: number, c: readonly Cell[], i: number): void {
   }
 }
 
-parentPort!.on('message', (m: { cells?: Cell[]; flush?: number }) => {
-  if (m.cells) apply(m.cells);
+parentPort!.on('message', (m: { cells?: Cell[]; at?: number; flush?: number }) => {
+  if (m.cells) {
+    if (m.at !== undefined) pace.arrived(Date.now() - m.at);
+    apply(m.cells);
+  }
   if (m.flush !== undefined) {
+    pace.hurry();
     const n = m.flush;
     // The thread lives as long as the process (`SpanSink.for`): a flush exports, nothing shuts down.
     void processor
