@@ -9,13 +9,14 @@
  * each attribute as it is set) was, on the 10,000-step bench, as much CPU again as the exporter's
  * own work for the span (docs/telemetry.md). What is exported is what the SDK's spans were: the
  * same resource, scope, ids, parent context, flags, times (`millisToHrTime`), attributes
- * (`sanitizeAttributes` for any that did not come from here), event limit and statuses.
+ * (`sanitizeAttributes` for any that did not come from here), span limits (`OTEL_SPAN_*`) and
+ * statuses.
  */
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type Link, type SpanContext, type SpanStatus } from '@opentelemetry/api';
-import { hrTimeDuration, millisToHrTime, sanitizeAttributes } from '@opentelemetry/core';
+import { getNumberFromEnv, hrTimeDuration, millisToHrTime, sanitizeAttributes } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type ReadableSpan, type TimedEvent } from '@opentelemetry/sdk-trace-base';
@@ -96,8 +97,41 @@ const resource: Resource = defaultResource()
   .merge(resourceFromAttributes({ 'service.name': settings.serviceName }));
 /** What `provider.getTracer('orch')` gave every span. */
 const scope = { name: 'orch', version: undefined, schemaUrl: undefined };
-/** The SDK's default span limit on events (a step retried more often keeps its last 128). */
-const EVENT_LIMIT = 128;
+/**
+ * The span limits a tracer provider read from the environment (its defaults otherwise): events a
+ * span keeps (its last ones), attributes a span and an event keep (their first ones), the length
+ * of an attribute's string values. Orch's spans stay far below the counts unless they are set low.
+ */
+const limits = {
+  events: getNumberFromEnv('OTEL_SPAN_EVENT_COUNT_LIMIT') ?? 128,
+  attributes: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT') ?? getNumberFromEnv('OTEL_ATTRIBUTE_COUNT_LIMIT') ?? 128,
+  eventAttributes: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT') ?? 128,
+  /** As a span takes it: 0 or less is no limit. */
+  valueLength: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT') ?? getNumberFromEnv('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT') ?? Infinity,
+};
+if (limits.valueLength <= 0) limits.valueLength = Infinity;
+/** Whether any limit is low enough to matter: else attributes are passed as they are. */
+const limited = limits.attributes < 64 || limits.eventAttributes < 64 || limits.valueLength !== Infinity;
+
+/** `attrs` within `count` keys (the first ones) and the value length limit; the number dropped. */
+function within(attrs: Attributes, count: number): [Attributes, number] {
+  if (!limited) return [attrs, 0];
+  const out: Attributes = {};
+  let kept = 0;
+  let dropped = 0;
+  const max = limits.valueLength;
+  const cut = (v: unknown) => (typeof v === 'string' && v.length > max ? v.slice(0, max) : v);
+  for (const key in attrs) {
+    if (kept >= count) {
+      dropped++;
+      continue;
+    }
+    const v = attrs[key];
+    out[key] = (Array.isArray(v) ? v.map(cut) : cut(v)) as Attributes[string];
+    kept++;
+  }
+  return [out, dropped];
+}
 
 // A large run ends thousands of spans a second: the default queue of 2048 would drop some while
 // an export is on its way (the OTEL_BSP_* variables still win).
@@ -112,7 +146,6 @@ class EndedSpan implements ReadableSpan {
   readonly ended = true;
   readonly resource = resource;
   readonly instrumentationScope = scope;
-  readonly droppedAttributesCount = 0;
   readonly droppedLinksCount = 0;
 
   constructor(
@@ -126,6 +159,7 @@ class EndedSpan implements ReadableSpan {
     readonly links: Link[],
     readonly events: TimedEvent[],
     readonly droppedEventsCount: number,
+    readonly droppedAttributesCount: number,
   ) {}
 
   spanContext(): SpanContext {
@@ -205,7 +239,8 @@ function end(id: string, s: Open, at: number, code: number, message: string | nu
   const links = s.links ? s.links.map(([traceId, spanId]): Link => ({ context: { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true } })) : NO_LINKS;
   const status: SpanStatus = code === SpanStatusCode.OK ? OK : code === SpanStatusCode.ERROR ? (message !== null ? { code, message } : { code }) : UNSET;
   const context = { traceId: s.traceId, spanId: id, traceFlags: TraceFlags.SAMPLED, traceState: undefined };
-  processor.onEnd(new EndedSpan(s.name, context, parentOf(s), startTime, endTime, status, attrs, links, s.events ?? NO_EVENTS, s.droppedEvents));
+  const [attributes, droppedAttributes] = within(attrs, limits.attributes);
+  processor.onEnd(new EndedSpan(s.name, context, parentOf(s), startTime, endTime, status, attributes, links, s.events ?? NO_EVENTS, s.droppedEvents, droppedAttributes));
 }
 
 /** Attributes that did not come from this thread's own builders, checked as a span's `setAttribute` checks them. */
@@ -261,11 +296,16 @@ function record(kind: number, c: readonly Cell[], i: number): void {
       const s = open.get(id);
       if (!s) return;
       const events = (s.events ??= []);
-      if (events.length >= EVENT_LIMIT) {
+      if (limits.events === 0) {
+        s.droppedEvents++;
+        return;
+      }
+      if (events.length >= limits.events) {
         events.shift();
         s.droppedEvents++;
       }
-      events.push({ name: c[i + 1] as string, attributes: sanitizeAttributes(c[i + 3]), time: millisToHrTime(c[i + 2] as number), droppedAttributesCount: 0 });
+      const [attributes, droppedAttributesCount] = within(sanitizeAttributes(c[i + 3]), limits.eventAttributes);
+      events.push({ name: c[i + 1] as string, attributes, time: millisToHrTime(c[i + 2] as number), droppedAttributesCount });
       return;
     }
     case Rec.end:
