@@ -1,55 +1,180 @@
 /**
- * The tracing thread (`span-sink.ts`): applies span records to the OpenTelemetry SDK — spans with
- * the ids the main thread gave them (an `IdGenerator` that hands those out), a BatchSpanProcessor
- * and the OTLP/HTTP exporter (the standard `OTEL_*` variables apply) — and exports them.
+ * The tracing thread (`span-sink.ts`): turns span records into the SDK's finished spans and hands
+ * them to its BatchSpanProcessor and OTLP/HTTP exporter (the standard `OTEL_*` variables apply),
+ * which batch, serialize and send them.
+ *
+ * Spans are made here already ended (`EndedSpan`, the SDK's `ReadableSpan`), not by a `Tracer`:
+ * every fact of a span — ids, parent, times, attributes, events, status — is known when its end
+ * record arrives, and what a tracer adds on the way (a sampler, a context, a live span checking
+ * each attribute as it is set) was, on the 10,000-step bench, as much CPU again as the exporter's
+ * own work for the span (docs/telemetry.md). What is exported is what the SDK's spans were: the
+ * same resource, scope, ids, parent context, flags, times (`millisToHrTime`), attributes
+ * (`sanitizeAttributes` for any that did not come from here), span limits (`OTEL_SPAN_*`) and
+ * statuses.
  */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { ROOT_CONTEXT, TraceFlags, trace, type Attributes, type Context } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type Link, type SpanContext, type SpanStatus } from '@opentelemetry/api';
+import { getNumberFromEnv, hrTimeDuration, millisToHrTime, sanitizeAttributes } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, type IdGenerator } from '@opentelemetry/sdk-trace-base';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { BatchSpanProcessor, type ReadableSpan, type TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { TelemetrySettings } from './settings.js';
 import { attemptAttributes, CELLS, openStepAttributes, Rec, stepAttributes, type Attrs, type Cell, type LinkCells, type RunCells } from './span-records.js';
 
 const settings = workerData as TelemetrySettings;
 
-/** The ids of the span being started: made on the main thread, where handlers need them first. */
-const given: IdGenerator & { traceId: string; spanId: string } = {
-  traceId: '',
-  spanId: '',
-  generateTraceId() {
-    return this.traceId;
-  },
-  generateSpanId() {
-    return this.spanId;
-  },
-};
+/**
+ * This thread yields to the run's while it keeps up: exporting is background work that nothing
+ * waits on (the batch processor holds spans for seconds anyway), and on a busy machine every slice
+ * of a core it takes is one the scheduler's thread or a handler's waits for. On Linux a thread has
+ * a priority of its own (`/proc/thread-self` names it; `setpriority` on a thread id is that
+ * thread's). When the records it is handed wait longer than `BEHIND_MS` it goes back to the
+ * process's priority until it has caught up, so a machine busy for long cannot pile records up
+ * without bound; so it does while a flush waits on it (`Runtime.close`: `orch run` exits after
+ * its spans are sent). Raising a nice value needs no privilege but lowering it back does (root,
+ * CAP_SYS_NICE or a large enough RLIMIT_NICE): the thread yields only where it can take its
+ * priority back, which it tries first (one step above the process's priority, at once undone).
+ * Elsewhere it keeps the process's priority.
+ */
+class Pace {
+  private readonly tid: number | null = null;
+  private readonly normal: number = 0;
+  private yielding = false;
+
+  constructor() {
+    try {
+      const id = Number(readlinkSync('/proc/thread-self').split('/').pop());
+      if (!Number.isInteger(id) || id <= 0 || id === process.pid) return;
+      const normal = getPriority(id);
+      if (normal <= -20) return;
+      setPriority(id, normal - 1); // throws where the priority could not be taken back
+      setPriority(id, normal);
+      this.normal = normal;
+      this.tid = id;
+    } catch {
+      return; // no /proc, or no right to lower a nice value: the process's priority
+    }
+    this.set(true);
+  }
+
+  /** Records handed over `lagMs` ago arrived now. */
+  arrived(lagMs: number): void {
+    if (this.yielding ? lagMs > BEHIND_MS : lagMs < CAUGHT_UP_MS) this.set(!this.yielding);
+  }
+
+  /** Someone waits (a flush): the process's priority until records arrive on time again. */
+  hurry(): void {
+    if (this.yielding) this.set(false);
+  }
+
+  private set(yielding: boolean): void {
+    if (this.tid === null) return;
+    try {
+      setPriority(this.tid, yielding ? Math.min(19, this.normal + NICER) : this.normal);
+      this.yielding = yielding;
+    } catch {
+      // Not allowed here: the priority stays as it is.
+    }
+  }
+}
+/** How much nicer than the process the thread runs while it keeps up (Linux nice: 0 normal, 19 the least). */
+const NICER = 10;
+/** Records waiting this long: the thread runs at the process's priority until they wait less than `CAUGHT_UP_MS`. */
+const BEHIND_MS = 1000;
+const CAUGHT_UP_MS = 200;
+const pace = new Pace();
 
 const envNumber = (name: string): number | undefined => {
   const n = Number(process.env[name]);
   return process.env[name] !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
 };
 
-const provider = new BasicTracerProvider({
-  idGenerator: given,
-  // The main thread decides what is sampled (a caller's flag, else everything) and tells each
-  // span's children: a sampler of its own here (OTEL_TRACES_SAMPLER) would drop a run span and
-  // keep its steps. So: follow the parent, record every root.
-  sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
-  // OTEL_RESOURCE_ATTRIBUTES adds to the resource; the service name is OTEL_SERVICE_NAME or `orch`.
-  resource: defaultResource()
-    .merge(detectResources({ detectors: [envDetector] }))
-    .merge(resourceFromAttributes({ 'service.name': settings.serviceName })),
-  // A large run ends thousands of spans a second: the default queue of 2048 would drop some while
-  // an export is on its way (the OTEL_BSP_* variables still win).
-  spanProcessors: [
-    new BatchSpanProcessor(new OTLPTraceExporter({ url: settings.tracesUrl }), {
-      maxQueueSize: envNumber('OTEL_BSP_MAX_QUEUE_SIZE') ?? 65_536,
-      maxExportBatchSize: envNumber('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 2048,
-    }),
-  ],
+// OTEL_RESOURCE_ATTRIBUTES adds to the resource; the service name is OTEL_SERVICE_NAME or `orch`.
+const resource: Resource = defaultResource()
+  .merge(detectResources({ detectors: [envDetector] }))
+  .merge(resourceFromAttributes({ 'service.name': settings.serviceName }));
+/** What `provider.getTracer('orch')` gave every span. */
+const scope = { name: 'orch', version: undefined, schemaUrl: undefined };
+/**
+ * The span limits a tracer provider read from the environment (its defaults otherwise): events a
+ * span keeps (its last ones), attributes a span and an event keep (their first ones), the length
+ * of an attribute's string values. Orch's spans stay far below the counts unless they are set low.
+ */
+const limits = {
+  events: getNumberFromEnv('OTEL_SPAN_EVENT_COUNT_LIMIT') ?? 128,
+  attributes: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT') ?? getNumberFromEnv('OTEL_ATTRIBUTE_COUNT_LIMIT') ?? 128,
+  eventAttributes: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT') ?? 128,
+  /** As a span takes it: 0 or less is no limit. */
+  valueLength: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT') ?? getNumberFromEnv('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT') ?? Infinity,
+};
+if (limits.valueLength <= 0) limits.valueLength = Infinity;
+/** Whether any limit is low enough to matter: else attributes are passed as they are. */
+const limited = limits.attributes < 64 || limits.eventAttributes < 64 || limits.valueLength !== Infinity;
+
+/** `attrs` within `count` keys (the first ones) and the value length limit; the number dropped. */
+function within(attrs: Attributes, count: number): [Attributes, number] {
+  if (!limited) return [attrs, 0];
+  const out: Attributes = {};
+  let kept = 0;
+  let dropped = 0;
+  const max = limits.valueLength;
+  const cut = (v: unknown) => (typeof v === 'string' && v.length > max ? v.slice(0, max) : v);
+  for (const key in attrs) {
+    if (kept >= count) {
+      dropped++;
+      continue;
+    }
+    const v = attrs[key];
+    out[key] = (Array.isArray(v) ? v.map(cut) : cut(v)) as Attributes[string];
+    kept++;
+  }
+  return [out, dropped];
+}
+
+// A large run ends thousands of spans a second: the default queue of 2048 would drop some while
+// an export is on its way (the OTEL_BSP_* variables still win).
+const processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: settings.tracesUrl }), {
+  maxQueueSize: envNumber('OTEL_BSP_MAX_QUEUE_SIZE') ?? 65_536,
+  maxExportBatchSize: envNumber('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 2048,
 });
-const tracer = provider.getTracer('orch');
+
+/** A finished span as the SDK's processors and exporters read one. */
+class EndedSpan implements ReadableSpan {
+  readonly kind = SpanKind.INTERNAL;
+  readonly ended = true;
+  readonly resource = resource;
+  readonly instrumentationScope = scope;
+  readonly droppedLinksCount = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly context: SpanContext,
+    readonly parentSpanContext: SpanContext | undefined,
+    readonly startTime: HrTime,
+    readonly endTime: HrTime,
+    readonly status: SpanStatus,
+    readonly attributes: Attributes,
+    readonly links: Link[],
+    readonly events: TimedEvent[],
+    readonly droppedEventsCount: number,
+    readonly droppedAttributesCount: number,
+  ) {}
+
+  spanContext(): SpanContext {
+    return this.context;
+  }
+
+  get duration(): HrTime {
+    return hrTimeDuration(this.startTime, this.endTime);
+  }
+}
+
+const UNSET: SpanStatus = { code: SpanStatusCode.UNSET };
+const OK: SpanStatus = { code: SpanStatusCode.OK };
+const NO_LINKS: Link[] = [];
+const NO_EVENTS: TimedEvent[] = [];
 
 const Kind = { span: 0, step: 1, attempt: 2 } as const;
 
@@ -60,9 +185,10 @@ const Kind = { span: 0, step: 1, attempt: 2 } as const;
  * One shape for every span; a step's and an attempt's attributes are built once, at the end.
  */
 class Open {
-  events: [name: string, attrs: Attrs, at: number][] | null = null;
-  /** The context its children start in, made once. */
-  context: Context | null = null;
+  events: TimedEvent[] | null = null;
+  droppedEvents = 0;
+  /** Its span context as its children's parent, made once. */
+  asParent: SpanContext | null = null;
 
   constructor(
     readonly kind: 0 | 1 | 2,
@@ -91,27 +217,39 @@ class Open {
 
 const open = new Map<string, Open>();
 
-/** The context a child of `s`'s parent starts in (its parent's, made once, when that is open here). */
-function parentContext(s: Open): Context {
-  if (!s.parentId) return ROOT_CONTEXT;
+/** The parent's span context as the SDK kept it: made once for a parent open here. */
+function parentOf(s: Open): SpanContext | undefined {
+  if (!s.parentId) return undefined;
   const parent = open.get(s.parentId);
-  if (parent) return (parent.context ??= contextOf(s.traceId, s.parentId, s.sampled, false));
-  return contextOf(s.traceId, s.parentId, s.sampled, s.remoteParent);
+  if (parent) return (parent.asParent ??= spanContext(s.traceId, s.parentId, s.sampled, false));
+  return spanContext(s.traceId, s.parentId, s.sampled, s.remoteParent);
 }
 
-function contextOf(traceId: string, spanId: string, sampled: boolean, isRemote: boolean): Context {
-  return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote });
+function spanContext(traceId: string, spanId: string, sampled: boolean, isRemote: boolean): SpanContext {
+  return { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote };
 }
 
-function end(id: string, s: Open, at: number, code: number, message: string | null, attrs: Attrs): void {
-  given.traceId = s.traceId;
-  given.spanId = id;
-  const links = s.links?.map(([traceId, spanId]) => ({ context: { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true } }));
-  const span = tracer.startSpan(s.name, links ? { startTime: s.start, attributes: attrs as Attributes, links } : { startTime: s.start, attributes: attrs as Attributes }, parentContext(s));
+/** The span ended: to the batch processor, when it is sampled (as the SDK's parent-based sampler did). */
+function end(id: string, s: Open, at: number, code: number, message: string | null, attrs: Attributes): void {
   open.delete(id);
-  if (s.events) for (const [name, a, t] of s.events) span.addEvent(name, a as Attributes, t);
-  if (code !== 0) span.setStatus(message !== null ? { code, message } : { code });
-  span.end(at);
+  if (!s.sampled) return;
+  const startTime = millisToHrTime(s.start);
+  // As the SDK's `Span.end`: an end before the start is the start.
+  const endTime = at >= s.start ? millisToHrTime(at) : startTime;
+  const links = s.links ? s.links.map(([traceId, spanId]): Link => ({ context: { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true } })) : NO_LINKS;
+  const status: SpanStatus = code === SpanStatusCode.OK ? OK : code === SpanStatusCode.ERROR ? (message !== null ? { code, message } : { code }) : UNSET;
+  const context = { traceId: s.traceId, spanId: id, traceFlags: TraceFlags.SAMPLED, traceState: undefined };
+  const [attributes, droppedAttributes] = within(attrs, limits.attributes);
+  processor.onEnd(new EndedSpan(s.name, context, parentOf(s), startTime, endTime, status, attributes, links, s.events ?? NO_EVENTS, s.droppedEvents, droppedAttributes));
+}
+
+/** Attributes that did not come from this thread's own builders, checked as a span's `setAttribute` checks them. */
+function checked(attrs: Attrs | null): Attrs | null {
+  if (!attrs) return null;
+  const valid = sanitizeAttributes(attrs);
+  // `sanitizeAttributes` keeps a null or undefined value (an event keeps it); a span drops it.
+  for (const key in valid) if (valid[key] == null) delete valid[key];
+  return valid as Attrs;
 }
 
 /** The records of one hand-over (`span-records.ts`), in order. */
@@ -156,7 +294,18 @@ function record(kind: number, c: readonly Cell[], i: number): void {
     }
     case Rec.event: {
       const s = open.get(id);
-      if (s) (s.events ??= []).push([c[i + 1] as string, c[i + 3] as Attrs, c[i + 2] as number]);
+      if (!s) return;
+      const events = (s.events ??= []);
+      if (limits.events === 0) {
+        s.droppedEvents++;
+        return;
+      }
+      if (events.length >= limits.events) {
+        events.shift();
+        s.droppedEvents++;
+      }
+      const [attributes, droppedAttributesCount] = within(sanitizeAttributes(c[i + 3]), limits.eventAttributes);
+      events.push({ name: c[i + 1] as string, attributes, time: millisToHrTime(c[i + 2] as number), droppedAttributesCount });
       return;
     }
     case Rec.end:
@@ -164,7 +313,7 @@ function record(kind: number, c: readonly Cell[], i: number): void {
     case Rec.endAttempt: {
       const s = open.get(id);
       if (!s) return;
-      const extra = c[i + 4] as Attrs | null;
+      const extra = checked(c[i + 4] as Attrs | null);
       let attrs: Attrs;
       if (s.kind === Kind.step)
         attrs =
@@ -173,18 +322,22 @@ function record(kind: number, c: readonly Cell[], i: number): void {
             : openStepAttributes(s.run!, s.base, s.key, extra);
       else if (s.kind === Kind.attempt)
         attrs = attemptAttributes(s.run!, s.base, s.attempt, s.key!, s.resource, s.queuedMs, s.fallback, kind === Rec.endAttempt ? (c[i + 5] as number) : null, extra);
-      else attrs = extra ? Object.assign(s.attrs!, extra) : s.attrs!;
-      return end(id, s, c[i + 1] as number, c[i + 2] as number, c[i + 3] as string | null, attrs);
+      else attrs = extra ? Object.assign(checked(s.attrs)!, extra) : checked(s.attrs)!;
+      return end(id, s, c[i + 1] as number, c[i + 2] as number, c[i + 3] as string | null, attrs as Attributes);
     }
   }
 }
 
-parentPort!.on('message', (m: { cells?: Cell[]; flush?: number }) => {
-  if (m.cells) apply(m.cells);
+parentPort!.on('message', (m: { cells?: Cell[]; at?: number; flush?: number }) => {
+  if (m.cells) {
+    if (m.at !== undefined) pace.arrived(Date.now() - m.at);
+    apply(m.cells);
+  }
   if (m.flush !== undefined) {
+    pace.hurry();
     const n = m.flush;
     // The thread lives as long as the process (`SpanSink.for`): a flush exports, nothing shuts down.
-    void provider
+    void processor
       .forceFlush()
       .catch(() => undefined)
       .finally(() => parentPort!.postMessage({ flushed: n }));
