@@ -416,15 +416,22 @@ class Printer {
   }
 
   private propertyBlock(head: Doc, node: { readonly kind: keyof typeof KEYWORDS; readonly range: Range }, props: readonly Property[], comments: readonly Comment[]): Doc {
-    return this.block(head, this.propertyItems(node, props), comments, node.range);
+    return this.block(head, this.propertyItems(node, props, comments), comments, node.range);
   }
 
-  /** `foreign`: ranges of the block's other items (a plan's steps), which no property spans. */
+  /**
+   * `comments`: those the block will place among its items. `foreign`: ranges of the block's
+   * other items (a plan's steps), which no property spans.
+   */
   private propertyItems(
     node: { readonly kind: keyof typeof KEYWORDS; readonly range: Range },
     props: readonly Property[],
+    comments: readonly Comment[],
     foreign: readonly Range[] = [],
   ): Item[] {
+    // A property's span places comments, nothing else (property items never take a blank line
+    // from the source): a block without comments skips the scan, which lexes its text again.
+    if (comments.length === 0) return props.map((p) => ({ range: p.value?.range, print: p.print }));
     const values = props.flatMap((p) => (p.value && p.value.range.end.offset > 0 ? [p.value.range] : []));
     const spans = this.source?.propertySpans(node.range, new Set<string>(KEYWORDS[node.kind]), values, foreign) ?? [];
     const seen = new Map<string, number>();
@@ -681,7 +688,7 @@ class Printer {
       const output = d.output;
       results.push({ keyword: 'output', value: output, print: (inner) => ['output ', this.recordLit(output, inner)] });
     }
-    const propItems = this.propertyItems(d, [...props, ...results], d.body.map((b) => b.range));
+    const propItems = this.propertyItems(d, [...props, ...results], comments, d.body.map((b) => b.range));
     const body: Item[] = d.body.map((b) => this.bodyItem(b));
     return this.block(
       ['plan ', d.name.name],
@@ -739,7 +746,7 @@ class Printer {
     // action or the `when` condition may hold a record whose `{` (and `timeout:` key) would
     // otherwise be taken for the block and its properties.
     const headEnd = (s.when ?? s.action).range.end;
-    const items = this.propertyItems({ kind: s.kind, range: { start: headEnd, end: s.range.end } }, options);
+    const items = this.propertyItems({ kind: s.kind, range: { start: headEnd, end: s.range.end } }, options, optionComments);
     return this.block(head, items, optionComments);
   }
 
