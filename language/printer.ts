@@ -29,15 +29,22 @@ export interface PrintOptions {
 }
 
 export function print(module: Module, options: PrintOptions = {}): string {
+  const text = [...printChunks(module, options)].join('');
+  return text.length === 0 ? '' : `${text}\n`;
+}
+
+/**
+ * `print`'s text in pieces, one top-level item (with the line breaks before it) at a time, in
+ * order; `print` is their concatenation and a final line break when there is any. Lets
+ * `orch fmt --check` stop at the first piece that differs from the file.
+ */
+export function* printChunks(module: Module, options: PrintOptions = {}): Generator<string> {
   const printer = new Printer(options.source === undefined ? undefined : new SourceIndex(options.source));
   const width = options.width ?? 100;
   // Top-level chunks are separated by hard line breaks at indent 0, so each lays out alone exactly
   // as within the whole; built and rendered one at a time, only one chunk's document is alive —
   // the whole module's at once took gigabytes for a 10 MB file of small plans.
-  const texts: string[] = [];
-  for (const chunk of printer.moduleChunks(module)) texts.push(chunk.before, render(chunk.doc(), width));
-  const text = texts.join('');
-  return text.length === 0 ? '' : `${text}\n`;
+  for (const chunk of printer.moduleChunks(module)) yield chunk.before + render(chunk.doc(), width);
 }
 
 /** One expression on one line, exactly as `orch fmt` writes it (hovers, messages). */
