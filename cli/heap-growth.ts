@@ -5,7 +5,7 @@
  * peaked over 1 GB and kept the step events of the run on the heap as garbage until the end.
  * Growing by at most half of what is live bounds the peak at about 1.5 × the live heap, for a
  * few percent more GC time (bench/large.ts measures both). `orch check` of a large input sets it
- * too: its tree is most of the heap (100,000 steps: 570 → 470 MB for 0.25 s). The flag is read
+ * too, less tightly (150 %): its tree is most of the heap (100,000 steps: ~640 → ~500 MB). The flag is read
  * at each collection, so setting it after start-up takes effect.
  */
 import v8 from 'node:v8';

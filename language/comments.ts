@@ -45,6 +45,8 @@ export function distribute(
 ): Distribution {
   const items: Attached[] = ranges.map(() => ({ leading: [], trailing: [], after: [], inner: [] }));
   const dangling: Comment[] = [];
+  // Nothing to place (most blocks of most files): skip sorting the items by position.
+  if (comments.length === 0) return { items, dangling };
   const located = ranges
     .map((range, index) => ({ range, index }))
     .filter((x): x is { range: Range; index: number } => isRealRange(x.range))

@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Comment, Module } from './ast.js';
 import { hasErrors, type Diagnostic } from './diagnostic.js';
 import { parse } from './index.js';
-import { commentText, print } from './printer.js';
+import { commentText, print, printChunks } from './printer.js';
 import { sameIgnoringRanges } from './tree-equality.js';
 
 export interface FormatResult {
@@ -47,6 +47,41 @@ function formatUnsafe(file: string, text: string): FormatResult {
     return { text, diagnostics, changed: false, refused: `formatting ${file} would change its meaning (formatter bug); the file was left unchanged` };
   }
   return { text: formatted, diagnostics, changed: true };
+}
+
+export interface FormatCheck {
+  /** The parser's diagnostics; the answer is `false` when any is an error. */
+  readonly diagnostics: readonly Diagnostic[];
+  /** Whether formatting would change the text. */
+  readonly changed: boolean;
+  /** Set when the formatter failed (an internal error); `changed` is then false. */
+  readonly refused?: string;
+  /** No formatted text: the check stops at the first difference. */
+  readonly text?: undefined;
+}
+
+/**
+ * Whether `format` would change the text (`orch fmt --check`), without its result: the printed
+ * text is compared with the file piece by piece, up to the first difference. The meaning check
+ * guards what `format` returns to be written; nothing is written here, so it is not made — a
+ * file that is not formatted is reported as such even where `orch fmt` would then refuse it.
+ * Never throws.
+ */
+export function checkFormatted(file: string, text: string): FormatCheck {
+  try {
+    const { module, diagnostics } = parse({ file, text, compact: true });
+    if (hasErrors(diagnostics)) return { diagnostics, changed: false };
+    let at = 0;
+    for (const piece of printChunks(module, { source: text })) {
+      if (!text.startsWith(piece, at)) return { diagnostics, changed: true };
+      at += piece.length;
+    }
+    // `print` ends a non-empty text with one line break.
+    const same = at === 0 ? text.length === 0 : text.length === at + 1 && text.charCodeAt(at) === 10;
+    return { diagnostics, changed: !same };
+  } catch (err) {
+    return { diagnostics: [], changed: false, refused: `formatting ${file} failed (internal formatter error: ${err instanceof Error ? err.message : String(err)}); the file was left unchanged` };
+  }
 }
 
 /**

@@ -185,7 +185,8 @@ function tokenClass(t: IToken): SourceTokenType {
 // What the layers above use of this one. The AST and the Diagnostic type are contracts: all of them.
 export * from './ast.js';
 export * from './diagnostic.js';
-export { format } from './format.js';
+export { checkFormatted, format } from './format.js';
+export type { FormatCheck, FormatResult } from './format.js';
 export { movedFrom, reparse } from './incremental.js';
 export type { ModuleEdit, ParsedText } from './incremental.js';
 export { escapeStringText, print, printExpr } from './printer.js';

@@ -71,12 +71,58 @@ let flatWidthCache = new Map<object, number>();
 
 /**
  * A group breaks when anything inside it is a hard line or asks its parents to break. Worked out
- * with an explicit stack (documents of long expression chains nest thousands deep).
+ * by recursion, or with an explicit stack for documents that nest deeper (long expression
+ * chains nest thousands deep).
  */
 function mustBreak(doc: Doc): boolean {
   if (typeof doc === 'string') return doc.includes('\n');
   const known = mustBreakCache.get(doc);
   if (known !== undefined) return known;
+  return breaksShallow(doc, 0) ?? mustBreakDeep(doc);
+}
+
+/** Depth up to which `breaksShallow` and `flatWidthShallow` recurse; deeper documents take the loops. */
+const SHALLOW = 200;
+
+/**
+ * `mustBreak` by recursion, undefined when the document nests deeper than SHALLOW: nearly every
+ * document of a real file is shallow, and the recursion makes no stack entries (the loop below
+ * made an object per node: most of what rendering a 10 MB file allocated). Compound results are
+ * cached as the loop caches them.
+ */
+function breaksShallow(doc: Exclude<Doc, string>, depth: number): boolean | undefined {
+  const known = mustBreakCache.get(doc);
+  if (known !== undefined) return known;
+  if (depth > SHALLOW) return undefined;
+  let breaks = ownBreak(doc);
+  if (Array.isArray(doc)) {
+    const docs = doc as readonly Doc[];
+    for (let i = 0; i < docs.length; i++) {
+      const k = docs[i]!;
+      const b = typeof k === 'string' ? k.includes('\n') : breaksShallow(k, depth + 1);
+      if (b === undefined) return undefined;
+      if (b) breaks = true;
+    }
+  } else {
+    const d = doc as Exclude<Doc, string | readonly Doc[]>;
+    const first = d.t === 'group' || d.t === 'indent' ? d.doc : d.t === 'ifBreak' ? d.broken : undefined;
+    if (first !== undefined) {
+      const b = typeof first === 'string' ? first.includes('\n') : breaksShallow(first, depth + 1);
+      if (b === undefined) return undefined;
+      if (b) breaks = true;
+    }
+    if (d.t === 'ifBreak') {
+      const b = typeof d.flat === 'string' ? d.flat.includes('\n') : breaksShallow(d.flat, depth + 1);
+      if (b === undefined) return undefined;
+      if (b) breaks = true;
+    }
+  }
+  mustBreakCache.set(doc, breaks);
+  return breaks;
+}
+
+/** `mustBreak` with an explicit stack, for documents of any depth. */
+function mustBreakDeep(doc: Exclude<Doc, string>): boolean {
   // Post-order: a compound is decided once its children are.
   const stack: { doc: Exclude<Doc, string>; expanded: boolean }[] = [{ doc, expanded: false }];
   while (stack.length > 0) {
@@ -107,6 +153,38 @@ function flatWidth(doc: Doc): number {
   if (typeof doc === 'string') return doc.length;
   const known = flatWidthCache.get(doc);
   if (known !== undefined) return known;
+  return flatWidthShallow(doc, 0) ?? flatWidthDeep(doc);
+}
+
+/** `flatWidth` by recursion (see `breaksShallow`); undefined when deeper than SHALLOW. */
+function flatWidthShallow(doc: Exclude<Doc, string>, depth: number): number | undefined {
+  const known = flatWidthCache.get(doc);
+  if (known !== undefined) return known;
+  if (depth > SHALLOW) return undefined;
+  let width = ownFlatWidth(doc);
+  if (Array.isArray(doc)) {
+    const docs = doc as readonly Doc[];
+    for (let i = 0; i < docs.length; i++) {
+      const k = docs[i]!;
+      const w = typeof k === 'string' ? k.length : flatWidthShallow(k, depth + 1);
+      if (w === undefined) return undefined;
+      width += w;
+    }
+  } else {
+    const d = doc as Exclude<Doc, string | readonly Doc[]>;
+    const k = d.t === 'group' || d.t === 'indent' ? d.doc : d.t === 'ifBreak' ? d.flat : undefined;
+    if (k !== undefined) {
+      const w = typeof k === 'string' ? k.length : flatWidthShallow(k, depth + 1);
+      if (w === undefined) return undefined;
+      width += w;
+    }
+  }
+  flatWidthCache.set(doc, width);
+  return width;
+}
+
+/** `flatWidth` with an explicit stack, for documents of any depth. */
+function flatWidthDeep(doc: Exclude<Doc, string>): number {
   const stack: { doc: Exclude<Doc, string>; expanded: boolean }[] = [{ doc, expanded: false }];
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;

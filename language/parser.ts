@@ -428,7 +428,7 @@ function defineParser(Base: typeof CstParser) {
 
     topItem = this.RULE('topItem', () => {
       const start = this.live ? this.at() : 0;
-      const d = v<A.ModuleDecl | A.ImportDecl | A.Declaration>(this.OR([
+      const d = v<A.ModuleDecl | A.ImportDecl | A.Declaration>(this.OR((this.topItemAlts ??= [
         { ALT: () => this.SUBRULE(this.moduleDecl) },
         { ALT: () => this.SUBRULE(this.importDecl) },
         { ALT: () => this.SUBRULE(this.typeAlias) },
@@ -441,7 +441,7 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => this.SUBRULE(this.triggerDecl) },
         { ALT: () => this.SUBRULE(this.invariantDecl) },
         { ALT: () => this.SUBRULE(this.simulateDecl) },
-      ]));
+      ])));
       if (!this.live) return;
       if (d.kind === 'ModuleDecl' || d.kind === 'FileImport' || d.kind === 'StdImport') return d;
       return this.b.declarationOf(d, start);
@@ -926,16 +926,16 @@ function defineParser(Base: typeof CstParser) {
       const name = this.CONSUME(Name, LABEL.name);
       this.CONSUME(LCurly);
       // Steps are direct children (no `planItem` wrapper): they are the bulk of large plans.
-      const props = this.itemsOrJunk<Prop | A.StepDecl>('planDecl',
+      const props = this.itemsOrJunk<Prop | A.StepDecl>('planDecl', ...(this.planBlockItems ??= [
         () => this.SUBRULE(this.stepDecl),
         () => this.SUBRULE(this.planItem),
-      );
+      ]));
       this.CONSUME(RCurly);
       if (this.live) return this.b.planOf(name, props, kw.startOffset, this.end());
     });
 
     planItem = this.RULE('planItem', () => {
-      return this.OR([
+      return this.OR((this.planItemAlts ??= [
         { ALT: () => { const k = this.CONSUME(K.goal, LABEL.key); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
         { ALT: () => { const k = this.CONSUME(K.input, LABEL.key); const r = this.SUBRULE(this.recordType); return this.prop(k, r); } },
         { ALT: () => { const k = this.CONSUME(K.policy, LABEL.key); const q = this.SUBRULE(this.qualifiedName); return this.prop(k, q); } },
@@ -950,8 +950,16 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => { const r = this.SUBRULE(this.repeatBlock); return this.item('repeatBlock', r); } },
         { ALT: () => { const i = this.SUBRULE(this.invariantDecl); return this.item('invariantDecl', i); } },
         { ALT: () => { const s = this.SUBRULE(this.successDecl); return this.item('successDecl', s); } },
-      ]);
+      ]));
     });
+    /**
+     * The alternatives of the rules run once per declaration or plan property, built once per
+     * parser (like `itemLoops`): rebuilt on every use, these arrays of closures were the largest
+     * share of what a 10 MB file of small plans allocated while parsing.
+     */
+    private planItemAlts?: IOrAlt<unknown>[];
+    private topItemAlts?: IOrAlt<unknown>[];
+    private planBlockItems?: (() => unknown)[];
 
     stepDecl = this.RULE('stepDecl', () => {
       const kw = this.CONSUME(K.step);

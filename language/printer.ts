@@ -29,15 +29,22 @@ export interface PrintOptions {
 }
 
 export function print(module: Module, options: PrintOptions = {}): string {
+  const text = [...printChunks(module, options)].join('');
+  return text.length === 0 ? '' : `${text}\n`;
+}
+
+/**
+ * `print`'s text in pieces, one top-level item (with the line breaks before it) at a time, in
+ * order; `print` is their concatenation and a final line break when there is any. Lets
+ * `orch fmt --check` stop at the first piece that differs from the file.
+ */
+export function* printChunks(module: Module, options: PrintOptions = {}): Generator<string> {
   const printer = new Printer(options.source === undefined ? undefined : new SourceIndex(options.source));
   const width = options.width ?? 100;
   // Top-level chunks are separated by hard line breaks at indent 0, so each lays out alone exactly
   // as within the whole; built and rendered one at a time, only one chunk's document is alive —
   // the whole module's at once took gigabytes for a 10 MB file of small plans.
-  const texts: string[] = [];
-  for (const chunk of printer.moduleChunks(module)) texts.push(chunk.before, render(chunk.doc(), width));
-  const text = texts.join('');
-  return text.length === 0 ? '' : `${text}\n`;
+  for (const chunk of printer.moduleChunks(module)) yield chunk.before + render(chunk.doc(), width);
 }
 
 /** One expression on one line, exactly as `orch fmt` writes it (hovers, messages). */
@@ -416,15 +423,22 @@ class Printer {
   }
 
   private propertyBlock(head: Doc, node: { readonly kind: keyof typeof KEYWORDS; readonly range: Range }, props: readonly Property[], comments: readonly Comment[]): Doc {
-    return this.block(head, this.propertyItems(node, props), comments, node.range);
+    return this.block(head, this.propertyItems(node, props, comments), comments, node.range);
   }
 
-  /** `foreign`: ranges of the block's other items (a plan's steps), which no property spans. */
+  /**
+   * `comments`: those the block will place among its items. `foreign`: ranges of the block's
+   * other items (a plan's steps), which no property spans.
+   */
   private propertyItems(
     node: { readonly kind: keyof typeof KEYWORDS; readonly range: Range },
     props: readonly Property[],
+    comments: readonly Comment[],
     foreign: readonly Range[] = [],
   ): Item[] {
+    // A property's span places comments, nothing else (property items never take a blank line
+    // from the source): a block without comments skips the scan, which lexes its text again.
+    if (comments.length === 0) return props.map((p) => ({ range: p.value?.range, print: p.print }));
     const values = props.flatMap((p) => (p.value && p.value.range.end.offset > 0 ? [p.value.range] : []));
     const spans = this.source?.propertySpans(node.range, new Set<string>(KEYWORDS[node.kind]), values, foreign) ?? [];
     const seen = new Map<string, number>();
@@ -681,7 +695,7 @@ class Printer {
       const output = d.output;
       results.push({ keyword: 'output', value: output, print: (inner) => ['output ', this.recordLit(output, inner)] });
     }
-    const propItems = this.propertyItems(d, [...props, ...results], d.body.map((b) => b.range));
+    const propItems = this.propertyItems(d, [...props, ...results], comments, d.body.map((b) => b.range));
     const body: Item[] = d.body.map((b) => this.bodyItem(b));
     return this.block(
       ['plan ', d.name.name],
@@ -739,7 +753,7 @@ class Printer {
     // action or the `when` condition may hold a record whose `{` (and `timeout:` key) would
     // otherwise be taken for the block and its properties.
     const headEnd = (s.when ?? s.action).range.end;
-    const items = this.propertyItems({ kind: s.kind, range: { start: headEnd, end: s.range.end } }, options);
+    const items = this.propertyItems({ kind: s.kind, range: { start: headEnd, end: s.range.end } }, options, optionComments);
     return this.block(head, items, optionComments);
   }
 

@@ -8,7 +8,7 @@ import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Diagnostic } from '../../language/index.js';
-import { format } from '../../language/index.js';
+import { checkFormatted, format } from '../../language/index.js';
 import { CliError } from '../errors.js';
 import { readSource } from '../read-source.js';
 import { renderText } from '../render-diagnostics.js';
@@ -72,7 +72,8 @@ async function runFmt(inputs: readonly string[], opts: FmtOptions): Promise<numb
       fail(err instanceof CliError ? err.message : `${file}: ${(err as Error).message}`);
       continue;
     }
-    const result = format(file, text);
+    // `--check` writes nothing: it asks whether the text would change, not for the new text.
+    const result = opts.check ? checkFormatted(file, text) : format(file, text);
     if (result.refused !== undefined) {
       fail(result.refused);
       continue;
@@ -85,7 +86,7 @@ async function runFmt(inputs: readonly string[], opts: FmtOptions): Promise<numb
     }
     if (!result.changed) continue;
     changed.push(file);
-    if (opts.check) continue;
+    if (result.text === undefined) continue; // --check
     try {
       await writeFile(file, result.text, 'utf8');
     } catch (err) {
@@ -117,7 +118,7 @@ async function fmtStdin(opts: FmtOptions): Promise<number> {
   } catch {
     throw new CliError('standard input is not valid UTF-8 text', 2);
   }
-  const result = format(file, text);
+  const result = opts.check ? checkFormatted(file, text) : format(file, text);
   if (result.refused !== undefined) throw new CliError(result.refused, 2);
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
@@ -125,7 +126,7 @@ async function fmtStdin(opts: FmtOptions): Promise<number> {
     process.stderr.write(renderText(errors, { sources: new Map([[file, text]]), color, fileCount: 1 }));
     return 1;
   }
-  if (opts.check) return result.changed ? 1 : 0;
+  if (result.text === undefined) return result.changed ? 1 : 0; // --check
   process.stdout.write(result.text);
   return 0;
 }
