@@ -211,6 +211,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         .finally(() => {
           inFlight = false;
           pump();
+          tune();
         });
     };
 
@@ -279,13 +280,14 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
      * Listens for dispatches only while it could take them. Postgres signals every listening
      * backend of the database for every NOTIFY, whatever its channel, and each reads the queue in
      * a transaction of its own (counted in `pg_stat_database.xact_commit`): a worker whose slots
-     * are all busy stops listening, and starts again once it is idle — then claims once, for what
-     * was dispatched meanwhile. A worker busy meanwhile hears of new attempts from its next
+     * are all busy stops listening, and starts again once it is idle and its last claim came back
+     * short — then claims once, for what was dispatched meanwhile. A worker busy meanwhile hears of new attempts from its next
      * exchange (every finished attempt leads to one), or from the poll.
      */
     const tune = (): void => {
       if (listener === null || switching || stopping) return;
-      const want = listening ? running < o.slots : running === 0;
+      // On again only once idle for good: nothing running, no exchange in flight, its last claim short.
+      const want = listening ? running < o.slots : running === 0 && !inFlight && !wanted;
       if (want === listening) return;
       switching = true;
       listener.query(want ? `LISTEN ${DISPATCH_CHANNEL}` : `UNLISTEN ${DISPATCH_CHANNEL}`).then(
