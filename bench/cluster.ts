@@ -12,7 +12,9 @@
  * Commits per step, two ways, over each measured DAG run: `xact_commit` of `pg_stat_database`
  * (every transaction the database committed, read-only ones included; backends publish it when
  * idle, up to 10 s late, so it is read after the numbers settle, and the background of idle
- * processes — heartbeats, sweeps, polls — measured over as long right after is taken off), and
+ * processes — heartbeats, sweeps, polls — measured over as long right after is taken off; the
+ * workers are started fresh before the measured run and stopped right after it, so that their
+ * listening connections publish the transactions they ran for every NOTIFY of the database), and
  * durable commits: transactions that wrote (transaction ids assigned, exact and immediate). The
  * load of the box (1-minute load average over its cores) is reported with the figures: the box
  * is shared.
@@ -103,15 +105,17 @@ interface DagFigures {
  * cost in commits: counters read once the warm-up's settled, again once the run's settled, and
  * the idle background over the same settle taken off.
  */
-async function dagRate(url: string, dir: string, remote: boolean, sql: pg.Client): Promise<DagFigures> {
+async function dagRate(url: string, dir: string, workers: Workers | null, sql: pg.Client): Promise<DagFigures> {
   const dag = layeredPlan(dir, 10);
-  const rt = await Runtime.open({ db: url, workers: availableParallelism(), placement: remote ? 'workers' : 'local' });
+  const rt = await Runtime.open({ db: url, workers: availableParallelism(), placement: workers ? 'workers' : 'local' });
   let rate: number;
   let runId: string;
   let before: Counters;
   try {
     const warm = { ...dag, plan: 'warm', steps: dag.steps.slice(0, 100), stages: [dag.stages[0]!] };
     await (await rt.start(warm, NO_CONFIG)).result;
+    // Fresh workers: what their listening connections counted before (see `Workers.flush`) is not this run's.
+    if (workers) await workers.restart();
     await sleep(STATS_SETTLE_MS);
     before = await counters(sql);
     const t0 = performance.now();
@@ -120,6 +124,7 @@ async function dagRate(url: string, dir: string, remote: boolean, sql: pg.Client
     if (r.status !== 'completed') throw new Error(`the bench run ended ${r.status}`);
     rate = dag.steps.length / ((performance.now() - t0) / 1000);
     runId = active.runId;
+    if (workers) await workers.stop();
   } finally {
     await rt.close();
   }
@@ -171,6 +176,19 @@ class Workers {
       if (Date.now() > deadline) throw new Error(`${n} workers did not register`);
       await sleep(100);
     }
+  }
+
+  /**
+   * Stops every worker and starts `WORKERS` new ones. A connection that LISTENs runs a transaction
+   * (counted in `xact_commit`) for every NOTIFY of the database, on any channel, but publishes the
+   * count only when it next runs a statement of its own or exits: stopping the workers after a
+   * measured run makes their backends publish it, and fresh ones before it leave out what they
+   * counted earlier.
+   */
+  async restart(): Promise<void> {
+    await this.stop();
+    for (let i = 0; i < WORKERS; i++) this.start();
+    await this.ready(WORKERS);
   }
 
   async stop(): Promise<void> {
@@ -282,14 +300,16 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     const sql = new pg.Client({ connectionString: url });
     await sql.connect();
     const load = (loadavg()[0]! / availableParallelism()) * 100;
-    const localRun = await dagRate(url, dir, false, sql);
+    const localRun = await dagRate(url, dir, null, sql);
     const local = localRun.rate;
     const ratio = (local / commits) * 100;
     const workers = new Workers(url, dir, sql);
     try {
       for (let i = 0; i < WORKERS; i++) workers.start();
       await workers.ready(WORKERS);
-      const remote = await dagRate(url, dir, true, sql);
+      const remote = await dagRate(url, dir, workers, sql);
+      for (let i = 0; i < WORKERS; i++) workers.start();
+      await workers.ready(WORKERS);
       const remoteRatio = (remote.rate / commits) * 100;
       const ofLocal = (remote.rate / local) * 100;
       const loadAfter = (loadavg()[0]! / availableParallelism()) * 100;
@@ -306,7 +326,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
         { name: 'the same vs the commit rate', value: remoteRatio, unit: '%', target: '≥ 25 %', met: remoteRatio >= 25 },
         { name: 'the same vs the in-process rate on the same Postgres', value: ofLocal, unit: '%', target: '≥ 50 %', met: ofLocal >= 50 },
         { name: 'the same vs 105 steps/s (graphile-worker, issue #40)', value: remote.rate / 105, unit: '×', target: '≥ 10 ×', met: remote.rate >= 1050 },
-        { name: `commits per step on ${WORKERS} workers (pg_stat_database xact_commit, read-only included, idle background off)`, value: remote.commitsPerStep, unit: 'commits/step', target: '≤ 1.0', met: remote.commitsPerStep <= 1 },
+        { name: `commits per step on ${WORKERS} workers (pg_stat_database xact_commit: read-only and every listening connection's included, idle background off)`, value: remote.commitsPerStep, unit: 'commits/step', target: '≤ 1.0', met: remote.commitsPerStep <= 1 },
         { name: `durable commits per step on ${WORKERS} workers (write transactions, idle background off)`, value: remote.durablePerStep, unit: 'commits/step', target: '≤ 1.0', met: remote.durablePerStep <= 1 },
         { name: 'commits per step in-process (pg_stat_database xact_commit, idle background off)', value: localRun.commitsPerStep, unit: 'commits/step', target: '', met: true },
         { name: 'durable commits per step in-process (write transactions)', value: localRun.durablePerStep, unit: 'commits/step', target: '', met: true },

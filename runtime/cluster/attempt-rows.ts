@@ -67,12 +67,13 @@ interface Fold {
 
 /** The folds of one commit, one statement. */
 async function foldRows(tx: unknown, folds: readonly Fold[]): Promise<void> {
-  await (tx as pg.ClientBase).query(
-    `UPDATE orch.attempts a SET folded = true
+  await (tx as pg.ClientBase).query({
+    name: 'orch_fold_attempts',
+    text: `UPDATE orch.attempts a SET folded = true
        FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) AS f(run_id, step_key, attempt, fence)
       WHERE a.run_id = f.run_id AND a.step_key = f.step_key AND a.attempt = f.attempt AND a.fence = f.fence AND NOT a.folded`,
-    [folds.map((f) => f.run), folds.map((f) => f.key), folds.map((f) => f.attempt), folds.map((f) => f.fence)],
-  );
+    values: [folds.map((f) => f.run), folds.map((f) => f.key), folds.map((f) => f.attempt), folds.map((f) => f.fence)],
+  });
 }
 
 /** The outcome a worker recorded (JSON text), or a failure saying it is unreadable. */

@@ -23,6 +23,11 @@ export interface ExchangeState {
   readonly wanted: boolean;
   /** Stopping: record what finished, claim nothing more. */
   readonly stopping: boolean;
+  /**
+   * The results may wait a moment (`mayHold`): every slot has attempts waiting in line behind it,
+   * so nothing idles while they gather, and the oldest is younger than the hold.
+   */
+  readonly holding?: boolean;
 }
 
 export interface Exchange {
@@ -44,9 +49,23 @@ export function nextExchange(s: ExchangeState): Exchange | null {
   if (s.inFlight) return null;
   const free = Math.max(0, s.window - s.running);
   const idle = Math.max(0, s.slots - s.running);
-  const claim = s.stopping || !s.wanted ? 0 : s.results > 0 ? free : Math.min(free, idle);
-  if (s.results === 0 && claim === 0) return null;
-  return { report: s.results > 0, claim };
+  // Results held back wait for the next exchange, as a claim alone would (no slot is idle).
+  const results = s.holding && !s.stopping ? 0 : s.results;
+  const claim = s.stopping || !s.wanted ? 0 : results > 0 ? free : Math.min(free, idle);
+  if (results === 0 && claim === 0) return null;
+  return { report: results > 0, claim };
+}
+
+/**
+ * Whether a worker may hold its finished results back a little (at most `holdMs` after the oldest
+ * finished) so that more of them share one exchange: only while at least `cover` claimed
+ * attempts wait in line for a slot — the slots stay busy meanwhile and the exchange that goes
+ * still has that line to cover its round trip — and fewer results than a window's worth wait.
+ * On a loaded box an exchange costs far more CPU (two processes woken, a statement planned,
+ * executed and committed, an owner woken by its NOTIFY) than the few ms a result waits.
+ */
+export function mayHold(h: { readonly results: number; readonly waiting: number; readonly window: number; readonly ageMs: number; readonly holdMs: number; readonly cover: number }): boolean {
+  return h.results > 0 && h.results < h.window && h.waiting >= h.cover && h.ageMs < h.holdMs;
 }
 
 /**

@@ -33,8 +33,10 @@ export interface Dispatch {
  */
 export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: string, ds: readonly Dispatch[]): Promise<number[]> {
   if (ds.length === 0) return [];
-  const { rows } = await db.query<{ run_id: string; step_key: string; attempt: number; fence: string }>(
-    `WITH d AS (
+  const { rows } = await db.query<{ run_id: string; step_key: string; attempt: number; fence: string }>({
+    // Prepared once per connection: planned once, not with every dispatch.
+    name: 'orch_dispatch_attempts',
+    text: `WITH d AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[]) AS d(run_id, step_key, attempt, task, handler, job)),
      up AS (
        INSERT INTO orch.attempts AS a (run_id, step_key, attempt, owner, status, task, handler, job)
@@ -47,7 +49,7 @@ export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: strin
              task = excluded.task, handler = excluded.handler, job = excluded.job
        RETURNING a.run_id, a.step_key, a.attempt, a.fence, a.task)
      SELECT run_id, step_key, attempt, fence::text, pg_notify($8, task)::text AS woke FROM up`,
-    [
+    values: [
       ds.map((d) => d.run),
       ds.map((d) => d.key),
       ds.map((d) => d.attempt),
@@ -57,7 +59,7 @@ export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: strin
       owner,
       DISPATCH_CHANNEL,
     ],
-  );
+  });
   const fences = new Map(rows.map((r) => [`${r.run_id}\u0000${r.step_key}\u0000${r.attempt}`, Number(r.fence)]));
   return ds.map((d) => fences.get(`${d.run}\u0000${d.key}\u0000${d.attempt}`)!);
 }
@@ -120,8 +122,10 @@ export async function exchange(
   tasks: readonly string[],
   forbidden: readonly string[],
 ): Promise<ExchangeAnswer> {
-  const { rows } = await db.query<{ kind: string; run_id: string | null; step_key: string | null; attempt: number | null; fence: string | null; job: string | null }>(
-    `WITH r AS (
+  const { rows } = await db.query<{ kind: string; run_id: string | null; step_key: string | null; attempt: number | null; fence: string | null; job: string | null }>({
+    // Prepared once per connection: a worker's every exchange is this statement, planned once.
+    name: 'orch_exchange',
+    text: `WITH r AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $13::text[]) AS r(run_id, step_key, attempt, fence, status, outcome, worker)),
      done AS (
        UPDATE orch.attempts a SET status = r.status, outcome = r.outcome, finished_at = now(), job = NULL,
@@ -152,7 +156,7 @@ export async function exchange(
      SELECT 'done' AS kind, run_id, step_key, attempt, NULL::text AS fence, NULL::text AS job FROM done
      UNION ALL SELECT 'claimed', run_id, step_key, attempt, fence::text, job FROM claimed
      UNION ALL SELECT 'told', NULL, NULL, NULL, NULL, NULL FROM told`,
-    [
+    values: [
       results.map((r) => r.run),
       results.map((r) => r.key),
       results.map((r) => r.attempt),
@@ -167,7 +171,7 @@ export async function exchange(
       NOTIFY_PAYLOAD_MAX,
       results.map((r) => r.worker ?? worker),
     ],
-  );
+  });
   const recorded = new Set(rows.filter((r) => r.kind === 'done').map((r) => `${r.run_id}\u0000${r.step_key}\u0000${r.attempt}`));
   const claimed: StepJob[] = [];
   for (const r of rows) {

@@ -29,7 +29,7 @@ import { openClient, openPool } from '../journal/pg/pool.js';
 import type { AttemptOutcome } from '../scheduler/types.js';
 import { telemetrySettings } from '../telemetry/settings.js';
 import { loadWorkerTracing, type WorkerTracing } from '../telemetry/tracing.js';
-import { drained, nextExchange, stillWanted } from './batching.js';
+import { drained, mayHold, nextExchange, stillWanted } from './batching.js';
 import { handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
 import { DISPATCH_CHANNEL, exchange, type Result } from './queue.js';
 import { WorkerRegistration } from './registration.js';
@@ -70,6 +70,9 @@ export interface WorkerRow {
  */
 const PREFETCH = 2;
 
+/** How long finished results may wait for more to share their exchange, at most (`mayHold`). */
+const HOLD_MS = 5;
+
 /** A claimed attempt and the worker id it was claimed under (its result is recorded under that id). */
 interface Claim {
   readonly job: StepJob;
@@ -96,6 +99,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const tracing = await workerTracing(attempts);
   const tasks = taskIdentifiers(o.resources);
   let listener: pg.Client | null = null;
+  /** The listener is LISTENing on `orch_dispatch` (`tune`), or switching. */
+  let listening = false;
+  let switching = false;
   let heartbeat: ReturnType<typeof setInterval> | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
   let declaredDead = false;
@@ -147,13 +153,31 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       return mine === job.handlerHash ? null : `handler ${where.module} on worker ${id} has sha256 ${mine}, the run's owner has ${job.handlerHash}`;
     };
 
+    /** When the oldest unrecorded result finished (performance.now()), and the timer that ends its hold. */
+    let heldSince = 0;
+    let holdTimer: ReturnType<typeof setTimeout> | null = null;
     /** One exchange at a time: record what finished, claim what the free slots can take. */
     const pump = (): void => {
-      const state = { slots: o.slots, window: o.slots * PREFETCH, running, results: results.length, inFlight, wanted: wanted && !renewing, stopping };
+      const window = o.slots * PREFETCH;
+      const ageMs = results.length > 0 ? performance.now() - heldSince : 0;
+      const holding = !inFlight && mayHold({ results: results.length, waiting: line.length, window, ageMs, holdMs: HOLD_MS, cover: Math.max(1, o.slots >> 1) });
+      const state = { slots: o.slots, window, running, results: results.length, inFlight, wanted: wanted && !renewing, stopping, holding };
       const next = nextExchange(state);
       if (next === null) {
+        if (holding && holdTimer === null)
+          holdTimer = setTimeout(
+            () => {
+              holdTimer = null;
+              pump();
+            },
+            Math.max(0, HOLD_MS - ageMs),
+          );
         if (drained(state)) resolveDrained();
         return;
+      }
+      if (holdTimer !== null) {
+        clearTimeout(holdTimer);
+        holdTimer = null;
       }
       inFlight = true;
       const report = results.splice(0, results.length);
@@ -172,6 +196,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
               if (as !== registration.id) log(`dropped ${job.run}/${job.key}#${job.attempt}: claimed as ${as}, declared dead since`);
               else track({ job, worker: as });
             }
+            tune();
           },
           (err: unknown) => {
             // The database is unreachable: the results wait for the next exchange (their fence
@@ -186,6 +211,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         .finally(() => {
           inFlight = false;
           pump();
+          tune();
         });
     };
 
@@ -237,9 +263,11 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
             mine.delete(jobId(job));
             executing--;
             running--;
+            if (results.length === 0) heldSince = performance.now();
             results.push(r);
             startNext();
             pump();
+            if (running === 0) tune();
           });
       }
     };
@@ -248,6 +276,33 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       wanted = true;
       pump();
     };
+    /**
+     * Listens for dispatches only while it could take them. Postgres signals every listening
+     * backend of the database for every NOTIFY, whatever its channel, and each reads the queue in
+     * a transaction of its own (counted in `pg_stat_database.xact_commit`): a worker whose slots
+     * are all busy stops listening, and starts again once it is idle and its last claim came back
+     * short — then claims once, for what was dispatched meanwhile. A worker busy meanwhile hears of new attempts from its next
+     * exchange (every finished attempt leads to one), or from the poll.
+     */
+    const tune = (): void => {
+      if (listener === null || switching || stopping) return;
+      // On again only once idle for good: nothing running, no exchange in flight, its last claim short.
+      const want = listening ? running < o.slots : running === 0 && !inFlight && !wanted;
+      if (want === listening) return;
+      switching = true;
+      listener.query(want ? `LISTEN ${DISPATCH_CHANNEL}` : `UNLISTEN ${DISPATCH_CHANNEL}`).then(
+        () => {
+          switching = false;
+          listening = want;
+          if (want) wake();
+          tune();
+        },
+        () => {
+          // The connection is broken: the poll alone finds every attempt from now on.
+          switching = false;
+        },
+      );
+    };
     listener = openClient(o.url);
     try {
       await listener.connect();
@@ -255,6 +310,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       listener.on('notification', (n) => {
         if (n.payload === undefined || tasks.includes(n.payload)) wake();
       });
+      listening = true;
     } catch {
       // The poll alone still finds every attempt.
       await listener.end().catch(() => undefined);

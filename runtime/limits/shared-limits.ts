@@ -46,7 +46,17 @@ export class SharedLimits implements LimitsProvider {
     this.unclaimedMs = opts.unclaimedMs ?? 1000;
     this.handOffMs = opts.handOffMs ?? 1000;
     this.now = opts.now ?? Date.now;
-    this.unsubscribe = store.onRelease?.(() => this.released()) ?? null;
+  }
+
+  /**
+   * Hears the store's releases from now on (`onRelease`), from the first claim that may have to
+   * wait — not before: on Postgres it is a LISTEN, and every listening connection of a database
+   * is woken, and reads the notification queue in a transaction of its own, for every NOTIFY of
+   * that database on any channel (a cluster's every dispatch and result). A release before it
+   * listens is found by the client's polling.
+   */
+  listen(): void {
+    this.unsubscribe ??= this.store.onRelease?.(() => this.released()) ?? null;
   }
 
   forRun(plan: PlanIR, runId: string, wake: () => void): LimitsService {
@@ -240,6 +250,7 @@ class SharedRunLimits implements LimitsService {
       return { kind: 'refused', grant: { kind: 'over_budget', key: w.state.key, spent: w.state.spent } };
     }
     if (!w && !this.isClosed) {
+      this.client.listen();
       const wait: BudgetWait = {
         claim: { holder: this.client.holder, runId: this.runId, stepKey: key, resource: null, rates: [], budgets: r.budgets },
         state: { kind: 'asking' },
@@ -420,6 +431,7 @@ class SharedRunLimits implements LimitsService {
 
   private request(need: Need, stepKey: string): void {
     if (this.isClosed) return;
+    this.client.listen();
     let set = this.pending.get(need.key);
     if (!set) this.pending.set(need.key, (set = new Set()));
     // Several steps of this run may wait for the same need: claim for as many as could start.

@@ -11,7 +11,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { drained, nextExchange, stillWanted, type ExchangeState } from '../cluster/batching.js';
+import { drained, mayHold, nextExchange, stillWanted, type ExchangeState } from '../cluster/batching.js';
 import { batchedHook, runCommitHooks } from '../scheduler/commit-hooks.js';
 import { CommitQueue } from '../scheduler/commit-queue.js';
 import type { CommitHook, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
@@ -41,6 +41,23 @@ describe('a worker exchange', () => {
           (s.wanted || x.claim === 0) &&
           (x.report || x.claim <= s.slots - s.running)
         );
+      }),
+    );
+  });
+
+  it('holds results back only while a line covers every slot, a window is not full and the hold is young; never while stopping', () => {
+    fc.assert(
+      fc.property(state, fc.integer({ min: 0, max: 16 }), fc.integer({ min: 0, max: 20 }), (s: ExchangeState, waiting, ageMs) => {
+        const cover = Math.max(1, s.slots >> 1);
+        const holding = mayHold({ results: s.results, waiting, window: s.window, ageMs, holdMs: 5, cover });
+        if (holding !== (s.results > 0 && s.results < s.window && waiting >= cover && ageMs < 5)) return false;
+        const x = nextExchange({ ...s, holding });
+        if (s.inFlight) return x === null;
+        // Held: no report; a claim alone only with a slot idle (never, with a line waiting).
+        if (holding && !s.stopping) return x === null || (!x.report && x.claim <= Math.max(0, s.slots - s.running));
+        // Stopping: what finished is recorded whatever the hold.
+        if (s.stopping && s.results > 0) return x !== null && x.report && x.claim === 0;
+        return true;
       }),
     );
   });
