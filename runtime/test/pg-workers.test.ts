@@ -10,23 +10,19 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionResult } from '../scheduler/types.js';
-import { migrate } from '../journal/pg/migrations.js';
-import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import { migratedPostgres, type MigratedPostgres } from '../../test/support/postgres.js';
 import { local, orch, orchAsync, projectDir, tempDir, writePlan, type CliResult } from './helpers.js';
 import { lit, out, plan, resource, step } from './ir-builder.js';
 import { maxOverlap, type Span } from './spans.js';
 
-let db: TestPostgres;
+let db: MigratedPostgres;
 let client: pg.Client;
 
 beforeAll(async () => {
-  db = await startPostgres();
-  await migrate(db.url);
-  client = new pg.Client({ connectionString: db.url });
-  await client.connect();
+  db = await migratedPostgres();
+  client = db.client;
 }, 120_000);
 afterAll(async () => {
-  await client?.end();
   await db?.stop();
 });
 
