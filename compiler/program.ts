@@ -924,7 +924,8 @@ function stepIR(s: CheckedStep, binding: StepIR['binding'], calls: { fallback?: 
   return {
     id: s.id,
     capability: s.capability?.name ?? null,
-    action: s.action,
+    // (a call's action is one frozen object shared by the checked steps: the IR gets its own)
+    action: s.action.type === 'call' ? { type: 'call' } : s.action,
     args: s.action.type === 'call' ? s.args : {},
     deps,
     after: [...s.after].sort(),

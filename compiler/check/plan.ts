@@ -493,6 +493,8 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   const planEnv: ExprEnv = {
     file, model, diags, roots, steps: stepInfos, blocks: blockNames,
     onStep: (id) => void (outputUses ??= new Set()).add(id),
+    // The success criteria's and output's IR is read only when the plan's IR is built.
+    typesOnly: cx.typesOnly === true,
   };
   const success = plan.success.length === 0 ? [] : plan.success.map((c) => {
     const r = checkExpr(c.condition, planEnv);
@@ -507,6 +509,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     const invariantDecls = plan.body.filter((b): b is InvariantDecl => b.kind === 'InvariantDecl');
     const invEnv: ExprEnv = {
       ...planEnv,
+      typesOnly: false,
       roots: new Map([...roots, ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
       onStep: (id) => void (invariantUses ??= new Set()).add(id),
     };
@@ -591,6 +594,9 @@ function settleBlockReads(
   }
 }
 
+/** The action of every capability-call step (read-only: shared). */
+const CALL_ACTION: StepActionIR = Object.freeze({ type: 'call' });
+
 /** What checking one step needs of its plan (one object per plan, not per step). */
 interface StepContext {
   readonly cx: PlanCheckContext;
@@ -614,7 +620,7 @@ function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefined, sc:
   const d = s.decl;
   const id = d.name.name;
   let ownData: DataClass = 'public';
-  let action: StepActionIR = { type: 'call' };
+  let action: StepActionIR = CALL_ACTION;
   let args: Record<string, ExprIR> = {};
   let waitMs: number | null = null;
   const cap = s.capability;
