@@ -441,7 +441,8 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   waited = NO_WAITS;
 
   // 3. check each step
-  const steps: CheckedStep[] = [];
+  // (sized up front: a one-step plan's list would otherwise get room for 17)
+  const steps: CheckedStep[] = new Array<CheckedStep>(slots.length);
   // Steps of one `for each` block (or of the plan body) share their expression environment.
   // (The last one is kept apart: a plan without blocks has one environment and needs no map.)
   let envs: Map<ReadonlyMap<string, ItemInfo>, ExprEnv> | undefined;
@@ -472,7 +473,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
       if (blk && !stepInfos.has(a.name) && !s.inside.has(a.name)) onBlock(blk.id);
     }
     checked.waitsFor = waited;
-    steps.push(checked);
+    steps[si] = checked;
   }
   waited = NO_WAITS;
   keepReads = false;
@@ -593,6 +594,9 @@ function settleBlockReads(
     }
   }
 }
+
+/** The arguments of a call checked for diagnostics only (read-only: shared). */
+const NO_ARGS: Record<string, ExprIR> = Object.freeze({});
 
 /** The action of every capability-call step (read-only: shared). */
 const CALL_ACTION: StepActionIR = Object.freeze({ type: 'call' });
@@ -765,7 +769,8 @@ export function checkArgs(
 ): { args: Record<string, ExprIR>; data: DataClass } {
   const { diags, file, model } = env;
   const { args, range: callRange } = call;
-  const out: Record<string, ExprIR> = {};
+  // Diagnostics only: the arguments' IR (all placeholders) is never read, nor is this record.
+  const out: Record<string, ExprIR> | undefined = env.typesOnly ? undefined : {};
   let data: DataClass = 'public';
   const given = givenNames(args.length);
   let paramList: string | undefined;
@@ -792,7 +797,7 @@ export function checkArgs(
       diags.push(diagnostic(mismatchCode(r.ty, p.ty), `argument "${name}" of ${what} expects ${formatTy(p.ty)}, got ${formatTy(r.ty)}`, file, a.value.range));
     } else excessFields(a.value, p.ty, file, diags);
     data = maxClass(data, r.data);
-    out[name] = r.ir;
+    if (out) out[name] = r.ir;
   }
   const missing: FieldTy[] = [];
   const req = requiredOf(params);
@@ -810,11 +815,11 @@ export function checkArgs(
       }),
     );
   }
-  if (defaults.size) {
+  if (out && defaults.size) {
     const entries = entriesOf(defaults);
     for (let i = 0; i < entries.length; i++) if (!given.has(entries[i]![0])) out[entries[i]![0]] = entries[i]![1];
   }
-  return { args: out, data };
+  return { args: out ?? NO_ARGS, data };
 }
 
 /**
