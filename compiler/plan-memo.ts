@@ -26,7 +26,11 @@ export interface PlanOutcome {
   /** Everything its check and its assembly reported, wherever located. */
   readonly diagnostics: readonly Diagnostic[];
   /** Uses of top-level declarations (by `symbolKey`), for W0601. */
-  readonly uses: ReadonlyMap<string, number>;
+  /**
+   * Uses of top-level declarations, one `symbolKey` per use (a list, not a map of counts: most
+   * plans use a capability or two, and a map per plan was most of what the memo kept).
+   */
+  readonly uses: readonly string[];
   /** Resources placement chose for its steps (W0601 counts them as used). */
   readonly boundResources: readonly string[];
 }
@@ -113,7 +117,7 @@ export class PlanMemoSession {
    * What each checked plan reported, used and bound. Most plans of a file of many small ones have
    * none of the three: they share the empty ones until their first (one check records every plan).
    */
-  private readonly fresh = new Map<PlanDecl, { file: string; diagnostics: Diagnostic[]; uses: Map<string, number>; bound: string[] }>();
+  private readonly fresh = new Map<PlanDecl, { file: string; diagnostics: Diagnostic[]; uses: string[]; bound: string[] }>();
   private readonly reusedBound: string[] = [];
   private markDiagnostics = 0;
   private markUses = 0;
@@ -136,9 +140,9 @@ export class PlanMemoSession {
     const hit = this.hits.get(plan);
     if (!hit) return false;
     diags.push(...hit.diagnostics);
-    for (const [key, n] of hit.uses) {
+    for (const key of hit.uses) {
       const id = this.tracked.get(key);
-      if (id !== undefined) uses[id] = (uses[id] ?? 0) + n;
+      if (id !== undefined) uses[id] = (uses[id] ?? 0) + 1;
     }
     this.reusedBound.push(...hit.boundResources);
     this.entries.set(planKey(file, plan.name.name), { ...hit, node: plan, runsPlans: false });
@@ -169,8 +173,8 @@ export class PlanMemoSession {
     for (let i = this.markUses; i < useLog.length; i++) {
       const key = this.trackedKey.get(useLog[i]!);
       if (key === undefined) continue;
-      if (f.uses === NO_USES) f.uses = new Map();
-      f.uses.set(key, (f.uses.get(key) ?? 0) + 1);
+      if (f.uses === NO_USES) f.uses = [];
+      f.uses.push(key);
     }
     if (bound?.size) {
       if (f.bound === NO_BOUND) f.bound = [];
@@ -199,7 +203,7 @@ export class PlanMemoSession {
 // The shared empty outcomes of `PlanMemoSession.fresh` (frozen: replaced, never written).
 const NO_DIAGNOSTICS = Object.freeze([]) as unknown as Diagnostic[];
 const NO_BOUND = Object.freeze([]) as unknown as string[];
-const NO_USES = new Map<string, number>();
+const NO_USES = Object.freeze([]) as unknown as string[];
 
 function planKey(file: string, name: string): string {
   return `${file}\u0000${name}`;
