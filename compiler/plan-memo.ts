@@ -26,7 +26,11 @@ export interface PlanOutcome {
   /** Everything its check and its assembly reported, wherever located. */
   readonly diagnostics: readonly Diagnostic[];
   /** Uses of top-level declarations (by `symbolKey`), for W0601. */
-  readonly uses: ReadonlyMap<string, number>;
+  /**
+   * Uses of top-level declarations, one `symbolKey` per use (a list, not a map of counts: most
+   * plans use a capability or two, and a map per plan was most of what the memo kept).
+   */
+  readonly uses: readonly string[];
   /** Resources placement chose for its steps (W0601 counts them as used). */
   readonly boundResources: readonly string[];
 }
@@ -109,9 +113,14 @@ type Commit = (
 export class PlanMemoSession {
   private readonly entries = new Map<string, Entry>();
   private readonly stats = { reused: 0, checked: 0 };
-  private readonly fresh = new Map<PlanDecl, { file: string; diagnostics: Diagnostic[]; uses: Map<string, number>; bound: string[] }>();
+  /**
+   * What each checked plan reported, used and bound. Most plans of a file of many small ones have
+   * none of the three: they share the empty ones until their first (one check records every plan).
+   */
+  private readonly fresh = new Map<PlanDecl, { file: string; diagnostics: Diagnostic[]; uses: string[]; bound: string[] }>();
   private readonly reusedBound: string[] = [];
-  private mark = { diagnostics: 0, uses: 0 };
+  private markDiagnostics = 0;
+  private markUses = 0;
   /** `tracked` the other way round: symbol id → key. */
   private readonly trackedKey = new Map<number, string>();
 
@@ -131,9 +140,9 @@ export class PlanMemoSession {
     const hit = this.hits.get(plan);
     if (!hit) return false;
     diags.push(...hit.diagnostics);
-    for (const [key, n] of hit.uses) {
+    for (const key of hit.uses) {
       const id = this.tracked.get(key);
-      if (id !== undefined) uses[id] = (uses[id] ?? 0) + n;
+      if (id !== undefined) uses[id] = (uses[id] ?? 0) + 1;
     }
     this.reusedBound.push(...hit.boundResources);
     this.entries.set(planKey(file, plan.name.name), { ...hit, node: plan, runsPlans: false });
@@ -148,20 +157,29 @@ export class PlanMemoSession {
    * many plans made it (capabilities × plans).
    */
   start(diags: readonly Diagnostic[], useLog: readonly number[]): void {
-    this.mark = { diagnostics: diags.length, uses: useLog.length };
+    this.markDiagnostics = diags.length;
+    this.markUses = useLog.length;
   }
 
   /** `plan` has been checked or assembled: what it reported and used since `start` is its own. */
   end(file: string, plan: PlanDecl, diags: readonly Diagnostic[], useLog: readonly number[], bound?: ReadonlySet<string>): void {
     let f = this.fresh.get(plan);
-    if (!f) this.fresh.set(plan, (f = { file, diagnostics: [], uses: new Map(), bound: [] }));
+    if (!f) this.fresh.set(plan, (f = { file, diagnostics: NO_DIAGNOSTICS, uses: NO_USES, bound: NO_BOUND }));
     // Copies: an in-place re-parse (`consume`) rewrites the positions the AST shares with them.
-    for (let i = this.mark.diagnostics; i < diags.length; i++) f.diagnostics.push(structuredClone(diags[i]!));
-    for (let i = this.mark.uses; i < useLog.length; i++) {
-      const key = this.trackedKey.get(useLog[i]!);
-      if (key !== undefined) f.uses.set(key, (f.uses.get(key) ?? 0) + 1);
+    for (let i = this.markDiagnostics; i < diags.length; i++) {
+      if (f.diagnostics === NO_DIAGNOSTICS) f.diagnostics = [];
+      f.diagnostics.push(structuredClone(diags[i]!));
     }
-    if (bound) f.bound.push(...bound);
+    for (let i = this.markUses; i < useLog.length; i++) {
+      const key = this.trackedKey.get(useLog[i]!);
+      if (key === undefined) continue;
+      if (f.uses === NO_USES) f.uses = [];
+      f.uses.push(key);
+    }
+    if (bound?.size) {
+      if (f.bound === NO_BOUND) f.bound = [];
+      f.bound.push(...bound);
+    }
   }
 
   /** Resources the reused plans' placements chose. */
@@ -181,6 +199,11 @@ export class PlanMemoSession {
     this.commit(this.entries, seen, this.environment, this.stats);
   }
 }
+
+// The shared empty outcomes of `PlanMemoSession.fresh` (frozen: replaced, never written).
+const NO_DIAGNOSTICS = Object.freeze([]) as unknown as Diagnostic[];
+const NO_BOUND = Object.freeze([]) as unknown as string[];
+const NO_USES = Object.freeze([]) as unknown as string[];
 
 function planKey(file: string, name: string): string {
   return `${file}\u0000${name}`;

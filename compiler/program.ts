@@ -15,7 +15,7 @@ import { capabilityInfo, type CapabilityInfo } from './check/capability.js';
 import { checkModelResource } from './check/llm.js';
 import { checkExpr, durationMs, type RootInfo } from './check/expr.js';
 import { ms } from './check/lower.js';
-import { checkInvariant, checkPlan, RUN_TY, type CheckedPlan, type CheckedStep } from './check/plan.js';
+import { checkInvariant, checkPlan, RUN_TY, stepsById, type CheckedPlan, type CheckedStep } from './check/plan.js';
 import { buildDag, type DagInput } from './dag.js';
 import { timeline, type TimelineStep } from './block-estimates.js';
 import { proveBinding } from './fallback-proof.js';
@@ -68,6 +68,9 @@ export interface CompiledPlan {
   readonly assembled: AssembledFacts | undefined;
   readonly ok: boolean;
 }
+
+/** `boundResources` of a plan that binds none. */
+const NO_RESOURCES: ReadonlySet<string> = new Set();
 
 /** What the later phases need of an assembled plan, in check-only mode too. */
 export interface AssembledFacts {
@@ -562,11 +565,12 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   let placements = cx.placements.get(policy);
   if (!placements) cx.placements.set(policy, (placements = new Map()));
   // A call step that is not pinned needs exactly what its capability needs: skip building the key.
-  const byCapability = new Map<CapabilityInfo, ReturnType<typeof place>>();
+  // (a one-step plan has nothing to share it with)
+  const byCapability = n > 1 ? new Map<CapabilityInfo, ReturnType<typeof place>>() : undefined;
   for (let i = 0; i < n; i++) {
     const s = steps[i]!;
     const plain = s.capability !== undefined && !s.pinned;
-    let r = plain ? byCapability.get(s.capability!) : undefined;
+    let r = plain ? byCapability?.get(s.capability!) : undefined;
     if (!r) {
       const builtin = s.action.type === 'call' ? null : s.action.type;
       const requires = s.capability?.ir.requires ?? [];
@@ -577,7 +581,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
         r = place({ id: s.id, kind: s.kind, builtin, requires, pinned }, cx.resources, effective, cx.money);
         placements.set(key, r);
       }
-      if (plain) byCapability.set(s.capability!, r);
+      if (plain) byCapability?.set(s.capability!, r);
     }
     if (!r.ok) {
       if (s.action.type === 'call' && !s.capability) continue; // unresolved capability: already reported
@@ -652,11 +656,12 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   }
   const dag = buildDag(dagInput);
   if (dag.cycles.length) {
+    const byId = stepsById(cp);
     for (const cycle of dag.cycles) {
-      const first = cp.byId.get(cycle[0]!)!;
+      const first = byId.get(cycle[0]!)!;
       diags.push(
         diagnostic('E0301', `dependency cycle: ${[...cycle, cycle[0]].join(' → ')}`, file, first.decl.name.range, {
-          related: cycle.slice(1).map((id) => ({ message: `step ${id} is part of the cycle`, file, range: cp.byId.get(id)!.decl.name.range })),
+          related: cycle.slice(1).map((id) => ({ message: `step ${id} is part of the cycle`, file, range: byId.get(id)!.decl.name.range })),
         }),
       );
     }
@@ -666,10 +671,11 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   // data classes flow along the DAG: a step handles what it reads. Only guardrails and the IR
   // read them: a plain `check` of a plan without guardrails skips this.
   if (!cx.checkOnly || cp.guardrails.length) for (const id of dag.order) {
-    const s = cp.byId.get(id)!;
+    const byId = stepsById(cp);
+    const s = byId.get(id)!;
     let d: DataClass = maxClass(s.ownData, s.capability?.ir.data ?? 'public');
     for (let k = 0; k < s.outputReads.length; k++) {
-      const src = cp.byId.get(s.outputReads[k]!);
+      const src = byId.get(s.outputReads[k]!);
       if (src && src !== s) d = maxClass(d, src.data);
     }
     s.data = d;
@@ -678,7 +684,8 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   let cost = 0;
   for (let i = 0; i < n; i++) cost += costs[i]!;
   // `bindings` has holes where placement failed: index it rather than map over it.
-  const localRatio = localRatioOf(Array.from({ length: n }, (_, i) => ({ tier: bindings[i]?.tier ?? null, data: steps[i]!.data })));
+  // (read by guardrails and the IR only: a plain `check` of a plan without guardrails skips it)
+  const localRatio = !cx.checkOnly || cp.guardrails.length ? localRatioOf(Array.from({ length: n }, (_, i) => ({ tier: bindings[i]?.tier ?? null, data: steps[i]!.data }))) : 0;
 
   // Races end with their first branch, loops repeat and rate limits space calls: with any of
   // them, the estimates come from the block-aware timeline, best case (loops once) and worst
@@ -700,7 +707,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   const rates = policy?.rate_limits.length ? Array.from({ length: n }, (_, i) => rateOf(i)) : [];
   if (flowBlocks.length || rates.some((r) => r !== undefined)) {
     const tsteps = new Map(steps.map((s, i) => [s.id, { id: s.id, deps: depsOf[i]!, duration: durations[i]!, cost: costs[i]!, ...(rates[i] ? { rate: rates[i] } : {}) }]));
-    const tblocks = flowBlocks.map((b) => ({ kind: b.kind, id: b.id, steps: b.kind === 'race' ? b.steps.filter((x) => cp.byId.get(x)?.blocks.at(-1) === b.id) : b.steps, max: b.max }));
+    const tblocks = flowBlocks.map((b) => ({ kind: b.kind, id: b.id, steps: b.kind === 'race' ? b.steps.filter((x) => stepsById(cp).get(x)?.blocks.at(-1) === b.id) : b.steps, max: b.max }));
     const best = timeline(dag.order, tsteps, tblocks, false);
     const worst = timeline(dag.order, tsteps, tblocks, true);
     duration = best.duration;
@@ -785,23 +792,30 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
     guardrails = cp.guardrails.map((g) => evaluateGuardrail(cx.guardrails.get(g)!, planFacts, diags));
   }
 
-  const boundResources = new Set<string>();
+  // Most plans of a file of many small ones bind no resource: they share one empty set.
+  let boundResources: Set<string> | undefined;
   const bind = (b: BindingIR | undefined): void => {
     if (!b) return;
-    if (b.resource) boundResources.add(b.resource);
-    for (const f of b.fallbacks) boundResources.add(f);
+    if (b.resource) (boundResources ??= new Set()).add(b.resource);
+    for (const f of b.fallbacks) (boundResources ??= new Set()).add(f);
   };
   // Each placement result is shared by the steps with the same needs: visit each binding once.
-  const seenBindings = new Set<BindingIR>();
-  for (const b of bindings) if (b && !seenBindings.has(b)) {
-    seenBindings.add(b);
+  let seenBindings: BindingIR | Set<BindingIR> | undefined;
+  for (const b of bindings) {
+    if (!b || b === seenBindings) continue;
+    if (seenBindings === undefined) seenBindings = b;
+    else {
+      if (!(seenBindings instanceof Set)) seenBindings = new Set([seenBindings]);
+      if (seenBindings.has(b)) continue;
+      seenBindings.add(b);
+    }
     bind(b);
   }
   for (const c of callBindings.values()) {
     bind(c.fallback);
     bind(c.compensate);
   }
-  const assembledFacts: AssembledFacts = { estimates: { cost, duration_ms: duration }, boundResources };
+  const assembledFacts: AssembledFacts = { estimates: { cost, duration_ms: duration }, boundResources: boundResources ?? NO_RESOURCES };
   // Nothing below reports a diagnostic: `orch check` stops here.
   if (cx.checkOnly) return { ir: undefined, facts: assembledFacts };
 
@@ -910,7 +924,8 @@ function stepIR(s: CheckedStep, binding: StepIR['binding'], calls: { fallback?: 
   return {
     id: s.id,
     capability: s.capability?.name ?? null,
-    action: s.action,
+    // (a call's action is one frozen object shared by the checked steps: the IR gets its own)
+    action: s.action.type === 'call' ? { type: 'call' } : s.action,
     args: s.action.type === 'call' ? s.args : {},
     deps,
     after: [...s.after].sort(),

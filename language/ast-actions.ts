@@ -118,6 +118,8 @@ export class AstActions extends AstBuilder {
         default: this.planProp(d, key, v);
       }
     });
+    // The tree keeps an exact copy: a list pushed to has room for 17 (a file of many small plans).
+    if (body.length < 16) d.body = body.slice();
     return d;
   }
 

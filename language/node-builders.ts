@@ -282,19 +282,29 @@ export abstract class NodeBuilders {
 
   /** A record literal; a key given twice is an E0102 (and the later field is dropped). */
   recordLitFrom(fields: readonly A.RecordField[], range: Range): A.RecordLit {
-    const kept: A.RecordField[] = [];
-    const bag = this.newBag('this record');
-    for (const f of fields) if (this.firstTimeAt(bag, f.key.name, f.key.range)) kept.push(f);
-    return { kind: 'RecordLit', fields: kept, range };
+    return { kind: 'RecordLit', fields: this.firstOfEach(fields, 'this record', (f) => f.key), range };
+  }
+
+  /**
+   * `fields` without the repeats of a name (each an E0102), as an exact copy: the tree keeps it,
+   * and a list pushed to has room for 17 (a file of many small plans has two records a plan).
+   */
+  private firstOfEach<F>(fields: readonly F[], owner: string, nameOf: (f: F) => A.Ident): F[] {
+    // One field cannot repeat: no bag (a map) for it.
+    if (fields.length < 2) return fields.slice();
+    const bag = this.newBag(owner);
+    const kept: F[] = [];
+    for (const f of fields) {
+      const name = nameOf(f);
+      if (this.firstTimeAt(bag, name.name, name.range)) kept.push(f);
+    }
+    return kept.length === fields.length ? fields.slice() : kept.slice();
   }
 
   // ───────────── types ─────────────
 
   recordTypeFrom(fields: readonly A.FieldDecl[], range: Range): A.RecordType {
-    const kept: A.FieldDecl[] = [];
-    const bag = this.newBag('this record type');
-    for (const f of fields) if (this.firstTimeAt(bag, f.name.name, f.name.range)) kept.push(f);
-    return { kind: 'RecordType', fields: kept, range };
+    return { kind: 'RecordType', fields: this.firstOfEach(fields, 'this record type', (f) => f.name), range };
   }
 
   fieldDecl(name: IToken | undefined, type: A.TypeExpr, dataClass: IToken | undefined, def: A.Expr | undefined, range: Range): A.FieldDecl {

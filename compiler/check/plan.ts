@@ -90,21 +90,44 @@ export interface CheckedPlan {
   readonly entry: DeclEntry<'plan'>;
   readonly module: LoadedModule;
   readonly steps: CheckedStep[];
-  readonly byId: Map<string, CheckedStep>;
   readonly inputTy: Ty;
   readonly policy: DeclEntry<'policy'> | undefined;
   readonly guardrails: DeclEntry<'guardrail'>[];
   readonly success: { label: string | null; condition: ExprIR }[];
   readonly output: ExprIR | null;
   /** Names read by the plan's success criteria and output (they count as uses). */
-  readonly outputUses: Set<string>;
+  readonly outputUses: ReadonlySet<string>;
   readonly invariants: { name: string; modality: 'always' | 'never' | 'eventually'; condition: ExprIR }[];
-  readonly invariantUses: Set<string>;
+  readonly invariantUses: ReadonlySet<string>;
   readonly blocks: readonly PlanBlock[];
   /** Races and loops by name, as expressions read them (top-level invariants read them too). */
   readonly blockRefs: ReadonlyMap<string, BlockRefInfo>;
   /** Steps read by loop conditions (`until`) and through `NAME.previous` (uses, not dependencies). */
-  readonly loopUses: Set<string>;
+  readonly loopUses: ReadonlySet<string>;
+}
+
+/*
+ * A file of many small plans (issue 34, item 8) is checked in time set by what each plan
+ * allocates: most plans have no blocks, loops, invariants or `join first`, so the collections for
+ * those are created when a plan has one, and plans without share these empty ones.
+ */
+const NO_NAMES: ReadonlySet<string> = new Set();
+const NO_ITEMS: Map<string, ItemInfo> = new Map();
+const NO_BLOCK_NAMES: ReadonlyMap<string, BlockRefInfo & { range: Range }> = new Map();
+const NO_IDS: readonly string[] = [];
+const NO_OPEN: readonly PlanBlock[] = [];
+
+/** The steps of a checked plan by id, built when first asked for (most plans never are). */
+const byIdCache = new WeakMap<CheckedPlan, ReadonlyMap<string, CheckedStep>>();
+export function stepsById(cp: CheckedPlan): ReadonlyMap<string, CheckedStep> {
+  let m = byIdCache.get(cp);
+  if (!m) {
+    const built = new Map<string, CheckedStep>();
+    for (const s of cp.steps) built.set(s.id, s);
+    byIdCache.set(cp, built);
+    m = built;
+  }
+  return m;
 }
 
 export interface PlanCheckContext {
@@ -188,6 +211,12 @@ class StepReads {
     return { refs, outputReads, skip };
   }
 
+  /** Forgets anything collected (a check that threw midway may have left some). */
+  clear(): void {
+    this.counts[0] = this.counts[1] = this.counts[2] = 0;
+    this.sets = undefined;
+  }
+
   /** Appends `id` to list `which` unless present. */
   private push(which: 0 | 1 | 2, id: string): void {
     const list = this.lists[which];
@@ -209,6 +238,14 @@ class StepReads {
   }
 }
 
+/**
+ * One collector for every plan: a plan is checked to the end before the next begins (checking a
+ * step never checks another plan), and each plan starts by emptying it.
+ */
+const sharedReads = new StepReads();
+/** `waited` of a step that reads no block as a whole (replaced by a list at its first). */
+const NO_WAITS = Object.freeze([]) as unknown as string[];
+
 export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): CheckedPlan {
   const { scopes, model, diags } = cx;
   const mod = entry.module;
@@ -223,7 +260,8 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   // 1. declare steps and blocks (forward references are fine: the DAG orders them)
   const slots: StepSlot[] = [];
   const stepInfos = new Map<string, StepRefInfo>();
-  const blockNames = new Map<string, BlockRefInfo & { range: Range }>();
+  // `race`/`repeat` names, created with the first one.
+  let blockNames: ReadonlyMap<string, BlockRefInfo & { range: Range }> = NO_BLOCK_NAMES;
   const blocks: PlanBlock[] = [];
   let groupCounter = 0;
   const groupLists: { each: ForEachDecl; group: string; items: Map<string, ItemInfo>; outer: Map<string, ItemInfo>; eachPath: readonly string[]; inside: ReadonlySet<string> }[] = [];
@@ -258,7 +296,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     return sym.id;
   };
 
-  const untilScopes = new Map<PlanBlock, { items: Map<string, ItemInfo>; eachPath: readonly string[]; inside: ReadonlySet<string> }>();
+  let untilScopes: Map<PlanBlock, { items: Map<string, ItemInfo>; eachPath: readonly string[]; inside: ReadonlySet<string> }> | undefined;
   const declareSteps = (body: readonly (BlockItem | InvariantDecl)[], at: Around): void => {
     for (let bi = 0; bi < body.length; bi++) {
       const node = body[bi]!;
@@ -299,9 +337,12 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
         blocks.push(block);
         const inside = kind === 'repeat' && symbol !== undefined ? new Set([...at.inside, id]) : at.inside;
         // `until` is checked in the scope of the loop's body (items around it, the loop's own names).
-        untilScopes.set(block, { items: at.items, eachPath: at.eachPath, inside });
+        (untilScopes ??= new Map()).set(block, { items: at.items, eachPath: at.eachPath, inside });
         declareSteps(node.body, { ...at, blocks: [...at.blocks, blockId], inside, open: [...at.open, block] });
-        if (symbol !== undefined) blockNames.set(id, { id, kind, symbol, steps: block.steps, outsideTy: T.any, range: node.name.range, eachPath: at.eachPath });
+        if (symbol !== undefined) {
+          if (blockNames === NO_BLOCK_NAMES) blockNames = new Map();
+          (blockNames as Map<string, BlockRefInfo & { range: Range }>).set(id, { id, kind, symbol, steps: block.steps, outsideTy: T.any, range: node.name.range, eachPath: at.eachPath });
+        }
         continue;
       }
       const name = node.name.name;
@@ -321,7 +362,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
       });
     }
   };
-  declareSteps(plan.body, { group: undefined, forEach: null, items: new Map(), itemCount: null, blocks: [], eachPath: [], inside: new Set(), open: [] });
+  declareSteps(plan.body, { group: undefined, forEach: null, items: NO_ITEMS, itemCount: null, blocks: NO_IDS, eachPath: NO_IDS, inside: NO_NAMES, open: NO_OPEN });
 
   // Output types are known from the action before any expression is checked.
   for (let si = 0; si < slots.length; si++) {
@@ -339,36 +380,39 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     } else s.outputTy = T.null;
     s.info.outputTy = s.outputTy;
   }
-  for (const b of blockNames.values()) b_setTypes(b, stepInfos);
+  if (blockNames.size) for (const b of blockNames.values()) b_setTypes(b, stepInfos);
 
   // 2. `for each` lists are typed in the scope around the block; items take the element type.
   // One collector of step references for the whole plan, emptied after each list and step.
-  const reads = new StepReads();
+  const reads = sharedReads;
+  reads.clear();
   // Where the step being checked first reads a step's output unguarded, kept only where a rule
   // may report that read (a `join first` step's reads, and reads of race branches): the E0201s
   // of settleBlockReads point at the read rather than at the step's name.
-  const raceBranches = new Set<string>();
-  for (const b of blockNames.values()) if (b.kind === 'race') for (const id of b.steps) raceBranches.add(id);
-  const hardReads = new Map<string, Range>();
+  let raceBranches: Set<string> | undefined;
+  for (const b of blockNames.values()) if (b.kind === 'race') for (const id of b.steps) (raceBranches ??= new Set()).add(id);
+  let hardReads: Map<string, Range> | undefined;
   let keepReads = false;
   let readingStep = '';
   const onStep = (id: string, range: Range, out: boolean, guarded: boolean): void => {
     reads.add(id, out, guarded);
-    if (out && !guarded && (keepReads || raceBranches.has(id))) {
+    if (out && !guarded && (keepReads || raceBranches?.has(id))) {
       const key = `${readingStep}\u0000${id}`;
+      hardReads ??= new Map();
       if (!hardReads.has(key)) hardReads.set(key, range);
     }
   };
-  // Blocks read as a whole by the expression being checked (reset per step).
-  let waited: string[] = [];
-  const loopUses = new Set<string>();
+  // Blocks read as a whole by the expression being checked (reset per step; most read none).
+  let waited: string[] = NO_WAITS;
+  let loopUses: Set<string> | undefined;
   const onPrevious = (id: string): void => {
-    loopUses.add(id);
+    (loopUses ??= new Set()).add(id);
   };
   const onBlock = (id: string): void => {
+    if (waited === NO_WAITS) waited = [];
     if (!waited.includes(id)) waited.push(id);
   };
-  const listIR = new Map<string, { ir: ExprIR; refs: readonly string[]; outputReads: readonly string[]; skip: readonly string[] }>();
+  let listIR: Map<string, { ir: ExprIR; refs: readonly string[]; outputReads: readonly string[]; skip: readonly string[] }> | undefined;
   for (const g of groupLists) {
     const r = checkExpr(g.each.list, { file, model, diags, roots, steps: stepInfos, items: g.outer, onStep, blocks: blockNames, inside: g.inside, eachPath: g.eachPath });
     const lt = r.ty.k === 'optional' ? r.ty.inner : r.ty;
@@ -378,42 +422,49 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
     const prev = g.items.get(g.each.item.name)!;
     g.items.set(g.each.item.name, { ty: elem, data: maxClass(r.data, classOfType(elem)), symbol: prev.symbol });
     if (model.recordTypes) model.typeAt(file, g.each.item.range, () => formatTy(elem));
-    listIR.set(g.group, { ir: r.ir, ...reads.take() });
+    (listIR ??= new Map()).set(g.group, { ir: r.ir, ...reads.take() });
     const block = blocks.find((b) => b.id === g.group);
     if (block?.forEach) block.forEach = { ...block.forEach, list: r.ir };
   }
-  waited = [];
+  waited = NO_WAITS;
 
   // `until` is evaluated over one iteration, inside the loop.
   for (const b of blocks) {
     if (b.kind !== 'repeat') continue;
     const d = b.decl as RepeatDecl;
-    const { items, eachPath, inside } = untilScopes.get(b)!;
+    const { items, eachPath, inside } = untilScopes!.get(b)!;
     const r = checkExpr(d.until, { file, model, diags, roots, steps: stepInfos, items, onStep, onPrevious, blocks: blockNames, inside, eachPath, group: eachPath[eachPath.length - 1] });
     expectTy(r.ty, T.bool, d.until.range, 'until', diags, file);
     b.until = r.ir;
-    for (const id of reads.take().refs) loopUses.add(id);
+    for (const id of reads.take().refs) (loopUses ??= new Set()).add(id);
   }
-  waited = [];
+  waited = NO_WAITS;
 
   // 3. check each step
-  const steps: CheckedStep[] = [];
+  // (sized up front: a one-step plan's list would otherwise get room for 17)
+  const steps: CheckedStep[] = new Array<CheckedStep>(slots.length);
   // Steps of one `for each` block (or of the plan body) share their expression environment.
-  const envs = new Map<ReadonlyMap<string, ItemInfo>, ExprEnv>();
+  // (The last one is kept apart: a plan without blocks has one environment and needs no map.)
+  let envs: Map<ReadonlyMap<string, ItemInfo>, ExprEnv> | undefined;
+  let lastEnv: ExprEnv | undefined;
   const stepCx: StepContext = { cx, file, mod, plan, stepInfos, reads, blockNames };
   for (let si = 0; si < slots.length; si++) {
     const s = slots[si]!;
-    const groupInfo = s.group ? listIR.get(s.group) : undefined;
+    const groupInfo = s.group ? listIR?.get(s.group) : undefined;
     for (const g of s.eachPath) {
-      const info = listIR.get(g);
+      const info = listIR?.get(g);
       if (info) reads.addGroup(info);
     }
-    let env = envs.get(s.items);
+    let env = lastEnv?.items === s.items ? lastEnv : envs?.get(s.items);
     if (!env || env.inside !== s.inside) {
       env = { file, model, diags, roots, steps: stepInfos, group: s.group, items: s.items, onStep, typesOnly: cx.typesOnly === true, blocks: blockNames, inside: s.inside, eachPath: s.eachPath, onBlock, onPrevious };
-      envs.set(s.items, env);
+      if (lastEnv && lastEnv.items !== s.items) {
+        envs ??= new Map([[lastEnv.items!, lastEnv]]);
+      }
+      envs?.set(s.items, env);
     }
-    waited = [];
+    lastEnv = env;
+    waited = NO_WAITS;
     readingStep = s.info.id;
     keepReads = s.decl.join === 'first';
     const checked = checkStep(s, env, groupInfo?.ir, stepCx);
@@ -422,12 +473,12 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
       if (blk && !stepInfos.has(a.name) && !s.inside.has(a.name)) onBlock(blk.id);
     }
     checked.waitsFor = waited;
-    steps.push(checked);
+    steps[si] = checked;
   }
-  waited = [];
+  waited = NO_WAITS;
   keepReads = false;
   readingStep = '';
-  settleBlockReads(steps, blocks, blockNames, diags, file, (step, id) => hardReads.get(`${step}\u0000${id}`));
+  settleBlockReads(steps, blocks, blockNames, diags, file, (step, id) => hardReads?.get(`${step}\u0000${id}`));
 
   // 4. plan-level properties
   const policy = plan.policy ? scopes.resolve(mod, plan.policy, 'policy') : undefined;
@@ -439,33 +490,37 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   // Guardrails declared in the plan's own module apply to every plan of it (rules are not opt-in).
   for (const ge of scopes.entries(mod, 'guardrail')) if (!guardrails.includes(ge)) guardrails.push(ge);
 
-  const outputUses = new Set<string>();
+  let outputUses: Set<string> | undefined;
   const planEnv: ExprEnv = {
     file, model, diags, roots, steps: stepInfos, blocks: blockNames,
-    onStep: (id) => outputUses.add(id),
+    onStep: (id) => void (outputUses ??= new Set()).add(id),
+    // The success criteria's and output's IR is read only when the plan's IR is built.
+    typesOnly: cx.typesOnly === true,
   };
-  const success = plan.success.map((c) => {
+  const success = plan.success.length === 0 ? [] : plan.success.map((c) => {
     const r = checkExpr(c.condition, planEnv);
     expectTy(r.ty, T.bool, c.condition.range, 'success', diags, file);
     return { label: c.label ? c.label.parts.filter((p) => typeof p === 'string').join('') : null, condition: r.ir };
   });
   const output = plan.output ? checkExpr(plan.output, planEnv).ir : null;
 
-  const invariantUses = new Set<string>();
-  const invariantDecls = plan.body.filter((b): b is InvariantDecl => b.kind === 'InvariantDecl');
+  let invariantUses: Set<string> | undefined;
   let invariants: CheckedPlan['invariants'] = [];
-  if (invariantDecls.length > 0) {
+  if (plan.body.some((b) => b.kind === 'InvariantDecl')) {
+    const invariantDecls = plan.body.filter((b): b is InvariantDecl => b.kind === 'InvariantDecl');
     const invEnv: ExprEnv = {
       ...planEnv,
+      typesOnly: false,
       roots: new Map([...roots, ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
-      onStep: (id) => invariantUses.add(id),
+      onStep: (id) => void (invariantUses ??= new Set()).add(id),
     };
     invariants = invariantDecls.map((inv) => checkInvariant(inv, invEnv, diags, file));
   }
 
-  const byId = new Map<string, CheckedStep>();
-  for (const s of steps) byId.set(s.id, s);
-  return { entry, module: mod, steps, byId, inputTy, policy, guardrails, success, output, outputUses, invariants, invariantUses, blocks, blockRefs: blockNames, loopUses };
+  return {
+    entry, module: mod, steps, inputTy, policy, guardrails, success, output, outputUses: outputUses ?? NO_NAMES, invariants,
+    invariantUses: invariantUses ?? NO_NAMES, blocks, blockRefs: blockNames, loopUses: loopUses ?? NO_NAMES,
+  };
 }
 
 /** The types `NAME` has once its steps' output types are known. */
@@ -500,7 +555,7 @@ function settleBlockReads(
   if (blocks.length === 0 && steps.every((s) => s.join !== 'first')) {
     // No race, loop or `for each`, no `join first`: no rule here applies (a plan of plain steps).
     // `waitsFor` only ever names blocks, and there are none.
-    for (const s of steps) s.waitsFor = [];
+    for (const s of steps) s.waitsFor = NO_IDS;
     return;
   }
   const loopOf = new Map<string, PlanBlock[]>();
@@ -540,6 +595,12 @@ function settleBlockReads(
   }
 }
 
+/** The arguments of a call checked for diagnostics only (read-only: shared). */
+const NO_ARGS: Record<string, ExprIR> = Object.freeze({});
+
+/** The action of every capability-call step (read-only: shared). */
+const CALL_ACTION: StepActionIR = Object.freeze({ type: 'call' });
+
 /** What checking one step needs of its plan (one object per plan, not per step). */
 interface StepContext {
   readonly cx: PlanCheckContext;
@@ -563,7 +624,7 @@ function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefined, sc:
   const d = s.decl;
   const id = d.name.name;
   let ownData: DataClass = 'public';
-  let action: StepActionIR = { type: 'call' };
+  let action: StepActionIR = CALL_ACTION;
   let args: Record<string, ExprIR> = {};
   let waitMs: number | null = null;
   const cap = s.capability;
@@ -708,7 +769,8 @@ export function checkArgs(
 ): { args: Record<string, ExprIR>; data: DataClass } {
   const { diags, file, model } = env;
   const { args, range: callRange } = call;
-  const out: Record<string, ExprIR> = {};
+  // Diagnostics only: the arguments' IR (all placeholders) is never read, nor is this record.
+  const out: Record<string, ExprIR> | undefined = env.typesOnly ? undefined : {};
   let data: DataClass = 'public';
   const given = givenNames(args.length);
   let paramList: string | undefined;
@@ -735,7 +797,7 @@ export function checkArgs(
       diags.push(diagnostic(mismatchCode(r.ty, p.ty), `argument "${name}" of ${what} expects ${formatTy(p.ty)}, got ${formatTy(r.ty)}`, file, a.value.range));
     } else excessFields(a.value, p.ty, file, diags);
     data = maxClass(data, r.data);
-    out[name] = r.ir;
+    if (out) out[name] = r.ir;
   }
   const missing: FieldTy[] = [];
   const req = requiredOf(params);
@@ -753,11 +815,11 @@ export function checkArgs(
       }),
     );
   }
-  if (defaults.size) {
+  if (out && defaults.size) {
     const entries = entriesOf(defaults);
     for (let i = 0; i < entries.length; i++) if (!given.has(entries[i]![0])) out[entries[i]![0]] = entries[i]![1];
   }
-  return { args: out, data };
+  return { args: out ?? NO_ARGS, data };
 }
 
 /**

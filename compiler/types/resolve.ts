@@ -13,6 +13,7 @@ import { T, assignable, formatTy, mismatchCode, type FieldTy, type Ty } from './
 import { staticEval, UNKNOWN, type StaticValue } from '../static-eval.js';
 
 const NO_ROOTS: ReadonlyMap<string, RootInfo> = new Map();
+const PRIMITIVES: ReadonlyMap<string, Ty> = new Map(Object.values(T).map((t) => [t.k, t]));
 
 export class TypeResolver {
   private readonly aliases = new Map<object, Ty>();
@@ -28,7 +29,8 @@ export class TypeResolver {
     if (!t) return T.any;
     switch (t.kind) {
       case 'PrimitiveType':
-        return { k: t.name } as Ty;
+        // Types are immutable: every `int` field shares one (a file of many plans declares many).
+        return PRIMITIVES.get(t.name) ?? ({ k: t.name } as Ty);
       case 'EnumType':
         return { k: 'enum', values: t.values };
       case 'ListType':
