@@ -670,15 +670,17 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
 
   // data classes flow along the DAG: a step handles what it reads. Only guardrails and the IR
   // read them: a plain `check` of a plan without guardrails skips this.
-  if (!cx.checkOnly || cp.guardrails.length) for (const id of dag.order) {
+  if (!cx.checkOnly || cp.guardrails.length) {
     const byId = stepsById(cp);
-    const s = byId.get(id)!;
-    let d: DataClass = maxClass(s.ownData, s.capability?.ir.data ?? 'public');
-    for (let k = 0; k < s.outputReads.length; k++) {
-      const src = byId.get(s.outputReads[k]!);
-      if (src && src !== s) d = maxClass(d, src.data);
+    for (const id of dag.order) {
+      const s = byId.get(id)!;
+      let d: DataClass = maxClass(s.ownData, s.capability?.ir.data ?? 'public');
+      for (let k = 0; k < s.outputReads.length; k++) {
+        const src = byId.get(s.outputReads[k]!);
+        if (src && src !== s) d = maxClass(d, src.data);
+      }
+      s.data = d;
     }
-    s.data = d;
   }
 
   let cost = 0;
@@ -707,7 +709,8 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
   const rates = policy?.rate_limits.length ? Array.from({ length: n }, (_, i) => rateOf(i)) : [];
   if (flowBlocks.length || rates.some((r) => r !== undefined)) {
     const tsteps = new Map(steps.map((s, i) => [s.id, { id: s.id, deps: depsOf[i]!, duration: durations[i]!, cost: costs[i]!, ...(rates[i] ? { rate: rates[i] } : {}) }]));
-    const tblocks = flowBlocks.map((b) => ({ kind: b.kind, id: b.id, steps: b.kind === 'race' ? b.steps.filter((x) => stepsById(cp).get(x)?.blocks.at(-1) === b.id) : b.steps, max: b.max }));
+    const byId = stepsById(cp);
+    const tblocks = flowBlocks.map((b) => ({ kind: b.kind, id: b.id, steps: b.kind === 'race' ? b.steps.filter((x) => byId.get(x)?.blocks.at(-1) === b.id) : b.steps, max: b.max }));
     const best = timeline(dag.order, tsteps, tblocks, false);
     const worst = timeline(dag.order, tsteps, tblocks, true);
     duration = best.duration;

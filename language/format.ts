@@ -31,8 +31,12 @@ export function format(file: string, text: string): FormatResult {
     return formatUnsafe(file, text);
   } catch (err) {
     // A bug in the formatter must not take down `orch fmt` or the language server.
-    return { text, diagnostics: [], changed: false, refused: `formatting ${file} failed (internal formatter error: ${err instanceof Error ? err.message : String(err)}); the file was left unchanged` };
+    return { text, diagnostics: [], changed: false, refused: internalError(file, err) };
   }
+}
+
+function internalError(file: string, err: unknown): string {
+  return `formatting ${file} failed (internal formatter error: ${err instanceof Error ? err.message : String(err)}); the file was left unchanged`;
 }
 
 function formatUnsafe(file: string, text: string): FormatResult {
@@ -80,7 +84,7 @@ export function checkFormatted(file: string, text: string): FormatCheck {
     const same = at === 0 ? text.length === 0 : text.length === at + 1 && text.charCodeAt(at) === 10;
     return { diagnostics, changed: !same };
   } catch (err) {
-    return { diagnostics: [], changed: false, refused: `formatting ${file} failed (internal formatter error: ${err instanceof Error ? err.message : String(err)}); the file was left unchanged` };
+    return { diagnostics: [], changed: false, refused: internalError(file, err) };
   }
 }
 

@@ -92,6 +92,11 @@ export function runStep(run: string, key: string): string {
   return `${run}\u0000${key}`;
 }
 
+/** One attempt of a step instance of a run, as a map key. */
+export function attemptKey(run: string, key: string, attempt: number): string {
+  return `${runStep(run, key)}\u0000${attempt}`;
+}
+
 /** Where a recovered outcome of a step is kept (null: a fallback or compensation call, which never receives one). */
 export function recoveredKey(req: AttemptRequest): string | null {
   return req.purpose === 'call' ? runStep(req.runId, req.stepId) : null;

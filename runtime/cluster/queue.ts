@@ -11,6 +11,7 @@
  *   with `FOR UPDATE SKIP LOCKED`, so two workers never claim one attempt.
  */
 import type pg from 'pg';
+import { attemptKey } from './attempt-rows.js';
 import { ATTEMPT_CHANNEL, type StepJob } from './jobs.js';
 
 /** The owner NOTIFYs this channel (payload: the task identifier) when it dispatches attempts. */
@@ -60,8 +61,8 @@ export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: strin
       DISPATCH_CHANNEL,
     ],
   });
-  const fences = new Map(rows.map((r) => [`${r.run_id}\u0000${r.step_key}\u0000${r.attempt}`, Number(r.fence)]));
-  return ds.map((d) => fences.get(`${d.run}\u0000${d.key}\u0000${d.attempt}`)!);
+  const fences = new Map(rows.map((r) => [attemptKey(r.run_id, r.step_key, r.attempt), Number(r.fence)]));
+  return ds.map((d) => fences.get(attemptKey(d.run, d.key, d.attempt))!);
 }
 
 /** The longest NOTIFY payload that carries outcomes (Postgres refuses more than 8000 bytes). */
@@ -172,13 +173,18 @@ export async function exchange(
       results.map((r) => r.worker ?? worker),
     ],
   });
-  const recorded = new Set(rows.filter((r) => r.kind === 'done').map((r) => `${r.run_id}\u0000${r.step_key}\u0000${r.attempt}`));
+  const recorded = new Set(rows.filter((r) => r.kind === 'done').map((r) => attemptKey(r.run_id!, r.step_key!, r.attempt!)));
   const claimed: StepJob[] = [];
   for (const r of rows) {
     if (r.kind !== 'claimed') continue;
-    const payload = JSON.parse(r.job ?? 'null') as Omit<StepJob, 'fence'> | null;
-    if (payload === null) continue;
-    claimed.push({ ...payload, run: r.run_id!, key: r.step_key!, attempt: r.attempt!, fence: Number(r.fence) });
+    const job = jobOfRow({ run_id: r.run_id!, step_key: r.step_key!, attempt: r.attempt!, fence: r.fence!, job: r.job });
+    if (job) claimed.push(job);
   }
-  return { refused: results.filter((r) => !recorded.has(`${r.run}\u0000${r.key}\u0000${r.attempt}`)), claimed };
+  return { refused: results.filter((r) => !recorded.has(attemptKey(r.run, r.key, r.attempt))), claimed };
+}
+
+/** A running attempt's row as the job its worker runs (null: its payload is gone, the attempt ended). */
+export function jobOfRow(r: { readonly run_id: string; readonly step_key: string; readonly attempt: number; readonly fence: string; readonly job: string | null }): StepJob | null {
+  const payload = JSON.parse(r.job ?? 'null') as Omit<StepJob, 'fence'> | null;
+  return payload === null ? null : { ...payload, run: r.run_id, key: r.step_key, attempt: r.attempt, fence: Number(r.fence) };
 }

@@ -23,7 +23,7 @@ import { openMigratedPool } from '../journal/pg/migrations.js';
 import { openClient } from '../journal/pg/pool.js';
 import { batchedHook } from '../scheduler/commit-hooks.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';
-import { foldHook, parseOutcome, recoverableAttempts, recoveredKey, runStep, type RecoveredAttempt } from './attempt-rows.js';
+import { attemptKey, foldHook, parseOutcome, recoverableAttempts, recoveredKey, runStep, type RecoveredAttempt } from './attempt-rows.js';
 import { ATTEMPT_CHANNEL, handlerHash, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
 import { dispatchAttempts, toldOutcomes, type Dispatch } from './queue.js';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './timing.js';
@@ -404,11 +404,6 @@ function ownHandlerHash(req: AttemptRequest): string | null {
   if (h === null || 'builtin' in h) return null;
   const where = locateHandler(req.capability, req.plan.base_dir, projectRoot(req.plan.base_dir));
   return where.ok ? handlerHash(where.module) : null;
-}
-
-/** One attempt of a step instance of a run, as a map key. */
-function attemptKey(run: string, key: string, attempt: number): string {
-  return `${runStep(run, key)}\u0000${attempt}`;
 }
 
 function attemptId(req: AttemptRequest): string {

@@ -31,7 +31,8 @@ import { telemetrySettings } from '../telemetry/settings.js';
 import { loadWorkerTracing, type WorkerTracing } from '../telemetry/tracing.js';
 import { drained, mayHold, nextExchange, stillWanted } from './batching.js';
 import { handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
-import { DISPATCH_CHANNEL, exchange, type Result } from './queue.js';
+import { attemptKey } from './attempt-rows.js';
+import { DISPATCH_CHANNEL, exchange, jobOfRow, type Result } from './queue.js';
 import { WorkerRegistration } from './registration.js';
 import { clusterTiming } from './timing.js';
 import { WorkerAttempts } from './worker-attempt.js';
@@ -79,7 +80,7 @@ interface Claim {
   readonly worker: string;
 }
 
-const jobId = (job: StepJob): string => `${job.run}\u0000${job.key}\u0000${job.attempt}\u0000${job.fence}`;
+const jobId = (job: StepJob): string => `${attemptKey(job.run, job.key, job.attempt)}\u0000${job.fence}`;
 
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -227,9 +228,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         .catch(() => ({ rows: [] }));
       if (id !== registration.id) return;
       for (const r of rows) {
-        if (mine.has(`${r.run_id}\u0000${r.step_key}\u0000${r.attempt}\u0000${r.fence}`) || results.some((x) => x.run === r.run_id && x.key === r.step_key && x.attempt === r.attempt)) continue;
-        const payload = JSON.parse(r.job!) as Omit<StepJob, 'fence'>;
-        const job: StepJob = { ...payload, run: r.run_id, key: r.step_key, attempt: r.attempt, fence: Number(r.fence) };
+        const job = jobOfRow(r);
+        if (!job || mine.has(jobId(job)) || results.some((x) => x.run === job.run && x.key === job.key && x.attempt === job.attempt)) continue;
         track({ job, worker: id });
       }
     };
