@@ -24,6 +24,12 @@ export interface ExchangeState {
   /** Stopping: record what finished, claim nothing more. */
   readonly stopping: boolean;
   /**
+   * Claimed attempts in line beyond the window, not handed to the threads: the window shrank
+   * (the worker's attempts stopped being fast), and these go back to the queue for an idle
+   * worker to take, rather than waiting here behind slow ones.
+   */
+  readonly surplus?: number;
+  /**
    * Its recent attempts were fast and shared messages with each other on its threads
    * (`ExchangePace`): a claim alone takes each idle slot's whole share of the window, not one.
    */
@@ -40,6 +46,8 @@ export interface Exchange {
   readonly report: boolean;
   /** Claim at most this many ready attempts (0: none). */
   readonly claim: number;
+  /** Give the surplus back to the queue. */
+  readonly release: boolean;
 }
 
 /**
@@ -59,8 +67,9 @@ export function nextExchange(s: ExchangeState): Exchange | null {
   // Results held back wait for the next exchange, as a claim alone would (no slot is idle).
   const results = s.holding && !s.stopping ? 0 : s.results;
   const claim = s.stopping || !s.wanted ? 0 : results > 0 ? free : Math.min(free, s.fast ? idle * Math.max(1, Math.floor(s.window / s.slots)) : idle);
-  if (results === 0 && claim === 0) return null;
-  return { report: results > 0, claim };
+  const release = (s.surplus ?? 0) > 0;
+  if (results === 0 && claim === 0 && !release) return null;
+  return { report: results > 0, claim, release };
 }
 
 /**

@@ -33,7 +33,7 @@ import { drained, ExchangePace, mayHold, nextExchange, stillWanted } from './bat
 import { handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
 import { attemptKey } from './attempt-rows.js';
 import { FreshCache } from './fresh-cache.js';
-import { DISPATCH_CHANNEL, exchange, jobOfRow, type Result } from './queue.js';
+import { DISPATCH_CHANNEL, exchange, jobOfRow, type Release, type Result } from './queue.js';
 import { WorkerRegistration } from './registration.js';
 import { clusterTiming } from './timing.js';
 import { WorkerAttempts } from './worker-attempt.js';
@@ -165,7 +165,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       // Waiting for a slot: in line here, or handed to the threads beyond their slots (in chunks).
       const waiting = line.length + Math.max(0, executing - o.slots);
       const holding = !inFlight && mayHold({ results: results.length, waiting, window, ageMs, holdMs: HOLD_MS, cover: Math.max(1, o.slots >> 1) });
-      const state = { slots: o.slots, window, running, results: results.length, inFlight, wanted: wanted && !renewing, stopping, holding, fast: pace.fast };
+      // Not handed to the threads yet, and beyond a window that shrank: for another worker to take.
+      const surplus = Math.min(line.length, Math.max(0, running - window));
+      const state = { slots: o.slots, window, running, results: results.length, inFlight, wanted: wanted && !renewing, stopping, holding, fast: pace.fast, surplus };
       const next = nextExchange(state);
       if (next === null) {
         if (holding && holdTimer === null)
@@ -186,7 +188,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       inFlight = true;
       const report = results.splice(0, results.length);
       const as = registration.id;
-      exchange(pool, as, report, next.claim, tasks, [...forbidden])
+      const released = next.release ? giveBack(surplus, as) : [];
+      exchange(pool, as, report, next.claim, tasks, [...forbidden], released)
         .then(
           (answer) => {
             failures = 0;
@@ -235,6 +238,22 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         if (!job || mine.has(jobId(job)) || results.some((x) => x.run === job.run && x.key === job.key && x.attempt === job.attempt)) continue;
         track({ job, worker: id });
       }
+    };
+    /**
+     * The last `n` claims in line under `as`, out of it: their rows go back to `dispatched` with
+     * the exchange about to start. Should it fail, `adopt` finds them still this worker's and runs them.
+     */
+    const giveBack = (n: number, as: string): Release[] => {
+      const back: Release[] = [];
+      for (let i = line.length - 1; i >= 0 && back.length < n; i--) {
+        const { job, worker } = line[i]!;
+        if (worker !== as) continue;
+        line.splice(i, 1);
+        mine.delete(jobId(job));
+        running--;
+        back.push({ run: job.run, key: job.key, attempt: job.attempt, fence: job.fence });
+      }
+      return back;
     };
     /** Claimed attempts waiting for a slot, in claim order. */
     const line: Claim[] = [];

@@ -77,6 +77,16 @@ describe('a worker exchange', () => {
     );
   });
 
+  it('gives a surplus back with the next exchange, whatever else it carries, and never while one is in flight', () => {
+    fc.assert(
+      fc.property(state, fc.integer({ min: 0, max: 8 }), (s: ExchangeState, surplus) => {
+        const x = nextExchange({ ...s, surplus });
+        if (s.inFlight) return x === null;
+        return surplus > 0 ? x !== null && x.release : x === null || !x.release;
+      }),
+    );
+  });
+
   it('claims again at once only after a full batch', () => {
     expect(stillWanted(4, 4, false)).toBe(true);
     expect(stillWanted(4, 3, true)).toBe(false);
