@@ -23,7 +23,7 @@
  */
 import { resolve } from 'node:path';
 import type pg from 'pg';
-import { locateHandler, projectRoot } from '../executor/handler-path.js';
+import { projectRoot } from '../executor/handler-path.js';
 import { openMigratedPool } from '../journal/pg/migrations.js';
 import { openClient, openPool } from '../journal/pg/pool.js';
 import type { AttemptOutcome } from '../scheduler/types.js';
