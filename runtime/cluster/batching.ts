@@ -24,6 +24,17 @@ export interface ExchangeState {
   /** Stopping: record what finished, claim nothing more. */
   readonly stopping: boolean;
   /**
+   * Claimed attempts in line beyond the window, not handed to the threads: the window shrank
+   * (the worker's attempts stopped being fast), and these go back to the queue for an idle
+   * worker to take, rather than waiting here behind slow ones.
+   */
+  readonly surplus?: number;
+  /**
+   * Its recent attempts were fast and shared messages with each other on its threads
+   * (`ExchangePace`): a claim alone takes each idle slot's whole share of the window, not one.
+   */
+  readonly fast?: boolean;
+  /**
    * The results may wait a moment (`mayHold`): every slot has attempts waiting in line behind it,
    * so nothing idles while they gather, and the oldest is younger than the hold.
    */
@@ -35,6 +46,8 @@ export interface Exchange {
   readonly report: boolean;
   /** Claim at most this many ready attempts (0: none). */
   readonly claim: number;
+  /** Give the surplus back to the queue. */
+  readonly release: boolean;
 }
 
 /**
@@ -43,7 +56,9 @@ export interface Exchange {
  * ride along with the next result (room in the line is no hurry), so workers woken by every
  * dispatch do not each spend a transaction on it. A claim alone takes only what the idle slots
  * can start, leaving the rest of a dispatch to the other woken workers rather than to their
- * empty claims.
+ * empty claims — unless the worker's attempts are fast (`fast`): then each idle slot takes its
+ * share of the window, since a claim and a report cost far more than such an attempt, and what
+ * one worker holds beyond its fair share is a few milliseconds of work (`ExchangePace`).
  */
 export function nextExchange(s: ExchangeState): Exchange | null {
   if (s.inFlight) return null;
@@ -51,9 +66,10 @@ export function nextExchange(s: ExchangeState): Exchange | null {
   const idle = Math.max(0, s.slots - s.running);
   // Results held back wait for the next exchange, as a claim alone would (no slot is idle).
   const results = s.holding && !s.stopping ? 0 : s.results;
-  const claim = s.stopping || !s.wanted ? 0 : results > 0 ? free : Math.min(free, idle);
-  if (results === 0 && claim === 0) return null;
-  return { report: results > 0, claim };
+  const claim = s.stopping || !s.wanted ? 0 : results > 0 ? free : Math.min(free, s.fast ? idle * Math.max(1, Math.floor(s.window / s.slots)) : idle);
+  const release = (s.surplus ?? 0) > 0;
+  if (results === 0 && claim === 0 && !release) return null;
+  return { report: results > 0, claim, release };
 }
 
 /**
@@ -81,4 +97,38 @@ export function stillWanted(asked: number, got: number, wanted: boolean): boolea
 /** The worker has stopped: nothing running, nothing to record, nothing in flight. */
 export function drained(s: ExchangeState): boolean {
   return s.stopping && s.running === 0 && s.results === 0 && !s.inFlight;
+}
+
+/** Attempts a slot holds (running or in line) while the worker's attempts are slow or unknown. */
+export const PREFETCH = 2;
+/** …and while they are fast: a line of ~`FAST_SHARED` of them is a few ms of work on a slot. */
+export const PREFETCH_FAST = 16;
+/** How many recent attempts must all have shared messages for the worker to count as fast. */
+export const FAST_SHARED = 16;
+
+/**
+ * Whether a worker's recent attempts were fast, as the handler threads saw them: each claimed
+ * attempt is marked, when it is handed over, by whether it may share a message with others
+ * (an idempotent handler without a timeout whose recent attempts took under 2 ms — the executor's
+ * own rule, chunking.ts). While the last `FAST_SHARED` all did, a line of `PREFETCH_FAST` per slot
+ * is a few milliseconds of work, and one exchange per such line instead of per attempt is what
+ * the cluster's throughput is made of; one attempt that may not share (slow, with a timeout, a
+ * model call, a tool) puts the worker back to `PREFETCH` at once, so slow work is never hoarded.
+ */
+export class ExchangePace {
+  private streak = 0;
+
+  /** One attempt handed to the threads: whether it could share a message. */
+  observe(shares: boolean): void {
+    this.streak = shares ? Math.min(FAST_SHARED, this.streak + 1) : 0;
+  }
+
+  get fast(): boolean {
+    return this.streak >= FAST_SHARED;
+  }
+
+  /** Attempts held per slot. */
+  get prefetch(): number {
+    return this.fast ? PREFETCH_FAST : PREFETCH;
+  }
 }

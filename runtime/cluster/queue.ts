@@ -7,8 +7,9 @@
  *   `step_started` events; a worker can only see a step whose start is durable.
  * - `exchange` — a worker, in one statement (one commit), records its finished results, each
  *   fenced (`fence`, `worker` = the id it claimed the attempt under, `running`), NOTIFYs the runs'
- *   owners, and — while its registration is alive — claims up to N ready attempts of its tasks
- *   with `FOR UPDATE SKIP LOCKED`, so two workers never claim one attempt.
+ *   owners, gives back claimed attempts it will not start (`Release`), and — while its
+ *   registration is alive — claims up to N ready attempts of its tasks with
+ *   `FOR UPDATE SKIP LOCKED`, so two workers never claim one attempt.
  */
 import type pg from 'pg';
 import { attemptKey } from './attempt-rows.js';
@@ -37,11 +38,13 @@ export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: strin
   const { rows } = await db.query<{ run_id: string; step_key: string; attempt: number; fence: string }>({
     // Prepared once per connection: planned once, not with every dispatch.
     name: 'orch_dispatch_attempts',
+    // The rows as one JSON document: a text array of job payloads was escaped character by
+    // character by the driver, the owner's largest cost per dispatched step after the commit.
     text: `WITH d AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[]) AS d(run_id, step_key, attempt, task, handler, job)),
+       SELECT run_id, step_key, attempt, task, handler, job::text AS job FROM json_to_recordset($1::json) AS d(run_id text, step_key text, attempt int, task text, handler text, job json)),
      up AS (
        INSERT INTO orch.attempts AS a (run_id, step_key, attempt, owner, status, task, handler, job)
-       SELECT run_id, step_key, attempt, $7, 'dispatched', task, handler, job FROM d
+       SELECT run_id, step_key, attempt, $2, 'dispatched', task, handler, job FROM d
        ON CONFLICT (run_id, step_key, attempt) DO UPDATE
          SET fence = a.fence + 1, owner = excluded.owner, worker = NULL, status = 'dispatched',
              -- the last refusal stays readable while no worker with the right handler took it
@@ -49,17 +52,8 @@ export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: strin
              folded = false, dispatched_at = now(), dispatched_xact = txid_current(), started_at = NULL, finished_at = NULL,
              task = excluded.task, handler = excluded.handler, job = excluded.job
        RETURNING a.run_id, a.step_key, a.attempt, a.fence, a.task)
-     SELECT run_id, step_key, attempt, fence::text, pg_notify($8, task)::text AS woke FROM up`,
-    values: [
-      ds.map((d) => d.run),
-      ds.map((d) => d.key),
-      ds.map((d) => d.attempt),
-      ds.map((d) => d.task),
-      ds.map((d) => d.handler),
-      ds.map((d) => JSON.stringify(d.job)),
-      owner,
-      DISPATCH_CHANNEL,
-    ],
+     SELECT run_id, step_key, attempt, fence::text, pg_notify($3, task)::text AS woke FROM up`,
+    values: [JSON.stringify(ds.map((d) => ({ run_id: d.run, step_key: d.key, attempt: d.attempt, task: d.task, handler: d.handler, job: d.job }))), owner, DISPATCH_CHANNEL],
   });
   const fences = new Map(rows.map((r) => [attemptKey(r.run_id, r.step_key, r.attempt), Number(r.fence)]));
   return ds.map((d) => fences.get(attemptKey(d.run, d.key, d.attempt))!);
@@ -103,6 +97,14 @@ export interface Result {
   readonly outcome: string;
 }
 
+/** A claimed attempt a worker gives back unstarted (its window shrank): `dispatched` again at the same fence. */
+export interface Release {
+  readonly run: string;
+  readonly key: string;
+  readonly attempt: number;
+  readonly fence: number;
+}
+
 export interface ExchangeAnswer {
   /** The results this worker may no longer record (it was presumed dead, or the owner gave up). */
   readonly refused: readonly Result[];
@@ -122,6 +124,7 @@ export async function exchange(
   claim: number,
   tasks: readonly string[],
   forbidden: readonly string[],
+  release: readonly Release[] = [],
 ): Promise<ExchangeAnswer> {
   const { rows } = await db.query<{ kind: string; run_id: string | null; step_key: string | null; attempt: number | null; fence: string | null; job: string | null }>({
     // Prepared once per connection: a worker's every exchange is this statement, planned once.
@@ -153,10 +156,19 @@ export async function exchange(
        UPDATE orch.attempts a SET status = 'running', worker = $7, started_at = now()
          FROM picked p
         WHERE a.run_id = p.run_id AND a.step_key = p.step_key AND a.attempt = p.attempt
-       RETURNING a.run_id, a.step_key, a.attempt, a.fence, p.job)
+       RETURNING a.run_id, a.step_key, a.attempt, a.fence, p.job),
+     -- given back unstarted, at the same fence (this statement's own claim does not see them)
+     released AS (
+       UPDATE orch.attempts a SET status = 'dispatched', worker = NULL, started_at = NULL
+         FROM unnest($14::text[], $15::text[], $16::int[], $17::bigint[]) AS x(run_id, step_key, attempt, fence)
+        WHERE a.run_id = x.run_id AND a.step_key = x.step_key AND a.attempt = x.attempt AND a.fence = x.fence
+          AND a.worker = $7 AND a.status = 'running'
+       RETURNING a.task),
+     woke AS (SELECT pg_notify($18, task) FROM (SELECT DISTINCT task FROM released) t)
      SELECT 'done' AS kind, run_id, step_key, attempt, NULL::text AS fence, NULL::text AS job FROM done
      UNION ALL SELECT 'claimed', run_id, step_key, attempt, fence::text, job FROM claimed
-     UNION ALL SELECT 'told', NULL, NULL, NULL, NULL, NULL FROM told`,
+     UNION ALL SELECT 'told', NULL, NULL, NULL, NULL, NULL FROM told
+     UNION ALL SELECT 'woke', NULL, NULL, NULL, NULL, NULL FROM woke`,
     values: [
       results.map((r) => r.run),
       results.map((r) => r.key),
@@ -171,6 +183,11 @@ export async function exchange(
       claim,
       NOTIFY_PAYLOAD_MAX,
       results.map((r) => r.worker ?? worker),
+      release.map((r) => r.run),
+      release.map((r) => r.key),
+      release.map((r) => r.attempt),
+      release.map((r) => r.fence),
+      DISPATCH_CHANNEL,
     ],
   });
   const recorded = new Set(rows.filter((r) => r.kind === 'done').map((r) => attemptKey(r.run_id!, r.step_key!, r.attempt!)));

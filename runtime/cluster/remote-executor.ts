@@ -27,6 +27,7 @@ import { attemptKey, foldHook, parseOutcome, recoverableAttempts, recoveredKey, 
 import { ATTEMPT_CHANNEL, handlerHash, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
 import { dispatchAttempts, toldOutcomes, type Dispatch } from './queue.js';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './timing.js';
+import { FreshCache } from './fresh-cache.js';
 import { jobSecretsAndModel } from './job-secrets.js';
 
 /** The default outcome poll (`clusterTiming().outcomePollMs` is the one used). */
@@ -69,6 +70,8 @@ export class RemoteExecutor implements Executor {
   private readonly prepared = new Map<string, { readonly fence: number; readonly req: AttemptRequest; told?: { readonly fence: number; readonly outcome: string | null } }>();
   /** Outcomes a dead owner's workers recorded and it never folded, by run and step key: for the step's next attempt. */
   private readonly recovered = new Map<string, RecoveredAttempt>();
+  /** Plan directories' project roots, looked up at most once a second rather than per dispatch. */
+  private readonly roots = new FreshCache<string>();
   /** The handler hashes recorded for each run (`handlerHashes`), most recently used last. */
   private readonly runHashes = new Map<string, Promise<ReadonlyMap<string, string | null>>>();
 
@@ -279,7 +282,7 @@ export class RemoteExecutor implements Executor {
       attempt: req.attempt,
       stepId: req.stepId,
       capability: req.capability,
-      baseDir: relative(projectRoot(req.plan.base_dir), req.plan.base_dir),
+      baseDir: relative(this.roots.get(req.plan.base_dir, () => projectRoot(req.plan.base_dir)), req.plan.base_dir),
       input: fillDefaults(req.capability.input, req.input) as StepJob['input'],
       resource: req.resource?.name ?? null,
       timeoutMs: req.timeoutMs,

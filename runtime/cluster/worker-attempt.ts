@@ -16,14 +16,15 @@
  *   `cost` and `usage` go back to the owner, whose budget ledger settles the attempt with them.
  */
 import { resolve } from 'node:path';
-import type { PlanIR, ResourceIR } from '../../compiler/index.js';
+import type { CapabilityIR, PlanIR, ResourceIR } from '../../compiler/index.js';
 import { configMemo, loadConfig, secretResolver, type OrchConfig } from '../config.js';
-import { isInside, locateHandler, projectRoot } from '../executor/handler-path.js';
+import { isInside, locateHandler, projectRoot, type HandlerLocation } from '../executor/handler-path.js';
 import { WorkerExecutor } from '../executor/worker-executor.js';
 import { EMPTY_MODELS, isModelCall, ModelExecutor, modelClientFor } from '../models/index.js';
 import { Redactor } from '../redact.js';
 import type { AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
 import { envThenConfig, secretRefValues } from '../secret-refs.js';
+import { FreshCache } from './fresh-cache.js';
 import { fillSecrets } from './job-secrets.js';
 import type { StepJob } from './jobs.js';
 
@@ -46,6 +47,8 @@ export class WorkerAttempts {
   /** The model executor over the handler threads, one per project root (it keeps its endpoint clients). */
   private readonly byRoot = new Map<string, Executor>();
   private readonly env: NodeJS.ProcessEnv;
+  private readonly roots = new FreshCache<string>();
+  private readonly handlers = new FreshCache<HandlerLocation>();
 
   private constructor(
     private readonly o: WorkerAttemptsOptions,
@@ -54,7 +57,7 @@ export class WorkerAttempts {
   ) {
     this.env = o.env ?? process.env;
     this.configFor = configMemo((root) => (root === o.project ? Promise.resolve(config) : loadConfig(root)));
-    this.executor = new WorkerExecutor({ workers: o.slots });
+    this.executor = new WorkerExecutor({ workers: o.slots, locate: (cap, baseDir, root) => this.locate(cap, baseDir, root), rootOf: (dir) => this.rootOf(dir) });
     this.remember(config);
   }
 
@@ -63,20 +66,46 @@ export class WorkerAttempts {
     return new WorkerAttempts(o, await loadConfig(o.project));
   }
 
-  /** Runs one claimed attempt: its outcome, redacted, with cost and usage. Never rejects. */
-  async run(job: StepJob, traceparent: string | undefined): Promise<AttemptOutcome> {
+  /** A plan directory's project root, looked up at most once a second. */
+  rootOf(baseDir: string): string {
+    return this.roots.get(baseDir, () => projectRoot(baseDir));
+  }
+
+  /** Where a capability's handler lives, as `locateHandler` says; a found one is remembered for a second. */
+  locate(cap: CapabilityIR, baseDir: string, root: string): HandlerLocation {
+    const h = cap.handler;
+    if (h === null || 'mcp' in h) return locateHandler(cap, baseDir, root);
+    const key = 'builtin' in h ? `builtin\0${h.builtin}` : `${root}\0${baseDir}\0${h.module}\0${h.export}`;
+    return this.handlers.get(key, () => locateHandler(cap, baseDir, root), (w) => w.ok);
+  }
+
+  /**
+   * Whether the job's attempt would share a message with others on the handler threads while
+   * they are busy (`WorkerExecutor.shares`): fast, idempotent, no timeout, not a model call.
+   */
+  shares(job: StepJob): boolean {
+    if (isModelCall(job.capability)) return false;
+    const baseDir = resolve(this.o.project, job.baseDir);
+    return this.executor.shares({ capability: job.capability, timeoutMs: job.timeoutMs, plan: { base_dir: baseDir } as PlanIR });
+  }
+
+  /**
+   * Runs one claimed attempt: its outcome, redacted, with cost and usage. Never rejects. `signal`
+   * gives it up: not started yet, it never starts; running, it is aborted.
+   */
+  async run(job: StepJob, traceparent: string | undefined, signal?: AbortSignal): Promise<AttemptOutcome> {
     try {
-      return this.redactor.value(await this.attempt(job, traceparent));
+      return this.redactor.value(await this.attempt(job, traceparent, signal));
     } catch (err) {
       return this.redactor.value({ ok: false, error: `on worker ${this.o.worker()}: ${(err as Error).message}` });
     }
   }
 
-  private async attempt(job: StepJob, traceparent: string | undefined): Promise<AttemptOutcome> {
+  private async attempt(job: StepJob, traceparent: string | undefined, signal: AbortSignal | undefined): Promise<AttemptOutcome> {
     const worker = this.o.worker();
     const baseDir = resolve(this.o.project, job.baseDir);
     if (!isInside(this.o.project, baseDir)) return { ok: false, error: `plan directory ${job.baseDir} is outside the project ${this.o.project}` };
-    const root = projectRoot(baseDir);
+    const root = this.rootOf(baseDir);
     let config: OrchConfig;
     try {
       config = await this.configFor(root);
@@ -96,7 +125,7 @@ export class WorkerAttempts {
     const cap = job.capability;
     // A model call and an MCP tool have no handler file; a missing one is named with this worker.
     if (!isModelCall(cap) && !(cap.handler !== null && 'mcp' in cap.handler)) {
-      const where = locateHandler(cap, baseDir, this.o.project);
+      const where = this.locate(cap, baseDir, this.o.project);
       if (!where.ok) return { ok: false, error: `${where.error} (on worker ${worker})`, final: 'unloadable' };
     }
     const limit = smaller(job.maxOutputBytes, config.maxOutputBytes ?? null);
@@ -118,8 +147,10 @@ export class WorkerAttempts {
       ...(job.previousError !== undefined ? { previousError: job.previousError } : {}),
     };
     const executor = this.executorFor(root, config);
+    if (signal?.aborted) return { ok: false, error: `attempt aborted: ${String(signal.reason)}` };
     return new Promise((done) => {
       const handle = executor.start(req, done);
+      signal?.addEventListener('abort', () => handle.abort(String(signal.reason)), { once: true });
       // The owner gives up on the attempt at its timeout; a handler that ignores ctx.signal
       // must not hold this slot for ever.
       if (job.timeoutMs !== null) {

@@ -23,16 +23,17 @@
  */
 import { resolve } from 'node:path';
 import type pg from 'pg';
-import { locateHandler, projectRoot } from '../executor/handler-path.js';
+import { projectRoot } from '../executor/handler-path.js';
 import { openMigratedPool } from '../journal/pg/migrations.js';
 import { openClient, openPool } from '../journal/pg/pool.js';
 import type { AttemptOutcome } from '../scheduler/types.js';
 import { telemetrySettings } from '../telemetry/settings.js';
 import { loadWorkerTracing, type WorkerTracing } from '../telemetry/tracing.js';
-import { drained, mayHold, nextExchange, stillWanted } from './batching.js';
+import { drained, ExchangePace, mayHold, nextExchange, stillWanted } from './batching.js';
 import { handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
 import { attemptKey } from './attempt-rows.js';
-import { DISPATCH_CHANNEL, exchange, jobOfRow, type Result } from './queue.js';
+import { FreshCache } from './fresh-cache.js';
+import { DISPATCH_CHANNEL, exchange, jobOfRow, type Release, type Result } from './queue.js';
 import { WorkerRegistration } from './registration.js';
 import { clusterTiming } from './timing.js';
 import { WorkerAttempts } from './worker-attempt.js';
@@ -65,12 +66,6 @@ export interface WorkerRow {
   readonly running: number;
 }
 
-/**
- * A worker holds its slots' worth of attempts again, claimed and waiting in line: a slot that
- * frees starts the next one at once, not a round trip later.
- */
-const PREFETCH = 2;
-
 /** How long finished results may wait for more to share their exchange, at most (`mayHold`). */
 const HOLD_MS = 5;
 
@@ -78,6 +73,8 @@ const HOLD_MS = 5;
 interface Claim {
   readonly job: StepJob;
   readonly worker: string;
+  /** Set once handed to the threads: gives the attempt up (the worker was declared dead). */
+  giveUp?: AbortController;
 }
 
 const jobId = (job: StepJob): string => `${attemptKey(job.run, job.key, job.attempt)}\u0000${job.fence}`;
@@ -106,6 +103,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   let heartbeat: ReturnType<typeof setInterval> | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
   let declaredDead = false;
+  /** This copy's handler hashes, read (a `stat`, and the file when it changed) at most once a second. */
+  const hashes = new FreshCache<string>();
   /** Handler hashes this worker's project copy does not match: never claimed again. */
   const forbidden = new Set<string>();
   // The exchange loop's state (batching.ts decides from it).
@@ -116,6 +115,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   /** Registering again after being declared dead: nothing is claimed until the new id exists. */
   let renewing = false;
   let failures = 0;
+  const pace = new ExchangePace();
   const results: Result[] = [];
   let resolveDrained!: () => void;
   const whenDrained = new Promise<void>((r) => (resolveDrained = r));
@@ -123,7 +123,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     const registration = (reg = await WorkerRegistration.register(pool, { resources: o.resources, slots: o.slots }));
 
     /** Runs one claimed attempt; its result, recorded by a later exchange under the id it was claimed with. */
-    const runStep = async ({ job, worker }: Claim): Promise<Result> => {
+    const runStep = async ({ job, worker, giveUp }: Claim): Promise<Result> => {
       const where = { run: job.run, key: job.key, attempt: job.attempt, fence: job.fence, worker };
       const mismatch = handlerMismatch(job, worker);
       if (mismatch !== null) {
@@ -140,7 +140,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         worker,
       });
       // Untraced here, a traced owner's step span is still the handler's parent.
-      const outcome = await attempts.run(job, span?.traceparent ?? job.traceparent);
+      const outcome = await attempts.run(job, span?.traceparent ?? job.traceparent, giveUp?.signal);
       span?.end(outcome.ok ? { ok: true, ...usageAndCost(outcome) } : { ok: false, error: outcome.error, ...usageAndCost(outcome) });
       return { ...where, status: outcome.ok ? 'succeeded' : 'failed', outcome: JSON.stringify(outcome) };
     };
@@ -148,21 +148,26 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     /** Why this worker must not run the job's handler (another copy of it than the owner's), or null. */
     const handlerMismatch = (job: StepJob, id: string): string | null => {
       if (job.handlerHash === null) return null;
-      const where = locateHandler(job.capability, resolve(project, job.baseDir), project);
+      const where = attempts.locate(job.capability, resolve(project, job.baseDir), project);
       if (!where.ok) return `${where.error} on worker ${id}, while the run's owner has it`;
-      const mine = handlerHash(where.module);
+      const mine = hashes.get(where.module, () => handlerHash(where.module));
       return mine === job.handlerHash ? null : `handler ${where.module} on worker ${id} has sha256 ${mine}, the run's owner has ${job.handlerHash}`;
     };
 
     /** When the oldest unrecorded result finished (performance.now()), and the timer that ends its hold. */
     let heldSince = 0;
+    let pumpQueued = false;
     let holdTimer: ReturnType<typeof setTimeout> | null = null;
     /** One exchange at a time: record what finished, claim what the free slots can take. */
     const pump = (): void => {
-      const window = o.slots * PREFETCH;
+      const window = o.slots * pace.prefetch;
       const ageMs = results.length > 0 ? performance.now() - heldSince : 0;
-      const holding = !inFlight && mayHold({ results: results.length, waiting: line.length, window, ageMs, holdMs: HOLD_MS, cover: Math.max(1, o.slots >> 1) });
-      const state = { slots: o.slots, window, running, results: results.length, inFlight, wanted: wanted && !renewing, stopping, holding };
+      // Waiting for a slot: in line here, or handed to the threads beyond their slots (in chunks).
+      const waiting = line.length + Math.max(0, executing - o.slots);
+      const holding = !inFlight && mayHold({ results: results.length, waiting, window, ageMs, holdMs: HOLD_MS, cover: Math.max(1, o.slots >> 1) });
+      // Not handed to the threads yet, and beyond a window that shrank: for another worker to take.
+      const surplus = Math.min(line.length, Math.max(0, running - window));
+      const state = { slots: o.slots, window, running, results: results.length, inFlight, wanted: wanted && !renewing, stopping, holding, fast: pace.fast, surplus };
       const next = nextExchange(state);
       if (next === null) {
         if (holding && holdTimer === null)
@@ -183,7 +188,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       inFlight = true;
       const report = results.splice(0, results.length);
       const as = registration.id;
-      exchange(pool, as, report, next.claim, tasks, [...forbidden])
+      const released = next.release ? giveBack(surplus, as) : [];
+      exchange(pool, as, report, next.claim, tasks, [...forbidden], released)
         .then(
           (answer) => {
             failures = 0;
@@ -233,8 +239,26 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         track({ job, worker: id });
       }
     };
+    /**
+     * The last `n` claims in line under `as`, out of it: their rows go back to `dispatched` with
+     * the exchange about to start. Should it fail, `adopt` finds them still this worker's and runs them.
+     */
+    const giveBack = (n: number, as: string): Release[] => {
+      const back: Release[] = [];
+      for (let i = line.length - 1; i >= 0 && back.length < n; i--) {
+        const { job, worker } = line[i]!;
+        if (worker !== as) continue;
+        line.splice(i, 1);
+        mine.delete(jobId(job));
+        running--;
+        back.push({ run: job.run, key: job.key, attempt: job.attempt, fence: job.fence });
+      }
+      return back;
+    };
     /** Claimed attempts waiting for a slot, in claim order. */
     const line: Claim[] = [];
+    /** Claimed attempts handed to the threads and not finished. */
+    const handed = new Set<Claim>();
     let executing = 0;
     const track = (claim: Claim): void => {
       mine.add(jobId(claim.job));
@@ -242,10 +266,20 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       line.push(claim);
       startNext();
     };
+    /**
+     * Hands attempts from the line to the threads: one per free slot, and beyond that those that
+     * may share a message (fast, idempotent, no timeout), which the executor runs in chunks on the
+     * busy threads — one message for many — instead of each waiting here for a slot.
+     */
     const startNext = (): void => {
-      while (executing < o.slots && line.length > 0) {
+      while (line.length > 0) {
+        const shares = attempts.shares(line[0]!.job);
+        if (executing >= o.slots && !(shares && executing < o.slots * pace.prefetch)) break;
+        pace.observe(shares);
         const claim = line.shift()!;
         const { job } = claim;
+        claim.giveUp = new AbortController();
+        handed.add(claim);
         executing++;
         runStep(claim)
           .catch(
@@ -261,12 +295,20 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
           )
           .then((r) => {
             mine.delete(jobId(job));
+            handed.delete(claim);
             executing--;
             running--;
             if (results.length === 0) heldSince = performance.now();
             results.push(r);
             startNext();
-            pump();
+            // The attempts of a chunk finish together: one exchange for all of them, not one for the first.
+            if (!pumpQueued) {
+              pumpQueued = true;
+              setImmediate(() => {
+                pumpQueued = false;
+                pump();
+              });
+            }
             if (running === 0) tune();
           });
       }
@@ -341,6 +383,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         mine.delete(jobId(claim.job));
         running--;
       }
+      // Handed to the threads but perhaps not started (a chunk's later members): none may start.
+      for (const claim of handed) if (claim.worker === old) claim.giveUp?.abort(`worker ${old} was declared dead`);
       registration
         .again()
         .then(

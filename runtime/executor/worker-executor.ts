@@ -37,6 +37,13 @@ export interface WorkerExecutorOptions {
    */
   readonly chunking?: boolean;
   /**
+   * Where a capability's handler lives (default `locateHandler`): an `orch worker` passes one
+   * that remembers its answers for a moment, since each of its jobs is a fresh IR object.
+   */
+  readonly locate?: (cap: CapabilityIR, baseDir: string, root: string) => HandlerLocation;
+  /** A plan directory's project root (default `projectRoot`), likewise. */
+  readonly rootOf?: (baseDir: string) => string;
+  /**
    * Handlers run in this thread instead of a worker (./edge.ts). Default: MCP tools and the
    * message channels of `notify` and `email`.
    */
@@ -109,9 +116,13 @@ export class WorkerExecutor implements Executor {
   private watchdog: NodeJS.Timeout | null = null;
 
   private readonly edges: readonly EdgeHandler[];
+  private readonly locateIn: (cap: CapabilityIR, baseDir: string, root: string) => HandlerLocation;
+  private readonly rootOf: (baseDir: string) => string;
 
   constructor(opts: WorkerExecutorOptions = {}) {
     this.edges = opts.edges ?? [new McpTools(), new ChannelSender()];
+    this.locateIn = opts.locate ?? locateHandler;
+    this.rootOf = opts.rootOf ?? projectRoot;
     const threads = Math.max(1, opts.workers ?? defaultWorkers());
     this.threads = threads;
     this.chunking = opts.chunking ?? true;
@@ -330,21 +341,32 @@ export class WorkerExecutor implements Executor {
 
   private root(baseDir: string): string {
     let root = this.roots.get(baseDir);
-    if (!root) this.roots.set(baseDir, (root = projectRoot(baseDir)));
+    if (!root) this.roots.set(baseDir, (root = this.rootOf(baseDir)));
     return root;
   }
 
-  private locate(req: AttemptRequest): HandlerLocation {
+  private locate(req: Pick<AttemptRequest, 'capability' | 'plan'>): HandlerLocation {
     const baseDir = req.plan.base_dir;
     let byCap = this.located.get(baseDir);
     if (!byCap) this.located.set(baseDir, (byCap = new WeakMap()));
     let where = byCap.get(req.capability);
     if (!where) {
-      where = locateHandler(req.capability, baseDir, this.root(baseDir));
+      where = this.locateIn(req.capability, baseDir, this.root(baseDir));
       // A missing file may appear later (e.g. written by an earlier step); only cache successes.
       if (where.ok) byCap.set(req.capability, where);
     }
     return where;
+  }
+
+  /**
+   * Whether an attempt like `req` would share a message with others now that the threads are
+   * busy (chunking.ts): an idempotent capability without a timeout whose handler was fast on
+   * these threads. An edge's (a tool, a channel) never ran on them, so it is never fast.
+   */
+  shares(req: Pick<AttemptRequest, 'capability' | 'timeoutMs' | 'plan'>): boolean {
+    if (!this.chunking || !mayShare(req)) return false;
+    const where = this.locate(req);
+    return where.ok && this.pace.fast(`${where.module}#${where.export}`);
   }
 
   async close(): Promise<void> {
@@ -357,7 +379,7 @@ export class WorkerExecutor implements Executor {
 }
 
 /** chunking.ts says why: a capability that may run again, and no timeout that a held result could miss. */
-function mayShare(req: AttemptRequest): boolean {
+function mayShare(req: Pick<AttemptRequest, 'capability' | 'timeoutMs'>): boolean {
   return req.capability.idempotent && req.timeoutMs === null;
 }
 

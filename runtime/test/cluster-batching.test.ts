@@ -11,7 +11,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { drained, mayHold, nextExchange, stillWanted, type ExchangeState } from '../cluster/batching.js';
+import { drained, ExchangePace, FAST_SHARED, mayHold, nextExchange, PREFETCH, PREFETCH_FAST, stillWanted, type ExchangeState } from '../cluster/batching.js';
+import { FreshCache } from '../cluster/fresh-cache.js';
 import { batchedHook, runCommitHooks } from '../scheduler/commit-hooks.js';
 import { CommitQueue } from '../scheduler/commit-queue.js';
 import type { CommitHook, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
@@ -24,10 +25,11 @@ const state = fc.record({
   inFlight: fc.boolean(),
   wanted: fc.boolean(),
   stopping: fc.boolean(),
+  fast: fc.boolean(),
 });
 
 describe('a worker exchange', () => {
-  it('is never started while one is in flight, never claims more than its free window, always carries pending results, and claims alone only with a slot idle', () => {
+  it('is never started while one is in flight, never claims more than its free window, always carries pending results, and claims alone only with a slot idle (its share of the window when fast)', () => {
     fc.assert(
       fc.property(state, (s: ExchangeState) => {
         const x = nextExchange(s);
@@ -39,7 +41,8 @@ describe('a worker exchange', () => {
           x.report === s.results > 0 &&
           (!s.stopping || x.claim === 0) &&
           (s.wanted || x.claim === 0) &&
-          (x.report || x.claim <= s.slots - s.running)
+          // alone: an idle slot claims one attempt, or its share of the window when the worker is fast
+          (x.report || x.claim <= (s.slots - s.running) * (s.fast ? Math.max(1, Math.floor(s.window / s.slots)) : 1))
         );
       }),
     );
@@ -54,10 +57,32 @@ describe('a worker exchange', () => {
         const x = nextExchange({ ...s, holding });
         if (s.inFlight) return x === null;
         // Held: no report; a claim alone only with a slot idle (never, with a line waiting).
-        if (holding && !s.stopping) return x === null || (!x.report && x.claim <= Math.max(0, s.slots - s.running));
+        if (holding && !s.stopping) return x === null || (!x.report && x.claim <= Math.max(0, s.slots - s.running) * (s.fast ? Math.max(1, Math.floor(s.window / s.slots)) : 1));
         // Stopping: what finished is recorded whatever the hold.
         if (s.stopping && s.results > 0) return x !== null && x.report && x.claim === 0;
         return true;
+      }),
+    );
+  });
+
+  it('holds a deep line only while its last attempts all shared messages: one that could not puts it back at once', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { maxLength: 80 }), (shares) => {
+        const pace = new ExchangePace();
+        shares.forEach((x) => pace.observe(x));
+        const last = shares.slice(-FAST_SHARED);
+        const fast = last.length === FAST_SHARED && last.every(Boolean);
+        return pace.fast === fast && pace.prefetch === (fast ? PREFETCH_FAST : PREFETCH);
+      }),
+    );
+  });
+
+  it('gives a surplus back with the next exchange, whatever else it carries, and never while one is in flight', () => {
+    fc.assert(
+      fc.property(state, fc.integer({ min: 0, max: 8 }), (s: ExchangeState, surplus) => {
+        const x = nextExchange({ ...s, surplus });
+        if (s.inFlight) return x === null;
+        return surplus > 0 ? x !== null && x.release : x === null || !x.release;
       }),
     );
   });
@@ -138,6 +163,29 @@ describe('a worker exchange', () => {
         },
       ),
     );
+  });
+});
+
+describe("a worker's look-ups on disk (FreshCache)", () => {
+  it('answers from memory within its time to live, looks again after it, and keeps only what it is told to keep', () => {
+    let now = 0;
+    const cache = new FreshCache<string>(1000, 2, () => now);
+    let looked = 0;
+    const look = (v: string) => () => (looked++, v);
+    expect(cache.get('a', look('1'))).toBe('1');
+    expect(cache.get('a', look('2'))).toBe('1');
+    now = 999;
+    expect(cache.get('a', look('3'))).toBe('1');
+    now = 1000;
+    expect(cache.get('a', look('4'))).toBe('4');
+    expect(looked).toBe(2);
+    // Not kept: asked again every time.
+    expect(cache.get('b', look('no'), () => false)).toBe('no');
+    expect(cache.get('b', look('yes'))).toBe('yes');
+    expect(looked).toBe(4);
+    // At most two entries: the oldest goes.
+    cache.get('c', look('c'));
+    expect(cache.get('a', look('a2'))).toBe('a2');
   });
 });
 

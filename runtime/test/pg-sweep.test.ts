@@ -7,7 +7,8 @@
  * only then — and the attempts it claimed are abandoned and their owners woken, its late results
  * refused, while attempts nobody claimed stay dispatched. A dead id claims nothing, a worker that
  * registered again records results under the id it claimed with, and an attempt left running under
- * a dead id is abandoned by the next sweep.
+ * a dead id is abandoned by the next sweep. A worker gives back claimed attempts it will not start
+ * (its window shrank): dispatched again at the same fence, for another worker.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +123,34 @@ describe('the step queue', () => {
     expect((await rowOf('q2', job.key))!.status).toBe('succeeded');
     // Recorded once: the same result again is refused.
     expect((await exchange(pool, 'w1', [{ run: 'q2', key: job.key, attempt: 1, fence: 1, status: 'failed', outcome }], 0, TASKS, [])).refused).toHaveLength(1);
+    await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
+  });
+
+  it('takes back what a worker gives back unstarted, at the same fence, wakes the others, and lets one of them claim it; the giver can no longer record it', async () => {
+    await register('w1');
+    await register('w2');
+    await dispatchAttempts(pool, 'owner', [dispatchOf('q4', 'a'), dispatchOf('q4', 'b'), dispatchOf('q4', 'c')]);
+    const first = await exchange(pool, 'w1', [], 3, TASKS, []);
+    expect(first.claimed).toHaveLength(3);
+    const back = first.claimed.slice(1).map((j) => ({ run: j.run, key: j.key, attempt: j.attempt, fence: j.fence }));
+    const woke = await listen(DISPATCH_CHANNEL);
+    try {
+      // Given back in the same statement as a claim of its own: it does not take them again.
+      const again = await exchange(pool, 'w1', [], 3, TASKS, [], back);
+      expect(again.claimed).toHaveLength(0);
+      expect(await woke.next()).toBe(taskIdentifier(null));
+    } finally {
+      await woke.end();
+    }
+    for (const r of back) expect(await rowOf('q4', r.key)).toEqual({ status: 'dispatched', worker: null, fence: '1' });
+    // Another worker's row, or one no longer running: a give-back changes nothing.
+    await exchange(pool, 'w2', [], 0, TASKS, [], [{ run: 'q4', key: first.claimed[0]!.key, attempt: 1, fence: 1 }]);
+    expect((await rowOf('q4', first.claimed[0]!.key))!.worker).toBe('w1');
+    const other = await exchange(pool, 'w2', [], 3, TASKS, []);
+    expect(other.claimed.map((j) => j.key).sort()).toEqual(back.map((r) => r.key).sort());
+    const outcome = JSON.stringify({ ok: true, output: 1 });
+    const late = await exchange(pool, 'w1', [{ run: 'q4', key: back[0]!.key, attempt: 1, fence: 1, status: 'succeeded', outcome }], 0, TASKS, []);
+    expect(late.refused).toHaveLength(1);
     await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
   });
 

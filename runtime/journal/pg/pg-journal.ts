@@ -105,16 +105,18 @@ export class PgJournal implements AsyncJournal {
         // The fence: if the run was taken over, nothing of this commit lands. FOR SHARE holds a
         // take-over (an UPDATE of the row) until this commit is in, so the two never interleave.
         if (epoch !== undefined) {
-          const held = await db.query('SELECT 1 FROM orch.runs WHERE id = $1 AND owner = $2 AND owner_epoch = $3 FOR SHARE', [top, this.owner, epoch]);
+          // Named: prepared once per connection, not parsed and planned with every commit.
+          const held = await db.query({ name: 'orch_commit_fence', text: 'SELECT 1 FROM orch.runs WHERE id = $1 AND owner = $2 AND owner_epoch = $3 FOR SHARE', values: [top, this.owner, epoch] });
           if (held.rowCount === 0) throw new LeaseLost(top);
         }
         if (rowChanged)
-          await db.query(
-            `INSERT INTO orch.runs (id, plan, parent_id, status, started_at, completed_at, cost, error, owner_pid, heartbeat_at)
+          await db.query({
+            name: 'orch_commit_run',
+            text: `INSERT INTO orch.runs (id, plan, parent_id, status, started_at, completed_at, cost, error, owner_pid, heartbeat_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, ${NOW_MS})
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, completed_at = excluded.completed_at,
                cost = excluded.cost, error = excluded.error, owner_pid = excluded.owner_pid, heartbeat_at = excluded.heartbeat_at`,
-            [
+            values: [
               summary.runId,
               summary.plan,
               summary.parentRunId,
@@ -125,13 +127,14 @@ export class PgJournal implements AsyncJournal {
               summary.error === null ? null : withoutNul(this.redactText(summary.error)),
               process.pid,
             ],
-          );
+          });
         // One statement for the whole batch (the runtime commits ~75 events at a time).
         if (events.length)
-          await db.query(
-            `INSERT INTO orch.events (run_id, seq, ts, type, step_id, data)
+          await db.query({
+            name: 'orch_commit_events',
+            text: `INSERT INTO orch.events (run_id, seq, ts, type, step_id, data)
              SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[], $4::text[], $5::text[], $6::text[])`,
-            [
+            values: [
               events.map((e) => e.runId),
               events.map((e) => e.seq),
               events.map((e) => e.ts),
@@ -139,7 +142,7 @@ export class PgJournal implements AsyncJournal {
               events.map((e) => e.stepId),
               events.map((e) => this.redactText(JSON.stringify(e.data))),
             ],
-          );
+          });
         // What the executor adds with these events (`Executor.prepare`: the jobs of started steps).
         // One statement per batch group (every attempt a turn dispatches, every outcome it folds).
         await runCommitHooks(db, hooks);
