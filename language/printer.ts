@@ -20,6 +20,7 @@ import type {
 } from './ast.js';
 import { commentsWithin, distribute, SourceIndex, type Attached } from './comments.js';
 import { breakParent, group, hardline, indent, join, line, lineSuffix, render, softline, type Doc } from './layout.js';
+import { endLine, endOffset, startLine } from './source.js';
 
 export interface PrintOptions {
   /** The text the module was parsed from; improves comment placement. */
@@ -118,6 +119,13 @@ export function commentText(c: Comment): string {
 const text = commentText;
 /** `/// …` (not `////`): a doc comment when it starts a line. */
 const isTripleSlash = (c: Comment): boolean => c.style === 'line' && /^\/\/\/(?!\/)/.test(commentText(c));
+
+/** The number of lines of a `///` doc comment (its text joins them with `\n`). */
+function docLineCount(doc: string): number {
+  let n = 1;
+  for (let i = doc.indexOf('\n'); i >= 0; i = doc.indexOf('\n', i + 1)) n++;
+  return n;
+}
 
 // ───────────────────────────── precedence ─────────────────────────────
 
@@ -321,20 +329,23 @@ class Printer {
   private lines(items: readonly Item[], comments: readonly Comment[]): { docs: Doc[]; dangling: Comment[] } {
     const { items: attached, dangling } = this.distribute(items, comments);
     const docs: Doc[] = [];
-    let prevEnd: number | undefined;
     items.forEach((item, index) => {
       const a = attached[index]!;
-      const firstLine = a.leading[0]?.range.start.line ?? this.firstLine(item);
-      const sourceBlank = prevEnd !== undefined && firstLine !== undefined && firstLine - prevEnd > 1;
-      const blank = index > 0 && (item.blankBefore === 'always' || (item.blankBefore === 'source' && sourceBlank));
+      // Lines are looked up only for an item that keeps a blank line from the source.
+      const sourceBlank = (): boolean => {
+        const prevEnd = this.lastLine(items[index - 1]!, attached[index - 1]!);
+        const first = a.leading[0] !== undefined ? startLine(a.leading[0].range) : this.firstLine(item);
+        return prevEnd !== undefined && first !== undefined && first - prevEnd > 1;
+      };
+      const blank = index > 0 && (item.blankBefore === 'always' || (item.blankBefore === 'source' && sourceBlank()));
       docs.push([blank ? hardline : '', this.itemDoc(item, a)]);
-      prevEnd = this.lastLine(item, a);
     });
     return { docs, dangling };
   }
 
   private distribute(items: readonly Item[], comments: readonly Comment[]): ReturnType<typeof distribute> {
-    return distribute(items.map((i) => i.range), comments, items.map((i) => this.firstLine(i)));
+    // The items' first lines matter only to place comments.
+    return distribute(items.map((i) => i.range), comments, comments.length === 0 ? [] : items.map((i) => this.firstLine(i)));
   }
 
   /** Own-line comments that close an item. */
@@ -344,14 +355,15 @@ class Printer {
 
   /** The last source line of an item with the comments that follow it. */
   private lastLine(item: Item, a: Attached): number | undefined {
-    const line = a.after.at(-1)?.range.end.line ?? a.trailing.at(-1)?.range.end.line ?? item.range?.end.line;
-    return item.range && item.range.end.offset > 0 ? line : undefined;
+    if (!item.range || endOffset(item.range) <= 0) return undefined;
+    const last = a.after.at(-1) ?? a.trailing.at(-1);
+    return last !== undefined ? endLine(last.range) : endLine(item.range);
   }
 
   /** The source line an item starts on, counting its `///` doc lines (not part of its range). */
   private firstLine(item: Item): number | undefined {
     if (!item.range) return undefined;
-    return item.range.start.line - (item.doc === undefined ? 0 : item.doc.split('\n').length);
+    return startLine(item.range) - (item.doc === undefined ? 0 : docLineCount(item.doc));
   }
 
   private itemDoc(item: Item, a: Attached): Doc {
@@ -392,6 +404,8 @@ class Printer {
    */
   private splitHeader(items: readonly Item[], comments: readonly Comment[], node: Range | undefined): [Comment[], Comment[]] {
     if (node === undefined) return [[], [...comments]];
+    // No comments (most blocks): no positions to look up.
+    if (comments.length === 0) return [[], []];
     const firstItem = Math.min(...items.map((i) => (i.range && i.range.end.offset > 0 ? i.range.start.offset : Infinity)));
     const isHeader = (c: Comment): boolean =>
       c.range.start.line === node.start.line && (c.range.end.offset <= firstItem || c.range.start.offset >= node.end.offset);
@@ -472,7 +486,7 @@ class Printer {
       doc: () => {
         const a = attached[index]!;
         // `trigger t { … }  // note` on one line becomes a block: the note goes to its first line.
-        const oneLine = item.range !== undefined && absorbs.has(item.range) && item.range.start.line === item.range.end.line;
+        const oneLine = item.range !== undefined && absorbs.has(item.range) && startLine(item.range) === endLine(item.range);
         const placed = oneLine ? { ...a, inner: [...a.inner, ...a.trailing], trailing: [] } : a;
         // Imports are one group without blank lines: a blank line kept after a comment above an
         // import would make that comment close the import before it the next time round.
@@ -494,6 +508,7 @@ class Printer {
 
   /** Top-level leading comments keep a single blank line where the source had one. */
   private topLeading(comments: readonly Comment[], next: Item, blankLines = true): Doc {
+    if (comments.length === 0) return [];
     const real = blankLines && next.range !== undefined && next.range.end.offset > 0;
     return comments.map((c, i) => {
       const nextLine = comments[i + 1]?.range.start.line ?? this.firstLine(next);
