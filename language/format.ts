@@ -4,13 +4,14 @@
  * A file with errors is left alone (printing a recovered tree would drop what the parser could
  * not read). Before returning new text the formatter re-parses it and checks that it means the
  * same (same tree ignoring positions, same comments): a formatter bug must never corrupt a file.
- * Never throws.
+ * The new text is re-parsed some tens of kilobytes at a time, each piece against the items it
+ * prints (`sameMeaningByPieces`). Never throws.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Comment, Module } from './ast.js';
 import { hasErrors, type Diagnostic } from './diagnostic.js';
 import { parse } from './index.js';
-import { commentText, print, printChunks } from './printer.js';
+import { commentText, printChunks, printModuleChunks, type PrintedChunk } from './printer.js';
 import { sameIgnoringRanges } from './tree-equality.js';
 
 export interface FormatResult {
@@ -43,15 +44,60 @@ function formatUnsafe(file: string, text: string): FormatResult {
   // Compact ranges: the printer reads the positions of few nodes next to the ranges it makes.
   const { module, diagnostics } = parse({ file, text, compact: true });
   if (hasErrors(diagnostics)) return { text, diagnostics, changed: false };
-  const formatted = print(module, { source: text });
+  const chunks = [...printModuleChunks(module, { source: text })];
+  const body = chunks.map((c) => c.text).join('');
+  // As `print`: a non-empty text ends with one line break.
+  const formatted = body.length === 0 ? '' : `${body}\n`;
   if (formatted === text) return { text, diagnostics, changed: false };
-  // Compact ranges: the comparison ignores positions, and a 10 MB file's second tree is smaller so.
-  const reparsed = parse({ file, text: formatted, compact: true });
-  if (hasErrors(reparsed.diagnostics) || !sameMeaning(module, reparsed.module)) {
+  if (!sameMeaningByPieces(file, module, chunks)) {
     return { text, diagnostics, changed: false, refused: `formatting ${file} would change its meaning (formatter bug); the file was left unchanged` };
   }
   return { text: formatted, diagnostics, changed: true };
 }
+
+/**
+ * The printed text is parsed a piece at a time: each piece's tree (a few megabytes) dies in the
+ * young generation, where the whole 10 MB output's tree, beside the input's, cost seconds of
+ * garbage collection.
+ */
+const PIECE_CHARS = 32 * 1024;
+
+/**
+ * `sameMeaning(module, parse(chunks' text))`, piece by piece. A piece is a run of whole
+ * top-level chunks (each starts a line at indent 0 and holds complete items), so it parses to the
+ * items it prints: they must equal, ignoring positions and parentheses, the module's items the
+ * chunks print, and every piece must parse without errors. The comments of all pieces, together,
+ * must be the module's. A piece never ends after a `///` line: in the whole text, that line
+ * would be the doc comment of the next chunk's declaration.
+ */
+function sameMeaningByPieces(file: string, module: Module, chunks: readonly PrintedChunk[]): boolean {
+  const comments: string[] = [];
+  let from = 0;
+  while (from < chunks.length) {
+    let to = from;
+    let size = 0;
+    while (to < chunks.length) {
+      size += chunks[to]!.text.length;
+      to++;
+      if (size >= PIECE_CHARS && !endsWithDocLine(chunks[to - 1]!.text)) break;
+    }
+    const piece = chunks.slice(from, to);
+    const { module: printed, diagnostics } = parse({ file, text: piece.map((c) => c.text).join(''), compact: true });
+    if (hasErrors(diagnostics)) return false;
+    const expected = piece.flatMap((c) => (c.item === undefined ? [] : [c.item]));
+    const found = [...(printed.module ? [printed.module] : []), ...printed.imports, ...printed.declarations];
+    if (!sameIgnoringRanges(expected, found, { transparentParens: true })) return false;
+    for (const c of printed.comments) comments.push(commentText(c).trimEnd());
+    from = to;
+  }
+  return isDeepStrictEqual(comments.sort(), commentTexts(module.comments));
+}
+
+function endsWithDocLine(chunk: string): boolean {
+  return chunk.slice(chunk.lastIndexOf('\n') + 1).trimStart().startsWith('///');
+}
+
+const commentTexts = (cs: readonly Comment[]): string[] => cs.map((c) => commentText(c).trimEnd()).sort();
 
 export interface FormatCheck {
   /** The parser's diagnostics; the answer is `false` when any is an error. */
@@ -93,10 +139,9 @@ export function checkFormatted(file: string, text: string): FormatCheck {
  * endings and trailing spaces of a comment do not count).
  */
 export function sameMeaning(a: Module, b: Module): boolean {
-  const texts = (cs: readonly Comment[]): string[] => cs.map((c) => commentText(c).trimEnd()).sort();
   // Doc comment lines are printed without trailing spaces; those spaces carry no meaning
   // (`sameIgnoringRanges` drops them).
   // Parentheses the printer adds for clarity (`a == (not b)` where `a == not b` parses the same)
   // group nothing differently: the trees are compared with parentheses see-through.
-  return sameIgnoringRanges({ ...a, comments: [] }, { ...b, comments: [] }, { transparentParens: true }) && isDeepStrictEqual(texts(a.comments), texts(b.comments));
+  return sameIgnoringRanges({ ...a, comments: [] }, { ...b, comments: [] }, { transparentParens: true }) && isDeepStrictEqual(commentTexts(a.comments), commentTexts(b.comments));
 }
