@@ -8,9 +8,12 @@
  * prints (`sameMeaningByPieces`). Never throws.
  */
 import { isDeepStrictEqual } from 'node:util';
+import type { IToken } from 'chevrotain';
 import type { Comment, Module } from './ast.js';
 import { hasErrors, type Diagnostic } from './diagnostic.js';
 import { parse } from './index.js';
+import { DocComment, lex } from './lexer.js';
+import { parsePiece, pieceBounds, PIECE_CHARS, printPiece } from './format-pieces.js';
 import { commentText, printChunks, printModuleChunks, type PrintedChunk } from './printer.js';
 import { sameIgnoringRanges } from './tree-equality.js';
 
@@ -40,7 +43,40 @@ function internalError(file: string, err: unknown): string {
   return `formatting ${file} failed (internal formatter error: ${err instanceof Error ? err.message : String(err)}); the file was left unchanged`;
 }
 
+const meaningChanged = (file: string): string => `formatting ${file} would change its meaning (formatter bug); the file was left unchanged`;
+
 function formatUnsafe(file: string, text: string): FormatResult {
+  const bounds = pieceBounds(text);
+  return (bounds.length > 2 ? formatByPieces(file, text, bounds) : undefined) ?? formatWhole(file, text);
+}
+
+/**
+ * `formatWhole`'s answer for a file that parses cleanly a piece at a time (format-pieces.ts), or
+ * undefined. A piece printed exactly as it was written means what it meant; any other is
+ * re-parsed and compared with the piece's tree.
+ */
+function formatByPieces(file: string, text: string, bounds: readonly number[]): FormatResult | undefined {
+  const out: string[] = [];
+  let at = 0;
+  let same = true;
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const module = parsePiece(file, text, bounds, i);
+    if (module === undefined) return undefined;
+    const source = text.slice(bounds[i], bounds[i + 1]);
+    const piece = printPiece(module, source, i === 0);
+    if (same && text.startsWith(piece.text, at)) at += piece.text.length;
+    else {
+      same = false;
+      const meansTheSame = sameTokens(source, piece.text) || sameMeaningByPieces(file, module, piece.chunks);
+      if (!meansTheSame) return { text, diagnostics: [], changed: false, refused: meaningChanged(file) };
+    }
+    out.push(piece.text);
+  }
+  const formatted = `${out.join('')}\n`;
+  return formatted === text ? { text, diagnostics: [], changed: false } : { text: formatted, diagnostics: [], changed: true };
+}
+
+function formatWhole(file: string, text: string): FormatResult {
   // Compact ranges: the printer reads the positions of few nodes next to the ranges it makes.
   const { module, diagnostics } = parse({ file, text, compact: true });
   if (hasErrors(diagnostics)) return { text, diagnostics, changed: false };
@@ -50,17 +86,10 @@ function formatUnsafe(file: string, text: string): FormatResult {
   const formatted = body.length === 0 ? '' : `${body}\n`;
   if (formatted === text) return { text, diagnostics, changed: false };
   if (!sameMeaningByPieces(file, module, chunks)) {
-    return { text, diagnostics, changed: false, refused: `formatting ${file} would change its meaning (formatter bug); the file was left unchanged` };
+    return { text, diagnostics, changed: false, refused: meaningChanged(file) };
   }
   return { text: formatted, diagnostics, changed: true };
 }
-
-/**
- * The printed text is parsed a piece at a time: each piece's tree (a few megabytes) dies in the
- * young generation, where the whole 10 MB output's tree, beside the input's, cost seconds of
- * garbage collection.
- */
-const PIECE_CHARS = 32 * 1024;
 
 /**
  * `sameMeaning(module, parse(chunks' text))`, piece by piece. A piece is a run of whole
@@ -93,6 +122,26 @@ function sameMeaningByPieces(file: string, module: Module, chunks: readonly Prin
   return isDeepStrictEqual(comments.sort(), commentTexts(module.comments));
 }
 
+/**
+ * Whether two texts are the same tokens and comments, only laid out differently (most of what
+ * formatting changes): the parser, which skips whitespace, then builds the same tree from both
+ * — except where a `///` comment documents what follows it, which depends on the lines: a text
+ * with one is not compared this way. Lexing both costs a fraction of parsing and comparing trees.
+ */
+function sameTokens(a: string, b: string): boolean {
+  const x = lex(a);
+  const y = lex(b);
+  if (x.problems.length > 0 || y.problems.length > 0) return false;
+  if (x.comments.some((c) => c.tokenType === DocComment)) return false;
+  return sameImages(x.tokens, y.tokens) && sameImages(x.comments, y.comments);
+}
+
+function sameImages(xs: readonly IToken[], ys: readonly IToken[]): boolean {
+  if (xs.length !== ys.length) return false;
+  for (let i = 0; i < xs.length; i++) if (xs[i]!.tokenType !== ys[i]!.tokenType || xs[i]!.image !== ys[i]!.image) return false;
+  return true;
+}
+
 function endsWithDocLine(chunk: string): boolean {
   return chunk.slice(chunk.lastIndexOf('\n') + 1).trimStart().startsWith('///');
 }
@@ -119,19 +168,47 @@ export interface FormatCheck {
  */
 export function checkFormatted(file: string, text: string): FormatCheck {
   try {
-    const { module, diagnostics } = parse({ file, text, compact: true });
-    if (hasErrors(diagnostics)) return { diagnostics, changed: false };
-    let at = 0;
-    for (const piece of printChunks(module, { source: text })) {
-      if (!text.startsWith(piece, at)) return { diagnostics, changed: true };
-      at += piece.length;
-    }
-    // `print` ends a non-empty text with one line break.
-    const same = at === 0 ? text.length === 0 : text.length === at + 1 && text.charCodeAt(at) === 10;
-    return { diagnostics, changed: !same };
+    const bounds = pieceBounds(text);
+    return (bounds.length > 2 ? checkByPieces(file, text, bounds) : undefined) ?? checkWhole(file, text);
   } catch (err) {
     return { diagnostics: [], changed: false, refused: internalError(file, err) };
   }
+}
+
+/**
+ * `checkWhole`'s answer for a file that parses cleanly a piece at a time, or undefined. After the
+ * first difference the rest is only parsed: a syntax error anywhere is the answer.
+ */
+function checkByPieces(file: string, text: string, bounds: readonly number[]): FormatCheck | undefined {
+  let at = 0;
+  let same = true;
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const module = parsePiece(file, text, bounds, i);
+    if (module === undefined) return undefined;
+    if (!same) continue;
+    for (const chunk of printPiece(module, text.slice(bounds[i], bounds[i + 1]), i === 0).chunks) {
+      if (!text.startsWith(chunk.text, at)) {
+        same = false;
+        break;
+      }
+      at += chunk.text.length;
+    }
+  }
+  // `print` ends a non-empty text with one line break.
+  return { diagnostics: [], changed: !same || text.length !== at + 1 || text.charCodeAt(at) !== 10 };
+}
+
+function checkWhole(file: string, text: string): FormatCheck {
+  const { module, diagnostics } = parse({ file, text, compact: true });
+  if (hasErrors(diagnostics)) return { diagnostics, changed: false };
+  let at = 0;
+  for (const piece of printChunks(module, { source: text })) {
+    if (!text.startsWith(piece, at)) return { diagnostics, changed: true };
+    at += piece.length;
+  }
+  // `print` ends a non-empty text with one line break.
+  const same = at === 0 ? text.length === 0 : text.length === at + 1 && text.charCodeAt(at) === 10;
+  return { diagnostics, changed: !same };
 }
 
 /**
