@@ -33,7 +33,7 @@ export function pieceBounds(text: string, size: number = PIECE_CHARS): number[] 
   const re = new RegExp(DECLARATION.source, 'g');
   let from = 0;
   while (from + size < text.length) {
-    re.lastIndex = from + size - 1;
+    re.lastIndex = from + Math.max(size, 1) - 1;
     const m = re.exec(text);
     if (m === null) break;
     from = m.index + 2; // after the `}`

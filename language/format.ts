@@ -30,9 +30,17 @@ export interface FormatResult {
   readonly refused?: string;
 }
 
-export function format(file: string, text: string): FormatResult {
+export interface FormatOptions {
+  /**
+   * The size from which a file is formatted a piece at a time (format-pieces.ts); tests make it
+   * small to take that path with small files. The answer is the same either way.
+   */
+  readonly pieceChars?: number;
+}
+
+export function format(file: string, text: string, options: FormatOptions = {}): FormatResult {
   try {
-    return formatUnsafe(file, text);
+    return formatUnsafe(file, text, options.pieceChars ?? PIECE_CHARS);
   } catch (err) {
     // A bug in the formatter must not take down `orch fmt` or the language server.
     return { text, diagnostics: [], changed: false, refused: internalError(file, err) };
@@ -45,8 +53,8 @@ function internalError(file: string, err: unknown): string {
 
 const meaningChanged = (file: string): string => `formatting ${file} would change its meaning (formatter bug); the file was left unchanged`;
 
-function formatUnsafe(file: string, text: string): FormatResult {
-  const bounds = pieceBounds(text);
+function formatUnsafe(file: string, text: string, pieceChars: number): FormatResult {
+  const bounds = pieceBounds(text, pieceChars);
   return (bounds.length > 2 ? formatByPieces(file, text, bounds) : undefined) ?? formatWhole(file, text);
 }
 
@@ -166,9 +174,9 @@ export interface FormatCheck {
  * file that is not formatted is reported as such even where `orch fmt` would then refuse it.
  * Never throws.
  */
-export function checkFormatted(file: string, text: string): FormatCheck {
+export function checkFormatted(file: string, text: string, options: FormatOptions = {}): FormatCheck {
   try {
-    const bounds = pieceBounds(text);
+    const bounds = pieceBounds(text, options.pieceChars ?? PIECE_CHARS);
     return (bounds.length > 2 ? checkByPieces(file, text, bounds) : undefined) ?? checkWhole(file, text);
   } catch (err) {
     return { diagnostics: [], changed: false, refused: internalError(file, err) };
