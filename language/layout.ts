@@ -262,9 +262,11 @@ export function render(doc: Doc, width = 100): string {
           out.push(d.flat);
           column += d.flat.length;
         } else {
-          flushSuffixes(ind);
-          trimTrailingSpaces();
-          out.push('\n' + ' '.repeat(ind));
+          if (suffixes.length > 0) flushSuffixes(ind);
+          // Trimming changes nothing unless the last text ends in a space (an empty one stops it).
+          const last = out.length > 0 ? out[out.length - 1]! : '';
+          if (last.charCodeAt(last.length - 1) === 32) trimTrailingSpaces();
+          out.push(newline(ind));
           column = ind;
         }
         break;
@@ -283,6 +285,12 @@ export function render(doc: Doc, width = 100): string {
   trimTrailingSpaces();
   return out.join('');
 }
+
+/** A line break and `ind` spaces: one string per indentation, not one per line. */
+function newline(ind: number): string {
+  return (newlines[ind] ??= `\n${' '.repeat(ind)}`);
+}
+const newlines: string[] = [];
 
 /** `text` without its trailing spaces (a loop: the regular expression / +$/ is quadratic on long runs of spaces). */
 export function trimSpacesEnd(text: string): string {
