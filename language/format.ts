@@ -4,8 +4,10 @@
  * A file with errors is left alone (printing a recovered tree would drop what the parser could
  * not read). Before returning new text the formatter re-parses it and checks that it means the
  * same (same tree ignoring positions, same comments): a formatter bug must never corrupt a file.
- * The new text is re-parsed some tens of kilobytes at a time, each piece against the items it
- * prints (`sameMeaningByPieces`). Never throws.
+ * New text that is the same tokens and comments laid out differently means the same
+ * (`sameTokens`); any other is re-parsed some tens of kilobytes at a time, each piece against
+ * the items it prints (`sameMeaningByPieces`). A large file is formatted a piece at a time
+ * (format-pieces.ts). Never throws.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { IToken } from 'chevrotain';
@@ -93,7 +95,7 @@ function formatWhole(file: string, text: string): FormatResult {
   // As `print`: a non-empty text ends with one line break.
   const formatted = body.length === 0 ? '' : `${body}\n`;
   if (formatted === text) return { text, diagnostics, changed: false };
-  if (!sameMeaningByPieces(file, module, chunks)) {
+  if (!sameTokens(text, formatted) && !sameMeaningByPieces(file, module, chunks)) {
     return { text, diagnostics, changed: false, refused: meaningChanged(file) };
   }
   return { text: formatted, diagnostics, changed: true };
