@@ -138,7 +138,7 @@ function sameMeaningByPieces(file: string, module: Module, chunks: readonly Prin
  * — except where a `///` comment documents what follows it, which depends on the lines: a text
  * with one is not compared this way. Lexing both costs a fraction of parsing and comparing trees.
  */
-function sameTokens(a: string, b: string): boolean {
+export function sameTokens(a: string, b: string): boolean {
   const x = lex(a);
   const y = lex(b);
   if (x.problems.length > 0 || y.problems.length > 0) return false;

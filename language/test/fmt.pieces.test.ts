@@ -2,12 +2,13 @@
  * Formatting a piece at a time (format-pieces.ts) answers exactly as formatting the whole file:
  * `format` and `checkFormatted` with pieces of one character (a cut at every place the file
  * allows) against no pieces at all, on the fixtures (comments, `///` docs, imports), on
- * generated modules laid out badly, and on files a piece of which cannot stand alone.
+ * generated modules laid out badly, and on files a piece of which cannot stand alone; and the
+ * layout-only check that spares most re-parsing.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkFormatted, format } from '../format.js';
+import { checkFormatted, format, sameTokens } from '../format.js';
 import { pieceBounds } from '../format-pieces.js';
 import { arbModuleText } from './arbitraries.js';
 
@@ -69,4 +70,19 @@ describe('formatting a piece at a time', () => {
       { numRuns: RUNS },
     );
   }, 180_000);
+});
+
+describe('sameTokens (the layout-only check)', () => {
+  it('holds for the same tokens and comments laid out differently, and for nothing else', () => {
+    const a = 'plan p { // c\n  step s = f(x: 1) /* b */\n}\n';
+    expect(sameTokens(a, 'plan p {    // c\n\n      step s = f(\n x: 1) /* b */ }')).toBe(true);
+    expect(sameTokens(a, 'plan p { // c\n  step s = f(x: 2) /* b */\n}\n')).toBe(false);
+    expect(sameTokens(a, 'plan p { // d\n  step s = f(x: 1) /* b */\n}\n')).toBe(false);
+    // A line comment swallowing the code after it: other tokens.
+    expect(sameTokens(a, 'plan p { // c step s = f(x: 1) /* b */\n}\n')).toBe(false);
+    // Where a `///` documents what follows depends on the lines: never decided by tokens.
+    expect(sameTokens('/// d\nplan p {}\n', '/// d\nplan p {}\n')).toBe(false);
+    // A text the lexer complains about.
+    expect(sameTokens('plan p { goal "x }\n', 'plan p { goal "x }\n')).toBe(false);
+  });
 });
