@@ -19,8 +19,12 @@ import type { Module } from './ast.js';
 import { parse } from './index.js';
 import { printModuleChunks, type PrintedChunk } from './printer.js';
 
-/** A piece of about this many characters or more (each piece's tree: a few megabytes). */
-export const PIECE_CHARS = 32 * 1024;
+/**
+ * A piece of about this many characters or more: its tree (about a megabyte) is gone before the
+ * next collection of the young generation. Measured on 10 MB of small plans: 8 KB pieces took
+ * ~20 % less CPU than 32 KB ones (128 KB: ~40 % more), 2–4 KB no less.
+ */
+export const PIECE_CHARS = 8 * 1024;
 
 const DECLARATION = /\n\}[ \t]*(?=\r?\n(?:[ \t]*\r?\n)*(?:type|capability|resource|policy|guardrail|context|plan|trigger|invariant|simulate)(?![A-Za-z0-9_]))/g;
 

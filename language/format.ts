@@ -5,7 +5,7 @@
  * not read). Before returning new text the formatter re-parses it and checks that it means the
  * same (same tree ignoring positions, same comments): a formatter bug must never corrupt a file.
  * New text that is the same tokens and comments laid out differently means the same
- * (`sameTokens`); any other is re-parsed some tens of kilobytes at a time, each piece against
+ * (`sameTokens`); any other is re-parsed some kilobytes at a time, each piece against
  * the items it prints (`sameMeaningByPieces`). A large file is formatted a piece at a time
  * (format-pieces.ts). Never throws.
  */
