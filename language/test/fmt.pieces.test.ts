@@ -37,8 +37,8 @@ describe('formatting a piece at a time', () => {
     expect(pieceBounds(text, 1000)).toEqual([0, text.length]);
   });
 
-  it('answers as the whole-file path on the fixtures: as written, formatted, joined, squashed', () => {
-    const texts = [...sources, joined, squashed(joined)];
+  it('answers as the whole-file path on the fixtures: as written, formatted, joined, squashed, CRLF', () => {
+    const texts = [...sources, joined, squashed(joined), joined.replace(/\n/g, '\r\n')];
     expect(pieceBounds(joined, 1).length).toBeGreaterThan(10);
     for (const text of texts) {
       expectSameAnswers(text);
