@@ -198,12 +198,7 @@ export function endLine(r: Range): number {
   return span.lineOf !== undefined && span.e !== undefined ? span.lineOf(span.e) : r.end.line;
 }
 
-/** A range's start (end) offset, without making a position for a compact range. */
-export function startOffset(r: Range): number {
-  const s = (r as Partial<Span>).s;
-  return typeof s === 'number' && (r as Partial<Span> & { lineOf?: unknown }).lineOf !== undefined ? s : r.start.offset;
-}
-
+/** A range's end offset, without making a position for a compact range. */
 export function endOffset(r: Range): number {
   const e = (r as Partial<Span>).e;
   return typeof e === 'number' && (r as Partial<Span> & { lineOf?: unknown }).lineOf !== undefined ? e : r.end.offset;
