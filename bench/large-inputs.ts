@@ -1,10 +1,15 @@
 /**
  * Inputs that are large in one direction (issue 34, item 8): every input of ≤ 10 MB must get its
  * answer from `orch check`, `orch fmt` and the language server in time linear in its size. Each
- * shape is timed end to end: `check` and `fmt --check` as fresh processes (Node start-up
- * included), the language server from `didOpen` to its diagnostics and from a one-character
- * edit to the next ones. Before the fixes: a 10 MB file of small plans gave no answer from
- * `check` in 60 s, 100,000 arguments took 28–34 s, 100,000 `///` lines 5–15 s.
+ * shape is timed end to end: `check` and the formatter as fresh processes (Node start-up
+ * included), the language server from `didOpen` to its diagnostics, from a one-character edit
+ * to the next ones, and for a whole-document formatting of the edited text. The formatter is
+ * timed in its three cases: `fmt --check` of the text as generated (it stops at the first
+ * difference), `orch fmt` writing a copy (the whole file printed and its meaning checked), and
+ * `fmt --check` of that formatted copy (the worst case of `--check`: no early stop). Before the
+ * fixes: a 10 MB file of small plans gave no answer from `check` in 60 s, 100,000 arguments
+ * took 28–34 s, 100,000 `///` lines 5–15 s; `orch fmt` of the small plans 8–12 s and
+ * `fmt --check` of them formatted 5–6 s.
  *
  * A 100,000-step plan is measured first, as the anchor: on a shared, loaded machine a shape's
  * ratio to the anchor's `check` in the same run says more than its seconds.
@@ -89,10 +94,10 @@ function figure(name: string, seconds: number | null): BenchFigure {
 }
 
 /**
- * Seconds from didOpen to the first diagnostics, then from a one-character edit to the next
- * (null: no diagnostics within GIVE_UP_S).
+ * Seconds from didOpen to the first diagnostics, then from a one-character edit to the next,
+ * then for `textDocument/formatting` of the edited text (null: no answer within GIVE_UP_S).
  */
-export async function lsp(file: string, text: string): Promise<[number | null, number | null]> {
+export async function lsp(file: string, text: string): Promise<[number | null, number | null, number | null]> {
   const server = startLspServer();
   const { conn } = server;
   const uri = pathToFileURL(file).href;
@@ -108,7 +113,7 @@ export async function lsp(file: string, text: string): Promise<[number | null, n
     let next = new Promise<void>((resolve) => (published = resolve));
     let t0 = performance.now();
     await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'orch', version: 1, text } });
-    if (!(await within(next))) return [null, null];
+    if (!(await within(next))) return [null, null, null];
     const open = (performance.now() - t0) / 1000;
     // A space typed at the end of the file's last line but one.
     const lines = text.split('\n');
@@ -117,8 +122,17 @@ export async function lsp(file: string, text: string): Promise<[number | null, n
     next = new Promise<void>((resolve) => (published = resolve));
     t0 = performance.now();
     await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ range: { start: at, end: at }, text: ' ' }] });
-    if (!(await within(next))) return [open, null];
-    return [open, (performance.now() - t0) / 1000];
+    if (!(await within(next))) return [open, null, null];
+    const edit = (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    let answered = false;
+    const formatting = conn
+      .sendRequest('textDocument/formatting', { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } })
+      .then(() => {
+        answered = true;
+      });
+    if (!(await within(formatting)) || !answered) return [open, edit, null];
+    return [open, edit, (performance.now() - t0) / 1000];
   } finally {
     // A server still busy with a file it gave up on may not answer `shutdown`: `npm run bench`
     // ends this process (and with it the server) when the area is done.
@@ -143,15 +157,24 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       const mb = (text.length / 1e6).toFixed(1);
       const check = wall(['check', file]);
       const fmt = wall(['fmt', '--check', file]);
-      const [open, edit] = await lsp(file, text);
+      // `orch fmt` rewrites a copy; `--check` of the copy then compares every line.
+      const formatted = join(dir, 'formatted.orch');
+      writeFileSync(formatted, text);
+      const write = wall(['fmt', formatted]);
+      const checkFormatted = wall(['fmt', '--check', formatted]);
+      const [open, edit, formatting] = await lsp(file, text);
       figures.push(figure(`orch check, ${shape.name} (${mb} MB, wall incl. start-up)`, check));
       figures.push(figure(`orch fmt --check, ${shape.name}`, fmt));
+      figures.push(figure(`orch fmt (writing a copy), ${shape.name}`, write));
+      figures.push(figure(`orch fmt --check of the formatted copy, ${shape.name}`, checkFormatted));
       figures.push(figure(`LSP diagnostics after opening, ${shape.name}`, open));
       figures.push(figure(`LSP diagnostics after a one-character edit, ${shape.name}`, edit));
+      figures.push(figure(`LSP textDocument/formatting after the edit, ${shape.name}`, formatting));
       if (shape.name === ANCHOR) anchor = { check, fmt, open };
       else if (anchor) {
         // Each against the anchor's `check`, the figure whose quiet-box seconds are recorded.
-        for (const [what, s] of [['check', check], ['fmt --check', fmt], ['LSP open', open]] as const) {
+        const against = [['check', check], ['fmt --check', fmt], ['fmt (writing)', write], ['fmt --check formatted', checkFormatted], ['LSP open', open], ['LSP formatting', formatting]] as const;
+        for (const [what, s] of against) {
           if (s !== null && anchor.check !== null) figures.push({ name: `${what}, ${shape.name} ÷ anchor's check (same run)`, value: s / anchor.check, unit: '×', target: '', met: true });
         }
       }

@@ -4,13 +4,19 @@
  * A file with errors is left alone (printing a recovered tree would drop what the parser could
  * not read). Before returning new text the formatter re-parses it and checks that it means the
  * same (same tree ignoring positions, same comments): a formatter bug must never corrupt a file.
- * Never throws.
+ * New text that is the same tokens and comments laid out differently means the same
+ * (`sameTokens`); any other is re-parsed some kilobytes at a time, each piece against
+ * the items it prints (`sameMeaningByPieces`). A large file is formatted a piece at a time
+ * (format-pieces.ts). Never throws.
  */
 import { isDeepStrictEqual } from 'node:util';
+import type { IToken } from 'chevrotain';
 import type { Comment, Module } from './ast.js';
 import { hasErrors, type Diagnostic } from './diagnostic.js';
 import { parse } from './index.js';
-import { commentText, print, printChunks } from './printer.js';
+import { DocComment, lex } from './lexer.js';
+import { parsePiece, pieceBounds, PIECE_CHARS, printPiece } from './format-pieces.js';
+import { commentText, printChunks, printModuleChunks, type PrintedChunk } from './printer.js';
 import { sameIgnoringRanges } from './tree-equality.js';
 
 export interface FormatResult {
@@ -26,9 +32,17 @@ export interface FormatResult {
   readonly refused?: string;
 }
 
-export function format(file: string, text: string): FormatResult {
+export interface FormatOptions {
+  /**
+   * The size from which a file is formatted a piece at a time (format-pieces.ts); tests make it
+   * small to take that path with small files. The answer is the same either way.
+   */
+  readonly pieceChars?: number;
+}
+
+export function format(file: string, text: string, options: FormatOptions = {}): FormatResult {
   try {
-    return formatUnsafe(file, text);
+    return formatUnsafe(file, text, options.pieceChars ?? PIECE_CHARS);
   } catch (err) {
     // A bug in the formatter must not take down `orch fmt` or the language server.
     return { text, diagnostics: [], changed: false, refused: internalError(file, err) };
@@ -39,19 +53,110 @@ function internalError(file: string, err: unknown): string {
   return `formatting ${file} failed (internal formatter error: ${err instanceof Error ? err.message : String(err)}); the file was left unchanged`;
 }
 
-function formatUnsafe(file: string, text: string): FormatResult {
+const meaningChanged = (file: string): string => `formatting ${file} would change its meaning (formatter bug); the file was left unchanged`;
+
+function formatUnsafe(file: string, text: string, pieceChars: number): FormatResult {
+  const bounds = pieceBounds(text, pieceChars);
+  return (bounds.length > 2 ? formatByPieces(file, text, bounds) : undefined) ?? formatWhole(file, text);
+}
+
+/**
+ * `formatWhole`'s answer for a file that parses cleanly a piece at a time (format-pieces.ts), or
+ * undefined. A piece printed exactly as it was written means what it meant; any other is
+ * re-parsed and compared with the piece's tree.
+ */
+function formatByPieces(file: string, text: string, bounds: readonly number[]): FormatResult | undefined {
+  const out: string[] = [];
+  let at = 0;
+  let same = true;
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const module = parsePiece(file, text, bounds, i);
+    if (module === undefined) return undefined;
+    const source = text.slice(bounds[i], bounds[i + 1]);
+    const piece = printPiece(module, source, i === 0);
+    if (same && text.startsWith(piece.text, at)) at += piece.text.length;
+    else {
+      same = false;
+      const meansTheSame = sameTokens(source, piece.text) || sameMeaningByPieces(file, module, piece.chunks);
+      if (!meansTheSame) return { text, diagnostics: [], changed: false, refused: meaningChanged(file) };
+    }
+    out.push(piece.text);
+  }
+  const formatted = `${out.join('')}\n`;
+  return formatted === text ? { text, diagnostics: [], changed: false } : { text: formatted, diagnostics: [], changed: true };
+}
+
+function formatWhole(file: string, text: string): FormatResult {
   // Compact ranges: the printer reads the positions of few nodes next to the ranges it makes.
   const { module, diagnostics } = parse({ file, text, compact: true });
   if (hasErrors(diagnostics)) return { text, diagnostics, changed: false };
-  const formatted = print(module, { source: text });
+  const chunks = [...printModuleChunks(module, { source: text })];
+  const body = chunks.map((c) => c.text).join('');
+  // As `print`: a non-empty text ends with one line break.
+  const formatted = body.length === 0 ? '' : `${body}\n`;
   if (formatted === text) return { text, diagnostics, changed: false };
-  // Compact ranges: the comparison ignores positions, and a 10 MB file's second tree is smaller so.
-  const reparsed = parse({ file, text: formatted, compact: true });
-  if (hasErrors(reparsed.diagnostics) || !sameMeaning(module, reparsed.module)) {
-    return { text, diagnostics, changed: false, refused: `formatting ${file} would change its meaning (formatter bug); the file was left unchanged` };
+  if (!sameTokens(text, formatted) && !sameMeaningByPieces(file, module, chunks)) {
+    return { text, diagnostics, changed: false, refused: meaningChanged(file) };
   }
   return { text: formatted, diagnostics, changed: true };
 }
+
+/**
+ * `sameMeaning(module, parse(chunks' text))`, piece by piece. A piece is a run of whole
+ * top-level chunks (each starts a line at indent 0 and holds complete items), so it parses to the
+ * items it prints: they must equal, ignoring positions and parentheses, the module's items the
+ * chunks print, and every piece must parse without errors. The comments of all pieces, together,
+ * must be the module's. A piece never ends after a `///` line: in the whole text, that line
+ * would be the doc comment of the next chunk's declaration.
+ */
+function sameMeaningByPieces(file: string, module: Module, chunks: readonly PrintedChunk[]): boolean {
+  const comments: string[] = [];
+  let from = 0;
+  while (from < chunks.length) {
+    let to = from;
+    let size = 0;
+    while (to < chunks.length) {
+      size += chunks[to]!.text.length;
+      to++;
+      if (size >= PIECE_CHARS && !endsWithDocLine(chunks[to - 1]!.text)) break;
+    }
+    const piece = chunks.slice(from, to);
+    const { module: printed, diagnostics } = parse({ file, text: piece.map((c) => c.text).join(''), compact: true });
+    if (hasErrors(diagnostics)) return false;
+    const expected = piece.flatMap((c) => (c.item === undefined ? [] : [c.item]));
+    const found = [...(printed.module ? [printed.module] : []), ...printed.imports, ...printed.declarations];
+    if (!sameIgnoringRanges(expected, found, { transparentParens: true })) return false;
+    for (const c of printed.comments) comments.push(commentText(c).trimEnd());
+    from = to;
+  }
+  return isDeepStrictEqual(comments.sort(), commentTexts(module.comments));
+}
+
+/**
+ * Whether two texts are the same tokens and comments, only laid out differently (most of what
+ * formatting changes): the parser, which skips whitespace, then builds the same tree from both
+ * — except where a `///` comment documents what follows it, which depends on the lines: a text
+ * with one is not compared this way. Lexing both costs a fraction of parsing and comparing trees.
+ */
+export function sameTokens(a: string, b: string): boolean {
+  const x = lex(a);
+  const y = lex(b);
+  if (x.problems.length > 0 || y.problems.length > 0) return false;
+  if (x.comments.some((c) => c.tokenType === DocComment)) return false;
+  return sameImages(x.tokens, y.tokens) && sameImages(x.comments, y.comments);
+}
+
+function sameImages(xs: readonly IToken[], ys: readonly IToken[]): boolean {
+  if (xs.length !== ys.length) return false;
+  for (let i = 0; i < xs.length; i++) if (xs[i]!.tokenType !== ys[i]!.tokenType || xs[i]!.image !== ys[i]!.image) return false;
+  return true;
+}
+
+function endsWithDocLine(chunk: string): boolean {
+  return chunk.slice(chunk.lastIndexOf('\n') + 1).trimStart().startsWith('///');
+}
+
+const commentTexts = (cs: readonly Comment[]): string[] => cs.map((c) => commentText(c).trimEnd()).sort();
 
 export interface FormatCheck {
   /** The parser's diagnostics; the answer is `false` when any is an error. */
@@ -71,21 +176,49 @@ export interface FormatCheck {
  * file that is not formatted is reported as such even where `orch fmt` would then refuse it.
  * Never throws.
  */
-export function checkFormatted(file: string, text: string): FormatCheck {
+export function checkFormatted(file: string, text: string, options: FormatOptions = {}): FormatCheck {
   try {
-    const { module, diagnostics } = parse({ file, text, compact: true });
-    if (hasErrors(diagnostics)) return { diagnostics, changed: false };
-    let at = 0;
-    for (const piece of printChunks(module, { source: text })) {
-      if (!text.startsWith(piece, at)) return { diagnostics, changed: true };
-      at += piece.length;
-    }
-    // `print` ends a non-empty text with one line break.
-    const same = at === 0 ? text.length === 0 : text.length === at + 1 && text.charCodeAt(at) === 10;
-    return { diagnostics, changed: !same };
+    const bounds = pieceBounds(text, options.pieceChars ?? PIECE_CHARS);
+    return (bounds.length > 2 ? checkByPieces(file, text, bounds) : undefined) ?? checkWhole(file, text);
   } catch (err) {
     return { diagnostics: [], changed: false, refused: internalError(file, err) };
   }
+}
+
+/**
+ * `checkWhole`'s answer for a file that parses cleanly a piece at a time, or undefined. After the
+ * first difference the rest is only parsed: a syntax error anywhere is the answer.
+ */
+function checkByPieces(file: string, text: string, bounds: readonly number[]): FormatCheck | undefined {
+  let at = 0;
+  let same = true;
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const module = parsePiece(file, text, bounds, i);
+    if (module === undefined) return undefined;
+    if (!same) continue;
+    for (const chunk of printPiece(module, text.slice(bounds[i], bounds[i + 1]), i === 0).chunks) {
+      if (!text.startsWith(chunk.text, at)) {
+        same = false;
+        break;
+      }
+      at += chunk.text.length;
+    }
+  }
+  // `print` ends a non-empty text with one line break.
+  return { diagnostics: [], changed: !same || text.length !== at + 1 || text.charCodeAt(at) !== 10 };
+}
+
+function checkWhole(file: string, text: string): FormatCheck {
+  const { module, diagnostics } = parse({ file, text, compact: true });
+  if (hasErrors(diagnostics)) return { diagnostics, changed: false };
+  let at = 0;
+  for (const piece of printChunks(module, { source: text })) {
+    if (!text.startsWith(piece, at)) return { diagnostics, changed: true };
+    at += piece.length;
+  }
+  // `print` ends a non-empty text with one line break.
+  const same = at === 0 ? text.length === 0 : text.length === at + 1 && text.charCodeAt(at) === 10;
+  return { diagnostics, changed: !same };
 }
 
 /**
@@ -93,10 +226,9 @@ export function checkFormatted(file: string, text: string): FormatCheck {
  * endings and trailing spaces of a comment do not count).
  */
 export function sameMeaning(a: Module, b: Module): boolean {
-  const texts = (cs: readonly Comment[]): string[] => cs.map((c) => commentText(c).trimEnd()).sort();
   // Doc comment lines are printed without trailing spaces; those spaces carry no meaning
   // (`sameIgnoringRanges` drops them).
   // Parentheses the printer adds for clarity (`a == (not b)` where `a == not b` parses the same)
   // group nothing differently: the trees are compared with parentheses see-through.
-  return sameIgnoringRanges({ ...a, comments: [] }, { ...b, comments: [] }, { transparentParens: true }) && isDeepStrictEqual(texts(a.comments), texts(b.comments));
+  return sameIgnoringRanges({ ...a, comments: [] }, { ...b, comments: [] }, { transparentParens: true }) && isDeepStrictEqual(commentTexts(a.comments), commentTexts(b.comments));
 }

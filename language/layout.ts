@@ -7,9 +7,18 @@
 
 export type Doc = string | readonly Doc[] | Group | Indent | Line | IfBreak | LineSuffix | BreakParent;
 
+/**
+ * A group and an `ifBreak` carry, from their construction, what layout asks of them: whether
+ * they must break (a hard line, a `breakParent` or a line break in a string anywhere inside) and
+ * their width laid out flat (meaningful only when they need not break). Documents are immutable
+ * and built bottom-up, so each node is measured once, by the nearest group above it — no caches
+ * keyed by node, no walks into nested groups (long expression chains nest thousands deep).
+ */
 interface Group {
   readonly t: 'group';
   readonly doc: Doc;
+  readonly breaks: boolean;
+  readonly width: number;
 }
 interface Indent {
   readonly t: 'indent';
@@ -25,6 +34,10 @@ interface IfBreak {
   readonly t: 'ifBreak';
   readonly broken: Doc;
   readonly flat: Doc;
+  /** Whether either branch must break. */
+  readonly breaks: boolean;
+  /** The flat branch's width. */
+  readonly width: number;
 }
 /** Text deferred to the end of the current line (trailing `//` comments). */
 interface LineSuffix {
@@ -41,13 +54,16 @@ export const hardline: Doc = { t: 'line', flat: '', hard: true };
 export const breakParent: Doc = { t: 'breakParent' };
 
 export function group(...docs: Doc[]): Doc {
-  return { t: 'group', doc: docs };
+  const breaks = measure(docs);
+  return { t: 'group', doc: docs, breaks, width: measuredWidth };
 }
 export function indent(...docs: Doc[]): Doc {
   return { t: 'indent', doc: docs };
 }
 export function ifBreak(broken: Doc, flat: Doc = ''): Doc {
-  return { t: 'ifBreak', broken, flat };
+  const brokenBreaks = measure(broken);
+  const flatBreaks = measure(flat);
+  return { t: 'ifBreak', broken, flat, breaks: brokenBreaks || flatBreaks, width: measuredWidth };
 }
 /** A trailing line comment: printed at the end of the line, and forces the enclosing groups to break. */
 export function lineSuffix(text: string): Doc {
@@ -62,235 +78,118 @@ export function join(separator: Doc, docs: readonly Doc[]): Doc[] {
   return out;
 }
 
-/**
- * The caches of `mustBreak` and `flatWidth`, one pair per `render`: plain maps dropped when it
- * returns — for the collector, cheaper than WeakMaps of millions of entries (a 10 MB file).
- */
-let mustBreakCache = new Map<object, boolean>();
-let flatWidthCache = new Map<object, number>();
+/** The flat width found by the last `measure` (a second result without an object per call). */
+let measuredWidth = 0;
+/** `measure`'s work list, reused: a loop, not recursion, for documents nested any depth. */
+const measuring: Doc[] = [];
 
 /**
- * A group breaks when anything inside it is a hard line or asks its parents to break. Worked out
- * by recursion, or with an explicit stack for documents that nest deeper (long expression
- * chains nest thousands deep).
+ * Whether `root` must break; its flat width is left in `measuredWidth`. Both are order-free
+ * (a sum, an or), so the walk needs no post-order; it stops at groups and `ifBreak`s (measured
+ * when built) and as soon as a break is found (a breaking document's width is never asked for).
  */
-function mustBreak(doc: Doc): boolean {
-  if (typeof doc === 'string') return doc.includes('\n');
-  const known = mustBreakCache.get(doc);
-  if (known !== undefined) return known;
-  return breaksShallow(doc, 0) ?? mustBreakDeep(doc);
-}
-
-/** Depth up to which `breaksShallow` and `flatWidthShallow` recurse; deeper documents take the loops. */
-const SHALLOW = 200;
-
-/**
- * `mustBreak` by recursion, undefined when the document nests deeper than SHALLOW: nearly every
- * document of a real file is shallow, and the recursion makes no stack entries (the loop below
- * made an object per node: most of what rendering a 10 MB file allocated). Compound results are
- * cached as the loop caches them.
- */
-function breaksShallow(doc: Exclude<Doc, string>, depth: number): boolean | undefined {
-  const known = mustBreakCache.get(doc);
-  if (known !== undefined) return known;
-  if (depth > SHALLOW) return undefined;
-  let breaks = ownBreak(doc);
-  if (Array.isArray(doc)) {
-    const docs = doc as readonly Doc[];
-    for (let i = 0; i < docs.length; i++) {
-      const k = docs[i]!;
-      const b = typeof k === 'string' ? k.includes('\n') : breaksShallow(k, depth + 1);
-      if (b === undefined) return undefined;
-      if (b) breaks = true;
+function measure(root: Doc): boolean {
+  const stack = measuring;
+  const base = stack.length;
+  stack.push(root);
+  let width = 0;
+  let breaks = false;
+  while (stack.length > base) {
+    const d = stack.pop()!;
+    if (typeof d === 'string') {
+      width += d.length;
+      if (d.includes('\n')) breaks = true;
+    } else if (Array.isArray(d)) {
+      const docs = d as readonly Doc[];
+      for (let i = 0; i < docs.length; i++) stack.push(docs[i]!);
+    } else {
+      const x = d as Exclude<Doc, string | readonly Doc[]>;
+      switch (x.t) {
+        case 'group':
+        case 'ifBreak':
+          width += x.width;
+          if (x.breaks) breaks = true;
+          break;
+        case 'indent':
+          stack.push(x.doc);
+          break;
+        case 'line':
+          width += x.flat.length;
+          if (x.hard) breaks = true;
+          break;
+        case 'breakParent':
+          breaks = true;
+          break;
+        case 'suffix':
+          break;
+      }
     }
-  } else {
-    const d = doc as Exclude<Doc, string | readonly Doc[]>;
-    const first = d.t === 'group' || d.t === 'indent' ? d.doc : d.t === 'ifBreak' ? d.broken : undefined;
-    if (first !== undefined) {
-      const b = typeof first === 'string' ? first.includes('\n') : breaksShallow(first, depth + 1);
-      if (b === undefined) return undefined;
-      if (b) breaks = true;
-    }
-    if (d.t === 'ifBreak') {
-      const b = typeof d.flat === 'string' ? d.flat.includes('\n') : breaksShallow(d.flat, depth + 1);
-      if (b === undefined) return undefined;
-      if (b) breaks = true;
-    }
+    if (breaks) stack.length = base;
   }
-  mustBreakCache.set(doc, breaks);
+  measuredWidth = width;
   return breaks;
 }
 
-/** `mustBreak` with an explicit stack, for documents of any depth. */
-function mustBreakDeep(doc: Exclude<Doc, string>): boolean {
-  // Post-order: a compound is decided once its children are.
-  const stack: { doc: Exclude<Doc, string>; expanded: boolean }[] = [{ doc, expanded: false }];
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1]!;
-    if (mustBreakCache.has(top.doc)) {
-      stack.pop();
-      continue;
-    }
-    const kids = childDocs(top.doc);
-    if (!top.expanded) {
-      top.expanded = true;
-      for (const k of kids) if (typeof k !== 'string' && !mustBreakCache.has(k)) stack.push({ doc: k, expanded: false });
-      continue;
-    }
-    stack.pop();
-    mustBreakCache.set(top.doc, ownBreak(top.doc) || kids.some((k) => (typeof k === 'string' ? k.includes('\n') : mustBreakCache.get(k) === true)));
-  }
-  return mustBreakCache.get(doc)!;
-}
-
-
 /**
- * The width of `doc` laid out flat, for a document without hard breaks (`!mustBreak(doc)`).
- * Cached, so `fits` measures a nested group in one step instead of walking into it again for
- * every enclosing group (which made long expression chains quadratic).
+ * The layout's work lists, as parallel arrays (a document and its indentation × 2 + 1 when in
+ * break mode): an object per visited node was most of what rendering a 10 MB file allocated.
  */
-function flatWidth(doc: Doc): number {
-  if (typeof doc === 'string') return doc.length;
-  const known = flatWidthCache.get(doc);
-  if (known !== undefined) return known;
-  return flatWidthShallow(doc, 0) ?? flatWidthDeep(doc);
-}
+const BREAK = 1;
 
-/** `flatWidth` by recursion (see `breaksShallow`); undefined when deeper than SHALLOW. */
-function flatWidthShallow(doc: Exclude<Doc, string>, depth: number): number | undefined {
-  const known = flatWidthCache.get(doc);
-  if (known !== undefined) return known;
-  if (depth > SHALLOW) return undefined;
-  let width = ownFlatWidth(doc);
-  if (Array.isArray(doc)) {
-    const docs = doc as readonly Doc[];
-    for (let i = 0; i < docs.length; i++) {
-      const k = docs[i]!;
-      const w = typeof k === 'string' ? k.length : flatWidthShallow(k, depth + 1);
-      if (w === undefined) return undefined;
-      width += w;
-    }
-  } else {
-    const d = doc as Exclude<Doc, string | readonly Doc[]>;
-    const k = d.t === 'group' || d.t === 'indent' ? d.doc : d.t === 'ifBreak' ? d.flat : undefined;
-    if (k !== undefined) {
-      const w = typeof k === 'string' ? k.length : flatWidthShallow(k, depth + 1);
-      if (w === undefined) return undefined;
-      width += w;
-    }
-  }
-  flatWidthCache.set(doc, width);
-  return width;
-}
-
-/** `flatWidth` with an explicit stack, for documents of any depth. */
-function flatWidthDeep(doc: Exclude<Doc, string>): number {
-  const stack: { doc: Exclude<Doc, string>; expanded: boolean }[] = [{ doc, expanded: false }];
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1]!;
-    if (flatWidthCache.has(top.doc)) {
-      stack.pop();
-      continue;
-    }
-    const kids = flatChildren(top.doc);
-    if (!top.expanded) {
-      top.expanded = true;
-      for (const k of kids) if (typeof k !== 'string' && !flatWidthCache.has(k)) stack.push({ doc: k, expanded: false });
-      continue;
-    }
-    stack.pop();
-    let width = ownFlatWidth(top.doc);
-    for (const k of kids) width += typeof k === 'string' ? k.length : flatWidthCache.get(k)!;
-    flatWidthCache.set(top.doc, width);
-  }
-  return flatWidthCache.get(doc)!;
-}
-
-/** The parts of `doc` that are printed when it is laid out flat. */
-function flatChildren(doc: Exclude<Doc, string>): readonly Doc[] {
-  if (Array.isArray(doc)) return doc as readonly Doc[];
-  const d = doc as Exclude<Doc, string | readonly Doc[]>;
-  switch (d.t) {
-    case 'group':
-    case 'indent':
-      return [d.doc];
-    case 'ifBreak':
-      return [d.flat];
-    default:
-      return [];
-  }
-}
-
-function ownFlatWidth(doc: Exclude<Doc, string>): number {
-  if (Array.isArray(doc)) return 0;
-  const d = doc as Exclude<Doc, string | readonly Doc[]>;
-  return d.t === 'line' ? d.flat.length : 0;
-}
-
-function childDocs(doc: Exclude<Doc, string>): readonly Doc[] {
-  if (Array.isArray(doc)) return doc as readonly Doc[];
-  const d = doc as Exclude<Doc, string | readonly Doc[]>;
-  switch (d.t) {
-    case 'group':
-    case 'indent':
-      return [d.doc];
-    case 'ifBreak':
-      return [d.broken, d.flat];
-    default:
-      return [];
-  }
-}
-
-function ownBreak(doc: Exclude<Doc, string>): boolean {
-  if (Array.isArray(doc)) return false;
-  const d = doc as Exclude<Doc, string | readonly Doc[]>;
-  return (d.t === 'line' && d.hard) || d.t === 'breakParent';
-}
-
-type Mode = 'flat' | 'break';
-interface Cmd {
-  readonly indent: number;
-  readonly mode: Mode;
-  readonly doc: Doc;
-}
-
-/** Does `next` (then the rest of the current line) fit in `width` columns? */
-function fits(next: Cmd, rest: readonly Cmd[], width: number): boolean {
-  const stack: Cmd[] = [next];
-  let restIndex = rest.length - 1;
+/** Does `doc` in `mode` (then the rest of the current line, from `rest`) fit in `width` columns? */
+function fits(doc: Doc, mode: number, restDocs: readonly Doc[], restModes: readonly number[], width: number): boolean {
+  const docs = fitting;
+  const modes = fittingModes;
+  docs.length = 0;
+  modes.length = 0;
+  docs.push(doc);
+  modes.push(mode);
+  let restIndex = restDocs.length - 1;
   let remaining = width;
   while (remaining >= 0) {
-    let cmd = stack.pop();
-    if (!cmd) {
-      if (restIndex < 0) return true;
-      cmd = rest[restIndex--]!;
-    }
-    const { doc, mode, indent: ind } = cmd;
-    if (typeof doc === 'string') {
-      const nl = doc.indexOf('\n');
-      if (nl >= 0) return remaining - nl >= 0;
-      remaining -= doc.length;
-    } else if (mode === 'flat' && !mustBreak(doc)) {
-      // Laid out flat with no hard break inside: its width, without walking into it.
-      remaining -= flatWidth(doc);
-    } else if (Array.isArray(doc)) {
-      for (let i = doc.length - 1; i >= 0; i--) stack.push({ indent: ind, mode, doc: doc[i]! });
+    let d: Doc;
+    let m: number;
+    if (docs.length > 0) {
+      d = docs.pop()!;
+      m = modes.pop()!;
     } else {
-      const d = doc as Exclude<Doc, string | readonly Doc[]>;
-      switch (d.t) {
+      if (restIndex < 0) return true;
+      d = restDocs[restIndex]!;
+      m = restModes[restIndex--]! & BREAK;
+    }
+    if (typeof d === 'string') {
+      const nl = d.indexOf('\n');
+      if (nl >= 0) return remaining - nl >= 0;
+      remaining -= d.length;
+    } else if (Array.isArray(d)) {
+      const parts = d as readonly Doc[];
+      for (let i = parts.length - 1; i >= 0; i--) {
+        docs.push(parts[i]!);
+        modes.push(m);
+      }
+    } else {
+      const x = d as Exclude<Doc, string | readonly Doc[]>;
+      switch (x.t) {
         case 'group':
-          if (mustBreak(d) && mode === 'break') return true;
-          stack.push({ indent: ind, mode: mustBreak(d) ? 'break' : mode, doc: d.doc });
+          if (x.breaks && m === BREAK) return true;
+          // Laid out flat with no hard break inside: its width, without walking into it.
+          if (!x.breaks && m !== BREAK) remaining -= x.width;
+          else {
+            docs.push(x.doc);
+            modes.push(x.breaks ? BREAK : m);
+          }
           break;
         case 'indent':
-          stack.push({ indent: ind + 2, mode, doc: d.doc });
+          docs.push(x.doc);
+          modes.push(m);
           break;
         case 'line':
-          if (mode === 'break' || d.hard) return true;
-          remaining -= d.flat.length;
+          if (m === BREAK || x.hard) return true;
+          remaining -= x.flat.length;
           break;
         case 'ifBreak':
-          stack.push({ indent: ind, mode, doc: mode === 'break' ? d.broken : d.flat });
+          docs.push(m === BREAK ? x.broken : x.flat);
+          modes.push(m);
           break;
         case 'suffix':
         case 'breakParent':
@@ -300,22 +199,17 @@ function fits(next: Cmd, rest: readonly Cmd[], width: number): boolean {
   }
   return false;
 }
+const fitting: Doc[] = [];
+const fittingModes: number[] = [];
 
 /** Lays `doc` out in `width` columns. Lines never end in spaces. */
 export function render(doc: Doc, width = 100): string {
-  try {
-    return renderWith(doc, width);
-  } finally {
-    mustBreakCache = new Map();
-    flatWidthCache = new Map();
-  }
-}
-
-function renderWith(doc: Doc, width: number): string {
   const out: string[] = [];
   let column = 0;
   let suffixes: string[] = [];
-  const stack: Cmd[] = [{ indent: 0, mode: 'break', doc }];
+  // `codes[i]`: indentation × 2, plus BREAK when `docs[i]` is laid out in break mode.
+  const docs: Doc[] = [doc];
+  const codes: number[] = [BREAK];
   const trimTrailingSpaces = (): void => {
     while (out.length > 0) {
       const last = out[out.length - 1]!;
@@ -332,9 +226,9 @@ function renderWith(doc: Doc, width: number): string {
     suffixes.forEach((s, i) => out.push(i === 0 ? s : `\n${' '.repeat(ind)}${s.trimStart()}`));
     suffixes = [];
   };
-  while (stack.length > 0) {
-    const cmd = stack.pop()!;
-    const { doc: d0, mode, indent: ind } = cmd;
+  while (docs.length > 0) {
+    const d0 = docs.pop()!;
+    const code = codes.pop()!;
     if (typeof d0 === 'string') {
       out.push(d0);
       const nl = d0.lastIndexOf('\n');
@@ -342,35 +236,43 @@ function renderWith(doc: Doc, width: number): string {
       continue;
     }
     if (Array.isArray(d0)) {
-      for (let i = d0.length - 1; i >= 0; i--) stack.push({ indent: ind, mode, doc: d0[i]! });
+      const parts = d0 as readonly Doc[];
+      for (let i = parts.length - 1; i >= 0; i--) {
+        docs.push(parts[i]!);
+        codes.push(code);
+      }
       continue;
     }
     const d = d0 as Exclude<Doc, string | readonly Doc[]>;
+    const mode = code & BREAK;
+    const ind = code >> 1;
     switch (d.t) {
       case 'group': {
-        const flat: Cmd = { indent: ind, mode: 'flat', doc: d.doc };
-        const broken = mustBreak(d);
-        if (mode === 'flat' && !broken) stack.push(flat);
-        else if (!broken && fits(flat, stack, width - column)) stack.push(flat);
-        else stack.push({ indent: ind, mode: 'break', doc: d.doc });
+        const flat = mode !== BREAK ? !d.breaks : !d.breaks && fits(d.doc, 0, docs, codes, width - column);
+        docs.push(d.doc);
+        codes.push(flat ? code & ~BREAK : code | BREAK);
         break;
       }
       case 'indent':
-        stack.push({ indent: ind + 2, mode, doc: d.doc });
+        docs.push(d.doc);
+        codes.push(code + 4);
         break;
       case 'line':
-        if (mode === 'flat' && !d.hard) {
+        if (mode !== BREAK && !d.hard) {
           out.push(d.flat);
           column += d.flat.length;
         } else {
-          flushSuffixes(ind);
-          trimTrailingSpaces();
-          out.push('\n' + ' '.repeat(ind));
+          if (suffixes.length > 0) flushSuffixes(ind);
+          // Trimming changes nothing unless the last text ends in a space (an empty one stops it).
+          const last = out.length > 0 ? out[out.length - 1]! : '';
+          if (last.charCodeAt(last.length - 1) === 32) trimTrailingSpaces();
+          out.push(newline(ind));
           column = ind;
         }
         break;
       case 'ifBreak':
-        stack.push({ indent: ind, mode, doc: mode === 'break' ? d.broken : d.flat });
+        docs.push(mode === BREAK ? d.broken : d.flat);
+        codes.push(code);
         break;
       case 'suffix':
         suffixes.push(d.text);
@@ -383,6 +285,12 @@ function renderWith(doc: Doc, width: number): string {
   trimTrailingSpaces();
   return out.join('');
 }
+
+/** A line break and `ind` spaces: one string per indentation, not one per line. */
+function newline(ind: number): string {
+  return (newlines[ind] ??= `\n${' '.repeat(ind)}`);
+}
+const newlines: string[] = [];
 
 /** `text` without its trailing spaces (a loop: the regular expression / +$/ is quadratic on long runs of spaces). */
 export function trimSpacesEnd(text: string): string {

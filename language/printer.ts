@@ -20,6 +20,7 @@ import type {
 } from './ast.js';
 import { commentsWithin, distribute, SourceIndex, type Attached } from './comments.js';
 import { breakParent, group, hardline, indent, join, line, lineSuffix, render, softline, type Doc } from './layout.js';
+import { endLine, endOffset, startLine } from './source.js';
 
 export interface PrintOptions {
   /** The text the module was parsed from; improves comment placement. */
@@ -39,12 +40,26 @@ export function print(module: Module, options: PrintOptions = {}): string {
  * `orch fmt --check` stop at the first piece that differs from the file.
  */
 export function* printChunks(module: Module, options: PrintOptions = {}): Generator<string> {
+  for (const chunk of printModuleChunks(module, options)) yield chunk.text;
+}
+
+/** A piece of `printChunks`, with the top-level item it prints. */
+export interface PrintedChunk {
+  readonly text: string;
+  /** The module's item this piece prints; none for the comments after the last item. */
+  readonly item?: TopLevelItem;
+}
+
+export type TopLevelItem = ModuleDecl | ImportDecl | Declaration;
+
+/** `printChunks` with the item each piece prints (for `format`'s self-check, piece by piece). */
+export function* printModuleChunks(module: Module, options: PrintOptions = {}): Generator<PrintedChunk> {
   const printer = new Printer(options.source === undefined ? undefined : new SourceIndex(options.source));
   const width = options.width ?? 100;
   // Top-level chunks are separated by hard line breaks at indent 0, so each lays out alone exactly
   // as within the whole; built and rendered one at a time, only one chunk's document is alive —
   // the whole module's at once took gigabytes for a 10 MB file of small plans.
-  for (const chunk of printer.moduleChunks(module)) yield chunk.before + render(chunk.doc(), width);
+  for (const chunk of printer.moduleChunks(module)) yield { text: chunk.before + render(chunk.doc(), width), item: chunk.item };
 }
 
 /** One expression on one line, exactly as `orch fmt` writes it (hovers, messages). */
@@ -118,6 +133,20 @@ export function commentText(c: Comment): string {
 const text = commentText;
 /** `/// …` (not `////`): a doc comment when it starts a line. */
 const isTripleSlash = (c: Comment): boolean => c.style === 'line' && /^\/\/\/(?!\/)/.test(commentText(c));
+
+const NO_COMMENTS: Comment[] = Object.freeze([]) as unknown as Comment[];
+
+/** No comment before, after or at the end of the item (its inner ones are its own to print). */
+function isAlone(a: Attached): boolean {
+  return a.leading.length === 0 && a.trailing.length === 0 && a.after.length === 0;
+}
+
+/** The number of lines of a `///` doc comment (its text joins them with `\n`). */
+function docLineCount(doc: string): number {
+  let n = 1;
+  for (let i = doc.indexOf('\n'); i >= 0; i = doc.indexOf('\n', i + 1)) n++;
+  return n;
+}
 
 // ───────────────────────────── precedence ─────────────────────────────
 
@@ -321,20 +350,23 @@ class Printer {
   private lines(items: readonly Item[], comments: readonly Comment[]): { docs: Doc[]; dangling: Comment[] } {
     const { items: attached, dangling } = this.distribute(items, comments);
     const docs: Doc[] = [];
-    let prevEnd: number | undefined;
     items.forEach((item, index) => {
       const a = attached[index]!;
-      const firstLine = a.leading[0]?.range.start.line ?? this.firstLine(item);
-      const sourceBlank = prevEnd !== undefined && firstLine !== undefined && firstLine - prevEnd > 1;
-      const blank = index > 0 && (item.blankBefore === 'always' || (item.blankBefore === 'source' && sourceBlank));
+      // Lines are looked up only for an item that keeps a blank line from the source.
+      const sourceBlank = (): boolean => {
+        const prevEnd = this.lastLine(items[index - 1]!, attached[index - 1]!);
+        const first = a.leading[0] !== undefined ? startLine(a.leading[0].range) : this.firstLine(item);
+        return prevEnd !== undefined && first !== undefined && first - prevEnd > 1;
+      };
+      const blank = index > 0 && (item.blankBefore === 'always' || (item.blankBefore === 'source' && sourceBlank()));
       docs.push([blank ? hardline : '', this.itemDoc(item, a)]);
-      prevEnd = this.lastLine(item, a);
     });
     return { docs, dangling };
   }
 
   private distribute(items: readonly Item[], comments: readonly Comment[]): ReturnType<typeof distribute> {
-    return distribute(items.map((i) => i.range), comments, items.map((i) => this.firstLine(i)));
+    // The items' first lines matter only to place comments.
+    return distribute(items.map((i) => i.range), comments, comments.length === 0 ? [] : items.map((i) => this.firstLine(i)));
   }
 
   /** Own-line comments that close an item. */
@@ -344,18 +376,21 @@ class Printer {
 
   /** The last source line of an item with the comments that follow it. */
   private lastLine(item: Item, a: Attached): number | undefined {
-    const line = a.after.at(-1)?.range.end.line ?? a.trailing.at(-1)?.range.end.line ?? item.range?.end.line;
-    return item.range && item.range.end.offset > 0 ? line : undefined;
+    if (!item.range || endOffset(item.range) <= 0) return undefined;
+    const last = a.after.at(-1) ?? a.trailing.at(-1);
+    return last !== undefined ? endLine(last.range) : endLine(item.range);
   }
 
   /** The source line an item starts on, counting its `///` doc lines (not part of its range). */
   private firstLine(item: Item): number | undefined {
     if (!item.range) return undefined;
-    return item.range.start.line - (item.doc === undefined ? 0 : item.doc.split('\n').length);
+    return startLine(item.range) - (item.doc === undefined ? 0 : docLineCount(item.doc));
   }
 
   private itemDoc(item: Item, a: Attached): Doc {
     const { doc, late } = this.printItem(item, a);
+    // Nothing around it (most items): the item alone, not wrapped in five empty documents.
+    if (late.length === 0 && item.doc === undefined && isAlone(a)) return doc;
     return [this.leading(a.leading), this.docLines(item.doc), doc, this.trailing([...late, ...a.trailing]), this.after(a.after)];
   }
 
@@ -363,6 +398,7 @@ class Printer {
   private printItem(item: Item, a: Attached): { doc: Doc; late: Comment[] } {
     const mark = this.deferred.length;
     const doc = item.print(a.inner);
+    if (this.deferred.length === mark) return { doc, late: NO_COMMENTS };
     const late = this.deferred.splice(mark).sort((x, y) => x.range.start.offset - y.range.start.offset);
     return { doc, late };
   }
@@ -392,7 +428,11 @@ class Printer {
    */
   private splitHeader(items: readonly Item[], comments: readonly Comment[], node: Range | undefined): [Comment[], Comment[]] {
     if (node === undefined) return [[], [...comments]];
-    const firstItem = Math.min(...items.map((i) => (i.range && i.range.end.offset > 0 ? i.range.start.offset : Infinity)));
+    // No comments (most blocks): no positions to look up.
+    if (comments.length === 0) return [[], []];
+    // A loop, not Math.min(...): a call of 100,000 arguments would overflow the stack.
+    let firstItem = Infinity;
+    for (const i of items) if (i.range && i.range.end.offset > 0) firstItem = Math.min(firstItem, i.range.start.offset);
     const isHeader = (c: Comment): boolean =>
       c.range.start.line === node.start.line && (c.range.end.offset <= firstItem || c.range.start.offset >= node.end.offset);
     return [comments.filter(isHeader), comments.filter((c) => !isHeader(c))];
@@ -407,6 +447,11 @@ class Printer {
       const a = attached[index]!;
       const last = index === items.length - 1;
       const { doc, late } = this.printItem(item, a);
+      if (late.length === 0 && item.doc === undefined && isAlone(a)) {
+        // The empty text stands for the full form's: `render` trims trailing spaces up to one.
+        parts.push(last ? [doc, ''] : [doc, ',', line]);
+        return;
+      }
       parts.push([
         this.leading(a.leading),
         this.docLines(item.doc),
@@ -453,7 +498,7 @@ class Printer {
   // ───────────── module ─────────────
 
   /** The module as chunks that each start a line at indent 0, after `before` (line breaks). */
-  moduleChunks(m: Module): { readonly before: string; readonly doc: () => Doc }[] {
+  moduleChunks(m: Module): { readonly before: string; readonly doc: () => Doc; readonly item?: TopLevelItem }[] {
     const header: Item[] = [];
     if (m.module) {
       const md = m.module;
@@ -463,16 +508,18 @@ class Printer {
     const decls: Item[] = m.declarations.map((d) => ({ range: d.range, doc: d.doc, print: (inner) => this.declaration(d, inner) }));
     const absorbs = new Set(m.declarations.filter((d) => d.kind !== 'InvariantDecl' && d.kind !== 'TypeAliasDecl').map((d) => d.range));
     const all = [...header, ...imports, ...decls];
+    const nodes: TopLevelItem[] = [...(m.module ? [m.module] : []), ...m.imports, ...m.declarations];
     const comments = [...m.comments].sort((a, b) => a.range.start.offset - b.range.start.offset);
     const { items: attached, dangling } = this.distribute(all, comments);
     /** An import after the first: printed right below the one before it. */
     const sameGroupAt = (index: number): boolean => index > header.length && index < header.length + imports.length;
-    const chunks: { before: string; doc: () => Doc }[] = all.map((item, index) => ({
+    const chunks: { before: string; doc: () => Doc; item?: TopLevelItem }[] = all.map((item, index) => ({
       before: index === 0 ? '' : sameGroupAt(index) ? '\n' : '\n\n',
+      item: nodes[index],
       doc: () => {
         const a = attached[index]!;
         // `trigger t { … }  // note` on one line becomes a block: the note goes to its first line.
-        const oneLine = item.range !== undefined && absorbs.has(item.range) && item.range.start.line === item.range.end.line;
+        const oneLine = item.range !== undefined && absorbs.has(item.range) && startLine(item.range) === endLine(item.range);
         const placed = oneLine ? { ...a, inner: [...a.inner, ...a.trailing], trailing: [] } : a;
         // Imports are one group without blank lines: a blank line kept after a comment above an
         // import would make that comment close the import before it the next time round.
@@ -494,6 +541,7 @@ class Printer {
 
   /** Top-level leading comments keep a single blank line where the source had one. */
   private topLeading(comments: readonly Comment[], next: Item, blankLines = true): Doc {
+    if (comments.length === 0) return [];
     const real = blankLines && next.range !== undefined && next.range.end.offset > 0;
     return comments.map((c, i) => {
       const nextLine = comments[i + 1]?.range.start.line ?? this.firstLine(next);

@@ -27,15 +27,23 @@ interface Span extends Range {
 /** One class per index: a range reaches its index through its prototype, not a field of its own. */
 function spanClass(index: LineIndex): new (s: number, e: number) => Span {
   return class {
-    constructor(
-      readonly s: number,
-      readonly e: number,
-    ) {}
+    // Assigned, not declared as class fields: a field is defined with its own initializer, a
+    // measurable share of a 10 MB parse that makes millions of ranges.
+    declare readonly s: number;
+    declare readonly e: number;
+    constructor(s: number, e: number) {
+      (this as { s: number }).s = s;
+      (this as { e: number }).e = e;
+    }
     get start(): Position {
       return index.positionAt(this.s);
     }
     get end(): Position {
       return index.positionAt(this.e);
+    }
+    /** The line of one of its offsets, without making (and keeping) a position. */
+    lineOf(offset: number): number {
+      return index.lineAt(offset);
     }
     // JSON sees a plain range.
     toJSON(): Range {
@@ -103,6 +111,15 @@ export class LineIndex {
     return p;
   }
 
+  /** The 1-based line of an offset inside the text (what `positionAt(o).line` says), no position made. */
+  lineAt(offset: number): number {
+    const o = Math.min(Math.max(offset, 0), this.text.length);
+    const starts = this.lineStarts;
+    const l = this.lastLine;
+    if (starts[l]! <= o && (l + 1 >= starts.length || starts[l + 1]! > o)) return l + 1;
+    return this.locate(o).line;
+  }
+
   /**
    * A new position object for an offset inside the text, not shared and not cached (for callers
    * that rewrite positions, like the incremental parser). Lookups in increasing order are cheap.
@@ -164,6 +181,27 @@ export class LineIndex {
     if (line < 1 || line > this.lineStarts.length) return '';
     return this.text.slice(this.lineStarts[line - 1], this.lineEndOffset(line));
   }
+}
+
+/**
+ * The line a range starts (ends) on. A compact range computes it from its offset: reading its
+ * `start` would make a position and keep it for the rest of the parse's life — the printer asks
+ * for the lines of a million ranges of a 10 MB file, for blank lines and comments.
+ */
+export function startLine(r: Range): number {
+  const span = r as Partial<Span> & { lineOf?: (o: number) => number };
+  return span.lineOf !== undefined && span.s !== undefined ? span.lineOf(span.s) : r.start.line;
+}
+
+export function endLine(r: Range): number {
+  const span = r as Partial<Span> & { lineOf?: (o: number) => number };
+  return span.lineOf !== undefined && span.e !== undefined ? span.lineOf(span.e) : r.end.line;
+}
+
+/** A range's end offset, without making a position for a compact range. */
+export function endOffset(r: Range): number {
+  const e = (r as Partial<Span>).e;
+  return typeof e === 'number' && (r as Partial<Span> & { lineOf?: unknown }).lineOf !== undefined ? e : r.end.offset;
 }
 
 export interface CodeFrameOptions {

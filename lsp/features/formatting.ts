@@ -14,11 +14,20 @@ import { toLspPosition } from '../convert.js';
 export function formatDocument(file: string, text: string): TextEdit[] {
   const result = format(file, text);
   if (!result.changed) return [];
-  const lines = text.split(/\r\n|\r|\n/);
   return [{
-    range: { start: { line: 0, character: 0 }, end: { line: lines.length, character: 0 } },
+    range: { start: { line: 0, character: 0 }, end: { line: lineCount(text), character: 0 } },
     newText: result.text,
   }];
+}
+
+/** The number of lines (`\r\n`, `\r` and `\n` end one), without splitting a 10 MB text into them. */
+function lineCount(text: string): number {
+  let n = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) n++;
+  }
+  return n;
 }
 
 type Item = Module['imports'][number] | Module['declarations'][number];
@@ -30,8 +39,9 @@ function items(module: Module): Item[] {
 export function formatRange(file: string, text: string, range: LspRange): TextEdit[] {
   const result = format(file, text);
   if (!result.changed) return [];
-  const before = items(parse({ file, text }).module);
-  const after = items(parse({ file, text: result.text }).module);
+  // Compact ranges: only the touched items' positions are read.
+  const before = items(parse({ file, text, compact: true }).module);
+  const after = items(parse({ file, text: result.text, compact: true }).module);
   if (before.length !== after.length) return [];
   const touched = before
     .map((item, i) => ({ item, i }))
