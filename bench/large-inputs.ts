@@ -95,9 +95,10 @@ function figure(name: string, seconds: number | null): BenchFigure {
 
 /**
  * Seconds from didOpen to the first diagnostics, then from a one-character edit to the next,
- * then for `textDocument/formatting` of the edited text (null: no answer within GIVE_UP_S).
+ * then for `textDocument/formatting` of the edited text, then for `textDocument/rangeFormatting`
+ * of 20 lines in its middle (null: no answer within GIVE_UP_S).
  */
-export async function lsp(file: string, text: string): Promise<[number | null, number | null, number | null]> {
+export async function lsp(file: string, text: string): Promise<[number | null, number | null, number | null, number | null]> {
   const server = startLspServer();
   const { conn } = server;
   const uri = pathToFileURL(file).href;
@@ -113,7 +114,7 @@ export async function lsp(file: string, text: string): Promise<[number | null, n
     let next = new Promise<void>((resolve) => (published = resolve));
     let t0 = performance.now();
     await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'orch', version: 1, text } });
-    if (!(await within(next))) return [null, null, null];
+    if (!(await within(next))) return [null, null, null, null];
     const open = (performance.now() - t0) / 1000;
     // A space typed at the end of the file's last line but one.
     const lines = text.split('\n');
@@ -122,7 +123,7 @@ export async function lsp(file: string, text: string): Promise<[number | null, n
     next = new Promise<void>((resolve) => (published = resolve));
     t0 = performance.now();
     await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ range: { start: at, end: at }, text: ' ' }] });
-    if (!(await within(next))) return [open, null, null];
+    if (!(await within(next))) return [open, null, null, null];
     const edit = (performance.now() - t0) / 1000;
     t0 = performance.now();
     let answered = false;
@@ -131,8 +132,18 @@ export async function lsp(file: string, text: string): Promise<[number | null, n
       .then(() => {
         answered = true;
       });
-    if (!(await within(formatting)) || !answered) return [open, edit, null];
-    return [open, edit, (performance.now() - t0) / 1000];
+    if (!(await within(formatting)) || !answered) return [open, edit, null, null];
+    const formatted = (performance.now() - t0) / 1000;
+    const middle = Math.floor(lines.length / 2);
+    t0 = performance.now();
+    answered = false;
+    const ranged = conn
+      .sendRequest('textDocument/rangeFormatting', { textDocument: { uri }, range: { start: { line: middle, character: 0 }, end: { line: middle + 20, character: 0 } }, options: { tabSize: 2, insertSpaces: true } })
+      .then(() => {
+        answered = true;
+      });
+    if (!(await within(ranged)) || !answered) return [open, edit, formatted, null];
+    return [open, edit, formatted, (performance.now() - t0) / 1000];
   } finally {
     // A server still busy with a file it gave up on may not answer `shutdown`: `npm run bench`
     // ends this process (and with it the server) when the area is done.
@@ -162,7 +173,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       writeFileSync(formatted, text);
       const write = wall(['fmt', formatted]);
       const checkFormatted = wall(['fmt', '--check', formatted]);
-      const [open, edit, formatting] = await lsp(file, text);
+      const [open, edit, formatting, rangeFormatting] = await lsp(file, text);
       figures.push(figure(`orch check, ${shape.name} (${mb} MB, wall incl. start-up)`, check));
       figures.push(figure(`orch fmt --check, ${shape.name}`, fmt));
       figures.push(figure(`orch fmt (writing a copy), ${shape.name}`, write));
@@ -170,6 +181,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       figures.push(figure(`LSP diagnostics after opening, ${shape.name}`, open));
       figures.push(figure(`LSP diagnostics after a one-character edit, ${shape.name}`, edit));
       figures.push(figure(`LSP textDocument/formatting after the edit, ${shape.name}`, formatting));
+      figures.push(figure(`LSP textDocument/rangeFormatting of 20 lines mid-file, ${shape.name}`, rangeFormatting));
       if (shape.name === ANCHOR) anchor = { check, fmt, open };
       else if (anchor) {
         // Each against the anchor's `check`, the figure whose quiet-box seconds are recorded.

@@ -186,6 +186,7 @@ function tokenClass(t: IToken): SourceTokenType {
 export * from './ast.js';
 export * from './diagnostic.js';
 export { checkFormatted, format } from './format.js';
+export { parsePiece, pieceBounds, PIECE_CHARS } from './format-pieces.js';
 export type { FormatCheck, FormatResult } from './format.js';
 export { movedFrom, reparse } from './incremental.js';
 export type { ModuleEdit, ParsedText } from './incremental.js';

@@ -5,10 +5,13 @@
  * Range formatting formats the whole file the same way, then takes from the result only the
  * top-level items (imports and declarations) that the range touches: the formatter keeps their
  * order, so the n-th item of the formatted text is the n-th item of the source. Everything
- * outside those items stays as written.
+ * outside those items stays as written. A large file is cut into pieces of whole declarations as
+ * `orch fmt` cuts it (format-pieces.ts): every piece is parsed (a syntax error anywhere still
+ * leaves the file alone), but only the pieces the range touches are formatted and matched item by
+ * item — a declaration prints the same alone as in its file.
  */
 import type { Range as LspRange, TextEdit } from 'vscode-languageserver';
-import { format, parse, type Module } from '../../language/index.js';
+import { format, parse, parsePiece, pieceBounds, PIECE_CHARS, type Module } from '../../language/index.js';
 import { toLspPosition } from '../convert.js';
 
 export function formatDocument(file: string, text: string): TextEdit[] {
@@ -36,7 +39,56 @@ function items(module: Module): Item[] {
   return [...module.imports, ...module.declarations].sort((a, b) => a.range.start.offset - b.range.start.offset);
 }
 
-export function formatRange(file: string, text: string, range: LspRange): TextEdit[] {
+export function formatRange(file: string, text: string, range: LspRange, pieceChars: number = PIECE_CHARS): TextEdit[] {
+  const bounds = pieceBounds(text, pieceChars);
+  if (bounds.length > 2) {
+    const pieces = touchedPieces(file, text, bounds, range);
+    if (pieces !== undefined) {
+      const { from, to, line } = pieces;
+      // Positions in the slice are its own: shifted back by the lines before it (a slice starts
+      // right after a `}`, so no item starts on its first line and no column needs shifting).
+      return formatItems(file, text.slice(from, to), range.start.line - line, range.end.line - line).map((e) => ({
+        ...e,
+        range: { start: { line: e.range.start.line + line, character: e.range.start.character }, end: { line: e.range.end.line + line, character: e.range.end.character } },
+      }));
+    }
+  }
+  return formatItems(file, text, range.start.line, range.end.line);
+}
+
+/**
+ * The span of the pieces that lines `range` touches, and the line it starts on; undefined when a
+ * piece does not parse cleanly on its own (the whole-file path then decides, as `orch fmt` does).
+ */
+function touchedPieces(file: string, text: string, bounds: readonly number[], range: LspRange): { from: number; to: number; line: number } | undefined {
+  let first = -1;
+  let last = -1;
+  let line = 0;
+  let firstLine = 0;
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    if (parsePiece(file, text, bounds, i) === undefined) return undefined;
+    const start = line;
+    line += lineBreaks(text, bounds[i]!, bounds[i + 1]!);
+    if (start <= range.end.line && line >= range.start.line) {
+      if (first < 0) (first = i), (firstLine = start);
+      last = i;
+    }
+  }
+  if (first < 0) return { from: 0, to: 0, line: 0 };
+  return { from: bounds[first]!, to: bounds[last + 1]!, line: firstLine };
+}
+
+function lineBreaks(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) n++;
+  }
+  return n;
+}
+
+/** The edit that formats the items of `text` on lines `startLine`..`endLine`, or none. */
+function formatItems(file: string, text: string, startLine: number, endLine: number): TextEdit[] {
   const result = format(file, text);
   if (!result.changed) return [];
   // Compact ranges: only the touched items' positions are read.
@@ -48,7 +100,7 @@ export function formatRange(file: string, text: string, range: LspRange): TextEd
     .filter(({ item }) => {
       const start = toLspPosition(item.range.start).line;
       const end = toLspPosition(item.range.end).line;
-      return start <= range.end.line && end >= range.start.line;
+      return start <= endLine && end >= startLine;
     });
   if (touched.length === 0) return [];
   const first = touched[0]!.i;

@@ -138,4 +138,25 @@ describe('formatRange', () => {
   it('leaves a file with syntax errors alone', () => {
     expect(formatRange('x.orch', 'plan p {\n  step a = \n', fullRange)).toEqual([]);
   });
+
+  it("gives a large file's range the edit the whole file gives, from the pieces the range touches", () => {
+    // Small plans, some laid out badly: with 1-character pieces every declaration is a piece.
+    const plans = Array.from({ length: 30 }, (_, i) =>
+      i % 3 === 0
+        ? `plan p${i} {\n      input {  a : int }\n  step s =   echo( value :input.a )\n  output { v: s.output }\n}\n`
+        : `plan p${i} {\n  input { a: int }\n  step s = echo(value: input.a)\n  output { v: s.output }\n}\n`,
+    );
+    const text = `capability echo { kind tool input { value: any } output { value: any } latency 1ms }\n${plans.join('\n')}`;
+    const lines = text.split('\n').length;
+    fc.assert(
+      fc.property(fc.nat(lines), fc.nat(12), (start, length) => {
+        const range = { start: { line: start, character: 0 }, end: { line: start + length, character: 0 } };
+        expect(formatRange('x.orch', text, range, 1)).toEqual(formatRange('x.orch', text, range, Infinity));
+      }),
+      { numRuns: 60 },
+    );
+    // A syntax error in a piece the range does not touch still leaves the file alone.
+    const broken = text.replace('plan p29 {', 'plan p29 { step = ');
+    expect(formatRange('x.orch', broken, { start: { line: 1, character: 0 }, end: { line: 3, character: 0 } }, 1)).toEqual([]);
+  });
 });
