@@ -274,7 +274,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
       const tp = this.traceparentOf(req.runId, req.stepId);
       if (tp === null) return req;
       // Not `{ ...req, traceparent }`: V8 builds that object on its slow path, about 1 µs a
-      // step on the scheduler's thread (the bench, docs/telemetry.md); a copy then a set is not.
+      // step on the scheduler's thread (docs/telemetry.md); a copy then a set is not.
       const copy: { -readonly [K in keyof typeof req]: (typeof req)[K] } = Object.assign({}, req);
       copy.traceparent = tp;
       return copy;
