@@ -7,17 +7,17 @@
  * scheduler instead of in its thread.
  *
  * The records are kept small because this thread pays for every byte of them (measured on the
- * 10,000-step bench, docs/telemetry.md): they are laid end to end in one flat array of strings and
- * numbers (`span-records.ts`), cloned as it is, not as JSON; a step or an attempt names no
- * attribute, only its values — the tracing thread knows their names and takes the run's (and the
- * step's) from the parent span, which is open there.
+ * 10,000-step bench, docs/telemetry.md): mostly numbers written into a typed array whose buffer
+ * is transferred (`span-records.ts`) — a span is named by the number of its id in the id pools,
+ * and a step or an attempt names no attribute, only its values: the tracing thread knows their
+ * names and takes the run's (and the step's) from the parent span, which is open there.
  */
 import { randomFillSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { packagePath } from '../../compiler/index.js';
 import type { TelemetrySettings } from './settings.js';
-import { Rec, type Attrs, type AttrValue, type Cell, type RunCells } from './span-records.js';
+import { AttemptFlag, EndFlag, idOf, POOL_IDS, Rec, StartFlag, type Attrs, type AttrValue, type Batch, type RunCells } from './span-records.js';
 
 export type { AttrValue, Attrs } from './span-records.js';
 
@@ -36,10 +36,18 @@ export class SpanHandle implements SpanContextRef {
 
   constructor(
     private readonly sink: SpanSink,
+    /** Its id's place in the id pools: how the records name it. */
+    readonly ref: number,
+    /** The id pool its id is in (hex). */
+    private readonly pool: string,
     readonly traceId: string,
-    readonly spanId: string,
     readonly sampled: boolean,
   ) {}
+
+  /** Its span id, made a string only when asked for (a `traceparent`, a run's stored trace). */
+  get spanId(): string {
+    return idOf(this.pool, this.ref, 1);
+  }
 
   set(key: string, value: AttrValue): void {
     (this.attrs ??= {})[key] = value;
@@ -50,7 +58,7 @@ export class SpanHandle implements SpanContextRef {
   }
 
   event(name: string, attrs: Attrs, at: number): void {
-    if (!this.ended) this.sink.push(Rec.event, this.spanId, name, at, attrs);
+    if (!this.ended) this.sink.event(this.ref, name, at, attrs);
   }
 
   ok(): void {
@@ -63,17 +71,19 @@ export class SpanHandle implements SpanContextRef {
   }
 
   end(at: number): void {
-    if (this.ending()) this.sink.push(Rec.end, this.spanId, at, this.code, this.message, this.attrs);
+    if (this.ending()) this.sink.end(Rec.end, this.ref, at, this.code, this.message, this.attrs);
   }
 
   /** A step span's end: the attributes every step has, by value (`span-records.ts`). */
   endStep(at: number, kind: string | null, cost: number, attempt: number, status: string): void {
-    if (this.ending()) this.sink.push(Rec.endStep, this.spanId, at, this.code, this.message, this.attrs, kind, cost, attempt, status);
+    if (!this.ending()) return;
+    this.sink.endStep(this.ref, at, this.code, this.message, this.attrs, kind, cost, attempt, status);
   }
 
   /** An attempt span's end with its cost (attributes set on it win over it: a model's reported cost). */
   endAttempt(at: number, cost: number): void {
-    if (this.ending()) this.sink.push(Rec.endAttempt, this.spanId, at, this.code, this.message, this.attrs, cost);
+    if (!this.ending()) return;
+    this.sink.end(Rec.endAttempt, this.ref, at, this.code, this.message, this.attrs, cost);
   }
 
   private ending(): boolean {
@@ -83,38 +93,48 @@ export class SpanHandle implements SpanContextRef {
   }
 }
 
-const ZERO_SPAN = '0'.repeat(16);
-const ZERO_TRACE = '0'.repeat(32);
-
-/** Span ids as the SDK makes them: random, 16 hex digits (32 for a trace), never all zero. */
+/**
+ * Span ids as the SDK makes them: random, 16 hex digits (32 for a trace), never all zero; drawn
+ * in order from pools of random bytes, one hex conversion per pool. An id is named by its ref,
+ * its place in the pools; each pool's hex goes to the tracing thread before any record naming
+ * an id in it.
+ */
 class Ids {
-  private readonly pool = Buffer.alloc(8 * 1024);
-  /** The pool as hex, cut into ids: one conversion per refill instead of one per id. */
-  private hex = '';
-  private at = 0;
+  private readonly bytes = Buffer.alloc(POOL_IDS * 8);
+  /** The current pool as hex. */
+  hex = '';
+  private pool = -1;
+  private at = POOL_IDS;
 
-  next(bytes: 8 | 16): string {
-    const digits = bytes * 2;
-    if (this.at + digits > this.hex.length) {
-      randomFillSync(this.pool);
-      this.hex = this.pool.toString('hex');
+  /** The ref of a new id of `units` × 8 bytes; a new pool is announced through `announce`. */
+  next(units: 1 | 2, announce: (hex: string) => void): number {
+    if (this.at + units > POOL_IDS) {
+      randomFillSync(this.bytes);
+      // No id is all zero (invalid): a zero 8-byte unit gets a one.
+      for (let i = 0; i < POOL_IDS * 8; i += 8) if (this.bytes.readUInt32LE(i) === 0 && this.bytes.readUInt32LE(i + 4) === 0) this.bytes[i + 7] = 1;
+      this.hex = this.bytes.toString('hex');
+      this.pool++;
       this.at = 0;
+      announce(this.hex);
     }
-    const id = this.hex.slice(this.at, this.at + digits);
-    this.at += digits;
-    return id === ZERO_SPAN || id === ZERO_TRACE ? this.next(bytes) : id;
+    const ref = this.pool * POOL_IDS + this.at;
+    this.at += units;
+    return ref;
   }
 }
 
 /**
- * Records are handed over every `HAND_OVER_MS`, or at once when this many cells are queued. Once
+ * Records are handed over every `HAND_OVER_MS`, or at once when the numbers fill the batch. Once
  * a turn was too often: a turn of the runtime bench ends 3–4 steps, and every message wakes the
  * tracing thread, which cost both threads more than the records themselves (docs/telemetry.md).
  * Nothing waits on a span being handed over (the exporter batches for seconds anyway); `flush`
  * hands over what is queued first.
  */
 const HAND_OVER_MS = 50;
-const MAX_QUEUED_CELLS = 64 * 1024;
+/** Numbers a batch holds (256 KiB): about 1,100 steps of the bench, some 60 ms of it. */
+const BATCH_NUMBERS = 32 * 1024;
+/** Strings named by number at most: beyond it the table starts again (a long-lived process). */
+const MAX_INTERNED = 4096;
 
 /** The sinks of this process, by exporter (`SpanSink.for`). */
 const sinks = new Map<string, SpanSink>();
@@ -136,9 +156,18 @@ export class SpanSink {
     return sink;
   }
 
-  private cells: Cell[] = [];
+  private nums = new Float64Array(BATCH_NUMBERS);
+  private n = 0;
+  private strs: string[] = [];
+  private objs: unknown[] = [];
+  private readonly interned = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private readonly ids = new Ids();
+  private readonly announce = (hex: string): void => {
+    this.room(2);
+    this.nums[this.n++] = Rec.pool;
+    this.strs.push(hex);
+  };
   private readonly thread: Worker;
   private flushes = 0;
   private readonly flushed = new Map<number, () => void>();
@@ -175,32 +204,126 @@ export class SpanSink {
     attrs: Attrs,
     o: { remote?: boolean; links?: readonly SpanContextRef[]; run?: RunCells } = {},
   ): SpanHandle {
-    const traceId = parent?.traceId ?? this.ids.next(16);
+    const traceId = parent?.traceId ?? this.traceId();
     const sampled = parent?.sampled ?? true;
-    const h = new SpanHandle(this, traceId, this.ids.next(8), sampled);
+    const h = this.handle(traceId, sampled);
     const links = o.links && o.links.length ? o.links.map((l) => [l.traceId, l.spanId] as const) : null;
-    this.push(Rec.start, h.spanId, parent?.spanId ?? '', traceId, (sampled ? 1 : 0) | (o.remote ? 2 : 0), name, at, attrs, links, o.run ?? null);
+    const flags = (sampled ? StartFlag.sampled : 0) | (o.remote ? StartFlag.remote : 0) | (links ? StartFlag.links : 0) | (o.run ? StartFlag.run : 0);
+    this.record(Rec.start, 3);
+    this.nums[this.n++] = h.ref;
+    this.nums[this.n++] = flags;
+    this.nums[this.n++] = at;
+    this.strs.push(name, traceId, parent?.spanId ?? '');
+    this.objs.push(attrs);
+    if (links) this.objs.push(links);
+    if (o.run) this.objs.push(o.run);
     return h;
   }
 
   /** A step instance's span under its run's (`orch.step BASE`); `key` when it differs from `base`. */
   step(run: SpanHandle, at: number, base: string, key: string | null): SpanHandle {
-    const h = new SpanHandle(this, run.traceId, this.ids.next(8), run.sampled);
-    this.push(Rec.step, h.spanId, run.spanId, at, base, key);
+    const h = this.handle(run.traceId, run.sampled);
+    this.record(Rec.step, 4);
+    this.nums[this.n++] = h.ref;
+    this.nums[this.n++] = run.ref;
+    this.nums[this.n++] = at;
+    this.nums[this.n++] = key !== null ? 1 : 0;
+    this.strs.push(base);
+    if (key !== null) this.strs.push(key);
     return h;
   }
 
   /** An attempt's span under its step's (`orch.attempt BASE`). */
   attempt(step: SpanHandle, at: number, attempt: number, capability: string, resource: string | null, queuedMs: number, fallback: boolean): SpanHandle {
-    const h = new SpanHandle(this, step.traceId, this.ids.next(8), step.sampled);
-    this.push(Rec.attempt, h.spanId, step.spanId, at, attempt, capability, resource, queuedMs, fallback ? 1 : 0);
+    const h = this.handle(step.traceId, step.sampled);
+    const cap = this.intern(capability);
+    this.record(Rec.attempt, 7);
+    const nums = this.nums;
+    nums[this.n++] = h.ref;
+    nums[this.n++] = step.ref;
+    nums[this.n++] = at;
+    nums[this.n++] = attempt;
+    nums[this.n++] = queuedMs;
+    nums[this.n++] = (fallback ? AttemptFlag.fallback : 0) | (resource !== null ? AttemptFlag.resource : 0);
+    nums[this.n++] = cap;
+    if (resource !== null) this.strs.push(resource);
     return h;
   }
 
-  push(...record: Cell[]): void {
-    if (this.exited) return;
-    for (const c of record) this.cells.push(c);
-    if (this.cells.length >= MAX_QUEUED_CELLS) return this.send();
+  event(ref: number, name: string, at: number, attrs: Attrs): void {
+    this.record(Rec.event, 2);
+    this.nums[this.n++] = ref;
+    this.nums[this.n++] = at;
+    this.strs.push(name);
+    this.objs.push(attrs);
+  }
+
+  /** A span's end (`Rec.end`), or an attempt's with its cost (`Rec.endAttempt`). */
+  end(kind: typeof Rec.end | typeof Rec.endAttempt, ref: number, at: number, code: number, message: string | null, attrs: Attrs | null, cost = 0): void {
+    this.ending(kind, ref, at, code, message, attrs, kind === Rec.endAttempt ? 1 : 0);
+    if (kind === Rec.endAttempt) this.nums[this.n++] = cost;
+  }
+
+  endStep(ref: number, at: number, code: number, message: string | null, attrs: Attrs | null, kind: string | null, cost: number, attempt: number, status: string): void {
+    const k = kind !== null ? this.intern(kind) : -1;
+    const s = this.intern(status);
+    this.ending(Rec.endStep, ref, at, code, message, attrs, 4);
+    const nums = this.nums;
+    nums[this.n++] = k;
+    nums[this.n++] = cost;
+    nums[this.n++] = attempt;
+    nums[this.n++] = s;
+  }
+
+  /** An end record's common part, with room for `more` numbers after it. */
+  private ending(kind: number, ref: number, at: number, code: number, message: string | null, attrs: Attrs | null, more: number): void {
+    this.record(kind, 4 + more);
+    const nums = this.nums;
+    nums[this.n++] = ref;
+    nums[this.n++] = at;
+    nums[this.n++] = code;
+    nums[this.n++] = (message !== null ? EndFlag.message : 0) | (attrs !== null ? EndFlag.attrs : 0);
+    if (message !== null) this.strs.push(message);
+    if (attrs !== null) this.objs.push(attrs);
+  }
+
+  private traceId(): string {
+    const ref = this.ids.next(2, this.announce);
+    return idOf(this.ids.hex, ref, 2);
+  }
+
+  private handle(traceId: string, sampled: boolean): SpanHandle {
+    const ref = this.ids.next(1, this.announce);
+    return new SpanHandle(this, ref, this.ids.hex, traceId, sampled);
+  }
+
+  /** The number naming `s` in records; the first time, a record saying so. Before the record that uses it. */
+  private intern(s: string): number {
+    let i = this.interned.get(s);
+    if (i !== undefined) return i;
+    let forget = 0;
+    if (this.interned.size >= MAX_INTERNED) {
+      this.interned.clear();
+      forget = 1;
+    }
+    i = this.interned.size;
+    this.interned.set(s, i);
+    this.room(2);
+    this.nums[this.n++] = Rec.intern;
+    this.nums[this.n++] = forget;
+    this.strs.push(s);
+    return i;
+  }
+
+  /** Starts a record of `kind` with `count` numbers to follow. */
+  private record(kind: number, count: number): void {
+    this.room(1 + count);
+    this.nums[this.n++] = kind;
+  }
+
+  /** Room for `count` more numbers in this batch, else it is handed over now. */
+  private room(count: number): void {
+    if (this.n + count > BATCH_NUMBERS) this.send();
     // Unref'd: a process with nothing else to do exits; `flush` (at `Runtime.close`) hands over what is left.
     this.timer ??= setTimeout(() => this.send(), HAND_OVER_MS).unref();
   }
@@ -208,12 +331,16 @@ export class SpanSink {
   private send(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.cells.length === 0) return;
-    const cells = this.cells;
-    this.cells = [];
-    // Cloned as it is: a flat array of strings and numbers clones faster than its JSON is written.
-    // `at`: the tracing thread paces itself by how long records wait for it (`span-thread.ts`).
-    this.thread.postMessage({ cells, at: Date.now() });
+    if (this.n === 0) return;
+    const batch: Batch = { nums: this.nums, n: this.n, strs: this.strs, objs: this.objs, at: Date.now() };
+    this.nums = new Float64Array(BATCH_NUMBERS);
+    this.n = 0;
+    this.strs = [];
+    this.objs = [];
+    // Its thread gone (it never exits on its own), what is recorded is dropped.
+    if (this.exited) return;
+    // The numbers' buffer moves to the thread (no copy); strings and objects are cloned.
+    this.thread.postMessage(batch, [batch.nums.buffer as ArrayBuffer]);
   }
 
   /** Sends what is queued and waits until the thread has exported every span ended so far. */

@@ -21,7 +21,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type ReadableSpan, type TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { TelemetrySettings } from './settings.js';
-import { attemptAttributes, CELLS, openStepAttributes, Rec, stepAttributes, type Attrs, type Cell, type LinkCells, type RunCells } from './span-records.js';
+import { AttemptFlag, attemptAttributes, EndFlag, idOf, openStepAttributes, POOL_IDS, Rec, StartFlag, stepAttributes, type Attrs, type Batch, type LinkCells, type RunCells } from './span-records.js';
 
 const settings = workerData as TelemetrySettings;
 
@@ -193,7 +193,12 @@ class Open {
   constructor(
     readonly kind: 0 | 1 | 2,
     readonly name: string,
+    /** Its span id (hex). */
+    readonly id: string,
     readonly traceId: string,
+    /** Its parent when that was opened here (a step's run, an attempt's step), else null. */
+    readonly parent: Open | null,
+    /** Its parent's span id when that is another process's or given by id ('' for a root). */
     readonly parentId: string,
     readonly sampled: boolean,
     readonly remoteParent: boolean,
@@ -215,13 +220,14 @@ class Open {
   ) {}
 }
 
-const open = new Map<string, Open>();
+/** The spans open here, by ref (`span-records.ts`). */
+const open = new Map<number, Open>();
 
-/** The parent's span context as the SDK kept it: made once for a parent open here. */
+/** The parent's span context as the SDK kept it: made once for a parent opened here. */
 function parentOf(s: Open): SpanContext | undefined {
+  const parent = s.parent;
+  if (parent) return (parent.asParent ??= spanContext(s.traceId, parent.id, s.sampled, false));
   if (!s.parentId) return undefined;
-  const parent = open.get(s.parentId);
-  if (parent) return (parent.asParent ??= spanContext(s.traceId, s.parentId, s.sampled, false));
   return spanContext(s.traceId, s.parentId, s.sampled, s.remoteParent);
 }
 
@@ -230,15 +236,15 @@ function spanContext(traceId: string, spanId: string, sampled: boolean, isRemote
 }
 
 /** The span ended: to the batch processor, when it is sampled (as the SDK's parent-based sampler did). */
-function end(id: string, s: Open, at: number, code: number, message: string | null, attrs: Attributes): void {
-  open.delete(id);
+function end(ref: number, s: Open, at: number, code: number, message: string | null, attrs: Attributes): void {
+  open.delete(ref);
   if (!s.sampled) return;
   const startTime = millisToHrTime(s.start);
   // As the SDK's `Span.end`: an end before the start is the start.
   const endTime = at >= s.start ? millisToHrTime(at) : startTime;
   const links = s.links ? s.links.map(([traceId, spanId]): Link => ({ context: { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true } })) : NO_LINKS;
   const status: SpanStatus = code === SpanStatusCode.OK ? OK : code === SpanStatusCode.ERROR ? (message !== null ? { code, message } : { code }) : UNSET;
-  const context = { traceId: s.traceId, spanId: id, traceFlags: TraceFlags.SAMPLED, traceState: undefined };
+  const context = { traceId: s.traceId, spanId: s.id, traceFlags: TraceFlags.SAMPLED, traceState: undefined };
   const [attributes, droppedAttributes] = within(attrs, limits.attributes);
   processor.onEnd(new EndedSpan(s.name, context, parentOf(s), startTime, endTime, status, attributes, links, s.events ?? NO_EVENTS, s.droppedEvents, droppedAttributes));
 }
@@ -252,86 +258,154 @@ function checked(attrs: Attrs | null): Attrs | null {
   return valid as Attrs;
 }
 
-/** The records of one hand-over (`span-records.ts`), in order. */
-function apply(cells: readonly Cell[]): void {
-  for (let i = 0; i < cells.length; ) {
-    const kind = cells[i] as number;
-    const at = i + 1;
-    i = at + (CELLS[kind] ?? cells.length);
+/** The id pools (hex) by number: the current one and the one before (a record names ids of those only). */
+const pools = new Map<number, string>();
+let pools_ = 0;
+/** The strings named by number (`Rec.intern`). */
+let interned: string[] = [];
+
+/** A span id's hex from its ref. */
+function idHex(ref: number): string {
+  return idOf(pools.get(Math.floor(ref / POOL_IDS)) ?? '', ref, 1);
+}
+
+/**
+ * The records of one hand-over (`span-records.ts`), in order. Each is read whole before it is
+ * acted on, so a span that cannot be made is left out and the next record is read where it starts.
+ */
+function apply(b: Batch): void {
+  const { nums, n, strs, objs } = b;
+  let i = 0;
+  let si = 0;
+  let oi = 0;
+  while (i < n) {
+    const kind = nums[i++]!;
     try {
-      record(kind, cells, at);
+      switch (kind) {
+        case Rec.pool: {
+          const no = pools_++;
+          pools.set(no, strs[si++]!);
+          pools.delete(no - 2);
+          break;
+        }
+        case Rec.intern: {
+          if (nums[i++] === 1) interned = [];
+          interned.push(strs[si++]!);
+          break;
+        }
+        case Rec.start: {
+          const ref = nums[i]!;
+          const flags = nums[i + 1]!;
+          const at = nums[i + 2]!;
+          i += 3;
+          const name = strs[si]!;
+          const traceId = strs[si + 1]!;
+          const parentId = strs[si + 2]!;
+          si += 3;
+          const attrs = objs[oi++] as Attrs;
+          const links = flags & StartFlag.links ? (objs[oi++] as LinkCells) : null;
+          const run = flags & StartFlag.run ? (objs[oi++] as RunCells) : null;
+          const sampled = (flags & StartFlag.sampled) !== 0;
+          open.set(ref, new Open(Kind.span, name, idHex(ref), traceId, null, parentId, sampled, (flags & StartFlag.remote) !== 0, at, attrs, links, run, '', null));
+          break;
+        }
+        case Rec.step: {
+          const ref = nums[i]!;
+          const run = open.get(nums[i + 1]!);
+          const at = nums[i + 2]!;
+          const hasKey = nums[i + 3] === 1;
+          i += 4;
+          const base = strs[si++]!;
+          const key = hasKey ? strs[si++]! : null;
+          // Its run ended first: the main thread never does that.
+          if (run?.run) open.set(ref, new Open(Kind.step, `orch.step ${base}`, idHex(ref), run.traceId, run, '', run.sampled, false, at, null, null, run.run, base, key));
+          break;
+        }
+        case Rec.attempt: {
+          const ref = nums[i]!;
+          const step = open.get(nums[i + 1]!);
+          const at = nums[i + 2]!;
+          const attempt = nums[i + 3]!;
+          const queuedMs = nums[i + 4]!;
+          const flags = nums[i + 5]!;
+          const capability = interned[nums[i + 6]!]!;
+          i += 7;
+          const resource = flags & AttemptFlag.resource ? strs[si++]! : null;
+          // Its step ended first: the main thread never does that.
+          if (step?.run)
+            open.set(
+              ref,
+              new Open(Kind.attempt, `orch.attempt ${step.base}`, idHex(ref), step.traceId, step, '', step.sampled, false, at, null, null, step.run, step.base, capability, attempt, resource, queuedMs, (flags & AttemptFlag.fallback) !== 0),
+            );
+          break;
+        }
+        case Rec.event: {
+          const s = open.get(nums[i]!);
+          const at = nums[i + 1]!;
+          i += 2;
+          const name = strs[si++]!;
+          const attrs = objs[oi++] as Attrs;
+          if (s) event(s, name, at, attrs);
+          break;
+        }
+        case Rec.end:
+        case Rec.endStep:
+        case Rec.endAttempt: {
+          const ref = nums[i]!;
+          const at = nums[i + 1]!;
+          const code = nums[i + 2]!;
+          const flags = nums[i + 3]!;
+          i += 4;
+          const message = flags & EndFlag.message ? strs[si++]! : null;
+          const extra = flags & EndFlag.attrs ? (objs[oi++] as Attrs) : null;
+          const m = i;
+          i += kind === Rec.endStep ? 4 : kind === Rec.endAttempt ? 1 : 0;
+          const s = open.get(ref);
+          if (s) ended(ref, s, kind, at, code, message, extra, nums, m);
+          break;
+        }
+        default:
+          return; // not a record: the rest of the batch cannot be read
+      }
     } catch {
       // A span that cannot be made is left out; tracing never stops the thread.
     }
   }
 }
 
-function record(kind: number, c: readonly Cell[], i: number): void {
-  const id = c[i] as string;
-  switch (kind) {
-    case Rec.start: {
-      const flags = c[i + 3] as number;
-      const shared = c[i + 8] as RunCells | null;
-      const parentId = c[i + 1] as string;
-      open.set(id, new Open(Kind.span, c[i + 4] as string, c[i + 2] as string, parentId, (flags & 1) === 1, (flags & 2) === 2, c[i + 5] as number, c[i + 6] as Attrs, c[i + 7] as LinkCells | null, shared, '', null));
-      return;
-    }
-    case Rec.step: {
-      const runId = c[i + 1] as string;
-      const run = open.get(runId);
-      if (!run?.run) return; // its run ended first: the main thread never does that
-      const base = c[i + 3] as string;
-      open.set(id, new Open(Kind.step, `orch.step ${base}`, run.traceId, runId, run.sampled, false, c[i + 2] as number, null, null, run.run, base, c[i + 4] as string | null));
-      return;
-    }
-    case Rec.attempt: {
-      const stepId = c[i + 1] as string;
-      const step = open.get(stepId);
-      if (!step?.run) return; // its step ended first: the main thread never does that
-      const a = new Open(Kind.attempt, `orch.attempt ${step.base}`, step.traceId, stepId, step.sampled, false, c[i + 2] as number, null, null, step.run, step.base, c[i + 4] as string, c[i + 3] as number, c[i + 5] as string | null, c[i + 6] as number, c[i + 7] === 1);
-      open.set(id, a);
-      return;
-    }
-    case Rec.event: {
-      const s = open.get(id);
-      if (!s) return;
-      const events = (s.events ??= []);
-      if (limits.events === 0) {
-        s.droppedEvents++;
-        return;
-      }
-      if (events.length >= limits.events) {
-        events.shift();
-        s.droppedEvents++;
-      }
-      const [attributes, droppedAttributesCount] = within(sanitizeAttributes(c[i + 3]), limits.eventAttributes);
-      events.push({ name: c[i + 1] as string, attributes, time: millisToHrTime(c[i + 2] as number), droppedAttributesCount });
-      return;
-    }
-    case Rec.end:
-    case Rec.endStep:
-    case Rec.endAttempt: {
-      const s = open.get(id);
-      if (!s) return;
-      const extra = checked(c[i + 4] as Attrs | null);
-      let attrs: Attrs;
-      if (s.kind === Kind.step)
-        attrs =
-          kind === Rec.endStep
-            ? stepAttributes(s.run!, s.base, s.key, c[i + 5] as string | null, c[i + 6] as number, c[i + 7] as number, c[i + 8] as string, extra)
-            : openStepAttributes(s.run!, s.base, s.key, extra);
-      else if (s.kind === Kind.attempt)
-        attrs = attemptAttributes(s.run!, s.base, s.attempt, s.key!, s.resource, s.queuedMs, s.fallback, kind === Rec.endAttempt ? (c[i + 5] as number) : null, extra);
-      else attrs = extra ? Object.assign(checked(s.attrs)!, extra) : checked(s.attrs)!;
-      return end(id, s, c[i + 1] as number, c[i + 2] as number, c[i + 3] as string | null, attrs as Attributes);
-    }
+function event(s: Open, name: string, at: number, attrs: Attrs): void {
+  const events = (s.events ??= []);
+  if (limits.events === 0) {
+    s.droppedEvents++;
+    return;
   }
+  if (events.length >= limits.events) {
+    events.shift();
+    s.droppedEvents++;
+  }
+  const [attributes, droppedAttributesCount] = within(sanitizeAttributes(attrs), limits.eventAttributes);
+  events.push({ name, attributes, time: millisToHrTime(at), droppedAttributesCount });
 }
 
-parentPort!.on('message', (m: { cells?: Cell[]; at?: number; flush?: number }) => {
-  if (m.cells) {
-    if (m.at !== undefined) pace.arrived(Date.now() - m.at);
-    apply(m.cells);
+/** `nums` from `m`: an `endStep`'s kind, cost, attempt and status; an `endAttempt`'s cost. */
+function ended(ref: number, s: Open, kind: number, at: number, code: number, message: string | null, raw: Attrs | null, nums: Float64Array, m: number): void {
+  const extra = checked(raw);
+  let attrs: Attrs;
+  if (s.kind === Kind.step)
+    attrs =
+      kind === Rec.endStep
+        ? stepAttributes(s.run!, s.base, s.key, nums[m]! >= 0 ? interned[nums[m]!]! : null, nums[m + 1]!, nums[m + 2]!, interned[nums[m + 3]!]!, extra)
+        : openStepAttributes(s.run!, s.base, s.key, extra);
+  else if (s.kind === Kind.attempt)
+    attrs = attemptAttributes(s.run!, s.base, s.attempt, s.key!, s.resource, s.queuedMs, s.fallback, kind === Rec.endAttempt ? nums[m]! : null, extra);
+  else attrs = extra ? Object.assign(checked(s.attrs)!, extra) : checked(s.attrs)!;
+  end(ref, s, at, code, message, attrs as Attributes);
+}
+
+parentPort!.on('message', (m: Partial<Batch> & { flush?: number }) => {
+  if (m.nums) {
+    pace.arrived(Date.now() - m.at!);
+    apply(m as Batch);
   }
   if (m.flush !== undefined) {
     pace.hurry();

@@ -1,0 +1,93 @@
+/**
+ * The records the main thread hands the tracing thread (runtime/telemetry/span-records.ts) name a
+ * span by its id's place in the id pools and repeated strings by number. Checked on the wire
+ * (OTLP/HTTP JSON, raw) over more spans than a pool holds and more strings than the table keeps:
+ * every exported id is the one the main thread gave out (a handler's `traceparent` names its
+ * attempt's span), ids are unique and valid, parents and interned strings are the right ones.
+ */
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SpanSink } from '../telemetry/span-sink.js';
+import { formatTraceparent } from '../telemetry/traceparent.js';
+
+interface WireSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  attributes: { key: string; value: { stringValue?: string; intValue?: number | string } }[];
+  status: { code?: number };
+}
+interface WireRequest {
+  resourceSpans: { scopeSpans: { spans: WireSpan[] }[] }[];
+}
+
+let server: Server;
+let url = '';
+const received: WireSpan[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as WireRequest;
+      for (const rs of body.resourceSpans) for (const ss of rs.scopeSpans) received.push(...ss.spans);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  url = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1/traces`;
+});
+
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+});
+
+describe('span records across id pools and the string table', () => {
+  it('exports every span under the ids the main thread gave out, with its parent and strings', async () => {
+    const sink = SpanSink.for({ tracesUrl: url, serviceName: 'orch-records-test' });
+    const t = 1_764_000_000_000;
+    // 4,200 steps: 8,401 ids (a pool holds 1,024) and 4,200 capabilities (the table keeps 4,096).
+    const steps = 4200;
+    const run = sink.start('orch.run big', null, t, { 'orch.run_id': 'r', 'orch.plan': 'big' }, { run: ['r', 'big'] });
+    const given = new Map<string, { step: string; attempt: string; traceparent: string }>();
+    for (let i = 0; i < steps; i++) {
+      const step = sink.step(run, t + i, `s${i}`, i % 7 === 0 ? `s${i}[1]` : null);
+      const attempt = sink.attempt(step, t + i, 1, `cap${i}`, i % 5 === 0 ? 'gpu' : null, 0, false);
+      given.set(`s${i}`, { step: step.spanId, attempt: attempt.spanId, traceparent: formatTraceparent(attempt) });
+      attempt.ok();
+      attempt.endAttempt(t + i + 1, 0);
+      step.ok();
+      step.endStep(t + i + 2, 'call', 0, 1, i % 3 === 0 ? 'completed' : 'done');
+    }
+    run.ok();
+    run.end(t + steps + 3);
+    await sink.flush();
+
+    expect(received).toHaveLength(2 * steps + 1);
+    const ids = received.map((s) => s.spanId);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^(?!0{16})[0-9a-f]{16}$/);
+    expect(run.traceId).toMatch(/^(?!0{32})[0-9a-f]{32}$/);
+    const byId = new Map(received.map((s) => [s.spanId, s]));
+    const attr = (s: WireSpan, key: string) => s.attributes.find((a) => a.key === key)?.value;
+    expect(byId.get(run.spanId)?.name).toBe('orch.run big');
+    for (let i = 0; i < steps; i++) {
+      const g = given.get(`s${i}`)!;
+      const [, traceId, spanId] = g.traceparent.split('-');
+      const a = byId.get(spanId!)!;
+      const s = byId.get(g.step)!;
+      expect(a.name).toBe(`orch.attempt s${i}`);
+      expect(a.traceId).toBe(traceId);
+      expect(a.parentSpanId).toBe(g.step);
+      expect(attr(a, 'orch.capability')).toEqual({ stringValue: `cap${i}` });
+      expect(attr(a, 'orch.resource')).toEqual(i % 5 === 0 ? { stringValue: 'gpu' } : undefined);
+      expect(s.name).toBe(`orch.step s${i}`);
+      expect(s.parentSpanId).toBe(run.spanId);
+      expect(attr(s, 'orch.step_key')).toEqual(i % 7 === 0 ? { stringValue: `s${i}[1]` } : undefined);
+      expect(attr(s, 'orch.status')).toEqual({ stringValue: i % 3 === 0 ? 'completed' : 'done' });
+      expect(attr(s, 'orch.kind')).toEqual({ stringValue: 'call' });
+    }
+  });
+});
