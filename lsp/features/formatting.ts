@@ -70,7 +70,10 @@ function touchedPieces(file: string, text: string, bounds: readonly number[], ra
     const start = line;
     line += lineBreaks(text, bounds[i]!, bounds[i + 1]!);
     if (start <= range.end.line && line >= range.start.line) {
-      if (first < 0) (first = i), (firstLine = start);
+      if (first < 0) {
+        first = i;
+        firstLine = start;
+      }
       last = i;
     }
   }
