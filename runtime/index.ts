@@ -607,7 +607,7 @@ export class Runtime {
   private async tracingFor(config: OrchConfig): Promise<RunTracing | null> {
     const settings = telemetrySettings(config.telemetry);
     if (!settings) return null;
-    const key = `${settings.tracesUrl} ${settings.serviceName}`;
+    const key = `${settings.tracesUrl} ${settings.serviceName} ${settings.protocol}`;
     let t = this.tracings.get(key);
     if (!t) {
       // Tracing observes runs; when it cannot start (no built tracing thread), runs go on untraced.

@@ -12,10 +12,14 @@ export interface TelemetryConfig {
   readonly trace_url?: string;
 }
 
+/** The body of an OTLP/HTTP export: JSON (the default here), or protobuf — less CPU per span. */
+export type OtlpProtocol = 'http/json' | 'http/protobuf';
+
 export interface TelemetrySettings {
   /** The OTLP/HTTP traces URL spans are sent to (`…/v1/traces`). */
   readonly tracesUrl: string;
   readonly serviceName: string;
+  readonly protocol: OtlpProtocol;
 }
 
 /**
@@ -31,7 +35,17 @@ export function telemetrySettings(config: TelemetryConfig | undefined, env: Node
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || config?.otlp?.trim();
   const tracesUrl = signal || (base ? appendTracesPath(base) : '');
   if (!tracesUrl) return null;
-  return { tracesUrl, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'orch' };
+  return { tracesUrl, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'orch', protocol: otlpProtocol(env) };
+}
+
+/**
+ * `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf`, or
+ * JSON — the default of OpenTelemetry's JS OTLP/HTTP exporter, which Orch keeps, and what it
+ * sends for any other value (`grpc` is not an OTLP/HTTP protocol).
+ */
+function otlpProtocol(env: NodeJS.ProcessEnv): OtlpProtocol {
+  const named = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() || env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() || '').toLowerCase();
+  return named === 'http/protobuf' ? 'http/protobuf' : 'http/json';
 }
 
 /** As the OTLP spec says for the base endpoint: `v1/traces` relative to it. */

@@ -147,7 +147,7 @@ export class SpanSink {
    * thread cost more CPU than the spans (docs/telemetry.md).
    */
   static for(settings: TelemetrySettings): SpanSink {
-    const key = `${settings.tracesUrl}\n${settings.serviceName}`;
+    const key = `${settings.tracesUrl}\n${settings.serviceName}\n${settings.protocol}`;
     let sink = sinks.get(key);
     if (!sink || sink.exited) {
       sink = new SpanSink(settings);

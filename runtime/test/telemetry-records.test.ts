@@ -46,7 +46,7 @@ afterAll(async () => {
 
 describe('span records across id pools and the string table', () => {
   it('exports every span under the ids the main thread gave out, with its parent and strings', async () => {
-    const sink = SpanSink.for({ tracesUrl: url, serviceName: 'orch-records-test' });
+    const sink = SpanSink.for({ tracesUrl: url, serviceName: 'orch-records-test', protocol: 'http/json' });
     const t = 1_764_000_000_000;
     // 4,200 steps: 8,401 ids (a pool holds 1,024) and 4,200 capabilities (the table keeps 4,096).
     const steps = 4200;

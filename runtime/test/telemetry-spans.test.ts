@@ -40,6 +40,8 @@ const attrs = (list: { key: string; value: WireValue }[]) => Object.fromEntries(
 let server: Server;
 let url = '';
 const requests: WireRequest[] = [];
+/** Export bodies sent as protobuf (`OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf`). */
+const protobufBodies: Buffer[] = [];
 const spans = () => requests.flatMap((r) => r.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
 const span = (name: string) => {
   const s = spans().find((x) => x.name === name);
@@ -52,7 +54,13 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      requests.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as WireRequest);
+      const body = Buffer.concat(chunks);
+      if (req.headers['content-type'] === 'application/x-protobuf') {
+        protobufBodies.push(body);
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        return;
+      }
+      requests.push(JSON.parse(body.toString('utf8')) as WireRequest);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -65,8 +73,23 @@ afterAll(async () => {
 });
 
 describe("the tracing thread's finished spans", () => {
+  it('go as protobuf when the protocol says so: the same span, its ids and attributes in the bytes', async () => {
+    const sink = SpanSink.for({ tracesUrl: url, serviceName: 'orch-proto-test', protocol: 'http/protobuf' });
+    const before = requests.length;
+    const run = sink.start('orch.run proto_plan', null, 1_764_000_000_000, { 'orch.run_id': 'proto-run-1', 'orch.plan': 'proto_plan' }, { run: ['proto-run-1', 'proto_plan'] });
+    run.end(1_764_000_000_010);
+    await sink.flush();
+    const body = Buffer.concat(protobufBodies);
+    // A length-delimited protobuf message, not JSON; its strings and the span's id as raw bytes.
+    expect(body.length).toBeGreaterThan(0);
+    expect(body[0]).not.toBe('{'.charCodeAt(0));
+    for (const text of ['orch.run proto_plan', 'proto-run-1', 'orch.plan', 'orch-proto-test']) expect(body.includes(Buffer.from(text))).toBe(true);
+    expect(body.includes(Buffer.from(run.spanId, 'hex'))).toBe(true);
+    expect(requests.length).toBe(before);
+  });
+
   it('parents, flags, links, sampling, attributes, events, statuses and times as the SDK exports them', async () => {
-    const sink = SpanSink.for({ tracesUrl: url, serviceName: 'orch-spans-test' });
+    const sink = SpanSink.for({ tracesUrl: url, serviceName: 'orch-spans-test', protocol: 'http/json' });
     const t = 1_764_000_000_123;
     const caller = { traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), sampled: true };
 

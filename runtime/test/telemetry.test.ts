@@ -274,11 +274,16 @@ describe('telemetry settings', () => {
     expect(telemetrySettings(undefined, {})).toBeNull();
     expect(telemetrySettings({ otlp: 'http://c:4318' }, { OTEL_TRACES_EXPORTER: 'none' })).toBeNull();
     expect(telemetrySettings({ otlp: 'http://c:4318' }, { OTEL_SDK_DISABLED: 'true' })).toBeNull();
-    expect(telemetrySettings({ otlp: 'http://c:4318/' }, {})).toEqual({ tracesUrl: 'http://c:4318/v1/traces', serviceName: 'orch' });
+    expect(telemetrySettings({ otlp: 'http://c:4318/' }, {})).toEqual({ tracesUrl: 'http://c:4318/v1/traces', serviceName: 'orch', protocol: 'http/json' });
     expect(telemetrySettings({ otlp: 'http://c:4318' }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://e:4318', OTEL_SERVICE_NAME: 'svc' })).toEqual({
       tracesUrl: 'http://e:4318/v1/traces',
       serviceName: 'svc',
+      protocol: 'http/json',
     });
+    // The protocol: protobuf when asked (the traces variable first), JSON otherwise.
+    expect(telemetrySettings({ otlp: 'http://c' }, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' })?.protocol).toBe('http/protobuf');
+    expect(telemetrySettings({ otlp: 'http://c' }, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' })?.protocol).toBe('http/json');
+    expect(telemetrySettings({ otlp: 'http://c' }, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })?.protocol).toBe('http/json');
     expect(telemetrySettings(undefined, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t/x', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://e' })?.tracesUrl).toBe('http://t/x');
     expect(traceLink('https://j/trace/{trace_id}', 'abc')).toBe('https://j/trace/abc');
     expect(traceLink(undefined, 'abc')).toBeNull();
