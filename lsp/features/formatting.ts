@@ -11,26 +11,16 @@
  * item — a declaration prints the same alone as in its file.
  */
 import type { Range as LspRange, TextEdit } from 'vscode-languageserver';
-import { format, parse, parsePiece, pieceBounds, PIECE_CHARS, type Module } from '../../language/index.js';
+import { format, LineIndex, parse, parsePiece, pieceBounds, PIECE_CHARS, type Module } from '../../language/index.js';
 import { toLspPosition } from '../convert.js';
 
 export function formatDocument(file: string, text: string): TextEdit[] {
   const result = format(file, text);
   if (!result.changed) return [];
   return [{
-    range: { start: { line: 0, character: 0 }, end: { line: lineCount(text), character: 0 } },
+    range: { start: { line: 0, character: 0 }, end: { line: new LineIndex(text).lineCount, character: 0 } },
     newText: result.text,
   }];
-}
-
-/** The number of lines (`\r\n`, `\r` and `\n` end one), without splitting a 10 MB text into them. */
-function lineCount(text: string): number {
-  let n = 1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) n++;
-  }
-  return n;
 }
 
 type Item = Module['imports'][number] | Module['declarations'][number];
@@ -61,33 +51,20 @@ export function formatRange(file: string, text: string, range: LspRange, pieceCh
  * piece does not parse cleanly on its own (the whole-file path then decides, as `orch fmt` does).
  */
 function touchedPieces(file: string, text: string, bounds: readonly number[], range: LspRange): { from: number; to: number; line: number } | undefined {
+  const lines = new LineIndex(text);
+  /** The 0-based line of an offset. */
+  const lineOf = (offset: number): number => lines.lineAt(offset) - 1;
   let first = -1;
   let last = -1;
-  let line = 0;
-  let firstLine = 0;
   for (let i = 0; i + 1 < bounds.length; i++) {
     if (parsePiece(file, text, bounds, i) === undefined) return undefined;
-    const start = line;
-    line += lineBreaks(text, bounds[i]!, bounds[i + 1]!);
-    if (start <= range.end.line && line >= range.start.line) {
-      if (first < 0) {
-        first = i;
-        firstLine = start;
-      }
+    if (lineOf(bounds[i]!) <= range.end.line && lineOf(bounds[i + 1]!) >= range.start.line) {
+      if (first < 0) first = i;
       last = i;
     }
   }
   if (first < 0) return { from: 0, to: 0, line: 0 };
-  return { from: bounds[first]!, to: bounds[last + 1]!, line: firstLine };
-}
-
-function lineBreaks(text: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) n++;
-  }
-  return n;
+  return { from: bounds[first]!, to: bounds[last + 1]!, line: lineOf(bounds[first]!) };
 }
 
 /** The edit that formats the items of `text` on lines `startLine`..`endLine`, or none. */
