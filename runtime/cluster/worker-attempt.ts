@@ -57,7 +57,9 @@ export class WorkerAttempts {
   ) {
     this.env = o.env ?? process.env;
     this.configFor = configMemo((root) => (root === o.project ? Promise.resolve(config) : loadConfig(root)));
-    this.executor = new WorkerExecutor({ workers: o.slots, locate: (cap, baseDir, root) => this.locate(cap, baseDir, root), rootOf: (dir) => this.rootOf(dir) });
+    // The executor keeps each plan directory's root itself; its handler look-ups, keyed by the
+    // capability objects every job brings anew, go through this worker's cache.
+    this.executor = new WorkerExecutor({ workers: o.slots, locate: (cap, baseDir, root) => this.locate(cap, baseDir, root) });
     this.remember(config);
   }
 

@@ -41,8 +41,6 @@ export interface WorkerExecutorOptions {
    * that remembers its answers for a moment, since each of its jobs is a fresh IR object.
    */
   readonly locate?: (cap: CapabilityIR, baseDir: string, root: string) => HandlerLocation;
-  /** A plan directory's project root (default `projectRoot`), likewise. */
-  readonly rootOf?: (baseDir: string) => string;
   /**
    * Handlers run in this thread instead of a worker (./edge.ts). Default: MCP tools and the
    * message channels of `notify` and `email`.
@@ -117,12 +115,10 @@ export class WorkerExecutor implements Executor {
 
   private readonly edges: readonly EdgeHandler[];
   private readonly locateIn: (cap: CapabilityIR, baseDir: string, root: string) => HandlerLocation;
-  private readonly rootOf: (baseDir: string) => string;
 
   constructor(opts: WorkerExecutorOptions = {}) {
     this.edges = opts.edges ?? [new McpTools(), new ChannelSender()];
     this.locateIn = opts.locate ?? locateHandler;
-    this.rootOf = opts.rootOf ?? projectRoot;
     const threads = Math.max(1, opts.workers ?? defaultWorkers());
     this.threads = threads;
     this.chunking = opts.chunking ?? true;
@@ -341,7 +337,7 @@ export class WorkerExecutor implements Executor {
 
   private root(baseDir: string): string {
     let root = this.roots.get(baseDir);
-    if (!root) this.roots.set(baseDir, (root = this.rootOf(baseDir)));
+    if (!root) this.roots.set(baseDir, (root = projectRoot(baseDir)));
     return root;
   }
 

@@ -8,12 +8,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import { migratedPostgres, type MigratedPostgres } from '../../test/support/postgres.js';
 import { runWorker } from '../cluster/worker.js';
 import { Runtime } from '../index.js';
-import { migrate } from '../journal/pg/migrations.js';
 import { tempDir } from './helpers.js';
 import { capability, lit, plan, step } from './ir-builder.js';
 
@@ -21,10 +19,9 @@ const FAST = 40;
 const SLOW = 10;
 const NO_CONFIG = { config: { file: null, hooks: {}, secrets: {} } };
 
-let db: TestPostgres;
+let db: MigratedPostgres;
 beforeAll(async () => {
-  db = await startPostgres();
-  await migrate(db.url);
+  db = await migratedPostgres();
 }, 120_000);
 afterAll(async () => {
   await db?.stop();
@@ -56,20 +53,14 @@ describe("a fast worker's line", () => {
       await bothReady;
       const active = await rt.start(ir, NO_CONFIG);
       expect((await active.result).status).toBe('completed');
-      const sql = new pg.Client({ connectionString: db.url });
-      await sql.connect();
-      try {
-        const { rows } = await sql.query<{ worker: string; n: number }>(
-          `SELECT worker, count(*)::int AS n FROM orch.attempts WHERE run_id = $1 AND step_key LIKE 's%' AND status = 'succeeded' GROUP BY worker`,
-          [active.runId],
-        );
-        expect(rows.reduce((a, r) => a + r.n, 0)).toBe(SLOW);
-        // Each ran some: the one that claimed the layer kept what its shrunken window holds.
-        expect(rows).toHaveLength(2);
-        for (const r of rows) expect(r.n).toBeGreaterThanOrEqual(2);
-      } finally {
-        await sql.end();
-      }
+      const { rows } = await db.client.query<{ worker: string; n: number }>(
+        `SELECT worker, count(*)::int AS n FROM orch.attempts WHERE run_id = $1 AND step_key LIKE 's%' AND status = 'succeeded' GROUP BY worker`,
+        [active.runId],
+      );
+      expect(rows.reduce((a, r) => a + r.n, 0)).toBe(SLOW);
+      // Each ran some: the one that claimed the layer kept what its shrunken window holds.
+      expect(rows).toHaveLength(2);
+      for (const r of rows) expect(r.n).toBeGreaterThanOrEqual(2);
     } finally {
       await rt.close();
       stop.abort();
