@@ -5,8 +5,8 @@
  * every exported id is the one the main thread gave out (a handler's `traceparent` names its
  * attempt's span), ids are unique and valid, parents and interned strings are the right ones.
  */
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRawOtlpReceiver, type RawOtlpReceiver } from '../../test/support/otlp-receiver.js';
 import { SpanSink } from '../telemetry/span-sink.js';
 import { formatTraceparent } from '../telemetry/traceparent.js';
 
@@ -22,26 +22,18 @@ interface WireRequest {
   resourceSpans: { scopeSpans: { spans: WireSpan[] }[] }[];
 }
 
-let server: Server;
+let receiver: RawOtlpReceiver;
 let url = '';
-const received: WireSpan[] = [];
+/** Every span of every export, as it came. */
+const received = (): WireSpan[] => (receiver.json as WireRequest[]).flatMap((body) => body.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as WireRequest;
-      for (const rs of body.resourceSpans) for (const ss of rs.scopeSpans) received.push(...ss.spans);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  url = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1/traces`;
+  receiver = await startRawOtlpReceiver();
+  url = receiver.tracesUrl;
 });
 
 afterAll(async () => {
-  await new Promise((r) => server.close(r));
+  await receiver.close();
 });
 
 describe('span records across id pools and the string table', () => {
@@ -65,12 +57,13 @@ describe('span records across id pools and the string table', () => {
     run.end(t + steps + 3);
     await sink.flush();
 
-    expect(received).toHaveLength(2 * steps + 1);
-    const ids = received.map((s) => s.spanId);
+    const spans = received();
+    expect(spans).toHaveLength(2 * steps + 1);
+    const ids = spans.map((s) => s.spanId);
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(id).toMatch(/^(?!0{16})[0-9a-f]{16}$/);
     expect(run.traceId).toMatch(/^(?!0{32})[0-9a-f]{32}$/);
-    const byId = new Map(received.map((s) => [s.spanId, s]));
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
     const attr = (s: WireSpan, key: string) => s.attributes.find((a) => a.key === key)?.value;
     expect(byId.get(run.spanId)?.name).toBe('orch.run big');
     for (let i = 0; i < steps; i++) {

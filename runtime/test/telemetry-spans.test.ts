@@ -5,8 +5,8 @@
  * flags, links, unsampled spans left out, attributes checked as a span checks them (null and
  * invalid values dropped), an end before the start, the SDK's limit of 128 events, statuses.
  */
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRawOtlpReceiver, type RawOtlpReceiver } from '../../test/support/otlp-receiver.js';
 import { SpanSink, type Attrs } from '../telemetry/span-sink.js';
 
 interface WireValue {
@@ -37,11 +37,11 @@ interface WireRequest {
 
 const attrs = (list: { key: string; value: WireValue }[]) => Object.fromEntries(list.map((a) => [a.key, a.value]));
 
-let server: Server;
+let receiver: RawOtlpReceiver;
 let url = '';
-const requests: WireRequest[] = [];
+let requests: WireRequest[] = [];
 /** Export bodies sent as protobuf (`OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf`). */
-const protobufBodies: Buffer[] = [];
+let protobufBodies: Buffer[] = [];
 const spans = () => requests.flatMap((r) => r.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
 const span = (name: string) => {
   const s = spans().find((x) => x.name === name);
@@ -50,26 +50,14 @@ const span = (name: string) => {
 };
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      if (req.headers['content-type'] === 'application/x-protobuf') {
-        protobufBodies.push(body);
-        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-        return;
-      }
-      requests.push(JSON.parse(body.toString('utf8')) as WireRequest);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  url = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1/traces`;
+  receiver = await startRawOtlpReceiver();
+  url = receiver.tracesUrl;
+  requests = receiver.json as WireRequest[];
+  protobufBodies = receiver.protobuf;
 });
 
 afterAll(async () => {
-  await new Promise((r) => server.close(r));
+  await receiver.close();
 });
 
 describe("the tracing thread's finished spans", () => {

@@ -135,3 +135,44 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
+
+/**
+ * A receiver that keeps each export's body as it came — JSON parsed, protobuf as bytes — for the
+ * tests of the wire format itself (flags, raw attribute values, the encoding), which the
+ * flattened spans of `startOtlpReceiver` would hide.
+ */
+export interface RawOtlpReceiver {
+  /** The full traces URL (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`). */
+  readonly tracesUrl: string;
+  /** The JSON bodies, parsed, in the order they arrived. */
+  readonly json: unknown[];
+  /** The bodies sent as `application/x-protobuf`. */
+  readonly protobuf: Buffer[];
+  close(): Promise<void>;
+}
+
+export async function startRawOtlpReceiver(): Promise<RawOtlpReceiver> {
+  const json: unknown[] = [];
+  const protobuf: Buffer[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.headers['content-type'] === 'application/x-protobuf') {
+        protobuf.push(body);
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        return;
+      }
+      json.push(JSON.parse(body.toString('utf8')));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    tracesUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1/traces`,
+    json,
+    protobuf,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
