@@ -11,18 +11,26 @@ export function batchedHook<T>(group: (transaction: unknown, items: readonly T[]
   return Object.assign(hook, { batch: { group: group as CommitBatch['group'], item } });
 }
 
-/** Runs `hooks` in order on `transaction`, each batch group once, where its first member stands. */
+/**
+ * Runs `hooks` on `transaction`, each batch group once, where its first member stands. Every hook
+ * is started before any is awaited, in order, so that their statements travel together (a
+ * pipelining connection: `pipelined`); hooks never read what another wrote in the same commit.
+ * Settles once all did: the first failure otherwise.
+ */
 export async function runCommitHooks(transaction: unknown, hooks: readonly CommitHook[]): Promise<void> {
   const groups = new Map<CommitBatch['group'], unknown[]>();
   for (const h of hooks) if (h.batch) (groups.get(h.batch.group) ?? groups.set(h.batch.group, []).get(h.batch.group)!).push(h.batch.item);
+  const running: Promise<void>[] = [];
   for (const h of hooks) {
     if (!h.batch) {
-      await h(transaction);
+      running.push(h(transaction));
       continue;
     }
     const items = groups.get(h.batch.group);
     if (items === undefined) continue;
     groups.delete(h.batch.group);
-    await h.batch.group(transaction, items);
+    running.push(h.batch.group(transaction, items));
   }
+  const all = await Promise.allSettled(running);
+  for (const r of all) if (r.status === 'rejected') throw r.reason;
 }

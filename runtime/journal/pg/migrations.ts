@@ -9,7 +9,7 @@
  * a migration that has shipped: add the next one.
  */
 import type pg from 'pg';
-import { openPool } from './pool.js';
+import { openPool, type PoolOptions } from './pool.js';
 import { displayUrl } from './url.js';
 
 export interface Migration {
@@ -373,8 +373,8 @@ async function currentVersion(db: pg.Pool | pg.ClientBase): Promise<number> {
  * A pool on a database `orch db migrate` has brought to this Orch's schema; refused (and closed)
  * otherwise. What the journal and the limits store open.
  */
-export async function openMigratedPool(url: string, max: number): Promise<pg.Pool> {
-  const pool = openPool(url, { max });
+export async function openMigratedPool(url: string, max: number, opts: Omit<PoolOptions, 'max'> = {}): Promise<pg.Pool> {
+  const pool = openPool(url, { ...opts, max });
   try {
     await requireSchema(pool, displayUrl(url));
   } catch (err) {

@@ -21,7 +21,7 @@ import { LeaseLost, type AsyncJournal } from '../async-journal.js';
 import type { PruneResult } from '../retention.js';
 import type { ControlRow, RunRow } from '../sqlite-journal.js';
 import { openMigratedPool } from './migrations.js';
-import { transaction } from './pool.js';
+import { pipelined, settled, transaction } from './pool.js';
 import { displayUrl } from './url.js';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from '../../cluster/timing.js';
 
@@ -91,7 +91,7 @@ export class PgJournal implements AsyncJournal {
 
   /** Opens the journal of a database `orch db migrate` has brought to this Orch's schema. */
   static async open(url: string, opts: PgJournalOptions = {}): Promise<PgJournal> {
-    return new PgJournal(await openMigratedPool(url, opts.poolSize ?? 4), url);
+    return new PgJournal(await openMigratedPool(url, opts.poolSize ?? 4, { pipeline: true }), url);
   }
 
   async commit(summary: RunSummary, events: readonly RunEvent[], hooks: readonly CommitHook[] = []): Promise<void> {
@@ -101,16 +101,20 @@ export class PgJournal implements AsyncJournal {
     const top = topOf(summary.runId);
     const epoch = this.epochs.get(top);
     try {
-      await transaction(this.pool, async (db) => {
+      await pipelined(this.pool, async (db) => {
+        // Every statement is sent at once (`pipelined`): with BEGIN, one round trip; COMMIT, a second.
         // The fence: if the run was taken over, nothing of this commit lands. FOR SHARE holds a
         // take-over (an UPDATE of the row) until this commit is in, so the two never interleave.
-        if (epoch !== undefined) {
-          // Named: prepared once per connection, not parsed and planned with every commit.
-          const held = await db.query({ name: 'orch_commit_fence', text: 'SELECT 1 FROM orch.runs WHERE id = $1 AND owner = $2 AND owner_epoch = $3 FOR SHARE', values: [top, this.owner, epoch] });
-          if (held.rowCount === 0) throw new LeaseLost(top);
-        }
+        // Sent first, it is answered first: the statements behind it find the row locked, and
+        // should it be gone, nothing of the transaction is committed (below).
+        const held =
+          epoch === undefined
+            ? null
+            : // Named: prepared once per connection, not parsed and planned with every commit.
+              db.query({ name: 'orch_commit_fence', text: 'SELECT 1 FROM orch.runs WHERE id = $1 AND owner = $2 AND owner_epoch = $3 FOR SHARE', values: [top, this.owner, epoch] });
+        const sent: Promise<unknown>[] = held ? [held] : [];
         if (rowChanged)
-          await db.query({
+          sent.push(db.query({
             name: 'orch_commit_run',
             text: `INSERT INTO orch.runs (id, plan, parent_id, status, started_at, completed_at, cost, error, owner_pid, heartbeat_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, ${NOW_MS})
@@ -127,10 +131,10 @@ export class PgJournal implements AsyncJournal {
               summary.error === null ? null : withoutNul(this.redactText(summary.error)),
               process.pid,
             ],
-          });
+          }));
         // One statement for the whole batch (the runtime commits ~75 events at a time).
         if (events.length)
-          await db.query({
+          sent.push(db.query({
             name: 'orch_commit_events',
             text: `INSERT INTO orch.events (run_id, seq, ts, type, step_id, data)
              SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[], $4::text[], $5::text[], $6::text[])`,
@@ -142,10 +146,12 @@ export class PgJournal implements AsyncJournal {
               events.map((e) => e.stepId),
               events.map((e) => this.redactText(JSON.stringify(e.data))),
             ],
-          });
+          }));
         // What the executor adds with these events (`Executor.prepare`: the jobs of started steps).
         // One statement per batch group (every attempt a turn dispatches, every outcome it folds).
-        await runCommitHooks(db, hooks);
+        sent.push(runCommitHooks(db, hooks));
+        await settled(sent);
+        if (held && (await held).rowCount === 0) throw new LeaseLost(top);
       });
     } catch (err) {
       // A commit cut short by the server (a session it ended after this process stalled inside

@@ -28,10 +28,16 @@ const sessionOptions = (): string => `-c idle_in_transaction_session_timeout=${c
 
 export interface PoolOptions {
   readonly max?: number;
+  /**
+   * Each connection writes a statement as soon as it is given one, not once the one before was
+   * answered (node-postgres' pipeline mode): what `pipelined` needs to cost one round trip.
+   * Code that awaits each statement before the next sees no difference.
+   */
+  readonly pipeline?: boolean;
 }
 
 export function openPool(url: string, opts: PoolOptions = {}): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, types, max: opts.max ?? 4, application_name: 'orch', options: sessionOptions() });
+  const pool = new pg.Pool({ connectionString: url, types, max: opts.max ?? 4, application_name: 'orch', options: sessionOptions(), pipeline: opts.pipeline ?? false });
   // An idle client whose server went away emits 'error' on the pool; unhandled, that would end
   // the process. The next query on a fresh client reports the problem where it can be handled.
   pool.on('error', () => undefined);
@@ -62,4 +68,35 @@ export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) 
   } finally {
     client.release();
   }
+}
+
+/**
+ * Runs `fn` in one transaction whose statements travel together: `fn` sends them all without
+ * waiting for answers and returns once every one is answered (`settled`). On a pipelining pool
+ * (`PoolOptions.pipeline`) `BEGIN` and everything `fn` sends reach the server in one round trip,
+ * and `COMMIT` is the second; elsewhere they go one after another, with the same outcome. A
+ * statement that fails makes every later one of the transaction fail too (Postgres refuses them
+ * once it is aborted), so nothing of it lands; `fn` may also throw after reading the answers
+ * (a fence that found nothing) to roll it all back.
+ */
+export async function pipelined<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    const begun = client.query('BEGIN');
+    const [, result] = await settled([begun, fn(client)]);
+    await client.query('COMMIT');
+    return result as T;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** The results of `sent` once every one is answered; the first failure in the order they were sent otherwise. Nothing is left in flight or unhandled. */
+export async function settled(sent: readonly Promise<unknown>[]): Promise<unknown[]> {
+  const all = await Promise.allSettled(sent);
+  for (const r of all) if (r.status === 'rejected') throw r.reason;
+  return all.map((r) => (r as PromiseFulfilledResult<unknown>).value);
 }
