@@ -139,11 +139,18 @@ function within(attrs: Attributes, count: number): [Attributes, number] {
 // Protobuf when asked (`OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf`): its serializer writes the
 // bytes directly, where JSON builds the whole request as objects, then a string, then bytes —
 // on the 10,000-step bench, about 4 points of the traced rate (docs/telemetry.md).
-const exporter = settings.protocol === 'http/protobuf' ? new ProtobufExporter({ url: settings.tracesUrl }) : new JsonExporter({ url: settings.tracesUrl });
-const processor = new BatchSpanProcessor(exporter, {
+const batching = {
   maxQueueSize: envNumber('OTEL_BSP_MAX_QUEUE_SIZE') ?? 65_536,
   maxExportBatchSize: envNumber('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 2048,
-});
+};
+// A flush (`forceFlush`) exports every batch the queue holds at once, and the exporter refuses
+// requests beyond its limit of those in flight (30 by default): spans would be lost whenever the
+// queue holds more batches than that — 32 at the defaults above, 128 with batches of 512. One more
+// than the queue can hold, for the export a full batch started meanwhile.
+const concurrencyLimit = Math.max(30, Math.ceil(batching.maxQueueSize / Math.min(batching.maxExportBatchSize, batching.maxQueueSize)) + 1);
+const exporterConfig = { url: settings.tracesUrl, concurrencyLimit };
+const exporter = settings.protocol === 'http/protobuf' ? new ProtobufExporter(exporterConfig) : new JsonExporter(exporterConfig);
+const processor = new BatchSpanProcessor(exporter, batching);
 
 /** A finished span as the SDK's processors and exporters read one. */
 class EndedSpan implements ReadableSpan {

@@ -157,4 +157,21 @@ describe("the tracing thread's finished spans", () => {
     expect(attrs(rs.resource.attributes)['service.name']).toEqual({ stringValue: 'orch-spans-test' });
     expect(rs.scopeSpans[0]!.scope.name).toBe('orch');
   });
+
+  it('are all exported by a flush however small the export batches: more batches at once than the exporter sends by default', async () => {
+    // The batch processor's flush exports every batch at once; the exporter refuses more than
+    // 30 requests in flight unless told otherwise — 60 batches of 25 here.
+    process.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE = '25';
+    try {
+      const sink = SpanSink.for({ tracesUrl: url, serviceName: 'orch-small-batches-test', protocol: 'http/json' });
+      const run = sink.start('orch.run many', null, 1_764_000_000_000, { 'orch.run_id': 'many-1', 'orch.plan': 'many' }, { run: ['many-1', 'many'] });
+      for (let i = 0; i < 1_499; i++) sink.step(run, 1_764_000_000_001, `s${i}`, null).end(1_764_000_000_002);
+      run.end(1_764_000_000_003);
+      await sink.flush();
+      const mine = spans().filter((x) => x.name === 'orch.run many' || (x.traceId === run.traceId && x.name.startsWith('orch.step ')));
+      expect(mine.length).toBe(1_500);
+    } finally {
+      delete process.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE;
+    }
+  });
 });
