@@ -31,6 +31,15 @@ export async function runCommitHooks(transaction: unknown, hooks: readonly Commi
     groups.delete(h.batch.group);
     running.push(h.batch.group(transaction, items));
   }
-  const all = await Promise.allSettled(running);
+  await settled(running);
+}
+
+/**
+ * The results of `sent` once every one is answered; the first failure in the order they were
+ * sent otherwise. Nothing is left in flight or unhandled (a commit's statements: `pipelined`).
+ */
+export async function settled(sent: readonly Promise<unknown>[]): Promise<unknown[]> {
+  const all = await Promise.allSettled(sent);
   for (const r of all) if (r.status === 'rejected') throw r.reason;
+  return all.map((r) => (r as PromiseFulfilledResult<unknown>).value);
 }

@@ -14,14 +14,14 @@ import { hostname } from 'node:os';
 import { inflateRawSync } from 'node:zlib';
 import { irBlob } from '../ir-blob.js';
 import type pg from 'pg';
-import { runCommitHooks } from '../../scheduler/commit-hooks.js';
+import { runCommitHooks, settled } from '../../scheduler/commit-hooks.js';
 import { storedEvent } from '../../scheduler/journal-events.js';
 import type { CommitHook, EventData, EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
 import { LeaseLost, type AsyncJournal } from '../async-journal.js';
 import type { PruneResult } from '../retention.js';
 import type { ControlRow, RunRow } from '../sqlite-journal.js';
 import { openMigratedPool } from './migrations.js';
-import { pipelined, settled, transaction } from './pool.js';
+import { pipelined, transaction } from './pool.js';
 import { displayUrl } from './url.js';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from '../../cluster/timing.js';
 

@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from '../../cluster/timing.js';
+import { settled } from '../../scheduler/commit-hooks.js';
 
 const INT8_OID = 20;
 
@@ -92,11 +93,4 @@ export async function pipelined<T>(pool: pg.Pool, fn: (client: pg.PoolClient) =>
   } finally {
     client.release();
   }
-}
-
-/** The results of `sent` once every one is answered; the first failure in the order they were sent otherwise. Nothing is left in flight or unhandled. */
-export async function settled(sent: readonly Promise<unknown>[]): Promise<unknown[]> {
-  const all = await Promise.allSettled(sent);
-  for (const r of all) if (r.status === 'rejected') throw r.reason;
-  return all.map((r) => (r as PromiseFulfilledResult<unknown>).value);
 }
