@@ -8,8 +8,7 @@ import type { RunRow } from './journal/sqlite-journal.js';
 import { perItemMessage } from './scheduler/core/core.js';
 import { baseId } from './scheduler/core/state.js';
 import type { PlanIR } from '../compiler/index.js';
-import { evaluate } from './evaluate.js';
-import { approvalRule, refusal } from './people/approval-rule.js';
+import { refusal, ruleBeforeStart } from './people/approval-rule.js';
 import type { Identity, RecordedIdentity } from './people/identity.js';
 
 /** `forbidden`: the caller may not do it (§8.8: not a person who may decide this approval). */
@@ -89,9 +88,10 @@ export async function signalViaJournal(journal: AsyncJournal, runId: string, pay
 /**
  * Why `identity` may not decide approval `stepId` of a run another process executes (§8.8), read
  * off its journal: the step's `approver`, `approvals` and `not_starter` evaluated against the
- * run's input, who approved it so far, who started the run. Null when it may — or when the
- * journal cannot tell (a step not waiting yet, a sub-plan's step, arguments computed from other
- * steps): the process running the run checks every decision anyway and drops a refused one.
+ * run's input, who approved it so far, who started the run — whether the step waits already or
+ * has not started yet (a decision sent early). Null when it may — or when the journal cannot tell
+ * (a sub-plan's step, arguments computed from other steps, a step between attempts): the process
+ * running the run checks every decision anyway and drops a refused one.
  */
 async function refusalFromJournal(journal: AsyncJournal, row: RunRow, stepId: string, decision: 'approve' | 'reject', identity: Identity): Promise<string | null> {
   if (!row.ir || stepId.includes('/')) return null;
@@ -106,24 +106,22 @@ async function refusalFromJournal(journal: AsyncJournal, row: RunRow, stepId: st
   const step = plan.steps.find((s) => s.id === baseId(stepId));
   const handler = step?.capability ? plan.capabilities[step.capability]?.handler : undefined;
   if (!step || !handler || !('builtin' in handler) || handler.builtin !== 'approval') return null;
-  const args: { [name: string]: unknown } = {};
-  try {
-    for (const name of ['approver', 'approvals', 'not_starter']) if (step.args[name]) args[name] = evaluate(step.args[name], { vars: { input } });
-  } catch {
-    return null;
-  }
+  const rule = ruleBeforeStart(step, input);
+  if (rule === null) return null;
+  let started = false;
   let waiting = false;
   let startedBy: RecordedIdentity | null = null;
   const approvedBy: RecordedIdentity[] = [];
   for (const e of await journal.load(row.id)) {
     if (e.type === 'plan_created') startedBy = e.data.started_by ?? null;
     if (e.stepId !== stepId) continue;
-    if (e.type === 'step_started') waiting = true;
+    if (e.type === 'step_started') started = waiting = true;
     else if (ENDS_AN_ATTEMPT.has(e.type)) waiting = false;
     else if (e.type === 'approval_decided' && e.data.decision === 'approve') approvedBy.push(e.data.by);
   }
-  if (!waiting) return null;
-  return refusal(approvalRule(args), identity, decision, { approvedBy, startedBy });
+  // Started and no longer waiting (ended, or between attempts): the running process answers.
+  if (started && !waiting) return null;
+  return refusal(rule, identity, decision, { approvedBy, startedBy });
 }
 
 export async function cancelStepViaJournal(journal: AsyncJournal, runId: string, stepId: string): Promise<ControlOutcome> {

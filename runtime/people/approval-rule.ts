@@ -6,6 +6,8 @@
  * A decision made without an identity (no people configured: `orch signal`, the bootstrap token)
  * is not checked: `approver` is then a label, and the first decision decides, as before §8.8.
  */
+import type { StepIR } from '../../compiler/index.js';
+import { evaluate } from '../evaluate.js';
 import type { Identity, RecordedIdentity } from './identity.js';
 
 /** What an approval step's arguments ask of its deciders. */
@@ -28,6 +30,22 @@ export function approvalRule(args: { readonly [name: string]: unknown }): Approv
     approvals: typeof n === 'number' && Number.isInteger(n) && n >= 1 ? n : 1,
     notStarter: args.not_starter === true,
   };
+}
+
+/**
+ * The rule of approval step `step` as known before it starts (a decision sent early): its
+ * `approver`, `approvals` and `not_starter` evaluated against the run's input alone. Null when one
+ * of them needs what only the step's start knows (another step's output, a `for each` item, the
+ * context): such a decision is checked when the step starts.
+ */
+export function ruleBeforeStart(step: StepIR, input: unknown): ApprovalRule | null {
+  const args: { [name: string]: unknown } = {};
+  try {
+    for (const name of ['approver', 'approvals', 'not_starter']) if (step.args[name]) args[name] = evaluate(step.args[name], { vars: { input } });
+  } catch {
+    return null;
+  }
+  return approvalRule(args);
 }
 
 /** The same person: subject and issuer (two providers may both have a `sub` "42"). */

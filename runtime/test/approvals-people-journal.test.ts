@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ISSUER, Runtime, type Identity } from '../index.js';
-import { capability, lit, plan, step } from './ir-builder.js';
+import { capability, input, lit, out, plan, step } from './ir-builder.js';
 
 const person = (subject: string, groups: string[]): Identity => ({ subject, issuer: LOCAL_ISSUER, name: subject, method: 'token', roles: ['approver'], groups });
 const alice = person('alice', ['finance']);
@@ -52,5 +52,68 @@ describe('approvals bound to people, through the journal', () => {
     expect(events.filter((e) => e.type === 'approval_decided').map((e) => e.data)).toEqual([
       { decision: 'approve', by: { subject: 'bob', issuer: 'local', name: 'bob', method: 'token' }, comment: 'yes', approved: 1, needed: 1 },
     ]);
+  });
+});
+
+/**
+ * A decision sent before its approval step started is kept for that start; when the step's rule
+ * can be known already (its arguments read the run's input at most), one that the rule refuses is
+ * refused at once, with the reason — here, in the process running the run, and through the journal.
+ */
+describe('a decision sent before its approval step starts', () => {
+  const approval = capability('std.capabilities.approval', { kind: 'human', handler: { builtin: 'approval' } });
+  const twoGates = plan({
+    name: 'two_gates',
+    capabilities: [approval],
+    steps: [
+      step({ id: 'gate', capability: approval.name, args: { summary: lit('first?') } }),
+      step({ id: 'later', capability: approval.name, deps: ['gate'], args: { approver: input('team'), summary: lit('then?') } }),
+      // Its approver is known only once `gate` answered: checked when it starts.
+      step({ id: 'last', capability: approval.name, deps: ['later'], args: { approver: out('gate', 'approver'), summary: lit('last?') } }),
+    ],
+  });
+
+  it('is refused at once by the process running the run when the rule refuses it, and accepted otherwise', async () => {
+    const live = await Runtime.open({ db: join(dir, 'live.db'), workers: 1 });
+    try {
+      const started = new Map<string, () => void>();
+      const startOf = (id: string) => new Promise<void>((r) => started.set(id, r));
+      const gateStarted = startOf('gate');
+      const lastStarted = startOf('last');
+      const run = await live.start(twoGates, {
+        input: { team: 'group:finance' },
+        startedBy: alice,
+        onEvent: (e) => void (e.type === 'step_started' && e.stepId !== null && started.get(e.stepId)?.()),
+      });
+      // `gate` waits; `later` has not started.
+      await gateStarted;
+      expect(await live.signal(run.runId, { stepId: 'later', decision: 'approve', identity: dave })).toMatchObject({
+        ok: false,
+        forbidden: true,
+        message: expect.stringContaining('members of group:finance'),
+      });
+      // Not knowable before `gate` answered: accepted now, checked when `last` starts.
+      expect(await live.signal(run.runId, { stepId: 'last', decision: 'approve', identity: dave })).toMatchObject({ ok: true });
+      expect(await live.signal(run.runId, { stepId: 'later', decision: 'approve', identity: bob })).toMatchObject({ ok: true });
+      expect(await live.signal(run.runId, { stepId: 'gate', decision: 'approve', identity: bob })).toMatchObject({ ok: true });
+      // `later` starts with bob's decision and completes; `last` (its approver bob, from gate) drops dave's and waits.
+      await lastStarted;
+      expect(await live.control(run.runId, 'cancel')).toMatchObject({ ok: true });
+      const result = await run.result;
+      expect(result.steps.find((s) => s.stepId === 'later')).toMatchObject({ status: 'completed' });
+      expect(result.steps.find((s) => s.stepId === 'last')).toMatchObject({ status: 'cancelled' });
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('is refused at once through the journal when the rule refuses it', async () => {
+    const first = await rt.start(twoGates, { input: { team: 'group:ops' }, startedBy: alice });
+    expect((await first.result).status).toBe('paused');
+    const refused = await rt.signal(first.runId, { stepId: 'later', decision: 'approve', identity: bob });
+    expect(refused).toMatchObject({ ok: false, forbidden: true, message: expect.stringContaining('members of group:ops') });
+    expect(await rt.signal(first.runId, { stepId: 'later', decision: 'approve', identity: dave })).toMatchObject({ ok: true });
+    // Not knowable from the journal: accepted, and checked by the process that starts `last`.
+    expect(await rt.signal(first.runId, { stepId: 'last', decision: 'approve', identity: dave })).toMatchObject({ ok: true });
   });
 });

@@ -22,7 +22,9 @@ import type { Command, CoreConfig, CoreEvent } from './protocol.js';
 import { buildResult, instView, round6 } from './result.js';
 import type { Rollback } from './rollback.js';
 import { planBlocks, type PlanBlocks } from './scopes.js';
-import { buildGraph, readyBefore, type BlockInst, type Inst, type Logical } from './state.js';
+import { baseId, buildGraph, readyBefore, TERMINAL, type BlockInst, type Inst, type Logical } from './state.js';
+import { isApproval } from './resolve.js';
+import { refusal, ruleBeforeStart } from '../../people/approval-rule.js';
 import { blockViewFrom, stepViewFrom, viewAt } from './views.js';
 
 export interface CoreOptions {
@@ -226,9 +228,17 @@ export class SchedulerCore {
    * wait for a decision (a decision for a step not started yet is checked when it starts).
    */
   decisionRefusal(stepId: string, decision: 'approve' | 'reject', identity: Identity | null): string | null {
+    if (identity === null) return null;
     const inst = this.instances.get(stepId);
-    if (!inst || inst.rec.status !== 'running') return null;
-    return approvalRefusal(this, inst, decision, identity);
+    if (inst?.rec.status === 'running') return approvalRefusal(this, inst, decision, identity);
+    // Sent before the step started (no instance yet, or one not started): kept for its start, so
+    // refused now when its rule can be known already, rather than dropped then.
+    if (inst && (inst.rec.attempts > 0 || TERMINAL.has(inst.rec.status))) return null;
+    const step = this.logical.get(baseId(stepId))?.step;
+    const cap = step?.capability ? this.plan.capabilities[step.capability] : undefined;
+    if (!step || !cap || !isApproval(cap)) return null;
+    const rule = ruleBeforeStart(step, this.inputValue);
+    return rule && refusal(rule, identity, decision, { approvedBy: [], startedBy: this.facts.startedBy });
   }
 
   /** `now`: the time to measure `elapsed` at (by default the last event's). `started_by`: §8.8, the starter's subject. */
