@@ -4,9 +4,9 @@
  * Each caller states what genuinely differs between them (folders skipped, order, limits, what
  * an unreadable folder means); the rest is the same everywhere:
  *
- * - Only regular files named `*.orch` are listed, as `join(folder, name)` of the root as given.
- * - Symbolic links are never followed: a link's directory entry is neither a folder nor a file,
- *   so a link loop cannot trap the walk and a linked file is not listed twice.
+ * - Regular files named `*.orch` are listed, as `join(folder, name)` of the root as given.
+ * - A symbolic link to a folder is never entered (its directory entry is not a folder), so a
+ *   link loop cannot trap the walk; a link to a file is listed only when `linkedFiles` says so.
  * - Depth first: a folder's files and subfolders in the folder's order, a subfolder's files
  *   where the subfolder falls in that order.
  *
@@ -14,7 +14,7 @@
  * background, and a sync walk serves the sync callers (lock, scope, language server) and the
  * async commands alike.
  */
-import { readdirSync, type Dirent } from 'node:fs';
+import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 
 export interface OrchWalk {
@@ -33,6 +33,8 @@ export interface OrchWalk {
   readonly maxFiles?: number;
   /** Read folders at most this many levels below a root (a root is level 0). */
   readonly maxDepth?: number;
+  /** Also list links named `*.orch` whose target is a regular file (default: regular files only). */
+  readonly linkedFiles?: boolean;
   /** Files not listed (paths as the walk forms them), nor counted toward `maxFiles`. */
   readonly exclude?: ReadonlySet<string>;
 }
@@ -63,11 +65,19 @@ export function orchFilesUnder(roots: string | readonly string[], walk: OrchWalk
       const path = join(dir, e.name);
       if (e.isDirectory()) {
         if (enters(e.name)) visit(path, depth + 1);
-      } else if (e.isFile() && e.name.endsWith('.orch') && !walk.exclude?.has(path)) {
+      } else if (e.name.endsWith('.orch') && (e.isFile() || (walk.linkedFiles && e.isSymbolicLink() && linksToFile(path))) && !walk.exclude?.has(path)) {
         found.push(path);
       }
     }
   };
   for (const root of typeof roots === 'string' ? [roots] : roots) visit(root, 0);
   return found;
+}
+
+function linksToFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false; // a dangling or looping link, or one into a folder it may not read
+  }
 }

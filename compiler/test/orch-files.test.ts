@@ -15,7 +15,9 @@ beforeAll(() => {
   };
   for (const f of ['a.orch', 'B.orch', 'notes.txt', 'm/c.orch', 'm/deep/er/d.orch', 'node_modules/x/n.orch', '.hidden/h.orch', 'dist/out.orch', 'y.orch/inside.orch']) file(f);
   symlinkSync(root, join(root, 'loop')); // a folder link back to the root: never followed
-  symlinkSync(join(root, 'a.orch'), join(root, 'linked.orch')); // a file link: not listed
+  symlinkSync(join(root, 'a.orch'), join(root, 'linked.orch')); // a file link: listed only with linkedFiles
+  symlinkSync(join(root, 'm'), join(root, 'folder-link.orch')); // a folder link named like a file: never
+  symlinkSync(join(root, 'nowhere'), join(root, 'dangling.orch'));
 });
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -36,6 +38,10 @@ describe('orchFilesUnder', () => {
     expect(found).toContain('.hidden/h.orch');
     expect(found).toContain('dist/out.orch');
     expect(found).not.toContain('node_modules/x/n.orch');
+  });
+
+  it('with linkedFiles also lists links to files, never links to folders or dangling ones', () => {
+    expect(rel(orchFilesUnder(root, { ...base, linkedFiles: true }))).toEqual(['B.orch', 'a.orch', 'linked.orch', 'm/c.orch', 'm/deep/er/d.orch', 'y.orch/inside.orch']);
   });
 
   it('in the file system order lists the same files', () => {
