@@ -3,8 +3,8 @@
  * argument that is a directory (`orch check .`, as ESLint and Terraform users type first),
  * skipping `node_modules`, `.git` and `.orch` (run journals). Sorted, so the report is stable.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { orchFilesUnder } from '../compiler/index.js';
 import { CliError } from './errors.js';
 
 const SKIPPED = new Set(['node_modules', '.git', '.orch']);
@@ -22,30 +22,20 @@ export async function checkInputs(args: readonly string[]): Promise<string[]> {
       out.push(arg);
       continue;
     }
-    const found = await orchFilesUnder(arg);
+    const found = orchFilesIn(arg);
     if (found.length === 0) throw new CliError(`${arg}: is a directory with no .orch file under it`, 2);
     out.push(...found);
   }
   return [...new Set(out)];
 }
 
-async function orchFilesUnder(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch (err) {
-      throw new CliError(`${d}: cannot read the directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 2);
-    }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        if (!SKIPPED.has(e.name)) await walk(p);
-      } else if (e.isFile() && e.name.endsWith('.orch')) found.push(p);
-    }
-  };
-  await walk(dir);
-  return found;
+function orchFilesIn(dir: string): string[] {
+  return orchFilesUnder(dir, {
+    skip: SKIPPED,
+    skipHidden: false,
+    order: 'code-units',
+    unreadable: (d, err) => {
+      throw new CliError(`${d}: cannot read the directory (${err.code ?? err.message})`, 2);
+    },
+  });
 }

@@ -8,9 +8,9 @@
  * Only parsing is needed (declarations are read as written), so a project file with errors
  * elsewhere still contributes what it declares, and nothing is ever run.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { mcpModuleText, readMcpLock, STD_DIR, typeText } from '../compiler/index.js';
+import { mcpModuleText, orchFilesUnder, readMcpLock, STD_DIR, typeText } from '../compiler/index.js';
 import { parse, type Declaration, type FieldDecl, type Node, type StringLit } from '../language/index.js';
 
 export type ScopeKind = 'capability' | 'resource' | 'policy' | 'guardrail' | 'type';
@@ -57,24 +57,8 @@ const MAX_FILES = 500;
 
 /** Every `.orch` file under `root` (sorted), skipping dependency, build and hidden folders. */
 export function projectOrchFiles(root: string, exclude: ReadonlySet<string> = new Set()): string[] {
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (out.length >= MAX_FILES) return;
-      const path = join(dir, e.name);
-      if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) walk(path);
-      } else if (e.isFile() && e.name.endsWith('.orch') && !exclude.has(resolve(path))) out.push(resolve(path));
-    }
-  };
-  walk(resolve(root));
-  return out;
+  // From the resolved root every path the walk forms is absolute and normalized, as `exclude`'s are.
+  return orchFilesUnder(resolve(root), { skip: SKIP_DIRS, skipHidden: true, order: 'code-units', unreadable: 'skip', maxFiles: MAX_FILES, exclude });
 }
 
 /** The project's declarations and std's. `exclude`: files not to read (the draft being written). */

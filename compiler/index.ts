@@ -23,6 +23,7 @@ export { preview, type PreviewJson } from './preview.js';
 export { countsForLocality, countsForPrivacy, localRatio, privacyScore, type PlacedStep } from './placement-metrics.js';
 export { renderGraph, type GraphFormat } from './graph.js';
 export { closest, didYouMean } from './suggest.js';
+export { orchFilesUnder, type OrchWalk } from './orch-files.js';
 export { exportLine, handlerFile, handlerProblem, moduleExports, splitHandler, type HandlerProblem, type HandlerRef } from './handler-module.js';
 
 export interface CompileInput {

@@ -10,7 +10,7 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Module } from '../language/index.js';
 import type { Diagnostic } from '../language/index.js';
 import { reparse } from '../language/index.js';
-import { mcpModuleSource } from '../compiler/index.js';
+import { mcpModuleSource, orchFilesUnder } from '../compiler/index.js';
 import type { ParseOutput } from '../language/index.js';
 import { pathToUri, uriToPath } from './convert.js';
 import { collectDeclarations } from './symbol-index/declarations.js';
@@ -219,25 +219,7 @@ export class Workspace {
   }
 
   private scan(): string[] {
-    const out: string[] = [];
-    const visit = (dir: string, depth: number): void => {
-      if (out.length >= MAX_SCANNED_FILES || depth > 12) return;
-      let entries;
-      try {
-        entries = readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        if (e.isDirectory()) {
-          if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) visit(join(dir, e.name), depth + 1);
-        } else if (e.isFile() && e.name.endsWith('.orch')) {
-          out.push(join(dir, e.name));
-        }
-      }
-    };
-    for (const root of this.roots) visit(root, 0);
-    return out;
+    return orchFilesUnder(this.roots, { skip: SKIP_DIRS, skipHidden: true, order: 'as-listed', unreadable: 'skip', maxFiles: MAX_SCANNED_FILES, maxDepth: 12 });
   }
 
   forget(path: string): void {

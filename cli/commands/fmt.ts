@@ -4,9 +4,9 @@
  * diagnostics are printed and the command exits 1. `--check` writes nothing and lists the files
  * that would change (exit 1 if any) — for CI. `orch fmt -` formats standard input to standard output.
  */
-import { readdir, stat, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { stat, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { orchFilesUnder } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { checkFormatted, format } from '../../language/index.js';
 import { CliError } from '../errors.js';
@@ -25,6 +25,8 @@ untouched and their errors are printed.
 
 Exit codes: 0 all formatted (or already formatted), 1 --check found files to format or a file
 has syntax errors, 2 usage or I/O error.`;
+
+const SKIPPED = new Set(['node_modules']);
 
 interface FmtOptions {
   readonly check?: boolean;
@@ -140,18 +142,15 @@ async function expand(input: string): Promise<string[]> {
     return [input]; // readSource reports why it cannot be read
   }
   if (!isDirectory) return [input];
-  const out: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
-    entries.sort((a, b) => a.name.localeCompare(b.name));
-    for (const e of entries) {
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        if (!e.name.startsWith('.') && e.name !== 'node_modules') await walk(full);
-      } else if (e.isFile() && e.name.endsWith('.orch')) out.push(full);
-    }
-  };
-  await walk(input);
+  // An unreadable folder ends the walk with Node's own error, which runFmt reports after `${input}: `.
+  const out = orchFilesUnder(input, {
+    skip: SKIPPED,
+    skipHidden: true,
+    order: 'locale',
+    unreadable: (_, err) => {
+      throw err;
+    },
+  });
   if (out.length === 0) throw new CliError(`${input}: no .orch files in this directory`, 2);
   return out;
 }

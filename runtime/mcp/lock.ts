@@ -3,9 +3,9 @@
  * lists its tools and writes orch.lock.json at the project root — the only thing the compiler,
  * the language server and CI read about those servers.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOCK_FILE, LOCK_VERSION, lockText, type McpLock, type McpLockServer } from '../../compiler/index.js';
+import { LOCK_FILE, LOCK_VERSION, lockText, orchFilesUnder, type McpLock, type McpLockServer } from '../../compiler/index.js';
 import { parse } from '../../language/index.js';
 import { loadConfig } from '../config.js';
 import { envThenConfig } from '../secret-refs.js';
@@ -16,24 +16,11 @@ const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', '.orch']);
 /** The servers the project's `.orch` files import (`import mcp "NAME"`), sorted. */
 export function importedServers(root: string): string[] {
   const names = new Set<string>();
-  const walk = (dir: string): void => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) walk(join(dir, e.name));
-      } else if (e.name.endsWith('.orch')) {
-        const file = join(dir, e.name);
-        const { module } = parse({ file, text: readFileSync(file, 'utf8') });
-        for (const imp of module.imports) if (imp.kind === 'FileImport' && imp.mcp) names.add(imp.path);
-      }
-    }
-  };
-  walk(root);
+  // A linked file is read too: a plan may import it, and then its servers must be in the lock.
+  for (const file of orchFilesUnder(root, { skip: SKIP_DIRS, skipHidden: true, order: 'as-listed', unreadable: 'skip', linkedFiles: true })) {
+    const { module } = parse({ file, text: readFileSync(file, 'utf8') });
+    for (const imp of module.imports) if (imp.kind === 'FileImport' && imp.mcp) names.add(imp.path);
+  }
   return [...names].sort();
 }
 
