@@ -963,7 +963,7 @@ export {
   type PasswordRef,
 } from './people/auth-config.js';
 export { decoyHash, hashPassword, verifyPassword } from './people/passwords.js';
-export { newApiToken, sha256Hex, type ApiTokenRow, type AuditEntry, type AuditRow, type PeopleStore, type StoredSession } from './people/people-store.js';
+export { newApiToken, sha256Hex, type ApiTokenRow, type AuditEntry, type AuditRow, type LoginFailures, type PeopleStore, type StoredSession } from './people/people-store.js';
 export { openSqlitePeopleStore };
 
 /** The people store (sessions, API tokens, audit) of the journal database `db`: a SQLite path or a Postgres URL. */

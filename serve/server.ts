@@ -126,7 +126,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(opts.plans), triggerOf, stepCancel, peopleConfigured: opts.auth !== undefined });
   registerApiTriggers(app, engine, opts.triggers);
   const streams = registerStream(app, hub);
-  registerSessionRoutes(app, people);
+  registerSessionRoutes(app, people, log);
   registerAuditRoutes(app, people.store);
   registerDashboard(app, { people, starter, mode, stepCancel: true, ...(opts.oidc ? { oidcName: opts.oidc.config.name } : {}) });
   // OpenID Connect sign-in opens a session in the journal's database like any other sign-in.

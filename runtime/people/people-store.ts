@@ -5,6 +5,12 @@
  * Postgres implement one contract (`runtime/test/people-store-contract.test.ts`), so several
  * `orch serve` on one database share sessions and a restart signs nobody out.
  *
+ * Sign-in failures are counted here too (per key: `user:NAME`, `addr:ADDRESS`; never a password),
+ * so every `orch serve` of a database slows one guesser down together and a restart forgets
+ * nothing: an increment is one atomic upsert, and rows quiet for longer than the forget time are
+ * dropped as failures are recorded, so the table stays small. The rules (how many failures are
+ * free, how long to wait) are the serve layer's (`serve/http/login-throttle.ts`).
+ *
  * The audit trail is append-only: the store has no call that edits or deletes an entry, and the
  * database itself refuses UPDATE and DELETE on the table (triggers), so `orch runs prune` and
  * retention never touch it.
@@ -52,6 +58,13 @@ export interface AuditRow extends AuditEntry {
   readonly id: number;
 }
 
+/** A key's sign-in failures since it was last cleared or forgotten. */
+export interface LoginFailures {
+  readonly failures: number;
+  /** When the latest one happened (ms). */
+  readonly last: number;
+}
+
 export interface PeopleStore {
   createSession(idHash: string, s: StoredSession): Promise<void>;
   /** The session (not expired at `now`), or undefined. */
@@ -67,6 +80,16 @@ export interface PeopleStore {
   appendAudit(e: AuditEntry): Promise<void>;
   /** Oldest first, from `since` (ms) on. */
   audit(q?: { readonly since?: number; readonly limit?: number }): Promise<AuditRow[]>;
+  /** The failures of these keys whose latest one is at `since` (ms) or later; keys without any are absent. */
+  loginFailures(keys: readonly string[], since: number): Promise<Map<string, LoginFailures>>;
+  /**
+   * One more failure for each key, at `at`, atomically (two servers failing at once both count);
+   * a key whose latest failure is before `forgetBefore` starts over at 1. Rows quiet since before
+   * `forgetBefore` are dropped.
+   */
+  recordLoginFailure(keys: readonly string[], at: number, forgetBefore: number): Promise<void>;
+  /** Forgets a key's failures (a successful sign-in clears the user's count). */
+  clearLoginFailures(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -108,4 +131,9 @@ export function tokenRowOf(r: Record<string, unknown>): ApiTokenRow {
 export function auditParams(e: AuditEntry): (string | number | null)[] {
   return [e.at, e.subject, e.issuer, e.authMethod, e.name, e.httpMethod, e.route, e.path, e.runId, e.stepId, e.status, e.client];
 }
+/** Rows of `login_failures` → the map `loginFailures` answers, shared by both backends. */
+export function loginFailuresOf(rows: readonly Record<string, unknown>[]): Map<string, LoginFailures> {
+  return new Map(rows.map((r) => [String(r.key), { failures: Number(r.failures), last: Number(r.last_at) }]));
+}
+
 export const AUDIT_COLUMNS = 'at, subject, issuer, auth_method, name, http_method, route, path, run_id, step_id, status, client';

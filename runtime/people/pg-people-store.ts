@@ -1,6 +1,6 @@
-/** The people store on Postgres (`orch db migrate` creates its tables: migration 8). */
+/** The people store on Postgres (`orch db migrate` creates its tables: migrations 8 and 10). */
 import type { Identity } from './identity.js';
-import { AUDIT_COLUMNS, auditParams, auditRowOf, tokenRowOf, type PeopleStore } from './people-store.js';
+import { AUDIT_COLUMNS, auditParams, auditRowOf, loginFailuresOf, tokenRowOf, type PeopleStore } from './people-store.js';
 
 interface Pool {
   query(sql: string, params?: unknown[]): Promise<{ readonly rows: unknown[]; readonly rowCount: number | null }>;
@@ -38,6 +38,22 @@ export function pgPeopleStore(pool: Pool): PeopleStore {
       ).map(tokenRowOf),
     appendAudit: async (e) => void (await pool.query(`INSERT INTO orch.audit_log (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, auditParams(e))),
     audit: async (q = {}) => (await rows('SELECT * FROM orch.audit_log WHERE at >= $1 ORDER BY id LIMIT $2', [q.since ?? 0, q.limit ?? null])).map(auditRowOf),
+    loginFailures: async (keys, since) =>
+      loginFailuresOf(await rows('SELECT key, failures, last_at FROM orch.login_failures WHERE key = ANY($1::text[]) AND last_at >= $2', [[...keys], since])),
+    recordLoginFailure: async (keys, at, forgetBefore) => {
+      // One atomic upsert per key (the row lock orders concurrent servers, none is lost); one
+      // row per statement, so two servers can never wait on each other's rows in a cycle.
+      for (const key of keys) {
+        await pool.query(
+          `INSERT INTO orch.login_failures AS f (key, failures, last_at) VALUES ($1, 1, $2::bigint)
+           ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN f.last_at < $3::bigint THEN 1 ELSE f.failures + 1 END,
+                                          last_at = GREATEST(f.last_at, EXCLUDED.last_at)`,
+          [key, at, forgetBefore],
+        );
+      }
+      await pool.query('DELETE FROM orch.login_failures WHERE last_at < $1', [forgetBefore]);
+    },
+    clearLoginFailures: async (key) => void (await pool.query('DELETE FROM orch.login_failures WHERE key = $1', [key])),
     close: () => pool.end(),
   };
 }

@@ -1,7 +1,11 @@
-/** The people store in the SQLite journal file (its own connection, like serve's trigger state). */
+/**
+ * The people store in the SQLite journal file (its own connection, like serve's trigger state).
+ * Its tables are `CREATE … IF NOT EXISTS`, so a file from an older Orch gains the new ones
+ * (`login_failures`) when it is opened and keeps its rows.
+ */
 import { openSharedSqlite } from '../journal/sqlite-driver.js';
 import type { Identity } from './identity.js';
-import { AUDIT_COLUMNS, auditParams, auditRowOf, tokenRowOf, type PeopleStore, type StoredSession } from './people-store.js';
+import { AUDIT_COLUMNS, auditParams, auditRowOf, loginFailuresOf, tokenRowOf, type PeopleStore, type StoredSession } from './people-store.js';
 
 export const PEOPLE_SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS auth_sessions (
@@ -16,6 +20,9 @@ CREATE TABLE IF NOT EXISTS audit_log (
   name TEXT, http_method TEXT NOT NULL, route TEXT NOT NULL, path TEXT NOT NULL, run_id TEXT, step_id TEXT,
   status INTEGER NOT NULL, client TEXT);
 CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
+CREATE TABLE IF NOT EXISTS login_failures (
+  key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS login_failures_last ON login_failures (last_at);
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
@@ -38,6 +45,14 @@ export function openSqlitePeopleStore(path: string): PeopleStore {
   const tokensOf = db.prepare('SELECT * FROM auth_tokens WHERE user_name = ? ORDER BY created_at, id');
   const insertAudit = db.prepare(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const auditSince = db.prepare('SELECT * FROM audit_log WHERE at >= ? ORDER BY id LIMIT ?');
+  const failuresOf = db.prepare('SELECT key, failures, last_at FROM login_failures WHERE key = ? AND last_at >= ?');
+  // One statement per key: SQLite runs it under the write lock, so no increment is lost.
+  const fail = db.prepare(
+    `INSERT INTO login_failures (key, failures, last_at) VALUES (?, 1, ?)
+     ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN last_at < ? THEN 1 ELSE failures + 1 END, last_at = MAX(last_at, excluded.last_at)`,
+  );
+  const forget = db.prepare('DELETE FROM login_failures WHERE last_at < ?');
+  const clear = db.prepare('DELETE FROM login_failures WHERE key = ?');
   return {
     createSession: async (idHash, s) => {
       sweep.run(s.createdAt);
@@ -60,6 +75,12 @@ export function openSqlitePeopleStore(path: string): PeopleStore {
     tokens: async (user) => ((user === undefined ? allTokens.all() : tokensOf.all(user)) as Record<string, unknown>[]).map(tokenRowOf),
     appendAudit: async (e) => void insertAudit.run(...auditParams(e)),
     audit: async (q = {}) => (auditSince.all(q.since ?? 0, q.limit ?? -1) as Record<string, unknown>[]).map(auditRowOf),
+    loginFailures: async (keys, since) => loginFailuresOf(keys.flatMap((k) => failuresOf.all(k, since) as Record<string, unknown>[])),
+    recordLoginFailure: async (keys, at, forgetBefore) => {
+      for (const key of keys) fail.run(key, at, forgetBefore);
+      forget.run(forgetBefore);
+    },
+    clearLoginFailures: async (key) => void clear.run(key),
     close: async () => db.close(),
   };
 }

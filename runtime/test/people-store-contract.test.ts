@@ -1,7 +1,8 @@
 /**
  * One people-store contract (sessions, API tokens, the audit trail of LANGUAGE.md §8.8), run
  * against SQLite (the journal file) and Postgres (a throwaway cluster, migrated): two stores on one
- * database stand for two `orch serve`; the audit trail refuses edits and deletions in the database.
+ * database stand for two `orch serve`; the audit trail refuses edits and deletions in the database;
+ * sign-in failures are counted by both together, concurrent increments included.
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { openPool } from '../journal/pg/pool.js';
 import { openSqlite } from '../journal/sqlite-driver.js';
 import { openPeopleStore } from '../index.js';
 import type { Identity } from '../people/identity.js';
+import { openSqlitePeopleStore } from '../people/sqlite-people-store.js';
 import { newApiToken, sha256Hex, type AuditEntry, type PeopleStore } from '../people/people-store.js';
 import { startPostgres } from '../../test/support/postgres.js';
 import { tempDir } from './helpers.js';
@@ -128,5 +130,53 @@ describe.each(BACKENDS)('people store on $name', (backend) => {
     await expect(raw("UPDATE audit_log SET subject = 'mallory'")).rejects.toThrow(/append-only/);
     await expect(raw('DELETE FROM audit_log')).rejects.toThrow(/append-only/);
     expect((await a.audit()).map((e) => e.subject)).toEqual(['alice', null, 'bob']);
+  });
+
+  it('sign-in failures: two stores count together, concurrent increments are not lost, a key is cleared alone, quiet rows are forgotten and dropped', async () => {
+    const { a, b } = await two();
+    const alice = ['user:alice', 'addr:10.0.0.1'];
+    await a.recordLoginFailure(alice, 1000, 0);
+    await b.recordLoginFailure(alice, 2000, 0);
+    expect(await a.loginFailures([...alice, 'user:bob'], 0)).toEqual(
+      new Map([
+        ['user:alice', { failures: 2, last: 2000 }],
+        ['addr:10.0.0.1', { failures: 2, last: 2000 }],
+      ]),
+    );
+    // Two servers failing at once: every increment counts, and the latest time wins whatever the order.
+    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).recordLoginFailure(['user:carol', 'addr:10.0.0.1'], 3000 + i, 0)));
+    expect(await b.loginFailures(['user:carol', 'addr:10.0.0.1'], 0)).toEqual(
+      new Map([
+        ['user:carol', { failures: 40, last: 3039 }],
+        ['addr:10.0.0.1', { failures: 42, last: 3039 }],
+      ]),
+    );
+    await a.recordLoginFailure(['user:carol'], 2500, 0);
+    expect((await a.loginFailures(['user:carol'], 0)).get('user:carol')).toEqual({ failures: 41, last: 3039 });
+    // Only keys whose latest failure is at `since` or later.
+    expect([...(await a.loginFailures([...alice, 'user:carol'], 2500)).keys()].sort()).toEqual(['addr:10.0.0.1', 'user:carol']);
+    // A success clears the user's count, not the address's.
+    await b.clearLoginFailures('user:alice');
+    expect([...(await a.loginFailures(alice, 0)).keys()]).toEqual(['addr:10.0.0.1']);
+    // Past the forget time a key starts over, and every quiet row is dropped.
+    await a.recordLoginFailure(['user:carol'], 10_000, 5000);
+    expect(await b.loginFailures(['user:carol', 'addr:10.0.0.1', 'user:alice'], 0)).toEqual(new Map([['user:carol', { failures: 1, last: 10_000 }]]));
+  });
+});
+
+describe('people store on a SQLite file from before sign-in failures were stored', () => {
+  it('opens, keeps its rows and gains the login_failures table', async () => {
+    const db = join(tempDir('orch-people-old-'), 'runs.db');
+    const first = openSqlitePeopleStore(db);
+    await first.createSession('h1', { identity: alice, csrfHash: sha256Hex('c1'), createdAt: 1000, expiresAt: 9000 });
+    await first.close();
+    const c = openSqlite(db);
+    c.exec('DROP TABLE login_failures');
+    c.close();
+    const store = openSqlitePeopleStore(db);
+    cleanups.push(() => store.close());
+    expect((await store.session('h1', 2000))?.identity).toEqual(alice);
+    await store.recordLoginFailure(['user:alice'], 3000, 0);
+    expect(await store.loginFailures(['user:alice'], 0)).toEqual(new Map([['user:alice', { failures: 1, last: 3000 }]]));
   });
 });

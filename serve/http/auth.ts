@@ -88,7 +88,7 @@ export class People {
     this.bootstrapAllowed = !o.auth || o.auth.bootstrapToken;
     this.bootstrap = tokenMatches(o.token);
     this.now = o.now ?? Date.now;
-    this.throttle = new LoginThrottle(this.now);
+    this.throttle = new LoginThrottle(this.store, this.now);
     this.sessionMs = o.sessionMs ?? SESSION_MS;
     this.secret = o.secret ?? ((name) => process.env[name]);
   }

@@ -2,9 +2,17 @@
  * Slows password guessing down (LANGUAGE.md §8.8: repeated failures slow further attempts, 429):
  * per user name and per client address, the first few failures are free, then each further
  * attempt must wait twice as long as the one before (up to a cap). A success clears the user's
- * count (not the address's: one's own account must not reset a guesser's address). Kept in the
- * process's memory: each `orch serve` behind one address counts on its own.
+ * count (not the address's: one's own account must not reset a guesser's address). A key's
+ * failures are forgotten an hour after its last one.
+ *
+ * The counts live in the people store (`login_failures` in the journal's database), which every
+ * `orch serve` of a database shares: N servers behind one address slow a guesser down together,
+ * and a restart forgets nothing. `waitFor` is the pure rule; `LoginThrottle` reads and writes the
+ * counts through the store. When the store cannot be reached its calls reject: the session route
+ * then answers 503 (see `session-routes.ts`).
  */
+import type { LoginFailures, PeopleStore } from '../../runtime/index.js';
+
 export interface ThrottleRule {
   /** Failures allowed before any wait. */
   readonly free: number;
@@ -16,50 +24,46 @@ export const USER_RULE: ThrottleRule = { free: 5, baseDelayMs: 1000, maxDelayMs:
 /** Looser per address: several people may sit behind one NAT. */
 export const ADDRESS_RULE: ThrottleRule = { free: 20, baseDelayMs: 1000, maxDelayMs: 15 * 60_000 };
 /** A key's failures are forgotten this long after its last one. */
-const FORGET_MS = 60 * 60_000;
-const MAX_KEYS = 100_000;
+export const FORGET_MS = 60 * 60_000;
 
-interface Count {
-  failures: number;
-  last: number;
+export type ThrottleKey = readonly [key: string, rule: ThrottleRule];
+
+/** Milliseconds before another attempt may be tried after `count` failures under `rule` (0: now). */
+export function waitFor(count: LoginFailures | undefined, rule: ThrottleRule, now: number): number {
+  if (!count || now - count.last > FORGET_MS || count.failures < rule.free) return 0;
+  const delay = Math.min(rule.maxDelayMs, rule.baseDelayMs * 2 ** Math.min(30, count.failures - rule.free));
+  return Math.max(0, count.last + delay - now);
 }
 
-export class LoginThrottle {
-  private readonly counts = new Map<string, Count>();
+/** The store calls the throttle needs. */
+export type LoginFailureStore = Pick<PeopleStore, 'loginFailures' | 'recordLoginFailure' | 'clearLoginFailures'>;
 
-  constructor(private readonly now: () => number = Date.now) {}
+export class LoginThrottle {
+  constructor(
+    private readonly store: LoginFailureStore,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Milliseconds before another attempt for these keys may be tried (0: now). */
-  wait(keys: readonly (readonly [string, ThrottleRule])[]): number {
+  async wait(keys: readonly ThrottleKey[]): Promise<number> {
     const now = this.now();
-    let wait = 0;
-    for (const [key, rule] of keys) {
-      const c = this.counts.get(key);
-      if (!c || now - c.last > FORGET_MS || c.failures < rule.free) continue;
-      const delay = Math.min(rule.maxDelayMs, rule.baseDelayMs * 2 ** Math.min(30, c.failures - rule.free));
-      wait = Math.max(wait, c.last + delay - now);
-    }
-    return Math.max(0, wait);
+    const counts = await this.store.loginFailures(
+      keys.map(([key]) => key),
+      now - FORGET_MS,
+    );
+    return Math.max(0, ...keys.map(([key, rule]) => waitFor(counts.get(key), rule, now)));
   }
 
-  failed(keys: readonly (readonly [string, ThrottleRule])[]): void {
+  async failed(keys: readonly ThrottleKey[]): Promise<void> {
     const now = this.now();
-    if (this.counts.size > MAX_KEYS) this.sweep(now);
-    for (const [key] of keys) {
-      const c = this.counts.get(key);
-      if (!c || now - c.last > FORGET_MS) this.counts.set(key, { failures: 1, last: now });
-      else {
-        c.failures += 1;
-        c.last = now;
-      }
-    }
+    await this.store.recordLoginFailure(
+      keys.map(([key]) => key),
+      now,
+      now - FORGET_MS,
+    );
   }
 
-  succeeded(key: string): void {
-    this.counts.delete(key);
-  }
-
-  private sweep(now: number): void {
-    for (const [k, c] of this.counts) if (now - c.last > FORGET_MS) this.counts.delete(k);
+  async succeeded(key: string): Promise<void> {
+    await this.store.clearLoginFailures(key);
   }
 }

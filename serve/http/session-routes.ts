@@ -3,13 +3,18 @@
  * user) or `{"token"}` (the bootstrap token, where it is accepted) once, in a POST body, and
  * answers with an HttpOnly, SameSite=Strict session cookie and a CSRF cookie the page echoes
  * (double submit). Failed attempts slow further ones down, per user and per client address
- * (429 with Retry-After). `POST /session/logout` ends this session, `DELETE /sessions` every
+ * (429 with Retry-After), counted in the journal's database so every server on it counts
+ * together. When those counts cannot be read or written (the database is briefly unreachable or
+ * read-only) the attempt is refused with 503 and Retry-After, before the password is checked:
+ * letting it through uncounted would let a guesser go unthrottled for as long as the outage
+ * lasts, and a right password could not open a session without the database anyway, so a
+ * person loses nothing they could have had. `POST /session/logout` ends this session, `DELETE /sessions` every
  * session of the caller on every server sharing the database.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from '../../runtime/index.js';
 import { CSRF_COOKIE, SESSION_COOKIE, type People } from './auth.js';
-import { ADDRESS_RULE, USER_RULE } from './login-throttle.js';
+import { ADDRESS_RULE, USER_RULE, type ThrottleKey } from './login-throttle.js';
 
 /** What the page and scripts may know of an identity (nothing secret). */
 export function publicIdentity(id: Identity) {
@@ -35,7 +40,25 @@ function clearCookies(reply: FastifyReply): FastifyReply {
   return reply.clearCookie(SESSION_COOKIE, { path: '/' }).clearCookie(CSRF_COOKIE, { path: '/' });
 }
 
-export function registerSessionRoutes(app: FastifyInstance, people: People): void {
+/** What a sign-in refused because the failure counts are out of reach answers (and how soon to retry). */
+const UNAVAILABLE_RETRY_S = 5;
+const UNAVAILABLE = Symbol('the login failure counts are out of reach');
+
+export function registerSessionRoutes(app: FastifyInstance, people: People, log: (line: string) => void = () => {}): void {
+  /** A throttle call, or UNAVAILABLE (logged, without any secret) when the store failed. */
+  const counting = async <T>(work: () => Promise<T>): Promise<T | typeof UNAVAILABLE> => {
+    try {
+      return await work();
+    } catch (err) {
+      log(`sign-in refused (503): cannot read or write the sign-in failure counts: ${(err as Error).message}`);
+      return UNAVAILABLE;
+    }
+  };
+  const unavailable = (reply: FastifyReply) =>
+    reply
+      .code(503)
+      .header('retry-after', String(UNAVAILABLE_RETRY_S))
+      .send({ error: `signing in is unavailable: the server cannot reach its database; try again in ${UNAVAILABLE_RETRY_S} s` });
   const tooMany = (reply: FastifyReply, waitMs: number) =>
     reply
       .code(429)
@@ -58,30 +81,33 @@ export function registerSessionRoutes(app: FastifyInstance, people: People): voi
     },
     async (req, reply) => {
       const body = req.body ?? {};
-      const address: [string, typeof ADDRESS_RULE] = [`addr:${req.ip}`, ADDRESS_RULE];
+      const address: ThrottleKey = [`addr:${req.ip}`, ADDRESS_RULE];
       if (typeof body.user === 'string' || typeof body.password === 'string') {
         const user = (body.user ?? '').trim();
         if (!people.auth) return reply.code(400).send({ error: 'no users are configured on this server: sign in with the server token ({"token": …})' });
         if (user === '' || typeof body.password !== 'string') return reply.code(400).send({ error: 'signing in needs "user" and "password"' });
         if (people.auth.users.has(user)) req.auditSubject = user;
         const keys = [[`user:${user}`, USER_RULE], address] as const;
-        const wait = people.throttle.wait(keys);
+        const wait = await counting(() => people.throttle.wait(keys));
+        if (wait === UNAVAILABLE) return unavailable(reply);
         if (wait > 0) return tooMany(reply, wait);
         const identity = await people.passwordSignIn(user, body.password);
         if (!identity) {
-          people.throttle.failed(keys);
+          // Uncounted, a wrong password must not answer 401: the count is what slows guessing.
+          if ((await counting(() => people.throttle.failed(keys))) === UNAVAILABLE) return unavailable(reply);
           return reply.code(401).send({ error: 'wrong user name or password' });
         }
-        people.throttle.succeeded(`user:${user}`);
+        if ((await counting(() => people.throttle.succeeded(`user:${user}`))) === UNAVAILABLE) return unavailable(reply);
         await startSession(people, req, reply, identity);
         return reply.code(201).send({ who: identity.name, identity: publicIdentity(identity) });
       }
       if (typeof body.token === 'string') {
-        const wait = people.throttle.wait([address]);
+        const wait = await counting(() => people.throttle.wait([address]));
+        if (wait === UNAVAILABLE) return unavailable(reply);
         if (wait > 0) return tooMany(reply, wait);
         const identity = people.bootstrapSignIn(body.token);
         if (!identity) {
-          people.throttle.failed([address]);
+          if ((await counting(() => people.throttle.failed([address]))) === UNAVAILABLE) return unavailable(reply);
           return reply.code(401).send({ error: people.bootstrapAllowed ? 'wrong token' : 'the server token is refused here: sign in with your user name and password' });
         }
         await startSession(people, req, reply, identity);

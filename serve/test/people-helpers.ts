@@ -53,7 +53,7 @@ export interface TestServer extends BuiltServer {
   close(): Promise<void>;
 }
 
-export async function testServer(o: { dir?: string; auth?: AuthConfig | null; now?: () => number } = {}): Promise<TestServer> {
+export async function testServer(o: { dir?: string; auth?: AuthConfig | null; now?: () => number; log?: (line: string) => void } = {}): Promise<TestServer> {
   const dir = o.dir ?? tempDir('orch-auth-');
   const db = join(dir, 'runs.db');
   const fake = new FakeStarter();
@@ -75,6 +75,7 @@ export async function testServer(o: { dir?: string; auth?: AuthConfig | null; no
     token: TOKEN,
     ...(auth ? { auth } : {}),
     secret: (name) => (name === 'DAVE_HASH' ? h.dave : undefined),
+    ...(o.log ? { log: o.log } : {}),
   });
   await built.app.ready();
   return {

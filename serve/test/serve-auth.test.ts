@@ -1,12 +1,13 @@
 /**
  * People on `orch serve` (LANGUAGE.md §8.8), in process (Fastify inject, a SQLite journal file):
  * local users sign in with argon2/bcrypt passwords, wrong ones are refused and repeated failures
- * answer 429; API tokens act as their user until they expire or are revoked; roles are enforced
+ * answer 429 (counted in the database: two servers on one file count together, a restart forgets
+ * nothing, an unreachable count answers 503); API tokens act as their user until they expire or are revoked; roles are enforced
  * with 401/403; sessions live in the database (two servers on one file share them, a restart
  * signs nobody out, sign-out everywhere ends them all); every state change is audited with who.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqlite } from '../../runtime/index.js';
+import { openSqlite, type PeopleStore } from '../../runtime/index.js';
 import { apiToken, asBrowser, authBlock, bearer, dbOf, PASSWORDS, signIn, testServer, TOKEN, type TestServer } from './people-helpers.js';
 import { tempDir } from './serve-process.js';
 
@@ -18,6 +19,11 @@ async function server(o: Parameters<typeof testServer>[0] = {}): Promise<TestSer
   const s = await testServer(o);
   open.push(s);
   return s;
+}
+
+/** The throttle's clock is the people's: drive it by hand. */
+function setThrottleClock(s: TestServer, now: () => number): void {
+  (s.people.throttle as unknown as { now: () => number }).now = now;
 }
 
 describe('local users', () => {
@@ -46,8 +52,7 @@ describe('local users', () => {
   it('repeated failures slow further attempts down: 429 with Retry-After, per user and per client address', async () => {
     let now = 1_000_000;
     const s = await server();
-    // The throttle's clock is the people's: drive it by hand.
-    (s.people.throttle as unknown as { now: () => number }).now = () => now;
+    setThrottleClock(s, () => now);
     const attempt = (user: string, password: string, remoteAddress = '10.0.0.1') =>
       s.app.inject({ method: 'POST', url: '/session', payload: { user, password }, remoteAddress });
     for (let i = 0; i < 5; i++) expect((await attempt('alice', `guess${i}`)).statusCode).toBe(401);
@@ -67,6 +72,49 @@ describe('local users', () => {
     const addr = await attempt('carol', PASSWORDS.carol, '10.0.0.9');
     expect(addr.statusCode).toBe(429);
     expect((await attempt('carol', PASSWORDS.carol, '10.0.0.10')).statusCode).toBe(201);
+  });
+
+  it('two servers on one database count failures together, and a restart forgets none', async () => {
+    const now = 1_000_000;
+    const dir = tempDir('orch-auth-');
+    const s1 = await server({ dir });
+    const s2 = await server({ dir });
+    for (const s of [s1, s2]) setThrottleClock(s, () => now);
+    const attempt = (s: TestServer, password: string) => s.app.inject({ method: 'POST', url: '/session', payload: { user: 'bob', password }, remoteAddress: '10.0.0.1' });
+    // Five free failures in all, whichever server saw them.
+    for (let i = 0; i < 5; i++) expect((await attempt(i % 2 ? s1 : s2, `guess${i}`)).statusCode).toBe(401);
+    expect((await attempt(s1, PASSWORDS.bob)).statusCode).toBe(429);
+    expect((await attempt(s2, PASSWORDS.bob)).statusCode).toBe(429);
+    await s1.close();
+    open.splice(open.indexOf(s1), 1);
+    const restarted = await server({ dir });
+    setThrottleClock(restarted, () => now);
+    expect((await attempt(restarted, PASSWORDS.bob)).statusCode).toBe(429);
+  });
+
+  it('when the failure counts cannot be reached, signing in answers 503 with Retry-After (right password or wrong) and logs why', async () => {
+    const lines: string[] = [];
+    const s = await server({ log: (line) => lines.push(line) });
+    const store = s.people.store as { -readonly [K in keyof PeopleStore]: PeopleStore[K] };
+    const down = async (): Promise<never> => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+    };
+    const attempt = (password: string) => s.app.inject({ method: 'POST', url: '/session', payload: { user: 'bob', password } });
+    const { loginFailures, recordLoginFailure } = store;
+    store.loginFailures = down;
+    const unread = await attempt(PASSWORDS.bob);
+    expect(unread.statusCode).toBe(503);
+    expect(unread.headers['retry-after']).toBe('5');
+    expect(unread.json().error).toMatch(/unavailable.*database/);
+    expect(unread.cookies).toHaveLength(0);
+    store.loginFailures = loginFailures;
+    store.recordLoginFailure = down;
+    // A wrong password that could not be counted is not told apart from a right one.
+    expect((await attempt('wrong')).statusCode).toBe(503);
+    store.recordLoginFailure = recordLoginFailure;
+    expect((await attempt(PASSWORDS.bob)).statusCode).toBe(201);
+    expect(lines.filter((l) => /sign-in refused \(503\).*ECONNREFUSED/.test(l))).toHaveLength(2);
+    expect(lines.join('\n')).not.toContain(PASSWORDS.bob);
   });
 
   it('the bootstrap token is refused once people are configured, unless auth.bootstrap_token is true; without auth it is the admin', async () => {

@@ -16,7 +16,7 @@ export function loginView(root: HTMLElement): void {
       error.textContent =
         res.status === 429
           ? `Too many failed attempts: try again in ${retry ?? 'a few'} seconds.`
-          : res.status === 401
+          : res.status === 401 || res.status === 503
             ? (data?.error ?? 'Sign-in refused.')
             : `Sign-in failed (${res.status}).`;
     });

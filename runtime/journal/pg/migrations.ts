@@ -286,6 +286,22 @@ CREATE INDEX attempts_ready ON orch.attempts (task, dispatched_at) WHERE status 
 DROP INDEX orch.attempts_dispatched_by_job;
 `,
   },
+  {
+    version: 10,
+    name: 'sign-in failures shared by every server',
+    sql: `
+-- LANGUAGE.md §8.8, repeated sign-in failures slow further attempts (runtime/people/people-store.ts,
+-- serve/http/login-throttle.ts): one row per key (user:NAME or addr:ADDRESS, never a password),
+-- incremented by an upsert so concurrent servers all count; rows quiet past the forget time are
+-- deleted by last_at.
+CREATE TABLE orch.login_failures (
+  key text PRIMARY KEY,
+  failures integer NOT NULL,
+  last_at bigint NOT NULL
+);
+CREATE INDEX login_failures_last ON orch.login_failures (last_at);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
