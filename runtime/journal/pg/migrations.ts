@@ -302,6 +302,15 @@ CREATE TABLE orch.login_failures (
 CREATE INDEX login_failures_last ON orch.login_failures (last_at);
 `,
   },
+  {
+    version: 11,
+    name: 'workers without graphile-worker ids',
+    sql: `
+-- The ids of a worker's graphile-worker workers, for the sweeper to unlock a dead worker's jobs:
+-- nothing has written or read them since the step queue moved into orch.attempts (migration 9).
+ALTER TABLE orch.workers DROP COLUMN job_workers;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
