@@ -6,6 +6,7 @@
 import type { AsyncJournal } from './journal/async-journal.js';
 import type { RunRow } from './journal/sqlite-journal.js';
 import { perItemMessage } from './scheduler/core/core.js';
+import { isApproval } from './scheduler/core/resolve.js';
 import { baseId } from './scheduler/core/state.js';
 import type { PlanIR } from '../compiler/index.js';
 import { refusal, ruleBeforeStart } from './people/approval-rule.js';
@@ -104,8 +105,8 @@ async function refusalFromJournal(journal: AsyncJournal, row: RunRow, stepId: st
     return null;
   }
   const step = plan.steps.find((s) => s.id === baseId(stepId));
-  const handler = step?.capability ? plan.capabilities[step.capability]?.handler : undefined;
-  if (!step || !handler || !('builtin' in handler) || handler.builtin !== 'approval') return null;
+  const cap = step?.capability ? plan.capabilities[step.capability] : undefined;
+  if (!step || !cap || !isApproval(cap)) return null;
   const rule = ruleBeforeStart(step, input);
   if (rule === null) return null;
   let started = false;

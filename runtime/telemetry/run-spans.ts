@@ -5,6 +5,7 @@
  * and exported by the tracing thread (`span-sink.ts`); loaded only when tracing is on.
  */
 import type { CapabilityIR } from '../../compiler/index.js';
+import { isApproval } from '../scheduler/core/resolve.js';
 import { baseId } from '../scheduler/core/state.js';
 import type { AttemptOutcome, Executor, RunEvent, RunReader } from '../scheduler/types.js';
 import { genAiAttributes, usageOf } from './gen-ai.js';
@@ -335,10 +336,6 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     for (const r of [...this.runs.values()]) if (this.runs.has(r.runId)) this.close(r, Date.now(), null);
     await this.sink.flush();
   }
-}
-
-function isApproval(cap: CapabilityIR): boolean {
-  return cap.handler !== null && 'builtin' in cap.handler && cap.handler.builtin === 'approval';
 }
 
 function num(v: unknown): number {
