@@ -14,7 +14,7 @@ export function batchedHook<T>(group: (transaction: unknown, items: readonly T[]
 /**
  * Runs `hooks` on `transaction`, each batch group once, where its first member stands. Every hook
  * is started before any is awaited, in order, so that their statements travel together (a
- * pipelining connection: `pipelined`); hooks never read what another wrote in the same commit.
+ * pipelining connection: `transaction` in journal/pg/pool.ts); hooks never read what another wrote in the same commit.
  * Settles once all did: the first failure otherwise.
  */
 export async function runCommitHooks(transaction: unknown, hooks: readonly CommitHook[]): Promise<void> {
@@ -36,7 +36,7 @@ export async function runCommitHooks(transaction: unknown, hooks: readonly Commi
 
 /**
  * The results of `sent` once every one is answered; the first failure in the order they were
- * sent otherwise. Nothing is left in flight or unhandled (a commit's statements: `pipelined`).
+ * sent otherwise. Nothing is left in flight or unhandled (a commit's statements on Postgres).
  */
 export async function settled(sent: readonly Promise<unknown>[]): Promise<unknown[]> {
   const all = await Promise.allSettled(sent);

@@ -78,7 +78,7 @@ describe('a run owner frozen inside a commit', () => {
       const err = (await lateResult) as { code?: string } | null;
       expect(err?.code).toBe('ORCH_LEASE_LOST');
       // A later commit by A is refused by the fence itself, though its statements were sent with
-      // the fence (`pipelined`): neither its events nor what its hooks wrote land.
+      // the fence (`transaction`): neither its events nor what its hooks wrote land.
       await expect(a.commit(summary('r1'), [event('r1', 3)], [hit('lost lease')])).rejects.toMatchObject({ code: 'ORCH_LEASE_LOST' });
       expect(await hits(b, 'lost lease')).toBe(0);
       // B, the owner now, goes on from what landed: only A's first commit.

@@ -21,7 +21,7 @@ import { LeaseLost, type AsyncJournal } from '../async-journal.js';
 import type { PruneResult } from '../retention.js';
 import type { ControlRow, RunRow } from '../sqlite-journal.js';
 import { openMigratedPool } from './migrations.js';
-import { pipelined, transaction } from './pool.js';
+import { transaction } from './pool.js';
 import { displayUrl } from './url.js';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from '../../cluster/timing.js';
 
@@ -101,8 +101,8 @@ export class PgJournal implements AsyncJournal {
     const top = topOf(summary.runId);
     const epoch = this.epochs.get(top);
     try {
-      await pipelined(this.pool, async (db) => {
-        // Every statement is sent at once (`pipelined`): with BEGIN, one round trip; COMMIT, a second.
+      await transaction(this.pool, async (db) => {
+        // Every statement is sent at once (`transaction`): with BEGIN, one round trip; COMMIT, a second.
         // The fence: if the run was taken over, nothing of this commit lands. FOR SHARE holds a
         // take-over (an UPDATE of the row) until this commit is in, so the two never interleave.
         // Sent first, it is answered first: the statements behind it find the row locked, and

@@ -31,7 +31,7 @@ export interface PoolOptions {
   readonly max?: number;
   /**
    * Each connection writes a statement as soon as it is given one, not once the one before was
-   * answered (node-postgres' pipeline mode): what `pipelined` needs to cost one round trip.
+   * answered (node-postgres' pipeline mode): what lets a `transaction`'s statements share a round trip.
    * Code that awaits each statement before the next sees no difference.
    */
   readonly pipeline?: boolean;
@@ -55,32 +55,17 @@ export function openClient(url: string): pg.Client {
   return client;
 }
 
-/** Runs `fn` in one transaction on a pooled client; rolls back on any error. */
-export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
-
 /**
- * Runs `fn` in one transaction whose statements travel together: `fn` sends them all without
- * waiting for answers and returns once every one is answered (`settled`). On a pipelining pool
- * (`PoolOptions.pipeline`) `BEGIN` and everything `fn` sends reach the server in one round trip,
- * and `COMMIT` is the second; elsewhere they go one after another, with the same outcome. A
- * statement that fails makes every later one of the transaction fail too (Postgres refuses them
- * once it is aborted), so nothing of it lands; `fn` may also throw after reading the answers
- * (a fence that found nothing) to roll it all back.
+ * Runs `fn` in one transaction on a pooled client; rolls back on any error. `BEGIN` is sent
+ * without waiting for its answer, so on a pipelining pool (`PoolOptions.pipeline`) it travels
+ * with `fn`'s first statement — and with all of them when `fn` sends them at once and waits for
+ * them together (`settled`): the journal's commit is then one round trip, and `COMMIT` a second.
+ * Elsewhere the statements go one after another, with the same outcome. A statement that fails
+ * makes every later one of the transaction fail too (Postgres refuses them once it is aborted),
+ * so nothing of it lands; `fn` may also throw after reading the answers (a fence that found
+ * nothing) to roll it all back.
  */
-export async function pipelined<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     const begun = client.query('BEGIN');
