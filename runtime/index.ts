@@ -969,7 +969,7 @@ export { openSqlitePeopleStore };
 /** The people store (sessions, API tokens, audit) of the journal database `db`: a SQLite path or a Postgres URL. */
 export async function openPeopleStore(db: string): Promise<PeopleStore> {
   if (!isPostgresUrl(db)) return openSqlitePeopleStore(db);
-  const { pgPeopleStore } = await import('./people/pg-people-store.js');
-  return pgPeopleStore(await openPgPool(db, 2));
+  const [{ pgPeopleStore }, { openMigratedPool }] = await Promise.all([import('./people/pg-people-store.js'), import('./journal/pg/migrations.js')]);
+  return pgPeopleStore(await openMigratedPool(db, 2));
 }
 export { approvalRule, matchesApprover, refusal as approvalRefusal, samePerson, GROUP_PREFIX, type ApprovalRule, type DecisionState } from './people/approval-rule.js';

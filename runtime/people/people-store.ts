@@ -7,8 +7,9 @@
  *
  * Sign-in failures are counted here too (per key: `user:NAME`, `addr:ADDRESS`; never a password),
  * so every `orch serve` of a database slows one guesser down together and a restart forgets
- * nothing: an increment is one atomic upsert, and rows quiet for longer than the forget time are
- * dropped as failures are recorded, so the table stays small. The rules (how many failures are
+ * nothing: an attempt is decided and counted in one transaction over its keys' rows (locked, so
+ * two servers deciding at once take turns), and rows quiet for longer than the forget time are
+ * dropped as attempts are counted, so the table stays small. The rules (how many failures are
  * free, how long to wait) are the serve layer's (`serve/http/login-throttle.ts`).
  *
  * The audit trail is append-only: the store has no call that edits or deletes an entry, and the
@@ -83,11 +84,18 @@ export interface PeopleStore {
   /** The failures of these keys whose latest one is at `since` (ms) or later; keys without any are absent. */
   loginFailures(keys: readonly string[], since: number): Promise<Map<string, LoginFailures>>;
   /**
-   * One more failure for each key, at `at`, atomically (two servers failing at once both count);
-   * a key whose latest failure is before `forgetBefore` starts over at 1. Rows quiet since before
-   * `forgetBefore` are dropped.
+   * One sign-in attempt for these keys, decided and counted at once (under a lock every store on
+   * the same database respects): `wait` sees the keys' failures as they stand — a key whose latest
+   * failure is before `forgetBefore` as having none — and answers how long the attempt must wait.
+   * When it answers 0, the attempt is counted as one more failure of each key, at `at`, before
+   * the password is even checked, so a burst of parallel guesses is slowed down as one guesser
+   * trying in turn would be; a success takes that failure back (`forgiveLoginFailure`,
+   * `clearLoginFailures`). When it answers more, nothing is written. Rows quiet since before
+   * `forgetBefore` are dropped. Resolves to `wait`'s answer.
    */
-  recordLoginFailure(keys: readonly string[], at: number, forgetBefore: number): Promise<void>;
+  takeLoginAttempt(keys: readonly string[], at: number, forgetBefore: number, wait: (failures: ReadonlyMap<string, LoginFailures>) => number): Promise<number>;
+  /** Takes back one failure of a key counted by `takeLoginAttempt` (its latest time stays). */
+  forgiveLoginFailure(key: string): Promise<void>;
   /** Forgets a key's failures (a successful sign-in clears the user's count). */
   clearLoginFailures(key: string): Promise<void>;
   close(): Promise<void>;

@@ -1,13 +1,13 @@
 /** The people store on Postgres (`orch db migrate` creates its tables: migrations 8 and 10). */
+import type pg from 'pg';
+import { transaction } from '../journal/pg/pool.js';
 import type { Identity } from './identity.js';
 import { AUDIT_COLUMNS, auditParams, auditRowOf, loginFailuresOf, tokenRowOf, type PeopleStore } from './people-store.js';
 
-interface Pool {
-  query(sql: string, params?: unknown[]): Promise<{ readonly rows: unknown[]; readonly rowCount: number | null }>;
-  end(): Promise<void>;
-}
+/** The advisory lock class of sign-in attempts (two-key form: a key space of its own), 'orlf'. */
+const LOGIN_LOCK = 0x6f72_6c66;
 
-export function pgPeopleStore(pool: Pool): PeopleStore {
+export function pgPeopleStore(pool: pg.Pool): PeopleStore {
   const rows = async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as Record<string, unknown>[];
   return {
     createSession: async (idHash, s) => {
@@ -40,19 +40,31 @@ export function pgPeopleStore(pool: Pool): PeopleStore {
     audit: async (q = {}) => (await rows('SELECT * FROM orch.audit_log WHERE at >= $1 ORDER BY id LIMIT $2', [q.since ?? 0, q.limit ?? null])).map(auditRowOf),
     loginFailures: async (keys, since) =>
       loginFailuresOf(await rows('SELECT key, failures, last_at FROM orch.login_failures WHERE key = ANY($1::text[]) AND last_at >= $2', [[...keys], since])),
-    recordLoginFailure: async (keys, at, forgetBefore) => {
-      // One atomic upsert per key (the row lock orders concurrent servers, none is lost); one
-      // row per statement, so two servers can never wait on each other's rows in a cycle.
-      for (const key of keys) {
-        await pool.query(
-          `INSERT INTO orch.login_failures AS f (key, failures, last_at) VALUES ($1, 1, $2::bigint)
-           ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN f.last_at < $3::bigint THEN 1 ELSE f.failures + 1 END,
-                                          last_at = GREATEST(f.last_at, EXCLUDED.last_at)`,
-          [key, at, forgetBefore],
-        );
-      }
-      await pool.query('DELETE FROM orch.login_failures WHERE last_at < $1', [forgetBefore]);
-    },
+    takeLoginAttempt: (keys, at, forgetBefore, wait) =>
+      transaction(pool, async (c) => {
+        const sorted = [...new Set(keys)].sort();
+        // Servers deciding on the same key take turns, each locking its keys in one order (never
+        // in a cycle); a lock rather than the rows themselves, since a first failure has no row yet.
+        for (const key of sorted) await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOGIN_LOCK, key]);
+        const { rows } = await c.query('SELECT key, failures, last_at FROM orch.login_failures WHERE key = ANY($1::text[]) AND last_at >= $2', [sorted, forgetBefore]);
+        const w = wait(loginFailuresOf(rows as Record<string, unknown>[]));
+        if (w > 0) return w;
+        for (const key of sorted)
+          await c.query(
+            `INSERT INTO orch.login_failures AS f (key, failures, last_at) VALUES ($1, 1, $2::bigint)
+             ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN f.last_at < $3::bigint THEN 1 ELSE f.failures + 1 END,
+                                            last_at = GREATEST(f.last_at, EXCLUDED.last_at)`,
+            [key, at, forgetBefore],
+          );
+        await c.query('DELETE FROM orch.login_failures WHERE last_at < $1', [forgetBefore]);
+        return 0;
+      }),
+    forgiveLoginFailure: async (key) =>
+      void (await pool.query(
+        `WITH gone AS (DELETE FROM orch.login_failures WHERE key = $1 AND failures <= 1)
+         UPDATE orch.login_failures SET failures = failures - 1 WHERE key = $1 AND failures > 1`,
+        [key],
+      )),
     clearLoginFailures: async (key) => void (await pool.query('DELETE FROM orch.login_failures WHERE key = $1', [key])),
     close: () => pool.end(),
   };

@@ -5,7 +5,7 @@
  */
 import { openSharedSqlite } from '../journal/sqlite-driver.js';
 import type { Identity } from './identity.js';
-import { AUDIT_COLUMNS, auditParams, auditRowOf, loginFailuresOf, tokenRowOf, type PeopleStore, type StoredSession } from './people-store.js';
+import { AUDIT_COLUMNS, auditParams, auditRowOf, loginFailuresOf, tokenRowOf, type LoginFailures, type PeopleStore, type StoredSession } from './people-store.js';
 
 export const PEOPLE_SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS auth_sessions (
@@ -46,13 +46,27 @@ export function openSqlitePeopleStore(path: string): PeopleStore {
   const insertAudit = db.prepare(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const auditSince = db.prepare('SELECT * FROM audit_log WHERE at >= ? ORDER BY id LIMIT ?');
   const failuresOf = db.prepare('SELECT key, failures, last_at FROM login_failures WHERE key = ? AND last_at >= ?');
-  // One statement per key: SQLite runs it under the write lock, so no increment is lost.
   const fail = db.prepare(
     `INSERT INTO login_failures (key, failures, last_at) VALUES (?, 1, ?)
      ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN last_at < ? THEN 1 ELSE failures + 1 END, last_at = MAX(last_at, excluded.last_at)`,
   );
   const forget = db.prepare('DELETE FROM login_failures WHERE last_at < ?');
   const clear = db.prepare('DELETE FROM login_failures WHERE key = ?');
+  const forgive = db.prepare('UPDATE login_failures SET failures = failures - 1 WHERE key = ?');
+  const emptied = db.prepare('DELETE FROM login_failures WHERE key = ? AND failures <= 0');
+  const failuresOfKeys = (keys: readonly string[], since: number) => loginFailuresOf(keys.flatMap((k) => failuresOf.all(k, since) as Record<string, unknown>[]));
+  // Under the write lock from BEGIN: servers on the file decide one attempt at a time.
+  const take = db.transaction((keys: readonly string[], at: number, forgetBefore: number, wait: (f: ReadonlyMap<string, LoginFailures>) => number): number => {
+    const w = wait(failuresOfKeys(keys, forgetBefore));
+    if (w > 0) return w;
+    for (const key of new Set(keys)) fail.run(key, at, forgetBefore);
+    forget.run(forgetBefore);
+    return 0;
+  }, 'immediate');
+  const untake = db.transaction((key: string) => {
+    forgive.run(key);
+    emptied.run(key);
+  });
   return {
     createSession: async (idHash, s) => {
       sweep.run(s.createdAt);
@@ -75,11 +89,9 @@ export function openSqlitePeopleStore(path: string): PeopleStore {
     tokens: async (user) => ((user === undefined ? allTokens.all() : tokensOf.all(user)) as Record<string, unknown>[]).map(tokenRowOf),
     appendAudit: async (e) => void insertAudit.run(...auditParams(e)),
     audit: async (q = {}) => (auditSince.all(q.since ?? 0, q.limit ?? -1) as Record<string, unknown>[]).map(auditRowOf),
-    loginFailures: async (keys, since) => loginFailuresOf(keys.flatMap((k) => failuresOf.all(k, since) as Record<string, unknown>[])),
-    recordLoginFailure: async (keys, at, forgetBefore) => {
-      for (const key of keys) fail.run(key, at, forgetBefore);
-      forget.run(forgetBefore);
-    },
+    loginFailures: async (keys, since) => failuresOfKeys(keys, since),
+    takeLoginAttempt: async (keys, at, forgetBefore, wait) => take(keys, at, forgetBefore, wait),
+    forgiveLoginFailure: async (key) => untake(key),
     clearLoginFailures: async (key) => void clear.run(key),
     close: async () => db.close(),
   };

@@ -2,7 +2,8 @@
  * One people-store contract (sessions, API tokens, the audit trail of LANGUAGE.md §8.8), run
  * against SQLite (the journal file) and Postgres (a throwaway cluster, migrated): two stores on one
  * database stand for two `orch serve`; the audit trail refuses edits and deletions in the database;
- * sign-in failures are counted by both together, concurrent increments included.
+ * sign-in failures are counted by both together, concurrent increments included, and a burst of
+ * attempts across both is decided one at a time.
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -134,9 +135,11 @@ describe.each(BACKENDS)('people store on $name', (backend) => {
 
   it('sign-in failures: two stores count together, concurrent increments are not lost, a key is cleared alone, quiet rows are forgotten and dropped', async () => {
     const { a, b } = await two();
+    /** An attempt let through whatever the counts: counted as one more failure of each key. */
+    const fail = (s: PeopleStore, keys: string[], at: number, forgetBefore = 0) => s.takeLoginAttempt(keys, at, forgetBefore, () => 0);
     const alice = ['user:alice', 'addr:10.0.0.1'];
-    await a.recordLoginFailure(alice, 1000, 0);
-    await b.recordLoginFailure(alice, 2000, 0);
+    await fail(a, alice, 1000);
+    await fail(b, alice, 2000);
     expect(await a.loginFailures([...alice, 'user:bob'], 0)).toEqual(
       new Map([
         ['user:alice', { failures: 2, last: 2000 }],
@@ -144,14 +147,14 @@ describe.each(BACKENDS)('people store on $name', (backend) => {
       ]),
     );
     // Two servers failing at once: every increment counts, and the latest time wins whatever the order.
-    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).recordLoginFailure(['user:carol', 'addr:10.0.0.1'], 3000 + i, 0)));
+    await Promise.all(Array.from({ length: 40 }, (_, i) => fail(i % 2 ? a : b, ['user:carol', 'addr:10.0.0.1'], 3000 + i)));
     expect(await b.loginFailures(['user:carol', 'addr:10.0.0.1'], 0)).toEqual(
       new Map([
         ['user:carol', { failures: 40, last: 3039 }],
         ['addr:10.0.0.1', { failures: 42, last: 3039 }],
       ]),
     );
-    await a.recordLoginFailure(['user:carol'], 2500, 0);
+    await fail(a, ['user:carol'], 2500);
     expect((await a.loginFailures(['user:carol'], 0)).get('user:carol')).toEqual({ failures: 41, last: 3039 });
     // Only keys whose latest failure is at `since` or later.
     expect([...(await a.loginFailures([...alice, 'user:carol'], 2500)).keys()].sort()).toEqual(['addr:10.0.0.1', 'user:carol']);
@@ -159,8 +162,44 @@ describe.each(BACKENDS)('people store on $name', (backend) => {
     await b.clearLoginFailures('user:alice');
     expect([...(await a.loginFailures(alice, 0)).keys()]).toEqual(['addr:10.0.0.1']);
     // Past the forget time a key starts over, and every quiet row is dropped.
-    await a.recordLoginFailure(['user:carol'], 10_000, 5000);
+    await fail(a, ['user:carol'], 10_000, 5000);
     expect(await b.loginFailures(['user:carol', 'addr:10.0.0.1', 'user:alice'], 0)).toEqual(new Map([['user:carol', { failures: 1, last: 10_000 }]]));
+  });
+
+  it('sign-in attempts: decided and counted at once, so of a burst on two stores only the free ones pass; a refused one counts nothing; a success is forgiven', async () => {
+    const { a, b } = await two();
+    const keys = ['user:dave', 'addr:10.0.0.7'];
+    const seen: number[] = [];
+    // The rule under test is the serve layer's; here: five attempts free, then wait.
+    const fiveFree = (f: ReadonlyMap<string, { failures: number }>) => {
+      const n = f.get('user:dave')?.failures ?? 0;
+      seen.push(n);
+      return n >= 5 ? 1000 : 0;
+    };
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).takeLoginAttempt(keys, 5000 + i, 0, fiveFree)));
+    expect(answers.filter((w) => w === 0)).toHaveLength(5);
+    expect(answers.filter((w) => w === 1000)).toHaveLength(25);
+    // Each decision saw every attempt let through before it: 0, 1, 2, 3, 4, then 5 for the rest.
+    expect([...seen].sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, ...Array<number>(25).fill(5)]);
+    expect((await a.loginFailures(keys, 0)).get('user:dave')?.failures).toBe(5);
+    expect((await a.loginFailures(keys, 0)).get('addr:10.0.0.7')?.failures).toBe(5);
+    // `wait` sees a key whose latest failure is before the forget time as having none.
+    let fresh: ReadonlyMap<string, unknown> | undefined;
+    expect(await b.takeLoginAttempt(keys, 9000, 8000, (f) => ((fresh = f), 0))).toBe(0);
+    expect(fresh?.size).toBe(0);
+    expect(await a.loginFailures(keys, 0)).toEqual(
+      new Map([
+        ['user:dave', { failures: 1, last: 9000 }],
+        ['addr:10.0.0.7', { failures: 1, last: 9000 }],
+      ]),
+    );
+    // Forgiven: one failure taken back (its time stays); at none the row goes.
+    await a.takeLoginAttempt(keys, 9100, 0, () => 0);
+    await b.forgiveLoginFailure('addr:10.0.0.7');
+    expect((await a.loginFailures(keys, 0)).get('addr:10.0.0.7')).toEqual({ failures: 1, last: 9100 });
+    await a.forgiveLoginFailure('addr:10.0.0.7');
+    await a.forgiveLoginFailure('addr:10.0.0.9');
+    expect([...(await b.loginFailures(keys, 0)).keys()]).toEqual(['user:dave']);
   });
 });
 
@@ -176,7 +215,7 @@ describe('people store on a SQLite file from before sign-in failures were stored
     const store = openSqlitePeopleStore(db);
     cleanups.push(() => store.close());
     expect((await store.session('h1', 2000))?.identity).toEqual(alice);
-    await store.recordLoginFailure(['user:alice'], 3000, 0);
+    await store.takeLoginAttempt(['user:alice'], 3000, 0, () => 0);
     expect(await store.loginFailures(['user:alice'], 0)).toEqual(new Map([['user:alice', { failures: 1, last: 3000 }]]));
   });
 });

@@ -88,28 +88,23 @@ export function registerSessionRoutes(app: FastifyInstance, people: People, log:
         if (user === '' || typeof body.password !== 'string') return reply.code(400).send({ error: 'signing in needs "user" and "password"' });
         if (people.auth.users.has(user)) req.auditSubject = user;
         const keys = [[`user:${user}`, USER_RULE], address] as const;
-        const wait = await counting(() => people.throttle.wait(keys));
+        // Let through, the attempt already counts as a failure: parallel guesses see it at once.
+        const wait = await counting(() => people.throttle.take(keys));
         if (wait === UNAVAILABLE) return unavailable(reply);
         if (wait > 0) return tooMany(reply, wait);
         const identity = await people.passwordSignIn(user, body.password);
-        if (!identity) {
-          // Uncounted, a wrong password must not answer 401: the count is what slows guessing.
-          if ((await counting(() => people.throttle.failed(keys))) === UNAVAILABLE) return unavailable(reply);
-          return reply.code(401).send({ error: 'wrong user name or password' });
-        }
-        if ((await counting(() => people.throttle.succeeded(`user:${user}`))) === UNAVAILABLE) return unavailable(reply);
+        if (!identity) return reply.code(401).send({ error: 'wrong user name or password' });
+        if ((await counting(() => people.throttle.succeeded(keys))) === UNAVAILABLE) return unavailable(reply);
         await startSession(people, req, reply, identity);
         return reply.code(201).send({ who: identity.name, identity: publicIdentity(identity) });
       }
       if (typeof body.token === 'string') {
-        const wait = await counting(() => people.throttle.wait([address]));
+        const wait = await counting(() => people.throttle.take([address]));
         if (wait === UNAVAILABLE) return unavailable(reply);
         if (wait > 0) return tooMany(reply, wait);
         const identity = people.bootstrapSignIn(body.token);
-        if (!identity) {
-          if ((await counting(() => people.throttle.failed([address]))) === UNAVAILABLE) return unavailable(reply);
-          return reply.code(401).send({ error: people.bootstrapAllowed ? 'wrong token' : 'the server token is refused here: sign in with your user name and password' });
-        }
+        if (!identity) return reply.code(401).send({ error: people.bootstrapAllowed ? 'wrong token' : 'the server token is refused here: sign in with your user name and password' });
+        if ((await counting(() => people.throttle.succeeded([address]))) === UNAVAILABLE) return unavailable(reply);
         await startSession(people, req, reply, identity);
         return reply.code(201).send({ who: identity.name, identity: publicIdentity(identity) });
       }

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ADDRESS_RULE, FORGET_MS, USER_RULE, waitFor, type ThrottleRule } from '../http/login-throttle.js';
+import { ADDRESS_RULE, FORGET_MS, USER_RULE, waitFor, type WaitRule } from '../http/login-throttle.js';
 
 const NOW = 10_000_000;
 
@@ -24,7 +24,7 @@ describe('waitFor', () => {
   });
 
   it('forgets a key an hour after its latest failure (even under a rule whose wait would be longer)', () => {
-    const long: ThrottleRule = { free: 0, baseDelayMs: 2 * FORGET_MS, maxDelayMs: 2 * FORGET_MS };
+    const long: WaitRule = { free: 0, baseDelayMs: 2 * FORGET_MS, maxDelayMs: 2 * FORGET_MS };
     expect(waitFor({ failures: 1, last: NOW - FORGET_MS }, long, NOW)).toBe(FORGET_MS);
     expect(waitFor({ failures: 1, last: NOW - FORGET_MS - 1 }, long, NOW)).toBe(0);
   });
@@ -32,7 +32,7 @@ describe('waitFor', () => {
   it('never negative, never past the cap, never shorter for more failures', () => {
     const rule = fc.record({ free: fc.integer({ min: 0, max: 50 }), baseDelayMs: fc.integer({ min: 1, max: 10_000 }), maxDelayMs: fc.integer({ min: 1, max: 3_600_000 }) });
     fc.assert(
-      fc.property(rule, fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 2 * FORGET_MS }), (r: ThrottleRule, failures, ago) => {
+      fc.property(rule, fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 2 * FORGET_MS }), (r: WaitRule, failures, ago) => {
         const w = waitFor({ failures, last: NOW - ago }, r, NOW);
         expect(w).toBeGreaterThanOrEqual(0);
         expect(w).toBeLessThanOrEqual(r.maxDelayMs);

@@ -74,6 +74,23 @@ describe('local users', () => {
     expect((await attempt('carol', PASSWORDS.carol, '10.0.0.10')).statusCode).toBe(201);
   });
 
+  it('a burst of parallel guesses is slowed down as guesses in turn would be: only the free ones are checked', async () => {
+    const now = 1_000_000;
+    const s = await server();
+    setThrottleClock(s, () => now);
+    const guesses = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => s.app.inject({ method: 'POST', url: '/session', payload: { user: 'alice', password: `guess${i}` }, remoteAddress: '10.0.0.1' })),
+    );
+    // Counted before the (slow) password check, so the sixth and later find five failures already.
+    expect(guesses.filter((r) => r.statusCode === 401)).toHaveLength(5);
+    expect(guesses.filter((r) => r.statusCode === 429)).toHaveLength(25);
+    // The address's count holds those five and no more: the refused ones were never tried.
+    expect((await s.people.store.loginFailures(['addr:10.0.0.1', 'user:alice'], 0)).get('addr:10.0.0.1')?.failures).toBe(5);
+    // A success takes only its own attempt off the address.
+    expect((await s.app.inject({ method: 'POST', url: '/session', payload: { user: 'bob', password: PASSWORDS.bob }, remoteAddress: '10.0.0.1' })).statusCode).toBe(201);
+    expect((await s.people.store.loginFailures(['addr:10.0.0.1'], 0)).get('addr:10.0.0.1')?.failures).toBe(5);
+  });
+
   it('two servers on one database count failures together, and a restart forgets none', async () => {
     const now = 1_000_000;
     const dir = tempDir('orch-auth-');
@@ -100,20 +117,23 @@ describe('local users', () => {
       throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
     };
     const attempt = (password: string) => s.app.inject({ method: 'POST', url: '/session', payload: { user: 'bob', password } });
-    const { loginFailures, recordLoginFailure } = store;
-    store.loginFailures = down;
-    const unread = await attempt(PASSWORDS.bob);
-    expect(unread.statusCode).toBe(503);
-    expect(unread.headers['retry-after']).toBe('5');
-    expect(unread.json().error).toMatch(/unavailable.*database/);
-    expect(unread.cookies).toHaveLength(0);
-    store.loginFailures = loginFailures;
-    store.recordLoginFailure = down;
-    // A wrong password that could not be counted is not told apart from a right one.
-    expect((await attempt('wrong')).statusCode).toBe(503);
-    store.recordLoginFailure = recordLoginFailure;
+    const { takeLoginAttempt, clearLoginFailures } = store;
+    store.takeLoginAttempt = down;
+    // The attempt cannot be counted before its password is checked: right or wrong, 503.
+    for (const password of [PASSWORDS.bob, 'wrong']) {
+      const unread = await attempt(password);
+      expect(unread.statusCode).toBe(503);
+      expect(unread.headers['retry-after']).toBe('5');
+      expect(unread.json().error).toMatch(/unavailable.*database/);
+      expect(unread.cookies).toHaveLength(0);
+    }
+    store.takeLoginAttempt = takeLoginAttempt;
+    // A right password whose counted failure cannot be taken back opens no session either.
+    store.clearLoginFailures = down;
+    expect((await attempt(PASSWORDS.bob)).statusCode).toBe(503);
+    store.clearLoginFailures = clearLoginFailures;
     expect((await attempt(PASSWORDS.bob)).statusCode).toBe(201);
-    expect(lines.filter((l) => /sign-in refused \(503\).*ECONNREFUSED/.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => /sign-in refused \(503\).*ECONNREFUSED/.test(l))).toHaveLength(3);
     expect(lines.join('\n')).not.toContain(PASSWORDS.bob);
   });
 
