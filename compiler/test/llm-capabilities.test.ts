@@ -67,6 +67,47 @@ capability tooly { kind tool  input { t: string }  output { text: string }  prom
     expect(codes(checkText(`capability c { kind llm  input { t: string }  output { text: string }  prompt "\${input.nope}" }`))).toContain('E0201');
   });
 
+  it('a refinement merges model properties (its own win, the base\'s stay) and is checked as a declared capability (E0801)', () => {
+    const base = 'capability summarize { kind llm input { text: string } output { text: string } prompt "x ${input.text}" model "gpt-4o-mini" temperature 0.1 }\n';
+    const src = `${base}
+capability warm from summarize { temperature 0.9  max_tokens 5  model "other"  system "SYS"  prompt "refined \${input.text}" }
+capability keep from summarize { max_tokens 7 }
+capability hand from summarize { handler "./h.js#f" }
+capability hot from summarize { temperature 5 }
+capability p2 from summarize { prompt "y \${context.temp}" }
+capability notllm from summarize { kind agent }
+capability twice from warm { data internal }
+context { temp: number }
+plan p { step a = warm(text:"a") step k = keep(text:"a") step t = twice(text:"a")
+  output { a: a.output, k: k.output, t: t.output } }
+`;
+    const diags = checkText(src).filter((d) => d.code === 'E0801');
+    const at = (name: string) => {
+      const start = src.indexOf(`capability ${name} `);
+      return diags.filter((d) => d.range.start.offset >= start && d.range.start.offset < src.indexOf('\n', start));
+    };
+    expect(at('hand').map((d) => covered(src, d))).toEqual(['"./h.js#f"']);
+    expect(at('hot').map((d) => covered(src, d))).toEqual(['5']);
+    expect(at('p2').map((d) => covered(src, d))).toEqual(['context']);
+    expect(at('notllm')).toHaveLength(1);
+    expect(at('notllm')[0]!.message).toMatch(/kind agent but inherits prompt, model, temperature from (main\.)?summarize/);
+    expect(at('warm')).toEqual([]);
+    expect(at('keep')).toEqual([]);
+    expect(at('twice')).toEqual([]);
+    expect(diags).toHaveLength(4);
+    const ok = compileText(src.replace(/capability (hand|hot|p2|notllm) .*\n/g, ''));
+    expect(codes(ok.diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
+    const caps = ok.plans[0]!.capabilities;
+    const capOf = (n: string) => Object.values(caps).find((c) => c.name.endsWith(n))!;
+    expect(capOf('warm').llm).toMatchObject({ model: 'other', temperature: 0.9, max_tokens: 5, system: { op: 'lit', value: 'SYS' } });
+    expect(JSON.stringify(capOf('warm').llm!.prompt)).toContain('refined ');
+    expect(capOf('keep').llm).toMatchObject({ model: 'gpt-4o-mini', temperature: 0.1, max_tokens: 7, system: null });
+    expect(JSON.stringify(capOf('keep').llm!.prompt)).toContain('"x "');
+    // A refinement of a refinement inherits what the middle one merged.
+    expect(capOf('twice').llm).toEqual(capOf('warm').llm);
+    expect(capOf('twice').data).toBe('internal');
+  });
+
   it('round-trips through the formatter', async () => {
     const { format } = await import('../../language/index.js');
     const once = format('x.orch', SUMMARIZE).text;
