@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { check, compile, preview, renderPreviewText, validatePlanIR } from '../index.js';
 import { diskHost } from '../load.js';
+import type { Diagnostic } from '../../language/index.js';
 import { checkText, codes, compileText, covered } from './helpers.js';
 
 const SUMMARIZE = `
@@ -106,6 +107,28 @@ plan p { step a = warm(text:"a") step k = keep(text:"a") step t = twice(text:"a"
     // A refinement of a refinement inherits what the middle one merged.
     expect(capOf('twice').llm).toEqual(capOf('warm').llm);
     expect(capOf('twice').data).toBe('internal');
+  });
+
+  it('a negative temperature or max_tokens, and a fractional max_tokens, is E0801 only, at the value (no parse error), and formats back', async () => {
+    const src = `
+capability lo { kind llm  input { t: string }  output { text: string }  prompt "x"  temperature -0.1 }
+capability neg { kind llm  input { t: string }  output { text: string }  prompt "x"  max_tokens -3 }
+capability frac { kind llm  input { t: string }  output { text: string }  prompt "x"  max_tokens 1.5 }
+`;
+    const diags = checkText(src).filter((d) => d.severity === 'error');
+    expect(codes(diags)).toEqual(['E0801', 'E0801', 'E0801']);
+    expect(diags.map((d) => covered(src, d))).toEqual(['-0.1', '-3', '1.5']);
+    const { format, parseViaCst } = await import('../../language/index.js');
+    const once = format('x.orch', src).text;
+    expect(once).toContain('temperature -0.1');
+    expect(once).toContain('max_tokens -3');
+    expect(format('x.orch', once).text).toBe(once);
+    // The CST build (used for a file with errors) reads the sign too.
+    const viaCst = parseViaCst({ file: 'x.orch', text: src });
+    expect(codes(viaCst.diagnostics)).toEqual([]);
+    const lo = viaCst.module.declarations.find((d) => d.kind === 'CapabilityDecl' && d.name.name === 'lo') as { temperature?: { value: number; range: Diagnostic['range'] } } | undefined;
+    expect(lo?.temperature?.value).toBe(-0.1);
+    expect(src.slice(lo!.temperature!.range.start.offset, lo!.temperature!.range.end.offset)).toBe('-0.1');
   });
 
   it('round-trips through the formatter', async () => {
