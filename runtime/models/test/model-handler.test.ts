@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile, type PlanIR } from '../../../compiler/index.js';
+import { compile, preview, type PlanIR } from '../../../compiler/index.js';
 import { startModelServer, type ModelServer } from '../../../test/support/model-server.js';
 import type { OrchConfig } from '../../config.js';
 import { parseModelsConfig, Runtime } from '../../index.js';
@@ -34,6 +34,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const PRICES = { 'gpt-test': { input_per_mtok: 1000, output_per_mtok: 2000 }, pricey: { input_per_mtok: 1000, output_per_mtok: 1000 } };
+
 function config(): OrchConfig {
   const raw = {
     endpoints: {
@@ -41,15 +43,17 @@ function config(): OrchConfig {
       local: { api: 'openai', base_url: local.openaiUrl },
       claude: { api: 'anthropic', base_url: claude.anthropicUrl, api_key: 'secret:CLOUD_KEY' },
     },
-    prices: { 'gpt-test': { input_per_mtok: 1000, output_per_mtok: 2000 } },
+    prices: PRICES,
   };
   return { file: join(dir, 'orch.config.json'), hooks: {}, secrets: { CLOUD_KEY: KEY }, models: parseModelsConfig(raw, 'orch.config.json') };
 }
 
 let n = 0;
-function planOf(src: string): PlanIR {
+/** `withConfig`: the project's orch.config.json holds the runtime's endpoints and prices too (what `orch preview` reads). */
+function planOf(src: string, withConfig = false): PlanIR {
   const sub = mkdtempSync(join(dir, `p${n++}-`));
   writeFileSync(join(sub, 'package.json'), '{}');
+  if (withConfig) writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ endpoints: { cloud: { api: 'openai' } }, prices: PRICES }));
   const file = join(sub, 'main.orch');
   writeFileSync(file, src);
   const out = compile({ entry: file });
@@ -153,6 +157,33 @@ plan p { step a = say(q: "hi")  step b = shape(q: "count") { after a }  output {
     expect(shaped!.body).toMatchObject({ max_tokens: 20, tools: [{ input_schema: { type: 'object', properties: { n: { type: 'integer' } } } }], tool_choice: { type: 'tool' } });
     // No price for claude-test: each call costs the capability's estimate (0 here).
     expect(result.metadata.totalCost).toBe(0);
+  });
+});
+
+describe('orch preview reserves what the run reserves (§8.2)', () => {
+  it('for a structured output (schema and instruction sent) and a plain-text one (neither sent)', async () => {
+    const src = `
+capability gen { kind llm  input { }  output { v: int }  system "Be brief."  prompt "Give a number"  model "pricey"  max_tokens 10 }
+capability txt { kind llm  input { }  output { text: string }  prompt "Give a number"  model "pricey"  max_tokens 10 }
+capability said { kind llm  input { q: string = "Give a number" }  output { text: string }  prompt "\${input.q}"  model "pricey"  max_tokens 10 }
+resource cloud_model { kind cloud_region  provides llm  endpoint "cloud" }
+plan p { step a = gen()  step b = txt()  step c = said()  output { a: a.output.v, b: b.output.text, c: c.output.text } }
+`;
+    cloud.script({ answer: { v: 1 }, input_tokens: 1, output_tokens: 1 }, { answer: 'one', input_tokens: 1, output_tokens: 1 }, { answer: 'two', input_tokens: 1, output_tokens: 1 });
+    const plan = planOf(src, true);
+    const previewed = Object.fromEntries(preview(plan).steps.map((s) => [s.id, s.reservation]));
+    const { result, events } = await run(plan, {});
+    expect(result.status).toBe('completed');
+    const reserved = (id: string) => (events.find((e) => e.type === 'step_started' && e.stepId === id)!.data as { cost: number }).cost;
+    for (const id of ['a', 'b']) {
+      expect(previewed[id]!.model).toBe('pricey');
+      expect(previewed[id]!.cost).toBe(Math.round(reserved(id) * 1e6) / 1e6);
+    }
+    // The plain-text call sends neither a schema nor the JSON instruction: far less than the structured one.
+    expect(previewed.b!.cost).toBeLessThan(previewed.a!.cost);
+    // An interpolated prompt: its literal part now, each byte of input later.
+    expect(previewed.c!.per_input_byte).toBeCloseTo(1000 / 1e6, 12);
+    expect(previewed.c!.cost + 'Give a number'.length * previewed.c!.per_input_byte).toBeCloseTo(reserved('c'), 9);
   });
 });
 
