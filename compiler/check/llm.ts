@@ -4,9 +4,9 @@
  * and `max_tokens` → `CapabilityIR.llm`; E0801 for what the spec forbids; W0803 for a model or
  * endpoint the project's orch.config does not define. Everything is decided from files alone.
  */
-import type { CapabilityDecl, Expr, ResourceDecl, StringLit } from '../../language/index.js';
+import type { CapabilityCall, CapabilityDecl, Expr, ResourceDecl, StringLit } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
-import type { ExprIR, LlmIR } from '../ir/types.js';
+import type { CapabilityIR, ExprIR, LlmIR } from '../ir/types.js';
 import type { ModelBuilder } from '../model.js';
 import { configKnown, configSection, projectConfigFor } from '../project-config.js';
 import type { Ty } from '../types/ty.js';
@@ -82,6 +82,25 @@ export function llmIR(c: CapabilityDecl, input: Ty, file: string, model: ModelBu
     },
     props,
   };
+}
+
+/**
+ * E0801 for `secret(…)` in an argument (directly or anywhere inside its expression) of a call
+ * answered by the built-in model handler: the arguments are rendered into the prompt, and no
+ * secret is ever sent to a model. A `kind llm` capability with a handler may take one (the
+ * handler is code, like any other). What the compiler cannot see (a secret value arriving in a
+ * run input or a step output) the model handler refuses at run time (runtime/models).
+ */
+export function secretArgsToModel(cap: CapabilityIR, call: CapabilityCall, file: string, diags: Diagnostic[]): void {
+  if (!cap.llm || cap.handler !== null) return;
+  for (const arg of call.args) {
+    let found = false;
+    walkExpr(arg.value, (e) => {
+      if (e.kind === 'CallExpr' && e.callee.name === 'secret') found = true;
+    });
+    if (found)
+      diags.push(diagnostic('E0801', `argument "${arg.name.name}" of ${cap.name} reads a secret: a kind llm capability's input is sent to a model in its prompt, and no secret is ever sent to a model`, file, arg.value.range));
+  }
 }
 
 /** W0803 for a resource's `endpoint` and `model` that the project's config does not define. */

@@ -131,6 +131,25 @@ capability frac { kind llm  input { t: string }  output { text: string }  prompt
     expect(src.slice(lo!.temperature!.range.start.offset, lo!.temperature!.range.end.offset)).toBe('-0.1');
   });
 
+  it('E0801 for secret(…) in an argument of a model-answered call (directly or inside an expression), not for a handler-backed one', () => {
+    const src = `
+capability chat { kind llm  input { text: string }  output { text: string }  prompt "Say: \${input.text}"  model "m" }
+capability loose { kind llm  input { text: any }  output { text: string }  prompt "Say: \${input.text}"  model "m" }
+capability coded { kind llm  input { text: string }  output { text: string }  handler "./h.js#f" }
+plan p {
+  step a = chat(text: secret("MYSEC"))
+  step b = loose(text: upper("k \${secret("MYSEC")}"))
+  step c = chat(text: "plain") { fallback loose(text: secret("MYSEC")) }
+  step d = coded(text: secret("MYSEC"))
+  output { a: a.output.text, b: b.output.text, c: c.output.text, d: d.output.text }
+}
+`;
+    const diags = checkText(src).filter((d) => d.code === 'E0801');
+    expect(diags.map((d) => covered(src, d))).toEqual(['secret("MYSEC")', 'upper("k ${secret("MYSEC")}")', 'secret("MYSEC")']);
+    expect(diags[0]!.message).toMatch(/argument "text" of .*chat reads a secret: .*no secret is ever sent to a model/);
+    expect(diags.every((d) => d.range.start.offset < src.indexOf('step d'))).toBe(true);
+  });
+
   it('round-trips through the formatter', async () => {
     const { format } = await import('../../language/index.js');
     const once = format('x.orch', SUMMARIZE).text;

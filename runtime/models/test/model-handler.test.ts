@@ -160,6 +160,26 @@ plan p { step a = say(q: "hi")  step b = shape(q: "count") { after a }  output {
   });
 });
 
+describe('no secret is ever sent to a model', () => {
+  it('a secret value the compiler could not see (here a run input) fails the attempt before any request, naming the capability, not the value', async () => {
+    const src = `
+capability chat { kind llm  input { text: string }  output { text: string }  prompt "Say: \${input.text}"  model "gpt-test"  retry 2 backoff fixed 1ms }
+resource cloud_model { kind cloud_region  provides llm  endpoint "cloud" }
+plan p { input { text: string }  step a = chat(text: "the key is \${input.text}")  output { a: a.output.text } }
+`;
+    const before = cloud.requests.length;
+    const { result, events, rows } = await run(planOf(src), { text: KEY });
+    expect(result.status).toBe('failed');
+    expect(cloud.requests.length).toBe(before);
+    const error = result.steps.find((s) => s.stepId === 'a')!.error!;
+    expect(error).toMatch(/chat: its prompt would send a secret value to the model, so no request was made/);
+    expect(error).not.toContain(KEY);
+    // Another attempt would carry the same input: not retried.
+    expect(events.filter((e) => e.type === 'step_started')).toHaveLength(1);
+    expect(rows).not.toContain(KEY);
+  });
+});
+
 describe('orch preview reserves what the run reserves (§8.2)', () => {
   it('for a structured output (schema and instruction sent) and a plain-text one (neither sent)', async () => {
     const src = `
