@@ -34,7 +34,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const PRICES = { 'gpt-test': { input_per_mtok: 1000, output_per_mtok: 2000 }, pricey: { input_per_mtok: 1000, output_per_mtok: 1000 } };
+const PRICES = { 'gpt-test': { input_per_mtok: 1000, output_per_mtok: 2000 }, pricey: { input_per_mtok: 1000, output_per_mtok: 1000 }, priced: { input_per_mtok: 2, output_per_mtok: 4 } };
 
 function config(): OrchConfig {
   const raw = {
@@ -177,6 +177,23 @@ plan p { input { text: string }  step a = chat(text: "the key is \${input.text}"
     // Another attempt would carry the same input: not retried.
     expect(events.filter((e) => e.type === 'step_started')).toHaveLength(1);
     expect(rows).not.toContain(KEY);
+  });
+});
+
+describe('step.cost is one figure', () => {
+  it('an expression reads the cost --json shows, without floating noise from settling the reservation', async () => {
+    const src = `
+capability p { kind llm  input { text: string }  output { text: string }  prompt "Say \${input.text}"  model "priced"  cost 0.005usd }
+resource cloud_model { kind cloud_region  provides llm  endpoint "cloud" }
+plan pl { step b = p(text: "b")  output { bc: b.cost, line: "cost \${b.cost}" } }
+`;
+    cloud.script({ answer: 'ok', input_tokens: 100, output_tokens: 100 });
+    const { result, events } = await run(planOf(src), {});
+    expect(result.status).toBe('completed');
+    // Reserved 0.005 (the estimate), settled to (100 × 2 + 100 × 4) / 1e6 = 0.0006.
+    expect(result.steps[0]!.cost).toBe(0.0006);
+    expect(result.output).toEqual({ bc: 0.0006, line: 'cost 0.0006' });
+    expect((events.find((e) => e.type === 'step_completed')!.data as { usage: { cost: number } }).usage.cost).toBe(0.0006);
   });
 });
 
