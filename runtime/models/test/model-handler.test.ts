@@ -117,6 +117,21 @@ describe('the built-in model handler', () => {
     expect(rows).not.toContain(KEY);
   });
 
+  it('a refinement sends its own model properties and keeps the base\'s others', async () => {
+    const src = `
+capability summarize { kind llm  input { text: string }  output { text: string }  prompt "base \${input.text}"  model "gpt-4o-mini"  temperature 0.1  max_tokens 9 }
+capability warm from summarize { temperature 0.9  model "other"  system "SYS"  prompt "refined \${input.text}" }
+resource cloud_model { kind cloud_region  provides llm  endpoint "cloud" }
+plan p { step a = warm(text: "a")  output { a: a.output.text } }
+`;
+    const before = cloud.requests.length;
+    const { result } = await run(planOf(src), {});
+    expect(result.status).toBe('completed');
+    const body = cloud.requests[before]!.body as { model: string; temperature: number; max_tokens: number; messages: { role: string; content: string }[] };
+    expect(body).toMatchObject({ model: 'other', temperature: 0.9, max_tokens: 9 });
+    expect(body.messages).toEqual([{ role: 'system', content: 'SYS' }, { role: 'user', content: 'refined a' }]);
+  });
+
   it('retries a non-matching answer, telling the model the path that was wrong, then succeeds; every attempt is paid', async () => {
     const before = cloud.requests.length;
     cloud.script({ answer: { title: 7, bullets: [] }, input_tokens: 10, output_tokens: 10 }, { answer: { title: 'ok', bullets: [] }, input_tokens: 10, output_tokens: 10 });
