@@ -1,13 +1,16 @@
 /**
  * What `orch preview` shows a step reserving against a `budget cost` (LANGUAGE.md §8.2): the
  * capability's estimate plus the resource's cost, or for a `kind llm` call with `max_tokens`
- * and a price in orch.config.json, the worst case of the prompt as far as the file tells it
- * (its literal text, the output schema, message framing) × the input price + max_tokens × the
- * output price, when that is more. What `${input…}` adds is known only when the step runs:
- * `per_input_byte` says how much each byte of it adds.
+ * and a price in orch.config.json, the worst case of the prompt as far as the file tells it,
+ * when that is more — the runtime's computation (model-prompt.ts) on the messages as rendered
+ * from the file: a prompt or system that reads nothing is its exact text, so the figure is what
+ * the run reserves; what `${input…}` adds is known only when the step runs (its literal text is
+ * counted, and `per_input_byte` says how much each byte of the rest adds).
  */
 import type { CapabilityIR, ExprIR, PlanIR, StepIR } from './ir/types.js';
+import { isPlainText, JSON_ANSWER_INSTRUCTION, modelWorstCase, promptTokenBound } from './model-prompt.js';
 import { configSection, projectConfigFor } from './project-config.js';
+import { staticEval } from './static-eval.js';
 
 export interface StepReservation {
   readonly cost: number;
@@ -16,9 +19,6 @@ export interface StepReservation {
   /** Added per byte of interpolated prompt text (0 when the prompt is all literal or unpriced). */
   readonly per_input_byte: number;
 }
-
-/** Per message framing, as the runtime counts it (runtime/models/prompt.ts). */
-const FRAMING_TOKENS = 32;
 
 export function stepReservation(plan: PlanIR, step: StepIR): StepReservation {
   const cap: CapabilityIR | undefined = step.capability ? plan.capabilities[step.capability] : undefined;
@@ -31,9 +31,9 @@ export function stepReservation(plan: PlanIR, step: StepIR): StepReservation {
   if (!model) return base;
   const price = priceOf(plan, model);
   if (!price) return base;
-  const literal = literalBytes(llm.prompt) + (llm.system ? literalBytes(llm.system) : 0);
-  const tokens = literal + Buffer.byteLength(JSON.stringify(cap.output), 'utf8') + FRAMING_TOKENS;
-  const worst = (tokens * price.input_per_mtok + llm.max_tokens * price.output_per_mtok) / 1e6;
+  const schema = isPlainText(cap.output) ? null : cap.output;
+  const user = staticText(llm.prompt) + (schema ? JSON_ANSWER_INSTRUCTION : '');
+  const worst = modelWorstCase(promptTokenBound({ system: llm.system ? staticText(llm.system) : undefined, user, schema }), llm.max_tokens, price);
   const interpolates = hasReads(llm.prompt) || (llm.system !== null && hasReads(llm.system));
   return { cost: round6(Math.max(estimate, worst) + (resource?.cost ?? 0)), model, per_input_byte: interpolates ? price.input_per_mtok / 1e6 : 0 };
 }
@@ -45,12 +45,17 @@ function priceOf(plan: PlanIR, model: string): { input_per_mtok: number; output_
   return typeof p.input_per_mtok === 'number' && typeof p.output_per_mtok === 'number' ? { input_per_mtok: p.input_per_mtok, output_per_mtok: p.output_per_mtok } : undefined;
 }
 
-function literalBytes(e: ExprIR): number {
-  let n = 0;
+/** A prompt's text as far as the file tells it: all of it when it reads nothing, else its literal parts. */
+function staticText(e: ExprIR): string {
+  if (!hasReads(e)) {
+    const v = staticEval(e, {});
+    if (typeof v === 'string') return v;
+  }
+  let text = '';
   walk(e, (x) => {
-    if (x.op === 'lit' && typeof x.value === 'string') n += Buffer.byteLength(x.value, 'utf8');
+    if (x.op === 'lit' && typeof x.value === 'string') text += x.value;
   });
-  return n;
+  return text;
 }
 
 function hasReads(e: ExprIR): boolean {

@@ -537,7 +537,7 @@ export class AstBuilder extends NodeBuilders {
     }
     for (const label of VALUE_TOKENS) {
       const t = token(p, label);
-      if (t) return t;
+      if (t) return label === 'Number' ? this.signed(token(p, 'sign'), t) : t;
     }
     for (const label of VALUE_RULES) {
       const c = child(p, label);

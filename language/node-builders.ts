@@ -198,8 +198,15 @@ export abstract class NodeBuilders {
 
   numberLit(t: IToken | undefined): A.NumberLit {
     const tok = need(t);
-    this.checkMagnitude(tok.image, tok);
+    const digits = tok.image.startsWith('-') ? tok.image.slice(1) : tok.image;
+    this.checkMagnitude(digits, tok);
     return { kind: 'NumberLit', value: Number(tok.image), integer: !tok.image.includes('.'), range: this.tokRange(tok) };
+  }
+
+  /** `-` and a number as one number token spanning both (a signed property value: `temperature -0.1`). */
+  signed(minus: IToken | undefined, n: IToken): IToken {
+    if (!minus) return n;
+    return { ...n, image: `-${n.image}`, startOffset: minus.startOffset, startLine: minus.startLine, startColumn: minus.startColumn };
   }
 
   /**
@@ -395,7 +402,8 @@ export abstract class NodeBuilders {
       case 'prompt': d.prompt = this.stringLit(t); break;
       case 'model': d.model = this.stringLit(t, false); break;
       case 'temperature': d.temperature = this.numberLit(t); break;
-      case 'max_tokens': d.maxTokens = this.integer(t, 'max_tokens'); break;
+      // Its range (≥ 1, whole) is E0801 in the compiler (§8.9), not a parse error.
+      case 'max_tokens': d.maxTokens = this.numberLit(t); break;
     }
   }
 

@@ -26,7 +26,7 @@ import { isLazyLookahead, LazyLookahead, type LazyLookaheadFunction } from './la
 import type { ExprItem } from './cst-to-ast.js';
 import {
   ALL_TOKENS, AnyNumber, Assign, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
-  LBracket, LCurly, LParen, Lt, LtEq, MoneyTok, Name, NumberTok,
+  LBracket, LCurly, LParen, Lt, LtEq, Minus, MoneyTok, Name, NumberTok,
   PercentTok, Pipe, TopJunk, Junk, DeclWord, BinaryOp, PrefixOp, Question, R, RBracket, RCurly, RParen,
   StringTok, Identifier,
 } from './lexer.js';
@@ -53,6 +53,7 @@ interface CstInternals {
 const LABEL = {
   afterKey: { LABEL: 'afterKey' },
   afterValue: { LABEL: 'afterValue' },
+  sign: { LABEL: 'sign' },
   alias: { LABEL: 'alias' },
   from: { LABEL: 'from' },
   mcp: { LABEL: 'mcp' },
@@ -700,8 +701,9 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => { const k = this.CONSUME(K.system, LABEL.key); const s = this.CONSUME2(StringTok); return this.prop(k, s); } },
         { ALT: () => { const k = this.CONSUME(K.prompt, LABEL.key); const s = this.CONSUME3(StringTok); return this.prop(k, s); } },
         { ALT: () => { const k = this.CONSUME(K.model, LABEL.key); const s = this.CONSUME4(StringTok); return this.prop(k, s); } },
-        { ALT: () => { const k = this.CONSUME(K.temperature, LABEL.key); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
-        { ALT: () => { const k = this.CONSUME(K.max_tokens, LABEL.key); const n = this.CONSUME2(NumberTok); return this.prop(k, n); } },
+        // A sign is part of the value (not an expression), so `temperature -0.1` is E0801 out of range, not a parse error.
+        { ALT: () => { const k = this.CONSUME(K.temperature, LABEL.key); const m = this.OPTION(() => this.CONSUME(Minus, LABEL.sign)); const n = this.CONSUME(NumberTok); return this.prop(k, this.live ? this.b.signed(m, n) : n); } },
+        { ALT: () => { const k = this.CONSUME(K.max_tokens, LABEL.key); const m = this.OPTION2(() => this.CONSUME2(Minus, LABEL.sign)); const n = this.CONSUME2(NumberTok); return this.prop(k, this.live ? this.b.signed(m, n) : n); } },
       ]);
     });
 

@@ -639,7 +639,7 @@ export class Runtime {
       // `kind llm` calls with a prompt are answered by the built-in model handler, here (§8.1); the
       // tracer sees every attempt, the model calls included.
       executor: ((inner: Executor) => (tracing ? tracing.executor(inner) : inner))(
-        onWorkers ? executor : new ModelExecutor(executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor }),
+        onWorkers ? executor : new ModelExecutor(executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor, redact: (t) => redactor.text(t) }),
       ),
       modelPrices: config.models?.prices,
       journal: this.opened ? redactingJournal(this.opened.sink, redactor) : undefined,

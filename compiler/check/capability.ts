@@ -9,7 +9,7 @@ import type { CapabilityDecl } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
 import { handlerProblem } from '../handler-module.js';
 import type { CapabilityIR, LlmIR } from '../ir/types.js';
-import { llmIR } from './llm.js';
+import { llmIR, type LlmProps } from './llm.js';
 import type { DeclEntry } from '../scope.js';
 import type { TypeResolver } from '../types/resolve.js';
 import { toJsonSchema } from '../types/json-schema.js';
@@ -28,6 +28,8 @@ export interface CapabilityInfo {
   /** Default values of optional parameters, as IR and as plain JSON (for the schema). */
   readonly defaults: ReadonlyMap<string, import('../ir/types.js').ExprIR>;
   readonly ir: CapabilityIR;
+  /** Its model properties (§8.1), own and inherited: what a refinement of it inherits. */
+  readonly llm: LlmProps;
 }
 
 /**
@@ -45,7 +47,7 @@ export function capabilityInfo(
   const mod = entry.module;
   if (c.from && base) {
     const refined = base(c);
-    if (refined) return refinement(entry, refined, diags);
+    if (refined) return refinement(entry, refined, model, diags);
   }
   const input = (c.input ? types.record(mod, c.input, 'param', entry.qualifiedName) : { k: 'record', fields: new Map() }) as Ty & { k: 'record' };
   const output = c.output ? types.resolve(mod, c.output, 'output_field', entry.qualifiedName) : T.any;
@@ -75,11 +77,11 @@ export function capabilityInfo(
     ...(c.destructive ? { destructive: true } : {}),
   };
   const llm = llmIR(c, input, mod.file, model, diags);
-  if (llm) (ir as { llm?: LlmIR }).llm = llm;
-  return { entry, name: entry.qualifiedName, input, output, defaults, ir };
+  if (llm.ir) (ir as { llm?: LlmIR }).llm = llm.ir;
+  return { entry, name: entry.qualifiedName, input, output, defaults, ir, llm: llm.props };
 }
 
-function refinement(entry: DeclEntry<'capability'>, base: CapabilityInfo, diags: Diagnostic[]): CapabilityInfo {
+function refinement(entry: DeclEntry<'capability'>, base: CapabilityInfo, model: ModelBuilder, diags: Diagnostic[]): CapabilityInfo {
   const c = entry.node;
   const file = entry.module.file;
   for (const t of [c.input, c.output])
@@ -100,8 +102,10 @@ function refinement(entry: DeclEntry<'capability'>, base: CapabilityInfo, diags:
     idempotent: c.idempotent ?? b.idempotent,
   };
   const destructive = c.destructive ?? b.destructive ?? false;
-  const { destructive: _, ...rest } = ir;
-  return { ...base, entry, name: entry.qualifiedName, ir: destructive ? { ...rest, destructive: true } : rest };
+  const { destructive: _, llm: _baseLlm, ...rest } = ir;
+  const llm = llmIR(c, base.input, file, model, diags, { name: base.name, kind: b.kind, hasHandler: b.handler !== null, props: base.llm });
+  const merged: CapabilityIR = { ...rest, ...(destructive ? { destructive: true } : {}), ...(llm.ir ? { llm: llm.ir } : {}) };
+  return { ...base, entry, name: entry.qualifiedName, ir: merged, llm: llm.props };
 }
 
 function handlerOf(c: CapabilityDecl, entry: DeclEntry<'capability'>, diags: Diagnostic[]): CapabilityIR['handler'] {

@@ -4,38 +4,103 @@
  * and `max_tokens` → `CapabilityIR.llm`; E0801 for what the spec forbids; W0803 for a model or
  * endpoint the project's orch.config does not define. Everything is decided from files alone.
  */
-import type { CapabilityDecl, Expr, ResourceDecl, StringLit } from '../../language/index.js';
+import type { CapabilityCall, CapabilityDecl, Expr, ResourceDecl, StringLit } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
-import type { ExprIR, LlmIR } from '../ir/types.js';
+import type { CapabilityIR, ExprIR, LlmIR } from '../ir/types.js';
 import type { ModelBuilder } from '../model.js';
 import { configKnown, configSection, projectConfigFor } from '../project-config.js';
 import type { Ty } from '../types/ty.js';
 import { checkExpr, type ExprEnv } from './expr.js';
 
-/** The `llm` part of a capability's IR, or undefined when it is not a model-backed one. */
-export function llmIR(c: CapabilityDecl, input: Ty, file: string, model: ModelBuilder, diags: Diagnostic[]): LlmIR | undefined {
+/**
+ * The model properties a capability has, its own or inherited from the capability it refines,
+ * each already checked where it was written (`null`: a prompt or system that failed its check).
+ */
+export interface LlmProps {
+  readonly prompt?: ExprIR | null;
+  readonly system?: ExprIR | null;
+  readonly model?: string;
+  readonly temperature?: number;
+  readonly max_tokens?: number;
+}
+
+/** What a refinement inherits from its base besides the model properties. */
+export interface LlmBase {
+  readonly name: string;
+  readonly kind: string;
+  readonly hasHandler: boolean;
+  readonly props: LlmProps;
+}
+
+/**
+ * The `llm` part of a capability's IR (undefined when it is not a model-backed one) and its model
+ * properties. A refinement (`capability warm from summarize { temperature 0.9 }`) passes its base:
+ * each property it sets wins, the base's stays otherwise, and the merged capability is checked as
+ * a declared one — a refinement that adds a handler to a prompted capability, or turns it into
+ * another kind, is E0801 like the same declaration written out.
+ */
+export function llmIR(c: CapabilityDecl, input: Ty, file: string, model: ModelBuilder, diags: Diagnostic[], base?: LlmBase): { ir: LlmIR | undefined; props: LlmProps } {
   const e0801 = (message: string, range = c.name.range) => diags.push(diagnostic('E0801', message, file, range));
-  const llmProps = ([['prompt', c.prompt], ['system', c.system], ['model', c.model], ['temperature', c.temperature], ['max_tokens', c.maxTokens]] as const).filter(([, v]) => v !== undefined);
-  if (c.capabilityKind !== 'llm') {
-    for (const [name, v] of llmProps) e0801(`${name} is a property of kind llm capabilities; capability "${c.name.name}" is kind ${c.capabilityKind ?? 'tool'}`, v!.range);
-    return undefined;
+  const own = ([['prompt', c.prompt], ['system', c.system], ['model', c.model], ['temperature', c.temperature], ['max_tokens', c.maxTokens]] as const).filter(([, v]) => v !== undefined);
+  const kind = c.capabilityKind ?? base?.kind ?? 'tool';
+  const inherited = base?.props ?? {};
+  const from = base ? ` (refining ${base.name})` : '';
+  if (kind !== 'llm') {
+    for (const [name, v] of own) e0801(`${name} is a property of kind llm capabilities; capability "${c.name.name}" is kind ${kind}`, v!.range);
+    const kept = Object.keys(inherited);
+    if (kept.length > 0 && c.capabilityKind !== undefined)
+      e0801(`capability "${c.name.name}" is kind ${kind} but inherits ${kept.join(', ')} from ${base!.name}: those are properties of kind llm capabilities`);
+    return { ir: undefined, props: {} };
   }
-  if (c.prompt && c.handler) e0801(`capability "${c.name.name}" has both a prompt and a handler: the prompt is answered by the built-in model handler, so remove one of them`, c.handler.range);
-  if (!c.prompt && !c.handler) e0801(`kind llm capability "${c.name.name}" needs a prompt (answered by the configured model) or a handler`);
   if (c.temperature && !(c.temperature.value >= 0 && c.temperature.value <= 2)) e0801(`temperature must be between 0 and 2, not ${c.temperature.value}`, c.temperature.range);
   if (c.maxTokens && !(Number.isInteger(c.maxTokens.value) && c.maxTokens.value >= 1)) e0801(`max_tokens must be a whole number ≥ 1, not ${c.maxTokens.value}`, c.maxTokens.range);
   if (c.model) warnUnpriced(plain(c.model), c.model, file, diags);
-  if (!c.prompt || c.handler) return undefined;
   const env: ExprEnv = { file, model, diags, roots: new Map([['input', { ty: input, ir: { op: 'var', name: 'input' } }]]) };
-  const prompt = templateIR(c.prompt, 'prompt', env, e0801);
-  const system = c.system ? templateIR(c.system, 'system', env, e0801) : null;
-  return {
-    prompt: prompt ?? { op: 'lit', value: '' },
-    system,
-    model: c.model ? plain(c.model) : null,
-    temperature: c.temperature?.value ?? null,
-    max_tokens: c.maxTokens?.value ?? null,
+  const props: LlmProps = {
+    ...inherited,
+    ...(c.prompt ? { prompt: templateIR(c.prompt, 'prompt', env, e0801) } : {}),
+    ...(c.system ? { system: templateIR(c.system, 'system', env, e0801) } : {}),
+    ...(c.model ? { model: plain(c.model) } : {}),
+    ...(c.temperature ? { temperature: c.temperature.value } : {}),
+    ...(c.maxTokens ? { max_tokens: c.maxTokens.value } : {}),
   };
+  const hasPrompt = props.prompt !== undefined;
+  const hasHandler = c.handler !== undefined || (base?.hasHandler ?? false);
+  // A refinement reports only what it brings about: its base's own mistakes are reported there.
+  const decides = !base || c.prompt !== undefined || c.handler !== undefined || c.capabilityKind !== undefined;
+  if (decides && hasPrompt && hasHandler)
+    e0801(`capability "${c.name.name}"${from} has both a prompt and a handler: the prompt is answered by the built-in model handler, so remove one of them`, c.handler?.range ?? c.prompt?.range ?? c.name.range);
+  if (decides && !hasPrompt && !hasHandler) e0801(`kind llm capability "${c.name.name}"${from} needs a prompt (answered by the configured model) or a handler`);
+  if (!hasPrompt || hasHandler) return { ir: undefined, props };
+  return {
+    ir: {
+      prompt: props.prompt ?? { op: 'lit', value: '' },
+      system: props.system ?? null,
+      model: props.model ?? null,
+      temperature: props.temperature ?? null,
+      max_tokens: props.max_tokens ?? null,
+    },
+    props,
+  };
+}
+
+/**
+ * E0801 for `secret(…)` in an argument (directly or anywhere inside its expression) of a call
+ * answered by the built-in model handler: the arguments are rendered into the prompt, and no
+ * secret is ever sent to a model. A `kind llm` capability with a handler may take one (the
+ * handler is code, like any other). What the compiler cannot see (a secret value arriving in a
+ * run input or a step output) the model handler refuses at run time (runtime/models).
+ */
+export function secretArgsToModel(cap: CapabilityIR, call: CapabilityCall, file: string, diags: Diagnostic[]): void {
+  if (!cap.llm || cap.handler !== null) return;
+  for (const arg of call.args) {
+    let found = false;
+    walkExpr(arg.value, (e) => {
+      if (e.kind === 'CallExpr' && e.callee.name === 'secret') found = true;
+    });
+    if (found)
+      diags.push(diagnostic('E0801', `argument "${arg.name.name}" of ${cap.name} reads a secret: a kind llm capability's input is sent to a model in its prompt, and no secret is ever sent to a model`, file, arg.value.range));
+  }
 }
 
 /** W0803 for a resource's `endpoint` and `model` that the project's config does not define. */

@@ -6,6 +6,7 @@
  * input of the DAG, placement, estimate and guardrail phases.
  */
 import { approvalArgWarnings } from './approval-args.js';
+import { secretArgsToModel } from './llm.js';
 import { channelWarnings } from './channels.js';
 import type {
   BlockItem, CapabilityCall, DataClass, Expr, ForEachDecl, InvariantDecl, JoinRule, PlanDecl, QualifiedName, RaceDecl, Range,
@@ -637,6 +638,7 @@ function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefined, sc:
       ownData = r.data;
       channelWarnings(cap.name, a, file, diags);
       approvalArgWarnings(cap.name, a, file, diags);
+      secretArgsToModel(cap.ir, a, file, diags);
     } else for (const arg of a.args) checkExpr(arg.value, env);
   } else if (a.kind === 'WaitAction') {
     // The duration's IR feeds the estimates (a literal wait is its duration): always built.
@@ -733,6 +735,7 @@ function checkCall(call: CapabilityCall, env: ExprEnv, cx: PlanCheckContext, mod
   }
   const info = cx.capability(ce);
   const r = checkArgs(call, info.input, info.defaults, env, `capability ${ce.node.name.name}`, call.capability.range);
+  secretArgsToModel(info.ir, call, env.file, env.diags);
   return { call: { capability: info.name, args: r.args }, data: r.data };
 }
 

@@ -666,7 +666,10 @@ plan hello {
 \`prompt\` and \`system\` are sent to a model, so they may read only \`input\`, literals and pure
 built-ins — never a step, the run, the context or a \`secret(…)\`. \`temperature\` is between 0 and
 2, \`max_tokens\` a whole number ≥ 1. \`prompt\`, \`system\`, \`model\`, \`temperature\` and
-\`max_tokens\` belong to \`kind llm\` capabilities only.`,
+\`max_tokens\` belong to \`kind llm\` capabilities only. A refinement (\`capability warm from
+summarize { … }\`) is checked with what it inherits, as if written out. A call answered by the model
+handler may not pass a \`secret(…)\` in any argument: its input is rendered into the prompt, and no
+secret is ever sent to a model.`,
     trigger: `capability summarize {
   kind llm
   input { text: string }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { check, compile, preview, renderPreviewText, validatePlanIR } from '../index.js';
 import { diskHost } from '../load.js';
+import type { Diagnostic } from '../../language/index.js';
 import { checkText, codes, compileText, covered } from './helpers.js';
 
 const SUMMARIZE = `
@@ -65,6 +66,88 @@ capability tooly { kind tool  input { t: string }  output { text: string }  prom
     expect(diags.some((d) => /kind llm capabilities/.test(d.message) && covered(src, d) === '"x"')).toBe(true);
     // A prompt that reads a field the input does not have is a normal type error.
     expect(codes(checkText(`capability c { kind llm  input { t: string }  output { text: string }  prompt "\${input.nope}" }`))).toContain('E0201');
+  });
+
+  it('a refinement merges model properties (its own win, the base\'s stay) and is checked as a declared capability (E0801)', () => {
+    const base = 'capability summarize { kind llm input { text: string } output { text: string } prompt "x ${input.text}" model "gpt-4o-mini" temperature 0.1 }\n';
+    const src = `${base}
+capability warm from summarize { temperature 0.9  max_tokens 5  model "other"  system "SYS"  prompt "refined \${input.text}" }
+capability keep from summarize { max_tokens 7 }
+capability hand from summarize { handler "./h.js#f" }
+capability hot from summarize { temperature 5 }
+capability p2 from summarize { prompt "y \${context.temp}" }
+capability notllm from summarize { kind agent }
+capability twice from warm { data internal }
+context { temp: number }
+plan p { step a = warm(text:"a") step k = keep(text:"a") step t = twice(text:"a")
+  output { a: a.output, k: k.output, t: t.output } }
+`;
+    const diags = checkText(src).filter((d) => d.code === 'E0801');
+    const at = (name: string) => {
+      const start = src.indexOf(`capability ${name} `);
+      return diags.filter((d) => d.range.start.offset >= start && d.range.start.offset < src.indexOf('\n', start));
+    };
+    expect(at('hand').map((d) => covered(src, d))).toEqual(['"./h.js#f"']);
+    expect(at('hot').map((d) => covered(src, d))).toEqual(['5']);
+    expect(at('p2').map((d) => covered(src, d))).toEqual(['context']);
+    expect(at('notllm')).toHaveLength(1);
+    expect(at('notllm')[0]!.message).toMatch(/kind agent but inherits prompt, model, temperature from (main\.)?summarize/);
+    expect(at('warm')).toEqual([]);
+    expect(at('keep')).toEqual([]);
+    expect(at('twice')).toEqual([]);
+    expect(diags).toHaveLength(4);
+    const ok = compileText(src.replace(/capability (hand|hot|p2|notllm) .*\n/g, ''));
+    expect(codes(ok.diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
+    const caps = ok.plans[0]!.capabilities;
+    const capOf = (n: string) => Object.values(caps).find((c) => c.name.endsWith(n))!;
+    expect(capOf('warm').llm).toMatchObject({ model: 'other', temperature: 0.9, max_tokens: 5, system: { op: 'lit', value: 'SYS' } });
+    expect(JSON.stringify(capOf('warm').llm!.prompt)).toContain('refined ');
+    expect(capOf('keep').llm).toMatchObject({ model: 'gpt-4o-mini', temperature: 0.1, max_tokens: 7, system: null });
+    expect(JSON.stringify(capOf('keep').llm!.prompt)).toContain('"x "');
+    // A refinement of a refinement inherits what the middle one merged.
+    expect(capOf('twice').llm).toEqual(capOf('warm').llm);
+    expect(capOf('twice').data).toBe('internal');
+  });
+
+  it('a negative temperature or max_tokens, and a fractional max_tokens, is E0801 only, at the value (no parse error), and formats back', async () => {
+    const src = `
+capability lo { kind llm  input { t: string }  output { text: string }  prompt "x"  temperature -0.1 }
+capability neg { kind llm  input { t: string }  output { text: string }  prompt "x"  max_tokens -3 }
+capability frac { kind llm  input { t: string }  output { text: string }  prompt "x"  max_tokens 1.5 }
+`;
+    const diags = checkText(src).filter((d) => d.severity === 'error');
+    expect(codes(diags)).toEqual(['E0801', 'E0801', 'E0801']);
+    expect(diags.map((d) => covered(src, d))).toEqual(['-0.1', '-3', '1.5']);
+    const { format, parseViaCst } = await import('../../language/index.js');
+    const once = format('x.orch', src).text;
+    expect(once).toContain('temperature -0.1');
+    expect(once).toContain('max_tokens -3');
+    expect(format('x.orch', once).text).toBe(once);
+    // The CST build (used for a file with errors) reads the sign too.
+    const viaCst = parseViaCst({ file: 'x.orch', text: src });
+    expect(codes(viaCst.diagnostics)).toEqual([]);
+    const lo = viaCst.module.declarations.find((d) => d.kind === 'CapabilityDecl' && d.name.name === 'lo') as { temperature?: { value: number; range: Diagnostic['range'] } } | undefined;
+    expect(lo?.temperature?.value).toBe(-0.1);
+    expect(src.slice(lo!.temperature!.range.start.offset, lo!.temperature!.range.end.offset)).toBe('-0.1');
+  });
+
+  it('E0801 for secret(…) in an argument of a model-answered call (directly or inside an expression), not for a handler-backed one', () => {
+    const src = `
+capability chat { kind llm  input { text: string }  output { text: string }  prompt "Say: \${input.text}"  model "m" }
+capability loose { kind llm  input { text: any }  output { text: string }  prompt "Say: \${input.text}"  model "m" }
+capability coded { kind llm  input { text: string }  output { text: string }  handler "./h.js#f" }
+plan p {
+  step a = chat(text: secret("MYSEC"))
+  step b = loose(text: upper("k \${secret("MYSEC")}"))
+  step c = chat(text: "plain") { fallback loose(text: secret("MYSEC")) }
+  step d = coded(text: secret("MYSEC"))
+  output { a: a.output.text, b: b.output.text, c: c.output.text, d: d.output.text }
+}
+`;
+    const diags = checkText(src).filter((d) => d.code === 'E0801');
+    expect(diags.map((d) => covered(src, d))).toEqual(['secret("MYSEC")', 'upper("k ${secret("MYSEC")}")', 'secret("MYSEC")']);
+    expect(diags[0]!.message).toMatch(/argument "text" of .*chat reads a secret: .*no secret is ever sent to a model/);
+    expect(diags.every((d) => d.range.start.offset < src.indexOf('step d'))).toBe(true);
   });
 
   it('round-trips through the formatter', async () => {

@@ -166,7 +166,7 @@ export class WorkerAttempts {
     let e = this.byRoot.get(root);
     if (!e) {
       const secret = secretResolver(config, this.redactor, this.env);
-      e = new ModelExecutor(this.executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor });
+      e = new ModelExecutor(this.executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor, redact: (t) => this.redactor.text(t) });
       this.byRoot.set(root, e);
     }
     return e;

@@ -13,6 +13,7 @@
 import type { CapabilityIR, LlmIR, ResourceIR } from '../../compiler/index.js';
 import { describeValueErrors, validateValue } from '../../compiler/index.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../executor/json-output.js';
+import { Redactor } from '../redact.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, AttemptUsage, CommitHook, Executor } from '../scheduler/types.js';
 import type { ModelClient } from './client.js';
 import { priceOf, type EndpointConfig, type ModelsConfig } from './config.js';
@@ -24,6 +25,11 @@ export interface ModelSetup {
   readonly secret: (name: string) => string;
   /** Builds a client for an endpoint (default: the SDK client of its `api`). */
   readonly client: (endpoint: EndpointConfig, secret: (name: string) => string) => ModelClient;
+  /**
+   * The run's redactor on a text (every known secret value blanked): a prompt it changes carries
+   * a secret and is never sent. The attempt's own `secrets` are checked too.
+   */
+  readonly redact?: (text: string) => string;
 }
 
 /** Whether the built-in model handler answers this capability. */
@@ -79,6 +85,11 @@ export class ModelExecutor implements Executor {
     if (!target.ok) return { ok: false, error: target.error, cost: 0 };
     const { endpoint, model } = target;
     const prompt = renderPrompt(cap, req.input, req.previousError);
+    // No secret is ever sent to a model (LANGUAGE.md §8.1, docs/language.md): the compiler refuses
+    // `secret(…)` in a model call's arguments; a secret value it could not see (a run input, a step
+    // output) is caught here, before any request. The error names the capability, never the value.
+    if (this.carriesSecret(req, [prompt.system ?? '', prompt.user]))
+      return { ok: false, error: `${cap.name}: its prompt would send a secret value to the model, so no request was made (a secret reached the capability's input through a run input or a step output; no secret is ever sent to a model)`, cost: 0, final: 'config' };
     let answer;
     try {
       answer = await this.clientFor(endpoint).complete({
@@ -117,6 +128,13 @@ export class ModelExecutor implements Executor {
     const model = modelOf(cap, resource);
     if (model === null) return { ok: false, error: `no model for ${cap.name}: give the capability or its resource a model` };
     return { ok: true, endpoint, model };
+  }
+
+  private carriesSecret(req: AttemptRequest, texts: readonly string[]): boolean {
+    const own = new Redactor();
+    for (const v of Object.values(req.secrets)) own.add(v);
+    const redact = this.setup.redact;
+    return texts.some((t) => own.text(t) !== t || (redact !== undefined && redact(t) !== t));
   }
 
   /** A handler's `ctx.usage()` with tokens and a priced model but no cost: the price table says what it cost. */

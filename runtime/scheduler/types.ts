@@ -76,7 +76,8 @@ export type AttemptOutcome = (
        * Another attempt would fail the same way, so the step is not retried (its `fallback` call,
        * if any, still runs): `unloadable`, the handler could not be loaded (its module is missing or
        * outside the project, or lacks the export) — no handler ran, so the attempt costs nothing;
-       * `config`, a channel that is not configured or an MCP tool that changed since the lock.
+       * `config`, a channel that is not configured, an MCP tool that changed since the lock, or a
+       * model call whose prompt would carry a secret value (never sent, runtime/models).
        */
       readonly final?: FinalFailure;
       /**

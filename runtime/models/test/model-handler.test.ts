@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile, type PlanIR } from '../../../compiler/index.js';
+import { compile, preview, type PlanIR } from '../../../compiler/index.js';
 import { startModelServer, type ModelServer } from '../../../test/support/model-server.js';
 import type { OrchConfig } from '../../config.js';
 import { parseModelsConfig, Runtime } from '../../index.js';
@@ -34,6 +34,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const PRICES = { 'gpt-test': { input_per_mtok: 1000, output_per_mtok: 2000 }, pricey: { input_per_mtok: 1000, output_per_mtok: 1000 }, priced: { input_per_mtok: 2, output_per_mtok: 4 } };
+
 function config(): OrchConfig {
   const raw = {
     endpoints: {
@@ -41,15 +43,17 @@ function config(): OrchConfig {
       local: { api: 'openai', base_url: local.openaiUrl },
       claude: { api: 'anthropic', base_url: claude.anthropicUrl, api_key: 'secret:CLOUD_KEY' },
     },
-    prices: { 'gpt-test': { input_per_mtok: 1000, output_per_mtok: 2000 } },
+    prices: PRICES,
   };
   return { file: join(dir, 'orch.config.json'), hooks: {}, secrets: { CLOUD_KEY: KEY }, models: parseModelsConfig(raw, 'orch.config.json') };
 }
 
 let n = 0;
-function planOf(src: string): PlanIR {
+/** `withConfig`: the project's orch.config.json holds the runtime's endpoints and prices too (what `orch preview` reads). */
+function planOf(src: string, withConfig = false): PlanIR {
   const sub = mkdtempSync(join(dir, `p${n++}-`));
   writeFileSync(join(sub, 'package.json'), '{}');
+  if (withConfig) writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ endpoints: { cloud: { api: 'openai' } }, prices: PRICES }));
   const file = join(sub, 'main.orch');
   writeFileSync(file, src);
   const out = compile({ entry: file });
@@ -113,6 +117,21 @@ describe('the built-in model handler', () => {
     expect(rows).not.toContain(KEY);
   });
 
+  it('a refinement sends its own model properties and keeps the base\'s others', async () => {
+    const src = `
+capability summarize { kind llm  input { text: string }  output { text: string }  prompt "base \${input.text}"  model "gpt-4o-mini"  temperature 0.1  max_tokens 9 }
+capability warm from summarize { temperature 0.9  model "other"  system "SYS"  prompt "refined \${input.text}" }
+resource cloud_model { kind cloud_region  provides llm  endpoint "cloud" }
+plan p { step a = warm(text: "a")  output { a: a.output.text } }
+`;
+    const before = cloud.requests.length;
+    const { result } = await run(planOf(src), {});
+    expect(result.status).toBe('completed');
+    const body = cloud.requests[before]!.body as { model: string; temperature: number; max_tokens: number; messages: { role: string; content: string }[] };
+    expect(body).toMatchObject({ model: 'other', temperature: 0.9, max_tokens: 9 });
+    expect(body.messages).toEqual([{ role: 'system', content: 'SYS' }, { role: 'user', content: 'refined a' }]);
+  });
+
   it('retries a non-matching answer, telling the model the path that was wrong, then succeeds; every attempt is paid', async () => {
     const before = cloud.requests.length;
     cloud.script({ answer: { title: 7, bullets: [] }, input_tokens: 10, output_tokens: 10 }, { answer: { title: 'ok', bullets: [] }, input_tokens: 10, output_tokens: 10 });
@@ -153,6 +172,70 @@ plan p { step a = say(q: "hi")  step b = shape(q: "count") { after a }  output {
     expect(shaped!.body).toMatchObject({ max_tokens: 20, tools: [{ input_schema: { type: 'object', properties: { n: { type: 'integer' } } } }], tool_choice: { type: 'tool' } });
     // No price for claude-test: each call costs the capability's estimate (0 here).
     expect(result.metadata.totalCost).toBe(0);
+  });
+});
+
+describe('no secret is ever sent to a model', () => {
+  it('a secret value the compiler could not see (here a run input) fails the attempt before any request, naming the capability, not the value', async () => {
+    const src = `
+capability chat { kind llm  input { text: string }  output { text: string }  prompt "Say: \${input.text}"  model "gpt-test"  retry 2 backoff fixed 1ms }
+resource cloud_model { kind cloud_region  provides llm  endpoint "cloud" }
+plan p { input { text: string }  step a = chat(text: "the key is \${input.text}")  output { a: a.output.text } }
+`;
+    const before = cloud.requests.length;
+    const { result, events, rows } = await run(planOf(src), { text: KEY });
+    expect(result.status).toBe('failed');
+    expect(cloud.requests.length).toBe(before);
+    const error = result.steps.find((s) => s.stepId === 'a')!.error!;
+    expect(error).toMatch(/chat: its prompt would send a secret value to the model, so no request was made/);
+    expect(error).not.toContain(KEY);
+    // Another attempt would carry the same input: not retried.
+    expect(events.filter((e) => e.type === 'step_started')).toHaveLength(1);
+    expect(rows).not.toContain(KEY);
+  });
+});
+
+describe('step.cost is one figure', () => {
+  it('an expression reads the cost --json shows, without floating noise from settling the reservation', async () => {
+    const src = `
+capability p { kind llm  input { text: string }  output { text: string }  prompt "Say \${input.text}"  model "priced"  cost 0.005usd }
+resource cloud_model { kind cloud_region  provides llm  endpoint "cloud" }
+plan pl { step b = p(text: "b")  output { bc: b.cost, line: "cost \${b.cost}" } }
+`;
+    cloud.script({ answer: 'ok', input_tokens: 100, output_tokens: 100 });
+    const { result, events } = await run(planOf(src), {});
+    expect(result.status).toBe('completed');
+    // Reserved 0.005 (the estimate), settled to (100 × 2 + 100 × 4) / 1e6 = 0.0006.
+    expect(result.steps[0]!.cost).toBe(0.0006);
+    expect(result.output).toEqual({ bc: 0.0006, line: 'cost 0.0006' });
+    expect((events.find((e) => e.type === 'step_completed')!.data as { usage: { cost: number } }).usage.cost).toBe(0.0006);
+  });
+});
+
+describe('orch preview reserves what the run reserves (§8.2)', () => {
+  it('for a structured output (schema and instruction sent) and a plain-text one (neither sent)', async () => {
+    const src = `
+capability gen { kind llm  input { }  output { v: int }  system "Be brief."  prompt "Give a number"  model "pricey"  max_tokens 10 }
+capability txt { kind llm  input { }  output { text: string }  prompt "Give a number"  model "pricey"  max_tokens 10 }
+capability said { kind llm  input { q: string = "Give a number" }  output { text: string }  prompt "\${input.q}"  model "pricey"  max_tokens 10 }
+resource cloud_model { kind cloud_region  provides llm  endpoint "cloud" }
+plan p { step a = gen()  step b = txt()  step c = said()  output { a: a.output.v, b: b.output.text, c: c.output.text } }
+`;
+    cloud.script({ answer: { v: 1 }, input_tokens: 1, output_tokens: 1 }, { answer: 'one', input_tokens: 1, output_tokens: 1 }, { answer: 'two', input_tokens: 1, output_tokens: 1 });
+    const plan = planOf(src, true);
+    const previewed = Object.fromEntries(preview(plan).steps.map((s) => [s.id, s.reservation]));
+    const { result, events } = await run(plan, {});
+    expect(result.status).toBe('completed');
+    const reserved = (id: string) => (events.find((e) => e.type === 'step_started' && e.stepId === id)!.data as { cost: number }).cost;
+    for (const id of ['a', 'b']) {
+      expect(previewed[id]!.model).toBe('pricey');
+      expect(previewed[id]!.cost).toBe(Math.round(reserved(id) * 1e6) / 1e6);
+    }
+    // The plain-text call sends neither a schema nor the JSON instruction: far less than the structured one.
+    expect(previewed.b!.cost).toBeLessThan(previewed.a!.cost);
+    // An interpolated prompt: its literal part now, each byte of input later.
+    expect(previewed.c!.per_input_byte).toBeCloseTo(1000 / 1e6, 12);
+    expect(previewed.c!.cost + 'Give a number'.length * previewed.c!.per_input_byte).toBeCloseTo(reserved('c'), 9);
   });
 });
 

@@ -22,6 +22,7 @@
 import type { SchedulerCore } from './core.js';
 import { abortRun } from './finish.js';
 import { modelOf, promptTokenBound, renderPrompt } from '../../models/prompt.js';
+import { modelWorstCase as worstCaseAt } from '../../../compiler/index.js';
 import { capabilityOf, resourceOf } from './resolve.js';
 import { evalArgs } from './start.js';
 import { round6 } from './result.js';
@@ -190,7 +191,7 @@ function modelWorstCase(c: SchedulerCore, inst: Inst, cap: NonNullable<ReturnTyp
     // The arguments cannot be evaluated: the attempt fails before any call, so it spends nothing.
     return undefined;
   }
-  return (promptTokens * price.input_per_mtok + llm.max_tokens * price.output_per_mtok) / 1_000_000;
+  return worstCaseAt(promptTokens, llm.max_tokens, price);
 }
 
 /** An attempt reported more than it reserved: journaled (§8.2) when the run has a cost budget. */

@@ -4,13 +4,12 @@ import type { StepRecord } from './fold.js';
 import type { SchedulerCore } from './core.js';
 import { approvalsWaiting } from './finish.js';
 import { FAILED, TERMINAL } from './state.js';
+import { round6 } from './money.js';
 import { viewAt } from './views.js';
 
 export { instView } from './views.js';
 
-export function round6(n: number): number {
-  return Math.round(n * 1e6) / 1e6;
-}
+export { round6 } from './money.js';
 
 /** The execution result (LANGUAGE.md §6) as of `now`; meaningful once the run ended. */
 export function buildResult(c: SchedulerCore, now: number): ExecutionResult {

@@ -6,6 +6,7 @@
  */
 import type { BlockView, StepStatus, StepView } from '../../../compiler/index.js';
 import type { SchedulerCore } from './core.js';
+import { round6 } from './money.js';
 import { sharedPrefix, suffixOf, type DimBlock } from './scopes.js';
 import { FAILED, TERMINAL, type BlockInst, type Inst, type Logical } from './state.js';
 
@@ -23,7 +24,7 @@ export function instView(inst: Inst): StepView {
     skipped: r.status === 'skipped',
     attempts: r.attempts,
     duration: r.startedAt !== null && r.completedAt !== null ? r.completedAt - r.startedAt : 0,
-    cost: r.cost,
+    cost: round6(r.cost),
     resource: r.resource,
   };
 }
@@ -78,7 +79,7 @@ export function viewAt(c: SchedulerCore, l: Logical, prefix: readonly number[]):
     skipped: status === 'skipped',
     attempts: views.reduce((a, v) => a + v.attempts, 0),
     duration: durations.reduce((a, v) => Math.max(a, v.duration), 0),
-    cost: views.reduce((a, v) => a + v.cost, 0),
+    cost: round6(views.reduce((a, v) => a + v.cost, 0)),
     resource: views.find((v) => v.resource)?.resource ?? null,
   };
 }
