@@ -414,8 +414,13 @@ const noExecutor = {
   },
 };
 
+/**
+ * An event as `--json` prints it: exactly the journal's envelope, which the published
+ * `orch.events/v1` schema describes (`ts` in epoch milliseconds), so every printed event validates
+ * against it as it stands.
+ */
 export function eventJson(e: RunEvent) {
-  return { seq: e.seq, ts: new Date(e.ts).toISOString(), type: e.type, stepId: e.stepId, data: e.data };
+  return { runId: e.runId, seq: e.seq, ts: e.ts, type: e.type, stepId: e.stepId, data: e.data };
 }
 
 function describeEvent(e: RunEvent): string {

@@ -11,6 +11,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { eventSchemaErrors } from '../journal/event-schema.js';
 import { openSqlite } from '../journal/sqlite-driver.js';
 import { input, lit, plan, resource, step } from './ir-builder.js';
 import { runCli as cli } from '../../test/support/cli-in-process.js';
@@ -340,6 +341,12 @@ plan per_item {
     expect(of('ok[0]').at(-1)).toBe('step_cancelled');
     expect(of('ship[0]')).toEqual(['step_skipped']);
     expect(of('ship[1]')).toEqual(['step_queued', 'step_started', 'step_completed']);
+    // Printed as the journal holds them: every event of --json and of an export validates against
+    // the published orch.events/v1 schema as it stands (ts in epoch ms, the run id on each).
+    for (const e of t.events) expect(eventSchemaErrors(e), JSON.stringify(e)).toEqual([]);
+    const exported = JSON.parse((await cli(['runs', 'export', 'fe-1'], project)).stdout) as { events: { runId: string }[] };
+    expect(exported.events).toEqual(t.events);
+    expect(exported.events.every((e) => e.runId === 'fe-1')).toBe(true);
   });
 
   it('an approval two for each blocks deep is answered by the key its hint names (ok[1][0])', async () => {
