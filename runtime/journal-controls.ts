@@ -68,7 +68,7 @@ export async function signalViaJournal(journal: AsyncJournal, runId: string, pay
   // A bare step id (not an instance key nor a sub-plan's path) may name a step that runs per item.
   if ('stepId' in payload && payload.stepId !== '' && baseId(payload.stepId) === payload.stepId) {
     const waiting = await instancesWaiting(journal, runId, payload.stepId);
-    if (waiting) return { ok: false, message: perItemMessage(runId, payload.stepId, waiting) };
+    if (waiting) return { ok: false, message: perItemMessage(runId, payload.stepId, waiting.keys, waiting.inRepeat) };
   }
   if ('stepId' in payload && payload.identity) {
     // §8.8: refused here as it would be by the process running the run (which checks it again).
@@ -150,15 +150,17 @@ function namesAStep(row: RunRow, key: string): boolean {
  */
 const ENDS_AN_ATTEMPT = new Set(['step_queued', 'step_retried', 'attempt_lost', 'step_completed', 'step_failed', 'step_skipped', 'step_cancelled']);
 
-async function instancesWaiting(journal: AsyncJournal, runId: string, id: string): Promise<readonly string[] | null> {
+async function instancesWaiting(journal: AsyncJournal, runId: string, id: string): Promise<{ keys: readonly string[]; inRepeat: boolean } | null> {
   const running = new Map<string, boolean>();
   for (const e of await journal.load(runId)) {
-    if (e.stepId === null || !e.stepId.startsWith(`${id}[`)) continue;
+    // Instances of a step inside `for each` (`id[i]`) or `repeat` (`id#k`).
+    if (e.stepId === null || !(e.stepId.startsWith(`${id}[`) || e.stepId.startsWith(`${id}#`))) continue;
     if (e.type === 'step_started') running.set(e.stepId, true);
     else if (ENDS_AN_ATTEMPT.has(e.type)) running.set(e.stepId, false);
   }
   if (running.size === 0) return null;
-  return [...running].filter(([, r]) => r).map(([k]) => k);
+  const [first] = running.keys();
+  return { keys: [...running].filter(([, r]) => r).map(([k]) => k), inRepeat: first!.startsWith(`${id}#`) };
 }
 
 /**

@@ -349,6 +349,39 @@ plan per_item {
     expect(exported.events.every((e) => e.runId === 'fe-1')).toBe(true);
   });
 
+  it('inside repeat an approval is answered per iteration: a bare id is refused naming ok#k, and ok#k is applied', async () => {
+    const project = projectDir();
+    writeFileSync(join(project, 'h.js'), 'export async function review(input) { return { approved: input.i >= 1 }; }\n');
+    writeFileSync(
+      join(project, 'loop.orch'),
+      `capability review {
+  kind tool
+  input { i: int }
+  output { approved: bool }
+  handler "./h.js#review"
+}
+plan rounds {
+  repeat rv max 3 until chk.output.approved {
+    step ok = approval(approver: "lead", summary: "iteration \${rv.index}")
+    step chk = review(i: rv.index) { after ok }
+  }
+  output { it: rv.iterations }
+}
+`,
+    );
+    const first = await cli(['run', 'loop.orch', '--run-id', 'rp-1', '--quiet'], project);
+    expect(first.code).toBe(1);
+    expect(first.stdout).toContain('orch signal rp-1 ok#0 approve|reject');
+    // Before, the bare id was recorded, silently matched nothing and the run paused again (exit 1).
+    const bare = await cli(['signal', 'rp-1', 'ok', 'approve'], project);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('step ok runs once per iteration: answer one instance, e.g. `orch signal rp-1 ok#0 approve` (waiting: ok#0)');
+    expect((await cli(['signal', 'rp-1', 'ok#0', 'approve'], project)).stdout).toContain('ok#1');
+    const done = await cli(['signal', 'rp-1', 'ok#1', 'approve', '--json'], project);
+    expect(done.code).toBe(0);
+    expect((JSON.parse(done.stdout) as { output: unknown }).output).toEqual({ it: 2 });
+  });
+
   it('an approval two for each blocks deep is answered by the key its hint names (ok[1][0])', async () => {
     const project = projectDir();
     writeFileSync(

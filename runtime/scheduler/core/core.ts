@@ -252,14 +252,14 @@ export class SchedulerCore {
   }
 
   /**
-   * A step id inside `for each` names no single approval: the error that says which instance keys
+   * A step id inside `for each` or `repeat` names no single approval: the error that says which instance keys
    * to answer instead (null when `id` is not such a step).
    */
   perItemApprovals(id: string): string | null {
     const l = this.logical.get(id);
     if (!l || l.shape.dims.length === 0) return null;
     const waiting = [...l.instances].filter((i) => i.activity.kind === 'approval').map((i) => i.key);
-    return perItemMessage(this.runId, id, waiting);
+    return perItemMessage(this.runId, id, waiting, l.shape.dims[0]!.type === 'repeat');
   }
 
   /** What the run has spent so far, its running sub-plans' spending included. */
@@ -306,7 +306,8 @@ export class SchedulerCore {
 }
 
 /** Why a step id inside `for each` cannot be answered as such, and the instance keys that can. */
-export function perItemMessage(runId: string, id: string, waiting: readonly string[]): string {
-  const example = waiting[0] ?? `${id}[0]`;
-  return `step ${id} runs once per item: answer one instance, e.g. \`orch signal ${runId} ${example} approve\`${waiting.length > 0 ? ` (waiting: ${waiting.join(', ')})` : ''}`;
+export function perItemMessage(runId: string, id: string, waiting: readonly string[], inRepeat = false): string {
+  const example = waiting[0] ?? (inRepeat ? `${id}#0` : `${id}[0]`);
+  const per = example.includes('[') ? 'item' : 'iteration';
+  return `step ${id} runs once per ${per}: answer one instance, e.g. \`orch signal ${runId} ${example} approve\`${waiting.length > 0 ? ` (waiting: ${waiting.join(', ')})` : ''}`;
 }
