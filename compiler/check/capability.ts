@@ -28,6 +28,12 @@ export interface CapabilityInfo {
   /** Default values of optional parameters, as IR and as plain JSON (for the schema). */
   readonly defaults: ReadonlyMap<string, import('../ir/types.js').ExprIR>;
   readonly ir: CapabilityIR;
+  /**
+   * A refinement (`capability x from alias.tool`) whose base did not resolve — an unknown tool, a
+   * failed `import mcp`: that was reported there, so calls of it have their arguments checked
+   * as expressions only, against no parameters, and report nothing more.
+   */
+  readonly baseless?: true;
 }
 
 /**
@@ -47,6 +53,7 @@ export function capabilityInfo(
     const refined = base(c);
     if (refined) return refinement(entry, refined, diags);
   }
+  const baseless = c.from !== undefined;
   const input = (c.input ? types.record(mod, c.input, 'param', entry.qualifiedName) : { k: 'record', fields: new Map() }) as Ty & { k: 'record' };
   const output = c.output ? types.resolve(mod, c.output, 'output_field', entry.qualifiedName) : T.any;
   const defaults = new Map<string, import('../ir/types.js').ExprIR>();
@@ -76,7 +83,7 @@ export function capabilityInfo(
   };
   const llm = llmIR(c, input, mod.file, model, diags);
   if (llm) (ir as { llm?: LlmIR }).llm = llm;
-  return { entry, name: entry.qualifiedName, input, output, defaults, ir };
+  return { entry, name: entry.qualifiedName, input, output, defaults, ir, ...(baseless ? { baseless: true as const } : {}) };
 }
 
 function refinement(entry: DeclEntry<'capability'>, base: CapabilityInfo, diags: Diagnostic[]): CapabilityInfo {
