@@ -39,21 +39,21 @@ export interface CapabilityInfo {
 /**
  * `base` resolves the capability a refinement names (`capability x from files.read { … }`,
  * LANGUAGE.md §8.3): the refinement keeps its input and output and overrides any other property.
+ * It answers `unresolved` when the name resolves to nothing (reported there), and undefined for a
+ * refinement of itself or a cycle, which falls back to its own declaration.
  */
 export function capabilityInfo(
   entry: DeclEntry<'capability'>,
   types: TypeResolver,
   model: ModelBuilder,
   diags: Diagnostic[],
-  base?: (c: CapabilityDecl) => CapabilityInfo | undefined,
+  base?: (c: CapabilityDecl) => CapabilityInfo | 'unresolved' | undefined,
 ): CapabilityInfo {
   const c: CapabilityDecl = entry.node;
   const mod = entry.module;
-  if (c.from && base) {
-    const refined = base(c);
-    if (refined) return refinement(entry, refined, diags);
-  }
-  const baseless = c.from !== undefined;
+  const refined = c.from && base ? base(c) : undefined;
+  if (refined !== undefined && refined !== 'unresolved') return refinement(entry, refined, diags);
+  const baseless = refined === 'unresolved';
   const input = (c.input ? types.record(mod, c.input, 'param', entry.qualifiedName) : { k: 'record', fields: new Map() }) as Ty & { k: 'record' };
   const output = c.output ? types.resolve(mod, c.output, 'output_field', entry.qualifiedName) : T.any;
   const defaults = new Map<string, import('../ir/types.js').ExprIR>();

@@ -79,6 +79,11 @@ plan p {
     expect(ds[0]!.message).toMatch(/no tool "nothing"/);
   });
 
+  it('a refinement of itself still checks its calls against its own declaration', () => {
+    const ds = compileFile('self.orch', 'capability x from x { input { a: int } cost 0usd }\nplan p { step s = x(b: 1) }\n').diagnostics;
+    expect(ds.map((d) => [d.code, d.message])).toEqual(expect.arrayContaining([['E0202', expect.stringMatching(/unknown argument "b"/)]]));
+  });
+
   it('a call of a name two tools map to reports only the collision at the import', () => {
     const ds = compileFile('clash.orch', 'import mcp "clash" as demo\ncapability s2 from demo.get_sum { }\nplan p { step s = demo.get_sum(a: 1, b: 2) step r = s2(z: 1) step e = demo.echo(message: "hi") }\n').diagnostics;
     expect(ds.map((d) => d.code)).toEqual(['E0802']);
