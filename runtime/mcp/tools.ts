@@ -34,12 +34,15 @@ interface Server {
 /** Lines a server may write with no attempt in flight that are kept for the next one. */
 const HELD_LINES = 200;
 
-/** How the live tool differs from the locked one the plan was compiled against, or null. */
-function toolProblem(h: McpHandlerIR, live: McpLockTool | undefined): string | null {
+/** Whether the live tool is the locked one the plan was compiled against. */
+function matchesLock(h: McpHandlerIR, live: McpLockTool | undefined): live is McpLockTool {
+  return live !== undefined && live.hash === h.hash;
+}
+
+/** How the live tool differs from the locked one (it does: `matchesLock` is false). */
+function lockMismatch(h: McpHandlerIR, live: McpLockTool | undefined): string {
   if (!live) return `MCP tool "${h.tool}" of server "${h.mcp}" is no longer offered by the server: run \`orch mcp lock\` and check the plan again`;
-  if (live.hash !== h.hash)
-    return `MCP tool "${h.tool}" of server "${h.mcp}" changed since orch.lock.json was written (locked ${h.hash.slice(0, 19)}…, now ${live.hash.slice(0, 19)}…): run \`orch mcp lock\` and check the plan again`;
-  return null;
+  return `MCP tool "${h.tool}" of server "${h.mcp}" changed since orch.lock.json was written (locked ${h.hash.slice(0, 19)}…, now ${live.hash.slice(0, 19)}…): run \`orch mcp lock\` and check the plan again`;
 }
 
 export class McpTools implements EdgeHandler {
@@ -70,7 +73,8 @@ export class McpTools implements EdgeHandler {
     } catch {
       return null;
     }
-    return toolProblem(h, conn.tools.get(h.tool));
+    const live = conn.tools.get(h.tool);
+    return matchesLock(h, live) ? null : lockMismatch(h, live);
   }
 
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
@@ -83,8 +87,7 @@ export class McpTools implements EdgeHandler {
       try {
         const conn = await server.conn;
         const live = conn.tools.get(h.tool);
-        const problem = toolProblem(h, live);
-        if (problem !== null || !live) throw new FinalAttemptError(problem ?? '');
+        if (!matchesLock(h, live)) throw new FinalAttemptError(lockMismatch(h, live));
         // The call joins the run's trace: MCP carries W3C trace context in the request's `_meta`.
         const meta = req.traceparent ? { _meta: { traceparent: req.traceparent } } : {};
         const result = await conn.client.callTool({ name: h.tool, arguments: mcpArguments(req), ...meta }, undefined, {

@@ -504,7 +504,13 @@ export class Run implements RunReader {
     const answer = (problem: string | null) => this.act({ type: 'tool_checked', key, token, ...(problem !== null ? { problem } : {}) });
     if (!this.deps.executor.checkTool) return answer(null);
     // A check that throws knows nothing: the attempt finds out what is wrong.
-    this.deps.executor.checkTool(cmd.check).then(answer, () => answer(null));
+    let checked: Promise<string | null>;
+    try {
+      checked = this.deps.executor.checkTool(cmd.check);
+    } catch {
+      return answer(null);
+    }
+    checked.then(answer, () => answer(null));
   }
 
   private checkPolicy(cmd: Extract<Command, { type: 'check_policy' }>): void {
