@@ -65,7 +65,11 @@ export interface LoadedModule {
   /** How this parse maps onto the host's previous parse of the file (incremental hosts only). */
   readonly edit?: ModuleEdit;
   /** A module generated from orch.lock.json for `import mcp "server"` (LANGUAGE.md §8.3). */
-  readonly mcp?: { readonly server: string };
+  readonly mcp?: {
+    readonly server: string;
+    /** Orch names two or more tools map to (E0802 at the import): a call of one reports nothing more. */
+    readonly collided: readonly string[];
+  };
 }
 
 export interface Program {

@@ -51,7 +51,7 @@ export function loadMcpImport(
   // A generated module that does not parse is a bug here, not the user's: say so at the import.
   for (const d of parsed.diagnostics)
     diags.push(diagnostic('E0802', `cannot read the tools of MCP server "${server}" from the lock file: ${d.message}`, fromFile, imp.pathRange));
-  const mod: LoadedModule = { file, key: file, name: `mcp.${server}`, ast: parsed.module, std: false, imports: [], mcp: { server } };
+  const mod: LoadedModule = { file, key: file, name: `mcp.${server}`, ast: parsed.module, std: false, imports: [], mcp: { server, collided: collisions.map(([name]) => name) } };
   loaded.set(file, mod);
   return mod;
 }
@@ -62,7 +62,8 @@ export function unknownToolMessage(mod: LoadedModule, parts: readonly string[]):
   const imp = mod.imports.find((i) => i.qualifier === parts[0] && i.decl?.kind === 'FileImport' && i.decl.mcp);
   if (!imp) return undefined;
   const server = (imp.decl as FileImport).path;
-  if (!imp.target) return '';
+  // '' — the import failed, or the tool's name collides with another's: E0802 at the import said so.
+  if (!imp.target || imp.target.mcp?.collided.includes(parts[1]!)) return '';
   return `MCP server "${server}" has no tool "${parts[1]}" in the lock file: ${RUN_LOCK} if it was added since`;
 }
 

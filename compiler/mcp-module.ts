@@ -83,7 +83,8 @@ function recordType(s: Schema, depth: number, indent: string): string {
   for (const [name, value] of Object.entries(props)) {
     if (!isIdent(name)) continue;
     const t = schemaType(asSchema(value), depth + 1);
-    const optional = !required.has(name) && !t.endsWith('?') && t !== 'any';
+    // `any` too: a property the schema does not require may be left out, whatever its type.
+    const optional = !required.has(name) && !t.endsWith('?');
     // `"a" | "b"?` is an optional enum.
     const ty = optional ? `${t}?` : t;
     fields.push(`${name}: ${ty}`);

@@ -123,9 +123,10 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
   };
   // `capability x from alias.tool { … }`: the base is checked first; a refinement of itself is E0101.
   const refining = new Set<DeclEntry<'capability'>>();
-  const refinedBase = (e: DeclEntry<'capability'>, c: CapabilityDecl): CapabilityInfo | undefined => {
+  const refinedBase = (e: DeclEntry<'capability'>, c: CapabilityDecl): CapabilityInfo | 'unresolved' | undefined => {
     const target = c.from ? scopes.resolve(e.module, c.from, 'capability') : undefined;
-    if (!target || target === e || refining.has(target)) return undefined;
+    if (!target) return 'unresolved';
+    if (target === e || refining.has(target)) return undefined;
     refining.add(e);
     try {
       return capability(target);

@@ -30,25 +30,32 @@ export interface CapabilityInfo {
   readonly ir: CapabilityIR;
   /** Its model properties (§8.1), own and inherited: what a refinement of it inherits. */
   readonly llm: LlmProps;
+  /**
+   * A refinement (`capability x from alias.tool`) whose base did not resolve — an unknown tool, a
+   * failed `import mcp`: that was reported there, so calls of it have their arguments checked
+   * as expressions only, against no parameters, and report nothing more.
+   */
+  readonly baseless?: true;
 }
 
 /**
  * `base` resolves the capability a refinement names (`capability x from files.read { … }`,
  * LANGUAGE.md §8.3): the refinement keeps its input and output and overrides any other property.
+ * It answers `unresolved` when the name resolves to nothing (reported there), and undefined for a
+ * refinement of itself or a cycle, which falls back to its own declaration.
  */
 export function capabilityInfo(
   entry: DeclEntry<'capability'>,
   types: TypeResolver,
   model: ModelBuilder,
   diags: Diagnostic[],
-  base?: (c: CapabilityDecl) => CapabilityInfo | undefined,
+  base?: (c: CapabilityDecl) => CapabilityInfo | 'unresolved' | undefined,
 ): CapabilityInfo {
   const c: CapabilityDecl = entry.node;
   const mod = entry.module;
-  if (c.from && base) {
-    const refined = base(c);
-    if (refined) return refinement(entry, refined, model, diags);
-  }
+  const refined = c.from && base ? base(c) : undefined;
+  if (refined !== undefined && refined !== 'unresolved') return refinement(entry, refined, model, diags);
+  const baseless = refined === 'unresolved';
   const input = (c.input ? types.record(mod, c.input, 'param', entry.qualifiedName) : { k: 'record', fields: new Map() }) as Ty & { k: 'record' };
   const output = c.output ? types.resolve(mod, c.output, 'output_field', entry.qualifiedName) : T.any;
   const defaults = new Map<string, import('../ir/types.js').ExprIR>();
@@ -78,7 +85,7 @@ export function capabilityInfo(
   };
   const llm = llmIR(c, input, mod.file, model, diags);
   if (llm.ir) (ir as { llm?: LlmIR }).llm = llm.ir;
-  return { entry, name: entry.qualifiedName, input, output, defaults, ir, llm: llm.props };
+  return { entry, name: entry.qualifiedName, input, output, defaults, ir, llm: llm.props, ...(baseless ? { baseless: true as const } : {}) };
 }
 
 function refinement(entry: DeclEntry<'capability'>, base: CapabilityInfo, model: ModelBuilder, diags: Diagnostic[]): CapabilityInfo {

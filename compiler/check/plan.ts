@@ -632,7 +632,7 @@ function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefined, sc:
   const runPlan = s.runPlan;
   const a = d.action;
   if (a.kind === 'CapabilityCall') {
-    if (cap) {
+    if (cap && !cap.baseless) {
       const r = checkArgs(a, cap.input, cap.defaults, env, `capability ${cap.entry.node.name.name}`, a.capability.range);
       args = r.args;
       ownData = r.data;
@@ -734,6 +734,10 @@ function checkCall(call: CapabilityCall, env: ExprEnv, cx: PlanCheckContext, mod
     return null;
   }
   const info = cx.capability(ce);
+  if (info.baseless) {
+    for (const a of call.args) checkExpr(a.value, env);
+    return null;
+  }
   const r = checkArgs(call, info.input, info.defaults, env, `capability ${ce.node.name.name}`, call.capability.range);
   secretArgsToModel(info.ir, call, env.file, env.diags);
   return { call: { capability: info.name, args: r.args }, data: r.data };

@@ -29,6 +29,8 @@ describe('schemas → types', () => {
     expect(schemaType({ anyOf: [{ type: 'string' }, { type: 'number' }] })).toBe('any');
     expect(schemaType({ $ref: '#/defs/x' })).toBe('any');
     expect(schemaType({ type: 'object', properties: { a: { type: 'number' }, b: { type: 'string' } }, required: ['a'] })).toBe('{ a: number, b: string? }');
+    // Not required is optional whatever the type: `any` too.
+    expect(schemaType({ type: 'object', properties: { u: { anyOf: [{ type: 'string' }, { type: 'number' }] }, v: {} }, required: ['v'] })).toBe('{ u: any?, v: any }');
     expect(schemaType({ type: 'object', properties: { 'not-ident': { type: 'string' } } })).toBe('any');
   });
 

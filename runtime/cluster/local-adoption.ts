@@ -23,6 +23,7 @@ export class AdoptingExecutor implements Executor {
   private readonly adopted = new Map<string, RecoveredAttempt>();
   readonly prepare?: Executor['prepare'];
   readonly discard?: Executor['discard'];
+  readonly checkTool?: Executor['checkTool'];
   private closed = false;
 
   private constructor(
@@ -31,6 +32,7 @@ export class AdoptingExecutor implements Executor {
   ) {
     if (inner.prepare) this.prepare = inner.prepare.bind(inner);
     if (inner.discard) this.discard = inner.discard.bind(inner);
+    if (inner.checkTool) this.checkTool = inner.checkTool.bind(inner);
   }
 
   static async open(inner: Executor, url: string): Promise<AdoptingExecutor> {

@@ -8,13 +8,15 @@
  */
 import type { CapabilityIR } from '../../compiler/index.js';
 import { describeValueErrors, validateValue } from '../../compiler/index.js';
-import type { AttemptHandle, AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
+import type { AttemptHandle, AttemptOutcome, AttemptRequest, ToolCheck } from '../scheduler/types.js';
 
 export interface EdgeHandler {
   /** Whether attempts of this capability are this handler's. */
-  handles(cap: CapabilityIR, req: AttemptRequest): boolean;
+  handles(cap: CapabilityIR): boolean;
   /** As `Executor.start`: `done` once, asynchronously. */
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle;
+  /** As `Executor.checkTool`, for the capabilities it handles. */
+  checkTool?(check: ToolCheck): Promise<string | null>;
   /** Stops what the handler started (servers, connections): the process is done with it. */
   close(): Promise<void>;
 }

@@ -10,7 +10,7 @@ import { Piscina } from 'piscina';
 import type { CapabilityIR, JsonSchema } from '../../compiler/index.js';
 import { describeValueErrors, validateValue } from '../../compiler/index.js';
 import { packagePath } from '../../compiler/index.js';
-import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
+import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor, ToolCheck } from '../scheduler/types.js';
 import { AttemptSignal } from './attempt-signal.js';
 import { chunkSizes, HandlerPace, newClaims, SLOW_TICK_MS, startedCount, takeBack } from './chunking.js';
 import { locateHandler, projectRoot, type HandlerLocation } from './handler-path.js';
@@ -140,7 +140,7 @@ export class WorkerExecutor implements Executor {
   }
 
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
-    for (const edge of this.edges) if (edge.handles(req.capability, req)) return edge.start(req, done, logged);
+    for (const edge of this.edges) if (edge.handles(req.capability)) return edge.start(req, done, logged);
     const where = this.locate(req);
     if (!where.ok) {
       queueMicrotask(() => done({ ok: false, error: where.error, final: 'unloadable' }));
@@ -169,6 +169,11 @@ export class WorkerExecutor implements Executor {
       if (this.ready.length === 1) queueMicrotask(() => this.handOver());
     }
     return { abort: (reason) => this.abort(a, reason) };
+  }
+
+  async checkTool(check: ToolCheck): Promise<string | null> {
+    const edge = this.edges.find((e) => e.checkTool && e.handles(check.capability));
+    return edge ? edge.checkTool!(check) : null;
   }
 
   /** The attempts that may share a message and became ready this turn go to the pool. */

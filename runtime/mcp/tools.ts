@@ -1,15 +1,17 @@
 /**
  * MCP tool calls at run time (LANGUAGE.md §8.3). One server per process and project, started on
  * its first call and reused by every step and run after it; a server that exits is dropped, so the
- * next attempt (a retry) starts a fresh one. Before the first call of each tool the live tool's
- * hash is compared with the one the plan was compiled against (from orch.lock.json): a changed
- * or vanished tool fails the attempt without calling it, naming the tool.
+ * next attempt (a retry) starts a fresh one. Before a run's first step calling a tool starts, the
+ * scheduler asks `checkTool` (starting the server if need be): a live tool whose hash differs from
+ * the one the plan was compiled against (from orch.lock.json), or that vanished, fails the run
+ * before that step starts, naming the tool. Every call checks again (a server restarted since may
+ * offer a changed tool): then the attempt fails without calling it.
  */
-import type { CapabilityIR, McpHandlerIR } from '../../compiler/index.js';
+import type { CapabilityIR, McpHandlerIR, McpLockTool } from '../../compiler/index.js';
 import { configMemo, loadConfig, type OrchConfig } from '../config.js';
 import { FinalAttemptError, runEdgeAttempt, type EdgeHandler } from '../executor/edge.js';
 import { projectRoot } from '../executor/handler-path.js';
-import type { AttemptHandle, AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
+import type { AttemptHandle, AttemptOutcome, AttemptRequest, ToolCheck } from '../scheduler/types.js';
 import { envThenConfig } from '../secret-refs.js';
 import { connectServer, serverSpec, type McpConnection } from './connect.js';
 
@@ -22,6 +24,25 @@ interface Server {
   readonly conn: Promise<McpConnection>;
   /** Where the server's stderr lines go: every attempt in flight on it. */
   readonly sinks: Set<(line: string) => void>;
+  /**
+   * Lines written while no attempt was in flight (a server started by `checkTool`): the next
+   * attempt on it logs them, so what a server says as it starts stays with the step that needed it.
+   */
+  readonly held: string[];
+}
+
+/** Lines a server may write with no attempt in flight that are kept for the next one. */
+const HELD_LINES = 200;
+
+/** Whether the live tool is the locked one the plan was compiled against. */
+function matchesLock(h: McpHandlerIR, live: McpLockTool | undefined): live is McpLockTool {
+  return live !== undefined && live.hash === h.hash;
+}
+
+/** How the live tool differs from the locked one (it does: `matchesLock` is false). */
+function lockMismatch(h: McpHandlerIR, live: McpLockTool | undefined): string {
+  if (!live) return `MCP tool "${h.tool}" of server "${h.mcp}" is no longer offered by the server: run \`orch mcp lock\` and check the plan again`;
+  return `MCP tool "${h.tool}" of server "${h.mcp}" changed since orch.lock.json was written (locked ${h.hash.slice(0, 19)}…, now ${live.hash.slice(0, 19)}…): run \`orch mcp lock\` and check the plan again`;
 }
 
 export class McpTools implements EdgeHandler {
@@ -38,18 +59,35 @@ export class McpTools implements EdgeHandler {
     return mcpHandlerOf(cap) !== undefined;
   }
 
+  /**
+   * Starts the tool's server if it is not running (kept for the calls to come) and compares the
+   * live tool with the locked one. A server that cannot start is no answer (null): the attempt
+   * reports it, as a failure that may be retried.
+   */
+  async checkTool(check: ToolCheck): Promise<string | null> {
+    const h = mcpHandlerOf(check.capability);
+    if (!h) return null;
+    let conn: McpConnection;
+    try {
+      conn = await (await this.server(projectRoot(check.plan.base_dir), h.mcp, check.secrets)).conn;
+    } catch {
+      return null;
+    }
+    const live = conn.tools.get(h.tool);
+    return matchesLock(h, live) ? null : lockMismatch(h, live);
+  }
+
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
     const h = mcpHandlerOf(req.capability)!;
     return runEdgeAttempt(req, done, logged, async (signal, log) => {
       const root = projectRoot(req.plan.base_dir);
       const server = await this.server(root, h.mcp, req.secrets);
       server.sinks.add(log);
+      for (const line of server.held.splice(0)) log(line);
       try {
         const conn = await server.conn;
         const live = conn.tools.get(h.tool);
-        if (!live) throw new FinalAttemptError(`MCP tool "${h.tool}" of server "${h.mcp}" is no longer offered by the server: run \`orch mcp lock\` and check the plan again`);
-        if (live.hash !== h.hash)
-          throw new FinalAttemptError(`MCP tool "${h.tool}" of server "${h.mcp}" changed since orch.lock.json was written (locked ${h.hash.slice(0, 19)}…, now ${live.hash.slice(0, 19)}…): run \`orch mcp lock\` and check the plan again`);
+        if (!matchesLock(h, live)) throw new FinalAttemptError(lockMismatch(h, live));
         // The call joins the run's trace: MCP carries W3C trace context in the request's `_meta`.
         const meta = req.traceparent ? { _meta: { traceparent: req.traceparent } } : {};
         const result = await conn.client.callTool({ name: h.tool, arguments: mcpArguments(req), ...meta }, undefined, {
@@ -89,13 +127,18 @@ export class McpTools implements EdgeHandler {
     const spec = serverSpec(config.mcp, name);
     if ('error' in spec) throw new FinalAttemptError(spec.error);
     const sinks = new Set<(line: string) => void>();
+    const held: string[] = [];
     const server: Server = {
       sinks,
+      held,
       conn: connectServer(name, spec, {
         cwd: root,
         secrets: envThenConfig({ ...config.secrets, ...secrets }),
         onStderr: (line) => {
-          for (const s of sinks) s(`[mcp ${name}] ${line}`);
+          const text = `[mcp ${name}] ${line}`;
+          if (sinks.size === 0) {
+            if (held.length < HELD_LINES) held.push(text);
+          } else for (const s of sinks) s(text);
         },
         onClose: () => {
           if (this.servers.get(key) === server) this.servers.delete(key);

@@ -44,6 +44,7 @@ export class ModelExecutor implements Executor {
   readonly prepare?: (request: AttemptRequest) => CommitHook;
   readonly discard?: (request: AttemptRequest) => void;
   readonly recover?: Executor['recover'];
+  readonly checkTool?: Executor['checkTool'];
 
   constructor(
     private readonly inner: Executor,
@@ -55,6 +56,7 @@ export class ModelExecutor implements Executor {
     if (prepare) this.prepare = (req) => (isModelCall(req.capability) ? NOOP_HOOK : prepare(req));
     if (discard) this.discard = (req) => (isModelCall(req.capability) ? undefined : discard(req));
     if (inner.recover) this.recover = inner.recover.bind(inner);
+    if (inner.checkTool) this.checkTool = inner.checkTool.bind(inner);
   }
 
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {

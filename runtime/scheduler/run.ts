@@ -412,7 +412,7 @@ export class Run implements RunReader {
   }
 
   private apply(commands: readonly Command[]): void {
-    let policy: Extract<Command, { type: 'check_policy' }>[] | null = null;
+    let asks: Extract<Command, { type: 'check_policy' | 'check_tool' }>[] | null = null;
     for (const cmd of commands) {
       switch (cmd.type) {
         case 'journal':
@@ -444,8 +444,9 @@ export class Run implements RunReader {
           break;
         }
         case 'check_policy':
+        case 'check_tool':
           // Asked once this batch is applied, so a synchronous answer's events follow its events.
-          (policy ??= []).push(cmd);
+          (asks ??= []).push(cmd);
           break;
         case 'post_hook':
           this.effects.push(() => this.postHook(cmd));
@@ -461,7 +462,11 @@ export class Run implements RunReader {
           break;
       }
     }
-    if (policy) for (const cmd of policy) this.checkPolicy(cmd);
+    if (asks)
+      for (const cmd of asks) {
+        if (cmd.type === 'check_policy') this.checkPolicy(cmd);
+        else this.checkTool(cmd);
+      }
   }
 
   private cancelTimer(timer: string): void {
@@ -490,6 +495,22 @@ export class Run implements RunReader {
       (lines) => this.act({ type: 'attempt_logs', attempt, token, lines }),
     );
     this.handles.set(attempt, handle);
+  }
+
+  /** An executor that cannot compare tools (a simulation, remote workers) lets the step start: its attempt checks. */
+  private checkTool(cmd: Extract<Command, { type: 'check_tool' }>): void {
+    const { key, token } = cmd;
+    if (!this.core.current(key, token)) return;
+    const answer = (problem: string | null) => this.act({ type: 'tool_checked', key, token, ...(problem !== null ? { problem } : {}) });
+    if (!this.deps.executor.checkTool) return answer(null);
+    // A check that throws knows nothing: the attempt finds out what is wrong.
+    let checked: Promise<string | null>;
+    try {
+      checked = this.deps.executor.checkTool(cmd.check);
+    } catch {
+      return answer(null);
+    }
+    checked.then(answer, () => answer(null));
   }
 
   private checkPolicy(cmd: Extract<Command, { type: 'check_policy' }>): void {

@@ -44,6 +44,14 @@ export interface AttemptRequest {
   readonly previousError?: string | null;
 }
 
+/** A tool the run is about to call for the first time: is the live tool the one the plan was checked against? */
+export interface ToolCheck {
+  readonly capability: CapabilityIR;
+  readonly plan: PlanIR;
+  /** The secrets the configuration provides (a server's `env` and `headers` may name them). */
+  readonly secrets: { readonly [name: string]: string };
+}
+
 /**
  * What an attempt reported it used (LANGUAGE.md §8.1): the built-in model handler's tokens, or
  * what a handler said with `ctx.usage()`. Journaled flat with the attempt's end event.
@@ -123,6 +131,13 @@ export interface Executor {
    * of running the handler again), or their handler provably never ran.
    */
   recover?(runId: string, inFlight: ReadonlyMap<string, number>): Promise<ReadonlySet<string>>;
+  /**
+   * Optional: before a run's first step calling an MCP tool starts (LANGUAGE.md §8.3), how the
+   * live tool differs from the locked one the capability names (changed, vanished), or null when
+   * it does not — or when that cannot be known here (a server that does not start is the
+   * attempt's failure, as before). Without it the step starts and its attempt checks.
+   */
+  checkTool?(check: ToolCheck): Promise<string | null>;
 }
 
 /**

@@ -296,6 +296,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     if (inner.prepare) wrapped.prepare = (req) => inner.prepare!(traced(req));
     if (inner.discard) wrapped.discard = (req) => inner.discard!(req);
     if (inner.recover) wrapped.recover = (runId, inFlight) => inner.recover!(runId, inFlight);
+    if (inner.checkTool) wrapped.checkTool = (check) => inner.checkTool!(check);
     return wrapped;
   }
 

@@ -298,22 +298,29 @@ plan crash { step c = crash_once(marker: "${marker}") }
     expect((result.steps[0]!.output as { text: string }).text).not.toBe(`survived in ${pid}`);
   });
 
-  it('fails a run whose tool changed after locking, before calling it, naming the tool', async () => {
+  it('fails a run whose tool changed after locking before that step starts, naming the tool and server', async () => {
     const plan = planOf(write('changed.orch', `
 capability shape_retried from fx.shape { retry 3 backoff fixed 10ms }
-plan changed { step s = demo.get_sum(a: 1, b: 1) step x = shape_retried(x: 4) { after s } }
+plan changed { step first = log(message: "before") step s = demo.get_sum(a: 1, b: 1) { after first } step x = shape_retried(x: 4) { after s } }
 `));
     // The fixture server now declares x as a string: a new process of this runtime would see it.
     writeFileSync(join(dir, 'orch.config.json'), config('b'));
     const fresh = await Runtime.open({ db: join(dir, 'runs2.db'), workers: 1, controlPollMs: 50 });
     try {
-      const active = await fresh.start(plan);
+      const events: RunEvent[] = [];
+      const active = await fresh.start(plan, { onEvent: (e) => events.push(e) });
       const result = await active.result;
       expect(result.status).toBe('failed');
+      expect(result.error).toMatch(/MCP tool "shape" of server "fixture" changed since orch.lock.json was written.*run `orch mcp lock`/);
       const x = result.steps.find((s) => s.stepId === 'x')!;
-      expect(x.error).toMatch(/MCP tool "shape" of server "fixture" changed since orch.lock.json was written/);
-      // Not retried: every attempt would find the same changed tool.
-      expect(x.attempts).toBe(1);
+      expect(x.status).toBe('failed');
+      expect(x.error).toMatch(/MCP tool "shape" of server "fixture" changed/);
+      // LANGUAGE.md §8.3: the run fails before the step starts — the journal never says it started.
+      expect(x.attempts).toBe(0);
+      expect(events.filter((e) => e.stepId === 'x').map((e) => e.type)).toEqual(['step_queued', 'step_failed']);
+      expect(fresh.journal!.load(active.runId).some((e) => e.type === 'step_started' && e.stepId === 'x')).toBe(false);
+      // The steps before it ran: an unchanged tool of another server is checked and called.
+      expect(result.steps.find((s) => s.stepId === 'first')!.status).toBe('completed');
       expect(result.steps.find((s) => s.stepId === 's')!.status).toBe('completed');
     } finally {
       await fresh.close();

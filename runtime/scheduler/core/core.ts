@@ -103,6 +103,8 @@ export class SchedulerCore {
   readonly subplanWaits = new Map<string, { readonly token: number; readonly waiting: readonly string[] }>();
   readonly pendingSignals = new Map<string, { decision: 'approve' | 'reject'; by: string | null; comment: string | null; identity: Identity | null }>();
   readonly warned = new Set<string>();
+  /** MCP tools (`server/tool/hash`) the executor found unchanged in this run: their steps start without asking again. */
+  readonly toolsChecked = new Set<string>();
   /** Completed instances in order, for guardrails (`after` rules, pre-step checks): kept only when the plan has some. */
   readonly completedLog: { inst: Inst; at: number }[] = [];
   /** The journaled run-level facts (sequence, start, context), changed only by `foldRun`. */

@@ -9,9 +9,10 @@ import { attemptFailed, attemptLost, onOutcome, succeed } from './failure.js';
 import { abortRun, clearTimers, wake } from './finish.js';
 import type { CoreEvent } from './protocol.js';
 import { compensationLogs, compensationSettled } from './rollback.js';
-import { approvalRefusal, checkUntil, decideApproval, launch, blockStep, releaseLease } from './start.js';
+import { approvalRefusal, askPolicy, checkUntil, decideApproval, launch, blockStep, mcpToolKey, releaseLease } from './start.js';
 import { cancelInst } from './decide.js';
 import { IDLE, baseId, type Inst } from './state.js';
+import { capabilityOf } from './resolve.js';
 
 type Live = Exclude<CoreEvent, { type: 'started' | 'pump' }>;
 
@@ -69,6 +70,21 @@ export function onEvent(c: SchedulerCore, e: Live): void {
         return blockStep(c, inst, why);
       }
       return launch(c, inst);
+    }
+    case 'tool_checked': {
+      const inst = live(c, e.key, e.token, 'tool_check');
+      if (!inst || c.mode !== 'normal') return;
+      c.inProgress.delete(inst);
+      inst.activity = IDLE;
+      if (e.problem !== undefined) {
+        // Nothing of the step ran: it fails unstarted (attempts 0) and so does the run.
+        releaseLease(c, inst);
+        return blockStep(c, inst, e.problem);
+      }
+      const cap = capabilityOf(c, inst);
+      const key = cap ? mcpToolKey(cap) : null;
+      if (key !== null) c.toolsChecked.add(key);
+      return askPolicy(c, inst);
     }
     case 'signal': {
       if (c.mode === 'finished') return;

@@ -5,7 +5,7 @@
  */
 import type { PlanIR, StepStatus } from '../../../compiler/index.js';
 import type { Identity } from '../../people/identity.js';
-import type { AttemptRequest, AttemptUsage, FinalFailure, RunEvent, StepHookInfo } from '../types.js';
+import type { AttemptRequest, AttemptUsage, FinalFailure, RunEvent, StepHookInfo, ToolCheck } from '../types.js';
 
 /** Something that happened, as the driver reports it (with the clock's time: `handle(event, at)`). */
 export type CoreEvent =
@@ -64,6 +64,11 @@ export type CoreEvent =
       readonly reason?: string;
       readonly failure?: string;
     }
+  /**
+   * The executor compared the live tool with the one the plan was compiled against (`check_tool`):
+   * `problem` says how it differs (changed, vanished), absent when it is the same.
+   */
+  | { readonly type: 'tool_checked'; readonly key: string; readonly token: number; readonly problem?: string }
   | {
       readonly type: 'signal';
       readonly stepId: string;
@@ -94,6 +99,11 @@ export type Command =
   | { readonly type: 'abort_attempt'; readonly attempt: string; readonly reason: string }
   /** Ask the preExecution hook; answer with `policy_decided` (synchronously when it can). */
   | { readonly type: 'check_policy'; readonly key: string; readonly token: number; readonly info: StepHookInfo }
+  /**
+   * Before the first step of a run that calls an MCP tool starts (LANGUAGE.md §8.3): ask the
+   * executor whether the live tool still is the locked one; answer with `tool_checked`.
+   */
+  | { readonly type: 'check_tool'; readonly key: string; readonly token: number; readonly check: ToolCheck }
   | {
       readonly type: 'post_hook';
       readonly info: StepHookInfo;

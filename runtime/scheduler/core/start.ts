@@ -2,7 +2,7 @@
  * Starting a step instance: guardrails before it, the preExecution policy hook, then the action —
  * an executor attempt, a wait, a `wait until`, an approval or a sub-plan — with its timeout.
  */
-import type { ExprIR } from '../../../compiler/index.js';
+import type { CapabilityIR, ExprIR } from '../../../compiler/index.js';
 import { evaluate, truthy } from '../../evaluate.js';
 import { assertViolations, preStepViolations } from '../guardrails.js';
 import type { AttemptRequest } from '../types.js';
@@ -59,6 +59,34 @@ export function beginStep(c: SchedulerCore, inst: Inst): void {
       return blockStep(c, inst, blocking.message);
     }
   }
+  const tool = uncheckedTool(c, inst);
+  if (tool !== null) {
+    // §8.3: a changed tool fails the run before the step starts, so the executor is asked first
+    // (once per tool and run); the step holds its slot meanwhile, as for the policy hook.
+    const token = ++inst.token;
+    inst.activity = { kind: 'tool_check', token };
+    c.inProgress.add(inst);
+    c.command({ type: 'check_tool', key: inst.key, token, check: { capability: tool, plan: c.plan, secrets: c.cfg.configSecrets ?? {} } });
+    return;
+  }
+  return askPolicy(c, inst);
+}
+
+/** The MCP tool the instance is about to call that this run has not checked yet, or null. */
+function uncheckedTool(c: SchedulerCore, inst: Inst): CapabilityIR | null {
+  if (inst.logical.step.action.type !== 'call') return null;
+  const cap = capabilityOf(c, inst);
+  const key = cap ? mcpToolKey(cap) : null;
+  return key !== null && !c.toolsChecked.has(key) ? cap! : null;
+}
+
+export function mcpToolKey(cap: CapabilityIR): string | null {
+  const h = cap.handler;
+  return h && 'mcp' in h ? `${h.mcp}/${h.tool}/${h.hash}` : null;
+}
+
+/** After the guardrails and the tool check: the preExecution hook, if any, then the launch. */
+export function askPolicy(c: SchedulerCore, inst: Inst): void {
   if (!c.cfg.preExecutionHook) return launch(c, inst);
   // The step holds its slot while the hook decides; nothing else about it changes meanwhile.
   const token = ++inst.token;

@@ -13,11 +13,13 @@ export const FAILED: ReadonlySet<StepStatus> = new Set(['failed', 'cancelled', '
 
 /**
  * What an instance is doing while it is in progress. Only `call` has an attempt with the
- * executor; `policy` holds its slot while the preExecution hook decides.
+ * executor; `policy` and `tool_check` hold their slot while the hook or the executor answers.
  */
 export type Activity =
   | { readonly kind: 'idle' }
   | { readonly kind: 'policy'; readonly token: number }
+  /** Holds its slot while the executor compares an MCP tool with the lock (`check_tool`). */
+  | { readonly kind: 'tool_check'; readonly token: number }
   | { readonly kind: 'call'; readonly token: number }
   | { readonly kind: 'wait'; readonly token: number }
   | { readonly kind: 'until'; readonly token: number }

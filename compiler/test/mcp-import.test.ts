@@ -1,0 +1,92 @@
+/**
+ * LANGUAGE.md §8.3 from files alone: `import mcp` against a hand-written orch.lock.json (no server,
+ * as CI checks): optional properties of any type, and nothing reported past an import's E0802.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compile } from '../index.js';
+import { lockTool, lockText, LOCK_VERSION } from '../mcp-lock.js';
+
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'orch-mcp-import-'));
+  writeFileSync(join(dir, 'orch.config.json'), JSON.stringify({ mcp: { t: { command: 'x' }, clash: { command: 'x' } } }));
+  const obj = (properties: Record<string, unknown>, required: string[]) => ({ type: 'object', properties, required });
+  writeFileSync(
+    join(dir, 'orch.lock.json'),
+    lockText({
+      lockVersion: LOCK_VERSION,
+      servers: {
+        t: {
+          name: 't', version: '1',
+          tools: [lockTool({ name: 'do-it', inputSchema: obj({ s: { type: 'string' }, u: { anyOf: [{ type: 'string' }, { type: 'number' }] }, v: {}, w: { $ref: '#/x' } }, ['s', 'w']) })],
+        },
+        clash: {
+          name: 'clash', version: '1',
+          tools: [
+            lockTool({ name: 'get-sum', inputSchema: obj({ a: { type: 'number' } }, ['a']) }),
+            lockTool({ name: 'get_sum', inputSchema: obj({ a: { type: 'number' } }, ['a']) }),
+            lockTool({ name: 'echo', inputSchema: obj({ message: { type: 'string' } }, ['message']) }),
+          ],
+        },
+      },
+    }),
+  );
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function compileFile(name: string, text: string) {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return compile({ entry: file });
+}
+
+describe('tool inputs', () => {
+  it('leaves a property that is not required optional whatever its type, `any` included', () => {
+    const out = compileFile('optional.orch', 'import mcp "t" as t\nplan p { step a = t.do_it(s: "x", w: 1) step b = t.do_it(s: "y", w: 2, u: 3, v: [1]) }\n');
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const input = out.plans[0]!.capabilities['mcp.t.do_it']!.input as { required?: string[] };
+    expect([...(input.required ?? [])].sort()).toEqual(['s', 'w']);
+    // A required `any` stays required.
+    const missing = compileFile('missing.orch', 'import mcp "t" as t\nplan p { step a = t.do_it(s: "x") }\n').diagnostics;
+    expect(missing.map((d) => [d.code, d.message])).toEqual([['E0202', expect.stringMatching(/missing required argument "w"/)]]);
+  });
+});
+
+describe('nothing more after an import says E0802', () => {
+  it('a refinement of a tool of a failed import, and calls of it, report nothing', () => {
+    const ds = compileFile(
+      'failed.orch',
+      `import mcp "ghost" as g
+capability read_notes from g.read_text_file { cost 0usd data personal }
+plan p {
+  step n = read_notes(path: "notes/today.md")
+  step m = g.other(x: 1) { fallback read_notes(path: "x") }
+  output { n: n.output.text }
+}
+`,
+    ).diagnostics;
+    expect(ds.map((d) => d.code)).toEqual(['E0802']);
+  });
+
+  it('a refinement of a tool the lock does not list reports only that tool', () => {
+    const ds = compileFile('unlisted.orch', 'import mcp "t" as t\ncapability x from t.nothing { cost 0usd }\nplan p { step s = x(a: 1, b: "2") }\n').diagnostics;
+    expect(ds.map((d) => d.code)).toEqual(['E0802']);
+    expect(ds[0]!.message).toMatch(/no tool "nothing"/);
+  });
+
+  it('a refinement of itself still checks its calls against its own declaration', () => {
+    const ds = compileFile('self.orch', 'capability x from x { input { a: int } cost 0usd }\nplan p { step s = x(b: 1) }\n').diagnostics;
+    expect(ds.map((d) => [d.code, d.message])).toEqual(expect.arrayContaining([['E0202', expect.stringMatching(/unknown argument "b"/)]]));
+  });
+
+  it('a call of a name two tools map to reports only the collision at the import', () => {
+    const ds = compileFile('clash.orch', 'import mcp "clash" as demo\ncapability s2 from demo.get_sum { }\nplan p { step s = demo.get_sum(a: 1, b: 2) step r = s2(z: 1) step e = demo.echo(message: "hi") }\n').diagnostics;
+    expect(ds.map((d) => d.code)).toEqual(['E0802']);
+    expect(ds[0]!.message).toMatch(/"get-sum" and "get_sum" .*both map to the name demo\.get_sum/);
+  });
+});
