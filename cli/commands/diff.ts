@@ -37,7 +37,9 @@ export function registerDiff(program: Command): void {
       const after = await readPlanVersion(newArg, opts.plan, opts.db);
       const { diffPlans, preview, renderPlanDiff } = await import('../../compiler/index.js');
       const o = input === undefined ? {} : { input };
-      const d = diffPlans(before.plan, after.plan, preview(before.plan, before.model, o), preview(after.plan, after.model, o));
+      // Triggers live in the compiled model: a run id or an IR file has none to compare.
+      const triggers = before.model !== undefined && after.model !== undefined;
+      const d = diffPlans(before.plan, after.plan, preview(before.plan, before.model, o), preview(after.plan, after.model, o), { triggers });
       process.stdout.write(opts.format === 'json' ? `${JSON.stringify(d, null, 2)}\n` : renderPlanDiff(d));
       process.exitCode = d.same ? 0 : 1;
     });

@@ -64,7 +64,7 @@ export function registerUpgrade(program: Command): void {
             // Handed to the live process running it: it moves the run at its next turn that waits only for approvals.
             if (outcome.requested) outcome = { ...outcome, applied: await upgradedWithin(j, id, outcome.toHash, 15_000) };
             const before = row?.ir ? (JSON.parse(row.ir) as PlanIR) : target.plan;
-            out.push({ runId: id, ...outcome, diff: diffPlans(before, target.plan, preview(before), preview(target.plan, target.model)) });
+            out.push({ runId: id, ...outcome, diff: diffPlans(before, target.plan, preview(before), preview(target.plan, target.model), { triggers: false }) });
           } catch (err) {
             if (err instanceof RuntimeUsageError) throw new CliError(err.message, 2);
             throw err;
