@@ -10,7 +10,10 @@ OLD and NEW are .orch files, IR files (orch compile -o) or run ids (the IR the r
 records now). Lists the steps added, removed and changed (capability, arguments, dependencies,
 when, join, retry, timeout, binding, fallbacks, blocks), plan-level changes, and what follows:
 estimates (best..worst) before → after, budget and guardrail verdicts, consent scopes, data
-classes that reach a new tier, triggers.
+classes that reach a new tier, triggers (only between two .orch files: an IR or a run records
+none, and the output says they were not compared). Capabilities are compared by definition: the
+same declarations in files of different names (no module line) are the same plan, though the IR
+hashes shown differ.
 
 Exit status: 0 the plans are the same, 1 they differ, 2 usage or I/O error (like diff(1)).
 
