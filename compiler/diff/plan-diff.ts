@@ -231,7 +231,7 @@ export function renderPlanDiff(d: PlanDiff): string {
   const lines: string[] = [];
   lines.push(`--- ${d.old.plan} ${d.old.hash.slice(0, 12)}`);
   lines.push(`+++ ${d.new.plan} ${d.new.hash.slice(0, 12)}`);
-  const unknownTriggers = 'triggers not compared: a version is an IR or a run, which records no triggers (compare two .orch files)';
+  const unknownTriggers = 'triggers not compared (a run or an IR file records none; two .orch files compare them)';
   if (d.same) {
     lines.push('the plans are the same');
     if (!d.consequences.triggers.compared) lines.push(unknownTriggers);
