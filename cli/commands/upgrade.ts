@@ -16,8 +16,9 @@ waiting, failed, skipped) exists in it with the same capability, arguments, depe
 block; a completed step's output still has every field the new version reads from it; a
 removed step has not started or is read by nothing. Steps that have not started may change,
 appear or go. Capabilities are compared as orch diff compares them: the same declarations in a
-file of another name (without a module line) are the same. Compatible: the journal records plan_upgraded { from_hash, to_hash, changes } and
-the run goes on under the new IR when it is resumed or signalled. Incompatible: exit 1, every
+file of another name (without a module line) are the same. Compatible: the journal records
+plan_upgraded { from_hash, to_hash, changes } and the run goes on under the new IR when it is
+resumed or signalled. Incompatible: exit 1, every
 reason with its step, and nothing changes. A run a live process executes (orch serve) is handed
 to it: it moves the run at its next turn that waits only for approvals (this command waits up
 to 15 s to say so).
