@@ -212,7 +212,8 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
         fromHash: r.fromHash,
         toHash: r.toHash,
         reasons: r.reasons,
-        diff: diffPlans(before, target, preview(before), preview(target)),
+        // The run's recorded IR knows no triggers: they are not compared.
+        diff: diffPlans(before, target, preview(before), preview(target), { triggers: false }),
       };
     },
 

@@ -10,7 +10,10 @@ OLD and NEW are .orch files, IR files (orch compile -o) or run ids (the IR the r
 records now). Lists the steps added, removed and changed (capability, arguments, dependencies,
 when, join, retry, timeout, binding, fallbacks, blocks), plan-level changes, and what follows:
 estimates (best..worst) before → after, budget and guardrail verdicts, consent scopes, data
-classes that reach a new tier, triggers.
+classes that reach a new tier, triggers (only between two .orch files: an IR or a run records
+none, and the output says they were not compared). Capabilities are compared by definition: the
+same declarations in files of different names (no module line) are the same plan, though the IR
+hashes shown differ.
 
 Exit status: 0 the plans are the same, 1 they differ, 2 usage or I/O error (like diff(1)).
 
@@ -37,7 +40,9 @@ export function registerDiff(program: Command): void {
       const after = await readPlanVersion(newArg, opts.plan, opts.db);
       const { diffPlans, preview, renderPlanDiff } = await import('../../compiler/index.js');
       const o = input === undefined ? {} : { input };
-      const d = diffPlans(before.plan, after.plan, preview(before.plan, before.model, o), preview(after.plan, after.model, o));
+      // Triggers live in the compiled model: a run id or an IR file has none to compare.
+      const triggers = before.model !== undefined && after.model !== undefined;
+      const d = diffPlans(before.plan, after.plan, preview(before.plan, before.model, o), preview(after.plan, after.model, o), { triggers });
       process.stdout.write(opts.format === 'json' ? `${JSON.stringify(d, null, 2)}\n` : renderPlanDiff(d));
       process.exitCode = d.same ? 0 : 1;
     });

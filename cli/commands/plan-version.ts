@@ -55,10 +55,15 @@ export async function noteChangedSource(runId: string, recordedIr: string | null
     const out = compile({ entry: file, plan: plan.plan, host: diskHost });
     const now = out.plans.find((p) => p.plan === plan.plan);
     if (!now) return;
-    const d = diffPlans(plan, now, preview(plan), preview(now, out.model));
+    // The recorded IR knows no triggers, so they are not compared (the file's would all look new).
+    const d = diffPlans(plan, now, preview(plan), preview(now, out.model), { triggers: false });
     if (d.same) return;
+    const what = [
+      ...(d.steps.length ? [`${d.steps.length} step${d.steps.length === 1 ? '' : 's'} differ`] : []),
+      ...(d.plan.length ? [`plan: ${d.plan.join(', ')}`] : []),
+    ];
     process.stderr.write(
-      `note: ${file} has changed since run ${runId} started (${d.steps.length} step${d.steps.length === 1 ? '' : 's'} differ); ` +
+      `note: ${file} has changed since run ${runId} started (${what.join('; ') || 'the plan differs'}); ` +
         `orch diff ${runId} ${file} shows how, orch upgrade ${runId} --to ${file} moves the run if it is compatible\n`,
     );
   } catch {

@@ -227,13 +227,12 @@ export function registerRunControls(program: Command): void {
     .action(async (cli: { db?: string; json?: boolean; all?: boolean; stats?: boolean }) => {
       const opts = { ...cli, db: journalOf(cli.db) };
       // No journal yet simply means no runs (not an error).
-      const { rows, stats, versions } = journalExists(opts.db)
+      const { list, stats } = journalExists(opts.db)
         ? await withJournal(opts.db, async (j) => {
             const rows = await j.listRuns(opts.all === true);
-            return { rows, stats: opts.stats ? await runStats(j, rows) : undefined, versions: await runVersions(j, rows) };
+            return { list: await runEntries(j, rows), stats: opts.stats ? await runStats(j, rows) : undefined };
           })
-        : { rows: [], stats: undefined, versions: new Map<string, string>() };
-      const list = rows.map((r) => runListEntry(r, versions.get(r.id) ?? null));
+        : { list: [], stats: undefined };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ runs: list, ...(stats ? { stats } : {}) }, null, 2)}\n`);
         return;
@@ -343,7 +342,7 @@ export function registerRunControls(program: Command): void {
       const stats = timelineStats(events);
       if (opts.json) {
         process.stdout.write(
-          `${JSON.stringify({ runId, plan: row.plan, status: row.status, irHash: row.ir ? irTextHash(row.ir) : null, events: events.map(eventJson), ...(opts.stats ? { stats } : {}) }, null, 2)}\n`,
+          `${JSON.stringify({ ...timelineJson(row, events), ...(opts.stats ? { stats } : {}) }, null, 2)}\n`,
         );
         return;
       }
@@ -372,8 +371,16 @@ export function registerRunControls(program: Command): void {
     });
 }
 
-/** One run as `orch runs --json` (and the MCP server's `runs` tool) lists it. */
-export function runListEntry(r: Awaited<ReturnType<AsyncJournal['listRuns']>>[number], irHash: string | null = null) {
+/** The runs as `orch runs --json` (and the MCP server's `runs` tool) list them: each with its version. */
+export async function runEntries(j: AsyncJournal, rows: readonly RunRow[]): Promise<RunListEntry[]> {
+  const versions = await runVersions(j, rows);
+  return rows.map((r) => runListEntry(r, versions.get(r.id) ?? null));
+}
+
+export type RunListEntry = ReturnType<typeof runListEntry>;
+
+/** One run as `orch runs --json` lists it; `irHash` is its version (`runVersions`). */
+function runListEntry(r: RunRow, irHash: string | null) {
   return {
     runId: r.id,
     plan: r.plan,
@@ -413,6 +420,11 @@ const noExecutor = {
     throw new Error('this command does not execute steps');
   },
 };
+
+/** A run's timeline as `orch timeline --json` (and the MCP server's `timeline` tool) give it. */
+export function timelineJson(row: RunRow, events: readonly RunEvent[]) {
+  return { runId: row.id, plan: row.plan, status: row.status, irHash: row.ir ? irTextHash(row.ir) : null, events: events.map(eventJson) };
+}
 
 /**
  * An event as `--json` prints it: exactly the journal's envelope, which the published

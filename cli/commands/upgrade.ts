@@ -15,8 +15,10 @@ A run may move to the new version when every step that has started (completed, r
 waiting, failed, skipped) exists in it with the same capability, arguments, dependencies and
 block; a completed step's output still has every field the new version reads from it; a
 removed step has not started or is read by nothing. Steps that have not started may change,
-appear or go. Compatible: the journal records plan_upgraded { from_hash, to_hash, changes } and
-the run goes on under the new IR when it is resumed or signalled. Incompatible: exit 1, every
+appear or go. Capabilities are compared as orch diff compares them: the same declarations in a
+file of another name (without a module line) are the same. Compatible: the journal records
+plan_upgraded { from_hash, to_hash, changes } and the run goes on under the new IR when it is
+resumed or signalled. Incompatible: exit 1, every
 reason with its step, and nothing changes. A run a live process executes (orch serve) is handed
 to it: it moves the run at its next turn that waits only for approvals (this command waits up
 to 15 s to say so).
@@ -64,7 +66,7 @@ export function registerUpgrade(program: Command): void {
             // Handed to the live process running it: it moves the run at its next turn that waits only for approvals.
             if (outcome.requested) outcome = { ...outcome, applied: await upgradedWithin(j, id, outcome.toHash, 15_000) };
             const before = row?.ir ? (JSON.parse(row.ir) as PlanIR) : target.plan;
-            out.push({ runId: id, ...outcome, diff: diffPlans(before, target.plan, preview(before), preview(target.plan, target.model)) });
+            out.push({ runId: id, ...outcome, diff: diffPlans(before, target.plan, preview(before), preview(target.plan, target.model), { triggers: false }) });
           } catch (err) {
             if (err instanceof RuntimeUsageError) throw new CliError(err.message, 2);
             throw err;

@@ -7,14 +7,14 @@
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, relative, resolve, sep } from 'node:path';
 import { checkFiles, compile, diskHost, preview, projectRootOf, renderPreviewText } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { loadConfig, modelClientFor, Redactor, secretResolver, type EndpointConfig, type ModelClient } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 import { projectScope } from '../project-scope.js';
 import { renderText } from '../render-diagnostics.js';
-import { draftLoop, withDiagnosticsAsComments, type DraftRound } from './loop.js';
+import { draftLoop, withDiagnosticsAsComments, type DraftFiles, type DraftRound } from './loop.js';
 import { intentMessage, repairMessage, systemPrompt } from './prompt.js';
 
 export const DEFAULT_DRAFT_FILE = 'draft.orch';
@@ -106,8 +106,16 @@ export async function runDraft(opts: DraftOptions, io: DraftIo): Promise<DraftRe
   const system = systemPrompt(scope.entries, abs, relative(root, abs) || out);
   const shownPath = out;
   const check = async (source: string): Promise<readonly Diagnostic[]> => checkFiles([shownPath], async () => source);
+  // A diagnostic may be in a file the draft imports (a module whose handler is missing): it keeps
+  // that file's name and line, in the comments (from the draft's folder) and for the model.
+  const files: DraftFiles = {
+    own: (file) => resolve(file) === abs,
+    name: (file) => relative(dirname(abs), resolve(file)).split(sep).join('/'),
+  };
   const describe = (diagnostics: readonly Diagnostic[], source: string) =>
-    renderText(diagnostics, { sources: new Map([[shownPath, source]]), color: false, fileCount: 1 }).trimEnd();
+    renderText(diagnostics, { sources: new Map([[shownPath, source]]), color: false, fileCount: Math.max(1, new Set(diagnostics.map((d) => resolve(d.file))).size) }).trimEnd();
+  // Named as the diagnostics text names them.
+  const otherFiles = (diagnostics: readonly Diagnostic[]) => [...new Set(diagnostics.filter((d) => !files.own(d.file)).map((d) => d.file))];
 
   io.stderr(`orch draft: ${scope.entries.filter((e) => e.kind === 'capability').length} capabilities in scope; asking ${model} at endpoint "${endpoint.name}" (at most ${maxRounds} round${maxRounds === 1 ? '' : 's'})\n`);
   let lastRound: DraftRound | null = null;
@@ -129,7 +137,7 @@ export async function runDraft(opts: DraftOptions, io: DraftIo): Promise<DraftRe
       check,
       describe,
       firstMessage: intentMessage,
-      repairMessage,
+      repairMessage: (text, errors, diagnostics) => repairMessage(text, errors, shownPath, otherFiles(diagnostics)),
       onRound: (r) => {
         lastRound = r;
         const codes = [...new Set(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code))].join(', ');
@@ -141,13 +149,13 @@ export async function runDraft(opts: DraftOptions, io: DraftIo): Promise<DraftRe
     const last = lastRound as DraftRound | null;
     if (!last) throw new CliError(`the model endpoint "${endpoint.name}" failed: ${why}`, 2);
     // Keep what the model wrote so far, with its diagnostics, as if the rounds had ended here.
-    await write(abs, withDiagnosticsAsComments(last.source, last.diagnostics, last.round), out);
+    await write(abs, withDiagnosticsAsComments(last.source, last.diagnostics, last.round, files), out);
     io.stderr(`${describe(last.diagnostics, last.source)}\n`);
     throw new CliError(`the model endpoint "${endpoint.name}" failed in round ${last.round + 1}: ${why}; wrote ${out} with ${last.errors} error${last.errors === 1 ? '' : 's'} left`, 1);
   }
 
   const { last, clean } = outcome;
-  await write(abs, clean ? last.source : withDiagnosticsAsComments(last.source, last.diagnostics, last.round), out);
+  await write(abs, clean ? last.source : withDiagnosticsAsComments(last.source, last.diagnostics, last.round, files), out);
   if (!clean) {
     io.stderr(`${describe(last.diagnostics.filter((d) => d.severity === 'error'), last.source)}\n`);
     io.stderr(`orch draft: wrote ${out} with ${last.errors} error${last.errors === 1 ? '' : 's'} left after ${last.round} round${last.round === 1 ? '' : 's'} (as comments at its top)\n`);

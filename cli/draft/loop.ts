@@ -27,7 +27,8 @@ export interface DraftInput {
   /** The diagnostics as the model is shown them (file:line:col, code, message, code frame). */
   readonly describe: (diagnostics: readonly Diagnostic[], source: string) => string;
   readonly firstMessage: (intent: string) => string;
-  readonly repairMessage: (diagnosticsText: string, errors: number) => string;
+  /** `errorDiagnostics` are the errors `diagnosticsText` shows (some may be in files the plan imports). */
+  readonly repairMessage: (diagnosticsText: string, errors: number, errorDiagnostics: readonly Diagnostic[]) => string;
   readonly onRound?: (round: DraftRound) => void;
 }
 
@@ -59,18 +60,32 @@ export async function draftLoop(input: DraftInput): Promise<DraftOutcome> {
     input.onRound?.(round);
     if (errors === 0) return { last: round, rounds, clean: true };
     messages.push({ role: 'assistant', content: answer });
-    messages.push({ role: 'user', content: input.repairMessage(input.describe(diagnostics.filter((d) => d.severity === 'error'), source), errors) });
+    const errorDiagnostics = diagnostics.filter((d) => d.severity === 'error');
+    messages.push({ role: 'user', content: input.repairMessage(input.describe(errorDiagnostics, source), errors, errorDiagnostics) });
   }
   return { last: rounds[rounds.length - 1]!, rounds, clean: false };
 }
 
-/** The plan with its remaining diagnostics as comments at the top (a file that keeps them in view). */
-export function withDiagnosticsAsComments(source: string, diagnostics: readonly Diagnostic[], rounds: number): string {
+/** Which diagnostics are the draft's own, and how another file is named in the draft (its path from the draft's folder). */
+export interface DraftFiles {
+  readonly own: (file: string) => boolean;
+  readonly name: (file: string) => string;
+}
+
+/**
+ * The plan with its remaining diagnostics as comments at the top (a file that keeps them in view).
+ * The draft's own are at their line in the written file (below the comments); those of another
+ * file (a module the draft imports) are at their own file and line: `// ../lib.orch:5:11: …`.
+ */
+export function withDiagnosticsAsComments(source: string, diagnostics: readonly Diagnostic[], rounds: number, files: DraftFiles): string {
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length === 0) return source;
+  // The header and one line per error go above the plan.
+  const shift = errors.length + 1;
+  const where = (d: Diagnostic) => (files.own(d.file) ? `${d.range.start.line + shift}:${d.range.start.column}` : `${files.name(d.file)}:${d.range.start.line}:${d.range.start.column}`);
   const lines = [
     `// orch draft: ${errors.length} error${errors.length === 1 ? '' : 's'} left after ${rounds} round${rounds === 1 ? '' : 's'}; fix them, then \`orch check\` this file.`,
-    ...errors.map((d) => `// ${d.range.start.line + errors.length + 1}:${d.range.start.column}: error[${d.code}]: ${d.message.replace(/\n/g, ' ')}`),
+    ...errors.map((d) => `// ${where(d)}: error[${d.code}]: ${d.message.replace(/\n/g, ' ')}`),
   ];
   return `${lines.join('\n')}\n${source}`;
 }

@@ -81,11 +81,23 @@ export function intentMessage(intent: string): string {
 }
 
 /** The previous answer's diagnostics, as the compiler printed them, with the file they are about. */
-export function repairMessage(diagnosticsText: string, errors: number): string {
+/**
+ * The next round's request. Each diagnostic names its file: `draftFile` is the plan the model
+ * writes; `otherFiles` are files it imports that have errors of their own, which the model cannot
+ * change (it can only stop depending on what they break).
+ */
+export function repairMessage(diagnosticsText: string, errors: number, draftFile: string, otherFiles: readonly string[] = []): string {
+  const elsewhere = otherFiles.length
+    ? [
+        '',
+        `Errors in ${otherFiles.join(', ')} are not in your plan (${draftFile}) but in ${otherFiles.length === 1 ? 'a file' : 'files'} it imports, which you cannot change: do not edit or repeat ${otherFiles.length === 1 ? 'that file' : 'those files'}; fix the errors in ${draftFile}, and if one of its capabilities cannot work, use another.`,
+      ]
+    : [];
   return [
-    `The Orch compiler reports ${errors} error${errors === 1 ? '' : 's'} in your plan:`,
+    `The Orch compiler reports ${errors} error${errors === 1 ? '' : 's'} (each with its file:line:column; your plan is ${draftFile}):`,
     '',
     diagnosticsText,
+    ...elsewhere,
     '',
     'Fix every error (codes: E0101 unresolved name, E0201 type mismatch, E0202 unknown or missing argument, E0203 unit mismatch, E0301 dependency cycle, E0401 guardrail violated, E0501 no resource can host a step).',
     'Answer with the whole corrected file in one ```orch block.',

@@ -73,7 +73,7 @@ const runEntry = z.object({
   duration: z.number().nullable(),
   cost: z.number(),
   events: z.number(),
-  irHash: z.string().nullable().optional(),
+  irHash: z.string().nullable(),
   parentRunId: z.string().optional(),
 });
 
@@ -240,6 +240,7 @@ export function createOrchMcpServer(options: OrchMcpOptions): McpServer {
         runId: z.string(),
         plan: z.string(),
         status: z.string(),
+        irHash: z.string().nullable(),
         events: z.array(z.object({ seq: z.number(), ts: z.string(), type: z.string(), stepId: z.string().nullable().optional(), data: z.unknown() })),
       },
       annotations: readOnly,

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { allExplanations, diskHost, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, validatePlanIR, type PlanIR } from '../../compiler/index.js';
+import { allExplanations, diskHost, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, shortHash, validatePlanIR, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { loadPlan, replay, Runtime, RuntimeUsageError, type ExecutionResult } from '../../runtime/index.js';
 import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
@@ -17,7 +17,7 @@ import { readSource } from '../read-source.js';
 import { diagnosticJson, renderText, type DiagnosticJson } from '../render-diagnostics.js';
 import { PlanHasErrors, selectPlan, type SelectedPlan } from '../commands/compiled-plan.js';
 import { refuseDecisionWhenPeopleConfigured } from '../commands/people-decisions.js';
-import { controlRuntime, eventJson, journalExists, requireRun, runListEntry, withJournal } from '../commands/run-controls.js';
+import { controlRuntime, journalExists, requireRun, runEntries, timelineJson, withJournal, type RunListEntry } from '../commands/run-controls.js';
 
 /** Where the tools work: the project folder (the server's working directory) and its journal. */
 export interface ToolContext {
@@ -264,19 +264,21 @@ function journal(ctx: ToolContext): string {
   return /^postgres(ql)?:\/\//.test(ctx.db) ? ctx.db : resolve(ctx.root, ctx.db);
 }
 
-export async function runsTool(ctx: ToolContext, args: { all?: boolean; limit?: number }): Promise<ToolAnswer<{ runs: readonly ReturnType<typeof runListEntry>[] }>> {
+/** `orch runs --json`, by the same code: each run with its version (`irHash`). */
+export async function runsTool(ctx: ToolContext, args: { all?: boolean; limit?: number }): Promise<ToolAnswer<{ runs: readonly RunListEntry[] }>> {
   const db = journal(ctx);
-  const rows = journalExists(db) ? await withJournal(db, (j) => j.listRuns(args.all === true)) : [];
-  const runs = rows.slice(0, args.limit ?? 50).map((r) => runListEntry(r));
-  const text = runs.length ? runs.map((r) => `${r.runId}  ${r.plan}  ${r.status}  ${r.startedAt}`).join('\n') : 'no runs';
+  const runs = journalExists(db) ? await withJournal(db, async (j) => runEntries(j, (await j.listRuns(args.all === true)).slice(0, args.limit ?? 50))) : [];
+  const text = runs.length ? runs.map((r) => `${r.runId}  ${r.plan}  ${r.status}  ${r.startedAt}${r.irHash ? `  ${shortHash(r.irHash)}` : ''}`).join('\n') : 'no runs';
   return { structured: { runs }, text };
 }
 
+/** `orch timeline --json`, by the same code: the run's version (`irHash`) and every event. */
 export async function timelineTool(ctx: ToolContext, args: { runId: string }) {
   const { row, events } = await withJournal(journal(ctx), async (j) => ({ row: await requireRun(j, args.runId), events: await j.load(args.runId) }));
-  const list = events.map(eventJson);
-  const text = [`run ${args.runId} (${row.plan}): ${row.status}`, ...list.map((e) => `#${e.seq} ${e.ts} ${e.type}${e.stepId ? ` ${e.stepId}` : ''}`)].join('\n');
-  return { structured: { runId: args.runId, plan: row.plan, status: row.status, events: list }, text };
+  const structured = timelineJson(row, events);
+  const version = structured.irHash ? ` version ${shortHash(structured.irHash)}` : '';
+  const text = [`run ${args.runId} (${row.plan}): ${row.status}${version}`, ...structured.events.map((e) => `#${e.seq} ${new Date(e.ts).toISOString()} ${e.type}${e.stepId ? ` ${e.stepId}` : ''}`)].join('\n');
+  return { structured, text };
 }
 
 // ── run, signal, cancel (only with --allow-run) ───────────────────────────────

@@ -2,7 +2,10 @@
  * `orch diff` and `orch upgrade` as CI and an operator use them (LANGUAGE.md §8.6): exit 0 when
  * the plans are the same, 1 when they differ, 2 on a usage error; a run stopped at an approval
  * is compared with the file by its id, an incompatible upgrade exits 1 naming the step and
- * changes nothing, a compatible one shows in the timeline with both hashes. Few spawns: the
+ * changes nothing, a compatible one shows in the timeline with both hashes. The versions are
+ * files of different names without a `module` line (each entry module is named after its file,
+ * so are its capabilities in the IR), and declare a trigger a run's IR does not record: neither
+ * is a difference. Few spawns: the
  * upgrade rules themselves are tested in-process (runtime/test/upgrade*.test.ts).
  */
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,14 +21,17 @@ describe('orch diff and orch upgrade', () => {
   it('exit like diff(1); an incompatible upgrade exits 1 and changes nothing; a compatible one is in the timeline', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orch-diff-'));
     copyFileSync(join(FIXTURE, 'handlers.js'), join(dir, 'handlers.js'));
-    const source = readFileSync(join(FIXTURE, 'plans.orch'), 'utf8');
+    const source = `${readFileSync(join(FIXTURE, 'plans.orch'), 'utf8').replace(/^module .*$/m, '')}
+trigger by_hand { manual run gated with { item: "crate" } }
+`;
     writeFileSync(join(dir, 'v1.orch'), source);
+    writeFileSync(join(dir, 'v1copy.orch'), source);
     writeFileSync(join(dir, 'v2.orch'), source.replace('"shipped ${prepare.output.value}"', '"shipped ${prepare.output.value} at last"'));
     writeFileSync(join(dir, 'bad.orch'), source.replace('step prepare = echo(value: input.item)', 'step prepare = echo(value: "${input.item}!")'));
     const cwd = { cwd: dir };
     const db = ['--db', join(dir, 'runs.db')];
 
-    const same = await orchAsync(['diff', 'v1.orch', 'v1.orch', '--plan', 'gated'], cwd);
+    const same = await orchAsync(['diff', 'v1.orch', 'v1copy.orch', '--plan', 'gated'], cwd);
     expect([same.code, same.stdout]).toEqual([0, expect.stringContaining('the plans are the same')]);
     const differ = await orchAsync(['diff', 'v1.orch', 'v2.orch', '--plan', 'gated', '--format', 'json'], cwd);
     expect(differ.code).toBe(1);
@@ -35,6 +41,9 @@ describe('orch diff and orch upgrade', () => {
 
     const run = await orchAsync(['run', 'v1.orch', '--plan', 'gated', '--input', '{"item":"crate"}', '--run-id', 'g', '--quiet', ...db], cwd);
     expect(run.stdout).toMatch(/paused/);
+    // The run's IR records no triggers: the file's are not compared, and it says so.
+    const against = await orchAsync(['diff', 'g', 'v1.orch', '--plan', 'gated', ...db], cwd);
+    expect([against.code, against.stdout]).toEqual([0, expect.stringMatching(/the plans are the same\ntriggers not compared/)]);
     const refused = await orchAsync(['upgrade', 'g', '--to', 'bad.orch', '--plan', 'gated', ...db], cwd);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/incompatible, nothing changed\n {2}step prepare: has started \(completed\); its arguments changed/);
@@ -42,8 +51,12 @@ describe('orch diff and orch upgrade', () => {
     expect(upgraded.code).toBe(0);
     const report = JSON.parse(upgraded.stdout).runs[0];
     expect(report).toMatchObject({ runId: 'g', compatible: true, applied: true });
+    expect(report.diff.steps).toEqual([{ step: 'ship', change: 'changed', what: ['arguments'] }]);
+    expect(report.diff.plan).toEqual([]);
     const signal = await orchAsync(['signal', 'g', 'ask', 'approve', '--json', ...db], cwd);
     expect(signal.code).toBe(0);
+    // v2.orch is what the run executes now: no note that it changed.
+    expect(signal.stderr).not.toMatch(/has changed since run/);
     expect(JSON.parse(signal.stdout).output).toEqual({ shipped: 'shipped crate at last' });
     const timeline = JSON.parse((await orchAsync(['timeline', 'g', '--json', ...db], cwd)).stdout) as { irHash: string; events: { type: string; data: Record<string, unknown> }[] };
     const up = timeline.events.filter((e) => e.type === 'plan_upgraded');

@@ -3,7 +3,7 @@
  * against the tests' scripted model server (test/support/model-server.ts) speaking Chat
  * Completions through the official openai SDK.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,12 +97,28 @@ describe('draft loop (in-process)', () => {
     });
     expect(outcome.clean).toBe(false);
     expect(asked).toEqual([1, 3, 5]);
-    const file = withDiagnosticsAsComments(outcome.last.source, outcome.last.diagnostics, 3);
+    const file = withDiagnosticsAsComments(outcome.last.source, outcome.last.diagnostics, 3, { own: (f) => f === 'd.orch', name: (f) => f });
     const lines = file.split('\n');
     expect(lines[0]).toContain('1 error left after 3 rounds');
     // The comment names the line where the problem now is, in the written file.
     const [, at] = /^\/\/ (\d+):/.exec(lines[1]!)!;
     expect(lines[Number(at) - 1]).toBe('  x');
+  });
+
+  it('writes a diagnostic of another file at that file and its own line, and shifts only the draft\'s', () => {
+    const at = (file: string, line: number, column: number) => ({ file, range: { start: { line, column, offset: 0 }, end: { line, column: column + 1, offset: 1 } } });
+    const diagnostics = [
+      { code: 'E0104', severity: 'error', message: 'handler module ./missing.mjs of capability greet not found', ...at('/p/lib.orch', 5, 11) },
+      { code: 'E0201', severity: 'error', message: 'expects string, got int', ...at('/p/plans/hello.orch', 4, 28) },
+    ] as const;
+    const source = 'import "../lib.orch" as lib\n\nplan hello {\n  step a = lib.greet(name: 42)\n}\n';
+    const files = { own: (f: string) => f === '/p/plans/hello.orch', name: (f: string) => path.posix.relative('/p/plans', f) };
+    const lines = withDiagnosticsAsComments(source, diagnostics, 2, files).split('\n');
+    expect(lines.slice(1, 3)).toEqual([
+      '// ../lib.orch:5:11: error[E0104]: handler module ./missing.mjs of capability greet not found',
+      '// 7:28: error[E0201]: expects string, got int',
+    ]);
+    expect(lines[6]).toBe('  step a = lib.greet(name: 42)');
   });
 });
 
@@ -204,5 +220,36 @@ describe('orch draft', () => {
     expect(existsSync(path.join(bare, 'd.orch'))).toBe(false);
     const exists = await runDraft({ intent: 'x', output: path.join(dir, 'caps.orch') }, { stdout: () => undefined, stderr: () => undefined }).catch((e: unknown) => e);
     expect((exists as CliError).message).toContain('pass --force');
+  });
+
+  it('an error left in a module the draft imports: the comment and the model name its file and its own line', async () => {
+    // A project of its own: lib.orch's missing handler module (E0104) must not reach the other tests' prompts.
+    const project = mkdtempSync(path.join(tmpdir(), 'orch-draft-lib-'));
+    writeFileSync(path.join(project, 'orch.config.json'), JSON.stringify({ endpoints: { local: { api: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'k' } } }));
+    writeFileSync(path.join(project, 'lib.orch'), 'module lib\ncapability greet {\n  input { name: string }\n  output { text: string }\n  handler "./missing.mjs#greet"\n}\n');
+    mkdirSync(path.join(project, 'plans'));
+    const plan = 'import "../lib.orch" as lib\n\nplan hello {\n  step a = lib.greet(name: 42)\n}\n';
+    const asked: string[] = [];
+    const client = () => ({
+      complete: async (req: { messages: readonly { content: string }[] }) => {
+        asked.push(req.messages.at(-1)!.content);
+        return { text: fenced(plan), input_tokens: 1, output_tokens: 1, model: 'm' };
+      },
+    });
+    const out = path.join(project, 'plans', 'hello.orch');
+    const report = await runDraft({ intent: 'greet Bob', output: out, maxRounds: 2 }, { stdout: () => undefined, stderr: () => undefined, client });
+    expect(report).toMatchObject({ clean: false, errors: 2 });
+    const lines = readFileSync(out, 'utf8').split('\n');
+    expect(lines[0]).toMatch(/^\/\/ orch draft: 2 errors left after 2 rounds/);
+    expect(lines.slice(1, 3)).toEqual([
+      expect.stringMatching(/^\/\/ \.\.\/lib\.orch:5:11: error\[E0104\]: handler module \.\/missing\.mjs/),
+      expect.stringMatching(/^\/\/ 7:28: error\[E0201\]/),
+    ]);
+    expect(lines[6]).toBe('  step a = lib.greet(name: 42)');
+    // The repair round tells the model where each error is, and that lib.orch is not its to change.
+    const repair = asked[1]!;
+    expect(repair).toMatch(/lib\.orch:5:11: error\[E0104\]/);
+    expect(repair).toMatch(/hello\.orch:4:28: error\[E0201\]/);
+    expect(repair).toMatch(/Errors in \S*lib\.orch are not in your plan \(\S*hello\.orch\) but in a file it imports/);
   });
 });

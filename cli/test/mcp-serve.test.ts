@@ -226,7 +226,7 @@ describe('orch mcp serve --allow-run', () => {
     await client?.close();
   });
 
-  it('runs a plan, then lists the run and its timeline', async () => {
+  it('runs a plan, then lists the run and its timeline, with its version, as orch runs --json and orch timeline --json do', async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['run', 'signal', 'cancel']));
     const r = await call(client, 'run', { file: 'good.orch', input: { who: 'Ada' } });
@@ -234,10 +234,16 @@ describe('orch mcp serve --allow-run', () => {
     const result = r.structuredContent as { status: string; runId: string; output: { said: string } };
     expect(result.status).toBe('completed');
     expect(result.output.said).toBe('hello hello Ada');
-    const runs = (await call(client, 'runs', {})).structuredContent as { runs: { runId: string; status: string }[] };
-    expect(runs.runs).toContainEqual(expect.objectContaining({ runId: result.runId, status: 'completed' }));
-    const timeline = (await call(client, 'timeline', { runId: result.runId })).structuredContent as { events: { type: string }[] };
+    const runs = (await call(client, 'runs', {})).structuredContent as { runs: { runId: string; status: string; irHash: string | null }[] };
+    expect(runs.runs).toContainEqual(expect.objectContaining({ runId: result.runId, status: 'completed', irHash: expect.stringMatching(/^[0-9a-f]{64}$/) }));
+    const timeline = (await call(client, 'timeline', { runId: result.runId })).structuredContent as { irHash: string; events: { type: string; data: { ir_hash?: string } }[] };
     expect(timeline.events.map((e) => e.type)).toEqual(expect.arrayContaining(['execution_started', 'step_completed', 'execution_completed']));
+    expect(timeline.irHash).toBe(timeline.events[0]!.data.ir_hash);
+    // The tools mirror the CLI: the same JSON.
+    const cliRuns = JSON.parse((await orchAsync(['runs', '--json'], { cwd: dir })).stdout) as { runs: unknown[] };
+    expect(runs.runs).toEqual(cliRuns.runs);
+    const cliTimeline = JSON.parse((await orchAsync(['timeline', result.runId, '--json'], { cwd: dir })).stdout) as unknown;
+    expect(timeline).toEqual(cliTimeline);
     const unknown = await call(client, 'cancel', { runId: 'no-such-run' });
     expect(unknown.isError).toBe(true);
     expect(text(unknown)).toContain('no run no-such-run');

@@ -9,6 +9,7 @@ import type { BlockIR, PlanIR, StepIR } from '../ir/types.js';
 import { irHash } from '../ir/hash.js';
 import type { PreviewJson } from '../preview.js';
 import { canonicalJson } from '../canonical-json.js';
+import { alignEntryModule, entryModuleRename, renameStep } from './entry-module.js';
 
 /** The aspects of a step `orch diff` names, in the order it lists them. */
 export type StepAspect =
@@ -57,7 +58,11 @@ export interface PlanDiff {
     readonly consent: { readonly added: readonly string[]; readonly removed: readonly string[] };
     /** Data classes NEW places on a tier OLD never placed them on. */
     readonly data_tiers: readonly { readonly data: string; readonly tier: string; readonly steps: readonly string[] }[];
-    readonly triggers: { readonly added: readonly string[]; readonly removed: readonly string[]; readonly changed: readonly string[] };
+    /**
+     * Triggers are declared beside plans, not in their IR: `compared` is false (and the lists
+     * empty) when a version is an IR or a run's, which records none.
+     */
+    readonly triggers: { readonly compared: boolean; readonly added: readonly string[]; readonly removed: readonly string[]; readonly changed: readonly string[] };
   };
 }
 
@@ -72,8 +77,18 @@ function blocksOf(plan: PlanIR, s: StepIR): unknown {
   return { ids: s.blocks ?? [], defs: (s.blocks ?? []).map((id) => byId.get(id) ?? null), for_each: s.for_each };
 }
 
-/** What differs between two versions of one step. */
+/**
+ * What differs between two versions of one step. Capabilities are compared with the old entry
+ * module's file-derived name read as the new one's (entry-module.ts): the same declaration in
+ * `v1.orch` and `v2.orch` is the same capability.
+ */
 export function stepAspects(oldPlan: PlanIR, a: StepIR, newPlan: PlanIR, b: StepIR): StepAspect[] {
+  const rename = entryModuleRename(oldPlan, newPlan);
+  return aspectsOf(oldPlan, rename ? renameStep(a, rename) : a, newPlan, b);
+}
+
+/** `stepAspects` of a step whose capability names already read in the new version's terms. */
+function aspectsOf(oldPlan: PlanIR, a: StepIR, newPlan: PlanIR, b: StepIR): StepAspect[] {
   const out: StepAspect[] = [];
   const check = (aspect: StepAspect, x: unknown, y: unknown) => {
     if (!same(x, y)) out.push(aspect);
@@ -94,7 +109,8 @@ export function stepAspects(oldPlan: PlanIR, a: StepIR, newPlan: PlanIR, b: Step
   return out;
 }
 
-export function diffSteps(oldPlan: PlanIR, newPlan: PlanIR): StepDiff[] {
+export function diffSteps(original: PlanIR, newPlan: PlanIR): StepDiff[] {
+  const oldPlan = alignEntryModule(original, newPlan);
   const before = new Map(oldPlan.steps.map((s) => [s.id, s]));
   const after = new Map(newPlan.steps.map((s) => [s.id, s]));
   const out: StepDiff[] = [];
@@ -103,7 +119,7 @@ export function diffSteps(oldPlan: PlanIR, newPlan: PlanIR): StepDiff[] {
     const old = before.get(s.id);
     if (!old) out.push({ step: s.id, change: 'added', what: [] });
     else {
-      const what = stepAspects(oldPlan, old, newPlan, s);
+      const what = aspectsOf(oldPlan, old, newPlan, s);
       if (what.length) out.push({ step: s.id, change: 'changed', what });
     }
   }
@@ -143,10 +159,14 @@ function tierPairs(p: PreviewJson): Map<string, string[]> {
   return out;
 }
 
-/** Compares two versions: `oldPreview`/`newPreview` are their `preview()` (triggers need the compiled model). */
-export function diffPlans(oldPlan: PlanIR, newPlan: PlanIR, oldPreview: PreviewJson, newPreview: PreviewJson): PlanDiff {
+/**
+ * Compares two versions: `oldPreview`/`newPreview` are their `preview()`. Triggers come from the
+ * compiled model, so they are compared only when `opts.triggers` says both previews had one (an IR
+ * or a run's recorded IR knows no triggers: comparing its empty list would report them all added).
+ */
+export function diffPlans(oldPlan: PlanIR, newPlan: PlanIR, oldPreview: PreviewJson, newPreview: PreviewJson, opts: { readonly triggers?: boolean } = {}): PlanDiff {
   const steps = diffSteps(oldPlan, newPlan);
-  const plan = planParts(oldPlan, newPlan);
+  const plan = planParts(alignEntryModule(oldPlan, newPlan), newPlan);
   const est = (p: PreviewJson) => ({
     cost: { best: p.estimates.cost, worst: p.estimates.cost_max },
     duration_ms: { best: p.estimates.duration_ms, worst: p.estimates.duration_ms_max },
@@ -177,11 +197,13 @@ export function diffPlans(oldPlan: PlanIR, newPlan: PlanIR, oldPreview: PreviewJ
   const trig = (p: PreviewJson) => new Map(p.triggers.map((t) => [t.name, canonicalJson(t)]));
   const tr0 = trig(oldPreview);
   const tr1 = trig(newPreview);
-  const triggers = {
+  const compared = opts.triggers !== false;
+  const triggers = compared ? {
+    compared,
     added: [...tr1.keys()].filter((n) => !tr0.has(n)),
     removed: [...tr0.keys()].filter((n) => !tr1.has(n)),
     changed: [...tr1.keys()].filter((n) => tr0.has(n) && tr0.get(n) !== tr1.get(n)),
-  };
+  } : { compared, added: [], removed: [], changed: [] };
   const consequences = {
     estimates: { cost: { before: e0.cost, after: e1.cost }, duration_ms: { before: e0.duration_ms, after: e1.duration_ms } },
     budgets,
@@ -209,8 +231,10 @@ export function renderPlanDiff(d: PlanDiff): string {
   const lines: string[] = [];
   lines.push(`--- ${d.old.plan} ${d.old.hash.slice(0, 12)}`);
   lines.push(`+++ ${d.new.plan} ${d.new.hash.slice(0, 12)}`);
+  const unknownTriggers = 'triggers not compared (a run or an IR file records none; two .orch files compare them)';
   if (d.same) {
     lines.push('the plans are the same');
+    if (!d.consequences.triggers.compared) lines.push(unknownTriggers);
     return `${lines.join('\n')}\n`;
   }
   for (const s of d.steps) {
@@ -229,6 +253,8 @@ export function renderPlanDiff(d: PlanDiff): string {
   if (c.consent.added.length) lines.push(`  consent needed now: ${c.consent.added.join(', ')}`);
   if (c.consent.removed.length) lines.push(`  consent no longer needed: ${c.consent.removed.join(', ')}`);
   for (const t of c.data_tiers) lines.push(`  data ${t.data} now reaches tier ${t.tier} (${t.steps.join(', ')})`);
-  for (const [what, names] of Object.entries(c.triggers)) if (names.length) lines.push(`  triggers ${what}: ${names.join(', ')}`);
+  const { compared, ...triggers } = c.triggers;
+  for (const [what, names] of Object.entries(triggers)) if (names.length) lines.push(`  triggers ${what}: ${names.join(', ')}`);
+  if (!compared) lines.push(`  ${unknownTriggers}`);
   return `${lines.join('\n')}\n`;
 }

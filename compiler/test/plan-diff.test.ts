@@ -4,8 +4,8 @@
  * data classes reaching a new tier, triggers — from two versions of one source.
  */
 import { describe, expect, it } from 'vitest';
-import { diffPlans, preview, renderPlanDiff, type PlanIR } from '../index.js';
-import { BASE, compileText } from './helpers.js';
+import { compile, diffPlans, irHash, preview, renderPlanDiff, stepAspects, type PlanIR } from '../index.js';
+import { BASE, DIR, compileText, memoryHost } from './helpers.js';
 
 function version(body: string, extra = ''): { plan: PlanIR; p: ReturnType<typeof preview> } {
   const out = compileText(`${BASE}
@@ -61,7 +61,7 @@ describe('diffPlans', () => {
     expect(c.estimates.cost.after.best).toBeGreaterThan(c.estimates.cost.before.best);
     expect(c.budgets).toEqual([{ budget: 'cost', before: 'ok', after: 'over' }]);
     expect(c.consent).toEqual({ added: ['posting'], removed: [] });
-    expect(c.triggers).toEqual({ added: ['nightly'], removed: [], changed: [] });
+    expect(c.triggers).toEqual({ compared: true, added: ['nightly'], removed: [], changed: [] });
     expect(c.data_tiers.map((t) => t.data)).toContain('internal');
     const text = renderPlanDiff(d);
     expect(text).toMatch(/- step sum/);
@@ -69,5 +69,72 @@ describe('diffPlans', () => {
     expect(text).toMatch(/\+ step tell/);
     expect(text).toMatch(/budget cost: ok → over/);
     expect(text).toMatch(/consent needed now: posting/);
+  });
+
+  it('compares triggers only when both versions know theirs (an IR or a run records none)', () => {
+    const withTrigger = version(OLD, 'trigger nightly { schedule "0 2 * * *" run launch }');
+    // The run's recorded IR: its preview has no model, so no triggers.
+    const d = diffPlans(withTrigger.plan, withTrigger.plan, preview(withTrigger.plan), withTrigger.p, { triggers: false });
+    expect(d.same).toBe(true);
+    expect(d.consequences.triggers).toEqual({ compared: false, added: [], removed: [], changed: [] });
+    expect(renderPlanDiff(d)).toMatch(/the plans are the same\ntriggers not compared/);
+  });
+});
+
+/** A plan saved as `file` (its entry module named after the file), with `others` beside it. */
+function saved(file: string, text: string, others: Record<string, string> = {}): { plan: PlanIR; p: ReturnType<typeof preview> } {
+  const files: Record<string, string> = { [`${DIR}/${file}`]: text };
+  for (const [k, v] of Object.entries(others)) files[`${DIR}/${k}`] = v;
+  const out = compile({ entry: `${DIR}/${file}`, host: memoryHost(files) });
+  const errors = out.diagnostics.filter((d) => d.severity === 'error');
+  expect(errors, JSON.stringify(errors)).toEqual([]);
+  const plan = out.plans.find((p) => p.plan === 'main')!;
+  return { plan, p: preview(plan, out.model) };
+}
+
+const FETCH = `capability fetch { input { url: string } output { body: string } handler "./h.mjs#fetch" cost 0.01usd }
+capability fetch2 { input { url: string } output { body: string } handler "./h.mjs#fetch" cost 0.01usd }
+guardrail no_fetch_on_x { forbid step where step.capability == fetch and input.url == "x" }`;
+const MAIN = (first = 'fetch', done = 'done') => `plan main {
+  input { url: string }
+  step a = ${first}(url: input.url)
+  step b = log(message: a.output.body)
+  step ok = approval(approver: "alice", summary: "go?")
+  step c = log(message: "${done}") { after ok }
+}`;
+
+describe('diffPlans across files of different names', () => {
+  it('finds the same plan in v1.orch and a copy named otherwise the same, though their IR names differ', () => {
+    const a = saved('v1.orch', `${FETCH}\n${MAIN()}`);
+    const b = saved('v1copy.orch', `${FETCH}\n${MAIN()}`);
+    expect(a.plan.capabilities['v1.fetch']).toBeDefined();
+    expect(b.plan.capabilities['v1copy.fetch']).toBeDefined();
+    expect(irHash(a.plan)).not.toBe(irHash(b.plan));
+    const d = diffPlans(a.plan, b.plan, a.p, b.p);
+    expect(d).toMatchObject({ same: true, steps: [], plan: [] });
+    expect(stepAspects(a.plan, a.plan.steps.find((s) => s.id === 'a')!, b.plan, b.plan.steps.find((s) => s.id === 'a')!)).toEqual([]);
+  });
+
+  it('still reports a step switched to another capability, and a capability whose definition changed', () => {
+    const a = saved('v1.orch', `${FETCH}\n${MAIN()}`);
+    const switched = saved('v2.orch', `${FETCH}\n${MAIN('fetch2')}`);
+    expect(diffPlans(a.plan, switched.plan, a.p, switched.p).steps).toEqual([{ step: 'a', change: 'changed', what: ['capability'] }]);
+    const redefined = saved('v2.orch', `${FETCH.replace('cost 0.01usd', 'cost 0.02usd')}\n${MAIN()}`);
+    const d = diffPlans(a.plan, redefined.plan, a.p, redefined.p);
+    expect(d.same).toBe(false);
+    expect(d.plan).toEqual(['capabilities']);
+    expect(d.steps).toEqual([]);
+  });
+
+  it('keeps the names of an imported module and of a module line as they are', () => {
+    const lib = { 'lib.orch': 'capability fetch { input { url: string } output { body: string } handler "./h.mjs#fetch" }' };
+    // v1's step calls its own fetch, v2's the imported lib.fetch: another capability.
+    const own = saved('v1.orch', `import "./lib.orch" as lib\n${FETCH}\n${MAIN()}`, lib);
+    const imported = saved('v2.orch', `import "./lib.orch" as lib\n${FETCH}\n${MAIN('lib.fetch')}`, lib);
+    expect(diffPlans(own.plan, imported.plan, own.p, imported.p).steps).toEqual([{ step: 'a', change: 'changed', what: ['capability'] }]);
+    // A module renamed in its `module` line is a change of names.
+    const x = saved('v1.orch', `module sales\n${FETCH}\n${MAIN()}`);
+    const y = saved('v2.orch', `module marketing\n${FETCH}\n${MAIN()}`);
+    expect(diffPlans(x.plan, y.plan, x.p, y.p).steps).toEqual([{ step: 'a', change: 'changed', what: ['capability'] }]);
   });
 });
