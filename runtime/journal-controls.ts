@@ -7,6 +7,7 @@ import type { AsyncJournal } from './journal/async-journal.js';
 import type { RunRow } from './journal/sqlite-journal.js';
 import { perItemMessage } from './scheduler/core/core.js';
 import { isApproval } from './scheduler/core/resolve.js';
+import { keyFitsShape, noSuchInstance, planBlocks } from './scheduler/core/scopes.js';
 import { baseId } from './scheduler/core/state.js';
 import type { PlanIR } from '../compiler/index.js';
 import { refusal, ruleBeforeStart } from './people/approval-rule.js';
@@ -129,6 +130,8 @@ export async function cancelStepViaJournal(journal: AsyncJournal, runId: string,
   const row = await openRun(journal, runId);
   if ('ok' in row) return row;
   if (!namesAStep(row, stepId)) return { ok: false, message: `unknown step ${stepId} (plan ${row.plan} of run ${runId} has no such step)` };
+  const misfit = instanceMisfit(row, stepId);
+  if (misfit !== null) return { ok: false, message: misfit };
   await journal.addControl(runId, 'cancel_step', stepId);
   return { ok: true, message: `cancel of step ${stepId} recorded for ${runId}; applied by ${await deliveredBy(journal, row)}` };
 }
@@ -142,6 +145,24 @@ export async function cancelStepViaJournal(journal: AsyncJournal, runId: string,
 function namesAStep(row: RunRow, key: string): boolean {
   if (!row.ir) return true;
   return row.ir.includes(`"id":${JSON.stringify(baseId(key))}`);
+}
+
+/**
+ * Why instance key `key` (`long[3]`, `draft#1`) can name no instance of its step — the step is in
+ * no such block — or null (a step id, a sub-plan's path, a key of the step's shape, or a run stored
+ * without its IR). Only then is the IR parsed.
+ */
+function instanceMisfit(row: RunRow, key: string): string | null {
+  const id = baseId(key);
+  if (!row.ir || key === id || key.includes('/')) return null;
+  let plan: PlanIR;
+  try {
+    plan = JSON.parse(row.ir) as PlanIR;
+  } catch {
+    return null;
+  }
+  const shape = planBlocks(plan).shapes.get(id);
+  return shape === undefined || keyFitsShape(key, id, shape) ? null : noSuchInstance(key, id, shape);
 }
 
 /**

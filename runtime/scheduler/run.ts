@@ -10,6 +10,7 @@ import { SchedulerCore } from './core/core.js';
 import type { CostCeiling } from './core/budget.js';
 import type { LimitsService } from './core/limits.js';
 import type { Command, CoreEvent } from './core/protocol.js';
+import { keyFitsShape, noSuchInstance } from './core/scopes.js';
 import { TERMINAL, baseId } from './core/state.js';
 import { replay, type RestoredRun } from './replay.js';
 import type { Identity, RecordedIdentity } from '../people/identity.js';
@@ -296,16 +297,22 @@ export class Run implements RunReader {
     return this.knows(stepId) ? null : this.unknownStep(stepId);
   }
 
-  /** Why `path` names nothing to control: a sub-plan that already ended, or no step at all. */
+  /** Why `path` names nothing to control: a sub-plan that already ended, no such instance, or no step at all. */
   private unknownStep(path: string): string {
     const key = path.slice(0, Math.max(0, path.indexOf('/')));
     const rec = key ? this.core.record(key) : undefined;
-    return rec && TERMINAL.has(rec.status) ? `step ${key} has already finished (${rec.status})` : `unknown step ${path}`;
+    if (rec && TERMINAL.has(rec.status)) return `step ${key} has already finished (${rec.status})`;
+    const l = path.includes('/') ? undefined : this.core.logical.get(baseId(path));
+    return l ? noSuchInstance(path, l.step.id, l.shape) : `unknown step ${path}`;
   }
 
-  /** A step id of this plan, or an instance key of one (`id[i]`, whose instance may not exist yet). */
+  /**
+   * A step id of this plan, or an instance key of one whose shape it has (`id[i]` inside one
+   * `for each`, `id#k` inside `repeat`; the instance may not exist yet).
+   */
   private knows(key: string): boolean {
-    return !key.includes('/') && this.core.logical.has(baseId(key));
+    const l = key.includes('/') ? undefined : this.core.logical.get(baseId(key));
+    return l !== undefined && (key === l.step.id || keyFitsShape(key, l.step.id, l.shape));
   }
 
   /**

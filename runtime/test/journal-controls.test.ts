@@ -1,12 +1,14 @@
 /**
  * `orch cancel RUN --step STEP` for a run another process executes (or nobody does): the step is
- * checked against the run's stored IR before a control row is written, so a typo is an error
- * (exit 1), not "recorded" and then silently ignored by the scheduler.
+ * checked against the run's stored IR before a control row is written, so a typo — or an instance
+ * key its step can never have (`long[3]` of a step in no block) — is an error, not "recorded" and
+ * then silently ignored by the scheduler.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { compile } from '../../compiler/index.js';
 import { asyncJournal } from '../journal/sqlite-async-journal.js';
 import { SqliteJournal } from '../journal/sqlite-journal.js';
 import { cancelStepViaJournal } from '../journal-controls.js';
@@ -26,13 +28,59 @@ async function journalWithRun() {
   return { journal, ids: ir.steps.map((s) => s.id) };
 }
 
-describe('cancel --step through the journal', () => {
-  it('a step of the plan, an instance key of it or a sub-plan path under it is recorded', async () => {
-    const { journal, ids } = await journalWithRun();
-    for (const key of [ids[0]!, `${ids[1]!}[2]`, `${ids[2]!}#3`, `${ids[3]!}/approve`]) {
-      const r = await cancelStepViaJournal(journal, 'r1', key);
-      expect(r, key).toMatchObject({ ok: true });
+/** A run of a plan with a step in no block, one per item, and one per item and iteration. */
+async function journalWithBlocks() {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-controls-'));
+  dirs.push(dir);
+  const entry = join(dir, 'blocks.orch');
+  writeFileSync(
+    entry,
+    `capability work {
+  kind tool
+  input { item: string }
+  output { done: bool }
+}
+plan blocks {
+  input { items: list<string> }
+  step first = work(item: "x")
+  for each item in input.items {
+    step each = work(item: item)
+    repeat again max 3 until turn.output.done {
+      step turn = work(item: item)
     }
+  }
+}
+`,
+  );
+  const out = compile({ entry });
+  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const journal = asyncJournal(new SqliteJournal(join(dir, 'runs.db')));
+  await journal.registerRun('r2', 'blocks', out.plans[0]!, {}, Date.now());
+  return journal;
+}
+
+describe('cancel --step through the journal', () => {
+  it('a step of the plan, an instance key of its shape or a sub-plan path under it is recorded', async () => {
+    const { journal, ids } = await journalWithRun();
+    for (const key of [ids[0]!, `${ids[3]!}/approve`]) expect(await cancelStepViaJournal(journal, 'r1', key), key).toMatchObject({ ok: true });
+    await journal.close();
+    const blocks = await journalWithBlocks();
+    for (const key of ['first', 'each', 'each[2]', 'turn[0]#1', 'turn']) expect(await cancelStepViaJournal(blocks, 'r2', key), key).toMatchObject({ ok: true });
+    await blocks.close();
+  });
+
+  it('an instance key its step can never have is refused, naming how its instances are named, and nothing is recorded', async () => {
+    const journal = await journalWithBlocks();
+    const refused = {
+      'first[3]': 'step first runs once: it has no instance first[3], name it first',
+      'first#0': 'step first runs once: it has no instance first#0, name it first',
+      'each#1': 'step each has no instance each#1: its instances are named like each[0]',
+      'each[0][1]': 'step each has no instance each[0][1]: its instances are named like each[0]',
+      'turn[0]': 'step turn has no instance turn[0]: its instances are named like turn[0]#0',
+      'turn#1[0]': 'step turn has no instance turn#1[0]: its instances are named like turn[0]#0',
+    };
+    for (const [key, message] of Object.entries(refused)) expect(await cancelStepViaJournal(journal, 'r2', key), key).toEqual({ ok: false, message });
+    expect(await journal.takeControls('r2')).toEqual([]);
     await journal.close();
   });
 

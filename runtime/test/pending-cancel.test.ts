@@ -58,6 +58,10 @@ describe('cancelling an instance not made yet', () => {
     const h = harness(p, events);
     const done = h.run.start();
     expect(h.run.running()).toEqual(['list']);
+    // A key the step can never have is refused at once, and journals nothing.
+    expect(h.run.cancelStep('w#2')).toBe('step w has no instance w#2: its instances are named like w[0]');
+    expect(h.run.cancelStep('list[0]')).toBe('step list runs once: it has no instance list[0], name it list');
+    expect(events.filter((e) => e.type === 'step_cancelled')).toEqual([]);
     expect(h.run.cancelStep('w[2]')).toBe('ok');
     expect(cancelsOf(events, 'w[2]')).toMatchObject([{ data: { reason: 'cancelled by user', ahead: true } }]);
     h.clock.runAll();

@@ -115,6 +115,23 @@ function stepReads(e: ExprIR, byId: ReadonlyMap<string, BlockIR>, stepsIn: Reado
   return [...out];
 }
 
+/**
+ * Whether `key` can name an instance of step `id` of this shape: the id, then `[i]` per `for each`
+ * and `#k` per `repeat` around the step, outermost first (`send[2]`, `draft#1`, `ok[0]#3`). A step
+ * in no block has no instance key but its id.
+ */
+export function keyFitsShape(key: string, id: string, shape: Shape): boolean {
+  if (!key.startsWith(id)) return false;
+  const pattern = shape.dims.map((d) => (d.type === 'for_each' ? '\\[\\d+\\]' : '#\\d+')).join('');
+  return new RegExp(`^${pattern}$`).test(key.slice(id.length));
+}
+
+/** Why `key` names no instance of step `id` of this shape, with how its instances are named. */
+export function noSuchInstance(key: string, id: string, shape: Shape): string {
+  if (shape.dims.length === 0) return `step ${id} runs once: it has no instance ${key}, name it ${id}`;
+  return `step ${id} has no instance ${key}: its instances are named like ${id}${suffixOf(shape.dims, shape.dims.map(() => 0))}`;
+}
+
 /** The key suffix of a path: `[i]` per `for each` item, `#k` per iteration. */
 export function suffixOf(dims: readonly DimBlock[], path: readonly number[]): string {
   let out = '';
