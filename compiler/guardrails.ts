@@ -10,6 +10,7 @@ import type { Range, Selector } from '../language/index.js';
 import { diagnostic, hasErrors, type Diagnostic, type DiagnosticCode } from '../language/index.js';
 import type { CapabilityKindIR, ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR, StaticVerdict } from './ir/types.js';
 import { someNode } from './ir/nodes.js';
+import { round6 } from './money.js';
 import { ModelBuilder } from './model.js';
 import type { DeclEntry, Scopes } from './scope.js';
 import { checkExpr, type ExprEnv, type RootInfo } from './check/expr.js';
@@ -317,11 +318,7 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
 }
 
 function describePlan(p: PlanFacts): string {
-  return `cost ${round(p.cost)}, duration ${Math.round(p.duration)}ms, ${p.steps.length} steps, local ratio ${round(p.localRatio)}`;
-}
-
-function round(n: number): number {
-  return Math.round(n * 1e6) / 1e6;
+  return `cost ${round6(p.cost)}, duration ${Math.round(p.duration)}ms, ${p.steps.length} steps, local ratio ${round6(p.localRatio)}`;
 }
 
 /** Whether an expression's IR reads the variable `name`. */

@@ -4,6 +4,7 @@
  * their static verdicts, and the triggers that start the plan. `PreviewJson` is the
  * `--format json` shape; `renderPreviewText` the terraform-plan-like text.
  */
+import { round6 } from './money.js';
 import { privacyScore } from './placement-metrics.js';
 import pc from 'picocolors';
 import type { TriggerDecl } from '../language/index.js';
@@ -346,8 +347,4 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
   lines.push('');
   lines.push(`Plan: ${steps} step${steps === 1 ? '' : 's'} in ${p.stages.length} stage${p.stages.length === 1 ? '' : 's'}.`);
   return `${lines.join('\n')}\n`;
-}
-
-function round6(n: number): number {
-  return Math.round(n * 1e6) / 1e6;
 }

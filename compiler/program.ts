@@ -33,6 +33,7 @@ import { T, maxClass, record, type FieldTy, type Ty } from './types/ty.js';
 import { checkTriggers } from './triggers.js';
 import { unusedDeclarations, unusedSteps } from './unused.js';
 import { symbolKey, type PlanMemo } from './plan-memo.js';
+import { round6 } from './money.js';
 
 export interface ProgramOptions {
   readonly entry: string;
@@ -819,7 +820,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
     bind(c.fallback);
     bind(c.compensate);
   }
-  const assembledFacts: AssembledFacts = { estimates: { cost, duration_ms: duration }, boundResources: boundResources ?? NO_RESOURCES };
+  const assembledFacts: AssembledFacts = { estimates: { cost: round6(cost), duration_ms: duration }, boundResources: boundResources ?? NO_RESOURCES };
   // Nothing below reports a diagnostic: `orch check` stops here.
   if (cx.checkOnly) return { ir: undefined, facts: assembledFacts };
 
@@ -872,7 +873,7 @@ function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | unde
     stages: dag.stages.map((st) => [...st]),
     blocks: cp.blocks.map(blockIR),
     consent: consentOf(capabilities, subplans),
-    estimates: { cost, duration_ms: duration, cost_max: costMax, duration_ms_max: durationMax, critical_path: [...(criticalPath ?? dag.criticalPath)], local_ratio: localRatio },
+    estimates: { cost: round6(cost), duration_ms: duration, cost_max: round6(costMax), duration_ms_max: durationMax, critical_path: [...(criticalPath ?? dag.criticalPath)], local_ratio: localRatio },
     guardrails,
     success: cp.success,
     output: cp.output,
@@ -950,7 +951,7 @@ function stepIR(s: CheckedStep, binding: StepIR['binding'], calls: { fallback?: 
     compensate: s.compensate && calls.compensate ? { ...s.compensate, binding: calls.compensate } : s.compensate,
     data: s.data,
     kind: s.kind,
-    estimates: est,
+    estimates: { cost: round6(est.cost), duration_ms: est.duration_ms },
     stage,
   };
 }

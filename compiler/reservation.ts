@@ -8,6 +8,7 @@
  * counted, and `per_input_byte` says how much each byte of the rest adds).
  */
 import type { CapabilityIR, ExprIR, PlanIR, StepIR } from './ir/types.js';
+import { round6 } from './money.js';
 import { isPlainText, JSON_ANSWER_INSTRUCTION, modelWorstCase, promptTokenBound } from './model-prompt.js';
 import { configSection, projectConfigFor } from './project-config.js';
 import { staticEval } from './static-eval.js';
@@ -78,9 +79,5 @@ function walk(e: ExprIR, visit: (e: ExprIR) => void): void {
     if (typeof (n as { op?: unknown }).op === 'string') visit(n as ExprIR);
     for (const v of Object.values(n)) if (v && typeof v === 'object') stack.push(v);
   }
-}
-
-function round6(n: number): number {
-  return Math.round(n * 1e6) / 1e6;
 }
 

@@ -16,6 +16,13 @@ describe('budgets', () => {
     expect(budgets.duration_warn).toBeUndefined();
   });
 
+  it('cost estimates are money to the millionth, as --json shows a run\'s cost: 0.1 + 0.2 is 0.3, not 0.30000000000000004', () => {
+    const r = compileText(`capability a {\n  kind tool\n  input { x: int }\n  cost 0.1usd\n}\ncapability b {\n  kind tool\n  input { x: int }\n  cost 0.2usd\n}\nplan p {\n  step s1 = a(x: 1)\n  step s2 = b(x: 1)\n  repeat r max 4 until s3.output == null {\n    step s3 = a(x: 2)\n  }\n}\n`);
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const est = r.plans[0]!.estimates;
+    expect([est.cost, est.cost_max]).toEqual([0.4, 0.7]);
+  });
+
   it('a duration where money is expected is E0203 at the limit, with no syntax error', () => {
     const text = withPolicy('budget cost <= 10m');
     const diags = checkText(text);

@@ -4,12 +4,12 @@ import type { StepRecord } from './fold.js';
 import type { SchedulerCore } from './core.js';
 import { approvalsWaiting } from './finish.js';
 import { FAILED, TERMINAL } from './state.js';
-import { round6 } from './money.js';
+import { round6 } from '../../../compiler/index.js';
 import { viewAt } from './views.js';
 
 export { instView } from './views.js';
 
-export { round6 } from './money.js';
+export { round6 } from '../../../compiler/index.js';
 
 /** The execution result (LANGUAGE.md §6) as of `now`; meaningful once the run ended. */
 export function buildResult(c: SchedulerCore, now: number): ExecutionResult {

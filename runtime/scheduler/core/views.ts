@@ -6,7 +6,7 @@
  */
 import type { BlockView, StepStatus, StepView } from '../../../compiler/index.js';
 import type { SchedulerCore } from './core.js';
-import { round6 } from './money.js';
+import { round6 } from '../../../compiler/index.js';
 import { sharedPrefix, suffixOf, type DimBlock } from './scopes.js';
 import { FAILED, TERMINAL, type BlockInst, type Inst, type Logical } from './state.js';
 
