@@ -9,7 +9,7 @@ import type { LoadedModule } from './load.js';
 import { dirname, join } from 'node:path';
 import { LOCK_FILE, readMcpLock } from './mcp-lock.js';
 import { mcpModuleText } from './mcp-module.js';
-import { configKnown, configSection, projectConfigFor, projectRootOf } from './project-config.js';
+import { configKnown, configSection, configUnreadable, projectConfigFor, projectRootOf } from './project-config.js';
 
 const RUN_LOCK = 'run `orch mcp lock`';
 
@@ -31,6 +31,7 @@ export function loadMcpImport(
     diags.push(diagnostic('E0802', message, fromFile, imp.pathRange));
     return undefined;
   };
+  configUnreadable(config, diags);
   if (configKnown(config) && !(server in configSection(config, 'mcp'))) {
     const where = config.kind === 'none' ? `no orch.config.json in ${config.root}` : `not in "mcp" of ${config.file}`;
     return e0802(`MCP server "${server}" is not configured (${where}): add it to orch.config's "mcp", then ${RUN_LOCK}`);

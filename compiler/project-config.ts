@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { diagnostic, type Diagnostic, type Range } from '../language/index.js';
 
 const CONFIG_NAMES = ['orch.config.js', 'orch.config.mjs', 'orch.config.json'] as const;
 const ROOT_MARKERS = [...CONFIG_NAMES, 'package.json', '.git'] as const;
@@ -28,8 +29,11 @@ export type ProjectConfigView =
   | { readonly kind: 'none'; readonly root: string }
   /** A JSON config the compiler read. */
   | { readonly kind: 'json'; readonly root: string; readonly file: string; readonly raw: Readonly<Record<string, unknown>> }
-  /** A JS config (not run by the compiler), or a JSON one that does not parse: its keys are unknown. */
-  | { readonly kind: 'opaque'; readonly root: string; readonly file: string; readonly error?: string };
+  /**
+   * A JS config (not run by the compiler), or a JSON one that does not parse: its keys are unknown.
+   * `error` (and where in the file, `at`) when it is JSON that cannot be read.
+   */
+  | { readonly kind: 'opaque'; readonly root: string; readonly file: string; readonly error?: string; readonly at?: Range };
 
 const cache = new Map<string, { mtimeMs: number; view: ProjectConfigView }>();
 
@@ -69,12 +73,36 @@ export function configKnown(view: ProjectConfigView): boolean {
 
 function parseConfigFile(root: string, file: string): ProjectConfigView {
   if (!file.endsWith('.json')) return { kind: 'opaque', root, file };
+  let text = '';
   try {
-    const raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
+    const raw: unknown = JSON.parse(text);
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-      return { kind: 'opaque', root, file, error: `${file} must hold an object` };
+      return { kind: 'opaque', root, file, error: `${file} must hold an object`, at: rangeAt(text, 0) };
     return { kind: 'json', root, file, raw: raw as Record<string, unknown> };
   } catch (err) {
-    return { kind: 'opaque', root, file, error: `cannot read ${file}: ${(err as Error).message}` };
+    const message = (err as Error).message;
+    // JSON.parse says where ("… at position 10"); at its end when it ran out of input.
+    const position = /position (\d+)/.exec(message);
+    return { kind: 'opaque', root, file, error: `cannot read ${file}: ${message}`, at: rangeAt(text, position ? Number(position[1]) : text.length) };
   }
+}
+
+/** The one-character range at `offset` of `text` (1-based line and column). */
+function rangeAt(text: string, offset: number): Range {
+  const before = text.slice(0, Math.min(offset, text.length));
+  const line = before.split('\n').length;
+  const column = offset - (before.lastIndexOf('\n') + 1) + 1;
+  return { start: { line, column, offset }, end: { line, column: column + 1, offset: offset + 1 } };
+}
+
+/**
+ * W0803 at the config file when it is JSON that cannot be read: every check against it (endpoints,
+ * prices, channels, MCP servers) is off, and `orch run` refuses the file — so a plan whose checks
+ * need it is told so instead of passing in silence. Each check that consults the config calls it;
+ * `compile` merges the identical diagnostics.
+ */
+export function configUnreadable(view: ProjectConfigView, diags: Diagnostic[]): void {
+  if (view.kind !== 'opaque' || view.error === undefined) return;
+  diags.push(diagnostic('W0803', `${view.error}: the endpoints, prices, channels and MCP servers plans use are not checked against it (orch run refuses it)`, view.file, view.at ?? rangeAt('', 0)));
 }

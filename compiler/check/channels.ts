@@ -6,7 +6,7 @@
  */
 import type { CapabilityCall } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
-import { configKnown, configSection, projectConfigFor } from '../project-config.js';
+import { configKnown, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
 
 const CHANNEL_CAPABILITIES = new Map([
   ['std.capabilities.notify', undefined],
@@ -24,6 +24,7 @@ export function channelWarnings(capability: string, call: CapabilityCall, file: 
   }
   if (name === undefined) return;
   const config = projectConfigFor(file);
+  configUnreadable(config, diags);
   if (!configKnown(config)) return;
   const hasChannels = config.kind === 'json' && config.raw.channels !== undefined;
   if (capability === 'std.capabilities.notify' && !hasChannels) return;

@@ -8,7 +8,7 @@ import type { CapabilityCall, CapabilityDecl, Expr, ResourceDecl, StringLit } fr
 import { diagnostic, type Diagnostic } from '../../language/index.js';
 import type { CapabilityIR, ExprIR, LlmIR } from '../ir/types.js';
 import type { ModelBuilder } from '../model.js';
-import { configKnown, configSection, projectConfigFor } from '../project-config.js';
+import { configKnown, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
 import type { Ty } from '../types/ty.js';
 import { checkExpr, type ExprEnv } from './expr.js';
 
@@ -105,7 +105,9 @@ export function secretArgsToModel(cap: CapabilityIR, call: CapabilityCall, file:
 
 /** W0803 for a resource's `endpoint` and `model` that the project's config does not define. */
 export function checkModelResource(r: ResourceDecl, file: string, diags: Diagnostic[]): void {
+  if (!r.endpoint && !r.model) return;
   const view = projectConfigFor(file);
+  configUnreadable(view, diags);
   if (!configKnown(view)) return;
   if (r.endpoint) {
     const name = plain(r.endpoint);
@@ -120,6 +122,7 @@ export function checkModelResource(r: ResourceDecl, file: string, diags: Diagnos
 
 function warnUnpriced(name: string, at: StringLit, file: string, diags: Diagnostic[]): void {
   const view = projectConfigFor(file);
+  configUnreadable(view, diags);
   if (!configKnown(view)) return;
   if (Object.prototype.hasOwnProperty.call(configSection(view, 'prices'), name)) return;
   diags.push(diagnostic('W0803', `model "${name}" has no price in orch.config "prices": its calls cost the capability's cost estimate, and budgets cannot reserve its worst case`, file, at.range));

@@ -192,6 +192,20 @@ describe('W0803 against the project config (files only)', () => {
     expect(renderPreviewText(p, false)).toMatch(/reserves: 0\.000\d+ per attempt \(gpt-4o-mini, max_tokens\)/);
   });
 
+  it('a JSON config that does not parse is one W0803 at the config file, where it breaks — only for a plan whose checks need it', () => {
+    const sub = mkdtempSync(join(dir, 'bad-'));
+    const config = join(sub, 'orch.config.json');
+    writeFileSync(config, '{\n  "endpoints": {},\n  "prices": {,\n}');
+    writeFileSync(join(sub, 'main.orch'), SUMMARIZE);
+    const w = check({ entry: join(sub, 'main.orch'), host: diskHost }).filter((d) => d.code === 'W0803');
+    expect(w).toHaveLength(1);
+    expect(w[0]).toMatchObject({ file: config, severity: 'warning', range: { start: { line: 3, column: 14 } } });
+    expect(w[0]!.message).toMatch(/^cannot read .*orch\.config\.json: .*not checked against it \(orch run refuses it\)$/);
+    // A plan that reads nothing of the config is not warned about it.
+    writeFileSync(join(sub, 'plain.orch'), 'plan plain {\n  step a = log(message: "hi")\n}\n');
+    expect(check({ entry: join(sub, 'plain.orch'), host: diskHost }).filter((d) => d.code === 'W0803')).toEqual([]);
+  });
+
   it('is silent when everything is defined, and with a JS config it cannot read', () => {
     expect(run({ endpoints: { openai: {}, ollama: {} }, prices: { 'gpt-4o-mini': { input_per_mtok: 1, output_per_mtok: 1 }, 'llama3.2': { input_per_mtok: 0, output_per_mtok: 0 } } })).toEqual([]);
     const sub = mkdtempSync(join(dir, 'js-'));
