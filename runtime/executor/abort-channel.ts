@@ -7,11 +7,40 @@
  * Every worker of the process hears every abort; the one running the attempt fires its signal.
  *
  * An abort can overtake its task: sent alone, an attempt may still wait in the pool's queue when
- * it is aborted (the executor cannot tell). A worker keeps such a key for a while, and an attempt
- * that starts with it is over before its handler is called. The executor ends the task through
- * the pool after `ABORT_GRACE_MS` in any case, which also drops it from the queue.
+ * it is aborted. Like a chunk's attempts (chunking.ts), each attempt sent alone has a claim, in one
+ * shared buffer every worker gets when it starts (`AloneClaims`, piscina's `workerData`): the
+ * worker sets it before it starts the attempt, the executor to take the attempt back; whoever is
+ * first wins. Taken back, the attempt's handler is never called (its worker answers at once when
+ * it comes to it); started, its signal is fired. Should the buffer run out of claims (more than
+ * `ALONE_CLAIMS` attempts in the pool at once), an attempt goes without one: then a worker keeps
+ * the key of an abort for an attempt it does not run for a while, and an attempt that starts
+ * with it is over before its handler is called (a worker picks its next task up before it reads
+ * the channel, so this can be too late; the grace then still ends it).
  */
 import { BroadcastChannel } from 'node:worker_threads';
+import { newClaims } from './chunking.js';
+
+/** Claims of attempts sent alone: attempts in the pool at once (running or queued) that get one. */
+export const ALONE_CLAIMS = 1 << 16;
+
+/** In the executor: the claims of attempts sent alone, a slot each while the pool holds its task. */
+export class AloneClaims {
+  readonly claims = newClaims(ALONE_CLAIMS);
+  private readonly free: number[] = [];
+  private used = 0;
+
+  /** A claim for an attempt about to be sent, or -1 when every one is taken. */
+  acquire(): number {
+    return this.free.pop() ?? (this.used < this.claims.length ? this.used++ : -1);
+  }
+
+  /** The pool answered for the attempt holding claim `i`: the claim is free again. */
+  release(i: number): void {
+    if (i < 0) return;
+    Atomics.store(this.claims, i, 0);
+    this.free.push(i);
+  }
+}
 
 const CHANNEL = 'orch-step-aborts';
 

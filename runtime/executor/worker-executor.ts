@@ -1,7 +1,8 @@
 /**
  * The real executor: each attempt runs in a piscina pool of worker threads. Aborting an attempt
- * (timeout, cancel, race lost) fires the handler's `ctx.signal` in its worker (abort-channel.ts)
- * and settles the attempt at once; a handler still running `ABORT_GRACE_MS` later has its
+ * (timeout, cancel, race lost) settles it at once: one still waiting in the pool's queue is taken
+ * back (its handler is never called), a running one's `ctx.signal` fires in its worker
+ * (abort-channel.ts), and a handler still running `ABORT_GRACE_MS` later has its
  * piscina task aborted, which terminates that worker (piscina replaces it), so a handler that
  * ignores its signal cannot hold a thread. The worker hands back outputs as JSON text within the size limit (or an error); they are
  * parsed and validated against the capability's output schema here, in the main thread.
@@ -14,7 +15,7 @@ import { describeValueErrors, validateValue } from '../../compiler/index.js';
 import { packagePath } from '../../compiler/index.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
 import { AttemptSignal } from './attempt-signal.js';
-import { ABORT_GRACE_MS, handlerAbortReason, sendAbort } from './abort-channel.js';
+import { ABORT_GRACE_MS, AloneClaims, handlerAbortReason, sendAbort } from './abort-channel.js';
 import { chunkSizes, HandlerPace, newClaims, SLOW_TICK_MS, startedCount, stillRunning, takeBack } from './chunking.js';
 import { locateHandler, projectRoot, type HandlerLocation } from './handler-path.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, describeThrown } from './json-output.js';
@@ -86,7 +87,7 @@ interface Attempt {
   state:
     | { readonly at: 'ready' }
     /** `answered`: settles when the pool answers for its task. */
-    | { readonly at: 'alone'; readonly signal: AttemptSignal; readonly answered: Promise<void> }
+    | { readonly at: 'alone'; readonly signal: AttemptSignal; readonly answered: Promise<void>; readonly claim: number }
     | { readonly at: 'chunk'; readonly chunk: Chunk; readonly index: number }
     | { readonly at: 'done' };
   /** Log lines of a first run in a chunk that lost its worker (the attempt then ran again). */
@@ -120,6 +121,8 @@ export class WorkerExecutor implements Executor {
   private watchdog: NodeJS.Timeout | null = null;
   /** Aborted attempts whose handler may still run, each until it stops or its grace is over. */
   private readonly stopping = new Set<Promise<void>>();
+  /** Claims of the attempts sent alone: an abort takes back one not started yet (abort-channel.ts). */
+  private readonly aloneClaims = new AloneClaims();
 
   private readonly edges: readonly EdgeHandler[];
   private readonly locateIn: (cap: CapabilityIR, baseDir: string, root: string) => HandlerLocation;
@@ -138,6 +141,7 @@ export class WorkerExecutor implements Executor {
       minThreads: 1,
       maxThreads: threads,
       idleTimeout: 60_000,
+      workerData: { abortClaims: this.aloneClaims.claims.buffer },
       resourceLimits: {
         maxOldGenerationSizeMb: opts.resourceLimits?.maxOldGenerationSizeMb ?? 512,
         ...(opts.resourceLimits?.maxYoungGenerationSizeMb ? { maxYoungGenerationSizeMb: opts.resourceLimits.maxYoungGenerationSizeMb } : {}),
@@ -167,6 +171,7 @@ export class WorkerExecutor implements Executor {
       logKey: this.live.open(logged),
       // Always present (undefined untraced): one shape of task whether or not the run is traced.
       traceparent: req.traceparent,
+      claim: -1,
     };
     const a: Attempt = { req, task, handler: `${where.module}#${where.export}`, done, logged, state: { at: 'ready' }, carried: [] };
     if (!this.chunking || !mayShare(req) || !this.pace.fast(a.handler)) this.sendAlone(a);
@@ -192,16 +197,18 @@ export class WorkerExecutor implements Executor {
 
   private sendAlone(a: Attempt): void {
     const signal = new AttemptSignal();
+    const claim = this.aloneClaims.acquire();
+    a.task.claim = claim;
     this.tasks++;
     this.handOffs.tasks++;
     this.handOffs.attempts++;
     const answered = (this.pool.run(a.task, { signal }) as Promise<WorkerResult>).then(
-      (r) => (this.tasks--, this.settle(a, r)),
+      (r) => (this.tasks--, this.aloneClaims.release(claim), this.settle(a, r)),
       // No result (the worker exited, ran out of memory, or the attempt was aborted): what it
       // wrote before is all there is.
-      (err: unknown) => (this.tasks--, this.finish(a, { ok: false, error: describeWorkerError(err), logs: this.live.close(a.task.logKey!) })),
+      (err: unknown) => (this.tasks--, this.aloneClaims.release(claim), this.finish(a, { ok: false, error: describeWorkerError(err), logs: this.live.close(a.task.logKey!) })),
     );
-    a.state = { at: 'alone', signal, answered };
+    a.state = { at: 'alone', signal, answered, claim };
   }
 
   private sendChunk(members: Attempt[]): void {
@@ -294,9 +301,12 @@ export class WorkerExecutor implements Executor {
     const s = a.state;
     if (s.at === 'alone') {
       a.state = { at: 'done' };
-      // Running, or still in the pool's queue (the worker that takes it up then skips it).
-      sendAbort(a.task.logKey!, handlerAbortReason(reason));
-      this.endAfterGrace(s.answered, () => s.signal.abort(new Error(reason)));
+      // Not started (it waits in the pool's queue): its worker will skip it, nothing to end.
+      // Started (or without a claim): told, and ended if still running after the grace.
+      if (s.claim < 0 || !takeBack(this.aloneClaims.claims, s.claim)) {
+        sendAbort(a.task.logKey!, handlerAbortReason(reason));
+        this.endAfterGrace(s.answered, () => s.signal.abort(new Error(reason)));
+      }
     } else if (s.at === 'chunk') {
       a.state = { at: 'done' };
       const { chunk, index } = s;

@@ -5,6 +5,7 @@
  * output leaves the worker as JSON text within the size limit, or as an error saying why not.
  */
 import { pathToFileURL } from 'node:url';
+import { workerData } from 'node:worker_threads';
 import { format } from 'node:util';
 import { describeThrown, formatBytes, toJsonOutput } from './json-output.js';
 import { sendLine } from './live-logs.js';
@@ -29,6 +30,11 @@ export interface WorkerTask {
    * the executor's abort of the attempt reaches `ctx.signal` (abort-channel.ts).
    */
   readonly logKey?: string;
+  /**
+   * Its claim in the workers' shared buffer (abort-channel.ts `AloneClaims`), when it is sent
+   * alone with one; -1 otherwise. Set by the executor as it sends the task.
+   */
+  claim: number;
   /** W3C traceparent of the attempt's span (`ctx.traceparent`), when the run is traced. */
   readonly traceparent?: string;
 }
@@ -65,6 +71,11 @@ export function addUsage(into: ReportedUsage, u: unknown): void {
 }
 
 const attempts = new RunningAttempts();
+/** The claims of attempts sent alone (abort-channel.ts), shared with the executor. */
+const aloneClaims = ((): Int32Array | null => {
+  const buffer = (workerData as { abortClaims?: unknown } | null)?.abortClaims;
+  return buffer instanceof SharedArrayBuffer ? new Int32Array(buffer) : null;
+})();
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
@@ -99,6 +110,9 @@ export async function runChunk(chunk: { readonly tasks: readonly WorkerTask[]; r
 }
 
 export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
+  // Taken back (aborted) while it waited in the pool's queue: its handler is not called.
+  if (task.claim >= 0 && aloneClaims !== null && !claimToStart(aloneClaims, task.claim))
+    return { ok: false, error: 'attempt aborted before it started', logs: [], ms: 0 };
   const key = task.logKey;
   // Registered before anything is awaited: an abort that arrives while the module loads counts.
   const signal = key !== undefined ? attempts.begin(key) : new AbortController().signal;
