@@ -17,6 +17,29 @@ import { ATTEMPT_CHANNEL, type StepJob } from './jobs.js';
 
 /** The owner NOTIFYs this channel (payload: the task identifier) when it dispatches attempts. */
 export const DISPATCH_CHANNEL = 'orch_dispatch';
+/**
+ * Owners NOTIFY this channel when they give up on an attempt (race lost, step or run cancelled,
+ * timeout): payload `AbandonNotice` as JSON. The worker running it aborts its handler.
+ */
+export const ABANDON_CHANNEL = 'orch_abandon';
+
+export interface AbandonNotice {
+  readonly run: string;
+  readonly key: string;
+  readonly attempt: number;
+  /** The owner's reason (`lost race pick to hare`, `cancelled by user`, `timeout`). */
+  readonly reason: string;
+}
+
+/** A notice from `payload`, or null when it is not one. */
+export function abandonNotice(payload: string | undefined): AbandonNotice | null {
+  try {
+    const n = JSON.parse(payload ?? '') as Partial<AbandonNotice> | null;
+    return n && typeof n.run === 'string' && typeof n.key === 'string' && typeof n.attempt === 'number' && typeof n.reason === 'string' ? (n as AbandonNotice) : null;
+  } catch {
+    return null;
+  }
+}
 
 /** One attempt to dispatch: its row's key, queue and payload (the job without its fence). */
 export interface Dispatch {

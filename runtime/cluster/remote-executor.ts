@@ -25,7 +25,7 @@ import { batchedHook } from '../scheduler/commit-hooks.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';
 import { attemptKey, foldHook, parseOutcome, recoverableAttempts, recoveredKey, runStep, type RecoveredAttempt } from './attempt-rows.js';
 import { ATTEMPT_CHANNEL, handlerHash, sweepDeadWorkers, taskIdentifier, type StepJob } from './jobs.js';
-import { dispatchAttempts, toldOutcomes, type Dispatch } from './queue.js';
+import { ABANDON_CHANNEL, dispatchAttempts, toldOutcomes, type AbandonNotice, type Dispatch } from './queue.js';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './timing.js';
 import { FreshCache } from './fresh-cache.js';
 import { jobSecretsAndModel } from './job-secrets.js';
@@ -196,11 +196,11 @@ export class RemoteExecutor implements Executor {
       this.redispatch(entry);
     }
     return {
-      abort: () => {
+      abort: (reason) => {
         const current = pendingId(entry);
         if (this.pending.get(current) !== entry) return;
         this.pending.delete(current);
-        this.abandon(req.runId, key, entry.attempt).catch(() => undefined);
+        this.abandon(req.runId, key, entry.attempt, reason).catch(() => undefined);
       },
     };
   }
@@ -213,12 +213,19 @@ export class RemoteExecutor implements Executor {
     );
   }
 
-  /** An attempt the owner gave up on (timeout, cancel): a worker still running it can no longer record its result. */
-  private async abandon(run: string, key: string, attempt: number): Promise<void> {
+  /**
+   * An attempt the owner gave up on (timeout, cancel): a worker still running it can no longer
+   * record its result, and is told (`ABANDON_CHANNEL`) so that its handler's ctx.signal fires.
+   */
+  private async abandon(run: string, key: string, attempt: number, reason = 'cancelled'): Promise<void> {
+    const notice: AbandonNotice = { run, key, attempt, reason: reason.slice(0, 500) };
     await this.pool.query(
-      `UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now(), job = NULL
-        WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND status IN ('dispatched', 'running')`,
-      [run, key, attempt],
+      `WITH up AS (
+         UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now(), job = NULL
+          WHERE run_id = $1 AND step_key = $2 AND attempt = $3 AND status IN ('dispatched', 'running')
+          RETURNING status)
+       SELECT pg_notify($4, $5) FROM up`,
+      [run, key, attempt, ABANDON_CHANNEL, JSON.stringify(notice)],
     );
   }
 

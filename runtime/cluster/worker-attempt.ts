@@ -153,10 +153,11 @@ export class WorkerAttempts {
     return new Promise((done) => {
       const handle = executor.start(req, done);
       signal?.addEventListener('abort', () => handle.abort(String(signal.reason)), { once: true });
-      // The owner gives up on the attempt at its timeout; a handler that ignores ctx.signal
-      // must not hold this slot for ever.
+      // The owner gives up on the attempt at its timeout, and so does this worker: the handler's
+      // ctx.signal fires, and one that ignores it is ended after the executor's grace, so it
+      // cannot hold this slot for ever.
       if (job.timeoutMs !== null) {
-        const t = setTimeout(() => handle.abort('timeout'), job.timeoutMs + 1000);
+        const t = setTimeout(() => handle.abort('timeout'), job.timeoutMs);
         t.unref();
       }
     });

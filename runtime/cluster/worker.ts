@@ -33,7 +33,7 @@ import { drained, ExchangePace, mayHold, nextExchange, stillWanted } from './bat
 import { handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
 import { attemptKey } from './attempt-rows.js';
 import { FreshCache } from './fresh-cache.js';
-import { DISPATCH_CHANNEL, exchange, jobOfRow, type Release, type Result } from './queue.js';
+import { ABANDON_CHANNEL, abandonNotice, DISPATCH_CHANNEL, exchange, jobOfRow, type Release, type Result } from './queue.js';
 import { WorkerRegistration } from './registration.js';
 import { clusterTiming } from './timing.js';
 import { WorkerAttempts } from './worker-attempt.js';
@@ -259,6 +259,22 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     const line: Claim[] = [];
     /** Claimed attempts handed to the threads and not finished. */
     const handed = new Set<Claim>();
+    /**
+     * Its owner gave up on an attempt (race lost, cancelled, timed out; its row is `abandoned`, so
+     * no result of it would be recorded): not started, it never starts; running, its handler's
+     * ctx.signal fires with the owner's reason (the executor ends it after its grace).
+     */
+    const abandoned = (n: ReturnType<typeof abandonNotice>): void => {
+      if (n === null) return;
+      const is = ({ job }: Claim) => job.run === n.run && job.key === n.key && job.attempt === n.attempt;
+      for (let i = line.length - 1; i >= 0; i--) {
+        if (!is(line[i]!)) continue;
+        mine.delete(jobId(line[i]!.job));
+        line.splice(i, 1);
+        running--;
+      }
+      for (const claim of handed) if (is(claim)) claim.giveUp?.abort(n.reason);
+    };
     let executing = 0;
     const track = (claim: Claim): void => {
       mine.add(jobId(claim.job));
@@ -349,7 +365,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     try {
       await listener.connect();
       await listener.query(`LISTEN ${DISPATCH_CHANNEL}`);
+      await listener.query(`LISTEN ${ABANDON_CHANNEL}`);
       listener.on('notification', (n) => {
+        if (n.channel === ABANDON_CHANNEL) return abandoned(abandonNotice(n.payload));
         if (n.payload === undefined || tasks.includes(n.payload)) wake();
       });
       listening = true;

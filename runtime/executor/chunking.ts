@@ -9,8 +9,8 @@
  *
  * Which attempts may share one:
  * - Their capability is `idempotent`. If an attempt of a chunk kills its worker, or is aborted
- *   (cancelled) while it runs, the worker ends with the results of the attempts it already ran,
- *   and those run again, each alone. Only a capability that says running twice is harmless may be
+ *   (cancelled) while it runs and does not stop within the grace its signal gives it, the worker
+ *   ends with the results of the attempts it already ran, and those run again, each alone. Only a capability that says running twice is harmless may be
  *   run so.
  * - They have no timeout. A chunk's results come back together, so an attempt finished before a
  *   slow one of its chunk is reported when that one ends: its timeout could expire meanwhile.
@@ -23,7 +23,9 @@
  * its worker is lost: each attempt of a chunk has a claim in shared memory that the worker sets
  * before it starts the attempt and the executor sets to take it back. Whoever sets it first wins.
  * An attempt aborted before its worker came to it is simply taken back; a chunk whose worker has
- * been on one attempt for a tick (`SLOW_TICK_MS`) gives back the rest, which go on alone.
+ * been on one attempt for a tick (`SLOW_TICK_MS`) gives back the rest, which go on alone. The
+ * worker marks an attempt finished when it goes on: one aborted while it runs has its signal
+ * fired (abort-channel.ts), and its worker is ended only if it is still on it after the grace.
  */
 
 /** A handler whose attempts take less than this on average (ms) may share a message. */
@@ -85,6 +87,8 @@ export const SLOW_TICK_MS = 50;
 const WAITING = 0;
 const STARTED = 1;
 const TAKEN_BACK = 2;
+/** Started and over (the worker went on): an abort of it has nothing left to end. */
+const FINISHED = 3;
 
 /** The claims of a chunk of `n` attempts, all waiting; its buffer goes to the worker. */
 export function newClaims(n: number): Int32Array {
@@ -101,9 +105,22 @@ export function takeBack(claims: Int32Array, i: number): boolean {
   return Atomics.compareExchange(claims, i, WAITING, TAKEN_BACK) === WAITING;
 }
 
-/** How many attempts of the chunk its worker has started. */
+/** In the worker: attempt `i`, which it started, is over. */
+export function markFinished(claims: Int32Array, i: number): void {
+  Atomics.store(claims, i, FINISHED);
+}
+
+/** In the executor: whether the worker started attempt `i` and is still on it. */
+export function stillRunning(claims: Int32Array, i: number): boolean {
+  return Atomics.load(claims, i) === STARTED;
+}
+
+/** How many attempts of the chunk its worker has started (finished ones included). */
 export function startedCount(claims: Int32Array): number {
   let n = 0;
-  for (let i = 0; i < claims.length; i++) if (Atomics.load(claims, i) === STARTED) n++;
+  for (let i = 0; i < claims.length; i++) {
+    const c = Atomics.load(claims, i);
+    if (c === STARTED || c === FINISHED) n++;
+  }
   return n;
 }

@@ -1,7 +1,10 @@
 /**
  * The real executor: each attempt runs in a piscina pool of worker threads. Aborting an attempt
- * (timeout, cancel) aborts the piscina task, which terminates that worker; piscina replaces it.
- * The worker hands back outputs as JSON text within the size limit (or an error); they are
+ * (timeout, cancel, race lost) settles it at once: one still waiting in the pool's queue is taken
+ * back (its handler is never called), a running one's `ctx.signal` fires in its worker
+ * (abort-channel.ts), and a handler still running `ABORT_GRACE_MS` later has its
+ * piscina task aborted, which terminates that worker (piscina replaces it), so a handler that
+ * ignores its signal cannot hold a thread. The worker hands back outputs as JSON text within the size limit (or an error); they are
  * parsed and validated against the capability's output schema here, in the main thread.
  */
 import { existsSync } from 'node:fs';
@@ -12,7 +15,8 @@ import { describeValueErrors, validateValue } from '../../compiler/index.js';
 import { packagePath } from '../../compiler/index.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor, ToolCheck } from '../scheduler/types.js';
 import { AttemptSignal } from './attempt-signal.js';
-import { chunkSizes, HandlerPace, newClaims, SLOW_TICK_MS, startedCount, takeBack } from './chunking.js';
+import { ABORT_GRACE_MS, AloneClaims, handlerAbortReason, sendAbort } from './abort-channel.js';
+import { chunkSizes, HandlerPace, newClaims, SLOW_TICK_MS, startedCount, stillRunning, takeBack } from './chunking.js';
 import { locateHandler, projectRoot, type HandlerLocation } from './handler-path.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, describeThrown } from './json-output.js';
 import { LiveLogs } from './live-logs.js';
@@ -68,6 +72,8 @@ interface Chunk {
   started: number;
   /** The executor ended its worker, to abort one of its attempts. */
   killed: boolean;
+  /** Settles when the pool answers for the chunk (results or none); set as it is handed over. */
+  answered: Promise<void> | null;
 }
 
 /** One attempt on its way through the pool. */
@@ -80,7 +86,8 @@ interface Attempt {
   readonly logged: ((lines: readonly string[]) => void) | undefined;
   state:
     | { readonly at: 'ready' }
-    | { readonly at: 'alone'; readonly signal: AttemptSignal }
+    /** `answered`: settles when the pool answers for its task. */
+    | { readonly at: 'alone'; readonly signal: AttemptSignal; readonly answered: Promise<void>; readonly claim: number }
     | { readonly at: 'chunk'; readonly chunk: Chunk; readonly index: number }
     | { readonly at: 'done' };
   /** Log lines of a first run in a chunk that lost its worker (the attempt then ran again). */
@@ -112,6 +119,10 @@ export class WorkerExecutor implements Executor {
   /** Chunks in the pool, watched for a slow attempt (`watch`). */
   private readonly chunks = new Set<Chunk>();
   private watchdog: NodeJS.Timeout | null = null;
+  /** Aborted attempts whose handler may still run, each until it stops or its grace is over. */
+  private readonly stopping = new Set<Promise<void>>();
+  /** Claims of the attempts sent alone: an abort takes back one not started yet (abort-channel.ts). */
+  private readonly aloneClaims = new AloneClaims();
 
   private readonly edges: readonly EdgeHandler[];
   private readonly locateIn: (cap: CapabilityIR, baseDir: string, root: string) => HandlerLocation;
@@ -130,6 +141,7 @@ export class WorkerExecutor implements Executor {
       minThreads: 1,
       maxThreads: threads,
       idleTimeout: 60_000,
+      workerData: { abortClaims: this.aloneClaims.claims.buffer },
       resourceLimits: {
         maxOldGenerationSizeMb: opts.resourceLimits?.maxOldGenerationSizeMb ?? 512,
         ...(opts.resourceLimits?.maxYoungGenerationSizeMb ? { maxYoungGenerationSizeMb: opts.resourceLimits.maxYoungGenerationSizeMb } : {}),
@@ -155,11 +167,11 @@ export class WorkerExecutor implements Executor {
       stepId: req.stepId,
       resource: req.resource?.name ?? null,
       secrets: req.secrets,
-      timeoutMs: req.timeoutMs,
       maxOutputBytes: this.outputLimit(req.plan.base_dir),
       logKey: this.live.open(logged),
       // Always present (undefined untraced): one shape of task whether or not the run is traced.
       traceparent: req.traceparent,
+      claim: -1,
     };
     const a: Attempt = { req, task, handler: `${where.module}#${where.export}`, done, logged, state: { at: 'ready' }, carried: [] };
     if (!this.chunking || !mayShare(req) || !this.pace.fast(a.handler)) this.sendAlone(a);
@@ -190,26 +202,28 @@ export class WorkerExecutor implements Executor {
 
   private sendAlone(a: Attempt): void {
     const signal = new AttemptSignal();
-    a.state = { at: 'alone', signal };
+    const claim = this.aloneClaims.acquire();
+    a.task.claim = claim;
     this.tasks++;
     this.handOffs.tasks++;
     this.handOffs.attempts++;
-    (this.pool.run(a.task, { signal }) as Promise<WorkerResult>).then(
-      (r) => (this.tasks--, this.settle(a, r)),
+    const answered = (this.pool.run(a.task, { signal }) as Promise<WorkerResult>).then(
+      (r) => (this.tasks--, this.aloneClaims.release(claim), this.settle(a, r)),
       // No result (the worker exited, ran out of memory, or the attempt was aborted): what it
       // wrote before is all there is.
-      (err: unknown) => (this.tasks--, this.finish(a, { ok: false, error: describeWorkerError(err), logs: this.live.close(a.task.logKey!) })),
+      (err: unknown) => (this.tasks--, this.aloneClaims.release(claim), this.finish(a, { ok: false, error: describeWorkerError(err), logs: this.live.close(a.task.logKey!) })),
     );
+    a.state = { at: 'alone', signal, answered, claim };
   }
 
   private sendChunk(members: Attempt[]): void {
-    const chunk: Chunk = { signal: new AttemptSignal(), claims: newClaims(members.length), members, started: 0, killed: false };
+    const chunk: Chunk = { signal: new AttemptSignal(), claims: newClaims(members.length), members, started: 0, killed: false, answered: null };
     members.forEach((a, index) => (a.state = { at: 'chunk', chunk, index }));
     this.tasks++;
     this.handOffs.tasks++;
     this.handOffs.attempts += members.length;
     this.watch(chunk);
-    (this.pool.run(
+    chunk.answered = (this.pool.run(
       { tasks: members.map((a) => a.task), claims: chunk.claims.buffer },
       { signal: chunk.signal, name: 'runChunk' },
     ) as Promise<(WorkerResult | null)[]>).then(
@@ -284,15 +298,32 @@ export class WorkerExecutor implements Executor {
     this.sendAlone(a);
   }
 
+  /**
+   * The attempt is over for the scheduler at once; its handler, if it runs, is told (its
+   * `ctx.signal` fires) and has `ABORT_GRACE_MS` to stop before its worker is ended.
+   */
   private abort(a: Attempt, reason: string): void {
     const s = a.state;
-    if (s.at === 'alone') return s.signal.abort(new Error(reason));
-    if (s.at === 'chunk') {
+    if (s.at === 'alone') {
       a.state = { at: 'done' };
-      // Its worker is running it (or ran it): the worker is ended, and the others go on alone.
-      if (!takeBack(s.chunk.claims, s.index)) {
-        s.chunk.killed = true;
-        s.chunk.signal.abort(new Error(reason));
+      // Not started (it waits in the pool's queue): its worker will skip it, nothing to end.
+      // Started (or without a claim): told, and ended if still running after the grace.
+      if (s.claim < 0 || !takeBack(this.aloneClaims.claims, s.claim)) {
+        sendAbort(a.task.logKey!, handlerAbortReason(reason));
+        this.endAfterGrace(s.answered, () => s.signal.abort(new Error(reason)));
+      }
+    } else if (s.at === 'chunk') {
+      a.state = { at: 'done' };
+      const { chunk, index } = s;
+      // Its worker is running it (or ran it): told, and ended if still on it after the grace; the
+      // others then go on alone.
+      if (!takeBack(chunk.claims, index)) {
+        sendAbort(a.task.logKey!, handlerAbortReason(reason));
+        this.endAfterGrace(chunk.answered!, () => {
+          if (!stillRunning(chunk.claims, index)) return;
+          chunk.killed = true;
+          chunk.signal.abort(new Error(reason));
+        });
       }
     } else if (s.at === 'ready') a.state = { at: 'done' };
     else return;
@@ -300,8 +331,21 @@ export class WorkerExecutor implements Executor {
     queueMicrotask(() => this.deliver(a, { ok: false, error: 'attempt aborted', logs: this.live.close(a.task.logKey!) }));
   }
 
+  /** `end` runs unless the pool answered (the handler stopped) within the grace. */
+  private endAfterGrace(answered: Promise<void>, end: () => void): void {
+    const timer = setTimeout(end, ABORT_GRACE_MS);
+    const stopped = answered.then(
+      () => clearTimeout(timer),
+      () => clearTimeout(timer),
+    );
+    this.stopping.add(stopped);
+    void stopped.then(() => this.stopping.delete(stopped));
+  }
+
   /** A result from the worker: parsed and checked against the capability's output type here. */
   private settle(a: Attempt, r: WorkerResult): void {
+    // Aborted: settled already, and its pace was cut short.
+    if (a.state.at === 'done') return;
     this.pace.observe(a.handler, r.ms);
     // The result carries every line; those already given along the way are left out.
     const logs = this.live.close(a.task.logKey!, r.logs);
@@ -374,6 +418,8 @@ export class WorkerExecutor implements Executor {
     this.closed = true;
     if (this.watchdog) clearInterval(this.watchdog);
     this.watchdog = null;
+    // Aborted handlers get their grace (each ends in time): cleanup is what the signal is for.
+    await Promise.all(this.stopping);
     this.live.dispose();
     await Promise.all([this.pool.destroy(), ...this.edges.map((e) => e.close())]);
   }

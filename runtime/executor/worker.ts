@@ -5,10 +5,12 @@
  * output leaves the worker as JSON text within the size limit, or as an error saying why not.
  */
 import { pathToFileURL } from 'node:url';
+import { workerData } from 'node:worker_threads';
 import { format } from 'node:util';
 import { describeThrown, formatBytes, toJsonOutput } from './json-output.js';
 import { sendLine } from './live-logs.js';
-import { claimToStart } from './chunking.js';
+import { claimToStart, markFinished } from './chunking.js';
+import { RunningAttempts } from './abort-channel.js';
 import { capturing } from './output-capture.js';
 
 export interface WorkerTask {
@@ -21,12 +23,18 @@ export interface WorkerTask {
   /** Name of the resource the attempt is bound to (`ctx.resource`). */
   readonly resource: string | null;
   readonly secrets: { readonly [name: string]: string };
-  /** Aborts `ctx.signal` shortly before the scheduler gives up on the attempt. */
-  readonly timeoutMs: number | null;
   /** Largest output (JSON text, UTF-8 bytes); also the budget for `ctx.log` lines and error text. */
   readonly maxOutputBytes: number;
-  /** When given, each log line is also sent as it is written (live-logs.ts). */
+  /**
+   * The attempt's key, when given: each log line is also sent as it is written (live-logs.ts), and
+   * the executor's abort of the attempt reaches `ctx.signal` (abort-channel.ts).
+   */
   readonly logKey?: string;
+  /**
+   * Its claim in the workers' shared buffer (abort-channel.ts `AloneClaims`), when it is sent
+   * alone with one; -1 otherwise. Set by the executor as it sends the task.
+   */
+  claim: number;
   /** W3C traceparent of the attempt's span (`ctx.traceparent`), when the run is traced. */
   readonly traceparent?: string;
 }
@@ -62,6 +70,13 @@ export function addUsage(into: ReportedUsage, u: unknown): void {
   if (typeof r.model === 'string') into.model = r.model.slice(0, 200);
 }
 
+const attempts = new RunningAttempts();
+/** The claims of attempts sent alone (abort-channel.ts), shared with the executor. */
+const aloneClaims = ((): Int32Array | null => {
+  const buffer = (workerData as { abortClaims?: unknown } | null)?.abortClaims;
+  return buffer instanceof SharedArrayBuffer ? new Int32Array(buffer) : null;
+})();
+
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
 function load(module: string): Promise<Record<string, unknown>> {
@@ -83,11 +98,32 @@ export async function runChunk(chunk: { readonly tasks: readonly WorkerTask[]; r
   const claims = new Int32Array(chunk.claims);
   const results: (WorkerResult | null)[] = [];
   // null: the executor took the attempt back before this worker came to it.
-  for (let i = 0; i < chunk.tasks.length; i++) results.push(claimToStart(claims, i) ? await runTask(chunk.tasks[i]!) : null);
+  for (let i = 0; i < chunk.tasks.length; i++) {
+    if (!claimToStart(claims, i)) results.push(null);
+    else {
+      results.push(await runTask(chunk.tasks[i]!));
+      // An aborted attempt that returned within its grace does not get the worker ended.
+      markFinished(claims, i);
+    }
+  }
   return results;
 }
 
 export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
+  // Taken back (aborted) while it waited in the pool's queue: its handler is not called.
+  if (task.claim >= 0 && aloneClaims !== null && !claimToStart(aloneClaims, task.claim))
+    return { ok: false, error: 'attempt aborted before it started', logs: [], ms: 0 };
+  const key = task.logKey;
+  // Registered before anything is awaited: an abort that arrives while the module loads counts.
+  const signal = key !== undefined ? attempts.begin(key) : new AbortController().signal;
+  try {
+    return await runHandler(task, signal);
+  } finally {
+    if (key !== undefined) attempts.end(key);
+  }
+}
+
+async function runHandler(task: WorkerTask, signal: AbortSignal): Promise<WorkerResult> {
   const logs: string[] = [];
   let logBytes = 0;
   const keep = (line: string) => {
@@ -110,13 +146,13 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   let usage: ReportedUsage | undefined;
   // Only a usage with something in it: calls with nothing valid report nothing.
   const timed = (o: TaskOutcome): WorkerResult => ({ ...o, ms: performance.now() - t0, ...(usage && Object.keys(usage).length > 0 ? { usage } : {}) });
-  const controller = new AbortController();
-  const timer = task.timeoutMs !== null ? setTimeout(() => controller.abort(new Error('timeout')), task.timeoutMs) : null;
+  // Aborted before it started (it waited in the pool's queue): its handler is not called.
+  if (signal.aborted) return timed({ ok: false, error: `attempt aborted before it started: ${(signal.reason as Error).message}`, logs });
   let output: unknown;
   try {
     output = await capturing(written, async () =>
       (fn as (input: unknown, ctx: unknown) => unknown)(task.input, {
-        signal: controller.signal,
+        signal,
         attempt: task.attempt,
         runId: task.runId,
         stepId: task.stepId,
@@ -130,8 +166,6 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   } catch (err) {
     // Whatever was thrown (a string, a symbol, an object with a cycle) becomes bounded text here.
     return timed({ ok: false, error: truncate(describeThrown(err), task.maxOutputBytes), logs });
-  } finally {
-    if (timer) clearTimeout(timer);
   }
   const json = toJsonOutput(output, task.maxOutputBytes);
   return timed(json.ok ? { ok: true, output: json.json, logs } : { ok: false, error: json.error, logs });

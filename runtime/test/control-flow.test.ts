@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type PlanIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
+import { ABORT_GRACE_MS } from '../executor/abort-channel.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { FIXTURES, tempDir } from './helpers.js';
 
@@ -36,6 +37,16 @@ function logFile(): string {
 }
 function logLines(file: string): string[] {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+}
+/**
+ * The handlers' log once it holds `line` (a handler notes its abort in its own worker, in its own
+ * time); fails when it does not within `withinMs`.
+ */
+async function logWith(file: string, line: string, withinMs = 5000): Promise<string[]> {
+  for (const until = Date.now() + withinMs; !logLines(file).includes(line) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+  const lines = logLines(file);
+  expect(lines).toContain(line);
+  return lines;
 }
 
 async function run(name: string, input: Record<string, unknown>, during?: (runId: string) => Promise<void>): Promise<{ result: ExecutionResult; events: RunEvent[] }> {
@@ -87,7 +98,8 @@ describe('race', () => {
     expect(end.type).toBe('execution_completed');
     expect(end.ts).toBeLessThan(at(events, 'step_started', 'tortoise')! + 3000);
     expect(logLines(log)).toContain('start tortoise');
-    expect(logLines(log)).not.toContain('end tortoise');
+    // The loser's handler was told why, through ctx.signal, and stopped.
+    expect(await logWith(log, 'aborted (AbortError: cancelled: lost race pick to hare) tortoise')).not.toContain('end tortoise');
   });
 });
 
@@ -160,6 +172,41 @@ describe('cancelling one step', () => {
     expect(status).toEqual({ long: 'cancelled', strict: 'skipped', lenient: 'completed' });
     expect(result.metadata.cancelledSteps).toBe(1);
     expect(events.find((e) => e.type === 'step_cancelled')).toMatchObject({ stepId: 'long', data: { reason: 'cancelled by user' } });
-    expect(logLines(log)).not.toContain('end long');
+    expect(await logWith(log, 'aborted (AbortError: cancelled by user) long')).not.toContain('end long');
+  });
+
+  it('a handler that ignores its abort signal is still stopped after the grace; its thread runs the next step', async () => {
+    // One thread: `next` can only run once the stubborn handler's thread is ended.
+    const one = await Runtime.open({ db: join(dir, 'one-thread.db'), workers: 1, resourceLimits: { maxOldGenerationSizeMb: 64 }, controlPollMs: 50 });
+    try {
+      const log = logFile();
+      let cancelledAt = 0;
+      const active = await one.start(plans.get('cancel_stubborn')!, { input: { log }, config: { file: null, hooks: {}, secrets: {} } });
+      await logWith(log, 'start mule');
+      expect(await one.cancelStep(active.runId, 'mule')).toMatchObject({ ok: true });
+      cancelledAt = Date.now();
+      const result = await active.result;
+      const tookMs = Date.now() - cancelledAt;
+      expect(result.status).toBe('completed');
+      expect(Object.fromEntries(result.steps.map((s) => [s.stepId, s.status]))).toEqual({ mule: 'cancelled', next: 'completed' });
+      // It heard the signal, went on, and was ended (its 30 s sleep never finished) within the grace.
+      expect(await logWith(log, 'ignored (cancelled by user) mule')).toContain('start next');
+      expect(logLines(log)).not.toContain('end mule');
+      expect(tookMs).toBeGreaterThanOrEqual(ABORT_GRACE_MS - 100);
+      expect(tookMs).toBeLessThan(ABORT_GRACE_MS + 3000);
+    } finally {
+      await one.close();
+    }
+  });
+});
+
+describe('step timeout', () => {
+  it("a running handler's ctx.signal fires with the reason timeout", async () => {
+    const log = logFile();
+    const { result, events } = await run('timed', { log });
+    expect(result.status).not.toBe('completed');
+    expect(result.steps.find((s) => s.stepId === 'late')!.status).toBe('timeout');
+    expect(events.some((e) => e.type === 'step_failed' && e.stepId === 'late')).toBe(true);
+    expect(await logWith(log, 'aborted (AbortError: timeout) late')).not.toContain('end late');
   });
 });

@@ -5,7 +5,7 @@
  * shown itself fast here, and never with a timeout or a capability that may not run twice — the
  * line a fast worker hands its threads beyond their slots rests on it (worker.ts `startNext`).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CapabilityIR } from '../../compiler/index.js';
@@ -15,8 +15,13 @@ import { tempDir } from './helpers.js';
 import { capability } from './ir-builder.js';
 
 const HANDLERS = `
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 export function noop() { return null; }
+export async function listens(input, ctx) {
+  await new Promise((r) => ctx.signal.addEventListener('abort', r));
+  writeFileSync(input.note, ctx.signal.reason.message);
+  throw ctx.signal.reason;
+}
 export async function mark(input) {
   writeFileSync(input.marker, 'ran');
   while (!existsSync(input.gate)) await new Promise((r) => setTimeout(r, 10));
@@ -62,6 +67,15 @@ describe('an attempt on a worker', () => {
     await expect.poll(() => existsSync(marker), { timeout: 10_000 }).toBe(true);
     during.abort('worker w1 was declared dead');
     expect(await running).toMatchObject({ ok: false, error: expect.stringMatching(/aborted/) });
+  });
+
+  it("at the job's timeout its handler's ctx.signal fires with the reason timeout", async () => {
+    const dir = project();
+    const attempts = (open = await WorkerAttempts.open({ project: dir, worker: () => 'w1', slots: 1 }));
+    const note = join(dir, 'why');
+    const outcome = await attempts.run(job(capability('listens', handler('listens')), { note }, { timeoutMs: 200 }), undefined);
+    expect(outcome).toMatchObject({ ok: false, error: expect.stringMatching(/aborted/) });
+    await expect.poll(() => existsSync(note) && readFileSync(note, 'utf8'), { timeout: 10_000 }).toBe('timeout');
   });
 
   it('may share a message only once its handler was fast here, and never with a timeout or when it may not run twice', async () => {

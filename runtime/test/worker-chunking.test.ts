@@ -5,7 +5,7 @@
  * killing its worker inside a chunk fails alone while the others of its chunk run again.
  */
 import fc from 'fast-check';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CapabilityIR, PlanIR } from '../../compiler/index.js';
@@ -137,8 +137,16 @@ describe('attempts sharing a message (real workers)', () => {
 });
 
 const PACED = `
+import { writeFileSync } from 'node:fs';
 export function fast(input, ctx) {
   if (input.hang) return new Promise(() => {});
+  if (input.listen) {
+    // Runs until its signal fires, then notes why and stops.
+    writeFileSync(input.listen + '.started', '');
+    return new Promise((_, reject) =>
+      ctx.signal.addEventListener('abort', () => (writeFileSync(input.listen, ctx.signal.reason.message), reject(ctx.signal.reason))),
+    );
+  }
   return { id: ctx.stepId };
 }
 export function block(input) {
@@ -198,5 +206,22 @@ describe('a chunk on the executor (real workers)', () => {
     for (const i of [0, 2, 3]) expect(await chunked[i]!.outcome).toMatchObject({ ok: true, output: { id: `q${i}` } });
     expect(exec.handOffs).toMatchObject({ rerun: 0 });
     expect(exec.handOffs.tasks).toBeLessThan(exec.handOffs.attempts);
+  });
+
+  it('an attempt aborted while it runs in a chunk gets its signal; stopping, it does not end the worker', async () => {
+    const { exec, fastCap, start, busy } = executor();
+    const dir = tempDir('orch-chunk-signal-');
+    const note = join(dir, 'aborted');
+    await busy(200);
+    // Two workers busy, four attempts: two chunks of two; `l` runs second in the first, after q0.
+    const [q0, l, q2, q3] = [start(fastCap, 'q0'), start(fastCap, 'l', { listen: note }), start(fastCap, 'q2'), start(fastCap, 'q3')];
+    await expect.poll(() => existsSync(`${note}.started`), { timeout: 10_000 }).toBe(true);
+    expect(exec.handOffs.tasks).toBeLessThan(exec.handOffs.attempts);
+    l!.abort('cancelled: lost race pick to q0');
+    expect(await l!.outcome).toMatchObject({ ok: false, error: 'attempt aborted' });
+    await expect.poll(() => existsSync(note) && readFileSync(note, 'utf8'), { timeout: 10_000 }).toBe('cancelled: lost race pick to q0');
+    for (const [i, q] of [q0, q2, q3].entries()) expect(await q!.outcome).toMatchObject({ ok: true, output: { id: ['q0', 'q2', 'q3'][i] } });
+    // Had the worker been ended, q0 (which its chunk ran first) would have run again.
+    expect(exec.handOffs.rerun).toBe(0);
   });
 });

@@ -8,8 +8,11 @@ import type { CapabilityIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
 import { WorkerExecutor } from '../executor/worker-executor.js';
 import type { AttemptOutcome, AttemptRequest } from '../scheduler/types.js';
-import { fx } from './helpers.js';
-import { lit, plan, step } from './ir-builder.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ABORT_GRACE_MS } from '../executor/abort-channel.js';
+import { FIXTURES, fx, tempDir } from './helpers.js';
+import { capability, lit, plan, step } from './ir-builder.js';
 
 function request(capability: CapabilityIR, stepId: string, input: AttemptRequest['input'] = {}): AttemptRequest {
   const p = plan({ capabilities: [capability], steps: [step({ id: stepId, capability: capability.name })] });
@@ -57,6 +60,29 @@ describe('worker pool', () => {
       // The one worker was stuck in a promise that never settles: only its replacement can run this.
       const after = attempt(exec, request(fx('work', 'work'), 'after', { ms: 0, value: 2 }));
       expect(await after.outcome).toMatchObject({ ok: true, output: { value: 2 } });
+    } finally {
+      await exec.close();
+    }
+  });
+
+  it('an aborted handler that stops frees its thread at once; an attempt aborted while queued never calls its handler', async () => {
+    const exec = new WorkerExecutor({ workers: 1 });
+    const slow = capability('slow', { handler: { module: join(FIXTURES, 'flow-handlers.js'), export: 'slow' } });
+    const log = join(tempDir('orch-pool-abort-'), 'log.txt');
+    const lines = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
+    try {
+      const running = attempt(exec, request(slow, 'h', { text: 'h', ms: 30_000, log }));
+      const queued = attempt(exec, request(slow, 'q', { text: 'q', ms: 1, log }));
+      await expect.poll(lines, { timeout: 10_000 }).toContain('start h');
+      running.abort('lost race pick to x');
+      queued.abort('lost race pick to x');
+      for (const o of [await running.outcome, await queued.outcome]) expect(o).toMatchObject({ ok: false, error: 'attempt aborted' });
+      const t0 = Date.now();
+      const after = attempt(exec, request(slow, 'after', { text: 'after', ms: 1, log }));
+      expect(await after.outcome).toMatchObject({ ok: true, output: { text: 'after' } });
+      // The thread was not held for the grace: `h` stopped on its signal, `q` was skipped.
+      expect(Date.now() - t0).toBeLessThan(ABORT_GRACE_MS);
+      expect(lines()).toEqual(['start h', 'aborted (AbortError: cancelled: lost race pick to x) h', 'start after', 'end after']);
     } finally {
       await exec.close();
     }
