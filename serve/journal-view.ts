@@ -6,19 +6,30 @@
  */
 import type { PlanIR } from '../compiler/index.js';
 import type { RunEvent, RunRow } from '../runtime/index.js';
-import { resultFromJournal } from '../runtime/index.js';
+import { baseId, resultFromJournal } from '../runtime/index.js';
 import type { RunView } from './run-starter.js';
 
 const ENDED = new Set(['completed', 'failed', 'cancelled', 'timeout']);
 
-export function journalView(row: RunRow, events: readonly RunEvent[]): RunView {
+/** `plan`: the IR the run executes (`planOfRun`); null when it cannot be found. */
+export function journalView(row: RunRow, events: readonly RunEvent[], plan: PlanIR | null = row.ir ? (JSON.parse(row.ir) as PlanIR) : null): RunView {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-  if (!row.ir) {
-    // A row without its plan (never expected: every run registers its IR) still answers what the row says.
-    return { planId: row.plan, runId: row.id, status: row.status, steps: [], output: null, error: row.error, startedAt: iso(row.started_at), completedAt: iso(row.completed_at) };
-  }
-  const result = resultFromJournal(JSON.parse(row.ir) as PlanIR, row.id, events);
+  if (!plan) return { planId: row.plan, runId: row.id, status: row.status, steps: [], output: null, error: row.error, startedAt: iso(row.started_at), completedAt: iso(row.completed_at) };
+  const result = resultFromJournal(plan, row.id, events);
   // A run still going elsewhere (or left unfinished) keeps the status its row has, and no end yet.
   if (ENDED.has(result.status) && ENDED.has(row.status)) return result;
   return { ...result, status: row.status, completedAt: null };
+}
+
+/**
+ * The IR a run executes: its own row's, or — a sub-plan run (`PARENT/KEY`) keeps none — the
+ * sub-plan its parent's step `KEY` runs, found through the parent's IR.
+ */
+export async function planOfRun(row: RunRow, getRun: (id: string) => Promise<RunRow | undefined>): Promise<PlanIR | null> {
+  if (row.ir) return JSON.parse(row.ir) as PlanIR;
+  const parent = row.parent_id ? await getRun(row.parent_id) : undefined;
+  if (!parent || !row.id.startsWith(`${parent.id}/`)) return null;
+  const outer = await planOfRun(parent, getRun);
+  const action = outer?.steps.find((s) => s.id === baseId(row.id.slice(parent.id.length + 1)))?.action;
+  return action?.type === 'run' ? (outer!.subplans[action.plan] ?? null) : null;
 }

@@ -2,7 +2,7 @@
  * A finished run read back over the API (`GET /runs/ID`, what the dashboard's run view shows) is
  * the result the runtime gave when it ran (`orch run --json`, LANGUAGE.md §6): nested `for each`
  * outputs, a loop's last iteration, a step cancelled on its own counted in `cancelledSteps` and
- * failing nothing (§7.4), a race's loser likewise. The runs execute on a real runtime over a
+ * failing nothing (§7.4), a race's loser likewise; a sub-plan's run too. The runs execute on a real runtime over a
  * SQLite journal; a server opened afterwards on that journal answers from it alone.
  */
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { tempDir } from './serve-process.js';
 
 const FILE = join(import.meta.dirname, 'fixtures', 'shapes.orch');
 const TOKEN = 'run-view-token';
-const PLANS = ['onboarding', 'revise', 'interrupted', 'raced'] as const;
+const PLANS = ['onboarding', 'revise', 'interrupted', 'raced', 'nested_run'] as const;
 const INPUT = {
   onboarding: { teams: [{ channel: 'eng', members: [{ name: 'ada' }, { name: 'alan' }] }, { channel: 'ops', members: [{ name: 'grace' }] }] },
 } as const;
@@ -66,7 +66,7 @@ afterAll(async () => {
 });
 
 async function readBack(runId: string): Promise<ExecutionResult> {
-  const r = await server.app.inject({ method: 'GET', url: `/runs/${runId}`, headers: { authorization: `Bearer ${TOKEN}` } });
+  const r = await server.app.inject({ method: 'GET', url: `/runs/${encodeURIComponent(runId)}`, headers: { authorization: `Bearer ${TOKEN}` } });
   expect(r.statusCode).toBe(200);
   return r.json() as ExecutionResult;
 }
@@ -100,6 +100,14 @@ describe('GET /runs/ID of a finished run is the runtime result', () => {
     expect(v.status).toBe('completed');
     expect(step(v, 'long').status).toBe('cancelled');
     expect(v.metadata).toMatchObject({ totalSteps: 3, completedSteps: 1, failedSteps: 0, skippedSteps: 1, cancelledSteps: 1 });
+  });
+
+  it('a sub-plan run (which keeps no IR of its own) reads back through its parent', async () => {
+    const v = await readBack(`${results.get('nested_run')!.runId}/sub`);
+    expect(v.status).toBe('completed');
+    expect(v.output).toEqual({ said: 'hi' });
+    expect(v.steps).toEqual([expect.objectContaining({ stepId: 'say', status: 'completed', output: { value: 'hi' } })]);
+    expect(v.metadata).toMatchObject({ totalSteps: 1, completedSteps: 1, cancelledSteps: 0 });
   });
 
   it("a race's loser is cancelled, not failed", async () => {
