@@ -141,10 +141,10 @@ class Rebuild {
   /** Drops the instances whose item or iteration the run never reached (a cancel asked ahead of it). */
   dropUnmade(): void {
     for (const l of this.s.logical.values()) {
-      const kept = l.instances.filter((i) => this.reached(i));
-      if (kept.length === l.instances.length) continue;
-      for (const i of l.instances) if (!kept.includes(i)) this.s.instances.delete(i.key);
-      l.instances = kept;
+      const dropped = l.instances.filter((i) => !this.reached(i));
+      if (dropped.length === 0) continue;
+      for (const i of dropped) this.s.instances.delete(i.key);
+      l.instances = l.instances.filter((i) => this.s.instances.get(i.key) === i);
     }
   }
 
