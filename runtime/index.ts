@@ -917,6 +917,7 @@ export {
   type SharedLimitStore,
 } from './scheduler/index.js';
 export { replay } from './scheduler/replay.js';
+export { resultFromJournal } from './scheduler/index.js';
 export { baseId } from './scheduler/core/state.js';
 export type { RestoredStep } from './scheduler/replay.js';
 export { Redactor } from './redact.js';

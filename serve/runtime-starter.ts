@@ -5,7 +5,7 @@
  */
 import { diffPlans, irHash, preview, type PlanIR } from '../compiler/index.js';
 import { clusterTiming, isPostgresUrl, Runtime, RunDetached, RuntimeUsageError, type ActiveRun } from '../runtime/index.js';
-import { journalView } from './journal-view.js';
+import { journalView, planOfRun } from './journal-view.js';
 import type { RunEvent } from '../runtime/index.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
@@ -132,7 +132,7 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
         await a.result.catch(() => undefined);
       }
       const row = await journal.getRun(runId);
-      return row ? journalView(row, await journal.load(runId)) : null;
+      return row ? journalView(row, await journal.load(runId), await planOfRun(row, (id) => journal.getRun(id))) : null;
     },
 
     async list(): Promise<readonly RunSummary[]> {

@@ -60,5 +60,6 @@ export {
   type SlotRequest,
 } from './core/limits.js';
 export { replay, type RestoredRun, type RestoredStep } from './replay.js';
+export { resultFromJournal } from './journal-result.js';
 export { realClock, VirtualClock } from './clock.js';
 export type * from './types.js';

@@ -53,9 +53,12 @@ export function runStatusAfter(type: string): string | undefined {
   return type === 'execution_paused' ? 'paused' : type === 'execution_resumed' ? 'running' : type.slice('execution_'.length);
 }
 
-/** `name[3]` → `name`: the items of a `for each` step are drawn on the step itself. */
+/**
+ * An instance key → its step: `name[3]`, `name[0][1]` (nested `for each`), `name#2` (a `repeat`
+ * iteration), `name[1]#0` … are drawn on the step itself.
+ */
 export function baseStep(key: string): string {
-  return key.replace(/\[\d+\]$/, '');
+  return key.replace(/(?:\[\d+\]|#\d+)+$/, '');
 }
 
 /** Every step's latest status according to the events (steps without events: absent). */

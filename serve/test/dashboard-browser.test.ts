@@ -177,6 +177,22 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     }
   });
 
+  it('a finished run shows a nested for each step and the steps of a repeat with the statuses of its result', async () => {
+    const id = await start('shapes', { teams: [{ channel: 'eng', members: ['ada', 'alan'] }, { channel: 'ops', members: ['grace'] }] });
+    const done = await waitFor(async () => {
+      const v = (await api('GET', `/runs/${id}`)).json;
+      return v.status === 'completed' ? v : undefined;
+    }, 20_000, 'the run to complete');
+    expect(done.steps.map((s: { stepId: string; status: string }) => `${s.stepId}:${s.status}`)).toEqual(['greet:completed', 'draft:completed', 'review:completed']);
+    await page.goto(`${serve.url}/#/runs/${id}`);
+    await page.locator('.run-status .badge', { hasText: 'completed' }).waitFor({ timeout: 10_000 });
+    expect([await nodeStatus('greet'), await nodeStatus('draft'), await nodeStatus('review')]).toEqual(['completed', 'completed', 'completed']);
+    // A step's events are its instances' (`greet[1][0]`, `draft#1`): selecting it lists them.
+    await page.click('.dag .node[data-step="draft"]');
+    await page.locator('.events li[data-step="draft#1"]').first().waitFor({ timeout: 10_000 });
+    expect(await page.locator('.events li[data-step^="greet"]').count()).toBe(0);
+  });
+
   it('dark theme, and the other pages render', async () => {
     await page.goto(`${serve.url}/#/`);
     await page.locator('tr[data-run]').first().waitFor();

@@ -45,9 +45,11 @@ describe('spend metrics', () => {
 describe('a run read back from the journal', () => {
   it('gives each step its actual cost and the tokens its attempts reported', async () => {
     const { journalView } = await import('../journal-view.js');
+    const { capability, plan, step } = await import('../../runtime/test/ir-builder.js');
+    const ir = plan({ name: 'launch', capabilities: [capability('m.draft')], steps: [step('draft', 'm.draft')] });
     const ev = (seq: number, type: string, stepId: string | null, data: Record<string, unknown>) => ({ runId: 'r', seq, ts: 1000 + seq, type, stepId, data }) as never;
     const view = journalView(
-      { runId: 'r', plan: 'launch', status: 'completed', startedAt: 1000, completedAt: 2000, cost: 0.015, ir: null } as never,
+      { id: 'r', plan: 'launch', status: 'completed', started_at: 1000, completed_at: 2000, cost: 0.015, ir: JSON.stringify(ir) } as never,
       [
         ev(1, 'execution_started', null, {}),
         ev(2, 'step_started', 'draft', { attempt: 1, cost: 0.02 }),

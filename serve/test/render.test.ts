@@ -11,13 +11,29 @@ import { pictureSteps, statusesFrom, type PictureEvent, type PictureStep } from 
 
 const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
 
-// Any text, but not ending in `[n]`: that suffix marks a `for each` item's instance key (drawn on
-// its step, `baseStep`), which no step id can end with.
-const stepId = fc.string({ minLength: 1, maxLength: 12 }).filter((s) => !/\[\d+\]$/.test(s));
+// Any text, but not ending in `[n]` or `#n`: such a suffix marks an instance key (a `for each` item,
+// a `repeat` iteration; drawn on its step, `baseStep`), which no step id can end with.
+const stepId = fc.string({ minLength: 1, maxLength: 12 }).filter((s) => !/(\[\d+\]|#\d+)$/.test(s));
 const stepsArb = fc.uniqueArray(stepId, { minLength: 1, maxLength: 25 }).map((ids) =>
   ids.map<PictureStep>((id, i) => ({ id, deps: i > 0 ? [ids[i - 1]!] : [], resource: i % 2 ? 'box' : null, what: 'nap', waits: i % 5 === 4 })),
 );
 const TYPES = ['step_queued', 'step_started', 'step_retried', 'attempt_lost', 'step_completed', 'step_failed', 'step_skipped', 'step_cancelled', 'step_compensated', 'execution_started'];
+
+describe('instance keys', () => {
+  it('nested for each items and repeat iterations are drawn on their step', () => {
+    const at = '2026-01-01T00:00:00.000Z';
+    const events: PictureEvent[] = [
+      { type: 'step_completed', stepId: 'greet[0][1]', at },
+      { type: 'step_started', stepId: 'draft#2', at },
+      { type: 'step_cancelled', stepId: 'note[1]#0', at },
+    ];
+    expect([...statusesFrom(events)]).toEqual([
+      ['greet', 'completed'],
+      ['draft', 'running'],
+      ['note', 'cancelled'],
+    ]);
+  });
+});
 
 describe('Gantt legend', () => {
   it('a cancelled step ends with a cancelled bar, and every phase has a colour in the chart and the legend', async () => {

@@ -86,10 +86,18 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
   const dagFrame = h('div', { class: 'dag-frame', tabindex: 0, 'aria-label': 'step graph: +/− zoom, arrows pan, 0 fits' });
   const fromEvents = statusesFrom(events);
   const dag = svgNode(dagSvg(steps, fromEvents)) as SVGSVGElement;
-  for (const s of view.steps) {
-    const status = fromEvents.get(baseStep(s.stepId)) ?? s.status;
-    setStatus(dag, s.stepId, status === 'running' && steps.find((p) => p.id === s.stepId)?.waits ? 'waiting' : status);
-  }
+  /**
+   * A run that ended: each step as its result has it (a `for each` or `repeat` step over all its
+   * instances, not its latest event). Still going: its latest event, the view where it has none.
+   */
+  const paintSteps = (v: RunView, ended: boolean) => {
+    for (const s of v.steps) {
+      const latest = fromEvents.get(s.stepId);
+      const status = ended ? (latest === 'compensated' ? latest : s.status) : (latest ?? s.status);
+      setStatus(dag, s.stepId, status === 'running' && steps.find((p) => p.id === s.stepId)?.waits ? 'waiting' : status);
+    }
+  };
+  paintSteps(view, TERMINAL.has(view.status));
   dagFrame.append(dag);
   dag.addEventListener('click', (e) => {
     const node = (e.target as Element).closest('.node');
@@ -208,6 +216,14 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
       }
       const next = runStatusAfter(e.type);
       if (next) setRunStatus(next);
+      // Ended: the steps as the run's result has them (the server answers once its journal says so).
+      if (next && TERMINAL.has(next))
+        void get<RunView>(`/runs/${id}`)
+          .then((v) => {
+            for (const [step, status] of statusesFrom(events)) fromEvents.set(step, status);
+            if (TERMINAL.has(v.status)) paintSteps(v, true);
+          })
+          .catch(() => undefined);
       if (!selected || (e.stepId && baseStep(e.stepId) === selected)) {
         eventList.append(eventItem(e));
         // The list keeps the latest lines; the journal (and GET /runs/ID/timeline) keeps them all.

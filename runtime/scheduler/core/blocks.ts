@@ -43,7 +43,8 @@ function newInst(c: SchedulerCore, l: Logical, frame: Frame): Inst {
   return inst;
 }
 
-function childFrame(frame: Frame, block: ForEachBlock | RepeatBlock, index: number, item?: unknown): Frame {
+/** The frame of item (or iteration) `index` of `block` inside `frame`. */
+export function childFrame(frame: Frame, block: ForEachBlock | RepeatBlock, index: number, item?: unknown): Frame {
   return {
     dims: [...frame.dims, block],
     path: [...frame.path, index],

@@ -2,17 +2,26 @@
 import type { ExecutionResult, StepResult, StepUsage } from '../types.js';
 import type { StepRecord } from './fold.js';
 import type { SchedulerCore } from './core.js';
-import { approvalsWaiting } from './finish.js';
 import { FAILED, TERMINAL } from './state.js';
 import { round6 } from '../../../compiler/index.js';
-import { viewAt } from './views.js';
+import { viewAt, type ViewState } from './views.js';
 
 export { instView } from './views.js';
 
 export { round6 } from '../../../compiler/index.js';
 
+/**
+ * What the execution result is built from: the live core, or the same state rebuilt from a run's
+ * journal (`../journal-result.ts`) — one builder, so `orch run --json` and a finished run read
+ * back (`GET /runs/ID`) cannot differ in shape or counting.
+ */
+export type ResultState = ViewState &
+  Pick<SchedulerCore, 'logical' | 'runId' | 'runStatus' | 'startedAt' | 'completedAt' | 'totalCost' | 'outputValue' | 'failure' | 'approvalsWaiting'> & {
+    readonly plan: { readonly plan: string };
+  };
+
 /** The execution result (LANGUAGE.md §6) as of `now`; meaningful once the run ended. */
-export function buildResult(c: SchedulerCore, now: number): ExecutionResult {
+export function buildResult(c: ResultState, now: number): ExecutionResult {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
   const steps: StepResult[] = [];
   let completed = 0;
@@ -76,7 +85,7 @@ export function buildResult(c: SchedulerCore, now: number): ExecutionResult {
     startedAt: new Date(c.startedAt).toISOString(),
     completedAt: new Date(end).toISOString(),
     // The approvals it stopped at, by instance key (`ok[1]` inside for each, `sub/ok` in a sub-plan): what `orch signal` takes.
-    ...(status === 'paused' ? { waiting: approvalsWaiting(c) } : {}),
+    ...(status === 'paused' ? { waiting: c.approvalsWaiting() } : {}),
   };
 }
 

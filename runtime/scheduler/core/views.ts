@@ -10,6 +10,12 @@ import { round6 } from '../../../compiler/index.js';
 import { sharedPrefix, suffixOf, type DimBlock } from './scopes.js';
 import { FAILED, TERMINAL, type BlockInst, type Inst, type Logical } from './state.js';
 
+/**
+ * What the step and block views read of a run: its steps, instances and blocks, and the `for each`
+ * scan memo. The live core has them; `resultFromJournal` rebuilds them from a run's journal.
+ */
+export type ViewState = Pick<SchedulerCore, 'instances' | 'blockInsts' | 'scanned' | 'logical' | 'blocks'>;
+
 /** Where an expression is evaluated: an instance, a block's frame, or the run (null). */
 export type Reader = { readonly dims: readonly DimBlock[]; readonly path: readonly number[] } | null;
 
@@ -46,12 +52,12 @@ function plainView(status: StepStatus, output: unknown = null): StepView {
 
 const PENDING = plainView('pending');
 
-function blockAt(c: SchedulerCore, dims: readonly DimBlock[], prefix: readonly number[]): BlockInst | undefined {
+function blockAt(c: ViewState, dims: readonly DimBlock[], prefix: readonly number[]): BlockInst | undefined {
   return c.blockInsts.get(dims[prefix.length]!.id + suffixOf(dims, prefix));
 }
 
 /** The view of step `l` restricted to the instances under `prefix` (indices of its first dimensions). */
-export function viewAt(c: SchedulerCore, l: Logical, prefix: readonly number[]): StepView {
+export function viewAt(c: ViewState, l: Logical, prefix: readonly number[]): StepView {
   const dims = l.shape.dims;
   if (prefix.length >= dims.length) {
     const inst = c.instances.get(l.step.id + suffixOf(dims, prefix));
@@ -88,7 +94,7 @@ export function viewAt(c: SchedulerCore, l: Logical, prefix: readonly number[]):
  * Has everything of step `l` under `prefix` ended (a loop: the loop itself ended)? Monotonic, so
  * a `for each` remembers how many leading items it already found ended.
  */
-export function terminalAt(c: SchedulerCore, l: Logical, prefix: readonly number[]): boolean {
+export function terminalAt(c: ViewState, l: Logical, prefix: readonly number[]): boolean {
   const dims = l.shape.dims;
   if (prefix.length >= dims.length) {
     const inst = c.instances.get(l.step.id + suffixOf(dims, prefix));
@@ -107,13 +113,13 @@ export function terminalAt(c: SchedulerCore, l: Logical, prefix: readonly number
 }
 
 /** The view of step `id` from `reader`. */
-export function stepViewFrom(c: SchedulerCore, reader: Reader, id: string): StepView | undefined {
+export function stepViewFrom(c: ViewState, reader: Reader, id: string): StepView | undefined {
   const l = c.logical.get(id);
   return l ? viewAt(c, l, sharedPrefix(reader, l.shape.dims)) : undefined;
 }
 
 /** The block instance of `blockId` a reader sees (its frame must lie on the reader's path). */
-export function blockFrom(c: SchedulerCore, reader: Reader, blockId: string): BlockInst | undefined {
+export function blockFrom(c: ViewState, reader: Reader, blockId: string): BlockInst | undefined {
   const outer = c.blocks.blockDims.get(blockId);
   if (!outer) return undefined;
   const prefix = sharedPrefix(reader, outer);
@@ -122,7 +128,7 @@ export function blockFrom(c: SchedulerCore, reader: Reader, blockId: string): Bl
 }
 
 /** `NAME.…` of a `race` or `repeat` block. */
-export function blockViewFrom(c: SchedulerCore, reader: Reader, blockId: string): BlockView | undefined {
+export function blockViewFrom(c: ViewState, reader: Reader, blockId: string): BlockView | undefined {
   const block = c.blocks.byId.get(blockId);
   if (!block) return undefined;
   const bi = blockFrom(c, reader, blockId);
@@ -148,7 +154,7 @@ export function blockViewFrom(c: SchedulerCore, reader: Reader, blockId: string)
 }
 
 /** `NAME.previous` inside loop `loopId`: the previous iteration's step views by id, or null. */
-export function previousFrom(c: SchedulerCore, reader: Reader, loopId: string): { [id: string]: StepView } | null {
+export function previousFrom(c: ViewState, reader: Reader, loopId: string): { [id: string]: StepView } | null {
   const at = reader ? reader.dims.findIndex((d) => d.id === loopId) : -1;
   if (at < 0 || reader!.path[at]! === 0) return null;
   const prefix = [...reader!.path.slice(0, at), reader!.path[at]! - 1];

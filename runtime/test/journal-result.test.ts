@@ -1,0 +1,66 @@
+/**
+ * A run's execution result rebuilt from its journal (`resultFromJournal`: what `orch serve` shows
+ * for a run it does not hold) is the result the live run returned, for generated plans with nested
+ * `for each`, a race, a `repeat` loop, retries, failures that continue or abort — and for a run
+ * cancelled part-way and one with a step cancelled on its own.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { resultFromJournal, Run, VirtualClock, type RunEvent } from '../scheduler/index.js';
+import { genBlockPlan, type BlockGen } from './block-plan-gen.js';
+import { SimExecutor } from './sim-executor.js';
+
+/** Runs `gen` to its end on a virtual clock; `control` may act on the run at a virtual time. */
+async function drive(gen: BlockGen, control?: { at: number; act: (run: Run) => void }) {
+  const clock = new VirtualClock(1_000);
+  const phaseAttempt = new Map<string, number>();
+  const exec = new SimExecutor(clock, (req) => {
+    const o = gen.outcome(req.stepId, phaseAttempt.get(req.stepId) ?? 1);
+    return { latency: o.latency, outcome: o.fail && req.purpose !== 'compensate' ? { ok: false, error: 'simulated failure' } : { ok: true, output: { ok: o.ok, by: req.stepId } } };
+  });
+  const events: RunEvent[] = [];
+  const run = new Run(
+    gen.plan,
+    {
+      clock,
+      executor: exec,
+      random: () => 0.5,
+      observe(e) {
+        events.push(e);
+        if (e.type === 'step_started') phaseAttempt.set(e.stepId!, Number(e.data.phaseAttempt));
+      },
+    },
+    { runId: 'journal-result', input: gen.input },
+  );
+  const done = run.start();
+  if (control) clock.setTimer(control.at, () => control.act(run));
+  clock.runAll(100_000);
+  return { result: await done, events, now: clock.now() };
+}
+
+const same = async (gen: BlockGen, control?: { at: number; act: (run: Run) => void }) => {
+  const { result, events, now } = await drive(gen, control);
+  expect(resultFromJournal(gen.plan, 'journal-result', events, now)).toEqual(result);
+};
+
+describe('the result rebuilt from the journal', () => {
+  it('is the live result of a finished run', async () => {
+    await fc.assert(fc.asyncProperty(genBlockPlan(false), (gen) => same(gen)), { numRuns: 150 });
+  });
+
+  it('is the live result of a run cancelled part-way', async () => {
+    await fc.assert(
+      fc.asyncProperty(genBlockPlan(false), fc.integer({ min: 1, max: 120 }), (gen, at) => same(gen, { at, act: (run) => run.cancel('stop') })),
+      { numRuns: 100 },
+    );
+  });
+
+  it('is the live result of a run with a step cancelled on its own', async () => {
+    await fc.assert(
+      fc.asyncProperty(genBlockPlan(false), fc.integer({ min: 1, max: 80 }), fc.constantFrom('a', 'b2', 'l1', 'n[0][0]', 'm'), (gen, at, key) =>
+        same(gen, { at, act: (run) => run.cancelStep(key) }),
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
