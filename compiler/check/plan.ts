@@ -17,10 +17,11 @@ import type { LoadedModule } from '../load.js';
 import type { ModelBuilder, OrchSymbol } from '../model.js';
 import type { DeclEntry, Scopes } from '../scope.js';
 import { closest } from '../suggest.js';
-import { T, assignable, classOfType, formatTy, maxClass, mismatchCode, optional, record, field, stripOptional, type FieldTy, type Ty } from '../types/ty.js';
+import { T, assignable, classOfType, formatTy, maxClass, optional, record, field, stripOptional, type FieldTy, type Ty } from '../types/ty.js';
 import type { CapabilityInfo } from './capability.js';
 import { checkExpr, STEP_STATUSES, stepViewTy, type BlockRefInfo, type ExprEnv, type ItemInfo, type RootInfo, type StepRefInfo } from './expr.js';
 import { NO_RETRY, PRIORITY_INDEX, ms, retryIR } from './lower.js';
+import { mismatchDiagnostic } from './mismatch.js';
 
 export interface CheckedStep {
   readonly id: string;
@@ -794,7 +795,7 @@ export function checkArgs(
     given.add(name);
     if (p.decl?.symbol !== undefined) model.refer(file, a.name.range, p.decl.symbol);
     if (!assignable(r.ty, p.ty)) {
-      diags.push(diagnostic(mismatchCode(r.ty, p.ty), `argument "${name}" of ${what} expects ${formatTy(p.ty)}, got ${formatTy(r.ty)}`, file, a.value.range));
+      diags.push(mismatchDiagnostic(a.value, r.ty, p.ty, `argument "${name}" of ${what}`, name, file));
     } else excessFields(a.value, p.ty, file, diags);
     data = maxClass(data, r.data);
     if (out) out[name] = r.ir;
