@@ -13,7 +13,7 @@ import { diagnostic, type Diagnostic } from '../language/index.js';
 import { boundsDiagnostics } from './check/bounds.js';
 import { capabilityInfo, type CapabilityInfo } from './check/capability.js';
 import { checkModelResource } from './check/llm.js';
-import { checkExpr, durationMs, type RootInfo } from './check/expr.js';
+import { durationMs, type RootInfo } from './check/expr.js';
 import { ms } from './check/lower.js';
 import { checkInvariant, checkPlan, RUN_TY, stepsById, type CheckedPlan, type CheckedStep } from './check/plan.js';
 import { buildDag, type DagInput } from './dag.js';

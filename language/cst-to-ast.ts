@@ -874,7 +874,8 @@ const NONE_OPTIONS: typeof STEP_OPTIONS = [];
 const PRIMARY_TOKENS = ['string', 'number', 'bool', 'null'] as const;
 
 /** Where a keyword property keeps its value: one of these tokens, else one of these sub-rules. */
-const VALUE_TOKENS = ['word', 'String', 'Duration', 'Money', 'Number', 'Percent'];
+// `AnyNumber`: a quantity property takes any number, its unit checked by the builder (`unitLit`).
+const VALUE_TOKENS = ['word', 'String', 'Duration', 'Money', 'Number', 'Percent', 'AnyNumber'];
 const VALUE_RULES = ['recordType', 'typeExpr', 'recordLit', 'nameList', 'boolLit', 'qualifiedName', 'expression'] as const;
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', n: '\n', t: '\t', r: '\r', $: '$' };

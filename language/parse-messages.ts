@@ -81,7 +81,25 @@ export function describeToken(token: IToken | undefined): string {
   return `'${image.length > 24 ? `${image.slice(0, 24)}…` : image}'`;
 }
 
-function describeExpected(t: TokenType): string {
+/**
+ * Quantity properties take any number in the grammar (another unit is the builder's E0203): a
+ * missing value names the unit the property needs, as a token of that unit would.
+ */
+const QUANTITY_PROPERTIES: Record<string, string> = {
+  timeout: 'a duration (e.g. 30s)',
+  latency: 'a duration (e.g. 30s)',
+  deadline: 'a duration (e.g. 30s)',
+  debounce: 'a duration (e.g. 30s)',
+  cost: 'an amount of money (e.g. 0.05usd)',
+  reliability: 'a percentage (e.g. 80%)',
+  fail: 'a percentage (e.g. 80%)',
+};
+
+function describeExpected(t: TokenType, previous?: IToken): string {
+  if (t.name === 'AnyNumber' && previous) {
+    const unit = QUANTITY_PROPERTIES[previous.image];
+    if (unit) return unit;
+  }
   return tokenLabel(t);
 }
 
@@ -107,7 +125,7 @@ export const orchErrorMessages: IParserErrorMessageProvider = {
     const closer = CLOSERS[expected.name];
     if (closer) return `expected ${describeExpected(expected)} to close ${closer}, found ${found}`;
     const after = previous && previous.image && previous.tokenType !== EOF ? ` after '${previous.image}'` : '';
-    return `expected ${describeExpected(expected)}${after}, found ${found}`;
+    return `expected ${describeExpected(expected, previous)}${after}, found ${found}`;
   },
 
   buildNotAllInputParsedMessage({ firstRedundant }) {

@@ -27,7 +27,7 @@ import type { ExprItem } from './cst-to-ast.js';
 import {
   ALL_TOKENS, AnyNumber, Assign, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
   LBracket, LCurly, LParen, Lt, LtEq, MoneyTok, Name, NumberTok,
-  PercentTok, Pipe, TopJunk, Junk, DeclWord, BinaryOp, PrefixOp, Question, R, RBracket, RCurly, RParen,
+  Pipe, TopJunk, Junk, DeclWord, BinaryOp, PrefixOp, Question, R, RBracket, RCurly, RParen,
   StringTok, Identifier,
 } from './lexer.js';
 import { orchErrorMessages } from './parse-messages.js';
@@ -687,10 +687,10 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => { const k = this.CONSUME(K.input, LABEL.key); const r = this.SUBRULE(this.recordType); return this.prop(k, r); } },
         { ALT: () => { const k = this.CONSUME(K.output, LABEL.key); const t = this.SUBRULE(this.typeExpr); return this.prop(k, t); } },
         { ALT: () => { const k = this.CONSUME(K.handler, LABEL.key); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
-        { ALT: () => { const k = this.CONSUME(K.timeout, LABEL.key); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.timeout, LABEL.key); const d = this.CONSUME(AnyNumber); return this.prop(k, d); } },
         { ALT: () => { const r = this.SUBRULE(this.retrySpec); return this.item('retrySpec', r); } },
-        { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const m = this.CONSUME(MoneyTok); return this.prop(k, m); } },
-        { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const d = this.CONSUME2(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const m = this.CONSUME2(AnyNumber); return this.prop(k, m); } },
+        { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const d = this.CONSUME3(AnyNumber); return this.prop(k, d); } },
         { ALT: () => { const k = this.CONSUME(K.data, LABEL.key); const w = this.CONSUME2(Name, LABEL.word); return this.prop(k, w); } },
         { ALT: () => { const k = this.CONSUME(K.consent, LABEL.key); const l = this.SUBRULE(this.stringList); return this.prop(k, l); } },
         { ALT: () => { const k = this.CONSUME(K.requires, LABEL.key); const l = this.SUBRULE(this.nameList); return this.prop(k, l); } },
@@ -721,9 +721,9 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => { const k = this.CONSUME(K.kind, LABEL.key); const w = this.CONSUME(Name, LABEL.word); return this.prop(k, w); } },
         { ALT: () => { const k = this.CONSUME(K.provides, LABEL.key); const l = this.SUBRULE(this.nameList); return this.prop(k, l); } },
         { ALT: () => { const k = this.CONSUME(K.concurrency, LABEL.key); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
-        { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const m = this.CONSUME(MoneyTok); return this.prop(k, m); } },
-        { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
-        { ALT: () => { const k = this.CONSUME(K.reliability, LABEL.key); const p = this.CONSUME(PercentTok); return this.prop(k, p); } },
+        { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const m = this.CONSUME(AnyNumber); return this.prop(k, m); } },
+        { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const d = this.CONSUME2(AnyNumber); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.reliability, LABEL.key); const p = this.CONSUME3(AnyNumber); return this.prop(k, p); } },
         { ALT: () => { const k = this.CONSUME(K.location, LABEL.key); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
         { ALT: () => { const k = this.CONSUME(K.energy, LABEL.key); const n = this.CONSUME2(NumberTok); return this.prop(k, n); } },
         // v0.3 (§8.1): the model endpoint (a name in orch.config `endpoints`) and model it serves.
@@ -941,7 +941,7 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => { const k = this.CONSUME(K.policy, LABEL.key); const q = this.SUBRULE(this.qualifiedName); return this.prop(k, q); } },
         { ALT: () => { const k = this.CONSUME(K.guardrails, LABEL.key); const l = this.SUBRULE(this.qualifiedNameList); return this.prop(k, l); } },
         { ALT: () => { const k = this.CONSUME(K.priority, LABEL.key); const w = this.CONSUME(Name, LABEL.word); return this.prop(k, w); } },
-        { ALT: () => { const k = this.CONSUME(K.deadline, LABEL.key); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.deadline, LABEL.key); const d = this.CONSUME(AnyNumber); return this.prop(k, d); } },
         { ALT: () => { const k = this.CONSUME(K.concurrency, LABEL.key); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
         { ALT: () => { const k = this.CONSUME(K.on_failure, LABEL.key); const w = this.CONSUME2(Name, LABEL.word); return this.prop(k, w); } },
         { ALT: () => { const k = this.CONSUME(K.output, LABEL.key); const r = this.SUBRULE(this.recordLit); return this.prop(k, r); } },
@@ -990,7 +990,7 @@ function defineParser(Base: typeof CstParser) {
           () => { const k = this.CONSUME(K.on, LABEL.onKey); const q = this.SUBRULE(this.qualifiedName, LABEL.onValue); return this.prop(k, q); },
           () => { const k = this.CONSUME(K.fallback, LABEL.fallbackKey); const c = this.SUBRULE2(this.capabilityCall, LABEL.fallbackValue); return this.prop(k, c); },
           () => { const k = this.CONSUME(K.compensate, LABEL.compensateKey); const c = this.SUBRULE3(this.capabilityCall, LABEL.compensateValue); return this.prop(k, c); },
-          () => { const k = this.CONSUME(K.timeout, LABEL.timeoutKey); const d = this.CONSUME(DurationTok, LABEL.timeoutValue); return this.prop(k, d); },
+          () => { const k = this.CONSUME(K.timeout, LABEL.timeoutKey); const d = this.CONSUME(AnyNumber, LABEL.timeoutValue); return this.prop(k, d); },
           () => { const r = this.SUBRULE(this.retrySpec, LABEL.retryValue); return this.item('retry', r); },
           () => { const k = this.CONSUME(K.join, LABEL.joinKey); const w = this.CONSUME2(Name, LABEL.joinValue); return this.prop(k, w); },
           () => { const k = this.CONSUME(K.on_failure, LABEL.on_failureKey); const w = this.CONSUME3(Name, LABEL.on_failureValue); return this.prop(k, w); },
@@ -1226,7 +1226,7 @@ function defineParser(Base: typeof CstParser) {
         },
         { ALT: () => { const k = this.CONSUME(K.run, LABEL.key); const q = this.SUBRULE2(this.qualifiedName); return this.prop(k, q); } },
         { ALT: () => { const k = this.CONSUME(K.with, LABEL.key); const l = this.SUBRULE(this.recordLit); return this.prop(k, l); } },
-        { ALT: () => { const k = this.CONSUME(K.debounce, LABEL.key); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.debounce, LABEL.key); const d = this.CONSUME(AnyNumber); return this.prop(k, d); } },
         // Consent scopes the trigger grants to the runs it starts (LANGUAGE.md §7.2).
         { ALT: () => { const k = this.CONSUME(K.consent, LABEL.key); const l = this.SUBRULE(this.stringList); return this.prop(k, l); } },
       ]);
@@ -1265,7 +1265,7 @@ function defineParser(Base: typeof CstParser) {
     simulateProp = this.RULE('simulateProp', () => {
       return this.OR([
         { ALT: () => { const k = this.CONSUME(K.output, LABEL.key); const r = this.SUBRULE(this.recordLit); return this.prop(k, r); } },
-        { ALT: () => { const k = this.CONSUME(K.fail, LABEL.key); const p = this.CONSUME(PercentTok); return this.prop(k, p); } },
+        { ALT: () => { const k = this.CONSUME(K.fail, LABEL.key); const p = this.CONSUME(AnyNumber); return this.prop(k, p); } },
         { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const e = this.SUBRULE(this.expression); return this.prop(k, e); } },
         { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const e = this.SUBRULE2(this.expression); return this.prop(k, e); } },
       ]);

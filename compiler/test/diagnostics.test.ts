@@ -191,6 +191,17 @@ describe('E0203 unit mismatch', () => {
     const text = `${BASE}\ncapability pause { kind tool input { for: duration } }\nplan p { step a = pause(for: 5) }\n`;
     expect(only('E0203', text)).toHaveLength(1);
   });
+  it('reports a property value of another unit at the value, and nothing else about it', () => {
+    const text = `capability a { kind tool input { x: string } output { y: string } cost 5s latency 2usd timeout 3usd }
+resource r { kind local_device provides x reliability 5s cost 1s }
+plan p { deadline 5usd step s = a(x: "1") { timeout 1usd } output { y: s.output.y } }
+`;
+    const errors = checkText(text).filter((d) => d.severity === 'error');
+    expect(errors.map((d) => [d.code, covered(text, d)])).toEqual([
+      ['E0203', '5s'], ['E0203', '2usd'], ['E0203', '3usd'], ['E0203', '5s'], ['E0203', '1s'], ['E0203', '5usd'], ['E0203', '1usd'],
+    ]);
+    expect(errors[2]!.message).toBe("'timeout' needs a duration (e.g. 30s), found an amount of money '3usd'");
+  });
   it('near miss: duration * number, money * number and like-unit comparisons', () => {
     const text = PLAN(`  step a = fetch(url: input.url) when 30s * 2 > 1m and 2usd * 3 <= 10usd and 50% < 80%`);
     expect(only('E0203', text)).toEqual([]);
