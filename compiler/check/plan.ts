@@ -311,6 +311,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
         const inner = new Map(at.items);
         const placeholder: ItemInfo = { ty: T.unknown, data: 'public', symbol: sym.id };
         inner.set(node.item.name, placeholder);
+        // `parallel 0` is E0201 (check/bounds.ts): the IR of a plan with errors is never run.
         const fe: ForEachIR = { group: g, item: node.item.name, list: { op: 'lit', value: null }, parallel: node.parallel ? Math.max(1, Math.floor(node.parallel.value)) : null };
         const eachPath = [...at.eachPath, g];
         groupLists.push({ each: node, group: g, items: inner, outer: at.items, eachPath: at.eachPath, inside: at.inside });

@@ -1,7 +1,7 @@
 /**
  * A `simulate` block (LANGUAGE.md §4) against its capability: every output value is a value of
  * its field's type — a range's bounds too (`word_count: 1..800` for an `int`; `1s..3s` there is
- * E0203) — and `fail` is a percentage from 0 % to 100 % (E0201 otherwise).
+ * E0203). That `fail` is from 0 % to 100 % is checked with the other bounds (check/bounds.ts).
  */
 import type { Expr, SimulateDecl } from '../../language/index.js';
 import { diagnostic } from '../../language/index.js';
@@ -26,8 +26,6 @@ export function checkSimulate(s: SimulateDecl, info: CapabilityInfo, env: ExprEn
       if (field) checkValue(f.value, r.ty, field.ty, `simulated output "${f.key.name}" of capability ${capName}`, f.key.name, env);
     }
   }
-  if (s.fail && (s.fail.value < 0 || s.fail.value > 100))
-    diags.push(diagnostic('E0201', `fail must be a percentage from 0% to 100%, got ${s.fail.value}%`, file, s.fail.range));
   const span = (x: SimulateDecl['latency'] | SimulateDecl['cost']): { min: number; max: number } | null => {
     if (!x) return null;
     const v = checkExpr(x, env).ir;
@@ -38,7 +36,7 @@ export function checkSimulate(s: SimulateDecl, info: CapabilityInfo, env: ExprEn
   return {
     capability: info.name,
     output,
-    // Out of 0–100 % is reported above; the IR of a program with errors is never run.
+    // Out of 0–100 % is E0201 (check/bounds.ts); the IR of a program with errors is never run.
     fail: s.fail ? Math.min(1, Math.max(0, s.fail.value / 100)) : null,
     latency_ms: span(s.latency),
     cost: span(s.cost),

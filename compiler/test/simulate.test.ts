@@ -53,6 +53,6 @@ describe('simulate blocks', () => {
 
   it('a fail rate over 100 % is E0201 at the rate', () => {
     const text = program('fail 150%');
-    expect(errorsAt(text)).toEqual([['E0201', '150%', 'fail must be a percentage from 0% to 100%, got 150%']]);
+    expect(errorsAt(text)).toEqual([['E0201', '150%', 'fail is a percentage from 0% to 100%, not 150%']]);
   });
 });
