@@ -81,6 +81,9 @@ export function describeToken(token: IToken | undefined): string {
   return `'${image.length > 24 ? `${image.slice(0, 24)}…` : image}'`;
 }
 
+/** Reserved words that continue an expression: as a field name after a value, they need a comma. */
+const INFIX_WORDS = new Set(['in', 'and', 'or', 'implies']);
+
 /**
  * Quantity properties take any number in the grammar (another unit is the builder's E0203): a
  * missing value names the unit the property needs, as a token of that unit would.
@@ -136,7 +139,9 @@ export const orchErrorMessages: IParserErrorMessageProvider = {
     const found = describeToken(actual[0]);
     const named = ALTERNATIVES[ruleName];
     const after = previous && previous.image && previous.tokenType !== EOF ? ` after '${previous.image}'` : '';
-    if (named) return `expected ${named}${after}, found ${found}`;
+    // `{ a: 1 in: 2 }`: `in` read as the operator; a field of that name needs a comma before it.
+    const hint = previous && INFIX_WORDS.has(previous.image) && actual[0]?.image === ':' ? ` (a field named '${previous.image}' after a value needs a comma before it)` : '';
+    if (named) return `expected ${named}${after}, found ${found}${hint}`;
     const labels = expectedPathsPerAlt.flatMap((alt) => alt.map((path) => (path[0] ? describeExpected(path[0]) : '')));
     return `expected ${listOf(labels.filter(Boolean))}${after}, found ${found}`;
   },

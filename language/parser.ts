@@ -25,7 +25,7 @@ import { MISSING } from './cst-access.js';
 import { isLazyLookahead, LazyLookahead, type LazyLookaheadFunction } from './lazy-lookahead.js';
 import type { ExprItem } from './cst-to-ast.js';
 import {
-  ALL_TOKENS, AnyNumber, Assign, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
+  ALL_TOKENS, AnyNumber, Assign, FieldName, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
   LBracket, LCurly, LParen, Lt, LtEq, MoneyTok, Name, NumberTok,
   Pipe, TopJunk, Junk, DeclWord, BinaryOp, PrefixOp, Question, R, RBracket, RCurly, RParen,
   StringTok, Identifier,
@@ -597,7 +597,7 @@ function defineParser(Base: typeof CstParser) {
     });
 
     fieldDecl = this.RULE('fieldDecl', () => {
-      const name = this.CONSUME(Name, LABEL.name);
+      const name = this.CONSUME(FieldName, LABEL.name);
       this.CONSUME(Colon);
       const type = this.SUBRULE(this.typeExpr);
       const dataClass = this.OPTION(() => {
@@ -1068,13 +1068,13 @@ function defineParser(Base: typeof CstParser) {
       this.argList = this.live ? [] : undefined;
       this.CONSUME(LParen);
       this.OPTION((this.namedArgs ??= () => {
-        const n = this.CONSUME(Name, LABEL.argName);
+        const n = this.CONSUME(FieldName, LABEL.argName);
         this.CONSUME(Colon);
         const e = this.SUBRULE(this.expression, LABEL.argValue);
         if (this.live) this.argList!.push(this.b.argument(n, v(e)));
         this.MANY((this.moreNamedArgs ??= () => {
           this.CONSUME(Comma);
-          const n2 = this.CONSUME2(Name, LABEL.argName);
+          const n2 = this.CONSUME2(FieldName, LABEL.argName);
           this.CONSUME2(Colon);
           const e2 = this.SUBRULE2(this.expression, LABEL.argValue);
           if (this.live) this.argList!.push(this.b.argument(n2, v(e2)));
@@ -1405,7 +1405,7 @@ function defineParser(Base: typeof CstParser) {
       {
         ALT: () => {
           this.CONSUME7(Dot);
-          const m = this.CONSUME8(Name, LABEL.member);
+          const m = this.CONSUME8(FieldName, LABEL.member);
           if (this.live) this.acc = this.b.member(this.acc!, m);
         },
       },
@@ -1470,7 +1470,7 @@ function defineParser(Base: typeof CstParser) {
     });
 
     recordField = this.RULE('recordField', () => {
-      const key = this.CONSUME(Name, LABEL.key);
+      const key = this.CONSUME(FieldName, LABEL.key);
       this.CONSUME(Colon);
       const value = this.SUBRULE(this.expression);
       if (this.live) return { kind: 'RecordField', key: this.b.ident(key), value: v<A.Expr>(value), range: this.b.span(key.startOffset, this.end()) } satisfies A.RecordField;
