@@ -672,8 +672,10 @@ export class AstBuilder extends NodeBuilders {
     switch (n.name) {
       case 'waitUntilAction': {
         const a: Mutable<A.WaitUntilAction> = { kind: 'WaitUntilAction', condition: this.expression(child(n, 'expression')), range };
-        const t = token(n, 'Duration');
-        if (t) a.timeout = this.durationLit(t);
+        const t = token(n, 'AnyNumber');
+        // A timeout of another unit is reported (E0203) and left out, not the whole step.
+        const timeout = t ? this.attempt(() => this.unitLit(t, 'timeout', 'duration')) : undefined;
+        if (timeout) a.timeout = timeout;
         return a;
       }
       case 'waitAction':

@@ -379,8 +379,8 @@ export abstract class NodeBuilders {
     const r: Mutable<A.RetrySpec> = { kind: 'RetrySpec', attempts: this.integer(attempts, 'the retry count').value, range };
     if (kindTok) {
       const kind = this.word(kindTok, ['fixed', 'exponential'] as const, 'backoff');
-      const d = this.durationLit(delay);
-      if (kind) r.backoff = max ? { kind, delay: d, max: this.durationLit(max) } : { kind, delay: d };
+      const d = this.unitLit(delay, 'backoff', 'duration');
+      if (kind) r.backoff = max ? { kind, delay: d, max: this.unitLit(max, 'max', 'duration') } : { kind, delay: d };
     }
     return r;
   }
@@ -493,7 +493,7 @@ export abstract class NodeBuilders {
   }
 
   rateLimit(capability: A.QualifiedName, count: IToken | undefined, per: IToken | undefined, range: Range): A.RateLimitDecl {
-    return { kind: 'RateLimitDecl', capability, count: this.integer(count, 'the rate limit count').value, per: this.durationLit(per), range };
+    return { kind: 'RateLimitDecl', capability, count: this.integer(count, 'the rate limit count').value, per: this.unitLit(per, 'per', 'duration'), range };
   }
 
   guardrailProp(d: Mutable<A.GuardrailDecl>, key: string, v: unknown): void {

@@ -96,6 +96,11 @@ const QUANTITY_PROPERTIES: Record<string, string> = {
   cost: 'an amount of money (e.g. 0.05usd)',
   reliability: 'a percentage (e.g. 80%)',
   fail: 'a percentage (e.g. 80%)',
+  // `retry 3 backoff fixed 5s max 30s`, `rate_limit x 10 per 1m`
+  fixed: 'a duration (e.g. 30s)',
+  exponential: 'a duration (e.g. 30s)',
+  max: 'a duration (e.g. 30s)',
+  per: 'a duration (e.g. 30s)',
 };
 
 function describeExpected(t: TokenType, previous?: IToken): string {

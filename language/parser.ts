@@ -640,10 +640,10 @@ function defineParser(Base: typeof CstParser) {
       this.OPTION(() => {
         this.CONSUME(K.backoff);
         kind = this.CONSUME(Name, LABEL.backoffKind);
-        delay = this.CONSUME(DurationTok, LABEL.delay);
+        delay = this.CONSUME(AnyNumber, LABEL.delay);
         this.OPTION2(() => {
           this.CONSUME(K.max);
-          max = this.CONSUME2(DurationTok, LABEL.max);
+          max = this.CONSUME2(AnyNumber, LABEL.max);
         });
       });
       if (this.live) return this.b.retrySpecOf(attempts, kind, delay, max, kw.startOffset, this.end());
@@ -798,14 +798,14 @@ function defineParser(Base: typeof CstParser) {
       const capability = this.SUBRULE(this.qualifiedName);
       const count = this.CONSUME(NumberTok, LABEL.count);
       this.CONSUME(K.per);
-      const per = this.CONSUME(DurationTok, LABEL.per);
+      const per = this.CONSUME(AnyNumber, LABEL.per);
       if (this.live) {
         const b = this.b;
         const r: A.RateLimitDecl = {
           kind: 'RateLimitDecl',
           capability: v(capability),
           count: b.integer(count, 'the rate limit count').value,
-          per: b.durationLit(per),
+          per: b.unitLit(per, 'per', 'duration'),
           range: b.span(kw.startOffset, this.end()),
         };
         return r;
@@ -1008,13 +1008,13 @@ function defineParser(Base: typeof CstParser) {
       const condition = this.SUBRULE(this.expression);
       const timeout = this.OPTION(() => {
         this.CONSUME(K.timeout);
-        return this.CONSUME(DurationTok);
+        return this.CONSUME(AnyNumber);
       });
       if (this.live) {
         const a: { -readonly [P in keyof A.WaitUntilAction]: A.WaitUntilAction[P] } = {
           kind: 'WaitUntilAction', condition: v(condition), range: this.b.span(kw.startOffset, this.end()),
         };
-        if (timeout) a.timeout = this.b.durationLit(timeout);
+        if (timeout) a.timeout = this.b.unitLit(timeout, 'timeout', 'duration');
         return a;
       }
     });

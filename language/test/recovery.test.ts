@@ -175,6 +175,23 @@ simulate a { fail 0.5 latency 1usd..2usd cost 3s }`;
     expect(d.kind === 'CapabilityDecl' && [d.capabilityKind, d.cost, d.timeout]).toEqual(['tool', undefined, undefined]);
   });
 
+  it('also in a retry backoff, a rate limit window and a wait until timeout', () => {
+    const text = `capability a { kind tool retry 2 backoff fixed 1usd }
+capability b { kind tool retry 2 backoff exponential 1s max 50% }
+policy p { rate_limit a 1 per 5usd }
+plan q { step w = wait until true timeout 3 step x = a() }`;
+    const expected = [
+      "1:48 E0203 'backoff' needs a duration (e.g. 30s), found an amount of money '1usd'",
+      "2:61 E0203 'max' needs a duration (e.g. 30s), found a percentage '50%'",
+      "3:31 E0203 'per' needs a duration (e.g. 30s), found an amount of money '5usd'",
+      "4:43 E0203 'timeout' needs a duration (e.g. 30s), found a number '3'",
+    ];
+    expect(both(text)).toEqual([expected, expected]);
+    const plan = parse({ file: 'f.orch', text }).module.declarations[3]!;
+    expect(plan.kind === 'PlanDecl' && plan.body.map((s) => s.kind === 'StepDecl' && s.name.name)).toEqual(['w', 'x']);
+    expect(both('policy p { rate_limit a 1 per soon }')[1]).toEqual(["1:31 E0001 expected a duration (e.g. 30s) after 'per', found 'soon'"]);
+  });
+
   it('a token that is no number at all stays a syntax error naming the unit', () => {
     expect(both('capability a { timeout soon }')).toEqual([
       ["1:24 E0001 expected a duration (e.g. 30s) after 'timeout', found 'soon'"],
