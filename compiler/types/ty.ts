@@ -32,9 +32,7 @@ export type Ty =
   /**
    * `mixed`: a list literal whose items have no one type (`[1, "a"]`): its elements read as
    * `any`, and it fits a `list<T>` only when every item type fits `T`.
-   */
-  /**
-   * `items`: a list literal's own item types. Its elements read as the widened `elem`
+   * `items`: any other list literal's own item types. Its elements read as the widened `elem`
    * (`["a", "b"]` is a `list<string>`), but it fits a `list<T>` only when every item fits `T`
    * (`["c"]` is no `list<"a" | "b">`), and a mismatch is reported at the item.
    */
