@@ -1,13 +1,15 @@
 /**
  * `orch check`: the diagnostics of a set of files — every compiler phase (syntax, names, types,
- * DAG, placement, guardrails, triggers, unused declarations), imports included. The given files
+ * DAG, placement, guardrails, triggers, unused declarations — across the files: see
+ * `unusedAcrossChecks`), imports included. The given files
  * are read through `read` (so the CLI reports unusable inputs as I/O errors first); imported
  * files come from the disk.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { compareDiagnostics, type Diagnostic } from '../language/index.js';
-import { check } from './diagnose.js';
+import { checkLoading } from './diagnose.js';
+import { unusedAcrossChecks } from './unused.js';
 import { compactHost, diskHost } from './load.js';
 
 export type ReadText = (path: string) => Promise<string>;
@@ -22,10 +24,13 @@ export async function checkFiles(paths: readonly string[], read: ReadText = read
   const host = compactHost({ readFile: (p) => texts.get(resolve(p)) ?? diskHost.readFile(p) });
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
-  for (const file of paths) {
-    for (const d of check({ entry: file, host })) {
+  const checks = paths.map((file) => checkLoading({ entry: file, host }));
+  // A declaration one checked file uses is not unused because another file, checked alone, is.
+  const keep = unusedAcrossChecks(checks);
+  for (const c of checks) {
+    for (const d of c.diagnostics) {
       const key = `${resolve(d.file)}\u0000${d.range.start.offset}\u0000${d.range.end.offset}\u0000${d.code}\u0000${d.message}`;
-      if (seen.has(key)) continue;
+      if (seen.has(key) || !keep(d)) continue;
       seen.add(key);
       out.push(d);
     }

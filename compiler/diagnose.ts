@@ -12,14 +12,21 @@ export function internalError(entry: string, err: unknown): Diagnostic {
   return diagnostic('E0001', `internal compiler error: ${err instanceof Error ? err.message : String(err)}`, entry, range);
 }
 
+type CheckInput = { readonly entry: string; readonly host?: SourceHost; readonly memo?: PlanMemo };
+
 /** Diagnostics only (no IR assembly, no hover types): what `orch check` runs. */
-export function check(input: { readonly entry: string; readonly host?: SourceHost; readonly memo?: PlanMemo }): Diagnostic[] {
+export function check(input: CheckInput): Diagnostic[] {
+  return checkLoading(input).diagnostics;
+}
+
+/** `check`, and the user files the program loaded (the entry and what it imports). */
+export function checkLoading(input: CheckInput): { diagnostics: Diagnostic[]; files: readonly string[] } {
   try {
     const r = compileProgram({ entry: input.entry, host: input.host ?? diskHost, checkOnly: true, recordTypes: false, recordReferences: false, memo: input.memo });
-    return capDiagnostics(dedupe(r.diagnostics).sort(compareDiagnostics));
+    return { diagnostics: capDiagnostics(dedupe(r.diagnostics).sort(compareDiagnostics)), files: r.program.modules.filter((m) => !m.std).map((m) => m.file) };
   } catch (err) {
     if (process.env.ORCH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
-    return [internalError(input.entry, err)];
+    return { diagnostics: [internalError(input.entry, err)], files: [input.entry] };
   }
 }
 

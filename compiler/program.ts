@@ -13,7 +13,7 @@ import { diagnostic, type Diagnostic } from '../language/index.js';
 import { boundsDiagnostics } from './check/bounds.js';
 import { capabilityInfo, type CapabilityInfo } from './check/capability.js';
 import { checkModelResource } from './check/llm.js';
-import { checkExpr, durationMs, type RootInfo } from './check/expr.js';
+import { durationMs, type RootInfo } from './check/expr.js';
 import { ms } from './check/lower.js';
 import { checkInvariant, checkPlan, RUN_TY, stepsById, type CheckedPlan, type CheckedStep } from './check/plan.js';
 import { buildDag, type DagInput } from './dag.js';
@@ -30,6 +30,7 @@ import { Scopes, type DeclEntry } from './scope.js';
 import { TypeResolver } from './types/resolve.js';
 import { toJsonSchema } from './types/json-schema.js';
 import { T, maxClass, record, type FieldTy, type Ty } from './types/ty.js';
+import { checkSimulate } from './check/simulate.js';
 import { checkTriggers } from './triggers.js';
 import { unusedDeclarations, unusedSteps } from './unused.js';
 import { symbolKey, type PlanMemo } from './plan-memo.js';
@@ -469,32 +470,7 @@ function simulationsOf(
       const ce = scopes.resolve(m, s.capability, 'capability');
       if (!ce) continue;
       const info = capability(ce);
-      const env = { file: m.file, model, diags, roots: new Map<string, RootInfo>(), allowRange: true };
-      let output: Record<string, import("./ir/types.js").ExprIR> | null = null;
-      if (s.output) {
-        output = {};
-        const outTy = info.output.k === 'record' ? info.output : undefined;
-        for (const f of s.output.fields) {
-          if (outTy && !outTy.fields.has(f.key.name))
-            diags.push(diagnostic('E0201', `capability ${ce.node.name.name} has no output field "${f.key.name}"`, m.file, f.key.range));
-          output[f.key.name] = checkExpr(f.value, env).ir;
-        }
-      }
-      const span = (x: SimulateDecl['latency'] | SimulateDecl['cost'], unit: 'duration' | 'money'): { min: number; max: number } | null => {
-        if (!x) return null;
-        const v = checkExpr(x, env).ir;
-        const num = (e: typeof v): number => (e.op === 'lit' && typeof e.value === 'number' ? e.value : 0);
-        if (v.op === 'range') return { min: num(v.from), max: num(v.to) };
-        void unit;
-        return { min: num(v), max: num(v) };
-      };
-      out.set(info.name, {
-        capability: info.name,
-        output,
-        fail: s.fail ? Math.min(1, Math.max(0, s.fail.value / 100)) : null,
-        latency_ms: span(s.latency, 'duration'),
-        cost: span(s.cost, 'money'),
-      });
+      out.set(info.name, checkSimulate(s, info, { file: m.file, model, diags, roots: new Map<string, RootInfo>(), allowRange: true }));
     }
   }
   return out;

@@ -7,11 +7,11 @@
  * qualifier. Unresolved names are E0101 with a did-you-mean fix.
  */
 import type {
-  CapabilityDecl, Declaration, GuardrailDecl, Ident, InvariantDecl, PlanDecl, PolicyDecl, QualifiedName, Range,
+  CapabilityDecl, Declaration, GuardrailDecl, Ident, ImportDecl, InvariantDecl, PlanDecl, PolicyDecl, QualifiedName, Range,
   ResourceDecl, TriggerDecl, TypeAliasDecl,
 } from '../language/index.js';
 import { diagnostic, type Diagnostic, type Fix } from '../language/index.js';
-import type { LoadedModule, Program } from './load.js';
+import type { LoadedModule, Program, ResolvedImport } from './load.js';
 import type { ModelBuilder, OrchSymbol, SymbolKind } from './model.js';
 import { closest } from './suggest.js';
 import { unknownToolMessage } from './mcp-import.js';
@@ -80,7 +80,37 @@ export class Scopes {
     private readonly diags: Diagnostic[],
   ) {
     for (const mod of program.modules) this.declareModule(mod);
-    for (const mod of program.modules) this.checkImportedNames(mod);
+    for (const mod of program.modules) {
+      this.checkImportQualifiers(mod);
+      this.checkImportedNames(mod);
+    }
+  }
+
+  /**
+   * One qualifier names one module: a second import under an alias already used (`as o` twice,
+   * or `as policies` next to `import std.policies`) is E0102 at its alias. The same std module
+   * imported twice (`import std.x` and `import std.x { a }`) is one module, not a clash.
+   */
+  private checkImportQualifiers(mod: LoadedModule): void {
+    const first = new Map<string, ResolvedImport>();
+    for (const imp of mod.imports) {
+      const decl = imp.decl;
+      if (!decl || !imp.qualifier) continue;
+      const prior = first.get(imp.qualifier);
+      if (!prior) {
+        first.set(imp.qualifier, imp);
+        continue;
+      }
+      const sameStd = decl.kind === 'StdImport' && prior.decl?.kind === 'StdImport' && (imp.target === undefined || imp.target === prior.target);
+      if (sameStd) continue;
+      const at = qualifierRange(decl);
+      const priorAt = qualifierRange(prior.decl!);
+      this.diags.push(
+        diagnostic('E0102', `duplicate import alias "${imp.qualifier}" (first used on line ${priorAt.start.line})`, mod.file, at, {
+          related: [{ message: 'first used here', file: mod.file, range: priorAt }],
+        }),
+      );
+    }
   }
 
   private declareModule(mod: LoadedModule): void {
@@ -161,9 +191,13 @@ export class Scopes {
     if (parts.length === 1) return this.lookupName(mod, kind, parts[0]!);
     const last = parts[parts.length - 1]!;
     const qualifier = parts.slice(0, -1).join('.');
+    // Two imports under one alias are E0102 already: the name resolves in whichever declares it.
     for (const imp of mod.imports) {
       if (!imp.target) continue;
-      if (imp.qualifier === qualifier || imp.target.name === qualifier) return this.ownEntry(imp.target, kind, last);
+      if (imp.qualifier === qualifier || imp.target.name === qualifier) {
+        const e = this.ownEntry(imp.target, kind, last);
+        if (e) return e;
+      }
     }
     if (qualifier === mod.name) return this.ownEntry(mod, kind, last);
     return undefined;
@@ -212,6 +246,12 @@ export class Scopes {
   unresolved(file: string, ident: Ident, message: string, candidates: Iterable<string>, range: Range = ident.range): void {
     this.diags.push(unresolvedDiagnostic(file, ident.name, message, candidates, range));
   }
+}
+
+/** Where an import's qualifier is written: a file import's alias, a std import's last segment. */
+function qualifierRange(decl: ImportDecl): Range {
+  if (decl.kind === 'FileImport') return decl.alias.range;
+  return decl.path.parts[decl.path.parts.length - 1]?.range ?? decl.path.range;
 }
 
 /** E0101 with "did you mean" in the message and as a quick fix. */

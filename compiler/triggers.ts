@@ -9,6 +9,7 @@ import { Cron } from 'croner';
 import type { Range, TriggerDecl } from '../language/index.js';
 import { diagnostic, type Diagnostic } from '../language/index.js';
 import { checkExpr, type RootInfo } from './check/expr.js';
+import { mismatchDiagnostic } from './check/mismatch.js';
 import type { LoadedModule } from './load.js';
 import type { ModelBuilder } from './model.js';
 import type { DeclEntry, Scopes } from './scope.js';
@@ -121,7 +122,10 @@ function checkTrigger(
       }
       if (p.decl?.symbol !== undefined) model.refer(file, f.key.range, p.decl.symbol);
       const valueTy = withTy?.ty.k === 'record' ? withTy.ty.fields.get(f.key.name)?.ty : undefined;
-      if (valueTy && !assignable(valueTy, p.ty)) err(`input "${f.key.name}" of plan ${plan.node.name.name} expects ${formatTy(p.ty)}, got ${formatTy(valueTy)}`, f.value.range);
+      if (valueTy && !assignable(valueTy, p.ty)) {
+        const m = mismatchDiagnostic(f.value, valueTy, p.ty, `input "${f.key.name}" of plan ${plan.node.name.name}`, f.key.name, file);
+        err(m.message, m.range);
+      }
     }
     const given = new Set(t.with.fields.map((f) => f.key.name));
     const missing = [...input.fields.values()].filter((f) => f.required && !given.has(f.name));

@@ -9,6 +9,7 @@
  * Modules without plans that are imported, or that declare `module`, are libraries: their
  * capabilities, resources, policies and types are exports, not reported.
  */
+import { resolve } from 'node:path';
 import { diagnostic, type Diagnostic } from '../language/index.js';
 import type { CheckedPlan } from './check/plan.js';
 import type { LoadedModule } from './load.js';
@@ -81,4 +82,30 @@ export function unusedSteps(cp: CheckedPlan): Diagnostic[] {
     );
   }
   return out;
+}
+
+/** Whether `d` is a W0601 on a declaration (capability, resource, policy, type), not on a step. */
+export function isUnusedDeclaration(d: Diagnostic): boolean {
+  return d.code === 'W0601' && UNUSED_DECLARATION.test(d.message);
+}
+
+const UNUSED_DECLARATION = /^(capability|resource|policy|type) "[^"]*" is never used$/;
+
+/**
+ * Several checks of one invocation (`orch check a.orch b.orch`, an editor's workspace), each of
+ * one entry: a declaration is unused only when every check that loaded its file says so. A file
+ * checked alone sees no use from the files that import it (and a plan-less one counts as a bare
+ * entry, not a library): any of those checks that found it used, or took the file as a library,
+ * wins. Returns whether to keep a diagnostic of the merged list.
+ */
+export function unusedAcrossChecks(checks: readonly { readonly files: Iterable<string>; readonly diagnostics: readonly Diagnostic[] }[]): (d: Diagnostic) => boolean {
+  const key = (d: Diagnostic) => `${resolve(d.file)}\u0000${d.range.start.offset}\u0000${d.message}`;
+  const loaded = checks.map((c) => new Set([...c.files].map((f) => resolve(f))));
+  const reported = checks.map((c) => new Set(c.diagnostics.filter(isUnusedDeclaration).map(key)));
+  return (d) => {
+    if (!isUnusedDeclaration(d)) return true;
+    const file = resolve(d.file);
+    const k = key(d);
+    return checks.every((_, i) => !loaded[i]!.has(file) || reported[i]!.has(k));
+  };
 }

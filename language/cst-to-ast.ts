@@ -672,8 +672,10 @@ export class AstBuilder extends NodeBuilders {
     switch (n.name) {
       case 'waitUntilAction': {
         const a: Mutable<A.WaitUntilAction> = { kind: 'WaitUntilAction', condition: this.expression(child(n, 'expression')), range };
-        const t = token(n, 'Duration');
-        if (t) a.timeout = this.durationLit(t);
+        const t = token(n, 'AnyNumber');
+        // A timeout of another unit is reported (E0203) and left out, not the whole step.
+        const timeout = t ? this.attempt(() => this.unitLit(t, 'timeout', 'duration')) : undefined;
+        if (timeout) a.timeout = timeout;
         return a;
       }
       case 'waitAction':
@@ -874,7 +876,8 @@ const NONE_OPTIONS: typeof STEP_OPTIONS = [];
 const PRIMARY_TOKENS = ['string', 'number', 'bool', 'null'] as const;
 
 /** Where a keyword property keeps its value: one of these tokens, else one of these sub-rules. */
-const VALUE_TOKENS = ['word', 'String', 'Duration', 'Money', 'Number', 'Percent'];
+// `AnyNumber`: a quantity property takes any number, its unit checked by the builder (`unitLit`).
+const VALUE_TOKENS = ['word', 'String', 'Duration', 'Money', 'Number', 'Percent', 'AnyNumber'];
 const VALUE_RULES = ['recordType', 'typeExpr', 'recordLit', 'nameList', 'boolLit', 'qualifiedName', 'expression'] as const;
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', n: '\n', t: '\t', r: '\r', $: '$' };

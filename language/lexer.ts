@@ -15,13 +15,19 @@ import { createToken, Lexer } from './chevrotain.js';
 
 /** Anything usable as a name: identifiers and every soft keyword. */
 export const Name = createToken({ name: 'Name', pattern: Lexer.NA, label: 'a name' });
+/**
+ * Anything usable as a field name (LANGUAGE.md §2): every name and every keyword, reserved words
+ * included — after a `.`, as a field of a record type or literal and as an argument name
+ * (`output { in: string }`, `x.output.not`, `f(true: 1)`).
+ */
+export const FieldName = createToken({ name: 'FieldName', pattern: Lexer.NA, label: 'a name' });
 /** Every numeric literal (plain, duration, money, percent), for expression position. */
 export const AnyNumber = createToken({ name: 'AnyNumber', pattern: Lexer.NA, label: 'a number' });
 
 export const Identifier = createToken({
   name: 'Identifier',
   pattern: /[A-Za-z_][A-Za-z0-9_]*/,
-  categories: [Name],
+  categories: [Name, FieldName],
   label: 'a name',
 });
 
@@ -55,11 +61,11 @@ function keyword(word: string, categories: TokenType[]): TokenType {
   return createToken({ name: `Kw_${word}`, pattern: Lexer.NA, categories, label: `'${word}'` });
 }
 
-export const K = Object.fromEntries(SOFT_KEYWORDS.map((w) => [w, keyword(w, [Name])])) as Record<
+export const K = Object.fromEntries(SOFT_KEYWORDS.map((w) => [w, keyword(w, [Name, FieldName])])) as Record<
   SoftKeyword,
   TokenType
 >;
-export const R = Object.fromEntries(RESERVED_WORDS.map((w) => [w, keyword(w, [])])) as Record<
+export const R = Object.fromEntries(RESERVED_WORDS.map((w) => [w, keyword(w, [FieldName])])) as Record<
   ReservedWord,
   TokenType
 >;
@@ -331,6 +337,7 @@ export const ALL_TOKENS: TokenType[] = [
   QuestionQuestion, Question, At, Pipe,
   // Categories last: they never match text themselves.
   Name,
+  FieldName,
   AnyNumber,
 ];
 
@@ -354,7 +361,7 @@ export const DeclWord = createToken({ name: 'DeclWord', pattern: Lexer.NA, label
   ALL_TOKENS.push(DeclWord);
   for (const t of ALL_TOKENS) {
     // Skip comments, whitespace and the categories (keywords have no pattern but are real tokens).
-    if (t.GROUP !== undefined || t === Name || t === AnyNumber || starters.has(t)) continue;
+    if (t.GROUP !== undefined || t === Name || t === FieldName || t === AnyNumber || starters.has(t)) continue;
     (t.CATEGORIES ??= []).push(TopJunk);
     if (t !== LCurly && t !== RCurly) t.CATEGORIES.push(Junk);
   }

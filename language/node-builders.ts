@@ -9,7 +9,7 @@
  * A value the builder requires but finds missing (only after the CST path's error recovery)
  * throws MISSING, which drops just that item.
  */
-import type { IToken } from 'chevrotain';
+import type { IToken, TokenType } from 'chevrotain';
 import type * as A from './ast.js';
 import {
   CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES,
@@ -19,6 +19,14 @@ import { isMissing, need, MISSING } from './cst-access.js';
 import type { DocComments } from './cst-to-ast.js';
 import { DurationTok, MoneyTok, NumberTok, PercentTok, StringTok } from './lexer.js';
 import type { LineIndex } from './source.js';
+
+/** What each number token is, for `unitLit`'s messages. */
+const QUANTITY_WORDS = new Map<TokenType, { unit: 'number' | 'duration' | 'money' | 'percent'; what: string; example: string }>([
+  [NumberTok, { unit: 'number', what: 'a number', example: 'a number' }],
+  [DurationTok, { unit: 'duration', what: 'a duration', example: 'a duration (e.g. 30s)' }],
+  [MoneyTok, { unit: 'money', what: 'an amount of money', example: 'an amount of money (e.g. 0.05usd)' }],
+  [PercentTok, { unit: 'percent', what: 'a percentage', example: 'a percentage (e.g. 80%)' }],
+]);
 
 /** The largest `repeat … max N` (LANGUAGE.md §7.1). */
 export const MAX_REPEAT = 1000;
@@ -243,6 +251,38 @@ export abstract class NodeBuilders {
     return { kind: 'PercentLit', value: Number(tok.image.slice(0, -1)), range: this.tokRange(tok) };
   }
 
+  /**
+   * A property's quantity (`timeout 30s`, `cost 0.01usd`, `reliability 99%`). The grammar takes
+   * any number there, so that one of another unit (`timeout 3usd`, `deadline 10`) is a unit
+   * mismatch, E0203 at the value naming the unit the property needs (LANGUAGE.md §5), rather
+   * than a syntax error. The property is then left out, as after any error in its value.
+   */
+  unitLit(t: IToken | undefined, key: string, unit: 'duration'): A.DurationLit;
+  unitLit(t: IToken | undefined, key: string, unit: 'money'): A.MoneyLit;
+  unitLit(t: IToken | undefined, key: string, unit: 'percent'): A.PercentLit;
+  unitLit(t: IToken | undefined, key: string, unit: 'duration' | 'money' | 'percent'): A.DurationLit | A.MoneyLit | A.PercentLit {
+    const tok = need(t);
+    const found = QUANTITY_WORDS.get(tok.tokenType);
+    if (found?.unit === unit) return unit === 'duration' ? this.durationLit(tok) : unit === 'money' ? this.moneyLit(tok) : this.percentLit(tok);
+    // Not a number of a known unit (`5min`): the lexer has said so.
+    if (!found) throw MISSING;
+    const wanted = [...QUANTITY_WORDS.values()].find((w) => w.unit === unit)!;
+    this.diagnostics.push(diagnostic('E0203', `'${key}' needs ${wanted.example}, found ${found.what} '${tok.image}'`, this.file, this.tokRange(tok)));
+    throw MISSING;
+  }
+
+  /**
+   * A simulate `latency` or `cost` that is not a literal of its unit: one of another unit (or a
+   * range of them) is a unit mismatch (E0203, `unit`), anything else a syntax error (`other`).
+   */
+  private quantityError(e: A.Expr, unit: string, other: string): void {
+    const quantity = (x: A.Expr) => x.kind === 'NumberLit' || x.kind === 'DurationLit' || x.kind === 'MoneyLit' || x.kind === 'PercentLit';
+    if (quantity(e) || (e.kind === 'RangeExpr' && quantity(e.from) && quantity(e.to))) {
+      const found = this.text.slice(e.range.start.offset, e.range.end.offset);
+      this.diagnostics.push(diagnostic('E0203', `${unit}, found '${found}'`, this.file, e.range));
+    } else this.error(other, e.range);
+  }
+
   numericLiteral(t: IToken): A.Expr {
     switch (t.tokenType) {
       case NumberTok: return this.numberLit(t);
@@ -346,8 +386,8 @@ export abstract class NodeBuilders {
     const r: Mutable<A.RetrySpec> = { kind: 'RetrySpec', attempts: this.integer(attempts, 'the retry count').value, range };
     if (kindTok) {
       const kind = this.word(kindTok, ['fixed', 'exponential'] as const, 'backoff');
-      const d = this.durationLit(delay);
-      if (kind) r.backoff = max ? { kind, delay: d, max: this.durationLit(max) } : { kind, delay: d };
+      const d = this.unitLit(delay, 'backoff', 'duration');
+      if (kind) r.backoff = max ? { kind, delay: d, max: this.unitLit(max, 'max', 'duration') } : { kind, delay: d };
     }
     return r;
   }
@@ -389,10 +429,10 @@ export abstract class NodeBuilders {
       case 'input': d.input = v as A.RecordType; break;
       case 'output': d.output = v as A.TypeExpr; break;
       case 'handler': d.handler = this.stringLit(t, false); break;
-      case 'timeout': d.timeout = this.durationLit(t); break;
+      case 'timeout': d.timeout = this.unitLit(t, key, 'duration'); break;
       case 'retrySpec': d.retry = v as A.RetrySpec; break;
-      case 'cost': d.cost = this.moneyLit(t); break;
-      case 'latency': d.latency = this.durationLit(t); break;
+      case 'cost': d.cost = this.unitLit(t, key, 'money'); break;
+      case 'latency': d.latency = this.unitLit(t, key, 'duration'); break;
       case 'data': this.setWord(d, 'data', t, DATA_CLASSES, 'data class'); break;
       case 'consent': d.consent = (v as IToken[]).map((s) => this.stringLit(s, false)); break;
       case 'requires': d.requires = v as A.Ident[]; break;
@@ -413,9 +453,9 @@ export abstract class NodeBuilders {
       case 'kind': this.setWord(d, 'resourceKind', t, RESOURCE_KINDS, 'resource kind'); break;
       case 'provides': d.provides = v as A.Ident[]; break;
       case 'concurrency': d.concurrency = this.integer(t, 'concurrency'); break;
-      case 'cost': d.cost = this.moneyLit(t); break;
-      case 'latency': d.latency = this.durationLit(t); break;
-      case 'reliability': d.reliability = this.percentLit(t); break;
+      case 'cost': d.cost = this.unitLit(t, key, 'money'); break;
+      case 'latency': d.latency = this.unitLit(t, key, 'duration'); break;
+      case 'reliability': d.reliability = this.unitLit(t, key, 'percent'); break;
       case 'location': d.location = this.stringLit(t); break;
       case 'energy': d.energy = this.numberLit(t); break;
       case 'endpoint': d.endpoint = this.stringLit(t, false); break;
@@ -461,7 +501,7 @@ export abstract class NodeBuilders {
   }
 
   rateLimit(capability: A.QualifiedName, count: IToken | undefined, per: IToken | undefined, range: Range): A.RateLimitDecl {
-    return { kind: 'RateLimitDecl', capability, count: this.integer(count, 'the rate limit count').value, per: this.durationLit(per), range };
+    return { kind: 'RateLimitDecl', capability, count: this.integer(count, 'the rate limit count').value, per: this.unitLit(per, 'per', 'duration'), range };
   }
 
   guardrailProp(d: Mutable<A.GuardrailDecl>, key: string, v: unknown): void {
@@ -489,7 +529,7 @@ export abstract class NodeBuilders {
       case 'policy': d.policy = v as A.QualifiedName; break;
       case 'guardrails': d.guardrails = v as A.QualifiedName[]; break;
       case 'priority': this.setWord(d, 'priority', t, PRIORITIES, 'priority'); break;
-      case 'deadline': d.deadline = this.durationLit(t); break;
+      case 'deadline': d.deadline = this.unitLit(t, key, 'duration'); break;
       case 'concurrency': d.concurrency = this.integer(t, 'concurrency'); break;
       case 'on_failure': this.setWord(d, 'onFailure', t, ['abort', 'continue', 'rollback'] as const, 'failure mode'); break;
       case 'output': d.output = v as A.RecordLit; break;
@@ -511,7 +551,7 @@ export abstract class NodeBuilders {
       case 'on': d.on = v as A.QualifiedName; break;
       case 'fallback': d.fallback = v as A.CapabilityCall; break;
       case 'compensate': d.compensate = v as A.CapabilityCall; break;
-      case 'timeout': d.timeout = this.durationLit(t); break;
+      case 'timeout': d.timeout = this.unitLit(t, key, 'duration'); break;
       case 'retry': d.retry = v as A.RetrySpec; break;
       case 'join': this.setWord(d, 'join', t, JOIN_RULES, 'join rule'); break;
       case 'on_failure': this.setWord(d, 'onFailure', t, ['abort', 'continue'] as const, 'step failure mode'); break;
@@ -575,7 +615,7 @@ export abstract class NodeBuilders {
       case 'where': t.where = v as { expr: A.Expr; range: Range }; break;
       case 'run': t.plan = v as A.QualifiedName; break;
       case 'with': t.rest.with = v as A.RecordLit; break;
-      case 'debounce': t.rest.debounce = this.durationLit(v as IToken); break;
+      case 'debounce': t.rest.debounce = this.unitLit(v as IToken, key, 'duration'); break;
       case 'consent': t.rest.consent = (v as IToken[]).map((s) => this.stringLit(s, false)); break;
       default: {
         const s = v as A.TriggerSource | undefined;
@@ -630,17 +670,17 @@ export abstract class NodeBuilders {
   simulateProp(d: Mutable<A.SimulateDecl>, key: string, v: unknown): void {
     switch (key) {
       case 'output': d.output = v as A.RecordLit; break;
-      case 'fail': d.fail = this.percentLit(v as IToken); break;
+      case 'fail': d.fail = this.unitLit(v as IToken, key, 'percent'); break;
       case 'latency': {
         const e = v as A.Expr;
         if (isLitOrRange(e, 'DurationLit')) d.latency = e as A.DurationLit | A.RangeExpr;
-        else this.error('expected a duration or a duration range such as 1s..5s', e.range);
+        else this.quantityError(e, "'latency' needs a duration or a duration range such as 1s..5s", 'expected a duration or a duration range such as 1s..5s');
         break;
       }
       case 'cost': {
         const e = v as A.Expr;
         if (isLitOrRange(e, 'MoneyLit')) d.cost = e as A.MoneyLit | A.RangeExpr;
-        else this.error('expected an amount of money or a range such as 0.01usd..0.05usd', e.range);
+        else this.quantityError(e, "'cost' needs an amount of money or a range such as 0.01usd..0.05usd", 'expected an amount of money or a range such as 0.01usd..0.05usd');
         break;
       }
     }

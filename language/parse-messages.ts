@@ -81,7 +81,33 @@ export function describeToken(token: IToken | undefined): string {
   return `'${image.length > 24 ? `${image.slice(0, 24)}…` : image}'`;
 }
 
-function describeExpected(t: TokenType): string {
+/** Reserved words that continue an expression: as a field name after a value, they need a comma. */
+const INFIX_WORDS = new Set(['in', 'and', 'or', 'implies']);
+
+/**
+ * Quantity properties take any number in the grammar (another unit is the builder's E0203): a
+ * missing value names the unit the property needs, as a token of that unit would.
+ */
+const QUANTITY_PROPERTIES: Record<string, string> = {
+  timeout: 'a duration (e.g. 30s)',
+  latency: 'a duration (e.g. 30s)',
+  deadline: 'a duration (e.g. 30s)',
+  debounce: 'a duration (e.g. 30s)',
+  cost: 'an amount of money (e.g. 0.05usd)',
+  reliability: 'a percentage (e.g. 80%)',
+  fail: 'a percentage (e.g. 80%)',
+  // `retry 3 backoff fixed 5s max 30s`, `rate_limit x 10 per 1m`
+  fixed: 'a duration (e.g. 30s)',
+  exponential: 'a duration (e.g. 30s)',
+  max: 'a duration (e.g. 30s)',
+  per: 'a duration (e.g. 30s)',
+};
+
+function describeExpected(t: TokenType, previous?: IToken): string {
+  if (t.name === 'AnyNumber' && previous) {
+    const unit = QUANTITY_PROPERTIES[previous.image];
+    if (unit) return unit;
+  }
   return tokenLabel(t);
 }
 
@@ -107,7 +133,7 @@ export const orchErrorMessages: IParserErrorMessageProvider = {
     const closer = CLOSERS[expected.name];
     if (closer) return `expected ${describeExpected(expected)} to close ${closer}, found ${found}`;
     const after = previous && previous.image && previous.tokenType !== EOF ? ` after '${previous.image}'` : '';
-    return `expected ${describeExpected(expected)}${after}, found ${found}`;
+    return `expected ${describeExpected(expected, previous)}${after}, found ${found}`;
   },
 
   buildNotAllInputParsedMessage({ firstRedundant }) {
@@ -118,7 +144,9 @@ export const orchErrorMessages: IParserErrorMessageProvider = {
     const found = describeToken(actual[0]);
     const named = ALTERNATIVES[ruleName];
     const after = previous && previous.image && previous.tokenType !== EOF ? ` after '${previous.image}'` : '';
-    if (named) return `expected ${named}${after}, found ${found}`;
+    // `{ a: 1 in: 2 }`: `in` read as the operator; a field of that name needs a comma before it.
+    const hint = previous && INFIX_WORDS.has(previous.image) && actual[0]?.image === ':' ? ` (a field named '${previous.image}' after a value needs a comma before it)` : '';
+    if (named) return `expected ${named}${after}, found ${found}${hint}`;
     const labels = expectedPathsPerAlt.flatMap((alt) => alt.map((path) => (path[0] ? describeExpected(path[0]) : '')));
     return `expected ${listOf(labels.filter(Boolean))}${after}, found ${found}`;
   },

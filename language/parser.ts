@@ -25,9 +25,9 @@ import { MISSING } from './cst-access.js';
 import { isLazyLookahead, LazyLookahead, type LazyLookaheadFunction } from './lazy-lookahead.js';
 import type { ExprItem } from './cst-to-ast.js';
 import {
-  ALL_TOKENS, AnyNumber, Assign, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
+  ALL_TOKENS, AnyNumber, Assign, FieldName, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
   LBracket, LCurly, LParen, Lt, LtEq, Minus, MoneyTok, Name, NumberTok,
-  PercentTok, Pipe, TopJunk, Junk, DeclWord, BinaryOp, PrefixOp, Question, R, RBracket, RCurly, RParen,
+  Pipe, TopJunk, Junk, DeclWord, BinaryOp, PrefixOp, Question, R, RBracket, RCurly, RParen,
   StringTok, Identifier,
 } from './lexer.js';
 import { orchErrorMessages } from './parse-messages.js';
@@ -598,7 +598,7 @@ function defineParser(Base: typeof CstParser) {
     });
 
     fieldDecl = this.RULE('fieldDecl', () => {
-      const name = this.CONSUME(Name, LABEL.name);
+      const name = this.CONSUME(FieldName, LABEL.name);
       this.CONSUME(Colon);
       const type = this.SUBRULE(this.typeExpr);
       const dataClass = this.OPTION(() => {
@@ -641,10 +641,10 @@ function defineParser(Base: typeof CstParser) {
       this.OPTION(() => {
         this.CONSUME(K.backoff);
         kind = this.CONSUME(Name, LABEL.backoffKind);
-        delay = this.CONSUME(DurationTok, LABEL.delay);
+        delay = this.CONSUME(AnyNumber, LABEL.delay);
         this.OPTION2(() => {
           this.CONSUME(K.max);
-          max = this.CONSUME2(DurationTok, LABEL.max);
+          max = this.CONSUME2(AnyNumber, LABEL.max);
         });
       });
       if (this.live) return this.b.retrySpecOf(attempts, kind, delay, max, kw.startOffset, this.end());
@@ -688,10 +688,10 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => { const k = this.CONSUME(K.input, LABEL.key); const r = this.SUBRULE(this.recordType); return this.prop(k, r); } },
         { ALT: () => { const k = this.CONSUME(K.output, LABEL.key); const t = this.SUBRULE(this.typeExpr); return this.prop(k, t); } },
         { ALT: () => { const k = this.CONSUME(K.handler, LABEL.key); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
-        { ALT: () => { const k = this.CONSUME(K.timeout, LABEL.key); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.timeout, LABEL.key); const d = this.CONSUME(AnyNumber); return this.prop(k, d); } },
         { ALT: () => { const r = this.SUBRULE(this.retrySpec); return this.item('retrySpec', r); } },
-        { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const m = this.CONSUME(MoneyTok); return this.prop(k, m); } },
-        { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const d = this.CONSUME2(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const m = this.CONSUME2(AnyNumber); return this.prop(k, m); } },
+        { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const d = this.CONSUME3(AnyNumber); return this.prop(k, d); } },
         { ALT: () => { const k = this.CONSUME(K.data, LABEL.key); const w = this.CONSUME2(Name, LABEL.word); return this.prop(k, w); } },
         { ALT: () => { const k = this.CONSUME(K.consent, LABEL.key); const l = this.SUBRULE(this.stringList); return this.prop(k, l); } },
         { ALT: () => { const k = this.CONSUME(K.requires, LABEL.key); const l = this.SUBRULE(this.nameList); return this.prop(k, l); } },
@@ -723,9 +723,9 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => { const k = this.CONSUME(K.kind, LABEL.key); const w = this.CONSUME(Name, LABEL.word); return this.prop(k, w); } },
         { ALT: () => { const k = this.CONSUME(K.provides, LABEL.key); const l = this.SUBRULE(this.nameList); return this.prop(k, l); } },
         { ALT: () => { const k = this.CONSUME(K.concurrency, LABEL.key); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
-        { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const m = this.CONSUME(MoneyTok); return this.prop(k, m); } },
-        { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
-        { ALT: () => { const k = this.CONSUME(K.reliability, LABEL.key); const p = this.CONSUME(PercentTok); return this.prop(k, p); } },
+        { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const m = this.CONSUME(AnyNumber); return this.prop(k, m); } },
+        { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const d = this.CONSUME2(AnyNumber); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.reliability, LABEL.key); const p = this.CONSUME3(AnyNumber); return this.prop(k, p); } },
         { ALT: () => { const k = this.CONSUME(K.location, LABEL.key); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
         { ALT: () => { const k = this.CONSUME(K.energy, LABEL.key); const n = this.CONSUME2(NumberTok); return this.prop(k, n); } },
         // v0.3 (§8.1): the model endpoint (a name in orch.config `endpoints`) and model it serves.
@@ -800,14 +800,14 @@ function defineParser(Base: typeof CstParser) {
       const capability = this.SUBRULE(this.qualifiedName);
       const count = this.CONSUME(NumberTok, LABEL.count);
       this.CONSUME(K.per);
-      const per = this.CONSUME(DurationTok, LABEL.per);
+      const per = this.CONSUME(AnyNumber, LABEL.per);
       if (this.live) {
         const b = this.b;
         const r: A.RateLimitDecl = {
           kind: 'RateLimitDecl',
           capability: v(capability),
           count: b.integer(count, 'the rate limit count').value,
-          per: b.durationLit(per),
+          per: b.unitLit(per, 'per', 'duration'),
           range: b.span(kw.startOffset, this.end()),
         };
         return r;
@@ -943,7 +943,7 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => { const k = this.CONSUME(K.policy, LABEL.key); const q = this.SUBRULE(this.qualifiedName); return this.prop(k, q); } },
         { ALT: () => { const k = this.CONSUME(K.guardrails, LABEL.key); const l = this.SUBRULE(this.qualifiedNameList); return this.prop(k, l); } },
         { ALT: () => { const k = this.CONSUME(K.priority, LABEL.key); const w = this.CONSUME(Name, LABEL.word); return this.prop(k, w); } },
-        { ALT: () => { const k = this.CONSUME(K.deadline, LABEL.key); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.deadline, LABEL.key); const d = this.CONSUME(AnyNumber); return this.prop(k, d); } },
         { ALT: () => { const k = this.CONSUME(K.concurrency, LABEL.key); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
         { ALT: () => { const k = this.CONSUME(K.on_failure, LABEL.key); const w = this.CONSUME2(Name, LABEL.word); return this.prop(k, w); } },
         { ALT: () => { const k = this.CONSUME(K.output, LABEL.key); const r = this.SUBRULE(this.recordLit); return this.prop(k, r); } },
@@ -992,7 +992,7 @@ function defineParser(Base: typeof CstParser) {
           () => { const k = this.CONSUME(K.on, LABEL.onKey); const q = this.SUBRULE(this.qualifiedName, LABEL.onValue); return this.prop(k, q); },
           () => { const k = this.CONSUME(K.fallback, LABEL.fallbackKey); const c = this.SUBRULE2(this.capabilityCall, LABEL.fallbackValue); return this.prop(k, c); },
           () => { const k = this.CONSUME(K.compensate, LABEL.compensateKey); const c = this.SUBRULE3(this.capabilityCall, LABEL.compensateValue); return this.prop(k, c); },
-          () => { const k = this.CONSUME(K.timeout, LABEL.timeoutKey); const d = this.CONSUME(DurationTok, LABEL.timeoutValue); return this.prop(k, d); },
+          () => { const k = this.CONSUME(K.timeout, LABEL.timeoutKey); const d = this.CONSUME(AnyNumber, LABEL.timeoutValue); return this.prop(k, d); },
           () => { const r = this.SUBRULE(this.retrySpec, LABEL.retryValue); return this.item('retry', r); },
           () => { const k = this.CONSUME(K.join, LABEL.joinKey); const w = this.CONSUME2(Name, LABEL.joinValue); return this.prop(k, w); },
           () => { const k = this.CONSUME(K.on_failure, LABEL.on_failureKey); const w = this.CONSUME3(Name, LABEL.on_failureValue); return this.prop(k, w); },
@@ -1010,13 +1010,13 @@ function defineParser(Base: typeof CstParser) {
       const condition = this.SUBRULE(this.expression);
       const timeout = this.OPTION(() => {
         this.CONSUME(K.timeout);
-        return this.CONSUME(DurationTok);
+        return this.CONSUME(AnyNumber);
       });
       if (this.live) {
         const a: { -readonly [P in keyof A.WaitUntilAction]: A.WaitUntilAction[P] } = {
           kind: 'WaitUntilAction', condition: v(condition), range: this.b.span(kw.startOffset, this.end()),
         };
-        if (timeout) a.timeout = this.b.durationLit(timeout);
+        if (timeout) a.timeout = this.b.unitLit(timeout, 'timeout', 'duration');
         return a;
       }
     });
@@ -1070,13 +1070,13 @@ function defineParser(Base: typeof CstParser) {
       this.argList = this.live ? [] : undefined;
       this.CONSUME(LParen);
       this.OPTION((this.namedArgs ??= () => {
-        const n = this.CONSUME(Name, LABEL.argName);
+        const n = this.CONSUME(FieldName, LABEL.argName);
         this.CONSUME(Colon);
         const e = this.SUBRULE(this.expression, LABEL.argValue);
         if (this.live) this.argList!.push(this.b.argument(n, v(e)));
         this.MANY((this.moreNamedArgs ??= () => {
           this.CONSUME(Comma);
-          const n2 = this.CONSUME2(Name, LABEL.argName);
+          const n2 = this.CONSUME2(FieldName, LABEL.argName);
           this.CONSUME2(Colon);
           const e2 = this.SUBRULE2(this.expression, LABEL.argValue);
           if (this.live) this.argList!.push(this.b.argument(n2, v(e2)));
@@ -1228,7 +1228,7 @@ function defineParser(Base: typeof CstParser) {
         },
         { ALT: () => { const k = this.CONSUME(K.run, LABEL.key); const q = this.SUBRULE2(this.qualifiedName); return this.prop(k, q); } },
         { ALT: () => { const k = this.CONSUME(K.with, LABEL.key); const l = this.SUBRULE(this.recordLit); return this.prop(k, l); } },
-        { ALT: () => { const k = this.CONSUME(K.debounce, LABEL.key); const d = this.CONSUME(DurationTok); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.debounce, LABEL.key); const d = this.CONSUME(AnyNumber); return this.prop(k, d); } },
         // Consent scopes the trigger grants to the runs it starts (LANGUAGE.md §7.2).
         { ALT: () => { const k = this.CONSUME(K.consent, LABEL.key); const l = this.SUBRULE(this.stringList); return this.prop(k, l); } },
       ]);
@@ -1267,7 +1267,7 @@ function defineParser(Base: typeof CstParser) {
     simulateProp = this.RULE('simulateProp', () => {
       return this.OR([
         { ALT: () => { const k = this.CONSUME(K.output, LABEL.key); const r = this.SUBRULE(this.recordLit); return this.prop(k, r); } },
-        { ALT: () => { const k = this.CONSUME(K.fail, LABEL.key); const p = this.CONSUME(PercentTok); return this.prop(k, p); } },
+        { ALT: () => { const k = this.CONSUME(K.fail, LABEL.key); const p = this.CONSUME(AnyNumber); return this.prop(k, p); } },
         { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const e = this.SUBRULE(this.expression); return this.prop(k, e); } },
         { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const e = this.SUBRULE2(this.expression); return this.prop(k, e); } },
       ]);
@@ -1407,7 +1407,7 @@ function defineParser(Base: typeof CstParser) {
       {
         ALT: () => {
           this.CONSUME7(Dot);
-          const m = this.CONSUME8(Name, LABEL.member);
+          const m = this.CONSUME8(FieldName, LABEL.member);
           if (this.live) this.acc = this.b.member(this.acc!, m);
         },
       },
@@ -1472,7 +1472,7 @@ function defineParser(Base: typeof CstParser) {
     });
 
     recordField = this.RULE('recordField', () => {
-      const key = this.CONSUME(Name, LABEL.key);
+      const key = this.CONSUME(FieldName, LABEL.key);
       this.CONSUME(Colon);
       const value = this.SUBRULE(this.expression);
       if (this.live) return { kind: 'RecordField', key: this.b.ident(key), value: v<A.Expr>(value), range: this.b.span(key.startOffset, this.end()) } satisfies A.RecordField;

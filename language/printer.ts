@@ -22,6 +22,9 @@ import { commentsWithin, distribute, SourceIndex, type Attached } from './commen
 import { breakParent, group, hardline, indent, join, line, lineSuffix, render, softline, type Doc } from './layout.js';
 import { endLine, endOffset, startLine } from './source.js';
 
+/** Reserved words that continue an expression (`a in b`): a field named so ends the value before it. */
+const INFIX_WORDS = new Set(['in', 'and', 'or', 'implies']);
+
 export interface PrintOptions {
   /** The text the module was parsed from; improves comment placement. */
   readonly source?: string;
@@ -718,7 +721,13 @@ class Printer {
   }
 
   private context(d: ContextDecl, comments: Comment[]): Doc {
-    const items: Item[] = d.fields.map((f) => ({ range: f.range, doc: f.doc, print: (inner) => this.fieldDecl(f, inner) }));
+    const items: Item[] = d.fields.map((f, i) => {
+      // Fields of a context block need no comma, but a default followed by a field named by an
+      // operator word (`n: int = 1` then `in: string`) would read as `1 in …`: a comma ends it.
+      const next = d.fields[i + 1];
+      const comma = f.default !== undefined && next !== undefined && INFIX_WORDS.has(next.name.name);
+      return { range: f.range, doc: f.doc, print: (inner) => this.fieldDecl(f, inner, comma ? ',' : '') };
+    });
     return this.block('context', items, comments, d.range);
   }
 
@@ -961,7 +970,8 @@ class Printer {
     return this.commaList('{', '}', items, comments, true);
   }
 
-  private fieldDecl(f: FieldDecl, comments: Comment[]): Doc {
+  /** `suffix`: a separator to print after the field and before its trailing comments. */
+  private fieldDecl(f: FieldDecl, comments: Comment[], suffix = ''): Doc {
     const { doc, rest } = this.typeWithComments(f.type, comments);
     const defaultComments = f.default ? commentsWithin(rest, f.default.range) : [];
     const remaining = rest.filter((c) => !defaultComments.includes(c));
@@ -972,6 +982,7 @@ class Printer {
         doc,
         f.dataClass ? [' @', f.dataClass] : '',
         f.default ? [' = ', this.exprC(f.default, defaultComments)] : '',
+        suffix,
       ],
       remaining,
     );

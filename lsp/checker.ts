@@ -7,7 +7,7 @@
  * text in the workspace has changed.
  */
 import { resolve } from 'node:path';
-import { check, compile, type BoundModel } from '../compiler/index.js';
+import { check, compile, isUnusedDeclaration, unusedAcrossChecks, type BoundModel } from '../compiler/index.js';
 import type { PlanIR } from '../compiler/index.js';
 import type { Diagnostic } from '../language/index.js';
 import type { CheckRequest, CheckResult as CheckedDiagnostics } from './check-worker.js';
@@ -62,11 +62,37 @@ export class Checker {
       return this.diagnostics(path);
     }
     const self = resolve(path);
-    const diagnostics = all.filter((d) => d.file === path || resolve(d.file) === self);
+    const diagnostics = this.usedElsewhereDropped(path, all.filter((d) => d.file === path || resolve(d.file) === self));
     // Cached under the generation the check started from; a newer state gets a new check.
     this.diagnosticsOnly.set(path, { generation, diagnostics });
     return diagnostics;
   }
+
+  /**
+   * W0601 as `orch check` on the workspace's files says it (`unusedAcrossChecks`): a declaration
+   * of `path` that a workspace file importing it uses is not unused. Only when there is such a
+   * warning are the importers checked (their whole diagnostics, kept for this workspace state).
+   */
+  private usedElsewhereDropped(path: string, diagnostics: readonly Diagnostic[]): readonly Diagnostic[] {
+    if (!diagnostics.some(isUnusedDeclaration)) return diagnostics;
+    const importers = this.workspace.filesReferencing(path).filter((f) => f !== path);
+    if (!importers.length) return diagnostics;
+    const generation = this.workspace.generation;
+    const checks = importers.map((entry) => {
+      let hit = this.importerChecks.get(entry);
+      if (!hit || hit.generation !== generation) {
+        hit = { generation, diagnostics: check({ entry, host: this.host }) };
+        this.importerChecks.set(entry, hit);
+      }
+      // An importer's program loads `path` (it imports it, directly or not).
+      return { files: [path], diagnostics: hit.diagnostics };
+    });
+    const keep = unusedAcrossChecks([{ files: [path], diagnostics }, ...checks]);
+    return diagnostics.filter(keep);
+  }
+
+  /** Every diagnostic of an importer's check (W0601 of the files it imports included), by entry. */
+  private readonly importerChecks = new Map<string, { generation: number; diagnostics: readonly Diagnostic[] }>();
 
   dispose(): void {
     this.thread.dispose();
@@ -83,7 +109,7 @@ export class Checker {
     const hit = this.diagnosticsOnly.get(path);
     if (hit && hit.generation === generation) return hit.diagnostics;
     const self = resolve(path);
-    const diagnostics = check({ entry: path, host: this.host }).filter((d) => d.file === path || resolve(d.file) === self);
+    const diagnostics = this.usedElsewhereDropped(path, check({ entry: path, host: this.host }).filter((d) => d.file === path || resolve(d.file) === self));
     this.diagnosticsOnly.set(path, { generation, diagnostics });
     return diagnostics;
   }
@@ -98,7 +124,7 @@ export class Checker {
     const result: CheckResult = {
       path,
       generation,
-      diagnostics: out.diagnostics.filter((d) => d.file === path || resolve(d.file) === self),
+      diagnostics: this.usedElsewhereDropped(path, out.diagnostics.filter((d) => d.file === path || resolve(d.file) === self)),
       model: out.model,
       plans: out.plans,
     };
@@ -114,5 +140,6 @@ export class Checker {
   forget(path: string): void {
     this.results.delete(path);
     this.diagnosticsOnly.delete(path);
+    this.importerChecks.delete(path);
   }
 }

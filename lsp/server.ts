@@ -128,6 +128,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     scheduler.schedule(uri, delay);
     try {
       for (const importer of workspace.importersOf(uriToPath(uri))) scheduler.schedule(workspace.uriOf(importer), delay);
+      // An open file this one imports: whether its declarations are used (W0601) depends on this one.
+      for (const imported of workspace.importsOf(uriToPath(uri)))
+        if (documents.get(workspace.uriOf(imported))) scheduler.schedule(workspace.uriOf(imported), delay);
     } catch (err) {
       log(`orch lsp: import graph failed: ${String(err)}`);
     }

@@ -53,7 +53,7 @@ describe('orch check', () => {
     const r = orch(['check', bad]);
     expect(r.code).toBe(1);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toBe(`${bad}:3:11: error[E0001]: expected a duration (e.g. 30s) after 'timeout', found '30'`);
+    expect(lines[0]).toBe(`${bad}:3:11: error[E0203]: 'timeout' needs a duration (e.g. 30s), found a number '30'`);
     expect(lines[1]).toBe('  3 |   timeout 30');
     expect(lines[2]).toBe('    |           ^^');
     expect(r.stdout).toContain(`${bad}:7:31: error[E0001]: expected an expression after '+', found ')'`);
@@ -70,9 +70,9 @@ describe('orch check', () => {
     expect(Object.keys(out)).toEqual(['diagnostics']);
     expect(out.diagnostics).toHaveLength(2);
     expect(out.diagnostics[0]).toEqual({
-      code: 'E0001',
+      code: 'E0203',
       severity: 'error',
-      message: "expected a duration (e.g. 30s) after 'timeout', found '30'",
+      message: "'timeout' needs a duration (e.g. 30s), found a number '30'",
       file: bad,
       range: { start: { line: 3, column: 11 }, end: { line: 3, column: 13 } },
     });
@@ -94,14 +94,14 @@ describe('orch check', () => {
     const run = log.runs[0];
     expect(run.tool.driver.name).toBe('orch');
     const ruleIds = run.tool.driver.rules.map((x: { id: string }) => x.id);
-    expect(ruleIds).toContain('E0001');
+    expect(ruleIds).toEqual(expect.arrayContaining(['E0001', 'E0203']));
     for (const rule of run.tool.driver.rules) expect(rule.name).toMatch(/^[A-Z][A-Za-z0-9]*$/);
     expect(run.results).toHaveLength(2);
     const res = run.results[0];
-    expect(res.ruleId).toBe('E0001');
-    expect(run.tool.driver.rules[res.ruleIndex].id).toBe('E0001');
+    expect(res.ruleId).toBe('E0203');
+    expect(run.tool.driver.rules[res.ruleIndex].id).toBe('E0203');
     expect(res.level).toBe('error');
-    expect(res.message.text).toMatch(/expected a duration/);
+    expect(res.message.text).toMatch(/needs a duration/);
     expect(res.locations[0].physicalLocation).toEqual({
       artifactLocation: { uri: 'bad-sarif.orch', uriBaseId: '%SRCROOT%' },
       region: { startLine: 3, startColumn: 11, endLine: 3, endColumn: 13 },
@@ -123,7 +123,7 @@ describe('orch check', () => {
     const r = await cli(['check', file('m1.orch', BAD), file('m2.orch', GOOD), file('m3.orch', 'plan p { deadline 1 }'), '--format', 'json']);
     expect(r.code).toBe(1);
     const files = JSON.parse(r.stdout)
-      .diagnostics.filter((d: { code: string }) => d.code === 'E0001')
+      .diagnostics.filter((d: { severity: string }) => d.severity === 'error')
       .map((d: { file: string }) => path.basename(d.file));
     expect(files).toEqual(['m1.orch', 'm1.orch', 'm3.orch']);
   });

@@ -1,11 +1,11 @@
 /**
  * Numbers a declaration property must keep within, whatever its unit says. A value outside them
  * parses and has the right type, but the runtime cannot honour it — `concurrency 0` would admit
- * no step, `rate_limit x 0 per 1m` would hold every call forever and `per 0s` is no window — so
+ * no step, `for each … parallel 0` no item, `rate_limit x 0 per 1m` would hold every call forever and `per 0s` is no window — so
  * `orch check` says so (E0201: the property's type is a positive integer, a percentage of at
  * most 100 % …) instead of a run hanging or the IR validator failing after the check passed.
  */
-import { diagnostic, type Diagnostic, type Module, type NumberLit, type PercentLit } from '../../language/index.js';
+import { diagnostic, type BlockItem, type Diagnostic, type Module, type NumberLit, type PercentLit } from '../../language/index.js';
 import { durationMs } from './expr.js';
 
 export function boundsDiagnostics(module: Module, file: string): Diagnostic[] {
@@ -23,6 +23,15 @@ export function boundsDiagnostics(module: Module, file: string): Diagnostic[] {
       percent(d.reliability, 'reliability');
     } else if (d.kind === 'PlanDecl') {
       positiveInt(d.concurrency, 'concurrency');
+      // `for each … parallel 0` would start no item: at any depth of blocks.
+      const blocks: (readonly BlockItem[])[] = [d.body.filter((x): x is BlockItem => x.kind !== 'InvariantDecl')];
+      for (let body = blocks.pop(); body; body = blocks.pop())
+        for (const item of body) {
+          if (item.kind === 'ForEachDecl') positiveInt(item.parallel, 'parallel');
+          if (item.kind === 'ForEachDecl' || item.kind === 'RepeatDecl') blocks.push(item.body);
+        }
+    } else if (d.kind === 'SimulateDecl') {
+      percent(d.fail, 'fail');
     } else if (d.kind === 'PolicyDecl') {
       for (const r of d.rateLimits) {
         if (r.count < 1) out.push(diagnostic('E0201', `a rate limit allows at least 1 call per window, not ${r.count}`, file, r.range));

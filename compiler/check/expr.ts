@@ -15,7 +15,7 @@ import { unresolvedDiagnostic } from '../scope.js';
 import { closest } from '../suggest.js';
 import {
   T, assignable, classOfType, comparable, formatTy, isLoose, isStringy, listOf, maxClass, record, field,
-  stripOptional, unitOf, optional, type Ty,
+  stripOptional, unitOf, optional, widenLiteral, type Ty,
 } from '../types/ty.js';
 
 export interface ExprResult {
@@ -330,7 +330,9 @@ class ExprChecker {
           }
           return r.ir;
         });
-        const ty: Ty = mixed ? { k: 'list', elem: T.any, mixed: seen } : listOf(elem ?? T.any);
+        // The items' own types are kept: an enum expected of every item is checked against each
+        // (`["a", "c"]` is no `list<"a" | "b">`), and a mismatch is reported at its item.
+        const ty: Ty = mixed ? { k: 'list', elem: T.any, mixed: seen } : seen.length ? { k: 'list', elem: elem ?? T.any, items: seen } : listOf(elem ?? T.any);
         return { ty, data, ir: { op: 'list', items } };
       }
       case 'RecordLit': {
@@ -341,7 +343,8 @@ class ExprChecker {
           return { key: f.key.name, value: r.ir, ty: r.ty };
         });
         return {
-          ty: record(fields.map((f) => field(f.key, widenLiteral(f.ty)))),
+          // Fields keep their literals: `{ t: "zzz" }` is no `{ t: "x" | "y" }`.
+          ty: record(fields.map((f) => field(f.key, f.ty))),
           data,
           ir: { op: 'record', fields: fields.map(({ key, value }) => ({ key, value })) },
         };
@@ -796,10 +799,6 @@ function nestedOutput(out: Ty, stepPath: readonly string[], readerPath: readonly
   return ty;
 }
 
-function widenLiteral(t: Ty): Ty {
-  return t.k === 'string' && t.literal !== undefined ? T.string : t;
-}
-
 function describe(e: Expr): string {
   switch (e.kind) {
     case 'NameExpr':
@@ -826,5 +825,3 @@ function describe(e: Expr): string {
       return 'expression';
   }
 }
-
-export { widenLiteral };

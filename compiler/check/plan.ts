@@ -18,10 +18,11 @@ import type { LoadedModule } from '../load.js';
 import type { ModelBuilder, OrchSymbol } from '../model.js';
 import type { DeclEntry, Scopes } from '../scope.js';
 import { closest } from '../suggest.js';
-import { T, assignable, classOfType, formatTy, maxClass, mismatchCode, optional, record, field, stripOptional, type FieldTy, type Ty } from '../types/ty.js';
+import { T, assignable, classOfType, formatTy, maxClass, optional, record, field, stripOptional, type FieldTy, type Ty } from '../types/ty.js';
 import type { CapabilityInfo } from './capability.js';
 import { checkExpr, STEP_STATUSES, stepViewTy, type BlockRefInfo, type ExprEnv, type ItemInfo, type RootInfo, type StepRefInfo } from './expr.js';
 import { NO_RETRY, PRIORITY_INDEX, ms, retryIR } from './lower.js';
+import { mismatchDiagnostic } from './mismatch.js';
 
 export interface CheckedStep {
   readonly id: string;
@@ -311,6 +312,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
         const inner = new Map(at.items);
         const placeholder: ItemInfo = { ty: T.unknown, data: 'public', symbol: sym.id };
         inner.set(node.item.name, placeholder);
+        // `parallel 0` is E0201 (check/bounds.ts): the IR of a plan with errors is never run.
         const fe: ForEachIR = { group: g, item: node.item.name, list: { op: 'lit', value: null }, parallel: node.parallel ? Math.max(1, Math.floor(node.parallel.value)) : null };
         const eachPath = [...at.eachPath, g];
         groupLists.push({ each: node, group: g, items: inner, outer: at.items, eachPath: at.eachPath, inside: at.inside });
@@ -801,7 +803,7 @@ export function checkArgs(
     given.add(name);
     if (p.decl?.symbol !== undefined) model.refer(file, a.name.range, p.decl.symbol);
     if (!assignable(r.ty, p.ty)) {
-      diags.push(diagnostic(mismatchCode(r.ty, p.ty), `argument "${name}" of ${what} expects ${formatTy(p.ty)}, got ${formatTy(r.ty)}`, file, a.value.range));
+      diags.push(mismatchDiagnostic(a.value, r.ty, p.ty, `argument "${name}" of ${what}`, name, file));
     } else excessFields(a.value, p.ty, file, diags);
     data = maxClass(data, r.data);
     if (out) out[name] = r.ir;

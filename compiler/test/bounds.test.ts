@@ -25,6 +25,13 @@ describe('values out of range', () => {
     expect(errorsAt(text)).toEqual([['E0201', at]]);
   });
 
+  it('for each … parallel 0 is E0201 at the value, at any depth; parallel 1 checks clean', () => {
+    const text = (n: number) => `${BASE}\nplan q {\n  input { urls: list<string> }\n  for each u in input.urls parallel ${n} {\n    repeat r max 2 until true {\n      for each v in [u] parallel ${n} { step a = fetch(url: v) }\n    }\n  }\n}\n`;
+    expect(errorsAt(text(0))).toEqual([['E0201', '0'], ['E0201', '0']]);
+    expect(checkText(text(0)).find((d) => d.code === 'E0201')!.message).toBe('parallel must be at least 1, not 0');
+    expect(errorsAt(text(1))).toEqual([]);
+  });
+
   it('a rate limit of 0 calls is E0201 on the rate limit', () => {
     const text = program('', 'rate_limit fetch 0 per 1m');
     expect(errorsAt(text)).toEqual([['E0201', 'rate_limit fetch 0 per 1m']]);

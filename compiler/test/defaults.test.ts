@@ -28,11 +28,11 @@ describe('default values', () => {
     expect(errorsAt(text)).toEqual([]);
   });
 
-  it('a default of another type is E0201 at the default, in a type, a capability input and a plan input', () => {
+  it('a default of another type is E0201 at the default (at the item of a list), in a type, a capability input and a plan input', () => {
     const text = program('e: "x" | "y" = "z", l: list<int> = ["q"]', 'n: int, s: string = 1', 'n: int = "x"');
     expect(errorsAt(text)).toEqual([
       ['E0201', '"z"'],
-      ['E0201', '["q"]'],
+      ['E0201', '"q"'],
       ['E0201', '1'],
       ['E0201', '"x"'],
     ]);

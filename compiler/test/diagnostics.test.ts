@@ -46,6 +46,22 @@ describe('E0102 duplicate declaration', () => {
     expect(ds.every((d) => covered(text, d) === 'fetch' || covered(text, d) === 'a')).toBe(true);
     expect(ds[0]!.range.start.line).toBe(text.split('\n').findIndex((l) => l.startsWith('capability fetch { kind tool }')) + 1);
   });
+  it('reports a second import under an alias already used, by a file or a std import, at the alias', () => {
+    const others = { 'other.orch': 'capability c { kind tool input { x: int } output { y: int } }\n', 'lib.orch': 'capability c { kind tool input { x: string } output { y: string } }\n' };
+    const twice = `import "./other.orch" as o\nimport "./lib.orch" as o\nplan p { step a = o.c(x: 1) }\n`;
+    const [d, ...rest] = checkText(twice, others).filter((x) => x.severity === 'error');
+    expect(rest).toEqual([]);
+    expect([d!.code, covered(twice, d!), d!.range.start.line]).toEqual(['E0102', 'o', 2]);
+    expect(d!.message).toBe('duplicate import alias "o" (first used on line 1)');
+    const std = `import "./other.orch" as policies\nimport std.policies\nplan p { policy policies.privacy_first step a = policies.c(x: 1) }\n`;
+    const ds = checkText(std, others).filter((x) => x.severity === 'error');
+    expect(ds.map((x) => [x.code, covered(std, x)])).toEqual([['E0102', 'policies']]);
+    expect(ds[0]!.range.start.line).toBe(2);
+  });
+  it('near miss: the same std module imported twice, and distinct aliases', () => {
+    const text = `import std.policies\nimport std.policies { cost_optimized }\nimport "./lib.orch" as lib\n${BASE}\nplan p { policy cost_optimized step a = lib.c(x: "1") }\n`;
+    expect(only('E0102', text, { 'lib.orch': 'capability c { kind tool input { x: string } output { y: string } }\n' })).toEqual([]);
+  });
   it('near miss: a capability and a resource may share a name', () => {
     const text = `${BASE}\nresource fetch { kind local_device provides http }\nplan p { step a = fetch(url: "x") }\n`;
     expect(only('E0102', text)).toEqual([]);
@@ -174,6 +190,17 @@ describe('E0203 unit mismatch', () => {
   it('reports a duration argument given a number', () => {
     const text = `${BASE}\ncapability pause { kind tool input { for: duration } }\nplan p { step a = pause(for: 5) }\n`;
     expect(only('E0203', text)).toHaveLength(1);
+  });
+  it('reports a property value of another unit at the value, and nothing else about it', () => {
+    const text = `capability a { kind tool input { x: string } output { y: string } cost 5s latency 2usd timeout 3usd }
+resource r { kind local_device provides x reliability 5s cost 1s }
+plan p { deadline 5usd step s = a(x: "1") { timeout 1usd } output { y: s.output.y } }
+`;
+    const errors = checkText(text).filter((d) => d.severity === 'error');
+    expect(errors.map((d) => [d.code, covered(text, d)])).toEqual([
+      ['E0203', '5s'], ['E0203', '2usd'], ['E0203', '3usd'], ['E0203', '5s'], ['E0203', '1s'], ['E0203', '5usd'], ['E0203', '1usd'],
+    ]);
+    expect(errors[2]!.message).toBe("'timeout' needs a duration (e.g. 30s), found an amount of money '3usd'");
   });
   it('near miss: duration * number, money * number and like-unit comparisons', () => {
     const text = PLAN(`  step a = fetch(url: input.url) when 30s * 2 > 1m and 2usd * 3 <= 10usd and 50% < 80%`);

@@ -67,3 +67,66 @@ plan q {
     expect(errorsAt(text('l: ["a", 1]'))).toHaveLength(1);
   });
 });
+
+describe('string-literal enums inside record and list literals', () => {
+  const text = (args: string) => `
+type Tier = "gold" | "silver"
+capability d {
+  kind tool
+  input { q: { t: "x" | "y" }?, l: list<"a" | "b">?, p: { tier: Tier }?, ps: list<{ tier: Tier }>?, m: map<Tier>?, s: { t: string }?, w: list<string>? }
+  output { x: string, xs: list<string> }
+  handler "./h.js#h"
+}
+plan pe {
+  step s = d(${args})
+  output { x: s.output.x }
+}
+`;
+
+  it('a value outside the enum is E0201 at the value, through records, lists, aliases and maps', () => {
+    const src = text('q: { t: "zzz" }, l: ["a", "c"], p: { tier: "bronze" }, ps: [{ tier: "gold" }, { tier: "tin" }], m: { k: "lead" }');
+    expect(errorsAt(src)).toEqual([
+      ['E0201', '"zzz"', 'argument "q" of capability d expects "x" | "y" at q.t, got "zzz"'],
+      ['E0201', '"c"', 'argument "l" of capability d expects "a" | "b" at l[1], got "c"'],
+      ['E0201', '"bronze"', 'argument "p" of capability d expects "gold" | "silver" at p.tier, got "bronze"'],
+      ['E0201', '"tin"', 'argument "ps" of capability d expects "gold" | "silver" at ps[1].tier, got "tin"'],
+      ['E0201', '"lead"', 'argument "m" of capability d expects "gold" | "silver" at m.k, got "lead"'],
+    ]);
+  });
+
+  it('values of the enum, and literals where a plain string is expected, check clean', () => {
+    expect(errorsAt(text('q: { t: "y" }, l: ["a", "b"], p: { tier: "gold" }, ps: [{ tier: "gold" }, { tier: "silver" }], m: { k: "gold" }'))).toEqual([]);
+    expect(errorsAt(text('s: { t: "anything" }, w: ["c", "d"]'))).toEqual([]);
+  });
+
+  it('a list of string literals is a list<string> where no enum is expected: each item may be any of them', () => {
+    const src = `
+capability d { kind tool input { w: list<string>, one: "d" | "z" } output { x: string } handler "./h.js#h" }
+plan pe {
+  step a = d(w: ["c", "d"], one: "d")
+  for each v in ["c", "d"] {
+    step s = d(w: [v], one: v)
+  }
+}
+`;
+    expect(errorsAt(src)).toEqual([]);
+  });
+
+  it('in a default and in the input a trigger gives, the value outside the enum is reported at the value', () => {
+    const src = `
+type Tier = "gold" | "silver"
+capability d { kind tool input { p: { tier: Tier } = { tier: "tin" } } output { x: string } handler "./h.js#h" }
+plan pe {
+  input { q: { t: "x" | "y" } }
+  step s = d()
+  output { x: s.output.x }
+}
+trigger go { manual run pe with { q: { t: "zzz" } } }
+`;
+    const all = checkText(src).filter((d) => d.severity === 'error').map((d) => [d.code, covered(src, d), d.message]);
+    expect(all).toEqual([
+      ['E0201', '"tin"', 'default value is "tin" at tier, but that must be "gold" | "silver"'],
+      ['E0701', '"zzz"', 'trigger "go": input "q" of plan pe expects "x" | "y" at q.t, got "zzz"'],
+    ]);
+  });
+});

@@ -9,6 +9,7 @@ import type { ModelBuilder, SymbolKind } from '../model.js';
 import type { Scopes } from '../scope.js';
 import { fieldText } from '../detail.js';
 import { checkExpr, type RootInfo } from '../check/expr.js';
+import { mismatchLeaf } from '../check/mismatch.js';
 import { T, assignable, formatTy, mismatchCode, type FieldTy, type Ty } from './ty.js';
 import { staticEval, UNKNOWN, type StaticValue } from '../static-eval.js';
 
@@ -106,7 +107,10 @@ export class TypeResolver {
   private checkDefault(mod: LoadedModule, value: Expr, ty: Ty): StaticValue {
     const checked = checkExpr(value, { file: mod.file, model: this.model, diags: [], roots: NO_ROOTS });
     if (!assignable(checked.ty, ty)) {
-      this.diags.push(diagnostic(mismatchCode(checked.ty, ty), `default value is ${formatTy(checked.ty)}, but the field is ${formatTy(ty)}`, mod.file, value.range));
+      const leaf = mismatchLeaf(value, checked.ty, ty);
+      const got = leaf.path && leaf.ty.k === 'string' && leaf.ty.literal !== undefined ? JSON.stringify(leaf.ty.literal) : formatTy(leaf.ty);
+      const what = leaf.path ? `default value is ${got} at ${leaf.path.replace(/^\./, '')}, but that must be` : `default value is ${got}, but the field is`;
+      this.diags.push(diagnostic(mismatchCode(leaf.ty, leaf.expected), `${what} ${formatTy(leaf.expected)}`, mod.file, leaf.e.range));
       return UNKNOWN;
     }
     return staticEval(checked.ir, {});

@@ -32,8 +32,11 @@ export type Ty =
   /**
    * `mixed`: a list literal whose items have no one type (`[1, "a"]`): its elements read as
    * `any`, and it fits a `list<T>` only when every item type fits `T`.
+   * `items`: any other list literal's own item types. Its elements read as the widened `elem`
+   * (`["a", "b"]` is a `list<string>`), but it fits a `list<T>` only when every item fits `T`
+   * (`["c"]` is no `list<"a" | "b">`), and a mismatch is reported at the item.
    */
-  | { readonly k: 'list'; readonly elem: Ty; readonly mixed?: readonly Ty[] }
+  | { readonly k: 'list'; readonly elem: Ty; readonly mixed?: readonly Ty[]; readonly items?: readonly Ty[] }
   | { readonly k: 'map'; readonly value: Ty }
   | { readonly k: 'record'; readonly fields: ReadonlyMap<string, FieldTy>; readonly open?: boolean }
   | { readonly k: 'optional'; readonly inner: Ty }
@@ -154,7 +157,9 @@ export function assignable(src: Ty, dst: Ty): boolean {
       return src.k === 'string' && (src.literal === undefined || dst.values.includes(src.literal));
     case 'list':
       if (src.k !== 'list') return false;
-      return src.mixed ? src.mixed.every((t) => assignable(t, dst.elem)) : assignable(src.elem, dst.elem);
+      if (src.mixed) return src.mixed.every((t) => assignable(t, dst.elem));
+      if (src.items) return src.items.every((t) => assignable(t, dst.elem));
+      return assignable(src.elem, dst.elem);
     case 'map':
       if (src.k === 'map') return assignable(src.value, dst.value);
       return src.k === 'record' && [...src.fields.values()].every((f) => assignable(f.ty, dst.value));
@@ -172,6 +177,43 @@ export function assignable(src: Ty, dst: Ty): boolean {
       return true;
     default:
       return src.k === dst.k;
+  }
+}
+
+/**
+ * Whether a value of type `t` narrows by value: a string literal, or a record or list literal
+ * holding one.
+ */
+export function narrows(t: Ty, depth = 0): boolean {
+  if (depth > 16) return false;
+  switch (t.k) {
+    case 'string':
+      return t.literal !== undefined;
+    case 'list':
+      return (t.items ?? t.mixed)?.some((m) => narrows(m, depth + 1)) ?? false;
+    case 'record':
+      for (const f of t.fields.values()) if (narrows(f.ty, depth + 1)) return true;
+      return false;
+    default:
+      return false;
+  }
+}
+
+/**
+ * The type of a value read back from a literal whose items may differ (`["a", "b"]`'s items are
+ * strings, not `"a"`): string literals become `string`, at any depth of records and lists.
+ */
+export function widenLiteral(t: Ty, depth = 0): Ty {
+  if (!narrows(t) || depth > 16) return t;
+  switch (t.k) {
+    case 'string':
+      return T.string;
+    case 'list':
+      return t.mixed ? { k: 'list', elem: t.elem, mixed: t.mixed.map((m) => widenLiteral(m, depth + 1)) } : listOf(t.elem);
+    case 'record':
+      return { ...t, fields: new Map([...t.fields].map(([k, f]) => [k, { ...f, ty: widenLiteral(f.ty, depth + 1) }])) };
+    default:
+      return t;
   }
 }
 

@@ -51,6 +51,10 @@ export function ident(name: string): A.Ident {
 }
 export const arbIdent: fc.Arbitrary<A.Ident> = arbIdentName.map(ident);
 const arbKeyIdent: fc.Arbitrary<A.Ident> = arbKeyName.map(ident);
+/** Field names (record types and literals, members, arguments) may be any keyword, reserved ones too. */
+const arbFieldIdent: fc.Arbitrary<A.Ident> = fc
+  .oneof({ weight: 6, arbitrary: arbKeyName }, { weight: 1, arbitrary: fc.constantFrom('in', 'not', 'and', 'or', 'implies', 'true', 'false', 'null') })
+  .map(ident);
 
 export const arbQualifiedName: fc.Arbitrary<A.QualifiedName> = fc
   .array(arbIdent, { minLength: 1, maxLength: 3 })
@@ -147,13 +151,13 @@ const rawExpr = fc.letrec<{ expr: A.Expr; leaf: A.Expr }>((tie) => ({
     {
       weight: 1,
       arbitrary: fc
-        .uniqueArray(fc.record({ key: arbKeyIdent, value: tie('expr') }), { maxLength: 4, selector: (f) => f.key.name })
+        .uniqueArray(fc.record({ key: arbFieldIdent, value: tie('expr') }), { maxLength: 4, selector: (f) => f.key.name })
         .map((fs): A.Expr => ({ kind: 'RecordLit', fields: fs.map((f) => ({ kind: 'RecordField', ...f, range: r })), range: r })),
     },
     {
       weight: 2,
       arbitrary: fc
-        .record({ object: tie('expr'), property: arbKeyIdent })
+        .record({ object: tie('expr'), property: arbFieldIdent })
         .map(({ object, property }): A.Expr => ({ kind: 'MemberExpr', object, property, range: r })),
     },
     {
@@ -192,7 +196,7 @@ export const arbStringLit: fc.Arbitrary<A.StringLit> = fc
   .map((parts) => parenthesize({ kind: 'StringLit', parts: normalizeParts(parts), range: r }) as A.StringLit);
 
 const arbRecordLit: fc.Arbitrary<A.RecordLit> = fc
-  .uniqueArray(fc.record({ key: arbKeyIdent, value: arbExpr }), { maxLength: 4, selector: (f) => f.key.name })
+  .uniqueArray(fc.record({ key: arbFieldIdent, value: arbExpr }), { maxLength: 4, selector: (f) => f.key.name })
   .map((fs) => ({ kind: 'RecordLit', fields: fs.map((f) => ({ kind: 'RecordField', ...f, range: r })), range: r }));
 
 export const arbRangeExpr: fc.Arbitrary<A.RangeExpr> = fc
@@ -235,7 +239,7 @@ const typeTree = fc.letrec<{ type: A.TypeExpr; nonOptional: A.TypeExpr; field: A
   field: fc
     .record(
       {
-        name: arbKeyIdent,
+        name: arbFieldIdent,
         type: tie('type'),
         dataClass: fc.constantFrom(...DATA_CLASSES),
         default: arbExpr,
@@ -380,7 +384,7 @@ export const arbContext: fc.Arbitrary<A.ContextDecl> = fc
   .map((x) => ({ kind: 'ContextDecl', ...x, range: r }));
 
 const arbArguments: fc.Arbitrary<A.Argument[]> = fc
-  .uniqueArray(fc.record({ name: arbKeyIdent, value: arbExpr }), { maxLength: 3, selector: (a) => a.name.name })
+  .uniqueArray(fc.record({ name: arbFieldIdent, value: arbExpr }), { maxLength: 3, selector: (a) => a.name.name })
   .map((as) => as.map((a) => ({ kind: 'Argument', ...a, range: r })));
 
 export const arbCapabilityCall: fc.Arbitrary<A.CapabilityCall> = fc
@@ -536,7 +540,7 @@ export const arbSimulate: fc.Arbitrary<A.SimulateDecl> = fc
       capability: arbQualifiedName,
       doc: arbDoc,
       output: fc
-        .uniqueArray(fc.record({ key: arbKeyIdent, value: fc.oneof(arbExpr, arbRangeExpr) }), { maxLength: 4, selector: (f) => f.key.name })
+        .uniqueArray(fc.record({ key: arbFieldIdent, value: fc.oneof(arbExpr, arbRangeExpr) }), { maxLength: 4, selector: (f) => f.key.name })
         .map((fs): A.RecordLit => ({ kind: 'RecordLit', fields: fs.map((f) => ({ kind: 'RecordField', ...f, range: r })), range: r })),
       fail: arbPercentLit,
       latency: fc.oneof(

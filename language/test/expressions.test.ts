@@ -1,6 +1,7 @@
 /** Expression parsing: precedence, associativity, literals, interpolation (LANGUAGE.md §2, ast.ts). */
 import { describe, expect, it } from 'vitest';
 import type { InvariantDecl, StringLit } from '../ast.js';
+import { parse, parseViaCst } from '../index.js';
 import { diagnosticsOf, expr, firstDecl, show } from './helpers.js';
 
 describe('precedence and associativity', () => {
@@ -120,5 +121,40 @@ describe('string interpolation', () => {
   it('reports an empty or unterminated interpolation', () => {
     expect(diagnosticsOf('invariant x { always "${}" == d }').map((d) => d.message)).toEqual([expect.stringMatching(/empty interpolation/)]);
     expect(diagnosticsOf('invariant x { always "${a" == d }').map((d) => d.message)[0]).toMatch(/unterminated/);
+  });
+});
+
+describe('keywords as field names (LANGUAGE.md §2)', () => {
+  const text = `capability d { kind tool input { in: string, not: int = 1 } output { in: string, not: bool, true: int, null: string? } }
+type T = { and: string, or: int, implies: bool }
+plan p {
+  step a = d(in: "x", not: 2)
+  step b = d(in: "\${a.output.in} \${a.output.null}", not: a.output.true) when a.output.not and not a.output.not
+  output { in: a.output.in, false: { or: 1, null: a.output.not } }
+}`;
+
+  it('any keyword, reserved ones included, is a field name in record types and literals, arguments and after a dot — on both parse paths', () => {
+    for (const run of [parse, parseViaCst]) {
+      const out = run({ file: 'k.orch', text });
+      expect(out.diagnostics.map((d) => `${d.range.start.line}:${d.range.start.column} ${d.message}`)).toEqual([]);
+      const plan = out.module.declarations[2]!;
+      if (plan.kind !== 'PlanDecl') throw new Error('no plan');
+      const b = plan.body[1]!;
+      if (b.kind !== 'StepDecl' || b.action.kind !== 'CapabilityCall') throw new Error('no step');
+      expect(show(b.when!)).toBe('(a.output.not and (not a.output.not))');
+      expect(b.action.args.map((x) => x.name.name)).toEqual(['in', 'not']);
+      expect(plan.output!.fields.map((f) => f.key.name)).toEqual(['in', 'false']);
+    }
+  });
+
+  it('where a value is expected, the reserved words keep their meaning', () => {
+    expect(show(expr('not x.in'))).toBe('(not x.in)');
+    expect(show(expr('a in [true, null]'))).toBe('(a in [true, null])');
+    expect(diagnosticsOf('plan p { step in = d() }').map((d) => d.code)).toEqual(['E0001']);
+    // Commas between fields are optional, but `1 in` continues the value: the error says so.
+    expect(diagnosticsOf('context { n: int = 1 in: string }').map((d) => d.message)).toEqual([
+      "expected an expression after 'in', found ':' (a field named 'in' after a value needs a comma before it)",
+    ]);
+    expect(diagnosticsOf('context { n: int = 1, in: string }')).toEqual([]);
   });
 });

@@ -168,3 +168,14 @@ describe('canonical style', () => {
     expect(result.diagnostics.some((d) => d.code === 'E0001')).toBe(true);
   });
 });
+
+describe('keywords as field names', () => {
+  it('print as written; in a context block a comma ends a default before a field named by an operator word', () => {
+    expect(fmt('context { n: int = 1, in: string, not: bool = true, or: int, and: int }')).toBe(
+      'context {\n  n: int = 1,\n  in: string\n  not: bool = true,\n  or: int\n  and: int\n}\n',
+    );
+    expect(fmt('capability c { kind tool input { in: string } output { true: int } }\nplan p { step a = c(in: "x") output { not: a.output.true } }\n')).toBe(
+      'capability c {\n  kind tool\n  input { in: string }\n  output { true: int }\n}\n\nplan p {\n  step a = c(in: "x")\n\n  output { not: a.output.true }\n}\n',
+    );
+  });
+});

@@ -1,7 +1,7 @@
 /** Syntax errors: recovery, positions and wording; duplicate properties (E0102); enum words. */
 import { describe, expect, it } from 'vitest';
 import type { PlanDecl } from '../ast.js';
-import { parse } from '../index.js';
+import { parse, parseViaCst } from '../index.js';
 import { diagnosticsOf } from './helpers.js';
 
 const at = (text: string) =>
@@ -30,8 +30,9 @@ plan q {
 }
 `;
     const { module, diagnostics } = parse({ file: 'f.orch', text });
+    // `timeout 30`: a number where a duration is needed is a unit mismatch, not a syntax error.
     expect(diagnostics.map((d) => [d.code, d.range.start.line])).toEqual([
-      ['E0001', 3],
+      ['E0203', 3],
       ['E0001', 8],
       ['E0001', 9],
       ['E0001', 16],
@@ -64,7 +65,7 @@ plan ok { goal "still parsed" }`;
     expect(at('plan p { step a = }')).toEqual([
       `1:19 E0001 expected a step action (a capability call such as notify(text: "hi"), wait, wait until or run) after '=', found '}'`,
     ]);
-    expect(at('plan p { deadline 10 }')).toEqual(["1:19 E0001 expected a duration (e.g. 30s) after 'deadline', found '10'"]);
+    expect(at('plan p { deadline soon }')).toEqual(["1:19 E0001 expected a duration (e.g. 30s) after 'deadline', found 'soon'"]);
     expect(at('} plan p { }')).toEqual([
       "1:1 E0001 expected a declaration (module, import, type, capability, resource, policy, guardrail, context, plan, trigger, invariant, simulate), found '}'",
     ]);
@@ -140,6 +141,63 @@ describe('E0102: a property given twice', () => {
   it('allows repeatable items', () => {
     expect(diagnosticsOf('policy p { budget cost <= 1usd budget duration <= 1h rate_limit a 1 per 1s rate_limit b 2 per 1s }')).toEqual([]);
     expect(diagnosticsOf('guardrail g { assert plan.cost < 1usd assert plan.duration < 1h }')).toEqual([]);
+  });
+});
+
+describe('E0203: a property value of another unit', () => {
+  const both = (text: string) =>
+    [parse({ file: 'f.orch', text }), parseViaCst({ file: 'f.orch', text })].map((o) =>
+      o.diagnostics.map((d) => `${d.range.start.line}:${d.range.start.column} ${d.code} ${d.message}`),
+    );
+
+  it('is a unit mismatch at the value naming the unit expected, on both parse paths, and drops only that property', () => {
+    const text = `capability a { kind tool cost 5s latency 2usd timeout 3usd }
+resource r { kind local_device reliability 5s cost 1s latency 10% }
+plan p { deadline 5usd step s = a() { timeout 1usd } }
+trigger t { manual run p debounce 3 }
+simulate a { fail 0.5 latency 1usd..2usd cost 3s }`;
+    const expected = [
+      "1:31 E0203 'cost' needs an amount of money (e.g. 0.05usd), found a duration '5s'",
+      "1:42 E0203 'latency' needs a duration (e.g. 30s), found an amount of money '2usd'",
+      "1:55 E0203 'timeout' needs a duration (e.g. 30s), found an amount of money '3usd'",
+      "2:44 E0203 'reliability' needs a percentage (e.g. 80%), found a duration '5s'",
+      "2:52 E0203 'cost' needs an amount of money (e.g. 0.05usd), found a duration '1s'",
+      "2:63 E0203 'latency' needs a duration (e.g. 30s), found a percentage '10%'",
+      "3:19 E0203 'deadline' needs a duration (e.g. 30s), found an amount of money '5usd'",
+      "3:47 E0203 'timeout' needs a duration (e.g. 30s), found an amount of money '1usd'",
+      "4:35 E0203 'debounce' needs a duration (e.g. 30s), found a number '3'",
+      "5:19 E0203 'fail' needs a percentage (e.g. 80%), found a number '0.5'",
+      "5:31 E0203 'latency' needs a duration or a duration range such as 1s..5s, found '1usd..2usd'",
+      "5:47 E0203 'cost' needs an amount of money or a range such as 0.01usd..0.05usd, found '3s'",
+    ];
+    expect(both(text)).toEqual([expected, expected]);
+    const d = parse({ file: 'f.orch', text }).module.declarations[0]!;
+    expect(d.kind === 'CapabilityDecl' && [d.capabilityKind, d.cost, d.timeout]).toEqual(['tool', undefined, undefined]);
+  });
+
+  it('also in a retry backoff, a rate limit window and a wait until timeout', () => {
+    const text = `capability a { kind tool retry 2 backoff fixed 1usd }
+capability b { kind tool retry 2 backoff exponential 1s max 50% }
+policy p { rate_limit a 1 per 5usd }
+plan q { step w = wait until true timeout 3 step x = a() }`;
+    const expected = [
+      "1:48 E0203 'backoff' needs a duration (e.g. 30s), found an amount of money '1usd'",
+      "2:61 E0203 'max' needs a duration (e.g. 30s), found a percentage '50%'",
+      "3:31 E0203 'per' needs a duration (e.g. 30s), found an amount of money '5usd'",
+      "4:43 E0203 'timeout' needs a duration (e.g. 30s), found a number '3'",
+    ];
+    expect(both(text)).toEqual([expected, expected]);
+    const plan = parse({ file: 'f.orch', text }).module.declarations[3]!;
+    expect(plan.kind === 'PlanDecl' && plan.body.map((s) => s.kind === 'StepDecl' && s.name.name)).toEqual(['w', 'x']);
+    expect(both('policy p { rate_limit a 1 per soon }')[1]).toEqual(["1:31 E0001 expected a duration (e.g. 30s) after 'per', found 'soon'"]);
+  });
+
+  it('a token that is no number at all stays a syntax error naming the unit', () => {
+    expect(both('capability a { timeout soon }')).toEqual([
+      ["1:24 E0001 expected a duration (e.g. 30s) after 'timeout', found 'soon'"],
+      ["1:24 E0001 expected a duration (e.g. 30s) after 'timeout', found 'soon'"],
+    ]);
+    expect(both('resource r { reliability high }')[0]).toEqual(["1:26 E0001 expected a percentage (e.g. 80%) after 'reliability', found 'high'"]);
   });
 });
 

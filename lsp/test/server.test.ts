@@ -182,6 +182,23 @@ describe('orch lsp --stdio', () => {
     expect(labels(fields)).toEqual(['id', 'total']);
   });
 
+  it('keywords as field names: completion, hover and formatting work on `in`, `not`, `true`', async () => {
+    const text = 'capability kw {\n  kind tool\n  input { in: string }\n  output { not: bool, true: int }\n}\n\nplan k {\n  step a = kw(in: "x")\n  step b = kw(in: "${a.output.true}") when a.output.not\n}\n';
+    const uri = await client.open(join(FIXTURES, 'keyword-fields.orch'), text);
+    const diags = await client.diagnosticsFor(uri);
+    expect(diags.filter((d) => d.severity === 1)).toEqual([]);
+    const fields = await client.request<CompletionList>('textDocument/completion', {
+      textDocument: { uri }, position: positionOf(text, 'a.output.not', 'a.output.'.length),
+    });
+    expect(labels(fields)).toEqual(['not', 'true']);
+    const hover = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: positionOf(text, 'a.output.not', 'a.output.n'.length) });
+    expect(JSON.stringify(hover?.contents)).toContain('not');
+    const arg = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: positionOf(text, 'in: "x"', 1) });
+    expect(JSON.stringify(arg?.contents)).toContain('in');
+    const edits = await client.request<TextEdit[]>('textDocument/formatting', { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } });
+    expect(edits).toEqual([]);
+  });
+
   it('completes capabilities after `step x =` and their arguments with types', async () => {
     const text = mainText.replace('  step done = wait 1s', '  step extra = \n  step more = summarize(');
     const uri = await client.open(join(FIXTURES, 'completion2.orch'), text);
