@@ -7,7 +7,9 @@
  */
 import fc from 'fast-check';
 import type { BlockIR, ExprIR, PlanIR, StepIR } from '../../compiler/index.js';
+import type { RunEvent, VirtualClock } from '../scheduler/index.js';
 import { capability, lit, plan, resource, step } from './ir-builder.js';
+import { SimExecutor } from './sim-executor.js';
 
 export interface BlockGen {
   readonly plan: PlanIR;
@@ -90,3 +92,22 @@ export const genBlockPlan = (timingFree: boolean): fc.Arbitrary<BlockGen> =>
       };
       return { plan: p, input: { outer: g.outer }, outcome };
     });
+
+/**
+ * The simulated executor of a generated plan: each attempt takes the latency `gen.outcome` gives
+ * its instance key and phase attempt, and fails when it says (a compensation never fails).
+ * `observe` must see every event of the run: it learns each start's phase attempt.
+ */
+export function blockExecutor(gen: BlockGen, clock: VirtualClock): { readonly exec: SimExecutor; observe(e: RunEvent): void } {
+  const phaseAttempt = new Map<string, number>();
+  const exec = new SimExecutor(clock, (req) => {
+    const o = gen.outcome(req.stepId, phaseAttempt.get(req.stepId) ?? 1);
+    return { latency: o.latency, outcome: o.fail && req.purpose !== 'compensate' ? { ok: false, error: 'simulated failure' } : { ok: true, output: { ok: o.ok, by: req.stepId } } };
+  });
+  return {
+    exec,
+    observe(e) {
+      if (e.type === 'step_started') phaseAttempt.set(e.stepId!, Number(e.data.phaseAttempt));
+    },
+  };
+}

@@ -7,17 +7,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resultFromJournal, Run, VirtualClock, type RunEvent } from '../scheduler/index.js';
-import { genBlockPlan, type BlockGen } from './block-plan-gen.js';
-import { SimExecutor } from './sim-executor.js';
+import { blockExecutor, genBlockPlan, type BlockGen } from './block-plan-gen.js';
 
 /** Runs `gen` to its end on a virtual clock; `control` may act on the run at a virtual time. */
 async function drive(gen: BlockGen, control?: { at: number; act: (run: Run) => void }) {
   const clock = new VirtualClock(1_000);
-  const phaseAttempt = new Map<string, number>();
-  const exec = new SimExecutor(clock, (req) => {
-    const o = gen.outcome(req.stepId, phaseAttempt.get(req.stepId) ?? 1);
-    return { latency: o.latency, outcome: o.fail && req.purpose !== 'compensate' ? { ok: false, error: 'simulated failure' } : { ok: true, output: { ok: o.ok, by: req.stepId } } };
-  });
+  const { exec, observe } = blockExecutor(gen, clock);
   const events: RunEvent[] = [];
   const run = new Run(
     gen.plan,
@@ -27,7 +22,7 @@ async function drive(gen: BlockGen, control?: { at: number; act: (run: Run) => v
       random: () => 0.5,
       observe(e) {
         events.push(e);
-        if (e.type === 'step_started') phaseAttempt.set(e.stepId!, Number(e.data.phaseAttempt));
+        observe(e);
       },
     },
     { runId: 'journal-result', input: gen.input },

@@ -8,8 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { replay, Run, VirtualClock, type JournalSink, type RunEvent, type RunReader } from '../scheduler/index.js';
-import { genBlockPlan, type BlockGen } from './block-plan-gen.js';
-import { SimExecutor } from './sim-executor.js';
+import { blockExecutor, genBlockPlan, type BlockGen } from './block-plan-gen.js';
 
 const DONE = new Set(['completed', 'failed', 'skipped', 'cancelled', 'timeout']);
 /** An instance key (not a block's key, not a whole `for each` step's). */
@@ -21,11 +20,7 @@ const isInstance = (key: string, gen: BlockGen) => {
 
 function drive(gen: BlockGen, opts: { journal?: JournalSink; restored?: readonly RunEvent[]; at?: number; onEvent?: (e: RunEvent, r: RunReader) => void } = {}) {
   const clock = new VirtualClock(opts.at ?? 1_000);
-  const phaseAttempt = new Map<string, number>();
-  const exec = new SimExecutor(clock, (req) => {
-    const o = gen.outcome(req.stepId, phaseAttempt.get(req.stepId) ?? 1);
-    return { latency: o.latency, outcome: o.fail && req.purpose !== 'compensate' ? { ok: false, error: 'simulated failure' } : { ok: true, output: { ok: o.ok, by: req.stepId } } };
-  });
+  const { exec, observe } = blockExecutor(gen, clock);
   const events: RunEvent[] = [];
   const run = new Run(
     gen.plan,
@@ -36,7 +31,7 @@ function drive(gen: BlockGen, opts: { journal?: JournalSink; restored?: readonly
       random: () => 0.5,
       observe(e, r) {
         events.push(e);
-        if (e.type === 'step_started') phaseAttempt.set(e.stepId!, Number(e.data.phaseAttempt));
+        observe(e);
         opts.onEvent?.(e, r);
       },
     },
