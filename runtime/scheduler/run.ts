@@ -4,7 +4,7 @@
  * per turn, before any effect of it), executor attempts, timers, policy hooks and sub-plan runs.
  * See `./index.ts` for how to drive it.
  */
-import type { BlockView, PlanIR, StepView } from '../../compiler/index.js';
+import type { BlockView, PlanIR, StepStatus, StepView } from '../../compiler/index.js';
 import { CommitQueue } from './commit-queue.js';
 import { SchedulerCore } from './core/core.js';
 import type { CostCeiling } from './core/budget.js';
@@ -216,6 +216,8 @@ export class Run implements RunReader {
     if (this.core.mode === 'finished') return 'the run has finished';
     const rec = this.core.record(stepId);
     if (rec && TERMINAL.has(rec.status)) return `step ${stepId} has already finished (${rec.status})`;
+    const ended = rec ? null : this.endedPerItem(stepId);
+    if (ended) return `step ${stepId} has already finished (${ended})`;
     if (!rec) {
       const elsewhere = this.elsewhere(stepId, 'cancel', (child, path) => child.cancelStep(path, reason));
       if (elsewhere !== null) return elsewhere;
@@ -295,6 +297,18 @@ export class Run implements RunReader {
       return 'ok';
     }
     return this.knows(stepId) ? null : this.unknownStep(stepId);
+  }
+
+  /**
+   * The status of a step that runs once per item (inside `for each` only) whose items have all
+   * ended, so that no instance of it is left to cancel; null otherwise. (Inside `repeat`, a later
+   * iteration may still come.)
+   */
+  private endedPerItem(stepId: string): StepStatus | null {
+    const l = this.core.logical.get(stepId);
+    if (!l || l.shape.dims.length === 0 || l.shape.dims.some((d) => d.type === 'repeat')) return null;
+    const status = this.core.stepView(stepId)?.status;
+    return status !== undefined && TERMINAL.has(status) ? status : null;
   }
 
   /** Why `path` names nothing to control: a sub-plan that already ended, no such instance, or no step at all. */

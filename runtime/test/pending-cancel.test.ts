@@ -11,7 +11,7 @@ import { replay, Run, VirtualClock, type JournalSink, type RunEvent } from '../s
 import { tempDir } from './helpers.js';
 import { SimExecutor } from './sim-executor.js';
 
-function itemsPlan(): PlanIR {
+function itemsPlan(tail = ''): PlanIR {
   const dir = tempDir('orch-pending-cancel-');
   const entry = join(dir, 'items.orch');
   writeFileSync(
@@ -32,7 +32,7 @@ plan items {
   for each item in list.output.items parallel 1 {
     step w = work(item: item)
   }
-}
+${tail}}
 `,
   );
   const out = compile({ entry });
@@ -101,5 +101,18 @@ describe('cancelling an instance not made yet', () => {
     h.clock.runAll();
     expect(h.exec.starts.map((s) => s.stepId)).toEqual(['list', 'w[0]', 'w[1]']);
     expect(cancelsOf(events, 'w[2]')).toHaveLength(1);
+  });
+
+  it('a step whose items have all ended has nothing left to cancel: refused, and nothing is journaled', async () => {
+    const events: RunEvent[] = [];
+    const h = harness(itemsPlan('  step last = work(item: "z") { after w }\n'), events);
+    const done = h.run.start();
+    const answers: string[] = [];
+    // list 0–10 ms, w[0..2] one at a time 10–40, last 40–50: at 45 every item of w has ended.
+    h.clock.setTimer(45, () => answers.push(h.run.cancelStep('w')));
+    h.clock.runAll();
+    expect((await done).status).toBe('completed');
+    expect(answers).toEqual(['step w has already finished (completed)']);
+    expect(events.filter((e) => e.type === 'step_cancelled')).toEqual([]);
   });
 });
