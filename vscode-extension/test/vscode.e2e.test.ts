@@ -170,7 +170,8 @@ describe.skipIf(Boolean(why))('the Orch extension in VS Code (code-server)', () 
     await page.keyboard.press('Escape');
     await wb.command('File: Revert File');
     await page.locator('.editor-group-container.active .tab.active.dirty').waitFor({ state: 'detached' });
-    expect(await text(wb.activeEditor().locator('.view-lines'))).not.toContain('step b');
+    // The tab stops being dirty as the revert lands; the editor's lines are redrawn just after.
+    await expect.poll(() => text(wb.activeEditor().locator('.view-lines')), { timeout: 15_000 }).not.toContain('step b');
     expect(readFileSync(join(ws, 'broken.orch'), 'utf8')).toBe(BAD);
     // The diagnostics follow the undo back to the one error of the file.
     await expect.poll(() => text(page.locator('.statusbar-item[id="status.problems"]')), { timeout: 15_000 }).toMatch(/^\s*1\s+0\s*$/);
