@@ -73,8 +73,10 @@ const HOLD_MS = 5;
 interface Claim {
   readonly job: StepJob;
   readonly worker: string;
-  /** Set once handed to the threads: gives the attempt up (the worker was declared dead). */
+  /** Set once handed to the threads: gives the attempt up (the worker was declared dead, or its owner gave up on it). */
   giveUp?: AbortController;
+  /** Handed over as an attempt that may not share a message (slow or unknown): its owner's abandon is listened for. */
+  slow?: boolean;
 }
 
 const jobId = (job: StepJob): string => `${attemptKey(job.run, job.key, job.attempt)}\u0000${job.fence}`;
@@ -297,6 +299,11 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         claim.giveUp = new AbortController();
         handed.add(claim);
         executing++;
+        if (!shares) {
+          claim.slow = true;
+          slowRunning++;
+          hearAbandons();
+        }
         runStep(claim)
           .catch(
             (err: unknown): Result => ({
@@ -312,6 +319,10 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
           .then((r) => {
             mine.delete(jobId(job));
             handed.delete(claim);
+            if (claim.slow) {
+              slowRunning--;
+              hearAbandons();
+            }
             executing--;
             running--;
             if (results.length === 0) heldSince = performance.now();
@@ -361,11 +372,38 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         },
       );
     };
+    /**
+     * Listens for its owners' abandons (`orch_abandon`: race lost, cancelled, timed out) only while
+     * it runs a slow attempt, whose handler an abort should reach at once. Like the dispatch
+     * channel (`tune`), a listening connection runs a transaction for every NOTIFY of the database,
+     * and a fast attempt is over in a few milliseconds anyway: a worker busy with those does not
+     * listen. An abandon sent in the instant before its LISTEN lands is missed: that handler runs
+     * until it ends or its timeout, and its result is refused, as before.
+     */
+    let slowRunning = 0;
+    let hearing = false;
+    let hearingSwitch = false;
+    const hearAbandons = (): void => {
+      if (listener === null || hearingSwitch) return;
+      const want = slowRunning > 0 && !stopping;
+      if (want === hearing) return;
+      hearingSwitch = true;
+      listener.query(want ? `LISTEN ${ABANDON_CHANNEL}` : `UNLISTEN ${ABANDON_CHANNEL}`).then(
+        () => {
+          hearingSwitch = false;
+          hearing = want;
+          hearAbandons();
+        },
+        () => {
+          // The connection is broken: abandons go unheard (results are refused by the fence).
+          hearingSwitch = false;
+        },
+      );
+    };
     listener = openClient(o.url);
     try {
       await listener.connect();
       await listener.query(`LISTEN ${DISPATCH_CHANNEL}`);
-      await listener.query(`LISTEN ${ABANDON_CHANNEL}`);
       listener.on('notification', (n) => {
         if (n.channel === ABANDON_CHANNEL) return abandoned(abandonNotice(n.payload));
         if (n.payload === undefined || tasks.includes(n.payload)) wake();
