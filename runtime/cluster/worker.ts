@@ -34,6 +34,7 @@ import { handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './
 import { attemptKey } from './attempt-rows.js';
 import { FreshCache } from './fresh-cache.js';
 import { ABANDON_CHANNEL, abandonNotice, DISPATCH_CHANNEL, exchange, jobOfRow, type Release, type Result } from './queue.js';
+import { ListenSwitch } from './listen-switch.js';
 import { WorkerRegistration } from './registration.js';
 import { clusterTiming } from './timing.js';
 import { WorkerAttempts } from './worker-attempt.js';
@@ -99,9 +100,6 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const tracing = await workerTracing(attempts);
   const tasks = taskIdentifiers(o.resources);
   let listener: pg.Client | null = null;
-  /** The listener is LISTENing on `orch_dispatch` (`tune`), or switching. */
-  let listening = false;
-  let switching = false;
   let heartbeat: ReturnType<typeof setInterval> | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
   let declaredDead = false;
@@ -346,60 +344,29 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       pump();
     };
     /**
-     * Listens for dispatches only while it could take them. Postgres signals every listening
-     * backend of the database for every NOTIFY, whatever its channel, and each reads the queue in
-     * a transaction of its own (counted in `pg_stat_database.xact_commit`): a worker whose slots
-     * are all busy stops listening, and starts again once it is idle and its last claim came back
-     * short — then claims once, for what was dispatched meanwhile. A worker busy meanwhile hears of new attempts from its next
-     * exchange (every finished attempt leads to one), or from the poll.
+     * Listens for dispatches only while it could take them: a worker whose slots are all busy stops
+     * listening, and starts again once it is idle and its last claim came back short — then claims
+     * once, for what was dispatched meanwhile. A worker busy meanwhile hears of new attempts from its
+     * next exchange (every finished attempt leads to one), or from the poll.
      */
-    const tune = (): void => {
-      if (listener === null || switching || stopping) return;
+    const dispatches = new ListenSwitch(
+      () => listener,
+      DISPATCH_CHANNEL,
       // On again only once idle for good: nothing running, no exchange in flight, its last claim short.
-      const want = listening ? running < o.slots : running === 0 && !inFlight && !wanted;
-      if (want === listening) return;
-      switching = true;
-      listener.query(want ? `LISTEN ${DISPATCH_CHANNEL}` : `UNLISTEN ${DISPATCH_CHANNEL}`).then(
-        () => {
-          switching = false;
-          listening = want;
-          if (want) wake();
-          tune();
-        },
-        () => {
-          // The connection is broken: the poll alone finds every attempt from now on.
-          switching = false;
-        },
-      );
-    };
+      (listening) => (stopping ? listening : listening ? running < o.slots : running === 0 && !inFlight && !wanted),
+      wake,
+    );
+    const tune = (): void => dispatches.tune();
     /**
      * Listens for its owners' abandons (`orch_abandon`: race lost, cancelled, timed out) only while
-     * it runs a slow attempt, whose handler an abort should reach at once. Like the dispatch
-     * channel (`tune`), a listening connection runs a transaction for every NOTIFY of the database,
-     * and a fast attempt is over in a few milliseconds anyway: a worker busy with those does not
-     * listen. An abandon sent in the instant before its LISTEN lands is missed: that handler runs
-     * until it ends or its timeout, and its result is refused, as before.
+     * it runs a slow attempt, whose handler an abort should reach at once; a fast attempt is over in
+     * a few milliseconds anyway, so a worker busy with those does not listen. An abandon sent in the
+     * instant before its LISTEN lands is missed: that handler runs until it ends or its timeout,
+     * and its result is refused, as before.
      */
     let slowRunning = 0;
-    let hearing = false;
-    let hearingSwitch = false;
-    const hearAbandons = (): void => {
-      if (listener === null || hearingSwitch) return;
-      const want = slowRunning > 0 && !stopping;
-      if (want === hearing) return;
-      hearingSwitch = true;
-      listener.query(want ? `LISTEN ${ABANDON_CHANNEL}` : `UNLISTEN ${ABANDON_CHANNEL}`).then(
-        () => {
-          hearingSwitch = false;
-          hearing = want;
-          hearAbandons();
-        },
-        () => {
-          // The connection is broken: abandons go unheard (results are refused by the fence).
-          hearingSwitch = false;
-        },
-      );
-    };
+    const abandons = new ListenSwitch(() => listener, ABANDON_CHANNEL, () => slowRunning > 0 && !stopping);
+    const hearAbandons = (): void => abandons.tune();
     listener = openClient(o.url);
     try {
       await listener.connect();
@@ -408,7 +375,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         if (n.channel === ABANDON_CHANNEL) return abandoned(abandonNotice(n.payload));
         if (n.payload === undefined || tasks.includes(n.payload)) wake();
       });
-      listening = true;
+      dispatches.listened();
     } catch {
       // The poll alone still finds every attempt.
       await listener.end().catch(() => undefined);
