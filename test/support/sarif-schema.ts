@@ -3,11 +3,10 @@
  * test/schemas/README.md), with the formats the schema names checked as RFC 3986 has them.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
+import { packagePath } from '../../compiler/index.js';
 
-const SCHEMA = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'schemas', 'sarif-schema-2.1.0.json');
+const SCHEMA = packagePath('test', 'schemas', 'sarif-schema-2.1.0.json');
 
 export function readSarifSchema(): { id: string } & Record<string, unknown> {
   return JSON.parse(readFileSync(SCHEMA, 'utf8')) as { id: string } & Record<string, unknown>;
