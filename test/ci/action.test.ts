@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -91,6 +92,18 @@ describe("the action's step, run as a runner runs it", () => {
     expect(validateSarif(sarif)).toEqual([]);
     expect(sarif.runs[0].results.map((x: any) => x.locations[0].physicalLocation.artifactLocation.uri)).toEqual(['plans/broken.orch', 'plans/broken.orch']);
     expect(r.summary).toContain('check: 2 errors');
+  });
+
+  it('with `package`, installs that npm spec into a folder of its own and runs its orch', () => {
+    // A stand-in package whose `orch` bin is this checkout's (the real package's install takes
+    // minutes; .ci/package-check does it once): what is under test is the install and the lookup.
+    const stub = mkdtempSync(join(tmpdir(), 'orch-stub-package-'));
+    writeFileSync(join(stub, 'package.json'), JSON.stringify({ name: '@example/orch-stub', version: '1.0.0', type: 'module', bin: { orch: 'orch.js' } }));
+    writeFileSync(join(stub, 'orch.js'), `#!/usr/bin/env node\nprocess.argv.splice(1, 1, ${JSON.stringify(join(REPO, 'bin', 'orch.js'))});\nawait import(${JSON.stringify(pathToFileURL(join(REPO, 'bin', 'orch.js')).href)});\n`);
+    const r = runCompositeAction(REPO, { package: stub, verify: 'false', test: 'false', 'fail-level': 'none' }, { cwd: project });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`orch-ci: orch 0\\.1\\.0 from ${stub.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(.*orch-ci-tool/node_modules/@example/orch-stub/orch\\.js\\)`));
+    expect(r.stdout).toMatch(/^::error file=plans\/broken\.orch,line=2,/m);
   });
 
   it('from a working directory, names files from the repository root; fail-level none reports without failing', () => {
