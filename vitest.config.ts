@@ -59,6 +59,7 @@ export const UNIT = [
   'serve/test/render.test.ts',
   'serve/test/trigger-engine.test.ts',
   'cli/test/progress.test.ts',
+  'cli/test/ci-reports.test.ts',
   'test/fuzz/seeds.test.ts',
 ];
 

@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { orch } from '../../examples/test/cli.js';
 import { runCli } from '../../test/support/cli-in-process.js';
@@ -108,6 +109,41 @@ describe('orch check', () => {
     });
   });
 
+  it('--format sarif names files inside the repository by relative URI and any other file by an absolute file: URI', async () => {
+    // The project is a sub-folder of the repository (GITHUB_WORKSPACE); it imports a module from
+    // outside the repository.
+    const repo = path.join(dir, 'repo');
+    const outside = path.join(dir, 'elsewhere');
+    mkdirSync(path.join(repo, 'plans'), { recursive: true });
+    mkdirSync(outside, { recursive: true });
+    writeFileSync(path.join(outside, 'dev.orch'), 'capability turn_off {\n  kind robot\n}\n');
+    writeFileSync(path.join(repo, 'plans', 'main plan.orch'), 'import "../../elsewhere/dev.orch" as dev\nplan p {\n  deadline 5usd\n  step a = dev.turn_off()\n}\n');
+    const r = await runCli(['check', 'main plan.orch', '--format', 'sarif'], path.join(repo, 'plans'), { GITHUB_WORKSPACE: repo });
+    expect(r.code).toBe(1);
+    const locations = JSON.parse(r.stdout).runs[0].results.map((x: any) => x.locations[0].physicalLocation.artifactLocation);
+    expect(locations).toContainEqual({ uri: 'plans/main%20plan.orch', uriBaseId: '%SRCROOT%' });
+    expect(locations).toContainEqual({ uri: pathToFileURL(path.join(outside, 'dev.orch')).href });
+    expect(locations.filter((l: { uri: string }) => l.uri.startsWith('..'))).toEqual([]);
+  });
+
+  it('--format github prints one workflow command per problem, relative to the repository, then the totals', async () => {
+    const repo = path.join(dir, 'gh');
+    mkdirSync(path.join(repo, 'plans'), { recursive: true });
+    writeFileSync(path.join(repo, 'plans', 'bad.orch'), BAD);
+    writeFileSync(path.join(repo, 'plans', 'good.orch'), GOOD);
+    const r = await runCli(['check', '.', '--format', 'github'], path.join(repo, 'plans'), { GITHUB_WORKSPACE: repo });
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(
+      "::error file=plans/bad.orch,line=3,endLine=3,col=11,endColumn=13,title=E0203::'timeout' needs a duration (e.g. 30s), found a number '30'",
+    );
+    expect(lines.filter((l) => l.startsWith('::error '))).toHaveLength(2);
+    expect(lines.at(-1)).toMatch(/^orch check: 2 errors, \d+ warnings?, 0 notes in 2 files$/);
+    const clean = await runCli(['check', 'good.orch', '--format', 'github'], path.join(repo, 'plans'), { GITHUB_WORKSPACE: repo });
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toBe('orch check: no problems in 1 file\n');
+  });
+
   it('shows code frames for problems in imported files too', async () => {
     const sub = path.join(dir, 'imports');
     mkdirSync(sub, { recursive: true });
@@ -172,7 +208,7 @@ describe('orch check', () => {
     it('an unknown --format', async () => {
       const r = await cli(['check', file('fmt.orch', GOOD), '--format', 'xml']);
       expect(r.code).toBe(2);
-      expect(r.stderr.trim()).toBe('orch: unknown --format "xml" (expected text, json, sarif)');
+      expect(r.stderr.trim()).toBe('orch: unknown --format "xml" (expected text, json, sarif, github)');
     });
 
     it('no files at all', async () => {
