@@ -777,7 +777,14 @@ export abstract class NodeBuilders {
 
   /** A test before its items; `testItem` fills it, `testDone` checks it has a plan. */
   testStart(name: IToken | undefined, range: Range): Mutable<A.TestDecl> {
-    const d = { kind: 'TestDecl', name: this.stringLit(name, false), range, mocks: [], decisions: [], signals: [], expects: [] };
+    const tok = need(name);
+    let title: A.StringLit;
+    if (tok.tokenType === StringTok) title = this.stringLit(tok, false);
+    else {
+      this.error(`a test is named by a string: test "${tok.image}" { … }`, this.tokRange(tok));
+      title = { kind: 'StringLit', parts: [tok.image], range: this.tokRange(tok) };
+    }
+    const d = { kind: 'TestDecl', name: title, range, mocks: [], decisions: [], signals: [], expects: [] };
     return d as unknown as Mutable<A.TestDecl>;
   }
 

@@ -400,7 +400,7 @@ function defineParser(Base: typeof CstParser) {
           // A test's `context { … }` is its starting context, not a declaration.
           return this.LA(2).tokenType === LCurly && this.currentRuleName() !== 'testDecl';
         case K.test:
-          return this.LA(2).tokenType === StringTok && t3 === LCurly;
+          return (this.LA(2).tokenType === StringTok || name2) && t3 === LCurly;
         case K.type:
           return name2 && t3 === Assign;
         case K.module:
@@ -637,14 +637,15 @@ function defineParser(Base: typeof CstParser) {
       });
       // §9.4, context fields: `max_age D`, `hold D` (key and value tokens, in pairs).
       let options: IToken[] | undefined;
-      this.MANY2(() => {
+      // The grammar's own lookahead stops at the rule's end: `hold: bool` after a field is the next field.
+      this.MANY2({ GATE: () => this.LA(2).tokenType !== Colon, DEF: () => {
         const k = this.OR([
           { ALT: () => this.CONSUME(K.max_age, LABEL.fieldKey) },
           { ALT: () => this.CONSUME(K.hold, LABEL.fieldKey) },
         ]);
         const d = this.CONSUME(AnyNumber, LABEL.fieldValue);
         if (this.live) (options ??= []).push(k, d);
-      });
+      } });
       if (this.live) return this.b.fieldDeclOf(name, v(type), annotations, v(def), options, name.startOffset, this.end());
     });
 
@@ -1383,7 +1384,11 @@ function defineParser(Base: typeof CstParser) {
 
     testDecl = this.RULE('testDecl', () => {
       const kw = this.CONSUME(K.test);
-      const name = this.CONSUME(StringTok, LABEL.name);
+      // A bare word is taken too, so that the builder can say the name is a string.
+      const name = this.OR([
+        { ALT: () => this.CONSUME(StringTok, LABEL.name) },
+        { ALT: () => this.CONSUME(Name, LABEL.name) },
+      ]);
       this.CONSUME(LCurly);
       const items = this.itemsOrJunk('testDecl', () => this.SUBRULE(this.testItem));
       this.CONSUME(RCurly);
@@ -1506,7 +1511,7 @@ function defineParser(Base: typeof CstParser) {
       if (this.live) return this.b.virtualTime(m, d);
     });
 
-    /** `expect P` / `expect always P`; `always` is the modality unless it reads as a name (`always.completed`). */
+    /** `expect P` / `expect always P`; `always` is the modality unless it reads as a name (`always.completed`, `always and x`). */
     expectDecl = this.RULE('expectDecl', () => {
       const kw = this.CONSUME(K.expect);
       const always = this.OPTION({ GATE: () => this.alwaysIsModality(), DEF: () => this.CONSUME(K.always, LABEL.modality) });
@@ -1519,7 +1524,8 @@ function defineParser(Base: typeof CstParser) {
       const next = this.LA(2);
       if (tokenMatcher(next, PrefixOp)) return true;
       const t = next.tokenType;
-      return !(tokenMatcher(next, BinaryOp) || t === Dot || t === LBracket || t === LParen || t === RCurly || t === DotDot || t === EOF);
+      // `always (a or b)` and `always [..]` read as the modality: no step is called or indexed so.
+      return !(tokenMatcher(next, BinaryOp) || t === Dot || t === RCurly || t === DotDot || t === EOF);
     }
 
     simulateProp = this.RULE('simulateProp', () => {
