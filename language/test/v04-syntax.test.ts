@@ -119,6 +119,16 @@ describe('tests of plans (§9.2)', () => {
     expect(problems('test "t" {\n  plan p\n  mock x fails "m" times 1.5 then returns 1\n}')).toEqual([`3:26 E0001 times must be a whole number, found '1.5'`]);
   });
 
+  it('recovers inside a test and a source: one error for a broken item, the items after it kept', () => {
+    const text = 'test "t" {\n  plan p\n  mock x return 1\n  expect run.status == "completed"\n}\nsource s {\n  topic "a" sets 5\n  topic "b" sets y\n}\nplan p {}\n';
+    const { module, diagnostics } = parse({ file: 't.orch', text });
+    expect(diagnostics.map((d) => d.range.start.line)).toEqual([3, 7]);
+    const [t, src, plan] = module.declarations;
+    expect(t?.kind === 'TestDecl' && t.expects.length).toBe(1);
+    expect(src?.kind === 'SourceDecl' && src.topics.map((x) => x.signal.name)).toEqual(['y']);
+    expect(plan?.kind).toBe('PlanDecl');
+  });
+
   it('a `context {` inside a test is its context, not a declaration; after the test it is one again', () => {
     const m = parseOk('test "t" {\n  plan p\n  context { x: 1 }\n}\ncontext { x: number }\n');
     expect(m.declarations.map((d) => d.kind)).toEqual(['TestDecl', 'ContextDecl']);
