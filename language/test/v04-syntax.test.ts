@@ -9,6 +9,7 @@ import type * as A from '../ast.js';
 import { parse, parseViaCst } from '../index.js';
 import { print } from '../printer.js';
 import { format } from '../format.js';
+import { pieceBounds } from '../format-pieces.js';
 import { diagnosticsOf, firstDecl, parseOk, strip } from './helpers.js';
 import { stripRanges } from './arbitraries.js';
 
@@ -267,6 +268,11 @@ describe('the v0.4 fixtures', () => {
       const comments = (t: string) => parseOk(t).comments.map((c) => c.text).sort();
       expect(comments(once.text)).toEqual(comments(text));
     }
+  });
+
+  it('a large file is formatted a piece at a time, cut before tests and sources too', () => {
+    const text = 'test "a" {\n  plan p\n}\n\ntest "b" {\n  plan p\n}\n\nsource s {\n  topic "t" sets x\n}\n';
+    expect(pieceBounds(text, 1)).toEqual([0, text.indexOf('}\n\ntest "b"') + 1, text.indexOf('}\n\nsource') + 1, text.length]);
   });
 
   it('breaks a long mock into one clause a line', () => {
