@@ -6,7 +6,7 @@
  * soft, LANGUAGE.md §7.1). `race` and `repeat` names are read like steps (`reply.winner`,
  * `revise.index`, `revise.previous.x.output`, `revise.iterations`).
  */
-import type { DataClass, Expr, Ident, Range } from '../../language/index.js';
+import type { Argument, DataClass, Expr, Ident, Range } from '../../language/index.js';
 import { DATA_CLASSES, RESOURCE_KINDS, CAPABILITY_KINDS } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
 import type { BinaryOpIR, BuiltinFn, ExprIR } from '../ir/types.js';
@@ -205,6 +205,7 @@ export function irDepth(e: Expr): number {
         break;
       case 'CallExpr':
         for (const a of x.args) nodes[top++] = a;
+        for (const a of x.named ?? []) nodes[top++] = a.value;
         break;
       case 'UnaryExpr':
         nodes[top++] = x.operand;
@@ -358,6 +359,7 @@ class ExprChecker {
       case 'IndexExpr':
         return this.indexWith(e, this.check(e.object, guarded), guarded);
       case 'CallExpr':
+        if (e.named) this.namedArguments(e.callee, e.named, guarded);
         return this.call(e.callee, e.args, e.range, guarded);
       case 'UnaryExpr': {
         const r = this.check(e.operand, guarded);
@@ -530,6 +532,21 @@ class ExprChecker {
       return { ty: T.unknown, data: NO_DATA, ir: NO_IR };
     }
     return undefined;
+  }
+
+  /**
+   * Named arguments (LANGUAGE.md §9.3: `endorse(v, reason: "…")`): their values are checked as
+   * expressions; a built-in that takes none says so. What `endorse` and `declassify` do with
+   * theirs is the flow analysis's (not here yet).
+   */
+  private namedArguments(callee: Ident, named: readonly Argument[], guarded: boolean): void {
+    for (const a of named) {
+      // `declassify(v, to: internal)`: the class is a word, not a value to look up.
+      const classWord = callee.name === 'declassify' && a.name.name === 'to' && a.value.kind === 'NameExpr' && (DATA_CLASSES as readonly string[]).includes(a.value.name);
+      if (!classWord) this.check(a.value, guarded);
+    }
+    if (BUILTINS.has(callee.name) || callee.name === 'secret')
+      this.error('E0201', `${callee.name}() takes no named arguments ("${named[0]!.name.name}:")`, named[0]!.range);
   }
 
   private call(callee: Ident, args: readonly Expr[], range: Range, guarded: boolean): ExprResult {
