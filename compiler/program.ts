@@ -6,16 +6,17 @@
  */
 import { dirname, relative, resolve, sep } from 'node:path';
 import type {
-  CapabilityDecl, ContextDecl, DataClass, Expr, MoneyLit, PlanDecl, SimulateDecl, TriggerDecl,
+  CapabilityDecl, DataClass, Expr, PlanDecl, TriggerDecl,
 } from '../language/index.js';
-import { DATA_CLASSES, tierOf } from '../language/index.js';
+import { DATA_CLASSES } from '../language/index.js';
 import { diagnostic, type Diagnostic } from '../language/index.js';
 import { boundsDiagnostics } from './check/bounds.js';
 import { capabilityInfo, type CapabilityInfo } from './check/capability.js';
-import { checkModelResource } from './check/llm.js';
-import { durationMs, type RootInfo } from './check/expr.js';
 import { ms } from './check/lower.js';
-import { checkInvariant, checkPlan, RUN_TY, stepsById, type CheckedPlan, type CheckedStep } from './check/plan.js';
+import { checkPlan } from './check/plan.js';
+import { stepsById, type CheckedPlan, type CheckedStep } from './check/checked-plan.js';
+import { topLevelInvariants, type Invariant } from './check/invariants.js';
+import { contextOf, currencyOf, policyIR, resourcesOf } from './declarations.js';
 import { buildDag, type DagInput } from './dag.js';
 import { timeline, type TimelineStep } from './block-estimates.js';
 import { proveBinding } from './fallback-proof.js';
@@ -29,8 +30,8 @@ import { defaultPolicy, place, type PlacementResource } from './placement.js';
 import { Scopes, type DeclEntry } from './scope.js';
 import { TypeResolver } from './types/resolve.js';
 import { toJsonSchema } from './types/json-schema.js';
-import { T, maxClass, record, type FieldTy, type Ty } from './types/ty.js';
-import { checkSimulate } from './check/simulate.js';
+import { maxClass, record, type Ty } from './types/ty.js';
+import { simulationsOf } from './check/simulate.js';
 import { checkTriggers } from './triggers.js';
 import { unusedDeclarations, unusedSteps } from './unused.js';
 import { symbolKey, type PlanMemo } from './plan-memo.js';
@@ -274,207 +275,6 @@ function errorsSince(diags: readonly Diagnostic[], from: number): number {
   return n;
 }
 
-/**
- * The context's type: the fields every `context { … }` block of the program declares. A program
- * that declares none reads its live signals untyped (an open record), as the spec's own examples
- * do (`wait until context.customer_replied`); one block makes every read checked against it.
- */
-function contextOf(modules: readonly LoadedModule[], types: TypeResolver, diags: Diagnostic[]): RootInfo {
-  const fields = new Map<string, FieldTy>();
-  let declared = false;
-  for (const m of modules) {
-    for (const d of m.ast.declarations) {
-      if (d.kind !== 'ContextDecl') continue;
-      declared = true;
-      const t = types.record(m, { kind: 'RecordType', range: (d as ContextDecl).range, fields: (d as ContextDecl).fields }, 'context_field', 'context');
-      if (t.k !== 'record') continue;
-      for (const [name, f] of t.fields) {
-        if (fields.has(name)) {
-          diags.push(diagnostic('E0102', `context field "${name}" is declared twice`, m.file, f.decl?.range ?? d.range));
-          continue;
-        }
-        fields.set(name, f);
-      }
-    }
-  }
-  return { ty: declared ? { k: 'record', fields } : { k: 'record', fields, open: true }, ir: { op: 'var', name: 'context' } };
-}
-
-function plainText(s: { readonly parts: readonly unknown[] }): string {
-  return s.parts.filter((p): p is string => typeof p === 'string').join('');
-}
-
-function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[], diags: Diagnostic[]): PlacementResource[] {
-  const out: PlacementResource[] = [];
-  const names = new Set<string>();
-  for (const m of modules) {
-    for (const e of scopes.entries(m, 'resource')) {
-      const r = e.node;
-      const name = names.has(r.name.name) ? e.qualifiedName : r.name.name;
-      names.add(name);
-      const kind = r.resourceKind ?? 'cloud_region';
-      out.push({
-        name,
-        kind,
-        tier: tierOf(kind),
-        provides: (r.provides ?? []).map((p) => p.name),
-        concurrency: r.concurrency ? Math.max(1, Math.floor(r.concurrency.value)) : null,
-        cost: r.cost?.amount ?? 0,
-        latency_ms: ms(r.latency) ?? 0,
-        reliability: r.reliability ? Math.min(1, Math.max(0, r.reliability.value / 100)) : null,
-        location: r.location ? r.location.parts.filter((p) => typeof p === 'string').join('') : null,
-        energy: r.energy?.value ?? 0,
-        ...(r.endpoint ? { endpoint: plainText(r.endpoint) } : {}),
-        ...(r.model ? { model: plainText(r.model) } : {}),
-      });
-      if (!m.std) checkModelResource(r, m.file, diags);
-    }
-  }
-  return out;
-}
-
-/**
- * The program's currency: the first one written on a cost or budget of a user module. Estimates
- * are sums, so every other cost and budget must use it (E0203); zero amounts (`0usd`) are
- * currency-neutral, which is what lets the std library say `cost 0usd`.
- */
-function currencyOf(modules: readonly LoadedModule[], diags: Diagnostic[]): string {
-  let currency: string | undefined;
-  for (const m of modules) {
-    if (m.std) continue;
-    const moneys: MoneyLit[] = [];
-    for (const d of m.ast.declarations) {
-      if ((d.kind === 'CapabilityDecl' || d.kind === 'ResourceDecl') && d.cost) moneys.push(d.cost);
-      if (d.kind === 'PolicyDecl') for (const b of d.budgets) if (b.limit.kind === 'MoneyLit') moneys.push(b.limit);
-    }
-    for (const lit of moneys) {
-      if (lit.amount === 0) continue;
-      if (currency === undefined) currency = lit.currency;
-      else if (lit.currency !== currency)
-        diags.push(diagnostic('E0203', `costs and budgets must use one currency: this is ${lit.currency}, others are ${currency}`, m.file, lit.range));
-    }
-  }
-  return currency ?? 'usd';
-}
-
-function policyIR(e: DeclEntry<'policy'>, scopes: Scopes, diags: Diagnostic[]): PolicyIR {
-  const p = e.node;
-  const budgets: { cost: number | null; duration_ms: number | null; cost_warn?: boolean; duration_warn?: boolean } = { cost: null, duration_ms: null };
-  let currency: string | undefined;
-  // The IR keeps one budget per metric: of several, the tightest blocking one (a blocking budget
-  // stops the run, so a warn-only one must not replace it), else the tightest warn one.
-  const keep = (limit: number, warn: boolean, had: number | null, hadWarn: boolean | undefined): boolean =>
-    had === null || (hadWarn === true && !warn) || ((hadWarn === true) === warn && limit < had);
-  for (const b of p.budgets) {
-    const warn = b.warn === true;
-    if (b.metric === 'cost') {
-      if (b.limit.kind !== 'MoneyLit') diags.push(diagnostic('E0203', 'a cost budget needs money, e.g. budget cost <= 0.50usd', e.module.file, b.limit.range));
-      else if (keep(b.limit.amount, warn, budgets.cost, budgets.cost_warn)) {
-        budgets.cost = b.limit.amount;
-        currency = b.limit.currency;
-        if (warn) budgets.cost_warn = true;
-        else delete budgets.cost_warn;
-      }
-    } else {
-      if (b.limit.kind !== 'DurationLit') diags.push(diagnostic('E0203', 'a duration budget needs a duration, e.g. budget duration <= 10m', e.module.file, b.limit.range));
-      else if (keep(durationMs(b.limit.value, b.limit.unit), warn, budgets.duration_ms, budgets.duration_warn)) {
-        budgets.duration_ms = durationMs(b.limit.value, b.limit.unit);
-        if (warn) budgets.duration_warn = true;
-        else delete budgets.duration_warn;
-      }
-    }
-  }
-  const weights: Record<string, number> = {};
-  for (const w of p.weights ?? []) weights[w.key.name] = w.value.value;
-  const rate_limits = p.rateLimits.flatMap((r) => {
-    const c = scopes.resolve(e.module, r.capability, 'capability');
-    return c ? [{ capability: c.qualifiedName, count: Math.max(0, Math.floor(r.count)), per_ms: durationMs(r.per.value, r.per.unit) }] : [];
-  });
-  return {
-    name: p.name.name,
-    strategy: p.strategy ?? 'privacy_first',
-    weights,
-    budgets,
-    prefer: p.prefer ?? null,
-    max_fallbacks: p.maxFallbacks ? Math.max(0, Math.floor(p.maxFallbacks.value)) : 3,
-    require_consent: p.requireConsent ?? false,
-    rate_limits,
-    // The unit run-time budget messages print amounts in (`budget cost <= 0.5usd`).
-    ...(currency ? { currency } : {}),
-  };
-}
-
-type Invariant = CheckedPlan['invariants'][number];
-
-/** Top-level invariants apply to every plan that has all the steps they name. */
-function topLevelInvariants(
-  modules: readonly LoadedModule[],
-  checked: ReadonlyMap<DeclEntry<'plan'>, CheckedPlan>,
-  contextRoot: RootInfo,
-  model: ModelBuilder,
-  diags: Diagnostic[],
-): Map<CheckedPlan, Invariant[]> {
-  const out = new Map<CheckedPlan, Invariant[]>();
-  for (const m of modules) {
-    if (m.std) continue;
-    const plans = [...checked.values()].filter((p) => p.module === m);
-    for (const d of m.ast.declarations) {
-      if (d.kind !== 'InvariantDecl') continue;
-      let applied = false;
-      for (const p of plans) {
-        const scratch: Diagnostic[] = [];
-        const env = {
-          file: m.file, model: new ModelBuilder(), diags: scratch,
-          roots: new Map<string, RootInfo>([['input', { ty: p.inputTy, ir: { op: 'var', name: 'input' } }], ['context', contextRoot], ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
-          steps: new Map(p.steps.map((s) => [s.id, { id: s.id, symbol: s.symbol.id, outputTy: s.outputTy, group: s.forEach?.group, eachPath: s.eachPath }])),
-          // A race or loop is named like a step (§7.1): an invariant naming one applies where it is.
-          blocks: p.blockRefs,
-        };
-        env.model.recordTypes = false;
-        const inv = checkInvariant(d, env, scratch, m.file);
-        if (scratch.some((x) => x.code === 'E0101')) continue;
-        // applies: check again against the real model so references are recorded
-        checkInvariant(d, { ...env, model, diags }, diags, m.file);
-        applied = true;
-        const list = out.get(p) ?? [];
-        list.push(inv);
-        out.set(p, list);
-      }
-      if (!applied) {
-        // Report what does not resolve against the first plan (or no steps at all).
-        const p = plans[0];
-        checkInvariant(d, {
-          file: m.file, model, diags,
-          roots: new Map<string, RootInfo>([['input', { ty: T.any, ir: { op: 'var', name: 'input' } }], ['context', contextRoot], ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
-          steps: new Map((p?.steps ?? []).map((s) => [s.id, { id: s.id, symbol: s.symbol.id, outputTy: s.outputTy, group: s.forEach?.group, eachPath: s.eachPath }])),
-          blocks: p?.blockRefs,
-        }, diags, m.file);
-      }
-    }
-  }
-  return out;
-}
-
-function simulationsOf(
-  modules: readonly LoadedModule[],
-  scopes: Scopes,
-  model: ModelBuilder,
-  diags: Diagnostic[],
-  capability: (e: DeclEntry<'capability'>) => CapabilityInfo,
-): Map<string, SimulateIR> {
-  const out = new Map<string, SimulateIR>();
-  for (const m of modules) {
-    for (const d of m.ast.declarations) {
-      if (d.kind !== 'SimulateDecl') continue;
-      const s = d as SimulateDecl;
-      const ce = scopes.resolve(m, s.capability, 'capability');
-      if (!ce) continue;
-      const info = capability(ce);
-      out.set(info.name, checkSimulate(s, info, { file: m.file, model, diags, roots: new Map<string, RootInfo>(), allowRange: true }));
-    }
-  }
-  return out;
-}
 
 interface AssembleContext {
   /** Diagnostics only: stop before building the IR (no phase after assembly reads it then). */
