@@ -73,9 +73,9 @@ export function estimatePlan(f: PlanFacts): void {
 }
 
 /** A rate limit makes calls of its capability wait for their slot: each step's, when the policy has any. */
-function rateLimits(f: PlanFacts): TimelineStep['rate'][] {
+function rateLimits(f: PlanFacts): readonly TimelineStep['rate'][] {
   const { steps, n, policy } = f;
-  if (!policy?.rate_limits.length) return [];
+  if (!policy?.rate_limits.length) return f.rates; // (the record's shared empty list)
   const rateOf = (i: number): TimelineStep['rate'] => {
     const s = steps[i]!;
     const name = s.action.type === 'call' ? s.capability?.name : undefined;

@@ -72,6 +72,12 @@ export const NO_CALL_BINDINGS: Map<string, CallBindings> = new Map();
 /** `boundResources` of a plan that binds none. */
 export const NO_RESOURCES: ReadonlySet<string> = new Set();
 
+/**
+ * What a per-step array holds before its stage set it: one frozen empty array for every plan (a
+ * file of many small plans would otherwise allocate four per plan for nothing).
+ */
+const UNSET = Object.freeze([]) as unknown as never[];
+
 /** The policy of a plan that names none (read-only: shared by every plan). */
 const DEFAULT_POLICY = defaultPolicy();
 
@@ -91,15 +97,15 @@ export class PlanFacts {
   subEstimates: ReadonlyMap<string, Estimate> = NO_SUB_ESTIMATES;
 
   /** placement: each step's binding (a hole where none can host it) and its fallback/compensate calls'. */
-  bindings: (StepIR['binding'] | undefined)[] = [];
+  bindings: (StepIR['binding'] | undefined)[] = UNSET;
   callBindings: Map<string, CallBindings> = NO_CALL_BINDINGS;
 
   /** step-estimates: each step's cost and duration (× its `for each` items). */
-  costs: number[] = [];
-  durations: number[] = [];
+  costs: number[] = UNSET;
+  durations: number[] = UNSET;
 
   /** dag: each step's dependencies, and the DAG (the stages after it run only when it has no cycle). */
-  depsOf: (readonly string[])[] = [];
+  depsOf: (readonly string[])[] = UNSET;
   dag!: DagResult;
 
   /** estimates: the plan's best-case cost and duration, worst case (loops at max), local ratio. */
@@ -111,7 +117,7 @@ export class PlanFacts {
   criticalPath: readonly string[] | undefined;
   localRatio = 0;
   /** Each step's rate limit, when the policy has any (the timeline spaced the calls by them). */
-  rates: readonly TimelineStep['rate'][] = [];
+  rates: readonly TimelineStep['rate'][] = UNSET;
   /** Some block is a `repeat`: the worst case differs from the best. */
   maxIterations = false;
 
