@@ -19,3 +19,17 @@ export function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
+
+/**
+ * Smoke mode (`npm run bench -- --smoke`, or `ORCH_BENCH_SMOKE=1`; `.ci/run` runs every area so):
+ * each area does its work once at tiny sizes, so that a bench that crashes or hangs fails CI.
+ * Its figures measure nothing and meet no target — run.ts prints no table and writes no results.
+ * An area sizes each amount of work (inputs, rounds, warm-ups, waits) with `smoke(full, tiny)`,
+ * keeping every code path it measures.
+ */
+export const SMOKE = process.env.ORCH_BENCH_SMOKE === '1';
+
+/** `full` when measuring, `tiny` in smoke mode. */
+export function smoke<T>(full: T, tiny: T): T {
+  return SMOKE ? tiny : full;
+}

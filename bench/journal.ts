@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteJournal, sqliteDriver, type RunEvent, type RunSummary } from '../runtime/index.js';
-import type { BenchFigure } from './figure.js';
+import { smoke, type BenchFigure } from './figure.js';
 
-const EVENTS = 20_000;
+const EVENTS = smoke(20_000, 200);
 /** Events per commit the runtime makes on the runtime bench's 10k-step DAG (3–4 steps a turn). */
 const BATCH = 11;
-const SINGLE = 3_000;
+const SINGLE = smoke(3_000, 30);
 
 function summary(runId: string, n: number): RunSummary {
   return { runId, plan: 'bench', parentRunId: null, status: 'running', startedAt: 0, completedAt: null, cost: n, error: null };
@@ -36,7 +36,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     let single = 0;
     let read = 0;
     // Best of three: the box is shared.
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < smoke(3, 1); round++) {
       const j = new SqliteJournal(join(dir, `runs-${round}.db`));
       const runId = `r${round}`;
       j.registerRun(runId, 'bench', {}, {}, 0);

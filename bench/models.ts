@@ -9,9 +9,9 @@ import type { CapabilityIR } from '../compiler/index.js';
 import { ModelExecutor, modelClientFor, parseModelsConfig } from '../runtime/index.js';
 import type { AttemptOutcome, AttemptRequest, Executor } from '../runtime/index.js';
 import { startModelServer } from '../test/support/model-server.js';
-import { median, type BenchFigure } from './figure.js';
+import { median, smoke, type BenchFigure } from './figure.js';
 
-const CALLS = 400;
+const CALLS = smoke(400, 5);
 
 const output = { type: 'object', properties: { title: { type: 'string' }, bullets: { type: 'array', items: { type: 'string' } } }, required: ['title', 'bullets'], additionalProperties: false };
 const cap: CapabilityIR = {
@@ -63,7 +63,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       new Promise<void>((resolve, reject) =>
         handler.start(req, (o: AttemptOutcome) => (o.ok ? resolve() : reject(new Error(o.error)))),
       );
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < smoke(50, 1); i++) {
       await bare();
       await viaHandler();
     }

@@ -22,11 +22,11 @@ import type { PlanIR } from '../compiler/index.js';
 import { InProcessLimits, Runtime, WorkerExecutor, type LimitsProvider } from '../runtime/index.js';
 import { workerScript } from '../runtime/index.js';
 import { capability, layeredSteps, plan, resource } from '../runtime/test/ir-builder.js';
-import { median, type BenchFigure } from './figure.js';
+import { median, smoke, type BenchFigure } from './figure.js';
 
 const WIDTH = 100;
-const LAYERS = 100;
-const ROUNDS = 9;
+const LAYERS = smoke(100, 2);
+const ROUNDS = smoke(9, 1);
 
 /**
  * The same DAG with every step on one resource whose `concurrency` the limits service keeps:

@@ -35,10 +35,10 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { PlanIR } from '../compiler/index.js';
 import { Runtime, WorkerExecutor, type OrchConfig } from '../runtime/index.js';
-import { median, type BenchFigure } from './figure.js';
+import { median, smoke, type BenchFigure } from './figure.js';
 import { layeredPlan } from './runtime.js';
 
-const ROUNDS = 7;
+const ROUNDS = smoke(7, 1);
 const WIDTH = 100;
 
 interface Measured {
@@ -198,7 +198,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
   writeFileSync(join(dir, 'noop.js'), 'export function noop() { return null; }\n');
   const sink = await startSink();
   const url = sink.url;
-  const plan = layeredPlan(dir);
+  const plan = layeredPlan(dir, smoke(100, 2));
   const cores = availableParallelism();
   const workers = cores;
   const off: OrchConfig = { file: null, hooks: {}, secrets: {} };

@@ -188,6 +188,6 @@ export * from './diagnostic.js';
 export { checkFormatted, format } from './format.js';
 export { parsePiece, pieceBounds, PIECE_CHARS } from './format-pieces.js';
 export type { FormatCheck, FormatResult } from './format.js';
-export { movedFrom, reparse } from './incremental.js';
+export { reparse } from './incremental.js';
 export type { ModuleEdit, ParsedText } from './incremental.js';
 export { escapeStringText, print, printExpr } from './printer.js';

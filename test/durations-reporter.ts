@@ -19,6 +19,8 @@ export interface FileDuration {
   readonly project: string;
   /** Milliseconds from the file's start to its end, as the run saw it. */
   readonly wallMs: number;
+  /** When the file started, in milliseconds since the run started (folders' wall times are unions of these spans). */
+  readonly startMs: number;
   /** Milliseconds spent in its tests and hooks (vitest's own sum). */
   readonly testsMs: number;
   /** Milliseconds spent importing it (collect). */
@@ -48,6 +50,7 @@ export default class DurationsReporter implements Reporter {
       file: relative(this.root, module.moduleId),
       project: module.project.name,
       wallMs: Date.now() - start,
+      startMs: start - this.runStarted,
       testsMs: Math.round(d.duration),
       importMs: Math.round(d.collectDuration),
       state: module.state(),
