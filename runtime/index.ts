@@ -933,6 +933,7 @@ export { ChannelSender } from './channels/sender.js';
 export {
   EVENT_TYPES,
   EVENTS_SCHEMA_ID,
+  EVENTS_VERSION,
   eventAttempt,
   eventReason,
   eventResource,

@@ -428,7 +428,7 @@ export function timelineJson(row: RunRow, events: readonly RunEvent[]) {
 
 /**
  * An event as `--json` prints it: exactly the journal's envelope, which the published
- * `orch.events/v1` schema describes (`ts` in epoch milliseconds), so every printed event validates
+ * `orch.events/v2` schema describes (`ts` in epoch milliseconds), so every printed event validates
  * against it as it stands.
  */
 export function eventJson(e: RunEvent) {
