@@ -72,15 +72,19 @@ export function checkApiPaths(triggers: readonly TriggerIR[]): string | null {
   return null;
 }
 
-/** Remembers which trigger started each run this process started (`null`: `POST /runs`). */
-function recordTriggers(starter: RunStarter): { starter: RunStarter; triggerOf: (runId: string) => string | null | undefined } {
+/**
+ * Remembers which trigger started each run this process started (`null`: `POST /runs`), and marks
+ * every run it starts or retries as bound to people when the server knows people (§9.1).
+ */
+function recordTriggers(starter: RunStarter, peopleBound: boolean): { starter: RunStarter; triggerOf: (runId: string) => string | null | undefined } {
   const byRun = new Map<string, string | null>();
   const recording: RunStarter = Object.create(starter) as RunStarter;
   recording.start = async (plan, input, meta) => {
-    const r = await starter.start(plan, input, meta);
+    const r = await starter.start(plan, input, { ...meta, peopleBound });
     byRun.set(r.runId, meta.trigger);
     return r;
   };
+  recording.retry = (runId, meta = {}) => starter.retry(runId, { ...meta, peopleBound });
   return { starter: recording, triggerOf: (id) => byRun.get(id) };
 }
 
@@ -98,7 +102,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   const mode = opts.mode ?? 'serve';
   const problem = checkApiPaths(opts.triggers);
   if (problem) throw new Error(problem);
-  const { starter, triggerOf } = recordTriggers(opts.starter);
+  const { starter, triggerOf } = recordTriggers(opts.starter, opts.auth !== undefined);
   const metrics = createMetrics(starter, () => engine, () => opts.plans);
   const engine = new TriggerEngine({
     triggers: opts.triggers,

@@ -15,7 +15,7 @@
  */
 import type { StepStatus } from '../../compiler/index.js';
 import type { AttemptUsage } from './types.js';
-import { AUTH_METHODS, type RecordedIdentity } from '../people/identity.js';
+import { AUTH_METHODS, START_METHODS, type RecordedIdentity, type Starter } from '../people/identity.js';
 
 /** A JSON Schema fragment (what the published schema holds). */
 export type JsonSchema = { readonly [key: string]: unknown };
@@ -47,6 +47,14 @@ const IDENTITY = {
   type: 'object',
   properties: { subject: STRING, issuer: STRING, name: STRING, method: oneOf(...AUTH_METHODS) },
   required: ['subject', 'issuer', 'name', 'method'],
+  additionalProperties: false,
+} as const;
+
+/** §9.1: who started or caused a run (a person, the OS user of a local start, a trigger); `name` only for a person. */
+const STARTER = {
+  type: 'object',
+  properties: { subject: STRING, issuer: STRING, name: STRING, method: oneOf(...START_METHODS) },
+  required: ['subject', 'issuer', 'method'],
   additionalProperties: false,
 } as const;
 
@@ -96,8 +104,23 @@ export const EVENTS = {
     /** v0.3 (§8.7): the run's trace (W3C ids, hex) when it is traced; a resume continues this trace. */
     trace_id: opt<string>({ type: 'string', pattern: '^[0-9a-f]{32}$' }),
     span_id: opt<string>({ type: 'string', pattern: '^[0-9a-f]{16}$' }),
-    /** v0.3 (§8.8): the person who started the run (absent: a trigger, the CLI, or no people configured). */
-    started_by: opt<RecordedIdentity>(IDENTITY),
+    /**
+     * §9.1: who started the run, on every way in (a person, the OS user of a local start, a
+     * trigger); absent in journals before v0.4, where only `POST /runs` recorded a person.
+     */
+    started_by: opt<Starter>(STARTER),
+    /** §9.1: the person whose `POST /signals` fired the `when` trigger that started the run. */
+    caused_by: opt<Starter>(STARTER),
+    /** §9.1: the run whose end fired the `after` trigger that started this one. */
+    chained_from: opt<string>(STRING),
+    /** §9.1: the run started where an `auth` block is configured: its approvals are decided only by people that config knows. */
+    people_bound: opt<boolean>(BOOLEAN),
+    /**
+     * §9.1: everyone in the chain this run came from (who started or caused a run it came from,
+     * who asked for a retry or fork), gathered at start so `not_starter` holds even after those
+     * runs are pruned. Absent when the run came from no other run.
+     */
+    chain_people: opt<readonly Starter[]>(list(STARTER)),
   },
   execution_started: { resumed: opt<true>(TRUE) },
   step_queued: {},

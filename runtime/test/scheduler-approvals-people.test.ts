@@ -87,10 +87,11 @@ describe('who may decide', () => {
     expect(h.exec.starts.find((s) => s.stepId === 'go')!.input).toEqual({ who: 'bob', all: ['bob'] });
   });
 
-  it('a user approver is matched by subject; admin holds the role too', async () => {
+  it('a user approver is the config user of that name (issuer and subject, §9.1): an OpenID account with that sub is not; admin holds the role too', async () => {
     const h = harness(approvalPlan({ approver: lit('alice'), summary: lit('pay?') }));
     expect(h.decide(bob)).toContain('this approval is for alice');
-    expect(h.decide(person('alice', { roles: ['admin'], issuer: 'https://id.example.com' }))).toBe('ok');
+    expect(h.decide(person('alice', { roles: ['admin'], issuer: 'https://id.example.com' }))).toContain('this approval is for alice');
+    expect(h.decide(person('alice', { roles: ['admin'] }))).toBe('ok');
     expect((await h.done).status).toBe('completed');
   });
 
