@@ -993,7 +993,16 @@ export {
   OIDC_LOGIN_PATH,
   type OidcConfig,
 } from './people/oidc-config.js';
-export { identityFromClaims, groupsFromClaim, rolesOfGroups, displayName, type Claims, type IdentityFromClaims } from './people/oidc-identity.js';
+export {
+  identityFromClaims,
+  groupsFromClaim,
+  rolesOfGroups,
+  displayName,
+  idTokenTimeProblem,
+  ID_TOKEN_CLOCK_TOLERANCE_S,
+  type Claims,
+  type IdentityFromClaims,
+} from './people/oidc-identity.js';
 export { envThenConfig, type SecretLookup } from './secret-refs.js';
 export {
   AuthConfigError,
