@@ -1013,8 +1013,22 @@ export {
   type LocalUser,
   type PasswordRef,
 } from './people/auth-config.js';
-export { decoyHash, hashPassword, verifyPassword } from './people/passwords.js';
-export { newApiToken, sha256Hex, type ApiTokenRow, type AuditEntry, type AuditRow, type LoginFailures, type PeopleStore, type StoredSession } from './people/people-store.js';
+export { decoyHash, hashClass, hashPassword, prepareDecoys, verifyAtOneCost, verifyPassword } from './people/passwords.js';
+export {
+  newApiToken,
+  sha256Hex,
+  revokeTokensOfRemovedUsers,
+  HOUR_MS,
+  type ApiTokenRow,
+  type AuditEntry,
+  type AuditQuery,
+  type AuditRow,
+  type LoginFailures,
+  type PeopleStore,
+  type RefusedCount,
+  type StartedRun,
+  type StoredSession,
+} from './people/people-store.js';
 export { openSqlitePeopleStore };
 
 /** The people store (sessions, API tokens, audit) of the journal database `db`: a SQLite path or a Postgres URL. */

@@ -6,7 +6,7 @@
 import type { AsyncJournal } from './journal/async-journal.js';
 import type { RunRow } from './journal/sqlite-journal.js';
 import { perItemMessage } from './scheduler/core/core.js';
-import { isApproval } from './scheduler/core/resolve.js';
+import { isApproval, notAnApproval } from './scheduler/core/resolve.js';
 import { keyFitsShape, noSuchInstance, planBlocks } from './scheduler/core/scopes.js';
 import { baseId } from './scheduler/core/state.js';
 import type { PlanIR } from '../compiler/index.js';
@@ -71,6 +71,11 @@ export async function signalViaJournal(journal: AsyncJournal, runId: string, pay
   if ('stepId' in payload && payload.stepId !== '' && baseId(payload.stepId) === payload.stepId) {
     const waiting = await instancesWaiting(journal, runId, payload.stepId);
     if (waiting) return { ok: false, message: perItemMessage(runId, payload.stepId, waiting.keys, waiting.inRepeat) };
+  }
+  if ('stepId' in payload && row.ir && !payload.stepId.includes('/')) {
+    // A wait, a call, a sub-plan: nothing to approve there (the running process would keep it forever).
+    const why = notAnApproval(JSON.parse(row.ir) as PlanIR, baseId(payload.stepId));
+    if (why !== null) return { ok: false, message: why };
   }
   if ('stepId' in payload && !payload.identity) {
     // §9.1: a run bound to people takes no decision without one (a conflict, not a person refused).

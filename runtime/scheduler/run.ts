@@ -12,6 +12,7 @@ import type { LimitsService } from './core/limits.js';
 import type { Command, CoreEvent } from './core/protocol.js';
 import { keyFitsShape, noSuchInstance } from './core/scopes.js';
 import { TERMINAL, baseId } from './core/state.js';
+import { notAnApproval } from './core/resolve.js';
 import { replay, type RestoredRun } from './replay.js';
 import type { Identity, Starter } from '../people/identity.js';
 import { subplanOrigin, type RunOrigin } from '../people/run-chain.js';
@@ -264,6 +265,9 @@ export class Run implements RunReader {
    */
   signal(stepId: string, decision: 'approve' | 'reject', by: string | null = null, comment: string | null = null, identity: Identity | null = null): string {
     if (this.core.mode === 'finished') return 'the run has finished';
+    // A wait, a call, a sub-plan: nothing there takes a decision, which would otherwise be kept for ever.
+    const notApproval = stepId.includes('/') ? null : notAnApproval(this.plan, baseId(stepId));
+    if (notApproval !== null) return notApproval;
     const rec = this.core.record(stepId);
     if (rec && TERMINAL.has(rec.status)) return `step ${stepId} has already finished (${rec.status})`;
     const perItem = rec ? null : this.core.perItemApprovals(stepId);
