@@ -110,12 +110,8 @@ export class People {
     return { subject: u.name, issuer: LOCAL_ISSUER, name: u.name, method, roles: localRoles(this.auth, u), groups: u.groups };
   }
 
-  /**
-   * The identity of a bearer token: the bootstrap token, or an API token that is neither expired
-   * nor revoked. `recheck`: a credential already accepted, asked again (an open stream), which a
-   * wrong answer does not count against as a guess.
-   */
-  async bearer(token: string, _opts: { readonly recheck?: boolean } = {}): Promise<Identity | BearerRefusal> {
+  /** The identity of a bearer token: the bootstrap token, or an API token that is neither expired nor revoked. */
+  async bearer(token: string): Promise<Identity | BearerRefusal> {
     // The server token refused (people configured) answers as any wrong guess: it says nothing of having been right.
     if (this.bootstrap(token)) return this.bootstrapAllowed ? BOOTSTRAP_IDENTITY : WRONG_BEARER;
     if (!this.auth || !token.startsWith('orch_')) return WRONG_BEARER;

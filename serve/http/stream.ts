@@ -29,7 +29,7 @@ function stillViewer(people: People, req: FastifyRequest): () => Promise<boolean
   const token = bearerOf(req.headers.authorization);
   const cookie = req.cookies[SESSION_COOKIE];
   return async () => {
-    const identity = token !== undefined ? await people.bearer(token, { recheck: true }) : (await people.session(cookie))?.identity;
+    const identity = token !== undefined ? await people.bearer(token) : (await people.session(cookie))?.identity;
     return identity !== undefined && !('refused' in identity) && allows(identity.roles, 'viewer');
   };
 }
