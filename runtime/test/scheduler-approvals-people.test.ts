@@ -217,3 +217,22 @@ describe('property: decisions by random identities', () => {
     );
   });
 });
+
+describe('a decision for a step that is no approval (issue #47 item 7)', () => {
+  it('is refused, naming why, and nothing is kept for it: a wait, a call', async () => {
+    const p = plan({
+      capabilities: [approvalCap, capability('c')],
+      steps: [
+        step({ id: 'ok', capability: 'std.capabilities.approval', args: { approver: lit('group:finance'), summary: lit('pay?') } }),
+        step({ id: 'w', capability: null, kind: null, action: { type: 'wait', duration_ms: lit(1000) }, deps: ['ok'] }),
+        step({ id: 'go', capability: 'c', deps: ['w'] }),
+      ],
+    });
+    const h = harness(p);
+    expect(h.decide(bob, 'approve', 'w')).toMatch(/step w is a wait, not an approval/);
+    expect(h.decide(bob, 'reject', 'go')).toMatch(/step go is a call of c, not an approval/);
+    expect(h.decide(bob, 'approve', 'ok')).toBe('ok');
+    await h.done;
+    expect(decisions(h.events).map((e) => e.stepId)).toEqual(['ok']);
+  });
+});
