@@ -33,6 +33,7 @@ export const UNIT = [
   'runtime/test/async-journal.test.ts',
   'runtime/test/attempt-count.test.ts',
   'runtime/test/auth-config.test.ts',
+  'runtime/test/passwords.test.ts',
   'runtime/test/attempt-lost.test.ts',
   'runtime/test/budget-ledger-property.test.ts',
   'runtime/test/cluster-batching.test.ts',

@@ -25,7 +25,8 @@ import { openRuntimeJournal, type RuntimeJournal } from './journal/open-journal.
 import type { RunRow, SqliteJournal } from './journal/sqlite-journal.js';
 import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
-import { recordOf, type Identity } from './people/identity.js';
+import { cliStarter, starterOf, type Identity, type Starter } from './people/identity.js';
+import { startOrigin } from './people/run-chain.js';
 import { cancelStepViaJournal, controlViaJournal, lastPause, signalViaJournal, waitsForApproval, type ControlOutcome, type SignalPayload } from './journal-controls.js';
 import { Redactor } from './redact.js';
 import { EMPTY_MODELS, ModelExecutor, modelClientFor } from './models/index.js';
@@ -126,8 +127,20 @@ export interface StartOptions {
    * trace, its run span a child of the caller's span. A malformed one is ignored.
    */
   readonly traceparent?: string;
-  /** §8.8: the authenticated person starting the run (journaled as `plan_created.started_by`). */
-  readonly startedBy?: Identity | null;
+  /**
+   * §9.1: who starts the run (journaled as `plan_created.started_by`): the authenticated person
+   * (`orch serve`), a trigger (`triggerStarter`); by default this machine's OS user (`cliStarter`).
+   */
+  readonly startedBy?: Identity | Starter | null;
+  /** §9.1: the person whose signal fired the `when` trigger starting this run (`caused_by`). */
+  readonly causedBy?: Identity | Starter | null;
+  /** §9.1: the run whose end fired the `after` trigger starting this one (`chained_from`). */
+  readonly chainedFrom?: string;
+  /**
+   * §9.1: the run's approvals are decided only by people (`people_bound`); by default whether
+   * the project's config has an `auth` block.
+   */
+  readonly peopleBound?: boolean;
 }
 
 export interface ResumeOptions {
@@ -295,7 +308,14 @@ export class Runtime {
       consent: [...new Set([...(config.consent ?? []), ...(opts.consent ?? [])])].sort(),
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
       ...(opts.retryOf ? { retryOf: opts.retryOf } : {}),
-      ...(opts.startedBy ? { startedBy: recordOf(opts.startedBy) } : {}),
+      startedBy: opts.startedBy ? starterOf(opts.startedBy) : cliStarter(),
+      origin: await startOrigin(
+        { ...opts, peopleBound: opts.peopleBound ?? config.auth !== undefined },
+        async (id) => {
+          const first = (await this.store?.load(id))?.[0];
+          return first?.type === 'plan_created' ? first.data : null;
+        },
+      ),
     });
     return this.track(run, tracing, { placement, workers });
   }
@@ -466,9 +486,10 @@ export class Runtime {
         return { ok: true, message: 'context updated' };
       }
       const identity = payload.identity ?? null;
-      // §8.8: a person who may not decide is told why, and nothing changes.
+      // §8.8: a person who may not decide is told why, and nothing changes. §9.1: a run bound to
+      // people refuses a decision that comes with no person — a conflict with the run, not a person refused.
       const refused = local.decisionRefusal(payload.stepId, payload.decision, identity);
-      if (refused !== null) return { ok: false, forbidden: true, message: refused };
+      if (refused !== null) return identity === null ? { ok: false, message: refused } : { ok: false, forbidden: true, message: refused };
       const r = local.signal(payload.stepId, payload.decision, payload.by ?? null, payload.comment ?? null, identity);
       return r === 'ok' ? { ok: true, message: `${payload.decision} ${payload.stepId}` } : { ok: false, message: r };
     }
@@ -933,6 +954,7 @@ export { ChannelSender } from './channels/sender.js';
 export {
   EVENT_TYPES,
   EVENTS_SCHEMA_ID,
+  EVENTS_VERSION,
   eventAttempt,
   eventReason,
   eventResource,
@@ -941,7 +963,26 @@ export {
   makeEvent,
   storedEvent,
 } from './scheduler/journal-events.js';
-export { ROLES, AUTH_METHODS, LOCAL_ISSUER, recordOf, type Role, type AuthMethod, type Identity, type RecordedIdentity } from './people/identity.js';
+export {
+  ROLES,
+  AUTH_METHODS,
+  START_METHODS,
+  LOCAL_ISSUER,
+  OS_ISSUER,
+  SYSTEM_ISSUER,
+  recordOf,
+  starterOf,
+  cliStarter,
+  triggerStarter,
+  type Role,
+  type AuthMethod,
+  type StartMethod,
+  type Identity,
+  type RecordedIdentity,
+  type PersonRef,
+  type Starter,
+} from './people/identity.js';
+export { CHAIN_LINKS, chainOf, linkedRuns, type RunOrigin } from './people/run-chain.js';
 export {
   parseOidcConfig,
   oidcClientSecret,
@@ -952,7 +993,16 @@ export {
   OIDC_LOGIN_PATH,
   type OidcConfig,
 } from './people/oidc-config.js';
-export { identityFromClaims, groupsFromClaim, rolesOfGroups, displayName, type Claims, type IdentityFromClaims } from './people/oidc-identity.js';
+export {
+  identityFromClaims,
+  groupsFromClaim,
+  rolesOfGroups,
+  displayName,
+  idTokenTimeProblem,
+  ID_TOKEN_CLOCK_TOLERANCE_S,
+  type Claims,
+  type IdentityFromClaims,
+} from './people/oidc-identity.js';
 export { envThenConfig, type SecretLookup } from './secret-refs.js';
 export {
   AuthConfigError,
@@ -963,8 +1013,22 @@ export {
   type LocalUser,
   type PasswordRef,
 } from './people/auth-config.js';
-export { decoyHash, hashPassword, verifyPassword } from './people/passwords.js';
-export { newApiToken, sha256Hex, type ApiTokenRow, type AuditEntry, type AuditRow, type LoginFailures, type PeopleStore, type StoredSession } from './people/people-store.js';
+export { decoyHash, hashClass, hashPassword, prepareDecoys, verifyAtOneCost, verifyPassword } from './people/passwords.js';
+export {
+  newApiToken,
+  sha256Hex,
+  revokeTokensOfRemovedUsers,
+  HOUR_MS,
+  type ApiTokenRow,
+  type AuditEntry,
+  type AuditQuery,
+  type AuditRow,
+  type LoginFailures,
+  type PeopleStore,
+  type RefusedCount,
+  type StartedRun,
+  type StoredSession,
+} from './people/people-store.js';
 export { openSqlitePeopleStore };
 
 /** The people store (sessions, API tokens, audit) of the journal database `db`: a SQLite path or a Postgres URL. */

@@ -18,6 +18,8 @@ export interface PendingApproval {
   readonly needed: number;
   /** §8.8: who approved so far (display names of the journaled identities), in order. */
   readonly approvedBy: readonly string[];
+  /** §9.1: who started the (top-level) run, as its `plan_created` records it; absent when it records none. */
+  readonly started_by?: unknown;
 }
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? '');
@@ -97,6 +99,7 @@ async function collect(
         since: s.startedAt ?? null,
         needed: Number.isInteger(needed) && needed >= 1 ? needed : 1,
         approvedBy: needed > 1 ? approvalsSoFar(await reader.timeline(runId), s.stepId) : [],
+        ...startedBy(await reader.timeline(top.runId)),
       });
     }
   }
@@ -122,6 +125,12 @@ function approvalsSoFar(timeline: readonly JournalEntry[], key: string): string[
     if (name !== null) out.push(name);
   }
   return out;
+}
+
+/** `{ started_by }` of a run, as its first event recorded it (§9.1); nothing when it recorded none. */
+function startedBy(timeline: readonly JournalEntry[]): { started_by?: unknown } {
+  const first = timeline[0];
+  return first?.type === 'plan_created' && first.started_by !== undefined ? { started_by: first.started_by } : {};
 }
 
 /** A sub-plan run's input, as its first event recorded it (redacted like every event). */

@@ -117,6 +117,9 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
         onEvent,
         ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
         ...(meta.startedBy ? { startedBy: meta.startedBy } : {}),
+        ...(meta.causedBy ? { causedBy: meta.causedBy } : {}),
+        ...(meta.chainedFrom ? { chainedFrom: meta.chainedFrom } : {}),
+        ...(meta.peopleBound !== undefined ? { peopleBound: meta.peopleBound } : {}),
       });
       track(a);
       return { runId: a.runId };
@@ -184,10 +187,14 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
       return journal.rateHitsSince(key, since);
     },
 
-    async retry(runId) {
+    async retry(runId, meta = {}) {
       if (!(await known(runId))) return notFound(runId);
       try {
-        const a = await rt.retry(runId, { onEvent });
+        const a = await rt.retry(runId, {
+          onEvent,
+          ...(meta.startedBy ? { startedBy: meta.startedBy } : {}),
+          ...(meta.peopleBound !== undefined ? { peopleBound: meta.peopleBound } : {}),
+        });
         track(a);
         return { ok: true, runId: a.runId };
       } catch (err) {

@@ -8,7 +8,7 @@
  */
 import type { ExprIR, PlanIR } from '../compiler/index.js';
 import type { TriggerIR } from '../compiler/index.js';
-import type { Identity } from '../runtime/index.js';
+import { triggerStarter, type Starter } from '../runtime/index.js';
 import type { InputCheck } from './input-validator.js';
 import type { FinishedRun, RunStarter } from './run-starter.js';
 import { missedTicks, startSchedule, type ScheduleHandle } from './schedule.js';
@@ -28,6 +28,21 @@ export type Evaluate = (expr: ExprIR, scope: TriggerScope) => unknown;
  */
 export type Outcome = 'started' | 'filtered' | 'debounced' | 'invalid' | 'error';
 export const OUTCOMES: readonly Outcome[] = ['started', 'filtered', 'debounced', 'invalid', 'error'];
+
+/**
+ * What a request that fires a trigger adds (LANGUAGE.md §9.1): the scopes it grants (`api`
+ * triggers), its `traceparent`, and where the run comes from — the person who asked
+ * (`startedBy`: `manual`, `api`, `event`), the person whose signal fired a `when` (`causedBy`),
+ * the run whose end fired an `after` (`chainedFrom`). A run nobody asked for is started by
+ * `system:trigger/NAME`.
+ */
+export interface FireRequest {
+  readonly consent?: readonly string[];
+  readonly traceparent?: string;
+  readonly startedBy?: Starter;
+  readonly causedBy?: Starter;
+  readonly chainedFrom?: string;
+}
 
 export interface FireResult {
   readonly trigger: string;
@@ -168,18 +183,18 @@ export class TriggerEngine {
     return scheduled.map((t, i) => ({ trigger: t.name, next: this.schedules[i]?.nextRun() ?? null }));
   }
 
-  /** `POST /events`: every `event` trigger of that type decides; the event itself is counted. */
-  async ingestEvent(event: { readonly type: string; readonly [key: string]: unknown }): Promise<EventReceipt> {
+  /** `POST /events`: every `event` trigger of that type decides; the event itself is counted. `sender`: who posted it (§9.1). */
+  async ingestEvent(event: { readonly type: string; readonly [key: string]: unknown }, sender?: Starter): Promise<EventReceipt> {
     this.eventsAccepted += 1;
     const eventId = this.eventsAccepted;
     const matching = this.triggers.filter((t) => t.source.kind === 'event' && t.source.type === event.type);
     if (matching.length === 0) this.eventsUnmatched += 1;
-    const results = await Promise.all(matching.map((t) => this.fire(t, event)));
+    const results = await Promise.all(matching.map((t) => this.fire(t, event, sender ? { startedBy: sender } : {})));
     return { eventId, type: event.type, results };
   }
 
-  /** `POST /signals`: merges context, then fires the conditions that went from false to true. */
-  async signal(values: { readonly [key: string]: unknown }): Promise<readonly FireResult[]> {
+  /** `POST /signals`: merges context, then fires the conditions that went from false to true. `sender`: who signalled (§9.1 `caused_by`). */
+  async signal(values: { readonly [key: string]: unknown }, sender?: Starter): Promise<readonly FireResult[]> {
     await this.contextLoaded;
     this.context = await this.opts.state.mergeContext(values);
     const rising: TriggerIR[] = [];
@@ -191,7 +206,7 @@ export class TriggerEngine {
       if (now && !before) rising.push(t);
     }
     await this.opts.starter.signalContext(values);
-    return Promise.all(rising.map((t) => this.fire(t, { type: 'condition' })));
+    return Promise.all(rising.map((t) => this.fire(t, { type: 'condition' }, sender ? { causedBy: sender } : {})));
   }
 
   currentContext(): Readonly<Record<string, unknown>> {
@@ -207,12 +222,10 @@ export class TriggerEngine {
     return this.triggers.find((t) => t.name === name);
   }
 
-  /** Fires one trigger for a payload (the `event` its expressions see). */
-  /** `consent`: scopes an `api` trigger's request granted (`"consent": [...]` in its body). */
-  /** `traceparent`: the request's W3C header (api triggers), the run's parent span. */
-  async fire(t: TriggerIR, payload: unknown, consent?: readonly string[], traceparent?: string): Promise<FireResult> {
+  /** Fires one trigger for a payload (the `event` its expressions see), with what its request adds. */
+  async fire(t: TriggerIR, payload: unknown, request: FireRequest = {}): Promise<FireResult> {
     await this.contextLoaded;
-    const result = await this.decideAndStart(t, payload, consent, traceparent);
+    const result = await this.decideAndStart(t, payload, request);
     this.counts.get(t.name)![result.outcome] += 1;
     this.opts.onOutcome?.(t, result);
     if (result.outcome === 'error' || result.outcome === 'invalid') {
@@ -222,8 +235,8 @@ export class TriggerEngine {
   }
 
   /** `POST /runs`: start any loaded plan by name. */
-  /** `startedBy`: the person starting it (§8.8), recorded with the run for `not_starter` approvals. */
-  async startPlan(name: string, input: unknown, consent?: unknown, traceparent?: string, startedBy?: Identity | null): Promise<StartPlanResult> {
+  /** `startedBy`: who asked (§9.1), recorded with the run for `not_starter` approvals. */
+  async startPlan(name: string, input: unknown, consent?: unknown, traceparent?: string, startedBy?: Starter): Promise<StartPlanResult> {
     const plan = this.plans.get(name);
     if (!plan) return { ok: false, status: 404, error: `unknown plan "${name}"` };
     if (consent !== undefined && !(Array.isArray(consent) && consent.every((s) => typeof s === 'string')))
@@ -262,7 +275,8 @@ export class TriggerEngine {
     return this.pendingStarts + this.opts.starter.activeCount();
   }
 
-  private async decideAndStart(t: TriggerIR, payload: unknown, consent: readonly string[] | undefined, traceparent?: string): Promise<FireResult> {
+  private async decideAndStart(t: TriggerIR, payload: unknown, request: FireRequest): Promise<FireResult> {
+    const { consent, traceparent } = request;
     const scope: TriggerScope = { event: payload, context: this.context };
     if (t.source.kind === 'event' && t.source.where && !this.holds(t.source.where, scope)) {
       return { trigger: t.name, outcome: 'filtered' };
@@ -288,7 +302,17 @@ export class TriggerEngine {
     try {
       // What the trigger declares and what its request granted (api triggers) add up.
       const granted = [...new Set([...(t.consent ?? []), ...(consent ?? [])])];
-      const { runId } = await this.started(() => this.opts.starter.start(plan, input, { trigger: t.name, context: this.context, ...(granted.length ? { consent: granted } : {}), ...(traceparent ? { traceparent } : {}) }));
+      const { runId } = await this.started(() =>
+        this.opts.starter.start(plan, input, {
+          trigger: t.name,
+          context: this.context,
+          ...(granted.length ? { consent: granted } : {}),
+          ...(traceparent ? { traceparent } : {}),
+          startedBy: request.startedBy ?? triggerStarter(t.name),
+          ...(request.causedBy ? { causedBy: request.causedBy } : {}),
+          ...(request.chainedFrom ? { chainedFrom: request.chainedFrom } : {}),
+        }),
+      );
       return { trigger: t.name, outcome: 'started', runId };
     } catch (err) {
       return { trigger: t.name, outcome: 'error', error: (err as Error).message };
@@ -309,7 +333,7 @@ export class TriggerEngine {
       if (t.source.kind !== 'after') continue;
       if (!samePlan(t.source.plan, run.planId) || !outcomeMatches(t.source.outcome, run.status)) continue;
       if (!(await this.opts.state.claim(t.name, run.runId))) continue;
-      await this.fire(t, { type: 'run', runId: run.runId, plan: run.planId, status: run.status, output: run.output });
+      await this.fire(t, { type: 'run', runId: run.runId, plan: run.planId, status: run.status, output: run.output }, { chainedFrom: run.runId });
     }
   }
 

@@ -7,7 +7,18 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { projectRootOf } from '../../compiler/index.js';
-import { displayUrl, hashPassword, isPostgresUrl, loadConfig, newApiToken, openPeopleStore, parseAge, type ApiTokenRow, type PeopleStore } from '../../runtime/index.js';
+import {
+  displayUrl,
+  hashPassword,
+  isPostgresUrl,
+  loadConfig,
+  newApiToken,
+  openPeopleStore,
+  parseAge,
+  revokeTokensOfRemovedUsers,
+  type ApiTokenRow,
+  type PeopleStore,
+} from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 import { DB_HELP, journalOf } from './run-controls.js';
 
@@ -120,7 +131,12 @@ export function registerAuth(program: Command): void {
       if (!config.auth) throw new CliError(`no "auth" block in ${config.file ?? 'the project (no orch.config here)'}: API tokens are for configured users`, 2);
       if (!config.auth.users.has(user)) throw new CliError(`"${user}" is not a user of ${config.file} (auth.users: ${[...config.auth.users.keys()].join(', ') || 'none'})`, 2);
       const { id, token, hash } = newApiToken();
-      await withPeople(journalOf(opts.db), true, (store) => store.createToken({ id, user, hash, createdAt: Date.now(), expiresAt, revokedAt: null }));
+      const users = config.auth.users;
+      await withPeople(journalOf(opts.db), true, async (store) => {
+        // Tokens of users the config no longer has are revoked first: a name added again starts with none.
+        await revokeTokensOfRemovedUsers(store, users, Date.now());
+        await store.createToken({ id, user, hash, createdAt: Date.now(), expiresAt, revokedAt: null });
+      });
       if (opts.json) process.stdout.write(`${JSON.stringify({ id, user, token, expiresAt: expiresAt === null ? null : iso(expiresAt) })}\n`);
       else {
         process.stdout.write(`${token}\n`);

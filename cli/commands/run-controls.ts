@@ -11,13 +11,13 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { PlanIR } from '../../compiler/index.js';
 import { countsForLocality, irTextHash, localRatio, privacyScore, shortHash, type PlacedStep } from '../../compiler/index.js';
-import { renderTimelineFile, type TimelineFileFormat } from '../../serve/index.js';
+import { renderTimelineFile, starterLabel, type TimelineFileFormat } from '../../serve/index.js';
 import { CliError } from '../errors.js';
 import { parseAge, readJsonArg } from '../../runtime/index.js';
 import { Runtime } from '../../runtime/index.js';
 import { displayUrl, isPostgresUrl, openJournal, type AsyncJournal } from '../../runtime/index.js';
 import { attemptSpend, baseId, eventReason, eventResource, placedSteps, replay, spendBy, type AttemptSpend, type SpendTotals } from '../../runtime/index.js';
-import type { RunEvent, RunRow } from '../../runtime/index.js';
+import type { RunEvent, RunRow, Starter } from '../../runtime/index.js';
 import { execute, LOCAL_HELP, MAX_OUTPUT_HELP, openRuntime, positiveInt, progressFor, QUIET_HELP, REMOTE_HELP } from './run.js';
 import { ms } from '../progress.js';
 import { MIN_TAKE_OVER_S, takeOverAge } from './take-over.js';
@@ -374,17 +374,24 @@ export function registerRunControls(program: Command): void {
 /** The runs as `orch runs --json` (and the MCP server's `runs` tool) list them: each with its version. */
 export async function runEntries(j: AsyncJournal, rows: readonly RunRow[]): Promise<RunListEntry[]> {
   const versions = await runVersions(j, rows);
-  return rows.map((r) => runListEntry(r, versions.get(r.id) ?? null));
+  const starters = new Map<string, Starter>();
+  for (const r of rows) {
+    // §9.1: who started each run, as its first event records it.
+    const first = (await j.load(r.id))[0];
+    if (first?.type === 'plan_created' && first.data.started_by) starters.set(r.id, first.data.started_by);
+  }
+  return rows.map((r) => runListEntry(r, versions.get(r.id) ?? null, starters.get(r.id)));
 }
 
 export type RunListEntry = ReturnType<typeof runListEntry>;
 
 /** One run as `orch runs --json` lists it; `irHash` is its version (`runVersions`). */
-function runListEntry(r: RunRow, irHash: string | null) {
+function runListEntry(r: RunRow, irHash: string | null, startedBy: Starter | undefined) {
   return {
     runId: r.id,
     plan: r.plan,
     status: r.status,
+    ...(startedBy ? { started_by: startedBy } : {}),
     startedAt: new Date(r.started_at).toISOString(),
     completedAt: r.completed_at === null ? null : new Date(r.completed_at).toISOString(),
     duration: r.completed_at === null ? null : r.completed_at - r.started_at,
@@ -428,7 +435,7 @@ export function timelineJson(row: RunRow, events: readonly RunEvent[]) {
 
 /**
  * An event as `--json` prints it: exactly the journal's envelope, which the published
- * `orch.events/v1` schema describes (`ts` in epoch milliseconds), so every printed event validates
+ * `orch.events/v2` schema describes (`ts` in epoch milliseconds), so every printed event validates
  * against it as it stands.
  */
 export function eventJson(e: RunEvent) {
@@ -437,8 +444,18 @@ export function eventJson(e: RunEvent) {
 
 function describeEvent(e: RunEvent): string {
   switch (e.type) {
-    case 'plan_created':
-      return e.data.ir_hash ? `version ${e.data.ir_hash.slice(0, 12)}` : '';
+    case 'plan_created': {
+      // §9.1: who started it, and the run it came from.
+      const from = e.data.retryOf ? `retry of ${e.data.retryOf}` : e.data.chained_from ? `after ${e.data.chained_from}` : null;
+      return [
+        e.data.ir_hash ? `version ${e.data.ir_hash.slice(0, 12)}` : null,
+        e.data.started_by ? `started by ${starterLabel(e.data.started_by)}` : null,
+        e.data.caused_by ? `caused by ${starterLabel(e.data.caused_by)}` : null,
+        from,
+      ]
+        .filter((x) => x !== null)
+        .join(' · ');
+    }
     case 'step_started':
       return `attempt ${e.data.attempt}${e.data.resource ? ` on ${e.data.resource}` : ''}`;
     case 'attempt_lost':

@@ -241,7 +241,7 @@ export function createOrchMcpServer(options: OrchMcpOptions): McpServer {
         plan: z.string(),
         status: z.string(),
         irHash: z.string().nullable(),
-        // Each event as the journal holds it (orch.events/v1: ts in epoch ms).
+        // Each event as the journal holds it (orch.events/v2: ts in epoch ms).
         events: z.array(z.object({ runId: z.string(), seq: z.number(), ts: z.number(), type: z.string(), stepId: z.string().nullable(), data: z.unknown() })),
       },
       annotations: readOnly,

@@ -3,6 +3,7 @@
  * API tokens, OpenID Connect, the bootstrap token) and hands the runtime an `Identity`; the
  * runtime records it — never a name the person typed — with every decision and audited change.
  */
+import { userInfo } from 'node:os';
 
 /** Roles, weakest first: each grants what the ones before it grant, `approver` aside (see `ROLE_GRANTS`). */
 export const ROLES = ['viewer', 'operator', 'approver', 'admin'] as const;
@@ -14,6 +15,14 @@ export type AuthMethod = (typeof AUTH_METHODS)[number];
 
 /** The issuer of identities Orch knows from its own config (local users and their API tokens). */
 export const LOCAL_ISSUER = 'local';
+/** §9.1: the issuer of the OS user who started a run from the command line (never a person a server knows). */
+export const OS_ISSUER = 'os';
+/** §9.1: the issuer of Orch's own starters (`system:trigger/NAME`). */
+export const SYSTEM_ISSUER = 'orch';
+
+/** How a run's starter was known: a person's sign-in method, the local command line, or a trigger of its own. */
+export const START_METHODS = [...AUTH_METHODS, 'cli', 'trigger'] as const;
+export type StartMethod = (typeof START_METHODS)[number];
 
 export interface Identity {
   /** A local user's name, or the OpenID provider's `sub`. */
@@ -38,4 +47,45 @@ export interface RecordedIdentity {
 
 export function recordOf(id: Identity): RecordedIdentity {
   return { subject: id.subject, issuer: id.issuer, name: id.name, method: id.method };
+}
+
+/** Who someone is, for comparing: two identities are one person when both fields are equal. */
+export interface PersonRef {
+  readonly subject: string;
+  readonly issuer: string;
+}
+
+/** The same person: subject and issuer (two providers, or a provider and the config, may both have a "42"). */
+export function samePerson(a: PersonRef, b: PersonRef): boolean {
+  return a.subject === b.subject && a.issuer === b.issuer;
+}
+
+/** §9.1: who started (or caused) a run, as `plan_created` records it; `name` only for a person. */
+export interface Starter extends PersonRef {
+  readonly method: StartMethod;
+  readonly name?: string;
+}
+
+/** What the journal keeps of whoever started a run (an authenticated identity, or a starter already made). */
+export function starterOf(who: Identity | Starter): Starter {
+  return { subject: who.subject, issuer: who.issuer, method: who.method, ...(who.name !== undefined ? { name: who.name } : {}) };
+}
+
+/** §9.1: a start from this machine's command line (`orch run`, `orch retry`, the MCP server): the OS user. */
+export function cliStarter(user: string = osUser()): Starter {
+  return { subject: user, issuer: OS_ISSUER, method: 'cli' };
+}
+
+/** §9.1: a run a trigger started on its own (`schedule`, `when`, `after`). */
+export function triggerStarter(trigger: string): Starter {
+  return { subject: `system:trigger/${trigger}`, issuer: SYSTEM_ISSUER, method: 'trigger' };
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // A uid without a passwd entry (some containers): the environment's name, else the uid.
+    return process.env.USER || process.env.LOGNAME || `uid:${process.getuid?.() ?? 'unknown'}`;
+  }
 }

@@ -1,8 +1,11 @@
-/** The people store on Postgres (`orch db migrate` creates its tables: migrations 8 and 10). */
+/** The people store on Postgres (`orch db migrate` creates its tables: migrations 8, 10 and 12). */
 import type pg from 'pg';
 import { transaction } from '../journal/pg/pool.js';
 import type { Identity } from './identity.js';
-import { AUDIT_COLUMNS, auditParams, auditRowOf, loginFailuresOf, tokenRowOf, type PeopleStore } from './people-store.js';
+import { AUDIT_COLUMNS, auditParams, auditRowOf, auditWhere, hourOf, loginFailuresOf, refusedCountOf, tokenRowOf, type PeopleStore } from './people-store.js';
+
+const dollar = (i: number) => `$${i}`;
+const strpos = (column: string, p: string) => `strpos(${column}, ${p}) > 0`;
 
 /** The advisory lock class of sign-in attempts (two-key form: a key space of its own), 'orlf'. */
 const LOGIN_LOCK = 0x6f72_6c66;
@@ -36,8 +39,31 @@ export function pgPeopleStore(pool: pg.Pool): PeopleStore {
         ? await rows('SELECT * FROM orch.auth_tokens ORDER BY created_at, id', [])
         : await rows('SELECT * FROM orch.auth_tokens WHERE user_name = $1 ORDER BY created_at, id', [user])
       ).map(tokenRowOf),
-    appendAudit: async (e) => void (await pool.query(`INSERT INTO orch.audit_log (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, auditParams(e))),
-    audit: async (q = {}) => (await rows('SELECT * FROM orch.audit_log WHERE at >= $1 ORDER BY id LIMIT $2', [q.since ?? 0, q.limit ?? null])).map(auditRowOf),
+    appendAudit: async (e) => void (await pool.query(`INSERT INTO orch.audit_log (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, auditParams(e))),
+    audit: async (q = {}) => {
+      const { where, params } = auditWhere(q, dollar, strpos);
+      const sql = `SELECT * FROM orch.audit_log ${where} ORDER BY id ${q.order === 'oldest' ? 'ASC' : 'DESC'} LIMIT $${params.length + 1}`;
+      return (await rows(sql, [...params, q.limit ?? null])).map(auditRowOf);
+    },
+    countRefused: async (r, at) =>
+      void (await pool.query(
+        `INSERT INTO orch.audit_refused AS a (hour, http_method, route, status, subject, client, count, first_at, last_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)
+         ON CONFLICT (hour, http_method, route, status, subject, client) DO UPDATE SET count = a.count + 1, last_at = GREATEST(a.last_at, EXCLUDED.last_at)`,
+        [hourOf(at), r.httpMethod, r.route, r.status, r.subject ?? '', r.client ?? '', at],
+      )),
+    refused: async (q = {}) => {
+      const { where, params } = auditWhere({ ...q, ...(q.since !== undefined ? { since: hourOf(q.since) } : {}) }, dollar, strpos, 'hour');
+      const sql = `SELECT * FROM orch.audit_refused ${where} ORDER BY hour DESC, last_at DESC LIMIT $${params.length + 1}`;
+      return (await rows(sql, [...params, q.limit ?? null])).map(refusedCountOf);
+    },
+    pruneAudit: (before) =>
+      transaction(pool, async (c) => {
+        // The retention trigger lets this transaction, and only it, delete what is older than `before`.
+        await c.query("SELECT set_config('orch.audit_prune_before', $1, true)", [String(before)]);
+        const gone = await c.query('DELETE FROM orch.audit_log WHERE at < $1', [before]);
+        await c.query('DELETE FROM orch.audit_refused WHERE last_at < $1', [before]);
+        return gone.rowCount ?? 0;
+      }),
     loginFailures: async (keys, since) =>
       loginFailuresOf(await rows('SELECT key, failures, last_at FROM orch.login_failures WHERE key = ANY($1::text[]) AND last_at >= $2', [[...keys], since])),
     takeLoginAttempt: (keys, at, forgetBefore, wait) =>

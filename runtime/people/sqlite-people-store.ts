@@ -1,11 +1,24 @@
 /**
  * The people store in the SQLite journal file (its own connection, like serve's trigger state).
  * Its tables are `CREATE … IF NOT EXISTS`, so a file from an older Orch gains the new ones
- * (`login_failures`) when it is opened and keeps its rows.
+ * (`login_failures`, `audit_refused`) and columns (`audit_log.started`) when it is opened and
+ * keeps its rows.
  */
 import { openSharedSqlite } from '../journal/sqlite-driver.js';
 import type { Identity } from './identity.js';
-import { AUDIT_COLUMNS, auditParams, auditRowOf, loginFailuresOf, tokenRowOf, type LoginFailures, type PeopleStore, type StoredSession } from './people-store.js';
+import {
+  AUDIT_COLUMNS,
+  auditParams,
+  auditRowOf,
+  auditWhere,
+  hourOf,
+  loginFailuresOf,
+  refusedCountOf,
+  tokenRowOf,
+  type LoginFailures,
+  type PeopleStore,
+  type StoredSession,
+} from './people-store.js';
 
 export const PEOPLE_SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS auth_sessions (
@@ -25,12 +38,28 @@ CREATE TABLE IF NOT EXISTS login_failures (
 CREATE INDEX IF NOT EXISTS login_failures_last ON login_failures (last_at);
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+CREATE TABLE IF NOT EXISTS audit_refused (
+  hour INTEGER NOT NULL, http_method TEXT NOT NULL, route TEXT NOT NULL, status INTEGER NOT NULL,
+  subject TEXT NOT NULL, client TEXT NOT NULL, count INTEGER NOT NULL, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL,
+  PRIMARY KEY (hour, http_method, route, status, subject, client));
+-- auth.audit_retention: a prune sets the cutoff for its own transaction; nothing younger may go.
+CREATE TABLE IF NOT EXISTS audit_prune (id INTEGER PRIMARY KEY CHECK (id = 1), before INTEGER NOT NULL);
+INSERT OR IGNORE INTO audit_prune (id, before) VALUES (1, 0);
+DROP TRIGGER IF EXISTS audit_log_no_delete;
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete_unpruned BEFORE DELETE ON audit_log
+  WHEN old.at >= (SELECT before FROM audit_prune WHERE id = 1)
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 `;
 
+/** `audit_log.started` (v0.4) on a file an older Orch made. */
+function addStartedColumn(db: ReturnType<typeof openSharedSqlite>): void {
+  const columns = db.prepare('PRAGMA table_info(audit_log)').all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'started')) db.exec('ALTER TABLE audit_log ADD COLUMN started TEXT');
+}
+
 export function openSqlitePeopleStore(path: string): PeopleStore {
   const db = openSharedSqlite(path, PEOPLE_SQLITE_SCHEMA);
+  addStartedColumn(db);
   const insertSession = db.prepare(
     'INSERT INTO auth_sessions (id_hash, subject, issuer, identity, csrf_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
@@ -43,8 +72,20 @@ export function openSqlitePeopleStore(path: string): PeopleStore {
   const revoke = db.prepare('UPDATE auth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?');
   const allTokens = db.prepare('SELECT * FROM auth_tokens ORDER BY created_at, id');
   const tokensOf = db.prepare('SELECT * FROM auth_tokens WHERE user_name = ? ORDER BY created_at, id');
-  const insertAudit = db.prepare(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const auditSince = db.prepare('SELECT * FROM audit_log WHERE at >= ? ORDER BY id LIMIT ?');
+  const insertAudit = db.prepare(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const countRefused = db.prepare(
+    `INSERT INTO audit_refused (hour, http_method, route, status, subject, client, count, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)
+     ON CONFLICT (hour, http_method, route, status, subject, client) DO UPDATE SET count = count + 1, last_at = MAX(last_at, excluded.last_at)`,
+  );
+  const prune = db.transaction((before: number): number => {
+    db.prepare('UPDATE audit_prune SET before = ? WHERE id = 1').run(before);
+    const gone = Number(db.prepare('DELETE FROM audit_log WHERE at < ?').run(before).changes);
+    db.prepare('UPDATE audit_prune SET before = 0 WHERE id = 1').run();
+    db.prepare('DELETE FROM audit_refused WHERE last_at < ?').run(before);
+    return gone;
+  }, 'immediate');
+  const question = () => '?';
+  const instr = (column: string, p: string) => `instr(${column}, ${p}) > 0`;
   const failuresOf = db.prepare('SELECT key, failures, last_at FROM login_failures WHERE key = ? AND last_at >= ?');
   const fail = db.prepare(
     `INSERT INTO login_failures (key, failures, last_at) VALUES (?, 1, ?)
@@ -88,7 +129,18 @@ export function openSqlitePeopleStore(path: string): PeopleStore {
     revokeToken: async (id, at) => Number(revoke.run(at, id).changes) === 1,
     tokens: async (user) => ((user === undefined ? allTokens.all() : tokensOf.all(user)) as Record<string, unknown>[]).map(tokenRowOf),
     appendAudit: async (e) => void insertAudit.run(...auditParams(e)),
-    audit: async (q = {}) => (auditSince.all(q.since ?? 0, q.limit ?? -1) as Record<string, unknown>[]).map(auditRowOf),
+    audit: async (q = {}) => {
+      const { where, params } = auditWhere(q, question, instr);
+      const sql = `SELECT * FROM audit_log ${where} ORDER BY id ${q.order === 'oldest' ? 'ASC' : 'DESC'} LIMIT ?`;
+      return (db.prepare(sql).all(...params, q.limit ?? -1) as Record<string, unknown>[]).map(auditRowOf);
+    },
+    countRefused: async (r, at) => void countRefused.run(hourOf(at), r.httpMethod, r.route, r.status, r.subject ?? '', r.client ?? '', at, at),
+    refused: async (q = {}) => {
+      const { where, params } = auditWhere({ ...q, ...(q.since !== undefined ? { since: hourOf(q.since) } : {}) }, question, instr, 'hour');
+      const sql = `SELECT * FROM audit_refused ${where} ORDER BY hour DESC, last_at DESC LIMIT ?`;
+      return (db.prepare(sql).all(...params, q.limit ?? -1) as Record<string, unknown>[]).map(refusedCountOf);
+    },
+    pruneAudit: async (before) => prune(before),
     loginFailures: async (keys, since) => failuresOfKeys(keys, since),
     takeLoginAttempt: async (keys, at, forgetBefore, wait) => take(keys, at, forgetBefore, wait),
     forgiveLoginFailure: async (key) => untake(key),

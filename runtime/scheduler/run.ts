@@ -12,8 +12,10 @@ import type { LimitsService } from './core/limits.js';
 import type { Command, CoreEvent } from './core/protocol.js';
 import { keyFitsShape, noSuchInstance } from './core/scopes.js';
 import { TERMINAL, baseId } from './core/state.js';
+import { notAnApproval } from './core/resolve.js';
 import { replay, type RestoredRun } from './replay.js';
-import type { Identity, RecordedIdentity } from '../people/identity.js';
+import type { Identity, Starter } from '../people/identity.js';
+import { subplanOrigin, type RunOrigin } from '../people/run-chain.js';
 import type {
   AttemptHandle,
   CommitHook,
@@ -65,8 +67,10 @@ export interface RunOptions {
   readonly costCeilings?: readonly CostCeiling[];
   /** The consent scopes granted to the run (checked before it starts under `require_consent`). */
   readonly consent?: readonly string[];
-  /** §8.8: the person who started the run (journaled in `plan_created.started_by`). */
-  readonly startedBy?: RecordedIdentity | null;
+  /** §8.8, §9.1: who started the run (journaled in `plan_created.started_by`). */
+  readonly startedBy?: Starter | null;
+  /** §9.1: where else the run came from (journaled in `plan_created`): its cause, its chain, `people_bound`. */
+  readonly origin?: Omit<RunOrigin, 'started_by'>;
 }
 
 /** `Run.done` of a run stopped by `detach()`: it is unfinished in the journal, not failed. */
@@ -261,6 +265,9 @@ export class Run implements RunReader {
    */
   signal(stepId: string, decision: 'approve' | 'reject', by: string | null = null, comment: string | null = null, identity: Identity | null = null): string {
     if (this.core.mode === 'finished') return 'the run has finished';
+    // A wait, a call, a sub-plan: nothing there takes a decision, which would otherwise be kept for ever.
+    const notApproval = stepId.includes('/') ? null : notAnApproval(this.plan, baseId(stepId));
+    if (notApproval !== null) return notApproval;
     const rec = this.core.record(stepId);
     if (rec && TERMINAL.has(rec.status)) return `step ${stepId} has already finished (${rec.status})`;
     const perItem = rec ? null : this.core.perItemApprovals(stepId);
@@ -279,7 +286,6 @@ export class Run implements RunReader {
    * `signal`, so a refused decision is an error to its caller and changes nothing.
    */
   decisionRefusal(stepId: string, decision: 'approve' | 'reject', identity: Identity | null): string | null {
-    if (identity === null) return null;
     for (const [key, child] of this.children) if (stepId.startsWith(`${key}/`)) return child.decisionRefusal(stepId.slice(key.length + 1), decision, identity);
     return this.core.decisionRefusal(stepId, decision, identity);
   }
@@ -578,7 +584,10 @@ export class Run implements RunReader {
       recoveredSubplans: this.opts.recoveredSubplans,
       costCeilings: this.core.childCeilings(key),
       consent: this.opts.consent,
+      // A sub-plan's run is its parent's: the same starter, bound to people alike, and everyone
+      // behind the parent is behind it too (§9.1).
       startedBy: this.core.facts.startedBy,
+      origin: subplanOrigin(this.core.facts.origin),
       onFinish: (res) => {
         if (this.children.get(key) === child) this.children.delete(key);
         this.act({ type: 'subplan_finished', key, token, status: res.status, output: res.output, error: res.error, cost: res.metadata.totalCost });

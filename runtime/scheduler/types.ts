@@ -7,6 +7,7 @@
 import type { CapabilityIR, PlanIR, ResourceIR, StepStatus } from '../../compiler/index.js';
 import type { LimitsProvider } from './core/limits.js';
 import type { RunEvent } from './journal-events.js';
+import type { Starter } from '../people/identity.js';
 
 /** Opaque timer handle returned by a `Clock`. */
 export type TimerId = { readonly __timer: true } | number | object;
@@ -280,6 +281,8 @@ export interface ExecutionResult {
   readonly runId: string;
   /** `paused`: stopped waiting for an approval (`orch signal` continues it); an extension. */
   readonly status: 'completed' | 'failed' | 'cancelled' | 'timeout' | 'paused' | 'interrupted';
+  /** §9.1: who started the run (absent for a run of a journal before v0.4 that recorded none). */
+  readonly started_by?: Starter;
   readonly steps: readonly StepResult[];
   readonly output: unknown;
   readonly error: string | null;

@@ -342,7 +342,7 @@ plan per_item {
     expect(of('ship[0]')).toEqual(['step_skipped']);
     expect(of('ship[1]')).toEqual(['step_queued', 'step_started', 'step_completed']);
     // Printed as the journal holds them: every event of --json and of an export validates against
-    // the published orch.events/v1 schema as it stands (ts in epoch ms, the run id on each).
+    // the published orch.events/v2 schema as it stands (ts in epoch ms, the run id on each).
     for (const e of t.events) expect(eventSchemaErrors(e), JSON.stringify(e)).toEqual([]);
     const exported = JSON.parse((await cli(['runs', 'export', 'fe-1'], project)).stdout) as { events: { runId: string }[] };
     expect(exported.events).toEqual(t.events);

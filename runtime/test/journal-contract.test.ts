@@ -79,7 +79,7 @@ describe.each(BACKENDS)('journal contract: $name', (backend) => {
     return list;
   }
 
-  it('stores only events that match the published orch.events/v1 schema, from a run of every kind of step', async () => {
+  it('stores only events that match the published orch.events/v2 schema, from a run of every kind of step', async () => {
     const place = await backend.place();
     cleanups.push(place.teardown);
     const loaded = await loadPlan(join(FIXTURES, 'v02-journals', 'plans.orch'), 'tour');

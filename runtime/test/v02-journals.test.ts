@@ -1,7 +1,7 @@
 /**
  * Journals written by Orch v0.2 (fixtures/v02-journals, made by its generate.mjs with the v0.2
  * CLI: a SQLite runs.db and a pg_dump of the `orch` schema) are read by this version: every
- * stored event matches `orch.events/v1`, replay gives what the runs recorded, and the unfinished
+ * stored event matches `orch.events/v2`, replay gives what the runs recorded, and the unfinished
  * runs are resumed to their end — the one paused at an approval once it is approved, the one
  * killed mid-step without running its completed step again. Everything this version then writes
  * into those journals matches the schema too.
@@ -78,7 +78,7 @@ afterEach(async () => {
 });
 
 describe.each(BACKENDS)('v0.2 journals on $name', (backend) => {
-  it('match orch.events/v1, replay to what they recorded, and are resumed to their end', async () => {
+  it('match orch.events/v2, replay to what they recorded, and are resumed to their end', async () => {
     const place = await backend.place();
     cleanups.push(place.teardown);
     const rt = await Runtime.open({ db: place.db, workers: 1 });

@@ -53,7 +53,7 @@ export interface TestServer extends BuiltServer {
   close(): Promise<void>;
 }
 
-export async function testServer(o: { dir?: string; auth?: AuthConfig | null; now?: () => number; log?: (line: string) => void } = {}): Promise<TestServer> {
+export async function testServer(o: { dir?: string; auth?: AuthConfig | null; now?: () => number; log?: (line: string) => void; streamRecheckMs?: number } = {}): Promise<TestServer> {
   const dir = o.dir ?? tempDir('orch-auth-');
   const db = join(dir, 'runs.db');
   const fake = new FakeStarter();
@@ -76,6 +76,7 @@ export async function testServer(o: { dir?: string; auth?: AuthConfig | null; no
     ...(auth ? { auth } : {}),
     secret: (name) => (name === 'DAVE_HASH' ? h.dave : undefined),
     ...(o.log ? { log: o.log } : {}),
+    ...(o.streamRecheckMs !== undefined ? { streamRecheckMs: o.streamRecheckMs } : {}),
   });
   await built.app.ready();
   return {

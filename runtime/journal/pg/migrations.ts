@@ -311,6 +311,42 @@ CREATE INDEX login_failures_last ON orch.login_failures (last_at);
 ALTER TABLE orch.workers DROP COLUMN job_workers;
 `,
   },
+  {
+    version: 12,
+    name: 'audit: started runs, refused requests counted, retention',
+    sql: `
+-- v0.4 (runtime/people/people-store.ts): an entry names the runs its request started; a refused
+-- request that proved no identity is counted per hour, route, answer, named user and client
+-- instead of stored one by one; and auth.audit_retention may delete entries older than the cutoff
+-- a prune sets for its own transaction (orch.audit_prune_before), nothing younger: the statement
+-- trigger keeps refusing UPDATE and TRUNCATE, a row trigger DELETE of anything younger.
+ALTER TABLE orch.audit_log ADD COLUMN started text;
+CREATE TABLE orch.audit_refused (
+  hour bigint NOT NULL,
+  http_method text NOT NULL,
+  route text NOT NULL,
+  status integer NOT NULL,
+  subject text NOT NULL,
+  client text NOT NULL,
+  count bigint NOT NULL,
+  first_at bigint NOT NULL,
+  last_at bigint NOT NULL,
+  PRIMARY KEY (hour, http_method, route, status, subject, client)
+);
+DROP TRIGGER audit_log_append_only ON orch.audit_log;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR TRUNCATE ON orch.audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION orch.audit_log_append_only();
+CREATE FUNCTION orch.audit_log_retention() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.at < COALESCE(NULLIF(current_setting('orch.audit_prune_before', true), '')::bigint, 0) THEN
+    RETURN OLD;
+  END IF;
+  RAISE EXCEPTION 'the audit log is append-only';
+END $$;
+CREATE TRIGGER audit_log_retention BEFORE DELETE ON orch.audit_log
+  FOR EACH ROW EXECUTE FUNCTION orch.audit_log_retention();
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

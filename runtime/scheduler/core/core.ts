@@ -14,7 +14,8 @@ import { onEvent } from './events.js';
 import { cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts, type RunFacts, type StepRecord } from './fold.js';
 import { approvalsWaiting, internalError } from './finish.js';
 import { approvalRefusal } from './start.js';
-import type { Identity, RecordedIdentity } from '../../people/identity.js';
+import type { Identity, Starter } from '../../people/identity.js';
+import { chainOf, type RunOrigin } from '../../people/run-chain.js';
 import { childCeilings, spent, type CostCeiling } from './budget.js';
 import { grantedScopes } from './consent.js';
 import { InRunLimits, type LimitsService } from './limits.js';
@@ -24,7 +25,7 @@ import type { Rollback } from './rollback.js';
 import { planBlocks, type PlanBlocks } from './scopes.js';
 import { baseId, buildGraph, readyBefore, TERMINAL, type BlockInst, type Inst, type Logical } from './state.js';
 import { isApproval } from './resolve.js';
-import { refusal, ruleBeforeStart } from '../../people/approval-rule.js';
+import { refusal, ruleBeforeStart, unboundRefusal } from '../../people/approval-rule.js';
 import { blockViewFrom, stepViewFrom, viewAt } from './views.js';
 
 export interface CoreOptions {
@@ -47,8 +48,10 @@ export interface CoreOptions {
   readonly consent?: readonly string[];
   /** A sub-plan's share of its parent's cost budgets (see `./budget.ts`). */
   readonly costCeilings?: readonly CostCeiling[];
-  /** §8.8: the person who started the run (journaled in `plan_created`); a sub-plan run inherits its parent's. */
-  readonly startedBy?: RecordedIdentity | null;
+  /** §8.8, §9.1: who started the run (journaled in `plan_created`); a sub-plan run inherits its parent's. */
+  readonly startedBy?: Starter | null;
+  /** §9.1: where else the run came from (journaled in `plan_created`): its cause, its chain, `people_bound`. */
+  readonly origin?: Omit<RunOrigin, 'started_by'>;
 }
 
 const NONE: readonly Command[] = [];
@@ -230,7 +233,7 @@ export class SchedulerCore {
    * wait for a decision (a decision for a step not started yet is checked when it starts).
    */
   decisionRefusal(stepId: string, decision: 'approve' | 'reject', identity: Identity | null): string | null {
-    if (identity === null) return null;
+    if (identity === null) return unboundRefusal(this.facts.origin.people_bound === true, null);
     const inst = this.instances.get(stepId);
     if (inst?.rec.status === 'running') return approvalRefusal(this, inst, decision, identity);
     // Sent before the step started (no instance yet, or one not started): kept for its start, so
@@ -240,7 +243,7 @@ export class SchedulerCore {
     const cap = step?.capability ? this.plan.capabilities[step.capability] : undefined;
     if (!step || !cap || !isApproval(cap)) return null;
     const rule = ruleBeforeStart(step, this.inputValue);
-    return rule && refusal(rule, identity, decision, { approvedBy: [], startedBy: this.facts.startedBy });
+    return rule && refusal(rule, identity, decision, { approvedBy: [], startedBy: this.facts.startedBy, chain: chainOf(this.facts.origin) });
   }
 
   /** `now`: the time to measure `elapsed` at (by default the last event's). `started_by`: §8.8, the starter's subject. */
@@ -290,7 +293,7 @@ export class SchedulerCore {
   }
 
   result(now: number): ExecutionResult {
-    return buildResult(this, now);
+    return buildResult(this, now, this.facts.startedBy);
   }
 
   summary(): RunSummary {

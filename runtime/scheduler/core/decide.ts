@@ -11,7 +11,7 @@ import { consentHolds, grantedScopes } from './consent.js';
 import type { SchedulerCore } from './core.js';
 import { env } from './env.js';
 import { finalFail } from './failure.js';
-import { foldStep } from './fold.js';
+import { foldStep, originFacts } from './fold.js';
 import { checkDone } from './finish.js';
 import { attemptCostOf, capabilityOf, isApproval } from './resolve.js';
 import { sharedPrefix, suffixOf, type DimBlock } from './scopes.js';
@@ -25,6 +25,7 @@ export function beginRun(c: SchedulerCore): void {
     c.facts.startedAt = r.startedAt ?? c.now;
     c.facts.lastSeq = r.lastSeq;
     c.facts.startedBy = r.startedBy ?? c.opts.startedBy ?? null;
+    c.facts.origin = r.origin ?? c.opts.origin ?? {};
     for (const s of r.steps.values())
       if (s.completionOrder !== null) c.facts.completions = Math.max(c.facts.completions, s.completionOrder + 1);
     c.emit('execution_started', null, { resumed: true });
@@ -44,8 +45,10 @@ export function beginRun(c: SchedulerCore): void {
       ...(c.opts.trace ? { trace_id: c.opts.trace.trace_id, span_id: c.opts.trace.span_id } : {}),
       // The grants the run started with (LANGUAGE.md §7.2), whether or not the policy requires them.
       consent: grantedScopes(c),
-      // Who started it (§8.8): `not_starter` approvals and invariants on `run.started_by` read it.
+      // Who started it (§8.8, §9.1): `not_starter` approvals and invariants on `run.started_by` read it.
       ...(c.opts.startedBy ? { started_by: c.opts.startedBy } : {}),
+      // Where else it came from (§9.1): its cause, its chain, whether people decide its approvals.
+      ...originFacts(c.opts.origin ?? {}),
     });
     if (!consentHolds(c)) return;
     c.emit('execution_started', null, {});

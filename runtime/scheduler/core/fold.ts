@@ -5,7 +5,8 @@
  * the interrupted one had reached. Pure.
  */
 import type { StepStatus } from '../../../compiler/index.js';
-import type { RecordedIdentity } from '../../people/identity.js';
+import type { RecordedIdentity, Starter } from '../../people/identity.js';
+import type { RunOrigin } from '../../people/run-chain.js';
 import type { AttemptUsage, RunEvent } from '../types.js';
 
 /** What the journal says about one step instance (`id`, or `id[i]` inside `for each`). */
@@ -49,8 +50,10 @@ export interface RunFacts {
   readonly winners: { [race: string]: string };
   /** v0.2: steps cancelled as a whole (`orch cancel --step` for a step whose instances are still to come). */
   readonly cancelRequests: string[];
-  /** v0.3 (§8.8): the person who started the run (`plan_created.started_by`), when a person did. */
-  startedBy: RecordedIdentity | null;
+  /** Who started the run (`plan_created.started_by`; v0.3 journals: a person who used `POST /runs`). */
+  startedBy: Starter | null;
+  /** §9.1: the rest of where the run came from (`caused_by`, the chain, `people_bound`). */
+  origin: Omit<RunOrigin, 'started_by'>;
 }
 
 export function newRecord(): StepRecord {
@@ -76,7 +79,7 @@ export function newRecord(): StepRecord {
 }
 
 export function newFacts(context: { [key: string]: unknown } = {}): RunFacts {
-  return { paused: false, terminal: false, startedAt: null, lastSeq: 0, context, completions: 0, iterations: {}, winners: {}, cancelRequests: [], startedBy: null };
+  return { paused: false, terminal: false, startedAt: null, lastSeq: 0, context, completions: 0, iterations: {}, winners: {}, cancelRequests: [], startedBy: null, origin: {} };
 }
 
 /**
@@ -91,6 +94,7 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
       // A run refused before it started (`consent_denied`) has no execution_started: it began here.
       if (f.startedAt === null) f.startedAt = e.ts;
       f.startedBy = e.data.started_by ?? null;
+      f.origin = originFacts(e.data);
       return;
     case 'execution_started':
       if (f.startedAt === null) f.startedAt = e.ts;
@@ -264,5 +268,15 @@ function addUsage(s: StepRecord, u: AttemptUsage | undefined): void {
     output_tokens: (prev?.output_tokens ?? 0) + (u.output_tokens ?? 0),
     model: u.model ?? prev?.model ?? null,
     endpoint: u.endpoint ?? prev?.endpoint ?? null,
+  };
+}
+
+/** The fields of a `plan_created` that say where the run came from, besides its starter (§9.1). */
+export function originFacts(d: Omit<RunOrigin, 'started_by'>): Omit<RunOrigin, 'started_by'> {
+  return {
+    ...(d.caused_by ? { caused_by: d.caused_by } : {}),
+    ...(d.chained_from !== undefined ? { chained_from: d.chained_from } : {}),
+    ...(d.people_bound !== undefined ? { people_bound: d.people_bound } : {}),
+    ...(d.chain_people ? { chain_people: d.chain_people } : {}),
   };
 }

@@ -1,5 +1,5 @@
 /** Which capability, resource and cost an instance's current attempt has (phase and rebinding). */
-import type { CapabilityIR, ResourceIR } from '../../../compiler/index.js';
+import type { CapabilityIR, PlanIR, ResourceIR } from '../../../compiler/index.js';
 import type { StepHookInfo } from '../types.js';
 import type { SchedulerCore } from './core.js';
 import { evaluate } from '../../evaluate.js';
@@ -8,6 +8,21 @@ import type { Inst } from './state.js';
 
 export function isApproval(cap: CapabilityIR): boolean {
   return cap.handler !== null && 'builtin' in cap.handler && cap.handler.builtin === 'approval';
+}
+
+/**
+ * Why step `id` of `plan` takes no approve or reject — a wait, a call of another capability, a
+ * sub-plan (whose approval is decided as `id/STEP`) — or null when it is an approval step or
+ * not a step of the plan (another check names that).
+ */
+export function notAnApproval(plan: PlanIR, id: string): string | null {
+  const step = plan.steps.find((s) => s.id === id);
+  if (!step) return null;
+  if (step.action.type === 'run') return `step ${id} runs the sub-plan ${step.action.plan}: decide its approval step as ${id}/STEP`;
+  const cap = step.capability ? plan.capabilities[step.capability] : undefined;
+  if (cap && isApproval(cap)) return null;
+  const what = step.action.type === 'wait' ? 'a wait' : step.action.type === 'wait_until' ? 'a wait until' : `a call of ${step.capability ?? 'a capability'}`;
+  return `step ${id} is ${what}, not an approval: only approval steps are approved or rejected`;
 }
 
 export function resourceOf(c: SchedulerCore, inst: Inst): ResourceIR | null {

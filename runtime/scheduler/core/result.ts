@@ -1,4 +1,5 @@
 /** What a run shows: step views (as expressions and observers see them) and the execution result. */
+import type { Starter } from '../../people/identity.js';
 import type { ExecutionResult, StepResult, StepUsage } from '../types.js';
 import type { StepRecord } from './fold.js';
 import type { SchedulerCore } from './core.js';
@@ -20,8 +21,8 @@ export type ResultState = ViewState &
     readonly plan: { readonly plan: string };
   };
 
-/** The execution result (LANGUAGE.md §6) as of `now`; meaningful once the run ended. */
-export function buildResult(c: ResultState, now: number): ExecutionResult {
+/** The execution result (LANGUAGE.md §6) as of `now`; meaningful once the run ended. `startedBy`: §9.1, shown with it. */
+export function buildResult(c: ResultState, now: number, startedBy: Starter | null = null): ExecutionResult {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
   const steps: StepResult[] = [];
   let completed = 0;
@@ -70,6 +71,7 @@ export function buildResult(c: ResultState, now: number): ExecutionResult {
     planId: c.plan.plan,
     runId: c.runId,
     status,
+    ...(startedBy ? { started_by: startedBy } : {}),
     steps,
     output: c.outputValue,
     error: c.failure,

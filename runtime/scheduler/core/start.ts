@@ -18,7 +18,8 @@ import type { ItemSlot, SlotRequest } from './limits.js';
 import { suffixOf } from './scopes.js';
 import { capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, resourceOf } from './resolve.js';
 import type { Inst } from './state.js';
-import { approvalRule, refusal } from '../../people/approval-rule.js';
+import { approvalRule, refusal, unboundRefusal } from '../../people/approval-rule.js';
+import { chainOf } from '../../people/run-chain.js';
 import { recordOf, type Identity } from '../../people/identity.js';
 
 export function slotRequest(c: SchedulerCore, inst: Inst): SlotRequest {
@@ -274,8 +275,9 @@ function badApprovalArgs(args: { readonly [k: string]: unknown }): string | null
  * null when it may. A decision without an identity (no people configured) is never refused.
  */
 export function approvalRefusal(c: SchedulerCore, inst: Inst, decision: 'approve' | 'reject', identity: Identity | null): string | null {
-  if (identity === null || inst.activity.kind !== 'approval') return null;
-  return refusal(approvalRule(inst.activity.args), identity, decision, { approvedBy: inst.rec.approvedBy, startedBy: c.facts.startedBy });
+  if (inst.activity.kind !== 'approval') return null;
+  if (identity === null) return unboundRefusal(c.facts.origin.people_bound === true, null);
+  return refusal(approvalRule(inst.activity.args), identity, decision, { approvedBy: inst.rec.approvedBy, startedBy: c.facts.startedBy, chain: chainOf(c.facts.origin) });
 }
 
 /**
@@ -286,6 +288,8 @@ export function approvalRefusal(c: SchedulerCore, inst: Inst, decision: 'approve
  */
 export function decideApproval(c: SchedulerCore, inst: Inst, decision: 'approve' | 'reject', by: string | null, comment: string | null, identity: Identity | null = null): void {
   const args = inst.activity.kind === 'approval' ? inst.activity.args : {};
+  // §8.8, §9.1: a decision this person may not make — or one without a person on a run bound to people — changes nothing.
+  if (approvalRefusal(c, inst, decision, identity) !== null) return;
   if (identity === null) {
     clearStepTimer(c, inst);
     const approver = by ?? (typeof args.approver === 'string' ? args.approver : 'unknown');
@@ -293,7 +297,6 @@ export function decideApproval(c: SchedulerCore, inst: Inst, decision: 'approve'
     else attemptFailed(c, inst, `rejected${by ? ` by ${by}` : ''}${comment ? `: ${comment}` : ''}`, false, false);
     return;
   }
-  if (approvalRefusal(c, inst, decision, identity) !== null) return;
   const rule = approvalRule(args);
   const who = recordOf(identity);
   const approved = inst.rec.approvedBy.length + (decision === 'approve' ? 1 : 0);
