@@ -24,7 +24,7 @@ export interface RuntimeStarterOptions {
 
 export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunStarter> {
   // A server waits for approvals in memory rather than suspending the run.
-  const rt = await Runtime.open({ db: o.db, suspendOnApproval: false, placement: o.local || !isPostgresUrl(o.db) ? 'local' : 'auto' });
+  const rt = await Runtime.open({ db: o.db, suspendOnApproval: false, placement: o.local || !isPostgresUrl(o.db) ? 'local' : 'auto', warn: o.log });
   // SQLite or Postgres alike, through the asynchronous interface.
   const journal = rt.store!;
   const active = new Map<string, ActiveRun>();

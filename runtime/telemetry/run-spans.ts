@@ -52,8 +52,9 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
   constructor(
     settings: TelemetrySettings,
     private readonly redact: (text: string) => string,
+    warn?: (line: string) => void,
   ) {
-    this.sink = SpanSink.for(settings);
+    this.sink = SpanSink.for(settings, warn);
   }
 
   // ───────────────────────────── runs ─────────────────────────────
