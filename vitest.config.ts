@@ -56,6 +56,7 @@ export const UNIT = [
   'runtime/test/sqlite-limits-in-commit.test.ts',
   'runtime/test/upgrade-property.test.ts',
 
+  'serve/test/approvals-inbox.test.ts',
   'serve/test/render.test.ts',
   'serve/test/trigger-engine.test.ts',
   'cli/test/progress.test.ts',
