@@ -12,6 +12,7 @@ import type { BlockIR, PlanIR, StaticVerdict } from './ir/types.js';
 import type { BoundModel } from './model.js';
 import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
 import { stepReservation, type StepReservation } from './reservation.js';
+import { approvalOf, approvalText, type PreviewApproval } from './preview-approval.js';
 
 export interface PreviewJson {
   readonly plan: string;
@@ -44,6 +45,8 @@ export interface PreviewJson {
     readonly reservation: StepReservation;
     /** The blocks around the step, outermost first (ids of `blocks`). */
     readonly blocks: readonly string[];
+    /** An approval step: who decides, how many people, whether the starter is left out (§8.8); else null. */
+    readonly approval: PreviewApproval | null;
   }[];
   /** `for each`, `race` and `repeat` blocks, outer first. */
   readonly blocks: readonly {
@@ -127,6 +130,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
       estimate: s.estimates,
       reservation: stepReservation(plan, s),
       blocks: s.blocks ?? (s.for_each ? [s.for_each.group] : []),
+      approval: approvalOf(plan, s, vars),
     })),
     blocks: irBlocks.map((b) => ({
       id: b.id,
@@ -286,6 +290,7 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
         lines.push(`      fallback call ${fc.capability.split('.').pop()!}${fc.resource ? ` on ${fc.resource}` : ''}`);
         for (const d of fc.dropped) lines.push(c.yellow(`        dropped ${d.resource}: ${d.reason}`));
       }
+      if (s.approval) lines.push(`      ${approvalText(s.approval)}`);
       lines.push(`      estimate: ${formatMoney(s.estimate.cost)} cost, ${formatDuration(s.estimate.duration_ms)}${s.data !== 'public' ? `, data ${s.data}` : ''}`);
       const r = s.reservation;
       if (r.model !== null || (p.budgets.cost !== null && r.cost !== s.estimate.cost))
