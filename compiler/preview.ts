@@ -29,6 +29,8 @@ export interface PreviewJson {
     readonly kind: string | null;
     readonly resource: string | null;
     readonly tier: string | null;
+    /** v0.4 (§9.1): a model step's endpoint and its tier (`tier` is the higher of it and the resource's). */
+    readonly endpoint?: { readonly name: string; readonly tier: string };
     readonly rationale: string;
     readonly fallbacks: readonly string[];
     /** Feasible resources a blocking guardrail forbids for this step, and why (never used). */
@@ -117,6 +119,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
       kind: s.kind,
       resource: s.resource,
       tier: s.binding.tier,
+      ...(s.binding.endpoint !== undefined ? { endpoint: { name: s.binding.endpoint, tier: s.binding.endpoint_tier ?? 'cloud' } } : {}),
       rationale: s.binding.rationale,
       fallbacks: s.binding.fallbacks,
       dropped: s.binding.dropped ?? [],
@@ -279,7 +282,8 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
     for (const id of st.steps) {
       const s = byId.get(id)!;
       const what = s.capability ? s.capability.split('.').pop()! : s.action.replace('_', ' ');
-      const where = s.resource ? `on ${s.resource} (${s.tier})` : s.tier === 'human' ? 'by a person' : 'no resource';
+      const model = s.endpoint ? `model endpoint ${s.endpoint.name} (${s.endpoint.tier})` : '';
+      const where = s.resource ? `on ${s.resource} (${s.tier})${model ? `, ${model}` : ''}` : s.tier === 'human' ? 'by a person' : model || 'no resource';
       const tags = s.blocks.length ? c.magenta(` [${s.blocks.map(blockTag).join(' › ')}]`) : '';
       lines.push(`  ${c.green('+')} ${c.bold(id)} = ${what}${conditionTag(s)}${tags}`);
       lines.push(`      ${where} — ${c.dim(s.rationale)}`);

@@ -211,7 +211,10 @@ built-ins — never a step, the run, the context or a \`secret(…)\`. \`tempera
 \`max_tokens\` belong to \`kind llm\` capabilities only. A refinement (\`capability warm from
 summarize { … }\`) is checked with what it inherits, as if written out. A call answered by the model
 handler may not pass a \`secret(…)\` in any argument: its input is rendered into the prompt, and no
-secret is ever sent to a model.`,
+secret is ever sent to a model. The endpoint a step's prompt goes to is decided here (v0.4 §9.1):
+its resource's \`endpoint\`, else the capability's \`endpoint "NAME"\`; a step with neither is
+E0801 (there is no "first endpoint of the config" default), and its tier is the higher of the
+resource's and the endpoint's.`,
     trigger: `capability summarize {
   kind llm
   input { text: string }
@@ -227,7 +230,7 @@ secret is ever sent to a model.`,
   prompt "Summarize: \${input.text}"
 }
 `,
-    reference: 'LANGUAGE.md §8.1 Models as capabilities',
+    reference: 'LANGUAGE.md §8.1 Models as capabilities, §9.1 Which model sees the data',
   },
 
   W0803: {

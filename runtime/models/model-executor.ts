@@ -5,8 +5,8 @@
  * on to the wrapped executor. The scheduler core only sees an attempt and its outcome: the output,
  * or an error; the cost; and the usage (tokens, model, endpoint).
  *
- * Endpoint and model: the bound resource's `endpoint`/`model`, else the capability's `model` on
- * the config's first endpoint. The output type is sent as a JSON Schema and the answer validated
+ * Endpoint and model: the bound resource's `endpoint`/`model`, else the capability's own (the
+ * compiler refuses a step with neither endpoint, E0801; there is no default endpoint). The output type is sent as a JSON Schema and the answer validated
  * against it; a mismatch fails the attempt with the path of the first mismatch, and the next
  * attempt's prompt says what was wrong (prompt.ts). `output { text: string }` takes the plain answer.
  */
@@ -136,9 +136,15 @@ export class ModelExecutor implements Executor {
     const eps = this.setup.models.endpoints;
     if (eps.length === 0)
       return { ok: false, error: `no model endpoint is configured for ${cap.name}: add "endpoints" to orch.config.json (docs/language.md, "Models")` };
-    const name = resource?.endpoint;
-    const endpoint = name !== undefined ? eps.find((e) => e.name === name) : eps[0];
-    if (!endpoint) return { ok: false, error: `endpoint "${name}" of resource ${resource!.name} is not defined in orch.config.json "endpoints"`, owner: 'resource' };
+    // The compiler decided it (§9.1): the resource's endpoint, else the capability's — never a default.
+    const name = resource?.endpoint ?? cap.llm.endpoint ?? undefined;
+    if (name === undefined)
+      return { ok: false, error: `${cap.name}: no model endpoint is decided for it${resource ? ` on resource ${resource.name}` : ''} — give the capability or its resource an endpoint and compile again (E0801; a plan compiled before v0.4 sent it to the config's first endpoint)` };
+    const endpoint = eps.find((e) => e.name === name);
+    if (!endpoint) {
+      const of = resource?.endpoint !== undefined ? `resource ${resource.name}` : `capability ${cap.name}`;
+      return { ok: false, error: `endpoint "${name}" of ${of} is not defined in orch.config.json "endpoints"`, ...(resource?.endpoint !== undefined ? { owner: 'resource' as const } : {}) };
+    }
     const model = modelOf(cap, resource);
     if (model === null) return { ok: false, error: `no model for ${cap.name}: give the capability or its resource a model` };
     return { ok: true, endpoint, model };

@@ -55,7 +55,9 @@ let n = 0;
 function planOf(src: string, withConfig = false): PlanIR {
   const sub = mkdtempSync(join(dir, `p${n++}-`));
   writeFileSync(join(sub, 'package.json'), '{}');
-  if (withConfig) writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ endpoints: { cloud: { api: 'openai' } }, prices: PRICES }));
+  // The endpoints' tiers are the compiler's to know (§9.1): local on loopback, the others cloud.
+  const endpoints = { cloud: { api: 'openai', tier: 'cloud' }, local: { api: 'openai', base_url: 'http://127.0.0.1:1/v1' }, claude: { api: 'anthropic' }, nokey: { api: 'openai', tier: 'cloud' } };
+  writeFileSync(join(sub, 'orch.config.json'), JSON.stringify(withConfig ? { endpoints, prices: PRICES } : { endpoints }));
   const file = join(sub, 'main.orch');
   writeFileSync(file, src);
   const out = compile({ entry: file });
@@ -291,7 +293,8 @@ describe('errors that cannot heal are not retried (§9.1)', () => {
 capability chat { kind llm  input { q: string }  output { text: string }  prompt "\${input.q}"  model "gpt-test"  retry 2 backoff fixed 1ms  requires llm }
 resource first { kind local_device  provides llm  endpoint "${first}" }
 resource second { kind local_device  provides llm  endpoint "local"  cost 0.001usd }
-plan p { step a = chat(q: "hi")  output { a: a.output.text } }
+policy cheapest { strategy cost }
+plan p { policy cheapest  step a = chat(q: "hi")  output { a: a.output.text } }
 `;
   const startedOn = (events: RunEvent[]) => events.filter((e) => e.type === 'step_started').map((e) => (e.data as { resource: string }).resource);
 
