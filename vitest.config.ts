@@ -16,6 +16,7 @@ import { defineConfig } from 'vitest/config';
  * surprise.
  */
 export const UNIT = [
+  'compiler/test/budget-ledger.test.ts',
   'compiler/test/model-endpoints.test.ts',
   // `!(a|b)` (an extglob): every file of the folder but those, which spawn `orch`.
   'language/test/!(fmt.cli).test.ts',

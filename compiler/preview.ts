@@ -12,6 +12,7 @@ import type { BlockIR, PlanIR, StaticVerdict } from './ir/types.js';
 import type { BoundModel } from './model.js';
 import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
 import { stepReservation, type StepReservation } from './reservation.js';
+import { ledgerWorstCase } from './budget-ledger.js';
 import { approvalOf, approvalText, type PreviewApproval } from './preview-approval.js';
 
 export interface PreviewJson {
@@ -78,7 +79,23 @@ export interface PreviewJson {
   };
   /** `headroom`: what the budget leaves over the (best-case) estimate; negative when over. */
   readonly budgets: {
-    readonly cost: { readonly limit: number; readonly estimate: number; readonly ok: boolean; readonly headroom: number; readonly warn: boolean } | null;
+    /**
+     * `worst_case` (v0.4 §9.1): the ledger's — every step's reservation, loops at their max, a `for
+     * each` of unknown length per item (`per_item`); `ok` and `headroom` take the larger of it and
+     * the estimate. `over`: steps whose one reservation alone exceeds the limit (E0908).
+     */
+    readonly cost:
+      | {
+          readonly limit: number;
+          readonly estimate: number;
+          readonly worst_case: number;
+          readonly per_item: boolean;
+          readonly over: readonly { readonly step: string; readonly reservation: number }[];
+          readonly ok: boolean;
+          readonly headroom: number;
+          readonly warn: boolean;
+        }
+      | null;
     readonly duration_ms: { readonly limit: number; readonly estimate: number; readonly ok: boolean; readonly headroom: number; readonly warn: boolean } | null;
   };
   readonly guardrails: readonly { readonly name: string; readonly severity: string; readonly verdict: StaticVerdict; readonly message: string | null }[];
@@ -152,10 +169,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
       privacy_score: privacyScore(plan.steps.map((s) => ({ tier: s.binding.tier, data: s.data }))),
     },
     budgets: {
-      cost:
-        b && b.cost !== null
-          ? { limit: b.cost, estimate: plan.estimates.cost, ok: plan.estimates.cost <= b.cost + 1e-12, headroom: round6(b.cost - plan.estimates.cost), warn: b.cost_warn === true }
-          : null,
+      cost: b && b.cost !== null ? costVerdict(plan, irBlocks, b.cost, b.cost_warn === true) : null,
       duration_ms:
         b && b.duration_ms !== null
           ? { limit: b.duration_ms, estimate: plan.estimates.duration_ms, ok: plan.estimates.duration_ms <= b.duration_ms, headroom: b.duration_ms - plan.estimates.duration_ms, warn: b.duration_warn === true }
@@ -165,6 +179,18 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
     triggers: model ? triggersOf(plan, model) : [],
     subplans: Object.keys(plan.subplans),
   };
+}
+
+/** The cost budget's verdict on the ledger's worst case and the estimate, whichever is more. */
+function costVerdict(plan: PlanIR, blocks: readonly BlockIR[], limit: number, warn: boolean): NonNullable<PreviewJson['budgets']['cost']> {
+  const steps = plan.steps.map((s) => {
+    const around = blocks.filter((b) => (s.blocks ?? (s.for_each ? [s.for_each.group] : [])).includes(b.id));
+    const times = around.reduce((n, b) => (b.type === 'repeat' ? n * b.max : n), 1);
+    return { id: s.id, reservation: stepReservation(plan, s).cost, times, perItem: around.some((b) => b.type === 'for_each') };
+  });
+  const ledger = ledgerWorstCase(steps, limit);
+  const worst = Math.max(ledger.cost, plan.estimates.cost);
+  return { limit, estimate: plan.estimates.cost, worst_case: ledger.cost, per_item: ledger.per_item, over: ledger.over, ok: worst <= limit + 1e-12, headroom: round6(limit - worst), warn };
 }
 
 function known(v: StaticValue): boolean | null {
@@ -321,7 +347,10 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
   const loops = p.blocks.some((b) => b.type === 'repeat');
   const worst = (best: string, max: string): string => (loops && best !== max ? `${best} .. ${max} (loops run once .. max times)` : best);
   lines.push(c.bold('Estimates'));
-  lines.push(budget('cost', worst(formatMoney(e.cost), formatMoney(e.cost_max)), p.budgets.cost, formatMoney));
+  const bc = p.budgets.cost;
+  const ledger = bc && bc.worst_case > e.cost + 1e-12 ? ` (budget ledger's worst case ${formatMoney(bc.worst_case)}${bc.per_item ? ' per for-each item' : ''})` : '';
+  lines.push(budget('cost', worst(formatMoney(e.cost), formatMoney(e.cost_max)) + ledger, bc, formatMoney));
+  for (const o of bc?.over ?? []) lines.push(c.red(`    step ${o.step} alone reserves ${formatMoney(o.reservation)} per attempt, more than the budget`));
   lines.push(budget('duration', worst(formatDuration(e.duration_ms), formatDuration(e.duration_ms_max)), p.budgets.duration_ms, formatDuration));
   lines.push(`  critical path: ${e.critical_path.join(' → ') || '(none)'}`);
   lines.push(`  local ratio: ${Math.round(e.local_ratio * 100)}%`);

@@ -163,7 +163,7 @@ function planParts(a: PlanIR, b: PlanIR): string[] {
   return parts.filter(([, f]) => !same(f(a), f(b))).map(([name]) => name);
 }
 
-function budgetVerdict(b: PreviewJson['budgets']['cost']): BudgetVerdict {
+function budgetVerdict(b: { readonly ok: boolean } | null): BudgetVerdict {
   return b === null ? 'none' : b.ok ? 'ok' : 'over';
 }
 
