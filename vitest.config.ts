@@ -16,6 +16,7 @@ import { defineConfig } from 'vitest/config';
  * surprise.
  */
 export const UNIT = [
+  'runtime/test/span-cost.test.ts',
   'compiler/test/budget-ledger.test.ts',
   'compiler/test/model-endpoints.test.ts',
   // `!(a|b)` (an extglob): every file of the folder but those, which spawn `orch`.
