@@ -16,6 +16,9 @@ import { defineConfig } from 'vitest/config';
  * surprise.
  */
 export const UNIT = [
+  'runtime/test/span-cost.test.ts',
+  'compiler/test/budget-ledger.test.ts',
+  'compiler/test/model-endpoints.test.ts',
   // `!(a|b)` (an extglob): every file of the folder but those, which spawn `orch`.
   'language/test/!(fmt.cli).test.ts',
   'compiler/test/!(cli|hardening).test.ts',
@@ -58,6 +61,7 @@ export const UNIT = [
   'runtime/test/sqlite-limits-in-commit.test.ts',
   'runtime/test/upgrade-property.test.ts',
 
+  'serve/test/approvals-inbox.test.ts',
   'serve/test/render.test.ts',
   'serve/test/trigger-engine.test.ts',
   'cli/test/progress.test.ts',

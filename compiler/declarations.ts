@@ -3,6 +3,7 @@
  * placement chooses from, the one currency of costs and budgets, and each policy's IR. Each is
  * read once per compile, before any plan is checked.
  */
+import { endpointTierFor } from './endpoint-tiers.js';
 import type { ContextDecl, MoneyLit } from '../language/index.js';
 import { diagnostic, tierOf, type Diagnostic } from '../language/index.js';
 import { checkModelResource } from './check/llm.js';
@@ -65,7 +66,7 @@ export function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[], di
         reliability: r.reliability ? Math.min(1, Math.max(0, r.reliability.value / 100)) : null,
         location: r.location ? r.location.parts.filter((p) => typeof p === 'string').join('') : null,
         energy: r.energy?.value ?? 0,
-        ...(r.endpoint ? { endpoint: plainText(r.endpoint) } : {}),
+        ...(r.endpoint ? { endpoint: plainText(r.endpoint), endpoint_tier: endpointTierFor(plainText(r.endpoint), m.file) } : {}),
         ...(r.model ? { model: plainText(r.model) } : {}),
       });
       if (!m.std) checkModelResource(r, m.file, diags);

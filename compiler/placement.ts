@@ -27,7 +27,8 @@ export interface PlacementResource extends ResourceIR {
 
 export type PlacementResult =
   | { readonly ok: true; readonly binding: BindingIR }
-  | { readonly ok: false; readonly reason: string };
+  /** `code`: a step placement cannot host for another reason than resources (E0801: no model endpoint decided). */
+  | { readonly ok: false; readonly reason: string; readonly code?: 'E0801' };
 
 const TIER_RANK: Record<TierIR, number> = { local: 0, edge: 1, cloud: 2, human: 3 };
 const PREFER_TIER = { local: 'local', edge: 'edge', cloud: 'cloud' } as const;

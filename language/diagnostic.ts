@@ -39,7 +39,8 @@ export type DiagnosticCode =
   | 'E0701' // invalid trigger
   | 'E0801' // kind llm capability: prompt/handler, prompt reads, temperature/max_tokens range
   | 'E0802' // MCP server not configured or not locked; a tool the lock file does not list
-  | 'W0803'; // an endpoint, model price or notify/email channel the project's config does not define
+  | 'W0803' // an endpoint, model price or notify/email channel the project's config does not define
+  | 'E0908'; // one step's budget reservation alone exceeds its policy's enforced budget (§9.1)
 
 export interface RelatedInformation {
   readonly message: string;

@@ -97,6 +97,8 @@ export interface RuntimeOptions extends WorkerExecutorOptions {
    * - `auto`: on the workers when one is live as a run starts (or resumes), else in-process.
    */
   readonly placement?: Placement;
+  /** Where trouble at the runtime's edges is told, once (an OTLP endpoint that cannot be reached); default stderr. */
+  readonly warn?: (line: string) => void;
 }
 
 export type Placement = 'local' | 'workers' | 'auto';
@@ -632,7 +634,7 @@ export class Runtime {
     let t = this.tracings.get(key);
     if (!t) {
       // Tracing observes runs; when it cannot start (no built tracing thread), runs go on untraced.
-      t = loadTracing(settings, (text) => String(this.redactor.value(text))).catch(() => null);
+      t = loadTracing(settings, (text) => String(this.redactor.value(text)), this.executorOptions.warn).catch(() => null);
       this.tracings.set(key, t);
     }
     return t;

@@ -3,8 +3,9 @@
  * summary evaluated against the run's (redacted) input. `secret(…)` evaluates to the redaction
  * mark here, so a summary never shows one.
  */
+import type { StepStatus, StepView } from '../compiler/index.js';
 import { evaluate } from '../runtime/index.js';
-import type { JournalEntry, RunSource, RunStarter } from './run-starter.js';
+import type { JournalEntry, RunSource, RunStarter, RunView } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
 
 export interface PendingApproval {
@@ -80,11 +81,13 @@ async function collect(
         if (depth < MAX_DEPTH) await collect(reader, top, child, `${prefix}${s.stepId}/`, { plan: sub, input: subplanInput(await reader.timeline(child)) }, out, depth + 1);
         continue;
       }
+      // A summary may read what steps before it produced (`"Release ${build.output.version}"`).
+      const env = { vars: { input: source.input }, step: stepViews(view) };
       const arg = (name: string): string | null => {
         const expr = step.args[name];
         if (!expr) return null;
         try {
-          return text(evaluate(expr, { vars: { input: source.input } }));
+          return text(evaluate(expr, env));
         } catch {
           return null;
         }
@@ -103,6 +106,31 @@ async function collect(
       });
     }
   }
+}
+
+/**
+ * The steps of a run as an expression reads them (`build.output`, `build.status`), from its view:
+ * the run's own steps by id; instances of a `for each` or `repeat` are not told apart here.
+ */
+function stepViews(view: RunView): (id: string) => StepView | undefined {
+  const byId = new Map(view.steps.map((s) => [s.stepId, s] as const));
+  return (id) => {
+    const s = byId.get(id);
+    if (!s) return undefined;
+    const status = s.status as StepStatus;
+    return {
+      output: s.output ?? null,
+      status,
+      started: s.startedAt != null || status !== 'pending',
+      completed: status === 'completed',
+      failed: status === 'failed' || status === 'timeout',
+      skipped: status === 'skipped',
+      attempts: s.attempts ?? 0,
+      duration: s.duration ?? 0,
+      cost: 0,
+      resource: s.resource ?? null,
+    };
+  };
 }
 
 /** The instances of `stepId` (`ok[0]`, `ok#2`) that started and have not ended, by the run's journal. */

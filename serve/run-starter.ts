@@ -109,6 +109,8 @@ export interface UpgradeReport {
   readonly toHash: string;
   readonly reasons: readonly { readonly step: string | null; readonly reason: string }[];
   readonly diff: unknown;
+  /** The loaded version is one the run was upgraded away from (`orch upgrade`): it is not offered back. */
+  readonly behind?: boolean;
 }
 
 export interface RunStarter {

@@ -24,7 +24,7 @@ export interface RuntimeStarterOptions {
 
 export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunStarter> {
   // A server waits for approvals in memory rather than suspending the run.
-  const rt = await Runtime.open({ db: o.db, suspendOnApproval: false, placement: o.local || !isPostgresUrl(o.db) ? 'local' : 'auto' });
+  const rt = await Runtime.open({ db: o.db, suspendOnApproval: false, placement: o.local || !isPostgresUrl(o.db) ? 'local' : 'auto', warn: o.log });
   // SQLite or Postgres alike, through the asynchronous interface.
   const journal = rt.store!;
   const active = new Map<string, ActiveRun>();
@@ -210,6 +210,13 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
       // A server started on changed files keeps each run on its version until an operator moves it.
       const target = o.plans.find((p) => p.plan === before.plan);
       if (!target) return { runId, compatible: false, applied: false, requested: false, fromHash: irHash(before), toHash: '', reasons: [{ step: null, reason: `this server has no plan ${before.plan} loaded` }], diff: null };
+      // A run moved on by `orch upgrade` from the version this server loaded is not moved back.
+      const toHash = irHash(target);
+      const fromHash = irHash(before);
+      if (toHash !== fromHash && earlierVersions(await journal.load(runId)).has(toHash)) {
+        const reason = `this run was upgraded from this version (${toHash.slice(0, 12)}) to ${fromHash.slice(0, 12)}; it does not go back`;
+        return { runId, compatible: false, applied: false, requested: false, behind: true, fromHash, toHash, reasons: [{ step: null, reason }], diff: null };
+      }
       const r = await rt.upgrade(runId, target, opts);
       return {
         runId,
@@ -273,6 +280,16 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
       await rt.close({ cancel: false, phase });
     },
   };
+}
+
+/** The versions a run ran under before its current one: where it started, and what each upgrade left. */
+function earlierVersions(events: readonly RunEvent[]): Set<string> {
+  const out = new Set<string>();
+  for (const e of events) {
+    if (e.type === 'plan_created' && e.data.ir_hash) out.add(e.data.ir_hash);
+    else if (e.type === 'plan_upgraded') out.add(e.data.from_hash);
+  }
+  return out;
 }
 
 /** A journal event as the API shows it: `at` as ISO time, the event's data spread beside its type. */

@@ -224,12 +224,14 @@ export function registerRunControls(program: Command): void {
     .option('--json', 'print as JSON')
     .option('--all', 'include sub-plan runs')
     .option('--stats', 'add totals: runs by status, success rate, cost, and over their finished steps the local ratio and privacy score')
-    .action(async (cli: { db?: string; json?: boolean; all?: boolean; stats?: boolean }) => {
+    .option('--plan <name>', 'only runs of this plan (its name, or MODULE.NAME), as GET /runs?plan= does; --stats then totals those')
+    .action(async (cli: { db?: string; json?: boolean; all?: boolean; stats?: boolean; plan?: string }) => {
       const opts = { ...cli, db: journalOf(cli.db) };
       // No journal yet simply means no runs (not an error).
       const { list, stats } = journalExists(opts.db)
         ? await withJournal(opts.db, async (j) => {
-            const rows = await j.listRuns(opts.all === true);
+            const all = await j.listRuns(opts.all === true);
+            const rows = opts.plan === undefined ? all : all.filter((r) => r.plan === opts.plan || r.plan.endsWith(`.${opts.plan}`));
             return { list: await runEntries(j, rows), stats: opts.stats ? await runStats(j, rows) : undefined };
           })
         : { list: [], stats: undefined };

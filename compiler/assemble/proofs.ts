@@ -9,6 +9,7 @@ import { diagnostic } from '../../language/index.js';
 import type { CheckedStep } from '../check/checked-plan.js';
 import { proveBinding } from '../fallback-proof.js';
 import { evaluateGuardrail, forbiddenBy, type CheckedGuardrail, type PlanFacts as GuardedPlan, type StepFacts } from '../guardrails.js';
+import { modelNeed, modelView, withEndpoint } from './model-endpoints.js';
 import type { CallBindings, PlanFacts } from './plan-facts.js';
 
 export function proveGuardrails(f: PlanFacts): void {
@@ -31,9 +32,11 @@ export function proveGuardrails(f: PlanFacts): void {
   for (let i = 0; i < n; i++) {
     const b = bindings[i];
     if (!b) continue;
-    const proved = proveBinding(b, facts[i]!, cx.resourceByName, guards, planFacts);
+    const need = modelNeed(steps[i]!.capability, file);
+    const byName = need ? modelView(cx.resources, need).byName : cx.resourceByName;
+    const proved = proveBinding(b, facts[i]!, byName, guards, planFacts);
     if (proved.binding !== b) {
-      bindings[i] = proved.binding;
+      bindings[i] = need ? (withEndpoint(proved.binding, need, byName) ?? proved.binding) : proved.binding;
       facts[i] = factsAt(i);
     }
   }
@@ -67,10 +70,12 @@ function proveCalls(f: PlanFacts, s: CheckedStep, stepFacts: StepFacts, guards: 
       if (why) cx.diags.push(diagnostic('E0401', `the ${which} call ${s[which]!.capability} of step "${s.id}" is ${why}`, file, at));
       continue;
     }
-    const proved = proveBinding(cb, callFacts, cx.resourceByName, guards, planFacts);
+    const need = modelNeed(info, file);
+    const byName = need ? modelView(cx.resources, need).byName : cx.resourceByName;
+    const proved = proveBinding(cb, callFacts, byName, guards, planFacts);
     if (proved.noneAllowed)
       cx.diags.push(diagnostic('E0401', `the ${which} call ${s[which]!.capability} of step "${s.id}" has no allowed resource: every one that can host it is ${proved.reason ?? 'forbidden'}`, file, at));
-    else next[which] = proved.binding;
+    else next[which] = need && proved.binding !== cb ? (withEndpoint(proved.binding, need, byName) ?? proved.binding) : proved.binding;
   }
   return next;
 }

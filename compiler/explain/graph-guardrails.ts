@@ -103,6 +103,7 @@ missing step before the guarded one, or lower the step's data class if it really
 resource big_cloud {
   kind cloud_region
   provides llm
+  endpoint "openai"
 }
 
 guardrail no_personal_data_in_cloud {
@@ -129,11 +130,13 @@ plan diary {
 resource big_cloud {
   kind cloud_region
   provides llm
+  endpoint "openai"
 }
 
 resource home_box {
   kind local_device
   provides llm
+  endpoint "ollama"
 }
 
 guardrail no_personal_data_in_cloud {

@@ -1,5 +1,5 @@
 /**
- * `orch explain` for the codes of placement and budgets (E0501, W0502), unused declarations (W0601), triggers (E0701), MCP imports and integrations (E08xx, W0803).
+ * `orch explain` for the codes of placement and budgets (E0501, W0502), unused declarations (W0601), triggers (E0701), MCP imports and integrations (E08xx, W0803), and a step over its budget (E0908).
  */
 import { ECHO, type Entries } from './entry.js';
 
@@ -62,7 +62,11 @@ plan enhance {
     title: 'estimated cost or duration exceeds a policy budget',
     details: `The plan's estimate is above a \`budget\` of its policy. Estimated cost is the sum of step
 costs plus the cost of the resources they are placed on; estimated duration is the critical path
-of step latencies. Both are shown by \`orch preview\`.
+of step latencies. Both are shown by \`orch preview\`. The cost verdict also takes the budget
+ledger's worst case (v0.4 §9.1): the sum of every step's reservation per attempt (a priced model
+call at its \`max_tokens\`), loops at their max; a \`for each\` over a list the file does not give
+counts per item. One step whose reservation alone exceeds an enforced budget is E0908; against a
+\`warn\` budget it is this warning.
 
 The plan still compiles — estimates are estimates. \`orch verify\` checks the budget against the
 simulated actuals (the built-in invariant "policy budget respected"), and a guardrail such as
@@ -76,17 +80,19 @@ that optimises for the budgeted metric.`,
   cost 0.05usd
   latency 2s
   prompt "Translate into German: \${input.text}"
+  endpoint "openai"
 }
 
 policy frugal {
   strategy cost
-  budget cost <= 0.01usd
+  budget cost <= 0.08usd
 }
 
 plan localise {
   policy frugal
 
   step german = translate(text: "Good evening")
+  step french = translate(text: "Good evening")
 }
 `,
     fix: `capability translate {
@@ -96,6 +102,7 @@ plan localise {
   cost 0.05usd
   latency 2s
   prompt "Translate into German: \${input.text}"
+  endpoint "openai"
 }
 
 policy frugal {
@@ -107,9 +114,10 @@ plan localise {
   policy frugal
 
   step german = translate(text: "Good evening")
+  step french = translate(text: "Good evening")
 }
 `,
-    reference: 'LANGUAGE.md §4 Declarations (policy budgets), Plans and steps (estimates)',
+    reference: 'LANGUAGE.md §4 Declarations (policy budgets), Plans and steps (estimates), §9.1 (the ledger\'s worst case)',
   },
 
   W0601: {
@@ -211,7 +219,10 @@ built-ins — never a step, the run, the context or a \`secret(…)\`. \`tempera
 \`max_tokens\` belong to \`kind llm\` capabilities only. A refinement (\`capability warm from
 summarize { … }\`) is checked with what it inherits, as if written out. A call answered by the model
 handler may not pass a \`secret(…)\` in any argument: its input is rendered into the prompt, and no
-secret is ever sent to a model.`,
+secret is ever sent to a model. The endpoint a step's prompt goes to is decided here (v0.4 §9.1):
+its resource's \`endpoint\`, else the capability's \`endpoint "NAME"\`; a step with neither is
+E0801 (there is no "first endpoint of the config" default), and its tier is the higher of the
+resource's and the endpoint's.`,
     trigger: `capability summarize {
   kind llm
   input { text: string }
@@ -227,7 +238,7 @@ secret is ever sent to a model.`,
   prompt "Summarize: \${input.text}"
 }
 `,
-    reference: 'LANGUAGE.md §8.1 Models as capabilities',
+    reference: 'LANGUAGE.md §8.1 Models as capabilities, §9.1 Which model sees the data',
   },
 
   W0803: {
@@ -253,5 +264,55 @@ channel (by default the one named "email").`,
 }
 `,
     reference: 'LANGUAGE.md §8.1 Models as capabilities, §8.4 Messages that arrive',
+  },
+  E0908: {
+    severity: 'error',
+    title: 'one step reserves more than the whole budget',
+    details: `Before each attempt the budget ledger reserves what the step may cost at worst: its
+capability's \`cost\` plus its resource's, or for a priced model call the prompt and \`max_tokens\`
+at the model's price (\`orch preview\` shows it as "reserves"). A step whose one reservation is
+more than the policy's enforced \`budget cost\` is refused by the ledger in every run, before it
+starts, whatever the other steps cost — so the plan is rejected up front (v0.4 §9.1). Raise the
+budget, lower the step's \`max_tokens\` or cost, use a cheaper model, or mark the budget \`warn\`
+(then it is W0502 and the run goes on over it).`,
+    trigger: `capability translate {
+  kind llm
+  input { text: string }
+  output { text: string }
+  cost 0.05usd
+  prompt "Translate into German: \${input.text}"
+  endpoint "openai"
+}
+
+policy frugal {
+  budget cost <= 0.01usd
+}
+
+plan localise {
+  policy frugal
+
+  step german = translate(text: "Good evening")
+}
+`,
+    fix: `capability translate {
+  kind llm
+  input { text: string }
+  output { text: string }
+  cost 0.05usd
+  prompt "Translate into German: \${input.text}"
+  endpoint "openai"
+}
+
+policy frugal {
+  budget cost <= 0.10usd
+}
+
+plan localise {
+  policy frugal
+
+  step german = translate(text: "Good evening")
+}
+`,
+    reference: 'LANGUAGE.md §9.1 A preview that the ledger agrees with, §8.2 budgets',
   },
 } satisfies Entries;

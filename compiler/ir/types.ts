@@ -176,6 +176,8 @@ export interface LlmIR {
   readonly model: string | null;
   readonly temperature: number | null;
   readonly max_tokens: number | null;
+  /** v0.4 (§9.1): its own `endpoint "NAME"`, used where the bound resource names none (absent in older IR). */
+  readonly endpoint?: string | null;
 }
 
 export interface ResourceIR {
@@ -191,6 +193,8 @@ export interface ResourceIR {
   /** v0.3 (§8.1): the orch.config endpoint and the model this resource serves (present when declared). */
   readonly endpoint?: string;
   readonly model?: string;
+  /** v0.4 (§9.1): the tier of its endpoint by the project's config (present with `endpoint`). */
+  readonly endpoint_tier?: Exclude<TierIR, 'human'>;
 }
 
 export interface PolicyIR {
@@ -307,6 +311,13 @@ export interface BindingIR {
   readonly fallbacks: readonly string[];
   /** v2: feasible resources a blocking guardrail forbids for this step, with why (never used). */
   readonly dropped?: readonly { readonly resource: string; readonly reason: string }[];
+  /**
+   * v0.4 (§9.1), a step answered by the built-in model handler: the endpoint its calls go to
+   * (the resource's, else the capability's) and that endpoint's tier. `tier` is then the higher
+   * of the resource's tier and this one — what guardrails, placement and the preview see.
+   */
+  readonly endpoint?: string;
+  readonly endpoint_tier?: Exclude<TierIR, 'human'>;
 }
 
 export interface StepIR {

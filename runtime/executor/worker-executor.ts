@@ -351,7 +351,7 @@ export class WorkerExecutor implements Executor {
     const logs = this.live.close(a.task.logKey!, r.logs);
     // `ctx.usage()`: the attempt's cost when it said one (§8.1); the ModelExecutor prices tokens.
     const used = r.usage ? { usage: r.usage, ...(r.usage.cost !== undefined ? { cost: r.usage.cost } : {}) } : {};
-    if (!r.ok) return this.finish(a, { ok: false, error: r.error, logs, ...used, ...(r.unloadable ? { final: 'unloadable' as const } : {}) });
+    if (!r.ok) return this.finish(a, { ok: false, error: r.error, logs, ...used, ...(r.unloadable ? { final: 'unloadable' as const } : r.permanent ? { final: 'refused' as const } : {}) });
     const output: unknown = JSON.parse(r.output);
     const check = validateValue(a.req.capability.output, output);
     if (!check.ok)

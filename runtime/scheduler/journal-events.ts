@@ -151,6 +151,8 @@ export const EVENTS = {
     final: req<true>(TRUE),
     attempt: opt<number>(INTEGER),
     blocked: opt<true>(TRUE),
+    /** v0.4 (§9.1): the failure cannot heal (a missing secret, a refused request …), so it was not retried. */
+    permanent: opt<true>(TRUE),
     loop: opt<string>(STRING),
     iterations: opt<number>(INTEGER),
     race: opt<string>(STRING),
@@ -169,6 +171,8 @@ export const EVENTS = {
     ),
     phase: opt<'fallback'>({ const: 'fallback' }),
     fallback: opt<string>(STRING),
+    /** v0.4 (§9.1): a permanent failure moved on (to the resource's fallback or the step's fallback call) without a retry. */
+    permanent: opt<true>(TRUE),
   },
   step_skipped: { reason: req<string | null>(nullable(STRING)) },
   step_compensated: { ok: req<boolean>(BOOLEAN), error: opt<string | null>(nullable(STRING)) },

@@ -516,7 +516,7 @@ export class Run implements RunReader {
             ? { type: 'attempt_succeeded', attempt, token, output: o.output, logs: o.logs, cost: o.cost, usage: o.usage }
             : o.lost
               ? { type: 'attempt_lost', attempt, token, worker: o.lost.worker, error: o.error }
-              : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost, usage: o.usage, ...(o.final ? { final: o.final } : {}) },
+              : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost, usage: o.usage, ...(o.final ? { final: o.final } : {}), ...(o.owner ? { owner: o.owner } : {}) },
         );
       },
       (lines) => this.act({ type: 'attempt_logs', attempt, token, lines }),

@@ -72,7 +72,17 @@ export interface AttemptUsage {
  * attempt started; the resource's cost stays. Without it the estimate is the attempt's cost.
  */
 /** Why another attempt would fail the same way (see AttemptOutcome's `final`). */
-export type FinalFailure = 'unloadable' | 'config';
+export type FinalFailure = 'unloadable' | 'config' | 'refused';
+
+/**
+ * Whose a failure is (LANGUAGE.md §9.1), which decides whether another resource is tried:
+ * `resource` — the bound resource's own (its endpoint's missing key, its 401/403, a worker that
+ * refuses its endpoint's tier): another resource may succeed; `call` — the call's own (its
+ * arguments, a tool's error answer): no other resource would answer differently, so the step is
+ * never rebound for it. Absent: unknown — a transient failure rebinds as before (§7.2), a
+ * permanent one does not.
+ */
+export type FailureOwner = 'resource' | 'call';
 
 export type AttemptOutcome = (
   | { readonly ok: true; readonly output: unknown; readonly logs?: readonly string[]; readonly cost?: number }
@@ -85,10 +95,15 @@ export type AttemptOutcome = (
        * Another attempt would fail the same way, so the step is not retried (its `fallback` call,
        * if any, still runs): `unloadable`, the handler could not be loaded (its module is missing or
        * outside the project, or lacks the export) — no handler ran, so the attempt costs nothing;
-       * `config`, a channel that is not configured, an MCP tool that changed since the lock, or a
-       * model call whose prompt would carry a secret value (never sent, runtime/models).
+       * `config`, a channel that is not configured, a missing secret, an MCP tool that changed
+       * since the lock or is missing from its server, or a model call whose prompt would carry a
+       * secret value (never sent, runtime/models); `refused`, a request the other side refused
+       * for good (HTTP 4xx other than 408/409/425/429, or a handler's error marked `permanent`).
+       * The step's end event says `permanent: true` (LANGUAGE.md §9.1).
        */
       readonly final?: FinalFailure;
+      /** Whose failure it is (`FailureOwner`): with `final`, `resource` lets the next fallback resource be tried. */
+      readonly owner?: FailureOwner;
       /**
        * The attempt did not fail: the cluster worker running it died (LANGUAGE.md §7.5). The core
        * journals `attempt_lost` and starts the step again as a new attempt, its retry budget unspent.

@@ -9,6 +9,7 @@ import { isApproval } from '../scheduler/core/resolve.js';
 import { baseId } from '../scheduler/core/state.js';
 import type { AttemptOutcome, Executor, RunEvent, RunReader } from '../scheduler/types.js';
 import { genAiAttributes, usageOf } from './gen-ai.js';
+import { tidyCost } from './span-records.js';
 import type { TelemetrySettings } from './settings.js';
 import { SpanSink, type Attrs, type SpanContextRef, type SpanHandle } from './span-sink.js';
 import { formatTraceparent, parseTraceparent } from './traceparent.js';
@@ -52,8 +53,9 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
   constructor(
     settings: TelemetrySettings,
     private readonly redact: (text: string) => string,
+    warn?: (line: string) => void,
   ) {
-    this.sink = SpanSink.for(settings);
+    this.sink = SpanSink.for(settings, warn);
   }
 
   // ───────────────────────────── runs ─────────────────────────────
@@ -132,11 +134,11 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
       case 'step_cancelled':
         return this.ended(r, e);
       case 'execution_completed':
-        r.span.set('orch.cost', num(d.cost));
+        r.span.set('orch.cost', tidyCost(num(d.cost)));
         r.span.ok();
         return this.close(r, e.ts, 'completed');
       case 'execution_failed':
-        r.span.set('orch.cost', num(d.cost));
+        r.span.set('orch.cost', tidyCost(num(d.cost)));
         r.span.error(this.redact(String(d.error ?? d.status ?? 'failed')));
         return this.close(r, e.ts, String(d.status ?? 'failed'));
       case 'execution_cancelled':
@@ -319,7 +321,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     return {
       traceparent: formatTraceparent(span),
       end: (outcome) => {
-        if (outcome.cost !== undefined) span.set('orch.cost', outcome.cost);
+        if (outcome.cost !== undefined) span.set('orch.cost', tidyCost(outcome.cost));
         const usage = usageOf(outcome.usage);
         if (usage) span.setAll(genAiAttributes(usage));
         if (outcome.ok) span.ok();

@@ -59,10 +59,13 @@ export interface RunTracing {
   shutdown(): Promise<void>;
 }
 
-/** The SDK-backed tracing of `settings`: its thread (and the SDK in it) starts now. `redact` blanks secrets in error text. */
-export async function loadTracing(settings: TelemetrySettings, redact: (text: string) => string): Promise<RunTracing> {
+/**
+ * The SDK-backed tracing of `settings`: its thread (and the SDK in it) starts now. `redact` blanks
+ * secrets in error text; `warn` is told once when the endpoint cannot be reached (default stderr).
+ */
+export async function loadTracing(settings: TelemetrySettings, redact: (text: string) => string, warn?: (line: string) => void): Promise<RunTracing> {
   const { RunSpanTracing } = await import('./run-spans.js');
-  return new RunSpanTracing(settings, redact);
+  return new RunSpanTracing(settings, redact, warn);
 }
 
 /** What an `orch worker` traces: the attempts it runs, as children of their owner's step span. */

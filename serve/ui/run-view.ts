@@ -271,6 +271,7 @@ interface UpgradeReport {
   toHash: string;
   reasons: { step: string | null; reason: string }[];
   diff: { steps: { step: string; change: string; what: string[] }[] } | null;
+  behind?: boolean;
 }
 
 /**
@@ -285,6 +286,11 @@ async function offerUpgrade(id: string, into: HTMLElement, message: HTMLElement)
     return;
   }
   if (!r.toHash || r.toHash === r.fromHash || !canOperate()) return;
+  // `orch upgrade` moved the run past the version this server loaded: nothing to offer.
+  if (r.behind) {
+    into.replaceChildren(h('p', { class: 'muted' }, `This run was upgraded past the version of its plan this server loaded (${r.toHash.slice(0, 12)}); it stays on ${r.fromHash.slice(0, 12)}.`));
+    return;
+  }
   const changes = (r.diff?.steps ?? []).map((s) => h('li', {}, `${s.change} ${s.step}${s.what.length ? `: ${s.what.join(', ')}` : ''}`));
   const head = `The loaded plan is another version (${r.toHash.slice(0, 12)}; this run is on ${r.fromHash.slice(0, 12)}).`;
   if (!r.compatible) {

@@ -5,7 +5,7 @@
  */
 import type { StepIR } from '../../../compiler/index.js';
 import { assertViolations, postStepViolations } from '../guardrails.js';
-import type { FinalFailure } from '../types.js';
+import type { FailureOwner, FinalFailure } from '../types.js';
 import type { SchedulerCore } from './core.js';
 import { instTerminal } from './decide.js';
 import { env } from './env.js';
@@ -23,7 +23,7 @@ export function onOutcome(
   c: SchedulerCore,
   key: string,
   token: number,
-  o: { type: 'attempt_succeeded' | 'attempt_failed'; output?: unknown; error?: string; logs?: readonly string[]; cost?: number; usage?: AttemptUsage; final?: FinalFailure },
+  o: { type: 'attempt_succeeded' | 'attempt_failed'; output?: unknown; error?: string; logs?: readonly string[]; cost?: number; usage?: AttemptUsage; final?: FinalFailure; owner?: FailureOwner },
 ): void {
   const inst = c.instances.get(key);
   if (!inst || inst.token !== token || inst.activity.kind !== 'call' || inst.rec.status !== 'running') return;
@@ -42,7 +42,7 @@ export function onOutcome(
     // retries (the same would happen again); the step's `fallback` call has a handler of its own,
     // so it is still tried.
     if (o.final === 'unloadable') inst.costDelta = -(inst.attemptCapCost + (resourceOf(c, inst)?.cost ?? 0));
-    attemptFailed(c, inst, o.error ?? 'failed', false, !o.final, true);
+    attemptFailed(c, inst, o.error ?? 'failed', false, !o.final, true, { permanent: o.final !== undefined, ...(o.owner ? { owner: o.owner } : {}) });
   }
 }
 
@@ -134,9 +134,18 @@ function backoff(c: SchedulerCore, inst: Inst): number {
   return ms;
 }
 
+/** How an attempt failed, beyond its message (LANGUAGE.md §9.1). */
+export interface FailureKind {
+  /** It cannot heal (`AttemptOutcome.final`, arguments that cannot be evaluated): never retried; `permanent: true` on its end event. */
+  readonly permanent?: boolean;
+  /** Whose it is: only a failure of the resource (or, when transient, of nobody known) moves the step to another resource. */
+  readonly owner?: FailureOwner;
+}
+
 /**
  * An attempt failed. In order: retry (with backoff) on the same resource, rebind to the next
- * fallback resource, the step's `fallback` call, and only then the step fails.
+ * fallback resource, the step's `fallback` call, and only then the step fails. A permanent
+ * failure skips the retries, and is rebound only when it is the resource's own.
  */
 export function attemptFailed(
   c: SchedulerCore,
@@ -146,11 +155,19 @@ export function attemptFailed(
   retryable: boolean,
   /** Not retryable, yet the step's `fallback` call is still tried (the primary could not be made). */
   fallbackAnyway = false,
+  kind: FailureKind = {},
 ): void {
   stopRunning(c, inst);
   clearStepTimer(c, inst);
   const step = inst.logical.step;
-  if (retryable && c.mode === 'normal') {
+  const normal = c.mode === 'normal';
+  const mayRebind = (owner: FailureOwner | undefined) => inst.rec.phase === 'main' && step.action.type === 'call' && owner !== 'call' && (!kind.permanent || owner === 'resource');
+  if (kind.permanent) {
+    if (normal && mayRebind(kind.owner) && rebind(c, inst, error, true)) return;
+    if (normal && switchToFallback(c, inst, error, true)) return;
+    return finalFail(c, inst, timedOut ? 'timeout' : 'failed', error, false, true);
+  }
+  if (retryable && normal) {
     const budget = inst.rec.phase === 'fallback' ? 1 : 1 + step.retry.max;
     if (inst.rec.phaseAttempts < budget) {
       const delay = backoff(c, inst);
@@ -158,9 +175,9 @@ export function attemptFailed(
       requeueAfter(c, inst, delay);
       return;
     }
-    if (inst.rec.phase === 'main' && step.action.type === 'call' && rebind(c, inst, error)) return;
+    if (mayRebind(kind.owner) && rebind(c, inst, error)) return;
     if (switchToFallback(c, inst, error)) return;
-  } else if (fallbackAnyway && c.mode === 'normal' && switchToFallback(c, inst, error)) return;
+  } else if (fallbackAnyway && normal && switchToFallback(c, inst, error)) return;
   finalFail(c, inst, timedOut ? 'timeout' : 'failed', error);
 }
 
@@ -168,8 +185,8 @@ export function attemptFailed(
  * Queues `inst` again at once with a fresh retry budget, after it moved to another resource or
  * to its fallback call; the `step_retried` event says which (`detail`).
  */
-function requeueReset(c: SchedulerCore, inst: Inst, error: string, detail: Record<string, unknown>): void {
-  c.emit('step_retried', inst.key, { ...takeCostDelta(inst), attempt: inst.rec.attempts, error, delay_ms: 0, reset: true, ...detail });
+function requeueReset(c: SchedulerCore, inst: Inst, error: string, permanent: boolean, detail: Record<string, unknown>): void {
+  c.emit('step_retried', inst.key, { ...takeCostDelta(inst), attempt: inst.rec.attempts, error, delay_ms: 0, reset: true, ...(permanent ? { permanent: true } : {}), ...detail });
   c.heap.push(inst);
 }
 
@@ -178,7 +195,7 @@ function requeueReset(c: SchedulerCore, inst: Inst, error: string, detail: Recor
  * forbid now (LANGUAGE.md §7.2: rebinding never picks a forbidden one); the ones passed over are
  * named in `step_retried` (`skipped`). False when none is left.
  */
-function rebind(c: SchedulerCore, inst: Inst, error: string): boolean {
+function rebind(c: SchedulerCore, inst: Inst, error: string, permanent = false): boolean {
   const fallbacks = inst.logical.step.binding.fallbacks;
   const skipped: { resource: string; reason: string }[] = [];
   for (let next = inst.rec.resourceIndex + 1; next <= fallbacks.length; next++) {
@@ -188,17 +205,17 @@ function rebind(c: SchedulerCore, inst: Inst, error: string): boolean {
       skipped.push({ resource: name, reason: forbidden.message });
       continue;
     }
-    requeueReset(c, inst, error, { resourceIndex: next, rebind: name, ...(skipped.length > 0 ? { skipped } : {}) });
+    requeueReset(c, inst, error, permanent, { resourceIndex: next, rebind: name, ...(skipped.length > 0 ? { skipped } : {}) });
     return true;
   }
   return false;
 }
 
 /** Moves a failed primary call on to the step's `fallback` call; false when there is none. */
-function switchToFallback(c: SchedulerCore, inst: Inst, error: string): boolean {
+function switchToFallback(c: SchedulerCore, inst: Inst, error: string, permanent = false): boolean {
   const step = inst.logical.step;
   if (inst.rec.phase !== 'main' || !step.fallback) return false;
-  requeueReset(c, inst, error, { phase: 'fallback', fallback: step.fallback.capability });
+  requeueReset(c, inst, error, permanent, { phase: 'fallback', fallback: step.fallback.capability });
   return true;
 }
 
@@ -211,13 +228,13 @@ function requeueAfter(c: SchedulerCore, inst: Inst, delay: number): void {
   c.armTimer(stepTimerId(inst), delay);
 }
 
-export function finalFail(c: SchedulerCore, inst: Inst, status: 'failed' | 'timeout' | 'cancelled', error: string, guardBlocked = false): void {
+export function finalFail(c: SchedulerCore, inst: Inst, status: 'failed' | 'timeout' | 'cancelled', error: string, guardBlocked = false, permanent = false): void {
   stopRunning(c, inst);
   clearStepTimer(c, inst);
   // A step stopped with its run (cancelled, failed or timed out around it) ends `cancelled`, and
   // is journaled as such (LANGUAGE.md §7.4), like a step cancelled on its own or a race's loser.
   if (status === 'cancelled') c.emit('step_cancelled', inst.key, { ...takeCostDelta(inst), reason: error, attempt: inst.rec.attempts });
-  else c.emit('step_failed', inst.key, { ...takeCostDelta(inst), error, status, final: true, attempt: inst.rec.attempts, ...(guardBlocked ? { blocked: true } : {}) });
+  else c.emit('step_failed', inst.key, { ...takeCostDelta(inst), error, status, final: true, attempt: inst.rec.attempts, ...(guardBlocked ? { blocked: true } : {}), ...(permanent ? { permanent: true } : {}) });
   postHook(c, inst);
   instTerminal(c, inst);
   if (guardBlocked) return abortRun(c, 'failed', error);

@@ -5,7 +5,7 @@
  */
 import type { PlanIR, StepStatus } from '../../../compiler/index.js';
 import type { Identity } from '../../people/identity.js';
-import type { AttemptRequest, AttemptUsage, FinalFailure, RunEvent, StepHookInfo, ToolCheck } from '../types.js';
+import type { AttemptRequest, AttemptUsage, FailureOwner, FinalFailure, RunEvent, StepHookInfo, ToolCheck } from '../types.js';
 
 /** Something that happened, as the driver reports it (with the clock's time: `handle(event, at)`). */
 export type CoreEvent =
@@ -31,6 +31,8 @@ export type CoreEvent =
       readonly cost?: number;
       /** The executor knows another attempt would fail the same way (`AttemptOutcome.final`): no retry. */
       readonly final?: FinalFailure;
+      /** Whose failure it is (`AttemptOutcome.owner`): whether another resource is worth a try. */
+      readonly owner?: FailureOwner;
       readonly usage?: AttemptUsage;
     }
   /** The worker running the attempt died (a cluster worker): the step runs again as a new attempt. */

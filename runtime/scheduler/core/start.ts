@@ -11,7 +11,7 @@ import type { SchedulerCore } from './core.js';
 import { instTerminal } from './decide.js';
 import { env } from './env.js';
 import { stepTimerId, clearStepTimer } from './events.js';
-import { attemptFailed, succeed } from './failure.js';
+import { attemptFailed, type FailureKind, succeed } from './failure.js';
 import { abortRun } from './finish.js';
 import { guardStep, recordViolations } from './guards.js';
 import type { ItemSlot, SlotRequest } from './limits.js';
@@ -21,6 +21,9 @@ import type { Inst } from './state.js';
 import { approvalRule, refusal, unboundRefusal } from '../../people/approval-rule.js';
 import { chainOf } from '../../people/run-chain.js';
 import { recordOf, type Identity } from '../../people/identity.js';
+
+/** A step that cannot even be started as written (its arguments, its target): the same every time (§9.1). */
+const PERMANENT: FailureKind = { permanent: true, owner: 'call' };
 
 export function slotRequest(c: SchedulerCore, inst: Inst): SlotRequest {
   const occupies = occupiesSlot(c, inst);
@@ -156,7 +159,7 @@ export function launch(c: SchedulerCore, inst: Inst): void {
       try {
         ms = Number(evaluate(action.duration_ms, env(c, inst, step)));
       } catch (err) {
-        return attemptFailed(c, inst, `wait duration: ${(err as Error).message}`, false, false);
+        return attemptFailed(c, inst, `wait duration: ${(err as Error).message}`, false, false, false, PERMANENT);
       }
       const startAt = restoredWaitStart ?? c.now;
       inst.timer = { kind: 'wait', token };
@@ -171,28 +174,28 @@ export function launch(c: SchedulerCore, inst: Inst): void {
     }
     case 'run': {
       const sub = c.plan.subplans[action.plan];
-      if (!sub) return attemptFailed(c, inst, `unknown sub-plan ${action.plan}`, false, false);
+      if (!sub) return attemptFailed(c, inst, `unknown sub-plan ${action.plan}`, false, false, false, PERMANENT);
       let args: { [k: string]: unknown };
       try {
         args = evalArgs(c, inst, action.args);
       } catch (err) {
-        return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false);
+        return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, false, PERMANENT);
       }
       if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'sub-plan', restoredWaitStart);
       c.command({ type: 'start_subplan', key: inst.key, token, name: action.plan, plan: sub, childId: `${c.runId}/${inst.key}`, input: args });
       return;
     }
     case 'call': {
-      if (!cap) return attemptFailed(c, inst, `unknown capability ${step.capability}`, false, false);
+      if (!cap) return attemptFailed(c, inst, `unknown capability ${step.capability}`, false, false, false, PERMANENT);
       if (isApproval(cap)) {
         let args: { [k: string]: unknown };
         try {
           args = evalArgs(c, inst, step.args);
         } catch (err) {
-          return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true);
+          return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
         }
         const bad = badApprovalArgs(args);
-        if (bad !== null) return attemptFailed(c, inst, `arguments: ${bad}`, false, false);
+        if (bad !== null) return attemptFailed(c, inst, `arguments: ${bad}`, false, false, false, PERMANENT);
         inst.activity = { kind: 'approval', token, args };
         if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'approval', restoredWaitStart);
         const pending = c.pendingSignals.get(inst.key);
@@ -207,8 +210,9 @@ export function launch(c: SchedulerCore, inst: Inst): void {
       try {
         input = evalArgs(c, inst, call.args);
       } catch (err) {
-        // The call cannot even be made: deterministic, so no retry, but the fallback is tried.
-        return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true);
+        // The call cannot even be made (an unset secret, a failing expression): permanent, and the
+        // call's own — no other resource would evaluate them differently — but the fallback is tried.
+        return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
       }
       if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'attempt');
       const request: AttemptRequest = {
