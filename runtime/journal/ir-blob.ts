@@ -4,10 +4,12 @@
  * the string, its UTF-8 copy and the stringify buffers at once — a few hundred MB at the moment
  * the compiler's garbage is still on the heap, the peak of a large `orch run`. Here the JSON is
  * written value by value into a deflate stream, so no more than a small batch of it exists at a
- * time. The bytes inflate to exactly `JSON.stringify(ir)` (redacted).
+ * time. The bytes inflate to exactly `JSON.stringify(ir)` (redacted). The same pieces, unredacted,
+ * give the run's version (`irHashing`): the IR is not stringified a second time for it.
  */
 import { once } from 'node:events';
 import { createDeflateRaw, deflateRawSync } from 'node:zlib';
+import { irHashing } from '../../compiler/index.js';
 
 /** JSON text of `value` in pieces: arrays and objects down to `depth` are split per member. */
 export function* jsonPieces(value: unknown, depth = 2): Generator<string> {
@@ -62,7 +64,12 @@ export async function irBlob(ir: unknown, redact: (text: string) => string): Pro
   const out: Buffer[] = [];
   z.on('data', (b: Buffer) => out.push(b));
   const ended = once(z, 'end');
-  for (const batch of batches(jsonPieces(ir))) if (!z.write(redact(batch))) await once(z, 'drain');
+  const hash = typeof ir === 'object' ? irHashing(ir) : null;
+  for (const batch of batches(jsonPieces(ir))) {
+    hash?.update(batch);
+    if (!z.write(redact(batch))) await once(z, 'drain');
+  }
+  hash?.done();
   z.end();
   await ended;
   return Buffer.concat(out);
