@@ -29,6 +29,7 @@ export const UNIT = [
   // The scheduler core and the runtime's pure parts (over the simulated executor, in-memory and
   // SQLite journals in this process).
   'runtime/test/scheduler-*.test.ts',
+  'runtime/test/abort-channel.test.ts',
   'runtime/test/async-journal.test.ts',
   'runtime/test/attempt-count.test.ts',
   'runtime/test/auth-config.test.ts',
