@@ -61,6 +61,7 @@ export const UNIT = [
   'serve/test/trigger-engine.test.ts',
   'cli/test/progress.test.ts',
   'test/fuzz/seeds.test.ts',
+  'bench/test/history.test.ts',
 ];
 
 /**

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: runs every bench module, prints a table of figures against their targets and
- * writes bench/results.json. Figures are measured here, never asserted in tests.
+ * their previous values, writes bench/results.json and appends the run to bench/history.jsonl
+ * (history.ts). Figures are measured here, never asserted in tests.
  *
  * Each area runs in a child process of its own, so that one area's memory figures (peak RSS)
  * and JIT/GC state are not inherited from the areas measured before it.
@@ -10,6 +11,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchFigure, BenchModule } from './figure.js';
+import { appendHistory, change, figureKey, loadNow, moved, NOISE, previousValues, readHistory, record } from './history.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -20,8 +22,10 @@ if (process.argv[2] === '--child') {
   process.exit(0);
 }
 
+/** Modules of the bench that measure nothing themselves: its runner and what the areas share. */
+const HELPERS = ['run.js', 'figure.js', 'history.js', 'step-costs.js', 'lsp-server.js'];
 const areas = readdirSync(here)
-  .filter((f) => f.endsWith('.js') && !['run.js', 'figure.js', 'lsp-server.js'].includes(f))
+  .filter((f) => f.endsWith('.js') && !HELPERS.includes(f))
   .map((f) => f.replace(/\.js$/, ''))
   .sort();
 const only = process.argv.slice(2);
@@ -29,7 +33,8 @@ if (only.includes('--help') || only.includes('-h')) {
   console.log(`Usage: npm run bench [-- AREA…]
 
 Measures every area (or those whose name starts with an AREA), prints each figure against its
-target and writes bench/results.json.
+target and its previous value, writes bench/results.json and appends the run (figures, commit,
+Node version, load) to bench/history.jsonl.
 
 Areas: ${areas.join(', ')}`);
   process.exit(0);
@@ -41,6 +46,9 @@ if (unknown.length > 0) {
 }
 const modules = areas.filter((a) => only.length === 0 || only.some((o) => a.startsWith(o))).map((a) => `${a}.js`);
 
+const repo = join(here, '..', '..');
+const historyFile = join(repo, 'bench', 'history.jsonl');
+const startLoad = loadNow();
 const figures: (BenchFigure & { area: string })[] = [];
 for (const file of modules) {
   const area = file.replace(/\.js$/, '');
@@ -54,17 +62,30 @@ for (const file of modules) {
   for (const f of JSON.parse(last) as BenchFigure[]) figures.push({ area, ...f });
 }
 
-const rows = figures.map((f) => [f.area, f.name, `${round(f.value)} ${f.unit}`, f.target || '—', f.met ? 'yes' : 'NO']);
-const head = ['area', 'figure', 'measured', 'target', 'met'];
+const previous = previousValues(readHistory(historyFile));
+let movedCount = 0;
+const rows = figures.map((f) => {
+  const prev = previous.get(figureKey(f.area, f.name));
+  const pct = change(prev, f.value);
+  if (moved(pct)) movedCount++;
+  const was = prev ? `${round(prev.value)} (${prev.commit})` : '—';
+  const by = pct === null ? '—' : `${pct >= 0 ? '+' : ''}${pct.toFixed(1)} %${moved(pct) ? ' *' : ''}`;
+  return [f.area, f.name, `${round(f.value)} ${f.unit}`, f.target || '—', f.met ? 'yes' : 'NO', was, by];
+});
+const head = ['area', 'figure', 'measured', 'target', 'met', 'previous', 'change'];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
 console.log(line(head));
 console.log(widths.map((w) => '─'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(r));
 
-const out = join(here, '..', '..', 'bench', 'results.json');
+const out = join(repo, 'bench', 'results.json');
 writeFileSync(out, JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, figures }, null, 2) + '\n');
-console.log(`\nwrote ${out}`);
+const run = record(figures, modules.map((m) => m.replace(/\.js$/, '')), startLoad, repo);
+appendHistory(historyFile, run);
+console.log(`\nwrote ${out}; appended this run to ${historyFile} (commit ${run.commit}, Node ${run.node}, load ${run.load.start.join(' ')} → ${run.load.end.join(' ')})`);
+if (movedCount > 0)
+  console.log(`${movedCount} figure(s) moved by more than ${NOISE * 100} % since their previous value (*): commit bench/history.jsonl with the change that moved them.`);
 
 function round(v: number): string {
   return Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
