@@ -78,7 +78,13 @@ export function change(previous: Previous | undefined, value: number): number | 
   return ((value - previous.value) / Math.abs(previous.value)) * 100;
 }
 
-export const moved = (pct: number | null): boolean => pct !== null && Math.abs(pct) > NOISE * 100;
+/**
+ * Whether a figure moved beyond the noise: by more than `NOISE` of its value, and — for a figure
+ * in % (`points`: its change in percentage points) — by a point or more, as a share of under 1 %
+ * is a handful of profiler samples whose count doubles from one run to the next.
+ */
+export const moved = (pct: number | null, points: number | null = null): boolean =>
+  pct !== null && Math.abs(pct) > NOISE * 100 && (points === null || Math.abs(points) >= 1);
 
 export function appendHistory(file: string, record: HistoryRecord): void {
   appendFileSync(file, `${JSON.stringify(record)}\n`);

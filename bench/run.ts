@@ -67,9 +67,10 @@ let movedCount = 0;
 const rows = figures.map((f) => {
   const prev = previous.get(figureKey(f.area, f.name));
   const pct = change(prev, f.value);
-  if (moved(pct)) movedCount++;
+  const isMove = moved(pct, f.unit === '%' && prev ? f.value - prev.value : null);
+  if (isMove) movedCount++;
   const was = prev ? `${round(prev.value)} (${prev.commit})` : '—';
-  const by = pct === null ? '—' : `${pct >= 0 ? '+' : ''}${pct.toFixed(1)} %${moved(pct) ? ' *' : ''}`;
+  const by = pct === null ? '—' : `${pct >= 0 ? '+' : ''}${pct.toFixed(1)} %${isMove ? ' *' : ''}`;
   return [f.area, f.name, `${round(f.value)} ${f.unit}`, f.target || '—', f.met ? 'yes' : 'NO', was, by];
 });
 const head = ['area', 'figure', 'measured', 'target', 'met', 'previous', 'change'];

@@ -57,5 +57,8 @@ describe('bench history', () => {
     expect(moved(change(at(100), 100 + NOISE * 100 + 1))).toBe(true);
     expect(moved(change(at(100), 100 - NOISE * 100 + 1))).toBe(false);
     expect(moved(null)).toBe(false);
+    // A share of the main thread's time: 0.01 % → 0.13 % is +1,000 % but a tenth of a point.
+    expect(moved(change(at(0.0115), 0.134), 0.134 - 0.0115)).toBe(false);
+    expect(moved(change(at(22.5), 27.3), 27.3 - 22.5)).toBe(true);
   });
 });
