@@ -33,6 +33,7 @@ export const UNIT = [
   // The scheduler core and the runtime's pure parts (over the simulated executor, in-memory and
   // SQLite journals in this process).
   'runtime/test/scheduler-*.test.ts',
+  'runtime/test/abort-channel.test.ts',
   'runtime/test/async-journal.test.ts',
   'runtime/test/attempt-count.test.ts',
   'runtime/test/auth-config.test.ts',
@@ -67,6 +68,7 @@ export const UNIT = [
   'cli/test/progress.test.ts',
   'cli/test/ci-reports.test.ts',
   'test/fuzz/seeds.test.ts',
+  'bench/test/history.test.ts',
 ];
 
 /**

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+
 /** One measured figure, as each `bench/<area>.ts` module reports it. */
 export interface BenchFigure {
   /** e.g. "orch check, 10,000-step plan (wall, incl. Node start-up)" */
@@ -13,6 +15,22 @@ export interface BenchFigure {
 
 /** Every bench module exports this; `bench/run.ts` runs them in order. */
 export type BenchModule = { readonly bench: () => Promise<readonly BenchFigure[]> };
+
+/**
+ * A thread's CPU time in µs, the main thread's by default (Linux: /proc, in ns where the kernel
+ * keeps schedstat, else in 10 ms clock ticks); NaN elsewhere.
+ */
+export function threadCpuUs(tid: string = String(process.pid)): number {
+  const task = `/proc/self/task/${tid}`;
+  try {
+    return Number(readFileSync(`${task}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    // no schedstat: the stat file's ticks
+  }
+  if (!existsSync(`${task}/stat`)) return NaN;
+  const fields = readFileSync(`${task}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
 
 /** The middle value (the upper one of an even count): a figure the box's outliers move least. */
 export function median(xs: readonly number[]): number {

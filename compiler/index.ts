@@ -91,6 +91,7 @@ export { STD_DIR } from './load.js';
 export { ModelBuilder } from './model.js';
 export { packagePath } from './package-root.js';
 export { irHash, irTextHash, shortHash } from './ir/hash.js';
+export { jsonPieces } from './ir/json-pieces.js';
 export { diffPlans, diffSteps, renderPlanDiff, stepAspects } from './diff/plan-diff.js';
 export type { BudgetVerdict, PlanDiff, StepAspect, StepDiff } from './diff/plan-diff.js';
 export { canonicalJson } from './canonical-json.js';

@@ -10,7 +10,7 @@ import { format } from 'node:util';
 import { describeThrown, formatBytes, toJsonOutput } from './json-output.js';
 import { sendLine } from './live-logs.js';
 import { claimToStart, markFinished } from './chunking.js';
-import { RunningAttempts } from './abort-channel.js';
+import { RunningAttempt, RunningAttempts } from './abort-channel.js';
 import { capturing } from './output-capture.js';
 
 export interface WorkerTask {
@@ -115,15 +115,15 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     return { ok: false, error: 'attempt aborted before it started', logs: [], ms: 0 };
   const key = task.logKey;
   // Registered before anything is awaited: an abort that arrives while the module loads counts.
-  const signal = key !== undefined ? attempts.begin(key) : new AbortController().signal;
+  const running = key !== undefined ? attempts.begin(key) : new RunningAttempt();
   try {
-    return await runHandler(task, signal);
+    return await runHandler(task, running);
   } finally {
     if (key !== undefined) attempts.end(key);
   }
 }
 
-async function runHandler(task: WorkerTask, signal: AbortSignal): Promise<WorkerResult> {
+async function runHandler(task: WorkerTask, running: RunningAttempt): Promise<WorkerResult> {
   const logs: string[] = [];
   let logBytes = 0;
   const keep = (line: string) => {
@@ -154,12 +154,15 @@ async function runHandler(task: WorkerTask, signal: AbortSignal): Promise<Worker
   // Only a usage with something in it: calls with nothing valid report nothing.
   const timed = (o: TaskOutcome): WorkerResult => ({ ...o, ms: performance.now() - t0, ...(usage && Object.keys(usage).length > 0 ? { usage } : {}) });
   // Aborted before it started (it waited in the pool's queue): its handler is not called.
-  if (signal.aborted) return timed({ ok: false, error: `attempt aborted before it started: ${(signal.reason as Error).message}`, logs });
+  if (running.reason !== null) return timed({ ok: false, error: `attempt aborted before it started: ${running.reason}`, logs });
   let output: unknown;
   try {
     output = await capturing(written, async () =>
       (fn as (input: unknown, ctx: unknown) => unknown)(task.input, {
-        signal,
+        // Made when the handler first reads it (abort-channel.ts `RunningAttempt`).
+        get signal() {
+          return running.signal;
+        },
         attempt: task.attempt,
         runId: task.runId,
         stepId: task.stepId,

@@ -4,39 +4,14 @@
  * the string, its UTF-8 copy and the stringify buffers at once — a few hundred MB at the moment
  * the compiler's garbage is still on the heap, the peak of a large `orch run`. Here the JSON is
  * written value by value into a deflate stream, so no more than a small batch of it exists at a
- * time. The bytes inflate to exactly `JSON.stringify(ir)` (redacted).
+ * time. The bytes inflate to exactly `JSON.stringify(ir)` (redacted). The run's version is hashed
+ * from pieces too (`irHash`, over the IR without its file's name), once per IR object.
  */
 import { once } from 'node:events';
 import { createDeflateRaw, deflateRawSync } from 'node:zlib';
+import { irHash, jsonPieces } from '../../compiler/index.js';
 
-/** JSON text of `value` in pieces: arrays and objects down to `depth` are split per member. */
-export function* jsonPieces(value: unknown, depth = 2): Generator<string> {
-  if (depth <= 0 || value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    // As JSON.stringify inside a container: undefined and functions are written as null.
-    yield JSON.stringify(value) ?? 'null';
-    return;
-  }
-  if (Array.isArray(value)) {
-    yield '[';
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) yield ',';
-      yield* jsonPieces(value[i], depth - 1);
-    }
-    yield ']';
-    return;
-  }
-  yield '{';
-  let first = true;
-  for (const key of Object.keys(value)) {
-    const v = (value as Record<string, unknown>)[key];
-    // JSON.stringify leaves out these members of an object.
-    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    yield `${first ? '' : ','}${JSON.stringify(key)}:`;
-    first = false;
-    yield* jsonPieces(v, depth - 1);
-  }
-  yield '}';
-}
+export { jsonPieces };
 
 /** Pieces joined into batches of about `size` characters (fewer, larger writes). */
 function* batches(pieces: Iterable<string>, size = 64 * 1024): Generator<string> {
@@ -62,7 +37,11 @@ export async function irBlob(ir: unknown, redact: (text: string) => string): Pro
   const out: Buffer[] = [];
   z.on('data', (b: Buffer) => out.push(b));
   const ended = once(z, 'end');
-  for (const batch of batches(jsonPieces(ir))) if (!z.write(redact(batch))) await once(z, 'drain');
+  // Taken now, while the IR is being written anyway; kept with the IR object for plan_created.
+  irHash(ir);
+  for (const batch of batches(jsonPieces(ir))) {
+    if (!z.write(redact(batch))) await once(z, 'drain');
+  }
   z.end();
   await ended;
   return Buffer.concat(out);

@@ -46,6 +46,8 @@ export class ModelExecutor implements Executor {
   readonly discard?: (request: AttemptRequest) => void;
   readonly recover?: Executor['recover'];
   readonly checkTool?: Executor['checkTool'];
+  /** Whether any model has a price: only then can a handler's token usage be priced (`priced`). */
+  private readonly pricing: boolean;
 
   constructor(
     private readonly inner: Executor,
@@ -58,10 +60,12 @@ export class ModelExecutor implements Executor {
     if (discard) this.discard = (req) => (isModelCall(req.capability) ? undefined : discard(req));
     if (inner.recover) this.recover = inner.recover.bind(inner);
     if (inner.checkTool) this.checkTool = inner.checkTool.bind(inner);
+    this.pricing = Object.keys(setup.models.prices).length > 0;
   }
 
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
-    if (!isModelCall(req.capability)) return this.inner.start(req, (o) => done(this.priced(o)), logged);
+    // Without a price table every outcome stays as it is: a plain step's attempt gets no wrapper.
+    if (!isModelCall(req.capability)) return this.inner.start(req, this.pricing ? (o) => done(this.priced(o)) : done, logged);
     const controller = new AbortController();
     let settled = false;
     const settle = (o: AttemptOutcome) => {

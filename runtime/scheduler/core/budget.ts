@@ -53,6 +53,11 @@ function money(c: SchedulerCore, n: number): string {
 }
 
 export function costCeilings(c: SchedulerCore): readonly CostCeiling[] {
+  // Asked for every step that may start: the plan's policy and the parent's ceilings never change in a run.
+  return (c.ceilings ??= ceilingsOf(c));
+}
+
+function ceilingsOf(c: SchedulerCore): readonly CostCeiling[] {
   const own: CostCeiling[] = [];
   const p = c.plan.policy;
   if (p && p.budgets.cost !== null) {
@@ -114,7 +119,9 @@ export function withinBudget(c: SchedulerCore, inst: Inst): boolean {
  */
 export function budgetClaims(c: SchedulerCore, inst: Inst): readonly BudgetClaim[] | undefined {
   if (c.limits.sharesBudgets !== true) return undefined;
-  const shared = costCeilings(c).filter((b) => b.shared !== undefined);
+  const ceilings = costCeilings(c);
+  if (ceilings.length === 0) return undefined;
+  const shared = ceilings.filter((b) => b.shared !== undefined);
   if (shared.length === 0 || inst.logical.step.action.type === 'run') return undefined;
   const amount = reservationOf(c, inst).total;
   return shared.map((b) => ({ key: b.shared!.key, owner: b.shared!.owner, limit: b.limit, amount }));

@@ -108,6 +108,8 @@ export class SchedulerCore {
   readonly warned = new Set<string>();
   /** MCP tools (`server/tool/hash`) the executor found unchanged in this run: their steps start without asking again. */
   readonly toolsChecked = new Set<string>();
+  /** The run's cost ceilings (`costCeilings` in ./budget.ts), worked out when first asked for. */
+  ceilings: readonly CostCeiling[] | null = null;
   /** Completed instances in order, for guardrails (`after` rules, pre-step checks): kept only when the plan has some. */
   readonly completedLog: { inst: Inst; at: number }[] = [];
   /** The journaled run-level facts (sequence, start, context), changed only by `foldRun`. */

@@ -58,7 +58,7 @@ export function attemptLost(c: SchedulerCore, key: string, token: number, worker
   if (c.mode !== 'normal') return attemptFailed(c, inst, error, false, true);
   stopRunning(c, inst);
   clearStepTimer(c, inst);
-  c.emit('attempt_lost', inst.key, { ...takeCostDelta(inst), attempt: inst.rec.attempts, worker });
+  c.emit('attempt_lost', inst.key, withCost(inst, { attempt: inst.rec.attempts, worker }));
   c.heap.push(inst);
 }
 
@@ -70,15 +70,17 @@ function stopRunning(c: SchedulerCore, inst: Inst): void {
 }
 
 /**
- * The journal fields for a reported attempt cost (the fold adds `cost_delta` to the step's cost)
- * and the usage the attempt reported (`usage`: a small flat record).
+ * An end event's `data` with the journal fields of what the attempt reported, first: its cost
+ * (the fold adds `cost_delta` to the step's cost) and its usage (a small flat record). An attempt
+ * that reported neither — every plain step — gets `data` itself, with no copy.
  */
-function takeCostDelta(inst: Inst): { cost_delta?: number; usage?: AttemptUsage } {
+function withCost<T extends object>(inst: Inst, data: T): T & { cost_delta?: number; usage?: AttemptUsage } {
   const delta = inst.costDelta;
   const usage = inst.usage;
   inst.costDelta = 0;
   inst.usage = null;
-  return { ...(delta !== 0 ? { cost_delta: delta } : {}), ...(usage ? { usage } : {}) };
+  if (delta === 0 && !usage) return data;
+  return { ...(delta !== 0 ? { cost_delta: delta } : {}), ...(usage ? { usage } : {}), ...data };
 }
 
 /** Only the known numeric and text fields, so a handler cannot put anything else in the journal. */
@@ -103,13 +105,11 @@ export function succeed(c: SchedulerCore, inst: Inst, output: unknown): void {
     : null;
   if (blocking) return finalFail(c, inst, 'failed', blocking.message, true);
   const completedAt = c.now;
-  c.emit('step_completed', inst.key, {
-    ...takeCostDelta(inst),
-    output,
-    attempt: inst.rec.attempts,
-    duration: completedAt - (inst.rec.startedAt ?? completedAt),
-    resource: inst.rec.resource,
-  });
+  c.emit(
+    'step_completed',
+    inst.key,
+    withCost(inst, { output, attempt: inst.rec.attempts, duration: completedAt - (inst.rec.startedAt ?? completedAt), resource: inst.rec.resource }),
+  );
   c.logCompleted(inst, completedAt);
   postHook(c, inst);
   instTerminal(c, inst);
@@ -171,7 +171,7 @@ export function attemptFailed(
     const budget = inst.rec.phase === 'fallback' ? 1 : 1 + step.retry.max;
     if (inst.rec.phaseAttempts < budget) {
       const delay = backoff(c, inst);
-      c.emit('step_retried', inst.key, { ...takeCostDelta(inst), attempt: inst.rec.attempts, error, delay_ms: delay });
+      c.emit('step_retried', inst.key, withCost(inst, { attempt: inst.rec.attempts, error, delay_ms: delay }));
       requeueAfter(c, inst, delay);
       return;
     }
@@ -186,7 +186,7 @@ export function attemptFailed(
  * to its fallback call; the `step_retried` event says which (`detail`).
  */
 function requeueReset(c: SchedulerCore, inst: Inst, error: string, permanent: boolean, detail: Record<string, unknown>): void {
-  c.emit('step_retried', inst.key, { ...takeCostDelta(inst), attempt: inst.rec.attempts, error, delay_ms: 0, reset: true, ...(permanent ? { permanent: true } : {}), ...detail });
+  c.emit('step_retried', inst.key, withCost(inst, { attempt: inst.rec.attempts, error, delay_ms: 0, reset: true, ...(permanent ? { permanent: true } : {}), ...detail }));
   c.heap.push(inst);
 }
 
@@ -233,8 +233,8 @@ export function finalFail(c: SchedulerCore, inst: Inst, status: 'failed' | 'time
   clearStepTimer(c, inst);
   // A step stopped with its run (cancelled, failed or timed out around it) ends `cancelled`, and
   // is journaled as such (LANGUAGE.md §7.4), like a step cancelled on its own or a race's loser.
-  if (status === 'cancelled') c.emit('step_cancelled', inst.key, { ...takeCostDelta(inst), reason: error, attempt: inst.rec.attempts });
-  else c.emit('step_failed', inst.key, { ...takeCostDelta(inst), error, status, final: true, attempt: inst.rec.attempts, ...(guardBlocked ? { blocked: true } : {}), ...(permanent ? { permanent: true } : {}) });
+  if (status === 'cancelled') c.emit('step_cancelled', inst.key, withCost(inst, { reason: error, attempt: inst.rec.attempts }));
+  else c.emit('step_failed', inst.key, withCost(inst, { error, status, final: true, attempt: inst.rec.attempts, ...(guardBlocked ? { blocked: true } : {}), ...(permanent ? { permanent: true } : {}) }));
   postHook(c, inst);
   instTerminal(c, inst);
   if (guardBlocked) return abortRun(c, 'failed', error);

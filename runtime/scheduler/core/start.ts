@@ -24,28 +24,26 @@ import { recordOf, type Identity } from '../../people/identity.js';
 
 /** A step that cannot even be started as written (its arguments, its target): the same every time (§9.1). */
 const PERMANENT: FailureKind = { permanent: true, owner: 'call' };
+const NO_SECRETS: { readonly [name: string]: string } = Object.freeze({});
 
 export function slotRequest(c: SchedulerCore, inst: Inst): SlotRequest {
   const occupies = occupiesSlot(c, inst);
   // One item slot per `for each` around the instance: each block's `parallel` bounds its own items.
-  const items: ItemSlot[] = [];
-  inst.dims.forEach((b, j) => {
-    if (b.type === 'for_each') items.push({ group: b.id + suffixOf(inst.dims, inst.path.slice(0, j)), index: inst.path[j]!, parallel: b.parallel });
-  });
+  let items: ItemSlot[] | null = null;
+  for (let j = 0; j < inst.dims.length; j++) {
+    const b = inst.dims[j]!;
+    if (b.type === 'for_each') (items ??= []).push({ group: b.id + suffixOf(inst.dims, inst.path.slice(0, j)), index: inst.path[j]!, parallel: b.parallel });
+  }
   return {
     key: inst.key,
     occupies,
     resource: countedResource(c, inst),
-    item: items.at(-1) ?? null,
-    ...(items.length > 1 ? { enclosing: items.slice(0, -1) } : {}),
+    item: items?.at(-1) ?? null,
+    // Only what the request has: a step of a plan without `for each` or budgets allocates nothing more.
+    enclosing: items && items.length > 1 ? items.slice(0, -1) : undefined,
     capability: occupies ? (capabilityOf(c, inst)?.name ?? null) : null,
-    ...budgetFields(c, inst),
+    budgets: budgetClaims(c, inst),
   };
-}
-
-function budgetFields(c: SchedulerCore, inst: Inst): { budgets?: SlotRequest['budgets'] } {
-  const budgets = budgetClaims(c, inst);
-  return budgets ? { budgets } : {};
 }
 
 /** The instance holds its slots (`inst.lease`): check guardrails and policy, then launch. */
@@ -225,7 +223,8 @@ export function launch(c: SchedulerCore, inst: Inst): void {
         input,
         resource: res,
         timeoutMs,
-        secrets: { ...(c.cfg.configSecrets ?? {}), ...(inst.secretsUsed ?? {}) },
+        // A step that names no secret of its own shares the config's (read only): no copy per attempt.
+        secrets: inst.secretsUsed ? { ...(c.cfg.configSecrets ?? {}), ...inst.secretsUsed } : (c.cfg.configSecrets ?? NO_SECRETS),
         plan: c.plan,
         previousError: inst.rec.lastError,
       };
