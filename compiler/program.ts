@@ -35,6 +35,8 @@ import { checkTriggers } from './triggers.js';
 import { unusedDeclarations, unusedSteps } from './unused.js';
 import { symbolKey, type PlanMemo } from './plan-memo.js';
 import { round6 } from './money.js';
+import { checkTests, testedPlanNames } from './tests/check-tests.js';
+import type { CompiledTest } from './tests/types.js';
 
 export interface ProgramOptions {
   readonly entry: string;
@@ -52,12 +54,20 @@ export interface ProgramOptions {
   readonly checkOnly?: boolean;
   /** Editors re-checking after an edit: plans that did not change are reused (check-only). */
   readonly memo?: PlanMemo;
+  /**
+   * Check `test` blocks (LANGUAGE.md §9.2) and compile the entry module's for the runner. A
+   * check-only compile always checks them; a compile for `orch compile`, `run` or `serve` leaves
+   * them alone.
+   */
+  readonly tests?: boolean;
 }
 
 export interface ProgramResult {
   readonly diagnostics: Diagnostic[];
   readonly model: BoundModel;
   readonly plans: PlanIR[];
+  /** The entry module's tests, compiled (only with `tests`, outside check-only mode). */
+  readonly tests: CompiledTest[];
   /** Internal facts preview and graph need beyond the IR. */
   readonly program: Program;
 }
@@ -88,7 +98,7 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
   model.recordReferences = opts.recordReferences ?? true;
   const program = loadProgram(opts.entry, opts.host, diags);
   const modules = program.modules;
-  const result = (plans: PlanIR[]): ProgramResult => ({
+  const result = (plans: PlanIR[], tests: CompiledTest[] = []): ProgramResult => ({
     diagnostics: diags,
     model: {
       modules: modules.map((m) => ({ file: m.file, name: m.name, ast: m.ast, std: m.std })),
@@ -98,6 +108,7 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
       types: model.types,
     },
     plans,
+    tests,
     program,
   });
   if (!program.entry) {
@@ -165,10 +176,13 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
   if (memo) model.useLog = useLog;
   const checked = new Map<DeclEntry<'plan'>, CheckedPlan>();
   const planErrors = new Map<DeclEntry<'plan'>, number>();
+  const withTests = opts.tests === true || opts.checkOnly === true;
+  // A test reads its plan's checked steps: a tested plan is never replayed from the memo.
+  const tested = withTests ? testedPlanNames(modules) : undefined;
   for (const m of modules) {
     if (m.std) continue;
     for (const e of scopes.entries(m, 'plan')) {
-      if (memo?.reuse(m.file, e.node, diags, model.uses)) continue;
+      if (!tested?.has(e.node.name.name) && memo?.reuse(m.file, e.node, diags, model.uses)) continue;
       memo?.start(diags, useLog);
       const before = diags.length;
       checked.set(e, checkPlan(e, { scopes, model, diags, contextRoot, capability, planInput, typesOnly: opts.checkOnly ?? false }));
@@ -224,6 +238,18 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     memo?.end(e.module.file, e.node, diags, useLog, c?.assembled?.boundResources);
   }
 
+  const tests = withTests
+    ? checkTests({
+        modules, scopes, model, diags, contextRoot, checked, capability,
+        capabilityByName: (name) => capabilityByName.get(name),
+        compileIn: opts.checkOnly ? null : entryModule,
+        irOf: (e) => {
+          const c = compiled.get(e);
+          return c?.ok ? c.ir : undefined;
+        },
+      })
+    : [];
+
   // `check` rules typed against the steps they check: every plan is known now (and this runs on
   // every compile, outside the plans' memo windows, so the editor never loses these).
   const outputReads = new Set<string>();
@@ -249,7 +275,7 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
   if (opts.checkOnly) return result([]);
   const wanted = [...scopes.entries(entryModule, 'plan')].filter((e) => opts.plan === undefined || e.node.name.name === opts.plan);
   const plans = wanted.map((e) => compiled.get(e)).filter((c): c is CompiledPlan => !!c && c.ok && !!c.ir).map((c) => c.ir!);
-  return result(plans);
+  return result(plans, tests);
 }
 
 /** User capabilities, resources, policies and types (their uses decide W0601), by `symbolKey`. */

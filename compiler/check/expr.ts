@@ -93,6 +93,10 @@ export interface ExprEnv {
    * expressions whose IR nobody reads in that mode (step arguments and conditions).
    */
   readonly typesOnly?: boolean;
+  /** Tests (§9.2): what a step reference is, its `input` included; default `stepViewTy(output)`. */
+  readonly stepViewOf?: (step: StepRefInfo, output: Ty) => Ty;
+  /** Tests (§9.2): `calls(CAP)`, the inputs of every call a capability received, in order. */
+  readonly calls?: (args: readonly Expr[], range: Range) => ExprResult;
 }
 
 export const STEP_STATUSES = ['pending', 'queued', 'running', 'paused', 'completed', 'failed', 'skipped', 'cancelled', 'timeout'] as const;
@@ -412,7 +416,7 @@ class ExprChecker {
       env.model.refer(env.file, range, step.symbol);
       env.onStep?.(step.id, range, outputNext, guarded);
       const out = step.eachPath ? nestedOutput(step.outputTy, step.eachPath, env.eachPath) : step.group !== undefined && step.group !== env.group ? listOfCached(step.outputTy) : step.outputTy;
-      const ty = stepViewTy(out);
+      const ty = env.stepViewOf ? env.stepViewOf(step, out) : stepViewTy(out);
       if (env.model.recordTypes) env.model.typeAt(env.file, range, () => `step ${name}: output ${formatTy(out)}`);
       return { ty, data: NO_DATA, ir: this.noIR ? NO_IR : { op: 'step', id: step.id } };
     }
@@ -560,6 +564,7 @@ class ExprChecker {
       // A secret is a credential, not user data: it does not raise the data class of a step.
       return { ty: T.secret, data: NO_DATA, ir: { op: 'secret', name: (a.parts as string[]).join('') } };
     }
+    if (name === 'calls' && this.env.calls) return this.env.calls(args, range);
     const rs = args.map((a) => this.check(a, guarded));
     const ir: ExprIR = { op: 'call', fn: name as BuiltinFn, args: rs.map((r) => r.ir) };
     let data: DataClass = rs.reduce<DataClass>((c, r) => maxClass(c, r.data), NO_DATA);
