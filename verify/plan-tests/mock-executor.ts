@@ -3,7 +3,7 @@
  * virtual clock as its `mock` lines say; any other runs its real handler through the executor
  * given (worker threads). Every call's input is recorded for `calls(CAP)` and `STEP.input`.
  */
-import type { CompiledTest, MockIR } from '../../compiler/index.js';
+import type { CompiledTest, MockIR, PlanIR } from '../../compiler/index.js';
 import { boundaryOf } from '../../compiler/index.js';
 import { evaluate, priceOf, type AttemptHandle, type AttemptOutcome, type AttemptRequest, type Clock, type Executor, type ModelPrice } from '../../runtime/index.js';
 
@@ -23,7 +23,14 @@ export class MockExecutor implements Executor {
     private readonly rootRun: string,
     private readonly real: Executor | null,
     private readonly prices: { readonly [model: string]: ModelPrice },
-  ) {}
+  ) {
+    // `calls(CAP)` of a capability never called is an empty list, not null.
+    const each = (plan: PlanIR): void => {
+      for (const name of Object.keys(plan.capabilities)) this.calls[name] ??= [];
+      for (const sub of Object.values(plan.subplans)) each(sub);
+    };
+    each(test.plan);
+  }
 
   get realAttempts(): number {
     return this.realInFlight;

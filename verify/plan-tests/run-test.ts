@@ -6,7 +6,7 @@
  */
 import type { Range } from '../../language/index.js';
 import type { CompiledTest, DecisionIR, ExpectIR, ExprIR, PlanIR, TestPerson } from '../../compiler/index.js';
-import { evaluate, neededScopes, recordOf, Run, truthy, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
+import { evaluate, fillDefaults, neededScopes, recordOf, Run, truthy, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
 import type { TraceEvent } from '../trace.js';
@@ -82,7 +82,8 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
     },
     {
       runId: TEST_RUN,
-      input: test.input ? evaluate(test.input, { vars: {} }) : {},
+      // Defaults filled as `orch run` fills them (the compiler checked the rest).
+      input: fillDefaults(plan.input, test.input ? evaluate(test.input, { vars: {} }) : {}),
       context: test.context ? (evaluate(test.context, { vars: {} }) as Record<string, unknown>) : {},
       consent: neededScopes(plan),
       startedBy: recordOf(identityOf(test.startedBy.candidates[0] ?? { subject: 'test', roles: ['operator'], groups: [] })),
