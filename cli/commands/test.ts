@@ -4,12 +4,12 @@
  * folders given (default `.`) on the runtime with mocks and a virtual clock. Exit 0 all pass,
  * 1 one fails, 2 on usage or compile errors and when no test is found (unless `--allow-none`).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import pc from 'picocolors';
 import { jsonReport, junitReport, runTestFiles, textReport, TestUsageError } from '../../verify/index.js';
 import { CliError } from '../errors.js';
-import { renderText } from '../render-diagnostics.js';
+import { renderText, sourcesOf } from '../render-diagnostics.js';
 
 interface TestCliOptions {
   readonly filter?: string;
@@ -44,15 +44,7 @@ Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or 
         throw err;
       });
       if (run.kind === 'errors') {
-        const sources = new Map<string, string>();
-        for (const d of run.diagnostics) {
-          if (sources.has(d.file)) continue;
-          try {
-            sources.set(d.file, readFileSync(d.file, 'utf8'));
-          } catch {
-            // No code frame for a file that cannot be read; the diagnostic line still shows.
-          }
-        }
+        const sources = sourcesOf(run.diagnostics);
         process.stderr.write(`${renderText(run.diagnostics, { sources, color: Boolean(process.stderr.isTTY), fileCount: sources.size })}\n`);
         throw new CliError('the tests have errors; fix them before testing (orch check shows them too)', 2);
       }

@@ -7,6 +7,9 @@ import type { CompiledTest, MockIR, PlanIR } from '../../compiler/index.js';
 import { boundaryOf } from '../../compiler/index.js';
 import { evaluate, priceOf, type AttemptHandle, type AttemptOutcome, type AttemptRequest, type Clock, type Executor, type ModelPrice } from '../../runtime/index.js';
 
+/** How long a handler without a timeout of its own may run (real time) before its attempt fails. */
+export const REAL_HANDLER_LIMIT_MS = 60_000;
+
 export class MockExecutor implements Executor {
   /** Capability IR name → the inputs of its calls, in order. */
   readonly calls: Record<string, unknown[]> = {};
@@ -50,28 +53,31 @@ export class MockExecutor implements Executor {
     const reaches = boundaryOf(request.capability);
     if (reaches !== null || this.real === null) {
       // orch check refuses such a test (E0906); a sub-plan loaded at run time could still get here.
-      return this.later(0, { ok: false, error: `${cap} reaches ${reaches ?? 'its handler'} and no mock answers it in this test`, final: 'config' }, done);
+      const why = reaches !== null ? `reaches ${reaches}` : 'has a handler, and handlers do not run here';
+      return this.later(0, { ok: false, error: `${cap} ${why}: no mock answers it in this test`, final: 'config' }, done);
     }
     this.realInFlight++;
     let over = false;
-    const handle = this.real.start(
-      request,
-      (outcome) => {
-        if (over) return;
-        over = true;
-        this.realInFlight--;
-        done(outcome);
-        this.wake?.();
-      },
-      logged,
-    );
+    const finish = (outcome: AttemptOutcome | null): void => {
+      if (over) return;
+      over = true;
+      clearTimeout(guard);
+      this.realInFlight--;
+      if (outcome) done(outcome);
+      this.wake?.();
+    };
+    // Virtual time stands still while a real handler runs, so its timeout is kept in real time.
+    const limit = request.timeoutMs ?? REAL_HANDLER_LIMIT_MS;
+    const guard = setTimeout(() => {
+      handle.abort(`timed out after ${limit} ms`);
+      finish({ ok: false, error: `the handler of ${cap} took longer than ${limit} ms (real time) in this test` });
+    }, limit);
+    const handle = this.real.start(request, (outcome) => finish(outcome), logged);
     return {
       abort: (reason) => {
         if (over) return;
-        over = true;
-        this.realInFlight--;
         handle.abort(reason);
-        this.wake?.();
+        finish(null);
       },
     };
   }
