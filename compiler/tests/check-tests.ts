@@ -9,7 +9,7 @@ import type { Ident, QualifiedName, Range, TestDecl } from '../../language/index
 import { diagnostic, type Diagnostic, type DiagnosticCode } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
 import { durationMs, type RootInfo } from '../check/expr.js';
-import type { CheckedPlan } from '../check/plan.js';
+import type { CheckedPlan } from '../check/checked-plan.js';
 import type { PlanIR } from '../ir/types.js';
 import type { LoadedModule } from '../load.js';
 import type { ModelBuilder } from '../model.js';

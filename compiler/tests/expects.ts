@@ -7,7 +7,7 @@
 import type { Expr, Ident, QualifiedName, Range } from '../../language/index.js';
 import { diagnostic, printExpr, type Diagnostic } from '../../language/index.js';
 import { checkExpr, stepViewTy, type ExprEnv, type ExprResult, type RootInfo, type StepRefInfo } from '../check/expr.js';
-import { RUN_TY } from '../check/plan.js';
+import { RUN_TY } from '../check/invariants.js';
 import { assignable, field, formatTy, listOf, record, T, type Ty } from '../types/ty.js';
 import type { TestChecker } from './check-tests.js';
 import type { PlanFacts } from './plan-facts.js';

@@ -5,7 +5,7 @@
  */
 import type { CapabilityIR } from '../ir/types.js';
 import type { CapabilityInfo } from '../check/capability.js';
-import type { CheckedPlan, CheckedStep } from '../check/plan.js';
+import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
 import type { DeclEntry } from '../scope.js';
 import { listOf, record, type Ty } from '../types/ty.js';
 
