@@ -9,7 +9,7 @@ import type { CompiledTest, DecisionIR, ExpectIR, ExprIR, PlanIR, TestPerson } f
 import { evaluate, fillDefaults, neededScopes, recordOf, Run, truthy, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
-import type { TraceEvent } from '../trace.js';
+import { parseInstance, type TraceEvent } from '../trace.js';
 import { MockExecutor } from './mock-executor.js';
 
 export const TEST_RUN = 'test';
@@ -141,10 +141,12 @@ function decisions(test: CompiledTest, plan: PlanIR, clock: VirtualClock, run: (
   for (const d of test.decisions) byStep.set(d.step, [...(byStep.get(d.step) ?? []), d]);
   const asked = new Set<string>();
   return (key) => {
-    const mine = byStep.get(key);
+    // Every instance of the step is decided (`sign_off[2]` inside a `for each`).
+    const step = parseInstance(key).step;
+    const mine = byStep.get(step);
     if (!mine || asked.has(key)) return;
     asked.add(key);
-    const approver = approverOf(plan, key);
+    const approver = approverOf(plan, step);
     for (const d of mine) clock.setTimer(d.at_ms, () => deliver(run(), key, d, approver));
   };
 }
