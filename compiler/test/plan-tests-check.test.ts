@@ -143,6 +143,7 @@ test "t" {
     );
     expect(got.every((g) => g.startsWith('E0201'))).toBe(true);
     expect(got.some((g) => g.includes(':5') && g.includes('"amont"'))).toBe(true);
+    expect(got.some((g) => g.includes(':5') && g.includes('at order_id') && g.includes('expects string'))).toBe(true);
     expect(got.some((g) => g.includes(':6'))).toBe(true);
     expect(got.some((g) => g.includes(':8') && g.includes('the answer of mock refunds.charge'))).toBe(true);
     expect(got.some((g) => g.includes(':9') && g.includes('"totl"'))).toBe(true);

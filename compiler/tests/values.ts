@@ -5,7 +5,7 @@
  * type does not have is E0201 too, at the field, as is a required one left out.
  */
 import type { Expr, RecordLit } from '../../language/index.js';
-import { diagnostic, type Diagnostic } from '../../language/index.js';
+import { diagnostic } from '../../language/index.js';
 import { checkExpr, type ExprEnv, type ExprResult } from '../check/expr.js';
 import { mismatchDiagnostic } from '../check/mismatch.js';
 import { closest } from '../suggest.js';
@@ -22,28 +22,33 @@ export interface ValueCheck {
 export function checkValue(e: Expr, expected: Ty, env: ExprEnv, how: ValueCheck): ExprResult {
   const r = checkExpr(e, env);
   const before = env.diags.length;
-  shape(e, expected, env.file, env.diags, how, '');
+  shape(e, expected, env, how, '');
   // A field that is not there or is missing says more than the whole record's mismatch.
   if (env.diags.length === before && !assignable(r.ty, expected)) env.diags.push(mismatchDiagnostic(e, r.ty, expected, how.what, 'value', env.file));
   return r;
 }
 
 /** Unknown and missing fields of record literals, at any depth the literal and the type share. */
-function shape(e: Expr, expected: Ty, file: string, diags: Diagnostic[], how: ValueCheck, path: string): void {
+function shape(e: Expr, expected: Ty, env: ExprEnv, how: ValueCheck, path: string): void {
   let x = e;
   while (x.kind === 'ParenExpr') x = x.inner;
   const want = stripOptional(expected);
-  if (x.kind === 'RecordLit' && want.k === 'record') return recordShape(x, want, file, diags, how, path);
-  if (x.kind === 'ListLit' && want.k === 'list') x.items.forEach((item, i) => shape(item, want.elem, file, diags, how, `${path}[${i}]`));
+  if (x.kind === 'RecordLit' && want.k === 'record') return recordShape(x, want, env, how, path);
+  if (x.kind === 'ListLit' && want.k === 'list') x.items.forEach((item, i) => shape(item, want.elem, env, how, `${path}[${i}]`));
 }
 
-function recordShape(x: RecordLit, want: Ty & { k: 'record' }, file: string, diags: Diagnostic[], how: ValueCheck, path: string): void {
+function recordShape(x: RecordLit, want: Ty & { k: 'record' }, env: ExprEnv, how: ValueCheck, path: string): void {
+  const { file, diags } = env;
   const given = new Set<string>();
   for (const f of x.fields) {
     given.add(f.key.name);
     const field = want.fields.get(f.key.name);
     if (field) {
-      shape(f.value, field.ty, file, diags, how, `${path}.${f.key.name}`);
+      const before = diags.length;
+      shape(f.value, field.ty, env, how, `${path}.${f.key.name}`);
+      // A field of the wrong type is reported at it, beside the record's other problems.
+      const ty = diags.length === before ? checkExpr(f.value, { ...env, diags: [] }).ty : null;
+      if (ty && !assignable(ty, field.ty)) diags.push(mismatchDiagnostic(f.value, ty, field.ty, `${how.what} at ${`${path}.${f.key.name}`.slice(1)}`, 'value', file));
       continue;
     }
     if (want.open) continue;
