@@ -6,7 +6,7 @@
  */
 import type { Range } from '../../language/index.js';
 import type { CompiledTest, DecisionIR, ExpectIR, ExprIR, PlanIR, TestPerson } from '../../compiler/index.js';
-import { evaluate, fillDefaults, neededScopes, recordOf, Run, truthy, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
+import { evaluate, fillDefaults, neededScopes, recordOf, REDACTED, Run, truthy, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
 import { parseInstance, type TraceEvent } from '../trace.js';
@@ -78,6 +78,8 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
       journal: { commit: (_state, events) => void journal.push(...events), load: (id) => journal.filter((e) => e.runId === id) },
       observe,
       random: () => 0.5,
+      // A test never reads a secret: `secret("X")` is the redaction marker, for mocks and handlers alike.
+      secret: () => REDACTED,
       modelPrices: prices,
     },
     {
