@@ -19,6 +19,7 @@ import type { PlacementResource } from './placement.js';
 import type { PlanMemo } from './plan-memo.js';
 import type { DeclEntry, Scopes } from './scope.js';
 import type { StageTimer } from './stages.js';
+import type { CompiledTest } from './tests/types.js';
 import type { TypeResolver } from './types/resolve.js';
 import { record, type Ty } from './types/ty.js';
 
@@ -40,6 +41,12 @@ export interface ProgramOptions {
   readonly memo?: PlanMemo;
   /** Times each stage (`orch check --explain-stages`). */
   readonly timer?: StageTimer;
+  /**
+   * Check `test` blocks (LANGUAGE.md §9.2) and compile the entry module's for the runner. A
+   * check-only compile always checks them; a compile for `orch compile`, `run` or `serve` leaves
+   * them alone.
+   */
+  readonly tests?: boolean;
 }
 
 export class ProgramFacts {
@@ -47,6 +54,8 @@ export class ProgramFacts {
   readonly diags: Diagnostic[] = [];
   readonly model = new ModelBuilder();
   readonly checkOnly: boolean;
+  /** Whether the `tests` stage checks the program's test blocks (`orch check`, `orch test`). */
+  readonly withTests: boolean;
 
   /** load */
   program!: Program;
@@ -78,6 +87,8 @@ export class ProgramFacts {
   simulations!: Map<string, SimulateIR>;
   /** assemble */
   readonly compiled = new Map<DeclEntry<'plan'>, CompiledPlan>();
+  /** tests (with `tests`, outside check-only mode): the entry module's tests, compiled for the runner. */
+  tests: CompiledTest[] = [];
   /** select (compile only): the IR of the entry module's plans asked for that compiled without errors. */
   plans: PlanIR[] = [];
 
@@ -85,6 +96,7 @@ export class ProgramFacts {
 
   constructor(readonly opts: ProgramOptions) {
     this.checkOnly = opts.checkOnly ?? false;
+    this.withTests = opts.tests === true || this.checkOnly;
     this.model.recordTypes = opts.recordTypes ?? true;
     this.model.recordReferences = opts.recordReferences ?? true;
   }

@@ -15,6 +15,7 @@ import type { LoadedModule } from './loaded-module.js';
 import { symbolKey } from './plan-memo.js';
 import { Capabilities, type ProgramFacts } from './program-facts.js';
 import { Scopes } from './scope.js';
+import { checkTests, testedPlanNames } from './tests/check-tests.js';
 import { checkTriggers } from './triggers.js';
 import { TypeResolver } from './types/resolve.js';
 import { unusedDeclarations, unusedSteps } from './unused.js';
@@ -91,10 +92,12 @@ export function checkPlans(f: ProgramFacts): void {
   const memo = (f.memo = opts.checkOnly && opts.memo ? opts.memo.begin(modules, trackedUses(modules, scopes)) : undefined);
   if (memo) model.useLog = useLog;
   const cx = { scopes, model, diags, contextRoot: f.contextRoot, capability: f.capabilities.info, planInput: f.planInput, typesOnly: f.checkOnly };
+  const tested = f.withTests ? testedPlanNames(modules) : undefined;
   for (const m of modules) {
     if (m.std) continue;
     for (const e of scopes.entries(m, 'plan')) {
-      if (memo?.reuse(m.file, e.node, diags, model.uses)) continue;
+      // A test reads its plan's checked steps: a tested plan is never replayed from the memo.
+      if (!tested?.has(e.node.name.name) && memo?.reuse(m.file, e.node, diags, model.uses)) continue;
       memo?.start(diags, useLog);
       const before = diags.length;
       f.checked.set(e, checkPlan(e, cx));
@@ -159,6 +162,27 @@ export function findUnused(f: ProgramFacts): void {
 }
 
 /** `select` (compile only): the IR of the entry module's plans asked for that compiled without errors. */
+/** `tests` (`orch check`, `orch test`): every test block, checked; the entry module's compiled for the runner. */
+export function checkTestBlocks(f: ProgramFacts): void {
+  if (!f.withTests) return;
+  const byName = f.capabilities.byName();
+  f.tests = checkTests({
+    modules: f.program.modules,
+    scopes: f.scopes,
+    model: f.model,
+    diags: f.diags,
+    contextRoot: f.contextRoot,
+    checked: f.checked,
+    capability: f.capabilities.info,
+    capabilityByName: (name) => byName.get(name),
+    compileIn: f.checkOnly ? null : f.entry,
+    irOf: (e) => {
+      const c = f.compiled.get(e);
+      return c?.ok ? c.ir : undefined;
+    },
+  });
+}
+
 export function selectPlans(f: ProgramFacts): void {
   const wanted = [...f.scopes.entries(f.entry, 'plan')].filter((e) => f.opts.plan === undefined || e.node.name.name === f.opts.plan);
   f.plans = wanted.map((e) => f.compiled.get(e)).filter((c) => !!c && c.ok && !!c.ir).map((c) => c!.ir!);

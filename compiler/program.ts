@@ -11,10 +11,11 @@ import { assemblePlans } from './assemble/assemble.js';
 import type { PlanIR } from './ir/types.js';
 import type { Program } from './loaded-module.js';
 import type { BoundModel } from './model.js';
+import type { CompiledTest } from './tests/types.js';
 import { ProgramFacts, type ProgramOptions } from './program-facts.js';
 import {
   bindNames, checkBounds, checkCapabilities, checkGuardrailReads, checkGuardrails, checkPlans, checkSimulations, checkTopInvariants,
-  checkTriggerDecls, findUnused, fixCurrency, loadModules, lowerPolicies, lowerResources, selectPlans, typeContext,
+  checkTestBlocks, checkTriggerDecls, findUnused, fixCurrency, loadModules, lowerPolicies, lowerResources, selectPlans, typeContext,
 } from './program-stages.js';
 import { runStages, type Stage } from './stages.js';
 
@@ -24,6 +25,8 @@ export interface ProgramResult {
   readonly diagnostics: Diagnostic[];
   readonly model: BoundModel;
   readonly plans: PlanIR[];
+  /** With `tests`, outside check-only mode: the entry module's tests whose plan compiled and that have no errors. */
+  readonly tests: CompiledTest[];
   /** Internal facts preview and graph need beyond the IR. */
   readonly program: Program;
 }
@@ -43,6 +46,7 @@ export const CHECK_STAGES: readonly Stage<ProgramFacts>[] = [
   { name: 'invariants', run: checkTopInvariants },
   { name: 'simulations', run: checkSimulations },
   { name: 'assemble', run: assemblePlans },
+  { name: 'tests', run: checkTestBlocks },
   { name: 'guardrail-reads', run: checkGuardrailReads },
   { name: 'triggers', run: checkTriggerDecls },
   { name: 'unused', run: findUnused },
@@ -65,6 +69,7 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
       types: model.types,
     },
     plans: f.plans,
+    tests: f.tests,
     program,
   };
 }

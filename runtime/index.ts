@@ -903,7 +903,8 @@ export async function openPgPool(url: string, max: number): Promise<PgPool> {
 export type * from './scheduler/types.js';
 export { REDACTED, evaluate, truthy } from './evaluate.js';
 export type { EvalEnv } from './evaluate.js';
-export { workerScript, WorkerExecutor } from './executor/worker-executor.js';
+export { fillDefaults, workerScript, WorkerExecutor } from './executor/worker-executor.js';
+export { projectRoot } from './executor/handler-path.js';
 export { CLUSTER_TIME_SCALE_ENV, CLUSTER_TIMING_ENV, clusterTiming, DEFAULT_CLUSTER_TIMING, type ClusterTiming } from './cluster/timing.js';
 export type { RunRow } from './journal/sqlite-journal.js';
 export { parseAge } from './journal/retention.js';

@@ -40,3 +40,6 @@ export async function verifyFile(
   }
   return { ok: true, results };
 }
+export { runTestFiles, testFiles, TestUsageError, type TestRun, type TestFilesOptions } from './plan-tests/run-files.js';
+export { runPlanTest, type TestResult, type TestFailure } from './plan-tests/run-test.js';
+export { jsonReport, junitReport, textReport } from './plan-tests/report.js';

@@ -26,6 +26,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ['diff'], load: async () => (await import('./diff.js')).registerDiff },
   { names: ['upgrade'], load: async () => (await import('./upgrade.js')).registerUpgrade },
   { names: ['verify'], load: async () => (await import('./verify.js')).registerVerify },
+  { names: ['test'], load: async () => (await import('./test.js')).registerTest },
   { names: ['serve'], load: async () => (await import('./serve.js')).registerServe },
   { names: ['ui'], load: async () => (await import('./ui.js')).registerUi },
   { names: ['auth'], load: async () => (await import('./auth.js')).registerAuth },

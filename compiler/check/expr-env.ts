@@ -85,6 +85,10 @@ export interface ExprEnv {
    * expressions whose IR nobody reads in that mode (step arguments and conditions).
    */
   readonly typesOnly?: boolean;
+  /** Tests (§9.2): what a step reference is, its `input` included; default `stepViewTy(output)`. */
+  readonly stepViewOf?: (step: StepRefInfo, output: Ty) => Ty;
+  /** Tests (§9.2): `calls(CAP)`, the inputs of every call a capability received, in order. */
+  readonly calls?: (args: readonly Expr[], range: Range) => ExprResult;
 }
 
 export const STEP_STATUSES = ['pending', 'queued', 'running', 'paused', 'completed', 'failed', 'skipped', 'cancelled', 'timeout'] as const;

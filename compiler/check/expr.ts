@@ -163,6 +163,7 @@ class ExprChecker implements ExprChecking {
         return this.indexWith(e, this.check(e.object, guarded), guarded);
       case 'CallExpr':
         if (e.named) this.namedArguments(e.callee, e.named, guarded);
+        if (e.callee.name === 'calls' && this.env.calls) return this.env.calls(e.args, e.range);
         return checkBuiltinCall(this, e.callee, e.args, e.range, guarded);
       case 'UnaryExpr': {
         const r = this.check(e.operand, guarded);
@@ -215,7 +216,7 @@ class ExprChecker implements ExprChecking {
       env.model.refer(env.file, range, step.symbol);
       env.onStep?.(step.id, range, outputNext, guarded);
       const out = step.eachPath ? nestedOutput(step.outputTy, step.eachPath, env.eachPath) : step.group !== undefined && step.group !== env.group ? listOfCached(step.outputTy) : step.outputTy;
-      const ty = stepViewTy(out);
+      const ty = this.env.stepViewOf ? this.env.stepViewOf(step, out) : stepViewTy(out);
       if (env.model.recordTypes) env.model.typeAt(env.file, range, () => `step ${name}: output ${formatTy(out)}`);
       return { ty, data: NO_DATA, ir: this.noIR ? NO_IR : { op: 'step', id: step.id } };
     }

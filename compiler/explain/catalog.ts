@@ -11,10 +11,11 @@ import type { Entry, Explanation } from './entry.js';
 import { GRAPH_GUARDRAILS } from './graph-guardrails.js';
 import { PLACEMENT_TRIGGERS_MCP } from './placement-triggers-mcp.js';
 import { SYNTAX_NAMES_TYPES } from './syntax-names-types.js';
+import { TESTS } from './tests.js';
 
 export type { Explanation } from './entry.js';
 
-const CATALOG: Record<DiagnosticCode, Entry> = { ...SYNTAX_NAMES_TYPES, ...GRAPH_GUARDRAILS, ...PLACEMENT_TRIGGERS_MCP };
+const CATALOG: Record<DiagnosticCode, Entry> = { ...SYNTAX_NAMES_TYPES, ...GRAPH_GUARDRAILS, ...PLACEMENT_TRIGGERS_MCP, ...TESTS };
 
 export function allExplanations(): readonly Explanation[] {
   return (Object.keys(CATALOG) as DiagnosticCode[]).map((code) => ({ code, ...CATALOG[code] }));

@@ -1,6 +1,6 @@
 /**
  * One explanation of a diagnostic code (`orch explain CODE`), and the snippet most share. The
- * explanations live in three files by family; catalog.ts joins them.
+ * explanations live in one file per family; catalog.ts joins them.
  */
 import type { DiagnosticCode, Severity } from '../../language/index.js';
 

@@ -19,6 +19,12 @@ export type IRVersion = 'orch.plan/v1' | 'orch.plan/v2';
 
 export type ValueUnit = 'duration' | 'money' | 'percent' | 'data_class';
 
+/**
+ * A root only a test's `expect` reads (LANGUAGE.md §9.2): `calls(CAP)` lowers to `calls.<CAP>`.
+ * It never appears in a plan's IR (the schema does not admit it).
+ */
+export type TestOnlyVar = 'calls';
+
 export type ExprIR =
   /** A constant. `unit` is informational (the value is already normalised). */
   | { readonly op: 'lit'; readonly value: string | number | boolean | null; readonly unit?: ValueUnit }
@@ -32,7 +38,7 @@ export type ExprIR =
    * step a guardrail is evaluated for), `output` (that step's output, in `check`), `event`
    * (trigger payload), `item` (current `for each` item; `name` is the variable).
    */
-  | { readonly op: 'var'; readonly name: 'input' | 'context' | 'run' | 'plan' | 'step' | 'output' | 'event' }
+  | { readonly op: 'var'; readonly name: 'input' | 'context' | 'run' | 'plan' | 'step' | 'output' | 'event' | TestOnlyVar }
   | { readonly op: 'item'; readonly name: string }
   /** The state of another step: `.output .status .started .completed …` (see StepView). */
   | { readonly op: 'step'; readonly id: string }

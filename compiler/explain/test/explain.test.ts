@@ -11,7 +11,8 @@ import { allExplanations, explanationFor } from '../catalog.js';
 function codesOf(source: string): string[] {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'orch-explain-')), 'snippet.orch');
   writeFileSync(file, source);
-  return compile({ entry: file }).diagnostics.map((d) => d.code);
+  // With its test blocks, as `orch check` and `orch test` see them (the codes of §9.2).
+  return compile({ entry: file, tests: true }).diagnostics.map((d) => d.code);
 }
 
 /** The codes of LANGUAGE.md §5, which must all be explained. */

@@ -1,0 +1,67 @@
+/**
+ * `orch test [FILES|DIRS…] [--filter TEXT] [--reporter text|json|junit] [-o FILE] [--allow-none]`
+ * (LANGUAGE.md §9.2): runs every `test` block of the `.orch` files given or found under the
+ * folders given (default `.`) on the runtime with mocks and a virtual clock. Exit 0 all pass,
+ * 1 one fails, 2 on usage or compile errors and when no test is found (unless `--allow-none`).
+ */
+import { writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import pc from 'picocolors';
+import { jsonReport, junitReport, runTestFiles, textReport, TestUsageError } from '../../verify/index.js';
+import { CliError } from '../errors.js';
+import { renderText, sourcesOf } from '../render-diagnostics.js';
+
+interface TestCliOptions {
+  readonly filter?: string;
+  readonly reporter: 'text' | 'json' | 'junit';
+  readonly output?: string;
+  readonly allowNone?: boolean;
+}
+
+export function registerTest(program: Command): void {
+  program
+    .command('test')
+    .description('run the test blocks of .orch files on the runtime with mocks and a virtual clock (exit 1 when one fails)')
+    .argument('[paths...]', '.orch files, or folders searched for .orch files with tests (default: .)')
+    .option('--filter <text>', 'run only the tests whose name contains TEXT')
+    .addOption(new Option('--reporter <reporter>', 'report format').choices(['text', 'json', 'junit']).default('text'))
+    .option('-o, --output <file>', 'write the report to FILE instead of standard output')
+    .option('--allow-none', 'exit 0 when no test is found')
+    .addHelpText(
+      'after',
+      `
+Each test runs its plan on the real scheduler (budgets, limits, guardrails, invariants) with a
+journal of its own in memory, on a virtual clock: timers, waits, timeouts, retries and mock
+latencies take no real time. Mocked capabilities answer as their mock lines say; a capability
+without a mock runs its own handler. See docs/testing.md.
+
+Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or no test found
+(0 with --allow-none).`,
+    )
+    .action(async (paths: string[], opts: TestCliOptions) => {
+      const run = await runTestFiles(paths, opts.filter !== undefined ? { filter: opts.filter } : {}).catch((err: unknown) => {
+        if (err instanceof TestUsageError) throw new CliError(err.message, 2);
+        throw err;
+      });
+      if (run.kind === 'errors') {
+        const sources = sourcesOf(run.diagnostics);
+        process.stderr.write(`${renderText(run.diagnostics, { sources, color: Boolean(process.stderr.isTTY), fileCount: sources.size })}\n`);
+        throw new CliError('the tests have errors; fix them before testing (orch check shows them too)', 2);
+      }
+      if (run.results.length === 0) {
+        const where = paths.length > 0 ? paths.join(' ') : '.';
+        if (opts.allowNone) {
+          process.stderr.write(`no test found in ${where}\n`);
+          return;
+        }
+        throw new CliError(`no test found in ${where}${opts.filter !== undefined ? ` matching "${opts.filter}"` : ''} (--allow-none makes that exit 0)`, 2);
+      }
+      const cwd = process.cwd();
+      const toFile = opts.output !== undefined;
+      const color = !toFile && opts.reporter === 'text' && process.stdout.isTTY ? { red: pc.red, green: pc.green, dim: pc.dim, bold: pc.bold } : undefined;
+      const report = opts.reporter === 'json' ? jsonReport(run.results) : opts.reporter === 'junit' ? junitReport(run.results, cwd) : textReport(run.results, cwd, color);
+      if (toFile) writeFileSync(opts.output!, `${report}\n`);
+      else process.stdout.write(`${report}\n`);
+      process.exitCode = run.results.every((r) => r.passed) ? 0 : 1;
+    });
+}
