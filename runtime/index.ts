@@ -15,14 +15,14 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { PlanIR } from '../compiler/index.js';
 import { describeValueErrors, validateValue } from '../compiler/index.js';
-import { RETENTION_INTERVAL_MS } from './journal/retention.js';
+import { RETENTION_INTERVAL_MS } from './backend/retention.js';
 import { EMPTY_CONFIG, loadConfig, redactNamedSecrets, secretResolver, type OrchConfig } from './config.js';
 import { envThenConfig, secretRefValues } from './secret-refs.js';
 import { projectRoot } from './executor/handler-path.js';
 import { fillDefaults, WorkerExecutor, type WorkerExecutorOptions } from './executor/worker-executor.js';
-import type { AsyncJournal } from './journal/async-journal.js';
-import { openRuntimeJournal, type RuntimeJournal } from './journal/open-journal.js';
-import type { RunRow, SqliteJournal } from './journal/sqlite-journal.js';
+import type { AsyncJournal } from './backend/async-journal.js';
+import { openRuntimeJournal, type RuntimeJournal } from './backend/open-backend.js';
+import type { RunRow, SqliteJournal } from './backend/sqlite/journal.js';
 import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
 import { recordOf, type Identity } from './people/identity.js';
@@ -37,11 +37,11 @@ import { InProcessLimits, type LimitsProvider } from './scheduler/index.js';
 import { Run, RunDetached } from './scheduler/run.js';
 import { checkUpgrade, upgradeRun, type UpgradeOutcome } from './upgrade.js';
 import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './scheduler/types.js';
-import type { MigrateResult } from './journal/pg/migrations.js';
-import { LeaseLost } from './journal/async-journal.js';
-import { isPostgresUrl } from './journal/pg/url.js';
+import type { MigrateResult } from './backend/pg/migrations.js';
+import { LeaseLost } from './backend/async-journal.js';
+import { isPostgresUrl } from './backend/url.js';
 import type { PeopleStore } from './people/people-store.js';
-import { openSqlitePeopleStore } from './people/sqlite-people-store.js';
+import { openSqlitePeopleStore } from './backend/sqlite/people-store.js';
 import type { RemoteExecutor, WorkerCoverage } from './cluster/remote-executor.js';
 import type { AdoptingExecutor } from './cluster/local-adoption.js';
 import type { WorkerOptions, WorkerRow } from './cluster/worker.js';
@@ -52,9 +52,9 @@ import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './cluster/timing.js';
 
 export { Run, RunDetached } from './scheduler/run.js';
 export { neededScopes } from './scheduler/core/consent.js';
-export { SqliteJournal } from './journal/sqlite-journal.js';
-export { openJournal } from './journal/open-journal.js';
-export type { AsyncJournal } from './journal/async-journal.js';
+export { SqliteJournal } from './backend/sqlite/journal.js';
+export { openJournal } from './backend/open-backend.js';
+export type { AsyncJournal } from './backend/async-journal.js';
 export * from './models/index.js';
 export { attemptSpend, spendBy, type AttemptSpend, type SpendTotals } from './spend.js';
 
@@ -859,7 +859,7 @@ export async function traceUrlTemplate(plan: PlanIR): Promise<string | undefined
 
 /** `orch db migrate`. pg is loaded on demand: runs on a SQLite journal never load it. */
 export async function migratePostgres(url: string): Promise<MigrateResult> {
-  return (await import('./journal/pg/migrations.js')).migrate(url);
+  return (await import('./backend/pg/migrations.js')).migrate(url);
 }
 
 // What the layers above use of this one. The scheduler's types are its contract: all of them.
@@ -874,7 +874,7 @@ export interface PgPool {
  * layers above keep there themselves (`orch serve`'s trigger state). pg is loaded on demand.
  */
 export async function openPgPool(url: string, max: number): Promise<PgPool> {
-  return (await import('./journal/pg/migrations.js')).openMigratedPool(url, max);
+  return (await import('./backend/pg/migrations.js')).openMigratedPool(url, max);
 }
 
 export type * from './scheduler/types.js';
@@ -882,13 +882,13 @@ export { REDACTED, evaluate, truthy } from './evaluate.js';
 export type { EvalEnv } from './evaluate.js';
 export { workerScript, WorkerExecutor } from './executor/worker-executor.js';
 export { CLUSTER_TIME_SCALE_ENV, CLUSTER_TIMING_ENV, clusterTiming, DEFAULT_CLUSTER_TIMING, type ClusterTiming } from './cluster/timing.js';
-export type { RunRow } from './journal/sqlite-journal.js';
-export { parseAge } from './journal/retention.js';
-export type { PruneResult } from './journal/retention.js';
-export { openSharedSqlite, openSqlite, sqliteDriver } from './journal/sqlite-driver.js';
-export { SEQ_SPAN } from './journal/event-batches.js';
-export type { MigrateResult } from './journal/pg/migrations.js';
-export { displayUrl, isPostgresUrl } from './journal/pg/url.js';
+export type { RunRow } from './backend/sqlite/journal.js';
+export { parseAge } from './backend/retention.js';
+export type { PruneResult } from './backend/retention.js';
+export { openSharedSqlite, openSqlite, sqliteDriver } from './backend/sqlite/driver.js';
+export { SEQ_SPAN } from './backend/sqlite/event-batches.js';
+export type { MigrateResult } from './backend/pg/migrations.js';
+export { displayUrl, isPostgresUrl } from './backend/url.js';
 export type { WorkerOptions, WorkerRow } from './cluster/worker.js';
 
 /** `orch worker`: runs steps of Postgres runs until SIGINT / SIGTERM (pg loaded on demand). */
@@ -900,7 +900,7 @@ export async function runOrchWorker(opts: WorkerOptions): Promise<void> {
 export async function listOrchWorkers(url: string, all = false): Promise<WorkerRow[]> {
   return (await import('./cluster/worker.js')).listWorkers(url, all);
 }
-export type { SqlDatabase, SqliteDriverName } from './journal/sqlite-driver.js';
+export type { SqlDatabase, SqliteDriverName } from './backend/sqlite/driver.js';
 export { loadPlan, portablePlan, readJsonArg, type LoadPlanOptions } from './load-plan.js';
 export { preStepViolations } from './scheduler/guardrails.js';
 export type { GuardStep } from './scheduler/guardrails.js';
@@ -970,7 +970,8 @@ export { openSqlitePeopleStore };
 /** The people store (sessions, API tokens, audit) of the journal database `db`: a SQLite path or a Postgres URL. */
 export async function openPeopleStore(db: string): Promise<PeopleStore> {
   if (!isPostgresUrl(db)) return openSqlitePeopleStore(db);
-  const [{ pgPeopleStore }, { openMigratedPool }] = await Promise.all([import('./people/pg-people-store.js'), import('./journal/pg/migrations.js')]);
+  const [{ pgPeopleStore }, { openMigratedPool }] = await Promise.all([import('./backend/pg/people-store.js'), import('./backend/pg/migrations.js')]);
   return pgPeopleStore(await openMigratedPool(db, 2));
 }
 export { approvalRule, matchesApprover, refusal as approvalRefusal, samePerson, GROUP_PREFIX, type ApprovalRule, type DecisionState } from './people/approval-rule.js';
+export { memoryTriggerState, openTriggerState, openTriggerStateFor, type TriggerStateStore } from './backend/trigger-state.js';

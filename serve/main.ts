@@ -13,7 +13,7 @@ import { DEFAULT_DB, openRuntimeStarter } from './runtime-starter.js';
 import type { HttpLimits } from './http/app.js';
 import type { PlanIR, TriggerIR } from '../compiler/index.js';
 import { startServer } from './server.js';
-import { openTriggerStateFor } from './trigger-state.js';
+import { openTriggerStateFor } from '../runtime/index.js';
 
 /** A failure to start serving, reported by the CLI as one line with this exit code. */
 export class ServeError extends Error {

@@ -12,7 +12,7 @@
  * Every other attempt goes to the inner executor untouched.
  */
 import type pg from 'pg';
-import { openMigratedPool } from '../journal/pg/migrations.js';
+import { openMigratedPool } from '../backend/pg/migrations.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
 import { foldHook, parseOutcome, recoverableAttempts, recoveredKey, runStep, type RecoveredAttempt } from './attempt-rows.js';
 import { sweepDeadWorkers } from './jobs.js';

@@ -24,8 +24,8 @@
 import { resolve } from 'node:path';
 import type pg from 'pg';
 import { projectRoot } from '../executor/handler-path.js';
-import { openMigratedPool } from '../journal/pg/migrations.js';
-import { openClient, openPool } from '../journal/pg/pool.js';
+import { openMigratedPool } from '../backend/pg/migrations.js';
+import { openClient, openPool } from '../backend/pg/pool.js';
 import type { AttemptOutcome } from '../scheduler/types.js';
 import { telemetrySettings } from '../telemetry/settings.js';
 import { loadWorkerTracing, type WorkerTracing } from '../telemetry/tracing.js';

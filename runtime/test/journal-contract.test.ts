@@ -7,17 +7,17 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AsyncJournal } from '../journal/async-journal.js';
-import { migrate } from '../journal/pg/migrations.js';
-import { PgJournal } from '../journal/pg/pg-journal.js';
-import { asyncJournal } from '../journal/sqlite-async-journal.js';
-import { SqliteJournal } from '../journal/sqlite-journal.js';
+import type { AsyncJournal } from '../backend/async-journal.js';
+import { migrate } from '../backend/pg/migrations.js';
+import { PgJournal } from '../backend/pg/journal.js';
+import { asyncJournal } from '../backend/sqlite/async-journal.js';
+import { SqliteJournal } from '../backend/sqlite/journal.js';
 import type { RunEvent, RunStatus, RunSummary } from '../scheduler/types.js';
 import { storedEvent } from '../scheduler/journal-events.js';
 import { startPostgres } from '../../test/support/postgres.js';
 import { FIXTURES, tempDir } from './helpers.js';
 import { Runtime } from '../index.js';
-import { eventSchemaErrors } from '../journal/event-schema.js';
+import { eventSchemaErrors } from '../scheduler/event-schema.js';
 import { loadPlan } from '../load-plan.js';
 
 interface Backend {

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { eventsJsonSchema } from '../scheduler/journal-events.js';
-import { EVENTS_SCHEMA_PATH, eventSchemaErrors, publishedEventsSchema } from '../journal/event-schema.js';
+import { EVENTS_SCHEMA_PATH, eventSchemaErrors, publishedEventsSchema } from '../scheduler/event-schema.js';
 import { Ajv } from 'ajv';
 
 describe('orch.events/v1', () => {

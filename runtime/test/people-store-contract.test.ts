@@ -7,12 +7,12 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrate } from '../journal/pg/migrations.js';
-import { openPool } from '../journal/pg/pool.js';
-import { openSqlite } from '../journal/sqlite-driver.js';
+import { migrate } from '../backend/pg/migrations.js';
+import { openPool } from '../backend/pg/pool.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
 import { openPeopleStore } from '../index.js';
 import type { Identity } from '../people/identity.js';
-import { openSqlitePeopleStore } from '../people/sqlite-people-store.js';
+import { openSqlitePeopleStore } from '../backend/sqlite/people-store.js';
 import { newApiToken, sha256Hex, type AuditEntry, type PeopleStore } from '../people/people-store.js';
 import { startPostgres } from '../../test/support/postgres.js';
 import { tempDir } from './helpers.js';

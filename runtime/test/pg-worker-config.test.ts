@@ -19,7 +19,7 @@ import { startModelServer, type ModelServer } from '../../test/support/model-ser
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { runWorker } from '../cluster/worker.js';
 import { lockProject, Runtime } from '../index.js';
-import { migrate } from '../journal/pg/migrations.js';
+import { migrate } from '../backend/pg/migrations.js';
 import { tempDir } from './helpers.js';
 
 const require = createRequire(import.meta.url);

@@ -20,7 +20,7 @@ import { createMetrics } from '../metrics.js';
 import type { RunStarter } from '../run-starter.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
 import { TriggerEngine } from '../trigger-engine.js';
-import { memoryTriggerState } from '../trigger-state.js';
+import { memoryTriggerState } from '../../runtime/index.js';
 import { waitFor } from './http-helpers.js';
 import { apiToken } from './people-helpers.js';
 import { tempDir } from './serve-process.js';

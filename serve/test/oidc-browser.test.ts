@@ -18,7 +18,7 @@ import { LOGIN_COOKIE, loginCookieKey, openLogin, sealLogin } from '../http/oidc
 import type { RunStarter } from '../run-starter.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
 import { startServer, type RunningServer } from '../server.js';
-import { openTriggerState } from '../trigger-state.js';
+import { openTriggerState } from '../../runtime/index.js';
 import { CHROMIUM, haveChromium, screenshotDir } from './dashboard-helpers.js';
 import { FakeStarter } from './fake-starter.js';
 import { http, waitFor } from './http-helpers.js';

@@ -8,7 +8,7 @@ import bcrypt from 'bcryptjs';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { hashPassword, newApiToken, openSqlitePeopleStore, parseAuthConfig, type AuthConfig, type PeopleStore } from '../../runtime/index.js';
 import { buildServer, type BuiltServer } from '../server.js';
-import { openTriggerState } from '../trigger-state.js';
+import { openTriggerState } from '../../runtime/index.js';
 import { FakeStarter, fakePlan } from './fake-starter.js';
 import { tempDir } from './serve-process.js';
 

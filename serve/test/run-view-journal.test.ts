@@ -11,7 +11,7 @@ import type { PlanIR } from '../../compiler/index.js';
 import { loadPlan, Runtime, type ExecutionResult } from '../../runtime/index.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
 import { buildServer, type BuiltServer } from '../server.js';
-import { openTriggerState } from '../trigger-state.js';
+import { openTriggerState } from '../../runtime/index.js';
 import { tempDir } from './serve-process.js';
 
 const FILE = join(import.meta.dirname, 'fixtures', 'shapes.orch');

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startServer } from '../server.js';
-import { openTriggerState } from '../trigger-state.js';
+import { openTriggerState } from '../../runtime/index.js';
 import { FakeStarter } from './fake-starter.js';
 import { tempDir } from './serve-process.js';
 

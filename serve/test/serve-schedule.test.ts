@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { http, waitFor } from './http-helpers.js';
 import { startServe, tempDir, TOKEN } from './serve-process.js';
-import { openTriggerState } from '../trigger-state.js';
+import { openTriggerState } from '../../runtime/index.js';
 
 interface Row {
   runId: string;

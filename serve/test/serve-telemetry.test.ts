@@ -10,7 +10,7 @@ import { startOtlpReceiver, type OtlpReceiver } from '../../test/support/otlp-re
 import { loadServeProgram } from '../load.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
 import { startServer, type RunningServer } from '../server.js';
-import { openTriggerState } from '../trigger-state.js';
+import { openTriggerState } from '../../runtime/index.js';
 import { http, waitFor } from './http-helpers.js';
 import { tempDir } from './serve-process.js';
 

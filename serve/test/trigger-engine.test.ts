@@ -6,7 +6,7 @@ import { evaluate } from '../../runtime/index.js';
 import { createInputValidator } from '../input-validator.js';
 import { missedTicks } from '../schedule.js';
 import { TriggerEngine } from '../trigger-engine.js';
-import { memoryTriggerState } from '../trigger-state.js';
+import { memoryTriggerState } from '../../runtime/index.js';
 import { FakeStarter, fakePlan } from './fake-starter.js';
 
 const get = (root: 'event' | 'context', key: string): ExprIR => ({ op: 'get', object: { op: 'var', name: root }, key });

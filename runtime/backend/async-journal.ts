@@ -7,7 +7,7 @@
  */
 import type { CommitHook, EventData, EventType, RunEvent, RunSummary } from '../scheduler/types.js';
 import type { PruneResult } from './retention.js';
-import type { ControlRow, RunRow } from './sqlite-journal.js';
+import type { ControlRow, RunRow } from './sqlite/journal.js';
 
 /**
  * A write refused because another process took the run over (its lease moved on): this process

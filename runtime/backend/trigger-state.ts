@@ -4,7 +4,9 @@
  * condition was on, which firings were already claimed, and the last context signals. On
  * Postgres several `orch serve` processes share it: a claim is taken by exactly one of them.
  */
-import { isPostgresUrl, openPgPool, openSharedSqlite, type PgPool } from '../runtime/index.js';
+import { isPostgresUrl } from './url.js';
+import { openSharedSqlite } from './sqlite/driver.js';
+import type pg from 'pg';
 
 export interface TriggerStateStore {
   lastTick(trigger: string): Promise<number | null>;
@@ -24,7 +26,7 @@ export interface TriggerStateStore {
 
 /** The trigger state of the run database `db`: a SQLite path or a Postgres URL. */
 export async function openTriggerStateFor(db: string): Promise<TriggerStateStore> {
-  return isPostgresUrl(db) ? pgTriggerState(await openPgPool(db, 2)) : openTriggerState(db);
+  return isPostgresUrl(db) ? pgTriggerState(await (await import('./pg/migrations.js')).openMigratedPool(db, 2)) : openTriggerState(db);
 }
 
 export function openTriggerState(path: string): TriggerStateStore {
@@ -86,7 +88,7 @@ export function memoryTriggerState(): TriggerStateStore {
 }
 
 /** The store on Postgres (`orch db migrate` creates its tables): one statement per call. */
-function pgTriggerState(pool: PgPool): TriggerStateStore {
+function pgTriggerState(pool: pg.Pool): TriggerStateStore {
   const one = async <R>(sql: string, params: unknown[]): Promise<R | undefined> => (await pool.query(sql, params)).rows[0] as R | undefined;
   const readContext = async (): Promise<Record<string, unknown>> => {
     const out: Record<string, unknown> = {};

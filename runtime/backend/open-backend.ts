@@ -11,9 +11,9 @@ import { resolve } from 'node:path';
 import type { SharedLimitStore } from '../scheduler/core/limits.js';
 import type { JournalSink, RunEvent } from '../scheduler/types.js';
 import type { AsyncJournal } from './async-journal.js';
-import { isPostgresUrl } from './pg/url.js';
-import { asyncJournal } from './sqlite-async-journal.js';
-import { SqliteJournal } from './sqlite-journal.js';
+import { isPostgresUrl } from './url.js';
+import { asyncJournal } from './sqlite/async-journal.js';
+import { SqliteJournal } from './sqlite/journal.js';
 
 export interface RuntimeJournal {
   readonly store: AsyncJournal;
@@ -35,7 +35,7 @@ export interface RuntimeJournal {
 /** The journal of `db` for reading and controls (the CLI's `runs`, `timeline`, `cancel` …). */
 export async function openJournal(db: string): Promise<AsyncJournal> {
   if (!isPostgresUrl(db)) return asyncJournal(new SqliteJournal(resolve(db)));
-  const { PgJournal } = await import('./pg/pg-journal.js');
+  const { PgJournal } = await import('./pg/journal.js');
   return PgJournal.open(db);
 }
 
@@ -55,7 +55,7 @@ function openSqlite(db: string): RuntimeJournal {
     finished: async () => undefined,
     openLimitStore: async () => {
       if (memory) return null;
-      const { SqliteLimitStore } = await import('../limits/sqlite-store.js');
+      const { SqliteLimitStore } = await import('./sqlite/limit-store.js');
       // On the journal's connection: a run's turn commits its events and its leases together.
       return new SqliteLimitStore(sqlite.path, { journal: sqlite });
     },
@@ -63,7 +63,7 @@ function openSqlite(db: string): RuntimeJournal {
 }
 
 async function openPg(url: string): Promise<RuntimeJournal> {
-  const { PgJournal } = await import('./pg/pg-journal.js');
+  const { PgJournal } = await import('./pg/journal.js');
   const store = await PgJournal.open(url);
   const preloaded = new Map<string, RunEvent[]>();
   const family = (runId: string, id: string) => id === runId || id.startsWith(`${runId}/`);
@@ -90,7 +90,7 @@ async function openPg(url: string): Promise<RuntimeJournal> {
       await store.disown(runId);
     },
     openLimitStore: async () => {
-      const { PgLimitStore } = await import('../limits/pg-store.js');
+      const { PgLimitStore } = await import('./pg/limit-store.js');
       return PgLimitStore.open(url);
     },
   };

@@ -1,8 +1,8 @@
 /** The people store on Postgres (`orch db migrate` creates its tables: migrations 8 and 10). */
 import type pg from 'pg';
-import { transaction } from '../journal/pg/pool.js';
-import type { Identity } from './identity.js';
-import { AUDIT_COLUMNS, auditParams, auditRowOf, loginFailuresOf, tokenRowOf, type PeopleStore } from './people-store.js';
+import { transaction } from './pool.js';
+import type { Identity } from '../../people/identity.js';
+import { AUDIT_COLUMNS, auditParams, auditRowOf, loginFailuresOf, tokenRowOf, type PeopleStore } from '../../people/people-store.js';
 
 /** The advisory lock class of sign-in attempts (two-key form: a key space of its own), 'orlf'. */
 const LOGIN_LOCK = 0x6f72_6c66;

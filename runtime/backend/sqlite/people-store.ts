@@ -3,9 +3,9 @@
  * Its tables are `CREATE … IF NOT EXISTS`, so a file from an older Orch gains the new ones
  * (`login_failures`) when it is opened and keeps its rows.
  */
-import { openSharedSqlite } from '../journal/sqlite-driver.js';
-import type { Identity } from './identity.js';
-import { AUDIT_COLUMNS, auditParams, auditRowOf, loginFailuresOf, tokenRowOf, type LoginFailures, type PeopleStore, type StoredSession } from './people-store.js';
+import { openSharedSqlite } from './driver.js';
+import type { Identity } from '../../people/identity.js';
+import { AUDIT_COLUMNS, auditParams, auditRowOf, loginFailuresOf, tokenRowOf, type LoginFailures, type PeopleStore, type StoredSession } from '../../people/people-store.js';
 
 export const PEOPLE_SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS auth_sessions (

@@ -7,12 +7,12 @@
 import { mkdirSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { BATCH_SCHEMA, decodeBatch, encodeBatches, eventCountSql, EventTypeCodes, MAX_RUN_KEY, MAX_SEQ, migrateEvents, SEQ_SPAN } from './event-batches.js';
-import { irBlobSync } from './ir-blob.js';
+import { irBlobSync } from '../ir-blob.js';
 import { dirname } from 'node:path';
-import { makeEvent } from '../scheduler/journal-events.js';
-import type { EventData, EventType, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
-import type { PruneResult } from './retention.js';
-import { openSharedSqlite, type SqlDatabase, type SqlStatement } from './sqlite-driver.js';
+import { makeEvent } from '../../scheduler/journal-events.js';
+import type { EventData, EventType, JournalSink, RunEvent, RunSummary } from '../../scheduler/types.js';
+import type { PruneResult } from '../retention.js';
+import { openSharedSqlite, type SqlDatabase, type SqlStatement } from './driver.js';
 
 export interface RunRow {
   readonly id: string;
