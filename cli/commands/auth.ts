@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { projectRootOf } from '../../compiler/index.js';
 import { displayUrl, hashPassword, isPostgresUrl, loadConfig, newApiToken, openPeopleStore, parseAge, type ApiTokenRow, type PeopleStore } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
-import { DB_HELP, journalOf } from './run-controls.js';
+import { DB_HELP, journalOf } from '../db-option.js';
 
 /** The people store of the journal `db` (a SQLite journal is created if need be: tokens come before runs). */
 export async function withPeople<T>(db: string, create: boolean, f: (store: PeopleStore) => Promise<T>): Promise<T> {

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { displayUrl, isPostgresUrl, listOrchWorkers, runOrchWorker } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
-import { positiveInt } from './run.js';
+import { positiveInt } from '../positive-int.js';
 import { TAKE_OVER_AFTER_HELP, takeOverAge, takeOverOrphans, type TakeOver } from './take-over.js';
 
 interface WorkerFlags {

@@ -17,7 +17,8 @@ import { readSource } from '../read-source.js';
 import { diagnosticJson, renderText, type DiagnosticJson } from '../render-diagnostics.js';
 import { PlanHasErrors, selectPlan, type SelectedPlan } from '../commands/compiled-plan.js';
 import { refuseDecisionWhenPeopleConfigured } from '../commands/people-decisions.js';
-import { controlRuntime, journalExists, requireRun, runEntries, timelineJson, withJournal, type RunListEntry } from '../commands/run-controls.js';
+import { controlRuntime, journalExists, requireRun, withJournal } from '../db-option.js';
+import { runEntries, timelineJson, type RunListEntry } from '../commands/run-json.js';
 
 /** Where the tools work: the project folder (the server's working directory) and its journal. */
 export interface ToolContext {
