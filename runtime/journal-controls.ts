@@ -4,7 +4,7 @@
  * (`execution_cancelled`, `execution_paused`) or a row the next `orch resume` applies.
  */
 import type { AsyncJournal } from './backend/async-journal.js';
-import type { RunRow } from './backend/sqlite/journal.js';
+import type { RunRow } from './backend/async-journal.js';
 import { perItemMessage } from './scheduler/core/core.js';
 import { isApproval } from './scheduler/core/resolve.js';
 import { keyFitsShape, noSuchInstance, planBlocks } from './scheduler/core/scopes.js';

@@ -12,225 +12,58 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { PlanIR } from '../compiler/index.js';
 import { describeValueErrors, validateValue } from '../compiler/index.js';
-import { RETENTION_INTERVAL_MS } from './backend/retention.js';
-import { EMPTY_CONFIG, loadConfig, redactNamedSecrets, secretResolver, type OrchConfig } from './config.js';
-import { envThenConfig, secretRefValues } from './secret-refs.js';
+import { databaseOf, LeaseLost, openBackend, type AsyncJournal, type Backend, type RunRow, type RuntimeJournal } from './backend/index.js';
+import { loadConfig, type OrchConfig } from './config.js';
 import { projectRoot } from './executor/handler-path.js';
-import { fillDefaults, WorkerExecutor, type WorkerExecutorOptions } from './executor/worker-executor.js';
-import type { AsyncJournal } from './backend/async-journal.js';
-import { openRuntimeJournal, type RuntimeJournal } from './backend/open-backend.js';
-import type { RunRow, SqliteJournal } from './backend/sqlite/journal.js';
+import { fillDefaults } from './executor/worker-executor.js';
 import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
-import { recordOf, type Identity } from './people/identity.js';
+import { recordOf } from './people/identity.js';
 import { cancelStepViaJournal, controlViaJournal, lastPause, signalViaJournal, waitsForApproval, type ControlOutcome, type SignalPayload } from './journal-controls.js';
 import { Redactor } from './redact.js';
-import { EMPTY_MODELS, ModelExecutor, modelClientFor } from './models/index.js';
-import { placeholderSecrets } from './cluster/job-secrets.js';
-import { redactingJournal } from './redacting-journal.js';
+import { recoverInFlight, recoverSubplans, RunExecutors } from './run-executors.js';
+import type { ActiveRun, ResumeOptions, RuntimeOptions, StartOptions } from './runtime-options.js';
+import { RunWiring, storedTrace } from './run-wiring.js';
 import { realClock } from './scheduler/clock.js';
-import { replay, type RestoredRun } from './scheduler/replay.js';
+import { replay } from './scheduler/replay.js';
 import { InProcessLimits, type LimitsProvider } from './scheduler/index.js';
 import { Run, RunDetached } from './scheduler/run.js';
 import { checkUpgrade, upgradeRun, type UpgradeOutcome } from './upgrade.js';
-import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './scheduler/types.js';
-import type { MigrateResult } from './backend/pg/migrations.js';
-import { LeaseLost } from './backend/async-journal.js';
-import { isPostgresUrl } from './backend/url.js';
-import type { PeopleStore } from './people/people-store.js';
-import { openSqlitePeopleStore } from './backend/sqlite/people-store.js';
-import type { RemoteExecutor, WorkerCoverage } from './cluster/remote-executor.js';
-import type { AdoptingExecutor } from './cluster/local-adoption.js';
-import type { WorkerOptions, WorkerRow } from './cluster/worker.js';
-import { telemetrySettings } from './telemetry/settings.js';
+import type { Clock, ExecutionResult, RunEvent } from './scheduler/types.js';
 import { parseTraceparent } from './telemetry/traceparent.js';
-import { loadTracing, type RunTracing, type StoredTrace } from './telemetry/tracing.js';
-import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './cluster/timing.js';
-
-export { Run, RunDetached } from './scheduler/run.js';
-export { neededScopes } from './scheduler/core/consent.js';
-export { SqliteJournal } from './backend/sqlite/journal.js';
-export { openJournal } from './backend/open-backend.js';
-export type { AsyncJournal } from './backend/async-journal.js';
-export * from './models/index.js';
-export { attemptSpend, spendBy, type AttemptSpend, type SpendTotals } from './spend.js';
-
-export const DEFAULT_DB = join('.orch', 'runs.db');
+import type { RunTracing } from './telemetry/tracing.js';
+import { clusterTiming } from './cluster/timing.js';
+import { RuntimeUsageError } from './usage-error.js';
 
 /** How long `close` waits for the runs it cancelled to write their end. */
 const CLOSE_WAIT_MS = 2000;
 
-import { RuntimeUsageError } from './usage-error.js';
-export { RuntimeUsageError };
-export { checkUpgrade, outputFieldReads, upgradeRun, type UpgradeCheck, type UpgradeOutcome, type UpgradeReason } from './upgrade.js';
-
-export interface RuntimeOptions extends WorkerExecutorOptions {
-  /**
-   * SQLite journal path or Postgres URL (`postgres://…`, a database `orch db migrate` prepared);
-   * default `$ORCH_DB`, else `.orch/runs.db`. `null` runs without a journal (no resume, no controls).
-   */
-  readonly db?: string | null;
-  /** Replaces the worker pool (tests, benchmarks). */
-  readonly executor?: Executor;
-  readonly clock?: Clock;
-  /** How often running runs look for pause/cancel/signal rows from other processes. */
-  readonly controlPollMs?: number;
-  /**
-   * Stop a run (status `paused`) when only human approvals are left, instead of keeping it in
-   * memory until a signal arrives (`orch run`; `orch serve` keeps waiting).
-   */
-  readonly suspendOnApproval?: boolean;
-  /**
-   * Who keeps resource slots and rate windows for all runs and sub-plans of this runtime. By
-   * default the journal database (shared with every process using it), or this process's memory
-   * without a file journal.
-   */
-  readonly limits?: LimitsProvider;
-  /**
-   * Where the steps run (needs a Postgres `db` unless `local`):
-   * - `local` (the default): this process's worker threads;
-   * - `workers`: `orch worker` processes (the step queue in orch.attempts), waiting for one if none is live;
-   * - `auto`: on the workers when one is live as a run starts (or resumes), else in-process.
-   */
-  readonly placement?: Placement;
-}
-
-export type Placement = 'local' | 'workers' | 'auto';
-/** Where one run's steps went. */
-export type RunPlacement = 'workers' | 'in-process';
-
-/** What a runtime closes of the executor it made: its own worker threads, or the remote one. */
-interface OwnedExecutor {
-  limitOutputs(baseDir: string, maxOutputBytes: number): void;
-  close(): Promise<void>;
-}
-
-export interface StartOptions {
-  readonly input?: unknown;
-  readonly context?: { readonly [key: string]: unknown };
-  readonly runId?: string;
-  /** Sees every journal event of the run (after it happened; redacted). */
-  readonly onEvent?: (event: RunEvent, run: RunReader) => void;
-  /** Replaces the plan project's orch.config.* (which is the only one read otherwise). */
-  readonly config?: OrchConfig;
-  readonly suspendOnApproval?: boolean;
-  /** Consent scopes granted to this run, besides the config's `consent`. */
-  readonly consent?: readonly string[];
-  /** The finished run this one retries (`Runtime.retry`). */
-  readonly retryOf?: string;
-  /**
-   * W3C `traceparent` of the caller (`POST /runs`, an api trigger): a traced run joins that
-   * trace, its run span a child of the caller's span. A malformed one is ignored.
-   */
-  readonly traceparent?: string;
-  /** §8.8: the authenticated person starting the run (journaled as `plan_created.started_by`). */
-  readonly startedBy?: Identity | null;
-}
-
-export interface ResumeOptions {
-  readonly rerunInFlight?: boolean;
-  /** On Postgres: take the run over once its owner's heartbeat is this old (default 10 s). */
-  readonly takeOverAfterMs?: number;
-  readonly suspendOnApproval?: boolean;
-  readonly onEvent?: (event: RunEvent, run: RunReader) => void;
-  readonly config?: OrchConfig;
-}
-
-export interface ActiveRun {
-  readonly runId: string;
-  readonly run: Run;
-  readonly result: Promise<ExecutionResult>;
-  /** Where its steps run (in-process under `auto` when no worker was live). */
-  readonly placement: RunPlacement;
-  /**
-   * The live `orch worker` processes as it started, and the resources of its steps none of them
-   * takes — when it could use workers (else null).
-   */
-  readonly workers: WorkerCoverage | null;
-}
-
-export type { ControlOutcome } from './journal-controls.js';
-
-/** The resources a plan's capability calls are bound to (and may be rebound to). */
-function resourcesOf(plan: PlanIR): string[] {
-  const names = new Set<string>();
-  for (const s of plan.steps) {
-    if (s.capability === null) continue;
-    const bound = s.binding.resource ?? s.resource;
-    if (bound !== null) names.add(bound);
-    for (const f of s.binding.fallbacks) names.add(f);
-  }
-  return [...names];
-}
-
-/**
- * The call attempts a resumed run had in flight whose outcome the executor holds (on workers: a
- * worker recorded it and the process that died never folded it): their steps are not run again.
- */
-async function recoverInFlight(executor: Executor, runId: string, restored: RestoredRun): Promise<ReadonlySet<string> | undefined> {
-  if (!executor.recover) return undefined;
-  const inFlight = new Map<string, number>();
-  for (const [key, s] of restored.steps) if (s.inFlight) inFlight.set(key, s.attempts);
-  return inFlight.size === 0 ? undefined : executor.recover(runId, inFlight);
-}
-
-/**
- * `recoverInFlight` for the unfinished sub-plan runs of a resumed run (and theirs), by sub-plan run
- * id: their steps a worker finished or still has are adopted like the run's own.
- */
-async function recoverSubplans(executor: Executor, ids: readonly string[], load: (runId: string) => readonly RunEvent[]): Promise<ReadonlyMap<string, ReadonlySet<string>> | undefined> {
-  if (!executor.recover || ids.length === 0) return undefined;
-  const found = new Map<string, ReadonlySet<string>>();
-  for (const id of ids) {
-    const restored = replay(load(id));
-    if (restored.terminal) continue;
-    const steps = await recoverInFlight(executor, id, restored);
-    if (steps?.size) found.set(id, steps);
-  }
-  return found.size ? found : undefined;
-}
-
-/**
- * How often a server or worker on Postgres calls `Runtime.resumeOrphans` (the default; the one used
- * is `clusterTiming().orphanPollMs`): a run is free once its owner's heartbeat is 10 s old
- * (OWNER_STALE_MS), so it is taken over within about 12 s.
- */
-export const ORPHAN_POLL_MS = DEFAULT_CLUSTER_TIMING.orphanPollMs;
-
 export class Runtime {
   /** The journal, on SQLite or Postgres. */
   readonly store: AsyncJournal | null;
-  /** The same journal when it is SQLite (null on Postgres), for callers that read it synchronously. */
-  readonly journal: SqliteJournal | null;
+  /** The same journal when it is SQLite (null elsewhere), for callers that read it synchronously. */
+  readonly journal: RuntimeJournal['sqlite'];
+  /** Where runs are kept (null: runs without a journal). */
+  readonly backend: Backend | null;
   private readonly opened: RuntimeJournal | null;
-  /** The caller's executor (tests, benches): every run uses it. */
-  private readonly given: Executor | null;
-  /** This process's worker threads, made on first use (never under `workers`). */
-  private local: (Executor & OwnedExecutor) | null = null;
-  private readonly remote: RemoteExecutor | null;
-  /** The Postgres URL of the journal (null on SQLite or without one): in-process resumes adopt workers' outcomes there. */
-  private readonly pgUrl: string | null;
-  /** This process's worker threads wrapped to adopt what workers did for a resumed run, opened on first need. */
-  private adopting: Promise<AdoptingExecutor> | null = null;
-  private readonly placement: Placement;
-  private readonly executorOptions: RuntimeOptions;
-  private readonly outputLimits = new Map<string, number>();
+  /** A backend the runtime opened from `db` is the runtime's to close; a given one, its caller's. */
+  private readonly ownsBackend: boolean;
+  private readonly executors: RunExecutors;
+  private readonly wiring: RunWiring;
   private readonly clock: Clock;
   private readonly active = new Map<string, Run>();
   private poller: ReturnType<typeof setInterval> | null = null;
   private readonly pollMs: number;
   private readonly suspendOnApproval: boolean;
-  /** One redactor for everything this runtime writes: a secret seen once is blanked everywhere. */
-  private readonly redactor = new Redactor();
   readonly limits: LimitsProvider;
   private readonly ownsLimits: SharedLimits | null = null;
 
-  private constructor(opts: RuntimeOptions, opened: RuntimeJournal | null, ownsLimits: SharedLimits | null, remote: RemoteExecutor | null, pgUrl: string | null) {
+  private constructor(opts: RuntimeOptions, backend: { readonly backend: Backend; readonly owned: boolean } | null, opened: RuntimeJournal | null, ownsLimits: SharedLimits | null, executors: RunExecutors) {
+    this.backend = backend?.backend ?? null;
+    this.ownsBackend = backend?.owned ?? false;
     this.opened = opened;
-    this.pgUrl = pgUrl;
     this.store = opened?.store ?? null;
     this.journal = opened?.sqlite ?? null;
     this.ownsLimits = ownsLimits;
@@ -238,33 +71,27 @@ export class Runtime {
     this.clock = opts.clock ?? realClock;
     this.pollMs = opts.controlPollMs ?? 200;
     this.suspendOnApproval = opts.suspendOnApproval ?? false;
-    this.given = opts.executor ?? null;
-    this.remote = remote;
-    this.placement = remote ? (opts.placement ?? 'local') : 'local';
-    this.executorOptions = opts;
+    this.executors = executors;
+    this.wiring = new RunWiring({ clock: this.clock, limits: this.limits, sink: opened?.sink ?? null, store: this.store, executors, redactor: new Redactor() });
   }
 
+  /** On `opts.backend`, else on the backend `opts.db` names (which the runtime then closes). */
   static async open(opts: RuntimeOptions = {}): Promise<Runtime> {
-    const db = opts.db === null ? null : (opts.db ?? process.env.ORCH_DB ?? DEFAULT_DB);
-    const placement = opts.executor ? 'local' : (opts.placement ?? 'local');
-    if (placement !== 'local' && (db === null || !isPostgresUrl(db)))
-      throw new RuntimeUsageError('steps run on `orch worker` processes only with a Postgres journal (--db postgres://…)');
-    const opened = db === null ? null : await openRuntimeJournal(db);
+    const owned = !opts.backend && opts.db !== null;
+    const backend = opts.backend ?? (opts.db === null ? null : await openBackend(databaseOf(opts.db)));
+    let opened: RuntimeJournal | null = null;
     let limits: SharedLimits | null = null;
-    let remote: RemoteExecutor | null = null;
     try {
-      const store = opts.limits ? null : await opened?.openLimitStore();
+      opened = backend ? await backend.journal() : null;
+      const store = opts.limits || !backend ? null : await backend.limits();
       if (store) limits = new SharedLimits(store);
-      if (placement !== 'local' && db !== null) {
-        const { RemoteExecutor } = await import('./cluster/remote-executor.js');
-        remote = await RemoteExecutor.open(db, opts.maxOutputBytes ? { maxOutputBytes: opts.maxOutputBytes } : {});
-      }
+      const executors = await RunExecutors.open(opts, backend?.cluster ?? null);
+      return new Runtime(opts, backend ? { backend, owned } : null, opened, limits, executors);
     } catch (err) {
       await limits?.close();
-      await opened?.store.close();
+      if (owned) await backend?.close();
       throw err;
     }
-    return new Runtime(opts, opened, limits, remote, db !== null && isPostgresUrl(db) ? db : null);
   }
 
   activeCount(): number {
@@ -279,12 +106,12 @@ export class Runtime {
     const config = opts.config ?? (await this.projectConfig(plan));
     const runId = opts.runId ?? newRunId(plan.plan);
     if (await this.store?.getRun(runId)) throw new RuntimeUsageError(`run ${runId} already exists`);
-    const { executor, placement, workers } = await this.executorForRun(plan);
-    const tracing = await this.tracingFor(config);
-    const { deps, redactor } = this.deps(plan, config, executor, opts.onEvent, tracing);
+    const { executor, placement, workers } = await this.executors.forRun(plan);
+    const tracing = await this.wiring.tracingFor(config);
+    const deps = this.wiring.deps(plan, config, executor, opts.onEvent, tracing);
     this.runOptions.set(runId, { onEvent: opts.onEvent, suspendOnApproval: opts.suspendOnApproval, config: opts.config });
     // The IR holds no secret values (only `secret("NAME")` expressions) and must stay intact for resume.
-    await this.store?.registerRun(runId, plan.plan, plan, redactor.value(input), this.clock.now());
+    await this.store?.registerRun(runId, plan.plan, plan, deps.redact!(input), this.clock.now());
     const trace =
       tracing?.beginRun({ runId, plan: plan.plan, parent: parseTraceparent(opts.traceparent), resumed: false, remoteAttempts: placement === 'workers' }) ?? null;
     const run = new Run(plan, deps, {
@@ -392,13 +219,13 @@ export class Runtime {
     const plan = JSON.parse(row.ir) as PlanIR;
     const config = opts.config ?? (await this.projectConfig(plan));
     const subplans = await this.opened!.preload(runId);
-    const placed = await this.executorForRun(plan);
+    const placed = await this.executors.forRun(plan);
     const { placement, workers } = placed;
-    const executor = await this.adoptingFor(placed.executor, placement);
+    const executor = await this.executors.adoptingFor(placed.executor, placement);
     const recovered = await recoverInFlight(executor, runId, restored);
     const recoveredSubplans = await recoverSubplans(executor, subplans, (id) => this.opened!.sink.load?.(id) ?? []);
-    const tracing = await this.tracingFor(config);
-    const { deps } = this.deps(plan, config, executor, opts.onEvent, tracing);
+    const tracing = await this.wiring.tracingFor(config);
+    const deps = this.wiring.deps(plan, config, executor, opts.onEvent, tracing);
     // The trace the run began (its first event keeps it): this process continues it.
     tracing?.beginRun({ runId, plan: plan.plan, stored: storedTrace(first), resumed: true, remoteAttempts: placement === 'workers' });
     this.runOptions.set(runId, { onEvent: opts.onEvent, suspendOnApproval: opts.suspendOnApproval, config: opts.config });
@@ -510,12 +337,7 @@ export class Runtime {
       this.active.clear();
     } else for (const run of this.active.values()) run.cancel('runtime closed');
     this.stopPolling();
-    phase('the in-process step executor');
-    await this.local?.close();
-    phase('the adoption of worker outcomes');
-    await (await this.adopting?.catch(() => null))?.close();
-    phase('the step dispatcher');
-    await this.remote?.close();
+    await this.executors.close(phase);
     phase('the shared limits');
     await this.ownsLimits?.close();
     // A cancelled run's last commit goes to the journal after this turn (at once on SQLite, a
@@ -528,10 +350,10 @@ export class Runtime {
     phase('the orphan poll');
     await this.polling;
     phase('the journal to close');
-    await this.store?.close();
+    if (this.ownsBackend) await this.backend?.close();
     // Spans of everything that happened here leave before the process does.
     phase('the traces to leave');
-    for (const t of this.tracings.values()) await (await t)?.shutdown();
+    await this.wiring.shutdownTraces();
   }
 
   /**
@@ -539,21 +361,10 @@ export class Runtime {
    * the tracing thread is up once it resolves. Spans otherwise leave in batches, and at `close`.
    */
   async flushTraces(): Promise<void> {
-    for (const t of this.tracings.values()) await (await t)?.flush();
+    await this.wiring.flushTraces();
   }
 
   // ───────────────────────────── internals ─────────────────────────────
-
-  private retainedAt = -Infinity;
-
-  /** The config's `retention`, at most once an hour per runtime (a run start triggers it). */
-  private applyRetention(ms: number): void {
-    const now = Date.now();
-    if (!this.store || now - this.retainedAt < RETENTION_INTERVAL_MS) return;
-    this.retainedAt = now;
-    // Pruning is housekeeping: a failure is retried an hour later, it never fails the run.
-    this.store.prune(now - ms).catch(() => undefined);
-  }
 
   private requireJournal(): AsyncJournal {
     if (!this.store) throw new RuntimeUsageError('this runtime has no journal (--db)');
@@ -567,95 +378,6 @@ export class Runtime {
     } catch (err) {
       throw new RuntimeUsageError((err as Error).message);
     }
-  }
-
-  /**
-   * The executor of a run about to start or resume. Under `auto` the choice is made per run, so
-   * an `orch serve` started before its workers hands them the runs that start once they are up;
-   * and only when the live workers take every resource the run's steps are bound to — else a
-   * step would wait for a worker nobody is running.
-   */
-  private async executorForRun(plan: PlanIR): Promise<{ executor: Executor; placement: RunPlacement; workers: WorkerCoverage | null }> {
-    if (this.given) return { executor: this.given, placement: 'in-process', workers: null };
-    const workers = this.remote && this.placement !== 'local' ? await this.remote.coverage(resourcesOf(plan)) : null;
-    if (this.remote && (this.placement === 'workers' || (workers !== null && workers.live > 0 && workers.missing.length === 0)))
-      return { executor: this.remote, placement: 'workers', workers };
-    if (!this.local) {
-      this.local = new WorkerExecutor(this.executorOptions);
-      for (const [dir, bytes] of this.outputLimits) this.local.limitOutputs(dir, bytes);
-    }
-    return { executor: this.local, placement: 'in-process', workers };
-  }
-
-  /**
-   * The executor a resumed run continues on: in this process on Postgres, the worker threads
-   * wrapped so that what workers finished or still run of its steps in flight is adopted (a run
-   * that was on workers and is resumed `--local`, or with no worker live); else `executor` itself.
-   */
-  private async adoptingFor(executor: Executor, placement: RunPlacement): Promise<Executor> {
-    if (this.given || placement !== 'in-process' || this.pgUrl === null || executor !== this.local) return executor;
-    const url = this.pgUrl;
-    const inner = executor;
-    this.adopting ??= import('./cluster/local-adoption.js').then(({ AdoptingExecutor }) => AdoptingExecutor.open(inner, url));
-    this.adopting.catch(() => (this.adopting = null));
-    return this.adopting;
-  }
-
-  /** One tracer per exporter configuration, its SDK loaded on first use; null when tracing is off. */
-  private readonly tracings = new Map<string, Promise<RunTracing | null>>();
-
-  private async tracingFor(config: OrchConfig): Promise<RunTracing | null> {
-    const settings = telemetrySettings(config.telemetry);
-    if (!settings) return null;
-    const key = `${settings.tracesUrl} ${settings.serviceName} ${settings.protocol}`;
-    let t = this.tracings.get(key);
-    if (!t) {
-      // Tracing observes runs; when it cannot start (no built tracing thread), runs go on untraced.
-      t = loadTracing(settings, (text) => String(this.redactor.value(text))).catch(() => null);
-      this.tracings.set(key, t);
-    }
-    return t;
-  }
-
-  private deps(plan: PlanIR, config: OrchConfig, executor: Executor, onEvent?: (e: RunEvent, r: RunReader) => void, tracing: RunTracing | null = null) {
-    const redactor = this.redactor;
-    for (const v of Object.values(config.secrets)) redactor.add(v);
-    // `"secret:NAME"` in an MCP server's env/headers or a channel (LANGUAGE.md §8): blanked before any step runs.
-    for (const v of secretRefValues({ mcp: config.mcp, channels: config.channels }, envThenConfig(config.secrets))) redactor.add(v);
-    redactNamedSecrets(plan, config, redactor);
-    if (config.maxOutputBytes != null) {
-      this.outputLimits.set(plan.base_dir, config.maxOutputBytes);
-      this.local?.limitOutputs(plan.base_dir, config.maxOutputBytes);
-      this.remote?.limitOutputs(plan.base_dir, config.maxOutputBytes);
-    }
-    if (config.retentionMs != null) this.applyRetention(config.retentionMs);
-    // Steps on workers: no secret value leaves this process. `secret("NAME")` stands for the value
-    // a worker resolves from its own environment and config (runtime/cluster/job-secrets.ts), and
-    // model calls are answered there, with its endpoints and prices.
-    const onWorkers = executor === this.remote;
-    const secret = onWorkers ? placeholderSecrets((p) => redactor.add(p)) : secretResolver(config, redactor);
-    const deps = {
-      clock: this.clock,
-      // `kind llm` calls with a prompt are answered by the built-in model handler, here (§8.1); the
-      // tracer sees every attempt, the model calls included.
-      executor: ((inner: Executor) => (tracing ? tracing.executor(inner) : inner))(
-        onWorkers ? executor : new ModelExecutor(executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor, redact: (t) => redactor.text(t) }),
-      ),
-      modelPrices: config.models?.prices,
-      journal: this.opened ? redactingJournal(this.opened.sink, redactor) : undefined,
-      hooks: config.hooks,
-      secret,
-      configSecrets: config.secrets,
-      redact: (v: unknown) => redactor.value(v),
-      // Changes arriving in one event-loop turn share a transaction (measured: ~11 events, 3–4
-      // steps, per commit on the 10k-step bench), and an idle run commits on the very next turn.
-      // Holding a commit over more turns to make it bigger did not pay: the workers' hand-offs
-      // wait on this thread either way.
-      defer: (f: () => void) => setImmediate(f),
-      limits: this.limits,
-      observe: observer(tracing, onEvent ? (e: RunEvent, r: RunReader) => onEvent(redactor.value(e), r) : undefined),
-    };
-    return { deps, redactor };
   }
 
   /** What the journal still does for runs that stopped here (Postgres: disown), awaited by close. */
@@ -803,22 +525,6 @@ export class Runtime {
   }
 }
 
-/** What sees a run's events: the tracer's spans (raw events: it redacts the text it keeps), then the caller. */
-function observer(tracing: RunTracing | null, onEvent: ((e: RunEvent, r: RunReader) => void) | undefined): ((e: RunEvent, r: RunReader) => void) | undefined {
-  if (!tracing) return onEvent;
-  if (!onEvent) return (e, r) => tracing.observe(e, r);
-  return (e, r) => {
-    tracing.observe(e, r);
-    onEvent(e, r);
-  };
-}
-
-/** The trace a run's `plan_created` keeps, if it was traced. */
-function storedTrace(first: RunEvent | undefined): StoredTrace | null {
-  const d = first?.type === 'plan_created' ? first.data : null;
-  return d && typeof d.trace_id === 'string' && typeof d.span_id === 'string' ? { trace_id: d.trace_id, span_id: d.span_id } : null;
-}
-
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export function newRunId(plan: string): string {
@@ -847,131 +553,7 @@ export async function resumeRun(runId: string, opts: ResumeOptions & RuntimeOpti
   }
 }
 
-export { EMPTY_CONFIG };
-export { traceLink } from './telemetry/settings.js';
-export { parseTraceparent, formatTraceparent, type SpanRef } from './telemetry/traceparent.js';
-export type { AttemptUsage, StoredTrace } from './telemetry/tracing.js';
-
 /** `telemetry.trace_url` of the plan's project config (the dashboard's link to a run's trace). */
 export async function traceUrlTemplate(plan: PlanIR): Promise<string | undefined> {
   return (await loadConfig(projectRoot(plan.base_dir))).telemetry?.trace_url;
 }
-
-/** `orch db migrate`. pg is loaded on demand: runs on a SQLite journal never load it. */
-export async function migratePostgres(url: string): Promise<MigrateResult> {
-  return (await import('./backend/pg/migrations.js')).migrate(url);
-}
-
-// What the layers above use of this one. The scheduler's types are its contract: all of them.
-/** The part of a pg pool the layers above use for rows they keep in the Orch database. */
-export interface PgPool {
-  query(sql: string, params?: unknown[]): Promise<{ readonly rows: unknown[]; readonly rowCount: number | null }>;
-  end(): Promise<void>;
-}
-
-/**
- * A pool on a migrated Orch database (refused with "run `orch db migrate`" otherwise), for what the
- * layers above keep there themselves (`orch serve`'s trigger state). pg is loaded on demand.
- */
-export async function openPgPool(url: string, max: number): Promise<PgPool> {
-  return (await import('./backend/pg/migrations.js')).openMigratedPool(url, max);
-}
-
-export type * from './scheduler/types.js';
-export { REDACTED, evaluate, truthy } from './evaluate.js';
-export type { EvalEnv } from './evaluate.js';
-export { workerScript, WorkerExecutor } from './executor/worker-executor.js';
-export { CLUSTER_TIME_SCALE_ENV, CLUSTER_TIMING_ENV, clusterTiming, DEFAULT_CLUSTER_TIMING, type ClusterTiming } from './cluster/timing.js';
-export type { RunRow } from './backend/sqlite/journal.js';
-export { parseAge } from './backend/retention.js';
-export type { PruneResult } from './backend/retention.js';
-export { openSharedSqlite, openSqlite, sqliteDriver } from './backend/sqlite/driver.js';
-export { SEQ_SPAN } from './backend/sqlite/event-batches.js';
-export type { MigrateResult } from './backend/pg/migrations.js';
-export { displayUrl, isPostgresUrl } from './backend/url.js';
-export type { WorkerOptions, WorkerRow } from './cluster/worker.js';
-
-/** `orch worker`: runs steps of Postgres runs until SIGINT / SIGTERM (pg loaded on demand). */
-export async function runOrchWorker(opts: WorkerOptions): Promise<void> {
-  return (await import('./cluster/worker.js')).runWorker(opts);
-}
-
-/** `orch workers`: the workers registered on the database (live ones unless `all`). */
-export async function listOrchWorkers(url: string, all = false): Promise<WorkerRow[]> {
-  return (await import('./cluster/worker.js')).listWorkers(url, all);
-}
-export type { SqlDatabase, SqliteDriverName } from './backend/sqlite/driver.js';
-export { loadPlan, portablePlan, readJsonArg, type LoadPlanOptions } from './load-plan.js';
-export { preStepViolations } from './scheduler/guardrails.js';
-export type { GuardStep } from './scheduler/guardrails.js';
-export { VirtualClock } from './scheduler/index.js';
-export {
-  InProcessLimits,
-  InRunLimits,
-  LimitCounters,
-  rateWindow,
-  type LimitsProvider,
-  type LimitsService,
-  type SharedClaim,
-  type SharedGrant,
-  type SharedLimitStore,
-} from './scheduler/index.js';
-export { replay } from './scheduler/replay.js';
-export { resultFromJournal } from './scheduler/index.js';
-export { baseId } from './scheduler/core/state.js';
-export type { RestoredStep } from './scheduler/replay.js';
-export { Redactor } from './redact.js';
-export { loadConfig, secretResolver, type OrchConfig } from './config.js';
-export { toJsonOutput, DEFAULT_MAX_OUTPUT_BYTES } from './executor/json-output.js';
-export { placedSteps } from './placed-steps.js';
-export { importedServers, lockProject } from './mcp/lock.js';
-export type { LockOptions, LockResult } from './mcp/lock.js';
-export { McpTools } from './mcp/tools.js';
-export { connectServer, serverSpec } from './mcp/connect.js';
-export type { McpConnection, McpServerSpec } from './mcp/connect.js';
-export { ChannelSender } from './channels/sender.js';
-export {
-  EVENT_TYPES,
-  EVENTS_SCHEMA_ID,
-  eventAttempt,
-  eventReason,
-  eventResource,
-  eventsJsonSchema,
-  isEventType,
-  makeEvent,
-  storedEvent,
-} from './scheduler/journal-events.js';
-export { ROLES, AUTH_METHODS, LOCAL_ISSUER, recordOf, type Role, type AuthMethod, type Identity, type RecordedIdentity } from './people/identity.js';
-export {
-  parseOidcConfig,
-  oidcClientSecret,
-  isLoopbackHost,
-  OidcConfigError,
-  DEFAULT_GROUPS_CLAIM,
-  OIDC_CALLBACK_PATH,
-  OIDC_LOGIN_PATH,
-  type OidcConfig,
-} from './people/oidc-config.js';
-export { identityFromClaims, groupsFromClaim, rolesOfGroups, displayName, type Claims, type IdentityFromClaims } from './people/oidc-identity.js';
-export { envThenConfig, type SecretLookup } from './secret-refs.js';
-export {
-  AuthConfigError,
-  localRoles,
-  looksLikePasswordHash,
-  parseAuthConfig,
-  type AuthConfig,
-  type LocalUser,
-  type PasswordRef,
-} from './people/auth-config.js';
-export { decoyHash, hashPassword, verifyPassword } from './people/passwords.js';
-export { newApiToken, sha256Hex, type ApiTokenRow, type AuditEntry, type AuditRow, type LoginFailures, type PeopleStore, type StoredSession } from './people/people-store.js';
-export { openSqlitePeopleStore };
-
-/** The people store (sessions, API tokens, audit) of the journal database `db`: a SQLite path or a Postgres URL. */
-export async function openPeopleStore(db: string): Promise<PeopleStore> {
-  if (!isPostgresUrl(db)) return openSqlitePeopleStore(db);
-  const [{ pgPeopleStore }, { openMigratedPool }] = await Promise.all([import('./backend/pg/people-store.js'), import('./backend/pg/migrations.js')]);
-  return pgPeopleStore(await openMigratedPool(db, 2));
-}
-export { approvalRule, matchesApprover, refusal as approvalRefusal, samePerson, GROUP_PREFIX, type ApprovalRule, type DecisionState } from './people/approval-rule.js';
-export { memoryTriggerState, openTriggerState, openTriggerStateFor, type TriggerStateStore } from './backend/trigger-state.js';

@@ -7,7 +7,6 @@ export { runServe, runUi, ServeError, type ServeCliOptions, type UiCliOptions } 
 export { DEFAULT_LIMITS, type HttpLimits } from './http/app.js';
 export { renderTimelineFile, type TimelineFileFormat } from './render/timeline-file.js';
 export { startServer, type RunningServer, type ServeOptions } from './server.js';
-export { openTriggerState } from '../runtime/index.js';
 export type { RunStarter, RunView, RunSummary, JournalEntry, ControlResult } from './run-starter.js';
 export { buildServer, type BuiltServer } from './server.js';
 export { sinceOf } from './http/audit-routes.js';

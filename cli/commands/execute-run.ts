@@ -7,9 +7,9 @@
 import type { Command } from 'commander';
 import { boundHeapGrowth } from '../heap-growth.js';
 import { CliError } from '../errors.js';
-import { DB_HELP } from '../db-option.js';
+import { DB_HELP, journalOf } from '../db-option.js';
 import { positiveInt } from '../positive-int.js';
-import { isPostgresUrl, Runtime, RuntimeUsageError, type ActiveRun, type ExecutionResult, type Placement } from '../../runtime/index.js';
+import { Runtime, RuntimeUsageError, type ActiveRun, type ExecutionResult, type Placement } from '../../runtime/index.js';
 import { createProgress, summaryLines } from '../progress.js';
 
 export interface RunCliOptions {
@@ -47,18 +47,18 @@ export function progressFor(opts: { json?: boolean; quiet?: boolean }) {
   return progress;
 }
 
-/** `--local` / `--remote`, else on the workers when one is live (Postgres) or here (SQLite). */
-function placementOf(opts: RunCliOptions, db: string): Placement {
+/** `--local` / `--remote`, else on the workers when the database has them and one is live, else here. */
+function placementOf(opts: RunCliOptions): Placement {
   if (opts.local && opts.remote) throw new CliError('--local and --remote exclude each other', 2);
   if (opts.local) return 'local';
   if (opts.remote) return 'workers';
-  return isPostgresUrl(db) ? 'auto' : 'local';
+  return 'auto';
 }
 
 export async function openRuntime(opts: RunCliOptions): Promise<Runtime> {
   boundHeapGrowth();
-  const db = opts.db ?? process.env.ORCH_DB ?? '.orch/runs.db';
-  const placement = placementOf(opts, db);
+  const db = journalOf(opts.db);
+  const placement = placementOf(opts);
   try {
     return await Runtime.open({
       db,

@@ -9,6 +9,7 @@ import { boundHeapGrowth } from '../heap-growth.js';
 import { CliError } from '../errors.js';
 import { loadPlan, readJsonArg } from '../../runtime/index.js';
 import { positiveInt } from '../positive-int.js';
+import { DB_HELP } from '../db-option.js';
 import { execute, LOCAL_HELP, MAX_OUTPUT_HELP, openRuntime, progressFor, QUIET_HELP, REMOTE_HELP, type RunCliOptions } from './execute-run.js';
 
 export function registerRun(program: Command): void {
@@ -21,7 +22,7 @@ export function registerRun(program: Command): void {
     .option('--context <json>', 'initial context signals: inline JSON or @file')
     .option('--json', 'print the execution result as JSON')
     .option('--quiet', QUIET_HELP)
-    .option('--db <path>', 'journal: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)')
+    .option('--db <path>', DB_HELP)
     .option('--workers <n>', 'worker threads (default: number of cores)', positiveInt('--workers'))
     .option('--memory-limit <mb>', 'heap limit of each worker in MB', positiveInt('--memory-limit'))
     .option('--max-output <bytes>', MAX_OUTPUT_HELP, positiveInt('--max-output'))

@@ -22,7 +22,7 @@ export function registerRuns(program: Command): void {
     .action(async (cli: { db?: string; json?: boolean; all?: boolean; stats?: boolean }) => {
       const opts = { ...cli, db: journalOf(cli.db) };
       // No journal yet simply means no runs (not an error).
-      const { list, stats } = journalExists(opts.db)
+      const { list, stats } = (await journalExists(opts.db))
         ? await withJournal(opts.db, async (j) => {
             const rows = await j.listRuns(opts.all === true);
             return { list: await runEntries(j, rows), stats: opts.stats ? await runStats(j, rows) : undefined };
@@ -102,7 +102,7 @@ export function registerRuns(program: Command): void {
       const age = parseAge(opts.olderThan);
       if (age === null) throw new CliError(`--older-than must be an age such as 30d, 12h or 90m, not ${JSON.stringify(opts.olderThan)}`, 2);
       const db = journalOf(own.db ?? (cmd.parent?.opts() as { db?: string } | undefined)?.db);
-      const removed = journalExists(db) ? await withJournal(db, (j) => j.prune(Date.now() - age)) : { runs: 0, events: 0 };
+      const removed = (await journalExists(db)) ? await withJournal(db, (j) => j.prune(Date.now() - age)) : { runs: 0, events: 0 };
       if (opts.json) process.stdout.write(`${JSON.stringify(removed)}\n`);
       else process.stdout.write(`pruned ${removed.runs} run${removed.runs === 1 ? '' : 's'} (${removed.events} events) that finished more than ${opts.olderThan} ago\n`);
     });

@@ -8,8 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, openSqlitePeopleStore, verifyPassword } from '../../runtime/index.js';
-import { buildServer, openTriggerState, type BuiltServer } from '../../serve/index.js';
+import { openBackend, loadConfig, verifyPassword } from '../../runtime/index.js';
+import { buildServer, type BuiltServer } from '../../serve/index.js';
 import { FakeStarter, fakePlan } from '../../serve/test/fake-starter.js';
 import { tempDir } from '../../serve/test/serve-process.js';
 import { orchAsync } from '../../examples/test/cli.js';
@@ -46,7 +46,7 @@ async function startServer(): Promise<BuiltServer> {
   const config = await loadConfig(project);
   const s = await buildServer({
     plans: [fakePlan('p')], triggers: [], starter: new FakeStarter(), evaluate: () => null,
-    state: openTriggerState(db), people: openSqlitePeopleStore(db), token: 'unused-bootstrap', auth: config.auth!,
+    state: await (await openBackend(db)).triggerState(), people: await (await openBackend(db)).people(), token: 'unused-bootstrap', auth: config.auth!,
   });
   await s.app.ready();
   return s;

@@ -19,7 +19,7 @@ import { storedEvent } from '../../scheduler/journal-events.js';
 import type { CommitHook, EventData, EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
 import { LeaseLost, type AsyncJournal } from '../async-journal.js';
 import type { PruneResult } from '../retention.js';
-import type { ControlRow, RunRow } from '../sqlite/journal.js';
+import type { ControlRow, RunRow } from '../async-journal.js';
 import { openMigratedPool } from './migrations.js';
 import { transaction } from './pool.js';
 import { displayUrl } from '../url.js';

@@ -5,7 +5,8 @@
 import type { RunEvent, RunSummary } from '../../scheduler/types.js';
 import type { AsyncJournal } from '../async-journal.js';
 import { irBlob } from '../ir-blob.js';
-import type { ControlRow, SqliteJournal } from './journal.js';
+import type { ControlRow } from '../async-journal.js';
+import type { SqliteJournal } from './journal.js';
 
 export function asyncJournal(journal: SqliteJournal): AsyncJournal {
   const call = async <T>(f: () => T): Promise<T> => f();

@@ -1,33 +1,6 @@
-/**
- * Durable trigger state, kept in the run database beside the journal so a restarted `orch serve`
- * knows when each schedule last ticked (for `--catch-up`), which side of its edge each `when`
- * condition was on, which firings were already claimed, and the last context signals. On
- * Postgres several `orch serve` processes share it: a claim is taken by exactly one of them.
- */
-import { isPostgresUrl } from './url.js';
-import { openSharedSqlite } from './sqlite/driver.js';
-import type pg from 'pg';
-
-export interface TriggerStateStore {
-  lastTick(trigger: string): Promise<number | null>;
-  setLastTick(trigger: string, ms: number): Promise<void>;
-  lastCondition(trigger: string): Promise<boolean | null>;
-  setLastCondition(trigger: string, value: boolean): Promise<void>;
-  /**
-   * Records that `trigger` fired for `key` (a finished run's id, a schedule tick); false when some
-   * process already had. This is what makes one run per tick and per completion when several
-   * servers share the database.
-   */
-  claim(trigger: string, key: string): Promise<boolean>;
-  context(): Promise<Record<string, unknown>>;
-  mergeContext(values: { readonly [key: string]: unknown }): Promise<Record<string, unknown>>;
-  close(): Promise<void>;
-}
-
-/** The trigger state of the run database `db`: a SQLite path or a Postgres URL. */
-export async function openTriggerStateFor(db: string): Promise<TriggerStateStore> {
-  return isPostgresUrl(db) ? pgTriggerState(await (await import('./pg/migrations.js')).openMigratedPool(db, 2)) : openTriggerState(db);
-}
+/** `orch serve`'s trigger state in the SQLite journal file (a connection of its own). */
+import { openSharedSqlite } from './driver.js';
+import type { TriggerStateStore } from '../trigger-state.js';
 
 export function openTriggerState(path: string): TriggerStateStore {
   const db = openSharedSqlite(
@@ -79,52 +52,5 @@ export function openTriggerState(path: string): TriggerStateStore {
       return readContext();
     },
     close: async () => db.close(),
-  };
-}
-
-/** The same store without a file, for tests of the engine alone. */
-export function memoryTriggerState(): TriggerStateStore {
-  return openTriggerState(':memory:');
-}
-
-/** The store on Postgres (`orch db migrate` creates its tables): one statement per call. */
-function pgTriggerState(pool: pg.Pool): TriggerStateStore {
-  const one = async <R>(sql: string, params: unknown[]): Promise<R | undefined> => (await pool.query(sql, params)).rows[0] as R | undefined;
-  const readContext = async (): Promise<Record<string, unknown>> => {
-    const out: Record<string, unknown> = {};
-    for (const row of (await pool.query('SELECT key, value FROM orch.serve_context')).rows as { key: string; value: string }[]) out[row.key] = JSON.parse(row.value);
-    return out;
-  };
-  return {
-    lastTick: async (t) => (await one<{ v: number | null }>('SELECT last_tick_ms AS v FROM orch.serve_trigger_state WHERE name = $1', [t]))?.v ?? null,
-    setLastTick: async (t, ms) => {
-      await pool.query(
-        `INSERT INTO orch.serve_trigger_state (name, last_tick_ms) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET last_tick_ms = GREATEST(orch.serve_trigger_state.last_tick_ms, excluded.last_tick_ms)`,
-        [t, ms],
-      );
-    },
-    lastCondition: async (t) => (await one<{ v: boolean | null }>('SELECT condition AS v FROM orch.serve_trigger_state WHERE name = $1', [t]))?.v ?? null,
-    setLastCondition: async (t, v) => {
-      await pool.query(
-        `INSERT INTO orch.serve_trigger_state (name, condition) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET condition = excluded.condition`,
-        [t, v],
-      );
-    },
-    claim: async (t, key) =>
-      ((await pool.query('INSERT INTO orch.serve_fired (trigger, fire_key) VALUES ($1, $2) ON CONFLICT DO NOTHING', [t, key])).rowCount ?? 0) === 1,
-    context: readContext,
-    mergeContext: async (values) => {
-      const entries = Object.entries(values);
-      if (entries.length > 0)
-        await pool.query(
-          `INSERT INTO orch.serve_context (key, value) SELECT * FROM unnest($1::text[], $2::text[])
-           ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-          [entries.map(([k]) => k), entries.map(([, v]) => JSON.stringify(v ?? null))],
-        );
-      return readContext();
-    },
-    close: () => pool.end(),
   };
 }
