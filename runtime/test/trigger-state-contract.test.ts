@@ -31,6 +31,9 @@ describe.each(BACKENDS)('trigger state on $name', (backend) => {
     await b.setLastTick('nightly', 2_000);
     await a.setLastCondition('too_hot', true);
     expect(await b.lastTick('nightly')).toBe(2_000);
+    // Never backwards: a server that ticked late does not make the next one fire that tick again.
+    await a.setLastTick('nightly', 1_500);
+    expect(await b.lastTick('nightly')).toBe(2_000);
     expect(await b.lastCondition('too_hot')).toBe(true);
     await b.setLastCondition('too_hot', false);
     expect(await a.lastCondition('too_hot')).toBe(false);

@@ -6,7 +6,6 @@ import { memoryBackend, evaluate } from '../../runtime/index.js';
 import { createInputValidator } from '../input-validator.js';
 import { missedTicks } from '../schedule.js';
 import { TriggerEngine } from '../trigger-engine.js';
-import {  } from '../../runtime/index.js';
 import { FakeStarter, fakePlan } from './fake-starter.js';
 
 const get = (root: 'event' | 'context', key: string): ExprIR => ({ op: 'get', object: { op: 'var', name: root }, key });
@@ -123,10 +122,11 @@ describe('trigger engine (in-memory runtime)', () => {
   });
 
   it('--catch-up starts one run for missed ticks; without it missed ticks are dropped', async () => {
-    const state = await memoryBackend().triggerState();
     const nightly = trigger('nightly', { kind: 'schedule', cron: '0 2 * * *', timezone: 'Europe/Paris' });
-    state.setLastTick('nightly', Date.now() - 3 * 86_400_000);
-    const build = () => {
+    // A server that last ticked three days ago, on a database of its own (a tick never goes back).
+    const build = async () => {
+      const state = await memoryBackend().triggerState();
+      await state.setLastTick('nightly', Date.now() - 3 * 86_400_000);
       const starter = new FakeStarter();
       const engine = new TriggerEngine({
         triggers: [nightly],
@@ -138,12 +138,11 @@ describe('trigger engine (in-memory runtime)', () => {
       });
       return { starter, engine };
     };
-    const off = build();
+    const off = await build();
     await off.engine.activate({ catchUp: false });
     off.engine.deactivate();
     expect(off.starter.runs).toHaveLength(0);
-    state.setLastTick('nightly', Date.now() - 3 * 86_400_000);
-    const on = build();
+    const on = await build();
     await on.engine.activate({ catchUp: true });
     on.engine.deactivate();
     expect(on.starter.runs).toHaveLength(1);

@@ -17,7 +17,7 @@ export function openTriggerState(path: string): TriggerStateStore {
   const stateOf = (name: string) => getState.get(name) as { last_tick_ms: number | null; condition: number | null } | undefined;
   const upsertTick = db.prepare(
     `INSERT INTO serve_trigger_state (name, last_tick_ms) VALUES (?, ?)
-     ON CONFLICT(name) DO UPDATE SET last_tick_ms = excluded.last_tick_ms`,
+     ON CONFLICT(name) DO UPDATE SET last_tick_ms = MAX(COALESCE(last_tick_ms, excluded.last_tick_ms), excluded.last_tick_ms)`,
   );
   const upsertCondition = db.prepare(
     `INSERT INTO serve_trigger_state (name, condition) VALUES (?, ?)
