@@ -25,6 +25,7 @@ export const UNIT = [
   'lsp/test/completion-context.test.ts',
   'lsp/test/inlay-hints.test.ts',
   'lsp/test/step-estimates.test.ts',
+  'lsp/test/v04-references.test.ts',
 
   // The scheduler core and the runtime's pure parts (over the simulated executor, in-memory and
   // SQLite journals in this process).
@@ -59,6 +60,7 @@ export const UNIT = [
   'serve/test/render.test.ts',
   'serve/test/trigger-engine.test.ts',
   'cli/test/progress.test.ts',
+  'cli/test/ci-reports.test.ts',
   'test/fuzz/seeds.test.ts',
 ];
 

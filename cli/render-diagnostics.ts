@@ -1,16 +1,15 @@
 /**
  * Renders diagnostics for `orch check` (and any command that reports diagnostics) as text with
- * code frames, as the JSON of LANGUAGE.md §6, or as SARIF 2.1.0 for GitHub code scanning.
+ * code frames or as the JSON of LANGUAGE.md §6. For CI: SARIF 2.1.0 (render-sarif.ts) and GitHub
+ * Actions annotations (render-github.ts).
  */
 import { readFileSync } from 'node:fs';
-import { relative, sep } from 'node:path';
 import { createColors } from 'picocolors';
-import { allExplanations } from '../compiler/index.js';
 import type { Diagnostic, Severity } from '../language/index.js';
 import { codeFrame, LineIndex } from '../language/index.js';
 
-export type DiagnosticFormat = 'text' | 'json' | 'sarif';
-export const DIAGNOSTIC_FORMATS: readonly DiagnosticFormat[] = ['text', 'json', 'sarif'];
+export type DiagnosticFormat = 'text' | 'json' | 'sarif' | 'github';
+export const DIAGNOSTIC_FORMATS: readonly DiagnosticFormat[] = ['text', 'json', 'sarif', 'github'];
 
 export interface TextOptions {
   /** Source text per file, for code frames; files without text get no frame. */
@@ -55,15 +54,6 @@ export function renderText(diagnostics: readonly Diagnostic[], options: TextOpti
   }
   blocks.push(summary(diagnostics, options.fileCount, c));
   return `${blocks.join('\n\n')}\n`;
-}
-
-/** `unit mismatch (duration / money)` → `UnitMismatchDurationMoney` (a SARIF rule name). */
-function pascalCase(title: string): string {
-  return title
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((w) => w[0]!.toUpperCase() + w.slice(1))
-    .join('');
 }
 
 function readQuietly(file: string): string | undefined {
@@ -117,69 +107,4 @@ export function diagnosticJson(d: Diagnostic): DiagnosticJson {
 
 export function renderJson(diagnostics: readonly Diagnostic[]): string {
   return `${JSON.stringify({ diagnostics: diagnostics.map(diagnosticJson) })}\n`;
-}
-
-const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {
-  error: 'error',
-  warning: 'warning',
-  info: 'note',
-  hint: 'note',
-};
-
-/** Forward-slash path relative to `cwd` (what GitHub code scanning resolves against the repo). */
-function sarifUri(file: string, cwd: string): string {
-  const rel = relative(cwd, file);
-  const path = rel && !rel.startsWith('../runtime') ? rel : file;
-  return encodeURI(path.split(sep).join('/'));
-}
-
-export function renderSarif(diagnostics: readonly Diagnostic[], options: { cwd: string; version: string }): string {
-  const rules = allExplanations().map((e) => ({
-    id: e.code,
-    name: pascalCase(e.title),
-    shortDescription: { text: e.title },
-    help: { text: `Run \`orch explain ${e.code}\` for details and an example.` },
-    defaultConfiguration: { level: SARIF_LEVEL[e.severity] },
-  }));
-  const ruleIndex = new Map(rules.map((r, i) => [r.id, i]));
-  const results = diagnostics.map((d) => {
-    const endColumn = d.range.end.line === d.range.start.line ? Math.max(d.range.end.column, d.range.start.column) : d.range.end.column;
-    return {
-      ruleId: d.code,
-      ...(ruleIndex.has(d.code) ? { ruleIndex: ruleIndex.get(d.code) } : {}),
-      level: SARIF_LEVEL[d.severity],
-      message: { text: d.message },
-      locations: [
-        {
-          physicalLocation: {
-            artifactLocation: { uri: sarifUri(d.file, options.cwd), uriBaseId: '%SRCROOT%' },
-            region: {
-              startLine: d.range.start.line,
-              startColumn: d.range.start.column,
-              endLine: d.range.end.line,
-              endColumn,
-            },
-          },
-        },
-      ],
-    };
-  });
-  const log = {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: 'orch',
-            version: options.version,
-            rules,
-          },
-        },
-        columnKind: 'utf16CodeUnits',
-        results,
-      },
-    ],
-  };
-  return `${JSON.stringify(log, null, 2)}\n`;
 }

@@ -76,6 +76,7 @@ export { check } from './diagnose.js';
 // What the layers above use of this one. The IR types are a contract: all of them.
 export type * from './ir/types.js';
 export { checkFiles } from './check-files.js';
+export { StageTimer, type StageTiming } from './stages.js';
 export { isUnusedDeclaration, unusedAcrossChecks } from './unused.js';
 export { checkExpr } from './check/expr.js';
 export type { RootInfo } from './check/expr.js';

@@ -5,7 +5,7 @@
  */
 import { diagnostic, type Diagnostic, type FileImport } from '../language/index.js';
 import type { ParseOutput } from '../language/index.js';
-import type { LoadedModule } from './load.js';
+import type { LoadedModule } from './loaded-module.js';
 import { dirname, join } from 'node:path';
 import { LOCK_FILE, readMcpLock } from './mcp-lock.js';
 import { mcpModuleText } from './mcp-module.js';

@@ -12,7 +12,7 @@
 import type { IToken } from 'chevrotain';
 import type * as A from './ast.js';
 import { AstBuilder } from './cst-to-ast.js';
-import { REPEATABLE, STEP_OPTION_KEYS, keyName, type Mutable, type StepOptionKey } from './node-builders.js';
+import { REPEATABLE, STEP_OPTION_KEYS, keyName, type KeyedValue, type Mutable, type StepOptionKey } from './node-builders.js';
 
 /** A property of a block: its key (the keyword, or the sub-rule name for rule-like items) and value. */
 export type Prop = readonly [key: string, value: unknown];
@@ -36,8 +36,13 @@ export class AstActions extends AstBuilder {
     return this.recordTypeFrom(fields, this.range(start, end));
   }
 
-  fieldDeclOf(name: IToken, type: A.TypeExpr, dataClass: IToken | undefined, def: A.Expr | undefined, start: number, end: number): A.FieldDecl {
-    return this.fieldDecl(name, type, dataClass, def, this.range(start, end));
+  fieldDeclOf(name: IToken, type: A.TypeExpr, annotations: IToken[] | undefined, def: A.Expr | undefined, options: IToken[] | undefined, start: number, end: number): A.FieldDecl {
+    return this.fieldDecl(name, type, annotations, def, options, this.range(start, end));
+  }
+
+  /** The fields of a `context` block are parsed while this is on (`max_age`, `hold`). */
+  setInContext(on: boolean): void {
+    this.inContext = on;
   }
 
   namedTypeOf(name: A.QualifiedName, args: readonly A.TypeExpr[], start: number, end: number): A.TypeExpr {
@@ -193,5 +198,51 @@ export class AstActions extends AstBuilder {
     const d: Mutable<A.SimulateDecl> = { kind: 'SimulateDecl', capability, range: this.range(start, end) };
     this.props(props, `simulate '${capability.parts.map((p) => p.name).join('.')}'`, (key, v) => this.simulateProp(d, key, v));
     return d;
+  }
+
+  simulateContextOf(signals: readonly A.StaleSignal[], start: number, end: number): A.SimulateContextDecl {
+    return this.simulateContext(signals, this.range(start, end));
+  }
+
+  staleSignalOf(name: IToken, share: IToken, start: number, end: number): A.StaleSignal {
+    return this.staleSignal(name, share, this.range(start, end));
+  }
+
+  // ───────────── v0.4: sources and tests ─────────────
+
+  sourceOf(name: IToken, topics: readonly A.TopicMapping[], start: number, end: number): A.SourceDecl {
+    return this.source(name, topics, this.range(start, end));
+  }
+
+  topicOf(topic: IToken, signal: IToken, options: readonly KeyedValue[] | undefined, start: number, end: number): A.TopicMapping {
+    return this.topic(topic, signal, options, this.range(start, end));
+  }
+
+  testOf(name: IToken, items: readonly Prop[], start: number, end: number): A.TestDecl {
+    const d = this.testStart(name, this.range(start, end));
+    this.props(items, `test "${d.name.parts.join('')}"`, (key, v) => this.testItem(d, key, v));
+    return this.testDone(d);
+  }
+
+  testOriginOf(run: IToken, hash: IToken, start: number, end: number): A.TestOrigin {
+    return this.testOrigin(run, hash, this.range(start, end));
+  }
+
+  mockOf(capability: A.QualifiedName, where: A.Expr | undefined, fails: IToken | undefined, times: IToken | undefined, returns: A.Expr[], options: readonly Prop[] | undefined, start: number, end: number): A.MockDecl {
+    const m = this.mock(capability, where, fails, times, returns, this.range(start, end));
+    if (options) this.props(options, `mock '${capability.parts.map((p) => p.name).join('.')}'`, (key, v) => this.mockOption(m, key, v));
+    return m;
+  }
+
+  decisionOf(kw: IToken, step: IToken, people: IToken[], at: A.DurationLit | undefined, start: number, end: number): A.DecisionDecl {
+    return this.decision(kw, step, people, at, this.range(start, end));
+  }
+
+  signalOf(name: IToken, value: A.Expr, at: A.DurationLit, start: number, end: number): A.SignalDecl {
+    return this.signal(name, value, at, this.range(start, end));
+  }
+
+  expectOf(always: boolean, condition: A.Expr, start: number, end: number): A.ExpectDecl {
+    return this.expect(always, condition, this.range(start, end));
   }
 }

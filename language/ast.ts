@@ -44,6 +44,9 @@ export interface Comment extends Node {
 export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd';
 export type DataClass = 'public' | 'internal' | 'personal' | 'sensitive' | 'secret';
 export const DATA_CLASSES: readonly DataClass[] = ['public', 'internal', 'personal', 'sensitive', 'secret'];
+/** LANGUAGE.md §9.3: a value's integrity label (`@trusted` / `@untrusted`, `trust …`). */
+export type Integrity = 'trusted' | 'untrusted';
+export const INTEGRITIES: readonly Integrity[] = ['trusted', 'untrusted'];
 
 export interface StringLit extends Node {
   readonly kind: 'StringLit';
@@ -107,11 +110,17 @@ export interface IndexExpr extends Node {
   readonly object: Expr;
   readonly index: Expr;
 }
-/** Built-in function call in an expression: `len(x)`, `secret("NAME")`, `format(...)`. */
+/**
+ * Built-in function call in an expression: `len(x)`, `secret("NAME")`, `format(...)`,
+ * `calls(email)`, `known(context.motion)`. Positional arguments come first; `named` holds the
+ * named ones after them (LANGUAGE.md §9.3: `endorse(v, reason: "…")`,
+ * `declassify(v, to: internal, reason: "…")`), absent when there are none.
+ */
 export interface CallExpr extends Node {
   readonly kind: 'CallExpr';
   readonly callee: Ident;
   readonly args: readonly Expr[];
+  readonly named?: readonly Argument[];
 }
 export type UnaryOp = 'not' | '-';
 export interface UnaryExpr extends Node {
@@ -179,12 +188,24 @@ export interface MapType extends Node {
   readonly kind: 'MapType';
   readonly value: TypeExpr;
 }
+/**
+ * `name: T @class @integrity = default max_age D hold D`. Annotations stack in any order (one data
+ * class, one integrity). In a `context` block (§9.4) `= expr` makes the field a derived signal,
+ * `max_age` is how long a set value stays fresh and `hold` keeps a derived `true` for a while;
+ * the parser reports `max_age` and `hold` anywhere but on a context field.
+ */
 export interface FieldDecl extends Node {
   readonly kind: 'FieldDecl';
   readonly name: Ident;
   readonly type: TypeExpr;
   readonly dataClass?: DataClass;
+  /** §9.3: `@trusted` (a sink that needs trust) or `@untrusted` (a source, or a sink that accepts anything). */
+  readonly trust?: Integrity;
   readonly default?: Expr;
+  /** §9.4: `max_age D` on a context signal. */
+  readonly maxAge?: DurationLit;
+  /** §9.4: `hold D` on a derived context signal. */
+  readonly hold?: DurationLit;
   readonly doc?: string;
 }
 export interface RecordType extends Node {
@@ -286,6 +307,10 @@ export interface CapabilityDecl extends Node {
   readonly model?: StringLit;
   readonly temperature?: NumberLit;
   readonly maxTokens?: NumberLit;
+  /** v0.4 (§9.3): `trust untrusted` makes its output an untrusted source; `trust trusted` (an MCP tool's refinement) a trusted one. */
+  readonly trust?: Integrity;
+  /** v0.4 (§9.3): `endorses true` — a deterministic validator whose output is trusted whatever it read. */
+  readonly endorses?: boolean;
 }
 
 export type ResourceKind =
@@ -311,6 +336,10 @@ export interface ResourceDecl extends Node {
   /** v0.3 (§8.1): the orch.config endpoint and the model a `provides llm` resource serves. */
   readonly endpoint?: StringLit;
   readonly model?: StringLit;
+  /** v0.4 (§9.3): `accepts CLASS` — the highest data class this resource takes, whatever its tier says. */
+  readonly accepts?: DataClass;
+  /** v0.4 (§9.4): `available when COND` — the resource is chosen only while COND is true. */
+  readonly availableWhen?: Expr;
 }
 
 export type Strategy = 'privacy_first' | 'cost' | 'latency' | 'comfort' | 'balanced';
@@ -599,11 +628,123 @@ export interface SimulateDecl extends Node {
   readonly cost?: RangeExpr | MoneyLit;
 }
 
+/** v0.4 (§9.4): `simulate context { motion stale 20% }` — how `orch verify` lets signals go stale. */
+export interface SimulateContextDecl extends Node {
+  readonly kind: 'SimulateContextDecl';
+  readonly doc?: string;
+  readonly signals: readonly StaleSignal[];
+}
+/** `motion stale 20%`: the signal is unknown in that share of the explored runs. */
+export interface StaleSignal extends Node {
+  readonly kind: 'StaleSignal';
+  readonly signal: Ident;
+  readonly share: PercentLit;
+}
+
+// ───────────────────────────── context sources (v0.4 §9.4) ─────────────────────────────
+
+/** `source NAME { topic "T" sets SIGNAL [from EXPR] [at EXPR] … }`; its connection is orch.config's `sources.NAME`. */
+export interface SourceDecl extends Node {
+  readonly kind: 'SourceDecl';
+  readonly name: Ident;
+  readonly doc?: string;
+  /** In source order. */
+  readonly topics: readonly TopicMapping[];
+}
+/** `topic "home/+/motion" sets motion from payload.state == "ON" at payload.ts` */
+export interface TopicMapping extends Node {
+  readonly kind: 'TopicMapping';
+  /** The topic filter as written (`+` and `#` wildcards; no interpolation). */
+  readonly topic: StringLit;
+  /** The context signal it sets (a field of `context`). */
+  readonly signal: Ident;
+  /** The value, over `payload` and `topic`; absent: `payload`. */
+  readonly from?: Expr;
+  /** When the sample was taken, over `payload` and `topic`; absent: when the message arrived. */
+  readonly at?: Expr;
+}
+
+// ───────────────────────────── tests of plans (v0.4 §9.2) ─────────────────────────────
+
+/**
+ * `test "NAME" { plan P … }`. Items may come in any order; each list keeps source order. A
+ * virtual time (`at`) is a duration and may be written negative (`at -1h`) so the checker can
+ * report it (E0901) rather than the parser.
+ */
+export interface TestDecl extends Node {
+  readonly kind: 'TestDecl';
+  /** The test's name (a string without interpolation). */
+  readonly name: StringLit;
+  readonly doc?: string;
+  /** `captured_from "RUN" ir_hash "HASH"`: written by `orch test --capture` (its first line). */
+  readonly origin?: TestOrigin;
+  /** `plan P` (as the test's file sees it: `plan refunds.refund_flow`); required. */
+  readonly plan: QualifiedName;
+  /** `started_by "dave"`; default `test`. */
+  readonly startedBy?: StringLit;
+  readonly input?: RecordLit;
+  readonly context?: RecordLit;
+  readonly mocks: readonly MockDecl[];
+  /** `approve` / `reject` lines. */
+  readonly decisions: readonly DecisionDecl[];
+  readonly signals: readonly SignalDecl[];
+  readonly expects: readonly ExpectDecl[];
+}
+export interface TestOrigin extends Node {
+  readonly kind: 'TestOrigin';
+  readonly run: StringLit;
+  readonly irHash: StringLit;
+}
+/**
+ * `mock CAP [where COND] returns V [then V]… [latency D] [cost M | usage {…}]` or
+ * `mock CAP [where COND] fails "MESSAGE" [times N then returns V [then V]…] …`.
+ */
+export interface MockDecl extends Node {
+  readonly kind: 'MockDecl';
+  /** A capability as the test's file sees it: `charge`, `refunds.charge`, `files.read_text_file`. */
+  readonly capability: QualifiedName;
+  /** Over the call's `input`. */
+  readonly where?: Expr;
+  /** `fails "MESSAGE"`: calls fail with it — every call, or the first `times` ones. */
+  readonly fails?: StringLit;
+  readonly times?: NumberLit;
+  /** The answers in call order, the last repeating; empty for a `fails` mock without `times`. */
+  readonly returns: readonly Expr[];
+  readonly latency?: DurationLit;
+  readonly cost?: MoneyLit;
+  /** `usage { input_tokens: 900, output_tokens: 120 }`, priced as §8.1 does (not with `cost`). */
+  readonly usage?: RecordLit;
+}
+/** `approve STEP by "a", "b" [at D]` / `reject STEP by "c" [at D]`: D after the step begins to wait. */
+export interface DecisionDecl extends Node {
+  readonly kind: 'DecisionDecl';
+  readonly decision: 'approve' | 'reject';
+  readonly step: Ident;
+  /** The deciders, in order. */
+  readonly by: readonly StringLit[];
+  readonly at?: DurationLit;
+}
+/** `signal context.X = V at D`: D after the run started. */
+export interface SignalDecl extends Node {
+  readonly kind: 'SignalDecl';
+  /** The X of `context.X`. */
+  readonly signal: Ident;
+  readonly value: Expr;
+  readonly at: DurationLit;
+}
+/** `expect P` (the final state) or `expect always P` (every state). */
+export interface ExpectDecl extends Node {
+  readonly kind: 'ExpectDecl';
+  readonly always?: true;
+  readonly condition: Expr;
+}
+
 // ───────────────────────────── module ─────────────────────────────
 
 export type Declaration =
   | TypeAliasDecl | CapabilityDecl | ResourceDecl | PolicyDecl | GuardrailDecl | ContextDecl
-  | PlanDecl | TriggerDecl | InvariantDecl | SimulateDecl;
+  | PlanDecl | TriggerDecl | InvariantDecl | SimulateDecl
+  | SimulateContextDecl | SourceDecl | TestDecl;
 
 export interface Module extends Node {
   readonly kind: 'Module';
@@ -620,7 +761,8 @@ export type AnyNode =
   | Module | ModuleDecl | ImportDecl | Declaration | Ident | QualifiedName | Comment
   | Expr | RecordField | TypeExpr | FieldDecl | RetrySpec | BudgetDecl | RateLimitDecl | WeightDecl
   | Selector | GuardrailRule | Argument | StepAction | StepDecl | ForEachDecl | SuccessCriterion
-  | TriggerSource | RaceDecl | RepeatDecl;
+  | TriggerSource | RaceDecl | RepeatDecl
+  | StaleSignal | TopicMapping | TestOrigin | MockDecl | DecisionDecl | SignalDecl | ExpectDecl;
 
 export function tierOf(kind: ResourceKind): Tier {
   switch (kind) {

@@ -14,7 +14,7 @@ import type * as A from './ast.js';
 import type { Range } from './diagnostic.js';
 import { child, need, nodes, nodeSpan, onlyChild, token, tokens, MISSING } from './cst-access.js';
 import { RESERVED_WORDS, isTerminatedString, lex, scanInterpolation } from './lexer.js';
-import { fitted, keyName, NodeBuilders, REPEATABLE, STEP_OPTION_KEYS, type Mutable, type StepOptionKey } from './node-builders.js';
+import { fitted, keyName, NodeBuilders, REPEATABLE, STEP_OPTION_KEYS, type KeyedValue, type Mutable, type StepOptionKey } from './node-builders.js';
 import { parseExpressionTokens } from './parser.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
 import { MAX_EXPRESSION_DEPTH, MAX_INTERPOLATION_DEPTH, nestingLimit } from './nesting.js';
@@ -318,7 +318,7 @@ export class AstBuilder extends NodeBuilders {
     if (name) {
       const args = child(n, 'positionalArgs');
       if (!args) return this.nameOrCall(name, undefined, 0);
-      return this.nameOrCall(name, nodes(args, 'arg').map((a) => this.expression(a)), need(nodeSpan(args))[1]);
+      return this.nameOrCall(name, this.callArguments(args), need(nodeSpan(args))[1]);
     }
     const inner = child(n, 'inner');
     if (inner) {
@@ -332,6 +332,21 @@ export class AstBuilder extends NodeBuilders {
     const rec = child(n, 'recordLit');
     if (rec) return this.recordLit(rec);
     throw MISSING;
+  }
+
+  /** A built-in's arguments in source order: expressions, and `Argument`s for the named ones. */
+  private callArguments(n: CstNode): (A.Expr | A.Argument)[] {
+    const positional = nodes(n, 'arg');
+    const names = tokens(n, 'namedArg');
+    if (names.length === 0) return positional.map((a) => this.expression(a));
+    const values = nodes(n, 'namedValue');
+    const items: { at: number; item: A.Expr | A.Argument }[] = [];
+    for (const a of positional) items.push({ at: need(nodeSpan(a))[0], item: this.expression(a) });
+    for (const [nameTok, value] of pairUp(names, values)) {
+      const arg = this.attempt(() => this.argument(nameTok, this.expression(value)));
+      if (arg) items.push({ at: nameTok.startOffset, item: arg });
+    }
+    return items.sort((a, b) => a.at - b.at).map((x) => x.item);
   }
 
   recordLit(n: CstNode | undefined): A.RecordLit {
@@ -380,7 +395,10 @@ export class AstBuilder extends NodeBuilders {
     const name = need(token(n, 'name')); // a field without its name is dropped before its type is looked at
     const type = this.typeExpr(child(n, 'typeExpr'));
     const def = child(n, 'default');
-    return this.fieldDecl(name, type, token(n, 'dataClass'), def && this.expression(def), range);
+    const annotations = tokens(n, 'annotation');
+    const keys = tokens(n, 'fieldKey');
+    const options = keys.length === 0 ? undefined : pairUp(keys, tokens(n, 'fieldValue')).flat();
+    return this.fieldDecl(name, type, annotations.length > 0 ? annotations : undefined, def && this.expression(def), options, range);
   }
 
   private namedTypeNode(n: CstNode): A.TypeExpr {
@@ -464,8 +482,13 @@ export class AstBuilder extends NodeBuilders {
       case 'guardrailDecl':
         return this.guardrail(n);
       case 'contextDecl': {
-        const rec = this.recordType(child(n, 'recordType'));
-        return { kind: 'ContextDecl', fields: rec.fields, range: this.nodeRange(n) };
+        this.inContext = true;
+        try {
+          const rec = this.recordType(child(n, 'recordType'));
+          return { kind: 'ContextDecl', fields: rec.fields, range: this.nodeRange(n) };
+        } finally {
+          this.inContext = false;
+        }
       }
       case 'planDecl':
         return this.plan(n);
@@ -473,8 +496,14 @@ export class AstBuilder extends NodeBuilders {
         return this.trigger(n);
       case 'invariantDecl':
         return this.invariant(n);
-      case 'simulateDecl':
-        return this.simulate(n);
+      case 'simulateDecl': {
+        const ctx = child(n, 'simulateContext');
+        return ctx ? this.simulateContextNode(n, ctx) : this.simulate(n);
+      }
+      case 'sourceDecl':
+        return this.sourceNode(n);
+      case 'testDecl':
+        return this.testNode(n);
       default:
         throw MISSING;
     }
@@ -818,6 +847,91 @@ export class AstBuilder extends NodeBuilders {
     }
     return d;
   }
+
+  // ───────────── v0.4: simulated staleness, sources, tests ─────────────
+
+  private simulateContextNode(n: CstNode, ctx: CstNode): A.SimulateContextDecl {
+    const signals: A.StaleSignal[] = [];
+    for (const s of nodes(ctx, 'staleSignal')) {
+      const x = this.attempt(() => this.staleSignal(token(s, 'name'), token(s, 'value'), this.nodeRange(s)));
+      if (x) signals.push(x);
+    }
+    return this.simulateContext(signals, this.nodeRange(n));
+  }
+
+  private sourceNode(n: CstNode): A.SourceDecl {
+    const name = need(token(n, 'name'));
+    const topics: A.TopicMapping[] = [];
+    for (const t of nodes(n, 'topicMapping')) {
+      const x = this.attempt(() => this.topicNode(t));
+      if (x) topics.push(x);
+    }
+    return this.source(name, topics, this.nodeRange(n));
+  }
+
+  private topicNode(n: CstNode): A.TopicMapping {
+    const keys = tokens(n, 'key');
+    const values = [...nodes(n, 'fromValue'), ...nodes(n, 'atValue')];
+    const options: KeyedValue[] = [];
+    for (const [k, value] of pairUp(keys, values.sort((a, b) => need(nodeSpan(a))[0] - need(nodeSpan(b))[0]))) {
+      const e = this.attempt(() => this.expression(value));
+      if (e) options.push([k, e]);
+    }
+    return this.topic(need(token(n, 'topic')), need(token(n, 'name')), options.length > 0 ? options : undefined, this.nodeRange(n));
+  }
+
+  private testNode(n: CstNode): A.TestDecl {
+    const d = this.testStart(need(token(n, 'name')), this.nodeRange(n));
+    this.properties(n, 'testItem', `test "${d.name.parts.join('')}"`, (key, p) => this.testItem(d, key, this.testValue(key, p)));
+    return this.testDone(d);
+  }
+
+  /** A test item's value as the direct path gets it. */
+  private testValue(key: string, p: CstNode): unknown {
+    const range = this.nodeRange(p);
+    switch (key) {
+      case 'testOrigin': return this.testOrigin(token(p, 'run'), token(p, 'hash'), range);
+      case 'mockDecl': return this.mockNode(p);
+      case 'decisionDecl': {
+        const at = child(p, 'virtualTime');
+        return this.decision(token(p, 'decision'), token(p, 'step'), tokens(need(child(p, 'people')), 'value'), at && this.virtualTimeNode(at), range);
+      }
+      case 'signalDecl': return this.signal(token(p, 'name'), this.expression(child(p, 'expression')), this.virtualTimeNode(child(p, 'virtualTime')), range);
+      case 'expectDecl': return this.expect(token(p, 'modality') !== undefined, this.expression(child(p, 'expression')), range);
+      default: return this.propValue(key, p);
+    }
+  }
+
+  private virtualTimeNode(n: CstNode | undefined): A.DurationLit {
+    const node = need(n);
+    return this.virtualTime(token(node, 'sign'), token(node, 'value'));
+  }
+
+  private mockNode(n: CstNode): A.MockDecl {
+    const where = child(n, 'where');
+    const returns = nodes(n, 'returns').map((r) => this.expression(r));
+    const capability = this.qualifiedName(child(n, 'qualifiedName'));
+    const m = this.mock(capability, where && this.expression(where), token(n, 'fails'), token(n, 'times'), returns, this.nodeRange(n));
+    if (!m.fails && returns.length === 0) throw MISSING; // neither `returns` nor `fails`: reported by the parser
+    this.properties(n, 'mockOption', `mock '${capability.parts.map((p) => p.name).join('.')}'`, (key, p) => this.mockOption(m, key, this.propValue(key, p)));
+    return m;
+  }
+}
+
+/**
+ * Pairs each key token with the first value (token or node) after it and before the next key:
+ * after recovery a key may lack its value, and then it is left out.
+ */
+function pairUp<V extends IToken | CstNode>(keys: readonly IToken[], values: readonly V[]): [IToken, V][] {
+  const start = (x: V): number => ('image' in x ? x.startOffset : (nodeSpan(x)?.[0] ?? -1));
+  if (keys.length === values.length) return keys.map((k, i) => [k, values[i]!]);
+  const out: [IToken, V][] = [];
+  keys.forEach((k, i) => {
+    const next = keys[i + 1]?.startOffset ?? Infinity;
+    const value = values.find((x) => start(x) > k.startOffset && start(x) < next);
+    if (value) out.push([k, value]);
+  });
+  return out;
 }
 
 /** Offset of the inline first operand of an `expression` node. */

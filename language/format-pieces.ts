@@ -26,7 +26,7 @@ import { printModuleChunks, type PrintedChunk } from './printer.js';
  */
 export const PIECE_CHARS = 8 * 1024;
 
-const DECLARATION = /\n\}[ \t]*(?=\r?\n(?:[ \t]*\r?\n)*(?:type|capability|resource|policy|guardrail|context|plan|trigger|invariant|simulate)(?![A-Za-z0-9_]))/g;
+const DECLARATION = /\n\}[ \t]*(?=\r?\n(?:[ \t]*\r?\n)*(?:type|capability|resource|policy|guardrail|context|plan|trigger|invariant|simulate|source|test)(?![A-Za-z0-9_]))/g;
 
 /**
  * Offsets where pieces start, from 0, with `text.length` last: each piece of at least `size`

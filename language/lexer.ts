@@ -47,6 +47,11 @@ export const SOFT_KEYWORDS = [
   'until', 'run', 'success', 'on', 'fallback', 'compensate', 'join', 'race', 'repeat',
   'schedule', 'timezone', 'event', 'manual', 'api', 'when', 'with', 'debounce',
   'always', 'never', 'eventually', 'fail',
+  // v0.4: tests of plans (§9.2), integrity (§9.3), an always-fresh context (§9.4).
+  'test', 'captured_from', 'ir_hash', 'started_by', 'mock', 'returns', 'then', 'fails', 'times', 'usage',
+  'approve', 'reject', 'by', 'at', 'signal', 'expect',
+  'trust', 'endorses', 'accepts',
+  'max_age', 'hold', 'source', 'topic', 'sets', 'available', 'stale',
 ] as const;
 export type SoftKeyword = (typeof SOFT_KEYWORDS)[number];
 
@@ -344,7 +349,7 @@ export const ALL_TOKENS: TokenType[] = [
 /** Keywords that start a top-level declaration. */
 export const DECLARATION_KEYWORDS: readonly SoftKeyword[] = [
   'module', 'import', 'type', 'capability', 'resource', 'policy', 'guardrail', 'context', 'plan',
-  'trigger', 'invariant', 'simulate',
+  'trigger', 'invariant', 'simulate', 'test', 'source',
 ];
 /**
  * Recovery categories. `TopJunk`: any token that cannot start a declaration (consumed at the

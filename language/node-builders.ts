@@ -12,7 +12,7 @@
 import type { IToken, TokenType } from 'chevrotain';
 import type * as A from './ast.js';
 import {
-  CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES,
+  CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, INTEGRITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES,
 } from './ast.js';
 import { diagnostic, type Diagnostic, type Range } from './diagnostic.js';
 import { isMissing, need, MISSING } from './cst-access.js';
@@ -39,11 +39,12 @@ export const PRIMITIVES = new Set<string>(['string', 'number', 'int', 'bool', 'd
 export const REPEATABLE = new Set([
   'budgetDecl', 'rateLimitDecl', 'forbidRule', 'requireRule', 'assertRule', 'checkRule',
   'stepDecl', 'forEach', 'raceBlock', 'repeatBlock', 'invariantDecl', 'successDecl',
+  'mockDecl', 'decisionDecl', 'signalDecl', 'expectDecl',
 ]);
 
-/** The name a property key is reported under (the retry sub-rule is the `retry` property). */
+/** The name a property key is reported under (a sub-rule is reported as its keyword). */
 export function keyName(key: string): string {
-  return key === 'retrySpec' ? 'retry' : key;
+  return key === 'retrySpec' ? 'retry' : key === 'testOrigin' ? 'captured_from' : key;
 }
 
 /** Step options in the order they are assigned to a StepDecl, whatever their source order. */
@@ -81,9 +82,14 @@ export function fitted<T>(items: T[]): T[] {
   return items.length < 17 ? items.slice() : items;
 }
 
+/** A `key value` option whose value is already built (`from EXPR` of a topic mapping). */
+export type KeyedValue = readonly [key: IToken, value: A.Expr];
+
 export abstract class NodeBuilders {
   readonly diagnostics: Diagnostic[] = [];
   protected inSimulate = false;
+  /** Building the fields of a `context` block (`max_age` and `hold` are allowed). */
+  protected inContext = false;
 
   constructor(
     readonly file: string,
@@ -310,10 +316,27 @@ export abstract class NodeBuilders {
     }
   }
 
-  /** A name, or a call when it has arguments (`end`: just past the closing parenthesis). */
-  nameOrCall(name: IToken, args: A.Expr[] | undefined, end: number): A.Expr {
+  /**
+   * A name, or a call when it has arguments (`end`: just past the closing parenthesis). Named
+   * arguments (`Argument` nodes) come after the positional ones; a name given twice is E0102.
+   */
+  nameOrCall(name: IToken, args: readonly (A.Expr | A.Argument)[] | undefined, end: number): A.Expr {
     if (!args) return { kind: 'NameExpr', name: name.image, range: this.tokRange(name) };
-    return { kind: 'CallExpr', callee: this.ident(name), args, range: this.range(name.startOffset, end) };
+    let named: A.Argument[] | undefined;
+    let positional = args as A.Expr[];
+    if (args.some((a) => a.kind === 'Argument')) {
+      positional = [];
+      named = [];
+      for (const a of args) {
+        if (a.kind === 'Argument') named.push(a);
+        else if (named.length > 0) this.error(`a positional argument cannot follow a named one in ${name.image}(…)`, a.range);
+        else positional.push(a);
+      }
+      named = this.firstOfEach(named, `${name.image}(…)`, (a) => a.name);
+    }
+    const call: Mutable<A.CallExpr> = { kind: 'CallExpr', callee: this.ident(name), args: positional, range: this.range(name.startOffset, end) };
+    if (named) call.named = named;
+    return call;
   }
 
   member(object: A.Expr, m: IToken): A.MemberExpr {
@@ -336,7 +359,7 @@ export abstract class NodeBuilders {
    * `fields` without the repeats of a name (each an E0102), as an exact copy: the tree keeps it,
    * and a list pushed to has room for 17 (a file of many small plans has two records a plan).
    */
-  private firstOfEach<F>(fields: readonly F[], owner: string, nameOf: (f: F) => A.Ident): F[] {
+  protected firstOfEach<F>(fields: readonly F[], owner: string, nameOf: (f: F) => A.Ident): F[] {
     // One field cannot repeat: no bag (a map) for it.
     if (fields.length < 2) return fields.slice();
     const bag = this.newBag(owner);
@@ -354,11 +377,62 @@ export abstract class NodeBuilders {
     return { kind: 'RecordType', fields: this.firstOfEach(fields, 'this record type', (f) => f.name), range };
   }
 
-  fieldDecl(name: IToken | undefined, type: A.TypeExpr, dataClass: IToken | undefined, def: A.Expr | undefined, range: Range): A.FieldDecl {
+  /**
+   * A field. `annotations`: the words after `@` (a data class and an integrity, any order);
+   * `options`: `max_age` / `hold` key and value tokens in pairs (context fields only, §9.4).
+   */
+  fieldDecl(
+    name: IToken | undefined,
+    type: A.TypeExpr,
+    annotations: readonly IToken[] | undefined,
+    def: A.Expr | undefined,
+    options: readonly IToken[] | undefined,
+    range: Range,
+  ): A.FieldDecl {
     const f: Mutable<A.FieldDecl> = { kind: 'FieldDecl', name: this.ident(name), type, range };
-    if (dataClass) this.setWord(f, 'dataClass', dataClass, DATA_CLASSES, 'data class');
+    if (annotations) this.annotate(f, annotations);
     if (def) f.default = def;
+    if (options) this.fieldOptions(f, options);
     return this.withDoc(f, range.start.offset);
+  }
+
+  /** `@personal @untrusted`: one data class and one integrity; a second of either is E0102. */
+  private annotate(f: Mutable<A.FieldDecl>, annotations: readonly IToken[]): void {
+    const bag = annotations.length > 1 ? this.newBag(`field '${f.name.name}'`) : undefined;
+    for (const t of annotations) {
+      const word = t.image;
+      const integrity = (INTEGRITIES as readonly string[]).includes(word);
+      const known = integrity || (DATA_CLASSES as readonly string[]).includes(word);
+      if (!known) {
+        this.error(`unknown data class '${word}' (expected one of: ${DATA_CLASSES.join(', ')}); integrity is @trusted or @untrusted`, this.tokRange(t));
+        continue;
+      }
+      if (bag && !this.firstTime(bag, integrity ? 'integrity' : 'data class', t.startOffset, t.endOffset! + 1)) continue;
+      if (integrity) f.trust = word as A.Integrity;
+      else f.dataClass = word as A.DataClass;
+    }
+  }
+
+  /** `max_age D` / `hold D` (pairs of key and value tokens): durations, on context fields only. */
+  private fieldOptions(f: Mutable<A.FieldDecl>, options: readonly IToken[]): void {
+    const bag = options.length > 2 ? this.newBag(`field '${f.name.name}'`) : undefined;
+    for (let i = 0; i + 1 < options.length; i += 2) {
+      const key = options[i]!;
+      const word = key.image;
+      if (bag && !this.firstTime(bag, word, key.startOffset, key.endOffset! + 1)) continue;
+      if (!this.inContext) {
+        this.error(`'${word}' applies only to a field of a context block (a signal)`, this.tokRange(key));
+        continue;
+      }
+      if (word === 'hold' && !f.default) {
+        this.error(`'hold' applies only to a derived signal: ${f.name.name}: T = EXPR hold D`, this.tokRange(key));
+        continue;
+      }
+      const d = this.attempt(() => this.unitLit(options[i + 1], word, 'duration'));
+      if (!d) continue;
+      if (word === 'max_age') f.maxAge = d;
+      else f.hold = d;
+    }
   }
 
   /**
@@ -444,6 +518,8 @@ export abstract class NodeBuilders {
       case 'temperature': d.temperature = this.numberLit(t); break;
       // Its range (≥ 1, whole) is E0801 in the compiler (§8.9), not a parse error.
       case 'max_tokens': d.maxTokens = this.numberLit(t); break;
+      case 'trust': this.setWord(d, 'trust', t, INTEGRITIES, 'integrity'); break;
+      case 'endorses': d.endorses = v as boolean; break;
     }
   }
 
@@ -460,6 +536,8 @@ export abstract class NodeBuilders {
       case 'energy': d.energy = this.numberLit(t); break;
       case 'endpoint': d.endpoint = this.stringLit(t, false); break;
       case 'model': d.model = this.stringLit(t, false); break;
+      case 'accepts': this.setWord(d, 'accepts', t, DATA_CLASSES, 'data class'); break;
+      case 'available': d.availableWhen = v as A.Expr; break;
     }
   }
 
@@ -665,6 +743,136 @@ export abstract class NodeBuilders {
   invariantDecl(name: A.Ident | A.StringLit, modality: IToken, condition: A.Expr, range: Range): A.InvariantDecl {
     const d: Mutable<A.InvariantDecl> = { kind: 'InvariantDecl', name, modality: modality.image as A.Modality, condition, range };
     return this.withDoc(d, range.start.offset);
+  }
+
+  /** `simulate context { … }`: a signal named twice is E0102. */
+  simulateContext(signals: readonly A.StaleSignal[], range: Range): A.SimulateContextDecl {
+    return { kind: 'SimulateContextDecl', signals: this.firstOfEach(signals, 'simulate context', (s) => s.signal), range };
+  }
+
+  staleSignal(name: IToken | undefined, share: IToken | undefined, range: Range): A.StaleSignal {
+    return { kind: 'StaleSignal', signal: this.ident(name), share: this.unitLit(share, 'stale', 'percent'), range };
+  }
+
+  // ───────────── context sources (v0.4 §9.4) ─────────────
+
+  source(name: IToken | undefined, topics: readonly A.TopicMapping[], range: Range): A.SourceDecl {
+    return { kind: 'SourceDecl', name: this.ident(name), topics: fitted([...topics]), range };
+  }
+
+  /** `topic "T" sets X [from E] [at E]`: `from` and `at` in either order, each once (E0102). */
+  topic(topic: IToken | undefined, signal: IToken | undefined, options: readonly KeyedValue[] | undefined, range: Range): A.TopicMapping {
+    const m: Mutable<A.TopicMapping> = { kind: 'TopicMapping', topic: this.stringLit(topic, false), signal: this.ident(signal), range };
+    if (!options) return m;
+    const bag = options.length > 1 ? this.newBag(`the topic mapping of '${m.signal.name}'`) : undefined;
+    for (const [key, value] of options) {
+      if (bag && !this.firstTime(bag, key.image, key.startOffset, key.endOffset! + 1)) continue;
+      if (key.image === 'from') m.from = value;
+      else m.at = value;
+    }
+    return m;
+  }
+
+  // ───────────── tests of plans (v0.4 §9.2) ─────────────
+
+  /** A test before its items; `testItem` fills it, `testDone` checks it has a plan. */
+  testStart(name: IToken | undefined, range: Range): Mutable<A.TestDecl> {
+    const tok = need(name);
+    let title: A.StringLit;
+    if (tok.tokenType === StringTok) title = this.stringLit(tok, false);
+    else {
+      this.error(`a test is named by a string: test "${tok.image}" { … }`, this.tokRange(tok));
+      title = { kind: 'StringLit', parts: [tok.image], range: this.tokRange(tok) };
+    }
+    const d = { kind: 'TestDecl', name: title, range, mocks: [], decisions: [], signals: [], expects: [] };
+    return d as unknown as Mutable<A.TestDecl>;
+  }
+
+  testItem(d: Mutable<A.TestDecl>, key: string, v: unknown): void {
+    switch (key) {
+      case 'plan': d.plan = v as A.QualifiedName; break;
+      case 'input': d.input = v as A.RecordLit; break;
+      case 'context': d.context = v as A.RecordLit; break;
+      case 'started_by': d.startedBy = this.stringLit(v as IToken, false); break;
+      case 'testOrigin': d.origin = v as A.TestOrigin; break;
+      case 'mockDecl': (d.mocks as A.MockDecl[]).push(v as A.MockDecl); break;
+      case 'decisionDecl': (d.decisions as A.DecisionDecl[]).push(v as A.DecisionDecl); break;
+      case 'signalDecl': (d.signals as A.SignalDecl[]).push(v as A.SignalDecl); break;
+      case 'expectDecl': (d.expects as A.ExpectDecl[]).push(v as A.ExpectDecl); break;
+    }
+  }
+
+  /** A test names the plan it runs; without `plan P` it is an E0001 and left out. */
+  testDone(d: Mutable<A.TestDecl>): A.TestDecl {
+    if (!d.plan) {
+      const range = d.range;
+      if (!this.hasSyntaxErrorIn(range.start.offset, range.end.offset + 1)) this.error(`test "${this.plainText(d.name)}" needs 'plan P' (the plan it runs)`, d.name.range);
+      throw MISSING;
+    }
+    return d;
+  }
+
+  private plainText(s: A.StringLit): string {
+    return s.parts.filter((p): p is string => typeof p === 'string').join('');
+  }
+
+  testOrigin(run: IToken | undefined, hash: IToken | undefined, range: Range): A.TestOrigin {
+    return { kind: 'TestOrigin', run: this.stringLit(run, false), irHash: this.stringLit(hash, false), range };
+  }
+
+  /** A mock before its options (`mockOption` adds them). */
+  mock(capability: A.QualifiedName, where: A.Expr | undefined, fails: IToken | undefined, times: IToken | undefined, returns: A.Expr[], range: Range): Mutable<A.MockDecl> {
+    const m: Mutable<A.MockDecl> = { kind: 'MockDecl', capability, returns: fitted(returns), range };
+    if (where) m.where = where;
+    if (fails) m.fails = this.stringLit(fails, false);
+    if (times) m.times = this.integer(times, 'times');
+    return m;
+  }
+
+  /** `latency D`, `cost M`, `usage { … }`; `cost` and `usage` exclude each other. */
+  mockOption(m: Mutable<A.MockDecl>, key: string, v: unknown): void {
+    switch (key) {
+      case 'latency': m.latency = this.unitLit(v as IToken, key, 'duration'); break;
+      case 'cost':
+      case 'usage': {
+        const other = key === 'cost' ? m.usage : m.cost;
+        const value = key === 'cost' ? this.unitLit(v as IToken, key, 'money') : (v as A.RecordLit);
+        if (other) {
+          this.error(`a mock gives 'cost' or 'usage', not both (usage is priced as a model call is)`, value.range);
+          break;
+        }
+        if (key === 'cost') m.cost = value as A.MoneyLit;
+        else m.usage = value as A.RecordLit;
+        break;
+      }
+    }
+  }
+
+  decision(kw: IToken | undefined, step: IToken | undefined, people: readonly IToken[] | undefined, at: A.DurationLit | undefined, range: Range): A.DecisionDecl {
+    const d: Mutable<A.DecisionDecl> = {
+      kind: 'DecisionDecl',
+      decision: need(kw).image as 'approve' | 'reject',
+      step: this.ident(step),
+      by: need(people).map((p) => this.stringLit(p, false)),
+      range,
+    };
+    if (at) d.at = at;
+    return d;
+  }
+
+  signal(name: IToken | undefined, value: A.Expr, at: A.DurationLit, range: Range): A.SignalDecl {
+    return { kind: 'SignalDecl', signal: this.ident(name), value, at, range };
+  }
+
+  /** `at D` / `at -D` in a test: a duration, negative when signed (the checker reports that, E0901). */
+  virtualTime(minus: IToken | undefined, t: IToken | undefined): A.DurationLit {
+    const d = this.unitLit(t, 'at', 'duration');
+    if (!minus) return d;
+    return { kind: 'DurationLit', value: d.value === 0 ? 0 : -d.value, unit: d.unit, range: this.range(minus.startOffset, d.range.end.offset) };
+  }
+
+  expect(always: boolean, condition: A.Expr, range: Range): A.ExpectDecl {
+    return always ? { kind: 'ExpectDecl', always: true, condition, range } : { kind: 'ExpectDecl', condition, range };
   }
 
   simulateProp(d: Mutable<A.SimulateDecl>, key: string, v: unknown): void {

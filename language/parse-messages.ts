@@ -9,11 +9,11 @@ import { EOF, tokenLabel } from './chevrotain.js';
 const BLOCKS: Record<string, { readonly what: string; readonly items?: string }> = {
   capabilityDecl: {
     what: 'the capability block',
-    items: 'a capability property (kind, input, output, handler, timeout, retry, cost, latency, data, consent, requires, idempotent, system, prompt, model, temperature, max_tokens)',
+    items: 'a capability property (kind, input, output, handler, timeout, retry, cost, latency, data, consent, requires, idempotent, destructive, system, prompt, model, temperature, max_tokens, trust, endorses)',
   },
   resourceDecl: {
     what: 'the resource block',
-    items: 'a resource property (kind, provides, concurrency, cost, latency, reliability, location, energy, endpoint, model)',
+    items: 'a resource property (kind, provides, concurrency, cost, latency, reliability, location, energy, endpoint, model, accepts, available when)',
   },
   policyDecl: {
     what: 'the policy block',
@@ -39,6 +39,12 @@ const BLOCKS: Record<string, { readonly what: string; readonly items?: string }>
     items: 'a trigger property (schedule, timezone, event, where, manual, api, when, after, run, with, debounce)',
   },
   simulateDecl: { what: 'the simulate block', items: 'a simulate property (output, fail, latency, cost)' },
+  simulateContext: { what: 'the simulate context block', items: 'a signal going stale (NAME stale P%)' },
+  sourceDecl: { what: 'the source block', items: "a topic mapping (topic \"T\" sets SIGNAL [from EXPR] [at EXPR])" },
+  testDecl: {
+    what: 'the test block',
+    items: 'a test item (plan, started_by, input, context, mock, approve, reject, signal, expect, captured_from)',
+  },
   invariantDecl: { what: 'the invariant block' },
   recordType: { what: 'the record type', items: 'a field (name: type)' },
   recordLit: { what: 'the record', items: 'a field (key: value)' },
@@ -53,7 +59,7 @@ const CLOSERS: Record<string, string> = {
 
 /** What a rule stands for when none of its alternatives matches. */
 const ALTERNATIVES: Record<string, string> = {
-  topItem: 'a declaration (module, import, type, capability, resource, policy, guardrail, context, plan, trigger, invariant, simulate)',
+  topItem: 'a declaration (module, import, type, capability, resource, policy, guardrail, context, plan, trigger, invariant, simulate, source, test)',
   capabilityProp: BLOCKS.capabilityDecl!.items!,
   resourceProp: BLOCKS.resourceDecl!.items!,
   policyProp: BLOCKS.policyDecl!.items!,
@@ -61,6 +67,10 @@ const ALTERNATIVES: Record<string, string> = {
   planItem: BLOCKS.planDecl!.items!,
   triggerItem: BLOCKS.triggerDecl!.items!,
   simulateProp: BLOCKS.simulateDecl!.items!,
+  testItem: BLOCKS.testDecl!.items!,
+  mockDecl: "'returns VALUE' or 'fails \"MESSAGE\"'",
+  decisionDecl: "'approve' or 'reject'",
+  simulateDecl: "a capability name, or 'context {' for signals going stale",
   stepDecl: 'a step action (a capability call such as notify(text: "hi"), wait, wait until or run)',
   typeExpr: 'a type',
   atom: 'an expression',
@@ -96,6 +106,10 @@ const QUANTITY_PROPERTIES: Record<string, string> = {
   cost: 'an amount of money (e.g. 0.05usd)',
   reliability: 'a percentage (e.g. 80%)',
   fail: 'a percentage (e.g. 80%)',
+  stale: 'a percentage (e.g. 80%)',
+  max_age: 'a duration (e.g. 30s)',
+  hold: 'a duration (e.g. 30s)',
+  at: 'a duration (e.g. 30s)',
   // `retry 3 backoff fixed 5s max 30s`, `rate_limit x 10 per 1m`
   fixed: 'a duration (e.g. 30s)',
   exponential: 'a duration (e.g. 30s)',

@@ -20,6 +20,7 @@
 import type { CstElement, CstNode, IOrAlt, IRecognitionException, IToken, TokenType } from 'chevrotain';
 import type * as A from './ast.js';
 import type { AstActions, Prop } from './ast-actions.js';
+import type { KeyedValue } from './node-builders.js';
 import { CstParser, EmbeddedActionsParser, EOF, tokenMatcher } from './chevrotain.js';
 import { MISSING } from './cst-access.js';
 import { isLazyLookahead, LazyLookahead, type LazyLookaheadFunction } from './lazy-lookahead.js';
@@ -117,6 +118,23 @@ const LABEL = {
   whenKey: { LABEL: 'whenKey' },
   whenValue: { LABEL: 'whenValue' },
   word: { LABEL: 'word' },
+  annotation: { LABEL: 'annotation' },
+  fieldKey: { LABEL: 'fieldKey' },
+  fieldValue: { LABEL: 'fieldValue' },
+  namedArg: { LABEL: 'namedArg' },
+  namedValue: { LABEL: 'namedValue' },
+  returns: { LABEL: 'returns' },
+  fails: { LABEL: 'fails' },
+  times: { LABEL: 'times' },
+  decision: { LABEL: 'decision' },
+  people: { LABEL: 'people' },
+  run: { LABEL: 'run' },
+  hash: { LABEL: 'hash' },
+  topic: { LABEL: 'topic' },
+  fromValue: { LABEL: 'fromValue' },
+  atValue: { LABEL: 'atValue' },
+  contextKw: { LABEL: 'contextKw' },
+  where: { LABEL: 'where' },
 } as const;
 
 /** A rule's value in the AST build (the CST build's values are CST nodes, never read). */
@@ -379,7 +397,10 @@ function defineParser(Base: typeof CstParser) {
           // A plan accepts invariants; elsewhere `invariant x {` starts a top-level one.
           return this.currentRuleName() !== 'planDecl' && (name2 || this.LA(2).tokenType === StringTok) && t3 === LCurly;
         case K.context:
-          return this.LA(2).tokenType === LCurly;
+          // A test's `context { … }` is its starting context, not a declaration.
+          return this.LA(2).tokenType === LCurly && this.currentRuleName() !== 'testDecl';
+        case K.test:
+          return (this.LA(2).tokenType === StringTok || name2) && t3 === LCurly;
         case K.type:
           return name2 && t3 === Assign;
         case K.module:
@@ -442,6 +463,8 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => this.SUBRULE(this.triggerDecl) },
         { ALT: () => this.SUBRULE(this.invariantDecl) },
         { ALT: () => this.SUBRULE(this.simulateDecl) },
+        { ALT: () => this.SUBRULE(this.sourceDecl) },
+        { ALT: () => this.SUBRULE(this.testDecl) },
       ])));
       if (!this.live) return;
       if (d.kind === 'ModuleDecl' || d.kind === 'FileImport' || d.kind === 'StdImport') return d;
@@ -601,15 +624,29 @@ function defineParser(Base: typeof CstParser) {
       const name = this.CONSUME(FieldName, LABEL.name);
       this.CONSUME(Colon);
       const type = this.SUBRULE(this.typeExpr);
-      const dataClass = this.OPTION(() => {
+      // Lists made only when there is something to put in them: fields are many, annotations few.
+      let annotations: IToken[] | undefined;
+      this.MANY(() => {
         this.CONSUME(At);
-        return this.CONSUME2(Name, LABEL.dataClass);
+        const a = this.CONSUME2(Name, LABEL.annotation);
+        if (this.live) (annotations ??= []).push(a);
       });
       const def = this.OPTION2(() => {
         this.CONSUME(Assign);
         return this.SUBRULE(this.expression, LABEL.default);
       });
-      if (this.live) return this.b.fieldDeclOf(name, v(type), dataClass, v(def), name.startOffset, this.end());
+      // §9.4, context fields: `max_age D`, `hold D` (key and value tokens, in pairs).
+      let options: IToken[] | undefined;
+      // The grammar's own lookahead stops at the rule's end: `hold: bool` after a field is the next field.
+      this.MANY2({ GATE: () => this.LA(2).tokenType !== Colon, DEF: () => {
+        const k = this.OR([
+          { ALT: () => this.CONSUME(K.max_age, LABEL.fieldKey) },
+          { ALT: () => this.CONSUME(K.hold, LABEL.fieldKey) },
+        ]);
+        const d = this.CONSUME(AnyNumber, LABEL.fieldValue);
+        if (this.live) (options ??= []).push(k, d);
+      } });
+      if (this.live) return this.b.fieldDeclOf(name, v(type), annotations, v(def), options, name.startOffset, this.end());
     });
 
     namedType = this.RULE('namedType', () => {
@@ -704,6 +741,9 @@ function defineParser(Base: typeof CstParser) {
         // A sign is part of the value (not an expression), so `temperature -0.1` is E0801 out of range, not a parse error.
         { ALT: () => { const k = this.CONSUME(K.temperature, LABEL.key); const m = this.OPTION(() => this.CONSUME(Minus, LABEL.sign)); const n = this.CONSUME(NumberTok); return this.prop(k, this.live ? this.b.signed(m, n) : n); } },
         { ALT: () => { const k = this.CONSUME(K.max_tokens, LABEL.key); const m = this.OPTION2(() => this.CONSUME2(Minus, LABEL.sign)); const n = this.CONSUME2(NumberTok); return this.prop(k, this.live ? this.b.signed(m, n) : n); } },
+        // v0.4 (§9.3): the integrity of what it returns, and whether it endorses what it read.
+        { ALT: () => { const k = this.CONSUME(K.trust, LABEL.key); const w = this.CONSUME3(Name, LABEL.word); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.endorses, LABEL.key); const b = this.SUBRULE3(this.boolLit); return this.prop(k, b); } },
       ]);
     });
 
@@ -731,6 +771,9 @@ function defineParser(Base: typeof CstParser) {
         // v0.3 (§8.1): the model endpoint (a name in orch.config `endpoints`) and model it serves.
         { ALT: () => { const k = this.CONSUME(K.endpoint, LABEL.key); const s = this.CONSUME2(StringTok); return this.prop(k, s); } },
         { ALT: () => { const k = this.CONSUME(K.model, LABEL.key); const s = this.CONSUME3(StringTok); return this.prop(k, s); } },
+        // v0.4: the highest class it takes (§9.3) and when it may be chosen (§9.4).
+        { ALT: () => { const k = this.CONSUME(K.accepts, LABEL.key); const w = this.CONSUME2(Name, LABEL.word); return this.prop(k, w); } },
+        { ALT: () => { const k = this.CONSUME(K.available, LABEL.key); this.CONSUME(K.when); const e = this.SUBRULE(this.expression); return this.prop(k, e); } },
       ]);
     });
 
@@ -917,7 +960,9 @@ function defineParser(Base: typeof CstParser) {
 
     contextDecl = this.RULE('contextDecl', () => {
       const kw = this.CONSUME(K.context);
+      if (this.live) this.b.setInContext(true);
       const rec = this.SUBRULE(this.recordType);
+      if (this.live) this.b.setInContext(false);
       if (this.live) return { kind: 'ContextDecl', fields: v<A.RecordType>(rec).fields, range: this.b.span(kw.startOffset, this.end()) } satisfies A.ContextDecl;
     });
 
@@ -1255,14 +1300,233 @@ function defineParser(Base: typeof CstParser) {
 
     simulateDecl = this.RULE('simulateDecl', () => {
       const kw = this.CONSUME(K.simulate);
-      const capability = this.SUBRULE(this.qualifiedName);
-      this.CONSUME(LCurly);
-      if (this.live) this.b.setInSimulate(true);
-      const props = this.itemsOrJunk('simulateDecl', () => this.SUBRULE(this.simulateProp));
-      if (this.live) this.b.setInSimulate(false);
-      this.CONSUME(RCurly);
-      if (this.live) return this.b.simulateOf(v(capability), props, kw.startOffset, this.end());
+      return this.OR({
+        IGNORE_AMBIGUITIES: true,
+        DEF: [
+          {
+            // v0.4 (§9.4): `simulate context { motion stale 20% }`.
+            GATE: () => this.LA(1).tokenType === K.context && this.LA(2).tokenType === LCurly,
+            ALT: () => {
+              const signals = this.SUBRULE(this.simulateContext);
+              if (this.live) return this.b.simulateContextOf(v(signals), kw.startOffset, this.end());
+            },
+          },
+          {
+            ALT: () => {
+              const capability = this.SUBRULE(this.qualifiedName);
+              this.CONSUME(LCurly);
+              if (this.live) this.b.setInSimulate(true);
+              const props = this.itemsOrJunk('simulateDecl', () => this.SUBRULE(this.simulateProp));
+              if (this.live) this.b.setInSimulate(false);
+              this.CONSUME(RCurly);
+              if (this.live) return this.b.simulateOf(v(capability), props, kw.startOffset, this.end());
+            },
+          },
+        ],
+      });
     });
+
+    simulateContext = this.RULE('simulateContext', () => {
+      this.CONSUME(K.context, LABEL.contextKw);
+      this.CONSUME(LCurly);
+      const signals = this.itemsOrJunk<A.StaleSignal>('simulateContext', () => this.SUBRULE(this.staleSignal));
+      this.CONSUME(RCurly);
+      return signals;
+    });
+
+    staleSignal = this.RULE('staleSignal', () => {
+      const name = this.CONSUME(Name, LABEL.name);
+      this.CONSUME(K.stale);
+      const share = this.CONSUME(AnyNumber, LABEL.value);
+      if (this.live) return this.b.staleSignalOf(name, share, name.startOffset, this.end());
+    });
+
+    // ───────────── context sources (v0.4 §9.4) ─────────────
+
+    sourceDecl = this.RULE('sourceDecl', () => {
+      const kw = this.CONSUME(K.source);
+      const name = this.CONSUME(Name, LABEL.name);
+      this.CONSUME(LCurly);
+      const topics = this.itemsOrJunk<A.TopicMapping>('sourceDecl', () => this.SUBRULE(this.topicMapping));
+      this.CONSUME(RCurly);
+      if (this.live) return this.b.sourceOf(name, topics, kw.startOffset, this.end());
+    });
+
+    /** `topic "T" sets SIGNAL [from EXPR] [at EXPR]` (`from` and `at` in either order, each once). */
+    topicMapping = this.RULE('topicMapping', () => {
+      const kw = this.CONSUME(K.topic);
+      const topic = this.CONSUME(StringTok, LABEL.topic);
+      this.CONSUME(K.sets);
+      const signal = this.CONSUME(Name, LABEL.name);
+      let options: KeyedValue[] | undefined;
+      this.MANY(() => {
+        this.OR([
+          {
+            ALT: () => {
+              const k = this.CONSUME(K.from, LABEL.key);
+              const e = this.SUBRULE(this.expression, LABEL.fromValue);
+              if (this.live) (options ??= []).push([k, v(e)]);
+            },
+          },
+          {
+            ALT: () => {
+              const k = this.CONSUME(K.at, LABEL.key);
+              const e = this.SUBRULE2(this.expression, LABEL.atValue);
+              if (this.live) (options ??= []).push([k, v(e)]);
+            },
+          },
+        ]);
+      });
+      if (this.live) return this.b.topicOf(topic, signal, options, kw.startOffset, this.end());
+    });
+
+    // ───────────── tests of plans (v0.4 §9.2) ─────────────
+
+    testDecl = this.RULE('testDecl', () => {
+      const kw = this.CONSUME(K.test);
+      // A bare word is taken too, so that the builder can say the name is a string.
+      const name = this.OR([
+        { ALT: () => this.CONSUME(StringTok, LABEL.name) },
+        { ALT: () => this.CONSUME(Name, LABEL.name) },
+      ]);
+      this.CONSUME(LCurly);
+      const items = this.itemsOrJunk('testDecl', () => this.SUBRULE(this.testItem));
+      this.CONSUME(RCurly);
+      if (this.live) return this.b.testOf(name, items, kw.startOffset, this.end());
+    });
+
+    testItem = this.RULE('testItem', () => {
+      return this.OR([
+        { ALT: () => { const k = this.CONSUME(K.plan, LABEL.key); const q = this.SUBRULE(this.qualifiedName); return this.prop(k, q); } },
+        { ALT: () => { const k = this.CONSUME(K.input, LABEL.key); const r = this.SUBRULE(this.recordLit); return this.prop(k, r); } },
+        { ALT: () => { const k = this.CONSUME(K.context, LABEL.key); const r = this.SUBRULE2(this.recordLit); return this.prop(k, r); } },
+        { ALT: () => { const k = this.CONSUME(K.started_by, LABEL.key); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
+        { ALT: () => { const o = this.SUBRULE(this.testOrigin); return this.item('testOrigin', o); } },
+        { ALT: () => { const m = this.SUBRULE(this.mockDecl); return this.item('mockDecl', m); } },
+        { ALT: () => { const d = this.SUBRULE(this.decisionDecl); return this.item('decisionDecl', d); } },
+        { ALT: () => { const d = this.SUBRULE(this.signalDecl); return this.item('signalDecl', d); } },
+        { ALT: () => { const e = this.SUBRULE(this.expectDecl); return this.item('expectDecl', e); } },
+      ]);
+    });
+
+    /** `captured_from "RUN" ir_hash "HASH"`: the run and plan version a captured test came from. */
+    testOrigin = this.RULE('testOrigin', () => {
+      const kw = this.CONSUME(K.captured_from);
+      const run = this.CONSUME(StringTok, LABEL.run);
+      this.CONSUME(K.ir_hash);
+      const hash = this.CONSUME2(StringTok, LABEL.hash);
+      if (this.live) return this.b.testOriginOf(run, hash, kw.startOffset, this.end());
+    });
+
+    /** `mock CAP [where C] (returns V [then V]… | fails "M" [times N then returns V [then V]…]) [option]…` */
+    mockDecl = this.RULE('mockDecl', () => {
+      const kw = this.CONSUME(K.mock);
+      const capability = this.SUBRULE(this.qualifiedName);
+      const where = this.OPTION(() => {
+        this.CONSUME(K.where);
+        return this.SUBRULE(this.expression, LABEL.where);
+      });
+      let fails: IToken | undefined;
+      let times: IToken | undefined;
+      const returns: A.Expr[] | undefined = this.live ? [] : undefined;
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(K.returns);
+            const a = this.SUBRULE2(this.expression, LABEL.returns);
+            returns?.push(v(a));
+            this.MANY(() => {
+              this.CONSUME(K.then);
+              const b = this.SUBRULE3(this.expression, LABEL.returns);
+              returns?.push(v(b));
+            });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(K.fails);
+            fails = this.CONSUME(StringTok, LABEL.fails);
+            this.OPTION2(() => {
+              this.CONSUME(K.times);
+              times = this.CONSUME(NumberTok, LABEL.times);
+              this.CONSUME2(K.then);
+              this.CONSUME2(K.returns);
+              const a = this.SUBRULE4(this.expression, LABEL.returns);
+              returns?.push(v(a));
+              this.MANY2(() => {
+                this.CONSUME3(K.then);
+                const b = this.SUBRULE5(this.expression, LABEL.returns);
+                returns?.push(v(b));
+              });
+            });
+          },
+        },
+      ]);
+      let options: Prop[] | undefined;
+      this.MANY3(() => {
+        const o = this.SUBRULE(this.mockOption);
+        if (this.live) (options ??= []).push(v(o));
+      });
+      if (this.live) return this.b.mockOf(v(capability), v(where), fails, times, returns!, options, kw.startOffset, this.end());
+    });
+
+    mockOption = this.RULE('mockOption', () => {
+      return this.OR([
+        { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const d = this.CONSUME(AnyNumber); return this.prop(k, d); } },
+        { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const m = this.CONSUME2(AnyNumber); return this.prop(k, m); } },
+        { ALT: () => { const k = this.CONSUME(K.usage, LABEL.key); const r = this.SUBRULE(this.recordLit); return this.prop(k, r); } },
+      ]);
+    });
+
+    /** `approve STEP by "a", "b" [at D]` / `reject STEP by "c" [at D]` */
+    decisionDecl = this.RULE('decisionDecl', () => {
+      const kw = this.OR([
+        { ALT: () => this.CONSUME(K.approve, LABEL.decision) },
+        { ALT: () => this.CONSUME(K.reject, LABEL.decision) },
+      ]);
+      const step = this.CONSUME(Name, LABEL.step);
+      this.CONSUME(K.by);
+      const people = this.SUBRULE(this.stringList, LABEL.people);
+      const at = this.OPTION(() => this.SUBRULE(this.virtualTime));
+      if (this.live) return this.b.decisionOf(kw, step, v(people), v(at), kw.startOffset, this.end());
+    });
+
+    /** `signal context.X = V at D` */
+    signalDecl = this.RULE('signalDecl', () => {
+      const kw = this.CONSUME(K.signal);
+      this.CONSUME(K.context, LABEL.contextKw);
+      this.CONSUME(Dot);
+      const name = this.CONSUME(FieldName, LABEL.name);
+      this.CONSUME(Assign);
+      const value = this.SUBRULE(this.expression);
+      const at = this.SUBRULE(this.virtualTime);
+      if (this.live) return this.b.signalOf(name, v(value), v(at), kw.startOffset, this.end());
+    });
+
+    /** `at D` in a test: a virtual time, written with a sign when negative (E0901 is the checker's). */
+    virtualTime = this.RULE('virtualTime', () => {
+      this.CONSUME(K.at);
+      const m = this.OPTION(() => this.CONSUME(Minus, LABEL.sign));
+      const d = this.CONSUME(AnyNumber, LABEL.value);
+      if (this.live) return this.b.virtualTime(m, d);
+    });
+
+    /** `expect P` / `expect always P`; `always` is the modality unless it reads as a name (`always.completed`, `always and x`). */
+    expectDecl = this.RULE('expectDecl', () => {
+      const kw = this.CONSUME(K.expect);
+      const always = this.OPTION({ GATE: () => this.alwaysIsModality(), DEF: () => this.CONSUME(K.always, LABEL.modality) });
+      const condition = this.SUBRULE(this.expression);
+      if (this.live) return this.b.expectOf(always !== undefined, v(condition), kw.startOffset, this.end());
+    });
+
+    private alwaysIsModality(): boolean {
+      if (this.LA(1).tokenType !== K.always) return false;
+      const next = this.LA(2);
+      if (tokenMatcher(next, PrefixOp)) return true;
+      const t = next.tokenType;
+      // `always (a or b)` and `always [..]` read as the modality: no step is called or indexed so.
+      return !(tokenMatcher(next, BinaryOp) || t === Dot || t === RCurly || t === DotDot || t === EOF);
+    }
 
     simulateProp = this.RULE('simulateProp', () => {
       return this.OR([
@@ -1425,18 +1689,40 @@ function defineParser(Base: typeof CstParser) {
       this.OR8(this.accessAlts);
     };
 
+    /**
+     * A built-in's arguments: positional ones, then named ones (`reason: "…"`, LANGUAGE.md §9.3).
+     * Both kinds go to one list in source order (named: `Argument` nodes); the builder sorts them.
+     */
     positionalArgs = this.RULE('positionalArgs', () => {
       const args: unknown[] | undefined = this.live ? [] : undefined;
       this.CONSUME(LParen);
       this.OPTION(() => {
-        const a = this.SUBRULE(this.expression, LABEL.arg);
-        args?.push(a);
+        this.OR([
+          {
+            ALT: () => {
+              const n = this.CONSUME(FieldName, LABEL.namedArg);
+              this.CONSUME(Colon);
+              const e = this.SUBRULE3(this.expression, LABEL.namedValue);
+              if (this.live) args!.push(this.b.argument(n, v(e)));
+            },
+          },
+          { ALT: () => { const a = this.SUBRULE(this.expression, LABEL.arg); args?.push(a); } },
+        ]);
         this.MANY(() => {
           this.CONSUME(Comma);
-          const b = this.SUBRULE2(this.expression, LABEL.arg);
-          args?.push(b);
+          this.OR2([
+            {
+              ALT: () => {
+                const n = this.CONSUME2(FieldName, LABEL.namedArg);
+                this.CONSUME2(Colon);
+                const e = this.SUBRULE4(this.expression, LABEL.namedValue);
+                if (this.live) args!.push(this.b.argument(n, v(e)));
+              },
+            },
+            { ALT: () => { const b = this.SUBRULE2(this.expression, LABEL.arg); args?.push(b); } },
+          ]);
         });
-        this.OPTION2(() => this.CONSUME2(Comma));
+        this.OPTION2(() => this.CONSUME3(Comma));
       });
       this.CONSUME(RParen);
       return args;

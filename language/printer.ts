@@ -16,7 +16,7 @@ import type {
   BlockItem, RepeatDecl, Expr, FieldDecl, ForEachDecl, GuardrailDecl, GuardrailRule, Ident, ImportDecl, InvariantDecl, Module,
   ModuleDecl, PlanDecl, PolicyDecl, QualifiedName, Range, RecordLit, RecordType, ResourceDecl, RetrySpec,
   Selector, SimulateDecl, StepAction, StepDecl, StringLit, SuccessCriterion, TriggerDecl, TriggerSource,
-  TypeAliasDecl, TypeExpr,
+  TypeAliasDecl, TypeExpr, SimulateContextDecl, SourceDecl, TopicMapping, TestDecl, MockDecl,
 } from './ast.js';
 import { commentsWithin, distribute, SourceIndex, type Attached } from './comments.js';
 import { breakParent, group, hardline, indent, join, line, lineSuffix, render, softline, type Doc } from './layout.js';
@@ -252,7 +252,11 @@ export function parenthesize(e: Expr): Expr {
     case 'IndexExpr':
       return { ...e, object: at(e.object, Prec.Postfix), index: at(e.index, Prec.Range) };
     case 'CallExpr':
-      return { ...e, args: e.args.map((a) => at(a, Prec.Range)) };
+      return {
+        ...e,
+        args: e.args.map((a) => at(a, Prec.Range)),
+        ...(e.named ? { named: e.named.map((a) => ({ ...a, value: at(a.value, Prec.Range) })) } : {}),
+      };
     case 'ListLit':
       return { ...e, items: e.items.map((a) => at(a, Prec.Range)) };
     case 'RecordLit':
@@ -271,14 +275,15 @@ export function parenthesize(e: Expr): Expr {
 // ───────────────────────────── property keywords (for comment placement) ─────────────────────────────
 
 const KEYWORDS = {
-  CapabilityDecl: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent', 'destructive', 'system', 'prompt', 'model', 'temperature', 'max_tokens'],
-  ResourceDecl: ['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy', 'endpoint', 'model'],
+  CapabilityDecl: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent', 'destructive', 'system', 'prompt', 'model', 'temperature', 'max_tokens', 'trust', 'endorses'],
+  ResourceDecl: ['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy', 'endpoint', 'model', 'accepts', 'available'],
   PolicyDecl: ['strategy', 'weights', 'budget', 'prefer', 'max_fallbacks', 'require_consent', 'rate_limit'],
   GuardrailDecl: ['severity', 'category', 'message', 'forbid', 'require', 'assert', 'check'],
   PlanDecl: ['goal', 'input', 'policy', 'guardrails', 'priority', 'deadline', 'concurrency', 'on_failure', 'success', 'output'],
   StepDecl: ['after', 'on', 'fallback', 'compensate', 'timeout', 'retry', 'join', 'on_failure', 'priority', 'when'],
   TriggerDecl: ['schedule', 'event', 'manual', 'api', 'when', 'after', 'run', 'debounce', 'consent'],
   SimulateDecl: ['output', 'fail', 'latency', 'cost'],
+  TestDecl: ['captured_from', 'plan', 'started_by', 'input', 'context'],
 } as const;
 
 /** One line-item of a block: a property, a step, a field… */
@@ -586,6 +591,12 @@ class Printer {
         return this.invariant(d, comments);
       case 'SimulateDecl':
         return this.simulate(d, comments);
+      case 'SimulateContextDecl':
+        return this.simulateContext(d, comments);
+      case 'SourceDecl':
+        return this.sourceDecl(d, comments);
+      case 'TestDecl':
+        return this.test(d, comments);
     }
   }
 
@@ -629,6 +640,8 @@ class Printer {
     if (d.model) props.push(this.prop('model', this.stringLit(d.model), d.model.range));
     if (d.temperature) props.push(this.prop('temperature', this.expr(d.temperature), d.temperature.range));
     if (d.maxTokens) props.push(this.prop('max_tokens', this.expr(d.maxTokens), d.maxTokens.range));
+    if (d.trust) props.push(this.prop('trust', d.trust));
+    if (d.endorses !== undefined) props.push(this.prop('endorses', String(d.endorses)));
     return this.propertyBlock(['capability ', d.name.name, ...(d.from ? [' from ', this.qname(d.from)] : [])], d, props, comments);
   }
 
@@ -655,6 +668,9 @@ class Printer {
     if (d.energy) props.push(this.prop('energy', this.expr(d.energy), d.energy.range));
     if (d.endpoint) props.push(this.prop('endpoint', this.stringLit(d.endpoint), d.endpoint.range));
     if (d.model) props.push(this.prop('model', this.stringLit(d.model), d.model.range));
+    if (d.accepts) props.push(this.prop('accepts', d.accepts));
+    const available = d.availableWhen;
+    if (available) props.push({ keyword: 'available', value: available, print: (inner) => ['available when ', this.exprC(available, inner)] });
     return this.propertyBlock(['resource ', d.name.name], d, props, comments);
   }
 
@@ -725,7 +741,8 @@ class Printer {
       // Fields of a context block need no comma, but a default followed by a field named by an
       // operator word (`n: int = 1` then `in: string`) would read as `1 in …`: a comma ends it.
       const next = d.fields[i + 1];
-      const comma = f.default !== undefined && next !== undefined && INFIX_WORDS.has(next.name.name);
+      const endsWithDefault = f.default !== undefined && f.maxAge === undefined && f.hold === undefined;
+      const comma = endsWithDefault && next !== undefined && INFIX_WORDS.has(next.name.name);
       return { range: f.range, doc: f.doc, print: (inner) => this.fieldDecl(f, inner, comma ? ',' : '') };
     });
     return this.block('context', items, comments, d.range);
@@ -920,6 +937,95 @@ class Printer {
     return this.propertyBlock(['simulate ', this.qname(d.capability)], d, props, comments);
   }
 
+  // ───────────── v0.4: staleness, sources, tests ─────────────
+
+  private simulateContext(d: SimulateContextDecl, comments: Comment[]): Doc {
+    const items: Item[] = d.signals.map((s) => ({
+      range: s.range,
+      print: (inner) => this.withTrailing([s.signal.name, ' stale ', this.expr(s.share)], inner),
+    }));
+    return this.block('simulate context', items, comments, d.range);
+  }
+
+  private sourceDecl(d: SourceDecl, comments: Comment[]): Doc {
+    const items: Item[] = d.topics.map((t) => ({ range: t.range, blankBefore: 'source', print: (inner) => this.topic(t, inner) }));
+    return this.block(['source ', d.name.name], items, comments, d.range);
+  }
+
+  private topic(t: TopicMapping, comments: Comment[]): Doc {
+    const parts = this.parts(comments);
+    return this.withTrailing(
+      ['topic ', this.stringLit(t.topic), ' sets ', t.signal.name, t.from ? [' from ', parts(t.from)] : '', t.at ? [' at ', parts(t.at)] : ''],
+      parts.rest(),
+    );
+  }
+
+  /**
+   * Prints the expressions of a one-line item, each with the comments inside it; `rest()` gives
+   * the comments none of them held (for the item to trail).
+   */
+  private parts(comments: readonly Comment[]): ((e: Expr) => Doc) & { rest: () => Comment[] } {
+    const used = new Set<Comment>();
+    const print = (e: Expr): Doc => {
+      const mine = commentsWithin(comments, e.range).filter((c) => !used.has(c));
+      for (const c of mine) used.add(c);
+      return e.kind === 'RecordLit' ? this.recordLit(e, mine) : this.exprC(e, mine);
+    };
+    return Object.assign(print, { rest: () => comments.filter((c) => !used.has(c)) });
+  }
+
+  private test(d: TestDecl, comments: Comment[]): Doc {
+    const props: Property[] = [];
+    const origin = d.origin;
+    if (origin) props.push(this.prop('captured_from', [this.stringLit(origin.run), ' ir_hash ', this.stringLit(origin.irHash)], origin.range));
+    props.push(this.prop('plan', this.qname(d.plan), d.plan.range));
+    if (d.startedBy) props.push(this.prop('started_by', this.stringLit(d.startedBy), d.startedBy.range));
+    for (const [keyword, record] of [['input', d.input], ['context', d.context]] as const) {
+      if (record) props.push({ keyword, value: record, print: (inner) => [keyword, ' ', this.recordLit(record, inner)] });
+    }
+    const body: Item[] = [
+      ...d.mocks.map((m): Item => ({ range: m.range, blankBefore: 'source', print: (inner) => this.mock(m, inner) })),
+      ...d.decisions.map((x): Item => ({
+        range: x.range,
+        blankBefore: 'source',
+        print: (inner) => this.withTrailing([x.decision, ' ', x.step.name, ' by ', join(', ', x.by.map((p) => this.stringLit(p))), x.at ? [' at ', this.expr(x.at)] : ''], inner),
+      })),
+      ...d.signals.map((x): Item => ({
+        range: x.range,
+        blankBefore: 'source',
+        print: (inner) => {
+          const parts = this.parts(inner);
+          return this.withTrailing(['signal context.', x.signal.name, ' = ', parts(x.value), ' at ', this.expr(x.at)], parts.rest());
+        },
+      })),
+      ...d.expects.map((x): Item => ({
+        range: x.range,
+        blankBefore: 'source',
+        print: (inner) => ['expect ', x.always ? 'always ' : '', this.exprC(x.condition, inner)],
+      })),
+    ];
+    const propItems = this.propertyItems(d, props, comments, body.map((b) => b.range!));
+    return this.block(['test ', this.stringLit(d.name)], [...propItems, ...body], comments, d.range);
+  }
+
+  /** One line when it fits; else each clause (`returns`, `then`, `latency`, …) on a line of its own. */
+  private mock(m: MockDecl, comments: Comment[]): Doc {
+    const parts = this.parts(comments);
+    const clauses: Doc[] = [];
+    const answers = (values: readonly Expr[]): void => {
+      values.forEach((v, i) => clauses.push([i === 0 ? 'returns ' : 'then ', parts(v)]));
+    };
+    if (m.fails) {
+      clauses.push(['fails ', this.stringLit(m.fails), m.times ? [' times ', this.expr(m.times), ' then'] : '']);
+      if (m.times) answers(m.returns);
+    } else answers(m.returns);
+    if (m.latency) clauses.push(['latency ', this.expr(m.latency)]);
+    if (m.cost) clauses.push(['cost ', this.expr(m.cost)]);
+    if (m.usage) clauses.push(['usage ', parts(m.usage)]);
+    const doc = group('mock ', this.qname(m.capability), m.where ? [' where ', parts(m.where)] : '', indent(clauses.map((c) => [line, c])));
+    return this.withTrailing(doc, parts.rest());
+  }
+
   private retry(r: RetrySpec): Doc {
     const b = r.backoff;
     return [
@@ -981,7 +1087,10 @@ class Printer {
         ': ',
         doc,
         f.dataClass ? [' @', f.dataClass] : '',
+        f.trust ? [' @', f.trust] : '',
         f.default ? [' = ', this.exprC(f.default, defaultComments)] : '',
+        f.maxAge ? [' max_age ', this.expr(f.maxAge)] : '',
+        f.hold ? [' hold ', this.expr(f.hold)] : '',
         suffix,
       ],
       remaining,
@@ -1085,6 +1194,7 @@ class Printer {
       case 'CallExpr': {
         const mine = take(e.range);
         const items: Item[] = e.args.map((x) => ({ range: x.range, print: (inner) => this.exprC(x, inner) }));
+        for (const a of e.named ?? []) items.push({ range: a.range, print: (inner) => [a.name.name, ': ', this.exprC(a.value, inner)] });
         return [e.callee.name, this.commaList('(', ')', items, mine, false)];
       }
       case 'UnaryExpr':

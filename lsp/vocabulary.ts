@@ -1,17 +1,17 @@
 /** The words of the language by the block they may appear in (LANGUAGE.md §4), for completion. */
 import {
-  CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES,
+  CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, INTEGRITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES,
 } from '../language/index.js';
 
 export const TOP_LEVEL_KEYWORDS = [
   'module', 'import', 'type', 'capability', 'resource', 'policy', 'guardrail', 'context', 'plan', 'trigger',
-  'invariant', 'simulate',
+  'invariant', 'simulate', 'source', 'test',
 ] as const;
 
 /** Properties allowed inside each kind of block, keyed by the block's header word. */
 export const BLOCK_KEYWORDS: Readonly<Record<string, readonly string[]>> = {
-  capability: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent', 'destructive', 'system', 'prompt', 'model', 'temperature', 'max_tokens'],
-  resource: ['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy', 'endpoint', 'model'],
+  capability: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent', 'destructive', 'system', 'prompt', 'model', 'temperature', 'max_tokens', 'trust', 'endorses'],
+  resource: ['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy', 'endpoint', 'model', 'accepts', 'available'],
   policy: ['strategy', 'weights', 'budget', 'prefer', 'max_fallbacks', 'require_consent', 'rate_limit'],
   guardrail: ['severity', 'category', 'message', 'forbid', 'require', 'assert', 'check'],
   plan: ['goal', 'input', 'policy', 'guardrails', 'priority', 'deadline', 'concurrency', 'on_failure', 'step', 'for', 'race', 'repeat', 'success', 'output', 'invariant'],
@@ -22,6 +22,20 @@ export const BLOCK_KEYWORDS: Readonly<Record<string, readonly string[]>> = {
   trigger: ['schedule', 'timezone', 'event', 'manual', 'api', 'when', 'after', 'run', 'with', 'debounce'],
   invariant: ['always', 'never', 'eventually'],
   simulate: ['output', 'fail', 'latency', 'cost'],
+  // v0.4 (§9.2, §9.4)
+  test: ['plan', 'started_by', 'input', 'context', 'mock', 'approve', 'reject', 'signal', 'expect', 'captured_from'],
+  source: ['topic'],
+};
+
+/** Words that continue a v0.4 item after its first words (`mock x returns … then …`), for completion. */
+export const CLAUSE_KEYWORDS: Readonly<Record<string, readonly string[]>> = {
+  mock: ['where', 'returns', 'then', 'fails', 'times', 'latency', 'cost', 'usage'],
+  approve: ['by', 'at'],
+  reject: ['by', 'at'],
+  signal: ['at'],
+  expect: ['always'],
+  topic: ['sets', 'from', 'at'],
+  available: ['when'],
 };
 
 /** Fixed value sets after a property keyword. */
@@ -37,6 +51,9 @@ export const VALUE_WORDS: Readonly<Record<string, readonly string[]>> = {
   destructive: ['true', 'false'],
   require_consent: ['true', 'false'],
   budget: ['cost', 'duration'],
+  trust: INTEGRITIES,
+  endorses: ['true', 'false'],
+  accepts: DATA_CLASSES,
 };
 export const CAPABILITY_KIND_WORDS = CAPABILITY_KINDS;
 export const RESOURCE_KIND_WORDS = RESOURCE_KINDS;
@@ -55,6 +72,11 @@ export const BUILTIN_FUNCTIONS: Readonly<Record<string, string>> = {
   now: 'now(): current time',
   format: 'format(template, …): string formatting',
   secret: 'secret("NAME"): a secret resolved only at run time; redacted everywhere it is shown',
+  known: 'known(context.X): bool — the signal is set and not older than its max_age',
+  age: 'age(context.X): duration since the signal was set (unknown when never set)',
+  endorse: 'endorse(value, reason: "…"): the value made trusted, because the plan’s author vouches for it (journaled)',
+  declassify: 'declassify(value, to: CLASS, reason: "…"): the value’s data class lowered (to: internal by default; journaled)',
+  calls: 'calls(CAP), in a test: the inputs of the calls CAP received, in order',
 };
 
 /** Attributes every step exposes in expressions (LANGUAGE.md §4, plans and steps). */
@@ -69,6 +91,7 @@ export const STEP_ATTRIBUTES: Readonly<Record<string, string>> = {
   duration: 'duration: how long the step ran',
   cost: 'money: what the step cost',
   resource: 'string: the resource it ran on',
+  input: 'the arguments it was called with (in a test’s expect: charge.input.amount)',
 };
 
 /** What a `race NAME` block exposes (LANGUAGE.md §7.1). */
@@ -95,10 +118,12 @@ export const EXPRESSION_ROOTS: Readonly<Record<string, string>> = {
   input: 'the plan input',
   context: 'live context signals',
   plan: 'plan estimates: cost, duration, steps, local_ratio',
-  run: 'run actuals: cost, elapsed, status',
+  run: 'run actuals: cost, elapsed, status (and output, in a test)',
   step: 'the step a guardrail is evaluated for: data, placement, tier, kind, capability, …',
   output: 'the checked step’s output (in `check`)',
   event: 'the trigger’s event payload',
+  payload: 'in a source’s topic mapping: the message (parsed JSON, else its text)',
+  topic: 'in a source’s topic mapping: the topic the message came on',
 };
 
 export const LITERAL_WORDS = ['true', 'false', 'null', 'and', 'or', 'not', 'in', 'implies'] as const;

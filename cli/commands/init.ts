@@ -1,7 +1,9 @@
 /**
  * `orch init [DIR]` — scaffolds a small, runnable project. It never overwrites a file: if any file
  * it would create already exists it writes nothing and exits 2. An existing `.gitignore` is kept
- * and only gets the `.orch/` line appended (that is where run journals live).
+ * and only gets the `.orch/` line appended (that is where run journals live). An existing
+ * `package.json` (a project that installed Orch as a package) gets its `allowScripts` entry for
+ * better-sqlite3, unless it already decides on it.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
@@ -119,6 +121,9 @@ export async function shout(input) {
 ];
 
 const GITIGNORE = '.gitignore';
+const PACKAGE_JSON = 'package.json';
+/** The journal's SQLite driver on Node 20 (runtime/journal/sqlite-driver.ts): a native module. */
+const NATIVE_DRIVER = 'better-sqlite3';
 const GITIGNORE_LINE = '.orch/';
 
 export function registerInit(program: Command): void {
@@ -148,8 +153,8 @@ export function scaffold(dir: string): string {
       mkdirSync(path.dirname(target), { recursive: true });
       writeFileSync(target, file.text, { flag: 'wx' });
     }
-    const gitignoreNote = ensureGitignore(path.join(root, GITIGNORE));
-    return nextSteps(dir, gitignoreNote);
+    const notes = [ensureGitignore(path.join(root, GITIGNORE)), approveNativeDriver(path.join(root, PACKAGE_JSON))];
+    return nextSteps(dir, notes.filter((n): n is string => n !== undefined));
   } catch (err) {
     if (err instanceof CliError) throw err;
     throw new CliError(`cannot create the project in '${dir}': ${(err as Error).message}`, 2);
@@ -170,13 +175,40 @@ function ensureGitignore(file: string): string {
   return `${GITIGNORE} (kept; added ${GITIGNORE_LINE})`;
 }
 
-function nextSteps(dir: string, gitignoreNote: string): string {
+/**
+ * npm 11 warns about every dependency install script the project's package.json does not approve
+ * in `allowScripts` (its `--strict-allow-scripts` refuses the install, and its docs announce such
+ * scripts blocked by default); better-sqlite3's builds the driver the journal needs on Node 20.
+ * Approved by name, so that an upgrade keeps it; an entry the user wrote (true or false, by name
+ * or pinned to a version) is theirs and stays.
+ */
+function approveNativeDriver(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const text = readFileSync(file, 'utf8');
+  let pkg: { allowScripts?: Record<string, unknown> } & Record<string, unknown>;
+  try {
+    pkg = JSON.parse(text) as typeof pkg;
+  } catch {
+    return `${PACKAGE_JSON} (kept; not valid JSON, so ${NATIVE_DRIVER}'s install script is not approved there)`;
+  }
+  if (typeof pkg !== 'object' || pkg === null || Array.isArray(pkg)) return undefined;
+  const allow = pkg.allowScripts;
+  if (allow && typeof allow === 'object' && Object.keys(allow).some((k) => k === NATIVE_DRIVER || k.startsWith(`${NATIVE_DRIVER}@`))) {
+    return `${PACKAGE_JSON} (kept; allowScripts already decides on ${NATIVE_DRIVER})`;
+  }
+  pkg.allowScripts = { ...(allow && typeof allow === 'object' ? allow : {}), [NATIVE_DRIVER]: true };
+  const indent = /^[ \t]+(?=")/m.exec(text)?.[0] ?? '  ';
+  writeFileSync(file, `${JSON.stringify(pkg, null, indent)}\n`);
+  return `${PACKAGE_JSON} (kept; allowScripts approves ${NATIVE_DRIVER}'s native build, which the journal needs on Node 20)`;
+}
+
+function nextSteps(dir: string, notes: readonly string[]): string {
   const where = dir === '.' ? 'the current directory' : dir;
   const cd = dir === '.' ? [] : [`  cd ${/\s/.test(dir) ? JSON.stringify(dir) : dir}`];
   return [
     `Created an Orch project in ${where}:`,
     ...FILES.map((f) => `  ${f.path}`),
-    `  ${gitignoreNote}`,
+    ...notes.map((n) => `  ${n}`),
     '',
     'Next steps:',
     ...cd,

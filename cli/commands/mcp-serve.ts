@@ -10,10 +10,11 @@ const HELP = `
 Tools: check, preview, compile, graph (Mermaid), explain, capabilities, verify, runs, timeline;
 with --allow-run also run, signal and cancel. They work on the project in the working directory.
 
-Configure a client (see docs/assistants.md), e.g. Claude Code:
-  $ claude mcp add orch -- npx orch mcp serve
+Configure a client (see docs/assistants.md), e.g. Claude Code, from a project that has Orch installed
+(npx --no runs the project's orch and never downloads a package named orch):
+  $ claude mcp add orch -- npx --no -- orch mcp serve
 or in a client's JSON settings:
-  { "mcpServers": { "orch": { "command": "npx", "args": ["orch", "mcp", "serve", "--project", "/path/to/project"] } } }
+  { "mcpServers": { "orch": { "command": "/path/to/project/node_modules/.bin/orch", "args": ["mcp", "serve", "--project", "/path/to/project"] } } }
 
 Exit codes: 0 when the client closes the connection, 2 usage error (e.g. --project is no folder).`;
 

@@ -76,6 +76,7 @@ describe('bundled orch check', () => {
     ['a file with errors', () => ['check', file('bad.orch', BAD)]],
     ['json output', () => ['check', file('bad.orch', BAD), '--format', 'json']],
     ['sarif output', () => ['check', file('bad.orch', BAD), '--format', 'sarif']],
+    ['github output', () => ['check', file('bad.orch', BAD), '--format', 'github']],
     ['several files', () => ['check', file('good.orch', GOOD), file('bad.orch', BAD)]],
     ['a missing file', () => ['check', path.join(dir, 'missing.orch')]],
     ['an unknown format', () => ['check', file('good.orch', GOOD), '--format', 'yaml']],

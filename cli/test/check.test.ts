@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { orch } from '../../examples/test/cli.js';
 import { runCli } from '../../test/support/cli-in-process.js';
@@ -108,6 +109,41 @@ describe('orch check', () => {
     });
   });
 
+  it('--format sarif names files inside the repository by relative URI and any other file by an absolute file: URI', async () => {
+    // The project is a sub-folder of the repository (GITHUB_WORKSPACE); it imports a module from
+    // outside the repository.
+    const repo = path.join(dir, 'repo');
+    const outside = path.join(dir, 'elsewhere');
+    mkdirSync(path.join(repo, 'plans'), { recursive: true });
+    mkdirSync(outside, { recursive: true });
+    writeFileSync(path.join(outside, 'dev.orch'), 'capability turn_off {\n  kind robot\n}\n');
+    writeFileSync(path.join(repo, 'plans', 'main plan.orch'), 'import "../../elsewhere/dev.orch" as dev\nplan p {\n  deadline 5usd\n  step a = dev.turn_off()\n}\n');
+    const r = await runCli(['check', 'main plan.orch', '--format', 'sarif'], path.join(repo, 'plans'), { GITHUB_WORKSPACE: repo });
+    expect(r.code).toBe(1);
+    const locations = JSON.parse(r.stdout).runs[0].results.map((x: any) => x.locations[0].physicalLocation.artifactLocation);
+    expect(locations).toContainEqual({ uri: 'plans/main%20plan.orch', uriBaseId: '%SRCROOT%' });
+    expect(locations).toContainEqual({ uri: pathToFileURL(path.join(outside, 'dev.orch')).href });
+    expect(locations.filter((l: { uri: string }) => l.uri.startsWith('..'))).toEqual([]);
+  });
+
+  it('--format github prints one workflow command per problem, relative to the repository, then the totals', async () => {
+    const repo = path.join(dir, 'gh');
+    mkdirSync(path.join(repo, 'plans'), { recursive: true });
+    writeFileSync(path.join(repo, 'plans', 'bad.orch'), BAD);
+    writeFileSync(path.join(repo, 'plans', 'good.orch'), GOOD);
+    const r = await runCli(['check', '.', '--format', 'github'], path.join(repo, 'plans'), { GITHUB_WORKSPACE: repo });
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(
+      "::error file=plans/bad.orch,line=3,endLine=3,col=11,endColumn=13,title=E0203::'timeout' needs a duration (e.g. 30s), found a number '30'",
+    );
+    expect(lines.filter((l) => l.startsWith('::error '))).toHaveLength(2);
+    expect(lines.at(-1)).toMatch(/^orch check: 2 errors, \d+ warnings?, 0 notes in 2 files$/);
+    const clean = await runCli(['check', 'good.orch', '--format', 'github'], path.join(repo, 'plans'), { GITHUB_WORKSPACE: repo });
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toBe('orch check: no problems in 1 file\n');
+  });
+
   it('shows code frames for problems in imported files too', async () => {
     const sub = path.join(dir, 'imports');
     mkdirSync(sub, { recursive: true });
@@ -172,7 +208,7 @@ describe('orch check', () => {
     it('an unknown --format', async () => {
       const r = await cli(['check', file('fmt.orch', GOOD), '--format', 'xml']);
       expect(r.code).toBe(2);
-      expect(r.stderr.trim()).toBe('orch: unknown --format "xml" (expected text, json, sarif)');
+      expect(r.stderr.trim()).toBe('orch: unknown --format "xml" (expected text, json, sarif, github)');
     });
 
     it('no files at all', async () => {
@@ -188,5 +224,34 @@ describe('orch check', () => {
     expect(r.stdout).toContain('--format <format>');
     expect(r.stdout).toContain('$ orch check plans/campaign.orch');
     expect(r.stdout).toContain('Exit codes');
+  });
+
+  it('--explain-stages prints each compile stage and its wall time on stderr, the diagnostics unchanged', async () => {
+    const good = file('stages.orch', `${GOOD}\nplan outer {\n  step r = run hello()\n}\n`);
+    const bad = file('stages-bad.orch', BAD);
+    const plain = await cli(['check', good, bad, '--format', 'json']);
+    const r = await cli(['check', good, bad, '--format', 'json', '--explain-stages']);
+    expect(r.code).toBe(plain.code);
+    expect(r.stdout).toBe(plain.stdout);
+    expect(plain.stderr).toBe('');
+    const rows = r.stderr.trimEnd().split('\n').map((l) => /^( *)(\S+) +(\d+\.\d) *(\d*)$/.exec(l));
+    expect(r.stderr.split('\n')[0]).toMatch(/^stage +wall ms +runs$/);
+    const stages = rows.slice(1).map((m) => m && { indent: m[1]!.length, name: m[2]!, ms: Number(m[3]), runs: m[4] });
+    expect(stages.every((s) => s !== null)).toBe(true);
+    const names = stages.map((s) => s!.name);
+    // The program's stages in order, a plan's indented under assemble; no IR in a check.
+    expect(names.slice(0, 3)).toEqual(['load', 'bind', 'context']);
+    expect(names.indexOf('plans')).toBeLessThan(names.indexOf('assemble'));
+    expect(names.slice(names.indexOf('assemble') + 1, names.indexOf('assemble') + 4)).toEqual(['subplans', 'placement', 'step-estimates']);
+    expect(names).not.toContain('emit-ir');
+    expect(names.at(-1)).toBe('total');
+    const byName = new Map(stages.map((s) => [s!.name, s!]));
+    expect(byName.get('placement')!.indent).toBe(2);
+    expect(byName.get('load')!.indent).toBe(0);
+    // Two files: each program stage ran twice; three plans, so each plan stage ran three times.
+    expect(byName.get('load')!.runs).toBe('2');
+    expect(byName.get('placement')!.runs).toBe('3');
+    const sum = stages.slice(0, -1).reduce((t, s) => t + s!.ms, 0);
+    expect(Math.abs(sum - byName.get('total')!.ms)).toBeLessThan(0.05 * stages.length);
   });
 });

@@ -78,6 +78,41 @@ describe('orch init', () => {
     expect(r.stdout).toContain('.gitignore (kept; added .orch/)');
   });
 
+  it("approves better-sqlite3's install script in an existing package.json, and keeps any decision already there", async () => {
+    const project = (pkg: string): string => {
+      const dir = freshDir();
+      writeFileSync(path.join(dir, 'package.json'), pkg);
+      return dir;
+    };
+    const read = (dir: string) => readFileSync(path.join(dir, 'package.json'), 'utf8');
+
+    const fresh = project('{\n    "name": "shop",\n    "allowScripts": { "esbuild": true },\n    "devDependencies": { "orch": "file:orch-0.1.0.tgz" }\n}\n');
+    const r = await cli(['init', fresh]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("package.json (kept; allowScripts approves better-sqlite3's native build");
+    expect(read(fresh)).toBe(
+      '{\n    "name": "shop",\n    "allowScripts": {\n        "esbuild": true,\n        "better-sqlite3": true\n    },\n    "devDependencies": {\n        "orch": "file:orch-0.1.0.tgz"\n    }\n}\n',
+    );
+
+    for (const decided of ['{"allowScripts":{"better-sqlite3":false}}', '{"allowScripts":{"better-sqlite3@12.11.1":true}}']) {
+      const dir = project(decided);
+      const again = await cli(['init', dir]);
+      expect(again.stdout).toContain('package.json (kept; allowScripts already decides on better-sqlite3)');
+      expect(read(dir)).toBe(decided);
+    }
+
+    const broken = project('{ "name": ');
+    const kept = await cli(['init', broken]);
+    expect(kept.code).toBe(0);
+    expect(kept.stdout).toContain('package.json (kept; not valid JSON');
+    expect(read(broken)).toBe('{ "name": ');
+
+    // No package.json: none is made (Orch may be installed globally or run from a clone).
+    const bare = freshDir();
+    expect((await cli(['init', bare])).stdout).not.toContain('package.json');
+    expect(existsSync(path.join(bare, 'package.json'))).toBe(false);
+  });
+
   it('rejects a target that is a file', async () => {
     const dir = freshDir();
     const file = path.join(dir, 'not-a-dir');

@@ -11,7 +11,7 @@
  */
 import fc from 'fast-check';
 import type * as A from '../ast.js';
-import { CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES } from '../ast.js';
+import { CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, INTEGRITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES } from '../ast.js';
 import { parenthesize, print } from '../printer.js';
 
 /** The range every generated node carries. */
@@ -122,8 +122,8 @@ const arbNameExpr: fc.Arbitrary<A.NameExpr> = fc
   .map((name) => ({ kind: 'NameExpr', name, range: r }));
 
 const BINARY_OPS: readonly A.BinaryOp[] = ['implies', 'or', 'and', '==', '!=', '<', '<=', '>', '>=', 'in', '??', '+', '-', '*', '/', '%'];
-/** Built-in functions callable in expressions. */
-const BUILTINS = ['len', 'contains', 'lower', 'upper', 'min', 'max', 'sum', 'round', 'now', 'format', 'secret'];
+/** Built-in functions callable in expressions (v0.4 adds `calls known age endorse declassify`). */
+const BUILTINS = ['len', 'contains', 'lower', 'upper', 'min', 'max', 'sum', 'round', 'now', 'format', 'secret', 'calls', 'known', 'age', 'endorse', 'declassify'];
 
 /** Expressions of every kind except `RangeExpr` (only valid in `simulate`), before parenthesizing. */
 const rawExpr = fc.letrec<{ expr: A.Expr; leaf: A.Expr }>((tie) => ({
@@ -167,7 +167,17 @@ const rawExpr = fc.letrec<{ expr: A.Expr; leaf: A.Expr }>((tie) => ({
     {
       weight: 1,
       arbitrary: fc
-        .record({ callee: fc.constantFrom(...BUILTINS).map(ident), args: fc.array(tie('expr'), { maxLength: 3 }) })
+        .record(
+          {
+            callee: fc.constantFrom(...BUILTINS).map(ident),
+            args: fc.array(tie('expr'), { maxLength: 3 }),
+            // Named arguments after the positional ones (`reason: "…"`, `to: internal`).
+            named: fc
+              .uniqueArray(fc.record({ name: arbFieldIdent, value: tie('expr') }), { minLength: 1, maxLength: 2, selector: (a) => a.name.name })
+              .map((as) => as.map((a): A.Argument => ({ kind: 'Argument', ...a, range: r }))),
+          },
+          { requiredKeys: ['callee', 'args'] },
+        )
         .map((x): A.Expr => ({ kind: 'CallExpr', ...x, range: r })),
     },
     {
@@ -242,6 +252,7 @@ const typeTree = fc.letrec<{ type: A.TypeExpr; nonOptional: A.TypeExpr; field: A
         name: arbFieldIdent,
         type: tie('type'),
         dataClass: fc.constantFrom(...DATA_CLASSES),
+        trust: fc.constantFrom(...INTEGRITIES),
         default: arbExpr,
         doc: arbDoc,
       },
@@ -295,6 +306,8 @@ export const arbCapability: fc.Arbitrary<A.CapabilityDecl> = fc
       consent: fc.array(arbPlainString, { minLength: 1, maxLength: 3 }),
       requires: uniqueIdents(1, 3),
       idempotent: fc.boolean(),
+      trust: fc.constantFrom(...INTEGRITIES),
+      endorses: fc.boolean(),
     },
     { requiredKeys: ['name'] },
   )
@@ -313,6 +326,8 @@ export const arbResource: fc.Arbitrary<A.ResourceDecl> = fc
       reliability: arbPercentLit,
       location: arbPlainString,
       energy: arbNumberLit,
+      accepts: fc.constantFrom(...DATA_CLASSES),
+      availableWhen: arbExpr,
     },
     { requiredKeys: ['name'] },
   )
@@ -376,9 +391,14 @@ export const arbGuardrail: fc.Arbitrary<A.GuardrailDecl> = fc
   )
   .map((x) => ({ kind: 'GuardrailDecl', ...x, range: r }));
 
+/** A context signal (§9.4): `max_age` on any, `hold` only on a derived one (with `= expr`). */
+const arbContextField: fc.Arbitrary<A.FieldDecl> = fc
+  .record({ field: arbFieldDecl, maxAge: fc.option(arbDurationLit, { nil: undefined }), hold: fc.option(arbDurationLit, { nil: undefined }) })
+  .map(({ field, maxAge, hold }) => ({ ...field, ...(maxAge ? { maxAge } : {}), ...(hold && field.default ? { hold } : {}) }));
+
 export const arbContext: fc.Arbitrary<A.ContextDecl> = fc
   .record(
-    { fields: fc.uniqueArray(arbFieldDecl, { maxLength: 4, selector: (f) => f.name.name }), doc: arbDoc },
+    { fields: fc.uniqueArray(arbContextField, { maxLength: 4, selector: (f) => f.name.name }), doc: arbDoc },
     { requiredKeys: ['fields'] },
   )
   .map((x) => ({ kind: 'ContextDecl', ...x, range: r }));
@@ -556,6 +576,101 @@ export const arbSimulate: fc.Arbitrary<A.SimulateDecl> = fc
   )
   .map((x) => ({ kind: 'SimulateDecl', ...x, range: r }));
 
+// ───────────── v0.4: staleness, sources, tests ─────────────
+
+export const arbSimulateContext: fc.Arbitrary<A.SimulateContextDecl> = fc
+  .record(
+    {
+      doc: arbDoc,
+      signals: fc
+        .uniqueArray(fc.record({ signal: arbIdent, share: arbPercentLit }), { maxLength: 3, selector: (s) => s.signal.name })
+        .map((ss) => ss.map((s): A.StaleSignal => ({ kind: 'StaleSignal', ...s, range: r }))),
+    },
+    { requiredKeys: ['signals'] },
+  )
+  .map((x) => ({ kind: 'SimulateContextDecl', ...x, range: r }));
+
+export const arbSource: fc.Arbitrary<A.SourceDecl> = fc
+  .record(
+    {
+      name: arbIdent,
+      doc: arbDoc,
+      topics: fc.array(
+        fc
+          .record({ topic: arbPlainString, signal: arbIdent, from: arbExpr, at: arbExpr }, { requiredKeys: ['topic', 'signal'] })
+          .map((t): A.TopicMapping => ({ kind: 'TopicMapping', ...t, range: r })),
+        { maxLength: 3 },
+      ),
+    },
+    { requiredKeys: ['name', 'topics'] },
+  )
+  .map((x) => ({ kind: 'SourceDecl', ...x, range: r }));
+
+/** A virtual time: a duration, sometimes written negative (the checker's E0901, not a syntax error). */
+const arbVirtualTime: fc.Arbitrary<A.DurationLit> = fc.oneof(
+  { weight: 3, arbitrary: arbDurationLit },
+  { weight: 1, arbitrary: arbDurationLit.map((d): A.DurationLit => ({ ...d, value: d.value === 0 ? 0 : -d.value })) },
+);
+
+const arbMockAnswer: fc.Arbitrary<Pick<A.MockDecl, 'fails' | 'times' | 'returns'>> = fc.oneof(
+  fc.array(arbExpr, { minLength: 1, maxLength: 3 }).map((returns) => ({ returns })),
+  arbPlainString.map((fails) => ({ fails, returns: [] })),
+  fc.record({ fails: arbPlainString, times: arbIntLit, returns: fc.array(arbExpr, { minLength: 1, maxLength: 2 }) }),
+);
+
+export const arbMock: fc.Arbitrary<A.MockDecl> = fc
+  .record(
+    {
+      capability: arbQualifiedName,
+      where: arbExpr,
+      answer: arbMockAnswer,
+      latency: arbDurationLit,
+      spend: fc.oneof(arbMoneyLit.map((cost) => ({ cost })), arbRecordLit.map((usage) => ({ usage }))),
+    },
+    { requiredKeys: ['capability', 'answer'] },
+  )
+  .map(({ answer, spend, ...rest }): A.MockDecl => ({ kind: 'MockDecl', ...rest, ...answer, ...spend, range: r }));
+
+export const arbTest: fc.Arbitrary<A.TestDecl> = fc
+  .record(
+    {
+      name: arbPlainString,
+      doc: arbDoc,
+      origin: fc.record({ run: arbPlainString, irHash: arbPlainString }).map((o): A.TestOrigin => ({ kind: 'TestOrigin', ...o, range: r })),
+      plan: arbQualifiedName,
+      startedBy: arbPlainString,
+      input: arbRecordLit,
+      context: arbRecordLit,
+      mocks: fc.array(arbMock, { maxLength: 3 }),
+      decisions: fc.array(
+        fc
+          .record(
+            {
+              decision: fc.constantFrom<'approve' | 'reject'>('approve', 'reject'),
+              step: arbIdent,
+              by: fc.array(arbPlainString, { minLength: 1, maxLength: 3 }),
+              at: arbVirtualTime,
+            },
+            { requiredKeys: ['decision', 'step', 'by'] },
+          )
+          .map((d): A.DecisionDecl => ({ kind: 'DecisionDecl', ...d, range: r })),
+        { maxLength: 2 },
+      ),
+      signals: fc.array(
+        fc.record({ signal: arbFieldIdent, value: arbExpr, at: arbVirtualTime }).map((x): A.SignalDecl => ({ kind: 'SignalDecl', ...x, range: r })),
+        { maxLength: 2 },
+      ),
+      expects: fc.array(
+        fc
+          .record({ always: fc.constant(true as const), condition: arbExpr }, { requiredKeys: ['condition'] })
+          .map((x): A.ExpectDecl => ({ kind: 'ExpectDecl', ...x, range: r })),
+        { maxLength: 3 },
+      ),
+    },
+    { requiredKeys: ['name', 'plan', 'mocks', 'decisions', 'signals', 'expects'] },
+  )
+  .map((x) => ({ kind: 'TestDecl', ...x, range: r }));
+
 export const arbDeclaration: fc.Arbitrary<A.Declaration> = fc.oneof(
   arbTypeAlias,
   arbCapability,
@@ -567,6 +682,9 @@ export const arbDeclaration: fc.Arbitrary<A.Declaration> = fc.oneof(
   arbTrigger,
   arbInvariant,
   arbSimulate,
+  arbSimulateContext,
+  arbSource,
+  arbTest,
 );
 
 export const arbImport: fc.Arbitrary<A.ImportDecl> = fc.oneof(

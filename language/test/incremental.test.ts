@@ -19,6 +19,9 @@ const examples: string[] = readdirSync(examplesDir, { withFileTypes: true })
   .flatMap((d) => readdirSync(join(examplesDir, d.name), { withFileTypes: true }))
   .filter((f) => f.isFile() && f.name.endsWith('.orch'))
   .map((f) => readFileSync(join(f.parentPath, f.name), 'utf8'));
+/** Files with every v0.4 item (tests, sources, `simulate context`, annotations, signals). */
+const fixturesDir = new URL('./fixtures/', import.meta.url).pathname;
+const v04: string[] = ['v04-tests.test.orch', 'v04-flows-context.orch', 'spec-10.orch', 'spec-11.orch'].map((f) => readFileSync(join(fixturesDir, f), 'utf8'));
 
 const SMALL = `capability fetch { kind tool input { url: string } output { body: string } }
 /// The edge box.
@@ -51,6 +54,12 @@ const fragment = fc.oneof(
     '\n/// A doc.\ncapability more { kind tool input { v: int } output { w: int } }\n',
     '\n// a comment\n',
     '\nimport std.policies\n',
+    '\ntest "t" {\n  plan p\n  mock m returns 1 then 2\n  expect always run.cost < 1usd\n}\n',
+    '\nsource s { topic "a/#" sets x from payload.v }\n',
+    '\nsimulate context { m stale 5% }\n',
+    ' @untrusted',
+    ' max_age 2m',
+    ' at -1h',
     'module m\n',
     '  step y = fetch(url: "y")\n',
     'renamed',
@@ -89,6 +98,22 @@ describe('reparse', () => {
     expect(out.module.declarations[3]!.range.start.line).toBe(prev.output.module.declarations[3]!.range.start.line + 1);
   });
 
+  it('takes the incremental path for an edit inside a test or a source, reusing the other items', () => {
+    for (const text of v04) {
+      const prev = previous(text);
+      const decls = prev.output.module.declarations;
+      for (const [k, d] of decls.entries()) {
+        if (d.kind !== 'TestDecl' && d.kind !== 'SourceDecl') continue;
+        const at = text.indexOf('"', d.range.start.offset) + 1;
+        const next = splice(text, at, 0, 'Q');
+        const out = reparse({ file: FILE, text: next, previous: prev });
+        expect(out.mode).toBe('incremental');
+        expect(out.module).toEqual(parse({ file: FILE, text: next }).module);
+        for (const [j, other] of decls.entries()) if (j < k) expect(out.module.declarations[j]).toBe(other);
+      }
+    }
+  });
+
   it('returns the previous parse for the same text and parses fully without one', () => {
     const prev = previous(SMALL);
     expect(reparse({ file: FILE, text: SMALL, previous: prev }).mode).toBe('unchanged');
@@ -97,7 +122,7 @@ describe('reparse', () => {
 
   // consume: the previous parse's nodes are moved in place (what the language server's worker does).
   it.each([false, true])('equals a full parse after any edit of the examples — AST, ranges, comments, diagnostics (consume: %s)', (consume) => {
-    const base = [SMALL, ...examples];
+    const base = [SMALL, ...examples, ...v04];
     fc.assert(
       fc.property(
         fc.constantFrom(...base).chain((text) => fc.tuple(fc.constant(text), fc.array(edit(text), { minLength: 1, maxLength: 5 }))),

@@ -78,6 +78,8 @@ describe('printer round trip (property)', () => {
       'ForbidRule', 'RequireRule', 'AssertRule', 'CheckRule', 'Argument', 'CapabilityCall', 'WaitAction',
       'WaitUntilAction', 'RunAction', 'StepDecl', 'ForEachDecl', 'RaceDecl', 'RepeatDecl', 'SuccessCriterion', 'ScheduleSource', 'EventSource',
       'ManualSource', 'ApiSource', 'ConditionSource', 'ChainSource',
+      'SimulateContextDecl', 'StaleSignal', 'SourceDecl', 'TopicMapping', 'TestDecl', 'TestOrigin', 'MockDecl',
+      'DecisionDecl', 'SignalDecl', 'ExpectDecl',
     ];
     expect([...expected].filter((k) => !kinds.has(k))).toEqual([]);
   });

@@ -59,7 +59,7 @@ plan ok { goal "still parsed" }`;
 
   it('words messages in user terms', () => {
     expect(at('capability c {\n  kind tool\nplan p { }')).toEqual([
-      "2:12 E0001 expected a capability property (kind, input, output, handler, timeout, retry, cost, latency, data, consent, requires, idempotent, system, prompt, model, temperature, max_tokens) or '}' to close the capability block, found 'plan'",
+      "2:12 E0001 expected a capability property (kind, input, output, handler, timeout, retry, cost, latency, data, consent, requires, idempotent, destructive, system, prompt, model, temperature, max_tokens, trust, endorses) or '}' to close the capability block, found 'plan'",
     ]);
     expect(at('plan p { step a = f(x: ) }')).toEqual(["1:24 E0001 expected an expression after ':', found ')'"]);
     expect(at('plan p { step a = }')).toEqual([
@@ -67,7 +67,7 @@ plan ok { goal "still parsed" }`;
     ]);
     expect(at('plan p { deadline soon }')).toEqual(["1:19 E0001 expected a duration (e.g. 30s) after 'deadline', found 'soon'"]);
     expect(at('} plan p { }')).toEqual([
-      "1:1 E0001 expected a declaration (module, import, type, capability, resource, policy, guardrail, context, plan, trigger, invariant, simulate), found '}'",
+      "1:1 E0001 expected a declaration (module, import, type, capability, resource, policy, guardrail, context, plan, trigger, invariant, simulate, source, test), found '}'",
     ]);
     expect(at('plan p {')).toEqual([expect.stringMatching(/^1:9 E0001 expected .* or '}' to close the plan block, found end of file$/)]);
   });

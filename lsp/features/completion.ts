@@ -9,7 +9,7 @@ import { fieldsKey, contextFieldsKey } from '../symbol-index/declarations.js';
 import type { DeclarationTable, FileIndex, OrchSymbol, OrchSymbolKind } from '../symbol-index/model.js';
 import { signatureOf, typeText } from '../describe.js';
 import {
-  BLOCK_KEYWORDS, BUILTIN_FUNCTIONS, CAPABILITY_KIND_WORDS, EXPRESSION_ROOTS, LITERAL_WORDS, PRIMITIVE_TYPES, RESOURCE_KIND_WORDS,
+  BLOCK_KEYWORDS, BUILTIN_FUNCTIONS, CAPABILITY_KIND_WORDS, CLAUSE_KEYWORDS, EXPRESSION_ROOTS, LITERAL_WORDS, PRIMITIVE_TYPES, RESOURCE_KIND_WORDS,
   RACE_ATTRIBUTES, REPEAT_ATTRIBUTES, STEP_ATTRIBUTES, TOP_LEVEL_KEYWORDS, VALUE_WORDS,
 } from '../vocabulary.js';
 import { scanContext, type Frame } from './context-scan.js';
@@ -92,6 +92,9 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
     const words = BLOCK_KEYWORDS[header] ?? [];
     return words.map((k) => keyword(k));
   }
+  // Inside a v0.4 item (`mock x returns { … } |`): the words that continue it, and values.
+  const clauses = CLAUSE_KEYWORDS[/^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(ctx.linePrefix)?.[1] ?? ''];
+  if (clauses && (header === 'test' || header === 'source' || header === 'resource')) return [...clauses.map((k) => keyword(k)), ...expressionItems(index, offset)];
   return expressionItems(index, offset);
 }
 
@@ -105,6 +108,8 @@ function inTypeRecord(frames: readonly Frame[]): boolean {
   for (let i = frames.length - 1; i >= 0; i--) {
     const f = frames[i]!;
     if (f.bracket !== '{') continue;
+    // A test's `input { … }` and `context { … }` are values, not types.
+    if ((f.header === 'context' || f.header === 'input') && innermostBlock(frames.slice(0, i))?.header === 'test') return false;
     if (f.header === 'context' || f.header === 'type') return true;
     if (f.header === 'input') return true;
     if (f.header === 'output') return innermostBlock(frames.slice(0, i))?.header === 'capability';
@@ -159,10 +164,18 @@ function valueItems(
       return header === 'step' ? symbolItems(index, ['resource']) : undefined;
     case 'run':
       return symbolItems(index, ['plan']);
+    case 'plan':
+      return header === 'test' ? symbolItems(index, ['plan']) : undefined;
+    case 'mock':
+      return header === 'test' ? symbolItems(index, ['capability']) : undefined;
+    case 'approve':
+    case 'reject':
+      return header === 'test' ? stepItems(index, offset) : undefined;
+    case 'simulate':
+      return [keyword('context'), ...symbolItems(index, ['capability'])];
     case 'fallback':
     case 'compensate':
     case 'rate_limit':
-    case 'simulate':
       return symbolItems(index, ['capability']);
     case 'capability':
       return header === 'guardrail' ? symbolItems(index, ['capability']) : undefined;

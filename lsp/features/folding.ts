@@ -6,6 +6,7 @@ import { walk } from '../ast-walk.js';
 const FOLDABLE = new Set([
   'CapabilityDecl', 'ResourceDecl', 'PolicyDecl', 'GuardrailDecl', 'ContextDecl', 'PlanDecl', 'TriggerDecl',
   'InvariantDecl', 'SimulateDecl', 'TypeAliasDecl', 'StepDecl', 'ForEachDecl', 'RaceDecl', 'RepeatDecl', 'RecordType', 'RecordLit', 'ListLit',
+  'TestDecl', 'SourceDecl', 'SimulateContextDecl', 'MockDecl',
 ]);
 
 export function foldingRanges(module: Module): FoldingRange[] {

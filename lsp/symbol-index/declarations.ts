@@ -85,6 +85,8 @@ export function collectDeclarations(module: Module, file: string): DeclarationTa
       add({ name, kind: 'simulate', range: d.range, nameRange: d.capability.range, node: d, doc: d.doc });
       continue;
     }
+    // Tests, sources and `simulate context` declare nothing that other code refers to by name.
+    if (d.kind === 'SimulateContextDecl' || d.kind === 'SourceDecl' || d.kind === 'TestDecl') continue;
     const kind = TOP_LEVEL_KIND[d.kind];
     if (!kind) continue;
     const nameNode = d.name;

@@ -155,9 +155,12 @@ export function buildFileIndex(module: Module, file: string, host: IndexHost, de
         else visitExpr(root, scope);
         return;
       }
-      case 'CallExpr':
-        for (const a of (e as Extract<Expr, { kind: 'CallExpr' }>).args) visitExpr(a, scope);
+      case 'CallExpr': {
+        const c = e as Extract<Expr, { kind: 'CallExpr' }>;
+        for (const a of c.args) visitExpr(a, scope);
+        for (const a of c.named ?? []) visitExpr(a.value, scope);
         return;
+      }
       default:
         for (const c of childrenOf(e)) visitExpr(c, scope);
     }
@@ -256,6 +259,23 @@ export function buildFileIndex(module: Module, file: string, host: IndexHost, de
         recordKeys(cap, 'output', s.output, moduleScope);
         if (s.latency) visitExpr(s.latency, moduleScope);
         if (s.cost) visitExpr(s.cost, moduleScope);
+        return;
+      }
+      // v0.4: what a test names (its plan, mocked capabilities) and the signals sources set.
+      case 'TestDecl':
+        resolveQualified((node as unknown as { plan: QualifiedName }).plan);
+        for (const c of childrenOf(n)) visit(c, scope);
+        return;
+      case 'MockDecl':
+        resolveQualified((node as unknown as { capability: QualifiedName }).capability);
+        for (const c of childrenOf(n)) visit(c, scope);
+        return;
+      case 'TopicMapping':
+      case 'StaleSignal':
+      case 'SignalDecl': {
+        const id = (node as unknown as { signal: Ident }).signal;
+        ref(decls.fields.get(contextFieldsKey(file))?.get(id.name), id.name, id.range);
+        for (const c of childrenOf(n)) visit(c, scope);
         return;
       }
       case 'RateLimitDecl':

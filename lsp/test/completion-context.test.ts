@@ -46,7 +46,7 @@ describe('completion without an index', () => {
   });
 
   it('offers the properties of the enclosing block', () => {
-    expect(labelsAt('resource r {\n  |\n}')).toEqual(['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy', 'endpoint', 'model']);
+    expect(labelsAt('resource r {\n  |\n}')).toEqual(['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy', 'endpoint', 'model', 'accepts', 'available']);
     expect(labelsAt('guardrail g {\n  |\n}')).toEqual(['severity', 'category', 'message', 'forbid', 'require', 'assert', 'check']);
     expect(labelsAt('trigger t {\n  |')).toContain('schedule');
     expect(labelsAt('plan p {\n  step s = x() {\n    |\n  }\n}')).toEqual(['after', 'on', 'fallback', 'compensate', 'timeout', 'retry', 'join', 'on_failure', 'priority', 'when']);
@@ -66,6 +66,20 @@ describe('completion without an index', () => {
     const expr = labelsAt('plan p {\n  step s = x(a: |');
     expect(expr).toEqual(expect.arrayContaining(['input', 'context', 'len', 'secret', 'true']));
     expect(labelsAt('plan p {\n  success: "${|')).toEqual(expect.arrayContaining(['input', 'len']));
+  });
+
+  it('offers the v0.4 words: test items, their clauses and values, sources, trust and accepts', () => {
+    expect(labelsAt('|')).toEqual(expect.arrayContaining(['test', 'source']));
+    expect(labelsAt('test "t" {\n  |\n}')).toEqual(['plan', 'started_by', 'input', 'context', 'mock', 'approve', 'reject', 'signal', 'expect', 'captured_from']);
+    expect(labelsAt('test "t" {\n  mock charge r|')).toEqual(expect.arrayContaining(['returns', 'fails', 'where', 'calls', 'input']));
+    // A test's `input { … }` and `context { … }` hold values, not types.
+    expect(labelsAt('test "t" {\n  input { a: |')).toEqual(expect.arrayContaining(['len', 'true']));
+    expect(labelsAt('test "t" {\n  input { a: |')).not.toContain('string');
+    expect(labelsAt('context {\n  a: |')).toContain('string');
+    expect(labelsAt('source s {\n  |\n}')).toEqual(['topic']);
+    expect(labelsAt('capability c {\n  trust |')).toEqual(['trusted', 'untrusted']);
+    expect(labelsAt('resource r {\n  accepts |')).toEqual(['public', 'internal', 'personal', 'sensitive', 'secret']);
+    expect(labelsAt('simulate |')).toContain('context');
   });
 
   it('offers std modules after import', () => {

@@ -2,7 +2,7 @@
  * How the extension starts the `orch` CLI: the one bundled in `server/dist/cli/main.js`, run by
  * the editor's own Node (`process.execPath`; in desktop VS Code that is Electron, which behaves as
  * Node with ELECTRON_RUN_AS_NODE=1), so nothing has to be on PATH. The `orch.cli.path` setting
- * replaces it with an installed command (`npx orch`, `/usr/local/bin/orch`).
+ * replaces it with an installed command (`npx --no -- orch`, `/usr/local/bin/orch`).
  */
 import * as vscode from 'vscode';
 

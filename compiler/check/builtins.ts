@@ -1,0 +1,84 @@
+/**
+ * Calls of the built-in functions (`len`, `contains`, `lower`, `upper`, `round`, `now`, `format`,
+ * `sum`, `min`, `max`) and `secret("NAME")`: arity, argument types, the result's type and data
+ * class. An unknown function is E0101 with a did-you-mean.
+ */
+import type { DataClass, Expr, Ident, Range } from '../../language/index.js';
+import type { BuiltinFn, ExprIR } from '../ir/types.js';
+import { unresolvedDiagnostic } from '../scope.js';
+import { T, formatTy, isLoose, isStringy, maxClass, stripOptional, unitOf, widenLiteral, type Ty } from '../types/ty.js';
+import { NO_DATA, NO_IR, type ExprChecking, type ExprResult } from './expr-env.js';
+import { sameUnit } from './operators.js';
+
+export const BUILTINS = new Set<string>(['len', 'contains', 'lower', 'upper', 'min', 'max', 'sum', 'round', 'now', 'format']);
+
+export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly Expr[], range: Range, guarded: boolean): ExprResult {
+  const name = callee.name;
+  if (name === 'secret') {
+    const a = args[0];
+    if (args.length !== 1 || !a || a.kind !== 'StringLit' || !a.parts.every((p) => typeof p === 'string')) {
+      c.error('E0201', 'secret() takes one string literal: secret("NAME")', range);
+      return { ty: T.secret, data: NO_DATA, ir: { op: 'secret', name: '?' } };
+    }
+    // A secret is a credential, not user data: it does not raise the data class of a step.
+    return { ty: T.secret, data: NO_DATA, ir: { op: 'secret', name: (a.parts as string[]).join('') } };
+  }
+  const rs = args.map((a) => c.check(a, guarded));
+  const ir: ExprIR = { op: 'call', fn: name as BuiltinFn, args: rs.map((r) => r.ir) };
+  let data: DataClass = rs.reduce<DataClass>((c, r) => maxClass(c, r.data), NO_DATA);
+  if (!BUILTINS.has(name)) {
+    c.env.diags.push(unresolvedDiagnostic(c.env.file, name, `unknown function "${name}"`, [...BUILTINS, 'secret'], callee.range));
+    // Like an unknown name: reported, and lowered to a placeholder the IR schema accepts.
+    return { ty: T.unknown, data, ir: NO_IR };
+  }
+  const arity = (min: number, max = min): boolean => {
+    if (rs.length < min || rs.length > max) {
+      c.error('E0201', `${name}() takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'}, got ${rs.length}`, range);
+      return false;
+    }
+    return true;
+  };
+  const t0 = rs[0] ? stripOptional(rs[0].ty) : T.any;
+  switch (name) {
+    case 'len':
+      data = NO_DATA; // a count does not disclose the items
+      if (arity(1) && !isLoose(t0) && !['list', 'map', 'string', 'record', 'enum'].includes(t0.k))
+        c.error('E0201', `len() needs a list, map or string, not ${formatTy(t0)}`, args[0]!.range);
+      return { ty: T.int, data, ir };
+    case 'contains':
+      if (arity(2) && !isLoose(t0) && !['list', 'map', 'string', 'enum'].includes(t0.k))
+        c.error('E0201', `contains() needs a list, map or string first, not ${formatTy(t0)}`, args[0]!.range);
+      return { ty: T.bool, data, ir };
+    case 'lower':
+    case 'upper':
+      if (arity(1) && !isLoose(t0) && !isStringy(t0)) c.error('E0201', `${name}() needs a string, not ${formatTy(t0)}`, args[0]!.range);
+      return { ty: T.string, data, ir };
+    case 'round':
+      if (arity(1, 2) && !isLoose(t0) && !unitOf(t0)) c.error('E0201', `round() needs a number, not ${formatTy(t0)}`, args[0]!.range);
+      return { ty: t0.k === 'number' || t0.k === 'int' ? (rs.length === 1 ? T.int : T.number) : widenLiteral(t0), data, ir };
+    case 'now':
+      arity(0);
+      return { ty: T.number, data, ir };
+    case 'format':
+      if (rs.length < 1) arity(1, Infinity);
+      return { ty: T.string, data, ir };
+    case 'sum':
+    case 'min':
+    case 'max': {
+      let elem: Ty = T.any;
+      if (rs.length === 1) {
+        if (t0.k === 'list') elem = t0.elem;
+        else if (!isLoose(t0)) c.error('E0201', `${name}() of one argument needs a list, not ${formatTy(t0)}`, args[0]!.range);
+      } else if (rs.length === 0 || name === 'sum') {
+        if (name === 'sum' || rs.length === 0) arity(1);
+      } else {
+        elem = rs[0]!.ty;
+        for (let i = 1; i < rs.length; i++) sameUnit(c, elem, rs[i]!.ty, args[i]!.range, name);
+      }
+      if (!isLoose(elem) && !unitOf(stripOptional(elem)))
+        c.error('E0201', `${name}() needs numbers, durations, money or percents, not ${formatTy(elem)}`, range);
+      return { ty: widenLiteral(stripOptional(elem)), data, ir };
+    }
+  }
+  return { ty: T.any, data, ir };
+}
