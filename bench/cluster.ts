@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { PlanIR } from '../compiler/index.js';
-import { migratePostgres, Runtime } from '../runtime/index.js';
+import { openBackend, Runtime } from '../runtime/index.js';
 import { admin, startCluster, stopCluster } from '../test/support/pg-cluster.js';
 import { median, smoke, type BenchFigure } from './figure.js';
 import { layeredPlan } from './runtime.js';
@@ -304,7 +304,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
   try {
     await admin(cluster.port, 'CREATE DATABASE orch_bench');
     const url = `postgres://postgres@127.0.0.1:${cluster.port}/orch_bench`;
-    await migratePostgres(url);
+    await (await openBackend(url)).migrate();
     const commits = await commitRate(url);
     const sql = new pg.Client({ connectionString: url });
     await sql.connect();

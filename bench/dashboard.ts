@@ -12,7 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { PlanIR } from '../compiler/index.js';
-import { openTriggerState, startServer, type JournalEntry, type RunStarter, type RunView } from '../serve/index.js';
+import { openBackend } from '../runtime/index.js';
+import { startServer, type JournalEntry, type RunStarter, type RunView } from '../serve/index.js';
 import { smoke, type BenchFigure } from './figure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -111,7 +112,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     triggers: [],
     starter,
     evaluate: () => null,
-    state: openTriggerState(join(mkdtempSync(join(tmpdir(), 'orch-dash-bench-')), 'state.db')),
+    state: await (await openBackend(join(mkdtempSync(join(tmpdir(), 'orch-dash-bench-')), 'state.db'))).triggerState(),
     token: TOKEN,
     host: '127.0.0.1',
     port: 0,

@@ -17,7 +17,7 @@
  */
 import type { Declaration, ImportDecl, Module, ModuleDecl } from './ast.js';
 import type { Position, Range } from './diagnostic.js';
-import { parse, type ParseInput, type ParseOutput } from './index.js';
+import { parse, type ParseInput, type ParseOutput } from './parse.js';
 import { compactModules, issuedPositions, LineIndex } from './source.js';
 
 /** A previous parse and the text it was made from. */

@@ -3,8 +3,8 @@
  * the process that runs it (on any machine, polled), or, when no process does, the change itself
  * (`execution_cancelled`, `execution_paused`) or a row the next `orch resume` applies.
  */
-import type { AsyncJournal } from './journal/async-journal.js';
-import type { RunRow } from './journal/sqlite-journal.js';
+import type { AsyncJournal } from './backend/async-journal.js';
+import type { RunRow } from './backend/async-journal.js';
 import { perItemMessage } from './scheduler/core/core.js';
 import { isApproval, notAnApproval } from './scheduler/core/resolve.js';
 import { keyFitsShape, noSuchInstance, planBlocks } from './scheduler/core/scopes.js';

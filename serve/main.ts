@@ -2,18 +2,17 @@
  * The process side of `orch serve`: load, open the journal, start, print the banner, and shut
  * down cleanly on SIGINT/SIGTERM. Resolves to the exit code once the server has stopped.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { projectRootOf } from '../compiler/index.js';
-import { displayUrl, envThenConfig, evaluate, isPostgresUrl, loadConfig, oidcClientSecret, openPeopleStore, type OrchConfig } from '../runtime/index.js';
+import { envThenConfig, evaluate, loadConfig, oidcClientSecret, type Backend, type OrchConfig } from '../runtime/index.js';
 import { banner } from './banner.js';
 import { generateToken } from './http/auth.js';
 import { loadServeProgram } from './load.js';
-import { DEFAULT_DB, openRuntimeStarter } from './runtime-starter.js';
+import { openRuntimeStarter } from './runtime-starter.js';
 import type { HttpLimits } from './http/app.js';
 import type { PlanIR, TriggerIR } from '../compiler/index.js';
 import { startServer } from './server.js';
-import { openTriggerStateFor } from './trigger-state.js';
 
 /** A failure to start serving, reported by the CLI as one line with this exit code. */
 export class ServeError extends Error {
@@ -30,7 +29,8 @@ export interface ServeCliOptions {
   readonly files: readonly string[];
   readonly port: number;
   readonly host: string;
-  readonly db?: string;
+  /** Where runs, trigger state and people are kept (`--db`); its caller closes it once this resolved. */
+  readonly backend: Backend;
   readonly catchUp: boolean;
   /** On Postgres, run the steps in this process rather than on `orch worker`s. */
   readonly local?: boolean;
@@ -44,7 +44,7 @@ export interface ServeCliOptions {
 export interface UiCliOptions {
   readonly port: number;
   readonly host: string;
-  readonly db?: string;
+  readonly backend: Backend;
   readonly limits?: Partial<HttpLimits>;
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
@@ -71,8 +71,7 @@ export async function runServe(o: ServeCliOptions): Promise<number> {
  * approve) but without loading modules, firing triggers or resuming interrupted runs.
  */
 export async function runUi(o: UiCliOptions): Promise<number> {
-  const db = journalOf(o.db);
-  if (!isPostgresUrl(db) && !existsSync(db)) throw new ServeError(`no journal at ${db} (nothing has been run here yet; see --db)`, 2);
+  if (!o.backend.exists()) throw new ServeError(`no journal at ${o.backend.displayName} (nothing has been run here yet; see --db)`, 2);
   const config = await projectConfig(process.cwd());
   return serveUntilSignal({ ...o, mode: 'ui', config, catchUp: false, plans: [], triggers: [], warnings: [] });
 }
@@ -97,22 +96,9 @@ interface ServeProcessOptions extends Omit<ServeCliOptions, 'files'> {
   readonly warnings: readonly string[];
 }
 
-/** `--db`, else `ORCH_DB`, else the default: a Postgres URL as given, a SQLite path made absolute. */
-function journalOf(given: string | undefined): string {
-  const db = given ?? process.env.ORCH_DB ?? DEFAULT_DB;
-  return isPostgresUrl(db) ? db : resolve(db);
-}
-
 async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
-  const db = journalOf(o.db);
-  const shown = displayUrl(db);
-  if (!isPostgresUrl(db)) {
-    try {
-      mkdirSync(dirname(db), { recursive: true });
-    } catch (e) {
-      throw new ServeError(`cannot create the journal directory for ${db}: ${(e as Error).message}`, 2);
-    }
-  }
+  const backend = o.backend;
+  const shown = backend.displayName;
   const envToken = process.env.ORCH_TOKEN;
   const token = envToken && envToken.length > 0 ? envToken : generateToken();
   const log = (line: string) => o.err(`orch ${o.mode}: ${line}\n`);
@@ -121,19 +107,19 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
   let state;
   let people;
   try {
-    starter = await openRuntimeStarter({ db, plans: o.plans, log, ...(o.local ? { local: true } : {}), ...(o.takeOverAfterMs !== undefined ? { takeOverAfterMs: o.takeOverAfterMs } : {}) });
+    starter = await openRuntimeStarter({ backend, plans: o.plans, log, ...(o.local ? { local: true } : {}), ...(o.takeOverAfterMs !== undefined ? { takeOverAfterMs: o.takeOverAfterMs } : {}) });
   } catch (e) {
     // An unreachable or unmigrated database: one line, never the password.
     throw new ServeError(`cannot open the journal ${shown}: ${(e as Error).message}`, 2);
   }
   try {
-    state = await openTriggerStateFor(db);
+    state = await backend.triggerState();
   } catch (e) {
     await starter.close().catch(() => {});
     throw new ServeError(`cannot open the trigger state in ${shown}: ${(e as Error).message}`, 2);
   }
   try {
-    people = await openPeopleStore(db);
+    people = await backend.people();
   } catch (e) {
     await starter.close().catch(() => {});
     await state.close().catch(() => {});

@@ -4,19 +4,18 @@
  * status); any other run answers from its journal.
  */
 import { diffPlans, irHash, preview, type PlanIR } from '../compiler/index.js';
-import { clusterTiming, isPostgresUrl, Runtime, RunDetached, RuntimeUsageError, type ActiveRun } from '../runtime/index.js';
+import { clusterTiming, Runtime, RunDetached, RuntimeUsageError, type ActiveRun, type Backend } from '../runtime/index.js';
 import { journalView, planOfRun } from './journal-view.js';
 import type { RunEvent } from '../runtime/index.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
 
-export { DEFAULT_DB } from '../runtime/index.js';
-
 export interface RuntimeStarterOptions {
-  readonly db: string;
+  /** Where runs are kept: the caller closes it once the starter is closed. */
+  readonly backend: Backend;
   readonly plans: readonly PlanIR[];
   readonly log: (line: string) => void;
-  /** Steps in this process even on Postgres (`--local`); else on `orch worker`s when one is live. */
+  /** Steps in this process even with workers (`--local`); else on `orch worker`s when one is live. */
   readonly local?: boolean;
   /** On Postgres, a run is taken over once its owner's heartbeat is this old (default 10 s). */
   readonly takeOverAfterMs?: number;
@@ -24,7 +23,7 @@ export interface RuntimeStarterOptions {
 
 export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunStarter> {
   // A server waits for approvals in memory rather than suspending the run.
-  const rt = await Runtime.open({ db: o.db, suspendOnApproval: false, placement: o.local || !isPostgresUrl(o.db) ? 'local' : 'auto', warn: o.log });
+  const rt = await Runtime.open({ backend: o.backend, suspendOnApproval: false, placement: o.local || !o.backend.capabilities.workers ? 'local' : 'auto', warn: o.log });
   // SQLite or Postgres alike, through the asynchronous interface.
   const journal = rt.store!;
   const active = new Map<string, ActiveRun>();
@@ -99,7 +98,8 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     return resumed.map((a) => a.runId);
   };
   let adopting: Promise<unknown> | null = null;
-  const adopter = isPostgresUrl(o.db)
+  // Shared by servers on many machines: an owner that went silent is replaced while this one runs.
+  const adopter = o.backend.capabilities.sharedServers
     ? setInterval(() => {
         adopting ??= resumeOrphans(false)
           .catch((err: unknown) => o.log(`looking for runs to take over: ${(err as Error).message}`))

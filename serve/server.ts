@@ -11,7 +11,7 @@ import { registerAuditRoutes } from './http/audit-routes.js';
 import { keepAuditFor } from './http/audit-retention.js';
 import { registerOidc } from './http/oidc.js';
 import { registerSessionRoutes, startSession } from './http/session-routes.js';
-import { openSqlitePeopleStore, type AuthConfig, type OidcConfig, type PeopleStore } from '../runtime/index.js';
+import { memoryBackend, type AuthConfig, type OidcConfig, type PeopleStore } from '../runtime/index.js';
 import type { FastifyInstance } from 'fastify';
 import { registerDashboard } from './http/dashboard-routes.js';
 import { registerStream } from './http/stream.js';
@@ -123,7 +123,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
 
   const people = new People({
     token: opts.token,
-    store: opts.people ?? openSqlitePeopleStore(':memory:'),
+    store: opts.people ?? (await memoryBackend().people()),
     ...(opts.auth ? { auth: opts.auth } : {}),
     ...(opts.secret ? { secret: opts.secret } : {}),
   });

@@ -12,7 +12,7 @@ import { triggerStarter, type Starter } from '../runtime/index.js';
 import type { InputCheck } from './input-validator.js';
 import type { FinishedRun, RunStarter } from './run-starter.js';
 import { missedTicks, startSchedule, type ScheduleHandle } from './schedule.js';
-import type { TriggerStateStore } from './trigger-state.js';
+import type { TriggerStateStore } from '../runtime/index.js';
 
 /** What `event` and `context` mean while a trigger's expressions are evaluated. */
 export interface TriggerScope {

@@ -7,8 +7,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { sinceOf } from '../../serve/index.js';
 import { CliError } from '../errors.js';
-import { DB_HELP, journalOf } from './run-controls.js';
-import { withPeople } from './auth.js';
+import { DB_HELP, journalOf, withPeople } from '../db-option.js';
 
 export function registerAudit(program: Command): void {
   program

@@ -7,7 +7,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openJournal } from '../../runtime/index.js';
+import { openBackend } from '../../runtime/index.js';
 import { tempDir } from '../../serve/test/serve-process.js';
 import { runCli } from '../../test/support/cli-in-process.js';
 import type { CheckSession } from '../mcp/checker.js';
@@ -38,7 +38,7 @@ async function pausedRun(): Promise<string> {
 }
 
 async function decisions(id: string): Promise<{ status: string; types: string[] }> {
-  const j = await openJournal(db);
+  const j = (await (await openBackend(db)).journal()).store;
   try {
     return { status: (await j.getRun(id))!.status, types: (await j.load(id)).map((e) => e.type) };
   } finally {
@@ -108,7 +108,7 @@ describe('deciding an approval without an authenticated person', () => {
 });
 
 async function firstEvent(id: string) {
-  const j = await openJournal(db);
+  const j = (await (await openBackend(db)).journal()).store;
   try {
     return (await j.load(id))[0]!;
   } finally {

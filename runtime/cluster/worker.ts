@@ -24,8 +24,7 @@
 import { resolve } from 'node:path';
 import type pg from 'pg';
 import { projectRoot } from '../executor/handler-path.js';
-import { openMigratedPool } from '../journal/pg/migrations.js';
-import { openClient, openPool } from '../journal/pg/pool.js';
+import type { ClusterDatabase } from '../backend/index.js';
 import type { AttemptOutcome } from '../scheduler/types.js';
 import { telemetrySettings } from '../telemetry/settings.js';
 import { loadWorkerTracing, type WorkerTracing } from '../telemetry/tracing.js';
@@ -40,7 +39,8 @@ import { clusterTiming } from './timing.js';
 import { WorkerAttempts } from './worker-attempt.js';
 
 export interface WorkerOptions {
-  readonly url: string;
+  /** The cluster's database (`Backend.cluster`). */
+  readonly db: ClusterDatabase;
   /** Resources whose steps this worker takes besides steps on no resource. */
   readonly resources: readonly string[];
   /** Attempts at once (claimed at a time, and worker threads). */
@@ -88,8 +88,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   // with orch.config.*, package.json or .git); the worker finds its own root the same way, so
   // `--project` may be any folder of the checkout.
   const project = projectRoot(resolve(o.project));
-  const pool = await openMigratedPool(o.url, 3);
-  const heartbeatPool = openPool(o.url, { max: 1 });
+  const pool = await o.db.pool(3);
+  const heartbeatPool = o.db.rawPool(1);
   let reg: WorkerRegistration | null = null;
   // The worker's own config: secrets, model endpoints and prices, MCP servers, channels, limits
   // and telemetry (worker-attempt.ts). A broken one stops the worker here, before it registers.
@@ -367,7 +367,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     let slowRunning = 0;
     const abandons = new ListenSwitch(() => listener, ABANDON_CHANNEL, () => slowRunning > 0 && !stopping);
     const hearAbandons = (): void => abandons.tune();
-    listener = openClient(o.url);
+    listener = o.db.client();
     try {
       await listener.connect();
       await listener.query(`LISTEN ${DISPATCH_CHANNEL}`);
@@ -467,8 +467,8 @@ function usageAndCost(o: AttemptOutcome): { cost?: number; usage?: unknown } {
   return { ...(o.cost !== undefined ? { cost: o.cost } : {}), ...(usage !== undefined ? { usage } : {}) };
 }
 
-export async function listWorkers(url: string, all: boolean): Promise<WorkerRow[]> {
-  const pool = await openMigratedPool(url, 1);
+export async function listWorkers(db: ClusterDatabase, all: boolean): Promise<WorkerRow[]> {
+  const pool = await db.pool(1);
   try {
     const { rows } = await pool.query<{
       id: string;

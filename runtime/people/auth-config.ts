@@ -5,7 +5,7 @@
  * secret (a `secret:NAME` password is looked up when someone signs in).
  */
 import { isIP } from 'node:net';
-import { parseAge } from '../journal/retention.js';
+import { parseAge } from '../backend/retention.js';
 import { ROLES, type Role } from './identity.js';
 import { OidcConfigError, parseOidcConfig, type OidcConfig } from './oidc-config.js';
 

@@ -11,8 +11,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { eventSchemaErrors } from '../journal/event-schema.js';
-import { openSqlite } from '../journal/sqlite-driver.js';
+import { eventSchemaErrors } from '../scheduler/event-schema.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
 import { input, lit, plan, resource, step } from './ir-builder.js';
 import { runCli as cli } from '../../test/support/cli-in-process.js';
 import { local, orch, orchAsync, projectDir, writePlan } from './helpers.js';

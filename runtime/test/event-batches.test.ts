@@ -7,9 +7,9 @@
 import fc from 'fast-check';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_SEQ } from '../journal/event-batches.js';
-import { openSqlite } from '../journal/sqlite-driver.js';
-import { SqliteJournal } from '../journal/sqlite-journal.js';
+import { MAX_SEQ } from '../backend/sqlite/event-batches.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
+import { SqliteJournal } from '../backend/sqlite/journal.js';
 import { isEventType } from '../scheduler/journal-events.js';
 import type { EventType, RunEvent, RunSummary } from '../scheduler/types.js';
 

@@ -7,7 +7,7 @@ import { inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { irHash, irTextHash } from '../../compiler/index.js';
-import { irBlob, irBlobSync, jsonPieces } from '../journal/ir-blob.js';
+import { irBlob, irBlobSync, jsonPieces } from '../backend/ir-blob.js';
 
 const same = (t: string) => t;
 

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compile } from '../../compiler/index.js';
-import { asyncJournal } from '../journal/sqlite-async-journal.js';
-import { SqliteJournal } from '../journal/sqlite-journal.js';
+import { asyncJournal } from '../backend/sqlite/async-journal.js';
+import { SqliteJournal } from '../backend/sqlite/journal.js';
 import { cancelStepViaJournal, signalViaJournal } from '../journal-controls.js';
 import { capability, layeredSteps, plan } from './ir-builder.js';
 

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EVENTS_VERSION, eventsJsonSchema } from '../scheduler/journal-events.js';
-import { EVENTS_SCHEMA_PATH, EVENTS_V1_SCHEMA_PATH, eventSchemaErrors, publishedEventsSchema } from '../journal/event-schema.js';
+import { EVENTS_SCHEMA_PATH, EVENTS_V1_SCHEMA_PATH, eventSchemaErrors, publishedEventsSchema } from '../scheduler/event-schema.js';
 import { Ajv } from 'ajv';
 
 type Def = { properties: Record<string, unknown>; required: string[] };

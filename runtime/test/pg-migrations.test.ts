@@ -4,9 +4,9 @@
  */
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LATEST_VERSION, MIGRATIONS, migrate, requireSchema, schemaVersion, SchemaError } from '../journal/pg/migrations.js';
-import { openPool } from '../journal/pg/pool.js';
-import { displayUrl, isPostgresUrl } from '../journal/pg/url.js';
+import { LATEST_VERSION, MIGRATIONS, migrate, requireSchema, schemaVersion, SchemaError } from '../backend/pg/migrations.js';
+import { openPool } from '../backend/pg/pool.js';
+import { displayUrl, isPostgresUrl } from '../backend/url.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 
 const open: (TestPostgres | pg.Pool)[] = [];

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openSqlite, sqliteDriver, type SqlDatabase } from '../journal/sqlite-driver.js';
+import { openSqlite, sqliteDriver, type SqlDatabase } from '../backend/sqlite/driver.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'orch-sqlite-driver-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../test/support/otlp-receiver.js';
 import { loadPlan, Runtime, type AttemptOutcome, type AttemptRequest, type Executor } from '../index.js';
-import { openSqlite } from '../journal/sqlite-driver.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
 import { genAiAttributes, usageOf } from '../telemetry/gen-ai.js';
 import { telemetrySettings, traceLink } from '../telemetry/settings.js';
 import { formatTraceparent, parseTraceparent } from '../telemetry/traceparent.js';

@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migratePostgres, Runtime } from '../index.js';
-import { eventSchemaErrors } from '../journal/event-schema.js';
-import { irBlobSync } from '../journal/ir-blob.js';
-import { openSqlite } from '../journal/sqlite-driver.js';
+import { openBackend, Runtime } from '../index.js';
+import { eventSchemaErrors } from '../scheduler/event-schema.js';
+import { irBlobSync } from '../backend/ir-blob.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
 import { replay } from '../scheduler/replay.js';
 import { binDir } from '../../test/support/pg-cluster.js';
 import { startPostgres } from '../../test/support/postgres.js';
@@ -65,7 +65,7 @@ const BACKENDS: readonly Backend[] = [
         await client.end();
       }
       // As an operator upgrading Orch does: the cluster's schema moves forward with `orch db migrate`.
-      const migrated = await migratePostgres(pgdb.url);
+      const migrated = await (await openBackend(pgdb.url)).migrate();
       expect(migrated.from).toBe(6);
       return { db: pgdb.url, teardown: () => pgdb.stop() };
     },

@@ -14,12 +14,11 @@ import bcrypt from 'bcryptjs';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../../compiler/index.js';
-import { evaluate, openSqlitePeopleStore, parseAuthConfig } from '../../runtime/index.js';
+import { evaluate, openBackend, parseAuthConfig } from '../../runtime/index.js';
 import { LOGIN_COOKIE } from '../http/oidc-login-cookie.js';
 import type { RunStarter } from '../run-starter.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
 import { buildServer, type BuiltServer } from '../server.js';
-import { openTriggerState } from '../trigger-state.js';
 import { waitFor } from './http-helpers.js';
 import { startTestProvider, type TestProvider } from './oidc-provider.js';
 import { tempDir } from './serve-process.js';
@@ -67,14 +66,14 @@ beforeAll(async () => {
     oidc: { issuer: provider.issuer, client_id: 'orch', client_secret: 'secret:OIDC_SECRET', redirect_uri: CALLBACK, scopes: ['openid', 'profile', 'groups'], roles: { finance: ['approver'] } },
   })!;
   const db = join(dir, 'runs.db');
-  starter = await openRuntimeStarter({ db, plans: out.plans, log: () => {} });
+  starter = await openRuntimeStarter({ backend: await openBackend(db), plans: out.plans, log: () => {} });
   server = await buildServer({
     plans: out.plans,
     triggers: [],
     starter,
     evaluate: (expr, scope) => evaluate(expr, { vars: { event: scope.event ?? null, context: scope.context } }),
-    state: openTriggerState(db),
-    people: openSqlitePeopleStore(db),
+    state: await (await openBackend(db)).triggerState(),
+    people: await (await openBackend(db)).people(),
     auth,
     token: 'oidc-tokens-bootstrap',
     oidc: { config: auth.oidc!, clientSecret: SECRET },

@@ -7,7 +7,7 @@
  * signs nobody out, sign-out everywhere ends them all); every state change is audited with who.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqlite, openSqlitePeopleStore, type PeopleStore } from '../../runtime/index.js';
+import { openBackend, openSqlite, type PeopleStore } from '../../runtime/index.js';
 import { apiToken, asBrowser, authBlock, bearer, dbOf, PASSWORDS, signIn, testServer, TOKEN, type TestServer } from './people-helpers.js';
 import { tempDir } from './serve-process.js';
 
@@ -321,7 +321,7 @@ describe('audit', () => {
   it('auth.audit_retention: a server deletes the entries and counts older than it (at start, then hourly), nothing younger', async () => {
     const dir = tempDir('orch-auth-');
     const day = 86_400_000;
-    const store = openSqlitePeopleStore(dbOf(dir));
+    const store = await (await openBackend(dbOf(dir))).people();
     const old = { subject: 'otto', issuer: 'local', authMethod: 'token', name: 'otto', httpMethod: 'POST', route: '/runs', path: '/runs', runId: null, stepId: null, status: 202, client: null } as const;
     await store.appendAudit({ ...old, at: Date.now() - 400 * day });
     await store.appendAudit({ ...old, at: Date.now() - 300 * day });

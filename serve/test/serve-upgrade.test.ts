@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { irHash, type PlanIR } from '../../compiler/index.js';
-import { loadPlan, Runtime } from '../../runtime/index.js';
+import { openBackend, loadPlan, Runtime } from '../../runtime/index.js';
 import { FIXTURES, tempDir } from '../../runtime/test/helpers.js';
 import type { RunStarter } from '../run-starter.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
@@ -27,7 +27,7 @@ describe('a server on a changed file', () => {
   it('keeps a run on its version, reports the loaded one compatible with the diff, and moves the run when asked', async () => {
     const v1 = await gated();
     const v2: PlanIR = { ...v1, steps: v1.steps.map((s) => (s.id === 'ship' ? { ...s, args: { value: { op: 'lit', value: 'fixed' } } } : s)) };
-    const starter: RunStarter = await openRuntimeStarter({ db: join(tempDir('orch-serve-up-'), 'runs.db'), plans: [v2], log: () => {} });
+    const starter: RunStarter = await openRuntimeStarter({ backend: await openBackend(join(tempDir('orch-serve-up-'), 'runs.db')), plans: [v2], log: () => {} });
     closers.push(() => starter.close());
     const { runId } = await starter.start(v1, { item: 'crate' }, { trigger: null, context: {} });
     await waitFor(async () => ((await starter.timeline(runId))?.some((e) => e.type === 'execution_paused') ? true : undefined), 30_000, 'the approval');
@@ -52,7 +52,7 @@ describe('a server on a changed file', () => {
     const v1 = await gated();
     const v2: PlanIR = { ...v1, steps: v1.steps.map((s) => (s.id === 'ship' ? { ...s, args: { value: { op: 'lit', value: 'fixed' } } } : s)) };
     const db = join(tempDir('orch-serve-back-'), 'runs.db');
-    const starter: RunStarter = await openRuntimeStarter({ db, plans: [v1], log: () => {} });
+    const starter: RunStarter = await openRuntimeStarter({ backend: await openBackend(db), plans: [v1], log: () => {} });
     closers.push(() => starter.close());
     const { runId } = await starter.start(v1, { item: 'crate' }, { trigger: null, context: {} });
     await waitFor(async () => ((await starter.timeline(runId))?.some((e) => e.type === 'execution_paused') ? true : undefined), 30_000, 'the approval');

@@ -14,12 +14,11 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlanIR } from '../../compiler/index.js';
-import { evaluate, openSqlitePeopleStore, parseAuthConfig } from '../../runtime/index.js';
+import { evaluate, openBackend, parseAuthConfig } from '../../runtime/index.js';
 import { loadServeProgram } from '../load.js';
 import type { RunStarter } from '../run-starter.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
 import { buildServer, type BuiltServer } from '../server.js';
-import { openTriggerState } from '../trigger-state.js';
 import { waitFor } from './http-helpers.js';
 import { apiToken } from './people-helpers.js';
 import { tempDir } from './serve-process.js';
@@ -74,8 +73,8 @@ beforeAll(async () => {
   const out = loadServeProgram([join(dir, 'paths.orch')]);
   expect(out.errors).toEqual([]);
   plans = [...out.plans];
-  starter = await openRuntimeStarter({ db, plans, log: () => {} });
-  const state = openTriggerState(db);
+  starter = await openRuntimeStarter({ backend: await openBackend(db), plans, log: () => {} });
+  const state = await (await openBackend(db)).triggerState();
   // The schedule last ticked two days ago: activating with catch-up starts one run for it.
   await state.setLastTick('nightly', Date.now() - 2 * 86_400_000);
   server = await buildServer({
@@ -84,7 +83,7 @@ beforeAll(async () => {
     starter,
     evaluate: (expr, scope) => evaluate(expr, { vars: { event: scope.event ?? null, context: scope.context } }),
     state,
-    people: openSqlitePeopleStore(db),
+    people: await (await openBackend(db)).people(),
     auth: AUTH,
     token: TOKEN,
   });
@@ -210,8 +209,8 @@ describe('approvals bound to people stay bound (§9.1)', () => {
     const runId = (await call('POST', '/runs', 'alice', { plan: 'gate' })).json.runId as string;
     await waiting(runId);
     // `orch ui` started outside the project: the journal, no `auth` block, the bootstrap token.
-    const uiStarter = await openRuntimeStarter({ db, plans: [], log: () => {} });
-    const ui = await buildServer({ plans: [], triggers: [], starter: uiStarter, evaluate: () => null, state: openTriggerState(db), mode: 'ui', token: TOKEN });
+    const uiStarter = await openRuntimeStarter({ backend: await openBackend(db), plans: [], log: () => {} });
+    const ui = await buildServer({ plans: [], triggers: [], starter: uiStarter, evaluate: () => null, state: await (await openBackend(db)).triggerState(), mode: 'ui', token: TOKEN });
     try {
       const r = await ui.app.inject({ method: 'POST', url: `/runs/${runId}/steps/ask/approve`, headers: { authorization: `Bearer ${TOKEN}` }, payload: {} });
       expect(r.statusCode).toBe(409);

@@ -7,7 +7,32 @@
  */
 import type { CommitHook, EventData, EventType, RunEvent, RunSummary } from '../scheduler/types.js';
 import type { PruneResult } from './retention.js';
-import type { ControlRow, RunRow } from './sqlite-journal.js';
+
+/** A run's row: its summary, what resuming needs (IR, input) and who executes it. */
+export interface RunRow {
+  readonly id: string;
+  readonly plan: string;
+  readonly parent_id: string | null;
+  readonly status: string;
+  readonly started_at: number;
+  readonly completed_at: number | null;
+  readonly cost: number;
+  readonly error: string | null;
+  readonly ir: string | null;
+  readonly input: string | null;
+  readonly owner_pid: number | null;
+  readonly heartbeat_at: number | null;
+  readonly event_count?: number;
+}
+
+/** A control for a run (pause, cancel, an answer, …), taken once by the process executing it. */
+export interface ControlRow {
+  readonly id: number;
+  readonly run_id: string;
+  readonly kind: 'pause' | 'resume' | 'cancel' | 'signal' | 'context' | 'cancel_step' | 'upgrade';
+  readonly step_id: string | null;
+  readonly payload: string | null;
+}
 
 /**
  * A write refused because another process took the run over (its lease moved on): this process

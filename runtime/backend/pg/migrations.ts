@@ -10,7 +10,7 @@
  */
 import type pg from 'pg';
 import { openPool, type PoolOptions } from './pool.js';
-import { displayUrl } from './url.js';
+import { displayUrl } from '../url.js';
 
 export interface Migration {
   readonly version: number;

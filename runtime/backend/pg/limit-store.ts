@@ -11,9 +11,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { openMigratedPool } from '../journal/pg/migrations.js';
-import { openClient, transaction } from '../journal/pg/pool.js';
-import type { SharedClaim, SharedGrant, SharedLimitStore } from '../scheduler/core/limits.js';
+import { openMigratedPool } from './migrations.js';
+import { openClient, transaction } from './pool.js';
+import type { SharedClaim, SharedGrant, SharedLimitStore } from '../../scheduler/core/limits.js';
 
 /** Rate hits older than this are deleted (as in SQLite: no `rate_limit` window is that long). */
 const KEEP_HITS_MS = 24 * 3600_000;

@@ -2,10 +2,11 @@
  * `SqliteJournal` behind the `AsyncJournal` interface: each call runs synchronously, as it always
  * did, and hands back a settled promise (a thrown error becomes a rejection).
  */
-import type { RunEvent, RunSummary } from '../scheduler/types.js';
-import type { AsyncJournal } from './async-journal.js';
-import { irBlob } from './ir-blob.js';
-import type { ControlRow, SqliteJournal } from './sqlite-journal.js';
+import type { RunEvent, RunSummary } from '../../scheduler/types.js';
+import type { AsyncJournal } from '../async-journal.js';
+import { irBlob } from '../ir-blob.js';
+import type { ControlRow } from '../async-journal.js';
+import type { SqliteJournal } from './journal.js';
 
 export function asyncJournal(journal: SqliteJournal): AsyncJournal {
   const call = async <T>(f: () => T): Promise<T> => f();

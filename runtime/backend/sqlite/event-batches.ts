@@ -13,9 +13,9 @@
  * truth: a type this version has not seen gets the next code). The `events` view turns batches
  * back into one row per event with the columns the journal always had, for SQL readers.
  */
-import { EVENT_TYPES, storedEvent } from '../scheduler/journal-events.js';
-import type { RunEvent } from '../scheduler/types.js';
-import type { SqlDatabase } from './sqlite-driver.js';
+import { EVENT_TYPES, storedEvent } from '../../scheduler/journal-events.js';
+import type { RunEvent } from '../../scheduler/types.js';
+import type { SqlDatabase } from './driver.js';
 
 /** Bits of a batch key that hold the first seq: a run may have up to 2^26 − 1 events. */
 export const SEQ_SPAN = 2 ** 26;

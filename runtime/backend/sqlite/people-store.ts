@@ -4,8 +4,8 @@
  * (`login_failures`, `audit_refused`) and columns (`audit_log.started`) when it is opened and
  * keeps its rows.
  */
-import { openSharedSqlite } from '../journal/sqlite-driver.js';
-import type { Identity } from './identity.js';
+import { openSharedSqlite } from './driver.js';
+import type { Identity } from '../../people/identity.js';
 import {
   AUDIT_COLUMNS,
   auditParams,
@@ -18,7 +18,7 @@ import {
   type LoginFailures,
   type PeopleStore,
   type StoredSession,
-} from './people-store.js';
+} from '../../people/people-store.js';
 
 export const PEOPLE_SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS auth_sessions (

@@ -7,36 +7,15 @@
 import { mkdirSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { BATCH_SCHEMA, decodeBatch, encodeBatches, eventCountSql, EventTypeCodes, MAX_RUN_KEY, MAX_SEQ, migrateEvents, SEQ_SPAN } from './event-batches.js';
-import { irBlobSync } from './ir-blob.js';
+import { irBlobSync } from '../ir-blob.js';
 import { dirname } from 'node:path';
-import { makeEvent } from '../scheduler/journal-events.js';
-import type { EventData, EventType, JournalSink, RunEvent, RunSummary } from '../scheduler/types.js';
-import type { PruneResult } from './retention.js';
-import { openSharedSqlite, type SqlDatabase, type SqlStatement } from './sqlite-driver.js';
+import { makeEvent } from '../../scheduler/journal-events.js';
+import type { EventData, EventType, JournalSink, RunEvent, RunSummary } from '../../scheduler/types.js';
+import type { PruneResult } from '../retention.js';
+import { openSharedSqlite, type SqlDatabase, type SqlStatement } from './driver.js';
+import type { ControlRow, RunRow } from '../async-journal.js';
 
-export interface RunRow {
-  readonly id: string;
-  readonly plan: string;
-  readonly parent_id: string | null;
-  readonly status: string;
-  readonly started_at: number;
-  readonly completed_at: number | null;
-  readonly cost: number;
-  readonly error: string | null;
-  readonly ir: string | null;
-  readonly input: string | null;
-  readonly owner_pid: number | null;
-  readonly heartbeat_at: number | null;
-  readonly event_count?: number;
-}
-
-export interface ControlRow {
-  readonly id: number;
-  readonly run_id: string;
-  readonly kind: 'pause' | 'resume' | 'cancel' | 'signal' | 'context' | 'cancel_step' | 'upgrade';
-  readonly step_id: string | null;
-  readonly payload: string | null;
-}
+export type { ControlRow, RunRow };
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (

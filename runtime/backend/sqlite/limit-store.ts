@@ -11,9 +11,9 @@
  * fast as the journal alone. Releases and renewals go first, so a claim in the same batch can
  * take a slot given back in it; every call is still all or nothing on its own.
  */
-import { applySchema, openSharedSqlite, type SqlDatabase, type SqlStatement } from '../journal/sqlite-driver.js';
-import type { SqliteJournal } from '../journal/sqlite-journal.js';
-import type { SharedClaim, SharedGrant, SharedLimitStore } from '../scheduler/core/limits.js';
+import { applySchema, openSharedSqlite, type SqlDatabase, type SqlStatement } from './driver.js';
+import type { SqliteJournal } from './journal.js';
+import type { SharedClaim, SharedGrant, SharedLimitStore } from '../../scheduler/core/limits.js';
 
 /**
  * Leases are keyed by an integer SQLite gives out (AUTOINCREMENT: never reused, so a lease id an

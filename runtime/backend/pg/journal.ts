@@ -19,10 +19,10 @@ import { storedEvent } from '../../scheduler/journal-events.js';
 import type { CommitHook, EventData, EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
 import { LeaseLost, type AsyncJournal } from '../async-journal.js';
 import type { PruneResult } from '../retention.js';
-import type { ControlRow, RunRow } from '../sqlite-journal.js';
+import type { ControlRow, RunRow } from '../async-journal.js';
 import { openMigratedPool } from './migrations.js';
 import { transaction } from './pool.js';
-import { displayUrl } from './url.js';
+import { displayUrl } from '../url.js';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from '../../cluster/timing.js';
 
 const RUN_COLUMNS = 'r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error';

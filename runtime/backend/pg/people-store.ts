@@ -1,8 +1,8 @@
 /** The people store on Postgres (`orch db migrate` creates its tables: migrations 8, 10 and 12). */
 import type pg from 'pg';
-import { transaction } from '../journal/pg/pool.js';
-import type { Identity } from './identity.js';
-import { AUDIT_COLUMNS, auditParams, auditRowOf, auditWhere, hourOf, loginFailuresOf, refusedCountOf, tokenRowOf, type PeopleStore } from './people-store.js';
+import { transaction } from './pool.js';
+import type { Identity } from '../../people/identity.js';
+import { AUDIT_COLUMNS, auditParams, auditRowOf, auditWhere, hourOf, loginFailuresOf, refusedCountOf, tokenRowOf, type PeopleStore } from '../../people/people-store.js';
 
 const dollar = (i: number) => `$${i}`;
 const strpos = (column: string, p: string) => `strpos(${column}, ${p}) > 0`;
