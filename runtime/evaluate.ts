@@ -289,6 +289,20 @@ function callBuiltin(fn: BuiltinFn, args: unknown[], env: EvalEnv): unknown {
       if (typeof v !== 'string') throw new EvalError(`${fn}() needs a string, got ${typeName(v)}`);
       return fn === 'lower' ? v.toLowerCase() : v.toUpperCase();
     }
+    case 'split': {
+      const [v, sep] = args;
+      if (typeof v !== 'string') throw new EvalError(`split() needs a string, got ${typeName(v)}`);
+      if (typeof sep !== 'string') throw new EvalError(`split() needs a string separator, got ${typeName(sep)}`);
+      return v.split(sep);
+    }
+    case 'lines': {
+      const v = args[0];
+      if (typeof v !== 'string') throw new EvalError(`lines() needs a string, got ${typeName(v)}`);
+      // A text that ends with a newline has no empty last line.
+      const ls = v.split(/\r?\n/);
+      if (ls.length > 0 && ls[ls.length - 1] === '') ls.pop();
+      return ls;
+    }
     case 'min':
     case 'max': {
       const ns = numbersOf(fn, args);

@@ -6,11 +6,11 @@
 import type { DataClass, Expr, Ident, Range } from '../../language/index.js';
 import type { BuiltinFn, ExprIR } from '../ir/types.js';
 import { unresolvedDiagnostic } from '../scope.js';
-import { T, formatTy, isLoose, isStringy, maxClass, stripOptional, unitOf, widenLiteral, type Ty } from '../types/ty.js';
+import { T, formatTy, isLoose, isStringy, listOf, maxClass, stripOptional, unitOf, widenLiteral, type Ty } from '../types/ty.js';
 import { NO_DATA, NO_IR, type ExprChecking, type ExprResult } from './expr-env.js';
 import { sameUnit } from './operators.js';
 
-export const BUILTINS = new Set<string>(['len', 'contains', 'lower', 'upper', 'min', 'max', 'sum', 'round', 'now', 'format']);
+export const BUILTINS = new Set<string>(['len', 'contains', 'lower', 'upper', 'min', 'max', 'sum', 'round', 'now', 'format', 'split', 'lines']);
 
 export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly Expr[], range: Range, guarded: boolean): ExprResult {
   const name = callee.name;
@@ -53,6 +53,18 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
     case 'upper':
       if (arity(1) && !isLoose(t0) && !isStringy(t0)) c.error('E0201', `${name}() needs a string, not ${formatTy(t0)}`, args[0]!.range);
       return { ty: T.string, data, ir };
+    // A tool's text answer taken apart without a model (issue 47): its data class is the text's.
+    case 'split': {
+      if (arity(2)) {
+        if (!isLoose(t0) && !isStringy(t0)) c.error('E0201', `split() needs a string to split, not ${formatTy(t0)}`, args[0]!.range);
+        const t1 = stripOptional(rs[1]!.ty);
+        if (!isLoose(t1) && !isStringy(t1)) c.error('E0201', `split() needs a string separator, not ${formatTy(t1)}`, args[1]!.range);
+      }
+      return { ty: listOf(T.string), data, ir };
+    }
+    case 'lines':
+      if (arity(1) && !isLoose(t0) && !isStringy(t0)) c.error('E0201', `lines() needs a string, not ${formatTy(t0)}`, args[0]!.range);
+      return { ty: listOf(T.string), data, ir };
     case 'round':
       if (arity(1, 2) && !isLoose(t0) && !unitOf(t0)) c.error('E0201', `round() needs a number, not ${formatTy(t0)}`, args[0]!.range);
       return { ty: t0.k === 'number' || t0.k === 'int' ? (rs.length === 1 ? T.int : T.number) : widenLiteral(t0), data, ir };

@@ -74,7 +74,7 @@ export type BinaryOpIR =
   | '+' | '-' | '*' | '/' | '%';
 
 export type BuiltinFn =
-  | 'len' | 'contains' | 'lower' | 'upper' | 'min' | 'max' | 'sum' | 'round' | 'now' | 'format';
+  | 'len' | 'contains' | 'lower' | 'upper' | 'min' | 'max' | 'sum' | 'round' | 'now' | 'format' | 'split' | 'lines';
 
 /**
  * What an `{op:'step'}` evaluates to. `output` of a `for each` step read outside its block is
