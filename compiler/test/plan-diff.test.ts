@@ -13,7 +13,7 @@ capability post {
   kind tool
   input { text: string }
   output { ok: bool }
-  cost 0.05usd
+  cost 0.035usd
   consent "posting"
   data internal
 }
