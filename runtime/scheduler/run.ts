@@ -572,7 +572,7 @@ export class Run implements RunReader {
   /** The journal is the source of truth: without it nothing may go on. */
   private journalFailed(err: unknown): void {
     if (this.settled) return;
-    // The run's lease moved to another process (a fenced write, runtime/journal/async-journal.ts):
+    // The run's lease moved to another process (a fenced write, runtime/backend/async-journal.ts):
     // it is that process's to finish, not failed.
     if ((err as { code?: unknown } | null)?.code === 'ORCH_LEASE_LOST') return this.abandon(new RunDetached(this.runId));
     this.abandon(new Error(`journal write failed: ${(err as Error)?.message ?? String(err)}`));

@@ -1,5 +1,5 @@
 /**
- * The SQLite journal's batch layout (runtime/journal/event-batches.ts), on real SQLite files:
+ * The SQLite journal's batch layout (runtime/backend/sqlite/event-batches.ts), on real SQLite files:
  * whatever commits a run's events were split into, `load` and the `events` view give back exactly
  * the events written; a journal from before batches is migrated on open; runs that interleave keep
  * their own events; the limits of the key space are errors, not corruption.

@@ -277,7 +277,7 @@ describe.each(BACKENDS)('SharedLimitStore contract: $name', (backend) => {
 
 // ───────────────────────────── real processes on Postgres ─────────────────────────────
 
-const STORE_MODULE = pathToFileURL(join(REPO, 'dist', 'runtime', 'limits', 'pg-store.js')).href;
+const STORE_MODULE = pathToFileURL(join(REPO, 'dist', 'runtime', 'backend', 'pg', 'limit-store.js')).href;
 
 /**
  * A child process: `workers` concurrent loops that each take a slot of `resource` (limit 3), hold
