@@ -17,6 +17,7 @@ import { defineConfig } from 'vitest/config';
  */
 export const UNIT = [
   'runtime/test/span-cost.test.ts',
+  'runtime/test/split-lines.test.ts',
   'compiler/test/budget-ledger.test.ts',
   'compiler/test/model-endpoints.test.ts',
   // `!(a|b)` (an extglob): every file of the folder but those, which spawn `orch`.

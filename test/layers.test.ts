@@ -24,7 +24,10 @@ describe('layer rules', () => {
 
   it('hold for the repository', () => {
     const r = cruise(REPO, ['language', 'compiler', 'runtime', 'verify', 'serve', 'lsp', 'cli', 'stdlib', 'bench', 'test']);
-    expect(r.out).toMatch(/no dependency violations/);
+    // Import cycles are warnings until the last of them is gone (issue 48); every other rule is an error.
+    const warned = [...r.out.matchAll(/^\s*warn ([\w-]+):/gm)].map((m) => m[1]);
+    expect(new Set(warned).size <= 1 && warned.every((w) => w === 'no-circular'), r.out).toBe(true);
+    expect(r.out).toMatch(/no dependency violations|\(0 errors, \d+ warnings\)/);
     expect(r.code).toBe(0);
   });
 

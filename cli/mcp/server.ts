@@ -51,10 +51,15 @@ const scopeItem = z.object({
   source: z.string(),
 });
 
+/** §9.1: who started a run (`plan_created.started_by`). */
+const starter = z.object({ subject: z.string(), issuer: z.string(), method: z.string(), name: z.string().optional() });
+
 const executionResult = {
   planId: z.string(),
   runId: z.string(),
   status: z.enum(['completed', 'failed', 'cancelled', 'timeout', 'paused']),
+  /** §9.1: who started the run. */
+  started_by: starter.optional(),
   steps: z.array(z.record(z.string(), z.unknown())),
   output: z.unknown(),
   error: z.string().nullable(),
@@ -68,6 +73,7 @@ const runEntry = z.object({
   runId: z.string(),
   plan: z.string(),
   status: z.string(),
+  started_by: starter.optional(),
   startedAt: z.string(),
   completedAt: z.string().nullable(),
   duration: z.number().nullable(),

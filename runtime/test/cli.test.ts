@@ -89,7 +89,7 @@ describe('orch run', () => {
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(Object.keys(result).sort()).toEqual(
-      ['planId', 'runId', 'status', 'steps', 'output', 'error', 'metadata', 'startedAt', 'completedAt'].sort(),
+      ['planId', 'runId', 'status', 'started_by', 'steps', 'output', 'error', 'metadata', 'startedAt', 'completedAt'].sort(),
     );
     expect(result).toMatchObject({ planId: 'doubling', status: 'completed', output: { result: 20 }, error: null });
     expect(Object.keys((result.steps as object[])[0]!).sort()).toEqual(

@@ -1,7 +1,7 @@
 /** `split` and `lines` (issue 47 item 12): typed by the compiler, evaluated by the runtime alike. */
 import { describe, expect, it } from 'vitest';
-import { BASE, checkText } from './helpers.js';
-import { evaluate } from '../../runtime/index.js';
+import { BASE, checkText } from '../../compiler/test/helpers.js';
+import { evaluate } from '../index.js';
 
 const plan = (expr: string) => `${BASE}\nplan p {\n  input { text: string }\n  step a = fetch(url: input.text)\n  step b = fetch(url: format("{}", ${expr}))\n}\n`;
 const errors = (expr: string) => checkText(plan(expr)).filter((d) => d.severity === 'error');
