@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../metrics.js';
-import type { FinishedRun, JournalEntry, RunStarter } from '../run-starter.js';
+import type { JournalEntry, RunStarter } from '../run-starter.js';
 
 const TIMELINE: JournalEntry[] = [
   { type: 'step_started', stepId: 'draft', capability: 'm.draft', cost: 0.02 },
