@@ -24,6 +24,7 @@ export type DiagnosticCode =
   | 'E0102' // duplicate declaration
   | 'E0103' // import not found / import cycle
   | 'E0104' // handler module or export not found
+  | 'W0105' // a handler module's folder does not exist (did-you-mean for a mistyped folder)
   | 'E0201' // type mismatch
   | 'E0202' // unknown or missing argument
   | 'E0203' // unit mismatch

@@ -132,6 +132,36 @@ plan hello {
     reference: 'docs/language.md, Semantics decisions (handlers)',
   },
 
+  W0105: {
+    severity: 'warning',
+    title: "a handler module's folder does not exist",
+    details: `A capability's \`handler "./handler/x.mjs#fn"\` names a module in a folder that is not there
+(relative to the .orch file) while a folder beside it has a close name — \`./handlers/\`. The
+warning offers that folder as a did-you-mean and a quick fix (the example assumes a project with a
+\`handlers/\` folder).
+
+A warning, not E0104, and only with a close neighbour: a folder with no such neighbour is not
+judged, as handlers built into a folder after the check (\`dist/\`) are legitimate. At run time a handler that cannot be loaded fails its
+step at once, without retries.`,
+    trigger: `capability echo {
+  kind tool
+  input { text: string }
+  output { text: string }
+  handler "./handler/echo.mjs#echo"
+}
+
+plan hello {
+  step greet = echo(text: "hi")
+}
+`,
+    fix: `${ECHO}
+plan hello {
+  step greet = echo(text: "hi")
+}
+`,
+    reference: 'docs/language.md, Semantics decisions (handlers)',
+  },
+
   E0201: {
     severity: 'error',
     title: 'type mismatch',

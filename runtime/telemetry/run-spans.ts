@@ -151,6 +151,8 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
         r.span.event('resumed', {}, e.ts);
         return;
       case 'budget_exceeded':
+        r.span.event(e.type, this.flat(e), e.ts);
+        return this.refused(r, e);
       case 'guardrail_violation':
       case 'consent_denied':
       case 'step_compensated':
@@ -231,6 +233,20 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     else if (d.reason !== undefined) s.span.set('orch.reason', this.redact(String(d.reason)));
     s.span.endStep(e.ts, s.kind, s.cost, s.attemptNo, status);
     r.steps.delete(key);
+  }
+
+  /**
+   * A blocking budget refused the step its start: no step end follows (the run fails), so its span
+   * ends here with the refusal rather than staying open until the run closes it as unfinished.
+   */
+  private refused(r: RunSpans, e: RunEvent): void {
+    const d: EventFields = e.data;
+    const s = e.stepId !== null && d.warn === false ? r.steps.get(e.stepId) : undefined;
+    if (!s) return;
+    const spent = d.cost !== undefined ? ` (spent ${tidyCost(num(d.cost))}, the step would add ${tidyCost(num(d.estimate))})` : '';
+    s.span.error(this.redact(`budget exceeded: ${String(d.label ?? d.budget ?? 'budget')}${spent}; the step was refused`));
+    s.span.endStep(e.ts, s.kind, s.cost, s.attemptNo, 'refused');
+    r.steps.delete(e.stepId!);
   }
 
   /** The run ended (`status`) or stopped here (null): what is still open ends with it. */
