@@ -32,6 +32,8 @@ const cap: CapabilityIR = {
     prompt: { op: 'concat', parts: [{ op: 'lit', value: 'Summarize:\n' }, { op: 'get', object: { op: 'var', name: 'input' }, key: 'text' }] },
     system: { op: 'lit', value: 'You write short summaries.' },
     model: 'bench-model',
+    // The compiler decides a model step's endpoint (§9.1, E0801): this IR names it as a compile would.
+    endpoint: 'local',
     temperature: 0.2,
     max_tokens: 200,
   },
