@@ -18,7 +18,9 @@ const HANDLERS = `
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 export function noop() { return null; }
 export async function listens(input, ctx) {
-  await new Promise((r) => ctx.signal.addEventListener('abort', r));
+  // On a loaded machine the 200 ms timeout can fire while the module still loads: the signal is
+  // then aborted already when read, and 'abort' does not fire again (as for any AbortSignal).
+  if (!ctx.signal.aborted) await new Promise((r) => ctx.signal.addEventListener('abort', r));
   writeFileSync(input.note, ctx.signal.reason.message);
   throw ctx.signal.reason;
 }
