@@ -8,6 +8,7 @@
  * first, as the SQLite store batches them: a claim in the same turn can take a slot given back.
  */
 import type { SharedClaim, SharedGrant, SharedLimitStore } from '../../scheduler/core/limits.js';
+import { budgetRowIds, BUDGET_LEASE, EPSILON, KEPT } from '../budget-ledger.js';
 
 interface Lease {
   readonly resource: string;
@@ -41,13 +42,6 @@ export function emptyLimits(rateHits: { readonly key: string; readonly at: numbe
   return { leases: new Map(), rateHits, budgets: new Map(), nextId: 1, listeners: new Set() };
 }
 
-/** A budget lease's id: `b` and the ids of its ledger rows (one per budget of the claim). */
-const BUDGET_LEASE = /^b\d+(,\d+)*$/;
-/** The expiry of an ended run's spend: it stays until the ledger is idle (see `closeRun`). */
-const KEPT = Number.MAX_SAFE_INTEGER;
-/** Money compared against a limit: a tolerance for the float sums of many small costs. */
-const EPSILON = 1e-9;
-
 interface Op {
   readonly fn: () => unknown;
   readonly resolve: (value: unknown) => void;
@@ -74,7 +68,7 @@ export class MemoryLimitStore implements SharedLimitStore {
 
   release(leaseId: string): Promise<void> {
     return this.enqueue(true, () => {
-      const ids = BUDGET_LEASE.test(leaseId) ? budgetIds(leaseId) : /^\d+$/.test(leaseId) ? [Number(leaseId)] : [];
+      const ids = BUDGET_LEASE.test(leaseId) ? budgetRowIds(leaseId).map(Number) : /^\d+$/.test(leaseId) ? [Number(leaseId)] : [];
       let freed = false;
       for (const id of ids) freed = this.data.leases.delete(id) || this.data.budgets.delete(id) || freed;
       if (freed) for (const l of this.data.listeners) if (!this.mine.has(l)) l();
@@ -85,7 +79,7 @@ export class MemoryLimitStore implements SharedLimitStore {
     if (!BUDGET_LEASE.test(leaseId)) return Promise.resolve();
     const amount = Number.isFinite(actual) && actual > 0 ? actual : 0;
     return this.enqueue(true, () => {
-      for (const id of budgetIds(leaseId)) {
+      for (const id of budgetRowIds(leaseId).map(Number)) {
         const b = this.data.budgets.get(id);
         if (b) Object.assign(b, { amount, settled: true });
       }
@@ -223,8 +217,4 @@ export class MemoryLimitStore implements SharedLimitStore {
       this.data.rateHits.splice(0, this.data.rateHits.length, ...kept);
     }
   }
-}
-
-function budgetIds(leaseId: string): number[] {
-  return leaseId.slice(1).split(',').map(Number);
 }

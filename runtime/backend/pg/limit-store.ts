@@ -14,18 +14,13 @@ import type pg from 'pg';
 import { openMigratedPool } from './migrations.js';
 import { openClient, transaction } from './pool.js';
 import type { SharedClaim, SharedGrant, SharedLimitStore } from '../../scheduler/core/limits.js';
+import { budgetRowIds, BUDGET_LEASE, EPSILON, KEPT } from '../budget-ledger.js';
 
 /** Rate hits older than this are deleted (as in SQLite: no `rate_limit` window is that long). */
 const KEEP_HITS_MS = 24 * 3600_000;
 const CHANNEL = 'orch_limit_release';
 /** After the release channel's connection drops, connect again after this long. */
 const RELISTEN_MS = 1000;
-/** Money compared against a limit: a tolerance for the float sums of many small costs. */
-const EPSILON = 1e-9;
-/** A budget lease's id: `b` and the row ids of its ledgers (one per budget of the claim). */
-const BUDGET_LEASE = /^b\d+(,\d+)*$/;
-/** The expiry of an ended run's spend: it stays until the ledger is idle (see `closeRun`). */
-const KEPT = Number.MAX_SAFE_INTEGER;
 /** Deletes the rows of ledger $1 when no run is open on it any more (no live unclosed lease at $2). */
 const DROP_IF_IDLE = `DELETE FROM orch.budget_leases WHERE key = $1
   AND NOT EXISTS (SELECT 1 FROM orch.budget_leases WHERE key = $1 AND NOT closed AND expires_at > $2)`;
@@ -130,7 +125,7 @@ export class PgLimitStore implements SharedLimitStore {
     await this.pool.query(
       `WITH done AS (UPDATE orch.budget_leases SET amount = $2, settled = true WHERE id = ANY($1::bigint[]) RETURNING key)
        SELECT pg_notify('${CHANNEL}', key) FROM done`,
-      [budgetRows(leaseId), amount],
+      [budgetRowIds(leaseId), amount],
     );
   }
 
@@ -162,7 +157,7 @@ export class PgLimitStore implements SharedLimitStore {
       await this.pool.query(
         `WITH gone AS (DELETE FROM orch.budget_leases WHERE id = ANY($1::bigint[]) RETURNING key)
          SELECT pg_notify('${CHANNEL}', key) FROM gone`,
-        [budgetRows(leaseId)],
+        [budgetRowIds(leaseId)],
       );
       return;
     }
@@ -224,8 +219,4 @@ export class PgLimitStore implements SharedLimitStore {
       .then(() => client.query(`LISTEN ${CHANNEL}`))
       .catch(retry);
   }
-}
-
-function budgetRows(leaseId: string): string[] {
-  return leaseId.slice(1).split(',');
 }

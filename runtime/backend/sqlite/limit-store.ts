@@ -14,6 +14,7 @@
 import { applySchema, openSharedSqlite, type SqlDatabase, type SqlStatement } from './driver.js';
 import type { SqliteJournal } from './journal.js';
 import type { SharedClaim, SharedGrant, SharedLimitStore } from '../../scheduler/core/limits.js';
+import { budgetRowIds, BUDGET_LEASE, EPSILON, KEPT } from '../budget-ledger.js';
 
 /**
  * Leases are keyed by an integer SQLite gives out (AUTOINCREMENT: never reused, so a lease id an
@@ -54,15 +55,6 @@ CREATE TABLE IF NOT EXISTS budget_leases (
 CREATE INDEX IF NOT EXISTS budget_leases_key ON budget_leases (key, expires_at);
 CREATE INDEX IF NOT EXISTS budget_leases_owner ON budget_leases (owner);
 `;
-
-/** A budget lease's id: `b` and the row ids of its ledgers (one per budget of the claim). */
-const BUDGET_LEASE = /^b\d+(,\d+)*$/;
-
-/** The expiry of an ended run's spend: it stays until the ledger is idle (see `closeRun`). */
-const KEPT = Number.MAX_SAFE_INTEGER;
-
-/** Money compared against a limit: a tolerance for the float sums of many small costs. */
-const EPSILON = 1e-9;
 
 interface Op {
   readonly fn: () => unknown;
@@ -152,14 +144,14 @@ export class SqliteLimitStore implements SharedLimitStore {
 
   release(leaseId: string): Promise<void> {
     // An id this store did not give names no lease: releasing it is a no-op.
-    if (BUDGET_LEASE.test(leaseId)) return this.enqueue(true, () => void budgetRows(leaseId).forEach((id) => this.deleteBudget.run(id)));
+    if (BUDGET_LEASE.test(leaseId)) return this.enqueue(true, () => void budgetRowIds(leaseId).map(Number).forEach((id) => this.deleteBudget.run(id)));
     return this.enqueue(true, () => void (/^\d+$/.test(leaseId) && this.deleteLease.run(Number(leaseId))));
   }
 
   settle(leaseId: string, actual: number): Promise<void> {
     if (!BUDGET_LEASE.test(leaseId)) return Promise.resolve();
     const amount = Number.isFinite(actual) && actual > 0 ? actual : 0;
-    return this.enqueue(true, () => void budgetRows(leaseId).forEach((id) => this.settleBudget.run(amount, id)));
+    return this.enqueue(true, () => void budgetRowIds(leaseId).map(Number).forEach((id) => this.settleBudget.run(amount, id)));
   }
 
   openRun(owner: string, key: string, holder: string, now: number): Promise<void> {
@@ -297,8 +289,4 @@ export class SqliteLimitStore implements SharedLimitStore {
     return { kind: 'granted', leaseId: `b${ids.join(',')}` };
   }
 
-}
-
-function budgetRows(leaseId: string): number[] {
-  return leaseId.slice(1).split(',').map(Number);
 }
