@@ -4,12 +4,12 @@
  * the string, its UTF-8 copy and the stringify buffers at once — a few hundred MB at the moment
  * the compiler's garbage is still on the heap, the peak of a large `orch run`. Here the JSON is
  * written value by value into a deflate stream, so no more than a small batch of it exists at a
- * time. The bytes inflate to exactly `JSON.stringify(ir)` (redacted). The run's version is hashed
- * from pieces too (`irHash`, over the IR without its file's name), once per IR object.
+ * time. The bytes inflate to exactly `JSON.stringify(ir)` (redacted). The run's version is taken
+ * apart from this (`irHash` at `plan_created`, over the IR without its file's name): its text differs.
  */
 import { once } from 'node:events';
 import { createDeflateRaw, deflateRawSync } from 'node:zlib';
-import { irHash, jsonPieces } from '../../compiler/index.js';
+import { jsonPieces } from '../../compiler/index.js';
 
 export { jsonPieces };
 
@@ -37,8 +37,6 @@ export async function irBlob(ir: unknown, redact: (text: string) => string): Pro
   const out: Buffer[] = [];
   z.on('data', (b: Buffer) => out.push(b));
   const ended = once(z, 'end');
-  // Taken now, while the IR is being written anyway; kept with the IR object for plan_created.
-  irHash(ir);
   for (const batch of batches(jsonPieces(ir))) {
     if (!z.write(redact(batch))) await once(z, 'drain');
   }
