@@ -5,7 +5,7 @@
  * ranges and docs — and the same diagnostics, on generated modules, the spec examples, the
  * examples folder, edited (often broken) sources and files with mistakes only the tree sees.
  *
- * Runs per property: ORCH_PROPERTY_RUNS (default 300).
+ * Runs per property: ORCH_PROPERTY_RUNS (default 150).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,7 @@ import { LineIndex } from '../source.js';
 import { arbDoc, arbModule, GENERATED_FILE } from './arbitraries.js';
 import { EXAMPLE_FILES } from './helpers.js';
 
-const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 300;
+const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 150;
 const TIMEOUT = 60_000 + RUNS * 200;
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
