@@ -1,9 +1,11 @@
 /**
- * A TCP proxy a test puts between one process and Postgres to cut that process off and heal it,
- * as a network partition does: while cut, nothing is read on either side of any connection (what
- * was sent waits in the kernel's buffers, as it would in TCP's retransmissions), and connections
- * opened meanwhile are accepted but not carried to Postgres; on heal everything flows again, in
- * order. Nothing is dropped or reset, so what the process sees is a link that went silent.
+ * A TCP proxy a test puts between one process and Postgres to fault the link between them:
+ * - `cut` / `heal`, as a network partition: while cut, nothing is read on either side of any
+ *   connection (what was sent waits in the kernel's buffers, as it would in TCP's
+ *   retransmissions), and connections opened meanwhile are accepted but not carried to Postgres;
+ *   on heal everything flows again, in order — a link that went silent, nothing dropped;
+ * - `reset`: every open connection closed at once, both ends, as a reset does;
+ * - `latency(ms)`: every chunk, both ways, delivered `ms` later (order kept) — a slow link.
  */
 import { connect, createServer, type Socket } from 'node:net';
 
@@ -13,12 +15,17 @@ export interface FaultProxy {
   /** Stops every byte, both ways, until `heal`. */
   cut(): void;
   heal(): void;
+  /** Closes every open connection (the process sees them reset); new ones are carried as before. */
+  reset(): void;
+  /** Delays every chunk, both ways, by `ms` from now on (0: none). */
+  latency(ms: number): void;
   readonly isCut: boolean;
   close(): Promise<void>;
 }
 
 export async function startFaultProxy(target: { readonly host: string; readonly port: number }): Promise<FaultProxy> {
   let isCut = false;
+  let delayMs = 0;
   /** Sockets whose bytes are forwarded (clients carried to Postgres and their upstreams). */
   const sockets = new Set<Socket>();
   /** Accepted while cut: carried to Postgres on heal (paused since they connected). */
@@ -35,7 +42,18 @@ export async function startFaultProxy(target: { readonly host: string; readonly 
     const upstream = connect(target.port, target.host);
     track(upstream);
     const forward = (from: Socket, to: Socket): void => {
+      /** When the last delayed chunk is due: a later one is never due before it (order kept). */
+      let lastDue = 0;
       from.on('data', (chunk: Buffer) => {
+        // Delayed chunks still due go first, even once the latency is back to 0.
+        if (delayMs > 0 || lastDue > Date.now()) {
+          const due = Math.max(Date.now() + delayMs, lastDue);
+          lastDue = due;
+          setTimeout(() => {
+            if (!to.destroyed) to.write(chunk);
+          }, due - Date.now());
+          return;
+        }
         if (!to.write(chunk)) {
           from.pause();
           to.once('drain', () => {
@@ -78,6 +96,12 @@ export async function startFaultProxy(target: { readonly host: string; readonly 
       isCut = false;
       for (const s of sockets) s.resume();
       for (const client of waiting.splice(0)) carry(client);
+    },
+    reset() {
+      for (const sock of sockets) sock.destroy();
+    },
+    latency(ms: number) {
+      delayMs = Math.max(0, ms);
     },
     async close() {
       for (const s of [...sockets, ...waiting.splice(0)]) s.destroy();
