@@ -3,7 +3,8 @@
  * Postgres through a fault proxy of its own (test/support/fault-proxy.ts), run a plan whose steps
  * share a `concurrency 4` resource, while a seeded schedule partitions a worker (past its death
  * sentence, or briefly), resets its connections, slows its link, or kills it with SIGKILL and
- * starts another — then heals everything. A checker reads the journal and the handlers' own
+ * starts another, or partitions the run's owner (also behind a proxy) past its lease, so that a
+ * worker takes the run over — then heals everything. A checker reads the journal and the handlers' own
  * records afterwards:
  * - the run completes, within a bound after the last heal;
  * - every step completed exactly once in the journal, and the journal's sequence has no gap;
@@ -77,7 +78,8 @@ const live = new Set<ReturnType<typeof spawn>>();
 beforeAll(async () => {
   db = await migratedPostgres();
   const url = new URL(db.url);
-  for (let i = 0; i < WORKERS; i++) proxies.push(await startFaultProxy({ host: url.hostname, port: Number(url.port) }));
+  // One per worker, and the last for the run's owner.
+  for (let i = 0; i <= WORKERS; i++) proxies.push(await startFaultProxy({ host: url.hostname, port: Number(url.port) }));
 }, 120_000);
 afterAll(async () => {
   for (const c of live) c.kill('SIGKILL');
@@ -85,8 +87,10 @@ afterAll(async () => {
   await db?.stop();
 });
 
-type Fault = 'partition' | 'blip' | 'reset' | 'slow' | 'kill';
-const FAULT_KINDS: readonly Fault[] = ['partition', 'blip', 'reset', 'slow', 'kill'];
+type Fault = 'partition' | 'blip' | 'reset' | 'slow' | 'kill' | 'owner';
+const FAULT_KINDS: readonly Fault[] = ['partition', 'blip', 'reset', 'slow', 'kill', 'owner'];
+/** A silent owner's run is taken over by a worker after this long (at least the scaled floor). */
+const TAKE_OVER_AFTER = '3s';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHEDULES === 1 ? '' : 's'})`, () => {
@@ -100,6 +104,11 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
       const steps = layeredSteps(LAYERS, WIDTH, { capability: 'held', args: { log: lit(log), ms: lit(STEP_MS) } }).map((s) => ({ ...s, resource: 'pool' }));
       const file = writePlan(dir, plan({ base_dir: '.', capabilities: [cap], resources: [resource('pool', { concurrency: CONCURRENCY })], steps }), `nemesis-${n}.json`);
       const runId = `nemesis-${n}`;
+      const finalStatus = async (): Promise<string | null> => {
+        const { rows } = await db.client.query<{ status: string }>(`SELECT status FROM orch.runs WHERE id = $1`, [runId]);
+        const status = rows[0]?.status;
+        return status === undefined || status === 'running' || status === 'paused' ? null : status;
+      };
 
       /** When each worker process died (killed by the nemesis), by pid. */
       const killedAt = new Map<number, number>();
@@ -110,7 +119,7 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
       };
       const workers: ReturnType<typeof spawn>[] = [];
       const start = (i: number): void => {
-        const child = spawn(process.execPath, [BIN, 'worker', '--db', urlOf(i), '--project', dir, '--resources', 'pool', '--slots', '2'], {
+        const child = spawn(process.execPath, [BIN, 'worker', '--db', urlOf(i), '--project', dir, '--resources', 'pool', '--slots', '2', '--take-over-after', TAKE_OVER_AFTER], {
           cwd: dir,
           env: { ...process.env, NO_COLOR: '1', ...FAST },
           stdio: ['ignore', 'ignore', 'ignore'],
@@ -126,18 +135,26 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
         60_000,
       );
 
-      const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', runId], dir, FAST);
+      const run = orchAsync(['run', file, '--db', urlOf(WORKERS), '--remote', '--json', '--run-id', runId], dir, FAST);
+      let ownerCut = false;
       await waitUntil(() => readLines(log).length > 0, 'the first step to start', 60_000);
 
       const applied: string[] = [];
       for (let f = 0; f < FAULTS; f++) {
         await sleep(300 + Math.floor(random() * 1200));
-        if (run.child.exitCode !== null) break;
+        if (run.child.exitCode !== null || (await finalStatus()) !== null) break;
         const i = Math.floor(random() * WORKERS);
-        const kind = FAULT_KINDS[Math.floor(random() * FAULT_KINDS.length)]!;
+        let kind = FAULT_KINDS[Math.floor(random() * FAULT_KINDS.length)]!;
+        // The owner is cut once at most: after that a worker owns the run.
+        if (kind === 'owner' && ownerCut) kind = 'reset';
         const proxy = proxies[i]!;
-        applied.push(`${kind} w${i}`);
-        if (kind === 'partition' || kind === 'blip') {
+        applied.push(kind === 'owner' ? 'owner partition' : `${kind} w${i}`);
+        if (kind === 'owner') {
+          ownerCut = true;
+          proxies[WORKERS]!.cut();
+          await sleep(4500 + Math.floor(random() * 1000));
+          proxies[WORKERS]!.heal();
+        } else if (kind === 'partition' || kind === 'blip') {
           proxy.cut();
           await sleep(kind === 'partition' ? 2500 + Math.floor(random() * 1500) : 300 + Math.floor(random() * 700));
           proxy.heal();
@@ -158,12 +175,15 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
         p.heal();
       }
       const healedAt = Date.now();
-      const timeout = sleep(FINAL_WITHIN_MS).then(() => null);
-      const result = await Promise.race([run.done, timeout]);
       const context = `faults: ${applied.join(', ')}`;
-      expect(result, `the run was not final ${FINAL_WITHIN_MS} ms after the last heal (${context})`).not.toBeNull();
-      expect(result!.code, `${context}\n${result!.stderr}`).toBe(0);
-      expect(Date.now() - healedAt).toBeLessThan(FINAL_WITHIN_MS);
+      // Final by the database, whoever owns the run by then (the owner cut off lets it go).
+      await waitUntil(async () => (await finalStatus()) !== null, `the run to be final within ${FINAL_WITHIN_MS} ms of the last heal (${context})`, FINAL_WITHIN_MS, 100);
+      const finalAfterMs = Date.now() - healedAt;
+      expect(await finalStatus(), `${context}`).toBe('completed');
+      if (!ownerCut) {
+        const result = await run.done;
+        expect(result.code, `${context}\n${result.stderr}`).toBe(0);
+      }
 
       // The journal: every step completed once, no gap in the sequence.
       const events = (await db.client.query<{ seq: number; type: string; step_id: string | null }>(`SELECT seq, type, step_id FROM orch.events WHERE run_id = $1 ORDER BY seq`, [runId])).rows;
@@ -208,9 +228,10 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
         }
       }
       expect(maxOverlap(spans), context).toBeLessThanOrEqual(CONCURRENCY);
-      process.stdout.write(`nemesis schedule ${n + 1}: ${context}; ${duplicates} extra handler runs over ${steps.length} steps; final ${Date.now() - healedAt} ms after the last heal\n`);
+      process.stdout.write(`nemesis schedule ${n + 1}: ${context}; ${duplicates} extra handler runs over ${steps.length} steps; final ${finalAfterMs} ms after the last heal\n`);
 
       for (const w of workers) w.kill('SIGTERM');
+      if (run.child.exitCode === null) run.child.kill('SIGTERM');
     }, 180_000);
   }
 });
