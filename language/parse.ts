@@ -5,7 +5,8 @@
 import type { IToken } from 'chevrotain';
 import type { Comment, Module } from './ast.js';
 import { capDiagnostics, compareDiagnostics, diagnostic, type Diagnostic } from './diagnostic.js';
-import { AstBuilder, DocComments } from './cst-to-ast.js';
+import { AstBuilder } from './cst-to-ast.js';
+import { DocComments } from './doc-comments.js';
 import { setCstClean } from './cst-access.js';
 import { junkDiagnostics } from './junk.js';
 import { BlockComment, DocComment, lex, UnterminatedBlockComment, type LexOutput } from './lexer.js';

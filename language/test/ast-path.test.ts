@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Module } from '../ast.js';
 import { AstActions } from '../ast-actions.js';
-import { DocComments } from '../cst-to-ast.js';
+import { DocComments } from '../doc-comments.js';
 import { parse, parseViaCst, RELEASE_TOKENS_FROM, type ParseOutput } from '../index.js';
 import { DocComment, lex } from '../lexer.js';
 import { parseModuleAst } from '../parser.js';
