@@ -2,7 +2,7 @@
 import type { CostCeiling } from './core/budget.js';
 import type { LimitsService } from './core/limits.js';
 import type { Starter } from '../people/identity.js';
-import type { RunOrigin } from '../people/run-chain.js';
+import type { RunOrigin } from './core/run-origin.js';
 import type { RestoredRun } from './replay.js';
 import type { ExecutionResult } from './types.js';
 

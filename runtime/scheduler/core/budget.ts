@@ -21,7 +21,6 @@
  */
 import type { SchedulerCore } from './core.js';
 import { abortRun } from './finish.js';
-import { modelOf, promptTokenBound, renderPrompt } from '../../models/prompt.js';
 import { modelWorstCase as worstCaseAt } from '../../../compiler/index.js';
 import { capabilityOf, resourceOf } from './resolve.js';
 import { evalArgs } from './start.js';
@@ -186,14 +185,16 @@ export function reservationOf(c: SchedulerCore, inst: Inst): Reservation {
 /** prompt bound × input price + max_tokens × output price; undefined without max_tokens or a price. */
 function modelWorstCase(c: SchedulerCore, inst: Inst, cap: NonNullable<ReturnType<typeof capabilityOf>>, res: ReturnType<typeof resourceOf>): number | undefined {
   const llm = cap.llm!;
-  const model = modelOf(cap, res ?? null);
+  const calls = c.cfg.modelCalls;
+  if (!calls) return undefined;
+  const model = calls.model(cap, res ?? null);
   const price = model !== null ? c.cfg.modelPrices?.[model] : undefined;
   if (llm.max_tokens === null || !price) return undefined;
   const step = inst.logical.step;
   const call = inst.rec.phase === 'fallback' && step.fallback ? step.fallback : { args: step.args };
   let promptTokens: number;
   try {
-    promptTokens = promptTokenBound(renderPrompt({ ...cap, llm }, evalArgs(c, inst, call.args), inst.rec.lastError));
+    promptTokens = calls.promptTokens({ ...cap, llm }, evalArgs(c, inst, call.args), inst.rec.lastError);
   } catch {
     // The arguments cannot be evaluated: the attempt fails before any call, so it spends nothing.
     return undefined;

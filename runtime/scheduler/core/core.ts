@@ -14,8 +14,8 @@ import { onEvent } from './events.js';
 import { cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts, type RunFacts, type StepRecord } from './fold.js';
 import { approvalsWaiting, internalError } from './finish.js';
 import { approvalRefusal } from './start.js';
-import type { Identity, Starter } from '../../people/identity.js';
-import { chainOf, type RunOrigin } from '../../people/run-chain.js';
+import type { Identity, Starter } from './identity.js';
+import { chainOf, type RunOrigin } from './run-origin.js';
 import { childCeilings, spent, type CostCeiling } from './budget.js';
 import { grantedScopes } from './consent.js';
 import { InRunLimits, type LimitsService } from './limits.js';
@@ -25,7 +25,7 @@ import type { Rollback } from './rollback.js';
 import { planBlocks, type PlanBlocks } from './scopes.js';
 import { baseId, buildGraph, readyBefore, TERMINAL, type BlockInst, type Inst, type Logical } from './state.js';
 import { isApproval } from './resolve.js';
-import { refusal, ruleBeforeStart, unboundRefusal } from '../../people/approval-rule.js';
+import { refusal, ruleBeforeStart, unboundRefusal } from './approvers.js';
 import { blockViewFrom, stepViewFrom, viewAt } from './views.js';
 
 export interface CoreOptions {

@@ -1,5 +1,5 @@
 /** What a run shows: step views (as expressions and observers see them) and the execution result. */
-import type { Starter } from '../../people/identity.js';
+import type { Starter } from './identity.js';
 import type { ExecutionResult, StepResult, StepUsage } from '../types.js';
 import type { StepRecord } from './fold.js';
 import type { SchedulerCore } from './core.js';

@@ -18,9 +18,9 @@ import type { ItemSlot, SlotRequest } from './limits.js';
 import { suffixOf } from './scopes.js';
 import { capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, resourceOf } from './resolve.js';
 import type { Inst } from './state.js';
-import { approvalRule, refusal, unboundRefusal } from '../../people/approval-rule.js';
-import { chainOf } from '../../people/run-chain.js';
-import { recordOf, type Identity } from '../../people/identity.js';
+import { approvalRule, refusal, unboundRefusal } from './approvers.js';
+import { chainOf } from './run-origin.js';
+import { recordOf, type Identity } from './identity.js';
 
 /** A step that cannot even be started as written (its arguments, its target): the same every time (§9.1). */
 const PERMANENT: FailureKind = { permanent: true, owner: 'call' };
