@@ -1,5 +1,5 @@
 /** How one run is started or resumed (`Run`'s options): its identity, what it resumes from, and how it reports. */
-import type { CostCeiling } from './core/budget.js';
+import type { CostCeiling } from './core/run-state.js';
 import type { LimitsService } from './core/limits.js';
 import type { Starter } from '../people/identity.js';
 import type { RunOrigin } from './core/run-origin.js';

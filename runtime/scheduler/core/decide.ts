@@ -8,7 +8,7 @@ import { evaluate, truthy } from '../../evaluate.js';
 import { checkLoops, endWhole, listReady, openForEach, openFrame, outsideDepsEnded, raceSettled } from './blocks.js';
 import { armDurationBudget, sharedBudgetExceeded } from './budget.js';
 import { consentHolds, grantedScopes } from './consent.js';
-import type { SchedulerCore } from './core.js';
+import type { RunState } from './run-state.js';
 import { env } from './env.js';
 import { finalFail } from './failure.js';
 import { foldStep, originFacts } from './fold.js';
@@ -19,7 +19,7 @@ import { beginStep, releaseLease, slotRequest } from './start.js';
 import { FAILED, IDLE, ROOT_FRAME, TERMINAL, startWaiting, stopWaiting, waitingOf, type Inst } from './state.js';
 import { blockViewFrom, terminalAt, viewAt } from './views.js';
 
-export function beginRun(c: SchedulerCore): void {
+export function beginRun(c: RunState): void {
   const r = c.opts.restored;
   if (r) {
     c.facts.startedAt = r.startedAt ?? c.now;
@@ -62,7 +62,7 @@ export function beginRun(c: SchedulerCore): void {
 }
 
 /** Looks at what waits, decides and dispatches until nothing more moves; then: done yet? */
-export function pump(c: SchedulerCore): void {
+export function pump(c: RunState): void {
   for (;;) {
     let progressed = false;
     if (c.mode === 'normal' && (c.dirtyAll || c.dirty.length > 0)) progressed = recheck(c);
@@ -79,7 +79,7 @@ export function pump(c: SchedulerCore): void {
 }
 
 /** What the instances that ended (or a block that changed) may have made ready. */
-function recheck(c: SchedulerCore): boolean {
+function recheck(c: RunState): boolean {
   let moved = false;
   const all = c.dirtyAll;
   const ended = c.dirty;
@@ -120,13 +120,13 @@ function recheck(c: SchedulerCore): boolean {
 }
 
 /** A new instance waits for its dependencies (or, cancelled or restored as cancelled, does not). */
-export function awaitDeps(c: SchedulerCore, inst: Inst): void {
+export function awaitDeps(c: RunState, inst: Inst): void {
   if (c.cancelRequests.has(inst.logical.step.id) || c.pendingCancels.has(inst.key) || inst.restored?.status === 'cancelled' || ready(c, inst)) c.decideQ.push(inst);
   else startWaiting(inst);
 }
 
 /** Have the dependencies ended (`join first`: has one completed)? */
-function ready(c: SchedulerCore, inst: Inst): boolean {
+function ready(c: RunState, inst: Inst): boolean {
   const step = inst.logical.step;
   let all = true;
   for (const d of step.deps) {
@@ -146,7 +146,7 @@ function ready(c: SchedulerCore, inst: Inst): boolean {
  * `??` chain only (a soft read) never skips the step; a branch of a race the step waits for
  * counts as the race (so a cancelled loser does not skip it).
  */
-function skipReason(c: SchedulerCore, inst: Inst): string | null {
+function skipReason(c: RunState, inst: Inst): string | null {
   const step = inst.logical.step;
   const soft = new Set(step.join === 'first' ? [] : (step.soft_reads ?? []).filter((d) => !step.after.includes(d) && !step.skip_if_skipped.includes(d)));
   const waitsFor = new Set(step.waits_for ?? []);
@@ -192,7 +192,7 @@ function skipReason(c: SchedulerCore, inst: Inst): string | null {
 }
 
 /** All dependencies of an instance are finished: skip it, fail it, or queue it. */
-function decide(c: SchedulerCore, inst: Inst): void {
+function decide(c: RunState, inst: Inst): void {
   if (c.mode !== 'normal' || inst.rec.status !== 'pending') return;
   if (c.cancelRequests.has(inst.logical.step.id) && !inst.restored) return cancelInst(c, inst, 'cancelled by user');
   const asked = c.pendingCancels.get(inst.key);
@@ -221,7 +221,7 @@ function decide(c: SchedulerCore, inst: Inst): void {
 }
 
 /** A resumed run meets a step the journal already knows: take its word. */
-function restore(c: SchedulerCore, inst: Inst): void {
+function restore(c: RunState, inst: Inst): void {
   const r = inst.restored!;
   const step = inst.logical.step;
   if (TERMINAL.has(r.status)) return restoreEnded(c, inst);
@@ -265,7 +265,7 @@ function restore(c: SchedulerCore, inst: Inst): void {
 }
 
 /** Finished before the interruption: never run it again. */
-function restoreEnded(c: SchedulerCore, inst: Inst): void {
+function restoreEnded(c: RunState, inst: Inst): void {
   const r = inst.restored!;
   const step = inst.logical.step;
   Object.assign(inst.rec, r);
@@ -277,12 +277,12 @@ function restoreEnded(c: SchedulerCore, inst: Inst): void {
   instTerminal(c, inst);
 }
 
-function queue(c: SchedulerCore, inst: Inst): void {
+function queue(c: RunState, inst: Inst): void {
   c.emit('step_queued', inst.key, {});
   c.heap.push(inst);
 }
 
-function skip_(c: SchedulerCore, inst: Inst, reason: string): void {
+function skip_(c: RunState, inst: Inst, reason: string): void {
   c.emit('step_skipped', inst.key, { reason });
   instTerminal(c, inst);
 }
@@ -291,7 +291,7 @@ function skip_(c: SchedulerCore, inst: Inst, reason: string): void {
  * Cancels one instance on its own (a race's loser, `orch cancel --step`): whatever it was doing
  * stops (a running handler gets its abort signal) and it ends `cancelled`, failing nothing.
  */
-export function cancelInst(c: SchedulerCore, inst: Inst, reason: string): void {
+export function cancelInst(c: RunState, inst: Inst, reason: string): void {
   if (TERMINAL.has(inst.rec.status)) return;
   stopWaiting(inst);
   if (inst.restored && TERMINAL.has(inst.restored.status)) return restoreEnded(c, inst);
@@ -309,7 +309,7 @@ export function cancelInst(c: SchedulerCore, inst: Inst, reason: string): void {
 }
 
 /** Starts queued steps while the limits allow; returns whether anything started. */
-function dispatch(c: SchedulerCore): boolean {
+function dispatch(c: RunState): boolean {
   const setAside: Inst[] = [];
   let startedAny = false;
   // Resources (with the capability, whose rate limits come with it) found full in this pass: the
@@ -370,7 +370,7 @@ function dispatch(c: SchedulerCore): boolean {
 
 // ───────────── completion bookkeeping ─────────────
 
-export function instTerminal(c: SchedulerCore, inst: Inst): void {
+export function instTerminal(c: RunState, inst: Inst): void {
   c.open--;
   stopWaiting(inst);
   c.dirty.push(inst);
@@ -383,7 +383,7 @@ export function instTerminal(c: SchedulerCore, inst: Inst): void {
  * The `for each` items around `at` whose every step ended leave the in-flight sets (innermost
  * first: an outer item cannot have ended while an inner one runs).
  */
-export function itemsEnded(c: SchedulerCore, at: { readonly dims: readonly DimBlock[]; readonly path: readonly number[] }): void {
+export function itemsEnded(c: RunState, at: { readonly dims: readonly DimBlock[]; readonly path: readonly number[] }): void {
   for (let j = at.dims.length - 1; j >= 0; j--) {
     const b = at.dims[j]!;
     if (b.type !== 'for_each') continue;

@@ -6,7 +6,7 @@
 import type { StepIR } from '../../../compiler/index.js';
 import { assertViolations, postStepViolations } from '../guardrails.js';
 import type { FailureOwner, FinalFailure } from '../types.js';
-import type { SchedulerCore } from './core.js';
+import type { RunState } from './run-state.js';
 import { instTerminal } from './decide.js';
 import { env } from './env.js';
 import { clearStepTimer, stepTimerId } from './events.js';
@@ -20,7 +20,7 @@ import { releaseLease } from './start.js';
 import { IDLE, type Inst } from './state.js';
 
 export function onOutcome(
-  c: SchedulerCore,
+  c: RunState,
   key: string,
   token: number,
   o: { type: 'attempt_succeeded' | 'attempt_failed'; output?: unknown; error?: string; logs?: readonly string[]; cost?: number; usage?: AttemptUsage; final?: FinalFailure; owner?: FailureOwner },
@@ -52,7 +52,7 @@ export function onOutcome(
  * elsewhere as the next attempt (`ctx.attempt` tells its handler). Outside a normal run
  * (aborting, rolling back) it ends like any failed attempt there.
  */
-export function attemptLost(c: SchedulerCore, key: string, token: number, worker: string, error: string): void {
+export function attemptLost(c: RunState, key: string, token: number, worker: string, error: string): void {
   const inst = c.instances.get(key);
   if (!inst || inst.token !== token || inst.activity.kind !== 'call' || inst.rec.status !== 'running') return;
   if (c.mode !== 'normal') return attemptFailed(c, inst, error, false, true);
@@ -62,7 +62,7 @@ export function attemptLost(c: SchedulerCore, key: string, token: number, worker
   c.heap.push(inst);
 }
 
-function stopRunning(c: SchedulerCore, inst: Inst): void {
+function stopRunning(c: RunState, inst: Inst): void {
   c.inProgress.delete(inst);
   releaseLease(c, inst);
   inst.activity = IDLE;
@@ -97,7 +97,7 @@ function flatUsage(u: AttemptUsage): AttemptUsage {
   return out;
 }
 
-export function succeed(c: SchedulerCore, inst: Inst, output: unknown): void {
+export function succeed(c: RunState, inst: Inst, output: unknown): void {
   stopRunning(c, inst);
   const guarded = c.plan.guardrails.length > 0;
   const blocking = guarded
@@ -118,13 +118,13 @@ export function succeed(c: SchedulerCore, inst: Inst, output: unknown): void {
   if (assertBlock) abortRun(c, 'failed', assertBlock.message);
 }
 
-function postHook(c: SchedulerCore, inst: Inst): void {
+function postHook(c: RunState, inst: Inst): void {
   if (!c.cfg.postExecutionHook) return;
   const r = inst.rec;
   c.command({ type: 'post_hook', info: hookInfo(c, inst), result: { status: r.status, output: r.output, error: r.error } });
 }
 
-function backoff(c: SchedulerCore, inst: Inst): number {
+function backoff(c: RunState, inst: Inst): number {
   const retry = inst.logical.step.retry;
   let ms = 0;
   if (retry.backoff === 'fixed') ms = retry.delay_ms;
@@ -148,7 +148,7 @@ export interface FailureKind {
  * failure skips the retries, and is rebound only when it is the resource's own.
  */
 export function attemptFailed(
-  c: SchedulerCore,
+  c: RunState,
   inst: Inst,
   error: string,
   timedOut: boolean,
@@ -185,7 +185,7 @@ export function attemptFailed(
  * Queues `inst` again at once with a fresh retry budget, after it moved to another resource or
  * to its fallback call; the `step_retried` event says which (`detail`).
  */
-function requeueReset(c: SchedulerCore, inst: Inst, error: string, permanent: boolean, detail: Record<string, unknown>): void {
+function requeueReset(c: RunState, inst: Inst, error: string, permanent: boolean, detail: Record<string, unknown>): void {
   c.emit('step_retried', inst.key, withCost(inst, { attempt: inst.rec.attempts, error, delay_ms: 0, reset: true, ...(permanent ? { permanent: true } : {}), ...detail }));
   c.heap.push(inst);
 }
@@ -195,7 +195,7 @@ function requeueReset(c: SchedulerCore, inst: Inst, error: string, permanent: bo
  * forbid now (LANGUAGE.md §7.2: rebinding never picks a forbidden one); the ones passed over are
  * named in `step_retried` (`skipped`). False when none is left.
  */
-function rebind(c: SchedulerCore, inst: Inst, error: string, permanent = false): boolean {
+function rebind(c: RunState, inst: Inst, error: string, permanent = false): boolean {
   const fallbacks = inst.logical.step.binding.fallbacks;
   const skipped: { resource: string; reason: string }[] = [];
   for (let next = inst.rec.resourceIndex + 1; next <= fallbacks.length; next++) {
@@ -212,14 +212,14 @@ function rebind(c: SchedulerCore, inst: Inst, error: string, permanent = false):
 }
 
 /** Moves a failed primary call on to the step's `fallback` call; false when there is none. */
-function switchToFallback(c: SchedulerCore, inst: Inst, error: string, permanent = false): boolean {
+function switchToFallback(c: RunState, inst: Inst, error: string, permanent = false): boolean {
   const step = inst.logical.step;
   if (inst.rec.phase !== 'main' || !step.fallback) return false;
   requeueReset(c, inst, error, permanent, { phase: 'fallback', fallback: step.fallback.capability });
   return true;
 }
 
-function requeueAfter(c: SchedulerCore, inst: Inst, delay: number): void {
+function requeueAfter(c: RunState, inst: Inst, delay: number): void {
   if (delay <= 0) {
     c.heap.push(inst);
     return;
@@ -228,7 +228,7 @@ function requeueAfter(c: SchedulerCore, inst: Inst, delay: number): void {
   c.armTimer(stepTimerId(inst), delay);
 }
 
-export function finalFail(c: SchedulerCore, inst: Inst, status: 'failed' | 'timeout' | 'cancelled', error: string, guardBlocked = false, permanent = false): void {
+export function finalFail(c: RunState, inst: Inst, status: 'failed' | 'timeout' | 'cancelled', error: string, guardBlocked = false, permanent = false): void {
   stopRunning(c, inst);
   clearStepTimer(c, inst);
   // A step stopped with its run (cancelled, failed or timed out around it) ends `cancelled`, and
@@ -242,12 +242,12 @@ export function finalFail(c: SchedulerCore, inst: Inst, status: 'failed' | 'time
   if (c.mode === 'normal' && !inst.logical.shape.race) applyFailurePolicy(c, inst.logical.step, inst.key, `${status === 'timeout' ? 'timed out' : 'failed'}: ${error}`);
 }
 
-export function applyFailurePolicy(c: SchedulerCore, step: StepIR, key: string, error: string): void {
+export function applyFailurePolicy(c: RunState, step: StepIR, key: string, error: string): void {
   failWith(c, step.on_failure, `step ${key} ${error}`);
 }
 
 /** Something failed with `message` (a step, a loop, a race): `on_failure continue` lets the run go on. */
-export function failWith(c: SchedulerCore, onFailure: 'abort' | 'continue', message: string): void {
+export function failWith(c: RunState, onFailure: 'abort' | 'continue', message: string): void {
   if (onFailure === 'continue' || c.mode !== 'normal') return;
   if (c.failure === null) c.failure = message;
   if (c.plan.on_failure === 'abort') abortRun(c, 'failed', message);

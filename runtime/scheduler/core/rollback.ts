@@ -5,7 +5,7 @@
 import type { CapabilityIR, ResourceIR } from '../../../compiler/index.js';
 import { preStepViolations, type Violation } from '../guardrails.js';
 import type { AttemptRequest } from '../types.js';
-import type { SchedulerCore } from './core.js';
+import type { Rollback, RunState } from './run-state.js';
 import { env } from './env.js';
 import { finish, stopAll } from './finish.js';
 import { guardStep, recordViolations } from './guards.js';
@@ -13,13 +13,7 @@ import { resourceOf } from './resolve.js';
 import { evalArgs } from './start.js';
 import type { Inst } from './state.js';
 
-export interface Rollback {
-  readonly todo: Inst[];
-  current: { readonly inst: Inst; readonly token: number; readonly timeoutMs: number | null } | null;
-  tokens: number;
-}
-
-export function rollback(c: SchedulerCore): void {
+export function rollback(c: RunState): void {
   c.mode = 'rolling_back';
   stopAll(c, 'rolling back');
   const todo = [...c.instances.values()]
@@ -29,7 +23,7 @@ export function rollback(c: SchedulerCore): void {
   next(c);
 }
 
-function next(c: SchedulerCore): void {
+function next(c: RunState): void {
   const r = c.rollback;
   if (c.mode !== 'rolling_back' || !r) return;
   for (;;) {
@@ -80,14 +74,14 @@ function next(c: SchedulerCore): void {
   }
 }
 
-function compensationViolation(c: SchedulerCore, inst: Inst, capability: CapabilityIR, resource: ResourceIR | null): Violation | null {
+function compensationViolation(c: RunState, inst: Inst, capability: CapabilityIR, resource: ResourceIR | null): Violation | null {
   const facts = guardStep(c, inst, { resource, capability });
   const e = env(c, inst, inst.logical.step);
   return recordViolations(c, inst, preStepViolations(c.plan.guardrails, facts, e, () => c.completedLog.map((x) => guardStep(c, x.inst))));
 }
 
 /** The compensation `attempt` names while it is still the one running, else null (a stale event). */
-function current(c: SchedulerCore, attempt: string, token: number): NonNullable<Rollback['current']> | null {
+function current(c: RunState, attempt: string, token: number): NonNullable<Rollback['current']> | null {
   const cur = c.rollback?.current;
   return cur && cur.token === token && `compensate:${cur.inst.key}` === attempt ? cur : null;
 }
@@ -96,14 +90,14 @@ function current(c: SchedulerCore, attempt: string, token: number): NonNullable<
  * A compensation's handler lines are journaled as its step's, marked so a reader tells them from
  * the step's own attempts' lines.
  */
-export function compensationLogs(c: SchedulerCore, attempt: string, token: number, lines: readonly string[]): void {
+export function compensationLogs(c: RunState, attempt: string, token: number, lines: readonly string[]): void {
   const cur = current(c, attempt, token);
   if (!cur) return;
   for (const line of lines) c.emit('step_log', cur.inst.key, { compensation: true, line });
 }
 
 /** The current compensation ended (its outcome, or its timeout); the next one starts. */
-export function compensationSettled(c: SchedulerCore, attempt: string, token: number, ok: boolean, error: string | null): void {
+export function compensationSettled(c: RunState, attempt: string, token: number, ok: boolean, error: string | null): void {
   const cur = current(c, attempt, token);
   if (!cur) return;
   c.rollback!.current = null;
