@@ -10,7 +10,7 @@
  */
 import type { StepIR } from '../../../compiler/index.js';
 import { evaluate } from '../../evaluate.js';
-import { LOCAL_ISSUER, samePerson, type Identity, type PersonRef, type RecordedIdentity } from './identity.js';
+import { type Identity, LOCAL_ISSUER, type PersonRef, type RecordedIdentity, samePerson } from './identity.js';
 
 /** What an approval step's arguments ask of its deciders. */
 export interface ApprovalRule {

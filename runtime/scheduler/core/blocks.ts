@@ -4,15 +4,15 @@
  * and a `race` decided by its first completed branch (the others cancelled at once).
  */
 import { evaluate, truthy } from '../../evaluate.js';
-import type { RunState } from './run-state.js';
-import { awaitDeps, cancelInst, itemsEnded } from './decide.js';
+import { failWith, itemsEnded } from './endings.js';
 import { envAt } from './env.js';
-import { failWith } from './failure.js';
 import { newRecord } from './fold.js';
-import type { BlockIR, StepStatus } from '../../../compiler/index.js';
+import { awaitDeps } from './readiness.js';
+import type { RunState } from './run-state.js';
 import type { ForEachBlock, RepeatBlock } from './scopes.js';
-import { addInstance, FAILED, Inst, TERMINAL, type BlockInst, type Frame, type Logical } from './state.js';
+import { type BlockInst, FAILED, type Frame, Inst, type Logical, addInstance } from './state.js';
 import { stepViewFrom, terminalAt } from './views.js';
+import type { BlockIR, StepStatus } from '../../../compiler/index.js';
 
 /** Creates what a frame (the plan, an item, an iteration) holds: its races, blocks and step instances. */
 export function openFrame(c: RunState, scopeId: string, frame: Frame): void {
@@ -197,33 +197,3 @@ function endLoop(c: RunState, bi: BlockInst, status: 'completed' | 'failed', err
 
 // ───────────── race ─────────────
 
-/** A branch ended: the first to complete wins (the others are cancelled); none completing fails the race. */
-export function raceSettled(c: RunState, inst: Inst): void {
-  const race = inst.logical.shape.race!;
-  const bi = c.blockInsts.get(race.id + inst.suffix);
-  if (!bi || TERMINAL.has(bi.status)) return;
-  const branch = (id: string) => c.instances.get(id + inst.suffix);
-  if (inst.rec.status === 'completed') {
-    const winner = inst.logical.step.id;
-    bi.winner = winner;
-    bi.status = 'completed';
-    c.open--;
-    c.dirtyAll = true;
-    if (c.opts.restored?.winners[bi.key] === undefined) c.emit('race_won', bi.key, { race: race.id, winner });
-    for (const id of race.branches) {
-      const other = branch(id);
-      if (id !== winner && other) cancelInst(c, other, `lost race ${race.id} to ${winner}`);
-    }
-    return;
-  }
-  if (!race.branches.every((id) => TERMINAL.has(branch(id)?.rec.status ?? 'pending'))) return;
-  const error = `race ${race.id} failed: no branch completed`;
-  bi.status = 'failed';
-  bi.error = error;
-  c.open--;
-  c.dirtyAll = true;
-  c.emit('step_failed', bi.key, { error, status: 'failed', final: true, race: race.id });
-  // The race fails the run unless every branch may fail on its own (`on_failure continue`).
-  const cont = race.branches.every((id) => c.logical.get(id)?.step.on_failure === 'continue');
-  failWith(c, cont ? 'continue' : 'abort', error);
-}

@@ -19,14 +19,14 @@
  * provider answers from the shared store, and a ledger that cannot fit it even after every attempt
  * in flight settles is answered `over_budget` — the same `budget exceeded` as the run's own check.
  */
-import type { CostCeiling, RunState } from './run-state.js';
-import { abortRun } from './finish.js';
-import { modelWorstCase as worstCaseAt } from '../../../compiler/index.js';
+import { abortRun } from './endings.js';
+import { evalArgs } from './env.js';
+import { type BudgetClaim, budgetLedger } from './limits.js';
 import { capabilityOf, resourceOf } from './resolve.js';
-import { evalArgs } from './start.js';
 import { round6 } from './result.js';
+import type { CostCeiling, RunState } from './run-state.js';
 import type { Inst } from './state.js';
-import { budgetLedger, type BudgetClaim } from './limits.js';
+import { modelWorstCase as worstCaseAt } from '../../../compiler/index.js';
 
 export const DURATION_TIMER = 'budget:duration';
 

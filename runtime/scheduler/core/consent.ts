@@ -5,8 +5,8 @@
  * `consent_denied` naming what is missing. Sub-plans run under their parent's check.
  */
 import type { PlanIR } from '../../../compiler/index.js';
+import { finish } from './endings.js';
 import type { RunState } from './run-state.js';
-import { finish } from './finish.js';
 
 /** The scopes a run of `plan` may need: the v2 IR's list, or (v1) every declared capability's. */
 export function neededScopes(plan: PlanIR): readonly string[] {

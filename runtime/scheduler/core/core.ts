@@ -7,21 +7,21 @@
  */
 import type { BlockView, StepView } from '../../../compiler/index.js';
 import type { ExecutionResult, RunSummary } from '../types.js';
-import { beginRun, pump } from './decide.js';
-import { onEvent } from './events.js';
-import type { StepRecord } from './fold.js';
-import { approvalsWaiting, internalError } from './finish.js';
-import { approvalRefusal } from './start.js';
-import type { Identity } from './identity.js';
-import { chainOf } from './run-origin.js';
+import { refusal, ruleBeforeStart, unboundRefusal } from './approvers.js';
 import { childCeilings, spent } from './budget.js';
 import { grantedScopes } from './consent.js';
+import { beginRun, pump } from './decide.js';
+import { onEvent } from './events.js';
+import { approvalsWaiting, internalError } from './finish.js';
+import type { StepRecord } from './fold.js';
+import type { Identity } from './identity.js';
 import type { Command, CoreEvent } from './protocol.js';
-import { buildResult, instView, round6 } from './result.js';
-import { RunState, type CostCeiling } from './run-state.js';
-import { baseId, TERMINAL } from './state.js';
 import { isApproval } from './resolve.js';
-import { refusal, ruleBeforeStart, unboundRefusal } from './approvers.js';
+import { buildResult, instView, round6 } from './result.js';
+import { chainOf } from './run-origin.js';
+import { type CostCeiling, RunState } from './run-state.js';
+import { approvalRefusal } from './start.js';
+import { TERMINAL, baseId } from './state.js';
 import { blockViewFrom, stepViewFrom, viewAt } from './views.js';
 
 const NONE: readonly Command[] = [];

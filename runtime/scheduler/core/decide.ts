@@ -5,19 +5,20 @@
  */
 import { irHash, type StepView } from '../../../compiler/index.js';
 import { evaluate, truthy } from '../../evaluate.js';
-import { checkLoops, endWhole, listReady, openForEach, openFrame, outsideDepsEnded, raceSettled } from './blocks.js';
+import { checkLoops, endWhole, listReady, openForEach, openFrame, outsideDepsEnded } from './blocks.js';
 import { armDurationBudget, sharedBudgetExceeded } from './budget.js';
 import { consentHolds, grantedScopes } from './consent.js';
-import type { RunState } from './run-state.js';
+import { cancelInst, finalFail, instTerminal, restoreEnded } from './endings.js';
 import { env } from './env.js';
-import { finalFail } from './failure.js';
-import { foldStep, originFacts } from './fold.js';
 import { checkDone } from './finish.js';
+import { foldStep, originFacts } from './fold.js';
 import { attemptCostOf, capabilityOf, isApproval } from './resolve.js';
-import { sharedPrefix, suffixOf, type DimBlock } from './scopes.js';
-import { beginStep, releaseLease, slotRequest } from './start.js';
-import { FAILED, IDLE, ROOT_FRAME, TERMINAL, startWaiting, stopWaiting, waitingOf, type Inst } from './state.js';
-import { blockViewFrom, terminalAt, viewAt } from './views.js';
+import type { RunState } from './run-state.js';
+import { sharedPrefix } from './scopes.js';
+import { beginStep, slotRequest } from './start.js';
+import { FAILED, type Inst, ROOT_FRAME, TERMINAL, stopWaiting, waitingOf } from './state.js';
+import { blockViewFrom, viewAt } from './views.js';
+import { ready } from './readiness.js';
 
 export function beginRun(c: RunState): void {
   const r = c.opts.restored;
@@ -117,28 +118,6 @@ function recheck(c: RunState): boolean {
     }
   if (c.mode === 'normal' && checkLoops(c)) moved = true;
   return moved;
-}
-
-/** A new instance waits for its dependencies (or, cancelled or restored as cancelled, does not). */
-export function awaitDeps(c: RunState, inst: Inst): void {
-  if (c.cancelRequests.has(inst.logical.step.id) || c.pendingCancels.has(inst.key) || inst.restored?.status === 'cancelled' || ready(c, inst)) c.decideQ.push(inst);
-  else startWaiting(inst);
-}
-
-/** Have the dependencies ended (`join first`: has one completed)? */
-function ready(c: RunState, inst: Inst): boolean {
-  const step = inst.logical.step;
-  let all = true;
-  for (const d of step.deps) {
-    const dep = c.logical.get(d);
-    if (!dep) continue;
-    const prefix = sharedPrefix(inst, dep.shape.dims);
-    if (!terminalAt(c, dep, prefix)) {
-      if (step.join !== 'first') return false;
-      all = false;
-    } else if (step.join === 'first' && viewAt(c, dep, prefix).status === 'completed') return true;
-  }
-  return all;
 }
 
 /**
@@ -264,19 +243,6 @@ function restore(c: RunState, inst: Inst): void {
   queue(c, inst);
 }
 
-/** Finished before the interruption: never run it again. */
-function restoreEnded(c: RunState, inst: Inst): void {
-  const r = inst.restored!;
-  const step = inst.logical.step;
-  Object.assign(inst.rec, r);
-  c.totalCost += r.cost;
-  if (r.status === 'completed') c.logCompleted(inst, r.completedAt ?? 0);
-  // A cancelled step (cancelled on its own: the run had not ended) and a race's branch fail nothing.
-  const fails = FAILED.has(r.status) && r.status !== 'cancelled' && !inst.logical.shape.race;
-  if (fails && step.on_failure !== 'continue' && c.failure === null) c.failure = `step ${inst.key} ${r.status}: ${r.error ?? ''}`;
-  instTerminal(c, inst);
-}
-
 function queue(c: RunState, inst: Inst): void {
   c.emit('step_queued', inst.key, {});
   c.heap.push(inst);
@@ -284,27 +250,6 @@ function queue(c: RunState, inst: Inst): void {
 
 function skip_(c: RunState, inst: Inst, reason: string): void {
   c.emit('step_skipped', inst.key, { reason });
-  instTerminal(c, inst);
-}
-
-/**
- * Cancels one instance on its own (a race's loser, `orch cancel --step`): whatever it was doing
- * stops (a running handler gets its abort signal) and it ends `cancelled`, failing nothing.
- */
-export function cancelInst(c: RunState, inst: Inst, reason: string): void {
-  if (TERMINAL.has(inst.rec.status)) return;
-  stopWaiting(inst);
-  if (inst.restored && TERMINAL.has(inst.restored.status)) return restoreEnded(c, inst);
-  inst.token++;
-  if (inst.activity.kind === 'call') c.command({ type: 'abort_attempt', attempt: inst.key, reason });
-  if (inst.activity.kind === 'subplan') c.command({ type: 'control_subplan', key: inst.key, op: 'cancel', reason });
-  c.inProgress.delete(inst);
-  releaseLease(c, inst);
-  inst.activity = IDLE;
-  c.untilWaiters.delete(inst);
-  if (inst.timer !== null) c.cancelTimer(`step:${inst.key}`);
-  inst.timer = null;
-  c.emit('step_cancelled', inst.key, { reason });
   instTerminal(c, inst);
 }
 
@@ -370,34 +315,3 @@ function dispatch(c: RunState): boolean {
 
 // ───────────── completion bookkeeping ─────────────
 
-export function instTerminal(c: RunState, inst: Inst): void {
-  c.open--;
-  stopWaiting(inst);
-  c.dirty.push(inst);
-  itemsEnded(c, inst);
-  if (inst.logical.shape.race) raceSettled(c, inst);
-  if (inst.dims.some((d) => d.type === 'repeat')) c.dirtyAll = true;
-}
-
-/**
- * The `for each` items around `at` whose every step ended leave the in-flight sets (innermost
- * first: an outer item cannot have ended while an inner one runs).
- */
-export function itemsEnded(c: RunState, at: { readonly dims: readonly DimBlock[]; readonly path: readonly number[] }): void {
-  for (let j = at.dims.length - 1; j >= 0; j--) {
-    const b = at.dims[j]!;
-    if (b.type !== 'for_each') continue;
-    const prefix = at.path.slice(0, j + 1);
-    const group = b.id + suffixOf(at.dims, at.path.slice(0, j));
-    const id = `${group}|${at.path[j]}`;
-    if (c.itemsDone.has(id)) continue;
-    for (const s of c.blocks.stepsIn.get(b.id) ?? []) if (!terminalAt(c, c.logical.get(s)!, prefix)) return;
-    c.itemsDone.add(id);
-    c.limits.itemFinished(group, at.path[j]!);
-    const parked = c.parked.get(group);
-    if (parked) {
-      c.parked.delete(group);
-      for (const i of parked) c.heap.push(i);
-    }
-  }
-}

@@ -1,6 +1,6 @@
 /** The expression environment of a step instance, a block's frame, or the run: inputs, context, actuals, steps, blocks. */
-import type { StepIR } from '../../../compiler/index.js';
-import type { EvalEnv } from '../../evaluate.js';
+import type { ExprIR, StepIR } from '../../../compiler/index.js';
+import { type EvalEnv, evaluate } from '../../evaluate.js';
 import type { RunState } from './run-state.js';
 import type { Frame, Inst } from './state.js';
 import { blockViewFrom, previousFrom, stepViewFrom } from './views.js';
@@ -32,4 +32,11 @@ export function envAt(c: RunState, frame: Frame | null, inst: Inst | null): Eval
     },
     now: () => c.now,
   };
+}
+
+export function evalArgs(c: RunState, inst: Inst, args: { readonly [k: string]: ExprIR }): { [k: string]: unknown } {
+  const e = env(c, inst, inst.logical.step);
+  const out: { [k: string]: unknown } = {};
+  for (const [k, x] of Object.entries(args)) out[k] = evaluate(x, e);
+  return out;
 }

@@ -4,15 +4,16 @@
  * step no longer waits for carries an old token).
  */
 import { DURATION_TIMER, durationBudgetFired } from './budget.js';
-import type { RunState } from './run-state.js';
+import { abortRun, cancelInst, compensationLogs, compensationSettled } from './endings.js';
 import { attemptFailed, attemptLost, onOutcome, succeed } from './failure.js';
-import { abortRun, clearTimers, wake } from './finish.js';
+import { wake } from './finish.js';
+import { releaseLease } from './lease.js';
 import type { CoreEvent } from './protocol.js';
-import { compensationLogs, compensationSettled } from './rollback.js';
-import { approvalRefusal, askPolicy, checkUntil, decideApproval, launch, blockStep, mcpToolKey, releaseLease } from './start.js';
-import { cancelInst } from './decide.js';
-import { IDLE, baseId, type Inst } from './state.js';
 import { capabilityOf } from './resolve.js';
+import type { RunState } from './run-state.js';
+import { approvalRefusal, askPolicy, blockStep, checkUntil, decideApproval, launch, mcpToolKey } from './start.js';
+import { IDLE, type Inst, baseId } from './state.js';
+import { clearStepTimer, clearTimers } from './timers.js';
 
 type Live = Exclude<CoreEvent, { type: 'started' | 'pump' }>;
 
@@ -154,15 +155,6 @@ function forEachSubplan(c: RunState, fn: (key: string) => void): void {
 function live(c: RunState, key: string, token: number, kind: Inst['activity']['kind']): Inst | null {
   const inst = c.instances.get(key);
   return inst && inst.token === token && inst.activity.kind === kind ? inst : null;
-}
-
-export function stepTimerId(inst: Inst): string {
-  return `step:${inst.key}`;
-}
-
-export function clearStepTimer(c: RunState, inst: Inst): void {
-  if (inst.timer !== null) c.cancelTimer(stepTimerId(inst));
-  inst.timer = null;
 }
 
 function timerFired(c: RunState, timer: string): void {

@@ -3,21 +3,17 @@
  * retry with backoff, rebinding to the next fallback resource, the step's `fallback` call, and
  * only then the step's failure and the plan's `on_failure` (abort, continue, rollback).
  */
-import type { StepIR } from '../../../compiler/index.js';
 import { assertViolations, postStepViolations } from '../guardrails.js';
 import type { FailureOwner, FinalFailure } from '../types.js';
-import type { RunState } from './run-state.js';
-import { instTerminal } from './decide.js';
-import { env } from './env.js';
-import { clearStepTimer, stepTimerId } from './events.js';
-import { abortRun } from './finish.js';
-import { forbiddenOn, guardStep, recordViolations } from './guards.js';
-import { hookInfo, resourceOf } from './resolve.js';
 import { recordOverrun } from './budget.js';
+import { abortRun, finalFail, instTerminal, postHook, stopRunning, withCost } from './endings.js';
+import { env } from './env.js';
+import { forbiddenOn, guardStep, recordViolations } from './guards.js';
+import { resourceOf } from './resolve.js';
+import type { RunState } from './run-state.js';
+import { type Inst } from './state.js';
+import { clearStepTimer, stepTimerId } from './timers.js';
 import type { AttemptUsage } from '../types.js';
-import { rollback } from './rollback.js';
-import { releaseLease } from './start.js';
-import { IDLE, type Inst } from './state.js';
 
 export function onOutcome(
   c: RunState,
@@ -62,27 +58,6 @@ export function attemptLost(c: RunState, key: string, token: number, worker: str
   c.heap.push(inst);
 }
 
-function stopRunning(c: RunState, inst: Inst): void {
-  c.inProgress.delete(inst);
-  releaseLease(c, inst);
-  inst.activity = IDLE;
-  c.untilWaiters.delete(inst);
-}
-
-/**
- * An end event's `data` with the journal fields of what the attempt reported, first: its cost
- * (the fold adds `cost_delta` to the step's cost) and its usage (a small flat record). An attempt
- * that reported neither — every plain step — gets `data` itself, with no copy.
- */
-function withCost<T extends object>(inst: Inst, data: T): T & { cost_delta?: number; usage?: AttemptUsage } {
-  const delta = inst.costDelta;
-  const usage = inst.usage;
-  inst.costDelta = 0;
-  inst.usage = null;
-  if (delta === 0 && !usage) return data;
-  return { ...(delta !== 0 ? { cost_delta: delta } : {}), ...(usage ? { usage } : {}), ...data };
-}
-
 /** Only the known numeric and text fields, so a handler cannot put anything else in the journal. */
 function flatUsage(u: AttemptUsage): AttemptUsage {
   const out: { -readonly [K in keyof AttemptUsage]: AttemptUsage[K] } = {};
@@ -116,12 +91,6 @@ export function succeed(c: RunState, inst: Inst, output: unknown): void {
   if (!guarded) return;
   const assertBlock = recordViolations(c, null, assertViolations(c.plan.guardrails, env(c, null, inst.logical.step)));
   if (assertBlock) abortRun(c, 'failed', assertBlock.message);
-}
-
-function postHook(c: RunState, inst: Inst): void {
-  if (!c.cfg.postExecutionHook) return;
-  const r = inst.rec;
-  c.command({ type: 'post_hook', info: hookInfo(c, inst), result: { status: r.status, output: r.output, error: r.error } });
 }
 
 function backoff(c: RunState, inst: Inst): number {
@@ -228,29 +197,3 @@ function requeueAfter(c: RunState, inst: Inst, delay: number): void {
   c.armTimer(stepTimerId(inst), delay);
 }
 
-export function finalFail(c: RunState, inst: Inst, status: 'failed' | 'timeout' | 'cancelled', error: string, guardBlocked = false, permanent = false): void {
-  stopRunning(c, inst);
-  clearStepTimer(c, inst);
-  // A step stopped with its run (cancelled, failed or timed out around it) ends `cancelled`, and
-  // is journaled as such (LANGUAGE.md §7.4), like a step cancelled on its own or a race's loser.
-  if (status === 'cancelled') c.emit('step_cancelled', inst.key, withCost(inst, { reason: error, attempt: inst.rec.attempts }));
-  else c.emit('step_failed', inst.key, withCost(inst, { error, status, final: true, attempt: inst.rec.attempts, ...(guardBlocked ? { blocked: true } : {}), ...(permanent ? { permanent: true } : {}) }));
-  postHook(c, inst);
-  instTerminal(c, inst);
-  if (guardBlocked) return abortRun(c, 'failed', error);
-  // A race's branch fails nothing by itself: the race fails when no branch completes.
-  if (c.mode === 'normal' && !inst.logical.shape.race) applyFailurePolicy(c, inst.logical.step, inst.key, `${status === 'timeout' ? 'timed out' : 'failed'}: ${error}`);
-}
-
-export function applyFailurePolicy(c: RunState, step: StepIR, key: string, error: string): void {
-  failWith(c, step.on_failure, `step ${key} ${error}`);
-}
-
-/** Something failed with `message` (a step, a loop, a race): `on_failure continue` lets the run go on. */
-export function failWith(c: RunState, onFailure: 'abort' | 'continue', message: string): void {
-  if (onFailure === 'continue' || c.mode !== 'normal') return;
-  if (c.failure === null) c.failure = message;
-  if (c.plan.on_failure === 'abort') abortRun(c, 'failed', message);
-  else if (c.plan.on_failure === 'rollback') rollback(c);
-  // `continue`: independent steps go on; the run ends failed (checkDone).
-}

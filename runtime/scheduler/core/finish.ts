@@ -4,15 +4,13 @@
  */
 import { evaluate, truthy } from '../../evaluate.js';
 import { afterRuleViolations, assertViolations } from '../guardrails.js';
-import type { RunStatus } from '../types.js';
-import type { RunState } from './run-state.js';
+import { abortRun, finish } from './endings.js';
 import { env } from './env.js';
-import { clearStepTimer } from './events.js';
-import { finalFail } from './failure.js';
 import { guardStep, recordViolations } from './guards.js';
-import { round6 } from './result.js';
-import type { Inst } from './state.js';
+import type { RunState } from './run-state.js';
 import { slotRequest } from './start.js';
+import type { Inst } from './state.js';
+import { clearTimers } from './timers.js';
 
 export function checkDone(c: RunState): void {
   if (c.mode !== 'normal') return;
@@ -127,47 +125,3 @@ export function internalError(c: RunState, err: unknown): void {
   if (c.mode !== 'finished') abortRun(c, 'failed', `internal error: ${message}`);
 }
 
-/** Stops everything in flight and ends the run (`failed`, `timeout` or `cancelled`). */
-export function abortRun(c: RunState, status: 'failed' | 'timeout' | 'cancelled', reason: string): void {
-  if (c.mode === 'finished' || c.mode === 'aborting') return;
-  c.mode = 'aborting';
-  if (c.failure === null || status !== 'failed') c.failure = reason;
-  stopAll(c, status === 'cancelled' ? 'run cancelled' : `run ${status}: ${reason}`);
-  finish(c, status, reason);
-}
-
-export function stopAll(c: RunState, why: string): void {
-  for (const inst of [...c.inProgress]) {
-    inst.token++;
-    if (inst.activity.kind === 'call') c.command({ type: 'abort_attempt', attempt: inst.key, reason: why });
-    if (inst.activity.kind === 'subplan') c.command({ type: 'control_subplan', key: inst.key, op: 'cancel', reason: why });
-    finalFail(c, inst, 'cancelled', why);
-  }
-  for (const inst of c.instances.values())
-    if (inst.rec.status === 'pending' || inst.rec.status === 'queued') {
-      inst.token++;
-      clearStepTimer(c, inst); // the run's end event cancels it (fold: cancelUnstarted)
-    }
-}
-
-export function finish(c: RunState, status: Exclude<RunStatus, 'running' | 'paused' | 'interrupted'>, error: string | null): void {
-  if (c.mode === 'finished') return;
-  c.mode = 'finished';
-  c.runStatus = status;
-  c.completedAt = c.now;
-  if (status !== 'completed') c.failure = error ?? c.failure;
-  else c.failure = null;
-  clearTimers(c);
-  const duration = c.completedAt - c.startedAt;
-  if (status === 'completed') c.emit('execution_completed', null, { output: c.outputValue, cost: round6(c.totalCost), duration });
-  else if (status === 'cancelled') c.emit('execution_cancelled', null, { reason: error, duration });
-  else c.emit('execution_failed', null, { status, error, cost: round6(c.totalCost), duration });
-  c.command({ type: 'finish' });
-}
-
-export function clearTimers(c: RunState): void {
-  // A pending timer would keep `orch run` alive after the run ended.
-  for (const t of c.armed) c.cancelTimer(t);
-  c.armed.clear();
-  for (const inst of c.instances.values()) clearStepTimer(c, inst);
-}

@@ -1,9 +1,9 @@
 /** Guardrails at run time: the step facts they see, and recording violations (warnings once). */
 import type { CapabilityIR, ResourceIR } from '../../../compiler/index.js';
 import { preStepViolations, type GuardStep, type Violation } from '../guardrails.js';
-import type { RunState } from './run-state.js';
 import { env } from './env.js';
 import { capabilityOf, resourceOf } from './resolve.js';
+import type { RunState } from './run-state.js';
 import type { Inst } from './state.js';
 
 /**

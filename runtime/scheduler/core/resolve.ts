@@ -1,10 +1,10 @@
 /** Which capability, resource and cost an instance's current attempt has (phase and rebinding). */
 import type { CapabilityIR, PlanIR, ResourceIR } from '../../../compiler/index.js';
 import type { StepHookInfo } from '../types.js';
-import type { RunState } from './run-state.js';
-import { evaluate } from '../../evaluate.js';
 import { env } from './env.js';
+import type { RunState } from './run-state.js';
 import type { Inst } from './state.js';
+import { evaluate } from '../../evaluate.js';
 
 export function isApproval(cap: CapabilityIR): boolean {
   return cap.handler !== null && 'builtin' in cap.handler && cap.handler.builtin === 'approval';

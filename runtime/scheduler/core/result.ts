@@ -1,11 +1,11 @@
 /** What a run shows: step views (as expressions and observers see them) and the execution result. */
-import type { Starter } from './identity.js';
-import type { ExecutionResult, StepResult, StepUsage } from '../types.js';
 import type { StepRecord } from './fold.js';
+import type { Starter } from './identity.js';
 import type { RunState } from './run-state.js';
 import { FAILED, TERMINAL } from './state.js';
+import { type ViewState, viewAt } from './views.js';
+import type { ExecutionResult, StepResult, StepUsage } from '../types.js';
 import { round6 } from '../../../compiler/index.js';
-import { viewAt, type ViewState } from './views.js';
 
 export { instView } from './views.js';
 

@@ -3,7 +3,7 @@
  * reads it to apply `not_starter`: the chain was walked and journaled when the run started
  * (`../../people/run-chain.ts`), so deciding needs nothing but these facts.
  */
-import { samePerson, type PersonRef, type Starter } from './identity.js';
+import { type PersonRef, type Starter, samePerson } from './identity.js';
 
 /** What a run's `plan_created` says about where it came from (the fields this module reads). */
 export interface RunOrigin {

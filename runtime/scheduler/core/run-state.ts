@@ -9,13 +9,13 @@ import { MinHeap } from '../heap.js';
 import type { RestoredRun } from '../replay.js';
 import { makeEvent, type EventData, type EventType, type RunEventOf } from '../journal-events.js';
 import type { RunEvent, RunStatus } from '../types.js';
-import { cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts, type RunFacts } from './fold.js';
+import { type RunFacts, cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts } from './fold.js';
 import type { Identity, Starter } from './identity.js';
 import { InRunLimits, type LimitsService } from './limits.js';
 import type { Command, CoreConfig } from './protocol.js';
 import type { RunOrigin } from './run-origin.js';
-import { planBlocks, type PlanBlocks } from './scopes.js';
-import { buildGraph, readyBefore, type BlockInst, type Inst, type Logical } from './state.js';
+import { type PlanBlocks, planBlocks } from './scopes.js';
+import { type BlockInst, type Inst, type Logical, buildGraph, readyBefore } from './state.js';
 
 export interface CoreOptions {
   readonly runId: string;

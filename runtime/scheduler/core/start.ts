@@ -2,25 +2,25 @@
  * Starting a step instance: guardrails before it, the preExecution policy hook, then the action —
  * an executor attempt, a wait, a `wait until`, an approval or a sub-plan — with its timeout.
  */
-import type { CapabilityIR, ExprIR } from '../../../compiler/index.js';
+import type { CapabilityIR } from '../../../compiler/index.js';
 import { evaluate, truthy } from '../../evaluate.js';
 import { assertViolations, preStepViolations } from '../guardrails.js';
 import type { AttemptRequest } from '../types.js';
-import { budgetClaims, reservationOf, withinBudget } from './budget.js';
-import type { RunState } from './run-state.js';
-import { instTerminal } from './decide.js';
-import { env } from './env.js';
-import { stepTimerId, clearStepTimer } from './events.js';
-import { attemptFailed, type FailureKind, succeed } from './failure.js';
-import { abortRun } from './finish.js';
-import { guardStep, recordViolations } from './guards.js';
-import type { ItemSlot, SlotRequest } from './limits.js';
-import { suffixOf } from './scopes.js';
-import { capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, resourceOf } from './resolve.js';
-import type { Inst } from './state.js';
 import { approvalRule, refusal, unboundRefusal } from './approvers.js';
+import { budgetClaims, reservationOf, withinBudget } from './budget.js';
+import { abortRun, instTerminal } from './endings.js';
+import { env, evalArgs } from './env.js';
+import { type FailureKind, attemptFailed, succeed } from './failure.js';
+import { guardStep, recordViolations } from './guards.js';
+import { type Identity, recordOf } from './identity.js';
+import type { ItemSlot, SlotRequest } from './limits.js';
+import { capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, resourceOf } from './resolve.js';
 import { chainOf } from './run-origin.js';
-import { recordOf, type Identity } from './identity.js';
+import type { RunState } from './run-state.js';
+import { suffixOf } from './scopes.js';
+import type { Inst } from './state.js';
+import { clearStepTimer, stepTimerId } from './timers.js';
+import { releaseLease } from './lease.js';
 
 /** A step that cannot even be started as written (its arguments, its target): the same every time (§9.1). */
 const PERMANENT: FailureKind = { permanent: true, owner: 'call' };
@@ -95,19 +95,6 @@ export function askPolicy(c: RunState, inst: Inst): void {
   inst.activity = { kind: 'policy', token };
   c.inProgress.add(inst);
   c.command({ type: 'check_policy', key: inst.key, token, info: hookInfo(c, inst, true) });
-}
-
-/** Gives the instance's slots back, with what its attempt actually cost (0 if it never launched). */
-export function releaseLease(c: RunState, inst: Inst): void {
-  if (inst.lease) c.limits.release(inst.lease, attemptSpent(inst));
-  inst.lease = null;
-  inst.attemptReserved = null;
-}
-
-/** The attempt's actual cost for the shared ledgers: its reservation settled by what it reported. */
-export function attemptSpent(inst: Inst): number {
-  if (inst.attemptReserved === null) return 0;
-  return Math.max(0, inst.attemptReserved + (inst.logical.step.action.type === 'run' ? 0 : inst.costDelta));
 }
 
 /** A blocking guardrail or policy hook stopped the step: it fails and so does the run. */
@@ -232,13 +219,6 @@ export function launch(c: RunState, inst: Inst): void {
       return;
     }
   }
-}
-
-export function evalArgs(c: RunState, inst: Inst, args: { readonly [k: string]: ExprIR }): { [k: string]: unknown } {
-  const e = env(c, inst, inst.logical.step);
-  const out: { [k: string]: unknown } = {};
-  for (const [k, x] of Object.entries(args)) out[k] = evaluate(x, e);
-  return out;
 }
 
 /** `since`: when a resumed wait originally started, so only the remaining time is waited. */

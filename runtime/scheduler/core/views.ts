@@ -6,9 +6,9 @@
  */
 import type { BlockView, StepStatus, StepView } from '../../../compiler/index.js';
 import type { RunState } from './run-state.js';
+import { type DimBlock, sharedPrefix, suffixOf } from './scopes.js';
+import { type BlockInst, FAILED, type Inst, type Logical, TERMINAL } from './state.js';
 import { round6 } from '../../../compiler/index.js';
-import { sharedPrefix, suffixOf, type DimBlock } from './scopes.js';
-import { FAILED, TERMINAL, type BlockInst, type Inst, type Logical } from './state.js';
 
 /**
  * What the step and block views read of a run: its steps, instances and blocks, and the `for each`
