@@ -15,8 +15,9 @@ import type { Range } from './diagnostic.js';
 import { child, need, nodes, nodeSpan, onlyChild, token, tokens, MISSING } from './cst-access.js';
 import { RESERVED_WORDS, isTerminatedString, lex, scanInterpolation } from './lexer.js';
 import { fitted, keyName, NodeBuilders, REPEATABLE, STEP_OPTION_KEYS, type KeyedValue, type Mutable, type StepOptionKey } from './node-builders.js';
-import { parseExpressionTokens } from './parser.js';
-import type { ExprItem } from './expr-item.js';
+import type { DocComments } from './doc-comments.js';
+import type { ExprItem, ExpressionParser } from './expression-parts.js';
+import type { LineIndex } from './source.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
 import { MAX_EXPRESSION_DEPTH, MAX_INTERPOLATION_DEPTH, nestingLimit } from './nesting.js';
 
@@ -28,6 +29,19 @@ export class AstBuilder extends NodeBuilders {
   private expressionDepth = 0;
   /** Interpolations open around the string being built (MAX_INTERPOLATION_DEPTH). */
   private interpolationDepth = 0;
+
+  constructor(
+    file: string,
+    text: string,
+    index: LineIndex,
+    docs: DocComments,
+    /** The grammar's expression parser (`parseExpressionTokens`), for `${…}` interpolations. */
+    private readonly parseExpression: ExpressionParser,
+    /** Offsets of the syntax errors already reported, sorted (to avoid piling on). */
+    syntaxErrorOffsets: readonly number[] = [],
+  ) {
+    super(file, text, index, docs, syntaxErrorOffsets);
+  }
 
   // ───────────── ranges, names ─────────────
 
@@ -128,7 +142,7 @@ export class AstBuilder extends NodeBuilders {
       this.error(tooDeep.message.replace(/;.*/, ''), this.tokRange(t));
       return undefined;
     }
-    const { cst, errors } = parseExpressionTokens(lexed.tokens);
+    const { cst, errors } = this.parseExpression(lexed.tokens);
     this.diagnostics.push(...syntaxErrorsToDiagnostics(errors, this.file, this.index, offset + source.length, 1));
     if (errors.length > 0) return undefined;
     this.interpolationDepth++;
