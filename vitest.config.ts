@@ -18,6 +18,7 @@ import { defineConfig } from 'vitest/config';
 export const UNIT = [
   'runtime/test/span-cost.test.ts',
   'runtime/models/test/endpoint-tier.test.ts',
+  'runtime/test/fork.test.ts',
   'runtime/test/split-lines.test.ts',
   'compiler/test/budget-ledger.test.ts',
   'compiler/test/model-endpoints.test.ts',

@@ -17,6 +17,8 @@ export interface RunOrigin {
   readonly chained_from?: string;
   readonly people_bound?: boolean;
   readonly chain_people?: readonly Starter[];
+  /** §9.2: the run and step `orch fork` started this run from. */
+  readonly forked_from?: { readonly run: string; readonly step: string };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -90,6 +92,7 @@ export interface OriginRequest {
   readonly causedBy?: Identity | Starter | null;
   readonly chainedFrom?: string;
   readonly retryOf?: string;
+  readonly forkedFrom?: { readonly run: string; readonly step: string };
   readonly peopleBound: boolean;
 }
 
@@ -99,10 +102,11 @@ export interface OriginRequest {
  * empty list too, so a later walk stops here). `origin(id)` as for `chainPeople`.
  */
 export async function startOrigin(r: OriginRequest, origin: (runId: string) => Promise<Readonly<Record<string, unknown>> | null>): Promise<Omit<RunOrigin, 'started_by'>> {
-  const links = [r.chainedFrom, r.retryOf].filter((id): id is string => typeof id === 'string' && id !== '');
+  const links = [r.chainedFrom, r.retryOf, r.forkedFrom?.run].filter((id): id is string => typeof id === 'string' && id !== '');
   return {
     ...(r.causedBy ? { caused_by: starterOf(r.causedBy) } : {}),
     ...(r.chainedFrom ? { chained_from: r.chainedFrom } : {}),
+    ...(r.forkedFrom ? { forked_from: r.forkedFrom } : {}),
     people_bound: r.peopleBound,
     ...(links.length > 0 ? { chain_people: await chainPeople(links, origin) } : {}),
   };

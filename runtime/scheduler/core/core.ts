@@ -52,6 +52,14 @@ export interface CoreOptions {
   readonly startedBy?: Starter | null;
   /** §9.1: where else the run came from (journaled in `plan_created`): its cause, its chain, `people_bound`. */
   readonly origin?: Omit<RunOrigin, 'started_by'>;
+  /** §9.2: the step instances a forked run takes from the run it forks (`step_adopted`), journaled when it begins. */
+  readonly adopted?: Adoption;
+}
+
+/** What `orch fork` adopts: each instance key's output, from run `from` (`given`: `--output`'s). */
+export interface Adoption {
+  readonly from: string;
+  readonly steps: readonly { readonly key: string; readonly output: unknown; readonly given?: true }[];
 }
 
 const NONE: readonly Command[] = [];
@@ -129,6 +137,8 @@ export class SchedulerCore {
   outputValue: unknown = null;
   rollback: Rollback | null = null;
   private out: Command[] = [];
+  /** §9.2: the records of the instances this (forked) run adopted, as the journal folds them. */
+  readonly adoptedRecords = new Map<string, StepRecord>();
 
   constructor(
     readonly plan: PlanIR,
