@@ -44,3 +44,5 @@ export { runTestFiles, testFiles, TestUsageError, type TestRun, type TestFilesOp
 export { runPlanTest, type TestResult, type TestFailure } from './plan-tests/run-test.js';
 export { jsonReport, junitReport, textReport } from './plan-tests/report.js';
 export { captureTest, CaptureError, type CaptureOptions, type CaptureSource } from './plan-tests/capture.js';
+export { updateCapturedTests, type UpdatedTest } from './plan-tests/update.js';
+export { LazyWorkers } from './plan-tests/run-files.js';

@@ -39,3 +39,30 @@ export async function captureCommand(opts: CaptureCli): Promise<void> {
     throw err;
   }
 }
+
+/** `orch test --update FILES…`: rewrites each file's captured tests from a run of the plan as it is now. */
+export async function updateCommand(paths: readonly string[]): Promise<void> {
+  if (paths.length === 0) throw new CliError('--update needs the test files to rewrite (orch test --update FILE…)', 2);
+  const { updateCapturedTests, LazyWorkers, CaptureError } = await import('../../verify/index.js');
+  const real = new LazyWorkers();
+  try {
+    for (const path of paths) {
+      let result;
+      try {
+        result = await updateCapturedTests(path, { real });
+      } catch (err) {
+        if (err instanceof CaptureError) throw new CliError(`${path}: ${err.message}`, 1);
+        throw err;
+      }
+      writeFileSync(path, result.text);
+      if (result.updated.length === 0) process.stderr.write(`${path}: no captured test (captured_from) to update\n`);
+      for (const u of result.updated) {
+        process.stdout.write(`updated "${u.name}" in ${path}${u.removed.length + u.added.length === 0 ? ' (unchanged)' : ''}\n`);
+        for (const l of u.removed) process.stdout.write(`  - ${l}\n`);
+        for (const l of u.added) process.stdout.write(`  + ${l}\n`);
+      }
+    }
+  } finally {
+    await real.close();
+  }
+}

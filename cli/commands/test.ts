@@ -18,6 +18,7 @@ interface TestCliOptions {
   readonly output?: string;
   readonly allowNone?: boolean;
   readonly capture?: string;
+  readonly update?: boolean;
   readonly keepPersonal?: boolean;
   readonly db?: string;
 }
@@ -32,6 +33,7 @@ export function registerTest(program: Command): void {
     .option('-o, --output <file>', 'write the report to FILE instead of standard output')
     .option('--allow-none', 'exit 0 when no test is found')
     .option('--capture <run>', 'write a test from a journaled run (to -o FILE, else standard output), after checking that it passes')
+    .option('--update', 'rewrite the captured tests (captured_from) of the files given from a run of their plan as it is now, and say what changed')
     .option('--keep-personal', 'with --capture: write personal and sensitive values as they are, not as placeholders')
     .option('--db <path>', `with --capture: the ${DB_HELP}`)
     .addHelpText(
@@ -46,6 +48,7 @@ Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or 
 (0 with --allow-none).`,
     )
     .action(async (paths: string[], opts: TestCliOptions) => {
+      if (opts.update) return (await import('./test-capture.js')).updateCommand(paths);
       if (opts.capture !== undefined) return (await import('./test-capture.js')).captureCommand({ ...opts, capture: opts.capture });
       const run = await runTestFiles(paths, opts.filter !== undefined ? { filter: opts.filter } : {}).catch((err: unknown) => {
         if (err instanceof TestUsageError) throw new CliError(err.message, 2);

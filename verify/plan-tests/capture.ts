@@ -26,6 +26,8 @@ export interface CaptureOptions {
   readonly file: string;
   readonly keepPersonal?: boolean;
   readonly prices?: { readonly [model: string]: ModelPrice };
+  /** The test's name (default `captured from run RUN`). */
+  readonly name?: string;
 }
 
 type Outcome = { readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: string };
@@ -103,7 +105,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const source = isAbsolute(plan.source_file) ? plan.source_file : resolve(plan.base_dir, plan.source_file);
   let rel = relative(dirname(file), source);
   if (!rel.startsWith('.')) rel = `./${rel}`;
-  const name = `captured from run ${runId}`;
+  const name = opts.name ?? `captured from run ${runId}`;
   const start = events.find((e) => e.type === 'execution_started')?.ts ?? created.ts;
   const head = [
     `import ${JSON.stringify(rel)} as ${plan.module}`,

@@ -4,15 +4,15 @@
  * `orch resume`, is captured; the captured test passes, keys the parallel calls by their input,
  * never writes the personal value, and re-run as a test gives every step instance the same
  * sequence of events as the original run (timestamps, interleaving and the attempt the crash
- * lost aside).
+ * lost aside). Once its plan changes the test is stale, and `--update` rewrites it to pass.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compile, type PlanIR } from '../../compiler/index.js';
+import type { PlanIR } from '../../compiler/index.js';
 import { openBackend, type RunEvent } from '../../runtime/index.js';
 import { orch, orchAsync, projectDir } from '../../runtime/test/helpers.js';
-import { captureTest } from '../index.js';
+import { captureTest, LazyWorkers, runTestFiles, updateCapturedTests } from '../index.js';
 import { instanceLabel } from '../trace.js';
 
 const HANDLERS = `
@@ -101,5 +101,23 @@ describe('orch test --capture', () => {
     const r = orch(['test', 'p.test.orch'], dir);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(text);
+
+    // The plan changes (g renamed): the captured test is stale, and --update rewrites it so it passes again.
+    writeFileSync(join(dir, 'p.orch'), PLAN.replace('step g = greet', 'step greeted = greet').replace('g.output.sent', 'greeted.output.sent'));
+    const stale = await runTestFiles([file]);
+    expect(stale.kind === 'results' && stale.results[0]!.failures[0]!.kind).toBe('stale');
+    const real = new LazyWorkers();
+    const { text: updated, updated: changes } = await updateCapturedTests(file, { real }).finally(() => real.close());
+    expect(changes).toEqual([
+      {
+        name: 'captured from run cap-1',
+        removed: [expect.stringMatching(/^captured_from "cap-1" ir_hash/), 'expect g.completed'],
+        added: [expect.stringMatching(/^captured_from "cap-1" ir_hash/), 'expect greeted.completed'],
+      },
+    ]);
+    expect(updated).not.toContain('ada@example.com');
+    writeFileSync(file, updated);
+    const again = await runTestFiles([file]);
+    expect(again.kind === 'results' && again.results.map((x) => x.passed)).toEqual([true]);
   }, 120_000);
 });
