@@ -6,7 +6,7 @@
  */
 import type { ExprIR, PlanIR, StepIR } from '../compiler/index.js';
 import { describeValueErrors, someNode, validateValue } from '../compiler/index.js';
-import type { Adoption } from './scheduler/core/core.js';
+import type { Adoption } from './scheduler/core/run-state.js';
 import { baseId } from './scheduler/core/state.js';
 import { isApproval } from './scheduler/core/resolve.js';
 import type { RestoredRun } from './scheduler/replay.js';

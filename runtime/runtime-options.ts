@@ -1,5 +1,5 @@
 /** How a `Runtime` is opened, and how each run is started or resumed on it. */
-import type { Adoption } from './scheduler/core/core.js';
+import type { Adoption } from './scheduler/core/run-state.js';
 import type { Backend } from './backend/index.js';
 import type { OrchConfig } from './config.js';
 import type { WorkerCoverage } from './cluster/remote-executor.js';
