@@ -70,6 +70,7 @@ export interface OriginRequest {
   readonly causedBy?: Identity | Starter | null;
   readonly chainedFrom?: string;
   readonly retryOf?: string;
+  readonly forkedFrom?: { readonly run: string; readonly step: string };
   readonly peopleBound: boolean;
 }
 
@@ -79,10 +80,11 @@ export interface OriginRequest {
  * empty list too, so a later walk stops here). `origin(id)` as for `chainPeople`.
  */
 export async function startOrigin(r: OriginRequest, origin: (runId: string) => Promise<Readonly<Record<string, unknown>> | null>): Promise<Omit<RunOrigin, 'started_by'>> {
-  const links = [r.chainedFrom, r.retryOf].filter((id): id is string => typeof id === 'string' && id !== '');
+  const links = [r.chainedFrom, r.retryOf, r.forkedFrom?.run].filter((id): id is string => typeof id === 'string' && id !== '');
   return {
     ...(r.causedBy ? { caused_by: starterOf(r.causedBy) } : {}),
     ...(r.chainedFrom ? { chained_from: r.chainedFrom } : {}),
+    ...(r.forkedFrom ? { forked_from: r.forkedFrom } : {}),
     people_bound: r.peopleBound,
     ...(links.length > 0 ? { chain_people: await chainPeople(links, origin) } : {}),
   };

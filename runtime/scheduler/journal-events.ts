@@ -133,6 +133,13 @@ export const EVENTS = {
      * runs are pruned. Absent when the run came from no other run.
      */
     chain_people: opt<readonly Starter[]>(list(STARTER)),
+    /** §9.2: `orch fork` started this run from `run`, re-running `step` and what is downstream of it. */
+    forked_from: opt<{ readonly run: string; readonly step: string }>({
+      type: 'object',
+      properties: { run: STRING, step: STRING },
+      required: ['run', 'step'],
+      additionalProperties: false,
+    }),
   },
   execution_started: { resumed: opt<true>(TRUE) },
   step_queued: {},
@@ -272,6 +279,11 @@ export const EVENTS = {
     approved: req<number>(INTEGER),
     needed: req<number>({ type: 'integer', minimum: 1 }),
   },
+  /**
+   * §9.2: a forked run took this step instance's output from the run it forks (`from_run`)
+   * without calling its handler; `given`: the output is the one `orch fork --output` gave.
+   */
+  step_adopted: { from_run: req<string>(STRING), output: req<unknown>(ANY), given: opt<true>(TRUE) },
 } as const satisfies { readonly [type: string]: Fields };
 
 export type EventType = keyof typeof EVENTS;

@@ -43,6 +43,11 @@ export interface AttemptRequest {
   readonly traceparent?: string;
   /** Why the previous attempt of this call failed (the model handler tells the model, §8.1). */
   readonly previousError?: string | null;
+  /**
+   * A model call's endpoint tier as compiled (§9.1) where `plan` is not at hand to say it: a
+   * worker's job carries it (runtime/models/endpoint-tier.ts reads the plan otherwise).
+   */
+  readonly endpointTier?: 'local' | 'edge' | 'cloud';
 }
 
 /** A tool the run is about to call for the first time: is the live tool the one the plan was checked against? */

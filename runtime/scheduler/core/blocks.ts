@@ -36,7 +36,7 @@ function newBlock(c: RunState, block: BlockIR, frame: Frame): BlockInst {
 
 function newInst(c: RunState, l: Logical, frame: Frame): Inst {
   const key = l.step.id + frame.suffix;
-  const inst = new Inst(frame, key, l, newRecord(), c.opts.restored?.steps.get(key) ?? null);
+  const inst = new Inst(frame, key, l, newRecord(), c.opts.restored?.steps.get(key) ?? c.adoptedRecords.get(key) ?? null);
   c.instances.set(key, inst);
   addInstance(l, inst);
   c.open++;

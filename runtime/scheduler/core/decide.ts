@@ -11,7 +11,7 @@ import { consentHolds, grantedScopes } from './consent.js';
 import { cancelInst, finalFail, instTerminal, restoreEnded } from './endings.js';
 import { env } from './env.js';
 import { checkDone } from './finish.js';
-import { foldStep, originFacts } from './fold.js';
+import { foldStep, newRecord, originFacts } from './fold.js';
 import { attemptCostOf, capabilityOf, isApproval } from './resolve.js';
 import type { RunState } from './run-state.js';
 import { sharedPrefix } from './scopes.js';
@@ -53,6 +53,7 @@ export function beginRun(c: RunState): void {
     });
     if (!consentHolds(c)) return;
     c.emit('execution_started', null, {});
+    adopt(c);
   }
   if (c.plan.deadline_ms !== null) {
     c.armed.add('deadline');
@@ -60,6 +61,21 @@ export function beginRun(c: RunState): void {
   }
   armDurationBudget(c);
   openFrame(c, '', ROOT_FRAME);
+}
+
+/**
+ * A forked run (§9.2) journals the instances it takes from the run it forks before anything
+ * starts; each then meets `restore` as a resumed run's finished step does, so it never runs.
+ */
+function adopt(c: RunState): void {
+  const a = c.opts.adopted;
+  if (!a) return;
+  for (const s of a.steps) {
+    const e = c.emit('step_adopted', s.key, { from_run: a.from, output: s.output, ...(s.given ? { given: true as const } : {}) });
+    const rec = newRecord();
+    foldStep(rec, e, c.facts);
+    c.adoptedRecords.set(s.key, rec);
+  }
 }
 
 /** Looks at what waits, decides and dispatches until nothing more moves; then: done yet? */

@@ -12,6 +12,8 @@ export interface RunOrigin {
   readonly chained_from?: string;
   readonly people_bound?: boolean;
   readonly chain_people?: readonly Starter[];
+  /** §9.2: the run and step `orch fork` started this run from. */
+  readonly forked_from?: { readonly run: string; readonly step: string };
 }
 
 /** `people` without repeats (the same subject and issuer once, first kept). */

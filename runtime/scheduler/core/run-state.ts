@@ -9,7 +9,7 @@ import { MinHeap } from '../heap.js';
 import type { RestoredRun } from '../replay.js';
 import { makeEvent, type EventData, type EventType, type RunEventOf } from '../journal-events.js';
 import type { RunEvent, RunStatus } from '../types.js';
-import { type RunFacts, cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts } from './fold.js';
+import { type RunFacts, type StepRecord, cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts } from './fold.js';
 import type { Identity, Starter } from './identity.js';
 import { InRunLimits, type LimitsService } from './limits.js';
 import type { Command, CoreConfig } from './protocol.js';
@@ -41,6 +41,14 @@ export interface CoreOptions {
   readonly startedBy?: Starter | null;
   /** §9.1: where else the run came from (journaled in `plan_created`): its cause, its chain, `people_bound`. */
   readonly origin?: Omit<RunOrigin, 'started_by'>;
+  /** §9.2: the step instances a forked run takes from the run it forks (`step_adopted`), journaled when it begins. */
+  readonly adopted?: Adoption;
+}
+
+/** What `orch fork` adopts: each instance key's output, from run `from` (`given`: `--output`'s). */
+export interface Adoption {
+  readonly from: string;
+  readonly steps: readonly { readonly key: string; readonly output: unknown; readonly given?: true }[];
 }
 
 export type Mode = 'normal' | 'rolling_back' | 'aborting' | 'finished';
@@ -139,6 +147,8 @@ export class RunState {
   rollback: Rollback | null = null;
   /** The commands decided since the driver last took them (`SchedulerCore.handle`). */
   protected out: Command[] = [];
+  /** §9.2: the records of the instances this (forked) run adopted, as the journal folds them. */
+  readonly adoptedRecords = new Map<string, StepRecord>();
 
   constructor(
     readonly plan: PlanIR,
