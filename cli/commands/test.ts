@@ -1,5 +1,6 @@
 /**
- * `orch test [FILES|DIRS…] [--filter TEXT] [--reporter text|json|junit] [-o FILE] [--allow-none]`
+ * `orch test [FILES|DIRS…] [--filter TEXT] [--reporter text|json|junit] [-o FILE] [--allow-none]
+ * [--coverage] [--coverage-min N]`
  * (LANGUAGE.md §9.2): runs every `test` block of the `.orch` files given or found under the
  * folders given (default `.`) on the runtime with mocks and a virtual clock. Exit 0 all pass,
  * 1 one fails, 2 on usage or compile errors and when no test is found (unless `--allow-none`).
@@ -7,11 +8,12 @@
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import pc from 'picocolors';
-import { jsonReport, junitReport, runTestFiles, textReport, TestUsageError } from '../../verify/index.js';
+import { coverageText, jsonReport, junitReport, runTestFiles, textReport, TestUsageError } from '../../verify/index.js';
 import { CliError } from '../errors.js';
+import { addCoverageOptions, coverageVerdict, wantsCoverage, type CoverageCliOptions } from './test-coverage.js';
 import { renderText, sourcesOf } from '../render-diagnostics.js';
 
-interface TestCliOptions {
+interface TestCliOptions extends CoverageCliOptions {
   readonly filter?: string;
   readonly reporter: 'text' | 'json' | 'junit';
   readonly output?: string;
@@ -19,14 +21,15 @@ interface TestCliOptions {
 }
 
 export function registerTest(program: Command): void {
-  program
+  const cmd = program
     .command('test')
     .description('run the test blocks of .orch files on the runtime with mocks and a virtual clock (exit 1 when one fails)')
     .argument('[paths...]', '.orch files, or folders searched for .orch files with tests (default: .)')
     .option('--filter <text>', 'run only the tests whose name contains TEXT')
     .addOption(new Option('--reporter <reporter>', 'report format').choices(['text', 'json', 'junit']).default('text'))
     .option('-o, --output <file>', 'write the report to FILE instead of standard output')
-    .option('--allow-none', 'exit 0 when no test is found')
+    .option('--allow-none', 'exit 0 when no test is found');
+  addCoverageOptions(cmd)
     .addHelpText(
       'after',
       `
@@ -35,8 +38,11 @@ journal of its own in memory, on a virtual clock: timers, waits, timeouts, retri
 latencies take no real time. Mocked capabilities answer as their mock lines say; a capability
 without a mock runs its own handler. See docs/testing.md.
 
-Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or no test found
-(0 with --allow-none).`,
+--coverage reports, per plan, the outcomes the tests saw out of those the plan can show (after
+the text report, inside the JSON one, on standard error with --reporter junit).
+
+Exit status: 0 every test passes, 1 a test fails or the coverage is under --coverage-min, 2 usage
+or compile errors, or no test found (0 with --allow-none).`,
     )
     .action(async (paths: string[], opts: TestCliOptions) => {
       const run = await runTestFiles(paths, opts.filter !== undefined ? { filter: opts.filter } : {}).catch((err: unknown) => {
@@ -59,9 +65,14 @@ Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or 
       const cwd = process.cwd();
       const toFile = opts.output !== undefined;
       const color = !toFile && opts.reporter === 'text' && process.stdout.isTTY ? { red: pc.red, green: pc.green, dim: pc.dim, bold: pc.bold } : undefined;
-      const report = opts.reporter === 'json' ? jsonReport(run.results) : opts.reporter === 'junit' ? junitReport(run.results, cwd) : textReport(run.results, cwd, color);
+      const coverage = wantsCoverage(opts) ? run.coverage : undefined;
+      let report = opts.reporter === 'json' ? jsonReport(run.results, coverage) : opts.reporter === 'junit' ? junitReport(run.results, cwd) : textReport(run.results, cwd, color);
+      if (coverage && opts.reporter === 'text') report += `\n\n${coverageText(coverage, cwd)}`;
+      else if (coverage && opts.reporter === 'junit') process.stderr.write(`${coverageText(coverage, cwd)}\n`);
       if (toFile) writeFileSync(opts.output!, `${report}\n`);
       else process.stdout.write(`${report}\n`);
-      process.exitCode = run.results.every((r) => r.passed) ? 0 : 1;
+      const under = coverage ? coverageVerdict(coverage, opts) : null;
+      if (under) process.stderr.write(`${under}\n`);
+      process.exitCode = run.results.every((r) => r.passed) && !under ? 0 : 1;
     });
 }

@@ -10,12 +10,13 @@ import type { Diagnostic } from '../../language/index.js';
 import { compile, type CompiledTest } from '../../compiler/index.js';
 import { loadConfig, projectRoot, WorkerExecutor, type AttemptHandle, type AttemptOutcome, type AttemptRequest, type Executor } from '../../runtime/index.js';
 import { runPlanTest, type TestResult } from './run-test.js';
+import { coverageReport, type CoverageReport } from './coverage-report.js';
 
 export class TestUsageError extends Error {}
 
 export type TestRun =
   | { readonly kind: 'errors'; readonly diagnostics: readonly Diagnostic[] }
-  | { readonly kind: 'results'; readonly files: number; readonly results: readonly TestResult[] };
+  | { readonly kind: 'results'; readonly files: number; readonly results: readonly TestResult[]; readonly coverage: CoverageReport };
 
 export interface TestFilesOptions {
   /** Only tests whose name contains this text. */
@@ -49,7 +50,8 @@ export async function runTestFiles(paths: readonly string[], opts: TestFilesOpti
   } finally {
     await real.close();
   }
-  return { kind: 'results', files: files.length, results };
+  const coverage = coverageReport(chosen.map((t, i) => ({ plan: t.plan, covered: results[i]?.covered ?? [] })));
+  return { kind: 'results', files: files.length, results, coverage };
 }
 
 /** The `.orch` files given, and those under the folders given, that declare a test. */
