@@ -89,9 +89,6 @@ export class OutcomeRecorder {
       case 'step_completed':
         if (this.approvals.has(id)) mark('approval', 'approved');
         return;
-      case 'approval_decided':
-        if (event.data.decision === 'reject') mark('approval', 'rejected');
-        return;
       case 'step_failed':
         if (event.data.loop !== undefined) {
           mark('loop', 'max', event.data.loop);
@@ -99,6 +96,8 @@ export class OutcomeRecorder {
         }
         if (this.approvals.has(id)) {
           if (event.data.status === 'timeout') mark('approval', 'timed_out');
+          // A reject with or without a person (§8.8) fails the step with this error.
+          else if (event.data.error?.startsWith('rejected') === true) mark('approval', 'rejected');
         } else if (this.exhausted(key, step)) mark('retries', 'exhausted');
         return;
       case 'step_compensated':
