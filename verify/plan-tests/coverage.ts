@@ -35,7 +35,7 @@ export function planOutcomes(plan: PlanIR): Outcome[] {
     if (approval) {
       add('approval', 'approved');
       add('approval', 'rejected');
-      if (effectiveTimeout(s, plan) !== null) add('approval', 'timed_out');
+      if (canTimeOut(s, plan)) add('approval', 'timed_out');
     } else if (retriesOf(s) > 0) add('retries', 'exhausted');
     if (s.fallback) add('fallback', 'taken');
     if (s.compensate) add('compensation', 'run');
@@ -45,6 +45,12 @@ export function planOutcomes(plan: PlanIR): Outcome[] {
     out.push({ kind: 'loop', step: b.id, outcome: 'until' }, { kind: 'loop', step: b.id, outcome: 'max' });
   }
   return out;
+}
+
+/** An approval's timeout can fire only when the plan's deadline does not end the run first. */
+function canTimeOut(step: StepIR, plan: PlanIR): boolean {
+  const timeout = effectiveTimeout(step, plan);
+  return timeout !== null && (plan.deadline_ms === null || timeout < plan.deadline_ms);
 }
 
 /** Retries after the first attempt a call step gets (the compiler folded in its capability's). */
