@@ -47,10 +47,16 @@ export function planOutcomes(plan: PlanIR): Outcome[] {
   return out;
 }
 
-/** An approval's timeout can fire only when the plan's deadline does not end the run first. */
+/**
+ * An approval's timeout can fire only when neither the plan's deadline nor a blocking duration
+ * budget ends the run first (both count from its start, the timeout from later).
+ */
 function canTimeOut(step: StepIR, plan: PlanIR): boolean {
   const timeout = effectiveTimeout(step, plan);
-  return timeout !== null && (plan.deadline_ms === null || timeout < plan.deadline_ms);
+  if (timeout === null) return false;
+  const budgets = plan.policy?.budgets;
+  const cap = budgets && budgets.duration_warn !== true ? budgets.duration_ms : null;
+  return [plan.deadline_ms, cap].every((limit) => limit === null || timeout < limit);
 }
 
 /** Retries after the first attempt a call step gets (the compiler folded in its capability's). */
