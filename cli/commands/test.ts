@@ -41,8 +41,8 @@ without a mock runs its own handler. See docs/testing.md.
 --coverage reports, per plan, the outcomes the tests saw out of those the plan can show (after
 the text report, inside the JSON one, on standard error with --reporter junit).
 
-Exit status: 0 every test passes, 1 a test fails or the coverage is under --coverage-min, 2 usage
-or compile errors, or no test found (0 with --allow-none).`,
+Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or no test found
+(0 with --allow-none); 1 too when the coverage is under --coverage-min.`,
     )
     .action(async (paths: string[], opts: TestCliOptions) => {
       const run = await runTestFiles(paths, opts.filter !== undefined ? { filter: opts.filter } : {}).catch((err: unknown) => {
