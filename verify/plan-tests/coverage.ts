@@ -30,7 +30,10 @@ export function planOutcomes(plan: PlanIR): Outcome[] {
   for (const s of plan.steps) {
     const add = (kind: OutcomeKind, outcome: string) => out.push({ kind, step: s.id, outcome });
     add('step', 'ran');
-    if (s.when) (add('when', 'true'), add('when', 'false'));
+    if (s.when) {
+      add('when', 'true');
+      add('when', 'false');
+    }
     const approval = isApprovalStep(s, plan);
     if (approval) {
       add('approval', 'approved');
