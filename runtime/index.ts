@@ -117,7 +117,8 @@ export {
   type PersonRef,
   type Starter,
 } from './people/identity.js';
-export { CHAIN_LINKS, chainOf, linkedRuns, type RunOrigin } from './people/run-chain.js';
+export { CHAIN_LINKS, linkedRuns } from './people/run-chain.js';
+export { chainOf, type RunOrigin } from './scheduler/core/run-origin.js';
 export {
   parseOidcConfig,
   oidcClientSecret,
@@ -155,7 +156,7 @@ export {
   type StartedRun,
   type StoredSession,
 } from './people/people-store.js';
-export { approvalRule, matchesApprover, refusal as approvalRefusal, samePerson, GROUP_PREFIX, type ApprovalRule, type DecisionState } from './people/approval-rule.js';
+export { approvalRule, matchesApprover, refusal as approvalRefusal, samePerson, GROUP_PREFIX, type ApprovalRule, type DecisionState } from './scheduler/core/approvers.js';
 
 /** `orch worker`: runs steps of a cluster's runs until SIGINT / SIGTERM (pg loaded on demand). */
 export async function runOrchWorker(opts: WorkerOptions): Promise<void> {

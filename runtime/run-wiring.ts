@@ -17,7 +17,8 @@ import type { LimitsProvider } from './scheduler/index.js';
 import type { Clock, Executor, JournalSink, RunEvent, RunReader, SchedulerDeps } from './scheduler/types.js';
 import { envThenConfig, secretRefValues } from './secret-refs.js';
 import { telemetrySettings } from './telemetry/settings.js';
-import { loadTracing, type RunTracing, type StoredTrace } from './telemetry/tracing.js';
+import { loadTracing } from './telemetry/load-tracing.js';
+import type { RunTracing, StoredTrace } from './telemetry/tracing.js';
 
 export interface RunWiringParts {
   readonly clock: Clock;

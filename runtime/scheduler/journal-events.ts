@@ -14,8 +14,20 @@
  * may never be renamed or change its type within v2.
  */
 import type { StepStatus } from '../../compiler/index.js';
-import type { AttemptUsage } from './types.js';
 import { AUTH_METHODS, START_METHODS, type RecordedIdentity, type Starter } from '../people/identity.js';
+
+/**
+ * What an attempt reported it used (LANGUAGE.md §8.1): the built-in model handler's tokens, or
+ * what a handler said with `ctx.usage()`. Journaled flat with the attempt's end event.
+ */
+export interface AttemptUsage {
+  readonly input_tokens?: number;
+  readonly output_tokens?: number;
+  readonly model?: string;
+  readonly endpoint?: string;
+  /** The attempt's cost (tokens × price, or reported); also given as the outcome's `cost`. */
+  readonly cost?: number;
+}
 
 /** A JSON Schema fragment (what the published schema holds). */
 export type JsonSchema = { readonly [key: string]: unknown };

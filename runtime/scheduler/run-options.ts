@@ -1,8 +1,8 @@
 /** How one run is started or resumed (`Run`'s options): its identity, what it resumes from, and how it reports. */
-import type { CostCeiling } from './core/budget.js';
+import type { CostCeiling } from './core/run-state.js';
 import type { LimitsService } from './core/limits.js';
 import type { Starter } from '../people/identity.js';
-import type { RunOrigin } from '../people/run-chain.js';
+import type { RunOrigin } from './core/run-origin.js';
 import type { RestoredRun } from './replay.js';
 import type { ExecutionResult } from './types.js';
 

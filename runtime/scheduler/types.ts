@@ -6,7 +6,7 @@
  */
 import type { CapabilityIR, PlanIR, ResourceIR, StepStatus } from '../../compiler/index.js';
 import type { LimitsProvider } from './core/limits.js';
-import type { RunEvent } from './journal-events.js';
+import type { AttemptUsage, RunEvent } from './journal-events.js';
 import type { Starter } from '../people/identity.js';
 
 /** Opaque timer handle returned by a `Clock`. */
@@ -51,19 +51,6 @@ export interface ToolCheck {
   readonly plan: PlanIR;
   /** The secrets the configuration provides (a server's `env` and `headers` may name them). */
   readonly secrets: { readonly [name: string]: string };
-}
-
-/**
- * What an attempt reported it used (LANGUAGE.md §8.1): the built-in model handler's tokens, or
- * what a handler said with `ctx.usage()`. Journaled flat with the attempt's end event.
- */
-export interface AttemptUsage {
-  readonly input_tokens?: number;
-  readonly output_tokens?: number;
-  readonly model?: string;
-  readonly endpoint?: string;
-  /** The attempt's cost (tokens × price, or reported); also given as the outcome's `cost`. */
-  readonly cost?: number;
 }
 
 /**
@@ -170,7 +157,7 @@ export interface CommitBatch {
   readonly item: unknown;
 }
 
-export type { EventData, EventType, PlanChange, RunEvent, RunEventOf } from './journal-events.js';
+export type { AttemptUsage, EventData, EventType, PlanChange, RunEvent, RunEventOf } from './journal-events.js';
 
 /** `interrupted`: stopped on request (Ctrl-C), to be continued by `orch resume`; not finished. */
 export type RunStatus = 'running' | 'paused' | 'interrupted' | 'completed' | 'failed' | 'cancelled' | 'timeout';

@@ -5,8 +5,8 @@
  * the interrupted one had reached. Pure.
  */
 import type { StepStatus } from '../../../compiler/index.js';
-import type { RecordedIdentity, Starter } from '../../people/identity.js';
-import type { RunOrigin } from '../../people/run-chain.js';
+import type { RecordedIdentity, Starter } from './identity.js';
+import type { RunOrigin } from './run-origin.js';
 import type { AttemptUsage, RunEvent } from '../types.js';
 
 /** What the journal says about one step instance (`id`, or `id[i]` inside `for each`). */
