@@ -45,6 +45,8 @@ export const UNIT = [
   'runtime/test/cluster-timing.test.ts',
   'runtime/test/deep-chains.test.ts',
   'runtime/test/evaluate.test.ts',
+  'runtime/test/context-kleene.test.ts',
+  'runtime/test/context-store.test.ts',
   'runtime/test/event-batches.test.ts',
   'runtime/test/fill-defaults.test.ts',
   'runtime/test/ir-blob.test.ts',

@@ -7,6 +7,7 @@
 import type { ContextDecl, FieldDecl } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
 import type { ContextSignalIR, ExprIR } from '../ir/types.js';
+import { contextReads } from '../ir/nodes.js';
 import type { LoadedModule } from '../loaded-module.js';
 import type { ModelBuilder } from '../model.js';
 import { assignable, formatTy, mismatchCode, type Ty } from '../types/ty.js';
@@ -51,20 +52,6 @@ export function contextSignalsOf(
   }
   reportCycles(derived, diags);
   return out;
-}
-
-/** The signals an expression reads (`context.X`), each once, in order of first read. */
-export function contextReads(e: ExprIR): string[] {
-  const seen = new Set<string>();
-  const visit = (x: unknown): void => {
-    if (Array.isArray(x)) return x.forEach(visit);
-    if (x === null || typeof x !== 'object') return;
-    const o = x as { op?: string; object?: { op?: string; name?: string }; key?: string };
-    if (o.op === 'get' && o.object?.op === 'var' && o.object.name === 'context' && typeof o.key === 'string') seen.add(o.key);
-    for (const v of Object.values(o)) if (v && typeof v === 'object') visit(v);
-  };
-  visit(e);
-  return [...seen];
 }
 
 /** Each cycle once, at the first signal of it in declaration order: `a -> b -> a`. */

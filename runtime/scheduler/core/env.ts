@@ -31,5 +31,6 @@ export function envAt(c: SchedulerCore, frame: Frame | null, inst: Inst | null):
       return v;
     },
     now: () => c.now,
+    ...(c.cfg.signal ? { signal: c.cfg.signal } : {}),
   };
 }
