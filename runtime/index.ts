@@ -58,7 +58,7 @@ export { neededScopes } from './scheduler/core/consent.js';
 export { baseId } from './scheduler/core/state.js';
 export { preStepViolations, type GuardStep } from './scheduler/guardrails.js';
 export { replay, type RestoredStep } from './scheduler/replay.js';
-export { resultFromJournal, VirtualClock } from './scheduler/index.js';
+export { realClock, resultFromJournal, VirtualClock } from './scheduler/index.js';
 export {
   InProcessLimits,
   InRunLimits,

@@ -66,12 +66,17 @@ export class ContextStore {
       this.derived.set(name, { name, def, heldUntil: null, timer: null });
       for (const r of contextReads(def.derived)) this.readers.set(r, [...(this.readers.get(r) ?? []), name]);
     }
-    for (const [name, rec] of Object.entries(opts.restored ?? {})) {
-      if (this.derived.has(name)) continue;
+    this.restore(opts.restored ?? {});
+  }
+
+  /** Values kept durably (a restart): a signal set since is newer and stays; the ages count from each `set_at`. */
+  restore(records: { readonly [name: string]: SignalRecord }): void {
+    for (const [name, rec] of Object.entries(records)) {
+      if (this.derived.has(name) || (this.records.get(name)?.set_at ?? -Infinity) >= rec.set_at) continue;
       this.records.set(name, rec);
       this.arm(name);
+      this.changed(name);
     }
-    for (const name of this.derived.keys()) this.recompute(name, new Set());
   }
 
   /** One message: accepted (the value and its time are kept, also when the value is the same) or rejected. */
@@ -96,7 +101,8 @@ export class ContextStore {
     if (!rec) return { value: null, state: 'never_set', age_ms: null, max_age_ms: max, set_at: null, source: null };
     const age = Math.max(0, this.now() - rec.set_at);
     const known = this.derived.has(name) ? rec.value !== UNKNOWN_VALUE : max === null || age <= max;
-    return { value: known ? rec.value : null, state: known ? 'fresh' : 'stale', age_ms: age, max_age_ms: max, set_at: rec.set_at, source: rec.source };
+    // A stale signal keeps showing its last value (the dashboard); only `fresh` makes it known.
+    return { value: rec.value === UNKNOWN_VALUE ? null : rec.value, state: known ? 'fresh' : 'stale', age_ms: age, max_age_ms: max, set_at: rec.set_at, source: rec.source };
   }
 
   /** Every signal declared or ever set, by name. */

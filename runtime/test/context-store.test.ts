@@ -36,7 +36,7 @@ describe('the context store', () => {
     expect(clock.pending()).toBeGreaterThan(0);
     clock.step(); // the staleness timer: the clock moves to its deadline, nothing else
     expect(clock.now()).toBe(1_000_000 + 120_001);
-    expect(store.read('motion')).toMatchObject({ state: 'stale', value: null, age_ms: 120_001 });
+    expect(store.read('motion')).toMatchObject({ state: 'stale', value: true, age_ms: 120_001 });
     expect(events.filter((e) => e.type === 'context_stale' && e.signal === 'motion')).toEqual([{ type: 'context_stale', signal: 'motion', age: 120_001 }]);
     expect(store.values()).not.toHaveProperty('motion');
   });

@@ -22,7 +22,7 @@ import {
   triggerParams,
 } from './schemas.js';
 import { MAX_EVENT_TYPE } from './schemas.js';
-import { traceLink, traceUrlTemplate, type Starter } from '../../runtime/index.js';
+import { traceLink, traceUrlTemplate, type SignalState, type Starter } from '../../runtime/index.js';
 import { decider, requestStarter } from './person.js';
 
 export interface ApiDeps {
@@ -87,6 +87,9 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   );
 
   app.get('/context', async () => ({ context: engine.currentContext() }));
+
+  // §9.4: every signal with its value, time, age, source and state.
+  app.get('/context/signals', async () => signalsView(engine.store.readAll()));
 
   app.get('/triggers', async () => {
     const stats = engine.stats();
@@ -314,4 +317,12 @@ function fired(reply: FastifyReply, r: FireResult): FastifyReply {
     case 'error':
       return reply.code(500).send({ error: r.error ?? 'could not start the run' });
   }
+}
+
+/** `GET /context/signals`: `{ NAME: { value, set_at, age_ms, source, state } }`, `set_at` as ISO time. */
+export function signalsView(all: { readonly [name: string]: SignalState }): { [name: string]: unknown } {
+  const out: { [name: string]: unknown } = {};
+  for (const [name, s] of Object.entries(all))
+    out[name] = { value: s.value, set_at: s.set_at === null ? null : new Date(s.set_at).toISOString(), age_ms: s.age_ms, source: s.source, state: s.state };
+  return out;
 }
