@@ -22,14 +22,9 @@ export class ConditionEdges {
 
   /** Records the side now; true when this is a rising edge (fire). */
   async rises(trigger: string, side: Side): Promise<boolean> {
-    let before: Side | null | undefined = this.seen.get(trigger);
-    if (before === undefined) before = await this.state.lastCondition(trigger);
+    // Never known by this database (`settle` records a side known at start): unknown until now.
+    const before: Side = this.seen.get(trigger) ?? (await this.state.lastCondition(trigger)) ?? 'unknown';
     this.seen.set(trigger, side);
-    if (before === null) {
-      // Never seen by this database: its current side, not an edge.
-      if (side !== 'unknown') await this.state.setLastCondition(trigger, side);
-      return false;
-    }
     if (side !== 'unknown' && side !== before) await this.state.setLastCondition(trigger, side);
     return side === true && before !== true;
   }
