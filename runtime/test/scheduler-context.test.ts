@@ -47,7 +47,7 @@ async function runWith(ir: PlanIR, setup: (store: ContextStore, clock: VirtualCl
 }
 
 const statusOf = (r: { readonly steps: readonly { readonly stepId: string; readonly status: string }[] }, id: string) => r.steps.find((s) => s.stepId === id)?.status;
-const skipOf = (events: readonly RunEvent[], step: string) => events.find((e) => e.type === 'step_skipped' && e.stepId === step)?.data.reason;
+const skipOf = (events: readonly RunEvent[], step: string) => (events.find((e) => e.type === 'step_skipped' && e.stepId === step)?.data as { reason?: string } | undefined)?.reason;
 const failOf = (events: readonly RunEvent[], step: string) => events.find((e) => e.type === 'step_failed' && e.stepId === step)?.data;
 
 describe('a run over an always-fresh context', () => {
