@@ -4,7 +4,7 @@
  * run already did, and the ready queue that dispatch drains while the limits allow.
  */
 import { irHash, type StepView } from '../../../compiler/index.js';
-import { condition, evaluate, truthy, unknownReason, UNKNOWN, type Truth } from '../../evaluate.js';
+import { condition, unknownReason, UNKNOWN, type Truth } from '../../evaluate.js';
 import { checkLoops, endWhole, listReady, openForEach, openFrame, outsideDepsEnded, raceSettled } from './blocks.js';
 import { armDurationBudget, sharedBudgetExceeded } from './budget.js';
 import { consentHolds, grantedScopes } from './consent.js';
