@@ -116,3 +116,4 @@ export { LOCK_FILE, LOCK_VERSION, lockText, lockTool, readMcpLock, toolHash } fr
 export type { LockView, McpLock, McpLockServer, McpLockTool, McpToolDescription } from './mcp-lock.js';
 export { mcpModuleText, schemaType, toolIdent } from './mcp-module.js';
 export { mcpModuleFile, mcpModulePath, mcpModuleSource } from './mcp-import.js';
+export { higherTier, isLoopback, type EndpointTier } from './endpoint-tiers.js';

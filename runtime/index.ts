@@ -16,6 +16,8 @@ import type { WorkerOptions, WorkerRow } from './cluster/worker.js';
 
 // ── the runtime ──
 export { newRunId, resumeRun, Runtime, startRun, traceUrlTemplate } from './runtime.js';
+export { forkRun, type ForkOptions } from './fork-run.js';
+export { downstreamClosure, forkAdoption } from './fork.js';
 export type { ActiveRun, Placement, ResumeOptions, RunPlacement, RuntimeOptions, StartOptions } from './runtime-options.js';
 export { RuntimeUsageError } from './usage-error.js';
 export type { ControlOutcome } from './journal-controls.js';
@@ -118,7 +120,8 @@ export {
   type PersonRef,
   type Starter,
 } from './people/identity.js';
-export { CHAIN_LINKS, chainOf, linkedRuns, type RunOrigin } from './people/run-chain.js';
+export { CHAIN_LINKS, linkedRuns } from './people/run-chain.js';
+export { chainOf, type RunOrigin } from './scheduler/core/run-origin.js';
 export {
   parseOidcConfig,
   oidcClientSecret,
@@ -156,7 +159,7 @@ export {
   type StartedRun,
   type StoredSession,
 } from './people/people-store.js';
-export { approvalRule, matchesApprover, refusal as approvalRefusal, samePerson, GROUP_PREFIX, type ApprovalRule, type DecisionState } from './people/approval-rule.js';
+export { approvalRule, matchesApprover, refusal as approvalRefusal, samePerson, GROUP_PREFIX, type ApprovalRule, type DecisionState } from './scheduler/core/approvers.js';
 
 /** `orch worker`: runs steps of a cluster's runs until SIGINT / SIGTERM (pg loaded on demand). */
 export async function runOrchWorker(opts: WorkerOptions): Promise<void> {

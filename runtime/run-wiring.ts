@@ -18,7 +18,8 @@ import type { LimitsProvider } from './scheduler/index.js';
 import type { Clock, Executor, JournalSink, RunEvent, RunReader, SchedulerDeps } from './scheduler/types.js';
 import { envThenConfig, secretRefValues } from './secret-refs.js';
 import { telemetrySettings } from './telemetry/settings.js';
-import { loadTracing, type RunTracing, type StoredTrace } from './telemetry/tracing.js';
+import { loadTracing } from './telemetry/load-tracing.js';
+import type { RunTracing, StoredTrace } from './telemetry/tracing.js';
 
 export interface RunWiringParts {
   readonly clock: Clock;
@@ -80,7 +81,7 @@ export class RunWiring {
     const secret = onWorkers ? placeholderSecrets((p) => redactor.add(p)) : secretResolver(config, redactor);
     // `kind llm` calls with a prompt are answered by the built-in model handler, here (§8.1); the
     // tracer sees every attempt, the model calls included.
-    const modelled = onWorkers ? executor : new ModelExecutor(executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor, redact: (t) => redactor.text(t) });
+    const modelled = onWorkers ? executor : new ModelExecutor(executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor, redact: (t) => redactor.text(t), configName: config.file ?? 'the run (no orch.config)' });
     return {
       clock: this.parts.clock,
       executor: tracing ? tracing.executor(modelled) : modelled,

@@ -1,4 +1,5 @@
 /** How a `Runtime` is opened, and how each run is started or resumed on it. */
+import type { Adoption } from './scheduler/core/run-state.js';
 import type { Backend } from './backend/index.js';
 import type { SignalRead } from './evaluate.js';
 import type { OrchConfig } from './config.js';
@@ -91,6 +92,9 @@ export interface StartOptions {
    * the project's config has an `auth` block.
    */
   readonly peopleBound?: boolean;
+  /** §9.2 (`forkRun`): the run and step this run forks, and what it adopts from that run. */
+  readonly forkedFrom?: { readonly run: string; readonly step: string };
+  readonly adopted?: Adoption;
 }
 
 export interface ResumeOptions {

@@ -10,12 +10,17 @@ import pc from 'picocolors';
 import { jsonReport, junitReport, runTestFiles, textReport, TestUsageError } from '../../verify/index.js';
 import { CliError } from '../errors.js';
 import { renderText, sourcesOf } from '../render-diagnostics.js';
+import { DB_HELP } from '../db-option.js';
 
 interface TestCliOptions {
   readonly filter?: string;
   readonly reporter: 'text' | 'json' | 'junit';
   readonly output?: string;
   readonly allowNone?: boolean;
+  readonly capture?: string;
+  readonly update?: boolean;
+  readonly keepPersonal?: boolean;
+  readonly db?: string;
 }
 
 export function registerTest(program: Command): void {
@@ -27,6 +32,10 @@ export function registerTest(program: Command): void {
     .addOption(new Option('--reporter <reporter>', 'report format').choices(['text', 'json', 'junit']).default('text'))
     .option('-o, --output <file>', 'write the report to FILE instead of standard output')
     .option('--allow-none', 'exit 0 when no test is found')
+    .option('--capture <run>', 'write a test from a journaled run (to -o FILE, else standard output), after checking that it passes')
+    .option('--update', 'rewrite the captured tests (captured_from) of the files given from a run of their plan as it is now, and say what changed')
+    .option('--keep-personal', 'with --capture: write personal and sensitive values as they are, not as placeholders')
+    .option('--db <path>', `with --capture: the ${DB_HELP}`)
     .addHelpText(
       'after',
       `
@@ -39,6 +48,8 @@ Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or 
 (0 with --allow-none).`,
     )
     .action(async (paths: string[], opts: TestCliOptions) => {
+      if (opts.update) return (await import('./test-capture.js')).updateCommand(paths);
+      if (opts.capture !== undefined) return (await import('./test-capture.js')).captureCommand({ ...opts, capture: opts.capture });
       const run = await runTestFiles(paths, opts.filter !== undefined ? { filter: opts.filter } : {}).catch((err: unknown) => {
         if (err instanceof TestUsageError) throw new CliError(err.message, 2);
         throw err;

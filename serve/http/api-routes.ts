@@ -86,10 +86,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  app.get('/context', async () => ({ context: engine.currentContext() }));
-
-  // §9.4: every signal with its value, time, age, source and state.
-  app.get('/context/signals', async () => signalsView(engine.store.readAll()));
+  registerContextRoutes(app, engine);
 
   app.get('/triggers', async () => {
     const stats = engine.stats();
@@ -317,6 +314,12 @@ function fired(reply: FastifyReply, r: FireResult): FastifyReply {
     case 'error':
       return reply.code(500).send({ error: r.error ?? 'could not start the run' });
   }
+}
+
+/** `GET /context`: the known signals' values (v0.3's shape); `GET /context/signals` (§9.4): every signal with its state. */
+function registerContextRoutes(app: FastifyInstance, engine: TriggerEngine): void {
+  app.get('/context', async () => ({ context: engine.currentContext() }));
+  app.get('/context/signals', async () => signalsView(engine.store.readAll()));
 }
 
 /** `GET /context/signals`: `{ NAME: { value, set_at, age_ms, source, state } }`, `set_at` as ISO time. */

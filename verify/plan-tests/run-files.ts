@@ -71,7 +71,7 @@ export function testFiles(paths: readonly string[]): string[] {
 }
 
 /** Worker threads for real handlers, started at the first call a mock does not answer. */
-class LazyWorkers implements Executor {
+export class LazyWorkers implements Executor {
   private pool: WorkerExecutor | null = null;
 
   start(request: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {

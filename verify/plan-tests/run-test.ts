@@ -45,6 +45,8 @@ export interface RunTestOptions {
   readonly real: Executor | null;
   /** orch.config `prices` by model: mock `usage` and budget reservations. */
   readonly prices?: { readonly [model: string]: ModelPrice };
+  /** Hears the test run's journal once it ended (`orch test --update` captures from it). */
+  readonly onJournal?: (events: readonly RunEvent[]) => void;
 }
 
 export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Promise<TestResult> {
@@ -110,6 +112,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
     const f = judge(e, env(run));
     if (f) failures.push(f);
   }
+  opts.onJournal?.(journal);
   return { ...base, passed: failures.length === 0, run_status: over ? run.status() : 'stuck', elapsed_ms: run.actuals().elapsed, failures, timeline: trace.trace() };
 }
 
