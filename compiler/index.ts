@@ -94,7 +94,7 @@ export type { Explanation } from './explain/catalog.js';
 export { describeValueErrors, validateValue } from './ir/validate-value.js';
 export { formatPathErrors, validatePlanIR } from './ir/validate.js';
 export { controlFlowFeatures, type ControlFlowFeature } from './ir/features.js';
-export { someNode } from './ir/nodes.js';
+export { contextReads, someNode } from './ir/nodes.js';
 export { STD_DIR } from './load.js';
 export { ModelBuilder } from './model.js';
 export { packagePath } from './package-root.js';

@@ -26,7 +26,8 @@ export { loadPlan, portablePlan, readJsonArg, type LoadPlanOptions } from './loa
 export { EMPTY_CONFIG, loadConfig, secretResolver, type OrchConfig } from './config.js';
 export { envThenConfig, type SecretLookup } from './secret-refs.js';
 export { Redactor } from './redact.js';
-export { REDACTED, evaluate, truthy, type EvalEnv } from './evaluate.js';
+export { REDACTED, condition, evaluate, evaluateOrUnknown, formatAge, truthy, unknownReason, UNKNOWN, type EvalEnv, type SignalRead, type Truth } from './evaluate.js';
+export { ContextStore, type ContextChange, type ContextStoreOptions, type SetResult, type SignalRecord, type SignalState } from './context/store.js';
 export { attemptSpend, spendBy, type AttemptSpend, type SpendTotals } from './spend.js';
 export { placedSteps } from './placed-steps.js';
 
@@ -59,7 +60,7 @@ export { neededScopes } from './scheduler/core/consent.js';
 export { baseId } from './scheduler/core/state.js';
 export { preStepViolations, type GuardStep } from './scheduler/guardrails.js';
 export { replay, type RestoredStep } from './scheduler/replay.js';
-export { resultFromJournal, VirtualClock } from './scheduler/index.js';
+export { realClock, resultFromJournal, VirtualClock } from './scheduler/index.js';
 export {
   InProcessLimits,
   InRunLimits,

@@ -10,6 +10,7 @@ import { RETENTION_INTERVAL_MS } from './backend/index.js';
 import { placeholderSecrets } from './cluster/job-secrets.js';
 import { redactNamedSecrets, secretResolver, type OrchConfig } from './config.js';
 import { EMPTY_MODELS, ModelExecutor, modelClientFor } from './models/index.js';
+import type { SignalRead } from './evaluate.js';
 import type { Redactor } from './redact.js';
 import { redactingJournal } from './redacting-journal.js';
 import type { RunExecutors } from './run-executors.js';
@@ -32,6 +33,8 @@ export interface RunWiringParts {
   readonly redactor: Redactor;
   /** Where trouble at the runtime's edges is told, once (an OTLP endpoint that cannot be reached); default stderr. */
   readonly warn?: (line: string) => void;
+  /** §9.4: the live context signals, when a context store keeps them. */
+  readonly signal?: (name: string) => SignalRead;
 }
 
 export class RunWiring {
@@ -86,6 +89,7 @@ export class RunWiring {
       journal: this.parts.sink ? redactingJournal(this.parts.sink, redactor) : undefined,
       hooks: config.hooks,
       secret,
+      ...(this.parts.signal ? { signal: this.parts.signal } : {}),
       configSecrets: config.secrets,
       redact: (v: unknown) => redactor.value(v),
       // Changes arriving in one event-loop turn share a transaction (measured: ~11 events, 3–4

@@ -73,7 +73,7 @@ export class Runtime {
     this.pollMs = opts.controlPollMs ?? 200;
     this.suspendOnApproval = opts.suspendOnApproval ?? false;
     this.executors = executors;
-    this.wiring = new RunWiring({ clock: this.clock, limits: this.limits, sink: opened?.sink ?? null, store: this.store, executors, redactor: new Redactor(), ...(opts.warn ? { warn: opts.warn } : {}) });
+    this.wiring = new RunWiring({ clock: this.clock, limits: this.limits, sink: opened?.sink ?? null, store: this.store, executors, redactor: new Redactor(), ...(opts.warn ? { warn: opts.warn } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
   }
 
   /** On `opts.backend`, else on the backend `opts.db` names (which the runtime then closes). */

@@ -10,7 +10,7 @@ import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
 import type { Invariant } from '../check/invariants.js';
 import type { DagResult } from '../dag.js';
 import type { CheckedGuardrail } from '../guardrails.js';
-import type { BindingIR, PlanIR, PolicyIR, SimulateIR, StepIR } from '../ir/types.js';
+import type { BindingIR, ContextSignalIR, PlanIR, PolicyIR, SimulateIR, StepIR } from '../ir/types.js';
 import { defaultPolicy, type PlacementResource, type PlacementResult } from '../placement.js';
 import type { DeclEntry } from '../scope.js';
 import type { StageTimer } from '../stages.js';
@@ -38,6 +38,7 @@ export interface AssembleContext {
    */
   readonly placements: Map<PolicyIR | null, Map<string, Placed>>;
   readonly contextTy: Ty;
+  readonly contextSignals: { readonly [name: string]: ContextSignalIR };
   /** The plan a `run` step runs, assembled first (undefined: a sub-plan cycle, reported at `range`). */
   readonly subplan: (e: DeclEntry<'plan'>, range: Range, file: string) => CompiledPlan | undefined;
   readonly timer: StageTimer | undefined;

@@ -84,6 +84,7 @@ export class Run implements RunReader {
       plan,
       {
         secret: deps.secret,
+        signal: deps.signal,
         configSecrets: deps.configSecrets,
         random: deps.random,
         preExecutionHook: deps.hooks?.preExecution !== undefined,

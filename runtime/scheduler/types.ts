@@ -7,6 +7,7 @@
 import type { CapabilityIR, PlanIR, ResourceIR, StepStatus } from '../../compiler/index.js';
 import type { LimitsProvider } from './core/limits.js';
 import type { AttemptUsage, RunEvent } from './journal-events.js';
+import type { SignalRead } from '../evaluate.js';
 import type { Starter } from '../people/identity.js';
 
 /** Opaque timer handle returned by a `Clock`. */
@@ -237,6 +238,8 @@ export interface SchedulerDeps {
   readonly hooks?: PolicyHooks;
   /** Resolves `secret("NAME")`; an unknown name should throw. */
   readonly secret?: (name: string) => string;
+  /** §9.4: the live state of each context signal; without it a run reads its own context. */
+  readonly signal?: (name: string) => SignalRead;
   /** Secrets handed to every handler (from the configuration). */
   readonly configSecrets?: { readonly [name: string]: string };
   /** Replaces secret values in text bound for the journal/logs/results. */

@@ -4,7 +4,7 @@
  * run already did, and the ready queue that dispatch drains while the limits allow.
  */
 import { irHash, type StepView } from '../../../compiler/index.js';
-import { evaluate, truthy } from '../../evaluate.js';
+import { condition, unknownReason, UNKNOWN, type Truth } from '../../evaluate.js';
 import { checkLoops, endWhole, listReady, openForEach, openFrame, outsideDepsEnded } from './blocks.js';
 import { armDurationBudget, sharedBudgetExceeded } from './budget.js';
 import { consentHolds, grantedScopes } from './consent.js';
@@ -204,12 +204,15 @@ function decide(c: RunState, inst: Inst): void {
   const skip = skipReason(c, inst);
   if (skip) return skip_(c, inst, skip);
   if (step.when) {
-    let ok: boolean;
+    const e = env(c, inst, step);
+    let ok: Truth;
     try {
-      ok = truthy(evaluate(step.when, env(c, inst, step)));
+      ok = condition(step.when, e);
     } catch (err) {
       return finalFail(c, inst, 'failed', `when condition: ${(err as Error).message}`);
     }
+    // §9.4: a condition over a signal that is not known skips its step, saying which one.
+    if (ok === UNKNOWN) return skip_(c, inst, unknownReason(step.when, e));
     if (!ok) return skip_(c, inst, 'when condition is false');
   }
   queue(c, inst);

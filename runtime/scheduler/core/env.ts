@@ -31,6 +31,7 @@ export function envAt(c: RunState, frame: Frame | null, inst: Inst | null): Eval
       return v;
     },
     now: () => c.now,
+    ...(c.cfg.signal ? { signal: c.cfg.signal } : {}),
   };
 }
 

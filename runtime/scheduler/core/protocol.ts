@@ -5,6 +5,7 @@
  */
 import type { CapabilityIR, LlmIR, PlanIR, ResourceIR, StepStatus } from '../../../compiler/index.js';
 import type { Identity } from './identity.js';
+import type { SignalRead } from '../../evaluate.js';
 import type { AttemptRequest, AttemptUsage, FailureOwner, FinalFailure, RunEvent, StepHookInfo, ToolCheck } from '../types.js';
 
 /** Something that happened, as the driver reports it (with the clock's time: `handle(event, at)`). */
@@ -135,6 +136,8 @@ export interface CoreConfig {
   /** Resolves `secret("NAME")` from the configuration; an unknown name throws. */
   readonly secret?: (name: string) => string;
   readonly configSecrets?: { readonly [name: string]: string };
+  /** §9.4: the live state of each context signal (an effect read like `secret`); without it the run's own context. */
+  readonly signal?: (name: string) => SignalRead;
   /** Uniform [0,1) for retry jitter (seeded in `orch verify`). */
   readonly random?: () => number;
   /** Whether a preExecution hook is configured (then every start asks it first). */
