@@ -91,9 +91,9 @@ plan p {
 describe('hops: the labels follow every way a value can go', () => {
   const bad = (expr: string, before = '') => `plan p {\n  input { body: string @untrusted, xs: list<string> @untrusted }\n${before}  step w = wipe(path: ${expr}, note: "")\n}`;
   it.each([
-    ['interpolation', '"/tmp/${input.body}"'],
-    ['a list', 'input.xs[0]'],
-    ['??', 'input.body ?? "x"'],
+    ['interpolation', '"/tmp/${input.body}"', ''],
+    ['a list', 'input.xs[0]', ''],
+    ['??', 'input.body ?? "x"', ''],
     ['a record field', 'r.output.text', '  step r = clean(text: "${{ a: input.body }}")\n'],
   ])('%s', (_name, expr, before) => {
     expect(flows(bad(expr, before)).map((d) => d.code)).toEqual(['E0902']);
