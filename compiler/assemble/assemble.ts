@@ -30,10 +30,11 @@ export const PLAN_CHECK_STAGES: readonly Stage<PlanFacts>[] = [
   { name: 'step-estimates', run: estimateSteps },
   { name: 'dag', run: orderSteps },
   { name: 'data-classes', run: propagateDataClasses },
-  { name: 'flows', run: analyzeFlows },
   { name: 'estimates', run: estimatePlan },
   { name: 'budgets', run: checkBudgets },
   { name: 'proofs', run: proveGuardrails },
+  // After proofs: a guardrail may have moved a step off a forbidden resource.
+  { name: 'flows', run: analyzeFlows },
   { name: 'bound-resources', run: collectBoundResources },
 ];
 

@@ -122,8 +122,16 @@ export function exprLabel(e: Expr, env: LabelEnv): Label {
       return callLabel(e, env);
     case 'UnaryExpr':
       return exprLabel(e.operand, env);
-    case 'BinaryExpr':
-      return join(exprLabel(e.left, env), exprLabel(e.right, env));
+    case 'BinaryExpr': {
+      // Left-nested chains (`a ?? b ?? …`) run thousands deep: walked in a loop, not by recursion.
+      let l = BOTTOM;
+      let at: Expr = e;
+      while (at.kind === 'BinaryExpr') {
+        l = join(l, exprLabel(at.right, env));
+        at = at.left;
+      }
+      return join(l, exprLabel(at, env));
+    }
     case 'RangeExpr':
       return join(exprLabel(e.from, env), exprLabel(e.to, env));
     case 'ParenExpr':
@@ -211,16 +219,14 @@ function withHop(l: Label, e: Expr, env: LabelEnv, note: string): Label {
 
 /** `a.b[…].c` as written (an index's own text elided). */
 export function chainText(e: Expr): string {
-  switch (e.kind) {
-    case 'NameExpr':
-      return e.name;
-    case 'MemberExpr':
-      return `${chainText(e.object)}.${e.property.name}`;
-    case 'IndexExpr':
-      return `${chainText(e.object)}[…]`;
-    case 'ParenExpr':
-      return chainText(e.inner);
-    default:
-      return '…';
+  const parts: string[] = [];
+  let at: Expr = e;
+  for (;;) {
+    if (at.kind === 'MemberExpr') parts.push(`.${at.property.name}`);
+    else if (at.kind === 'IndexExpr') parts.push('[…]');
+    else if (at.kind !== 'ParenExpr') break;
+    at = at.kind === 'ParenExpr' ? at.inner : at.object;
   }
+  parts.push(at.kind === 'NameExpr' ? at.name : '…');
+  return parts.reverse().join('');
 }

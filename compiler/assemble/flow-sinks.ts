@@ -13,6 +13,7 @@ import { rank } from './flow-labels.js';
 
 export const STD_EMAIL = 'std.capabilities.email';
 export const STD_NOTIFY = 'std.capabilities.notify';
+export const STD_APPROVAL = 'std.capabilities.approval';
 const STD_HTTP = 'std.capabilities.http_request';
 
 const TIER_ACCEPTS: Record<TierIR, DataClass> = { local: 'secret', edge: 'personal', cloud: 'internal', human: 'personal' };

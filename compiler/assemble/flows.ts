@@ -17,7 +17,7 @@ import {
   BOTTOM, exprLabel, fieldLabelOf, join, pathHops, pathText, rank,
   type FieldLabel, type Label, type LabelEnv, type Path, type StepLabel,
 } from './flow-labels.js';
-import { channelExternal, endorses, needsTrust, placeAccepts, STD_EMAIL, STD_NOTIFY, untrustedSource } from './flow-sinks.js';
+import { channelExternal, endorses, needsTrust, placeAccepts, STD_APPROVAL, STD_EMAIL, STD_NOTIFY, untrustedSource } from './flow-sinks.js';
 import type { CallBindings, PlanFacts } from './plan-facts.js';
 
 /** A broken rule: where (the sink), what it is (`email.to`) and the path back to the source. */
@@ -182,7 +182,8 @@ function callFlows(
 ): Label {
   let read = BOTTOM;
   const short = cap.entry.node.name.name;
-  const declared = cap.entry.node.data;
+  // §9.3: what an approver reads may hold data up to personal, whatever class the approval's output is.
+  const declared = cap.name === STD_APPROVAL ? 'personal' : cap.entry.node.data;
   const channelCap = cap.name === STD_EMAIL || cap.name === STD_NOTIFY;
   for (const a of call.args) {
     const l = exprLabel(a.value, env);
