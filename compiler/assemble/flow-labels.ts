@@ -230,3 +230,30 @@ export function chainText(e: Expr): string {
   parts.push(at.kind === 'NameExpr' ? at.name : '…');
   return parts.reverse().join('');
 }
+
+/** A broken rule: where (the sink), what it is (`email.to`) and the path back to the source. */
+export interface FlowFinding {
+  readonly code: 'E0902' | 'E0903';
+  readonly file: string;
+  readonly range: Range;
+  readonly message: string;
+  readonly path: Path | null;
+}
+
+/** An `endorse` or `declassify` the plan makes (the preview lists them). */
+export interface Relabel {
+  readonly kind: 'endorse' | 'declassify';
+  readonly file: string;
+  readonly range: Range;
+  readonly reason: string;
+  readonly to?: DataClass;
+}
+
+export interface PlanFlows {
+  readonly steps: ReadonlyMap<string, StepLabel>;
+  /** Each step's arguments' labels joined (what it reads): the run time's `labels`. */
+  readonly reads: ReadonlyMap<string, Label>;
+  readonly output: Label;
+  readonly findings: FlowFinding[];
+  readonly relabels: Relabel[];
+}

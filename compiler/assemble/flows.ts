@@ -15,28 +15,10 @@ import { projectConfigFor } from '../project-config.js';
 import { classOfType } from '../types/ty.js';
 import {
   BOTTOM, exprLabel, fieldLabelOf, join, pathHops, pathText, rank,
-  type FieldLabel, type Label, type LabelEnv, type Path, type StepLabel,
+  type FieldLabel, type FlowFinding, type Label, type LabelEnv, type Path, type PlanFlows, type Relabel, type StepLabel,
 } from './flow-labels.js';
 import { channelExternal, endorses, needsTrust, placeAccepts, STD_APPROVAL, STD_EMAIL, STD_NOTIFY, untrustedSource } from './flow-sinks.js';
 import type { CallBindings, PlanFacts } from './plan-facts.js';
-
-/** A broken rule: where (the sink), what it is (`email.to`) and the path back to the source. */
-export interface FlowFinding {
-  readonly code: 'E0902' | 'E0903';
-  readonly file: string;
-  readonly range: Range;
-  readonly message: string;
-  readonly path: Path | null;
-}
-
-/** An `endorse` or `declassify` the plan makes (the preview lists them). */
-export interface Relabel {
-  readonly kind: 'endorse' | 'declassify';
-  readonly file: string;
-  readonly range: Range;
-  readonly reason: string;
-  readonly to?: DataClass;
-}
 
 /** What a plan's analysis needs again when another plan runs it as a sub-plan. */
 interface PlanFlowInfo {
@@ -44,14 +26,6 @@ interface PlanFlowInfo {
 }
 const infos = new WeakMap<CheckedPlan, PlanFlowInfo>();
 
-export interface PlanFlows {
-  readonly steps: ReadonlyMap<string, StepLabel>;
-  /** Each step's arguments' labels joined (what it reads): the run time's `labels`. */
-  readonly reads: ReadonlyMap<string, Label>;
-  readonly output: Label;
-  readonly findings: FlowFinding[];
-  readonly relabels: Relabel[];
-}
 
 /** The stage: the plan analysed with its inputs as declared; its findings reported. */
 export function analyzeFlows(f: PlanFacts): void {

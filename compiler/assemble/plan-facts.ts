@@ -16,8 +16,7 @@ import type { DeclEntry } from '../scope.js';
 import type { StageTimer } from '../stages.js';
 import type { Ty } from '../types/ty.js';
 import type { TimelineStep } from '../block-estimates.js';
-import type { FieldLabel } from './flow-labels.js';
-import type { PlanFlows } from './flows.js';
+import type { FieldLabel, PlanFlows } from './flow-labels.js';
 
 /** What a plan's stages read of the program: the same for every plan of a compile. */
 export interface AssembleContext {
