@@ -17,13 +17,15 @@ import { defineConfig } from 'vitest/config';
  */
 export const UNIT = [
   'runtime/test/span-cost.test.ts',
+  'runtime/models/test/endpoint-tier.test.ts',
+  'runtime/test/fork.test.ts',
   'runtime/test/split-lines.test.ts',
   'compiler/test/budget-ledger.test.ts',
   'compiler/test/model-endpoints.test.ts',
   // `!(a|b)` (an extglob): every file of the folder but those, which spawn `orch`.
   'language/test/!(fmt.cli).test.ts',
   'compiler/test/!(cli|hardening).test.ts',
-  'verify/test/!(cli).test.ts',
+  'verify/test/!(cli|plan-tests-capture).test.ts',
 
   'lsp/test/ast-walk.test.ts',
   'lsp/test/completion-context.test.ts',
@@ -42,9 +44,13 @@ export const UNIT = [
   'runtime/test/attempt-lost.test.ts',
   'runtime/test/budget-ledger-property.test.ts',
   'runtime/test/cluster-batching.test.ts',
+  'runtime/test/cluster-heartbeat.test.ts',
   'runtime/test/cluster-timing.test.ts',
   'runtime/test/deep-chains.test.ts',
   'runtime/test/evaluate.test.ts',
+  'runtime/test/context-kleene.test.ts',
+  'runtime/test/context-store.test.ts',
+  'serve/test/context-triggers.test.ts',
   'runtime/test/event-batches.test.ts',
   'runtime/test/fill-defaults.test.ts',
   'runtime/test/ir-blob.test.ts',

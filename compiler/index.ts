@@ -94,7 +94,7 @@ export type { Explanation } from './explain/catalog.js';
 export { describeValueErrors, validateValue } from './ir/validate-value.js';
 export { formatPathErrors, validatePlanIR } from './ir/validate.js';
 export { controlFlowFeatures, type ControlFlowFeature } from './ir/features.js';
-export { someNode } from './ir/nodes.js';
+export { contextReads, someNode } from './ir/nodes.js';
 export { STD_DIR } from './load.js';
 export { ModelBuilder } from './model.js';
 export { packagePath } from './package-root.js';
@@ -116,3 +116,4 @@ export { LOCK_FILE, LOCK_VERSION, lockText, lockTool, readMcpLock, toolHash } fr
 export type { LockView, McpLock, McpLockServer, McpLockTool, McpToolDescription } from './mcp-lock.js';
 export { mcpModuleText, schemaType, toolIdent } from './mcp-module.js';
 export { mcpModuleFile, mcpModulePath, mcpModuleSource } from './mcp-import.js';
+export { higherTier, isLoopback, type EndpointTier } from './endpoint-tiers.js';

@@ -16,7 +16,7 @@ import {
 } from './ast.js';
 import { diagnostic, type Diagnostic, type Range } from './diagnostic.js';
 import { isMissing, need, MISSING } from './cst-access.js';
-import type { DocComments } from './cst-to-ast.js';
+import type { DocComments } from './doc-comments.js';
 import { DurationTok, MoneyTok, NumberTok, PercentTok, StringTok } from './lexer.js';
 import type { LineIndex } from './source.js';
 

@@ -5,11 +5,12 @@
 import type { IToken } from 'chevrotain';
 import type { Comment, Module } from './ast.js';
 import { capDiagnostics, compareDiagnostics, diagnostic, type Diagnostic } from './diagnostic.js';
-import { AstBuilder, DocComments } from './cst-to-ast.js';
+import { AstBuilder } from './cst-to-ast.js';
+import { DocComments } from './doc-comments.js';
 import { setCstClean } from './cst-access.js';
 import { junkDiagnostics } from './junk.js';
 import { BlockComment, DocComment, lex, UnterminatedBlockComment, type LexOutput } from './lexer.js';
-import { parseModuleAst, parseTokens } from './parser.js';
+import { parseExpressionTokens, parseModuleAst, parseTokens } from './parser.js';
 import { AstActions } from './ast-actions.js';
 import { compactModules, issuedPositions, LineIndex } from './source.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
@@ -79,7 +80,7 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
   let knownBad = false;
   if (direct && lexed.problems.length === 0 && nestingLimit(lexed.tokens) === undefined && !mayNestTooDeep(lexed.tokens)) {
     const docs = new DocComments(docTokens);
-    const builder = new AstActions(file, text, index, docs);
+    const builder = new AstActions(file, text, index, docs, parseExpressionTokens);
     const releaseTokens = lexed.tokens.length >= RELEASE_TOKENS_FROM;
     const module = parseModuleAst(lexed.tokens, builder, { releaseTokens });
     if (typeof module !== 'string' && builder.diagnostics.length === 0) {
@@ -112,7 +113,7 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
   if (junkSeen) diagnostics.push(...junkDiagnostics(cst, file, index, [...syntax.map((d) => d.range.start.offset), ...lexOffsets]));
 
   const docs = new DocComments(docTokens);
-  const builder = new AstBuilder(file, text, index, docs, diagnostics.map((d) => d.range.start.offset));
+  const builder = new AstBuilder(file, text, index, docs, parseExpressionTokens, diagnostics.map((d) => d.range.start.offset));
   setCstClean(errors.length === 0);
   const partial = builder.module(cst);
   diagnostics.push(...builder.diagnostics);

@@ -24,7 +24,7 @@ import type { KeyedValue } from './node-builders.js';
 import { CstParser, EmbeddedActionsParser, EOF, tokenMatcher } from './chevrotain.js';
 import { MISSING } from './cst-access.js';
 import { isLazyLookahead, LazyLookahead, type LazyLookaheadFunction } from './lazy-lookahead.js';
-import type { ExprItem } from './cst-to-ast.js';
+import type { ExprItem } from './expression-parts.js';
 import {
   ALL_TOKENS, AnyNumber, Assign, FieldName, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
   LBracket, LCurly, LParen, Lt, LtEq, Minus, MoneyTok, Name, NumberTok,

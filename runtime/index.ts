@@ -16,6 +16,8 @@ import type { WorkerOptions, WorkerRow } from './cluster/worker.js';
 
 // ── the runtime ──
 export { newRunId, resumeRun, Runtime, startRun, traceUrlTemplate } from './runtime.js';
+export { forkRun, type ForkOptions } from './fork-run.js';
+export { downstreamClosure, forkAdoption } from './fork.js';
 export type { ActiveRun, Placement, ResumeOptions, RunPlacement, RuntimeOptions, StartOptions } from './runtime-options.js';
 export { RuntimeUsageError } from './usage-error.js';
 export type { ControlOutcome } from './journal-controls.js';
@@ -24,7 +26,8 @@ export { loadPlan, portablePlan, readJsonArg, type LoadPlanOptions } from './loa
 export { EMPTY_CONFIG, loadConfig, secretResolver, type OrchConfig } from './config.js';
 export { envThenConfig, type SecretLookup } from './secret-refs.js';
 export { Redactor } from './redact.js';
-export { REDACTED, evaluate, truthy, type EvalEnv } from './evaluate.js';
+export { REDACTED, condition, evaluate, evaluateOrUnknown, formatAge, truthy, unknownReason, UNKNOWN, type EvalEnv, type SignalRead, type Truth } from './evaluate.js';
+export { ContextStore, type ContextChange, type ContextStoreOptions, type SetResult, type SignalRecord, type SignalState } from './context/store.js';
 export { attemptSpend, spendBy, type AttemptSpend, type SpendTotals } from './spend.js';
 export { placedSteps } from './placed-steps.js';
 
@@ -57,7 +60,7 @@ export { neededScopes } from './scheduler/core/consent.js';
 export { baseId } from './scheduler/core/state.js';
 export { preStepViolations, type GuardStep } from './scheduler/guardrails.js';
 export { replay, type RestoredStep } from './scheduler/replay.js';
-export { resultFromJournal, VirtualClock } from './scheduler/index.js';
+export { realClock, resultFromJournal, VirtualClock } from './scheduler/index.js';
 export {
   InProcessLimits,
   InRunLimits,
@@ -117,7 +120,8 @@ export {
   type PersonRef,
   type Starter,
 } from './people/identity.js';
-export { CHAIN_LINKS, chainOf, linkedRuns, type RunOrigin } from './people/run-chain.js';
+export { CHAIN_LINKS, linkedRuns } from './people/run-chain.js';
+export { chainOf, type RunOrigin } from './scheduler/core/run-origin.js';
 export {
   parseOidcConfig,
   oidcClientSecret,
@@ -155,7 +159,7 @@ export {
   type StartedRun,
   type StoredSession,
 } from './people/people-store.js';
-export { approvalRule, matchesApprover, refusal as approvalRefusal, samePerson, GROUP_PREFIX, type ApprovalRule, type DecisionState } from './people/approval-rule.js';
+export { approvalRule, matchesApprover, refusal as approvalRefusal, samePerson, GROUP_PREFIX, type ApprovalRule, type DecisionState } from './scheduler/core/approvers.js';
 
 /** `orch worker`: runs steps of a cluster's runs until SIGINT / SIGTERM (pg loaded on demand). */
 export async function runOrchWorker(opts: WorkerOptions): Promise<void> {

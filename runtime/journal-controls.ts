@@ -10,9 +10,9 @@ import { isApproval, notAnApproval } from './scheduler/core/resolve.js';
 import { keyFitsShape, noSuchInstance, planBlocks } from './scheduler/core/scopes.js';
 import { baseId } from './scheduler/core/state.js';
 import type { PlanIR } from '../compiler/index.js';
-import { refusal, ruleBeforeStart, unboundRefusal } from './people/approval-rule.js';
+import { refusal, ruleBeforeStart, unboundRefusal } from './scheduler/core/approvers.js';
 import type { Identity, RecordedIdentity, Starter } from './people/identity.js';
-import { chainOf } from './people/run-chain.js';
+import { chainOf } from './scheduler/core/run-origin.js';
 
 /** `forbidden`: the caller may not do it (§8.8: not a person who may decide this approval). */
 export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string; forbidden?: true };

@@ -10,6 +10,7 @@ import { RETENTION_INTERVAL_MS } from './backend/index.js';
 import { placeholderSecrets } from './cluster/job-secrets.js';
 import { redactNamedSecrets, secretResolver, type OrchConfig } from './config.js';
 import { EMPTY_MODELS, ModelExecutor, modelClientFor } from './models/index.js';
+import type { SignalRead } from './evaluate.js';
 import type { Redactor } from './redact.js';
 import { redactingJournal } from './redacting-journal.js';
 import type { RunExecutors } from './run-executors.js';
@@ -17,7 +18,8 @@ import type { LimitsProvider } from './scheduler/index.js';
 import type { Clock, Executor, JournalSink, RunEvent, RunReader, SchedulerDeps } from './scheduler/types.js';
 import { envThenConfig, secretRefValues } from './secret-refs.js';
 import { telemetrySettings } from './telemetry/settings.js';
-import { loadTracing, type RunTracing, type StoredTrace } from './telemetry/tracing.js';
+import { loadTracing } from './telemetry/load-tracing.js';
+import type { RunTracing, StoredTrace } from './telemetry/tracing.js';
 
 export interface RunWiringParts {
   readonly clock: Clock;
@@ -31,6 +33,8 @@ export interface RunWiringParts {
   readonly redactor: Redactor;
   /** Where trouble at the runtime's edges is told, once (an OTLP endpoint that cannot be reached); default stderr. */
   readonly warn?: (line: string) => void;
+  /** §9.4: the live context signals, when a context store keeps them. */
+  readonly signal?: (name: string) => SignalRead;
 }
 
 export class RunWiring {
@@ -77,7 +81,7 @@ export class RunWiring {
     const secret = onWorkers ? placeholderSecrets((p) => redactor.add(p)) : secretResolver(config, redactor);
     // `kind llm` calls with a prompt are answered by the built-in model handler, here (§8.1); the
     // tracer sees every attempt, the model calls included.
-    const modelled = onWorkers ? executor : new ModelExecutor(executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor, redact: (t) => redactor.text(t) });
+    const modelled = onWorkers ? executor : new ModelExecutor(executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor, redact: (t) => redactor.text(t), configName: config.file ?? 'the run (no orch.config)' });
     return {
       clock: this.parts.clock,
       executor: tracing ? tracing.executor(modelled) : modelled,
@@ -85,6 +89,7 @@ export class RunWiring {
       journal: this.parts.sink ? redactingJournal(this.parts.sink, redactor) : undefined,
       hooks: config.hooks,
       secret,
+      ...(this.parts.signal ? { signal: this.parts.signal } : {}),
       configSecrets: config.secrets,
       redact: (v: unknown) => redactor.value(v),
       // Changes arriving in one event-loop turn share a transaction (measured: ~11 events, 3–4

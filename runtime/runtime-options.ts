@@ -1,5 +1,7 @@
 /** How a `Runtime` is opened, and how each run is started or resumed on it. */
+import type { Adoption } from './scheduler/core/run-state.js';
 import type { Backend } from './backend/index.js';
+import type { SignalRead } from './evaluate.js';
 import type { OrchConfig } from './config.js';
 import type { WorkerCoverage } from './cluster/remote-executor.js';
 import type { WorkerExecutorOptions } from './executor/worker-executor.js';
@@ -23,6 +25,12 @@ export interface RuntimeOptions extends WorkerExecutorOptions {
   /** Replaces the worker pool (tests, benchmarks). */
   readonly executor?: Executor;
   readonly clock?: Clock;
+  /**
+   * §9.4: the live state of each context signal (`orch serve`'s context store). Runs read their
+   * signals through it, so a signal that went stale is unknown at once; without it a run reads the
+   * context it was started and signalled with.
+   */
+  readonly signal?: (name: string) => SignalRead;
   /** How often running runs look for pause/cancel/signal rows from other processes. */
   readonly controlPollMs?: number;
   /**
@@ -84,6 +92,9 @@ export interface StartOptions {
    * the project's config has an `auth` block.
    */
   readonly peopleBound?: boolean;
+  /** §9.2 (`forkRun`): the run and step this run forks, and what it adopts from that run. */
+  readonly forkedFrom?: { readonly run: string; readonly step: string };
+  readonly adopted?: Adoption;
 }
 
 export interface ResumeOptions {

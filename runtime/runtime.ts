@@ -73,7 +73,7 @@ export class Runtime {
     this.pollMs = opts.controlPollMs ?? 200;
     this.suspendOnApproval = opts.suspendOnApproval ?? false;
     this.executors = executors;
-    this.wiring = new RunWiring({ clock: this.clock, limits: this.limits, sink: opened?.sink ?? null, store: this.store, executors, redactor: new Redactor(), ...(opts.warn ? { warn: opts.warn } : {}) });
+    this.wiring = new RunWiring({ clock: this.clock, limits: this.limits, sink: opened?.sink ?? null, store: this.store, executors, redactor: new Redactor(), ...(opts.warn ? { warn: opts.warn } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
   }
 
   /** On `opts.backend`, else on the backend `opts.db` names (which the runtime then closes). */
@@ -123,6 +123,7 @@ export class Runtime {
       consent: [...new Set([...(config.consent ?? []), ...(opts.consent ?? [])])].sort(),
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
       ...(opts.retryOf ? { retryOf: opts.retryOf } : {}),
+      ...(opts.adopted ? { adopted: opts.adopted } : {}),
       startedBy: opts.startedBy ? starterOf(opts.startedBy) : cliStarter(),
       origin: await startOrigin(
         { ...opts, peopleBound: opts.peopleBound ?? config.auth !== undefined },

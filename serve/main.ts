@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { projectRootOf } from '../compiler/index.js';
-import { envThenConfig, evaluate, loadConfig, oidcClientSecret, type Backend, type OrchConfig } from '../runtime/index.js';
+import { ContextStore, envThenConfig, evaluateOrUnknown, loadConfig, realClock, oidcClientSecret, type Backend, type OrchConfig } from '../runtime/index.js';
 import { banner } from './banner.js';
 import { generateToken } from './http/auth.js';
 import { loadServeProgram } from './load.js';
@@ -13,6 +13,7 @@ import { openRuntimeStarter } from './runtime-starter.js';
 import type { HttpLimits } from './http/app.js';
 import type { PlanIR, TriggerIR } from '../compiler/index.js';
 import { startServer } from './server.js';
+import { signalsOf } from './trigger-engine.js';
 
 /** A failure to start serving, reported by the CLI as one line with this exit code. */
 export class ServeError extends Error {
@@ -106,8 +107,10 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
   let starter;
   let state;
   let people;
+  // §9.4: one context for the triggers and the runs, which read its signals live.
+  const context = new ContextStore({ signals: signalsOf(o.plans), clock: realClock });
   try {
-    starter = await openRuntimeStarter({ backend, plans: o.plans, log, ...(o.local ? { local: true } : {}), ...(o.takeOverAfterMs !== undefined ? { takeOverAfterMs: o.takeOverAfterMs } : {}) });
+    starter = await openRuntimeStarter({ backend, plans: o.plans, log, signal: (n) => context.read(n), ...(o.local ? { local: true } : {}), ...(o.takeOverAfterMs !== undefined ? { takeOverAfterMs: o.takeOverAfterMs } : {}) });
   } catch (e) {
     // An unreachable or unmigrated database: one line, never the password.
     throw new ServeError(`cannot open the journal ${shown}: ${(e as Error).message}`, 2);
@@ -144,7 +147,9 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
       mode: o.mode,
       limits: o.limits,
       starter,
-      evaluate: (expr, scope) => evaluate(expr, { vars: { event: scope.event ?? null, context: scope.context } }),
+      context,
+      // Kleene's third value stays: a condition over an unknown signal is neither true nor false (§9.4).
+      evaluate: (expr, scope) => evaluateOrUnknown(expr, { vars: { event: scope.event ?? null, context: scope.context }, ...(scope.signal ? { signal: scope.signal } : {}) }),
       state,
       token,
       people,

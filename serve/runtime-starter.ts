@@ -6,7 +6,7 @@
 import { diffPlans, irHash, preview, type PlanIR } from '../compiler/index.js';
 import { clusterTiming, Runtime, RunDetached, RuntimeUsageError, type ActiveRun, type Backend } from '../runtime/index.js';
 import { journalView, planOfRun } from './journal-view.js';
-import type { RunEvent } from '../runtime/index.js';
+import type { RunEvent, SignalRead } from '../runtime/index.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
 
@@ -19,11 +19,13 @@ export interface RuntimeStarterOptions {
   readonly local?: boolean;
   /** On Postgres, a run is taken over once its owner's heartbeat is this old (default 10 s). */
   readonly takeOverAfterMs?: number;
+  /** §9.4: the context store's signals, which runs read live (a stale signal is unknown at once). */
+  readonly signal?: (name: string) => SignalRead;
 }
 
 export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunStarter> {
   // A server waits for approvals in memory rather than suspending the run.
-  const rt = await Runtime.open({ backend: o.backend, suspendOnApproval: false, placement: o.local || !o.backend.capabilities.workers ? 'local' : 'auto', warn: o.log });
+  const rt = await Runtime.open({ backend: o.backend, suspendOnApproval: false, placement: o.local || !o.backend.capabilities.workers ? 'local' : 'auto', warn: o.log, ...(o.signal ? { signal: o.signal } : {}) });
   // SQLite or Postgres alike, through the asynchronous interface.
   const journal = rt.store!;
   const active = new Map<string, ActiveRun>();

@@ -21,7 +21,7 @@ import { createMetrics } from './metrics.js';
 import type { RunStarter } from './run-starter.js';
 import { TriggerEngine, type EngineOptions } from './trigger-engine.js';
 
-export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' | 'starter' | 'evaluate' | 'state'> {
+export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' | 'starter' | 'evaluate' | 'state' | 'context'> {
   /** The bootstrap token (`ORCH_TOKEN`): admin without `auth`, refused with it unless `auth.bootstrap_token`. */
   readonly token: string;
   /** People, roles and sign-in (LANGUAGE.md §8.8); undefined: the bootstrap token is the only identity. */
@@ -114,6 +114,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
     evaluate: opts.evaluate,
     checkInput: createInputValidator(),
     state: opts.state,
+    ...(opts.context ? { context: opts.context } : {}),
     log,
     onOutcome: (t, r) => metrics.outcome(t, r),
     onCatchUp: (t) => metrics.catchUp(t),
@@ -168,6 +169,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       (closing ??= (async () => {
         phase = 'the runs in flight';
         engine.deactivate();
+        engine.store.close();
         streams.closeAll();
         const stopped = app.close();
         app.server.closeIdleConnections();

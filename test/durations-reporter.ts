@@ -7,8 +7,12 @@
  * With ORCH_TEST_DURATIONS=<file> set (`.ci/run` sets it for every line) the list is written
  * there as JSON, slowest first; with ORCH_TEST_SLOWEST=<n> the n slowest are printed when the run
  * ends. `node test/slowest.mjs <file> [n]` prints them from the JSON later.
+ *
+ * With ORCH_TEST_SYSTEM_STARTED=<file>, it creates that file when the first file of the `system`
+ * project starts: `.ci/run` starts its lanes then, beside the system files (one at a time), and
+ * not beside the build, lint and unit files, which use every core.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import type { Reporter, TestModule } from 'vitest/node';
 
@@ -41,6 +45,8 @@ export default class DurationsReporter implements Reporter {
 
   onTestModuleStart(module: TestModule): void {
     this.started.set(module.moduleId, Date.now());
+    const mark = process.env.ORCH_TEST_SYSTEM_STARTED;
+    if (mark && module.project.name === 'system' && !existsSync(mark)) writeFileSync(mark, `${Date.now()}\n`);
   }
 
   onTestModuleEnd(module: TestModule): void {

@@ -21,6 +21,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ['run'], load: async () => (await import('./run.js')).registerRun },
   { names: ['resume'], load: async () => (await import('./resume.js')).registerResume },
   { names: ['retry'], load: async () => (await import('./retry.js')).registerRetry },
+  { names: ['fork'], load: async () => (await import('./fork.js')).registerFork },
   { names: ['pause'], load: async () => (await import('./pause.js')).registerPause },
   { names: ['cancel'], load: async () => (await import('./cancel.js')).registerCancel },
   { names: ['signal'], load: async () => (await import('./signal.js')).registerSignal },

@@ -113,7 +113,7 @@ export function registerWorker(program: Command): void {
       }
       for (const w of rows)
         process.stdout.write(
-          `${w.id}  ${w.state}  slots ${w.running}/${w.slots}  resources ${w.resources.length ? w.resources.join(',') : '-'}  heartbeat ${(w.heartbeatAgeMs / 1000).toFixed(1)}s ago\n`,
+          `${w.id}  ${w.state}${w.unreachable ? ' (unreachable)' : ''}  slots ${w.running}/${w.slots}  resources ${w.resources.length ? w.resources.join(',') : '-'}  heartbeat ${(w.heartbeatAgeMs / 1000).toFixed(1)}s ago\n`,
         );
     }));
 }

@@ -48,7 +48,7 @@ describe('orch test', () => {
     const r = await runCli(['test', 'examples/movie_night'], REPO_ROOT);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('✓ picks the film the recommender suggests and starts it (examples/movie_night/movie_night.test.orch:5');
-    expect(r.stdout).toContain('3 passed');
+    expect(r.stdout).toContain('6 passed');
     expect(r.code).toBe(0);
   });
 

@@ -38,6 +38,7 @@ export function emitIR(f: PlanFacts): void {
     source_file: resolve(file),
     input: toJsonSchema(cp.inputTy, true, literalDefaults(plan)),
     context: toJsonSchema(cx.contextTy, false),
+    ...(Object.keys(cx.contextSignals).length > 0 ? { context_signals: cx.contextSignals } : {}),
     policy: f.policy,
     priority: ({ critical: 0, high: 1, normal: 2, low: 3, info: 4 } as const)[plan.priority ?? 'normal'],
     deadline_ms: ms(plan.deadline),

@@ -141,7 +141,8 @@ export function exprLabel(e: Expr, env: LabelEnv): Label {
 
 function callLabel(e: Extract<Expr, { kind: 'CallExpr' }>, env: LabelEnv): Label {
   const name = e.callee.name;
-  if (name === 'secret') return BOTTOM; // a credential, not data (as the data classes say)
+  // A credential is not data; known()/age() tell when a signal reported, not what it said.
+  if (name === 'secret' || name === 'known' || name === 'age') return BOTTOM;
   let l = BOTTOM;
   for (const a of e.args) l = join(l, exprLabel(a, env));
   if (name === 'len') return l.untrusted ? { cls: 'public', clsPath: null, untrusted: l.untrusted } : BOTTOM;

@@ -10,7 +10,7 @@ import { T, formatTy, isLoose, isStringy, listOf, maxClass, stripOptional, unitO
 import { NO_DATA, NO_IR, type ExprChecking, type ExprResult } from './expr-env.js';
 import { sameUnit } from './operators.js';
 
-export const BUILTINS = new Set<string>(['len', 'contains', 'lower', 'upper', 'min', 'max', 'sum', 'round', 'now', 'format', 'split', 'lines']);
+export const BUILTINS = new Set<string>(['len', 'contains', 'lower', 'upper', 'min', 'max', 'sum', 'round', 'now', 'format', 'split', 'lines', 'known', 'age']);
 
 export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly Expr[], range: Range, guarded: boolean): ExprResult {
   const name = callee.name;
@@ -24,6 +24,7 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
     return { ty: T.secret, data: NO_DATA, ir: { op: 'secret', name: (a.parts as string[]).join('') } };
   }
   if (name === 'endorse' || name === 'declassify') return relabelCall(c, name, args, range, guarded);
+  if (name === 'known' || name === 'age') return signalStateCall(c, name, args, range);
   const rs = args.map((a) => c.check(a, guarded));
   const ir: ExprIR = { op: 'call', fn: name as BuiltinFn, args: rs.map((r) => r.ir) };
   let data: DataClass = rs.reduce<DataClass>((c, r) => maxClass(c, r.data), NO_DATA);
@@ -108,4 +109,21 @@ function relabelCall(c: ExprChecking, name: string, args: readonly Expr[], range
   }
   const r = c.check(args[0]!, guarded);
   return name === 'declassify' && r.data !== 'public' ? { ...r, data: 'internal' } : r;
+}
+
+/**
+ * §9.4: `known(context.X)` (bool) and `age(context.X)` (duration) read a signal's state, so their
+ * argument must name a context signal. They tell when a sensor last reported, not what it said:
+ * the result carries no data class of the signal's.
+ */
+function signalStateCall(c: ExprChecking, name: 'known' | 'age', args: readonly Expr[], range: Range): ExprResult {
+  const a = args[0];
+  const ty = name === 'known' ? T.bool : T.duration;
+  if (args.length !== 1 || !a || a.kind !== 'MemberExpr' || a.object.kind !== 'NameExpr' || a.object.name !== 'context') {
+    for (const x of args) c.check(x, true);
+    c.error('E0201', `${name}() takes one context signal: ${name}(context.X)`, range);
+    return { ty, data: NO_DATA, ir: NO_IR };
+  }
+  const r = c.check(a, true);
+  return { ty, data: NO_DATA, ir: { op: 'call', fn: name, args: [r.ir] } };
 }

@@ -74,7 +74,19 @@ export type BinaryOpIR =
   | '+' | '-' | '*' | '/' | '%';
 
 export type BuiltinFn =
-  | 'len' | 'contains' | 'lower' | 'upper' | 'min' | 'max' | 'sum' | 'round' | 'now' | 'format' | 'split' | 'lines';
+  | 'len' | 'contains' | 'lower' | 'upper' | 'min' | 'max' | 'sum' | 'round' | 'now' | 'format' | 'split' | 'lines'
+  /** §9.4: `known(context.X)` and `age(context.X)` read a signal's state, not its value. */
+  | 'known' | 'age';
+
+/** §9.4: one context signal as the runtime keeps it. */
+export interface ContextSignalIR {
+  /** How long a set value stays fresh; null: it never goes stale. */
+  readonly max_age_ms: number | null;
+  /** A derived signal's expression over other signals; null for a signal that is set. */
+  readonly derived: ExprIR | null;
+  /** How long a derived `true` is kept after the expression turns false. */
+  readonly hold_ms: number | null;
+}
 
 /**
  * What an `{op:'step'}` evaluates to. `output` of a `for each` step read outside its block is
@@ -401,6 +413,8 @@ export interface PlanIR {
   readonly source_file: string;
   readonly input: JsonSchema;
   readonly context: JsonSchema;
+  /** §9.4: every declared context signal's freshness, derivation and hold, by name. */
+  readonly context_signals?: { readonly [name: string]: ContextSignalIR };
   readonly policy: PolicyIR | null;
   readonly priority: number;
   readonly deadline_ms: number | null;

@@ -8,7 +8,7 @@
 import type { Ident, QualifiedName, Range, TestDecl } from '../../language/index.js';
 import { diagnostic, type Diagnostic, type DiagnosticCode } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
-import { durationMs, type RootInfo } from '../check/expr.js';
+import { durationMs, type ExprEnv, type RootInfo } from '../check/expr.js';
 import type { CheckedPlan } from '../check/checked-plan.js';
 import type { PlanIR } from '../ir/types.js';
 import type { LoadedModule } from '../load.js';
@@ -21,6 +21,7 @@ import { configPeople, DEFAULT_STARTER, personOf, textOf } from './people.js';
 import { boundaryOf, isApprovalCapability, planFacts, type FactsContext, type PlanFacts } from './plan-facts.js';
 import type { CompiledTest, DecisionIR, SignalIR } from './types.js';
 import { checkValue } from './values.js';
+import { partsOf, type TestUnderCheck } from './test-under-check.js';
 
 export interface TestsContext extends FactsContext {
   readonly modules: readonly LoadedModule[];
@@ -57,7 +58,7 @@ export function testedPlanNames(modules: readonly LoadedModule[]): ReadonlySet<s
 }
 
 /** One test being checked: its file, its plan's facts, and the stale names a captured test has. */
-export class TestChecker {
+export class TestChecker implements TestUnderCheck {
   readonly file: string;
   readonly stale: string[] = [];
   private readonly diagsBefore: number;
@@ -122,7 +123,7 @@ export class TestChecker {
   }
 
   /** An environment for values that read nothing (input, context, signals): literals and built-ins. */
-  valueEnv(roots: ReadonlyMap<string, RootInfo> = new Map()) {
+  valueEnv(roots: ReadonlyMap<string, RootInfo> = new Map()): ExprEnv {
     return { file: this.file, model: this.cx.model, diags: this.diags, roots };
   }
 
@@ -224,10 +225,6 @@ export class TestChecker {
     for (let i = this.diagsBefore; i < this.diags.length; i++) if (this.diags[i]!.severity === 'error') n++;
     return n;
   }
-}
-
-export function partsOf(q: QualifiedName): string {
-  return q.parts.map((p) => p.name).join('.');
 }
 
 /** The same diagnostic under another code (its severity follows the code). */

@@ -9,14 +9,14 @@ import { diagnostic, printExpr, type Diagnostic } from '../../language/index.js'
 import { checkExpr, stepViewTy, type ExprEnv, type ExprResult, type RootInfo, type StepRefInfo } from '../check/expr.js';
 import { RUN_TY } from '../check/invariants.js';
 import { assignable, field, formatTy, listOf, record, T, type Ty } from '../types/ty.js';
-import type { TestChecker } from './check-tests.js';
+import type { TestUnderCheck } from './test-under-check.js';
 import type { PlanFacts } from './plan-facts.js';
 import type { ExpectIR } from './types.js';
 
 /** `run` in a test: the run's actuals and, once it ended, its output. */
 const TEST_RUN_TY: Ty = record([...(RUN_TY as Ty & { k: 'record' }).fields.values(), field('output', T.any)]);
 
-export function checkExpects(t: TestChecker, facts: PlanFacts): ExpectIR[] {
+export function checkExpects(t: TestUnderCheck, facts: PlanFacts): ExpectIR[] {
   const env = expectEnv(t, facts);
   const out: ExpectIR[] = [];
   for (const e of t.test.expects) {
@@ -30,13 +30,13 @@ export function checkExpects(t: TestChecker, facts: PlanFacts): ExpectIR[] {
 }
 
 /** An unknown name in an expect names no step of the plan: the test's own code for it. */
-function report(t: TestChecker, facts: PlanFacts, d: Diagnostic): void {
+function report(t: TestUnderCheck, facts: PlanFacts, d: Diagnostic): void {
   const name = d.code === 'E0101' ? /^unknown name "([^"]+)"/.exec(d.message)?.[1] : undefined;
   if (name === undefined) return void t.diags.push(d);
   t.missing(name, `plan ${facts.plan.entry.node.name.name} has no step "${name}"`, facts.steps.keys(), d.range);
 }
 
-function expectEnv(t: TestChecker, facts: PlanFacts): ExprEnv {
+function expectEnv(t: TestUnderCheck, facts: PlanFacts): ExprEnv {
   const cp = facts.plan;
   const steps = new Map<string, StepRefInfo>(
     cp.steps.map((s) => [s.id, { id: s.id, symbol: s.symbol.id, outputTy: s.outputTy, group: s.forEach?.group, eachPath: s.eachPath }]),
@@ -68,7 +68,7 @@ function expectEnv(t: TestChecker, facts: PlanFacts): ExprEnv {
 }
 
 /** `calls(CAP)`: a list of CAP's inputs; CAP is a capability the plan can call, as the file names it. */
-function callsOf(t: TestChecker, facts: PlanFacts, args: readonly Expr[], range: Range): ExprResult {
+function callsOf(t: TestUnderCheck, facts: PlanFacts, args: readonly Expr[], range: Range): ExprResult {
   const name = args.length === 1 ? qualifiedName(args[0]!) : undefined;
   if (!name) {
     t.diags.push(diagnostic('E0201', 'calls() takes one capability name: calls(charge), calls(refunds.charge)', t.file, range));

@@ -9,13 +9,13 @@ import { diagnostic } from '../../language/index.js';
 import type { RootInfo } from '../check/expr.js';
 import { checkExpr, durationMs } from '../check/expr.js';
 import { assignable, formatTy, T } from '../types/ty.js';
-import { partsOf, type TestChecker } from './check-tests.js';
+import { partsOf, type TestUnderCheck } from './test-under-check.js';
 import { textOf } from './people.js';
 import { isApprovalCapability, type PlanFacts } from './plan-facts.js';
 import type { MockAnswer, MockIR } from './types.js';
 import { checkValue } from './values.js';
 
-export function checkMocks(t: TestChecker, facts: PlanFacts): MockIR[] {
+export function checkMocks(t: TestUnderCheck, facts: PlanFacts): MockIR[] {
   const out: MockIR[] = [];
   for (const m of t.test.mocks) {
     const mock = checkMock(t, m, facts);
@@ -24,7 +24,7 @@ export function checkMocks(t: TestChecker, facts: PlanFacts): MockIR[] {
   return out;
 }
 
-function checkMock(t: TestChecker, m: MockDecl, facts: PlanFacts): MockIR | undefined {
+function checkMock(t: TestUnderCheck, m: MockDecl, facts: PlanFacts): MockIR | undefined {
   const cap = t.capability(m.capability, facts);
   if (!cap) return undefined;
   const written = partsOf(m.capability);
@@ -60,7 +60,7 @@ function checkMock(t: TestChecker, m: MockDecl, facts: PlanFacts): MockIR | unde
 }
 
 /** `times N`: a whole number of failing calls, at least one. */
-function failTimes(t: TestChecker, n: { readonly value: number; readonly integer: boolean; readonly range: MockDecl['range'] }): number {
+function failTimes(t: TestUnderCheck, n: { readonly value: number; readonly integer: boolean; readonly range: MockDecl['range'] }): number {
   if (!n.integer || n.value < 1) {
     t.diags.push(diagnostic('E0201', `times needs a whole number of calls of at least 1, not ${n.value}`, t.file, n.range));
     return 1;
@@ -71,7 +71,7 @@ function failTimes(t: TestChecker, n: { readonly value: number; readonly integer
 const USAGE_FIELDS = ['input_tokens', 'output_tokens', 'model'];
 
 /** `usage { input_tokens: 900, output_tokens: 120 [, model: "gpt-4o-mini"] }`: literals, as §8.1 records them. */
-function usageOf(t: TestChecker, u: RecordLit): NonNullable<MockIR['usage']> {
+function usageOf(t: TestUnderCheck, u: RecordLit): NonNullable<MockIR['usage']> {
   const out = { input_tokens: 0, output_tokens: 0, model: null as string | null };
   for (const f of u.fields) {
     const name = f.key.name;

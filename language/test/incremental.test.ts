@@ -10,7 +10,7 @@ import { reparse, type ParsedText } from '../incremental.js';
 import { parse } from '../index.js';
 import { issuedPositions } from '../source.js';
 
-const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 300;
+const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 120;
 const FILE = '/work/plan.orch';
 
 const examplesDir = new URL('../../examples/', import.meta.url).pathname;

@@ -10,7 +10,7 @@
  * against it; a mismatch fails the attempt with the path of the first mismatch, and the next
  * attempt's prompt says what was wrong (prompt.ts). `output { text: string }` takes the plain answer.
  */
-import type { CapabilityIR, LlmIR, ResourceIR } from '../../compiler/index.js';
+import type { CapabilityIR, LlmIR } from '../../compiler/index.js';
 import { describeValueErrors, validateValue } from '../../compiler/index.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../executor/json-output.js';
 import { Redactor } from '../redact.js';
@@ -18,6 +18,7 @@ import type { AttemptHandle, AttemptOutcome, AttemptRequest, AttemptUsage, Commi
 import { isRefusal, refusalOwner, transportReason } from '../transport-error.js';
 import type { ModelClient } from './client.js';
 import { priceOf, type EndpointConfig, type ModelsConfig } from './config.js';
+import { compiledTier, configuredTier, endpointOf, tierRefusal } from './endpoint-tier.js';
 import { ANSWER_REJECTED, modelOf, renderPrompt } from './prompt.js';
 
 export interface ModelSetup {
@@ -31,6 +32,8 @@ export interface ModelSetup {
    * a secret and is never sent. The attempt's own `secrets` are checked too.
    */
   readonly redact?: (text: string) => string;
+  /** Whose config `models` is, in a refusal's words (default "this process's orch.config"). */
+  readonly configName?: string;
 }
 
 /** Whether the built-in model handler answers this capability. */
@@ -88,7 +91,7 @@ export class ModelExecutor implements Executor {
   }
 
   private async call(req: AttemptRequest, cap: CapabilityIR & { readonly llm: LlmIR }, signal: AbortSignal): Promise<AttemptOutcome> {
-    const target = this.target(cap, req.resource);
+    const target = this.target(cap, req);
     // Configuration another attempt would find the same (§9.1): permanent, nothing was sent.
     if (!target.ok) return { ok: false, error: target.error, cost: 0, final: 'config', ...(target.owner ? { owner: target.owner } : {}) };
     const { endpoint, model } = target;
@@ -135,13 +138,14 @@ export class ModelExecutor implements Executor {
 
   private target(
     cap: CapabilityIR & { readonly llm: LlmIR },
-    resource: ResourceIR | null,
+    req: AttemptRequest,
   ): { ok: true; endpoint: EndpointConfig; model: string } | { ok: false; error: string; owner?: FailureOwner } {
+    const resource = req.resource;
     const eps = this.setup.models.endpoints;
     if (eps.length === 0)
       return { ok: false, error: `no model endpoint is configured for ${cap.name}: add "endpoints" to orch.config.json (docs/language.md, "Models")` };
     // The compiler decided it (§9.1): the resource's endpoint, else the capability's — never a default.
-    const name = resource?.endpoint ?? cap.llm.endpoint ?? undefined;
+    const name = endpointOf(cap, resource);
     if (name === undefined)
       return { ok: false, error: `${cap.name}: no model endpoint is decided for it${resource ? ` on resource ${resource.name}` : ''} — give the capability or its resource an endpoint and compile again (E0801; a plan compiled before v0.4 sent it to the config's first endpoint)` };
     const endpoint = eps.find((e) => e.name === name);
@@ -149,6 +153,9 @@ export class ModelExecutor implements Executor {
       const of = resource?.endpoint !== undefined ? `resource ${resource.name}` : `capability ${cap.name}`;
       return { ok: false, error: `endpoint "${name}" of ${of} is not defined in orch.config.json "endpoints"`, ...(resource?.endpoint !== undefined ? { owner: 'resource' as const } : {}) };
     }
+    const owner = resource?.endpoint === name ? { owner: 'resource' as const } : {};
+    const refused = tierRefusal(name, compiledTier(req, name), configuredTier(endpoint), this.setup.configName ?? "this process's orch.config");
+    if (refused !== null) return { ok: false, error: refused, ...owner };
     const model = modelOf(cap, resource);
     if (model === null) return { ok: false, error: `no model for ${cap.name}: give the capability or its resource a model` };
     return { ok: true, endpoint, model };

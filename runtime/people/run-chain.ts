@@ -8,16 +8,8 @@
  * survives `orch runs prune` of the older runs. A run that journaled its chain is not walked
  * past: its list already holds everyone behind it.
  */
-import { starterOf, samePerson, type Identity, type PersonRef, type Starter } from './identity.js';
-
-/** What a run's `plan_created` says about where it came from (the fields this module reads). */
-export interface RunOrigin {
-  readonly started_by?: Starter;
-  readonly caused_by?: Starter;
-  readonly chained_from?: string;
-  readonly people_bound?: boolean;
-  readonly chain_people?: readonly Starter[];
-}
+import { starterOf, type Identity, type Starter } from './identity.js';
+import { chainOf, distinctPeople, type RunOrigin } from '../scheduler/core/run-origin.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const runId = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
@@ -41,18 +33,6 @@ export function linkedRuns(data: Readonly<Record<string, unknown>>): string[] {
     if (id !== null && !out.includes(id)) out.push(id);
   }
   return out;
-}
-
-/** `people` without repeats (the same subject and issuer once, first kept). */
-export function distinctPeople<P extends PersonRef>(people: readonly P[]): P[] {
-  const out: P[] = [];
-  for (const p of people) if (!out.some((q) => samePerson(p, q))) out.push(p);
-  return out;
-}
-
-/** The people a run's chain holds besides its starter: who caused it, and who is behind it. */
-export function chainOf(origin: RunOrigin): Starter[] {
-  return distinctPeople([...(origin.caused_by ? [origin.caused_by] : []), ...(origin.chain_people ?? [])]);
 }
 
 /** Everyone a run's start names: its starter, who caused it, and the chain it recorded. */
@@ -90,6 +70,7 @@ export interface OriginRequest {
   readonly causedBy?: Identity | Starter | null;
   readonly chainedFrom?: string;
   readonly retryOf?: string;
+  readonly forkedFrom?: { readonly run: string; readonly step: string };
   readonly peopleBound: boolean;
 }
 
@@ -99,10 +80,11 @@ export interface OriginRequest {
  * empty list too, so a later walk stops here). `origin(id)` as for `chainPeople`.
  */
 export async function startOrigin(r: OriginRequest, origin: (runId: string) => Promise<Readonly<Record<string, unknown>> | null>): Promise<Omit<RunOrigin, 'started_by'>> {
-  const links = [r.chainedFrom, r.retryOf].filter((id): id is string => typeof id === 'string' && id !== '');
+  const links = [r.chainedFrom, r.retryOf, r.forkedFrom?.run].filter((id): id is string => typeof id === 'string' && id !== '');
   return {
     ...(r.causedBy ? { caused_by: starterOf(r.causedBy) } : {}),
     ...(r.chainedFrom ? { chained_from: r.chainedFrom } : {}),
+    ...(r.forkedFrom ? { forked_from: r.forkedFrom } : {}),
     people_bound: r.peopleBound,
     ...(links.length > 0 ? { chain_people: await chainPeople(links, origin) } : {}),
   };

@@ -14,8 +14,20 @@
  * may never be renamed or change its type within v2.
  */
 import type { StepStatus } from '../../compiler/index.js';
-import type { AttemptUsage } from './types.js';
 import { AUTH_METHODS, START_METHODS, type RecordedIdentity, type Starter } from '../people/identity.js';
+
+/**
+ * What an attempt reported it used (LANGUAGE.md §8.1): the built-in model handler's tokens, or
+ * what a handler said with `ctx.usage()`. Journaled flat with the attempt's end event.
+ */
+export interface AttemptUsage {
+  readonly input_tokens?: number;
+  readonly output_tokens?: number;
+  readonly model?: string;
+  readonly endpoint?: string;
+  /** The attempt's cost (tokens × price, or reported); also given as the outcome's `cost`. */
+  readonly cost?: number;
+}
 
 /** A JSON Schema fragment (what the published schema holds). */
 export type JsonSchema = { readonly [key: string]: unknown };
@@ -121,6 +133,13 @@ export const EVENTS = {
      * runs are pruned. Absent when the run came from no other run.
      */
     chain_people: opt<readonly Starter[]>(list(STARTER)),
+    /** §9.2: `orch fork` started this run from `run`, re-running `step` and what is downstream of it. */
+    forked_from: opt<{ readonly run: string; readonly step: string }>({
+      type: 'object',
+      properties: { run: STRING, step: STRING },
+      required: ['run', 'step'],
+      additionalProperties: false,
+    }),
   },
   execution_started: { resumed: opt<true>(TRUE) },
   step_queued: {},
@@ -260,6 +279,11 @@ export const EVENTS = {
     approved: req<number>(INTEGER),
     needed: req<number>({ type: 'integer', minimum: 1 }),
   },
+  /**
+   * §9.2: a forked run took this step instance's output from the run it forks (`from_run`)
+   * without calling its handler; `given`: the output is the one `orch fork --output` gave.
+   */
+  step_adopted: { from_run: req<string>(STRING), output: req<unknown>(ANY), given: opt<true>(TRUE) },
 } as const satisfies { readonly [type: string]: Fields };
 
 export type EventType = keyof typeof EVENTS;

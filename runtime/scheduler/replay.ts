@@ -5,7 +5,7 @@
  */
 import { cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts, newRecord, type StepRecord } from './core/fold.js';
 import type { Starter } from '../people/identity.js';
-import type { RunOrigin } from '../people/run-chain.js';
+import type { RunOrigin } from './core/run-origin.js';
 import type { RunEvent } from './types.js';
 
 export type RestoredStep = StepRecord;

@@ -1,8 +1,9 @@
 /** How one run is started or resumed (`Run`'s options): its identity, what it resumes from, and how it reports. */
-import type { CostCeiling } from './core/budget.js';
+import type { Adoption } from './core/run-state.js';
+import type { CostCeiling } from './core/run-state.js';
 import type { LimitsService } from './core/limits.js';
 import type { Starter } from '../people/identity.js';
-import type { RunOrigin } from '../people/run-chain.js';
+import type { RunOrigin } from './core/run-origin.js';
 import type { RestoredRun } from './replay.js';
 import type { ExecutionResult } from './types.js';
 
@@ -49,4 +50,6 @@ export interface RunOptions {
   readonly startedBy?: Starter | null;
   /** §9.1: where else the run came from (journaled in `plan_created`): its cause, its chain, `people_bound`. */
   readonly origin?: Omit<RunOrigin, 'started_by'>;
+  /** §9.2: what a forked run adopts from the run it forks. */
+  readonly adopted?: Adoption;
 }

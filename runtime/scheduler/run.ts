@@ -17,6 +17,7 @@ import { SubplanRuns } from './subplan-runs.js';
 import type { RunOptions } from './run-options.js';
 import type { Identity } from '../people/identity.js';
 import { subplanOrigin } from '../people/run-chain.js';
+import { MODEL_CALLS } from '../models/prompt.js';
 import type {
   AttemptHandle,
   CommitHook,
@@ -83,6 +84,7 @@ export class Run implements RunReader {
       plan,
       {
         secret: deps.secret,
+        signal: deps.signal,
         configSecrets: deps.configSecrets,
         random: deps.random,
         preExecutionHook: deps.hooks?.preExecution !== undefined,
@@ -90,6 +92,7 @@ export class Run implements RunReader {
         subplanCost: (key) => this.subplans.get(key)?.liveCost() ?? 0,
         onEvent: observe ? (event) => observe(event, this) : undefined,
         modelPrices: deps.modelPrices,
+        modelCalls: MODEL_CALLS,
       },
       { ...opts, limits: opts.limits ?? deps.limits?.forRun(plan, opts.runId, () => this.wake()) },
     );

@@ -6,7 +6,8 @@
  */
 import type { CapabilityIR, PlanIR, ResourceIR, StepStatus } from '../../compiler/index.js';
 import type { LimitsProvider } from './core/limits.js';
-import type { RunEvent } from './journal-events.js';
+import type { AttemptUsage, RunEvent } from './journal-events.js';
+import type { SignalRead } from '../evaluate.js';
 import type { Starter } from '../people/identity.js';
 
 /** Opaque timer handle returned by a `Clock`. */
@@ -43,6 +44,11 @@ export interface AttemptRequest {
   readonly traceparent?: string;
   /** Why the previous attempt of this call failed (the model handler tells the model, §8.1). */
   readonly previousError?: string | null;
+  /**
+   * A model call's endpoint tier as compiled (§9.1) where `plan` is not at hand to say it: a
+   * worker's job carries it (runtime/models/endpoint-tier.ts reads the plan otherwise).
+   */
+  readonly endpointTier?: 'local' | 'edge' | 'cloud';
 }
 
 /** A tool the run is about to call for the first time: is the live tool the one the plan was checked against? */
@@ -51,19 +57,6 @@ export interface ToolCheck {
   readonly plan: PlanIR;
   /** The secrets the configuration provides (a server's `env` and `headers` may name them). */
   readonly secrets: { readonly [name: string]: string };
-}
-
-/**
- * What an attempt reported it used (LANGUAGE.md §8.1): the built-in model handler's tokens, or
- * what a handler said with `ctx.usage()`. Journaled flat with the attempt's end event.
- */
-export interface AttemptUsage {
-  readonly input_tokens?: number;
-  readonly output_tokens?: number;
-  readonly model?: string;
-  readonly endpoint?: string;
-  /** The attempt's cost (tokens × price, or reported); also given as the outcome's `cost`. */
-  readonly cost?: number;
 }
 
 /**
@@ -170,7 +163,7 @@ export interface CommitBatch {
   readonly item: unknown;
 }
 
-export type { EventData, EventType, PlanChange, RunEvent, RunEventOf } from './journal-events.js';
+export type { AttemptUsage, EventData, EventType, PlanChange, RunEvent, RunEventOf } from './journal-events.js';
 
 /** `interrupted`: stopped on request (Ctrl-C), to be continued by `orch resume`; not finished. */
 export type RunStatus = 'running' | 'paused' | 'interrupted' | 'completed' | 'failed' | 'cancelled' | 'timeout';
@@ -245,6 +238,8 @@ export interface SchedulerDeps {
   readonly hooks?: PolicyHooks;
   /** Resolves `secret("NAME")`; an unknown name should throw. */
   readonly secret?: (name: string) => string;
+  /** §9.4: the live state of each context signal; without it a run reads its own context. */
+  readonly signal?: (name: string) => SignalRead;
   /** Secrets handed to every handler (from the configuration). */
   readonly configSecrets?: { readonly [name: string]: string };
   /** Replaces secret values in text bound for the journal/logs/results. */

@@ -22,7 +22,7 @@ import {
   triggerParams,
 } from './schemas.js';
 import { MAX_EVENT_TYPE } from './schemas.js';
-import { traceLink, traceUrlTemplate, type Starter } from '../../runtime/index.js';
+import { traceLink, traceUrlTemplate, type SignalState, type Starter } from '../../runtime/index.js';
 import { decider, requestStarter } from './person.js';
 
 export interface ApiDeps {
@@ -86,7 +86,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  app.get('/context', async () => ({ context: engine.currentContext() }));
+  registerContextRoutes(app, engine);
 
   app.get('/triggers', async () => {
     const stats = engine.stats();
@@ -314,4 +314,18 @@ function fired(reply: FastifyReply, r: FireResult): FastifyReply {
     case 'error':
       return reply.code(500).send({ error: r.error ?? 'could not start the run' });
   }
+}
+
+/** `GET /context`: the known signals' values (v0.3's shape); `GET /context/signals` (§9.4): every signal with its state. */
+function registerContextRoutes(app: FastifyInstance, engine: TriggerEngine): void {
+  app.get('/context', async () => ({ context: engine.currentContext() }));
+  app.get('/context/signals', async () => signalsView(engine.store.readAll()));
+}
+
+/** `GET /context/signals`: `{ NAME: { value, set_at, age_ms, source, state } }`, `set_at` as ISO time. */
+export function signalsView(all: { readonly [name: string]: SignalState }): { [name: string]: unknown } {
+  const out: { [name: string]: unknown } = {};
+  for (const [name, s] of Object.entries(all))
+    out[name] = { value: s.value, set_at: s.set_at === null ? null : new Date(s.set_at).toISOString(), age_ms: s.age_ms, source: s.source, state: s.state };
+  return out;
 }

@@ -7,6 +7,7 @@ import { relative } from 'node:path';
 import { codeFrame, LineIndex } from '../../language/index.js';
 import type { TraceEvent } from '../trace.js';
 import type { TestFailure, TestResult } from './run-test.js';
+import type { CoverageReport } from './coverage-report.js';
 
 export interface TextStyle {
   readonly red: (s: string) => string;
@@ -73,10 +74,11 @@ function formatMs(ms: number): string {
   return `${+(ms / 86_400_000).toFixed(2)}d`;
 }
 
-/** `--reporter json`: every result, its failures and timeline. */
-export function jsonReport(results: readonly TestResult[]): string {
+/** `--reporter json`: every result, its failures and timeline; with `--coverage`, the coverage report and what each test covered. */
+export function jsonReport(results: readonly TestResult[], coverage?: CoverageReport): string {
   const failed = results.filter((r) => !r.passed).length;
-  return JSON.stringify({ ok: failed === 0, passed: results.length - failed, failed, tests: results }, null, 2);
+  const tests = coverage ? results : results.map(({ covered: _, ...r }) => r);
+  return JSON.stringify({ ok: failed === 0, passed: results.length - failed, failed, tests, ...(coverage ? { coverage } : {}) }, null, 2);
 }
 
 /** `--reporter junit`: one `<testsuite>` per file, one `<testcase>` per test. */

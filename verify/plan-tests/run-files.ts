@@ -1,25 +1,32 @@
 /**
  * `orch test`'s work (LANGUAGE.md §9.2): finds the `.orch` files with `test` blocks among the
  * files and folders given, compiles each with its tests, and runs them. A file with errors stops
- * everything before a test runs (the CLI's exit 2); the handlers of capabilities no mock answers
- * run in worker threads started only when one is called.
+ * everything before a test runs (the CLI's exit 2); the tests run on the available cores
+ * (`parallel-tests.ts`), the handlers of capabilities no mock answers in worker threads started
+ * only when one is called.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Diagnostic } from '../../language/index.js';
 import { compile, type CompiledTest } from '../../compiler/index.js';
-import { loadConfig, projectRoot, WorkerExecutor, type AttemptHandle, type AttemptOutcome, type AttemptRequest, type Executor } from '../../runtime/index.js';
-import { runPlanTest, type TestResult } from './run-test.js';
+import { loadConfig, projectRoot, type ModelPrice } from '../../runtime/index.js';
+import type { TestResult } from './run-test.js';
+import { runTests } from './parallel-tests.js';
+import { coverageReport, type CoverageReport } from './coverage-report.js';
 
 export class TestUsageError extends Error {}
 
 export type TestRun =
   | { readonly kind: 'errors'; readonly diagnostics: readonly Diagnostic[] }
-  | { readonly kind: 'results'; readonly files: number; readonly results: readonly TestResult[] };
+  | { readonly kind: 'results'; readonly files: number; readonly results: readonly TestResult[]; readonly coverage: CoverageReport; readonly threads: number };
 
 export interface TestFilesOptions {
   /** Only tests whose name contains this text. */
   readonly filter?: string;
+  /** Threads to run the tests on (default: the available cores). */
+  readonly workers?: number;
+  /** Fewest tests worth a pool of threads (default: `MIN_PARALLEL_TESTS`). */
+  readonly minParallel?: number;
 }
 
 /** Folders never searched for tests. */
@@ -39,17 +46,16 @@ export async function runTestFiles(paths: readonly string[], opts: TestFilesOpti
   }
   if (errors.length > 0) return { kind: 'errors', diagnostics: errors };
   const chosen = opts.filter === undefined ? tests : tests.filter((t) => t.name.includes(opts.filter!));
-  const real = new LazyWorkers();
-  const results: TestResult[] = [];
-  try {
-    for (const t of chosen) {
-      const config = await loadConfig(projectRoot(t.plan.base_dir));
-      results.push(await runPlanTest(t, { real, prices: config.models?.prices ?? {} }));
-    }
-  } finally {
-    await real.close();
+  const byRoot = new Map<string, { readonly [model: string]: ModelPrice }>();
+  const prices = [];
+  for (const t of chosen) {
+    const root = projectRoot(t.plan.base_dir);
+    if (!byRoot.has(root)) byRoot.set(root, (await loadConfig(root)).models?.prices ?? {});
+    prices.push(byRoot.get(root)!);
   }
-  return { kind: 'results', files: files.length, results };
+  const { results, threads } = await runTests(chosen, prices, opts);
+  const coverage = coverageReport(chosen.map((t, i) => ({ plan: t.plan, covered: results[i]?.covered ?? [] })));
+  return { kind: 'results', files: files.length, results, coverage, threads };
 }
 
 /** The `.orch` files given, and those under the folders given, that declare a test. */
@@ -68,18 +74,4 @@ export function testFiles(paths: readonly string[]): string[] {
   };
   for (const p of paths) visit(p, true);
   return out;
-}
-
-/** Worker threads for real handlers, started at the first call a mock does not answer. */
-class LazyWorkers implements Executor {
-  private pool: WorkerExecutor | null = null;
-
-  start(request: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
-    this.pool ??= new WorkerExecutor({ workers: 1 });
-    return this.pool.start(request, done, logged);
-  }
-
-  async close(): Promise<void> {
-    await this.pool?.close();
-  }
 }

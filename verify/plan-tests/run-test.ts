@@ -11,6 +11,7 @@ import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
 import { parseInstance, type TraceEvent } from '../trace.js';
 import { MockExecutor } from './mock-executor.js';
+import { OutcomeRecorder } from './coverage.js';
 
 export const TEST_RUN = 'test';
 
@@ -38,6 +39,8 @@ export interface TestResult {
   readonly elapsed_ms: number;
   readonly failures: readonly TestFailure[];
   readonly timeline: readonly TraceEvent[];
+  /** The coverage outcomes the run showed (`step:send:ran`, `when:send:false` …; see coverage.ts). */
+  readonly covered: readonly string[];
 }
 
 export interface RunTestOptions {
@@ -45,13 +48,15 @@ export interface RunTestOptions {
   readonly real: Executor | null;
   /** orch.config `prices` by model: mock `usage` and budget reservations. */
   readonly prices?: { readonly [model: string]: ModelPrice };
+  /** Hears the test run's journal once it ended (`orch test --update` captures from it). */
+  readonly onJournal?: (events: readonly RunEvent[]) => void;
 }
 
 export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Promise<TestResult> {
   const base = { name: test.name, file: test.file, line: test.range.start.line, plan: test.planName };
   if (test.stale.length > 0) {
     const message = `stale: its plan no longer has ${test.stale.join(', ')} (captured from run ${test.origin?.run ?? '?'}); recapture it with orch test --update`;
-    return { ...base, passed: false, run_status: 'not run', elapsed_ms: 0, failures: [{ kind: 'stale', message }], timeline: [] };
+    return { ...base, passed: false, run_status: 'not run', elapsed_ms: 0, failures: [{ kind: 'stale', message }], timeline: [], covered: [] };
   }
   const plan = test.plan;
   const clock = new VirtualClock(0);
@@ -60,6 +65,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const monitor = new CaseMonitor(plan, { invariants: plan.invariants, builtins: new Set() });
   const journal: RunEvent[] = [];
   const always = new AlwaysWatch(test.expects.filter((e) => e.always));
+  const outcomes = new OutcomeRecorder(plan);
   let run: Run | null = null;
   let result: ExecutionResult | null = null;
   const env = (reader: RunReader) => expectEnv(reader, exec, result, clock);
@@ -67,6 +73,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const observe = (event: RunEvent, reader: RunReader): void => {
     if (event.runId !== TEST_RUN) return;
     monitor.observe(event, reader);
+    outcomes.observe(event);
     always.check(reader, env);
     if (event.type === 'step_started' && event.stepId !== null) decide(event.stepId);
   };
@@ -102,6 +109,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
     failures.push({ kind: 'error', message: (err as Error).message ?? String(err) });
   }
   const over = isOver(run);
+  outcomes.finish(run);
   const trace = monitor.finish(run, over, stuck);
   if (stuck !== null) failures.push({ kind: 'stuck', message: stuck });
   if (trace.violation) failures.push({ kind: 'invariant', message: `invariant ${trace.violation.invariant}: ${trace.violation.message}`, ...(trace.violation.state.values ? { values: trace.violation.state.values } : {}) });
@@ -110,7 +118,8 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
     const f = judge(e, env(run));
     if (f) failures.push(f);
   }
-  return { ...base, passed: failures.length === 0, run_status: over ? run.status() : 'stuck', elapsed_ms: run.actuals().elapsed, failures, timeline: trace.trace() };
+  opts.onJournal?.(journal);
+  return { ...base, passed: failures.length === 0, run_status: over ? run.status() : 'stuck', elapsed_ms: run.actuals().elapsed, failures, timeline: trace.trace(), covered: outcomes.keys() };
 }
 
 /**

@@ -338,6 +338,26 @@ plan p { policy cheapest  step a = chat(q: "hi")  output { a: a.output.text } }
     expect(startedOn(limited.events)).toEqual(['first', 'first']);
   });
 
+  it("the run's config giving the endpoint a higher tier than the compiled one refuses it: no request, permanent, on every resource", async () => {
+    const l0 = local.requests.length;
+    const p = planOf(src('local'));
+    expect(p.resources.first!.endpoint_tier).toBe('local');
+    const cfg = config();
+    const higher = { ...cfg, models: { ...cfg.models!, endpoints: cfg.models!.endpoints.map((e) => (e.name === 'local' ? { ...e, tier: 'edge' as const } : e)) } };
+    const active = await rt.start(p, { input: {}, config: higher });
+    const result = await active.result;
+    const events = rt.journal!.load(active.runId);
+    expect(result.status).toBe('failed');
+    expect(local.requests.length).toBe(l0);
+    // The resource's endpoint: the next resource is tried (it names the same endpoint, refused too), never retried.
+    expect(startedOn(events)).toEqual(['first', 'second']);
+    const failed = events.find((e) => e.type === 'step_failed')!.data;
+    expect(failed).toMatchObject({ permanent: true });
+    expect(String(failed.error)).toBe(
+      `model endpoint "local" is tier edge in ${cfg.file} but the plan was compiled for tier local: a step is never sent to a higher tier than the one its guardrails were checked against, so no request was made (give the endpoint "tier": "local" there only if it is one, or compile the plan against this config)`,
+    );
+  });
+
   it('a transport error names the endpoint and how it is reached', async () => {
     const gone = await startModelServer();
     const url = gone.openaiUrl;

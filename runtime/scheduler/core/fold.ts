@@ -5,8 +5,8 @@
  * the interrupted one had reached. Pure.
  */
 import type { StepStatus } from '../../../compiler/index.js';
-import type { RecordedIdentity, Starter } from '../../people/identity.js';
-import type { RunOrigin } from '../../people/run-chain.js';
+import type { RecordedIdentity, Starter } from './identity.js';
+import type { RunOrigin } from './run-origin.js';
 import type { AttemptUsage, RunEvent } from '../types.js';
 
 /** What the journal says about one step instance (`id`, or `id[i]` inside `for each`). */
@@ -139,6 +139,7 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
     case 'step_log':
     case 'attempt_lost':
     case 'approval_decided':
+    case 'step_adopted':
       return;
     default:
       return unknownEvent(e);
@@ -209,6 +210,14 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       s.completionOrder = f.completions++;
       if (e.data.attempt !== undefined) s.attempts = e.data.attempt;
       return;
+    case 'step_adopted':
+      // §9.2: completed in the run this one forks; its handler is not called here.
+      s.status = 'completed';
+      s.inFlight = false;
+      s.output = e.data.output ?? null;
+      s.completedAt = e.ts;
+      s.completionOrder = f.completions++;
+      return;
     case 'step_failed':
       s.cost += e.data.cost_delta ?? 0;
       addUsage(s, e.data.usage);
@@ -278,5 +287,6 @@ export function originFacts(d: Omit<RunOrigin, 'started_by'>): Omit<RunOrigin, '
     ...(d.chained_from !== undefined ? { chained_from: d.chained_from } : {}),
     ...(d.people_bound !== undefined ? { people_bound: d.people_bound } : {}),
     ...(d.chain_people ? { chain_people: d.chain_people } : {}),
+    ...(d.forked_from ? { forked_from: d.forked_from } : {}),
   };
 }

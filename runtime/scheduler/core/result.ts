@@ -1,11 +1,11 @@
 /** What a run shows: step views (as expressions and observers see them) and the execution result. */
-import type { Starter } from '../../people/identity.js';
-import type { ExecutionResult, StepResult, StepUsage } from '../types.js';
 import type { StepRecord } from './fold.js';
-import type { SchedulerCore } from './core.js';
+import type { Starter } from './identity.js';
+import type { RunState } from './run-state.js';
 import { FAILED, TERMINAL } from './state.js';
+import { type ViewState, viewAt } from './views.js';
+import type { ExecutionResult, StepResult, StepUsage } from '../types.js';
 import { round6 } from '../../../compiler/index.js';
-import { viewAt, type ViewState } from './views.js';
 
 export { instView } from './views.js';
 
@@ -17,8 +17,9 @@ export { round6 } from '../../../compiler/index.js';
  * back (`GET /runs/ID`) cannot differ in shape or counting.
  */
 export type ResultState = ViewState &
-  Pick<SchedulerCore, 'logical' | 'runId' | 'runStatus' | 'startedAt' | 'completedAt' | 'totalCost' | 'outputValue' | 'failure' | 'approvalsWaiting'> & {
+  Pick<RunState, 'logical' | 'runId' | 'runStatus' | 'startedAt' | 'completedAt' | 'totalCost' | 'outputValue' | 'failure'> & {
     readonly plan: { readonly plan: string };
+    approvalsWaiting(): readonly string[];
   };
 
 /** The execution result (LANGUAGE.md §6) as of `now`; meaningful once the run ended. `startedBy`: §9.1, shown with it. */

@@ -2,31 +2,31 @@
  * Starting a step instance: guardrails before it, the preExecution policy hook, then the action —
  * an executor attempt, a wait, a `wait until`, an approval or a sub-plan — with its timeout.
  */
-import type { CapabilityIR, ExprIR } from '../../../compiler/index.js';
+import type { CapabilityIR } from '../../../compiler/index.js';
 import { evaluate, truthy } from '../../evaluate.js';
 import { assertViolations, preStepViolations } from '../guardrails.js';
 import type { AttemptRequest } from '../types.js';
+import { approvalRule, refusal, unboundRefusal } from './approvers.js';
 import { budgetClaims, reservationOf, withinBudget } from './budget.js';
-import type { SchedulerCore } from './core.js';
-import { instTerminal } from './decide.js';
-import { env } from './env.js';
-import { stepTimerId, clearStepTimer } from './events.js';
-import { attemptFailed, type FailureKind, succeed } from './failure.js';
-import { abortRun } from './finish.js';
+import { abortRun, instTerminal } from './endings.js';
+import { env, evalArgs } from './env.js';
+import { type FailureKind, attemptFailed, succeed } from './failure.js';
 import { guardStep, recordViolations } from './guards.js';
+import { type Identity, recordOf } from './identity.js';
 import type { ItemSlot, SlotRequest } from './limits.js';
-import { suffixOf } from './scopes.js';
 import { capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, resourceOf } from './resolve.js';
+import { chainOf } from './run-origin.js';
+import type { RunState } from './run-state.js';
+import { suffixOf } from './scopes.js';
 import type { Inst } from './state.js';
-import { approvalRule, refusal, unboundRefusal } from '../../people/approval-rule.js';
-import { chainOf } from '../../people/run-chain.js';
-import { recordOf, type Identity } from '../../people/identity.js';
+import { clearStepTimer, stepTimerId } from './timers.js';
+import { releaseLease } from './lease.js';
 
 /** A step that cannot even be started as written (its arguments, its target): the same every time (§9.1). */
 const PERMANENT: FailureKind = { permanent: true, owner: 'call' };
 const NO_SECRETS: { readonly [name: string]: string } = Object.freeze({});
 
-export function slotRequest(c: SchedulerCore, inst: Inst): SlotRequest {
+export function slotRequest(c: RunState, inst: Inst): SlotRequest {
   const occupies = occupiesSlot(c, inst);
   // One item slot per `for each` around the instance: each block's `parallel` bounds its own items.
   let items: ItemSlot[] | null = null;
@@ -47,7 +47,7 @@ export function slotRequest(c: SchedulerCore, inst: Inst): SlotRequest {
 }
 
 /** The instance holds its slots (`inst.lease`): check guardrails and policy, then launch. */
-export function beginStep(c: SchedulerCore, inst: Inst): void {
+export function beginStep(c: RunState, inst: Inst): void {
   if (!withinBudget(c, inst)) return releaseLease(c, inst);
   if (c.plan.guardrails.length > 0) {
     const e = env(c, inst, inst.logical.step);
@@ -75,7 +75,7 @@ export function beginStep(c: SchedulerCore, inst: Inst): void {
 }
 
 /** The MCP tool the instance is about to call that this run has not checked yet, or null. */
-function uncheckedTool(c: SchedulerCore, inst: Inst): CapabilityIR | null {
+function uncheckedTool(c: RunState, inst: Inst): CapabilityIR | null {
   if (inst.logical.step.action.type !== 'call') return null;
   const cap = capabilityOf(c, inst);
   const key = cap ? mcpToolKey(cap) : null;
@@ -88,7 +88,7 @@ export function mcpToolKey(cap: CapabilityIR): string | null {
 }
 
 /** After the guardrails and the tool check: the preExecution hook, if any, then the launch. */
-export function askPolicy(c: SchedulerCore, inst: Inst): void {
+export function askPolicy(c: RunState, inst: Inst): void {
   if (!c.cfg.preExecutionHook) return launch(c, inst);
   // The step holds its slot while the hook decides; nothing else about it changes meanwhile.
   const token = ++inst.token;
@@ -97,27 +97,14 @@ export function askPolicy(c: SchedulerCore, inst: Inst): void {
   c.command({ type: 'check_policy', key: inst.key, token, info: hookInfo(c, inst, true) });
 }
 
-/** Gives the instance's slots back, with what its attempt actually cost (0 if it never launched). */
-export function releaseLease(c: SchedulerCore, inst: Inst): void {
-  if (inst.lease) c.limits.release(inst.lease, attemptSpent(inst));
-  inst.lease = null;
-  inst.attemptReserved = null;
-}
-
-/** The attempt's actual cost for the shared ledgers: its reservation settled by what it reported. */
-export function attemptSpent(inst: Inst): number {
-  if (inst.attemptReserved === null) return 0;
-  return Math.max(0, inst.attemptReserved + (inst.logical.step.action.type === 'run' ? 0 : inst.costDelta));
-}
-
 /** A blocking guardrail or policy hook stopped the step: it fails and so does the run. */
-export function blockStep(c: SchedulerCore, inst: Inst, message: string): void {
+export function blockStep(c: RunState, inst: Inst, message: string): void {
   c.emit('step_failed', inst.key, { error: message, status: 'failed', final: true, blocked: true });
   instTerminal(c, inst);
   abortRun(c, 'failed', message);
 }
 
-export function launch(c: SchedulerCore, inst: Inst): void {
+export function launch(c: RunState, inst: Inst): void {
   const step = inst.logical.step;
   const cap = capabilityOf(c, inst);
   const res = resourceOf(c, inst);
@@ -234,21 +221,14 @@ export function launch(c: SchedulerCore, inst: Inst): void {
   }
 }
 
-export function evalArgs(c: SchedulerCore, inst: Inst, args: { readonly [k: string]: ExprIR }): { [k: string]: unknown } {
-  const e = env(c, inst, inst.logical.step);
-  const out: { [k: string]: unknown } = {};
-  for (const [k, x] of Object.entries(args)) out[k] = evaluate(x, e);
-  return out;
-}
-
 /** `since`: when a resumed wait originally started, so only the remaining time is waited. */
-function armTimeout(c: SchedulerCore, inst: Inst, token: number, ms: number, what: string, since: number | null = null): void {
+function armTimeout(c: RunState, inst: Inst, token: number, ms: number, what: string, since: number | null = null): void {
   const left = since === null ? ms : since + ms - c.now;
   inst.timer = { kind: 'timeout', token, what, ms };
   c.armTimer(stepTimerId(inst), left);
 }
 
-export function checkUntil(c: SchedulerCore, inst: Inst): void {
+export function checkUntil(c: RunState, inst: Inst): void {
   const action = inst.logical.step.action;
   if (action.type !== 'wait_until' || inst.rec.status !== 'running') return;
   let ok = false;
@@ -277,7 +257,7 @@ function badApprovalArgs(args: { readonly [k: string]: unknown }): string | null
  * Why `identity` may not make `decision` on the waiting approval `inst` (LANGUAGE.md §8.8), or
  * null when it may. A decision without an identity (no people configured) is never refused.
  */
-export function approvalRefusal(c: SchedulerCore, inst: Inst, decision: 'approve' | 'reject', identity: Identity | null): string | null {
+export function approvalRefusal(c: RunState, inst: Inst, decision: 'approve' | 'reject', identity: Identity | null): string | null {
   if (inst.activity.kind !== 'approval') return null;
   if (identity === null) return unboundRefusal(c.facts.origin.people_bound === true, null);
   return refusal(approvalRule(inst.activity.args), identity, decision, { approvedBy: inst.rec.approvedBy, startedBy: c.facts.startedBy, chain: chainOf(c.facts.origin) });
@@ -289,7 +269,7 @@ export function approvalRefusal(c: SchedulerCore, inst: Inst, decision: 'approve
  * step completes once `approvals` distinct people approved, and fails at the first reject.
  * Without one, `by` is a label and the decision decides at once, as before people were known.
  */
-export function decideApproval(c: SchedulerCore, inst: Inst, decision: 'approve' | 'reject', by: string | null, comment: string | null, identity: Identity | null = null): void {
+export function decideApproval(c: RunState, inst: Inst, decision: 'approve' | 'reject', by: string | null, comment: string | null, identity: Identity | null = null): void {
   const args = inst.activity.kind === 'approval' ? inst.activity.args : {};
   // §8.8, §9.1: a decision this person may not make — or one without a person on a run bound to people — changes nothing.
   if (approvalRefusal(c, inst, decision, identity) !== null) return;

@@ -8,9 +8,9 @@
  * unless the run is bound to people (§9.1: it started where an `auth` block is configured); then
  * it is refused.
  */
-import type { StepIR } from '../../compiler/index.js';
-import { evaluate } from '../evaluate.js';
-import { LOCAL_ISSUER, samePerson, type Identity, type PersonRef, type RecordedIdentity } from './identity.js';
+import type { StepIR } from '../../../compiler/index.js';
+import { evaluate } from '../../evaluate.js';
+import { type Identity, LOCAL_ISSUER, type PersonRef, type RecordedIdentity, samePerson } from './identity.js';
 
 /** What an approval step's arguments ask of its deciders. */
 export interface ApprovalRule {

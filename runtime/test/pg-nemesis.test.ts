@@ -1,0 +1,237 @@
+/**
+ * A nemesis over the cluster's links (issue #49): three `orch worker` processes, each reaching
+ * Postgres through a fault proxy of its own (test/support/fault-proxy.ts), run a plan whose steps
+ * share a `concurrency 4` resource, while a seeded schedule partitions a worker (past its death
+ * sentence, or briefly), resets its connections, slows its link, or kills it with SIGKILL and
+ * starts another, or partitions the run's owner (also behind a proxy) past its lease, so that a
+ * worker takes the run over — then heals everything. A checker reads the journal and the handlers' own
+ * records afterwards:
+ * - the run completes, within a bound after the last heal;
+ * - every step completed exactly once in the journal, and the journal's sequence has no gap;
+ * - exactly one attempt per step succeeded; every other execution of a step's handler is
+ *   explained — aborted when its worker lost the database, killed with its worker, or an
+ *   attempt the journal shows as lost;
+ * - the resource's `concurrency 4` held across the partitions (handlers of a worker killed count
+ *   until it died).
+ * CI runs one schedule; ORCH_NEMESIS_SCHEDULES=N runs N, each with a seed of its own, printed when
+ * it fails (ORCH_TEST_SEED=… replays that one).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLUSTER_TIME_SCALE_ENV } from '../cluster/timing.js';
+import { migratedPostgres, type MigratedPostgres } from '../../test/support/postgres.js';
+import { startFaultProxy, type FaultProxy } from '../../test/support/fault-proxy.js';
+import { seededRandom } from '../../test/support/seed.js';
+import { waitUntil } from '../../test/support/wait.js';
+import { BIN, local, orchAsync, projectDir, writePlan } from './helpers.js';
+import { layeredSteps, lit, plan, resource } from './ir-builder.js';
+import { maxOverlap, type Span } from './spans.js';
+
+const SCHEDULES = Math.max(1, Number(process.env.ORCH_NEMESIS_SCHEDULES ?? 1) || 1);
+const WORKERS = 3;
+const LAYERS = 8;
+const WIDTH = 12;
+const STEP_MS = 150;
+const CONCURRENCY = 4;
+const FAULTS = 6;
+/** Every clock of the cluster at 0.4×: beats every 400 ms, a worker dead after 2 s. */
+const FAST = { [CLUSTER_TIME_SCALE_ENV]: '0.4' };
+/** A run is final within this long after the last heal (the death sentence, a sweep, a few steps' worth). */
+const FINAL_WITHIN_MS = 45_000;
+
+const HANDLERS = `
+import { appendFileSync } from 'node:fs';
+const line = (input, ctx, phase) =>
+  appendFileSync(input.log, JSON.stringify({ pid: process.pid, step: ctx.stepId, attempt: ctx.attempt, phase, t: Date.now() }) + '\\n');
+export async function held(input, ctx) {
+  line(input, ctx, 'start');
+  await new Promise((resolve) => {
+    const timer = setTimeout(resolve, input.ms);
+    ctx.signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+  line(input, ctx, ctx.signal?.aborted ? 'aborted' : 'end');
+  return { done: true };
+}
+`;
+
+interface Line {
+  pid: number;
+  step: string;
+  attempt: number;
+  phase: 'start' | 'end' | 'aborted';
+  t: number;
+}
+const readLines = (file: string): Line[] =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Line)
+    : [];
+
+let db: MigratedPostgres;
+const proxies: FaultProxy[] = [];
+const live = new Set<ReturnType<typeof spawn>>();
+
+beforeAll(async () => {
+  db = await migratedPostgres();
+  const url = new URL(db.url);
+  // One per worker, and the last for the run's owner.
+  for (let i = 0; i <= WORKERS; i++) proxies.push(await startFaultProxy({ host: url.hostname, port: Number(url.port) }));
+}, 120_000);
+afterAll(async () => {
+  for (const c of live) c.kill('SIGKILL');
+  await Promise.all(proxies.map((p) => p.close()));
+  await db?.stop();
+});
+
+type Fault = 'partition' | 'blip' | 'reset' | 'slow' | 'kill' | 'owner';
+const FAULT_KINDS: readonly Fault[] = ['partition', 'blip', 'reset', 'slow', 'kill', 'owner'];
+/** A silent owner's run is taken over by a worker after this long (at least the scaled floor). */
+const TAKE_OVER_AFTER = '3s';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHEDULES === 1 ? '' : 's'})`, () => {
+  for (let n = 0; n < SCHEDULES; n++) {
+    it(`schedule ${n + 1}: the run completes, every step once, every extra handler run explained, concurrency ${CONCURRENCY} held`, async () => {
+      const random = seededRandom();
+      const dir = projectDir();
+      writeFileSync(join(dir, 'wh.js'), HANDLERS);
+      const log = join(dir, 'held.log');
+      const cap = local('held', 'held', { handler: { module: './wh.js', export: 'held' }, idempotent: true });
+      const steps = layeredSteps(LAYERS, WIDTH, { capability: 'held', args: { log: lit(log), ms: lit(STEP_MS) } }).map((s) => ({ ...s, resource: 'pool' }));
+      const file = writePlan(dir, plan({ base_dir: '.', capabilities: [cap], resources: [resource('pool', { concurrency: CONCURRENCY })], steps }), `nemesis-${n}.json`);
+      const runId = `nemesis-${n}`;
+      const finalStatus = async (): Promise<string | null> => {
+        const { rows } = await db.client.query<{ status: string }>(`SELECT status FROM orch.runs WHERE id = $1`, [runId]);
+        const status = rows[0]?.status;
+        return status === undefined || status === 'running' || status === 'paused' ? null : status;
+      };
+
+      /** When each worker process died (killed by the nemesis), by pid. */
+      const killedAt = new Map<number, number>();
+      const urlOf = (i: number): string => {
+        const u = new URL(db.url);
+        u.port = String(proxies[i]!.port);
+        return u.toString();
+      };
+      const workers: ReturnType<typeof spawn>[] = [];
+      const start = (i: number): void => {
+        const child = spawn(process.execPath, [BIN, 'worker', '--db', urlOf(i), '--project', dir, '--resources', 'pool', '--slots', '2', '--take-over-after', TAKE_OVER_AFTER], {
+          cwd: dir,
+          env: { ...process.env, NO_COLOR: '1', ...FAST },
+          stdio: ['ignore', 'ignore', 'ignore'],
+        });
+        live.add(child);
+        child.on('exit', () => live.delete(child));
+        workers[i] = child;
+      };
+      for (let i = 0; i < WORKERS; i++) start(i);
+      await waitUntil(
+        async () => (await db.client.query(`SELECT 1 FROM orch.workers WHERE state = 'alive' AND pid = ANY($1)`, [workers.map((w) => w.pid)])).rowCount === WORKERS,
+        'the workers to register',
+        60_000,
+      );
+
+      const run = orchAsync(['run', file, '--db', urlOf(WORKERS), '--remote', '--json', '--run-id', runId], dir, FAST);
+      let ownerCut = false;
+      await waitUntil(() => readLines(log).length > 0, 'the first step to start', 60_000);
+
+      const applied: string[] = [];
+      for (let f = 0; f < FAULTS; f++) {
+        await sleep(300 + Math.floor(random() * 1200));
+        if (run.child.exitCode !== null || (await finalStatus()) !== null) break;
+        const i = Math.floor(random() * WORKERS);
+        let kind = FAULT_KINDS[Math.floor(random() * FAULT_KINDS.length)]!;
+        // The owner is cut once at most: after that a worker owns the run.
+        if (kind === 'owner' && ownerCut) kind = 'reset';
+        const proxy = proxies[i]!;
+        applied.push(kind === 'owner' ? 'owner partition' : `${kind} w${i}`);
+        if (kind === 'owner') {
+          ownerCut = true;
+          proxies[WORKERS]!.cut();
+          await sleep(4500 + Math.floor(random() * 1000));
+          proxies[WORKERS]!.heal();
+        } else if (kind === 'partition' || kind === 'blip') {
+          proxy.cut();
+          await sleep(kind === 'partition' ? 2500 + Math.floor(random() * 1500) : 300 + Math.floor(random() * 700));
+          proxy.heal();
+        } else if (kind === 'reset') proxy.reset();
+        else if (kind === 'slow') {
+          proxy.latency(50 + Math.floor(random() * 150));
+          await sleep(1500);
+          proxy.latency(0);
+        } else {
+          const victim = workers[i]!;
+          killedAt.set(victim.pid!, Date.now());
+          victim.kill('SIGKILL');
+          start(i);
+        }
+      }
+      for (const p of proxies) {
+        p.latency(0);
+        p.heal();
+      }
+      const healedAt = Date.now();
+      const context = `faults: ${applied.join(', ')}`;
+      // Final by the database, whoever owns the run by then (the owner cut off lets it go).
+      await waitUntil(async () => (await finalStatus()) !== null, `the run to be final within ${FINAL_WITHIN_MS} ms of the last heal (${context})`, FINAL_WITHIN_MS, 100);
+      const finalAfterMs = Date.now() - healedAt;
+      expect(await finalStatus(), `${context}`).toBe('completed');
+      if (!ownerCut) {
+        const result = await run.done;
+        expect(result.code, `${context}\n${result.stderr}`).toBe(0);
+      }
+
+      // The journal: every step completed once, no gap in the sequence.
+      const events = (await db.client.query<{ seq: number; type: string; step_id: string | null }>(`SELECT seq, type, step_id FROM orch.events WHERE run_id = $1 ORDER BY seq`, [runId])).rows;
+      expect(events.map((e) => Number(e.seq))).toEqual(events.map((_, k) => k + 1));
+      const completed = events.filter((e) => e.type === 'step_completed').map((e) => e.step_id);
+      expect(completed.length, context).toBe(steps.length);
+      expect(new Set(completed).size).toBe(steps.length);
+
+      // Exactly one succeeded attempt per step.
+      const attempts = (await db.client.query<{ step_key: string; attempt: number; status: string }>(`SELECT step_key, attempt, status FROM orch.attempts WHERE run_id = $1`, [runId])).rows;
+      const succeeded = attempts.filter((a) => a.status === 'succeeded');
+      expect(succeeded.length, context).toBe(steps.length);
+      expect(new Set(succeeded.map((a) => a.step_key)).size).toBe(steps.length);
+
+      // Every execution beyond one per step is explained.
+      const lines = readLines(log);
+      const ends = (s: Line) => lines.find((l) => l.phase !== 'start' && l.pid === s.pid && l.step === s.step && l.attempt === s.attempt && l.t >= s.t);
+      const lostAttempts = new Set(attempts.filter((a) => a.status === 'abandoned').map((a) => `${a.step_key}#${a.attempt}`));
+      let duplicates = 0;
+      const spans: Span[] = [];
+      for (const s of lines.filter((l) => l.phase === 'start')) {
+        const end = ends(s);
+        spans.push({ start: s.t, end: end?.t ?? killedAt.get(s.pid) ?? Number.POSITIVE_INFINITY, who: `${s.step}@${s.pid}` });
+      }
+      // Each step's handler ran once for its succeeded attempt; any other run must be explained:
+      // aborted when its worker lost the database, killed with its worker, or of an attempt the
+      // journal shows as lost (abandoned: its result, had it come, was refused by its fence).
+      for (const step of new Set(lines.map((l) => l.step))) {
+        const runs = lines.filter((l) => l.step === step && l.phase === 'start');
+        duplicates += runs.length - 1;
+        const won = succeeded.find((a) => a.step_key === step)!.attempt;
+        const counted = runs.filter((r) => r.attempt === won && ends(r)?.phase === 'end');
+        expect(counted.length, `${step}: the succeeded attempt's handler ended normally ${counted.length} times (${context})`).toBe(1);
+        for (const r of runs) {
+          if (r === counted[0]) continue;
+          const end = ends(r);
+          const explained = end?.phase === 'aborted' || (end === undefined && killedAt.has(r.pid)) || lostAttempts.has(`${r.step}#${r.attempt}`) || killedAt.has(r.pid);
+          if (!explained)
+            expect.fail(
+              `${step} attempt ${r.attempt} on ${r.pid}: ${end?.phase ?? 'no end'} (${context})\nits handler runs: ${JSON.stringify(lines.filter((l) => l.step === step))}\nits attempts: ${JSON.stringify(attempts.filter((a) => a.step_key === step))}\nkilled: ${JSON.stringify([...killedAt])}`,
+            );
+        }
+      }
+      expect(maxOverlap(spans), context).toBeLessThanOrEqual(CONCURRENCY);
+      process.stdout.write(`nemesis schedule ${n + 1}: ${context}; ${duplicates} extra handler runs over ${steps.length} steps; final ${finalAfterMs} ms after the last heal\n`);
+
+      for (const w of workers) w.kill('SIGTERM');
+      if (run.child.exitCode === null) run.child.kill('SIGTERM');
+    }, 180_000);
+  }
+});
