@@ -68,6 +68,7 @@ export function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[], di
         energy: r.energy?.value ?? 0,
         ...(r.endpoint ? { endpoint: plainText(r.endpoint), endpoint_tier: endpointTierFor(plainText(r.endpoint), m.file) } : {}),
         ...(r.model ? { model: plainText(r.model) } : {}),
+        ...(r.accepts ? { accepts: r.accepts } : {}),
       });
       if (!m.std) checkModelResource(r, m.file, diags);
     }

@@ -42,6 +42,8 @@ export type DiagnosticCode =
   | 'E0802' // MCP server not configured or not locked; a tool the lock file does not list
   | 'W0803' // an endpoint, model price or notify/email channel the project's config does not define
   | 'E0901' // a test names an unknown plan, step, capability or person; a negative virtual time
+  | 'E0902' // an untrusted value reaches a sink that needs trust (§9.3, with the witness path)
+  | 'E0903' // a value reaches a tier, capability, endpoint or channel below its class (§9.3)
   | 'E0905' // a derived-signal cycle; a source mapping to an unknown signal or of the wrong type (§9.4)
   | 'E0906' // a step under test can reach a model, MCP tool, channel or the network with no mock
   | 'W0907' // a stale captured test: it names a step or capability its plan no longer has

@@ -15,6 +15,8 @@ import { checkBudgets } from './budgets.js';
 import { collectBoundResources } from './bound-resources.js';
 import { propagateDataClasses } from './data-classes.js';
 import { orderSteps } from './dag.js';
+import { fieldLabelOf, type FieldLabel } from './flow-labels.js';
+import { analyzeFlows } from './flows.js';
 import { emitIR } from './emit-ir.js';
 import { estimatePlan, estimateSteps } from './estimates.js';
 import { placeSteps } from './placement.js';
@@ -31,6 +33,8 @@ export const PLAN_CHECK_STAGES: readonly Stage<PlanFacts>[] = [
   { name: 'estimates', run: estimatePlan },
   { name: 'budgets', run: checkBudgets },
   { name: 'proofs', run: proveGuardrails },
+  // After proofs: a guardrail may have moved a step off a forbidden resource.
+  { name: 'flows', run: analyzeFlows },
   { name: 'bound-resources', run: collectBoundResources },
 ];
 
@@ -77,7 +81,7 @@ export function assembleContext(f: ProgramFacts, subplan: AssembleContext['subpl
   const byName = f.capabilities.byName();
   return {
     checkOnly: f.checkOnly, diags: f.diags, resources: f.resources, policies: f.policies, guardrails: f.guardrails, money: f.money,
-    topInvariants: f.topInvariants, simulations: f.simulations, contextTy: f.contextRoot.ty, contextSignals: f.contextSignals,
+    topInvariants: f.topInvariants, simulations: f.simulations, contextTy: f.contextRoot.ty, contextSignals: f.contextSignals, flowContext: contextLabels(f),
     capabilityByName: (name) => byName.get(name),
     resourceByName: new Map(f.resources.map((r) => [r.name, r])),
     placements: new Map(),
@@ -110,3 +114,11 @@ function assembleSubplans(f: PlanFacts): void {
   f.subEstimates = subEstimates;
 }
 
+
+/** The labels of every `context` field of the program's modules (§9.3: `@untrusted` context is a source). */
+function contextLabels(f: ProgramFacts): ReadonlyMap<string, FieldLabel> {
+  const out = new Map<string, FieldLabel>();
+  for (const m of f.program.modules)
+    for (const d of m.ast.declarations) if (d.kind === 'ContextDecl') for (const fd of d.fields) out.set(fd.name.name, fieldLabelOf(fd));
+  return out;
+}

@@ -21,7 +21,7 @@ export function emitIR(f: PlanFacts): void {
   const capabilities = capabilitiesOf(f, baseDir);
   const resources: Record<string, ResourceIR> = {};
   for (const r of cx.resources) {
-    const { energy: _energy, ...ir } = r;
+    const { energy: _energy, accepts: _accepts, ...ir } = r;
     resources[r.name] = ir;
   }
   const simulations: Record<string, SimulateIR> = {};

@@ -16,6 +16,7 @@ import type { DeclEntry } from '../scope.js';
 import type { StageTimer } from '../stages.js';
 import type { Ty } from '../types/ty.js';
 import type { TimelineStep } from '../block-estimates.js';
+import type { FieldLabel, PlanFlows } from './flow-labels.js';
 
 /** What a plan's stages read of the program: the same for every plan of a compile. */
 export interface AssembleContext {
@@ -38,6 +39,8 @@ export interface AssembleContext {
    */
   readonly placements: Map<PolicyIR | null, Map<string, Placed>>;
   readonly contextTy: Ty;
+  /** The labels of each `context` field (its `@class`, `@untrusted`): what the flows stage reads of `context.X`. */
+  readonly flowContext: ReadonlyMap<string, FieldLabel>;
   readonly contextSignals: { readonly [name: string]: ContextSignalIR };
   /** The plan a `run` step runs, assembled first (undefined: a sub-plan cycle, reported at `range`). */
   readonly subplan: (e: DeclEntry<'plan'>, range: Range, file: string) => CompiledPlan | undefined;
@@ -127,6 +130,9 @@ export class PlanFacts {
 
   /** bound-resources */
   boundResources: ReadonlySet<string> = NO_RESOURCES;
+
+  /** flows: each step's labels, the plan's endorsements and declassifications (and its findings, reported). */
+  flows: PlanFlows | undefined;
 
   /** emit-ir (compile only) */
   ir: PlanIR | undefined;

@@ -23,6 +23,7 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
     // A secret is a credential, not user data: it does not raise the data class of a step.
     return { ty: T.secret, data: NO_DATA, ir: { op: 'secret', name: (a.parts as string[]).join('') } };
   }
+  if (name === 'endorse' || name === 'declassify') return relabelCall(c, name, args, range, guarded);
   if (name === 'known' || name === 'age') return signalStateCall(c, name, args, range);
   const rs = args.map((a) => c.check(a, guarded));
   const ir: ExprIR = { op: 'call', fn: name as BuiltinFn, args: rs.map((r) => r.ir) };
@@ -94,6 +95,20 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
     }
   }
   return { ty: T.any, data, ir };
+}
+
+/**
+ * `endorse(V, reason: …)` and `declassify(V, to: CLASS, reason: …)` (LANGUAGE.md §9.3): V's
+ * value and type unchanged — the flows stage reads what they do to its labels — so the IR is V's.
+ */
+function relabelCall(c: ExprChecking, name: string, args: readonly Expr[], range: Range, guarded: boolean): ExprResult {
+  if (args.length !== 1) {
+    c.error('E0201', `${name}() takes one value and a reason: ${name}(value, ${name === 'declassify' ? 'to: internal, ' : ''}reason: "…")`, range);
+    for (const a of args) c.check(a, guarded);
+    return { ty: T.unknown, data: NO_DATA, ir: NO_IR };
+  }
+  const r = c.check(args[0]!, guarded);
+  return name === 'declassify' && r.data !== 'public' ? { ...r, data: 'internal' } : r;
 }
 
 /**

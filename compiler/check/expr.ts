@@ -162,7 +162,7 @@ class ExprChecker implements ExprChecking {
       case 'IndexExpr':
         return this.indexWith(e, this.check(e.object, guarded), guarded);
       case 'CallExpr':
-        if (e.named) this.namedArguments(e.callee, e.named, guarded);
+        if (e.named || e.callee.name === 'endorse' || e.callee.name === 'declassify') this.namedArguments(e.callee, e.named ?? [], guarded);
         if (e.callee.name === 'calls' && this.env.calls) return this.env.calls(e.args, e.range);
         return checkBuiltinCall(this, e.callee, e.args, e.range, guarded);
       case 'UnaryExpr': {
@@ -349,7 +349,13 @@ class ExprChecker implements ExprChecking {
       const classWord = callee.name === 'declassify' && a.name.name === 'to' && a.value.kind === 'NameExpr' && (DATA_CLASSES as readonly string[]).includes(a.value.name);
       if (!classWord) this.check(a.value, guarded);
     }
-    if (BUILTINS.has(callee.name) || callee.name === 'secret')
+    if (callee.name === 'endorse' || callee.name === 'declassify') {
+      const allowed = callee.name === 'endorse' ? ['reason'] : ['reason', 'to'];
+      for (const a of named) if (!allowed.includes(a.name.name)) this.error('E0201', `${callee.name}() takes ${allowed.map((n) => `${n}:`).join(' and ')}, not "${a.name.name}:"`, a.range);
+      const reason = named.find((a) => a.name.name === 'reason');
+      if (!reason || reason.value.kind !== 'StringLit') this.error('E0201', `${callee.name}() needs a reason: ${callee.name}(value, reason: "…")`, reason?.range ?? callee.range);
+    }
+    if ((BUILTINS.has(callee.name) || callee.name === 'secret') && named.length > 0)
       this.error('E0201', `${callee.name}() takes no named arguments ("${named[0]!.name.name}:")`, named[0]!.range);
   }
 

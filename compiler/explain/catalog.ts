@@ -8,6 +8,7 @@
  */
 import type { DiagnosticCode } from '../../language/index.js';
 import type { Entry, Explanation } from './entry.js';
+import { FLOWS } from './flows.js';
 import { CONTEXT } from './context.js';
 import { GRAPH_GUARDRAILS } from './graph-guardrails.js';
 import { PLACEMENT_TRIGGERS_MCP } from './placement-triggers-mcp.js';
@@ -16,7 +17,7 @@ import { TESTS } from './tests.js';
 
 export type { Explanation } from './entry.js';
 
-const CATALOG: Record<DiagnosticCode, Entry> = { ...SYNTAX_NAMES_TYPES, ...GRAPH_GUARDRAILS, ...PLACEMENT_TRIGGERS_MCP, ...TESTS, ...CONTEXT };
+const CATALOG: Record<DiagnosticCode, Entry> = { ...SYNTAX_NAMES_TYPES, ...GRAPH_GUARDRAILS, ...PLACEMENT_TRIGGERS_MCP, ...TESTS, ...CONTEXT, ...FLOWS };
 
 export function allExplanations(): readonly Explanation[] {
   return (Object.keys(CATALOG) as DiagnosticCode[]).map((code) => ({ code, ...CATALOG[code] }));

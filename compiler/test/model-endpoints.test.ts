@@ -46,9 +46,11 @@ describe('a model step’s endpoint is decided by the compiler (§9.1)', () => {
   });
 
   it('takes the capability’s endpoint where the resource names none; the step’s tier is the higher one, recorded in the IR and shown by the preview', () => {
-    const entry = project(`${draft('endpoint "cloud"')}resource laptop { kind local_device  provides llm }\n${PLAN}`);
+    // Personal data to a cloud endpoint is §9.3's E0903: a warning in a project on "flows": "warn", so the plan still compiles.
+    const entry = project(`${draft('endpoint "cloud"')}resource laptop { kind local_device  provides llm }\n${PLAN}`, { ...CONFIG, flows: 'warn' });
     const out = compile({ entry, host: diskHost });
     expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(out.diagnostics.filter((d) => d.code === 'E0903').map((d) => [d.severity, d.message.split(':')[0]])).toEqual([['warning', 'personal data reaches model endpoint cloud (cloud) in step d']]);
     const ir = out.plans[0]!;
     expect(validatePlanIR(JSON.parse(JSON.stringify(ir))).ok).toBe(true);
     expect(ir.steps[0]!.binding).toMatchObject({ resource: 'laptop', tier: 'cloud', endpoint: 'cloud', endpoint_tier: 'cloud' });

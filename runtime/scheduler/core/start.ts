@@ -276,7 +276,7 @@ export function decideApproval(c: RunState, inst: Inst, decision: 'approve' | 'r
   if (identity === null) {
     clearStepTimer(c, inst);
     const approver = by ?? (typeof args.approver === 'string' ? args.approver : 'unknown');
-    if (decision === 'approve') succeed(c, inst, { approved: true, approver, approvers: [approver], decision: 'approve', ...(comment !== null ? { comment } : {}) });
+    if (decision === 'approve') succeed(c, inst, { approved: true, approver, approvers: [approver], decision: 'approve', ...(comment !== null ? { comment } : {}), ...subjectOf(args) });
     else attemptFailed(c, inst, `rejected${by ? ` by ${by}` : ''}${comment ? `: ${comment}` : ''}`, false, false);
     return;
   }
@@ -298,5 +298,11 @@ export function decideApproval(c: RunState, inst: Inst, decision: 'approve' | 'r
     approvers: inst.rec.approvedBy.map((p) => p.subject),
     decision: 'approve',
     ...(comment !== null ? { comment } : {}),
+    ...subjectOf(args),
   });
+}
+
+/** §9.3: what the person approved comes back as `output.subject` (the compiler counts it trusted). */
+function subjectOf(args: { readonly [k: string]: unknown }): { subject?: unknown } {
+  return 'subject' in args ? { subject: args.subject } : {};
 }
