@@ -73,6 +73,7 @@ honest: \`declassify(V, to: internal, reason: "…")\`, journaled and listed by 
 
 plan digest {
   input { notes: string @personal }
+
   step s = summarize(text: input.notes)
 }
 `,
@@ -85,6 +86,7 @@ plan digest {
 
 plan digest {
   input { notes: string @personal }
+
   step s = summarize(text: declassify(input.notes, to: internal, reason: "notes of our own team"))
 }
 `,
