@@ -75,7 +75,9 @@ describe('an attempt on a worker', () => {
     const dir = project();
     const attempts = (open = await WorkerAttempts.open({ project: dir, worker: () => 'w1', slots: 1 }));
     const note = join(dir, 'why');
-    const outcome = await attempts.run(job(capability('listens', handler('listens')), { note }, { timeoutMs: 200 }), undefined);
+    // Long enough for the handler's module to load and listen on a starved CI lane (at 200 ms the
+    // timeout could fire before the handler ran, and nothing would ever write the note).
+    const outcome = await attempts.run(job(capability('listens', handler('listens')), { note }, { timeoutMs: 1000 }), undefined);
     expect(outcome).toMatchObject({ ok: false, error: expect.stringMatching(/aborted/) });
     await expect.poll(() => existsSync(note) && readFileSync(note, 'utf8'), { timeout: 10_000 }).toBe('timeout');
   });
