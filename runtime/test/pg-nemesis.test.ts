@@ -17,7 +17,7 @@
  * it fails (ORCH_TEST_SEED=… replays that one).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_TIME_SCALE_ENV } from '../cluster/timing.js';
@@ -27,6 +27,7 @@ import { seededRandom } from '../../test/support/seed.js';
 import { waitUntil } from '../../test/support/wait.js';
 import { BIN, local, orchAsync, projectDir, writePlan } from './helpers.js';
 import { layeredSteps, lit, plan, resource } from './ir-builder.js';
+import { readHeldLines as readLines, type HeldLine as Line } from './held-log.js';
 import { maxOverlap, type Span } from './spans.js';
 
 const SCHEDULES = Math.max(1, Number(process.env.ORCH_NEMESIS_SCHEDULES ?? 1) || 1);
@@ -55,21 +56,6 @@ export async function held(input, ctx) {
   return { done: true };
 }
 `;
-
-interface Line {
-  pid: number;
-  step: string;
-  attempt: number;
-  phase: 'start' | 'end' | 'aborted';
-  t: number;
-}
-const readLines = (file: string): Line[] =>
-  existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Line)
-    : [];
 
 let db: MigratedPostgres;
 const proxies: FaultProxy[] = [];

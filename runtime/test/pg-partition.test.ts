@@ -12,7 +12,7 @@
  * - during the cut, `orch workers` called it unreachable.
  * The cluster's heartbeats are shortened to 400 ms (ORCH_CLUSTER_TIMING); a worker is dead after 5 s.
  */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_TIMING_ENV } from '../cluster/timing.js';
@@ -21,6 +21,7 @@ import { startFaultProxy, type FaultProxy } from '../../test/support/fault-proxy
 import { waitUntil } from '../../test/support/wait.js';
 import { local, orchAsync, projectDir, writePlan } from './helpers.js';
 import { lit, plan, resource, step } from './ir-builder.js';
+import { readHeldLines as readLines } from './held-log.js';
 import { maxOverlap, type Span } from './spans.js';
 
 /**
@@ -44,21 +45,6 @@ export async function held(input, ctx) {
   return { done: true };
 }
 `;
-
-interface Line {
-  pid: number;
-  step: string;
-  attempt: number;
-  phase: 'start' | 'end' | 'aborted';
-  t: number;
-}
-const readLines = (file: string): Line[] =>
-  existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Line)
-    : [];
 
 let db: MigratedPostgres;
 let proxy: FaultProxy;
