@@ -1,7 +1,10 @@
 /**
  * Layer rules. Each layer imports only from the layers below it, and only through their entry
  * (`index.ts`): language → compiler → runtime → verify → serve → lsp → cli. Tests may also use
- * the test helpers of the layers below (their `test/` folders).
+ * the test helpers of the layers below (their `test/` folders). Inside the runtime, the stores of
+ * each backend (`runtime/backend/sqlite|pg|memory/`) are reached only through `runtime/backend/`
+ * (a `Backend`), the scheduler core imports no models, people or backend code, and no module takes
+ * part in an import cycle.
  */
 const LAYERS = ['language', 'compiler', 'runtime', 'verify', 'serve', 'lsp', 'cli'];
 
@@ -25,6 +28,27 @@ module.exports = {
   forbidden: [
     ...upward,
     ...internals,
+    {
+      name: 'backend-stores-outside-the-seam',
+      comment: 'the stores of each backend are reached through runtime/backend/ (a Backend), never directly; tests of a store may',
+      severity: 'error',
+      from: { path: '^', pathNot: ['^runtime/backend/', '/test/'] },
+      to: { path: '^runtime/backend/(sqlite|pg|memory)/' },
+    },
+    {
+      name: 'no-circular',
+      comment: 'no module imports itself through others (a cycle): move what both sides need into a module both import, named for what it is',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'scheduler-core-stays-pure',
+      comment: 'the scheduler core decides from its state alone: it imports no model code, no people code and no backend (it owns interfaces such as ModelCalls instead)',
+      severity: 'error',
+      from: { path: '^runtime/scheduler/core/' },
+      to: { path: '^runtime/(models|people|backend)/' },
+    },
     {
       name: 'test-helpers-outside-tests',
       comment: 'a layer\'s test/ folder is for tests and benches, never for the product',

@@ -38,6 +38,39 @@ export default tseslint.config(
     languageOptions: { globals: globals.browser },
   },
   {
+    // Small modules with one job: a file that grows past 600 lines of code, or a function past
+    // 150, is split where a part has a job a name can say. Tests are exempt; the grammar
+    // (language/parser.ts) is one file by nature, and its rules and the printer's are long cases.
+    files: ['**/*.ts'],
+    ignores: ['**/test/**', '**/*.test.ts'],
+    rules: {
+      'max-lines': ['error', { max: 600, skipBlankLines: true, skipComments: true }],
+      'max-lines-per-function': ['error', { max: 150, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
+    files: ['language/parser.ts'],
+    rules: { 'max-lines': 'off', 'max-lines-per-function': 'off' },
+  },
+  {
+    files: ['language/printer.ts'],
+    rules: { 'max-lines-per-function': 'off' },
+  },
+  // Known debt (issue #48): each file below is over a limit today. Its override holds it at its
+  // present size, so it cannot grow; split it and delete its line here.
+  { files: ['language/printer.ts'], rules: { 'max-lines': ['error', { max: 981, skipBlankLines: true, skipComments: true }] } },
+  { files: ['language/cst-to-ast.ts'], rules: { 'max-lines': ['error', { max: 851, skipBlankLines: true, skipComments: true }] } },
+  { files: ['language/node-builders.ts'], rules: { 'max-lines': ['error', { max: 692, skipBlankLines: true, skipComments: true }] } },
+  ...[
+    ['lsp/server.ts', 297], // startServer: every LSP handler registered in one closure
+    ['lsp/symbol-index/references.ts', 252], // buildFileIndex: one walk with a visitor per node kind
+    ['runtime/cluster/worker.ts', 335], // runWorker: the loop over shared state (issue #48: a state machine)
+    ['serve/runtime-starter.ts', 216], // openRuntimeStarter
+    ['serve/ui/run-view.ts', 195], // runView
+    ['serve/http/api-routes.ts', 183], // registerApi: every route in one function
+    ['cli/mcp/server.ts', 182], // createOrchMcpServer: every MCP tool in one function
+  ].map(([file, max]) => ({ files: [file], rules: { 'max-lines-per-function': ['error', { max, skipBlankLines: true, skipComments: true }] } })),
+  {
     // Tests build deliberately malformed IR and JSON; `any` is how they reach past the types.
     files: ['**/test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

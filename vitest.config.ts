@@ -7,21 +7,30 @@ import { defineConfig } from 'vitest/config';
  * - `unit`: in-process tests — the language, the compiler, the scheduler core, verify, render,
  *   LSP features over in-memory connections. They start no process, no worker thread, no
  *   Postgres, no browser or editor, and wait on no real clock, so several run at once.
+ * - `e2e`: end-to-end runs of the tools — `orch` commands, bundlers, ESLint, pre-commit, the
+ *   language server over stdio — that assert only what they print and write: no lease, no
+ *   deadline, no race with a clock, nothing a loaded machine changes. They run beside the unit
+ *   files, two files at a time, rather than one at a time with the system files: about four
+ *   minutes of CI's one-at-a-time tail (issue #47 item 14).
  * - `system`: everything else — spawned `orch` processes, worker threads, Postgres, HTTP servers,
  *   editors, browsers. They wait on a busy machine, so they run one file at a time, after the
  *   unit files (running two at once was tried: tests that wait on a busy machine failed).
  *
- * A file is `unit` only when it is listed here: a new test file is `system` until someone who
- * knows what it starts moves it, so a test added on another branch is never run in parallel by
- * surprise.
+ * A file is `unit` or `e2e` only when it is listed here: a new test file is `system` until someone
+ * who knows what it starts moves it, so a test added on another branch is never run in parallel
+ * by surprise.
  */
 export const UNIT = [
+  'runtime/test/span-cost.test.ts',
+  'runtime/models/test/endpoint-tier.test.ts',
+  'runtime/test/fork.test.ts',
+  'runtime/test/split-lines.test.ts',
+  'compiler/test/budget-ledger.test.ts',
+  'compiler/test/model-endpoints.test.ts',
   // `!(a|b)` (an extglob): every file of the folder but those, which spawn `orch`.
   'language/test/!(fmt.cli).test.ts',
   'compiler/test/!(cli|hardening).test.ts',
-  // Writes its plans to a temporary folder and checks them in this process; the CLI one spawns.
-  'compiler/test/flow-corpus/flow-corpus.test.ts',
-  'verify/test/!(cli).test.ts',
+  'verify/test/!(cli|plan-tests-capture).test.ts',
 
   'lsp/test/ast-walk.test.ts',
   'lsp/test/completion-context.test.ts',
@@ -32,15 +41,21 @@ export const UNIT = [
   // The scheduler core and the runtime's pure parts (over the simulated executor, in-memory and
   // SQLite journals in this process).
   'runtime/test/scheduler-*.test.ts',
+  'runtime/test/abort-channel.test.ts',
   'runtime/test/async-journal.test.ts',
   'runtime/test/attempt-count.test.ts',
   'runtime/test/auth-config.test.ts',
+  'runtime/test/passwords.test.ts',
   'runtime/test/attempt-lost.test.ts',
   'runtime/test/budget-ledger-property.test.ts',
   'runtime/test/cluster-batching.test.ts',
+  'runtime/test/cluster-heartbeat.test.ts',
   'runtime/test/cluster-timing.test.ts',
   'runtime/test/deep-chains.test.ts',
   'runtime/test/evaluate.test.ts',
+  'runtime/test/context-kleene.test.ts',
+  'runtime/test/context-store.test.ts',
+  'serve/test/context-triggers.test.ts',
   'runtime/test/event-batches.test.ts',
   'runtime/test/fill-defaults.test.ts',
   'runtime/test/ir-blob.test.ts',
@@ -59,11 +74,47 @@ export const UNIT = [
   'runtime/test/sqlite-limits-in-commit.test.ts',
   'runtime/test/upgrade-property.test.ts',
 
+  'serve/test/approvals-inbox.test.ts',
   'serve/test/render.test.ts',
   'serve/test/trigger-engine.test.ts',
   'cli/test/progress.test.ts',
   'cli/test/ci-reports.test.ts',
   'test/fuzz/seeds.test.ts',
+  'bench/test/history.test.ts',
+];
+
+/**
+ * Process tests that tolerate load (see `e2e` above). Before listing a file here, read it: no
+ * `--take-over-after`, lease, heartbeat, SIGSTOP, job or step timeout that a slow machine could
+ * reach, no wall-clock bound, no server whose clients race it.
+ */
+export const E2E = [
+  'examples/test/examples.test.ts',
+  'examples/test/wcp.test.ts',
+  'examples/test/patterns.test.ts',
+  'examples/test/example-tests.test.ts',
+  'test/ci/action.test.ts',
+  'test/ci/pre-commit.test.ts',
+  'test/layers.test.ts',
+  'test/electron-bundle.test.ts',
+  'lsp/test/vsix.test.ts',
+  'lsp/test/examples.test.ts',
+  'cli/test/check-bundle.test.ts',
+  'cli/test/diff-upgrade.test.ts',
+  'cli/test/mcp-serve.test.ts',
+  'cli/test/first-hour-small.test.ts',
+  'cli/test/init.test.ts',
+  'cli/test/draft.test.ts',
+  'cli/test/check.test.ts',
+  'cli/test/operators.test.ts',
+  'cli/test/test-coverage.test.ts',
+  'cli/test/runs-plan.test.ts',
+  'cli/test/test-command.test.ts',
+  'verify/test/cli.test.ts',
+  'compiler/test/cli.test.ts',
+  'compiler/test/hardening.test.ts',
+  'compiler/explain/test/explain.test.ts',
+  'language/test/fmt.cli.test.ts',
 ];
 
 /**
@@ -107,10 +158,22 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'e2e',
+          include: E2E,
+          exclude: IGNORED,
+          // The same group as the unit files (vitest runs a group's projects together, with one
+          // worker count): both cores, before the system files.
+          maxWorkers: Math.max(2, availableParallelism()),
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'system',
           include: ALL,
-          // Every file the unit project takes, and nothing else.
-          exclude: [...IGNORED, ...UNIT],
+          // Every file the unit and e2e projects take, and nothing else.
+          exclude: [...IGNORED, ...UNIT, ...E2E],
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
         },

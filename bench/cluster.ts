@@ -26,21 +26,22 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { PlanIR } from '../compiler/index.js';
-import { migratePostgres, Runtime } from '../runtime/index.js';
+import { openBackend, Runtime } from '../runtime/index.js';
 import { admin, startCluster, stopCluster } from '../test/support/pg-cluster.js';
-import { median, type BenchFigure } from './figure.js';
+import { median, smoke, type BenchFigure } from './figure.js';
 import { layeredPlan } from './runtime.js';
 import { capability, lit, plan, step } from '../runtime/test/ir-builder.js';
 
 const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
-const WORKERS = 3;
+/** Two at least: a step's failover needs a worker besides the one killed. */
+const WORKERS = smoke(3, 2);
 const SLOTS = 4;
-const FAILOVERS = 5;
-const CHAIN = 200;
+const FAILOVERS = smoke(5, 1);
+const CHAIN = smoke(200, 5);
 const NO_CONFIG = { config: { file: null, hooks: {}, secrets: {} } };
 
 const CLIENTS = 4;
-const COMMIT_SECONDS = 3;
+const COMMIT_SECONDS = smoke(3, 0.2);
 
 /** Commits per second of `CLIENTS` connections, each inserting one row per transaction. */
 async function commitRate(url: string): Promise<number> {
@@ -74,7 +75,7 @@ async function commitRate(url: string): Promise<number> {
 }
 
 /** Backends publish their counters when idle, at most this late (PGSTAT_IDLE_INTERVAL, 10 s). */
-const STATS_SETTLE_MS = 11_000;
+const STATS_SETTLE_MS = smoke(11_000, 0);
 
 interface Counters {
   /** pg_stat_database.xact_commit of the database. */
@@ -101,7 +102,7 @@ interface DagFigures {
 }
 
 /** Measured runs of the DAG on each side; the rate is their median. */
-const RUNS = 3;
+const RUNS = smoke(3, 1);
 
 /**
  * Steps per second of the 1,000-step DAG (the median of `RUNS` runs, after a warm-up run of the
@@ -111,7 +112,7 @@ const RUNS = 3;
  * idle background over the same settle taken off.
  */
 async function dagRate(url: string, dir: string, workers: Workers | null, sql: pg.Client): Promise<DagFigures> {
-  const dag = layeredPlan(dir, 10);
+  const dag = layeredPlan(dir, smoke(10, 1));
   const rt = await Runtime.open({ db: url, workers: availableParallelism(), placement: workers ? 'workers' : 'local' });
   const rates: number[] = [];
   let runId = '';
@@ -303,7 +304,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
   try {
     await admin(cluster.port, 'CREATE DATABASE orch_bench');
     const url = `postgres://postgres@127.0.0.1:${cluster.port}/orch_bench`;
-    await migratePostgres(url);
+    await (await openBackend(url)).migrate();
     const commits = await commitRate(url);
     const sql = new pg.Client({ connectionString: url });
     await sql.connect();

@@ -12,8 +12,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { PlanIR } from '../compiler/index.js';
-import { openTriggerState, startServer, type JournalEntry, type RunStarter, type RunView } from '../serve/index.js';
-import type { BenchFigure } from './figure.js';
+import { openBackend } from '../runtime/index.js';
+import { startServer, type JournalEntry, type RunStarter, type RunView } from '../serve/index.js';
+import { smoke, type BenchFigure } from './figure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Compiled to dist/bench/dashboard.js; the repository root is two levels up from there.
@@ -21,7 +22,7 @@ const repo = resolve(here, here.includes(join('dist', 'bench')) ? '../..' : '..'
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'bench-token-0123456789';
 const STEPS = 200;
-const EVENTS = 20_000;
+const EVENTS = smoke(20_000, 500);
 const RUN = 'wide-run';
 
 /** A 200-step plan: 20 layers of 10, each step depending on two of the layer before. */
@@ -111,7 +112,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     triggers: [],
     starter,
     evaluate: () => null,
-    state: openTriggerState(join(mkdtempSync(join(tmpdir(), 'orch-dash-bench-')), 'state.db')),
+    state: await (await openBackend(join(mkdtempSync(join(tmpdir(), 'orch-dash-bench-')), 'state.db'))).triggerState(),
     token: TOKEN,
     host: '127.0.0.1',
     port: 0,
@@ -133,7 +134,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       await page.locator('.live', { hasText: 'live' }).waitFor();
       // First render: from navigation to 200 laid-out, coloured nodes on screen (best of 3).
       const times: number[] = [];
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < smoke(3, 1); i++) {
         await page.goto(`${server.url}/#/`);
         await page.locator('tr[data-run]').waitFor();
         const t0 = performance.now();

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+
 /** One measured figure, as each `bench/<area>.ts` module reports it. */
 export interface BenchFigure {
   /** e.g. "orch check, 10,000-step plan (wall, incl. Node start-up)" */
@@ -14,8 +16,38 @@ export interface BenchFigure {
 /** Every bench module exports this; `bench/run.ts` runs them in order. */
 export type BenchModule = { readonly bench: () => Promise<readonly BenchFigure[]> };
 
+/**
+ * A thread's CPU time in µs, the main thread's by default (Linux: /proc, in ns where the kernel
+ * keeps schedstat, else in 10 ms clock ticks); NaN elsewhere.
+ */
+export function threadCpuUs(tid: string = String(process.pid)): number {
+  const task = `/proc/self/task/${tid}`;
+  try {
+    return Number(readFileSync(`${task}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    // no schedstat: the stat file's ticks
+  }
+  if (!existsSync(`${task}/stat`)) return NaN;
+  const fields = readFileSync(`${task}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
 /** The middle value (the upper one of an even count): a figure the box's outliers move least. */
 export function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/**
+ * Smoke mode (`npm run bench -- --smoke`, or `ORCH_BENCH_SMOKE=1`; `.ci/run` runs every area so):
+ * each area does its work once at tiny sizes, so that a bench that crashes or hangs fails CI.
+ * Its figures measure nothing and meet no target — run.ts prints no table and writes no results.
+ * An area sizes each amount of work (inputs, rounds, warm-ups, waits) with `smoke(full, tiny)`,
+ * keeping every code path it measures.
+ */
+export const SMOKE = process.env.ORCH_BENCH_SMOKE === '1';
+
+/** `full` when measuring, `tiny` in smoke mode. */
+export function smoke<T>(full: T, tiny: T): T {
+  return SMOKE ? tiny : full;
 }

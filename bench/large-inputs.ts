@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import type { BenchFigure } from './figure.js';
+import { smoke, type BenchFigure } from './figure.js';
 import { layeredSource } from './large.js';
 import { startLspServer } from './lsp-server.js';
 
@@ -66,12 +66,15 @@ export function longCoalesce(n: number): string {
  */
 const ANCHOR = '100,000-step plan (anchor)';
 
+/** Each shape's size (smoke mode: tiny ones, the names kept). */
+const n = (full: number): number => smoke(full, full / 1000);
+
 const SHAPES: readonly { name: string; text: () => string }[] = [
-  { name: ANCHOR, text: () => layeredSource(1000) },
-  { name: '10 MB of small plans', text: () => manySmallPlans(10_000_000) },
-  { name: '100,000 arguments in one call', text: () => manyArguments(100_000) },
-  { name: '100,000 `///` lines', text: () => manyDocLines(100_000) },
-  { name: '100,000-term `??` chain', text: () => longCoalesce(100_000) },
+  { name: ANCHOR, text: () => layeredSource(n(1000)) },
+  { name: '10 MB of small plans', text: () => manySmallPlans(n(10_000_000)) },
+  { name: '100,000 arguments in one call', text: () => manyArguments(n(100_000)) },
+  { name: '100,000 `///` lines', text: () => manyDocLines(n(100_000)) },
+  { name: '100,000-term `??` chain', text: () => longCoalesce(n(100_000)) },
 ];
 
 const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
@@ -159,7 +162,8 @@ export async function bench(): Promise<readonly BenchFigure[]> {
   let anchor: { check: number | null; fmt: number | null; open: number | null } | undefined;
   const only = process.env.ORCH_BENCH_SHAPES?.split(',').map((s) => s.trim()).filter(Boolean);
   try {
-    for (const shape of SHAPES) {
+    // Smoke mode: the anchor and one shape (the ratio's code path too), tiny.
+    for (const shape of smoke(SHAPES, SHAPES.slice(0, 2))) {
       // ORCH_BENCH_SHAPES=anchor,small: only the shapes whose names contain one of these.
       if (only && !only.some((o) => shape.name.toLowerCase().includes(o.toLowerCase()))) continue;
       const text = shape.text();

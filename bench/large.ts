@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openSqlite, SEQ_SPAN } from '../runtime/index.js';
 import { generatePlan } from './check.js';
-import type { BenchFigure } from './figure.js';
+import { smoke, type BenchFigure } from './figure.js';
 
 const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
 const WIDTH = 100;
@@ -129,11 +129,13 @@ async function resumeFigure(dir: string, file: string, steps: number): Promise<n
   const startedBefore = after.counts.get('step_started') ?? 0;
   const t0 = performance.now();
   const resume = spawn(process.execPath, [BIN, 'resume', runId, '--db', db, '--quiet'], { cwd: dir, stdio: 'ignore' });
-  const resumeEnded = new Promise<void>((r) => resume.once('exit', () => r()));
+  let resumed = false;
+  const resumeEnded = new Promise<void>((r) => resume.once('exit', () => ((resumed = true), r())));
   let first = NaN;
   while (Number.isNaN(first)) {
     after.poll();
     if ((after.counts.get('step_started') ?? 0) > startedBefore) first = (performance.now() - t0) / 1000;
+    else if (resumed) throw new Error('orch resume ended without starting a step (the run had ended before it was killed?)');
     else await sleep(20);
   }
   await resumeEnded;
@@ -147,10 +149,10 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
     writeFileSync(join(dir, 'noop.js'), 'export function noop(input) { return { n: input.n % 1000 }; }\n');
     // `orch check`: the check bench's own generator (lanes of 50, conditions, string templates).
-    for (const n of [10_000, 100_000]) {
+    for (const n of smoke([10_000, 100_000], [100])) {
       const f = join(dir, `check${n}.orch`);
       writeFileSync(f, generatePlan(n));
-      const runs = [orch(dir, ['check', f]), orch(dir, ['check', f])];
+      const runs = Array.from({ length: smoke(2, 1) }, () => orch(dir, ['check', f]));
       const best = runs.reduce((a, b) => (b.wall < a.wall ? b : a));
       if (best.code !== 0) throw new Error(`orch check failed: ${best.output}`);
       const label = n.toLocaleString('en-US');
@@ -158,8 +160,8 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       const rss = Math.max(...runs.map((r) => r.rssMb));
       figures.push({ name: `orch check, ${label} steps (peak RSS)`, value: rss, unit: 'MB', target: n === 100_000 ? '≤ 500 MB' : '', met: n !== 100_000 || rss <= 500 });
     }
-    // `orch run`, 100,000 steps, journal on.
-    const steps = 100_000;
+    // `orch run`, 100,000 steps, journal on (smoke mode: enough for the kill at half way to land mid-run).
+    const steps = smoke(100_000, 5_000);
     const src = join(dir, 'layers.orch');
     writeFileSync(src, layeredSource(steps / WIDTH));
     const db = join(dir, 'run.db');

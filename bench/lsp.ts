@@ -19,16 +19,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BenchFigure } from './figure.js';
+import { smoke, type BenchFigure } from './figure.js';
 import { startLspServer } from './lsp-server.js';
 
+/** Capabilities of `largeModule(lines)`: cap_0 … cap_(n-1). */
+const capabilityCount = (lines: number): number => Math.max(5, Math.min(80, Math.floor(lines / 60)));
 
-/** A realistic module of about `lines` lines: capabilities, resources, plans of chained steps. */
+/**
+ * A realistic module of about `lines` lines: capabilities, resources, plans of chained steps. Its
+ * handlers are in `handlers.js` beside it (`writeLargeModule`): without that file every
+ * capability is an E0104, and the checks timed are not those of a valid file.
+ */
 export function largeModule(lines: number): string {
   const out: string[] = ['module bench.large', ''];
   out.push('resource edge { kind edge_cluster provides compute concurrency 8 latency 20ms }');
   out.push('resource cloud { kind cloud_region provides compute concurrency 64 cost 0.001usd latency 80ms }', '');
-  const caps = Math.max(5, Math.min(80, Math.floor(lines / 60)));
+  const caps = capabilityCount(lines);
   for (let i = 0; i < caps; i++) {
     out.push(
       `/// Capability number ${i}.`,
@@ -58,8 +64,21 @@ export function largeModule(lines: number): string {
   return `${out.join('\n')}\n`;
 }
 
+/** Writes `large.orch` (`largeModule(lines)`) and its handler module into `dir`; its path and text. */
+export function writeLargeModule(dir: string, lines: number): { file: string; text: string } {
+  const file = join(dir, 'large.orch');
+  const text = largeModule(lines);
+  writeFileSync(file, text);
+  const handlers = Array.from({ length: capabilityCount(lines) }, (_, i) => `export async function cap${i}(input) {\n  return { value: input.value, note: input.label };\n}\n`);
+  writeFileSync(join(dir, 'handlers.js'), handlers.join(''));
+  return { file, text };
+}
+
 /** Timed edits per diagnostics figure (after the JIT warm-up edits). */
-const EDITS = 100;
+const EDITS = smoke(100, 2);
+/** Requests timed per completion and inlay-hint figure, after `WARM` untimed ones. */
+const REQUESTS = smoke(50, 1);
+const WARM = smoke(10, 1);
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -98,15 +117,16 @@ function cpuHog(): { stop(): Promise<void> } {
  */
 async function measure(lines: number, editsOnly = false): Promise<Samples> {
   const dir = mkdtempSync(join(tmpdir(), 'orch-bench-lsp-'));
-  const file = join(dir, 'large.orch');
-  const text = largeModule(lines);
-  writeFileSync(file, text);
+  const { file, text } = writeLargeModule(dir, lines);
   const uri = pathToFileURL(file).href;
   const server = startLspServer();
   const conn = server.conn;
   const published = new Map<number, () => void>();
-  conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; version?: number }) => {
-    if (p.uri === uri && p.version !== undefined) published.get(p.version)?.();
+  let problems: unknown[] = [];
+  conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; version?: number; diagnostics: unknown[] }) => {
+    if (p.uri !== uri || p.version === undefined) return;
+    problems = p.diagnostics;
+    published.get(p.version)?.();
   });
   conn.listen();
   const waitFor = (version: number) => new Promise<void>((resolve) => published.set(version, resolve));
@@ -117,6 +137,8 @@ async function measure(lines: number, editsOnly = false): Promise<Samples> {
     const first = waitFor(1);
     await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'orch', version, text } });
     await first;
+    // The figures are those of re-checking a valid file.
+    if (problems.length > 0) throw new Error(`the bench file has ${problems.length} diagnostics, e.g. ${JSON.stringify(problems[0])}`);
 
     // The goal string of the first plan: `Plan number 0` — toggle one character in it.
     const rows = text.split('\n');
@@ -154,14 +176,14 @@ async function measure(lines: number, editsOnly = false): Promise<Samples> {
 
     const stepLine = rows.findIndex((l) => l.includes('step s5 ='));
     const completion: number[] = [];
-    for (let i = 0; i < 60; i++) {
+    for (let i = 0; i < WARM + REQUESTS; i++) {
       const t0 = performance.now();
       await conn.sendRequest('textDocument/completion', { textDocument: { uri }, position: { line: stepLine, character: rows[stepLine]!.indexOf('s4.output.') + 's4.output.'.length } });
-      if (i >= 10) completion.push(performance.now() - t0);
+      if (i >= WARM) completion.push(performance.now() - t0);
     }
     // Completion right after an edit, while the re-check of the edited file is running.
     const busy: number[] = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < smoke(20, 1); i++) {
       version++;
       const done = waitFor(version);
       await conn.sendNotification('textDocument/didChange', {
@@ -180,7 +202,7 @@ async function measure(lines: number, editsOnly = false): Promise<Samples> {
     const inlayScreen: number[] = [];
     const inlayAfterEdit: number[] = [];
     await conn.sendRequest('textDocument/inlayHint', { textDocument: { uri }, range: whole }); // the first compile
-    for (let i = 0; i < 43; i++) {
+    for (let i = 0; i < smoke(43, 4); i++) {
       version++;
       const done = waitFor(version);
       await conn.sendNotification('textDocument/didChange', {
@@ -209,7 +231,9 @@ async function measure(lines: number, editsOnly = false): Promise<Samples> {
 
 export async function bench(): Promise<readonly BenchFigure[]> {
   const figures: BenchFigure[] = [];
-  for (const lines of [5000, 200]) {
+  // In smoke mode every series once, on small files.
+  const [large, small, larger] = smoke([5000, 200, 20_000], [300, 100, 300]);
+  for (const lines of [large, small]) {
     const s = await measure(lines);
     const size = `${lines.toLocaleString('en-US')}-line file`;
     const d95 = percentile(s.diagnostics, 95);
@@ -240,11 +264,11 @@ export async function bench(): Promise<readonly BenchFigure[]> {
   };
   const hog = cpuHog();
   try {
-    figures.push(...edits(await measure(5000, true), '5,000-line file, a CPU hog beside it', true));
+    figures.push(...edits(await measure(large, true), `${large.toLocaleString('en-US')}-line file, a CPU hog beside it`, true));
   } finally {
     await hog.stop();
   }
   // Usable, not a target: four times the file above.
-  figures.push(...edits(await measure(20_000, true), '20,000-line file', false));
+  figures.push(...edits(await measure(larger, true), `${larger.toLocaleString('en-US')}-line file`, false));
   return figures;
 }

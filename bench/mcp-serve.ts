@@ -12,12 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { BenchFigure } from './figure.js';
-import { largeModule } from './lsp.js';
+import { smoke, type BenchFigure } from './figure.js';
+import { writeLargeModule } from './lsp.js';
 
 const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
-const WARM_UP = 5;
-const CALLS = 60;
+const WARM_UP = smoke(5, 1);
+const CALLS = smoke(60, 2);
 
 function percentile(xs: readonly number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -26,9 +26,8 @@ function percentile(xs: readonly number[], p: number): number {
 
 export async function bench(): Promise<readonly BenchFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'orch-bench-mcp-'));
-  const text = largeModule(5000);
+  const { text } = writeLargeModule(dir, smoke(5000, 200));
   writeFileSync(join(dir, 'orch.config.json'), '{}\n');
-  writeFileSync(join(dir, 'large.orch'), text);
   const client = new Client({ name: 'orch-bench', version: '1.0.0' });
   await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp', 'serve'], cwd: dir, stderr: 'ignore' }));
   try {

@@ -11,14 +11,14 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { compile, type PlanIR } from '../compiler/index.js';
 import { connectServer, lockProject, McpTools, Runtime, type AttemptRequest, type McpServerSpec } from '../runtime/index.js';
-import { median, type BenchFigure } from './figure.js';
+import { median, smoke, type BenchFigure } from './figure.js';
 
 const require = createRequire(import.meta.url);
 const everything = join(dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')), 'dist', 'index.js');
 
-const PAIRS = 400;
-const WARMUP = 50;
-const FANOUT = 480;
+const PAIRS = smoke(400, 4);
+const WARMUP = smoke(50, 1);
+const FANOUT = smoke(480, 16);
 
 export async function bench(): Promise<BenchFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'orch-bench-mcp-'));

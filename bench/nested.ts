@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { compile, type PlanIR } from '../compiler/index.js';
 import { Run, VirtualClock, type AttemptHandle, type AttemptOutcome, type AttemptRequest, type Clock, type ExecutionResult, type Executor } from '../runtime/index.js';
-import type { BenchFigure } from './figure.js';
+import { smoke, type BenchFigure } from './figure.js';
 
 export const NESTED_SOURCE = `capability greet_member {
   kind tool
@@ -72,7 +72,7 @@ export async function runNested(n: number, m = n): Promise<ExecutionResult> {
 
 export async function bench(): Promise<readonly BenchFigure[]> {
   const figures: BenchFigure[] = [];
-  for (const n of [30, 100]) {
+  for (const n of smoke([30, 100], [5])) {
     const t0 = performance.now();
     const result = await runNested(n);
     const s = (performance.now() - t0) / 1000;

@@ -13,6 +13,11 @@
  * while the workers are busy (runtime/executor/chunking.ts); the anchor sends one task per step,
  * as piscina is usually used. Both are reported: the runtime as it runs, and with every attempt
  * sent alone, so the anchor's own hand-off cost can be told from the runtime's.
+ *
+ * Beside the rates, the main thread's CPU time per step (journal on and the anchor, per round),
+ * which the box's load moves less than steps/s, and one more journal-on run profiled
+ * (step-costs.ts): what each part of the runtime, each optional feature this plan does not use
+ * among them, costs that thread a step.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -22,11 +27,12 @@ import type { PlanIR } from '../compiler/index.js';
 import { InProcessLimits, Runtime, WorkerExecutor, type LimitsProvider } from '../runtime/index.js';
 import { workerScript } from '../runtime/index.js';
 import { capability, layeredSteps, plan, resource } from '../runtime/test/ir-builder.js';
-import { median, type BenchFigure } from './figure.js';
+import { median, smoke, threadCpuUs, type BenchFigure } from './figure.js';
+import { stepCosts } from './step-costs.js';
 
 const WIDTH = 100;
-const LAYERS = 100;
-const ROUNDS = 9;
+const LAYERS = smoke(100, 2);
+const ROUNDS = smoke(9, 1);
 
 /**
  * The same DAG with every step on one resource whose `concurrency` the limits service keeps:
@@ -56,7 +62,7 @@ export function layeredPlan(dir: string, layers = LAYERS): PlanIR {
 }
 
 /** The baseline: indegree counting and `pool.run` for every ready step, nothing else. */
-async function barePiscina(plan: PlanIR, workers: number): Promise<number> {
+async function barePiscina(plan: PlanIR, workers: number): Promise<Rate> {
   const pool = new Piscina({ filename: workerScript(), minThreads: workers, maxThreads: workers });
   const module = join(plan.base_dir, 'noop.js');
   // warm the workers up (module load) so both sides are measured hot
@@ -67,6 +73,7 @@ async function barePiscina(plan: PlanIR, workers: number): Promise<number> {
     indeg.set(s.id, s.deps.length);
     for (const d of s.deps) (dependents.get(d) ?? dependents.set(d, []).get(d)!).push(s.id);
   }
+  const cpu0 = threadCpuUs();
   const t0 = performance.now();
   await new Promise<void>((resolve, reject) => {
     let left = plan.steps.length;
@@ -82,8 +89,9 @@ async function barePiscina(plan: PlanIR, workers: number): Promise<number> {
     for (const s of plan.steps) if (s.deps.length === 0) start(s.id);
   });
   const secs = (performance.now() - t0) / 1000;
+  const mainUs = (threadCpuUs() - cpu0) / plan.steps.length;
   await pool.destroy();
-  return plan.steps.length / secs;
+  return { rate: plan.steps.length / secs, status: 'completed', perMessage: 1, mainUs };
 }
 
 function task(module: string, stepId: string) {
@@ -103,21 +111,28 @@ interface Rate {
   readonly status: string;
   /** Attempts per message to the workers (chunking.ts). */
   readonly perMessage: number;
+  /** CPU time of the main thread (the scheduler's) per step, µs; NaN where /proc is not there. */
+  readonly mainUs: number;
 }
 
-async function runtimeRate(plan: PlanIR, workers: number, db: string | null, limits?: LimitsProvider, chunking = true): Promise<Rate> {
+async function runtimeRate(plan: PlanIR, workers: number, db: string | null, limits?: LimitsProvider, chunking = true, measure = (run: () => Promise<void>) => run()): Promise<Rate> {
   const executor = new WorkerExecutor({ workers, chunking });
   const rt = await Runtime.open({ db, executor, ...(limits ? { limits } : {}) });
   // warm-up run on a tiny plan so worker start-up is not measured
   const warm = { ...plan, plan: 'warm', steps: plan.steps.slice(0, WIDTH), stages: [plan.stages[0]!] };
   await (await rt.start(warm, { config: { file: null, hooks: {}, secrets: {} } })).result;
+  let status = '';
+  const cpu0 = threadCpuUs();
   const t0 = performance.now();
-  const active = await rt.start(plan, { config: { file: null, hooks: {}, secrets: {} } });
-  const result = await active.result;
+  await measure(async () => {
+    const active = await rt.start(plan, { config: { file: null, hooks: {}, secrets: {} } });
+    status = (await active.result).status;
+  });
   const secs = (performance.now() - t0) / 1000;
+  const mainUs = (threadCpuUs() - cpu0) / plan.steps.length;
   await rt.close();
   await executor.close();
-  return { rate: plan.steps.length / secs, status: result.status, perMessage: executor.handOffs.attempts / executor.handOffs.tasks };
+  return { rate: plan.steps.length / secs, status, perMessage: executor.handOffs.attempts / executor.handOffs.tasks, mainUs };
 }
 
 export async function bench(): Promise<readonly BenchFigure[]> {
@@ -135,6 +150,10 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     const onRatios: number[] = [];
     const best = { off: 0, on: 0, alone: 0, shared: 0, roomyLocal: 0, boundShared: 0, boundLocal: 0 };
     const perMessage: number[] = [];
+    /** Main-thread CPU per step: journal on, bare piscina, and their ratio within each round. */
+    const onMainUs: number[] = [];
+    const bareMainUs: number[] = [];
+    const mainRatios: number[] = [];
     /**
      * Each round's pairs, taken in turn: shared limits / the same plan with in-process limits, for
      * the never-binding and the binding resource. The best of five of each side read 92–102 % for
@@ -148,8 +167,10 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     const roomy = limitedPlan(plan, 1000);
     const bound = limitedPlan(plan, workers * 2);
     for (let round = 0; round < ROUNDS; round++) {
-      const bareRound = await barePiscina(plan, workers);
+      const bareRun = await barePiscina(plan, workers);
+      const bareRound = bareRun.rate;
       bare = Math.max(bare, bareRound);
+      bareMainUs.push(bareRun.mainUs);
       const runs = {
         off: await runtimeRate(plan, workers, null),
         // Compared with each other, so taken in turn like the binding pair below.
@@ -171,6 +192,8 @@ export async function bench(): Promise<readonly BenchFigure[]> {
         })),
       };
       onRatios.push((runs.on.rate / bareRound) * 100);
+      onMainUs.push(runs.on.mainUs);
+      mainRatios.push(runs.on.mainUs / bareRun.mainUs);
       perMessage.push(runs.on.perMessage);
       sharedRatios.push((runs.shared.rate / runs.roomyLocal.rate) * 100);
       sharedVsOn.push((runs.shared.rate / runs.on.rate) * 100);
@@ -180,6 +203,12 @@ export async function bench(): Promise<readonly BenchFigure[]> {
         best[k as keyof typeof best] = Math.max(best[k as keyof typeof best], r.rate);
       }
     }
+    // One more journal-on run, profiled: what each part of the runtime costs the scheduler's thread a step.
+    let costs: Awaited<ReturnType<typeof stepCosts>> = [];
+    const profiled = await runtimeRate(plan, workers, join(dir, 'profiled.db'), undefined, true, async (run) => {
+      costs = await stepCosts(plan.steps.length, run);
+    });
+    if (profiled.status !== 'completed') throw new Error(`bench run profiled did not complete (${profiled.status})`);
     const peakMb = process.resourceUsage().maxRSS / 1024;
     const ratioOn = (best.on / bare) * 100;
     const ratioOff = (best.off / bare) * 100;
@@ -201,6 +230,12 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       { name: 'journal on + shared limits vs journal on without the resource (median of the rounds)', value: median(sharedVsOn), unit: '%', target: '', met: true },
       { name: `journal on, ${workers * 2} slots binding: shared limits service`, value: best.boundShared, unit: 'steps/s', target: '', met: true },
       { name: `journal on, ${workers * 2} slots binding: shared service vs limits kept in-process (median of the rounds, each pair taken in turn)`, value: median(boundRatios), unit: '%', target: '≥ 97 %', met: median(boundRatios) >= 97 },
+      { name: 'journal on: main-thread CPU per step (median of the rounds)', value: median(onMainUs), unit: 'µs', target: '', met: true },
+      { name: 'bare piscina: main-thread CPU per step (median of the rounds)', value: median(bareMainUs), unit: 'µs', target: '', met: true },
+      { name: 'journal on vs bare piscina: main-thread CPU per step (median of the rounds, each against its own bare run)', value: median(mainRatios), unit: '×', target: '', met: true },
+      { name: 'step cost, journal on, profiled run: main-thread time per step (every part below)', value: costs.reduce((sum, c) => sum + c.us, 0), unit: 'µs', target: '', met: true },
+      // Shares move less with the box's load than times do: a part's µs is its share of the line above.
+      ...costs.map((c) => ({ name: `step cost, journal on, no optional feature used: ${c.feature} (share of the main thread's time)`, value: c.share, unit: '%', target: '', met: true })),
       { name: 'peak RSS (runtime bench process)', value: peakMb, unit: 'MB', target: '≤ 300 MB', met: peakMb <= 300 },
     ];
   } finally {

@@ -9,15 +9,15 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchFigure } from './figure.js';
+import { smoke, type BenchFigure } from './figure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Compiled to dist/bench/serve.js; the repository root is two levels up from there.
 const repo = resolve(here, here.includes(`${join('dist', 'bench')}`) ? '../..' : '..');
 const fixtures = join(repo, 'serve/test/fixtures');
 const TOKEN = 'bench-token-0123456789';
-const EVENTS = 20_000;
-const CLIENTS = 32;
+const EVENTS = smoke(20_000, 100);
+const CLIENTS = smoke(32, 4);
 
 export async function bench(): Promise<readonly BenchFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'orch-serve-bench-'));
@@ -58,7 +58,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
         req.end(body);
       });
     // Warm-up, then the measured batch.
-    await Promise.all(Array.from({ length: 200 }, (_, i) => post(i)));
+    await Promise.all(Array.from({ length: smoke(200, 10) }, (_, i) => post(i)));
     let next = 0;
     const started = performance.now();
     await Promise.all(

@@ -26,7 +26,7 @@
  * the same ratio counted until `Runtime.close` returns (every span exported) is reported too, as
  * tracing's thread may leave work for the close when it yields to the run's (`span-thread.ts`).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,10 +35,10 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { PlanIR } from '../compiler/index.js';
 import { Runtime, WorkerExecutor, type OrchConfig } from '../runtime/index.js';
-import { median, type BenchFigure } from './figure.js';
+import { median, smoke, threadCpuUs, type BenchFigure } from './figure.js';
 import { layeredPlan } from './runtime.js';
 
-const ROUNDS = 7;
+const ROUNDS = smoke(7, 1);
 const WIDTH = 100;
 
 interface Measured {
@@ -56,14 +56,6 @@ interface Measured {
   readonly warmMs: number;
 }
 
-/** A thread's CPU time in µs (Linux: /proc; the clock ticks are 10 ms), else NaN; the main thread's by default. */
-function threadCpu(tid: string = String(process.pid)): number {
-  const stat = `/proc/self/task/${tid}/stat`;
-  if (!existsSync(stat)) return NaN;
-  const fields = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
 /** The threads of this process (Linux), else none. */
 function threads(): Set<string> {
   return existsSync('/proc/self/task') ? new Set(readdirSync('/proc/self/task')) : new Set();
@@ -71,7 +63,7 @@ function threads(): Set<string> {
 
 /** The threads tracing started (the span thread): those the first traced run left behind. */
 let tracingThreads: readonly string[] = [];
-const tracingCpu = (): number => (tracingThreads.length ? tracingThreads.reduce((sum, t) => sum + threadCpu(t), 0) : NaN);
+const tracingCpu = (): number => (tracingThreads.length ? tracingThreads.reduce((sum, t) => sum + threadCpuUs(t), 0) : NaN);
 
 const cpuNow = (): number => {
   const c = process.cpuUsage();
@@ -86,7 +78,7 @@ async function rate(plan: PlanIR, workers: number, db: string, config: OrchConfi
   await (await rt.start(warm, { config })).result;
   await rt.flushTraces();
   const warmMs = (cpuNow() - w0) / 1000;
-  const main0 = threadCpu();
+  const main0 = threadCpuUs();
   const tracing0 = tracingCpu();
   const cpu0 = cpuNow();
   const t0 = performance.now();
@@ -97,7 +89,7 @@ async function rate(plan: PlanIR, workers: number, db: string, config: OrchConfi
   await rt.close();
   const closeMs = performance.now() - c0;
   const cpu = cpuNow() - cpu0;
-  const main = threadCpu() - main0;
+  const main = threadCpuUs() - main0;
   const tracing = tracingCpu() - tracing0;
   await executor.close();
   const n = plan.steps.length;
@@ -198,7 +190,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
   writeFileSync(join(dir, 'noop.js'), 'export function noop() { return null; }\n');
   const sink = await startSink();
   const url = sink.url;
-  const plan = layeredPlan(dir);
+  const plan = layeredPlan(dir, smoke(100, 2));
   const cores = availableParallelism();
   const workers = cores;
   const off: OrchConfig = { file: null, hooks: {}, secrets: {} };

@@ -4,19 +4,19 @@
  * with a concurrency limit, a cost budget and two user invariants). Every run goes through the
  * real scheduler on a virtual clock with all invariants monitored.
  */
-import type { BenchFigure } from './figure.js';
+import { smoke, type BenchFigure } from './figure.js';
 import type { CapabilityIR, ExprIR, PlanIR, StepIR } from '../compiler/index.js';
 import { verify } from '../verify/index.js';
 
 const STAGES = 10;
 const WIDTH = 5;
-const RUNS = 2000;
+const RUNS = smoke(2000, 20);
 const TARGET = 1000;
 
 export async function bench(): Promise<readonly BenchFigure[]> {
   const plan = fiftyStepPlan();
   // Warm-up so the figure measures steady state, not JIT compilation.
-  await verify(plan, { seed: 1, runs: 100 });
+  await verify(plan, { seed: 1, runs: smoke(100, 5) });
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   const result = await verify(plan, { seed: 2, runs: RUNS });

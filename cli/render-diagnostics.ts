@@ -108,3 +108,17 @@ export function diagnosticJson(d: Diagnostic): DiagnosticJson {
 export function renderJson(diagnostics: readonly Diagnostic[]): string {
   return `${JSON.stringify({ diagnostics: diagnostics.map(diagnosticJson) })}\n`;
 }
+
+/** The text of each file the diagnostics name, for their code frames (a file that cannot be read gets none). */
+export function sourcesOf(diagnostics: readonly Diagnostic[]): Map<string, string> {
+  const sources = new Map<string, string>();
+  for (const d of diagnostics) {
+    if (sources.has(d.file)) continue;
+    try {
+      sources.set(d.file, readFileSync(d.file, 'utf8'));
+    } catch {
+      // No code frame for a file that cannot be read; the diagnostic line still shows.
+    }
+  }
+  return sources;
+}

@@ -5,6 +5,7 @@
 import { capDiagnostics, compareDiagnostics, diagnostic, type Diagnostic } from '../language/index.js';
 import { diskHost, type SourceHost } from './load.js';
 import type { PlanMemo } from './plan-memo.js';
+import type { StageTimer } from './stages.js';
 import { compileProgram } from './program.js';
 
 export function internalError(entry: string, err: unknown): Diagnostic {
@@ -12,7 +13,7 @@ export function internalError(entry: string, err: unknown): Diagnostic {
   return diagnostic('E0001', `internal compiler error: ${err instanceof Error ? err.message : String(err)}`, entry, range);
 }
 
-type CheckInput = { readonly entry: string; readonly host?: SourceHost; readonly memo?: PlanMemo };
+type CheckInput = { readonly entry: string; readonly host?: SourceHost; readonly memo?: PlanMemo; readonly timer?: StageTimer };
 
 /** Diagnostics only (no IR assembly, no hover types): what `orch check` runs. */
 export function check(input: CheckInput): Diagnostic[] {
@@ -22,7 +23,7 @@ export function check(input: CheckInput): Diagnostic[] {
 /** `check`, and the user files the program loaded (the entry and what it imports). */
 export function checkLoading(input: CheckInput): { diagnostics: Diagnostic[]; files: readonly string[] } {
   try {
-    const r = compileProgram({ entry: input.entry, host: input.host ?? diskHost, checkOnly: true, recordTypes: false, recordReferences: false, memo: input.memo });
+    const r = compileProgram({ entry: input.entry, host: input.host ?? diskHost, checkOnly: true, recordTypes: false, recordReferences: false, memo: input.memo, timer: input.timer });
     return { diagnostics: capDiagnostics(dedupe(r.diagnostics).sort(compareDiagnostics)), files: r.program.modules.filter((m) => !m.std).map((m) => m.file) };
   } catch (err) {
     if (process.env.ORCH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);

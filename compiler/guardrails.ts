@@ -14,7 +14,7 @@ import { round6 } from './money.js';
 import { ModelBuilder } from './model.js';
 import type { DeclEntry, Scopes } from './scope.js';
 import { checkExpr, type ExprEnv, type RootInfo } from './check/expr.js';
-import { RUN_TY } from './check/plan.js';
+import { RUN_TY } from './check/invariants.js';
 import { T, field, optional, record, type Ty } from './types/ty.js';
 import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
 import { ancestors, descendants, type Dag } from './dag.js';

@@ -5,7 +5,7 @@
  * analysed statically (`export *`, CommonJS, `export =`, destructured exports) is not judged.
  * Shared by `orch check` (E0104) and the language server's document links.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { closest } from './suggest.js';
 
@@ -70,6 +70,8 @@ const MODULE_EXT = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
 
 export type HandlerProblem =
   | { readonly kind: 'missing_module'; readonly file: string; readonly suggestion?: string }
+  /** The module's folder does not exist and one beside it has a close name (W0105). */
+  | { readonly kind: 'missing_folder'; readonly file: string; readonly folder: string; readonly suggestion: string }
   | { readonly kind: 'missing_export'; readonly file: string; readonly exports: readonly string[]; readonly suggestion?: string };
 
 function isFile(path: string): boolean {
@@ -106,10 +108,38 @@ function readModule(file: string): string | null | undefined {
   return text;
 }
 
+/** A path as the source wrote one: `./x` rather than `x`, `/` on every platform. */
+function relativeLike(path: string): string {
+  const p = path.replace(/\\/g, '/');
+  return p.startsWith('.') || isAbsolute(p) ? p : `./${p}`;
+}
+
+/**
+ * The module's folder is not there but one beside it has a close name (`./handler/` beside
+ * `./handlers/`): W0105, a did-you-mean. A missing folder with no such neighbour is not judged —
+ * handlers built into `dist/` after the check are legitimate, and spec-style fixtures name folders
+ * that exist only at run time.
+ */
+function missingFolder(file: string, module: string): HandlerProblem | null {
+  const folder = dirname(file);
+  if (existsSync(folder)) return null; // there, but not a folder that can be listed
+  let dirs: string[];
+  try {
+    dirs = readdirSync(dirname(folder), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+  } catch {
+    return null;
+  }
+  const near = closest(basename(folder), dirs);
+  if (!near) return null;
+  return { kind: 'missing_folder', file, folder, suggestion: relativeLike(join(dirname(dirname(module)), near, basename(module))) };
+}
+
 /**
  * What is wrong with a handler reference, as far as the files tell, or null. A module is missing
- * only when its folder exists (a folder not there yet — e.g. handlers built later into `dist/` —
- * is not judged); an export is missing only when the module's exports are known.
+ * only when its folder exists; a folder not there is judged only when a folder beside it has a
+ * close name (a typo, W0105); an export is missing only when the module's exports are known.
  */
 export function handlerProblem(orchFile: string, ref: HandlerRef): HandlerProblem | null {
   // A source that is not on disk (an editor's or a test's virtual file) has no folder to look in.
@@ -121,11 +151,11 @@ export function handlerProblem(orchFile: string, ref: HandlerRef): HandlerProble
     try {
       siblings = readdirSync(dirname(file)).filter((n) => MODULE_EXT.has(extname(n)));
     } catch {
-      return null;
+      return missingFolder(file, ref.module);
     }
     const near = closest(basename(file), siblings);
-    const suggestion = near ? join(dirname(ref.module), near).replace(/\\/g, '/') : undefined;
-    return { kind: 'missing_module', file, ...(suggestion ? { suggestion: suggestion.startsWith('.') || isAbsolute(suggestion) ? suggestion : `./${suggestion}` } : {}) };
+    const suggestion = near ? relativeLike(join(dirname(ref.module), near)) : undefined;
+    return { kind: 'missing_module', file, ...(suggestion ? { suggestion } : {}) };
   }
   if (text === null) return null;
   const exports = moduleExports(text);

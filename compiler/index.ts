@@ -14,6 +14,7 @@ import type { PlanIR } from './ir/types.js';
 import { compactHost, diskHost, type SourceHost } from './load.js';
 import type { BoundModel } from './model.js';
 import { compileProgram } from './program.js';
+import type { CompiledTest } from './tests/types.js';
 
 export type { BoundModel, OrchSymbol, Reference, SymbolKind, TypeAt, ModuleModel } from './model.js';
 export type { SourceHost } from './load.js';
@@ -48,6 +49,11 @@ export interface CompileInput {
    * it to another thread.
    */
   readonly compact?: boolean;
+  /**
+   * Also check the program's `test` blocks and compile the entry's (LANGUAGE.md §9.2): `orch
+   * test`. Without it tests are left alone, as `orch compile`, `run` and `serve` leave them.
+   */
+  readonly tests?: boolean;
 }
 
 export interface CompileOutput {
@@ -57,17 +63,19 @@ export interface CompileOutput {
   readonly model: BoundModel | undefined;
   /** IR of the entry module's plans that compiled without errors (only `plan` when given). */
   readonly plans: PlanIR[];
+  /** With `tests`: the entry module's tests whose plan compiled and that have no errors. */
+  readonly tests: CompiledTest[];
 }
 
 export function compile(input: CompileInput): CompileOutput {
   try {
     const navigation = input.navigation ?? true;
     const host = input.compact ? compactHost(input.host ?? diskHost) : (input.host ?? diskHost);
-    const r = compileProgram({ entry: input.entry, host, plan: input.plan, recordTypes: navigation, recordReferences: navigation });
-    return { diagnostics: capDiagnostics(dedupe(r.diagnostics).sort(compareDiagnostics)), model: r.model, plans: r.plans };
+    const r = compileProgram({ entry: input.entry, host, plan: input.plan, recordTypes: navigation, recordReferences: navigation, tests: input.tests });
+    return { diagnostics: capDiagnostics(dedupe(r.diagnostics).sort(compareDiagnostics)), model: r.model, plans: r.plans, tests: r.tests };
   } catch (err) {
     if (process.env.ORCH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
-    return { diagnostics: [internalError(input.entry, err)], model: undefined, plans: [] };
+    return { diagnostics: [internalError(input.entry, err)], model: undefined, plans: [], tests: [] };
   }
 }
 
@@ -76,6 +84,7 @@ export { check } from './diagnose.js';
 // What the layers above use of this one. The IR types are a contract: all of them.
 export type * from './ir/types.js';
 export { checkFiles } from './check-files.js';
+export { StageTimer, type StageTiming } from './stages.js';
 export { isUnusedDeclaration, unusedAcrossChecks } from './unused.js';
 export { checkExpr } from './check/expr.js';
 export type { RootInfo } from './check/expr.js';
@@ -85,14 +94,17 @@ export type { Explanation } from './explain/catalog.js';
 export { describeValueErrors, validateValue } from './ir/validate-value.js';
 export { formatPathErrors, validatePlanIR } from './ir/validate.js';
 export { controlFlowFeatures, type ControlFlowFeature } from './ir/features.js';
-export { someNode } from './ir/nodes.js';
+export { contextReads, someNode } from './ir/nodes.js';
 export { STD_DIR } from './load.js';
 export { ModelBuilder } from './model.js';
 export { packagePath } from './package-root.js';
 export { irHash, irTextHash, shortHash } from './ir/hash.js';
+export { jsonPieces } from './ir/json-pieces.js';
 export { diffPlans, diffSteps, renderPlanDiff, stepAspects } from './diff/plan-diff.js';
 export type { BudgetVerdict, PlanDiff, StepAspect, StepDiff } from './diff/plan-diff.js';
 export { canonicalJson } from './canonical-json.js';
+export type { CompiledTest, DecisionIR, ExpectIR, MockAnswer, MockIR, SignalIR, TestIdentity, TestPerson } from './tests/types.js';
+export { boundaryOf } from './tests/plan-facts.js';
 export { PlanMemo } from './plan-memo.js';
 export { formatDuration, renderPreviewText } from './preview.js';
 export { lowerTriggers } from './triggers-ir.js';
@@ -104,3 +116,4 @@ export { LOCK_FILE, LOCK_VERSION, lockText, lockTool, readMcpLock, toolHash } fr
 export type { LockView, McpLock, McpLockServer, McpLockTool, McpToolDescription } from './mcp-lock.js';
 export { mcpModuleText, schemaType, toolIdent } from './mcp-module.js';
 export { mcpModuleFile, mcpModulePath, mcpModuleSource } from './mcp-import.js';
+export { higherTier, isLoopback, type EndpointTier } from './endpoint-tiers.js';

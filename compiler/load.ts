@@ -11,6 +11,9 @@ import type { ModuleEdit } from '../language/index.js';
 import { parse, type ParseOutput } from '../language/index.js';
 import { packagePath } from './package-root.js';
 import { loadMcpImport } from './mcp-import.js';
+import type { LoadedModule, Program, ResolvedImport } from './loaded-module.js';
+
+export type { LoadedModule, Program, ResolvedImport } from './loaded-module.js';
 
 export interface SourceHost {
   /** The text of a file, or undefined when it does not exist / cannot be read. */
@@ -43,40 +46,6 @@ export const diskHost: SourceHost = {
 
 export const STD_DIR = packagePath('stdlib', 'std');
 export const IMPLICIT_STD = 'std.capabilities';
-
-export interface ResolvedImport {
-  readonly decl: ImportDecl | undefined;
-  /** Undefined when the import could not be loaded (already reported). */
-  readonly target: LoadedModule | undefined;
-  /** Name usable as a qualifier: alias of a file import, last segment of a std import. */
-  readonly qualifier: string | undefined;
-  readonly names: readonly Ident[] | undefined;
-  /** `import std.capabilities` added to every module: all its names are visible unqualified. */
-  readonly implicit: boolean;
-}
-
-export interface LoadedModule {
-  readonly file: string;
-  readonly key: string;
-  readonly name: string;
-  readonly ast: Module;
-  readonly std: boolean;
-  readonly imports: ResolvedImport[];
-  /** How this parse maps onto the host's previous parse of the file (incremental hosts only). */
-  readonly edit?: ModuleEdit;
-  /** A module generated from orch.lock.json for `import mcp "server"` (LANGUAGE.md §8.3). */
-  readonly mcp?: {
-    readonly server: string;
-    /** Orch names two or more tools map to (E0802 at the import): a call of one reports nothing more. */
-    readonly collided: readonly string[];
-  };
-}
-
-export interface Program {
-  readonly entry: LoadedModule | undefined;
-  /** Entry first, then in load order. */
-  readonly modules: readonly LoadedModule[];
-}
 
 function stdFile(path: string): string {
   return join(STD_DIR, `${path.replace(/^std\./, '').split('.').join('/')}.orch`);

@@ -5,10 +5,11 @@
  */
 import { diagnostic, type Diagnostic, type FileImport } from '../language/index.js';
 import type { ParseOutput } from '../language/index.js';
-import type { LoadedModule } from './load.js';
+import type { LoadedModule } from './loaded-module.js';
 import { dirname, join } from 'node:path';
 import { LOCK_FILE, readMcpLock } from './mcp-lock.js';
 import { mcpModuleText } from './mcp-module.js';
+import { didYouMean } from './suggest.js';
 import { configKnown, configSection, configUnreadable, projectConfigFor, projectRootOf } from './project-config.js';
 
 const RUN_LOCK = 'run `orch mcp lock`';
@@ -65,7 +66,9 @@ export function unknownToolMessage(mod: LoadedModule, parts: readonly string[]):
   const server = (imp.decl as FileImport).path;
   // '' — the import failed, or the tool's name collides with another's: E0802 at the import said so.
   if (!imp.target || imp.target.mcp?.collided.includes(parts[1]!)) return '';
-  return `MCP server "${server}" has no tool "${parts[1]}" in the lock file: ${RUN_LOCK} if it was added since`;
+  // A typo is likelier than a tool added since the lock: name the nearest one first.
+  const tools = imp.target.ast.declarations.filter((d) => d.kind === 'CapabilityDecl').map((d) => (d as { name: { name: string } }).name.name);
+  return `MCP server "${server}" has no tool "${parts[1]}" in the lock file${didYouMean(parts[1]!, tools)}; ${RUN_LOCK} if it was added since`;
 }
 
 /** The generated module's file name for `import mcp "server"` in `fromFile` (the language server indexes it). */

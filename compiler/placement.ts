@@ -10,7 +10,7 @@
  * unless a `human` resource provides what they require. A program that declares no resources at
  * all runs tag-free capabilities on the local host (resource null).
  */
-import type { BindingIR, PolicyIR, ResourceIR, TierIR } from './ir/types.js';
+import type { BindingIR, DataClassIR, PolicyIR, ResourceIR, TierIR } from './ir/types.js';
 
 export interface PlacementStep {
   readonly id: string;
@@ -23,11 +23,14 @@ export interface PlacementStep {
 
 export interface PlacementResource extends ResourceIR {
   readonly energy: number;
+  /** §9.3: `accepts CLASS` — the highest class it takes, whatever its tier says (the flows stage reads it; not in the IR). */
+  readonly accepts?: DataClassIR;
 }
 
 export type PlacementResult =
   | { readonly ok: true; readonly binding: BindingIR }
-  | { readonly ok: false; readonly reason: string };
+  /** `code`: a step placement cannot host for another reason than resources (E0801: no model endpoint decided). */
+  | { readonly ok: false; readonly reason: string; readonly code?: 'E0801' };
 
 const TIER_RANK: Record<TierIR, number> = { local: 0, edge: 1, cloud: 2, human: 3 };
 const PREFER_TIER = { local: 'local', edge: 'edge', cloud: 'cloud' } as const;

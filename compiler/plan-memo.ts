@@ -7,7 +7,7 @@
  * simulations, imports), the names of the plans, and the plans it runs. So a plan is reused
  * only when
  * - its node is the previous check's node, or a copy the incremental parser moved
- *   (`movedFrom`), and every module of the program is the one the previous check saw, edited
+ *   (`ModuleEdit.movedFrom`), and every module of the program is the one the previous check saw, edited
  *   only by `reparse` (so positions map across: `ModuleEdit.move`);
  * - every non-plan item of every module is the previous one (or a moved copy), and the plans
  *   have the same names in the same order;
@@ -16,9 +16,9 @@
  * - every position in its diagnostics maps to the new text.
  * Anything else is checked as usual. A property test holds check-with-memo equal to check.
  */
-import type { BlockItem, Declaration, Module, PlanDecl, InvariantDecl } from '../language/index.js';
+import type { BlockItem, Module, PlanDecl, InvariantDecl } from '../language/index.js';
 import type { Diagnostic, Position, Range } from '../language/index.js';
-import { movedFrom, type ModuleEdit } from '../language/index.js';
+import type { ModuleEdit } from '../language/index.js';
 import type { LoadedModule } from './load.js';
 
 /** What a checked plan contributed to the program's result. */
@@ -69,7 +69,15 @@ export class PlanMemo {
       else edits.set(m.file, m.edit);
     }
     const environment = environmentOf(modules);
-    if (valid) valid = sameEnvironment(environment, this.environment);
+    /** The previous check's node a node of this one is a moved copy of (through its file's edit). */
+    const movedFrom = <T extends object>(node: T): T | undefined => {
+      for (const edit of edits.values()) {
+        const origin = edit.movedFrom(node);
+        if (origin) return origin;
+      }
+      return undefined;
+    };
+    if (valid) valid = sameEnvironment(environment, this.environment, movedFrom);
     if (valid) valid = !modules.some((m) => !m.std && m.ast.declarations.some((d) => d.kind === 'InvariantDecl'));
 
     const plans = modules.flatMap((m) => (m.std ? [] : m.ast.declarations.filter((d): d is PlanDecl => d.kind === 'PlanDecl')));
@@ -222,13 +230,13 @@ function environmentOf(modules: readonly LoadedModule[]): unknown[] {
   return out;
 }
 
-function sameEnvironment(now: readonly unknown[], before: readonly unknown[]): boolean {
+function sameEnvironment(now: readonly unknown[], before: readonly unknown[], movedFrom: (node: object) => object | undefined): boolean {
   if (now.length !== before.length) return false;
   for (let i = 0; i < now.length; i++) {
     const a = now[i];
     const b = before[i];
     if (a === b) continue;
-    if (typeof a === 'object' && a !== null && movedFrom(a as Declaration) === b) continue;
+    if (typeof a === 'object' && a !== null && movedFrom(a) === b) continue;
     return false;
   }
   return true;

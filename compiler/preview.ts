@@ -12,6 +12,8 @@ import type { BlockIR, PlanIR, StaticVerdict } from './ir/types.js';
 import type { BoundModel } from './model.js';
 import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
 import { stepReservation, type StepReservation } from './reservation.js';
+import { ledgerWorstCase } from './budget-ledger.js';
+import { approvalOf, approvalText, type PreviewApproval } from './preview-approval.js';
 
 export interface PreviewJson {
   readonly plan: string;
@@ -28,6 +30,8 @@ export interface PreviewJson {
     readonly kind: string | null;
     readonly resource: string | null;
     readonly tier: string | null;
+    /** v0.4 (§9.1): a model step's endpoint and its tier (`tier` is the higher of it and the resource's). */
+    readonly endpoint?: { readonly name: string; readonly tier: string };
     readonly rationale: string;
     readonly fallbacks: readonly string[];
     /** Feasible resources a blocking guardrail forbids for this step, and why (never used). */
@@ -44,6 +48,8 @@ export interface PreviewJson {
     readonly reservation: StepReservation;
     /** The blocks around the step, outermost first (ids of `blocks`). */
     readonly blocks: readonly string[];
+    /** An approval step: who decides, how many people, whether the starter is left out (§8.8); else null. */
+    readonly approval: PreviewApproval | null;
   }[];
   /** `for each`, `race` and `repeat` blocks, outer first. */
   readonly blocks: readonly {
@@ -73,7 +79,23 @@ export interface PreviewJson {
   };
   /** `headroom`: what the budget leaves over the (best-case) estimate; negative when over. */
   readonly budgets: {
-    readonly cost: { readonly limit: number; readonly estimate: number; readonly ok: boolean; readonly headroom: number; readonly warn: boolean } | null;
+    /**
+     * `worst_case` (v0.4 §9.1): the ledger's — every step's reservation, loops at their max, a `for
+     * each` of unknown length per item (`per_item`); `ok` and `headroom` take the larger of it and
+     * the estimate. `over`: steps whose one reservation alone exceeds the limit (E0908).
+     */
+    readonly cost:
+      | {
+          readonly limit: number;
+          readonly estimate: number;
+          readonly worst_case: number;
+          readonly per_item: boolean;
+          readonly over: readonly { readonly step: string; readonly reservation: number }[];
+          readonly ok: boolean;
+          readonly headroom: number;
+          readonly warn: boolean;
+        }
+      | null;
     readonly duration_ms: { readonly limit: number; readonly estimate: number; readonly ok: boolean; readonly headroom: number; readonly warn: boolean } | null;
   };
   readonly guardrails: readonly { readonly name: string; readonly severity: string; readonly verdict: StaticVerdict; readonly message: string | null }[];
@@ -114,6 +136,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
       kind: s.kind,
       resource: s.resource,
       tier: s.binding.tier,
+      ...(s.binding.endpoint !== undefined ? { endpoint: { name: s.binding.endpoint, tier: s.binding.endpoint_tier ?? 'cloud' } } : {}),
       rationale: s.binding.rationale,
       fallbacks: s.binding.fallbacks,
       dropped: s.binding.dropped ?? [],
@@ -127,6 +150,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
       estimate: s.estimates,
       reservation: stepReservation(plan, s),
       blocks: s.blocks ?? (s.for_each ? [s.for_each.group] : []),
+      approval: approvalOf(plan, s, vars),
     })),
     blocks: irBlocks.map((b) => ({
       id: b.id,
@@ -145,10 +169,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
       privacy_score: privacyScore(plan.steps.map((s) => ({ tier: s.binding.tier, data: s.data }))),
     },
     budgets: {
-      cost:
-        b && b.cost !== null
-          ? { limit: b.cost, estimate: plan.estimates.cost, ok: plan.estimates.cost <= b.cost + 1e-12, headroom: round6(b.cost - plan.estimates.cost), warn: b.cost_warn === true }
-          : null,
+      cost: b && b.cost !== null ? costVerdict(plan, irBlocks, b.cost, b.cost_warn === true) : null,
       duration_ms:
         b && b.duration_ms !== null
           ? { limit: b.duration_ms, estimate: plan.estimates.duration_ms, ok: plan.estimates.duration_ms <= b.duration_ms, headroom: b.duration_ms - plan.estimates.duration_ms, warn: b.duration_warn === true }
@@ -158,6 +179,18 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
     triggers: model ? triggersOf(plan, model) : [],
     subplans: Object.keys(plan.subplans),
   };
+}
+
+/** The cost budget's verdict on the ledger's worst case and the estimate, whichever is more. */
+function costVerdict(plan: PlanIR, blocks: readonly BlockIR[], limit: number, warn: boolean): NonNullable<PreviewJson['budgets']['cost']> {
+  const steps = plan.steps.map((s) => {
+    const around = blocks.filter((b) => (s.blocks ?? (s.for_each ? [s.for_each.group] : [])).includes(b.id));
+    const times = around.reduce((n, b) => (b.type === 'repeat' ? n * b.max : n), 1);
+    return { id: s.id, reservation: stepReservation(plan, s).cost, times, perItem: around.some((b) => b.type === 'for_each') };
+  });
+  const ledger = ledgerWorstCase(steps, limit);
+  const worst = Math.max(ledger.cost, plan.estimates.cost);
+  return { limit, estimate: plan.estimates.cost, worst_case: ledger.cost, per_item: ledger.per_item, over: ledger.over, ok: worst <= limit + 1e-12, headroom: round6(limit - worst), warn };
 }
 
 function known(v: StaticValue): boolean | null {
@@ -275,7 +308,8 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
     for (const id of st.steps) {
       const s = byId.get(id)!;
       const what = s.capability ? s.capability.split('.').pop()! : s.action.replace('_', ' ');
-      const where = s.resource ? `on ${s.resource} (${s.tier})` : s.tier === 'human' ? 'by a person' : 'no resource';
+      const model = s.endpoint ? `model endpoint ${s.endpoint.name} (${s.endpoint.tier})` : '';
+      const where = s.resource ? `on ${s.resource} (${s.tier})${model ? `, ${model}` : ''}` : s.tier === 'human' ? 'by a person' : model || 'no resource';
       const tags = s.blocks.length ? c.magenta(` [${s.blocks.map(blockTag).join(' › ')}]`) : '';
       lines.push(`  ${c.green('+')} ${c.bold(id)} = ${what}${conditionTag(s)}${tags}`);
       lines.push(`      ${where} — ${c.dim(s.rationale)}`);
@@ -286,6 +320,7 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
         lines.push(`      fallback call ${fc.capability.split('.').pop()!}${fc.resource ? ` on ${fc.resource}` : ''}`);
         for (const d of fc.dropped) lines.push(c.yellow(`        dropped ${d.resource}: ${d.reason}`));
       }
+      if (s.approval) lines.push(`      ${approvalText(s.approval)}`);
       lines.push(`      estimate: ${formatMoney(s.estimate.cost)} cost, ${formatDuration(s.estimate.duration_ms)}${s.data !== 'public' ? `, data ${s.data}` : ''}`);
       const r = s.reservation;
       if (r.model !== null || (p.budgets.cost !== null && r.cost !== s.estimate.cost))
@@ -312,7 +347,10 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
   const loops = p.blocks.some((b) => b.type === 'repeat');
   const worst = (best: string, max: string): string => (loops && best !== max ? `${best} .. ${max} (loops run once .. max times)` : best);
   lines.push(c.bold('Estimates'));
-  lines.push(budget('cost', worst(formatMoney(e.cost), formatMoney(e.cost_max)), p.budgets.cost, formatMoney));
+  const bc = p.budgets.cost;
+  const ledger = bc && bc.worst_case > e.cost + 1e-12 ? ` (budget ledger's worst case ${formatMoney(bc.worst_case)}${bc.per_item ? ' per for-each item' : ''})` : '';
+  lines.push(budget('cost', worst(formatMoney(e.cost), formatMoney(e.cost_max)) + ledger, bc, formatMoney));
+  for (const o of bc?.over ?? []) lines.push(c.red(`    step ${o.step} alone reserves ${formatMoney(o.reservation)} per attempt, more than the budget`));
   lines.push(budget('duration', worst(formatDuration(e.duration_ms), formatDuration(e.duration_ms_max)), p.budgets.duration_ms, formatDuration));
   lines.push(`  critical path: ${e.critical_path.join(' → ') || '(none)'}`);
   lines.push(`  local ratio: ${Math.round(e.local_ratio * 100)}%`);

@@ -7,7 +7,7 @@
  * the run reserves; what `${input…}` adds is known only when the step runs (its literal text is
  * counted, and `per_input_byte` says how much each byte of the rest adds).
  */
-import type { CapabilityIR, ExprIR, PlanIR, StepIR } from './ir/types.js';
+import type { CapabilityIR, ExprIR, PlanIR, ResourceIR, StepIR } from './ir/types.js';
 import { round6 } from './money.js';
 import { isPlainText, JSON_ANSWER_INSTRUCTION, modelWorstCase, promptTokenBound } from './model-prompt.js';
 import { configSection, projectConfigFor } from './project-config.js';
@@ -24,13 +24,18 @@ export interface StepReservation {
 export function stepReservation(plan: PlanIR, step: StepIR): StepReservation {
   const cap: CapabilityIR | undefined = step.capability ? plan.capabilities[step.capability] : undefined;
   const resource = step.resource ? plan.resources[step.resource] : undefined;
-  const estimate = step.action.type === 'call' ? (cap?.cost ?? 0) : 0;
+  return reservationFor(step.action.type === 'call' ? cap : undefined, resource, plan.source_file || `${plan.base_dir}/plan.orch`);
+}
+
+/** What a call of `cap` (undefined: no call) on `resource` reserves, by the config of `file`'s project. */
+export function reservationFor(cap: CapabilityIR | undefined, resource: ResourceIR | undefined, file: string): StepReservation {
+  const estimate = cap?.cost ?? 0;
   const base = { cost: round6(estimate + (resource?.cost ?? 0)), model: null, per_input_byte: 0 };
   const llm = cap?.llm;
   if (!cap || !llm || cap.handler !== null || llm.max_tokens === null) return base;
   const model = resource?.model ?? llm.model;
   if (!model) return base;
-  const price = priceOf(plan, model);
+  const price = priceOf(file, model);
   if (!price) return base;
   const schema = isPlainText(cap.output) ? null : cap.output;
   const user = staticText(llm.prompt) + (schema ? JSON_ANSWER_INSTRUCTION : '');
@@ -39,8 +44,8 @@ export function stepReservation(plan: PlanIR, step: StepIR): StepReservation {
   return { cost: round6(Math.max(estimate, worst) + (resource?.cost ?? 0)), model, per_input_byte: interpolates ? price.input_per_mtok / 1e6 : 0 };
 }
 
-function priceOf(plan: PlanIR, model: string): { input_per_mtok: number; output_per_mtok: number } | undefined {
-  const raw = configSection(projectConfigFor(plan.source_file || `${plan.base_dir}/plan.orch`, false), 'prices')[model];
+function priceOf(file: string, model: string): { input_per_mtok: number; output_per_mtok: number } | undefined {
+  const raw = configSection(projectConfigFor(file, false), 'prices')[model];
   if (!raw || typeof raw !== 'object') return undefined;
   const p = raw as { input_per_mtok?: unknown; output_per_mtok?: unknown };
   return typeof p.input_per_mtok === 'number' && typeof p.output_per_mtok === 'number' ? { input_per_mtok: p.input_per_mtok, output_per_mtok: p.output_per_mtok } : undefined;

@@ -155,6 +155,8 @@ function evalOne(e: Exclude<ExprIR, Link>, ev: (x: ExprIR) => StaticValue, vars:
           return typeof a === 'string' ? a.toLowerCase() : UNKNOWN;
         case 'upper':
           return typeof a === 'string' ? a.toUpperCase() : UNKNOWN;
+        case 'split':
+          return typeof a === 'string' && typeof b === 'string' ? a.split(b) : UNKNOWN;
         case 'contains':
           return Array.isArray(a) ? a.includes(b as never) : typeof a === 'string' && typeof b === 'string' ? a.includes(b) : UNKNOWN;
         default:

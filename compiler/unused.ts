@@ -11,7 +11,7 @@
  */
 import { resolve } from 'node:path';
 import { diagnostic, type Diagnostic } from '../language/index.js';
-import type { CheckedPlan } from './check/plan.js';
+import type { CheckedPlan } from './check/checked-plan.js';
 import type { LoadedModule } from './load.js';
 import type { ModelBuilder } from './model.js';
 import type { DeclKind, Scopes } from './scope.js';

@@ -305,6 +305,8 @@ export interface CapabilityDecl extends Node {
   readonly prompt?: StringLit;
   /** The default model; the bound resource's `model` wins. */
   readonly model?: StringLit;
+  /** v0.4 (§9.1): the orch.config endpoint that answers it when its resource names none. */
+  readonly endpoint?: StringLit;
   readonly temperature?: NumberLit;
   readonly maxTokens?: NumberLit;
   /** v0.4 (§9.3): `trust untrusted` makes its output an untrusted source; `trust trusted` (an MCP tool's refinement) a trusted one. */

@@ -15,7 +15,9 @@ import type { Range } from './diagnostic.js';
 import { child, need, nodes, nodeSpan, onlyChild, token, tokens, MISSING } from './cst-access.js';
 import { RESERVED_WORDS, isTerminatedString, lex, scanInterpolation } from './lexer.js';
 import { fitted, keyName, NodeBuilders, REPEATABLE, STEP_OPTION_KEYS, type KeyedValue, type Mutable, type StepOptionKey } from './node-builders.js';
-import { parseExpressionTokens } from './parser.js';
+import type { DocComments } from './doc-comments.js';
+import type { ExprItem, ExpressionParser } from './expression-parts.js';
+import type { LineIndex } from './source.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
 import { MAX_EXPRESSION_DEPTH, MAX_INTERPOLATION_DEPTH, nestingLimit } from './nesting.js';
 
@@ -27,6 +29,19 @@ export class AstBuilder extends NodeBuilders {
   private expressionDepth = 0;
   /** Interpolations open around the string being built (MAX_INTERPOLATION_DEPTH). */
   private interpolationDepth = 0;
+
+  constructor(
+    file: string,
+    text: string,
+    index: LineIndex,
+    docs: DocComments,
+    /** The grammar's expression parser (`parseExpressionTokens`), for `${…}` interpolations. */
+    private readonly parseExpression: ExpressionParser,
+    /** Offsets of the syntax errors already reported, sorted (to avoid piling on). */
+    syntaxErrorOffsets: readonly number[] = [],
+  ) {
+    super(file, text, index, docs, syntaxErrorOffsets);
+  }
 
   // ───────────── ranges, names ─────────────
 
@@ -127,7 +142,7 @@ export class AstBuilder extends NodeBuilders {
       this.error(tooDeep.message.replace(/;.*/, ''), this.tokRange(t));
       return undefined;
     }
-    const { cst, errors } = parseExpressionTokens(lexed.tokens);
+    const { cst, errors } = this.parseExpression(lexed.tokens);
     this.diagnostics.push(...syntaxErrorsToDiagnostics(errors, this.file, this.index, offset + source.length, 1));
     if (errors.length > 0) return undefined;
     this.interpolationDepth++;
@@ -959,15 +974,6 @@ function isWordPart(c: number): boolean {
 }
 const RESERVED = new Set<string>(RESERVED_WORDS);
 
-/** One element of a flat expression; operands come as CST (`atom`) or already built (`expr`). */
-export interface ExprItem {
-  readonly at: number;
-  readonly atom?: CstNode;
-  readonly expr?: A.Expr;
-  readonly op?: IToken;
-  readonly prefix?: IToken;
-}
-
 /** Binding power of binary operators (ast.ts: implies < or < and < not < comparison < ?? < + - < * / % < unary minus). */
 const PREC_COMPARISON = 5;
 const PREC_UNARY = 9;
@@ -995,62 +1001,3 @@ const VALUE_TOKENS = ['word', 'String', 'Duration', 'Money', 'Number', 'Percent'
 const VALUE_RULES = ['recordType', 'typeExpr', 'recordLit', 'nameList', 'boolLit', 'qualifiedName', 'expression'] as const;
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', n: '\n', t: '\t', r: '\r', $: '$' };
-
-
-/**
- * Doc comments (`/// text`) waiting to attach to the next declaration, field or step that
- * follows them with only whitespace in between. Those never taken end up as plain comments.
- */
-export class DocComments {
-  private readonly taken = new Set<IToken>();
-
-  constructor(private readonly docs: IToken[]) {}
-
-  take(startOffset: number, text: string): string | undefined {
-    // Last doc token ending before startOffset.
-    let lo = 0;
-    let hi = this.docs.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.docs[mid]!.endOffset! < startOffset) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    const lines: string[] = [];
-    let next = startOffset;
-    for (let i = found; i >= 0; i--) {
-      const d = this.docs[i]!;
-      // A `///` after code on its line is a trailing comment of that code, not a doc comment of
-      // what follows (the formatter moves such comments behind a `,`: that must not change meaning).
-      if (this.taken.has(d) || !onlyWhitespace(text, d.endOffset! + 1, next) || codeBefore(text, d.startOffset)) break;
-      lines.push(d.image.slice(3).replace(/^ /, '')); // walked backwards: reversed below (unshift is quadratic)
-      this.taken.add(d);
-      next = d.startOffset;
-    }
-    return lines.length ? lines.reverse().join('\n') : undefined;
-  }
-
-  isTaken(t: IToken): boolean {
-    return this.taken.has(t);
-  }
-}
-
-/** Whether code (not only whitespace and block comments) comes before `offset` on its line. */
-function codeBefore(text: string, offset: number): boolean {
-  let i = offset;
-  while (i > 0 && text.charCodeAt(i - 1) !== 10 && text.charCodeAt(i - 1) !== 13) i--;
-  const prefix = text.slice(i, offset);
-  const afterComment = prefix.includes('*/') ? prefix.slice(prefix.lastIndexOf('*/') + 2) : prefix;
-  return afterComment.replace(/\/\*[\s\S]*?\*\//g, '').trim() !== '';
-}
-
-function onlyWhitespace(text: string, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
-    const c = text.charCodeAt(i);
-    // The lexer's whitespace: a byte-order mark or form feed anywhere is whitespace too.
-    if (c !== 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12 && c !== 11 && c !== 0xfeff) return false;
-  }
-  return true;
-}

@@ -24,6 +24,7 @@ export type DiagnosticCode =
   | 'E0102' // duplicate declaration
   | 'E0103' // import not found / import cycle
   | 'E0104' // handler module or export not found
+  | 'W0105' // a handler module's folder does not exist (did-you-mean for a mistyped folder)
   | 'E0201' // type mismatch
   | 'E0202' // unknown or missing argument
   | 'E0203' // unit mismatch
@@ -39,7 +40,14 @@ export type DiagnosticCode =
   | 'E0701' // invalid trigger
   | 'E0801' // kind llm capability: prompt/handler, prompt reads, temperature/max_tokens range
   | 'E0802' // MCP server not configured or not locked; a tool the lock file does not list
-  | 'W0803'; // an endpoint, model price or notify/email channel the project's config does not define
+  | 'W0803' // an endpoint, model price or notify/email channel the project's config does not define
+  | 'E0901' // a test names an unknown plan, step, capability or person; a negative virtual time
+  | 'E0902' // an untrusted value reaches a sink that needs trust (§9.3, with the witness path)
+  | 'E0903' // a value reaches a tier, capability, endpoint or channel below its class (§9.3)
+  | 'E0905' // a derived-signal cycle; a source mapping to an unknown signal or of the wrong type (§9.4)
+  | 'E0906' // a step under test can reach a model, MCP tool, channel or the network with no mock
+  | 'W0907' // a stale captured test: it names a step or capability its plan no longer has
+  | 'E0908'; // one step's budget reservation alone exceeds its policy's enforced budget (§9.1)
 
 export interface RelatedInformation {
   readonly message: string;

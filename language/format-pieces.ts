@@ -16,7 +16,7 @@
  * sends the file to the whole-file path (`undefined`), which also gives the exact diagnostics.
  */
 import type { Module } from './ast.js';
-import { parse } from './index.js';
+import { parse } from './parse.js';
 import { printModuleChunks, type PrintedChunk } from './printer.js';
 
 /**

@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { IToken } from 'chevrotain';
 import type { Comment, Module } from './ast.js';
 import { hasErrors, type Diagnostic } from './diagnostic.js';
-import { parse } from './index.js';
+import { parse } from './parse.js';
 import { DocComment, lex } from './lexer.js';
 import { parsePiece, pieceBounds, PIECE_CHARS, printPiece } from './format-pieces.js';
 import { commentText, printChunks, printModuleChunks, type PrintedChunk } from './printer.js';

@@ -17,7 +17,7 @@
  */
 import type { Declaration, ImportDecl, Module, ModuleDecl } from './ast.js';
 import type { Position, Range } from './diagnostic.js';
-import { parse, type ParseInput, type ParseOutput } from './index.js';
+import { parse, type ParseInput, type ParseOutput } from './parse.js';
 import { compactModules, issuedPositions, LineIndex } from './source.js';
 
 /** A previous parse and the text it was made from. */
@@ -51,6 +51,11 @@ export interface ReparseOutput extends ParseOutput {
  * `start` hold, positions at or after `end` moved by `delta` characters. Top-level nodes outside
  * that range are the previous parse's own objects (moved in place when `consume` was asked),
  * or copies `movedFrom` tells the origin of.
+ *
+ * What links two versions of a file belongs to the edit between them, never to their nodes: a
+ * copy's origin is known only through this edit, so an editor that keeps the newest parse (and
+ * drops the edit) keeps no earlier version reachable — a table from copy to origin kept beside
+ * the nodes chained every version to the one before it (issue #47 item 13).
  */
 export interface ModuleEdit {
   readonly previous: Module;
@@ -59,15 +64,11 @@ export interface ModuleEdit {
   readonly delta: number;
   /** Where a position of the previous parse is now; undefined inside the re-parsed range. */
   readonly move: (p: Position) => Position | undefined;
+  /** The node of the previous parse that a top-level `node` of this one is a moved copy of, if it is one. */
+  readonly movedFrom: <T extends object>(node: T) => T | undefined;
 }
 
-/** Top-level nodes `reparse` copied to move them, to the previous parse's node. */
-const origins = new WeakMap<object, object>();
-
-/** The node of the previous parse that `node` is a moved copy of, if it is one. */
-export function movedFrom<T extends object>(node: T): T | undefined {
-  return origins.get(node) as T | undefined;
-}
+const notMoved = <T extends object>(): T | undefined => undefined;
 
 type Item = ModuleDecl | ImportDecl | Declaration;
 
@@ -76,7 +77,7 @@ export function reparse(input: ReparseInput): ReparseOutput {
   const prev = input.previous;
   if (prev && prev.text === input.text && prev.output.module.file === input.file) {
     const end = input.text.length;
-    return { ...prev.output, mode: 'unchanged', edit: { previous: prev.output.module, start: end, end, delta: 0, move: (p) => p } };
+    return { ...prev.output, mode: 'unchanged', edit: { previous: prev.output.module, start: end, end, delta: 0, move: (p) => p, movedFrom: notMoved } };
   }
   try {
     const reusable = prev && prev.output.module.file === input.file && !input.compact && !compactModules.has(prev.output.module);
@@ -158,7 +159,7 @@ function incremental(file: string, prev: ParsedText, text: string, consume: bool
     for (const p of windowPositions) kept.push(p);
     positionsByModule.set(module, kept);
   }
-  return { module, diagnostics: [], edit: { previous: oldModule, start: windowStart, end: windowEndOld, delta, move } };
+  return { module, diagnostics: [], edit: { previous: oldModule, start: windowStart, end: windowEndOld, delta, move, movedFrom: shift.movedFrom } };
 }
 
 /** Chunks first: comparing 4 KiB substrings runs natively, a character loop over a big file does not. */
@@ -210,7 +211,7 @@ function separated(text: string, offset: number): boolean {
  * node itself when nothing moved, a copy otherwise.
  */
 function shifter(text: string, delta: number, linesMoved: boolean): Shifter {
-  if (delta === 0 && !linesMoved) return { node: (n) => n, position: (p) => p, kept: () => [] };
+  if (delta === 0 && !linesMoved) return { node: (n) => n, position: (p) => p, kept: () => [], movedFrom: notMoved };
   let index: LineIndex | undefined;
   const position = (p: Position): Position => (index ??= new LineIndex(text)).positionAt(p.offset + delta);
   const copy = (v: unknown): unknown => {
@@ -221,6 +222,7 @@ function shifter(text: string, delta: number, linesMoved: boolean): Shifter {
     for (const key in v) obj[key] = copy((v as Record<string, unknown>)[key]);
     return obj;
   };
+  const origins = new WeakMap<object, object>();
   return {
     node: (n) => {
       const moved = copy(n) as typeof n;
@@ -229,6 +231,7 @@ function shifter(text: string, delta: number, linesMoved: boolean): Shifter {
     },
     position,
     kept: () => [],
+    movedFrom: <T extends object>(node: T) => origins.get(node) as T | undefined,
   };
 }
 
@@ -238,6 +241,7 @@ interface Shifter {
   readonly position: (p: Position) => Position;
   /** In-place moves only: the previous parse's positions still in use (its list, reused). */
   readonly kept: () => Position[];
+  readonly movedFrom: ModuleEdit['movedFrom'];
 }
 
 /** Every position object of a parse, for in-place moves (collected on first need). */
@@ -292,7 +296,7 @@ function inPlace(previous: Module, text: string, edit: { start: number; delta: n
     all[n++] = p;
   }
   all.length = n;
-  return { node: (node) => node, position: (p) => at(p.offset + delta), kept: () => all };
+  return { node: (node) => node, position: (p) => at(p.offset + delta), kept: () => all, movedFrom: notMoved };
 }
 
 /** AST nodes have a `kind`, ranges `start`/`end`; only positions have a numeric `offset`. */

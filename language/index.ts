@@ -1,141 +1,15 @@
 /**
- * The parse phase: `.orch` text → typed AST + syntax diagnostics. Never throws; always returns
- * a (possibly partial) Module.
+ * The language layer's entry: `.orch` text → typed AST + syntax diagnostics (`parse`, in
+ * parse.ts), the formatter, incremental re-parsing, and the tokens editors colour.
  */
 import type { IToken } from 'chevrotain';
-import type { Comment, Module } from './ast.js';
-import { capDiagnostics, compareDiagnostics, diagnostic, type Diagnostic, type Range } from './diagnostic.js';
-import { AstBuilder, DocComments } from './cst-to-ast.js';
-import { isRealToken, setCstClean } from './cst-access.js';
-import { junkDiagnostics } from './junk.js';
-import {
-  BlockComment, DocComment, K, R, lex, LineComment, UnterminatedBlockComment, StringTok, AnyNumber,
-  DurationTok, MoneyTok, PercentTok, Identifier, type LexOutput,
-} from './lexer.js';
-import { parseModuleAst, parseTokens } from './parser.js';
-import { AstActions } from './ast-actions.js';
-import { compactModules, issuedPositions, LineIndex } from './source.js';
-import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
-import { mayNestTooDeep, nestingLimit } from './nesting.js';
+import type { Range } from './diagnostic.js';
+import { isRealToken } from './cst-access.js';
+import { BlockComment, DocComment, K, R, lex, LineComment, UnterminatedBlockComment, StringTok, AnyNumber, DurationTok, MoneyTok, PercentTok, Identifier } from './lexer.js';
+import { LineIndex } from './source.js';
 
-export interface ParseInput {
-  readonly file: string;
-  readonly text: string;
-  /**
-   * Compact ranges (`LineIndex`): for a parse nothing will edit (`orch check` and `orch run`).
-   * The incremental parser parses such a module's next text in full.
-   */
-  readonly compact?: boolean;
-}
-
-export interface ParseOutput {
-  readonly module: Module;
-  readonly diagnostics: Diagnostic[];
-}
-
+export { parse, parseViaCst, RELEASE_TOKENS_FROM, type ParseInput, type ParseOutput } from './parse.js';
 export { LineIndex, codeFrame } from './source.js';
-
-export function parse(input: ParseInput): ParseOutput {
-  return parseWith(input, true);
-}
-
-/**
- * `parse` without the direct-to-AST path: always the CST parser and the CST→AST phase. The
- * result is the same as `parse`'s (tests hold the two paths to that); for tests and measuring.
- */
-export function parseViaCst(input: ParseInput): ParseOutput {
-  return parseWith(input, false);
-}
-
-function parseWith(input: ParseInput, direct: boolean): ParseOutput {
-  const file = input.file;
-  const text = typeof input.text === 'string' ? input.text : String(input.text ?? '');
-  const index = new LineIndex(text, input.compact === true);
-  try {
-    const out = parseUnsafe(file, text, index, direct);
-    if (index.compact) compactModules.add(out.module);
-    else issuedPositions.set(out.module, index.issued);
-    return out;
-  } catch (err) {
-    // A bug in the front end must not take down the CLI or the language server.
-    const message = err instanceof Error ? err.message : String(err);
-    return {
-      module: { kind: 'Module', file, imports: [], declarations: [], comments: [], range: index.range(0, text.length) },
-      diagnostics: [diagnostic('E0001', `internal parser error: ${message}`, file, index.range(0, 0))],
-    };
-  }
-}
-
-/**
- * From this many tokens on, the AST parse releases the tokens it has consumed (parser.ts,
- * `releasing`): a file that big is mostly a batch `orch check` or `orch run`, and holding its
- * tokens beside its AST is the peak of their memory. A file that then fails the direct path is
- * lexed again for the CST path, which costs little next to the failure's recovery parse.
- */
-export const RELEASE_TOKENS_FROM = 50_000;
-
-function parseUnsafe(file: string, text: string, index: LineIndex, direct: boolean): ParseOutput {
-  let lexed = lex(text);
-  const docTokensOf = (l: LexOutput) => l.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////'));
-  let docTokens = docTokensOf(lexed);
-  // A clean file is parsed straight to the AST. Anything the file must be told about (a syntax
-  // error, junk, a property given twice…) is left to the CST path, which reports it and builds
-  // the partial tree, so both paths agree on every file.
-  let knownBad = false;
-  if (direct && lexed.problems.length === 0 && nestingLimit(lexed.tokens) === undefined && !mayNestTooDeep(lexed.tokens)) {
-    const docs = new DocComments(docTokens);
-    const builder = new AstActions(file, text, index, docs);
-    const releaseTokens = lexed.tokens.length >= RELEASE_TOKENS_FROM;
-    const module = parseModuleAst(lexed.tokens, builder, { releaseTokens });
-    if (typeof module !== 'string' && builder.diagnostics.length === 0) {
-      return { module: { ...module, comments: commentsOf(lexed.comments, docs, index) }, diagnostics: [] };
-    }
-    knownBad = module === 'syntax';
-    if (releaseTokens) {
-      // Docs are matched to their comment tokens by identity: take both from the new lex.
-      lexed = lex(text);
-      docTokens = docTokensOf(lexed);
-    }
-  }
-
-  const diagnostics: Diagnostic[] = lexed.problems.map((p) =>
-    diagnostic('E0001', p.message, file, index.range(p.offset, p.offset + p.length)),
-  );
-  const lexOffsets = new Set(lexed.problems.map((p) => p.offset));
-  const tooDeep = nestingLimit(lexed.tokens);
-  if (tooDeep !== undefined) {
-    const t = lexed.tokens[tooDeep.index]!;
-    diagnostics.push(diagnostic('E0001', tooDeep.message, file, index.range(t.startOffset, t.endOffset! + 1)));
-    lexed.tokens.length = tooDeep.index;
-  }
-  const { cst, errors, junkSeen } = parseTokens(lexed.tokens, knownBad);
-  const syntax = syntaxErrorsToDiagnostics([...errors], file, index, text.length).filter(
-    (d) => !lexOffsets.has(d.range.start.offset),
-  );
-  diagnostics.push(...syntax);
-  // A bad unit (`12EUR`) the lexer reported is junk to the parser too: said once.
-  if (junkSeen) diagnostics.push(...junkDiagnostics(cst, file, index, [...syntax.map((d) => d.range.start.offset), ...lexOffsets]));
-
-  const docs = new DocComments(docTokens);
-  const builder = new AstBuilder(file, text, index, docs, diagnostics.map((d) => d.range.start.offset));
-  setCstClean(errors.length === 0);
-  const partial = builder.module(cst);
-  diagnostics.push(...builder.diagnostics);
-  diagnostics.sort(compareDiagnostics);
-  return { module: { ...partial, comments: commentsOf(lexed.comments, docs, index) }, diagnostics: capDiagnostics(diagnostics) };
-}
-
-/** Comments of the module: every comment but the doc comments a declaration took. */
-function commentsOf(all: readonly IToken[], docs: DocComments, index: LineIndex): Comment[] {
-  return all
-    .filter((c) => !(c.tokenType === DocComment && docs.isTaken(c)))
-    .map((c) => ({
-      kind: 'Comment',
-      style: c.tokenType === BlockComment || c.tokenType === UnterminatedBlockComment ? 'block' : 'line',
-      text: c.image,
-      range: index.range(c.startOffset, c.endOffset! + 1),
-    }));
-}
 
 // ───────────── tokens for editors ─────────────
 
@@ -188,6 +62,6 @@ export * from './diagnostic.js';
 export { checkFormatted, format } from './format.js';
 export { parsePiece, pieceBounds, PIECE_CHARS } from './format-pieces.js';
 export type { FormatCheck, FormatResult } from './format.js';
-export { movedFrom, reparse } from './incremental.js';
+export { reparse } from './incremental.js';
 export type { ModuleEdit, ParsedText } from './incremental.js';
 export { escapeStringText, print, printExpr } from './printer.js';

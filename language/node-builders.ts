@@ -16,7 +16,7 @@ import {
 } from './ast.js';
 import { diagnostic, type Diagnostic, type Range } from './diagnostic.js';
 import { isMissing, need, MISSING } from './cst-access.js';
-import type { DocComments } from './cst-to-ast.js';
+import type { DocComments } from './doc-comments.js';
 import { DurationTok, MoneyTok, NumberTok, PercentTok, StringTok } from './lexer.js';
 import type { LineIndex } from './source.js';
 
@@ -515,6 +515,7 @@ export abstract class NodeBuilders {
       case 'system': d.system = this.stringLit(t); break;
       case 'prompt': d.prompt = this.stringLit(t); break;
       case 'model': d.model = this.stringLit(t, false); break;
+      case 'endpoint': d.endpoint = this.stringLit(t, false); break;
       case 'temperature': d.temperature = this.numberLit(t); break;
       // Its range (≥ 1, whole) is E0801 in the compiler (§8.9), not a parse error.
       case 'max_tokens': d.maxTokens = this.numberLit(t); break;

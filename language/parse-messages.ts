@@ -9,7 +9,7 @@ import { EOF, tokenLabel } from './chevrotain.js';
 const BLOCKS: Record<string, { readonly what: string; readonly items?: string }> = {
   capabilityDecl: {
     what: 'the capability block',
-    items: 'a capability property (kind, input, output, handler, timeout, retry, cost, latency, data, consent, requires, idempotent, destructive, system, prompt, model, temperature, max_tokens, trust, endorses)',
+    items: 'a capability property (kind, input, output, handler, timeout, retry, cost, latency, data, consent, requires, idempotent, destructive, system, prompt, model, endpoint, temperature, max_tokens, trust, endorses)',
   },
   resourceDecl: {
     what: 'the resource block',

@@ -24,7 +24,7 @@ import type { KeyedValue } from './node-builders.js';
 import { CstParser, EmbeddedActionsParser, EOF, tokenMatcher } from './chevrotain.js';
 import { MISSING } from './cst-access.js';
 import { isLazyLookahead, LazyLookahead, type LazyLookaheadFunction } from './lazy-lookahead.js';
-import type { ExprItem } from './cst-to-ast.js';
+import type { ExprItem } from './expression-parts.js';
 import {
   ALL_TOKENS, AnyNumber, Assign, FieldName, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
   LBracket, LCurly, LParen, Lt, LtEq, Minus, MoneyTok, Name, NumberTok,
@@ -738,6 +738,8 @@ function defineParser(Base: typeof CstParser) {
         { ALT: () => { const k = this.CONSUME(K.system, LABEL.key); const s = this.CONSUME2(StringTok); return this.prop(k, s); } },
         { ALT: () => { const k = this.CONSUME(K.prompt, LABEL.key); const s = this.CONSUME3(StringTok); return this.prop(k, s); } },
         { ALT: () => { const k = this.CONSUME(K.model, LABEL.key); const s = this.CONSUME4(StringTok); return this.prop(k, s); } },
+        // v0.4 (§9.1): the endpoint that answers it when its resource names none.
+        { ALT: () => { const k = this.CONSUME(K.endpoint, LABEL.key); const s = this.CONSUME5(StringTok); return this.prop(k, s); } },
         // A sign is part of the value (not an expression), so `temperature -0.1` is E0801 out of range, not a parse error.
         { ALT: () => { const k = this.CONSUME(K.temperature, LABEL.key); const m = this.OPTION(() => this.CONSUME(Minus, LABEL.sign)); const n = this.CONSUME(NumberTok); return this.prop(k, this.live ? this.b.signed(m, n) : n); } },
         { ALT: () => { const k = this.CONSUME(K.max_tokens, LABEL.key); const m = this.OPTION2(() => this.CONSUME2(Minus, LABEL.sign)); const n = this.CONSUME2(NumberTok); return this.prop(k, this.live ? this.b.signed(m, n) : n); } },

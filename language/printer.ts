@@ -275,7 +275,7 @@ export function parenthesize(e: Expr): Expr {
 // ───────────────────────────── property keywords (for comment placement) ─────────────────────────────
 
 const KEYWORDS = {
-  CapabilityDecl: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent', 'destructive', 'system', 'prompt', 'model', 'temperature', 'max_tokens', 'trust', 'endorses'],
+  CapabilityDecl: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent', 'destructive', 'system', 'prompt', 'model', 'endpoint', 'temperature', 'max_tokens', 'trust', 'endorses'],
   ResourceDecl: ['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy', 'endpoint', 'model', 'accepts', 'available'],
   PolicyDecl: ['strategy', 'weights', 'budget', 'prefer', 'max_fallbacks', 'require_consent', 'rate_limit'],
   GuardrailDecl: ['severity', 'category', 'message', 'forbid', 'require', 'assert', 'check'],
@@ -638,6 +638,7 @@ class Printer {
     if (d.system) props.push(this.prop('system', this.stringLit(d.system), d.system.range));
     if (d.prompt) props.push(this.prop('prompt', this.stringLit(d.prompt), d.prompt.range));
     if (d.model) props.push(this.prop('model', this.stringLit(d.model), d.model.range));
+    if (d.endpoint) props.push(this.prop('endpoint', this.stringLit(d.endpoint), d.endpoint.range));
     if (d.temperature) props.push(this.prop('temperature', this.expr(d.temperature), d.temperature.range));
     if (d.maxTokens) props.push(this.prop('max_tokens', this.expr(d.maxTokens), d.maxTokens.range));
     if (d.trust) props.push(this.prop('trust', d.trust));

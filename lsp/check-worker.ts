@@ -1,14 +1,16 @@
 /**
  * Worker thread that runs the compiler's `check` for the language server, so a long check of a
  * large file never keeps the server from answering completion, hover or symbols meanwhile.
- * Messages in: `{ id, entry, files }` (unsaved buffers by path); out: `{ id, result: diagnostics }`
- * or `{ id, error }`.
+ * Messages in: `{ id, entry, files }` (unsaved buffers by path); out: `{ id, result: { diagnostics,
+ * imports } }` or `{ id, error }`.
  */
 import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { check } from '../compiler/index.js';
 import { PlanMemo } from '../compiler/index.js';
+import type { Diagnostic } from '../language/index.js';
 import { ParseCache } from './parse-cache.js';
+import { fileImportsOf } from './symbol-index/references.js';
 import { bufferHost, serveWorker } from './worker-thread.js';
 
 export interface CheckRequest {
@@ -16,7 +18,15 @@ export interface CheckRequest {
   readonly files: Readonly<Record<string, string>>;
 }
 
-export type CheckResult = ReturnType<typeof check>;
+export interface CheckResult {
+  readonly diagnostics: Diagnostic[];
+  /**
+   * The files the entry imports directly (absolute paths), from the parse the check made: the
+   * server re-checks those that are open (their W0601 depends on the entry's uses) without
+   * parsing the entry again on its main thread.
+   */
+  readonly imports: string[];
+}
 
 /**
  * Successive checks mostly differ by one edit: each file is parsed incrementally, and the plans
@@ -29,6 +39,8 @@ if (parentPort) {
   serveWorker<CheckRequest, CheckResult>(parentPort, (req) => {
     let memo = memos.get(req.entry);
     if (!memo) memos.set(req.entry, (memo = new PlanMemo()));
-    return check({ entry: req.entry, host: { ...bufferHost(req.files, (p) => readFileSync(p, 'utf8')), parse: parses.parse }, memo });
+    const diagnostics = check({ entry: req.entry, host: { ...bufferHost(req.files, (p) => readFileSync(p, 'utf8')), parse: parses.parse }, memo });
+    const module = parses.moduleOf(req.entry);
+    return { diagnostics, imports: module ? fileImportsOf(module, req.entry) : [] };
   });
 }

@@ -24,9 +24,15 @@ export interface CheckResult {
   readonly plans: readonly PlanIR[];
 }
 
+export interface DiagnosticsWithImports {
+  readonly diagnostics: readonly Diagnostic[];
+  /** The files the checked file imports directly (absolute paths). */
+  readonly imports: readonly string[];
+}
+
 export class Checker {
   private readonly results = new Map<string, CheckResult>();
-  private readonly diagnosticsOnly = new Map<string, { generation: number; diagnostics: readonly Diagnostic[] }>();
+  private readonly diagnosticsOnly = new Map<string, { generation: number; diagnostics: readonly Diagnostic[]; imports?: readonly string[] }>();
 
   constructor(private readonly workspace: Workspace) {}
 
@@ -43,29 +49,31 @@ export class Checker {
 
   /**
    * Like `diagnostics`, but computed on the worker thread when one is available, so the server
-   * keeps answering other requests during a long check.
+   * keeps answering other requests during a long check; with the files `path` imports directly.
+   * The worker parses `path` for its check: this thread does not parse it again.
    */
-  async diagnosticsAsync(path: string): Promise<readonly Diagnostic[]> {
+  async diagnosticsAsync(path: string): Promise<DiagnosticsWithImports> {
     const generation = this.workspace.generation;
     const full = this.results.get(path);
-    if (full && full.generation === generation) return full.diagnostics;
+    if (full && full.generation === generation) return { diagnostics: full.diagnostics, imports: this.workspace.importsOf(path) };
     const hit = this.diagnosticsOnly.get(path);
-    if (hit && hit.generation === generation) return hit.diagnostics;
+    if (hit && hit.generation === generation) return { diagnostics: hit.diagnostics, imports: hit.imports ?? this.workspace.importsOf(path) };
     const files: Record<string, string> = {};
     for (const doc of this.workspace.documents.all()) files[uriToPath(doc.uri)] = doc.getText();
     const running = this.thread.request({ entry: path, files });
-    if (!running) return this.diagnostics(path);
-    let all: readonly Diagnostic[];
+    const inProcess = (): DiagnosticsWithImports => ({ diagnostics: this.diagnostics(path), imports: this.workspace.importsOf(path) });
+    if (!running) return inProcess();
+    let checked: CheckedDiagnostics;
     try {
-      all = await running;
+      checked = await running;
     } catch {
-      return this.diagnostics(path);
+      return inProcess();
     }
     const self = resolve(path);
-    const diagnostics = this.usedElsewhereDropped(path, all.filter((d) => d.file === path || resolve(d.file) === self));
+    const diagnostics = this.usedElsewhereDropped(path, checked.diagnostics.filter((d) => d.file === path || resolve(d.file) === self));
     // Cached under the generation the check started from; a newer state gets a new check.
-    this.diagnosticsOnly.set(path, { generation, diagnostics });
-    return diagnostics;
+    this.diagnosticsOnly.set(path, { generation, diagnostics, imports: checked.imports });
+    return { diagnostics, imports: checked.imports };
   }
 
   /**

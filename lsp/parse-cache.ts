@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { reparse, type ParsedText } from '../language/index.js';
-import type { ParseOutput } from '../language/index.js';
+import type { Module, ParseOutput } from '../language/index.js';
 
 export class ParseCache {
   private readonly last = new Map<string, ParsedText>();
@@ -18,4 +18,9 @@ export class ParseCache {
     this.last.set(key, { text, output });
     return output;
   };
+
+  /** The last parse of `file`, if it was parsed. */
+  moduleOf(file: string): Module | undefined {
+    return this.last.get(resolve(file))?.output.module;
+  }
 }

@@ -33,7 +33,7 @@ import type { VerifyRequest } from './verify-worker.js';
 import { WorkerThread } from './worker-thread.js';
 import { summarizePlans, type EstimateRequest, type PlanSteps } from './estimate-worker.js';
 import { StepEstimates } from './step-estimates.js';
-import { Workspace } from './workspace.js';
+import { Workspace, type ParsedFile } from './workspace.js';
 import type { FileIndex } from './symbol-index/model.js';
 import { PublishedDiagnostics } from './published.js';
 import { currencyOf } from './units.js';
@@ -47,7 +47,13 @@ export interface ServerOptions {
 export const PREVIEW_REQUEST = 'orch/preview';
 export { VERIFY_REQUEST };
 
-export function startServer(connection: Connection, options: ServerOptions = {}): void {
+/** What an embedder sees of a running server (the memory tests look at what it holds). */
+export interface RunningServer {
+  /** The parse the server's main thread holds for a file, if any (never parses). */
+  readonly heldParse: (path: string) => ParsedFile | undefined;
+}
+
+export function startServer(connection: Connection, options: ServerOptions = {}): RunningServer {
   const documents = new TextDocuments(TextDocument);
   // The compiler's std library folder, so the editor's index and the compiler agree.
   const workspace = new Workspace(documents, () => STD_DIR);
@@ -94,6 +100,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   let inlayHintsEnabled = true;
 
   const inFlight = new Map<string, { again: boolean }>();
+  /**
+   * Documents opened or edited since their last check began. Whether the declarations of an open
+   * file they import are used (W0601) depends on them, so once their check has said what they
+   * import, those files are checked again — from the worker's parse: parsing the edited text on
+   * this thread after every keystroke was most of typing's cost (issue #47 item 13).
+   */
+  const importsChanged = new Set<string>();
   const publish = async (uri: string, isCurrent: () => boolean): Promise<void> => {
     const doc = documents.get(uri);
     if (!doc) return;
@@ -107,7 +120,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     inFlight.set(uri, state);
     try {
       const version = doc.version;
-      const diagnostics = await checker.diagnosticsAsync(uriToPath(uri));
+      const edited = importsChanged.delete(uri);
+      const { diagnostics, imports } = await checker.diagnosticsAsync(uriToPath(uri));
+      if (edited) for (const imported of imports) if (documents.get(workspace.uriOf(imported))) scheduler.schedule(workspace.uriOf(imported));
       const now = documents.get(uri);
       if (now && now.version === version && isCurrent()) {
         await published.compilerResult(uri, version, diagnostics.map(toLspDiagnostic));
@@ -125,12 +140,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   );
 
   const scheduleWithImporters = (uri: string, delay?: number): void => {
+    importsChanged.add(uri);
     scheduler.schedule(uri, delay);
     try {
       for (const importer of workspace.importersOf(uriToPath(uri))) scheduler.schedule(workspace.uriOf(importer), delay);
-      // An open file this one imports: whether its declarations are used (W0601) depends on this one.
-      for (const imported of workspace.importsOf(uriToPath(uri)))
-        if (documents.get(workspace.uriOf(imported))) scheduler.schedule(workspace.uriOf(imported), delay);
     } catch (err) {
       log(`orch lsp: import graph failed: ${String(err)}`);
     }
@@ -195,6 +208,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   });
   documents.onDidClose((e) => {
     scheduler.cancel(e.document.uri);
+    importsChanged.delete(e.document.uri);
     workspace.forget(uriToPath(e.document.uri));
     checker.forget(uriToPath(e.document.uri));
     estimates.forget(uriToPath(e.document.uri));
@@ -373,4 +387,5 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   });
   documents.listen(connection);
   connection.listen();
+  return { heldParse: (path) => workspace.held(path) };
 }

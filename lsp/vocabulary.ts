@@ -10,7 +10,7 @@ export const TOP_LEVEL_KEYWORDS = [
 
 /** Properties allowed inside each kind of block, keyed by the block's header word. */
 export const BLOCK_KEYWORDS: Readonly<Record<string, readonly string[]>> = {
-  capability: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent', 'destructive', 'system', 'prompt', 'model', 'temperature', 'max_tokens', 'trust', 'endorses'],
+  capability: ['kind', 'input', 'output', 'handler', 'timeout', 'retry', 'cost', 'latency', 'data', 'consent', 'requires', 'idempotent', 'destructive', 'system', 'prompt', 'model', 'endpoint', 'temperature', 'max_tokens', 'trust', 'endorses'],
   resource: ['kind', 'provides', 'concurrency', 'cost', 'latency', 'reliability', 'location', 'energy', 'endpoint', 'model', 'accepts', 'available'],
   policy: ['strategy', 'weights', 'budget', 'prefer', 'max_fallbacks', 'require_consent', 'rate_limit'],
   guardrail: ['severity', 'category', 'message', 'forbid', 'require', 'assert', 'check'],

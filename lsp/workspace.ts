@@ -15,7 +15,7 @@ import type { ParseOutput } from '../language/index.js';
 import { pathToUri, uriToPath } from './convert.js';
 import { collectDeclarations } from './symbol-index/declarations.js';
 import type { DeclarationTable, FileIndex } from './symbol-index/model.js';
-import { buildFileIndex, resolveFileImport } from './symbol-index/references.js';
+import { buildFileIndex, fileImportsOf } from './symbol-index/references.js';
 
 export interface ParsedFile {
   readonly path: string;
@@ -103,6 +103,11 @@ export class Workspace {
     return current && current.text === text ? { module: current.module, diagnostics: [...current.diagnostics] } : reparse({ file: path, text });
   }
 
+  /** The parse this thread holds for a file, whatever its text; never parses. */
+  held(path: string): ParsedFile | undefined {
+    return this.cache.get(path)?.parsed;
+  }
+
   /** The last parse, even if the text has changed since (cheap context for completion). */
   lastParsed(path: string): ParsedFile | undefined {
     return this.cache.get(path)?.parsed ?? this.parsed(path);
@@ -180,34 +185,40 @@ export class Workspace {
   importsOf(path: string): string[] {
     const parsed = this.parsed(path);
     if (!parsed) return [];
-    return parsed.module.imports.flatMap((i) => (i.kind === 'FileImport' ? [resolveFileImport(path, i.path)] : []));
+    return fileImportsOf(parsed.module, path);
   }
 
   /** Open documents that import `path`, directly or through other files. */
   importersOf(path: string): string[] {
     const open = this.documents.all().map((d) => uriToPath(d.uri));
-    return open.filter((p) => p !== path && this.transitiveImports(p).has(path));
+    return open.filter((p) => p !== path && this.imports(p, path));
   }
 
   /** `file` and every workspace file that imports it (directly or not); std files: all files. */
   filesReferencing(file: string): string[] {
     const all = this.allFiles();
     if (this.isStd(file)) return [file, ...all];
-    return [file, ...all.filter((p) => p !== file && this.transitiveImports(p).has(file))];
+    return [file, ...all.filter((p) => p !== file && this.imports(p, file))];
   }
 
-  private transitiveImports(path: string): Set<string> {
-    const seen = new Set<string>();
+  /**
+   * Whether `path` imports `target`, directly or not. The search never reads `target`'s own
+   * imports: after an edit of `target`, asking who imports it must not parse it again on the
+   * server's main thread (its check worker parses it; issue #47 item 13).
+   */
+  private imports(path: string, target: string): boolean {
+    const seen = new Set<string>([path]);
     const queue = [path];
     while (queue.length) {
       for (const next of this.importsOf(queue.pop()!)) {
+        if (next === target) return true;
         if (!seen.has(next)) {
           seen.add(next);
           queue.push(next);
         }
       }
     }
-    return seen;
+    return false;
   }
 
   /** Every `.orch` file the workspace knows: open documents plus files under the roots. */

@@ -2,7 +2,7 @@
  * A control row (`orch pause`, `orch signal` … from another process) carried out on a run this
  * process executes: by the control poll while it runs, and before a resumed run starts.
  */
-import type { ControlRow } from './journal/sqlite-journal.js';
+import type { ControlRow } from './backend/async-journal.js';
 import type { Run } from './scheduler/run.js';
 import { AUTH_METHODS, ROLES, type AuthMethod, type Identity, type Role } from './people/identity.js';
 

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { someNode } from '../compiler/index.js';
 import { isInside } from './executor/handler-path.js';
-import { parseAge } from './journal/retention.js';
+import { parseAge } from './backend/retention.js';
 import type { Redactor } from './redact.js';
 import type { PolicyHooks } from './scheduler/types.js';
 import { EMPTY_MODELS, parseModelsConfig, type ModelsConfig } from './models/config.js';

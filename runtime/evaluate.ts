@@ -9,14 +9,32 @@
  *
  * Member access on `null`/missing values yields `null` (so `x.output.f ?? d` works for a skipped
  * `x`); type errors (e.g. `len(3)`, adding a list to a number) throw `EvalError`.
+ *
+ * A context signal never set or older than its `max_age` is UNKNOWN (LANGUAGE.md §9.4), and logic
+ * over it is Kleene's: a comparison or computation with UNKNOWN is UNKNOWN, `false and UNKNOWN` is
+ * false, `true or UNKNOWN` true, `UNKNOWN ?? v` is v. `evaluate` gives a value (UNKNOWN becomes
+ * null, so it never reaches a handler or the journal); `condition` keeps the third value.
  */
-import type { BlockView, BuiltinFn, ExprIR, StepView } from '../compiler/index.js';
+import { contextReads, type BlockView, type BuiltinFn, type ExprIR, type StepView } from '../compiler/index.js';
 
 export class EvalError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'EvalError';
   }
+}
+
+/** The third truth value: a context signal that is not known (never set, or stale). */
+export const UNKNOWN: unique symbol = Symbol('unknown');
+export type Truth = boolean | typeof UNKNOWN;
+
+/** What the evaluator knows of one context signal (`context.X`, `known()`, `age()`). */
+export interface SignalRead {
+  readonly value: unknown;
+  readonly state: 'fresh' | 'stale' | 'never_set';
+  /** ms since it was set; null when never set. */
+  readonly age_ms: number | null;
+  readonly max_age_ms: number | null;
 }
 
 export interface EvalEnv {
@@ -34,6 +52,11 @@ export interface EvalEnv {
   readonly secret?: (name: string) => string;
   /** Current time in epoch ms, for `now()`. Injected so the verifier's virtual clock works. */
   readonly now?: () => number;
+  /**
+   * §9.4: each context signal's state; without it `context.X` is `vars.context.X` and unknown
+   * when absent (or null: a signal that went stale is sent to a run as null).
+   */
+  readonly signal?: (name: string) => SignalRead;
 }
 
 export const REDACTED = '***';
@@ -46,15 +69,83 @@ export const DATA_CLASS_RANK: { readonly [name: string]: number } = {
   secret: 4,
 };
 
+/** The value of an expression; an unknown signal's part is null. */
 export function evaluate(expr: ExprIR, env: EvalEnv): unknown {
+  const v = evaluate3(expr, env);
+  return v === UNKNOWN ? null : v;
+}
+
+/** A condition's Kleene truth: only `true` is true, UNKNOWN stays UNKNOWN, anything else is false. */
+export function condition(expr: ExprIR, env: EvalEnv): Truth {
+  return truth(evaluate3(expr, env));
+}
+
+function truth(v: unknown): Truth {
+  return v === UNKNOWN ? UNKNOWN : v === true;
+}
+
+/** The value with the third truth value kept: UNKNOWN when it depends on a signal that is not known. */
+export function evaluateOrUnknown(expr: ExprIR, env: EvalEnv): unknown {
+  return evaluate3(expr, env);
+}
+
+function evaluate3(expr: ExprIR, env: EvalEnv): unknown {
   if (isLink(expr) && isLink(linkBase(expr))) return evaluateChain(expr, env);
   return evaluateNode(expr, env);
+}
+
+/** The signal `context.X` names, when `e` is such a read. */
+function contextKey(e: ExprIR): string | null {
+  return e.op === 'get' && e.object.op === 'var' && e.object.name === 'context' ? e.key : null;
+}
+
+export function readSignal(env: EvalEnv, name: string): SignalRead {
+  if (env.signal) return env.signal(name);
+  const ctx = env.vars.context as { readonly [k: string]: unknown } | null | undefined;
+  const v = ctx && typeof ctx === 'object' ? ctx[name] : undefined;
+  return v === undefined || v === null ? { value: null, state: 'never_set', age_ms: null, max_age_ms: null } : { value: v, state: 'fresh', age_ms: null, max_age_ms: null };
+}
+
+/** Why a condition over `expr` is unknown: the first signal it reads that is not known. */
+export function unknownReason(expr: ExprIR, env: EvalEnv): string {
+  for (const name of contextReads(expr)) {
+    const r = readSignal(env, name);
+    if (r.state === 'never_set') return `context.${name} was never set`;
+    if (r.state === 'stale') return `context.${name} is stale: ${formatAge(r.age_ms ?? 0)} > ${formatAge(r.max_age_ms ?? 0)}`;
+  }
+  return 'its value is unknown';
+}
+
+/** `3m12s`, `2m`, `450ms`: an age as a person reads it. */
+export function formatAge(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  let s = Math.floor(ms / 1000);
+  const parts: string[] = [];
+  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    if (s >= size) {
+      parts.push(`${Math.floor(s / size)}${unit}`);
+      s %= size;
+    }
+  }
+  return parts.join('');
+}
+
+/** Kleene's and/or/implies over the two sides' truth (the right side only when it decides). */
+function kleene(op: 'and' | 'or' | 'implies', expr: { readonly left: ExprIR; readonly right: ExprIR }, env: EvalEnv): Truth {
+  let l = truth(evaluate3(expr.left, env));
+  if (op === 'implies') l = l === UNKNOWN ? UNKNOWN : !l;
+  const decisive = op === 'and' ? false : true;
+  if (l === decisive) return decisive;
+  const r = truth(evaluate3(expr.right, env));
+  if (r === decisive) return decisive;
+  return l === UNKNOWN || r === UNKNOWN ? UNKNOWN : !decisive;
 }
 
 type Link = Extract<ExprIR, { left: ExprIR }> | Extract<ExprIR, { op: 'get' | 'index' }>;
 
 function isLink(e: ExprIR): e is Link {
-  return 'left' in e || e.op === 'get' || e.op === 'index';
+  // `context.X` is one read of a signal's state, not member access on a record.
+  return 'left' in e || (e.op === 'get' && contextKey(e) === null) || e.op === 'index';
 }
 
 function linkBase(e: Link): ExprIR {
@@ -94,7 +185,10 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
       return out;
     }
     case 'concat':
-      return expr.parts.map((p) => formatValue(evaluate(p, env))).join('');
+      return expr.parts.map((p) => {
+        const v = evaluate3(p, env);
+        return v === UNKNOWN ? 'unknown' : formatValue(v);
+      }).join('');
     case 'var':
       return env.vars[expr.name] ?? null;
     case 'item':
@@ -105,11 +199,18 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
       if (!view) throw new EvalError(`unknown step "${expr.id}"`);
       return view;
     }
-    case 'get':
-      return member(evaluate(expr.object, env), expr.key);
+    case 'get': {
+      const key = contextKey(expr);
+      if (key !== null) {
+        const r = readSignal(env, key);
+        return r.state === 'fresh' ? r.value : UNKNOWN;
+      }
+      return member(evaluate3(expr.object, env), expr.key);
+    }
     case 'index': {
-      const obj = evaluate(expr.object, env);
-      const idx = evaluate(expr.index, env);
+      const obj = evaluate3(expr.object, env);
+      const idx = evaluate3(expr.index, env);
+      if (obj === UNKNOWN || idx === UNKNOWN) return UNKNOWN;
       if (obj === null || obj === undefined) return null;
       if (Array.isArray(obj)) {
         if (typeof idx !== 'number') throw new EvalError(`a list index must be a number, got ${typeName(idx)}`);
@@ -120,14 +221,20 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
       if (typeof obj === 'string' && typeof idx === 'number') return obj[idx] ?? null;
       throw new EvalError(`cannot index ${typeName(obj)} with ${typeName(idx)}`);
     }
-    case 'call':
-      return callBuiltin(expr.fn, expr.args.map((a) => evaluate(a, env)), env);
+    case 'call': {
+      if (expr.fn === 'known' || expr.fn === 'age') return signalState(expr.fn, expr.args[0], env);
+      const args = expr.args.map((a) => evaluate3(a, env));
+      return args.includes(UNKNOWN) ? UNKNOWN : callBuiltin(expr.fn, args, env);
+    }
     case 'secret':
       return env.secret ? env.secret(expr.name) : REDACTED;
-    case 'not':
-      return !truthy(evaluate(expr.arg, env));
+    case 'not': {
+      const v = truth(evaluate3(expr.arg, env));
+      return v === UNKNOWN ? UNKNOWN : !v;
+    }
     case 'neg': {
-      const v = evaluate(expr.arg, env);
+      const v = evaluate3(expr.arg, env);
+      if (v === UNKNOWN) return UNKNOWN;
       if (typeof v !== 'number') throw new EvalError(`cannot negate ${typeName(v)}`);
       return -v;
     }
@@ -142,18 +249,31 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
       if (!env.previous) throw new EvalError(`"${expr.loop}.previous" is only known inside the loop`);
       return env.previous(expr.loop);
     case 'and':
-      return truthy(evaluate(expr.left, env)) && truthy(evaluate(expr.right, env));
     case 'or':
-      return truthy(evaluate(expr.left, env)) || truthy(evaluate(expr.right, env));
     case 'implies':
-      return !truthy(evaluate(expr.left, env)) || truthy(evaluate(expr.right, env));
+      return kleene(expr.op, expr, env);
     case '??': {
-      const l = evaluate(expr.left, env);
-      return l === null || l === undefined ? evaluate(expr.right, env) : l;
+      const l = evaluate3(expr.left, env);
+      return l === null || l === undefined || l === UNKNOWN ? evaluate3(expr.right, env) : l;
     }
-    default:
-      return binary(expr.op, evaluate(expr.left, env), evaluate(expr.right, env), expr.compare);
+    default: {
+      const l = evaluate3(expr.left, env);
+      const r = evaluate3(expr.right, env);
+      return l === UNKNOWN || r === UNKNOWN ? UNKNOWN : binary(expr.op, l, r, expr.compare);
+    }
   }
+}
+
+/** `known(context.X)` and `age(context.X)`: the signal's state, not its value. */
+function signalState(fn: 'known' | 'age', arg: ExprIR | undefined, env: EvalEnv): unknown {
+  const key = arg ? contextKey(arg) : null;
+  if (key === null) {
+    const v = arg ? evaluate3(arg, env) : UNKNOWN;
+    return fn === 'known' ? v !== UNKNOWN && v !== null && v !== undefined : UNKNOWN;
+  }
+  const r = readSignal(env, key);
+  if (fn === 'known') return r.state === 'fresh';
+  return r.age_ms === null ? UNKNOWN : r.age_ms;
 }
 
 /** Truthiness of a condition: only `true` is true (null/missing is false, never an error). */
@@ -162,6 +282,7 @@ export function truthy(v: unknown): boolean {
 }
 
 function member(obj: unknown, key: string): unknown {
+  if (obj === UNKNOWN) return UNKNOWN;
   if (obj === null || obj === undefined) return null;
   if (Array.isArray(obj)) {
     if (key === 'length') return obj.length;
@@ -268,6 +389,9 @@ function numbersOf(fn: string, args: unknown[]): number[] {
 
 function callBuiltin(fn: BuiltinFn, args: unknown[], env: EvalEnv): unknown {
   switch (fn) {
+    case 'known':
+    case 'age':
+      return UNKNOWN; // read by signalState before the arguments are evaluated
     case 'len': {
       const v = args[0];
       if (typeof v === 'string' || Array.isArray(v)) return v.length;
@@ -288,6 +412,20 @@ function callBuiltin(fn: BuiltinFn, args: unknown[], env: EvalEnv): unknown {
       const v = args[0];
       if (typeof v !== 'string') throw new EvalError(`${fn}() needs a string, got ${typeName(v)}`);
       return fn === 'lower' ? v.toLowerCase() : v.toUpperCase();
+    }
+    case 'split': {
+      const [v, sep] = args;
+      if (typeof v !== 'string') throw new EvalError(`split() needs a string, got ${typeName(v)}`);
+      if (typeof sep !== 'string') throw new EvalError(`split() needs a string separator, got ${typeName(sep)}`);
+      return v.split(sep);
+    }
+    case 'lines': {
+      const v = args[0];
+      if (typeof v !== 'string') throw new EvalError(`lines() needs a string, got ${typeName(v)}`);
+      // A text that ends with a newline has no empty last line.
+      const ls = v.split(/\r?\n/);
+      if (ls.length > 0 && ls[ls.length - 1] === '') ls.pop();
+      return ls;
     }
     case 'min':
     case 'max': {

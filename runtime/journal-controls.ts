@@ -3,15 +3,16 @@
  * the process that runs it (on any machine, polled), or, when no process does, the change itself
  * (`execution_cancelled`, `execution_paused`) or a row the next `orch resume` applies.
  */
-import type { AsyncJournal } from './journal/async-journal.js';
-import type { RunRow } from './journal/sqlite-journal.js';
+import type { AsyncJournal } from './backend/async-journal.js';
+import type { RunRow } from './backend/async-journal.js';
 import { perItemMessage } from './scheduler/core/core.js';
-import { isApproval } from './scheduler/core/resolve.js';
+import { isApproval, notAnApproval } from './scheduler/core/resolve.js';
 import { keyFitsShape, noSuchInstance, planBlocks } from './scheduler/core/scopes.js';
 import { baseId } from './scheduler/core/state.js';
 import type { PlanIR } from '../compiler/index.js';
-import { refusal, ruleBeforeStart } from './people/approval-rule.js';
-import type { Identity, RecordedIdentity } from './people/identity.js';
+import { refusal, ruleBeforeStart, unboundRefusal } from './scheduler/core/approvers.js';
+import type { Identity, RecordedIdentity, Starter } from './people/identity.js';
+import { chainOf } from './scheduler/core/run-origin.js';
 
 /** `forbidden`: the caller may not do it (§8.8: not a person who may decide this approval). */
 export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string; forbidden?: true };
@@ -71,6 +72,17 @@ export async function signalViaJournal(journal: AsyncJournal, runId: string, pay
     const waiting = await instancesWaiting(journal, runId, payload.stepId);
     if (waiting) return { ok: false, message: perItemMessage(runId, payload.stepId, waiting.keys, waiting.inRepeat) };
   }
+  if ('stepId' in payload && row.ir && !payload.stepId.includes('/')) {
+    // A wait, a call, a sub-plan: nothing to approve there (the running process would keep it forever).
+    const why = notAnApproval(JSON.parse(row.ir) as PlanIR, baseId(payload.stepId));
+    if (why !== null) return { ok: false, message: why };
+  }
+  if ('stepId' in payload && !payload.identity) {
+    // §9.1: a run bound to people takes no decision without one (a conflict, not a person refused).
+    const first = (await journal.load(runId))[0];
+    const unbound = unboundRefusal(first?.type === 'plan_created' && first.data.people_bound === true, null);
+    if (unbound !== null) return { ok: false, message: unbound };
+  }
   if ('stepId' in payload && payload.identity) {
     // §8.8: refused here as it would be by the process running the run (which checks it again).
     const refused = await refusalFromJournal(journal, row, payload.stepId, payload.decision, payload.identity);
@@ -112,10 +124,14 @@ async function refusalFromJournal(journal: AsyncJournal, row: RunRow, stepId: st
   if (rule === null) return null;
   let started = false;
   let waiting = false;
-  let startedBy: RecordedIdentity | null = null;
+  let startedBy: Starter | null = null;
+  let chain: readonly Starter[] = [];
   const approvedBy: RecordedIdentity[] = [];
   for (const e of await journal.load(row.id)) {
-    if (e.type === 'plan_created') startedBy = e.data.started_by ?? null;
+    if (e.type === 'plan_created') {
+      startedBy = e.data.started_by ?? null;
+      chain = chainOf(e.data);
+    }
     if (e.stepId !== stepId) continue;
     if (e.type === 'step_started') started = waiting = true;
     else if (ENDS_AN_ATTEMPT.has(e.type)) waiting = false;
@@ -123,7 +139,7 @@ async function refusalFromJournal(journal: AsyncJournal, row: RunRow, stepId: st
   }
   // Started and no longer waiting (ended, or between attempts): the running process answers.
   if (started && !waiting) return null;
-  return refusal(rule, identity, decision, { approvedBy, startedBy });
+  return refusal(rule, identity, decision, { approvedBy, startedBy, chain });
 }
 
 export async function cancelStepViaJournal(journal: AsyncJournal, runId: string, stepId: string): Promise<ControlOutcome> {

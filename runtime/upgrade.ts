@@ -10,7 +10,7 @@
  * nothing in the new plan. Steps that have not started may change, appear or go.
  */
 import { diffSteps, irHash, someNode, stepAspects, type PlanIR, type StepAspect } from '../compiler/index.js';
-import type { AsyncJournal } from './journal/async-journal.js';
+import type { AsyncJournal } from './backend/async-journal.js';
 import { RuntimeUsageError } from './usage-error.js';
 import { replay, type RestoredRun } from './scheduler/replay.js';
 import type { PlanChange } from './scheduler/types.js';

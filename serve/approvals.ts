@@ -3,8 +3,9 @@
  * summary evaluated against the run's (redacted) input. `secret(…)` evaluates to the redaction
  * mark here, so a summary never shows one.
  */
+import type { StepStatus, StepView } from '../compiler/index.js';
 import { evaluate } from '../runtime/index.js';
-import type { JournalEntry, RunSource, RunStarter } from './run-starter.js';
+import type { JournalEntry, RunSource, RunStarter, RunView } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
 
 export interface PendingApproval {
@@ -18,6 +19,8 @@ export interface PendingApproval {
   readonly needed: number;
   /** §8.8: who approved so far (display names of the journaled identities), in order. */
   readonly approvedBy: readonly string[];
+  /** §9.1: who started the (top-level) run, as its `plan_created` records it; absent when it records none. */
+  readonly started_by?: unknown;
 }
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? '');
@@ -78,11 +81,13 @@ async function collect(
         if (depth < MAX_DEPTH) await collect(reader, top, child, `${prefix}${s.stepId}/`, { plan: sub, input: subplanInput(await reader.timeline(child)) }, out, depth + 1);
         continue;
       }
+      // A summary may read what steps before it produced (`"Release ${build.output.version}"`).
+      const env = { vars: { input: source.input }, step: stepViews(view) };
       const arg = (name: string): string | null => {
         const expr = step.args[name];
         if (!expr) return null;
         try {
-          return text(evaluate(expr, { vars: { input: source.input } }));
+          return text(evaluate(expr, env));
         } catch {
           return null;
         }
@@ -97,9 +102,35 @@ async function collect(
         since: s.startedAt ?? null,
         needed: Number.isInteger(needed) && needed >= 1 ? needed : 1,
         approvedBy: needed > 1 ? approvalsSoFar(await reader.timeline(runId), s.stepId) : [],
+        ...startedBy(await reader.timeline(top.runId)),
       });
     }
   }
+}
+
+/**
+ * The steps of a run as an expression reads them (`build.output`, `build.status`), from its view:
+ * the run's own steps by id; instances of a `for each` or `repeat` are not told apart here.
+ */
+function stepViews(view: RunView): (id: string) => StepView | undefined {
+  const byId = new Map(view.steps.map((s) => [s.stepId, s] as const));
+  return (id) => {
+    const s = byId.get(id);
+    if (!s) return undefined;
+    const status = s.status as StepStatus;
+    return {
+      output: s.output ?? null,
+      status,
+      started: s.startedAt != null || status !== 'pending',
+      completed: status === 'completed',
+      failed: status === 'failed' || status === 'timeout',
+      skipped: status === 'skipped',
+      attempts: s.attempts ?? 0,
+      duration: s.duration ?? 0,
+      cost: 0,
+      resource: s.resource ?? null,
+    };
+  };
 }
 
 /** The instances of `stepId` (`ok[0]`, `ok#2`) that started and have not ended, by the run's journal. */
@@ -122,6 +153,12 @@ function approvalsSoFar(timeline: readonly JournalEntry[], key: string): string[
     if (name !== null) out.push(name);
   }
   return out;
+}
+
+/** `{ started_by }` of a run, as its first event recorded it (§9.1); nothing when it recorded none. */
+function startedBy(timeline: readonly JournalEntry[]): { started_by?: unknown } {
+  const first = timeline[0];
+  return first?.type === 'plan_created' && first.started_by !== undefined ? { started_by: first.started_by } : {};
 }
 
 /** A sub-plan run's input, as its first event recorded it (redacted like every event). */

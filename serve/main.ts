@@ -2,18 +2,18 @@
  * The process side of `orch serve`: load, open the journal, start, print the banner, and shut
  * down cleanly on SIGINT/SIGTERM. Resolves to the exit code once the server has stopped.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { projectRootOf } from '../compiler/index.js';
-import { displayUrl, envThenConfig, evaluate, isPostgresUrl, loadConfig, oidcClientSecret, openPeopleStore, type OrchConfig } from '../runtime/index.js';
+import { ContextStore, envThenConfig, evaluateOrUnknown, loadConfig, realClock, oidcClientSecret, type Backend, type OrchConfig } from '../runtime/index.js';
 import { banner } from './banner.js';
 import { generateToken } from './http/auth.js';
 import { loadServeProgram } from './load.js';
-import { DEFAULT_DB, openRuntimeStarter } from './runtime-starter.js';
+import { openRuntimeStarter } from './runtime-starter.js';
 import type { HttpLimits } from './http/app.js';
 import type { PlanIR, TriggerIR } from '../compiler/index.js';
 import { startServer } from './server.js';
-import { openTriggerStateFor } from './trigger-state.js';
+import { signalsOf } from './trigger-engine.js';
 
 /** A failure to start serving, reported by the CLI as one line with this exit code. */
 export class ServeError extends Error {
@@ -30,7 +30,8 @@ export interface ServeCliOptions {
   readonly files: readonly string[];
   readonly port: number;
   readonly host: string;
-  readonly db?: string;
+  /** Where runs, trigger state and people are kept (`--db`); its caller closes it once this resolved. */
+  readonly backend: Backend;
   readonly catchUp: boolean;
   /** On Postgres, run the steps in this process rather than on `orch worker`s. */
   readonly local?: boolean;
@@ -44,7 +45,7 @@ export interface ServeCliOptions {
 export interface UiCliOptions {
   readonly port: number;
   readonly host: string;
-  readonly db?: string;
+  readonly backend: Backend;
   readonly limits?: Partial<HttpLimits>;
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
@@ -71,8 +72,7 @@ export async function runServe(o: ServeCliOptions): Promise<number> {
  * approve) but without loading modules, firing triggers or resuming interrupted runs.
  */
 export async function runUi(o: UiCliOptions): Promise<number> {
-  const db = journalOf(o.db);
-  if (!isPostgresUrl(db) && !existsSync(db)) throw new ServeError(`no journal at ${db} (nothing has been run here yet; see --db)`, 2);
+  if (!o.backend.exists()) throw new ServeError(`no journal at ${o.backend.displayName} (nothing has been run here yet; see --db)`, 2);
   const config = await projectConfig(process.cwd());
   return serveUntilSignal({ ...o, mode: 'ui', config, catchUp: false, plans: [], triggers: [], warnings: [] });
 }
@@ -97,22 +97,9 @@ interface ServeProcessOptions extends Omit<ServeCliOptions, 'files'> {
   readonly warnings: readonly string[];
 }
 
-/** `--db`, else `ORCH_DB`, else the default: a Postgres URL as given, a SQLite path made absolute. */
-function journalOf(given: string | undefined): string {
-  const db = given ?? process.env.ORCH_DB ?? DEFAULT_DB;
-  return isPostgresUrl(db) ? db : resolve(db);
-}
-
 async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
-  const db = journalOf(o.db);
-  const shown = displayUrl(db);
-  if (!isPostgresUrl(db)) {
-    try {
-      mkdirSync(dirname(db), { recursive: true });
-    } catch (e) {
-      throw new ServeError(`cannot create the journal directory for ${db}: ${(e as Error).message}`, 2);
-    }
-  }
+  const backend = o.backend;
+  const shown = backend.displayName;
   const envToken = process.env.ORCH_TOKEN;
   const token = envToken && envToken.length > 0 ? envToken : generateToken();
   const log = (line: string) => o.err(`orch ${o.mode}: ${line}\n`);
@@ -120,20 +107,22 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
   let starter;
   let state;
   let people;
+  // §9.4: one context for the triggers and the runs, which read its signals live.
+  const context = new ContextStore({ signals: signalsOf(o.plans), clock: realClock });
   try {
-    starter = await openRuntimeStarter({ db, plans: o.plans, log, ...(o.local ? { local: true } : {}), ...(o.takeOverAfterMs !== undefined ? { takeOverAfterMs: o.takeOverAfterMs } : {}) });
+    starter = await openRuntimeStarter({ backend, plans: o.plans, log, signal: (n) => context.read(n), ...(o.local ? { local: true } : {}), ...(o.takeOverAfterMs !== undefined ? { takeOverAfterMs: o.takeOverAfterMs } : {}) });
   } catch (e) {
     // An unreachable or unmigrated database: one line, never the password.
     throw new ServeError(`cannot open the journal ${shown}: ${(e as Error).message}`, 2);
   }
   try {
-    state = await openTriggerStateFor(db);
+    state = await backend.triggerState();
   } catch (e) {
     await starter.close().catch(() => {});
     throw new ServeError(`cannot open the trigger state in ${shown}: ${(e as Error).message}`, 2);
   }
   try {
-    people = await openPeopleStore(db);
+    people = await backend.people();
   } catch (e) {
     await starter.close().catch(() => {});
     await state.close().catch(() => {});
@@ -158,7 +147,9 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
       mode: o.mode,
       limits: o.limits,
       starter,
-      evaluate: (expr, scope) => evaluate(expr, { vars: { event: scope.event ?? null, context: scope.context } }),
+      context,
+      // Kleene's third value stays: a condition over an unknown signal is neither true nor false (§9.4).
+      evaluate: (expr, scope) => evaluateOrUnknown(expr, { vars: { event: scope.event ?? null, context: scope.context }, ...(scope.signal ? { signal: scope.signal } : {}) }),
       state,
       token,
       people,

@@ -5,8 +5,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { countsForLocality, localRatio, privacyScore, type PlacedStep, type PlanIR } from '../compiler/index.js';
 import type { TriggerIR } from '../compiler/index.js';
-import { attemptSpend } from '../runtime/index.js';
 import type { FinishedRun, RunStarter } from './run-starter.js';
+import { spendOfFinishedRuns } from './metrics-spend.js';
 import type { FireResult, TriggerEngine } from './trigger-engine.js';
 
 export interface ServeMetrics {
@@ -107,18 +107,33 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
     registers: [registry],
   });
 
-  // v0.3 (§8.2): actual spend of every attempt of finished runs, from their journal.
-  const cost = new Counter({
+  // v0.3 (§8.2): actual spend of every attempt of the journal's finished runs — those this server
+  // executed and those it only reads (`orch ui` over another process's journal), as `orch runs --stats`.
+  const spend = spendOfFinishedRuns(starter);
+  new Counter({
     name: 'orch_cost_total',
-    help: 'Actual cost of the attempts of finished runs, by plan, capability and model (model "" when none was reported)',
+    help: "Actual cost of the attempts of the journal's finished runs, by plan, capability and model (model \"\" when none was reported)",
     labelNames: ['plan', 'capability', 'model'] as const,
     registers: [registry],
+    async collect() {
+      const totals = await spend();
+      this.reset();
+      for (const t of totals) if (t.cost > 0) this.inc(t.labels, t.cost);
+    },
   });
-  const tokens = new Counter({
+  new Counter({
     name: 'orch_tokens_total',
-    help: 'Model tokens reported by the attempts of finished runs, by plan, capability, model and direction (input | output)',
+    help: "Model tokens reported by the attempts of the journal's finished runs, by plan, capability, model and direction (input | output)",
     labelNames: ['plan', 'capability', 'model', 'direction'] as const,
     registers: [registry],
+    async collect() {
+      const totals = await spend();
+      this.reset();
+      for (const t of totals) {
+        if (t.input_tokens > 0) this.inc({ ...t.labels, direction: 'input' }, t.input_tokens);
+        if (t.output_tokens > 0) this.inc({ ...t.labels, direction: 'output' }, t.output_tokens);
+      }
+    },
   });
 
   const planOf = (planId: string): PlanIR | undefined => plans().find((p) => p.plan === planId || `${p.module}.${p.plan}` === planId);
@@ -141,14 +156,7 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
         if (placed.length > PLACED_WINDOW) placed.splice(0, placed.length - PLACED_WINDOW);
       }
     }
-    const timeline = await starter.timeline(run.runId).catch(() => null);
-    const entries = timeline ?? [];
-    for (const a of attemptSpend(entries.map((e) => ({ type: e.type, stepId: typeof e.stepId === 'string' ? e.stepId : null, data: e })))) {
-      const labels = { plan: run.planId, capability: a.capability ?? '', model: a.model ?? '' };
-      if (a.cost > 0) cost.inc(labels, a.cost);
-      if (a.input_tokens > 0) tokens.inc({ ...labels, direction: 'input' }, a.input_tokens);
-      if (a.output_tokens > 0) tokens.inc({ ...labels, direction: 'output' }, a.output_tokens);
-    }
+    const entries = (await starter.timeline(run.runId).catch(() => null)) ?? [];
     for (const e of entries) {
       if (e.type !== 'guardrail_violation') continue;
       const name = typeof e.guardrail === 'string' ? e.guardrail : 'unknown';

@@ -4,7 +4,7 @@
  * wired to the real journaled runtime by `runtime-starter.ts`.
  */
 import type { PlanIR } from '../compiler/index.js';
-import type { Identity } from '../runtime/index.js';
+import type { Identity, Starter } from '../runtime/index.js';
 
 export type RunStatus =
   | 'pending' | 'queued' | 'running' | 'paused' | 'interrupted' | 'completed' | 'failed' | 'cancelled' | 'timeout';
@@ -82,8 +82,20 @@ export interface StartMeta {
   readonly consent?: readonly string[];
   /** The caller's W3C `traceparent` header: a traced run joins the caller's trace (LANGUAGE.md §8.7). */
   readonly traceparent?: string;
-  /** §8.8: the authenticated person starting the run (`POST /runs`); absent for triggers and without people. */
-  readonly startedBy?: Identity;
+  /** §9.1: who started the run: the person who asked, or `system:trigger/NAME`. */
+  readonly startedBy?: Starter;
+  /** §9.1: the person whose signal fired the `when` trigger that starts the run. */
+  readonly causedBy?: Starter;
+  /** §9.1: the run whose end fired the `after` trigger that starts this one. */
+  readonly chainedFrom?: string;
+  /** §9.1: the server knows people (an `auth` block): the run's approvals are decided only by them. */
+  readonly peopleBound?: boolean;
+}
+
+/** §9.1: what a retry records: who asked for it, and whether the server asking knows people. */
+export interface RetryMeta {
+  readonly startedBy?: Starter;
+  readonly peopleBound?: boolean;
 }
 
 /** What `POST /runs/ID/upgrade` answers (and `GET` for a dry run). */
@@ -97,6 +109,8 @@ export interface UpgradeReport {
   readonly toHash: string;
   readonly reasons: readonly { readonly step: string | null; readonly reason: string }[];
   readonly diff: unknown;
+  /** The loaded version is one the run was upgraded away from (`orch upgrade`): it is not offered back. */
+  readonly behind?: boolean;
 }
 
 export interface RunStarter {
@@ -111,7 +125,7 @@ export interface RunStarter {
   /** Calls counted against a rate limit since `since` across the runs of this journal (shared limits). */
   rateHitsSince(key: string, since: number): Promise<number>;
   /** Starts a failed, timed-out or cancelled run again as a new run (`Runtime.retry`). */
-  retry(runId: string): Promise<{ readonly ok: true; readonly runId: string } | Extract<ControlResult, { ok: false }>>;
+  retry(runId: string, meta?: RetryMeta): Promise<{ readonly ok: true; readonly runId: string } | Extract<ControlResult, { ok: false }>>;
   /** Cancels one step of a run (LANGUAGE.md §7.4): here, in the process running it, or at its next resume. */
   cancelStep(runId: string, stepId: string): Promise<ControlResult>;
   /** Decides an approval step; `by` and `comment` are journaled with the decision. */

@@ -4,27 +4,28 @@
  * status); any other run answers from its journal.
  */
 import { diffPlans, irHash, preview, type PlanIR } from '../compiler/index.js';
-import { clusterTiming, isPostgresUrl, Runtime, RunDetached, RuntimeUsageError, type ActiveRun } from '../runtime/index.js';
+import { clusterTiming, Runtime, RunDetached, RuntimeUsageError, type ActiveRun, type Backend } from '../runtime/index.js';
 import { journalView, planOfRun } from './journal-view.js';
-import type { RunEvent } from '../runtime/index.js';
+import type { RunEvent, SignalRead } from '../runtime/index.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
 
-export { DEFAULT_DB } from '../runtime/index.js';
-
 export interface RuntimeStarterOptions {
-  readonly db: string;
+  /** Where runs are kept: the caller closes it once the starter is closed. */
+  readonly backend: Backend;
   readonly plans: readonly PlanIR[];
   readonly log: (line: string) => void;
-  /** Steps in this process even on Postgres (`--local`); else on `orch worker`s when one is live. */
+  /** Steps in this process even with workers (`--local`); else on `orch worker`s when one is live. */
   readonly local?: boolean;
   /** On Postgres, a run is taken over once its owner's heartbeat is this old (default 10 s). */
   readonly takeOverAfterMs?: number;
+  /** §9.4: the context store's signals, which runs read live (a stale signal is unknown at once). */
+  readonly signal?: (name: string) => SignalRead;
 }
 
 export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunStarter> {
   // A server waits for approvals in memory rather than suspending the run.
-  const rt = await Runtime.open({ db: o.db, suspendOnApproval: false, placement: o.local || !isPostgresUrl(o.db) ? 'local' : 'auto' });
+  const rt = await Runtime.open({ backend: o.backend, suspendOnApproval: false, placement: o.local || !o.backend.capabilities.workers ? 'local' : 'auto', warn: o.log, ...(o.signal ? { signal: o.signal } : {}) });
   // SQLite or Postgres alike, through the asynchronous interface.
   const journal = rt.store!;
   const active = new Map<string, ActiveRun>();
@@ -99,7 +100,8 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     return resumed.map((a) => a.runId);
   };
   let adopting: Promise<unknown> | null = null;
-  const adopter = isPostgresUrl(o.db)
+  // Shared by servers on many machines: an owner that went silent is replaced while this one runs.
+  const adopter = o.backend.capabilities.sharedServers
     ? setInterval(() => {
         adopting ??= resumeOrphans(false)
           .catch((err: unknown) => o.log(`looking for runs to take over: ${(err as Error).message}`))
@@ -117,6 +119,9 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
         onEvent,
         ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
         ...(meta.startedBy ? { startedBy: meta.startedBy } : {}),
+        ...(meta.causedBy ? { causedBy: meta.causedBy } : {}),
+        ...(meta.chainedFrom ? { chainedFrom: meta.chainedFrom } : {}),
+        ...(meta.peopleBound !== undefined ? { peopleBound: meta.peopleBound } : {}),
       });
       track(a);
       return { runId: a.runId };
@@ -184,10 +189,14 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
       return journal.rateHitsSince(key, since);
     },
 
-    async retry(runId) {
+    async retry(runId, meta = {}) {
       if (!(await known(runId))) return notFound(runId);
       try {
-        const a = await rt.retry(runId, { onEvent });
+        const a = await rt.retry(runId, {
+          onEvent,
+          ...(meta.startedBy ? { startedBy: meta.startedBy } : {}),
+          ...(meta.peopleBound !== undefined ? { peopleBound: meta.peopleBound } : {}),
+        });
         track(a);
         return { ok: true, runId: a.runId };
       } catch (err) {
@@ -203,6 +212,13 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
       // A server started on changed files keeps each run on its version until an operator moves it.
       const target = o.plans.find((p) => p.plan === before.plan);
       if (!target) return { runId, compatible: false, applied: false, requested: false, fromHash: irHash(before), toHash: '', reasons: [{ step: null, reason: `this server has no plan ${before.plan} loaded` }], diff: null };
+      // A run moved on by `orch upgrade` from the version this server loaded is not moved back.
+      const toHash = irHash(target);
+      const fromHash = irHash(before);
+      if (toHash !== fromHash && earlierVersions(await journal.load(runId)).has(toHash)) {
+        const reason = `this run was upgraded from this version (${toHash.slice(0, 12)}) to ${fromHash.slice(0, 12)}; it does not go back`;
+        return { runId, compatible: false, applied: false, requested: false, behind: true, fromHash, toHash, reasons: [{ step: null, reason }], diff: null };
+      }
       const r = await rt.upgrade(runId, target, opts);
       return {
         runId,
@@ -266,6 +282,16 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
       await rt.close({ cancel: false, phase });
     },
   };
+}
+
+/** The versions a run ran under before its current one: where it started, and what each upgrade left. */
+function earlierVersions(events: readonly RunEvent[]): Set<string> {
+  const out = new Set<string>();
+  for (const e of events) {
+    if (e.type === 'plan_created' && e.data.ir_hash) out.add(e.data.ir_hash);
+    else if (e.type === 'plan_upgraded') out.add(e.data.from_hash);
+  }
+  return out;
 }
 
 /** A journal event as the API shows it: `at` as ISO time, the event's data spread beside its type. */

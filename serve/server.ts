@@ -8,9 +8,10 @@ import { registerApi, registerApiTriggers } from './http/api-routes.js';
 import { createApp, DEFAULT_LIMITS, finishRoutes, type HttpLimits } from './http/app.js';
 import { People } from './http/auth.js';
 import { registerAuditRoutes } from './http/audit-routes.js';
+import { keepAuditFor } from './http/audit-retention.js';
 import { registerOidc } from './http/oidc.js';
 import { registerSessionRoutes, startSession } from './http/session-routes.js';
-import { openSqlitePeopleStore, type AuthConfig, type OidcConfig, type PeopleStore } from '../runtime/index.js';
+import { memoryBackend, type AuthConfig, type OidcConfig, type PeopleStore } from '../runtime/index.js';
 import type { FastifyInstance } from 'fastify';
 import { registerDashboard } from './http/dashboard-routes.js';
 import { registerStream } from './http/stream.js';
@@ -20,7 +21,7 @@ import { createMetrics } from './metrics.js';
 import type { RunStarter } from './run-starter.js';
 import { TriggerEngine, type EngineOptions } from './trigger-engine.js';
 
-export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' | 'starter' | 'evaluate' | 'state'> {
+export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' | 'starter' | 'evaluate' | 'state' | 'context'> {
   /** The bootstrap token (`ORCH_TOKEN`): admin without `auth`, refused with it unless `auth.bootstrap_token`. */
   readonly token: string;
   /** People, roles and sign-in (LANGUAGE.md §8.8); undefined: the bootstrap token is the only identity. */
@@ -36,6 +37,8 @@ export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' |
   /** `ui`: serve the dashboard and API over the journal, never fire a trigger or resume a run. */
   readonly mode?: 'serve' | 'ui';
   readonly log?: (line: string) => void;
+  /** How often an open `/stream` checks its credential again (default 2 s; tests pass less). */
+  readonly streamRecheckMs?: number;
   /** `auth.oidc` of the config, parsed, with its client secret resolved (null: a public client). */
   readonly oidc?: { readonly config: OidcConfig; readonly clientSecret: string | null };
 }
@@ -72,15 +75,19 @@ export function checkApiPaths(triggers: readonly TriggerIR[]): string | null {
   return null;
 }
 
-/** Remembers which trigger started each run this process started (`null`: `POST /runs`). */
-function recordTriggers(starter: RunStarter): { starter: RunStarter; triggerOf: (runId: string) => string | null | undefined } {
+/**
+ * Remembers which trigger started each run this process started (`null`: `POST /runs`), and marks
+ * every run it starts or retries as bound to people when the server knows people (§9.1).
+ */
+function recordTriggers(starter: RunStarter, peopleBound: boolean): { starter: RunStarter; triggerOf: (runId: string) => string | null | undefined } {
   const byRun = new Map<string, string | null>();
   const recording: RunStarter = Object.create(starter) as RunStarter;
   recording.start = async (plan, input, meta) => {
-    const r = await starter.start(plan, input, meta);
+    const r = await starter.start(plan, input, { ...meta, peopleBound });
     byRun.set(r.runId, meta.trigger);
     return r;
   };
+  recording.retry = (runId, meta = {}) => starter.retry(runId, { ...meta, peopleBound });
   return { starter: recording, triggerOf: (id) => byRun.get(id) };
 }
 
@@ -98,7 +105,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   const mode = opts.mode ?? 'serve';
   const problem = checkApiPaths(opts.triggers);
   if (problem) throw new Error(problem);
-  const { starter, triggerOf } = recordTriggers(opts.starter);
+  const { starter, triggerOf } = recordTriggers(opts.starter, opts.auth !== undefined);
   const metrics = createMetrics(starter, () => engine, () => opts.plans);
   const engine = new TriggerEngine({
     triggers: opts.triggers,
@@ -107,6 +114,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
     evaluate: opts.evaluate,
     checkInput: createInputValidator(),
     state: opts.state,
+    ...(opts.context ? { context: opts.context } : {}),
     log,
     onOutcome: (t, r) => metrics.outcome(t, r),
     onCatchUp: (t) => metrics.catchUp(t),
@@ -116,18 +124,21 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
 
   const people = new People({
     token: opts.token,
-    store: opts.people ?? openSqlitePeopleStore(':memory:'),
+    store: opts.people ?? (await memoryBackend().people()),
     ...(opts.auth ? { auth: opts.auth } : {}),
     ...(opts.secret ? { secret: opts.secret } : {}),
   });
+  // A user removed from the config while no server ran loses their API tokens now, for good.
+  await people.revokeTokensOfRemovedUsers().catch((err: unknown) => log(`cannot revoke the API tokens of removed users: ${(err as Error).message}`));
   const limits: HttpLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const app = await createApp({ people, limits, log });
+  const app = await createApp({ people, limits, log, ...(opts.auth ? { trustProxy: opts.auth.trustProxy } : {}) });
   const stepCancel = (runId: string, stepId: string) => starter.cancelStep(runId, stepId);
   registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(opts.plans), triggerOf, stepCancel, peopleConfigured: opts.auth !== undefined });
   registerApiTriggers(app, engine, opts.triggers);
-  const streams = registerStream(app, hub);
+  const streams = registerStream(app, hub, people, opts.streamRecheckMs);
   registerSessionRoutes(app, people, log);
   registerAuditRoutes(app, people.store);
+  if (opts.auth?.auditRetentionMs != null) await keepAuditFor(app, people.store, opts.auth.auditRetentionMs, log);
   registerDashboard(app, { people, starter, mode, stepCancel: true, ...(opts.oidc ? { oidcName: opts.oidc.config.name } : {}) });
   // OpenID Connect sign-in opens a session in the journal's database like any other sign-in.
   if (opts.oidc) registerOidc(app, { ...opts.oidc, log, signIn: (req, reply, identity) => startSession(people, req, reply, identity) });
@@ -158,6 +169,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       (closing ??= (async () => {
         phase = 'the runs in flight';
         engine.deactivate();
+        engine.store.close();
         streams.closeAll();
         const stopped = app.close();
         app.server.closeIdleConnections();

@@ -8,16 +8,23 @@
  */
 import type { ExprIR, PlanIR } from '../compiler/index.js';
 import type { TriggerIR } from '../compiler/index.js';
-import type { Identity } from '../runtime/index.js';
+import { triggerStarter, type Starter } from '../runtime/index.js';
 import type { InputCheck } from './input-validator.js';
 import type { FinishedRun, RunStarter } from './run-starter.js';
 import { missedTicks, startSchedule, type ScheduleHandle } from './schedule.js';
-import type { TriggerStateStore } from './trigger-state.js';
+import type { TriggerStateStore } from '../runtime/index.js';
+import type { ContextSignalIR } from '../compiler/index.js';
+import { ContextStore, realClock, UNKNOWN, type ContextChange, type SignalRead } from '../runtime/index.js';
+import { ConditionEdges, type Side } from './condition-edges.js';
+import { decodeRecords, encodeRecord } from './context-records.js';
 
 /** What `event` and `context` mean while a trigger's expressions are evaluated. */
 export interface TriggerScope {
   readonly event?: unknown;
+  /** The known signals' values. */
   readonly context: { readonly [key: string]: unknown };
+  /** §9.4: each signal's state (an unknown signal makes a condition unknown). */
+  readonly signal?: (name: string) => SignalRead;
 }
 export type Evaluate = (expr: ExprIR, scope: TriggerScope) => unknown;
 
@@ -28,6 +35,21 @@ export type Evaluate = (expr: ExprIR, scope: TriggerScope) => unknown;
  */
 export type Outcome = 'started' | 'filtered' | 'debounced' | 'invalid' | 'error';
 export const OUTCOMES: readonly Outcome[] = ['started', 'filtered', 'debounced', 'invalid', 'error'];
+
+/**
+ * What a request that fires a trigger adds (LANGUAGE.md §9.1): the scopes it grants (`api`
+ * triggers), its `traceparent`, and where the run comes from — the person who asked
+ * (`startedBy`: `manual`, `api`, `event`), the person whose signal fired a `when` (`causedBy`),
+ * the run whose end fired an `after` (`chainedFrom`). A run nobody asked for is started by
+ * `system:trigger/NAME`.
+ */
+export interface FireRequest {
+  readonly consent?: readonly string[];
+  readonly traceparent?: string;
+  readonly startedBy?: Starter;
+  readonly causedBy?: Starter;
+  readonly chainedFrom?: string;
+}
 
 export interface FireResult {
   readonly trigger: string;
@@ -65,6 +87,8 @@ export interface EngineOptions {
   readonly evaluate: Evaluate;
   readonly checkInput: InputCheck;
   readonly state: TriggerStateStore;
+  /** §9.4: the context store (default: one of the plans' signals on the real clock). */
+  readonly context?: ContextStore;
   readonly now?: () => number;
   readonly log?: (line: string) => void;
   /** Observes every decision (the metrics counters hang here). */
@@ -82,7 +106,11 @@ export class TriggerEngine {
   private eventsAccepted = 0;
   private eventsUnmatched = 0;
   private pendingStarts = 0;
-  private context: Record<string, unknown> = {};
+  /** The always-fresh context (§9.4): every source sets signals through it. */
+  readonly store: ContextStore;
+  private readonly edges: ConditionEdges;
+  /** Condition evaluations one after another: a timer's staleness and a message's update never interleave. */
+  private conditions: Promise<unknown> = Promise.resolve();
   /** The context signals the database holds, read once before anything evaluates against them. */
   private readonly contextLoaded: Promise<void>;
   private readonly now: () => number;
@@ -97,10 +125,13 @@ export class TriggerEngine {
     for (const t of this.triggers) this.counts.set(t.name, zeroCounts());
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => {});
+    this.store = opts.context ?? new ContextStore({ signals: signalsOf(opts.plans), clock: realClock });
+    this.edges = new ConditionEdges(opts.state);
     this.contextLoaded = opts.state.context().then(
-      (c) => void (this.context = { ...c, ...this.context }),
+      (c) => this.store.restore(decodeRecords(c, this.now())),
       (err: unknown) => this.log(`cannot read the context signals: ${(err as Error).message}`),
     );
+    this.store.subscribe((c) => this.contextChanged(c));
     opts.starter.onFinished((run) => void this.runFinished(run).catch((err: unknown) => this.log(`run ${run.runId}: its chained triggers did not fire: ${(err as Error).message}`)));
   }
 
@@ -116,9 +147,7 @@ export class TriggerEngine {
       if (t.source.kind === 'when') {
         // A condition first seen by this database starts on its current side: the edge that
         // made it true happened before anyone was watching, so it does not fire.
-        if ((await state.lastCondition(t.name)) === null) {
-          await state.setLastCondition(t.name, this.holds(t.source.condition, { context: this.context }));
-        }
+        await this.edges.settle(t.name, this.side(t.source.condition));
       }
     }
     const nowMs = this.now();
@@ -168,34 +197,68 @@ export class TriggerEngine {
     return scheduled.map((t, i) => ({ trigger: t.name, next: this.schedules[i]?.nextRun() ?? null }));
   }
 
-  /** `POST /events`: every `event` trigger of that type decides; the event itself is counted. */
-  async ingestEvent(event: { readonly type: string; readonly [key: string]: unknown }): Promise<EventReceipt> {
+  /** `POST /events`: every `event` trigger of that type decides; the event itself is counted. `sender`: who posted it (§9.1). */
+  async ingestEvent(event: { readonly type: string; readonly [key: string]: unknown }, sender?: Starter): Promise<EventReceipt> {
     this.eventsAccepted += 1;
     const eventId = this.eventsAccepted;
     const matching = this.triggers.filter((t) => t.source.kind === 'event' && t.source.type === event.type);
     if (matching.length === 0) this.eventsUnmatched += 1;
-    const results = await Promise.all(matching.map((t) => this.fire(t, event)));
+    const results = await Promise.all(matching.map((t) => this.fire(t, event, sender ? { startedBy: sender } : {})));
     return { eventId, type: event.type, results };
   }
 
-  /** `POST /signals`: merges context, then fires the conditions that went from false to true. */
-  async signal(values: { readonly [key: string]: unknown }): Promise<readonly FireResult[]> {
+  /**
+   * `POST /signals` (the source `api`, §9.4): sets each signal, keeps it durably, then fires the
+   * conditions that rose. `sender`: who signalled (§9.1 `caused_by`).
+   */
+  async signal(values: { readonly [key: string]: unknown }, sender?: Starter, source = 'api'): Promise<readonly FireResult[]> {
     await this.contextLoaded;
-    this.context = await this.opts.state.mergeContext(values);
-    const rising: TriggerIR[] = [];
-    for (const t of this.triggers) {
-      if (t.source.kind !== 'when') continue;
-      const now = this.holds(t.source.condition, { context: this.context });
-      const before = (await this.opts.state.lastCondition(t.name)) ?? false;
-      if (now !== before) await this.opts.state.setLastCondition(t.name, now);
-      if (now && !before) rising.push(t);
+    this.quiet = true;
+    const accepted: Record<string, unknown> = {};
+    try {
+      for (const [k, v] of Object.entries(values)) if (this.store.set(k, v, { source }).accepted) accepted[k] = v;
+    } finally {
+      this.quiet = false;
     }
-    await this.opts.starter.signalContext(values);
-    return Promise.all(rising.map((t) => this.fire(t, { type: 'condition' })));
+    const records = this.store.records_();
+    await this.opts.state.mergeContext(Object.fromEntries(Object.keys(accepted).map((k) => [k, encodeRecord(records[k]!)])));
+    await this.opts.starter.signalContext(accepted);
+    return this.evaluateConditions(sender);
   }
 
+  /** The known signals' values (`GET /context`: an unknown signal is absent). */
   currentContext(): Readonly<Record<string, unknown>> {
-    return this.context;
+    return this.store.values();
+  }
+
+  /** While `signal` sets its values: their changes are evaluated once, after the last. */
+  private quiet = false;
+
+  /** A change the store made by itself (a signal went stale, a derived one changed or its hold ended). */
+  private contextChanged(c: ContextChange): void {
+    if (this.quiet || c.type === 'context_rejected') return;
+    if (c.type === 'context_updated' && c.source !== 'derived') return; // a source's set: `signal` evaluates
+    // Runs waiting on the context look again (a stale signal is null to a run's own copy).
+    void this.opts.starter.signalContext({ [c.signal]: c.type === 'context_updated' ? c.value : null }).catch(() => {});
+    void this.evaluateConditions().catch((err: unknown) => this.log(`the context's triggers: ${(err as Error).message}`));
+  }
+
+  /** Every `when` trigger's side now; those that rose fire. Queued: one evaluation at a time. */
+  private evaluateConditions(sender?: Starter): Promise<readonly FireResult[]> {
+    const next = this.conditions.then(async () => {
+      const rising: TriggerIR[] = [];
+      for (const t of this.triggers) {
+        if (t.source.kind !== 'when') continue;
+        if (await this.edges.rises(t.name, this.side(t.source.condition))) rising.push(t);
+      }
+      return Promise.all(rising.map((t) => this.fire(t, { type: 'condition' }, sender ? { causedBy: sender } : {})));
+    });
+    this.conditions = next.catch(() => undefined);
+    return next;
+  }
+
+  private scope(event?: unknown): TriggerScope {
+    return { event, context: this.store.values(), signal: (n) => this.store.read(n) };
   }
 
   /** `POST <api path>`: the body is the plan input unless the trigger has `with`. */
@@ -207,12 +270,10 @@ export class TriggerEngine {
     return this.triggers.find((t) => t.name === name);
   }
 
-  /** Fires one trigger for a payload (the `event` its expressions see). */
-  /** `consent`: scopes an `api` trigger's request granted (`"consent": [...]` in its body). */
-  /** `traceparent`: the request's W3C header (api triggers), the run's parent span. */
-  async fire(t: TriggerIR, payload: unknown, consent?: readonly string[], traceparent?: string): Promise<FireResult> {
+  /** Fires one trigger for a payload (the `event` its expressions see), with what its request adds. */
+  async fire(t: TriggerIR, payload: unknown, request: FireRequest = {}): Promise<FireResult> {
     await this.contextLoaded;
-    const result = await this.decideAndStart(t, payload, consent, traceparent);
+    const result = await this.decideAndStart(t, payload, request);
     this.counts.get(t.name)![result.outcome] += 1;
     this.opts.onOutcome?.(t, result);
     if (result.outcome === 'error' || result.outcome === 'invalid') {
@@ -222,8 +283,8 @@ export class TriggerEngine {
   }
 
   /** `POST /runs`: start any loaded plan by name. */
-  /** `startedBy`: the person starting it (§8.8), recorded with the run for `not_starter` approvals. */
-  async startPlan(name: string, input: unknown, consent?: unknown, traceparent?: string, startedBy?: Identity | null): Promise<StartPlanResult> {
+  /** `startedBy`: who asked (§9.1), recorded with the run for `not_starter` approvals. */
+  async startPlan(name: string, input: unknown, consent?: unknown, traceparent?: string, startedBy?: Starter): Promise<StartPlanResult> {
     const plan = this.plans.get(name);
     if (!plan) return { ok: false, status: 404, error: `unknown plan "${name}"` };
     if (consent !== undefined && !(Array.isArray(consent) && consent.every((s) => typeof s === 'string')))
@@ -234,7 +295,7 @@ export class TriggerEngine {
     try {
       const { runId } = await this.started(() => this.opts.starter.start(plan, input, {
           trigger: null,
-          context: this.context,
+          context: this.store.values(),
           consent: consent as string[] | undefined,
           ...(traceparent ? { traceparent } : {}),
           ...(startedBy ? { startedBy } : {}),
@@ -262,8 +323,9 @@ export class TriggerEngine {
     return this.pendingStarts + this.opts.starter.activeCount();
   }
 
-  private async decideAndStart(t: TriggerIR, payload: unknown, consent: readonly string[] | undefined, traceparent?: string): Promise<FireResult> {
-    const scope: TriggerScope = { event: payload, context: this.context };
+  private async decideAndStart(t: TriggerIR, payload: unknown, request: FireRequest): Promise<FireResult> {
+    const { consent, traceparent } = request;
+    const scope = this.scope(payload);
     if (t.source.kind === 'event' && t.source.where && !this.holds(t.source.where, scope)) {
       return { trigger: t.name, outcome: 'filtered' };
     }
@@ -272,6 +334,7 @@ export class TriggerEngine {
     let input: unknown;
     try {
       input = t.with ? this.opts.evaluate(t.with, scope) : defaultInput(t, payload);
+      if (input === UNKNOWN) input = null;
     } catch (err) {
       return { trigger: t.name, outcome: 'invalid', error: `with: ${(err as Error).message}` };
     }
@@ -288,7 +351,17 @@ export class TriggerEngine {
     try {
       // What the trigger declares and what its request granted (api triggers) add up.
       const granted = [...new Set([...(t.consent ?? []), ...(consent ?? [])])];
-      const { runId } = await this.started(() => this.opts.starter.start(plan, input, { trigger: t.name, context: this.context, ...(granted.length ? { consent: granted } : {}), ...(traceparent ? { traceparent } : {}) }));
+      const { runId } = await this.started(() =>
+        this.opts.starter.start(plan, input, {
+          trigger: t.name,
+          context: this.store.values(),
+          ...(granted.length ? { consent: granted } : {}),
+          ...(traceparent ? { traceparent } : {}),
+          startedBy: request.startedBy ?? triggerStarter(t.name),
+          ...(request.causedBy ? { causedBy: request.causedBy } : {}),
+          ...(request.chainedFrom ? { chainedFrom: request.chainedFrom } : {}),
+        }),
+      );
       return { trigger: t.name, outcome: 'started', runId };
     } catch (err) {
       return { trigger: t.name, outcome: 'error', error: (err as Error).message };
@@ -309,14 +382,20 @@ export class TriggerEngine {
       if (t.source.kind !== 'after') continue;
       if (!samePlan(t.source.plan, run.planId) || !outcomeMatches(t.source.outcome, run.status)) continue;
       if (!(await this.opts.state.claim(t.name, run.runId))) continue;
-      await this.fire(t, { type: 'run', runId: run.runId, plan: run.planId, status: run.status, output: run.output });
+      await this.fire(t, { type: 'run', runId: run.runId, plan: run.planId, status: run.status, output: run.output }, { chainedFrom: run.runId });
     }
   }
 
-  /** A condition holds only when it evaluates to `true`; an error (a missing signal) is false. */
+  /** A condition holds only when it evaluates to `true`; an error is false. */
   private holds(expr: ExprIR, scope: TriggerScope): boolean {
+    return this.side(expr, scope) === true;
+  }
+
+  /** §9.4: true, false, or unknown (it reads a signal that is not known). */
+  private side(expr: ExprIR, scope: TriggerScope = this.scope()): Side {
     try {
-      return this.opts.evaluate(expr, scope) === true;
+      const v = this.opts.evaluate(expr, scope);
+      return v === UNKNOWN ? 'unknown' : v === true;
     } catch {
       return false;
     }
@@ -356,4 +435,11 @@ function outcomeMatches(outcome: 'completed' | 'failed' | 'finished', status: st
     case 'finished':
       return status === 'completed' || status === 'failed' || status === 'timeout' || status === 'cancelled';
   }
+}
+
+/** Every plan's declared signals (one context per program: the plans agree). */
+export function signalsOf(plans: readonly PlanIR[]): { [name: string]: ContextSignalIR } {
+  const out: { [name: string]: ContextSignalIR } = {};
+  for (const p of plans) Object.assign(out, p.context_signals ?? {});
+  return out;
 }

@@ -4,7 +4,7 @@
  * too, rebuilding once, before any test file starts, and only when a source is newer than dist/.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +20,10 @@ export default function setup(): void {
     stdio: 'inherit',
   });
   if (!existsSync(MARKER)) throw new Error('building dist/ failed: run `npm run build` to see why');
+  // The build is incremental (tsconfig.build.json): a source touched but not changed emits
+  // nothing, and the marker would stay older than it, rebuilding at every start.
+  const now = new Date();
+  utimesSync(MARKER, now, now);
   // The dashboard's browser bundle (dist/ui/) is built from the compiled tree.
   spawnSync(process.execPath, [join(REPO, 'serve', 'ui', 'build.mjs')], { cwd: REPO, stdio: 'inherit' });
 }

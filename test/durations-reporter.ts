@@ -7,18 +7,24 @@
  * With ORCH_TEST_DURATIONS=<file> set (`.ci/run` sets it for every line) the list is written
  * there as JSON, slowest first; with ORCH_TEST_SLOWEST=<n> the n slowest are printed when the run
  * ends. `node test/slowest.mjs <file> [n]` prints them from the JSON later.
+ *
+ * With ORCH_TEST_SYSTEM_STARTED=<file>, it creates that file when the first file of the `system`
+ * project starts: `.ci/run` starts its lanes then, beside the system files (one at a time), and
+ * not beside the build, lint, unit and e2e files, which use every core.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import type { Reporter, TestModule } from 'vitest/node';
 
 export interface FileDuration {
   /** Repository-relative path of the test file. */
   readonly file: string;
-  /** The vitest project that ran it: `unit` or `system`. */
+  /** The vitest project that ran it: `unit`, `e2e` or `system`. */
   readonly project: string;
   /** Milliseconds from the file's start to its end, as the run saw it. */
   readonly wallMs: number;
+  /** When the file started, in milliseconds since the run started (folders' wall times are unions of these spans). */
+  readonly startMs: number;
   /** Milliseconds spent in its tests and hooks (vitest's own sum). */
   readonly testsMs: number;
   /** Milliseconds spent importing it (collect). */
@@ -39,6 +45,8 @@ export default class DurationsReporter implements Reporter {
 
   onTestModuleStart(module: TestModule): void {
     this.started.set(module.moduleId, Date.now());
+    const mark = process.env.ORCH_TEST_SYSTEM_STARTED;
+    if (mark && module.project.name === 'system' && !existsSync(mark)) writeFileSync(mark, `${Date.now()}\n`);
   }
 
   onTestModuleEnd(module: TestModule): void {
@@ -48,6 +56,7 @@ export default class DurationsReporter implements Reporter {
       file: relative(this.root, module.moduleId),
       project: module.project.name,
       wallMs: Date.now() - start,
+      startMs: start - this.runStarted,
       testsMs: Math.round(d.duration),
       importMs: Math.round(d.collectDuration),
       state: module.state(),

@@ -1,6 +1,7 @@
 /**
  * The layer rules (`.dependency-cruiser.cjs`) hold for the repository and would catch a breach:
- * the same rules run over a scratch tree with an upward import and an import of internals.
+ * the same rules run over a scratch tree with an upward import, an import of internals, an import
+ * cycle inside a layer and a scheduler core that imports people code.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,5 +42,20 @@ describe('layer rules', () => {
     expect(r.out).toMatch(/runtime-imports-a-higher-layer: runtime\/index\.ts → cli\/main\.ts/);
     expect(r.out).toMatch(/into-language-internals: compiler\/index\.ts → language\/lexer\.ts/);
     expect(r.out).not.toMatch(/language\/index\.ts/);
+  });
+
+  it('reject an import cycle inside a layer, and a scheduler core that imports people, models or a backend', () => {
+    const dir = join(scratch, 'cycle');
+    mkdirSync(join(dir, 'runtime', 'scheduler', 'core'), { recursive: true });
+    mkdirSync(join(dir, 'runtime', 'people'), { recursive: true });
+    writeFileSync(join(dir, 'runtime', 'a.ts'), "import { b } from './b.js';\nexport const a = () => b;\n");
+    writeFileSync(join(dir, 'runtime', 'b.ts'), "import type { a } from './a.js';\nexport const b = 1 as unknown as typeof a;\n");
+    writeFileSync(join(dir, 'runtime', 'people', 'who.ts'), 'export const who = 1;\n');
+    writeFileSync(join(dir, 'runtime', 'scheduler', 'core', 'decide.ts'), "import { who } from '../../people/who.js';\nexport const d = who;\n");
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', allowJs: false } }));
+    const r = cruise(dir, ['runtime']);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/error no-circular: runtime\/(a|b)\.ts/);
+    expect(r.out).toMatch(/scheduler-core-stays-pure: runtime\/scheduler\/core\/decide\.ts → runtime\/people\/who\.ts/);
   });
 });

@@ -40,3 +40,11 @@ export async function verifyFile(
   }
   return { ok: true, results };
 }
+export { runTestFiles, testFiles, TestUsageError, type TestRun, type TestFilesOptions } from './plan-tests/run-files.js';
+export { runPlanTest, type TestResult, type TestFailure } from './plan-tests/run-test.js';
+export { jsonReport, junitReport, textReport } from './plan-tests/report.js';
+export { captureTest, CaptureError, type CaptureOptions, type CaptureSource } from './plan-tests/capture.js';
+export { updateCapturedTests, type UpdatedTest } from './plan-tests/update.js';
+export { LazyWorkers } from './plan-tests/lazy-workers.js';
+export { coverageReport, coverageText, parseCoverageMin, type CoverageReport, type PlanCoverage } from './plan-tests/coverage-report.js';
+export { planOutcomes, OutcomeRecorder, type Outcome } from './plan-tests/coverage.js';

@@ -266,25 +266,7 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
     if (options.path) break;
   }
 
-  const violated = new Set(violations.map((v) => v.invariant));
-  const invariants: InvariantReport[] = [
-    ...userInvariants.map((inv) => {
-      const where = options.locate?.(inv.name);
-      return {
-        name: inv.name,
-        builtin: false,
-        modality: inv.modality,
-        status: violated.has(inv.name) ? ('violated' as const) : ('holds' as const),
-        ...(where ? { file: where.file, range: where.range } : {}),
-      };
-    }),
-    ...builtins.map((name) => ({
-      name,
-      builtin: true,
-      modality: name === BUILTIN.terminates ? ('eventually' as const) : ('always' as const),
-      status: violated.has(name) ? ('violated' as const) : ('holds' as const),
-    })),
-  ];
+  const invariants = invariantReports(userInvariants, builtins, violations, options.locate);
   const outcomes = [...coverage.values()].reduce((n, s) => n + s.size, 0);
   return {
     plan: plan.plan,
@@ -313,6 +295,34 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
         }
       : {}),
   };
+}
+
+/** Each invariant checked — the plan's own, then the built-ins — and whether a violation was found. */
+function invariantReports(
+  userInvariants: readonly InvariantIR[],
+  builtins: readonly string[],
+  violations: readonly Counterexample[],
+  locate: VerifyOptions['locate'],
+): InvariantReport[] {
+  const violated = new Set(violations.map((v) => v.invariant));
+  return [
+    ...userInvariants.map((inv) => {
+      const where = locate?.(inv.name);
+      return {
+        name: inv.name,
+        builtin: false,
+        modality: inv.modality,
+        status: violated.has(inv.name) ? ('violated' as const) : ('holds' as const),
+        ...(where ? { file: where.file, range: where.range } : {}),
+      };
+    }),
+    ...builtins.map((name) => ({
+      name,
+      builtin: true,
+      modality: name === BUILTIN.terminates ? ('eventually' as const) : ('always' as const),
+      status: violated.has(name) ? ('violated' as const) : ('holds' as const),
+    })),
+  ];
 }
 
 function isScenarioList(c: readonly Scenario[] | UpgradeCase): c is readonly Scenario[] {

@@ -7,8 +7,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { sinceOf } from '../../serve/index.js';
 import { CliError } from '../errors.js';
-import { DB_HELP, journalOf } from './run-controls.js';
-import { withPeople } from './auth.js';
+import { DB_HELP, journalOf, withPeople } from '../db-option.js';
 
 export function registerAudit(program: Command): void {
   program
@@ -33,7 +32,7 @@ export function registerAudit(program: Command): void {
         if (s === undefined) throw new CliError(`--since must be a date (2026-01-31) or an age such as 7d, not "${opts.since}"`, 2);
         since = s;
       }
-      const entries = await withPeople(journalOf(opts.db), false, (store) => store.audit({ since }));
+      const entries = await withPeople(journalOf(opts.db), false, (store) => store.audit({ since, order: 'oldest' }));
       if (opts.format === 'json') {
         process.stdout.write(`${JSON.stringify({ entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) }, null, 2)}\n`);
         return;
@@ -41,7 +40,8 @@ export function registerAudit(program: Command): void {
       if (entries.length === 0) process.stdout.write('no audit entries\n');
       for (const e of entries) {
         const who = e.subject === null ? '(anonymous)' : `${e.subject}${e.issuer && e.issuer !== 'local' ? `@${e.issuer}` : ''}${e.authMethod ? ` [${e.authMethod}]` : ''}`;
-        process.stdout.write(`${new Date(e.at).toISOString()}  ${who}  ${e.httpMethod} ${e.path}  ${e.status}  from ${e.client ?? '?'}\n`);
+        const started = (e.started ?? []).map((r) => `  started ${r.runId} (${r.plan})`).join('');
+        process.stdout.write(`${new Date(e.at).toISOString()}  ${who}  ${e.httpMethod} ${e.path}  ${e.status}  from ${e.client ?? '?'}${started}\n`);
       }
     });
 }

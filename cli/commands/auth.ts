@@ -3,34 +3,11 @@
  * API token, printed once; only its hash is stored, in the journal's database), `orch auth
  * revoke TOKEN_ID` and `orch auth tokens [USER]` (LANGUAGE.md §8.8).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { projectRootOf } from '../../compiler/index.js';
-import { displayUrl, hashPassword, isPostgresUrl, loadConfig, newApiToken, openPeopleStore, parseAge, type ApiTokenRow, type PeopleStore } from '../../runtime/index.js';
+import { hashPassword, loadConfig, newApiToken, parseAge, revokeTokensOfRemovedUsers, type ApiTokenRow } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
-import { DB_HELP, journalOf } from './run-controls.js';
-
-/** The people store of the journal `db` (a SQLite journal is created if need be: tokens come before runs). */
-export async function withPeople<T>(db: string, create: boolean, f: (store: PeopleStore) => Promise<T>): Promise<T> {
-  const at = isPostgresUrl(db) ? db : resolve(db);
-  let store: PeopleStore;
-  try {
-    if (!isPostgresUrl(at)) {
-      if (create) mkdirSync(dirname(at), { recursive: true });
-      else if (!existsSync(at)) throw new CliError(`no journal at ${db} (nothing has been run here yet; see --db)`, 2);
-    }
-    store = await openPeopleStore(at);
-  } catch (err) {
-    if (err instanceof CliError) throw err;
-    throw new CliError(`cannot open ${displayUrl(db)}: ${(err as Error).message}`, 2);
-  }
-  try {
-    return await f(store);
-  } finally {
-    await store.close();
-  }
-}
+import { DB_HELP, journalOf, withPeople } from '../db-option.js';
 
 /** The password to hash: piped on stdin, or typed at a prompt that does not echo it. */
 async function readPassword(): Promise<string> {
@@ -120,7 +97,12 @@ export function registerAuth(program: Command): void {
       if (!config.auth) throw new CliError(`no "auth" block in ${config.file ?? 'the project (no orch.config here)'}: API tokens are for configured users`, 2);
       if (!config.auth.users.has(user)) throw new CliError(`"${user}" is not a user of ${config.file} (auth.users: ${[...config.auth.users.keys()].join(', ') || 'none'})`, 2);
       const { id, token, hash } = newApiToken();
-      await withPeople(journalOf(opts.db), true, (store) => store.createToken({ id, user, hash, createdAt: Date.now(), expiresAt, revokedAt: null }));
+      const users = config.auth.users;
+      await withPeople(journalOf(opts.db), true, async (store) => {
+        // Tokens of users the config no longer has are revoked first: a name added again starts with none.
+        await revokeTokensOfRemovedUsers(store, users, Date.now());
+        await store.createToken({ id, user, hash, createdAt: Date.now(), expiresAt, revokedAt: null });
+      });
       if (opts.json) process.stdout.write(`${JSON.stringify({ id, user, token, expiresAt: expiresAt === null ? null : iso(expiresAt) })}\n`);
       else {
         process.stdout.write(`${token}\n`);
@@ -137,8 +119,9 @@ export function registerAuth(program: Command): void {
       // A whole token pasted by mistake names its id too (orch_<id>_…); never print it back.
       const m = /^orch_([0-9a-f]+)_/.exec(id);
       const tokenId = m ? m[1]! : id;
-      const ok = await withPeople(journalOf(opts.db), false, (store) => store.revokeToken(tokenId, Date.now()));
-      if (!ok) throw new CliError(`no API token ${m ? '(of the token given)' : `"${tokenId}"`} in ${displayUrl(journalOf(opts.db))}`, 2);
+      await withPeople(journalOf(opts.db), false, async (store, backend) => {
+        if (!(await store.revokeToken(tokenId, Date.now()))) throw new CliError(`no API token ${m ? '(of the token given)' : `"${tokenId}"`} in ${backend.displayName}`, 2);
+      });
       process.stdout.write(`revoked token ${tokenId}\n`);
     });
 

@@ -1,6 +1,6 @@
-/** `orch check FILES|DIRS… [--format text|json|sarif|github]`: report diagnostics; exit 1 when any is an error. */
+/** `orch check FILES|DIRS… [--format text|json|sarif|github] [--explain-stages]`: report diagnostics; exit 1 when any is an error. */
 import type { Command } from 'commander';
-import { checkFiles } from '../../compiler/index.js';
+import { checkFiles, StageTimer } from '../../compiler/index.js';
 import { hasErrors, type Diagnostic } from '../../language/index.js';
 import { checkInputs } from '../check-inputs.js';
 import { CliError } from '../errors.js';
@@ -10,6 +10,7 @@ import { DIAGNOSTIC_FORMATS, renderJson, renderText, type DiagnosticFormat } fro
 import { renderGithub } from '../render-github.js';
 import { renderSarif } from '../render-sarif.js';
 import { reportRoot } from '../report-paths.js';
+import { renderStageTimings } from '../stage-timings.js';
 
 /** Characters of input from which `orch check` bounds heap growth (about 16,000 steps). */
 const BOUND_HEAP_FROM = 1 << 20;
@@ -27,6 +28,7 @@ Examples:
 sarif and github name files relative to $GITHUB_WORKSPACE when it is set (the repository root on
 GitHub Actions), else to the current directory. GitHub shows 10 annotations of each kind per step:
 github ends with the totals and, past that, points to the SARIF report.
+  $ orch check big.orch --explain-stages        # the compile's stages and their wall time, on stderr
 
 Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O error.`;
 
@@ -36,8 +38,9 @@ export function registerCheck(program: Command): void {
     .description('check .orch files and report syntax, name, type, placement and guardrail problems')
     .argument('<files...>', '.orch files, or folders to check every .orch file under')
     .option('-f, --format <format>', `output format: ${DIAGNOSTIC_FORMATS.join(' | ')}`, 'text')
+    .option('--explain-stages', 'after the diagnostics, print each compile stage with its wall time in ms (summed over the files) to stderr')
     .addHelpText('after', HELP_EXAMPLES)
-    .action(async (args: string[], opts: { format: string }) => {
+    .action(async (args: string[], opts: { format: string; explainStages?: boolean }) => {
       const files = await checkInputs(args);
       const format = opts.format as DiagnosticFormat;
       if (!DIAGNOSTIC_FORMATS.includes(format)) {
@@ -57,8 +60,11 @@ export function registerCheck(program: Command): void {
       // lower peak (~925 MB either way); 150 % still keeps a 100,000-step plan's check near
       // 500 MB (unbounded: 610–660 MB), and is faster than 50 % there too.
       if (size >= BOUND_HEAP_FROM) boundHeapGrowth(CHECK_HEAP_GROWTH_PERCENT);
-      const diagnostics = await checkFiles(files, async (f) => sources.get(f) ?? readSource(f));
+      // Off, the stages run untimed: no clock is read.
+      const timer = opts.explainStages ? new StageTimer() : undefined;
+      const diagnostics = await checkFiles(files, async (f) => sources.get(f) ?? readSource(f), { timer });
       process.stdout.write(render(format, diagnostics, sources, files.length, program.version() ?? '0.0.0'));
+      if (timer) process.stderr.write(renderStageTimings(timer.timings()));
       process.exitCode = hasErrors(diagnostics) ? 1 : 0;
     });
 }

@@ -5,7 +5,7 @@
  * tables on open).
  */
 import type { Command } from 'commander';
-import { displayUrl, isPostgresUrl, migratePostgres } from '../../runtime/index.js';
+import { journalOf, withBackend } from '../db-option.js';
 import { CliError } from '../errors.js';
 
 interface MigrateFlags {
@@ -29,16 +29,15 @@ export function registerDb(program: Command): void {
       ].join('\n'),
     )
     .action(async (opts: MigrateFlags) => {
-      const url = opts.db ?? process.env.ORCH_DB;
-      if (!url) throw new CliError('no database: pass --db postgres://… or set ORCH_DB', 2);
-      if (!isPostgresUrl(url)) throw new CliError(`${displayUrl(url)} is not a Postgres URL (postgres://…); SQLite journals need no migration`, 2);
-      const shown = displayUrl(url);
-      let result;
-      try {
-        result = await migratePostgres(url);
-      } catch (err) {
-        throw new CliError(`cannot migrate ${shown}: ${(err as Error).message}`, 2);
-      }
+      if (opts.db === undefined && !process.env.ORCH_DB) throw new CliError('no database: pass --db postgres://… or set ORCH_DB', 2);
+      const need = { capability: 'migrations', why: 'is not a Postgres URL (postgres://…); SQLite journals need no migration' } as const;
+      const { shown, result } = await withBackend(journalOf(opts.db), async (backend) => {
+        try {
+          return { shown: backend.displayName, result: await backend.migrate() };
+        } catch (err) {
+          throw new CliError(`cannot migrate ${backend.displayName}: ${(err as Error).message}`, 2);
+        }
+      }, need);
       if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
       else if (result.applied.length === 0) process.stdout.write(`${shown}: orch schema already at version ${result.to}\n`);
       else process.stdout.write(`${shown}: orch schema migrated from version ${result.from} to ${result.to}\n`);

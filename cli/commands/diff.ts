@@ -1,7 +1,7 @@
 /** `orch diff OLD NEW [--plan P] [--input JSON|@file] [--format text|json]`: what differs between two versions of a plan (LANGUAGE.md §8.6). */
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { DB_HELP } from './run-controls.js';
+import { DB_HELP } from '../db-option.js';
 import { readPlanVersion } from './plan-version.js';
 import { inputOption } from '../input-option.js';
 

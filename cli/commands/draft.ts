@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { positiveInt } from './run.js';
+import { positiveInt } from '../positive-int.js';
 
 const HELP = `
 Examples:

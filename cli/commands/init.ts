@@ -122,7 +122,7 @@ export async function shout(input) {
 
 const GITIGNORE = '.gitignore';
 const PACKAGE_JSON = 'package.json';
-/** The journal's SQLite driver on Node 20 (runtime/journal/sqlite-driver.ts): a native module. */
+/** The journal's SQLite driver on Node 20 (runtime/backend/sqlite/driver.ts): a native module. */
 const NATIVE_DRIVER = 'better-sqlite3';
 const GITIGNORE_LINE = '.orch/';
 

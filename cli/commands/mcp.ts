@@ -19,8 +19,11 @@ The project root is the nearest folder holding orch.config.json (or .js/.mjs), p
 "secret:NAME" values in a server's env or headers are read from the environment, then the
 config's secrets; they are never written to the lock file.
 
-Exit codes: 0 every server locked, 1 a server could not be started or listed (its previous entry,
-if any, is kept), 2 usage error.`;
+A server that cannot be started or listed is reported with the last lines it wrote on stderr, and
+then nothing is written: orch.lock.json stays as it was.
+
+Exit codes: 0 every server locked and the file written, 1 a server could not be started or listed
+(nothing written), 2 usage error.`;
 
 interface LockCliOptions {
   readonly server?: string[];
@@ -48,11 +51,18 @@ export function registerMcp(program: Command): void {
         ...(only ? { servers: only, keep: true } : {}),
         onServer: (name, s) => process.stdout.write(`locked ${name}: ${s.name} ${s.version}, ${s.tools.length} tool${s.tools.length === 1 ? '' : 's'}\n`),
       });
-      for (const f of result.failed) process.stderr.write(`orch: cannot lock MCP server "${f.server}": ${f.error}\n`);
-      if (Object.keys(result.lock.servers).length === 0 && result.failed.length === 0)
+      // Most reasons name the server already (`cannot start MCP server "x" (stdio …): …`).
+      for (const f of result.failed) process.stderr.write(f.error.includes(`"${f.server}"`) ? `orch: ${f.error}\n` : `orch: cannot lock MCP server "${f.server}": ${f.error}\n`);
+      if (!result.written) {
+        const n = result.failed.length;
+        process.stderr.write(`orch: ${result.file} was not written (${n} server${n === 1 ? '' : 's'} could not be locked); it is as it was\n`);
+        process.exitCode = 1;
+        return;
+      }
+      if (Object.keys(result.lock.servers).length === 0)
         process.stdout.write(`no .orch file under ${root} imports an MCP server (import mcp "NAME" as alias)\n`);
       process.stdout.write(`wrote ${result.file}\n`);
-      process.exitCode = result.failed.length ? 1 : 0;
+      process.exitCode = 0;
       // Stdio servers were stopped; nothing else keeps the process alive.
     });
 }

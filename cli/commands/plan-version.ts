@@ -34,7 +34,7 @@ export async function readPlanVersion(operand: string, planName: string | undefi
     return { plan: loaded.plan, model: undefined, from: 'ir', label: operand };
   }
   if (/[/\\]|\.orch$|\.json$/.test(operand)) throw new CliError(`cannot read ${operand}: no such file`, 2);
-  const { journalOf, requireRun, withJournal } = await import('./run-controls.js');
+  const { journalOf, requireRun, withJournal } = await import('../db-option.js');
   const ir = await withJournal(journalOf(db), async (j) => (await requireRun(j, operand)).ir);
   if (!ir) throw new CliError(`run ${operand} records no plan of its own (a sub-plan run)`, 2);
   return { plan: JSON.parse(ir) as PlanIR, model: undefined, from: 'run', label: `run ${operand}` };

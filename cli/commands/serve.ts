@@ -3,16 +3,12 @@
  * HTTP API until SIGINT/SIGTERM. The bound URL is printed on stdout so scripts can use port 0.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { CliError } from '../errors.js';
+import { DB_HELP, journalOf, withBackend } from '../db-option.js';
 import { TAKE_OVER_AFTER_HELP, takeOverAge } from './take-over.js';
-import { DEFAULT_LIMITS, runServe, ServeError, type HttpLimits } from '../../serve/index.js';
+import { DEFAULT_LIMITS, runServe, ServeError } from '../../serve/index.js';
+import { limitsOf, parsePort, positiveMs, type LimitFlags } from './http-flags.js';
 
-export interface LimitFlags {
-  readonly headersTimeout: number;
-  readonly requestTimeout: number;
-  readonly maxConnections: number;
-}
 interface ServeFlags extends LimitFlags {
   readonly port: number;
   readonly host: string;
@@ -22,23 +18,6 @@ interface ServeFlags extends LimitFlags {
   readonly takeOverAfter?: number;
 }
 
-export function limitsOf(o: LimitFlags): Partial<HttpLimits> {
-  if (o.headersTimeout > o.requestTimeout) throw new CliError('--headers-timeout may not be longer than --request-timeout', 2);
-  return { headersTimeoutMs: o.headersTimeout, requestTimeoutMs: o.requestTimeout, maxConnections: o.maxConnections };
-}
-
-export function positiveMs(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
-
-export function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be an integer from 0 to 65535');
-  return n;
-}
-
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -46,7 +25,7 @@ export function registerServe(program: Command): void {
     .argument('[files...]', '.orch modules to load (default: every *.orch file in the current directory)')
     .option('--port <port>', 'TCP port (0 picks a free one)', parsePort, 7474)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
-    .option('--db <path>', 'journal: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)')
+    .option('--db <path>', DB_HELP)
     .option('--catch-up', 'start one run for each schedule that missed ticks while the server was down', false)
     .option('--local', 'with a Postgres journal, run the steps on this process\'s worker threads (default: on `orch worker`s when one is live as a run starts)')
     .option('--take-over-after <age>', TAKE_OVER_AFTER_HELP, takeOverAge)
@@ -75,18 +54,18 @@ export function registerServe(program: Command): void {
       ].join('\n'),
     )
     .action(async (files: string[], opts: ServeFlags) => {
-      const code = await runServe({
+      const code = await withBackend(journalOf(opts.db), (backend) => runServe({
         files,
         port: opts.port,
         host: opts.host,
-        db: opts.db,
+        backend,
         catchUp: opts.catchUp,
         ...(opts.local ? { local: true } : {}),
         ...(opts.takeOverAfter !== undefined ? { takeOverAfterMs: opts.takeOverAfter } : {}),
         limits: limitsOf(opts),
         out: (text) => process.stdout.write(text),
         err: (text) => process.stderr.write(text),
-      }).catch((err: unknown) => {
+      })).catch((err: unknown) => {
         if (err instanceof ServeError) throw new CliError(err.message, err.exitCode);
         throw err instanceof CliError ? err : new CliError((err as Error).message ?? String(err), 2);
       });

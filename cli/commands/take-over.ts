@@ -5,7 +5,7 @@
  * worker, server or `orch resume` — take each.
  */
 import { InvalidArgumentError } from 'commander';
-import { clusterTiming, DEFAULT_CLUSTER_TIMING, parseAge, Runtime, RunDetached, type ActiveRun } from '../../runtime/index.js';
+import { clusterTiming, DEFAULT_CLUSTER_TIMING, parseAge, Runtime, RunDetached, type ActiveRun, type Backend } from '../../runtime/index.js';
 
 /**
  * An owner heartbeats every second; a take-over sooner than a few beats would seize runs from
@@ -31,8 +31,8 @@ export interface TakeOver {
   stop(): Promise<void>;
 }
 
-export async function takeOverOrphans(url: string, log: (line: string) => void, takeOverAfterMs?: number): Promise<TakeOver> {
-  const rt = await Runtime.open({ db: url, placement: 'workers' });
+export async function takeOverOrphans(backend: Backend, log: (line: string) => void, takeOverAfterMs?: number): Promise<TakeOver> {
+  const rt = await Runtime.open({ backend, placement: 'workers' });
   const active = new Map<string, ActiveRun>();
   let stopped = false;
   const poll = async (): Promise<void> => {

@@ -4,8 +4,9 @@
  */
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { DB_HELP, journalOf, withBackend } from '../db-option.js';
 import { DEFAULT_LIMITS, runUi, ServeError } from '../../serve/index.js';
-import { limitsOf, parsePort, positiveMs, type LimitFlags } from './serve.js';
+import { limitsOf, parsePort, positiveMs, type LimitFlags } from './http-flags.js';
 
 interface UiFlags extends LimitFlags {
   readonly port: number;
@@ -19,7 +20,7 @@ export function registerUi(program: Command): void {
     .description('serve the operations dashboard (and the HTTP API) over a journal, without firing triggers')
     .option('--port <port>', 'TCP port (0 picks a free one)', parsePort, 7475)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
-    .option('--db <path>', 'journal: a SQLite file or a postgres:// URL (default: $ORCH_DB, else .orch/runs.db)')
+    .option('--db <path>', DB_HELP)
     .option('--headers-timeout <ms>', 'cut a client that has not sent its request headers within this', positiveMs, DEFAULT_LIMITS.headersTimeoutMs)
     .option('--request-timeout <ms>', 'cut a client that has not sent its whole request within this', positiveMs, DEFAULT_LIMITS.requestTimeoutMs)
     .option('--max-connections <n>', 'refuse connections beyond this many', positiveMs, DEFAULT_LIMITS.maxConnections)
@@ -37,14 +38,14 @@ export function registerUi(program: Command): void {
       ].join('\n'),
     )
     .action(async (opts: UiFlags) => {
-      const code = await runUi({
+      const code = await withBackend(journalOf(opts.db), (backend) => runUi({
         port: opts.port,
         host: opts.host,
-        db: opts.db,
+        backend,
         limits: limitsOf(opts),
         out: (text) => process.stdout.write(text),
         err: (text) => process.stderr.write(text),
-      }).catch((err: unknown) => {
+      })).catch((err: unknown) => {
         if (err instanceof ServeError) throw new CliError(err.message, err.exitCode);
         throw err instanceof CliError ? err : new CliError((err as Error).message ?? String(err), 2);
       });

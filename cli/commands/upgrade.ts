@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { renderPlanDiff, diffPlans, preview, shortHash, type PlanIR } from '../../compiler/index.js';
 import type { AsyncJournal } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
-import { DB_HELP, journalOf, withJournal } from './run-controls.js';
+import { DB_HELP, journalOf, withJournal } from '../db-option.js';
 import { readPlanVersion } from './plan-version.js';
 
 const HELP = `

@@ -6,11 +6,10 @@
  * Exit 0 when every invariant holds, 1 when one is violated (or the file has errors), 2 on
  * usage or I/O errors.
  */
-import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { CliError } from '../errors.js';
-import { renderText } from '../render-diagnostics.js';
+import { renderText, sourcesOf } from '../render-diagnostics.js';
 import type { PlanIR } from '../../compiler/index.js';
 import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
 
@@ -96,15 +95,7 @@ Exit status: 0 every invariant holds, 1 one is violated (or a file has errors), 
         if (opts.format === 'json') {
           process.stdout.write(`${JSON.stringify({ ok: false, seed, diagnostics: reason.diagnostics, results: [] }, null, 2)}\n`);
         } else {
-          const sources = new Map<string, string>();
-          for (const d of reason.diagnostics) {
-            if (sources.has(d.file)) continue;
-            try {
-              sources.set(d.file, readFileSync(d.file, 'utf8'));
-            } catch {
-              // No code frame for a file that cannot be read; the diagnostic line still shows.
-            }
-          }
+          const sources = sourcesOf(reason.diagnostics);
           process.stderr.write(`${renderText(reason.diagnostics, { sources, color: Boolean(process.stderr.isTTY), fileCount: 1 })}\n`);
         }
         throw new CliError(`${file} has errors; fix them before verifying`, 1);

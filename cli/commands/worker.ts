@@ -4,9 +4,10 @@
  * `orch workers --db URL [--all] [--json]`: the workers registered on the database.
  */
 import type { Command } from 'commander';
-import { displayUrl, isPostgresUrl, listOrchWorkers, runOrchWorker } from '../../runtime/index.js';
+import { listOrchWorkers, runOrchWorker, type Backend } from '../../runtime/index.js';
+import { journalOf, withBackend } from '../db-option.js';
 import { CliError } from '../errors.js';
-import { positiveInt } from './run.js';
+import { positiveInt } from '../positive-int.js';
 import { TAKE_OVER_AFTER_HELP, takeOverAge, takeOverOrphans, type TakeOver } from './take-over.js';
 
 interface WorkerFlags {
@@ -24,11 +25,11 @@ interface WorkersFlags {
   readonly json?: boolean;
 }
 
-function databaseUrl(db: string | undefined): string {
-  const url = db ?? process.env.ORCH_DB;
-  if (!url) throw new CliError('no database: pass --db postgres://… or set ORCH_DB', 2);
-  if (!isPostgresUrl(url)) throw new CliError(`${displayUrl(url)} is not a Postgres URL (postgres://…): workers need a Postgres database`, 2);
-  return url;
+/** The database of `--db` or `$ORCH_DB` (no default: a worker serves a cluster's database), which must have workers. */
+function withClusterDb<T>(flag: string | undefined, f: (backend: Backend) => Promise<T>): Promise<T> {
+  if (flag === undefined && !process.env.ORCH_DB) throw new CliError('no database: pass --db postgres://… or set ORCH_DB', 2);
+  const db = journalOf(flag);
+  return withBackend(db, f, { capability: 'workers', why: 'is not a Postgres URL (postgres://…): workers need a Postgres database' });
 }
 
 export function registerWorker(program: Command): void {
@@ -55,8 +56,7 @@ export function registerWorker(program: Command): void {
         '  orch worker --db postgres://orch@db.internal/orch --resources gpu --slots 2 --project ~/checkout',
       ].join('\n'),
     )
-    .action(async (opts: WorkerFlags) => {
-      const url = databaseUrl(opts.db);
+    .action((opts: WorkerFlags) => withClusterDb(opts.db, async (backend) => {
       const resources = (opts.resources ?? '')
         .split(',')
         .map((s) => s.trim())
@@ -69,16 +69,16 @@ export function registerWorker(program: Command): void {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       let takeOver: TakeOver | null = null;
       try {
-        if (opts.takeOver !== false) takeOver = await takeOverOrphans(url, log, opts.takeOverAfter);
+        if (opts.takeOver !== false) takeOver = await takeOverOrphans(backend, log, opts.takeOverAfter);
         await runOrchWorker({
-          url,
+          db: backend.cluster!,
           resources,
           slots,
           project: opts.project ?? process.cwd(),
           signal: controller.signal,
           onReady: (id) =>
             process.stdout.write(
-              `orch worker ${id} on ${displayUrl(url)}: ${slots} slot${slots === 1 ? '' : 's'}, resources: ${resources.length ? resources.join(', ') : '(none)'}\n`,
+              `orch worker ${id} on ${backend.displayName}: ${slots} slot${slots === 1 ? '' : 's'}, resources: ${resources.length ? resources.join(', ') : '(none)'}\n`,
             ),
         });
       } catch (err) {
@@ -88,7 +88,7 @@ export function registerWorker(program: Command): void {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
       }
-    });
+    }));
 
   program
     .command('workers')
@@ -96,25 +96,24 @@ export function registerWorker(program: Command): void {
     .option('--db <url>', 'postgres://… URL (default: $ORCH_DB)')
     .option('--all', 'also dead and stopped workers')
     .option('--json', 'print the workers as JSON')
-    .action(async (opts: WorkersFlags) => {
-      const url = databaseUrl(opts.db);
+    .action((opts: WorkersFlags) => withClusterDb(opts.db, async (backend) => {
       let rows;
       try {
-        rows = await listOrchWorkers(url, opts.all === true);
+        rows = await listOrchWorkers(backend.cluster!, opts.all === true);
       } catch (err) {
-        throw new CliError(`cannot list the workers of ${displayUrl(url)}: ${(err as Error).message}`, 2);
+        throw new CliError(`cannot list the workers of ${backend.displayName}: ${(err as Error).message}`, 2);
       }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ workers: rows }, null, 2)}\n`);
         return;
       }
       if (rows.length === 0) {
-        process.stdout.write(`no ${opts.all ? '' : 'live '}workers on ${displayUrl(url)}\n`);
+        process.stdout.write(`no ${opts.all ? '' : 'live '}workers on ${backend.displayName}\n`);
         return;
       }
       for (const w of rows)
         process.stdout.write(
-          `${w.id}  ${w.state}  slots ${w.running}/${w.slots}  resources ${w.resources.length ? w.resources.join(',') : '-'}  heartbeat ${(w.heartbeatAgeMs / 1000).toFixed(1)}s ago\n`,
+          `${w.id}  ${w.state}${w.unreachable ? ' (unreachable)' : ''}  slots ${w.running}/${w.slots}  resources ${w.resources.length ? w.resources.join(',') : '-'}  heartbeat ${(w.heartbeatAgeMs / 1000).toFixed(1)}s ago\n`,
         );
-    });
+    }));
 }

@@ -51,10 +51,15 @@ const scopeItem = z.object({
   source: z.string(),
 });
 
+/** §9.1: who started a run (`plan_created.started_by`). */
+const starter = z.object({ subject: z.string(), issuer: z.string(), method: z.string(), name: z.string().optional() });
+
 const executionResult = {
   planId: z.string(),
   runId: z.string(),
   status: z.enum(['completed', 'failed', 'cancelled', 'timeout', 'paused']),
+  /** §9.1: who started the run. */
+  started_by: starter.optional(),
   steps: z.array(z.record(z.string(), z.unknown())),
   output: z.unknown(),
   error: z.string().nullable(),
@@ -68,6 +73,7 @@ const runEntry = z.object({
   runId: z.string(),
   plan: z.string(),
   status: z.string(),
+  started_by: starter.optional(),
   startedAt: z.string(),
   completedAt: z.string().nullable(),
   duration: z.number().nullable(),
@@ -241,7 +247,7 @@ export function createOrchMcpServer(options: OrchMcpOptions): McpServer {
         plan: z.string(),
         status: z.string(),
         irHash: z.string().nullable(),
-        // Each event as the journal holds it (orch.events/v1: ts in epoch ms).
+        // Each event as the journal holds it (orch.events/v2: ts in epoch ms).
         events: z.array(z.object({ runId: z.string(), seq: z.number(), ts: z.number(), type: z.string(), stepId: z.string().nullable(), data: z.unknown() })),
       },
       annotations: readOnly,

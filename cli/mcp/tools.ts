@@ -17,7 +17,8 @@ import { readSource } from '../read-source.js';
 import { diagnosticJson, renderText, type DiagnosticJson } from '../render-diagnostics.js';
 import { PlanHasErrors, selectPlan, type SelectedPlan } from '../commands/compiled-plan.js';
 import { refuseDecisionWhenPeopleConfigured } from '../commands/people-decisions.js';
-import { controlRuntime, journalExists, requireRun, runEntries, timelineJson, withJournal, type RunListEntry } from '../commands/run-controls.js';
+import { controlRuntime, journalExists, requireRun, withJournal } from '../db-option.js';
+import { runEntries, timelineJson, type RunListEntry } from '../commands/run-json.js';
 
 /** Where the tools work: the project folder (the server's working directory) and its journal. */
 export interface ToolContext {
@@ -267,7 +268,7 @@ function journal(ctx: ToolContext): string {
 /** `orch runs --json`, by the same code: each run with its version (`irHash`). */
 export async function runsTool(ctx: ToolContext, args: { all?: boolean; limit?: number }): Promise<ToolAnswer<{ runs: readonly RunListEntry[] }>> {
   const db = journal(ctx);
-  const runs = journalExists(db) ? await withJournal(db, async (j) => runEntries(j, (await j.listRuns(args.all === true)).slice(0, args.limit ?? 50))) : [];
+  const runs = (await journalExists(db)) ? await withJournal(db, async (j) => runEntries(j, (await j.listRuns(args.all === true)).slice(0, args.limit ?? 50))) : [];
   const text = runs.length ? runs.map((r) => `${r.runId}  ${r.plan}  ${r.status}  ${r.startedAt}${r.irHash ? `  ${shortHash(r.irHash)}` : ''}`).join('\n') : 'no runs';
   return { structured: { runs }, text };
 }

@@ -4,12 +4,12 @@
  * its user until revoked, and `orch audit` names the subjects who changed things.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, openSqlitePeopleStore, verifyPassword } from '../../runtime/index.js';
-import { buildServer, openTriggerState, type BuiltServer } from '../../serve/index.js';
+import { openBackend, loadConfig, verifyPassword } from '../../runtime/index.js';
+import { buildServer, type BuiltServer } from '../../serve/index.js';
 import { FakeStarter, fakePlan } from '../../serve/test/fake-starter.js';
 import { tempDir } from '../../serve/test/serve-process.js';
 import { orchAsync } from '../../examples/test/cli.js';
@@ -46,7 +46,7 @@ async function startServer(): Promise<BuiltServer> {
   const config = await loadConfig(project);
   const s = await buildServer({
     plans: [fakePlan('p')], triggers: [], starter: new FakeStarter(), evaluate: () => null,
-    state: openTriggerState(db), people: openSqlitePeopleStore(db), token: 'unused-bootstrap', auth: config.auth!,
+    state: await (await openBackend(db)).triggerState(), people: await (await openBackend(db)).people(), token: 'unused-bootstrap', auth: config.auth!,
   });
   await s.app.ready();
   return s;
@@ -62,8 +62,16 @@ describe('orch auth and orch audit', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/"mallory" is not a user of .*orch\.config\.json \(auth\.users: alice, vic\)/);
 
+    // A token of a user the config no longer has (issue #47 item 7): the next token made revokes it for good.
+    mkdirSync(dirname(db), { recursive: true });
+    const before = await (await openBackend(db)).people();
+    await before.createToken({ id: 'zed000000000', user: 'zed', hash: 'h', createdAt: Date.now(), expiresAt: null, revokedAt: null });
+    await before.close();
     const made = await cli(['auth', 'token', 'alice', '--expires', '30d', '--db', db]);
     expect(made.code).toBe(0);
+    const after = await (await openBackend(db)).people();
+    expect((await after.tokens('zed'))[0]!.revokedAt).not.toBeNull();
+    await after.close();
     const token = made.stdout.trim();
     expect(token).toMatch(/^orch_[0-9a-f]{12}_\S+$/);
     const id = /token ([0-9a-f]+) for alice, expires 20\d\d-/.exec(made.stderr)?.[1];
@@ -78,7 +86,7 @@ describe('orch auth and orch audit', () => {
     expect((await server.app.inject({ method: 'POST', url: '/session', payload: { user: 'alice', password: 'correct horse' } })).statusCode).toBe(201);
 
     const listed = JSON.parse((await cli(['auth', 'tokens', '--json', '--db', db])).stdout) as { tokens: { id: string; user: string }[] };
-    expect(listed.tokens.map((t) => t.user)).toEqual(['alice', 'vic']);
+    expect(listed.tokens.map((t) => t.user)).toEqual(['zed', 'alice', 'vic']);
     expect(JSON.stringify(listed)).not.toContain(token);
 
     const revoked = await cli(['auth', 'revoke', id!, '--db', db]);

@@ -225,4 +225,33 @@ describe('orch check', () => {
     expect(r.stdout).toContain('$ orch check plans/campaign.orch');
     expect(r.stdout).toContain('Exit codes');
   });
+
+  it('--explain-stages prints each compile stage and its wall time on stderr, the diagnostics unchanged', async () => {
+    const good = file('stages.orch', `${GOOD}\nplan outer {\n  step r = run hello()\n}\n`);
+    const bad = file('stages-bad.orch', BAD);
+    const plain = await cli(['check', good, bad, '--format', 'json']);
+    const r = await cli(['check', good, bad, '--format', 'json', '--explain-stages']);
+    expect(r.code).toBe(plain.code);
+    expect(r.stdout).toBe(plain.stdout);
+    expect(plain.stderr).toBe('');
+    const rows = r.stderr.trimEnd().split('\n').map((l) => /^( *)(\S+) +(\d+\.\d) *(\d*)$/.exec(l));
+    expect(r.stderr.split('\n')[0]).toMatch(/^stage +wall ms +runs$/);
+    const stages = rows.slice(1).map((m) => m && { indent: m[1]!.length, name: m[2]!, ms: Number(m[3]), runs: m[4] });
+    expect(stages.every((s) => s !== null)).toBe(true);
+    const names = stages.map((s) => s!.name);
+    // The program's stages in order, a plan's indented under assemble; no IR in a check.
+    expect(names.slice(0, 3)).toEqual(['load', 'bind', 'context']);
+    expect(names.indexOf('plans')).toBeLessThan(names.indexOf('assemble'));
+    expect(names.slice(names.indexOf('assemble') + 1, names.indexOf('assemble') + 4)).toEqual(['subplans', 'placement', 'step-estimates']);
+    expect(names).not.toContain('emit-ir');
+    expect(names.at(-1)).toBe('total');
+    const byName = new Map(stages.map((s) => [s!.name, s!]));
+    expect(byName.get('placement')!.indent).toBe(2);
+    expect(byName.get('load')!.indent).toBe(0);
+    // Two files: each program stage ran twice; three plans, so each plan stage ran three times.
+    expect(byName.get('load')!.runs).toBe('2');
+    expect(byName.get('placement')!.runs).toBe('3');
+    const sum = stages.slice(0, -1).reduce((t, s) => t + s!.ms, 0);
+    expect(Math.abs(sum - byName.get('total')!.ms)).toBeLessThan(0.05 * stages.length);
+  });
 });

@@ -21,7 +21,7 @@ writeFileSync(
   kind tool
   output { }
   handler "./h.mjs#work"
-  cost 1usd
+  cost 0.3usd
 }
 policy tight {
   budget cost <= 0.5usd
@@ -29,6 +29,7 @@ policy tight {
 plan hello {
   policy tight
   step a = work()
+  step c = work() { after a }
 }
 plan other {
   step b = work()
@@ -56,7 +57,8 @@ describe('the smaller things', () => {
     runtimes.push(rt);
     const result = await (await rt.start(plan, {})).result;
     expect(result.status).toBe('failed');
-    expect(result.error).toBe('budget exceeded: budget cost <= 0.5usd of policy tight (spent 0usd, step a would add 1usd)');
+    // Each step alone fits (one over on its own is E0908 since issue 47 item 9): the second is refused.
+    expect(result.error).toBe('budget exceeded: budget cost <= 0.5usd of policy tight (spent 0.3usd, step c would add 0.3usd)');
   });
 
   it('orch serve --help lists the step-cancel and retry routes', () => {

@@ -5,8 +5,9 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openJournal } from '../../runtime/index.js';
+import { openBackend } from '../../runtime/index.js';
 import { tempDir } from '../../serve/test/serve-process.js';
 import { runCli } from '../../test/support/cli-in-process.js';
 import type { CheckSession } from '../mcp/checker.js';
@@ -37,7 +38,7 @@ async function pausedRun(): Promise<string> {
 }
 
 async function decisions(id: string): Promise<{ status: string; types: string[] }> {
-  const j = await openJournal(db);
+  const j = (await (await openBackend(db)).journal()).store;
   try {
     return { status: (await j.getRun(id))!.status, types: (await j.load(id)).map((e) => e.type) };
   } finally {
@@ -77,10 +78,40 @@ describe('deciding an approval without an authenticated person', () => {
     expect((await decisions(runId)).status).toBe('paused');
   });
 
-  it('without an auth block orch signal decides as before, with the name given', async () => {
+  it('a run started with people stays bound to them (§9.1): with the auth block gone, orch signal still refuses it (exit 2), naming why', async () => {
     rmSync(config);
-    const r = await runCli(['signal', runId, 'ask', 'approve', '--by', 'cfo', '--json', '--quiet', '--db', db], project);
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', output: { by: 'cfo' } });
+    expect((await firstEvent(runId)).data).toMatchObject({ people_bound: true });
+    const r = await runCli(['signal', runId, 'ask', 'approve', '--by', 'cfo', '--db', db], elsewhere);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bound to people .*"auth" block/);
+    expect((await decisions(runId)).status).toBe('paused');
+  });
+
+  it('a run started without an auth block decides as before, with the name given; local starts and retries record the OS user (§9.1)', async () => {
+    const fresh = await pausedRun();
+    const first = await firstEvent(fresh);
+    const me = { subject: userInfo().username, issuer: 'os', method: 'cli' };
+    expect(first.data).toMatchObject({ people_bound: false, started_by: me });
+    const r = await runCli(['signal', fresh, 'ask', 'reject', '--by', 'cfo', '--json', '--quiet', '--db', db], project);
+    expect(r.code, r.stderr).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'failed', started_by: me });
+    const retried = await runCli(['retry', fresh, '--json', '--quiet', '--db', db], project);
+    const again = (JSON.parse(retried.stdout) as { runId: string }).runId;
+    expect((await firstEvent(again)).data).toMatchObject({ retryOf: fresh, started_by: me, chain_people: [me] });
+    expect((await runCli(['signal', again, 'ask', 'approve', '--by', 'cfo', '--json', '--quiet', '--db', db], project)).code).toBe(0);
+
+    const listed = JSON.parse((await runCli(['runs', '--json', '--db', db], project)).stdout) as { runs: { runId: string; started_by?: unknown }[] };
+    expect(listed.runs.find((x) => x.runId === fresh)?.started_by).toEqual(me);
+    const timeline = await runCli(['timeline', fresh, '--db', db], project);
+    expect(timeline.stdout).toContain(`started by ${me.subject} on the command line`);
   });
 });
+
+async function firstEvent(id: string) {
+  const j = (await (await openBackend(db)).journal()).store;
+  try {
+    return (await j.load(id))[0]!;
+  } finally {
+    await j.close();
+  }
+}

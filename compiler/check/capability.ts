@@ -151,11 +151,15 @@ function handlerOf(c: CapabilityDecl, entry: DeclEntry<'capability'>, diags: Dia
   return ref;
 }
 
-/** E0104: the handler's module or export is not there, with the likely one as a did-you-mean and a quick fix. */
+/** E0104: the handler's module or export is not there (W0105: nor its folder), with the likely one as a did-you-mean and a quick fix. */
 function handlerDiagnostic(c: CapabilityDecl, file: string, path: string, exp: string, p: NonNullable<ReturnType<typeof handlerProblem>>): Diagnostic {
   const range = c.handler!.range;
   const hashed = (m: string, e: string) => (e === 'default' ? m : `${m}#${e}`);
   const fixTo = (text: string, title: string) => ({ fixes: [{ title, edits: [{ file, range, newText: JSON.stringify(text) }] }] });
+  if (p.kind === 'missing_folder') {
+    const message = `handler module ${path} of capability ${c.name.name}: its folder ${p.folder} does not exist; did you mean "${p.suggestion}"?`;
+    return diagnostic('W0105', message, file, range, fixTo(hashed(p.suggestion, exp), `Change to "${p.suggestion}"`));
+  }
   if (p.kind === 'missing_module') {
     const message = `handler module ${path} of capability ${c.name.name} not found (${p.file})`;
     return p.suggestion

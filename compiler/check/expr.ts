@@ -8,145 +8,25 @@
  */
 import type { Argument, DataClass, Expr, Ident, Range } from '../../language/index.js';
 import { DATA_CLASSES, RESOURCE_KINDS, CAPABILITY_KINDS } from '../../language/index.js';
-import { diagnostic, type Diagnostic } from '../../language/index.js';
-import type { BinaryOpIR, BuiltinFn, ExprIR } from '../ir/types.js';
-import type { ModelBuilder } from '../model.js';
+import { diagnostic } from '../../language/index.js';
+import type { BinaryOpIR, ExprIR } from '../ir/types.js';
 import { unresolvedDiagnostic } from '../scope.js';
 import { closest } from '../suggest.js';
+import { T, assignable, classOfType, formatTy, isLoose, isStringy, listOf, maxClass, record, field, stripOptional, unitOf, optional, widenLiteral, type Ty } from '../types/ty.js';
+import { BUILTINS, checkBuiltinCall } from './builtins.js';
 import {
-  T, assignable, classOfType, comparable, formatTy, isLoose, isStringy, listOf, maxClass, record, field,
-  stripOptional, unitOf, optional, widenLiteral, type Ty,
-} from '../types/ty.js';
+  cachedPerTy, describe, durationMs, lit, NO_DATA, NO_IR, STEP_STATUSES, stepViewTy,
+  type BlockRefInfo, type ExprChecking, type ExprEnv, type ExprResult,
+} from './expr-env.js';
+import { irDepth, MAX_IR_DEPTH } from './ir-depth.js';
+import { binaryWith } from './operators.js';
 
-export interface ExprResult {
-  readonly ty: Ty;
-  readonly data: DataClass;
-  readonly ir: ExprIR;
-}
-
-export interface RootInfo {
-  readonly ty: Ty;
-  readonly ir: ExprIR;
-}
-
-export interface StepRefInfo {
-  readonly id: string;
-  readonly symbol: number;
-  /** Type of one output (per item for `for each` steps). */
-  readonly outputTy: Ty;
-  /** `for each` group the step belongs to, if any. */
-  readonly group: string | undefined;
-  /** The `for each` groups around the step, outermost first (its output nests once per group read from outside). */
-  readonly eachPath?: readonly string[];
-}
-
-/** A `race` or `repeat` block, read by name like a step. */
-export interface BlockRefInfo {
-  readonly id: string;
-  readonly kind: 'race' | 'repeat';
-  readonly symbol: number;
-  /** race: its branches; repeat: every step inside it. */
-  readonly steps: readonly string[];
-  /** What `NAME` is outside the block (race: winner, output…; repeat: iterations, status…). */
-  readonly outsideTy: Ty;
-  /** repeat, inside: `index` and `previous`. */
-  readonly insideTy?: Ty;
-  /** The `for each` groups around the block, outermost first. */
-  readonly eachPath?: readonly string[];
-}
-
-export interface ItemInfo {
-  readonly ty: Ty;
-  readonly data: DataClass;
-  readonly symbol: number;
-}
-
-export interface ExprEnv {
-  readonly file: string;
-  readonly model: ModelBuilder;
-  readonly diags: Diagnostic[];
-  readonly roots: ReadonlyMap<string, RootInfo>;
-  readonly steps?: ReadonlyMap<string, StepRefInfo>;
-  /** The `for each` group of the step being checked: same-group steps read per-item outputs. */
-  readonly group?: string;
-  readonly items?: ReadonlyMap<string, ItemInfo>;
-  /** Guardrail conditions: data classes, kinds, tiers and statuses may be written bare. */
-  readonly constants?: boolean;
-  /** Guardrail conditions: capability names written bare evaluate to their IR name. */
-  readonly capabilityConstant?: (name: string) => string | undefined;
-  readonly onStep?: (id: string, range: Range, outputRead: boolean, guarded: boolean) => void;
-  /** `race` and `repeat` blocks by name. */
-  readonly blocks?: ReadonlyMap<string, BlockRefInfo>;
-  /** The `repeat` blocks around the expression (their `index` and `previous` are readable). */
-  readonly inside?: ReadonlySet<string>;
-  /** The `for each` groups around the expression, outermost first. */
-  readonly eachPath?: readonly string[];
-  /** A block read as a whole from outside it (the reader waits for the block to end). */
-  readonly onBlock?: (id: string) => void;
-  /** A step read through `NAME.previous.step` (a use, not a dependency). */
-  readonly onPrevious?: (id: string) => void;
-  /** `a..b` is only valid in `simulate` blocks. */
-  readonly allowRange?: boolean;
-  /**
-   * Diagnostics only (`orch check`): types, data classes and references are worked out as
-   * always, but no IR is built — every result's `ir` is one shared placeholder. Only for
-   * expressions whose IR nobody reads in that mode (step arguments and conditions).
-   */
-  readonly typesOnly?: boolean;
-}
-
-export const STEP_STATUSES = ['pending', 'queued', 'running', 'paused', 'completed', 'failed', 'skipped', 'cancelled', 'timeout'] as const;
+export type { BlockRefInfo, ExprEnv, ExprResult, ItemInfo, RootInfo, StepRefInfo } from './expr-env.js';
+export { durationMs, STEP_STATUSES, stepViewTy } from './expr-env.js';
+export { irDepth, MAX_IR_DEPTH } from './ir-depth.js';
 
 const TIERS = ['local', 'edge', 'cloud', 'human'];
 const CONSTANT_WORDS = new Set<string>([...RESOURCE_KINDS, ...TIERS, ...CAPABILITY_KINDS, ...STEP_STATUSES]);
-
-/** `build`, computed once per type object (types are immutable and shared). */
-function cachedPerTy(build: (t: Ty) => Ty): (t: Ty) => Ty {
-  const cache = new WeakMap<Ty, Ty>();
-  return (t) => {
-    let v = cache.get(t);
-    if (!v) {
-      v = build(t);
-      cache.set(t, v);
-    }
-    return v;
-  };
-}
-
-/** The type of a step reference (`x.output`, `x.status`, …); shared per output type. */
-export const stepViewTy = cachedPerTy(buildStepView);
-
-function buildStepView(output: Ty): Ty {
-  return record([
-    field('output', output),
-    field('status', { k: 'enum', values: STEP_STATUSES }),
-    field('started', T.bool),
-    field('completed', T.bool),
-    field('failed', T.bool),
-    field('skipped', T.bool),
-    field('attempts', T.int),
-    field('duration', T.duration),
-    field('cost', T.money),
-    field('resource', optional(T.string)),
-  ]);
-}
-
-const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-export function durationMs(value: number, unit: string): number {
-  return value * (DURATION_MS[unit] ?? 1);
-}
-
-const BUILTINS = new Set<string>(['len', 'contains', 'lower', 'upper', 'min', 'max', 'sum', 'round', 'now', 'format']);
-
-const NO_DATA: DataClass = 'public';
-
-function lit(value: string | number | boolean | null, unit?: 'duration' | 'money' | 'percent' | 'data_class'): ExprIR {
-  return unit ? { op: 'lit', value, unit } : { op: 'lit', value };
-}
-
-/** The `ir` of every result in `typesOnly` mode. */
-const NO_IR: ExprIR = Object.freeze({ op: 'lit', value: null });
 
 export function checkExpr(e: Expr, env: ExprEnv): ExprResult {
   const depth = irDepth(e);
@@ -158,91 +38,14 @@ export function checkExpr(e: Expr, env: ExprEnv): ExprResult {
   return new ExprChecker(env).check(e, false);
 }
 
-/**
- * How deep an expression may nest in the compiled plan. The IR is JSON, read and validated by
- * recursive code (JSON.parse, the schema validator) whose stacks hold a few hundred levels;
- * chains (`a + b + …`) nest one level per operator there even though the language checks
- * them in loops.
- */
-export const MAX_IR_DEPTH = 200;
+class ExprChecker implements ExprChecking {
+  readonly noIR: boolean;
 
-/**
- * Nesting depth of `e`'s IR (parentheses add none). An explicit stack: `e` may be a long chain.
- * Runs on every argument of every step: two flat stacks, reused, and no allocation per node.
- */
-export function irDepth(e: Expr): number {
-  const nodes = depthNodes;
-  const depths = depthLevels;
-  nodes[0] = e;
-  depths[0] = 1;
-  let top = 1;
-  let high = 1;
-  let max = 0;
-  while (top > 0) {
-    const x = nodes[--top]!;
-    const d = depths[top]!;
-    if (d > max) max = d;
-    const first = top;
-    switch (x.kind) {
-      case 'ParenExpr':
-        nodes[top++] = x.inner;
-        break;
-      case 'StringLit':
-        for (const p of x.parts) if (typeof p !== 'string') nodes[top++] = p;
-        break;
-      case 'ListLit':
-        for (const i of x.items) nodes[top++] = i;
-        break;
-      case 'RecordLit':
-        for (const f of x.fields) nodes[top++] = f.value;
-        break;
-      case 'MemberExpr':
-        nodes[top++] = x.object;
-        break;
-      case 'IndexExpr':
-        nodes[top++] = x.object;
-        nodes[top++] = x.index;
-        break;
-      case 'CallExpr':
-        for (const a of x.args) nodes[top++] = a;
-        for (const a of x.named ?? []) nodes[top++] = a.value;
-        break;
-      case 'UnaryExpr':
-        nodes[top++] = x.operand;
-        break;
-      case 'BinaryExpr':
-        nodes[top++] = x.left;
-        nodes[top++] = x.right;
-        break;
-      case 'RangeExpr':
-        nodes[top++] = x.from;
-        nodes[top++] = x.to;
-        break;
-      default:
-        break;
-    }
-    // Parentheses add no level; everything else nests one deeper.
-    const level = x.kind === 'ParenExpr' ? d : d + 1;
-    for (let i = first; i < top; i++) depths[i] = level;
-    if (top > high) high = top;
-  }
-  // The stacks outlive the call: drop their references to the tree.
-  nodes.fill(undefined, 0, high);
-  return max;
-}
-
-/** `irDepth`'s stacks, shared by every call. */
-const depthNodes: (Expr | undefined)[] = [];
-const depthLevels: number[] = [];
-
-class ExprChecker {
-  private readonly noIR: boolean;
-
-  constructor(private readonly env: ExprEnv) {
+  constructor(readonly env: ExprEnv) {
     this.noIR = env.typesOnly === true;
   }
 
-  private error(code: 'E0201' | 'E0203' | 'E0101', message: string, range: Range): void {
+  error(code: 'E0201' | 'E0203' | 'E0101', message: string, range: Range): void {
     this.env.diags.push(diagnostic(code, message, this.env.file, range));
   }
 
@@ -272,7 +75,7 @@ class ExprChecker {
     for (let i = links.length - 1; i >= 0; i--) {
       const link = links[i]!;
       const x = link.e;
-      if (x.kind === 'BinaryExpr') r = this.binaryWith(x.op, r, x.left, x.right, x.range, link.guarded);
+      if (x.kind === 'BinaryExpr') r = binaryWith(this, x.op, r, x.left, x.right, x.range, link.guarded);
       else if (x.kind === 'MemberExpr') r = this.memberWith(x, r);
       else if (x.kind === 'IndexExpr') r = this.indexWith(x, r, link.guarded);
     }
@@ -359,8 +162,9 @@ class ExprChecker {
       case 'IndexExpr':
         return this.indexWith(e, this.check(e.object, guarded), guarded);
       case 'CallExpr':
-        if (e.named) this.namedArguments(e.callee, e.named, guarded);
-        return this.call(e.callee, e.args, e.range, guarded);
+        if (e.named || e.callee.name === 'endorse' || e.callee.name === 'declassify') this.namedArguments(e.callee, e.named ?? [], guarded);
+        if (e.callee.name === 'calls' && this.env.calls) return this.env.calls(e.args, e.range);
+        return checkBuiltinCall(this, e.callee, e.args, e.range, guarded);
       case 'UnaryExpr': {
         const r = this.check(e.operand, guarded);
         if (e.op === 'not') {
@@ -412,7 +216,7 @@ class ExprChecker {
       env.model.refer(env.file, range, step.symbol);
       env.onStep?.(step.id, range, outputNext, guarded);
       const out = step.eachPath ? nestedOutput(step.outputTy, step.eachPath, env.eachPath) : step.group !== undefined && step.group !== env.group ? listOfCached(step.outputTy) : step.outputTy;
-      const ty = stepViewTy(out);
+      const ty = this.env.stepViewOf ? this.env.stepViewOf(step, out) : stepViewTy(out);
       if (env.model.recordTypes) env.model.typeAt(env.file, range, () => `step ${name}: output ${formatTy(out)}`);
       return { ty, data: NO_DATA, ir: this.noIR ? NO_IR : { op: 'step', id: step.id } };
     }
@@ -545,247 +349,24 @@ class ExprChecker {
       const classWord = callee.name === 'declassify' && a.name.name === 'to' && a.value.kind === 'NameExpr' && (DATA_CLASSES as readonly string[]).includes(a.value.name);
       if (!classWord) this.check(a.value, guarded);
     }
-    if (BUILTINS.has(callee.name) || callee.name === 'secret')
+    if (callee.name === 'endorse' || callee.name === 'declassify') {
+      const allowed = callee.name === 'endorse' ? ['reason'] : ['reason', 'to'];
+      for (const a of named) if (!allowed.includes(a.name.name)) this.error('E0201', `${callee.name}() takes ${allowed.map((n) => `${n}:`).join(' and ')}, not "${a.name.name}:"`, a.range);
+      const reason = named.find((a) => a.name.name === 'reason');
+      if (!reason || reason.value.kind !== 'StringLit') this.error('E0201', `${callee.name}() needs a reason: ${callee.name}(value, reason: "…")`, reason?.range ?? callee.range);
+    }
+    if ((BUILTINS.has(callee.name) || callee.name === 'secret') && named.length > 0)
       this.error('E0201', `${callee.name}() takes no named arguments ("${named[0]!.name.name}:")`, named[0]!.range);
   }
 
-  private call(callee: Ident, args: readonly Expr[], range: Range, guarded: boolean): ExprResult {
-    const name = callee.name;
-    if (name === 'secret') {
-      const a = args[0];
-      if (args.length !== 1 || !a || a.kind !== 'StringLit' || !a.parts.every((p) => typeof p === 'string')) {
-        this.error('E0201', 'secret() takes one string literal: secret("NAME")', range);
-        return { ty: T.secret, data: NO_DATA, ir: { op: 'secret', name: '?' } };
-      }
-      // A secret is a credential, not user data: it does not raise the data class of a step.
-      return { ty: T.secret, data: NO_DATA, ir: { op: 'secret', name: (a.parts as string[]).join('') } };
-    }
-    const rs = args.map((a) => this.check(a, guarded));
-    const ir: ExprIR = { op: 'call', fn: name as BuiltinFn, args: rs.map((r) => r.ir) };
-    let data: DataClass = rs.reduce<DataClass>((c, r) => maxClass(c, r.data), NO_DATA);
-    if (!BUILTINS.has(name)) {
-      this.env.diags.push(unresolvedDiagnostic(this.env.file, name, `unknown function "${name}"`, [...BUILTINS, 'secret'], callee.range));
-      // Like an unknown name: reported, and lowered to a placeholder the IR schema accepts.
-      return { ty: T.unknown, data, ir: NO_IR };
-    }
-    const arity = (min: number, max = min): boolean => {
-      if (rs.length < min || rs.length > max) {
-        this.error('E0201', `${name}() takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'}, got ${rs.length}`, range);
-        return false;
-      }
-      return true;
-    };
-    const t0 = rs[0] ? stripOptional(rs[0].ty) : T.any;
-    switch (name) {
-      case 'len':
-        data = NO_DATA; // a count does not disclose the items
-        if (arity(1) && !isLoose(t0) && !['list', 'map', 'string', 'record', 'enum'].includes(t0.k))
-          this.error('E0201', `len() needs a list, map or string, not ${formatTy(t0)}`, args[0]!.range);
-        return { ty: T.int, data, ir };
-      case 'contains':
-        if (arity(2) && !isLoose(t0) && !['list', 'map', 'string', 'enum'].includes(t0.k))
-          this.error('E0201', `contains() needs a list, map or string first, not ${formatTy(t0)}`, args[0]!.range);
-        return { ty: T.bool, data, ir };
-      case 'lower':
-      case 'upper':
-        if (arity(1) && !isLoose(t0) && !isStringy(t0)) this.error('E0201', `${name}() needs a string, not ${formatTy(t0)}`, args[0]!.range);
-        return { ty: T.string, data, ir };
-      case 'round':
-        if (arity(1, 2) && !isLoose(t0) && !unitOf(t0)) this.error('E0201', `round() needs a number, not ${formatTy(t0)}`, args[0]!.range);
-        return { ty: t0.k === 'number' || t0.k === 'int' ? (rs.length === 1 ? T.int : T.number) : widenLiteral(t0), data, ir };
-      case 'now':
-        arity(0);
-        return { ty: T.number, data, ir };
-      case 'format':
-        if (rs.length < 1) arity(1, Infinity);
-        return { ty: T.string, data, ir };
-      case 'sum':
-      case 'min':
-      case 'max': {
-        let elem: Ty = T.any;
-        if (rs.length === 1) {
-          if (t0.k === 'list') elem = t0.elem;
-          else if (!isLoose(t0)) this.error('E0201', `${name}() of one argument needs a list, not ${formatTy(t0)}`, args[0]!.range);
-        } else if (rs.length === 0 || name === 'sum') {
-          if (name === 'sum' || rs.length === 0) arity(1);
-        } else {
-          elem = rs[0]!.ty;
-          for (let i = 1; i < rs.length; i++) this.sameUnit(elem, rs[i]!.ty, args[i]!.range, name);
-        }
-        if (!isLoose(elem) && !unitOf(stripOptional(elem)))
-          this.error('E0201', `${name}() needs numbers, durations, money or percents, not ${formatTy(elem)}`, range);
-        return { ty: widenLiteral(stripOptional(elem)), data, ir };
-      }
-    }
-    return { ty: T.any, data, ir };
-  }
-
-  private sameUnit(a: Ty, b: Ty, range: Range, what: string): boolean {
-    if (isLoose(a) || isLoose(b)) return true;
-    const ua = unitOf(stripOptional(a));
-    const ub = unitOf(stripOptional(b));
-    if (ua && ub && ua !== ub) {
-      this.error('E0203', `${what}: cannot mix ${ua} and ${ub} (${formatTy(a)} and ${formatTy(b)})`, range);
-      return false;
-    }
-    const sa = stripOptional(a);
-    const sb = stripOptional(b);
-    if (sa.k === 'money' && sb.k === 'money' && sa.currency && sb.currency && sa.currency !== sb.currency) {
-      this.error('E0203', `${what}: cannot mix currencies ${sa.currency} and ${sb.currency}`, range);
-      return false;
-    }
-    return true;
-  }
 
   private binary(op: BinaryOpIR, left: Expr, right: Expr, range: Range, guarded: boolean): ExprResult {
     // Every read inside a `??` chain is soft (§7.1): both sides, not only the left one.
-    return this.binaryWith(op, this.check(left, op === '??' ? true : guarded), left, right, range, guarded);
+    return binaryWith(this, op, this.check(left, op === '??' ? true : guarded), left, right, range, guarded);
   }
 
-  /**
-   * `step.capability == "wipe"` in a guardrail: the string names a capability as its module
-   * sees it, the way the bare name `wipe` does, so it compares as the qualified name the step
-   * carries (`main.wipe`). A string naming no capability is left as written.
-   */
-  private capabilityLiteral(e: Expr, other: Expr): ExprIR | undefined {
-    if (e.kind !== 'StringLit' || e.parts.length !== 1 || typeof e.parts[0] !== 'string') return undefined;
-    if (other.kind !== 'MemberExpr' || other.property.name !== 'capability' || other.object.kind !== 'NameExpr' || other.object.name !== 'step') return undefined;
-    const cap = this.env.capabilityConstant!(e.parts[0]);
-    return cap === undefined ? undefined : lit(cap);
-  }
-
-  /** The binary operator given the result of its left operand. */
-  private binaryWith(op: BinaryOpIR, l: ExprResult, left: Expr, right: Expr, range: Range, guarded: boolean): ExprResult {
-    const r = this.check(right, op === '??' ? true : guarded);
-    const data = maxClass(l.data, r.data);
-    const lt = l.ty;
-    const rt = r.ty;
-    const sl = stripOptional(lt);
-    const sr = stripOptional(rt);
-    const loose = isLoose(sl) || isLoose(sr);
-    let lir = l.ir;
-    let rir = r.ir;
-    if (this.env.capabilityConstant && (op === '==' || op === '!=')) {
-      lir = this.capabilityLiteral(left, right) ?? lir;
-      rir = this.capabilityLiteral(right, left) ?? rir;
-    }
-    // No spread of an options object: this runs for every comparison of a 10k-step plan.
-    const out = (ty: Ty, compare?: 'data_class'): ExprResult => ({
-      ty,
-      data,
-      ir: this.noIR ? NO_IR : ((compare ? { op, left: lir, right: rir, compare } : { op, left: lir, right: rir }) as ExprIR),
-    });
-    switch (op) {
-      case 'and':
-      case 'or':
-      case 'implies':
-        for (const [t, e] of [[sl, left], [sr, right]] as const)
-          if (!isLoose(t) && t.k !== 'bool') this.error('E0201', `"${op}" needs bool operands, not ${formatTy(t)}`, e.range);
-        return out(T.bool);
-      case '==':
-      case '!=': {
-        if (!comparable(lt, rt)) this.mismatch(op, lt, rt, range, left, right);
-        else if (!this.checkEnumLiteral(lt, rt, right)) this.checkEnumLiteral(rt, lt, left);
-        return out(T.bool, sl.k === 'data_class' || sr.k === 'data_class' ? 'data_class' : undefined);
-      }
-      case '<':
-      case '<=':
-      case '>':
-      case '>=': {
-        const dataClass = sl.k === 'data_class' || sr.k === 'data_class';
-        if (dataClass) {
-          const other = sl.k === 'data_class' ? sr : sl;
-          if (!isLoose(other) && other.k !== 'data_class' && !isStringy(other))
-            this.error('E0201', `cannot compare a data class with ${formatTy(other)}`, range);
-          return out(T.bool, 'data_class');
-        }
-        if (!loose) {
-          const ul = unitOf(sl);
-          const ur = unitOf(sr);
-          const percentNumber = (ul === 'percent' && ur === 'number') || (ul === 'number' && ur === 'percent');
-          if (ul && ur) {
-            if (!percentNumber) this.sameUnit(sl, sr, range, `"${op}"`);
-          } else if (!(isStringy(sl) && isStringy(sr))) this.mismatch(op, lt, rt, range, left, right);
-        }
-        return out(T.bool);
-      }
-      case 'in':
-        if (!isLoose(sr) && !['list', 'map', 'string', 'record'].includes(sr.k))
-          this.error('E0201', `"in" needs a list, map or string on the right, not ${formatTy(sr)}`, right.range);
-        else if (sr.k === 'list' && !comparable(sl, sr.elem)) this.mismatch(op, lt, rt, range, left, right);
-        return out(T.bool);
-      case '??': {
-        if (lt.k !== 'optional' && !loose && lt.k !== 'null' && !assignable(rt, lt) && !assignable(lt, rt))
-          this.mismatch(op, lt, rt, range, left, right);
-        const base = sl.k === 'null' ? widenLiteral(sr) : widenLiteral(sl);
-        return out(rt.k === 'optional' || rt.k === 'null' ? optional(base) : base);
-      }
-      case '+':
-      case '-':
-        if (op === '+' && (sl.k === 'string' || sr.k === 'string') && !(unitOf(sl) && unitOf(sr))) {
-          // String concatenation formats the other operand, whatever it is.
-          return out(T.string);
-        }
-        if (loose) return out(isLoose(sl) ? sr : sl);
-        if (unitOf(sl) && unitOf(sr)) {
-          const ul = unitOf(sl)!;
-          const ur = unitOf(sr)!;
-          if (ul !== ur) {
-            this.error('E0203', `"${op}": cannot mix ${ul} and ${ur} (${formatTy(sl)} ${op} ${formatTy(sr)})`, range);
-            return out(T.unknown);
-          }
-          this.sameUnit(sl, sr, range, `"${op}"`);
-          if (ul === 'number') return out(sl.k === 'int' && sr.k === 'int' ? T.int : T.number);
-          return out(widenLiteral(sl));
-        }
-        this.mismatch(op, lt, rt, range, left, right);
-        return out(T.unknown);
-      case '*':
-      case '/':
-      case '%': {
-        if (loose) return out(isLoose(sl) ? sr : sl);
-        const ul = unitOf(sl);
-        const ur = unitOf(sr);
-        if (!ul || !ur) {
-          this.mismatch(op, lt, rt, range, left, right);
-          return out(T.unknown);
-        }
-        if (ul === 'number' && ur === 'number') return out(sl.k === 'int' && sr.k === 'int' && op !== '/' ? T.int : T.number);
-        const scalar = (u: string): boolean => u === 'number' || u === 'percent';
-        if (op === '*') {
-          if (ul !== 'number' && ul !== 'percent' && scalar(ur)) return out(widenLiteral(sl));
-          if (ur !== 'number' && ur !== 'percent' && scalar(ul)) return out(widenLiteral(sr));
-          if (ul === 'percent' && ur === 'percent') return out(T.percent);
-          if (scalar(ul) && scalar(ur)) return out(ul === 'percent' ? sl : sr);
-        } else {
-          if (ul !== 'number' && ur === 'number') return out(widenLiteral(sl));
-          if (ul === ur && this.sameUnit(sl, sr, range, `"${op}"`)) return out(op === '/' ? T.number : widenLiteral(sl));
-        }
-        this.error('E0203', `"${op}": cannot combine ${formatTy(sl)} and ${formatTy(sr)}`, range);
-        return out(T.unknown);
-      }
-    }
-    return out(T.any);
-  }
-
-  /** `label == "positve"` where label is `"positive" | "negative"` can never hold. */
-  private checkEnumLiteral(a: Ty, b: Ty, bExpr: Expr): boolean {
-    const e = stripOptional(a);
-    if (e.k === 'enum' && b.k === 'string' && b.literal !== undefined && !e.values.includes(b.literal)) {
-      const best = closest(b.literal, e.values);
-      this.error('E0201', `"${b.literal}" is not one of ${formatTy(e)}${best ? `; did you mean "${best}"?` : ''}`, bExpr.range);
-      return true;
-    }
-    return false;
-  }
-
-  private mismatch(op: string, lt: Ty, rt: Ty, range: Range, left: Expr, right: Expr): void {
-    const ul = unitOf(stripOptional(lt));
-    const ur = unitOf(stripOptional(rt));
-    if (ul && ur && ul !== ur) this.error('E0203', `"${op}": cannot mix ${ul} and ${ur}`, range);
-    else this.error('E0201', `"${op}": incompatible types ${formatTy(lt)} (${describe(left)}) and ${formatTy(rt)} (${describe(right)})`, range);
-  }
 }
+
 
 /** A link of a left-nested chain: its left operand or object continues the chain. */
 function isChainLink(e: Expr): e is Extract<Expr, { kind: 'BinaryExpr' | 'MemberExpr' | 'IndexExpr' }> {
@@ -814,31 +395,4 @@ function nestedOutput(out: Ty, stepPath: readonly string[], readerPath: readonly
   let ty = out;
   for (let i = shared; i < stepPath.length; i++) ty = listOfCached(ty);
   return ty;
-}
-
-function describe(e: Expr): string {
-  switch (e.kind) {
-    case 'NameExpr':
-      return e.name;
-    case 'MemberExpr': {
-      // A loop: member chains may be thousands of links long.
-      const path: string[] = [];
-      let cur: Expr = e;
-      while (cur.kind === 'MemberExpr') {
-        path.push(cur.property.name);
-        cur = cur.object;
-      }
-      return `${describe(cur)}.${path.reverse().join('.')}`;
-    }
-    case 'StringLit':
-      return 'a string';
-    case 'NumberLit':
-      return String(e.value);
-    case 'DurationLit':
-      return `${e.value}${e.unit}`;
-    case 'MoneyLit':
-      return `${e.amount}${e.currency}`;
-    default:
-      return 'expression';
-  }
 }

@@ -20,6 +20,7 @@ export interface LlmProps {
   readonly prompt?: ExprIR | null;
   readonly system?: ExprIR | null;
   readonly model?: string;
+  readonly endpoint?: string;
   readonly temperature?: number;
   readonly max_tokens?: number;
 }
@@ -41,7 +42,7 @@ export interface LlmBase {
  */
 export function llmIR(c: CapabilityDecl, input: Ty, file: string, model: ModelBuilder, diags: Diagnostic[], base?: LlmBase): { ir: LlmIR | undefined; props: LlmProps } {
   const e0801 = (message: string, range = c.name.range) => diags.push(diagnostic('E0801', message, file, range));
-  const own = ([['prompt', c.prompt], ['system', c.system], ['model', c.model], ['temperature', c.temperature], ['max_tokens', c.maxTokens]] as const).filter(([, v]) => v !== undefined);
+  const own = ([['prompt', c.prompt], ['system', c.system], ['model', c.model], ['endpoint', c.endpoint], ['temperature', c.temperature], ['max_tokens', c.maxTokens]] as const).filter(([, v]) => v !== undefined);
   const kind = c.capabilityKind ?? base?.kind ?? 'tool';
   const inherited = base?.props ?? {};
   const from = base ? ` (refining ${base.name})` : '';
@@ -55,12 +56,14 @@ export function llmIR(c: CapabilityDecl, input: Ty, file: string, model: ModelBu
   if (c.temperature && !(c.temperature.value >= 0 && c.temperature.value <= 2)) e0801(`temperature must be between 0 and 2, not ${c.temperature.value}`, c.temperature.range);
   if (c.maxTokens && !(Number.isInteger(c.maxTokens.value) && c.maxTokens.value >= 1)) e0801(`max_tokens must be a whole number ≥ 1, not ${c.maxTokens.value}`, c.maxTokens.range);
   if (c.model) warnUnpriced(plain(c.model), c.model, file, diags);
+  if (c.endpoint) warnUndefinedEndpoint(plain(c.endpoint), c.endpoint, `capability "${c.name.name}"`, file, diags);
   const env: ExprEnv = { file, model, diags, roots: new Map([['input', { ty: input, ir: { op: 'var', name: 'input' } }]]) };
   const props: LlmProps = {
     ...inherited,
     ...(c.prompt ? { prompt: templateIR(c.prompt, 'prompt', env, e0801) } : {}),
     ...(c.system ? { system: templateIR(c.system, 'system', env, e0801) } : {}),
     ...(c.model ? { model: plain(c.model) } : {}),
+    ...(c.endpoint ? { endpoint: plain(c.endpoint) } : {}),
     ...(c.temperature ? { temperature: c.temperature.value } : {}),
     ...(c.maxTokens ? { max_tokens: c.maxTokens.value } : {}),
   };
@@ -79,6 +82,7 @@ export function llmIR(c: CapabilityDecl, input: Ty, file: string, model: ModelBu
       model: props.model ?? null,
       temperature: props.temperature ?? null,
       max_tokens: props.max_tokens ?? null,
+      endpoint: props.endpoint ?? null,
     },
     props,
   };
@@ -109,15 +113,19 @@ export function checkModelResource(r: ResourceDecl, file: string, diags: Diagnos
   const view = projectConfigFor(file);
   configUnreadable(view, diags);
   if (!configKnown(view)) return;
-  if (r.endpoint) {
-    const name = plain(r.endpoint);
-    const endpoints = configSection(view, 'endpoints');
-    if (!Object.prototype.hasOwnProperty.call(endpoints, name)) {
-      const known = Object.keys(endpoints);
-      diags.push(diagnostic('W0803', `endpoint "${name}" of resource "${r.name.name}" is not defined in ${view.kind === 'none' ? 'an orch.config.json (the project has none)' : 'orch.config "endpoints"'}${known.length ? ` (defined: ${known.join(', ')})` : ''}`, file, r.endpoint.range));
-    }
-  }
+  if (r.endpoint) warnUndefinedEndpoint(plain(r.endpoint), r.endpoint, `resource "${r.name.name}"`, file, diags);
   if (r.model) warnUnpriced(plain(r.model), r.model, file, diags);
+}
+
+/** W0803 for an endpoint (of `owner`) the project's config does not define. */
+function warnUndefinedEndpoint(name: string, at: StringLit, owner: string, file: string, diags: Diagnostic[]): void {
+  const view = projectConfigFor(file);
+  configUnreadable(view, diags);
+  if (!configKnown(view)) return;
+  const endpoints = configSection(view, 'endpoints');
+  if (Object.prototype.hasOwnProperty.call(endpoints, name)) return;
+  const known = Object.keys(endpoints);
+  diags.push(diagnostic('W0803', `endpoint "${name}" of ${owner} is not defined in ${view.kind === 'none' ? 'an orch.config.json (the project has none)' : 'orch.config "endpoints"'}${known.length ? ` (defined: ${known.join(', ')})` : ''}`, file, at.range));
 }
 
 function warnUnpriced(name: string, at: StringLit, file: string, diags: Diagnostic[]): void {

@@ -3,7 +3,7 @@
  * list literal, at the innermost field or item that does not fit (`{ t: "zzz" }` where
  * `{ t: "x" | "y" }` is expected is reported at `"zzz"`, naming `q.t`), else at the whole value.
  */
-import type { Expr } from '../../language/index.js';
+import type { Expr, Range } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
 import { assignable, formatTy, mismatchCode, stripOptional, type Ty } from '../types/ty.js';
 
@@ -59,4 +59,11 @@ export function mismatchDiagnostic(e: Expr, ty: Ty, expected: Ty, what: string, 
   const at = leaf.path ? ` at ${name}${leaf.path}` : '';
   const got = leaf.path && leaf.ty.k === 'string' && leaf.ty.literal !== undefined ? JSON.stringify(leaf.ty.literal) : formatTy(leaf.ty);
   return diagnostic(mismatchCode(leaf.ty, leaf.expected), `${what} expects ${formatTy(leaf.expected)}${at}, got ${got}`, file, leaf.e.range);
+}
+
+/** E0201 (E0203 for a number where a duration belongs) when a condition or value is not of the type its place expects. */
+export function expectTy(actual: Ty, expected: Ty, range: Range, what: string, diags: Diagnostic[], file: string): void {
+  if (assignable(actual, expected)) return;
+  const code = expected.k === 'duration' && (actual.k === 'number' || actual.k === 'int' || actual.k === 'money' || actual.k === 'percent') ? 'E0203' : 'E0201';
+  diags.push(diagnostic(code, `${what} expects ${formatTy(expected)}, got ${formatTy(actual)}`, file, range));
 }

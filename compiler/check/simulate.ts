@@ -3,12 +3,15 @@
  * its field's type — a range's bounds too (`word_count: 1..800` for an `int`; `1s..3s` there is
  * E0203). That `fail` is from 0 % to 100 % is checked with the other bounds (check/bounds.ts).
  */
-import type { Expr, SimulateDecl } from '../../language/index.js';
+import type { Diagnostic, Expr, SimulateDecl } from '../../language/index.js';
 import { diagnostic } from '../../language/index.js';
 import type { ExprIR, SimulateIR } from '../ir/types.js';
 import { assignable, formatTy, isLoose, mismatchCode, unitOf, type Ty } from '../types/ty.js';
+import type { LoadedModule } from '../loaded-module.js';
+import type { ModelBuilder } from '../model.js';
+import type { DeclEntry, Scopes } from '../scope.js';
 import type { CapabilityInfo } from './capability.js';
-import { checkExpr, type ExprEnv } from './expr.js';
+import { checkExpr, type ExprEnv, type RootInfo } from './expr.js';
 import { mismatchDiagnostic } from './mismatch.js';
 
 export function checkSimulate(s: SimulateDecl, info: CapabilityInfo, env: ExprEnv): SimulateIR {
@@ -63,4 +66,26 @@ function checkValue(value: Expr, ty: Ty, expected: Ty, what: string, name: strin
       return;
     }
   }
+}
+
+/** Every `simulate` block of the program, by the IR name of its capability. */
+export function simulationsOf(
+  modules: readonly LoadedModule[],
+  scopes: Scopes,
+  model: ModelBuilder,
+  diags: Diagnostic[],
+  capability: (e: DeclEntry<'capability'>) => CapabilityInfo,
+): Map<string, SimulateIR> {
+  const out = new Map<string, SimulateIR>();
+  for (const m of modules) {
+    for (const d of m.ast.declarations) {
+      if (d.kind !== 'SimulateDecl') continue;
+      const s = d as SimulateDecl;
+      const ce = scopes.resolve(m, s.capability, 'capability');
+      if (!ce) continue;
+      const info = capability(ce);
+      out.set(info.name, checkSimulate(s, info, { file: m.file, model, diags, roots: new Map<string, RootInfo>(), allowRange: true }));
+    }
+  }
+  return out;
 }

@@ -87,3 +87,23 @@ export function alignEntryModule(oldPlan: PlanIR, newPlan: PlanIR): PlanIR {
   const f = entryModuleRename(oldPlan, newPlan);
   return f ? { ...renamePlan(oldPlan, f), module: newPlan.module, source_file: newPlan.source_file } : oldPlan;
 }
+
+/**
+ * The plan with a file-derived entry module named `name` instead (its capabilities `name.x`), and
+ * without the file it came from: what a plan's version is taken over (`irHash`), so the same
+ * declarations in a renamed or moved file are the same version. A module named in a `module`
+ * line keeps its name.
+ */
+export function withoutFileName(plan: PlanIR, name: string): PlanIR {
+  const from = plan.module;
+  const renamed =
+    typeof plan.source_file === 'string' && from === fileModuleName(plan.source_file)
+      ? { ...renamePlan(plan, (c) => (c.startsWith(`${from}.`) && !c.slice(from.length + 1).includes('.') ? `${name}.${c.slice(from.length + 1)}` : c)), module: name }
+      : plan;
+  return withoutFiles(renamed);
+}
+
+function withoutFiles(p: PlanIR): PlanIR {
+  const { source_file: _file, base_dir: _dir, ...rest } = p;
+  return { ...rest, subplans: Object.fromEntries(Object.entries(p.subplans ?? {}).map(([k, sub]) => [k, withoutFiles(sub)])) } as PlanIR;
+}

@@ -32,6 +32,24 @@ export interface StepDiff {
   readonly change: 'added' | 'removed' | 'changed';
   /** For `changed`: the aspects that differ. */
   readonly what: readonly StepAspect[];
+  /** When `arguments` differ: which (by name). */
+  readonly arguments?: ArgumentChanges;
+}
+
+export interface ArgumentChanges {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly changed: readonly string[];
+}
+
+/** Which arguments of a call differ between two versions. */
+function argumentChanges(a: StepIR['args'], b: StepIR['args']): ArgumentChanges {
+  const names = (x: StepIR['args']) => Object.keys(x).sort();
+  return {
+    added: names(b).filter((k) => !(k in a)),
+    removed: names(a).filter((k) => !(k in b)),
+    changed: names(b).filter((k) => k in a && !same(a[k], b[k])),
+  };
 }
 
 export interface Change<T> {
@@ -120,7 +138,7 @@ export function diffSteps(original: PlanIR, newPlan: PlanIR): StepDiff[] {
     if (!old) out.push({ step: s.id, change: 'added', what: [] });
     else {
       const what = aspectsOf(oldPlan, old, newPlan, s);
-      if (what.length) out.push({ step: s.id, change: 'changed', what });
+      if (what.length) out.push({ step: s.id, change: 'changed', what, ...(what.includes('arguments') ? { arguments: argumentChanges(old.args, s.args) } : {}) });
     }
   }
   return out;
@@ -145,7 +163,7 @@ function planParts(a: PlanIR, b: PlanIR): string[] {
   return parts.filter(([, f]) => !same(f(a), f(b))).map(([name]) => name);
 }
 
-function budgetVerdict(b: PreviewJson['budgets']['cost']): BudgetVerdict {
+function budgetVerdict(b: { readonly ok: boolean } | null): BudgetVerdict {
   return b === null ? 'none' : b.ok ? 'ok' : 'over';
 }
 
@@ -223,6 +241,14 @@ export function diffPlans(oldPlan: PlanIR, newPlan: PlanIR, oldPreview: PreviewJ
   };
 }
 
+/** `changed text, level; added channel` */
+function argumentText(a: ArgumentChanges): string {
+  return (['changed', 'added', 'removed'] as const)
+    .filter((k) => a[k].length > 0)
+    .map((k) => `${k} ${a[k].join(', ')}`)
+    .join('; ');
+}
+
 const money = (n: number) => `${Number(n.toFixed(6))}usd`;
 const dur = (ms: number) => (ms >= 1000 ? `${Number((ms / 1000).toFixed(3))}s` : `${ms}ms`);
 
@@ -240,7 +266,7 @@ export function renderPlanDiff(d: PlanDiff): string {
   for (const s of d.steps) {
     if (s.change === 'added') lines.push(`+ step ${s.step}`);
     else if (s.change === 'removed') lines.push(`- step ${s.step}`);
-    else lines.push(`~ step ${s.step}: ${s.what.join(', ')}`);
+    else lines.push(`~ step ${s.step}: ${s.what.map((w) => (w === 'arguments' && s.arguments ? `arguments (${argumentText(s.arguments)})` : w)).join(', ')}`);
   }
   if (d.plan.length) lines.push(`~ plan: ${d.plan.join(', ')}`);
   const c = d.consequences;

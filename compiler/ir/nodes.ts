@@ -20,3 +20,13 @@ export function someNode(ir: unknown, visit: (node: Readonly<Record<string, unkn
   }
   return false;
 }
+
+/** The context signals an expression reads (`context.X`), each once (LANGUAGE.md §9.4). */
+export function contextReads(ir: unknown): string[] {
+  const out = new Set<string>();
+  someNode(ir, (n) => {
+    const o = n.object as { op?: unknown; name?: unknown } | undefined;
+    if (n.op === 'get' && o?.op === 'var' && o.name === 'context' && typeof n.key === 'string') out.add(n.key);
+  });
+  return [...out];
+}

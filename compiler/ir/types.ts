@@ -19,6 +19,12 @@ export type IRVersion = 'orch.plan/v1' | 'orch.plan/v2';
 
 export type ValueUnit = 'duration' | 'money' | 'percent' | 'data_class';
 
+/**
+ * A root only a test's `expect` reads (LANGUAGE.md §9.2): `calls(CAP)` lowers to `calls.<CAP>`.
+ * It never appears in a plan's IR (the schema does not admit it).
+ */
+export type TestOnlyVar = 'calls';
+
 export type ExprIR =
   /** A constant. `unit` is informational (the value is already normalised). */
   | { readonly op: 'lit'; readonly value: string | number | boolean | null; readonly unit?: ValueUnit }
@@ -32,7 +38,7 @@ export type ExprIR =
    * step a guardrail is evaluated for), `output` (that step's output, in `check`), `event`
    * (trigger payload), `item` (current `for each` item; `name` is the variable).
    */
-  | { readonly op: 'var'; readonly name: 'input' | 'context' | 'run' | 'plan' | 'step' | 'output' | 'event' }
+  | { readonly op: 'var'; readonly name: 'input' | 'context' | 'run' | 'plan' | 'step' | 'output' | 'event' | TestOnlyVar }
   | { readonly op: 'item'; readonly name: string }
   /** The state of another step: `.output .status .started .completed …` (see StepView). */
   | { readonly op: 'step'; readonly id: string }
@@ -68,7 +74,19 @@ export type BinaryOpIR =
   | '+' | '-' | '*' | '/' | '%';
 
 export type BuiltinFn =
-  | 'len' | 'contains' | 'lower' | 'upper' | 'min' | 'max' | 'sum' | 'round' | 'now' | 'format';
+  | 'len' | 'contains' | 'lower' | 'upper' | 'min' | 'max' | 'sum' | 'round' | 'now' | 'format' | 'split' | 'lines'
+  /** §9.4: `known(context.X)` and `age(context.X)` read a signal's state, not its value. */
+  | 'known' | 'age';
+
+/** §9.4: one context signal as the runtime keeps it. */
+export interface ContextSignalIR {
+  /** How long a set value stays fresh; null: it never goes stale. */
+  readonly max_age_ms: number | null;
+  /** A derived signal's expression over other signals; null for a signal that is set. */
+  readonly derived: ExprIR | null;
+  /** How long a derived `true` is kept after the expression turns false. */
+  readonly hold_ms: number | null;
+}
 
 /**
  * What an `{op:'step'}` evaluates to. `output` of a `for each` step read outside its block is
@@ -176,6 +194,8 @@ export interface LlmIR {
   readonly model: string | null;
   readonly temperature: number | null;
   readonly max_tokens: number | null;
+  /** v0.4 (§9.1): its own `endpoint "NAME"`, used where the bound resource names none (absent in older IR). */
+  readonly endpoint?: string | null;
 }
 
 export interface ResourceIR {
@@ -191,6 +211,8 @@ export interface ResourceIR {
   /** v0.3 (§8.1): the orch.config endpoint and the model this resource serves (present when declared). */
   readonly endpoint?: string;
   readonly model?: string;
+  /** v0.4 (§9.1): the tier of its endpoint by the project's config (present with `endpoint`). */
+  readonly endpoint_tier?: Exclude<TierIR, 'human'>;
 }
 
 export interface PolicyIR {
@@ -307,6 +329,13 @@ export interface BindingIR {
   readonly fallbacks: readonly string[];
   /** v2: feasible resources a blocking guardrail forbids for this step, with why (never used). */
   readonly dropped?: readonly { readonly resource: string; readonly reason: string }[];
+  /**
+   * v0.4 (§9.1), a step answered by the built-in model handler: the endpoint its calls go to
+   * (the resource's, else the capability's) and that endpoint's tier. `tier` is then the higher
+   * of the resource's tier and this one — what guardrails, placement and the preview see.
+   */
+  readonly endpoint?: string;
+  readonly endpoint_tier?: Exclude<TierIR, 'human'>;
 }
 
 export interface StepIR {
@@ -384,6 +413,8 @@ export interface PlanIR {
   readonly source_file: string;
   readonly input: JsonSchema;
   readonly context: JsonSchema;
+  /** §9.4: every declared context signal's freshness, derivation and hold, by name. */
+  readonly context_signals?: { readonly [name: string]: ContextSignalIR };
   readonly policy: PolicyIR | null;
   readonly priority: number;
   readonly deadline_ms: number | null;

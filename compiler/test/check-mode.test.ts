@@ -2,7 +2,8 @@
  * `check` takes shortcuts a full compile cannot: no IR, no hover types, no reference list (only
  * use counts), guardrail facts only when a guardrail applies. None of them may change what is
  * reported: on every example program, and on garbled variants of them, `check` reports exactly
- * the diagnostics `compile` reports.
+ * the diagnostics `compile` reports — with its `test` blocks (§9.2: `check` checks them, a
+ * compile for `compile`, `run` and `serve` leaves them alone).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,7 +35,7 @@ describe('check mode', () => {
   });
 
   it.each(PROGRAMS.map((p) => [p.slice(ROOT.length + 1), p]))('reports what compile reports: %s', (_name, file) => {
-    expect(check({ entry: file })).toEqual(compile({ entry: file }).diagnostics);
+    expect(check({ entry: file })).toEqual(compile({ entry: file, tests: true }).diagnostics);
   });
 
   it('reports what compile reports on garbled programs (a word replaced)', () => {
@@ -46,7 +47,7 @@ describe('check mode', () => {
         const m = tokens[at % tokens.length]!;
         const garbled = text.slice(0, m.index) + word + text.slice(m.index! + m[0].length);
         const host = hostWith(file, garbled);
-        expect(check({ entry: file, host })).toEqual(compile({ entry: file, host }).diagnostics);
+        expect(check({ entry: file, host })).toEqual(compile({ entry: file, host, tests: true }).diagnostics);
       }),
       { numRuns: 60 },
     );
@@ -78,7 +79,7 @@ describe('check mode', () => {
 
   it('counts the uses of every symbol that a full compile records as references', () => {
     for (const file of PROGRAMS) {
-      const full = compileProgram({ entry: file, host: diskHost });
+      const full = compileProgram({ entry: file, host: diskHost, tests: true });
       const counted = compileProgram({ entry: file, host: diskHost, checkOnly: true, recordTypes: false, recordReferences: false });
       expect(counted.model.references).toEqual([]);
       const fromReferences = full.model.symbols.map((s) => full.model.references.filter((r) => r.symbol === s.id && !r.isDeclaration).length);

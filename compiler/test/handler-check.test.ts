@@ -68,3 +68,24 @@ describe('E0104: handler module or export not found', () => {
     expect(e0104(file)).toEqual([]);
   });
 });
+
+describe('W0105: a handler module whose folder does not exist', () => {
+  const w0105 = (file: string) => compile({ entry: file }).diagnostics.filter((d) => d.code === 'W0105');
+
+  it('warns with the folder beside it as a did-you-mean and a quick fix', () => {
+    const file = project('./handler/greet.mjs#greet', GREET);
+    const [d, ...rest] = w0105(file);
+    expect(rest).toEqual([]);
+    expect(d!.severity).toBe('warning');
+    expect(d!.message).toMatch(/handler module \.\/handler\/greet\.mjs of capability greet: its folder .*handler does not exist; did you mean "\.\/handlers\/greet\.mjs"\?/);
+    expect(d!.range.start.line).toBe(5);
+    expect(d!.fixes?.[0]?.edits[0]?.newText).toBe('"./handlers/greet.mjs#greet"');
+    expect(e0104(file)).toEqual([]);
+  });
+
+  it('says nothing when the folder exists, or when no folder beside it is close (handlers built later into dist/)', () => {
+    expect(w0105(project('./dist/greet.js#greet', null))).toEqual([]);
+    expect(w0105(project('./handlers/greet.mjs#greet', GREET))).toEqual([]);
+    expect(w0105(project('./handlers/gret.mjs#greet', GREET))).toEqual([]);
+  });
+});

@@ -69,7 +69,7 @@ capability tooly { kind tool  input { t: string }  output { text: string }  prom
   });
 
   it('a refinement merges model properties (its own win, the base\'s stay) and is checked as a declared capability (E0801)', () => {
-    const base = 'capability summarize { kind llm input { text: string } output { text: string } prompt "x ${input.text}" model "gpt-4o-mini" temperature 0.1 }\n';
+    const base = 'capability summarize { kind llm input { text: string } output { text: string } prompt "x ${input.text}" model "gpt-4o-mini" endpoint "e" temperature 0.1 }\n';
     const src = `${base}
 capability warm from summarize { temperature 0.9  max_tokens 5  model "other"  system "SYS"  prompt "refined \${input.text}" }
 capability keep from summarize { max_tokens 7 }
@@ -91,7 +91,7 @@ plan p { step a = warm(text:"a") step k = keep(text:"a") step t = twice(text:"a"
     expect(at('hot').map((d) => covered(src, d))).toEqual(['5']);
     expect(at('p2').map((d) => covered(src, d))).toEqual(['context']);
     expect(at('notllm')).toHaveLength(1);
-    expect(at('notllm')[0]!.message).toMatch(/kind agent but inherits prompt, model, temperature from (main\.)?summarize/);
+    expect(at('notllm')[0]!.message).toMatch(/kind agent but inherits prompt, model, endpoint, temperature from (main\.)?summarize/);
     expect(at('warm')).toEqual([]);
     expect(at('keep')).toEqual([]);
     expect(at('twice')).toEqual([]);
@@ -133,8 +133,8 @@ capability frac { kind llm  input { t: string }  output { text: string }  prompt
 
   it('E0801 for secret(…) in an argument of a model-answered call (directly or inside an expression), not for a handler-backed one', () => {
     const src = `
-capability chat { kind llm  input { text: string }  output { text: string }  prompt "Say: \${input.text}"  model "m" }
-capability loose { kind llm  input { text: any }  output { text: string }  prompt "Say: \${input.text}"  model "m" }
+capability chat { kind llm  input { text: string }  output { text: string }  prompt "Say: \${input.text}"  model "m"  endpoint "e" }
+capability loose { kind llm  input { text: any }  output { text: string }  prompt "Say: \${input.text}"  model "m"  endpoint "e" }
 capability coded { kind llm  input { text: string }  output { text: string }  handler "./h.js#f" }
 plan p {
   step a = chat(text: secret("MYSEC"))

@@ -79,6 +79,11 @@ plan p {
     expect(ds[0]!.message).toMatch(/no tool "nothing"/);
   });
 
+  it('a mistyped tool name says which tool it may have meant (issue 47)', () => {
+    const ds = compileFile('typo.orch', 'import mcp "t" as t\nplan p { step s = t.doit(s: "x", w: 1) }\n').diagnostics.filter((d) => d.code === 'E0802');
+    expect(ds.map((d) => d.message)).toEqual([expect.stringMatching(/no tool "doit" in the lock file; did you mean "do_it"\?; run `orch mcp lock`/)]);
+  });
+
   it('a refinement of itself still checks its calls against its own declaration', () => {
     const ds = compileFile('self.orch', 'capability x from x { input { a: int } cost 0usd }\nplan p { step s = x(b: 1) }\n').diagnostics;
     expect(ds.map((d) => [d.code, d.message])).toEqual(expect.arrayContaining([['E0202', expect.stringMatching(/unknown argument "b"/)]]));

@@ -13,7 +13,7 @@ capability post {
   kind tool
   input { text: string }
   output { ok: bool }
-  cost 0.05usd
+  cost 0.035usd
   consent "posting"
   data internal
 }
@@ -54,7 +54,7 @@ describe('diffPlans', () => {
     expect(d.same).toBe(false);
     expect(d.steps).toEqual([
       { step: 'sum', change: 'removed', what: [] },
-      { step: 'get', change: 'changed', what: ['arguments', 'retry'] },
+      { step: 'get', change: 'changed', what: ['arguments', 'retry'], arguments: { added: [], removed: [], changed: ['url'] } },
       { step: 'tell', change: 'added', what: [] },
     ]);
     const c = d.consequences;
@@ -65,7 +65,8 @@ describe('diffPlans', () => {
     expect(c.data_tiers.map((t) => t.data)).toContain('internal');
     const text = renderPlanDiff(d);
     expect(text).toMatch(/- step sum/);
-    expect(text).toMatch(/~ step get: arguments, retry/);
+    // Which arguments, not only that some did (issue 47 item 12).
+    expect(text).toMatch(/~ step get: arguments \(changed url\), retry/);
     expect(text).toMatch(/\+ step tell/);
     expect(text).toMatch(/budget cost: ok → over/);
     expect(text).toMatch(/consent needed now: posting/);
@@ -109,9 +110,11 @@ describe('diffPlans across files of different names', () => {
     const b = saved('v1copy.orch', `${FETCH}\n${MAIN()}`);
     expect(a.plan.capabilities['v1.fetch']).toBeDefined();
     expect(b.plan.capabilities['v1copy.fetch']).toBeDefined();
-    expect(irHash(a.plan)).not.toBe(irHash(b.plan));
+    // Renaming a file does not change the plan's version (issue 47 item 12): one hash, not two.
+    expect(irHash(a.plan)).toBe(irHash(b.plan));
     const d = diffPlans(a.plan, b.plan, a.p, b.p);
     expect(d).toMatchObject({ same: true, steps: [], plan: [] });
+    expect(d.old.hash).toBe(d.new.hash);
     expect(stepAspects(a.plan, a.plan.steps.find((s) => s.id === 'a')!, b.plan, b.plan.steps.find((s) => s.id === 'a')!)).toEqual([]);
   });
 

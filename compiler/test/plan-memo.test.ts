@@ -12,7 +12,7 @@ import { diskHost, type SourceHost } from '../load.js';
 import { PlanMemo } from '../plan-memo.js';
 import { largeModule } from '../../bench/lsp.js';
 
-const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Math.max(20, Math.round(Number(process.env.ORCH_PROPERTY_RUNS) / 5)) : 60;
+const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Math.max(20, Math.round(Number(process.env.ORCH_PROPERTY_RUNS) / 5)) : 30;
 
 const examplesDir = resolve(new URL('../../examples/', import.meta.url).pathname);
 const entries: string[] = readdirSync(examplesDir, { withFileTypes: true })

@@ -73,8 +73,6 @@ plan p {
     expect(errors).toEqual([
       ['E0201', 'reason: nowhere'],
       ['E0101', 'nowhere'],
-      // Until the flow checker defines it (§9.3).
-      ['E0101', 'declassify'],
     ]);
   });
 });

@@ -87,7 +87,8 @@ export class TypeResolver {
       detail: `(${fieldKind.replace('_', ' ')}) ${fieldText(f)}`,
       std: mod.std,
     });
-    const value = f.default ? this.checkDefault(mod, f.default, ty) : UNKNOWN;
+    // A context field's `= expr` is a derived signal (§9.4), checked against the context's type later.
+    const value = f.default && fieldKind !== 'context_field' ? this.checkDefault(mod, f.default, ty) : UNKNOWN;
     return {
       name: f.name.name,
       ty,

@@ -289,7 +289,8 @@ describe('examples', () => {
       const entry = mutated(byName('home_energy'), (t) =>
         t.replace(/(step setpoints = plan_setpoints\([^)]*\))/, '$1 {\n    on eu_cloud\n  }'),
       );
-      expect(await errorCodes(entry)).toEqual(['E0401']);
+      // The guardrail, and §9.3's rule that personal data reaches a cloud resource only by declassify.
+      expect(await errorCodes(entry)).toEqual(['E0401', 'E0903']);
     });
 
     it('home_energy: personal-data steps stay on local resources', async ({ expect }) => {

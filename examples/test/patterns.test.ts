@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { orchAsync as orch, REPO_ROOT } from './cli.js';
 
 const DIR = path.join(REPO_ROOT, 'examples', 'patterns');
-const FILES = readdirSync(DIR).filter((f) => f.endsWith('.orch')).sort();
+const FILES = readdirSync(DIR).filter((f) => f.endsWith('.orch') && !f.endsWith('.test.orch')).sort();
 const schema = JSON.parse(readFileSync(path.join(REPO_ROOT, 'compiler', 'schema', 'orch.plan.v2.schema.json'), 'utf8')) as object;
 const validate = new Ajv2020().compile(schema);
 

@@ -119,7 +119,7 @@ describe('workflow control-flow patterns (examples/patterns/wcp)', () => {
     if (c.error !== undefined) expect(result.error).toBe(c.error);
     if (c.check) {
       const t = await orch(['timeline', result.runId, '--json', '--db', journal]);
-      // Each event as the journal holds it (orch.events/v1): ts in epoch ms.
+      // Each event as the journal holds it (orch.events/v2): ts in epoch ms.
       c.check(result, (JSON.parse(t.stdout) as { events: Ev[] }).events);
     }
   });

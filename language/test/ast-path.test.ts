@@ -5,7 +5,7 @@
  * ranges and docs — and the same diagnostics, on generated modules, the spec examples, the
  * examples folder, edited (often broken) sources and files with mistakes only the tree sees.
  *
- * Runs per property: ORCH_PROPERTY_RUNS (default 300).
+ * Runs per property: ORCH_PROPERTY_RUNS (default 150).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,16 +13,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Module } from '../ast.js';
 import { AstActions } from '../ast-actions.js';
-import { DocComments } from '../cst-to-ast.js';
+import { DocComments } from '../doc-comments.js';
 import { parse, parseViaCst, RELEASE_TOKENS_FROM, type ParseOutput } from '../index.js';
 import { DocComment, lex } from '../lexer.js';
-import { parseModuleAst } from '../parser.js';
+import { parseExpressionTokens, parseModuleAst } from '../parser.js';
 import { print } from '../printer.js';
 import { LineIndex } from '../source.js';
 import { arbDoc, arbModule, GENERATED_FILE } from './arbitraries.js';
 import { EXAMPLE_FILES } from './helpers.js';
 
-const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 300;
+const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 150;
 const TIMEOUT = 60_000 + RUNS * 200;
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -45,7 +45,7 @@ function bothPaths(text: string, file = 'both.orch'): { direct: ParseOutput; cst
 function directOnly(text: string): Omit<Module, 'comments'> | undefined {
   const lexed = lex(text);
   const docs = new DocComments(lexed.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////')));
-  const builder = new AstActions('direct.orch', text, new LineIndex(text), docs);
+  const builder = new AstActions('direct.orch', text, new LineIndex(text), docs, parseExpressionTokens);
   const m = parseModuleAst(lexed.tokens, builder);
   return typeof m === 'string' || builder.diagnostics.length > 0 ? undefined : m;
 }
@@ -149,7 +149,7 @@ describe('direct-to-AST parse path', () => {
     const lexed = lex(text);
     expect(lexed.tokens.length).toBeGreaterThanOrEqual(RELEASE_TOKENS_FROM);
     const docs = new DocComments(lexed.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////')));
-    const builder = new AstActions('big.orch', text, new LineIndex(text), docs);
+    const builder = new AstActions('big.orch', text, new LineIndex(text), docs, parseExpressionTokens);
     const tokens = lexed.tokens;
     const m = parseModuleAst(tokens, builder, { releaseTokens: true });
     expect(typeof m).toBe('object');

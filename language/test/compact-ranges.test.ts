@@ -5,7 +5,7 @@
  * enough for the parser to release its tokens. Diagnostics stay plain data, and the incremental
  * parser never reuses a compact tree.
  *
- * Runs per property: ORCH_PROPERTY_RUNS (default 300).
+ * Runs per property: ORCH_PROPERTY_RUNS (default 150).
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -16,7 +16,7 @@ import { print } from '../printer.js';
 import { arbModule, GENERATED_FILE } from './arbitraries.js';
 import { EXAMPLE_FILES } from './helpers.js';
 
-const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 300;
+const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 150;
 const TIMEOUT = 60_000 + RUNS * 200;
 
 const EXAMPLES = EXAMPLE_FILES.map((f) => readFileSync(f, 'utf8'));

@@ -6,11 +6,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { movedFrom, reparse, type ParsedText } from '../incremental.js';
+import { reparse, type ParsedText } from '../incremental.js';
 import { parse } from '../index.js';
 import { issuedPositions } from '../source.js';
 
-const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 300;
+const RUNS = Number(process.env.ORCH_PROPERTY_RUNS) > 0 ? Number(process.env.ORCH_PROPERTY_RUNS) : 120;
 const FILE = '/work/plan.orch';
 
 const examplesDir = new URL('../../examples/', import.meta.url).pathname;
@@ -138,7 +138,7 @@ describe('reparse', () => {
               // Every declaration not parsed again is the old one or a moved copy, and `move` agrees.
               expect(out.edit.previous).toBe(prev.output.module);
               for (const d of out.module.declarations) {
-                const origin = prev.output.module.declarations.includes(d) ? d : movedFrom(d);
+                const origin = prev.output.module.declarations.includes(d) ? d : out.edit.movedFrom(d);
                 if (!origin) continue;
                 expect(out.edit.move(origin.range.start)).toEqual(d.range.start);
                 expect(out.edit.move(origin.range.end)).toEqual(d.range.end);

@@ -59,7 +59,7 @@ plan ok { goal "still parsed" }`;
 
   it('words messages in user terms', () => {
     expect(at('capability c {\n  kind tool\nplan p { }')).toEqual([
-      "2:12 E0001 expected a capability property (kind, input, output, handler, timeout, retry, cost, latency, data, consent, requires, idempotent, destructive, system, prompt, model, temperature, max_tokens, trust, endorses) or '}' to close the capability block, found 'plan'",
+      "2:12 E0001 expected a capability property (kind, input, output, handler, timeout, retry, cost, latency, data, consent, requires, idempotent, destructive, system, prompt, model, endpoint, temperature, max_tokens, trust, endorses) or '}' to close the capability block, found 'plan'",
     ]);
     expect(at('plan p { step a = f(x: ) }')).toEqual(["1:24 E0001 expected an expression after ':', found ')'"]);
     expect(at('plan p { step a = }')).toEqual([

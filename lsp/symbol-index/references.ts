@@ -39,6 +39,11 @@ export function resolveFileImport(fromFile: string, importPath: string): string 
   return resolve(dirname(fromFile), importPath);
 }
 
+/** The files `module` (of `file`) imports directly, as absolute paths. */
+export function fileImportsOf(module: Module, file: string): string[] {
+  return module.imports.flatMap((i) => (i.kind === 'FileImport' ? [resolveFileImport(file, i.path)] : []));
+}
+
 export function buildFileIndex(module: Module, file: string, host: IndexHost, decls = collectDeclarations(module, file)): FileIndex {
   const references: OrchReference[] = [];
   const tables = new Map<string, DeclarationTable>([[file, decls]]);

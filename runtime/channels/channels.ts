@@ -3,7 +3,9 @@
  * one transport — `email` over SMTP, a Slack incoming webhook, a generic webhook — and a message
  * counts as delivered only when that transport accepted it.
  */
+import { AttemptError } from '../executor/edge.js';
 import { resolveSecretRefs, type SecretLookup } from '../secret-refs.js';
+import { hostPort, isRefusal, transportError } from '../transport-error.js';
 
 export type Channel =
   | { readonly kind: 'email'; readonly smtp: string; readonly user?: string; readonly password?: string; readonly from: string; readonly to: readonly string[] }
@@ -78,17 +80,32 @@ function levelPrefix(level: string | undefined): string {
 }
 
 async function post(url: string, headers: { readonly [k: string]: string }, body: unknown, signal: AbortSignal, what: string): Promise<void> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal });
+  const transport = `HTTP ${hostPort(url)}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    throw new Error(transportError(what, transport, err));
+  }
   // The body is read so the connection is reused, and a short answer helps say why it was refused.
   const answer = (await res.text().catch(() => '')).slice(0, 200);
-  if (!res.ok) throw new Error(`${what} refused the message: HTTP ${res.status}${answer ? ` ${answer}` : ''}`);
+  if (res.ok) return;
+  const message = `${what} (${transport}) refused the message: HTTP ${res.status}${answer ? ` ${answer}` : ''}`;
+  // A 4xx the hook would answer again (its URL, its token) is permanent (LANGUAGE.md §9.1).
+  throw isRefusal(res.status) ? new AttemptError(message, { final: 'refused', owner: 'call' }) : new Error(message);
 }
+
+/** How long an SMTP peer has to connect and greet: one that does not speak SMTP fails the attempt within 15 s (§9.1). */
+const SMTP_GREETING_MS = 10_000;
 
 async function sendEmail(c: Extract<Channel, { kind: 'email' }>, m: Message): Promise<Delivery> {
   const url = new URL(c.smtp);
   const secure = url.protocol === 'smtps:';
   const user = c.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
   const pass = c.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
+  const to = m.to && m.to.length ? m.to : c.to;
+  if (to.length === 0) throw new AttemptError(`email channel "${m.channel}" has no recipients ("to")`, { final: 'config', owner: 'call', cost: 0 });
   // Loaded at the first email: every `orch` process loads this module, few send mail.
   const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
@@ -96,12 +113,13 @@ async function sendEmail(c: Extract<Channel, { kind: 'email' }>, m: Message): Pr
     port: url.port ? Number(url.port) : secure ? 465 : 587,
     secure,
     ...(user ? { auth: { user, pass: pass ?? '' } } : {}),
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
+    connectionTimeout: SMTP_GREETING_MS,
+    greetingTimeout: SMTP_GREETING_MS,
     socketTimeout: 30_000,
   });
-  const to = m.to && m.to.length ? m.to : c.to;
-  if (to.length === 0) throw new Error(`email channel "${m.channel}" has no recipients ("to")`);
+  const name = `channel "${m.channel}"`;
+  const via = `SMTP ${url.hostname}:${url.port || (secure ? 465 : 587)}`;
+  const what = `${name} (${via})`;
   try {
     const info = await transport.sendMail({
       from: c.from,
@@ -111,9 +129,22 @@ async function sendEmail(c: Extract<Channel, { kind: 'email' }>, m: Message): Pr
       ...(m.html ? { html: m.html } : {}),
     });
     const rejected = (info.rejected ?? []).map(String);
-    if (rejected.length > 0) throw new Error(`the SMTP server refused ${rejected.join(', ')}`);
+    if (rejected.length > 0) throw new Error(`${what}: the SMTP server refused ${rejected.join(', ')}`);
     return { delivered: true, messageId: info.messageId };
+  } catch (err) {
+    throw err instanceof Error && err.message.startsWith(what) ? err : new Error(smtpFailure(name, via, err));
   } finally {
     transport.close();
   }
+}
+
+/** nodemailer's failures in words: a peer that never greets or greets wrongly does not speak SMTP. */
+function smtpFailure(name: string, transport: string, err: unknown): string {
+  const what = `${name} (${transport})`;
+  const e = err as { timeoutType?: unknown; code?: unknown; response?: unknown };
+  if (e.timeoutType === 'GREETING_TIMEOUT') return `${what}: no SMTP greeting within ${SMTP_GREETING_MS / 1000} s (is it an SMTP server?)`;
+  if (e.code === 'EPROTOCOL') return `${what}: the peer does not speak SMTP (${(err as Error).message})`;
+  // An SMTP answer (auth refused, a 5xx) is the server's own words.
+  if (typeof e.response === 'string') return `${what}: ${e.response}`;
+  return transportError(name, transport, err);
 }

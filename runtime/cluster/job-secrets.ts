@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AttemptRequest } from '../scheduler/types.js';
 import { isModelCall } from '../models/model-executor.js';
+import { compiledTier, endpointOf } from '../models/endpoint-tier.js';
 import type { StepJob } from './jobs.js';
 
 /**
@@ -72,17 +73,22 @@ export function fillSecrets<T>(value: T, values: { readonly [name: string]: stri
 
 /**
  * What a job carries besides the attempt's identity (`StepJob`): the names of its secrets and the
- * tag of their placeholders, the bound resource's endpoint and model, and the previous attempt's
+ * tag of their placeholders, the bound resource's endpoint and model, the compiled tier of a model
+ * call's endpoint, and the previous attempt's
  * error — what the worker needs to run the attempt from its own config.
  */
-export function jobSecretsAndModel(req: AttemptRequest): Pick<StepJob, 'secrets' | 'secretTag' | 'resourceModel' | 'previousError'> {
+export function jobSecretsAndModel(req: AttemptRequest): Pick<StepJob, 'secrets' | 'secretTag' | 'resourceModel' | 'endpointTier' | 'previousError'> {
   const r = req.resource;
   const model = r && (r.endpoint !== undefined || r.model !== undefined) ? { ...(r.endpoint !== undefined ? { endpoint: r.endpoint } : {}), ...(r.model !== undefined ? { model: r.model } : {}) } : null;
   const secrets = jobSecretNames(req);
+  const cap = req.capability;
+  const endpoint = isModelCall(cap) ? endpointOf(cap, r) : undefined;
+  const endpointTier = endpoint !== undefined ? compiledTier(req, endpoint) : undefined;
   return {
     secrets,
     ...(secrets.length > 0 ? { secretTag: OWN_TAG } : {}),
     ...(model ? { resourceModel: model } : {}),
+    ...(endpointTier !== undefined ? { endpointTier } : {}),
     // Only a model call uses it (its next prompt says what was wrong).
     ...(req.previousError && isModelCall(req.capability) ? { previousError: req.previousError } : {}),
   };

@@ -50,6 +50,11 @@ export interface StepJob {
    */
   readonly resourceModel?: { readonly endpoint?: string; readonly model?: string };
   /**
+   * A model call's endpoint tier as compiled (§9.1): a worker whose own config gives that endpoint
+   * a higher tier refuses the attempt (absent: not a model call, or an IR that records none).
+   */
+  readonly endpointTier?: 'local' | 'edge' | 'cloud';
+  /**
    * The NAMES of the secrets the attempt needs (never values: runtime/cluster/job-secrets.ts). The
    * worker resolves each from its environment, then its own `orch.config` `secrets`, and fills
    * the input's placeholders with them; one it lacks fails the attempt, naming it.

@@ -12,7 +12,7 @@
  * Every other attempt goes to the inner executor untouched.
  */
 import type pg from 'pg';
-import { openMigratedPool } from '../journal/pg/migrations.js';
+import type { ClusterDatabase } from '../backend/index.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
 import { foldHook, parseOutcome, recoverableAttempts, recoveredKey, runStep, type RecoveredAttempt } from './attempt-rows.js';
 import { sweepDeadWorkers } from './jobs.js';
@@ -35,8 +35,8 @@ export class AdoptingExecutor implements Executor {
     if (inner.checkTool) this.checkTool = inner.checkTool.bind(inner);
   }
 
-  static async open(inner: Executor, url: string): Promise<AdoptingExecutor> {
-    return new AdoptingExecutor(inner, await openMigratedPool(url, 2));
+  static async open(inner: Executor, db: ClusterDatabase): Promise<AdoptingExecutor> {
+    return new AdoptingExecutor(inner, await db.pool(2));
   }
 
   async recover(runId: string, inFlight: ReadonlyMap<string, number>): Promise<ReadonlySet<string>> {

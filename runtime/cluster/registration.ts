@@ -52,9 +52,12 @@ export class WorkerRegistration {
     ]);
   }
 
-  /** Writes the heartbeat (from `on`, a connection of its own): false when this id is no longer alive. */
-  async beat(on: pg.Pool): Promise<boolean> {
-    const r = await on.query(`UPDATE orch.workers SET heartbeat_at = now() WHERE id = $1 AND state = 'alive'`, [this.current]);
+  /**
+   * Writes the heartbeat of `id` (the current id unless given; from `on`, a connection of its own):
+   * false when that id is no longer alive.
+   */
+  async beat(on: pg.Pool, id: string = this.current): Promise<boolean> {
+    const r = await on.query(`UPDATE orch.workers SET heartbeat_at = now() WHERE id = $1 AND state = 'alive'`, [id]);
     return r.rowCount !== 0;
   }
 

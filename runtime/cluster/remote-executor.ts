@@ -19,8 +19,7 @@ import { relative } from 'node:path';
 import type pg from 'pg';
 import { locateHandler, projectRoot } from '../executor/handler-path.js';
 import { fillDefaults } from '../executor/worker-executor.js';
-import { openMigratedPool } from '../journal/pg/migrations.js';
-import { openClient } from '../journal/pg/pool.js';
+import type { ClusterDatabase } from '../backend/index.js';
 import { batchedHook } from '../scheduler/commit-hooks.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';
 import { attemptKey, foldHook, parseOutcome, recoverableAttempts, recoveredKey, runStep, type RecoveredAttempt } from './attempt-rows.js';
@@ -81,9 +80,9 @@ export class RemoteExecutor implements Executor {
     private readonly opts: RemoteExecutorOptions,
   ) {}
 
-  static async open(url: string, opts: RemoteExecutorOptions = {}): Promise<RemoteExecutor> {
-    const pool = await openMigratedPool(url, 4);
-    let listener: pg.Client | null = openClient(url);
+  static async open(db: ClusterDatabase, opts: RemoteExecutorOptions = {}): Promise<RemoteExecutor> {
+    const pool = await db.pool(4);
+    let listener: pg.Client | null = db.client();
     try {
       await listener.connect();
       await listener.query(`LISTEN ${ATTEMPT_CHANNEL}`);

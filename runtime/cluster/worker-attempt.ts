@@ -147,6 +147,7 @@ export class WorkerAttempts {
       plan: { base_dir: baseDir } as PlanIR,
       ...(traceparent !== undefined ? { traceparent } : {}),
       ...(job.previousError !== undefined ? { previousError: job.previousError } : {}),
+      ...(job.endpointTier !== undefined ? { endpointTier: job.endpointTier } : {}),
     };
     const executor = this.executorFor(root, config);
     if (signal?.aborted) return { ok: false, error: `attempt aborted: ${String(signal.reason)}` };
@@ -167,7 +168,7 @@ export class WorkerAttempts {
     let e = this.byRoot.get(root);
     if (!e) {
       const secret = secretResolver(config, this.redactor, this.env);
-      e = new ModelExecutor(this.executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor, redact: (t) => this.redactor.text(t) });
+      e = new ModelExecutor(this.executor, { models: config.models ?? EMPTY_MODELS, secret, client: modelClientFor, redact: (t) => this.redactor.text(t), configName: `this worker's ${config.file ?? 'config (none)'}` });
       this.byRoot.set(root, e);
     }
     return e;

@@ -24,15 +24,16 @@
 import { resolve } from 'node:path';
 import type pg from 'pg';
 import { projectRoot } from '../executor/handler-path.js';
-import { openMigratedPool } from '../journal/pg/migrations.js';
-import { openClient, openPool } from '../journal/pg/pool.js';
+import type { ClusterDatabase } from '../backend/index.js';
 import type { AttemptOutcome } from '../scheduler/types.js';
 import { telemetrySettings } from '../telemetry/settings.js';
-import { loadWorkerTracing, type WorkerTracing } from '../telemetry/tracing.js';
+import { loadWorkerTracing } from '../telemetry/load-tracing.js';
+import type { WorkerTracing } from '../telemetry/tracing.js';
 import { drained, ExchangePace, mayHold, nextExchange, stillWanted } from './batching.js';
 import { handlerHash, sweepDeadWorkers, taskIdentifiers, type StepJob } from './jobs.js';
 import { attemptKey } from './attempt-rows.js';
 import { FreshCache } from './fresh-cache.js';
+import { decideHeartbeat, startHeartbeat, type HeartbeatEvent } from './heartbeat.js';
 import { ABANDON_CHANNEL, abandonNotice, DISPATCH_CHANNEL, exchange, jobOfRow, type Release, type Result } from './queue.js';
 import { ListenSwitch } from './listen-switch.js';
 import { WorkerRegistration } from './registration.js';
@@ -40,7 +41,8 @@ import { clusterTiming } from './timing.js';
 import { WorkerAttempts } from './worker-attempt.js';
 
 export interface WorkerOptions {
-  readonly url: string;
+  /** The cluster's database (`Backend.cluster`). */
+  readonly db: ClusterDatabase;
   /** Resources whose steps this worker takes besides steps on no resource. */
   readonly resources: readonly string[];
   /** Attempts at once (claimed at a time, and worker threads). */
@@ -63,6 +65,11 @@ export interface WorkerRow {
   readonly state: string;
   /** Milliseconds since the last heartbeat (database clock). */
   readonly heartbeatAgeMs: number;
+  /**
+   * Alive, but its heartbeat has missed more than two beats: cut off from the database (or
+   * frozen). Its running handlers are aborted before it is declared dead (heartbeat.ts).
+   */
+  readonly unreachable: boolean;
   /** Attempts this worker is running now. */
   readonly running: number;
 }
@@ -78,6 +85,8 @@ interface Claim {
   giveUp?: AbortController;
   /** Handed over as an attempt that may not share a message (slow or unknown): its owner's abandon is listened for. */
   slow?: boolean;
+  /** Aborted because the worker was cut off from the database: given back when it ends, not reported. */
+  cutOff?: boolean;
 }
 
 const jobId = (job: StepJob): string => `${attemptKey(job.run, job.key, job.attempt)}\u0000${job.fence}`;
@@ -88,8 +97,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   // with orch.config.*, package.json or .git); the worker finds its own root the same way, so
   // `--project` may be any folder of the checkout.
   const project = projectRoot(resolve(o.project));
-  const pool = await openMigratedPool(o.url, 3);
-  const heartbeatPool = openPool(o.url, { max: 1 });
+  const pool = await o.db.pool(3);
+  const heartbeatPool = o.db.rawPool(1);
   let reg: WorkerRegistration | null = null;
   // The worker's own config: secrets, model endpoints and prices, MCP servers, channels, limits
   // and telemetry (worker-attempt.ts). A broken one stops the worker here, before it registers.
@@ -167,7 +176,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       const holding = !inFlight && mayHold({ results: results.length, waiting, window, ageMs, holdMs: HOLD_MS, cover: Math.max(1, o.slots >> 1) });
       // Not handed to the threads yet, and beyond a window that shrank: for another worker to take.
       const surplus = Math.min(line.length, Math.max(0, running - window));
-      const state = { slots: o.slots, window, running, results: results.length, inFlight, wanted: wanted && !renewing, stopping, holding, fast: pace.fast, surplus };
+      const state = { slots: o.slots, window, running, results: results.length + cutOffReleases.length, inFlight, wanted: wanted && !renewing, stopping, holding, fast: pace.fast, surplus };
       const next = nextExchange(state);
       if (next === null) {
         if (holding && holdTimer === null)
@@ -188,7 +197,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       inFlight = true;
       const report = results.splice(0, results.length);
       const as = registration.id;
-      const released = next.release ? giveBack(surplus, as) : [];
+      const cutOff = cutOffReleases.splice(0, cutOffReleases.length);
+      const released = [...(next.release ? giveBack(surplus, as) : []), ...cutOff.filter((c) => c.worker === as).map(releaseOf)];
       exchange(pool, as, report, next.claim, tasks, [...forbidden], released)
         .then(
           (answer) => {
@@ -210,6 +220,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
             // still guards them); what this one may have claimed the sweeper gives back if this
             // worker dies, and `adopt` below finds it if it lives.
             results.unshift(...report);
+            cutOffReleases.unshift(...cutOff);
             if (failures++ === 0) log(`orch worker ${registration.id}: ${(err as Error).message}; retrying`);
             wanted = true;
             return new Promise<void>((r) => setTimeout(r, Math.min(2000, 100 * failures)).unref()).then(adopt);
@@ -257,6 +268,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     };
     /** Claimed attempts waiting for a slot, in claim order. */
     const line: Claim[] = [];
+    /** Attempts whose handlers ended after a cut-off aborted them: given back (dispatched again) by the next exchange. */
+    const cutOffReleases: Claim[] = [];
+    const releaseOf = ({ job }: Claim): Release => ({ run: job.run, key: job.key, attempt: job.attempt, fence: job.fence });
     /** Claimed attempts handed to the threads and not finished. */
     const handed = new Set<Claim>();
     /**
@@ -323,8 +337,15 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
             }
             executing--;
             running--;
-            if (results.length === 0) heldSince = performance.now();
-            results.push(r);
+            if (claim.cutOff) {
+              // Its result is not reported: the attempt goes back to be run again (by whichever
+              // worker claims it), or — had this id been declared dead meanwhile — was abandoned.
+              if (claim.worker === registration.id) cutOffReleases.push(claim);
+              wanted = true;
+            } else {
+              if (results.length === 0) heldSince = performance.now();
+              results.push(r);
+            }
             startNext();
             // The attempts of a chunk finish together: one exchange for all of them, not one for the first.
             if (!pumpQueued) {
@@ -367,7 +388,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     let slowRunning = 0;
     const abandons = new ListenSwitch(() => listener, ABANDON_CHANNEL, () => slowRunning > 0 && !stopping);
     const hearAbandons = (): void => abandons.tune();
-    listener = openClient(o.url);
+    listener = o.db.client();
     try {
       await listener.connect();
       await listener.query(`LISTEN ${DISPATCH_CHANNEL}`);
@@ -397,10 +418,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
      * them starts here; those running finish (their results are refused). The worker registers
      * again and claims under the new id.
      */
-    const renew = (): void => {
-      if (renewing || stopping) return;
+    const renew = (old: string): void => {
+      if (stopping) return;
       renewing = true;
-      const old = registration.id;
       for (const claim of line.filter((c) => c.worker === old)) {
         line.splice(line.indexOf(claim), 1);
         mine.delete(jobId(claim.job));
@@ -414,26 +434,56 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
           (previous) => {
             log(`orch worker ${previous} was declared dead (no heartbeat for more than ${clusterTiming().workerDeadAfterMs / 1000} s): registered again as ${registration.id}`);
             renewing = false;
+            heartbeatEvent({ kind: 'renewed', now: performance.now(), ok: true });
             wake();
           },
           (err: unknown) => {
             renewing = false;
+            heartbeatEvent({ kind: 'renewed', now: performance.now(), ok: false });
             declaredDead = true;
             log(`orch worker ${registration.id}: declared dead and cannot register again: ${(err as Error).message}`);
             stop('declared dead');
           },
         );
     };
-    heartbeat = setInterval(() => {
-      if (renewing) return;
-      registration
-        .beat(heartbeatPool)
-        .then((alive) => {
-          if (!alive && !stopping) renew();
-        })
-        .catch(() => undefined);
-      sweepDeadWorkers(heartbeatPool).catch(() => undefined);
-    }, clusterTiming().heartbeatMs);
+    /**
+     * No beat answered for most of its lease: the running handlers are aborted (their ctx.signal)
+     * and their attempts given back once they end, before the sweeper could hand them to another
+     * worker — so a handler cut off here never overlaps the attempt's next run (heartbeat.ts).
+     */
+    const cutOff = (silentMs: number): void => {
+      const id = registration.id;
+      const reason = `worker ${id} lost the database for ${(silentMs / 1000).toFixed(1)} s: its lease lapses in ${((clusterTiming().workerDeadAfterMs - silentMs) / 1000).toFixed(1)} s`;
+      let aborted = 0;
+      for (const claim of handed) {
+        if (claim.worker !== id || claim.cutOff) continue;
+        claim.cutOff = true;
+        claim.giveUp?.abort(reason);
+        aborted++;
+      }
+      log(`orch worker ${id}: no heartbeat answered for ${(silentMs / 1000).toFixed(1)} s (unreachable database); ${aborted} running handler${aborted === 1 ? '' : 's'} aborted, their attempts given back`);
+    };
+    const timing = { heartbeatMs: clusterTiming().heartbeatMs, deadAfterMs: clusterTiming().workerDeadAfterMs };
+    let beats = startHeartbeat(performance.now());
+    /** Feeds the heartbeat's decisions (heartbeat.ts) an event and carries out its commands. */
+    const heartbeatEvent = (event: HeartbeatEvent): void => {
+      const d = decideHeartbeat(beats, event, timing);
+      beats = d.state;
+      for (const c of d.commands) {
+        if (c.kind === 'beat') {
+          const id = registration.id;
+          const sentAt = performance.now();
+          registration.beat(heartbeatPool, id).then(
+            (alive) => heartbeatEvent({ kind: 'answered', now: performance.now(), sentAt, id, current: registration.id, alive: alive || stopping }),
+            () => heartbeatEvent({ kind: 'failed', now: performance.now() }),
+          );
+          sweepDeadWorkers(heartbeatPool).catch(() => undefined);
+        } else if (c.kind === 'renew') renew(c.dead);
+        else if (c.kind === 'cut-off') cutOff(c.silentMs);
+        else log(`orch worker ${registration.id}: the database answers again after ${(c.silentMs / 1000).toFixed(1)} s`);
+      }
+    };
+    heartbeat = setInterval(() => heartbeatEvent({ kind: 'tick', now: performance.now() }), timing.heartbeatMs);
     o.signal?.addEventListener('abort', () => stop('signal'), { once: true });
     o.onReady?.(registration.id);
     if (o.signal?.aborted) stop('signal');
@@ -467,8 +517,8 @@ function usageAndCost(o: AttemptOutcome): { cost?: number; usage?: unknown } {
   return { ...(o.cost !== undefined ? { cost: o.cost } : {}), ...(usage !== undefined ? { usage } : {}) };
 }
 
-export async function listWorkers(url: string, all: boolean): Promise<WorkerRow[]> {
-  const pool = await openMigratedPool(url, 1);
+export async function listWorkers(db: ClusterDatabase, all: boolean): Promise<WorkerRow[]> {
+  const pool = await db.pool(1);
   try {
     const { rows } = await pool.query<{
       id: string;
@@ -496,6 +546,7 @@ export async function listWorkers(url: string, all: boolean): Promise<WorkerRow[
       slots: r.slots,
       state: r.state,
       heartbeatAgeMs: Number(r.age),
+      unreachable: r.state === 'alive' && Number(r.age) > 2.5 * clusterTiming().heartbeatMs,
       running: Number(r.running),
     }));
   } finally {

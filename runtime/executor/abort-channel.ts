@@ -86,31 +86,57 @@ export function sendAbort(key: string, reason: string): void {
   out.postMessage({ key, reason } satisfies AbortMessage);
 }
 
-/** In a worker: the abort controllers of the attempts it runs, by key. */
+/**
+ * An attempt running in a worker, as far as its abort goes. Its `AbortController` is made only
+ * when its handler reads `ctx.signal`: most handlers never do, and an AbortController is an
+ * EventTarget with its own state (a no-op step paid more for it than for its handler).
+ */
+export class RunningAttempt {
+  private controller: AbortController | null = null;
+  /** Why it was aborted, once it was. */
+  reason: string | null = null;
+
+  /** `ctx.signal`: already aborted when its abort came first. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason !== null) this.controller.abort(abortError(this.reason));
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: string): void {
+    if (this.reason !== null) return;
+    this.reason = reason;
+    this.controller?.abort(abortError(reason));
+  }
+}
+
+/** In a worker: the attempts it runs, by key. */
 export class RunningAttempts {
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, RunningAttempt>();
   /** Aborts of attempts not started here (yet): key → [reason, until]. */
   private readonly early = new Map<string, readonly [string, number]>();
   private channel: BroadcastChannel | null = null;
 
-  /** The signal of attempt `key`, starting now; already aborted when its abort came first. */
-  begin(key: string): AbortSignal {
+  /** Attempt `key`, starting now; already aborted when its abort came first. */
+  begin(key: string): RunningAttempt {
     if (!this.channel) {
       this.channel = new BroadcastChannel(CHANNEL);
       // The worker's lifetime is piscina's business, not this channel's.
       this.channel.unref();
       this.channel.onmessage = (ev) => this.arrived((ev as { data: AbortMessage }).data);
     }
-    const controller = new AbortController();
-    this.running.set(key, controller);
+    const attempt = new RunningAttempt();
+    this.running.set(key, attempt);
     if (this.early.size > 0) {
       const came = this.early.get(key);
       if (came) {
         this.early.delete(key);
-        controller.abort(abortError(came[0]));
+        attempt.abort(came[0]);
       }
     }
-    return controller.signal;
+    return attempt;
   }
 
   end(key: string): void {
@@ -119,7 +145,7 @@ export class RunningAttempts {
 
   private arrived(m: AbortMessage): void {
     const running = this.running.get(m.key);
-    if (running) return running.abort(abortError(m.reason));
+    if (running) return running.abort(m.reason);
     const now = Date.now();
     for (const [key, [, until]] of this.early) if (until < now) this.early.delete(key);
     this.early.set(m.key, [m.reason, now + EARLY_KEPT_MS]);

@@ -8,7 +8,7 @@
  */
 import type { CapabilityIR } from '../../compiler/index.js';
 import { describeValueErrors, validateValue } from '../../compiler/index.js';
-import type { AttemptHandle, AttemptOutcome, AttemptRequest, ToolCheck } from '../scheduler/types.js';
+import type { AttemptHandle, AttemptOutcome, AttemptRequest, FailureOwner, FinalFailure, ToolCheck } from '../scheduler/types.js';
 
 export interface EdgeHandler {
   /** Whether attempts of this capability are this handler's. */
@@ -21,8 +21,36 @@ export interface EdgeHandler {
   close(): Promise<void>;
 }
 
-/** A failure another attempt would repeat (configuration, a changed tool): the step is not retried. */
-export class FinalAttemptError extends Error {}
+/**
+ * A failure that says more than its message: whether another attempt would repeat it (`final`:
+ * the step is not retried) and whose it is (`owner`: whether another resource is worth a try),
+ * and what the attempt cost when nothing was sent (`cost` 0). LANGUAGE.md §9.1.
+ */
+export class AttemptError extends Error {
+  constructor(
+    message: string,
+    readonly how: { readonly final?: FinalFailure; readonly owner?: FailureOwner; readonly cost?: number },
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A failure another attempt would repeat, found before anything was sent (configuration, a missing
+ * secret, a changed or missing tool): the step is not retried, and the attempt costs nothing.
+ */
+export class FinalAttemptError extends AttemptError {
+  constructor(message: string, owner?: FailureOwner) {
+    super(message, { final: 'config', cost: 0, ...(owner ? { owner } : {}) });
+  }
+}
+
+/** The outcome fields an `AttemptError` brings (none for any other throw). */
+export function attemptErrorFields(err: unknown): Pick<Extract<AttemptOutcome, { ok: false }>, 'final' | 'owner' | 'cost'> {
+  if (!(err instanceof AttemptError)) return {};
+  const { final, owner, cost } = err.how;
+  return { ...(final ? { final } : {}), ...(owner ? { owner } : {}), ...(cost !== undefined ? { cost } : {}) };
+}
 
 /**
  * Runs `work` as one attempt: its log lines go to `logged` as they come (or into the outcome),
@@ -60,7 +88,7 @@ export function runEdgeAttempt(
         finish({
           ok: false,
           error: ac.signal.aborted ? 'attempt aborted' : err instanceof Error ? err.message : String(err),
-          ...(err instanceof FinalAttemptError ? { final: 'config' as const } : {}),
+          ...(ac.signal.aborted ? {} : attemptErrorFields(err)),
         }),
     );
   return { abort: (reason) => ac.abort(new Error(reason)) };

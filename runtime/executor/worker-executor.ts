@@ -349,19 +349,19 @@ export class WorkerExecutor implements Executor {
     this.pace.observe(a.handler, r.ms);
     // The result carries every line; those already given along the way are left out.
     const logs = this.live.close(a.task.logKey!, r.logs);
-    // `ctx.usage()`: the attempt's cost when it said one (§8.1); the ModelExecutor prices tokens.
-    const used = r.usage ? { usage: r.usage, ...(r.usage.cost !== undefined ? { cost: r.usage.cost } : {}) } : {};
-    if (!r.ok) return this.finish(a, { ok: false, error: r.error, logs, ...used, ...(r.unloadable ? { final: 'unloadable' as const } : {}) });
+    if (!r.ok) return this.finish(a, used(r, { ok: false, error: r.error, logs, ...(r.unloadable ? { final: 'unloadable' as const } : r.permanent ? { final: 'refused' as const } : {}) }));
     const output: unknown = JSON.parse(r.output);
     const check = validateValue(a.req.capability.output, output);
     if (!check.ok)
-      this.finish(a, {
-        ok: false,
-        error: `output of ${a.req.capability.name} does not match its output type: ${describeValueErrors(check.errors)}`,
-        logs,
-        ...used,
-      });
-    else this.finish(a, { ok: true, output, logs, ...used });
+      this.finish(
+        a,
+        used(r, {
+          ok: false,
+          error: `output of ${a.req.capability.name} does not match its output type: ${describeValueErrors(check.errors)}`,
+          logs,
+        }),
+      );
+    else this.finish(a, used(r, { ok: true, output, logs }));
   }
 
   private finish(a: Attempt, outcome: AttemptOutcome): void {
@@ -423,6 +423,15 @@ export class WorkerExecutor implements Executor {
     this.live.dispose();
     await Promise.all([this.pool.destroy(), ...this.edges.map((e) => e.close())]);
   }
+}
+
+/**
+ * `ctx.usage()`: the attempt's cost when it said one (§8.1; the ModelExecutor prices tokens). An
+ * attempt that reported none — every plain step — keeps its outcome as it is, with no copy.
+ */
+function used(r: WorkerResult, outcome: AttemptOutcome): AttemptOutcome {
+  if (!r.usage) return outcome;
+  return { ...outcome, usage: r.usage, ...(r.usage.cost !== undefined ? { cost: r.usage.cost } : {}) };
 }
 
 /** chunking.ts says why: a capability that may run again, and no timeout that a held result could miss. */

@@ -10,7 +10,7 @@ import { format } from 'node:util';
 import { describeThrown, formatBytes, toJsonOutput } from './json-output.js';
 import { sendLine } from './live-logs.js';
 import { claimToStart, markFinished } from './chunking.js';
-import { RunningAttempts } from './abort-channel.js';
+import { RunningAttempt, RunningAttempts } from './abort-channel.js';
 import { capturing } from './output-capture.js';
 
 export interface WorkerTask {
@@ -43,7 +43,7 @@ type TaskOutcome =
   /** `output`: the handler's output as JSON text. */
   | { readonly ok: true; readonly output: string; readonly logs: string[] }
   /** The handler threw, or returned something that is not a JSON value within the limit. */
-  | { readonly ok: false; readonly error: string; readonly logs: string[]; readonly unloadable?: true };
+  | { readonly ok: false; readonly error: string; readonly logs: string[]; readonly unloadable?: true; readonly permanent?: true };
 
 export type WorkerResult = TaskOutcome & {
   /** How long the handler took (ms), its module's load left out: the executor's pace (chunking.ts). */
@@ -115,15 +115,15 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     return { ok: false, error: 'attempt aborted before it started', logs: [], ms: 0 };
   const key = task.logKey;
   // Registered before anything is awaited: an abort that arrives while the module loads counts.
-  const signal = key !== undefined ? attempts.begin(key) : new AbortController().signal;
+  const running = key !== undefined ? attempts.begin(key) : new RunningAttempt();
   try {
-    return await runHandler(task, signal);
+    return await runHandler(task, running);
   } finally {
     if (key !== undefined) attempts.end(key);
   }
 }
 
-async function runHandler(task: WorkerTask, signal: AbortSignal): Promise<WorkerResult> {
+async function runHandler(task: WorkerTask, running: RunningAttempt): Promise<WorkerResult> {
   const logs: string[] = [];
   let logBytes = 0;
   const keep = (line: string) => {
@@ -137,7 +137,14 @@ async function runHandler(task: WorkerTask, signal: AbortSignal): Promise<Worker
   // stdout lines as written, stderr lines marked: both are the step's log, never orch's output.
   const written = (stream: 'stdout' | 'stderr', text: string) => keep(stream === 'stderr' ? `[stderr] ${text}` : text);
   // What a module prints while it loads (its top-level code) is the log of the step that loads it.
-  const loaded = await capturing(written, () => load(task.module));
+  let loaded: Record<string, unknown>;
+  try {
+    loaded = await capturing(written, () => load(task.module));
+  } catch (err) {
+    // A module that throws as it loads (a syntax error, a missing import) would throw again: a
+    // handler that cannot be loaded (LANGUAGE.md §9.1), not a failed attempt to retry.
+    return { ok: false, error: truncate(`handler module ${task.module} cannot be loaded: ${describeThrown(err)}`, task.maxOutputBytes), logs, unloadable: true, ms: 0 };
+  }
   const fn = loaded[task.export];
   // Not a handler failure but a missing one: reported as such, so the step is not retried for it.
   if (typeof fn !== 'function') return { ok: false, error: `${task.module} does not export a function named "${task.export}"`, logs, unloadable: true, ms: 0 };
@@ -147,12 +154,15 @@ async function runHandler(task: WorkerTask, signal: AbortSignal): Promise<Worker
   // Only a usage with something in it: calls with nothing valid report nothing.
   const timed = (o: TaskOutcome): WorkerResult => ({ ...o, ms: performance.now() - t0, ...(usage && Object.keys(usage).length > 0 ? { usage } : {}) });
   // Aborted before it started (it waited in the pool's queue): its handler is not called.
-  if (signal.aborted) return timed({ ok: false, error: `attempt aborted before it started: ${(signal.reason as Error).message}`, logs });
+  if (running.reason !== null) return timed({ ok: false, error: `attempt aborted before it started: ${running.reason}`, logs });
   let output: unknown;
   try {
     output = await capturing(written, async () =>
       (fn as (input: unknown, ctx: unknown) => unknown)(task.input, {
-        signal,
+        // Made when the handler first reads it (abort-channel.ts `RunningAttempt`).
+        get signal() {
+          return running.signal;
+        },
         attempt: task.attempt,
         runId: task.runId,
         stepId: task.stepId,
@@ -165,10 +175,19 @@ async function runHandler(task: WorkerTask, signal: AbortSignal): Promise<Worker
     );
   } catch (err) {
     // Whatever was thrown (a string, a symbol, an object with a cycle) becomes bounded text here.
-    return timed({ ok: false, error: truncate(describeThrown(err), task.maxOutputBytes), logs });
+    // An error marked `permanent` (http_request's refused request) is not retried (LANGUAGE.md §9.1).
+    return timed({ ok: false, error: truncate(describeThrown(err), task.maxOutputBytes), logs, ...(isPermanent(err) ? { permanent: true as const } : {}) });
   }
   const json = toJsonOutput(output, task.maxOutputBytes);
   return timed(json.ok ? { ok: true, output: json.json, logs } : { ok: false, error: json.error, logs });
+}
+
+function isPermanent(err: unknown): boolean {
+  try {
+    return !!err && typeof err === 'object' && (err as { permanent?: unknown }).permanent === true;
+  } catch {
+    return false; // a getter that throws
+  }
 }
 
 function truncate(text: string, maxBytes: number): string {

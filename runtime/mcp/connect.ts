@@ -7,7 +7,13 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { lockTool, type McpLockTool, type McpToolDescription } from '../../compiler/index.js';
+import { AttemptError } from '../executor/edge.js';
 import { resolveSecretRefs, type SecretLookup } from '../secret-refs.js';
+import { errorCode, isRefusal, transportReason } from '../transport-error.js';
+
+/** The SDK's `ErrorCode`s met here (its types module is large: loaded only with the client). */
+const CONNECTION_CLOSED = -32000;
+const REQUEST_TIMEOUT = -32001;
 
 export type McpServerSpec =
   | { readonly transport: 'stdio'; readonly command: string; readonly args: readonly string[]; readonly env: { readonly [k: string]: string } }
@@ -68,27 +74,75 @@ async function sdk() {
 }
 type Sdk = Awaited<ReturnType<typeof sdk>>;
 
+/**
+ * How long a server has to answer `initialize` and `tools/list`. A peer that does not speak MCP
+ * fails the attempt within 15 s (LANGUAGE.md §9.1): over HTTP one that answers nothing in
+ * `MCP_HANDSHAKE_MS`; over stdio one that wrote something else than MCP on its stdout and then no
+ * MCP answer in `MCP_HANDSHAKE_MS`. A stdio server that says nothing yet gets the SDK's 60 s: a
+ * command such as `npx …` may be installing the server first.
+ */
+export const MCP_HANDSHAKE_MS = 10_000;
+const STDIO_START_MS = 60_000;
+/** The last lines of a stdio server's stderr kept to say why it failed to start. */
+const STDERR_TAIL = 20;
+
+/** `stdio node server.js` or `HTTP https://host/mcp`: how the server is reached, for error messages (no secret: env and headers are left out). */
+export function transportOf(spec: McpServerSpec): string {
+  if (spec.transport === 'http') {
+    const u = URL.canParse(spec.url) ? new URL(spec.url) : null;
+    return `HTTP ${u ? `${u.origin}${u.pathname}` : spec.url}`;
+  }
+  const line = [spec.command, ...spec.args].join(' ');
+  return `stdio ${line.length > 120 ? `${line.slice(0, 117)}…` : line}`;
+}
+
 export async function connectServer(name: string, spec: McpServerSpec, o: ConnectOptions): Promise<McpConnection> {
   const { Client, ...transports } = await sdk();
-  const transport = makeTransport(transports, spec, o);
+  const what = `MCP server "${name}" (${transportOf(spec)})`;
+  const tail: string[] = [];
+  let transport: Transport;
+  try {
+    transport = makeTransport(transports, spec, {
+      ...o,
+      onStderr: (line) => {
+        if (tail.push(line) > STDERR_TAIL) tail.shift();
+        o.onStderr?.(line);
+      },
+    });
+  } catch (err) {
+    // A secret its env or headers name is not set: configuration, the same at every attempt.
+    throw new AttemptError(`${what}: ${(err as Error).message}`, { final: 'config', cost: 0 });
+  }
   const client = new Client({ name: 'orch', version: '0.3.0' });
   let closed = false;
   client.onclose = () => {
     closed = true;
     o.onClose?.();
   };
+  const handshake = new AbortController();
+  const stop = (reason: unknown) => handshake.abort(reason);
+  o.signal?.addEventListener('abort', () => stop(o.signal!.reason), { once: true });
+  let notMcp: NodeJS.Timeout | null = null;
   // A transport error (a broken pipe, an HTTP failure) is also an answer to the request in flight.
-  client.onerror = () => undefined;
+  // A line on stdout that is not MCP (a parse error) is a peer that may not speak MCP at all.
+  client.onerror = (err) => {
+    if (notMcp || !(err instanceof Error) || (err.name !== 'SyntaxError' && err.name !== 'ZodError')) return;
+    notMcp = setTimeout(() => stop(new Error(`it wrote something else than MCP on its stdout and no MCP answer within ${MCP_HANDSHAKE_MS / 1000} s (is it an MCP server?): ${err.message.slice(0, 200)}`)), MCP_HANDSHAKE_MS);
+  };
+  const options = { timeout: spec.transport === 'http' ? MCP_HANDSHAKE_MS : STDIO_START_MS, signal: handshake.signal };
   try {
-    await client.connect(transport, o.signal ? { signal: o.signal } : {});
+    await client.connect(transport, options);
   } catch (err) {
     await client.close().catch(() => undefined);
-    throw new Error(`cannot start MCP server "${name}": ${(err as Error).message}`);
+    throw startFailure(what, handshake.signal.aborted ? handshake.signal.reason : err, tail, options.timeout);
+  } finally {
+    if (notMcp) clearTimeout(notMcp);
   }
+  client.onerror = () => undefined;
   const tools = new Map<string, McpLockTool>();
   let cursor: string | undefined;
   do {
-    const page = await client.listTools(cursor ? { cursor } : {}, o.signal ? { signal: o.signal } : {});
+    const page = await client.listTools(cursor ? { cursor } : {}, { timeout: options.timeout, ...(o.signal ? { signal: o.signal } : {}) });
     for (const t of page.tools) tools.set(t.name, lockTool(t as McpToolDescription));
     cursor = page.nextCursor;
   } while (cursor);
@@ -125,4 +179,23 @@ function makeTransport({ StreamableHTTPClientTransport, StdioClientTransport, ge
     });
   }
   return t;
+}
+
+/**
+ * Why a server did not start, in the operator's words (§9.1), with the last lines it wrote on
+ * stderr (what a crashing server says about itself). A command that does not exist is
+ * permanent: another attempt would find the same.
+ */
+function startFailure(what: string, err: unknown, stderr: readonly string[], timeoutMs: number): Error {
+  const code = (err as { code?: unknown }).code;
+  const said = stderr.length ? `; its stderr:\n  ${stderr.join('\n  ')}` : '';
+  let reason = transportReason(err);
+  if (code === CONNECTION_CLOSED) reason = 'it closed the connection before answering (it exited, or is not an MCP server)';
+  else if (code === REQUEST_TIMEOUT) reason = `no MCP answer within ${timeoutMs / 1000} s (is it an MCP server?)`;
+  const message = `cannot start ${what}: ${reason}${said}`;
+  const sys = errorCode(err);
+  if (sys === 'ENOENT' || sys === 'EACCES') return new AttemptError(message, { final: 'config', cost: 0 });
+  // Streamable HTTP's errors carry the HTTP status as their code: a refusal is permanent (§9.1).
+  if (typeof code === 'number' && isRefusal(code)) return new AttemptError(message, { final: 'refused', cost: 0 });
+  return new Error(message);
 }

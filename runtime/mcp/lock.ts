@@ -27,8 +27,10 @@ export function importedServers(root: string): string[] {
 export interface LockResult {
   readonly file: string;
   readonly lock: McpLock;
-  /** Servers that could not be locked, with why (the lock keeps their previous entry, if any). */
+  /** Servers that could not be locked, with why (their stderr's last lines included). */
   readonly failed: readonly { readonly server: string; readonly error: string }[];
+  /** Whether the file was written: only when every server was locked (a failed lock leaves the file as it was). */
+  readonly written: boolean;
 }
 
 export interface LockOptions {
@@ -76,9 +78,10 @@ export async function lockProject(root: string, o: LockOptions = {}): Promise<Lo
       }
     }),
   );
-  for (const f of failed) if (previous[f.server]) out[f.server] = previous[f.server]!;
   if (o.keep) for (const [k, v] of Object.entries(previous)) if (!(k in out)) out[k] = v;
   const lock: McpLock = { lockVersion: LOCK_VERSION, servers: out };
+  // Half a lock would pin some tools and silently drop others: nothing is written until all lock.
+  if (failed.length > 0) return { file, lock, failed, written: false };
   writeFileSync(file, lockText(lock));
-  return { file, lock, failed };
+  return { file, lock, failed, written: true };
 }

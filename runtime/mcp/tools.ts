@@ -9,11 +9,12 @@
  */
 import type { CapabilityIR, McpHandlerIR, McpLockTool } from '../../compiler/index.js';
 import { configMemo, loadConfig, type OrchConfig } from '../config.js';
-import { FinalAttemptError, runEdgeAttempt, type EdgeHandler } from '../executor/edge.js';
+import { AttemptError, FinalAttemptError, runEdgeAttempt, type EdgeHandler } from '../executor/edge.js';
 import { projectRoot } from '../executor/handler-path.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, ToolCheck } from '../scheduler/types.js';
 import { envThenConfig } from '../secret-refs.js';
-import { connectServer, serverSpec, type McpConnection } from './connect.js';
+import { transportReason } from '../transport-error.js';
+import { connectServer, serverSpec, transportOf, type McpConnection } from './connect.js';
 
 export function mcpHandlerOf(cap: CapabilityIR): McpHandlerIR | undefined {
   const h = cap.handler;
@@ -22,6 +23,8 @@ export function mcpHandlerOf(cap: CapabilityIR): McpHandlerIR | undefined {
 
 interface Server {
   readonly conn: Promise<McpConnection>;
+  /** How it is reached (`stdio …`, `HTTP …`), for error messages. */
+  readonly transport: string;
   /** Where the server's stderr lines go: every attempt in flight on it. */
   readonly sinks: Set<(line: string) => void>;
   /**
@@ -100,13 +103,16 @@ export class McpTools implements EdgeHandler {
           .filter((c): c is { type: 'text'; text: string } => !!c && typeof c === 'object' && (c as { type?: unknown }).type === 'text')
           .map((c) => c.text)
           .join('\n');
-        if (result.isError) throw new Error(`MCP tool "${h.tool}" failed: ${text || 'no message'}`);
+        // The tool's own answer about this call: the step's retry policy applies, but no other
+        // resource would get another answer from the same server (§9.1: the call's, not the resource's).
+        if (result.isError) throw new AttemptError(`MCP tool "${h.tool}" failed: ${text || 'no message'}`, { owner: 'call' });
         if (live.outputSchema) return result.structuredContent ?? null;
         return { text, content };
       } catch (err) {
         // A server that died mid-call is not reused: the retry starts a fresh one.
-        if (await isClosed(server)) this.drop(root, h.mcp, server);
-        throw err;
+        const closed = await isClosed(server);
+        if (closed) this.drop(root, h.mcp, server);
+        throw err instanceof AttemptError || signal.aborted ? err : callFailure(h, server, err, closed);
       } finally {
         server.sinks.delete(log);
       }
@@ -131,6 +137,7 @@ export class McpTools implements EdgeHandler {
     const server: Server = {
       sinks,
       held,
+      transport: transportOf(spec),
       conn: connectServer(name, spec, {
         cwd: root,
         secrets: envThenConfig({ ...config.secrets, ...secrets }),
@@ -163,6 +170,14 @@ export class McpTools implements EdgeHandler {
     this.servers.clear();
     await Promise.all(all.map((s) => s.conn.then((c) => c.close(), () => undefined)));
   }
+}
+
+/** A call that got no answer, naming the server (§9.1); a server that did not start already says so. */
+function callFailure(h: McpHandlerIR, server: Server, err: unknown, closed: boolean): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  if (message.startsWith('cannot start MCP server')) return err as Error;
+  const reason = closed ? 'the connection closed during the call (the server exited)' : transportReason(err);
+  return new Error(`MCP server "${h.mcp}" (${server.transport}) failed calling "${h.tool}": ${reason}`);
 }
 
 async function isClosed(s: Server): Promise<boolean> {

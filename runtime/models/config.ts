@@ -3,7 +3,10 @@
  * with no secret in them: an `api_key` stays a reference (`"secret:NAME"` or a literal) until the
  * moment a client is built (`resolveKey`), and the resolved key is registered with the redactor.
  */
+import type { EndpointTier } from '../../compiler/index.js';
 import { MODEL_APIS, type ModelApi } from './client.js';
+
+const TIERS: readonly EndpointTier[] = ['local', 'edge', 'cloud'];
 
 export interface EndpointConfig {
   readonly name: string;
@@ -12,6 +15,8 @@ export interface EndpointConfig {
   readonly base_url: string | null;
   /** `"secret:NAME"`, a literal key, or null for endpoints that need none (Ollama, llama.cpp). */
   readonly api_key: string | null;
+  /** Its `"tier"` (LANGUAGE.md §9.1); null: decided by `base_url` (runtime/models/endpoint-tier.ts). */
+  readonly tier: EndpointTier | null;
 }
 
 export interface ModelPrice {
@@ -52,7 +57,9 @@ export function parseModelsConfig(raw: { readonly [k: string]: unknown }, file: 
         throw new Error(`${file}: endpoints.${name}.base_url must be an http(s) URL`);
       const key = v.api_key;
       if (key !== undefined && typeof key !== 'string') throw new Error(`${file}: endpoints.${name}.api_key must be a string (e.g. "secret:OPENAI_API_KEY")`);
-      endpoints.push({ name, api: api as ModelApi, base_url: base ?? null, api_key: key ?? null });
+      const tier = v.tier;
+      if (tier !== undefined && !(TIERS as readonly unknown[]).includes(tier)) throw new Error(`${file}: endpoints.${name}.tier must be one of ${TIERS.join(', ')}`);
+      endpoints.push({ name, api: api as ModelApi, base_url: base ?? null, api_key: key ?? null, tier: (tier as EndpointTier | undefined) ?? null });
     }
   }
   const prices: Record<string, ModelPrice> = {};

@@ -13,6 +13,7 @@ export { EMPTY_MODELS, parseModelsConfig, priceOf, resolveKey, secretRef, type E
 export { AnthropicModelClient, ANTHROPIC_DEFAULT_MAX_TOKENS } from './anthropic-client.js';
 export { OpenAIModelClient } from './openai-client.js';
 export { isModelCall, ModelExecutor, type ModelSetup } from './model-executor.js';
+export { compiledTier, endpointOf } from './endpoint-tier.js';
 export { isPlainText, promptTokenBound, renderPrompt, type RenderedPrompt } from './prompt.js';
 
 /**

@@ -5,18 +5,20 @@
  * on to the wrapped executor. The scheduler core only sees an attempt and its outcome: the output,
  * or an error; the cost; and the usage (tokens, model, endpoint).
  *
- * Endpoint and model: the bound resource's `endpoint`/`model`, else the capability's `model` on
- * the config's first endpoint. The output type is sent as a JSON Schema and the answer validated
+ * Endpoint and model: the bound resource's `endpoint`/`model`, else the capability's own (the
+ * compiler refuses a step with neither endpoint, E0801; there is no default endpoint). The output type is sent as a JSON Schema and the answer validated
  * against it; a mismatch fails the attempt with the path of the first mismatch, and the next
  * attempt's prompt says what was wrong (prompt.ts). `output { text: string }` takes the plain answer.
  */
-import type { CapabilityIR, LlmIR, ResourceIR } from '../../compiler/index.js';
+import type { CapabilityIR, LlmIR } from '../../compiler/index.js';
 import { describeValueErrors, validateValue } from '../../compiler/index.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../executor/json-output.js';
 import { Redactor } from '../redact.js';
-import type { AttemptHandle, AttemptOutcome, AttemptRequest, AttemptUsage, CommitHook, Executor } from '../scheduler/types.js';
+import type { AttemptHandle, AttemptOutcome, AttemptRequest, AttemptUsage, CommitHook, Executor, FailureOwner } from '../scheduler/types.js';
+import { isRefusal, refusalOwner, transportReason } from '../transport-error.js';
 import type { ModelClient } from './client.js';
 import { priceOf, type EndpointConfig, type ModelsConfig } from './config.js';
+import { compiledTier, configuredTier, endpointOf, tierRefusal } from './endpoint-tier.js';
 import { ANSWER_REJECTED, modelOf, renderPrompt } from './prompt.js';
 
 export interface ModelSetup {
@@ -30,6 +32,8 @@ export interface ModelSetup {
    * a secret and is never sent. The attempt's own `secrets` are checked too.
    */
   readonly redact?: (text: string) => string;
+  /** Whose config `models` is, in a refusal's words (default "this process's orch.config"). */
+  readonly configName?: string;
 }
 
 /** Whether the built-in model handler answers this capability. */
@@ -45,6 +49,8 @@ export class ModelExecutor implements Executor {
   readonly discard?: (request: AttemptRequest) => void;
   readonly recover?: Executor['recover'];
   readonly checkTool?: Executor['checkTool'];
+  /** Whether any model has a price: only then can a handler's token usage be priced (`priced`). */
+  private readonly pricing: boolean;
 
   constructor(
     private readonly inner: Executor,
@@ -57,10 +63,12 @@ export class ModelExecutor implements Executor {
     if (discard) this.discard = (req) => (isModelCall(req.capability) ? undefined : discard(req));
     if (inner.recover) this.recover = inner.recover.bind(inner);
     if (inner.checkTool) this.checkTool = inner.checkTool.bind(inner);
+    this.pricing = Object.keys(setup.models.prices).length > 0;
   }
 
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
-    if (!isModelCall(req.capability)) return this.inner.start(req, (o) => done(this.priced(o)), logged);
+    // Without a price table every outcome stays as it is: a plain step's attempt gets no wrapper.
+    if (!isModelCall(req.capability)) return this.inner.start(req, this.pricing ? (o) => done(this.priced(o)) : done, logged);
     const controller = new AbortController();
     let settled = false;
     const settle = (o: AttemptOutcome) => {
@@ -83,18 +91,26 @@ export class ModelExecutor implements Executor {
   }
 
   private async call(req: AttemptRequest, cap: CapabilityIR & { readonly llm: LlmIR }, signal: AbortSignal): Promise<AttemptOutcome> {
-    const target = this.target(cap, req.resource);
-    if (!target.ok) return { ok: false, error: target.error, cost: 0 };
+    const target = this.target(cap, req);
+    // Configuration another attempt would find the same (§9.1): permanent, nothing was sent.
+    if (!target.ok) return { ok: false, error: target.error, cost: 0, final: 'config', ...(target.owner ? { owner: target.owner } : {}) };
     const { endpoint, model } = target;
     const prompt = renderPrompt(cap, req.input, req.previousError);
     // No secret is ever sent to a model (LANGUAGE.md §8.1, docs/language.md): the compiler refuses
     // `secret(…)` in a model call's arguments; a secret value it could not see (a run input, a step
     // output) is caught here, before any request. The error names the capability, never the value.
     if (this.carriesSecret(req, [prompt.system ?? '', prompt.user]))
-      return { ok: false, error: `${cap.name}: its prompt would send a secret value to the model, so no request was made (a secret reached the capability's input through a run input or a step output; no secret is ever sent to a model)`, cost: 0, final: 'config' };
+      return { ok: false, error: `${cap.name}: its prompt would send a secret value to the model, so no request was made (a secret reached the capability's input through a run input or a step output; no secret is ever sent to a model)`, cost: 0, final: 'config', owner: 'call' };
+    let client: ModelClient;
+    try {
+      client = this.clientFor(endpoint);
+    } catch (err) {
+      // Its key is not set: the endpoint's, so the resource's — another resource may have one.
+      return { ok: false, error: `model endpoint "${endpoint.name}": ${(err as Error).message}`, cost: 0, final: 'config', owner: 'resource' };
+    }
     let answer;
     try {
-      answer = await this.clientFor(endpoint).complete({
+      answer = await client.complete({
         model,
         ...(prompt.system !== undefined ? { system: prompt.system } : {}),
         messages: [{ role: 'user', content: prompt.user }],
@@ -105,7 +121,7 @@ export class ModelExecutor implements Executor {
       });
     } catch (err) {
       // Nothing was answered, so nothing is billed: the attempt costs 0 (its resource's cost stays).
-      return { ok: false, error: `model endpoint "${endpoint.name}" (${model}) failed: ${describeError(err)}`, cost: 0, usage: { model, endpoint: endpoint.name, cost: 0 } };
+      return { ok: false, error: endpointError(endpoint, model, err), cost: 0, usage: { model, endpoint: endpoint.name, cost: 0 }, ...refusal(err) };
     }
     const price = this.setup.models.prices[model] ?? this.setup.models.prices[answer.model];
     const cost = price ? priceOf(price, answer.input_tokens, answer.output_tokens) : cap.cost;
@@ -120,13 +136,26 @@ export class ModelExecutor implements Executor {
     return { ok: true, output: output.value, cost, usage };
   }
 
-  private target(cap: CapabilityIR & { readonly llm: LlmIR }, resource: ResourceIR | null): { ok: true; endpoint: EndpointConfig; model: string } | { ok: false; error: string } {
+  private target(
+    cap: CapabilityIR & { readonly llm: LlmIR },
+    req: AttemptRequest,
+  ): { ok: true; endpoint: EndpointConfig; model: string } | { ok: false; error: string; owner?: FailureOwner } {
+    const resource = req.resource;
     const eps = this.setup.models.endpoints;
     if (eps.length === 0)
       return { ok: false, error: `no model endpoint is configured for ${cap.name}: add "endpoints" to orch.config.json (docs/language.md, "Models")` };
-    const name = resource?.endpoint;
-    const endpoint = name !== undefined ? eps.find((e) => e.name === name) : eps[0];
-    if (!endpoint) return { ok: false, error: `endpoint "${name}" of resource ${resource!.name} is not defined in orch.config.json "endpoints"` };
+    // The compiler decided it (§9.1): the resource's endpoint, else the capability's — never a default.
+    const name = endpointOf(cap, resource);
+    if (name === undefined)
+      return { ok: false, error: `${cap.name}: no model endpoint is decided for it${resource ? ` on resource ${resource.name}` : ''} — give the capability or its resource an endpoint and compile again (E0801; a plan compiled before v0.4 sent it to the config's first endpoint)` };
+    const endpoint = eps.find((e) => e.name === name);
+    if (!endpoint) {
+      const of = resource?.endpoint !== undefined ? `resource ${resource.name}` : `capability ${cap.name}`;
+      return { ok: false, error: `endpoint "${name}" of ${of} is not defined in orch.config.json "endpoints"`, ...(resource?.endpoint !== undefined ? { owner: 'resource' as const } : {}) };
+    }
+    const owner = resource?.endpoint === name ? { owner: 'resource' as const } : {};
+    const refused = tierRefusal(name, compiledTier(req, name), configuredTier(endpoint), this.setup.configName ?? "this process's orch.config");
+    if (refused !== null) return { ok: false, error: refused, ...owner };
     const model = modelOf(cap, resource);
     if (model === null) return { ok: false, error: `no model for ${cap.name}: give the capability or its resource a model` };
     return { ok: true, endpoint, model };
@@ -171,12 +200,26 @@ function schemaName(capability: string): string {
   return capability.replace(/[^a-zA-Z0-9_-]/g, '_').slice(-64) || 'output';
 }
 
-function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const status = (err as { status?: unknown }).status;
-  if (typeof status === 'number') return `HTTP ${status}: ${err.message}`;
-  // The SDKs wrap network failures ("Connection error."): the cause says which (ECONNREFUSED …).
-  const cause = (err as { cause?: { code?: unknown; message?: unknown; cause?: { code?: unknown } } }).cause;
-  const code = cause?.code ?? cause?.cause?.code;
-  return typeof code === 'string' ? `${err.message} (${code})` : typeof cause?.message === 'string' ? `${err.message} (${cause.message})` : err.message;
+/**
+ * A failed request in the operator's words (§9.1): the endpoint, its API and address, the model,
+ * and what went wrong — an HTTP status with the endpoint's message, or the transport's failure.
+ */
+function endpointError(endpoint: EndpointConfig, model: string, err: unknown): string {
+  const where = `${endpoint.api} ${endpoint.base_url ?? DEFAULT_BASE[endpoint.api]}, model ${model}`;
+  const status = httpStatus(err);
+  if (status !== null) return `model endpoint "${endpoint.name}" (${where}) failed: HTTP ${status}: ${(err as Error).message}`;
+  return `model endpoint "${endpoint.name}" (${where}) failed: ${transportReason(err)}`;
+}
+
+const DEFAULT_BASE = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com' } as const;
+
+function httpStatus(err: unknown): number | null {
+  const status = err instanceof Error ? (err as { status?: unknown }).status : undefined;
+  return typeof status === 'number' ? status : null;
+}
+
+/** A 4xx the endpoint would answer again is permanent (§9.1); a 401/403 is the resource's (its key). */
+function refusal(err: unknown): Pick<AttemptOutcome & { ok: false }, 'final' | 'owner'> {
+  const status = httpStatus(err);
+  return status !== null && isRefusal(status) ? { final: 'refused', owner: refusalOwner(status) } : {};
 }

@@ -6,7 +6,8 @@
  * (§8.2); the handler sends exactly what is rendered here, so the two agree.
  */
 import type { CapabilityIR, JsonSchema, LlmIR, ResourceIR } from '../../compiler/index.js';
-import { isPlainText, JSON_ANSWER_INSTRUCTION } from '../../compiler/index.js';
+import { isPlainText, JSON_ANSWER_INSTRUCTION, promptTokenBound } from '../../compiler/index.js';
+import type { ModelCalls } from '../scheduler/core/protocol.js';
 import { evaluate, formatValue } from '../evaluate.js';
 
 export { isPlainText, promptTokenBound } from '../../compiler/index.js';
@@ -51,3 +52,9 @@ function withTopDefaults(schema: JsonSchema, input: { readonly [k: string]: unkn
   for (const [k, p] of Object.entries(props)) if (out[k] === undefined && p && 'default' in p) out[k] = p.default;
   return out;
 }
+
+/** The scheduler core's view of this handler: it reserves a call's worst case from this very rendering. */
+export const MODEL_CALLS: ModelCalls = {
+  model: modelOf,
+  promptTokens: (cap, input, previousError) => promptTokenBound(renderPrompt(cap, input, previousError)),
+};

@@ -4,6 +4,8 @@
  * token still works. Parsed once, whole, with errors that name the key; nothing here resolves a
  * secret (a `secret:NAME` password is looked up when someone signs in).
  */
+import { isIP } from 'node:net';
+import { parseAge } from '../backend/retention.js';
 import { ROLES, type Role } from './identity.js';
 import { OidcConfigError, parseOidcConfig, type OidcConfig } from './oidc-config.js';
 
@@ -24,6 +26,14 @@ export interface AuthConfig {
   readonly oidc?: OidcConfig;
   /** `ORCH_TOKEN` keeps working (as admin) although people are configured. */
   readonly bootstrapToken: boolean;
+  /**
+   * `auth.trust_proxy`: the addresses (IPs, CIDR ranges, or `loopback`, `linklocal`,
+   * `uniquelocal`) of reverse proxies whose `X-Forwarded-For`/`-Proto`/`-Host` are believed
+   * (Fastify's `trustProxy`); empty: none, the peer's address is the client's.
+   */
+  readonly trustProxy: readonly string[];
+  /** `auth.audit_retention` (ms): audit entries older than this are deleted; null: kept for ever. */
+  readonly auditRetentionMs: number | null;
 }
 
 const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
@@ -38,6 +48,37 @@ export function looksLikePasswordHash(s: string): boolean {
 }
 
 export class AuthConfigError extends Error {}
+
+const PROXY_KEYWORDS = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** An address or range `trust_proxy` may hold (what Fastify's `trustProxy` reads, through proxy-addr). */
+function isProxyAddress(s: string): boolean {
+  if (PROXY_KEYWORDS.includes(s)) return true;
+  const slash = s.indexOf('/');
+  const ip = slash < 0 ? s : s.slice(0, slash);
+  const family = isIP(ip);
+  if (family === 0) return false;
+  if (slash < 0) return true;
+  const bits = s.slice(slash + 1);
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+function trustProxy(v: unknown): string[] {
+  if (v === undefined) return [];
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || !list.every((a) => typeof a === 'string' && isProxyAddress(a.trim())))
+    throw new AuthConfigError(
+      'auth.trust_proxy must list the addresses of your reverse proxies: IPs or CIDR ranges ("10.0.0.0/8"), or "loopback", "linklocal", "uniquelocal"',
+    );
+  return list.map((a: string) => a.trim());
+}
+
+function auditRetention(v: unknown): number | null {
+  if (v === undefined) return null;
+  const ms = typeof v === 'string' ? parseAge(v) : null;
+  if (ms === null) throw new AuthConfigError('auth.audit_retention must be an age such as "365d" (entries older than it are deleted)');
+  return ms;
+}
 
 function roleList(v: unknown, where: string): Role[] {
   if (v === undefined) return [];
@@ -94,10 +135,9 @@ function oidc(v: unknown): OidcConfig | undefined {
 /** The `auth` block as written (undefined: no block, Orch keeps its single-token mode). */
 export function parseAuthConfig(raw: unknown): AuthConfig | undefined {
   if (raw === undefined) return undefined;
-  if (!isObject(raw)) throw new AuthConfigError('auth must be an object (users, groups, oidc, bootstrap_token)');
-  for (const key of Object.keys(raw))
-    if (!['users', 'groups', 'oidc', 'bootstrap_token'].includes(key))
-      throw new AuthConfigError(`auth: unknown key "${key}" (expected users, groups, oidc, bootstrap_token)`);
+  const keys = ['users', 'groups', 'oidc', 'bootstrap_token', 'trust_proxy', 'audit_retention'];
+  if (!isObject(raw)) throw new AuthConfigError(`auth must be an object (${keys.join(', ')})`);
+  for (const key of Object.keys(raw)) if (!keys.includes(key)) throw new AuthConfigError(`auth: unknown key "${key}" (expected ${keys.join(', ')})`);
   if (raw.bootstrap_token !== undefined && typeof raw.bootstrap_token !== 'boolean') throw new AuthConfigError('auth.bootstrap_token must be true or false');
   const users = new Map<string, LocalUser>();
   if (raw.users !== undefined) {
@@ -118,6 +158,8 @@ export function parseAuthConfig(raw: unknown): AuthConfig | undefined {
     groupRoles: rolesByGroup(raw.groups, 'auth.groups'),
     ...(parsedOidc ? { oidc: parsedOidc } : {}),
     bootstrapToken: raw.bootstrap_token === true,
+    trustProxy: trustProxy(raw.trust_proxy),
+    auditRetentionMs: auditRetention(raw.audit_retention),
   };
 }
 

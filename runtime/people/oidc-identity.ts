@@ -81,3 +81,21 @@ export function identityFromClaims(claims: Claims, config: Pick<OidcConfig, 'gro
     problems: read.problem ? [read.problem] : [],
   };
 }
+
+/**
+ * How far the provider's clock and ours may disagree (s): `exp` and `nbf` are checked within it
+ * by openid-client (`clockTolerance`, its documented default), `iat` by `idTokenTimeProblem`.
+ */
+export const ID_TOKEN_CLOCK_TOLERANCE_S = 30;
+
+/**
+ * Why an ID token's `iat` cannot be believed (issued further in the future than the clock
+ * tolerance: a forged or replayed-ahead token, or a provider clock gone wrong), or null.
+ */
+export function idTokenTimeProblem(claims: Claims, nowMs: number, toleranceS = ID_TOKEN_CLOCK_TOLERANCE_S): string | null {
+  const iat = claims.iat;
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) return 'it has no "iat" (issued at) time';
+  const ahead = iat - nowMs / 1000;
+  if (ahead > toleranceS) return `it says it was issued ${Math.round(ahead)} s from now (more than the ${toleranceS} s clocks may differ): check the provider's and this server's clocks`;
+  return null;
+}

@@ -12,9 +12,13 @@
  * dropped as attempts are counted, so the table stays small. The rules (how many failures are
  * free, how long to wait) are the serve layer's (`serve/http/login-throttle.ts`).
  *
- * The audit trail is append-only: the store has no call that edits or deletes an entry, and the
- * database itself refuses UPDATE and DELETE on the table (triggers), so `orch runs prune` and
- * retention never touch it.
+ * The audit trail is append-only: the store has no call that edits an entry, and the database
+ * itself refuses UPDATE, and DELETE of any entry younger than the cutoff `pruneAudit` sets within
+ * its own transaction (triggers) — `auth.audit_retention` is the one way entries go; `orch runs
+ * prune` and the runs' `retention` never touch it. A refused request that proved no identity (a
+ * wrong password, a wrong bearer token, a 429) is not an entry of its own: it is counted into
+ * `audit_refused`, one row per hour, route, answer, named user and client address, so nobody can
+ * bury the people's actions under their own failures.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { AUTH_METHODS, type AuthMethod, type Identity } from './identity.js';
@@ -53,7 +57,52 @@ export interface AuditEntry {
   readonly status: number;
   /** From where: the client address the server saw. */
   readonly client: string | null;
+  /** The runs the request started, and their plans (`POST /runs`, a retry, a trigger fired, an event, a signal). */
+  readonly started?: readonly StartedRun[];
 }
+
+export interface StartedRun {
+  readonly runId: string;
+  readonly plan: string;
+}
+
+/** What the audit trail is asked for: newest first by default, a page at a time (`before`: an entry id). */
+export interface AuditQuery {
+  readonly since?: number;
+  readonly until?: number;
+  /** Only entries with a smaller id (the next page of a newest-first listing). */
+  readonly before?: number;
+  readonly limit?: number;
+  readonly order?: 'newest' | 'oldest';
+  /** Who: the subject (and issuer) of the person. */
+  readonly subject?: string;
+  readonly issuer?: string;
+  /** A run the request named or started. */
+  readonly runId?: string;
+  readonly status?: number;
+  /** The route pattern (`/runs/:id/steps/:step/approve`). */
+  readonly route?: string;
+}
+
+/** A refused request that proved no identity, as counted: one hour of one route, answer, named user and client. */
+export interface RefusedRequest {
+  readonly httpMethod: string;
+  readonly route: string;
+  readonly status: number;
+  /** The user a sign-in named, when configured; null otherwise. */
+  readonly subject: string | null;
+  readonly client: string | null;
+}
+
+export interface RefusedCount extends RefusedRequest {
+  /** The hour counted (its start, ms). */
+  readonly hour: number;
+  readonly count: number;
+  readonly firstAt: number;
+  readonly lastAt: number;
+}
+
+export const HOUR_MS = 3_600_000;
 
 export interface AuditRow extends AuditEntry {
   readonly id: number;
@@ -79,8 +128,14 @@ export interface PeopleStore {
   revokeToken(id: string, at: number): Promise<boolean>;
   tokens(user?: string): Promise<ApiTokenRow[]>;
   appendAudit(e: AuditEntry): Promise<void>;
-  /** Oldest first, from `since` (ms) on. */
-  audit(q?: { readonly since?: number; readonly limit?: number }): Promise<AuditRow[]>;
+  /** The entries `q` asks for: newest first unless `order: 'oldest'`. */
+  audit(q?: AuditQuery): Promise<AuditRow[]>;
+  /** Counts one refused request that proved no identity (in its hour's row). */
+  countRefused(r: RefusedRequest, at: number): Promise<void>;
+  /** The hours of refused requests from `since` to `until`, newest first. */
+  refused(q?: Pick<AuditQuery, 'since' | 'until' | 'limit' | 'subject' | 'status' | 'route'>): Promise<RefusedCount[]>;
+  /** `auth.audit_retention`: deletes the entries and counts from before `before` (ms); resolves to how many entries went. */
+  pruneAudit(before: number): Promise<number>;
   /** The failures of these keys whose latest one is at `since` (ms) or later; keys without any are absent. */
   loginFailures(keys: readonly string[], since: number): Promise<Map<string, LoginFailures>>;
   /**
@@ -128,8 +183,67 @@ export function auditRowOf(r: Record<string, unknown>): AuditRow {
     stepId: str(r.step_id),
     status: Number(r.status),
     client: str(r.client),
+    ...startedOf(r.started),
   };
 }
+
+function startedOf(v: unknown): { started?: StartedRun[] } {
+  if (typeof v !== 'string' || v === '') return {};
+  try {
+    const list = JSON.parse(v) as unknown;
+    return Array.isArray(list) ? { started: list.filter((x): x is StartedRun => typeof x?.runId === 'string' && typeof x?.plan === 'string') } : {};
+  } catch {
+    return {};
+  }
+}
+
+export function refusedCountOf(r: Record<string, unknown>): RefusedCount {
+  const orNull = (v: unknown) => (v === null || v === undefined || v === '' ? null : String(v));
+  return {
+    hour: Number(r.hour),
+    httpMethod: String(r.http_method),
+    route: String(r.route),
+    status: Number(r.status),
+    subject: orNull(r.subject),
+    client: orNull(r.client),
+    count: Number(r.count),
+    firstAt: Number(r.first_at),
+    lastAt: Number(r.last_at),
+  };
+}
+
+/**
+ * The WHERE clause and parameters of an audit query, for both backends (`param(i)`: `?` or `$i`).
+ * A run matches the entries that named it (`run_id`) and those that started it (`started`).
+ */
+export function auditWhere(
+  q: AuditQuery,
+  param: (i: number) => string,
+  contains: (column: string, p: string) => string,
+  time = 'at',
+): { readonly where: string; readonly params: (string | number)[] } {
+  const params: (string | number)[] = [];
+  const clauses: string[] = [];
+  const add = (sql: (p: string) => string, value: string | number) => {
+    params.push(value);
+    clauses.push(sql(param(params.length)));
+  };
+  if (q.since !== undefined) add((p) => `${time} >= ${p}`, q.since);
+  if (q.until !== undefined) add((p) => `${time} < ${p}`, q.until);
+  if (q.before !== undefined) add((p) => `id < ${p}`, q.before);
+  if (q.subject !== undefined) add((p) => `subject = ${p}`, q.subject);
+  if (q.issuer !== undefined) add((p) => `issuer = ${p}`, q.issuer);
+  if (q.status !== undefined) add((p) => `status = ${p}`, q.status);
+  if (q.route !== undefined) add((p) => `route = ${p}`, q.route);
+  if (q.runId !== undefined) {
+    params.push(q.runId, JSON.stringify({ runId: q.runId }).slice(1, -1));
+    clauses.push(`(run_id = ${param(params.length - 1)} OR ${contains('started', param(params.length))})`);
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+/** The hour a refusal is counted in. */
+export const hourOf = (at: number): number => Math.floor(at / HOUR_MS) * HOUR_MS;
 
 export function tokenRowOf(r: Record<string, unknown>): ApiTokenRow {
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -137,11 +251,22 @@ export function tokenRowOf(r: Record<string, unknown>): ApiTokenRow {
 }
 
 export function auditParams(e: AuditEntry): (string | number | null)[] {
-  return [e.at, e.subject, e.issuer, e.authMethod, e.name, e.httpMethod, e.route, e.path, e.runId, e.stepId, e.status, e.client];
+  return [e.at, e.subject, e.issuer, e.authMethod, e.name, e.httpMethod, e.route, e.path, e.runId, e.stepId, e.status, e.client, e.started?.length ? JSON.stringify(e.started) : null];
 }
 /** Rows of `login_failures` → the map `loginFailures` answers, shared by both backends. */
 export function loginFailuresOf(rows: readonly Record<string, unknown>[]): Map<string, LoginFailures> {
   return new Map(rows.map((r) => [String(r.key), { failures: Number(r.failures), last: Number(r.last_at) }]));
 }
 
-export const AUDIT_COLUMNS = 'at, subject, issuer, auth_method, name, http_method, route, path, run_id, step_id, status, client';
+export const AUDIT_COLUMNS = 'at, subject, issuer, auth_method, name, http_method, route, path, run_id, step_id, status, client, started';
+
+/**
+ * Revokes every API token whose user is not in `users` (the config's `auth.users` now): a user
+ * removed from the config loses their tokens for good, and a user added later under the same
+ * name does not get them back. Resolves to how many were revoked.
+ */
+export async function revokeTokensOfRemovedUsers(store: Pick<PeopleStore, 'tokens' | 'revokeToken'>, users: ReadonlyMap<string, unknown>, now: number): Promise<number> {
+  let revoked = 0;
+  for (const t of await store.tokens()) if (t.revokedAt === null && !users.has(t.user) && (await store.revokeToken(t.id, now))) revoked++;
+  return revoked;
+}

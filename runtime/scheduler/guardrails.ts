@@ -4,7 +4,7 @@
  * (blocking → the step does not start / fails and the run fails; otherwise a journal event).
  */
 import type { ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR } from '../../compiler/index.js';
-import { evaluate, truthy, type EvalEnv } from '../evaluate.js';
+import { condition, unknownReason, UNKNOWN, type EvalEnv } from '../evaluate.js';
 
 /** What `step.*` means inside a guardrail condition. */
 export interface GuardStep {
@@ -43,9 +43,11 @@ function describe(g: GuardrailIR, fallback: string): string {
   return `guardrail ${g.name} violated${g.message ? `: ${g.message}` : `: ${fallback}`}`;
 }
 
-function holds(cond: ExprIR, env: EvalEnv): { ok: boolean; error?: string } {
+/** `unknown` (§9.4): the condition reads a signal that is not known; an assert or check over it fails. */
+function holds(cond: ExprIR, env: EvalEnv): { ok: boolean; error?: string; unknown?: string } {
   try {
-    return { ok: truthy(evaluate(cond, env)) };
+    const t = condition(cond, env);
+    return t === UNKNOWN ? { ok: false, unknown: unknownReason(cond, env) } : { ok: t };
   } catch (err) {
     return { ok: false, error: (err as Error).message };
   }
@@ -65,9 +67,12 @@ export function preStepViolations(
   for (const g of guardrails) {
     for (const rule of g.rules) {
       if (rule.type === 'forbid') {
-        const r = holds(rule.condition, { ...env, vars: { ...env.vars, step } });
-        // An evaluation error on a forbid rule is not proof the step is forbidden.
+        const e = { ...env, vars: { ...env.vars, step } };
+        const r = holds(rule.condition, e);
+        // An evaluation error on a forbid rule is not proof the step is forbidden; an unknown
+        // signal is no proof it is allowed (§9.4: fail closed).
         if (r.ok) out.push({ guardrail: g, rule: 'forbid', message: describe(g, `step ${step.id} is forbidden`) });
+        else if (r.unknown) out.push({ guardrail: g, rule: 'forbid', message: `${describe(g, `step ${step.id} is forbidden`)} (${r.unknown})` });
       } else if (rule.type === 'require' && rule.order === 'before' && selectorMatches(rule.object, step)) {
         if (!completedSteps().some((s) => selectorMatches(rule.subject, s)))
           out.push({

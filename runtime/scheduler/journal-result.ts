@@ -46,7 +46,7 @@ export function resultFromJournal(plan: PlanIR, runId: string, events: readonly 
   for (let pass = 0; pass <= blocks.byId.size && rebuild.openFrame('', { dims: [], path: [], items: {}, suffix: '' }); pass++);
   rebuild.dropUnmade();
   state.scanned.clear();
-  return buildResult(state, now);
+  return buildResult(state, now, restored.startedBy ?? null);
 }
 
 /** How the run ended, from its end event (a run still going keeps `running`, or `paused`). */

@@ -4,7 +4,8 @@
  * fold (`core/fold.ts`) the live scheduler applies to every event it emits. Pure.
  */
 import { cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts, newRecord, type StepRecord } from './core/fold.js';
-import type { RecordedIdentity } from '../people/identity.js';
+import type { Starter } from '../people/identity.js';
+import type { RunOrigin } from './core/run-origin.js';
 import type { RunEvent } from './types.js';
 
 export type RestoredStep = StepRecord;
@@ -20,8 +21,10 @@ export interface RestoredRun {
   readonly iterations: { readonly [loop: string]: number };
   readonly winners: { readonly [race: string]: string };
   readonly cancelRequests: readonly string[];
-  /** v0.3 (§8.8): who started the run, when a person did. */
-  readonly startedBy?: RecordedIdentity | null;
+  /** Who started the run (v0.3 journals: a person who used `POST /runs`, else none). */
+  readonly startedBy?: Starter | null;
+  /** §9.1: where else the run came from (its cause, its chain, whether it is bound to people). */
+  readonly origin?: Omit<RunOrigin, 'started_by'>;
 }
 
 export function replay(events: Iterable<RunEvent>): RestoredRun {
@@ -35,6 +38,6 @@ export function replay(events: Iterable<RunEvent>): RestoredRun {
     if (!s) steps.set(e.stepId, (s = newRecord()));
     foldStep(s, e, facts);
   }
-  const { paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy } = facts;
-  return { steps, paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy };
+  const { paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy, origin } = facts;
+  return { steps, paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy, origin };
 }

@@ -4,16 +4,20 @@
  * per turn, before any effect of it), executor attempts, timers, policy hooks and sub-plan runs.
  * See `./index.ts` for how to drive it.
  */
-import type { BlockView, PlanIR, StepStatus, StepView } from '../../compiler/index.js';
+import type { BlockView, PlanIR, StepView } from '../../compiler/index.js';
 import { CommitQueue } from './commit-queue.js';
 import { SchedulerCore } from './core/core.js';
-import type { CostCeiling } from './core/budget.js';
-import type { LimitsService } from './core/limits.js';
 import type { Command, CoreEvent } from './core/protocol.js';
-import { keyFitsShape, noSuchInstance } from './core/scopes.js';
 import { TERMINAL, baseId } from './core/state.js';
-import { replay, type RestoredRun } from './replay.js';
-import type { Identity, RecordedIdentity } from '../people/identity.js';
+import { notAnApproval } from './core/resolve.js';
+import { endedPerItem, knowsStep, runsSubplan, unknownStep } from './control-paths.js';
+import { replay } from './replay.js';
+import { RunDetached } from './run-detached.js';
+import { SubplanRuns } from './subplan-runs.js';
+import type { RunOptions } from './run-options.js';
+import type { Identity } from '../people/identity.js';
+import { subplanOrigin } from '../people/run-chain.js';
+import { MODEL_CALLS } from '../models/prompt.js';
 import type {
   AttemptHandle,
   CommitHook,
@@ -26,56 +30,8 @@ import type {
   TimerId,
 } from './types.js';
 
-export interface RunOptions {
-  readonly runId: string;
-  readonly input?: unknown;
-  readonly context?: { readonly [key: string]: unknown };
-  readonly parentRunId?: string | null;
-  /** The finished run this one retries (journaled in `plan_created`). */
-  readonly retryOf?: string | null;
-  /** The run's trace ids (runtime/telemetry), journaled in `plan_created` as `trace_id` and `span_id`. */
-  readonly trace?: { readonly trace_id: string; readonly span_id: string } | null;
-  /** The folded journal of an interrupted run: resume instead of starting afresh. */
-  readonly restored?: RestoredRun;
-  /** On resume, run `idempotent false` steps that were in flight again instead of failing them. */
-  readonly rerunInFlight?: boolean;
-  /** On resume, steps in flight the executor recovered (`Executor.recover`): not failed as unknown. */
-  readonly recovered?: ReadonlySet<string>;
-  /** The same for the sub-plan runs of this run (and theirs), by sub-plan run id. */
-  readonly recoveredSubplans?: ReadonlyMap<string, ReadonlySet<string>>;
-  /**
-   * When nothing can happen any more except human approvals, stop: journal `execution_paused`
-   * (`reason: "waiting for approval"`) and settle `done` with status `paused`. `orch run` uses it
-   * so the process exits and `orch signal` continues the run later; `orch serve` keeps waiting.
-   */
-  readonly suspendOnApproval?: boolean;
-  /**
-   * Called synchronously with the result once the run ended and it was committed (before `done`
-   * settles). Parent runs use it for sub-plans so a virtual-clock run stays synchronous.
-   */
-  readonly onFinish?: (result: ExecutionResult) => void;
-  /**
-   * A sub-plan's parent hears what the sub-plan waits for whenever that changes: the approvals,
-   * when nothing else can happen in it; `[]` once something can (the parent is paused meanwhile).
-   */
-  readonly onApprovalWait?: (waiting: readonly string[]) => void;
-  /** Who keeps slots and rate windows; by default the run's own (`InRunLimits`). */
-  readonly limits?: LimitsService;
-  /** A sub-plan's share of its parent's cost budgets. */
-  readonly costCeilings?: readonly CostCeiling[];
-  /** The consent scopes granted to the run (checked before it starts under `require_consent`). */
-  readonly consent?: readonly string[];
-  /** §8.8: the person who started the run (journaled in `plan_created.started_by`). */
-  readonly startedBy?: RecordedIdentity | null;
-}
-
-/** `Run.done` of a run stopped by `detach()`: it is unfinished in the journal, not failed. */
-export class RunDetached extends Error {
-  constructor(readonly runId: string) {
-    super(`run ${runId} was left unfinished (resumable)`);
-    this.name = 'RunDetached';
-  }
-}
+export type { RunOptions };
+export { RunDetached };
 
 const PUMP: CoreEvent = { type: 'pump' };
 
@@ -85,7 +41,7 @@ export class Run implements RunReader {
   private readonly core: SchedulerCore;
   private readonly timers = new Map<string, TimerId>();
   private readonly handles = new Map<string, AttemptHandle>();
-  private readonly children = new Map<string, Run>();
+  private readonly subplans = new SubplanRuns<Run>();
   private outbox: RunEvent[] = [];
   private effects: (() => void)[] = [];
   /** What the executor does inside this turn's commit (`Executor.prepare`). */
@@ -97,11 +53,6 @@ export class Run implements RunReader {
   private started = false;
   /** What `onApprovalWait` was last told, joined: it hears changes only. */
   private toldWaiting = '';
-  /**
-   * Controls for steps of a sub-plan that has not started (again) yet — `sub/ok` answered or
-   * cancelled while no process ran the run: handed to the sub-plan run once it exists.
-   */
-  private readonly childControls = new Map<string, { readonly path: string; readonly apply: (child: Run, path: string) => unknown }>();
   /**
    * `done` is created when first asked for: building the result (every step's ISO dates) is a
    * measurable share of a simulated run, and `orch verify` never reads it (`begin()`).
@@ -133,13 +84,15 @@ export class Run implements RunReader {
       plan,
       {
         secret: deps.secret,
+        signal: deps.signal,
         configSecrets: deps.configSecrets,
         random: deps.random,
         preExecutionHook: deps.hooks?.preExecution !== undefined,
         postExecutionHook: deps.hooks?.postExecution !== undefined,
-        subplanCost: (key) => this.children.get(key)?.core.liveCost() ?? 0,
+        subplanCost: (key) => this.subplans.get(key)?.liveCost() ?? 0,
         onEvent: observe ? (event) => observe(event, this) : undefined,
         modelPrices: deps.modelPrices,
+        modelCalls: MODEL_CALLS,
       },
       { ...opts, limits: opts.limits ?? deps.limits?.forRun(plan, opts.runId, () => this.wake()) },
     );
@@ -216,7 +169,7 @@ export class Run implements RunReader {
     if (this.core.mode === 'finished') return 'the run has finished';
     const rec = this.core.record(stepId);
     if (rec && TERMINAL.has(rec.status)) return `step ${stepId} has already finished (${rec.status})`;
-    const ended = rec ? null : this.endedPerItem(stepId);
+    const ended = rec ? null : endedPerItem(this.core, stepId);
     if (ended) return `step ${stepId} has already finished (${ended})`;
     if (!rec) {
       const elsewhere = this.elsewhere(stepId, 'cancel', (child, path) => child.cancelStep(path, reason));
@@ -249,8 +202,7 @@ export class Run implements RunReader {
     this.effects = [];
     this.resultReady = true;
     this.halt('runtime closed');
-    for (const child of this.children.values()) child.detach();
-    this.children.clear();
+    this.subplans.detachAll();
     this.rejectDone(new RunDetached(this.runId));
     return true;
   }
@@ -261,6 +213,9 @@ export class Run implements RunReader {
    */
   signal(stepId: string, decision: 'approve' | 'reject', by: string | null = null, comment: string | null = null, identity: Identity | null = null): string {
     if (this.core.mode === 'finished') return 'the run has finished';
+    // A wait, a call, a sub-plan: nothing there takes a decision, which would otherwise be kept for ever.
+    const notApproval = stepId.includes('/') ? null : notAnApproval(this.plan, baseId(stepId));
+    if (notApproval !== null) return notApproval;
     const rec = this.core.record(stepId);
     if (rec && TERMINAL.has(rec.status)) return `step ${stepId} has already finished (${rec.status})`;
     const perItem = rec ? null : this.core.perItemApprovals(stepId);
@@ -279,9 +234,8 @@ export class Run implements RunReader {
    * `signal`, so a refused decision is an error to its caller and changes nothing.
    */
   decisionRefusal(stepId: string, decision: 'approve' | 'reject', identity: Identity | null): string | null {
-    if (identity === null) return null;
-    for (const [key, child] of this.children) if (stepId.startsWith(`${key}/`)) return child.decisionRefusal(stepId.slice(key.length + 1), decision, identity);
-    return this.core.decisionRefusal(stepId, decision, identity);
+    const inChild = this.subplans.route(stepId, (child, path) => child.decisionRefusal(path, decision, identity));
+    return inChild !== undefined ? inChild : this.core.decisionRefusal(stepId, decision, identity);
   }
 
   /**
@@ -290,56 +244,13 @@ export class Run implements RunReader {
    * names nothing; null when it is this run's (a step or an instance key not made yet).
    */
   private elsewhere(stepId: string, what: 'signal' | 'cancel', apply: (child: Run, path: string) => string): string | null {
-    for (const [key, child] of this.children) if (stepId.startsWith(`${key}/`)) return apply(child, stepId.slice(key.length + 1));
-    if (this.runsSubplan(stepId)) {
-      // A later control of the same kind for the same step replaces this one.
-      this.childControls.set(`${what} ${stepId}`, { path: stepId, apply });
+    const inChild = this.subplans.route(stepId, apply);
+    if (inChild !== undefined) return inChild;
+    if (runsSubplan(this.core, stepId)) {
+      this.subplans.keep(what, stepId, apply);
       return 'ok';
     }
-    return this.knows(stepId) ? null : this.unknownStep(stepId);
-  }
-
-  /**
-   * The status of a step that runs once per item (inside `for each` only) whose items have all
-   * ended, so that no instance of it is left to cancel; null otherwise. (Inside `repeat`, a later
-   * iteration may still come.)
-   */
-  private endedPerItem(stepId: string): StepStatus | null {
-    const l = this.core.logical.get(stepId);
-    if (!l || l.shape.dims.length === 0 || l.shape.dims.some((d) => d.type === 'repeat')) return null;
-    const status = this.core.stepView(stepId)?.status;
-    return status !== undefined && TERMINAL.has(status) ? status : null;
-  }
-
-  /** Why `path` names nothing to control: a sub-plan that already ended, no such instance, or no step at all. */
-  private unknownStep(path: string): string {
-    const key = path.slice(0, Math.max(0, path.indexOf('/')));
-    const rec = key ? this.core.record(key) : undefined;
-    if (rec && TERMINAL.has(rec.status)) return `step ${key} has already finished (${rec.status})`;
-    const l = path.includes('/') ? undefined : this.core.logical.get(baseId(path));
-    return l ? noSuchInstance(path, l.step.id, l.shape) : `unknown step ${path}`;
-  }
-
-  /**
-   * A step id of this plan, or an instance key of one whose shape it has (`id[i]` inside one
-   * `for each`, `id#k` inside `repeat`; the instance may not exist yet).
-   */
-  private knows(key: string): boolean {
-    const l = key.includes('/') ? undefined : this.core.logical.get(baseId(key));
-    return l !== undefined && (key === l.step.id || keyFitsShape(key, l.step.id, l.shape));
-  }
-
-  /**
-   * `sub/…` (or `sub[i]/…`) where step `sub` of this plan runs a sub-plan that has not ended: a
-   * control for it is kept until that sub-plan runs here.
-   */
-  private runsSubplan(path: string): boolean {
-    const slash = path.indexOf('/');
-    if (slash <= 0 || slash === path.length - 1) return false;
-    const key = path.slice(0, slash);
-    const step = this.core.logical.get(baseId(key));
-    const rec = this.core.record(key);
-    return step !== undefined && step.step.action.type === 'run' && !(rec && TERMINAL.has(rec.status));
+    return knowsStep(this.core, stepId) ? null : unknownStep(this.core, stepId);
   }
 
   /** Updates live context signals; `wait until` conditions are re-evaluated. */
@@ -382,6 +293,11 @@ export class Run implements RunReader {
 
   actuals(): { cost: number; elapsed: number; status: RunStatus; started_by: string | null } {
     return this.core.actuals(this.deps.clock.now());
+  }
+
+  /** What the run has cost so far, a running sub-plan's included. */
+  liveCost(): number {
+    return this.core.liveCost();
   }
 
   context(): { readonly [key: string]: unknown } {
@@ -476,7 +392,7 @@ export class Run implements RunReader {
           this.effects.push(() => this.startSubplan(cmd));
           break;
         case 'control_subplan':
-          this.controlSubplan(cmd);
+          this.subplans.control(cmd);
           break;
         case 'finish':
           this.finished = true;
@@ -510,7 +426,7 @@ export class Run implements RunReader {
             ? { type: 'attempt_succeeded', attempt, token, output: o.output, logs: o.logs, cost: o.cost, usage: o.usage }
             : o.lost
               ? { type: 'attempt_lost', attempt, token, worker: o.lost.worker, error: o.error }
-              : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost, usage: o.usage, ...(o.final ? { final: o.final } : {}) },
+              : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost, usage: o.usage, ...(o.final ? { final: o.final } : {}), ...(o.owner ? { owner: o.owner } : {}) },
         );
       },
       (lines) => this.act({ type: 'attempt_logs', attempt, token, lines }),
@@ -578,59 +494,24 @@ export class Run implements RunReader {
       recoveredSubplans: this.opts.recoveredSubplans,
       costCeilings: this.core.childCeilings(key),
       consent: this.opts.consent,
+      // A sub-plan's run is its parent's: the same starter, bound to people alike, and everyone
+      // behind the parent is behind it too (§9.1).
       startedBy: this.core.facts.startedBy,
+      origin: subplanOrigin(this.core.facts.origin),
       onFinish: (res) => {
-        if (this.children.get(key) === child) this.children.delete(key);
+        this.subplans.ended(key, child);
         this.act({ type: 'subplan_finished', key, token, status: res.status, output: res.output, error: res.error, cost: res.metadata.totalCost });
       },
       onApprovalWait: (waiting) => {
-        if (this.children.get(key) === child) this.act({ type: 'subplan_waiting', key, token, waiting });
+        if (this.subplans.get(key) === child) this.act({ type: 'subplan_waiting', key, token, waiting });
       },
     });
-    this.children.set(key, child);
-    if (restored?.terminal) {
-      // The child finished before the interruption: read its outcome from the journal.
-      const last = loaded![loaded!.length - 1]!;
-      this.act({
-        type: 'subplan_finished',
-        key,
-        token,
-        status: last.type === 'execution_completed' ? 'completed' : last.type === 'execution_failed' ? last.data.status : 'cancelled',
-        output: last.type === 'execution_completed' ? last.data.output : null,
-        error: last.type === 'execution_failed' ? (last.data.error ?? '') : last.type === 'execution_cancelled' ? (last.data.reason ?? '') : null,
-      });
-      return;
-    }
-    if (this.core.runStatus === 'paused') child.pause();
-    child.start().then(
-      () => undefined,
-      (err) => {
-        // A sub-plan this run detached (it stopped at approvals) is left as it stands, not failed.
-        if (err instanceof RunDetached && this.children.get(key) !== child) return;
-        this.act({ type: 'subplan_finished', key, token, status: 'failed', output: null, error: `${(err as Error).message}`, crashed: true });
-      },
-    );
-    // Answers and step cancels given while no process ran the sub-plan, once it runs again.
-    for (const [what, { path, apply }] of this.childControls) {
-      if (!path.startsWith(`${key}/`)) continue;
-      this.childControls.delete(what);
-      apply(child, path.slice(key.length + 1));
-    }
-  }
-
-  private controlSubplan(cmd: Extract<Command, { type: 'control_subplan' }>): void {
-    const child = this.children.get(cmd.key);
-    if (!child) return;
-    if (cmd.op === 'pause') child.pause();
-    else if (cmd.op === 'resume') child.resume();
-    else if (cmd.op === 'context') child.updateContext(cmd.patch ?? {});
-    else if (cmd.op === 'detach') {
-      this.children.delete(cmd.key);
-      child.detach();
-    } else {
-      this.children.delete(cmd.key);
-      child.cancel(cmd.reason);
-    }
+    this.subplans.run(key, child, {
+      // The child finished before the interruption: its outcome is read from its journal.
+      ended: restored?.terminal ? loaded![loaded!.length - 1]! : null,
+      paused: this.core.runStatus === 'paused',
+      finished: (outcome) => this.act({ type: 'subplan_finished', key, token, ...outcome }),
+    });
   }
 
   // ───────────────────────────── commits ─────────────────────────────
@@ -694,7 +575,7 @@ export class Run implements RunReader {
   /** The journal is the source of truth: without it nothing may go on. */
   private journalFailed(err: unknown): void {
     if (this.settled) return;
-    // The run's lease moved to another process (a fenced write, runtime/journal/async-journal.ts):
+    // The run's lease moved to another process (a fenced write, runtime/backend/async-journal.ts):
     // it is that process's to finish, not failed.
     if ((err as { code?: unknown } | null)?.code === 'ORCH_LEASE_LOST') return this.abandon(new RunDetached(this.runId));
     this.abandon(new Error(`journal write failed: ${(err as Error)?.message ?? String(err)}`));

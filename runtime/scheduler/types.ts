@@ -6,7 +6,9 @@
  */
 import type { CapabilityIR, PlanIR, ResourceIR, StepStatus } from '../../compiler/index.js';
 import type { LimitsProvider } from './core/limits.js';
-import type { RunEvent } from './journal-events.js';
+import type { AttemptUsage, RunEvent } from './journal-events.js';
+import type { SignalRead } from '../evaluate.js';
+import type { Starter } from '../people/identity.js';
 
 /** Opaque timer handle returned by a `Clock`. */
 export type TimerId = { readonly __timer: true } | number | object;
@@ -42,6 +44,11 @@ export interface AttemptRequest {
   readonly traceparent?: string;
   /** Why the previous attempt of this call failed (the model handler tells the model, §8.1). */
   readonly previousError?: string | null;
+  /**
+   * A model call's endpoint tier as compiled (§9.1) where `plan` is not at hand to say it: a
+   * worker's job carries it (runtime/models/endpoint-tier.ts reads the plan otherwise).
+   */
+  readonly endpointTier?: 'local' | 'edge' | 'cloud';
 }
 
 /** A tool the run is about to call for the first time: is the live tool the one the plan was checked against? */
@@ -53,25 +60,22 @@ export interface ToolCheck {
 }
 
 /**
- * What an attempt reported it used (LANGUAGE.md §8.1): the built-in model handler's tokens, or
- * what a handler said with `ctx.usage()`. Journaled flat with the attempt's end event.
- */
-export interface AttemptUsage {
-  readonly input_tokens?: number;
-  readonly output_tokens?: number;
-  readonly model?: string;
-  readonly endpoint?: string;
-  /** The attempt's cost (tokens × price, or reported); also given as the outcome's `cost`. */
-  readonly cost?: number;
-}
-
-/**
  * `cost`: what this attempt of the capability actually cost, when the executor knows (the
  * verifier's `simulate … cost A..B`). It replaces the capability's `cost` charged when the
  * attempt started; the resource's cost stays. Without it the estimate is the attempt's cost.
  */
 /** Why another attempt would fail the same way (see AttemptOutcome's `final`). */
-export type FinalFailure = 'unloadable' | 'config';
+export type FinalFailure = 'unloadable' | 'config' | 'refused';
+
+/**
+ * Whose a failure is (LANGUAGE.md §9.1), which decides whether another resource is tried:
+ * `resource` — the bound resource's own (its endpoint's missing key, its 401/403, a worker that
+ * refuses its endpoint's tier): another resource may succeed; `call` — the call's own (its
+ * arguments, a tool's error answer): no other resource would answer differently, so the step is
+ * never rebound for it. Absent: unknown — a transient failure rebinds as before (§7.2), a
+ * permanent one does not.
+ */
+export type FailureOwner = 'resource' | 'call';
 
 export type AttemptOutcome = (
   | { readonly ok: true; readonly output: unknown; readonly logs?: readonly string[]; readonly cost?: number }
@@ -84,10 +88,15 @@ export type AttemptOutcome = (
        * Another attempt would fail the same way, so the step is not retried (its `fallback` call,
        * if any, still runs): `unloadable`, the handler could not be loaded (its module is missing or
        * outside the project, or lacks the export) — no handler ran, so the attempt costs nothing;
-       * `config`, a channel that is not configured, an MCP tool that changed since the lock, or a
-       * model call whose prompt would carry a secret value (never sent, runtime/models).
+       * `config`, a channel that is not configured, a missing secret, an MCP tool that changed
+       * since the lock or is missing from its server, or a model call whose prompt would carry a
+       * secret value (never sent, runtime/models); `refused`, a request the other side refused
+       * for good (HTTP 4xx other than 408/409/425/429, or a handler's error marked `permanent`).
+       * The step's end event says `permanent: true` (LANGUAGE.md §9.1).
        */
       readonly final?: FinalFailure;
+      /** Whose failure it is (`FailureOwner`): with `final`, `resource` lets the next fallback resource be tried. */
+      readonly owner?: FailureOwner;
       /**
        * The attempt did not fail: the cluster worker running it died (LANGUAGE.md §7.5). The core
        * journals `attempt_lost` and starts the step again as a new attempt, its retry budget unspent.
@@ -154,7 +163,7 @@ export interface CommitBatch {
   readonly item: unknown;
 }
 
-export type { EventData, EventType, PlanChange, RunEvent, RunEventOf } from './journal-events.js';
+export type { AttemptUsage, EventData, EventType, PlanChange, RunEvent, RunEventOf } from './journal-events.js';
 
 /** `interrupted`: stopped on request (Ctrl-C), to be continued by `orch resume`; not finished. */
 export type RunStatus = 'running' | 'paused' | 'interrupted' | 'completed' | 'failed' | 'cancelled' | 'timeout';
@@ -229,6 +238,8 @@ export interface SchedulerDeps {
   readonly hooks?: PolicyHooks;
   /** Resolves `secret("NAME")`; an unknown name should throw. */
   readonly secret?: (name: string) => string;
+  /** §9.4: the live state of each context signal; without it a run reads its own context. */
+  readonly signal?: (name: string) => SignalRead;
   /** Secrets handed to every handler (from the configuration). */
   readonly configSecrets?: { readonly [name: string]: string };
   /** Replaces secret values in text bound for the journal/logs/results. */
@@ -280,6 +291,8 @@ export interface ExecutionResult {
   readonly runId: string;
   /** `paused`: stopped waiting for an approval (`orch signal` continues it); an extension. */
   readonly status: 'completed' | 'failed' | 'cancelled' | 'timeout' | 'paused' | 'interrupted';
+  /** §9.1: who started the run (absent for a run of a journal before v0.4 that recorded none). */
+  readonly started_by?: Starter;
   readonly steps: readonly StepResult[];
   readonly output: unknown;
   readonly error: string | null;

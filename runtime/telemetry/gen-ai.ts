@@ -4,6 +4,7 @@
  * reports (LANGUAGE.md §8.1). Pure.
  */
 import type { AttemptUsage } from './tracing.js';
+import { tidyCost } from './span-records.js';
 
 /** A usage record read from an outcome or an event, or null when there is none to speak of. */
 export function usageOf(raw: unknown): AttemptUsage | null {
@@ -26,6 +27,6 @@ export function genAiAttributes(u: AttemptUsage): Record<string, string | number
   if (u.input_tokens !== undefined) out['gen_ai.usage.input_tokens'] = u.input_tokens;
   if (u.output_tokens !== undefined) out['gen_ai.usage.output_tokens'] = u.output_tokens;
   if (u.endpoint !== undefined) out['orch.endpoint'] = u.endpoint;
-  if (u.cost !== undefined) out['orch.cost'] = u.cost;
+  if (u.cost !== undefined) out['orch.cost'] = tidyCost(u.cost);
   return out;
 }

@@ -9,6 +9,7 @@ import { isApproval } from '../scheduler/core/resolve.js';
 import { baseId } from '../scheduler/core/state.js';
 import type { AttemptOutcome, Executor, RunEvent, RunReader } from '../scheduler/types.js';
 import { genAiAttributes, usageOf } from './gen-ai.js';
+import { tidyCost } from './span-records.js';
 import type { TelemetrySettings } from './settings.js';
 import { SpanSink, type Attrs, type SpanContextRef, type SpanHandle } from './span-sink.js';
 import { formatTraceparent, parseTraceparent } from './traceparent.js';
@@ -52,8 +53,9 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
   constructor(
     settings: TelemetrySettings,
     private readonly redact: (text: string) => string,
+    warn?: (line: string) => void,
   ) {
-    this.sink = SpanSink.for(settings);
+    this.sink = SpanSink.for(settings, warn);
   }
 
   // ───────────────────────────── runs ─────────────────────────────
@@ -132,11 +134,11 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
       case 'step_cancelled':
         return this.ended(r, e);
       case 'execution_completed':
-        r.span.set('orch.cost', num(d.cost));
+        r.span.set('orch.cost', tidyCost(num(d.cost)));
         r.span.ok();
         return this.close(r, e.ts, 'completed');
       case 'execution_failed':
-        r.span.set('orch.cost', num(d.cost));
+        r.span.set('orch.cost', tidyCost(num(d.cost)));
         r.span.error(this.redact(String(d.error ?? d.status ?? 'failed')));
         return this.close(r, e.ts, String(d.status ?? 'failed'));
       case 'execution_cancelled':
@@ -149,6 +151,8 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
         r.span.event('resumed', {}, e.ts);
         return;
       case 'budget_exceeded':
+        r.span.event(e.type, this.flat(e), e.ts);
+        return this.refused(r, e);
       case 'guardrail_violation':
       case 'consent_denied':
       case 'step_compensated':
@@ -229,6 +233,20 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     else if (d.reason !== undefined) s.span.set('orch.reason', this.redact(String(d.reason)));
     s.span.endStep(e.ts, s.kind, s.cost, s.attemptNo, status);
     r.steps.delete(key);
+  }
+
+  /**
+   * A blocking budget refused the step its start: no step end follows (the run fails), so its span
+   * ends here with the refusal rather than staying open until the run closes it as unfinished.
+   */
+  private refused(r: RunSpans, e: RunEvent): void {
+    const d: EventFields = e.data;
+    const s = e.stepId !== null && d.warn === false ? r.steps.get(e.stepId) : undefined;
+    if (!s) return;
+    const spent = d.cost !== undefined ? ` (spent ${tidyCost(num(d.cost))}, the step would add ${tidyCost(num(d.estimate))})` : '';
+    s.span.error(this.redact(`budget exceeded: ${String(d.label ?? d.budget ?? 'budget')}${spent}; the step was refused`));
+    s.span.endStep(e.ts, s.kind, s.cost, s.attemptNo, 'refused');
+    r.steps.delete(e.stepId!);
   }
 
   /** The run ended (`status`) or stopped here (null): what is still open ends with it. */
@@ -319,7 +337,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     return {
       traceparent: formatTraceparent(span),
       end: (outcome) => {
-        if (outcome.cost !== undefined) span.set('orch.cost', outcome.cost);
+        if (outcome.cost !== undefined) span.set('orch.cost', tidyCost(outcome.cost));
         const usage = usageOf(outcome.usage);
         if (usage) span.setAll(genAiAttributes(usage));
         if (outcome.ok) span.ok();

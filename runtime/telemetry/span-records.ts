@@ -68,15 +68,32 @@ export interface Batch {
   readonly at: number;
 }
 
+/**
+ * A money figure as a trace shows it: sums of prices carry float noise (6.950000000000001e-05);
+ * twelve significant digits keep every cent fraction a price can give and drop the noise.
+ */
+export function tidyCost(n: number): number {
+  return Number.isFinite(n) ? Number(n.toPrecision(12)) : n;
+}
+
+/** `extra` over `a`, its `orch.cost` tidied (a model's reported cost comes in through it). */
+function withExtra(a: Attrs, extra: Attrs | null): Attrs {
+  if (!extra) return a;
+  Object.assign(a, extra);
+  const c = a['orch.cost'];
+  if (typeof c === 'number') a['orch.cost'] = tidyCost(c);
+  return a;
+}
+
 // Attributes are built as object literals of one shape: spreading a record received from the
 // other thread into a new object, key by key, cost more than the SDK's own work for the span.
 
 /** A step span's attributes: its run's, its own, and what it ended with (`extra` wins). */
 export function stepAttributes(run: RunCells, base: string, key: string | null, kind: string | null, cost: number, attempt: number, status: string, extra: Attrs | null): Attrs {
-  const a: Attrs = { 'orch.run_id': run[0], 'orch.plan': run[1], 'orch.step': base, 'orch.cost': cost, 'orch.attempt': attempt, 'orch.status': status };
+  const a: Attrs = { 'orch.run_id': run[0], 'orch.plan': run[1], 'orch.step': base, 'orch.cost': tidyCost(cost), 'orch.attempt': attempt, 'orch.status': status };
   if (key !== null) a['orch.step_key'] = key;
   if (kind !== null) a['orch.kind'] = kind;
-  return extra ? Object.assign(a, extra) : a;
+  return withExtra(a, extra);
 }
 
 /** A step span's attributes when it ends without a step's end (`end`: left unfinished). */
@@ -102,6 +119,6 @@ export function attemptAttributes(
   if (resource !== null) a['orch.resource'] = resource;
   if (queuedMs > 0) a['orch.queued_ms'] = queuedMs;
   if (fallback) a['orch.fallback'] = true;
-  if (cost !== null) a['orch.cost'] = cost;
-  return extra ? Object.assign(a, extra) : a;
+  if (cost !== null) a['orch.cost'] = tidyCost(cost);
+  return withExtra(a, extra);
 }

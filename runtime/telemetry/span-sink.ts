@@ -16,6 +16,7 @@ import { randomFillSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { packagePath } from '../../compiler/index.js';
+import type { HealthReport } from './export-health.js';
 import type { TelemetrySettings } from './settings.js';
 import { AttemptFlag, EndFlag, idOf, POOL_IDS, Rec, StartFlag, type Attrs, type AttrValue, type Batch, type RunCells } from './span-records.js';
 
@@ -136,6 +137,11 @@ const BATCH_NUMBERS = 32 * 1024;
 /** Strings named by number at most: beyond it the table starts again (a long-lived process). */
 const MAX_INTERNED = 4096;
 
+/** Where a process says tracing's problems when nobody asked otherwise (`orch serve` passes its log). */
+function defaultWarn(line: string): void {
+  process.stderr.write(`orch: ${line}\n`);
+}
+
 /** The sinks of this process, by exporter (`SpanSink.for`). */
 const sinks = new Map<string, SpanSink>();
 
@@ -146,15 +152,23 @@ export class SpanSink {
    * each time: on the 10,000-step bench, V8 compiling the SDK and exporter anew for every fresh
    * thread cost more CPU than the spans (docs/telemetry.md).
    */
-  static for(settings: TelemetrySettings): SpanSink {
+  static for(settings: TelemetrySettings, warn: (line: string) => void = defaultWarn): SpanSink {
     const key = `${settings.tracesUrl}\n${settings.serviceName}\n${settings.protocol}`;
     let sink = sinks.get(key);
     if (!sink || sink.exited) {
-      sink = new SpanSink(settings);
+      sink = new SpanSink(settings, warn);
       sinks.set(key, sink);
     }
     return sink;
   }
+
+  /**
+   * Why the endpoint cannot be reached now (export-health.ts), or null. While it is, a flush does
+   * not wait: what is queued is dropped with the process, and a run is never slowed by tracing.
+   */
+  private unreachable: string | null = null;
+  /** Told the operator already (once per process and endpoint). */
+  private warned = false;
 
   private nums = new Float64Array(BATCH_NUMBERS);
   private n = 0;
@@ -173,14 +187,19 @@ export class SpanSink {
   private readonly flushed = new Map<number, () => void>();
   private exited = false;
 
-  private constructor(settings: TelemetrySettings) {
+  private constructor(
+    private readonly settings: TelemetrySettings,
+    private readonly warn: (line: string) => void,
+  ) {
     const script = packagePath('dist', 'runtime', 'telemetry', 'span-thread.js');
     if (!existsSync(script)) throw new Error(`the tracing thread ${script} is missing; build first (npx tsc -p tsconfig.build.json)`);
     this.thread = new Worker(script, { workerData: settings });
     // Tracing must never keep a process alive, nor crash it: `flush` holds it while it exports.
     this.thread.unref();
     this.thread.on('error', () => undefined);
-    this.thread.on('message', (m: { flushed?: number }) => {
+    this.thread.on('message', (m: { flushed?: number } & HealthReport) => {
+      if (m.unreachable !== undefined) return this.cannotReach(m.unreachable);
+      if (m.reachable) this.unreachable = null;
       if (m.flushed === undefined) return;
       const done = this.flushed.get(m.flushed);
       this.flushed.delete(m.flushed);
@@ -343,10 +362,26 @@ export class SpanSink {
     this.thread.postMessage(batch, [batch.nums.buffer as ArrayBuffer]);
   }
 
-  /** Sends what is queued and waits until the thread has exported every span ended so far. */
+  /** The endpoint cannot be reached: said once, and nobody waits on a flush meanwhile. */
+  private cannotReach(why: string): void {
+    this.unreachable = why;
+    if (!this.warned) {
+      this.warned = true;
+      this.warn(`traces cannot be sent to ${this.settings.tracesUrl}: ${why}; runs go on without waiting for it`);
+    }
+    for (const done of this.flushed.values()) done();
+    this.flushed.clear();
+    this.thread.unref();
+  }
+
+  /**
+   * Sends what is queued and waits until the thread has exported every span ended so far — not
+   * while the endpoint cannot be reached: then at once.
+   */
   flush(): Promise<void> {
     if (this.exited) return Promise.resolve();
     this.send();
+    if (this.unreachable !== null) return Promise.resolve();
     this.thread.ref();
     const n = ++this.flushes;
     return new Promise<void>((resolve) => {

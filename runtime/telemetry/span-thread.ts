@@ -21,6 +21,7 @@ import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type ReadableSpan, type TimedEvent } from '@opentelemetry/sdk-trace-base';
+import { ExportHealth } from './export-health.js';
 import type { TelemetrySettings } from './settings.js';
 import { AttemptFlag, attemptAttributes, EndFlag, idOf, openStepAttributes, POOL_IDS, Rec, StartFlag, stepAttributes, type Attrs, type Batch, type LinkCells, type RunCells } from './span-records.js';
 
@@ -148,8 +149,10 @@ const batching = {
 // queue holds more batches than that — 32 at the defaults above, 128 with batches of 512. One more
 // than the queue can hold, for the export a full batch started meanwhile.
 const concurrencyLimit = Math.max(30, Math.ceil(batching.maxQueueSize / Math.min(batching.maxExportBatchSize, batching.maxQueueSize)) + 1);
-const exporterConfig = { url: settings.tracesUrl, concurrencyLimit };
-const exporter = settings.protocol === 'http/protobuf' ? new ProtobufExporter(exporterConfig) : new JsonExporter(exporterConfig);
+// The main thread hears at once when the endpoint cannot be reached (export-health.ts).
+const health = new ExportHealth((r) => parentPort!.postMessage(r));
+const exporterConfig = { url: settings.tracesUrl, concurrencyLimit, httpAgentOptions: health.agentFactory };
+const exporter = health.exporter(settings.protocol === 'http/protobuf' ? new ProtobufExporter(exporterConfig) : new JsonExporter(exporterConfig));
 const processor = new BatchSpanProcessor(exporter, batching);
 
 /** A finished span as the SDK's processors and exporters read one. */

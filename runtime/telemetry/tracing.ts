@@ -1,13 +1,12 @@
 /**
- * The runtime's view of tracing: a small interface the runtime calls when tracing is on, and a
- * loader that brings the OpenTelemetry SDK in only then (dynamic import). With no endpoint set
- * nothing here is loaded, no span is made and the scheduler sees no difference.
+ * The runtime's view of tracing: a small interface the runtime calls when tracing is on
+ * (`./load-tracing.ts` brings the OpenTelemetry SDK in only then). With no endpoint set no span
+ * is made and the scheduler sees no difference.
  *
  * Spans are made from the run's journal events (`RunTracing.observe`), the same facts the
  * journal keeps: the scheduler core is not told about tracing at all.
  */
 import type { Executor, RunEvent, RunReader } from '../scheduler/types.js';
-import type { TelemetrySettings } from './settings.js';
 import type { SpanRef } from './traceparent.js';
 
 /** What `plan_created` keeps of a run's trace (LANGUAGE.md §8.7): read back on resume. */
@@ -59,12 +58,6 @@ export interface RunTracing {
   shutdown(): Promise<void>;
 }
 
-/** The SDK-backed tracing of `settings`: its thread (and the SDK in it) starts now. `redact` blanks secrets in error text. */
-export async function loadTracing(settings: TelemetrySettings, redact: (text: string) => string): Promise<RunTracing> {
-  const { RunSpanTracing } = await import('./run-spans.js');
-  return new RunSpanTracing(settings, redact);
-}
-
 /** What an `orch worker` traces: the attempts it runs, as children of their owner's step span. */
 export interface WorkerTracing {
   /** Opens the attempt span under `parent` (the job's traceparent); null without one. */
@@ -86,9 +79,4 @@ export interface WorkerAttempt {
   readonly traceparent: string;
   /** `usage`: what the outcome reported (read as `AttemptUsage`, ignored when it is not one). */
   end(outcome: { readonly ok: boolean; readonly error?: string; readonly cost?: number; readonly usage?: unknown }): void;
-}
-
-export async function loadWorkerTracing(settings: TelemetrySettings, redact: (text: string) => string): Promise<WorkerTracing> {
-  const { RunSpanTracing } = await import('./run-spans.js');
-  return new RunSpanTracing(settings, redact);
 }

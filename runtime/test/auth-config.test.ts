@@ -32,6 +32,12 @@ describe('auth config', () => {
     expect(auth.bootstrapToken).toBe(false);
     expect(parseAuthConfig({ bootstrap_token: true })?.bootstrapToken).toBe(true);
     expect(parseAuthConfig(undefined)).toBeUndefined();
+    expect(auth).toMatchObject({ trustProxy: [], auditRetentionMs: null });
+    expect(parseAuthConfig({ trust_proxy: ['10.0.0.1', '10.1.0.0/16', 'loopback', '::1', 'fd00::/8'], audit_retention: '365d' })).toMatchObject({
+      trustProxy: ['10.0.0.1', '10.1.0.0/16', 'loopback', '::1', 'fd00::/8'],
+      auditRetentionMs: 365 * 86_400_000,
+    });
+    expect(parseAuthConfig({ trust_proxy: '192.168.1.1' })?.trustProxy).toEqual(['192.168.1.1']);
   });
 
   it.each([
@@ -44,6 +50,10 @@ describe('auth config', () => {
     [{ bootstrap_token: 'yes' }, /bootstrap_token must be true or false/],
     [{ oidc: { client_id: 'x' } }, /auth\.oidc\.issuer /],
     [{ groups: { g: 'admin' } }, /auth\.groups\.g must be a list of roles/],
+    [{ trust_proxy: ['proxy.example.com'] }, /auth\.trust_proxy must list the addresses of your reverse proxies/],
+    [{ trust_proxy: ['10.0.0.0/33'] }, /auth\.trust_proxy must list/],
+    [{ trust_proxy: true }, /auth\.trust_proxy must list/],
+    [{ audit_retention: 'forever' }, /auth\.audit_retention must be an age such as "365d"/],
   ])('refuses %j', (raw, message) => {
     expect(() => parseAuthConfig(raw)).toThrow(message);
   });

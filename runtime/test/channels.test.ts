@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
@@ -28,6 +28,9 @@ let webPort = 0;
 const posts: { path: string; headers: IncomingMessage['headers']; body: unknown }[] = [];
 /** Answers for the next POSTs to /flaky (then 200). */
 const flaky: number[] = [];
+
+let closedPort = 0;
+let notSmtp: NetServer;
 
 let rt: Runtime;
 let withChannels: string;
@@ -78,12 +81,21 @@ beforeAll(async () => {
     req.on('data', (d) => (body += String(d)));
     req.on('end', () => {
       posts.push({ path: req.url ?? '', headers: req.headers, body: JSON.parse(body || 'null') });
-      const status = req.url === '/flaky' ? (flaky.shift() ?? 200) : 200;
+      const status = req.url === '/flaky' ? (flaky.shift() ?? 200) : req.url === '/gone' ? 404 : 200;
       res.writeHead(status).end(status === 200 ? 'ok' : 'nope');
     });
   });
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
   webPort = (web.address() as AddressInfo).port;
+
+  // A port nobody listens on, and a service that answers with something else than SMTP.
+  const closed = createNetServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  closedPort = (closed.address() as AddressInfo).port;
+  await new Promise((r) => closed.close(r));
+  notSmtp = createNetServer((socket) => (socket.on('error', () => undefined), socket.write('SSH-2.0-OpenSSH_9.2\r\n')));
+  await new Promise<void>((r) => notSmtp.listen(0, '127.0.0.1', r));
+  const notSmtpPort = (notSmtp.address() as AddressInfo).port;
 
   process.env.ORCH_TEST_SMTP_PASSWORD = SMTP_PASSWORD;
   withChannels = project({
@@ -94,6 +106,9 @@ beforeAll(async () => {
       '#wins': { slack: `http://127.0.0.1:${webPort}/slack` },
       audit: { webhook: { url: `http://127.0.0.1:${webPort}/audit`, headers: { 'x-token': 'secret:HOOK_TOKEN' } } },
       flaky: { webhook: { url: `http://127.0.0.1:${webPort}/flaky` } },
+      gone: { webhook: { url: `http://127.0.0.1:${webPort}/gone` } },
+      down: { email: { smtp: `smtp://127.0.0.1:${closedPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
+      ssh: { email: { smtp: `smtp://127.0.0.1:${notSmtpPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
     },
   });
   without = project({});
@@ -104,6 +119,7 @@ afterAll(async () => {
   await rt?.close();
   await new Promise((r) => smtp?.close(() => r(undefined)));
   await new Promise((r) => web?.close(() => r(undefined)));
+  await new Promise((r) => notSmtp?.close(() => r(undefined)));
 });
 
 describe('notify and email through configured channels', () => {
@@ -148,6 +164,24 @@ plan tell {
     expect(result.status).toBe('failed');
     expect(outputOf(result, 'n').error).toBe('channel "pager" is not configured');
     expect(outputOf(result, 'n').attempts).toBe(1);
+  });
+
+  it('a refused webhook (HTTP 404) is permanent: one attempt, whatever the retry policy (§9.1)', async () => {
+    const before = posts.filter((p) => p.path === '/gone').length;
+    const { result, events } = await run(planIn(withChannels, 'plan refused { step n = notify(channel: "gone", text: "x") { retry 2 backoff fixed 10ms } }'));
+    expect(result.status).toBe('failed');
+    expect(posts.filter((p) => p.path === '/gone').length - before).toBe(1);
+    expect(outputOf(result, 'n').error).toMatch(/^webhook channel "gone" \(HTTP 127\.0\.0\.1:\d+\) refused the message: HTTP 404/);
+    expect(events.find((e) => e.type === 'step_failed')!.data).toMatchObject({ permanent: true });
+  });
+
+  it('transport errors name the channel and the transport; a peer that is not SMTP says so at once', async () => {
+    const { result } = await run(planIn(withChannels, `plan broken {
+  step refused = notify(channel: "down", text: "x") { retry 0  on_failure continue }
+  step other = notify(channel: "ssh", text: "x") { retry 0  on_failure continue }
+}`));
+    expect(outputOf(result, 'refused').error).toBe(`channel "down" (SMTP 127.0.0.1:${closedPort}): connection refused`);
+    expect(outputOf(result, 'other').error).toMatch(/^channel "ssh" \(SMTP 127\.0\.0\.1:\d+\): the peer does not speak SMTP \(Invalid greeting/);
   });
 
   it('retries a transport failure (an HTTP 500) under the capability retry policy', async () => {

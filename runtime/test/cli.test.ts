@@ -11,8 +11,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { eventSchemaErrors } from '../journal/event-schema.js';
-import { openSqlite } from '../journal/sqlite-driver.js';
+import { eventSchemaErrors } from '../scheduler/event-schema.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
 import { input, lit, plan, resource, step } from './ir-builder.js';
 import { runCli as cli } from '../../test/support/cli-in-process.js';
 import { local, orch, orchAsync, projectDir, writePlan } from './helpers.js';
@@ -89,7 +89,7 @@ describe('orch run', () => {
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(Object.keys(result).sort()).toEqual(
-      ['planId', 'runId', 'status', 'steps', 'output', 'error', 'metadata', 'startedAt', 'completedAt'].sort(),
+      ['planId', 'runId', 'status', 'started_by', 'steps', 'output', 'error', 'metadata', 'startedAt', 'completedAt'].sort(),
     );
     expect(result).toMatchObject({ planId: 'doubling', status: 'completed', output: { result: 20 }, error: null });
     expect(Object.keys((result.steps as object[])[0]!).sort()).toEqual(
@@ -342,7 +342,7 @@ plan per_item {
     expect(of('ship[0]')).toEqual(['step_skipped']);
     expect(of('ship[1]')).toEqual(['step_queued', 'step_started', 'step_completed']);
     // Printed as the journal holds them: every event of --json and of an export validates against
-    // the published orch.events/v1 schema as it stands (ts in epoch ms, the run id on each).
+    // the published orch.events/v2 schema as it stands (ts in epoch ms, the run id on each).
     for (const e of t.events) expect(eventSchemaErrors(e), JSON.stringify(e)).toEqual([]);
     const exported = JSON.parse((await cli(['runs', 'export', 'fe-1'], project)).stdout) as { events: { runId: string }[] };
     expect(exported.events).toEqual(t.events);

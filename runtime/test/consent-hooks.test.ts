@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openSqlite } from '../journal/sqlite-driver.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
 import { orch, projectDir } from './helpers.js';
 
 const SOURCE = `

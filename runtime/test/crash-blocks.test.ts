@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openSqlite } from '../journal/sqlite-driver.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
 import { seededRandom } from '../../test/support/seed.js';
 import { orch, orchAsync, projectDir } from './helpers.js';
 

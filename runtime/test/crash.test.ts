@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { replay, type RunEvent } from '../scheduler/index.js';
 import { storedEvent } from '../scheduler/journal-events.js';
-import { openSqlite } from '../journal/sqlite-driver.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
 import { layeredSteps, lit, plan } from './ir-builder.js';
 import { local, orch, orchAsync, projectDir, writePlan } from './helpers.js';
 

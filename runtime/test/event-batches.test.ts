@@ -1,5 +1,5 @@
 /**
- * The SQLite journal's batch layout (runtime/journal/event-batches.ts), on real SQLite files:
+ * The SQLite journal's batch layout (runtime/backend/sqlite/event-batches.ts), on real SQLite files:
  * whatever commits a run's events were split into, `load` and the `events` view give back exactly
  * the events written; a journal from before batches is migrated on open; runs that interleave keep
  * their own events; the limits of the key space are errors, not corruption.
@@ -7,9 +7,9 @@
 import fc from 'fast-check';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_SEQ } from '../journal/event-batches.js';
-import { openSqlite } from '../journal/sqlite-driver.js';
-import { SqliteJournal } from '../journal/sqlite-journal.js';
+import { MAX_SEQ } from '../backend/sqlite/event-batches.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
+import { SqliteJournal } from '../backend/sqlite/journal.js';
 import { isEventType } from '../scheduler/journal-events.js';
 import type { EventType, RunEvent, RunSummary } from '../scheduler/types.js';
 

@@ -9,7 +9,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openSqlite } from '../journal/sqlite-driver.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
 import { orch, orchAsync, projectDir } from './helpers.js';
 
 const SECRET = 'sk-live-0123456789abcdef';

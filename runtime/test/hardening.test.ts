@@ -4,7 +4,7 @@
  * threads and the real SQLite journal: broken IR files, misbehaving handlers, oversized outputs,
  * non-finite inputs, short secrets, handler containment.
  */
-import { openSqlite } from '../journal/sqlite-driver.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CapabilityIR, PlanIR } from '../../compiler/index.js';
 import { capability } from './ir-builder.js';
+import { openBackend, type ClusterDatabase } from '../backend/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -72,4 +73,9 @@ export function orchAsync(args: readonly string[], cwd: string, env: NodeJS.Proc
   child.stderr.on('data', (d) => (stderr += String(d)));
   const done = new Promise<CliResult>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
   return { child, done };
+}
+
+/** The step queue's connections on the cluster database `url` (what `orch worker` is given). */
+export async function clusterDb(url: string): Promise<ClusterDatabase> {
+  return (await openBackend(url)).cluster!;
 }

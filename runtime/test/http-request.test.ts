@@ -24,6 +24,7 @@ beforeAll(async () => {
     hits.set(path, n);
     if (path === '/flaky' && n === 1) return void res.writeHead(503).end('busy');
     if (path === '/down') return void res.writeHead(500).end('down');
+    if (path === '/limited' && n === 1) return void res.writeHead(429).end('slow down');
     if (path === '/missing') return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"nope"}');
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ path, n }));
   });
@@ -77,6 +78,17 @@ describe('std http_request', () => {
     const strict = await (await rt.start(planOf(`url: "${base}/missing", fail_on_status: 400`, 'retry 0'), {})).result;
     expect(strict.status).toBe('failed');
     expect(strict.steps[0]!.error).toMatch(/HTTP 404/);
+  });
+
+  it('a 4xx that fails (fail_on_status) is permanent: not retried; a 429 is retried (§9.1)', async () => {
+    const before = hits.get('/missing') ?? 0;
+    const refused = await (await rt.start(planOf(`url: "${base}/missing", fail_on_status: 400`), {})).result;
+    expect(refused.status).toBe('failed');
+    expect(refused.steps[0]!.attempts).toBe(1);
+    expect(hits.get('/missing')! - before).toBe(1);
+    const limited = await (await rt.start(planOf(`url: "${base}/limited", fail_on_status: 400`), {})).result;
+    expect(limited.status).toBe('completed');
+    expect(limited.steps[0]!.attempts).toBe(2);
   });
 
   it('with machines declared but none providing http, the error says what to add', () => {

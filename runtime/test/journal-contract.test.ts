@@ -1,48 +1,20 @@
 /**
- * One journal contract (`AsyncJournal`), run against SQLite (through the async adapter over
- * `SqliteJournal`) and Postgres (`PgJournal`, a throwaway cluster): events round-trip in order,
- * summaries update the run row, the run lists filter the same, controls are taken once even by
- * two racing consumers, prune keeps unfinished runs, offline appends follow the last event.
- * Two journal objects on one database stand for two processes.
+ * One journal contract (`AsyncJournal`), run against every backend — SQLite (through the async
+ * adapter over `SqliteJournal`), Postgres (`PgJournal`, a throwaway database) and memory: events
+ * round-trip in order, summaries update the run row, the run lists filter the same, controls are
+ * taken once even by two racing consumers, prune keeps unfinished runs, offline appends follow
+ * the last event. Two journal objects on one database stand for two processes.
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AsyncJournal } from '../journal/async-journal.js';
-import { migrate } from '../journal/pg/migrations.js';
-import { PgJournal } from '../journal/pg/pg-journal.js';
-import { asyncJournal } from '../journal/sqlite-async-journal.js';
-import { SqliteJournal } from '../journal/sqlite-journal.js';
+import type { AsyncJournal } from '../backend/index.js';
 import type { RunEvent, RunStatus, RunSummary } from '../scheduler/types.js';
 import { storedEvent } from '../scheduler/journal-events.js';
-import { startPostgres } from '../../test/support/postgres.js';
 import { FIXTURES, tempDir } from './helpers.js';
 import { Runtime } from '../index.js';
-import { eventSchemaErrors } from '../journal/event-schema.js';
+import { eventSchemaErrors } from '../scheduler/event-schema.js';
 import { loadPlan } from '../load-plan.js';
-
-interface Backend {
-  readonly name: string;
-  /** A fresh, empty journal database; `open` gives another client of it. */
-  place(): Promise<{ db: string; open(): Promise<AsyncJournal>; teardown(): Promise<void> }>;
-}
-
-const BACKENDS: readonly Backend[] = [
-  {
-    name: 'SqliteJournal (async adapter)',
-    async place() {
-      const file = join(tempDir('orch-journal-'), 'runs.db');
-      return { db: file, open: async () => asyncJournal(new SqliteJournal(file)), teardown: async () => undefined };
-    },
-  },
-  {
-    name: 'PgJournal',
-    async place() {
-      const db = await startPostgres();
-      await migrate(db.url);
-      return { db: db.url, open: () => PgJournal.open(db.url), teardown: () => db.stop() };
-    },
-  },
-];
+import { BACKENDS } from './backends.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -72,19 +44,18 @@ async function seedRun(j: AsyncJournal, runId: string, status: RunStatus, starte
 describe.each(BACKENDS)('journal contract: $name', (backend) => {
   async function journals(n: number): Promise<AsyncJournal[]> {
     const place = await backend.place();
-    const list: AsyncJournal[] = [];
-    for (let i = 0; i < n; i++) list.push(await place.open());
     cleanups.push(place.teardown);
-    for (const j of list) cleanups.push(() => j.close());
+    const list: AsyncJournal[] = [];
+    for (let i = 0; i < n; i++) list.push((await (await place.open()).journal()).store);
     return list;
   }
 
-  it('stores only events that match the published orch.events/v1 schema, from a run of every kind of step', async () => {
+  it('stores only events that match the published orch.events/v2 schema, from a run of every kind of step', async () => {
     const place = await backend.place();
     cleanups.push(place.teardown);
     const loaded = await loadPlan(join(FIXTURES, 'v02-journals', 'plans.orch'), 'tour');
     if (loaded.kind !== 'plan') throw new Error(JSON.stringify(loaded));
-    const rt = await Runtime.open({ db: place.db, workers: 1 });
+    const rt = await Runtime.open({ backend: await place.open(), workers: 1 });
     cleanups.push(() => rt.close());
     const marker = join(tempDir('orch-contract-'), 'flaky.marker');
     const result = await (await rt.start(loaded.plan, { input: { items: ['a', 'b'], marker }, runId: 'tour' })).result;

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compile } from '../../compiler/index.js';
-import { asyncJournal } from '../journal/sqlite-async-journal.js';
-import { SqliteJournal } from '../journal/sqlite-journal.js';
-import { cancelStepViaJournal } from '../journal-controls.js';
+import { asyncJournal } from '../backend/sqlite/async-journal.js';
+import { SqliteJournal } from '../backend/sqlite/journal.js';
+import { cancelStepViaJournal, signalViaJournal } from '../journal-controls.js';
 import { capability, layeredSteps, plan } from './ir-builder.js';
 
 const dirs: string[] = [];
@@ -88,6 +88,15 @@ describe('cancel --step through the journal', () => {
     const { journal } = await journalWithRun();
     const r = await cancelStepViaJournal(journal, 'r1', 'nosuch');
     expect(r).toEqual({ ok: false, message: expect.stringContaining('unknown step nosuch') });
+    expect(await journal.takeControls('r1')).toEqual([]);
+    await journal.close();
+  });
+});
+
+describe('a decision through the journal (issue #47 item 7)', () => {
+  it('for a step that is no approval is refused, naming why, and nothing is recorded', async () => {
+    const { journal, ids } = await journalWithRun();
+    expect(await signalViaJournal(journal, 'r1', { stepId: ids[0]!, decision: 'approve' })).toEqual({ ok: false, message: `step ${ids[0]} is a call of noop, not an approval: only approval steps are approved or rejected` });
     expect(await journal.takeControls('r1')).toEqual([]);
     await journal.close();
   });

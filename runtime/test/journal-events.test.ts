@@ -5,13 +5,33 @@
  * (fixtures/v02-journals: a SQLite file and a pg_dump) match it too, replay to what they recorded
  * and are resumed to their end by this version.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { eventsJsonSchema } from '../scheduler/journal-events.js';
-import { EVENTS_SCHEMA_PATH, eventSchemaErrors, publishedEventsSchema } from '../journal/event-schema.js';
+import { EVENTS_VERSION, eventsJsonSchema } from '../scheduler/journal-events.js';
+import { EVENTS_SCHEMA_PATH, EVENTS_V1_SCHEMA_PATH, eventSchemaErrors, publishedEventsSchema } from '../scheduler/event-schema.js';
 import { Ajv } from 'ajv';
 
-describe('orch.events/v1', () => {
+type Def = { properties: Record<string, unknown>; required: string[] };
+const defsOf = (schema: Record<string, unknown>) => schema.$defs as Record<string, Def>;
+
+describe('orch.events/v2', () => {
+  it('is the version the table and the published file name', () => {
+    expect(EVENTS_VERSION).toBe('orch.events/v2');
+    expect(publishedEventsSchema().title).toBe('orch.events/v2');
+    expect(EVENTS_SCHEMA_PATH).toMatch(/orch\.events\.v2\.schema\.json$/);
+  });
+
+  it('reads every v1 event: v1 types and fields are all still there, and nothing v1 left out is required', () => {
+    const v1 = defsOf(JSON.parse(readFileSync(EVENTS_V1_SCHEMA_PATH, 'utf8')) as Record<string, unknown>);
+    const v2 = defsOf(publishedEventsSchema());
+    for (const [type, def] of Object.entries(v1)) {
+      const now = v2[type];
+      expect(now, `v2 keeps the event type ${type}`).toBeDefined();
+      for (const field of Object.keys(def.properties)) expect(Object.keys(now!.properties), `${type}.${field}`).toContain(field);
+      for (const field of now!.required) expect(def.required, `${type}.${field} is required in v2 only if v1 required it`).toContain(field);
+    }
+  });
+
   it('is published as runtime/scheduler/journal-events.ts generates it (ORCH_WRITE_SCHEMA=1 rewrites the file)', () => {
     const generated = eventsJsonSchema();
     if (process.env.ORCH_WRITE_SCHEMA === '1') writeFileSync(EVENTS_SCHEMA_PATH, `${JSON.stringify(generated, null, 2)}\n`);

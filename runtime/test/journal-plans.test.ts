@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SqliteJournal } from '../journal/sqlite-journal.js';
-import { openSqlite } from '../journal/sqlite-driver.js';
+import { SqliteJournal } from '../backend/sqlite/journal.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
 import { lit, plan, step } from './ir-builder.js';
 import { local, tempDir } from './helpers.js';
 

@@ -1,6 +1,6 @@
 /**
- * The `SharedLimitStore` contract (runtime/scheduler/core/limits.ts), one suite run against both
- * stores: SQLite in a temp journal file and Postgres in a throwaway cluster. Two store objects on
+ * The `SharedLimitStore` contract (runtime/scheduler/core/limits.ts), one suite run against every
+ * backend's store: SQLite in a temp journal file, Postgres in a throwaway cluster, and memory. Two store objects on
  * one database stand for two processes. Times are the caller's clock (the contract: stores never
  * read their own), so expiry and windows are tested at exact instants, without sleeping.
  *
@@ -15,10 +15,11 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { maxOverlap, type Span } from './spans.js';
-import { migrate } from '../journal/pg/migrations.js';
-import { PgLimitStore } from '../limits/pg-store.js';
-import { SqliteLimitStore } from '../limits/sqlite-store.js';
-import { SqliteJournal } from '../journal/sqlite-journal.js';
+import { migrate } from '../backend/pg/migrations.js';
+import { PgLimitStore } from '../backend/pg/limit-store.js';
+import { SqliteLimitStore } from '../backend/sqlite/limit-store.js';
+import { SqliteJournal } from '../backend/sqlite/journal.js';
+import { memoryBackend } from '../backend/index.js';
 import type { SharedClaim, SharedLimitStore } from '../scheduler/index.js';
 import { startPostgres } from '../../test/support/postgres.js';
 import { waitUntil } from '../../test/support/wait.js';
@@ -74,6 +75,19 @@ const BACKENDS: readonly Backend[] = [
       const db = await startPostgres();
       await migrate(db.url);
       return { open: (leaseMs = 3000) => PgLimitStore.open(db.url, { leaseMs }), teardown: () => db.stop() };
+    },
+  },
+  {
+    // The stores of one memory backend share its data, as stores on one database share its tables.
+    name: 'MemoryLimitStore',
+    pushes: true,
+    async place() {
+      const backend = memoryBackend();
+      return {
+        // The contract's tests use the stores' default lease (3 s).
+        open: async () => (await backend.limits())!,
+        teardown: () => backend.close(),
+      };
     },
   },
 ];
@@ -263,7 +277,7 @@ describe.each(BACKENDS)('SharedLimitStore contract: $name', (backend) => {
 
 // ───────────────────────────── real processes on Postgres ─────────────────────────────
 
-const STORE_MODULE = pathToFileURL(join(REPO, 'dist', 'runtime', 'limits', 'pg-store.js')).href;
+const STORE_MODULE = pathToFileURL(join(REPO, 'dist', 'runtime', 'backend', 'pg', 'limit-store.js')).href;
 
 /**
  * A child process: `workers` concurrent loops that each take a slot of `resource` (limit 3), hold

@@ -55,6 +55,8 @@ function config(variant: 'a' | 'b'): string {
       fixture: { command: process.execPath, args: [join(FIXTURES, 'mcp-fixture-server.mjs')], env: { FIXTURE_VARIANT: variant } },
       // Configured but imported by no file: `orch mcp lock` leaves it out of the lock.
       unlocked: { command: '/nonexistent/server' },
+      // Says why on stderr and exits before it answers (what `orch mcp lock` must show).
+      broken: { command: process.execPath, args: ['-e', 'console.error("boom: FIXTURE_TOKEN is not set"); process.exit(2)'] },
       remote: { url: `http://127.0.0.1:${httpPort}/mcp`, headers: { authorization: 'secret:ORCH_TEST_MCP_TOKEN' } },
     },
   });
@@ -122,6 +124,18 @@ describe('orch mcp lock', () => {
     const write = lock.servers.files.tools.find((t: { name: string }) => t.name === 'write_file');
     expect(write.annotations.destructiveHint).toBe(true);
     expect(write.outputSchema).toBeDefined();
+  });
+});
+
+describe('orch mcp lock of a server that does not start', () => {
+  it("reports what the server wrote on stderr, and leaves orch.lock.json as it was", async () => {
+    const before = readFileSync(join(dir, 'orch.lock.json'), 'utf8');
+    const locked = await lockProject(dir, { servers: ['broken'], keep: true });
+    expect(locked.written).toBe(false);
+    expect(locked.failed).toHaveLength(1);
+    expect(locked.failed[0]!.error).toMatch(/^cannot start MCP server "broken" \(stdio .*\): it closed the connection before answering/);
+    expect(locked.failed[0]!.error).toContain('boom: FIXTURE_TOKEN is not set');
+    expect(readFileSync(join(dir, 'orch.lock.json'), 'utf8')).toBe(before);
   });
 });
 
@@ -260,6 +274,34 @@ plan fan {
     const { result } = await run(plan);
     expect(result.status).toBe('failed');
     expect(result.steps[0]!.error).toMatch(/MCP tool "read_text_file" failed: .*(denied|outside|not allowed)/i);
+  });
+
+  it("a tool's error answer (ENOENT) is the call's: never moved to another resource, such as a model's (§9.1)", async () => {
+    const plan = planOf(write('enoent.orch', `
+resource laptop { kind local_device }
+resource model_box { kind cloud_region  provides llm }
+plan missing { step r = files.read_text_file(path: "${join(dir, 'notes', 'missing.md')}") }
+`));
+    expect(plan.steps[0]!.binding?.fallbacks.length).toBeGreaterThan(0);
+    const { result, events } = await run(plan);
+    expect(result.status).toBe('failed');
+    expect(result.steps[0]!.error).toMatch(/MCP tool "read_text_file" failed: .*ENOENT/);
+    expect(events.filter((e) => e.type === 'step_started')).toHaveLength(1);
+    expect(events.some((e) => e.type === 'step_retried' && 'rebind' in e.data)).toBe(false);
+  });
+
+  it('a server whose command does not exist fails the attempt for good, naming the server and its transport', async () => {
+    const plan = planOf(write('sim-missing.orch', `plan none { step s = demo.get_sum(a: 1, b: 2) }`));
+    const cap = { ...plan.capabilities['mcp.everything.get_sum']!, handler: { mcp: 'unlocked', tool: 'get-sum', hash: 'sha256:0' } };
+    const tools = new McpTools();
+    try {
+      const outcome = await new Promise<AttemptOutcome>((resolve) =>
+        tools.start({ runId: 'r', stepId: 's', baseStepId: 's', attempt: 1, purpose: 'call', capability: cap, input: {}, resource: null, timeoutMs: null, secrets: {}, plan }, resolve),
+      );
+      expect(outcome).toMatchObject({ ok: false, final: 'config', cost: 0, error: 'cannot start MCP server "unlocked" (stdio /nonexistent/server): command not found' });
+    } finally {
+      await tools.close();
+    }
   });
 
   it("sends the attempt's traceparent in the call's _meta, and none when the run is untraced", async () => {

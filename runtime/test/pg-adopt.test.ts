@@ -15,7 +15,7 @@ import type { ActiveRun, AttemptOutcome, AttemptRequest, Executor } from '../ind
 import { AdoptingExecutor } from '../cluster/local-adoption.js';
 import { CLUSTER_TIMING_ENV } from '../cluster/timing.js';
 import { migratedPostgres, type MigratedPostgres } from '../../test/support/postgres.js';
-import { local, orchAsync, projectDir, writePlan } from './helpers.js';
+import { clusterDb, local, orchAsync, projectDir, writePlan } from './helpers.js';
 import { capability, lit, out, plan, resource, step } from './ir-builder.js';
 
 /**
@@ -199,7 +199,7 @@ describe('AdoptingExecutor (in-process, over rows as workers leave them)', () =>
         return { abort: () => undefined };
       },
     };
-    const ex = await AdoptingExecutor.open(inner, db.url);
+    const ex = await AdoptingExecutor.open(inner, await clusterDb(db.url));
     const run = 'unit-adopt';
     try {
       await client.query(

@@ -5,8 +5,8 @@
  * lands. A real Postgres cluster, two journals with two owners.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../journal/pg/migrations.js';
-import { PgJournal } from '../journal/pg/pg-journal.js';
+import { migrate } from '../backend/pg/migrations.js';
+import { PgJournal } from '../backend/pg/journal.js';
 import type pg from 'pg';
 import type { CommitHook, RunEvent, RunSummary } from '../scheduler/types.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';

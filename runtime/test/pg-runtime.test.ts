@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlanIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
-import { migrate } from '../journal/pg/migrations.js';
+import { migrate } from '../backend/pg/migrations.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { fx, tempDir } from './helpers.js';

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTEMPT_CHANNEL, sweepDeadWorkers, taskIdentifier, type StepJob } from '../cluster/jobs.js';
 import { DISPATCH_CHANNEL, dispatchAttempts, exchange, toldOutcomes, type Dispatch } from '../cluster/queue.js';
-import { migrate } from '../journal/pg/migrations.js';
+import { migrate } from '../backend/pg/migrations.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { waitUntil } from '../../test/support/wait.js';
 

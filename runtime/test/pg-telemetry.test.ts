@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver, type OtlpReceiver } from '../../test/support/otlp-receiver.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { loadPlan, Runtime } from '../index.js';
-import { migrate } from '../journal/pg/migrations.js';
+import { migrate } from '../backend/pg/migrations.js';
 import { orchAsync, projectDir } from './helpers.js';
 
 let db: TestPostgres;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratedPostgres, type MigratedPostgres } from '../../test/support/postgres.js';
 import { runWorker } from '../cluster/worker.js';
 import { Runtime } from '../index.js';
-import { tempDir } from './helpers.js';
+import { clusterDb, tempDir } from './helpers.js';
 import { capability, lit, plan, step } from './ir-builder.js';
 
 const NO_CONFIG = { config: { file: null, hooks: {}, secrets: {} } };
@@ -49,7 +49,7 @@ describe('an attempt on an orch worker that its owner gives up on', () => {
     const stop = new AbortController();
     let ready!: () => void;
     const isReady = new Promise<void>((r) => (ready = r));
-    const worker = runWorker({ url: db.url, project: dir, slots: 1, resources: [], signal: stop.signal, log: () => undefined, onReady: () => ready() });
+    const worker = runWorker({ db: await clusterDb(db.url), project: dir, slots: 1, resources: [], signal: stop.signal, log: () => undefined, onReady: () => ready() });
     const rt = await Runtime.open({ db: db.url, placement: 'workers' });
     try {
       await isReady;

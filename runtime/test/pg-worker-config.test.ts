@@ -19,8 +19,8 @@ import { startModelServer, type ModelServer } from '../../test/support/model-ser
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { runWorker } from '../cluster/worker.js';
 import { lockProject, Runtime } from '../index.js';
-import { migrate } from '../journal/pg/migrations.js';
-import { tempDir } from './helpers.js';
+import { migrate } from '../backend/pg/migrations.js';
+import { clusterDb, tempDir } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 const everything = join(dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')), 'dist', 'index.js');
@@ -252,9 +252,10 @@ beforeAll(async () => {
     }),
   );
   // In order, so workerIds[i] is the worker of projects[i].
+  const cluster = await clusterDb(db.url);
   for (const [i, project] of projects.entries())
     await new Promise<void>((ready, failed) => {
-      const r = runWorker({ url: db.url, project, slots: 2, resources: i === 2 ? ['cloud', 'vault_host'] : ['cloud'], signal: stop.signal, log: () => undefined, onReady: (id) => (workerIds.push(id), ready()) });
+      const r = runWorker({ db: cluster, project, slots: 2, resources: i === 2 ? ['cloud', 'vault_host'] : ['cloud'], signal: stop.signal, log: () => undefined, onReady: (id) => (workerIds.push(id), ready()) });
       r.catch(failed);
       running.push(r.catch(() => undefined));
     });

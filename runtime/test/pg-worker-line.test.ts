@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratedPostgres, type MigratedPostgres } from '../../test/support/postgres.js';
 import { runWorker } from '../cluster/worker.js';
 import { Runtime } from '../index.js';
-import { tempDir } from './helpers.js';
+import { clusterDb, tempDir } from './helpers.js';
 import { capability, lit, plan, step } from './ir-builder.js';
 
 const FAST = 40;
@@ -45,8 +45,9 @@ describe("a fast worker's line", () => {
     const ids: string[] = [];
     let ready!: () => void;
     const bothReady = new Promise<void>((r) => (ready = r));
+    const cluster = await clusterDb(db.url);
     const workers = [0, 1].map(() =>
-      runWorker({ url: db.url, project: dir, slots: 1, resources: [], signal: stop.signal, log: () => undefined, onReady: (id) => ids.push(id) === 2 && ready() }),
+      runWorker({ db: cluster, project: dir, slots: 1, resources: [], signal: stop.signal, log: () => undefined, onReady: (id) => ids.push(id) === 2 && ready() }),
     );
     const rt = await Runtime.open({ db: db.url, placement: 'workers' });
     try {

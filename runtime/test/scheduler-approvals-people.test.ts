@@ -87,10 +87,11 @@ describe('who may decide', () => {
     expect(h.exec.starts.find((s) => s.stepId === 'go')!.input).toEqual({ who: 'bob', all: ['bob'] });
   });
 
-  it('a user approver is matched by subject; admin holds the role too', async () => {
+  it('a user approver is the config user of that name (issuer and subject, §9.1): an OpenID account with that sub is not; admin holds the role too', async () => {
     const h = harness(approvalPlan({ approver: lit('alice'), summary: lit('pay?') }));
     expect(h.decide(bob)).toContain('this approval is for alice');
-    expect(h.decide(person('alice', { roles: ['admin'], issuer: 'https://id.example.com' }))).toBe('ok');
+    expect(h.decide(person('alice', { roles: ['admin'], issuer: 'https://id.example.com' }))).toContain('this approval is for alice');
+    expect(h.decide(person('alice', { roles: ['admin'] }))).toBe('ok');
     expect((await h.done).status).toBe('completed');
   });
 
@@ -214,5 +215,24 @@ describe('property: decisions by random identities', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('a decision for a step that is no approval (issue #47 item 7)', () => {
+  it('is refused, naming why, and nothing is kept for it: a wait, a call', async () => {
+    const p = plan({
+      capabilities: [approvalCap, capability('c')],
+      steps: [
+        step({ id: 'ok', capability: 'std.capabilities.approval', args: { approver: lit('group:finance'), summary: lit('pay?') } }),
+        step({ id: 'w', capability: null, kind: null, action: { type: 'wait', duration_ms: lit(1000) }, deps: ['ok'] }),
+        step({ id: 'go', capability: 'c', deps: ['w'] }),
+      ],
+    });
+    const h = harness(p);
+    expect(h.decide(bob, 'approve', 'w')).toMatch(/step w is a wait, not an approval/);
+    expect(h.decide(bob, 'reject', 'go')).toMatch(/step go is a call of c, not an approval/);
+    expect(h.decide(bob, 'approve', 'ok')).toBe('ok');
+    await h.done;
+    expect(decisions(h.events).map((e) => e.stepId)).toEqual(['ok']);
   });
 });

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PlanIR } from '../../compiler/index.js';
 import { SharedLimits } from '../limits/shared-limits.js';
-import { SqliteLimitStore } from '../limits/sqlite-store.js';
+import { SqliteLimitStore } from '../backend/sqlite/limit-store.js';
 import { InProcessLimits, Run, VirtualClock, realClock, type LimitsProvider, type RunEvent } from '../scheduler/index.js';
 import { capability, plan, resource, step } from './ir-builder.js';
 import { SimExecutor } from './sim-executor.js';

@@ -10,9 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { maxOverlap, type Span } from './spans.js';
 import type { PlanIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
-import { openSqlite } from '../journal/sqlite-driver.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
 import { SharedLimits } from '../limits/shared-limits.js';
-import { SqliteLimitStore } from '../limits/sqlite-store.js';
+import { SqliteLimitStore } from '../backend/sqlite/limit-store.js';
 import { capability, lit, plan, policy, resource, step } from './ir-builder.js';
 import { orchAsync, projectDir, writePlan } from './helpers.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openSqlite, sqliteDriver, type SqlDatabase } from '../journal/sqlite-driver.js';
+import { openSqlite, sqliteDriver, type SqlDatabase } from '../backend/sqlite/driver.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'orch-sqlite-driver-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -109,7 +109,7 @@ describe(`a process holding an open journal exits cleanly on Node ${process.vers
   // Node 24 abort happened. dist/ is built by the test global setup.
   const script = (where: 'main' | 'worker', exit: 'natural' | 'process.exit') => `
 import { Worker, isMainThread } from 'node:worker_threads';
-const { SqliteJournal } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist', 'runtime', 'index.js')).href)});
+const { SqliteJournal } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist', 'runtime', 'backend', 'sqlite', 'journal.js')).href)});
 function use(path) {
   const j = new SqliteJournal(path);
   const summary = { runId: 'r1', plan: 'p', parentRunId: null, status: 'running', startedAt: 1, completedAt: null, cost: 0, error: null };
@@ -144,8 +144,8 @@ describe(`processes that open one fresh journal at once on Node ${process.versio
   // SQLite answers the lock upgrade of two processes creating one file with "database is locked"
   // at once, without waiting out busy_timeout (node:sqlite showed it: `orch run` failed to start).
   const script = `
-const { SqliteJournal } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist', 'runtime', 'index.js')).href)});
-const { SqliteLimitStore } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist', 'runtime', 'limits', 'sqlite-store.js')).href)});
+const { SqliteJournal } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist', 'runtime', 'backend', 'sqlite', 'journal.js')).href)});
+const { SqliteLimitStore } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist', 'runtime', 'backend', 'sqlite', 'limit-store.js')).href)});
 const j = new SqliteJournal(process.argv[2]);
 const s = new SqliteLimitStore(process.argv[2]);
 j.registerRun(process.argv[3], 'p', {}, {}, 1);

@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openSqlite } from '../journal/sqlite-driver.js';
-import { SqliteJournal } from '../journal/sqlite-journal.js';
-import { SqliteLimitStore } from '../limits/sqlite-store.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
+import { SqliteJournal } from '../backend/sqlite/journal.js';
+import { SqliteLimitStore } from '../backend/sqlite/limit-store.js';
 import type { RunEvent, RunSummary, SharedClaim } from '../scheduler/index.js';
 import { tempDir } from './helpers.js';
 

@@ -28,6 +28,11 @@ let url = '';
 const received = (): WireSpan[] => (receiver.json as WireRequest[]).flatMap((body) => body.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
 
 beforeAll(async () => {
+  // What is under test is the records' ids and strings, not the exporter's deadline: on a loaded
+  // 2-core CI lane one 2,048-span JSON export outlasted the exporter's 10 s default and its batch
+  // was dropped (6,353 of 8,401 spans arrived). The tracing thread reads these as it starts.
+  process.env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT = '120000';
+  process.env.OTEL_BSP_EXPORT_TIMEOUT = '120000';
   receiver = await startRawOtlpReceiver();
   url = receiver.tracesUrl;
 });

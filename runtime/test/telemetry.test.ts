@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../test/support/otlp-receiver.js';
 import { loadPlan, Runtime, type AttemptOutcome, type AttemptRequest, type Executor } from '../index.js';
-import { openSqlite } from '../journal/sqlite-driver.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
 import { genAiAttributes, usageOf } from '../telemetry/gen-ai.js';
 import { telemetrySettings, traceLink } from '../telemetry/settings.js';
 import { formatTraceparent, parseTraceparent } from '../telemetry/traceparent.js';
@@ -56,7 +56,21 @@ capability gated {
   handler "./h.js#gated"
   idempotent true
 }
+capability pricey {
+  kind tool
+  input { value: int }
+  output { value: int, traceparent: string? }
+  handler "./h.js#work"
+  cost 0.1usd
+  idempotent true
+}
 resource box { kind local_device  provides http  concurrency 1 }
+policy tight { budget cost <= 0.15usd }
+plan spendy {
+  policy tight
+  step paid = pricey(value: 1)
+  step refused = pricey(value: paid.output.value)
+}
 plan child {
   input { v: int }
   step inner = work(value: input.v)
@@ -197,6 +211,21 @@ describe('traces of a run', () => {
     // Every span is in the tree under the run span.
     const all = byId(spans);
     for (const s of spans) if (s !== run) expect(all.has(s.parentSpanId), s.name).toBe(true);
+  });
+
+  it('a step the budget refuses ends its span with an error naming the refusal, not unfinished', async () => {
+    const rt = await Runtime.open({ db: null, workers: 1 });
+    const active = await rt.start(await plan('spendy'), { runId: 'budget-1', input: {} });
+    const result = await active.result;
+    expect(result.error).toContain('budget exceeded');
+    await rt.close();
+    const spans = receiver.spans.filter((s) => s.attributes['orch.run_id'] === 'budget-1');
+    const refused = one(spans, (s) => s.name === 'orch.step refused', 'refused step span');
+    expect(refused.attributes['orch.unfinished']).toBeUndefined();
+    expect(refused.status.code).toBe(2);
+    expect(refused.status.message).toContain('budget exceeded: budget cost <= 0.15usd of policy tight');
+    expect(refused.status.message).toContain('refused');
+    expect(spans.some((s) => s.attributes['orch.unfinished'] === true)).toBe(false);
   });
 
   it('untraced (no endpoint): no trace id in the journal, no ctx.traceparent', async () => {

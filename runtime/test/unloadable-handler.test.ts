@@ -15,6 +15,7 @@ beforeAll(async () => {
   dir = tempDir('orch-unloadable-');
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
   writeFileSync(join(dir, 'h.mjs'), 'export function greet() { return {}; }\n');
+  writeFileSync(join(dir, 'broken.mjs'), 'import { nothing } from "./h.mjs";\nexport function greet() { return {}; }\n');
   rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1 });
 });
 afterAll(async () => {
@@ -25,6 +26,7 @@ describe('a handler that cannot be loaded', () => {
   for (const [what, handler, error] of [
     ['a missing export', { module: './h.mjs', export: 'gret' }, /does not export a function named "gret"/],
     ['a missing module', { module: './nope.mjs', export: 'greet' }, /not found/],
+    ['a module that throws as it loads', { module: './broken.mjs', export: 'greet' }, /broken\.mjs cannot be loaded: .*nothing/],
   ] as const) {
     it(`${what}: one attempt, no retry, no cost`, async () => {
       const p = plan({

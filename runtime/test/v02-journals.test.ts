@@ -1,7 +1,7 @@
 /**
  * Journals written by Orch v0.2 (fixtures/v02-journals, made by its generate.mjs with the v0.2
  * CLI: a SQLite runs.db and a pg_dump of the `orch` schema) are read by this version: every
- * stored event matches `orch.events/v1`, replay gives what the runs recorded, and the unfinished
+ * stored event matches `orch.events/v2`, replay gives what the runs recorded, and the unfinished
  * runs are resumed to their end — the one paused at an approval once it is approved, the one
  * killed mid-step without running its completed step again. Everything this version then writes
  * into those journals matches the schema too.
@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migratePostgres, Runtime } from '../index.js';
-import { eventSchemaErrors } from '../journal/event-schema.js';
-import { irBlobSync } from '../journal/ir-blob.js';
-import { openSqlite } from '../journal/sqlite-driver.js';
+import { openBackend, Runtime } from '../index.js';
+import { eventSchemaErrors } from '../scheduler/event-schema.js';
+import { irBlobSync } from '../backend/ir-blob.js';
+import { openSqlite } from '../backend/sqlite/driver.js';
 import { replay } from '../scheduler/replay.js';
 import { binDir } from '../../test/support/pg-cluster.js';
 import { startPostgres } from '../../test/support/postgres.js';
@@ -65,7 +65,7 @@ const BACKENDS: readonly Backend[] = [
         await client.end();
       }
       // As an operator upgrading Orch does: the cluster's schema moves forward with `orch db migrate`.
-      const migrated = await migratePostgres(pgdb.url);
+      const migrated = await (await openBackend(pgdb.url)).migrate();
       expect(migrated.from).toBe(6);
       return { db: pgdb.url, teardown: () => pgdb.stop() };
     },
@@ -78,7 +78,7 @@ afterEach(async () => {
 });
 
 describe.each(BACKENDS)('v0.2 journals on $name', (backend) => {
-  it('match orch.events/v1, replay to what they recorded, and are resumed to their end', async () => {
+  it('match orch.events/v2, replay to what they recorded, and are resumed to their end', async () => {
     const place = await backend.place();
     cleanups.push(place.teardown);
     const rt = await Runtime.open({ db: place.db, workers: 1 });

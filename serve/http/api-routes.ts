@@ -22,8 +22,8 @@ import {
   triggerParams,
 } from './schemas.js';
 import { MAX_EVENT_TYPE } from './schemas.js';
-import { traceLink, traceUrlTemplate } from '../../runtime/index.js';
-import { decider, requestIdentity } from './person.js';
+import { traceLink, traceUrlTemplate, type SignalState, type Starter } from '../../runtime/index.js';
+import { decider, requestStarter } from './person.js';
 
 export interface ApiDeps {
   readonly engine: TriggerEngine;
@@ -67,8 +67,9 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
       }),
     },
     async (req, reply) => {
-      const receipt = await engine.ingestEvent(req.body);
+      const receipt = await engine.ingestEvent(req.body, requestStarter(req));
       metrics.event(receipt.results.length > 0);
+      noteFired(req, engine, receipt.results);
       return reply.code(202).send(receipt);
     },
   );
@@ -79,12 +80,13 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     async (req, reply) => {
       const problem = deps.checkContext(req.body);
       if (problem) return reply.code(400).send({ error: problem });
-      const fired = await engine.signal(req.body);
+      const fired = await engine.signal(req.body, requestStarter(req));
+      noteFired(req, engine, fired);
       return reply.code(202).send({ context: engine.currentContext(), results: fired });
     },
   );
 
-  app.get('/context', async () => ({ context: engine.currentContext() }));
+  registerContextRoutes(app, engine);
 
   app.get('/triggers', async () => {
     const stats = engine.stats();
@@ -108,7 +110,9 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
       if (t.source.kind !== 'manual') {
         return reply.code(409).send({ error: `trigger "${t.name}" is a ${t.source.kind} trigger; only manual triggers are fired by hand` });
       }
-      return fired(reply, await engine.fire(t, req.body));
+      const r = await engine.fire(t, req.body, { ...starterOfRequest(req) });
+      noteFired(req, engine, [r]);
+      return fired(reply, r);
     },
   );
 
@@ -146,8 +150,11 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
       })),
     },
     async (req, reply) => {
-      const r = await engine.startPlan(req.body.plan, req.body.input ?? {}, req.body.consent, traceparentOf(req), requestIdentity(req, deps.peopleConfigured));
-      if (r.ok) return reply.code(202).send({ runId: r.runId });
+      const r = await engine.startPlan(req.body.plan, req.body.input ?? {}, req.body.consent, traceparentOf(req), requestStarter(req));
+      if (r.ok) {
+        req.auditStarted = [{ runId: r.runId, plan: req.body.plan }];
+        return reply.code(202).send({ runId: r.runId });
+      }
       return reply.code(r.status === 404 ? 400 : r.status).send({ error: r.error });
     },
   );
@@ -223,8 +230,12 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   }
 
   app.post<{ Params: Params<'id'> }>('/runs/:id/retry', { schema: { params: runParams } }, async (req, reply) => {
-    const r = await starter.retry(req.params.id);
-    if (r.ok) return reply.code(202).send({ runId: r.runId, retryOf: req.params.id });
+    const r = await starter.retry(req.params.id, { ...starterOfRequest(req) });
+    if (r.ok) {
+      const plan = (await starter.get(r.runId))?.planId;
+      if (plan !== undefined) req.auditStarted = [{ runId: r.runId, plan }];
+      return reply.code(202).send({ runId: r.runId, retryOf: req.params.id });
+    }
     return reply.code(r.reason === 'not_found' ? 404 : 409).send({ error: r.message });
   });
 
@@ -255,16 +266,35 @@ export function registerApiTriggers(app: FastifyInstance, engine: TriggerEngine,
         const { consent, ...payload } = req.body;
         if (consent !== undefined && !(Array.isArray(consent) && consent.every((c) => typeof c === 'string' && c.length > 0)))
           return reply.code(400).send({ error: '"consent" must be a list of scope names' });
-        return fired(reply, await engine.fire(t, consent === undefined ? req.body : payload, consent as string[] | undefined, traceparentOf(req)));
+        const traceparent = traceparentOf(req);
+        const r = await engine.fire(t, consent === undefined ? req.body : payload, {
+          ...(consent !== undefined ? { consent: consent as string[] } : {}),
+          ...(traceparent ? { traceparent } : {}),
+          ...starterOfRequest(req),
+        });
+        noteFired(req, engine, [r]);
+        return fired(reply, r);
       },
     );
   }
+}
+
+/** `{ startedBy }` of the person who made the request (§9.1), to spread into what starts a run. */
+function starterOfRequest(req: FastifyRequest): { startedBy?: Starter } {
+  const who = requestStarter(req);
+  return who ? { startedBy: who } : {};
 }
 
 /** The request's W3C `traceparent` header (one value; the runtime ignores a malformed one). */
 function traceparentOf(req: FastifyRequest): string | undefined {
   const h = req.headers.traceparent;
   return typeof h === 'string' && h.length <= 512 ? h : undefined;
+}
+
+/** For the audit trail: the runs these trigger firings started, and their plans. */
+function noteFired(req: FastifyRequest, engine: TriggerEngine, results: readonly FireResult[]): void {
+  const started = results.flatMap((r) => (r.outcome === 'started' && r.runId !== undefined ? [{ runId: r.runId, plan: engine.trigger(r.trigger)?.plan ?? '' }] : []));
+  if (started.length > 0) req.auditStarted = started;
 }
 
 /** A trigger fired on request: 202 with the run, or the reason it did not start. */
@@ -284,4 +314,18 @@ function fired(reply: FastifyReply, r: FireResult): FastifyReply {
     case 'error':
       return reply.code(500).send({ error: r.error ?? 'could not start the run' });
   }
+}
+
+/** `GET /context`: the known signals' values (v0.3's shape); `GET /context/signals` (§9.4): every signal with its state. */
+function registerContextRoutes(app: FastifyInstance, engine: TriggerEngine): void {
+  app.get('/context', async () => ({ context: engine.currentContext() }));
+  app.get('/context/signals', async () => signalsView(engine.store.readAll()));
+}
+
+/** `GET /context/signals`: `{ NAME: { value, set_at, age_ms, source, state } }`, `set_at` as ISO time. */
+export function signalsView(all: { readonly [name: string]: SignalState }): { [name: string]: unknown } {
+  const out: { [name: string]: unknown } = {};
+  for (const [name, s] of Object.entries(all))
+    out[name] = { value: s.value, set_at: s.set_at === null ? null : new Date(s.set_at).toISOString(), age_ms: s.age_ms, source: s.source, state: s.state };
+  return out;
 }

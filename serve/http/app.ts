@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Identity, StoredSession } from '../../runtime/index.js';
+import type { Identity, StartedRun, StoredSession } from '../../runtime/index.js';
 import { bearerOf, CSRF_HEADER, People, SESSION_COOKIE } from './auth.js';
 import { addJsonParser, DEFAULT_BODY_LIMIT } from './body.js';
 import { allows, changesState, requirementOf, type Requirement } from './role-table.js';
@@ -50,6 +50,8 @@ declare module 'fastify' {
     session?: StoredSession;
     /** For the audit trail of a sign-in attempt: the user it named, when configured. */
     auditSubject?: string;
+    /** For the audit trail: the runs this request started, and their plans. */
+    auditStarted?: StartedRun[];
   }
 }
 
@@ -57,6 +59,12 @@ export interface AppOptions {
   readonly people: People;
   readonly limits: HttpLimits;
   readonly log?: (line: string) => void;
+  /**
+   * `auth.trust_proxy`: reverse proxies whose `X-Forwarded-*` headers are believed, so `req.ip`
+   * (the sign-in brake, the audit trail), `req.protocol` (`Secure` cookies) and `req.host` are
+   * the client's; none by default.
+   */
+  readonly trustProxy?: readonly string[];
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -114,6 +122,7 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
     requestTimeout: o.limits.requestTimeoutMs,
     keepAliveTimeout: 5000,
     serverFactory: limitedServer(o.limits),
+    ...(o.trustProxy && o.trustProxy.length > 0 ? { trustProxy: [...o.trustProxy] } : {}),
     // Client data stays data: no type coercion, nothing removed or defaulted by a schema.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
     clientErrorHandler,
@@ -143,8 +152,17 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
     let identity: Identity | undefined;
     const token = bearerOf(req.headers.authorization);
     if (token !== undefined) {
+      const wait = people.bearerBrake.wait(req.ip);
+      if (wait > 0) {
+        req.raw.resume();
+        const s = Math.max(1, Math.ceil(wait / 1000));
+        return reply.code(429).header('retry-after', String(s)).send({ error: `too many wrong bearer tokens from this address; try again in ${s} s` });
+      }
       const r = await people.bearer(token);
-      if ('refused' in r) return refuse(401, r.refused);
+      if ('refused' in r) {
+        people.bearerBrake.failed(req.ip);
+        return refuse(401, r.refused);
+      }
       identity = r;
     } else {
       const session = await people.session(req.cookies[SESSION_COOKIE]);
@@ -167,21 +185,29 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
   });
 
   // The audit trail: every state-changing request that reached a route, with who, what, the
-  // outcome, when and from where. A failure to write it is logged, never turned into an error
-  // after the fact (the answer has gone).
+  // outcome, when and from where. A refused one that proved no identity (a wrong password, a
+  // wrong bearer token, a 429) is counted per hour instead of stored alone: a stranger cannot
+  // bury the people's actions under their own failures. A failure to write it is logged, never
+  // turned into an error after the fact (the answer has gone).
   app.addHook('onResponse', async (req, reply) => {
     if (!changesState(req.method) || req.routeOptions.url === undefined) return;
     const id = req.identity;
-    if (!id && req.auditSubject === undefined && req.routeOptions.url !== '/session') return;
+    const failed = (err: unknown) => o.log?.(`could not write the audit trail: ${(err as Error).message}`);
+    if (!id) {
+      if (reply.statusCode < 400) return;
+      const refused = { httpMethod: req.method, route: req.routeOptions.url, status: reply.statusCode, subject: req.auditSubject ?? null, client: req.ip ?? null };
+      await people.store.countRefused(refused, Date.now()).catch(failed);
+      return;
+    }
     const params = (req.params ?? {}) as Record<string, unknown>;
     const str = (v: unknown) => (typeof v === 'string' ? v : null);
     await people.store
       .appendAudit({
         at: Date.now(),
-        subject: id?.subject ?? req.auditSubject ?? null,
-        issuer: id?.issuer ?? (req.auditSubject !== undefined ? 'local' : null),
-        authMethod: id?.method ?? null,
-        name: id?.name ?? null,
+        subject: id.subject,
+        issuer: id.issuer,
+        authMethod: id.method,
+        name: id.name,
         httpMethod: req.method,
         route: req.routeOptions.url,
         path: pathOf(req.url),
@@ -189,8 +215,9 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
         stepId: str(params.step),
         status: reply.statusCode,
         client: req.ip ?? null,
+        ...(req.auditStarted?.length ? { started: req.auditStarted } : {}),
       })
-      .catch((err: unknown) => o.log?.(`could not write the audit trail: ${(err as Error).message}`));
+      .catch(failed);
   });
 
   app.setNotFoundHandler((req, reply) => {

@@ -11,16 +11,18 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
-  decoyHash,
   LOCAL_ISSUER,
+  prepareDecoys,
   localRoles,
+  revokeTokensOfRemovedUsers,
   sha256Hex,
-  verifyPassword,
+  verifyAtOneCost,
   type AuthConfig,
   type Identity,
   type PeopleStore,
   type StoredSession,
 } from '../../runtime/index.js';
+import { BearerBrake } from './bearer-brake.js';
 import { LoginThrottle } from './login-throttle.js';
 
 export function generateToken(): string {
@@ -71,12 +73,17 @@ export interface PeopleOptions {
 /** Why a bearer token was refused (the 401's message). */
 export type BearerRefusal = { readonly refused: string };
 
+/** What every wrong bearer token is told, whatever it was. */
+export const WRONG_BEARER: BearerRefusal = { refused: 'missing or invalid bearer token' };
+
 export class People {
   readonly auth: AuthConfig | undefined;
   readonly store: PeopleStore;
   /** Whether `ORCH_TOKEN` proves anything: always without `auth`, with it only if asked. */
   readonly bootstrapAllowed: boolean;
   readonly throttle: LoginThrottle;
+  /** Wrong bearer tokens slow their address down (429). */
+  readonly bearerBrake: BearerBrake;
   private readonly bootstrap: (presented: unknown) => boolean;
   private readonly now: () => number;
   private readonly sessionMs: number;
@@ -89,8 +96,11 @@ export class People {
     this.bootstrap = tokenMatches(o.token);
     this.now = o.now ?? Date.now;
     this.throttle = new LoginThrottle(this.store, this.now);
+    this.bearerBrake = new BearerBrake(this.now);
     this.sessionMs = o.sessionMs ?? SESSION_MS;
     this.secret = o.secret ?? ((name) => process.env[name]);
+    // The decoys every sign-in verifies are made now, in the background, not by the first sign-in.
+    if (this.auth) void prepareDecoys(this.configuredHashes()).catch(() => {});
   }
 
   /** A configured local user as an identity proven by `method` (undefined: no such user). */
@@ -102,24 +112,46 @@ export class People {
 
   /** The identity of a bearer token: the bootstrap token, or an API token that is neither expired nor revoked. */
   async bearer(token: string): Promise<Identity | BearerRefusal> {
-    if (this.bootstrap(token)) {
-      return this.bootstrapAllowed ? BOOTSTRAP_IDENTITY : { refused: 'the server token is refused: people are configured (auth.bootstrap_token is not true)' };
-    }
-    if (!this.auth || !token.startsWith('orch_')) return { refused: 'missing or invalid bearer token' };
+    // The server token refused (people configured) answers as any wrong guess: it says nothing of having been right.
+    if (this.bootstrap(token)) return this.bootstrapAllowed ? BOOTSTRAP_IDENTITY : WRONG_BEARER;
+    if (!this.auth || !token.startsWith('orch_')) return WRONG_BEARER;
     const row = await this.store.tokenByHash(sha256Hex(token));
-    if (!row) return { refused: 'missing or invalid bearer token' };
+    if (!row) return WRONG_BEARER;
     if (row.revokedAt !== null) return { refused: `API token ${row.id} was revoked` };
     if (row.expiresAt !== null && row.expiresAt <= this.now()) return { refused: `API token ${row.id} has expired` };
-    return this.localIdentity(row.user, 'token') ?? { refused: `API token ${row.id} belongs to "${row.user}", who is no longer a configured user` };
+    const identity = this.localIdentity(row.user, 'token');
+    if (identity) return identity;
+    // Its user left the config: revoked for good, so a user of that name added later is not given it.
+    await this.store.revokeToken(row.id, this.now());
+    return { refused: `API token ${row.id} was revoked: "${row.user}" is no longer a configured user` };
   }
 
-  /** A local user's password, checked in constant time whether or not the user exists. */
+  /**
+   * Revokes every API token whose user the config no longer has (at start: a user removed while
+   * no server ran), so a user added later under the same name does not get them back.
+   */
+  revokeTokensOfRemovedUsers(): Promise<number> {
+    return this.auth ? revokeTokensOfRemovedUsers(this.store, this.auth.users, this.now()) : Promise.resolve(0);
+  }
+
+  /**
+   * A local user's password, checked at one cost whoever is named (an unknown user, a user
+   * without a password, a bcrypt or an argon2 user alike: `verifyAtOneCost`).
+   */
   async passwordSignIn(user: string, password: string): Promise<Identity | undefined> {
-    const u = this.auth?.users.get(user);
-    const ref = u?.password;
-    const hash = ref === undefined ? undefined : 'hash' in ref ? ref.hash : this.secret(ref.secret);
-    const ok = await verifyPassword(hash ?? (await decoyHash()), password);
-    return ok && hash !== undefined ? this.localIdentity(user, 'password') : undefined;
+    const { ok } = await verifyAtOneCost(this.passwordHash(user), password, this.configuredHashes());
+    return ok ? this.localIdentity(user, 'password') : undefined;
+  }
+
+  /** A user's password hash now (a `secret:NAME` looked up), or undefined. */
+  private passwordHash(user: string): string | undefined {
+    const ref = this.auth?.users.get(user)?.password;
+    return ref === undefined ? undefined : 'hash' in ref ? ref.hash : this.secret(ref.secret) || undefined;
+  }
+
+  /** Every configured user's password hash now. */
+  configuredHashes(): string[] {
+    return [...(this.auth?.users.keys() ?? [])].map((u) => this.passwordHash(u)).filter((h): h is string => h !== undefined);
   }
 
   /** The bootstrap token typed on the login page (undefined: wrong, or refused because people are configured). */

@@ -1,11 +1,16 @@
 /**
- * JSON bodies for Fastify: `application/json` and `application/*+json`, parsed with `JSON.parse`
- * and then only read as data (nothing a client sends is ever evaluated). An empty body is
- * `undefined`, so routes whose body is optional accept a bare POST.
+ * JSON bodies for Fastify: `application/json` and `application/*+json`, parsed by Fastify's own
+ * parser (secure-json-parse) configured to refuse a `__proto__` key and a `constructor.prototype`
+ * anywhere in the body (400: prototype poisoning never reaches a handler, a context signal or a
+ * `when`), nested no deeper than `MAX_JSON_DEPTH` (400, before anything walks it), and then only
+ * read as data (nothing a client sends is ever evaluated). An empty body is `undefined`, so
+ * routes whose body is optional accept a bare POST.
  */
 import type { FastifyInstance } from 'fastify';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** How deep objects and lists may nest in a body: plan inputs and signals need far less; a 20,000-deep one is refused. */
+export const MAX_JSON_DEPTH = 128;
 
 export class BodyError extends Error {
   constructor(
@@ -16,17 +21,45 @@ export class BodyError extends Error {
   }
 }
 
+/** Whether `text`'s objects and lists nest deeper than `max` (strings skipped; the text need not be valid JSON). */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 export function addJsonParser(app: FastifyInstance): void {
+  const secure = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser(['application/json']);
-  app.addContentTypeParser(/^application\/([\w.+-]*\+)?json$/i, { parseAs: 'string' }, (_req, text, done) => {
+  app.addContentTypeParser(/^application\/([\w.+-]*\+)?json$/i, { parseAs: 'string' }, (req, text, done) => {
     const s = text as string;
     if (s.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(s) as unknown);
-    } catch (err) {
-      done(new BodyError(400, `request body is not valid JSON: ${(err as Error).message}`), undefined);
-    }
+    if (nestsDeeperThan(s, MAX_JSON_DEPTH)) return done(new BodyError(400, `request body nests objects or lists more than ${MAX_JSON_DEPTH} levels deep`), undefined);
+    secure(req, s, (err, body) => {
+      if (!err) return done(null, body);
+      done(new BodyError(400, whyNotJson(s)), undefined);
+    });
   });
+}
+
+/** The 400's message: a syntax error, or a body that is JSON but poisons prototypes. */
+function whyNotJson(text: string): string {
+  try {
+    JSON.parse(text);
+    return 'request body may not hold a "__proto__" key or a "constructor" with a "prototype"';
+  } catch (err) {
+    return `request body is not valid JSON: ${(err as Error).message}`;
+  }
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

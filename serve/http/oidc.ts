@@ -4,12 +4,27 @@
  * state, nonce and PKCE challenge (their secrets sealed in a short-lived cookie);
  * `GET /auth/oidc/callback` checks the answer against that cookie, exchanges the code, validates
  * the ID token, reads userinfo, maps the claims to an `Identity` and hands it to `signIn`, which
- * opens the session. The provider is discovered at the first sign-in, never at start: a provider
+ * opens the session.
+ *
+ * The ID token is verified as openid-client documents it: its signature against the provider's
+ * published keys (`enableNonRepudiationChecks`: a token signed by another key, or edited after
+ * signing, is refused), `iss`, `aud`, `nonce`, and `exp`/`nbf` within `clockTolerance` — plus
+ * `iat`, which the library only type-checks: a token issued further in the future than that
+ * tolerance is refused too (`idTokenTimeProblem`). The provider is discovered at the first sign-in, never at start: a provider
  * that is down is a clear page and a log line, not a server that will not start.
  */
 import * as oidc from 'openid-client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { identityFromClaims, isLoopbackHost, OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH, type Identity, type OidcConfig } from '../../runtime/index.js';
+import {
+  ID_TOKEN_CLOCK_TOLERANCE_S,
+  identityFromClaims,
+  idTokenTimeProblem,
+  isLoopbackHost,
+  OIDC_CALLBACK_PATH,
+  OIDC_LOGIN_PATH,
+  type Identity,
+  type OidcConfig,
+} from '../../runtime/index.js';
 import { LOGIN_COOKIE, LOGIN_TTL_MS, loginCookieKey, openLogin, sealLogin } from './oidc-login-cookie.js';
 
 export interface OidcDeps {
@@ -113,7 +128,11 @@ export function registerOidc(app: FastifyInstance, deps: OidcDeps): void {
   let discovered: Promise<oidc.Configuration> | undefined;
   const provider = (): Promise<oidc.Configuration> => {
     discovered ??= oidc
-      .discovery(issuerUrl, config.clientId, undefined, clientAuth, { timeout: 10, ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}) })
+      .discovery(issuerUrl, config.clientId, { [oidc.clockTolerance]: ID_TOKEN_CLOCK_TOLERANCE_S }, clientAuth, {
+        timeout: 10,
+        // The ID token's signature is checked against the provider's keys (jwks_uri), not taken on trust.
+        execute: [...(insecure ? [oidc.allowInsecureRequests] : []), oidc.enableNonRepudiationChecks],
+      })
       .catch((err: unknown) => {
         discovered = undefined; // the next sign-in tries again
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
@@ -182,6 +201,8 @@ export function registerOidc(app: FastifyInstance, deps: OidcDeps): void {
       });
       const idClaims = tokens.claims();
       if (!idClaims) throw new SignInFailure(502, `${config.name} sent no ID token`);
+      const early = idTokenTimeProblem(idClaims, now());
+      if (early !== null) throw new SignInFailure(400, `${config.name}'s ID token was refused: ${early}`);
       let claims: Record<string, unknown> = { ...idClaims };
       if (provided.serverMetadata().userinfo_endpoint) {
         const info = await oidc.fetchUserInfo(provided, tokens.access_token, idClaims.sub);

@@ -2,20 +2,39 @@
  * `GET /stream[?run=ID]`: live run events as Server-Sent Events (`text/event-stream`), one
  * `event: run` message per journal event, `data` a JSON object `{runId, planId, event}`. Usable
  * from scripts (`curl -N -H "Authorization: Bearer …"`) as well as by the dashboard.
+ *
+ * A stream lasts as long as what opened it: every few seconds its credential is checked again,
+ * as a new request's would be, and the stream ends once it no longer proves a viewer — its API
+ * token revoked or expired, its session signed out (here, everywhere, or on another server of
+ * the database), its user removed from the config or left without the role.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { LiveHub } from '../live.js';
+import { bearerOf, SESSION_COOKIE, type People } from './auth.js';
+import { allows } from './role-table.js';
 
 /** A client that stops reading is cut off once this much is queued for it. */
 const MAX_BUFFERED = 8 * 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
+/** How often an open stream's credential is checked again (default; tests pass less). */
+export const STREAM_RECHECK_MS = 2000;
 
 export interface StreamRegistry {
   /** Ends every open stream (server shutdown). */
   closeAll(): void;
 }
 
-export function registerStream(app: FastifyInstance, hub: LiveHub): StreamRegistry {
+/** Whether the credential `req` came with still proves a viewer now. */
+function stillViewer(people: People, req: FastifyRequest): () => Promise<boolean> {
+  const token = bearerOf(req.headers.authorization);
+  const cookie = req.cookies[SESSION_COOKIE];
+  return async () => {
+    const identity = token !== undefined ? await people.bearer(token) : (await people.session(cookie))?.identity;
+    return identity !== undefined && !('refused' in identity) && allows(identity.roles, 'viewer');
+  };
+}
+
+export function registerStream(app: FastifyInstance, hub: LiveHub, people: People, recheckMs = STREAM_RECHECK_MS): StreamRegistry {
   const open = new Set<() => void>();
   app.get<{ Querystring: { run?: string } }>(
     '/stream',
@@ -31,9 +50,24 @@ export function registerStream(app: FastifyInstance, hub: LiveHub): StreamRegist
         'x-accel-buffering': 'no',
       });
       res.write(': orch live events\n\n');
+      const valid = stillViewer(people, req);
+      let checking = false;
+      const recheck = setInterval(() => {
+        if (checking) return;
+        checking = true;
+        valid()
+          .then((ok) => {
+            if (!ok) end();
+          }, () => {
+            // The database did not answer: the stream stays until it can be asked again.
+          })
+          .finally(() => (checking = false));
+      }, recheckMs);
+      recheck.unref();
       const end = () => {
         unsubscribe();
         clearInterval(beat);
+        clearInterval(recheck);
         open.delete(end);
         if (!res.writableEnded) res.end();
       };

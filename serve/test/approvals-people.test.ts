@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type PlanIR } from '../../compiler/index.js';
-import { evaluate, openSqlitePeopleStore, parseAuthConfig } from '../../runtime/index.js';
+import { memoryBackend, openBackend, evaluate, parseAuthConfig } from '../../runtime/index.js';
 import { pendingApprovals } from '../approvals.js';
 import { registerApi } from '../http/api-routes.js';
 import { createApp, DEFAULT_LIMITS, finishRoutes } from '../http/app.js';
@@ -20,7 +20,7 @@ import { createMetrics } from '../metrics.js';
 import type { RunStarter } from '../run-starter.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
 import { TriggerEngine } from '../trigger-engine.js';
-import { memoryTriggerState } from '../trigger-state.js';
+import {  } from '../../runtime/index.js';
 import { waitFor } from './http-helpers.js';
 import { apiToken } from './people-helpers.js';
 import { tempDir } from './serve-process.js';
@@ -56,16 +56,16 @@ beforeAll(async () => {
   const out = compile({ entry: join(dir, 'pay.orch') });
   expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   const plans: PlanIR[] = out.plans;
-  starter = await openRuntimeStarter({ db: join(dir, 'runs.db'), plans, log: () => {} });
+  starter = await openRuntimeStarter({ backend: await openBackend(join(dir, 'runs.db')), plans, log: () => {} });
   const engine = new TriggerEngine({
     triggers: [],
     plans,
     starter,
     evaluate: (expr, scope) => evaluate(expr, { vars: { event: scope.event ?? null, context: scope.context } }),
     checkInput: createInputValidator(),
-    state: memoryTriggerState(),
+    state: await memoryBackend().triggerState(),
   });
-  const people = new People({ token: TOKEN, store: openSqlitePeopleStore(':memory:'), auth: AUTH });
+  const people = new People({ token: TOKEN, store: await memoryBackend().people(), auth: AUTH });
   for (const who of [alice, bob, carol, dave]) tokens.set(who, await apiToken(people.store, who));
   app = await createApp({ people, limits: DEFAULT_LIMITS, log: () => {} });
   registerApi(app, { engine, starter, metrics: createMetrics(starter, () => engine, () => plans), checkContext: createContextValidator(plans), triggerOf: () => null, peopleConfigured: true });

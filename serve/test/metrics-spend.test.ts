@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../metrics.js';
-import type { FinishedRun, JournalEntry, RunStarter } from '../run-starter.js';
+import type { JournalEntry, RunStarter } from '../run-starter.js';
 
 const TIMELINE: JournalEntry[] = [
   { type: 'step_started', stepId: 'draft', capability: 'm.draft', cost: 0.02 },
@@ -17,28 +17,32 @@ const TIMELINE: JournalEntry[] = [
 ];
 
 describe('spend metrics', () => {
-  it('counts the actual cost and tokens of every attempt of a finished run', async () => {
-    let finished: ((r: FinishedRun) => void) | undefined;
+  it("counts the actual cost and tokens of every attempt of the journal's finished runs, those this server never executed too", async () => {
+    // `orch ui` over another process's journal: no run finishes while it watches, the journal lists them.
+    const runs = [
+      { runId: 'r1', planId: 'launch', status: 'completed' },
+      { runId: 'r2', planId: 'launch', status: 'running' },
+    ];
     const starter = {
-      list: async () => [],
+      list: async () => runs,
       get: async () => null,
-      timeline: async () => TIMELINE,
-      onFinished: (f: (r: FinishedRun) => void) => void (finished = f),
+      timeline: async (id: string) => (id === 'r1' || id === 'r2' ? TIMELINE : null),
+      onFinished: () => undefined,
     } as unknown as RunStarter;
     const metrics = createMetrics(starter, () => ({ queueDepth: () => 0 }) as never, () => []);
-    finished!({ runId: 'r1', planId: 'launch', status: 'completed', output: null });
-    const text = await (async () => {
-      for (let i = 0; i < 100; i++) {
-        const t = await metrics.render();
-        if (t.includes('orch_cost_total{')) return t;
-        await new Promise((r) => setImmediate(r));
-      }
-      return metrics.render();
-    })();
-    expect(Number(/orch_cost_total\{plan="launch",capability="m.draft",model="gpt-x"\} (\S+)/.exec(text)?.[1])).toBeCloseTo(0.015, 9);
-    expect(text).toMatch(/orch_cost_total\{plan="launch",capability="m.send",model=""\} 0.001\b/);
-    expect(text).toMatch(/orch_tokens_total\{plan="launch",capability="m.draft",model="gpt-x",direction="input"\} 220\b/);
-    expect(text).toMatch(/orch_tokens_total\{plan="launch",capability="m.draft",model="gpt-x",direction="output"\} 60\b/);
+    const check = (text: string) => {
+      expect(Number(/orch_cost_total\{plan="launch",capability="m.draft",model="gpt-x"\} (\S+)/.exec(text)?.[1])).toBeCloseTo(0.015, 9);
+      expect(text).toMatch(/orch_cost_total\{plan="launch",capability="m.send",model=""\} 0.001\b/);
+      expect(text).toMatch(/orch_tokens_total\{plan="launch",capability="m.draft",model="gpt-x",direction="input"\} 220\b/);
+      expect(text).toMatch(/orch_tokens_total\{plan="launch",capability="m.draft",model="gpt-x",direction="output"\} 60\b/);
+    };
+    check(await metrics.render());
+    // A second scrape counts no run twice; the run still going counts once it finished.
+    check(await metrics.render());
+    runs[1] = { runId: 'r2', planId: 'launch', status: 'failed' };
+    const text = await metrics.render();
+    expect(Number(/orch_cost_total\{plan="launch",capability="m.draft",model="gpt-x"\} (\S+)/.exec(text)?.[1])).toBeCloseTo(0.03, 9);
+    expect(text).toMatch(/orch_tokens_total\{plan="launch",capability="m.draft",model="gpt-x",direction="input"\} 440\b/);
   });
 });
 

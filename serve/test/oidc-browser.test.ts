@@ -12,13 +12,12 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../../compiler/index.js';
-import { openSqlitePeopleStore, parseAuthConfig, parseOidcConfig } from '../../runtime/index.js';
+import { openBackend, parseAuthConfig, parseOidcConfig } from '../../runtime/index.js';
 import { runCli } from '../../test/support/cli-in-process.js';
 import { LOGIN_COOKIE, loginCookieKey, openLogin, sealLogin } from '../http/oidc-login-cookie.js';
 import type { RunStarter } from '../run-starter.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
 import { startServer, type RunningServer } from '../server.js';
-import { openTriggerState } from '../trigger-state.js';
 import { CHROMIUM, haveChromium, screenshotDir } from './dashboard-helpers.js';
 import { FakeStarter } from './fake-starter.js';
 import { http, waitFor } from './http-helpers.js';
@@ -81,7 +80,7 @@ async function startOrch(issuer: string, clientSecret: string): Promise<Orch> {
     triggers: [],
     starter: new FakeStarter(),
     evaluate: () => null,
-    state: openTriggerState(join(tempDir(), 'state.db')),
+    state: await (await openBackend(join(tempDir(), 'state.db'))).triggerState(),
     token: TOKEN,
     host: '127.0.0.1',
     port: 0,
@@ -105,15 +104,15 @@ async function startPeopleOrch(issuer: string): Promise<typeof people> {
       roles: { auditors: ['viewer'], ops: ['operator'], 'ops-leads': ['approver'], finance: ['approver'] },
     },
   })!;
-  const starter = await openRuntimeStarter({ db, plans: out.plans, log: () => {} });
+  const starter = await openRuntimeStarter({ backend: await openBackend(db), plans: out.plans, log: () => {} });
   const logs: string[] = [];
   const server = await startServer({
     plans: out.plans,
     triggers: [],
     starter,
     evaluate: () => null,
-    state: openTriggerState(db),
-    people: openSqlitePeopleStore(db),
+    state: await (await openBackend(db)).triggerState(),
+    people: await (await openBackend(db)).people(),
     auth,
     token: TOKEN,
     host: '127.0.0.1',

@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { hashPassword, newApiToken, openSqlitePeopleStore, parseAuthConfig, type AuthConfig, type PeopleStore } from '../../runtime/index.js';
+import { openBackend, hashPassword, newApiToken, parseAuthConfig, type AuthConfig, type PeopleStore } from '../../runtime/index.js';
 import { buildServer, type BuiltServer } from '../server.js';
-import { openTriggerState } from '../trigger-state.js';
+import {  } from '../../runtime/index.js';
 import { FakeStarter, fakePlan } from './fake-starter.js';
 import { tempDir } from './serve-process.js';
 
@@ -53,7 +53,7 @@ export interface TestServer extends BuiltServer {
   close(): Promise<void>;
 }
 
-export async function testServer(o: { dir?: string; auth?: AuthConfig | null; now?: () => number; log?: (line: string) => void } = {}): Promise<TestServer> {
+export async function testServer(o: { dir?: string; auth?: AuthConfig | null; now?: () => number; log?: (line: string) => void; streamRecheckMs?: number } = {}): Promise<TestServer> {
   const dir = o.dir ?? tempDir('orch-auth-');
   const db = join(dir, 'runs.db');
   const fake = new FakeStarter();
@@ -70,12 +70,13 @@ export async function testServer(o: { dir?: string; auth?: AuthConfig | null; no
     triggers: [],
     starter: fake,
     evaluate: () => null,
-    state: openTriggerState(db),
-    people: openSqlitePeopleStore(db),
+    state: await (await openBackend(db)).triggerState(),
+    people: await (await openBackend(db)).people(),
     token: TOKEN,
     ...(auth ? { auth } : {}),
     secret: (name) => (name === 'DAVE_HASH' ? h.dave : undefined),
     ...(o.log ? { log: o.log } : {}),
+    ...(o.streamRecheckMs !== undefined ? { streamRecheckMs: o.streamRecheckMs } : {}),
   });
   await built.app.ready();
   return {

@@ -8,10 +8,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlanIR } from '../../compiler/index.js';
-import { loadPlan, Runtime, type ExecutionResult } from '../../runtime/index.js';
+import { openBackend, loadPlan, Runtime, type ExecutionResult } from '../../runtime/index.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
 import { buildServer, type BuiltServer } from '../server.js';
-import { openTriggerState } from '../trigger-state.js';
+import {  } from '../../runtime/index.js';
 import { tempDir } from './serve-process.js';
 
 const FILE = join(import.meta.dirname, 'fixtures', 'shapes.orch');
@@ -50,8 +50,8 @@ beforeAll(async () => {
   } finally {
     await rt.close();
   }
-  const starter = await openRuntimeStarter({ db, plans: [...plans.values()], log: () => {} });
-  const state = openTriggerState(db);
+  const starter = await openRuntimeStarter({ backend: await openBackend(db), plans: [...plans.values()], log: () => {} });
+  const state = await (await openBackend(db)).triggerState();
   server = await buildServer({ plans: [...plans.values()], triggers: [], starter, evaluate: () => null, state, token: TOKEN });
   await server.app.ready();
   closeServer = async () => {

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migratePostgres } from '../../runtime/index.js';
+import { openBackend } from '../../runtime/index.js';
 import { projectDir, local } from '../../runtime/test/helpers.js';
 import { lit, plan, step } from '../../runtime/test/ir-builder.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
@@ -22,7 +22,7 @@ const PENDING = Symbol('pending');
 let db: TestPostgres;
 beforeAll(async () => {
   db = await startPostgres();
-  await migratePostgres(db.url);
+  await (await openBackend(db.url)).migrate();
 }, 120_000);
 afterAll(async () => {
   await db?.stop();
@@ -38,7 +38,7 @@ describe('GET /runs/:id on Postgres', () => {
       capabilities: [local('wait', 'waitsForFile')],
       steps: [step('last', 'wait', { args: { file: lit(release) } })],
     });
-    const starter: RunStarter = await openRuntimeStarter({ db: db.url, plans: [ir], log: () => {}, local: true });
+    const starter: RunStarter = await openRuntimeStarter({ backend: await openBackend(db.url), plans: [ir], log: () => {}, local: true });
     const locker = new pg.Client({ connectionString: db.url });
     await locker.connect();
     try {

@@ -7,7 +7,7 @@
  * signs nobody out, sign-out everywhere ends them all); every state change is audited with who.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqlite, type PeopleStore } from '../../runtime/index.js';
+import { openBackend, openSqlite, type PeopleStore } from '../../runtime/index.js';
 import { apiToken, asBrowser, authBlock, bearer, dbOf, PASSWORDS, signIn, testServer, TOKEN, type TestServer } from './people-helpers.js';
 import { tempDir } from './serve-process.js';
 
@@ -141,7 +141,10 @@ describe('local users', () => {
     const people = await server();
     const refused = await people.app.inject({ method: 'GET', url: '/runs', headers: bearer(TOKEN) });
     expect(refused.statusCode).toBe(401);
-    expect(refused.json().error).toMatch(/bootstrap_token/);
+    // Refused exactly as a wrong guess is (issue #47 item 7): the answer says nothing of having been right.
+    const guess = await people.app.inject({ method: 'GET', url: '/runs', headers: bearer(`${TOKEN}x`) });
+    const shape = (r: typeof guess) => ({ status: r.statusCode, body: r.body, headers: { ...r.headers, date: undefined } });
+    expect(shape(refused)).toEqual(shape(guess));
     expect((await people.app.inject({ method: 'POST', url: '/session', payload: { token: TOKEN } })).statusCode).toBe(401);
 
     const allowed = await server({ auth: await authBlock({ bootstrap_token: true }) });
@@ -174,6 +177,8 @@ describe('API tokens', () => {
     // The token's user is read from the config now: a user removed from it is refused.
     const ghost = await apiToken(s.people.store, 'removed-user');
     expect((await start(ghost)).json().error).toMatch(/no longer a configured user/);
+    // Refused once, revoked for good (issue #47 item 7).
+    expect((await s.people.store.tokens('removed-user'))[0]!.revokedAt).not.toBeNull();
   });
 });
 
@@ -266,24 +271,43 @@ describe('sessions in the journal database', () => {
 });
 
 describe('audit', () => {
-  it('journals every state-changing request with who, what, the answer and from where; nothing can edit it', async () => {
+  it('journals every state-changing request with who, what, the answer and from where, newest first; start rows name their run and plan; refused anonymous requests are counted, not stored; nothing can edit it', async () => {
     const dir = tempDir('orch-auth-');
     const s = await server({ dir });
     const op = await apiToken(s.people.store, 'otto');
     const viewer = await apiToken(s.people.store, 'vic');
     const runId = (await s.app.inject({ method: 'POST', url: '/runs', headers: bearer(op), payload: { plan: 'p' }, remoteAddress: '10.1.2.3' })).json().runId as string;
     await s.app.inject({ method: 'POST', url: `/runs/${runId}/cancel`, headers: bearer(viewer), remoteAddress: '10.1.2.4' });
-    await s.app.inject({ method: 'POST', url: '/session', payload: { user: 'alice', password: 'wrong' }, remoteAddress: '10.1.2.5' });
+    // Anonymous refusals (issue #47 item 5): a wrong password, a wrong bearer token, each many times.
+    for (let i = 0; i < 3; i++) await s.app.inject({ method: 'POST', url: '/session', payload: { user: 'alice', password: `wrong${i}` }, remoteAddress: '10.1.2.5' });
+    for (let i = 0; i < 4; i++) await s.app.inject({ method: 'POST', url: '/runs', headers: bearer(`orch_guess${i}`), payload: { plan: 'p' }, remoteAddress: '10.1.2.6' });
     await s.app.inject({ method: 'GET', url: '/runs', headers: bearer(viewer) });
     const entries = await s.people.store.audit();
     expect(entries.map((e) => [e.subject, e.authMethod, e.httpMethod, e.route, e.runId, e.status, e.client])).toEqual([
-      ['otto', 'token', 'POST', '/runs', null, 202, '10.1.2.3'],
       ['vic', 'token', 'POST', '/runs/:id/cancel', runId, 403, '10.1.2.4'],
-      ['alice', null, 'POST', '/session', null, 401, '10.1.2.5'],
+      ['otto', 'token', 'POST', '/runs', null, 202, '10.1.2.3'],
     ]);
+    expect(entries[1]!.started).toEqual([{ runId, plan: 'p' }]);
+    expect((await s.people.store.refused()).map((r) => [r.route, r.status, r.subject, r.client, r.count]).sort()).toEqual([
+      ['/runs', 401, null, '10.1.2.6', 4],
+      ['/session', 401, 'alice', '10.1.2.5', 3],
+    ]);
+
+    // GET /audit: newest first, a page at a time, filtered; the refused counts beside.
     const admin = await apiToken(s.people.store, 'carol');
-    const listed = await s.app.inject({ method: 'GET', url: '/audit?since=1h', headers: bearer(admin) });
-    expect(listed.json().entries.map((e: { subject: string }) => e.subject)).toEqual(['otto', 'vic', 'alice']);
+    const audit = async (query: string) => (await s.app.inject({ method: 'GET', url: `/audit?${query}`, headers: bearer(admin) })).json();
+    const listed = await audit('since=1h');
+    expect(listed.entries.map((e: { subject: string }) => e.subject)).toEqual(['vic', 'otto']);
+    expect(listed.refused.map((r: { count: number }) => r.count).sort()).toEqual([3, 4]);
+    const page = await audit('limit=1');
+    expect(page.entries.map((e: { subject: string }) => e.subject)).toEqual(['vic']);
+    const older = await audit(`limit=1&before=${page.next}`);
+    expect(older.entries.map((e: { subject: string; started: unknown }) => [e.subject, e.started])).toEqual([['otto', [{ runId, plan: 'p' }]]]);
+    expect((await audit(`run=${runId}`)).entries.map((e: { route: string }) => e.route)).toEqual(['/runs/:id/cancel', '/runs']);
+    expect((await audit('user=otto')).entries.map((e: { status: number }) => e.status)).toEqual([202]);
+    expect((await audit('status=403')).entries.map((e: { subject: string }) => e.subject)).toEqual(['vic']);
+    expect((await audit('order=oldest')).entries.map((e: { subject: string }) => e.subject)).toEqual(['otto', 'vic']);
+    expect((await s.app.inject({ method: 'GET', url: '/audit?before=x', headers: bearer(admin) })).statusCode).toBe(400);
 
     const db = openSqlite(dbOf(dir));
     try {
@@ -292,5 +316,21 @@ describe('audit', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('auth.audit_retention: a server deletes the entries and counts older than it (at start, then hourly), nothing younger', async () => {
+    const dir = tempDir('orch-auth-');
+    const day = 86_400_000;
+    const store = await (await openBackend(dbOf(dir))).people();
+    const old = { subject: 'otto', issuer: 'local', authMethod: 'token', name: 'otto', httpMethod: 'POST', route: '/runs', path: '/runs', runId: null, stepId: null, status: 202, client: null } as const;
+    await store.appendAudit({ ...old, at: Date.now() - 400 * day });
+    await store.appendAudit({ ...old, at: Date.now() - 300 * day });
+    await store.countRefused({ httpMethod: 'POST', route: '/session', status: 401, subject: null, client: null }, Date.now() - 400 * day);
+    await store.close();
+    const logged: string[] = [];
+    const s = await server({ dir, auth: await authBlock({ audit_retention: '365d' }), log: (l) => logged.push(l) });
+    expect((await s.people.store.audit()).map((e) => Math.round((Date.now() - e.at) / day))).toEqual([300]);
+    expect(await s.people.store.refused()).toEqual([]);
+    expect(logged.join('\n')).toMatch(/deleted 1 entry older than auth.audit_retention/);
   });
 });

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startServer } from '../server.js';
-import { openTriggerState } from '../trigger-state.js';
+import { openBackend } from '../../runtime/index.js';
 import { FakeStarter } from './fake-starter.js';
 import { tempDir } from './serve-process.js';
 
@@ -29,7 +29,7 @@ describe('RunningServer.closing', () => {
       triggers: [],
       starter,
       evaluate: () => null,
-      state: openTriggerState(join(tempDir(), 'state.db')),
+      state: await (await openBackend(join(tempDir(), 'state.db'))).triggerState(),
       token: 'closing-token-0123456789',
       host: '127.0.0.1',
       port: 0,

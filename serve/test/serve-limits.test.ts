@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../server.js';
-import { openTriggerState } from '../trigger-state.js';
+import { openBackend } from '../../runtime/index.js';
 import { FakeStarter } from './fake-starter.js';
 import { http } from './http-helpers.js';
 import { tempDir } from './serve-process.js';
@@ -24,7 +24,7 @@ beforeAll(async () => {
     triggers: [],
     starter: new FakeStarter(),
     evaluate: () => null,
-    state: openTriggerState(join(tempDir(), 'state.db')),
+    state: await (await openBackend(join(tempDir(), 'state.db'))).triggerState(),
     token: TOKEN,
     host: '127.0.0.1',
     port: 0,

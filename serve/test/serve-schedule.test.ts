@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { http, waitFor } from './http-helpers.js';
 import { startServe, tempDir, TOKEN } from './serve-process.js';
-import { openTriggerState } from '../trigger-state.js';
+import { openBackend } from '../../runtime/index.js';
 
 interface Row {
   runId: string;
@@ -36,7 +36,7 @@ async function catchUpCount(url: string): Promise<number> {
  * one missed tick, so "dropped" is a real drop and "one run" a real coalescing, on any machine.
  */
 async function untilATickIsMissed(db: string): Promise<void> {
-  const state = openTriggerState(db);
+  const state = await (await openBackend(db)).triggerState();
   const last = await state.lastTick('every_second');
   await state.close();
   expect(last).not.toBeNull();

@@ -10,7 +10,7 @@ import { startOtlpReceiver, type OtlpReceiver } from '../../test/support/otlp-re
 import { loadServeProgram } from '../load.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
 import { startServer, type RunningServer } from '../server.js';
-import { openTriggerState } from '../trigger-state.js';
+import { openBackend } from '../../runtime/index.js';
 import { http, waitFor } from './http-helpers.js';
 import { tempDir } from './serve-process.js';
 
@@ -43,13 +43,13 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'traced.orch'), SOURCE);
   const program = loadServeProgram([join(dir, 'traced.orch')]);
   expect(program.errors).toEqual([]);
-  const starter = await openRuntimeStarter({ db: join(dir, 'runs.db'), plans: program.plans, log: () => undefined });
+  const starter = await openRuntimeStarter({ backend: await openBackend(join(dir, 'runs.db')), plans: program.plans, log: () => undefined });
   server = await startServer({
     plans: program.plans,
     triggers: program.triggers,
     starter,
     evaluate: () => null,
-    state: openTriggerState(join(dir, 'state.db')),
+    state: await (await openBackend(join(dir, 'state.db'))).triggerState(),
     token: TOKEN,
     host: '127.0.0.1',
     port: 0,

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { irHash, type PlanIR } from '../../compiler/index.js';
-import { loadPlan } from '../../runtime/index.js';
+import { openBackend, loadPlan, Runtime } from '../../runtime/index.js';
 import { FIXTURES, tempDir } from '../../runtime/test/helpers.js';
 import type { RunStarter } from '../run-starter.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
@@ -27,14 +27,14 @@ describe('a server on a changed file', () => {
   it('keeps a run on its version, reports the loaded one compatible with the diff, and moves the run when asked', async () => {
     const v1 = await gated();
     const v2: PlanIR = { ...v1, steps: v1.steps.map((s) => (s.id === 'ship' ? { ...s, args: { value: { op: 'lit', value: 'fixed' } } } : s)) };
-    const starter: RunStarter = await openRuntimeStarter({ db: join(tempDir('orch-serve-up-'), 'runs.db'), plans: [v2], log: () => {} });
+    const starter: RunStarter = await openRuntimeStarter({ backend: await openBackend(join(tempDir('orch-serve-up-'), 'runs.db')), plans: [v2], log: () => {} });
     closers.push(() => starter.close());
     const { runId } = await starter.start(v1, { item: 'crate' }, { trigger: null, context: {} });
     await waitFor(async () => ((await starter.timeline(runId))?.some((e) => e.type === 'execution_paused') ? true : undefined), 30_000, 'the approval');
 
     const report = await starter.upgrade!(runId, { dryRun: true });
     expect(report).toMatchObject({ compatible: true, applied: false, requested: false, fromHash: irHash(v1), toHash: irHash(v2) });
-    expect((report!.diff as { steps: unknown[] }).steps).toEqual([{ step: 'ship', change: 'changed', what: ['arguments'] }]);
+    expect((report!.diff as { steps: unknown[] }).steps).toEqual([{ step: 'ship', change: 'changed', what: ['arguments'], arguments: { added: [], removed: [], changed: ['value'] } }]);
     expect((await starter.timeline(runId))!.some((e) => e.type === 'plan_upgraded')).toBe(false);
 
     expect(await starter.upgrade!(runId, { dryRun: false })).toMatchObject({ compatible: true, requested: true });
@@ -46,5 +46,24 @@ describe('a server on a changed file', () => {
     }, 30_000, 'the run to complete');
     expect(view.output).toEqual({ shipped: 'fixed' });
     expect(await starter.upgrade!('nope', { dryRun: true })).toBeNull();
+  });
+
+  it('does not offer to move a run back to the version it was upgraded from by `orch upgrade` (issue 47)', async () => {
+    const v1 = await gated();
+    const v2: PlanIR = { ...v1, steps: v1.steps.map((s) => (s.id === 'ship' ? { ...s, args: { value: { op: 'lit', value: 'fixed' } } } : s)) };
+    const db = join(tempDir('orch-serve-back-'), 'runs.db');
+    const starter: RunStarter = await openRuntimeStarter({ backend: await openBackend(db), plans: [v1], log: () => {} });
+    closers.push(() => starter.close());
+    const { runId } = await starter.start(v1, { item: 'crate' }, { trigger: null, context: {} });
+    await waitFor(async () => ((await starter.timeline(runId))?.some((e) => e.type === 'execution_paused') ? true : undefined), 30_000, 'the approval');
+    // `orch upgrade RUN --to v2` from another process on the same journal.
+    const cli = await Runtime.open({ db });
+    closers.push(() => cli.close());
+    expect(await cli.upgrade(runId, v2)).toMatchObject({ compatible: true });
+    await waitFor(async () => ((await starter.timeline(runId))?.some((e) => e.type === 'plan_upgraded') ? true : undefined), 30_000, 'plan_upgraded');
+    const report = await starter.upgrade!(runId, { dryRun: true });
+    expect(report).toMatchObject({ compatible: false, behind: true, fromHash: irHash(v2), toHash: irHash(v1) });
+    expect(report!.reasons[0]!.reason).toMatch(/was upgraded from this version .* it does not go back/);
+    expect(await starter.upgrade!(runId, { dryRun: false })).toMatchObject({ compatible: false, applied: false, requested: false });
   });
 });

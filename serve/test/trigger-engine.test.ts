@@ -2,11 +2,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { ExprIR } from '../../compiler/index.js';
 import type { TriggerIR, TriggerSourceIR } from '../../compiler/index.js';
-import { evaluate } from '../../runtime/index.js';
+import { memoryBackend, evaluate } from '../../runtime/index.js';
 import { createInputValidator } from '../input-validator.js';
 import { missedTicks } from '../schedule.js';
 import { TriggerEngine } from '../trigger-engine.js';
-import { memoryTriggerState } from '../trigger-state.js';
 import { FakeStarter, fakePlan } from './fake-starter.js';
 
 const get = (root: 'event' | 'context', key: string): ExprIR => ({ op: 'get', object: { op: 'var', name: root }, key });
@@ -16,9 +15,9 @@ function trigger(name: string, source: TriggerSourceIR, extra: Partial<TriggerIR
   return { name, source, plan: 'respond', with: null, debounce_ms: null, consent: [], file: 't.orch', line: 1, ...extra };
 }
 
-function setup(triggers: TriggerIR[], now: () => number = Date.now) {
+async function setup(triggers: TriggerIR[], now: () => number = Date.now) {
   const starter = new FakeStarter();
-  const state = memoryTriggerState();
+  const state = await memoryBackend().triggerState();
   const engine = new TriggerEngine({
     triggers,
     plans: [fakePlan('respond'), fakePlan('strict', { type: 'object', required: ['sensor'], properties: { sensor: { type: 'string' } } })],
@@ -33,7 +32,7 @@ function setup(triggers: TriggerIR[], now: () => number = Date.now) {
 
 describe('trigger engine (in-memory runtime)', () => {
   it('an event trigger evaluates where over event.* and builds the input with `with`', async () => {
-    const { engine, starter } = setup([
+    const { engine, starter } = await setup([
       trigger('on_leak', { kind: 'event', type: 'sensor.leak', where: { op: '>=', left: get('event', 'severity'), right: lit(3) } }, {
         plan: 'strict',
         with: { op: 'record', fields: [{ key: 'sensor', value: get('event', 'device_id') }] },
@@ -50,7 +49,7 @@ describe('trigger engine (in-memory runtime)', () => {
   });
 
   it('input that does not match the plan input type is reported, not started', async () => {
-    const { engine, starter } = setup([trigger('bad', { kind: 'event', type: 'x', where: null }, { plan: 'strict' })]);
+    const { engine, starter } = await setup([trigger('bad', { kind: 'event', type: 'x', where: null }, { plan: 'strict' })]);
     const r = await engine.ingestEvent({ type: 'x', other: 1 });
     expect(r.results[0]!.outcome).toBe('invalid');
     expect(r.results[0]!.error).toMatch(/sensor/);
@@ -61,7 +60,7 @@ describe('trigger engine (in-memory runtime)', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 5000 }), { maxLength: 40 }), async (gaps) => {
         let clock = 1_000_000;
-        const { engine, starter } = setup([trigger('d', { kind: 'event', type: 'e', where: null }, { debounce_ms: 1000 })], () => clock);
+        const { engine, starter } = await setup([trigger('d', { kind: 'event', type: 'e', where: null }, { debounce_ms: 1000 })], () => clock);
         let expected = 0;
         let lastStart: number | null = null;
         for (const gap of gaps) {
@@ -84,7 +83,7 @@ describe('trigger engine (in-memory runtime)', () => {
   it('a condition fires on each rising edge only', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 20, max: 35 }), { maxLength: 30 }), async (temps) => {
-        const { engine, starter } = setup([
+        const { engine, starter } = await setup([
           trigger('too_hot', { kind: 'when', condition: { op: '>', left: get('context', 'temperature'), right: lit(28) } }),
         ]);
         await engine.activate({ catchUp: false });
@@ -105,7 +104,7 @@ describe('trigger engine (in-memory runtime)', () => {
   });
 
   it('a chain fires once per matching completion, never twice for the same run', async () => {
-    const { engine, starter } = setup([
+    const { engine, starter } = await setup([
       trigger('next', { kind: 'after', plan: 'respond', outcome: 'completed' }),
       trigger('on_fail', { kind: 'after', plan: 'respond', outcome: 'failed' }, { plan: 'strict', with: { op: 'record', fields: [{ key: 'sensor', value: get('event', 'status') }] } }),
     ]);
@@ -123,10 +122,11 @@ describe('trigger engine (in-memory runtime)', () => {
   });
 
   it('--catch-up starts one run for missed ticks; without it missed ticks are dropped', async () => {
-    const state = memoryTriggerState();
     const nightly = trigger('nightly', { kind: 'schedule', cron: '0 2 * * *', timezone: 'Europe/Paris' });
-    state.setLastTick('nightly', Date.now() - 3 * 86_400_000);
-    const build = () => {
+    // A server that last ticked three days ago, on a database of its own (a tick never goes back).
+    const build = async () => {
+      const state = await memoryBackend().triggerState();
+      await state.setLastTick('nightly', Date.now() - 3 * 86_400_000);
       const starter = new FakeStarter();
       const engine = new TriggerEngine({
         triggers: [nightly],
@@ -138,12 +138,11 @@ describe('trigger engine (in-memory runtime)', () => {
       });
       return { starter, engine };
     };
-    const off = build();
+    const off = await build();
     await off.engine.activate({ catchUp: false });
     off.engine.deactivate();
     expect(off.starter.runs).toHaveLength(0);
-    state.setLastTick('nightly', Date.now() - 3 * 86_400_000);
-    const on = build();
+    const on = await build();
     await on.engine.activate({ catchUp: true });
     on.engine.deactivate();
     expect(on.starter.runs).toHaveLength(1);

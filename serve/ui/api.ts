@@ -2,6 +2,8 @@
  * The dashboard's calls to its own server: same origin, the session cookie rides along, and
  * every POST carries the CSRF token (read from the `orch_csrf` cookie, echoed in a header).
  */
+import type { StarterLike } from '../render/starter-label.js';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -68,6 +70,8 @@ export interface RunView {
   output?: unknown;
   error?: unknown;
   trigger?: string | null;
+  /** LANGUAGE.md §9.1: who started the run. */
+  started_by?: StarterLike;
   metadata?: { totalCost?: number; totalDuration?: number };
   startedAt?: string | null;
   completedAt?: string | null;

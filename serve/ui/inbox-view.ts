@@ -2,6 +2,7 @@
 import { get, post } from './api.js';
 import { h, when } from './dom.js';
 import { canDecide } from './roles.js';
+import { starterLabel, type StarterLike } from '../render/starter-label.js';
 
 interface Pending {
   runId: string;
@@ -13,6 +14,8 @@ interface Pending {
   /** LANGUAGE.md §8.8: distinct people who must approve, and who did so far. */
   needed?: number;
   approvedBy?: string[];
+  /** LANGUAGE.md §9.1: who started the run. */
+  started_by?: StarterLike;
 }
 
 /** "1 of 2 approvals · approved by Alice", for a step that needs more than one person. */
@@ -42,7 +45,7 @@ export async function inboxView(root: HTMLElement): Promise<void> {
       'article',
       { class: 'card approval', 'data-run': a.runId, 'data-step': a.stepId },
       h('h3', {}, a.summary),
-      h('p', { class: 'muted' }, `${a.planId} · step ${a.stepId} · `, h('a', { href: `#/runs/${encodeURIComponent(a.runId)}` }, a.runId), a.approver ? ` · for ${a.approver}` : '', ` · waiting since ${when(a.since)}`),
+      h('p', { class: 'muted' }, `${a.planId} · step ${a.stepId} · `, h('a', { href: `#/runs/${encodeURIComponent(a.runId)}` }, a.runId), a.approver ? ` · for ${a.approver}` : '', ` · waiting since ${when(a.since)}`, a.started_by ? ` · started by ${starterLabel(a.started_by)}` : ''),
       progress(a) ? h('p', { class: 'approvals-progress', 'data-needed': String(a.needed ?? 1) }, progress(a).slice(3)) : null,
       ...(canDecide() ? [comment] : [h('p', { class: 'muted' }, 'Deciding needs the approver role.')]),
       canDecide() && h('div', { class: 'controls' }, h('button', { type: 'button', class: 'primary', 'data-action': 'approve', onclick: decide('approve') }, 'Approve'), h('button', { type: 'button', class: 'danger', 'data-action': 'reject', onclick: decide('reject') }, 'Reject')),

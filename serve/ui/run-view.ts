@@ -8,6 +8,7 @@ import { baseStep, pictureSteps, runStatusAfter, statusAfter, statusesFrom, type
 import { get, post, type PlanStep, type RunView, type TimelineEvent } from './api.js';
 import { h, json, statusBadge, svgNode, when } from './dom.js';
 import { zoomable } from './zoom.js';
+import { starterLabel } from '../render/starter-label.js';
 import { canOperate } from './roles.js';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'timeout']);
@@ -176,7 +177,7 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
       statusEl,
       traced?.url ? h('a', { class: 'trace-link', href: traced.url, target: '_blank', rel: 'noopener noreferrer', title: `trace ${traced.traceId ?? ''}` }, 'Trace') : null,
     ),
-    h('p', { class: 'muted' }, `started ${when(view.startedAt)}`, view.trigger !== undefined ? ` · by ${view.trigger ?? 'POST /runs'}` : '', versionNote(events)),
+    h('p', { class: 'muted' }, `started ${when(view.startedAt)}`, startedByNote(view), versionNote(events)),
     controls,
     upgradeNote,
     message,
@@ -270,6 +271,7 @@ interface UpgradeReport {
   toHash: string;
   reasons: { step: string | null; reason: string }[];
   diff: { steps: { step: string; change: string; what: string[] }[] } | null;
+  behind?: boolean;
 }
 
 /**
@@ -284,6 +286,11 @@ async function offerUpgrade(id: string, into: HTMLElement, message: HTMLElement)
     return;
   }
   if (!r.toHash || r.toHash === r.fromHash || !canOperate()) return;
+  // `orch upgrade` moved the run past the version this server loaded: nothing to offer.
+  if (r.behind) {
+    into.replaceChildren(h('p', { class: 'muted' }, `This run was upgraded past the version of its plan this server loaded (${r.toHash.slice(0, 12)}); it stays on ${r.fromHash.slice(0, 12)}.`));
+    return;
+  }
   const changes = (r.diff?.steps ?? []).map((s) => h('li', {}, `${s.change} ${s.step}${s.what.length ? `: ${s.what.join(', ')}` : ''}`));
   const head = `The loaded plan is another version (${r.toHash.slice(0, 12)}; this run is on ${r.fromHash.slice(0, 12)}).`;
   if (!r.compatible) {
@@ -310,3 +317,12 @@ async function offerUpgrade(id: string, into: HTMLElement, message: HTMLElement)
   into.replaceChildren(h('p', { class: 'muted' }, `${head} It is compatible:`), h('ul', {}, ...changes), button);
 }
 
+
+/** " · by alice (token)", " · by trigger nightly" (§9.1), with the trigger a person fired; before v0.4 journals: the trigger alone. */
+function startedByNote(view: RunView): HTMLElement | string {
+  const by = view.started_by;
+  const trigger = view.trigger ?? null;
+  if (!by) return view.trigger !== undefined ? ` · by ${trigger ?? 'POST /runs'}` : '';
+  const via = trigger !== null && by.method !== 'trigger' ? ` through trigger ${trigger}` : '';
+  return h('span', { class: 'started-by', 'data-subject': by.subject, 'data-issuer': by.issuer }, ` · by ${starterLabel(by)}${via}`);
+}

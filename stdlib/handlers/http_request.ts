@@ -2,7 +2,8 @@
  * `std.capabilities.http_request`: one HTTP request with `fetch`, aborted with the step (timeout,
  * cancel). A status of `fail_on_status` (default 500) or above fails the attempt, so a server
  * error is retried; a lower one is a normal output (check `status`: a 404 completes the step).
- * Network errors fail the attempt.
+ * A 4xx that fails (`fail_on_status 400`) is permanent unless it is 408/409/425/429. Network
+ * errors fail the attempt.
  */
 import type { HandlerContext } from './context.js';
 
@@ -40,7 +41,10 @@ export async function handler(
   if (res.status >= failFrom) {
     // The URL without its query string: a token in it must not reach the journal.
     const where = URL.canParse(input.url) ? `${new URL(input.url).origin}${new URL(input.url).pathname}` : 'the URL';
-    throw new Error(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} from ${method} ${where} (fail_on_status ${failFrom})`);
+    const err = new Error(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} from ${method} ${where} (fail_on_status ${failFrom})`);
+    // A refused request (4xx but 408, 409, 425, 429) would be refused again: not retried (LANGUAGE.md §9.1).
+    if (res.status >= 400 && res.status < 500 && ![408, 409, 425, 429].includes(res.status)) Object.assign(err, { permanent: true });
+    throw err;
   }
   let parsed: unknown = text;
   if ((res.headers.get('content-type') ?? '').includes('json')) {

@@ -85,7 +85,9 @@ describe("the action's step, run as a runner runs it", () => {
     expect(r.stdout).toMatch(/^::error file=plans\/broken\.orch,line=3,.*title=E0101::/m);
     expect(r.stdout).toContain('orch-ci: not verifying plans/broken.orch: it has errors');
     expect(r.stdout).toMatch(/verify hello \(.*hello\.orch/);
-    expect(r.stdout).toContain('orch-ci: skipping orch test'); // TODO(#52): a test block in the project, once `orch test` exists
+    // This Orch has `orch test` (§9.2): it runs, finding no test block in the project, and writes its JUnit report.
+    expect(r.stdout).toContain(`orch-ci: JUnit report: ${join(project, 'orch-junit.xml')}`);
+    expect(r.outputs['junit-file']).toBe(join(project, 'orch-junit.xml'));
     expect(r.outputs.errors).toBe('2');
     expect(r.outputs['sarif-file']).toBe(join(project, 'orch.sarif'));
     const sarif = JSON.parse(readFileSync(r.outputs['sarif-file']!, 'utf8'));

@@ -89,12 +89,7 @@ describe.skipIf(!trial)('the installed package (.ci/package-check)', () => {
     expect(runs.stdout).toContain('"completed"');
   });
 
-  it('orch test (LANGUAGE.md §9.2)', (ctx) => {
-    // TODO(#52): `orch test` comes with issue #52; until then this says so and is skipped.
-    if (!/^Usage: orch test\b/m.test(orch('test', '--help').stdout)) {
-      process.stdout.write('package: skipping `orch test`: this Orch has no test command yet (issue #52)\n');
-      ctx.skip();
-    }
+  it('orch test (LANGUAGE.md §9.2)', () => {
     const r = orch('test', '.', '--allow-none');
     expect(r.code, r.stdout + r.stderr).toBe(0);
   });

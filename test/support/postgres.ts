@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll } from 'vitest';
-import { migratePostgres } from '../../runtime/index.js';
+import { openBackend } from '../../runtime/index.js';
 import { admin, PG_RUN_ENV, RUN_PID_ENV, startCluster, stopCluster, type Cluster, type ClusterRecord } from './pg-cluster.js';
 
 /**
@@ -62,13 +62,13 @@ export async function startPostgres(): Promise<TestPostgres> {
 
 /**
  * A fresh database at the latest schema — migrated in this process by the runtime's own
- * `migratePostgres` (what `orch db migrate` runs), not by spawning the CLI — with a client of its own.
+ * `Backend.migrate` (what `orch db migrate` runs), not by spawning the CLI — with a client of its own.
  */
 export async function migratedPostgres(): Promise<MigratedPostgres> {
   const db = await startPostgres();
   let client: pg.Client | null = null;
   try {
-    await migratePostgres(db.url);
+    await (await openBackend(db.url)).migrate();
     client = new pg.Client({ connectionString: db.url });
     await client.connect();
   } catch (err) {

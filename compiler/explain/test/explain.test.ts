@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,9 +9,13 @@ import { compile } from '../../index.js';
 import { allExplanations, explanationFor } from '../catalog.js';
 
 function codesOf(source: string): string[] {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'orch-explain-')), 'snippet.orch');
+  const dir = mkdtempSync(path.join(tmpdir(), 'orch-explain-'));
+  // A project as a newcomer's looks: a handlers/ folder beside the plan (W0105's typo is near it).
+  mkdirSync(path.join(dir, 'handlers'));
+  const file = path.join(dir, 'snippet.orch');
   writeFileSync(file, source);
-  return compile({ entry: file }).diagnostics.map((d) => d.code);
+  // With its test blocks, as `orch check` and `orch test` see them (the codes of §9.2).
+  return compile({ entry: file, tests: true }).diagnostics.map((d) => d.code);
 }
 
 /** The codes of LANGUAGE.md §5, which must all be explained. */

@@ -42,6 +42,8 @@ function config(): OrchConfig {
       cloud: { api: 'openai', base_url: cloud.openaiUrl, api_key: 'secret:CLOUD_KEY' },
       local: { api: 'openai', base_url: local.openaiUrl },
       claude: { api: 'anthropic', base_url: claude.anthropicUrl, api_key: 'secret:CLOUD_KEY' },
+      // Its key is set nowhere: the endpoint's own failure (LANGUAGE.md §9.1).
+      nokey: { api: 'openai', base_url: cloud.openaiUrl, api_key: 'secret:ORCH_TEST_UNSET_MODEL_KEY' },
     },
     prices: PRICES,
   };
@@ -53,7 +55,9 @@ let n = 0;
 function planOf(src: string, withConfig = false): PlanIR {
   const sub = mkdtempSync(join(dir, `p${n++}-`));
   writeFileSync(join(sub, 'package.json'), '{}');
-  if (withConfig) writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ endpoints: { cloud: { api: 'openai' } }, prices: PRICES }));
+  // The endpoints' tiers are the compiler's to know (§9.1): local on loopback, the others cloud.
+  const endpoints = { cloud: { api: 'openai', tier: 'cloud' }, local: { api: 'openai', base_url: 'http://127.0.0.1:1/v1' }, claude: { api: 'anthropic' }, nokey: { api: 'openai', tier: 'cloud' } };
+  writeFileSync(join(sub, 'orch.config.json'), JSON.stringify(withConfig ? { endpoints, prices: PRICES } : { endpoints }));
   const file = join(sub, 'main.orch');
   writeFileSync(file, src);
   const out = compile({ entry: file });
@@ -281,5 +285,90 @@ plan p {
     expect(alone.result.steps[0]!.error).toMatch(/model endpoint "local" .* failed/);
     expect(cloud.requests.length).toBe(c0);
     expect(cloud.requests.map((r) => r.raw).join()).not.toMatch(/@example\.com/);
+  });
+});
+
+describe('errors that cannot heal are not retried (§9.1)', () => {
+  const src = (first: string) => `
+capability chat { kind llm  input { q: string }  output { text: string }  prompt "\${input.q}"  model "gpt-test"  retry 2 backoff fixed 1ms  requires llm }
+resource first { kind local_device  provides llm  endpoint "${first}" }
+resource second { kind local_device  provides llm  endpoint "local"  cost 0.001usd }
+policy cheapest { strategy cost }
+plan p { policy cheapest  step a = chat(q: "hi")  output { a: a.output.text } }
+`;
+  const startedOn = (events: RunEvent[]) => events.filter((e) => e.type === 'step_started').map((e) => (e.data as { resource: string }).resource);
+
+  it("a missing key is the endpoint's: no retry on it, the next resource answers", async () => {
+    const c0 = cloud.requests.length;
+    local.script({ answer: 'from the second', input_tokens: 1, output_tokens: 1 });
+    const { result, events } = await run(planOf(src('nokey')), {});
+    expect(result.status).toBe('completed');
+    expect(startedOn(events)).toEqual(['first', 'second']);
+    expect(cloud.requests.length).toBe(c0);
+    const moved = events.find((e) => e.type === 'step_retried')!.data;
+    expect(moved).toMatchObject({ permanent: true, rebind: 'second' });
+    expect(String(moved.error)).toMatch(/model endpoint "nokey": secret "ORCH_TEST_UNSET_MODEL_KEY" is not set/);
+  });
+
+  it('a refused request (HTTP 400) fails the step at once: one request, no other resource, permanent', async () => {
+    const c0 = cloud.requests.length;
+    const l0 = local.requests.length;
+    cloud.script({ status: 400 });
+    const { result, events } = await run(planOf(src('cloud')), {});
+    expect(result.status).toBe('failed');
+    expect(cloud.requests.length - c0).toBe(1);
+    expect(local.requests.length).toBe(l0);
+    expect(startedOn(events)).toEqual(['first']);
+    const failed = events.find((e) => e.type === 'step_failed')!.data;
+    expect(failed).toMatchObject({ permanent: true });
+    expect(String(failed.error)).toMatch(/model endpoint "cloud" \(openai http:\/\/127\.0\.0\.1:\d+\/v1, model gpt-test\) failed: HTTP 400/);
+    expect(result.metadata.totalCost).toBe(0);
+  });
+
+  it('a 401 is the resource\'s (its key): the next resource is tried; a 429 is retried as before', async () => {
+    cloud.script({ status: 401 });
+    local.script({ answer: 'ok', input_tokens: 1, output_tokens: 1 });
+    const refused = await run(planOf(src('cloud')), {});
+    expect(refused.result.status).toBe('completed');
+    expect(startedOn(refused.events)).toEqual(['first', 'second']);
+
+    cloud.script({ status: 429 }, { answer: 'later', input_tokens: 1, output_tokens: 1 });
+    const limited = await run(planOf(src('cloud')), {});
+    expect(limited.result.status).toBe('completed');
+    expect(startedOn(limited.events)).toEqual(['first', 'first']);
+  });
+
+  it("the run's config giving the endpoint a higher tier than the compiled one refuses it: no request, permanent, on every resource", async () => {
+    const l0 = local.requests.length;
+    const p = planOf(src('local'));
+    expect(p.resources.first!.endpoint_tier).toBe('local');
+    const cfg = config();
+    const higher = { ...cfg, models: { ...cfg.models!, endpoints: cfg.models!.endpoints.map((e) => (e.name === 'local' ? { ...e, tier: 'edge' as const } : e)) } };
+    const active = await rt.start(p, { input: {}, config: higher });
+    const result = await active.result;
+    const events = rt.journal!.load(active.runId);
+    expect(result.status).toBe('failed');
+    expect(local.requests.length).toBe(l0);
+    // The resource's endpoint: the next resource is tried (it names the same endpoint, refused too), never retried.
+    expect(startedOn(events)).toEqual(['first', 'second']);
+    const failed = events.find((e) => e.type === 'step_failed')!.data;
+    expect(failed).toMatchObject({ permanent: true });
+    expect(String(failed.error)).toBe(
+      `model endpoint "local" is tier edge in ${cfg.file} but the plan was compiled for tier local: a step is never sent to a higher tier than the one its guardrails were checked against, so no request was made (give the endpoint "tier": "local" there only if it is one, or compile the plan against this config)`,
+    );
+  });
+
+  it('a transport error names the endpoint and how it is reached', async () => {
+    const gone = await startModelServer();
+    const url = gone.openaiUrl;
+    await gone.close();
+    const p = planOf(src('cloud'));
+    const cfg = config();
+    const active = await rt.start(p, { input: {}, config: { ...cfg, models: { ...cfg.models!, endpoints: cfg.models!.endpoints.map((e) => (e.name === 'cloud' ? { ...e, base_url: url } : e)) } } });
+    const result = await active.result;
+    const error = rt.journal!.load(active.runId).filter((e) => e.type === 'step_retried').map((e) => String(e.data.error))[0];
+    expect(error).toBe(`model endpoint "cloud" (openai ${url}, model gpt-test) failed: connection refused`);
+    // Not permanent: retried on its resource, then the next resource answers.
+    expect(result.status).toBe('completed');
   });
 });

@@ -4,18 +4,18 @@
  * and a `race` decided by its first completed branch (the others cancelled at once).
  */
 import { evaluate, truthy } from '../../evaluate.js';
-import type { SchedulerCore } from './core.js';
-import { awaitDeps, cancelInst, itemsEnded } from './decide.js';
+import { failWith, itemsEnded } from './endings.js';
 import { envAt } from './env.js';
-import { failWith } from './failure.js';
 import { newRecord } from './fold.js';
-import type { BlockIR, StepStatus } from '../../../compiler/index.js';
+import { awaitDeps } from './readiness.js';
+import type { RunState } from './run-state.js';
 import type { ForEachBlock, RepeatBlock } from './scopes.js';
-import { addInstance, FAILED, Inst, TERMINAL, type BlockInst, type Frame, type Logical } from './state.js';
+import { type BlockInst, FAILED, type Frame, Inst, type Logical, addInstance } from './state.js';
 import { stepViewFrom, terminalAt } from './views.js';
+import type { BlockIR, StepStatus } from '../../../compiler/index.js';
 
 /** Creates what a frame (the plan, an item, an iteration) holds: its races, blocks and step instances. */
-export function openFrame(c: SchedulerCore, scopeId: string, frame: Frame): void {
+export function openFrame(c: RunState, scopeId: string, frame: Frame): void {
   const scope = c.blocks.scopes.get(scopeId)!;
   for (const r of scope.races) newBlock(c, r, frame).status = 'running';
   for (const b of scope.dims) {
@@ -27,16 +27,16 @@ export function openFrame(c: SchedulerCore, scopeId: string, frame: Frame): void
   c.dirtyAll = true;
 }
 
-function newBlock(c: SchedulerCore, block: BlockIR, frame: Frame): BlockInst {
+function newBlock(c: RunState, block: BlockIR, frame: Frame): BlockInst {
   const bi: BlockInst = { key: block.id + frame.suffix, block, frame, status: 'pending', error: null, list: null, whole: null, iteration: -1, winner: null };
   c.blockInsts.set(bi.key, bi);
   c.open++;
   return bi;
 }
 
-function newInst(c: SchedulerCore, l: Logical, frame: Frame): Inst {
+function newInst(c: RunState, l: Logical, frame: Frame): Inst {
   const key = l.step.id + frame.suffix;
-  const inst = new Inst(frame, key, l, newRecord(), c.opts.restored?.steps.get(key) ?? null);
+  const inst = new Inst(frame, key, l, newRecord(), c.opts.restored?.steps.get(key) ?? c.adoptedRecords.get(key) ?? null);
   c.instances.set(key, inst);
   addInstance(l, inst);
   c.open++;
@@ -56,7 +56,7 @@ export function childFrame(frame: Frame, block: ForEachBlock | RepeatBlock, inde
 // ───────────── for each ─────────────
 
 /** The steps a `for each` list reads have ended. */
-export function listReady(c: SchedulerCore, bi: BlockInst): boolean {
+export function listReady(c: RunState, bi: BlockInst): boolean {
   for (const id of c.blocks.listReads.get(bi.block.id) ?? []) {
     const l = c.logical.get(id);
     if (l && !terminalAt(c, l, sharedPrefixOf(bi.frame, l))) return false;
@@ -71,7 +71,7 @@ function sharedPrefixOf(frame: Frame, l: Logical): number[] {
 }
 
 /** Evaluates the list and opens one frame per item (or ends the block as a whole). */
-export function openForEach(c: SchedulerCore, bi: BlockInst): void {
+export function openForEach(c: RunState, bi: BlockInst): void {
   const b = bi.block as ForEachBlock;
   const outcome = listOutcome(c, bi);
   if (Array.isArray(outcome)) {
@@ -88,7 +88,7 @@ export function openForEach(c: SchedulerCore, bi: BlockInst): void {
 
 type Whole = { readonly status: StepStatus; readonly reason: string | null };
 
-function listOutcome(c: SchedulerCore, bi: BlockInst): unknown[] | Whole {
+function listOutcome(c: RunState, bi: BlockInst): unknown[] | Whole {
   const b = bi.block as ForEachBlock;
   for (const id of c.blocks.listReads.get(b.id) ?? []) {
     const v = stepViewFrom(c, bi.frame, id);
@@ -106,7 +106,7 @@ function listOutcome(c: SchedulerCore, bi: BlockInst): unknown[] | Whole {
 }
 
 /** Have the dependencies of the block's steps that lie outside the block ended (in its frame)? */
-export function outsideDepsEnded(c: SchedulerCore, bi: BlockInst): boolean {
+export function outsideDepsEnded(c: RunState, bi: BlockInst): boolean {
   const inside = new Set(c.blocks.stepsIn.get(bi.block.id) ?? []);
   for (const id of inside)
     for (const d of c.logical.get(id)!.step.deps) {
@@ -116,13 +116,13 @@ export function outsideDepsEnded(c: SchedulerCore, bi: BlockInst): boolean {
   return true;
 }
 
-export function endWhole(c: SchedulerCore, bi: BlockInst, w: Whole): void {
+export function endWhole(c: RunState, bi: BlockInst, w: Whole): void {
   c.open--;
   whole(c, bi, w.status, w.reason);
 }
 
 /** A `for each` that ends without items: every step inside ends with it, in this frame. */
-function whole(c: SchedulerCore, bi: BlockInst, status: StepStatus, reason: string | null): void {
+function whole(c: RunState, bi: BlockInst, status: StepStatus, reason: string | null): void {
   bi.whole = { status, error: status === 'failed' ? reason : null };
   bi.status = status;
   c.dirtyAll = true;
@@ -149,7 +149,7 @@ function describeType(v: unknown): string {
 
 // ───────────── repeat ─────────────
 
-function startIteration(c: SchedulerCore, bi: BlockInst, k: number): void {
+function startIteration(c: RunState, bi: BlockInst, k: number): void {
   bi.iteration = k;
   bi.status = 'running';
   c.runningLoops.add(bi);
@@ -159,7 +159,7 @@ function startIteration(c: SchedulerCore, bi: BlockInst, k: number): void {
 }
 
 /** Loops whose current iteration ended: `until` decides between done, again and exhausted. */
-export function checkLoops(c: SchedulerCore): boolean {
+export function checkLoops(c: RunState): boolean {
   let moved = false;
   for (const bi of [...c.runningLoops]) {
     if (c.mode !== 'normal') break;
@@ -181,7 +181,7 @@ export function checkLoops(c: SchedulerCore): boolean {
   return moved;
 }
 
-function endLoop(c: SchedulerCore, bi: BlockInst, status: 'completed' | 'failed', error: string | null): void {
+function endLoop(c: RunState, bi: BlockInst, status: 'completed' | 'failed', error: string | null): void {
   const b = bi.block as RepeatBlock;
   bi.status = status;
   bi.error = error;
@@ -197,33 +197,3 @@ function endLoop(c: SchedulerCore, bi: BlockInst, status: 'completed' | 'failed'
 
 // ───────────── race ─────────────
 
-/** A branch ended: the first to complete wins (the others are cancelled); none completing fails the race. */
-export function raceSettled(c: SchedulerCore, inst: Inst): void {
-  const race = inst.logical.shape.race!;
-  const bi = c.blockInsts.get(race.id + inst.suffix);
-  if (!bi || TERMINAL.has(bi.status)) return;
-  const branch = (id: string) => c.instances.get(id + inst.suffix);
-  if (inst.rec.status === 'completed') {
-    const winner = inst.logical.step.id;
-    bi.winner = winner;
-    bi.status = 'completed';
-    c.open--;
-    c.dirtyAll = true;
-    if (c.opts.restored?.winners[bi.key] === undefined) c.emit('race_won', bi.key, { race: race.id, winner });
-    for (const id of race.branches) {
-      const other = branch(id);
-      if (id !== winner && other) cancelInst(c, other, `lost race ${race.id} to ${winner}`);
-    }
-    return;
-  }
-  if (!race.branches.every((id) => TERMINAL.has(branch(id)?.rec.status ?? 'pending'))) return;
-  const error = `race ${race.id} failed: no branch completed`;
-  bi.status = 'failed';
-  bi.error = error;
-  c.open--;
-  c.dirtyAll = true;
-  c.emit('step_failed', bi.key, { error, status: 'failed', final: true, race: race.id });
-  // The race fails the run unless every branch may fail on its own (`on_failure continue`).
-  const cont = race.branches.every((id) => c.logical.get(id)?.step.on_failure === 'continue');
-  failWith(c, cont ? 'continue' : 'abort', error);
-}

@@ -19,40 +19,28 @@
  * provider answers from the shared store, and a ledger that cannot fit it even after every attempt
  * in flight settles is answered `over_budget` — the same `budget exceeded` as the run's own check.
  */
-import type { SchedulerCore } from './core.js';
-import { abortRun } from './finish.js';
-import { modelOf, promptTokenBound, renderPrompt } from '../../models/prompt.js';
-import { modelWorstCase as worstCaseAt } from '../../../compiler/index.js';
+import { abortRun } from './endings.js';
+import { evalArgs } from './env.js';
+import { type BudgetClaim, budgetLedger } from './limits.js';
 import { capabilityOf, resourceOf } from './resolve.js';
-import { evalArgs } from './start.js';
 import { round6 } from './result.js';
+import type { CostCeiling, RunState } from './run-state.js';
 import type { Inst } from './state.js';
-import { budgetLedger, type BudgetClaim } from './limits.js';
-
-/** A cost limit: this plan's `budget cost`, or what a parent's budget had left for this sub-plan. */
-export interface CostCeiling {
-  readonly limit: number;
-  /** How the budget is named in events and errors: `budget cost <= 0.5 of policy lean`. */
-  readonly label: string;
-  readonly warn: boolean;
-  /**
-   * A parent's budget: what is spent against it outside this run — by the parent and its other
-   * running sub-plans — read each time a step of this run may start, so that parallel spending
-   * on either side is counted.
-   */
-  readonly outside?: () => number;
-  /** The shared ledger of this budget (blocking policy budgets), and the run that owns it. */
-  readonly shared?: { readonly key: string; readonly owner: string };
-}
+import { modelWorstCase as worstCaseAt } from '../../../compiler/index.js';
 
 export const DURATION_TIMER = 'budget:duration';
 
 /** An amount with the plan's currency, as the budget was written (`0.5usd`); bare for an IR without one. */
-function money(c: SchedulerCore, n: number): string {
+function money(c: RunState, n: number): string {
   return `${round6(n)}${c.plan.policy?.currency ?? ''}`;
 }
 
-export function costCeilings(c: SchedulerCore): readonly CostCeiling[] {
+export function costCeilings(c: RunState): readonly CostCeiling[] {
+  // Asked for every step that may start: the plan's policy and the parent's ceilings never change in a run.
+  return (c.ceilings ??= ceilingsOf(c));
+}
+
+function ceilingsOf(c: RunState): readonly CostCeiling[] {
   const own: CostCeiling[] = [];
   const p = c.plan.policy;
   if (p && p.budgets.cost !== null) {
@@ -68,7 +56,7 @@ export function costCeilings(c: SchedulerCore): readonly CostCeiling[] {
 }
 
 /** What this run has spent: its own steps, and what its running sub-plans (other than `except`) spent so far. */
-export function spent(c: SchedulerCore, except: string | null = null): number {
+export function spent(c: RunState, except: string | null = null): number {
   let total = c.totalCost;
   const of = c.cfg.subplanCost;
   if (of) for (const i of c.inProgress) if (i.activity.kind === 'subplan' && i.key !== except) total += of(i.key);
@@ -76,14 +64,14 @@ export function spent(c: SchedulerCore, except: string | null = null): number {
 }
 
 /** The blocking budgets the sub-plan of instance `key` runs under, with what is spent outside it. */
-export function childCeilings(c: SchedulerCore, key: string): readonly CostCeiling[] {
+export function childCeilings(c: RunState, key: string): readonly CostCeiling[] {
   return costCeilings(c)
     .filter((b) => !b.warn)
     .map((b) => ({ limit: b.limit, label: b.label, warn: false, outside: () => (b.outside?.() ?? 0) + spent(c, key), ...(b.shared ? { shared: b.shared } : {}) }));
 }
 
 /** May `inst` start within the cost budgets? If not, the run has been failed. */
-export function withinBudget(c: SchedulerCore, inst: Inst): boolean {
+export function withinBudget(c: RunState, inst: Inst): boolean {
   const ceilings = costCeilings(c);
   if (ceilings.length === 0) return true;
   const estimate = reservationOf(c, inst).total;
@@ -112,16 +100,18 @@ export function withinBudget(c: SchedulerCore, inst: Inst): boolean {
  * The reservations `inst`'s next attempt asks of the shared ledgers. None for a sub-plan: its own
  * steps reserve against the same ledgers (its ceilings carry them), so its cost is never counted twice.
  */
-export function budgetClaims(c: SchedulerCore, inst: Inst): readonly BudgetClaim[] | undefined {
+export function budgetClaims(c: RunState, inst: Inst): readonly BudgetClaim[] | undefined {
   if (c.limits.sharesBudgets !== true) return undefined;
-  const shared = costCeilings(c).filter((b) => b.shared !== undefined);
+  const ceilings = costCeilings(c);
+  if (ceilings.length === 0) return undefined;
+  const shared = ceilings.filter((b) => b.shared !== undefined);
   if (shared.length === 0 || inst.logical.step.action.type === 'run') return undefined;
   const amount = reservationOf(c, inst).total;
   return shared.map((b) => ({ key: b.shared!.key, owner: b.shared!.owner, limit: b.limit, amount }));
 }
 
 /** A shared ledger refused `inst`'s reservation (`over_budget`): the run fails as under its own budget. */
-export function sharedBudgetExceeded(c: SchedulerCore, inst: Inst, key: string, spentAcross: number): void {
+export function sharedBudgetExceeded(c: RunState, inst: Inst, key: string, spentAcross: number): void {
   const b = costCeilings(c).find((x) => x.shared?.key === key);
   const label = b?.label ?? key;
   const limit = b?.limit ?? 0;
@@ -144,14 +134,14 @@ function formatMs(ms: number): string {
 }
 
 /** Arms the `budget duration` deadline at the run's start (a shorter plan deadline fires first anyway). */
-export function armDurationBudget(c: SchedulerCore): void {
+export function armDurationBudget(c: RunState): void {
   const ms = c.plan.policy?.budgets.duration_ms ?? null;
   if (ms === null) return;
   c.armed.add(DURATION_TIMER);
   c.armTimer(DURATION_TIMER, Math.max(0, c.startedAt + ms - c.now));
 }
 
-export function durationBudgetFired(c: SchedulerCore): void {
+export function durationBudgetFired(c: RunState): void {
   c.armed.delete(DURATION_TIMER);
   const p = c.plan.policy!;
   const label = `budget duration <= ${formatMs(p.budgets.duration_ms ?? 0)} of policy ${p.name}`;
@@ -167,7 +157,7 @@ export interface Reservation {
 }
 
 /** What `inst`'s next attempt reserves (§8.2). */
-export function reservationOf(c: SchedulerCore, inst: Inst): Reservation {
+export function reservationOf(c: RunState, inst: Inst): Reservation {
   const isCall = inst.logical.step.action.type === 'call';
   const cap = isCall ? capabilityOf(c, inst) : undefined;
   const res = resourceOf(c, inst);
@@ -177,16 +167,18 @@ export function reservationOf(c: SchedulerCore, inst: Inst): Reservation {
 }
 
 /** prompt bound × input price + max_tokens × output price; undefined without max_tokens or a price. */
-function modelWorstCase(c: SchedulerCore, inst: Inst, cap: NonNullable<ReturnType<typeof capabilityOf>>, res: ReturnType<typeof resourceOf>): number | undefined {
+function modelWorstCase(c: RunState, inst: Inst, cap: NonNullable<ReturnType<typeof capabilityOf>>, res: ReturnType<typeof resourceOf>): number | undefined {
   const llm = cap.llm!;
-  const model = modelOf(cap, res ?? null);
+  const calls = c.cfg.modelCalls;
+  if (!calls) return undefined;
+  const model = calls.model(cap, res ?? null);
   const price = model !== null ? c.cfg.modelPrices?.[model] : undefined;
   if (llm.max_tokens === null || !price) return undefined;
   const step = inst.logical.step;
   const call = inst.rec.phase === 'fallback' && step.fallback ? step.fallback : { args: step.args };
   let promptTokens: number;
   try {
-    promptTokens = promptTokenBound(renderPrompt({ ...cap, llm }, evalArgs(c, inst, call.args), inst.rec.lastError));
+    promptTokens = calls.promptTokens({ ...cap, llm }, evalArgs(c, inst, call.args), inst.rec.lastError);
   } catch {
     // The arguments cannot be evaluated: the attempt fails before any call, so it spends nothing.
     return undefined;
@@ -195,7 +187,7 @@ function modelWorstCase(c: SchedulerCore, inst: Inst, cap: NonNullable<ReturnTyp
 }
 
 /** An attempt reported more than it reserved: journaled (§8.2) when the run has a cost budget. */
-export function recordOverrun(c: SchedulerCore, inst: Inst, actual: number): void {
+export function recordOverrun(c: RunState, inst: Inst, actual: number): void {
   const reserved = inst.attemptCapCost;
   if (actual <= reserved + 1e-12) return;
   if (costCeilings(c).length === 0) return;

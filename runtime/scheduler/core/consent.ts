@@ -5,8 +5,8 @@
  * `consent_denied` naming what is missing. Sub-plans run under their parent's check.
  */
 import type { PlanIR } from '../../../compiler/index.js';
-import type { SchedulerCore } from './core.js';
-import { finish } from './finish.js';
+import { finish } from './endings.js';
+import type { RunState } from './run-state.js';
 
 /** The scopes a run of `plan` may need: the v2 IR's list, or (v1) every declared capability's. */
 export function neededScopes(plan: PlanIR): readonly string[] {
@@ -14,12 +14,12 @@ export function neededScopes(plan: PlanIR): readonly string[] {
   return [...new Set(Object.values(plan.capabilities).flatMap((cap) => cap.consent))].sort();
 }
 
-export function grantedScopes(c: SchedulerCore): readonly string[] {
+export function grantedScopes(c: RunState): readonly string[] {
   return [...new Set(c.opts.consent ?? [])].sort();
 }
 
 /** Checks the grants of a fresh run; false when it was failed for missing consent. */
-export function consentHolds(c: SchedulerCore): boolean {
+export function consentHolds(c: RunState): boolean {
   if (!c.plan.policy?.require_consent || c.opts.parentRunId) return true;
   const granted = new Set(grantedScopes(c));
   const needed = neededScopes(c.plan);

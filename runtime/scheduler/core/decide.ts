@@ -4,27 +4,29 @@
  * run already did, and the ready queue that dispatch drains while the limits allow.
  */
 import { irHash, type StepView } from '../../../compiler/index.js';
-import { evaluate, truthy } from '../../evaluate.js';
-import { checkLoops, endWhole, listReady, openForEach, openFrame, outsideDepsEnded, raceSettled } from './blocks.js';
+import { condition, unknownReason, UNKNOWN, type Truth } from '../../evaluate.js';
+import { checkLoops, endWhole, listReady, openForEach, openFrame, outsideDepsEnded } from './blocks.js';
 import { armDurationBudget, sharedBudgetExceeded } from './budget.js';
 import { consentHolds, grantedScopes } from './consent.js';
-import type { SchedulerCore } from './core.js';
+import { cancelInst, finalFail, instTerminal, restoreEnded } from './endings.js';
 import { env } from './env.js';
-import { finalFail } from './failure.js';
-import { foldStep } from './fold.js';
 import { checkDone } from './finish.js';
+import { foldStep, newRecord, originFacts } from './fold.js';
 import { attemptCostOf, capabilityOf, isApproval } from './resolve.js';
-import { sharedPrefix, suffixOf, type DimBlock } from './scopes.js';
-import { beginStep, releaseLease, slotRequest } from './start.js';
-import { FAILED, IDLE, ROOT_FRAME, TERMINAL, startWaiting, stopWaiting, waitingOf, type Inst } from './state.js';
-import { blockViewFrom, terminalAt, viewAt } from './views.js';
+import type { RunState } from './run-state.js';
+import { sharedPrefix } from './scopes.js';
+import { beginStep, slotRequest } from './start.js';
+import { FAILED, type Inst, ROOT_FRAME, TERMINAL, stopWaiting, waitingOf } from './state.js';
+import { blockViewFrom, viewAt } from './views.js';
+import { ready } from './readiness.js';
 
-export function beginRun(c: SchedulerCore): void {
+export function beginRun(c: RunState): void {
   const r = c.opts.restored;
   if (r) {
     c.facts.startedAt = r.startedAt ?? c.now;
     c.facts.lastSeq = r.lastSeq;
     c.facts.startedBy = r.startedBy ?? c.opts.startedBy ?? null;
+    c.facts.origin = r.origin ?? c.opts.origin ?? {};
     for (const s of r.steps.values())
       if (s.completionOrder !== null) c.facts.completions = Math.max(c.facts.completions, s.completionOrder + 1);
     c.emit('execution_started', null, { resumed: true });
@@ -44,11 +46,14 @@ export function beginRun(c: SchedulerCore): void {
       ...(c.opts.trace ? { trace_id: c.opts.trace.trace_id, span_id: c.opts.trace.span_id } : {}),
       // The grants the run started with (LANGUAGE.md §7.2), whether or not the policy requires them.
       consent: grantedScopes(c),
-      // Who started it (§8.8): `not_starter` approvals and invariants on `run.started_by` read it.
+      // Who started it (§8.8, §9.1): `not_starter` approvals and invariants on `run.started_by` read it.
       ...(c.opts.startedBy ? { started_by: c.opts.startedBy } : {}),
+      // Where else it came from (§9.1): its cause, its chain, whether people decide its approvals.
+      ...originFacts(c.opts.origin ?? {}),
     });
     if (!consentHolds(c)) return;
     c.emit('execution_started', null, {});
+    adopt(c);
   }
   if (c.plan.deadline_ms !== null) {
     c.armed.add('deadline');
@@ -58,8 +63,23 @@ export function beginRun(c: SchedulerCore): void {
   openFrame(c, '', ROOT_FRAME);
 }
 
+/**
+ * A forked run (§9.2) journals the instances it takes from the run it forks before anything
+ * starts; each then meets `restore` as a resumed run's finished step does, so it never runs.
+ */
+function adopt(c: RunState): void {
+  const a = c.opts.adopted;
+  if (!a) return;
+  for (const s of a.steps) {
+    const e = c.emit('step_adopted', s.key, { from_run: a.from, output: s.output, ...(s.given ? { given: true as const } : {}) });
+    const rec = newRecord();
+    foldStep(rec, e, c.facts);
+    c.adoptedRecords.set(s.key, rec);
+  }
+}
+
 /** Looks at what waits, decides and dispatches until nothing more moves; then: done yet? */
-export function pump(c: SchedulerCore): void {
+export function pump(c: RunState): void {
   for (;;) {
     let progressed = false;
     if (c.mode === 'normal' && (c.dirtyAll || c.dirty.length > 0)) progressed = recheck(c);
@@ -76,7 +96,7 @@ export function pump(c: SchedulerCore): void {
 }
 
 /** What the instances that ended (or a block that changed) may have made ready. */
-function recheck(c: SchedulerCore): boolean {
+function recheck(c: RunState): boolean {
   let moved = false;
   const all = c.dirtyAll;
   const ended = c.dirty;
@@ -116,34 +136,12 @@ function recheck(c: SchedulerCore): boolean {
   return moved;
 }
 
-/** A new instance waits for its dependencies (or, cancelled or restored as cancelled, does not). */
-export function awaitDeps(c: SchedulerCore, inst: Inst): void {
-  if (c.cancelRequests.has(inst.logical.step.id) || c.pendingCancels.has(inst.key) || inst.restored?.status === 'cancelled' || ready(c, inst)) c.decideQ.push(inst);
-  else startWaiting(inst);
-}
-
-/** Have the dependencies ended (`join first`: has one completed)? */
-function ready(c: SchedulerCore, inst: Inst): boolean {
-  const step = inst.logical.step;
-  let all = true;
-  for (const d of step.deps) {
-    const dep = c.logical.get(d);
-    if (!dep) continue;
-    const prefix = sharedPrefix(inst, dep.shape.dims);
-    if (!terminalAt(c, dep, prefix)) {
-      if (step.join !== 'first') return false;
-      all = false;
-    } else if (step.join === 'first' && viewAt(c, dep, prefix).status === 'completed') return true;
-  }
-  return all;
-}
-
 /**
  * Join rule and skip propagation over the ended dependencies; null = may run. A read inside a
  * `??` chain only (a soft read) never skips the step; a branch of a race the step waits for
  * counts as the race (so a cancelled loser does not skip it).
  */
-function skipReason(c: SchedulerCore, inst: Inst): string | null {
+function skipReason(c: RunState, inst: Inst): string | null {
   const step = inst.logical.step;
   const soft = new Set(step.join === 'first' ? [] : (step.soft_reads ?? []).filter((d) => !step.after.includes(d) && !step.skip_if_skipped.includes(d)));
   const waitsFor = new Set(step.waits_for ?? []);
@@ -189,7 +187,7 @@ function skipReason(c: SchedulerCore, inst: Inst): string | null {
 }
 
 /** All dependencies of an instance are finished: skip it, fail it, or queue it. */
-function decide(c: SchedulerCore, inst: Inst): void {
+function decide(c: RunState, inst: Inst): void {
   if (c.mode !== 'normal' || inst.rec.status !== 'pending') return;
   if (c.cancelRequests.has(inst.logical.step.id) && !inst.restored) return cancelInst(c, inst, 'cancelled by user');
   const asked = c.pendingCancels.get(inst.key);
@@ -206,19 +204,22 @@ function decide(c: SchedulerCore, inst: Inst): void {
   const skip = skipReason(c, inst);
   if (skip) return skip_(c, inst, skip);
   if (step.when) {
-    let ok: boolean;
+    const e = env(c, inst, step);
+    let ok: Truth;
     try {
-      ok = truthy(evaluate(step.when, env(c, inst, step)));
+      ok = condition(step.when, e);
     } catch (err) {
       return finalFail(c, inst, 'failed', `when condition: ${(err as Error).message}`);
     }
+    // §9.4: a condition over a signal that is not known skips its step, saying which one.
+    if (ok === UNKNOWN) return skip_(c, inst, unknownReason(step.when, e));
     if (!ok) return skip_(c, inst, 'when condition is false');
   }
   queue(c, inst);
 }
 
 /** A resumed run meets a step the journal already knows: take its word. */
-function restore(c: SchedulerCore, inst: Inst): void {
+function restore(c: RunState, inst: Inst): void {
   const r = inst.restored!;
   const step = inst.logical.step;
   if (TERMINAL.has(r.status)) return restoreEnded(c, inst);
@@ -261,52 +262,18 @@ function restore(c: SchedulerCore, inst: Inst): void {
   queue(c, inst);
 }
 
-/** Finished before the interruption: never run it again. */
-function restoreEnded(c: SchedulerCore, inst: Inst): void {
-  const r = inst.restored!;
-  const step = inst.logical.step;
-  Object.assign(inst.rec, r);
-  c.totalCost += r.cost;
-  if (r.status === 'completed') c.logCompleted(inst, r.completedAt ?? 0);
-  // A cancelled step (cancelled on its own: the run had not ended) and a race's branch fail nothing.
-  const fails = FAILED.has(r.status) && r.status !== 'cancelled' && !inst.logical.shape.race;
-  if (fails && step.on_failure !== 'continue' && c.failure === null) c.failure = `step ${inst.key} ${r.status}: ${r.error ?? ''}`;
-  instTerminal(c, inst);
-}
-
-function queue(c: SchedulerCore, inst: Inst): void {
+function queue(c: RunState, inst: Inst): void {
   c.emit('step_queued', inst.key, {});
   c.heap.push(inst);
 }
 
-function skip_(c: SchedulerCore, inst: Inst, reason: string): void {
+function skip_(c: RunState, inst: Inst, reason: string): void {
   c.emit('step_skipped', inst.key, { reason });
   instTerminal(c, inst);
 }
 
-/**
- * Cancels one instance on its own (a race's loser, `orch cancel --step`): whatever it was doing
- * stops (a running handler gets its abort signal) and it ends `cancelled`, failing nothing.
- */
-export function cancelInst(c: SchedulerCore, inst: Inst, reason: string): void {
-  if (TERMINAL.has(inst.rec.status)) return;
-  stopWaiting(inst);
-  if (inst.restored && TERMINAL.has(inst.restored.status)) return restoreEnded(c, inst);
-  inst.token++;
-  if (inst.activity.kind === 'call') c.command({ type: 'abort_attempt', attempt: inst.key, reason });
-  if (inst.activity.kind === 'subplan') c.command({ type: 'control_subplan', key: inst.key, op: 'cancel', reason });
-  c.inProgress.delete(inst);
-  releaseLease(c, inst);
-  inst.activity = IDLE;
-  c.untilWaiters.delete(inst);
-  if (inst.timer !== null) c.cancelTimer(`step:${inst.key}`);
-  inst.timer = null;
-  c.emit('step_cancelled', inst.key, { reason });
-  instTerminal(c, inst);
-}
-
 /** Starts queued steps while the limits allow; returns whether anything started. */
-function dispatch(c: SchedulerCore): boolean {
+function dispatch(c: RunState): boolean {
   const setAside: Inst[] = [];
   let startedAny = false;
   // Resources (with the capability, whose rate limits come with it) found full in this pass: the
@@ -367,34 +334,3 @@ function dispatch(c: SchedulerCore): boolean {
 
 // ───────────── completion bookkeeping ─────────────
 
-export function instTerminal(c: SchedulerCore, inst: Inst): void {
-  c.open--;
-  stopWaiting(inst);
-  c.dirty.push(inst);
-  itemsEnded(c, inst);
-  if (inst.logical.shape.race) raceSettled(c, inst);
-  if (inst.dims.some((d) => d.type === 'repeat')) c.dirtyAll = true;
-}
-
-/**
- * The `for each` items around `at` whose every step ended leave the in-flight sets (innermost
- * first: an outer item cannot have ended while an inner one runs).
- */
-export function itemsEnded(c: SchedulerCore, at: { readonly dims: readonly DimBlock[]; readonly path: readonly number[] }): void {
-  for (let j = at.dims.length - 1; j >= 0; j--) {
-    const b = at.dims[j]!;
-    if (b.type !== 'for_each') continue;
-    const prefix = at.path.slice(0, j + 1);
-    const group = b.id + suffixOf(at.dims, at.path.slice(0, j));
-    const id = `${group}|${at.path[j]}`;
-    if (c.itemsDone.has(id)) continue;
-    for (const s of c.blocks.stepsIn.get(b.id) ?? []) if (!terminalAt(c, c.logical.get(s)!, prefix)) return;
-    c.itemsDone.add(id);
-    c.limits.itemFinished(group, at.path[j]!);
-    const parked = c.parked.get(group);
-    if (parked) {
-      c.parked.delete(group);
-      for (const i of parked) c.heap.push(i);
-    }
-  }
-}

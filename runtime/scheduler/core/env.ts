@@ -1,17 +1,17 @@
 /** The expression environment of a step instance, a block's frame, or the run: inputs, context, actuals, steps, blocks. */
-import type { StepIR } from '../../../compiler/index.js';
-import type { EvalEnv } from '../../evaluate.js';
-import type { SchedulerCore } from './core.js';
+import type { ExprIR, StepIR } from '../../../compiler/index.js';
+import { type EvalEnv, evaluate } from '../../evaluate.js';
+import type { RunState } from './run-state.js';
 import type { Frame, Inst } from './state.js';
 import { blockViewFrom, previousFrom, stepViewFrom } from './views.js';
 
 /** `_step` is kept for callers that name the step an expression belongs to; the instance decides. */
-export function env(c: SchedulerCore, inst: Inst | null, _step?: StepIR | null): EvalEnv {
+export function env(c: RunState, inst: Inst | null, _step?: StepIR | null): EvalEnv {
   return envAt(c, inst, inst);
 }
 
 /** Evaluated at `frame` (its items and the instances it sees); `inst` records the secrets used. */
-export function envAt(c: SchedulerCore, frame: Frame | null, inst: Inst | null): EvalEnv {
+export function envAt(c: RunState, frame: Frame | null, inst: Inst | null): EvalEnv {
   const p = c.plan;
   return {
     vars: {
@@ -31,5 +31,13 @@ export function envAt(c: SchedulerCore, frame: Frame | null, inst: Inst | null):
       return v;
     },
     now: () => c.now,
+    ...(c.cfg.signal ? { signal: c.cfg.signal } : {}),
   };
+}
+
+export function evalArgs(c: RunState, inst: Inst, args: { readonly [k: string]: ExprIR }): { [k: string]: unknown } {
+  const e = env(c, inst, inst.logical.step);
+  const out: { [k: string]: unknown } = {};
+  for (const [k, x] of Object.entries(args)) out[k] = evaluate(x, e);
+  return out;
 }

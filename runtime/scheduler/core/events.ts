@@ -4,19 +4,20 @@
  * step no longer waits for carries an old token).
  */
 import { DURATION_TIMER, durationBudgetFired } from './budget.js';
-import type { SchedulerCore } from './core.js';
+import { abortRun, cancelInst, compensationLogs, compensationSettled } from './endings.js';
 import { attemptFailed, attemptLost, onOutcome, succeed } from './failure.js';
-import { abortRun, clearTimers, wake } from './finish.js';
+import { wake } from './finish.js';
+import { releaseLease } from './lease.js';
 import type { CoreEvent } from './protocol.js';
-import { compensationLogs, compensationSettled } from './rollback.js';
-import { approvalRefusal, askPolicy, checkUntil, decideApproval, launch, blockStep, mcpToolKey, releaseLease } from './start.js';
-import { cancelInst } from './decide.js';
-import { IDLE, baseId, type Inst } from './state.js';
 import { capabilityOf } from './resolve.js';
+import type { RunState } from './run-state.js';
+import { approvalRefusal, askPolicy, blockStep, checkUntil, decideApproval, launch, mcpToolKey } from './start.js';
+import { IDLE, type Inst, baseId } from './state.js';
+import { clearStepTimer, clearTimers } from './timers.js';
 
 type Live = Exclude<CoreEvent, { type: 'started' | 'pump' }>;
 
-export function onEvent(c: SchedulerCore, e: Live): void {
+export function onEvent(c: RunState, e: Live): void {
   switch (e.type) {
     case 'attempt_succeeded':
     case 'attempt_failed':
@@ -140,32 +141,23 @@ export function onEvent(c: SchedulerCore, e: Live): void {
 }
 
 /** The calls still running (an interruption waits for them to end). */
-export function runningCalls(c: SchedulerCore): string[] {
+export function runningCalls(c: RunState): string[] {
   const out: string[] = [];
   for (const i of c.inProgress) if (i.activity.kind === 'call') out.push(i.key);
   return out;
 }
 
-function forEachSubplan(c: SchedulerCore, fn: (key: string) => void): void {
+function forEachSubplan(c: RunState, fn: (key: string) => void): void {
   for (const i of c.inProgress) if (i.activity.kind === 'subplan') fn(i.key);
 }
 
 /** The instance `key` when it still waits, as `kind`, for what `token` names. */
-function live(c: SchedulerCore, key: string, token: number, kind: Inst['activity']['kind']): Inst | null {
+function live(c: RunState, key: string, token: number, kind: Inst['activity']['kind']): Inst | null {
   const inst = c.instances.get(key);
   return inst && inst.token === token && inst.activity.kind === kind ? inst : null;
 }
 
-export function stepTimerId(inst: Inst): string {
-  return `step:${inst.key}`;
-}
-
-export function clearStepTimer(c: SchedulerCore, inst: Inst): void {
-  if (inst.timer !== null) c.cancelTimer(stepTimerId(inst));
-  inst.timer = null;
-}
-
-function timerFired(c: SchedulerCore, timer: string): void {
+function timerFired(c: RunState, timer: string): void {
   if (timer === 'deadline') {
     c.armed.delete(timer);
     return abortRun(c, 'timeout', `deadline of ${c.plan.deadline_ms}ms exceeded`);
@@ -208,7 +200,7 @@ function timerFired(c: SchedulerCore, timer: string): void {
  * `orch cancel RUN --step STEP`: an instance key cancels that instance; a step id cancels all its
  * instances, and those still to come (a later item or iteration) are cancelled when created.
  */
-function cancelStep(c: SchedulerCore, stepId: string, reason: string): void {
+function cancelStep(c: RunState, stepId: string, reason: string): void {
   const inst = c.instances.get(stepId);
   if (inst) return cancelInst(c, inst, reason);
   const l = c.logical.get(stepId);

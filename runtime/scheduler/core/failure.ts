@@ -3,27 +3,23 @@
  * retry with backoff, rebinding to the next fallback resource, the step's `fallback` call, and
  * only then the step's failure and the plan's `on_failure` (abort, continue, rollback).
  */
-import type { StepIR } from '../../../compiler/index.js';
 import { assertViolations, postStepViolations } from '../guardrails.js';
-import type { FinalFailure } from '../types.js';
-import type { SchedulerCore } from './core.js';
-import { instTerminal } from './decide.js';
-import { env } from './env.js';
-import { clearStepTimer, stepTimerId } from './events.js';
-import { abortRun } from './finish.js';
-import { forbiddenOn, guardStep, recordViolations } from './guards.js';
-import { hookInfo, resourceOf } from './resolve.js';
+import type { FailureOwner, FinalFailure } from '../types.js';
 import { recordOverrun } from './budget.js';
+import { abortRun, finalFail, instTerminal, postHook, stopRunning, withCost } from './endings.js';
+import { env } from './env.js';
+import { forbiddenOn, guardStep, recordViolations } from './guards.js';
+import { resourceOf } from './resolve.js';
+import type { RunState } from './run-state.js';
+import { type Inst } from './state.js';
+import { clearStepTimer, stepTimerId } from './timers.js';
 import type { AttemptUsage } from '../types.js';
-import { rollback } from './rollback.js';
-import { releaseLease } from './start.js';
-import { IDLE, type Inst } from './state.js';
 
 export function onOutcome(
-  c: SchedulerCore,
+  c: RunState,
   key: string,
   token: number,
-  o: { type: 'attempt_succeeded' | 'attempt_failed'; output?: unknown; error?: string; logs?: readonly string[]; cost?: number; usage?: AttemptUsage; final?: FinalFailure },
+  o: { type: 'attempt_succeeded' | 'attempt_failed'; output?: unknown; error?: string; logs?: readonly string[]; cost?: number; usage?: AttemptUsage; final?: FinalFailure; owner?: FailureOwner },
 ): void {
   const inst = c.instances.get(key);
   if (!inst || inst.token !== token || inst.activity.kind !== 'call' || inst.rec.status !== 'running') return;
@@ -42,7 +38,7 @@ export function onOutcome(
     // retries (the same would happen again); the step's `fallback` call has a handler of its own,
     // so it is still tried.
     if (o.final === 'unloadable') inst.costDelta = -(inst.attemptCapCost + (resourceOf(c, inst)?.cost ?? 0));
-    attemptFailed(c, inst, o.error ?? 'failed', false, !o.final, true);
+    attemptFailed(c, inst, o.error ?? 'failed', false, !o.final, true, { permanent: o.final !== undefined, ...(o.owner ? { owner: o.owner } : {}) });
   }
 }
 
@@ -52,33 +48,14 @@ export function onOutcome(
  * elsewhere as the next attempt (`ctx.attempt` tells its handler). Outside a normal run
  * (aborting, rolling back) it ends like any failed attempt there.
  */
-export function attemptLost(c: SchedulerCore, key: string, token: number, worker: string, error: string): void {
+export function attemptLost(c: RunState, key: string, token: number, worker: string, error: string): void {
   const inst = c.instances.get(key);
   if (!inst || inst.token !== token || inst.activity.kind !== 'call' || inst.rec.status !== 'running') return;
   if (c.mode !== 'normal') return attemptFailed(c, inst, error, false, true);
   stopRunning(c, inst);
   clearStepTimer(c, inst);
-  c.emit('attempt_lost', inst.key, { ...takeCostDelta(inst), attempt: inst.rec.attempts, worker });
+  c.emit('attempt_lost', inst.key, withCost(inst, { attempt: inst.rec.attempts, worker }));
   c.heap.push(inst);
-}
-
-function stopRunning(c: SchedulerCore, inst: Inst): void {
-  c.inProgress.delete(inst);
-  releaseLease(c, inst);
-  inst.activity = IDLE;
-  c.untilWaiters.delete(inst);
-}
-
-/**
- * The journal fields for a reported attempt cost (the fold adds `cost_delta` to the step's cost)
- * and the usage the attempt reported (`usage`: a small flat record).
- */
-function takeCostDelta(inst: Inst): { cost_delta?: number; usage?: AttemptUsage } {
-  const delta = inst.costDelta;
-  const usage = inst.usage;
-  inst.costDelta = 0;
-  inst.usage = null;
-  return { ...(delta !== 0 ? { cost_delta: delta } : {}), ...(usage ? { usage } : {}) };
 }
 
 /** Only the known numeric and text fields, so a handler cannot put anything else in the journal. */
@@ -95,7 +72,7 @@ function flatUsage(u: AttemptUsage): AttemptUsage {
   return out;
 }
 
-export function succeed(c: SchedulerCore, inst: Inst, output: unknown): void {
+export function succeed(c: RunState, inst: Inst, output: unknown): void {
   stopRunning(c, inst);
   const guarded = c.plan.guardrails.length > 0;
   const blocking = guarded
@@ -103,13 +80,11 @@ export function succeed(c: SchedulerCore, inst: Inst, output: unknown): void {
     : null;
   if (blocking) return finalFail(c, inst, 'failed', blocking.message, true);
   const completedAt = c.now;
-  c.emit('step_completed', inst.key, {
-    ...takeCostDelta(inst),
-    output,
-    attempt: inst.rec.attempts,
-    duration: completedAt - (inst.rec.startedAt ?? completedAt),
-    resource: inst.rec.resource,
-  });
+  c.emit(
+    'step_completed',
+    inst.key,
+    withCost(inst, { output, attempt: inst.rec.attempts, duration: completedAt - (inst.rec.startedAt ?? completedAt), resource: inst.rec.resource }),
+  );
   c.logCompleted(inst, completedAt);
   postHook(c, inst);
   instTerminal(c, inst);
@@ -118,13 +93,7 @@ export function succeed(c: SchedulerCore, inst: Inst, output: unknown): void {
   if (assertBlock) abortRun(c, 'failed', assertBlock.message);
 }
 
-function postHook(c: SchedulerCore, inst: Inst): void {
-  if (!c.cfg.postExecutionHook) return;
-  const r = inst.rec;
-  c.command({ type: 'post_hook', info: hookInfo(c, inst), result: { status: r.status, output: r.output, error: r.error } });
-}
-
-function backoff(c: SchedulerCore, inst: Inst): number {
+function backoff(c: RunState, inst: Inst): number {
   const retry = inst.logical.step.retry;
   let ms = 0;
   if (retry.backoff === 'fixed') ms = retry.delay_ms;
@@ -134,33 +103,50 @@ function backoff(c: SchedulerCore, inst: Inst): number {
   return ms;
 }
 
+/** How an attempt failed, beyond its message (LANGUAGE.md §9.1). */
+export interface FailureKind {
+  /** It cannot heal (`AttemptOutcome.final`, arguments that cannot be evaluated): never retried; `permanent: true` on its end event. */
+  readonly permanent?: boolean;
+  /** Whose it is: only a failure of the resource (or, when transient, of nobody known) moves the step to another resource. */
+  readonly owner?: FailureOwner;
+}
+
 /**
  * An attempt failed. In order: retry (with backoff) on the same resource, rebind to the next
- * fallback resource, the step's `fallback` call, and only then the step fails.
+ * fallback resource, the step's `fallback` call, and only then the step fails. A permanent
+ * failure skips the retries, and is rebound only when it is the resource's own.
  */
 export function attemptFailed(
-  c: SchedulerCore,
+  c: RunState,
   inst: Inst,
   error: string,
   timedOut: boolean,
   retryable: boolean,
   /** Not retryable, yet the step's `fallback` call is still tried (the primary could not be made). */
   fallbackAnyway = false,
+  kind: FailureKind = {},
 ): void {
   stopRunning(c, inst);
   clearStepTimer(c, inst);
   const step = inst.logical.step;
-  if (retryable && c.mode === 'normal') {
+  const normal = c.mode === 'normal';
+  const mayRebind = (owner: FailureOwner | undefined) => inst.rec.phase === 'main' && step.action.type === 'call' && owner !== 'call' && (!kind.permanent || owner === 'resource');
+  if (kind.permanent) {
+    if (normal && mayRebind(kind.owner) && rebind(c, inst, error, true)) return;
+    if (normal && switchToFallback(c, inst, error, true)) return;
+    return finalFail(c, inst, timedOut ? 'timeout' : 'failed', error, false, true);
+  }
+  if (retryable && normal) {
     const budget = inst.rec.phase === 'fallback' ? 1 : 1 + step.retry.max;
     if (inst.rec.phaseAttempts < budget) {
       const delay = backoff(c, inst);
-      c.emit('step_retried', inst.key, { ...takeCostDelta(inst), attempt: inst.rec.attempts, error, delay_ms: delay });
+      c.emit('step_retried', inst.key, withCost(inst, { attempt: inst.rec.attempts, error, delay_ms: delay }));
       requeueAfter(c, inst, delay);
       return;
     }
-    if (inst.rec.phase === 'main' && step.action.type === 'call' && rebind(c, inst, error)) return;
+    if (mayRebind(kind.owner) && rebind(c, inst, error)) return;
     if (switchToFallback(c, inst, error)) return;
-  } else if (fallbackAnyway && c.mode === 'normal' && switchToFallback(c, inst, error)) return;
+  } else if (fallbackAnyway && normal && switchToFallback(c, inst, error)) return;
   finalFail(c, inst, timedOut ? 'timeout' : 'failed', error);
 }
 
@@ -168,8 +154,8 @@ export function attemptFailed(
  * Queues `inst` again at once with a fresh retry budget, after it moved to another resource or
  * to its fallback call; the `step_retried` event says which (`detail`).
  */
-function requeueReset(c: SchedulerCore, inst: Inst, error: string, detail: Record<string, unknown>): void {
-  c.emit('step_retried', inst.key, { ...takeCostDelta(inst), attempt: inst.rec.attempts, error, delay_ms: 0, reset: true, ...detail });
+function requeueReset(c: RunState, inst: Inst, error: string, permanent: boolean, detail: Record<string, unknown>): void {
+  c.emit('step_retried', inst.key, withCost(inst, { attempt: inst.rec.attempts, error, delay_ms: 0, reset: true, ...(permanent ? { permanent: true } : {}), ...detail }));
   c.heap.push(inst);
 }
 
@@ -178,7 +164,7 @@ function requeueReset(c: SchedulerCore, inst: Inst, error: string, detail: Recor
  * forbid now (LANGUAGE.md §7.2: rebinding never picks a forbidden one); the ones passed over are
  * named in `step_retried` (`skipped`). False when none is left.
  */
-function rebind(c: SchedulerCore, inst: Inst, error: string): boolean {
+function rebind(c: RunState, inst: Inst, error: string, permanent = false): boolean {
   const fallbacks = inst.logical.step.binding.fallbacks;
   const skipped: { resource: string; reason: string }[] = [];
   for (let next = inst.rec.resourceIndex + 1; next <= fallbacks.length; next++) {
@@ -188,21 +174,21 @@ function rebind(c: SchedulerCore, inst: Inst, error: string): boolean {
       skipped.push({ resource: name, reason: forbidden.message });
       continue;
     }
-    requeueReset(c, inst, error, { resourceIndex: next, rebind: name, ...(skipped.length > 0 ? { skipped } : {}) });
+    requeueReset(c, inst, error, permanent, { resourceIndex: next, rebind: name, ...(skipped.length > 0 ? { skipped } : {}) });
     return true;
   }
   return false;
 }
 
 /** Moves a failed primary call on to the step's `fallback` call; false when there is none. */
-function switchToFallback(c: SchedulerCore, inst: Inst, error: string): boolean {
+function switchToFallback(c: RunState, inst: Inst, error: string, permanent = false): boolean {
   const step = inst.logical.step;
   if (inst.rec.phase !== 'main' || !step.fallback) return false;
-  requeueReset(c, inst, error, { phase: 'fallback', fallback: step.fallback.capability });
+  requeueReset(c, inst, error, permanent, { phase: 'fallback', fallback: step.fallback.capability });
   return true;
 }
 
-function requeueAfter(c: SchedulerCore, inst: Inst, delay: number): void {
+function requeueAfter(c: RunState, inst: Inst, delay: number): void {
   if (delay <= 0) {
     c.heap.push(inst);
     return;
@@ -211,29 +197,3 @@ function requeueAfter(c: SchedulerCore, inst: Inst, delay: number): void {
   c.armTimer(stepTimerId(inst), delay);
 }
 
-export function finalFail(c: SchedulerCore, inst: Inst, status: 'failed' | 'timeout' | 'cancelled', error: string, guardBlocked = false): void {
-  stopRunning(c, inst);
-  clearStepTimer(c, inst);
-  // A step stopped with its run (cancelled, failed or timed out around it) ends `cancelled`, and
-  // is journaled as such (LANGUAGE.md §7.4), like a step cancelled on its own or a race's loser.
-  if (status === 'cancelled') c.emit('step_cancelled', inst.key, { ...takeCostDelta(inst), reason: error, attempt: inst.rec.attempts });
-  else c.emit('step_failed', inst.key, { ...takeCostDelta(inst), error, status, final: true, attempt: inst.rec.attempts, ...(guardBlocked ? { blocked: true } : {}) });
-  postHook(c, inst);
-  instTerminal(c, inst);
-  if (guardBlocked) return abortRun(c, 'failed', error);
-  // A race's branch fails nothing by itself: the race fails when no branch completes.
-  if (c.mode === 'normal' && !inst.logical.shape.race) applyFailurePolicy(c, inst.logical.step, inst.key, `${status === 'timeout' ? 'timed out' : 'failed'}: ${error}`);
-}
-
-export function applyFailurePolicy(c: SchedulerCore, step: StepIR, key: string, error: string): void {
-  failWith(c, step.on_failure, `step ${key} ${error}`);
-}
-
-/** Something failed with `message` (a step, a loop, a race): `on_failure continue` lets the run go on. */
-export function failWith(c: SchedulerCore, onFailure: 'abort' | 'continue', message: string): void {
-  if (onFailure === 'continue' || c.mode !== 'normal') return;
-  if (c.failure === null) c.failure = message;
-  if (c.plan.on_failure === 'abort') abortRun(c, 'failed', message);
-  else if (c.plan.on_failure === 'rollback') rollback(c);
-  // `continue`: independent steps go on; the run ends failed (checkDone).
-}

@@ -4,17 +4,15 @@
  */
 import { evaluate, truthy } from '../../evaluate.js';
 import { afterRuleViolations, assertViolations } from '../guardrails.js';
-import type { RunStatus } from '../types.js';
-import type { SchedulerCore } from './core.js';
+import { abortRun, finish } from './endings.js';
 import { env } from './env.js';
-import { clearStepTimer } from './events.js';
-import { finalFail } from './failure.js';
 import { guardStep, recordViolations } from './guards.js';
-import { round6 } from './result.js';
-import type { Inst } from './state.js';
+import type { RunState } from './run-state.js';
 import { slotRequest } from './start.js';
+import type { Inst } from './state.js';
+import { clearTimers } from './timers.js';
 
-export function checkDone(c: SchedulerCore): void {
+export function checkDone(c: RunState): void {
   if (c.mode !== 'normal') return;
   if (c.runStatus === 'interrupted') {
     // Nothing new starts; the run stops once no handler runs any more (waits and approvals
@@ -70,7 +68,7 @@ export function checkDone(c: SchedulerCore): void {
  * approvals) and nothing else can start before one is answered: what is still queued waits for a
  * resource or item slot an approval holds (not for a timer).
  */
-function idleOnApprovals(c: SchedulerCore): boolean {
+function idleOnApprovals(c: RunState): boolean {
   if (c.inProgress.size === 0) return false;
   for (const i of c.inProgress) if (i.activity.kind !== 'approval' && subplanWaits(c, i) === null) return false;
   for (const i of c.instances.values())
@@ -79,14 +77,14 @@ function idleOnApprovals(c: SchedulerCore): boolean {
 }
 
 /** What a running sub-plan instance waits for, when it waits only for approvals. */
-function subplanWaits(c: SchedulerCore, i: Inst): readonly string[] | null {
+function subplanWaits(c: RunState, i: Inst): readonly string[] | null {
   if (i.activity.kind !== 'subplan') return null;
   const w = c.subplanWaits.get(i.key);
   return w && w.token === i.token && w.waiting.length > 0 ? w.waiting : null;
 }
 
 /** The approvals the run waits for, as `orch signal` addresses them: `ok`, `ok[1]`, `sub/ok`. */
-export function approvalsWaiting(c: SchedulerCore): string[] {
+export function approvalsWaiting(c: RunState): string[] {
   const out: string[] = [];
   for (const i of c.inProgress) {
     if (i.activity.kind === 'approval') out.push(i.key);
@@ -96,13 +94,13 @@ export function approvalsWaiting(c: SchedulerCore): string[] {
 }
 
 /** Something other than waiting for a human happens again: the run is running. */
-export function wake(c: SchedulerCore): void {
+export function wake(c: RunState): void {
   if (!c.awaitingApproval) return;
   c.awaitingApproval = false;
   c.emit('execution_resumed', null, { reason: 'approval wait over' });
 }
 
-function suspend(c: SchedulerCore): void {
+function suspend(c: RunState): void {
   const waiting = approvalsWaiting(c);
   c.mode = 'finished';
   c.runStatus = 'paused';
@@ -113,7 +111,7 @@ function suspend(c: SchedulerCore): void {
   c.command({ type: 'finish' });
 }
 
-function stopInterrupted(c: SchedulerCore): void {
+function stopInterrupted(c: RunState): void {
   c.mode = 'finished';
   clearTimers(c);
   // Sub-plans stop as they stand (paused since the interruption): resuming takes them up from their journals.
@@ -122,52 +120,8 @@ function stopInterrupted(c: SchedulerCore): void {
   c.command({ type: 'finish' });
 }
 
-export function internalError(c: SchedulerCore, err: unknown): void {
+export function internalError(c: RunState, err: unknown): void {
   const message = err instanceof Error ? err.message : String(err);
   if (c.mode !== 'finished') abortRun(c, 'failed', `internal error: ${message}`);
 }
 
-/** Stops everything in flight and ends the run (`failed`, `timeout` or `cancelled`). */
-export function abortRun(c: SchedulerCore, status: 'failed' | 'timeout' | 'cancelled', reason: string): void {
-  if (c.mode === 'finished' || c.mode === 'aborting') return;
-  c.mode = 'aborting';
-  if (c.failure === null || status !== 'failed') c.failure = reason;
-  stopAll(c, status === 'cancelled' ? 'run cancelled' : `run ${status}: ${reason}`);
-  finish(c, status, reason);
-}
-
-export function stopAll(c: SchedulerCore, why: string): void {
-  for (const inst of [...c.inProgress]) {
-    inst.token++;
-    if (inst.activity.kind === 'call') c.command({ type: 'abort_attempt', attempt: inst.key, reason: why });
-    if (inst.activity.kind === 'subplan') c.command({ type: 'control_subplan', key: inst.key, op: 'cancel', reason: why });
-    finalFail(c, inst, 'cancelled', why);
-  }
-  for (const inst of c.instances.values())
-    if (inst.rec.status === 'pending' || inst.rec.status === 'queued') {
-      inst.token++;
-      clearStepTimer(c, inst); // the run's end event cancels it (fold: cancelUnstarted)
-    }
-}
-
-export function finish(c: SchedulerCore, status: Exclude<RunStatus, 'running' | 'paused' | 'interrupted'>, error: string | null): void {
-  if (c.mode === 'finished') return;
-  c.mode = 'finished';
-  c.runStatus = status;
-  c.completedAt = c.now;
-  if (status !== 'completed') c.failure = error ?? c.failure;
-  else c.failure = null;
-  clearTimers(c);
-  const duration = c.completedAt - c.startedAt;
-  if (status === 'completed') c.emit('execution_completed', null, { output: c.outputValue, cost: round6(c.totalCost), duration });
-  else if (status === 'cancelled') c.emit('execution_cancelled', null, { reason: error, duration });
-  else c.emit('execution_failed', null, { status, error, cost: round6(c.totalCost), duration });
-  c.command({ type: 'finish' });
-}
-
-export function clearTimers(c: SchedulerCore): void {
-  // A pending timer would keep `orch run` alive after the run ended.
-  for (const t of c.armed) c.cancelTimer(t);
-  c.armed.clear();
-  for (const inst of c.instances.values()) clearStepTimer(c, inst);
-}

@@ -5,7 +5,8 @@
  * the interrupted one had reached. Pure.
  */
 import type { StepStatus } from '../../../compiler/index.js';
-import type { RecordedIdentity } from '../../people/identity.js';
+import type { RecordedIdentity, Starter } from './identity.js';
+import type { RunOrigin } from './run-origin.js';
 import type { AttemptUsage, RunEvent } from '../types.js';
 
 /** What the journal says about one step instance (`id`, or `id[i]` inside `for each`). */
@@ -49,8 +50,10 @@ export interface RunFacts {
   readonly winners: { [race: string]: string };
   /** v0.2: steps cancelled as a whole (`orch cancel --step` for a step whose instances are still to come). */
   readonly cancelRequests: string[];
-  /** v0.3 (§8.8): the person who started the run (`plan_created.started_by`), when a person did. */
-  startedBy: RecordedIdentity | null;
+  /** Who started the run (`plan_created.started_by`; v0.3 journals: a person who used `POST /runs`). */
+  startedBy: Starter | null;
+  /** §9.1: the rest of where the run came from (`caused_by`, the chain, `people_bound`). */
+  origin: Omit<RunOrigin, 'started_by'>;
 }
 
 export function newRecord(): StepRecord {
@@ -76,7 +79,7 @@ export function newRecord(): StepRecord {
 }
 
 export function newFacts(context: { [key: string]: unknown } = {}): RunFacts {
-  return { paused: false, terminal: false, startedAt: null, lastSeq: 0, context, completions: 0, iterations: {}, winners: {}, cancelRequests: [], startedBy: null };
+  return { paused: false, terminal: false, startedAt: null, lastSeq: 0, context, completions: 0, iterations: {}, winners: {}, cancelRequests: [], startedBy: null, origin: {} };
 }
 
 /**
@@ -91,6 +94,7 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
       // A run refused before it started (`consent_denied`) has no execution_started: it began here.
       if (f.startedAt === null) f.startedAt = e.ts;
       f.startedBy = e.data.started_by ?? null;
+      f.origin = originFacts(e.data);
       return;
     case 'execution_started':
       if (f.startedAt === null) f.startedAt = e.ts;
@@ -135,6 +139,7 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
     case 'step_log':
     case 'attempt_lost':
     case 'approval_decided':
+    case 'step_adopted':
       return;
     default:
       return unknownEvent(e);
@@ -205,6 +210,14 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       s.completionOrder = f.completions++;
       if (e.data.attempt !== undefined) s.attempts = e.data.attempt;
       return;
+    case 'step_adopted':
+      // §9.2: completed in the run this one forks; its handler is not called here.
+      s.status = 'completed';
+      s.inFlight = false;
+      s.output = e.data.output ?? null;
+      s.completedAt = e.ts;
+      s.completionOrder = f.completions++;
+      return;
     case 'step_failed':
       s.cost += e.data.cost_delta ?? 0;
       addUsage(s, e.data.usage);
@@ -264,5 +277,16 @@ function addUsage(s: StepRecord, u: AttemptUsage | undefined): void {
     output_tokens: (prev?.output_tokens ?? 0) + (u.output_tokens ?? 0),
     model: u.model ?? prev?.model ?? null,
     endpoint: u.endpoint ?? prev?.endpoint ?? null,
+  };
+}
+
+/** The fields of a `plan_created` that say where the run came from, besides its starter (§9.1). */
+export function originFacts(d: Omit<RunOrigin, 'started_by'>): Omit<RunOrigin, 'started_by'> {
+  return {
+    ...(d.caused_by ? { caused_by: d.caused_by } : {}),
+    ...(d.chained_from !== undefined ? { chained_from: d.chained_from } : {}),
+    ...(d.people_bound !== undefined ? { people_bound: d.people_bound } : {}),
+    ...(d.chain_people ? { chain_people: d.chain_people } : {}),
+    ...(d.forked_from ? { forked_from: d.forked_from } : {}),
   };
 }

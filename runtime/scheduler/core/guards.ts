@@ -1,16 +1,16 @@
 /** Guardrails at run time: the step facts they see, and recording violations (warnings once). */
 import type { CapabilityIR, ResourceIR } from '../../../compiler/index.js';
 import { preStepViolations, type GuardStep, type Violation } from '../guardrails.js';
-import type { SchedulerCore } from './core.js';
 import { env } from './env.js';
 import { capabilityOf, resourceOf } from './resolve.js';
+import type { RunState } from './run-state.js';
 import type { Inst } from './state.js';
 
 /**
  * The facts guardrails see of `inst`: its current call on its current resource, or `call` — another
  * call of it (a compensation) or another resource (a rebinding) they judge before it is made.
  */
-export function guardStep(c: SchedulerCore, inst: Inst, call?: { readonly resource: ResourceIR | null; readonly capability?: CapabilityIR }): GuardStep {
+export function guardStep(c: RunState, inst: Inst, call?: { readonly resource: ResourceIR | null; readonly capability?: CapabilityIR }): GuardStep {
   const step = inst.logical.step;
   const res = call ? call.resource : resourceOf(c, inst);
   const cap = call?.capability ?? capabilityOf(c, inst);
@@ -30,7 +30,7 @@ export function guardStep(c: SchedulerCore, inst: Inst, call?: { readonly resour
 }
 
 /** Journals the violations (a warning once per guardrail, rule and step); returns the first blocking one. */
-export function recordViolations(c: SchedulerCore, inst: Inst | null, vs: readonly Violation[]): Violation | null {
+export function recordViolations(c: RunState, inst: Inst | null, vs: readonly Violation[]): Violation | null {
   let blocking: Violation | null = null;
   for (const v of vs) {
     const onceKey = `${v.guardrail.name}\u0000${v.rule}\u0000${v.rule === 'assert' ? '' : (inst?.key ?? '')}`;
@@ -52,7 +52,7 @@ export function recordViolations(c: SchedulerCore, inst: Inst | null, vs: readon
  * The blocking `forbid` rule the step would break now on `resource`, if any (nothing recorded):
  * rebinding skips such a resource, as its conditions may read the run's input and context.
  */
-export function forbiddenOn(c: SchedulerCore, inst: Inst, resource: ResourceIR | null): Violation | null {
+export function forbiddenOn(c: RunState, inst: Inst, resource: ResourceIR | null): Violation | null {
   if (c.plan.guardrails.length === 0) return null;
   const vs = preStepViolations(c.plan.guardrails, guardStep(c, inst, { resource }), env(c, inst, inst.logical.step), () => []);
   return vs.find((v) => v.guardrail.severity === 'blocking' && v.rule === 'forbid') ?? null;

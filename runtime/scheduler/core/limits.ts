@@ -106,7 +106,7 @@ export interface LimitsProvider {
 
 // ─────────────────────── limits shared across runs and processes ───────────────────────
 //
-// THE CONTRACT of a shared store (SQLite in the journal database: `runtime/limits/`; Postgres:
+// THE CONTRACT of a shared store (SQLite in the journal database: `runtime/backend/sqlite/limit-store.ts`; Postgres:
 // the cluster backend). One store holds the resource slots and rate windows of every run of a
 // journal, whichever process runs it.
 //

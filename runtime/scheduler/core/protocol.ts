@@ -3,9 +3,10 @@
  * The core never touches a clock, an executor, the journal or a timer: the driver (`../run.ts`)
  * gives every event its time and carries out the commands.
  */
-import type { PlanIR, StepStatus } from '../../../compiler/index.js';
-import type { Identity } from '../../people/identity.js';
-import type { AttemptRequest, AttemptUsage, FinalFailure, RunEvent, StepHookInfo, ToolCheck } from '../types.js';
+import type { CapabilityIR, LlmIR, PlanIR, ResourceIR, StepStatus } from '../../../compiler/index.js';
+import type { Identity } from './identity.js';
+import type { SignalRead } from '../../evaluate.js';
+import type { AttemptRequest, AttemptUsage, FailureOwner, FinalFailure, RunEvent, StepHookInfo, ToolCheck } from '../types.js';
 
 /** Something that happened, as the driver reports it (with the clock's time: `handle(event, at)`). */
 export type CoreEvent =
@@ -31,6 +32,8 @@ export type CoreEvent =
       readonly cost?: number;
       /** The executor knows another attempt would fail the same way (`AttemptOutcome.final`): no retry. */
       readonly final?: FinalFailure;
+      /** Whose failure it is (`AttemptOutcome.owner`): whether another resource is worth a try. */
+      readonly owner?: FailureOwner;
       readonly usage?: AttemptUsage;
     }
   /** The worker running the attempt died (a cluster worker): the step runs again as a new attempt. */
@@ -133,6 +136,8 @@ export interface CoreConfig {
   /** Resolves `secret("NAME")` from the configuration; an unknown name throws. */
   readonly secret?: (name: string) => string;
   readonly configSecrets?: { readonly [name: string]: string };
+  /** §9.4: the live state of each context signal (an effect read like `secret`); without it the run's own context. */
+  readonly signal?: (name: string) => SignalRead;
   /** Uniform [0,1) for retry jitter (seeded in `orch verify`). */
   readonly random?: () => number;
   /** Whether a preExecution hook is configured (then every start asks it first). */
@@ -147,4 +152,17 @@ export interface CoreConfig {
   readonly onEvent?: (event: RunEvent) => void;
   /** orch.config `prices` by model (§8.1): budgets reserve a model call's worst case with them (§8.2). */
   readonly modelPrices?: { readonly [model: string]: { readonly input_per_mtok: number; readonly output_per_mtok: number } };
+  /** How the built-in model handler calls a model; without it no call reserves its worst case. */
+  readonly modelCalls?: ModelCalls;
+}
+
+/**
+ * What the core needs to know of the built-in model handler (§8.1) to reserve a `kind llm` call's
+ * worst case (§8.2): the model it uses and the token bound of the prompt it would send. The core
+ * owns this interface so it imports no model code; the driver passes `runtime/models`' rendering,
+ * the very one the handler sends, so the two agree.
+ */
+export interface ModelCalls {
+  model(cap: CapabilityIR, resource: ResourceIR | null): string | null;
+  promptTokens(cap: CapabilityIR & { readonly llm: LlmIR }, input: { readonly [k: string]: unknown }, previousError: string | null): number;
 }

@@ -1,16 +1,31 @@
 /** Which capability, resource and cost an instance's current attempt has (phase and rebinding). */
-import type { CapabilityIR, ResourceIR } from '../../../compiler/index.js';
+import type { CapabilityIR, PlanIR, ResourceIR } from '../../../compiler/index.js';
 import type { StepHookInfo } from '../types.js';
-import type { SchedulerCore } from './core.js';
-import { evaluate } from '../../evaluate.js';
 import { env } from './env.js';
+import type { RunState } from './run-state.js';
 import type { Inst } from './state.js';
+import { evaluate } from '../../evaluate.js';
 
 export function isApproval(cap: CapabilityIR): boolean {
   return cap.handler !== null && 'builtin' in cap.handler && cap.handler.builtin === 'approval';
 }
 
-export function resourceOf(c: SchedulerCore, inst: Inst): ResourceIR | null {
+/**
+ * Why step `id` of `plan` takes no approve or reject — a wait, a call of another capability, a
+ * sub-plan (whose approval is decided as `id/STEP`) — or null when it is an approval step or
+ * not a step of the plan (another check names that).
+ */
+export function notAnApproval(plan: PlanIR, id: string): string | null {
+  const step = plan.steps.find((s) => s.id === id);
+  if (!step) return null;
+  if (step.action.type === 'run') return `step ${id} runs the sub-plan ${step.action.plan}: decide its approval step as ${id}/STEP`;
+  const cap = step.capability ? plan.capabilities[step.capability] : undefined;
+  if (cap && isApproval(cap)) return null;
+  const what = step.action.type === 'wait' ? 'a wait' : step.action.type === 'wait_until' ? 'a wait until' : `a call of ${step.capability ?? 'a capability'}`;
+  return `step ${id} is ${what}, not an approval: only approval steps are approved or rejected`;
+}
+
+export function resourceOf(c: RunState, inst: Inst): ResourceIR | null {
   const step = inst.logical.step;
   // A fallback call placed by the compiler runs on its own binding (IR without one: the step's).
   const fallbackBinding = inst.rec.phase === 'fallback' ? step.fallback?.binding : undefined;
@@ -22,20 +37,20 @@ export function resourceOf(c: SchedulerCore, inst: Inst): ResourceIR | null {
   return name ? (c.plan.resources[name] ?? null) : null;
 }
 
-export function capabilityOf(c: SchedulerCore, inst: Inst): CapabilityIR | null {
+export function capabilityOf(c: RunState, inst: Inst): CapabilityIR | null {
   const step = inst.logical.step;
   const name = inst.rec.phase === 'fallback' ? step.fallback?.capability : step.capability;
   return name ? (c.plan.capabilities[name] ?? null) : null;
 }
 
 /** The resource a step counts toward while in progress: calls (approvals too) and sub-plans. */
-export function countedResource(c: SchedulerCore, inst: Inst): ResourceIR | null {
+export function countedResource(c: RunState, inst: Inst): ResourceIR | null {
   const t = inst.logical.step.action.type;
   return t === 'call' || t === 'run' ? resourceOf(c, inst) : null;
 }
 
 /** Holds a slot of the plan's `concurrency`: calls and sub-plans, not waits or approvals. */
-export function occupiesSlot(c: SchedulerCore, inst: Inst): boolean {
+export function occupiesSlot(c: RunState, inst: Inst): boolean {
   const a = inst.logical.step.action;
   if (a.type === 'run') return true;
   if (a.type !== 'call') return false;
@@ -44,13 +59,13 @@ export function occupiesSlot(c: SchedulerCore, inst: Inst): boolean {
 }
 
 /** What one attempt costs: the capability's estimate (calls only) plus the resource's. */
-export function attemptCostOf(c: SchedulerCore, inst: Inst): number {
+export function attemptCostOf(c: RunState, inst: Inst): number {
   const cap = capabilityOf(c, inst);
   return (inst.logical.step.action.type === 'call' ? (cap?.cost ?? 0) : 0) + (resourceOf(c, inst)?.cost ?? 0);
 }
 
 /** `before`: for the attempt about to start (preExecution), else for the attempt that ended the step. */
-export function hookInfo(c: SchedulerCore, inst: Inst, before = false): StepHookInfo {
+export function hookInfo(c: RunState, inst: Inst, before = false): StepHookInfo {
   const cap = capabilityOf(c, inst);
   return {
     runId: c.runId,
@@ -66,7 +81,7 @@ export function hookInfo(c: SchedulerCore, inst: Inst, before = false): StepHook
 }
 
 /** The call's arguments as a hook may see them: evaluated, with every secret as `***`. */
-function hookArgs(c: SchedulerCore, inst: Inst): { [name: string]: unknown } | null {
+function hookArgs(c: RunState, inst: Inst): { [name: string]: unknown } | null {
   const step = inst.logical.step;
   // The call about to be made: the fallback's own arguments once the step moved on to it.
   const args = step.action.type === 'run' ? step.action.args : inst.rec.phase === 'fallback' && step.fallback ? step.fallback.args : step.args;

@@ -1,10 +1,11 @@
 /** What a run shows: step views (as expressions and observers see them) and the execution result. */
-import type { ExecutionResult, StepResult, StepUsage } from '../types.js';
 import type { StepRecord } from './fold.js';
-import type { SchedulerCore } from './core.js';
+import type { Starter } from './identity.js';
+import type { RunState } from './run-state.js';
 import { FAILED, TERMINAL } from './state.js';
+import { type ViewState, viewAt } from './views.js';
+import type { ExecutionResult, StepResult, StepUsage } from '../types.js';
 import { round6 } from '../../../compiler/index.js';
-import { viewAt, type ViewState } from './views.js';
 
 export { instView } from './views.js';
 
@@ -16,12 +17,13 @@ export { round6 } from '../../../compiler/index.js';
  * back (`GET /runs/ID`) cannot differ in shape or counting.
  */
 export type ResultState = ViewState &
-  Pick<SchedulerCore, 'logical' | 'runId' | 'runStatus' | 'startedAt' | 'completedAt' | 'totalCost' | 'outputValue' | 'failure' | 'approvalsWaiting'> & {
+  Pick<RunState, 'logical' | 'runId' | 'runStatus' | 'startedAt' | 'completedAt' | 'totalCost' | 'outputValue' | 'failure'> & {
     readonly plan: { readonly plan: string };
+    approvalsWaiting(): readonly string[];
   };
 
-/** The execution result (LANGUAGE.md §6) as of `now`; meaningful once the run ended. */
-export function buildResult(c: ResultState, now: number): ExecutionResult {
+/** The execution result (LANGUAGE.md §6) as of `now`; meaningful once the run ended. `startedBy`: §9.1, shown with it. */
+export function buildResult(c: ResultState, now: number, startedBy: Starter | null = null): ExecutionResult {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
   const steps: StepResult[] = [];
   let completed = 0;
@@ -70,6 +72,7 @@ export function buildResult(c: ResultState, now: number): ExecutionResult {
     planId: c.plan.plan,
     runId: c.runId,
     status,
+    ...(startedBy ? { started_by: startedBy } : {}),
     steps,
     output: c.outputValue,
     error: c.failure,

@@ -2,50 +2,52 @@
  * Starting a step instance: guardrails before it, the preExecution policy hook, then the action —
  * an executor attempt, a wait, a `wait until`, an approval or a sub-plan — with its timeout.
  */
-import type { CapabilityIR, ExprIR } from '../../../compiler/index.js';
+import type { CapabilityIR } from '../../../compiler/index.js';
 import { evaluate, truthy } from '../../evaluate.js';
 import { assertViolations, preStepViolations } from '../guardrails.js';
 import type { AttemptRequest } from '../types.js';
+import { approvalRule, refusal, unboundRefusal } from './approvers.js';
 import { budgetClaims, reservationOf, withinBudget } from './budget.js';
-import type { SchedulerCore } from './core.js';
-import { instTerminal } from './decide.js';
-import { env } from './env.js';
-import { stepTimerId, clearStepTimer } from './events.js';
-import { attemptFailed, succeed } from './failure.js';
-import { abortRun } from './finish.js';
+import { abortRun, instTerminal } from './endings.js';
+import { env, evalArgs } from './env.js';
+import { type FailureKind, attemptFailed, succeed } from './failure.js';
 import { guardStep, recordViolations } from './guards.js';
+import { type Identity, recordOf } from './identity.js';
 import type { ItemSlot, SlotRequest } from './limits.js';
-import { suffixOf } from './scopes.js';
 import { capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, resourceOf } from './resolve.js';
+import { chainOf } from './run-origin.js';
+import type { RunState } from './run-state.js';
+import { suffixOf } from './scopes.js';
 import type { Inst } from './state.js';
-import { approvalRule, refusal } from '../../people/approval-rule.js';
-import { recordOf, type Identity } from '../../people/identity.js';
+import { clearStepTimer, stepTimerId } from './timers.js';
+import { releaseLease } from './lease.js';
 
-export function slotRequest(c: SchedulerCore, inst: Inst): SlotRequest {
+/** A step that cannot even be started as written (its arguments, its target): the same every time (§9.1). */
+const PERMANENT: FailureKind = { permanent: true, owner: 'call' };
+const NO_SECRETS: { readonly [name: string]: string } = Object.freeze({});
+
+export function slotRequest(c: RunState, inst: Inst): SlotRequest {
   const occupies = occupiesSlot(c, inst);
   // One item slot per `for each` around the instance: each block's `parallel` bounds its own items.
-  const items: ItemSlot[] = [];
-  inst.dims.forEach((b, j) => {
-    if (b.type === 'for_each') items.push({ group: b.id + suffixOf(inst.dims, inst.path.slice(0, j)), index: inst.path[j]!, parallel: b.parallel });
-  });
+  let items: ItemSlot[] | null = null;
+  for (let j = 0; j < inst.dims.length; j++) {
+    const b = inst.dims[j]!;
+    if (b.type === 'for_each') (items ??= []).push({ group: b.id + suffixOf(inst.dims, inst.path.slice(0, j)), index: inst.path[j]!, parallel: b.parallel });
+  }
   return {
     key: inst.key,
     occupies,
     resource: countedResource(c, inst),
-    item: items.at(-1) ?? null,
-    ...(items.length > 1 ? { enclosing: items.slice(0, -1) } : {}),
+    item: items?.at(-1) ?? null,
+    // Only what the request has: a step of a plan without `for each` or budgets allocates nothing more.
+    enclosing: items && items.length > 1 ? items.slice(0, -1) : undefined,
     capability: occupies ? (capabilityOf(c, inst)?.name ?? null) : null,
-    ...budgetFields(c, inst),
+    budgets: budgetClaims(c, inst),
   };
 }
 
-function budgetFields(c: SchedulerCore, inst: Inst): { budgets?: SlotRequest['budgets'] } {
-  const budgets = budgetClaims(c, inst);
-  return budgets ? { budgets } : {};
-}
-
 /** The instance holds its slots (`inst.lease`): check guardrails and policy, then launch. */
-export function beginStep(c: SchedulerCore, inst: Inst): void {
+export function beginStep(c: RunState, inst: Inst): void {
   if (!withinBudget(c, inst)) return releaseLease(c, inst);
   if (c.plan.guardrails.length > 0) {
     const e = env(c, inst, inst.logical.step);
@@ -73,7 +75,7 @@ export function beginStep(c: SchedulerCore, inst: Inst): void {
 }
 
 /** The MCP tool the instance is about to call that this run has not checked yet, or null. */
-function uncheckedTool(c: SchedulerCore, inst: Inst): CapabilityIR | null {
+function uncheckedTool(c: RunState, inst: Inst): CapabilityIR | null {
   if (inst.logical.step.action.type !== 'call') return null;
   const cap = capabilityOf(c, inst);
   const key = cap ? mcpToolKey(cap) : null;
@@ -86,7 +88,7 @@ export function mcpToolKey(cap: CapabilityIR): string | null {
 }
 
 /** After the guardrails and the tool check: the preExecution hook, if any, then the launch. */
-export function askPolicy(c: SchedulerCore, inst: Inst): void {
+export function askPolicy(c: RunState, inst: Inst): void {
   if (!c.cfg.preExecutionHook) return launch(c, inst);
   // The step holds its slot while the hook decides; nothing else about it changes meanwhile.
   const token = ++inst.token;
@@ -95,27 +97,14 @@ export function askPolicy(c: SchedulerCore, inst: Inst): void {
   c.command({ type: 'check_policy', key: inst.key, token, info: hookInfo(c, inst, true) });
 }
 
-/** Gives the instance's slots back, with what its attempt actually cost (0 if it never launched). */
-export function releaseLease(c: SchedulerCore, inst: Inst): void {
-  if (inst.lease) c.limits.release(inst.lease, attemptSpent(inst));
-  inst.lease = null;
-  inst.attemptReserved = null;
-}
-
-/** The attempt's actual cost for the shared ledgers: its reservation settled by what it reported. */
-export function attemptSpent(inst: Inst): number {
-  if (inst.attemptReserved === null) return 0;
-  return Math.max(0, inst.attemptReserved + (inst.logical.step.action.type === 'run' ? 0 : inst.costDelta));
-}
-
 /** A blocking guardrail or policy hook stopped the step: it fails and so does the run. */
-export function blockStep(c: SchedulerCore, inst: Inst, message: string): void {
+export function blockStep(c: RunState, inst: Inst, message: string): void {
   c.emit('step_failed', inst.key, { error: message, status: 'failed', final: true, blocked: true });
   instTerminal(c, inst);
   abortRun(c, 'failed', message);
 }
 
-export function launch(c: SchedulerCore, inst: Inst): void {
+export function launch(c: RunState, inst: Inst): void {
   const step = inst.logical.step;
   const cap = capabilityOf(c, inst);
   const res = resourceOf(c, inst);
@@ -155,7 +144,7 @@ export function launch(c: SchedulerCore, inst: Inst): void {
       try {
         ms = Number(evaluate(action.duration_ms, env(c, inst, step)));
       } catch (err) {
-        return attemptFailed(c, inst, `wait duration: ${(err as Error).message}`, false, false);
+        return attemptFailed(c, inst, `wait duration: ${(err as Error).message}`, false, false, false, PERMANENT);
       }
       const startAt = restoredWaitStart ?? c.now;
       inst.timer = { kind: 'wait', token };
@@ -170,28 +159,28 @@ export function launch(c: SchedulerCore, inst: Inst): void {
     }
     case 'run': {
       const sub = c.plan.subplans[action.plan];
-      if (!sub) return attemptFailed(c, inst, `unknown sub-plan ${action.plan}`, false, false);
+      if (!sub) return attemptFailed(c, inst, `unknown sub-plan ${action.plan}`, false, false, false, PERMANENT);
       let args: { [k: string]: unknown };
       try {
         args = evalArgs(c, inst, action.args);
       } catch (err) {
-        return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false);
+        return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, false, PERMANENT);
       }
       if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'sub-plan', restoredWaitStart);
       c.command({ type: 'start_subplan', key: inst.key, token, name: action.plan, plan: sub, childId: `${c.runId}/${inst.key}`, input: args });
       return;
     }
     case 'call': {
-      if (!cap) return attemptFailed(c, inst, `unknown capability ${step.capability}`, false, false);
+      if (!cap) return attemptFailed(c, inst, `unknown capability ${step.capability}`, false, false, false, PERMANENT);
       if (isApproval(cap)) {
         let args: { [k: string]: unknown };
         try {
           args = evalArgs(c, inst, step.args);
         } catch (err) {
-          return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true);
+          return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
         }
         const bad = badApprovalArgs(args);
-        if (bad !== null) return attemptFailed(c, inst, `arguments: ${bad}`, false, false);
+        if (bad !== null) return attemptFailed(c, inst, `arguments: ${bad}`, false, false, false, PERMANENT);
         inst.activity = { kind: 'approval', token, args };
         if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'approval', restoredWaitStart);
         const pending = c.pendingSignals.get(inst.key);
@@ -206,8 +195,9 @@ export function launch(c: SchedulerCore, inst: Inst): void {
       try {
         input = evalArgs(c, inst, call.args);
       } catch (err) {
-        // The call cannot even be made: deterministic, so no retry, but the fallback is tried.
-        return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true);
+        // The call cannot even be made (an unset secret, a failing expression): permanent, and the
+        // call's own — no other resource would evaluate them differently — but the fallback is tried.
+        return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
       }
       if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'attempt');
       const request: AttemptRequest = {
@@ -220,7 +210,8 @@ export function launch(c: SchedulerCore, inst: Inst): void {
         input,
         resource: res,
         timeoutMs,
-        secrets: { ...(c.cfg.configSecrets ?? {}), ...(inst.secretsUsed ?? {}) },
+        // A step that names no secret of its own shares the config's (read only): no copy per attempt.
+        secrets: inst.secretsUsed ? { ...(c.cfg.configSecrets ?? {}), ...inst.secretsUsed } : (c.cfg.configSecrets ?? NO_SECRETS),
         plan: c.plan,
         previousError: inst.rec.lastError,
       };
@@ -230,21 +221,14 @@ export function launch(c: SchedulerCore, inst: Inst): void {
   }
 }
 
-export function evalArgs(c: SchedulerCore, inst: Inst, args: { readonly [k: string]: ExprIR }): { [k: string]: unknown } {
-  const e = env(c, inst, inst.logical.step);
-  const out: { [k: string]: unknown } = {};
-  for (const [k, x] of Object.entries(args)) out[k] = evaluate(x, e);
-  return out;
-}
-
 /** `since`: when a resumed wait originally started, so only the remaining time is waited. */
-function armTimeout(c: SchedulerCore, inst: Inst, token: number, ms: number, what: string, since: number | null = null): void {
+function armTimeout(c: RunState, inst: Inst, token: number, ms: number, what: string, since: number | null = null): void {
   const left = since === null ? ms : since + ms - c.now;
   inst.timer = { kind: 'timeout', token, what, ms };
   c.armTimer(stepTimerId(inst), left);
 }
 
-export function checkUntil(c: SchedulerCore, inst: Inst): void {
+export function checkUntil(c: RunState, inst: Inst): void {
   const action = inst.logical.step.action;
   if (action.type !== 'wait_until' || inst.rec.status !== 'running') return;
   let ok = false;
@@ -273,9 +257,10 @@ function badApprovalArgs(args: { readonly [k: string]: unknown }): string | null
  * Why `identity` may not make `decision` on the waiting approval `inst` (LANGUAGE.md §8.8), or
  * null when it may. A decision without an identity (no people configured) is never refused.
  */
-export function approvalRefusal(c: SchedulerCore, inst: Inst, decision: 'approve' | 'reject', identity: Identity | null): string | null {
-  if (identity === null || inst.activity.kind !== 'approval') return null;
-  return refusal(approvalRule(inst.activity.args), identity, decision, { approvedBy: inst.rec.approvedBy, startedBy: c.facts.startedBy });
+export function approvalRefusal(c: RunState, inst: Inst, decision: 'approve' | 'reject', identity: Identity | null): string | null {
+  if (inst.activity.kind !== 'approval') return null;
+  if (identity === null) return unboundRefusal(c.facts.origin.people_bound === true, null);
+  return refusal(approvalRule(inst.activity.args), identity, decision, { approvedBy: inst.rec.approvedBy, startedBy: c.facts.startedBy, chain: chainOf(c.facts.origin) });
 }
 
 /**
@@ -284,16 +269,17 @@ export function approvalRefusal(c: SchedulerCore, inst: Inst, decision: 'approve
  * step completes once `approvals` distinct people approved, and fails at the first reject.
  * Without one, `by` is a label and the decision decides at once, as before people were known.
  */
-export function decideApproval(c: SchedulerCore, inst: Inst, decision: 'approve' | 'reject', by: string | null, comment: string | null, identity: Identity | null = null): void {
+export function decideApproval(c: RunState, inst: Inst, decision: 'approve' | 'reject', by: string | null, comment: string | null, identity: Identity | null = null): void {
   const args = inst.activity.kind === 'approval' ? inst.activity.args : {};
+  // §8.8, §9.1: a decision this person may not make — or one without a person on a run bound to people — changes nothing.
+  if (approvalRefusal(c, inst, decision, identity) !== null) return;
   if (identity === null) {
     clearStepTimer(c, inst);
     const approver = by ?? (typeof args.approver === 'string' ? args.approver : 'unknown');
-    if (decision === 'approve') succeed(c, inst, { approved: true, approver, approvers: [approver], decision: 'approve', ...(comment !== null ? { comment } : {}) });
+    if (decision === 'approve') succeed(c, inst, { approved: true, approver, approvers: [approver], decision: 'approve', ...(comment !== null ? { comment } : {}), ...subjectOf(args) });
     else attemptFailed(c, inst, `rejected${by ? ` by ${by}` : ''}${comment ? `: ${comment}` : ''}`, false, false);
     return;
   }
-  if (approvalRefusal(c, inst, decision, identity) !== null) return;
   const rule = approvalRule(args);
   const who = recordOf(identity);
   const approved = inst.rec.approvedBy.length + (decision === 'approve' ? 1 : 0);
@@ -312,5 +298,11 @@ export function decideApproval(c: SchedulerCore, inst: Inst, decision: 'approve'
     approvers: inst.rec.approvedBy.map((p) => p.subject),
     decision: 'approve',
     ...(comment !== null ? { comment } : {}),
+    ...subjectOf(args),
   });
+}
+
+/** §9.3: what the person approved comes back as `output.subject` (the compiler counts it trusted). */
+function subjectOf(args: { readonly [k: string]: unknown }): { subject?: unknown } {
+  return 'subject' in args ? { subject: args.subject } : {};
 }

@@ -4,9 +4,9 @@
  */
 import type { BlockIR, StepIR, StepStatus } from '../../../compiler/index.js';
 import type { StepRecord } from './fold.js';
-import type { AttemptUsage } from '../types.js';
 import type { Lease } from './limits.js';
 import type { DimBlock, PlanBlocks, Shape } from './scopes.js';
+import type { AttemptUsage } from '../types.js';
 
 export const TERMINAL: ReadonlySet<StepStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled', 'timeout']);
 export const FAILED: ReadonlySet<StepStatus> = new Set(['failed', 'cancelled', 'timeout']);

@@ -5,16 +5,16 @@
  * (`NAME.winner`, `NAME.iterations`, …) and of a loop's previous iteration.
  */
 import type { BlockView, StepStatus, StepView } from '../../../compiler/index.js';
-import type { SchedulerCore } from './core.js';
+import type { RunState } from './run-state.js';
+import { type DimBlock, sharedPrefix, suffixOf } from './scopes.js';
+import { type BlockInst, FAILED, type Inst, type Logical, TERMINAL } from './state.js';
 import { round6 } from '../../../compiler/index.js';
-import { sharedPrefix, suffixOf, type DimBlock } from './scopes.js';
-import { FAILED, TERMINAL, type BlockInst, type Inst, type Logical } from './state.js';
 
 /**
  * What the step and block views read of a run: its steps, instances and blocks, and the `for each`
  * scan memo. The live core has them; `resultFromJournal` rebuilds them from a run's journal.
  */
-export type ViewState = Pick<SchedulerCore, 'instances' | 'blockInsts' | 'scanned' | 'logical' | 'blocks'>;
+export type ViewState = Pick<RunState, 'instances' | 'blockInsts' | 'scanned' | 'logical' | 'blocks'>;
 
 /** Where an expression is evaluated: an instance, a block's frame, or the run (null). */
 export type Reader = { readonly dims: readonly DimBlock[]; readonly path: readonly number[] } | null;

@@ -1,0 +1,18 @@
+/** `orch pause RUN`: no new step of the run starts (running steps finish). */
+import type { Command } from 'commander';
+import { DB_HELP, journalOf, requireRun, withJournal } from '../db-option.js';
+import { controlRun } from './control-run.js';
+
+export function registerPause(program: Command): void {
+  program
+    .command('pause')
+    .description('stop starting new steps of a run (running steps finish)')
+    .argument('<run>', 'run id')
+    .option('--db <path>', DB_HELP)
+    .action(async (runId: string, cli: { db?: string }) => {
+      const db = journalOf(cli.db);
+      await withJournal(db, (j) => requireRun(j, runId));
+      const r = await controlRun(db, (rt) => rt.control(runId, 'pause'));
+      process.stdout.write(`${r.message}\n`);
+    });
+}

@@ -1,0 +1,62 @@
+/** Runs and events as `--json` prints them (`orch runs`, `orch timeline`, `orch runs export`, the MCP server's tools). */
+import { irTextHash } from '../../compiler/index.js';
+import type { AsyncJournal, RunEvent, RunRow, Starter } from '../../runtime/index.js';
+
+/** The runs as `orch runs --json` (and the MCP server's `runs` tool) list them: each with its version. */
+export async function runEntries(j: AsyncJournal, rows: readonly RunRow[]): Promise<RunListEntry[]> {
+  const versions = await runVersions(j, rows);
+  const starters = new Map<string, Starter>();
+  for (const r of rows) {
+    // §9.1: who started each run, as its first event records it.
+    const first = (await j.load(r.id))[0];
+    if (first?.type === 'plan_created' && first.data.started_by) starters.set(r.id, first.data.started_by);
+  }
+  return rows.map((r) => runListEntry(r, versions.get(r.id) ?? null, starters.get(r.id)));
+}
+
+export type RunListEntry = ReturnType<typeof runListEntry>;
+
+/** One run as `orch runs --json` lists it; `irHash` is its version (`runVersions`). */
+function runListEntry(r: RunRow, irHash: string | null, startedBy: Starter | undefined) {
+  return {
+    runId: r.id,
+    plan: r.plan,
+    status: r.status,
+    ...(startedBy ? { started_by: startedBy } : {}),
+    startedAt: new Date(r.started_at).toISOString(),
+    completedAt: r.completed_at === null ? null : new Date(r.completed_at).toISOString(),
+    duration: r.completed_at === null ? null : r.completed_at - r.started_at,
+    cost: r.cost,
+    events: r.event_count ?? 0,
+    irHash,
+    ...(r.parent_id ? { parentRunId: r.parent_id } : {}),
+  };
+}
+
+/**
+ * Each listed run's version: the SHA-256 of the IR its journal records now (the one `plan_created`
+ * named, or the last `orch upgrade` put in its place). Sub-plan runs record none of their own.
+ */
+async function runVersions(j: AsyncJournal, rows: readonly RunRow[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const r of rows) {
+    if (r.parent_id !== null) continue;
+    const row = await j.getRun(r.id);
+    if (row?.ir) out.set(r.id, irTextHash(row.ir));
+  }
+  return out;
+}
+
+/** A run's timeline as `orch timeline --json` (and the MCP server's `timeline` tool) give it. */
+export function timelineJson(row: RunRow, events: readonly RunEvent[]) {
+  return { runId: row.id, plan: row.plan, status: row.status, irHash: row.ir ? irTextHash(row.ir) : null, events: events.map(eventJson) };
+}
+
+/**
+ * An event as `--json` prints it: exactly the journal's envelope, which the published
+ * `orch.events/v2` schema describes (`ts` in epoch milliseconds), so every printed event validates
+ * against it as it stands.
+ */
+export function eventJson(e: RunEvent) {
+  return { runId: e.runId, seq: e.seq, ts: e.ts, type: e.type, stepId: e.stepId, data: e.data };
+}

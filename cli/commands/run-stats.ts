@@ -1,0 +1,82 @@
+/** `orch runs --stats`: totals over the listed runs — by status, success rate, cost, locality, privacy and spend. */
+import type { PlanIR } from '../../compiler/index.js';
+import { countsForLocality, localRatio, privacyScore, type PlacedStep } from '../../compiler/index.js';
+import { attemptSpend, placedSteps, spendBy, type AsyncJournal, type AttemptSpend, type SpendTotals } from '../../runtime/index.js';
+
+export interface RunStats {
+  readonly runs: number;
+  readonly byStatus: Record<string, number>;
+  /** Completed among finished runs (null: none finished). */
+  readonly successRate: number | null;
+  readonly cost: number;
+  readonly finishedSteps: number;
+  /** Over the finished steps of these runs, by the functions `orch preview` uses (null: no such step). */
+  readonly localRatio: number | null;
+  /** 1 when no step touching personal data ran — as in `orch preview` and `/metrics`. */
+  readonly privacyScore: number;
+  /** v0.3 (§8.2): actual spend and tokens of every attempt, by plan, capability and model ("" = none reported). */
+  readonly spend: {
+    readonly byPlan: Record<string, SpendTotals>;
+    readonly byCapability: Record<string, SpendTotals>;
+    readonly byModel: Record<string, SpendTotals>;
+  };
+}
+
+const FINISHED = new Set(['completed', 'failed', 'cancelled', 'timeout']);
+
+export async function runStats(j: AsyncJournal, rows: readonly { id: string; plan: string; status: string; cost: number }[]): Promise<RunStats> {
+  const byStatus: Record<string, number> = {};
+  const steps: PlacedStep[] = [];
+  const attempts: AttemptSpend[] = [];
+  const planOf = new Map<AttemptSpend, string>();
+  let cost = 0;
+  for (const r of rows) {
+    byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+    cost += r.cost;
+    const ir = (await j.getRun(r.id))?.ir;
+    const events = await j.load(r.id);
+    for (const a of attemptSpend(events)) {
+      attempts.push(a);
+      planOf.set(a, r.plan);
+    }
+    // Sub-plan runs keep no IR of their own; their parent's steps stand for them.
+    if (ir) steps.push(...placedSteps(JSON.parse(ir) as PlanIR, events));
+  }
+  const finished = rows.filter((r) => FINISHED.has(r.status)).length;
+  return {
+    runs: rows.length,
+    byStatus,
+    successRate: finished ? (byStatus.completed ?? 0) / finished : null,
+    cost: Math.round(cost * 1e6) / 1e6,
+    finishedSteps: steps.length,
+    localRatio: steps.some(countsForLocality) ? localRatio(steps) : null,
+    privacyScore: privacyScore(steps),
+    spend: {
+      byPlan: spendBy(attempts, (a) => planOf.get(a) ?? null),
+      byCapability: spendBy(attempts, (a) => a.capability),
+      byModel: spendBy(attempts, (a) => a.model),
+    },
+  };
+}
+
+export function statsText(s: RunStats): string {
+  const pct = (x: number | null) => (x === null ? '—' : `${Math.round(x * 100)}%`);
+  const statuses = Object.entries(s.byStatus).map(([k, n]) => `${n} ${k}`).join(', ');
+  return (
+    `${s.runs} runs (${statuses}); success ${pct(s.successRate)}; cost ${s.cost}\n` +
+    `${s.finishedSteps} finished steps; local ratio ${pct(s.localRatio)}; privacy score ${pct(s.privacyScore)}\n` +
+    spendLines('plan', s.spend.byPlan) +
+    spendLines('capability', s.spend.byCapability) +
+    spendLines('model', s.spend.byModel) +
+    '\n'
+  );
+}
+
+/** `spent by model: gpt-4o-mini 0.0123 (1200 in, 300 out tokens), …` — actual spend (§8.2). */
+function spendLines(what: string, by: Record<string, SpendTotals>): string {
+  const entries = Object.entries(by).filter(([k]) => what !== 'model' || k !== '');
+  if (entries.length === 0) return '';
+  const one = ([k, t]: [string, SpendTotals]) =>
+    `${k || '(none)'} ${t.cost}${t.input_tokens || t.output_tokens ? ` (${t.input_tokens} in, ${t.output_tokens} out tokens)` : ''}`;
+  return `spent by ${what}: ${entries.map(one).join(', ')}\n`;
+}

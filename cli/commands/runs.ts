@@ -1,0 +1,111 @@
+/**
+ * `orch runs [--stats] [--all]`: the runs in the journal; `orch runs export RUN`: a run's whole
+ * history as JSON; `orch runs prune --older-than AGE`: deletes finished runs.
+ */
+import type { Command } from 'commander';
+import { shortHash } from '../../compiler/index.js';
+import { parseAge, replay } from '../../runtime/index.js';
+import { CliError } from '../errors.js';
+import { ms } from '../progress.js';
+import { DB_HELP, journalExists, journalOf, requireRun, withJournal } from '../db-option.js';
+import { eventJson, runEntries } from './run-json.js';
+import { runStats, statsText } from './run-stats.js';
+
+export function registerRuns(program: Command): void {
+  const runs = program
+    .command('runs')
+    .description('list the runs in the journal (newest first): status, duration, cost')
+    .option('--db <path>', DB_HELP)
+    .option('--json', 'print as JSON')
+    .option('--all', 'include sub-plan runs')
+    .option('--stats', 'add totals: runs by status, success rate, cost, and over their finished steps the local ratio and privacy score')
+    .option('--plan <name>', 'only runs of this plan (its name, or MODULE.NAME), as GET /runs?plan= does; --stats then totals those')
+    .action(async (cli: { db?: string; json?: boolean; all?: boolean; stats?: boolean; plan?: string }) => {
+      const opts = { ...cli, db: journalOf(cli.db) };
+      // No journal yet simply means no runs (not an error).
+      const { list, stats } = (await journalExists(opts.db))
+        ? await withJournal(opts.db, async (j) => {
+            const all = await j.listRuns(opts.all === true);
+            const rows = cli.plan === undefined ? all : all.filter((r) => r.plan === cli.plan || r.plan.endsWith(`.${cli.plan}`));
+            return { list: await runEntries(j, rows), stats: opts.stats ? await runStats(j, rows) : undefined };
+          })
+        : { list: [], stats: undefined };
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ runs: list, ...(stats ? { stats } : {}) }, null, 2)}\n`);
+        return;
+      }
+      if (list.length === 0) {
+        process.stdout.write('no runs\n');
+        return;
+      }
+      if (stats) process.stdout.write(statsText(stats));
+      const table = [
+        // VERSION last: scripts that read the first six columns keep working.
+        ['RUN', 'PLAN', 'STATUS', 'STARTED', 'DURATION', 'COST', 'VERSION'],
+        ...list.map((r) => [
+          r.runId,
+          r.plan,
+          r.status,
+          r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+          r.duration === null ? '—' : ms(r.duration),
+          String(r.cost),
+          r.irHash ? shortHash(r.irHash) : '—',
+        ]),
+      ];
+      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+      for (const row of table) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+    });
+
+  runs
+    .command('export')
+    .description('print the full history of a run as JSON (run, events, final state)')
+    .argument('<run>', 'run id')
+    .option('--db <path>', DB_HELP)
+    .action(async (runId: string, opts: { db?: string }, cmd: Command) => {
+      const db = journalOf(opts.db ?? (cmd.parent?.opts() as { db?: string } | undefined)?.db);
+      const out = await withJournal(db, async (j) => {
+        const row = await requireRun(j, runId);
+        const events = await j.load(runId);
+        const children = (await j.listRuns(true)).filter((r) => r.parent_id === runId || r.id.startsWith(`${runId}/`));
+        const childEvents = await Promise.all(children.map((c) => j.load(c.id)));
+        return {
+          run: {
+            runId: row.id,
+            plan: row.plan,
+            status: row.status,
+            startedAt: new Date(row.started_at).toISOString(),
+            completedAt: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
+            cost: row.cost,
+            error: row.error,
+            input: row.input ? JSON.parse(row.input) : null,
+          },
+          events: events.map(eventJson),
+          steps: Object.fromEntries(
+            [...replay(events).steps].map(([id, s]) => [
+              id,
+              { status: s.status, attempts: s.attempts, output: s.output, error: s.error, resource: s.resource, cost: s.cost },
+            ]),
+          ),
+          subRuns: children.map((c, i) => ({ runId: c.id, plan: c.plan, status: c.status, events: childEvents[i]!.map(eventJson) })),
+        };
+      });
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    });
+
+  runs
+    .command('prune')
+    .description('delete finished runs (with their sub-plan runs and events) older than an age; running and paused runs are kept')
+    .requiredOption('--older-than <age>', 'how long ago a run must have finished, e.g. 30d, 12h, 90m')
+    .option('--db <path>', DB_HELP)
+    .option('--json', 'print what was deleted as JSON')
+    .action(async (own: { olderThan: string; db?: string; json?: boolean }, cmd: Command) => {
+      // `runs` has --db and --json of its own, and commander gives a flag to the parent when both have it.
+      const opts = { ...own, ...(cmd.parent?.opts() as { json?: boolean } | undefined), olderThan: own.olderThan };
+      const age = parseAge(opts.olderThan);
+      if (age === null) throw new CliError(`--older-than must be an age such as 30d, 12h or 90m, not ${JSON.stringify(opts.olderThan)}`, 2);
+      const db = journalOf(own.db ?? (cmd.parent?.opts() as { db?: string } | undefined)?.db);
+      const removed = (await journalExists(db)) ? await withJournal(db, (j) => j.prune(Date.now() - age)) : { runs: 0, events: 0 };
+      if (opts.json) process.stdout.write(`${JSON.stringify(removed)}\n`);
+      else process.stdout.write(`pruned ${removed.runs} run${removed.runs === 1 ? '' : 's'} (${removed.events} events) that finished more than ${opts.olderThan} ago\n`);
+    });
+}

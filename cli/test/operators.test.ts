@@ -1,0 +1,71 @@
+/**
+ * LANGUAGE.md §9.1 "Operators see failures at once", through the CLI in this process: an OTLP
+ * endpoint that cannot be reached is said once on stderr (and the run is not held up by it), and
+ * `orch mcp lock` of a server that does not start shows what the server wrote on stderr and does
+ * not claim to have written the lock.
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../test/support/cli-in-process.js';
+
+function project(config: object, files: { readonly [name: string]: string }): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'orch-ops-'));
+  writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+  writeFileSync(path.join(dir, 'orch.config.json'), JSON.stringify(config));
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('an OTLP endpoint that cannot be reached', () => {
+  it('is said once on stderr, naming the endpoint and why; the runs complete', async () => {
+    const port = await closedPort();
+    const dir = project({ telemetry: { otlp: `http://127.0.0.1:${port}` } }, {
+      'h.mjs': 'export function work() { return { ok: true }; }\n',
+      'p.orch': 'capability work { kind tool  output { ok: bool }  handler "./h.mjs#work" }\nplan p { step a = work()  step b = work() { after a } }\n',
+    });
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined, OTEL_SDK_DISABLED: undefined, OTEL_TRACES_EXPORTER: undefined };
+    const first = await runCli(['run', 'p.orch', '--db', path.join(dir, 'runs.db')], dir, env);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain(`orch: traces cannot be sent to http://127.0.0.1:${port}/v1/traces: connection refused`);
+    expect(first.stderr.match(/traces cannot be sent/g)).toHaveLength(1);
+    // Once per process: the next run in it says nothing more.
+    const second = await runCli(['run', 'p.orch', '--db', path.join(dir, 'runs.db')], dir, env);
+    expect(second.code).toBe(0);
+    expect(second.stderr).not.toContain('traces cannot be sent');
+  });
+});
+
+describe('orch mcp lock of a server that does not start', () => {
+  it("shows the server's stderr, exits 1 and writes no lock", async () => {
+    const dir = project(
+      { mcp: { broken: { command: process.execPath, args: ['-e', 'console.error("boom: SEARCH_TOKEN is not set"); process.exit(2)'] } } },
+      { 'p.orch': 'import mcp "broken" as broken\nplan p { step a = log(message: "x") }\n' },
+    );
+    const r = await runCli(['mcp', 'lock'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/orch: cannot start MCP server "broken" \(stdio .*\): it closed the connection before answering/);
+    expect(r.stderr).toContain('boom: SEARCH_TOKEN is not set');
+    expect(r.stderr).toMatch(/orch\.lock\.json was not written/);
+    expect(r.stdout).not.toContain('wrote');
+    expect(existsSync(path.join(dir, 'orch.lock.json'))).toBe(false);
+  });
+
+  it('writes the lock when every server starts', async () => {
+    const dir = project({ mcp: {} }, { 'p.orch': 'plan p { step a = log(message: "x") }\n' });
+    const r = await runCli(['mcp', 'lock'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('wrote');
+    expect(JSON.parse(readFileSync(path.join(dir, 'orch.lock.json'), 'utf8')).servers).toEqual({});
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * `orch test` (LANGUAGE.md §9.2) through the CLI core, in this process: the movie_night example's
+ * tests pass with its own handlers running in worker threads, a failing expect is reported at
+ * file:line with a code frame and the values it read, and the exit codes and reporters are as the
+ * spec says.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../examples/test/cli.js';
+import { runCli } from '../../test/support/cli-in-process.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'orch-test-cmd-'));
+writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}\n');
+writeFileSync(
+  path.join(dir, 'hello.orch'),
+  `plan hello {
+  input { name: string }
+  step greet = transform(value: "hi \${input.name}")
+  step tell = notify(channel: "#ops", text: greet.output.value) { after greet }
+  output { text: greet.output.value }
+}
+`,
+);
+writeFileSync(
+  path.join(dir, 'hello.test.orch'),
+  `import "./hello.orch" as h
+
+test "greets by name" {
+  plan h.hello
+  input { name: "ada" }
+  mock notify returns { delivered: true, channel: "#ops" }
+  expect run.output.text == "hi ada" and calls(notify)[0].text == "hi ada"
+}
+
+test "expects the wrong greeting" {
+  plan h.hello
+  input { name: "bob" }
+  mock notify returns { delivered: true, channel: "#ops" }
+  expect run.output.text == "hello bob"
+}
+`,
+);
+
+describe('orch test', () => {
+  it('passes the example tests, running the example handlers for what is not mocked', async () => {
+    const r = await runCli(['test', 'examples/movie_night'], REPO_ROOT);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('✓ picks the film the recommender suggests and starts it (examples/movie_night/movie_night.test.orch:5');
+    expect(r.stdout).toContain('6 passed');
+    expect(r.code).toBe(0);
+  });
+
+  it('reports a failing expect at file:line with a code frame and the values it read; exit 1', async () => {
+    const r = await runCli(['test'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('✓ greets by name (hello.test.orch:3, plan h.hello)');
+    expect(r.stdout).toContain('✗ expects the wrong greeting (hello.test.orch:10, plan h.hello)');
+    expect(r.stdout).toContain('hello.test.orch:14: expect run.output.text == "hello bob" does not hold in the final state');
+    expect(r.stdout).toContain('14 |   expect run.output.text == "hello bob"');
+    expect(r.stdout).toContain('run.output.text = "hi bob"');
+    expect(r.stdout).toContain('execution_completed');
+    expect(r.stdout).toContain('1 failed, 1 passed');
+  });
+
+  it('--filter, --reporter json and junit to a file', async () => {
+    const json = await runCli(['test', '--filter', 'greets', '--reporter', 'json'], dir);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as { ok: boolean; tests: { name: string; passed: boolean }[] };
+    expect(report.ok).toBe(true);
+    expect(report.tests.map((t) => [t.name, t.passed])).toEqual([['greets by name', true]]);
+    const out = path.join(dir, 'junit.xml');
+    const junit = await runCli(['test', 'hello.test.orch', '--reporter', 'junit', '-o', out], dir);
+    expect(junit.code).toBe(1);
+    expect(junit.stdout).toBe('');
+    const xml = readFileSync(out, 'utf8');
+    expect(xml).toContain('<testsuites name="orch test" tests="2" failures="1">');
+    expect(xml).toContain('<testcase name="expects the wrong greeting" classname="h.hello" file="hello.test.orch" line="10">');
+  });
+
+  it('exit 2 on a test with errors, on no test found (0 with --allow-none), and --help says so', async () => {
+    const bad = mkdtempSync(path.join(tmpdir(), 'orch-test-bad-'));
+    writeFileSync(path.join(bad, 'hello.orch'), readFileSync(path.join(dir, 'hello.orch'), 'utf8'));
+    writeFileSync(path.join(bad, 'bad.test.orch'), 'import "./hello.orch" as h\ntest "t" {\n  plan h.hello\n  input { name: "x" }\n  mock notify returns { delivered: 1 }\n}\n');
+    const r = await runCli(['test', bad], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('bad.test.orch:5');
+    expect(r.stderr).toContain('E0201');
+    const none = await runCli(['test', '--filter', 'nothing matches this'], dir);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no test found');
+    expect((await runCli(['test', '--filter', 'nothing matches this', '--allow-none'], dir)).code).toBe(0);
+    const help = await runCli(['test', '--help'], dir);
+    expect(help.stdout).toContain('--reporter');
+    expect(help.stdout).toContain('Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors');
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * The `assemble` stage of the program: a plan's stages run over each checked plan, the plans a
+ * plan runs first (their estimates feed its `run` steps; a sub-plan cycle is E0301). A compiled
+ * plan is `ok` when neither its check nor its stages reported an error, nor did any of its
+ * guardrails' or sub-plans' (the IR embeds them).
+ */
+import { diagnostic } from '../../language/index.js';
+import type { CheckedPlan } from '../check/checked-plan.js';
+import type { PlanIR } from '../ir/types.js';
+import { round6 } from '../money.js';
+import type { ProgramFacts } from '../program-facts.js';
+import type { DeclEntry } from '../scope.js';
+import { runStages, type Stage } from '../stages.js';
+import { checkBudgets } from './budgets.js';
+import { collectBoundResources } from './bound-resources.js';
+import { propagateDataClasses } from './data-classes.js';
+import { orderSteps } from './dag.js';
+import { fieldLabelOf, type FieldLabel } from './flow-labels.js';
+import { analyzeFlows } from './flows.js';
+import { emitIR } from './emit-ir.js';
+import { estimatePlan, estimateSteps } from './estimates.js';
+import { placeSteps } from './placement.js';
+import { PlanFacts, type AssembleContext, type AssembledFacts, type CompiledPlan, type Estimate } from './plan-facts.js';
+import { proveGuardrails } from './proofs.js';
+
+/** A plan's stages in `orch check`: everything that can report a diagnostic. */
+export const PLAN_CHECK_STAGES: readonly Stage<PlanFacts>[] = [
+  { name: 'subplans', run: assembleSubplans },
+  { name: 'placement', run: placeSteps },
+  { name: 'step-estimates', run: estimateSteps },
+  { name: 'dag', run: orderSteps },
+  { name: 'data-classes', run: propagateDataClasses },
+  { name: 'estimates', run: estimatePlan },
+  { name: 'budgets', run: checkBudgets },
+  { name: 'proofs', run: proveGuardrails },
+  // After proofs: a guardrail may have moved a step off a forbidden resource.
+  { name: 'flows', run: analyzeFlows },
+  { name: 'bound-resources', run: collectBoundResources },
+];
+
+/** A plan's stages in a compile: the IR too (nothing after the check stages reports a diagnostic). */
+export const PLAN_COMPILE_STAGES: readonly Stage<PlanFacts>[] = [...PLAN_CHECK_STAGES, { name: 'emit-ir', run: emitIR }];
+
+export function assemblePlans(f: ProgramFacts): void {
+  const { diags, memo, useLog } = f;
+  const inProgress: DeclEntry<'plan'>[] = [];
+  const compilePlan = (e: DeclEntry<'plan'>): CompiledPlan | undefined => {
+    const done = f.compiled.get(e);
+    if (done) return done;
+    const cp = f.checked.get(e);
+    if (!cp) return undefined;
+    if (inProgress.includes(e)) return undefined;
+    inProgress.push(e);
+    const before = diags.length;
+    const assembled = assemblePlan(cp, cx);
+    inProgress.pop();
+    const ok =
+      assembled !== undefined && f.errorsSince(before) === 0 && (f.planErrors.get(e) ?? 0) === 0 &&
+      cp.guardrails.every((g) => f.guardrails.get(g)!.ok) && cp.steps.every((s) => !s.runPlan || f.compiled.get(s.runPlan)?.ok === true);
+    const c: CompiledPlan = { checked: cp, ir: assembled?.ir, assembled: assembled?.facts, ok };
+    f.compiled.set(e, c);
+    return c;
+  };
+  const cx = assembleContext(f, (target, range, file) => {
+    if (inProgress.includes(target)) {
+      const cycle = [...inProgress.slice(inProgress.indexOf(target)), target].map((p) => p.node.name.name);
+      diags.push(diagnostic('E0301', `sub-plan cycle: ${cycle.join(' → ')}`, file, range));
+      return undefined;
+    }
+    return compilePlan(target);
+  });
+  for (const e of f.checked.keys()) {
+    memo?.start(diags, useLog);
+    const c = compilePlan(e);
+    memo?.end(e.module.file, e.node, diags, useLog, c?.assembled?.boundResources);
+  }
+}
+
+/** What a plan's stages read of the program (every capability and plan is checked by now). */
+export function assembleContext(f: ProgramFacts, subplan: AssembleContext['subplan']): AssembleContext {
+  const byName = f.capabilities.byName();
+  return {
+    checkOnly: f.checkOnly, diags: f.diags, resources: f.resources, policies: f.policies, guardrails: f.guardrails, money: f.money,
+    topInvariants: f.topInvariants, simulations: f.simulations, contextTy: f.contextRoot.ty, contextSignals: f.contextSignals, flowContext: contextLabels(f),
+    capabilityByName: (name) => byName.get(name),
+    resourceByName: new Map(f.resources.map((r) => [r.name, r])),
+    placements: new Map(),
+    subplan,
+    timer: f.opts.timer,
+  };
+}
+
+/** Undefined when the plan has a dependency cycle (reported); `ir` is undefined in check-only mode. */
+function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | undefined; facts: AssembledFacts } | undefined {
+  const f = new PlanFacts(cp, cx);
+  if (!runStages(cx.checkOnly ? PLAN_CHECK_STAGES : PLAN_COMPILE_STAGES, f, cx.timer)) return undefined;
+  return { ir: f.ir, facts: { estimates: { cost: round6(f.cost), duration_ms: f.duration }, boundResources: f.boundResources } };
+}
+
+/** The `subplans` stage: the plans the `run` steps run, assembled first; their estimates feed those steps'. */
+function assembleSubplans(f: PlanFacts): void {
+  const { steps } = f;
+  if (!steps.some((s) => s.runPlan)) return;
+  const subEstimates = new Map<string, Estimate>();
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    if (!s.runPlan || s.decl.action.kind !== 'RunAction') continue;
+    const sub = f.cx.subplan(s.runPlan, s.decl.action.plan.range, f.file);
+    if (sub?.assembled) {
+      if (sub.ir) f.subplans[sub.ir.plan] = sub.ir;
+      subEstimates.set(s.id, { cost: sub.assembled.estimates.cost, duration_ms: sub.assembled.estimates.duration_ms });
+    }
+  }
+  f.subEstimates = subEstimates;
+}
+
+
+/** The labels of every `context` field of the program's modules (§9.3: `@untrusted` context is a source). */
+function contextLabels(f: ProgramFacts): ReadonlyMap<string, FieldLabel> {
+  const out = new Map<string, FieldLabel>();
+  for (const m of f.program.modules)
+    for (const d of m.ast.declarations) if (d.kind === 'ContextDecl') for (const fd of d.fields) out.set(fd.name.name, fieldLabelOf(fd));
+  return out;
+}

@@ -1,0 +1,63 @@
+/**
+ * The `budgets` stage: the plan's estimates against its policy's budgets — W0502 when the
+ * estimated cost or duration exceeds one, best case first, then with every loop at its max
+ * iterations. The runtime enforces the budgets; this is the verdict the files alone allow.
+ */
+import { diagnostic } from '../../language/index.js';
+import { ledgerWorstCase, type LedgerStep } from '../budget-ledger.js';
+import { reservationFor } from '../reservation.js';
+import type { PlanFacts } from './plan-facts.js';
+
+export function checkBudgets(f: PlanFacts): void {
+  const { policy, cp, plan, file, cost, costMax, duration, durationMax, maxIterations } = f;
+  if (!policy || !cp.policy) return;
+  const { diags, money } = f.cx;
+  const where = plan.policy?.range ?? plan.name.range;
+  const limit = policy.budgets.cost;
+  const ledger = limit !== null ? ledgerWorstCase(ledgerSteps(f), limit) : undefined;
+  // One step the ledger refuses whatever else runs (§9.1): an error against an enforced budget.
+  for (const o of ledger?.over ?? []) {
+    const i = f.steps.findIndex((s) => s.id === o.step);
+    const enforced = policy.budgets.cost_warn !== true;
+    diags.push(diagnostic(enforced ? 'E0908' : 'W0502', `step "${o.step}" alone reserves ${money(o.reservation)} per attempt, more than the budget ${money(limit!)} of policy ${policy.name}${enforced ? ': the budget ledger refuses it before it starts, in every run' : ''}`, file, i >= 0 ? f.steps[i]!.decl.name.range : where));
+  }
+  if (limit !== null && cost > limit + 1e-12)
+    diags.push(diagnostic('W0502', `estimated cost ${money(cost)} of plan "${plan.name.name}" exceeds the budget ${money(limit)} of policy ${policy.name}`, file, where));
+  else if (maxIterations && limit !== null && costMax > limit + 1e-12)
+    diags.push(diagnostic('W0502', `estimated cost ${money(costMax)} of plan "${plan.name.name}" when every loop runs its max iterations exceeds the budget ${money(limit)} of policy ${policy.name}`, file, where));
+  else if (ledger && !ledger.over.length && ledger.cost > limit! + 1e-12)
+    diags.push(diagnostic('W0502', `the budget ledger's worst case ${money(ledger.cost)}${ledger.per_item ? ' (per item of each for each)' : ''} of plan "${plan.name.name}" — every step's reservation, loops at their max — exceeds the budget ${money(limit!)} of policy ${policy.name}`, file, where));
+  // Say so when it is the rate limits' waiting that takes the plan over: the steps alone fit.
+  const limited = [...new Set(f.rates.filter((r) => r !== undefined).map((r) => r.key.split('.').pop()!))];
+  const byRate = limited.length && duration > f.dag.duration ? ` (rate limit${limited.length > 1 ? 's' : ''} on ${limited.join(', ')} included)` : '';
+  if (policy.budgets.duration_ms !== null && duration > policy.budgets.duration_ms)
+    diags.push(diagnostic('W0502', `estimated duration ${fmtMs(duration)}${byRate} of plan "${plan.name.name}" exceeds the budget ${fmtMs(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
+  else if (maxIterations && policy.budgets.duration_ms !== null && durationMax > policy.budgets.duration_ms)
+    diags.push(diagnostic('W0502', `estimated duration ${fmtMs(durationMax)} of plan "${plan.name.name}" when every loop runs its max iterations exceeds the budget ${fmtMs(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
+}
+
+/** Each step's reservation and how many times the file says it may run (../budget-ledger.ts). */
+function ledgerSteps(f: PlanFacts): LedgerStep[] {
+  const blocks = new Map(f.cp.blocks.map((b) => [b.id, b]));
+  return f.steps.map((s, i) => {
+    const b = f.bindings[i];
+    const resource = b?.resource ? f.cx.resourceByName.get(b.resource) : undefined;
+    const cap = s.action.type === 'call' ? s.capability?.ir : undefined;
+    let times = 1;
+    let loops = false;
+    for (const id of s.blocks) {
+      const block = blocks.get(id);
+      if (block?.kind === 'repeat') times *= block.max ?? 1;
+      if (block?.kind === 'for_each') loops = true;
+    }
+    if (loops && s.itemCount !== null) times *= s.itemCount;
+    return { id: s.id, reservation: reservationFor(cap, resource, f.file).cost, times, perItem: loops && s.itemCount === null };
+  });
+}
+
+export function fmtMs(n: number): string {
+  if (n >= 3_600_000) return `${Math.round((n / 3_600_000) * 100) / 100}h`;
+  if (n >= 60_000) return `${Math.round((n / 60_000) * 100) / 100}m`;
+  if (n >= 1000) return `${Math.round((n / 1000) * 100) / 100}s`;
+  return `${Math.round(n)}ms`;
+}

@@ -1,0 +1,260 @@
+/**
+ * The two labels of a value (LANGUAGE.md §9.3) — its data class and whether it is trusted — and
+ * how an expression's labels follow from what it reads. Each label keeps its witness: the chain of
+ * reads (hops) back to the source that gave it, shared between values as a linked list, so a
+ * 10,000-step plan builds no strings unless a rule is broken.
+ */
+import type { DataClass, Expr, FieldDecl, Range } from '../../language/index.js';
+import { DATA_CLASSES } from '../../language/index.js';
+
+export interface Hop {
+  /** What was read, as written (`classify.output.reply_to`), with why it carries the label. */
+  readonly text: string;
+  readonly file: string;
+  readonly range: Range;
+}
+
+/** A witness path from a read back to its source: the first hop is nearest the sink. */
+export interface Path {
+  readonly hop: Hop;
+  readonly next: Path | null;
+}
+
+export interface Label {
+  readonly cls: DataClass;
+  /** Where the class came from (null for `public` or a class the value's own type declares). */
+  readonly clsPath: Path | null;
+  /** Null when trusted; else where the distrust came from. */
+  readonly untrusted: Path | null;
+}
+
+export const BOTTOM: Label = { cls: 'public', clsPath: null, untrusted: null };
+
+export function rank(c: DataClass): number {
+  return DATA_CLASSES.indexOf(c);
+}
+
+export function join(a: Label, b: Label): Label {
+  if (b === BOTTOM) return a;
+  if (a === BOTTOM) return b;
+  const higher = rank(b.cls) > rank(a.cls);
+  const untrusted = a.untrusted ?? b.untrusted;
+  if (!higher && untrusted === a.untrusted) return a;
+  if (higher && untrusted === b.untrusted) return b;
+  return higher ? { cls: b.cls, clsPath: b.clsPath, untrusted } : { cls: a.cls, clsPath: a.clsPath, untrusted };
+}
+
+/** The path's hops, nearest the sink first, as `a ← b ← c`. */
+export function pathText(p: Path | null): string {
+  const parts: string[] = [];
+  for (let at = p; at; at = at.next) parts.push(at.hop.text);
+  return parts.join(' ← ');
+}
+
+export function pathHops(p: Path | null): Hop[] {
+  const out: Hop[] = [];
+  for (let at = p; at; at = at.next) out.push(at.hop);
+  return out;
+}
+
+/** What a step's output carries, with why (its hop's note) — stored once per step. */
+export interface StepLabel {
+  readonly cls: DataClass;
+  /** Why the class (`data personal`, `output.email @personal`) when the step is its source; else the tail. */
+  readonly clsWhy: string;
+  readonly clsTail: Path | null;
+  readonly untrusted: boolean;
+  /** `llm`, `mcp`, `http_request`, `trust untrusted`, or `reads untrusted` (then the tail says what). */
+  readonly why: string;
+  readonly tail: Path | null;
+}
+
+/** What names an expression may read, and their labels. */
+export interface LabelEnv {
+  readonly file: string;
+  readonly input: ReadonlyMap<string, FieldLabel>;
+  readonly context: ReadonlyMap<string, FieldLabel>;
+  /** A step's output label by step id. */
+  readonly step: (id: string) => StepLabel | undefined;
+  /** A `for each` item, or a race/repeat name, in scope at the expression: its label. */
+  readonly local: (name: string) => Label | undefined;
+  /** Each `endorse` / `declassify` the analysis met (the preview lists them). */
+  readonly onRelabel?: (kind: 'endorse' | 'declassify', at: Range, reason: string, to?: DataClass) => void;
+}
+
+/** A plan input or context field's own labels (its `@class` and `@untrusted`). */
+export interface FieldLabel {
+  readonly cls: DataClass;
+  readonly untrusted: boolean;
+  /** An input whose labels a caller decided (a sub-plan's `run` argument): used as is. */
+  readonly given?: Label;
+}
+
+export function fieldLabelOf(f: FieldDecl): FieldLabel {
+  return { cls: f.dataClass ?? 'public', untrusted: f.trust === 'untrusted' };
+}
+
+/** An expression's labels: the join of everything it reads, less what `endorse`/`declassify` lift. */
+export function exprLabel(e: Expr, env: LabelEnv): Label {
+  switch (e.kind) {
+    case 'StringLit': {
+      let l = BOTTOM;
+      for (const p of e.parts) if (typeof p !== 'string') l = join(l, exprLabel(p, env));
+      return l;
+    }
+    case 'NumberLit': case 'DurationLit': case 'MoneyLit': case 'PercentLit': case 'BoolLit': case 'NullLit':
+      return BOTTOM;
+    case 'ListLit': {
+      let l = BOTTOM;
+      for (const i of e.items) l = join(l, exprLabel(i, env));
+      return l;
+    }
+    case 'RecordLit': {
+      let l = BOTTOM;
+      for (const f of e.fields) l = join(l, exprLabel(f.value, env));
+      return l;
+    }
+    case 'NameExpr':
+    case 'MemberExpr':
+    case 'IndexExpr':
+      return readLabel(e, env);
+    case 'CallExpr':
+      return callLabel(e, env);
+    case 'UnaryExpr':
+      return exprLabel(e.operand, env);
+    case 'BinaryExpr': {
+      // Left-nested chains (`a ?? b ?? …`) run thousands deep: walked in a loop, not by recursion.
+      let l = BOTTOM;
+      let at: Expr = e;
+      while (at.kind === 'BinaryExpr') {
+        l = join(l, exprLabel(at.right, env));
+        at = at.left;
+      }
+      return join(l, exprLabel(at, env));
+    }
+    case 'RangeExpr':
+      return join(exprLabel(e.from, env), exprLabel(e.to, env));
+    case 'ParenExpr':
+      return exprLabel(e.inner, env);
+  }
+}
+
+function callLabel(e: Extract<Expr, { kind: 'CallExpr' }>, env: LabelEnv): Label {
+  const name = e.callee.name;
+  // A credential is not data; known()/age() tell when a signal reported, not what it said.
+  if (name === 'secret' || name === 'known' || name === 'age') return BOTTOM;
+  let l = BOTTOM;
+  for (const a of e.args) l = join(l, exprLabel(a, env));
+  if (name === 'len') return l.untrusted ? { cls: 'public', clsPath: null, untrusted: l.untrusted } : BOTTOM;
+  if (name !== 'endorse' && name !== 'declassify') return l;
+  const reasonArg = e.named?.find((a) => a.name.name === 'reason')?.value;
+  const reason = reasonArg?.kind === 'StringLit' ? reasonArg.parts.filter((p) => typeof p === 'string').join('') : '';
+  if (name === 'endorse') {
+    env.onRelabel?.('endorse', e.range, reason);
+    return l.untrusted ? { cls: l.cls, clsPath: l.clsPath, untrusted: null } : l;
+  }
+  const toArg = e.named?.find((a) => a.name.name === 'to')?.value;
+  const to: DataClass = toArg?.kind === 'NameExpr' && (DATA_CLASSES as readonly string[]).includes(toArg.name) ? (toArg.name as DataClass) : 'internal';
+  env.onRelabel?.('declassify', e.range, reason, to);
+  return rank(l.cls) > rank(to) ? { cls: to, clsPath: null, untrusted: l.untrusted } : l;
+}
+
+/** `input.X`, `context.X`, `step.output.f`, a `for each` item: the source's labels, with a hop for the read. */
+function readLabel(e: Expr, env: LabelEnv): Label {
+  // Walk to the chain's root, remembering the first property after it.
+  let root: Expr = e;
+  let first: string | undefined;
+  let indexes = BOTTOM;
+  while (root.kind === 'MemberExpr' || root.kind === 'IndexExpr') {
+    if (root.kind === 'MemberExpr') first = root.property.name;
+    else indexes = join(indexes, exprLabel(root.index, env));
+    root = root.object;
+  }
+  if (root.kind !== 'NameExpr') return join(exprLabel(root, env), indexes);
+  const name = root.name;
+  const local = env.local(name);
+  if (local) return join(withHop(local, e, env, ''), indexes);
+  if (name === 'input' || name === 'context') {
+    const fields = name === 'input' ? env.input : env.context;
+    let l = BOTTOM;
+    for (const [k, f] of fields) if (first === undefined || k === first) l = join(l, fieldRead(f, name, k, e, env));
+    return join(l, indexes);
+  }
+  const s = env.step(name);
+  if (!s) return indexes;
+  return join(stepRead(s, e, env), indexes);
+}
+
+function fieldRead(f: FieldLabel, root: string, key: string, e: Expr, env: LabelEnv): Label {
+  if (f.given) return withHop(f.given, e, env, '');
+  if (!f.untrusted && rank(f.cls) === 0) return BOTTOM;
+  const text = `${root}.${key}`;
+  const hop = (note: string): Path => ({ hop: { text: `${text}${note}`, file: env.file, range: e.range }, next: null });
+  return {
+    cls: f.cls,
+    clsPath: rank(f.cls) > 0 ? hop(` @${f.cls}`) : null,
+    untrusted: f.untrusted ? hop(' @untrusted') : null,
+  };
+}
+
+function stepRead(s: StepLabel, e: Expr, env: LabelEnv): Label {
+  if (!s.untrusted && rank(s.cls) === 0) return BOTTOM;
+  const text = chainText(e);
+  return {
+    cls: s.cls,
+    clsPath: rank(s.cls) > 0 ? { hop: { text: `${text} (${s.clsWhy})`, file: env.file, range: e.range }, next: s.clsTail } : null,
+    untrusted: s.untrusted ? { hop: { text: `${text} (${s.why}, untrusted)`, file: env.file, range: e.range }, next: s.tail } : null,
+  };
+}
+
+/** A read of a value whose labels are known (a `for each` item, a sub-plan's input): one more hop. */
+function withHop(l: Label, e: Expr, env: LabelEnv, note: string): Label {
+  if (l === BOTTOM) return l;
+  const hop = { text: `${chainText(e)}${note}`, file: env.file, range: e.range };
+  return {
+    cls: l.cls,
+    clsPath: l.clsPath ? { hop, next: l.clsPath } : null,
+    untrusted: l.untrusted ? { hop, next: l.untrusted } : null,
+  };
+}
+
+/** `a.b[…].c` as written (an index's own text elided). */
+export function chainText(e: Expr): string {
+  const parts: string[] = [];
+  let at: Expr = e;
+  for (;;) {
+    if (at.kind === 'MemberExpr') parts.push(`.${at.property.name}`);
+    else if (at.kind === 'IndexExpr') parts.push('[…]');
+    else if (at.kind !== 'ParenExpr') break;
+    at = at.kind === 'ParenExpr' ? at.inner : at.object;
+  }
+  parts.push(at.kind === 'NameExpr' ? at.name : '…');
+  return parts.reverse().join('');
+}
+
+/** A broken rule: where (the sink), what it is (`email.to`) and the path back to the source. */
+export interface FlowFinding {
+  readonly code: 'E0902' | 'E0903';
+  readonly file: string;
+  readonly range: Range;
+  readonly message: string;
+  readonly path: Path | null;
+}
+
+/** An `endorse` or `declassify` the plan makes (the preview lists them). */
+export interface Relabel {
+  readonly kind: 'endorse' | 'declassify';
+  readonly file: string;
+  readonly range: Range;
+  readonly reason: string;
+  readonly to?: DataClass;
+}
+
+export interface PlanFlows {
+  readonly steps: ReadonlyMap<string, StepLabel>;
+  /** Each step's arguments' labels joined (what it reads): the run time's `labels`. */
+  readonly reads: ReadonlyMap<string, Label>;
+  readonly output: Label;
+  readonly findings: FlowFinding[];
+  readonly relabels: Relabel[];
+}

@@ -1,0 +1,253 @@
+/**
+ * The `flows` stage (LANGUAGE.md §9.3): every value's class and integrity followed along the DAG
+ * — arguments, `when`, interpolation, records and lists, `for each` items, race/repeat names,
+ * `??`, fallbacks, compensations and sub-plans — and the two rules proved: an untrusted value never
+ * reaches a sink that needs trust (E0902), a value never reaches a place, capability or channel
+ * below its class (E0903). Each finding names its witness path, and each hop's position is
+ * related information. `"flows": "warn"` in orch.config makes them warnings for one release.
+ */
+import type { CapabilityCall, DataClass, Diagnostic, Expr, Range } from '../../language/index.js';
+import { diagnostic } from '../../language/index.js';
+import type { CapabilityInfo } from '../check/capability.js';
+import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
+import type { BindingIR } from '../ir/types.js';
+import { projectConfigFor } from '../project-config.js';
+import { classOfType } from '../types/ty.js';
+import {
+  BOTTOM, exprLabel, fieldLabelOf, join, pathHops, pathText, rank,
+  type FieldLabel, type FlowFinding, type Label, type LabelEnv, type Path, type PlanFlows, type Relabel, type StepLabel,
+} from './flow-labels.js';
+import { channelExternal, endorses, needsTrust, placeAccepts, STD_APPROVAL, STD_EMAIL, STD_NOTIFY, untrustedSource } from './flow-sinks.js';
+import type { CallBindings, PlanFacts } from './plan-facts.js';
+
+/** What a plan's analysis needs again when another plan runs it as a sub-plan. */
+interface PlanFlowInfo {
+  readonly f: PlanFacts;
+}
+const infos = new WeakMap<CheckedPlan, PlanFlowInfo>();
+
+
+/** The stage: the plan analysed with its inputs as declared; its findings reported. */
+export function analyzeFlows(f: PlanFacts): void {
+  infos.set(f.cp, { f });
+  const input = new Map<string, FieldLabel>();
+  for (const fd of f.plan.input?.fields ?? []) input.set(fd.name.name, fieldLabelOf(fd));
+  const flows = planFlows(f, input);
+  f.flows = flows;
+  if (flows.findings.length === 0) return;
+  const config = projectConfigFor(f.file);
+  const warn = config.kind === 'json' && config.raw.flows === 'warn';
+  for (const x of flows.findings) f.cx.diags.push(findingDiagnostic(x, warn));
+}
+
+export function findingDiagnostic(x: FlowFinding, warn: boolean): Diagnostic {
+  const related = pathHops(x.path).map((h) => ({ message: h.text, file: h.file, range: h.range }));
+  const d = diagnostic(x.code, x.message, x.file, x.range, related.length ? { related } : {});
+  return warn ? { ...d, severity: 'warning' } : d;
+}
+
+/** The plan's labels and findings, with `input` labelled as given (a sub-plan's by its caller). */
+export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>): PlanFlows {
+  const { cp, file } = f;
+  const steps = new Map<string, StepLabel>();
+  const reads = new Map<string, Label>();
+  const findings: FlowFinding[] = [];
+  const relabels: Relabel[] = [];
+  const blocks = new Map(cp.blocks.map((b) => [b.id, b]));
+  const blockByName = new Map<string, (typeof cp.blocks)[number]>();
+  for (const b of cp.blocks) if (b.kind !== 'for_each') blockByName.set((b.decl as { name: { name: string } }).name.name, b);
+  const itemLabels = new Map<string, Label>();
+  const byDecl = new Map(cp.steps.map((s) => [s.id, s.decl.name]));
+  let current: CheckedStep | undefined;
+  const env: LabelEnv = {
+    file,
+    input,
+    context: f.cx.flowContext,
+    step: (id) => steps.get(id),
+    local: (name) => {
+      if (current) {
+        for (let k = current.blocks.length - 1; k >= 0; k--) {
+          const b = blocks.get(current.blocks[k]!)!;
+          if (b.kind === 'for_each' && (b.decl as { item: { name: string } }).item.name === name) return itemLabel(b.id);
+        }
+      }
+      const named = blockByName.get(name);
+      if (!named) return undefined;
+      let l = BOTTOM;
+      for (const id of named.steps) {
+        const s = steps.get(id);
+        const decl = byDecl.get(id);
+        if (s && decl) l = join(l, stepAsLabel(s, `${id}.output`, file, decl.range));
+      }
+      return l;
+    },
+    onRelabel: (kind, range, reason, to) => relabels.push({ kind, file, range, reason, ...(to ? { to } : {}) }),
+  };
+  const itemLabel = (blockId: string): Label => {
+    let l = itemLabels.get(blockId);
+    if (!l) {
+      const b = blocks.get(blockId)!;
+      l = exprLabel((b.decl as { list: Expr }).list, env);
+      itemLabels.set(blockId, l);
+    }
+    return l;
+  };
+  const byId = new Map(cp.steps.map((s, i) => [s.id, i]));
+  for (const id of f.dag.order) {
+    const i = byId.get(id);
+    if (i === undefined) continue;
+    const s = cp.steps[i]!;
+    current = s;
+    const r = stepFlows(f, s, i, env, findings);
+    steps.set(s.id, r.out);
+    reads.set(s.id, r.read);
+  }
+  current = undefined;
+  let output = BOTTOM;
+  if (f.plan.output) output = exprLabel(f.plan.output, env);
+  return { steps, reads, output, findings, relabels };
+}
+
+/** A step's output as a value read at `range` (a race's or loop's name stands for its steps). */
+function stepAsLabel(s: StepLabel, text: string, file: string, range: Range): Label {
+  if (!s.untrusted && rank(s.cls) === 0) return BOTTOM;
+  return {
+    cls: s.cls,
+    clsPath: rank(s.cls) > 0 ? { hop: { text: `${text} (${s.clsWhy})`, file, range }, next: s.clsTail } : null,
+    untrusted: s.untrusted ? { hop: { text: `${text} (${s.why}, untrusted)`, file, range }, next: s.tail } : null,
+  };
+}
+
+/** One step: its sinks checked, its output's labels. */
+function stepFlows(f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findings: FlowFinding[]): { out: StepLabel; read: Label } {
+  const action = s.decl.action;
+  if (action.kind === 'RunAction') return runFlows(f, s, env, findings);
+  if (action.kind !== 'CapabilityCall' || !s.capability) {
+    return { out: NOTHING, read: BOTTOM };
+  }
+  const cap = s.capability;
+  const read = callFlows(f, cap, action, f.bindings[i], s.id, env, findings);
+  if (cap.ir.destructive && s.decl.when) {
+    const w = exprLabel(s.decl.when, env);
+    if (w.untrusted) findings.push(trustFinding(env.file, s.decl.when.range, `${s.id}.when`, w.untrusted));
+  }
+  let out = outputOf(cap, read);
+  const calls = f.callBindings.get(s.id);
+  if (s.decl.fallback) {
+    const fb = f.cx.capabilityByName(s.fallback?.capability ?? '');
+    if (fb) out = joinStep(out, outputOf(fb, callFlows(f, fb, s.decl.fallback, bindingOf(calls, 'fallback', f.bindings[i]), s.id, env, findings)));
+  }
+  if (s.decl.compensate) {
+    const cc = f.cx.capabilityByName(s.compensate?.capability ?? '');
+    if (cc) callFlows(f, cc, s.decl.compensate, bindingOf(calls, 'compensate', f.bindings[i]), s.id, env, findings);
+  }
+  return { out, read };
+}
+
+const NOTHING: StepLabel = { cls: 'public', clsWhy: '', clsTail: null, untrusted: false, why: '', tail: null };
+
+function bindingOf(calls: CallBindings | undefined, which: keyof CallBindings, step: BindingIR | undefined): BindingIR | undefined {
+  return calls?.[which] ?? step;
+}
+
+/** A capability call's arguments against its sinks and its place; the join of what it reads. */
+function callFlows(
+  f: PlanFacts, cap: CapabilityInfo, call: CapabilityCall, binding: BindingIR | undefined, stepId: string, env: LabelEnv, findings: FlowFinding[],
+): Label {
+  let read = BOTTOM;
+  const short = cap.entry.node.name.name;
+  // §9.3: what an approver reads may hold data up to personal, whatever class the approval's output is.
+  const declared = cap.name === STD_APPROVAL ? 'personal' : cap.entry.node.data;
+  const channelCap = cap.name === STD_EMAIL || cap.name === STD_NOTIFY;
+  for (const a of call.args) {
+    const l = exprLabel(a.value, env);
+    read = join(read, l);
+    const sink = `${short}.${a.name.name}`;
+    if (l.untrusted && needsTrust(cap, a.name.name)) findings.push(trustFinding(env.file, a.value.range, sink, l.untrusted));
+    if (rank(l.cls) < PERSONAL) continue;
+    const place = placeAccepts(binding, f.cx.resourceByName, f.file);
+    let where: string | undefined;
+    if (rank(l.cls) > rank(place.cls)) where = place.what;
+    else if (declared && rank(l.cls) > rank(declared)) where = `capability ${short} (data ${declared})`;
+    else if (channelCap && !(cap.name === STD_EMAIL && a.name.name === 'to') && rank(l.cls) > rank('internal')) {
+      const channel = channelOf(call, cap.name);
+      if (channelExternal(cap.name, channel, f.file)) where = `external channel ${channel === null ? '(named by an expression)' : `"${channel}"`}`;
+    }
+    if (where)
+      findings.push({ code: 'E0903', file: env.file, range: a.value.range, message: `${l.cls} data reaches ${where} in step ${stepId}: ${sink} ← ${pathText(l.clsPath)}`, path: l.clsPath });
+  }
+  return read;
+}
+const PERSONAL = rank('personal');
+
+function channelOf(call: CapabilityCall, capability: string): string | null {
+  const arg = call.args.find((a) => a.name.name === 'channel')?.value;
+  if (!arg) return capability === STD_EMAIL ? 'email' : null;
+  if (arg.kind !== 'StringLit' || arg.parts.some((p) => typeof p !== 'string')) return null;
+  return arg.parts.join('');
+}
+
+function trustFinding(file: string, range: Range, sink: string, path: Path): FlowFinding {
+  return { code: 'E0902', file, range, message: `untrusted value reaches ${sink}, which needs a trusted one: ${sink} ← ${pathText(path)}`, path };
+}
+
+/** A call's output: a source's or a validator's integrity, else what it read; the highest class. */
+function outputOf(cap: CapabilityInfo, read: Label): StepLabel {
+  const source = untrustedSource(cap);
+  const untrusted = source !== null || (read.untrusted !== null && !endorses(cap));
+  const own = cap.entry.node.data ?? 'public';
+  const fields = classOfType(cap.output);
+  let cls: DataClass = read.cls;
+  let clsWhy = 'reads';
+  let clsTail = read.clsPath;
+  if (rank(own) > rank(cls)) [cls, clsWhy, clsTail] = [own, `data ${own}`, null];
+  if (rank(fields) > rank(cls)) [cls, clsWhy, clsTail] = [fields, `output @${fields}`, null];
+  if (rank(cls) > 0 && clsWhy === 'reads') clsWhy = cls;
+  return { cls, clsWhy, clsTail, untrusted, why: source ?? 'reads untrusted', tail: source !== null ? null : read.untrusted };
+}
+
+function joinStep(a: StepLabel, b: StepLabel): StepLabel {
+  const cls = rank(b.cls) > rank(a.cls) ? b : a;
+  const tr = a.untrusted ? a : b;
+  return { cls: cls.cls, clsWhy: cls.clsWhy, clsTail: cls.clsTail, untrusted: tr.untrusted, why: tr.why, tail: tr.tail };
+}
+
+/** A `run` step: the sub-plan analysed again with its inputs labelled by this call's arguments. */
+function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFinding[]): { out: StepLabel; read: Label } {
+  const action = s.decl.action as Extract<typeof s.decl.action, { kind: 'RunAction' }>;
+  const sub = s.runPlan ? f.cx.subplan(s.runPlan, action.plan.range, f.file)?.checked : undefined;
+  const info = sub ? infos.get(sub) : undefined;
+  let read = BOTTOM;
+  const given = new Map<string, Label>();
+  for (const a of action.args) {
+    const l = exprLabel(a.value, env);
+    read = join(read, l);
+    given.set(a.name.name, l);
+  }
+  if (!info) return { out: outputOf0(read), read };
+  const input = new Map<string, FieldLabel>();
+  for (const fd of info.f.plan.input?.fields ?? []) {
+    const own = fieldLabelOf(fd);
+    const g = given.get(fd.name.name);
+    const declared = stepAsLabel({ ...NOTHING, cls: own.cls, clsWhy: `@${own.cls}`, untrusted: own.untrusted, why: '@untrusted' }, `input.${fd.name.name}`, info.f.file, fd.name.range);
+    input.set(fd.name.name, g ? { ...own, given: join(g, declared) } : own);
+  }
+  const inner = planFlows(info.f, input);
+  // Only what this call's arguments brought in: the sub-plan's own findings are its own check's.
+  const mine = new Set<Path>();
+  for (const l of given.values()) {
+    if (l.untrusted) mine.add(l.untrusted);
+    if (l.clsPath) mine.add(l.clsPath);
+  }
+  for (const x of inner.findings) {
+    let at: Path | null = x.path;
+    while (at && !mine.has(at)) at = at.next;
+    if (!at) continue;
+    findings.push({ ...x, file: f.file, range: at.hop.range, message: `in sub-plan ${info.f.plan.name.name} (run by step ${s.id}): ${x.message}` });
+  }
+  return { out: outputOf0(inner.output), read };
+}
+
+function outputOf0(l: Label): StepLabel {
+  return { cls: l.cls, clsWhy: l.cls, clsTail: l.clsPath, untrusted: l.untrusted !== null, why: 'sub-plan', tail: l.untrusted };
+}

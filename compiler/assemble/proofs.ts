@@ -1,0 +1,81 @@
+/**
+ * The `proofs` stage: the plan's static verdicts under its guardrails. Every resource a step may
+ * be rebound to, and its fallback and compensate calls' resources, are proved against the
+ * blocking `forbid` rules (../fallback-proof.ts: a forbidden candidate leaves the binding, E0401
+ * when none is left); then each guardrail gets its verdict over the plan's facts
+ * (../guardrails.ts: E0401 / W0402 / I0403, or left to the runtime).
+ */
+import { diagnostic } from '../../language/index.js';
+import type { CheckedStep } from '../check/checked-plan.js';
+import { proveBinding } from '../fallback-proof.js';
+import { evaluateGuardrail, forbiddenBy, type CheckedGuardrail, type PlanFacts as GuardedPlan, type StepFacts } from '../guardrails.js';
+import { modelNeed, modelView, withEndpoint } from './model-endpoints.js';
+import type { CallBindings, PlanFacts } from './plan-facts.js';
+
+export function proveGuardrails(f: PlanFacts): void {
+  const { cp, cx, steps, n, bindings, plan, file } = f;
+  if (!cp.guardrails.length) return;
+  const factsAt = (i: number): StepFacts => {
+    const s = steps[i]!;
+    const b = bindings[i];
+    const r = b?.resource ? cx.resourceByName.get(b.resource) : undefined;
+    return {
+      id: s.id, nameRange: s.decl.name.range, data: s.data, placement: r?.kind ?? null, tier: b?.tier ?? null, kind: s.kind,
+      capability: s.capability?.name ?? null, resource: b?.resource ?? null, cost: f.costs[i]!, duration: f.durations[i]!, priority: s.priority,
+      destructive: s.capability?.ir.destructive ?? false,
+    };
+  };
+  const facts: StepFacts[] = steps.map((_, i) => factsAt(i));
+  const races = cp.blocks.filter((b) => b.kind === 'race').map((b) => b.steps);
+  const planFacts: GuardedPlan = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: f.dag, cost: f.cost, duration: f.duration, localRatio: f.localRatio, races };
+  const guards = cp.guardrails.map((g) => cx.guardrails.get(g)!);
+  for (let i = 0; i < n; i++) {
+    const b = bindings[i];
+    if (!b) continue;
+    const need = modelNeed(steps[i]!.capability, file);
+    const byName = need ? modelView(cx.resources, need).byName : cx.resourceByName;
+    const proved = proveBinding(b, facts[i]!, byName, guards, planFacts);
+    if (proved.binding !== b) {
+      bindings[i] = need ? (withEndpoint(proved.binding, need, byName) ?? proved.binding) : proved.binding;
+      facts[i] = factsAt(i);
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const s = steps[i]!;
+    if (!s.fallback && !s.compensate) continue;
+    const next = proveCalls(f, s, facts[i]!, guards, planFacts);
+    if (f.callBindings.has(s.id)) f.callBindings.set(s.id, next);
+  }
+  f.guardrails = cp.guardrails.map((g) => evaluateGuardrail(cx.guardrails.get(g)!, planFacts, cx.diags));
+}
+
+/** Step `s`'s fallback and compensate calls proved on their own resources (`stepFacts`: the step's). */
+function proveCalls(f: PlanFacts, s: CheckedStep, stepFacts: StepFacts, guards: readonly CheckedGuardrail[], planFacts: GuardedPlan): CallBindings {
+  const { cx, file } = f;
+  const calls = f.callBindings.get(s.id) ?? {};
+  const next: CallBindings = { ...calls };
+  for (const which of ['fallback', 'compensate'] as const) {
+    const cb = calls[which];
+    const info = s[which] ? cx.capabilityByName(s[which]!.capability) : undefined;
+    if (!info) continue;
+    const r = cb?.resource ? cx.resourceByName.get(cb.resource) : undefined;
+    const callFacts: StepFacts = {
+      ...stepFacts, kind: info.ir.kind, capability: info.name, destructive: info.ir.destructive ?? false, resource: cb?.resource ?? null, tier: cb?.tier ?? null, placement: r?.kind ?? null,
+      cost: info.ir.cost + (r?.cost ?? 0),
+    };
+    const at = s.decl[which]?.capability.range ?? s.decl.name.range;
+    if (!cb || cb.resource === null) {
+      // A call on no resource runs on the local host: only its own facts can be forbidden.
+      const why = forbiddenBy(guards, callFacts, planFacts);
+      if (why) cx.diags.push(diagnostic('E0401', `the ${which} call ${s[which]!.capability} of step "${s.id}" is ${why}`, file, at));
+      continue;
+    }
+    const need = modelNeed(info, file);
+    const byName = need ? modelView(cx.resources, need).byName : cx.resourceByName;
+    const proved = proveBinding(cb, callFacts, byName, guards, planFacts);
+    if (proved.noneAllowed)
+      cx.diags.push(diagnostic('E0401', `the ${which} call ${s[which]!.capability} of step "${s.id}" has no allowed resource: every one that can host it is ${proved.reason ?? 'forbidden'}`, file, at));
+    else next[which] = need && proved.binding !== cb ? (withEndpoint(proved.binding, need, byName) ?? proved.binding) : proved.binding;
+  }
+  return next;
+}

@@ -1,0 +1,39 @@
+/**
+ * The budget ledger's worst case as the files tell it (LANGUAGE.md §8.2, §9.1): every step
+ * reserves its reservation per attempt before it starts, so what a run may commit is the sum of
+ * every step's reservation — each `repeat` at its `max` iterations, each `for each` over a list
+ * the file gives at its length, and over any other list per item (said so). The budget verdicts of
+ * `check`, `preview` and `diff` use this figure, not the best-case estimate: a preview that says
+ * "ok" for a plan the ledger refuses at its first model step was the bug (issue 47, item 9).
+ */
+import { round6 } from './money.js';
+
+export interface LedgerStep {
+  readonly id: string;
+  /** What one attempt reserves. */
+  readonly reservation: number;
+  /** How many times it may run: the product of its `repeat` blocks' `max` and its known `for each` lengths. */
+  readonly times: number;
+  /** Inside a `for each` whose length the file does not tell: counted once, per item. */
+  readonly perItem: boolean;
+}
+
+export interface LedgerWorstCase {
+  readonly cost: number;
+  /** Some step is in a `for each` of unknown length: `cost` is per item of it. */
+  readonly per_item: boolean;
+  /** Steps whose one reservation alone exceeds the limit: the ledger refuses them whatever else runs. */
+  readonly over: readonly { readonly step: string; readonly reservation: number }[];
+}
+
+export function ledgerWorstCase(steps: readonly LedgerStep[], limit: number | null): LedgerWorstCase {
+  let cost = 0;
+  let perItem = false;
+  const over: { step: string; reservation: number }[] = [];
+  for (const s of steps) {
+    cost += s.reservation * s.times;
+    perItem ||= s.perItem;
+    if (limit !== null && s.reservation > limit + 1e-12) over.push({ step: s.id, reservation: s.reservation });
+  }
+  return { cost: round6(cost), per_item: perItem, over };
+}

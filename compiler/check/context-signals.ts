@@ -1,0 +1,80 @@
+/**
+ * LANGUAGE.md §9.4: what the runtime needs of each context signal — how long a set value stays
+ * fresh (`max_age`), the expression of a derived signal and how long its `true` is held (`hold`).
+ * A derived expression is checked against the context's type (it reads other signals only); a
+ * cycle among derived signals is E0905 with the cycle named in order.
+ */
+import type { ContextDecl, FieldDecl } from '../../language/index.js';
+import { diagnostic, type Diagnostic } from '../../language/index.js';
+import type { ContextSignalIR, ExprIR } from '../ir/types.js';
+import { contextReads } from '../ir/nodes.js';
+import type { LoadedModule } from '../loaded-module.js';
+import type { ModelBuilder } from '../model.js';
+import { assignable, formatTy, mismatchCode, type Ty } from '../types/ty.js';
+import { checkExpr, durationMs, type RootInfo } from './expr.js';
+
+interface Derived {
+  readonly field: FieldDecl;
+  readonly file: string;
+  readonly reads: readonly string[];
+}
+
+export function contextSignalsOf(
+  modules: readonly LoadedModule[],
+  root: RootInfo,
+  model: ModelBuilder,
+  diags: Diagnostic[],
+): { readonly [name: string]: ContextSignalIR } {
+  const out: Record<string, ContextSignalIR> = {};
+  const derived = new Map<string, Derived>();
+  const fields = root.ty.k === 'record' ? root.ty.fields : new Map<string, { readonly ty: Ty }>();
+  for (const m of modules) {
+    for (const d of m.ast.declarations) {
+      if (d.kind !== 'ContextDecl') continue;
+      for (const f of (d as ContextDecl).fields) {
+        if (out[f.name.name]) continue; // a duplicate: E0102 already
+        let expr: ExprIR | null = null;
+        if (f.default) {
+          const checked = checkExpr(f.default, { file: m.file, model, diags, roots: new Map([['context', root]]) });
+          const want = fields.get(f.name.name)?.ty;
+          if (want && !assignable(checked.ty, want))
+            diags.push(diagnostic(mismatchCode(checked.ty, want), `derived signal "${f.name.name}" is ${formatTy(checked.ty)}, but it is declared ${formatTy(want)}`, m.file, f.default.range));
+          expr = checked.ir;
+          derived.set(f.name.name, { field: f, file: m.file, reads: contextReads(expr) });
+        }
+        out[f.name.name] = {
+          max_age_ms: f.maxAge ? durationMs(f.maxAge.value, f.maxAge.unit) : null,
+          derived: expr,
+          hold_ms: f.hold ? durationMs(f.hold.value, f.hold.unit) : null,
+        };
+      }
+    }
+  }
+  reportCycles(derived, diags);
+  return out;
+}
+
+/** Each cycle once, at the first signal of it in declaration order: `a -> b -> a`. */
+function reportCycles(derived: ReadonlyMap<string, Derived>, diags: Diagnostic[]): void {
+  const done = new Set<string>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const visit = (name: string): void => {
+    if (done.has(name)) return;
+    const d = derived.get(name);
+    if (!d) return;
+    stack.push(name);
+    onStack.add(name);
+    for (const next of d.reads) {
+      if (onStack.has(next)) {
+        const cycle = [...stack.slice(stack.indexOf(next)), next];
+        const at = derived.get(next)!;
+        diags.push(diagnostic('E0905', `derived signals form a cycle: ${cycle.join(' -> ')}`, at.file, at.field.name.range));
+      } else visit(next);
+    }
+    stack.pop();
+    onStack.delete(name);
+    done.add(name);
+  };
+  for (const name of derived.keys()) visit(name);
+}

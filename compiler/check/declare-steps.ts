@@ -1,0 +1,233 @@
+/**
+ * The first pass over a plan body: declares its steps, `for each` items and `race`/`repeat`
+ * names (E0102 for a duplicate), records each block with the steps inside it, and resolves what
+ * each step calls — so output types are known before any expression is checked, and forward
+ * references are fine (the DAG orders them).
+ */
+import type { BlockItem, ForEachDecl, InvariantDecl, RaceDecl, Range, RepeatDecl, StepDecl } from '../../language/index.js';
+import { diagnostic, type Diagnostic } from '../../language/index.js';
+import type { ForEachIR } from '../ir/types.js';
+import type { LoadedModule } from '../loaded-module.js';
+import type { ModelBuilder, OrchSymbol } from '../model.js';
+import type { DeclEntry, Scopes } from '../scope.js';
+import { T, field, formatTy, optional, record, type Ty } from '../types/ty.js';
+import type { CapabilityInfo } from './capability.js';
+import type { PlanBlock } from './checked-plan.js';
+import { STEP_STATUSES, stepViewTy, type BlockRefInfo, type ItemInfo, type StepRefInfo } from './expr.js';
+
+/** A declared step, before its expressions are checked. */
+export interface StepSlot {
+  decl: StepDecl;
+  symbol: OrchSymbol;
+  group: string | undefined;
+  forEach: ForEachIR | null;
+  items: Map<string, ItemInfo>;
+  itemCount: number | null;
+  /** Enclosing blocks (outermost first), `for each` groups among them, enclosing loop names. */
+  blocks: readonly string[];
+  eachPath: readonly string[];
+  inside: ReadonlySet<string>;
+  outputTy: Ty;
+  /** The called capability or run plan, resolved before any expression is checked. */
+  capability: CapabilityInfo | undefined;
+  runPlan: DeclEntry<'plan'> | undefined;
+  /** What expressions see of the step (its entry in the plan's step table). */
+  info: { readonly id: string; readonly symbol: number; outputTy: Ty; readonly group: string | undefined; readonly eachPath: readonly string[] };
+}
+
+/** A `for each` list, typed in the scope around its block. */
+export interface GroupList {
+  readonly each: ForEachDecl;
+  readonly group: string;
+  /** The scope inside the block: its item's type is set once the list is checked. */
+  readonly items: Map<string, ItemInfo>;
+  /** The scope the list is checked in. */
+  readonly outer: Map<string, ItemInfo>;
+  readonly eachPath: readonly string[];
+  readonly inside: ReadonlySet<string>;
+}
+
+/** A loop's `until` is checked in the scope of the loop's body (items around it, the loop's own names). */
+export interface UntilScope {
+  readonly items: Map<string, ItemInfo>;
+  readonly eachPath: readonly string[];
+  readonly inside: ReadonlySet<string>;
+}
+
+export interface DeclaredBody {
+  /** In declaration order. */
+  readonly slots: StepSlot[];
+  /** The plan's step table, as expressions read it (doubles as the duplicate check). */
+  readonly stepInfos: Map<string, StepRefInfo>;
+  /** `race`/`repeat` names. */
+  readonly blockNames: ReadonlyMap<string, BlockRefInfo & { range: Range }>;
+  /** Outer blocks first. */
+  readonly blocks: PlanBlock[];
+  readonly groupLists: readonly GroupList[];
+  readonly untilScopes: ReadonlyMap<PlanBlock, UntilScope> | undefined;
+}
+
+/*
+ * A file of many small plans (issue 34, item 8) is checked in time set by what each plan
+ * allocates: most plans have no blocks, so the collections for those are created when a plan has
+ * one, and plans without share these empty ones.
+ */
+const NO_NAMES: ReadonlySet<string> = new Set();
+const NO_ITEMS: Map<string, ItemInfo> = new Map();
+const NO_BLOCK_NAMES: ReadonlyMap<string, BlockRefInfo & { range: Range }> = new Map();
+const NO_IDS: readonly string[] = [];
+const NO_OPEN: readonly PlanBlock[] = [];
+
+/** Declares the steps and blocks of `entry`'s body (its actions are resolved by `resolveActions`). */
+export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, diags: Diagnostic[]): DeclaredBody {
+  const mod = entry.module;
+  const plan = entry.node;
+  const file = mod.file;
+  const slots: StepSlot[] = [];
+  const stepInfos = new Map<string, StepRefInfo>();
+  // `race`/`repeat` names, created with the first one.
+  let blockNames: ReadonlyMap<string, BlockRefInfo & { range: Range }> = NO_BLOCK_NAMES;
+  const blocks: PlanBlock[] = [];
+  let groupCounter = 0;
+  const groupLists: GroupList[] = [];
+  /** Where a block is declared, what surrounds it. */
+  interface Around {
+    readonly group: string | undefined;
+    readonly forEach: ForEachIR | null;
+    readonly items: Map<string, ItemInfo>;
+    readonly itemCount: number | null;
+    readonly blocks: readonly string[];
+    readonly eachPath: readonly string[];
+    readonly inside: ReadonlySet<string>;
+    /** The blocks whose step lists the steps declared here join. */
+    readonly open: readonly PlanBlock[];
+  }
+  const duplicateName = (name: string, range: Range): boolean => {
+    const prior = stepInfos.get(name) ?? blockNames.get(name);
+    if (!prior) return false;
+    const sym = model.symbols[prior.symbol]!;
+    diags.push(diagnostic('E0102', `duplicate step "${name}" in plan ${plan.name.name} (first declared on line ${sym.nameRange.start.line})`, file, range, {
+      related: [{ message: 'first declared here', file, range: sym.nameRange }],
+    }));
+    return true;
+  };
+  const declareBlockName = (node: RaceDecl | RepeatDecl, kind: 'race' | 'repeat'): number | undefined => {
+    const name = node.name.name;
+    if (duplicateName(name, node.name.range)) return undefined;
+    const sym = model.declare({
+      name, kind: 'step', qualifiedName: `${plan.name.name}.${name}`, file, range: node.range, nameRange: node.name.range,
+      detail: kind === 'race' ? `race ${name}` : `repeat ${name} max ${node.kind === 'RepeatDecl' ? node.max?.value ?? '?' : ''}`, std: mod.std,
+    });
+    return sym.id;
+  };
+
+  let untilScopes: Map<PlanBlock, UntilScope> | undefined;
+  const declareSteps = (body: readonly (BlockItem | InvariantDecl)[], at: Around): void => {
+    for (let bi = 0; bi < body.length; bi++) {
+      const node = body[bi]!;
+      if (node.kind === 'InvariantDecl') continue;
+      if (node.kind === 'ForEachDecl') {
+        const g = `each_${node.item.name}_${++groupCounter}`;
+        const sym = model.declare({
+          name: node.item.name, kind: 'item', qualifiedName: `${entry.node.name.name}.${node.item.name}`, file, range: node.range,
+          nameRange: node.item.range, detail: `for each ${node.item.name}`, std: mod.std,
+        });
+        const inner = new Map(at.items);
+        const placeholder: ItemInfo = { ty: T.unknown, data: 'public', symbol: sym.id };
+        inner.set(node.item.name, placeholder);
+        // `parallel 0` is E0201 (check/bounds.ts): the IR of a plan with errors is never run.
+        const fe: ForEachIR = { group: g, item: node.item.name, list: { op: 'lit', value: null }, parallel: node.parallel ? Math.max(1, Math.floor(node.parallel.value)) : null };
+        const eachPath = [...at.eachPath, g];
+        groupLists.push({ each: node, group: g, items: inner, outer: at.items, eachPath: at.eachPath, inside: at.inside });
+        const count = node.list.kind === 'ListLit' ? node.list.items.length : null;
+        const block: PlanBlock = { id: g, kind: 'for_each', parent: at.blocks[at.blocks.length - 1] ?? null, decl: node, steps: [], forEach: fe };
+        blocks.push(block);
+        declareSteps(node.body, {
+          group: g, forEach: fe, items: inner, itemCount: count === null || (at.forEach && at.itemCount === null) ? null : count * (at.forEach ? at.itemCount! : 1),
+          blocks: [...at.blocks, g], eachPath, inside: at.inside, open: [...at.open, block],
+        });
+        continue;
+      }
+      if (node.kind === 'RaceDecl' || node.kind === 'RepeatDecl') {
+        const kind = node.kind === 'RaceDecl' ? 'race' : 'repeat';
+        const symbol = declareBlockName(node, kind);
+        const id = node.name.name;
+        // A duplicate name is reported; its block still gets checked under a private id.
+        const blockId = symbol === undefined ? `${id}#${++groupCounter}` : id;
+        const block: PlanBlock = node.kind === 'RaceDecl'
+          ? { id: blockId, kind, parent: at.blocks[at.blocks.length - 1] ?? null, decl: node, steps: [], symbol }
+          : {
+              id: blockId, kind, parent: at.blocks[at.blocks.length - 1] ?? null, decl: node, steps: [], symbol,
+              max: node.max ? Math.max(1, Math.min(1000, Math.floor(node.max.value))) : 1, onFailure: node.onFailure ?? 'abort',
+            };
+        blocks.push(block);
+        const inside = kind === 'repeat' && symbol !== undefined ? new Set([...at.inside, id]) : at.inside;
+        // `until` is checked in the scope of the loop's body (items around it, the loop's own names).
+        (untilScopes ??= new Map()).set(block, { items: at.items, eachPath: at.eachPath, inside });
+        declareSteps(node.body, { ...at, blocks: [...at.blocks, blockId], inside, open: [...at.open, block] });
+        if (symbol !== undefined) {
+          if (blockNames === NO_BLOCK_NAMES) blockNames = new Map();
+          (blockNames as Map<string, BlockRefInfo & { range: Range }>).set(id, { id, kind, symbol, steps: block.steps, outsideTy: T.any, range: node.name.range, eachPath: at.eachPath });
+        }
+        continue;
+      }
+      const name = node.name.name;
+      if (duplicateName(name, node.name.range)) continue;
+      const symbol = model.declare({
+        name, kind: 'step', qualifiedName: `${plan.name.name}.${name}`, file, range: node.range, nameRange: node.name.range,
+        doc: node.doc, detail: `step ${name}`, std: mod.std,
+      });
+      for (const b of at.open) b.steps.push(name);
+      // The step table doubles as the duplicate check; output types are filled in below.
+      const info = { id: name, symbol: symbol.id, outputTy: T.any as Ty, group: at.group, eachPath: at.eachPath };
+      stepInfos.set(name, info);
+      slots.push({
+        decl: node, symbol, group: at.group, forEach: at.forEach, items: at.items, itemCount: at.itemCount,
+        blocks: at.blocks, eachPath: at.eachPath, inside: at.inside,
+        outputTy: T.any, capability: undefined, runPlan: undefined, info,
+      });
+    }
+  };
+  declareSteps(plan.body, { group: undefined, forEach: null, items: NO_ITEMS, itemCount: null, blocks: NO_IDS, eachPath: NO_IDS, inside: NO_NAMES, open: NO_OPEN });
+  return { slots, stepInfos, blockNames, blocks, groupLists, untilScopes };
+}
+
+/**
+ * Output types are known from the action before any expression is checked: resolves each step's
+ * capability or run plan, then the types the blocks' names have.
+ */
+export function resolveActions(body: DeclaredBody, mod: LoadedModule, scopes: Scopes, capability: (e: DeclEntry<'capability'>) => CapabilityInfo): void {
+  const { slots, blockNames, stepInfos } = body;
+  for (let si = 0; si < slots.length; si++) {
+    const s = slots[si]!;
+    const a = s.decl.action;
+    if (a.kind === 'CapabilityCall') {
+      const ce = scopes.resolve(mod, a.capability, 'capability');
+      const info = ce ? capability(ce) : undefined;
+      s.capability = info;
+      s.outputTy = info ? info.output : T.unknown;
+    } else if (a.kind === 'RunAction') {
+      const pe = scopes.resolve(mod, a.plan, 'plan');
+      s.runPlan = pe;
+      s.outputTy = pe ? T.any : T.unknown;
+    } else s.outputTy = T.null;
+    s.info.outputTy = s.outputTy;
+  }
+  if (blockNames.size) for (const b of blockNames.values()) setBlockTypes(b, stepInfos);
+}
+
+/** The types `NAME` has once its steps' output types are known. */
+function setBlockTypes(b: BlockRefInfo & { range: Range }, steps: ReadonlyMap<string, StepRefInfo>): void {
+  const common = { status: field('status', { k: 'enum', values: STEP_STATUSES }), started: field('started', T.bool), completed: field('completed', T.bool), failed: field('failed', T.bool), skipped: field('skipped', T.bool), duration: field('duration', T.duration), cost: field('cost', T.money) };
+  const m = b as { -readonly [K in keyof BlockRefInfo]: BlockRefInfo[K] };
+  if (b.kind === 'race') {
+    const outs = b.steps.map((s) => steps.get(s)?.outputTy ?? T.any);
+    const first = outs[0] ?? T.null;
+    const same = outs.every((o) => o === first || formatTy(o) === formatTy(first));
+    m.outsideTy = record([field('winner', { k: 'enum', values: [...b.steps] }), field('output', same ? first : T.any), ...Object.values(common)]);
+    return;
+  }
+  m.outsideTy = record([field('iterations', T.int), ...Object.values(common)]);
+  const previous = record(b.steps.map((s) => field(s, stepViewTy(steps.get(s)?.outputTy ?? T.any))));
+  m.insideTy = record([field('index', T.int), field('previous', optional(previous))]);
+}

@@ -1,0 +1,81 @@
+/**
+ * Invariants (LANGUAGE.md §7): a plan's own, checked with the plan, and top-level ones, which
+ * apply to every plan that has all the steps they name. `RUN_TY` is what they (and guardrails)
+ * read of the run.
+ */
+import type { InvariantDecl } from '../../language/index.js';
+import type { Diagnostic } from '../../language/index.js';
+import type { LoadedModule } from '../loaded-module.js';
+import { ModelBuilder } from '../model.js';
+import type { DeclEntry } from '../scope.js';
+import { T, field, optional, record } from '../types/ty.js';
+import type { CheckedPlan } from './checked-plan.js';
+import { checkExpr, type ExprEnv, type RootInfo } from './expr.js';
+import { expectTy } from './mismatch.js';
+
+export const RUN_TY = record([
+  field('cost', T.money),
+  field('elapsed', T.duration),
+  field('status', { k: 'enum', values: ['running', 'completed', 'failed', 'cancelled', 'timeout', 'paused'] }),
+  field('steps', T.int),
+  // §8.8: the subject of the person who started the run; null when no person did (a trigger, the CLI).
+  field('started_by', optional(T.string)),
+]);
+
+export function checkInvariant(inv: InvariantDecl, env: ExprEnv, diags: Diagnostic[], file: string): CheckedPlan['invariants'][number] {
+  const r = checkExpr(inv.condition, env);
+  expectTy(r.ty, T.bool, inv.condition.range, 'invariant', diags, file);
+  const name = inv.name.kind === 'Ident' ? inv.name.name : inv.name.parts.filter((p) => typeof p === 'string').join('');
+  return { name, modality: inv.modality, condition: r.ir };
+}
+
+export type Invariant = CheckedPlan['invariants'][number];
+
+/** Top-level invariants apply to every plan that has all the steps they name. */
+export function topLevelInvariants(
+  modules: readonly LoadedModule[],
+  checked: ReadonlyMap<DeclEntry<'plan'>, CheckedPlan>,
+  contextRoot: RootInfo,
+  model: ModelBuilder,
+  diags: Diagnostic[],
+): Map<CheckedPlan, Invariant[]> {
+  const out = new Map<CheckedPlan, Invariant[]>();
+  for (const m of modules) {
+    if (m.std) continue;
+    const plans = [...checked.values()].filter((p) => p.module === m);
+    for (const d of m.ast.declarations) {
+      if (d.kind !== 'InvariantDecl') continue;
+      let applied = false;
+      for (const p of plans) {
+        const scratch: Diagnostic[] = [];
+        const env = {
+          file: m.file, model: new ModelBuilder(), diags: scratch,
+          roots: new Map<string, RootInfo>([['input', { ty: p.inputTy, ir: { op: 'var', name: 'input' } }], ['context', contextRoot], ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
+          steps: new Map(p.steps.map((s) => [s.id, { id: s.id, symbol: s.symbol.id, outputTy: s.outputTy, group: s.forEach?.group, eachPath: s.eachPath }])),
+          // A race or loop is named like a step (§7.1): an invariant naming one applies where it is.
+          blocks: p.blockRefs,
+        };
+        env.model.recordTypes = false;
+        const inv = checkInvariant(d, env, scratch, m.file);
+        if (scratch.some((x) => x.code === 'E0101')) continue;
+        // applies: check again against the real model so references are recorded
+        checkInvariant(d, { ...env, model, diags }, diags, m.file);
+        applied = true;
+        const list = out.get(p) ?? [];
+        list.push(inv);
+        out.set(p, list);
+      }
+      if (!applied) {
+        // Report what does not resolve against the first plan (or no steps at all).
+        const p = plans[0];
+        checkInvariant(d, {
+          file: m.file, model, diags,
+          roots: new Map<string, RootInfo>([['input', { ty: T.any, ir: { op: 'var', name: 'input' } }], ['context', contextRoot], ['run', { ty: RUN_TY, ir: { op: 'var', name: 'run' } }]]),
+          steps: new Map((p?.steps ?? []).map((s) => [s.id, { id: s.id, symbol: s.symbol.id, outputTy: s.outputTy, group: s.forEach?.group, eachPath: s.eachPath }])),
+          blocks: p?.blockRefs,
+        }, diags, m.file);
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,172 @@
+/**
+ * The binary operators' typing rules: which operand types each operator takes, what it yields,
+ * units (E0203 for mixed units or currencies), enum literals that can never match, and the
+ * capability names guardrails compare as strings.
+ */
+import type { Expr, Range } from '../../language/index.js';
+import type { BinaryOpIR, ExprIR } from '../ir/types.js';
+import { closest } from '../suggest.js';
+import { T, assignable, comparable, formatTy, isLoose, isStringy, maxClass, optional, stripOptional, unitOf, widenLiteral, type Ty } from '../types/ty.js';
+import { describe, lit, NO_IR, type ExprChecking, type ExprResult } from './expr-env.js';
+
+/** E0203 when `a` and `b` have different units or currencies. */
+export function sameUnit(c: ExprChecking, a: Ty, b: Ty, range: Range, what: string): boolean {
+  if (isLoose(a) || isLoose(b)) return true;
+  const ua = unitOf(stripOptional(a));
+  const ub = unitOf(stripOptional(b));
+  if (ua && ub && ua !== ub) {
+    c.error('E0203', `${what}: cannot mix ${ua} and ${ub} (${formatTy(a)} and ${formatTy(b)})`, range);
+    return false;
+  }
+  const sa = stripOptional(a);
+  const sb = stripOptional(b);
+  if (sa.k === 'money' && sb.k === 'money' && sa.currency && sb.currency && sa.currency !== sb.currency) {
+    c.error('E0203', `${what}: cannot mix currencies ${sa.currency} and ${sb.currency}`, range);
+    return false;
+  }
+  return true;
+}
+
+/**
+ * `step.capability == "wipe"` in a guardrail: the string names a capability as its module
+ * sees it, the way the bare name `wipe` does, so it compares as the qualified name the step
+ * carries (`main.wipe`). A string naming no capability is left as written.
+ */
+function capabilityLiteral(c: ExprChecking, e: Expr, other: Expr): ExprIR | undefined {
+  if (e.kind !== 'StringLit' || e.parts.length !== 1 || typeof e.parts[0] !== 'string') return undefined;
+  if (other.kind !== 'MemberExpr' || other.property.name !== 'capability' || other.object.kind !== 'NameExpr' || other.object.name !== 'step') return undefined;
+  const cap = c.env.capabilityConstant!(e.parts[0]);
+  return cap === undefined ? undefined : lit(cap);
+}
+
+/** The binary operator given the result of its left operand. */
+export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left: Expr, right: Expr, range: Range, guarded: boolean): ExprResult {
+  const r = c.check(right, op === '??' ? true : guarded);
+  const data = maxClass(l.data, r.data);
+  const lt = l.ty;
+  const rt = r.ty;
+  const sl = stripOptional(lt);
+  const sr = stripOptional(rt);
+  const loose = isLoose(sl) || isLoose(sr);
+  let lir = l.ir;
+  let rir = r.ir;
+  if (c.env.capabilityConstant && (op === '==' || op === '!=')) {
+    lir = capabilityLiteral(c, left, right) ?? lir;
+    rir = capabilityLiteral(c, right, left) ?? rir;
+  }
+  // No spread of an options object: this runs for every comparison of a 10k-step plan.
+  const out = (ty: Ty, compare?: 'data_class'): ExprResult => ({
+    ty,
+    data,
+    ir: c.noIR ? NO_IR : ((compare ? { op, left: lir, right: rir, compare } : { op, left: lir, right: rir }) as ExprIR),
+  });
+  switch (op) {
+    case 'and':
+    case 'or':
+    case 'implies':
+      for (const [t, e] of [[sl, left], [sr, right]] as const)
+        if (!isLoose(t) && t.k !== 'bool') c.error('E0201', `"${op}" needs bool operands, not ${formatTy(t)}`, e.range);
+      return out(T.bool);
+    case '==':
+    case '!=': {
+      if (!comparable(lt, rt)) mismatch(c, op, lt, rt, range, left, right);
+      else if (!checkEnumLiteral(c, lt, rt, right)) checkEnumLiteral(c, rt, lt, left);
+      return out(T.bool, sl.k === 'data_class' || sr.k === 'data_class' ? 'data_class' : undefined);
+    }
+    case '<':
+    case '<=':
+    case '>':
+    case '>=': {
+      const dataClass = sl.k === 'data_class' || sr.k === 'data_class';
+      if (dataClass) {
+        const other = sl.k === 'data_class' ? sr : sl;
+        if (!isLoose(other) && other.k !== 'data_class' && !isStringy(other))
+          c.error('E0201', `cannot compare a data class with ${formatTy(other)}`, range);
+        return out(T.bool, 'data_class');
+      }
+      if (!loose) {
+        const ul = unitOf(sl);
+        const ur = unitOf(sr);
+        const percentNumber = (ul === 'percent' && ur === 'number') || (ul === 'number' && ur === 'percent');
+        if (ul && ur) {
+          if (!percentNumber) sameUnit(c, sl, sr, range, `"${op}"`);
+        } else if (!(isStringy(sl) && isStringy(sr))) mismatch(c, op, lt, rt, range, left, right);
+      }
+      return out(T.bool);
+    }
+    case 'in':
+      if (!isLoose(sr) && !['list', 'map', 'string', 'record'].includes(sr.k))
+        c.error('E0201', `"in" needs a list, map or string on the right, not ${formatTy(sr)}`, right.range);
+      else if (sr.k === 'list' && !comparable(sl, sr.elem)) mismatch(c, op, lt, rt, range, left, right);
+      return out(T.bool);
+    case '??': {
+      if (lt.k !== 'optional' && !loose && lt.k !== 'null' && !assignable(rt, lt) && !assignable(lt, rt))
+        mismatch(c, op, lt, rt, range, left, right);
+      const base = sl.k === 'null' ? widenLiteral(sr) : widenLiteral(sl);
+      return out(rt.k === 'optional' || rt.k === 'null' ? optional(base) : base);
+    }
+    case '+':
+    case '-':
+      if (op === '+' && (sl.k === 'string' || sr.k === 'string') && !(unitOf(sl) && unitOf(sr))) {
+        // String concatenation formats the other operand, whatever it is.
+        return out(T.string);
+      }
+      if (loose) return out(isLoose(sl) ? sr : sl);
+      if (unitOf(sl) && unitOf(sr)) {
+        const ul = unitOf(sl)!;
+        const ur = unitOf(sr)!;
+        if (ul !== ur) {
+          c.error('E0203', `"${op}": cannot mix ${ul} and ${ur} (${formatTy(sl)} ${op} ${formatTy(sr)})`, range);
+          return out(T.unknown);
+        }
+        sameUnit(c, sl, sr, range, `"${op}"`);
+        if (ul === 'number') return out(sl.k === 'int' && sr.k === 'int' ? T.int : T.number);
+        return out(widenLiteral(sl));
+      }
+      mismatch(c, op, lt, rt, range, left, right);
+      return out(T.unknown);
+    case '*':
+    case '/':
+    case '%': {
+      if (loose) return out(isLoose(sl) ? sr : sl);
+      const ul = unitOf(sl);
+      const ur = unitOf(sr);
+      if (!ul || !ur) {
+        mismatch(c, op, lt, rt, range, left, right);
+        return out(T.unknown);
+      }
+      if (ul === 'number' && ur === 'number') return out(sl.k === 'int' && sr.k === 'int' && op !== '/' ? T.int : T.number);
+      const scalar = (u: string): boolean => u === 'number' || u === 'percent';
+      if (op === '*') {
+        if (ul !== 'number' && ul !== 'percent' && scalar(ur)) return out(widenLiteral(sl));
+        if (ur !== 'number' && ur !== 'percent' && scalar(ul)) return out(widenLiteral(sr));
+        if (ul === 'percent' && ur === 'percent') return out(T.percent);
+        if (scalar(ul) && scalar(ur)) return out(ul === 'percent' ? sl : sr);
+      } else {
+        if (ul !== 'number' && ur === 'number') return out(widenLiteral(sl));
+        if (ul === ur && sameUnit(c, sl, sr, range, `"${op}"`)) return out(op === '/' ? T.number : widenLiteral(sl));
+      }
+      c.error('E0203', `"${op}": cannot combine ${formatTy(sl)} and ${formatTy(sr)}`, range);
+      return out(T.unknown);
+    }
+  }
+  return out(T.any);
+}
+
+/** `label == "positve"` where label is `"positive" | "negative"` can never hold. */
+function checkEnumLiteral(c: ExprChecking, a: Ty, b: Ty, bExpr: Expr): boolean {
+  const e = stripOptional(a);
+  if (e.k === 'enum' && b.k === 'string' && b.literal !== undefined && !e.values.includes(b.literal)) {
+    const best = closest(b.literal, e.values);
+    c.error('E0201', `"${b.literal}" is not one of ${formatTy(e)}${best ? `; did you mean "${best}"?` : ''}`, bExpr.range);
+    return true;
+  }
+  return false;
+}
+
+function mismatch(c: ExprChecking, op: string, lt: Ty, rt: Ty, range: Range, left: Expr, right: Expr): void {
+  const ul = unitOf(stripOptional(lt));
+  const ur = unitOf(stripOptional(rt));
+  if (ul && ur && ul !== ur) c.error('E0203', `"${op}": cannot mix ${ul} and ${ur}`, range);
+  else c.error('E0201', `"${op}": incompatible types ${formatTy(lt)} (${describe(left)}) and ${formatTy(rt)} (${describe(right)})`, range);
+}

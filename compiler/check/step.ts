@@ -1,0 +1,152 @@
+/**
+ * Checks one step of a plan: its action (a capability call's or run plan's arguments, a wait's
+ * duration, a wait until's condition), `when`, `after`, `on`, `fallback` and `compensate`.
+ */
+import type { CapabilityCall, DataClass, QualifiedName } from '../../language/index.js';
+import { diagnostic } from '../../language/index.js';
+import type { CallIR, CapabilityKindIR, ExprIR, StepActionIR } from '../ir/types.js';
+import type { LoadedModule } from '../loaded-module.js';
+import { closest } from '../suggest.js';
+import { T, formatTy, maxClass } from '../types/ty.js';
+import { approvalArgWarnings } from './approval-args.js';
+import { checkArgs } from './call-args.js';
+import { channelWarnings } from './channels.js';
+import type { CheckedStep, PlanCheckContext } from './checked-plan.js';
+import type { StepSlot } from './declare-steps.js';
+import { checkExpr, type BlockRefInfo, type ExprEnv, type StepRefInfo } from './expr.js';
+import { secretArgsToModel } from './llm.js';
+import { NO_RETRY, PRIORITY_INDEX, ms, retryIR } from './lower.js';
+import { expectTy } from './mismatch.js';
+import type { StepReads } from './step-reads.js';
+import type { PlanDecl } from '../../language/index.js';
+
+/** The action of every capability-call step (read-only: shared). */
+const CALL_ACTION: StepActionIR = Object.freeze({ type: 'call' });
+
+/** What checking one step needs of its plan (one object per plan, not per step). */
+export interface StepContext {
+  readonly cx: PlanCheckContext;
+  readonly file: string;
+  readonly mod: LoadedModule;
+  readonly plan: PlanDecl;
+  readonly stepInfos: ReadonlyMap<string, StepRefInfo>;
+  readonly reads: StepReads;
+  /** `race`/`repeat` names: `after NAME` waits for the block. */
+  readonly blockNames: ReadonlyMap<string, BlockRefInfo>;
+}
+
+/**
+ * Checks one step's action, `when`, `after`, `on`, `fallback` and `compensate`. A function of its
+ * own (not the body of checkPlan's loop) so a 10k-step plan runs it optimized after a few calls.
+ * `groupList`: the IR of the step's `for each` list, if it is in one.
+ */
+export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefined, sc: StepContext): CheckedStep {
+  const { cx, file, mod, plan, stepInfos, reads } = sc;
+  const { scopes, model, diags } = cx;
+  const d = s.decl;
+  const id = d.name.name;
+  let ownData: DataClass = 'public';
+  let action: StepActionIR = CALL_ACTION;
+  let args: Record<string, ExprIR> = {};
+  let waitMs: number | null = null;
+  const cap = s.capability;
+  const runPlan = s.runPlan;
+  const a = d.action;
+  if (a.kind === 'CapabilityCall') {
+    if (cap && !cap.baseless) {
+      const r = checkArgs(a, cap.input, cap.defaults, env, `capability ${cap.entry.node.name.name}`, a.capability.range);
+      args = r.args;
+      ownData = r.data;
+      channelWarnings(cap.name, a, file, diags);
+      approvalArgWarnings(cap.name, a, file, diags);
+      secretArgsToModel(cap.ir, a, file, diags);
+    } else for (const arg of a.args) checkExpr(arg.value, env);
+  } else if (a.kind === 'WaitAction') {
+    // The duration's IR feeds the estimates (a literal wait is its duration): always built.
+    const r = checkExpr(a.duration, env.typesOnly ? { ...env, typesOnly: false } : env);
+    expectTy(r.ty, T.duration, a.duration.range, 'wait', diags, file);
+    action = { type: 'wait', duration_ms: r.ir };
+    if (r.ir.op === 'lit' && typeof r.ir.value === 'number') waitMs = r.ir.value;
+  } else if (a.kind === 'WaitUntilAction') {
+    const r = checkExpr(a.condition, env);
+    expectTy(r.ty, T.bool, a.condition.range, 'wait until', diags, file);
+    action = { type: 'wait_until', condition: r.ir, timeout_ms: ms(a.timeout) };
+  } else {
+    let planArgs: Record<string, ExprIR> = {};
+    if (runPlan) {
+      const inTy = cx.planInput(runPlan);
+      if (inTy.k === 'record') {
+        const r = checkArgs(a, inTy, new Map(), env, `plan ${runPlan.node.name.name}`, a.plan.range);
+        planArgs = r.args;
+        ownData = r.data;
+      }
+    } else for (const arg of a.args) checkExpr(arg.value, env);
+    action = { type: 'run', plan: runPlan?.node.name.name ?? partsOf(a.plan), args: planArgs };
+  }
+  let when: ExprIR | null = null;
+  if (d.when) {
+    const r = checkExpr(d.when, env);
+    expectTy(r.ty, T.bool, d.when.range, 'when', diags, file);
+    when = r.ir;
+  }
+  const after: string[] = [];
+  for (let k = 0; k < d.after.length; k++) {
+    const ai = d.after[k]!;
+    const target = stepInfos.get(ai.name);
+    const blockTarget = target ? undefined : sc.blockNames.get(ai.name);
+    if (blockTarget) {
+      model.refer(file, ai.range, blockTarget.symbol);
+      continue;
+    }
+    if (!target) {
+      const best = closest(ai.name, [...stepInfos.keys(), ...sc.blockNames.keys()]);
+      diags.push(diagnostic('E0101', `unknown step "${ai.name}" in after${best ? `; did you mean "${best}"?` : ''}`, file, ai.range,
+        best ? { fixes: [{ title: `Change to "${best}"`, edits: [{ file, range: ai.range, newText: best }] }] } : {}));
+      continue;
+    }
+    model.refer(file, ai.range, target.symbol);
+    if (!after.includes(ai.name)) after.push(ai.name);
+  }
+  const pinned = d.on ? scopes.resolve(mod, d.on, 'resource') : undefined;
+  const fallback = d.fallback ? checkCall(d.fallback, env, cx, mod) : null;
+  const compensate = d.compensate ? checkCall(d.compensate, env, cx, mod) : null;
+  if (fallback) ownData = maxClass(ownData, fallback.data);
+  const kind: CapabilityKindIR | null = cap ? cap.ir.kind : null;
+  const capTimeout = cap ? cap.ir.timeout_ms : null;
+  const { refs, outputReads, skip } = reads.take();
+  const checked: CheckedStep = {
+    id, decl: d, symbol: s.symbol, capability: cap, runPlan, action, args, ownData, data: ownData, outputReads, refs,
+    after, skipIfSkipped: skip, when,
+    forEach: s.forEach && groupList ? { ...s.forEach, list: groupList } : s.forEach,
+    blocks: s.blocks, eachPath: s.eachPath, waitsFor: [],
+    fallback: fallback?.call ?? null, compensate: compensate?.call ?? null, pinned,
+    timeout_ms: ms(d.timeout) ?? capTimeout,
+    retry: retryIR(d.retry, cap ? cap.ir.retry : NO_RETRY),
+    join: d.join ?? 'none_failed',
+    on_failure: d.onFailure ?? 'abort',
+    priority: PRIORITY_INDEX[d.priority ?? plan.priority ?? 'normal'],
+    kind, outputTy: s.outputTy, waitMs, itemCount: s.itemCount,
+  };
+  if (model.recordTypes) model.typeAt(file, d.name.range, () => `step ${id}: ${cap ? cap.entry.node.name.name : action.type} → ${formatTy(s.outputTy)}`);
+  return checked;
+}
+
+function partsOf(q: QualifiedName): string {
+  return q.parts.map((p) => p.name).join('.');
+}
+
+function checkCall(call: CapabilityCall, env: ExprEnv, cx: PlanCheckContext, mod: LoadedModule): { call: CallIR; data: DataClass } | null {
+  const ce = cx.scopes.resolve(mod, call.capability, 'capability');
+  if (!ce) {
+    for (const a of call.args) checkExpr(a.value, env);
+    return null;
+  }
+  const info = cx.capability(ce);
+  if (info.baseless) {
+    for (const a of call.args) checkExpr(a.value, env);
+    return null;
+  }
+  const r = checkArgs(call, info.input, info.defaults, env, `capability ${ce.node.name.name}`, call.capability.range);
+  secretArgsToModel(info.ir, call, env.file, env.diags);
+  return { call: { capability: info.name, args: r.args }, data: r.data };
+}

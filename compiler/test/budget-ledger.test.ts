@@ -1,0 +1,77 @@
+/**
+ * LANGUAGE.md §9.1, "A preview that the ledger agrees with" (issue 47, item 9): `check`, `preview`
+ * and `diff` judge a cost budget by the ledger's worst case — every step's reservation — and one
+ * step whose reservation alone exceeds an enforced budget is E0908 (W0502 for a `warn` budget).
+ * Before, a priced model step reserving 0.000269 against a 0.0002 budget previewed "ok".
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { check, compile, preview, renderPreviewText } from '../index.js';
+import { ledgerWorstCase } from '../budget-ledger.js';
+import { diskHost } from '../load.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'orch-ledger-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function project(source: string): string {
+  const sub = mkdtempSync(join(dir, 'p-'));
+  writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ endpoints: { cloud: { api: 'openai' } }, prices: { 'gpt-test': { input_per_mtok: 1, output_per_mtok: 2 } } }));
+  writeFileSync(join(sub, 'main.orch'), source);
+  return join(sub, 'main.orch');
+}
+
+const names = (budget: string, steps = 'step names = name(text: "a fox")') => `
+capability name { kind llm  input { text: string }  output { text: string }  prompt "Name: \${input.text}"  model "gpt-test"  endpoint "cloud"  max_tokens 100  cost 0.00002usd }
+policy tight { ${budget} }
+plan p {
+  policy tight
+  ${steps}
+}
+`;
+
+describe('budget verdicts on the ledger’s worst case (§9.1)', () => {
+  it('one model step whose reservation alone exceeds an enforced budget is E0908 at the step, and preview says OVER BUDGET naming it', () => {
+    const entry = project(names('budget cost <= 0.0002usd'));
+    const diags = check({ entry, host: diskHost });
+    const e = diags.filter((d) => d.code === 'E0908');
+    expect(e).toHaveLength(1);
+    expect(e[0]!.severity).toBe('error');
+    expect(e[0]!.message).toMatch(/^step "names" alone reserves \S+ per attempt, more than the budget \S+ of policy tight/);
+    // The IR is what preview reads: compile it as with errors set aside.
+    const ir = compile({ entry: project(names('budget cost <= 0.0002usd warn')), host: diskHost }).plans[0]!;
+    const p = preview(ir);
+    expect(p.budgets.cost).toMatchObject({ estimate: 0.00002, ok: false, over: [{ step: 'names' }] });
+    expect(p.budgets.cost!.worst_case).toBeGreaterThan(0.0002);
+    expect(p.budgets.cost!.headroom).toBeLessThan(0);
+    const text = renderPreviewText(p, false);
+    expect(text).toMatch(/budget ledger's worst case .* OVER BUDGET/);
+    expect(text).toMatch(/step names alone reserves .* more than the budget/);
+  });
+
+  it('against a warn budget it is W0502, not an error', () => {
+    const diags = check({ entry: project(names('budget cost <= 0.0002usd warn')), host: diskHost });
+    expect(diags.filter((d) => d.code === 'E0908')).toEqual([]);
+    expect(diags.filter((d) => d.code === 'W0502').map((d) => d.message)).toEqual([expect.stringMatching(/step "names" alone reserves/)]);
+  });
+
+  it('steps each within the budget whose reservations together exceed it: W0502 on the worst case, preview not ok', () => {
+    const two = 'step a = name(text: "x")\n  step b = name(text: "y")';
+    const entry = project(names('budget cost <= 0.0004usd', two));
+    const diags = check({ entry, host: diskHost });
+    expect(diags.filter((d) => d.code === 'E0908')).toEqual([]);
+    expect(diags.filter((d) => d.code === 'W0502').map((d) => d.message)).toEqual([expect.stringMatching(/budget ledger's worst case .* exceeds the budget/)]);
+    const p = preview(compile({ entry, host: diskHost }).plans[0]!);
+    expect(p.budgets.cost).toMatchObject({ ok: false, over: [] });
+    // Ample budget: ok, and no E0908 / W0502.
+    const fine = project(names('budget cost <= 0.01usd', two));
+    expect(check({ entry: fine, host: diskHost }).filter((d) => d.code === 'E0908' || d.code === 'W0502')).toEqual([]);
+    expect(preview(compile({ entry: fine, host: diskHost }).plans[0]!).budgets.cost).toMatchObject({ ok: true });
+  });
+
+  it('counts loops at their max and a for each of unknown length per item', () => {
+    const w = ledgerWorstCase([{ id: 'a', reservation: 0.1, times: 3, perItem: false }, { id: 'b', reservation: 0.2, times: 1, perItem: true }], 0.15);
+    expect(w).toEqual({ cost: 0.5, per_item: true, over: [{ step: 'b', reservation: 0.2 }] });
+  });
+});

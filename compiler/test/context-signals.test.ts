@@ -1,0 +1,52 @@
+/** LANGUAGE.md §9.4 in the compiler: derived signals typed, E0905 cycles, known()/age(), the IR's context_signals. */
+import { describe, expect, it } from 'vitest';
+import { checkText, codes, compileText, covered } from './helpers.js';
+
+const CONTEXT = `
+context {
+  temperature: number  max_age 15m
+  motion: bool @personal  max_age 2m
+  phone_home: bool @personal  max_age 10m
+  occupied: bool = context.motion or context.phone_home  hold 10m
+}
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+`;
+
+describe('context signals (§9.4)', () => {
+  it('records max_age, the derived expression and hold of each signal in the IR', () => {
+    const out = compileText(`${CONTEXT}\nplan p { step a = heat(t: context.temperature ?? 20) when context.occupied }`);
+    expect(codes(out.diagnostics)).toEqual([]);
+    const signals = out.plans[0]!.context_signals!;
+    expect(signals.temperature).toEqual({ max_age_ms: 900_000, derived: null, hold_ms: null });
+    expect(signals.occupied!.hold_ms).toBe(600_000);
+    expect(signals.occupied!.derived).toMatchObject({ op: 'or' });
+  });
+
+  it('names a cycle among derived signals in order (E0905)', () => {
+    const src = `context {\n  m: bool max_age 1m\n  x: bool = context.y\n  y: bool = context.z and context.m\n  z: bool = context.x\n}\n`;
+    const d = checkText(src);
+    expect(codes(d)).toEqual(['E0905']);
+    expect(d[0]!.message).toContain('x -> y -> z -> x');
+    expect(covered(src, d[0]!)).toBe('x');
+    expect(codes(checkText(`context {\n  a: bool = context.a\n}\n`))).toEqual(['E0905']);
+  });
+
+  it('types a derived signal against its declared type', () => {
+    const d = checkText(`context {\n  m: bool max_age 1m\n  n: number = context.m\n}\n`);
+    expect(codes(d)).toEqual(['E0201']);
+  });
+
+  it('reports a max_age of another unit (E0203)', () => {
+    expect(codes(checkText(`context {\n  m: bool max_age 5usd\n}\n`))).toEqual(['E0203']);
+  });
+
+  it('types known() as bool and age() as a duration, on context signals only', () => {
+    const ok = `${CONTEXT}\nplan p { step a = heat(t: 1) when known(context.motion) and age(context.motion) < 1m }`;
+    expect(codes(checkText(ok))).toEqual([]);
+    expect(codes(checkText(`${CONTEXT}\nplan p { step a = heat(t: 1) when age(context.motion) < 5usd }`))).toEqual(['E0203']);
+    expect(codes(checkText(`${CONTEXT}\nplan p { step a = heat(t: 1) when known(context.motion) == 3 }`))).toEqual(['E0201']);
+    const d = checkText(`${CONTEXT}\nplan p {\n  input { n: int }\n  step a = heat(t: 1) when known(input.n)\n}`);
+    expect(codes(d)).toEqual(['E0201']);
+    expect(d[0]!.message).toContain('known(context.X)');
+  });
+});

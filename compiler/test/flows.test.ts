@@ -1,0 +1,186 @@
+/**
+ * LANGUAGE.md §9.3 (issue 51): the `flows` stage — every untrusted source, every sink that needs
+ * trust, every kind of hop, the confidentiality rules — each finding at its sink with its witness
+ * path and every hop as related information, and the honest ways to silence one.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Diagnostic } from '../../language/index.js';
+import { check } from '../index.js';
+import { diskHost } from '../load.js';
+import { checkText, covered } from './helpers.js';
+
+const CAPS = `
+capability read_mail { kind tool  input { box: string }  output { reply_to: string, body: string }  trust untrusted }
+capability classify { kind llm  input { text: string }  output { reply_to: string, label: string }  handler "./h.js#classify" }
+capability validate { kind tool  input { text: string }  output { text: string }  endorses true }
+capability clean { kind tool  input { text: string }  output { text: string } }
+capability wipe { kind tool  input { path: string, note: string @untrusted }  output { n: int }  destructive true }
+capability pay { kind tool  input { to: string @trusted, memo: string }  output { ok: bool } }
+capability keep { kind tool  input { text: string }  output { ok: bool }  data internal }
+`;
+
+function flows(src: string): Diagnostic[] {
+  return checkText(CAPS + src).filter((d) => d.code === 'E0902' || d.code === 'E0903');
+}
+function one(src: string, code: 'E0902' | 'E0903'): Diagnostic {
+  const ds = flows(src);
+  expect(ds.map((d) => d.code)).toEqual([code]);
+  return ds[0]!;
+}
+
+describe('untrusted sources reach sinks that need trust: E0902 at the sink', () => {
+  it('a kind llm output chooses an email recipient: the witness path names every hop, each with its position', () => {
+    const src = `
+plan p {
+  input { body: string @untrusted }
+  step c = classify(text: input.body)
+  step e = email(to: [c.output.reply_to], subject: "re", text: "hi")
+}`;
+    const d = one(src, 'E0902');
+    expect(d.message).toContain('email.to ← c.output.reply_to (llm, untrusted)');
+    expect(covered(CAPS + src, d)).toBe('[c.output.reply_to]');
+    expect(d.related?.map((r) => r.message)).toEqual(['c.output.reply_to (llm, untrusted)']);
+    expect(d.related![0]!.range.start.line).toBe(d.range.start.line);
+  });
+
+  it('a step that reads an untrusted input passes it on; the path goes back to input.X @untrusted', () => {
+    const src = `
+plan p {
+  input { body: string @untrusted }
+  step k = clean(text: input.body)
+  step w = wipe(path: k.output.text, note: "x")
+}`;
+    const d = one(src, 'E0902');
+    expect(d.message).toContain('wipe.path ← k.output.text (reads untrusted, untrusted) ← input.body @untrusted');
+    expect(d.related!.map((r) => r.message)).toEqual(['k.output.text (reads untrusted, untrusted)', 'input.body @untrusted']);
+    expect(d.related![1]!.range.start.line).toBeLessThan(d.range.start.line);
+  });
+
+  it('trust untrusted, http_request and @trusted parameters', () => {
+    expect(one(`plan p { step m = read_mail(box: "in")  step x = pay(to: m.output.reply_to, memo: "m") }`, 'E0902').message).toContain('pay.to ← m.output.reply_to (trust untrusted, untrusted)');
+    expect(one(`plan p { step h = http_request(url: "http://x")  step w = wipe(path: "\${h.output.body}", note: "") }`, 'E0902').message).toContain('(http_request, untrusted)');
+  });
+
+  it('an @untrusted parameter of a destructive capability takes anything; other parameters of non-destructive ones too', () => {
+    expect(flows(`plan p { step m = read_mail(box: "in")  step w = wipe(path: "/tmp", note: m.output.body)  step x = pay(to: "me", memo: m.output.body) }`)).toEqual([]);
+  });
+
+  it('the channel of notify and email, and the when of a destructive step', () => {
+    const ds = flows(`plan p {
+  step m = read_mail(box: "in")
+  step n = notify(channel: m.output.reply_to, text: "x")
+  step e = email(to: ["a@b"], subject: "s", text: "t", channel: m.output.body)
+  step w = wipe(path: "/tmp", note: "") when m.output.body == "yes"
+  step k = keep(text: "x") when m.output.body == "yes"
+}`);
+    expect(ds.map((d) => d.message.split(':')[0])).toEqual([
+      'untrusted value reaches notify.channel, which needs a trusted one',
+      'untrusted value reaches email.channel, which needs a trusted one',
+      'untrusted value reaches w.when, which needs a trusted one',
+    ]);
+  });
+
+  it('@untrusted context fields are sources', () => {
+    expect(one(`context { note: string @untrusted }\nplan p { step w = wipe(path: context.note, note: "") }`, 'E0902').message).toContain('wipe.path ← context.note @untrusted');
+  });
+});
+
+describe('hops: the labels follow every way a value can go', () => {
+  const bad = (expr: string, before = '') => `plan p {\n  input { body: string @untrusted, xs: list<string> @untrusted }\n${before}  step w = wipe(path: ${expr}, note: "")\n}`;
+  it.each([
+    ['interpolation', '"/tmp/${input.body}"', ''],
+    ['a list', 'input.xs[0]', ''],
+    ['??', 'input.body ?? "x"', ''],
+    ['a record field', 'r.output.text', '  step r = clean(text: "${{ a: input.body }}")\n'],
+  ])('%s', (_name, expr, before) => {
+    expect(flows(bad(expr, before)).map((d) => d.code)).toEqual(['E0902']);
+  });
+
+  it('a for each item carries its list’s labels', () => {
+    const d = one(`plan p {\n  input { xs: list<string> @untrusted }\n  for each x in input.xs {\n    step w = wipe(path: x, note: "")\n  }\n}`, 'E0902');
+    expect(d.message).toContain('wipe.path ← x ← input.xs @untrusted');
+  });
+
+  it('a race’s name stands for its branches; a fallback’s output joins the step’s', () => {
+    expect(flows(`plan p {\n  race r {\n    step a = read_mail(box: "a")\n    step b = clean(text: "b")\n  }\n  step w = wipe(path: "\${r}", note: "")\n}`).map((d) => d.code)).toEqual(['E0902']);
+    expect(flows(`plan p {\n  step a = clean(text: "x") {\n    fallback read_mail(box: "b")\n  }\n  step w = wipe(path: a.output.text, note: "")\n}`).map((d) => d.code)).toEqual(['E0902']);
+  });
+
+  it('a compensation’s arguments are sinks too', () => {
+    expect(one(`plan p {\n  step m = read_mail(box: "a")\n  step k = keep(text: "x") {\n    compensate wipe(path: m.output.body, note: "")\n  }\n}`, 'E0902').message).toContain('wipe.path');
+  });
+
+  it('a sub-plan: an untrusted argument reaching a sink inside it is reported at the run step', () => {
+    const d = one(`plan inner {\n  input { path: string }\n  step w = wipe(path: input.path, note: "")\n}\nplan outer {\n  step m = read_mail(box: "a")\n  step r = run inner(path: m.output.body)\n}`, 'E0902');
+    expect(d.message).toContain('in sub-plan inner (run by step r)');
+    expect(d.message).toContain('wipe.path ← input.path ← m.output.body (trust untrusted, untrusted)');
+  });
+});
+
+describe('endorsement: the honest ways to silence E0902', () => {
+  it('endorse(V, reason:), a validator (endorses true) and an approval’s subject', () => {
+    expect(flows(`plan p {
+  step m = read_mail(box: "a")
+  step w = wipe(path: endorse(m.output.body, reason: "our own inbox"), note: "")
+  step v = validate(text: m.output.body)
+  step w2 = wipe(path: v.output.text, note: "")
+  step ok = approval(approver: "ops", summary: "wipe?", subject: m.output.body)
+  step w3 = wipe(path: "\${ok.output.subject}", note: "")
+}`)).toEqual([]);
+  });
+
+  it('endorse needs a reason', () => {
+    expect(checkText(`${CAPS}plan p { step m = read_mail(box: "a")  step w = wipe(path: endorse(m.output.body), note: "") }`).map((d) => d.message)).toContain('endorse() needs a reason: endorse(value, reason: "…")');
+  });
+});
+
+describe('confidentiality: E0903', () => {
+  it('a capability declaring a lower data class; declassify lowers the value', () => {
+    const d = one(`plan p {\n  input { email: string @personal }\n  step k = keep(text: input.email)\n}`, 'E0903');
+    expect(d.message).toContain('personal data reaches capability keep (data internal) in step k: keep.text ← input.email @personal');
+    expect(flows(`plan p {\n  input { email: string @personal }\n  step k = keep(text: declassify(input.email, reason: "hashed by the caller"))\n}`)).toEqual([]);
+  });
+
+  it('a step’s output class is its capability’s data: it reaches a cloud resource only up to internal; accepts says otherwise', () => {
+    const src = (accepts: string) => `
+capability fetch { kind tool  input { id: string }  output { text: string }  data personal  requires disk }
+capability share { kind tool  input { text: string }  output { ok: bool }  requires net }
+resource box { kind local_device  provides disk }
+resource cloud { kind cloud_region  provides net ${accepts} }
+plan p {
+  step f = fetch(id: "1")
+  step s = share(text: f.output.text)
+}`;
+    expect(one(src(''), 'E0903').message).toContain('personal data reaches resource cloud (cloud) in step s: share.text ← f.output.text (data personal)');
+    expect(flows(src('accepts personal'))).toEqual([]);
+  });
+});
+
+describe('config: external channels, the email’s own recipients, "flows": "warn"', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-flows-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const run = (config: object, src: string): Diagnostic[] => {
+    const sub = mkdtempSync(join(dir, 'p-'));
+    writeFileSync(join(sub, 'orch.config.json'), JSON.stringify(config));
+    writeFileSync(join(sub, 'main.orch'), CAPS + src);
+    return check({ entry: join(sub, 'main.orch'), host: diskHost }).filter((d) => d.code === 'E0902' || d.code === 'E0903');
+  };
+  const SRC = `plan p {\n  input { who: list<string> @personal, note: string @personal }\n  step e = email(to: input.who, subject: "s", text: input.note)\n}`;
+
+  it('personal text to an external email channel is E0903; the recipients themselves are not', () => {
+    const ds = run({ channels: { email: { email: { smtp: 'smtp://127.0.0.1:25' } } } }, SRC);
+    expect(ds.map((d) => d.message.split(':')[0])).toEqual(['personal data reaches external channel "email" in step e']);
+  });
+
+  it('"internal": true on the channel allows it', () => {
+    expect(run({ channels: { email: { email: { smtp: 'smtp://127.0.0.1:25' }, internal: true } } }, SRC)).toEqual([]);
+  });
+
+  it('"flows": "warn" turns the findings into warnings', () => {
+    const ds = run({ flows: 'warn', channels: { email: { email: { smtp: 'smtp://127.0.0.1:25' } } } }, SRC);
+    expect(ds.map((d) => [d.code, d.severity])).toEqual([['E0903', 'warning']]);
+  });
+});

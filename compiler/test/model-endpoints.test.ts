@@ -1,0 +1,103 @@
+/**
+ * LANGUAGE.md §9.1, "Which model sees the data" (issue 47, item 8): the compiler decides a model
+ * step's endpoint — its resource's, else its capability's `endpoint "NAME"`, else E0801 (no
+ * "first endpoint of the config") — and the step's tier is the higher of the resource's and the
+ * endpoint's, which placement, the personal-data guardrail and the preview see.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { check, compile, preview, renderPreviewText, validatePlanIR } from '../index.js';
+import { endpointTier, isLoopback } from '../endpoint-tiers.js';
+import { diskHost } from '../load.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'orch-endpoints-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const CONFIG = { endpoints: { cloud: { api: 'openai' }, ollama: { api: 'openai', base_url: 'http://127.0.0.1:11434/v1' }, gw: { api: 'openai', base_url: 'http://10.0.0.2/v1', tier: 'edge' } } };
+
+function project(source: string, config: object | null = CONFIG, file = 'orch.config.json'): string {
+  const sub = mkdtempSync(join(dir, 'p-'));
+  if (config) writeFileSync(join(sub, file), file.endsWith('.json') ? JSON.stringify(config) : 'export default {}\n');
+  writeFileSync(join(sub, 'main.orch'), source);
+  return join(sub, 'main.orch');
+}
+
+const draft = (props: string) => `
+capability draft { kind llm  input { email: string @personal }  output { text: string }  prompt "Write to \${input.email}"  model "m"  data personal  requires llm ${props} }
+`;
+const PLAN = `
+plan p {
+  input { email: string @personal }
+  step d = draft(email: input.email)
+  output { t: d.output.text }
+}
+`;
+
+describe('a model step’s endpoint is decided by the compiler (§9.1)', () => {
+  it('is E0801 when neither its resource nor its capability names one — no default endpoint', () => {
+    const entry = project(`${draft('')}resource laptop { kind local_device  provides llm }\n${PLAN}`);
+    const e = check({ entry, host: diskHost }).filter((d) => d.code === 'E0801');
+    expect(e).toHaveLength(1);
+    expect(e[0]!.message).toMatch(/step "d": the model endpoint its prompt is sent to is not decided: no resource that can host it \(laptop\) names an endpoint/);
+    // No resources at all: the same.
+    expect(check({ entry: project(`${draft('')}${PLAN}`), host: diskHost }).map((d) => d.code)).toContain('E0801');
+  });
+
+  it('takes the capability’s endpoint where the resource names none; the step’s tier is the higher one, recorded in the IR and shown by the preview', () => {
+    // Personal data to a cloud endpoint is §9.3's E0903: a warning in a project on "flows": "warn", so the plan still compiles.
+    const entry = project(`${draft('endpoint "cloud"')}resource laptop { kind local_device  provides llm }\n${PLAN}`, { ...CONFIG, flows: 'warn' });
+    const out = compile({ entry, host: diskHost });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(out.diagnostics.filter((d) => d.code === 'E0903').map((d) => [d.severity, d.message.split(':')[0]])).toEqual([['warning', 'personal data reaches model endpoint cloud (cloud) in step d']]);
+    const ir = out.plans[0]!;
+    expect(validatePlanIR(JSON.parse(JSON.stringify(ir))).ok).toBe(true);
+    expect(ir.steps[0]!.binding).toMatchObject({ resource: 'laptop', tier: 'cloud', endpoint: 'cloud', endpoint_tier: 'cloud' });
+    expect(ir.resources.laptop ?? Object.values(ir.resources).find((r) => r.name === 'laptop')).toMatchObject({ tier: 'local' });
+    const p = preview(ir);
+    expect(p.steps[0]).toMatchObject({ resource: 'laptop', tier: 'cloud', endpoint: { name: 'cloud', tier: 'cloud' } });
+    expect(renderPreviewText(p, false)).toMatch(/on laptop \(cloud\), model endpoint cloud \(cloud\)/);
+  });
+
+  it('the resource’s endpoint wins; a loopback base_url is local, a "tier" is taken as written', () => {
+    const entry = project(`${draft('endpoint "cloud"')}resource box { kind local_device  provides llm  endpoint "ollama" }\n${PLAN}`);
+    expect(compile({ entry, host: diskHost }).plans[0]!.steps[0]!.binding).toMatchObject({ resource: 'box', tier: 'local', endpoint: 'ollama', endpoint_tier: 'local' });
+    const edge = project(`${draft('')}resource box { kind local_device  provides llm  endpoint "gw" }\n${PLAN}`);
+    expect(compile({ entry: edge, host: diskHost }).plans[0]!.steps[0]!.binding).toMatchObject({ tier: 'edge', endpoint: 'gw', endpoint_tier: 'edge' });
+  });
+
+  it('the personal-data guardrail sees the endpoint: a @personal prompt to a cloud endpoint on a local resource is E0401', () => {
+    const guard = `
+guardrail personal_local {
+  severity blocking
+  forbid step where step.data >= personal and step.tier == cloud
+}
+policy p { strategy privacy_first }
+`;
+    const bad = project(`${draft('endpoint "cloud"')}resource laptop { kind local_device  provides llm }\n${guard}${PLAN.replace('plan p {', 'plan p {\n  policy p\n  guardrails personal_local')}`);
+    const codes = check({ entry: bad, host: diskHost }).map((d) => d.code);
+    expect(codes).toContain('E0401');
+    // With a local resource on a local endpoint too, placement takes that one and the plan holds.
+    const ok = project(`${draft('endpoint "cloud"')}resource laptop { kind local_device  provides llm }\nresource box { kind local_device  provides llm  endpoint "ollama" }\n${guard}${PLAN.replace('plan p {', 'plan p {\n  policy p\n  guardrails personal_local')}`);
+    const out = compile({ entry: ok, host: diskHost });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(out.plans[0]!.steps[0]!.binding).toMatchObject({ resource: 'box', endpoint: 'ollama', tier: 'local' });
+  });
+
+  it('endpoint tiers: loopback hosts, a JS config’s tiers from orch.config.json, unknown endpoints cloud', () => {
+    expect(['http://localhost:1/v1', 'http://127.0.0.9/v1', 'http://[::1]:8080/'].every(isLoopback)).toBe(true);
+    expect(['http://10.0.0.1/', 'https://api.openai.com/v1', 'not a url'].some(isLoopback)).toBe(false);
+    expect(endpointTier('nope', { kind: 'json', root: dir, file: '', raw: CONFIG })).toBe('cloud');
+    expect(endpointTier('x', { kind: 'opaque', root: dir, file: '' })).toBe('cloud');
+    const sub = mkdtempSync(join(dir, 'js-'));
+    writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ tiers: { x: 'local', y: 'moon' } }));
+    expect(endpointTier('x', { kind: 'opaque', root: sub, file: '' })).toBe('local');
+    expect(endpointTier('y', { kind: 'opaque', root: sub, file: '' })).toBe('cloud');
+  });
+
+  it('endpoint is a property of kind llm capabilities only (E0801 elsewhere)', () => {
+    const entry = project(`capability t { kind tool  input { }  output { }  handler "./h.mjs#t"  endpoint "cloud" }\nplan q { step a = t() }\n`);
+    expect(check({ entry, host: diskHost }).filter((d) => d.code === 'E0801').map((d) => d.message)).toEqual([expect.stringMatching(/endpoint is a property of kind llm capabilities/)]);
+  });
+});

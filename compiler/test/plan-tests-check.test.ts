@@ -1,0 +1,180 @@
+/**
+ * `test` blocks in the compiler (LANGUAGE.md §9.2): `orch check` checks them from files alone —
+ * names as the test's file sees them (E0901, W0907 in a captured test), values against the plan's
+ * and capabilities' types (E0201), mocks for every boundary (E0906) — and `compile({ tests })`
+ * lowers them for the runner; a compile for `compile`, `run` or `serve` leaves them alone.
+ */
+import { describe, expect, it } from 'vitest';
+import { compile, check, explanationFor } from '../index.js';
+import { DIR, memoryHost } from './helpers.js';
+import type { Diagnostic } from '../../language/index.js';
+
+const PLANS = `
+capability lookup {
+  kind tool
+  input { order_id: string }
+  output { id: string, total: money }
+}
+capability charge {
+  kind tool
+  input { amount: money }
+  output { ok: bool }
+  retry 3 backoff exponential 1s max 30s
+}
+context {
+  fraud_score: number = 0.0
+}
+plan refund_flow {
+  input { order_id: string, amount: money }
+  step order = lookup(order_id: input.order_id)
+  step sign_off = approval(approver: "group:finance", summary: "refund?", approvals: 2)
+  step refund = charge(amount: input.amount) { after sign_off }
+  step tell = notify(channel: "#ops", text: "refunded") { after refund }
+  output { refunded: input.amount }
+}
+`;
+
+const GOOD = `
+import "./plans.orch" as refunds
+
+test "a refund needs two people" {
+  plan refunds.refund_flow
+  input { order_id: "o-1", amount: 800usd }
+  context { fraud_score: 0.1 }
+  mock refunds.charge fails "card declined" times 2 then returns { ok: true } latency 2s
+  mock refunds.lookup where input.order_id == "o-1" returns { id: "o-1", total: 800usd }
+  mock notify returns { delivered: true, channel: "#ops" }
+  approve sign_off by "alice", "bob" at 1h
+  signal context.fraud_score = 0.9 at 30m
+  expect run.status == "completed" and refund.attempts == 3
+  expect refund.input.amount == 800usd and len(calls(refunds.charge)) == 3
+  expect always not refund.started or sign_off.completed
+}
+`;
+
+function files(test: string): Record<string, string> {
+  return { [`${DIR}/plans.orch`]: PLANS, [`${DIR}/main.test.orch`]: test };
+}
+
+function checkTest(test: string): Diagnostic[] {
+  return check({ entry: `${DIR}/main.test.orch`, host: memoryHost(files(test)) });
+}
+
+function compileTests(test: string, tests = true) {
+  return compile({ entry: `${DIR}/main.test.orch`, host: memoryHost(files(test)), tests });
+}
+
+const problems = (ds: readonly Diagnostic[]) => ds.filter((d) => d.severity !== 'info' && d.code !== 'W0601').map((d) => `${d.code} ${d.file.split('/').pop()}:${d.range.start.line} ${d.message}`);
+
+/** A test body around the plan header, input and the mocks every test of it needs. */
+const wrap = (lines: string, head = '') => `
+import "./plans.orch" as refunds
+test "t" {
+  ${head}
+  plan refunds.refund_flow
+  input { order_id: "o-1", amount: 800usd }
+  mock notify returns { delivered: true, channel: "#ops" }
+  ${lines}
+}
+`;
+
+describe('checking test blocks', () => {
+  it('accepts a well-formed test and compiles it for the runner', () => {
+    expect(problems(checkTest(GOOD))).toEqual([]);
+    const out = compileTests(GOOD);
+    expect(problems(out.diagnostics)).toEqual([]);
+    const [t] = out.tests;
+    expect(t!.name).toBe('a refund needs two people');
+    expect(t!.planName).toBe('refunds.refund_flow');
+    expect(t!.plan.plan).toBe('refund_flow');
+    const charge = t!.mocks.find((m) => m.written === 'refunds.charge')!;
+    expect(charge.answers.map((a) => a.ok)).toEqual([false, false, true]);
+    expect(charge.latency_ms).toBe(2000);
+    expect(t!.mocks.find((m) => m.written === 'refunds.lookup')!.where).not.toBeNull();
+    expect(t!.decisions).toEqual([expect.objectContaining({ decision: 'approve', step: 'sign_off', at_ms: 3_600_000 })]);
+    expect(t!.decisions[0]!.by.map((p) => p.written)).toEqual(['alice', 'bob']);
+    expect(t!.signals).toEqual([expect.objectContaining({ signal: 'fraud_score', at_ms: 1_800_000 })]);
+    expect(t!.expects.map((e) => e.always)).toEqual([false, false, true]);
+  });
+
+  it('leaves tests alone when compiling for compile, run and serve', () => {
+    const broken = wrap('expect nothing_here.completed');
+    const out = compileTests(broken, false);
+    expect(out.tests).toEqual([]);
+    expect(problems(out.diagnostics)).toEqual([]);
+  });
+
+  it('E0901: an unknown plan, step, capability or signal, a non-approval decided, a negative time', () => {
+    expect(problems(checkTest(`test "t" {\n  plan refund_flw\n}\n`))).toEqual([expect.stringMatching(/^E0901 main.test.orch:2 test "t" names unknown plan "refund_flw"/)]);
+    const got = problems(
+      checkTest(
+        wrap(`mock refunds.nothing returns {}
+  mock transform returns { value: 1 }
+  approve order by "alice"
+  reject sign_off by "carol" at -1h
+  signal context.fraud = 1.0 at 1h
+  expect refnd.completed`),
+      ),
+    );
+    expect(got).toEqual([
+      expect.stringMatching(/^E0901 main.test.orch:8 unknown capability "refunds.nothing"/),
+      expect.stringMatching(/^E0901 main.test.orch:9 plan refund_flow never calls capability "transform"/),
+      expect.stringMatching(/^E0901 main.test.orch:10 step order is not an approval/),
+      expect.stringMatching(/^E0901 main.test.orch:11 a virtual time cannot be negative/),
+      expect.stringMatching(/^E0901 main.test.orch:12 unknown signal "context.fraud"/),
+      expect.stringMatching(/^E0901 main.test.orch:13 plan refund_flow has no step "refnd"; did you mean "refund"\?/),
+    ]);
+  });
+
+  it('E0201: a mock answer, an input or a context of the wrong type, and an expect that is no bool', () => {
+    const got = problems(
+      checkTest(`
+import "./plans.orch" as refunds
+test "t" {
+  plan refunds.refund_flow
+  input { order_id: 3, amont: 1usd }
+  context { fraud_score: "high" }
+  mock notify returns { delivered: true, channel: "#ops" }
+  mock refunds.charge returns { ok: 1 }
+  mock refunds.lookup returns { id: "o-1", totl: 1usd }
+  expect run.cost
+}
+`),
+    );
+    expect(got.every((g) => g.startsWith('E0201'))).toBe(true);
+    expect(got.some((g) => g.includes(':5') && g.includes('"amont"'))).toBe(true);
+    expect(got.some((g) => g.includes(':5') && g.includes('at order_id') && g.includes('expects string'))).toBe(true);
+    expect(got.some((g) => g.includes(':6'))).toBe(true);
+    expect(got.some((g) => g.includes(':8') && g.includes('the answer of mock refunds.charge'))).toBe(true);
+    expect(got.some((g) => g.includes(':9') && g.includes('"totl"'))).toBe(true);
+    expect(got.some((g) => g.includes(':10') && g.includes('expect needs a bool'))).toBe(true);
+  });
+
+  it('E0906 at the plan step that would reach a channel with no mock, gone once mocked', () => {
+    const bare = `
+import "./plans.orch" as refunds
+test "t" {
+  plan refunds.refund_flow
+  input { order_id: "o-1", amount: 800usd }
+}
+`;
+    const got = checkTest(bare).filter((d) => d.code === 'E0906');
+    expect(got).toHaveLength(1);
+    expect(got[0]!.file).toBe(`${DIR}/plans.orch`);
+    expect(got[0]!.message).toContain('step tell can call notify, which reaches a channel');
+    expect(got[0]!.related?.[0]?.file).toBe(`${DIR}/main.test.orch`);
+    expect(checkTest(wrap('')).filter((d) => d.code === 'E0906')).toEqual([]);
+  });
+
+  it('W0907: a captured test naming a step its plan no longer has is stale, not an error', () => {
+    const captured = wrap('expect wave.completed', 'captured_from "run-1" ir_hash "sha256:0b1c"');
+    expect(problems(checkTest(captured))).toEqual([expect.stringMatching(/^W0907 main.test.orch:8 plan refund_flow has no step "wave".*stale/)]);
+    const [t] = compileTests(captured).tests;
+    expect(t!.stale).toEqual(['wave']);
+    expect(t!.origin).toEqual({ run: 'run-1', ir_hash: 'sha256:0b1c' });
+  });
+
+  it('every test code has an explanation', () => {
+    for (const code of ['E0901', 'E0906', 'W0907']) expect(explanationFor(code)?.code).toBe(code);
+  });
+});

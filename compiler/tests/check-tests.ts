@@ -1,0 +1,235 @@
+/**
+ * `test` blocks (LANGUAGE.md §9.2), checked as the test's file sees its names: the plan, its input
+ * and context, each mock, decision, signal and `expect`. E0901 for a name the plan does not have
+ * (W0907 in a captured test: it is stale), E0201 for a value of the wrong type, E0906 for a step
+ * that would reach a model, MCP tool, channel or the network with no mock. With a plan IR at hand
+ * (`compile({ tests: true })`) each test of the entry module is also compiled for the runner.
+ */
+import type { Ident, QualifiedName, Range, TestDecl } from '../../language/index.js';
+import { diagnostic, type Diagnostic, type DiagnosticCode } from '../../language/index.js';
+import type { CapabilityInfo } from '../check/capability.js';
+import { durationMs, type ExprEnv, type RootInfo } from '../check/expr.js';
+import type { CheckedPlan } from '../check/checked-plan.js';
+import type { PlanIR } from '../ir/types.js';
+import type { LoadedModule } from '../load.js';
+import type { ModelBuilder } from '../model.js';
+import { unresolvedDiagnostic, type DeclEntry, type Scopes } from '../scope.js';
+import { record, type Ty } from '../types/ty.js';
+import { checkExpects } from './expects.js';
+import { checkMocks } from './mocks.js';
+import { configPeople, DEFAULT_STARTER, personOf, textOf } from './people.js';
+import { boundaryOf, isApprovalCapability, planFacts, type FactsContext, type PlanFacts } from './plan-facts.js';
+import type { CompiledTest, DecisionIR, SignalIR } from './types.js';
+import { checkValue } from './values.js';
+import { partsOf, type TestUnderCheck } from './test-under-check.js';
+
+export interface TestsContext extends FactsContext {
+  readonly modules: readonly LoadedModule[];
+  readonly scopes: Scopes;
+  readonly model: ModelBuilder;
+  readonly diags: Diagnostic[];
+  readonly contextRoot: RootInfo;
+  readonly capability: (e: DeclEntry<'capability'>) => CapabilityInfo;
+  /** The module whose tests are compiled for the runner (null: check only). */
+  readonly compileIn: LoadedModule | null;
+  /** The IR of a plan that compiled without errors. */
+  readonly irOf: (e: DeclEntry<'plan'>) => PlanIR | undefined;
+}
+
+/** Checks every test of every user module; compiles those of `compileIn`. */
+export function checkTests(cx: TestsContext): CompiledTest[] {
+  const out: CompiledTest[] = [];
+  for (const m of cx.modules) {
+    if (m.std) continue;
+    for (const d of m.ast.declarations) {
+      if (d.kind !== 'TestDecl') continue;
+      const compiled = new TestChecker(d, m, cx).check();
+      if (compiled && m === cx.compileIn) out.push(compiled);
+    }
+  }
+  return out;
+}
+
+/** Names of the plans the tests of `modules` name (their last part): these plans are always checked. */
+export function testedPlanNames(modules: readonly LoadedModule[]): ReadonlySet<string> {
+  const out = new Set<string>();
+  for (const m of modules) for (const d of m.ast.declarations) if (d.kind === 'TestDecl' && d.plan.parts.length) out.add(d.plan.parts[d.plan.parts.length - 1]!.name);
+  return out;
+}
+
+/** One test being checked: its file, its plan's facts, and the stale names a captured test has. */
+export class TestChecker implements TestUnderCheck {
+  readonly file: string;
+  readonly stale: string[] = [];
+  private readonly diagsBefore: number;
+
+  constructor(
+    readonly test: TestDecl,
+    readonly module: LoadedModule,
+    readonly cx: TestsContext,
+  ) {
+    this.file = module.file;
+    this.diagsBefore = cx.diags.length;
+  }
+
+  get diags(): Diagnostic[] {
+    return this.cx.diags;
+  }
+
+  get captured(): boolean {
+    return this.test.origin !== undefined;
+  }
+
+  check(): CompiledTest | undefined {
+    const t = this.test;
+    const planEntry = this.cx.scopes.lookup(this.module, 'plan', t.plan.parts.map((p) => p.name));
+    if (!planEntry) {
+      const shown = partsOf(t.plan);
+      this.diags.push(recode(unresolvedDiagnostic(this.file, shown, `test "${textOf(t.name)}" names unknown plan "${shown}"`, this.cx.scopes.visibleNames(this.module, 'plan'), t.plan.range), 'E0901'));
+      return undefined;
+    }
+    this.cx.model.refer(this.file, t.plan.parts[t.plan.parts.length - 1]!.range, planEntry.symbol.id);
+    const cp = this.cx.checked.get(planEntry);
+    if (!cp) return undefined;
+    const facts = planFacts(cp, this.cx);
+    const people = configPeople(this.file);
+    const input = t.input ? checkValue(t.input, cp.inputTy, this.valueEnv(), { what: `the input of plan ${partsOf(t.plan)}` }).ir : null;
+    const context = t.context ? checkValue(t.context, this.cx.contextRoot.ty, this.valueEnv(), { what: 'the context', partial: true }).ir : null;
+    const startedBy = t.startedBy ? personOf(t.startedBy, people, this.file, this.diags) : DEFAULT_STARTER;
+    const mocks = checkMocks(this, facts);
+    const decisions = t.decisions.map((d) => this.decision(d, facts, people));
+    const signals = t.signals.flatMap((s) => this.signal(s));
+    const expects = checkExpects(this, facts);
+    this.boundaries(facts, new Set(mocks.map((m) => m.capability)));
+    if (this.errorsSince() > 0) return undefined;
+    const ir = this.cx.irOf(planEntry);
+    if (!ir) return undefined;
+    return {
+      name: textOf(t.name),
+      file: this.file,
+      range: t.range,
+      planName: partsOf(t.plan),
+      plan: ir,
+      origin: t.origin ? { run: textOf(t.origin.run), ir_hash: textOf(t.origin.irHash) } : null,
+      stale: this.stale,
+      startedBy,
+      input,
+      context,
+      mocks,
+      decisions: decisions.filter((d): d is DecisionIR => d !== null),
+      signals,
+      expects,
+    };
+  }
+
+  /** An environment for values that read nothing (input, context, signals): literals and built-ins. */
+  valueEnv(roots: ReadonlyMap<string, RootInfo> = new Map()): ExprEnv {
+    return { file: this.file, model: this.cx.model, diags: this.diags, roots };
+  }
+
+  /**
+   * A step or capability the plan does not have: E0901, or W0907 in a captured test (the plan
+   * changed since the capture) — then `name` is recorded as stale.
+   */
+  missing(name: string, message: string, candidates: Iterable<string>, range: Range): void {
+    const d = unresolvedDiagnostic(this.file, name, message, candidates, range);
+    if (this.captured) {
+      this.stale.push(name);
+      this.diags.push(recode(d, 'W0907', ` — the test is stale: its plan changed since it was captured (recapture it with orch test --update ${this.file})`));
+    } else this.diags.push(recode(d, 'E0901'));
+  }
+
+  /** A capability as the test's file sees it, among those the plan can call; reported when not. */
+  capability(name: QualifiedName, facts: PlanFacts): CapabilityInfo | undefined {
+    const shown = partsOf(name);
+    const entry = this.cx.scopes.lookup(this.module, 'capability', name.parts.map((p) => p.name));
+    const info = entry ? facts.callable.get(this.cx.capability(entry).name) : undefined;
+    if (entry) this.cx.model.refer(this.file, name.parts[name.parts.length - 1]!.range, entry.symbol.id);
+    if (info) return info;
+    const callable = [...facts.callable.values()].map((c) => this.writtenName(c));
+    const why = entry ? `plan ${facts.plan.entry.node.name.name} never calls capability "${shown}"` : `unknown capability "${shown}"`;
+    this.missing(shown, why, callable, name.range);
+    return undefined;
+  }
+
+  /** How the test's file names a capability (for suggestions): its own name or `alias.name`. */
+  private writtenName(c: CapabilityInfo): string {
+    const visible = this.cx.scopes.visibleNames(this.module, 'capability');
+    const own = c.entry.node.name.name;
+    if (visible.includes(own) && this.cx.scopes.lookup(this.module, 'capability', [own]) === c.entry) return own;
+    return visible.find((v) => v.endsWith(`.${own}`) && this.cx.scopes.lookup(this.module, 'capability', v.split('.')) === c.entry) ?? c.name;
+  }
+
+  /** A step of the plan by name (its reference recorded), or reported. */
+  step(ident: Ident, facts: PlanFacts) {
+    const s = facts.steps.get(ident.name);
+    if (s) {
+      this.cx.model.refer(this.file, ident.range, s.symbol.id);
+      return s;
+    }
+    this.missing(ident.name, `plan ${facts.plan.entry.node.name.name} has no step "${ident.name}"`, facts.steps.keys(), ident.range);
+    return undefined;
+  }
+
+  /** A virtual time: a duration, never negative. */
+  at(lit: { readonly value: number; readonly unit: string; readonly range: Range } | undefined): number {
+    if (!lit) return 0;
+    if (lit.value < 0) this.diags.push(diagnostic('E0901', `a virtual time cannot be negative (${lit.value}${lit.unit}): it counts from a moment of the run on`, this.file, lit.range));
+    return Math.max(0, durationMs(lit.value, lit.unit));
+  }
+
+  private decision(d: TestDecl['decisions'][number], facts: PlanFacts, people: ReturnType<typeof configPeople>): DecisionIR | null {
+    const by = d.by.map((p) => personOf(p, people, this.file, this.diags));
+    const at_ms = this.at(d.at);
+    const s = this.step(d.step, facts);
+    if (!s) return null;
+    if (!(s.action.type === 'call' && s.capability && isApprovalCapability(s.capability.ir))) {
+      this.diags.push(diagnostic('E0901', `step ${s.id} is not an approval: only approval steps are decided with ${d.decision} (mock the capability it calls instead)`, this.file, d.step.range));
+      return null;
+    }
+    return { decision: d.decision, step: s.id, by, at_ms, line: d.range.start.line };
+  }
+
+  private signal(s: TestDecl['signals'][number]): SignalIR[] {
+    const at_ms = this.at(s.at);
+    const ctx = this.cx.contextRoot.ty as Ty & { k: 'record' };
+    const field = ctx.fields.get(s.signal.name);
+    if (!field && !ctx.open) {
+      this.diags.push(recode(unresolvedDiagnostic(this.file, s.signal.name, `unknown signal "context.${s.signal.name}"`, ctx.fields.keys(), s.signal.range), 'E0901'));
+      return [];
+    }
+    if (field?.decl?.symbol !== undefined) this.cx.model.refer(this.file, s.signal.range, field.decl.symbol);
+    const value = checkValue(s.value, field?.ty ?? record([], true), this.valueEnv(), { what: `signal context.${s.signal.name}` });
+    return [{ signal: s.signal.name, value: value.ir, at_ms, line: s.range.start.line }];
+  }
+
+  /** E0906: a step of the plan that can reach a model, tool, channel or the network with no mock. */
+  private boundaries(facts: PlanFacts, mocked: ReadonlySet<string>): void {
+    const testName = textOf(this.test.name);
+    for (const s of facts.plan.steps) {
+      for (const c of facts.callsOf(s)) {
+        const reaches = boundaryOf(c.ir);
+        if (reaches === null || mocked.has(c.name)) continue;
+        const written = this.writtenName(c);
+        this.diags.push(
+          diagnostic('E0906', `under test "${testName}", step ${s.id} can call ${written}, which reaches ${reaches}, and no mock answers it: add \`mock ${written} returns …\` to the test`, facts.plan.module.file, s.decl.name.range, {
+            related: [{ message: `test "${testName}" runs this plan`, file: this.file, range: this.test.plan.range }],
+          }),
+        );
+      }
+    }
+  }
+
+  private errorsSince(): number {
+    let n = 0;
+    for (let i = this.diagsBefore; i < this.diags.length; i++) if (this.diags[i]!.severity === 'error') n++;
+    return n;
+  }
+}
+
+/** The same diagnostic under another code (its severity follows the code). */
+export function recode(d: Diagnostic, code: DiagnosticCode, suffix = ''): Diagnostic {
+  return { ...d, code, severity: code.startsWith('E') ? 'error' : 'warning', message: d.message + suffix };
+}
+
+export type { CheckedPlan };

@@ -1,0 +1,20 @@
+/**
+ * What every backend's limit store agrees on about budget ledgers (the contract is
+ * runtime/scheduler/core/limits.ts; runtime/test/limit-store-contract.test.ts holds each store to
+ * it): how a budget lease is named, how long an ended run's spend is kept, and how money is
+ * compared. One definition, so the three stores cannot drift apart.
+ */
+
+/** A budget lease's id: `b` and the row ids of its ledgers (one per budget of the claim). */
+export const BUDGET_LEASE = /^b\d+(,\d+)*$/;
+
+/** The expiry of an ended run's spend: it stays until the ledger is idle (see `closeRun`). */
+export const KEPT = Number.MAX_SAFE_INTEGER;
+
+/** Money compared against a limit: a tolerance for the float sums of many small costs. */
+export const EPSILON = 1e-9;
+
+/** The ledger row ids a budget lease id (`BUDGET_LEASE`) names, as text (a Postgres bigint parameter). */
+export function budgetRowIds(leaseId: string): string[] {
+  return leaseId.slice(1).split(',');
+}

@@ -1,0 +1,52 @@
+/**
+ * A run's plan IR as the journals store it: JSON, redacted, raw-deflated. A 100,000-step IR is
+ * about 85 MB of JSON; stringifying it whole, then handing that string to `deflateRawSync`, holds
+ * the string, its UTF-8 copy and the stringify buffers at once — a few hundred MB at the moment
+ * the compiler's garbage is still on the heap, the peak of a large `orch run`. Here the JSON is
+ * written value by value into a deflate stream, so no more than a small batch of it exists at a
+ * time. The bytes inflate to exactly `JSON.stringify(ir)` (redacted). The run's version is taken
+ * apart from this (`irHash` at `plan_created`, over the IR without its file's name): its text differs.
+ */
+import { once } from 'node:events';
+import { createDeflateRaw, deflateRawSync } from 'node:zlib';
+import { jsonPieces } from '../../compiler/index.js';
+
+export { jsonPieces };
+
+/** Pieces joined into batches of about `size` characters (fewer, larger writes). */
+function* batches(pieces: Iterable<string>, size = 64 * 1024): Generator<string> {
+  let batch = '';
+  for (const p of pieces) {
+    batch += p;
+    if (batch.length >= size) {
+      yield batch;
+      batch = '';
+    }
+  }
+  if (batch) yield batch;
+}
+
+/**
+ * The stored form of an IR; none (null) for a sub-plan run, whose parent's IR holds it. `redact`
+ * runs on each batch: a secret value sits inside a JSON string, and a batch boundary never falls
+ * inside one (pieces are whole values, keys or punctuation).
+ */
+export async function irBlob(ir: unknown, redact: (text: string) => string): Promise<Buffer | null> {
+  if (ir === null || ir === undefined) return null;
+  const z = createDeflateRaw({ level: 1 });
+  const out: Buffer[] = [];
+  z.on('data', (b: Buffer) => out.push(b));
+  const ended = once(z, 'end');
+  for (const batch of batches(jsonPieces(ir))) {
+    if (!z.write(redact(batch))) await once(z, 'drain');
+  }
+  z.end();
+  await ended;
+  return Buffer.concat(out);
+}
+
+/** `irBlob` for synchronous callers (small IRs: tests, tools). */
+export function irBlobSync(ir: unknown, redact: (text: string) => string): Buffer | null {
+  if (ir === null || ir === undefined) return null;
+  return deflateRawSync(redact(JSON.stringify(ir)), { level: 1 });
+}

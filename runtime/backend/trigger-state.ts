@@ -1,0 +1,22 @@
+/**
+ * `orch serve`'s trigger state (the contract of each backend's store): durable trigger state, kept in the run database beside the journal so a restarted `orch serve`
+ * knows when each schedule last ticked (for `--catch-up`), which side of its edge each `when`
+ * condition was on, which firings were already claimed, and the last context signals. On
+ * Postgres several `orch serve` processes share it: a claim is taken by exactly one of them.
+ */
+
+export interface TriggerStateStore {
+  lastTick(trigger: string): Promise<number | null>;
+  setLastTick(trigger: string, ms: number): Promise<void>;
+  lastCondition(trigger: string): Promise<boolean | null>;
+  setLastCondition(trigger: string, value: boolean): Promise<void>;
+  /**
+   * Records that `trigger` fired for `key` (a finished run's id, a schedule tick); false when some
+   * process already had. This is what makes one run per tick and per completion when several
+   * servers share the database.
+   */
+  claim(trigger: string, key: string): Promise<boolean>;
+  context(): Promise<Record<string, unknown>>;
+  mergeContext(values: { readonly [key: string]: unknown }): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}

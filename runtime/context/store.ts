@@ -1,0 +1,232 @@
+/**
+ * The always-fresh context (LANGUAGE.md §9.4): each signal's value, when it was set and by which
+ * source. A signal never set, or set longer ago than its `max_age`, is unknown; it goes stale at
+ * the moment its age passes `max_age` (one timer per signal on the injected clock, no polling).
+ * Derived signals are recomputed whenever a signal they read changes or goes stale, and `hold`
+ * keeps a derived `true` for a while after its expression turns false.
+ *
+ * The one interface every source uses (`POST /signals`, `orch signal --context`, MQTT and webhook
+ * sources): `set` → accepted or rejected, `read`/`readAll` with state, `subscribe` to changes,
+ * staleness and rejections. Durable keeping and the journal are the subscribers' (serve).
+ */
+import { contextReads, type ContextSignalIR } from '../../compiler/index.js';
+import { evaluateOrUnknown, UNKNOWN, type EvalEnv, type SignalRead } from '../evaluate.js';
+import type { Clock, TimerId } from '../scheduler/types.js';
+
+export interface SignalRecord {
+  readonly value: unknown;
+  /** When it was set (epoch ms): the sample's time when the source gives one, else arrival. */
+  readonly set_at: number;
+  /** `api`, a source's name, or `derived`. */
+  readonly source: string;
+}
+
+export interface SignalState extends SignalRead {
+  readonly set_at: number | null;
+  readonly source: string | null;
+}
+
+export type SetResult = { readonly accepted: true } | { readonly accepted: false; readonly reason: string };
+
+/** What subscribers see: the three context events of the journal (`context_*`). */
+export type ContextChange =
+  | { readonly type: 'context_updated'; readonly signal: string; readonly value: unknown; readonly source: string; readonly at: number }
+  | { readonly type: 'context_stale'; readonly signal: string; readonly age: number }
+  | { readonly type: 'context_rejected'; readonly signal: string; readonly source: string; readonly reason: string };
+
+export interface ContextStoreOptions {
+  /** The declared signals (the IR's `context_signals`); others are accepted and never go stale. */
+  readonly signals?: { readonly [name: string]: ContextSignalIR };
+  readonly clock: Clock;
+  /** Values kept from before (a restart, another server): their ages count from their own `set_at`. */
+  readonly restored?: { readonly [name: string]: SignalRecord };
+}
+
+interface Derived {
+  readonly name: string;
+  readonly def: ContextSignalIR;
+  /** Until when a `true` is held after the expression turned false. */
+  heldUntil: number | null;
+  timer: TimerId | null;
+}
+
+export class ContextStore {
+  private readonly records = new Map<string, SignalRecord>();
+  private readonly timers = new Map<string, TimerId>();
+  /** Signal → the derived signals that read it (directly). */
+  private readonly readers = new Map<string, string[]>();
+  private readonly derived = new Map<string, Derived>();
+  private readonly listeners = new Set<(c: ContextChange) => void>();
+  private readonly defs: { readonly [name: string]: ContextSignalIR };
+
+  constructor(private readonly opts: ContextStoreOptions) {
+    this.defs = opts.signals ?? {};
+    for (const [name, def] of Object.entries(this.defs)) {
+      if (!def.derived) continue;
+      this.derived.set(name, { name, def, heldUntil: null, timer: null });
+      for (const r of contextReads(def.derived)) this.readers.set(r, [...(this.readers.get(r) ?? []), name]);
+    }
+    this.restore(opts.restored ?? {});
+  }
+
+  /** Values kept durably (a restart): a signal set since is newer and stays; the ages count from each `set_at`. */
+  restore(records: { readonly [name: string]: SignalRecord }): void {
+    for (const [name, rec] of Object.entries(records)) {
+      if (this.derived.has(name) || (this.records.get(name)?.set_at ?? -Infinity) >= rec.set_at) continue;
+      this.records.set(name, rec);
+      this.arm(name);
+      this.changed(name);
+    }
+  }
+
+  /** One message: accepted (the value and its time are kept, also when the value is the same) or rejected. */
+  set(name: string, value: unknown, meta: { readonly source: string; readonly at?: number }): SetResult {
+    const reason = this.derived.has(name) ? `"${name}" is a derived signal: it is computed, not set` : value === undefined ? 'no value' : null;
+    if (reason) {
+      this.emit({ type: 'context_rejected', signal: name, source: meta.source, reason });
+      return { accepted: false, reason };
+    }
+    const at = Math.min(meta.at ?? this.now(), this.now());
+    const rec: SignalRecord = { value, set_at: at, source: meta.source };
+    this.records.set(name, rec);
+    this.emit({ type: 'context_updated', signal: name, value, source: meta.source, at });
+    this.arm(name);
+    this.changed(name);
+    return { accepted: true };
+  }
+
+  read(name: string): SignalState {
+    const rec = this.records.get(name);
+    const max = this.defs[name]?.max_age_ms ?? null;
+    if (!rec) return { value: null, state: 'never_set', age_ms: null, max_age_ms: max, set_at: null, source: null };
+    const age = Math.max(0, this.now() - rec.set_at);
+    const known = this.derived.has(name) ? rec.value !== UNKNOWN_VALUE : max === null || age <= max;
+    // A stale signal keeps showing its last value (the dashboard); only `fresh` makes it known.
+    return { value: rec.value === UNKNOWN_VALUE ? null : rec.value, state: known ? 'fresh' : 'stale', age_ms: age, max_age_ms: max, set_at: rec.set_at, source: rec.source };
+  }
+
+  /** Every signal declared or ever set, by name. */
+  readAll(): { [name: string]: SignalState } {
+    const out: { [name: string]: SignalState } = {};
+    for (const name of new Set([...Object.keys(this.defs), ...this.records.keys()])) out[name] = this.read(name);
+    return out;
+  }
+
+  /** The known signals' values (v0.3's `GET /context`): an unknown signal is absent. */
+  values(): { [name: string]: unknown } {
+    const out: { [name: string]: unknown } = {};
+    for (const [name, s] of Object.entries(this.readAll())) if (s.state === 'fresh') out[name] = s.value;
+    return out;
+  }
+
+  /** What was set (not derived), for keeping durably. */
+  records_(): { [name: string]: SignalRecord } {
+    const out: { [name: string]: SignalRecord } = {};
+    for (const [name, rec] of this.records) if (!this.derived.has(name)) out[name] = rec;
+    return out;
+  }
+
+  subscribe(listener: (c: ContextChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    for (const t of this.timers.values()) this.opts.clock.cancelTimer(t);
+    this.timers.clear();
+    for (const d of this.derived.values()) if (d.timer !== null) this.opts.clock.cancelTimer(d.timer);
+    this.listeners.clear();
+  }
+
+  private now(): number {
+    return this.opts.clock.now();
+  }
+
+  private emit(c: ContextChange): void {
+    for (const l of this.listeners) {
+      try {
+        l(c);
+      } catch {
+        // A subscriber's failure is its own: the store and the other subscribers go on.
+      }
+    }
+  }
+
+  /** The staleness timer of a set signal: fires when its age passes `max_age`. */
+  private arm(name: string): void {
+    const old = this.timers.get(name);
+    if (old !== undefined) this.opts.clock.cancelTimer(old);
+    this.timers.delete(name);
+    const max = this.defs[name]?.max_age_ms;
+    const rec = this.records.get(name);
+    if (max === null || max === undefined || !rec) return;
+    const left = rec.set_at + max - this.now();
+    const fire = (): void => {
+      this.timers.delete(name);
+      this.emit({ type: 'context_stale', signal: name, age: Math.max(0, this.now() - rec.set_at) });
+      this.changed(name);
+    };
+    // "Passes" max_age: at exactly max_age the value is still fresh, one ms later it is not.
+    this.timers.set(name, this.opts.clock.setTimer(left + 1, fire));
+  }
+
+  /** Recomputes the derived signals that read `name`, and theirs in turn. */
+  private changed(name: string, seen = new Set<string>()): void {
+    for (const d of this.readers.get(name) ?? []) this.recompute(d, seen);
+  }
+
+  private recompute(name: string, seen: Set<string>): void {
+    if (seen.has(name)) return; // a cycle is E0905 at compile time; never loop here
+    seen.add(name);
+    const d = this.derived.get(name)!;
+    const reads = contextReads(d.def.derived!);
+    const env: EvalEnv = { vars: {}, signal: (n) => this.read(n), now: () => this.now() };
+    let v: unknown;
+    try {
+      v = evaluateOrUnknown(d.def.derived!, env);
+    } catch {
+      v = UNKNOWN; // an expression that cannot be computed from these values is not known
+    }
+    const before = this.records.get(name);
+    const oldest = Math.min(...reads.map((r) => this.read(r).set_at ?? Infinity));
+    const at = Number.isFinite(oldest) ? oldest : this.now();
+    const value = this.hold(d, before?.value, v === UNKNOWN ? UNKNOWN_VALUE : v);
+    // A held true keeps the time it was last computed true.
+    const held = d.heldUntil !== null && before?.value === true;
+    // Unchanged, held, or still never known: nothing to tell (a derived signal is never_set until first known).
+    if (held || (!before && value === UNKNOWN_VALUE) || (before && before.value === value && (value === UNKNOWN_VALUE || before.set_at === at))) return this.changed(name, seen);
+    this.records.set(name, { value, set_at: at, source: 'derived' });
+    if (value === UNKNOWN_VALUE) {
+      if (before && before.value !== UNKNOWN_VALUE) this.emit({ type: 'context_stale', signal: name, age: Math.max(0, this.now() - at) });
+    } else this.emit({ type: 'context_updated', signal: name, value, source: 'derived', at });
+    this.changed(name, seen);
+  }
+
+  /** `hold D`: a `true` turning `false` stays `true` until D has passed (a timer recomputes then). */
+  private hold(d: Derived, before: unknown, now: unknown): unknown {
+    const hold = d.def.hold_ms;
+    if (hold === null) return now;
+    if (now !== false) {
+      d.heldUntil = null;
+      if (d.timer !== null) this.opts.clock.cancelTimer(d.timer);
+      d.timer = null;
+      return now;
+    }
+    if (d.heldUntil === null) {
+      if (before !== true) return now;
+      d.heldUntil = this.now() + hold;
+      d.timer = this.opts.clock.setTimer(hold, () => {
+        d.timer = null;
+        this.recompute(d.name, new Set());
+      });
+      return true;
+    }
+    if (this.now() < d.heldUntil) return true;
+    d.heldUntil = null;
+    return now;
+  }
+}
+
+/** How a derived signal's unknown value is kept (a record holds JSON-able values only otherwise). */
+const UNKNOWN_VALUE = Symbol('unknown signal');
+

@@ -1,0 +1,73 @@
+/**
+ * Who made a request (LANGUAGE.md §8.8). The serve layer authenticates people (local users,
+ * API tokens, OpenID Connect, the bootstrap token) and hands the runtime an `Identity`; the
+ * runtime records it — never a name the person typed — with every decision and audited change.
+ *
+ * Pure vocabulary, kept with the scheduler core because the core decides with it (who may
+ * approve, who started a run); `runtime/people/identity.ts` adds the starters this machine makes.
+ */
+/** Roles, weakest first: each grants what the ones before it grant, `approver` aside (see `ROLE_GRANTS`). */
+export const ROLES = ['viewer', 'operator', 'approver', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** How the identity was proven on this request. */
+export const AUTH_METHODS = ['password', 'token', 'oidc', 'bootstrap'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+/** The issuer of identities Orch knows from its own config (local users and their API tokens). */
+export const LOCAL_ISSUER = 'local';
+/** §9.1: the issuer of the OS user who started a run from the command line (never a person a server knows). */
+export const OS_ISSUER = 'os';
+/** §9.1: the issuer of Orch's own starters (`system:trigger/NAME`). */
+export const SYSTEM_ISSUER = 'orch';
+
+/** How a run's starter was known: a person's sign-in method, the local command line, or a trigger of its own. */
+export const START_METHODS = [...AUTH_METHODS, 'cli', 'trigger'] as const;
+export type StartMethod = (typeof START_METHODS)[number];
+
+export interface Identity {
+  /** A local user's name, or the OpenID provider's `sub`. */
+  readonly subject: string;
+  /** `LOCAL_ISSUER` for config users, their tokens and the bootstrap token; else the OIDC issuer URL. */
+  readonly issuer: string;
+  /** What people read (an OIDC `name`/`preferred_username`, or the user's name). */
+  readonly name: string;
+  readonly method: AuthMethod;
+  readonly roles: readonly Role[];
+  /** Group names (without the `group:` prefix an approver reference uses). */
+  readonly groups: readonly string[];
+}
+
+/** What the journal keeps of an identity: enough to prove who acted, nothing secret. */
+export interface RecordedIdentity {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly name: string;
+  readonly method: AuthMethod;
+}
+
+export function recordOf(id: Identity): RecordedIdentity {
+  return { subject: id.subject, issuer: id.issuer, name: id.name, method: id.method };
+}
+
+/** Who someone is, for comparing: two identities are one person when both fields are equal. */
+export interface PersonRef {
+  readonly subject: string;
+  readonly issuer: string;
+}
+
+/** The same person: subject and issuer (two providers, or a provider and the config, may both have a "42"). */
+export function samePerson(a: PersonRef, b: PersonRef): boolean {
+  return a.subject === b.subject && a.issuer === b.issuer;
+}
+
+/** §9.1: who started (or caused) a run, as `plan_created` records it; `name` only for a person. */
+export interface Starter extends PersonRef {
+  readonly method: StartMethod;
+  readonly name?: string;
+}
+
+/** What the journal keeps of whoever started a run (an authenticated identity, or a starter already made). */
+export function starterOf(who: Identity | Starter): Starter {
+  return { subject: who.subject, issuer: who.issuer, method: who.method, ...(who.name !== undefined ? { name: who.name } : {}) };
+}

@@ -1,0 +1,22 @@
+/**
+ * The timers a run keeps: each step instance's own (its timeout, its retry backoff), by a name
+ * derived from its key, and the run-level ones in `armed` (deadline, rate windows, budgets).
+ */
+import type { RunState } from './run-state.js';
+import type { Inst } from './state.js';
+
+export function stepTimerId(inst: Inst): string {
+  return `step:${inst.key}`;
+}
+
+export function clearStepTimer(c: RunState, inst: Inst): void {
+  if (inst.timer !== null) c.cancelTimer(stepTimerId(inst));
+  inst.timer = null;
+}
+
+export function clearTimers(c: RunState): void {
+  // A pending timer would keep `orch run` alive after the run ended.
+  for (const t of c.armed) c.cancelTimer(t);
+  c.armed.clear();
+  for (const inst of c.instances.values()) clearStepTimer(c, inst);
+}

@@ -1,0 +1,100 @@
+/** LANGUAGE.md §9.4: three-valued (Kleene) logic over context signals that are not known. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ExprIR } from '../../compiler/index.js';
+import { condition, evaluate, unknownReason, UNKNOWN, type EvalEnv, type SignalRead, type Truth } from '../evaluate.js';
+
+type T3 = true | false | 'u';
+type Tree = { readonly k: 'leaf'; readonly v: T3 } | { readonly k: 'not'; readonly a: Tree } | { readonly k: 'and' | 'or' | 'implies'; readonly a: Tree; readonly b: Tree };
+
+/** The reference: Kleene's strong logic as truth tables over {F, U, T} ordered F < U < T. */
+const RANK: Record<string, number> = { false: 0, u: 1, true: 2 };
+const OF = [false, 'u', true] as const;
+function reference(t: Tree): T3 {
+  switch (t.k) {
+    case 'leaf':
+      return t.v;
+    case 'not':
+      return OF[2 - RANK[String(reference(t.a))]!]!;
+    case 'and':
+      return OF[Math.min(RANK[String(reference(t.a))]!, RANK[String(reference(t.b))]!)]!;
+    case 'or':
+      return OF[Math.max(RANK[String(reference(t.a))]!, RANK[String(reference(t.b))]!)]!;
+    case 'implies':
+      return OF[Math.max(2 - RANK[String(reference(t.a))]!, RANK[String(reference(t.b))]!)]!;
+  }
+}
+
+/** A leaf is a context signal: true/false set and fresh, unknown when stale. */
+let next = 0;
+function toIR(t: Tree, signals: Map<string, T3>): ExprIR {
+  switch (t.k) {
+    case 'leaf': {
+      const name = `s${next++}`;
+      signals.set(name, t.v);
+      return { op: 'get', object: { op: 'var', name: 'context' }, key: name };
+    }
+    case 'not':
+      return { op: 'not', arg: toIR(t.a, signals) };
+    default:
+      return { op: t.k, left: toIR(t.a, signals), right: toIR(t.b, signals) };
+  }
+}
+
+function envOf(signals: Map<string, T3>): EvalEnv {
+  return {
+    vars: {},
+    signal: (name): SignalRead => {
+      const v = signals.get(name);
+      return v === 'u' || v === undefined ? { value: null, state: 'stale', age_ms: 180_000, max_age_ms: 120_000 } : { value: v, state: 'fresh', age_ms: 1, max_age_ms: 120_000 };
+    },
+  };
+}
+
+const tree: fc.Arbitrary<Tree> = fc.letrec<{ t: Tree }>((tie) => ({
+  t: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.record({ k: fc.constant('leaf' as const), v: fc.constantFrom<T3>(true, false, 'u') }),
+    fc.record({ k: fc.constant('not' as const), a: tie('t') }),
+    fc.record({ k: fc.constantFrom('and' as const, 'or' as const, 'implies' as const), a: tie('t'), b: tie('t') }),
+  ),
+})).t;
+
+const asT3 = (t: Truth): T3 => (t === UNKNOWN ? 'u' : t);
+
+describe('Kleene logic over unknown signals', () => {
+  it('agrees with the truth tables of strong Kleene logic on every expression', () => {
+    fc.assert(
+      fc.property(tree, (t) => {
+        const signals = new Map<string, T3>();
+        const ir = toIR(t, signals);
+        expect(asT3(condition(ir, envOf(signals)))).toBe(reference(t));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  const sig = (name: string): ExprIR => ({ op: 'get', object: { op: 'var', name: 'context' }, key: name });
+  const env = envOf(new Map<string, T3>([['t', true], ['f', false], ['u', 'u']]));
+
+  it('a comparison or computation with unknown is unknown; ?? gives its default', () => {
+    expect(condition({ op: '>', left: sig('u'), right: { op: 'lit', value: 3 } }, env)).toBe(UNKNOWN);
+    expect(condition({ op: '==', left: { op: '+', left: sig('u'), right: { op: 'lit', value: 1 } }, right: { op: 'lit', value: 2 } }, env)).toBe(UNKNOWN);
+    expect(evaluate({ op: '??', left: sig('u'), right: { op: 'lit', value: 20 } }, env)).toBe(20);
+    expect(evaluate({ op: '??', left: sig('t'), right: { op: 'lit', value: 20 } }, env)).toBe(true);
+    // A value never carries the third truth value out of the evaluator.
+    expect(evaluate(sig('u'), env)).toBeNull();
+    expect(evaluate({ op: 'list', items: [sig('u')] }, env)).toEqual([null]);
+  });
+
+  it('known() and age() read the state, and the reason names the stale signal with its age', () => {
+    expect(evaluate({ op: 'call', fn: 'known', args: [sig('u')] }, env)).toBe(false);
+    expect(evaluate({ op: 'call', fn: 'known', args: [sig('t')] }, env)).toBe(true);
+    expect(evaluate({ op: 'call', fn: 'age', args: [sig('u')] }, env)).toBe(180_000);
+    expect(unknownReason({ op: 'and', left: sig('t'), right: sig('u') }, env)).toBe('context.u is stale: 3m > 2m');
+    const never: EvalEnv = { vars: { context: {} } };
+    expect(condition(sig('motion'), never)).toBe(UNKNOWN);
+    expect(unknownReason(sig('motion'), never)).toBe('context.motion was never set');
+    expect(evaluate({ op: 'call', fn: 'age', args: [sig('motion')] }, never)).toBeNull();
+  });
+});

@@ -1,0 +1,98 @@
+/** LANGUAGE.md §9.4: the context store on the scheduler's virtual clock — staleness at its deadline, derived signals, hold. */
+import { describe, expect, it } from 'vitest';
+import type { ContextSignalIR, ExprIR } from '../../compiler/index.js';
+import { ContextStore, type ContextChange } from '../context/store.js';
+import { VirtualClock } from '../scheduler/clock.js';
+
+const sig = (name: string): ExprIR => ({ op: 'get', object: { op: 'var', name: 'context' }, key: name });
+const plain = (max: number | null): ContextSignalIR => ({ max_age_ms: max, derived: null, hold_ms: null });
+const SIGNALS: { [name: string]: ContextSignalIR } = {
+  motion: plain(120_000),
+  phone_home: plain(600_000),
+  temperature: plain(null),
+  occupied: { max_age_ms: null, derived: { op: 'or', left: sig('motion'), right: sig('phone_home') }, hold_ms: 600_000 },
+};
+
+function storeAt(start = 1_000_000): { store: ContextStore; clock: VirtualClock; events: ContextChange[] } {
+  const clock = new VirtualClock(start);
+  const store = new ContextStore({ signals: SIGNALS, clock });
+  const events: ContextChange[] = [];
+  store.subscribe((e) => events.push(e));
+  return { store, clock, events };
+}
+
+describe('the context store', () => {
+  it('keeps value, time and source; a signal never set is never_set, one without max_age never goes stale', () => {
+    const { store, clock } = storeAt();
+    expect(store.read('motion').state).toBe('never_set');
+    expect(store.set('temperature', 21, { source: 'api' })).toEqual({ accepted: true });
+    clock.runAll();
+    expect(store.read('temperature')).toMatchObject({ value: 21, state: 'fresh', source: 'api', set_at: 1_000_000 });
+  });
+
+  it('goes stale the moment its age passes max_age, with no message, and says so once', () => {
+    const { store, clock, events } = storeAt();
+    store.set('motion', true, { source: 'api' });
+    expect(clock.pending()).toBeGreaterThan(0);
+    clock.step(); // the staleness timer: the clock moves to its deadline, nothing else
+    expect(clock.now()).toBe(1_000_000 + 120_001);
+    expect(store.read('motion')).toMatchObject({ state: 'stale', value: true, age_ms: 120_001 });
+    expect(events.filter((e) => e.type === 'context_stale' && e.signal === 'motion')).toEqual([{ type: 'context_stale', signal: 'motion', age: 120_001 }]);
+    expect(store.values()).not.toHaveProperty('motion');
+  });
+
+  it('every accepted message sets the time, also when the value is the same', () => {
+    const { store, clock, events } = storeAt();
+    store.set('motion', true, { source: 'api' });
+    clock.setTimer(100_000, () => store.set('motion', true, { source: 'api' }));
+    clock.step();
+    clock.step(); // the first staleness timer was replaced: the next one is 120 s after the second message
+    expect(clock.now()).toBe(1_000_000 + 100_000 + 120_001);
+    expect(events.filter((e) => e.type === 'context_updated' && e.signal === 'motion')).toHaveLength(2);
+  });
+
+  it('refuses to set a derived signal, and says why', () => {
+    const { store, events } = storeAt();
+    expect(store.set('occupied', true, { source: 'api' })).toMatchObject({ accepted: false });
+    expect(events.at(-1)).toMatchObject({ type: 'context_rejected', signal: 'occupied', source: 'api' });
+  });
+
+  it('derives with Kleene logic, dates a derived value by its oldest read, and holds a true for its hold', () => {
+    const { store, clock } = storeAt();
+    expect(store.read('occupied').state).toBe('never_set');
+    store.set('motion', true, { source: 'api' });
+    // true or unknown is true: known although phone_home was never set
+    expect(store.read('occupied')).toMatchObject({ value: true, state: 'fresh', source: 'derived' });
+    clock.setTimer(10_000, () => store.set('phone_home', false, { source: 'api' }));
+    clock.step();
+    expect(store.read('occupied')).toMatchObject({ value: true, set_at: 1_000_000 });
+    clock.setTimer(1_000, () => store.set('motion', false, { source: 'api' }));
+    clock.step();
+    // the expression is false now, but the true is held for 10 minutes
+    expect(store.read('occupied').value).toBe(true);
+    const turnedFalse = clock.now();
+    // the sensors keep reporting false every minute: only the hold keeps occupied true
+    const report = (): void => {
+      store.set('motion', false, { source: 'api' });
+      store.set('phone_home', false, { source: 'api' });
+      if (clock.now() < turnedFalse + 700_000) clock.setTimer(60_000, report);
+    };
+    clock.setTimer(60_000, report);
+    const seen: { at: number; value: unknown }[] = [];
+    store.subscribe((e) => void (e.type === 'context_updated' && e.signal === 'occupied' && seen.push({ at: clock.now(), value: e.value })));
+    clock.runAll();
+    // no update while held; false exactly when the hold ends, then false as the sensors report
+    expect(seen[0]).toEqual({ at: turnedFalse + 600_000, value: false });
+    expect(seen.every((e) => e.value === false)).toBe(true);
+  });
+
+  it('a derived signal reading a stale one becomes unknown when it goes stale', () => {
+    const { store, clock, events } = storeAt();
+    store.set('motion', false, { source: 'api' });
+    store.set('phone_home', false, { source: 'api' });
+    expect(store.read('occupied').value).toBe(false);
+    clock.step(); // motion goes stale: false or unknown is unknown
+    expect(store.read('occupied').state).toBe('stale');
+    expect(events.some((e) => e.type === 'context_stale' && e.signal === 'occupied')).toBe(true);
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * A worker cut off from Postgres and healed (issue #49, items 1–4): its link goes silent (a fault
+ * proxy stops every byte, test/support/fault-proxy.ts) for longer than a worker may be silent,
+ * while it runs a step of a `concurrency 1` resource; another worker, on a direct link, is alive
+ * throughout. After the heal:
+ * - the run completes — nothing the partition did fails it (v0.3 aborted the re-claimed attempt
+ *   and failed the run for good);
+ * - the cut worker registered again exactly once (v0.3: once per missed heartbeat);
+ * - the cut worker's handler was aborted before its lease lapsed, so the step's two runs never
+ *   overlapped and the resource's `concurrency 1` held (v0.3: the handler ran on beside the
+ *   re-dispatched attempt);
+ * - during the cut, `orch workers` called it unreachable.
+ * The cluster's heartbeats are shortened to 400 ms (ORCH_CLUSTER_TIMING); a worker is dead after 5 s.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLUSTER_TIMING_ENV } from '../cluster/timing.js';
+import { migratedPostgres, type MigratedPostgres } from '../../test/support/postgres.js';
+import { startFaultProxy, type FaultProxy } from '../../test/support/fault-proxy.js';
+import { waitUntil } from '../../test/support/wait.js';
+import { local, orchAsync, projectDir, writePlan } from './helpers.js';
+import { lit, plan, resource, step } from './ir-builder.js';
+import { readHeldLines as readLines } from './held-log.js';
+import { maxOverlap, type Span } from './spans.js';
+
+/**
+ * Beats, sweeps and polls at 400 ms, but a worker dead only after the product's 5 s: the window in
+ * which `orch workers` calls a silent worker unreachable (missed beats, not yet dead) is seconds wide.
+ */
+const FAST = { [CLUSTER_TIMING_ENV]: JSON.stringify({ heartbeatMs: 400, sweepMs: 400, claimPollMs: 400, orphanPollMs: 800, outcomePollMs: 200 }) };
+
+const HANDLERS = `
+import { appendFileSync } from 'node:fs';
+const line = (input, ctx, phase) =>
+  appendFileSync(input.log, JSON.stringify({ pid: process.pid, step: ctx.stepId, attempt: ctx.attempt, phase, t: Date.now() }) + '\\n');
+export async function held(input, ctx) {
+  line(input, ctx, 'start');
+  await new Promise((resolve) => {
+    // The first attempt is the one cut off; the one after it need not wait as long.
+    const timer = setTimeout(resolve, ctx.attempt === 1 ? input.ms : 300);
+    ctx.signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+  line(input, ctx, ctx.signal?.aborted ? 'aborted' : 'end');
+  return { done: true };
+}
+`;
+
+let db: MigratedPostgres;
+let proxy: FaultProxy;
+const children: ReturnType<typeof orchAsync>[] = [];
+
+beforeAll(async () => {
+  db = await migratedPostgres();
+  const url = new URL(db.url);
+  proxy = await startFaultProxy({ host: url.hostname, port: Number(url.port) });
+}, 120_000);
+afterAll(async () => {
+  for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+  await Promise.all(children.map((c) => c.done.catch(() => undefined)));
+  await proxy?.close();
+  await db?.stop();
+});
+
+const aliveOf = async (pid: number): Promise<{ id: string; state: string }[]> =>
+  (await db.client.query<{ id: string; state: string }>(`SELECT id, state FROM orch.workers WHERE pid = $1 ORDER BY started_at`, [pid])).rows;
+
+describe('a worker cut off from Postgres mid-step, then healed', () => {
+  it('the run completes, the worker registers again once, its handler stops before its lease lapses, and `orch workers` calls it unreachable meanwhile', async () => {
+    const dir = projectDir();
+    writeFileSync(join(dir, 'wh.js'), HANDLERS);
+    const log = join(dir, 'held.log');
+    const cap = local('held', 'held', { handler: { module: './wh.js', export: 'held' }, idempotent: true });
+    const file = writePlan(
+      dir,
+      plan({
+        base_dir: '.',
+        capabilities: [cap],
+        resources: [resource('one', { concurrency: 1 })],
+        steps: [
+          step({ id: 'long', capability: 'held', resource: 'one', args: { log: lit(log), ms: lit(20_000) } }),
+          step({ id: 'next', capability: 'held', resource: 'one', deps: ['long'], args: { log: lit(log), ms: lit(100) } }),
+        ],
+      }),
+    );
+    const cutUrl = new URL(db.url);
+    cutUrl.port = String(proxy.port);
+
+    // The worker to be cut, alone at first, so that it takes `long`.
+    const cut = orchAsync(['worker', '--db', cutUrl.toString(), '--project', dir, '--resources', 'one'], dir, FAST);
+    children.push(cut);
+    const cutPid = cut.child.pid!;
+    await waitUntil(async () => (await aliveOf(cutPid)).some((w) => w.state === 'alive'), 'the worker to register', 60_000);
+    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'partition'], dir, FAST);
+    children.push(run);
+    await waitUntil(() => readLines(log).some((l) => l.step === 'long' && l.pid === cutPid && l.phase === 'start'), 'the cut worker to start `long`', 60_000);
+
+    // The other worker, on a direct link.
+    const other = orchAsync(['worker', '--db', db.url, '--project', dir, '--resources', 'one'], dir, FAST);
+    children.push(other);
+    const otherPid = other.child.pid!;
+    await waitUntil(async () => (await aliveOf(otherPid)).some((w) => w.state === 'alive'), 'the other worker to register', 60_000);
+
+    proxy.cut();
+    const cutAt = Date.now();
+    // `orch workers` (on a direct link) calls it unreachable before it is declared dead.
+    await waitUntil(
+      async () => {
+        const listed = await orchAsync(['workers', '--db', db.url, '--json'], dir, FAST).done;
+        const rows = (JSON.parse(listed.stdout) as { workers: { pid: number; unreachable: boolean }[] }).workers;
+        return rows.some((w) => w.pid === cutPid && w.unreachable);
+      },
+      'orch workers to call the cut worker unreachable',
+      30_000,
+    );
+    // Declared dead, and `long` taken by the other worker.
+    await waitUntil(async () => (await aliveOf(cutPid)).every((w) => w.state === 'dead'), 'the cut worker to be declared dead', 30_000);
+    await waitUntil(() => readLines(log).some((l) => l.step === 'long' && l.pid === otherPid && l.phase === 'start'), 'the other worker to start `long`', 30_000);
+    // Several more missed heartbeats (v0.3 registered again once per missed beat), then the heal.
+    await waitUntil(() => Date.now() - cutAt >= 7000, 'seven seconds of partition', 15_000);
+    proxy.heal();
+
+    const result = await run.done;
+    expect(result.code, result.stderr).toBe(0);
+    expect((JSON.parse(result.stdout) as { status: string }).status).toBe('completed');
+
+    // One registration per outage: the dead id and one new one, alive.
+    await waitUntil(async () => (await aliveOf(cutPid)).some((w) => w.state === 'alive'), 'the cut worker to register again', 30_000);
+    const rows = await aliveOf(cutPid);
+    expect(rows.map((w) => w.state)).toEqual(['dead', 'alive']);
+
+    // The cut worker's handler stopped (aborted) before the other worker started `long`: the
+    // resource's concurrency 1 held.
+    const lines = readLines(log);
+    const spans: Span[] = [];
+    for (const s of lines.filter((l) => l.phase === 'start')) {
+      const end = lines.find((l) => l.phase !== 'start' && l.pid === s.pid && l.step === s.step && l.attempt === s.attempt && l.t >= s.t);
+      spans.push({ start: s.t, end: end?.t ?? Number.POSITIVE_INFINITY, who: `${s.step}@${s.pid}` });
+    }
+    expect(lines.find((l) => l.step === 'long' && l.pid === cutPid && l.phase !== 'start')?.phase).toBe('aborted');
+    expect(maxOverlap(spans)).toBe(1);
+
+    for (const c of [cut, other]) c.child.kill('SIGTERM');
+    const [cutDone] = await Promise.all([cut.done, other.done]);
+    const registeredAgain = cutDone.stderr.split('\n').filter((l) => l.includes('registered again'));
+    expect(registeredAgain, cutDone.stderr).toHaveLength(1);
+    expect(cutDone.stderr).toMatch(/no heartbeat answered for [\d.]+ s \(unreachable database\); 1 running handler aborted/);
+  }, 120_000);
+});

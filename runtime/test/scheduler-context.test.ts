@@ -1,0 +1,81 @@
+/**
+ * LANGUAGE.md §9.4 in a run (virtual clock, the context store as its live signals): a stale signal
+ * never satisfies a `when` (the step is skipped with the reason), never lets a `forbid` pass (fail
+ * closed), and keeps a `wait until` waiting.
+ */
+import { describe, expect, it } from 'vitest';
+import { compile, type PlanIR } from '../../compiler/index.js';
+import { ContextStore } from '../context/store.js';
+import { Run, VirtualClock, type RunEvent } from '../scheduler/index.js';
+import { SimExecutor } from './sim-executor.js';
+
+const SOURCE = `
+context {
+  motion: bool max_age 2m
+  temperature: number max_age 15m
+}
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+guardrail not_when_hot {
+  severity blocking
+  forbid step where step.capability == "heat" and context.temperature > 25
+}
+plan p {
+  guardrails not_when_hot
+  step a = heat(t: 1) when context.motion
+  step b = heat(t: context.temperature ?? 20) { on_failure continue }
+}
+`;
+
+function planIR(src: string): PlanIR {
+  const host = { readFile: (p: string) => (p === '/v/main.orch' ? src : undefined) };
+  const out = compile({ entry: '/v/main.orch', host });
+  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return out.plans[0]!;
+}
+
+async function runWith(ir: PlanIR, setup: (store: ContextStore, clock: VirtualClock) => void) {
+  const clock = new VirtualClock(1_000_000);
+  const store = new ContextStore({ signals: ir.context_signals ?? {}, clock });
+  setup(store, clock);
+  const events: RunEvent[] = [];
+  const run = new Run(ir, { clock, executor: new SimExecutor(clock), signal: (n) => store.read(n), journal: { commit: (_s, evs) => void events.push(...evs) } }, { runId: 'ctx' });
+  const done = run.start();
+  clock.runAll();
+  const result = await done;
+  store.close();
+  return { result, events };
+}
+
+const statusOf = (r: { readonly steps: readonly { readonly stepId: string; readonly status: string }[] }, id: string) => r.steps.find((s) => s.stepId === id)?.status;
+const skipOf = (events: readonly RunEvent[], step: string) => (events.find((e) => e.type === 'step_skipped' && e.stepId === step)?.data as { reason?: string } | undefined)?.reason;
+const failOf = (events: readonly RunEvent[], step: string) => events.find((e) => e.type === 'step_failed' && e.stepId === step)?.data;
+
+describe('a run over an always-fresh context', () => {
+  const ir = planIR(SOURCE);
+
+  it('fresh signals: the when holds and the forbid rule does not', async () => {
+    const { result } = await runWith(ir, (s) => {
+      s.set('motion', true, { source: 'api' });
+      s.set('temperature', 20, { source: 'api' });
+    });
+    expect(statusOf(result, 'a')).toBe('completed');
+    expect(statusOf(result, 'b')).toBe('completed');
+  });
+
+  it('a stale signal skips a when with the reason and forbids (fail closed)', async () => {
+    const { result, events } = await runWith(ir, (s, clock) => {
+      s.set('motion', true, { source: 'api', at: clock.now() - 192_000 });
+      s.set('temperature', 20, { source: 'api', at: clock.now() - 3_600_000 });
+    });
+    expect(statusOf(result, 'a')).toBe('skipped');
+    expect(skipOf(events, 'a')).toBe('context.motion is stale: 3m12s > 2m');
+    expect(statusOf(result, 'b')).toBe('failed');
+    expect(JSON.stringify(failOf(events, 'b'))).toContain('context.temperature is stale');
+  });
+
+  it('a signal never set is unknown too', async () => {
+    const { result, events } = await runWith(ir, () => {});
+    expect(skipOf(events, 'a')).toBe('context.motion was never set');
+    expect(statusOf(result, 'b')).toBe('failed');
+  });
+});

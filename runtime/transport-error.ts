@@ -1,0 +1,75 @@
+/**
+ * Failures at Orch's edges in the operator's words (LANGUAGE.md §9.1): which channel, server or
+ * endpoint, over which transport, and what went wrong — `channel "ops" (SMTP 127.0.0.1:2599):
+ * connection refused`, never a bare `connect ECONNREFUSED 127.0.0.1:2599` — and which HTTP
+ * statuses are a refusal another attempt would meet again.
+ */
+import type { FailureOwner } from './scheduler/types.js';
+
+/** Node's system error codes, as a person would say them. */
+const REASONS: { readonly [code: string]: string } = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by the peer',
+  ECONNABORTED: 'connection aborted',
+  EPIPE: 'connection closed by the peer',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'no answer in time',
+  ECONNTIMEOUT: 'no answer in time',
+  UND_ERR_CONNECT_TIMEOUT: 'no answer in time',
+  UND_ERR_SOCKET: 'connection closed by the peer',
+  ENOENT: 'command not found',
+  EACCES: 'permission denied',
+};
+
+/** The system error code of `err` or of a cause it wraps (fetch and the SDKs wrap them), if any. */
+export function errorCode(err: unknown): string | null {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    // nodemailer keeps the system's code apart from its own (`ESOCKET`).
+    const code = (e as { originalCode?: unknown }).originalCode ?? (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[A-Z_]+$/.test(code)) return code;
+    // An AggregateError (happy eyeballs: one per address) says it through its first error.
+    const first = (e as { errors?: unknown[] }).errors?.[0];
+    if (first !== undefined) return errorCode(first);
+  }
+  return null;
+}
+
+/** What went wrong, in words: the code's meaning, else the message. */
+export function transportReason(err: unknown): string {
+  const code = errorCode(err);
+  if (code !== null && REASONS[code]) return REASONS[code]!;
+  const message = err instanceof Error ? err.message : String(err);
+  return code !== null && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+/** `channel "ops" (SMTP 127.0.0.1:2599): connection refused`. */
+export function transportError(what: string, transport: string, err: unknown): string {
+  return `${what} (${transport}): ${transportReason(err)}`;
+}
+
+/** `host:port` of a URL (the port its scheme implies when none is written). */
+export function hostPort(url: string, defaultPort?: number): string {
+  try {
+    const u = new URL(url);
+    const port = u.port || (defaultPort !== undefined ? String(defaultPort) : u.protocol === 'https:' ? '443' : u.protocol === 'http:' ? '80' : '');
+    return port ? `${u.hostname}:${port}` : u.hostname;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Whether an HTTP status is a refusal another attempt would meet again: 4xx, except 408 (timeout),
+ * 409 (conflict), 425 (too early) and 429 (too many requests), which a later try may pass.
+ */
+export function isRefusal(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 409 && status !== 425 && status !== 429;
+}
+
+/** A refusal of the credentials (401, 403) is the resource's (its endpoint's key); any other is the call's. */
+export function refusalOwner(status: number): FailureOwner {
+  return status === 401 || status === 403 ? 'resource' : 'call';
+}

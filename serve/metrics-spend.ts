@@ -1,0 +1,49 @@
+/**
+ * The spend `/metrics` reports (LANGUAGE.md §8.2): every attempt of every finished run in the
+ * journal, read with `attemptSpend` as `orch runs --stats` reads it. Finished runs no longer
+ * change, so each is read once; a scrape reads only the runs that finished since the last one.
+ */
+import { attemptSpend } from '../runtime/index.js';
+import { TERMINAL_STATUSES, type RunStarter } from './run-starter.js';
+
+export interface SpendTotal {
+  readonly labels: { readonly plan: string; readonly capability: string; readonly model: string };
+  cost: number;
+  input_tokens: number;
+  output_tokens: number;
+}
+
+/** A reader of the totals by plan, capability and model; scrapes at once share one read. */
+export function spendOfFinishedRuns(starter: RunStarter): () => Promise<readonly SpendTotal[]> {
+  const counted = new Set<string>();
+  const totals = new Map<string, SpendTotal>();
+  let reading: Promise<readonly SpendTotal[]> | null = null;
+
+  const add = async (runId: string, plan: string): Promise<void> => {
+    const entries = await starter.timeline(runId).catch(() => null);
+    // Unreadable now (a journal busy elsewhere): counted at a later scrape.
+    if (entries === null) return;
+    counted.add(runId);
+    for (const a of attemptSpend(entries.map((e) => ({ type: e.type, stepId: typeof e.stepId === 'string' ? e.stepId : null, data: e })))) {
+      const labels = { plan, capability: a.capability ?? '', model: a.model ?? '' };
+      const key = JSON.stringify([labels.plan, labels.capability, labels.model]);
+      const t = totals.get(key) ?? { labels, cost: 0, input_tokens: 0, output_tokens: 0 };
+      totals.set(key, t);
+      t.cost += a.cost;
+      t.input_tokens += a.input_tokens;
+      t.output_tokens += a.output_tokens;
+    }
+  };
+
+  const read = async (): Promise<readonly SpendTotal[]> => {
+    for (const r of await starter.list()) if (TERMINAL_STATUSES.has(r.status) && !counted.has(r.runId)) await add(r.runId, r.planId);
+    return [...totals.values()];
+  };
+
+  return () => {
+    reading ??= read().finally(() => {
+      reading = null;
+    });
+    return reading;
+  };
+}

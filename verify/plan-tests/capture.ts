@@ -1,0 +1,170 @@
+/**
+ * `orch test --capture RUN` (LANGUAGE.md §9.2): a `test` block written from a run's journal — its
+ * input and context, a mock per capability it called (answers in call order; keyed by their input
+ * with `where` when one capability was called with different inputs, as calls that may run in
+ * parallel are), its signals at their times, and `expect` lines for the final status, each step's
+ * status and the output — with private values replaced (orch-value.ts). Two runs of the test
+ * runner: the first answers every call from the journal and records each call's input, which the
+ * mocks are keyed by; the second runs the written test, which must pass before it is returned.
+ */
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { canonicalJson, compile, diskHost, type CompiledTest, type PlanIR } from '../../compiler/index.js';
+import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor, ModelPrice, RunEvent } from '../../runtime/index.js';
+import { orchValue, Placeholders, scrub } from './orch-value.js';
+import { runPlanTest, type TestResult } from './run-test.js';
+
+export class CaptureError extends Error {}
+
+export interface CaptureSource {
+  readonly runId: string;
+  readonly plan: PlanIR;
+  readonly events: readonly RunEvent[];
+}
+
+export interface CaptureOptions {
+  /** Where the test will be written (its import of the plan's file is relative to it). */
+  readonly file: string;
+  readonly keepPersonal?: boolean;
+  readonly prices?: { readonly [model: string]: ModelPrice };
+  /** The test's name (default `captured from run RUN`). */
+  readonly name?: string;
+}
+
+type Outcome = { readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: string };
+
+/** The outcome of every attempt that ended, per step instance, in order (a crash's lost attempt has none). */
+function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
+  const out = new Map<string, Outcome[]>();
+  const push = (key: string, o: Outcome) => (out.get(key) ?? out.set(key, []).get(key)!).push(o);
+  for (const e of events) {
+    if (e.stepId === null) continue;
+    if (e.type === 'step_completed' && e.data.items === undefined) push(e.stepId, { ok: true, output: e.data.output });
+    else if (e.type === 'step_retried') push(e.stepId, { ok: false, error: e.data.error });
+    else if (e.type === 'step_failed' && e.data.attempt !== undefined) push(e.stepId, { ok: false, error: e.data.error ?? 'failed' });
+  }
+  return out;
+}
+
+/** Answers each call from the journal, by its step instance's n-th ended attempt, and records its input. */
+class JournalAnswers implements Executor {
+  readonly calls: { readonly capability: string; readonly input: unknown; readonly outcome: Outcome }[] = [];
+  private readonly seen = new Map<string, number>();
+  constructor(
+    private readonly outcomes: Map<string, Outcome[]>,
+    private readonly answer: (o: Outcome, req: AttemptRequest) => Outcome,
+  ) {}
+
+  start(req: AttemptRequest, done: (o: AttemptOutcome) => void): AttemptHandle {
+    const n = this.seen.get(req.stepId) ?? 0;
+    this.seen.set(req.stepId, n + 1);
+    const recorded = this.outcomes.get(req.stepId)?.[n];
+    const o = recorded ? this.answer(recorded, req) : { ok: false as const, error: `the journal has no answer for attempt ${n + 1} of ${req.stepId}` };
+    this.calls.push({ capability: req.capability.name, input: req.input, outcome: o });
+    queueMicrotask(() => done(o.ok ? { ok: true, output: o.output } : { ok: false, error: o.error }));
+    return { abort: () => undefined };
+  }
+}
+
+/** A capability's IR name as the test's file sees it (the plan's module is imported under its own name). */
+function written(name: string): string {
+  return name.startsWith('std.capabilities.') ? name.slice('std.capabilities.'.length) : name;
+}
+
+/** `returns … then …` / `fails "M" times N then returns …` for answers in call order (the last repeats). */
+function answersText(os: readonly Outcome[], schema: Record<string, unknown> | undefined, currency: string | null, cap: string): string {
+  const fails = os.findIndex((o) => o.ok);
+  const lead = fails === -1 ? os.length : fails;
+  const rest = os.slice(lead);
+  if (rest.some((o) => !o.ok)) throw new CaptureError(`capability ${cap} failed after it had succeeded, which a mock cannot say; capture a run without that`);
+  const returns = rest.map((o) => orchValue((o as { output: unknown }).output, schema, currency)).join(' then ');
+  if (lead === 0) return `returns ${returns}`;
+  const msg = JSON.stringify((os[0] as { error: string }).error).replace(/\$\{/g, '\\${');
+  return rest.length === 0 ? `fails ${msg}` : `fails ${msg} times ${lead} then returns ${returns}`;
+}
+
+function compileTest(file: string, text: string, name: string): CompiledTest {
+  const host = { readFile: (p: string) => (resolve(p) === file ? text : diskHost.readFile(p)) };
+  const out = compile({ entry: file, host, navigation: false, tests: true });
+  const errors = out.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) throw new CaptureError(`the captured test does not check:\n${errors.map((d) => `  ${d.code} ${d.message}`).join('\n')}`);
+  const t = out.tests.find((x) => x.name === name);
+  if (!t) throw new CaptureError(`the captured test "${name}" was not found after compiling`);
+  return t;
+}
+
+export async function captureTest(src: CaptureSource, opts: CaptureOptions): Promise<{ readonly text: string; readonly result: TestResult }> {
+  const { plan, events, runId } = src;
+  const file = resolve(opts.file);
+  const created = events.find((e) => e.type === 'plan_created');
+  if (created?.type !== 'plan_created') throw new CaptureError(`run ${runId} has no plan_created event`);
+  if (events.some((e) => e.type === 'approval_decided') || plan.steps.some((s) => s.kind === 'human'))
+    throw new CaptureError(`run ${runId} has approval steps: capturing their decisions is not supported yet (write approve/reject lines by hand)`);
+  if (plan.steps.some((s) => s.action.type === 'run')) throw new CaptureError(`run ${runId} runs sub-plans: capturing their calls is not supported yet`);
+  const currency = plan.policy?.currency ?? null;
+  const ph = new Placeholders(opts.keepPersonal === true);
+  const source = isAbsolute(plan.source_file) ? plan.source_file : resolve(plan.base_dir, plan.source_file);
+  let rel = relative(dirname(file), source);
+  if (!rel.startsWith('.')) rel = `./${rel}`;
+  const name = opts.name ?? `captured from run ${runId}`;
+  const start = events.find((e) => e.type === 'execution_started')?.ts ?? created.ts;
+  const head = [
+    `import ${JSON.stringify(rel)} as ${plan.module}`,
+    '',
+    `test ${JSON.stringify(name)} {`,
+    `  captured_from ${JSON.stringify(runId)} ir_hash ${JSON.stringify(created.data.ir_hash ?? '')}`,
+    `  plan ${plan.module}.${plan.plan}`,
+    `  input ${orchValue(scrub(created.data.input, plan.input, ph), plan.input, currency)}`,
+    ...(Object.keys(created.data.context).length > 0 ? [`  context ${orchValue(scrub(created.data.context, plan.context, ph), plan.context, currency)}`] : []),
+  ];
+  const signals = events.flatMap((e) =>
+    e.type === 'context_updated'
+      ? Object.entries(e.data.patch).map(([k, v]) => `  signal context.${k} = ${orchValue(scrub(v, propOf(plan.context, k), ph), propOf(plan.context, k), currency)} at ${Math.max(0, e.ts - start)}ms`)
+      : [],
+  );
+  const called = [...new Set(events.flatMap((e) => (e.type === 'step_started' && e.data.capability !== null ? [e.data.capability] : [])))];
+  const outputSchema = (cap: string) => plan.capabilities[cap]?.output as Record<string, unknown> | undefined;
+  // First run: every call answered from the journal (private values replaced as the mocks will be).
+  const answers = new JournalAnswers(outcomesOf(events), (o, req) => (o.ok ? { ok: true, output: scrub(o.output, outputSchema(req.capability.name), ph) } : o));
+  const placeholderMocks = called.map((c) => `  mock ${written(c)} fails "captured"`);
+  const probe = compileTest(file, [...head, ...placeholderMocks, '}', ''].join('\n'), name);
+  await runPlanTest({ ...probe, mocks: [] }, { real: answers, prices: opts.prices ?? {} });
+  const mocks: string[] = [];
+  for (const cap of called) {
+    const calls = answers.calls.filter((c) => c.capability === cap);
+    const byInput = new Map<string, { input: unknown; outcomes: Outcome[] }>();
+    for (const c of calls) {
+      const k = canonicalJson(c.input);
+      (byInput.get(k) ?? byInput.set(k, { input: c.input, outcomes: [] }).get(k)!).outcomes.push(c.outcome);
+    }
+    const schema = outputSchema(cap);
+    const inputSchema = plan.capabilities[cap]?.input as Record<string, unknown> | undefined;
+    if (byInput.size <= 1) mocks.push(`  mock ${written(cap)} ${answersText(calls.map((c) => c.outcome), schema, currency, cap)}`);
+    else
+      for (const { input, outcomes } of byInput.values())
+        mocks.push(`  mock ${written(cap)} where input == ${orchValue(input, inputSchema, currency)} ${answersText(outcomes, schema, currency, cap)}`);
+  }
+  const final = [...events].reverse().find((e) => e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled');
+  if (!final) throw new CaptureError(`run ${runId} has not finished: capture a finished run`);
+  const status = final.type === 'execution_completed' ? 'completed' : final.type === 'execution_failed' ? final.data.status : 'cancelled';
+  const expects = [`  expect run.status == ${JSON.stringify(status)}`];
+  const last = new Map<string, string>();
+  for (const e of events)
+    if (e.stepId !== null && plan.steps.some((s) => s.id === e.stepId && s.for_each === null && (s.blocks ?? []).length === 0)) {
+      if (e.type === 'step_completed') last.set(e.stepId, 'completed');
+      else if (e.type === 'step_skipped') last.set(e.stepId, 'skipped');
+      else if (e.type === 'step_failed' && e.data.status === 'failed') last.set(e.stepId, 'failed');
+    }
+  for (const [id, st] of last) expects.push(`  expect ${id}.${st}`);
+  if (final.type === 'execution_completed' && final.data.output !== null && final.data.output !== undefined)
+    expects.push(`  expect run.output == ${orchValue(scrub(final.data.output, plan.output as Record<string, unknown> | undefined, ph), plan.output as Record<string, unknown> | undefined, currency)}`);
+  const text = [...head, ...mocks, ...signals, ...expects, '}', ''].join('\n');
+  // Second run: the test as written, every call mocked; it must pass.
+  const result = await runPlanTest(compileTest(file, text, name), { real: null, prices: opts.prices ?? {} });
+  if (!result.passed) throw new CaptureError(`the captured test does not pass, so it was not written:\n${result.failures.map((f) => `  ${f.message}`).join('\n')}`);
+  return { text, result };
+}
+
+function propOf(schema: unknown, key: string): Record<string, unknown> | undefined {
+  const props = (schema as { properties?: Record<string, Record<string, unknown>> } | undefined)?.properties;
+  return props && Object.hasOwn(props, key) ? props[key] : undefined;
+}

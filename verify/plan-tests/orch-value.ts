@@ -1,0 +1,80 @@
+/**
+ * A JSON value as Orch source text (what `orch test --capture` writes): records, lists, strings,
+ * numbers, booleans and null, with the unit its JSON Schema says (`x-orch-unit`: a duration in
+ * milliseconds is written `Nms`, money `N` + the plan's currency, a percent as `N%`), and values of
+ * a class that must not be written (`x-orch-data` personal, sensitive, secret) replaced as
+ * `Placeholders` says.
+ */
+type Schema = { readonly [key: string]: unknown };
+
+const PRIVATE = new Set(['personal', 'sensitive']);
+
+/** Stable placeholders of the same type: the same value gets the same one everywhere in a capture. */
+export class Placeholders {
+  private readonly strings = new Map<string, string>();
+  private readonly numbers = new Map<number, number>();
+  /** Personal and sensitive values kept as they are (`--keep-personal`). */
+  constructor(readonly keep: boolean) {}
+
+  /** A private value's stand-in (a secret is always the redaction marker; a bool keeps its value, the only other one would change the path). */
+  of(value: unknown, cls: string): unknown {
+    if (cls === 'secret') return typeof value === 'string' ? '***' : value;
+    if (this.keep || !PRIVATE.has(cls)) return value;
+    if (typeof value === 'string') {
+      let p = this.strings.get(value);
+      if (p === undefined) this.strings.set(value, (p = `${cls}-${this.strings.size + 1}`));
+      return p;
+    }
+    if (typeof value === 'number') {
+      let p = this.numbers.get(value);
+      if (p === undefined) this.numbers.set(value, (p = this.numbers.size + 1));
+      return p;
+    }
+    return value;
+  }
+}
+
+/** `value` with every private field (by `schema`'s `x-orch-data`) replaced. */
+export function scrub(value: unknown, schema: Schema | undefined, ph: Placeholders): unknown {
+  const cls = schema?.['x-orch-data'];
+  if (typeof cls === 'string' && (PRIVATE.has(cls) || cls === 'secret')) return deepScrub(value, cls, ph);
+  if (Array.isArray(value)) return value.map((v) => scrub(v, itemsOf(schema), ph));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, propertyOf(schema, k), ph)]));
+  return value;
+}
+
+function deepScrub(value: unknown, cls: string, ph: Placeholders): unknown {
+  if (Array.isArray(value)) return value.map((v) => deepScrub(v, cls, ph));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepScrub(v, cls, ph)]));
+  return ph.of(value, cls);
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Orch text of `value` (one line), units as `schema` says. */
+export function orchValue(value: unknown, schema: Schema | undefined, currency: string | null): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value).replace(/\$\{/g, '\\${');
+  if (typeof value === 'boolean') return String(value);
+  if (typeof value === 'number') {
+    const unit = schema?.['x-orch-unit'];
+    if (unit === 'duration') return `${value}ms`;
+    if (unit === 'money' && currency) return `${value}${currency}`;
+    if (unit === 'percent') return `${+(value * 100).toFixed(10)}%`;
+    return String(value);
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => orchValue(v, itemsOf(schema), currency)).join(', ')}]`;
+  const fields = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${IDENT.test(k) ? k : JSON.stringify(k)}: ${orchValue(v, propertyOf(schema, k), currency)}`);
+  return fields.length === 0 ? '{}' : `{ ${fields.join(', ')} }`;
+}
+
+function itemsOf(schema: Schema | undefined): Schema | undefined {
+  const items = schema?.items;
+  return items && typeof items === 'object' ? (items as Schema) : undefined;
+}
+
+function propertyOf(schema: Schema | undefined, key: string): Schema | undefined {
+  const props = schema?.properties as { [k: string]: Schema } | undefined;
+  return props && Object.hasOwn(props, key) ? props[key] : undefined;
+}

@@ -1,0 +1,110 @@
+/**
+ * `orch test`'s reporters (LANGUAGE.md §9.2): text (each result; for a failure the `expect` that
+ * failed with a code frame, the values it read and the run's timeline), JSON and JUnit XML.
+ */
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { codeFrame, LineIndex } from '../../language/index.js';
+import type { TraceEvent } from '../trace.js';
+import type { TestFailure, TestResult } from './run-test.js';
+import type { CoverageReport } from './coverage-report.js';
+
+export interface TextStyle {
+  readonly red: (s: string) => string;
+  readonly green: (s: string) => string;
+  readonly dim: (s: string) => string;
+  readonly bold: (s: string) => string;
+}
+
+const PLAIN: TextStyle = { red: (s) => s, green: (s) => s, dim: (s) => s, bold: (s) => s };
+/** Timeline lines shown for a failure (the last ones: where it went wrong). */
+const TIMELINE_LINES = 30;
+
+export function textReport(results: readonly TestResult[], cwd: string, style: TextStyle = PLAIN): string {
+  const sources = new Map<string, LineIndex | null>();
+  const indexOf = (file: string): LineIndex | null => {
+    if (!sources.has(file)) {
+      try {
+        sources.set(file, new LineIndex(readFileSync(file, 'utf8')));
+      } catch {
+        sources.set(file, null);
+      }
+    }
+    return sources.get(file)!;
+  };
+  const out: string[] = [];
+  for (const r of results) {
+    const where = `${relative(cwd, r.file) || r.file}:${r.line}`;
+    out.push(`${r.passed ? style.green('✓') : style.red('✗')} ${r.name} ${style.dim(`(${where}, plan ${r.plan})`)}`);
+    if (r.passed) continue;
+    for (const f of r.failures) out.push(...failureLines(f, r, cwd, indexOf, style));
+    if (r.timeline.length > 0) {
+      out.push(style.dim('    timeline (virtual time):'));
+      const shown = r.timeline.slice(-TIMELINE_LINES);
+      if (shown.length < r.timeline.length) out.push(style.dim(`      … ${r.timeline.length - shown.length} earlier events`));
+      for (const e of shown) out.push(style.dim(`      ${timelineLine(e)}`));
+    }
+  }
+  const failed = results.filter((r) => !r.passed).length;
+  out.push('', failed === 0 ? style.green(`${results.length} passed`) : style.red(`${failed} failed`) + `, ${results.length - failed} passed`);
+  return out.join('\n');
+}
+
+function failureLines(f: TestFailure, r: TestResult, cwd: string, indexOf: (file: string) => LineIndex | null, style: TextStyle): string[] {
+  const out: string[] = [];
+  const at = f.line !== undefined ? `${relative(cwd, r.file) || r.file}:${f.line}: ` : '';
+  out.push(`    ${style.red(`${at}${f.message}`)}`);
+  const index = f.range ? indexOf(r.file) : null;
+  if (index && f.range) for (const l of codeFrame(index, f.range, { highlight: style.red, dim: style.dim }).split('\n')) out.push(`      ${l}`);
+  for (const [read, value] of Object.entries(f.values ?? {})) out.push(`      ${read} = ${JSON.stringify(value)}`);
+  return out;
+}
+
+function timelineLine(e: TraceEvent): string {
+  const step = e.step === null ? '' : ` ${e.item === null ? e.step : `${e.step}[${e.item}]`}`;
+  const attempt = e.attempt !== null && e.attempt > 1 ? ` (attempt ${e.attempt})` : '';
+  return `${formatMs(e.at_ms).padStart(8)}  ${e.type}${step}${attempt}${e.detail ? `: ${e.detail}` : ''}`;
+}
+
+function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000) return `${+(ms / 1000).toFixed(3)}s`;
+  if (ms < 3_600_000) return `${+(ms / 60_000).toFixed(2)}m`;
+  if (ms < 86_400_000) return `${+(ms / 3_600_000).toFixed(2)}h`;
+  return `${+(ms / 86_400_000).toFixed(2)}d`;
+}
+
+/** `--reporter json`: every result, its failures and timeline; with `--coverage`, the coverage report and what each test covered. */
+export function jsonReport(results: readonly TestResult[], coverage?: CoverageReport): string {
+  const failed = results.filter((r) => !r.passed).length;
+  const tests = coverage ? results : results.map(({ covered: _, ...r }) => r);
+  return JSON.stringify({ ok: failed === 0, passed: results.length - failed, failed, tests, ...(coverage ? { coverage } : {}) }, null, 2);
+}
+
+/** `--reporter junit`: one `<testsuite>` per file, one `<testcase>` per test. */
+export function junitReport(results: readonly TestResult[], cwd: string): string {
+  const byFile = new Map<string, TestResult[]>();
+  for (const r of results) byFile.set(r.file, [...(byFile.get(r.file) ?? []), r]);
+  const failed = results.filter((r) => !r.passed).length;
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="orch test" tests="${results.length}" failures="${failed}">`];
+  for (const [file, rs] of byFile) {
+    const name = relative(cwd, file) || file;
+    out.push(`  <testsuite name="${xml(name)}" tests="${rs.length}" failures="${rs.filter((r) => !r.passed).length}">`);
+    for (const r of rs) {
+      const head = `    <testcase name="${xml(r.name)}" classname="${xml(r.plan)}" file="${xml(name)}" line="${r.line}"`;
+      if (r.passed) {
+        out.push(`${head}/>`);
+        continue;
+      }
+      const body = r.failures.map((f) => `${f.line !== undefined ? `${name}:${f.line}: ` : ''}${f.message}`).join('\n');
+      out.push(`${head}>`, `      <failure message="${xml(r.failures[0]?.message ?? 'failed')}">${xml(body)}</failure>`, '    </testcase>');
+    }
+    out.push('  </testsuite>');
+  }
+  out.push('</testsuites>');
+  return out.join('\n');
+}
+
+function xml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}

@@ -1,0 +1,77 @@
+/**
+ * `orch test`'s work (LANGUAGE.md §9.2): finds the `.orch` files with `test` blocks among the
+ * files and folders given, compiles each with its tests, and runs them. A file with errors stops
+ * everything before a test runs (the CLI's exit 2); the tests run on the available cores
+ * (`parallel-tests.ts`), the handlers of capabilities no mock answers in worker threads started
+ * only when one is called.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Diagnostic } from '../../language/index.js';
+import { compile, type CompiledTest } from '../../compiler/index.js';
+import { loadConfig, projectRoot, type ModelPrice } from '../../runtime/index.js';
+import type { TestResult } from './run-test.js';
+import { runTests } from './parallel-tests.js';
+import { coverageReport, type CoverageReport } from './coverage-report.js';
+
+export class TestUsageError extends Error {}
+
+export type TestRun =
+  | { readonly kind: 'errors'; readonly diagnostics: readonly Diagnostic[] }
+  | { readonly kind: 'results'; readonly files: number; readonly results: readonly TestResult[]; readonly coverage: CoverageReport; readonly threads: number };
+
+export interface TestFilesOptions {
+  /** Only tests whose name contains this text. */
+  readonly filter?: string;
+  /** Threads to run the tests on (default: the available cores). */
+  readonly workers?: number;
+  /** Fewest tests worth a pool of threads (default: `MIN_PARALLEL_TESTS`). */
+  readonly minParallel?: number;
+}
+
+/** Folders never searched for tests. */
+const SKIP_DIRS = new Set(['node_modules', '.orch', '.git', 'dist']);
+/** A file worth compiling for its tests: a `test "…"` declaration at the start of a line. */
+const HAS_TEST = /^\s*test\s+"/m;
+
+export async function runTestFiles(paths: readonly string[], opts: TestFilesOptions = {}): Promise<TestRun> {
+  const files = testFiles(paths.length > 0 ? paths : ['.']);
+  const tests: CompiledTest[] = [];
+  const errors: Diagnostic[] = [];
+  for (const file of files) {
+    const out = compile({ entry: file, navigation: false, tests: true });
+    const bad = out.diagnostics.filter((d) => d.severity === 'error');
+    if (bad.length > 0) errors.push(...bad);
+    else tests.push(...out.tests);
+  }
+  if (errors.length > 0) return { kind: 'errors', diagnostics: errors };
+  const chosen = opts.filter === undefined ? tests : tests.filter((t) => t.name.includes(opts.filter!));
+  const byRoot = new Map<string, { readonly [model: string]: ModelPrice }>();
+  const prices = [];
+  for (const t of chosen) {
+    const root = projectRoot(t.plan.base_dir);
+    if (!byRoot.has(root)) byRoot.set(root, (await loadConfig(root)).models?.prices ?? {});
+    prices.push(byRoot.get(root)!);
+  }
+  const { results, threads } = await runTests(chosen, prices, opts);
+  const coverage = coverageReport(chosen.map((t, i) => ({ plan: t.plan, covered: results[i]?.covered ?? [] })));
+  return { kind: 'results', files: files.length, results, coverage, threads };
+}
+
+/** The `.orch` files given, and those under the folders given, that declare a test. */
+export function testFiles(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  const visit = (p: string, given: boolean): void => {
+    if (!existsSync(p)) throw new TestUsageError(`cannot read ${p}: no such file or folder`);
+    if (statSync(p).isDirectory()) {
+      for (const e of readdirSync(p, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+        if (e.isDirectory() ? !SKIP_DIRS.has(e.name) : e.name.endsWith('.orch')) visit(join(p, e.name), false);
+      }
+      return;
+    }
+    if (given && !p.endsWith('.orch')) throw new TestUsageError(`${p} is not an .orch file`);
+    if (HAS_TEST.test(readFileSync(p, 'utf8'))) out.push(resolve(p));
+  };
+  for (const p of paths) visit(p, true);
+  return out;
+}

@@ -1,0 +1,249 @@
+/**
+ * Runs one compiled `test` block (LANGUAGE.md §9.2) on the runtime's scheduler — the code `orch
+ * run` uses, with its budgets, limits and guardrails — on a virtual clock, with a journal of its
+ * own in memory, the boundaries mocked, the decisions and signals delivered as written. A test
+ * passes when every `expect` and every invariant of its plan holds.
+ */
+import type { Range } from '../../language/index.js';
+import type { CompiledTest, DecisionIR, ExpectIR, ExprIR, PlanIR, TestPerson } from '../../compiler/index.js';
+import { evaluate, fillDefaults, neededScopes, recordOf, REDACTED, Run, truthy, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
+import { CaseMonitor, readsOf } from '../monitor.js';
+import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
+import { parseInstance, type TraceEvent } from '../trace.js';
+import { MockExecutor } from './mock-executor.js';
+import { OutcomeRecorder } from './coverage.js';
+
+export const TEST_RUN = 'test';
+
+export interface TestFailure {
+  /** `expect` / `invariant`: a condition that did not hold; `stuck`: the run could make no progress. */
+  readonly kind: 'expect' | 'invariant' | 'stuck' | 'stale' | 'error';
+  readonly message: string;
+  /** The failing `expect` line (1-based) and its text. */
+  readonly line?: number;
+  readonly range?: Range;
+  readonly text?: string;
+  /** What the condition read, in the state it was judged on. */
+  readonly values?: { readonly [read: string]: unknown };
+}
+
+export interface TestResult {
+  readonly name: string;
+  readonly file: string;
+  readonly line: number;
+  readonly plan: string;
+  readonly passed: boolean;
+  /** The run's final status (`stuck` when it could make no progress). */
+  readonly run_status: string;
+  /** Virtual milliseconds the run took. */
+  readonly elapsed_ms: number;
+  readonly failures: readonly TestFailure[];
+  readonly timeline: readonly TraceEvent[];
+  /** The coverage outcomes the run showed (`step:send:ran`, `when:send:false` …; see coverage.ts). */
+  readonly covered: readonly string[];
+}
+
+export interface RunTestOptions {
+  /** Runs the handlers of capabilities no mock answers (worker threads); null: such a call fails. */
+  readonly real: Executor | null;
+  /** orch.config `prices` by model: mock `usage` and budget reservations. */
+  readonly prices?: { readonly [model: string]: ModelPrice };
+  /** Hears the test run's journal once it ended (`orch test --update` captures from it). */
+  readonly onJournal?: (events: readonly RunEvent[]) => void;
+}
+
+export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Promise<TestResult> {
+  const base = { name: test.name, file: test.file, line: test.range.start.line, plan: test.planName };
+  if (test.stale.length > 0) {
+    const message = `stale: its plan no longer has ${test.stale.join(', ')} (captured from run ${test.origin?.run ?? '?'}); recapture it with orch test --update`;
+    return { ...base, passed: false, run_status: 'not run', elapsed_ms: 0, failures: [{ kind: 'stale', message }], timeline: [], covered: [] };
+  }
+  const plan = test.plan;
+  const clock = new VirtualClock(0);
+  const prices = opts.prices ?? {};
+  const exec = new MockExecutor(test, clock, TEST_RUN, opts.real, prices);
+  const monitor = new CaseMonitor(plan, { invariants: plan.invariants, builtins: new Set() });
+  const journal: RunEvent[] = [];
+  const always = new AlwaysWatch(test.expects.filter((e) => e.always));
+  const outcomes = new OutcomeRecorder(plan);
+  let run: Run | null = null;
+  let result: ExecutionResult | null = null;
+  const env = (reader: RunReader) => expectEnv(reader, exec, result, clock);
+  const decide = decisions(test, plan, clock, () => run);
+  const observe = (event: RunEvent, reader: RunReader): void => {
+    if (event.runId !== TEST_RUN) return;
+    monitor.observe(event, reader);
+    outcomes.observe(event);
+    always.check(reader, env);
+    if (event.type === 'step_started' && event.stepId !== null) decide(event.stepId);
+  };
+  run = new Run(
+    plan,
+    {
+      clock,
+      executor: exec,
+      journal: { commit: (_state, events) => void journal.push(...events), load: (id) => journal.filter((e) => e.runId === id) },
+      observe,
+      random: () => 0.5,
+      // A test never reads a secret: `secret("X")` is the redaction marker, for mocks and handlers alike.
+      secret: () => REDACTED,
+      modelPrices: prices,
+    },
+    {
+      runId: TEST_RUN,
+      // Defaults filled as `orch run` fills them (the compiler checked the rest).
+      input: fillDefaults(plan.input, test.input ? evaluate(test.input, { vars: {} }) : {}),
+      context: test.context ? (evaluate(test.context, { vars: {} }) as Record<string, unknown>) : {},
+      consent: neededScopes(plan),
+      startedBy: recordOf(identityOf(test.startedBy.candidates[0] ?? { subject: 'test', roles: ['operator'], groups: [] })),
+      onFinish: (r) => (result = r),
+    },
+  );
+  for (const s of test.signals) clock.setTimer(s.at_ms, () => run?.updateContext({ [s.signal]: evaluate(s.value, { vars: {} }) }));
+  const failures: TestFailure[] = [];
+  let stuck: string | null = null;
+  try {
+    run.begin();
+    stuck = await drive(clock, run, exec);
+  } catch (err) {
+    failures.push({ kind: 'error', message: (err as Error).message ?? String(err) });
+  }
+  const over = isOver(run);
+  outcomes.finish(run);
+  const trace = monitor.finish(run, over, stuck);
+  if (stuck !== null) failures.push({ kind: 'stuck', message: stuck });
+  if (trace.violation) failures.push({ kind: 'invariant', message: `invariant ${trace.violation.invariant}: ${trace.violation.message}`, ...(trace.violation.state.values ? { values: trace.violation.state.values } : {}) });
+  failures.push(...always.failures);
+  for (const e of test.expects.filter((x) => !x.always)) {
+    const f = judge(e, env(run));
+    if (f) failures.push(f);
+  }
+  opts.onJournal?.(journal);
+  return { ...base, passed: failures.length === 0, run_status: over ? run.status() : 'stuck', elapsed_ms: run.actuals().elapsed, failures, timeline: trace.trace(), covered: outcomes.keys() };
+}
+
+/**
+ * Fires virtual timers until the run ends; while a real handler runs, time stands still (it
+ * would otherwise pass its timeout at once). Null when the run ended, else why it is stuck.
+ */
+async function drive(clock: VirtualClock, run: Run, exec: MockExecutor): Promise<string | null> {
+  let fired = 0;
+  for (;;) {
+    while (!isOver(run) && exec.realAttempts === 0 && fired < MAX_TIMER_FIRINGS && clock.step()) {
+      fired++;
+      // A sub-plan reports back through a promise: let it land before time moves on.
+      for (let i = 0; i < 4; i++) await Promise.resolve();
+    }
+    if (isOver(run)) return null;
+    if (fired >= MAX_TIMER_FIRINGS) return `still ${run.status()} after ${MAX_TIMER_FIRINGS} timer firings (an endless retry or wait loop)`;
+    if (exec.realAttempts > 0) {
+      await exec.realDone();
+      continue;
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (clock.pending() > 0 || isOver(run) || exec.realAttempts > 0) continue;
+    return stuckMessage(run);
+  }
+}
+
+/** `approve` / `reject` lines: each decides its step `at` after the step begins to wait. */
+function decisions(test: CompiledTest, plan: PlanIR, clock: VirtualClock, run: () => Run | null): (key: string) => void {
+  const byStep = new Map<string, DecisionIR[]>();
+  for (const d of test.decisions) byStep.set(d.step, [...(byStep.get(d.step) ?? []), d]);
+  const asked = new Set<string>();
+  return (key) => {
+    // Every instance of the step is decided (`sign_off[2]` inside a `for each`).
+    const step = parseInstance(key).step;
+    const mine = byStep.get(step);
+    if (!mine || asked.has(key)) return;
+    asked.add(key);
+    const approver = approverOf(plan, step);
+    for (const d of mine) clock.setTimer(d.at_ms, () => deliver(run(), key, d, approver));
+  };
+}
+
+function deliver(run: Run | null, key: string, d: DecisionIR, approver: string | null): void {
+  if (!run) return;
+  for (const person of d.by) {
+    if (run.stepView(key)?.status !== 'running') return;
+    const who = identities(person, approver).find((id) => run.decisionRefusal(key, d.decision, id) === null);
+    // No identity of the config may: as a label (§8.8 without people, the first decision decides).
+    if (who) run.signal(key, d.decision, null, null, who);
+    else if (person.candidates.some((c) => c.groups.includes('*'))) run.signal(key, d.decision, person.written);
+  }
+}
+
+/** A person the config does not describe may stand for anyone: a member of the approval's group. */
+function identities(person: TestPerson, approver: string | null): Identity[] {
+  const group = approver?.startsWith('group:') ? approver.slice('group:'.length) : null;
+  return person.candidates.map((c) => identityOf(c.groups.includes('*') ? { ...c, groups: group ? [group] : [] } : c));
+}
+
+function identityOf(c: { readonly subject: string; readonly roles: readonly string[]; readonly groups: readonly string[] }): Identity {
+  return { subject: c.subject, issuer: 'local', name: c.subject, method: 'token', roles: c.roles as Identity['roles'], groups: c.groups };
+}
+
+function approverOf(plan: PlanIR, key: string): string | null {
+  const a = plan.steps.find((s) => s.id === key)?.args['approver'];
+  return a?.op === 'lit' && typeof a.value === 'string' ? a.value : null;
+}
+
+/** The state an `expect` reads: `run.*` (with `output` once it ended), input, context, steps with their `input`, `calls`. */
+function expectEnv(reader: RunReader, exec: MockExecutor, result: ExecutionResult | null, clock: VirtualClock) {
+  const inputOf = (id: string): unknown => {
+    if (exec.inputs.has(id)) return exec.inputs.get(id);
+    const items = [...exec.inputs].filter(([k]) => k.startsWith(`${id}[`)).map(([, v]) => v);
+    return items.length > 0 ? items : null;
+  };
+  return {
+    vars: { run: { ...reader.actuals(), output: result?.output ?? null }, input: reader.input(), context: reader.context(), calls: exec.calls },
+    step: (id: string) => {
+      const v = reader.stepView(id);
+      return v ? { ...v, input: inputOf(id) } : undefined;
+    },
+    block: (id: string) => reader.blockView?.(id),
+    now: () => clock.now(),
+  };
+}
+
+function judge(e: ExpectIR, env: ReturnType<typeof expectEnv>): TestFailure | null {
+  let holds: boolean | string;
+  try {
+    holds = truthy(evaluate(e.condition, env));
+  } catch (err) {
+    holds = `cannot be evaluated: ${(err as Error).message}`;
+  }
+  if (holds === true) return null;
+  const why = holds === false ? (e.always ? 'became false' : 'does not hold in the final state') : holds;
+  return { kind: 'expect', message: `expect${e.always ? ' always' : ''} ${e.text} ${why}`, line: e.line, range: e.range, text: e.text, values: valuesRead(e.condition, env) };
+}
+
+function valuesRead(condition: ExprIR, env: ReturnType<typeof expectEnv>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [text, expr] of readsOf(condition)) {
+    try {
+      out[text] = evaluate(expr, env);
+    } catch (err) {
+      out[text] = `<${(err as Error).message}>`;
+    }
+  }
+  return out;
+}
+
+/** `expect always P`, judged after every event of the run; the first state that breaks each is kept. */
+class AlwaysWatch {
+  readonly failures: TestFailure[] = [];
+  private readonly broken = new Set<ExpectIR>();
+
+  constructor(private readonly expects: readonly ExpectIR[]) {}
+
+  check(reader: RunReader, env: (r: RunReader) => ReturnType<typeof expectEnv>): void {
+    for (const e of this.expects) {
+      if (this.broken.has(e)) continue;
+      const f = judge(e, env(reader));
+      if (!f) continue;
+      this.broken.add(e);
+      this.failures.push({ ...f, message: `${f.message} at ${reader.actuals().elapsed} ms (virtual)` });
+    }
+  }
+}

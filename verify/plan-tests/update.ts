@@ -1,0 +1,58 @@
+/**
+ * `orch test --update FILE` (LANGUAGE.md §9.2): each captured test of FILE (`captured_from`) is
+ * run on its plan as it is now under the same mocks, decisions and signals, and captured again
+ * from that run (capture.ts): its mocks and `expect` lines are rewritten, the recorded `ir_hash`
+ * becomes the plan's, and the lines that changed are reported. Tests without `captured_from` are
+ * left as they are.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { compile, type CompiledTest } from '../../compiler/index.js';
+import type { Executor, ModelPrice, RunEvent } from '../../runtime/index.js';
+import { captureTest, CaptureError } from './capture.js';
+import { runPlanTest } from './run-test.js';
+
+export interface UpdatedTest {
+  readonly name: string;
+  readonly removed: readonly string[];
+  readonly added: readonly string[];
+}
+
+export interface UpdateOptions {
+  readonly real: Executor | null;
+  readonly prices?: { readonly [model: string]: ModelPrice };
+}
+
+/** The file's new text and what changed in each captured test. */
+export async function updateCapturedTests(path: string, opts: UpdateOptions): Promise<{ readonly text: string; readonly updated: readonly UpdatedTest[] }> {
+  const file = resolve(path);
+  const original = readFileSync(file, 'utf8');
+  const out = compile({ entry: file, navigation: false, tests: true });
+  const errors = out.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) throw new CaptureError(`${path} has errors:\n${errors.map((d) => `  ${d.code} ${d.message}`).join('\n')}`);
+  const captured = out.tests.filter((t) => t.file === file && t.origin !== null).sort((a, b) => b.range.start.offset - a.range.start.offset);
+  let text = original;
+  const updated: UpdatedTest[] = [];
+  for (const t of captured) {
+    const block = await recapture(t, file, opts);
+    const old = text.slice(t.range.start.offset, t.range.end.offset);
+    text = text.slice(0, t.range.start.offset) + block + text.slice(t.range.end.offset);
+    const before = lines(old);
+    const after = lines(block);
+    updated.unshift({ name: t.name, removed: before.filter((l) => !after.includes(l)), added: after.filter((l) => !before.includes(l)) });
+  }
+  return { text, updated };
+}
+
+async function recapture(t: CompiledTest, file: string, opts: UpdateOptions): Promise<string> {
+  let journal: readonly RunEvent[] = [];
+  await runPlanTest({ ...t, stale: [], expects: [] }, { real: opts.real, prices: opts.prices ?? {}, onJournal: (events) => (journal = events) });
+  const { text } = await captureTest({ runId: t.origin!.run, plan: t.plan, events: journal }, { file, name: t.name, keepPersonal: true, prices: opts.prices ?? {} });
+  // The block alone: the capture's import of the plan's file is the file's own already.
+  const start = text.indexOf('test ');
+  return text.slice(start).replace(/\n$/, '');
+}
+
+function lines(block: string): string[] {
+  return block.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+}

@@ -1,0 +1,171 @@
+/**
+ * `orch test --coverage` (LANGUAGE.md §9.2) in this process: the outcomes a plan can show, and
+ * which of them real test runs on the scheduler saw — a `when` true and false, an approval
+ * approved, rejected and timed out, retries exhausted, a fallback taken, a compensation run, a
+ * loop left by its condition and by `max` — merged per plan, with the share `--coverage-min` judges.
+ */
+import { describe, expect, it } from 'vitest';
+import { compile, diskHost, type CompiledTest } from '../../compiler/index.js';
+import { coverageReport, coverageText, parseCoverageMin, planOutcomes, runPlanTest, type TestResult } from '../index.js';
+
+const DIR = '/virtual/coverage';
+
+const PLANS = `
+capability lookup {
+  kind tool
+  input { order_id: string }
+  output { total: money }
+}
+capability charge {
+  kind tool
+  input { amount: money }
+  output { ok: bool }
+  retry 2 backoff exponential 1s
+}
+capability refund_card {
+  kind tool
+  input { amount: money }
+  output { ok: bool }
+}
+capability bank_transfer {
+  kind tool
+  input { amount: money }
+  output { ok: bool }
+}
+capability draft {
+  kind tool
+  input { n: int }
+  output { good: bool }
+}
+plan refund_flow {
+  input { order_id: string, amount: money }
+  on_failure rollback
+  step order = lookup(order_id: input.order_id)
+  step sign_off = approval(approver: "ops", summary: "refund?") { timeout 2d }
+  step pay = charge(amount: input.amount) {
+    after sign_off
+    fallback bank_transfer(amount: input.amount)
+    compensate refund_card(amount: input.amount)
+  }
+  step big = lookup(order_id: "audit") when order.output.total > 100usd
+  repeat polish max 2 until write.output.good {
+    step write = draft(n: 1)
+  }
+  step last = lookup(order_id: "last") { after pay, big, polish }
+}
+`;
+
+function compileTests(body: string): CompiledTest[] {
+  const files: Record<string, string> = { [`${DIR}/plans.orch`]: PLANS, [`${DIR}/main.test.orch`]: `import "./plans.orch" as r\n${body}` };
+  const out = compile({ entry: `${DIR}/main.test.orch`, host: { readFile: (p) => files[p] ?? (p.startsWith(DIR) ? undefined : diskHost.readFile(p)) }, tests: true, navigation: false });
+  const errors = out.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) throw new Error(errors.map((d) => `${d.code} ${d.range.start.line}: ${d.message}`).join('\n'));
+  return out.tests;
+}
+
+const HAPPY = `test "happy" {
+  plan r.refund_flow
+  input { order_id: "o-1", amount: 800usd }
+  mock r.lookup returns { total: 800usd }
+  mock r.charge returns { ok: true }
+  mock r.draft returns { good: false } then { good: true }
+  approve sign_off by "alice"
+  expect run.status == "completed"
+}`;
+const UNHAPPY = `test "rejected" {
+  plan r.refund_flow
+  input { order_id: "o-2", amount: 8usd }
+  mock r.lookup returns { total: 8usd }
+  mock r.charge returns { ok: true }
+  mock r.draft returns { good: true }
+  reject sign_off by "carol" at 1h
+  expect run.status == "failed" and sign_off.failed
+}
+test "timed out" {
+  plan r.refund_flow
+  input { order_id: "o-3", amount: 8usd }
+  mock r.lookup returns { total: 8usd }
+  mock r.draft returns { good: true }
+  expect sign_off.status == "timeout"
+}
+test "fallback, then a later failure compensates" {
+  plan r.refund_flow
+  input { order_id: "o-4", amount: 800usd }
+  mock r.lookup returns { total: 800usd } then { total: 800usd } then { total: 800usd }
+  mock r.lookup where input.order_id == "last" fails "down"
+  mock r.charge fails "declined"
+  mock r.bank_transfer returns { ok: true }
+  mock r.refund_card returns { ok: true }
+  mock r.draft returns { good: true }
+  approve sign_off by "alice"
+  expect pay.completed and last.failed
+}
+test "the draft never gets good" {
+  plan r.refund_flow
+  input { order_id: "o-5", amount: 8usd }
+  mock r.lookup returns { total: 8usd }
+  mock r.draft returns { good: false }
+  expect polish.failed and run.status == "failed"
+}`;
+
+async function runAll(body: string): Promise<{ tests: CompiledTest[]; results: TestResult[] }> {
+  const tests = compileTests(body);
+  const results: TestResult[] = [];
+  for (const t of tests) results.push(await runPlanTest(t, { real: null }));
+  return { tests, results };
+}
+
+const keysOf = (tests: readonly CompiledTest[], results: readonly TestResult[]) =>
+  coverageReport(tests.map((t, i) => ({ plan: t.plan, covered: results[i]!.covered })));
+
+describe('coverage of test runs', () => {
+  it('lists every outcome the plan can show', () => {
+    const [t] = compileTests(HAPPY);
+    const keys = planOutcomes(t!.plan).map((o) => `${o.kind}:${o.step}:${o.outcome}`);
+    expect(keys).toEqual([
+      'step:order:ran',
+      'step:sign_off:ran',
+      'approval:sign_off:approved',
+      'approval:sign_off:rejected',
+      'approval:sign_off:timed_out',
+      'step:write:ran',
+      'step:pay:ran',
+      'retries:pay:exhausted',
+      'fallback:pay:taken',
+      'compensation:pay:run',
+      'step:big:ran',
+      'when:big:true',
+      'when:big:false',
+      'step:last:ran',
+      'loop:polish:until',
+      'loop:polish:max',
+    ]);
+  });
+
+  it('one happy test covers the happy outcomes only', async () => {
+    const { tests, results } = await runAll(HAPPY);
+    expect(results[0]!.failures).toEqual([]);
+    const report = keysOf(tests, results);
+    const missed = report.plans[0]!.outcomes.filter((o) => !o.seen).map((o) => `${o.kind}:${o.step}:${o.outcome}`);
+    expect(missed).toEqual(['approval:sign_off:rejected', 'approval:sign_off:timed_out', 'retries:pay:exhausted', 'fallback:pay:taken', 'compensation:pay:run', 'when:big:false', 'loop:polish:max']);
+    expect(report).toMatchObject({ seen: 9, total: 16, percent: 56.2 });
+    expect(coverageText(report, DIR)).toContain('not covered: sign_off never timed out');
+  });
+
+  it('the tests together cover every outcome, merged per plan', async () => {
+    const { tests, results } = await runAll(`${HAPPY}\n${UNHAPPY}`);
+    for (const r of results) expect({ name: r.name, failures: r.failures }).toEqual({ name: r.name, failures: [] });
+    const report = keysOf(tests, results);
+    expect(report.plans).toHaveLength(1);
+    expect(report.plans[0]!.outcomes.filter((o) => !o.seen)).toEqual([]);
+    expect(report).toMatchObject({ seen: 16, total: 16, percent: 100 });
+    expect(report.plans[0]!.tests).toBe(5);
+  });
+
+  it('reads --coverage-min as a share', () => {
+    expect(parseCoverageMin('90')).toBe(90);
+    expect(parseCoverageMin('87.5%')).toBe(87.5);
+    expect(parseCoverageMin('101')).toBeNull();
+    expect(parseCoverageMin('most')).toBeNull();
+  });
+});

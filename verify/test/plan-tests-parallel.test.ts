@@ -1,0 +1,55 @@
+/**
+ * `orch test` runs its tests on a pool of threads (LANGUAGE.md §9.2: "in parallel on the
+ * available cores"): a real multi-test file run on 2 threads gives exactly the results, in the
+ * same order, as the same file run in this thread — failures and coverage included.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runTestFiles } from '../index.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'orch-test-par-'));
+writeFileSync(
+  path.join(dir, 'shop.orch'),
+  `capability charge {
+  kind tool
+  input { amount: money }
+  output { ok: bool }
+  retry 3 backoff exponential 1s
+}
+plan shop {
+  input { amount: money, big: bool }
+  step pay = charge(amount: input.amount)
+  step wait_a_day = wait(1d) when input.big
+  output { paid: pay.output.ok }
+}
+`,
+);
+const tests = Array.from({ length: 12 }, (_, i) => {
+  const big = i % 2 === 0;
+  const fails = i % 3 === 0;
+  return `test "case ${i}" {
+  plan s.shop
+  input { amount: ${i + 1}usd, big: ${big} }
+  mock s.charge ${fails ? 'fails "declined"' : 'returns { ok: true }'}
+  expect run.status == "${fails ? 'failed' : 'completed'}"${i === 7 ? '\n  expect run.elapsed == 5d' : ''}
+}
+`;
+});
+writeFileSync(path.join(dir, 'shop.test.orch'), `import "./shop.orch" as s\n\n${tests.join('\n')}`);
+
+describe('orch test on a pool of threads', () => {
+  it('gives the same results in the same order as one thread', async () => {
+    const one = await runTestFiles([dir], { workers: 1 });
+    const pool = await runTestFiles([dir], { workers: 2, minParallel: 2 });
+    if (one.kind !== 'results' || pool.kind !== 'results') throw new Error('compile errors');
+    expect(one.threads).toBe(1);
+    expect(pool.threads).toBe(2);
+    expect(pool.results.map((r) => r.name)).toEqual(tests.map((_, i) => `case ${i}`));
+    expect(pool.results).toEqual(one.results);
+    expect(pool.coverage).toEqual(one.coverage);
+    // The one failing test fails the same way on either.
+    expect(pool.results.filter((r) => !r.passed).map((r) => r.name)).toEqual(['case 7']);
+  });
+});

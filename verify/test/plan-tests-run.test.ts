@@ -1,0 +1,152 @@
+/**
+ * `orch test`'s runner (LANGUAGE.md §9.2) in this process: compiled test blocks run on the real
+ * scheduler with every boundary mocked (no handler code runs) on a virtual clock — a 30-day wait,
+ * backoff and decisions days later take no real time — with its journal in memory.
+ */
+import { describe, expect, it } from 'vitest';
+import { compile, diskHost, type CompiledTest } from '../../compiler/index.js';
+import { runPlanTest, type TestResult } from '../index.js';
+
+const DIR = '/virtual/tests';
+
+const PLANS = `
+capability lookup {
+  kind tool
+  input { order_id: string }
+  output { id: string, total: money }
+}
+capability charge {
+  kind tool
+  input { amount: money }
+  output { ok: bool }
+  retry 5 backoff exponential 1s max 1h
+}
+capability summarize {
+  kind llm
+  input { text: string }
+  output { title: string }
+  handler "./h.js#summarize"
+}
+context {
+  fraud_score: number = 0.0
+}
+plan refund_flow {
+  input { order_id: string, amount: money, note: string = "none" }
+  step order = lookup(order_id: input.order_id)
+  step sign_off = approval(approver: "group:finance", summary: "refund?", approvals: 2) { timeout 7d }
+  step cool = wait(30d)
+  step refund = charge(amount: input.amount) { after sign_off, cool }
+  step sum = summarize(text: input.note) { after refund }
+  output { refunded: input.amount, title: sum.output.title }
+}
+invariant cheap { always run.cost <= 1usd }
+`;
+
+function compileTests(body: string): CompiledTest[] {
+  const files: Record<string, string> = { [`${DIR}/plans.orch`]: PLANS, [`${DIR}/h.js`]: 'export async function summarize() {}', [`${DIR}/main.test.orch`]: `import "./plans.orch" as r\n${body}` };
+  const out = compile({ entry: `${DIR}/main.test.orch`, host: { readFile: (p) => files[p] ?? (p.startsWith(DIR) ? undefined : diskHost.readFile(p)) }, tests: true, navigation: false });
+  const errors = out.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) throw new Error(errors.map((d) => `${d.code} ${d.range.start.line}: ${d.message}`).join('\n'));
+  return out.tests;
+}
+
+async function runOne(body: string, prices = {}): Promise<TestResult> {
+  const [t] = compileTests(body);
+  return runPlanTest(t!, { real: null, prices });
+}
+
+const HEAD = `
+  plan r.refund_flow
+  input { order_id: "o-1", amount: 800usd }
+  mock r.lookup returns { id: "o-1", total: 800usd }
+  mock r.summarize returns { title: "refunded" }`;
+
+describe('running a test block', () => {
+  it('runs a 30-day wait, two approvals and five retries with backoff on the virtual clock, and passes', async () => {
+    const r = await runOne(`test "happy" {${HEAD}
+  mock r.charge fails "declined" times 5 then returns { ok: true }
+  approve sign_off by "alice", "bob" at 2d
+  expect run.status == "completed" and refund.attempts == 6
+  expect run.elapsed >= 30d and sign_off.completed
+  expect run.output.refunded == 800usd and run.output.title == "refunded"
+  expect len(calls(r.charge)) == 6 and calls(r.charge)[0].amount == 800usd and refund.input.amount == 800usd
+  expect always not refund.started or sign_off.completed and cool.completed
+}`);
+    expect(r.failures).toEqual([]);
+    expect(r.passed).toBe(true);
+    expect(r.run_status).toBe('completed');
+    // 30 days, then 1+2+4+8+16 s of backoff: virtual, so the test takes no real time for it.
+    expect(r.elapsed_ms).toBe(30 * 86_400_000 + 31_000);
+    const decided = r.timeline.filter((e) => e.type === 'approval_decided');
+    expect(decided.map((e) => e.at_ms)).toEqual([2 * 86_400_000, 2 * 86_400_000]);
+  });
+
+  it('fails a false expect with the values it read, and an always broken on the way', async () => {
+    const r = await runOne(`test "wrong" {${HEAD}
+  mock r.charge returns { ok: true }
+  approve sign_off by "alice", "bob"
+  expect refund.attempts == 2
+  expect always not refund.started
+}`);
+    expect(r.passed).toBe(false);
+    expect(r.run_status).toBe('completed');
+    const [always, final] = r.failures;
+    expect(always).toMatchObject({ kind: 'expect', line: 10, message: expect.stringContaining('expect always not refund.started became false at 2592000000 ms') });
+    expect(final).toMatchObject({ kind: 'expect', line: 9, text: 'refund.attempts == 2', values: { 'refund.attempts': 1 } });
+  });
+
+  it('a run left waiting on an approval nobody decides fails, naming what waits', async () => {
+    const r = await runOne(`test "stuck" {${HEAD}
+  mock r.charge returns { ok: true }
+  approve sign_off by "alice"
+  expect run.status == "completed"
+}`);
+    expect(r.passed).toBe(false);
+    // The approval times out after 7 virtual days: the run fails, nothing waits for ever.
+    expect(r.run_status).toBe('failed');
+    expect(r.failures[0]).toMatchObject({ kind: 'expect', values: { 'run.status': 'failed' } });
+  });
+
+  it('a rejection at a virtual time, a signal, where-mocks and answers in order', async () => {
+    const r = await runOne(`test "rejected" {${HEAD}
+  mock r.charge where input.amount > 1000usd returns { ok: false }
+  mock r.charge returns { ok: true }
+  reject sign_off by "carol" at 3d
+  signal context.fraud_score = 0.9 at 1h
+  expect sign_off.failed and not refund.started and run.status == "failed"
+  expect context.fraud_score == 0.9 and len(calls(r.charge)) == 0
+}`);
+    expect(r.failures).toEqual([]);
+    expect(r.timeline.find((e) => e.type === 'context_updated')?.at_ms).toBe(3_600_000);
+  });
+
+  it('prices a mock usage at the config price, counts it against the run, and checks the plan invariants', async () => {
+    const r = await runOne(
+      `test "usage" {
+  plan r.refund_flow
+  input { order_id: "o-1", amount: 800usd }
+  mock r.lookup returns { id: "o-1", total: 800usd }
+  mock r.charge returns { ok: true }
+  mock r.summarize returns { title: "t" } usage { input_tokens: 1000000, output_tokens: 0, model: "m" }
+  approve sign_off by "alice", "bob"
+  expect run.cost >= 2usd
+}`,
+      { m: { input_per_mtok: 2, output_per_mtok: 10 } },
+    );
+    // The expect holds; the plan's own invariant does not.
+    expect(r.passed).toBe(false);
+    expect(r.failures).toEqual([expect.objectContaining({ kind: 'invariant', message: expect.stringContaining('invariant cheap') })]);
+  });
+
+  it('a stale captured test is failed without running', async () => {
+    const files = compileTests(`test "old" {
+  captured_from "run-1" ir_hash "sha256:00"${HEAD}
+  mock r.charge returns { ok: true }
+  expect ship.completed
+}`);
+    const r = await runPlanTest(files[0]!, { real: null });
+    expect(r.passed).toBe(false);
+    expect(r.failures).toEqual([expect.objectContaining({ kind: 'stale', message: expect.stringContaining('ship') })]);
+    expect(r.timeline).toEqual([]);
+  });
+});
