@@ -68,6 +68,7 @@ function build(seed: string, id: string, label: Label, src: Source, sink: Sink, 
   const read = hop.build(env, src, sink);
   const files: Record<string, string> = {};
   let sinkAt: Located | undefined;
+  let callerAt: Located | undefined;
   let sourceAt: Located | undefined;
   for (const [name, text] of Object.entries(p.files())) {
     if (!name.endsWith('.orch')) {
@@ -77,9 +78,10 @@ function build(seed: string, id: string, label: Label, src: Source, sink: Sink, 
     const u = unmark(text);
     files[name] = u.text;
     if (u.sink) sinkAt ??= { file: name, span: u.sink };
+    if (u.caller) callerAt ??= { file: name, span: u.caller };
     if (u.source) sourceAt ??= { file: name, span: u.source };
   }
-  return { files, sink: sinkAt, source: sourceAt, tokens: read.tokens };
+  return { files, sink: callerAt ?? sinkAt, source: sourceAt, tokens: read.tokens };
 }
 
 /** The pair for one (source, sink, hop, fix), or null when a part cannot make the fix here. */

@@ -5,7 +5,7 @@
  * reshapes the value to the type the sink takes, and places the sink. Where a hop has two honest
  * shapes (the source in a fallback, or the sink in it) a seeded choice takes one.
  */
-import { markSource } from './marks.js';
+import { markCaller, markSource } from './marks.js';
 import { CONSTANT, ORCH_TYPE, type Env, type FixId, type Label, type Read, type Ty, type Value } from './model.js';
 import type { Block, OrchFile } from './program.js';
 import { stepText, type Sink } from './sinks.js';
@@ -151,7 +151,7 @@ const subplanInput: Hop = {
     const sub = env.p.plan(subFile(env, null), 'forward');
     sub.input.set('v', `v: ${ORCH_TYPE[ty]}`);
     const r = src.read(env, env.main.body, ty);
-    env.main.body.add(`step ${env.p.name('handoff')} = run ${sub.ref(env.p.main)}(v: ${r.value.expr})`);
+    env.main.body.add(`step ${env.p.name('handoff')} = run ${sub.ref(env.p.main)}(${markCaller(`v: ${r.value.expr}`)})`);
     sink.step(env, sub.body, { expr: 'input.v', ty });
     return r;
   },

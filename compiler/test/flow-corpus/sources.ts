@@ -226,7 +226,10 @@ const personalMcp = stepSource({
     const file = block.plan.file;
     file.imports.add('import mcp "notes" as notes');
     const data = fixed('source', env) ? '' : `\ndata ${env.level}`;
-    file.cap('read_note from notes.read_note', `cost 0usd${data}\nrequires cpu`);
+    // The recipient twin moves the value to email.to, which needs trust: an MCP tool's output is
+    // untrusted unless its refinement says otherwise, so in that pair (both plans) it does.
+    const trust = env.planned === 'recipient' ? '\ntrust trusted' : '';
+    file.cap('read_note from notes.read_note', `cost 0usd${data}${trust}\nrequires cpu`);
     return { id: env.p.name('note'), text: 'read_note(path: "today.md")', shape: SHAPE, field: byField, roots: [] };
   },
 });
