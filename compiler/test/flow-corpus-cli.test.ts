@@ -3,8 +3,7 @@
  * sink, every plan in one `orch check --format json` (one process), each plan's project with its
  * own orch.config.json and orch.lock.json as a user's would be. What the CLI prints must say what
  * the compiler's `check` says in flow-corpus.test.ts: the finding at the sink, its witness in the
- * message, nothing on the twin — and exit 1 while a violation is reported. Fails until the
- * analysis lands, as the corpus test does.
+ * message, nothing on the twin — and exit 1 while a violation is reported.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { planFolder, writeProject } from './disk.js';
-import { corpus, type Pair } from './generate.js';
-import { judgeTwin, judgeViolating, type Diagnostic } from './judge.js';
-import { SINKS } from './sinks.js';
+import { planFolder, writeProject } from './flow-corpus/disk.js';
+import { corpus, type Pair } from './flow-corpus/generate.js';
+import { judgeTwin, judgeViolating, type Diagnostic } from './flow-corpus/judge.js';
+import { SINKS } from './flow-corpus/sinks.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/orch.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'orch-flow-corpus-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
