@@ -36,7 +36,7 @@ const pairs = corpus(SEED, MODE);
 let root = '';
 const verdicts: Verdict[] = [];
 const folders = new Map<Verdict, string>();
-let exampleFindings: Diagnostic[] = [];
+const exampleFindings: Diagnostic[] = [];
 let examplesChecked = 0;
 
 beforeAll(() => {
