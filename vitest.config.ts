@@ -29,7 +29,7 @@ export const UNIT = [
   'compiler/test/model-endpoints.test.ts',
   // `!(a|b)` (an extglob): every file of the folder but those, which spawn `orch`.
   'language/test/!(fmt.cli).test.ts',
-  'compiler/test/!(cli|hardening).test.ts',
+  'compiler/test/!(cli|hardening|flow-corpus-cli).test.ts',
   'verify/test/!(cli|plan-tests-capture).test.ts',
 
   'lsp/test/ast-walk.test.ts',
@@ -112,6 +112,7 @@ export const E2E = [
   'cli/test/test-command.test.ts',
   'verify/test/cli.test.ts',
   'compiler/test/cli.test.ts',
+  'compiler/test/flow-corpus-cli.test.ts',
   'compiler/test/hardening.test.ts',
   'compiler/explain/test/explain.test.ts',
   'language/test/fmt.cli.test.ts',
