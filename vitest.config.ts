@@ -16,6 +16,7 @@ import { defineConfig } from 'vitest/config';
  * surprise.
  */
 export const UNIT = [
+  'compiler/test/sources.test.ts',
   'runtime/test/span-cost.test.ts',
   'runtime/models/test/endpoint-tier.test.ts',
   'runtime/test/fork.test.ts',
