@@ -7,7 +7,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { PlanIR, SourceIR } from '../compiler/index.js';
-import { SourceIngest, startMqttSource, type ContextStore, type SourceClient, type SourceConnection } from '../runtime/index.js';
+import { SourceIngest, startMqttSource, type ContextSink, type SourceClient, type SourceConnection } from '../runtime/index.js';
 
 export interface WebhookSource {
   readonly ingest: SourceIngest;
@@ -25,7 +25,8 @@ export interface ContextSources {
 export interface ContextSourcesOptions {
   readonly plans: readonly PlanIR[];
   readonly connections: ReadonlyMap<string, SourceConnection>;
-  readonly store: ContextStore;
+  /** The engine's context: a value set through it is kept durably and evaluates the `when` triggers. */
+  readonly store: ContextSink;
   readonly log: (line: string) => void;
 }
 

@@ -140,7 +140,12 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   const stepCancel = (runId: string, stepId: string) => starter.cancelStep(runId, stepId);
   registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(opts.plans), triggerOf, stepCancel, peopleConfigured: opts.auth !== undefined });
   registerApiTriggers(app, engine, opts.triggers);
-  const sources = contextSources({ plans: opts.plans, connections: opts.sources ?? new Map(), store: engine.store, log });
+  const sink = {
+    set: (name: string, value: unknown, meta: { readonly source: string; readonly at?: number }) =>
+      void engine.signal({ [name]: value }, undefined, meta.source, meta.at).catch((err: unknown) => log(`source ${meta.source}: ${(err as Error).message}`)),
+    reject: (name: string, meta: { readonly source: string }, reason: string) => engine.store.reject(name, meta, reason),
+  };
+  const sources = contextSources({ plans: opts.plans, connections: opts.sources ?? new Map(), store: sink, log });
   registerSourceRoutes(app, sources);
   const streams = registerStream(app, hub, people, opts.streamRecheckMs);
   registerSessionRoutes(app, people, log);

@@ -8,7 +8,12 @@
  */
 import { describeValueErrors, validateValue, type JsonSchema, type SourceIR } from '../../../compiler/index.js';
 import { EvalError, evaluate } from '../../evaluate.js';
-import type { ContextStore } from '../store.js';
+
+/** Where accepted values and refusals go: the context store, or `orch serve`'s engine around it. */
+export interface ContextSink {
+  set(name: string, value: unknown, meta: { readonly source: string; readonly at?: number }): unknown;
+  reject(name: string, meta: { readonly source: string }, reason: string): unknown;
+}
 
 export interface SourceMessage {
   readonly topic: string;
@@ -52,7 +57,7 @@ export class SourceIngest {
   constructor(
     readonly name: string,
     private readonly source: SourceIR,
-    private readonly store: ContextStore,
+    private readonly store: ContextSink,
     /** The plans' `context` JSON Schema: each signal's declared type. */
     context: JsonSchema,
   ) {
@@ -64,7 +69,7 @@ export class SourceIngest {
     return [...new Set(this.source.topics.map((t) => t.topic))];
   }
 
-  /** Applies one message; how many signals it set. */
+  /** Applies one message; how many values of the right type it handed to the sink. */
   accept(m: SourceMessage): number {
     let payload: unknown;
     try {
@@ -94,7 +99,8 @@ export class SourceIngest {
         continue;
       }
       if (at === undefined && m.retained) at = 0;
-      if (this.store.set(t.signal, value, { source: this.name, ...(at !== undefined ? { at } : {}) }).accepted) set++;
+      this.store.set(t.signal, value, { source: this.name, ...(at !== undefined ? { at } : {}) });
+      set++;
     }
     return set;
   }
