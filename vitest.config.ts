@@ -21,6 +21,7 @@ import { defineConfig } from 'vitest/config';
  * by surprise.
  */
 export const UNIT = [
+  'compiler/test/sources.test.ts',
   'runtime/test/span-cost.test.ts',
   'runtime/models/test/endpoint-tier.test.ts',
   'runtime/test/fork.test.ts',
