@@ -28,6 +28,7 @@ export { envThenConfig, type SecretLookup } from './secret-refs.js';
 export { Redactor } from './redact.js';
 export { REDACTED, condition, evaluate, evaluateOrUnknown, formatAge, truthy, unknownReason, UNKNOWN, type EvalEnv, type SignalRead, type Truth } from './evaluate.js';
 export { ContextStore, type ContextChange, type ContextStoreOptions, type SetResult, type SignalRecord, type SignalState } from './context/store.js';
+export { COALESCE_WINDOW_MS, ContextJournaling, type ContextJournalingOptions } from './context/journaling.js';
 export { attemptSpend, spendBy, type AttemptSpend, type SpendTotals } from './spend.js';
 export { placedSteps } from './placed-steps.js';
 
@@ -49,6 +50,11 @@ export {
   type RunRow,
   type SessionStore,
   type TriggerStateStore,
+  type ContextEventQuery,
+  type ContextEventRow,
+  type ContextEventType,
+  type ContextJournal,
+  type StoredContextEvent,
 } from './backend/index.js';
 /** SQLite's own engine and file layout, for the benches that measure them. */
 export { openSqlite, SEQ_SPAN, sqliteDriver, type SqlDatabase, type SqliteDriverName } from './backend/index.js';

@@ -11,7 +11,8 @@ import { registerAuditRoutes } from './http/audit-routes.js';
 import { keepAuditFor } from './http/audit-retention.js';
 import { registerOidc } from './http/oidc.js';
 import { registerSessionRoutes, startSession } from './http/session-routes.js';
-import { memoryBackend, type AuthConfig, type OidcConfig, type PeopleStore } from '../runtime/index.js';
+import { ContextJournaling, memoryBackend, realClock, type AuthConfig, type ContextEventRow, type ContextJournal, type OidcConfig, type PeopleStore } from '../runtime/index.js';
+import { registerContextEvents } from './http/context-events.js';
 import type { FastifyInstance } from 'fastify';
 import { registerDashboard } from './http/dashboard-routes.js';
 import { registerStream } from './http/stream.js';
@@ -41,6 +42,10 @@ export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' |
   readonly streamRecheckMs?: number;
   /** `auth.oidc` of the config, parsed, with its client secret resolved (null: a public client). */
   readonly oidc?: { readonly config: OidcConfig; readonly clientSecret: string | null };
+  /** Where the context's own events are journaled (§9.4); none: not journaled. Closed with the server. */
+  readonly contextJournal?: ContextJournal;
+  /** The config's `retention` (ms), for the context journal. */
+  readonly retentionMs?: number | null;
 }
 
 export interface RunningServer {
@@ -98,6 +103,7 @@ export interface BuiltServer {
   readonly starter: RunStarter;
   readonly people: People;
   readonly streams: { closeAll(): void };
+  readonly journaling: ContextJournaling | null;
 }
 
 export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'catchUp'>): Promise<BuiltServer> {
@@ -121,6 +127,12 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   });
   const hub = new LiveHub();
   starter.onEvent((e) => hub.publish(e));
+  const contextHub = new LiveHub<ContextEventRow>();
+  const journaling =
+    opts.contextJournal && mode === 'serve'
+      ? new ContextJournaling({ journal: opts.contextJournal, clock: realClock, retentionMs: opts.retentionMs ?? null, onRow: (r) => contextHub.publish(r) })
+      : null;
+  if (journaling) engine.store.subscribe((c) => journaling.change(c));
 
   const people = new People({
     token: opts.token,
@@ -135,7 +147,8 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   const stepCancel = (runId: string, stepId: string) => starter.cancelStep(runId, stepId);
   registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(opts.plans), triggerOf, stepCancel, peopleConfigured: opts.auth !== undefined });
   registerApiTriggers(app, engine, opts.triggers);
-  const streams = registerStream(app, hub, people, opts.streamRecheckMs);
+  registerContextEvents(app, opts.contextJournal ?? null);
+  const streams = registerStream(app, hub, people, opts.streamRecheckMs, contextHub);
   registerSessionRoutes(app, people, log);
   registerAuditRoutes(app, people.store);
   if (opts.auth?.auditRetentionMs != null) await keepAuditFor(app, people.store, opts.auth.auditRetentionMs, log);
@@ -143,12 +156,12 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   // OpenID Connect sign-in opens a session in the journal's database like any other sign-in.
   if (opts.oidc) registerOidc(app, { ...opts.oidc, log, signIn: (req, reply, identity) => startSession(people, req, reply, identity) });
   finishRoutes(app);
-  return { app, engine, starter, people, streams };
+  return { app, engine, starter, people, streams, journaling };
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const mode = opts.mode ?? 'serve';
-  const { app, engine, starter, people, streams } = await buildServer(opts);
+  const { app, engine, starter, people, streams, journaling } = await buildServer(opts);
   await app.listen({ port: opts.port, host: opts.host });
 
   const resumed = mode === 'serve' ? await starter.resumeUnfinished() : [];
@@ -178,6 +191,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         await starter.close((what) => (phase = what));
         phase = 'the server state to close';
         await opts.state.close();
+        phase = 'the context journal to close';
+        await journaling?.close();
+        await opts.contextJournal?.close();
         phase = 'the people store to close';
         await people.store.close();
         phase = 'the HTTP connections to close';
