@@ -26,15 +26,16 @@ export function contextEventView(e: ContextEventRow | StoredContextEvent): { [ke
 }
 
 export function registerContextEvents(app: FastifyInstance, journal: ContextJournal | null): void {
-  app.get<{ Querystring: { limit?: number; before?: number; signal?: string } }>(
+  app.get<{ Querystring: { limit?: string; before?: string; signal?: string } }>(
     '/context/events',
     {
       schema: {
         querystring: {
           type: 'object',
           properties: {
-            limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT },
-            before: { type: 'integer', minimum: 1 },
+            // Query values stay strings here (the app does not coerce): digits only.
+            limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' },
+            before: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' },
             signal: { type: 'string', maxLength: 300 },
           },
           additionalProperties: false,
@@ -43,8 +44,8 @@ export function registerContextEvents(app: FastifyInstance, journal: ContextJour
     },
     async (req) => {
       if (!journal) return { events: [], next: null };
-      const limit = req.query.limit ?? DEFAULT_LIMIT;
-      const events = await journal.list({ limit, ...(req.query.before !== undefined ? { before: req.query.before } : {}), ...(req.query.signal !== undefined ? { signal: req.query.signal } : {}) });
+      const limit = Math.min(MAX_LIMIT, Number(req.query.limit ?? DEFAULT_LIMIT));
+      const events = await journal.list({ limit, ...(req.query.before !== undefined ? { before: Number(req.query.before) } : {}), ...(req.query.signal !== undefined ? { signal: req.query.signal } : {}) });
       return { events: events.map(contextEventView), next: events.length === limit ? events.at(-1)!.seq : null };
     },
   );
