@@ -57,6 +57,7 @@ export const UNIT = [
   'runtime/test/context-kleene.test.ts',
   'runtime/test/context-store.test.ts',
   'serve/test/context-triggers.test.ts',
+  'runtime/test/context-journaling.test.ts',
   'runtime/test/event-batches.test.ts',
   'runtime/test/fill-defaults.test.ts',
   'runtime/test/ir-blob.test.ts',
