@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, type PlanIR } from '../../compiler/index.js';
+import { compile, preview, renderPreviewText, type PlanIR } from '../../compiler/index.js';
 import { diskHost } from '../../compiler/load.js';
 import { Run, VirtualClock } from '../scheduler/index.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
@@ -84,5 +84,17 @@ describe('§9.3 at run time', () => {
     const { result, called } = await run(compiled({}, clean));
     expect(result.status).toBe('completed');
     expect(called).toContain('main.pay');
+  });
+
+  it('orch preview lists where each class goes and every endorsement and declassification (JSON and text)', () => {
+    const p = preview(compiled({ flows: 'warn' }));
+    expect(p.flows.classes.map((x) => `${x.class}: ${x.sources.join(', ')} → ${x.step}`).sort()).toEqual(['internal: input.who → d', 'personal: input.who, r → n']);
+    expect([...p.flows.relabels].sort((a, b) => a.step.localeCompare(b.step))).toEqual([
+      { step: 'd', kind: 'declassify', reason: 'only initials', to: 'internal' },
+      { step: 'ok', kind: 'endorse', reason: 'checked by hand' },
+    ]);
+    const text = renderPreviewText(p, false);
+    expect(text).toContain('Where data goes\n');
+    for (const line of ['  personal: input.who, r → n\n', '  endorsed in ok: checked by hand\n', '  declassified to internal in d: only initials\n']) expect(text).toContain(line);
   });
 });
