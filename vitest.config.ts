@@ -26,6 +26,7 @@ export const UNIT = [
   'runtime/models/test/endpoint-tier.test.ts',
   'runtime/test/fork.test.ts',
   'runtime/test/split-lines.test.ts',
+  'runtime/test/flow-runtime.test.ts',
   'compiler/test/budget-ledger.test.ts',
   'compiler/test/model-endpoints.test.ts',
   // `!(a|b)` (an extglob): every file of the folder but those, which spawn `orch`.
