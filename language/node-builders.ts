@@ -87,12 +87,6 @@ export type KeyedValue = readonly [key: IToken, value: A.Expr];
 
 export abstract class NodeBuilders {
   readonly diagnostics: Diagnostic[] = [];
-  /**
-   * Those of `diagnostics` reported with the tree left whole — the same tree and the same
-   * diagnostic on both paths — so the direct-to-AST parse keeps its tree instead of parsing the
-   * file again by the CST path (a file of repeated modules: each `module` line after the first).
-   */
-  readonly wholeTree = new Set<Diagnostic>();
   protected inSimulate = false;
   /** Building the fields of a `context` block (`max_age` and `hold` are allowed). */
   protected inContext = false;
@@ -482,9 +476,9 @@ export abstract class NodeBuilders {
     for (const item of items) {
       if (item.kind === 'ModuleDecl') {
         if (moduleDecl) {
-          const d = diagnostic('E0102', `the module name is declared twice (first on line ${moduleDecl.range.start.line})`, this.file, item.range);
-          this.diagnostics.push(d);
-          this.wholeTree.add(d);
+          this.diagnostics.push(
+            diagnostic('E0102', `the module name is declared twice (first on line ${moduleDecl.range.start.line})`, this.file, item.range),
+          );
         } else moduleDecl = item;
       } else if (item.kind === 'FileImport' || item.kind === 'StdImport') imports.push(item);
       else declarations.push(item);
