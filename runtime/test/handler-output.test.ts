@@ -93,7 +93,7 @@ export async function exits(input, ctx) {
   kind tool
   input { token: string }
   handler "./out.js#hangs"
-  timeout 500ms
+  timeout 2s
   retry 1
 }
 capability exits {
