@@ -10,7 +10,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { CompiledTest, MockAnswer, PlanIR, StepIR } from '../../compiler/index.js';
+import type { CompiledTest, MockAnswer, MockIR, PlanIR, StepIR } from '../../compiler/index.js';
 import { evaluate, VirtualClock, type RunEvent } from '../../runtime/index.js';
 import { approvalCapability, bin, json, lit, out, plan, retry, simulatedCapability, step } from '../../runtime/test/ir-builder.js';
 import { isOver, MAX_TIMER_FIRINGS, startRun } from '../run-case.js';
@@ -49,7 +49,7 @@ const person = { written: 'simulated approver', candidates: [{ subject: 'simulat
 
 /** The scenario as a test: per capability its attempts' answers in order; per approval its decision. */
 function asTest(p: PlanIR, s: Scenario): CompiledTest {
-  const mocks = [{ capability: 'undo', written: 'undo', where: null, answers: [{ ok: true, value: json({}) }], latency_ms: 1, cost: null, usage: null, line: 0 }];
+  const mocks: MockIR[] = [{ capability: 'undo', written: 'undo', where: null, answers: [{ ok: true, value: json({}) }], latency_ms: 1, cost: null, usage: null, line: 0 }];
   const decisions: CompiledTest['decisions'][number][] = [];
   for (const st of p.steps) {
     const row = s.outcomes[st.id]![0]!;
@@ -62,7 +62,7 @@ function asTest(p: PlanIR, s: Scenario): CompiledTest {
   }
   const at = { line: 1, column: 1, offset: 0 };
   return {
-    name: 'scenario', file: 'scenario.test.orch', range: { start: at, end: at }, planName: p.plan, plan: p, origin: null, stale: [], startedBy: person,
+    name: 'scenario', file: 'scenario.test.orch', range: { start: at, end: at }, planName: p.plan, plan: p, origin: null, stale: [], staleSteps: [], startedBy: person,
     input: json(s.input), context: null, mocks, decisions, signals: [], expects: [],
   };
 }
