@@ -16,7 +16,7 @@ import { codeActions, toLspDiagnostic } from './features/code-actions.js';
 import { complete } from './features/completion.js';
 import { foldingRanges } from './features/folding.js';
 import { codeLenses } from './features/code-lens.js';
-import { RUN_TEST_COMMAND, runTests, testLenses, type RunTestsSummary } from './features/plan-tests.js';
+import { RUN_TEST_COMMAND, runTestCommand, testLenses, type RunTestsSummary } from './features/plan-tests.js';
 import { documentLinks, readTextFile } from './features/document-links.js';
 import { formatDocument, formatRange } from './features/formatting.js';
 import { inlayHints } from './features/inlay-hints.js';
@@ -313,9 +313,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   }));
   connection.onCodeLens(guard('codeLens', [], (p) => {
     const path = uriToPath(p.textDocument.uri);
-    const table = workspace.declarations(path);
-    const parsed = workspace.parsed(path);
-    return [...(table ? codeLenses(table, p.textDocument.uri) : []), ...(parsed ? testLenses(parsed.module, p.textDocument.uri) : [])];
+    return [...codeLenses(workspace.declarations(path), p.textDocument.uri), ...testLenses(workspace.parsed(path)?.module, p.textDocument.uri)];
   }));
   connection.languages.inlayHint.on(guard('inlayHint', [], async (p) => {
     const doc = documents.get(p.textDocument.uri);
@@ -377,12 +375,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   // The same as a command, for clients that can run server commands but not custom requests:
   // arguments `[uri]` or `[{ uri, plan?, runs?, seed? }]`.
   connection.onExecuteCommand(guard('executeCommand', null, (p): Promise<VerifySummary | RunTestsSummary | null> | null => {
-    if (p.command === RUN_TEST_COMMAND) {
-      // `[uri]` or `[uri, test name]` (the "Run test" lens's arguments).
-      const [uri, name] = p.arguments ?? [];
-      return typeof uri === 'string' ? runTests(uriToPath(uri), typeof name === 'string' ? name : undefined) : null;
-    }
-    if (p.command !== VERIFY_COMMAND) return null;
+    if (p.command !== VERIFY_COMMAND) return p.command === RUN_TEST_COMMAND ? runTestCommand(p.arguments, uriToPath) : null;
     const [arg] = p.arguments ?? [];
     return verifyDocumentRequest(typeof arg === 'string' ? { uri: arg } : (arg as VerifyParams));
   }));

@@ -19,8 +19,8 @@ export function testBlocks(module: Module): { readonly name: string; readonly ra
   );
 }
 
-export function testLenses(module: Module, uri: string): CodeLens[] {
-  return testBlocks(module).map((t) => ({ range: t.range, command: { title: '$(beaker) Run test', command: RUN_TEST_COMMAND, arguments: [uri, t.name] } }));
+export function testLenses(module: Module | undefined, uri: string): CodeLens[] {
+  return (module ? testBlocks(module) : []).map((t) => ({ range: t.range, command: { title: '$(beaker) Run test', command: RUN_TEST_COMMAND, arguments: [uri, t.name] } }));
 }
 
 /** What `orch.runTest` answers: each test run, with its failures at their lines (1-based). */
@@ -50,4 +50,10 @@ export async function runTests(path: string, name: string | undefined): Promise<
       failures: r.failures.map((f) => ({ message: f.message, ...(f.line !== undefined ? { line: f.line } : {}) })),
     })),
   };
+}
+
+/** `orch.runTest`'s arguments, `[uri]` or `[uri, test name]` (the lens's); null when they are not. */
+export function runTestCommand(args: readonly unknown[] | undefined, pathOf: (uri: string) => string): Promise<RunTestsSummary> | null {
+  const [uri, name] = args ?? [];
+  return typeof uri === 'string' ? runTests(pathOf(uri), typeof name === 'string' ? name : undefined) : null;
 }
