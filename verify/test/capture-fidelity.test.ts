@@ -6,14 +6,13 @@
  * captured test passes, never writes the personal value, and gives every step instance the same
  * sequence of events as the original run. (The crash-and-resume case is plan-tests-capture.test.ts.)
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile, type PlanIR } from '../../compiler/index.js';
-import { memoryBackend, Runtime, type AttemptHandle, type AttemptOutcome, type AttemptRequest, type Executor, type RunEvent } from '../../runtime/index.js';
-import { EMPTY_CONFIG } from '../../runtime/config.js';
+import { EMPTY_CONFIG, memoryBackend, Runtime, type AttemptHandle, type AttemptOutcome, type AttemptRequest, type Executor, type RunEvent } from '../../runtime/index.js';
 import { captureTest } from '../index.js';
 import { instanceLabel } from '../trace.js';
 import { sequences } from './step-sequences.js';
@@ -97,7 +96,7 @@ describe('orch test --capture over generated plans', () => {
         const dir = join(root, `case-${n++}`);
         const planFile = join(dir, 'p.orch');
         rmSync(dir, { recursive: true, force: true });
-        (await import('node:fs')).mkdirSync(dir, { recursive: true });
+        mkdirSync(dir, { recursive: true });
         writeFileSync(join(dir, 'h.js'), 'export function f(i) { return { v: i.v }; }\n');
         writeFileSync(planFile, source(s));
         const out = compile({ entry: planFile, navigation: false });
