@@ -62,7 +62,6 @@ export default tseslint.config(
   { files: ['language/cst-to-ast.ts'], rules: { 'max-lines': ['error', { max: 851, skipBlankLines: true, skipComments: true }] } },
   { files: ['language/node-builders.ts'], rules: { 'max-lines': ['error', { max: 692, skipBlankLines: true, skipComments: true }] } },
   ...[
-    ['lsp/symbol-index/references.ts', 252], // buildFileIndex: one walk with a visitor per node kind
     ['runtime/cluster/worker.ts', 335], // runWorker: the loop over shared state (issue #48: a state machine)
     ['serve/runtime-starter.ts', 216], // openRuntimeStarter
     ['serve/ui/run-view.ts', 195], // runView
