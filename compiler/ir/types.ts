@@ -227,6 +227,11 @@ export interface ResourceIR {
   readonly model?: string;
   /** v0.4 (§9.1): the tier of its endpoint by the project's config (present with `endpoint`). */
   readonly endpoint_tier?: Exclude<TierIR, 'human'>;
+  /**
+   * v0.4 (§9.4): `available when COND` — a bool over context signals, evaluated at dispatch; a
+   * false or unknown condition keeps the resource from being chosen (present when declared).
+   */
+  readonly available?: ExprIR;
 }
 
 export interface PolicyIR {

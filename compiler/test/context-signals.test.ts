@@ -49,4 +49,20 @@ describe('context signals (§9.4)', () => {
     expect(codes(d)).toEqual(['E0201']);
     expect(d[0]!.message).toContain('known(context.X)');
   });
+
+  it('types `available when` as a bool over context signals and puts it in the resource IR (§9.4)', () => {
+    const res = (cond: string) => `${CONTEXT}\nresource stove { kind local_device  provides tool  available when ${cond} }\nplan p { step a = heat(t: 1) }`;
+    const out = compileText(res('known(context.motion) and context.temperature < 30'));
+    expect(codes(out.diagnostics)).toEqual([]);
+    expect(out.plans[0]!.resources.stove!.available).toMatchObject({ op: 'and' });
+    const number = checkText(res('context.temperature'));
+    expect(codes(number)).toEqual(['E0201']);
+    expect(number[0]!.message).toBe('available when expects bool, got number');
+    expect(covered(res('context.temperature'), number[0]!)).toBe('context.temperature');
+    // Evaluated at dispatch: no input, step or item is in scope there.
+    const input = checkText(res('input.on'));
+    expect(codes(input)).toEqual(['E0101']);
+    expect(input[0]!.range.start.line).toBe(10);
+    expect(codes(checkText(res('context.nothing')))).toEqual(['E0201']);
+  });
 });
