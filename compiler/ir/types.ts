@@ -86,6 +86,8 @@ export interface ContextSignalIR {
   readonly derived: ExprIR | null;
   /** How long a derived `true` is kept after the expression turns false. */
   readonly hold_ms: number | null;
+  /** `simulate context { X stale P% }`: the share (0–1) of `orch verify`'s runs in which it goes stale (present when declared). */
+  readonly stale?: number;
 }
 
 /** §9.4: a `source` block: which messages set which signals (its connection is orch.config's). */

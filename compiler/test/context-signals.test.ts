@@ -65,4 +65,16 @@ describe('context signals (§9.4)', () => {
     expect(input[0]!.range.start.line).toBe(10);
     expect(codes(checkText(res('context.nothing')))).toEqual(['E0201']);
   });
+
+  it('records `simulate context` shares on their signals; an undeclared signal is E0101, a share over 100% E0201', () => {
+    const out = compileText(`${CONTEXT}\nsimulate context { motion stale 20%  temperature stale 5% }\nplan p { step a = heat(t: 1) }`);
+    expect(codes(out.diagnostics)).toEqual([]);
+    expect(out.plans[0]!.context_signals!.motion!.stale).toBe(0.2);
+    expect(out.plans[0]!.context_signals!.phone_home!.stale).toBeUndefined();
+    const unknown = `${CONTEXT}\nsimulate context { presence stale 20% }\nplan p { step a = heat(t: 1) }`;
+    const d = checkText(unknown);
+    expect(codes(d)).toEqual(['E0101']);
+    expect(covered(unknown, d[0]!)).toBe('presence');
+    expect(codes(checkText(`${CONTEXT}\nsimulate context { motion stale 120% }\nplan p { step a = heat(t: 1) }`))).toEqual(['E0201']);
+  });
 });
