@@ -4,12 +4,12 @@
  * read once per compile, before any plan is checked.
  */
 import { endpointTierFor } from './endpoint-tiers.js';
-import type { ContextDecl, MoneyLit } from '../language/index.js';
+import type { ContextDecl, Expr, MoneyLit } from '../language/index.js';
 import { diagnostic, tierOf, type Diagnostic } from '../language/index.js';
 import { checkModelResource } from './check/llm.js';
 import { durationMs, type RootInfo } from './check/expr.js';
 import { ms } from './check/lower.js';
-import type { PolicyIR } from './ir/types.js';
+import type { ExprIR, PolicyIR } from './ir/types.js';
 import type { LoadedModule } from './loaded-module.js';
 import type { PlacementResource } from './placement.js';
 import type { DeclEntry, Scopes } from './scope.js';
@@ -46,7 +46,10 @@ function plainText(s: { readonly parts: readonly unknown[] }): string {
   return s.parts.filter((p): p is string => typeof p === 'string').join('');
 }
 
-export function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[], diags: Diagnostic[]): PlacementResource[] {
+/** Checks a resource's `available when` condition and lowers it (check/availability.ts). */
+export type AvailabilityCheck = (cond: Expr, file: string) => ExprIR;
+
+export function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[], diags: Diagnostic[], availability: AvailabilityCheck): PlacementResource[] {
   const out: PlacementResource[] = [];
   const names = new Set<string>();
   for (const m of modules) {
@@ -69,6 +72,7 @@ export function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[], di
         ...(r.endpoint ? { endpoint: plainText(r.endpoint), endpoint_tier: endpointTierFor(plainText(r.endpoint), m.file) } : {}),
         ...(r.model ? { model: plainText(r.model) } : {}),
         ...(r.accepts ? { accepts: r.accepts } : {}),
+        ...(r.availableWhen ? { available: availability(r.availableWhen, m.file) } : {}),
       });
       if (!m.std) checkModelResource(r, m.file, diags);
     }

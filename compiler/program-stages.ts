@@ -4,6 +4,7 @@
  * need every plan known. Each reads and adds facts of the one `ProgramFacts` record.
  */
 import { diagnostic } from '../language/index.js';
+import { checkAvailability } from './check/availability.js';
 import { boundsDiagnostics } from './check/bounds.js';
 import { topLevelInvariants } from './check/invariants.js';
 import { contextSignalsOf } from './check/context-signals.js';
@@ -59,7 +60,7 @@ export function checkCapabilities(f: ProgramFacts): void {
 
 /** `resources`: what placement chooses from. */
 export function lowerResources(f: ProgramFacts): void {
-  f.resources = resourcesOf(f.scopes, f.program.modules, f.diags);
+  f.resources = resourcesOf(f.scopes, f.program.modules, f.diags, (cond, file) => checkAvailability(cond, file, f.contextRoot, f.model, f.diags));
 }
 
 /** `currency`: the one currency of every cost and budget (E0203 for another). */

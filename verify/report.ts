@@ -55,6 +55,7 @@ function formatCounterexample(v: Counterexample, replay: string, style: TextStyl
   ];
   if (Object.keys(v.context).length > 0) lines.push(`  context: ${compact(v.context)}`);
   for (const c of v.contextChanges) lines.push(`  context change at ${ms(c.at_ms)}: ${c.signal} = ${compact(c.value)}`);
+  for (const s of v.stale) lines.push(`  stale from ${ms(s.at_ms)}: context.${s.signal} (its source fell silent: unknown to the run)`);
   lines.push(
     v.choices.length === 0
       ? '  outcomes: every step succeeded'

@@ -5,7 +5,7 @@
  * through `updateContext`. The monitor watches every transition through the observer hook.
  */
 import type { PlanIR } from '../compiler/index.js';
-import { eventAttempt, recordOf, REDACTED } from '../runtime/index.js';
+import { eventAttempt, recordOf, REDACTED, type SignalRead } from '../runtime/index.js';
 import { InProcessLimits, neededScopes, Run, VirtualClock, type LimitsProvider, type replay, type RunEvent, type RunReader } from '../runtime/index.js';
 
 type RestoredRun = ReturnType<typeof replay>;
@@ -176,6 +176,17 @@ export function startRun(
     clock.setTimer(1, () => run?.signal(key, 'approve', 'simulated approver'));
   };
 
+  // Signals gone stale (`simulate context`), with when; a change to one after that is not a message that came.
+  const stale = new Map<string, number>();
+  const staleAt = new Map((scenario.stale ?? []).map((s) => [s.signal, s.at_ms]));
+  const startContext: Record<string, unknown> = { ...scenario.context };
+  // Stale from the start: the run never sees its value.
+  for (const [signal, at] of staleAt)
+    if (at <= clock.now()) {
+      stale.set(signal, at);
+      staleAt.delete(signal);
+      delete startContext[signal];
+    }
   run = new Run(
     plan,
     {
@@ -186,6 +197,8 @@ export function startRun(
       // handlers, so every one resolves to the redaction marker.
       random: () => 0.5,
       secret: () => REDACTED,
+      // §9.4: a signal the scenario lets go stale reads as stale from then on (the run's own context otherwise).
+      ...(stale.size > 0 ? { signal: (name: string) => readScenarioSignal(plan, run, stale, name, clock.now()) } : {}),
       ...(limits ? { limits } : {}),
     },
     // Every consent scope the plan may need is granted: verify explores what the plan does when
@@ -193,7 +206,7 @@ export function startRun(
     {
       runId: rootRun,
       input: scenario.input,
-      context: { ...scenario.context },
+      context: startContext,
       consent: neededScopes(plan),
       ...(people ? { startedBy: recordOf(people.starter) } : {}),
       ...(setup.restored ? { restored: setup.restored } : {}),
@@ -206,9 +219,15 @@ export function startRun(
     if (setup.fired?.changes.has(i)) return;
     clock.setTimer(after(change.at_ms), () => {
       setup.fired?.changes.add(i);
-      run?.updateContext({ [change.signal]: change.value });
+      if (!stale.has(change.signal)) run?.updateContext({ [change.signal]: change.value });
     });
   });
+  // As `orch serve` tells its runs: the signal is null to the run's own context from then on.
+  for (const [signal, at] of staleAt)
+    clock.setTimer(after(at), () => {
+      stale.set(signal, clock.now());
+      run?.updateContext({ [signal]: null });
+    });
   // A user's `orch cancel RUN --step STEP`; refused once the step (or the run) has finished,
   // which is then simply a cancellation that came too late.
   scenario.cancels.forEach((cancel, i) => {
@@ -233,4 +252,13 @@ export function stuckMessage(run: Run): string {
   return waiting.length > 0
     ? `the run is stuck: nothing can happen any more while ${waiting.join(', ')} ${waiting.length === 1 ? 'waits' : 'wait'} (no timeout)`
     : 'the run is stuck: no step can start and nothing is running';
+}
+
+/** A signal as the run reads it in verify: stale (with an age past its `max_age`) once gone stale, else the run's context. */
+function readScenarioSignal(plan: PlanIR, run: Run | null, stale: ReadonlyMap<string, number>, name: string, now: number): SignalRead {
+  const max = plan.context_signals?.[name]?.max_age_ms ?? null;
+  const since = stale.get(name);
+  if (since !== undefined) return { value: null, state: 'stale', age_ms: (max ?? 0) + 1 + (now - since), max_age_ms: max };
+  const v = run?.context()[name];
+  return v === undefined || v === null ? { value: null, state: 'never_set', age_ms: null, max_age_ms: max } : { value: v, state: 'fresh', age_ms: 0, max_age_ms: max };
 }

@@ -37,6 +37,15 @@ export interface ContextChange {
   readonly value: unknown;
 }
 
+/**
+ * A context signal whose source falls silent (`simulate context { X stale P% }`): from `at_ms` on
+ * it is stale — unknown to the run — whatever the scenario's changes say.
+ */
+export interface GoneStale {
+  readonly at_ms: number;
+  readonly signal: string;
+}
+
 /** A user cancelling one step (`orch cancel RUN --step STEP`: every instance of it) at a virtual time. */
 export interface StepCancel {
   readonly at_ms: number;
@@ -49,6 +58,8 @@ export interface Scenario {
   readonly contextChanges: readonly ContextChange[];
   /** Steps a user cancels (empty unless cancellations are explored). */
   readonly cancels: readonly StepCancel[];
+  /** Signals that go stale in this run (empty unless the program has `simulate context`). */
+  readonly stale?: readonly GoneStale[];
   /** step id → item index (0 for plain steps) → what its attempts do. */
   readonly outcomes: { readonly [stepId: string]: readonly StepItemScenario[] };
 }
@@ -114,8 +125,22 @@ export function scenarioArbitrary(plan: PlanIR, options: ScenarioOptions, evalua
     return out;
   });
   return fc
-    .tuple(schemaArbitrary(plan.input, schemaOptions), contextArb, changesArb, outcomesArb, cancelsArbitrary(plan, options))
-    .map(([input, context, contextChanges, outcomes, cancels]) => ({ input, context, contextChanges, outcomes, cancels }));
+    .tuple(schemaArbitrary(plan.input, schemaOptions), contextArb, changesArb, outcomesArb, cancelsArbitrary(plan, options), staleArbitrary(plan))
+    .map(([input, context, contextChanges, outcomes, cancels, stale]) => ({ input, context, contextChanges, outcomes, cancels, stale }));
+}
+
+/**
+ * `simulate context { X stale P% }`: per signal a number in 0‥999 whose top P‰-band makes it go
+ * stale, at a moment of the run. Numbers and moments shrink towards 0, so a counterexample keeps
+ * only the stale signals it needs, gone stale as early as it can.
+ */
+function staleArbitrary(plan: PlanIR): fc.Arbitrary<GoneStale[]> {
+  const shares = Object.entries(plan.context_signals ?? {}).filter(([, s]) => (s.stale ?? 0) > 0);
+  if (shares.length === 0) return fc.constant([]);
+  const horizon = Math.max(1000, plan.estimates.duration_ms * 2);
+  return fc
+    .tuple(...shares.map(([signal, s]) => fc.record({ n: fc.integer({ min: 0, max: 999 }), at_ms: fc.integer({ min: 0, max: horizon }) }).map(({ n, at_ms }) => (n >= 1000 - Math.round(s.stale! * 1000) ? { signal, at_ms } : null))))
+    .map((xs) => xs.filter((x): x is GoneStale => x !== null));
 }
 
 /**

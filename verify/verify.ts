@@ -11,7 +11,7 @@ import { evaluate } from '../runtime/index.js';
 import { BUILTIN, BUILTIN_NAMES, type MonitorOptions } from './monitor.js';
 import { runCase } from './run-case.js';
 import { runUpgradeCase, UPGRADE_POINTS, type UpgradeCase, type UpgradePoint } from './upgrade-case.js';
-import { isApprovalStep, DEFAULT_FAIL_RATE, DEFAULT_MAX_LIST_SIZE, scenarioArbitrary, type ContextChange, type Scenario, type StepCancel } from './scenario.js';
+import { isApprovalStep, DEFAULT_FAIL_RATE, DEFAULT_MAX_LIST_SIZE, scenarioArbitrary, type ContextChange, type GoneStale, type Scenario, type StepCancel } from './scenario.js';
 import type { CaseResult, StateSnapshot, TraceEvent } from './trace.js';
 
 export interface VerifyOptions {
@@ -103,6 +103,8 @@ export interface Counterexample {
   readonly choices: readonly ScenarioChoice[];
   /** Step cancellations that took effect before the invariant broke (`--cancels`). */
   readonly cancels: readonly StepCancel[];
+  /** §9.4: the signals that had gone stale when the invariant broke (`simulate context`), with when. */
+  readonly stale: readonly GoneStale[];
   /** Events up to and including the one after which the invariant broke. */
   readonly trace: readonly TraceEvent[];
   readonly state: StateSnapshot;
@@ -257,6 +259,7 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
       contextChanges: scenario.contextChanges,
       choices: choicesOf(plan, scenario, trace),
       cancels: cancelsOf(scenario, trace),
+      stale: (scenario.stale ?? []).filter((s) => s.at_ms <= v.state.at_ms),
       trace,
       state: v.state,
       ...(judged.upgrade ? { upgrade: judged.upgrade } : {}),

@@ -32,6 +32,8 @@ export function boundsDiagnostics(module: Module, file: string): Diagnostic[] {
         }
     } else if (d.kind === 'SimulateDecl') {
       percent(d.fail, 'fail');
+    } else if (d.kind === 'SimulateContextDecl') {
+      for (const s of d.signals) percent(s.share, 'stale');
     } else if (d.kind === 'PolicyDecl') {
       for (const r of d.rateLimits) {
         if (r.count < 1) out.push(diagnostic('E0201', `a rate limit allows at least 1 call per window, not ${r.count}`, file, r.range));

@@ -51,7 +51,30 @@ export function contextSignalsOf(
     }
   }
   reportCycles(derived, diags);
-  return out;
+  return withStaleShares(modules, out, diags);
+}
+
+/**
+ * `simulate context { motion stale 20% }`: each named signal's share of verify's runs in which
+ * it goes stale. The signal must be declared (E0101 at its name); out of 0–100 % is E0201
+ * (check/bounds.ts); a signal named in two blocks keeps the first share.
+ */
+function withStaleShares(modules: readonly LoadedModule[], signals: Record<string, ContextSignalIR>, diags: Diagnostic[]): Record<string, ContextSignalIR> {
+  for (const m of modules)
+    for (const d of m.ast.declarations) {
+      if (d.kind !== 'SimulateContextDecl') continue;
+      for (const s of d.signals) {
+        const name = s.signal.name;
+        const signal = signals[name];
+        if (!signal) {
+          const known = Object.keys(signals);
+          diags.push(diagnostic('E0101', `simulate context: unknown context signal "${name}"${known.length > 0 ? ` (declared: ${known.join(', ')})` : ' (no context block declares any)'}`, m.file, s.signal.range));
+          continue;
+        }
+        if (signal.stale === undefined) signals[name] = { ...signal, stale: Math.min(1, Math.max(0, s.share.value / 100)) };
+      }
+    }
+  return signals;
 }
 
 /** Each cycle once, at the first signal of it in declaration order: `a -> b -> a`. */

@@ -86,6 +86,8 @@ export interface ContextSignalIR {
   readonly derived: ExprIR | null;
   /** How long a derived `true` is kept after the expression turns false. */
   readonly hold_ms: number | null;
+  /** `simulate context { X stale P% }`: the share (0–1) of `orch verify`'s runs in which it goes stale (present when declared). */
+  readonly stale?: number;
 }
 
 /** §9.4: a `source` block: which messages set which signals (its connection is orch.config's). */
@@ -227,6 +229,11 @@ export interface ResourceIR {
   readonly model?: string;
   /** v0.4 (§9.1): the tier of its endpoint by the project's config (present with `endpoint`). */
   readonly endpoint_tier?: Exclude<TierIR, 'human'>;
+  /**
+   * v0.4 (§9.4): `available when COND` — a bool over context signals, evaluated at dispatch; a
+   * false or unknown condition keeps the resource from being chosen (present when declared).
+   */
+  readonly available?: ExprIR;
 }
 
 export interface PolicyIR {

@@ -49,4 +49,32 @@ describe('context signals (§9.4)', () => {
     expect(codes(d)).toEqual(['E0201']);
     expect(d[0]!.message).toContain('known(context.X)');
   });
+
+  it('types `available when` as a bool over context signals and puts it in the resource IR (§9.4)', () => {
+    const res = (cond: string) => `${CONTEXT}\nresource stove { kind local_device  provides tool  available when ${cond} }\nplan p { step a = heat(t: 1) }`;
+    const out = compileText(res('known(context.motion) and context.temperature < 30'));
+    expect(codes(out.diagnostics)).toEqual([]);
+    expect(out.plans[0]!.resources.stove!.available).toMatchObject({ op: 'and' });
+    const number = checkText(res('context.temperature'));
+    expect(codes(number)).toEqual(['E0201']);
+    expect(number[0]!.message).toBe('available when expects bool, got number');
+    expect(covered(res('context.temperature'), number[0]!)).toBe('context.temperature');
+    // Evaluated at dispatch: no input, step or item is in scope there.
+    const input = checkText(res('input.on'));
+    expect(codes(input)).toEqual(['E0101']);
+    expect(input[0]!.range.start.line).toBe(10);
+    expect(codes(checkText(res('context.nothing')))).toEqual(['E0201']);
+  });
+
+  it('records `simulate context` shares on their signals; an undeclared signal is E0101, a share over 100% E0201', () => {
+    const out = compileText(`${CONTEXT}\nsimulate context { motion stale 20%  temperature stale 5% }\nplan p { step a = heat(t: 1) }`);
+    expect(codes(out.diagnostics)).toEqual([]);
+    expect(out.plans[0]!.context_signals!.motion!.stale).toBe(0.2);
+    expect(out.plans[0]!.context_signals!.phone_home!.stale).toBeUndefined();
+    const unknown = `${CONTEXT}\nsimulate context { presence stale 20% }\nplan p { step a = heat(t: 1) }`;
+    const d = checkText(unknown);
+    expect(codes(d)).toEqual(['E0101']);
+    expect(covered(unknown, d[0]!)).toBe('presence');
+    expect(codes(checkText(`${CONTEXT}\nsimulate context { motion stale 120% }\nplan p { step a = heat(t: 1) }`))).toEqual(['E0201']);
+  });
 });

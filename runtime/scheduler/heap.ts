@@ -19,6 +19,11 @@ export class MinHeap<T> {
     }
   }
 
+  /** Every element, in no particular order (to look at, not to change the order by). */
+  values(): readonly T[] {
+    return this.items;
+  }
+
   peek(): T | undefined {
     return this.items[0];
   }

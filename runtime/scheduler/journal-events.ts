@@ -296,6 +296,11 @@ export const EVENTS = {
   endorsed: { reason: req<string>(STRING), attempt: req<number>(INTEGER) },
   /** §9.3: an attempt of the step ran `declassify(V, to: …, reason: …)`: V's class lowered to `to`. */
   declassified: { reason: req<string>(STRING), to: req<DataClassIR>(oneOf(...DATA_CLASSES)), attempt: req<number>(INTEGER) },
+  /**
+   * §9.4: a queued step's resource is not available (`available when` false or unknown): it moved,
+   * before it started, to `to`, the next available resource of its placement ranking.
+   */
+  step_rebound: { from: req<string>(STRING), to: req<string>(STRING), reason: req<string>(STRING) },
 } as const satisfies { readonly [type: string]: Fields };
 
 export type EventType = keyof typeof EVENTS;

@@ -217,4 +217,15 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     await page.screenshot({ path: join(shots, 'resources.png'), fullPage: true });
     expect(pageErrors(page)).toEqual([]);
   });
+
+  it('the Resources page shows each context signal with its value, age, source and state, live from the stream', async () => {
+    await page.goto(`${serve.url}/#/resources`);
+    const door = page.locator('tr[data-signal="door_open"]');
+    await door.locator('td', { hasText: 'never set' }).waitFor({ timeout: 10_000 });
+    // Set after the page was drawn: only the stream's `event: context` can bring it.
+    expect((await api('POST', '/signals', { door_open: true })).status).toBe(202);
+    await page.locator('tr[data-signal="door_open"][data-state="fresh"]').waitFor({ timeout: 10_000 });
+    expect(await door.locator('td').allTextContents()).toEqual(['door_open', 'true', expect.stringMatching(/^\d+(ms|s)$/), 'api', 'fresh']);
+    await page.screenshot({ path: join(shots, 'context.png'), fullPage: true });
+  });
 });

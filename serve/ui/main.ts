@@ -1,6 +1,7 @@
 /**
  * The Orch dashboard, one page: hash routes (#/, #/runs/ID, #/approvals, #/triggers,
- * #/resources), live updates from `GET /stream` (Server-Sent Events), light and dark themes.
+ * #/resources with the context's signals), live updates from `GET /stream` (Server-Sent Events:
+ * `run` and `context` messages), light and dark themes.
  */
 import { auditView } from './audit-view.js';
 import { get, type LiveMessage } from './api.js';
@@ -8,6 +9,7 @@ import { canAudit, setMe, type Me } from './roles.js';
 import { h } from './dom.js';
 import { inboxView } from './inbox-view.js';
 import { loginView } from './login.js';
+import type { ContextSection } from './context-view.js';
 import { resourcesView } from './resources-view.js';
 import { runView, type RunPage } from './run-view.js';
 import { runsView } from './runs-view.js';
@@ -72,6 +74,8 @@ function start(me: Me): void {
   );
 
   let page: RunPage | null = null;
+  /** The Resources page's context signals, while it is shown: they follow the stream's context events. */
+  let context: ContextSection | null = null;
   /**
    * The latest live events, whatever page is shown: a run page replays those of its run once it
    * has read the journal (dropping what it read), so an event published before the page asked
@@ -86,6 +90,8 @@ function start(me: Me): void {
     route = location.hash || '#/';
     for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', a.getAttribute('href') === route || (route.startsWith('#/runs/') && a.getAttribute('href') === '#/'));
     page = null;
+    context?.stop();
+    context = null;
     loading = false;
     // A list refresh still pending belongs to the page being left: fired later, it would rebuild
     // the new page under the user (losing the selected step, detaching its buttons).
@@ -105,7 +111,11 @@ function start(me: Me): void {
         for (const msg of recent) if (msg.runId === p.runId) p.onEvent(msg.event);
       } else if (route === '#/approvals') await inboxView(main);
       else if (route === '#/triggers') await triggersView(main);
-      else if (route === '#/resources') await resourcesView(main);
+      else if (route === '#/resources') {
+        const shown = await resourcesView(main);
+        if (route === mine) context = shown;
+        else shown.stop();
+      }
       else if (route === '#/audit') await auditView(main);
       else await runsView(main);
     } catch (err) {
@@ -119,6 +129,7 @@ function start(me: Me): void {
   const stream = new EventSource('/stream');
   stream.addEventListener('open', () => (live.textContent = '● live'));
   stream.addEventListener('error', () => (live.textContent = '○ reconnecting'));
+  stream.addEventListener('context', () => context?.changed());
   stream.addEventListener('run', (ev) => {
     const msg = JSON.parse((ev as MessageEvent<string>).data) as LiveMessage;
     recent.push(msg);

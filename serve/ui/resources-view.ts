@@ -1,5 +1,6 @@
-/** Resources: slots in use against limits, rate windows, the local ratio and the privacy score. */
+/** Resources: slots in use against limits, rate windows, the local ratio, the privacy score and the context's signals. */
 import { get } from './api.js';
+import { contextSection, type ContextSection } from './context-view.js';
 import { h } from './dom.js';
 
 interface Resources {
@@ -11,8 +12,9 @@ interface Resources {
 
 const percent = (x: number | null): string => (x === null ? '—' : `${Math.round(x * 100)}%`);
 
-export async function resourcesView(root: HTMLElement): Promise<void> {
-  const r = await get<Resources>('/resources');
+/** Draws the page; what it returns takes the stream's context events while it is shown. */
+export async function resourcesView(root: HTMLElement): Promise<ContextSection> {
+  const [r, context] = await Promise.all([get<Resources>('/resources'), contextSection()]);
   root.replaceChildren(
     h('h2', {}, 'Resources'),
     h(
@@ -64,5 +66,7 @@ export async function resourcesView(root: HTMLElement): Promise<void> {
             ),
           ),
         ),
+    context.el,
   );
+  return context;
 }

@@ -6,6 +6,7 @@
 import { irHash, type StepView } from '../../../compiler/index.js';
 import { condition, unknownReason, UNKNOWN, type Truth } from '../../evaluate.js';
 import { checkLoops, endWhole, listReady, openForEach, openFrame, outsideDepsEnded } from './blocks.js';
+import { hasAvailability, placeQueued, resourceFound, waitForResource } from './availability.js';
 import { armDurationBudget, sharedBudgetExceeded } from './budget.js';
 import { consentHolds, grantedScopes } from './consent.js';
 import { cancelInst, finalFail, instTerminal, restoreEnded } from './endings.js';
@@ -227,6 +228,7 @@ function restore(c: RunState, inst: Inst): void {
     attempts: r.attempts,
     phase: r.phase,
     resourceIndex: r.resourceIndex,
+    reboundTo: r.reboundTo,
     // An attempt cut short by the crash does not use up the retry budget.
     phaseAttempts: Math.max(0, r.phaseAttempts - (r.inFlight ? 1 : 0)),
     resource: r.resource,
@@ -285,6 +287,13 @@ function dispatch(c: RunState): boolean {
     if (inst.rec.status !== 'queued' || inst.activity.kind !== 'idle') {
       c.heap.pop();
       continue;
+    }
+    if (hasAvailability(c)) {
+      if (!placeQueued(c, inst)) {
+        waitForResource(c, c.heap.pop()!);
+        continue;
+      }
+      resourceFound(c, inst);
     }
     const request = slotRequest(c, inst);
     const fullKey = request.resource !== null && request.item === null ? `${request.resource.name}\u0000${request.capability}` : null;

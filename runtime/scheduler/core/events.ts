@@ -3,6 +3,7 @@
  * decision that handles them, dropping the stale ones (an outcome or a timer of something the
  * step no longer waits for carries an old token).
  */
+import { contextChanged, resourceWaitTimedOut } from './availability.js';
 import { DURATION_TIMER, durationBudgetFired } from './budget.js';
 import { abortRun, cancelInst, compensationLogs, compensationSettled } from './endings.js';
 import { attemptFailed, attemptLost, onOutcome, succeed } from './failure.js';
@@ -130,6 +131,7 @@ export function onEvent(c: RunState, e: Live): void {
       if (c.mode === 'finished') return;
       c.emit('context_updated', null, { patch: e.patch });
       for (const inst of [...c.untilWaiters]) checkUntil(c, inst);
+      contextChanged(c);
       forEachSubplan(c, (key) => c.command({ type: 'control_subplan', key, op: 'context', patch: e.patch }));
       return;
     case 'halt':
@@ -184,6 +186,7 @@ function timerFired(c: RunState, timer: string): void {
     if (inst.rec.status === 'queued') c.heap.push(inst);
     return;
   }
+  if (t.kind === 'timeout' && inst.rec.status === 'queued' && inst.waitingSince !== null) return resourceWaitTimedOut(c, inst, t.ms);
   if (inst.rec.status !== 'running') return;
   if (inst.activity.kind === 'approval') wake(c);
   if (t.kind === 'wait') return succeed(c, inst, null);

@@ -9,7 +9,7 @@ import { recordOverrun } from './budget.js';
 import { abortRun, finalFail, instTerminal, postHook, stopRunning, withCost } from './endings.js';
 import { env } from './env.js';
 import { forbiddenOn, guardStep, recordViolations } from './guards.js';
-import { resourceOf } from './resolve.js';
+import { rankIndex, resourceOf } from './resolve.js';
 import type { RunState } from './run-state.js';
 import { type Inst } from './state.js';
 import { clearStepTimer, stepTimerId } from './timers.js';
@@ -167,7 +167,7 @@ function requeueReset(c: RunState, inst: Inst, error: string, permanent: boolean
 function rebind(c: RunState, inst: Inst, error: string, permanent = false): boolean {
   const fallbacks = inst.logical.step.binding.fallbacks;
   const skipped: { resource: string; reason: string }[] = [];
-  for (let next = inst.rec.resourceIndex + 1; next <= fallbacks.length; next++) {
+  for (let next = rankIndex(inst) + 1; next <= fallbacks.length; next++) {
     const name = fallbacks[next - 1]!;
     const forbidden = forbiddenOn(c, inst, c.plan.resources[name] ?? null);
     if (forbidden) {

@@ -33,6 +33,11 @@ export interface StepRecord {
   usage: { input_tokens: number; output_tokens: number; model: string | null; endpoint: string | null } | null;
   /** v0.3 (§8.8): the people who approved this approval step so far (`approval_decided`), in order. */
   approvedBy: RecordedIdentity[];
+  /**
+   * §9.4: the resource a queued step was rebound to because its own was not available
+   * (`step_rebound`), until its next `step_started` or `step_retried` says its place by index.
+   */
+  reboundTo: string | null;
 }
 
 /** What the journal says about the run as a whole. */
@@ -75,6 +80,7 @@ export function newRecord(): StepRecord {
     lastError: null,
     usage: null,
     approvedBy: [],
+    reboundTo: null,
   };
 }
 
@@ -140,6 +146,7 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
     case 'attempt_lost':
     case 'approval_decided':
     case 'step_adopted':
+    case 'step_rebound':
     case 'endorsed':
     case 'declassified':
       return;
@@ -179,6 +186,7 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       s.phase = e.data.phase;
       s.resourceIndex = e.data.resourceIndex;
       s.resource = e.data.resource;
+      s.reboundTo = null;
       if (s.startedAt === null) s.startedAt = e.ts;
       s.cost += e.data.cost;
       return;
@@ -193,8 +201,14 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
         s.resourceIndex = 0;
       }
       if (e.data.resourceIndex !== undefined) s.resourceIndex = e.data.resourceIndex;
+      if (e.data.resourceIndex !== undefined || e.data.phase === 'fallback') s.reboundTo = null;
       if (e.data.reset === true) s.phaseAttempts = 0;
       s.lastError = e.data.error;
+      return;
+    case 'step_rebound':
+      // Another resource, with a fresh retry budget, as a rebinding after a failure has.
+      s.reboundTo = e.data.to;
+      s.phaseAttempts = 0;
       return;
     case 'attempt_lost':
       // Its worker died: queued again, and the lost attempt does not count against the retries.

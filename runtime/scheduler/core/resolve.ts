@@ -1,5 +1,5 @@
 /** Which capability, resource and cost an instance's current attempt has (phase and rebinding). */
-import type { CapabilityIR, PlanIR, ResourceIR } from '../../../compiler/index.js';
+import type { CapabilityIR, PlanIR, ResourceIR, StepIR } from '../../../compiler/index.js';
 import type { StepHookInfo } from '../types.js';
 import { env } from './env.js';
 import type { RunState } from './run-state.js';
@@ -29,12 +29,20 @@ export function resourceOf(c: RunState, inst: Inst): ResourceIR | null {
   const step = inst.logical.step;
   // A fallback call placed by the compiler runs on its own binding (IR without one: the step's).
   const fallbackBinding = inst.rec.phase === 'fallback' ? step.fallback?.binding : undefined;
-  const name = fallbackBinding
-    ? fallbackBinding.resource
-    : inst.rec.resourceIndex === 0
-      ? (step.resource ?? step.binding.resource)
-      : step.binding.fallbacks[inst.rec.resourceIndex - 1];
+  const name = fallbackBinding ? fallbackBinding.resource : (inst.rec.reboundTo ?? rankingOf(step)[inst.rec.resourceIndex]);
   return name ? (c.plan.resources[name] ?? null) : null;
+}
+
+/** A step's placement ranking: its resource, then its binding's fallbacks (what rebinding moves along). */
+export function rankingOf(step: StepIR): readonly (string | null)[] {
+  return [step.resource ?? step.binding.resource, ...step.binding.fallbacks];
+}
+
+/** The instance's place in its ranking (§9.4: where a `step_rebound` moved it, else its index). */
+export function rankIndex(inst: Inst): number {
+  const to = inst.rec.reboundTo;
+  const i = to === null ? -1 : rankingOf(inst.logical.step).indexOf(to);
+  return i >= 0 ? i : inst.rec.resourceIndex;
 }
 
 export function capabilityOf(c: RunState, inst: Inst): CapabilityIR | null {

@@ -119,6 +119,10 @@ export class RunState {
   /** Run-level timers armed: `deadline`, `rate:<capability>` (step timers live on their instance). */
   readonly armed = new Set<string>();
   readonly untilWaiters = new Set<Inst>();
+  /** §9.4: queued instances none of whose resources is available: out of the heap until the context changes. */
+  readonly resourceWaiters = new Set<Inst>();
+  /** §9.4: whether any resource has `available when` (worked out when first asked). */
+  availability: boolean | null = null;
   /** Running sub-plans that wait only for approvals: instance key → its token and what they wait for. */
   readonly subplanWaits = new Map<string, { readonly token: number; readonly waiting: readonly string[] }>();
   readonly pendingSignals = new Map<string, { decision: 'approve' | 'reject'; by: string | null; comment: string | null; identity: Identity | null }>();

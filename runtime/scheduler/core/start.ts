@@ -14,7 +14,7 @@ import { type FailureKind, attemptFailed, succeed } from './failure.js';
 import { guardStep, recordViolations } from './guards.js';
 import { type Identity, recordOf } from './identity.js';
 import type { ItemSlot, SlotRequest } from './limits.js';
-import { capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, resourceOf } from './resolve.js';
+import { capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, rankIndex, resourceOf } from './resolve.js';
 import { chainOf } from './run-origin.js';
 import type { RunState } from './run-state.js';
 import { suffixOf } from './scopes.js';
@@ -133,7 +133,7 @@ export function launch(c: RunState, inst: Inst): void {
     attempt,
     phaseAttempt: inst.rec.phaseAttempts + 1,
     phase: inst.rec.phase,
-    resourceIndex: inst.rec.resourceIndex,
+    resourceIndex: rankIndex(inst),
     resource: res?.name ?? null,
     capability: cap?.name ?? null,
     cost: attemptCost,
@@ -150,6 +150,9 @@ export function launch(c: RunState, inst: Inst): void {
     if (refused) return attemptFailed(c, inst, `${refused.code}: refused before the handler: ${refused.sink} ← … ← ${refused.source} (${refused.message})`, false, false, false, PERMANENT);
   }
   const timeoutMs = step.timeout_ms ?? cap?.timeout_ms ?? null;
+  // §9.4: the waits for an available resource count against the timeout of the attempt they led to.
+  const waitedSince = inst.waitedMs > 0 ? c.now - inst.waitedMs : null;
+  inst.waitedMs = 0;
   switch (action.type) {
     case 'wait': {
       let ms: number;
@@ -178,7 +181,7 @@ export function launch(c: RunState, inst: Inst): void {
       } catch (err) {
         return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, false, PERMANENT);
       }
-      if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'sub-plan', restoredWaitStart);
+      if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'sub-plan', restoredWaitStart ?? waitedSince);
       c.command({ type: 'start_subplan', key: inst.key, token, name: action.plan, plan: sub, childId: `${c.runId}/${inst.key}`, input: args });
       return;
     }
@@ -211,7 +214,7 @@ export function launch(c: RunState, inst: Inst): void {
         // call's own — no other resource would evaluate them differently — but the fallback is tried.
         return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
       }
-      if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'attempt');
+      if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'attempt', waitedSince);
       const request: AttemptRequest = {
         runId: c.runId,
         stepId: inst.key,

@@ -68,6 +68,10 @@ export class Inst implements Frame {
   usage: AttemptUsage | null = null;
   /** In its logical step's `waiting` list: created and not yet ready. */
   waiting = false;
+  /** §9.4: since when it waits for an available resource; null when it does not. */
+  waitingSince: number | null = null;
+  /** §9.4: how long its waits for an available resource lasted so far: they count against its timeout. */
+  waitedMs = 0;
 
   constructor(
     readonly frame: Frame,
