@@ -115,7 +115,7 @@ interface Rate {
   readonly mainUs: number;
 }
 
-async function runtimeRate(plan: PlanIR, workers: number, db: string | null, limits?: LimitsProvider, chunking = true, measure = (run: () => Promise<void>) => run()): Promise<Rate> {
+export async function runtimeRate(plan: PlanIR, workers: number, db: string | null, limits?: LimitsProvider, chunking = true, measure = (run: () => Promise<void>) => run()): Promise<Rate> {
   const executor = new WorkerExecutor({ workers, chunking });
   const rt = await Runtime.open({ db, executor, ...(limits ? { limits } : {}) });
   // warm-up run on a tiny plan so worker start-up is not measured

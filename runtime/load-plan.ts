@@ -6,7 +6,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from '../language/index.js';
 import type { PlanIR } from '../compiler/index.js';
-import { didYouMean, formatPathErrors, validatePlanIR } from '../compiler/index.js';
+import { didYouMean, formatPathErrors, recheckAtLoad, validatePlanIR } from '../compiler/index.js';
 import { isInside, projectRoot } from './executor/handler-path.js';
 
 export type LoadedPlan =
@@ -60,7 +60,10 @@ export async function loadPlan(file: string, planName?: string, opts: LoadPlanOp
     const plan = anchorBaseDir(checked.plan, root);
     const outside = baseDirOutside(plan, file, root, opts.project !== undefined);
     if (outside) return { kind: 'usage', message: outside };
-    return { kind: 'plan', plan, diagnostics: [] };
+    // §9: an IR compiled before §9.3 still runs, re-checked here against the project's config.
+    const rechecked = recheckAtLoad(plan, root);
+    if ('refused' in rechecked) return { kind: 'usage', message: `${file}: ${rechecked.refused}` };
+    return { kind: 'plan', plan: rechecked.plan, diagnostics: [] };
   }
   let compiler: CompilerModule;
   try {

@@ -17,6 +17,8 @@ import {
   BOTTOM, exprLabel, fieldLabelOf, join, pathHops, pathText, rank,
   type FieldLabel, type FlowFinding, type Label, type LabelEnv, type Path, type PlanFlows, type Relabel, type StepLabel,
 } from './flow-labels.js';
+import { estimatePlan, estimateSteps } from './estimates.js';
+import { fallbacksFor, placeForClass } from './flow-placement.js';
 import { channelExternal, endorses, mcpAccepts, needsTrust, placeAccepts, STD_APPROVAL, STD_EMAIL, STD_NOTIFY, untrustedSource } from './flow-sinks.js';
 import type { CallBindings, PlanFacts } from './plan-facts.js';
 
@@ -32,8 +34,14 @@ export function analyzeFlows(f: PlanFacts): void {
   infos.set(f.cp, { f });
   const input = new Map<string, FieldLabel>();
   for (const fd of f.plan.input?.fields ?? []) input.set(fd.name.name, fieldLabelOf(fd));
-  const flows = planFlows(f, input);
+  const before = f.bindings.slice();
+  const flows = planFlows(f, input, true);
   f.flows = flows;
+  // A step moved where its class may go costs what its new resource costs (the preview's estimates, the IR's).
+  if (f.bindings.some((b, i) => b !== before[i])) {
+    estimateSteps(f);
+    estimatePlan(f);
+  }
   if (flows.findings.length === 0) return;
   const config = projectConfigFor(f.file);
   const warn = config.kind === 'json' && config.raw.flows === 'warn';
@@ -46,8 +54,12 @@ export function findingDiagnostic(x: FlowFinding, warn: boolean): Diagnostic {
   return warn ? { ...d, severity: 'warning' } : d;
 }
 
-/** The plan's labels and findings, with `input` labelled as given (a sub-plan's by its caller). */
-export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>): PlanFlows {
+/**
+ * The plan's labels and findings, with `input` labelled as given (a sub-plan's by its caller).
+ * `own`: the plan's own analysis, which may move a step where its class may go (./flow-placement.ts);
+ * a sub-plan analysed again for a caller leaves its bindings alone.
+ */
+export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, own = false): PlanFlows {
   const { cp, file } = f;
   const steps = new Map<string, StepLabel>();
   const reads = new Map<string, Label>();
@@ -99,7 +111,7 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>):
     const s = cp.steps[i]!;
     current = s;
     const [nf, nr] = [findings.length, relabels.length];
-    const r = stepFlows(f, s, i, env, findings);
+    const r = stepFlows(f, s, i, env, findings, own);
     for (let k = nf; k < findings.length; k++) findings[k] = { ...findings[k]!, step: s.id };
     for (let k = nr; k < relabels.length; k++) relabels[k] = { ...relabels[k]!, step: s.id };
     steps.set(s.id, r.out);
@@ -122,14 +134,15 @@ function stepAsLabel(s: StepLabel, text: string, file: string, range: Range): La
 }
 
 /** One step: its sinks checked, its output's labels. */
-function stepFlows(f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findings: FlowFinding[]): { out: StepLabel; read: Label } {
+function stepFlows(f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findings: FlowFinding[], own: boolean): { out: StepLabel; read: Label } {
   const action = s.decl.action;
   if (action.kind === 'RunAction') return runFlows(f, s, env, findings);
   if (action.kind !== 'CapabilityCall' || !s.capability) {
     return { out: NOTHING, read: BOTTOM };
   }
   const cap = s.capability;
-  const read = callFlows(f, cap, action, f.bindings[i], s.id, env, findings);
+  const moves = own && f.bindings[i]?.resource != null ? { s, i } : undefined;
+  const read = callFlows(f, cap, action, f.bindings[i], s.id, env, findings, moves);
   if (cap.ir.destructive && s.decl.when) {
     const w = exprLabel(s.decl.when, env);
     if (w.untrusted) findings.push(trustFinding(env.file, s.decl.when.range, `${s.id}.when`, w.untrusted));
@@ -156,6 +169,7 @@ function bindingOf(calls: CallBindings | undefined, which: keyof CallBindings, s
 /** A capability call's arguments against its sinks and its place; the join of what it reads. */
 function callFlows(
   f: PlanFacts, cap: CapabilityInfo, call: CapabilityCall, binding: BindingIR | undefined, stepId: string, env: LabelEnv, findings: FlowFinding[],
+  moves?: { readonly s: CheckedStep; readonly i: number },
 ): Label {
   let read = BOTTOM;
   const short = cap.entry.node.name.name;
@@ -168,7 +182,15 @@ function callFlows(
     const sink = `${short}.${a.name.name}`;
     if (l.untrusted && needsTrust(cap, a.name.name)) findings.push(trustFinding(env.file, a.value.range, sink, l.untrusted));
     if (rank(l.cls) < PERSONAL) continue;
-    const place = placeAccepts(binding, f.cx.resourceByName, f.file);
+    let place = placeAccepts(binding, f.cx.resourceByName, f.file);
+    let noOther = '';
+    if (rank(l.cls) > rank(place.cls) && moves) {
+      const moved = placeForClass(f, moves.s, l.cls);
+      if (moved) {
+        binding = f.bindings[moves.i] = moved;
+        place = placeAccepts(binding, f.cx.resourceByName, f.file);
+      } else noOther = moves.s.pinned ? '; the step is pinned to it' : `; no resource that can host the step takes ${l.cls} data`;
+    }
     const server = mcpAccepts(cap, f.file);
     let where: string | undefined;
     if (rank(l.cls) > rank(place.cls)) where = place.what;
@@ -179,8 +201,9 @@ function callFlows(
       if (channelExternal(cap.name, channel, f.file)) where = `external channel ${channel === null ? '(named by an expression)' : `"${channel}"`}`;
     }
     if (where)
-      findings.push({ code: 'E0903', file: env.file, range: a.value.range, sink, message: `${l.cls} data reaches ${where} in step ${stepId}: ${sink} ← ${pathText(l.clsPath)}`, path: l.clsPath });
+      findings.push({ code: 'E0903', file: env.file, range: a.value.range, sink, message: `${l.cls} data reaches ${where} in step ${stepId}: ${sink} ← ${pathText(l.clsPath)}${where === place.what ? noOther : ''}`, path: l.clsPath });
   }
+  if (moves && binding && rank(read.cls) >= PERSONAL) f.bindings[moves.i] = fallbacksFor(f, moves.s, binding, read.cls);
   return read;
 }
 const PERSONAL = rank('personal');

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../language/index.js';
 import { check } from '../index.js';
 import { diskHost } from '../load.js';
-import { checkText, covered } from './helpers.js';
+import { checkText, compileText, covered } from './helpers.js';
 
 const CAPS = `
 capability read_mail { kind tool  input { box: string }  output { reply_to: string, body: string }  trust untrusted }
@@ -156,6 +156,40 @@ plan p {
 }`;
     expect(one(src(''), 'E0903').message).toContain('personal data reaches resource cloud (cloud) in step s: share.text ← f.output.text (data personal)');
     expect(flows(src('accepts personal'))).toEqual([]);
+  });
+
+  const PLACED = (pin: string, only = false) => `
+capability work { kind tool  input { text: string }  output { ok: bool }  requires gpu }
+resource cheap_cloud { kind cloud_region  provides gpu  cost 0.01usd }
+resource edge_box { kind edge_cluster  provides gpu  cost 0.5usd }
+${only ? '' : 'resource dear_local { kind local_device  provides gpu  cost 1usd }'}
+policy cheap { strategy cost }
+plan p {
+  policy cheap
+  input { who: string @personal, secret_note: string @sensitive }
+  step w = work(text: input.who) ${pin}
+  step v = work(text: input.secret_note)
+}`;
+
+  it('placement moves a step off a resource its class may not reach, to the best one that takes it, and keeps only such run-time alternatives', () => {
+    const out = compileText(CAPS + PLACED(''));
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const steps = new Map(out.plans[0]!.steps.map((s) => [s.id, s]));
+    // By cost the cloud resource wins; personal data goes no further than edge, sensitive stays local.
+    expect(steps.get('w')!.binding).toMatchObject({ resource: 'edge_box', tier: 'edge', fallbacks: ['dear_local'] });
+    expect(steps.get('w')!.binding!.rationale).toContain('its arguments carry personal data, which only these resources take (§9.3)');
+    expect(steps.get('v')!.binding).toMatchObject({ resource: 'dear_local', tier: 'local', fallbacks: [] });
+    expect(steps.get('w')!.estimates.cost).toBe(0.5);
+  });
+
+  it('where no resource that can host the step takes its class it is E0903 (not E0501) with the witness path; a pinned step is not moved', () => {
+    const ds = checkText(CAPS + PLACED('', true));
+    expect(ds.filter((d) => d.code === 'E0501')).toEqual([]);
+    const d = ds.find((x) => x.code === 'E0903')!;
+    expect(d.message).toBe('sensitive data reaches resource cheap_cloud (cloud) in step v: work.text ← input.secret_note @sensitive; no resource that can host the step takes sensitive data');
+    expect(ds.filter((x) => x.code === 'E0903')).toHaveLength(1);
+    const pinned = one(PLACED('{ on cheap_cloud }'), 'E0903');
+    expect(pinned.message).toBe('personal data reaches resource cheap_cloud (cloud) in step w: work.text ← input.who @personal; the step is pinned to it');
   });
 });
 

@@ -116,6 +116,30 @@ describe('diagnostics', () => {
     expect(hover?.contents.value).toContain('step a');
   });
 
+  it('an E0902 carries its witness path: each hop as related information at its file position', async () => {
+    const text = [
+      'capability read_mail { kind tool  input { box: string }  output { body: string }  trust untrusted }',
+      'capability clean { kind tool  input { text: string }  output { text: string } }',
+      'capability wipe { kind tool  input { path: string }  output { ok: bool }  destructive true }',
+      'plan flows {',
+      '  input { box: string }',
+      '  step r = read_mail(box: input.box)',
+      '  step k = clean(text: r.output.body)',
+      '  step w = wipe(path: k.output.text)',
+      '}',
+      '',
+    ].join('\n');
+    const uri = await client.open(join(dir, 'flows.orch'), text);
+    const diags = await client.diagnosticsFor(uri, (d) => d.some((x) => x.code === 'E0902'));
+    const d = diags.find((x) => x.code === 'E0902')!;
+    expect(d.message).toContain('wipe.path ← k.output.text (reads untrusted, untrusted) ← r.output.body (trust untrusted, untrusted)');
+    expect(d.range.start).toEqual(positionOf(text, 'k.output.text)'));
+    expect(d.relatedInformation?.map((r) => [r.message, r.location.uri, r.location.range.start])).toEqual([
+      ['k.output.text (reads untrusted, untrusted)', uri, positionOf(text, 'k.output.text)')],
+      ['r.output.body (trust untrusted, untrusted)', uri, positionOf(text, 'r.output.body')],
+    ]);
+  });
+
   it('reports an import that cannot be found', async () => {
     const text = 'import "./missing.orch" as gone\n';
     const uri = await client.open(join(dir, 'imports.orch'), text);

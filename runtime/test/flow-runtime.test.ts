@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile, diskHost, preview, renderPreviewText, type PlanIR } from '../../compiler/index.js';
+import { loadPlan, portablePlan } from '../load-plan.js';
 import { Run, VirtualClock } from '../scheduler/index.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { SimExecutor } from './sim-executor.js';
@@ -34,6 +35,7 @@ function compiled(config: object, src = SRC): PlanIR {
   const sub = mkdtempSync(join(dir, 'p-'));
   writeFileSync(join(sub, 'orch.config.json'), JSON.stringify(config));
   writeFileSync(join(sub, 'main.orch'), src);
+  writeFileSync(join(sub, 'h.js'), 'export const h = () => ({});\n');
   const out = compile({ entry: join(sub, 'main.orch'), host: diskHost });
   expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   return out.plans[0]!;
@@ -95,5 +97,71 @@ describe('§9.3 at run time', () => {
     const text = renderPreviewText(p, false);
     expect(text).toContain('Where data goes\n');
     for (const line of ['  personal: input.who, r → n\n', '  endorsed in ok: checked by hand\n', '  declassified to internal in d: only initials\n']) expect(text).toContain(line);
+  });
+
+  describe('a v2 IR compiled before §9.3 (no labels) is re-checked at load', () => {
+    // What a compiler before §9.3 wrote: no labels, relabels or refusals; sources and sinks it could say (llm, destructive, email).
+    const OLD = `
+capability classify { kind llm  input { text: string }  output { reply_to: string }  handler "./h.js#h" }
+capability wipe { kind tool  input { path: string }  output { ok: bool }  destructive true }
+capability tidy { kind tool  input { text: string }  output { text: string } }
+resource cloud { kind cloud_region  provides net }
+capability share { kind tool  input { text: string }  output { ok: bool }  requires net }
+plan p {
+  input { body: string, who: string @personal }
+  step c = classify(text: input.body)
+  step t = tidy(text: c.output.reply_to)
+  step w = wipe(path: PATH)
+  step s = share(text: SHARED)
+}
+`;
+    const unlabelled = (ir: PlanIR): PlanIR => JSON.parse(JSON.stringify(ir), (k, v: unknown) => (k === 'labels' || k === 'relabels' || k === 'flow_refusals' ? undefined : v)) as PlanIR;
+    const irFile = (config: object, path: string, shared: string, edit?: (ir: PlanIR) => PlanIR): string => {
+      const ir = compiled({ flows: 'warn' }, OLD.replace('PATH', path).replace('SHARED', shared));
+      const sub = mkdtempSync(join(dir, 'ir-'));
+      writeFileSync(join(sub, 'orch.config.json'), JSON.stringify(config));
+      const file = join(sub, 'plan.json');
+      // As `orch compile` writes it (paths relative to its project): it runs from any copy.
+      writeFileSync(file, JSON.stringify(portablePlan((edit ?? ((x) => x))(unlabelled(ir)))));
+      return file;
+    };
+
+    it('refuses one whose flows break the rules, naming each finding and its witness path', async () => {
+      const loaded = await loadPlan(irFile({}, 't.output.text', 'input.who'));
+      if (loaded.kind !== 'usage') throw new Error(loaded.kind);
+      expect(loaded.kind).toBe('usage');
+      const message = (loaded as { message: string }).message;
+      expect(message).toContain('was compiled before LANGUAGE.md §9.3 (its IR carries no flow labels) and, re-checked at load, breaks its rules:');
+      expect(message).toContain('E0902 in step w: untrusted value reaches wipe.path, which needs a trusted one: wipe.path ← t.output (reads untrusted, untrusted) ← c.output (llm, untrusted)');
+      expect(message).toContain('E0903 in step s: personal data reaches resource cloud (cloud) in step s: share.text ← input.who @personal');
+    });
+
+    it('runs one whose flows keep the rules, and an IR with labels as it is', async () => {
+      const clean = await loadPlan(irFile({}, 'input.body', 'input.body'));
+      expect(clean.kind).toBe('plan');
+      const labelled = compiled({ flows: 'warn' }, OLD.replace('PATH', 't.output.text').replace('SHARED', 'input.body'));
+      const sub = mkdtempSync(join(dir, 'ir-'));
+      writeFileSync(join(sub, 'orch.config.json'), '{}');
+      writeFileSync(join(sub, 'plan.json'), JSON.stringify(portablePlan(labelled)));
+      const kept = await loadPlan(join(sub, 'plan.json'));
+      expect(kept.kind).toBe('plan');
+      expect((kept as { plan: PlanIR }).plan.steps.find((s) => s.id === 'w')!.flow_refusals).toHaveLength(1);
+    });
+
+    it('refuses one edited so that a model’s answer reaches a destructive step', async () => {
+      const edited = (ir: PlanIR): PlanIR => ({ ...ir, steps: ir.steps.map((s) => (s.id === 'w' ? { ...s, args: { path: { op: 'get', object: { op: 'get', object: { op: 'step', id: 'c' }, key: 'output' }, key: 'reply_to' } } } : s)) });
+      const loaded = await loadPlan(irFile({}, 'input.body', 'input.body', edited));
+      expect((loaded as { message: string }).message).toContain('E0902 in step w: untrusted value reaches wipe.path, which needs a trusted one: wipe.path ← c.output (llm, untrusted)');
+    });
+
+    it('in a project on "flows": "warn", loads it with the findings as run-time refusals', async () => {
+      const loaded = await loadPlan(irFile({ flows: 'warn' }, 't.output.text', 'input.body'));
+      expect(loaded.kind).toBe('plan');
+      const w = (loaded as { plan: PlanIR }).plan.steps.find((s) => s.id === 'w')!;
+      expect(w.flow_refusals).toEqual([{ code: 'E0902', sink: 'wipe.path', source: 'c.output (llm, untrusted)', message: expect.stringContaining('wipe.path ← t.output') }]);
+      const { result, called } = await run((loaded as { plan: PlanIR }).plan);
+      expect(called).not.toContain('main.wipe');
+      expect(result.status).toBe('failed');
+    });
   });
 });

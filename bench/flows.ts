@@ -1,0 +1,81 @@
+/**
+ * What §9.3's flow analysis costs (issue 51). `orch check` of bench/check.ts's 10,000-step plan,
+ * in-process with the stage timer: the analysis is its `flows` stage and nothing else, so "off" is
+ * the check without that stage's time — as the plan is, and with its input `@untrusted @personal`
+ * so every value carries a label (the worst case for the witness paths). And the runtime's
+ * throughput on bench/runtime.ts's 10,000-step DAG (journal on) with every step carrying labels,
+ * as the compiler writes them (`step_started.data.labels` journaled), against the same IR without.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkFiles, StageTimer, type PlanIR } from '../compiler/index.js';
+import { generatePlan } from './check.js';
+import { median, smoke, type BenchFigure } from './figure.js';
+import { layeredPlan, runtimeRate } from './runtime.js';
+
+const STEPS = smoke(10_000, 100);
+const ROUNDS = smoke(5, 1);
+
+/** Check time with the flows stage / without it, median of the rounds. */
+async function checkRatio(file: string): Promise<number> {
+  const ratios: number[] = [];
+  for (let i = 0; i < ROUNDS + 1; i++) {
+    const timer = new StageTimer();
+    await checkFiles([file], undefined, { timer });
+    const t = timer.timings();
+    const total = t.reduce((s, x) => s + x.ms, 0);
+    const flows = t.find((x) => x.name === 'flows')?.ms ?? 0;
+    if (i > 0) ratios.push(total / (total - flows)); // the first warms the JIT
+  }
+  return median(ratios);
+}
+
+/** Every step as a labelled compile writes it: what it reads is internal and untrusted, from the input and the steps before. */
+function labelled(p: PlanIR): PlanIR {
+  return { ...p, steps: p.steps.map((s) => ({ ...s, labels: { class: 'internal', trusted: false, sources: ['input.root', ...s.deps.slice(0, 2)] } })) };
+}
+
+export async function bench(): Promise<readonly BenchFigure[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-bench-flows-'));
+  try {
+    const plain = join(dir, 'plain.orch');
+    const marked = join(dir, 'marked.orch');
+    const text = generatePlan(STEPS);
+    writeFileSync(plain, text);
+    writeFileSync(marked, text.replace('input { root: string }', 'input { root: string @untrusted @personal }'));
+    const onPlain = await checkRatio(plain);
+    const onMarked = await checkRatio(marked);
+
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    writeFileSync(join(dir, 'noop.js'), 'export function noop() { return null; }\n');
+    const bare = layeredPlan(dir);
+    const withLabels = labelled(bare);
+    const workers = availableParallelism();
+    const ratios: number[] = [];
+    /** The scheduler thread's CPU per step, which the box's load moves less than steps/s. */
+    const cpuRatios: number[] = [];
+    const db = (i: number, k: string) => join(dir, `runs-${k}-${i}.db`);
+    for (let round = 0; round < ROUNDS; round++) {
+      // In turn, the order swapped every round: both see the same machine.
+      const first = round % 2 === 0;
+      const a = await runtimeRate(first ? withLabels : bare, workers, db(round, 'a'));
+      const b = await runtimeRate(first ? bare : withLabels, workers, db(round, 'b'));
+      const [on, off] = first ? [a, b] : [b, a];
+      if (on.status !== 'completed' || off.status !== 'completed') throw new Error(`a bench run ended ${on.status}/${off.status}`);
+      ratios.push(on.rate / off.rate);
+      cpuRatios.push(on.mainUs / off.mainUs);
+    }
+    const cost = (1 - median(ratios)) * 100;
+    const cpuCost = (median(cpuRatios) - 1) * 100;
+    const n = STEPS.toLocaleString('en');
+    return [
+      { name: `orch check, ${n}-step plan: with the flow analysis / without (in-process, median of ${ROUNDS})`, value: onPlain, unit: '×', target: '≤ 1.2×', met: onPlain <= 1.2 },
+      { name: `orch check, ${n}-step plan, every value labelled (@untrusted @personal input): with / without`, value: onMarked, unit: '×', target: '≤ 1.2×', met: onMarked <= 1.2 },
+      { name: `runtime steps/s, 10,000-step DAG, journal on: cost of every step's labels (median of ${ROUNDS} paired rounds)`, value: cost, unit: '%', target: '≤ 5 %', met: cost <= 5 },
+      { name: `runtime, same runs: the scheduler thread's CPU per step, more with labels than without`, value: cpuCost, unit: '%', target: '', met: true },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

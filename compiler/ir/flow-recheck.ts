@@ -1,0 +1,206 @@
+/**
+ * LANGUAGE.md §9: a v2 IR compiled before §9.3 (its steps carry no `labels`) still runs, re-checked
+ * at load against the project's config. The IR alone says what such a program could say: its
+ * untrusted sources (`kind llm`, MCP tools, `http_request`), its sinks that need trust (every
+ * parameter of a destructive capability, `email.to`/`email.channel`/`notify.channel`, the `when`
+ * of a destructive step), the classes of its input fields, capabilities and output fields, and
+ * where each step runs — the annotations that could say otherwise (`@untrusted`, `endorses`,
+ * `accepts`, `endorse`/`declassify`) are §9.3's own, so a program without labels has none. Each
+ * rule broken is a finding with its witness path of step ids, as the compile-time analysis would
+ * report it; a project on `"flows": "warn"` turns them into run-time refusals instead.
+ */
+import { join as joinPath } from 'node:path';
+import type { DataClass } from '../../language/index.js';
+import { rank } from '../assemble/flow-labels.js';
+import { channelExternal } from '../assemble/flow-sinks.js';
+import { endpointTierFor } from '../endpoint-tiers.js';
+import { projectConfigFor } from '../project-config.js';
+import type { CapabilityIR, DataClassIR, ExprIR, FlowRefusalIR, JsonSchema, PlanIR, StepIR, TierIR } from './types.js';
+
+const TIER_ACCEPTS: Record<TierIR, DataClass> = { local: 'secret', edge: 'personal', cloud: 'internal', human: 'personal' };
+
+interface Flow {
+  readonly cls: DataClass;
+  /** Sink-first hops back to the class's source (empty: public). */
+  readonly clsPath: readonly string[];
+  /** Hops back to the untrusted source, or null when trusted. */
+  readonly untrusted: readonly string[] | null;
+}
+const NONE: Flow = { cls: 'public', clsPath: [], untrusted: null };
+
+export interface IrFlowFinding {
+  readonly step: string;
+  readonly refusal: FlowRefusalIR;
+}
+
+/** Whether the IR predates §9.3: no step of it, or of its sub-plans, carries labels. */
+export function lacksFlowLabels(plan: PlanIR): boolean {
+  return plan.steps.every((s) => s.labels === undefined) && Object.values(plan.subplans ?? {}).every(lacksFlowLabels);
+}
+
+/** The rules of §9.3 the IR's steps break (`projectFile`: a path inside the project whose config is read). */
+export function recheckFlows(plan: PlanIR, projectFile: string): IrFlowFinding[] {
+  const out: IrFlowFinding[] = [];
+  const inputProps = (plan.input as { properties?: Record<string, JsonSchema> } | null)?.properties ?? {};
+  const outputs = new Map<string, Flow>();
+  const byId = new Map(plan.steps.map((s) => [s.id, s]));
+  const blockSteps = new Map((plan.blocks ?? []).flatMap((b) => (b.type === 'for_each' ? [] : [[b.id, b.type === 'race' ? b.branches : b.steps] as const])));
+  const itemLists = new Map((plan.blocks ?? []).flatMap((b) => (b.type === 'for_each' ? [[b.item, b.list] as const] : [])));
+  const visiting = new Set<string>();
+
+  const stepOut = (id: string): Flow => {
+    const done = outputs.get(id);
+    if (done) return done;
+    const s = byId.get(id);
+    if (!s || visiting.has(id)) return NONE;
+    visiting.add(id);
+    const cap = s.capability ? plan.capabilities[s.capability] : undefined;
+    const read = readsOf(s);
+    const why = cap ? sourceKind(cap) : null;
+    const untrusted = why ? [`${id}.output (${why}, untrusted)`] : read.untrusted && !endorses(cap) ? [`${id}.output (reads untrusted, untrusted)`, ...read.untrusted] : null;
+    const own = highest(cap?.data ?? 'public', outputClass(cap));
+    const cls = rank(own) > rank(read.cls) ? own : read.cls;
+    const clsPath = rank(own) > rank(read.cls) ? [`${id}.output (data ${own})`] : read.clsPath.length ? [`${id}.output (${cls})`, ...read.clsPath] : [];
+    const flow: Flow = { cls, clsPath, untrusted };
+    outputs.set(id, flow);
+    visiting.delete(id);
+    return flow;
+  };
+
+  const exprFlow = (e: ExprIR | null | undefined): Flow => {
+    if (!e || typeof e !== 'object') return NONE;
+    switch (e.op) {
+      case 'get':
+        if (e.object.op === 'var' && e.object.name === 'input') {
+          const cls = (inputProps[e.key]?.['x-orch-data'] as DataClassIR | undefined) ?? 'public';
+          return rank(cls) > 0 ? { cls, clsPath: [`input.${e.key} @${cls}`], untrusted: null } : NONE;
+        }
+        return exprFlow(e.object);
+      case 'step':
+        return stepOut(e.id);
+      case 'block':
+        return (blockSteps.get(e.id) ?? []).map(stepOut).reduce(join, NONE);
+      case 'item':
+        return exprFlow(itemLists.get(e.name));
+      default: {
+        let f = NONE;
+        for (const v of Object.values(e)) {
+          if (Array.isArray(v)) for (const x of v) f = join(f, typeof x === 'object' && x && 'op' in x ? exprFlow(x as ExprIR) : exprFlow((x as { value?: ExprIR }).value));
+          else if (v && typeof v === 'object' && 'op' in v) f = join(f, exprFlow(v as ExprIR));
+        }
+        return f;
+      }
+    }
+  };
+
+  const readsOf = (s: StepIR): Flow => {
+    let f = Object.values(s.args).map(exprFlow).reduce(join, NONE);
+    if (s.for_each) f = join(f, exprFlow(s.for_each.list));
+    return f;
+  };
+
+  for (const s of plan.steps) {
+    const cap = s.capability ? plan.capabilities[s.capability] : undefined;
+    if (!cap) continue;
+    const short = cap.name.split('.').at(-1)!;
+    const builtin = cap.handler && 'builtin' in cap.handler ? cap.handler.builtin : null;
+    const add = (code: 'E0902' | 'E0903', sink: string, path: readonly string[], message: string) =>
+      out.push({ step: s.id, refusal: { code, sink, source: path.at(-1) ?? sink, message: `${message}: ${[sink, ...path].join(' ← ')}` } });
+    for (const [name, e] of Object.entries(s.args)) {
+      const f = exprFlow(e);
+      const sink = `${short}.${name}`;
+      const needsTrust = cap.destructive === true || (builtin === 'email' && (name === 'to' || name === 'channel')) || (builtin === 'notify' && name === 'channel');
+      if (f.untrusted && needsTrust) add('E0902', sink, f.untrusted, `untrusted value reaches ${sink}, which needs a trusted one`);
+      if (rank(f.cls) < rank('personal')) continue;
+      const place = placeOf(s, projectFile);
+      if (rank(f.cls) > rank(place.cls)) add('E0903', sink, f.clsPath, `${f.cls} data reaches ${place.what} in step ${s.id}`);
+      else if (rank(f.cls) > rank(cap.data) && cap.data !== 'public') add('E0903', sink, f.clsPath, `${f.cls} data reaches capability ${short} (data ${cap.data}) in step ${s.id}`);
+      else if ((builtin === 'email' || builtin === 'notify') && !(builtin === 'email' && name === 'to') && rank(f.cls) > rank('internal')) {
+        const ch = s.args.channel;
+        const channel = ch?.op === 'lit' && typeof ch.value === 'string' ? ch.value : ch ? null : builtin === 'email' ? 'email' : null;
+        if (channelExternal(cap.name, channel, projectFile)) add('E0903', sink, f.clsPath, `${f.cls} data reaches external channel ${channel === null ? '(named by an expression)' : `"${channel}"`} in step ${s.id}`);
+      }
+    }
+    if (cap.destructive && s.when) {
+      const w = exprFlow(s.when);
+      if (w.untrusted) add('E0902', `${s.id}.when`, w.untrusted, `untrusted value reaches ${s.id}.when, which needs a trusted one`);
+    }
+  }
+  for (const sub of Object.values(plan.subplans ?? {})) out.push(...recheckFlows(sub, projectFile).map((x) => ({ ...x, refusal: { ...x.refusal, message: `in sub-plan ${sub.plan}: ${x.refusal.message}` } })));
+  return out;
+}
+
+/** The IR with each finding as a run-time refusal of its step (a project on `"flows": "warn"`). */
+export function withRefusals(plan: PlanIR, findings: readonly IrFlowFinding[]): PlanIR {
+  const mine = new Map<string, FlowRefusalIR[]>();
+  for (const x of findings) if (!x.refusal.message.startsWith('in sub-plan ')) mine.set(x.step, [...(mine.get(x.step) ?? []), x.refusal]);
+  const steps = plan.steps.map((s) => (mine.has(s.id) ? { ...s, flow_refusals: [...(s.flow_refusals ?? []), ...mine.get(s.id)!] } : s));
+  const subplans = Object.fromEntries(Object.entries(plan.subplans ?? {}).map(([k, p]) => [k, withRefusals(p, findings.filter((x) => x.refusal.message.startsWith(`in sub-plan ${p.plan}: `)).map((x) => ({ ...x, refusal: { ...x.refusal, message: x.refusal.message.slice(`in sub-plan ${p.plan}: `.length) } })))]));
+  return { ...plan, steps, ...(plan.subplans ? { subplans } : {}) };
+}
+
+function sourceKind(cap: CapabilityIR): string | null {
+  if (cap.kind === 'llm') return 'llm';
+  if (cap.handler && 'mcp' in cap.handler) return 'mcp';
+  if (cap.handler && 'builtin' in cap.handler && cap.handler.builtin === 'http_request') return 'http_request';
+  return null;
+}
+
+/** The std approval returns what a person saw and approved: trusted. */
+function endorses(cap: CapabilityIR | undefined): boolean {
+  return cap?.handler != null && 'builtin' in cap.handler && cap.handler.builtin === 'approval';
+}
+
+function outputClass(cap: CapabilityIR | undefined): DataClass {
+  const props = (cap?.output as { properties?: Record<string, JsonSchema> } | undefined)?.properties ?? {};
+  return Object.values(props).reduce<DataClass>((c, p) => highest(c, (p['x-orch-data'] as DataClass | undefined) ?? 'public'), 'public');
+}
+
+function placeOf(s: StepIR, projectFile: string): { cls: DataClass; what: string } {
+  const b = s.binding;
+  let cls: DataClass = 'secret';
+  let what = 'the local host';
+  if (b.resource !== null && b.tier !== null) {
+    cls = TIER_ACCEPTS[b.tier];
+    what = `resource ${b.resource} (${b.tier})`;
+  }
+  if (b.endpoint !== undefined) {
+    // The project's config now, not the tier the IR was compiled with.
+    const tier = endpointTierFor(b.endpoint, projectFile);
+    if (rank(TIER_ACCEPTS[tier]) < rank(cls)) {
+      cls = TIER_ACCEPTS[tier];
+      what = `model endpoint ${b.endpoint} (${tier})`;
+    }
+  }
+  return { cls, what };
+}
+
+function highest(a: DataClass, b: DataClass): DataClass {
+  return rank(b) > rank(a) ? b : a;
+}
+
+function join(a: Flow, b: Flow): Flow {
+  if (b === NONE) return a;
+  if (a === NONE) return b;
+  return { cls: highest(a.cls, b.cls), clsPath: rank(b.cls) > rank(a.cls) ? b.clsPath : a.clsPath, untrusted: a.untrusted ?? b.untrusted };
+}
+
+/**
+ * What `orch run plan.json` does with an IR at load: one with labels is the current compiler's
+ * (checked when it was compiled) and is left as it is; one without is re-checked — refused with
+ * its findings, or, in a project on `"flows": "warn"`, given them as run-time refusals.
+ */
+export function recheckAtLoad(plan: PlanIR, projectRoot: string): { readonly plan: PlanIR } | { readonly refused: string } {
+  if (!lacksFlowLabels(plan)) return { plan };
+  const file = joinPath(projectRoot, 'orch.config.json');
+  const findings = recheckFlows(plan, file);
+  if (!findings.length) return { plan };
+  const config = projectConfigFor(file);
+  if (config.kind === 'json' && config.raw.flows === 'warn') return { plan: withRefusals(plan, findings) };
+  const lines = findings.map((x) => `  ${x.refusal.code} in step ${x.step}: ${x.refusal.message}`);
+  return {
+    refused:
+      `plan "${plan.plan}" was compiled before LANGUAGE.md §9.3 (its IR carries no flow labels) and, re-checked at load, breaks its rules:\n${lines.join('\n')}\n` +
+      'recompile it with this orch (orch check shows each finding at its source), or set "flows": "warn" in orch.config.json to refuse those steps at run time instead',
+  };
+}
