@@ -11,6 +11,7 @@ import { PgLimitStore } from './limit-store.js';
 import { migrate, openMigratedPool } from './migrations.js';
 import { pgPeopleStore } from './people-store.js';
 import { openClient, openPool } from './pool.js';
+import { pgClusterLock } from './cluster-lock.js';
 import { pgContextJournal } from './context-journal.js';
 import { pgTriggerState } from './trigger-state.js';
 
@@ -44,6 +45,7 @@ export function pgBackend(url: string): Backend {
     contextJournal: async () => pgContextJournal(await openMigratedPool(url, 2)),
     migrate: () => migrate(url),
     prune: async (before) => (await journal()).store.prune(before),
+    lock: (name) => pgClusterLock(url, name),
     cluster,
     close: async () => {
       const j = opened;

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Backend, RuntimeJournal } from '../backend.js';
+import { soleHolder } from '../cluster-lock.js';
 import { asyncJournal } from './async-journal.js';
 import { SqliteJournal } from './journal.js';
 import { openSqlitePeopleStore } from './people-store.js';
@@ -62,6 +63,7 @@ export function sqliteBackend(path: string): Backend {
     // Its tables are made (and older files brought up to date) as each store opens.
     migrate: async () => ({ from: 0, to: 0, applied: [] }),
     prune: async (before) => (await journal()).store.prune(before),
+    lock: () => soleHolder(),
     cluster: null,
     close: async () => {
       const j = opened;
