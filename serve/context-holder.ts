@@ -18,7 +18,7 @@ export interface ContextHolderOptions {
   readonly lock: ClusterLock;
   readonly sources: ContextSources;
   readonly log: (line: string) => void;
-  /** Told each time this server starts or stops holding (after the subscriptions changed). */
+  /** Told each time this server starts holding (before it subscribes) or stops (before it unsubscribes). */
   readonly onChange?: (holding: boolean) => void;
 }
 
@@ -36,8 +36,8 @@ export async function holdContext(o: ContextHolderOptions): Promise<ContextHolde
         if (released) return;
         holding = true;
         o.log('this server holds the context: subscribing to its sources');
-        await o.sources.start();
         o.onChange?.(true);
+        await o.sources.start();
       });
     },
     waiting: () => o.log("another server holds the context's sources: standing by"),
@@ -45,8 +45,8 @@ export async function holdContext(o: ContextHolderOptions): Promise<ContextHolde
       void queue(async () => {
         holding = false;
         o.log("lost the context's lock (its connection dropped): the sources are closed until it is held again");
-        await o.sources.close();
         o.onChange?.(false);
+        await o.sources.close();
       }),
   });
   if (first) await first;

@@ -142,7 +142,9 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
     opts.contextJournal && mode === 'serve'
       ? new ContextJournaling({ journal: opts.contextJournal, clock: realClock, retentionMs: opts.retentionMs ?? null, onRow: (r) => contextHub.publish(r) })
       : null;
-  if (journaling) engine.store.subscribe((c) => journaling.change(c));
+  // What the store does by itself (staleness, derived signals) is journaled by the server holding
+  // the context; what a source or `POST /signals` set here, by this server (§9.4, one context per cluster).
+  if (journaling) engine.store.subscribe((c) => (engine.leads() || !(c.type === 'context_stale' || (c.type === 'context_updated' && c.source === 'derived'))) && journaling.change(c));
 
   const people = new People({
     token: opts.token,
@@ -184,7 +186,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const resumed = mode === 'serve' ? await starter.resumeUnfinished() : [];
   if (mode === 'serve') await engine.activate({ catchUp: opts.catchUp });
   // After the triggers listen to the context: the first messages (retained ones) reach them.
-  const holder: ContextHolder | null = mode === 'serve' ? await holdContext({ lock: opts.contextLock ?? soleHolder(), sources, log: opts.log ?? (() => {}) }) : null;
+  if (mode === 'serve') engine.lead(false); // until the context's lock is held
+  const holder: ContextHolder | null = mode === 'serve' ? await holdContext({ lock: opts.contextLock ?? soleHolder(), sources, log: opts.log ?? (() => {}), onChange: (h) => engine.lead(h) }) : null;
 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
@@ -211,6 +214,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         const left = starter.activeCount();
         await starter.close((what) => (phase = what));
         phase = 'the server state to close';
+        await engine.unfollow();
         await opts.state.close();
         phase = 'the context journal to close';
         await journaling?.close();

@@ -2,7 +2,9 @@
  * The context on a Postgres cluster (LANGUAGE.md §9.4): two `orch serve` (in process) on one real
  * Postgres and one real broker. Exactly one of them holds the backend's `context` lock and
  * subscribes to the sources; when the holder's lock connection closes, the other takes over and
- * the next publish reaches it. Waits are on events, never sleeps.
+ * the next publish reaches it. One context across them: a value set on either (a source's, `POST
+ * /signals`) is seen by the other, and only the holder fires the `when` triggers — one run per
+ * signal, not one per server. Waits are on events, never sleeps.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -111,7 +113,37 @@ describe('the context on a Postgres cluster (§9.4)', () => {
 
     await publish(12);
     await waitUntil(() => fromBroker(b).includes(12), 'B to receive the publish');
-    await waitUntil(() => b.starter.byTrigger('too_cold').length === 1, "B to fire the trigger");
+    await waitUntil(() => b.starter.byTrigger('too_cold').length === 1, 'B to fire the trigger');
     expect(fromBroker(a)).toEqual([30, 31, 32]);
+  });
+
+  it('one context across the servers: what one sets the other sees, and only the holder fires', async () => {
+    const [a, b] = nodes as [Node, Node];
+    // B's publish (the test above) reached A through the database, with its source and time.
+    await waitUntil(() => a.server.engine.store.read('temperature').value === 12, 'A to see the value B received');
+    expect(a.server.engine.store.read('temperature')).toMatchObject({ state: 'fresh', source: 'home' });
+    expect(a.starter.runs).toEqual([]);
+
+    await publish(20); // the condition falls
+    await waitUntil(() => a.server.engine.store.read('temperature').value === 20, 'A to see 20');
+    // A signal posted to the standby: stored there, seen by the holder, which fires once.
+    const posted = await fetch(`${a.server.url}/signals`, { method: 'POST', headers: { authorization: 'Bearer t', 'content-type': 'application/json' }, body: JSON.stringify({ temperature: 10, mode: 'away' }) });
+    expect(posted.status).toBe(202);
+    await waitUntil(() => b.starter.byTrigger('too_cold').length === 2, 'B to fire on the value posted to A');
+    expect(b.server.engine.store.read('temperature')).toMatchObject({ value: 10, source: 'api', state: 'fresh' });
+    expect(b.server.engine.currentContext()).toMatchObject({ temperature: 10, mode: 'away' });
+    expect(a.starter.runs).toEqual([]);
+
+    // Journaled once, by the server it was set on (the other takes it without journaling it again).
+    const journal = await backend.contextJournal();
+    try {
+      await waitUntil(async () => (await journal.list({ limit: 100, signal: 'mode' })).length > 0, 'the mode update in the journal');
+      await a.server.close();
+      await b.server.close();
+      const modes = await journal.list({ limit: 100, signal: 'mode' });
+      expect(modes.map((e) => [e.type, e.data.source])).toEqual([['context_updated', 'api']]);
+    } finally {
+      await journal.close();
+    }
   });
 });

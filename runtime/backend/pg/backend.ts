@@ -41,7 +41,7 @@ export function pgBackend(url: string): Backend {
     limits: () => PgLimitStore.open(url),
     people,
     sessions: people,
-    triggerState: async () => pgTriggerState(await openMigratedPool(url, 2)),
+    triggerState: async () => pgTriggerState(await openMigratedPool(url, 2), url),
     contextJournal: async () => pgContextJournal(await openMigratedPool(url, 2)),
     migrate: () => migrate(url),
     prune: async (before) => (await journal()).store.prune(before),
