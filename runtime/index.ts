@@ -52,6 +52,7 @@ export {
   type ControlRow,
   type MigrateResult,
   type PruneResult,
+  type BackendPruneResult,
   type RunRow,
   type SessionStore,
   type TriggerStateStore,
