@@ -20,6 +20,14 @@ export class ConditionEdges {
     if (side !== 'unknown' && (await this.state.lastCondition(trigger)) === null) await this.state.setLastCondition(trigger, side);
   }
 
+  /**
+   * Forgets the sides this process saw: another server of the cluster fired (and recorded) the
+   * edges while this one did not hold the context, so the database's sides are the ones to go by.
+   */
+  forget(): void {
+    this.seen.clear();
+  }
+
   /** Records the side now; true when this is a rising edge (fire). */
   async rises(trigger: string, side: Side): Promise<boolean> {
     // Never known by this database (`settle` records a side known at start): unknown until now.

@@ -12,3 +12,5 @@ export type { RunStarter, RunView, RunSummary, JournalEntry, ControlResult } fro
 export { buildServer, type BuiltServer } from './server.js';
 export { sinceOf } from './http/audit-routes.js';
 export { allows, requirementOf, ROLE_GRANTS, ROLE_TABLE, type Requirement } from './http/role-table.js';
+export { openRuntimeStarter, type RuntimeStarterOptions } from './runtime-starter.js';
+export { loadServeProgram } from './load.js';

@@ -170,6 +170,7 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
       ...(o.config.auth ? { auth: o.config.auth } : {}),
       ...(oidc ? { oidc } : {}),
       ...(sources ? { sources } : {}),
+      contextLock: backend.lock('context'),
       secret: (name) => process.env[name] ?? o.config.secrets[name],
       host: o.host,
       port: o.port,

@@ -11,8 +11,9 @@ import { registerAuditRoutes } from './http/audit-routes.js';
 import { keepAuditFor } from './http/audit-retention.js';
 import { registerOidc } from './http/oidc.js';
 import { registerSessionRoutes, startSession } from './http/session-routes.js';
-import { ContextJournaling, memoryBackend, realClock, type AuthConfig, type ContextEventRow, type ContextJournal, type OidcConfig, type PeopleStore, type SourceConnection } from '../runtime/index.js';
+import { ContextJournaling, memoryBackend, realClock, soleHolder, type AuthConfig, type ClusterLock, type ContextEventRow, type ContextJournal, type OidcConfig, type PeopleStore, type SourceConnection } from '../runtime/index.js';
 import { contextSources, type ContextSources } from './context-sources.js';
+import { holdContext, type ContextHolder } from './context-holder.js';
 import { registerSourceRoutes } from './http/source-routes.js';
 import { registerContextEvents } from './http/context-events.js';
 import type { FastifyInstance } from 'fastify';
@@ -50,6 +51,8 @@ export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' |
   readonly contextJournal?: ContextJournal;
   /** The config's `retention` (ms), for the context journal. */
   readonly retentionMs?: number | null;
+  /** §9.4: who of the servers on this database subscribes to the sources (the backend's `context` lock; default: this one). */
+  readonly contextLock?: ClusterLock;
 }
 
 export interface RunningServer {
@@ -57,6 +60,8 @@ export interface RunningServer {
   readonly port: number;
   readonly engine: TriggerEngine;
   readonly resumed: readonly string[];
+  /** §9.4: whether this server holds the context's subscriptions now (false in `ui` mode). */
+  holdsContext(): boolean;
   /**
    * Stops the schedules and the listener, gives runs in flight `graceMs` to finish, then releases
    * the runtime. Resolves to the number of runs left unfinished (resumed by the next start).
@@ -137,7 +142,9 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
     opts.contextJournal && mode === 'serve'
       ? new ContextJournaling({ journal: opts.contextJournal, clock: realClock, retentionMs: opts.retentionMs ?? null, onRow: (r) => contextHub.publish(r) })
       : null;
-  if (journaling) engine.store.subscribe((c) => journaling.change(c));
+  // What the store does by itself (staleness, derived signals) is journaled by the server holding
+  // the context; what a source or `POST /signals` set here, by this server (§9.4, one context per cluster).
+  if (journaling) engine.store.subscribe((c) => (engine.leads() || !(c.type === 'context_stale' || (c.type === 'context_updated' && c.source === 'derived'))) && journaling.change(c));
 
   const people = new People({
     token: opts.token,
@@ -179,7 +186,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const resumed = mode === 'serve' ? await starter.resumeUnfinished() : [];
   if (mode === 'serve') await engine.activate({ catchUp: opts.catchUp });
   // After the triggers listen to the context: the first messages (retained ones) reach them.
-  if (mode === 'serve') await sources.start();
+  if (mode === 'serve') engine.lead(false); // until the context's lock is held
+  const holder: ContextHolder | null = mode === 'serve' ? await holdContext({ lock: opts.contextLock ?? soleHolder(), sources, log: opts.log ?? (() => {}), onChange: (h) => engine.lead(h) }) : null;
 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
@@ -191,12 +199,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     port,
     engine,
     resumed,
+    holdsContext: () => holder?.holding() ?? false,
     closing: () => phase,
     close: (graceMs = 0) =>
       (closing ??= (async () => {
         phase = 'the runs in flight';
         engine.deactivate();
-        await sources.close();
+        await (holder ? holder.release() : sources.close());
         engine.store.close();
         streams.closeAll();
         const stopped = app.close();
@@ -205,6 +214,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         const left = starter.activeCount();
         await starter.close((what) => (phase = what));
         phase = 'the server state to close';
+        await engine.unfollow();
         await opts.state.close();
         phase = 'the context journal to close';
         await journaling?.close();

@@ -113,6 +113,13 @@ export class TriggerEngine {
   private conditions: Promise<unknown> = Promise.resolve();
   /** The context signals the database holds, read once before anything evaluates against them. */
   private readonly contextLoaded: Promise<void>;
+  /** Following the values other servers on the database set (§9.4); resolves to what stops it. */
+  private readonly following: Promise<() => Promise<void>>;
+  /**
+   * Whether this server fires the `when` triggers: the one holding the context (§9.4), so a
+   * signal starts one run however many servers share the database. Every server until told.
+   */
+  private leading = true;
   private readonly now: () => number;
   private readonly log: (line: string) => void;
 
@@ -127,10 +134,17 @@ export class TriggerEngine {
     this.log = opts.log ?? (() => {});
     this.store = opts.context ?? new ContextStore({ signals: signalsOf(opts.plans), clock: realClock });
     this.edges = new ConditionEdges(opts.state);
-    this.contextLoaded = opts.state.context().then(
-      (c) => this.store.restore(decodeRecords(c, this.now())),
-      (err: unknown) => this.log(`cannot read the context signals: ${(err as Error).message}`),
-    );
+    // Following first, then reading: a value another server merges in between is not missed.
+    this.following = opts.state.followContext((values) => this.followed(values)).catch((err: unknown) => {
+      this.log(`cannot follow the context of the other servers: ${(err as Error).message}`);
+      return async () => undefined;
+    });
+    this.contextLoaded = this.following
+      .then(() => opts.state.context())
+      .then(
+        (c) => void this.store.restore(decodeRecords(c, this.now())),
+        (err: unknown) => this.log(`cannot read the context signals: ${(err as Error).message}`),
+      );
     this.store.subscribe((c) => this.contextChanged(c));
     opts.starter.onFinished((run) => void this.runFinished(run).catch((err: unknown) => this.log(`run ${run.runId}: its chained triggers did not fire: ${(err as Error).message}`)));
   }
@@ -192,6 +206,35 @@ export class TriggerEngine {
     this.schedules.length = 0;
   }
 
+  /** Stops following the other servers' context (before the trigger state closes). */
+  async unfollow(): Promise<void> {
+    await (await this.following)();
+  }
+
+  /**
+   * Whether this server holds the context (§9.4) and so fires the `when` triggers. Taking it
+   * evaluates them at once: a condition that rose while no server held it fires now.
+   */
+  lead(leading: boolean): void {
+    const was = this.leading;
+    this.leading = leading;
+    if (leading && !was) this.edges.forget();
+    if (leading && !was) void this.contextLoaded.then(() => this.evaluateConditions()).catch((err: unknown) => this.log(`the context's triggers: ${(err as Error).message}`));
+  }
+
+  leads(): boolean {
+    return this.leading;
+  }
+
+  /** Values another server of the cluster set (§9.4): taken when newer, then what reads them looks again. */
+  private followed(values: Record<string, unknown>): void {
+    const taken = this.store.restore(decodeRecords(values, this.now()));
+    if (taken.length === 0) return;
+    const known = this.store.values();
+    void this.opts.starter.signalContext(Object.fromEntries(taken.map((k) => [k, known[k] ?? null]))).catch(() => {});
+    void this.evaluateConditions().catch((err: unknown) => this.log(`the context's triggers: ${(err as Error).message}`));
+  }
+
   nextRuns(): { readonly trigger: string; readonly next: Date | null }[] {
     const scheduled = this.triggers.filter((t) => t.source.kind === 'schedule');
     return scheduled.map((t, i) => ({ trigger: t.name, next: this.schedules[i]?.nextRun() ?? null }));
@@ -247,6 +290,7 @@ export class TriggerEngine {
   /** Every `when` trigger's side now; those that rose fire. Queued: one evaluation at a time. */
   private evaluateConditions(sender?: Starter): Promise<readonly FireResult[]> {
     const next = this.conditions.then(async () => {
+      if (!this.leading) return [];
       const rising: TriggerIR[] = [];
       for (const t of this.triggers) {
         if (t.source.kind !== 'when') continue;

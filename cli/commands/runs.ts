@@ -1,13 +1,14 @@
 /**
  * `orch runs [--stats] [--all]`: the runs in the journal; `orch runs export RUN`: a run's whole
- * history as JSON; `orch runs prune --older-than AGE`: deletes finished runs.
+ * history as JSON; `orch runs prune --older-than AGE`: deletes finished runs, and the context's
+ * events (LANGUAGE.md §9.4) journaled before the same cutoff.
  */
 import type { Command } from 'commander';
 import { shortHash } from '../../compiler/index.js';
-import { parseAge, replay } from '../../runtime/index.js';
+import { parseAge, replay, type Backend, type BackendPruneResult } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 import { ms } from '../progress.js';
-import { DB_HELP, journalExists, journalOf, requireRun, withJournal } from '../db-option.js';
+import { DB_HELP, journalExists, journalOf, requireRun, withBackend, withJournal } from '../db-option.js';
 import { eventJson, runEntries } from './run-json.js';
 import { runStats, statsText } from './run-stats.js';
 
@@ -94,7 +95,7 @@ export function registerRuns(program: Command): void {
 
   runs
     .command('prune')
-    .description('delete finished runs (with their sub-plan runs and events) older than an age; running and paused runs are kept')
+    .description('delete finished runs (with their sub-plan runs and events) older than an age, and the context events journaled before it; running and paused runs are kept')
     .requiredOption('--older-than <age>', 'how long ago a run must have finished, e.g. 30d, 12h, 90m')
     .option('--db <path>', DB_HELP)
     .option('--json', 'print what was deleted as JSON')
@@ -104,8 +105,20 @@ export function registerRuns(program: Command): void {
       const age = parseAge(opts.olderThan);
       if (age === null) throw new CliError(`--older-than must be an age such as 30d, 12h or 90m, not ${JSON.stringify(opts.olderThan)}`, 2);
       const db = journalOf(own.db ?? (cmd.parent?.opts() as { db?: string } | undefined)?.db);
-      const removed = (await journalExists(db)) ? await withJournal(db, (j) => j.prune(Date.now() - age)) : { runs: 0, events: 0 };
-      if (opts.json) process.stdout.write(`${JSON.stringify(removed)}\n`);
-      else process.stdout.write(`pruned ${removed.runs} run${removed.runs === 1 ? '' : 's'} (${removed.events} events) that finished more than ${opts.olderThan} ago\n`);
+      const removed = (await journalExists(db)) ? await withBackend(db, (b) => pruneBackend(b, Date.now() - age)) : { runs: 0, events: 0, contextEvents: 0 };
+      if (opts.json) process.stdout.write(`${JSON.stringify({ runs: removed.runs, events: removed.events, context_events: removed.contextEvents })}\n`);
+      else
+        process.stdout.write(
+          `pruned ${removed.runs} run${removed.runs === 1 ? '' : 's'} (${removed.events} events) that finished more than ${opts.olderThan} ago, and ${removed.contextEvents} context event${removed.contextEvents === 1 ? '' : 's'} journaled before then\n`,
+        );
     });
+}
+
+/** The backend's prune, its failure to open one line (exit 2) as `withJournal` gives it. */
+async function pruneBackend(b: Backend, before: number): Promise<BackendPruneResult> {
+  try {
+    return await b.prune(before);
+  } catch (err) {
+    throw new CliError(`cannot prune ${b.displayName}: ${(err as Error).message}`, 2);
+  }
 }

@@ -12,9 +12,10 @@ import type { PeopleStore } from '../people/people-store.js';
 import type { SharedLimitStore } from '../scheduler/core/limits.js';
 import type { JournalSink } from '../scheduler/types.js';
 import type { AsyncJournal } from './async-journal.js';
+import type { ClusterLock } from './cluster-lock.js';
 import type { ContextJournal } from './context-journal.js';
 import type { MigrateResult } from './pg/migrations.js';
-import type { PruneResult } from './retention.js';
+import type { BackendPruneResult } from './retention.js';
 import type { SqliteJournal } from './sqlite/journal.js';
 import type { TriggerStateStore } from './trigger-state.js';
 
@@ -91,8 +92,17 @@ export interface Backend {
   contextJournal(): Promise<ContextJournal>;
   /** Brings the schema up to date (`orch db migrate`); nothing to do where it is made on open. */
   migrate(): Promise<MigrateResult>;
-  /** Deletes finished top-level runs (with their sub-plan runs) that completed before `before`. */
-  prune(before: number): Promise<PruneResult>;
+  /**
+   * Deletes finished top-level runs (with their sub-plan runs) that completed before `before`,
+   * and the context's events journaled before it (§9.4: pruned with the journal's retention).
+   */
+  prune(before: number): Promise<BackendPruneResult>;
+  /**
+   * A lock one process at a time holds among those on this database, by name (`context`: who
+   * subscribes to the sources and fires the `when` triggers, §9.4). Held at once where only one
+   * process can use the database.
+   */
+  lock(name: string): ClusterLock;
   /** The cluster's database, where `capabilities.workers`; null elsewhere. */
   readonly cluster: ClusterDatabase | null;
   /** Closes the journal (if it was opened). */

@@ -18,5 +18,13 @@ export interface TriggerStateStore {
   claim(trigger: string, key: string): Promise<boolean>;
   context(): Promise<Record<string, unknown>>;
   mergeContext(values: { readonly [key: string]: unknown }): Promise<Record<string, unknown>>;
+  /**
+   * Follows the context other servers on this database merge (LANGUAGE.md §9.4: one context
+   * across a cluster): `onChange` is given the values of the keys written since (as `context()`
+   * gives them; its own writes may be among them), and every value after a lost connection, when
+   * some may have been missed. Where no other process can write (SQLite) it is never called.
+   * Resolves once following (a `context()` read after it misses nothing) to a function that stops.
+   */
+  followContext(onChange: (values: Record<string, unknown>) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

@@ -69,14 +69,20 @@ export class ContextStore {
     this.restore(opts.restored ?? {});
   }
 
-  /** Values kept durably (a restart): a signal set since is newer and stays; the ages count from each `set_at`. */
-  restore(records: { readonly [name: string]: SignalRecord }): void {
+  /**
+   * Values kept durably (a restart) or set by another server of a cluster: a signal set since is
+   * newer and stays; the ages count from each `set_at`. The names it took.
+   */
+  restore(records: { readonly [name: string]: SignalRecord }): string[] {
+    const taken: string[] = [];
     for (const [name, rec] of Object.entries(records)) {
       if (this.derived.has(name) || (this.records.get(name)?.set_at ?? -Infinity) >= rec.set_at) continue;
       this.records.set(name, rec);
       this.arm(name);
       this.changed(name);
+      taken.push(name);
     }
+    return taken;
   }
 
   /** One message: accepted (the value and its time are kept, also when the value is the same) or rejected. */

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventSchemaErrors } from '../scheduler/event-schema.js';
 import { openSqlite } from '../backend/sqlite/driver.js';
+import { openBackend } from '../backend/index.js';
 import { input, lit, plan, resource, step } from './ir-builder.js';
 import { runCli as cli } from '../../test/support/cli-in-process.js';
 import { local, orch, orchAsync, projectDir, writePlan } from './helpers.js';
@@ -156,9 +157,18 @@ describe('orch run', () => {
     const bad = await cli(['runs', 'prune', '--older-than', 'soon'], project);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--older-than must be an age such as 30d/);
+    // The context's events (§9.4) go by the same cutoff: one journaled 40 days ago, one now.
+    const backend = await openBackend(dbFile);
+    const contextJournal = await backend.contextJournal();
+    await contextJournal.append([
+      { type: 'context_updated', signal: 'mode', time: Date.now() - 40 * 86_400_000, data: { value: 'away', source: 'api', at: 0 } },
+      { type: 'context_updated', signal: 'mode', time: Date.now(), data: { value: 'home', source: 'api', at: 0 } },
+    ]);
+    await contextJournal.close();
+    await backend.close();
     const pruned = await cli(['runs', 'prune', '--older-than', '30d', '--json'], project);
     expect(pruned.code, pruned.stderr).toBe(0);
-    expect(JSON.parse(pruned.stdout)).toEqual({ runs: 1, events: expect.any(Number) });
+    expect(JSON.parse(pruned.stdout)).toEqual({ runs: 1, events: expect.any(Number), context_events: 1 });
     expect(JSON.parse(pruned.stdout).events).toBeGreaterThan(5);
     const left = (JSON.parse((await cli(['runs', '--json'], project)).stdout) as { runs: { runId: string }[] }).runs.map((r) => r.runId).sort();
     expect(left).toEqual(['new', 'stuck']);

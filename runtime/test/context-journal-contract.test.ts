@@ -37,4 +37,18 @@ describe.each(BACKENDS)('the context journal on $name', (backend) => {
     expect(await a.prune(1_001)).toBe(1);
     expect((await b.list({ limit: 10 })).map((e) => e.time)).toEqual([5_000, 1_001]);
   });
+
+  it("is pruned by the backend's prune (`orch runs prune`) with the runs' cutoff", async () => {
+    const place = await backend.place();
+    cleanups.push(place.teardown);
+    const b = await place.open();
+    const j = await b.contextJournal();
+    cleanups.push(() => j.close());
+    await j.append([
+      { type: 'context_updated', signal: 'motion', time: 1_000, data: { value: true, source: 'home', at: 1_000 } },
+      { type: 'context_stale', signal: 'motion', time: 9_000, data: { age: 8_000 } },
+    ]);
+    expect(await b.prune(5_000)).toEqual({ runs: 0, events: 0, contextEvents: 1 });
+    expect((await j.list({ limit: 10 })).map((e) => e.time)).toEqual([9_000]);
+  });
 });

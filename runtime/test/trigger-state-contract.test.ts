@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TriggerStateStore } from '../backend/index.js';
+import { waitUntil } from '../../test/support/wait.js';
 import { BACKENDS } from './backends.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -61,5 +62,19 @@ describe.each(BACKENDS)('trigger state on $name', (backend) => {
     value.level = 4; // the store keeps what was merged, not the caller's object
     expect(await b.mergeContext({ mode: 'home', nothing: undefined })).toEqual({ mode: 'home', value: { level: 3, tags: ['x'] }, nothing: null });
     expect(await a.context()).toEqual({ mode: 'home', value: { level: 3, tags: ['x'] }, nothing: null });
+  });
+
+  it('tells a follower what another server merged into the context (not on SQLite: one server per file)', async () => {
+    const [a, b] = await two();
+    const seen: Record<string, unknown>[] = [];
+    const stop = await b.followContext((values) => seen.push(values));
+    try {
+      await a.mergeContext({ mode: 'away', level: 2 });
+      if (backend.name === 'SQLite') return expect(seen).toEqual([]);
+      await waitUntil(() => Object.assign({}, ...seen).level === 2, 'the follower to see the merge');
+      expect(Object.assign({}, ...seen)).toEqual({ mode: 'away', level: 2 });
+    } finally {
+      await stop();
+    }
   });
 });

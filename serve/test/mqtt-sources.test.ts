@@ -2,7 +2,8 @@
  * LANGUAGE.md §9.4's sources against a real broker (Debian's mosquitto, one per file): a publish
  * reaches the context and fires a `when` trigger, through `+` and `#` filters; a retained message
  * is of unknown age; a payload of the wrong type is refused (`context_rejected`) and never stored;
- * a broker restart loses no subscription; a wrong password is refused; a webhook source needs its
+ * a broker restart loses no subscription; a wrong password is refused; `mqtts://` connects with the
+ * config's CA and is refused with another; a webhook source needs its
  * own token. One `orch serve` (in process) for the file; waits are on events, never sleeps.
  */
 import { writeFileSync } from 'node:fs';
@@ -46,7 +47,7 @@ const changes: ContextChange[] = [];
 let publisher: mqtt.MqttClient;
 
 beforeAll(async () => {
-  broker = await startMosquitto();
+  broker = await startMosquitto({ tls: true });
   const dir = tempDir('orch-mqtt-');
   writeFileSync(join(dir, 'home.orch'), ORCH);
   const loaded = loadServeProgram([join(dir, 'home.orch')]);
@@ -139,6 +140,25 @@ describe('MQTT sources (§9.4)', () => {
     await wrong.close();
     const right = start(broker.password);
     await right.ready;
+    await right.close();
+  });
+
+  it('connects over mqtts:// with the CA of the config, and refuses a server another CA did not sign', async () => {
+    const tls = broker.tls!;
+    const connection = (ca: string) => {
+      const c = parseSourcesConfig({ s: { mqtt: tls.url, ca } }, () => undefined, '/')!.get('s')!;
+      if (c.kind !== 'mqtt') throw new Error('not an mqtt connection');
+      return c;
+    };
+    const start = (ca: string, onMessage: (m: { topic: string }) => void = () => {}) => startMqttSource({ name: 'tls', connection: connection(ca), filters: ['secure/#'], onMessage, log: () => {} });
+    const wrong = start(tls.wrongCaFile);
+    await expect(wrong.ready).rejects.toThrow(/certificate/i);
+    await wrong.close();
+    const got: string[] = [];
+    const right = start(tls.caFile, (m) => got.push(m.topic));
+    await right.ready;
+    await publisher.publishAsync('secure/x', '1', { qos: 1 });
+    await waitUntil(() => got.includes('secure/x'), 'the message over TLS');
     await right.close();
   });
 

@@ -4,6 +4,8 @@
  * shares its data, as stores on one database share its tables.
  */
 import type { Backend, RuntimeJournal } from '../backend.js';
+import { pruneBoth } from '../retention.js';
+import { soleHolder } from '../cluster-lock.js';
 import { emptyJournal, MemoryJournal, memoryAsyncJournal } from './journal.js';
 import { emptyLimits, MemoryLimitStore } from './limit-store.js';
 import { emptyPeople, memoryPeopleStore } from './people-store.js';
@@ -31,7 +33,8 @@ export function memoryBackend(): Backend {
     triggerState: async () => memoryTriggerState(triggers),
     contextJournal: async () => memoryContextJournal(contextEvents),
     migrate: async () => ({ from: 0, to: 0, applied: [] }),
-    prune: async (before) => journal.store.prune(before),
+    prune: (before) => pruneBoth(before, (b) => journal.store.prune(b), async () => memoryContextJournal(contextEvents)),
+    lock: () => soleHolder(),
     cluster: null,
     close: async () => undefined,
   };

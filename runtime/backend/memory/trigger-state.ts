@@ -7,10 +7,12 @@ export interface TriggerStateData {
   /** `trigger \0 key` of every claimed firing. */
   readonly claims: Set<string>;
   readonly context: Map<string, unknown>;
+  /** Every store's `followContext` listeners. */
+  readonly followers: Set<(values: Record<string, unknown>) => void>;
 }
 
 export function emptyTriggerState(): TriggerStateData {
-  return { ticks: new Map(), conditions: new Map(), claims: new Set(), context: new Map() };
+  return { ticks: new Map(), conditions: new Map(), claims: new Set(), context: new Map(), followers: new Set() };
 }
 
 export function memoryTriggerState(data: TriggerStateData = emptyTriggerState()): TriggerStateStore {
@@ -31,7 +33,14 @@ export function memoryTriggerState(data: TriggerStateData = emptyTriggerState())
     context: async () => readContext(),
     mergeContext: async (values) => {
       for (const [k, v] of Object.entries(values)) data.context.set(k, JSON.stringify(v ?? null));
+      const merged = Object.fromEntries(Object.keys(values).map((k) => [k, JSON.parse(data.context.get(k) as string) as unknown]));
+      for (const f of data.followers) f(merged);
       return readContext();
+    },
+    followContext: async (onChange) => {
+      const f = (values: Record<string, unknown>) => onChange(values);
+      data.followers.add(f);
+      return async () => void data.followers.delete(f);
     },
     close: async () => undefined,
   };

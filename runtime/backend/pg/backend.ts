@@ -4,6 +4,7 @@
  * judged by its heartbeat, and the step queue lets `orch worker` processes run the steps.
  */
 import type { Backend, ClusterDatabase, RuntimeJournal } from '../backend.js';
+import { pruneBoth } from '../retention.js';
 import type { RunEvent } from '../../scheduler/types.js';
 import { displayUrl } from '../url.js';
 import { PgJournal } from './journal.js';
@@ -11,6 +12,7 @@ import { PgLimitStore } from './limit-store.js';
 import { migrate, openMigratedPool } from './migrations.js';
 import { pgPeopleStore } from './people-store.js';
 import { openClient, openPool } from './pool.js';
+import { pgClusterLock } from './cluster-lock.js';
 import { pgContextJournal } from './context-journal.js';
 import { pgTriggerState } from './trigger-state.js';
 
@@ -24,6 +26,7 @@ export function pgBackend(url: string): Backend {
     return opened;
   };
   const people = async () => pgPeopleStore(await openMigratedPool(url, 2));
+  const contextJournal = async () => pgContextJournal(await openMigratedPool(url, 2));
   const cluster: ClusterDatabase = {
     displayName,
     pool: (max) => openMigratedPool(url, max),
@@ -40,10 +43,11 @@ export function pgBackend(url: string): Backend {
     limits: () => PgLimitStore.open(url),
     people,
     sessions: people,
-    triggerState: async () => pgTriggerState(await openMigratedPool(url, 2)),
-    contextJournal: async () => pgContextJournal(await openMigratedPool(url, 2)),
+    triggerState: async () => pgTriggerState(await openMigratedPool(url, 2), url),
     migrate: () => migrate(url),
-    prune: async (before) => (await journal()).store.prune(before),
+    contextJournal,
+    prune: (before) => pruneBoth(before, async (b) => (await journal()).store.prune(b), contextJournal),
+    lock: (name) => pgClusterLock(url, name),
     cluster,
     close: async () => {
       const j = opened;

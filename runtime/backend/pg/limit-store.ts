@@ -12,7 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { openMigratedPool } from './migrations.js';
-import { openClient, transaction } from './pool.js';
+import { listen, type Listener } from './listener.js';
+import { transaction } from './pool.js';
 import type { SharedClaim, SharedGrant, SharedLimitStore } from '../../scheduler/core/limits.js';
 import { budgetRowIds, BUDGET_LEASE, EPSILON, KEPT } from '../budget-ledger.js';
 
@@ -20,7 +21,6 @@ import { budgetRowIds, BUDGET_LEASE, EPSILON, KEPT } from '../budget-ledger.js';
 const KEEP_HITS_MS = 24 * 3600_000;
 const CHANNEL = 'orch_limit_release';
 /** After the release channel's connection drops, connect again after this long. */
-const RELISTEN_MS = 1000;
 /** Deletes the rows of ledger $1 when no run is open on it any more (no live unclosed lease at $2). */
 const DROP_IF_IDLE = `DELETE FROM orch.budget_leases WHERE key = $1
   AND NOT EXISTS (SELECT 1 FROM orch.budget_leases WHERE key = $1 AND NOT closed AND expires_at > $2)`;
@@ -35,8 +35,7 @@ export class PgLimitStore implements SharedLimitStore {
   readonly leaseMs: number;
   private lastSweep = 0;
   private readonly listeners = new Set<() => void>();
-  private listener: pg.Client | null = null;
-  private relisten: ReturnType<typeof setTimeout> | null = null;
+  private listener: Listener | null = null;
   private closed = false;
 
   private constructor(
@@ -177,46 +176,16 @@ export class PgLimitStore implements SharedLimitStore {
 
   onRelease(listener: () => void): () => void {
     this.listeners.add(listener);
-    if (!this.listener && !this.relisten) this.listen();
+    // A dropped connection is opened again; releases missed meanwhile are caught by the client's polling.
+    if (!this.closed) this.listener ??= listen(this.url, CHANNEL, { notified: () => this.listeners.forEach((l) => l()) });
     return () => void this.listeners.delete(listener);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.relisten) clearTimeout(this.relisten);
     const l = this.listener;
     this.listener = null;
-    await l?.end().catch(() => undefined);
+    await l?.close();
     await this.pool.end();
-  }
-
-  /**
-   * LISTEN on a dedicated connection (a pooled one would be handed to other queries). A dropped
-   * connection is opened again; releases missed meanwhile are caught by the client's polling.
-   */
-  private listen(): void {
-    if (this.closed) return;
-    const client = openClient(this.url);
-    this.listener = client;
-    const retry = () => {
-      if (this.listener !== client) return;
-      this.listener = null;
-      client.end().catch(() => undefined);
-      if (this.closed) return;
-      this.relisten = setTimeout(() => {
-        this.relisten = null;
-        this.listen();
-      }, RELISTEN_MS);
-      this.relisten.unref();
-    };
-    client.on('error', retry);
-    client.on('end', retry);
-    client.on('notification', () => {
-      for (const l of this.listeners) l();
-    });
-    client
-      .connect()
-      .then(() => client.query(`LISTEN ${CHANNEL}`))
-      .catch(retry);
   }
 }

@@ -48,9 +48,12 @@ export function openPool(url: string, opts: PoolOptions = {}): pg.Pool {
   return pool;
 }
 
-/** A single client with the same conventions (LISTEN needs a connection of its own). */
-export function openClient(url: string): pg.Client {
-  const client = new pg.Client({ connectionString: url, types, application_name: 'orch', options: sessionOptions() });
+/**
+ * A single client with the same conventions (LISTEN needs a connection of its own). `keepAlive`:
+ * TCP keepalives, so a connection held for a long time by a lock learns when its peer is gone.
+ */
+export function openClient(url: string, opts: { readonly keepAlive?: boolean } = {}): pg.Client {
+  const client = new pg.Client({ connectionString: url, types, application_name: 'orch', options: sessionOptions(), keepAlive: opts.keepAlive ?? false });
   client.on('error', () => undefined);
   return client;
 }

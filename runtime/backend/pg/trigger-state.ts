@@ -1,12 +1,20 @@
 import type pg from 'pg';
 import type { TriggerStateStore } from '../trigger-state.js';
+import { listen } from './listener.js';
 
-/** The store on Postgres (`orch db migrate` creates its tables): one statement per call. */
-export function pgTriggerState(pool: pg.Pool): TriggerStateStore {
+/** What a context merge NOTIFYs, with each key written as its payload (§9.4: one context across a cluster). */
+const CONTEXT_CHANNEL = 'orch_context';
+
+/**
+ * The store on Postgres (`orch db migrate` creates its tables): one statement per call. `url`:
+ * where `followContext` LISTENs, on a connection of its own.
+ */
+export function pgTriggerState(pool: pg.Pool, url: string): TriggerStateStore {
   const one = async <R>(sql: string, params: unknown[]): Promise<R | undefined> => (await pool.query(sql, params)).rows[0] as R | undefined;
-  const readContext = async (): Promise<Record<string, unknown>> => {
+  const readContext = async (keys?: readonly string[]): Promise<Record<string, unknown>> => {
     const out: Record<string, unknown> = {};
-    for (const row of (await pool.query('SELECT key, value FROM orch.serve_context')).rows as { key: string; value: string }[]) out[row.key] = JSON.parse(row.value);
+    const rows = keys ? await pool.query('SELECT key, value FROM orch.serve_context WHERE key = ANY($1)', [keys]) : await pool.query('SELECT key, value FROM orch.serve_context');
+    for (const row of rows.rows as { key: string; value: string }[]) out[row.key] = JSON.parse(row.value);
     return out;
   };
   return {
@@ -33,11 +41,45 @@ export function pgTriggerState(pool: pg.Pool): TriggerStateStore {
       const entries = Object.entries(values);
       if (entries.length > 0)
         await pool.query(
-          `INSERT INTO orch.serve_context (key, value) SELECT * FROM unnest($1::text[], $2::text[])
-           ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+          `WITH merged AS (
+             INSERT INTO orch.serve_context (key, value) SELECT * FROM unnest($1::text[], $2::text[])
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value RETURNING key)
+           SELECT pg_notify('${CONTEXT_CHANNEL}', key) FROM merged`,
           [entries.map(([k]) => k), entries.map(([, v]) => JSON.stringify(v ?? null))],
         );
       return readContext();
+    },
+    followContext: async (onChange) => {
+      // Keys notified while a read is in flight wait for the next one: one read at a time, of all of them.
+      const dirty = new Set<string>();
+      let everything = false;
+      let reading = false;
+      const read = (): void => {
+        if (reading || (!everything && dirty.size === 0)) return;
+        reading = true;
+        const keys = everything ? undefined : [...dirty];
+        everything = false;
+        dirty.clear();
+        readContext(keys)
+          .then(onChange, () => (everything = true)) // read again at the next notification
+          .finally(() => {
+            reading = false;
+            read();
+          });
+      };
+      const listener = listen(url, CONTEXT_CHANNEL, {
+        notified: (key) => {
+          dirty.add(key);
+          read();
+        },
+        // After a reconnection: what was merged meanwhile was not notified here.
+        listening: () => {
+          everything = true;
+          read();
+        },
+      });
+      await listener.ready;
+      return () => listener.close();
     },
     close: () => pool.end(),
   };

@@ -6,6 +6,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Backend, RuntimeJournal } from '../backend.js';
+import { pruneBoth } from '../retention.js';
+import { soleHolder } from '../cluster-lock.js';
 import { asyncJournal } from './async-journal.js';
 import { SqliteJournal } from './journal.js';
 import { openSqlitePeopleStore } from './people-store.js';
@@ -32,6 +34,10 @@ export function sqliteBackend(path: string): Backend {
   const fileDir = () => {
     if (!memory) mkdirSync(dirname(path), { recursive: true });
   };
+  const contextJournal = async () => {
+    fileDir();
+    return openSqliteContextJournal(path);
+  };
   const people = async () => {
     fileDir();
     return openSqlitePeopleStore(path);
@@ -55,13 +61,11 @@ export function sqliteBackend(path: string): Backend {
       fileDir();
       return openTriggerState(path);
     },
-    contextJournal: async () => {
-      fileDir();
-      return openSqliteContextJournal(path);
-    },
+    contextJournal,
     // Its tables are made (and older files brought up to date) as each store opens.
     migrate: async () => ({ from: 0, to: 0, applied: [] }),
-    prune: async (before) => (await journal()).store.prune(before),
+    prune: (before) => pruneBoth(before, async (b) => (await journal()).store.prune(b), contextJournal),
+    lock: () => soleHolder(),
     cluster: null,
     close: async () => {
       const j = opened;

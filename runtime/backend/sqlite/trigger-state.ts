@@ -51,6 +51,8 @@ export function openTriggerState(path: string): TriggerStateStore {
       mergeMany(Object.entries(values));
       return readContext();
     },
+    // One machine, one server: no other process merges into this file's context.
+    followContext: async () => async () => undefined,
     close: async () => db.close(),
   };
 }
