@@ -1,8 +1,9 @@
-/** Changing code: formatting a document or a range, quick fixes, and the code lenses that run a plan. */
+/** Changing code: formatting a document or a range, quick fixes, and the code lenses that run a plan or a test. */
 import { uriToPath } from '../convert.js';
 import { codeActions } from '../features/code-actions.js';
 import { codeLenses } from '../features/code-lens.js';
 import { formatDocument, formatRange } from '../features/formatting.js';
+import { testLenses } from '../features/plan-tests.js';
 import type { ServerState } from './state.js';
 
 export function registerEditing(state: ServerState): void {
@@ -16,8 +17,8 @@ export function registerEditing(state: ServerState): void {
     return doc ? formatRange(uriToPath(p.textDocument.uri), doc.getText(), p.range) : [];
   }));
   connection.onCodeLens(guard('codeLens', [], (p) => {
-    const table = workspace.declarations(uriToPath(p.textDocument.uri));
-    return table ? codeLenses(table, p.textDocument.uri) : [];
+    const path = uriToPath(p.textDocument.uri);
+    return [...codeLenses(workspace.declarations(path), p.textDocument.uri), ...testLenses(workspace.parsed(path)?.module, p.textDocument.uri)];
   }));
   connection.onCodeAction(guard('codeAction', [], (p) => codeActions(p.context.diagnostics)));
 }

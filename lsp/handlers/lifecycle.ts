@@ -9,6 +9,7 @@ import { uriToPath } from '../convert.js';
 import type { DiagnosticsScheduler } from '../diagnostics.js';
 import { SEMANTIC_TOKENS_LEGEND } from '../features/semantic-tokens.js';
 import { VERIFY_COMMAND } from '../features/verify.js';
+import { RUN_TEST_COMMAND } from '../features/plan-tests.js';
 import { serverVersion } from '../version.js';
 import type { ServerState } from './state.js';
 
@@ -31,7 +32,7 @@ const CAPABILITIES: ServerCapabilities = {
   foldingRangeProvider: true,
   codeActionProvider: { codeActionKinds: ['quickfix'] },
   semanticTokensProvider: { legend: SEMANTIC_TOKENS_LEGEND, full: true },
-  executeCommandProvider: { commands: [VERIFY_COMMAND] },
+  executeCommandProvider: { commands: [VERIFY_COMMAND, RUN_TEST_COMMAND] },
 };
 
 export function registerLifecycle(state: ServerState, scheduler: DiagnosticsScheduler): void {

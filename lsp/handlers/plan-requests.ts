@@ -1,10 +1,12 @@
 /**
  * Orch's own requests about a plan: `orch/preview` (what a plan would do) and `orch/verify`
  * (its scenarios run on a worker thread, the findings published as diagnostics), the latter also
- * as the server command `orch.verify` for clients that cannot send custom requests.
+ * as the server command `orch.verify` for clients that cannot send custom requests; and the
+ * command `orch.runTest` the "Run test" lens runs (features/plan-tests.ts).
  */
 import { uriToPath } from '../convert.js';
 import { planPreview, type PreviewParams } from '../features/preview.js';
+import { RUN_TEST_COMMAND, runTestCommand, type RunTestsSummary } from '../features/plan-tests.js';
 import {
   summarize, verifyDiagnostics, verifyDocument, verifyOptions, VERIFY_COMMAND, VERIFY_REQUEST, type VerifyOutcome, type VerifyParams, type VerifySummary,
 } from '../features/verify.js';
@@ -57,7 +59,8 @@ export function registerPlanRequests(state: ServerState): WorkerThread<VerifyReq
   connection.onRequest(VERIFY_REQUEST, guard('verify', null, verifyDocumentRequest));
   // The same as a command, for clients that can run server commands but not custom requests:
   // arguments `[uri]` or `[{ uri, plan?, runs?, seed? }]`.
-  connection.onExecuteCommand(guard('executeCommand', null, (p) => {
+  connection.onExecuteCommand(guard('executeCommand', null, (p): Promise<VerifySummary | RunTestsSummary | null> | null => {
+    if (p.command === RUN_TEST_COMMAND) return runTestCommand(p.arguments, uriToPath);
     if (p.command !== VERIFY_COMMAND) return null;
     const [arg] = p.arguments ?? [];
     return verifyDocumentRequest(typeof arg === 'string' ? { uri: arg } : (arg as VerifyParams));
