@@ -64,7 +64,6 @@ export default tseslint.config(
   ...[
     ['lsp/server.ts', 297], // startServer: every LSP handler registered in one closure
     ['lsp/symbol-index/references.ts', 252], // buildFileIndex: one walk with a visitor per node kind
-    ['runtime/cluster/worker.ts', 335], // runWorker: the loop over shared state (issue #48: a state machine)
     ['serve/runtime-starter.ts', 216], // openRuntimeStarter
     ['serve/ui/run-view.ts', 195], // runView
     ['serve/http/api-routes.ts', 183], // registerApi: every route in one function
