@@ -12,8 +12,10 @@
  *   last and claims what the window has room for. Should it fail, its results and releases wait
  *   for the next (their fence still guards them), and the worker looks up what the lost answer
  *   may have claimed for it (`adopt`) before it exchanges again.
- * - **Given back, never reported.** An attempt released (surplus beyond a window that shrank, or
- *   its handler aborted by a cut-off) is out of the worker's hands: its result is never recorded.
+ * - **Given back, never completed.** An attempt released unstarted (surplus beyond a window that
+ *   shrank) goes back to the queue; one whose handler a cut-off aborted is recorded `abandoned`
+ *   with the reason, whatever its handler returned, so that its owner journals it lost and the
+ *   step's next run is an attempt of its own (issue #49).
  * - **Declared dead: nothing claimed under the old id starts.** The sweeper abandoned those
  *   attempts and they may run elsewhere by now; those running finish and their results are refused.
  */
@@ -31,8 +33,8 @@ export interface Claim {
   readonly worker: string;
   /** Handed over as an attempt that may not share a message (slow or unknown): its owner's abandon is listened for. */
   slow?: boolean;
-  /** Aborted because the worker was cut off from the database: given back when it ends, not reported. */
-  cutOff?: boolean;
+  /** Why it was aborted, the worker cut off from the database: recorded `abandoned` when it ends, never as its outcome. */
+  cutOff?: string;
 }
 
 /** When an event happens, and the id the worker holds then (it changes when it registers again). */
@@ -97,13 +99,22 @@ export interface WorkerCoreOptions {
 
 export const jobId = (job: StepJob): string => `${attemptKey(job.run, job.key, job.attempt)}\u0000${job.fence}`;
 const releaseOf = ({ job }: Claim): Release => ({ run: job.run, key: job.key, attempt: job.attempt, fence: job.fence });
+/** A cut-off attempt's record: `abandoned` by this worker, with why (its owner journals it lost). */
+const givenBack = ({ job, worker }: Claim, reason: string): Result => ({
+  run: job.run,
+  key: job.key,
+  attempt: job.attempt,
+  fence: job.fence,
+  worker,
+  status: 'abandoned',
+  outcome: JSON.stringify({ ok: false, error: `given back: ${reason}` }),
+});
 
 /** The exchange in flight: what it carried, put back should it fail. */
 interface InFlight {
   readonly as: string;
   readonly asked: number;
   readonly report: Result[];
-  readonly cutOff: Claim[];
 }
 
 export class WorkerCore {
@@ -117,8 +128,6 @@ export class WorkerCore {
   private results: Result[] = [];
   /** When the oldest unrecorded result finished. */
   private heldSince = 0;
-  /** Attempts whose handlers ended after a cut-off aborted them: given back by the next exchange. */
-  private cutOffReleases: Claim[] = [];
   private exchanging: InFlight | null = null;
   private holdArmed = false;
   private pumpQueued = false;
@@ -229,7 +238,7 @@ export class WorkerCore {
       slots,
       window,
       running: this.running,
-      results: this.results.length + this.cutOffReleases.length,
+      results: this.results.length,
       inFlight: this.inFlight,
       wanted: this.wanted && !this.renewing,
       stopping: this.isStopping,
@@ -256,10 +265,8 @@ export class WorkerCore {
     const as = at.id;
     const report = this.results;
     this.results = [];
-    const cutOff = this.cutOffReleases;
-    this.cutOffReleases = [];
-    const release = [...(next.release ? this.giveBack(surplus, as) : []), ...cutOff.filter((c) => c.worker === as).map(releaseOf)];
-    this.exchanging = { as, asked: next.claim, report, cutOff };
+    const release = next.release ? this.giveBack(surplus, as) : [];
+    this.exchanging = { as, asked: next.claim, report };
     out.push({ kind: 'exchange', as, report, claim: next.claim, release });
   }
 
@@ -301,9 +308,8 @@ export class WorkerCore {
    * finds it if it lives. The exchange stays in flight until then.
    */
   private exchangeFailed(error: string, at: WorkerNow, out: WorkerCommand[]): void {
-    const { report, cutOff } = this.exchanging!;
+    const { report } = this.exchanging!;
     this.results.unshift(...report);
-    this.cutOffReleases.unshift(...cutOff);
     if (this.failures++ === 0) out.push({ kind: 'log', line: `orch worker ${at.id}: ${error}; retrying` });
     this.wanted = true;
     out.push({ kind: 'adopt', afterMs: Math.min(2000, 100 * this.failures), id: at.id });
@@ -361,14 +367,13 @@ export class WorkerCore {
       this.slowRunning--;
       out.push({ kind: 'tune' });
     }
-    if (claim.cutOff) {
-      // Its result is not reported: the attempt goes back to be run again (by whichever worker
-      // claims it), or — had this id been declared dead meanwhile — was abandoned.
-      if (claim.worker === at.id) this.cutOffReleases.push(claim);
-      this.wanted = true;
-    } else {
+    // Cut off: whatever its handler returned, the attempt is given back as abandoned — unless this
+    // id was declared dead meanwhile (the sweeper abandoned it already).
+    const recorded = claim.cutOff === undefined ? result : claim.worker === at.id ? givenBack(claim, claim.cutOff) : null;
+    if (claim.cutOff !== undefined) this.wanted = true;
+    if (recorded !== null) {
       if (this.results.length === 0) this.heldSince = at.now;
-      this.results.push(result);
+      this.results.push(recorded);
     }
     this.startNext(out);
     // The attempts of a chunk finish together: one exchange for all of them, not one for the first.
@@ -420,8 +425,8 @@ export class WorkerCore {
     const reason = `worker ${at.id} lost the database for ${(silentMs / 1000).toFixed(1)} s: its lease lapses in ${((deadAfterMs - silentMs) / 1000).toFixed(1)} s`;
     let aborted = 0;
     for (const claim of this.handed) {
-      if (claim.worker !== at.id || claim.cutOff) continue;
-      claim.cutOff = true;
+      if (claim.worker !== at.id || claim.cutOff !== undefined) continue;
+      claim.cutOff = reason;
       out.push({ kind: 'abort', claim, reason });
       aborted++;
     }

@@ -3,7 +3,8 @@
  * against a model of the queue: fast-check drives it through exchanges that answer or fail,
  * handlers that finish, abandons, cut-offs, a declared death and a stop, in any order, and checks
  * what must hold whatever happens — never more attempts on the threads than slots (unless they
- * share messages), an attempt given back or cut off is never reported, nothing dropped is ever
+ * share messages), an attempt given back is never completed (one cut off is recorded only as
+ * `abandoned`), nothing dropped is ever
  * started, each attempt starts at most once, and a stopped worker drains. (A result may be sent
  * twice — again after an exchange whose answer was lost — which its fence makes harmless.)
  */
@@ -56,6 +57,7 @@ class World {
   /** Given back (released, cut off, dropped as declared dead, abandoned before starting): never to be reported or started. */
   readonly givenBack = new Set<string>();
   readonly cutOff = new Set<Claim>();
+  readonly cutOffIds = new Set<string>();
 
   constructor(
     readonly slots: number,
@@ -86,7 +88,10 @@ class World {
         return;
       }
       case 'abort':
-        if (c.claim.cutOff) this.cutOff.add(c.claim);
+        if (c.claim.cutOff !== undefined) {
+          this.cutOff.add(c.claim);
+          this.cutOffIds.add(jobId(c.claim.job));
+        }
         return;
       case 'hold':
         this.hold = true;
@@ -117,7 +122,9 @@ class World {
     for (const r of x.report) {
       const id = `${r.run}/${r.key}#${r.attempt}\u0000${r.fence}`;
       const key = jobId(job(Number(r.key.slice(1)), r.fence, false));
-      expect(this.givenBack.has(key), `${id} reported after it was given back`).toBe(false);
+      // A cut-off attempt is recorded abandoned, never with its handler's outcome.
+      expect(r.status === 'abandoned', `${id} recorded ${r.status}`).toBe(this.cutOffIds.has(key));
+      if (r.status !== 'abandoned') expect(this.givenBack.has(key), `${id} completed after it was given back`).toBe(false);
       // Sent again after an answer was lost: the fence makes the second a no-op.
       if (this.reported.has(key)) continue;
       this.reported.add(key);
@@ -179,7 +186,7 @@ function act(w: World, step: Step, pick: number): void {
     case 'finish': {
       if (w.running.length === 0) return;
       const [claim] = w.running.splice(pick % w.running.length, 1);
-      if (claim!.cutOff) w.givenBack.add(jobId(claim!.job));
+      if (claim!.cutOff !== undefined) w.givenBack.add(jobId(claim!.job));
       w.tell({ kind: 'finished', claim: claim!, result: resultOf(claim!) });
       return;
     }
@@ -253,7 +260,7 @@ describe('worker core', () => {
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 0, max: 60 }),
         fc.func(fc.boolean()),
-        fc.array(fc.tuple(fc.constantFrom(...STEPS), fc.nat()), { maxLength: 150 }),
+        fc.array(fc.tuple(fc.constantFrom(...STEPS), fc.nat()), { maxLength: 120 }),
         (slots, steps, fast, schedule) => {
           const w = new World(slots, steps, (n) => fast(n));
           w.tell({ kind: 'pump' });
@@ -261,7 +268,7 @@ describe('worker core', () => {
           settle(w);
         },
       ),
-      { numRuns: 100 },
+      { numRuns: 60 },
     );
   });
 
@@ -273,7 +280,7 @@ describe('worker core', () => {
     expect(w.queue).toEqual([]);
   });
 
-  it('gives a cut-off attempt back instead of reporting it', () => {
+  it('records a cut-off attempt abandoned, with why, instead of its outcome', () => {
     const w = new World(1, 1, () => false);
     w.tell({ kind: 'pump' });
     act(w, 'answer', 0);
@@ -282,8 +289,10 @@ describe('worker core', () => {
     expect(w.cutOff.size).toBe(1);
     act(w, 'finish', 0);
     act(w, 'pump-soon', 0);
-    expect(w.exchange?.report).toEqual([]);
-    expect(w.exchange?.release).toEqual([{ run: 'r', key: 's0', attempt: 1, fence: 1 }]);
+    expect(w.exchange?.release).toEqual([]);
+    expect(w.exchange?.report).toHaveLength(1);
+    expect(w.exchange?.report[0]).toMatchObject({ key: 's0', status: 'abandoned', worker: 'w1' });
+    expect(JSON.parse(w.exchange!.report[0]!.outcome)).toEqual({ ok: false, error: 'given back: worker w1 lost the database for 4.0 s: its lease lapses in 1.0 s' });
   });
 
   it('starts nothing claimed under an id declared dead', () => {
