@@ -113,8 +113,17 @@ Write a plan, call \`check\` (pass unsaved text as \`source\` with its \`path\`)
 export function createOrchMcpServer(options: OrchMcpOptions): McpServer {
   const ctx: ToolContext = { root: options.root, db: options.db, checks: new CheckSession() };
   const server = new McpServer({ name: 'orch', version: options.version }, { instructions: INSTRUCTIONS });
-  const readOnly = { readOnlyHint: true, openWorldHint: false } as const;
+  registerAuthoringTools(server, ctx);
+  registerJournalTools(server, ctx);
+  const runTools = registerRunTools(server, ctx);
+  if (!options.allowRun) for (const t of runTools) t.disable();
+  return server;
+}
 
+const readOnly = { readOnlyHint: true, openWorldHint: false } as const;
+
+/** The tools that write and check plans from files alone: check, preview, compile, graph, explain, capabilities, verify. */
+function registerAuthoringTools(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
     'check',
     {
@@ -223,7 +232,10 @@ export function createOrchMcpServer(options: OrchMcpOptions): McpServer {
     },
     guarded((args) => tools.verifyTool(ctx, args)),
   );
+}
 
+/** The tools that read the journal: runs, timeline. */
+function registerJournalTools(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
     'runs',
     {
@@ -254,8 +266,11 @@ export function createOrchMcpServer(options: OrchMcpOptions): McpServer {
     },
     guarded((args) => tools.timelineTool(ctx, args)),
   );
+}
 
-  const runTools = [
+/** The tools that run plans and act on runs (run, signal, cancel): disabled unless --allow-run. */
+function registerRunTools(server: McpServer, ctx: ToolContext) {
+  return [
     server.registerTool(
       'run',
       {
@@ -301,6 +316,4 @@ export function createOrchMcpServer(options: OrchMcpOptions): McpServer {
       guarded((args) => tools.cancelTool(ctx, args)),
     ),
   ];
-  if (!options.allowRun) for (const t of runTools) t.disable();
-  return server;
 }
