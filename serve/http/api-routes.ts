@@ -41,15 +41,22 @@ export interface ApiDeps {
 type Params<T extends string> = { [K in T]: string };
 
 export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
-  const { engine, starter, metrics } = deps;
-  const control = (reply: FastifyReply, runId: string, r: ControlResult) =>
-    r.ok ? reply.code(202).send({ runId, status: r.status }) : reply.code(r.reason === 'not_found' ? 404 : r.reason === 'forbidden' ? 403 : 409).send({ error: r.message });
-  /** Routes whose input body is optional: a bare POST means `{}`. */
-  const optionalBody = async (req: FastifyRequest) => {
-    if (req.body === undefined) req.body = {};
-  };
-  const planInput = { root: 'the plan input must be a JSON object' };
+  registerInputRoutes(app, deps);
+  registerRunRoutes(app, deps);
+  registerRunControlRoutes(app, deps);
+}
 
+const control = (reply: FastifyReply, runId: string, r: ControlResult) =>
+  r.ok ? reply.code(202).send({ runId, status: r.status }) : reply.code(r.reason === 'not_found' ? 404 : r.reason === 'forbidden' ? 403 : 409).send({ error: r.message });
+/** Routes whose input body is optional: a bare POST means `{}`. */
+const optionalBody = async (req: FastifyRequest) => {
+  if (req.body === undefined) req.body = {};
+};
+const planInput = { root: 'the plan input must be a JSON object' };
+
+/** What comes into the server: health and metrics, events, signals, the context, triggers fired by hand. */
+function registerInputRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { engine, metrics } = deps;
   app.get('/health', async () => ({ status: 'ok' }));
 
   app.get('/metrics', async (_req, reply) => {
@@ -115,7 +122,11 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
       return fired(reply, r);
     },
   );
+}
 
+/** The runs: listed, started, read (record, timeline, trace, plan). */
+function registerRunRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { engine, starter } = deps;
   app.get<{ Querystring: { limit?: string; status?: string; plan?: string; trigger?: string } }>(
     '/runs',
     { schema: { querystring: runsQuery }, schemaErrorFormatter: messagesFor({ root: 'bad query', limit: '"limit" must be a positive integer' }) },
@@ -189,7 +200,11 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     if (!source) return reply.code(404).send({ error: `unknown run "${req.params.id}"` });
     return reply.send({ plan: source.plan, input: source.input });
   });
+}
 
+/** What acts on a run: pause, resume, cancel, decisions, upgrade, retry, a step's cancel. */
+function registerRunControlRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { starter } = deps;
   for (const verb of ['pause', 'resume', 'cancel'] as const) {
     app.post<{ Params: Params<'id'> }>(`/runs/:id/${verb}`, { schema: { params: runParams } }, async (req, reply) => {
       const id = req.params.id;
