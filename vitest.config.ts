@@ -7,15 +7,21 @@ import { defineConfig } from 'vitest/config';
  * - `unit`: in-process tests — the language, the compiler, the scheduler core, verify, render,
  *   LSP features over in-memory connections. They start no process, no worker thread, no
  *   Postgres, no browser or editor, and wait on no real clock, so several run at once.
+ * - `e2e`: end-to-end runs of the tools — `orch` commands, bundlers, ESLint, pre-commit, the
+ *   language server over stdio — that assert only what they print and write: no lease, no
+ *   deadline, no race with a clock, nothing a loaded machine changes. They run beside the unit
+ *   files, two files at a time, rather than one at a time with the system files: about four
+ *   minutes of CI's one-at-a-time tail (issue #47 item 14).
  * - `system`: everything else — spawned `orch` processes, worker threads, Postgres, HTTP servers,
  *   editors, browsers. They wait on a busy machine, so they run one file at a time, after the
  *   unit files (running two at once was tried: tests that wait on a busy machine failed).
  *
- * A file is `unit` only when it is listed here: a new test file is `system` until someone who
- * knows what it starts moves it, so a test added on another branch is never run in parallel by
- * surprise.
+ * A file is `unit` or `e2e` only when it is listed here: a new test file is `system` until someone
+ * who knows what it starts moves it, so a test added on another branch is never run in parallel
+ * by surprise.
  */
 export const UNIT = [
+  'compiler/test/sources.test.ts',
   'runtime/test/span-cost.test.ts',
   'runtime/models/test/endpoint-tier.test.ts',
   'runtime/test/fork.test.ts',
@@ -24,7 +30,7 @@ export const UNIT = [
   'compiler/test/model-endpoints.test.ts',
   // `!(a|b)` (an extglob): every file of the folder but those, which spawn `orch`.
   'language/test/!(fmt.cli).test.ts',
-  'compiler/test/!(cli|hardening).test.ts',
+  'compiler/test/!(cli|hardening|flow-corpus-cli).test.ts',
   'verify/test/!(cli|plan-tests-capture).test.ts',
 
   'lsp/test/ast-walk.test.ts',
@@ -80,6 +86,41 @@ export const UNIT = [
 ];
 
 /**
+ * Process tests that tolerate load (see `e2e` above). Before listing a file here, read it: no
+ * `--take-over-after`, lease, heartbeat, SIGSTOP, job or step timeout that a slow machine could
+ * reach, no wall-clock bound, no server whose clients race it.
+ */
+export const E2E = [
+  'examples/test/examples.test.ts',
+  'examples/test/wcp.test.ts',
+  'examples/test/patterns.test.ts',
+  'examples/test/example-tests.test.ts',
+  'test/ci/action.test.ts',
+  'test/ci/pre-commit.test.ts',
+  'test/layers.test.ts',
+  'test/electron-bundle.test.ts',
+  'lsp/test/vsix.test.ts',
+  'lsp/test/examples.test.ts',
+  'cli/test/check-bundle.test.ts',
+  'cli/test/diff-upgrade.test.ts',
+  'cli/test/mcp-serve.test.ts',
+  'cli/test/first-hour-small.test.ts',
+  'cli/test/init.test.ts',
+  'cli/test/draft.test.ts',
+  'cli/test/check.test.ts',
+  'cli/test/operators.test.ts',
+  'cli/test/test-coverage.test.ts',
+  'cli/test/runs-plan.test.ts',
+  'cli/test/test-command.test.ts',
+  'verify/test/cli.test.ts',
+  'compiler/test/cli.test.ts',
+  'compiler/test/flow-corpus-cli.test.ts',
+  'compiler/test/hardening.test.ts',
+  'compiler/explain/test/explain.test.ts',
+  'language/test/fmt.cli.test.ts',
+];
+
+/**
  * `vitest run --exclude GLOB` (as .ci/run's matrix lines pass it): vitest adds it to the root
  * config only, not to projects that set their own `exclude`, so both projects take it from here.
  */
@@ -120,10 +161,22 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'e2e',
+          include: E2E,
+          exclude: IGNORED,
+          // The same group as the unit files (vitest runs a group's projects together, with one
+          // worker count): both cores, before the system files.
+          maxWorkers: Math.max(2, availableParallelism()),
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'system',
           include: ALL,
-          // Every file the unit project takes, and nothing else.
-          exclude: [...IGNORED, ...UNIT],
+          // Every file the unit and e2e projects take, and nothing else.
+          exclude: [...IGNORED, ...UNIT, ...E2E],
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
         },

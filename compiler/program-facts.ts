@@ -11,7 +11,7 @@ import type { CheckedPlan } from './check/checked-plan.js';
 import type { RootInfo } from './check/expr.js';
 import type { Invariant } from './check/invariants.js';
 import type { CheckedGuardrail } from './guardrails.js';
-import type { ContextSignalIR, PlanIR, PolicyIR, SimulateIR } from './ir/types.js';
+import type { ContextSignalIR, PlanIR, PolicyIR, SimulateIR, SourceIR } from './ir/types.js';
 import type { SourceHost } from './load.js';
 import type { LoadedModule, Program } from './loaded-module.js';
 import { ModelBuilder } from './model.js';
@@ -67,6 +67,8 @@ export class ProgramFacts {
   contextRoot!: RootInfo;
   /** §9.4: each declared signal's max_age, derivation and hold. */
   contextSignals!: { readonly [name: string]: ContextSignalIR };
+  /** §9.4: the `source` blocks, by name. */
+  contextSources!: { readonly [name: string]: SourceIR };
   /** capabilities (and every stage after: a plan's check asks for the capabilities its steps call) */
   capabilities!: Capabilities;
   /** resources */

@@ -7,6 +7,7 @@ import { diagnostic } from '../language/index.js';
 import { boundsDiagnostics } from './check/bounds.js';
 import { topLevelInvariants } from './check/invariants.js';
 import { contextSignalsOf } from './check/context-signals.js';
+import { sourcesOf } from './check/sources.js';
 import { checkPlan } from './check/plan.js';
 import { simulationsOf } from './check/simulate.js';
 import { contextOf, currencyOf, policyIR, resourcesOf } from './declarations.js';
@@ -47,6 +48,7 @@ export function bindNames(f: ProgramFacts): void {
 export function typeContext(f: ProgramFacts): void {
   f.contextRoot = contextOf(f.program.modules, f.types, f.diags);
   f.contextSignals = contextSignalsOf(f.program.modules, f.contextRoot, f.model, f.diags);
+  f.contextSources = sourcesOf(f.program.modules, f.contextRoot, f.contextSignals, f.model, f.diags);
 }
 
 /** `capabilities`: every capability of every module checked (refinements after their bases). */

@@ -30,6 +30,8 @@ export interface OrchConfig {
   readonly mcp?: unknown;
   /** `channels`: message channels by name, as written (read by runtime/channels; LANGUAGE.md §8.4); undefined when absent. */
   readonly channels?: unknown;
+  /** `sources`: the connections of the `source` blocks, as written (read by runtime/context/sources; LANGUAGE.md §9.4). */
+  readonly sources?: unknown;
   /** `endpoints` and `prices` (LANGUAGE.md §8.1; runtime/models/config.ts). */
   readonly models?: ModelsConfig;
   /** `telemetry`: where traces go and how the dashboard links to one (LANGUAGE.md §8.7). */
@@ -100,6 +102,7 @@ export async function loadConfig(root: string): Promise<OrchConfig> {
     file, hooks, secrets, maxOutputBytes: limit ?? null, retentionMs, consent: (consent as string[] | undefined) ?? [], models,
     ...(raw.mcp !== undefined ? { mcp: raw.mcp } : {}),
     ...(raw.channels !== undefined ? { channels: raw.channels } : {}),
+    ...(raw.sources !== undefined ? { sources: raw.sources } : {}),
     ...(raw.telemetry !== undefined ? { telemetry: raw.telemetry as TelemetryConfig } : {}),
     ...(auth ? { auth } : {}),
   };

@@ -27,6 +27,9 @@ export { EMPTY_CONFIG, loadConfig, secretResolver, type OrchConfig } from './con
 export { envThenConfig, type SecretLookup } from './secret-refs.js';
 export { Redactor } from './redact.js';
 export { REDACTED, condition, evaluate, evaluateOrUnknown, formatAge, truthy, unknownReason, UNKNOWN, type EvalEnv, type SignalRead, type Truth } from './evaluate.js';
+export { parseSourcesConfig, type SourceConnection } from './context/sources/config.js';
+export { parsePayload, SourceIngest, topicMatches, type ContextSink, type SourceMessage } from './context/sources/ingest.js';
+export { startMqttSource, type MqttSourceOptions, type SourceClient } from './context/sources/mqtt-client.js';
 export { ContextStore, type ContextChange, type ContextStoreOptions, type SetResult, type SignalRecord, type SignalState } from './context/store.js';
 export { attemptSpend, spendBy, type AttemptSpend, type SpendTotals } from './spend.js';
 export { placedSteps } from './placed-steps.js';

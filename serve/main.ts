@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { projectRootOf } from '../compiler/index.js';
-import { ContextStore, envThenConfig, evaluateOrUnknown, loadConfig, realClock, oidcClientSecret, type Backend, type OrchConfig } from '../runtime/index.js';
+import { ContextStore, envThenConfig, evaluateOrUnknown, loadConfig, parseSourcesConfig, realClock, oidcClientSecret, type Backend, type OrchConfig } from '../runtime/index.js';
 import { banner } from './banner.js';
 import { generateToken } from './http/auth.js';
 import { loadServeProgram } from './load.js';
@@ -129,7 +129,10 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
     throw new ServeError(`cannot open the sessions and audit trail in ${shown}: ${(e as Error).message}`, 2);
   }
   let oidc;
+  let sources;
   try {
+    // A clear password or an unset secret is a start error naming the field, never a value.
+    sources = o.mode === 'serve' ? parseSourcesConfig(o.config.sources, envThenConfig(o.config.secrets), o.config.file ? dirname(o.config.file) : process.cwd()) : undefined;
     // An unset client secret is a start error naming it (never a value), as other config errors are.
     const c = o.config.auth?.oidc;
     oidc = c ? { config: c, clientSecret: oidcClientSecret(c, envThenConfig(o.config.secrets)) } : undefined;
@@ -155,6 +158,7 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
       people,
       ...(o.config.auth ? { auth: o.config.auth } : {}),
       ...(oidc ? { oidc } : {}),
+      ...(sources ? { sources } : {}),
       secret: (name) => process.env[name] ?? o.config.secrets[name],
       host: o.host,
       port: o.port,

@@ -11,7 +11,9 @@ import { registerAuditRoutes } from './http/audit-routes.js';
 import { keepAuditFor } from './http/audit-retention.js';
 import { registerOidc } from './http/oidc.js';
 import { registerSessionRoutes, startSession } from './http/session-routes.js';
-import { memoryBackend, type AuthConfig, type OidcConfig, type PeopleStore } from '../runtime/index.js';
+import { memoryBackend, type AuthConfig, type OidcConfig, type PeopleStore, type SourceConnection } from '../runtime/index.js';
+import { contextSources, type ContextSources } from './context-sources.js';
+import { registerSourceRoutes } from './http/source-routes.js';
 import type { FastifyInstance } from 'fastify';
 import { registerDashboard } from './http/dashboard-routes.js';
 import { registerStream } from './http/stream.js';
@@ -41,6 +43,8 @@ export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' |
   readonly streamRecheckMs?: number;
   /** `auth.oidc` of the config, parsed, with its client secret resolved (null: a public client). */
   readonly oidc?: { readonly config: OidcConfig; readonly clientSecret: string | null };
+  /** §9.4: the connections of the plans' `source` blocks (orch.config `sources`, parsed), started in `serve` mode. */
+  readonly sources?: ReadonlyMap<string, SourceConnection>;
 }
 
 export interface RunningServer {
@@ -58,7 +62,7 @@ export interface RunningServer {
 }
 
 /** Paths the built-in API and the dashboard own; an `api` trigger may not shadow them. */
-const RESERVED = /^\/($|(health|metrics|events|signals|context|triggers|runs|stream|session|sessions|login|ui|approvals|resources|audit|auth)(\/|$))/;
+const RESERVED = /^\/($|(health|metrics|events|signals|context|triggers|runs|stream|session|sessions|login|ui|approvals|resources|audit|auth|sources)(\/|$))/;
 
 export function checkApiPaths(triggers: readonly TriggerIR[]): string | null {
   const seen = new Map<string, string>();
@@ -98,6 +102,7 @@ export interface BuiltServer {
   readonly starter: RunStarter;
   readonly people: People;
   readonly streams: { closeAll(): void };
+  readonly sources: ContextSources;
 }
 
 export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'catchUp'>): Promise<BuiltServer> {
@@ -135,6 +140,13 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   const stepCancel = (runId: string, stepId: string) => starter.cancelStep(runId, stepId);
   registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(opts.plans), triggerOf, stepCancel, peopleConfigured: opts.auth !== undefined });
   registerApiTriggers(app, engine, opts.triggers);
+  const sink = {
+    set: (name: string, value: unknown, meta: { readonly source: string; readonly at?: number }) =>
+      void engine.signal({ [name]: value }, undefined, meta.source, meta.at).catch((err: unknown) => log(`source ${meta.source}: ${(err as Error).message}`)),
+    reject: (name: string, meta: { readonly source: string }, reason: string) => engine.store.reject(name, meta, reason),
+  };
+  const sources = contextSources({ plans: opts.plans, connections: opts.sources ?? new Map(), store: sink, log });
+  registerSourceRoutes(app, sources);
   const streams = registerStream(app, hub, people, opts.streamRecheckMs);
   registerSessionRoutes(app, people, log);
   registerAuditRoutes(app, people.store);
@@ -143,16 +155,18 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   // OpenID Connect sign-in opens a session in the journal's database like any other sign-in.
   if (opts.oidc) registerOidc(app, { ...opts.oidc, log, signIn: (req, reply, identity) => startSession(people, req, reply, identity) });
   finishRoutes(app);
-  return { app, engine, starter, people, streams };
+  return { app, engine, starter, people, streams, sources };
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const mode = opts.mode ?? 'serve';
-  const { app, engine, starter, people, streams } = await buildServer(opts);
+  const { app, engine, starter, people, streams, sources } = await buildServer(opts);
   await app.listen({ port: opts.port, host: opts.host });
 
   const resumed = mode === 'serve' ? await starter.resumeUnfinished() : [];
   if (mode === 'serve') await engine.activate({ catchUp: opts.catchUp });
+  // After the triggers listen to the context: the first messages (retained ones) reach them.
+  if (mode === 'serve') await sources.start();
 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
@@ -169,6 +183,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       (closing ??= (async () => {
         phase = 'the runs in flight';
         engine.deactivate();
+        await sources.close();
         engine.store.close();
         streams.closeAll();
         const stopped = app.close();

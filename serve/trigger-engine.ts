@@ -211,12 +211,13 @@ export class TriggerEngine {
    * `POST /signals` (the source `api`, §9.4): sets each signal, keeps it durably, then fires the
    * conditions that rose. `sender`: who signalled (§9.1 `caused_by`).
    */
-  async signal(values: { readonly [key: string]: unknown }, sender?: Starter, source = 'api'): Promise<readonly FireResult[]> {
+  /** `at`: when a source's sample was taken (§9.4), else now. */
+  async signal(values: { readonly [key: string]: unknown }, sender?: Starter, source = 'api', at?: number): Promise<readonly FireResult[]> {
     await this.contextLoaded;
     this.quiet = true;
     const accepted: Record<string, unknown> = {};
     try {
-      for (const [k, v] of Object.entries(values)) if (this.store.set(k, v, { source }).accepted) accepted[k] = v;
+      for (const [k, v] of Object.entries(values)) if (this.store.set(k, v, { source, ...(at !== undefined ? { at } : {}) }).accepted) accepted[k] = v;
     } finally {
       this.quiet = false;
     }

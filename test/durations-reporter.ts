@@ -10,7 +10,7 @@
  *
  * With ORCH_TEST_SYSTEM_STARTED=<file>, it creates that file when the first file of the `system`
  * project starts: `.ci/run` starts its lanes then, beside the system files (one at a time), and
- * not beside the build, lint and unit files, which use every core.
+ * not beside the build, lint, unit and e2e files, which use every core.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
@@ -19,7 +19,7 @@ import type { Reporter, TestModule } from 'vitest/node';
 export interface FileDuration {
   /** Repository-relative path of the test file. */
   readonly file: string;
-  /** The vitest project that ran it: `unit` or `system`. */
+  /** The vitest project that ran it: `unit`, `e2e` or `system`. */
   readonly project: string;
   /** Milliseconds from the file's start to its end, as the run saw it. */
   readonly wallMs: number;

@@ -81,7 +81,7 @@ export function assembleContext(f: ProgramFacts, subplan: AssembleContext['subpl
   const byName = f.capabilities.byName();
   return {
     checkOnly: f.checkOnly, diags: f.diags, resources: f.resources, policies: f.policies, guardrails: f.guardrails, money: f.money,
-    topInvariants: f.topInvariants, simulations: f.simulations, contextTy: f.contextRoot.ty, contextSignals: f.contextSignals, flowContext: contextLabels(f),
+    topInvariants: f.topInvariants, simulations: f.simulations, contextTy: f.contextRoot.ty, contextSignals: f.contextSignals, contextSources: f.contextSources, flowContext: contextLabels(f),
     capabilityByName: (name) => byName.get(name),
     resourceByName: new Map(f.resources.map((r) => [r.name, r])),
     placements: new Map(),

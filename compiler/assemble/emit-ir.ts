@@ -39,6 +39,7 @@ export function emitIR(f: PlanFacts): void {
     input: toJsonSchema(cp.inputTy, true, literalDefaults(plan)),
     context: toJsonSchema(cx.contextTy, false),
     ...(Object.keys(cx.contextSignals).length > 0 ? { context_signals: cx.contextSignals } : {}),
+    ...(Object.keys(cx.contextSources).length > 0 ? { sources: cx.contextSources } : {}),
     policy: f.policy,
     priority: ({ critical: 0, high: 1, normal: 2, low: 3, info: 4 } as const)[plan.priority ?? 'normal'],
     deadline_ms: ms(plan.deadline),

@@ -8,6 +8,7 @@ import type { DataClass, FieldDecl } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
 import type { BindingIR, TierIR } from '../ir/types.js';
 import type { PlacementResource } from '../placement.js';
+import { isLoopback } from '../endpoint-tiers.js';
 import { configSection, projectConfigFor } from '../project-config.js';
 import { rank } from './flow-labels.js';
 
@@ -75,6 +76,27 @@ export function placeAccepts(b: BindingIR | undefined, resources: ReadonlyMap<st
     }
   }
   return { cls, what };
+}
+
+/**
+ * How high a class an MCP tool's server takes (§9.3 lists MCP tools among the places a class may
+ * not go; §9.1 gives no tier of their own, so the endpoints' rule is followed — decision in
+ * docs/language.md): the entry's `"accepts"`, else its `"tier"`'s, else a `url` server off the
+ * loopback counts as cloud and a local one (a `command`, a loopback `url`) takes any class.
+ * Null for a capability that is no MCP tool.
+ */
+export function mcpAccepts(cap: CapabilityInfo, file: string): { cls: DataClass; what: string } | null {
+  const handler = cap.ir.handler;
+  if (!handler || !('mcp' in handler)) return null;
+  const entry = configSection(projectConfigFor(file), 'mcp')[handler.mcp] as { accepts?: unknown; tier?: unknown; url?: unknown } | undefined;
+  const tier: TierIR =
+    typeof entry?.tier === 'string' && entry.tier in TIER_ACCEPTS
+      ? (entry.tier as TierIR)
+      : typeof entry?.url === 'string' && !isLoopback(entry.url)
+        ? 'cloud'
+        : 'local';
+  const own = typeof entry?.accepts === 'string' && entry.accepts in CLASS_SET ? (entry.accepts as DataClass) : undefined;
+  return { cls: own ?? TIER_ACCEPTS[tier], what: `MCP server ${handler.mcp} (${tier}${own ? `, accepts ${own}` : ''})` };
 }
 
 function endpointAccepts(name: string, file: string): DataClass | undefined {

@@ -17,7 +17,7 @@ import {
   BOTTOM, exprLabel, fieldLabelOf, join, pathHops, pathText, rank,
   type FieldLabel, type FlowFinding, type Label, type LabelEnv, type Path, type PlanFlows, type Relabel, type StepLabel,
 } from './flow-labels.js';
-import { channelExternal, endorses, needsTrust, placeAccepts, STD_APPROVAL, STD_EMAIL, STD_NOTIFY, untrustedSource } from './flow-sinks.js';
+import { channelExternal, endorses, mcpAccepts, needsTrust, placeAccepts, STD_APPROVAL, STD_EMAIL, STD_NOTIFY, untrustedSource } from './flow-sinks.js';
 import type { CallBindings, PlanFacts } from './plan-facts.js';
 
 /** What a plan's analysis needs again when another plan runs it as a sub-plan. */
@@ -166,8 +166,10 @@ function callFlows(
     if (l.untrusted && needsTrust(cap, a.name.name)) findings.push(trustFinding(env.file, a.value.range, sink, l.untrusted));
     if (rank(l.cls) < PERSONAL) continue;
     const place = placeAccepts(binding, f.cx.resourceByName, f.file);
+    const server = mcpAccepts(cap, f.file);
     let where: string | undefined;
     if (rank(l.cls) > rank(place.cls)) where = place.what;
+    else if (server && rank(l.cls) > rank(server.cls)) where = server.what;
     else if (declared && rank(l.cls) > rank(declared)) where = `capability ${short} (data ${declared})`;
     else if (channelCap && !(cap.name === STD_EMAIL && a.name.name === 'to') && rank(l.cls) > rank('internal')) {
       const channel = channelOf(call, cap.name);

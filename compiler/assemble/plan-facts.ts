@@ -10,7 +10,7 @@ import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
 import type { Invariant } from '../check/invariants.js';
 import type { DagResult } from '../dag.js';
 import type { CheckedGuardrail } from '../guardrails.js';
-import type { BindingIR, ContextSignalIR, PlanIR, PolicyIR, SimulateIR, StepIR } from '../ir/types.js';
+import type { BindingIR, ContextSignalIR, PlanIR, PolicyIR, SimulateIR, SourceIR, StepIR } from '../ir/types.js';
 import { defaultPolicy, type PlacementResource, type PlacementResult } from '../placement.js';
 import type { DeclEntry } from '../scope.js';
 import type { StageTimer } from '../stages.js';
@@ -42,6 +42,7 @@ export interface AssembleContext {
   /** The labels of each `context` field (its `@class`, `@untrusted`): what the flows stage reads of `context.X`. */
   readonly flowContext: ReadonlyMap<string, FieldLabel>;
   readonly contextSignals: { readonly [name: string]: ContextSignalIR };
+  readonly contextSources: { readonly [name: string]: SourceIR };
   /** The plan a `run` step runs, assembled first (undefined: a sub-plan cycle, reported at `range`). */
   readonly subplan: (e: DeclEntry<'plan'>, range: Range, file: string) => CompiledPlan | undefined;
   readonly timer: StageTimer | undefined;

@@ -13,7 +13,7 @@ import { llmIR, type LlmProps } from './llm.js';
 import type { DeclEntry } from '../scope.js';
 import type { TypeResolver } from '../types/resolve.js';
 import { toJsonSchema } from '../types/json-schema.js';
-import { T, type Ty } from '../types/ty.js';
+import { assignable, T, type Ty } from '../types/ty.js';
 import { checkExpr, type ExprEnv } from './expr.js';
 import { ms, retryIR } from './lower.js';
 import type { ModelBuilder } from '../model.js';
@@ -54,7 +54,7 @@ export function capabilityInfo(
   const c: CapabilityDecl = entry.node;
   const mod = entry.module;
   const refined = c.from && base ? base(c) : undefined;
-  if (refined !== undefined && refined !== 'unresolved') return refinement(entry, refined, model, diags);
+  if (refined !== undefined && refined !== 'unresolved') return refinement(entry, refined, types, model, diags);
   const baseless = refined === 'unresolved';
   const input = (c.input ? types.record(mod, c.input, 'param', entry.qualifiedName) : { k: 'record', fields: new Map() }) as Ty & { k: 'record' };
   const output = c.output ? types.resolve(mod, c.output, 'output_field', entry.qualifiedName) : T.any;
@@ -88,11 +88,11 @@ export function capabilityInfo(
   return { entry, name: entry.qualifiedName, input, output, defaults, ir, llm: llm.props, ...(baseless ? { baseless: true as const } : {}) };
 }
 
-function refinement(entry: DeclEntry<'capability'>, base: CapabilityInfo, model: ModelBuilder, diags: Diagnostic[]): CapabilityInfo {
+function refinement(entry: DeclEntry<'capability'>, base: CapabilityInfo, types: TypeResolver, model: ModelBuilder, diags: Diagnostic[]): CapabilityInfo {
   const c = entry.node;
   const file = entry.module.file;
-  for (const t of [c.input, c.output])
-    if (t) diags.push(diagnostic('E0201', `capability ${c.name.name} refines ${base.name}: its input and output are the tool's and cannot be redeclared`, file, t.range));
+  if (c.output) diags.push(diagnostic('E0201', `capability ${c.name.name} refines ${base.name}: its output is the tool's and cannot be redeclared`, file, c.output.range));
+  if (c.input) restatedInput(entry, base, types, diags);
   const b = base.ir;
   const ir: CapabilityIR = {
     ...b,
@@ -113,6 +113,28 @@ function refinement(entry: DeclEntry<'capability'>, base: CapabilityInfo, model:
   const llm = llmIR(c, base.input, file, model, diags, { name: base.name, kind: b.kind, hasHandler: b.handler !== null, props: base.llm });
   const merged: CapabilityIR = { ...rest, ...(destructive ? { destructive: true } : {}), ...(llm.ir ? { llm: llm.ir } : {}) };
   return { ...base, entry, name: entry.qualifiedName, ir: merged, llm: llm.props };
+}
+
+/**
+ * A refinement's `input` only restates the tool's parameters, to annotate them (§9.3: `@untrusted`
+ * on a destructive tool's parameter, `@trusted`, a class): each field must be a parameter of the
+ * tool, of the same type, without a default — the tool's schema stays what is called.
+ */
+function restatedInput(entry: DeclEntry<'capability'>, base: CapabilityInfo, types: TypeResolver, diags: Diagnostic[]): void {
+  const c = entry.node;
+  const file = entry.module.file;
+  const restated = types.record(entry.module, c.input!, 'param', entry.qualifiedName) as Ty & { k: 'record' };
+  const tool = base.input.fields;
+  for (const f of c.input!.fields) {
+    const name = f.name.name;
+    const own = tool.get(name);
+    const mine = restated.fields.get(name);
+    let problem: string | undefined;
+    if (!own) problem = `${base.name} has no parameter ${name}`;
+    else if (f.default) problem = `parameter ${name} is the tool's: its default cannot be redeclared`;
+    else if (mine && !(assignable(mine.ty, own.ty) && assignable(own.ty, mine.ty))) problem = `parameter ${name} is restated with another type than the tool's`;
+    if (problem) diags.push(diagnostic('E0201', `capability ${c.name.name} refines ${base.name}: ${problem} (a refinement's input only restates the tool's parameters to annotate them)`, file, f.range));
+  }
 }
 
 function handlerOf(c: CapabilityDecl, entry: DeclEntry<'capability'>, diags: Diagnostic[]): CapabilityIR['handler'] {

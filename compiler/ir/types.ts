@@ -36,9 +36,9 @@ export type ExprIR =
    * Well-known roots: `input` (plan input), `context` (live signals), `run` (actuals:
    * cost, elapsed, status), `plan` (estimates: cost, duration, steps, local_ratio), `step` (the
    * step a guardrail is evaluated for), `output` (that step's output, in `check`), `event`
-   * (trigger payload), `item` (current `for each` item; `name` is the variable).
+   * (trigger payload), `payload` and `topic` (a source's message, §9.4), `item` (current `for each` item; `name` is the variable).
    */
-  | { readonly op: 'var'; readonly name: 'input' | 'context' | 'run' | 'plan' | 'step' | 'output' | 'event' | TestOnlyVar }
+  | { readonly op: 'var'; readonly name: 'input' | 'context' | 'run' | 'plan' | 'step' | 'output' | 'event' | 'payload' | 'topic' | TestOnlyVar }
   | { readonly op: 'item'; readonly name: string }
   /** The state of another step: `.output .status .started .completed …` (see StepView). */
   | { readonly op: 'step'; readonly id: string }
@@ -86,6 +86,20 @@ export interface ContextSignalIR {
   readonly derived: ExprIR | null;
   /** How long a derived `true` is kept after the expression turns false. */
   readonly hold_ms: number | null;
+}
+
+/** §9.4: a `source` block: which messages set which signals (its connection is orch.config's). */
+export interface SourceIR {
+  /** In source order; a message sets every mapping whose topic filter it matches. */
+  readonly topics: readonly {
+    /** The MQTT topic filter (`+`, `#`) or, for a webhook, the topic as posted. */
+    readonly topic: string;
+    readonly signal: string;
+    /** The value over `payload` and `topic`. */
+    readonly from: ExprIR;
+    /** When the sample was taken (epoch ms or ISO time); null: arrival (a retained message: unknown). */
+    readonly at: ExprIR | null;
+  }[];
 }
 
 /**
@@ -415,6 +429,8 @@ export interface PlanIR {
   readonly context: JsonSchema;
   /** §9.4: every declared context signal's freshness, derivation and hold, by name. */
   readonly context_signals?: { readonly [name: string]: ContextSignalIR };
+  /** §9.4: the program's `source` blocks, by name. */
+  readonly sources?: { readonly [name: string]: SourceIR };
   readonly policy: PolicyIR | null;
   readonly priority: number;
   readonly deadline_ms: number | null;

@@ -95,6 +95,12 @@ export class ContextStore {
     return { accepted: true };
   }
 
+  /** A message a source could not use (wrong type, unreadable): journaled as `context_rejected`, nothing stored. */
+  reject(name: string, meta: { readonly source: string }, reason: string): SetResult {
+    this.emit({ type: 'context_rejected', signal: name, source: meta.source, reason });
+    return { accepted: false, reason };
+  }
+
   read(name: string): SignalState {
     const rec = this.records.get(name);
     const max = this.defs[name]?.max_age_ms ?? null;

@@ -15,6 +15,14 @@
  *   until it died).
  * CI runs one schedule; ORCH_NEMESIS_SCHEDULES=N runs N, each with a seed of its own, printed when
  * it fails (ORCH_TEST_SEED=… replays that one).
+ *
+ * Where the machine allows it (root, `ip netns`), every worker and the owner run on a host of their
+ * own — a network namespace joined to this one by a veth pair (test/support/netns.ts) — and reach
+ * Postgres over that link through their proxy, which listens on the link's address: a partition is
+ * the link taken down, so the process's packets are lost in the kernel as on a real network, and
+ * the proxy adds the faults a kernel without netem cannot (latency, resets). Elsewhere (or with
+ * ORCH_NEMESIS_NETNS=0) the processes share this network stack and the proxy's `cut` stands in
+ * for the link; the test says which it ran.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -23,6 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_TIME_SCALE_ENV } from '../cluster/timing.js';
 import { migratedPostgres, type MigratedPostgres } from '../../test/support/postgres.js';
 import { startFaultProxy, type FaultProxy } from '../../test/support/fault-proxy.js';
+import { createHost, netnsUnavailable, type NetnsHost } from '../../test/support/netns.js';
 import { seededRandom } from '../../test/support/seed.js';
 import { waitUntil } from '../../test/support/wait.js';
 import { BIN, local, orchAsync, projectDir, writePlan } from './helpers.js';
@@ -32,14 +41,20 @@ import { maxOverlap, type Span } from './spans.js';
 
 const SCHEDULES = Math.max(1, Number(process.env.ORCH_NEMESIS_SCHEDULES ?? 1) || 1);
 const WORKERS = 3;
-const LAYERS = 8;
-const WIDTH = 12;
+const WIDTH_OF_LAYER = 12;
+/** Steps of the run (96 in CI; ORCH_NEMESIS_STEPS=1000 for the issue's long runs), 12 a layer. */
+const LAYERS = Math.max(1, Math.ceil((Number(process.env.ORCH_NEMESIS_STEPS ?? 96) || 96) / WIDTH_OF_LAYER));
+const WIDTH = WIDTH_OF_LAYER;
 const STEP_MS = 150;
 const CONCURRENCY = 4;
-const FAULTS = 6;
+/** Faults in a schedule, at most (the schedule stops once the run is final). */
+const FAULTS = Math.max(1, Number(process.env.ORCH_NEMESIS_FAULTS ?? 6) || 6);
 /** Every clock of the cluster at 0.4×: beats every 400 ms, a worker dead after 2 s. */
 const FAST = { [CLUSTER_TIME_SCALE_ENV]: '0.4' };
-/** A run is final within this long after the last heal (the death sentence, a sweep, a few steps' worth). */
+/**
+ * A run is final within this long after the last heal (the death sentence, a sweep, a few steps'
+ * worth), plus the steps not completed by then, each at its full length as if one ran at a time.
+ */
 const FINAL_WITHIN_MS = 45_000;
 
 const HANDLERS = `
@@ -57,19 +72,57 @@ export async function held(input, ctx) {
 }
 `;
 
+/** Why the processes share this network stack (null: each on a netns host of its own). */
+const NO_NETNS = process.env.ORCH_NEMESIS_NETNS === '0' ? 'ORCH_NEMESIS_NETNS=0' : netnsUnavailable();
+
+/** One process's way to Postgres: its proxy, and its host when it has one. */
+interface Link {
+  readonly proxy: FaultProxy;
+  readonly host: NetnsHost | null;
+  /** The database URL the process is given. */
+  readonly url: string;
+  /** Starts `node args` on the link's side (in its namespace, if any). */
+  spawnNode(args: readonly string[], options: Parameters<typeof spawn>[2]): ReturnType<typeof spawn>;
+  /** A partition: the link down (netns) or the proxy silent. */
+  cut(): void;
+  heal(): void;
+}
+
 let db: MigratedPostgres;
-const proxies: FaultProxy[] = [];
+/** One per worker, and the last for the run's owner. */
+const links: Link[] = [];
 const live = new Set<ReturnType<typeof spawn>>();
+
+async function openLink(): Promise<Link> {
+  const target = new URL(db.url);
+  const host = NO_NETNS === null ? createHost() : null;
+  const proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) }, host?.gateway);
+  const url = new URL(db.url);
+  if (host) url.hostname = host.gateway;
+  url.port = String(proxy.port);
+  return {
+    proxy,
+    host,
+    url: url.toString(),
+    spawnNode: (args, options) => (host ? host.spawnIn(process.execPath, args, options) : spawn(process.execPath, args, options)),
+    cut: () => (host ? host.cut() : proxy.cut()),
+    heal: () => (host ? host.heal() : proxy.heal()),
+  };
+}
 
 beforeAll(async () => {
   db = await migratedPostgres();
-  const url = new URL(db.url);
-  // One per worker, and the last for the run's owner.
-  for (let i = 0; i <= WORKERS; i++) proxies.push(await startFaultProxy({ host: url.hostname, port: Number(url.port) }));
+  for (let i = 0; i <= WORKERS; i++) links.push(await openLink());
+  process.stdout.write(
+    NO_NETNS === null
+      ? `nemesis: each worker and the owner on a network namespace of its own (${links.map((l) => l.host!.address).join(', ')})\n`
+      : `nemesis: network namespaces not used (${NO_NETNS}): every process on this network stack, each link a fault proxy\n`,
+  );
 }, 120_000);
 afterAll(async () => {
   for (const c of live) c.kill('SIGKILL');
-  await Promise.all(proxies.map((p) => p.close()));
+  await Promise.all(links.map((l) => l.proxy.close()));
+  for (const l of links) l.host?.remove();
   await db?.stop();
 });
 
@@ -79,7 +132,21 @@ const FAULT_KINDS: readonly Fault[] = ['partition', 'blip', 'reset', 'slow', 'ki
 const TAKE_OVER_AFTER = '3s';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHEDULES === 1 ? '' : 's'})`, () => {
+/** `orch ARGS` as the run's owner, on its link's side (orchAsync's shape). */
+function ownerRun(link: Link, args: readonly string[], cwd: string): ReturnType<typeof orchAsync> {
+  if (!link.host) return orchAsync(args, cwd, FAST);
+  const child = link.spawnNode([BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...FAST } });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += String(d)));
+  child.stderr!.on('data', (d) => (stderr += String(d)));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  return { child, done } as ReturnType<typeof orchAsync>;
+}
+
+describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHEDULES === 1 ? '' : 's'}, ${NO_NETNS === null ? 'hosts in network namespaces' : 'proxied links on one network stack'})`, () => {
   for (let n = 0; n < SCHEDULES; n++) {
     it(`schedule ${n + 1}: the run completes, every step once, every extra handler run explained, concurrency ${CONCURRENCY} held`, async () => {
       const random = seededRandom();
@@ -98,14 +165,9 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
 
       /** When each worker process died (killed by the nemesis), by pid. */
       const killedAt = new Map<number, number>();
-      const urlOf = (i: number): string => {
-        const u = new URL(db.url);
-        u.port = String(proxies[i]!.port);
-        return u.toString();
-      };
       const workers: ReturnType<typeof spawn>[] = [];
       const start = (i: number): void => {
-        const child = spawn(process.execPath, [BIN, 'worker', '--db', urlOf(i), '--project', dir, '--resources', 'pool', '--slots', '2', '--take-over-after', TAKE_OVER_AFTER], {
+        const child = links[i]!.spawnNode([BIN, 'worker', '--db', links[i]!.url, '--project', dir, '--resources', 'pool', '--slots', '2', '--take-over-after', TAKE_OVER_AFTER], {
           cwd: dir,
           env: { ...process.env, NO_COLOR: '1', ...FAST },
           stdio: ['ignore', 'ignore', 'ignore'],
@@ -121,29 +183,36 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
         60_000,
       );
 
-      const run = orchAsync(['run', file, '--db', urlOf(WORKERS), '--remote', '--json', '--run-id', runId], dir, FAST);
+      const run = ownerRun(links[WORKERS]!, ['run', file, '--db', links[WORKERS]!.url, '--remote', '--json', '--run-id', runId], dir);
       let ownerCut = false;
       await waitUntil(() => readLines(log).length > 0, 'the first step to start', 60_000);
 
       const applied: string[] = [];
+      /** When one of the three workers was cut off past its death sentence. */
+      const partitions: { start: number; end: number }[] = [];
       for (let f = 0; f < FAULTS; f++) {
         await sleep(300 + Math.floor(random() * 1200));
-        if (run.child.exitCode !== null || (await finalStatus()) !== null) break;
+        // Not on the owner's exit: an owner cut off past its lease lets the run go and exits, and
+        // the schedule goes on against the worker that took the run over.
+        if ((await finalStatus()) !== null) break;
         const i = Math.floor(random() * WORKERS);
         let kind = FAULT_KINDS[Math.floor(random() * FAULT_KINDS.length)]!;
         // The owner is cut once at most: after that a worker owns the run.
         if (kind === 'owner' && ownerCut) kind = 'reset';
-        const proxy = proxies[i]!;
+        const link = links[i]!;
+        const proxy = link.proxy;
         applied.push(kind === 'owner' ? 'owner partition' : `${kind} w${i}`);
         if (kind === 'owner') {
           ownerCut = true;
-          proxies[WORKERS]!.cut();
+          links[WORKERS]!.cut();
           await sleep(4500 + Math.floor(random() * 1000));
-          proxies[WORKERS]!.heal();
+          links[WORKERS]!.heal();
         } else if (kind === 'partition' || kind === 'blip') {
-          proxy.cut();
+          const cutAt = Date.now();
+          link.cut();
           await sleep(kind === 'partition' ? 2500 + Math.floor(random() * 1500) : 300 + Math.floor(random() * 700));
-          proxy.heal();
+          link.heal();
+          if (kind === 'partition') partitions.push({ start: cutAt, end: Date.now() });
         } else if (kind === 'reset') proxy.reset();
         else if (kind === 'slow') {
           proxy.latency(50 + Math.floor(random() * 150));
@@ -156,14 +225,16 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
           start(i);
         }
       }
-      for (const p of proxies) {
-        p.latency(0);
-        p.heal();
+      for (const l of links) {
+        l.proxy.latency(0);
+        l.heal();
       }
       const healedAt = Date.now();
+      const { rows: done } = await db.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM orch.events WHERE run_id = $1 AND type = 'step_completed'`, [runId]);
+      const finalWithinMs = FINAL_WITHIN_MS + (steps.length - done[0]!.n) * STEP_MS;
       const context = `faults: ${applied.join(', ')}`;
       // Final by the database, whoever owns the run by then (the owner cut off lets it go).
-      await waitUntil(async () => (await finalStatus()) !== null, `the run to be final within ${FINAL_WITHIN_MS} ms of the last heal (${context})`, FINAL_WITHIN_MS, 100);
+      await waitUntil(async () => (await finalStatus()) !== null, `the run to be final within ${finalWithinMs} ms of the last heal (${context})`, finalWithinMs, 100);
       const finalAfterMs = Date.now() - healedAt;
       expect(await finalStatus(), `${context}`).toBe('completed');
       if (!ownerCut) {
@@ -214,10 +285,18 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
         }
       }
       expect(maxOverlap(spans), context).toBeLessThanOrEqual(CONCURRENCY);
-      process.stdout.write(`nemesis schedule ${n + 1}: ${context}; ${duplicates} extra handler runs over ${steps.length} steps; final ${finalAfterMs} ms after the last heal\n`);
+      // Steps/s overall and while one worker was cut off (handlers ended normally in those spans).
+      const endsAt = lines.filter((l) => l.phase === 'end').map((l) => l.t);
+      const firstStart = Math.min(...lines.map((l) => l.t));
+      const rate = (from: number, to: number) => (endsAt.filter((t) => t >= from && t < to).length * 1000) / Math.max(1, to - from);
+      const overall = rate(firstStart, Math.max(...endsAt) + 1);
+      const during = partitions.length === 0 ? '' : `, ${(partitions.reduce((sum, p) => sum + rate(p.start, p.end), 0) / partitions.length).toFixed(1)} steps/s while a worker was cut off`;
+      process.stdout.write(
+        `nemesis schedule ${n + 1}: ${context}; ${duplicates} extra handler runs over ${steps.length} steps; final ${finalAfterMs} ms after the last heal; ${overall.toFixed(1)} steps/s${during}\n`,
+      );
 
       for (const w of workers) w.kill('SIGTERM');
       if (run.child.exitCode === null) run.child.kill('SIGTERM');
-    }, 180_000);
+    }, 180_000 + LAYERS * WIDTH * STEP_MS);
   }
 });

@@ -86,8 +86,16 @@ describe('an attempt on a worker', () => {
     const attempts = (open = await WorkerAttempts.open({ project: project(), worker: () => 'w1', slots: 2 }));
     const noop = capability('noop', handler('noop'));
     expect(attempts.shares(job(noop))).toBe(false);
-    for (let i = 0; i < 6; i++) expect(await attempts.run(job(noop), undefined)).toMatchObject({ ok: true });
+    // Its pace is a moving mean over its recent attempts, the first of which loaded the module: on
+    // a starved machine that one can keep the mean over FAST_MS for a while, so the test goes on
+    // until the pace is learnt (a no-op's later attempts take microseconds) rather than a count.
+    let attemptsRun = 0;
+    while (!attempts.shares(job(noop)) && attemptsRun < 64) {
+      expect(await attempts.run(job(noop), undefined)).toMatchObject({ ok: true });
+      attemptsRun++;
+    }
     expect(attempts.shares(job(noop))).toBe(true);
+    expect(attemptsRun).toBeGreaterThanOrEqual(4);
     expect(attempts.shares(job(noop, {}, { timeoutMs: 5000 }))).toBe(false);
     expect(attempts.shares(job(capability('noop', { ...handler('noop'), idempotent: false })))).toBe(false);
     expect(attempts.shares(job(capability('gone', { handler: { module: './missing.js', export: 'x' } })))).toBe(false);

@@ -29,6 +29,8 @@ export const ROLE_TABLE: { readonly [route: string]: Requirement } = {
   'GET /ui/app.js': 'public',
   'GET /ui/app.css': 'public',
   'POST /session': 'public',
+  // A webhook source (§9.4) checks its own token (serve/http/source-routes.ts), not a person's.
+  'POST /sources/:name': 'public',
   // OpenID Connect sign-in (serve/http/oidc.ts): the redirect to the provider and its way back.
   'GET /auth/oidc/login': 'public',
   'GET /auth/oidc/callback': 'public',

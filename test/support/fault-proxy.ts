@@ -10,7 +10,7 @@
 import { connect, createServer, type Socket } from 'node:net';
 
 export interface FaultProxy {
-  /** The port to give the process instead of Postgres's (on 127.0.0.1). */
+  /** The port to give the process instead of Postgres's (on the address it listens on). */
   readonly port: number;
   /** Stops every byte, both ways, until `heal`. */
   cut(): void;
@@ -23,7 +23,11 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-export async function startFaultProxy(target: { readonly host: string; readonly port: number }): Promise<FaultProxy> {
+/**
+ * `listen`: the address to accept on (default 127.0.0.1) — a netns host's gateway
+ * (test/support/netns.ts) for a process inside that namespace.
+ */
+export async function startFaultProxy(target: { readonly host: string; readonly port: number }, listen = '127.0.0.1'): Promise<FaultProxy> {
   let isCut = false;
   let delayMs = 0;
   /** Sockets whose bytes are forwarded (clients carried to Postgres and their upstreams). */
@@ -78,7 +82,7 @@ export async function startFaultProxy(target: { readonly host: string; readonly 
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, listen, () => resolve());
   });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the fault proxy has no port');

@@ -147,7 +147,7 @@ export function binDir(): string {
   throw new Error('test Postgres: initdb is not installed (Debian: apt-get install postgresql; .ci/run does it)');
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -1,0 +1,93 @@
+/**
+ * LANGUAGE.md §9.4: `source NAME { topic "T" sets SIGNAL [from EXPR] [at EXPR] … }`, checked from
+ * the files alone (the connection is orch.config's, read by `orch serve`). Each mapping sets a
+ * declared, non-derived context signal; its value expression (default `payload`) reads `payload`
+ * (`any`) and `topic` (string) and must have the signal's type; `at`, the sample's time, is a
+ * number (epoch ms) or a string (ISO time). A topic filter's `+` and `#` stand alone in their
+ * level, `#` last. Every error here is E0905 at the mapping's part that is wrong.
+ */
+import type { SourceDecl, TopicMapping } from '../../language/index.js';
+import { diagnostic, type Diagnostic } from '../../language/index.js';
+import type { ContextSignalIR, ExprIR, SourceIR } from '../ir/types.js';
+import type { LoadedModule } from '../loaded-module.js';
+import type { ModelBuilder } from '../model.js';
+import { assignable, formatTy, T, type Ty } from '../types/ty.js';
+import { checkExpr, type RootInfo } from './expr.js';
+
+const ROOTS: ReadonlyMap<string, RootInfo> = new Map<string, RootInfo>([
+  ['payload', { ty: T.any, ir: { op: 'var', name: 'payload' } }],
+  ['topic', { ty: T.string, ir: { op: 'var', name: 'topic' } }],
+]);
+
+/** Why a topic filter is not well-formed, or null (MQTT 3.1.1 §4.7). */
+export function topicFilterProblem(topic: string): string | null {
+  if (topic.length === 0) return 'a topic filter is not empty';
+  if (topic.includes('\u0000')) return 'a topic filter holds no NUL character';
+  const levels = topic.split('/');
+  for (const [i, level] of levels.entries()) {
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return '"#" stands alone as the last level of a topic filter';
+    if (level.includes('+') && level !== '+') return '"+" stands alone in its level of a topic filter';
+  }
+  return null;
+}
+
+export function sourcesOf(
+  modules: readonly LoadedModule[],
+  root: RootInfo,
+  signals: { readonly [name: string]: ContextSignalIR },
+  model: ModelBuilder,
+  diags: Diagnostic[],
+): { readonly [name: string]: SourceIR } {
+  const out: Record<string, SourceIR> = {};
+  const fields = root.ty.k === 'record' ? root.ty.fields : new Map<string, { readonly ty: Ty }>();
+  for (const m of modules) {
+    for (const d of m.ast.declarations) {
+      if (d.kind !== 'SourceDecl') continue;
+      const s = d as SourceDecl;
+      if (out[s.name.name]) {
+        diags.push(diagnostic('E0905', `source "${s.name.name}" is declared twice`, m.file, s.name.range));
+        continue;
+      }
+      const topics = s.topics.map((t) => mapping(t, m.file, fields, signals, model, diags)).filter((t) => t !== null);
+      out[s.name.name] = { topics };
+    }
+  }
+  return out;
+}
+
+function mapping(
+  t: TopicMapping,
+  file: string,
+  fields: ReadonlyMap<string, { readonly ty: Ty }>,
+  signals: { readonly [name: string]: ContextSignalIR },
+  model: ModelBuilder,
+  diags: Diagnostic[],
+): SourceIR['topics'][number] | null {
+  const problem = topicFilterProblem(topicText(t));
+  if (problem) diags.push(diagnostic('E0905', `topic "${topicText(t)}": ${problem}`, file, t.topic.range));
+  const name = t.signal.name;
+  const want = fields.get(name)?.ty;
+  const env = { file, model, diags, roots: ROOTS };
+  const value = t.from ? checkExpr(t.from, env) : { ty: T.any, ir: { op: 'var', name: 'payload' } satisfies ExprIR };
+  const at = t.at ? checkExpr(t.at, env) : null;
+  if (at && !(['any', 'number', 'int', 'string'] as const).some((k) => at.ty.k === k))
+    diags.push(diagnostic('E0905', `the sample's time (at) is ${formatTy(at.ty)}: give epoch milliseconds (number) or an ISO time (string)`, file, t.at!.range));
+  if (!want) {
+    diags.push(diagnostic('E0905', `source topic "${topicText(t)}" sets "${name}", which is not a declared context signal`, file, t.signal.range));
+    return null;
+  }
+  if (signals[name]?.derived) {
+    diags.push(diagnostic('E0905', `"${name}" is a derived signal: it is computed, not set by a source`, file, t.signal.range));
+    return null;
+  }
+  if (!assignable(value.ty, want)) {
+    diags.push(diagnostic('E0905', `source topic "${topicText(t)}" sets "${name}" (${formatTy(want)}) from a value of type ${formatTy(value.ty)}`, file, (t.from ?? t.signal).range));
+    return null;
+  }
+  return { topic: topicText(t), signal: name, from: value.ir, at: at?.ir ?? null };
+}
+
+/** A topic is written without interpolation (the grammar's promise); its literal text. */
+function topicText(t: TopicMapping): string {
+  return t.topic.parts.filter((p) => typeof p === 'string').join('');
+}

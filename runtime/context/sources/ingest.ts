@@ -1,0 +1,116 @@
+/**
+ * One source's messages into the context store (LANGUAGE.md §9.4), the same for MQTT and webhook
+ * messages: every mapping whose topic filter matches sets its signal from its value expression,
+ * checked against the signal's declared type when the message arrives. A value of the wrong type,
+ * an expression that cannot be evaluated or an unreadable sample time is refused through the
+ * store (`context_rejected` with the reason), never stored. A retained message without a sample
+ * time is of unknown age: it is set as of the epoch, so it is stale until a fresh message comes.
+ */
+import { describeValueErrors, validateValue, type JsonSchema, type SourceIR } from '../../../compiler/index.js';
+import { EvalError, evaluate } from '../../evaluate.js';
+
+/** Where accepted values and refusals go: the context store, or `orch serve`'s engine around it. */
+export interface ContextSink {
+  set(name: string, value: unknown, meta: { readonly source: string; readonly at?: number }): unknown;
+  reject(name: string, meta: { readonly source: string }, reason: string): unknown;
+}
+
+export interface SourceMessage {
+  readonly topic: string;
+  /** Already parsed (a webhook's JSON body), or the bytes as they came (MQTT). */
+  readonly payload: unknown;
+  readonly retained?: boolean;
+}
+
+/** A message's bytes as `payload`: JSON when it parses (a `__proto__` key refused), else the text. */
+export function parsePayload(raw: Uint8Array | string): unknown {
+  const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
+  try {
+    return JSON.parse(text, (key, value: unknown) => {
+      if (key === '__proto__' || (key === 'constructor' && typeof value === 'object' && value !== null && 'prototype' in value)) throw new PoisonError();
+      return value;
+    }) as unknown;
+  } catch (e) {
+    if (e instanceof PoisonError) throw new Error('the payload holds a "__proto__" key or a "constructor" with a "prototype"');
+    return text;
+  }
+}
+
+class PoisonError extends Error {}
+
+/** Whether an MQTT topic filter (`+` one level, `#` the rest) matches a topic name. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  // A filter starting with a wildcard does not match a `$SYS`-style topic (MQTT 3.1.1 §4.7.2).
+  if (topic.startsWith('$') && (f[0] === '+' || f[0] === '#')) return false;
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
+
+export class SourceIngest {
+  private readonly schemas: { readonly [name: string]: JsonSchema };
+
+  constructor(
+    readonly name: string,
+    private readonly source: SourceIR,
+    private readonly store: ContextSink,
+    /** The plans' `context` JSON Schema: each signal's declared type. */
+    context: JsonSchema,
+  ) {
+    this.schemas = (context as { properties?: { [name: string]: JsonSchema } }).properties ?? {};
+  }
+
+  /** The filters to subscribe to (each once). */
+  filters(): string[] {
+    return [...new Set(this.source.topics.map((t) => t.topic))];
+  }
+
+  /** Applies one message; how many values of the right type it handed to the sink. */
+  accept(m: SourceMessage): number {
+    let payload: unknown;
+    try {
+      payload = m.payload instanceof Uint8Array ? parsePayload(m.payload) : m.payload;
+    } catch (e) {
+      for (const t of this.source.topics) if (topicMatches(t.topic, m.topic)) this.store.reject(t.signal, { source: this.name }, (e as Error).message);
+      return 0;
+    }
+    let set = 0;
+    const env = { vars: { payload, topic: m.topic } };
+    for (const t of this.source.topics) {
+      if (!topicMatches(t.topic, m.topic)) continue;
+      const refuse = (reason: string) => this.store.reject(t.signal, { source: this.name }, `topic "${m.topic}": ${reason}`);
+      let value: unknown;
+      let at: number | undefined;
+      try {
+        value = evaluate(t.from, env);
+        if (t.at) at = sampleTime(evaluate(t.at, env));
+      } catch (e) {
+        refuse(e instanceof EvalError || e instanceof SampleTimeError ? e.message : String(e));
+        continue;
+      }
+      const schema = this.schemas[t.signal];
+      const r = schema ? validateValue(schema, value) : { ok: true as const };
+      if (!r.ok) {
+        refuse(`the value does not match the signal's type: ${describeValueErrors(r.errors)}`);
+        continue;
+      }
+      if (at === undefined && m.retained) at = 0;
+      this.store.set(t.signal, value, { source: this.name, ...(at !== undefined ? { at } : {}) });
+      set++;
+    }
+    return set;
+  }
+}
+
+class SampleTimeError extends Error {}
+
+/** `at`: epoch milliseconds, or an ISO time. */
+function sampleTime(v: unknown): number {
+  const ms = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : NaN;
+  if (!Number.isFinite(ms)) throw new SampleTimeError(`the sample time is not epoch milliseconds or an ISO time: ${JSON.stringify(v) ?? String(v)}`);
+  return ms;
+}

@@ -1,0 +1,97 @@
+/**
+ * The MQTT edge of the context sources (LANGUAGE.md §9.4), through the maintained `mqtt` client:
+ * MQTT 3.1.1 or 5, `mqtt://` or `mqtts://` (a CA from the config), QoS 1 subscriptions to every
+ * filter of the source, renewed at each (re)connection so a broker restart loses none. The
+ * library reconnects; the period between tries doubles from 250 ms up to 30 s and starts over
+ * once connected. The password is handed to the client only: it is never logged.
+ */
+import mqtt from 'mqtt';
+import type { SourceConnection } from './config.js';
+import type { SourceMessage } from './ingest.js';
+
+export interface SourceClient {
+  /** Resolves once subscribed the first time (or rejects with why the first connection failed). */
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface MqttSourceOptions {
+  readonly name: string;
+  readonly connection: Extract<SourceConnection, { kind: 'mqtt' }>;
+  readonly filters: readonly string[];
+  readonly onMessage: (m: SourceMessage) => void;
+  /** One line for the server's log (never a credential). */
+  readonly log: (line: string) => void;
+  /** Told each time every filter is subscribed (the first time and after each reconnection). */
+  readonly onSubscribed?: () => void;
+}
+
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 30_000;
+
+export function startMqttSource(o: MqttSourceOptions): SourceClient {
+  const c = o.connection;
+  const client = mqtt.connect(c.url, {
+    protocolVersion: c.protocolVersion,
+    reconnectPeriod: FIRST_RETRY_MS,
+    connectTimeout: 10_000,
+    // Subscriptions are renewed on every `connect` below, not replayed by the library as well.
+    resubscribe: false,
+    clean: true,
+    ...(c.username !== undefined ? { username: c.username } : {}),
+    ...(c.password !== undefined ? { password: c.password } : {}),
+    ...(c.ca !== undefined ? { ca: c.ca } : {}),
+  });
+  let settle: { ok: () => void; fail: (e: Error) => void } | null = null;
+  const ready = new Promise<void>((ok, fail) => (settle = { ok, fail }));
+  ready.catch(() => undefined);
+  let down = false;
+  client.on('connect', () => {
+    client.options.reconnectPeriod = FIRST_RETRY_MS;
+    if (down) o.log(`source ${o.name}: reconnected to ${redactedUrl(c.url)}`);
+    down = false;
+    client.subscribe([...o.filters], { qos: 1 }, (err, granted) => {
+      const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+      if (err || refused.length > 0) {
+        const why = err ? err.message : `the broker refused ${refused.join(', ')}`;
+        o.log(`source ${o.name}: cannot subscribe: ${why}`);
+        settle?.fail(new Error(why));
+        return;
+      }
+      settle?.ok();
+      settle = null;
+      o.onSubscribed?.();
+    });
+  });
+  client.on('reconnect', () => {
+    client.options.reconnectPeriod = Math.min(MAX_RETRY_MS, (client.options.reconnectPeriod ?? FIRST_RETRY_MS) * 2);
+  });
+  client.on('close', () => {
+    if (!down && !client.disconnecting) o.log(`source ${o.name}: connection to ${redactedUrl(c.url)} lost; reconnecting`);
+    down = true;
+  });
+  client.on('error', (err) => {
+    o.log(`source ${o.name}: ${err.message}`);
+    // A refused login is not a passing outage: the first start fails with it.
+    settle?.fail(err);
+  });
+  client.on('message', (topic, payload, packet) => {
+    o.onMessage({ topic, payload, retained: packet.retain });
+  });
+  return {
+    ready,
+    close: () => new Promise<void>((done) => client.end(false, {}, () => done())),
+  };
+}
+
+/** The URL without user information, for the log. */
+function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}

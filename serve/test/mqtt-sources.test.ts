@@ -1,0 +1,182 @@
+/**
+ * LANGUAGE.md §9.4's sources against a real broker (Debian's mosquitto, one per file): a publish
+ * reaches the context and fires a `when` trigger, through `+` and `#` filters; a retained message
+ * is of unknown age; a payload of the wrong type is refused (`context_rejected`) and never stored;
+ * a broker restart loses no subscription; a wrong password is refused; a webhook source needs its
+ * own token. One `orch serve` (in process) for the file; waits are on events, never sleeps.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SourceIR } from '../../compiler/index.js';
+import { ContextStore, evaluateOrUnknown, memoryBackend, parseSourcesConfig, realClock, SourceIngest, startMqttSource, type ContextChange } from '../../runtime/index.js';
+import { startMosquitto, type TestBroker } from '../../test/support/mosquitto.js';
+import { waitFor, waitUntil } from '../../test/support/wait.js';
+import { loadServeProgram } from '../load.js';
+import { startServer, type RunningServer } from '../server.js';
+import { FakeStarter } from './fake-starter.js';
+import { tempDir } from './serve-process.js';
+
+const ORCH = `
+context {
+  temperature: number  max_age 15m
+  motion: bool  max_age 2m
+  door: string  max_age 1h
+}
+source home {
+  topic "home/living/temperature" sets temperature from payload.value
+  topic "home/+/motion" sets motion from payload.state == "ON"
+  topic "home/door/#" sets door from payload.state
+}
+source hook {
+  topic "tariff" sets temperature from payload.value at payload.ts
+}
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+plan warm { step a = heat(t: context.temperature ?? 20) }
+trigger too_cold { when context.temperature < 15  run warm }
+trigger moving { when context.motion  run warm }
+`;
+
+let broker: TestBroker;
+let server: RunningServer;
+let starter: FakeStarter;
+const changes: ContextChange[] = [];
+let publisher: mqtt.MqttClient;
+
+beforeAll(async () => {
+  broker = await startMosquitto();
+  const dir = tempDir('orch-mqtt-');
+  writeFileSync(join(dir, 'home.orch'), ORCH);
+  const loaded = loadServeProgram([join(dir, 'home.orch')]);
+  expect(loaded.errors).toEqual([]);
+  const secrets: Record<string, string> = { MQTT_PASSWORD: broker.password, HOOK_TOKEN: 'hook-token-1' };
+  const sources = parseSourcesConfig(
+    { home: { mqtt: broker.securedUrl, username: broker.user, password: 'secret:MQTT_PASSWORD' }, hook: { webhook: { token: 'secret:HOOK_TOKEN' } } },
+    (n) => secrets[n],
+    dir,
+  );
+  starter = new FakeStarter();
+  server = await startServer({
+    plans: loaded.plans,
+    triggers: loaded.triggers,
+    starter,
+    evaluate: (e, s) => evaluateOrUnknown(e, { vars: { event: s.event ?? null, context: s.context }, ...(s.signal ? { signal: s.signal } : {}) }),
+    state: await memoryBackend().triggerState(),
+    token: 't',
+    host: '127.0.0.1',
+    port: 0,
+    catchUp: false,
+    sources,
+  });
+  server.engine.store.subscribe((c) => changes.push(c));
+  publisher = await mqtt.connectAsync(broker.url);
+}, 60_000);
+
+afterAll(async () => {
+  await publisher?.endAsync();
+  await server?.close();
+  await broker?.stop();
+});
+
+const publish = (topic: string, payload: unknown, retain = false) => publisher.publishAsync(topic, JSON.stringify(payload), { qos: 1, retain });
+const updated = (signal: string, n = 1) => waitUntil(() => changes.filter((c) => c.type === 'context_updated' && c.signal === signal).length >= n, `${n} update(s) of ${signal}`);
+
+describe('MQTT sources (§9.4)', () => {
+  it('a publish reaches the context and fires a when trigger; + and # filters match', async () => {
+    await publish('home/living/temperature', { value: 12 });
+    await waitFor(() => starter.byTrigger('too_cold')[0], 'the too_cold run');
+    expect(server.engine.store.read('temperature')).toMatchObject({ value: 12, state: 'fresh', source: 'home' });
+    await publish('home/kitchen/motion', { state: 'ON' });
+    await waitFor(() => starter.byTrigger('moving')[0], 'the moving run');
+    await publish('home/door/front/lock', { state: 'locked' });
+    await updated('door');
+    expect(server.engine.store.read('door').value).toBe('locked');
+  });
+
+  it('refuses a payload of the wrong type through the store, and keeps the last good value', async () => {
+    await publish('home/living/temperature', { value: 'warm' });
+    await waitUntil(() => changes.some((c) => c.type === 'context_rejected' && c.signal === 'temperature'), 'a rejection');
+    const r = changes.find((c) => c.type === 'context_rejected')!;
+    expect(r).toMatchObject({ source: 'home' });
+    expect((r as { reason: string }).reason).toContain('home/living/temperature');
+    expect(server.engine.store.read('temperature').value).toBe(12);
+  });
+
+  it('counts a retained message as of unknown age', async () => {
+    await publish('home/hall/motion', { state: 'OFF' }, true);
+    // A second subscriber sees it as retained: the source's own subscription saw it live.
+    const store = new ContextStore({ signals: { motion: { max_age_ms: 120_000, derived: null, hold_ms: null } }, clock: realClock });
+    const ir: SourceIR = { topics: [{ topic: 'home/+/motion', signal: 'motion', from: { op: 'var', name: 'payload' }, at: null }] };
+    const ingest = new SourceIngest('late', ir, store, { type: 'object', properties: { motion: {} } });
+    const client = startMqttSource({ name: 'late', connection: { kind: 'mqtt', url: broker.url, protocolVersion: 5 }, filters: ingest.filters(), onMessage: (m) => ingest.accept(m), log: () => {} });
+    await client.ready;
+    await waitUntil(() => store.read('motion').set_at !== null, 'the retained message');
+    expect(store.read('motion').state).toBe('stale');
+    await client.close();
+    store.close();
+  });
+
+  it('loses no subscription over a broker restart', async () => {
+    const before = changes.filter((c) => c.type === 'context_updated' && c.signal === 'temperature').length;
+    await publisher.endAsync();
+    await broker.restart();
+    publisher = await mqtt.connectAsync(broker.url);
+    // The source reconnects on its own; publish until it has (a QoS 1 publish to no subscriber is dropped).
+    await waitUntil(async () => {
+      await publish('home/living/temperature', { value: 13 });
+      return changes.filter((c) => c.type === 'context_updated' && c.signal === 'temperature').length > before;
+    }, 'the publish after the restart', 30_000, 200);
+    expect(server.engine.store.read('temperature').value).toBe(13);
+  });
+
+  it('refuses a wrong password and accepts the right one', async () => {
+    const start = (password: string) =>
+      startMqttSource({ name: 'x', connection: { kind: 'mqtt', url: broker.securedUrl, username: broker.user, password, protocolVersion: 4 }, filters: ['x'], onMessage: () => {}, log: () => {} });
+    const wrong = start('nope');
+    await expect(wrong.ready).rejects.toThrow(/authori[sz]ed|bad user/i);
+    await wrong.close();
+    const right = start(broker.password);
+    await right.ready;
+    await right.close();
+  });
+
+  it('a webhook source needs its own token', async () => {
+    const post = (auth: string | undefined) =>
+      fetch(`${server.url}/sources/hook`, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) }, body: JSON.stringify({ topic: 'tariff', payload: { value: 9, ts: Date.now() } }) });
+    expect((await post(undefined)).status).toBe(401);
+    expect((await post('Bearer t')).status).toBe(401);
+    const ok = await post('Bearer hook-token-1');
+    expect(ok.status).toBe(202);
+    expect(await ok.json()).toEqual({ set: 1 });
+    await waitUntil(() => server.engine.store.read('temperature').source === 'hook', 'the webhook value');
+    expect((await fetch(`${server.url}/sources/nope`, { method: 'POST' })).status).toBe(404);
+  });
+});
+
+describe('typing every message (§9.4)', () => {
+  it('stores no value of the wrong type, whatever the payload', () => {
+    const store = new ContextStore({ signals: {}, clock: realClock });
+    const ir: SourceIR = { topics: [{ topic: 't', signal: 'n', from: { op: 'get', object: { op: 'var', name: 'payload' }, key: 'v' }, at: null }] };
+    const ingest = new SourceIngest('s', ir, store, { type: 'object', properties: { n: { type: 'number' } } });
+    fc.assert(
+      fc.property(fc.jsonValue(), (payload) => {
+        ingest.accept({ topic: 't', payload: Buffer.from(JSON.stringify({ v: payload })) });
+        const v = store.read('n').value;
+        return v === null || typeof v === 'number';
+      }),
+    );
+    store.close();
+  });
+
+  it('refuses a payload with a __proto__ key', () => {
+    const store = new ContextStore({ signals: {}, clock: realClock });
+    const seen: ContextChange[] = [];
+    store.subscribe((c) => seen.push(c));
+    const ir: SourceIR = { topics: [{ topic: 't', signal: 'n', from: { op: 'var', name: 'payload' }, at: null }] };
+    new SourceIngest('s', ir, store, { type: 'object', properties: {} }).accept({ topic: 't', payload: Buffer.from('{"__proto__":{"x":1}}') });
+    expect(seen.map((c) => c.type)).toEqual(['context_rejected']);
+    store.close();
+  });
+});
