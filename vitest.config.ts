@@ -26,6 +26,7 @@ export const UNIT = [
   'runtime/models/test/endpoint-tier.test.ts',
   'runtime/test/fork.test.ts',
   'runtime/test/split-lines.test.ts',
+  'runtime/test/flow-runtime.test.ts',
   'compiler/test/budget-ledger.test.ts',
   'compiler/test/model-endpoints.test.ts',
   // `!(a|b)` (an extglob): every file of the folder but those, which spawn `orch`.
@@ -58,6 +59,7 @@ export const UNIT = [
   'runtime/test/context-kleene.test.ts',
   'runtime/test/context-store.test.ts',
   'serve/test/context-triggers.test.ts',
+  'runtime/test/context-journaling.test.ts',
   'runtime/test/event-batches.test.ts',
   'runtime/test/fill-defaults.test.ts',
   'runtime/test/ir-blob.test.ts',

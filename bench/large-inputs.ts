@@ -17,7 +17,7 @@
  * names contain one of the words.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -38,6 +38,17 @@ export function manySmallPlans(bytes: number): string {
     size += p.length;
   }
   return parts.join('');
+}
+
+const EXAMPLE = fileURLToPath(new URL('../../examples/incident_response/incident.orch', import.meta.url));
+
+/**
+ * About `bytes` of one example repeated, its `module` line with it: thousands of duplicate
+ * declarations, each an E0102 (the shape of a file made by concatenation).
+ */
+export function oneExampleRepeated(bytes: number): string {
+  const one = readFileSync(EXAMPLE, 'utf8');
+  return Array.from({ length: Math.max(2, Math.ceil(bytes / (one.length + 1))) }, () => one).join('\n');
 }
 
 /** One call of `n` named arguments to a capability of `n` parameters. */
@@ -72,6 +83,7 @@ const n = (full: number): number => smoke(full, full / 1000);
 const SHAPES: readonly { name: string; text: () => string }[] = [
   { name: ANCHOR, text: () => layeredSource(n(1000)) },
   { name: '10 MB of small plans', text: () => manySmallPlans(n(10_000_000)) },
+  { name: '10 MB of one example repeated (duplicate declarations)', text: () => oneExampleRepeated(n(10_000_000)) },
   { name: '100,000 arguments in one call', text: () => manyArguments(n(100_000)) },
   { name: '100,000 `///` lines', text: () => manyDocLines(n(100_000)) },
   { name: '100,000-term `??` chain', text: () => longCoalesce(n(100_000)) },

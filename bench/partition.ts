@@ -12,16 +12,17 @@
  * - the run final, from the heal (the steps left at the heal over the measured rate are the floor).
  * Each the median of RUNS runs; the box's load is reported beside them.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { openBackend, Runtime } from '../runtime/index.js';
 import { capability, layeredSteps, lit, plan } from '../runtime/test/ir-builder.js';
-import { startFaultProxy, type FaultProxy } from '../test/support/fault-proxy.js';
-import { createHost, netnsUnavailable, type NetnsHost } from '../test/support/netns.js';
+import { HELD_HANDLER, readHeldLines } from '../runtime/test/held-log.js';
+import { openDbLink, type DbLink } from '../test/support/db-link.js';
+import { netnsUnavailable } from '../test/support/netns.js';
 import { admin, startCluster, stopCluster } from '../test/support/pg-cluster.js';
 import { median, smoke, type BenchFigure } from './figure.js';
 
@@ -36,54 +37,7 @@ const CUT_MS = smoke(9_000, 1_500);
 const RUNS = smoke(3, 1);
 const NO_CONFIG = { config: { file: null, hooks: {}, secrets: {} } };
 
-const HANDLER = `
-import { appendFileSync } from 'node:fs';
-const line = (input, ctx, phase) =>
-  appendFileSync(input.log, JSON.stringify({ pid: process.pid, step: ctx.stepId, phase, t: Date.now() }) + '\\n');
-export async function held(input, ctx) {
-  line(input, ctx, 'start');
-  await new Promise((resolve) => {
-    const timer = setTimeout(resolve, input.ms);
-    ctx.signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-  });
-  line(input, ctx, ctx.signal?.aborted ? 'aborted' : 'end');
-  return { done: true };
-}
-`;
-
-interface Line {
-  readonly pid: number;
-  readonly step: string;
-  readonly phase: 'start' | 'end' | 'aborted';
-  readonly t: number;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const readLines = (file: string): Line[] => {
-  try {
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
-  } catch {
-    return [];
-  }
-};
-
-interface Link {
-  readonly proxy: FaultProxy;
-  readonly host: NetnsHost | null;
-  readonly url: string;
-  cut(): void;
-  heal(): void;
-}
-
-async function openLink(dbUrl: string, netns: boolean): Promise<Link> {
-  const target = new URL(dbUrl);
-  const host = netns ? createHost() : null;
-  const proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) }, host?.gateway);
-  const url = new URL(dbUrl);
-  if (host) url.hostname = host.gateway;
-  url.port = String(proxy.port);
-  return { proxy, host, url: url.toString(), cut: () => (host ? host.cut() : proxy.cut()), heal: () => (host ? host.heal() : proxy.heal()) };
-}
 
 interface Trial {
   readonly before: number;
@@ -93,13 +47,9 @@ interface Trial {
   readonly finalMs: number;
 }
 
-async function trial(dbUrl: string, dir: string, links: readonly Link[], sql: pg.Client, n: number): Promise<Trial> {
+async function trial(dbUrl: string, dir: string, links: readonly DbLink[], sql: pg.Client, n: number): Promise<Trial> {
   const log = join(dir, `held-${n}.log`);
-  const workers: ChildProcess[] = links.map((link) => {
-    const args = [BIN, 'worker', '--db', link.url, '--project', dir, '--slots', String(SLOTS)];
-    const options = { cwd: dir, stdio: 'ignore' as const };
-    return link.host ? link.host.spawnIn(process.execPath, args, options) : spawn(process.execPath, args, options);
-  });
+  const workers: ChildProcess[] = links.map((link) => link.spawnNode([BIN, 'worker', '--db', link.url, '--project', dir, '--slots', String(SLOTS)], { cwd: dir, stdio: 'ignore' }));
   const rt = await Runtime.open({ db: dbUrl, workers: availableParallelism(), placement: 'workers' });
   try {
     const deadline = Date.now() + 60_000;
@@ -113,7 +63,7 @@ async function trial(dbUrl: string, dir: string, links: readonly Link[], sql: pg
     const steps = layeredSteps(Math.ceil(STEPS / WIDTH), WIDTH, { capability: 'held', args: { log: lit(log), ms: lit(STEP_MS) } });
     const ir = plan({ name: `partition-${n}`, module: 'bench', base_dir: dir, source_file: join(dir, 'bench.orch'), capabilities: [cap], steps });
     const active = await rt.start(ir, NO_CONFIG);
-    const ended = () => readLines(log).filter((l) => l.phase === 'end').length;
+    const ended = () => readHeldLines(log).filter((l) => l.phase === 'end').length;
     while (ended() < steps.length / 3) await sleep(50);
     const victim = links[n % WORKERS]!;
     const victimPid = workers[n % WORKERS]!.pid!;
@@ -126,7 +76,7 @@ async function trial(dbUrl: string, dir: string, links: readonly Link[], sql: pg
     if (result.status !== 'completed') throw new Error(`the run ended ${result.status}`);
     const finalMs = Date.now() - healedAt;
 
-    const lines = readLines(log);
+    const lines = readHeldLines(log);
     const ends = lines.filter((l) => l.phase === 'end').map((l) => l.t);
     const first = Math.min(...lines.map((l) => l.t));
     const rate = (from: number, to: number) => (ends.filter((t) => t >= from && t < to).length * 1000) / Math.max(1, to - from);
@@ -148,15 +98,15 @@ async function trial(dbUrl: string, dir: string, links: readonly Link[], sql: pg
 export async function bench(): Promise<readonly BenchFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'orch-bench-partition-'));
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
-  writeFileSync(join(dir, 'held.js'), HANDLER);
+  writeFileSync(join(dir, 'held.js'), HELD_HANDLER);
   const noNetns = netnsUnavailable();
   const cluster = await startCluster();
-  const links: Link[] = [];
+  const links: DbLink[] = [];
   try {
     await admin(cluster.port, 'CREATE DATABASE orch_bench');
     const url = `postgres://postgres@127.0.0.1:${cluster.port}/orch_bench`;
     await (await openBackend(url)).migrate();
-    for (let i = 0; i < WORKERS; i++) links.push(await openLink(url, noNetns === null));
+    for (let i = 0; i < WORKERS; i++) links.push(await openDbLink(url, noNetns === null));
     const sql = new pg.Client({ connectionString: url });
     await sql.connect();
     const load = (loadavg()[0]! / availableParallelism()) * 100;
@@ -182,8 +132,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       { name: 'partition: the run final after the heal', value: of((t) => t.finalMs), unit: 'ms', target: '', met: true },
     ];
   } finally {
-    await Promise.all(links.map((l) => l.proxy.close()));
-    for (const l of links) l.host?.remove();
+    await Promise.all(links.map((l) => l.close()));
     await stopCluster(cluster);
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,6 +9,7 @@
  * at each collection, so setting it after start-up takes effect.
  */
 import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 let bounded = false;
 
@@ -16,4 +17,16 @@ export function boundHeapGrowth(percent = 50): void {
   if (bounded) return;
   bounded = true;
   v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
+
+/**
+ * One full collection, now. `orch run` of a large source calls it between the compile and the
+ * run's start: the compile's garbage (its tree, facts and text: ~400 MB for 100,000 steps) is
+ * then freed before the run stores its IR and makes its instances, instead of whenever the
+ * collector next decides — which either came before that start (~650 MB peak) or after it
+ * (~840 MB). Costs one full mark of what is live (the IR), a fraction of the compile.
+ */
+export function collectNow(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }

@@ -4,6 +4,7 @@
  * their static verdicts, and the triggers that start the plan. `PreviewJson` is the
  * `--format json` shape; `renderPreviewText` the terraform-plan-like text.
  */
+import { previewFlows, previewFlowsText, type PreviewFlows } from './preview-flows.js';
 import { round6 } from './money.js';
 import { privacyScore } from './placement-metrics.js';
 import pc from 'picocolors';
@@ -101,6 +102,8 @@ export interface PreviewJson {
   readonly guardrails: readonly { readonly name: string; readonly severity: string; readonly verdict: StaticVerdict; readonly message: string | null }[];
   readonly triggers: readonly { readonly name: string; readonly source: string; readonly detail: string }[];
   readonly subplans: readonly string[];
+  /** v0.4 (§9.3): where each class goes and every endorsement and declassification. */
+  readonly flows: PreviewFlows;
 }
 
 export interface PreviewOptions {
@@ -178,6 +181,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
     guardrails: plan.guardrails.map((g) => ({ name: g.name, severity: g.severity, verdict: g.static_verdict, message: g.message })),
     triggers: model ? triggersOf(plan, model) : [],
     subplans: Object.keys(plan.subplans),
+    flows: previewFlows(plan),
   };
 }
 
@@ -373,6 +377,8 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
     lines.push(c.bold('Triggers'));
     for (const t of p.triggers) lines.push(`  ${t.name}: ${t.source}${t.detail ? ` ${t.detail}` : ''}`);
   }
+  const flowLines = previewFlowsText(p.flows);
+  if (flowLines.length) lines.push('', c.bold(flowLines[0]!), ...flowLines.slice(1));
   if (p.subplans.length) {
     lines.push('');
     lines.push(`Sub-plans: ${p.subplans.join(', ')}`);

@@ -11,6 +11,7 @@
  */
 import type { IToken } from 'chevrotain';
 import type * as A from './ast.js';
+import type { Diagnostic } from './diagnostic.js';
 import { AstBuilder } from './cst-to-ast.js';
 import { REPEATABLE, STEP_OPTION_KEYS, keyName, type KeyedValue, type Mutable, type StepOptionKey } from './node-builders.js';
 
@@ -21,6 +22,20 @@ export type Prop = readonly [key: string, value: unknown];
 const asBuilt = (t: A.TypeExpr): A.TypeExpr => t;
 
 export class AstActions extends AstBuilder {
+  /**
+   * Those of `diagnostics` reported with the tree left whole — the same tree and the same
+   * diagnostic on both paths — so the direct parse keeps its tree instead of parsing the file
+   * again by the CST path: each `module` line after the first (a file of repeated modules).
+   */
+  readonly wholeTree = new Set<Diagnostic>();
+
+  override moduleOf(items: readonly (A.ModuleDecl | A.ImportDecl | A.Declaration)[]): Omit<A.Module, 'comments'> {
+    const before = this.diagnostics.length;
+    const m = super.moduleOf(items);
+    for (const d of this.diagnostics.slice(before)) this.wholeTree.add(d);
+    return m;
+  }
+
   /** Half-open [start, end) range. */
   span(start: number, end: number): A.Range {
     return this.range(start, end);

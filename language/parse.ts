@@ -76,15 +76,17 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
   let docTokens = docTokensOf(lexed);
   // A clean file is parsed straight to the AST. Anything the file must be told about (a syntax
   // error, junk, a property given twice…) is left to the CST path, which reports it and builds
-  // the partial tree, so both paths agree on every file.
+  // the partial tree, so both paths agree on every file — except what the builders report with
+  // the tree left whole (`wholeTree`), which both paths report and build alike.
   let knownBad = false;
   if (direct && lexed.problems.length === 0 && nestingLimit(lexed.tokens) === undefined && !mayNestTooDeep(lexed.tokens)) {
     const docs = new DocComments(docTokens);
     const builder = new AstActions(file, text, index, docs, parseExpressionTokens);
     const releaseTokens = lexed.tokens.length >= RELEASE_TOKENS_FROM;
     const module = parseModuleAst(lexed.tokens, builder, { releaseTokens });
-    if (typeof module !== 'string' && builder.diagnostics.length === 0) {
-      return { module: { ...module, comments: commentsOf(lexed.comments, docs, index) }, diagnostics: [] };
+    if (typeof module !== 'string' && builder.diagnostics.every((d) => builder.wholeTree.has(d))) {
+      const diagnostics = capDiagnostics([...builder.diagnostics].sort(compareDiagnostics));
+      return { module: { ...module, comments: commentsOf(lexed.comments, docs, index) }, diagnostics };
     }
     knownBad = module === 'syntax';
     if (releaseTokens) {

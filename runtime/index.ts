@@ -31,6 +31,7 @@ export { parseSourcesConfig, type SourceConnection } from './context/sources/con
 export { parsePayload, SourceIngest, topicMatches, type ContextSink, type SourceMessage } from './context/sources/ingest.js';
 export { startMqttSource, type MqttSourceOptions, type SourceClient } from './context/sources/mqtt-client.js';
 export { ContextStore, type ContextChange, type ContextStoreOptions, type SetResult, type SignalRecord, type SignalState } from './context/store.js';
+export { COALESCE_WINDOW_MS, ContextJournaling, type ContextJournalingOptions } from './context/journaling.js';
 export { attemptSpend, spendBy, type AttemptSpend, type SpendTotals } from './spend.js';
 export { placedSteps } from './placed-steps.js';
 
@@ -52,6 +53,11 @@ export {
   type RunRow,
   type SessionStore,
   type TriggerStateStore,
+  type ContextEventQuery,
+  type ContextEventRow,
+  type ContextEventType,
+  type ContextJournal,
+  type StoredContextEvent,
 } from './backend/index.js';
 /** SQLite's own engine and file layout, for the benches that measure them. */
 export { openSqlite, SEQ_SPAN, sqliteDriver, type SqlDatabase, type SqliteDriverName } from './backend/index.js';

@@ -11,17 +11,18 @@ export interface LiveEvent {
   readonly event: JournalEntry;
 }
 
-export type LiveListener = (e: LiveEvent) => void;
+export type LiveListener<T = LiveEvent> = (e: T) => void;
 
-export class LiveHub {
-  private readonly listeners = new Set<LiveListener>();
+/** Of run events by default; the context's journaled events (§9.4) go through one of their own. */
+export class LiveHub<T = LiveEvent> {
+  private readonly listeners = new Set<LiveListener<T>>();
 
-  subscribe(listener: LiveListener): () => void {
+  subscribe(listener: LiveListener<T>): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  publish(e: LiveEvent): void {
+  publish(e: T): void {
     for (const l of this.listeners) {
       try {
         l(e);

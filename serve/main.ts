@@ -128,6 +128,15 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
     await state.close().catch(() => {});
     throw new ServeError(`cannot open the sessions and audit trail in ${shown}: ${(e as Error).message}`, 2);
   }
+  let contextJournal;
+  try {
+    contextJournal = o.mode === 'serve' ? await backend.contextJournal() : undefined;
+  } catch (e) {
+    await starter.close().catch(() => {});
+    await state.close().catch(() => {});
+    await people.close().catch(() => {});
+    throw new ServeError(`cannot open the context journal in ${shown}: ${(e as Error).message}`, 2);
+  }
   let oidc;
   let sources;
   try {
@@ -140,6 +149,7 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
     await starter.close().catch(() => {});
     await state.close().catch(() => {});
     await people.close().catch(() => {});
+    await contextJournal?.close().catch(() => {});
     throw new ServeError((e as Error).message, 2);
   }
   let server;
@@ -156,6 +166,7 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
       state,
       token,
       people,
+      ...(contextJournal ? { contextJournal, retentionMs: o.config.retentionMs ?? null } : {}),
       ...(o.config.auth ? { auth: o.config.auth } : {}),
       ...(oidc ? { oidc } : {}),
       ...(sources ? { sources } : {}),
@@ -169,6 +180,7 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
     await starter.close().catch(() => {});
     await state.close().catch(() => {});
     await people.close().catch(() => {});
+    await contextJournal?.close().catch(() => {});
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new ServeError(`${o.host}:${o.port} is already in use`, 2);
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ServeError(`cannot bind to ${o.host}`, 2);

@@ -11,9 +11,10 @@ import { registerAuditRoutes } from './http/audit-routes.js';
 import { keepAuditFor } from './http/audit-retention.js';
 import { registerOidc } from './http/oidc.js';
 import { registerSessionRoutes, startSession } from './http/session-routes.js';
-import { memoryBackend, type AuthConfig, type OidcConfig, type PeopleStore, type SourceConnection } from '../runtime/index.js';
+import { ContextJournaling, memoryBackend, realClock, type AuthConfig, type ContextEventRow, type ContextJournal, type OidcConfig, type PeopleStore, type SourceConnection } from '../runtime/index.js';
 import { contextSources, type ContextSources } from './context-sources.js';
 import { registerSourceRoutes } from './http/source-routes.js';
+import { registerContextEvents } from './http/context-events.js';
 import type { FastifyInstance } from 'fastify';
 import { registerDashboard } from './http/dashboard-routes.js';
 import { registerStream } from './http/stream.js';
@@ -45,6 +46,10 @@ export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' |
   readonly oidc?: { readonly config: OidcConfig; readonly clientSecret: string | null };
   /** §9.4: the connections of the plans' `source` blocks (orch.config `sources`, parsed), started in `serve` mode. */
   readonly sources?: ReadonlyMap<string, SourceConnection>;
+  /** Where the context's own events are journaled (§9.4); none: not journaled. Closed with the server. */
+  readonly contextJournal?: ContextJournal;
+  /** The config's `retention` (ms), for the context journal. */
+  readonly retentionMs?: number | null;
 }
 
 export interface RunningServer {
@@ -103,6 +108,7 @@ export interface BuiltServer {
   readonly people: People;
   readonly streams: { closeAll(): void };
   readonly sources: ContextSources;
+  readonly journaling: ContextJournaling | null;
 }
 
 export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'catchUp'>): Promise<BuiltServer> {
@@ -126,6 +132,12 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   });
   const hub = new LiveHub();
   starter.onEvent((e) => hub.publish(e));
+  const contextHub = new LiveHub<ContextEventRow>();
+  const journaling =
+    opts.contextJournal && mode === 'serve'
+      ? new ContextJournaling({ journal: opts.contextJournal, clock: realClock, retentionMs: opts.retentionMs ?? null, onRow: (r) => contextHub.publish(r) })
+      : null;
+  if (journaling) engine.store.subscribe((c) => journaling.change(c));
 
   const people = new People({
     token: opts.token,
@@ -147,7 +159,8 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   };
   const sources = contextSources({ plans: opts.plans, connections: opts.sources ?? new Map(), store: sink, log });
   registerSourceRoutes(app, sources);
-  const streams = registerStream(app, hub, people, opts.streamRecheckMs);
+  registerContextEvents(app, opts.contextJournal ?? null);
+  const streams = registerStream(app, hub, people, opts.streamRecheckMs, contextHub);
   registerSessionRoutes(app, people, log);
   registerAuditRoutes(app, people.store);
   if (opts.auth?.auditRetentionMs != null) await keepAuditFor(app, people.store, opts.auth.auditRetentionMs, log);
@@ -155,12 +168,12 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   // OpenID Connect sign-in opens a session in the journal's database like any other sign-in.
   if (opts.oidc) registerOidc(app, { ...opts.oidc, log, signIn: (req, reply, identity) => startSession(people, req, reply, identity) });
   finishRoutes(app);
-  return { app, engine, starter, people, streams, sources };
+  return { app, engine, starter, people, streams, sources, journaling };
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const mode = opts.mode ?? 'serve';
-  const { app, engine, starter, people, streams, sources } = await buildServer(opts);
+  const { app, engine, starter, people, streams, sources, journaling } = await buildServer(opts);
   await app.listen({ port: opts.port, host: opts.host });
 
   const resumed = mode === 'serve' ? await starter.resumeUnfinished() : [];
@@ -193,6 +206,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         await starter.close((what) => (phase = what));
         phase = 'the server state to close';
         await opts.state.close();
+        phase = 'the context journal to close';
+        await journaling?.close();
+        await opts.contextJournal?.close();
         phase = 'the people store to close';
         await people.store.close();
         phase = 'the HTTP connections to close';

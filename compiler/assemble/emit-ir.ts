@@ -13,7 +13,13 @@ import type { BindingIR, BlockIR, CapabilityIR, PlanIR, ResourceIR, SimulateIR, 
 import { IR_VERSION } from '../ir/types.js';
 import { round6 } from '../money.js';
 import { toJsonSchema } from '../types/json-schema.js';
+import { withFlowFields } from './flow-ir.js';
+import { fieldLabelOf, type FieldLabel } from './flow-labels.js';
 import type { PlanFacts } from './plan-facts.js';
+
+function inputLabels(plan: PlanDecl): Map<string, FieldLabel> {
+  return new Map((plan.input?.fields ?? []).map((fd) => [fd.name.name, fieldLabelOf(fd)]));
+}
 
 export function emitIR(f: PlanFacts): void {
   const { cp, cx, plan, file, dag } = f;
@@ -29,6 +35,7 @@ export function emitIR(f: PlanFacts): void {
     const sim = cx.simulations.get(name);
     if (sim) simulations[name] = sim;
   }
+  const blocks = cp.blocks.map(blockIR);
   f.ir = {
     version: IR_VERSION,
     plan: plan.name.name,
@@ -47,9 +54,9 @@ export function emitIR(f: PlanFacts): void {
     on_failure: plan.onFailure ?? 'abort',
     capabilities,
     resources,
-    steps: stepIRs(f),
+    steps: f.flows ? withFlowFields(stepIRs(f), blocks, f.flows, inputLabels(plan)) : stepIRs(f),
     stages: dag.stages.map((st) => [...st]),
-    blocks: cp.blocks.map(blockIR),
+    blocks,
     consent: consentOf(capabilities, f.subplans),
     estimates: {
       cost: round6(f.cost), duration_ms: f.duration, cost_max: round6(f.costMax), duration_ms_max: f.durationMax,

@@ -239,6 +239,10 @@ export interface FlowFinding {
   readonly range: Range;
   readonly message: string;
   readonly path: Path | null;
+  /** The sink as named in the message (`email.to`). */
+  readonly sink: string;
+  /** The step of this plan whose arguments (or `when`) break the rule (set by planFlows). */
+  readonly step?: string;
 }
 
 /** An `endorse` or `declassify` the plan makes (the preview lists them). */
@@ -248,6 +252,8 @@ export interface Relabel {
   readonly range: Range;
   readonly reason: string;
   readonly to?: DataClass;
+  /** The step whose arguments hold it (set by planFlows). */
+  readonly step?: string;
 }
 
 export interface PlanFlows {

@@ -98,7 +98,10 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>):
     if (i === undefined) continue;
     const s = cp.steps[i]!;
     current = s;
+    const [nf, nr] = [findings.length, relabels.length];
     const r = stepFlows(f, s, i, env, findings);
+    for (let k = nf; k < findings.length; k++) findings[k] = { ...findings[k]!, step: s.id };
+    for (let k = nr; k < relabels.length; k++) relabels[k] = { ...relabels[k]!, step: s.id };
     steps.set(s.id, r.out);
     reads.set(s.id, r.read);
   }
@@ -176,7 +179,7 @@ function callFlows(
       if (channelExternal(cap.name, channel, f.file)) where = `external channel ${channel === null ? '(named by an expression)' : `"${channel}"`}`;
     }
     if (where)
-      findings.push({ code: 'E0903', file: env.file, range: a.value.range, message: `${l.cls} data reaches ${where} in step ${stepId}: ${sink} ← ${pathText(l.clsPath)}`, path: l.clsPath });
+      findings.push({ code: 'E0903', file: env.file, range: a.value.range, sink, message: `${l.cls} data reaches ${where} in step ${stepId}: ${sink} ← ${pathText(l.clsPath)}`, path: l.clsPath });
   }
   return read;
 }
@@ -190,7 +193,7 @@ function channelOf(call: CapabilityCall, capability: string): string | null {
 }
 
 function trustFinding(file: string, range: Range, sink: string, path: Path): FlowFinding {
-  return { code: 'E0902', file, range, message: `untrusted value reaches ${sink}, which needs a trusted one: ${sink} ← ${pathText(path)}`, path };
+  return { code: 'E0902', file, range, sink, message: `untrusted value reaches ${sink}, which needs a trusted one: ${sink} ← ${pathText(path)}`, path };
 }
 
 /** A call's output: a source's or a validator's integrity, else what it read; the highest class. */

@@ -395,6 +395,38 @@ export interface StepIR {
   readonly kind: CapabilityKindIR | null;
   readonly estimates: { readonly cost: number; readonly duration_ms: number };
   readonly stage: number;
+  /** v2, §9.3: the labels of what the step reads (journaled with its `step_started`). */
+  readonly labels?: StepLabelsIR;
+  /** v2, §9.3: the `endorse`/`declassify` calls in its arguments (journaled when it starts). */
+  readonly relabels?: readonly RelabelIR[];
+  /**
+   * v2, §9.3: rules its arguments break that the compile let through (`"flows": "warn"`): the
+   * run time refuses each attempt before its handler, as a permanent error.
+   */
+  readonly flow_refusals?: readonly FlowRefusalIR[];
+}
+
+/** §9.3: a step's reads' class, integrity and where they came from (input fields `input.X`, step ids). */
+export interface StepLabelsIR {
+  readonly class: DataClassIR;
+  readonly trusted: boolean;
+  readonly sources: readonly string[];
+}
+
+export interface RelabelIR {
+  readonly kind: 'endorse' | 'declassify';
+  readonly reason: string;
+  /** A declassification's class. */
+  readonly to?: DataClassIR;
+}
+
+export interface FlowRefusalIR {
+  readonly code: 'E0902' | 'E0903';
+  /** The sink, `email.to`. */
+  readonly sink: string;
+  /** The witness path's source end, `input.body @untrusted`. */
+  readonly source: string;
+  readonly message: string;
 }
 
 // ───────────────────────────── plan ─────────────────────────────

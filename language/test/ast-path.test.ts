@@ -123,7 +123,6 @@ describe('direct-to-AST parse path', () => {
       'trigger t { manual schedule "* * * * *" run p }',
       'trigger t { timezone "UTC" manual run p }',
       'simulate c.d { latency 5usd }',
-      'module a\nmodule b',
       'capability c { frobnicate 3 }',
       'plan p { goal "x" }\nstray tokens here',
     ];
@@ -131,6 +130,21 @@ describe('direct-to-AST parse path', () => {
       expect(directOnly(text), text).toBeUndefined();
       const { direct } = bothPaths(text);
       expect(direct.diagnostics.length, text).toBeGreaterThan(0);
+    }
+  });
+
+  // Thousands of copies of one example (a file made by concatenation) each repeat its module
+  // line: that alone must not send the whole file through the CST parser a second time.
+  it('keeps its own tree when the only mistake leaves the tree whole (a module line given again)', () => {
+    for (const text of ['module a\nmodule b', 'module a\nplan p { goal "x" }\nmodule a\nplan p { goal "x" }']) {
+      const lexed = lex(text);
+      const docs = new DocComments(lexed.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////')));
+      const builder = new AstActions('both.orch', text, new LineIndex(text), docs, parseExpressionTokens);
+      expect(typeof parseModuleAst(lexed.tokens, builder), text).toBe('object');
+      expect(builder.diagnostics.length, text).toBeGreaterThan(0);
+      expect(builder.diagnostics.every((d) => builder.wholeTree.has(d)), text).toBe(true);
+      const { direct } = bothPaths(text);
+      expect(direct.diagnostics.map((d) => d.code)).toContain('E0102');
     }
   });
 

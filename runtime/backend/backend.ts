@@ -12,6 +12,7 @@ import type { PeopleStore } from '../people/people-store.js';
 import type { SharedLimitStore } from '../scheduler/core/limits.js';
 import type { JournalSink } from '../scheduler/types.js';
 import type { AsyncJournal } from './async-journal.js';
+import type { ContextJournal } from './context-journal.js';
 import type { MigrateResult } from './pg/migrations.js';
 import type { PruneResult } from './retention.js';
 import type { SqliteJournal } from './sqlite/journal.js';
@@ -86,6 +87,8 @@ export interface Backend {
   sessions(): Promise<SessionStore>;
   /** `orch serve`'s trigger state: last ticks, condition edges, claims, context. The caller closes it. */
   triggerState(): Promise<TriggerStateStore>;
+  /** The context's own events (§9.4), apart from any run. The caller closes it. */
+  contextJournal(): Promise<ContextJournal>;
   /** Brings the schema up to date (`orch db migrate`); nothing to do where it is made on open. */
   migrate(): Promise<MigrateResult>;
   /** Deletes finished top-level runs (with their sub-plan runs) that completed before `before`. */

@@ -8,6 +8,7 @@ export { databaseOf, DEFAULT_DB, openBackend } from './open-backend.js';
 export { memoryBackend } from './memory/backend.js';
 export { LeaseLost, type AsyncJournal, type ControlRow, type RunRow } from './async-journal.js';
 export type { TriggerStateStore } from './trigger-state.js';
+export type { ContextEventQuery, ContextEventRow, ContextEventType, ContextJournal, StoredContextEvent } from './context-journal.js';
 export { parseAge, RETENTION_INTERVAL_MS, type PruneResult } from './retention.js';
 export type { MigrateResult } from './pg/migrations.js';
 /** SQLite's own engine and file layout, for the benches that measure them (no store opens through these). */

@@ -13,7 +13,7 @@
  * resumed as they are (a test holds v2 to that). A field added later must be optional, and a field
  * may never be renamed or change its type within v2.
  */
-import type { StepStatus } from '../../compiler/index.js';
+import type { DataClassIR, StepLabelsIR, StepStatus } from '../../compiler/index.js';
 import { AUTH_METHODS, START_METHODS, type RecordedIdentity, type Starter } from '../people/identity.js';
 
 /**
@@ -70,6 +70,7 @@ const STARTER = {
   additionalProperties: false,
 } as const;
 
+const DATA_CLASSES: readonly DataClassIR[] = ['public', 'internal', 'personal', 'sensitive', 'secret'];
 const STEP_STATUS: readonly StepStatus[] = ['pending', 'queued', 'running', 'paused', 'completed', 'failed', 'skipped', 'cancelled', 'timeout'];
 
 /** What an attempt's own report of its cost added (AttemptOutcome.cost); the fold adds it to the step's cost. */
@@ -151,6 +152,13 @@ export const EVENTS = {
     resource: req<string | null>(nullable(STRING)),
     capability: req<string | null>(nullable(STRING)),
     cost: req<number>(NUMBER),
+    /** v0.4 (§9.3): the class, integrity and sources of what the step reads. */
+    labels: opt<StepLabelsIR>({
+      type: 'object',
+      properties: { class: oneOf(...DATA_CLASSES), trusted: BOOLEAN, sources: list(STRING) },
+      required: ['class', 'trusted', 'sources'],
+      additionalProperties: false,
+    }),
   },
   step_completed: {
     cost_delta: costDelta,
@@ -288,6 +296,10 @@ export const EVENTS = {
    * without calling its handler; `given`: the output is the one `orch fork --output` gave.
    */
   step_adopted: { from_run: req<string>(STRING), output: req<unknown>(ANY), given: opt<true>(TRUE) },
+  /** §9.3: an attempt of the step ran `endorse(V, reason: …)`: the plan's author vouches for V. */
+  endorsed: { reason: req<string>(STRING), attempt: req<number>(INTEGER) },
+  /** §9.3: an attempt of the step ran `declassify(V, to: …, reason: …)`: V's class lowered to `to`. */
+  declassified: { reason: req<string>(STRING), to: req<DataClassIR>(oneOf(...DATA_CLASSES)), attempt: req<number>(INTEGER) },
 } as const satisfies { readonly [type: string]: Fields };
 
 export type EventType = keyof typeof EVENTS;

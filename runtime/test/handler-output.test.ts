@@ -93,7 +93,7 @@ export async function exits(input, ctx) {
   kind tool
   input { token: string }
   handler "./out.js#hangs"
-  timeout 500ms
+  timeout 2s
   retry 1
 }
 capability exits {
@@ -119,7 +119,7 @@ capability exits {
       'step_started', 'log 1: working on ***', 'log 1: attempt 1 waiting', 'step_retried',
       'step_started', 'log 2: working on ***', 'log 2: attempt 2 waiting', 'step_failed',
     ]);
-    expect(hung.find((e) => e.type === 'step_failed')!.data.error).toMatch(/timed out after 500ms/);
+    expect(hung.find((e) => e.type === 'step_failed')!.data.error).toMatch(/timed out after 2000ms/);
     const gone = eventsOf('exit.orch', 'gone-1');
     expect(of(gone, 'x')).toEqual(['step_started', 'log 1: about to exit', 'step_failed']);
     expect(gone.find((e) => e.type === 'step_failed')!.data.error).toMatch(/exited the worker/);

@@ -30,13 +30,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_TIME_SCALE_ENV } from '../cluster/timing.js';
 import { migratedPostgres, type MigratedPostgres } from '../../test/support/postgres.js';
-import { startFaultProxy, type FaultProxy } from '../../test/support/fault-proxy.js';
-import { createHost, netnsUnavailable, type NetnsHost } from '../../test/support/netns.js';
+import { openDbLink, type DbLink } from '../../test/support/db-link.js';
+import { netnsUnavailable } from '../../test/support/netns.js';
 import { seededRandom } from '../../test/support/seed.js';
 import { waitUntil } from '../../test/support/wait.js';
 import { BIN, local, orchAsync, projectDir, writePlan } from './helpers.js';
 import { layeredSteps, lit, plan, resource } from './ir-builder.js';
-import { readHeldLines as readLines, type HeldLine as Line } from './held-log.js';
+import { HELD_HANDLER, readHeldLines as readLines, type HeldLine as Line } from './held-log.js';
 import { maxOverlap, type Span } from './spans.js';
 
 const SCHEDULES = Math.max(1, Number(process.env.ORCH_NEMESIS_SCHEDULES ?? 1) || 1);
@@ -57,62 +57,18 @@ const FAST = { [CLUSTER_TIME_SCALE_ENV]: '0.4' };
  */
 const FINAL_WITHIN_MS = 45_000;
 
-const HANDLERS = `
-import { appendFileSync } from 'node:fs';
-const line = (input, ctx, phase) =>
-  appendFileSync(input.log, JSON.stringify({ pid: process.pid, step: ctx.stepId, attempt: ctx.attempt, phase, t: Date.now() }) + '\\n');
-export async function held(input, ctx) {
-  line(input, ctx, 'start');
-  await new Promise((resolve) => {
-    const timer = setTimeout(resolve, input.ms);
-    ctx.signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-  });
-  line(input, ctx, ctx.signal?.aborted ? 'aborted' : 'end');
-  return { done: true };
-}
-`;
 
 /** Why the processes share this network stack (null: each on a netns host of its own). */
 const NO_NETNS = process.env.ORCH_NEMESIS_NETNS === '0' ? 'ORCH_NEMESIS_NETNS=0' : netnsUnavailable();
 
-/** One process's way to Postgres: its proxy, and its host when it has one. */
-interface Link {
-  readonly proxy: FaultProxy;
-  readonly host: NetnsHost | null;
-  /** The database URL the process is given. */
-  readonly url: string;
-  /** Starts `node args` on the link's side (in its namespace, if any). */
-  spawnNode(args: readonly string[], options: Parameters<typeof spawn>[2]): ReturnType<typeof spawn>;
-  /** A partition: the link down (netns) or the proxy silent. */
-  cut(): void;
-  heal(): void;
-}
-
 let db: MigratedPostgres;
 /** One per worker, and the last for the run's owner. */
-const links: Link[] = [];
+const links: DbLink[] = [];
 const live = new Set<ReturnType<typeof spawn>>();
-
-async function openLink(): Promise<Link> {
-  const target = new URL(db.url);
-  const host = NO_NETNS === null ? createHost() : null;
-  const proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) }, host?.gateway);
-  const url = new URL(db.url);
-  if (host) url.hostname = host.gateway;
-  url.port = String(proxy.port);
-  return {
-    proxy,
-    host,
-    url: url.toString(),
-    spawnNode: (args, options) => (host ? host.spawnIn(process.execPath, args, options) : spawn(process.execPath, args, options)),
-    cut: () => (host ? host.cut() : proxy.cut()),
-    heal: () => (host ? host.heal() : proxy.heal()),
-  };
-}
 
 beforeAll(async () => {
   db = await migratedPostgres();
-  for (let i = 0; i <= WORKERS; i++) links.push(await openLink());
+  for (let i = 0; i <= WORKERS; i++) links.push(await openDbLink(db.url, NO_NETNS === null));
   process.stdout.write(
     NO_NETNS === null
       ? `nemesis: each worker and the owner on a network namespace of its own (${links.map((l) => l.host!.address).join(', ')})\n`
@@ -121,8 +77,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   for (const c of live) c.kill('SIGKILL');
-  await Promise.all(links.map((l) => l.proxy.close()));
-  for (const l of links) l.host?.remove();
+  await Promise.all(links.map((l) => l.close()));
   await db?.stop();
 });
 
@@ -133,7 +88,7 @@ const TAKE_OVER_AFTER = '3s';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `orch ARGS` as the run's owner, on its link's side (orchAsync's shape). */
-function ownerRun(link: Link, args: readonly string[], cwd: string): ReturnType<typeof orchAsync> {
+function ownerRun(link: DbLink, args: readonly string[], cwd: string): ReturnType<typeof orchAsync> {
   if (!link.host) return orchAsync(args, cwd, FAST);
   const child = link.spawnNode([BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...FAST } });
   live.add(child);
@@ -151,7 +106,7 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
     it(`schedule ${n + 1}: the run completes, every step once, every extra handler run explained, concurrency ${CONCURRENCY} held`, async () => {
       const random = seededRandom();
       const dir = projectDir();
-      writeFileSync(join(dir, 'wh.js'), HANDLERS);
+      writeFileSync(join(dir, 'wh.js'), HELD_HANDLER);
       const log = join(dir, 'held.log');
       const cap = local('held', 'held', { handler: { module: './wh.js', export: 'held' }, idempotent: true });
       const steps = layeredSteps(LAYERS, WIDTH, { capability: 'held', args: { log: lit(log), ms: lit(STEP_MS) } }).map((s) => ({ ...s, resource: 'pool' }));

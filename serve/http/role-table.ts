@@ -43,6 +43,7 @@ export const ROLE_TABLE: { readonly [route: string]: Requirement } = {
   'GET /metrics': 'viewer',
   'GET /context': 'viewer',
   'GET /context/signals': 'viewer',
+  'GET /context/events': 'viewer',
   'GET /triggers': 'viewer',
   'GET /runs': 'viewer',
   'GET /runs/:id': 'viewer',

@@ -9,7 +9,9 @@
  * the database), its user removed from the config or left without the role.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ContextEventRow } from '../../runtime/index.js';
 import type { LiveHub } from '../live.js';
+import { contextEventView } from './context-events.js';
 import { bearerOf, SESSION_COOKIE, type People } from './auth.js';
 import { allows } from './role-table.js';
 
@@ -34,7 +36,11 @@ function stillViewer(people: People, req: FastifyRequest): () => Promise<boolean
   };
 }
 
-export function registerStream(app: FastifyInstance, hub: LiveHub, people: People, recheckMs = STREAM_RECHECK_MS): StreamRegistry {
+/**
+ * `context`: the context's journaled events (§9.4), sent as `event: context` messages to a stream
+ * not limited to one run.
+ */
+export function registerStream(app: FastifyInstance, hub: LiveHub, people: People, recheckMs = STREAM_RECHECK_MS, context?: LiveHub<ContextEventRow>): StreamRegistry {
   const open = new Set<() => void>();
   app.get<{ Querystring: { run?: string } }>(
     '/stream',
@@ -66,6 +72,7 @@ export function registerStream(app: FastifyInstance, hub: LiveHub, people: Peopl
       recheck.unref();
       const end = () => {
         unsubscribe();
+        unsubscribeContext();
         clearInterval(beat);
         clearInterval(recheck);
         open.delete(end);
@@ -77,6 +84,13 @@ export function registerStream(app: FastifyInstance, hub: LiveHub, people: Peopl
         const seq = typeof e.event.seq === 'number' ? e.event.seq : 0;
         res.write(`id: ${e.runId}:${seq}\nevent: run\ndata: ${JSON.stringify(e)}\n\n`);
       });
+      const unsubscribeContext =
+        only !== undefined || !context
+          ? () => {}
+          : context.subscribe((row) => {
+              if (res.writableLength > MAX_BUFFERED) return end();
+              res.write(`event: context\ndata: ${JSON.stringify(contextEventView(row))}\n\n`);
+            });
       const beat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
       beat.unref();
       open.add(end);

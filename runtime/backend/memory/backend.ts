@@ -7,6 +7,7 @@ import type { Backend, RuntimeJournal } from '../backend.js';
 import { emptyJournal, MemoryJournal, memoryAsyncJournal } from './journal.js';
 import { emptyLimits, MemoryLimitStore } from './limit-store.js';
 import { emptyPeople, memoryPeopleStore } from './people-store.js';
+import { emptyContextJournal, memoryContextJournal } from './context-journal.js';
 import { emptyTriggerState, memoryTriggerState } from './trigger-state.js';
 
 export function memoryBackend(): Backend {
@@ -14,6 +15,7 @@ export function memoryBackend(): Backend {
   const limits = emptyLimits(journalData.rateHits);
   const people = emptyPeople();
   const triggers = emptyTriggerState();
+  const contextEvents = emptyContextJournal();
   const sink = new MemoryJournal(journalData);
   // Its runs commit to it synchronously and read sub-plan runs as asked.
   const journal: RuntimeJournal = { store: memoryAsyncJournal(sink), sqlite: null, sink, preload: async () => [], finished: async () => undefined };
@@ -27,6 +29,7 @@ export function memoryBackend(): Backend {
     people: async () => memoryPeopleStore(people),
     sessions: async () => memoryPeopleStore(people),
     triggerState: async () => memoryTriggerState(triggers),
+    contextJournal: async () => memoryContextJournal(contextEvents),
     migrate: async () => ({ from: 0, to: 0, applied: [] }),
     prune: async (before) => journal.store.prune(before),
     cluster: null,

@@ -11,6 +11,7 @@ import { PgLimitStore } from './limit-store.js';
 import { migrate, openMigratedPool } from './migrations.js';
 import { pgPeopleStore } from './people-store.js';
 import { openClient, openPool } from './pool.js';
+import { pgContextJournal } from './context-journal.js';
 import { pgTriggerState } from './trigger-state.js';
 
 export function pgBackend(url: string): Backend {
@@ -40,6 +41,7 @@ export function pgBackend(url: string): Backend {
     people,
     sessions: people,
     triggerState: async () => pgTriggerState(await openMigratedPool(url, 2)),
+    contextJournal: async () => pgContextJournal(await openMigratedPool(url, 2)),
     migrate: () => migrate(url),
     prune: async (before) => (await journal()).store.prune(before),
     cluster,

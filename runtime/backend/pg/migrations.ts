@@ -347,6 +347,22 @@ CREATE TRIGGER audit_log_retention BEFORE DELETE ON orch.audit_log
   FOR EACH ROW EXECUTE FUNCTION orch.audit_log_retention();
 `,
   },
+  {
+    version: 13,
+    name: 'the context journal',
+    sql: `
+-- v0.4 (LANGUAGE.md §9.4, runtime/backend/context-journal.ts): the context's own events, apart
+-- from any run, listed newest first and pruned by the journal's retention (time, epoch ms).
+CREATE TABLE orch.context_events (
+  seq bigserial PRIMARY KEY,
+  type text NOT NULL,
+  signal text NOT NULL,
+  time bigint NOT NULL,
+  data jsonb NOT NULL
+);
+CREATE INDEX context_events_time ON orch.context_events (time);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

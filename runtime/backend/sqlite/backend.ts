@@ -10,6 +10,7 @@ import { asyncJournal } from './async-journal.js';
 import { SqliteJournal } from './journal.js';
 import { openSqlitePeopleStore } from './people-store.js';
 import { openTriggerState } from './trigger-state.js';
+import { openSqliteContextJournal } from './context-journal.js';
 
 /** `path`: absolute, or `:memory:` (a journal that ends with the process, without shared limits). */
 export function sqliteBackend(path: string): Backend {
@@ -53,6 +54,10 @@ export function sqliteBackend(path: string): Backend {
     triggerState: async () => {
       fileDir();
       return openTriggerState(path);
+    },
+    contextJournal: async () => {
+      fileDir();
+      return openSqliteContextJournal(path);
     },
     // Its tables are made (and older files brought up to date) as each store opens.
     migrate: async () => ({ from: 0, to: 0, applied: [] }),

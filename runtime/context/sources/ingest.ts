@@ -8,6 +8,7 @@
  */
 import { describeValueErrors, validateValue, type JsonSchema, type SourceIR } from '../../../compiler/index.js';
 import { EvalError, evaluate } from '../../evaluate.js';
+import secureJson from 'secure-json-parse';
 
 /** Where accepted values and refusals go: the context store, or `orch serve`'s engine around it. */
 export interface ContextSink {
@@ -22,21 +23,30 @@ export interface SourceMessage {
   readonly retained?: boolean;
 }
 
-/** A message's bytes as `payload`: JSON when it parses (a `__proto__` key refused), else the text. */
+/**
+ * A message's bytes as `payload`: JSON when it parses — by secure-json-parse, the parser Fastify
+ * gives `POST /signals`, refusing a `__proto__` key or a `constructor.prototype` anywhere — else
+ * the text as it came.
+ */
 export function parsePayload(raw: Uint8Array | string): unknown {
   const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
   try {
-    return JSON.parse(text, (key, value: unknown) => {
-      if (key === '__proto__' || (key === 'constructor' && typeof value === 'object' && value !== null && 'prototype' in value)) throw new PoisonError();
-      return value;
-    }) as unknown;
-  } catch (e) {
-    if (e instanceof PoisonError) throw new Error('the payload holds a "__proto__" key or a "constructor" with a "prototype"');
-    return text;
+    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }) as unknown;
+  } catch {
+    // Not JSON (a plain-text payload), or JSON that poisons a prototype: only the second is refused.
+    if (!isJson(text)) return text;
+    throw new Error('the payload holds a "__proto__" key or a "constructor" with a "prototype"');
   }
 }
 
-class PoisonError extends Error {}
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Whether an MQTT topic filter (`+` one level, `#` the rest) matches a topic name. */
 export function topicMatches(filter: string, topic: string): boolean {

@@ -140,6 +140,8 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
     case 'attempt_lost':
     case 'approval_decided':
     case 'step_adopted':
+    case 'endorsed':
+    case 'declassified':
       return;
     default:
       return unknownEvent(e);
@@ -263,6 +265,8 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
     case 'execution_cancelled':
     case 'context_updated':
     case 'consent_denied':
+    case 'endorsed':
+    case 'declassified':
       return;
     default:
       return unknownEvent(e);

@@ -128,15 +128,27 @@ export function launch(c: RunState, inst: Inst): void {
             ? { kind: 'approval', token, args: {} }
             : { kind: 'call', token };
   c.inProgress.add(inst);
+  const attempt = inst.rec.attempts + 1;
   c.emit('step_started', inst.key, {
-    attempt: inst.rec.attempts + 1,
+    attempt,
     phaseAttempt: inst.rec.phaseAttempts + 1,
     phase: inst.rec.phase,
     resourceIndex: inst.rec.resourceIndex,
     resource: res?.name ?? null,
     capability: cap?.name ?? null,
     cost: attemptCost,
+    ...(step.labels ? { labels: step.labels } : {}),
   });
+  if (step.relabels || step.flow_refusals) {
+    // §9.3: the attempt evaluates its arguments' endorse/declassify calls: each journaled.
+    for (const r of step.relabels ?? []) {
+      if (r.kind === 'endorse') c.emit('endorsed', inst.key, { reason: r.reason, attempt });
+      else c.emit('declassified', inst.key, { reason: r.reason, to: r.to ?? 'internal', attempt });
+    }
+    const refused = step.flow_refusals?.[0];
+    // A rule the compile only warned about: the handler is never called with those arguments.
+    if (refused) return attemptFailed(c, inst, `${refused.code}: refused before the handler: ${refused.sink} ← … ← ${refused.source} (${refused.message})`, false, false, false, PERMANENT);
+  }
   const timeoutMs = step.timeout_ms ?? cap?.timeout_ms ?? null;
   switch (action.type) {
     case 'wait': {

@@ -1,0 +1,100 @@
+/**
+ * What the `flows` stage hands the run time (LANGUAGE.md §9.3), added to each step of the IR: the
+ * labels of what it reads (`step_started.data.labels`), the `endorse`/`declassify` calls in its
+ * arguments (journaled as `endorsed`/`declassified` when it starts) and the rules its arguments
+ * break that a `"flows": "warn"` compile let through (refused at run time before the handler).
+ */
+import type { ExprIR, FlowRefusalIR, PlanIR, RelabelIR, StepIR, StepLabelsIR } from '../ir/types.js';
+import { rank, type FieldLabel, type FlowFinding, type PlanFlows } from './flow-labels.js';
+
+/** The steps with their §9.3 fields; a step the analysis did not label is left as it was. */
+export function withFlowFields(
+  steps: readonly StepIR[], blocks: PlanIR['blocks'], flows: PlanFlows, input: ReadonlyMap<string, FieldLabel>,
+): StepIR[] {
+  const sources = new Map<string, readonly string[]>();
+  const itemLists = new Map<string, ExprIR>();
+  const blockSteps = new Map<string, readonly string[]>();
+  for (const b of blocks ?? []) {
+    if (b.type === 'for_each') itemLists.set(b.item, b.list);
+    else blockSteps.set(b.id, b.type === 'race' ? b.branches : b.steps);
+  }
+  const labelled = (id: string): boolean => {
+    const s = flows.steps.get(id);
+    return s !== undefined && (s.untrusted || rank(s.cls) > 0);
+  };
+  const refusals = byStep(flows.findings);
+  const relabels = new Map<string, RelabelIR[]>();
+  for (const r of flows.relabels) {
+    if (r.step === undefined) continue;
+    const list = relabels.get(r.step) ?? [];
+    list.push({ kind: r.kind, reason: r.reason, ...(r.to ? { to: r.to } : {}) });
+    relabels.set(r.step, list);
+  }
+  return steps.map((s) => {
+    const read = flows.reads.get(s.id);
+    if (!read) return s;
+    const found = new Set<string>();
+    const seen = new Set<ExprIR>();
+    const visit = (e: unknown): void => {
+      if (e === null || typeof e !== 'object') return;
+      if (Array.isArray(e)) {
+        for (const x of e) visit(x);
+        return;
+      }
+      const x = e as ExprIR;
+      if (seen.has(x)) return;
+      seen.add(x);
+      switch (x.op) {
+        case 'get':
+          if (x.object.op === 'var' && x.object.name === 'input') {
+            if (isLabelled(input.get(x.key))) found.add(`input.${x.key}`);
+            return;
+          }
+          return visit(x.object);
+        case 'var':
+          if (x.name === 'input') for (const [k, f] of input) if (isLabelled(f)) found.add(`input.${k}`);
+          return;
+        case 'step':
+          return addStep(x.id);
+        case 'block':
+          for (const id of blockSteps.get(x.id) ?? []) addStep(id);
+          return;
+        case 'item':
+          return visit(itemLists.get(x.name));
+        default:
+          for (const v of Object.values(x)) visit(v);
+      }
+    };
+    const addStep = (id: string): void => {
+      if (!labelled(id)) return;
+      found.add(id);
+      for (const t of sources.get(id) ?? []) found.add(t);
+    };
+    visit(Object.values(s.args));
+    if (s.for_each) visit(s.for_each.list);
+    const mine = [...found].sort();
+    sources.set(s.id, mine);
+    const labels: StepLabelsIR = { class: read.cls, trusted: read.untrusted === null, sources: mine };
+    const rl = relabels.get(s.id);
+    const rf = refusals.get(s.id);
+    return { ...s, labels, ...(rl ? { relabels: rl } : {}), ...(rf ? { flow_refusals: rf } : {}) };
+  });
+}
+
+function isLabelled(f: FieldLabel | undefined): boolean {
+  return f !== undefined && (f.untrusted || rank(f.cls) > 0);
+}
+
+/** The findings (only a warn-mode compile has any and still emits) by the step whose arguments break them. */
+function byStep(findings: readonly FlowFinding[]): Map<string, FlowRefusalIR[]> {
+  const out = new Map<string, FlowRefusalIR[]>();
+  for (const x of findings) {
+    if (x.step === undefined) continue;
+    let last = x.path;
+    while (last?.next) last = last.next;
+    const list = out.get(x.step) ?? [];
+    list.push({ code: x.code, sink: x.sink, source: last?.hop.text ?? x.sink, message: x.message });
+    out.set(x.step, list);
+  }
+  return out;
+}

@@ -1,0 +1,34 @@
+/**
+ * The preview's §9.3 listing: where each data class goes (the steps that read it, from what, and
+ * where they run) and every endorsement and declassification — from the labels in the IR.
+ */
+import type { PlanIR } from './ir/types.js';
+
+export interface PreviewFlows {
+  /** One entry per step that reads data above `public`: `personal: input.who → n (r1, local)`. */
+  readonly classes: readonly { readonly class: string; readonly step: string; readonly sources: readonly string[]; readonly resource: string | null; readonly tier: string | null }[];
+  readonly relabels: readonly { readonly step: string; readonly kind: 'endorse' | 'declassify'; readonly reason: string; readonly to?: string }[];
+}
+
+export function previewFlows(plan: PlanIR): PreviewFlows {
+  const classes: PreviewFlows['classes'][number][] = [];
+  const relabels: PreviewFlows['relabels'][number][] = [];
+  for (const s of plan.steps) {
+    if (s.labels && s.labels.class !== 'public')
+      classes.push({ class: s.labels.class, step: s.id, sources: s.labels.sources, resource: s.binding.resource, tier: s.binding.tier });
+    for (const r of s.relabels ?? []) relabels.push({ step: s.id, ...r });
+  }
+  return { classes, relabels };
+}
+
+export function previewFlowsText(p: PreviewFlows): string[] {
+  if (p.classes.length === 0 && p.relabels.length === 0) return [];
+  const lines = ['Where data goes'];
+  for (const x of p.classes) {
+    const where = x.resource ? ` (${x.resource}, ${x.tier})` : x.tier ? ` (${x.tier})` : '';
+    lines.push(`  ${x.class}: ${x.sources.length ? `${x.sources.join(', ')} → ` : ''}${x.step}${where}`);
+  }
+  for (const r of p.relabels)
+    lines.push(`  ${r.kind === 'endorse' ? 'endorsed' : `declassified to ${r.to ?? 'internal'}`} in ${r.step}: ${r.reason}`);
+  return lines;
+}

@@ -1,0 +1,52 @@
+/**
+ * `GET /context/events` (LANGUAGE.md §9.4): the context's own journal — `context_updated`,
+ * `context_stale`, `context_rejected` — newest first, in pages: `?limit=` (default 100, at most
+ * 1000), `?before=SEQ` (the previous page's `next`), `?signal=NAME`. Each event is
+ * `{ seq, type, time, signal, …its fields }` with `time` (when it was journaled) and a
+ * `context_updated`'s `at` as ISO times; a coalesced `context_updated` has `count` (how many
+ * messages it stands for, runtime/context/journaling.ts).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ContextEventRow, ContextJournal, StoredContextEvent } from '../../runtime/index.js';
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+
+/** One event as the API and the live stream show it. */
+export function contextEventView(e: ContextEventRow | StoredContextEvent): { [key: string]: unknown } {
+  const { at, ...data } = e.data;
+  return {
+    ...('seq' in e ? { seq: e.seq } : {}),
+    type: e.type,
+    time: new Date(e.time).toISOString(),
+    signal: e.signal,
+    ...data,
+    ...(typeof at === 'number' ? { at: new Date(at).toISOString() } : {}),
+  };
+}
+
+export function registerContextEvents(app: FastifyInstance, journal: ContextJournal | null): void {
+  app.get<{ Querystring: { limit?: string; before?: string; signal?: string } }>(
+    '/context/events',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            // Query values stay strings here (the app does not coerce): digits only.
+            limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' },
+            before: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' },
+            signal: { type: 'string', maxLength: 300 },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (req) => {
+      if (!journal) return { events: [], next: null };
+      const limit = Math.min(MAX_LIMIT, Number(req.query.limit ?? DEFAULT_LIMIT));
+      const events = await journal.list({ limit, ...(req.query.before !== undefined ? { before: Number(req.query.before) } : {}), ...(req.query.signal !== undefined ? { signal: req.query.signal } : {}) });
+      return { events: events.map(contextEventView), next: events.length === limit ? events.at(-1)!.seq : null };
+    },
+  );
+}

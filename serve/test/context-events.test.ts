@@ -1,0 +1,54 @@
+/**
+ * `GET /context/events` and the live stream's `event: context` (LANGUAGE.md §9.4), on an
+ * in-process server over a memory backend: a signal set through `POST /signals` is journaled with
+ * its source and time, listed newest first in pages, and streamed as it is written.
+ */
+import { describe, expect, it } from 'vitest';
+import { memoryBackend } from '../../runtime/index.js';
+import { startServer } from '../server.js';
+import { FakeStarter } from './fake-starter.js';
+
+const TOKEN = 'context-events-token-0123456789';
+
+describe('the context journal over HTTP', () => {
+  it('lists journaled context events newest first, paged, and streams them live', async () => {
+    const backend = memoryBackend();
+    const server = await startServer({
+      plans: [],
+      triggers: [],
+      starter: new FakeStarter(),
+      evaluate: () => null,
+      state: await backend.triggerState(),
+      contextJournal: await backend.contextJournal(),
+      token: TOKEN,
+      host: '127.0.0.1',
+      port: 0,
+      catchUp: false,
+    });
+    try {
+      const auth = { authorization: `Bearer ${TOKEN}` };
+      const stream = await fetch(`${server.url}/stream`, { headers: auth });
+      const reader = stream.body!.getReader();
+      const streamed = (async () => {
+        let text = '';
+        while (!text.includes('event: context')) text += new TextDecoder().decode((await reader.read()).value);
+        return text;
+      })();
+      const post = (body: unknown) => fetch(`${server.url}/signals`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect((await post({ temperature: 20 })).status).toBeLessThan(300);
+      expect(await streamed).toMatch(/event: context\ndata: .*"type":"context_updated".*"signal":"temperature".*"value":20.*"source":"api"/);
+      await reader.cancel();
+      expect((await post({ humidity: 40 })).status).toBeLessThan(300);
+      const page = async (q: string) => (await (await fetch(`${server.url}/context/events${q}`, { headers: auth })).json()) as { events: { [k: string]: unknown }[]; next: number | null };
+      let first = await page("?limit=1");
+      for (let i = 0; i < 50 && first.events[0]?.signal !== 'humidity'; i++) first = await page('?limit=1'); // the append is asynchronous
+      expect(first.events).toEqual([{ seq: expect.any(Number), type: 'context_updated', time: expect.any(String), signal: 'humidity', value: 40, source: 'api', at: expect.any(String) }]);
+      const second = await page(`?limit=1&before=${first.next}`);
+      expect(second.events.map((e) => [e.signal, e.value])).toEqual([['temperature', 20]]);
+      expect((await page('?signal=temperature')).events).toHaveLength(1);
+      expect((await fetch(`${server.url}/context/events`)).status).toBe(401);
+    } finally {
+      await server.close(0);
+    }
+  });
+});
