@@ -4,7 +4,7 @@
  * status); any other run answers from its journal.
  */
 import { diffPlans, irHash, preview, type PlanIR } from '../compiler/index.js';
-import { clusterTiming, Runtime, RunDetached, RuntimeUsageError, type ActiveRun, type Backend } from '../runtime/index.js';
+import { clusterTiming, listOrchWorkers, Runtime, RunDetached, RuntimeUsageError, type ActiveRun, type Backend } from '../runtime/index.js';
 import { journalView, planOfRun } from './journal-view.js';
 import type { RunEvent, SignalRead } from '../runtime/index.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta } from './run-starter.js';
@@ -185,9 +185,9 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
       return outcome(runId, await rt.control(runId, 'cancel'));
     },
 
-    rateHitsSince(key, since) {
-      return journal.rateHitsSince(key, since);
-    },
+    rateHitsSince: (key, since) => journal.rateHitsSince(key, since),
+
+    workers: async () => (o.backend.capabilities.workers && o.backend.cluster ? listOrchWorkers(o.backend.cluster) : null),
 
     async retry(runId, meta = {}) {
       if (!(await known(runId))) return notFound(runId);

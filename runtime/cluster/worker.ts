@@ -75,6 +75,14 @@ export interface WorkerRow {
   readonly unreachable: boolean;
   /** Attempts this worker is running now. */
   readonly running: number;
+  /** Which they are (run, step key, attempt): the steps an unreachable worker holds until its lease lapses. */
+  readonly holding: readonly HeldAttempt[];
+}
+
+export interface HeldAttempt {
+  readonly run: string;
+  readonly step: string;
+  readonly attempt: number;
 }
 
 const jobRowsOf = `SELECT run_id, step_key, attempt, fence::text, job FROM orch.attempts WHERE worker = $1 AND status = 'running' AND job IS NOT NULL`;
@@ -386,11 +394,12 @@ export async function listWorkers(db: ClusterDatabase, all: boolean): Promise<Wo
       slots: number;
       state: string;
       age: number;
-      running: number;
+      holding: HeldAttempt[];
     }>(
       `SELECT w.id, w.host, w.pid, w.resources, w.slots, w.state,
               (extract(epoch FROM now() - w.heartbeat_at) * 1000)::bigint AS age,
-              (SELECT count(*) FROM orch.attempts a WHERE a.worker = w.id AND a.status = 'running') AS running
+              (SELECT coalesce(json_agg(json_build_object('run', a.run_id, 'step', a.step_key, 'attempt', a.attempt) ORDER BY a.run_id, a.step_key, a.attempt), '[]')
+                 FROM orch.attempts a WHERE a.worker = w.id AND a.status = 'running') AS holding
          FROM orch.workers w
         WHERE $1 OR w.state = 'alive'
         ORDER BY w.started_at, w.id`,
@@ -405,7 +414,8 @@ export async function listWorkers(db: ClusterDatabase, all: boolean): Promise<Wo
       state: r.state,
       heartbeatAgeMs: Number(r.age),
       unreachable: r.state === 'alive' && Number(r.age) > 2.5 * clusterTiming().heartbeatMs,
-      running: Number(r.running),
+      running: r.holding.length,
+      holding: r.holding,
     }));
   } finally {
     await pool.end();

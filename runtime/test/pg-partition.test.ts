@@ -124,14 +124,15 @@ describe('a worker cut off from Postgres mid-step, then healed', () => {
 
     proxy.cut();
     const cutAt = Date.now();
-    // `orch workers` (on a direct link) calls it unreachable before it is declared dead.
+    // `orch workers` (on a direct link) calls it unreachable before it is declared dead, holding
+    // `long` (what the dashboard's GET /workers passes on: it marks that step).
     await waitUntil(
       async () => {
         const listed = await orchAsync(['workers', '--db', db.url, '--json'], dir, FAST).done;
-        const rows = (JSON.parse(listed.stdout) as { workers: { pid: number; unreachable: boolean }[] }).workers;
-        return rows.some((w) => w.pid === cutPid && w.unreachable);
+        const rows = (JSON.parse(listed.stdout) as { workers: { pid: number; unreachable: boolean; holding: { run: string; step: string }[] }[] }).workers;
+        return rows.some((w) => w.pid === cutPid && w.unreachable && w.holding.some((a) => a.run === 'partition' && a.step === 'long'));
       },
-      'orch workers to call the cut worker unreachable',
+      'orch workers to call the cut worker unreachable, holding `long`',
       30_000,
     );
     // Declared dead, and `long` taken by the other worker.

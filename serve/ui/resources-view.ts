@@ -1,6 +1,10 @@
-/** Resources: slots in use against limits, rate windows, the local ratio and the privacy score. */
+/**
+ * Resources: slots in use against limits, rate windows, the local ratio and the privacy score;
+ * on a cluster, its workers (an unreachable one flagged, with the steps it holds).
+ */
 import { get } from './api.js';
 import { h } from './dom.js';
+import { loadWorkers, workersTable } from './workers.js';
 
 interface Resources {
   resources: { name: string; kind: string; tier: string; inUse: number; limit: number | null }[];
@@ -12,7 +16,7 @@ interface Resources {
 const percent = (x: number | null): string => (x === null ? '—' : `${Math.round(x * 100)}%`);
 
 export async function resourcesView(root: HTMLElement): Promise<void> {
-  const r = await get<Resources>('/resources');
+  const [r, workers] = await Promise.all([get<Resources>('/resources'), loadWorkers()]);
   root.replaceChildren(
     h('h2', {}, 'Resources'),
     h(
@@ -64,5 +68,6 @@ export async function resourcesView(root: HTMLElement): Promise<void> {
             ),
           ),
         ),
+    ...(workers === null ? [] : [h('h3', {}, 'Workers'), workersTable(workers)]),
   );
 }
