@@ -56,6 +56,8 @@ export type WorkerEvent =
   | { readonly kind: 'exchange-failed'; readonly error: string }
   /** After a failed exchange: the attempts the database has running under `id` (its answer may have been lost). */
   | { readonly kind: 'adopted'; readonly id: string; readonly jobs: readonly StepJob[] }
+  /** That look-up failed too (the database still unreachable). */
+  | { readonly kind: 'adopt-failed'; readonly id: string; readonly error: string }
   /** A handed attempt's handler ended (or could not run) with this result. */
   | { readonly kind: 'finished'; readonly claim: Claim; readonly result: Result }
   /** Its owner gave up on an attempt (race lost, cancelled, timed out). */
@@ -193,6 +195,9 @@ export class WorkerCore {
       case 'adopted':
         this.adopted(event.id, event.jobs, at, out);
         break;
+      case 'adopt-failed':
+        this.adoptFailed(event.id, at, out);
+        break;
       case 'finished':
         this.finished(event.claim, event.result, at, out);
         break;
@@ -323,6 +328,18 @@ export class WorkerCore {
         this.track({ job, worker: id }, out);
       }
     this.exchangeEnded(at, out);
+  }
+
+  /**
+   * The look-up after a failed exchange failed too: it is made again, the exchange still in flight.
+   * Ended with nothing found, an attempt the lost answer claimed would stay `running` under this
+   * live id, which no sweep abandons and no worker runs: its run would wait for it forever. Under
+   * an id declared dead since, the sweeper abandons those rows: nothing to look for.
+   */
+  private adoptFailed(id: string, at: WorkerNow, out: WorkerCommand[]): void {
+    if (id !== at.id) return this.exchangeEnded(at, out);
+    this.failures++;
+    out.push({ kind: 'adopt', afterMs: Math.min(2000, 100 * this.failures), id });
   }
 
   private exchangeEnded(at: WorkerNow, out: WorkerCommand[]): void {

@@ -274,11 +274,11 @@ class WorkerShell {
   /** After a failed exchange: the attempts recorded as claimed under `id` (its answer may have been lost). */
   private async adopt(id: string, afterMs: number): Promise<void> {
     await new Promise<void>((r) => setTimeout(r, afterMs).unref());
-    const { rows } = await this.p.pool
-      .query<{ run_id: string; step_key: string; attempt: number; fence: string; job: string | null }>(jobRowsOf, [id])
-      .catch(() => ({ rows: [] }));
-    const jobs = rows.map(jobOfRow).filter((j): j is StepJob => j !== null);
-    this.feed({ kind: 'adopted', id, jobs });
+    const found = await this.p.pool.query<{ run_id: string; step_key: string; attempt: number; fence: string; job: string | null }>(jobRowsOf, [id]).then(
+      ({ rows }) => rows.map(jobOfRow).filter((j): j is StepJob => j !== null),
+      (err: unknown) => err as Error,
+    );
+    this.feed(found instanceof Error ? { kind: 'adopt-failed', id, error: found.message } : { kind: 'adopted', id, jobs: found });
   }
 
   private start(claim: Claim): void {

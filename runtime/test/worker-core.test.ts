@@ -149,8 +149,8 @@ class World {
   }
 }
 
-type Step = 'answer' | 'lose-answer' | 'fail' | 'adopt' | 'finish' | 'hold' | 'pump-soon' | 'wake' | 'abandon' | 'cut-off' | 'dead' | 'registered';
-const STEPS: Step[] = ['answer', 'answer', 'answer', 'lose-answer', 'fail', 'adopt', 'finish', 'finish', 'finish', 'hold', 'pump-soon', 'wake', 'abandon', 'cut-off', 'dead', 'registered'];
+type Step = 'answer' | 'lose-answer' | 'fail' | 'adopt' | 'adopt-fail' | 'finish' | 'hold' | 'pump-soon' | 'wake' | 'abandon' | 'cut-off' | 'dead' | 'registered';
+const STEPS: Step[] = ['answer', 'answer', 'answer', 'lose-answer', 'fail', 'adopt', 'adopt-fail', 'finish', 'finish', 'finish', 'hold', 'pump-soon', 'wake', 'abandon', 'cut-off', 'dead', 'registered'];
 
 function act(w: World, step: Step, pick: number): void {
   w.now += 1;
@@ -181,6 +181,14 @@ function act(w: World, step: Step, pick: number): void {
       w.adopt = null;
       const jobs = [...w.claimedBy.values()].filter((c) => c.worker === id).map((c) => c.job);
       w.tell({ kind: 'adopted', id, jobs });
+      return;
+    }
+    case 'adopt-fail': {
+      // The look-up after a failed exchange fails too (the database still unreachable).
+      if (!w.adopt) return;
+      const { id } = w.adopt;
+      w.adopt = null;
+      w.tell({ kind: 'adopt-failed', id, error: 'connection refused' });
       return;
     }
     case 'finish': {
@@ -251,6 +259,9 @@ function settle(w: World): void {
   }
   expect(w.drained).toBe(true);
   expect(w.core.running).toBe(0);
+  // Nothing left running under the worker's live id that it does not hold: no sweep would abandon
+  // such an attempt, and no worker would run it (its run would wait forever).
+  expect([...w.claimedBy.values()].filter((c) => c.worker === w.id).map((c) => jobId(c.job))).toEqual([]);
 }
 
 describe('worker core', () => {
@@ -293,6 +304,16 @@ describe('worker core', () => {
     expect(w.exchange?.report).toHaveLength(1);
     expect(w.exchange?.report[0]).toMatchObject({ key: 's0', status: 'abandoned', worker: 'w1' });
     expect(JSON.parse(w.exchange!.report[0]!.outcome)).toEqual({ ok: false, error: 'given back: worker w1 lost the database for 4.0 s: its lease lapses in 1.0 s' });
+  });
+
+  it('looks again for what a lost answer claimed when the first look-up fails', () => {
+    const w = new World(1, 1, () => false);
+    w.tell({ kind: 'pump' });
+    act(w, 'lose-answer', 0);
+    act(w, 'adopt-fail', 0);
+    expect(w.adopt).not.toBeNull();
+    act(w, 'adopt', 0);
+    expect(w.running.map((c) => c.job.key)).toEqual(['s0']);
   });
 
   it('starts nothing claimed under an id declared dead', () => {
