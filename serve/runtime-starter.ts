@@ -7,7 +7,7 @@ import { diffPlans, irHash, preview, type PlanIR } from '../compiler/index.js';
 import { clusterTiming, listOrchWorkers, Runtime, RunDetached, RuntimeUsageError, type ActiveRun, type Backend } from '../runtime/index.js';
 import { journalView, planOfRun } from './journal-view.js';
 import type { RunEvent, SignalRead } from '../runtime/index.js';
-import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta } from './run-starter.js';
+import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta, UpgradeReport } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
 
 export interface RuntimeStarterOptions {
@@ -23,92 +23,17 @@ export interface RuntimeStarterOptions {
   readonly signal?: (name: string) => SignalRead;
 }
 
+type Journal = NonNullable<Runtime['store']>;
+type EventListener = (e: { runId: string; planId: string; event: JournalEntry }) => void;
+
 export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunStarter> {
   // A server waits for approvals in memory rather than suspending the run.
   const rt = await Runtime.open({ backend: o.backend, suspendOnApproval: false, placement: o.local || !o.backend.capabilities.workers ? 'local' : 'auto', warn: o.log, ...(o.signal ? { signal: o.signal } : {}) });
   // SQLite or Postgres alike, through the asynchronous interface.
   const journal = rt.store!;
-  const active = new Map<string, ActiveRun>();
-  const listeners: ((r: FinishedRun) => void)[] = [];
-  const eventListeners: ((e: { runId: string; planId: string; event: JournalEntry }) => void)[] = [];
-  // The runtime hands these events over already redacted.
-  const planOf = new Map<string, string>();
-  const onEvent = (e: RunEvent) => {
-    if (eventListeners.length === 0) return;
-    // A run's first event names its plan (sub-plan runs too); a run resumed here was named when
-    // it was loaded, and a sub-plan run resumed with it falls back to its parent's.
-    if (e.type === 'plan_created' && typeof e.data.plan === 'string') planOf.set(e.runId, e.data.plan);
-    const planId = planOf.get(e.runId) ?? planOf.get(e.runId.split('/')[0]!) ?? '';
-    const entry = toEntry(e);
-    for (const l of eventListeners) l({ runId: e.runId, planId, event: entry });
-    if (e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled') planOf.delete(e.runId);
-  };
-  let closed = false;
-
-  const notify = (run: FinishedRun) => {
-    for (const l of listeners) {
-      try {
-        l(run);
-      } catch (err) {
-        o.log(`run ${run.runId}: a finish listener failed: ${(err as Error).message}`);
-      }
-    }
-  };
-  const track = (a: ActiveRun) => {
-    active.set(a.runId, a);
-    a.result.then(
-      (r) => {
-        active.delete(a.runId);
-        // A run cancelled because this server is shutting down is not a completion.
-        if (!closed) notify({ runId: r.runId, planId: r.planId, status: r.status, output: r.output });
-      },
-      (err: unknown) => {
-        active.delete(a.runId);
-        // Left unfinished by this server's shutdown (close below): the next start resumes it.
-        if (err instanceof RunDetached) return;
-        o.log(`run ${a.runId} stopped with an internal error: ${(err as Error)?.message ?? String(err)}`);
-      },
-    );
-  };
-  const notFound = (runId: string): Extract<ControlResult, { ok: false }> => ({ ok: false, reason: 'not_found', message: `unknown run "${runId}"` });
-  const outcome = async (runId: string, r: { ok: boolean; message: string; forbidden?: true }): Promise<ControlResult> =>
-    r.ok
-      ? { ok: true, status: await statusOf(runId) }
-      : (await journal.getRun(runId))
-        ? { ok: false, reason: r.forbidden ? 'forbidden' : 'conflict', message: r.message }
-        : notFound(runId);
-  const statusOf = async (runId: string) => active.get(runId)?.run.status() ?? (await journal.getRun(runId))?.status ?? 'unknown';
-  const known = async (runId: string) => (await journal.getRun(runId)) !== undefined;
-
-  /**
-   * Resumes the unfinished runs nobody advances: left by a previous process (at start) or, on a
-   * shared Postgres, by a server or `orch run` whose heartbeat stopped (every few seconds). The
-   * lease (`Runtime.resume`) makes one process take each.
-   */
-  const resumeOrphans = async (atStart: boolean): Promise<string[]> => {
-    const { resumed, failed } = await rt.resumeOrphans({
-      skip: (runId) => closed || active.has(runId),
-      before: (row) => planOf.set(row.id, row.plan),
-      resume: { onEvent, takeOverAfterMs: o.takeOverAfterMs },
-    });
-    for (const a of resumed) {
-      track(a);
-      if (!atStart) o.log(`took over run ${a.runId}: its owner stopped answering`);
-    }
-    // Another server taking a run first is no news, except at start.
-    for (const f of failed) if (atStart || !f.lost) o.log(`cannot resume run ${f.runId}: ${f.error.message}`);
-    return resumed.map((a) => a.runId);
-  };
-  let adopting: Promise<unknown> | null = null;
-  // Shared by servers on many machines: an owner that went silent is replaced while this one runs.
-  const adopter = o.backend.capabilities.sharedServers
-    ? setInterval(() => {
-        adopting ??= resumeOrphans(false)
-          .catch((err: unknown) => o.log(`looking for runs to take over: ${(err as Error).message}`))
-          .finally(() => (adopting = null));
-      }, clusterTiming().orphanPollMs)
-    : null;
-  adopter?.unref();
+  const held = heldRuns(o.log);
+  const { active, onEvent, track } = held;
+  const adoption = orphanAdoption(rt, held, o);
 
   return {
     async start(plan: PlanIR, input: unknown, meta: StartMeta) {
@@ -127,8 +52,160 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
       return { runId: a.runId };
     },
 
+    ...runReads(journal, held),
+    ...runControls(rt, journal, held),
+
+    rateHitsSince(key, since) {
+      return journal.rateHitsSince(key, since);
+    },
+
+    upgrade: (runId, opts) => upgradeRun(rt, journal, o.plans, runId, opts),
+
+    workers: async () => (o.backend.capabilities.workers && o.backend.cluster ? listOrchWorkers(o.backend.cluster) : null),
+
+    onEvent(listener) {
+      held.eventListeners.push(listener);
+    },
+
+    async signalContext(values) {
+      rt.updateContextAll({ ...values });
+    },
+
+    onFinished(listener) {
+      held.listeners.push(listener);
+    },
+
+    resumeUnfinished: () => adoption.resumeOrphans(true),
+
+    activeCount: () => rt.activeCount(),
+
+    async drain(ms) {
+      const deadline = Date.now() + ms;
+      while (active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return active.size === 0;
+    },
+
+    async close(phase: (waitingFor: string) => void = () => {}) {
+      held.closed = true;
+      adoption.stopPolling();
+      phase('the take-over of orphaned runs');
+      await adoption.inFlight();
+      // A server that stops leaves runs still in flight unfinished in the journal (not
+      // cancelled), for the next `orch serve` to resume.
+      await rt.close({ cancel: false, phase });
+    },
+  };
+}
+
+/** The runs this process holds in memory, and who hears of their events and of their ends. */
+interface HeldRuns {
+  readonly active: Map<string, ActiveRun>;
+  /** Each held run's plan, for the events the listeners hear. */
+  readonly planOf: Map<string, string>;
+  readonly listeners: ((r: FinishedRun) => void)[];
+  readonly eventListeners: EventListener[];
+  /** The runtime's event hook for every run started or resumed here. */
+  readonly onEvent: (e: RunEvent) => void;
+  /** Holds a run until it ends, then tells the finish listeners. */
+  readonly track: (a: ActiveRun) => void;
+  /** Set when the server closes: a run it leaves then has not finished. */
+  closed: boolean;
+}
+
+function heldRuns(log: (line: string) => void): HeldRuns {
+  const active = new Map<string, ActiveRun>();
+  const listeners: ((r: FinishedRun) => void)[] = [];
+  const eventListeners: EventListener[] = [];
+  // The runtime hands these events over already redacted.
+  const planOf = new Map<string, string>();
+  const onEvent = (e: RunEvent) => {
+    if (eventListeners.length === 0) return;
+    // A run's first event names its plan (sub-plan runs too); a run resumed here was named when
+    // it was loaded, and a sub-plan run resumed with it falls back to its parent's.
+    if (e.type === 'plan_created' && typeof e.data.plan === 'string') planOf.set(e.runId, e.data.plan);
+    const planId = planOf.get(e.runId) ?? planOf.get(e.runId.split('/')[0]!) ?? '';
+    const entry = toEntry(e);
+    for (const l of eventListeners) l({ runId: e.runId, planId, event: entry });
+    if (e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled') planOf.delete(e.runId);
+  };
+
+  const notify = (run: FinishedRun) => {
+    for (const l of listeners) {
+      try {
+        l(run);
+      } catch (err) {
+        log(`run ${run.runId}: a finish listener failed: ${(err as Error).message}`);
+      }
+    }
+  };
+  const track = (a: ActiveRun) => {
+    active.set(a.runId, a);
+    a.result.then(
+      (r) => {
+        active.delete(a.runId);
+        // A run cancelled because this server is shutting down is not a completion.
+        if (!held.closed) notify({ runId: r.runId, planId: r.planId, status: r.status, output: r.output });
+      },
+      (err: unknown) => {
+        active.delete(a.runId);
+        // Left unfinished by this server's shutdown (close below): the next start resumes it.
+        if (err instanceof RunDetached) return;
+        log(`run ${a.runId} stopped with an internal error: ${(err as Error)?.message ?? String(err)}`);
+      },
+    );
+  };
+  const held: HeldRuns = { active, planOf, listeners, eventListeners, onEvent, track, closed: false };
+  return held;
+}
+
+/**
+ * Resumes the unfinished runs nobody advances: left by a previous process (at start) or, on a
+ * shared Postgres, by a server or `orch run` whose heartbeat stopped (every few seconds). The
+ * lease (`Runtime.resume`) makes one process take each.
+ */
+function orphanAdoption(rt: Runtime, held: HeldRuns, o: RuntimeStarterOptions) {
+  const resumeOrphans = async (atStart: boolean): Promise<string[]> => {
+    const { resumed, failed } = await rt.resumeOrphans({
+      skip: (runId) => held.closed || held.active.has(runId),
+      before: (row) => held.planOf.set(row.id, row.plan),
+      resume: { onEvent: held.onEvent, takeOverAfterMs: o.takeOverAfterMs },
+    });
+    for (const a of resumed) {
+      held.track(a);
+      if (!atStart) o.log(`took over run ${a.runId}: its owner stopped answering`);
+    }
+    // Another server taking a run first is no news, except at start.
+    for (const f of failed) if (atStart || !f.lost) o.log(`cannot resume run ${f.runId}: ${f.error.message}`);
+    return resumed.map((a) => a.runId);
+  };
+  let adopting: Promise<unknown> | null = null;
+  // Shared by servers on many machines: an owner that went silent is replaced while this one runs.
+  const adopter = o.backend.capabilities.sharedServers
+    ? setInterval(() => {
+        adopting ??= resumeOrphans(false)
+          .catch((err: unknown) => o.log(`looking for runs to take over: ${(err as Error).message}`))
+          .finally(() => (adopting = null));
+      }, clusterTiming().orphanPollMs)
+    : null;
+  adopter?.unref();
+  return {
+    resumeOrphans,
+    stopPolling: () => {
+      if (adopter) clearInterval(adopter);
+    },
+    /** The take-over under way, if any. */
+    inFlight: () => adopting,
+  };
+}
+
+const notFound = (runId: string): Extract<ControlResult, { ok: false }> => ({ ok: false, reason: 'not_found', message: `unknown run "${runId}"` });
+const known = async (journal: Journal, runId: string) => (await journal.getRun(runId)) !== undefined;
+
+/** What the API reads of runs: a held run's live status, any other from its journal. */
+function runReads(journal: Journal, held: HeldRuns): Pick<RunStarter, 'get' | 'list' | 'timeline' | 'source'> {
+  return {
     async get(runId): Promise<RunView | null> {
-      const a = active.get(runId);
+      const a = held.active.get(runId);
       if (a) {
         const status = a.run.status();
         if (!TERMINAL_STATUSES.has(status)) return { ...a.run.result(), status, completedAt: null };
@@ -152,12 +229,32 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     },
 
     async timeline(runId): Promise<readonly JournalEntry[] | null> {
-      if (!(await known(runId))) return null;
+      if (!(await known(journal, runId))) return null;
       return (await journal.load(runId)).map(toEntry);
     },
 
+    async source(runId): Promise<RunSource | null> {
+      const row = await journal.getRun(runId);
+      if (!row?.ir) return null;
+      return { plan: JSON.parse(row.ir) as PlanIR, input: row.input === null ? null : (JSON.parse(row.input) as unknown) };
+    },
+  };
+}
+
+/** An operator's controls of a run: pause, resume, cancel, retry, cancel a step, decide an approval. */
+function runControls(rt: Runtime, journal: Journal, held: HeldRuns): Pick<RunStarter, 'pause' | 'resume' | 'cancel' | 'retry' | 'cancelStep' | 'decide'> {
+  const { active, planOf, onEvent, track } = held;
+  const outcome = async (runId: string, r: { ok: boolean; message: string; forbidden?: true }): Promise<ControlResult> =>
+    r.ok
+      ? { ok: true, status: await statusOf(runId) }
+      : (await journal.getRun(runId))
+        ? { ok: false, reason: r.forbidden ? 'forbidden' : 'conflict', message: r.message }
+        : notFound(runId);
+  const statusOf = async (runId: string) => active.get(runId)?.run.status() ?? (await journal.getRun(runId))?.status ?? 'unknown';
+
+  return {
     async pause(runId) {
-      if (!(await known(runId))) return notFound(runId);
+      if (!(await known(journal, runId))) return notFound(runId);
       return outcome(runId, await rt.control(runId, 'pause'));
     },
 
@@ -181,16 +278,12 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     },
 
     async cancel(runId) {
-      if (!(await known(runId))) return notFound(runId);
+      if (!(await known(journal, runId))) return notFound(runId);
       return outcome(runId, await rt.control(runId, 'cancel'));
     },
 
-    rateHitsSince: (key, since) => journal.rateHitsSince(key, since),
-
-    workers: async () => (o.backend.capabilities.workers && o.backend.cluster ? listOrchWorkers(o.backend.cluster) : null),
-
     async retry(runId, meta = {}) {
-      if (!(await known(runId))) return notFound(runId);
+      if (!(await known(journal, runId))) return notFound(runId);
       try {
         const a = await rt.retry(runId, {
           onEvent,
@@ -205,82 +298,45 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
       }
     },
 
-    async upgrade(runId, opts) {
-      const row = await journal.getRun(runId);
-      if (!row?.ir) return null;
-      const before = JSON.parse(row.ir) as PlanIR;
-      // A server started on changed files keeps each run on its version until an operator moves it.
-      const target = o.plans.find((p) => p.plan === before.plan);
-      if (!target) return { runId, compatible: false, applied: false, requested: false, fromHash: irHash(before), toHash: '', reasons: [{ step: null, reason: `this server has no plan ${before.plan} loaded` }], diff: null };
-      // A run moved on by `orch upgrade` from the version this server loaded is not moved back.
-      const toHash = irHash(target);
-      const fromHash = irHash(before);
-      if (toHash !== fromHash && earlierVersions(await journal.load(runId)).has(toHash)) {
-        const reason = `this run was upgraded from this version (${toHash.slice(0, 12)}) to ${fromHash.slice(0, 12)}; it does not go back`;
-        return { runId, compatible: false, applied: false, requested: false, behind: true, fromHash, toHash, reasons: [{ step: null, reason }], diff: null };
-      }
-      const r = await rt.upgrade(runId, target, opts);
-      return {
-        runId,
-        compatible: r.compatible,
-        applied: r.applied,
-        requested: r.requested === true,
-        fromHash: r.fromHash,
-        toHash: r.toHash,
-        reasons: r.reasons,
-        // The run's recorded IR knows no triggers: they are not compared.
-        diff: diffPlans(before, target, preview(before), preview(target), { triggers: false }),
-      };
-    },
-
     async cancelStep(runId, stepId) {
-      if (!(await known(runId))) return notFound(runId);
+      if (!(await known(journal, runId))) return notFound(runId);
       return outcome(runId, await rt.cancelStep(runId, stepId));
     },
 
     async decide(runId, stepId, decision, meta) {
-      if (!(await known(runId))) return notFound(runId);
+      if (!(await known(journal, runId))) return notFound(runId);
       const by = meta?.by ?? 'orch serve';
       return outcome(runId, await rt.signal(runId, { stepId, decision, by, comment: meta?.comment ?? null, identity: meta?.identity ?? null }));
     },
+  };
+}
 
-    async source(runId): Promise<RunSource | null> {
-      const row = await journal.getRun(runId);
-      if (!row?.ir) return null;
-      return { plan: JSON.parse(row.ir) as PlanIR, input: row.input === null ? null : (JSON.parse(row.input) as unknown) };
-    },
-
-    onEvent(listener) {
-      eventListeners.push(listener);
-    },
-
-    async signalContext(values) {
-      rt.updateContextAll({ ...values });
-    },
-
-    onFinished(listener) {
-      listeners.push(listener);
-    },
-
-    resumeUnfinished: () => resumeOrphans(true),
-
-    activeCount: () => rt.activeCount(),
-
-    async drain(ms) {
-      const deadline = Date.now() + ms;
-      while (active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      return active.size === 0;
-    },
-
-    async close(phase: (waitingFor: string) => void = () => {}) {
-      closed = true;
-      if (adopter) clearInterval(adopter);
-      phase('the take-over of orphaned runs');
-      await adopting;
-      // A server that stops leaves runs still in flight unfinished in the journal (not
-      // cancelled), for the next `orch serve` to resume.
-      await rt.close({ cancel: false, phase });
-    },
+/** Moves a run onto the version of its plan this server loaded (`orch upgrade` through the API). */
+async function upgradeRun(rt: Runtime, journal: Journal, plans: readonly PlanIR[], runId: string, opts: { readonly dryRun: boolean }): Promise<UpgradeReport | null> {
+  const row = await journal.getRun(runId);
+  if (!row?.ir) return null;
+  const before = JSON.parse(row.ir) as PlanIR;
+  // A server started on changed files keeps each run on its version until an operator moves it.
+  const target = plans.find((p) => p.plan === before.plan);
+  if (!target) return { runId, compatible: false, applied: false, requested: false, fromHash: irHash(before), toHash: '', reasons: [{ step: null, reason: `this server has no plan ${before.plan} loaded` }], diff: null };
+  // A run moved on by `orch upgrade` from the version this server loaded is not moved back.
+  const toHash = irHash(target);
+  const fromHash = irHash(before);
+  if (toHash !== fromHash && earlierVersions(await journal.load(runId)).has(toHash)) {
+    const reason = `this run was upgraded from this version (${toHash.slice(0, 12)}) to ${fromHash.slice(0, 12)}; it does not go back`;
+    return { runId, compatible: false, applied: false, requested: false, behind: true, fromHash, toHash, reasons: [{ step: null, reason }], diff: null };
+  }
+  const r = await rt.upgrade(runId, target, opts);
+  return {
+    runId,
+    compatible: r.compatible,
+    applied: r.applied,
+    requested: r.requested === true,
+    fromHash: r.fromHash,
+    toHash: r.toHash,
+    reasons: r.reasons,
+    // The run's recorded IR knows no triggers: they are not compared.
+    diff: diffPlans(before, target, preview(before), preview(target), { triggers: false }),
   };
 }
 

@@ -25,11 +25,11 @@ export const OPERATORS: readonly Operator[] = [
   // a timeout changed: a tenth of what it was — where a test can see it: a wait, an approval, or
   // a call some test's mock gives a latency. A mocked call takes no virtual time otherwise, so a
   // shorter timeout on it is an equivalent mutant under every test (only a real, slow handler
-  // would tell them apart).
+  // would tell them apart). A `wait until` keeps its timeout in its action (the scheduler arms
+  // that one), so both are cut.
   {
     name: 'timeout ÷ 10',
-    mutate: (s, tests) =>
-      s.timeout_ms !== null && s.timeout_ms >= 10 && timed(s, tests) ? (t) => withStep(t, s.id, (x) => ({ ...x, timeout_ms: Math.floor(x.timeout_ms! / 10) })) : null,
+    mutate: (s, tests) => (s.timeout_ms !== null && s.timeout_ms >= 10 && timed(s, tests) ? (t) => withStep(t, s.id, tenthOfTimeout) : null),
   },
   // approve and reject swapped: the approval step reads each decision as its opposite. The IR has
   // no field for an approval's meaning, so the swap is made where the decision enters the run.
@@ -41,6 +41,12 @@ export const OPERATORS: readonly Operator[] = [
         : null,
   },
 ];
+
+function tenthOfTimeout(s: StepIR): StepIR {
+  const tenth = (ms: number | null): number | null => (ms === null ? null : Math.floor(ms / 10));
+  const action = s.action.type === 'wait_until' ? { ...s.action, timeout_ms: tenth(s.action.timeout_ms) } : s.action;
+  return { ...s, timeout_ms: tenth(s.timeout_ms), action };
+}
 
 function timed(s: StepIR, tests: readonly CompiledTest[]): boolean {
   return s.capability === null || s.kind === 'human' || tests.some((t) => t.mocks.some((m) => m.capability === s.capability && m.latency_ms > 0));

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { PlanIR } from '../../compiler/index.js';
-import { journalOf, requireRun, withJournal } from '../db-option.js';
+import { journalExists, journalOf, requireRun, withJournal } from '../db-option.js';
 import { CliError } from '../errors.js';
 
 export interface CaptureCli {
@@ -65,4 +65,18 @@ export async function updateCommand(paths: readonly string[]): Promise<void> {
   } finally {
     await real.close();
   }
+}
+
+/**
+ * The plan a captured run executed, from the journal (`--db`, or the default one) when it holds
+ * the run: a stale test then lists every change since (verify/plan-tests/stale.ts). Null when
+ * there is no such journal or run — the test still fails, listing what it can see itself.
+ */
+export function pastPlanFrom(db: string | undefined): (run: string) => Promise<PlanIR | null> {
+  return async (run) => {
+    const where = journalOf(db);
+    if (!(await journalExists(where))) return null;
+    const ir = await withJournal(where, async (j) => (await j.getRun(run))?.ir ?? null);
+    return ir ? (JSON.parse(ir) as PlanIR) : null;
+  };
 }

@@ -37,7 +37,7 @@ export function registerTest(program: Command): void {
     .option('--capture <run>', 'write a test from a journaled run (to -o FILE, else standard output), after checking that it passes')
     .option('--update', 'rewrite the captured tests (captured_from) of the files given from a run of their plan as it is now, and say what changed')
     .option('--keep-personal', 'with --capture: write personal and sensitive values as they are, not as placeholders')
-    .option('--db <path>', `with --capture: the ${DB_HELP}`);
+    .option('--db <path>', `with --capture, and to list a stale test's changes since its captured run: the ${DB_HELP}`);
   addCoverageOptions(cmd)
     .addHelpText(
       'after',
@@ -56,7 +56,8 @@ Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or 
     .action(async (paths: string[], opts: TestCliOptions) => {
       if (opts.update) return (await import('./test-capture.js')).updateCommand(paths);
       if (opts.capture !== undefined) return (await import('./test-capture.js')).captureCommand({ ...opts, capture: opts.capture });
-      const run = await runTestFiles(paths, opts.filter !== undefined ? { filter: opts.filter } : {}).catch((err: unknown) => {
+      const pastPlan = (await import('./test-capture.js')).pastPlanFrom(opts.db);
+      const run = await runTestFiles(paths, { pastPlan, ...(opts.filter !== undefined ? { filter: opts.filter } : {}) }).catch((err: unknown) => {
         if (err instanceof TestUsageError) throw new CliError(err.message, 2);
         throw err;
       });

@@ -61,6 +61,7 @@ export function testedPlanNames(modules: readonly LoadedModule[]): ReadonlySet<s
 export class TestChecker implements TestUnderCheck {
   readonly file: string;
   readonly stale: string[] = [];
+  readonly staleSteps: string[] = [];
   private readonly diagsBefore: number;
 
   constructor(
@@ -112,6 +113,7 @@ export class TestChecker implements TestUnderCheck {
       plan: ir,
       origin: t.origin ? { run: textOf(t.origin.run), ir_hash: textOf(t.origin.irHash) } : null,
       stale: this.stale,
+      staleSteps: this.staleSteps,
       startedBy,
       input,
       context,
@@ -131,10 +133,11 @@ export class TestChecker implements TestUnderCheck {
    * A step or capability the plan does not have: E0901, or W0907 in a captured test (the plan
    * changed since the capture) — then `name` is recorded as stale.
    */
-  missing(name: string, message: string, candidates: Iterable<string>, range: Range): void {
+  missing(name: string, message: string, candidates: Iterable<string>, range: Range, what: 'step' | 'capability' = 'step'): void {
     const d = unresolvedDiagnostic(this.file, name, message, candidates, range);
     if (this.captured) {
       this.stale.push(name);
+      if (what === 'step') this.staleSteps.push(name);
       this.diags.push(recode(d, 'W0907', ` — the test is stale: its plan changed since it was captured (recapture it with orch test --update ${this.file})`));
     } else this.diags.push(recode(d, 'E0901'));
   }
@@ -148,7 +151,7 @@ export class TestChecker implements TestUnderCheck {
     if (info) return info;
     const callable = [...facts.callable.values()].map((c) => this.writtenName(c));
     const why = entry ? `plan ${facts.plan.entry.node.name.name} never calls capability "${shown}"` : `unknown capability "${shown}"`;
-    this.missing(shown, why, callable, name.range);
+    this.missing(shown, why, callable, name.range, 'capability');
     return undefined;
   }
 

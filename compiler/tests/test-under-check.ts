@@ -17,7 +17,7 @@ export interface TestUnderCheck {
   /** An environment for values that read nothing but `roots`: literals and built-ins. */
   valueEnv(roots?: ReadonlyMap<string, RootInfo>): ExprEnv;
   /** Reports a step or capability the plan does not have (E0901, or W0907 in a captured test). */
-  missing(name: string, message: string, candidates: Iterable<string>, range: Range): void;
+  missing(name: string, message: string, candidates: Iterable<string>, range: Range, what?: 'step' | 'capability'): void;
   /** A capability as the test's file sees it, among those the plan can call; reported when not. */
   capability(name: QualifiedName, facts: PlanFacts): CapabilityInfo | undefined;
 }

@@ -23,6 +23,8 @@ export interface CompiledTest {
    * `orch test` fails it rather than running it.
    */
   readonly stale: readonly string[];
+  /** Those of `stale` that are steps (the others are capabilities). */
+  readonly staleSteps: readonly string[];
   /** Who starts the run (`started_by`, default `test`). */
   readonly startedBy: TestPerson;
   /** The run's input and context (record literals over nothing but literals). */

@@ -13,9 +13,9 @@ export const PLAN_COMMANDS = [
   { title: '$(open-preview) Preview', command: 'orch.showPreview' },
 ] as const;
 
-export function codeLenses(table: DeclarationTable, uri: string): CodeLens[] {
+export function codeLenses(table: DeclarationTable | undefined, uri: string): CodeLens[] {
   const lenses: CodeLens[] = [];
-  for (const sym of table.symbols) {
+  for (const sym of table?.symbols ?? []) {
     if (sym.kind !== 'plan') continue;
     const range = toLspRange(sym.nameRange);
     for (const { title, command } of PLAN_COMMANDS) {

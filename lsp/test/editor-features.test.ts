@@ -1,8 +1,10 @@
 /**
  * The editor features added for VS Code and other clients, over a real stdio connection:
- * CodeLens, inlay hints (and their setting), range formatting, document links, the start-up log.
+ * CodeLens (and the "Run test" lens's command), inlay hints (and their setting), range formatting,
+ * document links, the start-up log.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
@@ -12,6 +14,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { compile } from '../../compiler/index.js';
 import { format } from '../../language/index.js';
 import { formatRange } from '../features/formatting.js';
+import type { RunTestsSummary } from '../features/plan-tests.js';
 import { REPO, TestClient, uriOf } from './client.js';
 
 const movieDir = join(REPO, 'examples', 'movie_night');
@@ -57,6 +60,45 @@ describe('editor features over LSP', () => {
       expect(l.range.start.line).toBe(lineOf(movieText, 'plan movie_night {'));
       expect(l.command?.arguments).toEqual([uri, 'movie_night']);
     }
+  });
+
+  it('puts "Run test" above each test block; the command runs it and reports each failure at its expect', async () => {
+    const testPath = join(movieDir, 'movie_night.test.orch');
+    const testText = readFileSync(testPath, 'utf8');
+    const testUri = await client.open(testPath, testText);
+    const lenses = await client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri: testUri } });
+    const names = [...testText.matchAll(/^test "([^"]+)"/gm)].map((m) => m[1]!);
+    expect(names.length).toBeGreaterThan(1);
+    expect(lenses.map((l) => l.command?.command)).toEqual(names.map(() => 'orch.runTest'));
+    expect(lenses.map((l) => l.command?.arguments)).toEqual(names.map((n) => [testUri, n]));
+    expect(lenses.map((l) => l.range.start.line)).toEqual(names.map((n) => lineOf(testText, `test "${n}"`)));
+    expect(lenses[0]!.command!.title).toMatch(/Run test$/);
+    const one = await client.request<RunTestsSummary>('workspace/executeCommand', { command: 'orch.runTest', arguments: lenses[1]!.command!.arguments });
+    expect(one).toEqual({ ok: true, tests: [{ name: names[1], line: lineOf(testText, `test "${names[1]}"`) + 1, passed: true, failures: [] }] });
+    const all = await client.request<RunTestsSummary>('workspace/executeCommand', { command: 'orch.runTest', arguments: [testUri] });
+    expect(all.tests.map((t) => [t.name, t.passed])).toEqual(names.map((n) => [n, true]));
+
+    // A test that fails: its expect's line, and what it read.
+    const dir = mkdtempSync(join(tmpdir(), 'orch-lens-'));
+    const failing = join(dir, 'p.orch');
+    writeFileSync(failing, `capability greet { kind tool  input { to: string }  output { text: string } }
+plan p {
+  input { to: string }
+  step hi = greet(to: input.to)
+  output { text: hi.output.text }
+}
+test "greets" {
+  plan p
+  input { to: "bob" }
+  mock greet returns { text: "hi " + input.to }
+  expect run.output.text == "hello bob"
+}
+`);
+    const failed = await client.request<RunTestsSummary>('workspace/executeCommand', { command: 'orch.runTest', arguments: [uriOf(failing), 'greets'] });
+    expect(failed.ok).toBe(false);
+    expect(failed.tests[0]!.failures).toEqual([{ message: expect.stringContaining('expect run.output.text == "hello bob" does not hold'), line: 11 }]);
+    const none = await client.request<RunTestsSummary>('workspace/executeCommand', { command: 'orch.runTest', arguments: [uriOf(failing), 'nope'] });
+    expect(none).toEqual({ ok: false, error: 'no test named "nope" in this file', tests: [] });
   });
 
   it('shows the bound resource and estimate after each step, as compiled', async () => {

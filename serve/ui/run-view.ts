@@ -5,7 +5,7 @@
 import { dagSvg } from '../render/dag-svg.js';
 import { ganttSvg, PHASES } from '../render/gantt-svg.js';
 import { baseStep, pictureSteps, runStatusAfter, statusAfter, statusesFrom, type PictureStep } from '../render/model.js';
-import { get, post, type PlanStep, type RunView, type TimelineEvent } from './api.js';
+import { get, post, type PlanStep, type RunView, type StepView, type TimelineEvent } from './api.js';
 import { h, json, statusBadge, svgNode, when } from './dom.js';
 import { zoomable } from './zoom.js';
 import { starterLabel } from '../render/starter-label.js';
@@ -43,40 +43,8 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
 
   const statusEl = h('span', { class: 'run-status' }, statusBadge(runStatus));
   const message = h('p', { class: 'flash', role: 'status' });
-  const act = (verb: string, path = `/runs/${id}/${verb}`, body?: unknown) => async () => {
-    message.textContent = '';
-    try {
-      await post(path, body);
-      message.textContent = `${verb}: sent`;
-    } catch (err) {
-      message.textContent = `${verb}: ${(err as Error).message}`;
-    }
-  };
-  const controls = h(
-    'div',
-    { class: 'controls', hidden: !canOperate() },
-    h('button', { type: 'button', 'data-action': 'pause', onclick: act('pause') }, 'Pause'),
-    h('button', { type: 'button', 'data-action': 'resume', onclick: act('resume'), title: 'resume a paused or interrupted run from its journal' }, 'Resume'),
-    h('button', { type: 'button', class: 'danger', 'data-action': 'cancel', onclick: act('cancel') }, 'Cancel run'),
-    h(
-      'button',
-      {
-        type: 'button',
-        'data-action': 'retry',
-        title: 'run it again as a new run: the same plan and input, from its journal',
-        onclick: async () => {
-          message.textContent = '';
-          try {
-            const r = await post<{ runId: string }>(`/runs/${id}/retry`);
-            location.hash = `#/runs/${encodeURIComponent(r.runId)}`;
-          } catch (err) {
-            message.textContent = `retry: ${(err as Error).message}`;
-          }
-        },
-      },
-      'Retry',
-    ),
-  );
+  const act = action(id, message);
+  const controls = runControls(id, message, act);
   const refreshControls = () => {
     // Retry is for a run that ended without completing; the others for a run still going.
     const retryable = runStatus === 'failed' || runStatus === 'timeout' || runStatus === 'cancelled';
@@ -127,11 +95,6 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
   // Events and details
   const eventList = h('ol', { class: 'events', 'aria-live': 'polite' });
   const stepDetail = h('div', { class: 'step-detail' });
-  const eventItem = (e: TimelineEvent) => {
-    const { seq: _s, at, type, stepId, ...rest } = e;
-    const extra = Object.keys(rest).length ? JSON.stringify(rest) : '';
-    return h('li', { 'data-step': stepId ?? '', 'data-type': type, 'data-given-back': givenBack(e) }, h('time', {}, new Date(at).toLocaleTimeString()), h('code', {}, type), stepId ? h('b', {}, stepId) : null, givenBackBadge(e), extra ? h('span', { class: 'muted' }, extra) : null);
-  };
   const drawEvents = () => {
     const shown = selected ? events.filter((e) => e.stepId && baseStep(e.stepId) === selected) : events;
     eventList.replaceChildren(...shown.slice(-MAX_LINES).map(eventItem));
@@ -146,35 +109,16 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
       if (s && step && stepCancel && canOperate() && !TERMINAL.has(s.status)) {
         buttons.append(h('button', { type: 'button', class: 'danger', 'data-action': 'cancel-step', onclick: act('cancel step', `/runs/${id}/steps/${encodeURIComponent(step)}/cancel`) }, `Cancel step ${step}`));
       }
-      stepDetail.replaceChildren(
-        ...(s
-          ? [
-              h('h3', {}, `Step ${s.stepId} `, statusBadge(s.status)),
-              buttons,
-              h('dl', {}, h('dt', {}, 'Resource'), h('dd', {}, s.resource ?? '—'), h('dt', {}, 'Attempts'), h('dd', {}, s.attempts ?? 0), h('dt', {}, 'Started'), h('dd', {}, when(s.startedAt)), h('dt', {}, 'Finished'), h('dd', {}, when(s.completedAt)), h('dt', {}, 'Cost'), h('dd', {}, s.cost === undefined ? '—' : String(s.cost)), ...(s.usage ? [h('dt', {}, 'Tokens'), h('dd', {}, `${s.usage.input_tokens} in, ${s.usage.output_tokens} out${s.usage.model ? ` (${s.usage.model}${s.usage.endpoint ? ` on ${s.usage.endpoint}` : ''})` : ''}`)] : [])),
-              h('h4', {}, 'Output'),
-              h('pre', {}, json(s.output)),
-              ...(s.error ? [h('h4', {}, 'Error'), h('pre', { class: 'error' }, json(s.error))] : []),
-            ]
-          : [h('p', { class: 'muted' }, 'Select a step in the graph to see its lines and outputs.')]),
-      );
+      stepDetail.replaceChildren(...stepDetailContent(s, buttons));
     });
   };
   drawEvents();
 
-  const io = ioSection(source.input, view);
+  const io = ioPanel(source.input, view);
 
   root.replaceChildren(
     h('p', {}, h('a', { href: '#/' }, '← All runs')),
-    h(
-      'h2',
-      {},
-      `${view.planId} `,
-      h('small', { class: 'muted' }, runId),
-      ' ',
-      statusEl,
-      traced?.url ? h('a', { class: 'trace-link', href: traced.url, target: '_blank', rel: 'noopener noreferrer', title: `trace ${traced.traceId ?? ''}` }, 'Trace') : null,
-    ),
+    runHeading(view, runId, statusEl, traced),
     h('p', { class: 'muted' }, `started ${when(view.startedAt)}`, startedByNote(view), versionNote(events)),
     controls,
     upgradeNote,
@@ -237,8 +181,85 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
   };
 }
 
-/** The run's input, output and error (the last two filled in again once the run ends). */
-function ioSection(input: unknown, view: RunView): HTMLElement {
+/** An operator's control of the run (POST `path`), its outcome said in `message`. */
+function action(id: string, message: HTMLElement) {
+  return (verb: string, path = `/runs/${id}/${verb}`, body?: unknown) => async () => {
+    message.textContent = '';
+    try {
+      await post(path, body);
+      message.textContent = `${verb}: sent`;
+    } catch (err) {
+      message.textContent = `${verb}: ${(err as Error).message}`;
+    }
+  };
+}
+
+/** Pause, resume, cancel and retry (a retry opens the new run's page); shown to operators only. */
+function runControls(id: string, message: HTMLElement, act: ReturnType<typeof action>): HTMLElement {
+  return h(
+    'div',
+    { class: 'controls', hidden: !canOperate() },
+    h('button', { type: 'button', 'data-action': 'pause', onclick: act('pause') }, 'Pause'),
+    h('button', { type: 'button', 'data-action': 'resume', onclick: act('resume'), title: 'resume a paused or interrupted run from its journal' }, 'Resume'),
+    h('button', { type: 'button', class: 'danger', 'data-action': 'cancel', onclick: act('cancel') }, 'Cancel run'),
+    h(
+      'button',
+      {
+        type: 'button',
+        'data-action': 'retry',
+        title: 'run it again as a new run: the same plan and input, from its journal',
+        onclick: async () => {
+          message.textContent = '';
+          try {
+            const r = await post<{ runId: string }>(`/runs/${id}/retry`);
+            location.hash = `#/runs/${encodeURIComponent(r.runId)}`;
+          } catch (err) {
+            message.textContent = `retry: ${(err as Error).message}`;
+          }
+        },
+      },
+      'Retry',
+    ),
+  );
+}
+
+/** The run's plan, id, status and, when it was traced, a link to its trace. */
+function runHeading(view: RunView, runId: string, statusEl: HTMLElement, traced: { traceId: string | null; url: string | null } | null): HTMLElement {
+  return h(
+    'h2',
+    {},
+    `${view.planId} `,
+    h('small', { class: 'muted' }, runId),
+    ' ',
+    statusEl,
+    traced?.url ? h('a', { class: 'trace-link', href: traced.url, target: '_blank', rel: 'noopener noreferrer', title: `trace ${traced.traceId ?? ''}` }, 'Trace') : null,
+  );
+}
+
+/** One line of the event list: time, type, step, and the event's other data. */
+function eventItem(e: TimelineEvent): HTMLElement {
+  const { seq: _s, at, type, stepId, ...rest } = e;
+  const extra = Object.keys(rest).length ? JSON.stringify(rest) : '';
+  // An attempt a cut-off worker gave back: an attempt of its own, run again as the next one.
+  return h('li', { 'data-step': stepId ?? '', 'data-type': type, 'data-given-back': givenBack(e) }, h('time', {}, new Date(at).toLocaleTimeString()), h('code', {}, type), stepId ? h('b', {}, stepId) : null, givenBackBadge(e), extra ? h('span', { class: 'muted' }, extra) : null);
+}
+
+/** The selected step's status, controls, facts, output and error; a hint when none is selected. */
+function stepDetailContent(s: StepView | undefined, buttons: HTMLElement): HTMLElement[] {
+  return s
+    ? [
+        h('h3', {}, `Step ${s.stepId} `, statusBadge(s.status)),
+        buttons,
+        h('dl', {}, h('dt', {}, 'Resource'), h('dd', {}, s.resource ?? '—'), h('dt', {}, 'Attempts'), h('dd', {}, s.attempts ?? 0), h('dt', {}, 'Started'), h('dd', {}, when(s.startedAt)), h('dt', {}, 'Finished'), h('dd', {}, when(s.completedAt)), h('dt', {}, 'Cost'), h('dd', {}, s.cost === undefined ? '—' : String(s.cost)), ...(s.usage ? [h('dt', {}, 'Tokens'), h('dd', {}, `${s.usage.input_tokens} in, ${s.usage.output_tokens} out${s.usage.model ? ` (${s.usage.model}${s.usage.endpoint ? ` on ${s.usage.endpoint}` : ''})` : ''}`)] : [])),
+        h('h4', {}, 'Output'),
+        h('pre', {}, json(s.output)),
+        ...(s.error ? [h('h4', {}, 'Error'), h('pre', { class: 'error' }, json(s.error))] : []),
+      ]
+    : [h('p', { class: 'muted' }, 'Select a step in the graph to see its lines and outputs.')];
+}
+
+/** The run's input, output and error. */
+function ioPanel(input: unknown, view: RunView): HTMLElement {
   return h(
     'div',
     { class: 'io' },

@@ -16,10 +16,13 @@ export class Placeholders {
   /** Personal and sensitive values kept as they are (`--keep-personal`). */
   constructor(readonly keep: boolean) {}
 
-  /** A private value's stand-in (a secret is always the redaction marker; a bool keeps its value, the only other one would change the path). */
+  /** A private value's stand-in (a secret is always the redaction marker; a bool, an empty string and a zero keep their value: another would change the path). */
   of(value: unknown, cls: string): unknown {
     if (cls === 'secret') return typeof value === 'string' ? '***' : value;
     if (this.keep || !PRIVATE.has(cls)) return value;
+    // An empty string and a zero say nothing about anyone, and a stand-in for them would turn
+    // a `when input.email != ""` of the captured run around.
+    if (value === '' || value === 0) return value;
     if (typeof value === 'string') {
       let p = this.strings.get(value);
       if (p === undefined) this.strings.set(value, (p = `${cls}-${this.strings.size + 1}`));

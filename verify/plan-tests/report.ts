@@ -53,7 +53,8 @@ export function textReport(results: readonly TestResult[], cwd: string, style: T
 function failureLines(f: TestFailure, r: TestResult, cwd: string, indexOf: (file: string) => LineIndex | null, style: TextStyle): string[] {
   const out: string[] = [];
   const at = f.line !== undefined ? `${relative(cwd, r.file) || r.file}:${f.line}: ` : '';
-  out.push(`    ${style.red(`${at}${f.message}`)}`);
+  // A message of several lines (a stale test's changes) keeps its own indentation under the first.
+  out.push(...`${at}${f.message}`.split('\n').map((l) => `    ${style.red(l)}`));
   const index = f.range ? indexOf(r.file) : null;
   if (index && f.range) for (const l of codeFrame(index, f.range, { highlight: style.red, dim: style.dim }).split('\n')) out.push(`      ${l}`);
   for (const [read, value] of Object.entries(f.values ?? {})) out.push(`      ${read} = ${JSON.stringify(value)}`);

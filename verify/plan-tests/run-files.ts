@@ -13,6 +13,7 @@ import { loadConfig, projectRoot, type ModelPrice } from '../../runtime/index.js
 import type { TestResult } from './run-test.js';
 import { runTests } from './parallel-tests.js';
 import { coverageReport, type CoverageReport } from './coverage-report.js';
+import { staleMessage, type PastPlans } from './stale.js';
 
 export class TestUsageError extends Error {}
 
@@ -27,6 +28,8 @@ export interface TestFilesOptions {
   readonly workers?: number;
   /** Fewest tests worth a pool of threads (default: `MIN_PARALLEL_TESTS`). */
   readonly minParallel?: number;
+  /** The plan a captured run executed (its journal's): a stale test lists every change since. */
+  readonly pastPlan?: PastPlans;
 }
 
 /** Folders never searched for tests. */
@@ -53,9 +56,17 @@ export async function runTestFiles(paths: readonly string[], opts: TestFilesOpti
     if (!byRoot.has(root)) byRoot.set(root, (await loadConfig(root)).models?.prices ?? {});
     prices.push(byRoot.get(root)!);
   }
-  const { results, threads } = await runTests(chosen, prices, opts);
+  const { results: ran, threads } = await runTests(chosen, prices, opts);
+  const results = opts.pastPlan ? await Promise.all(ran.map((r, i) => withPastPlan(r, chosen[i]!, opts.pastPlan!))) : ran;
   const coverage = coverageReport(chosen.map((t, i) => ({ plan: t.plan, covered: results[i]?.covered ?? [] })));
   return { kind: 'results', files: files.length, results, coverage, threads };
+}
+
+/** A stale captured test's message, with the changes since the plan its run executed. */
+async function withPastPlan(result: TestResult, test: CompiledTest, pastPlan: PastPlans): Promise<TestResult> {
+  if (test.origin === null || !result.failures.some((f) => f.kind === 'stale')) return result;
+  const past = await pastPlan(test.origin.run).catch(() => null);
+  return { ...result, failures: result.failures.map((f) => (f.kind === 'stale' ? { ...f, message: staleMessage(test, past) } : f)) };
 }
 
 /** The `.orch` files given, and those under the folders given, that declare a test. */

@@ -12,6 +12,7 @@ import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
 import { parseInstance, type TraceEvent } from '../trace.js';
 import { MockExecutor } from './mock-executor.js';
 import { OutcomeRecorder } from './coverage.js';
+import { staleMessage } from './stale.js';
 
 export const TEST_RUN = 'test';
 
@@ -55,8 +56,7 @@ export interface RunTestOptions {
 export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Promise<TestResult> {
   const base = { name: test.name, file: test.file, line: test.range.start.line, plan: test.planName };
   if (test.stale.length > 0) {
-    const message = `stale: its plan no longer has ${test.stale.join(', ')} (captured from run ${test.origin?.run ?? '?'}); recapture it with orch test --update`;
-    return { ...base, passed: false, run_status: 'not run', elapsed_ms: 0, failures: [{ kind: 'stale', message }], timeline: [], covered: [] };
+    return { ...base, passed: false, run_status: 'not run', elapsed_ms: 0, failures: [{ kind: 'stale', message: staleMessage(test, null) }], timeline: [], covered: [] };
   }
   const plan = test.plan;
   const clock = new VirtualClock(0);

@@ -46,7 +46,7 @@ export async function updateCapturedTests(path: string, opts: UpdateOptions): Pr
 
 async function recapture(t: CompiledTest, file: string, opts: UpdateOptions): Promise<string> {
   let journal: readonly RunEvent[] = [];
-  await runPlanTest({ ...t, stale: [], expects: [] }, { real: opts.real, prices: opts.prices ?? {}, onJournal: (events) => (journal = events) });
+  await runPlanTest({ ...t, stale: [], staleSteps: [], expects: [] }, { real: opts.real, prices: opts.prices ?? {}, onJournal: (events) => (journal = events) });
   const { text } = await captureTest({ runId: t.origin!.run, plan: t.plan, events: journal }, { file, name: t.name, keepPersonal: true, prices: opts.prices ?? {} });
   // The block alone: the capture's import of the plan's file is the file's own already.
   const start = text.indexOf('test ');

@@ -4,7 +4,9 @@
  * `orch resume`, is captured; the captured test passes, keys the parallel calls by their input,
  * never writes the personal value, and re-run as a test gives every step instance the same
  * sequence of events as the original run (timestamps, interleaving and the attempt the crash
- * lost aside). Once its plan changes the test is stale, and `--update` rewrites it to pass.
+ * lost aside). Once its plan changes the test is stale — failed, listing the plan's changes since
+ * the capture (from the test's names, or with --db as `orch diff` does against the captured run's
+ * plan) — and `--update` rewrites it to pass.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { openBackend, type RunEvent } from '../../runtime/index.js';
 import { orch, orchAsync, projectDir } from '../../runtime/test/helpers.js';
 import { captureTest, LazyWorkers, runTestFiles, updateCapturedTests } from '../index.js';
 import { instanceLabel } from '../trace.js';
+import { sequences } from './step-sequences.js';
 
 const HANDLERS = `
 import { existsSync, writeFileSync } from 'node:fs';
@@ -42,20 +45,6 @@ plan p {
   output { n: h.output.n, sent: g.output.sent }
 }
 `;
-
-const ENDS = new Set(['step_completed', 'step_failed', 'step_retried', 'step_skipped']);
-
-/** Per step instance, its started/ended events in order, without an attempt the crash lost (a start with no end before the next start). */
-function sequences(events: readonly { readonly key: string; readonly type: string }[]): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const e of events) {
-    if (e.type !== 'step_started' && !ENDS.has(e.type)) continue;
-    const seq = (out[e.key] ??= []);
-    if (e.type === 'step_started' && seq[seq.length - 1] === 'step_started') seq.pop();
-    seq.push(e.type);
-  }
-  return out;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -105,7 +94,16 @@ describe('orch test --capture', () => {
     // The plan changes (g renamed): the captured test is stale, and --update rewrites it so it passes again.
     writeFileSync(join(dir, 'p.orch'), PLAN.replace('step g = greet', 'step greeted = greet').replace('g.output.sent', 'greeted.output.sent'));
     const stale = await runTestFiles([file]);
-    expect(stale.kind === 'results' && stale.results[0]!.failures[0]!.kind).toBe('stale');
+    const failure = stale.kind === 'results' ? stale.results[0]!.failures[0]! : null;
+    expect(failure?.kind).toBe('stale');
+    // Without the journal: the changes the test's own names show.
+    expect(failure?.message).toMatch(/it no longer has g\n {2}changes \(from the names the test uses[^\n]*\n {4}- step g\n {4}\+ step greeted\n {2}recapture it with orch test --update /);
+    // With it (--db): orch diff's list against the plan the captured run executed.
+    const listed = orch(['test', 'p.test.orch', '--db', db], dir);
+    expect(listed.code, listed.stdout + listed.stderr).toBe(1);
+    expect(listed.stdout).toContain('changes (the plan now against the captured run’s):');
+    expect(listed.stdout).toMatch(/^ {8}- step g$/m);
+    expect(listed.stdout).toMatch(/^ {8}\+ step greeted$/m);
     const real = new LazyWorkers();
     const { text: updated, updated: changes } = await updateCapturedTests(file, { real }).finally(() => real.close());
     expect(changes).toEqual([

@@ -119,8 +119,10 @@ async function main() {
     banner: { js: "import { createRequire as __orchRequire } from 'node:module'; const require = __orchRequire(import.meta.url);" },
     plugins: [staticImports],
     // Native, and loaded only to check a password (never by the language server): beside the
-    // bundle in server/node_modules, copied with the CLI's packages.
-    external: ['@node-rs/argon2'],
+    // bundle in server/node_modules, copied with the CLI's packages. piscina too: it starts its
+    // own worker file from its folder (bundled, it looks for it beside the bundle, by a
+    // `__dirname` ESM has not) — the server runs plan tests' handlers on it (orch.runTest).
+    external: ['@node-rs/argon2', 'piscina'],
   };
   await bundle(path.join(repo, 'lsp', 'main.ts'), path.join(stage, 'server', 'server.mjs'), esm);
   // Diagnostics and verification run on worker threads; their scripts sit next to the server.

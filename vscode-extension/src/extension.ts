@@ -1,7 +1,7 @@
 /**
  * The VS Code client: starts the Orch language server bundled in `server/` (or the one the
  * `orch.server.path` setting names) and wires the editor features around it: the plan preview,
- * Run / Verify with the bundled CLI, `orch` tasks, and the server's status-bar item. Bundled by esbuild into `dist/extension.js` (CommonJS, `vscode` external).
+ * Run / Verify with the bundled CLI, `orch` tasks, the Testing view of the plans' tests, and the server's status-bar item. Bundled by esbuild into `dist/extension.js` (CommonJS, `vscode` external).
  */
 import * as vscode from 'vscode';
 import {
@@ -11,6 +11,7 @@ import { PlanRunner, type PlanCommand } from './run-plan.js';
 import { PreviewPanel } from './preview.js';
 import { ServerStatus } from './status.js';
 import { OrchTaskProvider } from './tasks.js';
+import { OrchTests, RUN_TEST_COMMAND } from './tests.js';
 
 let client: LanguageClient | undefined;
 
@@ -18,6 +19,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const status = new ServerStatus();
   const runner = new PlanRunner(context);
   const preview = new PreviewPanel(context, () => client);
+  const tests = new OrchTests(() => client);
   const plan = (command: PlanCommand) => async (uri?: unknown, name?: unknown) => {
     const target = planTarget(uri, name);
     if (target) await runner.run(command, target);
@@ -26,6 +28,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     status,
     runner,
     preview,
+    tests,
     vscode.commands.registerCommand('orch.showPreview', (uri?: unknown, name?: unknown) => {
       const target = planTarget(uri, name, true);
       if (target) preview.show(target.uri, target.plan);
@@ -47,9 +50,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.onDidChangeTextDocument((e) => preview.documentChanged(e.document)),
     vscode.window.onDidChangeActiveTextEditor((e) => e && preview.documentChanged(e.document)),
   );
-  client = createClient(context);
+  client = createClient(context, tests);
   status.watch(client);
   await client.start();
+  void tests.discover();
 }
 
 export async function deactivate(): Promise<void> {
@@ -57,7 +61,7 @@ export async function deactivate(): Promise<void> {
   client = undefined;
 }
 
-function createClient(context: vscode.ExtensionContext): LanguageClient {
+function createClient(context: vscode.ExtensionContext, tests: OrchTests): LanguageClient {
   const config = vscode.workspace.getConfiguration('orch');
   const custom = (config.get<string>('server.path') ?? '').trim();
   let serverOptions: ServerOptions;
@@ -82,6 +86,8 @@ function createClient(context: vscode.ExtensionContext): LanguageClient {
       diagnosticsDelay: config.get<number>('diagnostics.delay') ?? 150,
       inlayHints: config.get<boolean>('inlayHints.enabled') ?? true,
     },
+    // The "Run test" lens runs its test through the Testing view, which marks the result.
+    middleware: { executeCommand: (command, args, next) => (command === RUN_TEST_COMMAND ? tests.runFromLens(args) : next(command, args)) },
   };
   // The client id `orch` makes the library honour the `orch.trace.server` setting.
   return new LanguageClient('orch', 'Orch Language Server', serverOptions, clientOptions);

@@ -221,6 +221,21 @@ describe.skipIf(Boolean(why))('the Orch extension in VS Code (code-server)', () 
     await wb.screenshot('08-preview');
   });
 
+  it('lists the example\'s tests in the Testing view, runs them and marks them passed', async () => {
+    const names = [...readFileSync(join(ws, 'movie_night.test.orch'), 'utf8').matchAll(/^test "([^"]+)"/gm)].map((m) => m[1]!);
+    await wb.command('View: Show Testing');
+    const file = page.locator('.monaco-list-row', { hasText: 'movie_night.test.orch' }).first();
+    await file.waitFor({ timeout: 60_000 });
+    await wb.command('Test: Run All Tests');
+    // The file's row expands to its tests as they run; each ends marked passed.
+    if ((await file.getAttribute('aria-expanded')) === 'false') await file.click();
+    for (const name of names) {
+      const row = page.locator('.monaco-list-row', { hasText: name }).first();
+      await row.locator('.codicon-testing-passed-icon').waitFor({ timeout: 90_000 });
+    }
+    await wb.screenshot('10-testing-view');
+  });
+
   it('formats a document and the edit can be undone', async () => {
     await wb.command('View: Close All Editors');
     await wb.open('messy.orch');
