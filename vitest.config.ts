@@ -52,6 +52,7 @@ export const UNIT = [
   'runtime/test/budget-ledger-property.test.ts',
   'runtime/test/cluster-batching.test.ts',
   'runtime/test/cluster-heartbeat.test.ts',
+  'runtime/test/worker-core.test.ts',
   'runtime/test/cluster-timing.test.ts',
   'runtime/test/deep-chains.test.ts',
   'runtime/test/evaluate.test.ts',

@@ -23,7 +23,7 @@ function plainLine(e: RunEvent): string | null {
     case 'step_retried':
       return `retrying  ${e.stepId}: ${e.data.error}${e.data.rebind ? ` (rebinding to ${e.data.rebind})` : ''}${e.data.fallback ? ` (fallback ${e.data.fallback})` : ''}`;
     case 'attempt_lost':
-      return `lost      ${e.stepId}: attempt ${e.data.attempt} (worker ${e.data.worker} died), running it again`;
+      return `lost      ${e.stepId}: attempt ${e.data.attempt} (${e.data.reason ?? `worker ${e.data.worker} died`}), running it again`;
     case 'step_skipped':
       return `skipped   ${e.stepId}${e.data.reason ? ` (${e.data.reason})` : ''}`;
     case 'step_compensated':

@@ -4,7 +4,7 @@
  * wired to the real journaled runtime by `runtime-starter.ts`.
  */
 import type { PlanIR } from '../compiler/index.js';
-import type { Identity, Starter } from '../runtime/index.js';
+import type { Identity, Starter, WorkerRow } from '../runtime/index.js';
 
 export type RunStatus =
   | 'pending' | 'queued' | 'running' | 'paused' | 'interrupted' | 'completed' | 'failed' | 'cancelled' | 'timeout';
@@ -135,6 +135,11 @@ export interface RunStarter {
    * reports whether it may, with the diff). Null for an unknown run. Optional: fakes need not.
    */
   upgrade?(runId: string, opts: { readonly dryRun: boolean }): Promise<UpgradeReport | null>;
+  /**
+   * The cluster's live workers as `orch workers` lists them (unreachable ones flagged, with the
+   * attempts each holds); null where the backend has no workers (SQLite). Optional: fakes need not.
+   */
+  workers?(): Promise<readonly WorkerRow[] | null>;
   /** The plan a run executes and its (redacted) input, from memory or its journal. */
   source(runId: string): Promise<RunSource | null>;
   /** Called with every journal event of the runs this process executes (redacted), as it happens. */

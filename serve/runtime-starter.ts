@@ -4,7 +4,7 @@
  * status); any other run answers from its journal.
  */
 import { diffPlans, irHash, preview, type PlanIR } from '../compiler/index.js';
-import { clusterTiming, Runtime, RunDetached, RuntimeUsageError, type ActiveRun, type Backend } from '../runtime/index.js';
+import { clusterTiming, listOrchWorkers, Runtime, RunDetached, RuntimeUsageError, type ActiveRun, type Backend } from '../runtime/index.js';
 import { journalView, planOfRun } from './journal-view.js';
 import type { RunEvent, SignalRead } from '../runtime/index.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta, UpgradeReport } from './run-starter.js';
@@ -60,6 +60,8 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
     },
 
     upgrade: (runId, opts) => upgradeRun(rt, journal, o.plans, runId, opts),
+
+    workers: async () => (o.backend.capabilities.workers && o.backend.cluster ? listOrchWorkers(o.backend.cluster) : null),
 
     onEvent(listener) {
       held.eventListeners.push(listener);

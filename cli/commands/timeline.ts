@@ -92,7 +92,7 @@ function describeEvent(e: RunEvent): string {
     case 'step_started':
       return `attempt ${e.data.attempt}${e.data.resource ? ` on ${e.data.resource}` : ''}`;
     case 'attempt_lost':
-      return `attempt ${e.data.attempt} lost: worker ${e.data.worker} died`;
+      return `attempt ${e.data.attempt} lost: ${e.data.reason ?? `worker ${e.data.worker} died`}`;
     case 'guardrail_violation':
       return `${e.data.guardrail} (${e.data.severity}): ${e.data.message}`;
     case 'execution_interrupted':

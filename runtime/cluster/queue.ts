@@ -114,8 +114,12 @@ export interface Result {
    * the sweeper abandoned when it declared that id dead: such a result is refused.
    */
   readonly worker?: string;
-  /** `refused`: the worker would not run its handler (another copy of it than the owner's). */
-  readonly status: 'succeeded' | 'failed' | 'refused';
+  /**
+   * `refused`: the worker would not run its handler (another copy of it than the owner's).
+   * `abandoned`: the worker gave it back, its handler aborted when it was cut off from the
+   * database (the outcome's `error` says so): its owner journals it lost and runs the step again.
+   */
+  readonly status: 'succeeded' | 'failed' | 'refused' | 'abandoned';
   /** The outcome as JSON text. */
   readonly outcome: string;
 }

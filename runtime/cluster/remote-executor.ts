@@ -8,8 +8,9 @@
  * hands it to the scheduler as the `done` of `Executor.start` — the same `attempt_succeeded` /
  * `attempt_failed` the local executor produces — and marks the row folded.
  *
- * An attempt abandoned by the sweeper after a worker claimed it (that worker died) comes back to
- * the core as lost (`attempt_lost`): the step runs again as its next attempt, a new row and job.
+ * An attempt abandoned after a worker claimed it — by the sweeper (that worker died), or by the
+ * worker itself (it was cut off from the database and aborted the handler) — comes back to the
+ * core as lost (`attempt_lost`): the step runs again as its next attempt, a new row and job.
  * One refused (or abandoned before any worker claimed it) is dispatched again with the next
  * fence; a dead worker can no longer record a result for it.
  */
@@ -366,10 +367,14 @@ export class RemoteExecutor implements Executor {
       const entry = this.pending.get(id);
       if (!entry || entry.fence !== Number(r.fence)) continue;
       if (r.status === 'abandoned' && r.claimed && r.worker !== null && entry.attempt === entry.req.attempt) {
-        // The worker running it died (§7.5): the core journals `attempt_lost` and runs the step
-        // again as its next attempt; this row is folded in that commit.
+        // The worker running it died (§7.5), or gave it back itself, cut off from the database (its
+        // outcome says why): the core journals `attempt_lost` and runs the step again as its next
+        // attempt, so the handler's second run is an attempt of its own; this row is folded in that commit.
         const worker = r.worker;
-        this.finish(id, entry, { ok: false, error: `worker ${worker} died while running it`, lost: { worker }, commitHook: foldHook(r.run_id, r.step_key, r.attempt, Number(r.fence)) });
+        const given = r.outcome === null ? null : parseOutcome(r.outcome);
+        const lost = given !== null && !given.ok ? { worker, reason: given.error } : { worker };
+        const error = given !== null && !given.ok ? given.error : `worker ${worker} died while running it`;
+        this.finish(id, entry, { ok: false, error, lost, commitHook: foldHook(r.run_id, r.step_key, r.attempt, Number(r.fence)) });
         continue;
       }
       if (r.status === 'abandoned' || r.status === 'refused') {

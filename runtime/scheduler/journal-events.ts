@@ -273,8 +273,12 @@ export const EVENTS = {
   },
   /** v0.3 (§8.2): an attempt's actual cost exceeded the budget reservation it started with. */
   budget_overrun: { attempt: req<number>(INTEGER), reserved: req<number>(NUMBER), actual: req<number>(NUMBER), over: req<number>(NUMBER) },
-  /** §7.5: the cluster worker running `attempt` died (`worker`, its id); the step runs again as the next attempt. */
-  attempt_lost: { attempt: req<number>(INTEGER), worker: req<string>(STRING) },
+  /**
+   * §7.5: the cluster worker running `attempt` died (`worker`, its id), or — `reason` — gave it
+   * back itself, its handler aborted because it was cut off from the database (issue #49): either
+   * way the step runs again as the next attempt.
+   */
+  attempt_lost: { attempt: req<number>(INTEGER), worker: req<string>(STRING), reason: opt<string>(STRING) },
   /**
    * v0.3 (§8.8): an authenticated person decided an approval step (journaled before the step's
    * `step_completed` or `step_failed`, or alone while it waits for more approvals). `approved`:

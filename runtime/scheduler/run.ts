@@ -425,7 +425,7 @@ export class Run implements RunReader {
           o.ok
             ? { type: 'attempt_succeeded', attempt, token, output: o.output, logs: o.logs, cost: o.cost, usage: o.usage }
             : o.lost
-              ? { type: 'attempt_lost', attempt, token, worker: o.lost.worker, error: o.error }
+              ? { type: 'attempt_lost', attempt, token, worker: o.lost.worker, error: o.error, ...(o.lost.reason ? { reason: o.lost.reason } : {}) }
               : { type: 'attempt_failed', attempt, token, error: o.error, logs: o.logs, cost: o.cost, usage: o.usage, ...(o.final ? { final: o.final } : {}), ...(o.owner ? { owner: o.owner } : {}) },
         );
       },

@@ -98,10 +98,11 @@ export type AttemptOutcome = (
       /** Whose failure it is (`FailureOwner`): with `final`, `resource` lets the next fallback resource be tried. */
       readonly owner?: FailureOwner;
       /**
-       * The attempt did not fail: the cluster worker running it died (LANGUAGE.md §7.5). The core
-       * journals `attempt_lost` and starts the step again as a new attempt, its retry budget unspent.
+       * The attempt did not fail: the cluster worker running it died (LANGUAGE.md §7.5), or gave it
+       * back cut off from the database (`reason`). The core journals `attempt_lost` and starts the
+       * step again as a new attempt, its retry budget unspent.
        */
-      readonly lost?: { readonly worker: string };
+      readonly lost?: { readonly worker: string; readonly reason?: string };
     }
 ) & {
   /** Tokens, model and endpoint the attempt reported (§8.1); its cost is `cost`. */

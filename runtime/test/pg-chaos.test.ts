@@ -28,8 +28,9 @@ const LAYERS = 10;
 const KILLS = 20;
 const KILL_EVERY_MS = 1000;
 /**
- * How long each step of the worker-kill run sleeps: 500 of them on 6 slots take at least 25 s,
- * longer than the 20 kills a second apart, so every kill lands while the run is in flight.
+ * How long each step of the worker-kill run sleeps: 500 of them on 6 slots take at least 25 s from
+ * the first step's start, longer than the 20 kills a second apart that begin then, so every kill
+ * lands while the run is in flight.
  */
 const STEP_MS = 300;
 /** The run takes about 30 s; with no stall it is done long before this. */
@@ -110,6 +111,10 @@ describe(`a ${WIDTH * LAYERS}-step run on three workers, one killed with SIGKILL
     const random = seededRandom();
     let finished = false;
     void run.done.then(() => (finished = true));
+    // The kills start with the first handler, not with the `orch run` process: on a loaded machine
+    // its start (compile, connect, first dispatch) took 8–18 s, so kills timed from the spawn
+    // could all land before any step was in flight.
+    await waitUntil(() => finished || existsSync(log), 'the first step to start', 120_000);
     let kills = 0;
     while (!finished && kills < KILLS) {
       await sleep(KILL_EVERY_MS);

@@ -101,6 +101,22 @@ function ownerRun(link: DbLink, args: readonly string[], cwd: string): ReturnTyp
   return { child, done } as ReturnType<typeof orchAsync>;
 }
 
+/** A run not final in time: its progress since the heal, its owner, and the attempts not folded with their workers. */
+async function whereItWaits(runId: string, completedAtHeal: number): Promise<string> {
+  const q = async (text: string) => JSON.stringify((await db.client.query(text, [runId])).rows);
+  const completed = (await db.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM orch.events WHERE run_id = $1 AND type = 'step_completed'`, [runId])).rows[0]!.n;
+  return [
+    `steps completed: ${completedAtHeal} at the last heal, ${completed} now`,
+    `run: ${await q(`SELECT status, owner, (extract(epoch from clock_timestamp()) * 1000)::bigint - heartbeat_at AS owner_silent_ms FROM orch.runs WHERE id = $1`)}`,
+    `last events: ${await q(`SELECT seq, type, step_id, ts FROM orch.events WHERE run_id = $1 ORDER BY seq DESC LIMIT 8`)}`,
+    `attempts not folded: ${await q(
+      `SELECT a.step_key, a.attempt, a.fence, a.status, a.worker, w.state AS worker_state, a.dispatched_at, a.started_at
+         FROM orch.attempts a LEFT JOIN orch.workers w ON w.id = a.worker WHERE a.run_id = $1 AND NOT a.folded ORDER BY a.dispatched_at LIMIT 20`,
+    )}`,
+    `workers: ${JSON.stringify((await db.client.query(`SELECT id, state, (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint AS age FROM orch.workers ORDER BY started_at`)).rows)}`,
+  ].join('\n');
+}
+
 describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHEDULES === 1 ? '' : 's'}, ${NO_NETNS === null ? 'hosts in network namespaces' : 'proxied links on one network stack'})`, () => {
   for (let n = 0; n < SCHEDULES; n++) {
     it(`schedule ${n + 1}: the run completes, every step once, every extra handler run explained, concurrency ${CONCURRENCY} held`, async () => {
@@ -188,8 +204,11 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
       const { rows: done } = await db.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM orch.events WHERE run_id = $1 AND type = 'step_completed'`, [runId]);
       const finalWithinMs = FINAL_WITHIN_MS + (steps.length - done[0]!.n) * STEP_MS;
       const context = `faults: ${applied.join(', ')}`;
-      // Final by the database, whoever owns the run by then (the owner cut off lets it go).
-      await waitUntil(async () => (await finalStatus()) !== null, `the run to be final within ${finalWithinMs} ms of the last heal (${context})`, finalWithinMs, 100);
+      // Final by the database, whoever owns the run by then (the owner cut off lets it go). Not
+      // final in time: what it waits on (a stall, or only a slow machine) is in the failure.
+      await waitUntil(async () => (await finalStatus()) !== null, `the run to be final within ${finalWithinMs} ms of the last heal (${context})`, finalWithinMs, 100).catch(async (err: Error) => {
+        throw new Error(`${err.message}\n${await whereItWaits(runId, done[0]!.n)}`);
+      });
       const finalAfterMs = Date.now() - healedAt;
       expect(await finalStatus(), `${context}`).toBe('completed');
       if (!ownerCut) {
@@ -247,7 +266,7 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
       const overall = rate(firstStart, Math.max(...endsAt) + 1);
       const during = partitions.length === 0 ? '' : `, ${(partitions.reduce((sum, p) => sum + rate(p.start, p.end), 0) / partitions.length).toFixed(1)} steps/s while a worker was cut off`;
       process.stdout.write(
-        `nemesis schedule ${n + 1}: ${context}; ${duplicates} extra handler runs over ${steps.length} steps; final ${finalAfterMs} ms after the last heal; ${overall.toFixed(1)} steps/s${during}\n`,
+        `nemesis schedule ${n + 1} (seed ${random.seed}): ${context}; ${duplicates} extra handler runs over ${steps.length} steps; final ${finalAfterMs} ms after the last heal; ${overall.toFixed(1)} steps/s${during}\n`,
       );
 
       for (const w of workers) w.kill('SIGTERM');

@@ -21,7 +21,7 @@ import { startFaultProxy, type FaultProxy } from '../../test/support/fault-proxy
 import { waitUntil } from '../../test/support/wait.js';
 import { local, orchAsync, projectDir, writePlan } from './helpers.js';
 import { lit, plan, resource, step } from './ir-builder.js';
-import { readHeldLines as readLines } from './held-log.js';
+import { readHeldLines as readLines, type HeldLine } from './held-log.js';
 import { maxOverlap, type Span } from './spans.js';
 
 /**
@@ -61,6 +61,27 @@ afterAll(async () => {
   await proxy?.close();
   await db?.stop();
 });
+
+/**
+ * Every run of a handler is an attempt of its own in the run's journal (issue #49): no two runs of
+ * a step's handler share an attempt number, each number was journaled started, and each but the
+ * last was journaled lost.
+ */
+async function expectEachRunItsOwnAttempt(runId: string, lines: readonly HeldLine[]): Promise<void> {
+  const events = (await db.client.query<{ type: string; step_id: string; data: string }>(`SELECT type, step_id, data FROM orch.events WHERE run_id = $1 AND step_id IS NOT NULL ORDER BY seq`, [runId])).rows.map(
+    (e) => ({ type: e.type, step: e.step_id, attempt: (JSON.parse(e.data) as { attempt?: number }).attempt }),
+  );
+  for (const step of new Set(lines.map((l) => l.step))) {
+    const runs = lines.filter((l) => l.step === step && l.phase === 'start');
+    const journaled = events.filter((e) => e.step === step);
+    expect(new Set(runs.map((r) => r.attempt)).size, `${step}: ${JSON.stringify(runs)}`).toBe(runs.length);
+    const last = Math.max(...runs.map((r) => r.attempt));
+    for (const r of runs) {
+      expect(journaled.some((e) => e.type === 'step_started' && e.attempt === r.attempt), `${step}#${r.attempt} started: ${JSON.stringify(journaled)}`).toBe(true);
+      if (r.attempt !== last) expect(journaled.some((e) => e.type === 'attempt_lost' && e.attempt === r.attempt), `${step}#${r.attempt} lost: ${JSON.stringify(journaled)}`).toBe(true);
+    }
+  }
+}
 
 const aliveOf = async (pid: number): Promise<{ id: string; state: string }[]> =>
   (await db.client.query<{ id: string; state: string }>(`SELECT id, state FROM orch.workers WHERE pid = $1 ORDER BY started_at`, [pid])).rows;
@@ -103,14 +124,15 @@ describe('a worker cut off from Postgres mid-step, then healed', () => {
 
     proxy.cut();
     const cutAt = Date.now();
-    // `orch workers` (on a direct link) calls it unreachable before it is declared dead.
+    // `orch workers` (on a direct link) calls it unreachable before it is declared dead, holding
+    // `long` (what the dashboard's GET /workers passes on: it marks that step).
     await waitUntil(
       async () => {
         const listed = await orchAsync(['workers', '--db', db.url, '--json'], dir, FAST).done;
-        const rows = (JSON.parse(listed.stdout) as { workers: { pid: number; unreachable: boolean }[] }).workers;
-        return rows.some((w) => w.pid === cutPid && w.unreachable);
+        const rows = (JSON.parse(listed.stdout) as { workers: { pid: number; unreachable: boolean; holding: { run: string; step: string }[] }[] }).workers;
+        return rows.some((w) => w.pid === cutPid && w.unreachable && w.holding.some((a) => a.run === 'partition' && a.step === 'long'));
       },
-      'orch workers to call the cut worker unreachable',
+      'orch workers to call the cut worker unreachable, holding `long`',
       30_000,
     );
     // Declared dead, and `long` taken by the other worker.
@@ -139,6 +161,7 @@ describe('a worker cut off from Postgres mid-step, then healed', () => {
     }
     expect(lines.find((l) => l.step === 'long' && l.pid === cutPid && l.phase !== 'start')?.phase).toBe('aborted');
     expect(maxOverlap(spans)).toBe(1);
+    await expectEachRunItsOwnAttempt('partition', lines);
 
     for (const c of [cut, other]) c.child.kill('SIGTERM');
     const [cutDone] = await Promise.all([cut.done, other.done]);
@@ -146,4 +169,58 @@ describe('a worker cut off from Postgres mid-step, then healed', () => {
     expect(registeredAgain, cutDone.stderr).toHaveLength(1);
     expect(cutDone.stderr).toMatch(/no heartbeat answered for [\d.]+ s \(unreachable database\); 1 running handler aborted/);
   }, 120_000);
+
+  it('healed before it is declared dead, the worker gives the aborted attempt back: its second run is an attempt of its own in the journal and `orch timeline`', async () => {
+    const dir = projectDir();
+    writeFileSync(join(dir, 'wh.js'), HANDLERS);
+    const log = join(dir, 'held.log');
+    const cap = local('held', 'held', { handler: { module: './wh.js', export: 'held' }, idempotent: true });
+    const file = writePlan(
+      dir,
+      plan({
+        base_dir: '.',
+        capabilities: [cap],
+        resources: [resource('two', { concurrency: 1 })],
+        steps: [step({ id: 'solo', capability: 'held', resource: 'two', args: { log: lit(log), ms: lit(20_000) } })],
+      }),
+    );
+    const cutUrl = new URL(db.url);
+    cutUrl.port = String(proxy.port);
+    // The product's timing: it gives its handlers up after 4 s of silence, is dead after 5 s.
+    const worker = orchAsync(['worker', '--db', cutUrl.toString(), '--project', dir, '--resources', 'two'], dir);
+    children.push(worker);
+    let stderr = '';
+    worker.child.stderr.on('data', (d) => (stderr += String(d)));
+    const pid = worker.child.pid!;
+    await waitUntil(async () => (await aliveOf(pid)).some((w) => w.state === 'alive'), 'the worker to register', 60_000);
+    const run = orchAsync(['run', file, '--db', db.url, '--remote', '--json', '--run-id', 'given-back'], dir);
+    children.push(run);
+    await waitUntil(() => readLines(log).some((l) => l.step === 'solo' && l.phase === 'start'), 'the worker to start `solo`', 60_000);
+
+    proxy.cut();
+    await waitUntil(() => stderr.includes('no heartbeat answered'), 'the worker to give its handler up', 15_000);
+    proxy.heal();
+
+    const result = await run.done;
+    expect(result.code, result.stderr).toBe(0);
+    expect((JSON.parse(result.stdout) as { status: string }).status).toBe('completed');
+    // Never declared dead: the same registration throughout.
+    const rows = await aliveOf(pid);
+    expect(rows.map((w) => w.state), stderr).toEqual(['alive']);
+    const lines = readLines(log);
+    expect(lines.map((l) => [l.attempt, l.phase])).toEqual([
+      [1, 'start'],
+      [1, 'aborted'],
+      [2, 'start'],
+      [2, 'end'],
+    ]);
+    await expectEachRunItsOwnAttempt('given-back', lines);
+    const lost = (await db.client.query<{ data: string }>(`SELECT data FROM orch.events WHERE run_id = 'given-back' AND type = 'attempt_lost'`)).rows.map((r) => JSON.parse(r.data) as Record<string, unknown>);
+    expect(lost).toEqual([{ attempt: 1, worker: rows[0]!.id, reason: expect.stringMatching(/^given back: worker \S+ lost the database for [\d.]+ s/) as unknown }]);
+    const timeline = await orchAsync(['timeline', 'given-back', '--db', db.url], dir).done;
+    expect(timeline.code, timeline.stderr).toBe(0);
+    expect(timeline.stdout).toMatch(/solo +attempt 1 lost: given back: worker \S+ lost the database/);
+    worker.child.kill('SIGTERM');
+    await worker.done;
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 /**
  * The dashboard: the login page, the single-page app and its bundle, the browser session, and
- * the JSON views only the dashboard needs (approvals inbox, resources). The app itself is built
+ * the JSON views only the dashboard needs (approvals inbox, resources, workers). The app itself is built
  * from `serve/ui/` by esbuild at `npm run build` into `dist/ui/`.
  */
 import { readFileSync } from 'node:fs';
@@ -89,4 +89,10 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
 
   app.get('/approvals', async () => ({ approvals: await pendingApprovals(deps.starter) }));
   app.get('/resources', async () => resourceUsage(deps.starter));
+  // A cluster's workers (`orch workers`): the dashboard marks an unreachable one and the steps it
+  // holds until its lease lapses. `cluster: false` where the backend has no workers.
+  app.get('/workers', async () => {
+    const workers = (await deps.starter.workers?.()) ?? null;
+    return { cluster: workers !== null, workers: workers ?? [] };
+  });
 }

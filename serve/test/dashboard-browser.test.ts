@@ -129,6 +129,38 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     await page.screenshot({ path: join(shots, 'step-cancelled.png'), fullPage: true });
   });
 
+  it('on a cluster, marks a step held by an unreachable worker and an attempt it gave back', async () => {
+    // This server is on SQLite (no workers): what a cluster's server answers is a fixture here —
+    // GET /workers as `orch workers` lists a cut-off worker (pg-partition checks those rows), and
+    // the attempt_lost its owner journals when that worker gives the step's attempt back.
+    const id = await start('stuck', { tag: 'cut' });
+    await waitFor(async () => ((await api('GET', `/runs/${id}`)).json.steps?.some((s: { stepId: string; status: string }) => s.stepId === 'slow' && s.status === 'running') ? true : undefined), 10_000, 'the slow step to run');
+    const worker = { id: 'app2:4242:0a1b2c3d', host: 'app2', pid: 4242, resources: [], slots: 2, state: 'alive', heartbeatAgeMs: 3100, unreachable: true, running: 1, holding: [{ run: id, step: 'slow', attempt: 2 }] };
+    const lost = { seq: 1e9, at: new Date().toISOString(), type: 'attempt_lost', stepId: 'slow', attempt: 1, worker: worker.id, reason: `given back: worker ${worker.id} lost the database for 4.0 s: its lease lapses in 1.0 s` };
+    await page.route('**/workers', (route) => route.fulfill({ json: { cluster: true, workers: [worker] } }));
+    await page.route(`**/runs/${id}/timeline`, async (route) => {
+      const real = (await (await route.fetch()).json()) as { events: unknown[] };
+      await route.fulfill({ json: { events: [...real.events, lost] } });
+    });
+    try {
+      await page.goto(`${serve.url}/#/runs/${id}`);
+      await page.locator('.dag .node[data-step="slow"].unreachable').waitFor({ timeout: 10_000 });
+      expect(await page.locator('.dag .node.unreachable').count()).toBe(1);
+      expect(await page.locator('.held-note [data-held="slow"]').textContent()).toContain(`held by worker ${worker.id}, which is unreachable`);
+      expect(await page.locator('.events li[data-given-back] .given-back').textContent()).toBe('given back');
+      await page.screenshot({ path: join(shots, 'held-by-unreachable.png'), fullPage: true });
+      await page.goto(`${serve.url}/#/resources`);
+      const row = page.locator(`tr[data-worker="${worker.id}"].unreachable`);
+      await row.waitFor({ timeout: 10_000 });
+      expect(await row.locator('.worker-state').textContent()).toBe('alive (unreachable)');
+      expect(await row.locator('.held').textContent()).toBe(`${id} slow#2`);
+    } finally {
+      await page.unroute('**/workers');
+      await page.unroute(`**/runs/${id}/timeline`);
+      await api('POST', `/runs/${id}/cancel`);
+    }
+  });
+
   it('retries a failed run from its page and lands on the new run', async () => {
     const marker = join(tempDir(), 'seen');
     const id = await start('fails_once', { marker });

@@ -1,7 +1,11 @@
-/** Resources: slots in use against limits, rate windows, the local ratio, the privacy score and the context's signals. */
+/**
+ * Resources: slots in use against limits, rate windows, the local ratio, the privacy score and the
+ * context's signals; on a cluster, its workers (an unreachable one flagged, with the steps it holds).
+ */
 import { get } from './api.js';
 import { contextSection, type ContextSection } from './context-view.js';
 import { h } from './dom.js';
+import { loadWorkers, workersTable } from './workers.js';
 
 interface Resources {
   resources: { name: string; kind: string; tier: string; inUse: number; limit: number | null }[];
@@ -14,7 +18,7 @@ const percent = (x: number | null): string => (x === null ? '—' : `${Math.roun
 
 /** Draws the page; what it returns takes the stream's context events while it is shown. */
 export async function resourcesView(root: HTMLElement): Promise<ContextSection> {
-  const [r, context] = await Promise.all([get<Resources>('/resources'), contextSection()]);
+  const [r, context, workers] = await Promise.all([get<Resources>('/resources'), contextSection(), loadWorkers()]);
   root.replaceChildren(
     h('h2', {}, 'Resources'),
     h(
@@ -66,6 +70,7 @@ export async function resourcesView(root: HTMLElement): Promise<ContextSection> 
             ),
           ),
         ),
+    ...(workers === null ? [] : [h('h3', {}, 'Workers'), workersTable(workers)]),
     context.el,
   );
   return context;

@@ -10,6 +10,7 @@ import { h, json, statusBadge, svgNode, when } from './dom.js';
 import { zoomable } from './zoom.js';
 import { starterLabel } from '../render/starter-label.js';
 import { canOperate } from './roles.js';
+import { givenBack, givenBackBadge, heldNote, loadWorkers } from './workers.js';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'timeout']);
 const MAX_LINES = 500;
@@ -26,11 +27,13 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
   // moved on between the reads), its events win. Their live copies are then dropped as already
   // seen, so a status taken from the older view would never be corrected.
   const view = await get<RunView>(`/runs/${id}`);
-  const [source, timeline, traced] = await Promise.all([
+  const [source, timeline, traced, workers] = await Promise.all([
     get<{ plan: { steps: PlanStep[] }; input: unknown }>(`/runs/${id}/plan`),
     get<{ events: TimelineEvent[] }>(`/runs/${id}/timeline`),
     // A server without the route (older) or a run without a trace: no link.
     get<{ traceId: string | null; url: string | null }>(`/runs/${id}/trace`).catch(() => null),
+    // On a cluster: which of its steps an unreachable worker holds (null elsewhere).
+    loadWorkers(),
   ]);
   const steps: PictureStep[] = pictureSteps(source.plan);
   const events: TimelineEvent[] = [...timeline.events];
@@ -68,6 +71,7 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
   };
   paintSteps(view, TERMINAL.has(view.status));
   dagFrame.append(dag);
+  const held = heldNote(dag, runId, workers, () => !TERMINAL.has(runStatus));
   dag.addEventListener('click', (e) => {
     const node = (e.target as Element).closest('.node');
     if (node) select(node.getAttribute('data-step'));
@@ -119,6 +123,7 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
     controls,
     upgradeNote,
     message,
+    held,
     h('section', { class: 'card' }, h('h3', {}, 'Steps ', h('small', { class: 'muted' }, `${steps.length} · scroll or +/− to zoom, drag to pan, 0 to fit`)), dagFrame),
     h('details', { class: 'card', open: true, id: 'gantt' }, h('summary', {}, 'Timeline (Gantt)'), legend(), ganttFrame),
     h('div', { class: 'split' }, h('section', { class: 'card' }, h('h3', {}, 'Events'), eventList), h('section', { class: 'card' }, stepDetail)),
@@ -235,7 +240,8 @@ function runHeading(view: RunView, runId: string, statusEl: HTMLElement, traced:
 function eventItem(e: TimelineEvent): HTMLElement {
   const { seq: _s, at, type, stepId, ...rest } = e;
   const extra = Object.keys(rest).length ? JSON.stringify(rest) : '';
-  return h('li', { 'data-step': stepId ?? '', 'data-type': type }, h('time', {}, new Date(at).toLocaleTimeString()), h('code', {}, type), stepId ? h('b', {}, stepId) : null, extra ? h('span', { class: 'muted' }, extra) : null);
+  // An attempt a cut-off worker gave back: an attempt of its own, run again as the next one.
+  return h('li', { 'data-step': stepId ?? '', 'data-type': type, 'data-given-back': givenBack(e) }, h('time', {}, new Date(at).toLocaleTimeString()), h('code', {}, type), stepId ? h('b', {}, stepId) : null, givenBackBadge(e), extra ? h('span', { class: 'muted' }, extra) : null);
 }
 
 /** The selected step's status, controls, facts, output and error; a hint when none is selected. */

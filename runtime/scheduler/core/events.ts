@@ -32,7 +32,7 @@ export function onEvent(c: RunState, e: Live): void {
     case 'attempt_lost':
       // A compensation's worker died: the compensation failed (it is not retried).
       if (e.attempt.startsWith('compensate:')) return compensationSettled(c, e.attempt, e.token, false, e.error);
-      return attemptLost(c, e.attempt, e.token, e.worker, e.error);
+      return attemptLost(c, e.attempt, e.token, e.worker, e.error, e.reason);
     case 'attempt_logs': {
       if (e.attempt.startsWith('compensate:')) return compensationLogs(c, e.attempt, e.token, e.lines);
       const inst = live(c, e.attempt, e.token, 'call');

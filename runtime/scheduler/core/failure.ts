@@ -48,13 +48,13 @@ export function onOutcome(
  * elsewhere as the next attempt (`ctx.attempt` tells its handler). Outside a normal run
  * (aborting, rolling back) it ends like any failed attempt there.
  */
-export function attemptLost(c: RunState, key: string, token: number, worker: string, error: string): void {
+export function attemptLost(c: RunState, key: string, token: number, worker: string, error: string, reason?: string): void {
   const inst = c.instances.get(key);
   if (!inst || inst.token !== token || inst.activity.kind !== 'call' || inst.rec.status !== 'running') return;
   if (c.mode !== 'normal') return attemptFailed(c, inst, error, false, true);
   stopRunning(c, inst);
   clearStepTimer(c, inst);
-  c.emit('attempt_lost', inst.key, withCost(inst, { attempt: inst.rec.attempts, worker }));
+  c.emit('attempt_lost', inst.key, withCost(inst, { attempt: inst.rec.attempts, worker, ...(reason !== undefined ? { reason } : {}) }));
   c.heap.push(inst);
 }
 

@@ -37,7 +37,8 @@ export type CoreEvent =
       readonly usage?: AttemptUsage;
     }
   /** The worker running the attempt died (a cluster worker): the step runs again as a new attempt. */
-  | { readonly type: 'attempt_lost'; readonly attempt: string; readonly token: number; readonly worker: string; readonly error: string }
+  /** `reason`: the worker gave the attempt back itself (cut off from the database), rather than died. */
+  | { readonly type: 'attempt_lost'; readonly attempt: string; readonly token: number; readonly worker: string; readonly error: string; readonly reason?: string }
   /** Log lines a running attempt wrote, as they arrive (before its outcome, which has the rest). */
   | { readonly type: 'attempt_logs'; readonly attempt: string; readonly token: number; readonly lines: readonly string[] }
   /** A sub-plan run ended (`crashed`: it could not run at all, e.g. its journal failed). */
