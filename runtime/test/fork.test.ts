@@ -82,7 +82,8 @@ describe('orch fork', () => {
           }
         },
       ),
-      { numRuns: 40 },
+      // The acceptance: 100 generated plans and fork points.
+      { numRuns: 100 },
     );
   });
 
