@@ -142,8 +142,8 @@ describe('orch/verify', () => {
     expect(order).toEqual(['symbols', 'hover', 'verify']);
   });
 
-  it('also runs as the workspace/executeCommand orch.verify (advertised)', async () => {
-    expect(initialized.capabilities.executeCommandProvider?.commands).toEqual(['orch.verify']);
+  it('also runs as the workspace/executeCommand orch.verify (advertised beside orch.runTest, the Run test lens)', async () => {
+    expect(initialized.capabilities.executeCommandProvider?.commands).toEqual(['orch.verify', 'orch.runTest']);
     const uri = await client.open(join(DIR, 'as-command.orch'), broken);
     await client.diagnosticsFor(uri, () => true, 1);
     const summary = await client.request<Summary>('workspace/executeCommand', { command: 'orch.verify', arguments: [uri] });
