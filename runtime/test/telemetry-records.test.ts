@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRawOtlpReceiver, type RawOtlpReceiver } from '../../test/support/otlp-receiver.js';
+import { waitUntil } from '../../test/support/wait.js';
 import { SpanSink } from '../telemetry/span-sink.js';
 import { formatTraceparent } from '../telemetry/traceparent.js';
 
@@ -20,12 +21,6 @@ interface WireSpan {
 }
 interface WireRequest {
   resourceSpans: { scopeSpans: { spans: WireSpan[] }[] }[];
-}
-
-/** Returns once `done()` holds (checked every 20 ms) or after `ms`: what is missing then fails the assertions. */
-async function until(done: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 let receiver: RawOtlpReceiver;
@@ -71,7 +66,7 @@ describe('span records across id pools and the string table', () => {
     // endpoint that seems unreachable holds nobody up); on a starved CI lane one of the flush's
     // 2,048-span exports did, and the test read the receiver before that export landed (6,353 of
     // 8,401). The export still lands: wait for it, then check what came.
-    await until(() => received().length >= 2 * steps + 1, 60_000);
+    await waitUntil(() => received().length >= 2 * steps + 1, `${2 * steps + 1} spans at the receiver`, 60_000);
 
     const spans = received();
     expect(spans).toHaveLength(2 * steps + 1);
