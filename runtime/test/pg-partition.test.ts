@@ -86,24 +86,24 @@ async function expectEachRunItsOwnAttempt(runId: string, lines: readonly HeldLin
 const aliveOf = async (pid: number): Promise<{ id: string; state: string }[]> =>
   (await db.client.query<{ id: string; state: string }>(`SELECT id, state FROM orch.workers WHERE pid = $1 ORDER BY started_at`, [pid])).rows;
 
+/**
+ * A project whose plan holds a 20 s `held` step on a resource of concurrency 1 (then `next`, when
+ * asked): the step a cut worker is inside when its link goes down.
+ */
+function heldProject(res: string, first: string, withNext: boolean): { dir: string; log: string; file: string } {
+  const dir = projectDir();
+  writeFileSync(join(dir, 'wh.js'), HANDLERS);
+  const log = join(dir, 'held.log');
+  const cap = local('held', 'held', { handler: { module: './wh.js', export: 'held' }, idempotent: true });
+  const steps = [step({ id: first, capability: 'held', resource: res, args: { log: lit(log), ms: lit(20_000) } })];
+  if (withNext) steps.push(step({ id: 'next', capability: 'held', resource: res, deps: [first], args: { log: lit(log), ms: lit(100) } }));
+  const file = writePlan(dir, plan({ base_dir: '.', capabilities: [cap], resources: [resource(res, { concurrency: 1 })], steps }));
+  return { dir, log, file };
+}
+
 describe('a worker cut off from Postgres mid-step, then healed', () => {
   it('the run completes, the worker registers again once, its handler stops before its lease lapses, and `orch workers` calls it unreachable meanwhile', async () => {
-    const dir = projectDir();
-    writeFileSync(join(dir, 'wh.js'), HANDLERS);
-    const log = join(dir, 'held.log');
-    const cap = local('held', 'held', { handler: { module: './wh.js', export: 'held' }, idempotent: true });
-    const file = writePlan(
-      dir,
-      plan({
-        base_dir: '.',
-        capabilities: [cap],
-        resources: [resource('one', { concurrency: 1 })],
-        steps: [
-          step({ id: 'long', capability: 'held', resource: 'one', args: { log: lit(log), ms: lit(20_000) } }),
-          step({ id: 'next', capability: 'held', resource: 'one', deps: ['long'], args: { log: lit(log), ms: lit(100) } }),
-        ],
-      }),
-    );
+    const { dir, log, file } = heldProject('one', 'long', true);
     const cutUrl = new URL(db.url);
     cutUrl.port = String(proxy.port);
 
@@ -171,19 +171,7 @@ describe('a worker cut off from Postgres mid-step, then healed', () => {
   }, 120_000);
 
   it('healed before it is declared dead, the worker gives the aborted attempt back: its second run is an attempt of its own in the journal and `orch timeline`', async () => {
-    const dir = projectDir();
-    writeFileSync(join(dir, 'wh.js'), HANDLERS);
-    const log = join(dir, 'held.log');
-    const cap = local('held', 'held', { handler: { module: './wh.js', export: 'held' }, idempotent: true });
-    const file = writePlan(
-      dir,
-      plan({
-        base_dir: '.',
-        capabilities: [cap],
-        resources: [resource('two', { concurrency: 1 })],
-        steps: [step({ id: 'solo', capability: 'held', resource: 'two', args: { log: lit(log), ms: lit(20_000) } })],
-      }),
-    );
+    const { dir, log, file } = heldProject('two', 'solo', false);
     const cutUrl = new URL(db.url);
     cutUrl.port = String(proxy.port);
     // The product's timing: it gives its handlers up after 4 s of silence, is dead after 5 s.
