@@ -291,15 +291,17 @@ export class TriggerEngine {
   async ingest(sets: readonly SignalSet[], sender?: Starter): Promise<readonly FireResult[]> {
     await this.contextLoaded;
     const { touched, accepted, sides } = this.apply(sets);
-    const records = this.store.records_();
-    const known = this.store.values();
-    const merged = this.opts.state.mergeContext(Object.fromEntries(accepted.map((k) => [k, encodeRecord(records[k]!)])));
+    const kept = (k: string) => {
+      const r = this.store.read(k);
+      return encodeRecord({ value: r.value, set_at: r.set_at!, source: r.source! });
+    };
+    const merged = this.opts.state.mergeContext(Object.fromEntries(accepted.map((k) => [k, kept(k)])));
     // Queued now, behind what is queued already: the conditions are decided in the order the batches came.
     const decided = this.evaluateConditions(sides, sender, merged);
     decided.catch(() => undefined); // when the write fails, that failure is the one thrown
     await merged;
     // A stale signal is null to a run's own copy.
-    await this.opts.starter.signalContext(Object.fromEntries(touched.map((k) => [k, known[k] ?? null])));
+    await this.opts.starter.signalContext(Object.fromEntries(touched.map((k) => [k, this.store.read(k).state === 'fresh' ? this.store.read(k).value : null])));
     return decided;
   }
 
