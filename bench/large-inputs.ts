@@ -14,7 +14,8 @@
  * A 100,000-step plan is measured first, as the anchor: on a shared, loaded machine a shape's
  * ratio to the anchor's `check` in the same run says more than its seconds.
  * `ORCH_BENCH_SHAPES=anchor,small npm run bench -- large-inputs` measures only the shapes whose
- * names contain one of the words.
+ * names contain one of the words. Each command's and the server's opening CPU seconds are reported
+ * beside their wall seconds: on a box other work shares, those are the figures to compare.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { smoke, type BenchFigure } from './figure.js';
 import { layeredSource } from './large.js';
-import { startLspServer } from './lsp-server.js';
+import { processCpuMs, startLspServer } from './lsp-server.js';
 
 const ECHO = 'capability echo { kind tool input { value: any } output { value: any } latency 1ms }\n';
 
@@ -94,11 +95,29 @@ const TARGET_S = 5;
 /** A measurement stops here: the figure is then this many seconds, marked "gave up". */
 const GIVE_UP_S = 120;
 
-/** Wall seconds of one `orch` process, or null when it was stopped at GIVE_UP_S. */
+/**
+ * CPU seconds of this process's waited-for children so far (Linux `/proc/self/stat` cutime +
+ * cstime, 10 ms ticks); NaN elsewhere. Under load a command's CPU moves far less than its wall.
+ */
+function childrenCpuS(): number {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds of the last `orch` command `wall` timed. */
+let lastCpu = NaN;
+
+/** Wall seconds of one `orch` process, or null when it was stopped at GIVE_UP_S; its CPU into `lastCpu`. */
 function wall(args: string[]): number | null {
   const t0 = performance.now();
+  const c0 = childrenCpuS();
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: GIVE_UP_S * 1000, killSignal: 'SIGKILL' });
   const s = (performance.now() - t0) / 1000;
+  lastCpu = childrenCpuS() - c0;
   if (r.status === null) return null;
   return s;
 }
@@ -108,6 +127,9 @@ function figure(name: string, seconds: number | null): BenchFigure {
   return { name, value: seconds, unit: 's', target: `≤ ${TARGET_S} s`, met: seconds <= TARGET_S };
 }
 
+/** The server's CPU seconds (all threads) from didOpen to its first diagnostics, in the last `lsp` call. */
+let lspOpenCpu = NaN;
+
 /**
  * Seconds from didOpen to the first diagnostics, then from a one-character edit to the next,
  * then for `textDocument/formatting` of the edited text, then for `textDocument/rangeFormatting`
@@ -115,6 +137,7 @@ function figure(name: string, seconds: number | null): BenchFigure {
  */
 export async function lsp(file: string, text: string): Promise<[number | null, number | null, number | null, number | null]> {
   const server = startLspServer();
+  lspOpenCpu = NaN;
   const { conn } = server;
   const uri = pathToFileURL(file).href;
   let published: () => void = () => undefined;
@@ -129,8 +152,10 @@ export async function lsp(file: string, text: string): Promise<[number | null, n
     let next = new Promise<void>((resolve) => (published = resolve));
     let t0 = performance.now();
     await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'orch', version: 1, text } });
+    const cpu0 = processCpuMs(server.pid);
     if (!(await within(next))) return [null, null, null, null];
     const open = (performance.now() - t0) / 1000;
+    lspOpenCpu = (processCpuMs(server.pid) - cpu0) / 1000;
     // A space typed at the end of the file's last line but one.
     const lines = text.split('\n');
     const line = lines.length - 2;
@@ -183,14 +208,22 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       writeFileSync(file, text);
       const mb = (text.length / 1e6).toFixed(1);
       const check = wall(['check', file]);
+      const checkCpu = lastCpu;
       const fmt = wall(['fmt', '--check', file]);
+      const fmtCpu = lastCpu;
       // `orch fmt` rewrites a copy; `--check` of the copy then compares every line.
       const formatted = join(dir, 'formatted.orch');
       writeFileSync(formatted, text);
       const write = wall(['fmt', formatted]);
+      const writeCpu = lastCpu;
       const checkFormatted = wall(['fmt', '--check', formatted]);
+      const checkFormattedCpu = lastCpu;
       const [open, edit, formatting, rangeFormatting] = await lsp(file, text);
+      // Beside each wall figure, its CPU: on a loaded box the wall says little, the CPU what a quiet one would take.
+      const cpu = (what: string, s: number): BenchFigure => ({ name: `${what}, ${shape.name}: CPU (user + sys, all threads)`, value: s, unit: 's', target: '', met: true });
       figures.push(figure(`orch check, ${shape.name} (${mb} MB, wall incl. start-up)`, check));
+      figures.push(cpu('orch check', checkCpu), cpu('orch fmt --check', fmtCpu), cpu('orch fmt (writing a copy)', writeCpu));
+      figures.push(cpu('orch fmt --check of the formatted copy', checkFormattedCpu), cpu('LSP diagnostics after opening', lspOpenCpu));
       figures.push(figure(`orch fmt --check, ${shape.name}`, fmt));
       figures.push(figure(`orch fmt (writing a copy), ${shape.name}`, write));
       figures.push(figure(`orch fmt --check of the formatted copy, ${shape.name}`, checkFormatted));

@@ -2,6 +2,10 @@
  * Inlay hints: after each step of a compiled plan, the resource the compiler bound it to and its
  * estimate — `→ edge_mailer · 0.0005usd · 340ms` — at the end of the step's first line. Lines
  * come from the current parse, values (looked up by plan and step name) from the latest compile.
+ *
+ * The hints of a whole file are a function of (compile, parse, currency, text): `hintTable`
+ * computes them once for that version and answers every range by filtering the table (editors ask
+ * again on every scroll, re-render and edit, for a screen or for the whole file).
  */
 import { InlayHintKind, type InlayHint, type Range as LspRange } from 'vscode-languageserver';
 import type { ForEachDecl, Module, StepDecl } from '../../language/index.js';
@@ -35,42 +39,76 @@ function stepLines(body: readonly (StepDecl | ForEachDecl | { kind: string })[],
 type CompiledStep = PlanSteps['steps'][number];
 
 /**
- * Labels by compiled step, per currency. A compile's step summaries are immutable and answer
- * every hint request until the next compile, so each label is formatted once per compile rather
- * than once per request (editors ask again on every scroll and after every edit).
+ * Labels by value: currency → (has a capability, resource) → cost → duration → label. A file's thousands of steps share a few distinct estimates, and
+ * a new compile (new step objects after every edit) finds its labels here instead of formatting
+ * each again. Bounded: cleared when it grows past what any real workspace shows.
  */
-const labels = new Map<string, WeakMap<CompiledStep, string>>();
+const labels = new Map<string, Map<string, Map<number, Map<number, string>>>>();
+let labelCount = 0;
+const LABELS_KEPT = 50_000;
 
 function labelOf(step: CompiledStep, currency: string): string {
-  let byStep = labels.get(currency);
-  if (!byStep) labels.set(currency, (byStep = new WeakMap()));
-  let label = byStep.get(step);
+  // Without a capability the label has no money part: every cost gives the same label.
+  const cost = step.capability ? step.estimates.cost : 0;
+  const duration = step.estimates.duration_ms;
+  const kind = `${step.capability ? 'c' : 'n'}${step.resource || ''}`;
+  let byResource = labels.get(currency);
+  if (!byResource) labels.set(currency, (byResource = new Map()));
+  let byCost = byResource.get(kind);
+  if (!byCost) byResource.set(kind, (byCost = new Map()));
+  let byDuration = byCost.get(cost);
+  if (!byDuration) byCost.set(cost, (byDuration = new Map()));
+  let label = byDuration.get(duration);
   if (label === undefined) {
     const parts = [
       ...(step.resource ? [step.resource] : []),
       ...(step.capability ? [formatMoney(step.estimates.cost, currency)] : []),
-      formatDuration(step.estimates.duration_ms),
+      formatDuration(duration),
     ];
     label = `→ ${parts.join(' · ')}`;
-    byStep.set(step, label);
+    if (++labelCount > LABELS_KEPT) {
+      labels.clear();
+      labelCount = 0;
+    }
+    byDuration.set(duration, label);
   }
   return label;
 }
 
-export function inlayHints(input: InlayHintInput, range?: LspRange): InlayHint[] {
-  const hints: InlayHint[] = [];
+/** The hints of one plan, with the plan's lines (0-based, inclusive) for skipping it by range. */
+interface PlanHints {
+  readonly first: number;
+  readonly last: number;
+  readonly hints: readonly InlayHint[];
+}
+
+/** Every hint of one version of a document, in the order a whole-file request returns them. */
+export class HintTable {
+  constructor(private readonly plans: readonly PlanHints[]) {}
+
+  /** The hints on the lines of `range` (all of them without one), in the table's order. */
+  inRange(range?: LspRange): InlayHint[] {
+    const out: InlayHint[] = [];
+    for (const p of this.plans) {
+      if (range && (p.last < range.start.line || p.first > range.end.line)) continue;
+      for (const h of p.hints) if (!range || (h.position.line >= range.start.line && h.position.line <= range.end.line)) out.push(h);
+    }
+    return out;
+  }
+}
+
+export function hintTable(input: InlayHintInput): HintTable {
   const compiled = new Map(input.plans.map((p) => [p.plan, p]));
+  const plans: PlanHints[] = [];
   for (const d of input.module.declarations) {
     if (d.kind !== 'PlanDecl') continue;
-    // A screen's request need not look at the steps of the plans off screen.
-    if (range && (d.range.end.line - 1 < range.start.line || d.range.start.line - 1 > range.end.line)) continue;
     const ir = compiled.get(d.name?.name);
     if (!ir) continue;
     const lines = stepLines(d.body, new Map());
+    const hints: InlayHint[] = [];
     for (const step of ir.steps) {
       const line = lines.get(step.id);
       if (line === undefined) continue;
-      if (range && (line < range.start.line || line > range.end.line)) continue;
       hints.push({
         position: { line, character: (input.lines[line] ?? '').length },
         label: labelOf(step, input.currency),
@@ -78,6 +116,11 @@ export function inlayHints(input: InlayHintInput, range?: LspRange): InlayHint[]
         paddingLeft: true,
       });
     }
+    plans.push({ first: d.range.start.line - 1, last: d.range.end.line - 1, hints });
   }
-  return hints;
+  return new HintTable(plans);
+}
+
+export function inlayHints(input: InlayHintInput, range?: LspRange): InlayHint[] {
+  return hintTable(input).inRange(range);
 }

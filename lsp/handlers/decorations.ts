@@ -5,7 +5,7 @@
 import { uriToPath } from '../convert.js';
 import { documentLinks, readTextFile } from '../features/document-links.js';
 import { foldingRanges } from '../features/folding.js';
-import { inlayHints } from '../features/inlay-hints.js';
+import { hintTable, type HintTable } from '../features/inlay-hints.js';
 import { semanticTokens } from '../features/semantic-tokens.js';
 import { summarizePlans, type EstimateRequest, type PlanSteps } from '../estimate-worker.js';
 import { StepEstimates } from '../step-estimates.js';
@@ -33,6 +33,8 @@ export function registerDecorations(state: ServerState): { estimates: StepEstima
     () => void connection.languages.inlayHint.refresh().catch(() => undefined),
   );
 
+  /** Each document's hints for the compile, parse, currency and text they were made from. */
+  const tables = new Map<string, { plans: readonly PlanSteps[]; module: object; currency: string; text: string; table: HintTable }>();
   connection.languages.inlayHint.on(guard('inlayHint', [], async (p) => {
     const doc = documents.get(p.textDocument.uri);
     if (!settings.inlayHintsEnabled || !doc) return [];
@@ -41,8 +43,18 @@ export function registerDecorations(state: ServerState): { estimates: StepEstima
     // The current parse (no symbol tables, no references): where every step is now.
     const parsed = workspace.parsed(path);
     const now = documents.get(p.textDocument.uri);
-    if (!parsed || plans.length === 0 || !now) return [];
-    return inlayHints({ module: parsed.module, plans, currency: currencyOf(ownAndImported(path)), lines: now.getText().split(/\r\n|\r|\n/) }, p.range);
+    if (!parsed || plans.length === 0 || !now) {
+      tables.delete(path);
+      return [];
+    }
+    const currency = currencyOf(ownAndImported(path));
+    const text = now.getText();
+    let hit = tables.get(path);
+    if (!hit || hit.plans !== plans || hit.module !== parsed.module || hit.currency !== currency || hit.text !== text) {
+      const table = hintTable({ module: parsed.module, plans, currency, lines: text.split(/\r\n|\r|\n/) });
+      tables.set(path, (hit = { plans, module: parsed.module, currency, text, table }));
+    }
+    return hit.table.inRange(p.range);
   }));
   connection.onDocumentLinks(guard('documentLinks', [], (p) => {
     const path = uriToPath(p.textDocument.uri);
@@ -57,5 +69,6 @@ export function registerDecorations(state: ServerState): { estimates: StepEstima
     const index = workspace.index(uriToPath(p.textDocument.uri));
     return index ? semanticTokens(index) : { data: [] };
   }));
+  documents.onDidClose((e) => tables.delete(uriToPath(e.document.uri)));
   return { estimates, estimator };
 }

@@ -15,6 +15,7 @@ import { compile } from '../../compiler/index.js';
 import { format } from '../../language/index.js';
 import { formatRange } from '../features/formatting.js';
 import type { RunTestsSummary } from '../features/plan-tests.js';
+import { waitUntil } from '../../test/support/wait.js';
 import { REPO, TestClient, uriOf } from './client.js';
 
 const movieDir = join(REPO, 'examples', 'movie_night');
@@ -119,6 +120,31 @@ test "greets" {
     const play = lineOf(movieText, 'step play =');
     const some = await client.request<InlayHint[]>('textDocument/inlayHint', { textDocument: { uri }, range: { start: { line: play, character: 0 }, end: { line: play + 1, character: 0 } } });
     expect(some.map((h) => h.position.line)).toEqual([play]);
+  });
+
+  it('answers from the compile it has until an edit changes an estimate, then with the new value', async () => {
+    const whole = async () => client.request<InlayHint[]>('textDocument/inlayHint', { textDocument: { uri }, range: fullRange });
+    const first = await whole();
+    expect(await whole()).toEqual(first);
+    const pickLine = lineOf(movieText, 'step pick =');
+    const labelAt = (hints: InlayHint[], line: number) => String(hints.find((h) => h.position.line === line)?.label);
+    const old = labelAt(first, pickLine);
+    expect(old).toMatch(/ · 1\.05s$/); // recommend_movie's 900ms on assistant_cloud's 150ms
+    // recommend_movie's latency 900ms → 7s: the step that calls it gets a new estimate.
+    const latency = lineOf(movieText, 'latency 900ms');
+    const at = movieText.split('\n')[latency]!.indexOf('900ms');
+    const edit = async (from: string, to: string) => {
+      const refreshed = refreshes.length;
+      await client.change(uri, [{ range: { start: { line: latency, character: at }, end: { line: latency, character: at + from.length } }, text: to }]);
+      // Right after the edit: the previous compile's values, while the new one compiles.
+      expect(labelAt(await whole(), pickLine)).toBe(from === '900ms' ? old : labelAt(first, pickLine).replace('1.05s', '7.15s'));
+      await waitUntil(() => refreshes.length > refreshed, 'the inlay hint refresh after the edit');
+      return whole();
+    };
+    const edited = await edit('900ms', '7s');
+    expect(labelAt(edited, pickLine)).toBe(old.replace('1.05s', '7.15s'));
+    expect(edited.filter((h) => h.position.line !== pickLine)).toEqual(first.filter((h) => h.position.line !== pickLine));
+    expect(await edit('7s', '900ms')).toEqual(first);
   });
 
   it('turns inlay hints off and on with the orch.inlayHints.enabled setting, asking the client to refresh', async () => {
