@@ -121,11 +121,17 @@ export function redactNamedSecrets(plan: unknown, config: OrchConfig, redactor: 
   }
 }
 
-function secretNames(ir: unknown): Set<string> {
+/** Each IR object's secret names: an IR is never changed once built, and a plan started again is not walked again. */
+const named = new WeakMap<object, ReadonlySet<string>>();
+
+function secretNames(ir: unknown): ReadonlySet<string> {
+  const known = ir !== null && typeof ir === 'object' ? named.get(ir) : undefined;
+  if (known !== undefined) return known;
   const names = new Set<string>();
   someNode(ir, (o) => {
     if (o.op === 'secret' && typeof o.name === 'string') names.add(o.name);
   });
+  if (ir !== null && typeof ir === 'object') named.set(ir, names);
   return names;
 }
 

@@ -33,7 +33,8 @@ export class Redactor {
 
   /** One string with every secret blanked. */
   text(s: string): string {
-    if (this.short.has(s)) return REDACTION_MARK;
+    // Sizes first: a journal batch's text is long, and looking it up hashes all of it.
+    if (this.short.size > 0 && this.short.has(s)) return REDACTION_MARK;
     if (this.long.size === 0) return s;
     let out = s;
     // Each replacement shortens the string (a long secret has more characters than the marker),

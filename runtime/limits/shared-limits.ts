@@ -91,10 +91,21 @@ export class SharedLimits implements LimitsProvider {
   }
 }
 
+/**
+ * One need (a resource, the rate windows a capability falls under) of one run: every step asking
+ * for the same resource and windows shares its reserved slots and its claims. Worked out once per
+ * resource and capability, not per ask: the core asks for each queued step on every pass.
+ */
 interface Need {
   readonly key: string;
   readonly resource: SharedClaim['resource'];
   readonly rates: SharedClaim['rates'];
+  /** Slots the store granted this run that no step took yet, oldest first. */
+  readonly reserved: Slot[];
+  /** Claims in flight or waiting to be retried; at most the need's limit at a time. */
+  readonly pending: Set<Pending>;
+  /** Reusable slots in use by this run's steps. */
+  inUse: number;
 }
 
 /** A slot taken from the store: `since`, when the store granted it (hand-overs keep it). */
@@ -103,16 +114,27 @@ interface Slot {
   readonly since: number;
   /** When it was reserved for this run (for the rate-window lag). */
   readonly at: number;
-  timer: ReturnType<typeof setTimeout> | null;
+  /** Given back if no step took it by then (`sweep`). */
+  readonly until: number;
 }
 
 /** The store lease behind a granted `Lease`, and whether a waiting step may take it over. */
 interface Ticket {
   readonly leaseId: string;
-  readonly key: string;
+  readonly need: Need;
   readonly since: number;
   /** Only resource slots are handed over: every call under a rate limit is a new hit. */
   readonly reusable: boolean;
+}
+
+/**
+ * What this service grants: the core keeps it and hands it back to `release`, so the store lease
+ * and the budget reservation behind it ride on it (no side table to look them up in per step).
+ * Cleared on release: a second release gives nothing back twice.
+ */
+interface SharedLease extends Lease {
+  ticket: Ticket | null;
+  budgetLease: string | null;
 }
 
 /**
@@ -122,8 +144,11 @@ interface Ticket {
  */
 const HANDED_OVER_MS = 20;
 
+const HELD: Grant = Object.freeze({ kind: 'held' });
+
 interface Pending {
   readonly claim: SharedClaim;
+  readonly need: Need;
   inFlight: boolean;
   /** Waiting for a resource slot (retried by poll and releases), not for a rate window. */
   held: boolean;
@@ -149,24 +174,28 @@ class SharedRunLimits implements LimitsService {
   private readonly inner: InRunLimits;
   private readonly rateLimits: PolicyIR['rate_limits'];
   private readonly policy: string;
-  private readonly reserved = new Map<string, Slot[]>();
+  /** Each need by its key (two capabilities under the same rate windows share one). */
+  private readonly byKey = new Map<string, Need>();
+  /** The need of a resource name (`''`: none) and a capability (`null`: not occupying), once worked out. */
+  private readonly needs = new Map<string, Map<string | null, Need | null>>();
   /**
    * The longest a granted slot waited to be taken by its step: a rate window counts from the
    * grant, the journal's `step_started` from the take, so a rate-limited claim waits that much
    * longer than the window for the starts, too, to stay a window apart.
    */
   private claimLagMs = 0;
-  /** Claims in flight or waiting to be retried, by need; at most the need's limit at a time. */
-  private readonly pending = new Map<string, Set<Pending>>();
-  private readonly tickets = new WeakMap<Lease, Ticket>();
-  /** Reusable slots in use by this run's steps, by need. */
-  private readonly inUse = new Map<string, number>();
+  /**
+   * One timer for every reserved slot of the run, due at the earliest `until`: a busy run reserves
+   * a slot on every release (a hand-over), and a timer armed and cleared per step cost more than
+   * the hand-over saves.
+   */
+  private sweepTimer: ReturnType<typeof setTimeout> | null = null;
+  private sweepAt = Infinity;
   /**
    * Shared budget ledgers (§8.2 under §7.2), per step instance: a reservation is the step's own
    * (its amount is its attempt's worst case), so it is claimed for that step and never handed over.
    */
   private readonly budgets = new Map<string, BudgetWait>();
-  private readonly budgetTickets = new WeakMap<Lease, string>();
   /** The ledger this run opened (its policy's blocking budget), and when the store has it open. */
   private readonly ownLedger: string | null;
   private readonly opened: Promise<void>;
@@ -192,50 +221,50 @@ class SharedRunLimits implements LimitsService {
     const need = this.need(r);
     if (!need && !r.budgets?.length) return this.inner.tryAcquire(r, now);
     const local = this.inner.wouldGrant(r);
-    if (local !== 'ok') return { kind: local };
+    if (local !== 'ok') return local === 'held' ? HELD : { kind: local };
     // The budget first: a step that may not spend takes no slot another could use meanwhile.
     let budgetLease: string | null = null;
     if (r.budgets?.length) {
       const b = this.budget(r);
-      if (b.kind !== 'granted') return b.kind === 'refused' ? b.grant : { kind: 'held' };
+      if (b.kind !== 'granted') return b.kind === 'refused' ? b.grant : HELD;
       budgetLease = b.leaseId;
     }
-    if (!need) {
-      const grant = this.inner.tryAcquire(r, now);
-      return this.withBudget(r, grant, budgetLease);
-    }
-    const slot = this.reserved.get(need.key)?.shift();
+    if (!need) return this.granted(r, this.inner.tryAcquire(r, now), null, budgetLease);
+    const slot = need.reserved.shift();
     if (!slot) {
       this.request(need, r.key ?? '');
-      return { kind: 'held' };
+      return HELD;
     }
-    if (slot.timer) clearTimeout(slot.timer);
     if (need.rates.length > 0) this.claimLagMs = Math.max(this.claimLagMs, Math.min(1000, now - slot.at));
     const grant = this.inner.tryAcquire(r, now);
-    if (grant.kind === 'granted' && slot.leaseId !== null) {
-      const reusable = need.rates.length === 0;
-      this.tickets.set(grant.lease, { leaseId: slot.leaseId, key: need.key, since: slot.since, reusable });
-      if (reusable) this.inUse.set(need.key, (this.inUse.get(need.key) ?? 0) + 1);
+    if (grant.kind !== 'granted') {
+      // `wouldGrant` said yes, so not expected: the slot stays this run's for the next ask.
+      need.reserved.unshift(slot);
+      return grant;
     }
-    return this.withBudget(r, grant, budgetLease);
+    let ticket: Ticket | null = null;
+    if (slot.leaseId !== null) {
+      const reusable = need.rates.length === 0;
+      ticket = { leaseId: slot.leaseId, need, since: slot.since, reusable };
+      if (reusable) need.inUse++;
+    }
+    return this.granted(r, grant, ticket, budgetLease);
   }
 
-  /** A granted start takes the step's budget lease with it (settled on `release`). */
-  private withBudget(r: SlotRequest, grant: Grant, budgetLease: string | null): Grant {
-    if (budgetLease === null || grant.kind !== 'granted') return grant;
-    const w = this.budgets.get(r.key ?? '');
-    if (w?.timer) clearTimeout(w.timer);
-    this.budgets.delete(r.key ?? '');
-    // A fresh lease object: the in-run one may be a shared constant. The resource ticket made for
-    // the in-run one moves with it, or `release` (given this object) would never hand the slot
-    // back, and the next claim of that resource by this run would wait for it for ever.
-    const lease: Lease = { ...grant.lease };
-    const ticket = this.tickets.get(grant.lease);
-    if (ticket !== undefined) {
-      this.tickets.delete(grant.lease);
-      this.tickets.set(lease, ticket);
+  /**
+   * The core's lease, with the store lease and the budget reservation behind it (settled on
+   * `release`). A fresh object: the in-run one may be a shared constant.
+   */
+  private granted(r: SlotRequest, grant: Grant, ticket: Ticket | null, budgetLease: string | null): Grant {
+    if (grant.kind !== 'granted') return grant;
+    if (budgetLease !== null) {
+      const w = this.budgets.get(r.key ?? '');
+      if (w?.timer) clearTimeout(w.timer);
+      this.budgets.delete(r.key ?? '');
     }
-    this.budgetTickets.set(lease, budgetLease);
+    if (ticket === null && budgetLease === null) return grant;
+    const { occupies, resource, rates } = grant.lease;
+    const lease: SharedLease = { occupies, resource, rates, ticket, budgetLease };
     return { kind: 'granted', lease };
   }
 
@@ -315,19 +344,20 @@ class SharedRunLimits implements LimitsService {
   }
 
   release(lease: Lease, spent = 0): void {
-    const budgetLease = this.budgetTickets.get(lease);
-    if (budgetLease !== undefined) {
-      this.budgetTickets.delete(lease);
+    const held = lease as Partial<SharedLease>;
+    const budgetLease = held.budgetLease ?? null;
+    if (budgetLease !== null) {
+      held.budgetLease = null;
       this.client.store.settle(budgetLease, spent).then(
         () => this.client.released(),
         () => undefined, // it expires with this holder's leases
       );
     }
     this.inner.release(lease);
-    const ticket = this.tickets.get(lease);
-    if (ticket === undefined) return;
-    this.tickets.delete(lease);
-    if (ticket.reusable) this.inUse.set(ticket.key, (this.inUse.get(ticket.key) ?? 1) - 1);
+    const ticket = held.ticket ?? null;
+    if (ticket === null) return;
+    held.ticket = null;
+    if (ticket.reusable) ticket.need.inUse--;
     if (!this.handOver(ticket)) this.giveBack(ticket.leaseId);
   }
 
@@ -338,27 +368,52 @@ class SharedRunLimits implements LimitsService {
    * `handOffMs`, not a claim and a release per step. A slot no step takes goes back at once.
    */
   private handOver(t: Ticket): boolean {
-    if (!t.reusable || this.isClosed || this.client.now() - t.since >= this.client.handOffMs) return false;
+    if (!t.reusable || this.isClosed) return false;
+    const now = this.client.now();
+    if (now - t.since >= this.client.handOffMs) return false;
     // Demand this slot answers needs no claim of its own any more.
-    const set = this.pending.get(t.key);
-    if (set)
-      for (const p of set)
-        if (!p.inFlight) {
-          set.delete(p);
-          if (p.timer) clearTimeout(p.timer);
-          break;
-        }
+    for (const p of t.need.pending)
+      if (!p.inFlight) {
+        t.need.pending.delete(p);
+        if (p.timer) clearTimeout(p.timer);
+        break;
+      }
     // No wake: the core releases inside its own pump and dispatches after it, in the same turn.
-    this.reserve(t.key, t.leaseId, t.since, this.client.now(), HANDED_OVER_MS);
+    this.reserve(t.need, t.leaseId, t.since, now, HANDED_OVER_MS);
     return true;
   }
 
-  private reserve(key: string, leaseId: string | null, since: number, at: number, keepMs = this.client.unclaimedMs): void {
-    const slot: Slot = { leaseId, since, at, timer: null };
-    slot.timer = setTimeout(() => this.unclaimed(key, slot), keepMs);
-    const list = this.reserved.get(key);
-    if (list) list.push(slot);
-    else this.reserved.set(key, [slot]);
+  private reserve(need: Need, leaseId: string | null, since: number, at: number, keepMs = this.client.unclaimedMs): void {
+    const until = this.client.now() + keepMs;
+    need.reserved.push({ leaseId, since, at, until });
+    if (until < this.sweepAt) this.armSweep(until);
+  }
+
+  private armSweep(until: number): void {
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepAt = until;
+    this.sweepTimer = setTimeout(() => this.sweep(), Math.max(1, until - this.client.now()));
+  }
+
+  /** Reserved slots no step took in time go back to the store (their steps were cancelled …). */
+  private sweep(): void {
+    this.sweepTimer = null;
+    this.sweepAt = Infinity;
+    if (this.isClosed) return;
+    const now = this.client.now();
+    let next = Infinity;
+    for (const need of this.byKey.values()) {
+      const list = need.reserved;
+      let kept = 0;
+      for (const slot of list) {
+        if (slot.until > now) {
+          list[kept++] = slot;
+          next = Math.min(next, slot.until);
+        } else if (slot.leaseId !== null) this.giveBack(slot.leaseId);
+      }
+      list.length = kept;
+    }
+    if (next < Infinity) this.armSweep(next);
   }
 
   heldByItem(r: SlotRequest): string | null {
@@ -374,22 +429,22 @@ class SharedRunLimits implements LimitsService {
     const b = r.key !== undefined ? this.budgets.get(r.key) : undefined;
     if (b && b.state.kind !== 'granted' && b.state.kind !== 'refused') return true;
     const need = this.need(r);
-    if (need === null || (this.reserved.get(need.key)?.length ?? 0) > 0) return false;
-    for (const p of this.pending.get(need.key) ?? []) if (p.held) return true;
+    if (need === null || need.reserved.length > 0) return false;
+    for (const p of need.pending) if (p.held) return true;
     return false;
   }
 
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    for (const set of this.pending.values()) for (const p of set) if (p.timer) clearTimeout(p.timer);
-    this.pending.clear();
-    for (const slots of this.reserved.values())
-      for (const s of slots) {
-        if (s.timer) clearTimeout(s.timer);
-        if (s.leaseId !== null) this.giveBack(s.leaseId);
-      }
-    this.reserved.clear();
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepTimer = null;
+    for (const need of this.byKey.values()) {
+      for (const p of need.pending) if (p.timer) clearTimeout(p.timer);
+      need.pending.clear();
+      for (const s of need.reserved) if (s.leaseId !== null) this.giveBack(s.leaseId);
+      need.reserved.length = 0;
+    }
     for (const w of this.budgets.values()) {
       if (w.timer) clearTimeout(w.timer);
       if (w.state.kind === 'granted') this.giveBack(w.state.leaseId);
@@ -410,61 +465,74 @@ class SharedRunLimits implements LimitsService {
         w.timer = null;
         this.askBudget(key, w);
       }
-    for (const set of this.pending.values())
-      for (const p of set)
+    for (const need of this.byKey.values())
+      for (const p of need.pending)
         if (p.held && !p.inFlight) {
-        if (p.timer) clearTimeout(p.timer);
-        p.timer = null;
-        this.attempt(p);
-      }
+          if (p.timer) clearTimeout(p.timer);
+          p.timer = null;
+          this.attempt(p);
+        }
   }
 
   private need(r: SlotRequest): Need | null {
-    const res = r.resource && r.resource.concurrency !== null ? { name: r.resource.name, limit: r.resource.concurrency } : null;
+    const res = r.resource && r.resource.concurrency !== null ? r.resource : null;
+    const capability = r.occupies ? r.capability : null;
+    let byCapability = this.needs.get(res?.name ?? '');
+    if (!byCapability) this.needs.set(res?.name ?? '', (byCapability = new Map()));
+    const known = byCapability.get(capability);
+    // A resource is one per name in a plan; a request naming it with another limit is not cached.
+    if (known !== undefined && (known === null ? res === null : known.resource?.limit === (res?.concurrency ?? undefined))) return known;
+    const need = this.workOutNeed(res, capability);
+    if (known === undefined) byCapability.set(capability, need);
+    return need;
+  }
+
+  private workOutNeed(res: SlotRequest['resource'], capability: string | null): Need | null {
+    const resource = res && res.concurrency !== null ? { name: res.name, limit: res.concurrency } : null;
     const rates: { key: string; count: number; perMs: number }[] = [];
-    if (r.occupies && r.capability !== null)
+    if (capability !== null)
       for (const rl of this.rateLimits)
-        if (capabilityMatches(rl.capability, r.capability)) rates.push({ key: rateWindow(this.policy, rl.capability), count: rl.count, perMs: rl.per_ms });
-    if (!res && rates.length === 0) return null;
-    return { key: `${res?.name ?? ''}\u0000${rates.map((x) => x.key).join('\u0000')}`, resource: res, rates };
+        if (capabilityMatches(rl.capability, capability)) rates.push({ key: rateWindow(this.policy, rl.capability), count: rl.count, perMs: rl.per_ms });
+    if (!resource && rates.length === 0) return null;
+    const key = `${resource?.name ?? ''}\u0000${rates.map((x) => x.key).join('\u0000')}`;
+    let need = this.byKey.get(key);
+    if (!need) this.byKey.set(key, (need = { key, resource, rates, reserved: [], pending: new Set(), inUse: 0 }));
+    return need;
   }
 
   private request(need: Need, stepKey: string): void {
     if (this.isClosed) return;
     this.client.listen();
-    let set = this.pending.get(need.key);
-    if (!set) this.pending.set(need.key, (set = new Set()));
     // Several steps of this run may wait for the same need: claim for as many as could start.
     const cap = need.resource?.limit ?? Math.min(...need.rates.map((x) => x.count));
     // Slots this run holds on a resource come back to it when released (`handOver`): they count
     // as claims already made, so a run using all of a resource's slots asks the store for none.
-    const held = need.rates.length === 0 ? (this.inUse.get(need.key) ?? 0) : 0;
-    if (set.size + (this.reserved.get(need.key)?.length ?? 0) + held >= Math.max(1, cap)) return;
+    const held = need.rates.length === 0 ? need.inUse : 0;
+    if (need.pending.size + need.reserved.length + held >= Math.max(1, cap)) return;
     const p: Pending = {
       claim: { holder: this.client.holder, runId: this.runId, stepKey, resource: need.resource, rates: need.rates },
+      need,
       inFlight: false,
       held: false,
       timer: null,
     };
-    set.add(p);
+    need.pending.add(p);
     this.attempt(p);
   }
 
   private attempt(p: Pending): void {
     p.inFlight = true;
-    const key = this.keyOf(p.claim);
     const at = this.client.now();
     this.client.store.acquire(p.claim, at).then(
       (g) => {
         p.inFlight = false;
-        const set = this.pending.get(key);
-        if (this.isClosed || !set?.has(p)) {
+        if (this.isClosed || !p.need.pending.has(p)) {
           if (g.kind === 'granted' && g.leaseId !== null) this.giveBack(g.leaseId);
           return;
         }
         if (g.kind === 'granted') {
-          set.delete(p);
-          this.reserve(key, g.leaseId, at, at);
+          p.need.pending.delete(p);
+          this.reserve(p.need, g.leaseId, at, at);
           this.wake();
         } else if (g.kind === 'held') {
           p.held = true;
@@ -481,17 +549,9 @@ class SharedRunLimits implements LimitsService {
       () => {
         // The store was unavailable: not granted this time, ask again at the next poll.
         p.inFlight = false;
-        if (!this.isClosed && this.pending.get(key)?.has(p)) p.timer = setTimeout(() => this.attempt(p), this.client.pollMs);
+        if (!this.isClosed && p.need.pending.has(p)) p.timer = setTimeout(() => this.attempt(p), this.client.pollMs);
       },
     );
-  }
-
-  private unclaimed(key: string, slot: Slot): void {
-    const list = this.reserved.get(key);
-    const i = list?.indexOf(slot) ?? -1;
-    if (i < 0) return;
-    list!.splice(i, 1);
-    if (slot.leaseId !== null) this.giveBack(slot.leaseId);
   }
 
   private giveBack(leaseId: string): void {
@@ -499,9 +559,5 @@ class SharedRunLimits implements LimitsService {
       () => this.client.released(),
       () => undefined, // it expires on its own within leaseMs
     );
-  }
-
-  private keyOf(c: SharedClaim): string {
-    return `${c.resource?.name ?? ''}\u0000${c.rates.map((x) => x.key).join('\u0000')}`;
   }
 }

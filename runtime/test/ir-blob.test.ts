@@ -7,7 +7,7 @@ import { inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { irHash, irTextHash } from '../../compiler/index.js';
-import { irBlob, irBlobSync, jsonPieces } from '../backend/ir-blob.js';
+import { irBlob, irBlobSync, jsonPieces, keepText } from '../backend/ir-blob.js';
 
 const same = (t: string) => t;
 
@@ -70,5 +70,21 @@ describe('IR blob', () => {
       JSON.stringify = stringify;
     }
     expect(whole).toBe(0);
+  });
+
+  it('stores a plan started again without writing its JSON out again, and still redacts where asked', async () => {
+    const steps = Array.from({ length: 500 }, (_, i) => ({ id: `s${i}`, args: { token: i === 7 ? 'hunter2' : 'ok' }, after: [] }));
+    const ir = { version: 'orch.plan/v3', plan: 'again', steps, subplans: {} };
+    const first = await irBlob(ir, keepText);
+    // The same bytes, not a second serialization of the same (never changed) IR.
+    expect(await irBlob(ir, keepText)).toBe(first);
+    expect(inflateRawSync(first!).toString('utf8')).toBe(JSON.stringify(ir));
+    // A journal that redacts writes its own, whatever was kept for the plan.
+    const redacted = await irBlob(ir, (t) => t.replaceAll('hunter2', '***'));
+    expect(redacted).not.toBe(first);
+    expect(inflateRawSync(redacted!).toString('utf8')).not.toContain('hunter2');
+    // Another IR object (a recompiled plan) is its own.
+    const copy = { ...ir };
+    expect(await irBlob(copy, keepText)).not.toBe(first);
   });
 });

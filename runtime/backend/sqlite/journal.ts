@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { BATCH_SCHEMA, decodeBatch, encodeBatches, eventCountSql, EventTypeCodes, MAX_RUN_KEY, MAX_SEQ, migrateEvents, SEQ_SPAN } from './event-batches.js';
-import { irBlobSync } from '../ir-blob.js';
+import { irBlobSync, keepText } from '../ir-blob.js';
 import { dirname } from 'node:path';
 import { makeEvent } from '../../scheduler/journal-events.js';
 import type { EventData, EventType, JournalSink, RunEvent, RunSummary } from '../../scheduler/types.js';
@@ -96,7 +96,7 @@ export class SqliteJournal implements JournalSink {
   private readonly guests = new Set<CommitGuest>();
   private readonly lastSummary = new Map<string, string>();
   /** Replaces secret values in journal text; set by the runtime once secrets are known. */
-  redactText: (text: string) => string = (t) => t;
+  redactText: (text: string) => string = keepText;
 
   constructor(path: string) {
     this.path = path;

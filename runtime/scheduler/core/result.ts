@@ -24,7 +24,16 @@ export type ResultState = ViewState &
 
 /** The execution result (LANGUAGE.md §6) as of `now`; meaningful once the run ended. `startedBy`: §9.1, shown with it. */
 export function buildResult(c: ResultState, now: number, startedBy: Starter | null = null): ExecutionResult {
-  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  // Steps end within the same milliseconds by the dozen: each time is formatted once.
+  const formatted = new Map<number, string>();
+  const iso = (t: number | null): string | null => {
+    if (t === null) return null;
+    let text = formatted.get(t);
+    if (text === undefined) formatted.set(t, (text = new Date(t).toISOString()));
+    return text;
+  };
+  // The blocks that ended as a whole with an error, once: not a copy of every block per step.
+  const wholeErrors = [...c.blockInsts.values()].filter((b) => b.whole?.error);
   const steps: StepResult[] = [];
   let completed = 0;
   let failed = 0;
@@ -45,14 +54,14 @@ export function buildResult(c: ResultState, now: number, startedBy: Starter | nu
     }
     const error =
       l.instances.find((i) => i.rec.error !== null && FAILED.has(i.rec.status))?.rec.error ??
-      [...c.blockInsts.values()].find((b) => b.whole?.error && l.shape.dims.includes(b.block as never))?.whole?.error ??
+      wholeErrors.find((b) => l.shape.dims.includes(b.block as never))?.whole?.error ??
       null;
     const usage = usageOf(l.instances.map((i) => i.rec.usage));
     if (v.status === 'completed') completed++;
     else if (v.status === 'cancelled') cancelled++;
     else if (FAILED.has(v.status)) failed++;
     else if (v.status === 'skipped') skipped++;
-    steps.push({
+    const step: StepResult = {
       stepId: l.step.id,
       status: v.status,
       output: v.output,
@@ -63,8 +72,9 @@ export function buildResult(c: ResultState, now: number, startedBy: Starter | nu
       startedAt: iso(start),
       completedAt: iso(TERMINAL.has(v.status) ? end : null),
       cost: round6(l.instances.reduce((a, i) => a + i.rec.cost, 0)),
-      ...(usage ? { usage } : {}),
-    });
+    };
+    // Last, as it always was; a spread into every step's result only for the steps that have it.
+    steps.push(usage ? { ...step, usage } : step);
   }
   const end = c.completedAt ?? now;
   const status = c.runStatus === 'running' ? 'failed' : c.runStatus;
