@@ -266,10 +266,12 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
       const endsAt = lines.filter((l) => l.phase === 'end').map((l) => l.t);
       const firstStart = Math.min(...lines.map((l) => l.t));
       const rate = (from: number, to: number) => (endsAt.filter((t) => t >= from && t < to).length * 1000) / Math.max(1, to - from);
-      const overall = rate(firstStart, Math.max(...endsAt) + 1);
+      const lastEnd = Math.max(...endsAt) + 1;
+      const overall = rate(firstStart, lastEnd);
+      const afterHeal = lastEnd > healedAt ? `, ${rate(healedAt, lastEnd).toFixed(1)} steps/s after it` : '';
       const during = partitions.length === 0 ? '' : `, ${(partitions.reduce((sum, p) => sum + rate(p.start, p.end), 0) / partitions.length).toFixed(1)} steps/s while a worker was cut off`;
       process.stdout.write(
-        `nemesis schedule ${n + 1} (seed ${random.seed}): ${context}; ${duplicates} extra handler runs over ${steps.length} steps; final ${finalAfterMs} ms after the last heal; ${overall.toFixed(1)} steps/s${during}\n`,
+        `nemesis schedule ${n + 1} (seed ${random.seed}): ${context}; ${duplicates} extra handler runs over ${steps.length} steps; final ${finalAfterMs} ms after the last heal${afterHeal}; ${overall.toFixed(1)} steps/s${during}\n`,
       );
 
       for (const w of workers) w.kill('SIGTERM');
