@@ -124,6 +124,16 @@ export const E2E = [
   'compiler/test/hardening.test.ts',
   'compiler/explain/test/explain.test.ts',
   'language/test/fmt.cli.test.ts',
+  // Crash safety: SIGKILLs at seeded random points, then resumes; what they assert (each step
+  // completed once, no gap in the journal) holds however late a kill lands on a loaded machine.
+  'runtime/test/crash.test.ts',
+  'runtime/test/crash-blocks.test.ts',
+  'runtime/test/consent-hooks.test.ts',
+  // The language server over stdio: answers and diagnostics are awaited, never timed.
+  'lsp/test/server.test.ts',
+  'lsp/test/diagnostics.test.ts',
+  'lsp/test/blocks.test.ts',
+  'lsp/test/robustness.test.ts',
 ];
 
 /**

@@ -1,14 +1,19 @@
 /**
  * Compiler figures: wall time of `orch check` on a generated 10,000-step plan (a fresh Node
- * process, start-up included) and in-process compile throughput for 1k and 10k-step plans.
+ * process, start-up included) against its anchor — the CNCF Serverless Workflow SDK
+ * deserializing and schema-validating the same plan as a workflow (check-anchor/), a process of
+ * its own, the two taken in turn in pairs — and in-process compile throughput for 1k and
+ * 10k-step plans.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { compile } from '../compiler/index.js';
+import { generateWorkflow } from './check-anchor/serverless-workflow.js';
 import { median, smoke, type BenchFigure } from './figure.js';
 
 /**
@@ -38,10 +43,35 @@ export function generatePlan(n: number): string {
 }
 
 const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
+const ANCHOR = fileURLToPath(new URL('./check-anchor/serverless-workflow.js', import.meta.url));
 
 /** The plan sizes compiled; `orch check` is timed on the larger. */
 const SIZES = smoke([1000, 10_000], [50, 100]);
 const BIG = SIZES[1]!;
+const PAIRS = smoke(5, 1);
+
+/**
+ * The CPU seconds (user + system) of this process's waited-for children so far: /proc's
+ * cutime + cstime, in clock ticks (100 a second on Linux); NaN elsewhere.
+ */
+function childrenCpuS(): number {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** One whole process, timed: its wall and CPU seconds; throws when it fails. */
+function timedProcess(args: readonly string[], what: string): { wall: number; cpu: number } {
+  const cpu0 = childrenCpuS();
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  const wall = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${what} failed on the generated plan: ${r.stdout}${r.stderr.slice(0, 2000)}`);
+  return { wall, cpu: childrenCpuS() - cpu0 };
+}
 
 export async function bench(): Promise<readonly BenchFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'orch-bench-check-'));
@@ -51,16 +81,43 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     writeFileSync(f, generatePlan(n));
     files.set(n, f);
   }
-  const walls: number[] = [];
-  for (let i = 0; i < smoke(5, 1); i++) {
-    const t0 = performance.now();
-    const r = spawnSync(process.execPath, [BIN, 'check', files.get(BIG)!], { encoding: 'utf8' });
-    walls.push((performance.now() - t0) / 1000);
-    if (r.status !== 0) throw new Error(`orch check failed on the generated plan: ${r.stdout}${r.stderr}`);
+  const workflow = join(dir, `workflow${BIG}.yaml`);
+  writeFileSync(workflow, generateWorkflow(BIG));
+  // Pairs, each taken in turn (orch first, then the peer first), so that a burst of the box's
+  // other load falls on both sides alike; the ratio is each pair's, then their median.
+  const orch = { wall: [] as number[], cpu: [] as number[] };
+  const peer = { wall: [] as number[], cpu: [] as number[] };
+  const wallRatios: number[] = [];
+  const cpuRatios: number[] = [];
+  const loads: number[] = [];
+  for (let i = 0; i < PAIRS; i++) {
+    loads.push(loadavg()[0]!);
+    const runOrch = () => timedProcess([BIN, 'check', files.get(BIG)!], 'orch check');
+    const runPeer = () => timedProcess([ANCHOR, workflow], 'the Serverless Workflow SDK');
+    const [o, p] = i % 2 === 0 ? [runOrch(), runPeer()] : (([q, r]) => [r, q] as const)([runPeer(), runOrch()]);
+    orch.wall.push(o.wall);
+    orch.cpu.push(o.cpu);
+    peer.wall.push(p.wall);
+    peer.cpu.push(p.cpu);
+    wallRatios.push(o.wall / p.wall);
+    cpuRatios.push(o.cpu / p.cpu);
   }
-  const wall = median(walls);
+  loads.push(loadavg()[0]!);
+  const wall = median(orch.wall);
+  const ratio = median(wallRatios);
+  const big = BIG.toLocaleString('en');
+  // Names stay the same from run to run (bench/history.jsonl keys figures by name): the spread
+  // is figures of its own.
   const figures: BenchFigure[] = [
-    { name: `orch check, ${BIG.toLocaleString('en')}-step plan (wall, incl. Node start-up, median of 5)`, value: wall, unit: 's', target: '≤ 1.0 s', met: wall <= 1.0 },
+    { name: `machine load while measuring (1-minute load average, median; ${availableParallelism()} cores)`, value: median(loads), unit: '', target: '', met: true },
+    { name: `orch check, ${big}-step plan (wall, incl. Node start-up, median of ${PAIRS})`, value: wall, unit: 's', target: '≤ 1.0 s', met: wall <= 1.0 },
+    { name: `anchor: Serverless Workflow SDK deserialize + schema-validate of the same plan as ${big} tasks (wall, incl. Node start-up, median)`, value: median(peer.wall), unit: 's', target: '', met: true },
+    { name: `orch check vs the peer, wall time (median of ${PAIRS} pairs)`, value: ratio, unit: '×', target: '≤ 0.5 ×', met: ratio <= 0.5 },
+    { name: 'orch check vs the peer, wall time, lowest pair', value: Math.min(...wallRatios), unit: '×', target: '', met: true },
+    { name: 'orch check vs the peer, wall time, highest pair', value: Math.max(...wallRatios), unit: '×', target: '', met: true },
+    { name: `orch check vs the peer, CPU time (user + sys, median of ${PAIRS} pairs)`, value: median(cpuRatios), unit: '×', target: '', met: true },
+    { name: `orch check, ${big}-step plan, CPU (user + sys, median)`, value: median(orch.cpu), unit: 's', target: '', met: true },
+    { name: 'anchor, CPU (user + sys, median)', value: median(peer.cpu), unit: 's', target: '', met: true },
   ];
   compile({ entry: files.get(SIZES[0]!)! }); // warm-up: throughput is a steady-state figure
   for (const n of SIZES) {

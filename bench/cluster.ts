@@ -18,6 +18,11 @@
  * durable commits: transactions that wrote (transaction ids assigned, exact and immediate). The
  * load of the box (1-minute load average over its cores) is reported with the figures: the box
  * is shared.
+ *
+ * CPU per 1,000 steps over the measured runs, from /proc: this process (the run's owner), Postgres
+ * (every backend and background process, the ones that exited since included) and the workers —
+ * the owner and Postgres being what every worker host shares. Where Postgres ships
+ * pg_stat_statements the bench loads it and prints, on stderr, the statements it spent most time on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +33,7 @@ import pg from 'pg';
 import type { PlanIR } from '../compiler/index.js';
 import { openBackend, Runtime } from '../runtime/index.js';
 import { admin, startCluster, stopCluster } from '../test/support/pg-cluster.js';
-import { median, smoke, type BenchFigure } from './figure.js';
+import { median, postgresCpuMs, processCpuMs, smoke, type BenchFigure } from './figure.js';
 import { layeredPlan } from './runtime.js';
 import { capability, lit, plan, step } from '../runtime/test/ir-builder.js';
 
@@ -99,6 +104,57 @@ interface DagFigures {
   readonly commitsPerStep: number;
   /** Write transactions per step, the idle background taken off. */
   readonly durablePerStep: number;
+  /** CPU per 1,000 steps over the measured runs, ms (from /proc): this process (the run's owner), Postgres, the workers. */
+  readonly cpu: { readonly owner: number; readonly postgres: number; readonly workers: number };
+  /** The statements Postgres spent most time on over the measured runs (none without pg_stat_statements). */
+  readonly top: readonly TopStatement[];
+  /** Steps of the measured runs. */
+  readonly steps: number;
+}
+
+/** A statement as pg_stat_statements counted it over the measured runs. */
+interface TopStatement {
+  readonly query: string;
+  readonly calls: number;
+  /** Execution plus planning time, ms. */
+  readonly ms: number;
+  readonly planMs: number;
+}
+
+/** How many statements the bench prints, by total time. */
+const TOP = 10;
+
+/** Whether this database has `pg_stat_statements` (the cluster loads it where Postgres ships it). */
+async function statementsOn(sql: pg.Client): Promise<boolean> {
+  try {
+    await sql.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    await sql.query('SELECT pg_stat_statements_reset()');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The top statements since the last reset, this bench's own reads left out. */
+async function topStatements(sql: pg.Client): Promise<TopStatement[]> {
+  const { rows } = await sql.query<{ query: string; calls: string; exec: number; plan: number }>(
+    `SELECT query, calls::text, total_exec_time AS exec, total_plan_time AS plan FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
+      ORDER BY total_exec_time + total_plan_time DESC LIMIT ${TOP}`,
+  );
+  return rows.map((r) => ({ query: r.query.replace(/\s+/g, ' '), calls: Number(r.calls), ms: r.exec + r.plan, planMs: r.plan }));
+}
+
+/** CPU readings of the processes a run on Postgres spends: this one, the cluster's, the workers'. */
+interface CpuReading {
+  readonly owner: number;
+  readonly postgres: number;
+  readonly workers: number;
+}
+
+function cpuNow(dataDir: string, workers: Workers | null): CpuReading {
+  const u = process.cpuUsage();
+  return { owner: (u.user + u.system) / 1000, postgres: postgresCpuMs(dataDir), workers: workers?.cpuMs() ?? 0 };
 }
 
 /** Measured runs of the DAG on each side; the rate is their median. */
@@ -111,12 +167,15 @@ const RUNS = smoke(3, 1);
  * in commits: counters read once the warm-up's settled, again once the runs' settled, and the
  * idle background over the same settle taken off.
  */
-async function dagRate(url: string, dir: string, workers: Workers | null, sql: pg.Client): Promise<DagFigures> {
+async function dagRate(url: string, dir: string, workers: Workers | null, sql: pg.Client, dataDir: string): Promise<DagFigures> {
   const dag = layeredPlan(dir, smoke(10, 1));
   const rt = await Runtime.open({ db: url, workers: availableParallelism(), placement: workers ? 'workers' : 'local' });
   const rates: number[] = [];
   let runId = '';
   let before: Counters;
+  let cpu0: CpuReading;
+  let cpu1: CpuReading;
+  let top: TopStatement[] = [];
   try {
     // Fresh workers: what their listening connections counted before (see `Workers.restart`) is not this run's.
     if (workers) await workers.restart();
@@ -124,6 +183,8 @@ async function dagRate(url: string, dir: string, workers: Workers | null, sql: p
     if (warm.status !== 'completed') throw new Error(`the warm-up run ended ${warm.status}`);
     await sleep(STATS_SETTLE_MS);
     before = await counters(sql);
+    const statements = await statementsOn(sql);
+    cpu0 = cpuNow(dataDir, workers);
     for (let i = 0; i < RUNS; i++) {
       const t0 = performance.now();
       const active = await rt.start(dag, NO_CONFIG);
@@ -132,6 +193,8 @@ async function dagRate(url: string, dir: string, workers: Workers | null, sql: p
       rates.push(dag.steps.length / ((performance.now() - t0) / 1000));
       runId = active.runId;
     }
+    cpu1 = cpuNow(dataDir, workers);
+    if (statements) top = await topStatements(sql);
     if (workers) await workers.stop();
   } finally {
     await rt.close();
@@ -145,7 +208,9 @@ async function dagRate(url: string, dir: string, workers: Workers | null, sql: p
   const background = (c: (x: Counters) => number) => ((c(idle) - c(after)) / idleMs) * (after.at - before.at);
   const steps = RUNS * dag.steps.length;
   const per = (c: (x: Counters) => number) => Math.max(0, c(after) - c(before) - background(c)) / steps;
-  return { rate: median(rates), runId, commitsPerStep: per((x) => x.commits), durablePerStep: per((x) => x.xid) };
+  const per1k = (c: (x: CpuReading) => number) => ((c(cpu1) - c(cpu0)) / steps) * 1000;
+  const cpu = { owner: per1k((x) => x.owner), postgres: per1k((x) => x.postgres), workers: per1k((x) => x.workers) };
+  return { rate: median(rates), runId, commitsPerStep: per((x) => x.commits), durablePerStep: per((x) => x.xid), cpu, top, steps };
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -168,6 +233,13 @@ class Workers {
     private readonly dir: string,
     private readonly sql: pg.Client,
   ) {}
+
+  /** The live workers' CPU so far, ms (from /proc). */
+  cpuMs(): number {
+    let ms = 0;
+    for (const c of this.children) if (c.pid !== undefined) ms += processCpuMs(c.pid) || 0;
+    return ms;
+  }
 
   start(): ChildProcess {
     const child = spawn(process.execPath, [BIN, 'worker', '--db', this.url, '--project', this.dir, '--slots', String(SLOTS)], { cwd: this.dir, stdio: 'ignore' });
@@ -295,12 +367,23 @@ async function failovers(url: string, dir: string, sql: pg.Client, workers: Work
   return times.sort((a, b) => a - b);
 }
 
+/** The top statements of a side's measured runs, on stderr (the figures' table is on stdout). */
+function printTop(side: string, run: DagFigures): void {
+  if (run.top.length === 0) return;
+  const steps = run.steps;
+  process.stderr.write(`bench: cluster, ${side}: top statements by Postgres time (execution + planning) per 1,000 steps\n`);
+  for (const t of run.top)
+    process.stderr.write(
+      `  ${((t.ms / steps) * 1000).toFixed(1).padStart(7)} ms (plan ${((t.planMs / steps) * 1000).toFixed(1)})  ${((t.calls / steps) * 1000).toFixed(0).padStart(5)} calls  ${t.query.slice(0, 110)}\n`,
+    );
+}
+
 export async function bench(): Promise<readonly BenchFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'orch-bench-cluster-'));
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
   writeFileSync(join(dir, 'noop.js'), 'export function noop() { return null; }\n');
   writeFileSync(join(dir, 'nap.js'), 'export async function nap({ ms }) { await new Promise((r) => setTimeout(r, ms)); return null; }\n');
-  const cluster = await startCluster({ durable: true });
+  const cluster = await startCluster({ durable: true, statements: true });
   try {
     await admin(cluster.port, 'CREATE DATABASE orch_bench');
     const url = `postgres://postgres@127.0.0.1:${cluster.port}/orch_bench`;
@@ -309,12 +392,16 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     const sql = new pg.Client({ connectionString: url });
     await sql.connect();
     const load = (loadavg()[0]! / availableParallelism()) * 100;
-    const localRun = await dagRate(url, dir, null, sql);
+    const dataDir = join(cluster.base, 'data');
+    const localRun = await dagRate(url, dir, null, sql, dataDir);
+    printTop('in-process', localRun);
     const local = localRun.rate;
     const ratio = (local / commits) * 100;
     const workers = new Workers(url, dir, sql);
     try {
-      const remote = await dagRate(url, dir, workers, sql);
+      const remote = await dagRate(url, dir, workers, sql, dataDir);
+      printTop(`${WORKERS} workers`, remote);
+      const shared = remote.cpu.owner + remote.cpu.postgres;
       for (let i = 0; i < WORKERS; i++) workers.start();
       await workers.ready(WORKERS);
       const remoteRatio = (remote.rate / commits) * 100;
@@ -333,6 +420,11 @@ export async function bench(): Promise<readonly BenchFigure[]> {
         { name: 'the same vs the commit rate', value: remoteRatio, unit: '%', target: '≥ 25 %', met: remoteRatio >= 25 },
         { name: 'the same vs the in-process rate on the same Postgres', value: ofLocal, unit: '%', target: '≥ 50 %', met: ofLocal >= 50 },
         { name: 'the same vs 105 steps/s (graphile-worker, issue #40)', value: remote.rate / 105, unit: '×', target: '≥ 10 ×', met: remote.rate >= 1050 },
+        { name: `shared CPU per 1,000 steps on ${WORKERS} workers: the run's owner + Postgres (/proc)`, value: shared, unit: 'ms', target: '≤ 135 ms', met: shared <= 135 },
+        { name: `the run's owner's CPU per 1,000 steps on ${WORKERS} workers (/proc)`, value: remote.cpu.owner, unit: 'ms', target: '', met: true },
+        { name: `Postgres's CPU per 1,000 steps on ${WORKERS} workers (/proc: every backend and background process)`, value: remote.cpu.postgres, unit: 'ms', target: '', met: true },
+        { name: `the ${WORKERS} workers' CPU per 1,000 steps (/proc)`, value: remote.cpu.workers, unit: 'ms', target: '', met: true },
+        { name: 'CPU per 1,000 steps in-process: the process (handlers included) + Postgres (/proc)', value: localRun.cpu.owner + localRun.cpu.postgres, unit: 'ms', target: '', met: true },
         { name: `commits per step on ${WORKERS} workers (pg_stat_database xact_commit: read-only and every listening connection's included, idle background off)`, value: remote.commitsPerStep, unit: 'commits/step', target: '≤ 1.0', met: remote.commitsPerStep <= 1 },
         { name: `durable commits per step on ${WORKERS} workers (write transactions, idle background off)`, value: remote.durablePerStep, unit: 'commits/step', target: '≤ 1.0', met: remote.durablePerStep <= 1 },
         { name: 'commits per step in-process (pg_stat_database xact_commit, idle background off)', value: localRun.commitsPerStep, unit: 'commits/step', target: '', met: true },

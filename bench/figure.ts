@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 /** One measured figure, as each `bench/<area>.ts` module reports it. */
 export interface BenchFigure {
@@ -50,4 +50,45 @@ export const SMOKE = process.env.ORCH_BENCH_SMOKE === '1';
 /** `full` when measuring, `tiny` in smoke mode. */
 export function smoke<T>(full: T, tiny: T): T {
   return SMOKE ? tiny : full;
+}
+
+/** Clock ticks of /proc's stat times: USER_HZ, 100 on every Linux Node runs on. */
+const TICK_MS = 10;
+
+/** Fields of /proc/PID/stat after the command (which may hold spaces), from `state` on; null when gone. */
+function procStat(pid: number): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** A process's CPU time (all its threads, user + system) in ms from /proc, NaN when it is gone. */
+export function processCpuMs(pid: number): number {
+  const f = procStat(pid);
+  return f ? (Number(f[11]) + Number(f[12])) * TICK_MS : NaN;
+}
+
+/**
+ * The CPU a Postgres cluster spent so far, ms: its postmaster's own, its live children's (backends,
+ * WAL writer, checkpointer, autovacuum) and those it has reaped (`cutime` + `cstime`), so that a
+ * backend whose connection closed between two readings still counts. Linux only (NaN elsewhere).
+ */
+export function postgresCpuMs(dataDir: string): number {
+  let postmaster: number;
+  try {
+    postmaster = Number(readFileSync(`${dataDir}/postmaster.pid`, 'utf8').split('\n')[0]);
+  } catch {
+    return NaN;
+  }
+  const own = procStat(postmaster);
+  if (!own) return NaN;
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = procStat(Number(entry));
+    if (f && Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks * TICK_MS;
 }

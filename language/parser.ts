@@ -17,12 +17,13 @@
  * or step re-synchronises at the next property keyword or `}` and the rest of the file still
  * parses. Built once per process (self-analysis is expensive) and reused for every parse.
  */
-import type { CstElement, CstNode, IOrAlt, IRecognitionException, IToken, TokenType } from 'chevrotain';
+import type { CstElement, CstNode, IOrAlt, IRecognitionException, IToken, Rule, TokenType } from 'chevrotain';
 import type * as A from './ast.js';
 import type { AstActions, Prop } from './ast-actions.js';
 import type { KeyedValue } from './node-builders.js';
 import { CstParser, EmbeddedActionsParser, EOF, tokenMatcher } from './chevrotain.js';
 import { MISSING } from './cst-access.js';
+import { grammarCacheFile, grammarFingerprint, readGrammarCache, writeGrammarCache } from './grammar-cache.js';
 import { isLazyLookahead, LazyLookahead, type LazyLookaheadFunction } from './lazy-lookahead.js';
 import type { ExprItem } from './expression-parts.js';
 import {
@@ -151,6 +152,12 @@ const BINARY = 1;
 const PREFIX = 2;
 const RANGE = 3;
 
+/** Chevrotain's parser state the grammar cache reads (not in its public types). */
+interface GrammarInternals {
+  readonly definedRulesNames: readonly string[];
+  readonly gastProductionsCache: Record<string, Rule>;
+}
+
 function defineParser(Base: typeof CstParser) {
   return class OrchParser extends Base {
     /** True in the AST build once the grammar is recorded: the actions run. */
@@ -178,6 +185,34 @@ function defineParser(Base: typeof CstParser) {
       });
       this.performSelfAnalysis();
       this.live = build;
+    }
+
+    /** The grammar's rules read from the build's grammar cache while the parser is built (grammar-cache.ts). */
+    private storedRules: Map<string, Rule> | undefined = undefined;
+
+    /** Chevrotain's analysis, with the rules' recording replaced by the grammar cache when it matches. */
+    override performSelfAnalysis(): void {
+      const self = this as unknown as GrammarInternals;
+      const file = grammarCacheFile(import.meta.url);
+      const wrapped = this as unknown as Record<string, { originalGrammarAction: () => void }>;
+      const fingerprint = grammarFingerprint(self.definedRulesNames.map((name) => [name, wrapped[name]!.originalGrammarAction] as const));
+      // Validation checks the grammar the code records, never a stored copy of it.
+      if (!process.env.ORCH_VALIDATE_GRAMMAR) this.storedRules = readGrammarCache(file, fingerprint, ALL_TOKENS);
+      const stored = this.storedRules !== undefined;
+      try {
+        super.performSelfAnalysis();
+      } finally {
+        this.storedRules = undefined;
+      }
+      if (!stored && process.env.ORCH_WRITE_GRAMMAR_CACHE === '1') writeGrammarCache(file, fingerprint, Object.values(self.gastProductionsCache));
+    }
+
+    /** Chevrotain's recording of one rule (during `performSelfAnalysis`): the stored rule when there is one. */
+    topLevelRuleRecord(name: string, def: () => void): Rule {
+      const stored = this.storedRules?.get(name);
+      if (stored) return stored;
+      const base = Base.prototype as unknown as { topLevelRuleRecord(this: unknown, name: string, def: () => void): Rule };
+      return base.topLevelRuleRecord.call(this, name, def);
     }
 
     /**

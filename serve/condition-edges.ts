@@ -29,11 +29,47 @@ export class ConditionEdges {
   }
 
   /** Records the side now; true when this is a rising edge (fire). */
-  async rises(trigger: string, side: Side): Promise<boolean> {
+  rises(trigger: string, side: Side): Promise<boolean> {
+    return this.risesAlong(trigger, [side]);
+  }
+
+  /**
+   * Records the sides a condition took, in order, over one batch of signal updates; true when
+   * any of them is a rising edge (the trigger fires once for the batch).
+   */
+  async risesAlong(trigger: string, sides: readonly Side[]): Promise<boolean> {
     // Never known by this database (`settle` records a side known at start): unknown until now.
     const before: Side = this.seen.get(trigger) ?? (await this.state.lastCondition(trigger)) ?? 'unknown';
-    this.seen.set(trigger, side);
-    if (side !== 'unknown' && side !== before) await this.state.setLastCondition(trigger, side);
-    return side === true && before !== true;
+    const f = foldSides(before, sides);
+    this.seen.set(trigger, f.last);
+    if (f.persist !== null) await this.state.setLastCondition(trigger, f.persist);
+    return f.rose;
   }
+}
+
+export interface SideFold {
+  /** Whether the condition went from false or unknown to true at some point of the sequence. */
+  readonly rose: boolean;
+  /** The side it ended on. */
+  readonly last: Side;
+  /** The known side to keep durably, when it changed (an unknown side is never kept). */
+  readonly persist: boolean | null;
+}
+
+/**
+ * A condition's sides over a batch, folded into what stepping through them one by one would
+ * decide: every rising edge is seen (true→false→true rises at its second true), the last side is
+ * the one remembered, and the durable side is the last known side that differed from the one
+ * before it.
+ */
+export function foldSides(before: Side, sides: readonly Side[]): SideFold {
+  let prev = before;
+  let rose = false;
+  let persist: boolean | null = null;
+  for (const side of sides) {
+    if (side === true && prev !== true) rose = true;
+    if (side !== 'unknown' && side !== prev) persist = side;
+    prev = side;
+  }
+  return { rose, last: prev, persist };
 }

@@ -24,6 +24,7 @@ import { LiveHub } from './live.js';
 import { createMetrics } from './metrics.js';
 import type { RunStarter } from './run-starter.js';
 import { TriggerEngine, type EngineOptions } from './trigger-engine.js';
+import { signalBatcher, type SignalBatcher } from './signal-batch.js';
 
 export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' | 'starter' | 'evaluate' | 'state' | 'context'> {
   /** The bootstrap token (`ORCH_TOKEN`): admin without `auth`, refused with it unless `auth.bootstrap_token`. */
@@ -114,6 +115,8 @@ export interface BuiltServer {
   readonly streams: { closeAll(): void };
   readonly sources: ContextSources;
   readonly journaling: ContextJournaling | null;
+  /** The sources' messages on their way to the engine, a turn's worth at a time. */
+  readonly batcher: SignalBatcher;
 }
 
 export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'catchUp'>): Promise<BuiltServer> {
@@ -159,9 +162,10 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   const stepCancel = (runId: string, stepId: string) => starter.cancelStep(runId, stepId);
   registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(opts.plans), triggerOf, stepCancel, peopleConfigured: opts.auth !== undefined });
   registerApiTriggers(app, engine, opts.triggers);
+  const batcher = signalBatcher((sets) => engine.ingest(sets), log);
   const sink = {
     set: (name: string, value: unknown, meta: { readonly source: string; readonly at?: number }) =>
-      void engine.signal({ [name]: value }, undefined, meta.source, meta.at).catch((err: unknown) => log(`source ${meta.source}: ${(err as Error).message}`)),
+      batcher.push({ name, value, source: meta.source, ...(meta.at !== undefined ? { at: meta.at } : {}) }),
     reject: (name: string, meta: { readonly source: string }, reason: string) => engine.store.reject(name, meta, reason),
   };
   const sources = contextSources({ plans: opts.plans, connections: opts.sources ?? new Map(), store: sink, log });
@@ -175,12 +179,12 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   // OpenID Connect sign-in opens a session in the journal's database like any other sign-in.
   if (opts.oidc) registerOidc(app, { ...opts.oidc, log, signIn: (req, reply, identity) => startSession(people, req, reply, identity) });
   finishRoutes(app);
-  return { app, engine, starter, people, streams, sources, journaling };
+  return { app, engine, starter, people, streams, sources, journaling, batcher };
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const mode = opts.mode ?? 'serve';
-  const { app, engine, starter, people, streams, sources, journaling } = await buildServer(opts);
+  const { app, engine, starter, people, streams, sources, journaling, batcher } = await buildServer(opts);
   await app.listen({ port: opts.port, host: opts.host });
 
   const resumed = mode === 'serve' ? await starter.resumeUnfinished() : [];
@@ -206,6 +210,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         phase = 'the runs in flight';
         engine.deactivate();
         await (holder ? holder.release() : sources.close());
+        await batcher.flush();
         engine.store.close();
         streams.closeAll();
         const stopped = app.close();

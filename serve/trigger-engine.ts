@@ -13,7 +13,7 @@ import type { InputCheck } from './input-validator.js';
 import type { FinishedRun, RunStarter } from './run-starter.js';
 import { missedTicks, startSchedule, type ScheduleHandle } from './schedule.js';
 import type { TriggerStateStore } from '../runtime/index.js';
-import type { ContextSignalIR } from '../compiler/index.js';
+import { contextReads, type ContextSignalIR } from '../compiler/index.js';
 import { ContextStore, realClock, UNKNOWN, type ContextChange, type SignalRead } from '../runtime/index.js';
 import { ConditionEdges, type Side } from './condition-edges.js';
 import { decodeRecords, encodeRecord } from './context-records.js';
@@ -97,8 +97,30 @@ export interface EngineOptions {
   readonly onCatchUp?: (trigger: TriggerIR, missed: number) => void;
 }
 
+/** One set of a signal in a batch (`TriggerEngine.ingest`). */
+export interface SignalSet {
+  readonly name: string;
+  readonly value: unknown;
+  readonly source: string;
+  readonly at?: number;
+}
+
+interface WhenTrigger {
+  readonly trigger: TriggerIR;
+  readonly condition: ExprIR;
+  readonly reads: readonly string[];
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+}
+
 export class TriggerEngine {
   private readonly triggers: readonly TriggerIR[];
+  /** The `when` triggers with the signals their conditions read. */
+  private readonly whens: readonly WhenTrigger[];
   private readonly plans = new Map<string, PlanIR>();
   private readonly lastFired = new Map<string, number>();
   private readonly counts = new Map<string, Record<Outcome, number>>();
@@ -125,6 +147,7 @@ export class TriggerEngine {
 
   constructor(private readonly opts: EngineOptions) {
     this.triggers = opts.triggers;
+    this.whens = opts.triggers.flatMap((t) => (t.source.kind === 'when' ? [{ trigger: t, condition: t.source.condition, reads: contextReads(t.source.condition) }] : []));
     for (const p of opts.plans) {
       this.plans.set(p.plan, p);
       if (p.module) this.plans.set(`${p.module}.${p.plan}`, p);
@@ -252,22 +275,55 @@ export class TriggerEngine {
 
   /**
    * `POST /signals` (the source `api`, §9.4): sets each signal, keeps it durably, then fires the
-   * conditions that rose. `sender`: who signalled (§9.1 `caused_by`).
+   * conditions that rose. `sender`: who signalled (§9.1 `caused_by`); `at`: when a source's
+   * sample was taken (§9.4), else now.
    */
-  /** `at`: when a source's sample was taken (§9.4), else now. */
-  async signal(values: { readonly [key: string]: unknown }, sender?: Starter, source = 'api', at?: number): Promise<readonly FireResult[]> {
+  signal(values: { readonly [key: string]: unknown }, sender?: Starter, source = 'api', at?: number): Promise<readonly FireResult[]> {
+    return this.ingest(Object.entries(values).map(([name, value]) => ({ name, value, source, ...(at !== undefined ? { at } : {}) })), sender);
+  }
+
+  /**
+   * A batch of sets (§9.4; a source's messages of one event-loop turn, or one `POST /signals`):
+   * each applied to the store in order, so derived signals and `hold` see every value; then one
+   * durable write of the last value of each signal, and one decision per `when` trigger over the
+   * sides its condition took message by message — a rising edge inside the batch fires it, once.
+   */
+  async ingest(sets: readonly SignalSet[], sender?: Starter): Promise<readonly FireResult[]> {
     await this.contextLoaded;
-    this.quiet = true;
-    const accepted: Record<string, unknown> = {};
+    const { touched, accepted, sides } = this.apply(sets);
+    const kept = (k: string) => {
+      const r = this.store.read(k);
+      return encodeRecord({ value: r.value, set_at: r.set_at!, source: r.source! });
+    };
+    const merged = this.opts.state.mergeContext(Object.fromEntries(accepted.map((k) => [k, kept(k)])));
+    // Queued now, behind what is queued already: the conditions are decided in the order the batches came.
+    const decided = this.evaluateConditions(sides, sender, merged);
+    decided.catch(() => undefined); // when the write fails, that failure is the one thrown
+    await merged;
+    // A stale signal is null to a run's own copy.
+    await this.opts.starter.signalContext(Object.fromEntries(touched.map((k) => [k, this.store.read(k).state === 'fresh' ? this.store.read(k).value : null])));
+    return decided;
+  }
+
+  /** Applies a batch to the store; the `when` triggers' sides after each set that touched what they read, and after the last. */
+  private apply(sets: readonly SignalSet[]): { touched: string[]; accepted: string[]; sides: Map<string, Side[]> } {
+    const touched = new Set<string>();
+    const accepted = new Set<string>();
+    const sides = new Map<string, Side[]>();
+    this.touching = new Set();
     try {
-      for (const [k, v] of Object.entries(values)) if (this.store.set(k, v, { source, ...(at !== undefined ? { at } : {}) }).accepted) accepted[k] = v;
+      for (const s of sets) {
+        this.touching.clear();
+        if (this.store.set(s.name, s.value, { source: s.source, ...(s.at !== undefined ? { at: s.at } : {}) }).accepted) accepted.add(s.name);
+        if (this.touching.size === 0) continue;
+        for (const n of this.touching) touched.add(n);
+        for (const w of this.whens) if (w.reads.some((r) => this.touching!.has(r))) push(sides, w.trigger.name, this.side(w.condition));
+      }
     } finally {
-      this.quiet = false;
+      this.touching = null;
     }
-    const records = this.store.records_();
-    await this.opts.state.mergeContext(Object.fromEntries(Object.keys(accepted).map((k) => [k, encodeRecord(records[k]!)])));
-    await this.opts.starter.signalContext(accepted);
-    return this.evaluateConditions(sender);
+    for (const w of this.whens) if (!sides.has(w.trigger.name)) sides.set(w.trigger.name, [this.side(w.condition)]);
+    return { touched: [...touched], accepted: [...accepted], sides };
   }
 
   /** The known signals' values (`GET /context`: an unknown signal is absent). */
@@ -275,26 +331,36 @@ export class TriggerEngine {
     return this.store.values();
   }
 
-  /** While `signal` sets its values: their changes are evaluated once, after the last. */
-  private quiet = false;
+  /** While a batch is applied: the signals each set changed (itself and the derived ones), decided by `ingest`. */
+  private touching: Set<string> | null = null;
 
   /** A change the store made by itself (a signal went stale, a derived one changed or its hold ended). */
   private contextChanged(c: ContextChange): void {
-    if (this.quiet || c.type === 'context_rejected') return;
+    if (c.type === 'context_rejected') return;
+    if (this.touching) return void this.touching.add(c.signal);
     if (c.type === 'context_updated' && c.source !== 'derived') return; // a source's set: `signal` evaluates
     // Runs waiting on the context look again (a stale signal is null to a run's own copy).
     void this.opts.starter.signalContext({ [c.signal]: c.type === 'context_updated' ? c.value : null }).catch(() => {});
     void this.evaluateConditions().catch((err: unknown) => this.log(`the context's triggers: ${(err as Error).message}`));
   }
 
-  /** Every `when` trigger's side now; those that rose fire. Queued: one evaluation at a time. */
-  private evaluateConditions(sender?: Starter): Promise<readonly FireResult[]> {
+  /** Each `when` trigger's side now, for `evaluateConditions`. */
+  private sidesNow(): Map<string, Side[]> {
+    return new Map(this.whens.map((w) => [w.trigger.name, [this.side(w.condition)]]));
+  }
+
+  /**
+   * The `when` triggers decide over the sides their conditions took (taken when the change
+   * happened: a later change cannot slip between); those that rose fire. Queued: one evaluation
+   * at a time, each after `after` (the batch's durable write).
+   */
+  private evaluateConditions(sides: ReadonlyMap<string, readonly Side[]> = this.sidesNow(), sender?: Starter, after?: Promise<unknown>): Promise<readonly FireResult[]> {
     const next = this.conditions.then(async () => {
+      await after;
       if (!this.leading) return [];
       const rising: TriggerIR[] = [];
-      for (const t of this.triggers) {
-        if (t.source.kind !== 'when') continue;
-        if (await this.edges.rises(t.name, this.side(t.source.condition))) rising.push(t);
+      for (const w of this.whens) {
+        if (await this.edges.risesAlong(w.trigger.name, sides.get(w.trigger.name) ?? [])) rising.push(w.trigger);
       }
       return Promise.all(rising.map((t) => this.fire(t, { type: 'condition' }, sender ? { causedBy: sender } : {})));
     });

@@ -60,7 +60,7 @@ export interface ClusterDatabase {
   /** Where it is, for messages (no password). */
   readonly displayName: string;
   /** A pool on the database, refused with "run `orch db migrate`" when its schema is not this Orch's. */
-  pool(max: number): Promise<pg.Pool>;
+  pool(max: number, opts?: { readonly genericPlans?: boolean }): Promise<pg.Pool>;
   /** A pool that does not check the schema first (a worker's heartbeat, on a pool of its own). */
   rawPool(max: number): pg.Pool;
   /** A client of its own (LISTEN needs one). */

@@ -33,16 +33,29 @@ function* batches(pieces: Iterable<string>, size = 64 * 1024): Generator<string>
  */
 export async function irBlob(ir: unknown, redact: (text: string) => string): Promise<Buffer | null> {
   if (ir === null || ir === undefined) return null;
+  const all = batches(jsonPieces(ir));
+  const first = all.next();
+  const second = first.done ? first : all.next();
+  // One batch (an IR under 64 KB of JSON, the common case): deflated at once on this thread. A
+  // trip through the thread pool and back cost a run's start more than the deflate itself, and
+  // on a loaded machine that trip was the tail of `when` trigger → run started.
+  if (second.done) return deflateRawSync(redact(first.done ? '' : first.value), { level: 1 });
   const z = createDeflateRaw({ level: 1 });
   const out: Buffer[] = [];
   z.on('data', (b: Buffer) => out.push(b));
   const ended = once(z, 'end');
-  for (const batch of batches(jsonPieces(ir))) {
+  for (const batch of resumed([first.value as string, second.value], all)) {
     if (!z.write(redact(batch))) await once(z, 'drain');
   }
   z.end();
   await ended;
   return Buffer.concat(out);
+}
+
+/** The batches already taken, then the rest of the generator, one at a time. */
+function* resumed<T>(taken: readonly T[], rest: Iterator<T>): Generator<T> {
+  yield* taken;
+  for (let r = rest.next(); !r.done; r = rest.next()) yield r.value;
 }
 
 /** `irBlob` for synchronous callers (small IRs: tests, tools). */

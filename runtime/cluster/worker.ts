@@ -93,7 +93,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   // with orch.config.*, package.json or .git); the worker finds its own root the same way, so
   // `--project` may be any folder of the checkout.
   const project = projectRoot(resolve(o.project));
-  const pool = await o.db.pool(3);
+  // The exchange is this pool's statement: planned once per connection (`genericPlans`).
+  const pool = await o.db.pool(3, { genericPlans: true });
   const heartbeatPool = o.db.rawPool(1);
   let reg: WorkerRegistration | null = null;
   // The worker's own config: secrets, model endpoints and prices, MCP servers, channels, limits

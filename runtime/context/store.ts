@@ -45,6 +45,8 @@ export interface ContextStoreOptions {
 interface Derived {
   readonly name: string;
   readonly def: ContextSignalIR;
+  /** The signals its expression reads. */
+  readonly reads: readonly string[];
   /** Until when a `true` is held after the expression turned false. */
   heldUntil: number | null;
   timer: TimerId | null;
@@ -63,8 +65,9 @@ export class ContextStore {
     this.defs = opts.signals ?? {};
     for (const [name, def] of Object.entries(this.defs)) {
       if (!def.derived) continue;
-      this.derived.set(name, { name, def, heldUntil: null, timer: null });
-      for (const r of contextReads(def.derived)) this.readers.set(r, [...(this.readers.get(r) ?? []), name]);
+      const reads = contextReads(def.derived);
+      this.derived.set(name, { name, def, reads, heldUntil: null, timer: null });
+      for (const r of reads) this.readers.set(r, [...(this.readers.get(r) ?? []), name]);
     }
     this.restore(opts.restored ?? {});
   }
@@ -77,7 +80,7 @@ export class ContextStore {
     const taken: string[] = [];
     for (const [name, rec] of Object.entries(records)) {
       if (this.derived.has(name) || (this.records.get(name)?.set_at ?? -Infinity) >= rec.set_at) continue;
-      this.records.set(name, rec);
+      this.put(name, rec);
       this.arm(name);
       this.changed(name);
       taken.push(name);
@@ -94,7 +97,7 @@ export class ContextStore {
     }
     const at = Math.min(meta.at ?? this.now(), this.now());
     const rec: SignalRecord = { value, set_at: at, source: meta.source };
-    this.records.set(name, rec);
+    this.put(name, rec);
     this.emit({ type: 'context_updated', signal: name, value, source: meta.source, at });
     this.arm(name);
     this.changed(name);
@@ -124,11 +127,31 @@ export class ContextStore {
     return out;
   }
 
-  /** The known signals' values (v0.3's `GET /context`): an unknown signal is absent. */
+  /**
+   * The known signals' values (v0.3's `GET /context`): an unknown signal is absent. Remembered
+   * until a record changes or the first fresh signal's age passes its `max_age` (a trigger asks
+   * for them after every message).
+   */
   values(): { [name: string]: unknown } {
-    const out: { [name: string]: unknown } = {};
-    for (const [name, s] of Object.entries(this.readAll())) if (s.state === 'fresh') out[name] = s.value;
-    return out;
+    const now = this.now();
+    if (this.known && this.known.validUntil >= now) return { ...this.known.values };
+    const values: { [name: string]: unknown } = {};
+    let validUntil = Infinity;
+    for (const [name, s] of Object.entries(this.readAll())) {
+      if (s.state !== 'fresh') continue;
+      values[name] = s.value;
+      if (!this.derived.has(name) && s.max_age_ms !== null && s.set_at !== null) validUntil = Math.min(validUntil, s.set_at + s.max_age_ms);
+    }
+    this.known = { values, validUntil };
+    return { ...values };
+  }
+
+  /** `values()` as last computed, while it holds. */
+  private known: { readonly values: { readonly [name: string]: unknown }; readonly validUntil: number } | null = null;
+
+  private put(name: string, rec: SignalRecord): void {
+    this.records.set(name, rec);
+    this.known = null;
   }
 
   /** What was set (not derived), for keeping durably. */
@@ -191,7 +214,7 @@ export class ContextStore {
     if (seen.has(name)) return; // a cycle is E0905 at compile time; never loop here
     seen.add(name);
     const d = this.derived.get(name)!;
-    const reads = contextReads(d.def.derived!);
+    const reads = d.reads;
     const env: EvalEnv = { vars: {}, signal: (n) => this.read(n), now: () => this.now() };
     let v: unknown;
     try {
@@ -207,7 +230,7 @@ export class ContextStore {
     const held = d.heldUntil !== null && before?.value === true;
     // Unchanged, held, or still never known: nothing to tell (a derived signal is never_set until first known).
     if (held || (!before && value === UNKNOWN_VALUE) || (before && before.value === value && (value === UNKNOWN_VALUE || before.set_at === at))) return this.changed(name, seen);
-    this.records.set(name, { value, set_at: at, source: 'derived' });
+    this.put(name, { value, set_at: at, source: 'derived' });
     if (value === UNKNOWN_VALUE) {
       if (before && before.value !== UNKNOWN_VALUE) this.emit({ type: 'context_stale', signal: name, age: Math.max(0, this.now() - at) });
     } else this.emit({ type: 'context_updated', signal: name, value, source: 'derived', at });

@@ -603,3 +603,49 @@ describe('where `orch run` on Postgres puts the steps', () => {
     expect(both.stderr).toMatch(/--local and --remote exclude each other/);
   }, 120_000);
 });
+
+describe('resources that come and go (§9.4 `available when`) on orch workers', () => {
+  it('the owner decides at dispatch: a step on a fallback-less resource whose signal is unknown waits and runs on a worker once it is set; one with a feasible fallback is rebound (step_rebound)', async () => {
+    const dir = project();
+    const log = join(dir, 'avail.log');
+    writeFileSync(
+      join(dir, 'avail.orch'),
+      `
+context {
+  online: bool  max_age 1h
+  fan_on: bool  max_age 1h
+}
+capability warm { kind tool  input { log: string, value: int }  output { value: int }  handler "./wh.js#tagged"  requires heat }
+capability chill { kind tool  input { log: string, value: int }  output { value: int }  handler "./wh.js#tagged"  requires cold }
+resource heater { kind local_device  provides heat  available when context.online }
+resource fan { kind local_device  provides cold  available when context.fan_on }
+resource spare_fan { kind edge_gateway  provides cold  cost 0.01usd }
+plan avail {
+  step a = warm(log: ${JSON.stringify(log)}, value: 1)
+  step b = chill(log: ${JSON.stringify(log)}, value: 2)
+}
+`,
+    );
+    const [w] = await startWorkers(1, dir, ['--resources', 'heater,fan,spare_fan', '--slots', '2']);
+    const owner = orchAsync(['run', 'avail.orch', '--db', db.url, '--remote', '--json', '--run-id', 'avail'], dir);
+    const lines = () => readLines(log).filter((l) => l.run === 'avail');
+    // `b`'s own resource is unknown too, but `spare_fan` is feasible: rebound, and run on the worker.
+    await until(() => lines().some((l) => l.step === 'b' && l.phase === 'end'), 'b done on the spare fan');
+    const events = async (type: string) =>
+      (await client.query<{ step_id: string; data: string }>('SELECT step_id, data FROM orch.events WHERE run_id = $1 AND type = $2 ORDER BY seq', ['avail', type])).rows.map((r) => ({
+        step_id: r.step_id,
+        data: JSON.parse(r.data) as Record<string, unknown>,
+      }));
+    expect((await events('step_rebound')).map((r) => ({ step: r.step_id, from: r.data.from, to: r.data.to }))).toEqual([{ step: 'b', from: 'fan', to: 'spare_fan' }]);
+    // `a` has no other resource: it waits, and no process has started it.
+    expect(lines().filter((l) => l.step === 'a')).toEqual([]);
+    const signalled = orch(['signal', 'avail', '--context', '{"online": true}', '--db', db.url], dir);
+    expect(signalled.code, signalled.stderr).toBe(0);
+    const r = await owner.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(stepsOf(r)).toMatchObject({ a: { status: 'completed', output: { value: 2 } }, b: { status: 'completed', output: { value: 4 } } });
+    expect(new Set(lines().map((l) => l.pid))).toEqual(new Set([w!.pid]));
+    // Waiting is not rebinding: `a` kept its resource.
+    expect((await events('step_rebound')).map((r) => r.step_id)).toEqual(['b']);
+  });
+});

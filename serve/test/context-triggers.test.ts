@@ -1,13 +1,19 @@
 /**
  * LANGUAGE.md §9.4 at the trigger engine: a stale signal never fires a `when` trigger, staleness
  * is seen at its deadline on the clock with no message, unknown→true rises, and a restart does not
- * fire again a condition that was already true. Driven by a virtual clock: no sleeps.
+ * fire again a condition that was already true; a batch of a source's messages decides as the
+ * messages one by one would (the sides folded), and keeps the last value. Driven by a virtual
+ * clock: no sleeps.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ContextSignalIR, ExprIR, TriggerIR } from '../../compiler/index.js';
 import { ContextStore, evaluateOrUnknown, memoryBackend, VirtualClock, type TriggerStateStore } from '../../runtime/index.js';
 import { createInputValidator } from '../input-validator.js';
-import { TriggerEngine } from '../trigger-engine.js';
+import { foldSides, type Side } from '../condition-edges.js';
+import { decodeRecords } from '../context-records.js';
+import { signalBatcher } from '../signal-batch.js';
+import { TriggerEngine, type SignalSet } from '../trigger-engine.js';
 import { FakeStarter, fakePlan } from './fake-starter.js';
 
 const sig = (key: string): ExprIR => ({ op: 'get', object: { op: 'var', name: 'context' }, key });
@@ -77,5 +83,75 @@ describe('when triggers over an always-fresh context', () => {
     await second.engine.signal({ temperature: 32 });
     expect(second.starter.runs).toHaveLength(1);
     second.store.close();
+  });
+});
+
+describe('a batch of signal updates (one event-loop turn of a source)', () => {
+  const sets = (temps: readonly number[]): SignalSet[] => temps.map((value) => ({ name: 'temperature', value, source: 'home' }));
+
+  it('fires an edge-triggered when as the messages one by one do, and keeps the last value', async () => {
+    // [20, 31, 20]: a rise inside the burst; [31, 20, 31]: a dip and a rise again; [20, 25]: no rise.
+    for (const burst of [[20, 31, 20], [31, 20, 31], [20, 25], [29, 30, 20, 31, 20]]) {
+      const clock = new VirtualClock(1_000_000);
+      const batched = await engineOn(await memoryBackend().triggerState(), clock);
+      const state = await memoryBackend().triggerState();
+      const single = await engineOn(state, clock);
+      await batched.engine.signal({ temperature: 20 });
+      await single.engine.signal({ temperature: 20 });
+      await batched.engine.ingest(sets(burst));
+      for (const t of burst) await single.engine.signal({ temperature: t }, undefined, 'home');
+      const fired = single.starter.runs.length > 0;
+      expect(batched.starter.runs.length, `burst ${burst.join(', ')}`).toBe(fired ? 1 : 0);
+      expect(batched.engine.store.read('temperature')).toMatchObject({ value: burst.at(-1), source: 'home', state: 'fresh' });
+      batched.store.close();
+      single.store.close();
+    }
+  });
+
+  it('is one durable write of the last values, and the sources batch what arrives in one turn', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const state = await memoryBackend().triggerState();
+    const merges: Record<string, unknown>[] = [];
+    const merge = state.mergeContext.bind(state);
+    state.mergeContext = (values) => (merges.push(values), merge(values));
+    const { engine, starter, store } = await engineOn(state, clock);
+    const batches: (readonly SignalSet[])[] = [];
+    const batcher = signalBatcher((b) => (batches.push(b), engine.ingest(b)), () => {});
+    for (const t of [20, 30, 20, 25]) batcher.push({ name: 'temperature', value: t, source: 'home' });
+    await batcher.flush();
+    expect(batches.map((b) => b.length)).toEqual([4]);
+    expect(merges).toHaveLength(1);
+    expect(decodeRecords(await state.context(), clock.now()).temperature).toMatchObject({ value: 25, source: 'home' });
+    expect(starter.runs).toHaveLength(1); // 20 → 30 rose once
+    store.close();
+  });
+
+  it('folding a batch of sides decides as stepping through them one at a time', () => {
+    const side = fc.constantFrom<Side>(true, false, 'unknown');
+    // What the unbatched path did: one decision per message.
+    const step = (before: Side, sides: readonly Side[]) => {
+      let prev = before;
+      let rises = 0;
+      let kept: boolean | null = null;
+      for (const s of sides) {
+        if (s === true && prev !== true) rises++;
+        if (s !== 'unknown' && s !== prev) kept = s;
+        prev = s;
+      }
+      return { rises, last: prev, kept };
+    };
+    fc.assert(
+      fc.property(side, fc.array(side, { maxLength: 12 }), fc.array(side, { maxLength: 12 }), (before, a, b) => {
+        const one = step(before, [...a, ...b]);
+        const folded = foldSides(before, [...a, ...b]);
+        expect(folded).toEqual({ rose: one.rises > 0, last: one.last, persist: one.kept });
+        // Split anywhere, the halves decide together what the whole decides.
+        const first = foldSides(before, a);
+        const second = foldSides(first.last, b);
+        expect(first.rose || second.rose).toBe(folded.rose);
+        expect(second.last).toBe(folded.last);
+        expect(second.persist ?? first.persist).toBe(folded.persist);
+      }),
+    );
   });
 });

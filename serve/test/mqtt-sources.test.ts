@@ -2,7 +2,8 @@
  * LANGUAGE.md §9.4's sources against a real broker (Debian's mosquitto, one per file): a publish
  * reaches the context and fires a `when` trigger, through `+` and `#` filters; a retained message
  * is of unknown age; a payload of the wrong type is refused (`context_rejected`) and never stored;
- * a broker restart loses no subscription; a wrong password is refused; `mqtts://` connects with the
+ * a broker restart loses no subscription; a sample older than its signal's max_age is stored
+ * stale and fires nothing; a wrong password is refused; `mqtts://` connects with the
  * config's CA and is refused with another; a webhook source needs its
  * own token. One `orch serve` (in process) for the file; waits are on events, never sleeps.
  */
@@ -30,6 +31,7 @@ source home {
   topic "home/living/temperature" sets temperature from payload.value
   topic "home/+/motion" sets motion from payload.state == "ON"
   topic "home/door/#" sets door from payload.state
+  topic "home/old/temperature" sets temperature from payload.value at payload.ts
 }
 source hook {
   topic "tariff" sets temperature from payload.value at payload.ts
@@ -172,6 +174,27 @@ describe('MQTT sources (§9.4)', () => {
     expect(await ok.json()).toEqual({ set: 1 });
     await waitUntil(() => server.engine.store.read('temperature').source === 'hook', 'the webhook value');
     expect((await fetch(`${server.url}/sources/nope`, { method: 'POST' })).status).toBe(404);
+  });
+});
+
+describe('a stale signal through the broker (§9.4)', () => {
+  it('never fires a trigger: a sample older than max_age is stored stale and decides nothing; a fresh one rises', async () => {
+    const store = server.engine.store;
+    const runs = () => starter.byTrigger('too_cold').length;
+    await publish('home/living/temperature', { value: 20 });
+    await waitUntil(() => store.read('temperature').value === 20, 'the warm value');
+    // Queued behind every decision before it: when it answers, those are taken.
+    await server.engine.signal({});
+    const before = runs();
+    await publish('home/old/temperature', { value: 5, ts: Date.now() - 3_600_000 });
+    await waitUntil(() => store.read('temperature').value === 5, 'the old sample');
+    expect(store.read('temperature')).toMatchObject({ state: 'stale', source: 'home' });
+    await server.engine.signal({});
+    expect(runs()).toBe(before);
+    await publish('home/living/temperature', { value: 5 });
+    await waitUntil(() => runs() > before, 'the run of the fresh value');
+    await server.engine.signal({});
+    expect(runs()).toBe(before + 1);
   });
 });
 

@@ -56,6 +56,12 @@ export interface ClusterOptions {
   readonly ownerPid?: number;
   /** More connections than Postgres's default 100, for a cluster many test files share. */
   readonly maxConnections?: number;
+  /**
+   * Loads `pg_stat_statements` (execution and planning time per statement; the bench reads its
+   * top statements), when this Postgres has it; `CREATE EXTENSION pg_stat_statements` in a
+   * database then makes its view readable there.
+   */
+  readonly statements?: boolean;
 }
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
@@ -85,7 +91,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const port = await freePort();
     const fast = opts.durable ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
     const connections = opts.maxConnections ? ` -c max_connections=${opts.maxConnections}` : '';
-    const options = `-p ${port} -k ${base} -c listen_addresses=127.0.0.1${fast}${connections}`;
+    const statements = opts.statements && hasStatements(bin) ? ' -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on' : '';
+    const options = `-p ${port} -k ${base} -c listen_addresses=127.0.0.1${fast}${connections}${statements}`;
     try {
       await exec('pg_ctl', ['-D', data, '-l', join(base, 'server.log'), '-o', options, '-w', '-t', '60', 'start']);
       return { ...c, port };
@@ -96,6 +103,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const log = existsSync(join(base, 'server.log')) ? readFileSync(join(base, 'server.log'), 'utf8').slice(-2000) : '';
   await stopCluster({ ...c, port: 0 });
   throw new Error(`test Postgres: pg_ctl start failed: ${reason(last)}${log ? `\nserver log:\n${log}` : ''}`);
+}
+
+/** Whether this Postgres ships `pg_stat_statements` (Debian: in the server package's lib folder). */
+function hasStatements(bin: string): boolean {
+  return existsSync(join(dirname(bin), 'lib', 'pg_stat_statements.so'));
 }
 
 /** A cluster another process started (its folder and port), to stop it from here. */

@@ -29,7 +29,7 @@ export function pgBackend(url: string): Backend {
   const contextJournal = async () => pgContextJournal(await openMigratedPool(url, 2));
   const cluster: ClusterDatabase = {
     displayName,
-    pool: (max) => openMigratedPool(url, max),
+    pool: (max, opts) => openMigratedPool(url, max, opts),
     rawPool: (max) => openPool(url, { max }),
     client: () => openClient(url),
   };

@@ -25,7 +25,8 @@ const types = {
  * a process stalled that long has lost its runs anyway. This is the product's default.
  */
 export const IDLE_IN_TRANSACTION_MS = DEFAULT_CLUSTER_TIMING.ownerStaleMs;
-const sessionOptions = (): string => `-c idle_in_transaction_session_timeout=${clusterTiming().ownerStaleMs}`;
+const sessionOptions = (genericPlans = false): string =>
+  `-c idle_in_transaction_session_timeout=${clusterTiming().ownerStaleMs}${genericPlans ? ' -c plan_cache_mode=force_generic_plan' : ''}`;
 
 export interface PoolOptions {
   readonly max?: number;
@@ -35,10 +36,18 @@ export interface PoolOptions {
    * Code that awaits each statement before the next sees no difference.
    */
   readonly pipeline?: boolean;
+  /**
+   * Every statement planned without its parameters' values (`plan_cache_mode`): a prepared one
+   * once per connection for good. Postgres otherwise plans a prepared statement anew for each
+   * execution while those custom plans look cheaper than the generic one — the worker's exchange,
+   * whose arrays change length every time, often stayed there: a third of its time was planning.
+   * Only for a pool whose statements need no value to find their index (their predicates are literals).
+   */
+  readonly genericPlans?: boolean;
 }
 
 export function openPool(url: string, opts: PoolOptions = {}): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, types, max: opts.max ?? 4, application_name: 'orch', options: sessionOptions(), pipeline: opts.pipeline ?? false });
+  const pool = new pg.Pool({ connectionString: url, types, max: opts.max ?? 4, application_name: 'orch', options: sessionOptions(opts.genericPlans), pipeline: opts.pipeline ?? false });
   // An idle client whose server went away emits 'error' on the pool; unhandled, that would end
   // the process. The next query on a fresh client reports the problem where it can be handled.
   pool.on('error', () => undefined);

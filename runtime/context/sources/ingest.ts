@@ -61,8 +61,13 @@ export function topicMatches(filter: string, topic: string): boolean {
   return f.length === t.length;
 }
 
+/** Topic names whose matching mappings are remembered; beyond it the memo starts over (wildcards can match endless names). */
+const MATCH_MEMO = 10_000;
+
 export class SourceIngest {
   private readonly schemas: { readonly [name: string]: JsonSchema };
+  /** Topic name → the mappings whose filter matches it: a device publishes on the same topics over and over. */
+  private readonly matching = new Map<string, SourceIR['topics']>();
 
   constructor(
     readonly name: string,
@@ -79,19 +84,30 @@ export class SourceIngest {
     return [...new Set(this.source.topics.map((t) => t.topic))];
   }
 
+  private mappings(topic: string): SourceIR['topics'] {
+    let found = this.matching.get(topic);
+    if (!found) {
+      if (this.matching.size >= MATCH_MEMO) this.matching.clear();
+      found = this.source.topics.filter((t) => topicMatches(t.topic, topic));
+      this.matching.set(topic, found);
+    }
+    return found;
+  }
+
   /** Applies one message; how many values of the right type it handed to the sink. */
   accept(m: SourceMessage): number {
+    const mappings = this.mappings(m.topic);
+    if (mappings.length === 0) return 0;
     let payload: unknown;
     try {
       payload = m.payload instanceof Uint8Array ? parsePayload(m.payload) : m.payload;
     } catch (e) {
-      for (const t of this.source.topics) if (topicMatches(t.topic, m.topic)) this.store.reject(t.signal, { source: this.name }, (e as Error).message);
+      for (const t of mappings) this.store.reject(t.signal, { source: this.name }, (e as Error).message);
       return 0;
     }
     let set = 0;
     const env = { vars: { payload, topic: m.topic } };
-    for (const t of this.source.topics) {
-      if (!topicMatches(t.topic, m.topic)) continue;
+    for (const t of mappings) {
       const refuse = (reason: string) => this.store.reject(t.signal, { source: this.name }, `topic "${m.topic}": ${reason}`);
       let value: unknown;
       let at: number | undefined;
