@@ -10,7 +10,8 @@
  * - the cut-off worker back: from the heal to its first handler started again;
  * - extra handler runs per 1,000 steps: starts beyond one a step (attempts given back or lost);
  * - the run final, from the heal (the steps left at the heal over the measured rate are the floor).
- * Each the median of RUNS runs; the box's load is reported beside them.
+ * Each the median of RUNS runs, and the recovery figures their slowest too (with 5 runs, the
+ * slowest is what a p95 would be); the box's load is reported beside them.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,7 +35,7 @@ const STEPS = smoke(1_008, 48);
 const STEP_MS = smoke(300, 100);
 /** A worker is declared dead 5 s after its last heartbeat: the cut outlasts that. */
 const CUT_MS = smoke(9_000, 1_500);
-const RUNS = smoke(3, 1);
+const RUNS = smoke(5, 1);
 const NO_CONFIG = { config: { file: null, hooks: {}, secrets: {} } };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -120,6 +121,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     const of = (pick: (t: Trial) => number) => median(trials.map(pick));
     const where = noNetns === null ? 'each worker on a network namespace of its own, the link taken down' : `proxied links on one network stack (${noNetns})`;
     const what = `${STEPS} steps of ${STEP_MS} ms on ${WORKERS} workers × ${SLOTS} slots, one cut off ${CUT_MS / 1000} s (${where}), median of ${RUNS}`;
+    const slowest = (pick: (t: Trial) => number) => Math.max(...trials.map(pick));
     const before = of((t) => t.before);
     const during = of((t) => t.during);
     return [
@@ -128,8 +130,10 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       { name: 'partition: steps/s while one of the three workers is cut off', value: during, unit: 'steps/s', target: '', met: true },
       { name: 'partition: the same vs before the cut', value: (during / before) * 100, unit: '%', target: '≥ 50 %', met: during / before >= 0.5 },
       { name: 'partition: the cut-off worker back, heal → its first handler started again', value: of((t) => t.backMs), unit: 'ms', target: '≤ 5,000 ms', met: of((t) => t.backMs) <= 5_000 },
+      { name: `partition: the same, slowest of ${RUNS}`, value: slowest((t) => t.backMs), unit: 'ms', target: '', met: true },
       { name: 'partition: extra handler runs per 1,000 steps (attempts given back or lost, run again)', value: of((t) => t.extraPer1000), unit: 'runs', target: '', met: true },
       { name: 'partition: the run final after the heal', value: of((t) => t.finalMs), unit: 'ms', target: '', met: true },
+      { name: `partition: the run final after the heal, slowest of ${RUNS}`, value: slowest((t) => t.finalMs), unit: 'ms', target: '', met: true },
     ];
   } finally {
     await Promise.all(links.map((l) => l.close()));

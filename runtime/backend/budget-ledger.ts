@@ -18,3 +18,14 @@ export const EPSILON = 1e-9;
 export function budgetRowIds(leaseId: string): string[] {
   return leaseId.slice(1).split(',');
 }
+
+/** The leases a holder renews (`SharedLimitStore.renew`), split into slot lease ids and budget ledger row ids. */
+export function heldLeaseIds(held: readonly string[]): { readonly slots: string[]; readonly budgetRows: string[] } {
+  const slots: string[] = [];
+  const budgetRows: string[] = [];
+  for (const id of held) {
+    if (BUDGET_LEASE.test(id)) budgetRows.push(...budgetRowIds(id));
+    else slots.push(id);
+  }
+  return { slots, budgetRows };
+}

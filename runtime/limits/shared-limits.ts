@@ -64,11 +64,21 @@ export class SharedLimits implements LimitsProvider {
     this.runs.add(run);
     if (!this.heartbeat) {
       this.heartbeat = setInterval(() => {
-        this.store.renew(this.holder, this.now()).catch(() => undefined);
+        this.store.renew(this.holder, this.now(), this.heldLeases()).catch(() => undefined);
       }, Math.max(10, Math.floor(this.store.leaseMs / 3)));
       this.heartbeat.unref();
     }
     return run;
+  }
+
+  /**
+   * The leases this process's runs hold, the only ones it renews. One it let go of is renewed no
+   * more, whether or not the store heard the release: a release lost to a broken connection, a
+   * grant whose answer never came, a slot of a run that ended or was taken over elsewhere — each
+   * lapses within `leaseMs` instead of being kept alive, unused, for as long as this process lives.
+   */
+  heldLeases(): string[] {
+    return [...this.runs].flatMap((r) => r.heldLeases());
   }
 
   /** A slot was given back somewhere: every held claim of this process asks again now. */
@@ -196,6 +206,11 @@ class SharedRunLimits implements LimitsService {
    * (its amount is its attempt's worst case), so it is claimed for that step and never handed over.
    */
   private readonly budgets = new Map<string, BudgetWait>();
+  /**
+   * Every store lease this run holds and has not let go of (slots reserved or in use, budget
+   * reservations and their settled spend): what the process renews (`SharedLimits.heldLeases`).
+   */
+  private readonly leases = new Set<string>();
   /** The ledger this run opened (its policy's blocking budget), and when the store has it open. */
   private readonly ownLedger: string | null;
   private readonly opened: Promise<void>;
@@ -301,6 +316,7 @@ class SharedRunLimits implements LimitsService {
           return;
         }
         if (g.kind === 'granted' && g.leaseId !== null) {
+          this.leases.add(g.leaseId);
           w.state = { kind: 'granted', leaseId: g.leaseId };
           w.timer = setTimeout(() => this.untaken(key, w), this.client.unclaimedMs);
           this.wake();
@@ -384,6 +400,7 @@ class SharedRunLimits implements LimitsService {
   }
 
   private reserve(need: Need, leaseId: string | null, since: number, at: number, keepMs = this.client.unclaimedMs): void {
+    if (leaseId !== null) this.leases.add(leaseId);
     const until = this.client.now() + keepMs;
     need.reserved.push({ leaseId, since, at, until });
     if (until < this.sweepAt) this.armSweep(until);
@@ -450,11 +467,18 @@ class SharedRunLimits implements LimitsService {
       if (w.state.kind === 'granted') this.giveBack(w.state.leaseId);
     }
     this.budgets.clear();
+    // Slots still in use (steps in flight when the run was let go) lapse within leaseMs: a run
+    // taken over by another process claims its own for them.
+    this.leases.clear();
     if (this.ownLedger !== null) {
       const close = () => this.client.store.closeRun(this.runId, this.client.now());
       this.opened.then(close).then(() => this.client.released(), () => undefined);
     }
     this.client.closed(this);
+  }
+
+  heldLeases(): readonly string[] {
+    return [...this.leases];
   }
 
   /** Asks a held claim again right away (a slot was released). */
@@ -555,9 +579,10 @@ class SharedRunLimits implements LimitsService {
   }
 
   private giveBack(leaseId: string): void {
+    this.leases.delete(leaseId);
     this.client.store.release(leaseId).then(
       () => this.client.released(),
-      () => undefined, // it expires on its own within leaseMs
+      () => undefined, // not renewed any more: it lapses within leaseMs
     );
   }
 }

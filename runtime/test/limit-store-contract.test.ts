@@ -97,6 +97,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+const leaseOf = (g: unknown) => (g as { leaseId: string }).leaseId;
+
 function claim(holder: string, over: Partial<SharedClaim> = {}): SharedClaim {
   return { holder, runId: `run-${holder}`, stepKey: 's', resource: { name: 'gpu', limit: 2 }, rates: [], ...over };
 }
@@ -166,15 +168,28 @@ describe.each(BACKENDS)('SharedLimitStore contract: $name', (backend) => {
     const [a, b] = await stores(2, 3000);
     const t = 3_000_000;
     const one = { name: 'gpu', limit: 1 };
-    expect(await a!.acquire(claim('A', { resource: one }), t)).toMatchObject({ kind: 'granted' });
+    const got = leaseOf(await a!.acquire(claim('A', { resource: one }), t));
     // Renewed at t+2000: lives until t+5000.
-    await a!.renew('A', t + 2000);
+    await a!.renew('A', t + 2000, [got]);
     expect(await b!.acquire(claim('B', { resource: one }), t + 4000)).toEqual({ kind: 'held', resource: 'gpu' });
     expect(await b!.acquire(claim('B', { resource: one }), t + 4999)).toEqual({ kind: 'held', resource: 'gpu' });
     // A stopped renewing; a renewal after expiry does not bring the lease back.
-    await a!.renew('A', t + 5000);
+    await a!.renew('A', t + 5000, [got]);
     expect(await b!.acquire(claim('B', { resource: one }), t + 5000)).toMatchObject({ kind: 'granted' });
     expect(await a!.acquire(claim('A', { resource: one }), t + 5001)).toEqual({ kind: 'held', resource: 'gpu' });
+  });
+
+  it('renews only the leases its holder still names: one it lost track of lapses while the holder goes on renewing', async () => {
+    const [a, b] = await stores(2, 3000);
+    const t = 3_500_000;
+    const two = { name: 'gpu', limit: 2 };
+    const kept = leaseOf(await a!.acquire(claim('A', { resource: two }), t));
+    // Let go of, but the release never reached the store (a broken connection): not named any more.
+    await a!.acquire(claim('A', { resource: two }), t);
+    for (let at = t + 1000; at <= t + 6000; at += 1000) await a!.renew('A', at, [kept]);
+    // The forgotten slot lapsed at t+3000; the kept one lives on.
+    expect(await b!.acquire(claim('B', { resource: two }), t + 6001)).toMatchObject({ kind: 'granted' });
+    expect(await b!.acquire(claim('B', { resource: two }), t + 6002)).toEqual({ kind: 'held', resource: 'gpu' });
   });
 
   it('counts a rate window across holders, with the instant the oldest hit leaves it', async () => {
@@ -211,7 +226,6 @@ describe.each(BACKENDS)('SharedLimitStore contract: $name', (backend) => {
     const b = { key: over.key ?? 'lean/budget cost', limit: over.limit ?? 1, owner: over.owner ?? `run-${holder}`, amount };
     return { holder, runId: `run-${holder}`, stepKey: 's', resource: null, rates: [], budgets: [b] };
   }
-  const leaseOf = (g: unknown) => (g as { leaseId: string }).leaseId;
 
   it('reserves against a budget ledger across clients: held while reservations in flight may settle lower, over_budget once spend alone cannot fit', async () => {
     const [a, b] = await stores(2);
@@ -250,7 +264,7 @@ describe.each(BACKENDS)('SharedLimitStore contract: $name', (backend) => {
     expect(await a!.acquire(budget('A', 0.6, { owner: 'run-1' }), t + 2)).toEqual({ kind: 'over_budget', key, spent: expect.closeTo(0.6, 9) });
     // run-2 ended first: its spend stays while run-1 is open, even past its holder's lease.
     await b!.closeRun('run-2', t + 3);
-    await a!.renew('A', t + 2000);
+    await a!.renew('A', t + 2000, []);
     expect(await a!.acquire(budget('A', 0.6, { owner: 'run-1' }), t + 3500)).toMatchObject({ kind: 'over_budget' });
     // The last open run ended: the ledger is empty for the next runs.
     await a!.closeRun('run-1', t + 4000);
@@ -264,7 +278,7 @@ describe.each(BACKENDS)('SharedLimitStore contract: $name', (backend) => {
     await a!.openRun('run-1', key, 'A', t);
     const g = await a!.acquire(budget('A', 0.5, { owner: 'run-1' }), t);
     await a!.settle(leaseOf(g), 0.9);
-    await a!.renew('A', t + 2000);
+    await a!.renew('A', t + 2000, [leaseOf(g)]);
     // A is alive (renewing): a run opening meanwhile shares what run-1 spent.
     await b!.openRun('run-2', key, 'B', t + 4999);
     expect(await b!.acquire(budget('B', 0.5, { owner: 'run-2' }), t + 4999)).toMatchObject({ kind: 'over_budget' });
@@ -289,7 +303,8 @@ const [storeModule, url, resource, log, workers, ms] = process.argv.slice(2);
 const { PgLimitStore } = await import(storeModule);
 const store = await PgLimitStore.open(url, { leaseMs: 3000, poolSize: Number(workers) + 1 });
 const holder = 'p' + process.pid;
-const renew = setInterval(() => store.renew(holder, Date.now()).catch(() => {}), 1000);
+const held = new Set();
+const renew = setInterval(() => store.renew(holder, Date.now(), [...held]).catch(() => {}), 1000);
 const sleep = (t) => new Promise((r) => setTimeout(r, t));
 const spans = [];
 let refused = 0;
@@ -299,9 +314,11 @@ async function loop(w) {
     const claim = { holder, runId: holder, stepKey: 'w' + w, resource: { name: resource, limit: 3 }, rates: [] };
     const g = await store.acquire(claim, Date.now()).catch(() => null);
     if (!g || g.kind !== 'granted') { refused++; await sleep(1 + Math.random() * 5); continue; }
+    held.add(g.leaseId);
     const start = Date.now();
     await sleep(10 + Math.random() * 30);
     spans.push({ start, end: Date.now(), who: holder + '/' + w });
+    held.delete(g.leaseId);
     await store.release(g.leaseId);
   }
 }
@@ -320,7 +337,7 @@ const store = await PgLimitStore.open(url, { leaseMs: Number(leaseMs) });
 const holder = 'p' + process.pid;
 const claim = { holder, runId: holder, stepKey: 's', resource: { name: resource, limit: 1 }, rates: [] };
 const g = await store.acquire(claim, Date.now());
-setInterval(() => store.renew(holder, Date.now()).catch(() => {}), Number(renewMs));
+setInterval(() => store.renew(holder, Date.now(), [g.leaseId]).catch(() => {}), Number(renewMs));
 process.stdout.write(g.kind + '\\n');
 `;
 

@@ -25,7 +25,7 @@
  * for the link; the test says which it ran.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_TIME_SCALE_ENV } from '../cluster/timing.js';
@@ -113,6 +113,7 @@ async function whereItWaits(runId: string, completedAtHeal: number): Promise<str
       `SELECT a.step_key, a.attempt, a.fence, a.status, a.worker, w.state AS worker_state, a.dispatched_at, a.started_at
          FROM orch.attempts a LEFT JOIN orch.workers w ON w.id = a.worker WHERE a.run_id = $1 AND NOT a.folded ORDER BY a.dispatched_at LIMIT 20`,
     )}`,
+    `resource slots: ${JSON.stringify((await db.client.query(`SELECT holder, run_id, step_key, expires_at - (extract(epoch from clock_timestamp()) * 1000)::bigint AS expires_in_ms FROM orch.limit_leases ORDER BY acquired_at`)).rows)}`,
     `workers: ${JSON.stringify((await db.client.query(`SELECT id, state, (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint AS age FROM orch.workers ORDER BY started_at`)).rows)}`,
   ].join('\n');
 }
@@ -137,11 +138,13 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
       /** When each worker process died (killed by the nemesis), by pid. */
       const killedAt = new Map<number, number>();
       const workers: ReturnType<typeof spawn>[] = [];
+      const logs = process.env.ORCH_NEMESIS_LOGS ?? dir;
+      const workerLog = (i: number): number => openSync(join(logs, `${runId}-worker-${i}.log`), 'a');
       const start = (i: number): void => {
         const child = links[i]!.spawnNode([BIN, 'worker', '--db', links[i]!.url, '--project', dir, '--resources', 'pool', '--slots', '2', '--take-over-after', TAKE_OVER_AFTER], {
           cwd: dir,
           env: { ...process.env, NO_COLOR: '1', ...FAST },
-          stdio: ['ignore', 'ignore', 'ignore'],
+          stdio: ['ignore', workerLog(i), workerLog(i)],
         });
         live.add(child);
         child.on('exit', () => live.delete(child));
@@ -207,7 +210,7 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
       // Final by the database, whoever owns the run by then (the owner cut off lets it go). Not
       // final in time: what it waits on (a stall, or only a slow machine) is in the failure.
       await waitUntil(async () => (await finalStatus()) !== null, `the run to be final within ${finalWithinMs} ms of the last heal (${context})`, finalWithinMs, 100).catch(async (err: Error) => {
-        throw new Error(`${err.message}\n${await whereItWaits(runId, done[0]!.n)}`);
+        throw new Error(`${err.message}\n${await whereItWaits(runId, done[0]!.n)}\nworkers' output: ${join(logs, `${runId}-worker-*.log`)}`);
       });
       const finalAfterMs = Date.now() - healedAt;
       expect(await finalStatus(), `${context}`).toBe('completed');
@@ -263,10 +266,12 @@ describe(`a nemesis over the workers' links (${SCHEDULES} seeded schedule${SCHED
       const endsAt = lines.filter((l) => l.phase === 'end').map((l) => l.t);
       const firstStart = Math.min(...lines.map((l) => l.t));
       const rate = (from: number, to: number) => (endsAt.filter((t) => t >= from && t < to).length * 1000) / Math.max(1, to - from);
-      const overall = rate(firstStart, Math.max(...endsAt) + 1);
+      const lastEnd = Math.max(...endsAt) + 1;
+      const overall = rate(firstStart, lastEnd);
+      const afterHeal = lastEnd > healedAt ? `, ${rate(healedAt, lastEnd).toFixed(1)} steps/s after it` : '';
       const during = partitions.length === 0 ? '' : `, ${(partitions.reduce((sum, p) => sum + rate(p.start, p.end), 0) / partitions.length).toFixed(1)} steps/s while a worker was cut off`;
       process.stdout.write(
-        `nemesis schedule ${n + 1} (seed ${random.seed}): ${context}; ${duplicates} extra handler runs over ${steps.length} steps; final ${finalAfterMs} ms after the last heal; ${overall.toFixed(1)} steps/s${during}\n`,
+        `nemesis schedule ${n + 1} (seed ${random.seed}): ${context}; ${duplicates} extra handler runs over ${steps.length} steps; final ${finalAfterMs} ms after the last heal${afterHeal}; ${overall.toFixed(1)} steps/s${during}\n`,
       );
 
       for (const w of workers) w.kill('SIGTERM');

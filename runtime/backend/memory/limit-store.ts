@@ -8,7 +8,7 @@
  * first, as the SQLite store batches them: a claim in the same turn can take a slot given back.
  */
 import type { SharedClaim, SharedGrant, SharedLimitStore } from '../../scheduler/core/limits.js';
-import { budgetRowIds, BUDGET_LEASE, EPSILON, KEPT } from '../budget-ledger.js';
+import { budgetRowIds, BUDGET_LEASE, EPSILON, heldLeaseIds, KEPT } from '../budget-ledger.js';
 
 interface Lease {
   readonly resource: string;
@@ -106,11 +106,14 @@ export class MemoryLimitStore implements SharedLimitStore {
     });
   }
 
-  renew(holder: string, now: number): Promise<void> {
+  renew(holder: string, now: number, held: readonly string[]): Promise<void> {
+    const { slots, budgetRows } = heldLeaseIds(held);
+    const ids = new Set([...slots, ...budgetRows].map(Number));
     // Only live leases: one that expired was given to nobody yet but may be any moment.
     return this.enqueue(true, () => {
-      for (const l of this.data.leases.values()) if (l.holder === holder && l.expiresAt > now) l.expiresAt = now + this.leaseMs;
-      for (const b of this.data.budgets.values()) if (b.holder === holder && !b.closed && b.expiresAt > now) b.expiresAt = now + this.leaseMs;
+      for (const [id, l] of this.data.leases) if (ids.has(id) && l.holder === holder && l.expiresAt > now) l.expiresAt = now + this.leaseMs;
+      for (const [id, b] of this.data.budgets)
+        if ((b.stepKey === null || ids.has(id)) && b.holder === holder && !b.closed && b.expiresAt > now) b.expiresAt = now + this.leaseMs;
     });
   }
 

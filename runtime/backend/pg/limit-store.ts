@@ -15,7 +15,7 @@ import { openMigratedPool } from './migrations.js';
 import { listen, type Listener } from './listener.js';
 import { transaction } from './pool.js';
 import type { SharedClaim, SharedGrant, SharedLimitStore } from '../../scheduler/core/limits.js';
-import { budgetRowIds, BUDGET_LEASE, EPSILON, KEPT } from '../budget-ledger.js';
+import { budgetRowIds, BUDGET_LEASE, EPSILON, heldLeaseIds, KEPT } from '../budget-ledger.js';
 
 /** Rate hits older than this are deleted (as in SQLite: no `rate_limit` window is that long). */
 const KEEP_HITS_MS = 24 * 3600_000;
@@ -168,10 +168,19 @@ export class PgLimitStore implements SharedLimitStore {
     );
   }
 
-  async renew(holder: string, now: number): Promise<void> {
+  async renew(holder: string, now: number, held: readonly string[]): Promise<void> {
+    const { slots, budgetRows } = heldLeaseIds(held);
     // Only live leases: one that expired may already be counted as free by another process.
-    await this.pool.query('UPDATE orch.limit_leases SET expires_at = $1 WHERE holder = $2 AND expires_at > $3', [now + this.leaseMs, holder, now]);
-    await this.pool.query('UPDATE orch.budget_leases SET expires_at = $1 WHERE holder = $2 AND NOT closed AND expires_at > $3', [now + this.leaseMs, holder, now]);
+    await this.pool.query('UPDATE orch.limit_leases SET expires_at = $1 WHERE holder = $2 AND expires_at > $3 AND id = ANY($4::text[])', [
+      now + this.leaseMs,
+      holder,
+      now,
+      slots,
+    ]);
+    await this.pool.query(
+      'UPDATE orch.budget_leases SET expires_at = $1 WHERE holder = $2 AND NOT closed AND expires_at > $3 AND (step_key IS NULL OR id = ANY($4::bigint[]))',
+      [now + this.leaseMs, holder, now, budgetRows],
+    );
   }
 
   onRelease(listener: () => void): () => void {

@@ -14,7 +14,7 @@
 import { applySchema, openSharedSqlite, type SqlDatabase, type SqlStatement } from './driver.js';
 import type { SqliteJournal } from './journal.js';
 import type { SharedClaim, SharedGrant, SharedLimitStore } from '../../scheduler/core/limits.js';
-import { budgetRowIds, BUDGET_LEASE, EPSILON, KEPT } from '../budget-ledger.js';
+import { budgetRowIds, BUDGET_LEASE, EPSILON, heldLeaseIds, KEPT } from '../budget-ledger.js';
 
 /**
  * Leases are keyed by an integer SQLite gives out (AUTOINCREMENT: never reused, so a lease id an
@@ -73,14 +73,15 @@ export class SqliteLimitStore implements SharedLimitStore {
   private readonly insertLease: SqlStatement;
   private readonly insertHit: SqlStatement;
   private readonly deleteLease: SqlStatement;
-  private readonly renewLeases: SqlStatement;
+  private readonly renewLease: SqlStatement;
   private readonly dropExpired: SqlStatement;
   private readonly dropOldHits: SqlStatement;
   private readonly ledger: SqlStatement;
   private readonly insertBudget: SqlStatement;
   private readonly settleBudget: SqlStatement;
   private readonly deleteBudget: SqlStatement;
-  private readonly renewBudgets: SqlStatement;
+  private readonly renewBudget: SqlStatement;
+  private readonly renewMarkers: SqlStatement;
   private readonly ownerKeys: SqlStatement;
   private readonly dropMarkers: SqlStatement;
   private readonly closeOwner: SqlStatement;
@@ -116,7 +117,7 @@ export class SqliteLimitStore implements SharedLimitStore {
     );
     this.insertHit = this.db.prepare('INSERT INTO rate_hits (key, at, run_id) VALUES (?, ?, ?)');
     this.deleteLease = this.db.prepare('DELETE FROM slot_leases WHERE id = ?');
-    this.renewLeases = this.db.prepare('UPDATE slot_leases SET expires_at = ? WHERE holder = ? AND expires_at > ?');
+    this.renewLease = this.db.prepare('UPDATE slot_leases SET expires_at = ? WHERE id = ? AND holder = ? AND expires_at > ?');
     this.dropExpired = this.db.prepare('DELETE FROM slot_leases WHERE expires_at <= ?');
     this.dropOldHits = this.db.prepare('DELETE FROM rate_hits WHERE at < ?');
     this.ledger = this.db.prepare(
@@ -127,7 +128,8 @@ export class SqliteLimitStore implements SharedLimitStore {
     );
     this.settleBudget = this.db.prepare('UPDATE budget_leases SET amount = ?, settled = 1 WHERE id = ?');
     this.deleteBudget = this.db.prepare('DELETE FROM budget_leases WHERE id = ?');
-    this.renewBudgets = this.db.prepare('UPDATE budget_leases SET expires_at = ? WHERE holder = ? AND closed = 0 AND expires_at > ?');
+    this.renewBudget = this.db.prepare('UPDATE budget_leases SET expires_at = ? WHERE id = ? AND holder = ? AND closed = 0 AND expires_at > ?');
+    this.renewMarkers = this.db.prepare('UPDATE budget_leases SET expires_at = ? WHERE holder = ? AND step_key IS NULL AND closed = 0 AND expires_at > ?');
     this.ownerKeys = this.db.prepare('SELECT DISTINCT key FROM budget_leases WHERE owner = ?');
     this.dropMarkers = this.db.prepare('DELETE FROM budget_leases WHERE owner = ? AND step_key IS NULL');
     this.closeOwner = this.db.prepare(`UPDATE budget_leases SET closed = 1, settled = 1, expires_at = ${KEPT} WHERE owner = ?`);
@@ -176,11 +178,13 @@ export class SqliteLimitStore implements SharedLimitStore {
     if ((this.openRows.get(key, now) as { n: number }).n === 0) this.dropLedger.run(key);
   }
 
-  renew(holder: string, now: number): Promise<void> {
+  renew(holder: string, now: number, held: readonly string[]): Promise<void> {
+    const { slots, budgetRows } = heldLeaseIds(held);
     // Only live leases: one that expired was given to nobody yet but may be any moment.
     return this.enqueue(true, () => {
-      this.renewLeases.run(now + this.leaseMs, holder, now);
-      this.renewBudgets.run(now + this.leaseMs, holder, now);
+      for (const id of slots) this.renewLease.run(now + this.leaseMs, Number(id), holder, now);
+      for (const id of budgetRows) this.renewBudget.run(now + this.leaseMs, Number(id), holder, now);
+      this.renewMarkers.run(now + this.leaseMs, holder, now);
     });
   }
 

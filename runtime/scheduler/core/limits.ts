@@ -117,10 +117,15 @@ export interface LimitsProvider {
 //   Otherwise it changes nothing and answers `held` (resource full) or `rate_limited` (with the
 //   epoch ms at which the oldest hit of that window leaves it).
 // - Leases expire: a lease is live while `expires_at > now`; `acquire` sets it to
-//   `now + leaseMs`, `renew(holder)` pushes every lease of the holder to `now + leaseMs`. The
-//   process-level client (`SharedLimits`) renews every `leaseMs / 3`, so a process killed with
-//   `kill -9` frees its slots within `leaseMs` (default 3 s). Rate hits never expire early: a
-//   call that started counts for its whole window, even if its process died.
+//   `now + leaseMs`, `renew(holder, now, held)` pushes the holder's leases named in `held` (and
+//   its runs' ledger markers, `openRun`) to `now + leaseMs`. The process-level client
+//   (`SharedLimits`) renews every `leaseMs / 3` the leases it still holds, so a process killed
+//   with `kill -9` frees its slots within `leaseMs` (default 3 s), and so does a lease the live
+//   process lost track of — a release that never reached the store, a grant whose answer was
+//   lost, a slot of a run taken over elsewhere: renewing every lease of the holder kept those
+//   alive for as long as the process lived, and a resource's slots ran out one by one (issue #49's
+//   stalled nemesis). Rate hits never expire early: a call that started counts for its whole
+//   window, even if its process died.
 // - `release(leaseId)` deletes the lease; releasing an unknown or expired lease is not an error.
 // - Wake-ups: the core never waits on the store. The client retries a `held` claim by POLLING
 //   (every `pollMs`, default 100 ms), sooner when a lease of the same process is released, and a
@@ -176,7 +181,8 @@ export interface SharedLimitStore {
   readonly leaseMs: number;
   acquire(claim: SharedClaim, now: number): Promise<SharedGrant>;
   release(leaseId: string): Promise<void>;
-  renew(holder: string, now: number): Promise<void>;
+  /** `held`: the ids of the leases `holder` still holds (the others of its are left to lapse). */
+  renew(holder: string, now: number, held: readonly string[]): Promise<void>;
   /** Budget leases: the attempt ended having spent `actual` (see the contract above). */
   settle(leaseId: string, actual: number): Promise<void>;
   /** The run `owner` starts under ledger `key` (see the contract above). */
