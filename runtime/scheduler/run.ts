@@ -18,17 +18,7 @@ import type { RunOptions } from './run-options.js';
 import type { Identity } from '../people/identity.js';
 import { subplanOrigin } from '../people/run-chain.js';
 import { MODEL_CALLS } from '../models/prompt.js';
-import type {
-  AttemptHandle,
-  CommitHook,
-  ExecutionResult,
-  RunEvent,
-  RunReader,
-  RunStatus,
-  RunSummary,
-  SchedulerDeps,
-  TimerId,
-} from './types.js';
+import type { AttemptHandle, CommitHook, ExecutionResult, RunEvent, RunReader, RunStatus, RunSummary, SchedulerDeps, TimerId } from './types.js';
 
 export type { RunOptions };
 export { RunDetached };
