@@ -5,7 +5,7 @@
  * library reconnects; the period between tries doubles from 250 ms up to 30 s and starts over
  * once connected. The password is handed to the client only: it is never logged.
  */
-import mqtt from 'mqtt';
+import type MqttLibrary from 'mqtt';
 import type { SourceConnection } from './config.js';
 import type { SourceMessage } from './ingest.js';
 
@@ -30,6 +30,18 @@ const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 30_000;
 
 export function startMqttSource(o: MqttSourceOptions): SourceClient {
+  // The library (~20 MB resident) is loaded by a server that has an MQTT source, when it starts
+  // one: every other process that imports the runtime (orch run, check, workers) never pays for it.
+  const started = import('mqtt').then((m) => connectMqtt(m.default, o));
+  const ready = started.then((s) => s.ready);
+  ready.catch(() => undefined);
+  return {
+    ready,
+    close: () => started.then((s) => s.close(), () => undefined),
+  };
+}
+
+function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClient {
   const c = o.connection;
   const client = mqtt.connect(c.url, {
     protocolVersion: c.protocolVersion,
