@@ -6,7 +6,7 @@
  * 10k-step plans.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { compile } from '../compiler/index.js';
 import { generateWorkflow } from './check-anchor/serverless-workflow.js';
-import { median, smoke, type BenchFigure } from './figure.js';
+import { childrenCpuS, median, smoke, type BenchFigure } from './figure.js';
 
 /**
  * A plan of `n` steps in lanes of 50: each step reads the previous one of its lane, and every
@@ -50,18 +50,6 @@ const SIZES = smoke([1000, 10_000], [50, 100]);
 const BIG = SIZES[1]!;
 const PAIRS = smoke(5, 1);
 
-/**
- * The CPU seconds (user + system) of this process's waited-for children so far: /proc's
- * cutime + cstime, in clock ticks (100 a second on Linux); NaN elsewhere.
- */
-function childrenCpuS(): number {
-  try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[13]) + Number(fields[14])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 /** One whole process, timed: its wall and CPU seconds; throws when it fails. */
 function timedProcess(args: readonly string[], what: string): { wall: number; cpu: number } {

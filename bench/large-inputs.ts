@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { smoke, type BenchFigure } from './figure.js';
+import { childrenCpuS, smoke, type BenchFigure } from './figure.js';
 import { layeredSource } from './large.js';
 import { processCpuMs, startLspServer } from './lsp-server.js';
 
@@ -95,18 +95,6 @@ const TARGET_S = 5;
 /** A measurement stops here: the figure is then this many seconds, marked "gave up". */
 const GIVE_UP_S = 120;
 
-/**
- * CPU seconds of this process's waited-for children so far (Linux `/proc/self/stat` cutime +
- * cstime, 10 ms ticks); NaN elsewhere. Under load a command's CPU moves far less than its wall.
- */
-function childrenCpuS(): number {
-  try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[13]) + Number(fields[14])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 /** CPU seconds of the last `orch` command `wall` timed. */
 let lastCpu = NaN;
