@@ -28,11 +28,6 @@ export class ConditionEdges {
     this.seen.clear();
   }
 
-  /** Records the side now; true when this is a rising edge (fire). */
-  rises(trigger: string, side: Side): Promise<boolean> {
-    return this.risesAlong(trigger, [side]);
-  }
-
   /**
    * Records the sides a condition took, in order, over one batch of signal updates; true when
    * any of them is a rising edge (the trigger fires once for the batch).
