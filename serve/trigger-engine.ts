@@ -301,7 +301,14 @@ export class TriggerEngine {
     decided.catch(() => undefined); // when the write fails, that failure is the one thrown
     await merged;
     // A stale signal is null to a run's own copy.
-    await this.opts.starter.signalContext(Object.fromEntries(touched.map((k) => [k, this.store.read(k).state === 'fresh' ? this.store.read(k).value : null])));
+    await this.opts.starter.signalContext(
+      Object.fromEntries(
+        touched.map((k) => {
+          const r = this.store.read(k);
+          return [k, r.state === 'fresh' ? r.value : null];
+        }),
+      ),
+    );
     return decided;
   }
 
