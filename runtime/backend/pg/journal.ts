@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { inflateRawSync } from 'node:zlib';
-import { irBlob } from '../ir-blob.js';
+import { irBlob, keepText } from '../ir-blob.js';
 import type pg from 'pg';
 import { runCommitHooks, settled } from '../../scheduler/commit-hooks.js';
 import { storedEvent } from '../../scheduler/journal-events.js';
@@ -75,7 +75,7 @@ export interface PgJournalOptions {
 
 export class PgJournal implements AsyncJournal {
   readonly location: string;
-  redactText: (text: string) => string = (t) => t;
+  redactText: (text: string) => string = keepText;
   private readonly lastSummary = new Map<string, string>();
   /** This process as a run owner: a pid alone is not unique across machines. */
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
