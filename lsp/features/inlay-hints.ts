@@ -39,26 +39,20 @@ function stepLines(body: readonly (StepDecl | ForEachDecl | { kind: string })[],
 type CompiledStep = PlanSteps['steps'][number];
 
 /**
- * Labels by value: currency → (has a capability, resource) → cost → duration → label. A file's thousands of steps share a few distinct estimates, and
- * a new compile (new step objects after every edit) finds its labels here instead of formatting
- * each again. Bounded: cleared when it grows past what any real workspace shows.
+ * Labels by value (currency, whether the step has a capability, resource, cost, duration): a
+ * file's thousands of steps share a few distinct estimates, and a new compile (new step objects
+ * after every edit) finds its labels here instead of formatting each again. Bounded: cleared when
+ * it grows past what any real workspace shows.
  */
-const labels = new Map<string, Map<string, Map<number, Map<number, string>>>>();
-let labelCount = 0;
+const labels = new Map<string, string>();
 const LABELS_KEPT = 50_000;
 
 function labelOf(step: CompiledStep, currency: string): string {
   // Without a capability the label has no money part: every cost gives the same label.
   const cost = step.capability ? step.estimates.cost : 0;
   const duration = step.estimates.duration_ms;
-  const kind = `${step.capability ? 'c' : 'n'}${step.resource || ''}`;
-  let byResource = labels.get(currency);
-  if (!byResource) labels.set(currency, (byResource = new Map()));
-  let byCost = byResource.get(kind);
-  if (!byCost) byResource.set(kind, (byCost = new Map()));
-  let byDuration = byCost.get(cost);
-  if (!byDuration) byCost.set(cost, (byDuration = new Map()));
-  let label = byDuration.get(duration);
+  const key = `${currency}\0${step.capability ? 'c' : 'n'}${step.resource || ''}\0${cost}\0${duration}`;
+  let label = labels.get(key);
   if (label === undefined) {
     const parts = [
       ...(step.resource ? [step.resource] : []),
@@ -66,11 +60,8 @@ function labelOf(step: CompiledStep, currency: string): string {
       formatDuration(duration),
     ];
     label = `→ ${parts.join(' · ')}`;
-    if (++labelCount > LABELS_KEPT) {
-      labels.clear();
-      labelCount = 0;
-    }
-    byDuration.set(duration, label);
+    if (labels.size >= LABELS_KEPT) labels.clear();
+    labels.set(key, label);
   }
   return label;
 }
