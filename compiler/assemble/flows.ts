@@ -32,6 +32,10 @@ const infos = new WeakMap<CheckedPlan, PlanFlowInfo>();
 /** The stage: the plan analysed with its inputs as declared; its findings reported. */
 export function analyzeFlows(f: PlanFacts): void {
   infos.set(f.cp, { f });
+  // A check reads only the findings and the bindings the analysis may move: a plan where no value
+  // can carry a label has neither (every label is ⊥), so its walk is skipped. A compile walks it
+  // all the same — the IR records each step's labels.
+  if (f.cx.checkOnly && !mayCarryLabels(f)) return;
   const input = new Map<string, FieldLabel>();
   for (const fd of f.plan.input?.fields ?? []) input.set(fd.name.name, fieldLabelOf(fd));
   const before = f.bindings.slice();
@@ -47,6 +51,48 @@ export function analyzeFlows(f: PlanFacts): void {
   const warn = config.kind === 'json' && config.raw.flows === 'warn';
   for (const x of flows.findings) f.cx.diags.push(findingDiagnostic(x, warn));
 }
+
+/**
+ * Whether some value of the plan may carry a label: every label starts at a labelled input or
+ * `context` field or at a step whose capability is a source (§9.3: untrusted, a data class, a
+ * classed output field) and only joins from there; a `run` step brings its sub-plan's.
+ */
+function mayCarryLabels(f: PlanFacts): boolean {
+  if (contextLabelled(f.cx.flowContext)) return true;
+  for (const fd of f.plan.input?.fields ?? []) if (fd.trust === 'untrusted' || (fd.dataClass ?? 'public') !== 'public') return true;
+  for (const s of f.cp.steps) {
+    const action = s.decl.action;
+    if (action.kind === 'RunAction') return true;
+    if (action.kind !== 'CapabilityCall' || !s.capability) continue;
+    if (isLabelSource(s.capability)) return true;
+    // A compensation's output is read by nothing; a fallback's is the step's.
+    if (s.decl.fallback) {
+      const fb = f.cx.capabilityByName(s.fallback?.capability ?? '');
+      if (fb && isLabelSource(fb)) return true;
+    }
+  }
+  return false;
+}
+
+function isLabelSource(cap: CapabilityInfo): boolean {
+  let source = labelSources.get(cap);
+  if (source === undefined) {
+    source = untrustedSource(cap) !== null || (cap.entry.node.data ?? 'public') !== 'public' || classOfType(cap.output) !== 'public';
+    labelSources.set(cap, source);
+  }
+  return source;
+}
+const labelSources = new WeakMap<CapabilityInfo, boolean>();
+
+function contextLabelled(context: ReadonlyMap<string, FieldLabel>): boolean {
+  let labelled = contextSeen.get(context);
+  if (labelled === undefined) {
+    labelled = [...context.values()].some((l) => l.untrusted || l.cls !== 'public' || l.given !== undefined);
+    contextSeen.set(context, labelled);
+  }
+  return labelled;
+}
+const contextSeen = new WeakMap<ReadonlyMap<string, FieldLabel>, boolean>();
 
 export function findingDiagnostic(x: FlowFinding, warn: boolean): Diagnostic {
   const related = pathHops(x.path).map((h) => ({ message: h.text, file: h.file, range: h.range }));
