@@ -59,12 +59,21 @@ export function analyzeFlows(f: PlanFacts): void {
  */
 function mayCarryLabels(f: PlanFacts): boolean {
   if (contextLabelled(f.cx.flowContext)) return true;
-  for (const fd of f.plan.input?.fields ?? []) if (fd.trust === 'untrusted' || (fd.dataClass ?? 'public') !== 'public') return true;
-  for (const s of f.cp.steps) {
-    const action = s.decl.action;
-    if (action.kind === 'RunAction') return true;
-    if (action.kind !== 'CapabilityCall' || !s.capability) continue;
-    if (isLabelSource(s.capability)) return true;
+  const fields = f.plan.input?.fields;
+  if (fields)
+    for (let k = 0; k < fields.length; k++) if (fields[k]!.trust === 'untrusted' || (fields[k]!.dataClass ?? 'public') !== 'public') return true;
+  const steps = f.cp.steps;
+  // Steps in a row mostly call one capability: it is looked up once.
+  let clean: CapabilityInfo | undefined;
+  for (let k = 0; k < steps.length; k++) {
+    const s = steps[k]!;
+    const kind = s.decl.action.kind;
+    if (kind === 'RunAction') return true;
+    if (kind !== 'CapabilityCall' || !s.capability) continue;
+    if (s.capability !== clean) {
+      if (isLabelSource(s.capability)) return true;
+      clean = s.capability;
+    }
     // A compensation's output is read by nothing; a fallback's is the step's.
     if (s.decl.fallback) {
       const fb = f.cx.capabilityByName(s.fallback?.capability ?? '');
@@ -84,15 +93,18 @@ function isLabelSource(cap: CapabilityInfo): boolean {
 }
 const labelSources = new WeakMap<CapabilityInfo, boolean>();
 
+// A compile has one `context` (its labels a map of a few fields, no tree): the last answer is
+// kept, where a file of 100,000 small plans would ask a table once per plan.
+let lastContext: ReadonlyMap<string, FieldLabel> | undefined;
+let lastContextLabelled = false;
 function contextLabelled(context: ReadonlyMap<string, FieldLabel>): boolean {
-  let labelled = contextSeen.get(context);
-  if (labelled === undefined) {
-    labelled = [...context.values()].some((l) => l.untrusted || l.cls !== 'public' || l.given !== undefined);
-    contextSeen.set(context, labelled);
+  if (context !== lastContext) {
+    lastContextLabelled = false;
+    for (const l of context.values()) if (l.untrusted || l.cls !== 'public' || l.given !== undefined) lastContextLabelled = true;
+    lastContext = context;
   }
-  return labelled;
+  return lastContextLabelled;
 }
-const contextSeen = new WeakMap<ReadonlyMap<string, FieldLabel>, boolean>();
 
 export function findingDiagnostic(x: FlowFinding, warn: boolean): Diagnostic {
   const related = pathHops(x.path).map((h) => ({ message: h.text, file: h.file, range: h.range }));
