@@ -177,6 +177,11 @@ export class Run implements RunReader {
    */
   detach(because: DetachedBecause = 'let-go'): boolean {
     if (this.core.mode === 'finished') return false;
+    // Written only behind nothing: with a commit still in flight (stuck on a cut link, say) or
+    // queued, these later events could land first — and the earlier ones never, refused once the
+    // run is taken over — leaving a hole in the journal (the nemesis found one). Dropped instead,
+    // they are redone by whoever resumes the run from its last committed state.
+    if (this.outbox.length > 0 && !this.commits.idle) this.outbox = [];
     if (this.outbox.length > 0) {
       const events = this.outbox;
       this.outbox = [];
