@@ -433,11 +433,16 @@ export interface LexOutput {
   /** Comment tokens (line, block and doc) in source order. */
   readonly comments: IToken[];
   readonly problems: LexProblem[];
+  /** Each distinct word of the text, once (the tokens' images are these strings). */
+  readonly words: Map<string, string>;
 }
 
-/** Tokenizes `text`; never throws. Lexical problems are returned, not raised. */
-export function lex(text: string): LexOutput {
-  words = new Map();
+/**
+ * Tokenizes `text`; never throws. Lexical problems are returned, not raised. `shared`: the words
+ * of the text this one is part of (a `${…}` interpolation's), so its names are the same strings.
+ */
+export function lex(text: string, shared?: Map<string, string>): LexOutput {
+  const seen = (words = shared ?? new Map());
   let result: ILexingResult;
   try {
     result = orchLexer.tokenize(text);
@@ -497,6 +502,6 @@ export function lex(text: string): LexOutput {
     }
   }
   problems.sort((a, b) => a.offset - b.offset);
-  return { tokens: result.tokens, comments, problems };
+  return { tokens: result.tokens, comments, problems, words: seen };
 }
 
