@@ -126,8 +126,9 @@ export class CstExpressionBuilder extends NodeBuilders {
     const lexed = lex(source, this.words);
     for (const p of lexed.problems) this.error(p.message, this.range(offset + p.offset, offset + p.offset + p.length));
     for (const t of lexed.tokens) {
+      const end = (t.endOffset ?? t.startOffset) + offset;
       t.startOffset += offset;
-      t.endOffset = (t.endOffset ?? t.startOffset) + offset;
+      if (t.endOffset !== end) t.endOffset = end; // a lexer token's end moves with its start
     }
     const tooDeep = nestingLimit(lexed.tokens);
     if (tooDeep) {
