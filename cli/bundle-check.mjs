@@ -16,7 +16,8 @@ export const CHECK_BUNDLE = fileURLToPath(new URL('dist/bundle/check.js', ROOT))
 /**
  * Packages known to have no side effects on import: esbuild keeps every import of an external
  * package whose module is in the graph, even when nothing it imports is used. `orch check` never
- * validates against a schema, and loading ajv cost ~30 ms of every check's start-up.
+ * validates against a schema, and loading ajv cost ~30 ms of every check's start-up; nor does it
+ * lay out a graph (compiler/graph.ts is in the graph through the compiler's index, dagre with it).
  */
 function unusedPackagesDropped(names) {
   const filter = new RegExp(`^(${names.join('|')})(/|$)`);
@@ -38,7 +39,7 @@ export async function bundleCheck(outfile = CHECK_BUNDLE) {
     format: 'esm',
     target: 'node20',
     packages: 'external',
-    plugins: [unusedPackagesDropped(['ajv'])],
+    plugins: [unusedPackagesDropped(['ajv', '@dagrejs/dagre'])],
     logLevel: 'warning',
   });
 }

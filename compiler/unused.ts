@@ -11,7 +11,7 @@
  */
 import { resolve } from 'node:path';
 import { diagnostic, type Diagnostic } from '../language/index.js';
-import type { CheckedPlan } from './check/checked-plan.js';
+import type { CheckedPlan, CheckedStep } from './check/checked-plan.js';
 import type { LoadedModule } from './load.js';
 import type { ModelBuilder } from './model.js';
 import type { DeclKind, Scopes } from './scope.js';
@@ -56,6 +56,8 @@ export function unusedDeclarations(
 export function unusedSteps(cp: CheckedPlan): Diagnostic[] {
   const out: Diagnostic[] = [];
   if (cp.module.std) return out;
+  // Only a step of no effect can be unused: a plan without one (most) needs no set of what is read.
+  if (!cp.steps.some(noEffect)) return out;
   const read = new Set<string>(cp.outputUses);
   for (const r of cp.invariantUses) read.add(r);
   for (const r of cp.loopUses) read.add(r);
@@ -73,8 +75,7 @@ export function unusedSteps(cp: CheckedPlan): Diagnostic[] {
       if (r.kind === 'CheckRule' && r.target.kind === 'StepSelector') read.add(r.target.step.name);
     }
   for (const s of cp.steps) {
-    if (read.has(s.id) || s.action.type !== 'call' || !s.kind) continue;
-    if (s.kind !== 'agent' && s.kind !== 'llm') continue;
+    if (read.has(s.id) || !noEffect(s)) continue;
     out.push(
       diagnostic('W0601', `the output of step "${s.id}" is never used, and its capability (${s.kind}) has no effect`, cp.module.file, s.decl.name.range, {
         fixes: [{ title: `Remove step ${s.id}`, edits: [{ file: cp.module.file, range: s.decl.range, newText: '' }] }],
@@ -82,6 +83,11 @@ export function unusedSteps(cp: CheckedPlan): Diagnostic[] {
     );
   }
   return out;
+}
+
+/** A call of an `agent` or `llm` capability: its output is all it gives. */
+function noEffect(s: CheckedStep): boolean {
+  return s.action.type === 'call' && (s.kind === 'agent' || s.kind === 'llm');
 }
 
 /** Whether `d` is a W0601 on a declaration (capability, resource, policy, type), not on a step. */

@@ -67,8 +67,10 @@ describe('bundled orch check', () => {
     expect(text).not.toMatch(/\bimport\s*\(\s*["']\.\.?\//);
   });
 
-  it('does not load ajv: checking validates no schema, and loading it was a tenth of start-up', () => {
-    expect(readFileSync(BUNDLE, 'utf8')).not.toMatch(/["']ajv[/"']/);
+  it('does not load ajv or dagre: checking validates no schema and lays out no graph', () => {
+    const text = readFileSync(BUNDLE, 'utf8');
+    expect(text).not.toMatch(/["']ajv[/"']/);
+    expect(text).not.toMatch(/["']@dagrejs\/dagre[/"']/);
   });
 
   const cases: [string, () => string[]][] = [

@@ -32,6 +32,10 @@ const infos = new WeakMap<CheckedPlan, PlanFlowInfo>();
 /** The stage: the plan analysed with its inputs as declared; its findings reported. */
 export function analyzeFlows(f: PlanFacts): void {
   infos.set(f.cp, { f });
+  // A check reads only the findings and the bindings the analysis may move: a plan where no value
+  // can carry a label has neither (every label is ⊥), so its walk is skipped. A compile walks it
+  // all the same — the IR records each step's labels.
+  if (f.cx.checkOnly && !mayCarryLabels(f)) return;
   const input = new Map<string, FieldLabel>();
   for (const fd of f.plan.input?.fields ?? []) input.set(fd.name.name, fieldLabelOf(fd));
   const before = f.bindings.slice();
@@ -46,6 +50,60 @@ export function analyzeFlows(f: PlanFacts): void {
   const config = projectConfigFor(f.file);
   const warn = config.kind === 'json' && config.raw.flows === 'warn';
   for (const x of flows.findings) f.cx.diags.push(findingDiagnostic(x, warn));
+}
+
+/**
+ * Whether some value of the plan may carry a label: every label starts at a labelled input or
+ * `context` field or at a step whose capability is a source (§9.3: untrusted, a data class, a
+ * classed output field) and only joins from there; a `run` step brings its sub-plan's.
+ */
+function mayCarryLabels(f: PlanFacts): boolean {
+  if (contextLabelled(f.cx.flowContext)) return true;
+  const fields = f.plan.input?.fields;
+  if (fields)
+    for (let k = 0; k < fields.length; k++) if (fields[k]!.trust === 'untrusted' || (fields[k]!.dataClass ?? 'public') !== 'public') return true;
+  const steps = f.cp.steps;
+  // Steps in a row mostly call one capability: it is looked up once.
+  let clean: CapabilityInfo | undefined;
+  for (let k = 0; k < steps.length; k++) {
+    const s = steps[k]!;
+    const kind = s.decl.action.kind;
+    if (kind === 'RunAction') return true;
+    if (kind !== 'CapabilityCall' || !s.capability) continue;
+    if (s.capability !== clean) {
+      if (isLabelSource(s.capability)) return true;
+      clean = s.capability;
+    }
+    // A compensation's output is read by nothing; a fallback's is the step's.
+    if (s.decl.fallback) {
+      const fb = f.cx.capabilityByName(s.fallback?.capability ?? '');
+      if (fb && isLabelSource(fb)) return true;
+    }
+  }
+  return false;
+}
+
+function isLabelSource(cap: CapabilityInfo): boolean {
+  let source = labelSources.get(cap);
+  if (source === undefined) {
+    source = untrustedSource(cap) !== null || (cap.entry.node.data ?? 'public') !== 'public' || classOfType(cap.output) !== 'public';
+    labelSources.set(cap, source);
+  }
+  return source;
+}
+const labelSources = new WeakMap<CapabilityInfo, boolean>();
+
+// A compile has one `context` (its labels a map of a few fields, no tree): the last answer is
+// kept, where a file of 100,000 small plans would ask a table once per plan.
+let lastContext: ReadonlyMap<string, FieldLabel> | undefined;
+let lastContextLabelled = false;
+function contextLabelled(context: ReadonlyMap<string, FieldLabel>): boolean {
+  if (context !== lastContext) {
+    lastContextLabelled = false;
+    for (const l of context.values()) if (l.untrusted || l.cls !== 'public' || l.given !== undefined) lastContextLabelled = true;
+    lastContext = context;
+  }
+  return lastContextLabelled;
 }
 
 export function findingDiagnostic(x: FlowFinding, warn: boolean): Diagnostic {

@@ -158,6 +158,19 @@ plan p {
     expect(flows(src('accepts personal'))).toEqual([]);
   });
 
+  it('an output field’s own class is a source: a plan whose only label is one is still analysed by check', () => {
+    const src = `
+capability lookup { kind tool  input { id: string }  output { email: string @personal }  requires disk }
+capability share { kind tool  input { text: string }  output { ok: bool }  requires net }
+resource box { kind local_device  provides disk }
+resource cloud { kind cloud_region  provides net }
+plan p {
+  step l = lookup(id: "1")
+  step s = share(text: l.output.email)
+}`;
+    expect(one(src, 'E0903').message).toContain('personal data reaches resource cloud (cloud) in step s: share.text ← l.output.email (output @personal)');
+  });
+
   const PLACED = (pin: string, only = false) => `
 capability work { kind tool  input { text: string }  output { ok: bool }  requires gpu }
 resource cheap_cloud { kind cloud_region  provides gpu  cost 0.01usd }
