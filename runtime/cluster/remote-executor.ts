@@ -355,16 +355,17 @@ export class RemoteExecutor implements Executor {
     if (look) this.check();
   }
 
-  /** The rows of the attempts this process waits on that have ended, each looked up by its key. */
+  /**
+   * The rows of the steps this process waits on that have ended, looked up by the primary key
+   * (their runs and step keys; a row of another attempt is passed over below).
+   */
   private async look(): Promise<void> {
     const waiting = [...this.pending.values()];
     const { rows } = await this.pool.query<{ run_id: string; step_key: string; attempt: number; fence: number; status: string; outcome: string | null; worker: string | null; claimed: boolean }>({
       name: 'orch_look_attempts',
-      text: `SELECT a.run_id, a.step_key, a.attempt, a.fence, a.status, a.outcome, a.worker, a.started_at IS NOT NULL AS claimed
-        FROM unnest($1::text[], $2::text[], $3::int[]) AS p(run_id, step_key, attempt)
-        JOIN orch.attempts a ON a.run_id = p.run_id AND a.step_key = p.step_key AND a.attempt = p.attempt
-       WHERE NOT a.folded AND a.status IN ('succeeded', 'failed', 'abandoned', 'refused')`,
-      values: [waiting.map((p) => p.req.runId), waiting.map((p) => p.key), waiting.map((p) => p.attempt)],
+      text: `SELECT run_id, step_key, attempt, fence, status, outcome, worker, started_at IS NOT NULL AS claimed FROM orch.attempts
+        WHERE run_id = ANY($1) AND step_key = ANY($2) AND NOT folded AND status IN ('succeeded', 'failed', 'abandoned', 'refused')`,
+      values: [[...new Set(waiting.map((p) => p.req.runId))], [...new Set(waiting.map((p) => p.key))]],
     });
     for (const r of rows) {
       const id = attemptKey(r.run_id, r.step_key, r.attempt);
