@@ -23,6 +23,7 @@ import { defineConfig } from 'vitest/config';
 export const UNIT = [
   'compiler/test/sources.test.ts',
   'runtime/test/span-cost.test.ts',
+  'runtime/test/run-detach-order.test.ts',
   'runtime/models/test/endpoint-tier.test.ts',
   'runtime/test/fork.test.ts',
   'runtime/test/split-lines.test.ts',

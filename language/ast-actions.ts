@@ -13,7 +13,7 @@ import type { IToken } from 'chevrotain';
 import type * as A from './ast.js';
 import type { Diagnostic } from './diagnostic.js';
 import { AstBuilder } from './cst-to-ast.js';
-import { REPEATABLE, STEP_OPTION_KEYS, keyName, type KeyedValue, type Mutable, type StepOptionKey } from './node-builders.js';
+import { NONE, REPEATABLE, STEP_OPTION_KEYS, keyName, type KeyedValue, type Mutable, type StepOptionKey } from './node-builders.js';
 
 /** A property of a block: its key (the keyword, or the sub-rule name for rule-like items) and value. */
 export type Prop = readonly [key: string, value: unknown];
@@ -149,7 +149,7 @@ export class AstActions extends AstBuilder {
 
   stepOf(name: IToken, action: A.StepAction, inlineWhen: { key: IToken; expr: A.Expr } | undefined, block: readonly Prop[] | undefined, start: number, end: number): A.StepDecl {
     const id = this.ident(name);
-    const d: Mutable<A.StepDecl> = { kind: 'StepDecl', name: id, action, after: [], range: this.range(start, end) };
+    const d: Mutable<A.StepDecl> = { kind: 'StepDecl', name: id, action, after: NONE, range: this.range(start, end) };
     if (!block) {
       // Nothing can be given twice without a block.
       if (inlineWhen) d.when = inlineWhen.expr;

@@ -57,5 +57,12 @@ export function fitted<T>(items: T[]): T[] {
   return items.length < 17 ? items.slice() : items;
 }
 
+/**
+ * The one empty list a node holds where it has nothing (a step without `after`): an empty array
+ * of its own is 32 bytes a step of a large plan. Frozen: the tree is read-only, and a stray push
+ * must fail loudly rather than add to every node at once.
+ */
+export const NONE: readonly never[] = Object.freeze([]);
+
 /** A `key value` option whose value is already built (`from EXPR` of a topic mapping). */
 export type KeyedValue = readonly [key: IToken, value: A.Expr];

@@ -123,11 +123,12 @@ export class CstExpressionBuilder extends NodeBuilders {
       this.error(`strings with interpolations nested more than ${MAX_INTERPOLATION_DEPTH} levels deep`, this.range(dollarOffset, offset + source.length + 1));
       return undefined;
     }
-    const lexed = lex(source);
+    const lexed = lex(source, this.words);
     for (const p of lexed.problems) this.error(p.message, this.range(offset + p.offset, offset + p.offset + p.length));
     for (const t of lexed.tokens) {
+      const end = (t.endOffset ?? t.startOffset) + offset;
       t.startOffset += offset;
-      t.endOffset = (t.endOffset ?? t.startOffset) + offset;
+      if (t.endOffset !== end) t.endOffset = end; // a lexer token's end moves with its start
     }
     const tooDeep = nestingLimit(lexed.tokens);
     if (tooDeep) {
@@ -162,7 +163,7 @@ export class CstExpressionBuilder extends NodeBuilders {
         if (!wantWord) return undefined;
         let j = i + 1;
         while (j < source.length && isWordPart(source.charCodeAt(j))) j++;
-        const word = source.slice(i, j);
+        const word = this.shared(source.slice(i, j));
         if (RESERVED.has(word)) return undefined;
         const s = offset + i;
         const e = offset + j;

@@ -3,7 +3,7 @@ import type { CstNode } from 'chevrotain';
 import type * as A from './ast.js';
 import { child, need, nodes, nodeSpan, token, tokens, MISSING } from './cst-access.js';
 import { CstExpressionBuilder } from './cst-expressions.js';
-import { STEP_OPTION_KEYS, type Mutable, type StepOptionKey } from './node-builders.js';
+import { NONE, STEP_OPTION_KEYS, type Mutable, type StepOptionKey } from './node-builders.js';
 
 export class CstStatementBuilder extends CstExpressionBuilder {
   protected step(n: CstNode): A.StepDecl {
@@ -11,7 +11,7 @@ export class CstStatementBuilder extends CstExpressionBuilder {
     const name = this.ident(token(n, 'name'));
     const actionNode = child(n, 'capabilityCall') ?? child(n, 'waitAction') ?? child(n, 'waitUntilAction') ?? child(n, 'runAction');
     const action = this.stepAction(need(actionNode));
-    const d: Mutable<A.StepDecl> = { kind: 'StepDecl', name, action, after: [], range: this.range(span[0], span[1]) };
+    const d: Mutable<A.StepDecl> = { kind: 'StepDecl', name, action, after: NONE, range: this.range(span[0], span[1]) };
     const inlineWhen = child(n, 'when');
     const hasBlock = token(n, 'LCurly') !== undefined;
     if (!inlineWhen && !hasBlock) return this.withDoc(d, span[0]);

@@ -12,6 +12,7 @@ import { MoneyTok } from './lexer.js';
 import { need, MISSING } from './cst-access.js';
 import { fitted, MAX_REPEAT, type KeyedValue, type Mutable, type StepOptionKey, type TriggerParts } from './builder-support.js';
 import { ExpressionBuilders } from './expression-builders.js';
+import { endOffset, startOffset } from './source.js';
 
 export abstract class DeclarationBuilders extends ExpressionBuilders {
   /** The module from its items in source order; a second `module` line is an E0102. */
@@ -203,7 +204,7 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
   /** A race needs two branches at least: one step alone is not a race (E0303). */
   raceDecl(name: IToken | undefined, body: A.StepDecl[], range: Range): A.RaceDecl {
     const id = this.ident(name);
-    if (body.length < 2 && !this.hasSyntaxErrorIn(range.start.offset, range.end.offset)) {
+    if (body.length < 2 && !this.hasSyntaxErrorIn(startOffset(range), endOffset(range))) {
       this.diagnostics.push(diagnostic('E0303', `race ${id.name} has ${body.length === 0 ? 'no branch' : 'one branch'}; a race needs two or more steps that compete (a single step needs no race)`, this.file, id.range));
     }
     return { kind: 'RaceDecl', name: id, body, range };
@@ -264,7 +265,7 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
       else this.error("'where' only applies to an 'event' trigger", t.where.range);
     }
     // A trigger whose block already has a syntax error is not told what it lacks as well.
-    const broken = this.hasSyntaxErrorIn(range.start.offset, range.end.offset + 1);
+    const broken = this.hasSyntaxErrorIn(startOffset(range), endOffset(range) + 1);
     if (!source) {
       if (!broken) this.error(`trigger '${name.name}' needs a source: schedule, event, manual, api, when or after`, name.range);
       throw MISSING;

@@ -6,6 +6,7 @@ import type { Range } from './diagnostic.js';
 import { MISSING } from './cst-access.js';
 import { PRIMITIVES, type Mutable } from './builder-support.js';
 import { TokenBuilders } from './token-builders.js';
+import { endOffset, startOffset } from './source.js';
 
 export abstract class ExpressionBuilders extends TokenBuilders {
   primaryToken(t: IToken, kind: 'string' | 'number' | 'bool' | 'null'): A.Expr {
@@ -47,8 +48,8 @@ export abstract class ExpressionBuilders extends TokenBuilders {
 
   /** `object[index]`; without its `]` (after recovery) it ends with the index. */
   indexExpr(object: A.Expr, index: A.Expr, close: IToken | undefined): A.IndexExpr {
-    const end = close ? close.endOffset! + 1 : index.range.end.offset;
-    return { kind: 'IndexExpr', object, index, range: this.range(object.range.start.offset, end) };
+    const end = close ? close.endOffset! + 1 : endOffset(index.range);
+    return { kind: 'IndexExpr', object, index, range: this.range(startOffset(object.range), end) };
   }
 
   /** A record literal; a key given twice is an E0102 (and the later field is dropped). */
@@ -92,7 +93,7 @@ export abstract class ExpressionBuilders extends TokenBuilders {
     if (annotations) this.annotate(f, annotations);
     if (def) f.default = def;
     if (options) this.fieldOptions(f, options);
-    return this.withDoc(f, range.start.offset);
+    return this.withDoc(f, startOffset(range));
   }
 
   /** `@personal @untrusted`: one data class and one integrity; a second of either is E0102. */

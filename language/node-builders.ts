@@ -20,10 +20,11 @@ import type { Range } from './diagnostic.js';
 import { need, MISSING } from './cst-access.js';
 import { fitted, isLitOrRange, type Mutable } from './builder-support.js';
 import { StringTok } from './lexer.js';
+import { endOffset, startOffset } from './source.js';
 import { DeclarationBuilders } from './declaration-builders.js';
 
 export {
-  fitted, isLitOrRange, keyName, MAX_REPEAT, PRIMITIVES, REPEATABLE, STEP_OPTION_KEYS,
+  fitted, isLitOrRange, keyName, MAX_REPEAT, NONE, PRIMITIVES, REPEATABLE, STEP_OPTION_KEYS,
   type KeyedValue, type Mutable, type PropertyBag, type StepOptionKey, type TriggerParts,
 } from './builder-support.js';
 
@@ -35,7 +36,7 @@ export abstract class NodeBuilders extends DeclarationBuilders {
 
   invariantDecl(name: A.Ident | A.StringLit, modality: IToken, condition: A.Expr, range: Range): A.InvariantDecl {
     const d: Mutable<A.InvariantDecl> = { kind: 'InvariantDecl', name, modality: modality.image as A.Modality, condition, range };
-    return this.withDoc(d, range.start.offset);
+    return this.withDoc(d, startOffset(range));
   }
 
   /** `simulate context { … }`: a signal named twice is E0102. */
@@ -78,7 +79,7 @@ export abstract class NodeBuilders extends DeclarationBuilders {
   testDone(d: Mutable<A.TestDecl>): A.TestDecl {
     if (!d.plan) {
       const range = d.range;
-      if (!this.hasSyntaxErrorIn(range.start.offset, range.end.offset + 1)) this.error(`test "${this.plainText(d.name)}" needs 'plan P' (the plan it runs)`, d.name.range);
+      if (!this.hasSyntaxErrorIn(startOffset(range), endOffset(range) + 1)) this.error(`test "${this.plainText(d.name)}" needs 'plan P' (the plan it runs)`, d.name.range);
       throw MISSING;
     }
     return d;
@@ -140,7 +141,7 @@ export abstract class NodeBuilders extends DeclarationBuilders {
   virtualTime(minus: IToken | undefined, t: IToken | undefined): A.DurationLit {
     const d = this.unitLit(t, 'at', 'duration');
     if (!minus) return d;
-    return { kind: 'DurationLit', value: d.value === 0 ? 0 : -d.value, unit: d.unit, range: this.range(minus.startOffset, d.range.end.offset) };
+    return { kind: 'DurationLit', value: d.value === 0 ? 0 : -d.value, unit: d.unit, range: this.range(minus.startOffset, endOffset(d.range)) };
   }
 
   expect(always: boolean, condition: A.Expr, range: Range): A.ExpectDecl {

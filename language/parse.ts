@@ -82,6 +82,7 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
   if (direct && lexed.problems.length === 0 && nestingLimit(lexed.tokens) === undefined && !mayNestTooDeep(lexed.tokens)) {
     const docs = new DocComments(docTokens);
     const builder = new AstActions(file, text, index, docs, parseExpressionTokens);
+    builder.words = lexed.words;
     const releaseTokens = lexed.tokens.length >= RELEASE_TOKENS_FROM;
     const module = parseModuleAst(lexed.tokens, builder, { releaseTokens });
     if (typeof module !== 'string' && builder.diagnostics.every((d) => builder.wholeTree.has(d))) {
@@ -116,6 +117,7 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
 
   const docs = new DocComments(docTokens);
   const builder = new AstBuilder(file, text, index, docs, parseExpressionTokens, diagnostics.map((d) => d.range.start.offset));
+  builder.words = lexed.words;
   setCstClean(errors.length === 0);
   const partial = builder.module(cst);
   diagnostics.push(...builder.diagnostics);

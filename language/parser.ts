@@ -33,6 +33,7 @@ import {
   StringTok, Identifier,
 } from './lexer.js';
 import { orchErrorMessages } from './parse-messages.js';
+import { startOffset } from './source.js';
 
 /**
  * The `children` object of a CST node: fast-mode (one hidden class per rule shape) yet, like
@@ -1652,7 +1653,7 @@ function defineParser(Base: typeof CstParser) {
       for (let i = base; i < tags.length; i++) {
         const x = values[i];
         switch (tags[i]) {
-          case OPERAND: items.push({ at: (x as A.Expr).range.start.offset, expr: x as A.Expr }); break;
+          case OPERAND: items.push({ at: startOffset((x as A.Expr).range), expr: x as A.Expr }); break;
           case BINARY: items.push({ at: (x as IToken).startOffset, op: x as IToken }); break;
           case PREFIX: items.push({ at: (x as IToken).startOffset, prefix: x as IToken }); break;
           default: dotdot = x as IToken;

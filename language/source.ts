@@ -66,7 +66,10 @@ export class LineIndex {
     readonly text: string,
     compact = false,
   ) {
-    if (compact) this.Span = spanClass(this);
+    if (compact) {
+      this.Span = spanClass(this);
+      this.sparse = new Map();
+    }
     const starts = [0];
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
@@ -93,6 +96,12 @@ export class LineIndex {
   private readonly positions: Position[] = [];
   /** offset → 1 + index into `positions` (0 = not computed yet); allocated on first use. */
   private slots: Int32Array | undefined;
+  /**
+   * A compact index's positions by offset: only the few ranges something reads make one (a
+   * diagnostic's), where `slots` would cost 4 bytes per character of the text — 26 MB for a
+   * 100,000-step file, for a handful of positions.
+   */
+  private readonly sparse: Map<number, Position> | undefined;
 
   /** Every position `positionAt` (and so `range`) has handed out, each once. */
   get issued(): readonly Position[] {
@@ -103,6 +112,12 @@ export class LineIndex {
   positionAt(offset: number): Position {
     const len = this.text.length;
     const o = offset >= 0 && offset <= len ? Math.trunc(offset) : offset > len || Number.isNaN(offset) ? len : 0;
+    const sparse = this.sparse;
+    if (sparse !== undefined) {
+      let p = sparse.get(o);
+      if (p === undefined) sparse.set(o, (p = this.locate(o)));
+      return p;
+    }
     const slots = (this.slots ??= new Int32Array(this.text.length + 1));
     const slot = slots[o]!;
     if (slot !== 0) return this.positions[slot - 1]!;
@@ -196,6 +211,12 @@ export function startLine(r: Range): number {
 export function endLine(r: Range): number {
   const span = r as Partial<Span> & { lineOf?: (o: number) => number };
   return span.lineOf !== undefined && span.e !== undefined ? span.lineOf(span.e) : r.end.line;
+}
+
+/** A range's start offset, without making a position for a compact range. */
+export function startOffset(r: Range): number {
+  const s = (r as Partial<Span>).s;
+  return typeof s === 'number' && (r as Partial<Span> & { lineOf?: unknown }).lineOf !== undefined ? s : r.start.offset;
 }
 
 /** A range's end offset, without making a position for a compact range. */

@@ -9,7 +9,7 @@ import { diagnostic, type Diagnostic, type Range } from './diagnostic.js';
 import { isMissing, need, MISSING } from './cst-access.js';
 import type { DocComments } from './doc-comments.js';
 import { DurationTok, MoneyTok, NumberTok, PercentTok } from './lexer.js';
-import type { LineIndex } from './source.js';
+import { endOffset, startOffset, type LineIndex } from './source.js';
 import type { PropertyBag } from './builder-support.js';
 
 /** What each number token is, for `unitLit`'s messages. */
@@ -24,6 +24,22 @@ export abstract class TokenBuilders {
   readonly diagnostics: Diagnostic[] = [];
 
   protected inSimulate = false;
+
+  /**
+   * The file's words, from its lex (parse.ts sets them): a name in a `${…}` interpolation is then
+   * the string its other occurrences are, not a copy per string of a large plan.
+   */
+  words: Map<string, string> | undefined;
+
+  /** `word` as the file's one string for it. */
+  protected shared(word: string): string {
+    const words = this.words;
+    if (words === undefined) return word;
+    const seen = words.get(word);
+    if (seen !== undefined) return seen;
+    words.set(word, word);
+    return word;
+  }
 
   /** Building the fields of a `context` block (`max_age` and `hold` are allowed). */
   protected inContext = false;
@@ -69,7 +85,8 @@ export abstract class TokenBuilders {
   qualified(parts: readonly IToken[]): A.QualifiedName {
     if (parts.length === 0) throw MISSING;
     const ids = parts.map((t) => this.ident(t));
-    return { kind: 'QualifiedName', parts: ids, range: this.join(ids[0]!, ids[ids.length - 1]!) };
+    // A one-part name's range is its part's (the same object): one range less per call of a large plan.
+    return { kind: 'QualifiedName', parts: ids, range: ids.length === 1 ? ids[0]!.range : this.join(ids[0]!, ids[ids.length - 1]!) };
   }
 
   /** An enum word such as `kind agent`; an unknown word is an E0001 listing the allowed ones. */
@@ -107,7 +124,7 @@ export abstract class TokenBuilders {
   }
 
   firstTimeAt(bag: PropertyBag, key: string, r: Range): boolean {
-    return this.firstTime(bag, key, r.start.offset, r.end.offset);
+    return this.firstTime(bag, key, startOffset(r), endOffset(r));
   }
 
   /** Runs `f`; a missing part drops just this item. */
@@ -220,7 +237,7 @@ export abstract class TokenBuilders {
   protected quantityError(e: A.Expr, unit: string, other: string): void {
     const quantity = (x: A.Expr) => x.kind === 'NumberLit' || x.kind === 'DurationLit' || x.kind === 'MoneyLit' || x.kind === 'PercentLit';
     if (quantity(e) || (e.kind === 'RangeExpr' && quantity(e.from) && quantity(e.to))) {
-      const found = this.text.slice(e.range.start.offset, e.range.end.offset);
+      const found = this.text.slice(startOffset(e.range), endOffset(e.range));
       this.diagnostics.push(diagnostic('E0203', `${unit}, found '${found}'`, this.file, e.range));
     } else this.error(other, e.range);
   }

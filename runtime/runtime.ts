@@ -529,7 +529,7 @@ export class Runtime {
         }
       } catch (err) {
         // Another process took the run over (this one was presumed dead): stop advancing it here.
-        if (err instanceof LeaseLost) run.detach();
+        if (err instanceof LeaseLost) run.detach('taken-over');
         // A busy database delays controls to the next poll; it never stops the run.
       }
     }

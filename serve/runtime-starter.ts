@@ -149,7 +149,12 @@ function heldRuns(log: (line: string) => void): HeldRuns {
       (err: unknown) => {
         active.delete(a.runId);
         // Left unfinished by this server's shutdown (close below): the next start resumes it.
-        if (err instanceof RunDetached) return;
+        // Taken over by another server while this one was silent: that one finishes it, and an
+        // operator reading this server's log learns why it stopped here.
+        if (err instanceof RunDetached) {
+          if (err.because === 'taken-over') log(`run ${a.runId} was taken over by another process (this one was silent past its lease): left to it`);
+          return;
+        }
         log(`run ${a.runId} stopped with an internal error: ${(err as Error)?.message ?? String(err)}`);
       },
     );

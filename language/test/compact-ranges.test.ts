@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { reparse } from '../incremental.js';
-import { parse, RELEASE_TOKENS_FROM } from '../index.js';
+import { parse, RELEASE_TOKENS_FROM, type CapabilityCall, type PlanDecl, type StepDecl } from '../index.js';
 import { print } from '../printer.js';
 import { arbModule, GENERATED_FILE } from './arbitraries.js';
 import { EXAMPLE_FILES } from './helpers.js';
@@ -51,6 +51,20 @@ function sameAsOrdinary(text: string, file = 'compact.orch'): void {
 }
 
 describe('compact ranges', () => {
+  it('share what is the same in every step: the empty `after` list, a one-part name\'s range', () => {
+    const text = 'capability f { kind tool input { n: int } output { n: int } }\nplan p {\n  step a = f(n: 1)\n  step b = f(n: a.output.n) { after a }\n}\n';
+    for (const compact of [false, true]) {
+      const plan = parse({ file: 'shared.orch', text, compact }).module.declarations[1] as PlanDecl;
+      const [a, b] = plan.body as StepDecl[];
+      const [c1, c2] = [a!.action, b!.action] as CapabilityCall[];
+      expect(a!.after).toEqual([]);
+      expect(Object.isFrozen(a!.after)).toBe(true);
+      expect(b!.after.map((x) => x.name)).toEqual(['a']);
+      expect(c1!.capability.range).toBe(c1!.capability.parts[0]!.range);
+      expect(c2!.capability.range).toBe(c2!.capability.parts[0]!.range);
+    }
+  });
+
   it('make the same module as an ordinary parse (examples folder)', () => {
     expect(EXAMPLES.length).toBeGreaterThan(5);
     for (const text of EXAMPLES) sameAsOrdinary(text);

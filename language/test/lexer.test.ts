@@ -40,6 +40,17 @@ describe('lexer', () => {
     expect(lex('"abc\nplan').tokens.map((t) => t.image)).toEqual(['"abc', 'plan']);
   });
 
+  it('stores three fields a token (end and type index follow from them); an end set by hand is kept', () => {
+    const [step, name, , num] = lex('step run_a = 12.5').tokens;
+    expect(Object.keys(step!)).toEqual(['image', 'startOffset', 'tokenType']);
+    expect([step!.endOffset, step!.tokenTypeIdx]).toEqual([3, step!.tokenType.tokenTypeIdx]);
+    expect([name!.image, name!.startOffset, name!.endOffset, num!.endOffset]).toEqual(['run_a', 5, 9, 16]);
+    num!.startOffset += 100; // an interpolation's tokens are moved to their place in the file
+    expect(num!.endOffset).toBe(116);
+    name!.endOffset = 42;
+    expect([name!.endOffset, name!.startOffset]).toEqual([42, 5]);
+  });
+
   it('reports unexpected characters and an unterminated block comment', () => {
     expect(lex('plan é {}').problems.map((p) => p.message)).toEqual(["unexpected character 'é'"]);
     expect(lex('plan /* never closed').problems.map((p) => p.message)).toEqual(["unterminated block comment (missing '*/')"]);

@@ -309,11 +309,16 @@ class SharedRunLimits implements LimitsService {
 
   private askBudget(key: string, w: BudgetWait): void {
     w.state = { kind: 'asking' };
-    this.opened.then(() => this.client.store.acquire(w.claim, this.client.now())).then(
+    let at = 0;
+    this.opened.then(() => this.client.store.acquire(w.claim, (at = this.client.now()))).then(
       (g) => {
         if (this.isClosed || this.budgets.get(key) !== w) {
           if (g.kind === 'granted' && g.leaseId !== null) this.giveBack(g.leaseId);
           return;
+        }
+        if (g.kind === 'granted' && g.leaseId !== null && this.answeredLate(at)) {
+          this.giveBack(g.leaseId);
+          return this.askBudget(key, w);
         }
         if (g.kind === 'granted' && g.leaseId !== null) {
           this.leases.add(g.leaseId);
@@ -554,7 +559,12 @@ class SharedRunLimits implements LimitsService {
           if (g.kind === 'granted' && g.leaseId !== null) this.giveBack(g.leaseId);
           return;
         }
-        if (g.kind === 'granted') {
+        if (g.kind === 'granted' && this.answeredLate(at)) {
+          // Its lease lapsed (or is about to) before this process could renew it, and another
+          // process may count that slot free already: given back and asked for again.
+          if (g.leaseId !== null) this.giveBack(g.leaseId);
+          this.attempt(p);
+        } else if (g.kind === 'granted') {
           p.need.pending.delete(p);
           this.reserve(p.need, g.leaseId, at, at);
           this.wake();
@@ -576,6 +586,15 @@ class SharedRunLimits implements LimitsService {
         if (!this.isClosed && p.need.pending.has(p)) p.timer = setTimeout(() => this.attempt(p), this.client.pollMs);
       },
     );
+  }
+
+  /**
+   * A grant whose answer took so long that its lease (counted by the store from `at`) would lapse
+   * before this process's next renewal reaches the store: half the lease is the margin the renewal
+   * every third of it leaves.
+   */
+  private answeredLate(at: number): boolean {
+    return this.client.now() - at >= this.client.store.leaseMs / 2;
   }
 
   private giveBack(leaseId: string): void {

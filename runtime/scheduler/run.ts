@@ -12,7 +12,7 @@ import { TERMINAL, baseId } from './core/state.js';
 import { notAnApproval } from './core/resolve.js';
 import { endedPerItem, knowsStep, runsSubplan, unknownStep } from './control-paths.js';
 import { replay } from './replay.js';
-import { RunDetached } from './run-detached.js';
+import { RunDetached, type DetachedBecause } from './run-detached.js';
 import { SubplanRuns } from './subplan-runs.js';
 import type { RunOptions } from './run-options.js';
 import type { Identity } from '../people/identity.js';
@@ -175,8 +175,13 @@ export class Run implements RunReader {
    * starts and no timer fires. The journal still shows the run in progress, so `resume` (with
    * the usual rules for steps that were in flight) continues it. `done` rejects with RunDetached.
    */
-  detach(): boolean {
+  detach(because: DetachedBecause = 'let-go'): boolean {
     if (this.core.mode === 'finished') return false;
+    // Written only behind nothing: with a commit still in flight (stuck on a cut link, say) or
+    // queued, these later events could land first — and the earlier ones never, refused once the
+    // run is taken over — leaving a hole in the journal (the nemesis found one). Dropped instead,
+    // they are redone by whoever resumes the run from its last committed state.
+    if (this.outbox.length > 0 && !this.commits.idle) this.outbox = [];
     if (this.outbox.length > 0) {
       const events = this.outbox;
       this.outbox = [];
@@ -193,7 +198,7 @@ export class Run implements RunReader {
     this.resultReady = true;
     this.halt('runtime closed');
     this.subplans.detachAll();
-    this.rejectDone(new RunDetached(this.runId));
+    this.rejectDone(new RunDetached(this.runId, because));
     return true;
   }
 
@@ -567,7 +572,7 @@ export class Run implements RunReader {
     if (this.settled) return;
     // The run's lease moved to another process (a fenced write, runtime/backend/async-journal.ts):
     // it is that process's to finish, not failed.
-    if ((err as { code?: unknown } | null)?.code === 'ORCH_LEASE_LOST') return this.abandon(new RunDetached(this.runId));
+    if ((err as { code?: unknown } | null)?.code === 'ORCH_LEASE_LOST') return this.abandon(new RunDetached(this.runId, 'taken-over'));
     this.abandon(new Error(`journal write failed: ${(err as Error)?.message ?? String(err)}`));
   }
 

@@ -27,7 +27,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_TIME_SCALE_ENV } from '../cluster/timing.js';
 import { migratedPostgres, type MigratedPostgres } from '../../test/support/postgres.js';
 import { openDbLink, type DbLink } from '../../test/support/db-link.js';
@@ -75,6 +75,12 @@ beforeAll(async () => {
       : `nemesis: network namespaces not used (${NO_NETNS}): every process on this network stack, each link a fault proxy\n`,
   );
 }, 120_000);
+// A schedule that failed left its workers and owner running: the next ones would share the
+// machine with them (a long run of schedules slowed down until runs missed their bound).
+afterEach(() => {
+  for (const c of live) c.kill('SIGKILL');
+  live.clear();
+});
 afterAll(async () => {
   for (const c of live) c.kill('SIGKILL');
   await Promise.all(links.map((l) => l.close()));

@@ -28,8 +28,15 @@ class FlakyStore extends MemoryLimitStore {
   loseNextGrant = false;
   failReleases = false;
   lost: string[] = [];
+  acquires = 0;
+  /** Runs once between the store's grant and its answer reaching the client (a slow link). */
+  beforeNextAnswer: (() => Promise<void>) | null = null;
   override async acquire(claim: SharedClaim, now: number): Promise<SharedGrant> {
+    this.acquires++;
     const g = await super.acquire(claim, now);
+    const slow = this.beforeNextAnswer;
+    this.beforeNextAnswer = null;
+    await slow?.();
     if (!this.loseNextGrant) return g;
     this.loseNextGrant = false;
     if (g.kind === 'granted' && g.leaseId !== null) this.lost.push(g.leaseId);
@@ -49,6 +56,10 @@ function world() {
   return {
     store,
     client,
+    /** The time passes by `ms` with no renewal (the process's answer is still on its way). */
+    silent(ms: number) {
+      t += ms;
+    },
     /** The time passes by `ms`, the process renewing what it holds every second meanwhile (its heartbeat). */
     async pass(ms: number) {
       for (let left = ms; left > 0; left -= 1000) {
@@ -105,6 +116,22 @@ describe('a process renews only the shared leases its runs hold', () => {
     expect(w.client.heldLeases()).toEqual([]);
     await w.pass(LEASE_MS);
     expect(await w.otherGets()).toBe(true);
+  });
+
+  it('a grant answered after its lease lapsed is not used: another process may have taken that slot', async () => {
+    const w = world();
+    let otherHolds = false;
+    w.store.beforeNextAnswer = async () => {
+      w.silent(LEASE_MS);
+      otherHolds = await w.otherGets();
+    };
+    const run = w.client.forRun(onePool, 'r1', () => undefined);
+    expect(run.tryAcquire(request, 0).kind).toBe('held');
+    await waitUntil(() => w.store.acquires >= 3, 'the late grant given back and the slot asked for again', 10_000, 1);
+    expect(otherHolds).toBe(true);
+    // The other process holds the only slot: this run's step waits, it does not run beside it.
+    expect(run.tryAcquire(request, 0).kind).toBe('held');
+    expect(w.client.heldLeases()).toEqual([]);
   });
 
   it('a grant whose answer was lost does not hold the only slot: the run gets it once that lease lapses', async () => {

@@ -166,8 +166,9 @@ describe('orch serve on Postgres', () => {
       await waitFor(async () => ((await api(b, 'GET', `/runs/${id}`)).json.status === 'completed' ? true : undefined), 40_000, 'B to finish the run');
       a.child.kill('SIGCONT');
       stopped = null;
-      // A wakes up with a step in flight and a stale lease: whatever it tries to write is refused.
-      await new Promise((r) => setTimeout(r, 3000));
+      // A wakes up with a step in flight and a stale lease: whatever it tries to write is refused,
+      // and it lets the run go (its next heartbeat or write finds the lease moved on).
+      await waitFor(async () => (a.stderr().includes(`run ${id} was taken over by another process`) ? true : undefined), 20_000, 'A to let the run go');
       const all = await events();
       expect(all.at(-1)!.type).toBe('execution_completed');
       expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
