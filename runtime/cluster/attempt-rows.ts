@@ -65,13 +65,18 @@ interface Fold {
   readonly fence: number;
 }
 
-/** The folds of one commit, one statement. */
+/**
+ * The folds of one commit, one statement. The arrays also bound the primary key directly (`= ANY`):
+ * joined only to the unnested rows, a young or freshly analyzed table was read whole with every
+ * commit (a hash join over a sequential scan, ~370 pages a fold in the bench).
+ */
 async function foldRows(tx: unknown, folds: readonly Fold[]): Promise<void> {
   await (tx as pg.ClientBase).query({
     name: 'orch_fold_attempts',
     text: `UPDATE orch.attempts a SET folded = true
        FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) AS f(run_id, step_key, attempt, fence)
-      WHERE a.run_id = f.run_id AND a.step_key = f.step_key AND a.attempt = f.attempt AND a.fence = f.fence AND NOT a.folded`,
+      WHERE a.run_id = ANY($1) AND a.step_key = ANY($2)
+        AND a.run_id = f.run_id AND a.step_key = f.step_key AND a.attempt = f.attempt AND a.fence = f.fence AND NOT a.folded`,
     values: [folds.map((f) => f.run), folds.map((f) => f.key), folds.map((f) => f.attempt), folds.map((f) => f.fence)],
   });
 }

@@ -355,13 +355,18 @@ export class RemoteExecutor implements Executor {
     if (look) this.check();
   }
 
+  /**
+   * The rows of the steps this process waits on that have ended, looked up by the primary key
+   * (their runs and step keys; a row of another attempt is passed over below).
+   */
   private async look(): Promise<void> {
-    const runs = [...new Set([...this.pending.values()].map((p) => p.req.runId))];
-    const { rows } = await this.pool.query<{ run_id: string; step_key: string; attempt: number; fence: number; status: string; outcome: string | null; worker: string | null; claimed: boolean }>(
-      `SELECT run_id, step_key, attempt, fence, status, outcome, worker, started_at IS NOT NULL AS claimed FROM orch.attempts
-        WHERE run_id = ANY($1) AND NOT folded AND status IN ('succeeded', 'failed', 'abandoned', 'refused')`,
-      [runs],
-    );
+    const waiting = [...this.pending.values()];
+    const { rows } = await this.pool.query<{ run_id: string; step_key: string; attempt: number; fence: number; status: string; outcome: string | null; worker: string | null; claimed: boolean }>({
+      name: 'orch_look_attempts',
+      text: `SELECT run_id, step_key, attempt, fence, status, outcome, worker, started_at IS NOT NULL AS claimed FROM orch.attempts
+        WHERE run_id = ANY($1) AND step_key = ANY($2) AND NOT folded AND status IN ('succeeded', 'failed', 'abandoned', 'refused')`,
+      values: [[...new Set(waiting.map((p) => p.req.runId))], [...new Set(waiting.map((p) => p.key))]],
+    });
     for (const r of rows) {
       const id = attemptKey(r.run_id, r.step_key, r.attempt);
       const entry = this.pending.get(id);

@@ -32,6 +32,12 @@ describe('orch schema migrations', () => {
     // What `orch worker` registers, and nothing left of graphile-worker (migration 11).
     const columns = await pool.query<{ c: string }>("SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 'orch' AND table_name = 'workers' ORDER BY ordinal_position");
     expect(columns.rows.map((r) => r.c)).toEqual(['id', 'host', 'pid', 'resources', 'slots', 'started_at', 'heartbeat_at', 'state']);
+    // An outcome's fold may be a heap-only update (migration 14): no index of the attempts names
+    // `folded`, and their pages keep room for the new version.
+    const indexes = await pool.query<{ def: string }>("SELECT indexdef AS def FROM pg_indexes WHERE schemaname = 'orch' AND tablename = 'attempts'");
+    expect(indexes.rows.filter((r) => r.def.includes('folded'))).toEqual([]);
+    const options = await pool.query<{ o: string[] }>("SELECT reloptions AS o FROM pg_class WHERE oid = 'orch.attempts'::regclass");
+    expect(options.rows[0]!.o).toContain('fillfactor=50');
     expect(await migrate(pool)).toEqual({ from: LATEST_VERSION, to: LATEST_VERSION, applied: [] });
     await requireSchema(pool, 'db');
   });

@@ -363,6 +363,19 @@ CREATE TABLE orch.context_events (
 CREATE INDEX context_events_time ON orch.context_events (time);
 `,
   },
+  {
+    version: 14,
+    name: 'attempts folded in place',
+    sql: `
+-- The owner marks every finished attempt folded in the commit of what it led to: with \`folded\`
+-- in an index's predicate, each of those marks was a new row version and a new primary-key entry
+-- (docs/cluster.md, "The shared CPU per step"). Nothing scans for unfolded rows any more — the
+-- owner looks its pending attempts up by key, a new owner a run's steps in flight by key — so the
+-- mark, on a page with room left, is a heap-only update.
+DROP INDEX orch.attempts_unfolded;
+ALTER TABLE orch.attempts SET (fillfactor = 50);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
