@@ -170,7 +170,17 @@ export abstract class TokenBuilders {
   /** `-` and a number as one number token spanning both (a signed property value: `temperature -0.1`). */
   signed(minus: IToken | undefined, n: IToken): IToken {
     if (!minus) return n;
-    return { ...n, image: `-${n.image}`, startOffset: minus.startOffset, startLine: minus.startLine, startColumn: minus.startColumn };
+    // Named, not spread: a lexer token's end offset and type index are getters on its class,
+    // which a spread would leave behind (the range then ran to the end of the file).
+    return {
+      ...n,
+      image: `-${n.image}`,
+      startOffset: minus.startOffset,
+      endOffset: n.endOffset,
+      tokenTypeIdx: n.tokenTypeIdx,
+      startLine: minus.startLine,
+      startColumn: minus.startColumn,
+    };
   }
 
   /**
