@@ -60,7 +60,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     const marked = join(dir, 'marked.orch');
     const text = generatePlan(STEPS);
     writeFileSync(plain, text);
-    writeFileSync(marked, text.replace('input { root: string }', 'input { root: string @untrusted @personal }'));
+    writeFileSync(marked, generatePlan(STEPS, '@untrusted @personal'));
     const onPlain = await checkRatio(plain);
     const onMarked = await checkRatio(marked);
 

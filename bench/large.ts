@@ -12,11 +12,18 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openSqlite, SEQ_SPAN } from '../runtime/index.js';
-import { generatePlan } from './check.js';
-import { smoke, type BenchFigure } from './figure.js';
+import { generatePlan, LABELLED } from './check.js';
+import { median, smoke, type BenchFigure } from './figure.js';
 
 const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
 const WIDTH = 100;
+/** Processes of each kind measured (#54: medians of five, and the run's bound in every one). */
+const RUNS = smoke(5, 1);
+
+/** The runs' spread as one figure: `lowest–highest`, kept apart from the figure #54 judges. */
+function spreadFigure(what: string, xs: readonly number[], unit: string): BenchFigure {
+  return { name: `${what}: spread of ${xs.length} (highest − lowest)`, value: Math.max(...xs) - Math.min(...xs), unit, target: '', met: true };
+}
 
 /** A no-op layered DAG in .orch source: `layers` × 100 steps, each reading two of the layer above. */
 export function layeredSource(layers: number): string {
@@ -148,30 +155,47 @@ export async function bench(): Promise<readonly BenchFigure[]> {
   try {
     writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
     writeFileSync(join(dir, 'noop.js'), 'export function noop(input) { return { n: input.n % 1000 }; }\n');
-    // `orch check`: the check bench's own generator (lanes of 50, conditions, string templates).
+    // `orch check`: the check bench's own generator (lanes of 50, conditions, string templates),
+    // its root labelled so that the flow analysis runs. Five processes of each, as #54 asks.
     for (const n of smoke([10_000, 100_000], [100])) {
       const f = join(dir, `check${n}.orch`);
-      writeFileSync(f, generatePlan(n));
-      const runs = Array.from({ length: smoke(2, 1) }, () => orch(dir, ['check', f]));
-      const best = runs.reduce((a, b) => (b.wall < a.wall ? b : a));
-      if (best.code !== 0) throw new Error(`orch check failed: ${best.output}`);
+      writeFileSync(f, generatePlan(n, LABELLED));
+      const runs = Array.from({ length: RUNS }, () => orch(dir, ['check', f]));
+      const failed = runs.find((r) => r.code !== 0);
+      if (failed) throw new Error(`orch check failed: ${failed.output}`);
       const label = n.toLocaleString('en-US');
-      figures.push({ name: `orch check, ${label} steps (wall, best of 2)`, value: best.wall, unit: 's', target: n === 10_000 ? '≤ 0.6 s' : '≤ 3 s', met: best.wall <= (n === 10_000 ? 0.6 : 3) });
-      const rss = Math.max(...runs.map((r) => r.rssMb));
-      figures.push({ name: `orch check, ${label} steps (peak RSS)`, value: rss, unit: 'MB', target: n === 100_000 ? '≤ 500 MB' : '', met: n !== 100_000 || rss <= 500 });
+      const wall = median(runs.map((r) => r.wall));
+      const rss = median(runs.map((r) => r.rssMb));
+      const big = n === 100_000;
+      figures.push({ name: `orch check, ${label} labelled steps (wall, median of ${RUNS})`, value: wall, unit: 's', target: big ? '≤ 1.5 s' : '≤ 0.6 s', met: wall <= (big ? 1.5 : 0.6) });
+      figures.push({ name: `orch check, ${label} labelled steps (peak RSS, median of ${RUNS})`, value: rss, unit: 'MB', target: big ? '≤ 350 MB' : '', met: !big || rss <= 350 });
+      figures.push(spreadFigure(`orch check, ${label} labelled steps, wall`, runs.map((r) => r.wall), 's'));
+      figures.push(spreadFigure(`orch check, ${label} labelled steps, peak RSS`, runs.map((r) => r.rssMb), 'MB'));
     }
-    // `orch run`, 100,000 steps, journal on (smoke mode: enough for the kill at half way to land mid-run).
+    // `orch run`, 100,000 steps, journal on (smoke mode: enough for the kill at half way to land
+    // mid-run). #54's bound holds for every one of five runs, so the highest is the figure.
     const steps = smoke(100_000, 5_000);
     const src = join(dir, 'layers.orch');
     writeFileSync(src, layeredSource(steps / WIDTH));
-    const db = join(dir, 'run.db');
-    const run = orch(dir, ['run', src, '--db', db, '--run-id', 'full', '--quiet']);
-    if (run.code !== 0) throw new Error(`orch run of ${steps} steps failed: ${run.output}`);
-    figures.push({ name: 'orch run, 100,000 no-op steps, journal on (wall, whole process)', value: run.wall, unit: 's', target: '', met: true });
-    figures.push({ name: 'orch run, 100,000 no-op steps, journal on (steps/s)', value: steps / run.wall, unit: 'steps/s', target: '', met: true });
-    figures.push({ name: 'orch run, 100,000 steps (peak RSS)', value: run.rssMb, unit: 'MB', target: '≤ 800 MB', met: run.rssMb <= 800 });
-    const bytes = statSync(db).size + (statSync(`${db}-wal`, { throwIfNoEntry: false })?.size ?? 0);
-    figures.push({ name: 'journal size per no-op step', value: bytes / steps, unit: 'bytes', target: '≤ 1024 bytes', met: bytes / steps <= 1024 });
+    const runs: Measured[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const db = join(dir, `run${i}.db`);
+      const run = orch(dir, ['run', src, '--db', db, '--run-id', 'full', '--quiet']);
+      if (run.code !== 0) throw new Error(`orch run of ${steps} steps failed: ${run.output}`);
+      runs.push(run);
+      if (i === 0) {
+        const bytes = statSync(db).size + (statSync(`${db}-wal`, { throwIfNoEntry: false })?.size ?? 0);
+        figures.push({ name: 'journal size per no-op step', value: bytes / steps, unit: 'bytes', target: '≤ 1024 bytes', met: bytes / steps <= 1024 });
+      }
+      rmSync(db, { force: true });
+      rmSync(`${db}-wal`, { force: true });
+    }
+    const wall = median(runs.map((r) => r.wall));
+    figures.push({ name: 'orch run, 100,000 no-op steps, journal on (wall, whole process)', value: wall, unit: 's', target: '', met: true });
+    figures.push({ name: 'orch run, 100,000 no-op steps, journal on (steps/s)', value: steps / wall, unit: 'steps/s', target: '', met: true });
+    const peak = Math.max(...runs.map((r) => r.rssMb));
+    figures.push({ name: `orch run, 100,000 steps (peak RSS, highest of ${RUNS})`, value: peak, unit: 'MB', target: '≤ 700 MB', met: peak <= 700 });
+    figures.push(spreadFigure('orch run, 100,000 steps, peak RSS', runs.map((r) => r.rssMb), 'MB'));
     const first = await resumeFigure(dir, src, steps);
     figures.push({ name: 'resume of a 100,000-step run killed at 50 %: until the first new step starts', value: first, unit: 's', target: '≤ 5 s', met: first <= 5 });
   } finally {
