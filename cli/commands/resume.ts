@@ -24,7 +24,7 @@ export function registerResume(program: Command): void {
         const row = await requireRun(j, runId);
         if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
           throw new CliError(`run ${runId} has already finished (${row.status})`, 2);
-        await noteChangedSource(runId, row.ir);
+        await noteChangedSource(runId, row.ir, row.started_at);
         return (await j.ownedElsewhere(runId, opts.takeOverAfter)) ? row : null;
       });
       if (elsewhere) {

@@ -60,7 +60,7 @@ export function registerSignal(program: Command): void {
             if (s && ['completed', 'failed', 'skipped', 'cancelled', 'timeout'].includes(s.status))
               throw new CliError(`step ${payload.stepId} has already finished (${s.status})`, 2);
           }
-          await noteChangedSource(runId, row.ir);
+          await noteChangedSource(runId, row.ir, row.started_at);
           return { elsewhere: await j.ownedElsewhere(runId) };
         });
         const rt = await controlRuntime(opts.db);

@@ -65,4 +65,26 @@ trigger by_hand { manual run gated with { item: "crate" } }
     expect(timeline.events[0]!.data.ir_hash).toBe(report.fromHash);
     expect(timeline.irHash).toBe(report.toHash);
   });
+
+  it('orch signal notes a source file changed since the run started, and only then', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-note-'));
+    copyFileSync(join(FIXTURE, 'handlers.js'), join(dir, 'handlers.js'));
+    const source = readFileSync(join(FIXTURE, 'plans.orch'), 'utf8').replace(/^module .*$/m, '');
+    writeFileSync(join(dir, 'same.orch'), source);
+    writeFileSync(join(dir, 'edited.orch'), source);
+    const cwd = { cwd: dir };
+    const db = ['--db', join(dir, 'runs.db')];
+    for (const [file, id] of [['same.orch', 's'], ['edited.orch', 'e']] as const) {
+      const run = await orchAsync(['run', file, '--plan', 'gated', '--input', '{"item":"crate"}', '--run-id', id, '--quiet', ...db], cwd);
+      expect(run.stdout).toMatch(/paused/);
+    }
+    // Written again after the run started, to the same text: compiled, the same version, no note.
+    writeFileSync(join(dir, 'same.orch'), source);
+    const same = await orchAsync(['signal', 's', 'ask', 'approve', ...db], cwd);
+    expect([same.code, same.stderr]).toEqual([0, expect.not.stringMatching(/has changed since run/)]);
+    writeFileSync(join(dir, 'edited.orch'), source.replace('"shipped ${prepare.output.value}"', '"shipped ${prepare.output.value} at last"'));
+    const edited = await orchAsync(['signal', 'e', 'ask', 'approve', ...db], cwd);
+    expect(edited.code).toBe(0);
+    expect(edited.stderr).toMatch(/note: .*edited\.orch has changed since run e started \(1 step differ\)/);
+  });
 });

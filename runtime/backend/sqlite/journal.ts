@@ -344,7 +344,9 @@ export class SqliteJournal implements JournalSink {
   }
 
   ownedElsewhere(runId: string, staleMs = 30_000): boolean {
-    const row = this.getRun(runId);
+    // The owner's columns only: the whole row brings the run's IR, inflated (half a second for
+    // 100,000 steps), and a resume asks this twice before its first step.
+    const row = this.db.prepare('SELECT owner_pid, heartbeat_at FROM runs WHERE id = ?').get(runId) as Pick<RunRow, 'owner_pid' | 'heartbeat_at'> | undefined;
     if (!row || row.owner_pid === null || row.owner_pid === process.pid) return false;
     if (row.heartbeat_at !== null && Date.now() - row.heartbeat_at > staleMs) return false;
     try {
