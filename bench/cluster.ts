@@ -23,6 +23,8 @@
  * (every backend and background process, the ones that exited since included) and the workers —
  * the owner and Postgres being what every worker host shares. Where Postgres ships
  * pg_stat_statements the bench loads it and prints, on stderr, the statements it spent most time on.
+ * Postgres's work per step is also counted, which the box's load does not move: WAL records and
+ * bytes (pg_stat_wal) and the shared buffers its statements touched.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,14 +89,19 @@ interface Counters {
   readonly commits: number;
   /** The next transaction id: write transactions since are durable commits (or aborts). */
   readonly xid: number;
+  /** WAL records and bytes the cluster wrote (pg_stat_wal): its write work, whatever the box's load. */
+  readonly walRecords: number;
+  readonly walBytes: number;
   readonly at: number;
 }
 
 async function counters(sql: pg.Client): Promise<Counters> {
-  const { rows } = await sql.query<{ commits: string; xid: string }>(
-    `SELECT xact_commit::text AS commits, txid_snapshot_xmax(txid_current_snapshot())::text AS xid FROM pg_stat_database WHERE datname = current_database()`,
+  const { rows } = await sql.query<{ commits: string; xid: string; wal_records: string; wal_bytes: string }>(
+    `SELECT xact_commit::text AS commits, txid_snapshot_xmax(txid_current_snapshot())::text AS xid, w.wal_records::text, w.wal_bytes::text
+       FROM pg_stat_database, pg_stat_wal w WHERE datname = current_database()`,
   );
-  return { commits: Number(rows[0]!.commits), xid: Number(rows[0]!.xid), at: performance.now() };
+  const r = rows[0]!;
+  return { commits: Number(r.commits), xid: Number(r.xid), walRecords: Number(r.wal_records), walBytes: Number(r.wal_bytes), at: performance.now() };
 }
 
 interface DagFigures {
@@ -104,6 +111,14 @@ interface DagFigures {
   readonly commitsPerStep: number;
   /** Write transactions per step, the idle background taken off. */
   readonly durablePerStep: number;
+  /**
+   * What Postgres did per step, counted rather than timed (the idle background taken off): WAL
+   * records and bytes, and shared buffers the statements touched (pg_stat_statements, hit + read;
+   * NaN without it). CPU per step read on this shared box moves by half from one run to the next
+   * with the same statements and the same batches; these do not, so a change's effect on
+   * Postgres's work shows in them first.
+   */
+  readonly work: { readonly walRecords: number; readonly walBytes: number; readonly buffers: number };
   /** CPU per 1,000 steps over the measured runs, ms (from /proc): this process (the run's owner), Postgres, the workers. */
   readonly cpu: { readonly owner: number; readonly postgres: number; readonly workers: number };
   /** The statements Postgres spent most time on over the measured runs (none without pg_stat_statements). */
@@ -116,6 +131,8 @@ interface DagFigures {
 interface TopStatement {
   readonly query: string;
   readonly calls: number;
+  /** Shared buffers hit or read. */
+  readonly buffers: number;
   /** Execution plus planning time, ms. */
   readonly ms: number;
   readonly planMs: number;
@@ -137,12 +154,21 @@ async function statementsOn(sql: pg.Client): Promise<boolean> {
 
 /** The top statements since the last reset, this bench's own reads left out. */
 async function topStatements(sql: pg.Client): Promise<TopStatement[]> {
-  const { rows } = await sql.query<{ query: string; calls: string; exec: number; plan: number }>(
-    `SELECT query, calls::text, total_exec_time AS exec, total_plan_time AS plan FROM pg_stat_statements
+  const { rows } = await sql.query<{ query: string; calls: string; buffers: string; exec: number; plan: number }>(
+    `SELECT query, calls::text, (shared_blks_hit + shared_blks_read)::text AS buffers, total_exec_time AS exec, total_plan_time AS plan FROM pg_stat_statements
       WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
       ORDER BY total_exec_time + total_plan_time DESC LIMIT ${TOP}`,
   );
-  return rows.map((r) => ({ query: r.query.replace(/\s+/g, ' '), calls: Number(r.calls), ms: r.exec + r.plan, planMs: r.plan }));
+  return rows.map((r) => ({ query: r.query.replace(/\s+/g, ' '), calls: Number(r.calls), buffers: Number(r.buffers), ms: r.exec + r.plan, planMs: r.plan }));
+}
+
+/** Shared buffers every statement since the last reset touched (hit + read), this bench's own reads left out. */
+async function statementBuffers(sql: pg.Client): Promise<number> {
+  const { rows } = await sql.query<{ n: string | null }>(
+    `SELECT sum(shared_blks_hit + shared_blks_read)::text AS n FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'`,
+  );
+  return Number(rows[0]?.n ?? NaN);
 }
 
 /** CPU readings of the processes a run on Postgres spends: this one, the cluster's, the workers'. */
@@ -176,6 +202,7 @@ async function dagRate(url: string, dir: string, workers: Workers | null, sql: p
   let cpu0: CpuReading;
   let cpu1: CpuReading;
   let top: TopStatement[] = [];
+  let buffers = NaN;
   try {
     // Fresh workers: what their listening connections counted before (see `Workers.restart`) is not this run's.
     if (workers) await workers.restart();
@@ -194,7 +221,7 @@ async function dagRate(url: string, dir: string, workers: Workers | null, sql: p
       runId = active.runId;
     }
     cpu1 = cpuNow(dataDir, workers);
-    if (statements) top = await topStatements(sql);
+    if (statements) [top, buffers] = [await topStatements(sql), await statementBuffers(sql)];
     if (workers) await workers.stop();
   } finally {
     await rt.close();
@@ -210,7 +237,8 @@ async function dagRate(url: string, dir: string, workers: Workers | null, sql: p
   const per = (c: (x: Counters) => number) => Math.max(0, c(after) - c(before) - background(c)) / steps;
   const per1k = (c: (x: CpuReading) => number) => ((c(cpu1) - c(cpu0)) / steps) * 1000;
   const cpu = { owner: per1k((x) => x.owner), postgres: per1k((x) => x.postgres), workers: per1k((x) => x.workers) };
-  return { rate: median(rates), runId, commitsPerStep: per((x) => x.commits), durablePerStep: per((x) => x.xid), cpu, top, steps };
+  const work = { walRecords: per((x) => x.walRecords), walBytes: per((x) => x.walBytes), buffers: buffers / steps };
+  return { rate: median(rates), runId, commitsPerStep: per((x) => x.commits), durablePerStep: per((x) => x.xid), work, cpu, top, steps };
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -374,7 +402,7 @@ function printTop(side: string, run: DagFigures): void {
   process.stderr.write(`bench: cluster, ${side}: top statements by Postgres time (execution + planning) per 1,000 steps\n`);
   for (const t of run.top)
     process.stderr.write(
-      `  ${((t.ms / steps) * 1000).toFixed(1).padStart(7)} ms (plan ${((t.planMs / steps) * 1000).toFixed(1)})  ${((t.calls / steps) * 1000).toFixed(0).padStart(5)} calls  ${t.query.slice(0, 110)}\n`,
+      `  ${((t.ms / steps) * 1000).toFixed(1).padStart(7)} ms (plan ${((t.planMs / steps) * 1000).toFixed(1)})  ${((t.calls / steps) * 1000).toFixed(0).padStart(5)} calls  ${(t.buffers / Math.max(1, t.calls)).toFixed(0).padStart(4)} buffers/call  ${t.query.slice(0, 100)}\n`,
     );
 }
 
@@ -425,6 +453,11 @@ export async function bench(): Promise<readonly BenchFigure[]> {
         { name: `Postgres's CPU per 1,000 steps on ${WORKERS} workers (/proc: every backend and background process)`, value: remote.cpu.postgres, unit: 'ms', target: '', met: true },
         { name: `the ${WORKERS} workers' CPU per 1,000 steps (/proc)`, value: remote.cpu.workers, unit: 'ms', target: '', met: true },
         { name: 'CPU per 1,000 steps in-process: the process (handlers included) + Postgres (/proc)', value: localRun.cpu.owner + localRun.cpu.postgres, unit: 'ms', target: '', met: true },
+        { name: `Postgres's WAL records per step on ${WORKERS} workers (pg_stat_wal, idle background off)`, value: remote.work.walRecords, unit: 'records/step', target: '', met: true },
+        { name: `Postgres's WAL bytes per step on ${WORKERS} workers (pg_stat_wal, idle background off)`, value: remote.work.walBytes, unit: 'B/step', target: '', met: true },
+        { name: `shared buffers Postgres's statements touched per step on ${WORKERS} workers (pg_stat_statements, hit + read)`, value: remote.work.buffers, unit: 'buffers/step', target: '', met: true },
+        { name: "Postgres's WAL records per step in-process (pg_stat_wal, idle background off)", value: localRun.work.walRecords, unit: 'records/step', target: '', met: true },
+        { name: "shared buffers Postgres's statements touched per step in-process (pg_stat_statements, hit + read)", value: localRun.work.buffers, unit: 'buffers/step', target: '', met: true },
         { name: `commits per step on ${WORKERS} workers (pg_stat_database xact_commit: read-only and every listening connection's included, idle background off)`, value: remote.commitsPerStep, unit: 'commits/step', target: '≤ 1.0', met: remote.commitsPerStep <= 1 },
         { name: `durable commits per step on ${WORKERS} workers (write transactions, idle background off)`, value: remote.durablePerStep, unit: 'commits/step', target: '≤ 1.0', met: remote.durablePerStep <= 1 },
         { name: 'commits per step in-process (pg_stat_database xact_commit, idle background off)', value: localRun.commitsPerStep, unit: 'commits/step', target: '', met: true },
