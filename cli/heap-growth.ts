@@ -3,8 +3,10 @@
  * before it collects again. A large `orch run` first holds its whole compile (AST, checked plan
  * and IR: ~500 MB for 100,000 steps), then mostly garbage: at V8's default factor the process
  * peaked over 1 GB and kept the step events of the run on the heap as garbage until the end.
- * Growing by at most half of what is live bounds the peak at about 1.5 × the live heap, for a
- * few percent more GC time (bench/large.ts measures both). `orch check` of a large input sets it
+ * Growing by at most 30 % of what is live bounds the peak at about 1.3 × the live heap (~320 MB
+ * live during a 100,000-step run). At 50 % the run peaked at 678–713 MiB, over #54's 700 in one
+ * quiet bench run of five; at 30 % it read 633–643 MiB for ~10 % more CPU (25 %: no lower, 23 %
+ * more CPU; three interleaved runs of each at load 4–8). bench/large.ts measures both. `orch check` of a large input sets it
  * too, less tightly (150 %): its tree is most of the heap (100,000 steps: ~640 → ~500 MB). The flag is read
  * at each collection, so setting it after start-up takes effect.
  */
@@ -13,7 +15,7 @@ import { runInNewContext } from 'node:vm';
 
 let bounded = false;
 
-export function boundHeapGrowth(percent = 50): void {
+export function boundHeapGrowth(percent = 30): void {
   if (bounded) return;
   bounded = true;
   v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
