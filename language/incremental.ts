@@ -18,7 +18,7 @@
 import type { Declaration, ImportDecl, Module, ModuleDecl } from './ast.js';
 import type { Position, Range } from './diagnostic.js';
 import { parse, type ParseInput, type ParseOutput } from './parse.js';
-import { compactModules, issuedPositions, LineIndex } from './source.js';
+import { compactModules, issuedPositions, LineIndex, wholeTreeModules } from './source.js';
 
 /** A previous parse and the text it was made from. */
 export interface ParsedText {
@@ -90,7 +90,11 @@ export function reparse(input: ReparseInput): ReparseOutput {
 }
 
 function incremental(file: string, prev: ParsedText, text: string, consume: boolean): (ParseOutput & { edit: ModuleEdit }) | undefined {
-  if (prev.output.diagnostics.length > 0) return undefined;
+  const kept = prev.output.diagnostics;
+  // Diagnostics that left the tree whole (a repeated `module` line) and all lie before the
+  // window are what a full parse of the new text reports too: the window brings no `module`
+  // line (checked below) and changes nothing before it. Any other keeps the full parse.
+  if (kept.length > 0 && !wholeTreeModules.has(prev.output.module)) return undefined;
   const old = prev.text;
   const oldModule = prev.output.module;
 
@@ -117,6 +121,7 @@ function incremental(file: string, prev: ParsedText, text: string, consume: bool
   const windowEnd = windowEndOld + delta;
 
   if (items.slice(first).some(isHeader)) return undefined;
+  if (kept.some((d) => d.range.end.offset >= windowStart)) return undefined;
   if (!separated(text, windowStart) || !separated(text, windowEnd)) return undefined;
 
   // The window is parsed alone, after as many spaces as its first column, then moved into place:
@@ -155,11 +160,12 @@ function incremental(file: string, prev: ParsedText, text: string, consume: bool
     comments: [...comments.before, ...w.comments, ...comments.after.map(shift.node)],
   };
   if (consume) {
-    const kept = shift.kept();
-    for (const p of windowPositions) kept.push(p);
-    positionsByModule.set(module, kept);
+    const positions = shift.kept();
+    for (const p of windowPositions) positions.push(p);
+    positionsByModule.set(module, positions);
   }
-  return { module, diagnostics: [], edit: { previous: oldModule, start: windowStart, end: windowEndOld, delta, move, movedFrom: shift.movedFrom } };
+  if (kept.length > 0) wholeTreeModules.add(module);
+  return { module, diagnostics: kept, edit: { previous: oldModule, start: windowStart, end: windowEndOld, delta, move, movedFrom: shift.movedFrom } };
 }
 
 /** Chunks first: comparing 4 KiB substrings runs natively, a character loop over a big file does not. */

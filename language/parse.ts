@@ -12,7 +12,7 @@ import { junkDiagnostics } from './junk.js';
 import { BlockComment, DocComment, lex, UnterminatedBlockComment, type LexOutput } from './lexer.js';
 import { parseExpressionTokens, parseModuleAst, parseTokens } from './parser.js';
 import { AstActions } from './ast-actions.js';
-import { compactModules, issuedPositions, LineIndex } from './source.js';
+import { compactModules, issuedPositions, LineIndex, wholeTreeModules } from './source.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
 import { mayNestTooDeep, nestingLimit } from './nesting.js';
 
@@ -87,7 +87,9 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
     const module = parseModuleAst(lexed.tokens, builder, { releaseTokens });
     if (typeof module !== 'string' && builder.diagnostics.every((d) => builder.wholeTree.has(d))) {
       const diagnostics = capDiagnostics([...builder.diagnostics].sort(compareDiagnostics));
-      return { module: { ...module, comments: commentsOf(lexed.comments, docs, index) }, diagnostics };
+      const whole = { ...module, comments: commentsOf(lexed.comments, docs, index) };
+      if (diagnostics.length > 0) wholeTreeModules.add(whole);
+      return { module: whole, diagnostics };
     }
     knownBad = module === 'syntax';
     if (releaseTokens) {

@@ -18,6 +18,13 @@ export const issuedPositions = new WeakMap<object, readonly Position[]>();
  */
 export const compactModules = new WeakSet<object>();
 
+/**
+ * Modules whose every diagnostic left their tree whole (the parser's `wholeTree`: a `module` line
+ * after the first) — the tree a clean parse would build, with diagnostics only about the items
+ * at the top. The incremental parser may re-parse such a module's other items (incremental.ts).
+ */
+export const wholeTreeModules = new WeakSet<object>();
+
 /** A range of a compact parse: its two offsets, line and column computed when asked. */
 interface Span extends Range {
   readonly s: number;

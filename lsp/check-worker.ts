@@ -26,6 +26,11 @@ export interface CheckResult {
    * parsing the entry again on its main thread.
    */
   readonly imports: string[];
+  /**
+   * Whether the parse of the entry found a syntax error: the formatter then leaves the file alone,
+   * and the server answers its formatting requests without parsing a large file again.
+   */
+  readonly syntaxErrors: boolean;
 }
 
 /**
@@ -41,6 +46,6 @@ if (parentPort) {
     if (!memo) memos.set(req.entry, (memo = new PlanMemo()));
     const diagnostics = check({ entry: req.entry, host: { ...bufferHost(req.files, (p) => readFileSync(p, 'utf8')), parse: parses.parse }, memo });
     const module = parses.moduleOf(req.entry);
-    return { diagnostics, imports: module ? fileImportsOf(module, req.entry) : [] };
+    return { diagnostics, imports: module ? fileImportsOf(module, req.entry) : [], syntaxErrors: parses.syntaxErrorsIn(req.entry) ?? false };
   });
 }

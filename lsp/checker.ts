@@ -32,7 +32,7 @@ export interface DiagnosticsWithImports {
 
 export class Checker {
   private readonly results = new Map<string, CheckResult>();
-  private readonly diagnosticsOnly = new Map<string, { generation: number; diagnostics: readonly Diagnostic[]; imports?: readonly string[] }>();
+  private readonly diagnosticsOnly = new Map<string, { generation: number; diagnostics: readonly Diagnostic[]; imports?: readonly string[]; syntaxErrors?: boolean }>();
 
   constructor(private readonly workspace: Workspace) {}
 
@@ -72,8 +72,17 @@ export class Checker {
     const self = resolve(path);
     const diagnostics = this.usedElsewhereDropped(path, checked.diagnostics.filter((d) => d.file === path || resolve(d.file) === self));
     // Cached under the generation the check started from; a newer state gets a new check.
-    this.diagnosticsOnly.set(path, { generation, diagnostics, imports: checked.imports });
+    this.diagnosticsOnly.set(path, { generation, diagnostics, imports: checked.imports, syntaxErrors: checked.syntaxErrors });
     return { diagnostics, imports: checked.imports };
+  }
+
+  /**
+   * True when the worker's check of the workspace's current state found a syntax error in
+   * `path` (the formatter leaves such a file alone); undefined when that is not known.
+   */
+  knownSyntaxErrors(path: string): true | undefined {
+    const hit = this.diagnosticsOnly.get(path);
+    return hit && hit.generation === this.workspace.generation && hit.syntaxErrors === true ? true : undefined;
   }
 
   /**

@@ -4,7 +4,7 @@
  * worker, where one file is checked again after every keystroke.
  */
 import { resolve } from 'node:path';
-import { reparse, type ParsedText } from '../language/index.js';
+import { hasErrors, reparse, type ParsedText } from '../language/index.js';
 import type { Module, ParseOutput } from '../language/index.js';
 
 export class ParseCache {
@@ -22,5 +22,11 @@ export class ParseCache {
   /** The last parse of `file`, if it was parsed. */
   moduleOf(file: string): Module | undefined {
     return this.last.get(resolve(file))?.output.module;
+  }
+
+  /** Whether the last parse of `file` found a syntax error (undefined: not parsed). */
+  syntaxErrorsIn(file: string): boolean | undefined {
+    const output = this.last.get(resolve(file))?.output;
+    return output && hasErrors(output.diagnostics);
   }
 }

@@ -2,9 +2,10 @@
  * The latest compiled estimates of each document, for inlay hints. After an edit the hints keep
  * showing the previous compile's values (placed on the current lines: positions come from the
  * current parse, values are looked up by step name) while the estimate worker compiles the new
- * text; when it is done `onUpdate` fires and the client is asked to fetch the hints again. Only
- * the first request of a document waits for a compile.
+ * text; when it is done and any value differs, `onUpdate` fires and the client is asked to fetch
+ * the hints again. Only the first request of a document waits for a compile.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { PlanSteps } from './estimate-worker.js';
 
 export interface Estimates {
@@ -42,10 +43,14 @@ export class StepEstimates {
     if (running) return running;
     const job = this.compute(path)
       .then((plans) => {
-        const result = { generation, plans };
         const prior = this.latest.get(path);
+        // Most edits change no step's estimate (a goal, a comment, a name elsewhere): the values
+        // shown are then the fresh ones — kept as the same object (the hint table made from them
+        // stays valid), and the client is not asked to fetch every hint again.
+        const same = prior !== undefined && isDeepStrictEqual(prior.plans, plans);
+        const result = { generation, plans: same ? prior.plans : plans };
         if (!prior || prior.generation <= generation) this.latest.set(path, result);
-        if (notify) this.onUpdate(path);
+        if (notify && !same) this.onUpdate(path);
         return result;
       })
       .catch(() => undefined)

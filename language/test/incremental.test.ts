@@ -38,6 +38,9 @@ plan q {
 }
 `;
 
+/** `copies` times a module of SMALL's declarations, each with its `module` line (a concatenation). */
+const REPEATED = (copies: number): string => Array.from({ length: copies }, () => `module m\n\n${SMALL}`).join('\n');
+
 function previous(text: string): ParsedText {
   return { text, output: parse({ file: FILE, text }) };
 }
@@ -114,6 +117,29 @@ describe('reparse', () => {
     }
   });
 
+  // A file made by concatenation: every `module` line after the first is an E0102 that leaves
+  // the tree whole. An edit after them re-parses only what it touches, with their diagnostics
+  // (also the summary of those past the cap of 100) as a full parse gives them.
+  it.each([2, 120])('takes the incremental path after %i repeated module lines, with their diagnostics', (copies) => {
+    const text = REPEATED(copies);
+    const prev = previous(text);
+    expect(prev.output.diagnostics.length).toBeGreaterThan(0);
+    // A character in the last plan, a line added to the one before it.
+    for (const [at, insert] of [[text.lastIndexOf('"x"') + 1, 'Q'], [text.lastIndexOf('step b'), 'step n = fetch(url: "n")\n  ']] as const) {
+      const next = splice(text, at, 0, insert);
+      for (const consume of [false, true]) {
+        const out = reparse({ file: FILE, text: next, previous: consume ? previous(text) : prev, consume });
+        expect(out.mode).toBe('incremental');
+        const full = parse({ file: FILE, text: next });
+        expect(out.module).toEqual(full.module);
+        expect(out.diagnostics).toEqual(full.diagnostics);
+      }
+    }
+    // A `module` line added, or an edit before the last repeated one: the full parse decides.
+    expect(reparse({ file: FILE, text: `${text}module again\n`, previous: prev }).mode).toBe('full');
+    expect(reparse({ file: FILE, text: splice(text, text.indexOf('"x"') + 1, 0, 'Q'), previous: prev }).mode).toBe('full');
+  });
+
   it('returns the previous parse for the same text and parses fully without one', () => {
     const prev = previous(SMALL);
     expect(reparse({ file: FILE, text: SMALL, previous: prev }).mode).toBe('unchanged');
@@ -122,7 +148,7 @@ describe('reparse', () => {
 
   // consume: the previous parse's nodes are moved in place (what the language server's worker does).
   it.each([false, true])('equals a full parse after any edit of the examples — AST, ranges, comments, diagnostics (consume: %s)', (consume) => {
-    const base = [SMALL, ...examples, ...v04];
+    const base = [SMALL, ...examples, ...v04, REPEATED(3)];
     fc.assert(
       fc.property(
         fc.constantFrom(...base).chain((text) => fc.tuple(fc.constant(text), fc.array(edit(text), { minLength: 1, maxLength: 5 }))),

@@ -7,14 +7,18 @@ import { testLenses } from '../features/plan-tests.js';
 import type { ServerState } from './state.js';
 
 export function registerEditing(state: ServerState): void {
-  const { connection, documents, workspace, guard } = state;
+  const { connection, documents, workspace, checker, guard } = state;
+  // A file with a syntax error is never formatted: when the last check of this very text found
+  // one, the answer is known without parsing it again (a 10 MB file: seconds of this thread).
   connection.onDocumentFormatting(guard('formatting', [], (p) => {
     const doc = documents.get(p.textDocument.uri);
-    return doc ? formatDocument(uriToPath(p.textDocument.uri), doc.getText()) : [];
+    const path = uriToPath(p.textDocument.uri);
+    return doc && !checker.knownSyntaxErrors(path) ? formatDocument(path, doc.getText()) : [];
   }));
   connection.onDocumentRangeFormatting(guard('rangeFormatting', [], (p) => {
     const doc = documents.get(p.textDocument.uri);
-    return doc ? formatRange(uriToPath(p.textDocument.uri), doc.getText(), p.range) : [];
+    const path = uriToPath(p.textDocument.uri);
+    return doc && !checker.knownSyntaxErrors(path) ? formatRange(path, doc.getText(), p.range) : [];
   }));
   connection.onCodeLens(guard('codeLens', [], (p) => {
     const path = uriToPath(p.textDocument.uri);

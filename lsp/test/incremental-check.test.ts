@@ -69,4 +69,43 @@ describe('re-checking as you type', () => {
     await edit('step y = summarize', 5, 1, 'z');
     await edit('plan delta {', 0, 0, 'plan epsilon {\n  step e = fetch(url: "e")\n}\n\n'); // a new plan
   });
+
+  // A file made by concatenating one example: a `module` line and every declaration repeated.
+  // Edits after the last `module` line re-parse only what they touch (the E0102s of the `module`
+  // lines are kept from the previous parse): the diagnostics must be a fresh check's.
+  it('publishes what a fresh check reports after edits in a file of one example repeated', async () => {
+    const one = readFileSync(join(REPO, 'examples', 'incident_response', 'incident.orch'), 'utf8');
+    const path = join(dir, 'repeated.orch');
+    let text = [one, one, one].join('\n');
+    const uri = await client.open(path, text);
+    expect(published(await client.diagnosticsFor(uri))).toEqual(fresh(path, text));
+    const last = text.lastIndexOf('\nplan ');
+    for (const [at, insert] of [[text.length - 2, ' '], [last, '\n'], [last, '\nplan extra {\n  output { v: 1 }\n}\n']] as const) {
+      const index = new LineIndex(text);
+      const p = index.positionAt(at);
+      const position = { line: p.line - 1, character: p.column - 1 };
+      const version = await client.change(uri, [{ range: { start: position, end: position }, text: insert }]);
+      text = text.slice(0, at) + insert + text.slice(at);
+      expect(published(await client.diagnosticsFor(uri, () => true, version))).toEqual(fresh(path, text));
+    }
+  });
+});
+
+describe('formatting a file the last check found a syntax error in', () => {
+  const request = (uri: string) => client.request<{ newText: string }[]>('textDocument/formatting', { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } });
+
+  it('is refused while the error is there, and formats once an edit fixes it', async () => {
+    const text = 'resource   r {\nkind    local_device\n     concurrency 2 }\nplan p {\n  step = \n}\n';
+    const uri = await client.open(join(dir, 'broken.orch'), text);
+    expect((await client.diagnosticsFor(uri)).some((d) => d.severity === 1)).toBe(true);
+    expect(await request(uri)).toEqual([]);
+    // The broken plan removed: formatting answers for the new text at once, checked or not.
+    const at = text.indexOf('plan p');
+    const index = new LineIndex(text);
+    const start = index.positionAt(at);
+    const end = index.positionAt(text.length);
+    await client.change(uri, [{ range: { start: { line: start.line - 1, character: start.column - 1 }, end: { line: end.line - 1, character: end.column - 1 } }, text: '' }]);
+    const edits = await request(uri);
+    expect(edits.map((e) => e.newText)).toEqual(['resource r {\n  kind local_device\n  concurrency 2\n}\n']);
+  });
 });

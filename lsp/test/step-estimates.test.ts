@@ -40,6 +40,16 @@ describe('StepEstimates', () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(updates).toEqual(['/f.orch']);
     expect(await estimates.get('/f.orch')).toEqual(plan(2));
+
+    // An edit that changes no estimate: no update asked for, the values shown stay the same object.
+    const shown = await estimates.get('/f.orch');
+    generation = 3;
+    expect(await estimates.get('/f.orch')).toBe(shown);
+    jobs[2]!.done.resolve(plan(2));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(updates).toEqual(['/f.orch']);
+    expect(await estimates.get('/f.orch')).toBe(shown);
+    expect(jobs).toHaveLength(3);
   });
 
   it('keeps the last good values when a compile fails', async () => {
