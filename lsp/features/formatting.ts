@@ -3,15 +3,15 @@
  * alone, and so is one the formatter's self-check refuses.
  *
  * Range formatting formats the whole file the same way, then takes from the result only the
- * top-level items (imports and declarations) that the range touches: the formatter keeps their
- * order, so the n-th item of the formatted text is the n-th item of the source. Everything
- * outside those items stays as written. A large file is cut into pieces of whole declarations as
+ * top-level items (imports and declarations) that the range touches: the formatter prints each
+ * item as a chunk of its own, in order, so the chunks of the touched items are the new text of
+ * those items. Everything outside them stays as written. A large file is cut into pieces of whole declarations as
  * `orch fmt` cuts it (format-pieces.ts): every piece is parsed (a syntax error anywhere still
  * leaves the file alone), but only the pieces the range touches are formatted and matched item by
  * item — a declaration prints the same alone as in its file.
  */
 import type { Range as LspRange, TextEdit } from 'vscode-languageserver';
-import { format, LineIndex, parse, parsePiece, pieceBounds, PIECE_CHARS, type Module } from '../../language/index.js';
+import { format, formatWithChunks, LineIndex, parse, parsePiece, pieceBounds, PIECE_CHARS, type Module } from '../../language/index.js';
 import { toLspPosition } from '../convert.js';
 
 export function formatDocument(file: string, text: string): TextEdit[] {
@@ -67,29 +67,40 @@ function touchedPieces(file: string, text: string, bounds: readonly number[], ra
   return { from: bounds[first]!, to: bounds[last + 1]!, line: lineOf(bounds[first]!) };
 }
 
-/** The edit that formats the items of `text` on lines `startLine`..`endLine`, or none. */
+/**
+ * The edit that formats the items of `text` on lines `startLine`..`endLine`, or none. The
+ * formatted text is made of chunks that each print one source item, in order: the touched
+ * items' chunks are found by the source ranges of their items, and only those chunks are parsed
+ * again, for where each item starts and ends in its new text.
+ */
 function formatItems(file: string, text: string, startLine: number, endLine: number): TextEdit[] {
-  const result = format(file, text);
-  if (!result.changed) return [];
-  // Compact ranges: only the touched items' positions are read.
-  const before = items(parse({ file, text, compact: true }).module);
-  const after = items(parse({ file, text: result.text, compact: true }).module);
-  if (before.length !== after.length) return [];
-  const touched = before
-    .map((item, i) => ({ item, i }))
-    .filter(({ item }) => {
-      const start = toLspPosition(item.range.start).line;
-      const end = toLspPosition(item.range.end).line;
-      return start <= endLine && end >= startLine;
-    });
+  const result = formatWithChunks(file, text);
+  if (!result.changed || result.chunks === undefined) return [];
+  const touched: { readonly item: Item; readonly from: number; readonly to: number }[] = [];
+  let at = 0;
+  for (const chunk of result.chunks) {
+    const from = at;
+    at += chunk.text.length;
+    const item = chunk.item;
+    if (item === undefined || item.kind === 'ModuleDecl') continue;
+    if (toLspPosition(item.range.start).line <= endLine && toLspPosition(item.range.end).line >= startLine) touched.push({ item, from, to: at });
+  }
   if (touched.length === 0) return [];
-  const first = touched[0]!.i;
-  const last = touched[touched.length - 1]!.i;
-  const newText = result.text.slice(after[first]!.range.start.offset, after[last]!.range.end.offset);
-  const oldText = text.slice(before[first]!.range.start.offset, before[last]!.range.end.offset);
+  // An import written below a declaration moves up to the others: the touched items' new text
+  // is then no longer one stretch in their order, and no edit of one stretch is right.
+  for (let i = 1; i < touched.length; i++)
+    if (touched[i]!.from !== touched[i - 1]!.to || touched[i]!.item.range.start.offset < touched[i - 1]!.item.range.end.offset) return [];
+  const first = touched[0]!;
+  const last = touched[touched.length - 1]!;
+  const printed = result.text.slice(first.from, last.to);
+  // Compact ranges: only offsets are read.
+  const after = items(parse({ file, text: printed, compact: true }).module);
+  if (after.length !== touched.length) return [];
+  const newText = printed.slice(after[0]!.range.start.offset, after[after.length - 1]!.range.end.offset);
+  const oldText = text.slice(first.item.range.start.offset, last.item.range.end.offset);
   if (newText === oldText) return [];
   return [{
-    range: { start: toLspPosition(before[first]!.range.start), end: toLspPosition(before[last]!.range.end) },
+    range: { start: toLspPosition(first.item.range.start), end: toLspPosition(last.item.range.end) },
     newText,
   }];
 }

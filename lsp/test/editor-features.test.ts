@@ -207,6 +207,20 @@ describe('formatRange', () => {
     expect(formatRange('x.orch', 'plan p {\n  step a = \n', fullRange)).toEqual([]);
   });
 
+  it('never duplicates an import the formatter moves up from below a declaration', () => {
+    // Whole-file formatting moves `import "./b.orch"` up to the first import: the items' new text
+    // is not in their old order, so a range over the top is one edit no more (it used to replace
+    // the top with both imports and leave the lower one where it was: three imports).
+    const text = 'import "./a.orch" as a\ncapability echo { kind tool input { value: any } output { value: any } latency 1ms }\nimport "./b.orch" as b\nplan p {  step s = echo(value: 1)\n}\n';
+    expect(format('x.orch', text).changed).toBe(true);
+    for (let end = 0; end <= 5; end++) {
+      const edits = formatRange('x.orch', text, { start: { line: 0, character: 0 }, end: { line: end, character: 0 } });
+      const after = TextDocument.applyEdits(TextDocument.create('x', 'orch', 1, text), edits);
+      expect(after.match(/^import /gm)).toHaveLength(2);
+      expect(format('x.orch', after).text).toBe(format('x.orch', text).text);
+    }
+  });
+
   it("gives a large file's range the edit the whole file gives, from the pieces the range touches", () => {
     // Small plans, some laid out badly: with 1-character pieces every declaration is a piece.
     const plans = Array.from({ length: 30 }, (_, i) =>
