@@ -162,13 +162,14 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
     }
     return l;
   };
-  const byId = new Map(cp.steps.map((s, i) => [s.id, i]));
-  for (const id of f.dag.order) {
-    const i = byId.get(id);
-    if (i === undefined) continue;
+  // The DAG's steps are the plan's, index for index (./dag.ts).
+  const order = f.dag.orderIndexes;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
     const s = cp.steps[i]!;
     current = s;
-    const [nf, nr] = [findings.length, relabels.length];
+    const nf = findings.length;
+    const nr = relabels.length;
     const r = stepFlows(f, s, i, env, findings, own);
     for (let k = nf; k < findings.length; k++) findings[k] = { ...findings[k]!, step: s.id };
     for (let k = nr; k < relabels.length; k++) relabels[k] = { ...relabels[k]!, step: s.id };
