@@ -25,6 +25,8 @@ export interface DagResult extends Dag {
   readonly cycles: readonly (readonly string[])[];
   /** Topological order, stage by stage, declaration order within a stage (empty when cyclic). */
   readonly order: readonly string[];
+  /** The same order as indexes into the steps given (no names, no maps: a walk of the plan needs only this). */
+  readonly orderIndexes: Int32Array;
   readonly stageOf: ReadonlyMap<string, number>;
   readonly stages: readonly (readonly string[])[];
   readonly criticalPath: readonly string[];
@@ -116,6 +118,7 @@ class BuiltDag implements DagResult {
   private named: Dag | undefined;
   private staged: { stages: string[][]; stageOf: Map<string, number>; order: string[] } | undefined;
   private critical: string[] | undefined;
+  private ordered: Int32Array | undefined;
 
   constructor(
     private readonly steps: readonly DagInput[],
@@ -143,6 +146,26 @@ class BuiltDag implements DagResult {
 
   get order(): readonly string[] {
     return this.byStage().order;
+  }
+
+  get orderIndexes(): Int32Array {
+    if (!this.ordered) {
+      // A counting sort by stage: stable, so declaration order within a stage, as `order`.
+      const n = this.cycles.length === 0 ? this.steps.length : 0;
+      const stage = this.stage;
+      const out = new Int32Array(n);
+      if (!stage) for (let i = 0; i < n; i++) out[i] = i;
+      else {
+        let top = 0;
+        for (let i = 0; i < n; i++) if (stage[i]! > top) top = stage[i]!;
+        const at = new Int32Array(top + 2);
+        for (let i = 0; i < n; i++) at[stage[i]! + 1]!++;
+        for (let k = 1; k <= top + 1; k++) at[k]! += at[k - 1]!;
+        for (let i = 0; i < n; i++) out[at[stage[i]!]!++] = i;
+      }
+      this.ordered = out;
+    }
+    return this.ordered;
   }
 
   get stageOf(): ReadonlyMap<string, number> {

@@ -83,10 +83,18 @@ function mayCarryLabels(f: PlanFacts): boolean {
   return false;
 }
 
+/** The highest class its output's fields declare: asked once per capability, not once per step. */
+function outputClass(cap: CapabilityInfo): DataClass {
+  let cls = outputClasses.get(cap);
+  if (cls === undefined) outputClasses.set(cap, (cls = classOfType(cap.output)));
+  return cls;
+}
+const outputClasses = new WeakMap<CapabilityInfo, DataClass>();
+
 function isLabelSource(cap: CapabilityInfo): boolean {
   let source = labelSources.get(cap);
   if (source === undefined) {
-    source = untrustedSource(cap) !== null || (cap.entry.node.data ?? 'public') !== 'public' || classOfType(cap.output) !== 'public';
+    source = untrustedSource(cap) !== null || (cap.entry.node.data ?? 'public') !== 'public' || outputClass(cap) !== 'public';
     labelSources.set(cap, source);
   }
   return source;
@@ -162,13 +170,14 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
     }
     return l;
   };
-  const byId = new Map(cp.steps.map((s, i) => [s.id, i]));
-  for (const id of f.dag.order) {
-    const i = byId.get(id);
-    if (i === undefined) continue;
+  // The DAG's steps are the plan's, index for index (./dag.ts).
+  const order = f.dag.orderIndexes;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
     const s = cp.steps[i]!;
     current = s;
-    const [nf, nr] = [findings.length, relabels.length];
+    const nf = findings.length;
+    const nr = relabels.length;
     const r = stepFlows(f, s, i, env, findings, own);
     for (let k = nf; k < findings.length; k++) findings[k] = { ...findings[k]!, step: s.id };
     for (let k = nr; k < relabels.length; k++) relabels[k] = { ...relabels[k]!, step: s.id };
@@ -237,9 +246,9 @@ function callFlows(
   for (const a of call.args) {
     const l = exprLabel(a.value, env);
     read = join(read, l);
-    const sink = `${short}.${a.name.name}`;
-    if (l.untrusted && needsTrust(cap, a.name.name)) findings.push(trustFinding(env.file, a.value.range, sink, l.untrusted));
+    if (l.untrusted && needsTrust(cap, a.name.name)) findings.push(trustFinding(env.file, a.value.range, `${short}.${a.name.name}`, l.untrusted));
     if (rank(l.cls) < PERSONAL) continue;
+    const sink = `${short}.${a.name.name}`;
     let place = placeAccepts(binding, f.cx.resourceByName, f.file);
     let noOther = '';
     if (rank(l.cls) > rank(place.cls) && moves) {
@@ -282,7 +291,7 @@ function outputOf(cap: CapabilityInfo, read: Label): StepLabel {
   const source = untrustedSource(cap);
   const untrusted = source !== null || (read.untrusted !== null && !endorses(cap));
   const own = cap.entry.node.data ?? 'public';
-  const fields = classOfType(cap.output);
+  const fields = outputClass(cap);
   let cls: DataClass = read.cls;
   let clsWhy = 'reads';
   let clsTail = read.clsPath;

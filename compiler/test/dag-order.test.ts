@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { buildDag } from '../dag.js';
+
+/** A random DAG of `n` steps (edges only to earlier steps) declared in a shuffled order. */
+function randomSteps(n: number, seed: number): { id: string; deps: string[]; duration: number }[] {
+  let x = seed;
+  const next = (): number => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const ids = Array.from({ length: n }, (_, i) => `s${i}`);
+  const steps = ids.map((id, i) => ({ id, deps: ids.slice(0, i).filter(() => next() < 3 / (i + 1)), duration: 1 }));
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [steps[i], steps[j]] = [steps[j]!, steps[i]!];
+  }
+  return steps;
+}
+
+describe('the DAG order as step indexes', () => {
+  it('is the named order, step for step', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const steps = randomSteps(60, seed);
+      const dag = buildDag(steps);
+      expect(dag.cycles).toEqual([]);
+      expect([...dag.orderIndexes].map((i) => steps[i]!.id)).toEqual(dag.order);
+    }
+  });
+
+  it('has every step of a plan without dependencies, in declaration order', () => {
+    const dag = buildDag([{ id: 'a', deps: [], duration: 1 }, { id: 'b', deps: [], duration: 2 }]);
+    expect([...dag.orderIndexes]).toEqual([0, 1]);
+    expect(dag.order).toEqual(['a', 'b']);
+  });
+
+  it('is empty when the plan has a cycle, like the named order', () => {
+    const dag = buildDag([{ id: 'a', deps: ['b'], duration: 1 }, { id: 'b', deps: ['a'], duration: 1 }]);
+    expect(dag.cycles.length).toBe(1);
+    expect([...dag.orderIndexes]).toEqual([]);
+    expect(dag.order).toEqual([]);
+  });
+});
