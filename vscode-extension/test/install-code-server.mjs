@@ -9,7 +9,7 @@
 // @vscode/ripgrep downloads a binary unless `$TMPDIR/vscode-ripgrep-cache-1.15.11/` already holds
 // its tarball — which we make from Debian's /usr/bin/rg.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -51,11 +51,19 @@ function install() {
   mkdirSync(join(tmp, RIPGREP_CACHE), { recursive: true });
   const tarball = join(tmp, RIPGREP_CACHE, RIPGREP_TARBALL);
   if (!existsSync(tarball)) {
+    // Made under another name and renamed when whole: a tarball left by a failed attempt (tar
+    // writes its archive even when `rg` is missing) would be "the cached download" of every later
+    // install, which then finds no rg in it and tries GitHub.
     const staging = mkdtempSync(join(tmp, 'rg-'));
-    spawnSync('cp', ['/usr/bin/rg', join(staging, 'rg')]);
-    const tar = spawnSync('tar', ['-czf', tarball, '-C', staging, 'rg']);
+    const cp = spawnSync('cp', ['/usr/bin/rg', join(staging, 'rg')], { encoding: 'utf8' });
+    const partial = `${tarball}.partial`;
+    const tar = cp.status === 0 ? spawnSync('tar', ['-czf', partial, '-C', staging, 'rg'], { encoding: 'utf8' }) : cp;
     rmSync(staging, { recursive: true, force: true });
-    if (tar.status !== 0) throw new Error(`cannot make the ripgrep tarball: ${tar.stderr}`);
+    if (tar.status !== 0) {
+      rmSync(partial, { force: true });
+      throw new Error(`cannot make the ripgrep tarball from /usr/bin/rg (Debian's ripgrep): ${tar.stderr}`);
+    }
+    renameSync(partial, tarball);
   }
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'orch-test-code-server', private: true }) + '\n');
   const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--no-save', `code-server@${CODE_SERVER_VERSION}`], {
