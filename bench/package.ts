@@ -20,9 +20,12 @@ import type { BenchFigure } from './figure.js';
 
 /**
  * About 30 % over what was measured when they were set (Node 20.20, npm 11.19, 274 packages): a
- * tarball of 0.73 MB (2.6 MB unpacked) and an installed tree of 132 MB, apparent file sizes.
+ * tarball of 0.73 MB (2.6 MB unpacked) and an installed tree of 132 MB, apparent file sizes. The
+ * tarball's was raised on 27 Nov 2026 from 0.95 MB, which v0.4's code had reached (0.95 MB, 522
+ * files, 3.5 MB unpacked: the check bundle alone is 0.6 MB of it unpacked), to 1.2 MB — about
+ * 25 % over that, as before; what it guards against is a stray folder (maps, tests, fixtures).
  */
-export const TARBALL_BUDGET_BYTES = 950_000;
+export const TARBALL_BUDGET_BYTES = 1_200_000;
 export const INSTALLED_BUDGET_BYTES = 175_000_000;
 
 export interface PackageTrial {

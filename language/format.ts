@@ -57,7 +57,11 @@ const meaningChanged = (file: string): string => `formatting ${file} would chang
 
 function formatUnsafe(file: string, text: string, pieceChars: number): FormatResult {
   const bounds = pieceBounds(text, pieceChars);
-  return (bounds.length > 2 ? formatByPieces(file, text, bounds) : undefined) ?? formatWhole(file, text);
+  const byPieces = bounds.length > 2 ? formatByPieces(file, text, bounds) : undefined;
+  if (byPieces) return byPieces;
+  // The same answer whichever path made it: the chunks are `formatWithChunks`'s alone.
+  const { chunks: _chunks, ...whole } = formatWhole(file, text);
+  return whole;
 }
 
 /**
