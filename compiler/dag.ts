@@ -213,7 +213,8 @@ class BuiltDag implements DagResult {
           (stages[k] ??= []).push(id);
         }
       }
-      this.staged = { stages, stageOf, order: stages.flat() };
+      // The one statement of the order is `orderIndexes`; the names follow it.
+      this.staged = { stages, stageOf, order: Array.from(this.orderIndexes, (i) => this.steps[i]!.id) };
     }
     return this.staged;
   }
