@@ -53,11 +53,12 @@ export async function readPlanVersion(operand: string, planName: string | undefi
 export async function noteChangedSource(runId: string, recordedIr: string | null, startedAt?: number): Promise<void> {
   if (!recordedIr) return;
   try {
-    const file = (irHead(recordedIr) ?? (JSON.parse(recordedIr) as PlanIR)).source_file;
+    let parsed: PlanIR | undefined;
+    const file = (irHead(recordedIr) ?? (parsed = JSON.parse(recordedIr) as PlanIR)).source_file;
     if (!file || !file.endsWith('.orch')) return;
     const written = statSync(file, { throwIfNoEntry: false })?.mtimeMs;
     if (written === undefined || (startedAt !== undefined && written < Number(startedAt))) return;
-    const plan = JSON.parse(recordedIr) as PlanIR;
+    const plan = parsed ?? (JSON.parse(recordedIr) as PlanIR);
     const { compile, diskHost, diffPlans, irHash, preview } = await import('../../compiler/index.js');
     const out = compile({ entry: file, plan: plan.plan, host: diskHost });
     const now = out.plans.find((p) => p.plan === plan.plan);
