@@ -32,7 +32,11 @@ import { stepCosts } from './step-costs.js';
 
 const WIDTH = 100;
 const LAYERS = smoke(100, 2);
-const ROUNDS = smoke(9, 1);
+/**
+ * Even: the pairs taken in turn run one way in even rounds and the other way in odd ones, and a
+ * pair's first run is the dearer one (see `inBothOrders`), so each order must come up as often.
+ */
+const ROUNDS = smoke(10, 1);
 
 /**
  * The same DAG with every step on one resource whose `concurrency` the limits service keeps:
@@ -106,6 +110,19 @@ async function inTurn<K extends string, T>(round: number, runs: Record<K, () => 
   return out;
 }
 
+/**
+ * A pair's ratio, summarised so that a run's place in its pair cancels out: each two rounds (one
+ * pair in each order) give the geometric mean of their two ratios, and the figure is the median
+ * of those. A pair's first run pays for what the runs before it left (docs/performance.md: the
+ * same plan and limits on both sides read 6 % slower first); with nine rounds, five had the same
+ * side first, and the median of the rounds leaned against that side.
+ */
+function inBothOrders(ratios: readonly number[]): number {
+  const both: number[] = [];
+  for (let i = 0; i + 1 < ratios.length; i += 2) both.push(Math.sqrt(ratios[i]! * ratios[i + 1]!));
+  return median(both.length > 0 ? both : ratios);
+}
+
 interface Rate {
   readonly rate: number;
   readonly status: string;
@@ -142,11 +159,11 @@ export async function bench(): Promise<readonly BenchFigure[]> {
   const plan = layeredPlan(dir);
   const workers = availableParallelism();
   try {
-    // Interleaved, best of nine each: the figures see the same machine conditions. A single run
+    // Interleaved, best of ten each: the figures see the same machine conditions. A single run
     // on this shared 2-core box can come in 5–8 % low (other tenants); more rounds see past that
     // more often, and a 10,000-step run now lasts only a quarter of a second.
     let bare = 0;
-    /** Journal on / bare piscina of each round: the bare run is the best of nine's outlier more often than ours. */
+    /** Journal on / bare piscina of each round: the bare run is the best of ten's outlier more often than ours. */
     const onRatios: number[] = [];
     const best = { off: 0, on: 0, alone: 0, shared: 0, roomyLocal: 0, boundShared: 0, boundLocal: 0 };
     const perMessage: number[] = [];
@@ -164,6 +181,10 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     /** Shared limits on the resource plan / journal on, plain plan: the service and the resource's own bookkeeping. */
     const sharedVsOn: number[] = [];
     const boundRatios: number[] = [];
+    /** The binding pair's main-thread CPU per step, each side, and shared / in-process per round. */
+    const boundSharedUs: number[] = [];
+    const boundLocalUs: number[] = [];
+    const boundCpuRatios: number[] = [];
     const roomy = limitedPlan(plan, 1000);
     const bound = limitedPlan(plan, workers * 2);
     for (let round = 0; round < ROUNDS; round++) {
@@ -198,6 +219,9 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       sharedRatios.push((runs.shared.rate / runs.roomyLocal.rate) * 100);
       sharedVsOn.push((runs.shared.rate / runs.on.rate) * 100);
       boundRatios.push((runs.boundShared.rate / runs.boundLocal.rate) * 100);
+      boundSharedUs.push(runs.boundShared.mainUs);
+      boundLocalUs.push(runs.boundLocal.mainUs);
+      boundCpuRatios.push(runs.boundShared.mainUs / runs.boundLocal.mainUs);
       for (const [k, r] of Object.entries(runs)) {
         if (r.status !== 'completed') throw new Error(`bench run ${k} did not complete (${r.status})`);
         best[k as keyof typeof best] = Math.max(best[k as keyof typeof best], r.rate);
@@ -226,10 +250,13 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       { name: 'journal on: attempts per message to a worker (median of the rounds; the anchor sends one)', value: median(perMessage), unit: '', target: '', met: true },
       { name: 'journal on, every attempt sent alone (chunking off) vs bare piscina', value: ratioAlone, unit: '%', target: '', met: true },
       { name: 'journal on + shared limits (every step leases a slot; 1,000 slots, never binding) vs bare piscina', value: ratioShared, unit: '%', target: '', met: true },
-      { name: 'journal on + shared limits vs the same plan with its limits kept in-process (median of the rounds, each pair taken in turn)', value: median(sharedRatios), unit: '%', target: '≥ 97 %', met: median(sharedRatios) >= 97 },
+      { name: 'journal on + shared limits vs the same plan with its limits kept in-process (pairs taken in turn, as many in each order: median of the geometric means of two rounds)', value: inBothOrders(sharedRatios), unit: '%', target: '≥ 97 %', met: inBothOrders(sharedRatios) >= 97 },
       { name: 'journal on + shared limits vs journal on without the resource (median of the rounds)', value: median(sharedVsOn), unit: '%', target: '', met: true },
       { name: `journal on, ${workers * 2} slots binding: shared limits service`, value: best.boundShared, unit: 'steps/s', target: '', met: true },
-      { name: `journal on, ${workers * 2} slots binding: shared service vs limits kept in-process (median of the rounds, each pair taken in turn)`, value: median(boundRatios), unit: '%', target: '≥ 97 %', met: median(boundRatios) >= 97 },
+      { name: `journal on, ${workers * 2} slots binding: shared service vs limits kept in-process (pairs taken in turn, as many in each order: median of the geometric means of two rounds)`, value: inBothOrders(boundRatios), unit: '%', target: '≥ 97 %', met: inBothOrders(boundRatios) >= 97 },
+      { name: `journal on, ${workers * 2} slots binding, shared limits service: main-thread CPU per step (median of the rounds)`, value: median(boundSharedUs), unit: 'µs', target: '', met: true },
+      { name: `journal on, ${workers * 2} slots binding, limits kept in-process: main-thread CPU per step (median of the rounds)`, value: median(boundLocalUs), unit: 'µs', target: '', met: true },
+      { name: `journal on, ${workers * 2} slots binding: main-thread CPU per step, shared service / in-process (as the figure above)`, value: inBothOrders(boundCpuRatios), unit: '×', target: '', met: true },
       { name: 'journal on: main-thread CPU per step (median of the rounds)', value: median(onMainUs), unit: 'µs', target: '', met: true },
       { name: 'bare piscina: main-thread CPU per step (median of the rounds)', value: median(bareMainUs), unit: 'µs', target: '', met: true },
       { name: 'journal on vs bare piscina: main-thread CPU per step (median of the rounds, each against its own bare run)', value: median(mainRatios), unit: '×', target: '', met: true },
