@@ -84,6 +84,8 @@ export function writeGrammarCache(module) {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // The ESM bundle of earlier builds: nothing runs it any more, and the package would ship it.
+  rmSync(fileURLToPath(new URL('dist/bundle/check.js', ROOT)), { force: true });
   await bundleCheck();
   writeGrammarCache(CHECK_BUNDLE);
   writeGrammarCache(fileURLToPath(new URL('dist/language/index.js', ROOT)));
