@@ -15,9 +15,13 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
 
+/** The first line of a bundle that carries its digest (cli/bundle-check.mjs writes it). */
+const DIGEST_LINE = '// orch-check-bundle ';
+
 /** The cache file's first line: the format, this Node, and the bundle's contents it was made from. */
 function header(source) {
-  const digest = createHash('sha256').update(source).digest('hex');
+  const end = source.indexOf('\n');
+  const digest = source.startsWith(DIGEST_LINE) && end > 0 ? source.slice(DIGEST_LINE.length, end) : createHash('sha256').update(source).digest('hex');
   return `orch-check-code-cache 1 ${process.version} ${process.arch} ${digest}\n`;
 }
 
