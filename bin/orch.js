@@ -37,30 +37,36 @@ if (!existsSync(fileURLToPath(main))) {
 }
 
 /**
- * `orch check` runs from one bundled module (built by `npm run build` after tsc) when that bundle
+ * `orch check` runs from one bundled script (built by `npm run build` after tsc) when that bundle
  * is at least as new as the compiled tree: a bare `tsc` rebuild leaves it stale, and then the
- * command goes through the compiled modules like every other one.
+ * command goes through the compiled modules like every other one. The bundle is compiled with
+ * V8's code cache (check-bundle.js).
  */
-function entry() {
-  if (process.argv[2] !== 'check') return main;
-  const bundle = new URL('../dist/bundle/check.js', import.meta.url);
+function checkBundle() {
+  if (process.argv[2] !== 'check') return undefined;
+  const bundle = fileURLToPath(new URL('../dist/bundle/check.cjs', import.meta.url));
   try {
-    return statSync(fileURLToPath(bundle)).mtimeMs >= statSync(fileURLToPath(main)).mtimeMs ? bundle : main;
+    return statSync(bundle).mtimeMs >= statSync(fileURLToPath(main)).mtimeMs ? bundle : undefined;
   } catch {
-    return main;
+    return undefined;
   }
 }
 
 async function load() {
-  const url = entry();
-  if (url === main) return import(main.href);
-  try {
-    return await import(url.href);
-  } catch {
-    // A bundle being rewritten by a build that is running right now: the compiled tree is whole.
-    return import(main.href);
+  const bundle = checkBundle();
+  if (bundle !== undefined) {
+    try {
+      const { loadCheckBundle } = await import('./check-bundle.js');
+      const loaded = loadCheckBundle(bundle);
+      if (typeof loaded.main === 'function') return loaded;
+    } catch {
+      // A bundle being rewritten by a build that is running right now: the compiled tree is whole.
+    }
   }
+  const { main: run } = await import(main.href);
+  return { main: run, done() {} };
 }
 
-const { main: run } = await load();
+const { main: run, done } = await load();
 process.exitCode = await run(process.argv);
+done();
