@@ -91,18 +91,7 @@ function formatByPieces(file: string, text: string, bounds: readonly number[]): 
 }
 
 function formatWhole(file: string, text: string): FormatResult & { readonly chunks?: readonly PrintedChunk[] } {
-  // Compact ranges: the printer reads the positions of few nodes next to the ranges it makes.
-  const { module, diagnostics } = parse({ file, text, compact: true });
-  if (hasErrors(diagnostics)) return { text, diagnostics, changed: false };
-  const chunks = [...printModuleChunks(module, { source: text })];
-  const body = chunks.map((c) => c.text).join('');
-  // As `print`: a non-empty text ends with one line break.
-  const formatted = body.length === 0 ? '' : `${body}\n`;
-  if (formatted === text) return { text, diagnostics, changed: false };
-  if (!sameTokens(text, formatted) && !sameMeaningByPieces(file, module, chunks)) {
-    return { text, diagnostics, changed: false, refused: meaningChanged(file) };
-  }
-  return { text: formatted, diagnostics, changed: true, chunks };
+  return printWithChunks(file, text).checked();
 }
 
 /**
@@ -118,6 +107,38 @@ export function formatWithChunks(file: string, text: string): FormatResult & { r
   } catch (err) {
     return { text, diagnostics: [], changed: false, refused: internalError(file, err) };
   }
+}
+
+/** The file taken whole, printed; the check that the printed text means the same is left to `checked`. */
+export interface PrintedWhole {
+  readonly diagnostics: readonly Diagnostic[];
+  /** The printed text's chunks, in order (as `formatWithChunks` gives them); none when the text has errors. */
+  readonly chunks?: readonly PrintedChunk[];
+  /**
+   * `formatWithChunks`'s answer from these chunks: the meaning check made (a few lexes or parses
+   * of the file), only when asked — a range formatter whose items print as they are written
+   * answers no edit without it. May throw (`formatWithChunks` does not).
+   */
+  readonly checked: () => FormatResult & { readonly chunks?: readonly PrintedChunk[] };
+}
+
+/** The first half of `formatWithChunks`: the parse and the print. May throw. */
+export function printWithChunks(file: string, text: string): PrintedWhole {
+  // Compact ranges: the printer reads the positions of few nodes next to the ranges it makes.
+  const { module, diagnostics } = parse({ file, text, compact: true });
+  if (hasErrors(diagnostics)) return { diagnostics, checked: () => ({ text, diagnostics, changed: false }) };
+  const chunks = [...printModuleChunks(module, { source: text })];
+  const checked = (): FormatResult & { readonly chunks?: readonly PrintedChunk[] } => {
+    const body = chunks.map((c) => c.text).join('');
+    // As `print`: a non-empty text ends with one line break.
+    const formatted = body.length === 0 ? '' : `${body}\n`;
+    if (formatted === text) return { text, diagnostics, changed: false };
+    if (!sameTokens(text, formatted) && !sameMeaningByPieces(file, module, chunks)) {
+      return { text, diagnostics, changed: false, refused: meaningChanged(file) };
+    }
+    return { text: formatted, diagnostics, changed: true, chunks };
+  };
+  return { diagnostics, chunks, checked };
 }
 
 /**
