@@ -248,7 +248,8 @@ export function render(doc: Doc, width = 100): string {
     const ind = code >> 1;
     switch (d.t) {
       case 'group': {
-        const flat = mode !== BREAK ? !d.breaks : !d.breaks && fits(d.doc, 0, docs, codes, width - column);
+        // The group itself, not its document: laid out flat it is its measured width, not walked.
+        const flat = mode !== BREAK ? !d.breaks : !d.breaks && fits(d, 0, docs, codes, width - column);
         if (flat) {
           // All of it on this line: its texts in order, without a work-list entry per node.
           column += writeFlat(d.doc, out, suffixes);
