@@ -14,7 +14,7 @@ import type { IToken } from 'chevrotain';
 import type { Comment, Module } from './ast.js';
 import { hasErrors, type Diagnostic } from './diagnostic.js';
 import { parse } from './parse.js';
-import { DocComment, lex } from './lexer.js';
+import { DocComment, lex, type LexOutput } from './lexer.js';
 import { parsePiece, pieceBounds, PIECE_CHARS, printPiece } from './format-pieces.js';
 import { commentText, printChunks, printModuleChunks, type PrintedChunk } from './printer.js';
 import { sameIgnoringRanges } from './tree-equality.js';
@@ -74,14 +74,16 @@ function formatByPieces(file: string, text: string, bounds: readonly number[]): 
   let at = 0;
   let same = true;
   for (let i = 0; i + 1 < bounds.length; i++) {
-    const module = parsePiece(file, text, bounds, i);
+    let lexed: LexOutput | undefined;
+    const module = parsePiece(file, text, bounds, i, (l) => (lexed = l));
     if (module === undefined) return undefined;
     const source = text.slice(bounds[i], bounds[i + 1]);
     const piece = printPiece(module, source, i === 0);
     if (same && text.startsWith(piece.text, at)) at += piece.text.length;
     else {
       same = false;
-      const meansTheSame = sameTokens(source, piece.text) || sameMeaningByPieces(file, module, piece.chunks);
+      // The parse's tokens of the piece: not lexed a second time.
+      const meansTheSame = sameLexedTokens(lexed ?? lex(source), piece.text) || sameMeaningByPieces(file, module, piece.chunks);
       if (!meansTheSame) return { text, diagnostics: [], changed: false, refused: meaningChanged(file) };
     }
     out.push(piece.text);
@@ -179,7 +181,11 @@ function sameMeaningByPieces(file: string, module: Module, chunks: readonly Prin
  * with one is not compared this way. Lexing both costs a fraction of parsing and comparing trees.
  */
 export function sameTokens(a: string, b: string): boolean {
-  const x = lex(a);
+  return sameLexedTokens(lex(a), b);
+}
+
+/** `sameTokens` of a text already lexed (`x`) and `b`. */
+function sameLexedTokens(x: LexOutput, b: string): boolean {
   const y = lex(b);
   if (x.problems.length > 0 || y.problems.length > 0) return false;
   if (x.comments.some((c) => c.tokenType === DocComment)) return false;
