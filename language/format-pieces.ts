@@ -16,6 +16,7 @@
  * sends the file to the whole-file path (`undefined`), which also gives the exact diagnostics.
  */
 import type { Module } from './ast.js';
+import type { LexOutput } from './lexer.js';
 import { parse } from './parse.js';
 import { printModuleChunks, type PrintedChunk } from './printer.js';
 
@@ -56,9 +57,12 @@ export interface PrintedPiece {
   readonly text: string;
 }
 
-/** The piece of `text` from `bounds[i]` to `bounds[i + 1]`, parsed; undefined when it cannot stand alone. */
-export function parsePiece(file: string, text: string, bounds: readonly number[], i: number): Module | undefined {
-  const { module, diagnostics } = parse({ file, text: text.slice(bounds[i], bounds[i + 1]), compact: true });
+/**
+ * The piece of `text` from `bounds[i]` to `bounds[i + 1]`, parsed; undefined when it cannot stand
+ * alone. `lexed`: as `parse`'s, handed the piece's tokens.
+ */
+export function parsePiece(file: string, text: string, bounds: readonly number[], i: number, lexed?: (lexed: LexOutput) => void): Module | undefined {
+  const { module, diagnostics } = parse({ file, text: text.slice(bounds[i], bounds[i + 1]), compact: true, lexed });
   if (diagnostics.length > 0) return undefined;
   if (i > 0 && (module.module !== undefined || module.imports.length > 0)) return undefined;
   return module;

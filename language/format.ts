@@ -14,7 +14,7 @@ import type { IToken } from 'chevrotain';
 import type { Comment, Module } from './ast.js';
 import { hasErrors, type Diagnostic } from './diagnostic.js';
 import { parse } from './parse.js';
-import { DocComment, lex } from './lexer.js';
+import { DocComment, lex, type LexOutput } from './lexer.js';
 import { parsePiece, pieceBounds, PIECE_CHARS, printPiece } from './format-pieces.js';
 import { commentText, printChunks, printModuleChunks, type PrintedChunk } from './printer.js';
 import { sameIgnoringRanges } from './tree-equality.js';
@@ -74,14 +74,16 @@ function formatByPieces(file: string, text: string, bounds: readonly number[]): 
   let at = 0;
   let same = true;
   for (let i = 0; i + 1 < bounds.length; i++) {
-    const module = parsePiece(file, text, bounds, i);
+    let lexed: LexOutput | undefined;
+    const module = parsePiece(file, text, bounds, i, (l) => (lexed = l));
     if (module === undefined) return undefined;
     const source = text.slice(bounds[i], bounds[i + 1]);
     const piece = printPiece(module, source, i === 0);
     if (same && text.startsWith(piece.text, at)) at += piece.text.length;
     else {
       same = false;
-      const meansTheSame = sameTokens(source, piece.text) || sameMeaningByPieces(file, module, piece.chunks);
+      // The parse's tokens of the piece: not lexed a second time.
+      const meansTheSame = sameLexedTokens(lexed ?? lex(source), piece.text) || sameMeaningByPieces(file, module, piece.chunks);
       if (!meansTheSame) return { text, diagnostics: [], changed: false, refused: meaningChanged(file) };
     }
     out.push(piece.text);
@@ -91,18 +93,7 @@ function formatByPieces(file: string, text: string, bounds: readonly number[]): 
 }
 
 function formatWhole(file: string, text: string): FormatResult & { readonly chunks?: readonly PrintedChunk[] } {
-  // Compact ranges: the printer reads the positions of few nodes next to the ranges it makes.
-  const { module, diagnostics } = parse({ file, text, compact: true });
-  if (hasErrors(diagnostics)) return { text, diagnostics, changed: false };
-  const chunks = [...printModuleChunks(module, { source: text })];
-  const body = chunks.map((c) => c.text).join('');
-  // As `print`: a non-empty text ends with one line break.
-  const formatted = body.length === 0 ? '' : `${body}\n`;
-  if (formatted === text) return { text, diagnostics, changed: false };
-  if (!sameTokens(text, formatted) && !sameMeaningByPieces(file, module, chunks)) {
-    return { text, diagnostics, changed: false, refused: meaningChanged(file) };
-  }
-  return { text: formatted, diagnostics, changed: true, chunks };
+  return printWithChunks(file, text).checked();
 }
 
 /**
@@ -118,6 +109,38 @@ export function formatWithChunks(file: string, text: string): FormatResult & { r
   } catch (err) {
     return { text, diagnostics: [], changed: false, refused: internalError(file, err) };
   }
+}
+
+/** The file taken whole, printed; the check that the printed text means the same is left to `checked`. */
+export interface PrintedWhole {
+  readonly diagnostics: readonly Diagnostic[];
+  /** The printed text's chunks, in order (as `formatWithChunks` gives them); none when the text has errors. */
+  readonly chunks?: readonly PrintedChunk[];
+  /**
+   * `formatWithChunks`'s answer from these chunks: the meaning check made (a few lexes or parses
+   * of the file), only when asked — a range formatter whose items print as they are written
+   * answers no edit without it. May throw (`formatWithChunks` does not).
+   */
+  readonly checked: () => FormatResult & { readonly chunks?: readonly PrintedChunk[] };
+}
+
+/** The first half of `formatWithChunks`: the parse and the print. May throw. */
+export function printWithChunks(file: string, text: string): PrintedWhole {
+  // Compact ranges: the printer reads the positions of few nodes next to the ranges it makes.
+  const { module, diagnostics } = parse({ file, text, compact: true });
+  if (hasErrors(diagnostics)) return { diagnostics, checked: () => ({ text, diagnostics, changed: false }) };
+  const chunks = [...printModuleChunks(module, { source: text })];
+  const checked = (): FormatResult & { readonly chunks?: readonly PrintedChunk[] } => {
+    const body = chunks.map((c) => c.text).join('');
+    // As `print`: a non-empty text ends with one line break.
+    const formatted = body.length === 0 ? '' : `${body}\n`;
+    if (formatted === text) return { text, diagnostics, changed: false };
+    if (!sameTokens(text, formatted) && !sameMeaningByPieces(file, module, chunks)) {
+      return { text, diagnostics, changed: false, refused: meaningChanged(file) };
+    }
+    return { text: formatted, diagnostics, changed: true, chunks };
+  };
+  return { diagnostics, chunks, checked };
 }
 
 /**
@@ -158,7 +181,11 @@ function sameMeaningByPieces(file: string, module: Module, chunks: readonly Prin
  * with one is not compared this way. Lexing both costs a fraction of parsing and comparing trees.
  */
 export function sameTokens(a: string, b: string): boolean {
-  const x = lex(a);
+  return sameLexedTokens(lex(a), b);
+}
+
+/** `sameTokens` of a text already lexed (`x`) and `b`. */
+function sameLexedTokens(x: LexOutput, b: string): boolean {
   const y = lex(b);
   if (x.problems.length > 0 || y.problems.length > 0) return false;
   if (x.comments.some((c) => c.tokenType === DocComment)) return false;

@@ -248,9 +248,15 @@ export function render(doc: Doc, width = 100): string {
     const ind = code >> 1;
     switch (d.t) {
       case 'group': {
-        const flat = mode !== BREAK ? !d.breaks : !d.breaks && fits(d.doc, 0, docs, codes, width - column);
+        // The group itself, not its document: laid out flat it is its measured width, not walked.
+        const flat = mode !== BREAK ? !d.breaks : !d.breaks && fits(d, 0, docs, codes, width - column);
+        if (flat) {
+          // All of it on this line: its texts in order, without a work-list entry per node.
+          column += writeFlat(d.doc, out, suffixes);
+          break;
+        }
         docs.push(d.doc);
-        codes.push(flat ? code & ~BREAK : code | BREAK);
+        codes.push(code | BREAK);
         break;
       }
       case 'indent':
@@ -285,6 +291,59 @@ export function render(doc: Doc, width = 100): string {
   trimTrailingSpaces();
   return out.join('');
 }
+
+/**
+ * `doc` laid out flat (a group that does not break: no line break anywhere inside), its texts
+ * appended to `out` joined in runs — but an empty text stays an entry of its own, for it stops
+ * `render`'s trimming of trailing spaces — and its line suffixes to `suffixes`. Returns the
+ * width written.
+ */
+function writeFlat(doc: Doc, out: string[], suffixes: string[]): number {
+  const stack = flatStack;
+  const base = stack.length;
+  stack.push(doc);
+  let run = '';
+  let width = 0;
+  while (stack.length > base) {
+    const d = stack.pop()!;
+    if (typeof d === 'string') {
+      if (d.length === 0) {
+        if (run.length > 0) out.push(run);
+        out.push('');
+        run = '';
+      } else {
+        run += d;
+        width += d.length;
+      }
+    } else if (Array.isArray(d)) {
+      const parts = d as readonly Doc[];
+      for (let i = parts.length - 1; i >= 0; i--) stack.push(parts[i]!);
+    } else {
+      const x = d as Exclude<Doc, string | readonly Doc[]>;
+      switch (x.t) {
+        case 'group':
+        case 'indent':
+          stack.push(x.doc);
+          break;
+        case 'line':
+          // A softline's flat text is empty: an entry of its own, as `render` makes it.
+          stack.push(x.flat);
+          break;
+        case 'ifBreak':
+          stack.push(x.flat);
+          break;
+        case 'suffix':
+          suffixes.push(x.text);
+          break;
+        case 'breakParent':
+          break;
+      }
+    }
+  }
+  if (run.length > 0) out.push(run);
+  return width;
+}
+const flatStack: Doc[] = [];
 
 /** A line break and `ind` spaces: one string per indentation, not one per line. */
 function newline(ind: number): string {

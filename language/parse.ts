@@ -24,6 +24,12 @@ export interface ParseInput {
    * The incremental parser parses such a module's next text in full.
    */
   readonly compact?: boolean;
+  /**
+   * Handed the text's tokens when a clean parse is done with them and has kept them whole (not on
+   * the CST path, nor when a large file's were released): the formatter compares them with its
+   * output's instead of lexing the text a second time.
+   */
+  readonly lexed?: (lexed: LexOutput) => void;
 }
 
 export interface ParseOutput {
@@ -48,7 +54,7 @@ function parseWith(input: ParseInput, direct: boolean): ParseOutput {
   const text = typeof input.text === 'string' ? input.text : String(input.text ?? '');
   const index = new LineIndex(text, input.compact === true);
   try {
-    const out = parseUnsafe(file, text, index, direct);
+    const out = parseUnsafe(file, text, index, direct, input.lexed);
     if (index.compact) compactModules.add(out.module);
     else issuedPositions.set(out.module, index.issued);
     return out;
@@ -70,7 +76,7 @@ function parseWith(input: ParseInput, direct: boolean): ParseOutput {
  */
 export const RELEASE_TOKENS_FROM = 50_000;
 
-function parseUnsafe(file: string, text: string, index: LineIndex, direct: boolean): ParseOutput {
+function parseUnsafe(file: string, text: string, index: LineIndex, direct: boolean, onLexed?: (lexed: LexOutput) => void): ParseOutput {
   let lexed = lex(text);
   const docTokensOf = (l: LexOutput) => l.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////'));
   let docTokens = docTokensOf(lexed);
@@ -89,6 +95,7 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
       const diagnostics = capDiagnostics([...builder.diagnostics].sort(compareDiagnostics));
       const whole = { ...module, comments: commentsOf(lexed.comments, docs, index) };
       if (diagnostics.length > 0) wholeTreeModules.add(whole);
+      if (!releaseTokens) onLexed?.(lexed);
       return { module: whole, diagnostics };
     }
     knownBad = module === 'syntax';

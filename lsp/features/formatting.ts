@@ -11,7 +11,7 @@
  * item — a declaration prints the same alone as in its file.
  */
 import type { Range as LspRange, TextEdit } from 'vscode-languageserver';
-import { format, formatWithChunks, LineIndex, parse, parsePiece, pieceBounds, PIECE_CHARS, type Module } from '../../language/index.js';
+import { format, LineIndex, parse, parsePiece, pieceBounds, printWithChunks, PIECE_CHARS, type Module } from '../../language/index.js';
 import { toLspPosition } from '../convert.js';
 
 export function formatDocument(file: string, text: string): TextEdit[] {
@@ -71,19 +71,21 @@ function touchedPieces(file: string, text: string, bounds: readonly number[], ra
  * The edit that formats the items of `text` on lines `startLine`..`endLine`, or none. The
  * formatted text is made of chunks that each print one source item, in order: the touched
  * items' chunks are found by the source ranges of their items, and only those chunks are parsed
- * again, for where each item starts and ends in its new text.
+ * again, for where each item starts and ends in its new text. Touched items that print exactly
+ * as they are written need no edit: then neither the whole file's meaning check nor that parse
+ * is made (every other way out of here answers no edit too, so the answer is the same).
  */
 function formatItems(file: string, text: string, startLine: number, endLine: number): TextEdit[] {
-  const result = formatWithChunks(file, text);
-  if (!result.changed || result.chunks === undefined) return [];
-  const touched: { readonly item: Item; readonly from: number; readonly to: number }[] = [];
+  const printed = attempt(() => printWithChunks(file, text));
+  if (printed?.chunks === undefined) return [];
+  const touched: { readonly item: Item; readonly from: number; readonly to: number; readonly index: number }[] = [];
   let at = 0;
-  for (const chunk of result.chunks) {
+  for (const [index, chunk] of printed.chunks.entries()) {
     const from = at;
     at += chunk.text.length;
     const item = chunk.item;
     if (item === undefined || item.kind === 'ModuleDecl') continue;
-    if (toLspPosition(item.range.start).line <= endLine && toLspPosition(item.range.end).line >= startLine) touched.push({ item, from, to: at });
+    if (toLspPosition(item.range.start).line <= endLine && toLspPosition(item.range.end).line >= startLine) touched.push({ item, from, to: at, index });
   }
   if (touched.length === 0) return [];
   // An import written below a declaration moves up to the others: the touched items' new text
@@ -92,15 +94,42 @@ function formatItems(file: string, text: string, startLine: number, endLine: num
     if (touched[i]!.from !== touched[i - 1]!.to || touched[i]!.item.range.start.offset < touched[i - 1]!.item.range.end.offset) return [];
   const first = touched[0]!;
   const last = touched[touched.length - 1]!;
-  const printed = result.text.slice(first.from, last.to);
-  // Compact ranges: only offsets are read.
-  const after = items(parse({ file, text: printed, compact: true }).module);
-  if (after.length !== touched.length) return [];
-  const newText = printed.slice(after[0]!.range.start.offset, after[after.length - 1]!.range.end.offset);
   const oldText = text.slice(first.item.range.start.offset, last.item.range.end.offset);
+  const printedText = printed.chunks.slice(first.index, last.index + 1).map((c) => c.text).join('');
+  if (printsAsWritten(printedText, oldText)) return [];
+  const result = attempt(() => printed.checked());
+  if (!result?.changed || result.chunks === undefined) return [];
+  // Compact ranges: only offsets are read.
+  const after = items(parse({ file, text: printedText, compact: true }).module);
+  if (after.length !== touched.length) return [];
+  const newText = printedText.slice(after[0]!.range.start.offset, after[after.length - 1]!.range.end.offset);
   if (newText === oldText) return [];
   return [{
     range: { start: toLspPosition(first.item.range.start), end: toLspPosition(last.item.range.end) },
     newText,
   }];
 }
+
+/** What `f` gives, or undefined when it throws: a formatter bug answers no edit (as `formatWithChunks` refuses). */
+function attempt<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `printed` is `written` between line breaks and spaces (the breaks before a chunk, the
+ * end of its last line): re-parsed, its items would span exactly `written`, no edit.
+ */
+function printsAsWritten(printed: string, written: string): boolean {
+  let start = 0;
+  while (start < printed.length && isSpace(printed.charCodeAt(start))) start++;
+  if (!printed.startsWith(written, start)) return false;
+  for (let i = start + written.length; i < printed.length; i++) if (!isSpace(printed.charCodeAt(i))) return false;
+  return true;
+}
+
+/** A space, tab or line break: all the printer puts between items. */
+const isSpace = (c: number): boolean => c === 32 || c === 10 || c === 13 || c === 9;
