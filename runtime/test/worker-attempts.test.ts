@@ -75,8 +75,10 @@ describe('an attempt on a worker', () => {
     const dir = project();
     const attempts = (open = await WorkerAttempts.open({ project: dir, worker: () => 'w1', slots: 1 }));
     const note = join(dir, 'why');
-    // Long enough for the handler's module to load and listen on a starved CI lane (at 200 ms the
-    // timeout could fire before the handler ran, and nothing would ever write the note).
+    // The thread is started and the handlers' module loaded first, by an attempt without a
+    // timeout: on a starved CI lane the two took over the second below, the timeout fired before
+    // the handler ran, and nothing ever wrote the note. Then 1 s is only the handler's own start.
+    expect(await attempts.run(job(capability('noop', handler('noop'))), undefined)).toMatchObject({ ok: true });
     const outcome = await attempts.run(job(capability('listens', handler('listens')), { note }, { timeoutMs: 1000 }), undefined);
     expect(outcome).toMatchObject({ ok: false, error: expect.stringMatching(/aborted/) });
     await expect.poll(() => existsSync(note) && readFileSync(note, 'utf8'), { timeout: 10_000 }).toBe('timeout');
