@@ -137,7 +137,7 @@ describe('attempts sharing a message (real workers)', () => {
 });
 
 const PACED = `
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 export function fast(input, ctx) {
   if (input.hang) return new Promise(() => {});
   if (input.listen) {
@@ -149,8 +149,11 @@ export function fast(input, ctx) {
   }
   return { id: ctx.stepId };
 }
-export function block(input) {
-  return new Promise((r) => setTimeout(() => r({ id: 'block' }), input.ms));
+export async function block(input) {
+  // Until the test opens its gate, or for ms.
+  if (input.gate) while (!existsSync(input.gate)) await new Promise((r) => setTimeout(r, 10));
+  else await new Promise((r) => setTimeout(r, input.ms));
+  return { id: 'block' };
 }
 `;
 
@@ -172,10 +175,13 @@ describe('a chunk on the executor (real workers)', () => {
       });
       return { outcome, abort };
     };
-    /** Learns that `fast` is fast, then keeps both workers busy for `ms`: what is started next shares messages. */
-    const busy = async (ms: number) => {
+    /**
+     * Learns that `fast` is fast, then keeps both workers busy for `ms`, or until the file `gate`
+     * exists: what is started next shares messages.
+     */
+    const busy = async (ms: number, gate?: string) => {
       for (let i = 0; i < 16; i++) await start(fastCap, `learn${i}`).outcome;
-      return [start(blockCap, 'b1', { ms }), start(blockCap, 'b2', { ms })];
+      return [start(blockCap, 'b1', { ms, gate }), start(blockCap, 'b2', { ms, gate })];
     };
     return { exec, fastCap, start, busy };
   }
@@ -212,9 +218,13 @@ describe('a chunk on the executor (real workers)', () => {
     const { exec, fastCap, start, busy } = executor();
     const dir = tempDir('orch-chunk-signal-');
     const note = join(dir, 'aborted');
-    await busy(200);
+    // The workers stay busy until the four are started (on a starved CI lane 200 ms could pass
+    // before that, and the four went alone), then free.
+    const gate = join(dir, 'gate');
+    await busy(0, gate);
     // Two workers busy, four attempts: two chunks of two; `l` runs second in the first, after q0.
     const [q0, l, q2, q3] = [start(fastCap, 'q0'), start(fastCap, 'l', { listen: note }), start(fastCap, 'q2'), start(fastCap, 'q3')];
+    writeFileSync(gate, '');
     await expect.poll(() => existsSync(`${note}.started`), { timeout: 10_000 }).toBe(true);
     expect(exec.handOffs.tasks).toBeLessThan(exec.handOffs.attempts);
     l!.abort('cancelled: lost race pick to q0');
