@@ -57,17 +57,13 @@ const meaningChanged = (file: string): string => `formatting ${file} would chang
 
 function formatUnsafe(file: string, text: string, pieceChars: number): FormatResult {
   const bounds = pieceBounds(text, pieceChars);
-  const byPieces = bounds.length > 2 ? formatByPieces(file, text, bounds) : undefined;
-  if (byPieces) return byPieces;
-  // The same answer whichever path made it: the chunks are `formatWithChunks`'s alone.
-  const { chunks: _chunks, ...whole } = formatWhole(file, text);
-  return whole;
+  return (bounds.length > 2 ? formatByPieces(file, text, bounds) : undefined) ?? printWithChunks(file, text).checked();
 }
 
 /**
- * `formatWhole`'s answer for a file that parses cleanly a piece at a time (format-pieces.ts), or
- * undefined. A piece printed exactly as it was written means what it meant; any other is
- * re-parsed and compared with the piece's tree.
+ * The whole file's answer (`printWithChunks(…).checked()`) for a file that parses cleanly a
+ * piece at a time (format-pieces.ts), or undefined. A piece printed exactly as it was written
+ * means what it meant; any other is re-parsed and compared with the piece's tree.
  */
 function formatByPieces(file: string, text: string, bounds: readonly number[]): FormatResult | undefined {
   const out: string[] = [];
@@ -92,45 +88,31 @@ function formatByPieces(file: string, text: string, bounds: readonly number[]): 
   return formatted === text ? { text, diagnostics: [], changed: false } : { text: formatted, diagnostics: [], changed: true };
 }
 
-function formatWhole(file: string, text: string): FormatResult & { readonly chunks?: readonly PrintedChunk[] } {
-  return printWithChunks(file, text).checked();
-}
-
-/**
- * `format`'s answer, the file taken whole (the same text as by pieces), with the chunks the
- * formatted text is made of when it changed: each prints one top-level item of the source (its
- * `item`, with the source's range) at a known offset of the result, so a range formatter finds
- * the touched items' new text without parsing the whole file twice more (a 100,000-step plan is
- * one item: seconds each).
- */
-export function formatWithChunks(file: string, text: string): FormatResult & { readonly chunks?: readonly PrintedChunk[] } {
-  try {
-    return formatWhole(file, text);
-  } catch (err) {
-    return { text, diagnostics: [], changed: false, refused: internalError(file, err) };
-  }
-}
-
 /** The file taken whole, printed; the check that the printed text means the same is left to `checked`. */
 export interface PrintedWhole {
   readonly diagnostics: readonly Diagnostic[];
-  /** The printed text's chunks, in order (as `formatWithChunks` gives them); none when the text has errors. */
+  /**
+   * The printed text's chunks, in order; none when the text has errors. Each prints one
+   * top-level item of the source (its `item`, with the source's range) at a known offset of the
+   * result, so a range formatter finds the touched items' new text without parsing the whole
+   * file twice more (a 100,000-step plan is one item: seconds each).
+   */
   readonly chunks?: readonly PrintedChunk[];
   /**
-   * `formatWithChunks`'s answer from these chunks: the meaning check made (a few lexes or parses
-   * of the file), only when asked — a range formatter whose items print as they are written
-   * answers no edit without it. May throw (`formatWithChunks` does not).
+   * `format`'s answer (the same text as by pieces) from these chunks: the meaning check made (a
+   * few lexes or parses of the file), only when asked — a range formatter whose items print as
+   * they are written answers no edit without it. May throw (`format` does not).
    */
-  readonly checked: () => FormatResult & { readonly chunks?: readonly PrintedChunk[] };
+  readonly checked: () => FormatResult;
 }
 
-/** The first half of `formatWithChunks`: the parse and the print. May throw. */
+/** The file taken whole, parsed and printed. May throw. */
 export function printWithChunks(file: string, text: string): PrintedWhole {
   // Compact ranges: the printer reads the positions of few nodes next to the ranges it makes.
   const { module, diagnostics } = parse({ file, text, compact: true });
   if (hasErrors(diagnostics)) return { diagnostics, checked: () => ({ text, diagnostics, changed: false }) };
   const chunks = [...printModuleChunks(module, { source: text })];
-  const checked = (): FormatResult & { readonly chunks?: readonly PrintedChunk[] } => {
+  const checked = (): FormatResult => {
     const body = chunks.map((c) => c.text).join('');
     // As `print`: a non-empty text ends with one line break.
     const formatted = body.length === 0 ? '' : `${body}\n`;
@@ -138,7 +120,7 @@ export function printWithChunks(file: string, text: string): PrintedWhole {
     if (!sameTokens(text, formatted) && !sameMeaningByPieces(file, module, chunks)) {
       return { text, diagnostics, changed: false, refused: meaningChanged(file) };
     }
-    return { text: formatted, diagnostics, changed: true, chunks };
+    return { text: formatted, diagnostics, changed: true };
   };
   return { diagnostics, chunks, checked };
 }

@@ -326,10 +326,8 @@ function writeFlat(doc: Doc, out: string[], suffixes: string[]): number {
           stack.push(x.doc);
           break;
         case 'line':
-          // A softline's flat text is empty: an entry of its own, as `render` makes it.
-          stack.push(x.flat);
-          break;
         case 'ifBreak':
+          // A softline's flat text is empty: an entry of its own, as `render` makes it.
           stack.push(x.flat);
           break;
         case 'suffix':

@@ -98,7 +98,7 @@ function formatItems(file: string, text: string, startLine: number, endLine: num
   const printedText = printed.chunks.slice(first.index, last.index + 1).map((c) => c.text).join('');
   if (printsAsWritten(printedText, oldText)) return [];
   const result = attempt(() => printed.checked());
-  if (!result?.changed || result.chunks === undefined) return [];
+  if (!result?.changed) return [];
   // Compact ranges: only offsets are read.
   const after = items(parse({ file, text: printedText, compact: true }).module);
   if (after.length !== touched.length) return [];
@@ -110,7 +110,7 @@ function formatItems(file: string, text: string, startLine: number, endLine: num
   }];
 }
 
-/** What `f` gives, or undefined when it throws: a formatter bug answers no edit (as `formatWithChunks` refuses). */
+/** What `f` gives, or undefined when it throws: a formatter bug answers no edit (as `format` refuses). */
 function attempt<T>(f: () => T): T | undefined {
   try {
     return f();
