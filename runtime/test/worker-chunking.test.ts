@@ -183,15 +183,22 @@ describe('a chunk on the executor (real workers)', () => {
       for (let i = 0; i < 16; i++) await start(fastCap, `learn${i}`).outcome;
       return [start(blockCap, 'b1', { ms, gate }), start(blockCap, 'b2', { ms, gate })];
     };
-    return { exec, fastCap, start, busy };
+    /** Resolves once `n` attempts after the 16 learners and 2 blockers are in the pool's hands. */
+    const handedOver = (n: number) => expect.poll(() => exec.handOffs.attempts, { timeout: 10_000 }).toBeGreaterThanOrEqual(18 + n);
+    return { exec, fastCap, start, busy, handedOver };
   }
 
   it('gives back what it has not started when one attempt hangs, and those complete alone; nothing runs twice', async () => {
-    const { exec, fastCap, start, busy } = executor();
-    const blockers = await busy(100);
+    const { exec, fastCap, start, busy, handedOver } = executor();
+    // The workers stay busy until the eight are handed over (a fixed wait could end first on a
+    // starved CI lane, and the eight would go alone).
+    const gate = join(tempDir('orch-chunk-gate-'), 'gate');
+    const blockers = await busy(0, gate);
     // Two chunks of four; the first attempt of the first hangs.
     const hung = start(fastCap, 'h', { hang: true });
     const rest = Array.from({ length: 7 }, (_, i) => start(fastCap, `f${i}`));
+    await handedOver(8);
+    writeFileSync(gate, '');
     for (const [i, r] of rest.entries()) expect(await r.outcome).toEqual({ ok: true, output: { id: `f${i}` }, logs: [] });
     expect(exec.handOffs.tasks).toBeLessThan(exec.handOffs.attempts);
     expect(exec.handOffs.takenBack).toBeGreaterThan(0);
@@ -202,13 +209,16 @@ describe('a chunk on the executor (real workers)', () => {
   });
 
   it('an attempt aborted before its worker came to it is taken back; the worker is not ended', async () => {
-    const { exec, fastCap, start, busy } = executor();
-    await busy(300);
+    const { exec, fastCap, start, busy, handedOver } = executor();
+    // The blockers hold both workers until the test opens the gate, after the abort.
+    const gate = join(tempDir('orch-chunk-gate-'), 'gate');
+    await busy(0, gate);
     // Queued behind the blockers: the abort takes it back before any worker starts it.
     const chunked = Array.from({ length: 4 }, (_, i) => start(fastCap, `q${i}`));
-    await new Promise((r) => setTimeout(r, 20));
+    await handedOver(4);
     chunked[1]!.abort('cancelled by the test');
     expect(await chunked[1]!.outcome).toMatchObject({ ok: false, error: 'attempt aborted' });
+    writeFileSync(gate, '');
     for (const i of [0, 2, 3]) expect(await chunked[i]!.outcome).toMatchObject({ ok: true, output: { id: `q${i}` } });
     expect(exec.handOffs).toMatchObject({ rerun: 0 });
     expect(exec.handOffs.tasks).toBeLessThan(exec.handOffs.attempts);
