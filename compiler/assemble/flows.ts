@@ -6,7 +6,7 @@
  * below its class (E0903). Each finding names its witness path, and each hop's position is
  * related information. `"flows": "warn"` in orch.config makes them warnings for one release.
  */
-import type { CapabilityCall, DataClass, Diagnostic, Expr, Range } from '../../language/index.js';
+import type { CapabilityCall, DataClass, Diagnostic, Expr, Ident, Range } from '../../language/index.js';
 import { diagnostic } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
 import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
@@ -139,7 +139,9 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
   const blockByName = new Map<string, (typeof cp.blocks)[number]>();
   for (const b of cp.blocks) if (b.kind !== 'for_each') blockByName.set((b.decl as { name: { name: string } }).name.name, b);
   const itemLabels = new Map<string, Label>();
-  const byDecl = new Map(cp.steps.map((s) => [s.id, s.decl.name]));
+  // Only a `race`/`repeat` name read as a value needs its steps' names: built then (a 100,000-step
+  // plan without one made a map of every step for nothing, ~10 % of its flows stage).
+  let byDecl: Map<string, Ident> | undefined;
   let current: CheckedStep | undefined;
   const env: LabelEnv = {
     file,
@@ -156,6 +158,7 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
       const named = blockByName.get(name);
       if (!named) return undefined;
       let l = BOTTOM;
+      byDecl ??= new Map(cp.steps.map((s) => [s.id, s.decl.name]));
       for (const id of named.steps) {
         const s = steps.get(id);
         const decl = byDecl.get(id);
