@@ -86,8 +86,18 @@ export function assembleContext(f: ProgramFacts, subplan: AssembleContext['subpl
     resourceByName: new Map(f.resources.map((r) => [r.name, r])),
     placements: new Map(),
     subplan,
+    runTargets: runTargets(f.checked.values()),
     timer: f.opts.timer,
   };
+}
+
+function runTargets(plans: Iterable<CheckedPlan>): Set<DeclEntry<'plan'>> {
+  const out = new Set<DeclEntry<'plan'>>();
+  for (const cp of plans) {
+    const steps = cp.steps;
+    for (let i = 0; i < steps.length; i++) if (steps[i]!.runPlan) out.add(steps[i]!.runPlan!);
+  }
+  return out;
 }
 
 /** Undefined when the plan has a dependency cycle (reported); `ir` is undefined in check-only mode. */

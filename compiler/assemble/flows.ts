@@ -6,7 +6,7 @@
  * below its class (E0903). Each finding names its witness path, and each hop's position is
  * related information. `"flows": "warn"` in orch.config makes them warnings for one release.
  */
-import type { CapabilityCall, DataClass, Diagnostic, Expr, Range } from '../../language/index.js';
+import type { CapabilityCall, DataClass, Diagnostic, Expr, Ident, Range } from '../../language/index.js';
 import { diagnostic } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
 import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
@@ -22,7 +22,11 @@ import { fallbacksFor, placeForClass } from './flow-placement.js';
 import { channelExternal, endorses, mcpAccepts, needsTrust, placeAccepts, STD_APPROVAL, STD_EMAIL, STD_NOTIFY, untrustedSource } from './flow-sinks.js';
 import type { CallBindings, PlanFacts } from './plan-facts.js';
 
-/** What a plan's analysis needs again when another plan runs it as a sub-plan. */
+/**
+ * What a plan's analysis needs again when another plan runs it as a sub-plan. Only plans a `run`
+ * step names are kept: holding every plan's facts to the end of the compile kept ~1 KB per small
+ * plan alive (~110 MB of a 10 MB file of them), which the collector copied and marked for nothing.
+ */
 interface PlanFlowInfo {
   readonly f: PlanFacts;
 }
@@ -31,7 +35,7 @@ const infos = new WeakMap<CheckedPlan, PlanFlowInfo>();
 
 /** The stage: the plan analysed with its inputs as declared; its findings reported. */
 export function analyzeFlows(f: PlanFacts): void {
-  infos.set(f.cp, { f });
+  if (f.cx.runTargets.has(f.cp.entry)) infos.set(f.cp, { f });
   // A check reads only the findings and the bindings the analysis may move: a plan where no value
   // can carry a label has neither (every label is ⊥), so its walk is skipped. A compile walks it
   // all the same — the IR records each step's labels.
@@ -135,7 +139,9 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
   const blockByName = new Map<string, (typeof cp.blocks)[number]>();
   for (const b of cp.blocks) if (b.kind !== 'for_each') blockByName.set((b.decl as { name: { name: string } }).name.name, b);
   const itemLabels = new Map<string, Label>();
-  const byDecl = new Map(cp.steps.map((s) => [s.id, s.decl.name]));
+  // Only a `race`/`repeat` name read as a value needs its steps' names: built then (a 100,000-step
+  // plan without one made a map of every step for nothing, ~10 % of its flows stage).
+  let byDecl: Map<string, Ident> | undefined;
   let current: CheckedStep | undefined;
   const env: LabelEnv = {
     file,
@@ -152,6 +158,7 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
       const named = blockByName.get(name);
       if (!named) return undefined;
       let l = BOTTOM;
+      byDecl ??= new Map(cp.steps.map((s) => [s.id, s.decl.name]));
       for (const id of named.steps) {
         const s = steps.get(id);
         const decl = byDecl.get(id);

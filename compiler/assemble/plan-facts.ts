@@ -45,6 +45,11 @@ export interface AssembleContext {
   readonly contextSources: { readonly [name: string]: SourceIR };
   /** The plan a `run` step runs, assembled first (undefined: a sub-plan cycle, reported at `range`). */
   readonly subplan: (e: DeclEntry<'plan'>, range: Range, file: string) => CompiledPlan | undefined;
+  /**
+   * The plans some `run` step runs: the flows stage keeps the facts of these only (a caller's
+   * analysis walks them again), so every other plan's facts are garbage once it is assembled.
+   */
+  readonly runTargets: ReadonlySet<DeclEntry<'plan'>>;
   readonly timer: StageTimer | undefined;
 }
 

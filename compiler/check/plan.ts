@@ -21,6 +21,8 @@ import { PlanReads } from './step-reads.js';
 
 /** Plans without loops, invariants or output reads share this empty set. */
 const NO_NAMES: ReadonlySet<string> = new Set();
+/** Plans without success criteria or invariants of their own share this list (frozen: it lives as long as the compile). */
+const NONE = Object.freeze([]) as unknown as never[];
 
 /** The IR of a `for each` list, with the step references it makes (the block's steps make them too). */
 type ListReads = { ir: ExprIR; refs: readonly string[]; outputReads: readonly string[]; skip: readonly string[] };
@@ -165,7 +167,7 @@ function planProperties(ps: PlanScope, entry: DeclEntry<'plan'>): PlanProperties
     // The success criteria's and output's IR is read only when the plan's IR is built.
     typesOnly: cx.typesOnly === true,
   };
-  const success = plan.success.length === 0 ? [] : plan.success.map((c) => {
+  const success = plan.success.length === 0 ? NONE : plan.success.map((c) => {
     const r = checkExpr(c.condition, planEnv);
     expectTy(r.ty, T.bool, c.condition.range, 'success', diags, file);
     return { label: c.label ? c.label.parts.filter((p) => typeof p === 'string').join('') : null, condition: r.ir };
@@ -173,7 +175,7 @@ function planProperties(ps: PlanScope, entry: DeclEntry<'plan'>): PlanProperties
   const output = plan.output ? checkExpr(plan.output, planEnv).ir : null;
 
   let invariantUses: Set<string> | undefined;
-  let invariants: CheckedPlan['invariants'] = [];
+  let invariants: CheckedPlan['invariants'] = NONE;
   if (plan.body.some((b) => b.kind === 'InvariantDecl')) {
     const invariantDecls = plan.body.filter((b): b is InvariantDecl => b.kind === 'InvariantDecl');
     const invEnv: ExprEnv = {

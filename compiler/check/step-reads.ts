@@ -4,6 +4,9 @@
  */
 import type { Range } from '../../language/index.js';
 
+/** A step that reads no other step (every one of a file of small plans) shares this, frozen: it lives as long as the compile. */
+const NO_READS: readonly string[] = Object.freeze([]);
+
 /**
  * Collects the step references of one expression group (a step, a `for each` list) without
  * repeats (their order is not significant): all references, the output reads among them and the unguarded output
@@ -38,9 +41,9 @@ export class StepReads {
    */
   take(): { refs: readonly string[]; outputReads: readonly string[]; skip: readonly string[] } {
     const [nr, no, ns] = this.counts as [number, number, number];
-    const refs = this.lists[0].slice(0, nr);
-    const outputReads = no === nr ? refs : this.lists[1].slice(0, no);
-    const skip = ns === no ? outputReads : this.lists[2].slice(0, ns);
+    const refs = nr === 0 ? NO_READS : this.lists[0].slice(0, nr);
+    const outputReads = no === nr ? refs : no === 0 ? NO_READS : this.lists[1].slice(0, no);
+    const skip = ns === no ? outputReads : ns === 0 ? NO_READS : this.lists[2].slice(0, ns);
     this.counts[0] = this.counts[1] = this.counts[2] = 0;
     this.sets = undefined;
     return { refs, outputReads, skip };

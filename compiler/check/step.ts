@@ -22,6 +22,7 @@ import type { PlanDecl } from '../../language/index.js';
 
 /** The action of every capability-call step (read-only: shared). */
 const CALL_ACTION: StepActionIR = Object.freeze({ type: 'call' });
+const NO_AFTER = Object.freeze([]) as unknown as string[];
 
 /** What checking one step needs of its plan (one object per plan, not per step). */
 export interface StepContext {
@@ -89,7 +90,8 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
     expectTy(r.ty, T.bool, d.when.range, 'when', diags, file);
     when = r.ir;
   }
-  const after: string[] = [];
+  // Most steps have no `after`: those share one frozen empty list (it lives as long as the compile).
+  let after: string[] = NO_AFTER;
   for (let k = 0; k < d.after.length; k++) {
     const ai = d.after[k]!;
     const target = stepInfos.get(ai.name);
@@ -105,7 +107,8 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
       continue;
     }
     model.refer(file, ai.range, target.symbol);
-    if (!after.includes(ai.name)) after.push(ai.name);
+    if (after === NO_AFTER) after = [ai.name];
+    else if (!after.includes(ai.name)) after.push(ai.name);
   }
   const pinned = d.on ? scopes.resolve(mod, d.on, 'resource') : undefined;
   const fallback = d.fallback ? checkCall(d.fallback, env, cx, mod) : null;
