@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { IProduction, Rule as GastRule, TokenType } from 'chevrotain';
+import type { LookaheadPaths } from './lazy-lookahead.js';
 import { Alternation, Alternative, NonTerminal, Option, Repetition, RepetitionMandatory, RepetitionMandatoryWithSeparator, RepetitionWithSeparator, Rule, Terminal } from './chevrotain.js';
 
 /** Production classes by name: what the file records for each node. */
@@ -30,6 +31,14 @@ interface StoredProduction {
 interface StoredGrammar {
   readonly fingerprint: string;
   readonly rules: readonly StoredProduction[];
+  /** Every production's lookahead paths (lazy-lookahead.ts), token types by name. */
+  readonly lookahead?: Record<string, string[][][]>;
+}
+
+/** What a matching file holds: the recorded rules by name and the lookahead paths. */
+export interface StoredGrammarParts {
+  readonly rules: Map<string, GastRule>;
+  readonly lookahead: LookaheadPaths | undefined;
 }
 
 /** Fields holding a token type (stored by name). */
@@ -60,18 +69,20 @@ function store(p: IProduction): StoredProduction {
   return c === 'NonTerminal' || c === 'Terminal' ? { c, f } : { c, f, d: (p as unknown as { definition: IProduction[] }).definition.map(store) };
 }
 
-/** Writes the recorded rules (chevrotain's `gastProductionsCache`) with their fingerprint. */
-export function writeGrammarCache(file: URL, fingerprint: string, rules: readonly GastRule[]): void {
-  const stored: StoredGrammar = { fingerprint, rules: rules.map(store) };
+/** Writes the recorded rules (chevrotain's `gastProductionsCache`) and lookahead paths with their fingerprint. */
+export function writeGrammarCache(file: URL, fingerprint: string, rules: readonly GastRule[], lookahead: LookaheadPaths): void {
+  const paths = Object.fromEntries([...lookahead].map(([key, alts]) => [key, alts.map((alt) => alt.map((path) => path.map((t) => t.name)))]));
+  const stored: StoredGrammar = { fingerprint, rules: rules.map(store), lookahead: paths };
   writeFileSync(file, `${JSON.stringify(stored)}\n`);
 }
 
 /**
- * The stored rules by name when the file exists and matches `fingerprint`, else undefined.
+ * The stored rules by name (and the lookahead paths, when the file has them) when the file exists
+ * and matches `fingerprint`, else undefined.
  * Each production is made from its class's prototype with its fields set as recorded —
  * the same objects recording makes, without going through the constructors' `pickBy`.
  */
-export function readGrammarCache(file: URL, fingerprint: string, tokens: readonly TokenType[]): Map<string, GastRule> | undefined {
+export function readGrammarCache(file: URL, fingerprint: string, tokens: readonly TokenType[]): StoredGrammarParts | undefined {
   let stored: StoredGrammar;
   try {
     stored = JSON.parse(readFileSync(file, 'utf8')) as StoredGrammar;
@@ -96,8 +107,15 @@ export function readGrammarCache(file: URL, fingerprint: string, tokens: readonl
     }
     return p as unknown as IProduction;
   };
+  const token = (name: string): TokenType => {
+    const t = tokenByName.get(name);
+    if (!t) throw new Error(`grammar cache: unknown token ${name}`);
+    return t;
+  };
   try {
-    return new Map(stored.rules.map((r) => [String(r.f.name), load(r) as GastRule]));
+    const rules = new Map(stored.rules.map((r) => [String(r.f.name), load(r) as GastRule]));
+    const lookahead: LookaheadPaths | undefined = stored.lookahead && new Map(Object.entries(stored.lookahead).map(([key, alts]) => [key, alts.map((alt) => alt.map((path) => path.map(token)))]));
+    return { rules, lookahead };
   } catch {
     return undefined;
   }

@@ -112,7 +112,10 @@ function numberMatcher(wanted: NumberClass): CustomPatternMatcherFunc {
         memoClass = classifyNumberSuffix(s.slice(i));
       }
     }
-    return memoMatch && memoClass === wanted ? memoMatch : null;
+    if (memoMatch === null || memoClass !== wanted) return null;
+    // The five matchers' classes exclude each other: this one's match is the token.
+    if (wanted === 'bad') flagged?.push(offset);
+    return memoMatch;
   };
 }
 
@@ -138,95 +141,113 @@ export const BadNumberTok = numberToken('BadNumber', 'bad', 'a number');
 
 /**
  * Matches a whole string literal including any `${ … }` interpolations (which may themselves
- * contain strings and braces). An unterminated string ends at the line end; `lex` reports it.
+ * contain strings and braces). An unterminated string ends at the line end; `lex` reports it
+ * from `flagged`, so the post-pass does not scan every string a second time.
  */
 const matchString: CustomPatternMatcherFunc = (text, offset) => {
   if (text.charCodeAt(offset) !== 34 /* " */) return null;
-  const end = scanString(text, offset);
+  const end = scanNested(text, offset + 1, false);
+  if (!scanClosed) flagged?.push(offset);
   const m = [text.slice(offset, end)] as unknown as RegExpExecArray;
   return m;
 };
 
+/**
+ * Start offsets, in order, of the tokens of the current `lex` it must report: unterminated
+ * strings and numbers with an unknown unit. The matchers note them, so that a clean file's
+ * tokens are not walked again to find none.
+ */
+let flagged: number[] | undefined;
+
 /** Returns the offset just past the string starting at `start` (a `"`). */
 export function scanString(text: string, start: number): number {
-  return scan(text, start).end;
+  return scanNested(text, start + 1, false);
 }
 
 /** Whether a string token's image ends with its (unescaped) closing quote. */
 export function isTerminatedString(image: string): boolean {
-  const r = scan(image, 0);
-  return r.closed && r.end === image.length;
-}
-
-function scan(text: string, start: number): { end: number; closed: boolean } {
-  const r = scanNested(text, start + 1, false);
-  return { end: r.end, closed: r.closed };
+  const end = scanNested(image, 1, false);
+  return scanClosed && end === image.length;
 }
 
 /** Skips an interpolation body starting just after `${`; returns the offset after its `}`. */
 export function scanInterpolation(text: string, start: number): number {
-  return scanNested(text, start, true).end;
+  return scanNested(text, start, true);
 }
 
 /**
- * Scans a string body (or, with `inInterpolation`, an interpolation body) from `i` to where it
- * ends. Iterative, with an explicit stack of open interpolations (their brace depths), so that
- * strings nested in `${…}` thousands deep cannot exhaust the call stack.
+ * Whether the last `scanNested` ended at a closing quote. A module flag rather than a returned
+ * `{ end, closed }`: every string of a file is scanned, and the pair was an allocation each time.
  */
-function scanNested(text: string, i: number, inInterpolation: boolean): { end: number; closed: boolean } {
-  const braces: number[] = [];
+let scanClosed = false;
+
+/**
+ * Scans a string body (or, with `inInterpolation`, an interpolation body) from `i` to where it
+ * ends; returns that offset and sets `scanClosed`. Iterative, with an explicit stack of open
+ * interpolations (their brace depths), so that strings nested in `${…}` thousands deep cannot
+ * exhaust the call stack. Char codes throughout: this runs over every character of every string.
+ */
+function scanNested(text: string, i: number, inInterpolation: boolean): number {
+  // Open interpolations' brace depths; allocated only when a string has one.
+  let braces: number[] | undefined;
   let inString = !inInterpolation;
-  if (inInterpolation) braces.push(1);
+  if (inInterpolation) braces = [1];
   const base = inInterpolation ? 1 : 0;
+  const n = text.length;
   for (;;) {
     if (inString) {
       let end = -1;
       let closed = false;
-      while (i < text.length) {
-        const c = text[i];
-        if (c === '"') {
+      while (i < n) {
+        const c = text.charCodeAt(i);
+        if (c === 34 /* " */) {
           end = i + 1;
           closed = true;
           break;
         }
-        if (c === '\n' || c === '\r') {
+        if (c === 10 /* \n */ || c === 13 /* \r */) {
           end = i;
           break;
         }
-        if (c === '\\') {
-          if (text[i + 1] === '\n' || text[i + 1] === '\r') {
+        if (c === 92 /* \\ */) {
+          const d = text.charCodeAt(i + 1);
+          if (d === 10 || d === 13) {
             end = i + 1;
             break;
           }
           i += 2;
           continue;
         }
-        if (c === '$' && text[i + 1] === '{') break;
+        if (c === 36 /* $ */ && text.charCodeAt(i + 1) === 123 /* { */) break;
         i++;
       }
-      if (end < 0 && i >= text.length) end = Math.min(i, text.length);
+      if (end < 0 && i >= n) end = Math.min(i, n);
       if (end < 0) {
-        braces.push(1); // `${`: into an interpolation
+        (braces ??= []).push(1); // `${`: into an interpolation
         i += 2;
         inString = false;
         continue;
       }
-      if (braces.length === 0) return { end, closed };
+      if (braces === undefined || braces.length === 0) {
+        scanClosed = closed;
+        return end;
+      }
       // Back in the interpolation around the string; an unterminated string ends it too.
       i = end;
       inString = false;
       if (closed) continue;
     } else {
       let nested = false;
-      while (i < text.length) {
-        const c = text[i];
-        if (c === '\n' || c === '\r') break;
-        if (c === '"') {
+      const top = braces!.length - 1;
+      while (i < n) {
+        const c = text.charCodeAt(i);
+        if (c === 10 || c === 13) break;
+        if (c === 34) {
           nested = true;
           break;
         }
-        if (c === '{') braces[braces.length - 1]!++;
-        if (c === '}' && --braces[braces.length - 1]! === 0) {
+        if (c === 123 /* { */) braces![top]!++;
+        if (c === 125 /* } */ && --braces![top]! === 0) {
           i++;
           break;
         }
@@ -239,8 +260,11 @@ function scanNested(text: string, i: number, inInterpolation: boolean): { end: n
       }
     }
     // The innermost interpolation ends at i (its `}`, a line end or the end of the text).
-    braces.pop();
-    if (braces.length < base) return { end: i, closed: false };
+    braces!.pop();
+    if (braces!.length < base) {
+      scanClosed = false;
+      return i;
+    }
     inString = true;
   }
 }
@@ -467,11 +491,13 @@ export interface LexOutput {
  */
 export function lex(text: string, shared?: Map<string, string>): LexOutput {
   const seen = (words = shared ?? new Map());
+  const marks: number[] = (flagged = []);
   let result: ILexingResult;
   try {
     result = orchLexer.tokenize(text);
   } finally {
     words = undefined;
+    flagged = undefined;
   }
   memoText = ''; // release the text held by the number matcher's memo
   memoOffset = -1;
@@ -503,9 +529,13 @@ export function lex(text: string, shared?: Map<string, string>): LexOutput {
       message: `unexpected character${ch.length > 1 ? 's' : ''} '${shown}'`,
     });
   }
-  for (let i = 0; i < tokens.length; i++) {
+  // The tokens the matchers flagged, found by their offsets (the flags are in token order; a flag
+  // at an offset where no token was made is passed over).
+  for (let i = 0, k = 0; k < marks.length && i < tokens.length; i++) {
     const t = tokens[i]!;
-    if (t.tokenType === StringTok && !isTerminatedString(t.image)) {
+    while (k < marks.length && marks[k]! < t.startOffset) k++;
+    if (t.startOffset !== marks[k]) continue;
+    if (t.tokenType === StringTok) {
       problems.push({ offset: t.startOffset, length: t.image.length, message: 'unterminated string (missing closing ")' });
     } else if (t.tokenType === BadNumberTok) {
       const amount = /^\d+(?:\.\d+)?/.exec(t.image)?.[0] ?? '';

@@ -4,8 +4,8 @@
  * `a ?? b ?? …`, `a.b.c…` — are not nesting: they are built and walked in loops and have no limit.
  * What nests is capped with one E0001 at the construct that goes too deep.
  */
-import type { IToken } from 'chevrotain';
-import { Identifier, LBracket, LCurly, LParen, Lt, Gt, RBracket, RCurly, RParen, StringTok, Dot, Comma, Question, Pipe, PrefixOp, R } from './lexer.js';
+import type { IToken, TokenType } from 'chevrotain';
+import { ALL_TOKENS, Identifier, K, LBracket, LCurly, LParen, Lt, Gt, RBracket, RCurly, RParen, StringTok, Dot, Comma, Question, Pipe, PrefixOp, R } from './lexer.js';
 
 /** Brackets `( [ {` and type arguments `list<…>` open at once; no real plan comes close. */
 export const MAX_NESTING = 100;
@@ -27,36 +27,29 @@ export interface NestingLimit {
 
 /** The first token that opens bracket or type-argument level MAX_NESTING + 1, if any. */
 export function nestingLimit(tokens: readonly IToken[]): NestingLimit | undefined {
+  const cls = classes();
   let depth = 0;
   // Type arguments: a `<` right after a name (`list<`), until a token that cannot be part of a
   // type; comparisons (`a < b`) end there too, so they never add up.
   let angles = 0;
+  let afterName = false;
   for (let i = 0; i < tokens.length; i++) {
-    const tt = tokens[i]!.tokenType;
-    if (tt === LCurly || tt === LParen || tt === LBracket) {
+    const c = cls[tokens[i]!.tokenType.tokenTypeIdx!]!;
+    if (c & OPEN) {
       if (++depth + angles > MAX_NESTING) return { index: i, message: `brackets nested more than ${MAX_NESTING} levels deep; the rest of the file is not parsed` };
-    } else if (tt === RCurly || tt === RParen || tt === RBracket) {
+    } else if (c & CLOSE) {
       depth = Math.max(0, depth - 1);
-    } else if (tt === Lt && i > 0 && isName(tokens[i - 1]!)) {
+    } else if (c & LT && afterName) {
       if (depth + ++angles > MAX_NESTING) return { index: i, message: `type arguments nested more than ${MAX_NESTING} levels deep; the rest of the file is not parsed` };
-    } else if (tt === Gt) {
+    } else if (c & GT) {
       angles = Math.max(0, angles - 1);
-    } else if (!isName(tokens[i]!) && tt !== Dot && tt !== Comma && tt !== Question && tt !== Pipe && tt !== StringTok && tt !== Lt) {
+    } else if (!(c & (NAME | IN_TYPE | LT))) {
       angles = 0;
     }
+    afterName = (c & NAME) !== 0;
   }
   return undefined;
 }
-
-function isName(t: IToken): boolean {
-  if (t.tokenType === Identifier) return true;
-  // A keyword (a word, not reserved). Char codes, not a regular expression: this runs for most
-  // tokens of a file, and the test allocated on every call.
-  const c = t.image.charCodeAt(0);
-  return ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95) && !RESERVED.has(t.tokenType);
-}
-
-const RESERVED = new Set(Object.values(R));
 
 /**
  * A bound on how deep the expressions of a token list can nest: each bracket level allows a few
@@ -81,25 +74,61 @@ export function mayNestTooDeep(tokens: readonly IToken[]): boolean {
   };
   // An indexed loop: this runs once per token, mostly before V8 optimises it, and an
   // unoptimised for…of allocates an iterator result per token (a tenth of a large file's parse).
+  const cls = classes();
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
-    const tt = t.tokenType;
+    const c = cls[t.tokenType.tokenTypeIdx!]!;
     // `-` after an operand is binary: only a run of prefix operators nests.
-    if (tt.CATEGORIES?.includes(PrefixOp)) {
+    if (c & PREFIX) {
       if (prefixRun++ > 0) add(1);
       continue;
     }
     prefixRun = 0;
-    if (tt === LCurly || tt === LParen || tt === LBracket) extras[++depth] = 0;
-    else if (tt === RCurly || tt === RParen || tt === RBracket) {
+    if (c & OPEN) extras[++depth] = 0;
+    else if (c & CLOSE) {
       if (depth > 0) onPath -= extras[depth--]!;
       continue;
-    } else if (tt === R.implies) add(1);
-    else if (tt === StringTok && t.image.includes('${')) add(PER_LEVEL * countOf(t.image, '${'));
+    } else if (c & IMPLIES) add(1);
+    else if (c & STRING && t.image.includes('${')) add(PER_LEVEL * countOf(t.image, '${'));
     else continue;
     if (over()) return true;
   }
   return false;
+}
+
+// What the two scans need to know of a token, by its type: one table lookup per token instead of
+// comparisons with a dozen types (and a category search) — both scans run over every token.
+const OPEN = 1;
+const CLOSE = 2;
+const LT = 4;
+const GT = 8;
+/** An identifier or a soft keyword (a word, not reserved). */
+const NAME = 16;
+/** Other tokens a type's arguments may hold: `.` `,` `?` `|` and strings. */
+const IN_TYPE = 32;
+const PREFIX = 64;
+const IMPLIES = 128;
+const STRING = 256;
+
+let table: Uint16Array | undefined;
+
+/** The class bits of every token type, by `tokenTypeIdx` (built on first use). */
+function classes(): Uint16Array {
+  if (table) return table;
+  const t = new Uint16Array(Math.max(...ALL_TOKENS.map((tt) => tt.tokenTypeIdx!)) + 1);
+  const set = (types: readonly TokenType[], bits: number) => {
+    for (const tt of types) t[tt.tokenTypeIdx!]! |= bits;
+  };
+  set([LCurly, LParen, LBracket], OPEN);
+  set([RCurly, RParen, RBracket], CLOSE);
+  set([Lt], LT);
+  set([Gt], GT);
+  set([Identifier, ...Object.values(K)], NAME);
+  set([Dot, Comma, Question, Pipe, StringTok], IN_TYPE);
+  set(ALL_TOKENS.filter((tt) => tt.CATEGORIES?.includes(PrefixOp)), PREFIX);
+  set([R.implies], IMPLIES);
+  set([StringTok], STRING);
+  return (table = t);
 }
 
 /** Nesting one bracket level can add without a run of prefix operators: the precedence levels, a prefix, the bracket. */

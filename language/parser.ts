@@ -198,14 +198,21 @@ function defineParser(Base: typeof CstParser) {
       const wrapped = this as unknown as Record<string, { originalGrammarAction: () => void }>;
       const fingerprint = grammarFingerprint(self.definedRulesNames.map((name) => [name, wrapped[name]!.originalGrammarAction] as const));
       // Validation checks the grammar the code records, never a stored copy of it.
-      if (!process.env.ORCH_VALIDATE_GRAMMAR) this.storedRules = readGrammarCache(file, fingerprint, ALL_TOKENS);
-      const stored = this.storedRules !== undefined;
+      const parts = process.env.ORCH_VALIDATE_GRAMMAR ? undefined : readGrammarCache(file, fingerprint, ALL_TOKENS);
+      this.storedRules = parts?.rules;
+      const strategy = (this as unknown as { lookaheadStrategy: LazyLookahead }).lookaheadStrategy;
+      strategy.useStored(parts?.lookahead);
       try {
         super.performSelfAnalysis();
       } finally {
         this.storedRules = undefined;
       }
-      if (!stored && process.env.ORCH_WRITE_GRAMMAR_CACHE === '1') writeGrammarCache(file, fingerprint, Object.values(self.gastProductionsCache));
+      if (parts?.lookahead === undefined && process.env.ORCH_WRITE_GRAMMAR_CACHE === '1') {
+        // Every production's lookahead, so that the file holds all their paths (a file of an
+        // earlier build may have the rules without them).
+        for (const f of this.lazyLookahead.values()) f.build();
+        writeGrammarCache(file, fingerprint, Object.values(self.gastProductionsCache), strategy.paths);
+      }
     }
 
     /** Chevrotain's recording of one rule (during `performSelfAnalysis`): the stored rule when there is one. */

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Rule } from 'chevrotain';
 import { grammarFingerprint, readGrammarCache, writeGrammarCache } from '../grammar-cache.js';
+import type { LazyLookahead, LazyLookaheadFunction, LookaheadPaths } from '../lazy-lookahead.js';
 import { ALL_TOKENS } from '../lexer.js';
 import { orchParser } from '../parser.js';
 
@@ -29,12 +30,23 @@ function shape(x: unknown): unknown {
 
 const recorded = (): Rule[] => Object.values((orchParser() as unknown as { gastProductionsCache: Record<string, Rule> }).gastProductionsCache);
 
+/** Every production's lookahead paths (each lookahead built). */
+function allPaths(): LookaheadPaths {
+  const p = orchParser() as unknown as { lazyLookahead: Map<number, LazyLookaheadFunction>; lookaheadStrategy: LazyLookahead };
+  for (const f of p.lazyLookahead.values()) f.build();
+  return p.lookaheadStrategy.paths;
+}
+
+/** Paths with token types by name. */
+const named = (paths: LookaheadPaths) => [...paths].map(([k, alts]) => [k, alts.map((alt) => alt.map((path) => path.map((t) => t.name)))]);
+
 describe('the grammar cache', () => {
   it('reads back the recorded productions field for field', () => {
     const rules = recorded();
     const file = pathToFileURL(join(dir, 'round-trip.json'));
-    writeGrammarCache(file, 'fp', rules);
-    const read = readGrammarCache(file, 'fp', ALL_TOKENS);
+    const paths = allPaths();
+    writeGrammarCache(file, 'fp', rules, paths);
+    const read = readGrammarCache(file, 'fp', ALL_TOKENS)?.rules;
     expect(read).toBeDefined();
     expect([...read!.keys()]).toEqual(rules.map((r) => r.name));
     // The recorded rules are linked to each other (chevrotain resolved them); the read ones are
@@ -44,9 +56,19 @@ describe('the grammar cache', () => {
     expect(rules.length).toBeGreaterThan(50);
   });
 
+  it('reads back the lookahead paths of every production', () => {
+    const paths = allPaths();
+    const file = pathToFileURL(join(dir, 'lookahead.json'));
+    writeGrammarCache(file, 'fp', recorded(), paths);
+    const read = readGrammarCache(file, 'fp', ALL_TOKENS)?.lookahead;
+    expect(read).toBeDefined();
+    expect(named(read!)).toEqual(named(paths));
+    expect(paths.size).toBeGreaterThan(100);
+  });
+
   it('is not used for another grammar, a missing file or an unknown token', () => {
     const file = pathToFileURL(join(dir, 'other.json'));
-    writeGrammarCache(file, 'fp-a', recorded());
+    writeGrammarCache(file, 'fp-a', recorded(), new Map());
     expect(readGrammarCache(file, 'fp-b', ALL_TOKENS)).toBeUndefined();
     expect(readGrammarCache(pathToFileURL(join(dir, 'missing.json')), 'fp-a', ALL_TOKENS)).toBeUndefined();
     expect(readGrammarCache(file, 'fp-a', ALL_TOKENS.filter((t) => t.name !== 'LCurly'))).toBeUndefined();
