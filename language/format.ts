@@ -17,6 +17,7 @@ import { parse } from './parse.js';
 import { DocComment, lex, type LexOutput } from './lexer.js';
 import { parsePiece, pieceBounds, PIECE_CHARS, printPiece } from './format-pieces.js';
 import { commentText, printChunks, printModuleChunks, type PrintedChunk } from './printer.js';
+import { sameTokensOfClean } from './same-tokens.js';
 import { sameIgnoringRanges } from './tree-equality.js';
 
 export interface FormatResult {
@@ -117,7 +118,10 @@ export function printWithChunks(file: string, text: string): PrintedWhole {
     // As `print`: a non-empty text ends with one line break.
     const formatted = body.length === 0 ? '' : `${body}\n`;
     if (formatted === text) return { text, diagnostics, changed: false };
-    if (!sameTokens(text, formatted) && !sameMeaningByPieces(file, module, chunks)) {
+    // The text parsed without errors, so it lexes without problems: the lines the formatted text
+    // repeats need no lexing. A `///` line documents what follows it: that text is lexed whole.
+    const layoutOnly = text.includes('///') ? sameTokens(text, formatted) : sameTokensOfClean(text, formatted);
+    if (!layoutOnly && !sameMeaningByPieces(file, module, chunks)) {
       return { text, diagnostics, changed: false, refused: meaningChanged(file) };
     }
     return { text: formatted, diagnostics, changed: true };
@@ -160,10 +164,13 @@ function sameMeaningByPieces(file: string, module: Module, chunks: readonly Prin
  * Whether two texts are the same tokens and comments, only laid out differently (most of what
  * formatting changes): the parser, which skips whitespace, then builds the same tree from both
  * — except where a `///` comment documents what follows it, which depends on the lines: a text
- * with one is not compared this way. Lexing both costs a fraction of parsing and comparing trees.
+ * with one is not compared this way. Lexing costs a fraction of parsing and comparing trees, and
+ * only the lines that differ are lexed twice (same-tokens.ts).
  */
 export function sameTokens(a: string, b: string): boolean {
-  return sameLexedTokens(lex(a), b);
+  const x = lex(a);
+  if (x.problems.length > 0 || x.comments.some((c) => c.tokenType === DocComment)) return false;
+  return sameTokensOfClean(a, b);
 }
 
 /** `sameTokens` of a text already lexed (`x`) and `b`. */
