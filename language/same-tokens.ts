@@ -9,8 +9,9 @@
  * break (strings, `//` comments and interpolations end at the line's end; names and numbers hold
  * no space), and every other token is found from the characters it spans (no pattern looks past
  * its match). So where both texts are at the start of a line outside any token, the same line in
- * both lexes to the same tokens and leaves both at the start of the next line, outside any token —
- * unless a block comment opens in it and runs on: a line with `/*` is never skipped. Lines that
+ * both (but for its indentation) lexes to the same tokens and leaves both at the start of the next
+ * line, outside any token — unless a block comment opens in it and runs on: a line with `/*` is
+ * never skipped. A blank line, in either text, has no tokens. Lines that
  * differ are lexed a few at a time, from whichever text is behind, and their tokens matched one by
  * one; where both texts have matched everything they lexed, at line starts, they are in step again.
  */
@@ -49,6 +50,13 @@ class Side {
     return nl < 0 ? this.text.length : nl + 1;
   }
 
+  /** Where the line from `at` to `end` has more than whitespace (`end` when it has nothing else). */
+  contentStart(end: number): number {
+    let i = this.at;
+    while (i < end && isSpace(this.text.charCodeAt(i))) i++;
+    return i;
+  }
+
   /**
    * Lexes whole lines from `at`, at least `chars` characters of them; false on a lexical problem.
    * A block comment left open at the end of the slice takes the next lines in until it closes.
@@ -72,6 +80,11 @@ class Side {
       return true;
     }
   }
+}
+
+/** What the lexer skips as whitespace (its `Whitespace` token), the line break included. */
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 11 || c === 0xfeff;
 }
 
 /** Matches what both sides have lexed, token for token and comment for comment; false on a difference. */
@@ -102,12 +115,20 @@ export function sameTokensOfClean(a: string, b: string): boolean {
     if (x.pending === 0 && y.pending === 0) {
       if (x.done && y.done) return true;
       outOfStep = 0;
-      // In step: a line the same in both needs no lexing.
+      // In step: a blank line has no tokens, and a line the same in both after its indentation
+      // has the same ones: no lexing.
       const ex = x.lineEnd(x.at);
       const ey = y.lineEnd(y.at);
-      if (!x.done && !y.done && ex - x.at === ey - y.at) {
-        const line = a.slice(x.at, ex);
-        if (b.startsWith(line, y.at) && !line.includes('/*')) {
+      const cx = x.contentStart(ex);
+      const cy = y.contentStart(ey);
+      if ((!x.done && cx === ex) || (!y.done && cy === ey)) {
+        if (cx === ex) x.at = ex;
+        if (cy === ey) y.at = ey;
+        continue;
+      }
+      if (ex - cx === ey - cy) {
+        const line = a.slice(cx, ex);
+        if (b.startsWith(line, cy) && !line.includes('/*')) {
           x.at = ex;
           y.at = ey;
           continue;
