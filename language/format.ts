@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { IToken } from 'chevrotain';
 import type { Comment, Module } from './ast.js';
 import { hasErrors, type Diagnostic } from './diagnostic.js';
-import { parse } from './parse.js';
+import { parse, type ParseOutput } from './parse.js';
 import { DocComment, lex, type LexOutput } from './lexer.js';
 import { parsePiece, pieceBounds, PIECE_CHARS, printPiece } from './format-pieces.js';
 import { commentText, printChunks, printModuleChunks, type PrintedChunk } from './printer.js';
@@ -39,10 +39,17 @@ export interface FormatOptions {
    * small to take that path with small files. The answer is the same either way.
    */
   readonly pieceChars?: number;
+  /**
+   * A parse of exactly `text` that its caller already holds (the language server's check worker
+   * keeps the last one): the file is then printed whole from it, not parsed again. The answer is
+   * the same.
+   */
+  readonly parsed?: ParseOutput;
 }
 
 export function format(file: string, text: string, options: FormatOptions = {}): FormatResult {
   try {
+    if (options.parsed) return printWithChunks(file, text, options.parsed).checked();
     return formatUnsafe(file, text, options.pieceChars ?? PIECE_CHARS);
   } catch (err) {
     // A bug in the formatter must not take down `orch fmt` or the language server.
@@ -107,10 +114,10 @@ export interface PrintedWhole {
   readonly checked: () => FormatResult;
 }
 
-/** The file taken whole, parsed and printed. May throw. */
-export function printWithChunks(file: string, text: string): PrintedWhole {
+/** The file taken whole, parsed (unless `parsed`, a parse of `text`, is given) and printed. May throw. */
+export function printWithChunks(file: string, text: string, parsed?: ParseOutput): PrintedWhole {
   // Compact ranges: the printer reads the positions of few nodes next to the ranges it makes.
-  const { module, diagnostics } = parse({ file, text, compact: true });
+  const { module, diagnostics } = parsed ?? parse({ file, text, compact: true });
   if (hasErrors(diagnostics)) return { diagnostics, checked: () => ({ text, diagnostics, changed: false }) };
   const chunks = [...printModuleChunks(module, { source: text })];
   const checked = (): FormatResult => {
