@@ -86,8 +86,10 @@ function formatByPieces(file: string, text: string, bounds: readonly number[]): 
     if (same && text.startsWith(piece.text, at)) at += piece.text.length;
     else {
       same = false;
-      // The parse's tokens of the piece: not lexed a second time.
-      const meansTheSame = sameLexedTokens(lexed ?? lex(source), piece.text) || sameMeaningByPieces(file, module, piece.chunks);
+      // The piece parsed cleanly: only the lines its printed text changes are lexed; with a `///`
+      // (whose attachment depends on lines), the parse's tokens against the whole printed piece.
+      const layoutOnly = source.includes('///') ? sameLexedTokens(lexed ?? lex(source), piece.text) : sameTokensOfClean(source, piece.text);
+      const meansTheSame = layoutOnly || sameMeaningByPieces(file, module, piece.chunks);
       if (!meansTheSame) return { text, diagnostics: [], changed: false, refused: meaningChanged(file) };
     }
     out.push(piece.text);
