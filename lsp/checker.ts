@@ -47,11 +47,6 @@ export class Checker {
    */
   private readonly thread = new WorkerThread<CheckWorkerRequest, CheckedDiagnostics | FormatAnswer>('check-worker', 192);
 
-  /** Starts the check worker ahead of the first document (worker-thread.ts `start`). */
-  prepare(): void {
-    this.thread.start();
-  }
-
   /**
    * Like `diagnostics`, but computed on the worker thread when one is available, so the server
    * keeps answering other requests during a long check; with the files `path` imports directly.

@@ -46,14 +46,6 @@ export class WorkerThread<Q extends object, R> {
     });
   }
 
-  /**
-   * Starts the thread now, not at the first request: it loads its modules (~0.4 s of a 10 MB
-   * file's first diagnostics) while the client is still sending that file.
-   */
-  start(): void {
-    this.ensure();
-  }
-
   private ensure(): Worker | undefined {
     if (this.worker || this.failed) return this.worker;
     const script = workerScript(this.name);

@@ -36,10 +36,8 @@ const CAPABILITIES: ServerCapabilities = {
 };
 
 export function registerLifecycle(state: ServerState, scheduler: DiagnosticsScheduler): void {
-  const { connection, workspace, settings, guard, checker } = state;
+  const { connection, workspace, settings, guard } = state;
   connection.onInitialize((params: InitializeParams): InitializeResult => {
-    // The first document's diagnostics need the check worker: it starts while the client sends it.
-    checker.prepare();
     const roots = (params.workspaceFolders ?? []).map((f) => uriToPath(f.uri));
     if (roots.length === 0 && params.rootUri) roots.push(uriToPath(params.rootUri));
     workspace.roots = roots;
