@@ -13,10 +13,11 @@ import { isDeepStrictEqual } from 'node:util';
 import type { IToken } from 'chevrotain';
 import type { Comment, Module } from './ast.js';
 import { hasErrors, type Diagnostic } from './diagnostic.js';
-import { parse } from './parse.js';
+import { parse, type ParseOutput } from './parse.js';
 import { DocComment, lex, type LexOutput } from './lexer.js';
 import { parsePiece, pieceBounds, PIECE_CHARS, printPiece } from './format-pieces.js';
 import { commentText, printChunks, printModuleChunks, type PrintedChunk } from './printer.js';
+import { sameTokensOfClean } from './same-tokens.js';
 import { sameIgnoringRanges } from './tree-equality.js';
 
 export interface FormatResult {
@@ -38,10 +39,17 @@ export interface FormatOptions {
    * small to take that path with small files. The answer is the same either way.
    */
   readonly pieceChars?: number;
+  /**
+   * A parse of exactly `text` that its caller already holds (the language server's check worker
+   * keeps the last one): the file is then printed whole from it, not parsed again. The answer is
+   * the same.
+   */
+  readonly parsed?: ParseOutput;
 }
 
 export function format(file: string, text: string, options: FormatOptions = {}): FormatResult {
   try {
+    if (options.parsed) return printWithChunks(file, text, options.parsed).checked();
     return formatUnsafe(file, text, options.pieceChars ?? PIECE_CHARS);
   } catch (err) {
     // A bug in the formatter must not take down `orch fmt` or the language server.
@@ -78,8 +86,10 @@ function formatByPieces(file: string, text: string, bounds: readonly number[]): 
     if (same && text.startsWith(piece.text, at)) at += piece.text.length;
     else {
       same = false;
-      // The parse's tokens of the piece: not lexed a second time.
-      const meansTheSame = sameLexedTokens(lexed ?? lex(source), piece.text) || sameMeaningByPieces(file, module, piece.chunks);
+      // The piece parsed cleanly: only the lines its printed text changes are lexed; with a `///`
+      // (whose attachment depends on lines), the parse's tokens against the whole printed piece.
+      const layoutOnly = source.includes('///') ? sameLexedTokens(lexed ?? lex(source), piece.text) : sameTokensOfClean(source, piece.text);
+      const meansTheSame = layoutOnly || sameMeaningByPieces(file, module, piece.chunks);
       if (!meansTheSame) return { text, diagnostics: [], changed: false, refused: meaningChanged(file) };
     }
     out.push(piece.text);
@@ -106,10 +116,10 @@ export interface PrintedWhole {
   readonly checked: () => FormatResult;
 }
 
-/** The file taken whole, parsed and printed. May throw. */
-export function printWithChunks(file: string, text: string): PrintedWhole {
+/** The file taken whole, parsed (unless `parsed`, a parse of `text`, is given) and printed. May throw. */
+export function printWithChunks(file: string, text: string, parsed?: ParseOutput): PrintedWhole {
   // Compact ranges: the printer reads the positions of few nodes next to the ranges it makes.
-  const { module, diagnostics } = parse({ file, text, compact: true });
+  const { module, diagnostics } = parsed ?? parse({ file, text, compact: true });
   if (hasErrors(diagnostics)) return { diagnostics, checked: () => ({ text, diagnostics, changed: false }) };
   const chunks = [...printModuleChunks(module, { source: text })];
   const checked = (): FormatResult => {
@@ -117,7 +127,10 @@ export function printWithChunks(file: string, text: string): PrintedWhole {
     // As `print`: a non-empty text ends with one line break.
     const formatted = body.length === 0 ? '' : `${body}\n`;
     if (formatted === text) return { text, diagnostics, changed: false };
-    if (!sameTokens(text, formatted) && !sameMeaningByPieces(file, module, chunks)) {
+    // The text parsed without errors, so it lexes without problems: the lines the formatted text
+    // repeats need no lexing. A `///` line documents what follows it: that text is lexed whole.
+    const layoutOnly = text.includes('///') ? sameTokens(text, formatted) : sameTokensOfClean(text, formatted);
+    if (!layoutOnly && !sameMeaningByPieces(file, module, chunks)) {
       return { text, diagnostics, changed: false, refused: meaningChanged(file) };
     }
     return { text: formatted, diagnostics, changed: true };
@@ -160,10 +173,13 @@ function sameMeaningByPieces(file: string, module: Module, chunks: readonly Prin
  * Whether two texts are the same tokens and comments, only laid out differently (most of what
  * formatting changes): the parser, which skips whitespace, then builds the same tree from both
  * — except where a `///` comment documents what follows it, which depends on the lines: a text
- * with one is not compared this way. Lexing both costs a fraction of parsing and comparing trees.
+ * with one is not compared this way. Lexing costs a fraction of parsing and comparing trees, and
+ * only the lines that differ are lexed twice (same-tokens.ts).
  */
 export function sameTokens(a: string, b: string): boolean {
-  return sameLexedTokens(lex(a), b);
+  const x = lex(a);
+  if (x.problems.length > 0 || x.comments.some((c) => c.tokenType === DocComment)) return false;
+  return sameTokensOfClean(a, b);
 }
 
 /** `sameTokens` of a text already lexed (`x`) and `b`. */

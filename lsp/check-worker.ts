@@ -2,13 +2,15 @@
  * Worker thread that runs the compiler's `check` for the language server, so a long check of a
  * large file never keeps the server from answering completion, hover or symbols meanwhile.
  * Messages in: `{ id, entry, files }` (unsaved buffers by path); out: `{ id, result: { diagnostics,
- * imports } }` or `{ id, error }`.
+ * imports } }` or `{ id, error }`. It also formats (`{ id, format: file, text }`): the check keeps
+ * the last parse of each file, so formatting the text just checked does not parse it again (of a
+ * 100,000-step plan, ~1.5 s of the ~3 s).
  */
 import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { check } from '../compiler/index.js';
 import { PlanMemo } from '../compiler/index.js';
-import type { Diagnostic } from '../language/index.js';
+import { format, type Diagnostic } from '../language/index.js';
 import { ParseCache } from './parse-cache.js';
 import { fileImportsOf } from './symbol-index/references.js';
 import { bufferHost, serveWorker } from './worker-thread.js';
@@ -17,6 +19,20 @@ export interface CheckRequest {
   readonly entry: string;
   readonly files: Readonly<Record<string, string>>;
 }
+
+/** Format `text` of `format` as `orch fmt` would. */
+export interface FormatRequest {
+  readonly format: string;
+  readonly text: string;
+}
+
+/** `format`'s answer, without its diagnostics (the server has them from the check). */
+export interface FormatAnswer {
+  readonly text: string;
+  readonly changed: boolean;
+}
+
+export type CheckWorkerRequest = CheckRequest | FormatRequest;
 
 export interface CheckResult {
   readonly diagnostics: Diagnostic[];
@@ -41,7 +57,11 @@ const parses = new ParseCache();
 const memos = new Map<string, PlanMemo>();
 
 if (parentPort) {
-  serveWorker<CheckRequest, CheckResult>(parentPort, (req) => {
+  serveWorker<CheckWorkerRequest, CheckResult | FormatAnswer>(parentPort, (req) => {
+    if ('format' in req) {
+      const { text, changed } = format(req.format, req.text, { parsed: parses.outputFor(req.format, req.text) });
+      return { text: changed ? text : '', changed };
+    }
     let memo = memos.get(req.entry);
     if (!memo) memos.set(req.entry, (memo = new PlanMemo()));
     const diagnostics = check({ entry: req.entry, host: { ...bufferHost(req.files, (p) => readFileSync(p, 'utf8')), parse: parses.parse }, memo });

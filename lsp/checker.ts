@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { check, compile, isUnusedDeclaration, unusedAcrossChecks, type BoundModel } from '../compiler/index.js';
 import type { PlanIR } from '../compiler/index.js';
 import type { Diagnostic } from '../language/index.js';
-import type { CheckRequest, CheckResult as CheckedDiagnostics } from './check-worker.js';
+import type { CheckResult as CheckedDiagnostics, CheckWorkerRequest, FormatAnswer } from './check-worker.js';
 import { uriToPath } from './convert.js';
 import type { Workspace } from './workspace.js';
 import { WorkerThread } from './worker-thread.js';
@@ -45,7 +45,7 @@ export class Checker {
    * compile keeps most of what it allocates, and scavenging that in bigger spaces takes both
    * cores from the server's main thread for longer.)
    */
-  private readonly thread = new WorkerThread<CheckRequest, CheckedDiagnostics>('check-worker', 192);
+  private readonly thread = new WorkerThread<CheckWorkerRequest, CheckedDiagnostics | FormatAnswer>('check-worker', 192);
 
   /**
    * Like `diagnostics`, but computed on the worker thread when one is available, so the server
@@ -60,7 +60,7 @@ export class Checker {
     if (hit && hit.generation === generation) return { diagnostics: hit.diagnostics, imports: hit.imports ?? this.workspace.importsOf(path) };
     const files: Record<string, string> = {};
     for (const doc of this.workspace.documents.all()) files[uriToPath(doc.uri)] = doc.getText();
-    const running = this.thread.request({ entry: path, files });
+    const running = this.thread.request({ entry: path, files }) as Promise<CheckedDiagnostics> | undefined;
     const inProcess = (): DiagnosticsWithImports => ({ diagnostics: this.diagnostics(path), imports: this.workspace.importsOf(path) });
     if (!running) return inProcess();
     let checked: CheckedDiagnostics;
@@ -74,6 +74,20 @@ export class Checker {
     // Cached under the generation the check started from; a newer state gets a new check.
     this.diagnosticsOnly.set(path, { generation, diagnostics, imports: checked.imports, syntaxErrors: checked.syntaxErrors });
     return { diagnostics, imports: checked.imports };
+  }
+
+  /**
+   * `format(path, text)`'s text and whether it changed, from the check worker — which formats from
+   * its last parse when that was of `text` (the worker checked it: the usual case after an edit).
+   * Undefined when no worker is available or it failed: the caller formats in-process.
+   */
+  async formatAsync(path: string, text: string): Promise<FormatAnswer | undefined> {
+    const running = this.thread.request({ format: path, text }) as Promise<FormatAnswer> | undefined;
+    try {
+      return await running;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

@@ -19,6 +19,12 @@ export class ParseCache {
     return output;
   };
 
+  /** The last parse of `file` when it was of exactly `text`. */
+  outputFor(file: string, text: string): ParseOutput | undefined {
+    const last = this.last.get(resolve(file));
+    return last && last.text === text ? last.output : undefined;
+  }
+
   /** The last parse of `file`, if it was parsed. */
   moduleOf(file: string): Module | undefined {
     return this.last.get(resolve(file))?.output.module;

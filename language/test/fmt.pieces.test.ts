@@ -85,4 +85,27 @@ describe('sameTokens (the layout-only check)', () => {
     // A text the lexer complains about.
     expect(sameTokens('plan p { goal "x }\n', 'plan p { goal "x }\n')).toBe(false);
   });
+
+  it('skips the lines both texts share without missing what a block comment or a string spans', () => {
+    const steps = Array.from({ length: 200 }, (_, i) => `  step s${i} = f(x: ${i})\n`).join('');
+    const a = `plan p { input { x: int } output { v: s0.output }\n${steps}}\n`;
+    const b = `plan p {\n  input { x: int }\n  output { v: s0.output }\n${steps}}\n`;
+    expect(sameTokens(a, b)).toBe(true);
+    // A difference among the shared-looking lines, after the texts are back in step.
+    expect(sameTokens(a, b.replace('s150 = f(x: 150)', 's150 = f(x: 151)'))).toBe(false);
+    // A block comment opened on one line and closed lines later, in one text only: the lines
+    // between are the same characters but not the same tokens.
+    const opened = b.replace('  step s10 = f(x: 10)\n', '  step s10 = f(x: 10) /*\n').replace('  step s20 = f(x: 20)\n', '  step s20 = f(x: 20) */\n');
+    expect(sameTokens(a, opened)).toBe(false);
+    // The same comment in both, laid out differently before it.
+    const commented = a.replace('  step s10 = f(x: 10)\n', '  step s10 = f(x: 10) /*\n').replace('  step s20 = f(x: 20)\n', '  step s20 = f(x: 20) */\n');
+    expect(sameTokens(commented, opened)).toBe(true);
+    // A string left open in the formatted text: a lexical problem there.
+    expect(sameTokens(a, b.replace('f(x: 30)', 'f(x: "30)'))).toBe(false);
+    // A squashed text (no line in common) against the laid-out one, either way round.
+    const squashed = b.replace(/\n\s*/g, ' ');
+    expect(sameTokens(squashed, b)).toBe(true);
+    expect(sameTokens(b, squashed)).toBe(true);
+    expect(sameTokens(b, `${squashed} x`)).toBe(false);
+  });
 });

@@ -15,7 +15,11 @@ import { format, LineIndex, parse, parsePiece, pieceBounds, printWithChunks, PIE
 import { toLspPosition } from '../convert.js';
 
 export function formatDocument(file: string, text: string): TextEdit[] {
-  const result = format(file, text);
+  return documentEdits(text, format(file, text));
+}
+
+/** The edit that replaces `text` by `format`'s result for it (the check worker's, or one made here). */
+export function documentEdits(text: string, result: { readonly text: string; readonly changed: boolean }): TextEdit[] {
   if (!result.changed) return [];
   return [{
     range: { start: { line: 0, character: 0 }, end: { line: new LineIndex(text).lineCount, character: 0 } },

@@ -2,7 +2,7 @@
 import { uriToPath } from '../convert.js';
 import { codeActions } from '../features/code-actions.js';
 import { codeLenses } from '../features/code-lens.js';
-import { formatDocument, formatRange } from '../features/formatting.js';
+import { documentEdits, formatDocument, formatRange } from '../features/formatting.js';
 import { testLenses } from '../features/plan-tests.js';
 import type { ServerState } from './state.js';
 
@@ -10,10 +10,15 @@ export function registerEditing(state: ServerState): void {
   const { connection, documents, workspace, checker, guard } = state;
   // A file with a syntax error is never formatted: when the last check of this very text found
   // one, the answer is known without parsing it again (a 10 MB file: seconds of this thread).
-  connection.onDocumentFormatting(guard('formatting', [], (p) => {
+  // The check worker formats from the parse its check of this text made; without a worker, this
+  // thread parses and formats.
+  connection.onDocumentFormatting(guard('formatting', [], async (p) => {
     const doc = documents.get(p.textDocument.uri);
     const path = uriToPath(p.textDocument.uri);
-    return doc && !checker.knownSyntaxErrors(path) ? formatDocument(path, doc.getText()) : [];
+    if (!doc || checker.knownSyntaxErrors(path)) return [];
+    const text = doc.getText();
+    const answer = await checker.formatAsync(path, text);
+    return answer ? documentEdits(text, answer) : formatDocument(path, text);
   }));
   connection.onDocumentRangeFormatting(guard('rangeFormatting', [], (p) => {
     const doc = documents.get(p.textDocument.uri);

@@ -20,7 +20,7 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type ProtocolConnection } from 'vscode-languageserver-protocol/node';
 import type { PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
-import { LineIndex } from '../../language/index.js';
+import { format, LineIndex } from '../../language/index.js';
 import type { RunningServer } from '../server.js';
 import { REPO, uriOf } from './client.js';
 
@@ -154,6 +154,33 @@ describe('typing in a plan file', () => {
       expect(server.heldParse(path)!.text).toBe(text);
     }
     expect(await collected(first)).toBe(first.length);
+  });
+
+  it('formats the text just checked as `orch fmt` does (the check worker prints the parse its check made)', async () => {
+    const path = join(dir, 'formatting.orch');
+    const uri = uriOf(path);
+    // Laid out badly: every line's indentation gone, a comment, a block comment across lines.
+    let text = planFile(6).replace(/\n\s+/g, '\n').replace('plan plan_3 {', '// the fourth\nplan plan_3 { /* one\ntwo */');
+    await client.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'orch', version: 1, text } });
+    await diagnostics(uri, 1);
+    const formatting = async (): Promise<string | undefined> =>
+      (await client.sendRequest<{ newText: string }[]>('textDocument/formatting', { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } }))[0]?.newText;
+    expect(await formatting()).toBe(format(path, text).text);
+    // An edit in the middle: the worker's parse of the new text is an incremental one.
+    const at = new LineIndex(text).positionAt(text.indexOf('Plan number 2') + 'Plan number '.length);
+    await client.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version: 2 },
+      contentChanges: [{ range: { start: { line: at.line - 1, character: at.column - 1 }, end: { line: at.line - 1, character: at.column - 1 } }, text: 'x' }],
+    });
+    text = text.replace('Plan number 2', 'Plan number x2');
+    await diagnostics(uri, 2);
+    const formatted = format(path, text);
+    expect(formatted.changed).toBe(true);
+    expect(await formatting()).toBe(formatted.text);
+    // Formatted already: no edit.
+    await client.sendNotification('textDocument/didChange', { textDocument: { uri, version: 3 }, contentChanges: [{ text: formatted.text }] });
+    await diagnostics(uri, 3);
+    expect(await formatting()).toBeUndefined();
   });
 
   it('re-checks an open file another open file imports after an edit of the importer (W0601)', async () => {
