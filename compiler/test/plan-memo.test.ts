@@ -63,6 +63,7 @@ function editOf(text: string) {
 describe('plan memo', () => {
   it('reports what a fresh check reports after every edit of the examples', () => {
     let reused = 0;
+    const multiText = readFileSync(MULTI, 'utf8');
     // The examples have one plan each; the fixture has several, with a sub-plan, a trigger, a
     // guardrail and unused declarations; the bench module has many long plans.
     const bases: [string, string][] = [
@@ -86,7 +87,9 @@ describe('plan memo', () => {
           }
         },
       ),
-      { numRuns: RUNS },
+      // The random draws pick a multi-plan file in only ~1 run of 10: this one always edits a
+      // string inside one plan of the fixture, so the others are reused whatever the seed.
+      { numRuns: RUNS, examples: [[[MULTI, multiText, [{ at: multiText.indexOf('"unread words"') + 1, remove: 0, insert: 'x' }]]]] },
     );
     expect(reused).toBeGreaterThan(0);
   }, 300_000);
