@@ -10,7 +10,6 @@
  * (format-pieces.ts). Never throws.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { IToken } from 'chevrotain';
 import type { Comment, Module } from './ast.js';
 import { hasErrors, type Diagnostic } from './diagnostic.js';
 import { parse, type ParseOutput } from './parse.js';
@@ -86,10 +85,7 @@ function formatByPieces(file: string, text: string, bounds: readonly number[]): 
     if (same && text.startsWith(piece.text, at)) at += piece.text.length;
     else {
       same = false;
-      // The piece parsed cleanly: only the lines its printed text changes are lexed; with a `///`
-      // (whose attachment depends on lines), the parse's tokens against the whole printed piece.
-      const layoutOnly = source.includes('///') ? sameLexedTokens(lexed ?? lex(source), piece.text) : sameTokensOfClean(source, piece.text);
-      const meansTheSame = layoutOnly || sameMeaningByPieces(file, module, piece.chunks);
+      const meansTheSame = layoutOnly(source, piece.text, lexed) || sameMeaningByPieces(file, module, piece.chunks);
       if (!meansTheSame) return { text, diagnostics: [], changed: false, refused: meaningChanged(file) };
     }
     out.push(piece.text);
@@ -127,10 +123,7 @@ export function printWithChunks(file: string, text: string, parsed?: ParseOutput
     // As `print`: a non-empty text ends with one line break.
     const formatted = body.length === 0 ? '' : `${body}\n`;
     if (formatted === text) return { text, diagnostics, changed: false };
-    // The text parsed without errors, so it lexes without problems: the lines the formatted text
-    // repeats need no lexing. A `///` line documents what follows it: that text is lexed whole.
-    const layoutOnly = text.includes('///') ? sameTokens(text, formatted) : sameTokensOfClean(text, formatted);
-    if (!layoutOnly && !sameMeaningByPieces(file, module, chunks)) {
+    if (!layoutOnly(text, formatted) && !sameMeaningByPieces(file, module, chunks)) {
       return { text, diagnostics, changed: false, refused: meaningChanged(file) };
     }
     return { text: formatted, diagnostics, changed: true };
@@ -174,26 +167,21 @@ function sameMeaningByPieces(file: string, module: Module, chunks: readonly Prin
  * formatting changes): the parser, which skips whitespace, then builds the same tree from both
  * — except where a `///` comment documents what follows it, which depends on the lines: a text
  * with one is not compared this way. Lexing costs a fraction of parsing and comparing trees, and
- * only the lines that differ are lexed twice (same-tokens.ts).
+ * only the lines that differ are lexed twice (same-tokens.ts). `lexedA`: `lex(a)`, when the caller
+ * has it.
  */
-export function sameTokens(a: string, b: string): boolean {
-  const x = lex(a);
-  if (x.problems.length > 0 || x.comments.some((c) => c.tokenType === DocComment)) return false;
+export function sameTokens(a: string, b: string, lexedA: LexOutput = lex(a)): boolean {
+  if (lexedA.problems.length > 0 || lexedA.comments.some((c) => c.tokenType === DocComment)) return false;
   return sameTokensOfClean(a, b);
 }
 
-/** `sameTokens` of a text already lexed (`x`) and `b`. */
-function sameLexedTokens(x: LexOutput, b: string): boolean {
-  const y = lex(b);
-  if (x.problems.length > 0 || y.problems.length > 0) return false;
-  if (x.comments.some((c) => c.tokenType === DocComment)) return false;
-  return sameImages(x.tokens, y.tokens) && sameImages(x.comments, y.comments);
-}
-
-function sameImages(xs: readonly IToken[], ys: readonly IToken[]): boolean {
-  if (xs.length !== ys.length) return false;
-  for (let i = 0; i < xs.length; i++) if (xs[i]!.tokenType !== ys[i]!.tokenType || xs[i]!.image !== ys[i]!.image) return false;
-  return true;
+/**
+ * `sameTokens(text, formatted)` for a `text` that parsed without errors (so it lexes without
+ * problems): only a text with a `///` is lexed whole (its `lexed` tokens when the caller has
+ * them), to find a doc comment; any other goes straight to the lines that differ.
+ */
+function layoutOnly(text: string, formatted: string, lexed?: LexOutput): boolean {
+  return text.includes('///') ? sameTokens(text, formatted, lexed) : sameTokensOfClean(text, formatted);
 }
 
 function endsWithDocLine(chunk: string): boolean {
