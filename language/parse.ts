@@ -26,8 +26,8 @@ export interface ParseInput {
   readonly compact?: boolean;
   /**
    * Handed the text's tokens when a clean parse is done with them and has kept them whole (not on
-   * the CST path, nor when a large file's were released): the formatter compares them with its
-   * output's instead of lexing the text a second time.
+   * the CST path, nor when a large file's were released): the formatter looks in them for a `///`
+   * doc comment of a piece that has one, instead of lexing the piece a second time.
    */
   readonly lexed?: (lexed: LexOutput) => void;
 }
