@@ -25,6 +25,13 @@ export class CstExpressionBuilder extends NodeBuilders {
   /** Interpolations open around the string being built (MAX_INTERPOLATION_DEPTH). */
   protected interpolationDepth = 0;
 
+  /**
+   * Whether every string token of the main lex is known to be closed (its lex had no problems:
+   * parse.ts's direct path), so that each string is not scanned again for its closing quote.
+   * Strings of an interpolation's own lex are always checked.
+   */
+  stringsClosed = false;
+
   constructor(
     file: string,
     text: string,
@@ -63,7 +70,7 @@ export class CstExpressionBuilder extends NodeBuilders {
     const tok = need(t);
     const image = tok.image;
     const base = tok.startOffset;
-    const closed = isTerminatedString(image);
+    const closed = (this.stringsClosed && this.interpolationDepth === 0) || isTerminatedString(image);
     const end = closed ? image.length - 1 : image.length;
     const parts: (string | A.Expr)[] = [];
     let text = '';

@@ -89,6 +89,7 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
     const docs = new DocComments(docTokens);
     const builder = new AstActions(file, text, index, docs, parseExpressionTokens);
     builder.words = lexed.words;
+    builder.stringsClosed = true;
     const releaseTokens = lexed.tokens.length >= RELEASE_TOKENS_FROM;
     const module = parseModuleAst(lexed.tokens, builder, { releaseTokens });
     if (typeof module !== 'string' && builder.diagnostics.every((d) => builder.wholeTree.has(d))) {
