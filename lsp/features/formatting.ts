@@ -8,10 +8,12 @@
  * those items. Everything outside them stays as written. A large file is cut into pieces of whole declarations as
  * `orch fmt` cuts it (format-pieces.ts): every piece is parsed (a syntax error anywhere still
  * leaves the file alone), but only the pieces the range touches are formatted and matched item by
- * item — a declaration prints the same alone as in its file.
+ * item — a declaration prints the same alone as in its file. The language server asks the check
+ * worker for both (lsp/check-worker.ts), which hands the whole-file path the parse its check of
+ * the very same text kept.
  */
 import type { Range as LspRange, TextEdit } from 'vscode-languageserver';
-import { format, LineIndex, parse, parsePiece, pieceBounds, printWithChunks, PIECE_CHARS, type Module } from '../../language/index.js';
+import { format, LineIndex, parse, parsePiece, pieceBounds, printWithChunks, PIECE_CHARS, type Module, type ParseOutput } from '../../language/index.js';
 import { toLspPosition } from '../convert.js';
 
 export function formatDocument(file: string, text: string): TextEdit[] {
@@ -33,7 +35,12 @@ function items(module: Module): Item[] {
   return [...module.imports, ...module.declarations].sort((a, b) => a.range.start.offset - b.range.start.offset);
 }
 
-export function formatRange(file: string, text: string, range: LspRange, pieceChars: number = PIECE_CHARS): TextEdit[] {
+/**
+ * The edit that formats the items lines `range` touches, or none. `parsed`: a parse of exactly
+ * `text` its caller holds (the check worker keeps the last one), for the whole-file path, which
+ * then prints from it instead of parsing the file again; the answer is the same.
+ */
+export function formatRange(file: string, text: string, range: LspRange, pieceChars: number = PIECE_CHARS, parsed?: ParseOutput): TextEdit[] {
   const bounds = pieceBounds(text, pieceChars);
   if (bounds.length > 2) {
     const pieces = touchedPieces(file, text, bounds, range);
@@ -47,7 +54,7 @@ export function formatRange(file: string, text: string, range: LspRange, pieceCh
       }));
     }
   }
-  return formatItems(file, text, range.start.line, range.end.line);
+  return formatItems(file, text, range.start.line, range.end.line, parsed);
 }
 
 /**
@@ -79,8 +86,8 @@ function touchedPieces(file: string, text: string, bounds: readonly number[], ra
  * as they are written need no edit: then neither the whole file's meaning check nor that parse
  * is made (every other way out of here answers no edit too, so the answer is the same).
  */
-function formatItems(file: string, text: string, startLine: number, endLine: number): TextEdit[] {
-  const printed = attempt(() => printWithChunks(file, text));
+function formatItems(file: string, text: string, startLine: number, endLine: number, parsed?: ParseOutput): TextEdit[] {
+  const printed = attempt(() => printWithChunks(file, text, parsed));
   if (printed?.chunks === undefined) return [];
   const touched: { readonly item: Item; readonly from: number; readonly to: number; readonly index: number }[] = [];
   let at = 0;

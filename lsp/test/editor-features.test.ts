@@ -186,6 +186,33 @@ test "greets" {
     expect(after).toContain('capability first_on_watchlist {\n      kind    tool'); // untouched
     await client.connection.sendNotification('textDocument/didClose', { textDocument: { uri: messyUri } });
   });
+
+  it("formats a range of the document's current text after each edit, whatever parse the check kept", async () => {
+    // The check worker formats from the parse its last check kept when that was of this very
+    // text: each version below is asked for before its check (the kept parse is of the version
+    // before) and after it. Each lays the touched resource out badly and with a concurrency of its
+    // own, so an answer for any other text than the current one is a different edit.
+    const path = join(movieDir, 'scratch-range-edits.orch');
+    const versions = [' kind    local_device', '        kind local_device', 'kind   local_device  '].map((k, i) =>
+      movieText.replace('resource media_box {\n  kind local_device\n  provides playback\n  concurrency 2', `resource media_box {\n${k}\n  provides playback\n  concurrency ${i + 3}`),
+    );
+    const line = lineOf(movieText, 'resource media_box');
+    const range = { start: { line, character: 0 }, end: { line: line + 1, character: 0 } };
+    const expected = versions.map((text) => formatRange(path, text, range));
+    expect(new Set(expected.map((e) => JSON.stringify(e))).size).toBe(versions.length);
+    const editsUri = await client.open(path, versions[0]!);
+    const ask = (): Promise<TextEdit[]> => client.request<TextEdit[]>('textDocument/rangeFormatting', { textDocument: { uri: editsUri }, range, options: { tabSize: 2, insertSpaces: true } });
+    expect(await ask()).toEqual(expected[0]);
+    await client.diagnosticsFor(editsUri);
+    expect(await ask()).toEqual(expected[0]);
+    for (let i = 1; i < versions.length; i++) {
+      const version = await client.change(editsUri, [{ text: versions[i]! }]);
+      expect(await ask()).toEqual(expected[i]);
+      await client.diagnosticsFor(editsUri, () => true, version);
+      expect(await ask()).toEqual(expected[i]);
+    }
+    await client.connection.sendNotification('textDocument/didClose', { textDocument: { uri: editsUri } });
+  });
 });
 
 describe('formatRange', () => {
