@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CodeLens, DocumentLink, InlayHint, TextEdit } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { compile } from '../../compiler/index.js';
-import { format } from '../../language/index.js';
+import { format, parse, parsePiece, pieceBounds } from '../../language/index.js';
 import { formatRange } from '../features/formatting.js';
 import type { RunTestsSummary } from '../features/plan-tests.js';
 import { waitUntil } from '../../test/support/wait.js';
@@ -257,10 +257,23 @@ describe('formatRange', () => {
     );
     const text = `capability echo { kind tool input { value: any } output { value: any } latency 1ms }\n${plans.join('\n')}`;
     const lines = text.split('\n').length;
+    const parsed = parse({ file: 'x.orch', text });
+    // Unindented, a step's block closes with a `}` at column 0 above an `invariant` line: there
+    // a cut falls inside the plan, and the pieces either side of it do not stand alone.
+    const gated = 'plan q {\n  step s = echo(value: 1) {\n    on_failure continue\n  }\n  invariant "after" { always s.started implies s.started }\n}\n';
+    const flat = `${text}\n${gated}${plans.slice(0, 3).join('\n').replace(/plan p/g, 'plan r')}`.replace(/^[ \t]+/gm, '');
+    const parsedFlat = parse({ file: 'x.orch', text: flat });
+    expect(parsedFlat.diagnostics).toEqual([]);
+    const flatBounds = pieceBounds(flat, 1);
+    expect(flatBounds.slice(1).some((_, i) => parsePiece('x.orch', flat, flatBounds, i) === undefined)).toBe(true);
     fc.assert(
-      fc.property(fc.nat(lines), fc.nat(12), (start, length) => {
+      fc.property(fc.nat(lines + 12), fc.nat(12), (start, length) => {
         const range = { start: { line: start, character: 0 }, end: { line: start + length, character: 0 } };
-        expect(formatRange('x.orch', text, range, 1)).toEqual(formatRange('x.orch', text, range, Infinity));
+        const whole = formatRange('x.orch', text, range, Infinity);
+        expect(formatRange('x.orch', text, range, 1)).toEqual(whole);
+        // With the check worker's parse of the whole file, only the touched pieces are parsed alone.
+        expect(formatRange('x.orch', text, range, 1, parsed)).toEqual(whole);
+        expect(formatRange('x.orch', flat, range, 1, parsedFlat)).toEqual(formatRange('x.orch', flat, range, Infinity));
       }),
       { numRuns: 60 },
     );
