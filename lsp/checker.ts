@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { check, compile, isUnusedDeclaration, unusedAcrossChecks, type BoundModel } from '../compiler/index.js';
 import type { PlanIR } from '../compiler/index.js';
 import type { Diagnostic } from '../language/index.js';
+import type { Range as LspRange, TextEdit } from 'vscode-languageserver';
 import type { CheckResult as CheckedDiagnostics, CheckWorkerRequest, FormatAnswer } from './check-worker.js';
 import { uriToPath } from './convert.js';
 import type { Workspace } from './workspace.js';
@@ -45,7 +46,7 @@ export class Checker {
    * compile keeps most of what it allocates, and scavenging that in bigger spaces takes both
    * cores from the server's main thread for longer.)
    */
-  private readonly thread = new WorkerThread<CheckWorkerRequest, CheckedDiagnostics | FormatAnswer>('check-worker', 192);
+  private readonly thread = new WorkerThread<CheckWorkerRequest, CheckedDiagnostics | FormatAnswer | TextEdit[]>('check-worker', 192);
 
   /**
    * Like `diagnostics`, but computed on the worker thread when one is available, so the server
@@ -83,6 +84,20 @@ export class Checker {
    */
   async formatAsync(path: string, text: string): Promise<FormatAnswer | undefined> {
     const running = this.thread.request({ format: path, text }) as Promise<FormatAnswer> | undefined;
+    try {
+      return await running;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * `formatRange(path, text, range)`'s edits, from the check worker — which prints from its last
+   * parse when that was of `text`, as `formatAsync`. Undefined when no worker is available or it
+   * failed: the caller formats in-process.
+   */
+  async formatRangeAsync(path: string, text: string, range: LspRange): Promise<TextEdit[] | undefined> {
+    const running = this.thread.request({ formatRange: path, text, range }) as Promise<TextEdit[]> | undefined;
     try {
       return await running;
     } catch {

@@ -8,10 +8,12 @@
  * those items. Everything outside them stays as written. A large file is cut into pieces of whole declarations as
  * `orch fmt` cuts it (format-pieces.ts): every piece is parsed (a syntax error anywhere still
  * leaves the file alone), but only the pieces the range touches are formatted and matched item by
- * item — a declaration prints the same alone as in its file.
+ * item — a declaration prints the same alone as in its file. The language server asks the check
+ * worker for both (lsp/check-worker.ts), which hands the whole-file path the parse its check of
+ * the very same text kept.
  */
 import type { Range as LspRange, TextEdit } from 'vscode-languageserver';
-import { format, LineIndex, parse, parsePiece, pieceBounds, printWithChunks, PIECE_CHARS, type Module } from '../../language/index.js';
+import { format, LineIndex, parse, parsePiece, pieceBounds, printWithChunks, PIECE_CHARS, type Module, type ParseOutput } from '../../language/index.js';
 import { toLspPosition } from '../convert.js';
 
 export function formatDocument(file: string, text: string): TextEdit[] {
@@ -33,10 +35,15 @@ function items(module: Module): Item[] {
   return [...module.imports, ...module.declarations].sort((a, b) => a.range.start.offset - b.range.start.offset);
 }
 
-export function formatRange(file: string, text: string, range: LspRange, pieceChars: number = PIECE_CHARS): TextEdit[] {
+/**
+ * The edit that formats the items lines `range` touches, or none. `parsed`: a parse of exactly
+ * `text` its caller holds (the check worker keeps the last one), for the whole-file path, which
+ * then prints from it instead of parsing the file again; the answer is the same.
+ */
+export function formatRange(file: string, text: string, range: LspRange, pieceChars: number = PIECE_CHARS, parsed?: ParseOutput): TextEdit[] {
   const bounds = pieceBounds(text, pieceChars);
   if (bounds.length > 2) {
-    const pieces = touchedPieces(file, text, bounds, range);
+    const pieces = touchedPieces(file, text, bounds, range, parsed !== undefined && cleanThroughout(parsed.module, parsed.diagnostics.length));
     if (pieces !== undefined) {
       const { from, to, line } = pieces;
       // Positions in the slice are its own: shifted back by the lines before it (a slice starts
@@ -47,22 +54,39 @@ export function formatRange(file: string, text: string, range: LspRange, pieceCh
       }));
     }
   }
-  return formatItems(file, text, range.start.line, range.end.line);
+  return formatItems(file, text, range.start.line, range.end.line, parsed);
+}
+
+/**
+ * Whether a whole-file parse says what parsing every piece would about the pieces a range does
+ * not touch: no diagnostic anywhere, and no import below a declaration (a piece after the first
+ * with one does not stand alone).
+ */
+function cleanThroughout(module: Module, diagnostics: number): boolean {
+  if (diagnostics > 0) return false;
+  const firstDeclaration = module.declarations[0]?.range.start.offset ?? Infinity;
+  return module.imports.every((i) => i.range.start.offset < firstDeclaration);
 }
 
 /**
  * The span of the pieces that lines `range` touches, and the line it starts on; undefined when a
  * piece does not parse cleanly on its own (the whole-file path then decides, as `orch fmt` does).
+ * `clean`: a parse of the whole file found nothing wrong anywhere (`cleanThroughout`), so only
+ * the touched pieces, which are formatted alone, are parsed alone (10 MB of small plans: all the
+ * others took ~2.5 s). An untouched piece that would not stand alone in a clean file (a line of
+ * `}` at column 0 closing something nested) then leaves the answer to the pieces, not to the
+ * whole file: a declaration prints the same either way.
  */
-function touchedPieces(file: string, text: string, bounds: readonly number[], range: LspRange): { from: number; to: number; line: number } | undefined {
+function touchedPieces(file: string, text: string, bounds: readonly number[], range: LspRange, clean: boolean): { from: number; to: number; line: number } | undefined {
   const lines = new LineIndex(text);
   /** The 0-based line of an offset. */
   const lineOf = (offset: number): number => lines.lineAt(offset) - 1;
   let first = -1;
   let last = -1;
   for (let i = 0; i + 1 < bounds.length; i++) {
-    if (parsePiece(file, text, bounds, i) === undefined) return undefined;
-    if (lineOf(bounds[i]!) <= range.end.line && lineOf(bounds[i + 1]!) >= range.start.line) {
+    const touched = lineOf(bounds[i]!) <= range.end.line && lineOf(bounds[i + 1]!) >= range.start.line;
+    if ((touched || !clean) && parsePiece(file, text, bounds, i) === undefined) return undefined;
+    if (touched) {
       if (first < 0) first = i;
       last = i;
     }
@@ -79,8 +103,8 @@ function touchedPieces(file: string, text: string, bounds: readonly number[], ra
  * as they are written need no edit: then neither the whole file's meaning check nor that parse
  * is made (every other way out of here answers no edit too, so the answer is the same).
  */
-function formatItems(file: string, text: string, startLine: number, endLine: number): TextEdit[] {
-  const printed = attempt(() => printWithChunks(file, text));
+function formatItems(file: string, text: string, startLine: number, endLine: number, parsed?: ParseOutput): TextEdit[] {
+  const printed = attempt(() => printWithChunks(file, text, parsed));
   if (printed?.chunks === undefined) return [];
   const touched: { readonly item: Item; readonly from: number; readonly to: number; readonly index: number }[] = [];
   let at = 0;

@@ -20,10 +20,14 @@ export function registerEditing(state: ServerState): void {
     const answer = await checker.formatAsync(path, text);
     return answer ? documentEdits(text, answer) : formatDocument(path, text);
   }));
-  connection.onDocumentRangeFormatting(guard('rangeFormatting', [], (p) => {
+  // A range likewise: the worker prints the touched items from the parse its check kept (a
+  // 100,000-step plan is one item, the whole file).
+  connection.onDocumentRangeFormatting(guard('rangeFormatting', [], async (p) => {
     const doc = documents.get(p.textDocument.uri);
     const path = uriToPath(p.textDocument.uri);
-    return doc && !checker.knownSyntaxErrors(path) ? formatRange(path, doc.getText(), p.range) : [];
+    if (!doc || checker.knownSyntaxErrors(path)) return [];
+    const text = doc.getText();
+    return (await checker.formatRangeAsync(path, text, p.range)) ?? formatRange(path, text, p.range);
   }));
   connection.onCodeLens(guard('codeLens', [], (p) => {
     const path = uriToPath(p.textDocument.uri);

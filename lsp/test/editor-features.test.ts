@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CodeLens, DocumentLink, InlayHint, TextEdit } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { compile } from '../../compiler/index.js';
-import { format } from '../../language/index.js';
+import { format, parse, parsePiece, pieceBounds } from '../../language/index.js';
 import { formatRange } from '../features/formatting.js';
 import type { RunTestsSummary } from '../features/plan-tests.js';
 import { waitUntil } from '../../test/support/wait.js';
@@ -186,6 +186,33 @@ test "greets" {
     expect(after).toContain('capability first_on_watchlist {\n      kind    tool'); // untouched
     await client.connection.sendNotification('textDocument/didClose', { textDocument: { uri: messyUri } });
   });
+
+  it("formats a range of the document's current text after each edit, whatever parse the check kept", async () => {
+    // The check worker formats from the parse its last check kept when that was of this very
+    // text: each version below is asked for before its check (the kept parse is of the version
+    // before) and after it. Each lays the touched resource out badly and with a concurrency of its
+    // own, so an answer for any other text than the current one is a different edit.
+    const path = join(movieDir, 'scratch-range-edits.orch');
+    const versions = [' kind    local_device', '        kind local_device', 'kind   local_device  '].map((k, i) =>
+      movieText.replace('resource media_box {\n  kind local_device\n  provides playback\n  concurrency 2', `resource media_box {\n${k}\n  provides playback\n  concurrency ${i + 3}`),
+    );
+    const line = lineOf(movieText, 'resource media_box');
+    const range = { start: { line, character: 0 }, end: { line: line + 1, character: 0 } };
+    const expected = versions.map((text) => formatRange(path, text, range));
+    expect(new Set(expected.map((e) => JSON.stringify(e))).size).toBe(versions.length);
+    const editsUri = await client.open(path, versions[0]!);
+    const ask = (): Promise<TextEdit[]> => client.request<TextEdit[]>('textDocument/rangeFormatting', { textDocument: { uri: editsUri }, range, options: { tabSize: 2, insertSpaces: true } });
+    expect(await ask()).toEqual(expected[0]);
+    await client.diagnosticsFor(editsUri);
+    expect(await ask()).toEqual(expected[0]);
+    for (let i = 1; i < versions.length; i++) {
+      const version = await client.change(editsUri, [{ text: versions[i]! }]);
+      expect(await ask()).toEqual(expected[i]);
+      await client.diagnosticsFor(editsUri, () => true, version);
+      expect(await ask()).toEqual(expected[i]);
+    }
+    await client.connection.sendNotification('textDocument/didClose', { textDocument: { uri: editsUri } });
+  });
 });
 
 describe('formatRange', () => {
@@ -230,10 +257,23 @@ describe('formatRange', () => {
     );
     const text = `capability echo { kind tool input { value: any } output { value: any } latency 1ms }\n${plans.join('\n')}`;
     const lines = text.split('\n').length;
+    const parsed = parse({ file: 'x.orch', text });
+    // Unindented, a step's block closes with a `}` at column 0 above an `invariant` line: there
+    // a cut falls inside the plan, and the pieces either side of it do not stand alone.
+    const gated = 'plan q {\n  step s = echo(value: 1) {\n    on_failure continue\n  }\n  invariant "after" { always s.started implies s.started }\n}\n';
+    const flat = `${text}\n${gated}${plans.slice(0, 3).join('\n').replace(/plan p/g, 'plan r')}`.replace(/^[ \t]+/gm, '');
+    const parsedFlat = parse({ file: 'x.orch', text: flat });
+    expect(parsedFlat.diagnostics).toEqual([]);
+    const flatBounds = pieceBounds(flat, 1);
+    expect(flatBounds.slice(1).some((_, i) => parsePiece('x.orch', flat, flatBounds, i) === undefined)).toBe(true);
     fc.assert(
-      fc.property(fc.nat(lines), fc.nat(12), (start, length) => {
+      fc.property(fc.nat(lines + 12), fc.nat(12), (start, length) => {
         const range = { start: { line: start, character: 0 }, end: { line: start + length, character: 0 } };
-        expect(formatRange('x.orch', text, range, 1)).toEqual(formatRange('x.orch', text, range, Infinity));
+        const whole = formatRange('x.orch', text, range, Infinity);
+        expect(formatRange('x.orch', text, range, 1)).toEqual(whole);
+        // With the check worker's parse of the whole file, only the touched pieces are parsed alone.
+        expect(formatRange('x.orch', text, range, 1, parsed)).toEqual(whole);
+        expect(formatRange('x.orch', flat, range, 1, parsedFlat)).toEqual(formatRange('x.orch', flat, range, Infinity));
       }),
       { numRuns: 60 },
     );
