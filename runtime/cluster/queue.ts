@@ -158,13 +158,23 @@ export async function exchange(
     name: 'orch_exchange',
     text: `WITH r AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $13::text[]) AS r(run_id, step_key, attempt, fence, status, outcome, worker)),
+     -- Each result's row found by its primary key, then updated by its ctid: a row abandoned since
+     -- (by the sweeper, by its owner) is rechecked at that ctid and refused (pg-sweep's race test).
+     -- Joined directly, the generic plan — made on a young table, where attempts_by_worker looks
+     -- like one row — compared every running attempt of every worker with every result (64 × 48
+     -- per exchange on the bench); 'running' is a parameter so that the look-up cannot take that
+     -- index either.
      done AS (
        UPDATE orch.attempts a SET status = r.status, outcome = r.outcome, finished_at = now(), job = NULL,
               -- a refused attempt never ran: it counts as unclaimed
               started_at = CASE WHEN r.status = 'refused' THEN NULL ELSE a.started_at END
-         FROM r
-        WHERE a.run_id = r.run_id AND a.step_key = r.step_key AND a.attempt = r.attempt AND a.fence = r.fence
-          AND a.worker = r.worker AND a.status = 'running'
+         FROM r, LATERAL (
+                SELECT x.ctid AS t FROM orch.attempts x
+                 WHERE x.run_id = r.run_id AND x.step_key = r.step_key AND x.attempt = r.attempt
+                   AND x.fence = r.fence AND x.worker = r.worker AND x.status = $19
+                -- not pulled up into the join (the planner would order it back)
+                OFFSET 0) k
+        WHERE a.ctid = k.t
        RETURNING a.run_id, a.step_key, a.attempt, a.fence, a.status, a.outcome),
      -- the outcomes themselves, when they fit a notification (8000 bytes): the owner needs no read
      told AS (
@@ -215,6 +225,7 @@ export async function exchange(
       release.map((r) => r.attempt),
       release.map((r) => r.fence),
       DISPATCH_CHANNEL,
+      'running',
     ],
   });
   const recorded = new Set(rows.filter((r) => r.kind === 'done').map((r) => attemptKey(r.run_id!, r.step_key!, r.attempt!)));

@@ -2,7 +2,8 @@
  * The step queue in `orch.attempts` and the sweeper, statement by statement on a real Postgres:
  * a batched dispatch wakes `orch_dispatch` and bumps the fence of an attempt dispatched again;
  * two workers claiming at once never claim one attempt twice (`FOR UPDATE SKIP LOCKED`); a
- * result is recorded only at its fence, by its worker, while running; a worker that falls silent
+ * result is recorded only at its fence, by its worker, while running — also when its attempt is
+ * abandoned while the exchange waits on its row; a worker that falls silent
  * is declared dead once its heartbeat is older than the threshold (by the database's clock) —
  * only then — and the attempts it claimed are abandoned and their owners woken, its late results
  * refused, while attempts nobody claimed stay dispatched. A dead id claims nothing, a worker that
@@ -123,6 +124,34 @@ describe('the step queue', () => {
     expect((await rowOf('q2', job.key))!.status).toBe('succeeded');
     // Recorded once: the same result again is refused.
     expect((await exchange(pool, 'w1', [{ run: 'q2', key: job.key, attempt: 1, fence: 1, status: 'failed', outcome }], 0, TASKS, [])).refused).toHaveLength(1);
+    await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
+  });
+
+  it('refuses a result whose attempt is abandoned while the exchange waits on its row, and records the other results of that exchange', async () => {
+    await register('w1');
+    await dispatchAttempts(pool, 'owner', [dispatchOf('q5', 'a'), dispatchOf('q5', 'b')]);
+    const { claimed } = await exchange(pool, 'w1', [], 2, TASKS, []);
+    expect(claimed).toHaveLength(2);
+    const outcome = JSON.stringify({ ok: true, output: 1 });
+    const results = claimed.map((j) => ({ run: j.run, key: j.key, attempt: j.attempt, fence: j.fence, status: 'succeeded' as const, outcome }));
+    // The owner abandons `a` in a transaction still open when the worker's exchange reaches the row.
+    const owner = await pool.connect();
+    try {
+      await owner.query('BEGIN');
+      await owner.query(`UPDATE orch.attempts SET status = 'abandoned', folded = true, finished_at = now(), job = NULL WHERE run_id = 'q5' AND step_key = 'a'`);
+      const answer = exchange(pool, 'w1', results, 0, TASKS, []);
+      await waitUntil(
+        async () => (await pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%orch.attempts%'`)).rowCount! > 0,
+        'the exchange waiting on the abandoned row',
+      );
+      await owner.query('COMMIT');
+      const { refused } = await answer;
+      expect(refused.map((r) => r.key)).toEqual(['a']);
+    } finally {
+      owner.release();
+    }
+    expect((await rowOf('q5', 'a'))!.status).toBe('abandoned');
+    expect((await rowOf('q5', 'b'))!.status).toBe('succeeded');
     await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
   });
 
