@@ -102,6 +102,7 @@ export class ProgramFacts {
     this.checkOnly = opts.checkOnly ?? false;
     this.withTests = opts.tests === true || this.checkOnly;
     this.model.recordTypes = opts.recordTypes ?? true;
+    this.model.recordDetails = this.model.recordTypes;
     this.model.recordReferences = opts.recordReferences ?? true;
   }
 

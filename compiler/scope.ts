@@ -132,18 +132,19 @@ export class Scopes {
         );
         continue;
       }
+      const qualifiedName = `${mod.name}.${name}`;
       const symbol = this.model.declare({
         name,
         kind: kind as SymbolKind,
-        qualifiedName: `${mod.name}.${name}`,
+        qualifiedName,
         file: mod.file,
         range: d.range,
         nameRange: nameNode.range,
         doc: 'doc' in d ? d.doc : undefined,
-        detail: kind === 'capability' ? capabilityDetail(d as CapabilityDecl) : nodeDetail(kind, name),
+        detail: !this.model.recordDetails ? '' : kind === 'capability' ? capabilityDetail(d as CapabilityDecl) : nodeDetail(kind, name),
         std: mod.std,
       });
-      const entry: DeclEntry = { kind, node: d as never, module: mod, symbol, qualifiedName: `${mod.name}.${name}` };
+      const entry: DeclEntry = { kind, node: d as never, module: mod, symbol, qualifiedName };
       names.set(name, entry);
       this.all.push(entry);
     }

@@ -85,8 +85,8 @@ export interface CheckedPlan {
   readonly guardrails: DeclEntry<'guardrail'>[];
   readonly success: { label: string | null; condition: ExprIR }[];
   readonly output: ExprIR | null;
-  /** Names read by the plan's success criteria and output (they count as uses). */
-  readonly outputUses: ReadonlySet<string>;
+  /** Names read by the plan's success criteria and output (they count as uses); a name may repeat. */
+  readonly outputUses: readonly string[];
   readonly invariants: { name: string; modality: 'always' | 'never' | 'eventually'; condition: ExprIR }[];
   readonly invariantUses: ReadonlySet<string>;
   readonly blocks: readonly PlanBlock[];

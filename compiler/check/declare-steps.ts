@@ -77,6 +77,7 @@ const NO_ITEMS: Map<string, ItemInfo> = new Map();
 const NO_BLOCK_NAMES: ReadonlyMap<string, BlockRefInfo & { range: Range }> = new Map();
 const NO_IDS: readonly string[] = [];
 const NO_OPEN: readonly PlanBlock[] = [];
+const NO_BLOCKS = Object.freeze([]) as unknown as PlanBlock[];
 
 /** Declares the steps and blocks of `entry`'s body (its actions are resolved by `resolveActions`). */
 export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, diags: Diagnostic[]): DeclaredBody {
@@ -175,7 +176,7 @@ export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, d
       if (duplicateName(name, node.name.range)) continue;
       const symbol = model.declare({
         name, kind: 'step', qualifiedName: `${plan.name.name}.${name}`, file, range: node.range, nameRange: node.name.range,
-        doc: node.doc, detail: `step ${name}`, std: mod.std,
+        doc: node.doc, detail: model.recordDetails ? `step ${name}` : '', std: mod.std,
       });
       for (const b of at.open) b.steps.push(name);
       // The step table doubles as the duplicate check; output types are filled in below.
@@ -189,7 +190,8 @@ export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, d
     }
   };
   declareSteps(plan.body, { group: undefined, forEach: null, items: NO_ITEMS, itemCount: null, blocks: NO_IDS, eachPath: NO_IDS, inside: NO_NAMES, open: NO_OPEN });
-  return { slots, stepInfos, blockNames, blocks, groupLists, untilScopes };
+  // The plan keeps its list of blocks to the end of the compile: one without (most) shares NO_BLOCKS.
+  return { slots, stepInfos, blockNames, blocks: blocks.length ? blocks : NO_BLOCKS, groupLists, untilScopes };
 }
 
 /**

@@ -41,10 +41,8 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   const mod = entry.module;
   const file = mod.file;
   const inputTy = cx.planInput(entry);
-  const roots = new Map<string, RootInfo>([
-    ['input', { ty: inputTy, ir: { op: 'var', name: 'input' } }],
-    ['context', cx.contextRoot],
-  ]);
+  // (set one by one: a Map built from a list of pairs costs the pairs and an iterator, per plan)
+  const roots = new Map<string, RootInfo>().set('input', { ty: inputTy, ir: { op: 'var', name: 'input' } }).set('context', cx.contextRoot);
 
   const body = declarePlanBody(entry, model, diags);
   resolveActions(body, mod, scopes, cx.capability);
@@ -152,18 +150,24 @@ function planProperties(ps: PlanScope, entry: DeclEntry<'plan'>): PlanProperties
   const mod = entry.module;
   const plan = entry.node;
   const policy = plan.policy ? scopes.resolve(mod, plan.policy, 'policy') : undefined;
-  const guardrails: DeclEntry<'guardrail'>[] = [];
+  // A plan without guardrails (most) shares the empty list.
+  let guardrails: DeclEntry<'guardrail'>[] = NONE;
   for (const g of plan.guardrails) {
     const ge = scopes.resolve(mod, g, 'guardrail');
-    if (ge && !guardrails.includes(ge)) guardrails.push(ge);
+    if (ge) guardrails = withGuardrail(guardrails, ge);
   }
   // Guardrails declared in the plan's own module apply to every plan of it (rules are not opt-in).
-  for (const ge of scopes.entries(mod, 'guardrail')) if (!guardrails.includes(ge)) guardrails.push(ge);
+  for (const ge of scopes.entries(mod, 'guardrail')) guardrails = withGuardrail(guardrails, ge);
 
-  let outputUses: Set<string> | undefined;
+  // A list, not a set: most plans' output reads a step or two, and the plan keeps this to the end of
+  // the compile (a set of one is four times the memory). A name read again in a row is not repeated.
+  let outputUses: string[] = NONE;
   const planEnv: ExprEnv = {
     file, model, diags, roots, steps: body.stepInfos, blocks: body.blockNames,
-    onStep: (id) => void (outputUses ??= new Set()).add(id),
+    onStep: (id) => {
+      if (outputUses === NONE) outputUses = [id];
+      else if (outputUses[outputUses.length - 1] !== id) outputUses.push(id);
+    },
     // The success criteria's and output's IR is read only when the plan's IR is built.
     typesOnly: cx.typesOnly === true,
   };
@@ -186,5 +190,12 @@ function planProperties(ps: PlanScope, entry: DeclEntry<'plan'>): PlanProperties
     };
     invariants = invariantDecls.map((inv) => checkInvariant(inv, invEnv, diags, file));
   }
-  return { policy, guardrails, success, output, outputUses: outputUses ?? NO_NAMES, invariants, invariantUses: invariantUses ?? NO_NAMES };
+  return { policy, guardrails, success, output, outputUses, invariants, invariantUses: invariantUses ?? NO_NAMES };
+}
+
+/** `list` with `ge` added unless present (`NONE` is replaced, never pushed to). */
+function withGuardrail(list: DeclEntry<'guardrail'>[], ge: DeclEntry<'guardrail'>): DeclEntry<'guardrail'>[] {
+  if (list === NONE) return [ge];
+  if (!list.includes(ge)) list.push(ge);
+  return list;
 }

@@ -121,7 +121,8 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
     id, decl: d, symbol: s.symbol, capability: cap, runPlan, action, args, ownData, data: ownData, outputReads, refs,
     after, skipIfSkipped: skip, when,
     forEach: s.forEach && groupList ? { ...s.forEach, list: groupList } : s.forEach,
-    blocks: s.blocks, eachPath: s.eachPath, waitsFor: [],
+    // (checkSteps sets waitsFor once the step's reads are known)
+    blocks: s.blocks, eachPath: s.eachPath, waitsFor: NO_AFTER,
     fallback: fallback?.call ?? null, compensate: compensate?.call ?? null, pinned,
     timeout_ms: ms(d.timeout) ?? capTimeout,
     retry: retryIR(d.retry, cap ? cap.ir.retry : NO_RETRY),

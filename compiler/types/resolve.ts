@@ -75,28 +75,28 @@ export class TypeResolver {
   }
 
   private field(mod: LoadedModule, f: FieldDecl, fieldKind: SymbolKind, owner: string): FieldTy {
-    const ty = this.resolve(mod, f.type, fieldKind, owner ? `${owner}.${f.name.name}` : f.name.name);
+    const name = f.name.name;
+    const qualifiedName = owner ? `${owner}.${name}` : name;
+    const ty = this.resolve(mod, f.type, fieldKind, qualifiedName);
     const sym = this.model.declare({
-      name: f.name.name,
+      name,
       kind: fieldKind,
-      qualifiedName: owner ? `${owner}.${f.name.name}` : f.name.name,
+      qualifiedName,
       file: mod.file,
       range: f.range,
       nameRange: f.name.range,
       doc: f.doc,
-      detail: `(${fieldKind.replace('_', ' ')}) ${fieldText(f)}`,
+      detail: this.model.recordDetails ? `(${fieldKind.replace('_', ' ')}) ${fieldText(f)}` : '',
       std: mod.std,
     });
     // A context field's `= expr` is a derived signal (§9.4), checked against the context's type later.
     const value = f.default && fieldKind !== 'context_field' ? this.checkDefault(mod, f.default, ty) : UNKNOWN;
-    return {
-      name: f.name.name,
-      ty,
-      dataClass: f.dataClass,
-      required: f.default === undefined && ty.k !== 'optional',
-      ...(value !== UNKNOWN ? { default: value } : {}),
-      decl: { file: mod.file, range: f.name.range, symbol: sym.id },
-    };
+    const required = f.default === undefined && ty.k !== 'optional';
+    const decl = { file: mod.file, range: f.name.range, symbol: sym.id };
+    // Two literals rather than a spread of `{ default }`: one object per field, its keys in this order.
+    return value !== UNKNOWN
+      ? { name, ty, dataClass: f.dataClass, required, default: value, decl }
+      : { name, ty, dataClass: f.dataClass, required, decl };
   }
 
   /**
