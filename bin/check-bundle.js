@@ -8,6 +8,10 @@
 // (its header), or that V8 rejects (another V8 or other flags) is ignored, and a new one is written
 // when the check is done — beside the bundle when that folder is writable, else in the user's
 // cache folder. A failed write is ignored too.
+//
+// No V8 flags are set before the compile: tier-up and young-generation flags measured no gain on
+// the 10k check, and GC-mode flags set after start-up (--single-threaded-gc, --minor-mc) abort
+// Node 20 (docs/performance.md, "`orch check`'s cold start").
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
