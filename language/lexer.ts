@@ -63,12 +63,7 @@ export type ReservedWord = (typeof RESERVED_WORDS)[number];
  * the word up (one regex + one map lookup per word, instead of trying ~100 keyword patterns).
  */
 function keyword(word: string, categories: TokenType[]): TokenType {
-  // The categories are set after createToken, not given to it: given, each keyword recomputes
-  // every category's list of members (O(keywords²) at start-up, ~10 ms of every command); the
-  // Lexer below computes them once for all tokens, as it does for TopJunk and Junk.
-  const t = createToken({ name: `Kw_${word}`, pattern: Lexer.NA, label: `'${word}'` });
-  t.CATEGORIES = [...categories];
-  return t;
+  return createToken({ name: `Kw_${word}`, pattern: Lexer.NA, categories, label: `'${word}'` });
 }
 
 export const K = Object.fromEntries(SOFT_KEYWORDS.map((w) => [w, keyword(w, [Name, FieldName])])) as Record<
