@@ -50,6 +50,15 @@ describe('the result rebuilt from the journal', () => {
     );
   });
 
+  // A case CI found: the cancel overtakes a `for each` item, so the live run and the journal hold
+  // the step's failed instances in different orders; the step shows the first failed item's error.
+  it('is the live result of a run cancelled while a for-each item fails (a fixed case)', async () => {
+    await fc.assert(
+      fc.asyncProperty(genBlockPlan(false), fc.integer({ min: 1, max: 120 }), (gen, at) => same(gen, { at, act: (run) => run.cancel('stop') })),
+      { seed: -1773382802, path: '25:3:3:3:3:11:16:5:23:25:24:24:27:23:23:24:23:25:3:21:21:21:21:21:21:21:21:24:22:21:21', endOnFailure: true },
+    );
+  });
+
   it('is the live result of a run with a step cancelled on its own', async () => {
     await fc.assert(
       fc.asyncProperty(genBlockPlan(false), fc.integer({ min: 1, max: 80 }), fc.constantFrom('a', 'b2', 'l1', 'n[0][0]', 'm'), (gen, at, key) =>

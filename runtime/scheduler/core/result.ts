@@ -2,7 +2,7 @@
 import type { StepRecord } from './fold.js';
 import type { Starter } from './identity.js';
 import type { RunState } from './run-state.js';
-import { FAILED, TERMINAL } from './state.js';
+import { FAILED, type Inst, TERMINAL } from './state.js';
 import { type ViewState, viewAt } from './views.js';
 import type { ExecutionResult, StepResult, StepUsage } from '../types.js';
 import { round6 } from '../../../compiler/index.js';
@@ -21,6 +21,26 @@ export type ResultState = ViewState &
     readonly plan: { readonly plan: string };
     approvalsWaiting(): readonly string[];
   };
+
+/**
+ * The failed instance whose error a step's result shows: the first in item order. The live run
+ * makes instances in the order their items open and a run read back from its journal in the order
+ * they were first journaled, which differ when a cancel overtakes an item; item order is the same
+ * for both.
+ */
+function firstFailed(instances: readonly Inst[]): Inst | undefined {
+  let first: Inst | undefined;
+  for (const i of instances) {
+    if (i.rec.error === null || !FAILED.has(i.rec.status)) continue;
+    if (first === undefined || beforeInItemOrder(i.path, first.path)) first = i;
+  }
+  return first;
+}
+
+function beforeInItemOrder(a: readonly number[], b: readonly number[]): boolean {
+  for (let k = 0; k < Math.min(a.length, b.length); k++) if (a[k] !== b[k]) return a[k]! < b[k]!;
+  return a.length < b.length;
+}
 
 /** The execution result (LANGUAGE.md §6) as of `now`; meaningful once the run ended. `startedBy`: §9.1, shown with it. */
 export function buildResult(c: ResultState, now: number, startedBy: Starter | null = null): ExecutionResult {
@@ -53,7 +73,7 @@ export function buildResult(c: ResultState, now: number, startedBy: Starter | nu
       if (r.completedAt !== null && (end === null || r.completedAt > end)) end = r.completedAt;
     }
     const error =
-      l.instances.find((i) => i.rec.error !== null && FAILED.has(i.rec.status))?.rec.error ??
+      firstFailed(l.instances)?.rec.error ??
       wholeErrors.find((b) => l.shape.dims.includes(b.block as never))?.whole?.error ??
       null;
     const usage = usageOf(l.instances.map((i) => i.rec.usage));
