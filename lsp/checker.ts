@@ -82,13 +82,8 @@ export class Checker {
    * its last parse when that was of `text` (the worker checked it: the usual case after an edit).
    * Undefined when no worker is available or it failed: the caller formats in-process.
    */
-  async formatAsync(path: string, text: string): Promise<FormatAnswer | undefined> {
-    const running = this.thread.request({ format: path, text }) as Promise<FormatAnswer> | undefined;
-    try {
-      return await running;
-    } catch {
-      return undefined;
-    }
+  formatAsync(path: string, text: string): Promise<FormatAnswer | undefined> {
+    return this.formatOnWorker<FormatAnswer>({ format: path, text });
   }
 
   /**
@@ -96,8 +91,13 @@ export class Checker {
    * parse when that was of `text`, as `formatAsync`. Undefined when no worker is available or it
    * failed: the caller formats in-process.
    */
-  async formatRangeAsync(path: string, text: string, range: LspRange): Promise<TextEdit[] | undefined> {
-    const running = this.thread.request({ formatRange: path, text, range }) as Promise<TextEdit[]> | undefined;
+  formatRangeAsync(path: string, text: string, range: LspRange): Promise<TextEdit[] | undefined> {
+    return this.formatOnWorker<TextEdit[]>({ formatRange: path, text, range });
+  }
+
+  /** A formatting request's answer from the check worker; undefined when there is none or it failed. */
+  private async formatOnWorker<T extends FormatAnswer | TextEdit[]>(request: CheckWorkerRequest): Promise<T | undefined> {
+    const running = this.thread.request(request) as Promise<T> | undefined;
     try {
       return await running;
     } catch {
