@@ -15,6 +15,8 @@
  *   compiling the edited text takes the cores) and this process's decoding of the ~400 KB answer.
  * The edits are measured twice more: on the 5,000-line file with a CPU hog beside the server (a
  * second process spinning on one core: the box then has no idle core), and on a 20,000-line file.
+ * `ORCH_BENCH_LSP=inlay` measures the 5,000-line file's inlay-hint figures alone (a few seconds
+ * instead of minutes: for A/B runs of the hints).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,6 +80,8 @@ export function writeLargeModule(dir: string, lines: number): { file: string; te
 
 /** Timed edits per diagnostics figure (after the JIT warm-up edits). */
 const EDITS = smoke(100, 2);
+/** Only the inlay-hint series of the 5,000-line file (`ORCH_BENCH_LSP=inlay`). */
+const INLAY_ONLY = process.env.ORCH_BENCH_LSP === 'inlay';
 /** Requests timed per completion and inlay-hint figure, after `WARM` untimed ones. */
 const REQUESTS = smoke(50, 1);
 const WARM = smoke(10, 1);
@@ -157,7 +161,7 @@ async function measure(lines: number, editsOnly = false): Promise<Samples> {
     const col = rows[goalLine]!.indexOf('0"');
     // 100 timed edits each: over fewer, the "p95" is the second-slowest of a handful.
     const diagnostics: number[] = [];
-    for (let i = 0; i < EDITS + 5; i++) {
+    for (let i = 0; i < (INLAY_ONLY ? 0 : EDITS + 5); i++) {
       version++;
       const done = waitFor(version);
       const t0 = performance.now();
@@ -170,7 +174,7 @@ async function measure(lines: number, editsOnly = false): Promise<Samples> {
     }
 
     const typing: number[] = [];
-    for (let i = 0; i < EDITS + 4; i++) {
+    for (let i = 0; i < (INLAY_ONLY ? 0 : EDITS + 4); i++) {
       version++;
       const done = waitFor(version);
       const t0 = performance.now();
@@ -187,14 +191,14 @@ async function measure(lines: number, editsOnly = false): Promise<Samples> {
 
     const stepLine = rows.findIndex((l) => l.includes('step s5 ='));
     const completion: number[] = [];
-    for (let i = 0; i < WARM + REQUESTS; i++) {
+    for (let i = 0; i < (INLAY_ONLY ? 0 : WARM + REQUESTS); i++) {
       const t0 = performance.now();
       await conn.sendRequest('textDocument/completion', { textDocument: { uri }, position: { line: stepLine, character: rows[stepLine]!.indexOf('s4.output.') + 's4.output.'.length } });
       if (i >= WARM) completion.push(performance.now() - t0);
     }
     // Completion right after an edit, while the re-check of the edited file is running.
     const busy: number[] = [];
-    for (let i = 0; i < smoke(20, 1); i++) {
+    for (let i = 0; i < (INLAY_ONLY ? 0 : smoke(20, 1)); i++) {
       version++;
       const done = waitFor(version);
       await conn.sendNotification('textDocument/didChange', {
@@ -252,10 +256,27 @@ async function measure(lines: number, editsOnly = false): Promise<Samples> {
   }
 }
 
+/** The inlay-hint figures of one measured file. */
+function inlayFigures(s: Samples, size: string): BenchFigure[] {
+  return [
+    { name: `LSP inlay hints, one screen (60 lines) of a ${size}, p95`, value: percentile(s.inlayScreen, 95), unit: 'ms', target: '≤ 50 ms', met: percentile(s.inlayScreen, 95) <= 50 },
+    { name: `LSP inlay hints, one screen right after an edit, ${size}, p95`, value: percentile(s.inlayAfterEdit, 95), unit: 'ms', target: '≤ 50 ms', met: percentile(s.inlayAfterEdit, 95) <= 50 },
+    { name: `LSP inlay hints, the whole ${size} (every step), p50`, value: percentile(s.inlay, 50), unit: 'ms', target: '', met: true },
+    { name: `LSP inlay hints, the whole ${size} (every step), p95`, value: percentile(s.inlay, 95), unit: 'ms', target: '≤ 50 ms', met: percentile(s.inlay, 95) <= 50 },
+    { name: `LSP inlay hints, the whole ${size}: the server main thread's CPU per request, p50`, value: percentile(s.inlayCpu, 50), unit: 'ms', target: '', met: true },
+    { name: `LSP inlay hints, the whole ${size}: the whole server's CPU (all threads) during a request, p50`, value: percentile(s.inlayServerCpu, 50), unit: 'ms', target: '', met: true },
+    { name: `LSP inlay hints, the whole ${size}: the bench's own JSON.parse of the answer, p50`, value: percentile(s.inlayDecode, 50), unit: 'ms', target: '', met: true },
+  ];
+}
+
 export async function bench(): Promise<readonly BenchFigure[]> {
   const figures: BenchFigure[] = [];
   // In smoke mode every series once, on small files.
   const [large, small, larger] = smoke([5000, 200, 20_000], [300, 100, 300]);
+  if (INLAY_ONLY) {
+    const s = await measure(large);
+    return inlayFigures(s, `${large.toLocaleString('en-US')}-line file`);
+  }
   for (const lines of [large, small]) {
     const s = await measure(lines);
     const size = `${lines.toLocaleString('en-US')}-line file`;
@@ -270,13 +291,7 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       { name: `LSP completion, ${size}, p50`, value: percentile(s.completion, 50), unit: 'ms', target: '', met: true },
       { name: `LSP completion, ${size}, p95`, value: c95, unit: 'ms', target: '≤ 20 ms', met: c95 <= 20 },
       { name: `LSP completion during a re-check, ${size}, p95`, value: b95, unit: 'ms', target: '≤ 20 ms', met: b95 <= 20 },
-      { name: `LSP inlay hints, one screen (60 lines) of a ${size}, p95`, value: percentile(s.inlayScreen, 95), unit: 'ms', target: '≤ 50 ms', met: percentile(s.inlayScreen, 95) <= 50 },
-      { name: `LSP inlay hints, one screen right after an edit, ${size}, p95`, value: percentile(s.inlayAfterEdit, 95), unit: 'ms', target: '≤ 50 ms', met: percentile(s.inlayAfterEdit, 95) <= 50 },
-      { name: `LSP inlay hints, the whole ${size} (every step), p50`, value: percentile(s.inlay, 50), unit: 'ms', target: '', met: true },
-      { name: `LSP inlay hints, the whole ${size} (every step), p95`, value: percentile(s.inlay, 95), unit: 'ms', target: '≤ 50 ms', met: percentile(s.inlay, 95) <= 50 },
-      { name: `LSP inlay hints, the whole ${size}: the server main thread's CPU per request, p50`, value: percentile(s.inlayCpu, 50), unit: 'ms', target: '', met: true },
-      { name: `LSP inlay hints, the whole ${size}: the whole server's CPU (all threads) during a request, p50`, value: percentile(s.inlayServerCpu, 50), unit: 'ms', target: '', met: true },
-      { name: `LSP inlay hints, the whole ${size}: the bench's own JSON.parse of the answer, p50`, value: percentile(s.inlayDecode, 50), unit: 'ms', target: '', met: true },
+      ...inlayFigures(s, size),
     );
   }
   const edits = (s: Samples, size: string, target: boolean): BenchFigure[] => {

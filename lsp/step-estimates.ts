@@ -18,12 +18,13 @@ export class StepEstimates {
   private readonly running = new Map<string, Promise<Estimates | undefined>>();
 
   /**
-   * `compute(path)`: the plans of the current text (on a worker thread, or in-process when none
-   * can run); `generation()`: the workspace's text generation; `onUpdate(path)`: fresher
+   * `compute(path, prior)`: the plans of the current text (on a worker thread, or in-process when
+   * none can run) — `prior` itself (the values last computed, if any) when they are unchanged, a
+   * worker having compared them; `generation()`: the workspace's text generation; `onUpdate(path)`: fresher
    * estimates replaced stale ones that were handed out.
    */
   constructor(
-    private readonly compute: (path: string) => Promise<readonly PlanSteps[]>,
+    private readonly compute: (path: string, prior: readonly PlanSteps[] | undefined) => Promise<readonly PlanSteps[]>,
     private readonly generation: () => number,
     private readonly onUpdate: (path: string) => void,
   ) {}
@@ -41,13 +42,13 @@ export class StepEstimates {
     const generation = this.generation();
     const running = this.running.get(path);
     if (running) return running;
-    const job = this.compute(path)
+    const job = this.compute(path, this.latest.get(path)?.plans)
       .then((plans) => {
         const prior = this.latest.get(path);
         // Most edits change no step's estimate (a goal, a comment, a name elsewhere): the values
         // shown are then the fresh ones — kept as the same object (the hint table made from them
         // stays valid), and the client is not asked to fetch every hint again.
-        const same = prior !== undefined && isDeepStrictEqual(prior.plans, plans);
+        const same = prior !== undefined && (prior.plans === plans || isDeepStrictEqual(prior.plans, plans));
         const result = { generation, plans: same ? prior.plans : plans };
         if (!prior || prior.generation <= generation) this.latest.set(path, result);
         if (notify && !same) this.onUpdate(path);

@@ -14,20 +14,22 @@ import { WorkerThread } from '../worker-thread.js';
 import type { ServerState } from './state.js';
 
 /** Registers the handlers; returns the step estimates (a closed document forgets its own) and the thread computing them. */
-export function registerDecorations(state: ServerState): { estimates: StepEstimates; estimator: WorkerThread<EstimateRequest, PlanSteps[]> } {
+export function registerDecorations(state: ServerState): { estimates: StepEstimates; estimator: WorkerThread<EstimateRequest, PlanSteps[] | null> } {
   const { connection, documents, workspace, checker, settings, guard } = state;
 
   /** The parsed modules of a file and of the files it imports directly (for the currency). */
   const ownAndImported = (path: string) =>
     [path, ...workspace.importsOf(path)].flatMap((f) => (workspace.isStd(f) ? [] : (workspace.parsed(f)?.module ?? [])));
 
-  const estimator = new WorkerThread<EstimateRequest, PlanSteps[]>('estimate-worker');
+  const estimator = new WorkerThread<EstimateRequest, PlanSteps[] | null>('estimate-worker');
   const estimates = new StepEstimates(
-    (path) => {
+    (path, prior) => {
       const files: Record<string, string> = {};
       for (const doc of documents.all()) files[uriToPath(doc.uri)] = doc.getText();
+      // `null`: the worker's last result for this file, which is `prior` — unchanged.
+      const asked = estimator.request({ entry: path, files, known: prior !== undefined })?.then((plans) => plans ?? prior!);
       // In-process only when no worker thread can run (same answer, just blocking).
-      return estimator.request({ entry: path, files }) ?? Promise.resolve(summarizePlans(checker.check(path).plans));
+      return asked ?? Promise.resolve(summarizePlans(checker.check(path).plans));
     },
     () => workspace.generation,
     () => void connection.languages.inlayHint.refresh().catch(() => undefined),

@@ -147,6 +147,40 @@ test "greets" {
     expect(await edit('7s', '900ms')).toEqual(first);
   });
 
+  it('after an edit that changes no estimate, shows the same values on the new lines, and still sees a later change', async () => {
+    const whole = async () => client.request<InlayHint[]>('textDocument/inlayHint', { textDocument: { uri }, range: fullRange });
+    const first = await whole();
+    const top = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+    // A comment line on top: every step moves down a line, no estimate changes (the worker's
+    // compile of it answers "unchanged" and nothing is copied to the server).
+    await client.change(uri, [{ range: top, text: '// moved\n' }]);
+    const moved = first.map((h) => ({ ...h, position: { ...h.position, line: h.position.line + 1 } }));
+    expect(await whole()).toEqual(moved);
+    // Then a change that does alter one: the refresh comes, with the new value on the new line.
+    const refreshed = refreshes.length;
+    const latency = lineOf(movieText, 'latency 900ms') + 1;
+    const at = movieText.split('\n')[latency - 1]!.indexOf('900ms');
+    await client.change(uri, [{ range: { start: { line: latency, character: at }, end: { line: latency, character: at + 5 } }, text: '7s' }]);
+    // Asking starts the compile of the edited text once the comment's is done; until the new
+    // values are in, every answer holds the comment's compile's (the same values) on the new lines.
+    await waitUntil(async () => {
+      const shown = await whole();
+      if (refreshes.length > refreshed) return true;
+      expect(shown).toEqual(moved);
+      return false;
+    }, 'the inlay hint refresh after the edit');
+    const pickLine = lineOf(movieText, 'step pick =') + 1;
+    const edited = await whole();
+    expect(String(edited.find((h) => h.position.line === pickLine)?.label)).toMatch(/ · 7\.15s$/);
+    expect(edited.filter((h) => h.position.line !== pickLine)).toEqual(moved.filter((h) => h.position.line !== pickLine));
+    // Back to the original text: the original hints.
+    const back = refreshes.length;
+    await client.change(uri, [{ range: { start: { line: latency, character: at }, end: { line: latency, character: at + 2 } }, text: '900ms' }]);
+    await client.change(uri, [{ range: { start: { line: 0, character: 0 }, end: { line: 1, character: 0 } }, text: '' }]);
+    await waitUntil(async () => (await whole(), refreshes.length > back), 'the inlay hint refresh after the revert');
+    expect(await whole()).toEqual(first);
+  });
+
   it('turns inlay hints off and on with the orch.inlayHints.enabled setting, asking the client to refresh', async () => {
     const before = refreshes.length;
     await client.connection.sendNotification('workspace/didChangeConfiguration', { settings: { orch: { inlayHints: { enabled: false } } } });

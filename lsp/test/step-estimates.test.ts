@@ -1,6 +1,10 @@
-/** Inlay-hint estimates: the first request waits for a compile; later ones never do. */
+/**
+ * Inlay-hint estimates: the first request waits for a compile; later ones never do; the worker
+ * sends no copy of values the server already holds.
+ */
 import { describe, expect, it } from 'vitest';
 import type { PlanSteps } from '../estimate-worker.js';
+import { SentPlans } from '../sent-plans.js';
 import { StepEstimates } from '../step-estimates.js';
 
 const plan = (cost: number): PlanSteps[] => [{ plan: 'p', steps: [{ id: 'a', capability: 'c', resource: 'r', estimates: { cost, duration_ms: 1 } }] }];
@@ -65,5 +69,46 @@ describe('StepEstimates', () => {
     expect(await estimates.get('/g.orch')).toEqual(plan(1));
     await new Promise((r) => setTimeout(r, 0));
     expect(await estimates.get('/g.orch')).toEqual(plan(1));
+  });
+
+  it('hands each compile the values it holds, and keeps them (no update) when the compile returns them', async () => {
+    let generation = 1;
+    const priors: (readonly PlanSteps[] | undefined)[] = [];
+    const updates: string[] = [];
+    let next = plan(1);
+    const estimates = new StepEstimates(async (_path, prior) => {
+      priors.push(prior);
+      // What the server does with the worker's `null`: the values it holds.
+      return prior !== undefined && next === prior ? prior : next;
+    }, () => generation, (path) => updates.push(path));
+    const shown = await estimates.get('/h.orch');
+    expect(priors).toEqual([undefined]);
+    next = shown as PlanSteps[];
+    generation = 2;
+    expect(await estimates.get('/h.orch')).toBe(shown);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(priors[1]).toBe(shown);
+    expect(await estimates.get('/h.orch')).toBe(shown);
+    expect(updates).toEqual([]);
+    next = plan(3);
+    generation = 3;
+    await estimates.get('/h.orch');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(await estimates.get('/h.orch')).toEqual(plan(3));
+    expect(updates).toEqual(['/h.orch']);
+  });
+});
+
+describe('SentPlans (the estimate worker)', () => {
+  it('answers null for plans equal to the last sent while the server holds them, else the plans', () => {
+    const sent = new SentPlans<PlanSteps[]>();
+    expect(sent.unlessSent('/a.orch', plan(1), true)).toEqual(plan(1)); // nothing sent yet
+    expect(sent.unlessSent('/a.orch', plan(1), true)).toBeNull();
+    expect(sent.unlessSent('/b.orch', plan(1), true)).toEqual(plan(1)); // per entry
+    expect(sent.unlessSent('/a.orch', plan(2), true)).toEqual(plan(2)); // changed
+    expect(sent.unlessSent('/a.orch', plan(2), true)).toBeNull();
+    // The server forgot them (the document was closed): sent again, then compared again.
+    expect(sent.unlessSent('/a.orch', plan(2), false)).toEqual(plan(2));
+    expect(sent.unlessSent('/a.orch', plan(2), true)).toBeNull();
   });
 });
