@@ -420,6 +420,9 @@ export const orchLexer = new Lexer(ALL_TOKENS, {
  */
 let words: Map<string, string> | undefined;
 
+/** The offset in its file of the text being lexed (`lex`'s `base`): added to every token's start. */
+let shift = 0;
+
 /**
  * A token of three fields: its end offset follows from its image and its type's index from its
  * type, so neither is stored — 48 bytes instead of 64, for the 1.5 million tokens of a
@@ -465,7 +468,7 @@ const completeTokens = (() => {
       else words?.set(image, image);
       kw = KEYWORD_BY_WORD.get(image);
     }
-    return new Token(image, startOffset, kw ?? tokenType);
+    return new Token(image, startOffset + shift, kw ?? tokenType);
   };
   return true;
 })();
@@ -487,17 +490,21 @@ export interface LexOutput {
 
 /**
  * Tokenizes `text`; never throws. Lexical problems are returned, not raised. `shared`: the words
- * of the text this one is part of (a `${…}` interpolation's), so its names are the same strings.
+ * of the text this one is part of (a `${…}` interpolation's, or the file's when it is lexed in
+ * chunks), so its names are the same strings. `base`: where `text` starts in its file, when it is
+ * a chunk of it: the tokens' and problems' offsets are the file's.
  */
-export function lex(text: string, shared?: Map<string, string>): LexOutput {
+export function lex(text: string, shared?: Map<string, string>, base = 0): LexOutput {
   const seen = (words = shared ?? new Map());
   const marks: number[] = (flagged = []);
   let result: ILexingResult;
   try {
+    shift = base;
     result = orchLexer.tokenize(text);
   } finally {
     words = undefined;
     flagged = undefined;
+    shift = 0;
   }
   memoText = ''; // release the text held by the number matcher's memo
   memoOffset = -1;
@@ -507,6 +514,7 @@ export function lex(text: string, shared?: Map<string, string>): LexOutput {
   const tokens = result.tokens;
   for (let i = 0; !completeTokens && i < tokens.length; i++) {
     const t = tokens[i]!;
+    t.startOffset += base;
     t.endOffset = t.startOffset + t.image.length - 1;
     if (t.tokenType === Identifier) {
       const kw = KEYWORD_BY_WORD.get(t.image);
@@ -517,14 +525,17 @@ export function lex(text: string, shared?: Map<string, string>): LexOutput {
     }
   }
   if (!completeTokens) for (const group of Object.values(result.groups)) {
-    for (const t of group) t.endOffset = t.startOffset + t.image.length - 1;
+    for (const t of group) {
+      t.startOffset += base;
+      t.endOffset = t.startOffset + t.image.length - 1;
+    }
   }
   const problems: LexProblem[] = [];
   for (const e of result.errors) {
     const ch = text.slice(e.offset, e.offset + Math.max(1, e.length));
     const shown = ch.length > 20 ? `${ch.slice(0, 20)}…` : ch;
     problems.push({
-      offset: e.offset,
+      offset: base + e.offset,
       length: Math.max(1, e.length),
       message: `unexpected character${ch.length > 1 ? 's' : ''} '${shown}'`,
     });
@@ -533,8 +544,8 @@ export function lex(text: string, shared?: Map<string, string>): LexOutput {
   // at an offset where no token was made is passed over).
   for (let i = 0, k = 0; k < marks.length && i < tokens.length; i++) {
     const t = tokens[i]!;
-    while (k < marks.length && marks[k]! < t.startOffset) k++;
-    if (t.startOffset !== marks[k]) continue;
+    while (k < marks.length && base + marks[k]! < t.startOffset) k++;
+    if (k === marks.length || t.startOffset !== base + marks[k]!) continue;
     if (t.tokenType === StringTok) {
       problems.push({ offset: t.startOffset, length: t.image.length, message: 'unterminated string (missing closing ")' });
     } else if (t.tokenType === BadNumberTok) {

@@ -27,28 +27,48 @@ export interface NestingLimit {
 
 /** The first token that opens bracket or type-argument level MAX_NESTING + 1, if any. */
 export function nestingLimit(tokens: readonly IToken[]): NestingLimit | undefined {
-  const cls = classes();
-  let depth = 0;
+  return new BracketScan().scan(tokens);
+}
+
+/**
+ * `nestingLimit` over a token list that comes in parts (parse.ts lexes a large file a chunk at a
+ * time): `scan` carries its state from one part to the next, so the parts give the answer the
+ * whole list would; the index it reports counts from the first token of the first part.
+ */
+export class BracketScan {
+  private depth = 0;
   // Type arguments: a `<` right after a name (`list<`), until a token that cannot be part of a
   // type; comparisons (`a < b`) end there too, so they never add up.
-  let angles = 0;
-  let afterName = false;
-  for (let i = 0; i < tokens.length; i++) {
-    const c = cls[tokens[i]!.tokenType.tokenTypeIdx!]!;
-    if (c & OPEN) {
-      if (++depth + angles > MAX_NESTING) return { index: i, message: `brackets nested more than ${MAX_NESTING} levels deep; the rest of the file is not parsed` };
-    } else if (c & CLOSE) {
-      depth = Math.max(0, depth - 1);
-    } else if (c & LT && afterName) {
-      if (depth + ++angles > MAX_NESTING) return { index: i, message: `type arguments nested more than ${MAX_NESTING} levels deep; the rest of the file is not parsed` };
-    } else if (c & GT) {
-      angles = Math.max(0, angles - 1);
-    } else if (!(c & (NAME | IN_TYPE | LT))) {
-      angles = 0;
+  private angles = 0;
+  private afterName = false;
+  /** Tokens scanned in the parts before. */
+  private before = 0;
+
+  scan(tokens: readonly IToken[]): NestingLimit | undefined {
+    const cls = classes();
+    let { depth, angles, afterName } = this;
+    const before = this.before;
+    this.before += tokens.length;
+    for (let i = 0; i < tokens.length; i++) {
+      const c = cls[tokens[i]!.tokenType.tokenTypeIdx!]!;
+      if (c & OPEN) {
+        if (++depth + angles > MAX_NESTING) return { index: before + i, message: `brackets nested more than ${MAX_NESTING} levels deep; the rest of the file is not parsed` };
+      } else if (c & CLOSE) {
+        depth = Math.max(0, depth - 1);
+      } else if (c & LT && afterName) {
+        if (depth + ++angles > MAX_NESTING) return { index: before + i, message: `type arguments nested more than ${MAX_NESTING} levels deep; the rest of the file is not parsed` };
+      } else if (c & GT) {
+        angles = Math.max(0, angles - 1);
+      } else if (!(c & (NAME | IN_TYPE | LT))) {
+        angles = 0;
+      }
+      afterName = (c & NAME) !== 0;
     }
-    afterName = (c & NAME) !== 0;
+    this.depth = depth;
+    this.angles = angles;
+    this.afterName = afterName;
+    return undefined;
   }
-  return undefined;
 }
 
 /**
@@ -62,38 +82,52 @@ export function nestingLimit(tokens: readonly IToken[]): NestingLimit | undefine
  * and sent each such file down the slower CST path.
  */
 export function mayNestTooDeep(tokens: readonly IToken[]): boolean {
+  return new ExpressionScan().scan(tokens);
+}
+
+/** `mayNestTooDeep` over a token list that comes in parts, like `BracketScan`. */
+export class ExpressionScan {
   // extras[d]: what the tokens at bracket level d added since that level opened.
-  const extras: number[] = [0];
-  let depth = 0;
-  let onPath = 0;
-  let prefixRun = 0;
-  const over = () => (depth + 1) * PER_LEVEL + onPath > MAX_EXPRESSION_DEPTH;
-  const add = (n: number) => {
-    extras[depth]! += n;
-    onPath += n;
-  };
-  // An indexed loop: this runs once per token, mostly before V8 optimises it, and an
-  // unoptimised for…of allocates an iterator result per token (a tenth of a large file's parse).
-  const cls = classes();
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    const c = cls[t.tokenType.tokenTypeIdx!]!;
-    // `-` after an operand is binary: only a run of prefix operators nests.
-    if (c & PREFIX) {
-      if (prefixRun++ > 0) add(1);
-      continue;
+  private readonly extras: number[] = [0];
+  private depth = 0;
+  private onPath = 0;
+  private prefixRun = 0;
+
+  /** Whether the tokens so far may nest too deep (once true, the later parts are not looked at). */
+  scan(tokens: readonly IToken[]): boolean {
+    const extras = this.extras;
+    let { depth, onPath, prefixRun } = this;
+    const over = () => (depth + 1) * PER_LEVEL + onPath > MAX_EXPRESSION_DEPTH;
+    const add = (n: number) => {
+      extras[depth]! += n;
+      onPath += n;
+    };
+    // An indexed loop: this runs once per token, mostly before V8 optimises it, and an
+    // unoptimised for…of allocates an iterator result per token (a tenth of a large file's parse).
+    const cls = classes();
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i]!;
+      const c = cls[t.tokenType.tokenTypeIdx!]!;
+      // `-` after an operand is binary: only a run of prefix operators nests.
+      if (c & PREFIX) {
+        if (prefixRun++ > 0) add(1);
+        continue;
+      }
+      prefixRun = 0;
+      if (c & OPEN) extras[++depth] = 0;
+      else if (c & CLOSE) {
+        if (depth > 0) onPath -= extras[depth--]!;
+        continue;
+      } else if (c & IMPLIES) add(1);
+      else if (c & STRING && t.image.includes('${')) add(PER_LEVEL * countOf(t.image, '${'));
+      else continue;
+      if (over()) return true;
     }
-    prefixRun = 0;
-    if (c & OPEN) extras[++depth] = 0;
-    else if (c & CLOSE) {
-      if (depth > 0) onPath -= extras[depth--]!;
-      continue;
-    } else if (c & IMPLIES) add(1);
-    else if (c & STRING && t.image.includes('${')) add(PER_LEVEL * countOf(t.image, '${'));
-    else continue;
-    if (over()) return true;
+    this.depth = depth;
+    this.onPath = onPath;
+    this.prefixRun = prefixRun;
+    return false;
   }
-  return false;
 }
 
 // What the two scans need to know of a token, by its type: one table lookup per token instead of

@@ -10,11 +10,11 @@ import { DocComments } from './doc-comments.js';
 import { setCstClean } from './cst-access.js';
 import { junkDiagnostics } from './junk.js';
 import { BlockComment, DocComment, lex, UnterminatedBlockComment, type LexOutput } from './lexer.js';
-import { parseExpressionTokens, parseModuleAst, parseTokens } from './parser.js';
+import { parseExpressionTokens, parseModuleAst, parseTokens, type AstParseFailure } from './parser.js';
 import { AstActions } from './ast-actions.js';
 import { compactModules, issuedPositions, LineIndex, wholeTreeModules } from './source.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
-import { mayNestTooDeep, nestingLimit } from './nesting.js';
+import { BracketScan, ExpressionScan, mayNestTooDeep, nestingLimit } from './nesting.js';
 
 export interface ParseInput {
   readonly file: string;
@@ -76,16 +76,39 @@ function parseWith(input: ParseInput, direct: boolean): ParseOutput {
  */
 export const RELEASE_TOKENS_FROM = 50_000;
 
+/**
+ * From this many characters on (and when no caller wants the tokens), a file is lexed a chunk at
+ * a time as the AST parse reads it (`parseChunked`): a 10 MB file of small plans otherwise makes
+ * its 3 million tokens first, and every one of them survives the young generation's collections
+ * (copied, then marked by the full ones) only to be released by the parse. Below it (the 10k-step
+ * plan: 0.6 MB) the whole lex's tokens cost the collector little, and the chunked parse read a
+ * few percent slower.
+ */
+export const CHUNKED_FROM = 1024 * 1024;
+
+/** About how many characters each chunk holds (it ends at the first line end from there). */
+const CHUNK_CHARS = 64 * 1024;
+
 function parseUnsafe(file: string, text: string, index: LineIndex, direct: boolean, onLexed?: (lexed: LexOutput) => void): ParseOutput {
+  // What the direct parse of a chunked lex found when it could not finish: the whole lex below
+  // gives the same tokens, so the direct parse of those would end the same way.
+  let chunked: AstParseFailure | undefined;
+  if (direct && onLexed === undefined && text.length >= CHUNKED_FROM) {
+    const out = parseChunked(file, text, index);
+    if (typeof out === 'object') return out;
+    if (out !== 'unlexed') chunked = out;
+  }
   let lexed = lex(text);
-  const docTokensOf = (l: LexOutput) => l.comments.filter((c) => c.tokenType === DocComment && !c.image.startsWith('////'));
+  const docTokensOf = (l: LexOutput) => l.comments.filter(isDocToken);
   let docTokens = docTokensOf(lexed);
   // A clean file is parsed straight to the AST. Anything the file must be told about (a syntax
   // error, junk, a property given twice…) is left to the CST path, which reports it and builds
   // the partial tree, so both paths agree on every file — except what the builders report with
   // the tree left whole (`wholeTree`), which both paths report and build alike.
   let knownBad = false;
-  if (direct && lexed.problems.length === 0 && nestingLimit(lexed.tokens) === undefined && !mayNestTooDeep(lexed.tokens)) {
+  const directable = direct && lexed.problems.length === 0 && nestingLimit(lexed.tokens) === undefined && !mayNestTooDeep(lexed.tokens);
+  if (chunked !== undefined) knownBad = directable && chunked === 'syntax';
+  else if (directable) {
     const docs = new DocComments(docTokens);
     const builder = new AstActions(file, text, index, docs, parseExpressionTokens);
     builder.words = lexed.words;
@@ -134,6 +157,67 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
   diagnostics.sort(compareDiagnostics);
   return { module: { ...partial, comments: commentsOf(lexed.comments, docs, index) }, diagnostics: capDiagnostics(diagnostics) };
 }
+
+/**
+ * The direct parse of a clean file, lexed a chunk at a time as the parser reads it. A chunk ends
+ * at a line end: no token but a block comment spans one, and a block comment cut there is
+ * unterminated — a lexical problem — so chunks without problems have exactly the tokens of the
+ * whole text. `'unlexed'` when a chunk had a problem or nests too deep (the caller lexes the
+ * whole text and decides as before); the parse's failure when the file is not clean.
+ */
+function parseChunked(file: string, text: string, index: LineIndex): ParseOutput | AstParseFailure | 'unlexed' {
+  const words = new Map<string, string>();
+  const comments: IToken[] = [];
+  const docTokens: IToken[] = [];
+  const brackets = new BracketScan();
+  const expressions = new ExpressionScan();
+  let at = 0;
+  let unlexed = false;
+  const next = (): IToken[] | undefined => {
+    if (at >= text.length) return undefined;
+    const cut = text.indexOf('\n', at + CHUNK_CHARS);
+    const end = cut < 0 ? text.length : cut + 1;
+    const lexed = lex(at === 0 && end === text.length ? text : text.slice(at, end), words, at);
+    at = end;
+    if (lexed.problems.length > 0 || brackets.scan(lexed.tokens) !== undefined || expressions.scan(lexed.tokens)) {
+      unlexed = true;
+      throw UNLEXED;
+    }
+    for (const c of lexed.comments) {
+      comments.push(c);
+      // Docs are taken by the declarations that follow them: those are lexed after them.
+      if (isDocToken(c)) docTokens.push(c);
+    }
+    return lexed.tokens;
+  };
+  let first: IToken[] | undefined;
+  try {
+    first = next();
+  } catch {
+    return 'unlexed';
+  }
+  const docs = new DocComments(docTokens);
+  const builder = new AstActions(file, text, index, docs, parseExpressionTokens);
+  builder.words = words;
+  builder.stringsClosed = true;
+  const module = parseModuleAst(first ?? [], builder, { releaseTokens: true, feed: next });
+  if (unlexed) return 'unlexed';
+  if (typeof module === 'string') return module;
+  if (at < text.length) return 'unlexed'; // not expected: a parse that ends reads to the end of the file
+  if (!builder.diagnostics.every((d) => builder.wholeTree.has(d))) return 'other';
+  const diagnostics = capDiagnostics([...builder.diagnostics].sort(compareDiagnostics));
+  const whole = { ...module, comments: commentsOf(comments, docs, index) };
+  if (diagnostics.length > 0) wholeTreeModules.add(whole);
+  return { module: whole, diagnostics };
+}
+
+/** A `///` comment (not `////`): one that may document what follows it. */
+function isDocToken(c: IToken): boolean {
+  return c.tokenType === DocComment && !c.image.startsWith('////');
+}
+
+/** Thrown by a chunked lex's feed to end the parse (parseModuleAst turns it into a failure). */
+const UNLEXED = new Error('a chunk of the file has a lexical problem');
 
 /** Comments of the module: every comment but the doc comments a declaration took. */
 function commentsOf(all: readonly IToken[], docs: DocComments, index: LineIndex): Comment[] {

@@ -154,6 +154,13 @@ const PREFIX = 2;
 const RANGE = 3;
 
 /** Chevrotain's parser state the grammar cache reads (not in its public types). */
+/** Chevrotain's token input (its lexer adapter; not in its public types). */
+interface LexerState {
+  currIdx: number;
+  tokVector: (IToken | undefined)[];
+  tokVectorLength: number;
+}
+
 interface GrammarInternals {
   readonly definedRulesNames: readonly string[];
   readonly gastProductionsCache: Record<string, Rule>;
@@ -173,6 +180,81 @@ function defineParser(Base: typeof CstParser) {
     releasing = false;
     /** Tokens below this index are already released. */
     private releasedTo = 0;
+
+    /**
+     * AST build of a file lexed a chunk at a time (parse.ts): the next chunk's tokens, or
+     * undefined at the end of the file. Asked when the parser looks at or past `feedAt`, the
+     * first index not lexed yet (never, without a feed), so each chunk's tokens are made just
+     * before they are parsed and die young.
+     */
+    private feed: (() => IToken[] | undefined) | undefined = undefined;
+    private feedAt = Infinity;
+    /**
+     * Tokens dropped from the front of the input when a chunk was added (released ones): the
+     * input holds only the tokens from the last release on, and the lexer positions Chevrotain
+     * compares (`exportLexerState`) count from the file's first token.
+     */
+    private dropped = 0;
+
+    /** Parses from `tokens` on, asking `feed` for the rest of the file's tokens as it reads them. */
+    setFeed(feed: (() => IToken[] | undefined) | undefined): void {
+      this.feed = feed;
+      this.feedAt = feed === undefined ? Infinity : (this as unknown as LexerState).tokVectorLength;
+      this.dropped = 0;
+    }
+
+    override LA(howMuch: number): IToken {
+      if ((this as unknown as LexerState).currIdx + howMuch >= this.feedAt) this.fill((this as unknown as LexerState).currIdx + howMuch);
+      return super.LA(howMuch);
+    }
+
+    /** Chevrotain's lookahead without bounds checks (it ends the input with EOF sentinels). */
+    override LA_FAST(howMuch: number): IToken {
+      const self = this as unknown as LexerState;
+      const i = self.currIdx + howMuch;
+      if (i >= this.feedAt) this.fill(i);
+      return self.tokVector[i]!;
+    }
+
+    exportLexerState(): number {
+      return (this as unknown as LexerState).currIdx + this.dropped;
+    }
+
+    importLexerState(state: number): void {
+      (this as unknown as LexerState).currIdx = state - this.dropped;
+    }
+
+    /**
+     * Adds chunks until index `i` is lexed or the file ends, keeping Chevrotain's EOF sentinels
+     * last; the released tokens before them leave the input (so it never grows to the file's).
+     */
+    private fill(i: number): void {
+      const self = this as unknown as LexerState;
+      const old = self.tokVector;
+      // The sentinels Chevrotain appends before a parse (`onBeforeParse`), past the input's length.
+      const sentinels = old.slice(self.tokVectorLength);
+      const drop = this.releasedTo;
+      let v = old.slice(drop, self.tokVectorLength);
+      this.dropped += drop;
+      this.releasedTo = 0;
+      self.currIdx -= drop;
+      i -= drop;
+      while (i >= v.length) {
+        const more = this.feed!();
+        if (more === undefined) {
+          this.feed = undefined;
+          break;
+        }
+        // The chunk's own array when nothing is kept before it (the parser's usual place: at
+        // the start of an item), else one copy; never a push per token.
+        v = v.length === 0 ? more : v.concat(more);
+      }
+      const end = v.length;
+      this.feedAt = this.feed === undefined ? Infinity : end;
+      self.tokVectorLength = end;
+      for (const t of sentinels) v.push(t);
+      self.tokVector = v;
+    }
 
     constructor(recovery: boolean, build: boolean) {
       super(ALL_TOKENS, {
@@ -1889,9 +1971,14 @@ export type AstParseFailure = 'syntax' | 'other';
  * unexpected — so the caller can take the CST path, which reports it. The caller also gives up
  * when `builder.diagnostics` is not empty.
  */
-export function parseModuleAst(tokens: IToken[], builder: AstActions, options: { readonly releaseTokens?: boolean } = {}): Omit<A.Module, 'comments'> | AstParseFailure {
+export function parseModuleAst(
+  tokens: IToken[],
+  builder: AstActions,
+  options: { readonly releaseTokens?: boolean; readonly feed?: () => IToken[] | undefined } = {},
+): Omit<A.Module, 'comments'> | AstParseFailure {
   const p = astParser();
   p.input = tokens;
+  p.setFeed(options.feed);
   p.junkSeen = false;
   p.b = builder;
   p.resetActions();
@@ -1903,6 +1990,7 @@ export function parseModuleAst(tokens: IToken[], builder: AstActions, options: {
   } catch {
     return 'other';
   } finally {
+    p.setFeed(undefined);
     p.input = [];
     p.b = undefined as unknown as AstActions;
     p.releasing = false;

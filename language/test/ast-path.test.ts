@@ -10,12 +10,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Module } from '../ast.js';
 import { AstActions } from '../ast-actions.js';
 import { DocComments } from '../doc-comments.js';
 import { parse, parseViaCst, RELEASE_TOKENS_FROM, type ParseOutput } from '../index.js';
-import { DocComment, lex } from '../lexer.js';
+import { DocComment, lex, orchLexer } from '../lexer.js';
+import { CHUNKED_FROM } from '../parse.js';
 import { parseExpressionTokens, parseModuleAst } from '../parser.js';
 import { print } from '../printer.js';
 import { LineIndex } from '../source.js';
@@ -175,6 +176,35 @@ describe('direct-to-AST parse path', () => {
     expect(JSON.stringify(m)).toBe(JSON.stringify(rest));
     // `parse` takes that path on its own and agrees with the CST path.
     bothPaths(text, 'big.orch');
+  });
+
+  it('lexes a large file a chunk at a time as it parses it, and builds what the whole lex builds', () => {
+    let text = largeValidText(RELEASE_TOKENS_FROM);
+    while (text.length <= CHUNKED_FROM) text += `\n${text}`;
+    const middle = text.indexOf('\n', text.length >> 1) + 1;
+    // A block comment that spans chunks, with declarations at the start of its lines: a chunk
+    // cut inside it is unterminated, and the file is lexed whole instead.
+    const commented = `${text.slice(0, middle)}/*\n${'plan hidden { step a = b() }\n'.repeat(5000)}*/\n${text.slice(middle)}`;
+    const cases = [
+      text,
+      text.replace(/\n/g, '\r\n'),
+      commented,
+      // Problems past the first chunks: a lexical one, a syntax error, a property given twice.
+      `${text}\nplan tail { step a = f(x: "open) }\n`,
+      `${text}\nplan tail { step a = }\n`,
+      `${text}\ncapability twice { kind tool kind agent input {} output {} }\n`,
+      `${text}\nplan deep { step a = f(x: ${'['.repeat(101)}1${']'.repeat(101)}) }\n`,
+    ];
+    for (const c of cases) bothPaths(c, 'big.orch');
+    // The clean file: lexed in chunks only, never the whole text at once.
+    const tokenize = vi.spyOn(orchLexer, 'tokenize');
+    try {
+      parse({ file: 'big.orch', text });
+      expect(tokenize.mock.calls.length).toBeGreaterThan(2);
+      expect(tokenize.mock.calls.every(([t]) => t.length < text.length)).toBe(true);
+    } finally {
+      tokenize.mockRestore();
+    }
   });
 
   // A syntax error, and a mistake only the tree sees (a property given twice).

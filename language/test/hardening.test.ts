@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { capDiagnostics, diagnostic, format, parse, type Diagnostic, type Expr } from '../index.js';
 import { lex, scanString } from '../lexer.js';
-import { mayNestTooDeep } from '../nesting.js';
+import { BracketScan, ExpressionScan, mayNestTooDeep, nestingLimit } from '../nesting.js';
 
 const plan = (expr: string): string => `plan p {\n  input { a: int }\n  output { v: ${expr} }\n}\n`;
 const internal = (ds: readonly Diagnostic[]): Diagnostic[] => ds.filter((d) => /^internal \w+ error/.test(d.message));
@@ -96,6 +96,26 @@ describe('the nesting bound of the direct parse', () => {
   it('nested, they do', () => {
     expect(mayNestTooDeep(lex(plan(`${'(not not not not '.repeat(40)}true${')'.repeat(40)}`)).tokens)).toBe(true);
     expect(mayNestTooDeep(lex(plan(Array(300).fill('true').join(' implies '))).tokens)).toBe(true);
+  });
+  // parse.ts scans a large file's tokens a chunk at a time.
+  it('scanned in two parts, cut anywhere, the bounds say what they say of the whole list', () => {
+    const texts = [
+      plan(`${'(not not not not '.repeat(40)}true${')'.repeat(40)}`),
+      plan(`${'['.repeat(101)}1${']'.repeat(101)}`),
+      `type t = ${'list<'.repeat(101)}int${'>'.repeat(101)}\n`,
+      plan(`${'('.repeat(90)}1${')'.repeat(90)}`),
+    ];
+    for (const text of texts) {
+      const tokens = lex(text).tokens;
+      const whole = [nestingLimit(tokens), mayNestTooDeep(tokens)];
+      for (let cut = 0; cut <= tokens.length; cut += 7) {
+        const brackets = new BracketScan();
+        const expressions = new ExpressionScan();
+        const first = [brackets.scan(tokens.slice(0, cut)), expressions.scan(tokens.slice(0, cut))] as const;
+        const parts = [first[0] ?? brackets.scan(tokens.slice(cut)), first[1] || expressions.scan(tokens.slice(cut))];
+        expect(parts, `${text.slice(0, 40)} cut at ${cut}`).toEqual(whole);
+      }
+    }
   });
 });
 
