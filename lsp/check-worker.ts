@@ -44,6 +44,9 @@ export interface RangeFormatRequest {
 
 export type CheckWorkerRequest = CheckRequest | FormatRequest | RangeFormatRequest;
 
+/** The answer to each kind of request: the worker's dispatch below and `Checker.ask` both follow it. */
+export type CheckWorkerAnswer<Q extends CheckWorkerRequest> = Q extends RangeFormatRequest ? TextEdit[] : Q extends FormatRequest ? FormatAnswer : CheckResult;
+
 export interface CheckResult {
   readonly diagnostics: Diagnostic[];
   /**
@@ -67,7 +70,7 @@ const parses = new ParseCache();
 const memos = new Map<string, PlanMemo>();
 
 if (parentPort) {
-  serveWorker<CheckWorkerRequest, CheckResult | FormatAnswer | TextEdit[]>(parentPort, (req) => {
+  serveWorker<CheckWorkerRequest, CheckWorkerAnswer<CheckWorkerRequest>>(parentPort, (req) => {
     if ('formatRange' in req) return formatRange(req.formatRange, req.text, req.range, undefined, parses.outputFor(req.formatRange, req.text));
     if ('format' in req) {
       const { text, changed } = format(req.format, req.text, { parsed: parses.outputFor(req.format, req.text) });

@@ -11,7 +11,7 @@ import { check, compile, isUnusedDeclaration, unusedAcrossChecks, type BoundMode
 import type { PlanIR } from '../compiler/index.js';
 import type { Diagnostic } from '../language/index.js';
 import type { Range as LspRange, TextEdit } from 'vscode-languageserver';
-import type { CheckResult as CheckedDiagnostics, CheckWorkerRequest, FormatAnswer } from './check-worker.js';
+import type { CheckResult as CheckedDiagnostics, CheckWorkerAnswer, CheckWorkerRequest, FormatAnswer, FormatRequest, RangeFormatRequest } from './check-worker.js';
 import { uriToPath } from './convert.js';
 import type { Workspace } from './workspace.js';
 import { WorkerThread } from './worker-thread.js';
@@ -46,7 +46,13 @@ export class Checker {
    * compile keeps most of what it allocates, and scavenging that in bigger spaces takes both
    * cores from the server's main thread for longer.)
    */
-  private readonly thread = new WorkerThread<CheckWorkerRequest, CheckedDiagnostics | FormatAnswer | TextEdit[]>('check-worker', 192);
+  private readonly thread = new WorkerThread<CheckWorkerRequest, CheckWorkerAnswer<CheckWorkerRequest>>('check-worker', 192);
+
+  /** A request to the check worker, with the answer its kind gets (`CheckWorkerAnswer`); undefined when no worker is available. */
+  private ask<Q extends CheckWorkerRequest>(request: Q): Promise<CheckWorkerAnswer<Q>> | undefined {
+    // The thread carries the union of the answers; which one comes back is the request's kind.
+    return this.thread.request(request) as Promise<CheckWorkerAnswer<Q>> | undefined;
+  }
 
   /**
    * Like `diagnostics`, but computed on the worker thread when one is available, so the server
@@ -61,7 +67,7 @@ export class Checker {
     if (hit && hit.generation === generation) return { diagnostics: hit.diagnostics, imports: hit.imports ?? this.workspace.importsOf(path) };
     const files: Record<string, string> = {};
     for (const doc of this.workspace.documents.all()) files[uriToPath(doc.uri)] = doc.getText();
-    const running = this.thread.request({ entry: path, files }) as Promise<CheckedDiagnostics> | undefined;
+    const running = this.ask({ entry: path, files });
     const inProcess = (): DiagnosticsWithImports => ({ diagnostics: this.diagnostics(path), imports: this.workspace.importsOf(path) });
     if (!running) return inProcess();
     let checked: CheckedDiagnostics;
@@ -83,7 +89,7 @@ export class Checker {
    * Undefined when no worker is available or it failed: the caller formats in-process.
    */
   formatAsync(path: string, text: string): Promise<FormatAnswer | undefined> {
-    return this.formatOnWorker<FormatAnswer>({ format: path, text });
+    return this.formatOnWorker({ format: path, text });
   }
 
   /**
@@ -92,12 +98,12 @@ export class Checker {
    * failed: the caller formats in-process.
    */
   formatRangeAsync(path: string, text: string, range: LspRange): Promise<TextEdit[] | undefined> {
-    return this.formatOnWorker<TextEdit[]>({ formatRange: path, text, range });
+    return this.formatOnWorker({ formatRange: path, text, range });
   }
 
   /** A formatting request's answer from the check worker; undefined when there is none or it failed. */
-  private async formatOnWorker<T extends FormatAnswer | TextEdit[]>(request: CheckWorkerRequest): Promise<T | undefined> {
-    const running = this.thread.request(request) as Promise<T> | undefined;
+  private async formatOnWorker<Q extends FormatRequest | RangeFormatRequest>(request: Q): Promise<CheckWorkerAnswer<Q> | undefined> {
+    const running = this.ask(request);
     try {
       return await running;
     } catch {
