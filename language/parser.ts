@@ -153,7 +153,6 @@ const BINARY = 1;
 const PREFIX = 2;
 const RANGE = 3;
 
-/** Chevrotain's parser state the grammar cache reads (not in its public types). */
 /** Chevrotain's token input (its lexer adapter; not in its public types). */
 interface LexerState {
   currIdx: number;
@@ -161,6 +160,7 @@ interface LexerState {
   tokVectorLength: number;
 }
 
+/** Chevrotain's parser state the grammar cache reads (not in its public types). */
 interface GrammarInternals {
   readonly definedRulesNames: readonly string[];
   readonly gastProductionsCache: Record<string, Rule>;
