@@ -36,8 +36,10 @@ const CAPABILITIES: ServerCapabilities = {
 };
 
 export function registerLifecycle(state: ServerState, scheduler: DiagnosticsScheduler): void {
-  const { connection, workspace, settings, guard } = state;
+  const { connection, workspace, settings, guard, checker } = state;
   connection.onInitialize((params: InitializeParams): InitializeResult => {
+    // Before anything else: its start-up then overlaps the handshake and the first `didOpen`.
+    checker.startWorker();
     const roots = (params.workspaceFolders ?? []).map((f) => uriToPath(f.uri));
     if (roots.length === 0 && params.rootUri) roots.push(uriToPath(params.rootUri));
     workspace.roots = roots;

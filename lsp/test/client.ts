@@ -27,6 +27,8 @@ export class TestClient {
   private versions = new Map<string, number>();
   /** Rejects when the server process exits, so a crashed server fails a test instead of hanging it. */
   private readonly exited: Promise<never>;
+  /** The server process's exit code (null: ended by a signal), once it has exited. */
+  readonly exitCode: Promise<number | null>;
 
   /**
    * `via: 'cli'` spawns `node bin/orch.js lsp --stdio`; `via: 'module'` the built server entry
@@ -44,6 +46,7 @@ export class TestClient {
       this.proc.once('exit', (code) => reject(new Error(`language server exited (${code}): ${this.stderr.join('').slice(0, 2000)}`)));
     });
     this.exited.catch(() => undefined);
+    this.exitCode = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
     this.connection = createProtocolConnection(new StreamMessageReader(this.proc.stdout!), new StreamMessageWriter(this.proc.stdin!));
     this.connection.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
       const list = this.diagnostics.get(p.uri) ?? [];
