@@ -175,10 +175,10 @@ export class CstExpressionBuilder extends NodeBuilders {
         const s = offset + i;
         const e = offset + j;
         if (!acc) {
-          acc = { kind: 'NameExpr', name: word, range: this.range(s, e) };
+          acc = this.index.named('NameExpr', word, s, e);
           start = s;
         } else {
-          const property: A.Ident = { kind: 'Ident', name: word, range: this.range(s, e) };
+          const property: A.Ident = this.index.named('Ident', word, s, e);
           acc = { kind: 'MemberExpr', object: acc, property, range: this.range(start, e) };
         }
         wantWord = false;

@@ -23,7 +23,7 @@ export abstract class ExpressionBuilders extends TokenBuilders {
    * arguments (`Argument` nodes) come after the positional ones; a name given twice is E0102.
    */
   nameOrCall(name: IToken, args: readonly (A.Expr | A.Argument)[] | undefined, end: number): A.Expr {
-    if (!args) return { kind: 'NameExpr', name: name.image, range: this.tokRange(name) };
+    if (!args) return this.index.named('NameExpr', name.image, name.startOffset, name.endOffset! + 1);
     let named: A.Argument[] | undefined;
     let positional = args as A.Expr[];
     if (args.some((a) => a.kind === 'Argument')) {

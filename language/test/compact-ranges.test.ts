@@ -3,7 +3,8 @@
  * diagnostics are those of an ordinary parse — every range at the same line, column and offset —
  * on generated modules, the examples folder, edited (often broken) sources and a file large
  * enough for the parser to release its tokens. Diagnostics stay plain data, and the incremental
- * parser never reuses a compact tree.
+ * parser never reuses a compact tree. A name node of a compact parse is its own range (one object,
+ * not two), with the own keys of an ordinary parse's node less its `range`.
  *
  * Runs per property: ORCH_PROPERTY_RUNS (default 150).
  */
@@ -13,6 +14,9 @@ import { describe, expect, it } from 'vitest';
 import { reparse } from '../incremental.js';
 import { parse, RELEASE_TOKENS_FROM, type CapabilityCall, type PlanDecl, type StepDecl } from '../index.js';
 import { print } from '../printer.js';
+import { endLine, endOffset, startLine, startOffset } from '../source.js';
+import { stripRanges } from '../tree-equality.js';
+import type { Range } from '../diagnostic.js';
 import { arbModule, GENERATED_FILE } from './arbitraries.js';
 import { EXAMPLE_FILES } from './helpers.js';
 
@@ -26,7 +30,10 @@ function ranges(node: unknown, out: number[][] = []): number[][] {
   if (Array.isArray(node)) {
     for (const x of node) ranges(x, out);
   } else if (node !== null && typeof node === 'object') {
-    for (const [k, v] of Object.entries(node)) {
+    const entries = Object.entries(node);
+    // A compact name node is its own range: `range` is a getter of its class, not an own key.
+    if (!Object.hasOwn(node, 'range') && 'kind' in node && 'range' in node) entries.push(['range', node.range]);
+    for (const [k, v] of entries) {
       if (k === 'range') {
         const r = v as { start: { line: number; column: number; offset: number }; end: { line: number; column: number; offset: number } };
         out.push([r.start.line, r.start.column, r.start.offset, r.end.line, r.end.column, r.end.offset]);
@@ -63,6 +70,38 @@ describe('compact ranges', () => {
       expect(c1!.capability.range).toBe(c1!.capability.parts[0]!.range);
       expect(c2!.capability.range).toBe(c2!.capability.parts[0]!.range);
     }
+  });
+
+  it('make each name node (`Ident`, `NameExpr`) its own range, with an ordinary node\'s own keys', () => {
+    const names = (node: unknown, out: Record<string, unknown>[] = []): Record<string, unknown>[] => {
+      if (Array.isArray(node)) for (const x of node) names(x, out);
+      else if (node !== null && typeof node === 'object') {
+        const n = node as Record<string, unknown>;
+        if (n.kind === 'Ident' || n.kind === 'NameExpr') out.push(n);
+        for (const [k, v] of Object.entries(n)) if (k !== 'range') names(v, out);
+      }
+      return out;
+    };
+    let seen = 0;
+    for (const text of EXAMPLES) {
+      const ordinary = names(parse({ file: 'n.orch', text }).module);
+      const compact = names(parse({ file: 'n.orch', text, compact: true }).module);
+      expect(compact.length).toBe(ordinary.length);
+      compact.forEach((n, i) => {
+        const o = ordinary[i] as { range: Range };
+        const r = n.range as Range;
+        expect(r).toBe(n);
+        expect(Object.keys(n)).toEqual(Object.keys(o).filter((k) => k !== 'range'));
+        expect({ ...n }).toEqual({ kind: n.kind, name: n.name });
+        expect([startOffset(r), endOffset(r), startLine(r), endLine(r)]).toEqual([o.range.start.offset, o.range.end.offset, o.range.start.line, o.range.end.line]);
+        expect([r.start, r.end]).toEqual([o.range.start, o.range.end]);
+        expect(JSON.stringify(n)).toBe(JSON.stringify(o));
+        expect(JSON.stringify({ range: r })).toBe(JSON.stringify({ range: o.range }));
+        expect(stripRanges(n)).toEqual(stripRanges(o));
+        seen++;
+      });
+    }
+    expect(seen).toBeGreaterThan(1000);
   });
 
   it('make the same module as an ordinary parse (examples folder)', () => {
