@@ -12,6 +12,7 @@ import { fitted, NodeBuilders } from './node-builders.js';
 import type { DocComments } from './doc-comments.js';
 import type { ExprItem, ExpressionParser } from './expression-parts.js';
 import type { LineIndex } from './source.js';
+import { compactNodes } from './compact-nodes.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
 import { MAX_EXPRESSION_DEPTH, MAX_INTERPOLATION_DEPTH, nestingLimit } from './nesting.js';
 
@@ -179,7 +180,7 @@ export class CstExpressionBuilder extends NodeBuilders {
           start = s;
         } else {
           const property: A.Ident = this.index.named('Ident', word, s, e);
-          acc = { kind: 'MemberExpr', object: acc, property, range: this.range(start, e) };
+          acc = compactNodes(this.index)?.member(acc, property, start, Math.max(start, e)) ?? { kind: 'MemberExpr', object: acc, property, range: this.range(start, e) };
         }
         wantWord = false;
         i = j;

@@ -12,6 +12,7 @@ import { MoneyTok } from './lexer.js';
 import { need, MISSING } from './cst-access.js';
 import { fitted, MAX_REPEAT, type KeyedValue, type Mutable, type StepOptionKey, type TriggerParts } from './builder-support.js';
 import { ExpressionBuilders } from './expression-builders.js';
+import { compactNodes } from './compact-nodes.js';
 import { endOffset, startOffset } from './source.js';
 
 export abstract class DeclarationBuilders extends ExpressionBuilders {
@@ -188,7 +189,10 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
 
   argument(name: IToken, value: A.Expr): A.Argument {
     const id = this.ident(name);
-    return { kind: 'Argument', name: id, value, range: this.index.join(id.range, value.range) };
+    const range = this.index.join(id.range, value.range);
+    const compact = compactNodes(this.index);
+    if (compact) return compact.argument(id, value, startOffset(range), endOffset(range));
+    return { kind: 'Argument', name: id, value, range };
   }
 
   capabilityCall(capability: A.QualifiedName, args: A.Argument[], range: Range): A.CapabilityCall {

@@ -6,6 +6,7 @@ import type { Range } from './diagnostic.js';
 import { MISSING } from './cst-access.js';
 import { PRIMITIVES, type Mutable } from './builder-support.js';
 import { TokenBuilders } from './token-builders.js';
+import { compactNodes } from './compact-nodes.js';
 import { endOffset, startOffset } from './source.js';
 
 export abstract class ExpressionBuilders extends TokenBuilders {
@@ -43,7 +44,10 @@ export abstract class ExpressionBuilders extends TokenBuilders {
 
   member(object: A.Expr, m: IToken): A.MemberExpr {
     const property = this.ident(m);
-    return { kind: 'MemberExpr', object, property, range: this.index.join(object.range, property.range) };
+    const range = this.index.join(object.range, property.range);
+    const compact = compactNodes(this.index);
+    if (compact) return compact.member(object, property, startOffset(range), endOffset(range));
+    return { kind: 'MemberExpr', object, property, range };
   }
 
   /** `object[index]`; without its `]` (after recovery) it ends with the index. */
@@ -74,7 +78,10 @@ export abstract class ExpressionBuilders extends TokenBuilders {
   }
 
   recordTypeFrom(fields: readonly A.FieldDecl[], range: Range): A.RecordType {
-    return { kind: 'RecordType', fields: this.firstOfEach(fields, 'this record type', (f) => f.name), range };
+    const kept = this.firstOfEach(fields, 'this record type', (f) => f.name);
+    const compact = compactNodes(this.index);
+    if (compact) return compact.recordType(kept, startOffset(range), endOffset(range));
+    return { kind: 'RecordType', fields: kept, range };
   }
 
   /**

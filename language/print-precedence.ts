@@ -100,14 +100,15 @@ export function parenthesize(e: Expr): Expr {
     case 'UnaryExpr':
       return { ...e, operand: at(e.operand, e.op === 'not' ? Prec.Not : Prec.Negate) };
     case 'MemberExpr':
-      return { ...e, object: at(e.object, Prec.Postfix) };
+      // `range` named: a compact parse's member access is its own range, a getter a spread skips.
+      return { ...e, object: at(e.object, Prec.Postfix), range: e.range };
     case 'IndexExpr':
       return { ...e, object: at(e.object, Prec.Postfix), index: at(e.index, Prec.Range) };
     case 'CallExpr':
       return {
         ...e,
         args: e.args.map((a) => at(a, Prec.Range)),
-        ...(e.named ? { named: e.named.map((a) => ({ ...a, value: at(a.value, Prec.Range) })) } : {}),
+        ...(e.named ? { named: e.named.map((a) => ({ ...a, value: at(a.value, Prec.Range), range: a.range })) } : {}),
       };
     case 'ListLit':
       return { ...e, items: e.items.map((a) => at(a, Prec.Range)) };

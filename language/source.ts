@@ -48,8 +48,12 @@ export interface NamedNode<K extends NamedKind> {
   readonly range: Range;
 }
 
+/** The base class of a compact parse's nodes that are their own range. */
+export type SpannedNodeClass = abstract new (s: number, e: number) => Range & { readonly range: Range };
+
 type SpanClasses = {
   readonly Span: new (s: number, e: number) => Span;
+  readonly SpannedNode: SpannedNodeClass;
   readonly Named: new <K extends NamedKind>(kind: K, name: string, s: number, e: number) => NamedSpan<K>;
 };
 
@@ -80,20 +84,16 @@ function spanClasses(index: LineIndex): SpanClasses {
     }
   };
   /**
-   * A name node that is its own range: one object where a node and its range were two (88 → 56
-   * bytes; about 11 in each small plan, all alive to the end of a check). Its `range` is itself,
-   * so reading it twice gives the same object, as before. The offsets are private fields: what
-   * walks a node's own keys (the formatter's meaning check, `stripRanges`, spreads) sees `kind`
-   * and `name`, as it sees a full parse's node without its `range`.
+   * The base of a compact parse's nodes that are their own range (compact-nodes.ts): one object
+   * where a node and its range were two. Its `range` is itself, so reading it twice gives the
+   * same object, as before. The offsets are private fields: what walks a node's own keys (the
+   * formatter's meaning check, `stripRanges`, spreads) sees the keys of a full parse's node less
+   * its `range`.
    */
-  const Named = class<K extends NamedKind> {
+  const SpannedNode = class {
     readonly #s: number;
     readonly #e: number;
-    declare readonly kind: K;
-    declare readonly name: string;
-    constructor(kind: K, name: string, s: number, e: number) {
-      (this as { kind: K }).kind = kind;
-      (this as { name: string }).name = name;
+    constructor(s: number, e: number) {
       this.#s = s;
       this.#e = e;
     }
@@ -115,13 +115,25 @@ function spanClasses(index: LineIndex): SpanClasses {
     lineOf(offset: number): number {
       return index.lineAt(offset);
     }
-    // As a node, JSON sees the node a full parse makes; as a range (`range`, `nameRange`, …) a plain range.
+    // As a node, JSON sees the node a full parse makes (its `range` last, as every such node has
+    // it); as a range (`range`, `nameRange`, …) a plain range.
     toJSON(key?: string): unknown {
       const range = { start: this.start, end: this.end };
-      return typeof key === 'string' && (key === 'range' || key.endsWith('Range')) ? range : { kind: this.kind, name: this.name, range };
+      if (typeof key === 'string' && (key === 'range' || key.endsWith('Range'))) return range;
+      return { ...this, range };
     }
   };
-  return { Span, Named };
+  /** A name node (`Ident`, `NameExpr`): 56 bytes where the node and its range were 88. */
+  const Named = class<K extends NamedKind> extends SpannedNode {
+    declare readonly kind: K;
+    declare readonly name: string;
+    constructor(kind: K, name: string, s: number, e: number) {
+      super(s, e);
+      (this as { kind: K }).kind = kind;
+      (this as { name: string }).name = name;
+    }
+  };
+  return { Span, SpannedNode, Named };
 }
 
 export class LineIndex {
@@ -134,13 +146,15 @@ export class LineIndex {
    */
   private readonly Span: (new (s: number, e: number) => Span) | undefined;
   private readonly Named: SpanClasses['Named'] | undefined;
+  /** With compact ranges: the base class of nodes that are their own range (compact-nodes.ts). */
+  readonly SpannedNode: SpannedNodeClass | undefined;
 
   constructor(
     readonly text: string,
     compact = false,
   ) {
     if (compact) {
-      ({ Span: this.Span, Named: this.Named } = spanClasses(this));
+      ({ Span: this.Span, SpannedNode: this.SpannedNode, Named: this.Named } = spanClasses(this));
       this.sparse = new Map();
     }
     const starts = [0];
@@ -266,7 +280,7 @@ export class LineIndex {
 
   /** Whether `r` is one of this index's compact ranges (a name node of it is its own range). */
   private isSpan(r: Range): r is Span {
-    return r instanceof this.Span! || (this.Named !== undefined && r instanceof this.Named);
+    return r instanceof this.Span! || (this.SpannedNode !== undefined && r instanceof this.SpannedNode);
   }
 
   /** Whether this index makes compact ranges. */

@@ -3,8 +3,9 @@
  * diagnostics are those of an ordinary parse — every range at the same line, column and offset —
  * on generated modules, the examples folder, edited (often broken) sources and a file large
  * enough for the parser to release its tokens. Diagnostics stay plain data, and the incremental
- * parser never reuses a compact tree. A name node of a compact parse is its own range (one object,
- * not two), with the own keys of an ordinary parse's node less its `range`.
+ * parser never reuses a compact tree. A compact parse's commonest nodes (names, member accesses,
+ * arguments, record types) are their own range (one object, not two), with the own keys of an
+ * ordinary parse's node less its `range`.
  *
  * Runs per property: ORCH_PROPERTY_RUNS (default 150).
  */
@@ -14,6 +15,8 @@ import { describe, expect, it } from 'vitest';
 import { reparse } from '../incremental.js';
 import { parse, RELEASE_TOKENS_FROM, type CapabilityCall, type PlanDecl, type StepDecl } from '../index.js';
 import { print } from '../printer.js';
+import { parenthesize } from '../print-precedence.js';
+import type { Expr } from '../ast-expressions.js';
 import { endLine, endOffset, startLine, startOffset } from '../source.js';
 import { stripRanges } from '../tree-equality.js';
 import type { Range } from '../diagnostic.js';
@@ -72,17 +75,19 @@ describe('compact ranges', () => {
     }
   });
 
-  it('make each name node (`Ident`, `NameExpr`) its own range, with an ordinary node\'s own keys', () => {
+  it('make the commonest nodes (names, member accesses, arguments, record types) their own range, with an ordinary node\'s own keys', () => {
+    const OWN = new Set(['Ident', 'NameExpr', 'MemberExpr', 'Argument', 'RecordType']);
     const names = (node: unknown, out: Record<string, unknown>[] = []): Record<string, unknown>[] => {
       if (Array.isArray(node)) for (const x of node) names(x, out);
       else if (node !== null && typeof node === 'object') {
         const n = node as Record<string, unknown>;
-        if (n.kind === 'Ident' || n.kind === 'NameExpr') out.push(n);
+        if (OWN.has(n.kind as string)) out.push(n);
         for (const [k, v] of Object.entries(n)) if (k !== 'range') names(v, out);
       }
       return out;
     };
     let seen = 0;
+    const kinds = new Set<string>();
     for (const text of EXAMPLES) {
       const ordinary = names(parse({ file: 'n.orch', text }).module);
       const compact = names(parse({ file: 'n.orch', text, compact: true }).module);
@@ -92,16 +97,20 @@ describe('compact ranges', () => {
         const r = n.range as Range;
         expect(r).toBe(n);
         expect(Object.keys(n)).toEqual(Object.keys(o).filter((k) => k !== 'range'));
-        expect({ ...n }).toEqual({ kind: n.kind, name: n.name });
+        expect(stripRanges({ ...n })).toEqual(stripRanges(o));
+        // The formatter's copies (parentheses added) keep the range: spreads skip its getter.
+        if (n.kind === 'MemberExpr') expect(parenthesize(n as unknown as Expr).range).toBe(r);
         expect([startOffset(r), endOffset(r), startLine(r), endLine(r)]).toEqual([o.range.start.offset, o.range.end.offset, o.range.start.line, o.range.end.line]);
         expect([r.start, r.end]).toEqual([o.range.start, o.range.end]);
         expect(JSON.stringify(n)).toBe(JSON.stringify(o));
         expect(JSON.stringify({ range: r })).toBe(JSON.stringify({ range: o.range }));
         expect(stripRanges(n)).toEqual(stripRanges(o));
+        kinds.add(n.kind as string);
         seen++;
       });
     }
     expect(seen).toBeGreaterThan(1000);
+    expect(kinds).toEqual(OWN);
   });
 
   it('make the same module as an ordinary parse (examples folder)', () => {
