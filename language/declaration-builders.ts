@@ -189,10 +189,13 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
 
   argument(name: IToken, value: A.Expr): A.Argument {
     const id = this.ident(name);
-    const range = this.index.join(id.range, value.range);
     const compact = compactNodes(this.index);
-    if (compact) return compact.argument(id, value, startOffset(range), endOffset(range));
-    return { kind: 'Argument', name: id, value, range };
+    if (compact) {
+      // `join`'s offsets, without the range it would make (this node is its own).
+      const s = startOffset(id.range);
+      return compact.argument(id, value, s, Math.max(s, endOffset(value.range)));
+    }
+    return { kind: 'Argument', name: id, value, range: this.index.join(id.range, value.range) };
   }
 
   capabilityCall(capability: A.QualifiedName, args: A.Argument[], range: Range): A.CapabilityCall {

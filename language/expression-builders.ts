@@ -44,10 +44,13 @@ export abstract class ExpressionBuilders extends TokenBuilders {
 
   member(object: A.Expr, m: IToken): A.MemberExpr {
     const property = this.ident(m);
-    const range = this.index.join(object.range, property.range);
     const compact = compactNodes(this.index);
-    if (compact) return compact.member(object, property, startOffset(range), endOffset(range));
-    return { kind: 'MemberExpr', object, property, range };
+    if (compact) {
+      // `join`'s offsets, without the range it would make (this node is its own).
+      const s = startOffset(object.range);
+      return compact.member(object, property, s, Math.max(s, endOffset(property.range)));
+    }
+    return { kind: 'MemberExpr', object, property, range: this.index.join(object.range, property.range) };
   }
 
   /** `object[index]`; without its `]` (after recovery) it ends with the index. */

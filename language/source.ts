@@ -152,9 +152,13 @@ export class LineIndex {
   constructor(
     readonly text: string,
     compact = false,
+    /** With `compact`: the commonest nodes are their own range (`named`, compact-nodes.ts). */
+    ownRanges = false,
   ) {
     if (compact) {
-      ({ Span: this.Span, SpannedNode: this.SpannedNode, Named: this.Named } = spanClasses(this));
+      const classes = spanClasses(this);
+      this.Span = classes.Span;
+      if (ownRanges) ({ SpannedNode: this.SpannedNode, Named: this.Named } = classes);
       this.sparse = new Map();
     }
     const starts = [0];

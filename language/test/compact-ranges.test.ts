@@ -49,14 +49,16 @@ function ranges(node: unknown, out: number[][] = []): number[][] {
 /** The compact parse of `text` says exactly what the ordinary one says. */
 function sameAsOrdinary(text: string, file = 'compact.orch'): void {
   const ordinary = parse({ file, text });
-  const compact = parse({ file, text, compact: true });
-  // JSON sees a compact range through its toJSON; the walk reads it through its getters.
-  expect(JSON.stringify(compact.module), text).toBe(JSON.stringify(ordinary.module));
-  expect(ranges(compact.module)).toEqual(ranges(ordinary.module));
-  expect(JSON.stringify(compact.diagnostics), text).toBe(JSON.stringify(ordinary.diagnostics));
-  for (const d of compact.diagnostics) {
-    expect(Object.getPrototypeOf(d.range)).toBe(Object.prototype);
-    expect(structuredClone(d)).toEqual(d);
+  for (const mode of [true, 'nodes'] as const) {
+    const compact = parse({ file, text, compact: mode });
+    // JSON sees a compact range through its toJSON; the walk reads it through its getters.
+    expect(JSON.stringify(compact.module), text).toBe(JSON.stringify(ordinary.module));
+    expect(ranges(compact.module)).toEqual(ranges(ordinary.module));
+    expect(JSON.stringify(compact.diagnostics), text).toBe(JSON.stringify(ordinary.diagnostics));
+    for (const d of compact.diagnostics) {
+      expect(Object.getPrototypeOf(d.range)).toBe(Object.prototype);
+      expect(structuredClone(d)).toEqual(d);
+    }
   }
 }
 
@@ -90,7 +92,7 @@ describe('compact ranges', () => {
     const kinds = new Set<string>();
     for (const text of EXAMPLES) {
       const ordinary = names(parse({ file: 'n.orch', text }).module);
-      const compact = names(parse({ file: 'n.orch', text, compact: true }).module);
+      const compact = names(parse({ file: 'n.orch', text, compact: 'nodes' }).module);
       expect(compact.length).toBe(ordinary.length);
       compact.forEach((n, i) => {
         const o = ordinary[i] as { range: Range };
