@@ -1,8 +1,8 @@
 /**
  * The commonest nodes of a compact parse besides names (which `LineIndex.named` makes), built as
  * their own range: a member access, a named argument, a capability call, a record type. Each is
- * one object of its fields and two private offsets where a full parse makes the node and a range
- * object (40 bytes less each); a large plan has several in every step, all alive to the end of a
+ * one object of its fields, itself as its `range` and two offsets where a full parse makes the
+ * node and a range object (32 bytes less each); a large plan has several in every step, all alive to the end of a
  * check. Own keys, JSON and `range` read as a full parse's node (source.ts, `SpannedNode`).
  */
 import type * as A from './ast.js';
@@ -39,6 +39,7 @@ function makeClasses(Base: SpannedNodeClass): CompactNodes {
       (this as { kind: string }).kind = 'MemberExpr';
       (this as { object: A.Expr }).object = object;
       (this as { property: A.Ident }).property = property;
+      (this as { range: unknown }).range = this;
     }
   }
   class Argument extends Base {
@@ -50,6 +51,7 @@ function makeClasses(Base: SpannedNodeClass): CompactNodes {
       (this as { kind: string }).kind = 'Argument';
       (this as { name: A.Ident }).name = name;
       (this as { value: A.Expr }).value = value;
+      (this as { range: unknown }).range = this;
     }
   }
   class Call extends Base {
@@ -61,6 +63,7 @@ function makeClasses(Base: SpannedNodeClass): CompactNodes {
       (this as { kind: string }).kind = 'CapabilityCall';
       (this as { capability: A.QualifiedName }).capability = capability;
       (this as { args: readonly A.Argument[] }).args = args;
+      (this as { range: unknown }).range = this;
     }
   }
   class Record extends Base {
@@ -70,6 +73,7 @@ function makeClasses(Base: SpannedNodeClass): CompactNodes {
       super(s, e);
       (this as { kind: string }).kind = 'RecordType';
       (this as { fields: readonly A.FieldDecl[] }).fields = fields;
+      (this as { range: unknown }).range = this;
     }
   }
   return {

@@ -100,15 +100,14 @@ export function parenthesize(e: Expr): Expr {
     case 'UnaryExpr':
       return { ...e, operand: at(e.operand, e.op === 'not' ? Prec.Not : Prec.Negate) };
     case 'MemberExpr':
-      // `range` named: a compact parse's member access is its own range, a getter a spread skips.
-      return { ...e, object: at(e.object, Prec.Postfix), range: e.range };
+      return { ...e, object: at(e.object, Prec.Postfix) };
     case 'IndexExpr':
       return { ...e, object: at(e.object, Prec.Postfix), index: at(e.index, Prec.Range) };
     case 'CallExpr':
       return {
         ...e,
         args: e.args.map((a) => at(a, Prec.Range)),
-        ...(e.named ? { named: e.named.map((a) => ({ ...a, value: at(a.value, Prec.Range), range: a.range })) } : {}),
+        ...(e.named ? { named: e.named.map((a) => ({ ...a, value: at(a.value, Prec.Range) })) } : {}),
       };
     case 'ListLit':
       return { ...e, items: e.items.map((a) => at(a, Prec.Range)) };
