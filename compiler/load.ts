@@ -28,10 +28,11 @@ export interface SourceHost {
 /**
  * `host` parsing user modules with compact ranges (`parse({ compact: true })`), unless it brings
  * its own parser. Only for a compile whose tree nothing reads after it (the CLI's check and run):
- * a compact range is a class instance, which a copy to another thread would strip.
+ * a compact range is a class instance, which a copy to another thread would strip. Its commonest
+ * nodes are their own range (`compact: 'nodes'`): the tree lives to the end of the compile.
  */
 export function compactHost(host: SourceHost): SourceHost {
-  return host.parse ? host : { readFile: (path) => host.readFile(path), parse: (file, text) => parse({ file, text, compact: true }) };
+  return host.parse ? host : { readFile: (path) => host.readFile(path), parse: (file, text) => parse({ file, text, compact: 'nodes' }) };
 }
 
 export const diskHost: SourceHost = {

@@ -12,6 +12,7 @@ import { fitted, NodeBuilders } from './node-builders.js';
 import type { DocComments } from './doc-comments.js';
 import type { ExprItem, ExpressionParser } from './expression-parts.js';
 import type { LineIndex } from './source.js';
+import { compactNodes } from './compact-nodes.js';
 import { syntaxErrorsToDiagnostics } from './syntax-errors.js';
 import { MAX_EXPRESSION_DEPTH, MAX_INTERPOLATION_DEPTH, nestingLimit } from './nesting.js';
 
@@ -175,11 +176,11 @@ export class CstExpressionBuilder extends NodeBuilders {
         const s = offset + i;
         const e = offset + j;
         if (!acc) {
-          acc = { kind: 'NameExpr', name: word, range: this.range(s, e) };
+          acc = this.index.named('NameExpr', word, s, e);
           start = s;
         } else {
-          const property: A.Ident = { kind: 'Ident', name: word, range: this.range(s, e) };
-          acc = { kind: 'MemberExpr', object: acc, property, range: this.range(start, e) };
+          const property: A.Ident = this.index.named('Ident', word, s, e);
+          acc = compactNodes(this.index)?.member(acc, property, start, Math.max(start, e)) ?? { kind: 'MemberExpr', object: acc, property, range: this.range(start, e) };
         }
         wantWord = false;
         i = j;

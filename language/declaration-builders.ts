@@ -12,6 +12,7 @@ import { MoneyTok } from './lexer.js';
 import { need, MISSING } from './cst-access.js';
 import { fitted, MAX_REPEAT, type KeyedValue, type Mutable, type StepOptionKey, type TriggerParts } from './builder-support.js';
 import { ExpressionBuilders } from './expression-builders.js';
+import { compactNodes } from './compact-nodes.js';
 import { endOffset, startOffset } from './source.js';
 
 export abstract class DeclarationBuilders extends ExpressionBuilders {
@@ -188,6 +189,12 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
 
   argument(name: IToken, value: A.Expr): A.Argument {
     const id = this.ident(name);
+    const compact = compactNodes(this.index);
+    if (compact) {
+      // `join`'s offsets, without the range it would make (this node is its own).
+      const s = startOffset(id.range);
+      return compact.argument(id, value, s, Math.max(s, endOffset(value.range)));
+    }
     return { kind: 'Argument', name: id, value, range: this.index.join(id.range, value.range) };
   }
 

@@ -6,6 +6,7 @@ import type { Range } from './diagnostic.js';
 import { MISSING } from './cst-access.js';
 import { PRIMITIVES, type Mutable } from './builder-support.js';
 import { TokenBuilders } from './token-builders.js';
+import { compactNodes } from './compact-nodes.js';
 import { endOffset, startOffset } from './source.js';
 
 export abstract class ExpressionBuilders extends TokenBuilders {
@@ -23,7 +24,7 @@ export abstract class ExpressionBuilders extends TokenBuilders {
    * arguments (`Argument` nodes) come after the positional ones; a name given twice is E0102.
    */
   nameOrCall(name: IToken, args: readonly (A.Expr | A.Argument)[] | undefined, end: number): A.Expr {
-    if (!args) return { kind: 'NameExpr', name: name.image, range: this.tokRange(name) };
+    if (!args) return this.index.named('NameExpr', name.image, name.startOffset, name.endOffset! + 1);
     let named: A.Argument[] | undefined;
     let positional = args as A.Expr[];
     if (args.some((a) => a.kind === 'Argument')) {
@@ -43,6 +44,12 @@ export abstract class ExpressionBuilders extends TokenBuilders {
 
   member(object: A.Expr, m: IToken): A.MemberExpr {
     const property = this.ident(m);
+    const compact = compactNodes(this.index);
+    if (compact) {
+      // `join`'s offsets, without the range it would make (this node is its own).
+      const s = startOffset(object.range);
+      return compact.member(object, property, s, Math.max(s, endOffset(property.range)));
+    }
     return { kind: 'MemberExpr', object, property, range: this.index.join(object.range, property.range) };
   }
 
@@ -74,7 +81,10 @@ export abstract class ExpressionBuilders extends TokenBuilders {
   }
 
   recordTypeFrom(fields: readonly A.FieldDecl[], range: Range): A.RecordType {
-    return { kind: 'RecordType', fields: this.firstOfEach(fields, 'this record type', (f) => f.name), range };
+    const kept = this.firstOfEach(fields, 'this record type', (f) => f.name);
+    const compact = compactNodes(this.index);
+    if (compact) return compact.recordType(kept, startOffset(range), endOffset(range));
+    return { kind: 'RecordType', fields: kept, range };
   }
 
   /**

@@ -21,9 +21,12 @@ export interface ParseInput {
   readonly text: string;
   /**
    * Compact ranges (`LineIndex`): for a parse nothing will edit (`orch check` and `orch run`).
-   * The incremental parser parses such a module's next text in full.
+   * The incremental parser parses such a module's next text in full. `'nodes'`: also the
+   * commonest nodes are their own range (compact-nodes.ts), one object where a node and a range
+   * were two — for a check, whose tree lives to its end; the formatter's short-lived trees read
+   * faster as literals.
    */
-  readonly compact?: boolean;
+  readonly compact?: 'nodes' | boolean;
   /**
    * Handed the text's tokens when a clean parse is done with them and has kept them whole (not on
    * the CST path, nor when a large file's were released): the formatter looks in them for a `///`
@@ -52,7 +55,7 @@ export function parseViaCst(input: ParseInput): ParseOutput {
 function parseWith(input: ParseInput, direct: boolean): ParseOutput {
   const file = input.file;
   const text = typeof input.text === 'string' ? input.text : String(input.text ?? '');
-  const index = new LineIndex(text, input.compact === true);
+  const index = new LineIndex(text, input.compact === true || input.compact === 'nodes', input.compact === 'nodes');
   try {
     const out = parseUnsafe(file, text, index, direct, input.lexed);
     if (index.compact) compactModules.add(out.module);

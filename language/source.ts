@@ -31,9 +31,42 @@ interface Span extends Range {
   readonly e: number;
 }
 
+/** A name node (`Ident`, `NameExpr`) of a compact parse: its own range (see `LineIndex.named`). */
+interface NamedSpan<K extends NamedKind> extends Span {
+  readonly kind: K;
+  readonly name: string;
+  readonly range: Range;
+}
+
+/** The node kinds that are a name and a range only, the commonest nodes of a tree. */
+type NamedKind = 'Ident' | 'NameExpr';
+
+/** A node that is a name and its range. */
+export interface NamedNode<K extends NamedKind> {
+  readonly kind: K;
+  readonly name: string;
+  readonly range: Range;
+}
+
+/** The base class of a compact parse's nodes that are their own range. */
+export type SpannedNodeClass = abstract new (s: number, e: number) => Range & { readonly range: Range };
+
+type SpanClasses = {
+  readonly Span: new (s: number, e: number) => Span;
+  readonly SpannedNode: SpannedNodeClass;
+  readonly Named: new <K extends NamedKind>(kind: K, name: string, s: number, e: number) => NamedSpan<K>;
+};
+
+/**
+ * A node that is its own range keeps its offsets under symbols: what walks a node's own keys
+ * (for…in, `Object.keys`/`entries`, JSON) skips them, as it skips nothing a full parse's node has.
+ */
+const S: unique symbol = Symbol('start offset');
+const E: unique symbol = Symbol('end offset');
+
 /** One class per index: a range reaches its index through its prototype, not a field of its own. */
-function spanClass(index: LineIndex): new (s: number, e: number) => Span {
-  return class {
+function spanClasses(index: LineIndex): SpanClasses {
+  const Span = class {
     // Assigned, not declared as class fields: a field is defined with its own initializer, a
     // measurable share of a 10 MB parse that makes millions of ranges.
     declare readonly s: number;
@@ -57,6 +90,60 @@ function spanClass(index: LineIndex): new (s: number, e: number) => Span {
       return { start: this.start, end: this.end };
     }
   };
+  /**
+   * The base of a compact parse's nodes that are their own range (compact-nodes.ts): one object
+   * where a node and its range were two. Its `range` is itself: an own field each subclass sets
+   * last (a field load, as on a full parse's node — a getter there cost the checker ~7 % of a 10k
+   * check's CPU), so its own keys are a full parse's node's, in the same order; every walk of a
+   * tree skips `range` keys. The offsets are under symbols (`S`, `E`), which those walks and JSON
+   * skip too.
+   */
+  const SpannedNode = class {
+    declare readonly [S]: number;
+    declare readonly [E]: number;
+    /** Set by each subclass, last: itself. */
+    declare readonly range: Range;
+    // Assigned, not private class fields: those are defined by an initializer function, a
+    // measurable share of a parse that makes millions of nodes.
+    constructor(s: number, e: number) {
+      (this as { [S]: number })[S] = s;
+      (this as { [E]: number })[E] = e;
+    }
+    get s(): number {
+      return this[S];
+    }
+    get e(): number {
+      return this[E];
+    }
+    get start(): Position {
+      return index.positionAt(this[S]);
+    }
+    get end(): Position {
+      return index.positionAt(this[E]);
+    }
+    lineOf(offset: number): number {
+      return index.lineAt(offset);
+    }
+    // As a node, JSON sees the node a full parse makes (its `range` last, as every such node has
+    // it); as a range (`range`, `nameRange`, …) a plain range.
+    toJSON(key?: string): unknown {
+      const range = { start: this.start, end: this.end };
+      if (typeof key === 'string' && (key === 'range' || key.endsWith('Range'))) return range;
+      return { ...this, range };
+    }
+  };
+  /** A name node (`Ident`, `NameExpr`): 64 bytes where the node and its range were 88. */
+  const Named = class<K extends NamedKind> extends SpannedNode {
+    declare readonly kind: K;
+    declare readonly name: string;
+    constructor(kind: K, name: string, s: number, e: number) {
+      super(s, e);
+      (this as { kind: K }).kind = kind;
+      (this as { name: string }).name = name;
+      (this as { range: unknown }).range = this;
+    }
+  };
+  return { Span, SpannedNode, Named };
 }
 
 export class LineIndex {
@@ -68,13 +155,20 @@ export class LineIndex {
    * (and shared) only for the ranges something reads.
    */
   private readonly Span: (new (s: number, e: number) => Span) | undefined;
+  private readonly Named: SpanClasses['Named'] | undefined;
+  /** With compact ranges: the base class of nodes that are their own range (compact-nodes.ts). */
+  readonly SpannedNode: SpannedNodeClass | undefined;
 
   constructor(
     readonly text: string,
     compact = false,
+    /** With `compact`: the commonest nodes are their own range (`named`, compact-nodes.ts). */
+    ownRanges = false,
   ) {
     if (compact) {
-      this.Span = spanClass(this);
+      const classes = spanClasses(this);
+      this.Span = classes.Span;
+      if (ownRanges) ({ SpannedNode: this.SpannedNode, Named: this.Named } = classes);
       this.sparse = new Map();
     }
     const starts = [0];
@@ -183,10 +277,24 @@ export class LineIndex {
     return { start: this.positionAt(start), end: this.positionAt(Math.max(start, end)) };
   }
 
+  /**
+   * A name node (`Ident`, `NameExpr`) over `[start, end)`: with compact ranges, one object that is
+   * also its own range.
+   */
+  named<K extends NamedKind>(kind: K, name: string, start: number, end: number): NamedNode<K> {
+    if (this.Named) return new this.Named(kind, name, start, Math.max(start, end));
+    return { kind, name, range: this.range(start, end) };
+  }
+
   /** From the start of `a` to the end of `b` (compact when both are this index's ranges). */
   join(a: Range, b: Range): Range {
-    if (this.Span && a instanceof this.Span && b instanceof this.Span) return new this.Span(a.s, Math.max(a.s, b.e));
+    if (this.Span && this.isSpan(a) && this.isSpan(b)) return new this.Span(a.s, Math.max(a.s, b.e));
     return { start: a.start, end: b.end };
+  }
+
+  /** Whether `r` is one of this index's compact ranges (a name node of it is its own range). */
+  private isSpan(r: Range): r is Span {
+    return r instanceof this.Span! || (this.SpannedNode !== undefined && r instanceof this.SpannedNode);
   }
 
   /** Whether this index makes compact ranges. */

@@ -79,7 +79,7 @@ export abstract class TokenBuilders {
 
   ident(t: IToken | undefined): A.Ident {
     const tok = need(t);
-    return { kind: 'Ident', name: tok.image, range: this.tokRange(tok) };
+    return this.index.named('Ident', tok.image, tok.startOffset, tok.endOffset! + 1);
   }
 
   qualified(parts: readonly IToken[]): A.QualifiedName {

@@ -3,7 +3,9 @@
  * diagnostics are those of an ordinary parse — every range at the same line, column and offset —
  * on generated modules, the examples folder, edited (often broken) sources and a file large
  * enough for the parser to release its tokens. Diagnostics stay plain data, and the incremental
- * parser never reuses a compact tree.
+ * parser never reuses a compact tree. A compact parse's commonest nodes (names, member accesses,
+ * arguments, record types) are their own range (one object, not two), with the own keys of an
+ * ordinary parse's node in its order.
  *
  * Runs per property: ORCH_PROPERTY_RUNS (default 150).
  */
@@ -13,6 +15,11 @@ import { describe, expect, it } from 'vitest';
 import { reparse } from '../incremental.js';
 import { parse, RELEASE_TOKENS_FROM, type CapabilityCall, type PlanDecl, type StepDecl } from '../index.js';
 import { print } from '../printer.js';
+import { parenthesize } from '../print-precedence.js';
+import type { Expr } from '../ast-expressions.js';
+import { endLine, endOffset, startLine, startOffset } from '../source.js';
+import { stripRanges } from '../tree-equality.js';
+import type { Range } from '../diagnostic.js';
 import { arbModule, GENERATED_FILE } from './arbitraries.js';
 import { EXAMPLE_FILES } from './helpers.js';
 
@@ -26,7 +33,10 @@ function ranges(node: unknown, out: number[][] = []): number[][] {
   if (Array.isArray(node)) {
     for (const x of node) ranges(x, out);
   } else if (node !== null && typeof node === 'object') {
-    for (const [k, v] of Object.entries(node)) {
+    const entries = Object.entries(node);
+    // A compact name node is its own range: `range` is a getter of its class, not an own key.
+    if (!Object.hasOwn(node, 'range') && 'kind' in node && 'range' in node) entries.push(['range', node.range]);
+    for (const [k, v] of entries) {
       if (k === 'range') {
         const r = v as { start: { line: number; column: number; offset: number }; end: { line: number; column: number; offset: number } };
         out.push([r.start.line, r.start.column, r.start.offset, r.end.line, r.end.column, r.end.offset]);
@@ -39,14 +49,16 @@ function ranges(node: unknown, out: number[][] = []): number[][] {
 /** The compact parse of `text` says exactly what the ordinary one says. */
 function sameAsOrdinary(text: string, file = 'compact.orch'): void {
   const ordinary = parse({ file, text });
-  const compact = parse({ file, text, compact: true });
-  // JSON sees a compact range through its toJSON; the walk reads it through its getters.
-  expect(JSON.stringify(compact.module), text).toBe(JSON.stringify(ordinary.module));
-  expect(ranges(compact.module)).toEqual(ranges(ordinary.module));
-  expect(JSON.stringify(compact.diagnostics), text).toBe(JSON.stringify(ordinary.diagnostics));
-  for (const d of compact.diagnostics) {
-    expect(Object.getPrototypeOf(d.range)).toBe(Object.prototype);
-    expect(structuredClone(d)).toEqual(d);
+  for (const mode of [true, 'nodes'] as const) {
+    const compact = parse({ file, text, compact: mode });
+    // JSON sees a compact range through its toJSON; the walk reads it through its getters.
+    expect(JSON.stringify(compact.module), text).toBe(JSON.stringify(ordinary.module));
+    expect(ranges(compact.module)).toEqual(ranges(ordinary.module));
+    expect(JSON.stringify(compact.diagnostics), text).toBe(JSON.stringify(ordinary.diagnostics));
+    for (const d of compact.diagnostics) {
+      expect(Object.getPrototypeOf(d.range)).toBe(Object.prototype);
+      expect(structuredClone(d)).toEqual(d);
+    }
   }
 }
 
@@ -63,6 +75,44 @@ describe('compact ranges', () => {
       expect(c1!.capability.range).toBe(c1!.capability.parts[0]!.range);
       expect(c2!.capability.range).toBe(c2!.capability.parts[0]!.range);
     }
+  });
+
+  it('make the commonest nodes (names, member accesses, arguments, record types) their own range, with an ordinary node\'s own keys', () => {
+    const OWN = new Set(['Ident', 'NameExpr', 'MemberExpr', 'Argument', 'RecordType']);
+    const names = (node: unknown, out: Record<string, unknown>[] = []): Record<string, unknown>[] => {
+      if (Array.isArray(node)) for (const x of node) names(x, out);
+      else if (node !== null && typeof node === 'object') {
+        const n = node as Record<string, unknown>;
+        if (OWN.has(n.kind as string)) out.push(n);
+        for (const [k, v] of Object.entries(n)) if (k !== 'range') names(v, out);
+      }
+      return out;
+    };
+    let seen = 0;
+    const kinds = new Set<string>();
+    for (const text of EXAMPLES) {
+      const ordinary = names(parse({ file: 'n.orch', text }).module);
+      const compact = names(parse({ file: 'n.orch', text, compact: 'nodes' }).module);
+      expect(compact.length).toBe(ordinary.length);
+      compact.forEach((n, i) => {
+        const o = ordinary[i] as { range: Range };
+        const r = n.range as Range;
+        expect(r).toBe(n);
+        expect(Object.keys(n)).toEqual(Object.keys(o));
+        expect(stripRanges({ ...n })).toEqual(stripRanges(o));
+        // The formatter's copies (parentheses added) keep the range.
+        if (n.kind === 'MemberExpr') expect(parenthesize(n as unknown as Expr).range).toBe(r);
+        expect([startOffset(r), endOffset(r), startLine(r), endLine(r)]).toEqual([o.range.start.offset, o.range.end.offset, o.range.start.line, o.range.end.line]);
+        expect([r.start, r.end]).toEqual([o.range.start, o.range.end]);
+        expect(JSON.stringify(n)).toBe(JSON.stringify(o));
+        expect(JSON.stringify({ range: r })).toBe(JSON.stringify({ range: o.range }));
+        expect(stripRanges(n)).toEqual(stripRanges(o));
+        kinds.add(n.kind as string);
+        seen++;
+      });
+    }
+    expect(seen).toBeGreaterThan(1000);
+    expect(kinds).toEqual(OWN);
   });
 
   it('make the same module as an ordinary parse (examples folder)', () => {
