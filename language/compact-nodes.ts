@@ -1,8 +1,8 @@
 /**
  * The commonest nodes of a compact parse besides names (which `LineIndex.named` makes), built as
- * their own range: a member access, a named argument, a capability call, a record type. Each is
- * one object of its fields, itself as its `range` and two offsets where a full parse makes the
- * node and a range object (32 bytes less each); a large plan has several in every step, all alive to the end of a
+ * their own range: a member access, a named argument, a record type. Each is one object of its
+ * fields, itself as its `range` and two offsets where a full parse makes the node and a range
+ * object (32 bytes less each); a large plan has several in every step, all alive to the end of a
  * check. Own keys, JSON and `range` read as a full parse's node (source.ts, `SpannedNode`).
  */
 import type * as A from './ast.js';
@@ -11,7 +11,6 @@ import type { LineIndex, SpannedNodeClass } from './source.js';
 export interface CompactNodes {
   member(object: A.Expr, property: A.Ident, s: number, e: number): A.MemberExpr;
   argument(name: A.Ident, value: A.Expr, s: number, e: number): A.Argument;
-  capabilityCall(capability: A.QualifiedName, args: readonly A.Argument[], s: number, e: number): A.CapabilityCall;
   recordType(fields: readonly A.FieldDecl[], s: number, e: number): A.RecordType;
 }
 
@@ -54,18 +53,6 @@ function makeClasses(Base: SpannedNodeClass): CompactNodes {
       (this as { range: unknown }).range = this;
     }
   }
-  class Call extends Base {
-    declare readonly kind: 'CapabilityCall';
-    declare readonly capability: A.QualifiedName;
-    declare readonly args: readonly A.Argument[];
-    constructor(capability: A.QualifiedName, args: readonly A.Argument[], s: number, e: number) {
-      super(s, e);
-      (this as { kind: string }).kind = 'CapabilityCall';
-      (this as { capability: A.QualifiedName }).capability = capability;
-      (this as { args: readonly A.Argument[] }).args = args;
-      (this as { range: unknown }).range = this;
-    }
-  }
   class Record extends Base {
     declare readonly kind: 'RecordType';
     declare readonly fields: readonly A.FieldDecl[];
@@ -79,7 +66,6 @@ function makeClasses(Base: SpannedNodeClass): CompactNodes {
   return {
     member: (object, property, s, e) => new Member(object, property, s, e) as A.MemberExpr,
     argument: (name, value, s, e) => new Argument(name, value, s, e) as A.Argument,
-    capabilityCall: (capability, args, s, e) => new Call(capability, args, s, e) as A.CapabilityCall,
     recordType: (fields, s, e) => new Record(fields, s, e) as A.RecordType,
   };
 }
