@@ -58,11 +58,14 @@ export interface Dispatch {
  */
 export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: string, ds: readonly Dispatch[]): Promise<number[]> {
   if (ds.length === 0) return [];
-  const { rows } = await db.query<{ run_id: string; step_key: string; attempt: number; fence: string }>({
+  const { rows } = await db.query<{ run_id: string | null; step_key: string; attempt: number; fence: string }>({
     // Prepared once per connection: planned once, not with every dispatch.
     name: 'orch_dispatch_attempts',
     // The rows as one JSON document: a text array of job payloads was escaped character by
     // character by the driver, the owner's largest cost per dispatched step after the commit.
+    // Only the rows dispatched again come back (a new row's fence is the column's default, 1),
+    // and each task is notified once: returning and notifying every row cost the owner a row to
+    // read and Postgres a `pg_notify` call per step, for one notification a task in the end.
     text: `WITH d AS (
        SELECT run_id, step_key, attempt, task, handler, job::text AS job FROM json_to_recordset($1::json) AS d(run_id text, step_key text, attempt int, task text, handler text, job json)),
      up AS (
@@ -75,12 +78,18 @@ export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: strin
              folded = false, dispatched_at = now(), dispatched_xact = txid_current(), started_at = NULL, finished_at = NULL,
              task = excluded.task, handler = excluded.handler, job = excluded.job
        RETURNING a.run_id, a.step_key, a.attempt, a.fence, a.task)
-     SELECT run_id, step_key, attempt, fence::text, pg_notify($3, task)::text AS woke FROM up`,
+     SELECT run_id, step_key, attempt, fence::text FROM up WHERE fence <> ${NEW_FENCE}
+     UNION ALL
+     SELECT NULL, NULL, NULL, pg_notify($3, task)::text FROM (SELECT DISTINCT task FROM up) AS woke`,
     values: [JSON.stringify(ds.map((d) => ({ run_id: d.run, step_key: d.key, attempt: d.attempt, task: d.task, handler: d.handler, job: d.job }))), owner, DISPATCH_CHANNEL],
   });
-  const fences = new Map(rows.map((r) => [attemptKey(r.run_id, r.step_key, r.attempt), Number(r.fence)]));
-  return ds.map((d) => fences.get(attemptKey(d.run, d.key, d.attempt))!);
+  const fences = new Map<string, number>();
+  for (const r of rows) if (r.run_id !== null) fences.set(attemptKey(r.run_id, r.step_key, r.attempt), Number(r.fence));
+  return ds.map((d) => fences.get(attemptKey(d.run, d.key, d.attempt)) ?? NEW_FENCE);
 }
+
+/** The fence of an attempt row when first inserted (`orch.attempts.fence DEFAULT 1`, migration 4). */
+const NEW_FENCE = 1;
 
 /** The longest NOTIFY payload that carries outcomes (Postgres refuses more than 8000 bytes). */
 const NOTIFY_PAYLOAD_MAX = 7900;
