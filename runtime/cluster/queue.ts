@@ -61,13 +61,17 @@ export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: strin
   const { rows } = await db.query<{ run_id: string | null; step_key: string; attempt: number; fence: string }>({
     // Prepared once per connection: planned once, not with every dispatch.
     name: 'orch_dispatch_attempts',
-    // The rows as one JSON document: a text array of job payloads was escaped character by
-    // character by the driver, the owner's largest cost per dispatched step after the commit.
+    // The rows' keys as one JSON document (a text array was escaped character by character by
+    // the driver), their jobs as one text, a line each: JSON text never holds a raw line feed.
+    // Inside the document each job was parsed as JSON by Postgres, most of the statement's time
+    // (docs/cluster.md, "The dispatch's JSON"); split on line feeds, it is only copied.
     // Only the rows dispatched again come back (a new row's fence is the column's default, 1),
     // and each task is notified once: returning and notifying every row cost the owner a row to
     // read and Postgres a `pg_notify` call per step, for one notification a task in the end.
     text: `WITH d AS (
-       SELECT run_id, step_key, attempt, task, handler, job::text AS job FROM json_to_recordset($1::json) AS d(run_id text, step_key text, attempt int, task text, handler text, job json)),
+       SELECT run_id, step_key, attempt, task, handler, job FROM ROWS FROM (
+         json_to_recordset($1::json) AS (run_id text, step_key text, attempt int, task text, handler text),
+         unnest(string_to_array($4, E'\\n'))) AS d(run_id, step_key, attempt, task, handler, job)),
      up AS (
        INSERT INTO orch.attempts AS a (run_id, step_key, attempt, owner, status, task, handler, job)
        SELECT run_id, step_key, attempt, $2, 'dispatched', task, handler, job FROM d
@@ -81,7 +85,12 @@ export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: strin
      SELECT run_id, step_key, attempt, fence::text FROM up WHERE fence <> ${NEW_FENCE}
      UNION ALL
      SELECT NULL, NULL, NULL, pg_notify($3, task)::text FROM (SELECT DISTINCT task FROM up) AS woke`,
-    values: [JSON.stringify(ds.map((d) => ({ run_id: d.run, step_key: d.key, attempt: d.attempt, task: d.task, handler: d.handler, job: d.job }))), owner, DISPATCH_CHANNEL],
+    values: [
+      JSON.stringify(ds.map((d) => ({ run_id: d.run, step_key: d.key, attempt: d.attempt, task: d.task, handler: d.handler }))),
+      owner,
+      DISPATCH_CHANNEL,
+      ds.map((d) => JSON.stringify(d.job)).join('\n'),
+    ],
   });
   const fences = new Map<string, number>();
   for (const r of rows) if (r.run_id !== null) fences.set(attemptKey(r.run_id, r.step_key, r.attempt), Number(r.fence));

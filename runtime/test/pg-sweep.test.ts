@@ -90,6 +90,21 @@ describe('the step queue', () => {
     await pool.query(`DELETE FROM orch.attempts`);
   });
 
+  it('stores each job as its JSON text, line feeds and all, and gives a batch mixing new and dispatched-again rows their fences in order', async () => {
+    const odd = (key: string): Dispatch => {
+      const d = dispatchOf('q6', key);
+      return { ...d, job: { ...d.job, input: { text: 'a\nb\r\n"c"\u2028\\n\u0000 é 𝄞', list: ['\n', { x: '\n' }] } } };
+    };
+    const first = [odd('a'), odd('b')];
+    expect(await dispatchAttempts(pool, 'owner', first)).toEqual([1, 1]);
+    const second = [odd('c'), odd('a'), odd('d'), odd('b')];
+    expect(await dispatchAttempts(pool, 'owner', second)).toEqual([1, 2, 1, 2]);
+    const { rows } = await pool.query<{ step_key: string; job: string }>(`SELECT step_key, job FROM orch.attempts WHERE run_id = 'q6' ORDER BY step_key`);
+    expect(rows.map((r) => r.step_key)).toEqual(['a', 'b', 'c', 'd']);
+    for (const r of rows) expect(r.job).toBe(JSON.stringify(odd(r.step_key).job));
+    await pool.query(`DELETE FROM orch.attempts`);
+  });
+
   it('never lets two workers claim one attempt, and records a result only at its fence, by its worker', async () => {
     await register('w1');
     await register('w2');
