@@ -102,6 +102,11 @@ const NEW_FENCE = 1;
 
 /** The longest NOTIFY payload that carries outcomes (Postgres refuses more than 8000 bytes). */
 const NOTIFY_PAYLOAD_MAX = 7900;
+/**
+ * Outcomes a NOTIFY carries at most: a no-op step's result is ~130 bytes of payload, so 32 fit
+ * with room for larger outputs; a part that still does not fit is sent as its run id (a read).
+ */
+const TOLD_PER_NOTIFY = 32;
 
 /** What a worker's NOTIFY on `orch_attempt` carries: the run id alone, or the outcomes it recorded. */
 export interface ToldOutcomes {
@@ -194,12 +199,15 @@ export async function exchange(
                 OFFSET 0) k
         WHERE a.ctid = k.t
        RETURNING a.run_id, a.step_key, a.attempt, a.fence, a.status, a.outcome),
-     -- the outcomes themselves, when they fit a notification (8000 bytes): the owner needs no read
+     -- the outcomes themselves, when they fit a notification (8000 bytes): the owner needs no read.
+     -- At most $20 a notification: all of a run's in one, a worker's line of no-op steps
+     -- outgrew the payload every few exchanges, and each time the owner read its waiting rows.
      told AS (
        SELECT pg_notify($8, CASE WHEN octet_length(p) <= $12 THEN p ELSE run_id END)
          FROM (SELECT run_id, json_build_object('run', run_id, 'done', json_agg(json_build_object(
                  'key', step_key, 'attempt', attempt, 'fence', fence, 'status', status, 'outcome', outcome)))::text AS p
-                 FROM done GROUP BY run_id) x),
+                 FROM (SELECT *, (row_number() OVER (PARTITION BY run_id) - 1) / $20 AS part FROM done) d
+                GROUP BY run_id, part) x),
      picked AS (
        SELECT run_id, step_key, attempt, job FROM orch.attempts
         WHERE status = 'dispatched' AND job IS NOT NULL AND task = ANY($9) AND (handler IS NULL OR handler <> ALL($10))
@@ -244,6 +252,7 @@ export async function exchange(
       release.map((r) => r.fence),
       DISPATCH_CHANNEL,
       'running',
+      TOLD_PER_NOTIFY,
     ],
   });
   const recorded = new Set(rows.filter((r) => r.kind === 'done').map((r) => attemptKey(r.run_id!, r.step_key!, r.attempt!)));

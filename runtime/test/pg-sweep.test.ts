@@ -142,6 +142,35 @@ describe('the step queue', () => {
     await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
   });
 
+  it('tells the owner every outcome of a large exchange in notifications of their own, never its run id alone', async () => {
+    await register('w1');
+    await dispatchAttempts(pool, 'owner', Array.from({ length: 70 }, (_, i) => dispatchOf('q7', `s${i}`)));
+    const { claimed } = await exchange(pool, 'w1', [], 70, TASKS, []);
+    expect(claimed).toHaveLength(70);
+    const outcome = JSON.stringify({ ok: true, output: null });
+    const told = await listen(ATTEMPT_CHANNEL);
+    try {
+      const results = claimed.map((j) => ({ run: j.run, key: j.key, attempt: j.attempt, fence: j.fence, status: 'succeeded' as const, outcome }));
+      expect((await exchange(pool, 'w1', results, 0, TASKS, [])).refused).toHaveLength(0);
+      const done: string[] = [];
+      let notifications = 0;
+      while (done.length < 70) {
+        const payload = toldOutcomes(await told.next());
+        expect(payload?.run).toBe('q7');
+        notifications++;
+        for (const d of payload!.done) {
+          expect(d).toMatchObject({ attempt: 1, fence: 1, status: 'succeeded', outcome });
+          done.push(d.key);
+        }
+      }
+      expect(new Set(done)).toEqual(new Set(claimed.map((j) => j.key)));
+      expect(notifications).toBe(3);
+    } finally {
+      await told.end();
+    }
+    await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
+  });
+
   it('refuses a result whose attempt is abandoned while the exchange waits on its row, and records the other results of that exchange', async () => {
     await register('w1');
     await dispatchAttempts(pool, 'owner', [dispatchOf('q5', 'a'), dispatchOf('q5', 'b')]);
