@@ -58,13 +58,20 @@ export interface Dispatch {
  */
 export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: string, ds: readonly Dispatch[]): Promise<number[]> {
   if (ds.length === 0) return [];
-  const { rows } = await db.query<{ run_id: string; step_key: string; attempt: number; fence: string }>({
+  const { rows } = await db.query<{ run_id: string | null; step_key: string; attempt: number; fence: string }>({
     // Prepared once per connection: planned once, not with every dispatch.
     name: 'orch_dispatch_attempts',
-    // The rows as one JSON document: a text array of job payloads was escaped character by
-    // character by the driver, the owner's largest cost per dispatched step after the commit.
+    // The rows' keys as one JSON document (a text array was escaped character by character by
+    // the driver), their jobs as one text, a line each: JSON text never holds a raw line feed.
+    // Inside the document each job was parsed as JSON by Postgres, most of the statement's time
+    // (docs/cluster.md, "The dispatch's JSON"); split on line feeds, it is only copied.
+    // Only the rows dispatched again come back (a new row's fence is the column's default, 1),
+    // and each task is notified once: returning and notifying every row cost the owner a row to
+    // read and Postgres a `pg_notify` call per step, for one notification a task in the end.
     text: `WITH d AS (
-       SELECT run_id, step_key, attempt, task, handler, job::text AS job FROM json_to_recordset($1::json) AS d(run_id text, step_key text, attempt int, task text, handler text, job json)),
+       SELECT run_id, step_key, attempt, task, handler, job FROM ROWS FROM (
+         json_to_recordset($1::json) AS (run_id text, step_key text, attempt int, task text, handler text),
+         unnest(string_to_array($4, E'\\n'))) AS d(run_id, step_key, attempt, task, handler, job)),
      up AS (
        INSERT INTO orch.attempts AS a (run_id, step_key, attempt, owner, status, task, handler, job)
        SELECT run_id, step_key, attempt, $2, 'dispatched', task, handler, job FROM d
@@ -75,15 +82,31 @@ export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: strin
              folded = false, dispatched_at = now(), dispatched_xact = txid_current(), started_at = NULL, finished_at = NULL,
              task = excluded.task, handler = excluded.handler, job = excluded.job
        RETURNING a.run_id, a.step_key, a.attempt, a.fence, a.task)
-     SELECT run_id, step_key, attempt, fence::text, pg_notify($3, task)::text AS woke FROM up`,
-    values: [JSON.stringify(ds.map((d) => ({ run_id: d.run, step_key: d.key, attempt: d.attempt, task: d.task, handler: d.handler, job: d.job }))), owner, DISPATCH_CHANNEL],
+     SELECT run_id, step_key, attempt, fence::text FROM up WHERE fence <> ${NEW_FENCE}
+     UNION ALL
+     SELECT NULL, NULL, NULL, pg_notify($3, task)::text FROM (SELECT DISTINCT task FROM up) AS woke`,
+    values: [
+      JSON.stringify(ds.map((d) => ({ run_id: d.run, step_key: d.key, attempt: d.attempt, task: d.task, handler: d.handler }))),
+      owner,
+      DISPATCH_CHANNEL,
+      ds.map((d) => JSON.stringify(d.job)).join('\n'),
+    ],
   });
-  const fences = new Map(rows.map((r) => [attemptKey(r.run_id, r.step_key, r.attempt), Number(r.fence)]));
-  return ds.map((d) => fences.get(attemptKey(d.run, d.key, d.attempt))!);
+  const fences = new Map<string, number>();
+  for (const r of rows) if (r.run_id !== null) fences.set(attemptKey(r.run_id, r.step_key, r.attempt), Number(r.fence));
+  return ds.map((d) => fences.get(attemptKey(d.run, d.key, d.attempt)) ?? NEW_FENCE);
 }
+
+/** The fence of an attempt row when first inserted (`orch.attempts.fence DEFAULT 1`, migration 4). */
+const NEW_FENCE = 1;
 
 /** The longest NOTIFY payload that carries outcomes (Postgres refuses more than 8000 bytes). */
 const NOTIFY_PAYLOAD_MAX = 7900;
+/**
+ * Outcomes a NOTIFY carries at most: a no-op step's result is ~130 bytes of payload, so 32 fit
+ * with room for larger outputs; a part that still does not fit is sent as its run id (a read).
+ */
+const TOLD_PER_NOTIFY = 32;
 
 /** What a worker's NOTIFY on `orch_attempt` carries: the run id alone, or the outcomes it recorded. */
 export interface ToldOutcomes {
@@ -176,12 +199,15 @@ export async function exchange(
                 OFFSET 0) k
         WHERE a.ctid = k.t
        RETURNING a.run_id, a.step_key, a.attempt, a.fence, a.status, a.outcome),
-     -- the outcomes themselves, when they fit a notification (8000 bytes): the owner needs no read
+     -- the outcomes themselves, when they fit a notification (8000 bytes): the owner needs no read.
+     -- At most $20 a notification: all of a run's in one, a worker's line of no-op steps
+     -- outgrew the payload every few exchanges, and each time the owner read its waiting rows.
      told AS (
        SELECT pg_notify($8, CASE WHEN octet_length(p) <= $12 THEN p ELSE run_id END)
          FROM (SELECT run_id, json_build_object('run', run_id, 'done', json_agg(json_build_object(
                  'key', step_key, 'attempt', attempt, 'fence', fence, 'status', status, 'outcome', outcome)))::text AS p
-                 FROM done GROUP BY run_id) x),
+                 FROM (SELECT *, (row_number() OVER (PARTITION BY run_id) - 1) / $20 AS part FROM done) d
+                GROUP BY run_id, part) x),
      picked AS (
        SELECT run_id, step_key, attempt, job FROM orch.attempts
         WHERE status = 'dispatched' AND job IS NOT NULL AND task = ANY($9) AND (handler IS NULL OR handler <> ALL($10))
@@ -226,6 +252,7 @@ export async function exchange(
       release.map((r) => r.fence),
       DISPATCH_CHANNEL,
       'running',
+      TOLD_PER_NOTIFY,
     ],
   });
   const recorded = new Set(rows.filter((r) => r.kind === 'done').map((r) => attemptKey(r.run_id!, r.step_key!, r.attempt!)));

@@ -70,8 +70,11 @@ export class RemoteExecutor implements Executor {
   private readonly prepared = new Map<string, { readonly fence: number; readonly req: AttemptRequest; told?: { readonly fence: number; readonly outcome: string | null } }>();
   /** Outcomes a dead owner's workers recorded and it never folded, by run and step key: for the step's next attempt. */
   private readonly recovered = new Map<string, RecoveredAttempt>();
-  /** Plan directories' project roots, looked up at most once a second rather than per dispatch. */
-  private readonly roots = new FreshCache<string>();
+  /**
+   * Plan directories relative to their project roots (the job's `baseDir`), looked up at most once
+   * a second rather than per dispatch: the root is a look on disk, `relative` two path resolutions.
+   */
+  private readonly baseDirs = new FreshCache<string>();
   /** The handler hashes recorded for each run (`handlerHashes`), most recently used last. */
   private readonly runHashes = new Map<string, Promise<ReadonlyMap<string, string | null>>>();
 
@@ -289,7 +292,7 @@ export class RemoteExecutor implements Executor {
       attempt: req.attempt,
       stepId: req.stepId,
       capability: req.capability,
-      baseDir: relative(this.roots.get(req.plan.base_dir, () => projectRoot(req.plan.base_dir)), req.plan.base_dir),
+      baseDir: this.baseDirs.get(req.plan.base_dir, () => relative(projectRoot(req.plan.base_dir), req.plan.base_dir)),
       input: fillDefaults(req.capability.input, req.input) as StepJob['input'],
       resource: req.resource?.name ?? null,
       timeoutMs: req.timeoutMs,

@@ -90,6 +90,21 @@ describe('the step queue', () => {
     await pool.query(`DELETE FROM orch.attempts`);
   });
 
+  it('stores each job as its JSON text, line feeds and all, and gives a batch mixing new and dispatched-again rows their fences in order', async () => {
+    const odd = (key: string): Dispatch => {
+      const d = dispatchOf('q6', key);
+      return { ...d, job: { ...d.job, input: { text: 'a\nb\r\n"c"\u2028\\n\u0000 é 𝄞', list: ['\n', { x: '\n' }] } } };
+    };
+    const first = [odd('a'), odd('b')];
+    expect(await dispatchAttempts(pool, 'owner', first)).toEqual([1, 1]);
+    const second = [odd('c'), odd('a'), odd('d'), odd('b')];
+    expect(await dispatchAttempts(pool, 'owner', second)).toEqual([1, 2, 1, 2]);
+    const { rows } = await pool.query<{ step_key: string; job: string }>(`SELECT step_key, job FROM orch.attempts WHERE run_id = 'q6' ORDER BY step_key`);
+    expect(rows.map((r) => r.step_key)).toEqual(['a', 'b', 'c', 'd']);
+    for (const r of rows) expect(r.job).toBe(JSON.stringify(odd(r.step_key).job));
+    await pool.query(`DELETE FROM orch.attempts`);
+  });
+
   it('never lets two workers claim one attempt, and records a result only at its fence, by its worker', async () => {
     await register('w1');
     await register('w2');
@@ -124,6 +139,35 @@ describe('the step queue', () => {
     expect((await rowOf('q2', job.key))!.status).toBe('succeeded');
     // Recorded once: the same result again is refused.
     expect((await exchange(pool, 'w1', [{ run: 'q2', key: job.key, attempt: 1, fence: 1, status: 'failed', outcome }], 0, TASKS, [])).refused).toHaveLength(1);
+    await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
+  });
+
+  it('tells the owner every outcome of a large exchange in notifications of their own, never its run id alone', async () => {
+    await register('w1');
+    await dispatchAttempts(pool, 'owner', Array.from({ length: 70 }, (_, i) => dispatchOf('q7', `s${i}`)));
+    const { claimed } = await exchange(pool, 'w1', [], 70, TASKS, []);
+    expect(claimed).toHaveLength(70);
+    const outcome = JSON.stringify({ ok: true, output: null });
+    const told = await listen(ATTEMPT_CHANNEL);
+    try {
+      const results = claimed.map((j) => ({ run: j.run, key: j.key, attempt: j.attempt, fence: j.fence, status: 'succeeded' as const, outcome }));
+      expect((await exchange(pool, 'w1', results, 0, TASKS, [])).refused).toHaveLength(0);
+      const done: string[] = [];
+      let notifications = 0;
+      while (done.length < 70) {
+        const payload = toldOutcomes(await told.next());
+        expect(payload?.run).toBe('q7');
+        notifications++;
+        for (const d of payload!.done) {
+          expect(d).toMatchObject({ attempt: 1, fence: 1, status: 'succeeded', outcome });
+          done.push(d.key);
+        }
+      }
+      expect(new Set(done)).toEqual(new Set(claimed.map((j) => j.key)));
+      expect(notifications).toBe(3);
+    } finally {
+      await told.end();
+    }
     await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
   });
 
