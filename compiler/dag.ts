@@ -27,6 +27,8 @@ export interface DagResult extends Dag {
   readonly order: readonly string[];
   /** The same order as indexes into the steps given (no names, no maps: a walk of the plan needs only this). */
   readonly orderIndexes: Int32Array;
+  /** A step's index among the steps given (the DAG's own table: a walk need not build another). */
+  indexOf(id: string): number | undefined;
   readonly stageOf: ReadonlyMap<string, number>;
   readonly stages: readonly (readonly string[])[];
   readonly criticalPath: readonly string[];
@@ -64,7 +66,7 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
     // the critical path is the longest step.
     let end = -1;
     for (let i = 0; i < n; i++) if (end === -1 || steps[i]!.duration > steps[end]!.duration) end = i;
-    return new BuiltDag(steps, undefined, undefined, [], null, end, null, end === -1 ? 0 : 0 + steps[end]!.duration);
+    return new BuiltDag(steps, index, undefined, undefined, [], null, end, null, end === -1 ? 0 : 0 + steps[end]!.duration);
   }
   const predFlat = Int32Array.from(predList);
   // succs of j in increasing step order (as dependants are declared)
@@ -100,11 +102,11 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
   }
 
   const succs: Csr = { start: succStart, flat: succFlat };
-  if (tail < n) return new BuiltDag(steps, preds, succs, findCycles(steps, preds, indeg), null, -1, null, 0);
+  if (tail < n) return new BuiltDag(steps, index, preds, succs, findCycles(steps, preds, indeg), null, -1, null, 0);
 
   let end = -1;
   for (let i = 0; i < n; i++) if (end === -1 || finish[i]! > finish[end]! || (finish[i] === finish[end] && stage[i]! > stage[end]!)) end = i;
-  return new BuiltDag(steps, preds, succs, [], stage, end, via, end === -1 ? 0 : finish[end]!);
+  return new BuiltDag(steps, index, preds, succs, [], stage, end, via, end === -1 ? 0 : finish[end]!);
 }
 
 /**
@@ -122,6 +124,7 @@ class BuiltDag implements DagResult {
 
   constructor(
     private readonly steps: readonly DagInput[],
+    private readonly index: ReadonlyMap<string, number>,
     /** Undefined when there are no edges. */
     private readonly predRows: Csr | undefined,
     private readonly succRows: Csr | undefined,
@@ -166,6 +169,10 @@ class BuiltDag implements DagResult {
       this.ordered = out;
     }
     return this.ordered;
+  }
+
+  indexOf(id: string): number | undefined {
+    return this.index.get(id);
   }
 
   get stageOf(): ReadonlyMap<string, number> {

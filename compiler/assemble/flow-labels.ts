@@ -308,9 +308,9 @@ export interface Relabel {
 }
 
 export interface PlanFlows {
-  readonly steps: ReadonlyMap<string, StepLabel>;
+  readonly step: (id: string) => StepLabel | undefined;
   /** Each step's arguments' labels joined (what it reads): the run time's `labels`. */
-  readonly reads: ReadonlyMap<string, Label>;
+  readonly read: (id: string) => Label | undefined;
   readonly output: Label;
   readonly findings: FlowFinding[];
   readonly relabels: Relabel[];
