@@ -27,6 +27,13 @@ export interface DagResult extends Dag {
   readonly order: readonly string[];
   /** The same order as indexes into the steps given (no names, no maps: a walk of the plan needs only this). */
   readonly orderIndexes: Int32Array;
+  /**
+   * A topological order that keeps declaration order wherever the dependencies allow (each step
+   * after its dependencies, else as declared; empty when cyclic). A walk of the plan's tree in it
+   * reads the tree front to back, as the parse laid it out: a 100,000-step plan walked stage by
+   * stage jumps across ~150 MB of tree at every step.
+   */
+  readonly walkIndexes: Int32Array;
   /** A step's index among the steps given (the DAG's own table: a walk need not build another). */
   indexOf(id: string): number | undefined;
   readonly stageOf: ReadonlyMap<string, number>;
@@ -121,6 +128,7 @@ class BuiltDag implements DagResult {
   private staged: { stages: string[][]; stageOf: Map<string, number>; order: string[] } | undefined;
   private critical: string[] | undefined;
   private ordered: Int32Array | undefined;
+  private walked: Int32Array | undefined;
 
   constructor(
     private readonly steps: readonly DagInput[],
@@ -169,6 +177,43 @@ class BuiltDag implements DagResult {
       this.ordered = out;
     }
     return this.ordered;
+  }
+
+  get walkIndexes(): Int32Array {
+    if (!this.walked) {
+      const n = this.cycles.length === 0 ? this.steps.length : 0;
+      const out = new Int32Array(n);
+      const p = this.predRows;
+      if (!p) for (let i = 0; i < n; i++) out[i] = i;
+      else {
+        // Depth first along the dependencies, steps taken in declaration order; a step is placed
+        // once all its dependencies are (without forward references: 0, 1, 2, …).
+        const done = new Uint8Array(n);
+        const stack = new Int32Array(n);
+        const at = p.start.slice(0, n);
+        let k = 0;
+        for (let i = 0; i < n; i++) {
+          if (done[i]) continue;
+          let top = 0;
+          stack[top++] = i;
+          while (top > 0) {
+            const v = stack[top - 1]!;
+            if (at[v]! < p.start[v + 1]!) {
+              const u = p.flat[at[v]!++]!;
+              if (!done[u]) stack[top++] = u;
+            } else {
+              top--;
+              if (!done[v]) {
+                done[v] = 1;
+                out[k++] = v;
+              }
+            }
+          }
+        }
+      }
+      this.walked = out;
+    }
+    return this.walked;
   }
 
   indexOf(id: string): number | undefined {

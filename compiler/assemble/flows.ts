@@ -193,8 +193,9 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
     }
     return l;
   };
-  // The DAG's steps are the plan's, index for index (./dag.ts).
-  const order = f.dag.orderIndexes;
+  // The DAG's steps are the plan's, index for index (./dag.ts). Any order with each step after what
+  // it reads gives the same labels; this one reads the tree front to back.
+  const order = f.dag.walkIndexes;
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
     const s = cp.steps[i]!;
