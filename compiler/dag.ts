@@ -36,6 +36,11 @@ export interface DagResult extends Dag {
   readonly walkIndexes: Int32Array;
   /** A step's index among the steps given (the DAG's own table: a walk need not build another). */
   indexOf(id: string): number | undefined;
+  /**
+   * The index of step `i`'s dependency named `id`, or -1 when it has none of that name: a scan of
+   * its few dependencies, where `indexOf` asks a table of every step (slow to ask at 100,000).
+   */
+  depIndex(i: number, id: string): number;
   readonly stageOf: ReadonlyMap<string, number>;
   readonly stages: readonly (readonly string[])[];
   readonly criticalPath: readonly string[];
@@ -218,6 +223,13 @@ class BuiltDag implements DagResult {
 
   indexOf(id: string): number | undefined {
     return this.index.get(id);
+  }
+
+  depIndex(i: number, id: string): number {
+    const p = this.predRows;
+    if (!p) return -1;
+    for (let k = p.start[i]!; k < p.start[i + 1]!; k++) if (this.steps[p.flat[k]!]!.id === id) return p.flat[k]!;
+    return -1;
   }
 
   get stageOf(): ReadonlyMap<string, number> {

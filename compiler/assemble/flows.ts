@@ -144,8 +144,11 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
   // a labelled 100,000-step plan's walk.
   const steps = new Array<StepLabel | undefined>(cp.steps.length);
   const reads = new Array<Label | undefined>(cp.steps.length);
+  // A read names one of the step's own dependencies (found among them), else any step.
+  let at = -1;
   const stepLabel = (id: string): StepLabel | undefined => {
-    const i = dag.indexOf(id);
+    const j = at < 0 ? -1 : dag.depIndex(at, id);
+    const i = j >= 0 ? j : dag.indexOf(id);
     return i === undefined ? undefined : steps[i];
   };
   const findings: FlowFinding[] = [];
@@ -200,6 +203,7 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
     const i = order[k]!;
     const s = cp.steps[i]!;
     current = s;
+    at = i;
     const nf = findings.length;
     const nr = relabels.length;
     const r = stepFlows(f, s, i, env, findings, own);
@@ -209,6 +213,7 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
     reads[i] = r.read;
   }
   current = undefined;
+  at = -1;
   let output = BOTTOM;
   if (f.plan.output) output = exprLabel(f.plan.output, env);
   return {

@@ -45,6 +45,17 @@ describe('the DAG order as step indexes', () => {
     expect([...buildDag([{ id: 'a', deps: ['c'], duration: 1 }, { id: 'b', deps: [], duration: 1 }, { id: 'c', deps: [], duration: 1 }]).walkIndexes]).toEqual([2, 0, 1]);
   });
 
+  it("finds a step's dependency by name among its own, as the table of every step does", () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const steps = randomSteps(60, seed);
+      const dag = buildDag(steps);
+      steps.forEach((s, i) => {
+        for (const d of s.deps) expect(dag.depIndex(i, d)).toBe(dag.indexOf(d));
+        for (const t of steps) if (!s.deps.includes(t.id)) expect(dag.depIndex(i, t.id)).toBe(-1);
+      });
+    }
+  });
+
   it('has every step of a plan without dependencies, in declaration order', () => {
     const dag = buildDag([{ id: 'a', deps: [], duration: 1 }, { id: 'b', deps: [], duration: 2 }]);
     expect([...dag.orderIndexes]).toEqual([0, 1]);
