@@ -27,13 +27,30 @@ export interface LedgerWorstCase {
 }
 
 export function ledgerWorstCase(steps: readonly LedgerStep[], limit: number | null): LedgerWorstCase {
-  let cost = 0;
-  let perItem = false;
-  const over: { step: string; reservation: number }[] = [];
-  for (const s of steps) {
-    cost += s.reservation * s.times;
-    perItem ||= s.perItem;
-    if (limit !== null && s.reservation > limit + 1e-12) over.push({ step: s.id, reservation: s.reservation });
+  const sum = new LedgerSum(limit);
+  for (const s of steps) sum.add(s.id, s.reservation, s.times, s.perItem);
+  return sum.result();
+}
+
+/**
+ * The worst case summed a step at a time, in the plan's order: the check's `budgets` stage adds
+ * each step as it works it out, where a list of `LedgerStep`s would be 100,000 objects for a
+ * 100,000-step plan, kept until the sum is done.
+ */
+export class LedgerSum {
+  private cost = 0;
+  private perItem = false;
+  private readonly over: { step: string; reservation: number }[] = [];
+
+  constructor(private readonly limit: number | null) {}
+
+  add(id: string, reservation: number, times: number, perItem: boolean): void {
+    this.cost += reservation * times;
+    this.perItem ||= perItem;
+    if (this.limit !== null && reservation > this.limit + 1e-12) this.over.push({ step: id, reservation });
   }
-  return { cost: round6(cost), per_item: perItem, over };
+
+  result(): LedgerWorstCase {
+    return { cost: round6(this.cost), per_item: this.perItem, over: this.over };
+  }
 }

@@ -27,6 +27,20 @@ export interface DagResult extends Dag {
   readonly order: readonly string[];
   /** The same order as indexes into the steps given (no names, no maps: a walk of the plan needs only this). */
   readonly orderIndexes: Int32Array;
+  /**
+   * A topological order that keeps declaration order wherever the dependencies allow (each step
+   * after its dependencies, else as declared; empty when cyclic). A walk of the plan's tree in it
+   * reads the tree front to back, as the parse laid it out: a 100,000-step plan walked stage by
+   * stage jumps across ~150 MB of tree at every step.
+   */
+  readonly walkIndexes: Int32Array;
+  /** A step's index among the steps given (the DAG's own table: a walk need not build another). */
+  indexOf(id: string): number | undefined;
+  /**
+   * The index of step `i`'s dependency named `id`, or -1 when it has none of that name: a scan of
+   * its few dependencies, where `indexOf` asks a table of every step (slow to ask at 100,000).
+   */
+  depIndex(i: number, id: string): number;
   readonly stageOf: ReadonlyMap<string, number>;
   readonly stages: readonly (readonly string[])[];
   readonly criticalPath: readonly string[];
@@ -64,7 +78,7 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
     // the critical path is the longest step.
     let end = -1;
     for (let i = 0; i < n; i++) if (end === -1 || steps[i]!.duration > steps[end]!.duration) end = i;
-    return new BuiltDag(steps, undefined, undefined, [], null, end, null, end === -1 ? 0 : 0 + steps[end]!.duration);
+    return new BuiltDag(steps, index, undefined, undefined, [], null, end, null, end === -1 ? 0 : 0 + steps[end]!.duration);
   }
   const predFlat = Int32Array.from(predList);
   // succs of j in increasing step order (as dependants are declared)
@@ -100,11 +114,11 @@ export function buildDag(steps: readonly DagInput[]): DagResult {
   }
 
   const succs: Csr = { start: succStart, flat: succFlat };
-  if (tail < n) return new BuiltDag(steps, preds, succs, findCycles(steps, preds, indeg), null, -1, null, 0);
+  if (tail < n) return new BuiltDag(steps, index, preds, succs, findCycles(steps, preds, indeg), null, -1, null, 0);
 
   let end = -1;
   for (let i = 0; i < n; i++) if (end === -1 || finish[i]! > finish[end]! || (finish[i] === finish[end] && stage[i]! > stage[end]!)) end = i;
-  return new BuiltDag(steps, preds, succs, [], stage, end, via, end === -1 ? 0 : finish[end]!);
+  return new BuiltDag(steps, index, preds, succs, [], stage, end, via, end === -1 ? 0 : finish[end]!);
 }
 
 /**
@@ -119,9 +133,11 @@ class BuiltDag implements DagResult {
   private staged: { stages: string[][]; stageOf: Map<string, number>; order: string[] } | undefined;
   private critical: string[] | undefined;
   private ordered: Int32Array | undefined;
+  private walked: Int32Array | undefined;
 
   constructor(
     private readonly steps: readonly DagInput[],
+    private readonly index: ReadonlyMap<string, number>,
     /** Undefined when there are no edges. */
     private readonly predRows: Csr | undefined,
     private readonly succRows: Csr | undefined,
@@ -166,6 +182,54 @@ class BuiltDag implements DagResult {
       this.ordered = out;
     }
     return this.ordered;
+  }
+
+  get walkIndexes(): Int32Array {
+    if (!this.walked) {
+      const n = this.cycles.length === 0 ? this.steps.length : 0;
+      const out = new Int32Array(n);
+      const p = this.predRows;
+      if (!p) for (let i = 0; i < n; i++) out[i] = i;
+      else {
+        // Depth first along the dependencies, steps taken in declaration order; a step is placed
+        // once all its dependencies are (without forward references: 0, 1, 2, …).
+        const done = new Uint8Array(n);
+        const stack = new Int32Array(n);
+        const at = p.start.slice(0, n);
+        let k = 0;
+        for (let i = 0; i < n; i++) {
+          if (done[i]) continue;
+          let top = 0;
+          stack[top++] = i;
+          while (top > 0) {
+            const v = stack[top - 1]!;
+            if (at[v]! < p.start[v + 1]!) {
+              const u = p.flat[at[v]!++]!;
+              if (!done[u]) stack[top++] = u;
+            } else {
+              top--;
+              if (!done[v]) {
+                done[v] = 1;
+                out[k++] = v;
+              }
+            }
+          }
+        }
+      }
+      this.walked = out;
+    }
+    return this.walked;
+  }
+
+  indexOf(id: string): number | undefined {
+    return this.index.get(id);
+  }
+
+  depIndex(i: number, id: string): number {
+    const p = this.predRows;
+    if (!p) return -1;
+    for (let k = p.start[i]!; k < p.start[i + 1]!; k++) if (this.steps[p.flat[k]!]!.id === id) return p.flat[k]!;
+    return -1;
   }
 
   get stageOf(): ReadonlyMap<string, number> {

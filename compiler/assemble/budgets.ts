@@ -4,7 +4,8 @@
  * iterations. The runtime enforces the budgets; this is the verdict the files alone allow.
  */
 import { diagnostic } from '../../language/index.js';
-import { ledgerWorstCase, type LedgerStep } from '../budget-ledger.js';
+import type { CapabilityIR, ResourceIR } from '../ir/types.js';
+import { LedgerSum, type LedgerWorstCase } from '../budget-ledger.js';
 import { reservationFor } from '../reservation.js';
 import type { PlanFacts } from './plan-facts.js';
 
@@ -14,7 +15,7 @@ export function checkBudgets(f: PlanFacts): void {
   const { diags, money } = f.cx;
   const where = plan.policy?.range ?? plan.name.range;
   const limit = policy.budgets.cost;
-  const ledger = limit !== null ? ledgerWorstCase(ledgerSteps(f), limit) : undefined;
+  const ledger = limit !== null ? ledgerOf(f, limit) : undefined;
   // One step the ledger refuses whatever else runs (§9.1): an error against an enforced budget.
   for (const o of ledger?.over ?? []) {
     const i = f.steps.findIndex((s) => s.id === o.step);
@@ -36,13 +37,29 @@ export function checkBudgets(f: PlanFacts): void {
     diags.push(diagnostic('W0502', `estimated duration ${fmtMs(durationMax)} of plan "${plan.name.name}" when every loop runs its max iterations exceeds the budget ${fmtMs(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
 }
 
-/** Each step's reservation and how many times the file says it may run (../budget-ledger.ts). */
-function ledgerSteps(f: PlanFacts): LedgerStep[] {
+/** The ledger's worst case: each step's reservation and how many times the file says it may run (../budget-ledger.ts). */
+function ledgerOf(f: PlanFacts, limit: number): LedgerWorstCase {
   const blocks = new Map(f.cp.blocks.map((b) => [b.id, b]));
-  return f.steps.map((s, i) => {
+  const sum = new LedgerSum(limit);
+  let pairs = 0;
+  const steps = f.steps;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
     const b = f.bindings[i];
     const resource = b?.resource ? f.cx.resourceByName.get(b.resource) : undefined;
     const cap = s.action.type === 'call' ? s.capability?.ir : undefined;
+    let k = 0;
+    while (k < pairs && (pairCaps[k] !== cap || pairResources[k] !== resource)) k++;
+    let cost: number;
+    if (k < pairs) cost = pairCosts[k]!;
+    else {
+      cost = reservationFor(cap, resource, f.file).cost;
+      if (pairs < MAX_PAIRS) {
+        pairCaps[pairs] = cap;
+        pairResources[pairs] = resource;
+        pairCosts[pairs++] = cost;
+      }
+    }
     let times = 1;
     let loops = false;
     for (const id of s.blocks) {
@@ -51,9 +68,22 @@ function ledgerSteps(f: PlanFacts): LedgerStep[] {
       if (block?.kind === 'for_each') loops = true;
     }
     if (loops && s.itemCount !== null) times *= s.itemCount;
-    return { id: s.id, reservation: reservationFor(cap, resource, f.file).cost, times, perItem: loops && s.itemCount === null };
-  });
+    sum.add(s.id, cost, times, loops && s.itemCount === null);
+  }
+  pairCaps.fill(undefined);
+  pairResources.fill(undefined);
+  return sum.result();
 }
+
+/**
+ * A reservation follows from the capability and the resource alone, and a plan's steps use a few
+ * pairs of them: each is worked out once (a 100,000-step plan made an object per step for it).
+ * Kept here for every plan (one plan's ledger is summed before the next begins), emptied after each.
+ */
+const MAX_PAIRS = 8;
+const pairCaps = new Array<CapabilityIR | undefined>(MAX_PAIRS).fill(undefined);
+const pairResources = new Array<ResourceIR | undefined>(MAX_PAIRS).fill(undefined);
+const pairCosts = new Array<number>(MAX_PAIRS).fill(0);
 
 export function fmtMs(n: number): string {
   if (n >= 3_600_000) return `${Math.round((n / 3_600_000) * 100) / 100}h`;

@@ -19,7 +19,7 @@ export function withFlowFields(
     else blockSteps.set(b.id, b.type === 'race' ? b.branches : b.steps);
   }
   const labelled = (id: string): boolean => {
-    const s = flows.steps.get(id);
+    const s = flows.step(id);
     return s !== undefined && (s.untrusted || rank(s.cls) > 0);
   };
   const refusals = byStep(flows.findings);
@@ -31,7 +31,7 @@ export function withFlowFields(
     relabels.set(r.step, list);
   }
   return steps.map((s) => {
-    const read = flows.reads.get(s.id);
+    const read = flows.read(s.id);
     if (!read) return s;
     const found = new Set<string>();
     const seen = new Set<ExprIR>();

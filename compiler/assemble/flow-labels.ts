@@ -30,6 +30,31 @@ export interface Label {
 
 export const BOTTOM: Label = { cls: 'public', clsPath: null, untrusted: null };
 
+/**
+ * The path of a label whose witness nobody will read. A check walks a plan first without
+ * witnesses (`LabelEnv.witness` false): every label is then one of a few shared constants (one per
+ * class and trust, see `unwitnessed`), so a read allocates nothing, and a labelled 100,000-step
+ * plan keeps no chain of hops through its steps. Only a walk that finds a broken rule is done again
+ * with witnesses (flows.ts), for the findings' paths.
+ */
+export const UNREAD: Path = Object.freeze({
+  hop: Object.freeze({ text: '', file: '', range: Object.freeze({ start: Object.freeze({ line: 0, column: 0, offset: 0 }), end: Object.freeze({ line: 0, column: 0, offset: 0 }) }) }),
+  next: null,
+});
+
+const UNWITNESSED: readonly Label[] = DATA_CLASSES.flatMap((cls) =>
+  [false, true].flatMap((classed) =>
+    [false, true].map((untrusted): Label =>
+      cls === 'public' && !classed && !untrusted ? BOTTOM : Object.freeze({ cls, clsPath: classed ? UNREAD : null, untrusted: untrusted ? UNREAD : null }),
+    ),
+  ),
+);
+
+/** The shared label of class `cls` without a witness: `classed`, whether its class has a path; `untrusted`, whether it is. */
+export function unwitnessed(cls: DataClass, classed: boolean, untrusted: boolean): Label {
+  return UNWITNESSED[rank(cls) * 4 + (classed ? 2 : 0) + (untrusted ? 1 : 0)]!;
+}
+
 export function rank(c: DataClass): number {
   return DATA_CLASSES.indexOf(c);
 }
@@ -78,6 +103,8 @@ export interface LabelEnv {
   readonly step: (id: string) => StepLabel | undefined;
   /** A `for each` item, or a race/repeat name, in scope at the expression: its label. */
   readonly local: (name: string) => Label | undefined;
+  /** Whether labels carry their witness paths (false: `UNREAD`, see there). */
+  readonly witness: boolean;
   /** Each `endorse` / `declassify` the analysis met (the preview lists them). */
   readonly onRelabel?: (kind: 'endorse' | 'declassify', at: Range, reason: string, to?: DataClass) => void;
 }
@@ -188,6 +215,7 @@ function readLabel(e: Expr, env: LabelEnv): Label {
 function fieldRead(f: FieldLabel, root: string, key: string, e: Expr, env: LabelEnv): Label {
   if (f.given) return withHop(f.given, e, env, '');
   if (!f.untrusted && rank(f.cls) === 0) return BOTTOM;
+  if (!env.witness) return unwitnessed(f.cls, rank(f.cls) > 0, f.untrusted);
   const text = `${root}.${key}`;
   const hop = (note: string): Path => ({ hop: { text: `${text}${note}`, file: env.file, range: e.range }, next: null });
   return {
@@ -199,6 +227,7 @@ function fieldRead(f: FieldLabel, root: string, key: string, e: Expr, env: Label
 
 function stepRead(s: StepLabel, e: Expr, env: LabelEnv): Label {
   if (!s.untrusted && rank(s.cls) === 0) return BOTTOM;
+  if (!env.witness) return unwitnessed(s.cls, rank(s.cls) > 0, s.untrusted);
   return {
     cls: s.cls,
     clsPath: rank(s.cls) > 0 ? { hop: new ReadHop(e, ` (${s.clsWhy})`, env.file), next: s.clsTail } : null,
@@ -231,6 +260,7 @@ class ReadHop implements Hop {
 /** A read of a value whose labels are known (a `for each` item, a sub-plan's input): one more hop. */
 function withHop(l: Label, e: Expr, env: LabelEnv, note: string): Label {
   if (l === BOTTOM) return l;
+  if (!env.witness) return unwitnessed(l.cls, l.clsPath !== null, l.untrusted !== null);
   const hop = new ReadHop(e, note, env.file);
   return {
     cls: l.cls,
@@ -278,9 +308,9 @@ export interface Relabel {
 }
 
 export interface PlanFlows {
-  readonly steps: ReadonlyMap<string, StepLabel>;
+  readonly step: (id: string) => StepLabel | undefined;
   /** Each step's arguments' labels joined (what it reads): the run time's `labels`. */
-  readonly reads: ReadonlyMap<string, Label>;
+  readonly read: (id: string) => Label | undefined;
   readonly output: Label;
   readonly findings: FlowFinding[];
   readonly relabels: Relabel[];

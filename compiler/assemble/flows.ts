@@ -14,7 +14,7 @@ import type { BindingIR } from '../ir/types.js';
 import { projectConfigFor } from '../project-config.js';
 import { classOfType } from '../types/ty.js';
 import {
-  BOTTOM, exprLabel, fieldLabelOf, join, pathHops, pathText, rank,
+  BOTTOM, exprLabel, fieldLabelOf, join, pathHops, pathText, rank, unwitnessed,
   type FieldLabel, type FlowFinding, type Label, type LabelEnv, type Path, type PlanFlows, type Relabel, type StepLabel,
 } from './flow-labels.js';
 import { estimatePlan, estimateSteps } from './estimates.js';
@@ -43,8 +43,17 @@ export function analyzeFlows(f: PlanFacts): void {
   const input = new Map<string, FieldLabel>();
   for (const fd of f.plan.input?.fields ?? []) input.set(fd.name.name, fieldLabelOf(fd));
   const before = f.bindings.slice();
-  const flows = planFlows(f, input, true);
-  f.flows = flows;
+  // A check walks the plan without witness paths first (flow-labels.ts `UNREAD`): only the findings
+  // need them, and most plans have none. A walk that finds one is done again with them, from the
+  // bindings it started with — what it moves, as whether it finds, follows from the labels' classes
+  // and trust alone, which the two walks compute alike.
+  let flows = planFlows(f, input, true, !f.cx.checkOnly);
+  if (f.cx.checkOnly && flows.findings.length > 0) {
+    for (let i = 0; i < before.length; i++) f.bindings[i] = before[i]!;
+    flows = planFlows(f, input, true, true);
+  }
+  // Only the IR reads the labels again (a check's would be kept to the end of the plan's stages for nothing).
+  if (!f.cx.checkOnly) f.flows = flows;
   // A step moved where its class may go costs what its new resource costs (the preview's estimates, the IR's).
   if (f.bindings.some((b, i) => b !== before[i])) {
     estimateSteps(f);
@@ -129,10 +138,19 @@ export function findingDiagnostic(x: FlowFinding, warn: boolean): Diagnostic {
  * `own`: the plan's own analysis, which may move a step where its class may go (./flow-placement.ts);
  * a sub-plan analysed again for a caller leaves its bindings alone.
  */
-export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, own = false): PlanFlows {
-  const { cp, file } = f;
-  const steps = new Map<string, StepLabel>();
-  const reads = new Map<string, Label>();
+export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, own = false, witness = true): PlanFlows {
+  const { cp, file, dag } = f;
+  // By step index, found through the DAG's table: two maps of every step's name cost a tenth of
+  // a labelled 100,000-step plan's walk.
+  const steps = new Array<StepLabel | undefined>(cp.steps.length);
+  const reads = new Array<Label | undefined>(cp.steps.length);
+  // A read names one of the step's own dependencies (found among them), else any step.
+  let at = -1;
+  const stepLabel = (id: string): StepLabel | undefined => {
+    const j = at < 0 ? -1 : dag.depIndex(at, id);
+    const i = j >= 0 ? j : dag.indexOf(id);
+    return i === undefined ? undefined : steps[i];
+  };
   const findings: FlowFinding[] = [];
   const relabels: Relabel[] = [];
   const blocks = new Map(cp.blocks.map((b) => [b.id, b]));
@@ -147,7 +165,8 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
     file,
     input,
     context: f.cx.flowContext,
-    step: (id) => steps.get(id),
+    witness,
+    step: stepLabel,
     local: (name) => {
       if (current) {
         for (let k = current.blocks.length - 1; k >= 0; k--) {
@@ -160,9 +179,9 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
       let l = BOTTOM;
       byDecl ??= new Map(cp.steps.map((s) => [s.id, s.decl.name]));
       for (const id of named.steps) {
-        const s = steps.get(id);
+        const s = stepLabel(id);
         const decl = byDecl.get(id);
-        if (s && decl) l = join(l, stepAsLabel(s, `${id}.output`, file, decl.range));
+        if (s && decl) l = join(l, stepAsLabel(s, `${id}.output`, file, decl.range, witness));
       }
       return l;
     },
@@ -177,29 +196,40 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
     }
     return l;
   };
-  // The DAG's steps are the plan's, index for index (./dag.ts).
-  const order = f.dag.orderIndexes;
+  // The DAG's steps are the plan's, index for index (./dag.ts). Any order with each step after what
+  // it reads gives the same labels; this one reads the tree front to back.
+  const order = f.dag.walkIndexes;
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
     const s = cp.steps[i]!;
     current = s;
+    at = i;
     const nf = findings.length;
     const nr = relabels.length;
     const r = stepFlows(f, s, i, env, findings, own);
     for (let k = nf; k < findings.length; k++) findings[k] = { ...findings[k]!, step: s.id };
     for (let k = nr; k < relabels.length; k++) relabels[k] = { ...relabels[k]!, step: s.id };
-    steps.set(s.id, r.out);
-    reads.set(s.id, r.read);
+    steps[i] = r.out;
+    reads[i] = r.read;
   }
   current = undefined;
+  at = -1;
   let output = BOTTOM;
   if (f.plan.output) output = exprLabel(f.plan.output, env);
-  return { steps, reads, output, findings, relabels };
+  return {
+    step: stepLabel,
+    read: (id) => {
+      const i = dag.indexOf(id);
+      return i === undefined ? undefined : reads[i];
+    },
+    output, findings, relabels,
+  };
 }
 
 /** A step's output as a value read at `range` (a race's or loop's name stands for its steps). */
-function stepAsLabel(s: StepLabel, text: string, file: string, range: Range): Label {
+function stepAsLabel(s: StepLabel, text: string, file: string, range: Range, witness: boolean): Label {
   if (!s.untrusted && rank(s.cls) === 0) return BOTTOM;
+  if (!witness) return unwitnessed(s.cls, rank(s.cls) > 0, s.untrusted);
   return {
     cls: s.cls,
     clsPath: rank(s.cls) > 0 ? { hop: { text: `${text} (${s.clsWhy})`, file, range }, next: s.clsTail } : null,
@@ -331,11 +361,12 @@ function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFin
   for (const fd of info.f.plan.input?.fields ?? []) {
     const own = fieldLabelOf(fd);
     const g = given.get(fd.name.name);
-    const declared = stepAsLabel({ ...NOTHING, cls: own.cls, clsWhy: `@${own.cls}`, untrusted: own.untrusted, why: '@untrusted' }, `input.${fd.name.name}`, info.f.file, fd.name.range);
+    const declared = stepAsLabel({ ...NOTHING, cls: own.cls, clsWhy: `@${own.cls}`, untrusted: own.untrusted, why: '@untrusted' }, `input.${fd.name.name}`, info.f.file, fd.name.range, env.witness);
     input.set(fd.name.name, g ? { ...own, given: join(g, declared) } : own);
   }
-  const inner = planFlows(info.f, input);
+  const inner = planFlows(info.f, input, false, env.witness);
   // Only what this call's arguments brought in: the sub-plan's own findings are its own check's.
+  // (Without witnesses every path is `UNREAD`, so every finding counts: the walk is then done again with them.)
   const mine = new Set<Path>();
   for (const l of given.values()) {
     if (l.untrusted) mine.add(l.untrusted);

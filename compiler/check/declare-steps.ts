@@ -15,10 +15,16 @@ import type { CapabilityInfo } from './capability.js';
 import type { PlanBlock } from './checked-plan.js';
 import { STEP_STATUSES, stepViewTy, type BlockRefInfo, type ItemInfo, type StepRefInfo } from './expr.js';
 
-/** A declared step, before its expressions are checked. */
-export interface StepSlot {
+/**
+ * A declared step, before its expressions are checked. It is also the step's entry in the plan's
+ * step table (`StepRefInfo`: what expressions see of it), so a step is one object here, not two.
+ */
+export interface StepSlot extends StepRefInfo {
+  readonly id: string;
+  /** The id of `declared`. */
+  readonly symbol: number;
   decl: StepDecl;
-  symbol: OrchSymbol;
+  declared: OrchSymbol;
   group: string | undefined;
   forEach: ForEachIR | null;
   items: Map<string, ItemInfo>;
@@ -31,8 +37,6 @@ export interface StepSlot {
   /** The called capability or run plan, resolved before any expression is checked. */
   capability: CapabilityInfo | undefined;
   runPlan: DeclEntry<'plan'> | undefined;
-  /** What expressions see of the step (its entry in the plan's step table). */
-  info: { readonly id: string; readonly symbol: number; outputTy: Ty; readonly group: string | undefined; readonly eachPath: readonly string[] };
 }
 
 /** A `for each` list, typed in the scope around its block. */
@@ -180,13 +184,13 @@ export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, d
       });
       for (const b of at.open) b.steps.push(name);
       // The step table doubles as the duplicate check; output types are filled in below.
-      const info = { id: name, symbol: symbol.id, outputTy: T.any as Ty, group: at.group, eachPath: at.eachPath };
-      stepInfos.set(name, info);
-      slots.push({
-        decl: node, symbol, group: at.group, forEach: at.forEach, items: at.items, itemCount: at.itemCount,
-        blocks: at.blocks, eachPath: at.eachPath, inside: at.inside,
-        outputTy: T.any, capability: undefined, runPlan: undefined, info,
-      });
+      const slot: StepSlot = {
+        id: name, symbol: symbol.id, outputTy: T.any, group: at.group, eachPath: at.eachPath,
+        decl: node, declared: symbol, forEach: at.forEach, items: at.items, itemCount: at.itemCount,
+        blocks: at.blocks, inside: at.inside, capability: undefined, runPlan: undefined,
+      };
+      stepInfos.set(name, slot);
+      slots.push(slot);
     }
   };
   declareSteps(plan.body, { group: undefined, forEach: null, items: NO_ITEMS, itemCount: null, blocks: NO_IDS, eachPath: NO_IDS, inside: NO_NAMES, open: NO_OPEN });
@@ -213,7 +217,6 @@ export function resolveActions(body: DeclaredBody, mod: LoadedModule, scopes: Sc
       s.runPlan = pe;
       s.outputTy = pe ? T.any : T.unknown;
     } else s.outputTy = T.null;
-    s.info.outputTy = s.outputTy;
   }
   if (blockNames.size) for (const b of blockNames.values()) setBlockTypes(b, stepInfos);
 }

@@ -259,7 +259,9 @@ class ExprChecker implements ExprChecking {
 
   private member(e: Extract<Expr, { kind: 'MemberExpr' }>, guarded: boolean): ExprResult {
     const env = this.env;
-    const blockRead = e.object.kind === 'NameExpr' && !env.items?.has(e.object.name) && !env.steps?.has(e.object.name) ? env.blocks?.get(e.object.name) : undefined;
+    // Most plans have no race or loop: then no name needs looking up twice (a step table of 100,000 names is slow to ask).
+    const blockRead =
+      e.object.kind === 'NameExpr' && env.blocks?.size && !env.items?.has(e.object.name) && !env.steps?.has(e.object.name) ? env.blocks.get(e.object.name) : undefined;
     if (blockRead?.kind === 'repeat') {
       const misuse = this.loopMisuse(blockRead, e.object.range, e.property, guarded);
       if (misuse) return misuse;

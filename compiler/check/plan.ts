@@ -129,7 +129,7 @@ function checkSteps(ps: PlanScope, entry: DeclEntry<'plan'>, listIR: ReadonlyMap
       envs?.set(s.items, env);
     }
     lastEnv = env;
-    tracker.beginStep(s.info.id, s.decl.join === 'first');
+    tracker.beginStep(s.id, s.decl.join === 'first');
     const checked = checkStep(s, env, groupInfo?.ir, stepCx);
     for (const a of s.decl.after) {
       const blk = blockNames.get(a.name);

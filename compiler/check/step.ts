@@ -118,7 +118,7 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
   const capTimeout = cap ? cap.ir.timeout_ms : null;
   const { refs, outputReads, skip } = reads.take();
   const checked: CheckedStep = {
-    id, decl: d, symbol: s.symbol, capability: cap, runPlan, action, args, ownData, data: ownData, outputReads, refs,
+    id, decl: d, symbol: s.declared, capability: cap, runPlan, action, args, ownData, data: ownData, outputReads, refs,
     after, skipIfSkipped: skip, when,
     forEach: s.forEach && groupList ? { ...s.forEach, list: groupList } : s.forEach,
     // (checkSteps sets waitsFor once the step's reads are known)

@@ -26,6 +26,36 @@ describe('the DAG order as step indexes', () => {
     }
   });
 
+  it('walks every step once, each after its dependencies, in declaration order where they allow', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const steps = randomSteps(60, seed);
+      const dag = buildDag(steps);
+      const walk = [...dag.walkIndexes];
+      expect([...walk].sort((a, b) => a - b)).toEqual(steps.map((_, i) => i));
+      const placed = new Set<string>();
+      for (const i of walk) {
+        for (const d of steps[i]!.deps) expect(placed.has(d)).toBe(true);
+        placed.add(steps[i]!.id);
+      }
+    }
+    // Dependencies only on earlier steps: the declaration order itself.
+    const chain = Array.from({ length: 200 }, (_, i) => ({ id: `s${i}`, deps: i % 50 === 0 ? [] : [`s${i - 1}`, ...(i >= 50 && i % 10 === 9 ? [`s${i - 50}`] : [])], duration: 1 }));
+    expect([...buildDag(chain).walkIndexes]).toEqual(chain.map((_, i) => i));
+    // A forward reference: the step read is walked first.
+    expect([...buildDag([{ id: 'a', deps: ['c'], duration: 1 }, { id: 'b', deps: [], duration: 1 }, { id: 'c', deps: [], duration: 1 }]).walkIndexes]).toEqual([2, 0, 1]);
+  });
+
+  it("finds a step's dependency by name among its own, as the table of every step does", () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const steps = randomSteps(60, seed);
+      const dag = buildDag(steps);
+      steps.forEach((s, i) => {
+        for (const d of s.deps) expect(dag.depIndex(i, d)).toBe(dag.indexOf(d));
+        for (const t of steps) if (!s.deps.includes(t.id)) expect(dag.depIndex(i, t.id)).toBe(-1);
+      });
+    }
+  });
+
   it('has every step of a plan without dependencies, in declaration order', () => {
     const dag = buildDag([{ id: 'a', deps: [], duration: 1 }, { id: 'b', deps: [], duration: 2 }]);
     expect([...dag.orderIndexes]).toEqual([0, 1]);
@@ -36,6 +66,7 @@ describe('the DAG order as step indexes', () => {
     const dag = buildDag([{ id: 'a', deps: ['b'], duration: 1 }, { id: 'b', deps: ['a'], duration: 1 }]);
     expect(dag.cycles.length).toBe(1);
     expect([...dag.orderIndexes]).toEqual([]);
+    expect([...dag.walkIndexes]).toEqual([]);
     expect(dag.order).toEqual([]);
   });
 });
