@@ -6,6 +6,7 @@
 import type { CapabilityCall, DataClass, Expr, Range, RunAction } from '../../language/index.js';
 import { diagnostic, type Diagnostic, type Fix } from '../../language/index.js';
 import type { ExprIR } from '../ir/types.js';
+import type { DeclEntry } from '../scope.js';
 import { closest } from '../suggest.js';
 import { assignable, maxClass, stripOptional, type FieldTy, type Ty } from '../types/ty.js';
 import { checkExpr, type ExprEnv } from './expr.js';
@@ -36,13 +37,14 @@ export function placeholderFor(t: Ty): string {
  * argument (did-you-mean fix) and for each missing required one (fix inserting it), E0201 for a
  * value of the wrong type. Defaults fill omitted parameters. A call that lost an argument to a
  * syntax error (`argsLost`) has nothing reported missing: that error already says what is wrong.
+ * `callee`: the capability or plan called (its name is spelt out only in a diagnostic).
  */
 export function checkArgs(
   call: Pick<CapabilityCall | RunAction, 'args' | 'range' | 'argsLost'>,
   params: Ty & { k: 'record' },
   defaults: ReadonlyMap<string, ExprIR>,
   env: ExprEnv,
-  what: string,
+  callee: DeclEntry<'capability' | 'plan'>,
   nameRange: Range,
 ): { args: Record<string, ExprIR>; data: DataClass } {
   const { diags, file, model } = env;
@@ -62,7 +64,7 @@ export function checkArgs(
       const fixes: Fix[] = best ? [{ title: `Change to "${best}"`, edits: [{ file, range: a.name.range, newText: best }] }] : [];
       // Listed once per call: a call of many unknown arguments would otherwise join it each time.
       paramList ??= [...params.fields.keys()].join(', ') || 'none';
-      diags.push(diagnostic('E0202', `unknown argument "${name}" for ${what}${best ? `; did you mean "${best}"?` : ''} (parameters: ${paramList})`, file, a.name.range, fixes.length ? { fixes } : {}));
+      diags.push(diagnostic('E0202', `unknown argument "${name}" for ${calleeWords(callee)}${best ? `; did you mean "${best}"?` : ''} (parameters: ${paramList})`, file, a.name.range, fixes.length ? { fixes } : {}));
       continue;
     }
     if (isGiven(args, ai, name, given)) {
@@ -72,7 +74,7 @@ export function checkArgs(
     given?.add(name);
     if (p.decl?.symbol !== undefined) model.refer(file, a.name.range, p.decl.symbol);
     if (!assignable(r.ty, p.ty)) {
-      diags.push(mismatchDiagnostic(a.value, r.ty, p.ty, `argument "${name}" of ${what}`, name, file));
+      diags.push(mismatchDiagnostic(a.value, r.ty, p.ty, `argument "${name}" of ${calleeWords(callee)}`, name, file));
     } else excessFields(a.value, p.ty, file, diags);
     data = maxClass(data, r.data);
     if (out) out[name] = r.ir;
@@ -89,7 +91,7 @@ export function checkArgs(
     const text = missing.map((f) => `${f.name}: ${placeholderFor(f.ty)}`).join(', ');
     const sep = args.length ? ', ' : '';
     diags.push(
-      diagnostic('E0202', `missing required argument${missing.length > 1 ? 's' : ''} ${missing.map((f) => `"${f.name}"`).join(', ')} for ${what}`, file, nameRange, {
+      diagnostic('E0202', `missing required argument${missing.length > 1 ? 's' : ''} ${missing.map((f) => `"${f.name}"`).join(', ')} for ${calleeWords(callee)}`, file, nameRange, {
         fixes: [{ title: `Add ${missing.map((f) => f.name).join(', ')}`, edits: [{ file, range: { start: at, end: at }, newText: sep + text }] }],
       }),
     );
@@ -99,6 +101,11 @@ export function checkArgs(
     for (let i = 0; i < entries.length; i++) if (!isGiven(args, args.length, entries[i]![0], given)) out[entries[i]![0]] = entries[i]![1];
   }
   return { args: out ?? NO_ARGS, data };
+}
+
+/** `capability fetch`, `plan triage`: the callee in a diagnostic's words. */
+function calleeWords(callee: DeclEntry<'capability' | 'plan'>): string {
+  return `${callee.kind} ${callee.node.name.name}`;
 }
 
 /**
