@@ -206,7 +206,7 @@ export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, d
         name, kind: 'step', qualifiedName: `${plan.name.name}.${name}`, file, range: node.range, nameRange: node.name.range,
         doc: node.doc, detail: model.recordDetails ? `step ${name}` : '', std: mod.std,
       });
-      for (const b of at.open) b.steps.push(name);
+      for (let oi = 0; oi < at.open.length; oi++) at.open[oi]!.steps.push(name);
       // The step table doubles as the duplicate check; output types are filled in below.
       const slot = new StepSlot(name, node, symbol, at);
       stepInfos.set(name, slot);
