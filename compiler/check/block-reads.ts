@@ -24,7 +24,7 @@ export function settleBlockReads(
   if (blocks.length === 0 && steps.every((s) => s.join !== 'first')) {
     // No race, loop or `for each`, no `join first`: no rule here applies (a plan of plain steps).
     // `waitsFor` only ever names blocks, and there are none.
-    for (const s of steps) s.waitsFor = NO_IDS;
+    for (let i = 0; i < steps.length; i++) steps[i]!.waitsFor = NO_IDS;
     return;
   }
   const loopOf = new Map<string, PlanBlock[]>();

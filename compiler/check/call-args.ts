@@ -6,6 +6,7 @@
 import type { CapabilityCall, DataClass, Expr, Range, RunAction } from '../../language/index.js';
 import { diagnostic, type Diagnostic, type Fix } from '../../language/index.js';
 import type { ExprIR } from '../ir/types.js';
+import type { DeclEntry } from '../scope.js';
 import { closest } from '../suggest.js';
 import { assignable, maxClass, stripOptional, type FieldTy, type Ty } from '../types/ty.js';
 import { checkExpr, type ExprEnv } from './expr.js';
@@ -36,13 +37,14 @@ export function placeholderFor(t: Ty): string {
  * argument (did-you-mean fix) and for each missing required one (fix inserting it), E0201 for a
  * value of the wrong type. Defaults fill omitted parameters. A call that lost an argument to a
  * syntax error (`argsLost`) has nothing reported missing: that error already says what is wrong.
+ * `callee`: the capability or plan called (its name is spelt out only in a diagnostic).
  */
 export function checkArgs(
   call: Pick<CapabilityCall | RunAction, 'args' | 'range' | 'argsLost'>,
   params: Ty & { k: 'record' },
   defaults: ReadonlyMap<string, ExprIR>,
   env: ExprEnv,
-  what: string,
+  callee: DeclEntry<'capability' | 'plan'>,
   nameRange: Range,
 ): { args: Record<string, ExprIR>; data: DataClass } {
   const { diags, file, model } = env;
@@ -50,7 +52,7 @@ export function checkArgs(
   // Diagnostics only: the arguments' IR (all placeholders) is never read, nor is this record.
   const out: Record<string, ExprIR> | undefined = env.typesOnly ? undefined : {};
   let data: DataClass = 'public';
-  const given = givenNames(args.length);
+  const given = args.length > 16 ? new Set<string>() : undefined;
   let paramList: string | undefined;
   for (let ai = 0; ai < args.length; ai++) {
     const a = args[ai]!;
@@ -58,29 +60,30 @@ export function checkArgs(
     const name = a.name.name;
     const p = params.fields.get(name);
     if (!p) {
-      const best = closest(name, [...params.fields.keys()].filter((k) => !given.has(k)));
+      const best = closest(name, [...params.fields.keys()].filter((k) => !isGiven(args, ai, k, given)));
       const fixes: Fix[] = best ? [{ title: `Change to "${best}"`, edits: [{ file, range: a.name.range, newText: best }] }] : [];
       // Listed once per call: a call of many unknown arguments would otherwise join it each time.
       paramList ??= [...params.fields.keys()].join(', ') || 'none';
-      diags.push(diagnostic('E0202', `unknown argument "${name}" for ${what}${best ? `; did you mean "${best}"?` : ''} (parameters: ${paramList})`, file, a.name.range, fixes.length ? { fixes } : {}));
+      diags.push(diagnostic('E0202', `unknown argument "${name}" for ${calleeWords(callee)}${best ? `; did you mean "${best}"?` : ''} (parameters: ${paramList})`, file, a.name.range, fixes.length ? { fixes } : {}));
       continue;
     }
-    if (given.has(name)) {
+    if (isGiven(args, ai, name, given)) {
       diags.push(diagnostic('E0202', `argument "${name}" is given twice`, file, a.name.range));
       continue;
     }
-    given.add(name);
+    given?.add(name);
     if (p.decl?.symbol !== undefined) model.refer(file, a.name.range, p.decl.symbol);
     if (!assignable(r.ty, p.ty)) {
-      diags.push(mismatchDiagnostic(a.value, r.ty, p.ty, `argument "${name}" of ${what}`, name, file));
+      diags.push(mismatchDiagnostic(a.value, r.ty, p.ty, `argument "${name}" of ${calleeWords(callee)}`, name, file));
     } else excessFields(a.value, p.ty, file, diags);
     data = maxClass(data, r.data);
     if (out) out[name] = r.ir;
   }
-  const missing: FieldTy[] = [];
+  // (created at the first missing one: most calls miss none)
+  let missing: FieldTy[] | undefined;
   const req = requiredOf(params);
-  for (let i = 0; i < req.length; i++) if (!given.has(req[i]!.name)) missing.push(req[i]!);
-  if (missing.length && !call.argsLost) {
+  for (let i = 0; i < req.length; i++) if (!isGiven(args, args.length, req[i]!.name, given)) (missing ??= []).push(req[i]!);
+  if (missing && !call.argsLost) {
     // Insert right after the last argument (a trailing comma stays valid), or inside `()`.
     const last = args[args.length - 1];
     const end = callRange.end;
@@ -88,26 +91,33 @@ export function checkArgs(
     const text = missing.map((f) => `${f.name}: ${placeholderFor(f.ty)}`).join(', ');
     const sep = args.length ? ', ' : '';
     diags.push(
-      diagnostic('E0202', `missing required argument${missing.length > 1 ? 's' : ''} ${missing.map((f) => `"${f.name}"`).join(', ')} for ${what}`, file, nameRange, {
+      diagnostic('E0202', `missing required argument${missing.length > 1 ? 's' : ''} ${missing.map((f) => `"${f.name}"`).join(', ')} for ${calleeWords(callee)}`, file, nameRange, {
         fixes: [{ title: `Add ${missing.map((f) => f.name).join(', ')}`, edits: [{ file, range: { start: at, end: at }, newText: sep + text }] }],
       }),
     );
   }
   if (out && defaults.size) {
     const entries = entriesOf(defaults);
-    for (let i = 0; i < entries.length; i++) if (!given.has(entries[i]![0])) out[entries[i]![0]] = entries[i]![1];
+    for (let i = 0; i < entries.length; i++) if (!isGiven(args, args.length, entries[i]![0], given)) out[entries[i]![0]] = entries[i]![1];
   }
   return { args: out ?? NO_ARGS, data };
 }
 
+/** `capability fetch`, `plan triage`: the callee in a diagnostic's words. */
+function calleeWords(callee: DeclEntry<'capability' | 'plan'>): string {
+  return `${callee.kind} ${callee.node.name.name}`;
+}
+
 /**
- * The names a call has given so far. Calls have a handful of arguments, where a list scan beats
- * a set per call; a call of thousands (a generated one) gets a set, or its check is quadratic.
+ * Whether parameter `name` was given by one of the first `upTo` arguments. Calls have a handful
+ * of arguments, where a scan of them beats a collection per call (a call of thousands, a generated
+ * one, keeps `given`, or its check is quadratic). The scan may meet an unknown or repeated
+ * argument: only parameter names are asked, and an argument naming one is given or repeats it.
  */
-function givenNames(count: number): { has(name: string): boolean; add(name: string): void } {
-  if (count > 16) return new Set<string>();
-  const names: string[] = [];
-  return { has: (name) => names.includes(name), add: (name) => void names.push(name) };
+function isGiven(args: readonly { readonly name: { readonly name: string } }[], upTo: number, name: string, given: ReadonlySet<string> | undefined): boolean {
+  if (given) return given.has(name);
+  for (let j = 0; j < upTo; j++) if (args[j]!.name.name === name) return true;
+  return false;
 }
 
 /**

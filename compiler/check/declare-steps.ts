@@ -18,25 +18,61 @@ import { STEP_STATUSES, stepViewTy, type BlockRefInfo, type ItemInfo, type StepR
 /**
  * A declared step, before its expressions are checked. It is also the step's entry in the plan's
  * step table (`StepRefInfo`: what expressions see of it), so a step is one object here, not two.
+ * What surrounds it is its block's, shared by the block's steps (`at`): a slot lives through the
+ * whole check of its plan, and a plan of 100,000 steps kept seven more fields a step to its end.
  */
-export interface StepSlot extends StepRefInfo {
-  readonly id: string;
-  /** The id of `declared`. */
-  readonly symbol: number;
-  decl: StepDecl;
-  declared: OrchSymbol;
-  group: string | undefined;
-  forEach: ForEachIR | null;
-  items: Map<string, ItemInfo>;
-  itemCount: number | null;
-  /** Enclosing blocks (outermost first), `for each` groups among them, enclosing loop names. */
-  blocks: readonly string[];
-  eachPath: readonly string[];
-  inside: ReadonlySet<string>;
-  outputTy: Ty;
+export class StepSlot implements StepRefInfo {
   /** The called capability or run plan, resolved before any expression is checked. */
-  capability: CapabilityInfo | undefined;
-  runPlan: DeclEntry<'plan'> | undefined;
+  capability: CapabilityInfo | undefined = undefined;
+  runPlan: DeclEntry<'plan'> | undefined = undefined;
+  outputTy: Ty = T.any;
+
+  constructor(
+    readonly id: string,
+    readonly decl: StepDecl,
+    readonly declared: OrchSymbol,
+    private readonly at: Around,
+  ) {}
+
+  /** The id of `declared`. */
+  get symbol(): number {
+    return this.declared.id;
+  }
+  get group(): string | undefined {
+    return this.at.group;
+  }
+  get forEach(): ForEachIR | null {
+    return this.at.forEach;
+  }
+  get items(): Map<string, ItemInfo> {
+    return this.at.items;
+  }
+  get itemCount(): number | null {
+    return this.at.itemCount;
+  }
+  /** Enclosing blocks (outermost first), `for each` groups among them, enclosing loop names. */
+  get blocks(): readonly string[] {
+    return this.at.blocks;
+  }
+  get eachPath(): readonly string[] {
+    return this.at.eachPath;
+  }
+  get inside(): ReadonlySet<string> {
+    return this.at.inside;
+  }
+}
+
+/** Where a block is declared, what surrounds it (and the steps declared directly in it). */
+interface Around {
+  readonly group: string | undefined;
+  readonly forEach: ForEachIR | null;
+  readonly items: Map<string, ItemInfo>;
+  readonly itemCount: number | null;
+  readonly blocks: readonly string[];
+  readonly eachPath: readonly string[];
+  readonly inside: ReadonlySet<string>;
+  /** The blocks whose step lists the steps declared here join. */
+  readonly open: readonly PlanBlock[];
 }
 
 /** A `for each` list, typed in the scope around its block. */
@@ -95,18 +131,6 @@ export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, d
   const blocks: PlanBlock[] = [];
   let groupCounter = 0;
   const groupLists: GroupList[] = [];
-  /** Where a block is declared, what surrounds it. */
-  interface Around {
-    readonly group: string | undefined;
-    readonly forEach: ForEachIR | null;
-    readonly items: Map<string, ItemInfo>;
-    readonly itemCount: number | null;
-    readonly blocks: readonly string[];
-    readonly eachPath: readonly string[];
-    readonly inside: ReadonlySet<string>;
-    /** The blocks whose step lists the steps declared here join. */
-    readonly open: readonly PlanBlock[];
-  }
   const duplicateName = (name: string, range: Range): boolean => {
     const prior = stepInfos.get(name) ?? blockNames.get(name);
     if (!prior) return false;
@@ -182,13 +206,9 @@ export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, d
         name, kind: 'step', qualifiedName: `${plan.name.name}.${name}`, file, range: node.range, nameRange: node.name.range,
         doc: node.doc, detail: model.recordDetails ? `step ${name}` : '', std: mod.std,
       });
-      for (const b of at.open) b.steps.push(name);
+      for (let oi = 0; oi < at.open.length; oi++) at.open[oi]!.steps.push(name);
       // The step table doubles as the duplicate check; output types are filled in below.
-      const slot: StepSlot = {
-        id: name, symbol: symbol.id, outputTy: T.any, group: at.group, eachPath: at.eachPath,
-        decl: node, declared: symbol, forEach: at.forEach, items: at.items, itemCount: at.itemCount,
-        blocks: at.blocks, inside: at.inside, capability: undefined, runPlan: undefined,
-      };
+      const slot = new StepSlot(name, node, symbol, at);
       stepInfos.set(name, slot);
       slots.push(slot);
     }

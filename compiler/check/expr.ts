@@ -59,27 +59,36 @@ class ExprChecker implements ExprChecking {
    * from its innermost link outwards: a chain thousands of links long must not exhaust the stack.
    */
   private chain(e: Expr, guarded: boolean): ExprResult {
-    const links: { e: Expr; guarded: boolean }[] = [];
+    // The links go on a stack every chain shares (a link's operands may hold chains of their own,
+    // which push above this one's and are gone before it resumes): no list or pair per chain.
+    const base = chainTop;
     let cur: Expr = e;
     let g = guarded;
     while (isChainLink(cur)) {
       // A member of a plain name is the start of the chain: `member` reads the name itself.
       if (cur.kind === 'MemberExpr' && cur.object.kind === 'NameExpr') break;
-      links.push({ e: cur, guarded: g });
+      chainLinks[chainTop] = cur;
+      chainGuarded[chainTop++] = g;
       if (cur.kind === 'BinaryExpr') {
         if (cur.op === '??') g = true;
         cur = cur.left;
       } else cur = cur.object;
     }
-    let r = this.checkOne(cur, g);
-    for (let i = links.length - 1; i >= 0; i--) {
-      const link = links[i]!;
-      const x = link.e;
-      if (x.kind === 'BinaryExpr') r = binaryWith(this, x.op, r, x.left, x.right, x.range, link.guarded);
-      else if (x.kind === 'MemberExpr') r = this.memberWith(x, r);
-      else if (x.kind === 'IndexExpr') r = this.indexWith(x, r, link.guarded);
+    try {
+      let r = this.checkOne(cur, g);
+      for (let i = chainTop - 1; i >= base; i--) {
+        const x = chainLinks[i]!;
+        const linkGuarded = chainGuarded[i]!;
+        if (x.kind === 'BinaryExpr') r = binaryWith(this, x.op, r, x.left, x.right, x.range, linkGuarded);
+        else if (x.kind === 'MemberExpr') r = this.memberWith(x, r);
+        else if (x.kind === 'IndexExpr') r = this.indexWith(x, r, linkGuarded);
+      }
+      return r;
+    } finally {
+      // (the slots are kept for the next chain, their nodes are not)
+      for (let i = base; i < chainTop; i++) chainLinks[i] = NO_LINK;
+      chainTop = base;
     }
-    return r;
   }
 
   private checkOne(e: Expr, guarded: boolean): ExprResult {
@@ -369,6 +378,17 @@ class ExprChecker implements ExprChecking {
 
 }
 
+
+type ChainLink = Extract<Expr, { kind: 'BinaryExpr' | 'MemberExpr' | 'IndexExpr' }>;
+/**
+ * The links of the chains being checked, innermost chain on top (below `chainTop`), and whether
+ * each is guarded. The lists are never shortened (that would drop their storage); a free slot
+ * holds `NO_LINK`.
+ */
+const chainLinks: ChainLink[] = [];
+const chainGuarded: boolean[] = [];
+let chainTop = 0;
+const NO_LINK = Object.freeze({ kind: 'IndexExpr' }) as unknown as ChainLink;
 
 /** A link of a left-nested chain: its left operand or object continues the chain. */
 function isChainLink(e: Expr): e is Extract<Expr, { kind: 'BinaryExpr' | 'MemberExpr' | 'IndexExpr' }> {

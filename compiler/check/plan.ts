@@ -113,8 +113,10 @@ function checkSteps(ps: PlanScope, entry: DeclEntry<'plan'>, listIR: ReadonlyMap
   for (let si = 0; si < slots.length; si++) {
     const s = slots[si]!;
     const groupInfo = s.group ? listIR?.get(s.group) : undefined;
-    for (const g of s.eachPath) {
-      const info = listIR?.get(g);
+    // (indexed loops: an iterator a step, where most steps have neither groups nor `after`)
+    const eachPath = s.eachPath;
+    for (let gi = 0; gi < eachPath.length; gi++) {
+      const info = listIR?.get(eachPath[gi]!);
       if (info) reads.addGroup(info);
     }
     let env = lastEnv?.items === s.items ? lastEnv : envs?.get(s.items);
@@ -131,7 +133,9 @@ function checkSteps(ps: PlanScope, entry: DeclEntry<'plan'>, listIR: ReadonlyMap
     lastEnv = env;
     tracker.beginStep(s.id, s.decl.join === 'first');
     const checked = checkStep(s, env, groupInfo?.ir, stepCx);
-    for (const a of s.decl.after) {
+    const after = s.decl.after;
+    for (let ai = 0; ai < after.length; ai++) {
+      const a = after[ai]!;
       const blk = blockNames.get(a.name);
       if (blk && !stepInfos.has(a.name) && !s.inside.has(a.name)) tracker.onBlock(blk.id);
     }

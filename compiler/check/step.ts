@@ -55,7 +55,7 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
   const a = d.action;
   if (a.kind === 'CapabilityCall') {
     if (cap && !cap.baseless) {
-      const r = checkArgs(a, cap.input, cap.defaults, env, `capability ${cap.entry.node.name.name}`, a.capability.range);
+      const r = checkArgs(a, cap.input, cap.defaults, env, cap.entry, a.capability.range);
       args = r.args;
       ownData = r.data;
       channelWarnings(cap.name, a, file, diags);
@@ -77,7 +77,7 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
     if (runPlan) {
       const inTy = cx.planInput(runPlan);
       if (inTy.k === 'record') {
-        const r = checkArgs(a, inTy, new Map(), env, `plan ${runPlan.node.name.name}`, a.plan.range);
+        const r = checkArgs(a, inTy, new Map(), env, runPlan, a.plan.range);
         planArgs = r.args;
         ownData = r.data;
       }
@@ -150,7 +150,7 @@ function checkCall(call: CapabilityCall, env: ExprEnv, cx: PlanCheckContext, mod
     for (const a of call.args) checkExpr(a.value, env);
     return null;
   }
-  const r = checkArgs(call, info.input, info.defaults, env, `capability ${ce.node.name.name}`, call.capability.range);
+  const r = checkArgs(call, info.input, info.defaults, env, ce, call.capability.range);
   secretArgsToModel(info.ir, call, env.file, env.diags);
   return { call: { capability: info.name, args: r.args }, data: r.data };
 }
