@@ -456,8 +456,8 @@ class SharedRunLimits implements LimitsService {
     return false;
   }
 
-  close(): void {
-    if (this.isClosed) return;
+  close(): Promise<void> | undefined {
+    if (this.isClosed) return undefined;
     this.isClosed = true;
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     this.sweepTimer = null;
@@ -475,11 +475,13 @@ class SharedRunLimits implements LimitsService {
     // Slots still in use (steps in flight when the run was let go) lapse within leaseMs: a run
     // taken over by another process claims its own for them.
     this.leases.clear();
+    let ledgerLeft: Promise<void> | undefined;
     if (this.ownLedger !== null) {
       const close = () => this.client.store.closeRun(this.runId, this.client.now());
-      this.opened.then(close).then(() => this.client.released(), () => undefined);
+      ledgerLeft = this.opened.then(close).then(() => this.client.released(), () => undefined);
     }
     this.client.closed(this);
+    return ledgerLeft;
   }
 
   heldLeases(): readonly string[] {

@@ -549,12 +549,16 @@ export class Run implements RunReader {
     if (this.opts.onApprovalWait && !finished) this.tellWaiting(this.opts.onApprovalWait);
     if (finished && !this.resultReady && this.outbox.length === 0 && this.commits.idle) {
       this.resultReady = true;
-      this.core.limits.close?.();
+      const ledgerLeft = this.core.limits.close?.();
       this.settled = { ok: true };
       if (this.opts.onFinish || this.resolveDone) {
-        const result = this.result();
-        this.opts.onFinish?.(result);
-        this.resolveDone?.(result);
+        const tell = () => {
+          const result = this.result();
+          this.opts.onFinish?.(result);
+          this.resolveDone?.(result);
+        };
+        if (ledgerLeft) void ledgerLeft.then(tell, tell);
+        else tell();
       }
     }
   }

@@ -91,8 +91,13 @@ export interface LimitsService {
    * quadratic). Optional: without it, held steps are asked again on every turn.
    */
   heldByItem?(request: SlotRequest): string | null;
-  /** The run ended (or was detached): give back whatever is reserved and not in use. */
-  close?(): void;
+  /**
+   * The run ended (or was detached): give back whatever is reserved and not in use. A promise when
+   * giving back reaches a shared store that other runs read (a budget ledger the run's spend
+   * leaves): the run's result waits on it, so a run started once it is known sees the ledger
+   * without that run's spend.
+   */
+  close?(): void | Promise<void>;
 }
 
 /**
