@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PlanIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
+import { SharedLimits } from '../limits/shared-limits.js';
+import { SqliteLimitStore } from '../backend/sqlite/limit-store.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { capability, lit, plan, policy, step } from './ir-builder.js';
 import { tempDir } from './helpers.js';
@@ -77,6 +79,39 @@ describe('a budget shared by the runs of one journal', () => {
     const next = await runOn(a, paidPlan(dir, 3, 0.3, 0.25));
     expect(next.result.status, next.result.error ?? '').toBe('completed');
     expect(actualSpend(next)).toBeCloseTo(0.75, 9);
+  }, 60_000);
+
+  it("gives a run's result only once its ledger is closed, so the next run has the whole budget", async () => {
+    const { dir, a } = await twoRuntimes();
+    const db = join(dir, 'runs.db');
+    // A third process whose store is slow to close a run's ledger: held until the test lets it go.
+    const store = new SqliteLimitStore(db);
+    let entered!: () => void;
+    const closing = new Promise<void>((r) => (entered = r));
+    let letGo!: () => void;
+    const gate = new Promise<void>((r) => (letGo = r));
+    const closeRun = store.closeRun.bind(store);
+    store.closeRun = async (owner, now) => {
+      entered();
+      await gate;
+      return closeRun(owner, now);
+    };
+    const limits = new SharedLimits(store);
+    const c = await Runtime.open({ db, workers: 4, limits });
+    cleanups.push(async () => {
+      await c.close();
+      await limits.close();
+    });
+    let known = false;
+    const first = runOn(c, paidPlan(dir, 3, 0.3, 0.25)).then((r) => ((known = true), r));
+    await closing;
+    // A whole turn of the event loop after the close began: the result still waits on it.
+    await new Promise((r) => setImmediate(r));
+    expect(known).toBe(false);
+    letGo();
+    expect((await first).result.status).toBe('completed');
+    const next = await runOn(a, paidPlan(dir, 3, 0.3, 0.25));
+    expect(next.result.status, next.result.error ?? '').toBe('completed');
   }, 60_000);
 
   it("counts sub-plans' steps against their parent's shared ledger", async () => {
