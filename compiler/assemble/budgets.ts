@@ -41,24 +41,20 @@ export function checkBudgets(f: PlanFacts): void {
 function ledgerOf(f: PlanFacts, limit: number): LedgerWorstCase {
   const blocks = new Map(f.cp.blocks.map((b) => [b.id, b]));
   const sum = new LedgerSum(limit);
-  let pairs = 0;
+  // A reservation follows from the capability and the resource alone, and a plan's steps use a
+  // few pairs of them: each is worked out once (a 100,000-step plan made an object per step for it).
+  const known: { readonly cap: CapabilityIR | undefined; readonly resource: ResourceIR | undefined; readonly cost: number }[] = [];
   const steps = f.steps;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     const b = f.bindings[i];
     const resource = b?.resource ? f.cx.resourceByName.get(b.resource) : undefined;
     const cap = s.action.type === 'call' ? s.capability?.ir : undefined;
-    let k = 0;
-    while (k < pairs && (pairCaps[k] !== cap || pairResources[k] !== resource)) k++;
-    let cost: number;
-    if (k < pairs) cost = pairCosts[k]!;
-    else {
+    let cost: number | undefined;
+    for (let k = 0; k < known.length && cost === undefined; k++) if (known[k]!.cap === cap && known[k]!.resource === resource) cost = known[k]!.cost;
+    if (cost === undefined) {
       cost = reservationFor(cap, resource, f.file).cost;
-      if (pairs < MAX_PAIRS) {
-        pairCaps[pairs] = cap;
-        pairResources[pairs] = resource;
-        pairCosts[pairs++] = cost;
-      }
+      if (known.length < MAX_PAIRS) known.push({ cap, resource, cost });
     }
     let times = 1;
     let loops = false;
@@ -70,20 +66,11 @@ function ledgerOf(f: PlanFacts, limit: number): LedgerWorstCase {
     if (loops && s.itemCount !== null) times *= s.itemCount;
     sum.add(s.id, cost, times, loops && s.itemCount === null);
   }
-  pairCaps.fill(undefined);
-  pairResources.fill(undefined);
   return sum.result();
 }
 
-/**
- * A reservation follows from the capability and the resource alone, and a plan's steps use a few
- * pairs of them: each is worked out once (a 100,000-step plan made an object per step for it).
- * Kept here for every plan (one plan's ledger is summed before the next begins), emptied after each.
- */
+/** The pairs remembered: past them a plan's rarer pairs are worked out at each step. */
 const MAX_PAIRS = 8;
-const pairCaps = new Array<CapabilityIR | undefined>(MAX_PAIRS).fill(undefined);
-const pairResources = new Array<ResourceIR | undefined>(MAX_PAIRS).fill(undefined);
-const pairCosts = new Array<number>(MAX_PAIRS).fill(0);
 
 export function fmtMs(n: number): string {
   if (n >= 3_600_000) return `${Math.round((n / 3_600_000) * 100) / 100}h`;
