@@ -149,17 +149,16 @@ export class AstActions extends AstBuilder {
 
   stepOf(name: IToken, action: A.StepAction, inlineWhen: { key: IToken; expr: A.Expr } | undefined, block: readonly Prop[] | undefined, start: number, end: number): A.StepDecl {
     const id = this.ident(name);
-    const d: Mutable<A.StepDecl> = { kind: 'StepDecl', name: id, action, after: NONE, range: this.range(start, end) };
-    if (!block) {
-      // Nothing can be given twice without a block.
-      if (inlineWhen) d.when = inlineWhen.expr;
-      return this.withDoc(d, start);
-    }
+    const range = this.range(start, end);
+    // An inline `when` is in the literal, in the place it took when set just after it: added to
+    // a made node, it cost every such step a property store of its own.
+    const d: Mutable<A.StepDecl> = inlineWhen
+      ? { kind: 'StepDecl', name: id, action, after: NONE, range, when: inlineWhen.expr }
+      : { kind: 'StepDecl', name: id, action, after: NONE, range };
+    // Nothing can be given twice without a block.
+    if (!block) return this.withDoc(d, start);
     const bag = this.newBag(`step '${id.name}'`);
-    if (inlineWhen) {
-      this.firstTime(bag, 'when', inlineWhen.key.startOffset, inlineWhen.key.endOffset! + 1);
-      d.when = inlineWhen.expr;
-    }
+    if (inlineWhen) this.firstTime(bag, 'when', inlineWhen.key.startOffset, inlineWhen.key.endOffset! + 1);
     const given: Partial<Record<StepOptionKey, unknown>> = {};
     for (let i = 0; i < block.length; i++) {
       const key = block[i]![0] as StepOptionKey;

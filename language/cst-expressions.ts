@@ -73,7 +73,9 @@ export class CstExpressionBuilder extends NodeBuilders {
     const base = tok.startOffset;
     const closed = (this.stringsClosed && this.interpolationDepth === 0) || isTerminatedString(image);
     const end = closed ? image.length - 1 : image.length;
-    const parts: (string | A.Expr)[] = [];
+    // The first part alone, and a list only from a second one on: most strings are one part.
+    let first: string | A.Expr | undefined;
+    let parts: (string | A.Expr)[] | undefined;
     let text = '';
     let i = 1;
     while (i < end) {
@@ -98,10 +100,16 @@ export class CstExpressionBuilder extends NodeBuilders {
         } else if (!terminated) {
           this.error("unterminated interpolation (missing '}')", this.range(base + i, base + i + 2));
         } else {
-          if (text) parts.push(text);
+          if (text) {
+            if (first === undefined) first = text;
+            else (parts ??= [first]).push(text);
+          }
           text = '';
-          const expr = this.interpolation(image.slice(innerStart, innerEnd), base + innerStart, base + i);
-          if (expr) parts.push(expr);
+          const expr = this.interpolation(image, innerStart, innerEnd, base + innerStart, base + i);
+          if (expr) {
+            if (first === undefined) first = expr;
+            else (parts ??= [first]).push(expr);
+          }
         }
         i = Math.max(innerEnd + (terminated ? 1 : 0), i + 2);
         continue;
@@ -116,17 +124,21 @@ export class CstExpressionBuilder extends NodeBuilders {
       text += j === i + 1 ? c : image.slice(i, j);
       i = j;
     }
-    if (text || parts.length === 0) parts.push(text);
-    return { kind: 'StringLit', parts: fitted(parts), range: this.tokRange(tok) };
+    if (first === undefined) first = text;
+    else if (text) (parts ??= [first]).push(text);
+    return { kind: 'StringLit', parts: parts === undefined ? [first] : fitted(parts), range: this.tokRange(tok) };
   }
 
-  protected interpolation(source: string, offset: number, dollarOffset: number): A.Expr | undefined {
+  /** The interpolation `image[from, to)` (its body, without `${` and `}`), at `offset` in the file. */
+  protected interpolation(image: string, from: number, to: number, offset: number, dollarOffset: number): A.Expr | undefined {
+    // A dotted name first, read in place: a blank body is not one, and is reported below.
+    const path = this.namePath(image, from, to, offset);
+    if (path) return path;
+    const source = image.slice(from, to);
     if (source.trim() === '') {
       this.error('empty interpolation ${}', this.range(dollarOffset, offset + source.length + 1));
       return undefined;
     }
-    const path = this.namePath(source, offset);
-    if (path) return path;
     if (this.interpolationDepth >= MAX_INTERPOLATION_DEPTH) {
       this.error(`strings with interpolations nested more than ${MAX_INTERPOLATION_DEPTH} levels deep`, this.range(dollarOffset, offset + source.length + 1));
       return undefined;
@@ -159,22 +171,22 @@ export class CstExpressionBuilder extends NodeBuilders {
    * Fast path for the usual interpolation, a dotted name (`${input.name}`,
    * `${fetch.output.body}`): built directly, without a second lexer and parser run.
    */
-  protected namePath(source: string, offset: number): A.Expr | undefined {
+  protected namePath(source: string, from: number, to: number, offset: number): A.Expr | undefined {
     // A scanner, not a regular expression: this runs for most strings of a large plan.
     let acc: A.Expr | undefined;
     let start = 0;
     let wantWord = true;
-    let i = 0;
-    while (i < source.length) {
+    let i = from;
+    while (i < to) {
       const c = source.charCodeAt(i);
       if (isWordStart(c)) {
         if (!wantWord) return undefined;
         let j = i + 1;
-        while (j < source.length && isWordPart(source.charCodeAt(j))) j++;
+        while (j < to && isWordPart(source.charCodeAt(j))) j++;
         const word = this.shared(source.slice(i, j));
         if (RESERVED.has(word)) return undefined;
-        const s = offset + i;
-        const e = offset + j;
+        const s = offset + i - from;
+        const e = offset + j - from;
         if (!acc) {
           acc = this.index.named('NameExpr', word, s, e);
           start = s;

@@ -21,6 +21,8 @@ export class DocComments {
         lo = mid + 1;
       } else hi = mid - 1;
     }
+    // Every step and declaration asks; a file without a doc comment before one allocates nothing.
+    if (found < 0) return undefined;
     const lines: string[] = [];
     let next = startOffset;
     for (let i = found; i >= 0; i--) {

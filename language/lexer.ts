@@ -223,7 +223,10 @@ function scanNested(text: string, i: number, inInterpolation: boolean): number {
       }
       if (end < 0 && i >= n) end = Math.min(i, n);
       if (end < 0) {
-        (braces ??= []).push(1); // `${`: into an interpolation
+        // `${`: into an interpolation. A first one makes the stack of its one depth, exactly
+        // (an empty list pushed to reserves 17 slots, and most strings open one).
+        if (braces === undefined) braces = [1];
+        else braces.push(1);
         i += 2;
         inString = false;
         continue;

@@ -166,6 +166,36 @@ interface GrammarInternals {
   readonly gastProductionsCache: Record<string, Rule>;
 }
 
+/** A rule's options as Chevrotain's `RULE` passes them on (its defaults when none are given). */
+interface RuleConfig {
+  readonly resyncEnabled?: boolean;
+  readonly recoveryValueFunc?: (e: unknown) => unknown;
+}
+
+/** Chevrotain's own default for `recoveryValueFunc`. */
+const noRecoveryValue = (): undefined => undefined;
+
+/** A rule as Chevrotain's `defineRule` returns it: `coreRule` is what a sub-rule call invokes. */
+interface WrappedRule {
+  coreRule: (this: never) => unknown;
+}
+
+/** What a `MANY` is given: its body, or its body with a gate. */
+type ManyArg = (() => unknown) | { DEF: () => unknown; GATE?: (this: unknown) => boolean };
+
+/** Chevrotain 11 parser internals the rule wrapper and the `MANY` loop use (not in its public types). */
+interface ParserInternals {
+  readonly outputCst: boolean;
+  readonly recoveryEnabled: boolean;
+  readonly fullRuleNameToShort: Record<string, number>;
+  readonly subruleIdx: number;
+  ruleInvocationStateUpdate(shortName: number, fullName: string, idxInCallingRule: number): void;
+  ruleFinallyStateUpdate(): void;
+  invokeRuleCatch(e: unknown, resyncEnabled: boolean, recoveryValueFunc: (e: unknown) => unknown): unknown;
+  getLaFuncFromCache(key: number): unknown;
+  doSingleRepetition(action: () => unknown): boolean;
+}
+
 function defineParser(Base: typeof CstParser) {
   return class OrchParser extends Base {
     /** True in the AST build once the grammar is recorded: the actions run. */
@@ -321,6 +351,61 @@ function defineParser(Base: typeof CstParser) {
     }
 
     /**
+     * Chevrotain 11's rule wrapper, for a sub-rule call of the AST build: its own takes the
+     * rule's arguments as a rest parameter and passes them on with `apply`, an array made at
+     * every call — a hundred thousand on the 10k-step plan, mostly run before V8 optimises the
+     * wrapper. No rule of this grammar takes arguments, so the AST build's sub-rule calls go
+     * through a wrapper without them; the rest is Chevrotain's `invokeRuleWithTryCst`. The
+     * top-level call and the CST builds keep Chevrotain's.
+     */
+    defineRule(name: string, impl: () => unknown, config: RuleConfig): WrappedRule {
+      const base = Base.prototype as unknown as { defineRule(this: unknown, name: string, impl: () => unknown, config: RuleConfig): WrappedRule };
+      const rule = base.defineRule.call(this, name, impl, config);
+      const self = this as unknown as ParserInternals;
+      if (self.outputCst || impl.length !== 0) return rule;
+      const resync = config.resyncEnabled ?? true;
+      const recoveryValue = config.recoveryValueFunc ?? noRecoveryValue;
+      const shortName = self.fullRuleNameToShort[name]!;
+      rule.coreRule = function invokeRule(this: ParserInternals): unknown {
+        try {
+          this.ruleInvocationStateUpdate(shortName, name, this.subruleIdx);
+          return impl.call(this);
+        } catch (e) {
+          return this.invokeRuleCatch(e, resync, recoveryValue);
+        } finally {
+          this.ruleFinallyStateUpdate();
+        }
+      };
+      return rule;
+    }
+
+    /**
+     * Chevrotain 11's `MANY` loop, for the builds without recovery: its own ends every loop by
+     * handing `attemptInRepetitionRecovery` an argument list made for the purpose (an array per
+     * `MANY`, several per step), which without recovery does nothing. The same loop, lookahead
+     * and gate otherwise.
+     */
+    manyInternalLogic(prodOccurrence: number, actionORMethodDef: ManyArg, key: number): void {
+      const self = this as unknown as ParserInternals;
+      if (self.recoveryEnabled) {
+        const base = Base.prototype as unknown as { manyInternalLogic(this: unknown, o: number, a: ManyArg, k: number): void };
+        base.manyInternalLogic.call(this, prodOccurrence, actionORMethodDef, key);
+        return;
+      }
+      const lookahead = self.getLaFuncFromCache(key) as (this: unknown) => boolean;
+      let action: () => unknown;
+      let gate: ((this: unknown) => boolean) | undefined;
+      if (typeof actionORMethodDef !== 'function') {
+        action = actionORMethodDef.DEF;
+        gate = actionORMethodDef.GATE;
+      } else action = actionORMethodDef;
+      let notStuck = true;
+      while ((gate === undefined || gate.call(this)) && lookahead.call(this) === true && notStuck === true) {
+        notStuck = self.doSingleRepetition(action);
+      }
+    }
+
+    /**
      * Chevrotain 11's hook that opens a rule's CST node, with `CstChildren` for the children and
      * the `location` slot present from the start (adding it later costs every node a second
      * allocation). Same node contents as the original. (The AST build replaces it by a no-op.)
@@ -376,6 +461,7 @@ function defineParser(Base: typeof CstParser) {
       this.blockItems = undefined;
       this.exValues.length = 0;
       this.exTags.length = 0;
+      this.exTop = 0;
       this.argList = undefined;
       this.parts = undefined;
       this.acc = undefined;
@@ -1239,13 +1325,15 @@ function defineParser(Base: typeof CstParser) {
     /** Named arguments, inline: `argName` tokens and `argValue` expressions in the same order. */
     callArgs = this.RULE('callArgs', () => {
       const outer = this.argList;
-      this.argList = this.live ? [] : undefined;
+      // Made at the first argument, of its size: `[]` pushed to reserves 17 slots, and most
+      // calls have one or two arguments (the tree keeps an exact copy either way).
+      this.argList = undefined;
       this.CONSUME(LParen);
       this.OPTION((this.namedArgs ??= () => {
         const n = this.CONSUME(FieldName, LABEL.argName);
         this.CONSUME(Colon);
         const e = this.SUBRULE(this.expression, LABEL.argValue);
-        if (this.live) this.argList!.push(this.b.argument(n, v(e)));
+        if (this.live) this.argList = [this.b.argument(n, v(e))];
         this.MANY((this.moreNamedArgs ??= () => {
           this.CONSUME(Comma);
           const n2 = this.CONSUME2(FieldName, LABEL.argName);
@@ -1256,7 +1344,7 @@ function defineParser(Base: typeof CstParser) {
         this.OPTION2((this.trailingComma ??= () => this.CONSUME2(Comma)));
       }));
       this.CONSUME(RParen);
-      const args = this.argList;
+      const args = this.live ? (this.argList ?? []) : undefined;
       this.argList = outer;
       return args;
     });
@@ -1675,7 +1763,7 @@ function defineParser(Base: typeof CstParser) {
     // The DSL closures of the hot rules (expression, step, call) are built once per parser, not
     // once per use (see `itemLoops`).
     expression = this.RULE('expression', () => {
-      const base = this.exTags.length;
+      const base = this.exTop;
       this.MANY((this.leadingPrefixes ??= () => {
         const t = this.CONSUME(PrefixOp, LABEL.prefix);
         if (this.live) this.pushEx(PREFIX, t);
@@ -1720,26 +1808,35 @@ function defineParser(Base: typeof CstParser) {
     private binaryTail?: () => void;
     private innerPrefixes?: () => void;
     private rangeTail?: () => void;
-    /** Operands and operators of the expressions being parsed, innermost last (AST build). */
+    /**
+     * Operands and operators of the expressions being parsed, innermost last (AST build): the
+     * first `exTop` entries. The arrays never shrink: emptied by `length`, V8 gives an array a new
+     * backing store at its next push, twice per expression.
+     */
     private readonly exValues: unknown[] = [];
     private readonly exTags: number[] = [];
+    private exTop = 0;
 
     private pushEx(tag: number, x: unknown): void {
-      this.exTags.push(tag);
-      this.exValues.push(x);
+      const i = this.exTop++;
+      this.exTags[i] = tag;
+      this.exValues[i] = x;
     }
 
     /** The expression whose items start at `base` on the stack; pops them. */
     private popExpression(base: number): A.Expr {
       const tags = this.exTags;
       const values = this.exValues;
-      if (tags.length === base + 1) {
-        tags.pop();
-        return values.pop() as A.Expr;
+      const top = this.exTop;
+      this.exTop = base;
+      if (top === base + 1) {
+        const x = values[base];
+        values[base] = undefined; // not kept alive by the stack
+        return x as A.Expr;
       }
       const items: ExprItem[] = [];
       let dotdot: IToken | undefined;
-      for (let i = base; i < tags.length; i++) {
+      for (let i = base; i < top; i++) {
         const x = values[i];
         switch (tags[i]) {
           case OPERAND: items.push({ at: startOffset((x as A.Expr).range), expr: x as A.Expr }); break;
@@ -1748,8 +1845,7 @@ function defineParser(Base: typeof CstParser) {
           default: dotdot = x as IToken;
         }
       }
-      tags.length = base;
-      values.length = base;
+      values.fill(undefined, base, top);
       return this.b.flatExpression(items, dotdot);
     }
 

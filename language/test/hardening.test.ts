@@ -184,6 +184,17 @@ describe('numbers', () => {
     }
   });
 
+  it('leading zeros are not significant digits: only the value of the whole part is too large or not', () => {
+    const tooLarge = ['0009007199254740993', '0'.repeat(40) + '12345678901234567'];
+    const fine = ['0009007199254740991', '0'.repeat(40), '0'.repeat(40) + '1234567890123456', '0.5', '00.0000000000000000000001'];
+    for (const digits of [...tooLarge, ...fine]) {
+      for (const lit of [digits, `${digits}s`, `${digits}usd`, `${digits}%`]) {
+        const p = parse({ file: 'x.orch', text: plan(lit) });
+        expect(p.diagnostics.map((d) => d.code), lit).toEqual(tooLarge.includes(digits) ? ['E0001'] : []);
+      }
+    }
+  });
+
   it('2^53 - 1 and tiny decimals are kept exactly by fmt', () => {
     for (const lit of ['9007199254740991', '0.000000000000000000000001', '0.00000015', '123.25']) {
       const text = plan(lit);
