@@ -190,11 +190,11 @@ function cpuNow(dataDir: string, workers: Workers | null): CpuReading {
  * (`orch serve`), so the shared CPU the issue judges is the steady state's; after one warm-up V8's
  * background threads (optimizing compiler, concurrent GC) still spent as much as the owner's main
  * thread in the next runs. Measured (docs/cluster.md, "The bench's method"): the owner's CPU per run
- * settles from the fourth run of a fresh process on; `WARMUP_RUNS` is that, plus a margin.
+ * settled between the fourth and the eighth run of the runtime (later under load); so eight.
  */
-const WARMUP_RUNS = Number(process.env.ORCH_BENCH_CLUSTER_WARMUPS ?? smoke(5, 1));
+const WARMUP_RUNS = smoke(8, 1);
 /** Measured runs of the DAG on each side (#54: the median of five, with its spread). */
-const RUNS = Number(process.env.ORCH_BENCH_CLUSTER_RUNS ?? smoke(5, 1));
+const RUNS = smoke(5, 1);
 
 /**
  * Steps per second of the 1,000-step DAG (the median of `RUNS` runs, after `WARMUP_RUNS` runs of
