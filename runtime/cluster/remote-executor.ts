@@ -35,8 +35,8 @@ import { ListenSwitch } from './listen-switch.js';
 export const OUTCOME_POLL_MS = DEFAULT_CLUSTER_TIMING.outcomePollMs;
 /** Runs whose recorded handler hashes are kept in memory (`orch serve` runs many). */
 const RUN_HASHES_KEPT = 256;
-/** How long `orch_attempt` stays LISTENed to once nothing is waited on: a few polls, so runs started back to back do not switch it. */
-const LISTEN_LINGER_MS = 2000;
+/** Outcome polls `orch_attempt` stays LISTENed to once nothing is waited on (2 s): runs started back to back do not switch it. */
+const LISTEN_LINGER_POLLS = 4;
 
 interface Pending {
   readonly req: AttemptRequest;
@@ -82,7 +82,7 @@ export class RemoteExecutor implements Executor {
   private readonly runHashes = new Map<string, Promise<ReadonlyMap<string, string | null>>>();
 
   /**
-   * `orch_attempt`, LISTENed to only while this process waits on attempts, and for `LISTEN_LINGER_MS`
+   * `orch_attempt`, LISTENed to only while this process waits on attempts, and for a few polls
    * after (runs started back to back keep it). Postgres has every listening backend run a
    * transaction for every NOTIFY of the database: a process that owns no run on workers — each
    * `orch worker`'s take-over runtime, an idle `orch serve` — would wake Postgres and itself for
@@ -101,7 +101,7 @@ export class RemoteExecutor implements Executor {
     this.listening = new ListenSwitch(
       () => (this.closed ? null : this.listener),
       ATTEMPT_CHANNEL,
-      () => this.pending.size > 0 || this.prepared.size > 0 || performance.now() - this.busyAt < LISTEN_LINGER_MS,
+      () => this.pending.size > 0 || this.prepared.size > 0 || performance.now() - this.busyAt < LISTEN_LINGER_POLLS * clusterTiming().outcomePollMs,
       () => this.check(),
     );
   }
