@@ -326,6 +326,8 @@ describe("an owner's outcome listener", () => {
       capabilities: [capability('noop', { handler: { module: './noop.js', export: 'noop' } })],
       steps: [step({ id: 'a', capability: 'noop' })],
     });
+    // Attempts the tests above left dispatched would be claimed first.
+    await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
     const rt = await Runtime.open({ db: db.url, placement: 'workers' });
     try {
       // An owner with nothing to wait on (a worker's take-over runtime, an idle server) does not listen.
@@ -337,6 +339,7 @@ describe("an owner's outcome listener", () => {
       await register('w-listen');
       let claimed: readonly StepJob[] = [];
       await waitUntil(async () => (claimed = (await exchange(pool, 'w-listen', [], 1, TASKS, [])).claimed).length === 1, 'the attempt claimed');
+      expect(claimed[0]!.run).toBe(active.runId);
       const j = claimed[0]!;
       const outcome = JSON.stringify({ ok: true, output: null });
       await exchange(pool, 'w-listen', [{ run: j.run, key: j.key, attempt: j.attempt, fence: j.fence, status: 'succeeded', outcome }], 0, TASKS, []);
