@@ -119,8 +119,10 @@ interface DagFigures {
    * Postgres's work shows in them first.
    */
   readonly work: { readonly walRecords: number; readonly walBytes: number; readonly buffers: number };
-  /** CPU per 1,000 steps over the measured runs, ms (from /proc): this process (the run's owner), Postgres, the workers. */
-  readonly cpu: { readonly owner: number; readonly postgres: number; readonly workers: number };
+  /** CPU per 1,000 steps of each measured run, ms (from /proc): this process (the run's owner), Postgres, the workers. */
+  readonly runs: readonly CpuReading[];
+  /** The same of the first run after the runtime opened (the first warm-up): the cold figure. */
+  readonly cold: CpuReading;
   /** The statements Postgres spent most time on over the measured runs (none without pg_stat_statements). */
   readonly top: readonly TopStatement[];
   /** Steps of the measured runs. */
@@ -183,44 +185,65 @@ function cpuNow(dataDir: string, workers: Workers | null): CpuReading {
   return { owner: (u.user + u.system) / 1000, postgres: postgresCpuMs(dataDir), workers: workers?.cpuMs() ?? 0 };
 }
 
-/** Measured runs of the DAG on each side; the rate is their median. */
-const RUNS = smoke(3, 1);
+/**
+ * Warm-up runs of the DAG on each side before the measured ones. A cluster's owner is long-lived
+ * (`orch serve`), so the shared CPU the issue judges is the steady state's; after one warm-up V8's
+ * background threads (optimizing compiler, concurrent GC) still spent as much as the owner's main
+ * thread in the next runs. Measured (docs/cluster.md, "The bench's method"): the owner's CPU per run
+ * settled between the fourth and the eighth run of the runtime (later under load); so eight.
+ */
+const WARMUP_RUNS = smoke(8, 1);
+/** Measured runs of the DAG on each side (#54: the median of five, with its spread). */
+const RUNS = smoke(5, 1);
 
 /**
- * Steps per second of the 1,000-step DAG (the median of `RUNS` runs, after a warm-up run of the
- * same DAG on the very processes measured — fresh workers learn their handlers' pace and warm
- * their JIT on it, as the in-process side does), its last run id, and what the measured runs cost
- * in commits: counters read once the warm-up's settled, again once the runs' settled, and the
- * idle background over the same settle taken off.
+ * Steps per second of the 1,000-step DAG (the median of `RUNS` runs, after `WARMUP_RUNS` runs of
+ * the same DAG on the very processes measured — fresh workers learn their handlers' pace and warm
+ * their JIT on it, as the owner does), its last run id, the CPU of each run (the first warm-up's
+ * apart: the cold figure), and what the measured runs cost in commits: counters read once the
+ * warm-up's settled, again once the runs' settled, and the idle background over the same settle
+ * taken off.
  */
 async function dagRate(url: string, dir: string, workers: Workers | null, sql: pg.Client, dataDir: string): Promise<DagFigures> {
   const dag = layeredPlan(dir, smoke(10, 1));
   const rt = await Runtime.open({ db: url, workers: availableParallelism(), placement: workers ? 'workers' : 'local' });
   const rates: number[] = [];
+  const perRun: CpuReading[] = [];
+  let cold: CpuReading | undefined;
   let runId = '';
   let before: Counters;
-  let cpu0: CpuReading;
-  let cpu1: CpuReading;
   let top: TopStatement[] = [];
   let buffers = NaN;
+  /** One run of the DAG, its CPU per 1,000 steps. */
+  const run = async (ir: PlanIR): Promise<{ cpu: CpuReading; rate: number; runId: string }> => {
+    const cpu0 = cpuNow(dataDir, workers);
+    const t0 = performance.now();
+    const active = await rt.start(ir, NO_CONFIG);
+    const r = await active.result;
+    const rate = ir.steps.length / ((performance.now() - t0) / 1000);
+    const cpu1 = cpuNow(dataDir, workers);
+    if (r.status !== 'completed') throw new Error(`the bench run ${ir.plan} ended ${r.status}`);
+    const per1k = (c: (x: CpuReading) => number) => ((c(cpu1) - c(cpu0)) / ir.steps.length) * 1000;
+    return { cpu: { owner: per1k((x) => x.owner), postgres: per1k((x) => x.postgres), workers: per1k((x) => x.workers) }, rate, runId: active.runId };
+  };
   try {
     // Fresh workers: what their listening connections counted before (see `Workers.restart`) is not this run's.
     if (workers) await workers.restart();
-    const warm = await (await rt.start({ ...dag, plan: 'warm' }, NO_CONFIG)).result;
-    if (warm.status !== 'completed') throw new Error(`the warm-up run ended ${warm.status}`);
+    for (let i = 0; i < WARMUP_RUNS; i++) {
+      const warm = await run({ ...dag, plan: 'warm' });
+      cold ??= warm.cpu;
+      logRun(workers, `warm-up ${i + 1}`, warm.cpu);
+    }
     await sleep(STATS_SETTLE_MS);
     before = await counters(sql);
     const statements = await statementsOn(sql);
-    cpu0 = cpuNow(dataDir, workers);
     for (let i = 0; i < RUNS; i++) {
-      const t0 = performance.now();
-      const active = await rt.start(dag, NO_CONFIG);
-      const r = await active.result;
-      if (r.status !== 'completed') throw new Error(`the bench run ended ${r.status}`);
-      rates.push(dag.steps.length / ((performance.now() - t0) / 1000));
-      runId = active.runId;
+      const measured = await run(dag);
+      rates.push(measured.rate);
+      perRun.push(measured.cpu);
+      runId = measured.runId;
+      logRun(workers, `measured ${i + 1}`, measured.cpu);
     }
-    cpu1 = cpuNow(dataDir, workers);
     if (statements) [top, buffers] = [await topStatements(sql), await statementBuffers(sql)];
     if (workers) await workers.stop();
   } finally {
@@ -235,11 +258,19 @@ async function dagRate(url: string, dir: string, workers: Workers | null, sql: p
   const background = (c: (x: Counters) => number) => ((c(idle) - c(after)) / idleMs) * (after.at - before.at);
   const steps = RUNS * dag.steps.length;
   const per = (c: (x: Counters) => number) => Math.max(0, c(after) - c(before) - background(c)) / steps;
-  const per1k = (c: (x: CpuReading) => number) => ((c(cpu1) - c(cpu0)) / steps) * 1000;
-  const cpu = { owner: per1k((x) => x.owner), postgres: per1k((x) => x.postgres), workers: per1k((x) => x.workers) };
   const work = { walRecords: per((x) => x.walRecords), walBytes: per((x) => x.walBytes), buffers: buffers / steps };
-  return { rate: median(rates), runId, commitsPerStep: per((x) => x.commits), durablePerStep: per((x) => x.xid), work, cpu, top, steps };
+  return { rate: median(rates), runId, commitsPerStep: per((x) => x.commits), durablePerStep: per((x) => x.xid), work, runs: perRun, cold: cold ?? perRun[0]!, top, steps };
 }
+
+/** Each run's CPU per 1,000 steps on stderr, so that the medians hide nothing. */
+function logRun(workers: Workers | null, what: string, c: CpuReading): void {
+  process.stderr.write(
+    `bench: cluster, ${workers ? 'workers' : 'in-process'}, ${what}: owner ${c.owner.toFixed(0)} + Postgres ${c.postgres.toFixed(0)} = ${(c.owner + c.postgres).toFixed(0)} ms per 1,000 steps (workers ${c.workers.toFixed(0)})\n`,
+  );
+}
+
+/** The shared CPU (owner + Postgres) of a reading. */
+const shared = (c: CpuReading): number => c.owner + c.postgres;
 
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
@@ -429,7 +460,9 @@ export async function bench(): Promise<readonly BenchFigure[]> {
     try {
       const remote = await dagRate(url, dir, workers, sql, dataDir);
       printTop(`${WORKERS} workers`, remote);
-      const shared = remote.cpu.owner + remote.cpu.postgres;
+      const sharedRuns = remote.runs.map(shared);
+      const sharedMedian = median(sharedRuns);
+      const med = (c: (x: CpuReading) => number) => median(remote.runs.map(c));
       for (let i = 0; i < WORKERS; i++) workers.start();
       await workers.ready(WORKERS);
       const remoteRatio = (remote.rate / commits) * 100;
@@ -442,17 +475,21 @@ export async function bench(): Promise<readonly BenchFigure[]> {
       return [
         { name: `box load (1-min load average per core) before / after the DAG runs: ${load.toFixed(0)} % / ${loadAfter.toFixed(0)} %`, value: loadAfter, unit: '%', target: '', met: true },
         { name: `Postgres commit rate, durable (${CLIENTS} clients, one-row INSERT transactions)`, value: commits, unit: 'commits/s', target: '', met: true },
-        { name: 'orch on Postgres, steps in-process (--local), 1,000-step no-op DAG (median of 3 runs)', value: local, unit: 'steps/s', target: '≥ 150 steps/s', met: local >= 150 },
+        { name: `orch on Postgres, steps in-process (--local), 1,000-step no-op DAG (median of ${RUNS} runs)`, value: local, unit: 'steps/s', target: '≥ 150 steps/s', met: local >= 150 },
         { name: 'the same vs the commit rate', value: ratio, unit: '%', target: '≥ 25 %', met: ratio >= 25 },
-        { name: `orch on Postgres, steps on ${WORKERS} orch workers × ${SLOTS} slots, 1,000-step no-op DAG (median of 3 runs)`, value: remote.rate, unit: 'steps/s', target: '≥ 150 steps/s', met: remote.rate >= 150 },
+        { name: `orch on Postgres, steps on ${WORKERS} orch workers × ${SLOTS} slots, 1,000-step no-op DAG (median of ${RUNS} runs)`, value: remote.rate, unit: 'steps/s', target: '≥ 150 steps/s', met: remote.rate >= 150 },
         { name: 'the same vs the commit rate', value: remoteRatio, unit: '%', target: '≥ 25 %', met: remoteRatio >= 25 },
         { name: 'the same vs the in-process rate on the same Postgres', value: ofLocal, unit: '%', target: '≥ 50 %', met: ofLocal >= 50 },
         { name: 'the same vs 105 steps/s (graphile-worker, issue #40)', value: remote.rate / 105, unit: '×', target: '≥ 10 ×', met: remote.rate >= 1050 },
-        { name: `shared CPU per 1,000 steps on ${WORKERS} workers: the run's owner + Postgres (/proc)`, value: shared, unit: 'ms', target: '≤ 135 ms', met: shared <= 135 },
-        { name: `the run's owner's CPU per 1,000 steps on ${WORKERS} workers (/proc)`, value: remote.cpu.owner, unit: 'ms', target: '', met: true },
-        { name: `Postgres's CPU per 1,000 steps on ${WORKERS} workers (/proc: every backend and background process)`, value: remote.cpu.postgres, unit: 'ms', target: '', met: true },
-        { name: `the ${WORKERS} workers' CPU per 1,000 steps (/proc)`, value: remote.cpu.workers, unit: 'ms', target: '', met: true },
-        { name: 'CPU per 1,000 steps in-process: the process (handlers included) + Postgres (/proc)', value: localRun.cpu.owner + localRun.cpu.postgres, unit: 'ms', target: '', met: true },
+        // Names stay the same from run to run (bench/history.jsonl keys figures by name): the spread is figures of its own.
+        { name: `shared CPU per 1,000 steps on ${WORKERS} workers: the run's owner + Postgres (/proc), warm: median of ${RUNS} runs after ${WARMUP_RUNS} warm-up runs`, value: sharedMedian, unit: 'ms', target: '≤ 135 ms', met: sharedMedian <= 135 },
+        { name: `the same, lowest of the ${RUNS} runs`, value: Math.min(...sharedRuns), unit: 'ms', target: '', met: true },
+        { name: `the same, highest of the ${RUNS} runs`, value: Math.max(...sharedRuns), unit: 'ms', target: '', met: true },
+        { name: `the same, cold: the first run after the runtime opened (the first warm-up; V8 still compiling)`, value: shared(remote.cold), unit: 'ms', target: '', met: true },
+        { name: `the run's owner's CPU per 1,000 steps on ${WORKERS} workers (/proc, warm, median)`, value: med((x) => x.owner), unit: 'ms', target: '', met: true },
+        { name: `Postgres's CPU per 1,000 steps on ${WORKERS} workers (/proc: every backend and background process, warm, median)`, value: med((x) => x.postgres), unit: 'ms', target: '', met: true },
+        { name: `the ${WORKERS} workers' CPU per 1,000 steps (/proc, warm, median)`, value: med((x) => x.workers), unit: 'ms', target: '', met: true },
+        { name: 'CPU per 1,000 steps in-process: the process (handlers included) + Postgres (/proc, warm, median)', value: median(localRun.runs.map(shared)), unit: 'ms', target: '', met: true },
         { name: `Postgres's WAL records per step on ${WORKERS} workers (pg_stat_wal, idle background off)`, value: remote.work.walRecords, unit: 'records/step', target: '', met: true },
         { name: `Postgres's WAL bytes per step on ${WORKERS} workers (pg_stat_wal, idle background off)`, value: remote.work.walBytes, unit: 'B/step', target: '', met: true },
         { name: `shared buffers Postgres's statements touched per step on ${WORKERS} workers (pg_stat_statements, hit + read)`, value: remote.work.buffers, unit: 'buffers/step', target: '', met: true },

@@ -70,10 +70,21 @@ export function processCpuMs(pid: number): number {
   return f ? (Number(f[11]) + Number(f[12])) * TICK_MS : NaN;
 }
 
+/** A live process's main thread's CPU time in ms, in ns where the kernel keeps schedstat, else in ticks. */
+function liveCpuMs(pid: number, stat: readonly string[]): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return (Number(stat[11]) + Number(stat[12])) * TICK_MS;
+  }
+}
+
 /**
  * The CPU a Postgres cluster spent so far, ms: its postmaster's own, its live children's (backends,
  * WAL writer, checkpointer, autovacuum) and those it has reaped (`cutime` + `cstime`), so that a
- * backend whose connection closed between two readings still counts. Linux only (NaN elsewhere).
+ * backend whose connection closed between two readings still counts. Live processes (one thread
+ * each) are read in ns from schedstat where the kernel keeps it: in 10 ms ticks a 1,000-step run's
+ * ~100 ms would read ±10 %. Linux only (NaN elsewhere).
  */
 export function postgresCpuMs(dataDir: string): number {
   let postmaster: number;
@@ -84,13 +95,13 @@ export function postgresCpuMs(dataDir: string): number {
   }
   const own = procStat(postmaster);
   if (!own) return NaN;
-  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  let ms = liveCpuMs(postmaster, own) + (Number(own[13]) + Number(own[14])) * TICK_MS;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const f = procStat(Number(entry));
-    if (f && Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+    if (f && Number(f[1]) === postmaster) ms += liveCpuMs(Number(entry), f);
   }
-  return ticks * TICK_MS;
+  return ms;
 }
 
 /**

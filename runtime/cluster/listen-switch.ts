@@ -1,7 +1,8 @@
 /**
- * One notification channel of a worker's listener connection, LISTENed to only while the worker
- * wants it (runtime/cluster/worker.ts): Postgres has every listening backend run a transaction for
- * every NOTIFY of the database, whatever its channel, so a worker listens no longer than it must.
+ * One notification channel of a listener connection, LISTENed to only while its process wants it
+ * (a worker's `orch_dispatch` and `orch_abandon`, worker.ts; an owner's `orch_attempt`,
+ * remote-executor.ts): Postgres has every listening backend run a transaction for every NOTIFY of
+ * the database, whatever its channel, so a process listens no longer than it must.
  * At most one LISTEN/UNLISTEN is in flight; once it lands, what the worker wants is asked again.
  */
 import type pg from 'pg';

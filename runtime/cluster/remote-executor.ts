@@ -29,11 +29,14 @@ import { ABANDON_CHANNEL, dispatchAttempts, toldOutcomes, type AbandonNotice, ty
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from './timing.js';
 import { FreshCache } from './fresh-cache.js';
 import { jobSecretsAndModel } from './job-secrets.js';
+import { ListenSwitch } from './listen-switch.js';
 
 /** The default outcome poll (`clusterTiming().outcomePollMs` is the one used). */
 export const OUTCOME_POLL_MS = DEFAULT_CLUSTER_TIMING.outcomePollMs;
 /** Runs whose recorded handler hashes are kept in memory (`orch serve` runs many). */
 const RUN_HASHES_KEPT = 256;
+/** Outcome polls `orch_attempt` stays LISTENed to once nothing is waited on (2 s): runs started back to back do not switch it. */
+const LISTEN_LINGER_POLLS = 4;
 
 interface Pending {
   readonly req: AttemptRequest;
@@ -78,18 +81,42 @@ export class RemoteExecutor implements Executor {
   /** The handler hashes recorded for each run (`handlerHashes`), most recently used last. */
   private readonly runHashes = new Map<string, Promise<ReadonlyMap<string, string | null>>>();
 
+  /**
+   * `orch_attempt`, LISTENed to only while this process waits on attempts, and for a few polls
+   * after (runs started back to back keep it). Postgres has every listening backend run a
+   * transaction for every NOTIFY of the database: a process that owns no run on workers — each
+   * `orch worker`'s take-over runtime, an idle `orch serve` — would wake Postgres and itself for
+   * every exchange and dispatch of everyone else's runs. Once the LISTEN lands, a look at the rows
+   * finds what was told before it (the poll would, a moment later).
+   */
+  private readonly listening: ListenSwitch;
+  /** When this process last started or prepared an attempt (ms). */
+  private busyAt = -Infinity;
+
   private constructor(
     private readonly pool: pg.Pool,
     private readonly listener: pg.Client | null,
     private readonly opts: RemoteExecutorOptions,
-  ) {}
+  ) {
+    this.listening = new ListenSwitch(
+      () => (this.closed ? null : this.listener),
+      ATTEMPT_CHANNEL,
+      () => this.pending.size > 0 || this.prepared.size > 0 || performance.now() - this.busyAt < LISTEN_LINGER_POLLS * clusterTiming().outcomePollMs,
+      () => this.check(),
+    );
+  }
+
+  /** About to wait on attempts: listen (the LISTEN is sent before the commit that dispatches them). */
+  private busy(): void {
+    this.busyAt = performance.now();
+    this.listening.tune();
+  }
 
   static async open(db: ClusterDatabase, opts: RemoteExecutorOptions = {}): Promise<RemoteExecutor> {
     const pool = await db.pool(4);
     let listener: pg.Client | null = db.client();
     try {
       await listener.connect();
-      await listener.query(`LISTEN ${ATTEMPT_CHANNEL}`);
     } catch {
       // The poll alone still finds every outcome.
       await listener.end().catch(() => undefined);
@@ -97,7 +124,12 @@ export class RemoteExecutor implements Executor {
     }
     const ex = new RemoteExecutor(pool, listener, opts);
     listener?.on('notification', (n) => ex.told(n.payload));
-    ex.timers.push(setInterval(() => ex.check(), clusterTiming().outcomePollMs));
+    ex.timers.push(
+      setInterval(() => {
+        ex.check();
+        ex.listening.tune();
+      }, clusterTiming().outcomePollMs),
+    );
     ex.timers.push(
       setInterval(() => {
         sweepDeadWorkers(pool).catch(() => undefined);
@@ -150,6 +182,7 @@ export class RemoteExecutor implements Executor {
     // Its outcome is already known (`recover`): no worker runs it.
     const known = recoveredKey(req);
     if (known !== null && this.recovered.has(known)) return async () => undefined;
+    this.busy();
     // The attempts a commit starts are added together: one statement for the whole turn.
     return batchedHook(this.dispatchPrepared, req);
   }
@@ -175,6 +208,7 @@ export class RemoteExecutor implements Executor {
     if (known !== null) this.recovered.delete(known);
     const entry: Pending = { req, key, done, attempt: req.attempt, fence: 0 };
     const prepared = this.prepared.get(id);
+    this.busy();
     if (recovered?.outcome === null) {
       // Still on a worker: wait on that attempt's row.
       entry.attempt = recovered.attempt;

@@ -9,7 +9,8 @@
  * refused, while attempts nobody claimed stay dispatched. A dead id claims nothing, a worker that
  * registered again records results under the id it claimed with, and an attempt left running under
  * a dead id is abandoned by the next sweep. A worker gives back claimed attempts it will not start
- * (its window shrank): dispatched again at the same fence, for another worker.
+ * (its window shrank): dispatched again at the same fence, for another worker. An owner LISTENs
+ * for outcomes only while it waits on attempts (every listening backend works for every NOTIFY).
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,11 @@ import { DISPATCH_CHANNEL, dispatchAttempts, exchange, toldOutcomes, type Dispat
 import { migrate } from '../backend/pg/migrations.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { waitUntil } from '../../test/support/wait.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Runtime } from '../index.js';
+import { capability, plan, step } from './ir-builder.js';
 
 /** The sweeper's threshold here (the product's is 5 s, WORKER_DEAD_AFTER_S): same path, test speed. */
 const DEAD_AFTER_MS = 1000;
@@ -302,4 +308,46 @@ describe('a worker that falls silent', () => {
     expect(late.refused).toHaveLength(1);
     expect((await rowOf('r1', mine))!.status).toBe('abandoned');
   }, 60_000);
+});
+
+describe("an owner's outcome listener", () => {
+  /** What the owners' listener connections last ran (`orch` connections only: not this test's). */
+  const listenerState = async (): Promise<string[]> =>
+    (await pool.query<{ query: string }>(`SELECT query FROM pg_stat_activity WHERE application_name = 'orch' AND query IN ('LISTEN orch_attempt', 'UNLISTEN orch_attempt')`)).rows.map((r) => r.query);
+
+  it('LISTENs only while it waits on attempts, hears the outcome, and stops listening once idle', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-listen-'));
+    writeFileSync(join(dir, 'noop.js'), 'export function noop() { return null; }\n');
+    const ir = plan({
+      name: 'listened',
+      module: 'test',
+      base_dir: dir,
+      source_file: join(dir, 'test.orch'),
+      capabilities: [capability('noop', { handler: { module: './noop.js', export: 'noop' } })],
+      steps: [step({ id: 'a', capability: 'noop' })],
+    });
+    // Attempts the tests above left dispatched would be claimed first.
+    await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
+    const rt = await Runtime.open({ db: db.url, placement: 'workers' });
+    try {
+      // An owner with nothing to wait on (a worker's take-over runtime, an idle server) does not listen.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await listenerState()).toEqual([]);
+      const active = await rt.start(ir, { config: { file: null, hooks: {}, secrets: {} } });
+      await waitUntil(async () => (await listenerState()).includes('LISTEN orch_attempt'), 'the owner listening');
+      // A worker claims the attempt and records its outcome: the owner is told and completes the run.
+      await register('w-listen');
+      let claimed: readonly StepJob[] = [];
+      await waitUntil(async () => (claimed = (await exchange(pool, 'w-listen', [], 1, TASKS, [])).claimed).length === 1, 'the attempt claimed');
+      expect(claimed[0]!.run).toBe(active.runId);
+      const j = claimed[0]!;
+      const outcome = JSON.stringify({ ok: true, output: null });
+      await exchange(pool, 'w-listen', [{ run: j.run, key: j.key, attempt: j.attempt, fence: j.fence, status: 'succeeded', outcome }], 0, TASKS, []);
+      expect((await active.result).status).toBe('completed');
+      await waitUntil(async () => (await listenerState()).includes('UNLISTEN orch_attempt'), 'the owner no longer listening', 10_000);
+    } finally {
+      await rt.close();
+      await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
+    }
+  });
 });
