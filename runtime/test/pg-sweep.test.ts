@@ -330,8 +330,8 @@ describe("an owner's outcome listener", () => {
     await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
     const rt = await Runtime.open({ db: db.url, placement: 'workers' });
     try {
-      // An owner with nothing to wait on (a worker's take-over runtime, an idle server) does not listen.
-      await new Promise((r) => setTimeout(r, 300));
+      // An owner with nothing to wait on (a worker's take-over runtime, an idle server) does not
+      // listen: its listener is connected once `open` resolves, and used to LISTEN right there.
       expect(await listenerState()).toEqual([]);
       const active = await rt.start(ir, { config: { file: null, hooks: {}, secrets: {} } });
       await waitUntil(async () => (await listenerState()).includes('LISTEN orch_attempt'), 'the owner listening');
