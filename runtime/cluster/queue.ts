@@ -13,6 +13,7 @@
  */
 import type pg from 'pg';
 import { attemptKey } from './attempt-rows.js';
+import { jobText } from './job-text.js';
 import { ATTEMPT_CHANNEL, type StepJob } from './jobs.js';
 
 /** The owner NOTIFYs this channel (payload: the task identifier) when it dispatches attempts. */
@@ -89,7 +90,7 @@ export async function dispatchAttempts(db: pg.ClientBase | pg.Pool, owner: strin
       JSON.stringify(ds.map((d) => ({ run_id: d.run, step_key: d.key, attempt: d.attempt, task: d.task, handler: d.handler }))),
       owner,
       DISPATCH_CHANNEL,
-      ds.map((d) => JSON.stringify(d.job)).join('\n'),
+      ds.map((d) => jobText(d.job)).join('\n'),
     ],
   });
   const fences = new Map<string, number>();

@@ -137,6 +137,8 @@ function recheck(c: RunState): boolean {
   return moved;
 }
 
+const NO_IDS: ReadonlySet<string> = new Set();
+
 /**
  * Join rule and skip propagation over the ended dependencies; null = may run. A read inside a
  * `??` chain only (a soft read) never skips the step; a branch of a race the step waits for
@@ -144,17 +146,20 @@ function recheck(c: RunState): boolean {
  */
 function skipReason(c: RunState, inst: Inst): string | null {
   const step = inst.logical.step;
-  const soft = new Set(step.join === 'first' ? [] : (step.soft_reads ?? []).filter((d) => !step.after.includes(d) && !step.skip_if_skipped.includes(d)));
-  const waitsFor = new Set(step.waits_for ?? []);
+  // Run for every instance: no set is made for a list that is empty (most steps' soft reads and
+  // races). The dependencies are walked as listed: a repeated one changes no verdict below (each
+  // asks for the first, or for any, view of a kind).
+  const soft = step.join === 'first' || !step.soft_reads?.length ? NO_IDS : new Set(step.soft_reads.filter((d) => !step.after.includes(d) && !step.skip_if_skipped.includes(d)));
+  const waitsFor = step.waits_for?.length ? new Set(step.waits_for) : NO_IDS;
   const views: { id: string; v: StepView }[] = [];
-  const seen = new Set<string>();
-  for (const d of new Set(step.deps)) {
+  let seen: Set<string> | undefined;
+  for (const d of step.deps) {
     const dep = c.logical.get(d);
     if (!dep || soft.has(d)) continue;
     const race = dep.shape.race;
     if (race && waitsFor.has(race.id)) {
-      if (seen.has(race.id)) continue;
-      seen.add(race.id);
+      if (seen?.has(race.id)) continue;
+      (seen ??= new Set()).add(race.id);
       const rv = blockViewFrom(c, inst, race.id);
       if (rv) views.push({ id: race.id, v: { ...viewAt(c, dep, sharedPrefix(inst, dep.shape.dims)), status: rv.status, completed: rv.completed, failed: rv.failed, skipped: rv.skipped } });
       continue;

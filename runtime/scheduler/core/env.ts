@@ -36,8 +36,9 @@ export function envAt(c: RunState, frame: Frame | null, inst: Inst | null): Eval
 }
 
 export function evalArgs(c: RunState, inst: Inst, args: { readonly [k: string]: ExprIR }): { [k: string]: unknown } {
-  const e = env(c, inst, inst.logical.step);
+  // The environment only for arguments to evaluate: a call without any (a no-op step) makes none.
+  let e: EvalEnv | undefined;
   const out: { [k: string]: unknown } = {};
-  for (const [k, x] of Object.entries(args)) out[k] = evaluate(x, e);
+  for (const [k, x] of Object.entries(args)) out[k] = evaluate(x, (e ??= env(c, inst, inst.logical.step)));
   return out;
 }
