@@ -19,11 +19,9 @@ import { DISPATCH_CHANNEL, dispatchAttempts, exchange, toldOutcomes, type Dispat
 import { migrate } from '../backend/pg/migrations.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { waitUntil } from '../../test/support/wait.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Runtime } from '../index.js';
-import { capability, plan, step } from './ir-builder.js';
+import { fx } from './helpers.js';
+import { plan, step } from './ir-builder.js';
 
 /** The sweeper's threshold here (the product's is 5 s, WORKER_DEAD_AFTER_S): same path, test speed. */
 const DEAD_AFTER_MS = 1000;
@@ -316,16 +314,8 @@ describe("an owner's outcome listener", () => {
     (await pool.query<{ query: string }>(`SELECT query FROM pg_stat_activity WHERE application_name = 'orch' AND query IN ('LISTEN orch_attempt', 'UNLISTEN orch_attempt')`)).rows.map((r) => r.query);
 
   it('LISTENs only while it waits on attempts, hears the outcome, and stops listening once idle', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'orch-listen-'));
-    writeFileSync(join(dir, 'noop.js'), 'export function noop() { return null; }\n');
-    const ir = plan({
-      name: 'listened',
-      module: 'test',
-      base_dir: dir,
-      source_file: join(dir, 'test.orch'),
-      capabilities: [capability('noop', { handler: { module: './noop.js', export: 'noop' } })],
-      steps: [step({ id: 'a', capability: 'noop' })],
-    });
+    // (the test answers for the worker: no handler runs)
+    const ir = plan({ name: 'listened', capabilities: [fx('echo', 'echo')], steps: [step({ id: 'a', capability: 'echo' })] });
     // Attempts the tests above left dispatched would be claimed first.
     await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
     const rt = await Runtime.open({ db: db.url, placement: 'workers' });
