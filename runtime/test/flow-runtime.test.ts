@@ -115,7 +115,10 @@ plan p {
   step s = share(text: SHARED)
 }
 `;
-    const unlabelled = (ir: PlanIR): PlanIR => JSON.parse(JSON.stringify(ir), (k, v: unknown) => (k === 'labels' || k === 'relabels' || k === 'flow_refusals' ? undefined : v)) as PlanIR;
+    const unlabelled = (ir: PlanIR): PlanIR => ({
+      ...(JSON.parse(JSON.stringify(ir), (k, v: unknown) => (k === 'labels' || k === 'relabels' || k === 'flow_refusals' ? undefined : v)) as PlanIR),
+      version: 'orch.plan/v2',
+    });
     const irFile = (config: object, path: string, shared: string, edit?: (ir: PlanIR) => PlanIR): string => {
       const ir = compiled({ flows: 'warn' }, OLD.replace('PATH', path).replace('SHARED', shared));
       const sub = mkdtempSync(join(dir, 'ir-'));
