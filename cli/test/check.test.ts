@@ -79,6 +79,32 @@ describe('orch check', () => {
     });
   });
 
+  it('--format json carries a diagnostic\'s related information: each hop of a §9.3 witness path at its position', async () => {
+    const flow = file(
+      'flow-json.orch',
+      `capability classify { kind llm  input { text: string }  output { reply_to: string } }
+plan p {
+  input { body: string @personal @untrusted }
+  step c = classify(text: input.body)
+  step e = email(to: [c.output.reply_to], subject: "re", text: "hi")
+}
+`,
+    );
+    const r = await cli(['check', flow, '--format', 'json']);
+    const d = (JSON.parse(r.stdout) as { diagnostics: { code: string }[] }).diagnostics.find((x) => x.code === 'E0902');
+    expect(d).toEqual({
+      code: 'E0902',
+      severity: 'error',
+      message: 'untrusted value reaches email.to, which needs a trusted one: email.to ← c.output.reply_to (llm, untrusted) ← input.body @untrusted',
+      file: flow,
+      range: { start: { line: 5, column: 22 }, end: { line: 5, column: 41 } },
+      related: [
+        { message: 'c.output.reply_to (llm, untrusted)', file: flow, range: { start: { line: 5, column: 23 }, end: { line: 5, column: 40 } } },
+        { message: 'input.body @untrusted', file: flow, range: { start: { line: 4, column: 27 }, end: { line: 4, column: 37 } } },
+      ],
+    });
+  });
+
   it('--format json on a valid file prints an empty list and exits 0', async () => {
     const r = await cli(['check', file('good-json.orch', GOOD), '--format', 'json']);
     expect(r.code).toBe(0);

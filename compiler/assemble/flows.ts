@@ -323,7 +323,11 @@ function trustFinding(file: string, range: Range, sink: string, path: Path): Flo
   return { code: 'E0902', file, range, sink, message: `untrusted value reaches ${sink}, which needs a trusted one: ${sink} ← ${pathText(path)}`, path };
 }
 
-/** A call's output: a source's or a validator's integrity, else what it read; the highest class. */
+/**
+ * A call's output: a source's or a validator's integrity, else what it read; the highest class. A
+ * source that read untrusted values keeps their path behind its own hop (§9.3's witness runs back
+ * to `input.body @untrusted` through the model that read it).
+ */
 function outputOf(cap: CapabilityInfo, read: Label): StepLabel {
   const source = untrustedSource(cap);
   const untrusted = source !== null || (read.untrusted !== null && !endorses(cap));
@@ -335,7 +339,7 @@ function outputOf(cap: CapabilityInfo, read: Label): StepLabel {
   if (rank(own) > rank(cls)) [cls, clsWhy, clsTail] = [own, `data ${own}`, null];
   if (rank(fields) > rank(cls)) [cls, clsWhy, clsTail] = [fields, `output @${fields}`, null];
   if (rank(cls) > 0 && clsWhy === 'reads') clsWhy = cls;
-  return { cls, clsWhy, clsTail, untrusted, why: source ?? 'reads untrusted', tail: source !== null ? null : read.untrusted };
+  return { cls, clsWhy, clsTail, untrusted, why: source ?? 'reads untrusted', tail: read.untrusted };
 }
 
 function joinStep(a: StepLabel, b: StepLabel): StepLabel {

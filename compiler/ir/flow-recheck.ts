@@ -57,7 +57,7 @@ export function recheckFlows(plan: PlanIR, projectFile: string): IrFlowFinding[]
     const cap = s.capability ? plan.capabilities[s.capability] : undefined;
     const read = readsOf(s);
     const why = cap ? sourceKind(cap) : null;
-    const untrusted = why ? [`${id}.output (${why}, untrusted)`] : read.untrusted && !endorses(cap) ? [`${id}.output (reads untrusted, untrusted)`, ...read.untrusted] : null;
+    const untrusted = why ? [`${id}.output (${why}, untrusted)`, ...(read.untrusted ?? [])] : read.untrusted && !endorses(cap) ? [`${id}.output (reads untrusted, untrusted)`, ...read.untrusted] : null;
     const own = highest(cap?.data ?? 'public', outputClass(cap));
     const cls = rank(own) > rank(read.cls) ? own : read.cls;
     const clsPath = rank(own) > rank(read.cls) ? [`${id}.output (data ${own})`] : read.clsPath.length ? [`${id}.output (${cls})`, ...read.clsPath] : [];

@@ -40,10 +40,13 @@ plan p {
   step e = email(to: [c.output.reply_to], subject: "re", text: "hi")
 }`;
     const d = one(src, 'E0902');
-    expect(d.message).toContain('email.to ← c.output.reply_to (llm, untrusted)');
+    // As §9.3 writes it: the path runs on through the model to the input it read.
+    expect(d.message).toBe('untrusted value reaches email.to, which needs a trusted one: email.to ← c.output.reply_to (llm, untrusted) ← input.body @untrusted');
     expect(covered(CAPS + src, d)).toBe('[c.output.reply_to]');
-    expect(d.related?.map((r) => r.message)).toEqual(['c.output.reply_to (llm, untrusted)']);
+    expect(d.related?.map((r) => r.message)).toEqual(['c.output.reply_to (llm, untrusted)', 'input.body @untrusted']);
     expect(d.related![0]!.range.start.line).toBe(d.range.start.line);
+    expect(covered(CAPS + src, { ...d, range: d.related![1]!.range })).toBe('input.body');
+    expect(d.related![1]!.range.start.line).toBe(d.range.start.line - 1);
   });
 
   it('a step that reads an untrusted input passes it on; the path goes back to input.X @untrusted', () => {
