@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../language/index.js';
-import { check } from '../index.js';
+import { check, preview, renderPreviewText } from '../index.js';
 import { diskHost } from '../load.js';
 import { checkText, compileText, covered } from './helpers.js';
 
@@ -135,6 +135,14 @@ describe('endorsement: the honest ways to silence E0902', () => {
 }`)).toEqual([]);
   });
 
+  it('an approval’s subject may hold data up to personal, not above (E0903 at the subject)', () => {
+    const src = (cls: string) => `plan p {\n  input { v: string @${cls} }\n  step ok = approval(approver: "ops", summary: "ok?", subject: input.v)\n}`;
+    expect(flows(src('personal'))).toEqual([]);
+    const d = one(src('sensitive'), 'E0903');
+    expect(d.message).toContain('sensitive data reaches capability approval (data personal) in step ok: approval.subject ← input.v @sensitive');
+    expect(covered(CAPS + src('sensitive'), d)).toBe('input.v');
+  });
+
   it('endorse needs a reason', () => {
     expect(checkText(`${CAPS}plan p { step m = read_mail(box: "a")  step w = wipe(path: endorse(m.output.body), note: "") }`).map((d) => d.message)).toContain('endorse() needs a reason: endorse(value, reason: "…")');
   });
@@ -232,5 +240,31 @@ describe('config: external channels, the email’s own recipients, "flows": "war
   it('"flows": "warn" turns the findings into warnings', () => {
     const ds = run({ flows: 'warn', channels: { email: { email: { smtp: 'smtp://127.0.0.1:25' } } } }, SRC);
     expect(ds.map((d) => [d.code, d.severity])).toEqual([['E0903', 'warning']]);
+  });
+
+  it('both codes are errors without it, and both warnings with it (nothing else changes)', () => {
+    const both = `plan p {\n  input { note: string @personal @untrusted }\n  step w = wipe(path: input.note, note: "")\n  step k = keep(text: input.note)\n}`;
+    expect(run({}, both).map((d) => [d.code, d.severity])).toEqual([['E0902', 'error'], ['E0903', 'error']]);
+    const warned = run({ flows: 'warn' }, both);
+    expect(warned.map((d) => [d.code, d.severity])).toEqual([['E0902', 'warning'], ['E0903', 'warning']]);
+    expect(warned.map((d) => d.message)).toEqual(run({}, both).map((d) => d.message));
+  });
+});
+
+describe('orch preview: where each class goes (§9.3)', () => {
+  it('names the class, its sources, the step, its resource and tier, as the spec writes it', () => {
+    const src = `
+capability fetch_order { kind tool  input { id: string }  output { text: string }  data personal  requires disk }
+capability classify { kind tool  input { text: string }  output { label: string }  requires gpu }
+resource local_model { kind local_device  provides disk, gpu }
+plan p {
+  step fetch_order = fetch_order(id: "1")
+  step classify = classify(text: fetch_order.output.text)
+}`;
+    const out = compileText(src);
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const p = preview(out.plans[0]!);
+    expect(p.flows.classes).toEqual([{ class: 'personal', step: 'classify', sources: ['fetch_order'], resource: 'local_model', tier: 'local' }]);
+    expect(renderPreviewText(p, false)).toContain('Where data goes\n  personal: fetch_order → classify (local_model, local)\n');
   });
 });
