@@ -277,8 +277,11 @@ function callFlows(
 ): Label {
   let read = BOTTOM;
   const short = cap.entry.node.name.name;
-  // §9.3: what an approver reads may hold data up to personal, whatever class the approval's output is.
-  const declared = cap.name === STD_APPROVAL ? 'personal' : cap.entry.node.data;
+  // §9.3: what an approver reads may hold data up to personal, whatever class the approval's output
+  // is; what notify sends is bounded by its channel (external: up to internal; "internal": true:
+  // any), not by its output's `data internal`, else an internal Slack or webhook channel could
+  // never carry what §9.3 lets it.
+  const declared = cap.name === STD_APPROVAL ? 'personal' : cap.name === STD_NOTIFY ? undefined : cap.entry.node.data;
   const channelCap = cap.name === STD_EMAIL || cap.name === STD_NOTIFY;
   for (const a of call.args) {
     const l = exprLabel(a.value, env);

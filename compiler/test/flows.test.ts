@@ -233,6 +233,15 @@ describe('config: external channels, the email’s own recipients, "flows": "war
     expect(ds.map((d) => d.message.split(':')[0])).toEqual(['personal data reaches external channel "email" in step e']);
   });
 
+  it('notify: personal text to an external Slack or webhook channel is E0903; to one marked "internal": true it is not', () => {
+    const NOTE = `plan p {\n  input { who: string @personal }\n  step n = notify(channel: "ops", text: input.who)\n}`;
+    for (const transport of [{ slack: 'https://hooks.slack.com/services/x' }, { webhook: { url: 'https://hooks.example.com/x' } }]) {
+      const ds = run({ channels: { ops: transport } }, NOTE);
+      expect(ds.map((d) => d.message)).toEqual(['personal data reaches external channel "ops" in step n: notify.text ← input.who @personal']);
+      expect(run({ channels: { ops: { ...transport, internal: true } } }, NOTE)).toEqual([]);
+    }
+  });
+
   it('"internal": true on the channel allows it', () => {
     expect(run({ channels: { email: { email: { smtp: 'smtp://127.0.0.1:25' }, internal: true } } }, SRC)).toEqual([]);
   });
