@@ -166,5 +166,21 @@ plan p {
       expect(called).not.toContain('main.wipe');
       expect(result.status).toBe('failed');
     });
+
+    it('judges what notify sends by its channel, and an approval’s subject up to personal, as the compiler does', async () => {
+      const NOTE = `plan p {\n  input { who: string @personal }\n  step n = notify(channel: "ops", text: input.who)\n  step ok = approval(approver: "ops", summary: "ok?", subject: input.who)\n}\n`;
+      const load = async (internal: boolean) => {
+        const channels = { ops: { slack: 'https://hooks.slack.com/services/x', ...(internal ? { internal: true } : {}) } };
+        const ir = compiled({ flows: 'warn', channels }, NOTE);
+        const sub = mkdtempSync(join(dir, 'ir-'));
+        writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ channels }));
+        writeFileSync(join(sub, 'plan.json'), JSON.stringify(portablePlan(unlabelled(ir))));
+        return loadPlan(join(sub, 'plan.json'));
+      };
+      expect((await load(true)).kind).toBe('plan');
+      const external = await load(false);
+      expect((external as { message: string }).message).toContain('E0903 in step n: personal data reaches external channel "ops" in step n: notify.text ← input.who @personal');
+      expect((external as { message: string }).message).not.toContain('step ok');
+    });
   });
 });
