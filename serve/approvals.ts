@@ -15,7 +15,7 @@ export interface PendingApproval {
   readonly stepId: string;
   readonly approver: string | null;
   readonly summary: string;
-  /** §9.3: the value the approval endorses (`subject:`), shown to the approver; absent when the step passes none. */
+  /** §9.3: the value the approval endorses (`subject:`), shown to the approver; absent when the step passes none (or null). */
   readonly subject?: unknown;
   readonly since: string | null;
   /** §8.8: how many distinct people must approve (`approvals`, 1 by default). */
@@ -107,7 +107,8 @@ async function collect(
         stepId: `${prefix}${s.stepId}`,
         approver: arg('approver'),
         summary: arg('summary') ?? `${step.id} in ${source.plan.plan}`,
-        ...(subject === undefined ? {} : { subject }),
+        // `subject: any = null` is the default the compiler fills in: no subject to show.
+        ...(subject === undefined || subject === null ? {} : { subject }),
         since: s.startedAt ?? null,
         needed: Number.isInteger(needed) && needed >= 1 ? needed : 1,
         approvedBy: needed > 1 ? approvalsSoFar(await reader.timeline(runId), s.stepId) : [],
