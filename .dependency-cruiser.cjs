@@ -50,6 +50,13 @@ module.exports = {
       to: { path: '^runtime/(models|people|backend)/' },
     },
     {
+      name: 'compiler-opens-no-connection',
+      comment: 'LANGUAGE.md §9.4: `orch check` judges source blocks and their connections from the files alone; the language and the compiler open no socket (no broker, no endpoint, no MCP server)',
+      severity: 'error',
+      from: { path: '^(language|compiler)/', pathNot: '/test/' },
+      to: { path: '^(node:)?(net|tls|dgram|http|https|http2)$|node_modules/(mqtt|pg|undici|ws|@modelcontextprotocol)/' },
+    },
+    {
       name: 'test-helpers-outside-tests',
       comment: 'a layer\'s test/ folder is for tests and benches, never for the product',
       severity: 'error',

@@ -83,14 +83,25 @@ function summary(diagnostics: readonly Diagnostic[], fileCount: number, c: Retur
   return errors ? c.red(line) : c.yellow(line);
 }
 
-/** One diagnostic as `orch check --format json` prints it (LANGUAGE.md §6): exactly these keys, no offsets. */
+type RangeJson = { readonly start: { readonly line: number; readonly column: number }; readonly end: { readonly line: number; readonly column: number } };
+
+/**
+ * One diagnostic as `orch check --format json` prints it (LANGUAGE.md §6): these keys, no offsets,
+ * and `related` only where the diagnostic has some (§9.3: each hop of a witness path, at its position).
+ */
 export interface DiagnosticJson {
   readonly code: string;
   readonly severity: Severity;
   readonly message: string;
   readonly file: string;
-  readonly range: { readonly start: { readonly line: number; readonly column: number }; readonly end: { readonly line: number; readonly column: number } };
+  readonly range: RangeJson;
+  readonly related?: readonly { readonly message: string; readonly file: string; readonly range: RangeJson }[];
 }
+
+const rangeJson = (r: Diagnostic['range']): RangeJson => ({
+  start: { line: r.start.line, column: r.start.column },
+  end: { line: r.end.line, column: r.end.column },
+});
 
 export function diagnosticJson(d: Diagnostic): DiagnosticJson {
   return {
@@ -98,10 +109,8 @@ export function diagnosticJson(d: Diagnostic): DiagnosticJson {
     severity: d.severity,
     message: d.message,
     file: d.file,
-    range: {
-      start: { line: d.range.start.line, column: d.range.start.column },
-      end: { line: d.range.end.line, column: d.range.end.column },
-    },
+    range: rangeJson(d.range),
+    ...(d.related?.length ? { related: d.related.map((r) => ({ message: r.message, file: r.file, range: rangeJson(r.range) })) } : {}),
   };
 }
 

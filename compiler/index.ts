@@ -92,7 +92,7 @@ export { typeText } from './detail.js';
 export { allExplanations, explanationFor } from './explain/catalog.js';
 export type { Explanation } from './explain/catalog.js';
 export { describeValueErrors, validateValue } from './ir/validate-value.js';
-export { formatPathErrors, validatePlanIR } from './ir/validate.js';
+export { formatPathErrors, planVersionOf, validatePlanIR } from './ir/validate.js';
 export { recheckAtLoad } from './ir/flow-recheck.js';
 export { controlFlowFeatures, type ControlFlowFeature } from './ir/features.js';
 export { contextReads, someNode } from './ir/nodes.js';

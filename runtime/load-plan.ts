@@ -6,7 +6,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from '../language/index.js';
 import type { PlanIR } from '../compiler/index.js';
-import { didYouMean, formatPathErrors, recheckAtLoad, validatePlanIR } from '../compiler/index.js';
+import { didYouMean, formatPathErrors, planVersionOf, recheckAtLoad, validatePlanIR } from '../compiler/index.js';
 import { isInside, projectRoot } from './executor/handler-path.js';
 
 export type LoadedPlan =
@@ -44,11 +44,11 @@ export async function loadPlan(file: string, planName?: string, opts: LoadPlanOp
     } catch (err) {
       return { kind: 'usage', message: `cannot read ${file}: ${(err as Error).message}` };
     }
-    // v2 is what the compiler writes; v1 files still load (the validator picks the schema by `version`).
+    // v3 is what the compiler writes; v1 and v2 files still load (the validator picks the schema by `version`).
     const checked = validatePlanIR(json);
     if (!checked.ok) {
       const more = checked.errors.length > 1 ? ` (and ${checked.errors.length - 1} more)` : '';
-      const version = (json as { version?: unknown } | null)?.version === 'orch.plan/v1' ? 'orch.plan/v1' : 'orch.plan/v2';
+      const version = `orch.plan/v${planVersionOf(json)}`;
       return {
         kind: 'usage',
         message: `${file} is not a valid ${version} IR: ${formatPathErrors(checked.errors.slice(0, 1))}${more}`,

@@ -1,6 +1,7 @@
 /**
  * The approvals inbox: approval steps of runs in flight that wait for a decision, with their
- * summary evaluated against the run's (redacted) input. `secret(…)` evaluates to the redaction
+ * summary and subject (§9.3: the exact value the approver endorses) evaluated against the run's
+ * (redacted) input. `secret(…)` evaluates to the redaction
  * mark here, so a summary never shows one.
  */
 import type { StepStatus, StepView } from '../compiler/index.js';
@@ -14,6 +15,8 @@ export interface PendingApproval {
   readonly stepId: string;
   readonly approver: string | null;
   readonly summary: string;
+  /** §9.3: the value the approval endorses (`subject:`), shown to the approver; absent when the step passes none (or null). */
+  readonly subject?: unknown;
   readonly since: string | null;
   /** §8.8: how many distinct people must approve (`approvals`, 1 by default). */
   readonly needed: number;
@@ -83,15 +86,20 @@ async function collect(
       }
       // A summary may read what steps before it produced (`"Release ${build.output.version}"`).
       const env = { vars: { input: source.input }, step: stepViews(view) };
-      const arg = (name: string): string | null => {
+      const value = (name: string): unknown => {
         const expr = step.args[name];
-        if (!expr) return null;
+        if (!expr) return undefined;
         try {
-          return text(evaluate(expr, env));
+          return evaluate(expr, env);
         } catch {
-          return null;
+          return undefined;
         }
       };
+      const arg = (name: string): string | null => {
+        const v = value(name);
+        return v === undefined ? null : text(v);
+      };
+      const subject = value('subject');
       const needed = Number(arg('approvals'));
       out.push({
         runId: top.runId,
@@ -99,6 +107,8 @@ async function collect(
         stepId: `${prefix}${s.stepId}`,
         approver: arg('approver'),
         summary: arg('summary') ?? `${step.id} in ${source.plan.plan}`,
+        // `subject: any = null` is the default the compiler fills in: no subject to show.
+        ...(subject === undefined || subject === null ? {} : { subject }),
         since: s.startedAt ?? null,
         needed: Number.isInteger(needed) && needed >= 1 ? needed : 1,
         approvedBy: needed > 1 ? approvalsSoFar(await reader.timeline(runId), s.stepId) : [],

@@ -58,4 +58,15 @@ describe('layer rules', () => {
     expect(r.out).toMatch(/error no-circular: runtime\/(a|b)\.ts/);
     expect(r.out).toMatch(/scheduler-core-stays-pure: runtime\/scheduler\/core\/decide\.ts → runtime\/people\/who\.ts/);
   });
+
+  it('reject a compiler module that could open a connection (§9.4: checks from the files alone)', () => {
+    const dir = join(scratch, 'net');
+    mkdirSync(join(dir, 'compiler'), { recursive: true });
+    writeFileSync(join(dir, 'compiler', 'probe.ts'), "import { connect } from 'node:net';\nimport * as https from 'https';\nexport const p = [connect, https];\n");
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', allowJs: false } }));
+    const r = cruise(dir, ['compiler']);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/compiler-opens-no-connection: compiler\/probe\.ts → (node:)?net/);
+    expect(r.out).toMatch(/compiler-opens-no-connection: compiler\/probe\.ts → https/);
+  });
 });

@@ -7,7 +7,7 @@ import type { InvariantDecl, Module, PlanDecl } from '../language/index.js';
 import { hasErrors, type Diagnostic, type Range } from '../language/index.js';
 import { compile, didYouMean, type SourceHost } from '../compiler/index.js';
 import type { PlanIR } from '../compiler/index.js';
-import { formatPathErrors, validatePlanIR } from '../compiler/index.js';
+import { formatPathErrors, planVersionOf, validatePlanIR } from '../compiler/index.js';
 
 export interface VerifiablePlan {
   readonly plan: PlanIR;
@@ -45,7 +45,7 @@ function loadIr(file: string): LoadedPlans {
   if (!checked.ok) {
     const [first] = checked.errors;
     const more = checked.errors.length > 1 ? ` (and ${checked.errors.length - 1} more)` : '';
-    return { kind: 'io-error', message: `${file} is not a valid orch.plan/v1 IR: ${first ? formatPathErrors([first]) : 'invalid'}${more}` };
+    return { kind: 'io-error', message: `${file} is not a valid orch.plan/v${planVersionOf(json)} IR: ${first ? formatPathErrors([first]) : 'invalid'}${more}` };
   }
   return { kind: 'plans', plans: [{ plan: checked.plan, locate: nowhere }] };
 }

@@ -1,4 +1,4 @@
-/** `orch compile FILE [--plan NAME] [-o plan.json]`: write the IR (`orch.plan/v2`), schema-validated. */
+/** `orch compile FILE [--plan NAME] [-o plan.json]`: write the IR (`orch.plan/v3`), schema-validated. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
@@ -14,13 +14,13 @@ folder with orch.config.*, package.json or .git), so it runs from any copy of th
   $ orch compile plans/hello.orch -o build/hello.json && cp -r . /srv/app && orch run /srv/app/build/hello.json
   $ orch run /tmp/hello.json --project /srv/app      # an IR kept apart from its project
 
-The IR is validated against compiler/schema/orch.plan.v2.schema.json (orch.plan/v2) before it is written.
+The IR is validated against compiler/schema/orch.plan.v3.schema.json (orch.plan/v3) before it is written.
 Exit codes: 0 written, 1 the file has errors, 2 usage or I/O error (or an internal schema failure).`;
 
 export function registerCompile(program: Command): void {
   program
     .command('compile')
-    .description('compile a plan to its IR (orch.plan/v2 JSON)')
+    .description('compile a plan to its IR (orch.plan/v3 JSON)')
     .argument('<file>', '.orch file')
     .option('-p, --plan <name>', 'plan to compile (required when the file declares several)')
     .option('-o, --output <file>', 'write the IR to this file instead of stdout')

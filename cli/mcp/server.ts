@@ -166,7 +166,7 @@ function registerAuthoringTools(server: McpServer, ctx: ToolContext): void {
     'compile',
     {
       title: 'Compile a plan to its IR',
-      description: 'The plan\'s IR (orch.plan/v2 JSON, schema-validated), as `orch compile` writes it.',
+      description: 'The plan\'s IR (orch.plan/v3 JSON, schema-validated), as `orch compile` writes it.',
       inputSchema: sourceArgs,
       outputSchema: { plan: z.string(), ir: z.record(z.string(), z.unknown()) },
       annotations: readOnly,

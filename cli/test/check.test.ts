@@ -79,6 +79,54 @@ describe('orch check', () => {
     });
   });
 
+  it('--format json carries a diagnostic\'s related information: each hop of a §9.3 witness path at its position', async () => {
+    const flow = file(
+      'flow-json.orch',
+      `capability classify { kind llm  input { text: string }  output { reply_to: string } }
+plan p {
+  input { body: string @personal @untrusted }
+  step c = classify(text: input.body)
+  step e = email(to: [c.output.reply_to], subject: "re", text: "hi")
+}
+`,
+    );
+    const r = await cli(['check', flow, '--format', 'json']);
+    const d = (JSON.parse(r.stdout) as { diagnostics: { code: string }[] }).diagnostics.find((x) => x.code === 'E0902');
+    expect(d).toEqual({
+      code: 'E0902',
+      severity: 'error',
+      message: 'untrusted value reaches email.to, which needs a trusted one: email.to ← c.output.reply_to (llm, untrusted) ← input.body @untrusted',
+      file: flow,
+      range: { start: { line: 5, column: 22 }, end: { line: 5, column: 41 } },
+      related: [
+        { message: 'c.output.reply_to (llm, untrusted)', file: flow, range: { start: { line: 5, column: 23 }, end: { line: 5, column: 40 } } },
+        { message: 'input.body @untrusted', file: flow, range: { start: { line: 4, column: 27 }, end: { line: 4, column: 37 } } },
+      ],
+    });
+  });
+
+  it('"flows": "warn" in the project config: E0902 and E0903 are warnings and the check exits 0 (§9)', async () => {
+    const project = path.join(dir, 'flows-warn');
+    mkdirSync(project, { recursive: true });
+    const src = `capability wipe { kind tool  input { path: string }  output { ok: bool }  destructive true }
+capability keep { kind tool  input { text: string }  output { ok: bool }  data internal }
+plan p {
+  input { note: string @personal @untrusted }
+  step w = wipe(path: input.note)
+  step k = keep(text: input.note)
+}
+`;
+    writeFileSync(path.join(project, 'main.orch'), src);
+    const findings = async () => {
+      const r = await cli(['check', path.join(project, 'main.orch'), '--format', 'json']);
+      return { code: r.code, found: (JSON.parse(r.stdout) as { diagnostics: { code: string; severity: string }[] }).diagnostics.filter((d) => d.code.startsWith('E090')).map((d) => [d.code, d.severity]) };
+    };
+    writeFileSync(path.join(project, 'orch.config.json'), '{}');
+    expect(await findings()).toEqual({ code: 1, found: [['E0902', 'error'], ['E0903', 'error']] });
+    writeFileSync(path.join(project, 'orch.config.json'), '{ "flows": "warn" }');
+    expect(await findings()).toEqual({ code: 0, found: [['E0902', 'warning'], ['E0903', 'warning']] });
+  });
+
   it('--format json on a valid file prints an empty list and exits 0', async () => {
     const r = await cli(['check', file('good-json.orch', GOOD), '--format', 'json']);
     expect(r.code).toBe(0);

@@ -1,6 +1,6 @@
 /**
  * The `emit-ir` stage (`orch compile`; `orch check` stops before it): the plan's IR,
- * `orch.plan/v2` (../ir/types.ts), from the facts the stages before it added — the capabilities
+ * `orch.plan/v3` (../ir/types.ts), from the facts the stages before it added — the capabilities
  * and resources the steps use, the steps in DAG order with their bindings and estimates, the
  * blocks, consent scopes, estimates, guardrail verdicts, invariants and sub-plans.
  */

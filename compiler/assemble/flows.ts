@@ -277,8 +277,11 @@ function callFlows(
 ): Label {
   let read = BOTTOM;
   const short = cap.entry.node.name.name;
-  // §9.3: what an approver reads may hold data up to personal, whatever class the approval's output is.
-  const declared = cap.name === STD_APPROVAL ? 'personal' : cap.entry.node.data;
+  // §9.3: what an approver reads may hold data up to personal, whatever class the approval's output
+  // is; what notify sends is bounded by its channel (external: up to internal; "internal": true:
+  // any), not by its output's `data internal`, else an internal Slack or webhook channel could
+  // never carry what §9.3 lets it.
+  const declared = cap.name === STD_APPROVAL ? 'personal' : cap.name === STD_NOTIFY ? undefined : cap.entry.node.data;
   const channelCap = cap.name === STD_EMAIL || cap.name === STD_NOTIFY;
   for (const a of call.args) {
     const l = exprLabel(a.value, env);
@@ -323,7 +326,11 @@ function trustFinding(file: string, range: Range, sink: string, path: Path): Flo
   return { code: 'E0902', file, range, sink, message: `untrusted value reaches ${sink}, which needs a trusted one: ${sink} ← ${pathText(path)}`, path };
 }
 
-/** A call's output: a source's or a validator's integrity, else what it read; the highest class. */
+/**
+ * A call's output: a source's or a validator's integrity, else what it read; the highest class. A
+ * source that read untrusted values keeps their path behind its own hop (§9.3's witness runs back
+ * to `input.body @untrusted` through the model that read it).
+ */
 function outputOf(cap: CapabilityInfo, read: Label): StepLabel {
   const source = untrustedSource(cap);
   const untrusted = source !== null || (read.untrusted !== null && !endorses(cap));
@@ -335,7 +342,7 @@ function outputOf(cap: CapabilityInfo, read: Label): StepLabel {
   if (rank(own) > rank(cls)) [cls, clsWhy, clsTail] = [own, `data ${own}`, null];
   if (rank(fields) > rank(cls)) [cls, clsWhy, clsTail] = [fields, `output @${fields}`, null];
   if (rank(cls) > 0 && clsWhy === 'reads') clsWhy = cls;
-  return { cls, clsWhy, clsTail, untrusted, why: source ?? 'reads untrusted', tail: source !== null ? null : read.untrusted };
+  return { cls, clsWhy, clsTail, untrusted, why: source ?? 'reads untrusted', tail: read.untrusted };
 }
 
 function joinStep(a: StepLabel, b: StepLabel): StepLabel {

@@ -26,7 +26,7 @@ export function ajv(): Ajv2020 {
 let strictInstance: Ajv2020 | undefined;
 
 /**
- * An Ajv with the default options (strict mode on) plus `allErrors`: the `orch.plan/v2` schema is
+ * An Ajv with the default options (strict mode on) plus `allErrors`: the `orch.plan/v3` (and v2) schema is
  * published to compile under them, and compiling it here keeps it so.
  */
 export function strictAjv(): Ajv2020 {

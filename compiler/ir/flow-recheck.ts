@@ -57,7 +57,7 @@ export function recheckFlows(plan: PlanIR, projectFile: string): IrFlowFinding[]
     const cap = s.capability ? plan.capabilities[s.capability] : undefined;
     const read = readsOf(s);
     const why = cap ? sourceKind(cap) : null;
-    const untrusted = why ? [`${id}.output (${why}, untrusted)`] : read.untrusted && !endorses(cap) ? [`${id}.output (reads untrusted, untrusted)`, ...read.untrusted] : null;
+    const untrusted = why ? [`${id}.output (${why}, untrusted)`, ...(read.untrusted ?? [])] : read.untrusted && !endorses(cap) ? [`${id}.output (reads untrusted, untrusted)`, ...read.untrusted] : null;
     const own = highest(cap?.data ?? 'public', outputClass(cap));
     const cls = rank(own) > rank(read.cls) ? own : read.cls;
     const clsPath = rank(own) > rank(read.cls) ? [`${id}.output (data ${own})`] : read.clsPath.length ? [`${id}.output (${cls})`, ...read.clsPath] : [];
@@ -106,6 +106,8 @@ export function recheckFlows(plan: PlanIR, projectFile: string): IrFlowFinding[]
     const builtin = cap.handler && 'builtin' in cap.handler ? cap.handler.builtin : null;
     const add = (code: 'E0902' | 'E0903', sink: string, path: readonly string[], message: string) =>
       out.push({ step: s.id, refusal: { code, sink, source: path.at(-1) ?? sink, message: `${message}: ${[sink, ...path].join(' ← ')}` } });
+    // As at compile time: approval's arguments take up to personal, notify's are its channel's to judge.
+    const argsLimit: DataClass | null = builtin === 'approval' ? 'personal' : builtin === 'notify' || cap.data === 'public' ? null : cap.data;
     for (const [name, e] of Object.entries(s.args)) {
       const f = exprFlow(e);
       const sink = `${short}.${name}`;
@@ -114,7 +116,7 @@ export function recheckFlows(plan: PlanIR, projectFile: string): IrFlowFinding[]
       if (rank(f.cls) < rank('personal')) continue;
       const place = placeOf(s, projectFile);
       if (rank(f.cls) > rank(place.cls)) add('E0903', sink, f.clsPath, `${f.cls} data reaches ${place.what} in step ${s.id}`);
-      else if (rank(f.cls) > rank(cap.data) && cap.data !== 'public') add('E0903', sink, f.clsPath, `${f.cls} data reaches capability ${short} (data ${cap.data}) in step ${s.id}`);
+      else if (argsLimit !== null && rank(f.cls) > rank(argsLimit)) add('E0903', sink, f.clsPath, `${f.cls} data reaches capability ${short} (data ${argsLimit}) in step ${s.id}`);
       else if ((builtin === 'email' || builtin === 'notify') && !(builtin === 'email' && name === 'to') && rank(f.cls) > rank('internal')) {
         const ch = s.args.channel;
         const channel = ch?.op === 'lit' && typeof ch.value === 'string' ? ch.value : ch ? null : builtin === 'email' ? 'email' : null;

@@ -1,8 +1,11 @@
 /**
- * The IR: `orch.plan/v2` — what `orch compile` writes and what the runtime and verifier read.
- * The JSON Schema in `compiler/schema/orch.plan.v2.schema.json` must accept exactly this shape.
- * v2 is v1 plus the fields marked "v2" (blocks, races, loops, soft reads, consent); a v1 file
- * (`compiler/schema/orch.plan.v1.schema.json`) is a v2 plan without them, so readers accept both.
+ * The IR: `orch.plan/v3` — what `orch compile` writes and what the runtime and verifier read.
+ * The JSON Schema in `compiler/schema/orch.plan.v3.schema.json` must accept exactly this shape.
+ * v3 (LANGUAGE.md §9) is v2 plus model steps' endpoints and tiers and the §9.3 labels, all
+ * optional, so a v2 file (`orch.plan.v2.schema.json`) has v3's shape under its own version string
+ * (and still runs, its flows re-checked at load). v2 is v1 plus the fields marked "v2" (blocks,
+ * races, loops, soft reads, consent); a v1 file (`orch.plan.v1.schema.json`) is a v2 plan without
+ * them, so readers accept all three.
  *
  * Units at run time: durations are milliseconds (number), money is an amount (number, in the
  * plan's currency; mixing currencies is a compile-time E0203), percents are fractions (80% → 0.8),
@@ -11,9 +14,9 @@
  * `runtime/evaluate.ts`.
  */
 
-export const IR_VERSION = 'orch.plan/v2' as const;
-/** The versions readers accept (the runtime still runs v1 files). */
-export type IRVersion = 'orch.plan/v1' | 'orch.plan/v2';
+export const IR_VERSION = 'orch.plan/v3' as const;
+/** The versions readers accept (the runtime still runs v1 and v2 files). */
+export type IRVersion = 'orch.plan/v1' | 'orch.plan/v2' | 'orch.plan/v3';
 
 // ───────────────────────────── expressions ─────────────────────────────
 

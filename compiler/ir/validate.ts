@@ -1,5 +1,5 @@
 /**
- * Validation of an `orch.plan/v2` or `orch.plan/v1` document (chosen by its `version`): the JSON
+ * Validation of an `orch.plan/v3`, `orch.plan/v2` or `orch.plan/v1` document (chosen by its `version`): the JSON
  * Schema (shape) plus the cross-references a schema cannot express (deps name existing steps and
  * form no cycle, stages list each step once, bindings and fallbacks name declared resources,
  * capabilities, steps and sub-plans; blocks name their steps; every number is finite). Errors
@@ -16,8 +16,10 @@ export type { PathError } from './ajv.js';
 
 export type PlanValidation = { ok: true; plan: PlanIR } | { ok: false; errors: PathError[] };
 
-/** The published schema of what the compiler writes (`orch.plan/v2`). */
-export const PLAN_SCHEMA_PATH = packagePath('compiler', 'schema', 'orch.plan.v2.schema.json');
+/** The published schema of what the compiler writes (`orch.plan/v3`). */
+export const PLAN_SCHEMA_PATH = packagePath('compiler', 'schema', 'orch.plan.v3.schema.json');
+/** The v2 schema, kept for reading v2 files (v3's shape under v2's version string). */
+export const PLAN_SCHEMA_V2_PATH = packagePath('compiler', 'schema', 'orch.plan.v2.schema.json');
 /**
  * The v1 schema, kept for reading v1 files. It compiles under ajv's default options too; it is
  * read with the lenient instance it always was, so a v1 file's errors read as they did.
@@ -25,20 +27,28 @@ export const PLAN_SCHEMA_PATH = packagePath('compiler', 'schema', 'orch.plan.v2.
 export const PLAN_SCHEMA_V1_PATH = packagePath('compiler', 'schema', 'orch.plan.v1.schema.json');
 
 let validator: ValidateFunction | undefined;
+let validatorV2: ValidateFunction | undefined;
 let validatorV1: ValidateFunction | undefined;
 
-export function planSchema(version: 1 | 2 = 2): Record<string, unknown> {
-  return JSON.parse(readFileSync(version === 1 ? PLAN_SCHEMA_V1_PATH : PLAN_SCHEMA_PATH, 'utf8')) as Record<string, unknown>;
+export function planSchema(version: 1 | 2 | 3 = 3): Record<string, unknown> {
+  const path = version === 1 ? PLAN_SCHEMA_V1_PATH : version === 2 ? PLAN_SCHEMA_V2_PATH : PLAN_SCHEMA_PATH;
+  return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
 }
 
-function schemaValidator(version: 1 | 2): ValidateFunction {
+function schemaValidator(version: 1 | 2 | 3): ValidateFunction {
   if (version === 1) return (validatorV1 ??= ajv().compile(planSchema(1)));
-  return (validator ??= strictAjv().compile(planSchema(2)));
+  if (version === 2) return (validatorV2 ??= strictAjv().compile(planSchema(2)));
+  return (validator ??= strictAjv().compile(planSchema(3)));
+}
+
+/** The schema a document is read with: its own `version`'s; anything else is judged as v3. */
+export function planVersionOf(json: unknown): 1 | 2 | 3 {
+  const version = typeof json === 'object' && json !== null ? (json as { version?: unknown }).version : undefined;
+  return version === 'orch.plan/v1' ? 1 : version === 'orch.plan/v2' ? 2 : 3;
 }
 
 export function validatePlanIR(json: unknown): PlanValidation {
-  const v1 = typeof json === 'object' && json !== null && (json as { version?: unknown }).version === 'orch.plan/v1';
-  const validate = schemaValidator(v1 ? 1 : 2);
+  const validate = schemaValidator(planVersionOf(json));
   if (!validate(json)) return { ok: false, errors: toPathErrors(validate.errors) };
   const plan = json as PlanIR;
   const infinite = nonFiniteNumbers(json);

@@ -60,7 +60,7 @@ describe('orch compile', () => {
     expect(r.code).toBe(0);
     const ir = JSON.parse(readFileSync(out, 'utf8')) as unknown;
     expect(validatePlanIR(ir).ok).toBe(true);
-    expect(ir).toMatchObject({ version: 'orch.plan/v2', plan: 'campaign_launch' });
+    expect(ir).toMatchObject({ version: 'orch.plan/v3', plan: 'campaign_launch' });
   });
   it('lists the plans when the file has several and no --plan is given', async () => {
     const r = await cli(['compile', CAMPAIGN]);

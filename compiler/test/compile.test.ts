@@ -20,10 +20,14 @@ function campaign(): { plan: PlanIR; out: ReturnType<typeof compile> } {
 describe('campaign example', () => {
   it('compiles to a schema-valid IR with expressions as trees', () => {
     const { plan } = campaign();
-    expect(plan.version).toBe('orch.plan/v2');
+    expect(plan.version).toBe('orch.plan/v3');
     expect(plan.plan).toBe('campaign_launch');
     expect(plan.module).toBe('marketing.campaigns');
     expect(validatePlanIR(JSON.parse(JSON.stringify(plan)))).toMatchObject({ ok: true });
+    // §9: v2 files still read (v3's shape under their own version); no other version does.
+    const asV2 = JSON.parse(JSON.stringify(plan).replaceAll('"orch.plan/v3"', '"orch.plan/v2"')) as object;
+    expect(validatePlanIR(asV2)).toMatchObject({ ok: true });
+    expect(validatePlanIR({ ...JSON.parse(JSON.stringify(plan)), version: 'orch.plan/v4' })).toMatchObject({ ok: false });
     const render = plan.steps.find((s) => s.id === 'render')!;
     expect(render.args.content_id).toEqual({ op: 'get', object: { op: 'get', object: { op: 'step', id: 'generate' }, key: 'output' }, key: 'id' });
     expect(render.timeout_ms).toBe(30_000);

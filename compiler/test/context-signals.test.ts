@@ -26,7 +26,8 @@ describe('context signals (§9.4)', () => {
     const src = `context {\n  m: bool max_age 1m\n  x: bool = context.y\n  y: bool = context.z and context.m\n  z: bool = context.x\n}\n`;
     const d = checkText(src);
     expect(codes(d)).toEqual(['E0905']);
-    expect(d[0]!.message).toContain('x -> y -> z -> x');
+    expect(d[0]!.message).toBe('derived signals form a cycle: x -> y -> z -> x');
+    expect(d[0]!.severity).toBe('error');
     expect(covered(src, d[0]!)).toBe('x');
     expect(codes(checkText(`context {\n  a: bool = context.a\n}\n`))).toEqual(['E0905']);
   });
@@ -36,8 +37,9 @@ describe('context signals (§9.4)', () => {
     expect(codes(d)).toEqual(['E0201']);
   });
 
-  it('reports a max_age of another unit (E0203)', () => {
+  it('reports a max_age or a hold of another unit (E0203)', () => {
     expect(codes(checkText(`context {\n  m: bool max_age 5usd\n}\n`))).toEqual(['E0203']);
+    expect(codes(checkText(`context {\n  m: bool max_age 1m\n  h: bool = context.m hold 10%\n}\n`))).toEqual(['E0203']);
   });
 
   it('types known() as bool and age() as a duration, on context signals only', () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../language/index.js';
-import { check } from '../index.js';
+import { check, preview, renderPreviewText } from '../index.js';
 import { diskHost } from '../load.js';
 import { checkText, compileText, covered } from './helpers.js';
 
@@ -40,10 +40,13 @@ plan p {
   step e = email(to: [c.output.reply_to], subject: "re", text: "hi")
 }`;
     const d = one(src, 'E0902');
-    expect(d.message).toContain('email.to ← c.output.reply_to (llm, untrusted)');
+    // As §9.3 writes it: the path runs on through the model to the input it read.
+    expect(d.message).toBe('untrusted value reaches email.to, which needs a trusted one: email.to ← c.output.reply_to (llm, untrusted) ← input.body @untrusted');
     expect(covered(CAPS + src, d)).toBe('[c.output.reply_to]');
-    expect(d.related?.map((r) => r.message)).toEqual(['c.output.reply_to (llm, untrusted)']);
+    expect(d.related?.map((r) => r.message)).toEqual(['c.output.reply_to (llm, untrusted)', 'input.body @untrusted']);
     expect(d.related![0]!.range.start.line).toBe(d.range.start.line);
+    expect(covered(CAPS + src, { ...d, range: d.related![1]!.range })).toBe('input.body');
+    expect(d.related![1]!.range.start.line).toBe(d.range.start.line - 1);
   });
 
   it('a step that reads an untrusted input passes it on; the path goes back to input.X @untrusted', () => {
@@ -130,6 +133,14 @@ describe('endorsement: the honest ways to silence E0902', () => {
   step ok = approval(approver: "ops", summary: "wipe?", subject: m.output.body)
   step w3 = wipe(path: "\${ok.output.subject}", note: "")
 }`)).toEqual([]);
+  });
+
+  it('an approval’s subject may hold data up to personal, not above (E0903 at the subject)', () => {
+    const src = (cls: string) => `plan p {\n  input { v: string @${cls} }\n  step ok = approval(approver: "ops", summary: "ok?", subject: input.v)\n}`;
+    expect(flows(src('personal'))).toEqual([]);
+    const d = one(src('sensitive'), 'E0903');
+    expect(d.message).toContain('sensitive data reaches capability approval (data personal) in step ok: approval.subject ← input.v @sensitive');
+    expect(covered(CAPS + src('sensitive'), d)).toBe('input.v');
   });
 
   it('endorse needs a reason', () => {
@@ -222,6 +233,15 @@ describe('config: external channels, the email’s own recipients, "flows": "war
     expect(ds.map((d) => d.message.split(':')[0])).toEqual(['personal data reaches external channel "email" in step e']);
   });
 
+  it('notify: personal text to an external Slack or webhook channel is E0903; to one marked "internal": true it is not', () => {
+    const NOTE = `plan p {\n  input { who: string @personal }\n  step n = notify(channel: "ops", text: input.who)\n}`;
+    for (const transport of [{ slack: 'https://hooks.slack.com/services/x' }, { webhook: { url: 'https://hooks.example.com/x' } }]) {
+      const ds = run({ channels: { ops: transport } }, NOTE);
+      expect(ds.map((d) => d.message)).toEqual(['personal data reaches external channel "ops" in step n: notify.text ← input.who @personal']);
+      expect(run({ channels: { ops: { ...transport, internal: true } } }, NOTE)).toEqual([]);
+    }
+  });
+
   it('"internal": true on the channel allows it', () => {
     expect(run({ channels: { email: { email: { smtp: 'smtp://127.0.0.1:25' }, internal: true } } }, SRC)).toEqual([]);
   });
@@ -229,5 +249,31 @@ describe('config: external channels, the email’s own recipients, "flows": "war
   it('"flows": "warn" turns the findings into warnings', () => {
     const ds = run({ flows: 'warn', channels: { email: { email: { smtp: 'smtp://127.0.0.1:25' } } } }, SRC);
     expect(ds.map((d) => [d.code, d.severity])).toEqual([['E0903', 'warning']]);
+  });
+
+  it('both codes are errors without it, and both warnings with it (nothing else changes)', () => {
+    const both = `plan p {\n  input { note: string @personal @untrusted }\n  step w = wipe(path: input.note, note: "")\n  step k = keep(text: input.note)\n}`;
+    expect(run({}, both).map((d) => [d.code, d.severity])).toEqual([['E0902', 'error'], ['E0903', 'error']]);
+    const warned = run({ flows: 'warn' }, both);
+    expect(warned.map((d) => [d.code, d.severity])).toEqual([['E0902', 'warning'], ['E0903', 'warning']]);
+    expect(warned.map((d) => d.message)).toEqual(run({}, both).map((d) => d.message));
+  });
+});
+
+describe('orch preview: where each class goes (§9.3)', () => {
+  it('names the class, its sources, the step, its resource and tier, as the spec writes it', () => {
+    const src = `
+capability fetch_order { kind tool  input { id: string }  output { text: string }  data personal  requires disk }
+capability classify { kind tool  input { text: string }  output { label: string }  requires gpu }
+resource local_model { kind local_device  provides disk, gpu }
+plan p {
+  step fetch_order = fetch_order(id: "1")
+  step classify = classify(text: fetch_order.output.text)
+}`;
+    const out = compileText(src);
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const p = preview(out.plans[0]!);
+    expect(p.flows.classes).toEqual([{ class: 'personal', step: 'classify', sources: ['fetch_order'], resource: 'local_model', tier: 'local' }]);
+    expect(renderPreviewText(p, false)).toContain('Where data goes\n  personal: fetch_order → classify (local_model, local)\n');
   });
 });

@@ -40,6 +40,8 @@ source home {
     const d1 = checkText(unknown);
     expect(codes(d1)).toEqual(['E0905']);
     expect(covered(unknown, d1[0]!)).toBe('humidity');
+    expect(d1[0]!.severity).toBe('error');
+    expect(d1[0]!.message).toBe('source topic "a" sets "humidity", which is not a declared context signal');
     expect(codes(checkText(`${CONTEXT}\nsource s {\n  topic "a" sets occupied\n}`))).toEqual(['E0905']);
     const wrong = `${CONTEXT}\nsource s {\n  topic "a" sets motion from topic\n}`;
     const d2 = checkText(wrong);

@@ -27,12 +27,12 @@ function strictValid(ir: unknown): void {
   for (const validate of strict) expect(validate(JSON.parse(JSON.stringify(ir))), JSON.stringify(validate.errors)).toBe(true);
 }
 
-describe('the published orch.plan/v2 schema', () => {
+describe('the published orch.plan/v3 schema', () => {
   it('compiles under ajv default options, with strict mode on explicitly too, and warns about nothing', () => {
     const warnings: unknown[] = [];
     const logger = { log: () => undefined, warn: (...a: unknown[]) => warnings.push(a), error: (...a: unknown[]) => warnings.push(a) };
-    // The v1 schema, kept for reading v1 files, too.
-    for (const version of [2, 1] as const) {
+    // The v2 and v1 schemas, kept for reading v2 and v1 files, too.
+    for (const version of [3, 2, 1] as const) {
       expect(() => new Ajv({ logger }).compile(planSchema(version))).not.toThrow();
       expect(() => new Ajv({ strict: true, logger }).compile(planSchema(version))).not.toThrow();
       expect(() => new Ajv2020({ logger }).compile(planSchema(version))).not.toThrow();
@@ -44,13 +44,13 @@ describe('the published orch.plan/v2 schema', () => {
 
 describe('LANGUAGE.md v0.2 examples', () => {
   for (const f of V02) {
-    it(`${f} checks without errors and compiles to a strict-valid v2 IR`, () => {
+    it(`${f} checks without errors and compiles to a strict-valid v3 IR`, () => {
       const text = `${PRELUDE}\n${readFileSync(path.join(SPEC_DIR, f), 'utf8')}`;
       const out = compileText(text);
       expect(codes(out.diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
       expect(out.plans).toHaveLength(1);
       const ir = out.plans[0]!;
-      expect(ir.version).toBe('orch.plan/v2');
+      expect(ir.version).toBe('orch.plan/v3');
       expect(ir.blocks!.length).toBeGreaterThan(0);
       strictValid(ir);
       expect(validatePlanIR(JSON.parse(JSON.stringify(ir)))).toMatchObject({ ok: true });

@@ -14,7 +14,7 @@ import { orchAsync as orch, REPO_ROOT } from './cli.js';
 
 const DIR = path.join(REPO_ROOT, 'examples', 'patterns');
 const FILES = readdirSync(DIR).filter((f) => f.endsWith('.orch') && !f.endsWith('.test.orch')).sort();
-const schema = JSON.parse(readFileSync(path.join(REPO_ROOT, 'compiler', 'schema', 'orch.plan.v2.schema.json'), 'utf8')) as object;
+const schema = JSON.parse(readFileSync(path.join(REPO_ROOT, 'compiler', 'schema', 'orch.plan.v3.schema.json'), 'utf8')) as object;
 const validate = new Ajv2020().compile(schema);
 
 const EXPECTED: Record<string, { preview: string[]; graph: string }> = {
@@ -39,11 +39,11 @@ describe('examples/patterns', () => {
       expect((await orch(['fmt', '--check', rel])).code).toBe(0);
     });
 
-    it('compiles to orch.plan/v2 that the published schema accepts under strict ajv', async () => {
+    it('compiles to orch.plan/v3 that the published schema accepts under strict ajv', async () => {
       const out = path.join(mkdtempSync(path.join(tmpdir(), 'orch-patterns-')), 'plan.json');
       expect((await orch(['compile', rel, '-o', out])).code).toBe(0);
       const ir = JSON.parse(readFileSync(out, 'utf8')) as { version: string; blocks: unknown[] };
-      expect(ir.version).toBe('orch.plan/v2');
+      expect(ir.version).toBe('orch.plan/v3');
       expect(validate(ir), JSON.stringify(validate.errors)).toBe(true);
       expect(ir.blocks.length).toBeGreaterThan(0);
     });

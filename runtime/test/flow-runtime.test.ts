@@ -115,7 +115,10 @@ plan p {
   step s = share(text: SHARED)
 }
 `;
-    const unlabelled = (ir: PlanIR): PlanIR => JSON.parse(JSON.stringify(ir), (k, v: unknown) => (k === 'labels' || k === 'relabels' || k === 'flow_refusals' ? undefined : v)) as PlanIR;
+    const unlabelled = (ir: PlanIR): PlanIR => ({
+      ...(JSON.parse(JSON.stringify(ir), (k, v: unknown) => (k === 'labels' || k === 'relabels' || k === 'flow_refusals' ? undefined : v)) as PlanIR),
+      version: 'orch.plan/v2',
+    });
     const irFile = (config: object, path: string, shared: string, edit?: (ir: PlanIR) => PlanIR): string => {
       const ir = compiled({ flows: 'warn' }, OLD.replace('PATH', path).replace('SHARED', shared));
       const sub = mkdtempSync(join(dir, 'ir-'));
@@ -162,6 +165,22 @@ plan p {
       const { result, called } = await run((loaded as { plan: PlanIR }).plan);
       expect(called).not.toContain('main.wipe');
       expect(result.status).toBe('failed');
+    });
+
+    it('judges what notify sends by its channel, and an approval’s subject up to personal, as the compiler does', async () => {
+      const NOTE = `plan p {\n  input { who: string @personal }\n  step n = notify(channel: "ops", text: input.who)\n  step ok = approval(approver: "ops", summary: "ok?", subject: input.who)\n}\n`;
+      const load = async (internal: boolean) => {
+        const channels = { ops: { slack: 'https://hooks.slack.com/services/x', ...(internal ? { internal: true } : {}) } };
+        const ir = compiled({ flows: 'warn', channels }, NOTE);
+        const sub = mkdtempSync(join(dir, 'ir-'));
+        writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ channels }));
+        writeFileSync(join(sub, 'plan.json'), JSON.stringify(portablePlan(unlabelled(ir))));
+        return loadPlan(join(sub, 'plan.json'));
+      };
+      expect((await load(true)).kind).toBe('plan');
+      const external = await load(false);
+      expect((external as { message: string }).message).toContain('E0903 in step n: personal data reaches external channel "ops" in step n: notify.text ← input.who @personal');
+      expect((external as { message: string }).message).not.toContain('step ok');
     });
   });
 });

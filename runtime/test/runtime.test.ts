@@ -437,8 +437,9 @@ describe('waits, approvals, context, sub-plans', () => {
     const p = plan({
       capabilities: [approval, fx('echo', 'echo')],
       steps: [
-        step({ id: 'ok', capability: 'std.capabilities.approval', kind: 'human' }),
-        step({ id: 'send', capability: 'echo', deps: ['ok'], args: { by: out('ok', 'approver') } }),
+        // §9.3: the subject a person approves comes back as output.subject; a rejection yields nothing.
+        step({ id: 'ok', capability: 'std.capabilities.approval', kind: 'human', args: { subject: lit('ann@example.com') } }),
+        step({ id: 'send', capability: 'echo', deps: ['ok'], args: { by: out('ok', 'approver'), to: out('ok', 'subject') } }),
       ],
     });
     const a = await rt.start(p, { config: { file: null, hooks: {}, secrets: {} } });
@@ -446,7 +447,8 @@ describe('waits, approvals, context, sub-plans', () => {
     void rt.signal(a.runId, { stepId: 'ok', decision: 'approve', by: 'lead' });
     const r1 = await a.result;
     expect(r1.status).toBe('completed');
-    expect(stepOf(r1, 'send').output).toEqual({ by: 'lead' });
+    expect(stepOf(r1, 'ok').output).toMatchObject({ approved: true, subject: 'ann@example.com' });
+    expect(stepOf(r1, 'send').output).toEqual({ by: 'lead', to: 'ann@example.com' });
 
     const b = await rt.start(p, { config: { file: null, hooks: {}, secrets: {} } });
     await startedStep(b.runId, 'ok');
@@ -455,6 +457,7 @@ describe('waits, approvals, context, sub-plans', () => {
     expect(r2.status).toBe('failed');
     expect(stepOf(r2, 'ok').error).toMatch(/rejected by lead/);
     expect(stepOf(r2, 'send').status).not.toBe('completed');
+    expect(stepOf(r2, 'ok').output).toBeNull();
   });
 
   it('runs a sub-plan and uses its output', async () => {

@@ -79,3 +79,50 @@ describe('a run over an always-fresh context', () => {
     expect(statusOf(result, 'b')).toBe('failed');
   });
 });
+
+describe('what else unknown does (§9.4)', () => {
+  const WAITS = `
+context {
+  motion: bool max_age 2m
+  temperature: number max_age 15m
+}
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+guardrail cool_enough {
+  severity blocking
+  assert context.temperature < 30
+}
+plan p {
+  guardrails cool_enough
+  step seen = wait until context.motion timeout 10m
+  step a = heat(t: 1) {
+    after seen
+  }
+}
+`;
+  const ir = planIR(WAITS);
+
+  it('a wait until over a fresh true signal passes; over a stale true one it keeps waiting, to its timeout', async () => {
+    const fresh = await runWith(ir, (s) => {
+      s.set('motion', true, { source: 'api' });
+      s.set('temperature', 20, { source: 'api' });
+    });
+    expect(statusOf(fresh.result, 'seen')).toBe('completed');
+    expect(fresh.result.status).toBe('completed');
+    const stale = await runWith(ir, (s, clock) => {
+      s.set('motion', true, { source: 'api', at: clock.now() - 192_000 });
+      s.set('temperature', 20, { source: 'api' });
+    });
+    expect(statusOf(stale.result, 'seen')).toBe('timeout');
+    expect(statusOf(stale.result, 'a')).not.toBe('completed');
+  });
+
+  it('an assert over an unknown signal is violated (fail closed): the run fails naming the guardrail', async () => {
+    const { result, events } = await runWith(ir, (s, clock) => {
+      s.set('motion', true, { source: 'api' });
+      s.set('temperature', 20, { source: 'api', at: clock.now() - 3_600_000 });
+    });
+    expect(result.status).toBe('failed');
+    const violations = events.filter((e) => e.type === 'guardrail_violation').map((e) => JSON.stringify(e.data));
+    expect(violations.some((v) => v.includes('cool_enough'))).toBe(true);
+  });
+});

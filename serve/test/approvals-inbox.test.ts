@@ -21,7 +21,7 @@ writeFileSync(
 plan release {
   input { team: string }
   step b = build()
-  step sign_off = approval(approver: "ops", summary: "Ship \${b.output.version} for \${input.team}?")
+  step sign_off = approval(approver: "ops", summary: "Ship \${b.output.version} for \${input.team}?", subject: { version: b.output.version, team: input.team })
 }
 `,
 );
@@ -48,5 +48,18 @@ describe('the approvals inbox', () => {
     await starter.start(plan, { team: 'web' }, { trigger: null, context: {} });
     const [pending] = await pendingApprovals(starter);
     expect(pending).toMatchObject({ stepId: 'sign_off', approver: 'ops', summary: 'Ship 1.4.2 for web?' });
+  });
+
+  it('shows the subject an approval endorses (§9.3), as a value; a step without one has none', async () => {
+    const starter = new WaitingStarter();
+    await starter.start(plan, { team: 'web' }, { trigger: null, context: {} });
+    const [pending] = await pendingApprovals(starter);
+    expect(pending!.subject).toEqual({ version: '1.4.2', team: 'web' });
+    // As the compiler writes a step without one: the default, null.
+    const bare = { ...plan, steps: plan.steps.map((st) => (st.id === 'sign_off' ? { ...st, args: { ...st.args, subject: { op: 'lit' as const, value: null } } } : st)) };
+    const other = new WaitingStarter();
+    await other.start(bare, { team: 'web' }, { trigger: null, context: {} });
+    const [without] = await pendingApprovals(other);
+    expect(without).not.toHaveProperty('subject');
   });
 });

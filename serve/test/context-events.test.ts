@@ -4,7 +4,7 @@
  * its source and time, listed newest first in pages, and streamed as it is written.
  */
 import { describe, expect, it } from 'vitest';
-import { memoryBackend } from '../../runtime/index.js';
+import { ContextStore, memoryBackend, VirtualClock } from '../../runtime/index.js';
 import { startServer } from '../server.js';
 import { FakeStarter } from './fake-starter.js';
 
@@ -49,6 +49,38 @@ describe('the context journal over HTTP', () => {
       expect((await fetch(`${server.url}/context/events`)).status).toBe(401);
     } finally {
       await server.close(0);
+    }
+  });
+});
+
+describe('the context over HTTP (§9.4)', () => {
+  it('GET /context gives the known values only; GET /context/signals every signal with value, set_at, age_ms, source and state', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+    const min = 60_000;
+    const signals = {
+      temperature: { max_age_ms: 15 * min, derived: null, hold_ms: null },
+      motion: { max_age_ms: 2 * min, derived: null, hold_ms: null },
+      phone_home: { max_age_ms: 10 * min, derived: null, hold_ms: null },
+      mode: { max_age_ms: null, derived: null, hold_ms: null },
+    };
+    const context = new ContextStore({ signals, clock });
+    context.set('temperature', 21.5, { source: 'home' });
+    context.set('motion', true, { source: 'home', at: clock.now() - 3 * min - 12_000 });
+    context.set('mode', 'away', { source: 'api', at: clock.now() - 400 * 24 * 60 * min });
+    const server = await startServer({ plans: [], triggers: [], starter: new FakeStarter(), evaluate: () => null, state: await memoryBackend().triggerState(), context, token: TOKEN, host: '127.0.0.1', port: 0, catchUp: false });
+    try {
+      const get = async (path: string) => (await (await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as Record<string, unknown>;
+      expect(await get('/context')).toEqual({ context: { temperature: 21.5, mode: 'away' } });
+      expect(await get('/context/signals')).toEqual({
+        temperature: { value: 21.5, set_at: '2026-01-01T00:00:00.000Z', age_ms: 0, source: 'home', state: 'fresh' },
+        motion: { value: true, set_at: '2025-12-31T23:56:48.000Z', age_ms: 192_000, source: 'home', state: 'stale' },
+        phone_home: { value: null, set_at: null, age_ms: null, source: null, state: 'never_set' },
+        // No max_age: it never goes stale.
+        mode: { value: 'away', set_at: '2024-11-27T00:00:00.000Z', age_ms: 400 * 24 * 60 * min, source: 'api', state: 'fresh' },
+      });
+    } finally {
+      await server.close(0);
+      context.close();
     }
   });
 });

@@ -10,6 +10,8 @@ interface Pending {
   stepId: string;
   approver: string | null;
   summary: string;
+  /** LANGUAGE.md §9.3: the exact value approving endorses. */
+  subject?: unknown;
   since: string | null;
   /** LANGUAGE.md §8.8: distinct people who must approve, and who did so far. */
   needed?: number;
@@ -45,6 +47,7 @@ export async function inboxView(root: HTMLElement): Promise<void> {
       'article',
       { class: 'card approval', 'data-run': a.runId, 'data-step': a.stepId },
       h('h3', {}, a.summary),
+      a.subject === undefined ? null : h('pre', { class: 'approval-subject', 'aria-label': 'the value you approve' }, typeof a.subject === 'string' ? a.subject : JSON.stringify(a.subject, null, 2)),
       h('p', { class: 'muted' }, `${a.planId} · step ${a.stepId} · `, h('a', { href: `#/runs/${encodeURIComponent(a.runId)}` }, a.runId), a.approver ? ` · for ${a.approver}` : '', ` · waiting since ${when(a.since)}`, a.started_by ? ` · started by ${starterLabel(a.started_by)}` : ''),
       progress(a) ? h('p', { class: 'approvals-progress', 'data-needed': String(a.needed ?? 1) }, progress(a).slice(3)) : null,
       ...(canDecide() ? [comment] : [h('p', { class: 'muted' }, 'Deciding needs the approver role.')]),

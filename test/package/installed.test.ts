@@ -72,7 +72,7 @@ describe.skipIf(!trial)('the installed package (.ci/package-check)', () => {
     // npm lists a tarball's `prepare` among the scripts to approve, though it never runs it.
     expect(pkg.scripts.prepare).toBeUndefined();
     for (const absent of ['dist/bench', 'dist/test', 'stdlib/handlers/email.ts', 'dist/cli/main.js.map']) expect(existsSync(join(installed, absent)), absent).toBe(false);
-    for (const present of ['dist/bundle/check.cjs', 'dist/stdlib/handlers/email.js', 'stdlib/std/capabilities.orch', 'compiler/schema/orch.plan.v2.schema.json', 'scripts/orch-ci.mjs']) {
+    for (const present of ['dist/bundle/check.cjs', 'dist/stdlib/handlers/email.js', 'stdlib/std/capabilities.orch', 'compiler/schema/orch.plan.v3.schema.json', 'compiler/schema/orch.plan.v2.schema.json', 'scripts/orch-ci.mjs']) {
       expect(existsSync(join(installed, present)), present).toBe(true);
     }
   });
