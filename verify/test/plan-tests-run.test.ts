@@ -39,6 +39,10 @@ plan refund_flow {
   step sum = summarize(text: input.note) { after refund }
   output { refunded: input.amount, title: sum.output.title }
 }
+plan gate {
+  step ok = approval(approver: "group:finance", summary: "go?", approvals: 2, not_starter: true)
+  step go = lookup(order_id: "o-1") { after ok }
+}
 invariant cheap { always run.cost <= 1usd }
 `;
 
@@ -148,5 +152,33 @@ describe('running a test block', () => {
     expect(r.passed).toBe(false);
     expect(r.failures).toEqual([expect.objectContaining({ kind: 'stale', message: expect.stringContaining('ship') })]);
     expect(r.timeline).toEqual([]);
+  });
+
+  // §9.2: with no auth block any name is a person, and §8.8's rules apply to the test's deciders.
+  const GATE = `
+  plan r.gate
+  mock r.lookup returns { id: "o-1", total: 1usd } latency 3h`;
+
+  it('not_starter refuses the person started_by names; the others decide; a mock latency of hours is virtual', async () => {
+    const r = await runOne(`test "gate" {${GATE}
+  started_by "dave"
+  approve ok by "dave", "erin", "frank"
+  expect run.status == "completed" and run.started_by == "dave"
+  expect ok.output.approvers == ["erin", "frank"]
+}`);
+    expect(r.failures).toEqual([]);
+    expect(r.elapsed_ms).toBe(3 * 3_600_000);
+  });
+
+  it('the starter is "test" by default; a person approves once: an approval nobody else decides leaves the run stuck, naming what waits', async () => {
+    for (const deciders of ['"test", "erin"', '"alice", "alice"']) {
+      const r = await runOne(`test "one short" {${GATE}
+  approve ok by ${deciders}
+  expect run.started_by == "test"
+}`);
+      expect(r.passed, deciders).toBe(false);
+      expect(r.failures, deciders).toEqual([{ kind: 'stuck', message: 'the run is stuck: nothing can happen any more while ok waits (no timeout)' }]);
+      expect(r.timeline.filter((e) => e.type === 'approval_decided'), deciders).toHaveLength(1);
+    }
   });
 });
