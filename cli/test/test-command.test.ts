@@ -91,6 +91,11 @@ describe('orch test', () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no test found');
     expect((await runCli(['test', '--filter', 'nothing matches this', '--allow-none'], dir)).code).toBe(0);
+    // Usage errors: an unknown reporter, a path that is not there, a --coverage-min that is no share.
+    for (const args of [['--reporter', 'tap'], ['no-such-dir'], ['--coverage', '--coverage-min', 'most']]) {
+      const u = await runCli(['test', ...args], dir);
+      expect([u.code, u.stdout], args.join(' ')).toEqual([2, '']);
+    }
     const help = await runCli(['test', '--help'], dir);
     expect(help.stdout).toContain('--reporter');
     expect(help.stdout).toContain('Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors');

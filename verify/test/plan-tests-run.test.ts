@@ -39,6 +39,13 @@ plan refund_flow {
   step sum = summarize(text: input.note) { after refund }
   output { refunded: input.amount, title: sum.output.title }
 }
+plan calls {
+  step a = lookup(order_id: "1")
+  step b = lookup(order_id: "2") { after a }
+  step c = lookup(order_id: "3") { after b }
+  step d = lookup(order_id: "50") { after c }
+  output { ids: [a.output.id, b.output.id, c.output.id, d.output.id] }
+}
 plan gate {
   step ok = approval(approver: "group:finance", summary: "go?", approvals: 2, not_starter: true)
   step go = lookup(order_id: "o-1") { after ok }
@@ -152,6 +159,18 @@ describe('running a test block', () => {
     expect(r.passed).toBe(false);
     expect(r.failures).toEqual([expect.objectContaining({ kind: 'stale', message: expect.stringContaining('ship') })]);
     expect(r.timeline).toEqual([]);
+  });
+
+  it('a call is answered by the first where-mock that holds, else the plain mock, whose answers go in order and whose last repeats; a mock cost is charged per call', async () => {
+    const r = await runOne(`test "answers" {
+  plan r.calls
+  mock r.lookup where input.order_id == "50" returns { id: "first where", total: 1usd }
+  mock r.lookup where len(input.order_id) == 2 returns { id: "second where", total: 1usd }
+  mock r.lookup returns { id: "one", total: 1usd } then { id: "two", total: 1usd } cost 0.25usd
+  expect run.output.ids == ["one", "two", "two", "first where"]
+  expect run.cost == 0.75usd and len(calls(r.lookup)) == 4
+}`);
+    expect(r.failures).toEqual([]);
   });
 
   // §9.2: with no auth block any name is a person, and §8.8's rules apply to the test's deciders.
