@@ -1,0 +1,74 @@
+/**
+ * `orch test --capture` of a run with approvals (LANGUAGE.md §9.2: the test holds "the decisions
+ * with their deciders and virtual times"): a decision made without people (`orch signal --by`) and
+ * decisions by people (`approval_decided`, here from a test run's own journal) become `approve` /
+ * `reject` lines at the time after the step began to wait, and the captured test passes.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../compiler/index.js';
+import type { RunEvent } from '../../runtime/index.js';
+import { tempDir } from '../../runtime/test/helpers.js';
+import { runCli } from '../../test/support/cli-in-process.js';
+import { captureTest, runPlanTest } from '../index.js';
+
+const PLAN = `
+capability f { kind tool  input { x: int }  output { y: int }  handler "./h.mjs#f" }
+plan p {
+  input { x: int }
+  step a = f(x: input.x)
+  step ok = approval(approver: "ops", summary: "go?") { after a }
+  step b = f(x: a.output.y) { after ok }
+  output { y: b.output.y }
+}
+plan two {
+  step ok = approval(approver: "group:finance", summary: "go?", approvals: 2)
+}
+`;
+
+function project(): string {
+  const dir = tempDir('orch-capture-decisions-');
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  writeFileSync(join(dir, 'h.mjs'), 'export function f(i) { return { y: i.x + 1 }; }\n');
+  writeFileSync(join(dir, 'plans.orch'), PLAN);
+  return dir;
+}
+
+describe('capturing a run with approvals', () => {
+  it('a decision without people: approve / reject NAME at the time it came; the captured test passes', async () => {
+    const dir = project();
+    const db = join(dir, 'runs.db');
+    for (const decision of ['approve', 'reject'] as const) {
+      const paused = await runCli(['run', 'plans.orch', '--plan', 'p', '--input', '{"x": 1}', '--db', db, '--json', '--quiet'], dir);
+      expect(paused.code, paused.stderr).toBe(1);
+      const runId = (JSON.parse(paused.stdout) as { runId: string }).runId;
+      expect((await runCli(['signal', runId, 'ok', decision, '--by', 'cfo', '--db', db, '--quiet'], dir)).code).toBe(decision === 'approve' ? 0 : 1);
+      const out = join(dir, `${decision}.test.orch`);
+      const captured = await runCli(['test', '--capture', runId, '-o', out, '--db', db], dir);
+      expect(captured.code, captured.stderr).toBe(0);
+      const text = readFileSync(out, 'utf8');
+      expect(text).toMatch(new RegExp(`^  ${decision} ok by "cfo" at \\d+ms$`, 'm'));
+      // The approval is decided, not mocked; the rest is as for any capture.
+      expect(text).not.toContain('mock approval');
+      expect(text).toContain(decision === 'approve' ? 'expect b.completed' : 'expect ok.failed');
+      const r = await runCli(['test', out], dir);
+      expect(r.code, r.stdout).toBe(0);
+    }
+  });
+
+  it("decisions by people: each decider's subject, in order, at its time", async () => {
+    const dir = project();
+    const file = join(dir, 'two.test.orch');
+    writeFileSync(file, `import "./plans.orch" as plans\ntest "two" {\n  plan plans.two\n  approve ok by "alice" at 1h\n  approve ok by "bob" at 3h\n}\n`);
+    const out = compile({ entry: file, navigation: false, tests: true });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    let journal: readonly RunEvent[] = [];
+    const ran = await runPlanTest(out.tests[0]!, { real: null, onJournal: (events) => (journal = events) });
+    expect(ran.run_status).toBe('completed');
+    expect(journal.filter((e) => e.type === 'approval_decided')).toHaveLength(2);
+    const { text, result } = await captureTest({ runId: 'two-1', plan: out.tests[0]!.plan, events: journal }, { file: join(dir, 'captured.test.orch') });
+    expect(result.passed).toBe(true);
+    expect(text.split('\n').filter((l) => l.startsWith('  approve'))).toEqual(['  approve ok by "alice" at 3600000ms', '  approve ok by "bob" at 10800000ms']);
+  });
+});
