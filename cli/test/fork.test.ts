@@ -68,6 +68,18 @@ describe('orch fork', () => {
     expect(result).toMatchObject({ status: 'completed', started_by: me, output: { text: 'yo!' } });
   });
 
+  it('--to forks onto a new version of the plan whose adopted steps are compatible; a changed adopted step is refused (exit 2)', async () => {
+    const v2 = PLANS.replace('output { text: b.output.value }', 'step c = transform(value: "${b.output.value}?")\n  output { text: c.output.value }');
+    writeFileSync(join(dir, 'v2.orch'), v2);
+    const r = await runCli(['fork', first, '--at', 'b', '--to', 'v2.orch', '--plan', 'p', '--json', '--quiet'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', output: { text: 'hi ada!?' } });
+    writeFileSync(join(dir, 'v3.orch'), v2.replace('value: "hi ${input.name}"', 'value: "hello ${input.name}"'));
+    const refused = await runCli(['fork', first, '--at', 'b', '--to', 'v3.orch', '--plan', 'p'], dir);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/cannot be forked onto the new plan:\n {2}a: has started \(completed\); its arguments changed/);
+  });
+
   it('is exit 2 for a step the run does not have, an unknown run, and --output for an approval', async () => {
     const unknownStep = await runCli(['fork', first, '--at', 'nope'], dir);
     expect([unknownStep.code, unknownStep.stderr]).toEqual([2, expect.stringContaining('has no step nope')]);
