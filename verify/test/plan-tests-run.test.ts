@@ -46,6 +46,18 @@ plan calls {
   step d = lookup(order_id: "50") { after c }
   output { ids: [a.output.id, b.output.id, c.output.id, d.output.id] }
 }
+policy hourly { rate_limit lookup 1 per 1h }
+plan limited {
+  policy hourly
+  step a = lookup(order_id: "1")
+  step b = lookup(order_id: "2")
+  step c = lookup(order_id: "3")
+  step slow = lookup(order_id: "4") { after a, b, c  timeout 30m }
+}
+plan late {
+  deadline 1h
+  step w = wait(5h)
+}
 plan gate {
   step ok = approval(approver: "group:finance", summary: "go?", approvals: 2, not_starter: true)
   step go = lookup(order_id: "o-1") { after ok }
@@ -171,6 +183,23 @@ describe('running a test block', () => {
   expect run.cost == 0.75usd and len(calls(r.lookup)) == 4
 }`);
     expect(r.failures).toEqual([]);
+  });
+
+  it('rate-limit windows, timeouts and deadlines are virtual time too', async () => {
+    const limited = await runOne(`test "limited" {
+  plan r.limited
+  mock r.lookup where input.order_id == "4" returns { id: "4", total: 1usd } latency 2h
+  mock r.lookup returns { id: "x", total: 1usd }
+  expect slow.failed and run.status == "failed"
+}`);
+    expect(limited.failures).toEqual([]);
+    // One call an hour: the fourth starts at 3h, and its 30-minute timeout cuts its 2-hour answer.
+    expect(limited.elapsed_ms).toBe(3.5 * 3_600_000);
+    const late = await runOne(`test "late" {
+  plan r.late
+  expect run.status == "timeout" and run.elapsed == 1h
+}`);
+    expect(late.failures).toEqual([]);
   });
 
   // §9.2: with no auth block any name is a person, and §8.8's rules apply to the test's deciders.
