@@ -37,7 +37,7 @@ const MOCKS = `
 const MOCKED = `test "t" {\n  plan m.p${MOCKS}\n}\n`;
 
 /** Codes, files, lines and messages of `orch check` on the project with `test` as main.test.orch. */
-function checkTest(test: string, auth: object | null = null) {
+function checkTest(test: string, auth: object | null = null, plan = PLAN) {
   const p = new Program();
   p.mcpServer('srv', { command: 'node', args: ['s.js'] }, [
     { name: 'put', inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] }, outputSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] } },
@@ -47,7 +47,7 @@ function checkTest(test: string, auth: object | null = null) {
   const files = p.files();
   const config = { ...(JSON.parse(files['orch.config.json']!) as object), ...(auth ? { auth } : {}) };
   const dir = join(root, String(n++));
-  writeProject(dir, { ...files, 'orch.config.json': JSON.stringify(config), 'main.orch': PLAN, 'main.test.orch': `import "./main.orch" as m\n${test}` });
+  writeProject(dir, { ...files, 'orch.config.json': JSON.stringify(config), 'main.orch': plan, 'main.test.orch': `import "./main.orch" as m\n${test}` });
   return check({ entry: join(dir, 'main.test.orch') })
     .filter((d) => d.severity === 'error')
     .map((d) => ({ code: d.code, file: d.file.split('/').pop(), line: d.range.start.line, message: d.message }));
@@ -74,6 +74,24 @@ describe('a test block against the boundaries of its plan (§9.2)', () => {
     // Without it the tool has no name there, and none is suggested that the file could not write.
     const unseen = checkTest(MOCKED).filter((d) => d.code === 'E0901');
     expect(unseen.map((d) => d.message)).toEqual(['unknown capability "srv.put"']);
+  });
+
+  it('E0906 for what a step can call besides its own call: its fallback, its compensation, a sub-plan\'s steps', () => {
+    const plan = `
+capability title { kind llm  input { text: string }  output { title: string }  prompt "Title: \${input.text}"  model "m"  endpoint "ollama" }
+capability local { kind tool  input { text: string }  output { title: string }  handler "./handlers.js#h" }
+plan sub { step s = http_request(url: "https://example.com/", method: "GET") }
+plan q {
+  step a = local(text: "x") { fallback title(text: "y") }
+  step b = run sub() { after a }
+  step c = local(text: "z") { compensate email(to: ["ops@example.com"], subject: "s", text: "undo", channel: "mail") }
+}
+`;
+    expect(checkTest('test "t" {\n  plan m.q\n}\n', null, plan).map((d) => [d.code, d.line, d.message.split(', which')[0]])).toEqual([
+      ['E0906', 6, 'under test "t", step a can call m.title'],
+      ['E0906', 7, 'under test "t", step b can call http_request'],
+      ['E0906', 8, 'under test "t", step c can call email'],
+    ]);
   });
 
   it('E0901 for a decider the auth block does not know (a user, or a group with no member); any name without one', () => {
