@@ -131,7 +131,8 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const answers = new JournalAnswers(outcomesOf(events), (o, req) => (o.ok ? { ok: true, output: scrub(o.output, outputSchema(req.capability.name), ph) } : o));
   const placeholderMocks = called.map((c) => `  mock ${written(c)} fails "captured"`);
   const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);
-  await runPlanTest({ ...probe, mocks: [] }, { real: answers, prices: opts.prices ?? {} });
+  let probeEnd: RunEvent | undefined;
+  await runPlanTest({ ...probe, mocks: [] }, { real: answers, prices: opts.prices ?? {}, onJournal: (js) => (probeEnd = [...js].reverse().find((e) => e.type === 'execution_completed')) });
   const mocks: string[] = [];
   for (const cap of called) {
     const calls = answers.calls.filter((c) => c.capability === cap);
@@ -159,8 +160,11 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
       else if (e.type === 'step_failed' && e.data.status === 'failed') last.set(e.stepId, 'failed');
     }
   for (const [id, st] of last) expects.push(`  expect ${id}.${st}`);
-  if (final.type === 'execution_completed' && final.data.output !== null && final.data.output !== undefined)
-    expects.push(`  expect run.output == ${orchValue(scrub(final.data.output, plan.output as Record<string, unknown> | undefined, ph), plan.output as Record<string, unknown> | undefined, currency)}`);
+  // The output the run gives under the written answers (the first run's): what private values
+  // became there, not the journal's, which holds values of class `secret` as they were.
+  const output = probeEnd?.type === 'execution_completed' ? probeEnd.data.output : undefined;
+  if (final.type === 'execution_completed' && output !== null && output !== undefined)
+    expects.push(`  expect run.output == ${orchValue(output, plan.output as Record<string, unknown> | undefined, currency)}`);
   const text = [...head, ...mocks, ...decisions, ...signals, ...expects, '}', ''].join('\n');
   // Second run: the test as written, every call mocked; it must pass.
   const result = await runPlanTest(compileTest(file, text, name), { real: null, prices: opts.prices ?? {} });

@@ -2,7 +2,8 @@
  * `orch test --capture` of a run with approvals (LANGUAGE.md §9.2: the test holds "the decisions
  * with their deciders and virtual times"): a decision made without people (`orch signal --by`) and
  * decisions by people (`approval_decided`, here from a test run's own journal) become `approve` /
- * `reject` lines at the time after the step began to wait, and the captured test passes.
+ * `reject` lines at the time after the step began to wait, and the captured test passes. And a
+ * personal value is written as a placeholder unless `--keep-personal`, a secret one never.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +23,17 @@ plan p {
   step b = f(x: a.output.y) { after ok }
   output { y: b.output.y }
 }
+capability g { kind tool  input { to: string }  output { ok: bool }  handler "./h.mjs#g" }
+plan mail {
+  input { to: string @personal }
+  step s = g(to: input.to)
+}
+capability keep { kind tool  input { to: string @secret }  output { echo: string @secret }  handler "./h.mjs#keep" }
+plan vault {
+  input { to: string @secret }
+  step k = keep(to: input.to)
+  output { e: k.output.echo }
+}
 plan two {
   step ok = approval(approver: "group:finance", summary: "go?", approvals: 2)
 }
@@ -30,7 +42,7 @@ plan two {
 function project(): string {
   const dir = tempDir('orch-capture-decisions-');
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
-  writeFileSync(join(dir, 'h.mjs'), 'export function f(i) { return { y: i.x + 1 }; }\n');
+  writeFileSync(join(dir, 'h.mjs'), 'export function f(i) { return { y: i.x + 1 }; }\nexport function g() { return { ok: true }; }\nexport function keep(i) { return { echo: i.to }; }\n');
   writeFileSync(join(dir, 'plans.orch'), PLAN);
   return dir;
 }
@@ -55,6 +67,27 @@ describe('capturing a run with approvals', () => {
       const r = await runCli(['test', out], dir);
       expect(r.code, r.stdout).toBe(0);
     }
+  });
+
+  it('a personal value is a placeholder unless --keep-personal; a secret one is never written', async () => {
+    const dir = project();
+    const db = join(dir, 'runs.db');
+    const ran = await runCli(['run', 'plans.orch', '--plan', 'mail', '--input', '{"to": "ada@example.com"}', '--db', db, '--json', '--quiet'], dir);
+    const runId = (JSON.parse(ran.stdout) as { runId: string }).runId;
+    const hidden = await runCli(['test', '--capture', runId, '--db', db], dir);
+    expect(hidden.code, hidden.stderr).toBe(0);
+    expect(hidden.stdout).not.toContain('ada@example.com');
+    expect(hidden.stdout).toContain('input { to: "personal-1" }');
+    const kept = await runCli(['test', '--capture', runId, '--keep-personal', '--db', db], dir);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stdout).toContain('input { to: "ada@example.com" }');
+    // A value of class secret is never written, not even with --keep-personal, nor where the run's output carries it.
+    const vault = await runCli(['run', 'plans.orch', '--plan', 'vault', '--input', '{"to": "hunter2"}', '--db', db, '--json', '--quiet'], dir);
+    const vaultRun = (JSON.parse(vault.stdout) as { runId: string }).runId;
+    const sealed = await runCli(['test', '--capture', vaultRun, '--keep-personal', '--db', db], dir);
+    expect(sealed.code, sealed.stderr).toBe(0);
+    expect(sealed.stdout + sealed.stderr).not.toContain('hunter2');
+    expect(sealed.stdout).toContain('expect run.output == { e: "***" }');
   });
 
   it("decisions by people: each decider's subject, in order, at its time", async () => {
