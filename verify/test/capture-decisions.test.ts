@@ -5,7 +5,7 @@
  * `reject` lines at the time after the step began to wait, and the captured test passes. And a
  * personal value is written as a placeholder unless `--keep-personal`, a secret one never.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../compiler/index.js';
@@ -55,6 +55,10 @@ describe('capturing a run with approvals', () => {
       const paused = await runCli(['run', 'plans.orch', '--plan', 'p', '--input', '{"x": 1}', '--db', db, '--json', '--quiet'], dir);
       expect(paused.code, paused.stderr).toBe(1);
       const runId = (JSON.parse(paused.stdout) as { runId: string }).runId;
+      // Not finished yet: no test that passes can be written from it (exit 1, the reason, nothing written).
+      const early = await runCli(['test', '--capture', runId, '-o', join(dir, 'early.test.orch'), '--db', db], dir);
+      expect([early.code, early.stderr]).toEqual([1, expect.stringContaining('has not finished')]);
+      expect(existsSync(join(dir, 'early.test.orch'))).toBe(false);
       expect((await runCli(['signal', runId, 'ok', decision, '--by', 'cfo', '--db', db, '--quiet'], dir)).code).toBe(decision === 'approve' ? 0 : 1);
       const out = join(dir, `${decision}.test.orch`);
       const captured = await runCli(['test', '--capture', runId, '-o', out, '--db', db], dir);
