@@ -4,7 +4,7 @@
  * file:line with a code frame and the values it read, and the exit codes and reporters are as the
  * spec says.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -62,6 +62,8 @@ describe('orch test', () => {
     expect(r.stdout).toContain('run.output.text = "hi bob"');
     expect(r.stdout).toContain('execution_completed');
     expect(r.stdout).toContain('1 failed, 1 passed');
+    // Each test's journal is in memory: nothing is written to the project's.
+    expect(existsSync(path.join(dir, '.orch'))).toBe(false);
   });
 
   it('--filter, --reporter json and junit to a file', async () => {
