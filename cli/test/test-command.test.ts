@@ -4,7 +4,7 @@
  * file:line with a code frame and the values it read, and the exit codes and reporters are as the
  * spec says.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -62,6 +62,8 @@ describe('orch test', () => {
     expect(r.stdout).toContain('run.output.text = "hi bob"');
     expect(r.stdout).toContain('execution_completed');
     expect(r.stdout).toContain('1 failed, 1 passed');
+    // Each test's journal is in memory: nothing is written to the project's.
+    expect(existsSync(path.join(dir, '.orch'))).toBe(false);
   });
 
   it('--filter, --reporter json and junit to a file', async () => {
@@ -91,6 +93,11 @@ describe('orch test', () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no test found');
     expect((await runCli(['test', '--filter', 'nothing matches this', '--allow-none'], dir)).code).toBe(0);
+    // Usage errors: an unknown reporter, a path that is not there, a --coverage-min that is no share.
+    for (const args of [['--reporter', 'tap'], ['no-such-dir'], ['--coverage', '--coverage-min', 'most']]) {
+      const u = await runCli(['test', ...args], dir);
+      expect([u.code, u.stdout], args.join(' ')).toEqual([2, '']);
+    }
     const help = await runCli(['test', '--help'], dir);
     expect(help.stdout).toContain('--reporter');
     expect(help.stdout).toContain('Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors');

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { check, compile, preview, renderPreviewText } from '../index.js';
+import { check, compile, diffPlans, preview, renderPlanDiff, renderPreviewText } from '../index.js';
 import { ledgerWorstCase } from '../budget-ledger.js';
 import { diskHost } from '../load.js';
 
@@ -68,6 +68,35 @@ describe('budget verdicts on the ledger’s worst case (§9.1)', () => {
     const fine = project(names('budget cost <= 0.01usd', two));
     expect(check({ entry: fine, host: diskHost }).filter((d) => d.code === 'E0908' || d.code === 'W0502')).toEqual([]);
     expect(preview(compile({ entry: fine, host: diskHost }).plans[0]!).budgets.cost).toMatchObject({ ok: true });
+  });
+
+  it('a for each over an unbounded list: the worst case is per item, and the preview says so', () => {
+    const entry = project(names('budget cost <= 0.01usd', 'input { items: list<string> }\n  for each it in input.items parallel 2 { step n = name(text: it) }'));
+    const p = preview(compile({ entry, host: diskHost }).plans[0]!);
+    expect(p.budgets.cost).toMatchObject({ per_item: true, ok: true });
+    expect(renderPreviewText(p, false)).toMatch(/budget ledger's worst case \S+ per for-each item/);
+  });
+
+  it('a loop counts at its max: four iterations of a step within the budget exceed it', () => {
+    // 0.000238 per iteration: one fits 0.0006, four (the loop's max) do not.
+    const loop = 'repeat tries max 4 until t.output.text == "ok" {\n    step t = name(text: "x")\n  }';
+    const diags = check({ entry: project(names('budget cost <= 0.0006usd', loop)), host: diskHost });
+    expect(diags.filter((d) => d.code === 'W0502').map((d) => d.message)).toEqual([expect.stringMatching(/budget ledger's worst case 0\.000952usd .*loops at their max.* exceeds the budget 0\.0006usd/)]);
+    expect(check({ entry: project(names('budget cost <= 0.001usd', loop)), host: diskHost }).filter((d) => d.code === 'W0502')).toEqual([]);
+  });
+
+  it('diff judges the budget on the worst case too: a step added within the estimate turns the verdict over', () => {
+    const version = (steps: string) => {
+      const plan = compile({ entry: project(names('budget cost <= 0.0006usd', steps)), host: diskHost }).plans[0]!;
+      return { plan, p: preview(plan) };
+    };
+    const two = version('step a = name(text: "x")\n  step b = name(text: "y")');
+    const three = version('step a = name(text: "x")\n  step b = name(text: "y")\n  step c = name(text: "z")');
+    // By the estimate (0.00006) both fit; by the reservations (3 × 0.000238) the second does not.
+    expect(three.p.budgets.cost!.estimate).toBeLessThan(0.0006);
+    const d = diffPlans(two.plan, three.plan, two.p, three.p);
+    expect(d.consequences.budgets).toEqual([{ budget: 'cost', before: 'ok', after: 'over' }]);
+    expect(renderPlanDiff(d)).toContain('budget cost: ok → over');
   });
 
   it('counts loops at their max and a for each of unknown length per item', () => {

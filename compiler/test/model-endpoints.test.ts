@@ -60,6 +60,14 @@ describe('a model step’s endpoint is decided by the compiler (§9.1)', () => {
     expect(renderPreviewText(p, false)).toMatch(/on laptop \(cloud\), model endpoint cloud \(cloud\)/);
   });
 
+  it('with no resources declared the step runs on the local host at its endpoint’s tier, which the preview prints', () => {
+    const plain = (endpoint: string) => compile({ entry: project(`${draft(`endpoint "${endpoint}"`)}${PLAN}`, { ...CONFIG, flows: 'warn' }), host: diskHost }).plans[0]!;
+    expect(plain('ollama').steps[0]!.binding).toMatchObject({ resource: null, tier: 'local', endpoint: 'ollama', endpoint_tier: 'local' });
+    const cloud = plain('cloud');
+    expect(cloud.steps[0]!.binding).toMatchObject({ resource: null, tier: 'cloud', endpoint: 'cloud', endpoint_tier: 'cloud' });
+    expect(renderPreviewText(preview(cloud), false)).toMatch(/\+ d = draft\n {6}model endpoint cloud \(cloud\)/);
+  });
+
   it('the resource’s endpoint wins; a loopback base_url is local, a "tier" is taken as written', () => {
     const entry = project(`${draft('endpoint "cloud"')}resource box { kind local_device  provides llm  endpoint "ollama" }\n${PLAN}`);
     expect(compile({ entry, host: diskHost }).plans[0]!.steps[0]!.binding).toMatchObject({ resource: 'box', tier: 'local', endpoint: 'ollama', endpoint_tier: 'local' });

@@ -149,18 +149,32 @@ export class TestChecker implements TestUnderCheck {
     const info = entry ? facts.callable.get(this.cx.capability(entry).name) : undefined;
     if (entry) this.cx.model.refer(this.file, name.parts[name.parts.length - 1]!.range, entry.symbol.id);
     if (info) return info;
-    const callable = [...facts.callable.values()].map((c) => this.writtenName(c));
+    const callable = [...facts.callable.values()].map((c) => this.writtenName(c)).filter((w): w is string => w !== null);
     const why = entry ? `plan ${facts.plan.entry.node.name.name} never calls capability "${shown}"` : `unknown capability "${shown}"`;
     this.missing(shown, why, callable, name.range, 'capability');
     return undefined;
   }
 
-  /** How the test's file names a capability (for suggestions): its own name or `alias.name`. */
-  private writtenName(c: CapabilityInfo): string {
+  /**
+   * How the test's file names a capability (for suggestions): its own name or `alias.name`; the
+   * compiled name for one it cannot see, except an MCP tool (null), which only an `import mcp` of
+   * the test's own file makes nameable there.
+   */
+  private writtenName(c: CapabilityInfo): string | null {
     const visible = this.cx.scopes.visibleNames(this.module, 'capability');
     const own = c.entry.node.name.name;
     if (visible.includes(own) && this.cx.scopes.lookup(this.module, 'capability', [own]) === c.entry) return own;
-    return visible.find((v) => v.endsWith(`.${own}`) && this.cx.scopes.lookup(this.module, 'capability', v.split('.')) === c.entry) ?? c.name;
+    const aliased = visible.find((v) => v.endsWith(`.${own}`) && this.cx.scopes.lookup(this.module, 'capability', v.split('.')) === c.entry);
+    return aliased ?? (c.ir.handler !== null && 'mcp' in c.ir.handler ? null : c.name);
+  }
+
+  /** What to add to the test so a mock answers `c`: the mock line, and the `import mcp` an unseen tool needs first. */
+  private mockHint(c: CapabilityInfo): string {
+    const written = this.writtenName(c);
+    if (written !== null) return `add \`mock ${written} returns …\` to the test`;
+    const server = c.ir.handler !== null && 'mcp' in c.ir.handler ? c.ir.handler.mcp : '';
+    const alias = /^[A-Za-z_][A-Za-z0-9_]*$/.test(server) ? server : 'tools';
+    return `add \`import mcp "${server}" as ${alias}\` to ${this.file.split(/[\\/]/).pop()} and \`mock ${alias}.${c.entry.node.name.name} returns …\` to the test`;
   }
 
   /** A step of the plan by name (its reference recorded), or reported. */
@@ -213,9 +227,8 @@ export class TestChecker implements TestUnderCheck {
       for (const c of facts.callsOf(s)) {
         const reaches = boundaryOf(c.ir);
         if (reaches === null || mocked.has(c.name)) continue;
-        const written = this.writtenName(c);
         this.diags.push(
-          diagnostic('E0906', `under test "${testName}", step ${s.id} can call ${written}, which reaches ${reaches}, and no mock answers it: add \`mock ${written} returns …\` to the test`, facts.plan.module.file, s.decl.name.range, {
+          diagnostic('E0906', `under test "${testName}", step ${s.id} can call ${this.writtenName(c) ?? `the MCP tool ${c.entry.node.name.name}`}, which reaches ${reaches}, and no mock answers it: ${this.mockHint(c)}`, facts.plan.module.file, s.decl.name.range, {
             related: [{ message: `test "${testName}" runs this plan`, file: this.file, range: this.test.plan.range }],
           }),
         );

@@ -65,7 +65,9 @@ export class McpTools implements EdgeHandler {
   /**
    * Starts the tool's server if it is not running (kept for the calls to come) and compares the
    * live tool with the locked one. A server that cannot start is no answer (null): the attempt
-   * reports it, as a failure that may be retried.
+   * reports it, as a failure that may be retried. Nor is a tool the server no longer offers: its
+   * attempt fails for good (§9.1), and — unlike a changed tool, which fails the run before the
+   * step starts (§8.3) — the step's fallback call still runs.
    */
   async checkTool(check: ToolCheck): Promise<string | null> {
     const h = mcpHandlerOf(check.capability);
@@ -77,7 +79,7 @@ export class McpTools implements EdgeHandler {
       return null;
     }
     const live = conn.tools.get(h.tool);
-    return matchesLock(h, live) ? null : lockMismatch(h, live);
+    return live === undefined || matchesLock(h, live) ? null : lockMismatch(h, live);
   }
 
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {

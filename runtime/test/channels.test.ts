@@ -160,10 +160,12 @@ plan tell {
 
   it('fails the step on a channel that is not configured', async () => {
     // notify's retry policy (2, exponential from 1 s) does not apply: retrying cannot configure it.
-    const { result } = await run(planIn(withChannels, 'plan lost { step n = notify(channel: "pager", text: "x") }'));
+    const { result, events } = await run(planIn(withChannels, 'plan lost { step n = notify(channel: "pager", text: "x") }'));
     expect(result.status).toBe('failed');
     expect(outputOf(result, 'n').error).toBe('channel "pager" is not configured');
     expect(outputOf(result, 'n').attempts).toBe(1);
+    // §9.1: an unknown channel cannot heal — the journal says so.
+    expect(events.find((e) => e.type === 'step_failed')!.data).toMatchObject({ permanent: true });
   });
 
   it('a refused webhook (HTTP 404) is permanent: one attempt, whatever the retry policy (§9.1)', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
+import type { RunEvent } from '../scheduler/types.js';
 import { tempDir } from './helpers.js';
 
 let server: Server;
@@ -82,8 +83,10 @@ describe('std http_request', () => {
 
   it('a 4xx that fails (fail_on_status) is permanent: not retried; a 429 is retried (§9.1)', async () => {
     const before = hits.get('/missing') ?? 0;
-    const refused = await (await rt.start(planOf(`url: "${base}/missing", fail_on_status: 400`), {})).result;
+    const events: RunEvent[] = [];
+    const refused = await (await rt.start(planOf(`url: "${base}/missing", fail_on_status: 400`), { onEvent: (e) => events.push(e) })).result;
     expect(refused.status).toBe('failed');
+    expect(events.find((e) => e.type === 'step_failed')!.data).toMatchObject({ permanent: true });
     expect(refused.steps[0]!.attempts).toBe(1);
     expect(hits.get('/missing')! - before).toBe(1);
     const limited = await (await rt.start(planOf(`url: "${base}/limited", fail_on_status: 400`), {})).result;

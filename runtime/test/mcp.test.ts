@@ -46,7 +46,7 @@ async function startHttpServer(): Promise<void> {
   });
 }
 
-function config(variant: 'a' | 'b'): string {
+function config(variant: 'a' | 'b' | 'c'): string {
   return JSON.stringify({
     mcp: {
       everything: { command: process.execPath, args: [bin('@modelcontextprotocol/server-everything')], env: { ORCH_SERVER_KEY: 'secret:ORCH_TEST_SERVER_KEY' } },
@@ -364,6 +364,36 @@ plan changed { step first = log(message: "before") step s = demo.get_sum(a: 1, b
       // The steps before it ran: an unchanged tool of another server is checked and called.
       expect(result.steps.find((s) => s.stepId === 'first')!.status).toBe('completed');
       expect(result.steps.find((s) => s.stepId === 's')!.status).toBe('completed');
+    } finally {
+      await fresh.close();
+      writeFileSync(join(dir, 'orch.config.json'), config('a'));
+    }
+  });
+
+  it('a tool the server no longer offers fails its attempt for good, naming it; the step\'s fallback call still runs (§9.1)', async () => {
+    const plan = planOf(write('gone.orch', `
+capability shape_retried from fx.shape { retry 3 backoff fixed 10ms }
+plan gone { step s = shape_retried(x: 4) { fallback fx.trace_context() } }
+`));
+    const bare = planOf(write('gone-bare.orch', `
+capability shape_retried from fx.shape { retry 3 backoff fixed 10ms }
+plan gone_bare { step s = shape_retried(x: 4) }
+`));
+    writeFileSync(join(dir, 'orch.config.json'), config('c'));
+    const fresh = await Runtime.open({ db: join(dir, 'runs3.db'), workers: 1, controlPollMs: 50 });
+    try {
+      const events: RunEvent[] = [];
+      const result = await (await fresh.start(plan, { onEvent: (e) => events.push(e) })).result;
+      expect(result.status).toBe('completed');
+      expect(result.steps[0]!.output).toMatchObject({ text: expect.stringMatching(/^(none|00-)/) });
+      // One attempt of the tool (no retry), then the fallback's.
+      expect(events.filter((e) => e.type === 'step_started').map((e) => e.data.phase)).toEqual(['main', 'fallback']);
+      expect(events.find((e) => e.type === 'step_retried')!.data).toMatchObject({ phase: 'fallback', permanent: true, error: expect.stringMatching(/MCP tool "shape" of server "fixture" is no longer offered by the server/) });
+      // Without a fallback: one attempt, and the step's end says permanent.
+      const failed: RunEvent[] = [];
+      expect((await (await fresh.start(bare, { onEvent: (e) => failed.push(e) })).result).status).toBe('failed');
+      expect(failed.filter((e) => e.type === 'step_started')).toHaveLength(1);
+      expect(failed.find((e) => e.type === 'step_failed')!.data).toMatchObject({ permanent: true, attempt: 1 });
     } finally {
       await fresh.close();
       writeFileSync(join(dir, 'orch.config.json'), config('a'));

@@ -3,9 +3,10 @@
  * input and context, a mock per capability it called (answers in call order; keyed by their input
  * with `where` when one capability was called with different inputs, as calls that may run in
  * parallel are), its signals at their times, and `expect` lines for the final status, each step's
- * status and the output — with private values replaced (orch-value.ts). Two runs of the test
- * runner: the first answers every call from the journal and records each call's input, which the
- * mocks are keyed by; the second runs the written test, which must pass before it is returned.
+ * status and the output, and its approvals' decisions with their deciders and times — with private
+ * values replaced (orch-value.ts). Two runs of the test runner: the first answers every call from
+ * the journal and records each call's input, which the mocks are keyed by; the second runs the
+ * written test, which must pass before it is returned.
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { canonicalJson, compile, diskHost, type CompiledTest, type PlanIR } from '../../compiler/index.js';
@@ -97,8 +98,8 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const file = resolve(opts.file);
   const created = events.find((e) => e.type === 'plan_created');
   if (created?.type !== 'plan_created') throw new CaptureError(`run ${runId} has no plan_created event`);
-  if (events.some((e) => e.type === 'approval_decided') || plan.steps.some((s) => s.kind === 'human'))
-    throw new CaptureError(`run ${runId} has approval steps: capturing their decisions is not supported yet (write approve/reject lines by hand)`);
+  if (plan.steps.some((s) => s.kind === 'human' && (s.for_each !== null || (s.blocks ?? []).length > 0)))
+    throw new CaptureError(`run ${runId} has approval steps inside a for each or a block: capturing their decisions is not supported yet (write approve/reject lines by hand)`);
   if (plan.steps.some((s) => s.action.type === 'run')) throw new CaptureError(`run ${runId} runs sub-plans: capturing their calls is not supported yet`);
   const currency = plan.policy?.currency ?? null;
   const ph = new Placeholders(opts.keepPersonal === true);
@@ -121,13 +122,17 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
       ? Object.entries(e.data.patch).map(([k, v]) => `  signal context.${k} = ${orchValue(scrub(v, propOf(plan.context, k), ph), propOf(plan.context, k), currency)} at ${Math.max(0, e.ts - start)}ms`)
       : [],
   );
-  const called = [...new Set(events.flatMap((e) => (e.type === 'step_started' && e.data.capability !== null ? [e.data.capability] : [])))];
+  const decisions = decisionLines(plan, events);
+  // Approvals are decided by `approve` / `reject` lines, never mocked.
+  const human = new Set(plan.steps.filter((s) => s.kind === 'human').map((s) => s.id));
+  const called = [...new Set(events.flatMap((e) => (e.type === 'step_started' && e.data.capability !== null && !(e.stepId !== null && human.has(e.stepId)) ? [e.data.capability] : [])))];
   const outputSchema = (cap: string) => plan.capabilities[cap]?.output as Record<string, unknown> | undefined;
   // First run: every call answered from the journal (private values replaced as the mocks will be).
   const answers = new JournalAnswers(outcomesOf(events), (o, req) => (o.ok ? { ok: true, output: scrub(o.output, outputSchema(req.capability.name), ph) } : o));
   const placeholderMocks = called.map((c) => `  mock ${written(c)} fails "captured"`);
-  const probe = compileTest(file, [...head, ...placeholderMocks, '}', ''].join('\n'), name);
-  await runPlanTest({ ...probe, mocks: [] }, { real: answers, prices: opts.prices ?? {} });
+  const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);
+  let probeEnd: RunEvent | undefined;
+  await runPlanTest({ ...probe, mocks: [] }, { real: answers, prices: opts.prices ?? {}, onJournal: (js) => (probeEnd = [...js].reverse().find((e) => e.type === 'execution_completed')) });
   const mocks: string[] = [];
   for (const cap of called) {
     const calls = answers.calls.filter((c) => c.capability === cap);
@@ -155,13 +160,48 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
       else if (e.type === 'step_failed' && e.data.status === 'failed') last.set(e.stepId, 'failed');
     }
   for (const [id, st] of last) expects.push(`  expect ${id}.${st}`);
-  if (final.type === 'execution_completed' && final.data.output !== null && final.data.output !== undefined)
-    expects.push(`  expect run.output == ${orchValue(scrub(final.data.output, plan.output as Record<string, unknown> | undefined, ph), plan.output as Record<string, unknown> | undefined, currency)}`);
-  const text = [...head, ...mocks, ...signals, ...expects, '}', ''].join('\n');
+  // The output the run gives under the written answers (the first run's): what private values
+  // became there, not the journal's, which holds values of class `secret` as they were.
+  const output = probeEnd?.type === 'execution_completed' ? probeEnd.data.output : undefined;
+  if (final.type === 'execution_completed' && output !== null && output !== undefined)
+    expects.push(`  expect run.output == ${orchValue(output, plan.output as Record<string, unknown> | undefined, currency)}`);
+  const text = [...head, ...mocks, ...decisions, ...signals, ...expects, '}', ''].join('\n');
   // Second run: the test as written, every call mocked; it must pass.
   const result = await runPlanTest(compileTest(file, text, name), { real: null, prices: opts.prices ?? {} });
   if (!result.passed) throw new CaptureError(`the captured test does not pass, so it was not written:\n${result.failures.map((f) => `  ${f.message}`).join('\n')}`);
   return { text, result };
+}
+
+/**
+ * The run's decisions as `approve` / `reject` lines, in the order they came: each decider (a
+ * person's subject, or the name a decision without people carried) and how long after the step
+ * began to wait (its first `step_started`: a resumed run starts it again) the decision came.
+ */
+function decisionLines(plan: PlanIR, events: readonly RunEvent[]): string[] {
+  const human = new Set(plan.steps.filter((s) => s.kind === 'human').map((s) => s.id));
+  const since = new Map<string, number>();
+  const byPeople = new Set<string>();
+  const lines: string[] = [];
+  const line = (decision: 'approve' | 'reject', step: string, who: string, ts: number) =>
+    `  ${decision} ${step} by ${JSON.stringify(who)} at ${Math.max(0, ts - (since.get(step) ?? ts))}ms`;
+  for (const e of events) {
+    if (e.stepId === null || !human.has(e.stepId)) continue;
+    if (e.type === 'step_started') {
+      if (!since.has(e.stepId)) since.set(e.stepId, e.ts);
+    } else if (e.type === 'approval_decided') {
+      byPeople.add(e.stepId);
+      lines.push(line(e.data.decision, e.stepId, e.data.by.subject, e.ts));
+    } else if (byPeople.has(e.stepId)) continue;
+    // Decided without people: the name it carried is in the step's end.
+    else if (e.type === 'step_completed') {
+      const approver = (e.data.output as { approver?: unknown } | null)?.approver;
+      lines.push(line('approve', e.stepId, typeof approver === 'string' ? approver : 'someone', e.ts));
+    } else if (e.type === 'step_failed') {
+      const rejected = /^rejected(?: by (.+?))?(?:: |$)/.exec(e.data.error ?? '');
+      if (rejected) lines.push(line('reject', e.stepId, rejected[1] ?? 'someone', e.ts));
+    }
+  }
+  return lines;
 }
 
 function propOf(schema: unknown, key: string): Record<string, unknown> | undefined {

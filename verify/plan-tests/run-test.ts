@@ -6,7 +6,7 @@
  */
 import type { Range } from '../../language/index.js';
 import type { CompiledTest, DecisionIR, ExpectIR, ExprIR, PlanIR, TestPerson } from '../../compiler/index.js';
-import { evaluate, fillDefaults, neededScopes, recordOf, REDACTED, Run, truthy, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
+import { evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, truthy, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
 import { parseInstance, type TraceEvent } from '../trace.js';
@@ -166,10 +166,13 @@ function deliver(run: Run | null, key: string, d: DecisionIR, approver: string |
   if (!run) return;
   for (const person of d.by) {
     if (run.stepView(key)?.status !== 'running') return;
-    const who = identities(person, approver).find((id) => run.decisionRefusal(key, d.decision, id) === null);
-    // No identity of the config may: as a label (§8.8 without people, the first decision decides).
+    const ids = identities(person, approver);
+    const who = ids.find((id) => run.decisionRefusal(key, d.decision, id) === null);
     if (who) run.signal(key, d.decision, null, null, who);
-    else if (person.candidates.some((c) => c.groups.includes('*'))) run.signal(key, d.decision, person.written);
+    // A name no config describes, for an approver that names someone else: a label, as without
+    // people the first decision decides. Never when the person matches the approver and §8.8 still
+    // refuses them (`not_starter`, a second approval by one person): §9.2, any name is a person.
+    else if (person.candidates.some((c) => c.groups.includes('*')) && !ids.some((id) => matchesApprover(approver, id))) run.signal(key, d.decision, person.written);
   }
 }
 

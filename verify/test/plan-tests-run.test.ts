@@ -39,6 +39,29 @@ plan refund_flow {
   step sum = summarize(text: input.note) { after refund }
   output { refunded: input.amount, title: sum.output.title }
 }
+plan calls {
+  step a = lookup(order_id: "1")
+  step b = lookup(order_id: "2") { after a }
+  step c = lookup(order_id: "3") { after b }
+  step d = lookup(order_id: "50") { after c }
+  output { ids: [a.output.id, b.output.id, c.output.id, d.output.id] }
+}
+policy hourly { rate_limit lookup 1 per 1h }
+plan limited {
+  policy hourly
+  step a = lookup(order_id: "1")
+  step b = lookup(order_id: "2")
+  step c = lookup(order_id: "3")
+  step slow = lookup(order_id: "4") { after a, b, c  timeout 30m }
+}
+plan late {
+  deadline 1h
+  step w = wait(5h)
+}
+plan gate {
+  step ok = approval(approver: "group:finance", summary: "go?", approvals: 2, not_starter: true)
+  step go = lookup(order_id: "o-1") { after ok }
+}
 invariant cheap { always run.cost <= 1usd }
 `;
 
@@ -148,5 +171,62 @@ describe('running a test block', () => {
     expect(r.passed).toBe(false);
     expect(r.failures).toEqual([expect.objectContaining({ kind: 'stale', message: expect.stringContaining('ship') })]);
     expect(r.timeline).toEqual([]);
+  });
+
+  it('a call is answered by the first where-mock that holds, else the plain mock, whose answers go in order and whose last repeats; a mock cost is charged per call', async () => {
+    const r = await runOne(`test "answers" {
+  plan r.calls
+  mock r.lookup where input.order_id == "50" returns { id: "first where", total: 1usd }
+  mock r.lookup where len(input.order_id) == 2 returns { id: "second where", total: 1usd }
+  mock r.lookup returns { id: "one", total: 1usd } then { id: "two", total: 1usd } cost 0.25usd
+  expect run.output.ids == ["one", "two", "two", "first where"]
+  expect run.cost == 0.75usd and len(calls(r.lookup)) == 4
+}`);
+    expect(r.failures).toEqual([]);
+  });
+
+  it('rate-limit windows, timeouts and deadlines are virtual time too', async () => {
+    const limited = await runOne(`test "limited" {
+  plan r.limited
+  mock r.lookup where input.order_id == "4" returns { id: "4", total: 1usd } latency 2h
+  mock r.lookup returns { id: "x", total: 1usd }
+  expect slow.failed and run.status == "failed"
+}`);
+    expect(limited.failures).toEqual([]);
+    // One call an hour: the fourth starts at 3h, and its 30-minute timeout cuts its 2-hour answer.
+    expect(limited.elapsed_ms).toBe(3.5 * 3_600_000);
+    const late = await runOne(`test "late" {
+  plan r.late
+  expect run.status == "timeout" and run.elapsed == 1h
+}`);
+    expect(late.failures).toEqual([]);
+  });
+
+  // §9.2: with no auth block any name is a person, and §8.8's rules apply to the test's deciders.
+  const GATE = `
+  plan r.gate
+  mock r.lookup returns { id: "o-1", total: 1usd } latency 3h`;
+
+  it('not_starter refuses the person started_by names; the others decide; a mock latency of hours is virtual', async () => {
+    const r = await runOne(`test "gate" {${GATE}
+  started_by "dave"
+  approve ok by "dave", "erin", "frank"
+  expect run.status == "completed" and run.started_by == "dave"
+  expect ok.output.approvers == ["erin", "frank"]
+}`);
+    expect(r.failures).toEqual([]);
+    expect(r.elapsed_ms).toBe(3 * 3_600_000);
+  });
+
+  it('the starter is "test" by default; a person approves once: an approval nobody else decides leaves the run stuck, naming what waits', async () => {
+    for (const deciders of ['"test", "erin"', '"alice", "alice"']) {
+      const r = await runOne(`test "one short" {${GATE}
+  approve ok by ${deciders}
+  expect run.started_by == "test"
+}`);
+      expect(r.passed, deciders).toBe(false);
+      expect(r.failures, deciders).toEqual([{ kind: 'stuck', message: 'the run is stuck: nothing can happen any more while ok waits (no timeout)' }]);
+      expect(r.timeline.filter((e) => e.type === 'approval_decided'), deciders).toHaveLength(1);
+    }
   });
 });

@@ -193,8 +193,9 @@ plan p { input { text: string }  step a = chat(text: "the key is \${input.text}"
     const error = result.steps.find((s) => s.stepId === 'a')!.error!;
     expect(error).toMatch(/chat: its prompt would send a secret value to the model, so no request was made/);
     expect(error).not.toContain(KEY);
-    // Another attempt would carry the same input: not retried.
+    // Another attempt would carry the same input: not retried, permanent (§9.1).
     expect(events.filter((e) => e.type === 'step_started')).toHaveLength(1);
+    expect(events.find((e) => e.type === 'step_failed')!.data).toMatchObject({ permanent: true });
     expect(rows).not.toContain(KEY);
   });
 });

@@ -21,6 +21,13 @@ import { FAILED, type Inst, ROOT_FRAME, TERMINAL, stopWaiting, waitingOf } from 
 import { blockViewFrom, viewAt } from './views.js';
 import { ready } from './readiness.js';
 
+/** The keys of `given` whose values the journaled context does not have already; null when none. */
+function contextPatch(journaled: { readonly [k: string]: unknown }, given: { readonly [k: string]: unknown }): { [k: string]: unknown } | null {
+  const patch: { [k: string]: unknown } = {};
+  for (const [k, v] of Object.entries(given)) if (!Object.hasOwn(journaled, k) || JSON.stringify(journaled[k]) !== JSON.stringify(v)) patch[k] = v;
+  return Object.keys(patch).length > 0 ? patch : null;
+}
+
 export function beginRun(c: RunState): void {
   const r = c.opts.restored;
   if (r) {
@@ -32,6 +39,10 @@ export function beginRun(c: RunState): void {
       if (s.completionOrder !== null) c.facts.completions = Math.max(c.facts.completions, s.completionOrder + 1);
     c.emit('execution_started', null, { resumed: true });
     if (r.paused) c.emit('execution_resumed', null, {});
+    // Context values this resume brings (sent while no process ran the run) are journaled, or the
+    // next resume, reading the journal, would lose them.
+    const patch = contextPatch(r.context, c.opts.context ?? {});
+    if (patch !== null) c.emit('context_updated', null, { patch });
   } else {
     c.emit('plan_created', null, {
       plan: c.plan.plan,

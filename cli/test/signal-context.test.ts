@@ -1,0 +1,44 @@
+/**
+ * `orch signal RUN --context JSON` to a run no process runs (stopped at its approval): the value
+ * is journaled (`context_updated`) as the run continues, so it holds after any later resume and
+ * `orch test --capture` writes it as a `signal` line (LANGUAGE.md §6, §9.2). In-process CLI.
+ */
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { openBackend } from '../../runtime/index.js';
+import { tempDir } from '../../serve/test/serve-process.js';
+import { runCli } from '../../test/support/cli-in-process.js';
+
+const PLAN = `
+context { level: int }
+plan s {
+  step ok = approval(approver: "ops", summary: "go?")
+  step t = transform(value: context.level) { after ok }
+  output { l: t.output.value }
+}
+`;
+
+describe('a context signal to a paused run', () => {
+  it('is journaled when the run continues, and holds through the next resume', async () => {
+    const dir = tempDir('orch-signal-context-');
+    const db = join(dir, 'runs.db');
+    writeFileSync(join(dir, 's.orch'), PLAN);
+    const paused = await runCli(['run', 's.orch', '--db', db, '--json', '--quiet'], dir);
+    const runId = (JSON.parse(paused.stdout) as { runId: string }).runId;
+    const sig = await runCli(['signal', runId, '--context', '{"level": 3}', '--db', db, '--quiet'], dir);
+    expect(sig.code, sig.stderr).toBe(1);
+    const done = await runCli(['signal', runId, 'ok', 'approve', '--by', 'x', '--db', db, '--json', '--quiet'], dir);
+    expect(done.code, done.stderr).toBe(0);
+    expect(JSON.parse(done.stdout)).toMatchObject({ status: 'completed', output: { l: 3 } });
+    const j = (await (await openBackend(db)).journal()).store;
+    try {
+      expect((await j.load(runId)).filter((e) => e.type === 'context_updated').map((e) => e.data)).toEqual([{ patch: { level: 3 } }]);
+    } finally {
+      await j.close();
+    }
+    const captured = await runCli(['test', '--capture', runId, '--db', db], dir);
+    expect(captured.code, captured.stderr).toBe(0);
+    expect(captured.stdout).toMatch(/^ {2}signal context\.level = 3 at \d+ms$/m);
+  });
+});

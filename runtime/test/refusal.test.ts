@@ -1,0 +1,19 @@
+/**
+ * Which HTTP answers are refusals another attempt would meet again (LANGUAGE.md §9.1): a 4xx other
+ * than 408, 409, 425 and 429 — permanent, the call's own except a 401/403, which is the resource's
+ * (its endpoint's key), so another resource may still be tried.
+ */
+import { describe, expect, it } from 'vitest';
+import { isRefusal, refusalOwner } from '../transport-error.js';
+
+describe('refusals (§9.1)', () => {
+  it('a 4xx is a refusal except 408, 409, 425 and 429; nothing else is', () => {
+    for (const s of [400, 401, 403, 404, 405, 410, 413, 422, 451, 499]) expect(isRefusal(s), String(s)).toBe(true);
+    for (const s of [200, 302, 399, 408, 409, 425, 429, 500, 502, 503]) expect(isRefusal(s), String(s)).toBe(false);
+  });
+
+  it("a 401 or 403 is the resource's, any other refusal the call's", () => {
+    expect([401, 403].map(refusalOwner)).toEqual(['resource', 'resource']);
+    expect([400, 404, 422].map(refusalOwner)).toEqual(['call', 'call', 'call']);
+  });
+});

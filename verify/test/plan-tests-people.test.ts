@@ -1,0 +1,45 @@
+/**
+ * `approve` / `reject` in a project whose config has an `auth` block (LANGUAGE.md §9.2, §8.8): the
+ * deciders are its users, with their groups; `approvals` counts distinct people and `not_starter`
+ * refuses the test's `started_by`. A refused decision is not taken: the step keeps waiting.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../compiler/index.js';
+import { tempDir } from '../../runtime/test/helpers.js';
+import { runPlanTest } from '../index.js';
+
+const PLAN = `
+plan pay {
+  step ok = approval(approver: "group:finance", summary: "pay?", approvals: 2, not_starter: true)
+}
+`;
+const AUTH = { auth: { users: { alice: { roles: ['approver'], groups: ['finance'] }, bob: { roles: ['approver'], groups: ['finance'] }, carol: { roles: ['approver'], groups: ['ops'] } } } };
+
+async function outcome(lines: string): Promise<{ status: string; approvers: unknown }> {
+  const dir = tempDir('orch-test-people-');
+  writeFileSync(join(dir, 'orch.config.json'), JSON.stringify(AUTH));
+  writeFileSync(join(dir, 'pay.orch'), PLAN);
+  writeFileSync(join(dir, 'pay.test.orch'), `import "./pay.orch" as p\ntest "t" {\n  plan p.pay\n${lines}\n}\n`);
+  const out = compile({ entry: join(dir, 'pay.test.orch'), navigation: false, tests: true });
+  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  let approvers: unknown = null;
+  const r = await runPlanTest(out.tests[0]!, {
+    real: null,
+    onJournal: (events) => (approvers = events.filter((e) => e.type === 'approval_decided').map((e) => (e.data as { by: { subject: string } }).by.subject)),
+  });
+  return { status: r.run_status, approvers };
+}
+
+describe('deciders from the auth block', () => {
+  it('two members of the group approve', async () => {
+    expect(await outcome('  approve ok by "alice", "bob"')).toEqual({ status: 'completed', approvers: ['alice', 'bob'] });
+  });
+
+  it('a user outside the group, the starter, or one person twice is refused: the step keeps waiting', async () => {
+    expect(await outcome('  approve ok by "alice", "carol"')).toEqual({ status: 'stuck', approvers: ['alice'] });
+    expect(await outcome('  started_by "alice"\n  approve ok by "alice", "bob"')).toEqual({ status: 'stuck', approvers: ['bob'] });
+    expect(await outcome('  approve ok by "bob", "bob"')).toEqual({ status: 'stuck', approvers: ['bob'] });
+  });
+});
