@@ -109,6 +109,10 @@ describe('orch run', () => {
     const timeline = await cli(['timeline', String(result.runId)], project);
     expect(timeline.code).toBe(0);
     expect(timeline.stdout).toMatch(/plan_created/);
+    // §8.6: the run's version, the SHA-256 of its IR, as orch runs --json gives it.
+    const irHash = (runs.runs[0] as { irHash?: string }).irHash!;
+    expect(irHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(timeline.stdout).toContain(`version ${irHash.slice(0, 12)}`);
     expect(timeline.stdout).toMatch(/step_completed\s+third/);
     const stats = await cli(['timeline', String(result.runId), '--stats'], project);
     expect(stats.stdout).toMatch(/total duration/);
