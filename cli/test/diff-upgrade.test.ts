@@ -48,7 +48,9 @@ trigger by_hand { manual run gated with { item: "crate" } }
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/incompatible, nothing changed\n {2}step prepare: has started \(completed\); its arguments changed/);
     // --dry-run only reports: compatible, what would change, and nothing applied (the upgrade below still starts from v1).
-    const dry = await orchAsync(['upgrade', 'g', '--to', 'v2.orch', '--plan', 'gated', '--dry-run', '--json', ...db], cwd);
+    // --to may be an IR file (read as orch diff reads OLD and NEW).
+    expect((await orchAsync(['compile', 'v2.orch', '--plan', 'gated', '-o', 'v2.json'], cwd)).code).toBe(0);
+    const dry = await orchAsync(['upgrade', 'g', '--to', 'v2.json', '--dry-run', '--json', ...db], cwd);
     expect(dry.code).toBe(0);
     expect(JSON.parse(dry.stdout).runs[0]).toMatchObject({ runId: 'g', compatible: true, applied: false, changes: [expect.objectContaining({ step: 'ship', change: 'changed' })] });
     const upgraded = await orchAsync(['upgrade', 'g', '--to', 'v2.orch', '--plan', 'gated', '--json', ...db], cwd);
