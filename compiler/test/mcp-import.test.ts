@@ -67,7 +67,7 @@ describe('tool annotations and outputs', () => {
     const caps = Object.values(out.plans[0]!.capabilities);
     const save = caps.find((c) => c.name.endsWith('.save'))!;
     const doIt = caps.find((c) => c.name.endsWith('.do_it'))!;
-    expect([save.idempotent, save.destructive]).toEqual([true, true]);
+    expect([save.kind, save.idempotent, save.destructive]).toEqual(['tool', true, true]);
     expect([doIt.idempotent, doIt.destructive ?? false]).toEqual([false, false]);
     // A field no schema gives is E0201: the output types are the schema's, and the default's.
     const wrong = compileFile('wrong-out.orch', 'import mcp "t" as t\nplan p { step a = t.save()  step b = t.do_it(s: "x", w: a.output.text)  step c = log(message: b.output.saved) }\n');
