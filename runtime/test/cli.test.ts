@@ -271,6 +271,8 @@ plan spend { step a = ask()  step b = quiet() }
     expect(steps.b).not.toHaveProperty('usage');
     const r = await cli(['runs', '--db', db, '--stats', '--json'], project);
     expect(r.code, r.stderr).toBe(0);
+    // Per run: its actual spend.
+    expect((JSON.parse(r.stdout) as { runs: { cost: number }[] }).runs.map((x) => x.cost)).toEqual([expect.closeTo(0.253, 9)]);
     const { spend } = (JSON.parse(r.stdout) as { stats: { spend: Record<string, Record<string, { cost: number; input_tokens: number; output_tokens: number }>> } }).stats;
     expect(spend.byModel!['test-model']).toMatchObject({ input_tokens: 2000, output_tokens: 500 });
     expect(spend.byModel!['test-model']!.cost).toBeCloseTo(0.003, 9);
