@@ -78,6 +78,7 @@ export const UNIT = [
   'runtime/test/pending-cancel.test.ts',
   'runtime/test/placed-steps.test.ts',
   'runtime/test/redact.test.ts',
+  'runtime/test/secret-refs.test.ts',
   'runtime/test/shared-limits-property.test.ts',
   'runtime/test/shared-limits-leases.test.ts',
   'runtime/test/sqlite-limits-in-commit.test.ts',

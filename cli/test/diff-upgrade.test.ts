@@ -47,6 +47,12 @@ trigger by_hand { manual run gated with { item: "crate" } }
     const refused = await orchAsync(['upgrade', 'g', '--to', 'bad.orch', '--plan', 'gated', ...db], cwd);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/incompatible, nothing changed\n {2}step prepare: has started \(completed\); its arguments changed/);
+    // --dry-run only reports: compatible, what would change, and nothing applied (the upgrade below still starts from v1).
+    // --to may be an IR file (read as orch diff reads OLD and NEW).
+    expect((await orchAsync(['compile', 'v2.orch', '--plan', 'gated', '-o', 'v2.json'], cwd)).code).toBe(0);
+    const dry = await orchAsync(['upgrade', 'g', '--to', 'v2.json', '--dry-run', '--json', ...db], cwd);
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.stdout).runs[0]).toMatchObject({ runId: 'g', compatible: true, applied: false, changes: [expect.objectContaining({ step: 'ship', change: 'changed' })] });
     const upgraded = await orchAsync(['upgrade', 'g', '--to', 'v2.orch', '--plan', 'gated', '--json', ...db], cwd);
     expect(upgraded.code).toBe(0);
     const report = JSON.parse(upgraded.stdout).runs[0];
@@ -64,9 +70,12 @@ trigger by_hand { manual run gated with { item: "crate" } }
     expect(up[0]!.data).toMatchObject({ from_hash: report.fromHash, to_hash: report.toHash });
     expect(timeline.events[0]!.data.ir_hash).toBe(report.fromHash);
     expect(timeline.irHash).toBe(report.toHash);
+    // orch runs shows each run's version: the IR it executes now.
+    const runs = await orchAsync(['runs', ...db], cwd);
+    expect(runs.stdout).toMatch(new RegExp(`^g\\s+gated\\s+completed\\s.*\\s${report.toHash.slice(0, 12)}$`, 'm'));
   });
 
-  it('orch signal notes a source file changed since the run started, and only then', async () => {
+  it('orch resume and orch signal note a source file changed since the run started, and only then', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orch-note-'));
     copyFileSync(join(FIXTURE, 'handlers.js'), join(dir, 'handlers.js'));
     const source = readFileSync(join(FIXTURE, 'plans.orch'), 'utf8').replace(/^module .*$/m, '');
@@ -80,9 +89,13 @@ trigger by_hand { manual run gated with { item: "crate" } }
     }
     // Written again after the run started, to the same text: compiled, the same version, no note.
     writeFileSync(join(dir, 'same.orch'), source);
+    expect((await orchAsync(['resume', 's', ...db], cwd)).stderr).not.toMatch(/has changed since run/);
     const same = await orchAsync(['signal', 's', 'ask', 'approve', ...db], cwd);
     expect([same.code, same.stderr]).toEqual([0, expect.not.stringMatching(/has changed since run/)]);
     writeFileSync(join(dir, 'edited.orch'), source.replace('"shipped ${prepare.output.value}"', '"shipped ${prepare.output.value} at last"'));
+    // orch resume says so too, before it goes on (the run stops at its approval again: exit 1).
+    const resumed = await orchAsync(['resume', 'e', ...db], cwd);
+    expect(resumed.stderr).toMatch(/note: .*edited\.orch has changed since run e started \(1 step differ\)/);
     const edited = await orchAsync(['signal', 'e', 'ask', 'approve', ...db], cwd);
     expect(edited.code).toBe(0);
     expect(edited.stderr).toMatch(/note: .*edited\.orch has changed since run e started \(1 step differ\)/);

@@ -190,6 +190,21 @@ describe('orch draft', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('without -o writes draft.orch, at most 4 rounds by default; --endpoint names the endpoint, an unknown one is a usage error (exit 2)', async () => {
+    server.requests.length = 0;
+    const r = await orchAsync(['draft', 'greet Ada', '--endpoint', 'local', '--model', 'm'], { cwd: dir, env: { DRAFT_TEST_KEY: 'k' } });
+    expect(r.code).toBe(1);
+    expect(server.requests).toHaveLength(4);
+    expect(r.stderr).toContain('round 4/4: 2 errors left');
+    expect(readFileSync(path.join(dir, 'draft.orch'), 'utf8')).toMatch(/^\/\/ orch draft: 2 errors left after 4 rounds/);
+    server.requests.length = 0;
+    const unknown = await orchAsync(['draft', 'greet Ada', '-o', 'other.orch', '--endpoint', 'nope'], { cwd: dir, env: { DRAFT_TEST_KEY: 'k' } });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no endpoint "nope" in .*orch\.config\.json \(endpoints: local\)/);
+    expect(server.requests).toHaveLength(0);
+    expect(existsSync(path.join(dir, 'other.orch'))).toBe(false);
+  });
+
   it('an endpoint that fails: before any answer exit 2; after one, the last plan is written with its errors (exit 1)', async () => {
     const quiet = { stdout: () => undefined, stderr: () => undefined };
     let calls = 0;

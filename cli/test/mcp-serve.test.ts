@@ -184,6 +184,9 @@ describe('orch mcp serve (read-only)', () => {
     const outside = await call(client, 'check', { files: ['../x.orch'] });
     expect(outside.isError).toBe(true);
     expect(text(outside)).toContain('outside the project');
+    const ir = (await call(client, 'compile', { file: 'good.orch' })).structuredContent as { plan: string; ir: { version: string; steps: unknown[] } };
+    expect(ir.ir.version).toMatch(/^orch\.plan\/v\d+$/);
+    expect(ir.ir.steps.length).toBeGreaterThan(0);
     const ok = await call(client, 'graph', { file: 'good.orch' });
     expect((ok.structuredContent as { mermaid: string }).mermaid).toMatch(/first.*-->.*second/s);
   });
@@ -229,6 +232,7 @@ describe('orch mcp serve --allow-run', () => {
   it('runs a plan, then lists the run and its timeline, with its version, as orch runs --json and orch timeline --json do', async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['run', 'signal', 'cancel']));
+    for (const t of tools) expect(t.outputSchema?.type, t.name).toBe('object');
     const r = await call(client, 'run', { file: 'good.orch', input: { who: 'Ada' } });
     expect(text(r)).not.toMatch(/error/i);
     const result = r.structuredContent as { status: string; runId: string; output: { said: string } };
@@ -249,7 +253,7 @@ describe('orch mcp serve --allow-run', () => {
     expect(text(unknown)).toContain('no run no-such-run');
   });
 
-  it('a run that reaches an approval stops paused; signal approves it and the run ends here', async () => {
+  it('a run that reaches an approval stops paused; signal approves it and the run ends here; cancel ends one that waits', async () => {
     const r = await call(client, 'run', { file: 'gated.orch' });
     const paused = r.structuredContent as { status: string; runId: string; waiting: string[] };
     expect(paused.status).toBe('paused');
@@ -260,5 +264,12 @@ describe('orch mcp serve --allow-run', () => {
     const after = s.structuredContent as { result: { status: string; output: { said: string } } };
     expect(after.result.status).toBe('completed');
     expect(after.result.output.said).toBe('hello Lin');
+    // cancel ends a run that waits: the journal says cancelled.
+    const second = (await call(client, 'run', { file: 'gated.orch' })).structuredContent as { status: string; runId: string };
+    expect(second.status).toBe('paused');
+    const c = await call(client, 'cancel', { runId: second.runId });
+    expect(c.isError).toBeFalsy();
+    const runs = (await call(client, 'runs', {})).structuredContent as { runs: { runId: string; status: string }[] };
+    expect(runs.runs).toContainEqual(expect.objectContaining({ runId: second.runId, status: 'cancelled' }));
   });
 });

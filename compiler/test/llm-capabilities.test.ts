@@ -68,6 +68,15 @@ capability tooly { kind tool  input { t: string }  output { text: string }  prom
     expect(codes(checkText(`capability c { kind llm  input { t: string }  output { text: string }  prompt "\${input.nope}" }`))).toContain('E0201');
   });
 
+  it('the bounds themselves are allowed: temperature 0 and 2, max_tokens 1; a handler alone is no E0801', () => {
+    const src = `
+capability cold { kind llm  input { t: string }  output { text: string }  prompt "\${input.t}"  temperature 0  max_tokens 1 }
+capability hot { kind llm  input { t: string }  output { text: string }  prompt "\${input.t}"  temperature 2 }
+capability coded { kind llm  input { t: string }  output { text: string }  handler "./h.js" }
+`;
+    expect(checkText(src).filter((d) => d.code === 'E0801')).toEqual([]);
+  });
+
   it('a refinement merges model properties (its own win, the base\'s stay) and is checked as a declared capability (E0801)', () => {
     const base = 'capability summarize { kind llm input { text: string } output { text: string } prompt "x ${input.text}" model "gpt-4o-mini" endpoint "e" temperature 0.1 }\n';
     const src = `${base}

@@ -22,7 +22,10 @@ beforeAll(() => {
       servers: {
         t: {
           name: 't', version: '1',
-          tools: [lockTool({ name: 'do-it', inputSchema: obj({ s: { type: 'string' }, u: { anyOf: [{ type: 'string' }, { type: 'number' }] }, v: {}, w: { $ref: '#/x' } }, ['s', 'w']) })],
+          tools: [
+            lockTool({ name: 'do-it', inputSchema: obj({ s: { type: 'string' }, u: { anyOf: [{ type: 'string' }, { type: 'number' }] }, v: {}, w: { $ref: '#/x' } }, ['s', 'w']) }),
+            lockTool({ name: 'save', inputSchema: obj({}, []), outputSchema: obj({ saved: { type: 'integer' } }, ['saved']), annotations: { idempotentHint: true, destructiveHint: true } }),
+          ],
         },
         clash: {
           name: 'clash', version: '1',
@@ -54,6 +57,21 @@ describe('tool inputs', () => {
     // A required `any` stays required.
     const missing = compileFile('missing.orch', 'import mcp "t" as t\nplan p { step a = t.do_it(s: "x") }\n').diagnostics;
     expect(missing.map((d) => [d.code, d.message])).toEqual([['E0202', expect.stringMatching(/missing required argument "w"/)]]);
+  });
+});
+
+describe('tool annotations and outputs', () => {
+  it('idempotentHint sets idempotent and destructiveHint destructive; the outputSchema types the output, else { text, content }', () => {
+    const out = compileFile('annotated.orch', 'import mcp "t" as t\nplan p { step a = t.save()  step b = t.do_it(s: "x", w: a.output.saved)  step c = log(message: b.output.text) }\n');
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const caps = Object.values(out.plans[0]!.capabilities);
+    const save = caps.find((c) => c.name.endsWith('.save'))!;
+    const doIt = caps.find((c) => c.name.endsWith('.do_it'))!;
+    expect([save.kind, save.idempotent, save.destructive]).toEqual(['tool', true, true]);
+    expect([doIt.idempotent, doIt.destructive ?? false]).toEqual([false, false]);
+    // A field no schema gives is E0201: the output types are the schema's, and the default's.
+    const wrong = compileFile('wrong-out.orch', 'import mcp "t" as t\nplan p { step a = t.save()  step b = t.do_it(s: "x", w: a.output.text)  step c = log(message: b.output.saved) }\n');
+    expect(wrong.diagnostics.filter((d) => d.code === 'E0201').map((d) => d.message)).toEqual([expect.stringContaining('text'), expect.stringContaining('saved')]);
   });
 });
 

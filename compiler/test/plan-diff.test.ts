@@ -72,6 +72,41 @@ describe('diffPlans', () => {
     expect(text).toMatch(/consent needed now: posting/);
   });
 
+  it('names each aspect of a changed step: capability, dependencies, when, join, timeout, binding, fallbacks, blocks (§8.6)', () => {
+    const aspects = (before: string, after: string) => {
+      const a = version(before);
+      const b = version(after);
+      return diffPlans(a.plan, b.plan, a.p, b.p).steps.filter((s) => s.change === 'changed').map((s) => [s.step, s.what]);
+    };
+    const two = (second: string, opts = '') => `
+  step get = fetch(url: "https://a")
+  step other = fetch(url: "https://b")
+  step sum = ${second}${opts ? ` {\n${opts}\n  }` : ''}`;
+    const base = 'summarize(text: get.output.body)';
+    expect(aspects(two(base), two('post(text: get.output.body)'))).toEqual([['sum', expect.arrayContaining(['capability'])]]);
+    expect(aspects(two(base), two(base, 'after other'))).toEqual([['sum', ['dependencies']]]);
+    expect(aspects(two(base), two(`${base} when get.output.size > 0`))).toEqual([['sum', ['when']]]);
+    expect(aspects(two(base, 'after other'), two(base, 'after other\n    join all_done'))).toEqual([['sum', ['join']]]);
+    expect(aspects(two(base), two(base, 'timeout 5s'))).toEqual([['sum', ['timeout']]]);
+    expect(aspects(two('fetch(url: "x")'), two('fetch(url: "x")', 'on cloud'))).toEqual([['sum', expect.arrayContaining(['binding'])]]);
+    expect(aspects(two(base), two(base, 'fallback post(text: "none")'))).toEqual([['sum', expect.arrayContaining(['fallbacks'])]]);
+    const loop = (inner: string) => `
+  step get = fetch(url: "https://a")
+  for each u in ["a", "b"] {
+    step each = ${inner}
+  }`;
+    expect(aspects(loop('fetch(url: u)'), loop('fetch(url: u)').replace('["a", "b"]', '["a", "b", "c"]'))).toEqual([['each', ['blocks']]]);
+  });
+
+  it('reports a guardrail whose verdict changed, before → after', () => {
+    const cheap = 'guardrail cheap { severity warning  assert plan.cost <= 0.05usd }';
+    const a = version(OLD, cheap);
+    const b = version(`${OLD}\n  step tell = post(text: get.output.body)`, cheap);
+    const d = diffPlans(a.plan, b.plan, a.p, b.p);
+    expect(d.consequences.guardrails).toEqual([{ name: expect.stringMatching(/(^|\.)cheap$/), before: 'holds', after: 'violated' }]);
+    expect(renderPlanDiff(d)).toMatch(/guardrail \S*cheap: holds → violated/);
+  });
+
   it('compares triggers only when both versions know theirs (an IR or a run records none)', () => {
     const withTrigger = version(OLD, 'trigger nightly { schedule "0 2 * * *" run launch }');
     // The run's recorded IR: its preview has no model, so no triggers.

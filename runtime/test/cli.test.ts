@@ -109,6 +109,10 @@ describe('orch run', () => {
     const timeline = await cli(['timeline', String(result.runId)], project);
     expect(timeline.code).toBe(0);
     expect(timeline.stdout).toMatch(/plan_created/);
+    // §8.6: the run's version, the SHA-256 of its IR, as orch runs --json gives it.
+    const irHash = (runs.runs[0] as { irHash?: string }).irHash!;
+    expect(irHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(timeline.stdout).toContain(`version ${irHash.slice(0, 12)}`);
     expect(timeline.stdout).toMatch(/step_completed\s+third/);
     const stats = await cli(['timeline', String(result.runId), '--stats'], project);
     expect(stats.stdout).toMatch(/total duration/);
@@ -240,6 +244,43 @@ describe('orch run', () => {
     // Of the two steps touching personal data one ran on the edge: 50 %; none ran on the local tier.
     expect(stats).toMatchObject({ runs: 1, byStatus: { completed: 1 }, successRate: 1, finishedSteps: 3, localRatio: 0, privacyScore: 0.5 });
     expect((await cli(['runs', '--db', db, '--stats'], project)).stdout).toMatch(/1 runs \(1 completed\); success 100%.*\n3 finished steps; local ratio 0%; privacy score 50%/);
+  });
+
+  it('§8.1/§8.2: each step of orch run --json has its actual cost and, when reported, usage; orch runs --stats spends by plan, capability and model', async () => {
+    const project = projectDir(JSON.stringify({ prices: { 'test-model': { input_per_mtok: 1, output_per_mtok: 2 } } }));
+    writeFileSync(
+      join(project, 'usage.js'),
+      `export function ask(input, ctx) { ctx.usage({ input_tokens: 1000, output_tokens: 500, model: 'test-model' }); ctx.usage({ input_tokens: 1000 }); return { ok: true }; }
+export function quiet() { return { ok: true }; }`,
+    );
+    writeFileSync(
+      join(project, 'spend.orch'),
+      `capability ask { input {} output { ok: bool } handler "./usage.js#ask" cost 1usd }
+capability quiet { input {} output { ok: bool } handler "./usage.js#quiet" cost 0.25usd }
+plan spend { step a = ask()  step b = quiet() }
+`,
+    );
+    const db = join(project, 'runs.db');
+    const run = await cli(['run', 'spend.orch', '--json', '--db', db], project);
+    expect(run.code, run.stderr).toBe(0);
+    const steps = Object.fromEntries((JSON.parse(run.stdout) as { steps: { stepId: string; cost: number; usage?: unknown }[] }).steps.map((s) => [s.stepId, s]));
+    // 2000 input tokens × 1/M + 500 output tokens × 2/M, not the 1usd estimate; a silent handler costs its estimate and has no usage.
+    expect(steps.a!.cost).toBeCloseTo(0.003, 9);
+    expect(steps.a!.usage).toMatchObject({ input_tokens: 2000, output_tokens: 500, model: 'test-model' });
+    expect(steps.b!.cost).toBeCloseTo(0.25, 9);
+    expect(steps.b).not.toHaveProperty('usage');
+    const r = await cli(['runs', '--db', db, '--stats', '--json'], project);
+    expect(r.code, r.stderr).toBe(0);
+    // Per run: its actual spend.
+    expect((JSON.parse(r.stdout) as { runs: { cost: number }[] }).runs.map((x) => x.cost)).toEqual([expect.closeTo(0.253, 9)]);
+    const { spend } = (JSON.parse(r.stdout) as { stats: { spend: Record<string, Record<string, { cost: number; input_tokens: number; output_tokens: number }>> } }).stats;
+    expect(spend.byModel!['test-model']).toMatchObject({ input_tokens: 2000, output_tokens: 500 });
+    expect(spend.byModel!['test-model']!.cost).toBeCloseTo(0.003, 9);
+    expect(Object.keys(spend.byCapability!).sort()).toEqual([expect.stringMatching(/(^|\.)ask$/), expect.stringMatching(/(^|\.)quiet$/)]);
+    expect(Object.values(spend.byPlan!).map((t) => t.cost)).toEqual([expect.closeTo(0.253, 9)]);
+    const text = await cli(['runs', '--db', db, '--stats'], project);
+    expect(text.stdout).toMatch(/spent by model: test-model 0\.003 \(2000 in, 500 out tokens\)/);
+    expect(text.stdout).toMatch(/spent by capability: .*ask 0\.003/);
   });
 
   it('orch retry runs a failed run again as a new run, from its journal (exit 0); a completed run is exit 2', async () => {

@@ -63,6 +63,11 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     const fill = await page.locator('.dag .node[data-step="third"] rect').evaluate((r) => getComputedStyle(r).fill);
     expect(fill).toBe('rgb(46, 158, 91)'); // --completed
     expect(await page.locator('.events li').count()).toBeGreaterThan(6);
+    // The run's version (§8.6): the IR hash its plan_created recorded.
+    const { events } = (await api('GET', `/runs/${id}/timeline`)).json as { events: { type: string; ir_hash?: string }[] };
+    const hash = events.find((e) => e.type === 'plan_created')!.ir_hash!;
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    await page.locator('p.muted', { hasText: `version ${hash.slice(0, 12)}` }).waitFor({ timeout: 5_000 });
     await page.screenshot({ path: join(shots, 'run-live.png'), fullPage: true });
   });
 

@@ -21,6 +21,7 @@ beforeAll(async () => {
     `export function costs(input, ctx) { ctx.usage({ cost: 0.01, input_tokens: 5 }); ctx.usage({ cost: 0.02, output_tokens: 7, model: 'm' }); return { ok: true }; }
 export function tokens(input, ctx) { ctx.usage({ input_tokens: 1000000, output_tokens: 500000, model: 'priced' }); return { ok: true }; }
 export function silent() { return { ok: true }; }
+export function unpriced(input, ctx) { ctx.usage({ input_tokens: 10, output_tokens: 20, model: 'free-text' }); return { ok: true }; }
 export function junk(input, ctx) { ctx.usage({ cost: -5, input_tokens: 'many', model: 42, extra: 'x' }); ctx.usage(null); return { ok: true }; }`,
   );
   writeFileSync(
@@ -29,7 +30,8 @@ export function junk(input, ctx) { ctx.usage({ cost: -5, input_tokens: 'many', m
 capability tokens { input {} output { ok: bool } handler "./h.js#tokens" cost 1usd }
 capability silent { input {} output { ok: bool } handler "./h.js#silent" cost 0.5usd }
 capability junk { input {} output { ok: bool } handler "./h.js#junk" cost 0.25usd }
-plan p { step a = costs()  step b = tokens()  step c = silent()  step d = junk() }`,
+capability unpriced { input {} output { ok: bool } handler "./h.js#unpriced" cost 0.125usd }
+plan p { step a = costs()  step b = tokens()  step c = silent()  step d = junk()  step e = unpriced() }`,
   );
   rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1 });
 });
@@ -39,7 +41,7 @@ afterAll(async () => {
 });
 
 describe('ctx.usage', () => {
-  it('adds up, prices tokens of a priced model, and is journaled; a silent handler costs its estimate', async () => {
+  it('adds up, prices tokens of a priced model, and is journaled; a silent handler, or tokens of an unpriced model, cost the estimate', async () => {
     const out = compile({ entry: join(dir, 'main.orch') });
     const models = parseModelsConfig({ prices: { priced: { input_per_mtok: 1, output_per_mtok: 2 } } }, 'orch.config.json');
     const active = await rt.start(out.plans[0]!, { config: { file: null, hooks: {}, secrets: {}, models } });
@@ -54,7 +56,10 @@ describe('ctx.usage', () => {
     // Nonsense fields are dropped; nothing reported that counts, so the estimate stands.
     expect(by.d!.cost).toBeCloseTo(0.25, 9);
     expect(by.d!.usage).toBeUndefined();
-    expect(result.metadata.totalCost).toBeCloseTo(0.03 + 2 + 0.5 + 0.25, 9);
+    // Tokens of a model the config has no price for: the capability's cost, the usage still recorded.
+    expect(by.e!.cost).toBeCloseTo(0.125, 9);
+    expect(by.e!.usage).toMatchObject({ input_tokens: 10, output_tokens: 20, model: 'free-text' });
+    expect(result.metadata.totalCost).toBeCloseTo(0.03 + 2 + 0.5 + 0.25 + 0.125, 9);
     const events = rt.journal!.load(active.runId);
     const a = events.find((e): e is RunEventOf<'step_completed'> => e.type === 'step_completed' && e.stepId === 'a')!;
     expect(a.data.usage).toEqual({ input_tokens: 5, output_tokens: 7, cost: 0.03, model: 'm' });
