@@ -70,6 +70,9 @@ export class ContextStore {
       for (const r of reads) this.readers.set(r, [...(this.readers.get(r) ?? []), name]);
     }
     this.restore(opts.restored ?? {});
+    // One that is known without any signal set — a constant, `context.x ?? false`, `true or …` —
+    // has its value from the start: nothing it reads may ever change to recompute it.
+    for (const name of this.derived.keys()) if (!this.records.has(name)) this.recompute(name, new Set());
   }
 
   /**

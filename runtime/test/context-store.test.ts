@@ -86,6 +86,24 @@ describe('the context store', () => {
     expect(seen.every((e) => e.value === false)).toBe(true);
   });
 
+  it('a derived signal known with nothing set (a constant, a ?? default) has its value from the start', () => {
+    const clock = new VirtualClock(5_000);
+    const store = new ContextStore({
+      clock,
+      signals: {
+        motion: plain(120_000),
+        level: { max_age_ms: null, derived: { op: 'lit', value: 0 }, hold_ms: null },
+        away: { max_age_ms: null, derived: { op: '??', left: sig('motion'), right: { op: 'lit', value: false } }, hold_ms: null },
+        occupied: { max_age_ms: null, derived: sig('motion'), hold_ms: null },
+      },
+    });
+    expect(store.read('level')).toMatchObject({ value: 0, state: 'fresh', source: 'derived', set_at: 5_000 });
+    expect(store.read('away')).toMatchObject({ value: false, state: 'fresh', source: 'derived' });
+    expect(store.read('occupied').state).toBe('never_set');
+    store.set('motion', true, { source: 'api' });
+    expect(store.read('away').value).toBe(true);
+  });
+
   it('a derived signal reading a stale one becomes unknown when it goes stale', () => {
     const { store, clock, events } = storeAt();
     store.set('motion', false, { source: 'api' });
