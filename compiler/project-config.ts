@@ -97,6 +97,24 @@ function rangeAt(text: string, offset: number): Range {
 }
 
 /**
+ * Whether a JSON config turns §9.3's findings into warnings (`"flows": "warn"`). Any other value
+ * is a W0803 at the key — a typo (`"warning"`) would otherwise leave the findings errors in silence.
+ */
+export function flowsWarn(view: ProjectConfigView, diags: Diagnostic[]): boolean {
+  if (view.kind !== 'json' || view.raw.flows === undefined) return false;
+  if (view.raw.flows === 'warn') return true;
+  let text = '';
+  try {
+    text = readFileSync(view.file, 'utf8');
+  } catch {
+    // the range only: the value was read a moment ago
+  }
+  const at = Math.max(0, text.indexOf('"flows"'));
+  diags.push(diagnostic('W0803', `"flows": ${JSON.stringify(view.raw.flows)} is not read (only "warn" is): E0902 and E0903 stay errors`, view.file, rangeAt(text, at)));
+  return false;
+}
+
+/**
  * W0803 at the config file when it is JSON that cannot be read: every check against it (endpoints,
  * prices, channels, MCP servers) is off, and `orch run` refuses the file — so a plan whose checks
  * need it is told so instead of passing in silence. Each check that consults the config calls it;

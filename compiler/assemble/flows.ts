@@ -11,7 +11,7 @@ import { diagnostic } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
 import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
 import type { BindingIR } from '../ir/types.js';
-import { projectConfigFor } from '../project-config.js';
+import { flowsWarn, projectConfigFor } from '../project-config.js';
 import { classOfType } from '../types/ty.js';
 import {
   BOTTOM, exprLabel, fieldLabelOf, join, pathHops, pathText, rank, unwitnessed,
@@ -60,8 +60,7 @@ export function analyzeFlows(f: PlanFacts): void {
     estimatePlan(f);
   }
   if (flows.findings.length === 0) return;
-  const config = projectConfigFor(f.file);
-  const warn = config.kind === 'json' && config.raw.flows === 'warn';
+  const warn = flowsWarn(projectConfigFor(f.file), f.cx.diags);
   for (const x of flows.findings) f.cx.diags.push(findingDiagnostic(x, warn));
 }
 

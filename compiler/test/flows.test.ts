@@ -258,6 +258,18 @@ describe('config: external channels, the email’s own recipients, "flows": "war
     expect(warned.map((d) => [d.code, d.severity])).toEqual([['E0902', 'warning'], ['E0903', 'warning']]);
     expect(warned.map((d) => d.message)).toEqual(run({}, both).map((d) => d.message));
   });
+
+  it('any other "flows" value is W0803 at the key, and the findings stay errors', () => {
+    const sub = mkdtempSync(join(dir, 'p-'));
+    writeFileSync(join(sub, 'orch.config.json'), '{\n  "flows": "warning"\n}\n');
+    writeFileSync(join(sub, 'main.orch'), CAPS + `plan p {\n  input { note: string @personal @untrusted }\n  step w = wipe(path: input.note, note: "")\n}`);
+    const ds = check({ entry: join(sub, 'main.orch'), host: diskHost });
+    expect(ds.filter((d) => d.code === 'E0902').map((d) => d.severity)).toEqual(['error']);
+    const w = ds.filter((d) => d.code === 'W0803');
+    expect(w.map((d) => [d.severity, d.message, d.file, d.range.start.line, d.range.start.column])).toEqual([
+      ['warning', '"flows": "warning" is not read (only "warn" is): E0902 and E0903 stay errors', join(sub, 'orch.config.json'), 2, 3],
+    ]);
+  });
 });
 
 describe('orch preview: where each class goes (§9.3)', () => {
