@@ -2,7 +2,8 @@
  * W0803 for message channels (LANGUAGE.md §8.4, §8.9): a `notify` or `email` call naming a channel
  * (as a plain string) that the project's orch.config.json does not define. `notify` in a project
  * with no `channels` at all is v0.2's log-only notify and is not warned about; a JS config's
- * channels are unknown to the compiler, so it stays silent there.
+ * channels are unknown to the compiler, so it stays silent there. An `email` through a channel
+ * whose transport is Slack or a webhook is warned about too: it cannot send.
  */
 import type { CapabilityCall } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
@@ -28,7 +29,15 @@ export function channelWarnings(capability: string, call: CapabilityCall, file: 
   if (!configKnown(config)) return;
   const hasChannels = config.kind === 'json' && config.raw.channels !== undefined;
   if (capability === 'std.capabilities.notify' && !hasChannels) return;
-  if (name in configSection(config, 'channels')) return;
+  const channels = configSection(config, 'channels');
+  if (name in channels) {
+    // email sends only through an email transport; a Slack or webhook channel would fail each attempt.
+    const entry = channels[name];
+    const transport = entry && typeof entry === 'object' ? ['email', 'slack', 'webhook'].find((t) => t in entry) : undefined;
+    if (capability === 'std.capabilities.email' && transport !== undefined && transport !== 'email')
+      diags.push(diagnostic('W0803', `channel "${name}" is a ${transport} channel: email sends through an email channel, so the step will fail when it runs`, file, arg?.value.range ?? call.capability.range));
+    return;
+  }
   const where = config.kind === 'json' ? `"channels" of ${config.file}` : 'orch.config.json (there is none)';
   diags.push(diagnostic('W0803', `channel "${name}" is not defined in ${where}: the step will fail when it runs`, file, arg?.value.range ?? call.capability.range));
 }

@@ -213,6 +213,13 @@ describe('W0803: channels the config does not define', () => {
     ]);
     expect(codes(withChannels, 'plan b { step n = notify(channel: "ops", text: "x") step m = email(to: ["a@example.com"], subject: "s", text: "t") }')).toEqual([]);
   });
+  it('warns at an email through a Slack or webhook channel, which cannot send it; notify may use any', () => {
+    expect(codes(withChannels, 'plan e { step m = email(to: ["a@example.com"], subject: "s", text: "t", channel: "#wins") step w = email(to: ["a@example.com"], subject: "s", text: "t", channel: "audit") }')).toEqual([
+      'W0803 channel "#wins" is a slack channel: email sends through an email channel, so the step will fail when it runs',
+      'W0803 channel "audit" is a webhook channel: email sends through an email channel, so the step will fail when it runs',
+    ]);
+    expect(codes(withChannels, 'plan f { step n = notify(channel: "#wins", text: "x") step o = notify(channel: "ops", text: "x") }')).toEqual([]);
+  });
   it('stays silent for notify without any channels (v0.2), not for email', () => {
     expect(codes(without, 'plan c { step n = notify(channel: "ops", text: "x") }')).toEqual([]);
     expect(codes(without, 'plan d { step m = email(to: ["a@example.com"], subject: "s", text: "t") }')).toEqual([expect.stringMatching(/^W0803 channel "email"/)]);
