@@ -144,3 +144,58 @@ plan p { input { v: string @${cls} } guardrails g step a = work(t: input.v) }
     expect(['public', 'internal', 'personal', 'sensitive', 'secret'].map(verdict)).toEqual([[], [], ['W0402'], ['W0402'], ['W0402']]);
   });
 });
+
+describe('§4 policy: default strategy, prefer and weights', () => {
+  const RES = `capability job { kind tool requires cpu }
+resource r1 { kind local_device provides cpu cost 0.05usd latency 10ms }
+resource r2 { kind edge_cluster provides cpu cost 0.01usd latency 500ms }
+resource r3 { kind cloud_region provides cpu cost 0.01usd latency 100ms }
+resource r4 { kind pool provides cpu cost 0.03usd latency 20ms }
+resource r5 { kind edge_gateway provides cpu cost 0.04usd latency 30ms }
+`;
+  const bind = (policy: string) => {
+    const out = compileText(`${RES}${policy ? `policy pol { ${policy} }\n` : ''}plan p { ${policy ? 'policy pol ' : ''}step s = job() }\n`);
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    return out.plans[0]!.steps[0]!.binding;
+  };
+  it('a plan without a policy places privacy_first, with three fallbacks', () => {
+    expect(bind('')).toMatchObject({ resource: 'r5', tier: 'local', fallbacks: ['r1', 'r2', 'r3'] });
+  });
+  it('prefer breaks a tie of the strategy\'s criterion', () => {
+    expect(bind('strategy cost prefer cloud').resource).toBe('r3');
+    expect(bind('strategy cost prefer edge').resource).toBe('r2');
+  });
+  it('balanced follows its weights', () => {
+    expect(bind('strategy balanced weights { cost: 0, latency: 1, energy: 0, reliability: 0 }').resource).toBe('r1');
+    expect(['r2', 'r3']).toContain(bind('strategy balanced weights { cost: 1, latency: 0, energy: 0, reliability: 0 }').resource);
+  });
+  it('max_fallbacks caps the alternatives', () => {
+    expect(bind('strategy cost max_fallbacks 1').fallbacks).toHaveLength(1);
+  });
+});
+
+describe('§4 step attributes and status values', () => {
+  const PLAN = (args: string, when = '') => `capability t { kind tool input { b: bool, n: int, d: duration, m: money, s: string? } output { ok: bool } }
+plan p {
+  step a = t(b: true, n: 1, d: 1s, m: 1usd)
+  step x = t(${args})${when}
+}
+`;
+  it('started completed failed skipped are bool, attempts int, duration a duration, cost money, resource a string (or null)', () => {
+    const text = PLAN('b: a.started and a.completed and not a.failed and not a.skipped, n: a.attempts, d: a.duration, m: a.cost, s: a.resource', ' when a.output.ok');
+    expect(errors(text)).toEqual([]);
+  });
+  it('status is one of the nine status values: each compares, another string is E0201', () => {
+    const all = ['pending', 'queued', 'running', 'paused', 'completed', 'failed', 'skipped', 'cancelled', 'timeout'];
+    const base = 'b: true, n: 1, d: 1s, m: 1usd';
+    expect(errors(PLAN(base, ` when ${all.map((s) => `a.status == "${s}"`).join(' or ')}`))).toEqual([]);
+    const text = PLAN(base, ' when a.status == "done"');
+    const ds = errors(text);
+    expect(codes(ds)).toEqual(['E0201']);
+    expect(ds[0]!.message).toContain('"done" is not one of');
+  });
+  it('an attribute that is not one is E0201; a duration where money is expected is E0203', () => {
+    expect(codes(errors(PLAN('b: true, n: a.tries, d: 1s, m: 1usd')))).toEqual(['E0201']);
+    expect(codes(errors(PLAN('b: true, n: 1, d: 1s, m: a.duration')))).toEqual(['E0203']);
+  });
+});
