@@ -15,7 +15,7 @@ describe('§2 literals as the IR carries them', () => {
 }
 `);
     expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    const fields = (out.plans[0]!.output as { fields: { key: string; value: { value: unknown; unit?: string } }[] }).fields;
+    const fields = (out.plans[0]!.output as unknown as { fields: { key: string; value: { value: unknown; unit?: string } }[] }).fields;
     const lit = Object.fromEntries(fields.map((f) => [f.key, [f.value.value, f.value.unit]]));
     expect(lit).toEqual({
       a: [250, 'duration'], b: [30_000, 'duration'], c: [300_000, 'duration'], d: [7_200_000, 'duration'],
