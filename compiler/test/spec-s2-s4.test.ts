@@ -199,3 +199,27 @@ plan p {
     expect(codes(errors(PLAN('b: true, n: 1, d: 1s, m: a.duration')))).toEqual(['E0203']);
   });
 });
+
+describe('§3 list, map, optional and alias types', () => {
+  const PLAN = (args: string) => `type Counts = map<int>
+capability t { kind tool input { s: string, n: int } output { ok: bool } }
+plan p {
+  input { m: Counts, xs: list<string>, o: string?, r: { a: int, b: string = "d" } }
+  step a = t(${args})
+}
+`;
+  it('an index of a list or a map is optional: ?? gives the value type back', () => {
+    expect(errors(PLAN('s: input.xs[0] ?? "none", n: input.m["k"] ?? len(input.m) + input.r.a'))).toEqual([]);
+    expect(errors(PLAN('s: input.o ?? input.r.b, n: 1'))).toEqual([]);
+  });
+  it('a T? where a T is needed is E0201', () => {
+    const text = PLAN('s: input.o, n: input.m["k"]');
+    const ds = errors(text);
+    expect(codes(ds)).toEqual(['E0201', 'E0201']);
+    expect(ds.map((d) => covered(text, d))).toEqual(['input.o', 'input.m["k"]']);
+  });
+  it('null fits only an optional type', () => {
+    expect(errors(`capability t { kind tool input { a: int?, b: int } output { ok: bool } }\nplan p { step s = t(a: null, b: 1) }\n`)).toEqual([]);
+    expect(codes(errors(`capability t { kind tool input { a: int?, b: int } output { ok: bool } }\nplan p { step s = t(a: 1, b: null) }\n`))).toEqual(['E0201']);
+  });
+});
