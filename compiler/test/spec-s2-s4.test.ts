@@ -223,3 +223,29 @@ plan p {
     expect(codes(errors(`capability t { kind tool input { a: int?, b: int } output { ok: bool } }\nplan p { step s = t(a: 1, b: null) }\n`))).toEqual(['E0201']);
   });
 });
+
+describe('§4 std.guardrails of the example', () => {
+  const text = (steps: string) => `import std.guardrails { no_personal_data_in_cloud, human_before_send }
+capability send_email { kind tool input { to: string } output { id: string } requires mail }
+resource far { kind pool provides mail accepts secret }
+resource home { kind local_device provides mail }
+plan p {
+  input { to: string @personal }
+  guardrails no_personal_data_in_cloud, human_before_send
+${steps}
+}
+`;
+  it('personal data pinned to a cloud resource, and a send without a person before it, are E0401 naming the guardrail and step', () => {
+    const ds = checkText(text('  step s = send_email(to: input.to) { on far }')).filter((d) => d.severity === 'error');
+    expect(ds.map((d) => [d.code, d.message.split(':')[0]])).toEqual([
+      ['E0401', 'guardrail "no_personal_data_in_cloud" (blocking) violated by step "s"'],
+      ['E0401', 'guardrail "human_before_send" (blocking) violated by step "s"'],
+    ]);
+  });
+  it('near miss: placed at home after an approval, both hold', () => {
+    const out = compileText(text('  step ok = approval(approver: "lead", summary: "send?")\n  step s = send_email(to: input.to) { after ok }'));
+    expect(out.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([]); // W0601: far is never a candidate now
+    expect(out.plans[0]!.steps.find((s) => s.id === 's')!.resource).toBe('home');
+    expect(out.plans[0]!.guardrails.map((g) => g.static_verdict)).toEqual(['holds', 'holds']);
+  });
+});
