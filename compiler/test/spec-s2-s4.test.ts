@@ -249,3 +249,19 @@ ${steps}
     expect(out.plans[0]!.guardrails.map((g) => g.static_verdict)).toEqual(['holds', 'holds']);
   });
 });
+
+describe('§4 for each', () => {
+  it('parallel N bounds the items (IR for_each.parallel); left out it is null, bounded only by concurrency', () => {
+    const out = compileText(`${BASE}
+plan p {
+  input { xs: list<string> }
+  for each x in input.xs parallel 3 { step a = fetch(url: x) }
+  for each y in input.xs { step b = fetch(url: y) }
+  output { n: len(a.output) + len(b.output) }
+}
+`);
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const each = Object.fromEntries(out.plans[0]!.steps.map((s) => [s.id, s.for_each?.parallel]));
+    expect(each).toEqual({ a: 3, b: null });
+  });
+});
