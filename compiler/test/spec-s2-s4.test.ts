@@ -265,3 +265,18 @@ plan p {
     expect(each).toEqual({ a: 3, b: null });
   });
 });
+
+describe('§4 where invariants apply', () => {
+  it('a top-level invariant naming no step applies to every plan of its module, not to an imported module\'s plans', () => {
+    const lib = `module lib\ncapability ping { kind tool }\nplan lp { step a = ping() }\ninvariant lib_only { always run.cost <= 1usd }\n`;
+    const out = compileText(`import "./lib.orch" as lib
+${BASE}
+plan p { step a = fetch(url: "x") invariant own { eventually a.completed } }
+plan q { step b = fetch(url: "y") }
+invariant cheap { always run.cost <= 1usd }
+`, { 'lib.orch': lib });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const byPlan = Object.fromEntries(out.plans.map((p) => [p.plan, p.invariants.map((i) => i.name).sort()]));
+    expect(byPlan).toEqual({ p: ['cheap', 'own'], q: ['cheap'] });
+  });
+});
