@@ -4,7 +4,7 @@
  * read of the run.
  */
 import type { InvariantDecl } from '../../language/index.js';
-import type { Diagnostic } from '../../language/index.js';
+import { diagnostic, type Diagnostic } from '../../language/index.js';
 import type { LoadedModule } from '../loaded-module.js';
 import { ModelBuilder } from '../model.js';
 import type { DeclEntry } from '../scope.js';
@@ -22,11 +22,35 @@ export const RUN_TY = record([
   field('started_by', optional(T.string)),
 ]);
 
+function invariantName(inv: InvariantDecl): string {
+  return inv.name.kind === 'Ident' ? inv.name.name : inv.name.parts.filter((p) => typeof p === 'string').join('');
+}
+
 export function checkInvariant(inv: InvariantDecl, env: ExprEnv, diags: Diagnostic[], file: string): CheckedPlan['invariants'][number] {
   const r = checkExpr(inv.condition, env);
   expectTy(r.ty, T.bool, inv.condition.range, 'invariant', diags, file);
-  const name = inv.name.kind === 'Ident' ? inv.name.name : inv.name.parts.filter((p) => typeof p === 'string').join('');
-  return { name, modality: inv.modality, condition: r.ir };
+  return { name: invariantName(inv), modality: inv.modality, condition: r.ir };
+}
+
+/**
+ * E0102 for an invariant name given twice in one scope (a plan's body, or a module's top level):
+ * `verify` reports invariants by name, so two of one name could not be told apart. `i` and `"i"`
+ * are one name. Two identifiers at top level are left to the scopes, which report them already.
+ */
+export function duplicateInvariantNames(decls: readonly InvariantDecl[], file: string, diags: Diagnostic[], topLevel: boolean): void {
+  const first = new Map<string, InvariantDecl>();
+  for (const d of decls) {
+    const name = invariantName(d);
+    const prior = first.get(name);
+    if (!prior) {
+      first.set(name, d);
+      continue;
+    }
+    if (topLevel && prior.name.kind === 'Ident' && d.name.kind === 'Ident') continue;
+    diags.push(diagnostic('E0102', `duplicate invariant "${name}" (first declared on line ${prior.name.range.start.line})`, file, d.name.range, {
+      related: [{ message: 'first declared here', file, range: prior.name.range }],
+    }));
+  }
 }
 
 export type Invariant = CheckedPlan['invariants'][number];
@@ -43,6 +67,7 @@ export function topLevelInvariants(
   for (const m of modules) {
     if (m.std) continue;
     const plans = [...checked.values()].filter((p) => p.module === m);
+    duplicateInvariantNames(m.ast.declarations.filter((d): d is InvariantDecl => d.kind === 'InvariantDecl'), m.file, diags, true);
     for (const d of m.ast.declarations) {
       if (d.kind !== 'InvariantDecl') continue;
       let applied = false;

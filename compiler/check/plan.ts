@@ -14,7 +14,7 @@ import { settleBlockReads } from './block-reads.js';
 import type { CheckedPlan, CheckedStep, PlanCheckContext } from './checked-plan.js';
 import { declarePlanBody, resolveActions, type DeclaredBody } from './declare-steps.js';
 import { checkExpr, type ExprEnv, type ItemInfo, type RootInfo } from './expr.js';
-import { checkInvariant, RUN_TY } from './invariants.js';
+import { checkInvariant, duplicateInvariantNames, RUN_TY } from './invariants.js';
 import { expectTy } from './mismatch.js';
 import { checkStep, type StepContext } from './step.js';
 import { PlanReads } from './step-reads.js';
@@ -193,6 +193,7 @@ function planProperties(ps: PlanScope, entry: DeclEntry<'plan'>): PlanProperties
       onStep: (id) => void (invariantUses ??= new Set()).add(id),
     };
     invariants = invariantDecls.map((inv) => checkInvariant(inv, invEnv, diags, file));
+    duplicateInvariantNames(invariantDecls, file, diags, false);
   }
   return { policy, guardrails, success, output, outputUses, invariants, invariantUses: invariantUses ?? NO_NAMES };
 }

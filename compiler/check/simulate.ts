@@ -3,7 +3,7 @@
  * its field's type — a range's bounds too (`word_count: 1..800` for an `int`; `1s..3s` there is
  * E0203). That `fail` is from 0 % to 100 % is checked with the other bounds (check/bounds.ts).
  */
-import type { Diagnostic, Expr, SimulateDecl } from '../../language/index.js';
+import type { Diagnostic, Expr, Range, SimulateDecl } from '../../language/index.js';
 import { diagnostic } from '../../language/index.js';
 import type { ExprIR, SimulateIR } from '../ir/types.js';
 import { assignable, formatTy, isLoose, mismatchCode, unitOf, type Ty } from '../types/ty.js';
@@ -77,6 +77,7 @@ export function simulationsOf(
   capability: (e: DeclEntry<'capability'>) => CapabilityInfo,
 ): Map<string, SimulateIR> {
   const out = new Map<string, SimulateIR>();
+  const firstAt = new Map<string, { file: string; range: Range }>();
   for (const m of modules) {
     for (const d of m.ast.declarations) {
       if (d.kind !== 'SimulateDecl') continue;
@@ -84,7 +85,17 @@ export function simulationsOf(
       const ce = scopes.resolve(m, s.capability, 'capability');
       if (!ce) continue;
       const info = capability(ce);
-      out.set(info.name, checkSimulate(s, info, { file: m.file, model, diags, roots: new Map<string, RootInfo>(), allowRange: true }));
+      const sim = checkSimulate(s, info, { file: m.file, model, diags, roots: new Map<string, RootInfo>(), allowRange: true });
+      // A second model of one capability would silently replace the first: E0102, the first holds.
+      const prior = firstAt.get(info.name);
+      if (prior) {
+        diags.push(diagnostic('E0102', `duplicate simulate block for capability "${s.capability.parts.map((x) => x.name).join('.')}" (first on line ${prior.range.start.line})`, m.file, s.capability.range, {
+          related: [{ message: 'first simulated here', file: prior.file, range: prior.range }],
+        }));
+        continue;
+      }
+      firstAt.set(info.name, { file: m.file, range: s.capability.range });
+      out.set(info.name, sim);
     }
   }
   return out;

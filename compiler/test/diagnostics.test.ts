@@ -62,6 +62,39 @@ describe('E0102 duplicate declaration', () => {
     const text = `import std.policies\nimport std.policies { cost_optimized }\nimport "./lib.orch" as lib\n${BASE}\nplan p { policy cost_optimized step a = lib.c(x: "1") }\n`;
     expect(only('E0102', text, { 'lib.orch': 'capability c { kind tool input { x: string } output { y: string } }\n' })).toEqual([]);
   });
+  it('reports an invariant name given twice in a plan or at top level, however written (i and "i" are one name)', () => {
+    const text = `${BASE}
+plan p {
+  step a = fetch(url: "x")
+  invariant "done" { eventually a.completed }
+  invariant "done" { never a.failed }
+}
+invariant i { always a.attempts <= 1 }
+invariant "i" { always true }
+`;
+    const ds = only('E0102', text);
+    expect(ds.map((d) => [covered(text, d), d.message])).toEqual([
+      ['"done"', `duplicate invariant "done" (first declared on line ${text.split('\n').findIndex((l) => l.includes('invariant "done" { eventually')) + 1})`],
+      ['"i"', expect.stringContaining('duplicate invariant "i"')],
+    ]);
+  });
+  it('reports a second simulate block of one capability, at its name', () => {
+    const text = `${BASE}\nplan p { step a = fetch(url: "x") }\nsimulate fetch { fail 1% }\nsimulate fetch { fail 50% }\n`;
+    const ds = only('E0102', text);
+    expect(ds.map((d) => [covered(text, d), d.range.start.line])).toEqual([['fetch', text.split('\n').findIndex((l) => l.includes('fail 50%')) + 1]]);
+    const out = compileText(text);
+    expect(out.diagnostics.some((d) => d.code === 'E0102' && d.severity === 'error')).toBe(true);
+    expect(out.plans[0]?.simulations['main.fetch']?.fail).toBeCloseTo(0.01); // the first holds, not silently the last
+  });
+  it('near miss: invariants of one name in two plans, and simulate blocks of two capabilities', () => {
+    const text = `${BASE}
+plan p { step a = fetch(url: "x") invariant "done" { eventually a.completed } }
+plan q { step a = fetch(url: "x") invariant "done" { eventually a.completed } }
+simulate fetch { fail 1% }
+simulate summarize { fail 1% }
+`;
+    expect(only('E0102', text)).toEqual([]);
+  });
   it('near miss: a capability and a resource may share a name', () => {
     const text = `${BASE}\nresource fetch { kind local_device provides http }\nplan p { step a = fetch(url: "x") }\n`;
     expect(only('E0102', text)).toEqual([]);

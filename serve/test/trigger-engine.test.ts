@@ -151,6 +151,12 @@ describe('trigger engine (in-memory runtime)', () => {
 });
 
 describe('schedule catch-up arithmetic', () => {
+  it('a schedule fires at its hour in its timezone (LANGUAGE.md §4: 0 2 * * * timezone Europe/Paris), summer time included', () => {
+    const first = (since: Date) => missedTicks('0 2 * * *', 'Europe/Paris', since, new Date(since.getTime() + 86_400_000)).first?.toISOString();
+    expect(first(new Date(Date.UTC(2026, 0, 10, 0, 0)))).toBe('2026-01-10T01:00:00.000Z');
+    expect(first(new Date(Date.UTC(2026, 6, 10, 0, 30)))).toBe('2026-07-11T00:00:00.000Z');
+    expect(missedTicks('0 2 * * *', 'UTC', new Date(Date.UTC(2026, 6, 10, 0, 30)), new Date(Date.UTC(2026, 6, 11))).first?.toISOString()).toBe('2026-07-10T02:00:00.000Z');
+  });
   it('counts exactly the ticks strictly after the last one and not after now', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 3_599_999 }), fc.integer({ min: 0, max: 10_000 }), (k, rest, hour) => {
