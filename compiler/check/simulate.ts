@@ -86,9 +86,10 @@ export function simulationsOf(
       if (!ce) continue;
       const info = capability(ce);
       const sim = checkSimulate(s, info, { file: m.file, model, diags, roots: new Map<string, RootInfo>(), allowRange: true });
-      // A second model of one capability would silently replace the first: E0102, the first holds.
+      // A second model of one capability in one file would silently replace the first: E0102, the
+      // first holds. Across files (a scope each) nothing changes: the module read last holds.
       const prior = firstAt.get(info.name);
-      if (prior) {
+      if (prior && prior.file === m.file) {
         diags.push(diagnostic('E0102', `duplicate simulate block for capability "${s.capability.parts.map((x) => x.name).join('.')}" (first on line ${prior.range.start.line})`, m.file, s.capability.range, {
           related: [{ message: 'first simulated here', file: prior.file, range: prior.range }],
         }));
