@@ -1,6 +1,8 @@
 /**
- * docs/cli.md documents every command `orch --help` lists and every option each command accepts,
- * so the reference cannot silently fall behind the CLI.
+ * docs/cli.md documents every command `orch --help` lists and every option each command (and
+ * subcommand) accepts, every help ends with an example or its exit codes, and README.md shows
+ * only options that exist and preview output `orch preview` prints — so neither can silently fall
+ * behind the CLI.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +11,7 @@ import { runCli } from '../../test/support/cli-in-process.js';
 import { REPO_ROOT } from './cli.js';
 
 const DOC = readFileSync(path.join(REPO_ROOT, 'docs/cli.md'), 'utf8');
+const README = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
 
 /** Command names from the "Commands:" block of a help text. */
 function commandsIn(help: string): string[] {
@@ -46,6 +49,62 @@ describe('docs/cli.md', () => {
     const help = await runCli([command, '--help'], REPO_ROOT);
     expect(help.code).toBe(0);
     for (const option of optionsIn(help.stdout)) expect(section, `${command} ${option}`).toContain(option);
-    for (const sub of commandsIn(help.stdout)) expect(section, `${command} ${sub}`).toContain(`orch ${command} ${sub}`);
+    const subs = commandsIn(help.stdout);
+    // A group with options of its own (`runs`) runs as a command too; a bare group (`auth`) does not.
+    if (subs.length === 0 || optionsIn(help.stdout).length > 0) expect(help.stdout, `orch ${command} --help: no example or exit codes`).toMatch(EXAMPLE_OR_EXIT);
+    for (const sub of subs) {
+      expect(section, `${command} ${sub}`).toContain(`orch ${command} ${sub}`);
+      const subHelp = await runCli([command, sub, '--help'], REPO_ROOT);
+      expect(subHelp.code).toBe(0);
+      for (const option of optionsIn(subHelp.stdout)) expect(section, `${command} ${sub} ${option}`).toContain(option);
+      expect(subHelp.stdout, `orch ${command} ${sub} --help: no example or exit codes`).toMatch(EXAMPLE_OR_EXIT);
+    }
+  });
+});
+
+/** What every leaf command's help ends with, like its siblings: examples, or its exit codes. */
+const EXAMPLE_OR_EXIT = /^(Examples?:|.*Exit (codes|status))/m;
+
+describe('README.md', () => {
+  /** Inline `orch …` commands outside code blocks, with escaped table pipes restored. */
+  const commands = [...README.replace(/```[\s\S]*?```/g, '').matchAll(/`(orch [^`]+)`/g)].map((m) => m[1]!.replaceAll('\\|', '|'));
+
+  it('shows only options the commands have', async () => {
+    expect(commands.length).toBeGreaterThan(20);
+    const helps = new Map<string, string>();
+    const helpOf = async (args: string[]): Promise<string> => {
+      const key = args.join(' ');
+      if (!helps.has(key)) helps.set(key, (await runCli([...args, '--help'], REPO_ROOT)).stdout);
+      return helps.get(key)!;
+    };
+    for (const shown of commands) {
+      for (const segment of shown.split(/ · /)) {
+        const words = /^orch ([a-z|-]+)(?: ([a-z-]+))?/.exec(segment.replace(/^(?!orch )/, 'orch '));
+        if (!words) continue;
+        const flags = segment.match(/--[a-z][a-z-]*/g) ?? [];
+        if (flags.length === 0) continue;
+        for (const command of words[1]!.split('|')) {
+          expect(COMMANDS, shown).toContain(command);
+          const sub = words[2] !== undefined && commandsIn(await helpOf([command])).includes(words[2]) ? [words[2]] : [];
+          const options = optionsIn(await helpOf([command, ...sub]));
+          for (const flag of flags) expect(options, `README: ${shown}`).toContain(flag);
+        }
+      }
+    }
+  });
+
+  it('shows lines of what orch preview prints for the weekly report, in order', async () => {
+    const block = /`npx orch preview examples\/weekly_report\/weekly_report.orch` answers what will happen:\s*```\n([\s\S]*?)```/.exec(README);
+    expect(block, 'the preview excerpt').not.toBeNull();
+    const preview = await runCli(['preview', 'examples/weekly_report/weekly_report.orch'], REPO_ROOT);
+    expect(preview.code).toBe(0);
+    const printed = preview.stdout.split('\n');
+    let at = 0;
+    for (const line of block![1]!.split('\n')) {
+      if (line === '…' || line === '') continue;
+      const found = printed.indexOf(line, at);
+      expect(found, `README preview line not printed (in this order): ${line}`).toBeGreaterThanOrEqual(0);
+      at = found + 1;
+    }
   });
 });
