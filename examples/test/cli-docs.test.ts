@@ -1,12 +1,14 @@
 /**
  * docs/cli.md documents every command `orch --help` lists and every option each command (and
- * subcommand) accepts, every help ends with an example or its exit codes, and README.md shows
+ * subcommand) accepts and every diagnostic code `orch explain` knows, every help ends with an
+ * example or its exit codes, and README.md shows
  * only options that exist and preview output `orch preview` prints — so neither can silently fall
  * behind the CLI.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { allExplanations } from '../../compiler/index.js';
 import { runCli } from '../../test/support/cli-in-process.js';
 import { REPO_ROOT } from './cli.js';
 
@@ -59,6 +61,13 @@ describe('docs/cli.md', () => {
       for (const option of optionsIn(subHelp.stdout)) expect(section, `${command} ${sub} ${option}`).toContain(option);
       expect(subHelp.stdout, `orch ${command} ${sub} --help: no example or exit codes`).toMatch(EXAMPLE_OR_EXIT);
     }
+  });
+});
+
+describe('docs/cli.md, orch explain', () => {
+  it('lists every diagnostic code orch explain knows, with its severity', () => {
+    const rows = new Map([...sectionOf('explain').matchAll(/^\| ([EWI]\d{4}) \| (\w+) \|/gm)].map((m) => [m[1]!, m[2]!]));
+    for (const e of allExplanations()) expect(rows.get(e.code), e.code).toBe(e.severity);
   });
 });
 
