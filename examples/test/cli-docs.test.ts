@@ -1,11 +1,11 @@
 /**
- * docs/cli.md documents every command `orch --help` lists and every option each command (and
- * subcommand) accepts and every diagnostic code `orch explain` knows, every help ends with an
- * example or its exit codes, and README.md shows
- * only options that exist and preview output `orch preview` prints — so neither can silently fall
- * behind the CLI.
+ * docs/cli.md documents every command `orch --help` lists, every option each command (and
+ * subcommand) accepts and every diagnostic code `orch explain` knows; every help ends with an
+ * example or its exit codes; README.md shows only options that exist, a plan that checks and
+ * preview lines `orch preview` prints. So neither can silently fall behind the CLI.
  */
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allExplanations } from '../../compiler/index.js';
@@ -99,6 +99,26 @@ describe('README.md', () => {
           for (const flag of flags) expect(options, `README: ${shown}`).toContain(flag);
         }
       }
+    }
+  });
+
+  it("shows a plan that checks against the weekly report's declarations", async () => {
+    const plan = /^```orch\n([\s\S]*?)^```/m.exec(README)![1]!;
+    const dir = mkdtempSync(path.join(tmpdir(), 'orch-readme-'));
+    try {
+      cpSync(path.join(REPO_ROOT, 'examples/weekly_report'), dir, { recursive: true, filter: (f) => !f.endsWith('.test.orch') });
+      // The example's plan and its invariants (until the simulate blocks) give way to the README's.
+      const file = path.join(dir, 'weekly_report.orch');
+      const source = readFileSync(file, 'utf8');
+      const from = source.indexOf('\nplan weekly_sales_report {');
+      const to = source.indexOf('\nsimulate ', from);
+      expect(from).toBeGreaterThan(0);
+      writeFileSync(file, `${source.slice(0, from)}\n${plan}${source.slice(to)}`);
+      const check = await runCli(['check', file], REPO_ROOT);
+      expect(check.stdout + check.stderr).toMatch(/^0 errors|no problems/m);
+      expect(check.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
