@@ -115,6 +115,7 @@ export function registerAuth(program: Command): void {
     .description('revoke an API token by its id (as `orch auth token` and `orch auth tokens` print it)')
     .argument('<token-id>', 'the token id')
     .option('--db <path>', DB_HELP)
+    .addHelpText('after', ['', 'Example:', '  $ orch auth revoke 3f9a2c1d', '', 'Exit codes: 0 revoked, 2 unknown token id or no journal.'].join('\n'))
     .action(async (id: string, opts: { db?: string }) => {
       // A whole token pasted by mistake names its id too (orch_<id>_…); never print it back.
       const m = /^orch_([0-9a-f]+)_/.exec(id);
@@ -131,6 +132,7 @@ export function registerAuth(program: Command): void {
     .argument('[user]', 'only this user\'s')
     .option('--db <path>', DB_HELP)
     .option('--json', 'print them as JSON')
+    .addHelpText('after', ['', 'Example:', '  $ orch auth tokens alice --json', '', 'Exit codes: 0 listed, 2 no journal or usage error.'].join('\n'))
     .action(async (user: string | undefined, opts: { db?: string; json?: boolean }) => {
       const rows = await withPeople(journalOf(opts.db), false, (store) => store.tokens(user));
       if (opts.json) {

@@ -10,6 +10,7 @@ export function registerCancel(program: Command): void {
     .argument('<run>', 'run id')
     .option('--db <path>', DB_HELP)
     .option('--step <step>', 'cancel only this step (`id`, or one instance: `id[i]`, `id#k`); its dependants follow their join rule and the run goes on')
+    .addHelpText('after', ['', 'Examples:', '  $ orch cancel launch-20260131-101500-3f9a2c', '  $ orch cancel launch-20260131-101500-3f9a2c --step send[2]', '', 'Exit codes: 0 cancelled, 2 unknown run or step, or a run that has finished.'].join('\n'))
     .action(async (runId: string, cli: { db?: string; step?: string }) => {
       const db = journalOf(cli.db);
       await withJournal(db, (j) => requireRun(j, runId));

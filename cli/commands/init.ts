@@ -131,7 +131,7 @@ export function registerInit(program: Command): void {
     .command('init')
     .description('create a starter Orch project (a plan, a handler, input.json, orch.config.json, .gitignore)')
     .argument('[dir]', 'directory to create the project in (created if missing)', '.')
-    .addHelpText('after', '\nNever overwrites files. Exit codes: 0 created, 2 a file already exists or I/O error.\n')
+    .addHelpText('after', '\nNever overwrites files. Exit codes: 0 created, 2 a file already exists, DIR is a file, or I/O error.\n')
     .action((dir: string) => {
       process.stdout.write(scaffold(dir));
     });

@@ -38,7 +38,7 @@ export function registerMcp(program: Command): void {
   mcp
     .command('lock')
     .description('start every imported MCP server, list its tools and write orch.lock.json')
-    .argument('[dir]', 'a folder of the project (default: the current directory)', '.')
+    .argument('[dir]', 'a folder of the project', '.')
     .option('--server <name...>', 'lock only these servers (the others keep their entries)')
     .option('--timeout <seconds>', 'per server, to start and list its tools', '60')
     .addHelpText('after', HELP_EXAMPLES)

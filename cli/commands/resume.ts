@@ -18,6 +18,7 @@ export function registerResume(program: Command): void {
       `on Postgres: take the run over once its owner's heartbeat (written every second) is this old, e.g. 3s (default 10s, at least ${MIN_TAKE_OVER_S}s)`,
       takeOverAge,
     )
+    .addHelpText('after', ['', 'Example:', '  $ orch resume hello-20260131-101500-3f9a2c', '', 'Exit codes: 0 the run completed, 1 it failed, was cancelled, timed out or stopped at another approval, 2 unknown run or a run that cannot resume (e.g. finished), 130 interrupted by Ctrl-C.'].join('\n'))
     .action(async (runId: string, cli: { db?: string; json?: boolean; quiet?: boolean; workers?: number; maxOutput?: number; remote?: boolean; local?: boolean; rerunInFlight?: boolean; waitForSignals?: boolean; takeOverAfter?: number }) => {
       const opts = { ...cli, db: journalOf(cli.db) };
       const elsewhere = await withJournal(opts.db, async (j) => {

@@ -36,6 +36,7 @@ export function registerRun(program: Command): void {
     .option('--remote', REMOTE_HELP)
     .option('--local', LOCAL_HELP)
     .option('--project <dir>', 'for a compiled plan (.json): the project its handlers are loaded from (default: the project of the .json file)')
+    .addHelpText('after', ['', 'Examples:', '  $ orch run plans/hello.orch --input @input.json', '  $ orch run build/hello.json --project . --json --quiet      # a compiled plan', '', 'Exit codes: 0 the run completed, 1 it failed, was cancelled, timed out or stopped (paused) at an approval, 2 usage or I/O error, 130 interrupted by Ctrl-C (resumable).'].join('\n'))
     .action(async (file: string, opts: RunCliOptions) => {
       boundHeapGrowth();
       const loaded = await loadPlan(file, opts.plan, opts.project !== undefined ? { project: opts.project } : {});

@@ -21,6 +21,7 @@ export function registerRuns(program: Command): void {
     .option('--all', 'include sub-plan runs')
     .option('--stats', 'add totals: runs by status, success rate, cost, and over their finished steps the local ratio and privacy score')
     .option('--plan <name>', 'only runs of this plan (its name, or MODULE.NAME), as GET /runs?plan= does; --stats then totals those')
+    .addHelpText('after', ['', 'Examples:', '  $ orch runs --stats', '  $ orch runs --plan weekly_sales_report --json', '', 'Exit codes: 0 listed (no journal yet: "no runs"), 2 usage or I/O error.'].join('\n'))
     .action(async (cli: { db?: string; json?: boolean; all?: boolean; stats?: boolean; plan?: string }) => {
       const opts = { ...cli, db: journalOf(cli.db) };
       // No journal yet simply means no runs (not an error).
@@ -62,6 +63,7 @@ export function registerRuns(program: Command): void {
     .description('print the full history of a run as JSON (run, events, final state)')
     .argument('<run>', 'run id')
     .option('--db <path>', DB_HELP)
+    .addHelpText('after', ['', 'Example:', '  $ orch runs export hello-20260131-101500-3f9a2c > run.json', '', 'Exit codes: 0 printed, 2 unknown run or no journal.'].join('\n'))
     .action(async (runId: string, opts: { db?: string }, cmd: Command) => {
       const db = journalOf(opts.db ?? (cmd.parent?.opts() as { db?: string } | undefined)?.db);
       const out = await withJournal(db, async (j) => {
@@ -99,6 +101,7 @@ export function registerRuns(program: Command): void {
     .requiredOption('--older-than <age>', 'how long ago a run must have finished, e.g. 30d, 12h, 90m')
     .option('--db <path>', DB_HELP)
     .option('--json', 'print what was deleted as JSON')
+    .addHelpText('after', ['', 'Example:', '  $ orch runs prune --older-than 30d --json', '', 'Exit codes: 0 pruned, 2 not an age, or no journal.'].join('\n'))
     .action(async (own: { olderThan: string; db?: string; json?: boolean }, cmd: Command) => {
       // `runs` has --db and --json of its own, and commander gives a flag to the parent when both have it.
       const opts = { ...own, ...(cmd.parent?.opts() as { json?: boolean } | undefined), olderThan: own.olderThan };

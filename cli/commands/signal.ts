@@ -22,6 +22,7 @@ export function registerSignal(program: Command): void {
     .option('--json', 'print the execution result as JSON when this command continues the run')
     .option('--quiet', QUIET_HELP)
     .option('--workers <n>', 'worker threads when this command continues the run', positiveInt('--workers'))
+    .addHelpText('after', ['', 'Examples:', '  $ orch signal launch-20260131-101500-3f9a2c ask approve --comment "looks good"', '  $ orch signal home-20260131-101500-3f9a2c --context \'{"occupancy":"away"}\'', '', 'Exit codes: 0 done (a decision: the run then completed), 1 the continued run failed, was cancelled or stopped at another approval, 2 unknown run or step, or a decision where people are configured (an "auth" block), 130 interrupted by Ctrl-C.'].join('\n'))
     .action(
       async (
         runId: string,

@@ -20,6 +20,7 @@ export function registerTimeline(program: Command): void {
     .option('--stats', 'print totals: duration, average step duration, event counts')
     .option('--format <format>', 'text (default), or svg / html: the Gantt and step graph as one self-contained file', timelineFormat, 'text')
     .option('-o, --out <file>', 'with --format svg|html: write to this file instead of stdout')
+    .addHelpText('after', ['', 'Examples:', '  $ orch timeline hello-20260131-101500-3f9a2c --stats', '  $ orch timeline hello-20260131-101500-3f9a2c --format html -o run.html', '', 'Exit codes: 0 printed, 2 unknown run, no journal or usage error.'].join('\n'))
     .action(async (runId: string, opts: { db?: string; json?: boolean; stats?: boolean; format: 'text' | TimelineFileFormat; out?: string }) => {
       const { row, events } = await withJournal(journalOf(opts.db), async (j) => ({ row: await requireRun(j, runId), events: await j.load(runId) }));
       if (opts.format !== 'text') {

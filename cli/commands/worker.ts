@@ -96,6 +96,7 @@ export function registerWorker(program: Command): void {
     .option('--db <url>', 'postgres://… URL (default: $ORCH_DB)')
     .option('--all', 'also dead and stopped workers')
     .option('--json', 'print the workers as JSON')
+    .addHelpText('after', ['', 'Example:', '  $ orch workers --db postgres://orch@db.internal/orch --all', '', 'Exit codes: 0 listed, 2 no URL, not a Postgres URL, or the database cannot be reached or is not migrated.'].join('\n'))
     .action((opts: WorkersFlags) => withClusterDb(opts.db, async (backend) => {
       let rows;
       try {
