@@ -163,7 +163,7 @@ plan main {
     expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     const ir = out.plans.find((p) => p.plan === 'main')!;
     const scopes = ['scope.a', 'scope.comp', 'scope.fb', 'scope.sub'];
-    expect([...ir.consent].sort()).toEqual(scopes);
+    expect([...(ir.consent ?? [])].sort()).toEqual(scopes);
     const p = preview(ir);
     expect([...p.consent].sort()).toEqual(scopes);
     expect(renderPreviewText(p, false)).toContain('Consent needed: scope.a, scope.comp, scope.fb, scope.sub');
