@@ -4,7 +4,8 @@
  * every dependency ended without completing; a race whose branches all end without completing
  * fails; `after RACE` waits for the race; a loop with `on_failure continue` does not fail the
  * run when exhausted; `??` over two skipped branches is `null`; a cancelled `wait` is
- * `cancelled`, and the run goes on.
+ * `cancelled`, and the run goes on. And §7.2: `budget duration` is the deadline unless the plan's is
+ * shorter.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -158,5 +159,26 @@ describe('cancelling one step', () => {
     expect(status).toEqual({ hold: 'cancelled', strict: 'skipped', lenient: 'completed' });
     expect(result.metadata.cancelledSteps).toBe(1);
     expect(events.find((e) => e.type === 'step_cancelled')).toMatchObject({ stepId: 'hold' });
+  });
+});
+
+describe('budget duration is the deadline when the plan has none shorter (§7.2)', () => {
+  const timed = (deadline: string, budget: string) =>
+    planOf(`policy quick { budget duration <= ${budget} }
+plan p {
+  policy quick
+  deadline ${deadline}
+  step hold = wait 1h
+}`);
+
+  it('a shorter budget ends the run (timeout, naming the budget); a shorter plan deadline wins over a longer budget', async () => {
+    const byBudget = await run(timed('30m', '2s'), byName({}));
+    expect(byBudget.result.status).toBe('timeout');
+    expect(byBudget.result.error).toContain('budget duration');
+    expect(byBudget.events.some((e) => e.type === 'budget_exceeded')).toBe(true);
+    const byDeadline = await run(timed('2s', '30m'), byName({}));
+    expect(byDeadline.result.status).toBe('timeout');
+    expect(byDeadline.result.error).toBe('deadline of 2000ms exceeded');
+    expect(byDeadline.events.some((e) => e.type === 'budget_exceeded')).toBe(false);
   });
 });
