@@ -201,3 +201,28 @@ describe('resource concurrency across runs (LANGUAGE.md §7.2)', () => {
     expect(exec.starts.map((s) => s.runId)).toEqual(['one', 'two']);
   });
 });
+
+describe('cancelling a queued step (LANGUAGE.md §7.1)', () => {
+  it('a step queued for a resource slot is cancelled and never starts; its run completes', async () => {
+    const p = plan({
+      capabilities: [capability('work')],
+      resources: [resource('gpu', { concurrency: 1 })],
+      steps: [step({ id: 'a', capability: 'work', resource: 'gpu' }), step({ id: 'b', capability: 'work', resource: 'gpu' })],
+    });
+    const clock = new VirtualClock(0);
+    const exec = new SimExecutor(clock, () => ({ latency: 100, outcome: { ok: true, output: {} } }));
+    const run = new Run(p, { clock, executor: exec }, { runId: 'r' });
+    const done = run.start();
+    const seen: unknown[] = [];
+    clock.setTimer(50, () => {
+      seen.push(run.stepView('b')?.status);
+      seen.push(run.cancelStep('b'));
+    });
+    clock.runAll();
+    const result = await done;
+    expect(seen).toEqual(['queued', 'ok']);
+    expect(result.status).toBe('completed');
+    expect(Object.fromEntries(result.steps.map((s) => [s.stepId, s.status]))).toEqual({ a: 'completed', b: 'cancelled' });
+    expect(exec.starts.map((s) => s.stepId)).toEqual(['a']);
+  });
+});
