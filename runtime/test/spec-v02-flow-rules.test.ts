@@ -105,6 +105,13 @@ describe('race', () => {
     expect(won.seq).toBeLessThan(started.seq);
   });
 
+  it('a branch that fails does not end the race: a later completion wins and the run completes', async () => {
+    const { result, status } = await run(p, byName({ x: 'fail', slow: 500 }), { a: 'x', b: 'slow' });
+    expect(result.status).toBe('completed');
+    expect(status).toMatchObject({ left: 'failed', right: 'completed', after_race: 'completed' });
+    expect(result.output).toMatchObject({ winner: 'right', text: 'slow' });
+  });
+
   it('fails when every branch ends without completing', async () => {
     const { result, status, exec } = await run(p, byName({ x: 'fail', y: 'fail' }), { a: 'x', b: 'y' });
     expect(result.status).toBe('failed');
