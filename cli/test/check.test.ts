@@ -133,6 +133,16 @@ plan p {
     expect(JSON.parse(r.stdout)).toEqual({ diagnostics: [] });
   });
 
+  it('warnings alone exit 0, in text and in JSON (exit 1 is for errors only)', async () => {
+    const warned = file('warned.orch', `${GOOD}capability spare { kind tool }\n`);
+    const json = await cli(['check', warned, '--format', 'json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).diagnostics).toMatchObject([{ code: 'W0601', severity: 'warning', file: warned }]);
+    const text = await cli(['check', warned]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`${warned}:10:12: warning[W0601]: capability "spare" is never used`);
+  });
+
   it('--format sarif prints SARIF 2.1.0 for code scanning', async () => {
     const bad = file('bad-sarif.orch', BAD);
     const r = await runCli(['check', bad, '--format', 'sarif'], dir);

@@ -100,7 +100,8 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
       else if (sr.k === 'list' && !comparable(sl, sr.elem)) mismatch(c, op, lt, rt, range, left, right);
       return out(T.bool);
     case '??': {
-      if (lt.k !== 'optional' && !loose && lt.k !== 'null' && !assignable(rt, lt) && !assignable(lt, rt))
+      // `x ?? null` says "x, or nothing" (the value of a `??` chain whose steps were all skipped).
+      if (lt.k !== 'optional' && !loose && lt.k !== 'null' && rt.k !== 'null' && !assignable(rt, lt) && !assignable(lt, rt))
         mismatch(c, op, lt, rt, range, left, right);
       const base = sl.k === 'null' ? widenLiteral(sr) : widenLiteral(sl);
       return out(rt.k === 'optional' || rt.k === 'null' ? optional(base) : base);

@@ -229,6 +229,12 @@ describe('the soft ?? rule (§7.1)', () => {
     expect(step(p, 'hard')).toMatchObject({ skip_if_skipped: ['left'], soft_reads: [] });
     expect(step(p, 'mixed')).toMatchObject({ skip_if_skipped: ['right'], soft_reads: ['left'] });
   });
+  it('a chain may end in null ("both were skipped" is null): no E0201, and the result is optional', () => {
+    const src = `${CAPS}\nplan p {\n  input { go: bool }\n  step left = fetch(url: "x") when input.go\n  step right = fetch(url: "y") when not input.go\n  output { body: left.output.body ?? right.output.body ?? null }\n}\n`;
+    expect(codes(checkText(src)).filter((c) => c.startsWith('E'))).toEqual([]);
+    // Still a type error when the fallback is of another type.
+    expect(codes(checkText(src.replace('?? null', '?? 3')))).toContain('E0201');
+  });
 });
 
 describe('estimates and guardrails', () => {

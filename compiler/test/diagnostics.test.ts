@@ -36,6 +36,14 @@ describe('E0101 unresolved name', () => {
     const text = PLAN(`  step a = fetch(url: input.url)\n  step b = summarize(text: a.output.body)`);
     expect(only('E0101', text)).toEqual([]);
   });
+  it('reports an unknown sub-plan of run, and an unknown name of an imported module', () => {
+    const text = `${PLAN(`  step a = run weekly(week: "x")`)}\nplan other { policy policies.nothing  step b = fetch(url: "y") }\nimport std.policies\n`;
+    const got = only('E0101', text).map((d) => [covered(text, d), d.message]);
+    expect(got).toEqual([
+      ['weekly', 'unknown plan "weekly"'],
+      ['policies.nothing', 'unknown policy "policies.nothing"'],
+    ]);
+  });
 });
 
 describe('E0102 duplicate declaration', () => {

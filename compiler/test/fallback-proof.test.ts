@@ -140,4 +140,32 @@ plan p {
     // A string that names no capability compares as written: nothing matches it.
     expect(violated('step.capability == "erase"')).toEqual([]);
   });
+
+  it('consent: the scopes a run needs include its fallback and compensate calls and its sub-plans, in the IR and the preview', () => {
+    const out = compileText(
+      `
+capability a { kind tool  input { x: string }  output { ok: bool }  consent "scope.a" }
+capability fb { kind tool  input { x: string }  output { ok: bool }  consent "scope.fb" }
+capability comp { kind tool  input { x: string }  output { ok: bool }  consent "scope.comp" }
+capability inner { kind tool  input { x: string }  output { ok: bool }  consent "scope.sub" }
+policy strict { require_consent true }
+plan sub { step i = inner(x: "1") }
+plan main {
+  policy strict
+  on_failure rollback
+  step s = a(x: "1") { fallback fb(x: "2")  compensate comp(x: "3") }
+  step r = run sub()
+}
+`,
+      {},
+      'main',
+    );
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const ir = out.plans.find((p) => p.plan === 'main')!;
+    const scopes = ['scope.a', 'scope.comp', 'scope.fb', 'scope.sub'];
+    expect([...(ir.consent ?? [])].sort()).toEqual(scopes);
+    const p = preview(ir);
+    expect([...p.consent].sort()).toEqual(scopes);
+    expect(renderPreviewText(p, false)).toContain('Consent needed: scope.a, scope.comp, scope.fb, scope.sub');
+  });
 });

@@ -8,15 +8,16 @@
  * so its answer is a fresh CLI over the journal; the pause, resume, cancel and signal sent to a
  * spawned run come from this process, which is another process than the run's.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { compile, validatePlanIR } from '../../compiler/index.js';
 import { eventSchemaErrors } from '../scheduler/event-schema.js';
 import { openSqlite } from '../backend/sqlite/driver.js';
 import { openBackend } from '../backend/index.js';
 import { input, lit, plan, resource, step } from './ir-builder.js';
 import { runCli as cli } from '../../test/support/cli-in-process.js';
-import { local, orch, orchAsync, projectDir, writePlan } from './helpers.js';
+import { local, orch, orchAsync, projectDir, REPO, writePlan } from './helpers.js';
 
 const SOURCE = `
 module demo.shop
@@ -72,6 +73,31 @@ function eventTypes(db: string, runId: string): string[] {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `ir` as an older schema has it: each object keeps only the properties that schema declares. */
+function olderIR(ir: Record<string, unknown>, root: Record<string, unknown>): Record<string, unknown> {
+  const defs = (root.definitions ?? root.$defs ?? {}) as Record<string, Record<string, unknown>>;
+  const resolve = (s: Record<string, unknown>): Record<string, unknown> =>
+    typeof s.$ref === 'string' ? resolve(defs[s.$ref.split('/').pop()!]!) : s;
+  const strip = (value: unknown, schema: Record<string, unknown>): void => {
+    const s = resolve(schema);
+    if (Array.isArray(value)) {
+      if (s.items && typeof s.items === 'object') for (const v of value) strip(v, s.items as Record<string, unknown>);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const o = value as Record<string, unknown>;
+    const props = s.properties as Record<string, Record<string, unknown>> | undefined;
+    if (props) {
+      for (const k of Object.keys(o)) if (!(k in props) && s.additionalProperties === false) delete o[k];
+      for (const [k, v] of Object.entries(o)) if (props[k]) strip(v, props[k]);
+    } else if (s.additionalProperties && typeof s.additionalProperties === 'object') {
+      for (const v of Object.values(o)) strip(v, s.additionalProperties as Record<string, unknown>);
+    }
+  };
+  strip(ir, root);
+  return ir;
+}
 
 async function until(check: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 30_000; // CLI start-up can be slow on a loaded machine
@@ -213,6 +239,23 @@ describe('orch run', () => {
     expect((await cli(['timeline', 'no-such-run'], project)).code).toBe(2);
   });
 
+  it('runs an orch.plan/v1 and an orch.plan/v2 IR file as written by earlier versions (§7.4, §9)', async () => {
+    const project = projectDir();
+    writeFileSync(join(project, 'shop.orch'), SOURCE);
+    const out = compile({ entry: join(project, 'shop.orch') });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    for (const version of [1, 2] as const) {
+      const schema = JSON.parse(readFileSync(join(REPO, 'compiler', 'schema', `orch.plan.v${version}.schema.json`), 'utf8')) as Record<string, unknown>;
+      const ir = olderIR(JSON.parse(JSON.stringify(out.plans[0])) as Record<string, unknown>, schema);
+      ir.version = `orch.plan/v${version}`;
+      expect(validatePlanIR(ir)).toMatchObject({ ok: true });
+      writeFileSync(join(project, `v${version}.json`), JSON.stringify(ir));
+      const r = await cli(['run', `v${version}.json`, '--input', '{"n": 2}', '--json'], project);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', output: { result: 8 } });
+    }
+  });
+
   it('a failing run exits 1 and says which step failed', async () => {
     const project = projectDir();
     const p = plan({ base_dir: '.', capabilities: [local('boom', 'throws')], steps: [step({ id: 'boom', capability: 'boom' })] });
@@ -287,7 +330,7 @@ plan spend { step a = ask()  step b = quiet() }
     const project = projectDir();
     writeFileSync(
       join(project, 'once.js'),
-      `import { existsSync, writeFileSync } from 'node:fs';
+      `import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 export function once({ marker }) {
   if (existsSync(marker)) return { value: 'second' };
   writeFileSync(marker, 'x');

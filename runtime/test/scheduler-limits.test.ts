@@ -174,3 +174,55 @@ describe('rate limits count per policy (LANGUAGE.md §7.2: the calls of CAP unde
     expect(limits.forRun(under('strict'), 'r4', wake).tryAcquire(call, 1001).kind).toBe('granted');
   });
 });
+
+describe('resource concurrency across runs (LANGUAGE.md §7.2)', () => {
+  it("a step waiting for another run's slot on its resource stays queued, and starts when the slot is freed", async () => {
+    const p = plan({
+      capabilities: [capability('work')],
+      resources: [resource('gpu', { concurrency: 1 })],
+      steps: [step({ id: 'a', capability: 'work', resource: 'gpu' })],
+    });
+    const limits = new InProcessLimits();
+    const clock = new VirtualClock(0);
+    const exec = new SimExecutor(clock, () => ({ latency: 100, outcome: { ok: true, output: {} } }));
+    const one = new Run(p, { clock, executor: exec, limits }, { runId: 'one' });
+    const two = new Run(p, { clock, executor: exec, limits }, { runId: 'two' });
+    const done = [one.start(), two.start()];
+    let during: (string | undefined)[] = [];
+    clock.setTimer(50, () => (during = [one.stepView('a')?.status, two.stepView('a')?.status]));
+    for (let i = 0; i < 100 && exec.starts.length < 2; i++) {
+      clock.runAll();
+      await new Promise((r) => setImmediate(r));
+    }
+    clock.runAll();
+    const results = await Promise.all(done);
+    expect(during).toEqual(['running', 'queued']);
+    expect(results.map((r) => r.status)).toEqual(['completed', 'completed']);
+    expect(exec.starts.map((s) => s.runId)).toEqual(['one', 'two']);
+  });
+});
+
+describe('cancelling a queued step (LANGUAGE.md §7.1)', () => {
+  it('a step queued for a resource slot is cancelled and never starts; its run completes', async () => {
+    const p = plan({
+      capabilities: [capability('work')],
+      resources: [resource('gpu', { concurrency: 1 })],
+      steps: [step({ id: 'a', capability: 'work', resource: 'gpu' }), step({ id: 'b', capability: 'work', resource: 'gpu' })],
+    });
+    const clock = new VirtualClock(0);
+    const exec = new SimExecutor(clock, () => ({ latency: 100, outcome: { ok: true, output: {} } }));
+    const run = new Run(p, { clock, executor: exec }, { runId: 'r' });
+    const done = run.start();
+    const seen: unknown[] = [];
+    clock.setTimer(50, () => {
+      seen.push(run.stepView('b')?.status);
+      seen.push(run.cancelStep('b'));
+    });
+    clock.runAll();
+    const result = await done;
+    expect(seen).toEqual(['queued', 'ok']);
+    expect(result.status).toBe('completed');
+    expect(Object.fromEntries(result.steps.map((s) => [s.stepId, s.status]))).toEqual({ a: 'completed', b: 'cancelled' });
+    expect(exec.starts.map((s) => s.stepId)).toEqual(['a']);
+  });
+});
