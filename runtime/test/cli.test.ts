@@ -221,7 +221,9 @@ describe('orch run', () => {
     writeFileSync(join(project, 'broken.orch'), BROKEN);
     const broken = await cli(['run', 'broken.orch'], project);
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(/broken\.orch:\d+:\d+: error E0101/);
+    // As orch check prints it: the path as given from here, the code in brackets, a code frame.
+    expect(broken.stderr).toMatch(/^broken\.orch:\d+:\d+: error\[E0101\]: .*\n\s*\d+ \| .*\n\s*\| +\^+/m);
+    expect(broken.stderr).toContain('1 error, 0 warnings in 1 file');
 
     writeFileSync(join(project, 'bad.json'), JSON.stringify({ version: 'orch.plan/v1', plan: 'x', steps: [{ id: 3 }] }));
     const bad = await cli(['run', 'bad.json'], project);
