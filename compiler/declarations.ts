@@ -9,6 +9,7 @@ import { diagnostic, tierOf, type Diagnostic } from '../language/index.js';
 import { checkModelResource } from './check/llm.js';
 import { durationMs, type RootInfo } from './check/expr.js';
 import { ms } from './check/lower.js';
+import { repeatedEntries } from './check/repeated.js';
 import type { ExprIR, PolicyIR } from './ir/types.js';
 import type { LoadedModule } from './loaded-module.js';
 import type { PlacementResource } from './placement.js';
@@ -133,10 +134,13 @@ export function policyIR(e: DeclEntry<'policy'>, scopes: Scopes, diags: Diagnost
   }
   const weights: Record<string, number> = {};
   for (const w of p.weights ?? []) weights[w.key.name] = w.value.value;
-  const rate_limits = p.rateLimits.flatMap((r) => {
-    const c = scopes.resolve(e.module, r.capability, 'capability');
-    return c ? [{ capability: c.qualifiedName, count: Math.max(0, Math.floor(r.count)), per_ms: durationMs(r.per.value, r.per.unit) }] : [];
-  });
+  const limited = p.rateLimits.map((r) => ({ r, key: scopes.resolve(e.module, r.capability, 'capability')?.qualifiedName, range: r.range }));
+  const rate_limits = limited.flatMap(({ r, key }) =>
+    key !== undefined ? [{ capability: key, count: Math.max(0, Math.floor(r.count)), per_ms: durationMs(r.per.value, r.per.unit) }] : []);
+  // A policy's calls of one capability share one counter (at run time and in the estimates): a
+  // second rate_limit of it, even over another window, could not hold as written.
+  repeatedEntries(limited,
+    (q, line) => `duplicate rate_limit of capability "${q.slice(q.lastIndexOf('.') + 1)}" in policy ${p.name.name} (first on line ${line}): a policy has one limit per capability`, e.module.file, diags);
   return {
     name: p.name.name,
     strategy: p.strategy ?? 'privacy_first',

@@ -30,7 +30,7 @@ export type DiagnosticCode =
   | 'E0203' // unit mismatch
   | 'E0301' // dependency cycle
   | 'E0302' // repeat without a valid max (1..1000)
-  | 'E0303' // race with fewer than two branches
+  | 'E0303' // race with fewer than two branches; a branch that waits for a sibling
   | 'E0401' // blocking guardrail violated at compile time
   | 'W0402' // warning guardrail violated at compile time
   | 'I0403' // advisory/info guardrail note (hint)

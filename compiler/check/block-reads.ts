@@ -34,6 +34,8 @@ export function settleBlockReads(
     if (b.kind === 'race') for (const s of b.steps) raceOf.set(s, b);
   }
   for (const s of steps) {
+    const ownRace = raceOf.get(s.id);
+    if (ownRace) siblingDependency(s, ownRace, diags, file, readAt);
     const waits = new Set(s.waitsFor);
     for (const r of s.refs) for (const loop of loopOf.get(r) ?? []) if (!s.blocks.includes(loop.id)) waits.add(loop.id);
     for (const a of s.after) for (const loop of loopOf.get(a) ?? []) if (!s.blocks.includes(loop.id)) waits.add(loop.id);
@@ -61,5 +63,23 @@ export function settleBlockReads(
       if (race && !s.blocks.includes(race.id))
         diags.push(diagnostic('E0201', `step "${id}" is a branch of race ${race.id}: when it loses its output is null, so step "${s.id}" must read it inside a ?? chain (${id}.output.field ?? default), or read ${race.id}.output`, file, readAt(s.id, id) ?? s.decl.name.range));
     }
+  }
+}
+
+/**
+ * A race branch that waits for a sibling (`after a`, or any read of `a.…`) never competes with it:
+ * the sibling completing ends the race before the branch can start, so the branch runs only when
+ * the sibling did not complete — a fallback written as a race. E0303, as a race of one branch: the
+ * race needs branches that compete (§7.1: each branch starts when its own dependencies allow).
+ */
+function siblingDependency(
+  s: CheckedStep, race: PlanBlock, diags: Diagnostic[], file: string, readAt: (step: string, id: string) => Range | undefined,
+): void {
+  // A branch reading its own race (`r.winner`) depends on every branch, itself too: E0301 says so.
+  if (s.refs.includes(s.id)) return;
+  for (const id of new Set([...s.after, ...s.refs])) {
+    if (!race.steps.includes(id)) continue;
+    const at = s.decl.after.find((a) => a.name === id)?.range ?? readAt(s.id, id) ?? s.decl.name.range;
+    diags.push(diagnostic('E0303', `step "${s.id}" of race ${race.id} waits for "${id}", another branch of the race: "${id}" completing ends the race and cancels "${s.id}", so the two never compete (for a step that runs when "${id}" fails, use a fallback or a step after the race)`, file, at));
   }
 }

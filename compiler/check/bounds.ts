@@ -1,11 +1,13 @@
 /**
  * Numbers a declaration property must keep within, whatever its unit says. A value outside them
  * parses and has the right type, but the runtime cannot honour it — `concurrency 0` would admit
- * no step, `for each … parallel 0` no item, `rate_limit x 0 per 1m` would hold every call forever and `per 0s` is no window — so
- * `orch check` says so (E0201: the property's type is a positive integer, a percentage of at
- * most 100 % …) instead of a run hanging or the IR validator failing after the check passed.
+ * no step, `for each … parallel 0` no item, `rate_limit x 0 per 1m` would hold every call forever,
+ * `per 0s` is no window, and `timeout 0s` (or `deadline 0s`) ends every attempt (every run) before
+ * it can complete — so `orch check` says so (E0201: the property's type is a positive integer, a
+ * percentage of at most 100 % …) instead of a run hanging or the IR validator failing after the
+ * check passed.
  */
-import { diagnostic, type BlockItem, type Diagnostic, type Module, type NumberLit, type PercentLit } from '../../language/index.js';
+import { diagnostic, type BlockItem, type Diagnostic, type DurationLit, type Module, type NumberLit, type PercentLit } from '../../language/index.js';
 import { durationMs } from './expr.js';
 
 export function boundsDiagnostics(module: Module, file: string): Diagnostic[] {
@@ -17,18 +19,27 @@ export function boundsDiagnostics(module: Module, file: string): Diagnostic[] {
   const percent = (p: PercentLit | undefined, what: string) => {
     if (p && !(p.value >= 0 && p.value <= 100)) out.push(diagnostic('E0201', `${what} is a percentage from 0% to 100%, not ${p.value}%`, file, p.range));
   };
+  // `wait until C timeout 0s` is not one of these: it tests C once, when the step starts.
+  const positiveDuration = (t: DurationLit | undefined, what: string) => {
+    if (t && !(durationMs(t.value, t.unit) > 0))
+      out.push(diagnostic('E0201', `${what} must be longer than 0, not ${t.value}${t.unit}: nothing could complete before it`, file, t.range));
+  };
   for (const d of module.declarations) {
-    if (d.kind === 'ResourceDecl') {
+    if (d.kind === 'CapabilityDecl') {
+      positiveDuration(d.timeout, 'a timeout');
+    } else if (d.kind === 'ResourceDecl') {
       positiveInt(d.concurrency, 'concurrency');
       percent(d.reliability, 'reliability');
     } else if (d.kind === 'PlanDecl') {
       positiveInt(d.concurrency, 'concurrency');
-      // `for each … parallel 0` would start no item: at any depth of blocks.
+      positiveDuration(d.deadline, 'a deadline');
+      // `for each … parallel 0` would start no item, `timeout 0s` lets no step complete: at any depth of blocks.
       const blocks: (readonly BlockItem[])[] = [d.body.filter((x): x is BlockItem => x.kind !== 'InvariantDecl')];
       for (let body = blocks.pop(); body; body = blocks.pop())
         for (const item of body) {
+          if (item.kind === 'StepDecl') positiveDuration(item.timeout, 'a timeout');
           if (item.kind === 'ForEachDecl') positiveInt(item.parallel, 'parallel');
-          if (item.kind === 'ForEachDecl' || item.kind === 'RepeatDecl') blocks.push(item.body);
+          if (item.kind === 'ForEachDecl' || item.kind === 'RepeatDecl' || item.kind === 'RaceDecl') blocks.push(item.body);
         }
     } else if (d.kind === 'SimulateDecl') {
       percent(d.fail, 'fail');

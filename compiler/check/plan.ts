@@ -5,7 +5,7 @@
  * `compensate`, success criteria, output and plan-scoped invariants. Produces `CheckedPlan`, the
  * input of the DAG, placement, estimate and guardrail stages.
  */
-import type { InvariantDecl } from '../../language/index.js';
+import type { InvariantDecl, StringLit } from '../../language/index.js';
 import { diagnostic } from '../../language/index.js';
 import type { ExprIR } from '../ir/types.js';
 import type { DeclEntry } from '../scope.js';
@@ -18,6 +18,7 @@ import { checkInvariant, duplicateInvariantNames, RUN_TY } from './invariants.js
 import { expectTy } from './mismatch.js';
 import { checkStep, type StepContext } from './step.js';
 import { PlanReads } from './step-reads.js';
+import { repeatedEntries } from './repeated.js';
 
 /** Plans without loops, invariants or output reads share this empty set. */
 const NO_NAMES: ReadonlySet<string> = new Set();
@@ -156,10 +157,12 @@ function planProperties(ps: PlanScope, entry: DeclEntry<'plan'>): PlanProperties
   const policy = plan.policy ? scopes.resolve(mod, plan.policy, 'policy') : undefined;
   // A plan without guardrails (most) shares the empty list.
   let guardrails: DeclEntry<'guardrail'>[] = NONE;
-  for (const g of plan.guardrails) {
+  const listed = plan.guardrails.map((g) => {
     const ge = scopes.resolve(mod, g, 'guardrail');
     if (ge) guardrails = withGuardrail(guardrails, ge);
-  }
+    return { key: ge?.qualifiedName, range: g.range };
+  });
+  repeatedEntries(listed, (q, line) => `guardrail "${q.slice(q.lastIndexOf('.') + 1)}" is listed twice in plan ${plan.name.name} (first on line ${line})`, file, diags);
   // Guardrails declared in the plan's own module apply to every plan of it (rules are not opt-in).
   for (const ge of scopes.entries(mod, 'guardrail')) guardrails = withGuardrail(guardrails, ge);
 
@@ -175,10 +178,13 @@ function planProperties(ps: PlanScope, entry: DeclEntry<'plan'>): PlanProperties
     // The success criteria's and output's IR is read only when the plan's IR is built.
     typesOnly: cx.typesOnly === true,
   };
+  // Labels name the criteria in a run's result: two of one label could not be told apart.
+  repeatedEntries(plan.success.map((c) => ({ key: c.label ? labelOf(c.label) : undefined, range: c.label?.range ?? c.range })),
+    (label, line) => `duplicate success label "${label}" (first on line ${line})`, file, diags);
   const success = plan.success.length === 0 ? NONE : plan.success.map((c) => {
     const r = checkExpr(c.condition, planEnv);
     expectTy(r.ty, T.bool, c.condition.range, 'success', diags, file);
-    return { label: c.label ? c.label.parts.filter((p) => typeof p === 'string').join('') : null, condition: r.ir };
+    return { label: c.label ? labelOf(c.label) : null, condition: r.ir };
   });
   const output = plan.output ? checkExpr(plan.output, planEnv).ir : null;
 
@@ -196,6 +202,10 @@ function planProperties(ps: PlanScope, entry: DeclEntry<'plan'>): PlanProperties
     duplicateInvariantNames(invariantDecls, file, diags, false);
   }
   return { policy, guardrails, success, output, outputUses, invariants, invariantUses: invariantUses ?? NO_NAMES };
+}
+
+function labelOf(label: StringLit): string {
+  return label.parts.filter((p) => typeof p === 'string').join('');
 }
 
 /** `list` with `ge` added unless present (`NONE` is replaced, never pushed to). */

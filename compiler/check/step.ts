@@ -68,6 +68,10 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
     expectTy(r.ty, T.duration, a.duration.range, 'wait', diags, file);
     action = { type: 'wait', duration_ms: r.ir };
     if (r.ir.op === 'lit' && typeof r.ir.value === 'number') waitMs = r.ir.value;
+    // Time only passes forward: `wait -5s` is a value out of range (as in check/bounds.ts). Only a
+    // literal is judged; a computed duration is the run's.
+    const negated = r.ir.op === 'neg' && r.ir.arg.op === 'lit' && typeof r.ir.arg.value === 'number' && r.ir.arg.value > 0;
+    if (negated || (waitMs !== null && waitMs < 0)) diags.push(diagnostic('E0201', 'a wait lasts 0s or longer: time only passes forward', file, a.duration.range));
   } else if (a.kind === 'WaitUntilAction') {
     const r = checkExpr(a.condition, env);
     expectTy(r.ty, T.bool, a.condition.range, 'wait until', diags, file);

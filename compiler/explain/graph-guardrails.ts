@@ -61,7 +61,11 @@ plan polish {
     title: 'race with fewer than two branches',
     details: `A \`race NAME { … }\` block runs its steps side by side; the first to complete wins and the others are
 cancelled. With one step (or none) there is nothing to race. Add the competing step, or take the
-step out of the block. A branch of several steps is written as a \`run\` of a sub-plan.`,
+step out of the block. A branch of several steps is written as a \`run\` of a sub-plan.
+
+A branch that waits for another branch of its race (\`after\` it, or a read of its output, even
+inside \`??\`) is E0303 too: the other branch completing ends the race and cancels it, so the two
+never compete. For a step that runs when a call fails, use \`fallback\`, or a step after the race.`,
     trigger: `${ECHO}
 plan ask {
   race reply {

@@ -55,7 +55,9 @@ plan hello {
     title: 'duplicate declaration in one scope',
     details: `Two declarations with the same name live in the same scope: two steps of one plan, two
 capabilities of one module, two fields of one record, or the same property given twice in one
-block (\`timeout 5s\` … \`timeout 10s\`).
+block (\`timeout 5s\` … \`timeout 10s\`). A repeated name in a repeatable item is one too: two
+\`success\` criteria of one label, two \`rate_limit\`s of one capability in a policy, a guardrail
+listed twice in a plan's \`guardrails\`.
 
 Rename one of them, or delete the copy. The related information points at the first declaration.`,
     trigger: `${ECHO}

@@ -43,3 +43,31 @@ describe('values out of range', () => {
     expect(r.diagnostics.map((d) => d.message).join('\n')).not.toMatch(/schema|internal/);
   });
 });
+
+describe('durations where time must pass forward', () => {
+  const plan = (body: string, extra = '') => `${BASE}\n${extra}plan q {\n  ${body}\n}\n`;
+
+  it('a negative literal wait is E0201 at the duration, at any depth; wait 0s and a computed wait check clean', () => {
+    const text = plan('input { n: int }\n  step w = wait -5s\n  race r {\n    step a = wait -(1m)\n    step b = wait 0s\n  }\n  step c = wait 1s * input.n');
+    expect(errorsAt(text)).toEqual([['E0201', '-5s'], ['E0201', '-(1m)']]);
+    expect(checkText(text).find((d) => d.code === 'E0201')!.message).toMatch(/a wait lasts 0s or longer/);
+  });
+
+  it('a negative timeout, backoff, max_age, hold or debounce is a syntax error at the sign', () => {
+    const texts = [
+      plan('step a = fetch(url: "x") { timeout -1s }'),
+      plan('step a = fetch(url: "x") { retry 3 backoff fixed -1s }'),
+      plan('step a = fetch(url: "x")', 'context {\n  t: number max_age -1m\n  o: bool = context.t > 1 hold -1m\n}\n'),
+      `${plan('step a = fetch(url: "x")')}trigger tr { event "x" run q debounce -1s }\n`,
+    ];
+    for (const t of texts) expect(errorsAt(t).map(([c, at]) => [c, at])).toContainEqual(['E0001', '-']);
+  });
+
+  it('a timeout or deadline of 0 is E0201 at the value, in a race too; wait until … timeout 0s checks clean', () => {
+    const cap = `capability slow {\n  kind tool\n  input { }\n  output { }\n  timeout 0ms\n}\n`;
+    const text = plan('deadline 0s\n  step a = fetch(url: "x") { timeout 0s }\n  race r {\n    step b = fetch(url: "y") { timeout 0m }\n    step c = wait until true timeout 0s\n  }\n  step d = slow()', cap);
+    expect(errorsAt(text)).toEqual([['E0201', '0ms'], ['E0201', '0s'], ['E0201', '0s'], ['E0201', '0m']]);
+    expect(checkText(text).find((d) => d.code === 'E0201')!.message).toBe('a timeout must be longer than 0, not 0ms: nothing could complete before it');
+    expect(errorsAt(text.replace(/timeout 0(ms|s|m) \}|timeout 0ms\n|deadline 0s/g, (m) => m.replace('0', '1')))).toEqual([]);
+  });
+});

@@ -24,7 +24,7 @@ const segment: fc.Arbitrary<Segment> = fc.oneof(
   fc.record({ kind: fc.constant('race' as const), caps: fc.array(fc.nat(LATENCIES.length - 1), { minLength: 2, maxLength: 3 }) }),
 );
 
-/** Each step reads up to two earlier steps (inside `??`, so race branches may be read). */
+/** Each step reads up to two earlier steps (inside `??`, so race branches may be read from after their race). */
 const plan = fc.tuple(fc.array(segment, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 40 }));
 
 function source(segments: readonly Segment[], picks: readonly number[]): { text: string; loops: Map<string, string[]> } {
@@ -32,11 +32,12 @@ function source(segments: readonly Segment[], picks: readonly number[]): { text:
   const loops = new Map<string, string[]>();
   let n = 0;
   let pick = 0;
-  const step = (cap: number, indent: string): string => {
+  // `seen`: the steps a new step may read — a race branch none of its siblings (that is E0303).
+  const step = (cap: number, indent: string, seen = n): string => {
     const reads: string[] = [];
-    for (let k = 0; k < 2 && n > 0; k++) {
+    for (let k = 0; k < 2 && seen > 0; k++) {
       const p = picks[pick++];
-      if (p !== undefined && p % 3 !== 0) reads.push(`s${p % n}`);
+      if (p !== undefined && p % 3 !== 0) reads.push(`s${p % seen}`);
     }
     const v = reads.map((r) => `\${${r}.output.v ?? ""}`).join('-') || 'seed';
     return `${indent}step s${n++} = w${cap}(v: "${v}")`;
@@ -44,7 +45,8 @@ function source(segments: readonly Segment[], picks: readonly number[]): { text:
   segments.forEach((seg, i) => {
     if (seg.kind === 'step') lines.push(step(seg.caps[0]!, '  '));
     else if (seg.kind === 'race') {
-      lines.push(`  race r${i} {`, ...seg.caps.map((c) => step(c, '    ')), '  }');
+      const first = n;
+      lines.push(`  race r${i} {`, ...seg.caps.map((c) => step(c, '    ', first)), '  }');
     } else {
       const first = n;
       const body = seg.caps.map((c) => step(c, '    '));

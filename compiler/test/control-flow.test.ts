@@ -96,6 +96,18 @@ describe('diagnostics in the user\'s words', () => {
     expect(e[0]!.message).toMatch(/race r has one branch; a race needs two or more steps/);
   });
 
+  it('a race branch that waits for another branch of its race is E0303 (after it, or a read of it, even in ??)', () => {
+    const race = (b: string, c: string) => `${CAPS}\nplan p {\n  step z = fetch(url: "z")\n  race r {\n    step a = fetch(url: "x")\n    ${b}\n    ${c}\n  }\n  step n = summarize(text: a.output.body ?? "none")\n}\n`;
+    const text = race('step b = fetch(url: "y") { after a }', 'step c = summarize(text: a.output.body ?? z.output.body)');
+    const e = errors(text);
+    expect(e.map((x) => [x.code, x.at])).toEqual([['E0303', 'a'], ['E0303', 'c']]);
+    expect(e[0]!.message).toBe('step "b" of race r waits for "a", another branch of the race: "a" completing ends the race and cancels "b", so the two never compete (for a step that runs when "a" fails, use a fallback or a step after the race)');
+    const hard = race('step b = fetch(url: a.output.body)', 'step c = wait 1s');
+    expect(errors(hard).map((x) => [x.code, x.at])).toEqual([['E0303', 'a']]);
+    // Branches that wait only for steps outside the race (and readers after it) compete: clean.
+    expect(errors(race('step b = fetch(url: z.output.body) { after z }', 'step c = summarize(text: z.output.body)'))).toEqual([]);
+  });
+
   it('join first: reading a dependency that may still run outside ?? is E0201, inside ?? is fine', () => {
     const bad = `${CAPS}\nplan p {\n  step a = fetch(url: "x")\n  step b = fetch(url: "y")\n  step c = summarize(text: a.output.body ?? b.output.body) { join first }\n  step d = summarize(text: a.output.body) { join first after b }\n}\n`;
     const e = errors(bad);
