@@ -41,14 +41,19 @@ export function mapClassed(value: unknown, schema: Schema, classes: ReadonlySet<
 
 /** A run's shown copies: built once per run from its IR (null: unknown, only value redaction) and what it has recorded. */
 export class SecretView {
-  private readonly found = new Redactor();
+  private readonly found: Redactor;
 
-  /** `events` and `input` are read for the secret values they hold, so that copies elsewhere are blanked too. */
+  /**
+   * `events` and `input` are read for the secret values they hold, so that copies elsewhere are
+   * blanked too; `parent`: a sub-plan run's view shares its parent's (its input came from there).
+   */
   constructor(
     private readonly plan: PlanIR | null,
     events: readonly RunEvent[] = [],
     input?: unknown,
+    parent?: SecretView,
   ) {
+    this.found = parent?.found ?? new Redactor();
     if (input !== undefined) this.classed(input, plan?.input);
     for (const e of events) this.byClass(e);
   }
