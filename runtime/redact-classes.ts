@@ -207,3 +207,17 @@ function propertyOf(schema: Schema, key: string): Schema {
 export function shownResult<R extends Pick<ExecutionResult, 'steps' | 'output' | 'error'>>(run: Pick<RunReader, 'plan' | 'input'>, result: R): R {
   return new SecretView(run.plan, [], run.input()).result(result);
 }
+
+/** The context signals a plan declares of class `secret` (`orch serve`'s one context is its plans'). */
+export function secretSignals(plans: readonly PlanIR[]): ReadonlySet<string> {
+  const out = new Set<string>();
+  for (const p of plans)
+    for (const [name, s] of Object.entries((p.context.properties ?? {}) as { [name: string]: JsonSchema }))
+      if (isSecret(branch(s, '')) || isSecret(s)) out.add(name);
+  return out;
+}
+
+/** A context signal's value as shown: `***` for a secret one that has a value. */
+export function shownSignal(secrets: ReadonlySet<string>, name: string, value: unknown): unknown {
+  return secrets.has(name) && value !== null && value !== undefined ? REDACTION_MARK : value;
+}

@@ -2,7 +2,8 @@
  * `orch serve` never shows a value of class `secret` (LANGUAGE.md §3, docs/language.md "Values of
  * class secret are never shown"): `GET /runs/ID`, its `/timeline` and `/plan` (the run's input)
  * and the live events (`/stream`'s source) read `***` for a secret input field, a capability's
- * secret output field, a plan output field bound to one, and copies of those values. The run
+ * secret output field, a plan output field bound to one, and copies of those values; the
+ * context's routes (`/context`, `/context/signals`, `/context/events`) for a secret signal. The run
  * executes on a real runtime and server; the journal keeps the values.
  */
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ const PLANS = `
 capability echo { kind tool input { text: string } output { text: string } cost 0usd latency 1ms handler "./echo.js" requires cpu }
 capability vault { kind tool input { name: string } output { key: string @secret, label: string } cost 0usd latency 1ms handler "./vault.js" requires cpu }
 resource box { kind local_device provides cpu }
+context { pin: string @secret, temp: number }
 
 plan p {
   input { token: string @secret, name: string }
@@ -47,8 +49,10 @@ beforeAll(async () => {
   const plans: PlanIR[] = [...compiled.plans];
   const backend = await openBackend(join(dir, 'runs.db'));
   starter = await openRuntimeStarter({ backend, plans, log: () => {} });
-  server = await buildServer({ plans, triggers: [], starter, evaluate: () => null, state: await backend.triggerState(), token: AUTH });
+  server = await buildServer({ plans, triggers: [], starter, evaluate: () => null, state: await backend.triggerState(), contextJournal: await backend.contextJournal(), token: AUTH });
   await server.app.ready();
+  const signals = await server.app.inject({ method: 'POST', url: '/signals', headers: { authorization: `Bearer ${AUTH}` }, payload: { pin: 'PIN-TOPSECRET', temp: 3 } });
+  expect(signals.statusCode, signals.body).toBeLessThan(300);
   const ended = new Promise<void>((done) =>
     starter.onEvent((e) => {
       live.push(e);
@@ -87,9 +91,19 @@ describe('orch serve shows a secret-class value as ***', () => {
     const timeline = await get(`/runs/${runId}/timeline`);
     expect(timeline.body).not.toMatch(/TOPSECRET|VAULTKEY/);
     const events = (timeline.json() as { events: { type: string; input?: unknown }[] }).events;
-    expect(events.find((e) => e.type === 'plan_created')?.input).toEqual({ token: '***', name: 'bob' });
+    expect(events.find((e) => e.type === 'plan_created')).toMatchObject({ input: { token: '***', name: 'bob' }, context: { pin: '***', temp: 3 } });
     const plan = await get(`/runs/${runId}/plan`);
     expect((plan.json() as { input: unknown }).input).toEqual({ token: '***', name: 'bob' });
+  });
+
+  it('GET /context, /context/signals and /context/events: a secret signal\'s value', async () => {
+    expect((await get('/context')).json()).toEqual({ context: { pin: '***', temp: 3 } });
+    expect((await get('/context/signals')).json()).toMatchObject({ pin: { value: '***' }, temp: { value: 3 } });
+    // The context journal's append is asynchronous: read until the update is there.
+    let events: { signal: string; value?: unknown }[] = [];
+    for (let i = 0; i < 100 && !events.some((e) => e.signal === 'pin'); i++) events = ((await get('/context/events')).json() as { events: typeof events }).events;
+    expect(events.find((e) => e.signal === 'pin')?.value).toBe('***');
+    expect(events.find((e) => e.signal === 'temp')?.value).toBe(3);
   });
 
   it('the live events', () => {
