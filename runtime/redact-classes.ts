@@ -74,6 +74,16 @@ export class SecretView {
     return this.found.value({ ...r, steps, output });
   }
 
+  /** Reads an event for the secret values it holds (their copies are then blanked by `text`). */
+  see(e: RunEvent): void {
+    this.byClass(e);
+  }
+
+  /** A text with every secret value seen so far blanked. */
+  text(s: string): string {
+    return this.found.text(s);
+  }
+
   /** A run's input as shown. */
   input(v: unknown): unknown {
     return this.found.value(this.classed(v, this.plan?.input));
@@ -220,4 +230,9 @@ export function secretSignals(plans: readonly PlanIR[]): ReadonlySet<string> {
 /** A context signal's value as shown: `***` for a secret one that has a value. */
 export function shownSignal(secrets: ReadonlySet<string>, name: string, value: unknown): unknown {
   return secrets.has(name) && value !== null && value !== undefined ? REDACTION_MARK : value;
+}
+
+/** Whether a plan declares a value of class `secret` anywhere a run's data comes from (its input, context, capability outputs). */
+export function declaresSecret(plan: PlanIR): boolean {
+  return JSON.stringify([plan.input, plan.context, Object.values(plan.capabilities).map((c) => c.output)]).includes('"x-orch-data":"secret"');
 }
