@@ -117,13 +117,15 @@ export class SecretView {
     });
   }
 
-  /** A step instance's output schema: its capability's (a whole `for each` step's: a list of them). */
+  /** A step instance's output schema: its capability's, or its sub-plan's output (a whole `for each` step's: a list of them). */
   private stepOutput(key: string | null): Schema {
     if (!key || !this.plan) return undefined;
     const step = this.plan.steps.find((s) => s.id === baseId(key));
-    const cap = step?.capability ? this.plan.capabilities[step.capability] : undefined;
-    if (!step || !cap) return undefined;
-    return step.for_each && key === step.id ? { type: 'array', items: cap.output } : cap.output;
+    if (!step) return undefined;
+    const sub = step.action.type === 'run' ? this.plan.subplans[step.action.plan] : undefined;
+    const output = sub ? new SecretView(sub).outputSchema() : step.capability ? this.plan.capabilities[step.capability]?.output : undefined;
+    if (!output) return undefined;
+    return step.for_each && key === step.id ? { type: 'array', items: output } : output;
   }
 
   private outputCache: Schema | null = null;

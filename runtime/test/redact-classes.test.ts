@@ -1,7 +1,7 @@
 /**
  * `SecretView` (runtime/redact-classes.ts): the shown copy of a run's events and result, where a
  * value whose declared class is `secret` reads `***` — through optionals, lists, maps and records,
- * a whole `for each` step's list of outputs, context signals, and plan output fields bound to a
+ * a whole `for each` step's list of outputs, a sub-plan step's output, context signals, and plan output fields bound to a
  * secret value (read, interpolated or passed through a function) — and copies of those values
  * elsewhere are blanked; `null` stays, and nothing else changes.
  */
@@ -15,6 +15,10 @@ capability vault { kind tool input { name: string } output { key: string @secret
 capability echo { kind tool input { text: string } output { text: string } cost 0usd latency 1ms requires cpu }
 resource box { kind local_device provides cpu }
 context { pin: string @secret, temp: number }
+plan inner {
+  step v = vault(name: "y")
+  output { key: v.output.key, label: v.output.label }
+}
 plan p {
   input { token: string? @secret, names: list<string>, extra: map<secret>? }
   step k = vault(name: "x")
@@ -22,6 +26,7 @@ plan p {
     step each = vault(name: n)
   }
   step e = echo(text: "hi")
+  step sub = run inner()
   output { key: k.output.key, upper: upper(k.output.key), said: "token \${input.token ?? ""}", label: k.output.label, temp: context.temp }
 }
 `;
@@ -29,7 +34,7 @@ plan p {
 function plan(): PlanIR {
   const out = compileText(SOURCE);
   expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  return out.plans[0]!;
+  return out.plans.find((p) => p.plan === 'p')!;
 }
 
 const ev = (type: string, stepId: string | null, data: unknown, seq = 0): RunEvent => ({ runId: 'r', seq, ts: 0, type, stepId, data }) as RunEvent;
@@ -45,6 +50,7 @@ describe('SecretView', () => {
       ev('step_completed', 'each', { output: [{ key: 'KEY-each0', keys: [], label: 'E' }] }),
       ev('step_completed', 'e', { output: { text: 'echo tok-123456 and KEY-abcdef' } }),
       ev('step_failed', 'e', { error: 'bad pin PIN-0000', attempt: 1 }),
+      ev('step_completed', 'sub', { output: { key: 'KEY-inner1', label: 'I' } }),
       ev('execution_completed', null, { output: { key: 'KEY-abcdef', upper: 'KEY-ABCDEF', said: 'token tok-123456', label: 'L', temp: 21 }, cost: 0, duration: 1 }),
     ];
     const shown = new SecretView(ir, events).events(events).map((e) => e.data);
@@ -55,7 +61,8 @@ describe('SecretView', () => {
     expect(shown[4]).toEqual({ output: [{ key: '***', keys: '***', label: 'E' }] });
     expect(shown[5]).toEqual({ output: { text: 'echo *** and ***' } });
     expect(shown[6]).toEqual({ error: 'bad pin ***', attempt: 1 });
-    expect(shown[7]).toMatchObject({ output: { key: '***', upper: '***', said: '***', label: 'L', temp: 21 } });
+    expect(shown[7]).toEqual({ output: { key: '***', label: 'I' } });
+    expect(shown[8]).toMatchObject({ output: { key: '***', upper: '***', said: '***', label: 'L', temp: 21 } });
     // The journal's own events are not changed.
     expect(events[0]!.data).toMatchObject({ input: { token: 'tok-123456' } });
   });
