@@ -236,5 +236,6 @@ export function shownSignal(secrets: ReadonlySet<string>, name: string, value: u
 
 /** Whether a plan declares a value of class `secret` anywhere a run's data comes from (its input, context, capability outputs). */
 export function declaresSecret(plan: PlanIR): boolean {
-  return JSON.stringify([plan.input, plan.context, Object.values(plan.capabilities).map((c) => c.output)]).includes('"x-orch-data":"secret"');
+  // `?? {}`: observers are also handed readers of partial plans (progress views in tests).
+  return JSON.stringify([plan.input, plan.context, Object.values(plan.capabilities ?? {}).map((c) => c.output)]).includes('"x-orch-data":"secret"');
 }

@@ -25,6 +25,12 @@ plan p {
   output { who: a.output.text, key: k.output.key, label: k.output.label, tok: input.token }
 }
 
+capability picky { kind tool input { token: string } output { ok: bool } cost 0usd latency 1ms handler "./picky.js" requires cpu }
+plan leaks {
+  input { token: string @secret }
+  step use = picky(token: input.token) { retry 2 backoff fixed 5ms }
+}
+
 plan gated {
   input { token: string @secret }
   step ok = approval(approver: "ops", summary: "go?")
@@ -40,6 +46,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
   writeFileSync(join(dir, 'echo.js'), 'export default function echo({ text }) { return { text }; }\n');
   writeFileSync(join(dir, 'vault.js'), 'export default function vault({ name }) { return { key: `VAULTKEY-${name}`, label: "L" }; }\n');
+  writeFileSync(join(dir, 'picky.js'), 'export default function picky({ token }, ctx) { if (ctx.attempt < 2) throw new Error(`rejected ${token}`); return { ok: true }; }\n');
   writeFileSync(join(dir, 'plans.orch'), PLANS);
   const r = await runCli(['run', 'plans.orch', '--plan', 'p', '--input', JSON.stringify({ token: TOKEN, name: 'bob' }), '--db', 'runs.db', '--json', '--quiet'], dir);
   expect(r.code, r.stderr).toBe(0);
@@ -66,6 +73,13 @@ describe('values of class secret are shown as ***', () => {
     const text = await runCli(['timeline', result.runId, '--db', 'runs.db'], dir);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).not.toMatch(/TOPSECRET|VAULTKEY/);
+  });
+
+  it('the progress lines of orch run: an error quoting a secret value prints ***', async () => {
+    const r = await runCli(['run', 'plans.orch', '--plan', 'leaks', '--input', JSON.stringify({ token: TOKEN }), '--db', 'runs.db'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('rejected ***');
+    expect(r.stdout + r.stderr).not.toContain('TOPSECRET');
   });
 
   it('the journal keeps them: orch runs export is a backup and prints them', async () => {
