@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../serve/test/serve-process.js';
 import { runCli } from '../../test/support/cli-in-process.js';
+import { runTool, timelineTool, type ToolContext } from '../mcp/tools.js';
 
 const TOKEN = 'hunter2-TOPSECRET';
 const PLANS = `
@@ -80,6 +81,16 @@ describe('values of class secret are shown as ***', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('rejected ***');
     expect(r.stdout + r.stderr).not.toContain('TOPSECRET');
+  });
+
+  it('the MCP server: the timeline and run tools give them as ***', async () => {
+    const ctx = { root: dir, db: 'runs.db', checks: undefined as never } satisfies ToolContext;
+    const timeline = await timelineTool(ctx, { runId: result.runId });
+    expect(JSON.stringify(timeline)).not.toMatch(/TOPSECRET|VAULTKEY/);
+    expect(timeline.structured.events.find((e) => e.type === 'plan_created')?.data).toMatchObject({ input: { token: '***', name: 'bob' } });
+    const ran = await runTool(ctx, { file: 'plans.orch', plan: 'p', input: { token: TOKEN, name: 'ann' } });
+    expect(JSON.stringify(ran)).not.toMatch(/TOPSECRET|VAULTKEY/);
+    expect(ran.structured.output).toEqual({ who: 'ann', key: '***', label: 'L', tok: '***' });
   });
 
   it('the journal keeps them: orch runs export is a backup and prints them', async () => {
