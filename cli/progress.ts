@@ -3,7 +3,7 @@
  * place; otherwise one plain line per step event; with `--quiet`, only the closing summary.
  */
 import pc from 'picocolors';
-import type { RunEvent, RunReader } from '../runtime/index.js';
+import { declaresSecret, SecretView, type RunEvent, type RunReader } from '../runtime/index.js';
 import type { ExecutionResult } from '../runtime/index.js';
 
 export interface Progress {
@@ -73,16 +73,34 @@ const RATE_WINDOW_MS = 5000;
  */
 export function createProgress(stream: NodeJS.WriteStream, live: boolean, quiet = false): Progress {
   if (quiet) return { onEvent() {}, stop() {} };
-  if (!live) {
-    return {
-      onEvent(e) {
-        const line = plainLine(e);
-        // Events of sub-plan runs are shown with their run-relative prefix.
-        if (line !== null) stream.write(`${line}\n`);
-      },
-      stop() {},
-    };
-  }
+  return shown(live ? liveProgress(stream) : plainProgress(stream));
+}
+
+/** Progress that sees each event as shown: an error quoting a value of class `secret` prints `***`. */
+function shown(p: Progress): Progress {
+  const views = new Map<string, SecretView | null>();
+  return {
+    onEvent(e, run) {
+      let v = views.get(e.runId);
+      if (v === undefined) views.set(e.runId, (v = declaresSecret(run.plan) ? new SecretView(run.plan, [], run.input()) : null));
+      p.onEvent(v ? v.event(e) : e, run);
+    },
+    stop: () => p.stop(),
+  };
+}
+
+function plainProgress(stream: NodeJS.WriteStream): Progress {
+  return {
+    onEvent(e) {
+      const line = plainLine(e);
+      // Events of sub-plan runs are shown with their run-relative prefix.
+      if (line !== null) stream.write(`${line}\n`);
+    },
+    stop() {},
+  };
+}
+
+function liveProgress(stream: NodeJS.WriteStream): Progress {
   let reader: RunReader | null = null;
   let started = Date.now();
   let lines = 0;

@@ -14,3 +14,4 @@ export { sinceOf } from './http/audit-routes.js';
 export { allows, requirementOf, ROLE_GRANTS, ROLE_TABLE, type Requirement } from './http/role-table.js';
 export { openRuntimeStarter, type RuntimeStarterOptions } from './runtime-starter.js';
 export { loadServeProgram } from './load.js';
+export { planOfRun } from './journal-view.js';

@@ -4,9 +4,9 @@
  * status); any other run answers from its journal.
  */
 import { diffPlans, irHash, preview, type PlanIR } from '../compiler/index.js';
-import { clusterTiming, listOrchWorkers, Runtime, RunDetached, RuntimeUsageError, type ActiveRun, type Backend } from '../runtime/index.js';
-import { journalView, planOfRun } from './journal-view.js';
-import type { RunEvent, SignalRead } from '../runtime/index.js';
+import { clusterTiming, listOrchWorkers, Runtime, RunDetached, RuntimeUsageError, SecretView, type ActiveRun, type Backend } from '../runtime/index.js';
+import { journalView, planOfRun, subplanAt } from './journal-view.js';
+import type { RunEvent, RunReader, SignalRead } from '../runtime/index.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta, UpgradeReport } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
 
@@ -105,7 +105,7 @@ interface HeldRuns {
   readonly listeners: ((r: FinishedRun) => void)[];
   readonly eventListeners: EventListener[];
   /** The runtime's event hook for every run started or resumed here. */
-  readonly onEvent: (e: RunEvent) => void;
+  readonly onEvent: (e: RunEvent, run?: RunReader) => void;
   /** Holds a run until it ends, then tells the finish listeners. */
   readonly track: (a: ActiveRun) => void;
   /** Set when the server closes: a run it leaves then has not finished. */
@@ -118,15 +118,35 @@ function heldRuns(log: (line: string) => void): HeldRuns {
   const eventListeners: EventListener[] = [];
   // The runtime hands these events over already redacted.
   const planOf = new Map<string, string>();
-  const onEvent = (e: RunEvent) => {
+  // Each held run's shown copies (secret-class values as `***`), fed its events in order; a
+  // sub-plan run's through its own IR, found through its root run's, sharing what that one found.
+  const plans = new Map<string, PlanIR>();
+  const views = new Map<string, SecretView>();
+  const liveView = (runId: string): SecretView => {
+    const seen = views.get(runId);
+    if (seen) return seen;
+    const root = runId.split('/')[0]!;
+    const rootPlan = plans.get(root) ?? active.get(root)?.run.plan ?? null;
+    const plan = plans.get(runId) ?? (root === runId ? rootPlan : subplanAt(rootPlan, runId.slice(root.length + 1)));
+    const v = new SecretView(plan, [], undefined, root === runId ? undefined : views.get(root));
+    if (plan) views.set(runId, v);
+    return v;
+  };
+  const onEvent = (e: RunEvent, run?: RunReader) => {
     if (eventListeners.length === 0) return;
+    // A run's first events come before it is held: the reader they come with names its IR.
+    if (run && !plans.has(run.runId)) plans.set(run.runId, run.plan);
     // A run's first event names its plan (sub-plan runs too); a run resumed here was named when
     // it was loaded, and a sub-plan run resumed with it falls back to its parent's.
     if (e.type === 'plan_created' && typeof e.data.plan === 'string') planOf.set(e.runId, e.data.plan);
     const planId = planOf.get(e.runId) ?? planOf.get(e.runId.split('/')[0]!) ?? '';
-    const entry = toEntry(e);
+    const entry = toEntry(liveView(e.runId).event(e));
     for (const l of eventListeners) l({ runId: e.runId, planId, event: entry });
-    if (e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled') planOf.delete(e.runId);
+    if (e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled') {
+      planOf.delete(e.runId);
+      plans.delete(e.runId);
+      views.delete(e.runId);
+    }
   };
 
   const notify = (run: FinishedRun) => {
@@ -213,7 +233,7 @@ function runReads(journal: Journal, held: HeldRuns): Pick<RunStarter, 'get' | 'l
       const a = held.active.get(runId);
       if (a) {
         const status = a.run.status();
-        if (!TERMINAL_STATUSES.has(status)) return { ...a.run.result(), status, completedAt: null };
+        if (!TERMINAL_STATUSES.has(status)) return { ...new SecretView(a.run.plan, [], a.run.input()).result(a.run.result()), status, completedAt: null };
         // Over in memory, but on Postgres its last commit may still be on its way: the run is
         // reported ended once its journal says so, never before.
         await a.result.catch(() => undefined);
@@ -234,14 +254,17 @@ function runReads(journal: Journal, held: HeldRuns): Pick<RunStarter, 'get' | 'l
     },
 
     async timeline(runId): Promise<readonly JournalEntry[] | null> {
-      if (!(await known(journal, runId))) return null;
-      return (await journal.load(runId)).map(toEntry);
+      const row = await journal.getRun(runId);
+      if (!row) return null;
+      const events = await journal.load(runId);
+      return new SecretView(await planOfRun(row, (id) => journal.getRun(id)), events).events(events).map(toEntry);
     },
 
     async source(runId): Promise<RunSource | null> {
       const row = await journal.getRun(runId);
       if (!row?.ir) return null;
-      return { plan: JSON.parse(row.ir) as PlanIR, input: row.input === null ? null : (JSON.parse(row.input) as unknown) };
+      const plan = JSON.parse(row.ir) as PlanIR;
+      return { plan, input: row.input === null ? null : new SecretView(plan).input(JSON.parse(row.input) as unknown) };
     },
   };
 }

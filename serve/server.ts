@@ -11,7 +11,7 @@ import { registerAuditRoutes } from './http/audit-routes.js';
 import { keepAuditFor } from './http/audit-retention.js';
 import { registerOidc } from './http/oidc.js';
 import { registerSessionRoutes, startSession } from './http/session-routes.js';
-import { ContextJournaling, memoryBackend, realClock, soleHolder, type AuthConfig, type ClusterLock, type ContextEventRow, type ContextJournal, type OidcConfig, type PeopleStore, type SourceConnection } from '../runtime/index.js';
+import { ContextJournaling, memoryBackend, realClock, secretSignals, soleHolder, type AuthConfig, type ClusterLock, type ContextEventRow, type ContextJournal, type OidcConfig, type PeopleStore, type SourceConnection } from '../runtime/index.js';
 import { contextSources, type ContextSources } from './context-sources.js';
 import { holdContext, type ContextHolder } from './context-holder.js';
 import { registerSourceRoutes } from './http/source-routes.js';
@@ -160,7 +160,8 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   const limits: HttpLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const app = await createApp({ people, limits, log, ...(opts.auth ? { trustProxy: opts.auth.trustProxy } : {}) });
   const stepCancel = (runId: string, stepId: string) => starter.cancelStep(runId, stepId);
-  registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(opts.plans), triggerOf, stepCancel, peopleConfigured: opts.auth !== undefined });
+  const secrets = secretSignals(opts.plans);
+  registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(opts.plans), triggerOf, stepCancel, peopleConfigured: opts.auth !== undefined, secretSignals: secrets });
   registerApiTriggers(app, engine, opts.triggers);
   const batcher = signalBatcher((sets) => engine.ingest(sets), log);
   const sink = {
@@ -170,8 +171,8 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   };
   const sources = contextSources({ plans: opts.plans, connections: opts.sources ?? new Map(), store: sink, log });
   registerSourceRoutes(app, sources);
-  registerContextEvents(app, opts.contextJournal ?? null);
-  const streams = registerStream(app, hub, people, opts.streamRecheckMs, contextHub);
+  registerContextEvents(app, opts.contextJournal ?? null, secrets);
+  const streams = registerStream(app, hub, people, opts.streamRecheckMs, contextHub, secrets);
   registerSessionRoutes(app, people, log);
   registerAuditRoutes(app, people.store);
   if (opts.auth?.auditRetentionMs != null) await keepAuditFor(app, people.store, opts.auth.auditRetentionMs, log);

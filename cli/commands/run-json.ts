@@ -1,6 +1,8 @@
 /** Runs and events as `--json` prints them (`orch runs`, `orch timeline`, `orch runs export`, the MCP server's tools). */
 import { irTextHash } from '../../compiler/index.js';
-import type { AsyncJournal, RunEvent, RunRow, Starter } from '../../runtime/index.js';
+import { SecretView, type AsyncJournal, type RunEvent, type RunRow, type Starter } from '../../runtime/index.js';
+import { planOfRun } from '../../serve/index.js';
+import { requireRun } from '../db-option.js';
 
 /** The runs as `orch runs --json` (and the MCP server's `runs` tool) list them: each with its version. */
 export async function runEntries(j: AsyncJournal, rows: readonly RunRow[]): Promise<RunListEntry[]> {
@@ -45,6 +47,18 @@ async function runVersions(j: AsyncJournal, rows: readonly RunRow[]): Promise<Ma
     if (row?.ir) out.set(r.id, irTextHash(row.ir));
   }
   return out;
+}
+
+/**
+ * A run and its events as they are shown (`orch timeline`, the MCP server's `timeline` tool): a
+ * value of class `secret` reads `***`. `orch runs export` is a backup and prints the journal as is.
+ */
+export function shownRunEvents(runId: string) {
+  return async (j: AsyncJournal): Promise<{ row: RunRow; events: RunEvent[] }> => {
+    const row = await requireRun(j, runId);
+    const events = await j.load(runId);
+    return { row, events: new SecretView(await planOfRun(row, (id) => j.getRun(id)), events).events(events) };
+  };
 }
 
 /** A run's timeline as `orch timeline --json` (and the MCP server's `timeline` tool) give it. */

@@ -7,8 +7,8 @@ import { eventReason, eventResource, type RunEvent } from '../../runtime/index.j
 import { renderTimelineFile, starterLabel, type TimelineFileFormat } from '../../serve/index.js';
 import { CliError } from '../errors.js';
 import { ms } from '../progress.js';
-import { DB_HELP, journalOf, requireRun, withJournal } from '../db-option.js';
-import { timelineJson } from './run-json.js';
+import { DB_HELP, journalOf, withJournal } from '../db-option.js';
+import { shownRunEvents, timelineJson } from './run-json.js';
 
 export function registerTimeline(program: Command): void {
   program
@@ -22,7 +22,7 @@ export function registerTimeline(program: Command): void {
     .option('-o, --out <file>', 'with --format svg|html: write to this file instead of stdout')
     .addHelpText('after', ['', 'Examples:', '  $ orch timeline hello-20260131-101500-3f9a2c --stats', '  $ orch timeline hello-20260131-101500-3f9a2c --format html -o run.html', '', 'Exit codes: 0 printed, 2 unknown run, no journal or usage error.'].join('\n'))
     .action(async (runId: string, opts: { db?: string; json?: boolean; stats?: boolean; format: 'text' | TimelineFileFormat; out?: string }) => {
-      const { row, events } = await withJournal(journalOf(opts.db), async (j) => ({ row: await requireRun(j, runId), events: await j.load(runId) }));
+      const { row, events } = await withJournal(journalOf(opts.db), shownRunEvents(runId));
       if (opts.format !== 'text') {
         if (!row.ir) throw new CliError(`run ${runId} has no plan recorded in its journal; cannot draw it`, 2);
         const file = renderTimelineFile(

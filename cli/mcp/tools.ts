@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { allExplanations, diskHost, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, shortHash, validatePlanIR, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
-import { loadPlan, replay, Runtime, RuntimeUsageError, type ExecutionResult } from '../../runtime/index.js';
+import { loadPlan, replay, Runtime, RuntimeUsageError, shownResult, type ExecutionResult } from '../../runtime/index.js';
 import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
 import { CliError } from '../errors.js';
 import type { CheckSession } from './checker.js';
@@ -18,7 +18,7 @@ import { diagnosticJson, renderText, type DiagnosticJson } from '../render-diagn
 import { PlanHasErrors, selectPlan, type SelectedPlan } from '../commands/compiled-plan.js';
 import { refuseDecisionWhenPeopleConfigured } from '../commands/people-decisions.js';
 import { controlRuntime, journalExists, requireRun, withJournal } from '../db-option.js';
-import { runEntries, timelineJson, type RunListEntry } from '../commands/run-json.js';
+import { runEntries, shownRunEvents, timelineJson, type RunListEntry } from '../commands/run-json.js';
 
 /** Where the tools work: the project folder (the server's working directory) and its journal. */
 export interface ToolContext {
@@ -275,7 +275,7 @@ export async function runsTool(ctx: ToolContext, args: { all?: boolean; limit?: 
 
 /** `orch timeline --json`, by the same code: the run's version (`irHash`) and every event. */
 export async function timelineTool(ctx: ToolContext, args: { runId: string }) {
-  const { row, events } = await withJournal(journal(ctx), async (j) => ({ row: await requireRun(j, args.runId), events: await j.load(args.runId) }));
+  const { row, events } = await withJournal(journal(ctx), shownRunEvents(args.runId));
   const structured = timelineJson(row, events);
   const version = structured.irHash ? ` version ${shortHash(structured.irHash)}` : '';
   const text = [`run ${args.runId} (${row.plan}): ${row.status}${version}`, ...structured.events.map((e) => `#${e.seq} ${new Date(e.ts).toISOString()} ${e.type}${e.stepId ? ` ${e.stepId}` : ''}`)].join('\n');
@@ -295,7 +295,8 @@ async function openRunner(ctx: ToolContext): Promise<Runtime> {
 async function finish(runtime: Runtime, begin: () => ReturnType<Runtime['start']>): Promise<ExecutionResult> {
   try {
     const active = await begin();
-    return await active.result;
+    // Every result here goes back to the client: as shown, a secret-class value reads `***`.
+    return shownResult(active.run, await active.result);
   } catch (err) {
     if (err instanceof RuntimeUsageError) throw new CliError(err.message);
     throw err;

@@ -108,4 +108,20 @@ policy p { strategy privacy_first }
     const entry = project(`capability t { kind tool  input { }  output { }  handler "./h.mjs#t"  endpoint "cloud" }\nplan q { step a = t() }\n`);
     expect(check({ entry, host: diskHost }).filter((d) => d.code === 'E0801').map((d) => d.message)).toEqual([expect.stringMatching(/endpoint is a property of kind llm capabilities/)]);
   });
+
+  it('a secret-class value never reaches a cloud or edge model endpoint’s prompt (§9.3 E0903, an error); a local one may take it', () => {
+    const relay = (endpoint: string) => `
+capability relay { kind llm  input { token: string }  output { text: string }  prompt "Use \${input.token}"  model "m"  requires llm  endpoint "${endpoint}" }
+resource laptop { kind local_device  provides llm }
+plan p {
+  input { token: string @secret }
+  step d = relay(token: input.token)
+  output { t: d.output.text }
+}
+`;
+    const flows = (endpoint: string) => check({ entry: project(relay(endpoint)), host: diskHost }).filter((d) => d.code === 'E0903').map((d) => [d.severity, d.message.split(':')[0]]);
+    expect(flows('cloud')).toEqual([['error', 'secret data reaches model endpoint cloud (cloud) in step d']]);
+    expect(flows('gw')).toEqual([['error', 'secret data reaches model endpoint gw (edge) in step d']]);
+    expect(flows('ollama')).toEqual([]);
+  });
 });

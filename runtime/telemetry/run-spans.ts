@@ -5,6 +5,7 @@
  * and exported by the tracing thread (`span-sink.ts`); loaded only when tracing is on.
  */
 import type { CapabilityIR } from '../../compiler/index.js';
+import { declaresSecret, SecretView } from '../redact-classes.js';
 import { isApproval } from '../scheduler/core/resolve.js';
 import { baseId } from '../scheduler/core/state.js';
 import type { AttemptOutcome, Executor, RunEvent, RunReader } from '../scheduler/types.js';
@@ -49,6 +50,11 @@ interface RunSpans {
 export class RunSpanTracing implements RunTracing, WorkerTracing {
   private readonly sink: SpanSink;
   private readonly runs = new Map<string, RunSpans>();
+  /**
+   * Each traced run's secret-class values (null: its plan declares none), so that an error text
+   * quoting one reaches no span: the runtime's redactor knows only `secret("NAME")` values.
+   */
+  private readonly secrets = new Map<string, SecretView | null>();
 
   constructor(
     settings: TelemetrySettings,
@@ -78,7 +84,11 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
   observe(event: RunEvent, run: RunReader): void {
     try {
       const r = this.runs.get(event.runId) ?? this.subplan(event, run);
-      if (r) this.apply(r, event, run);
+      if (!r) return;
+      let secrets = this.secrets.get(event.runId);
+      if (secrets === undefined) this.secrets.set(event.runId, (secrets = declaresSecret(run.plan) ? new SecretView(run.plan, [], run.input()) : null));
+      if (secrets && (event.type === 'step_completed' || event.type === 'context_updated')) secrets.see(event);
+      this.apply(r, event, run);
     } catch {
       // Tracing observes; a failure of it never changes the run.
     }
@@ -123,7 +133,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
         this.endAttempt(s, e, String(d.error ?? 'failed'));
         s.span.event(
           'retry',
-          { 'orch.attempt': num(d.attempt), 'orch.retry.delay_ms': num(d.delay_ms), 'orch.error': this.redact(String(d.error ?? '')), ...(d.reset ? { 'orch.retry.reset': true } : {}) },
+          { 'orch.attempt': num(d.attempt), 'orch.retry.delay_ms': num(d.delay_ms), 'orch.error': this.text(String(d.error ?? '')), ...(d.reset ? { 'orch.retry.reset': true } : {}) },
           e.ts,
         );
         return;
@@ -139,10 +149,10 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
         return this.close(r, e.ts, 'completed');
       case 'execution_failed':
         r.span.set('orch.cost', tidyCost(num(d.cost)));
-        r.span.error(this.redact(String(d.error ?? d.status ?? 'failed')));
+        r.span.error(this.text(String(d.error ?? d.status ?? 'failed')));
         return this.close(r, e.ts, String(d.status ?? 'failed'));
       case 'execution_cancelled':
-        r.span.event('cancelled', { 'orch.reason': this.redact(String(d.reason ?? '')) }, e.ts);
+        r.span.event('cancelled', { 'orch.reason': this.text(String(d.reason ?? '')) }, e.ts);
         return this.close(r, e.ts, 'cancelled');
       case 'execution_paused':
         r.span.event('paused', d.reason ? { 'orch.reason': String(d.reason), 'orch.waiting': strings(d.waiting) } : {}, e.ts);
@@ -211,7 +221,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     s.attempt = null;
     const usage = usageOf(d.usage);
     if (usage) a.setAll(genAiAttributes(usage));
-    if (error !== null) a.error(this.redact(error));
+    if (error !== null) a.error(this.text(error));
     else a.ok();
     a.endAttempt(e.ts, cost);
   }
@@ -228,9 +238,9 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     if (e.type === 'step_completed' && d.output && typeof d.output === 'object' && 'approver' in (d.output as object))
       s.span.event('approval decided', { 'orch.approval.by': String((d.output as { approver?: unknown }).approver ?? '') }, e.ts);
     const status = e.type === 'step_completed' ? 'completed' : e.type === 'step_skipped' ? 'skipped' : e.type === 'step_cancelled' ? 'cancelled' : String(d.status ?? 'failed');
-    if (failed) s.span.error(this.redact(String(d.error ?? 'failed')));
+    if (failed) s.span.error(this.text(String(d.error ?? 'failed')));
     else if (e.type === 'step_completed') s.span.ok();
-    else if (d.reason !== undefined) s.span.set('orch.reason', this.redact(String(d.reason)));
+    else if (d.reason !== undefined) s.span.set('orch.reason', this.text(String(d.reason)));
     s.span.endStep(e.ts, s.kind, s.cost, s.attemptNo, status);
     r.steps.delete(key);
   }
@@ -244,7 +254,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     const s = e.stepId !== null && d.warn === false ? r.steps.get(e.stepId) : undefined;
     if (!s) return;
     const spent = d.cost !== undefined ? ` (spent ${tidyCost(num(d.cost))}, the step would add ${tidyCost(num(d.estimate))})` : '';
-    s.span.error(this.redact(`budget exceeded: ${String(d.label ?? d.budget ?? 'budget')}${spent}; the step was refused`));
+    s.span.error(this.text(`budget exceeded: ${String(d.label ?? d.budget ?? 'budget')}${spent}; the step was refused`));
     s.span.endStep(e.ts, s.kind, s.cost, s.attemptNo, 'refused');
     r.steps.delete(e.stepId!);
   }
@@ -269,6 +279,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     else r.span.set('orch.unfinished', true);
     r.span.end(at);
     this.runs.delete(r.runId);
+    this.secrets.delete(r.runId);
   }
 
   endRun(runId: string): void {
@@ -276,12 +287,19 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     if (r) this.close(r, Date.now(), null);
   }
 
+  /** A text as a span may carry it: `secret("NAME")` values and the traced runs' secret-class values blanked. */
+  private text(s: string): string {
+    let out = this.redact(s);
+    for (const v of this.secrets.values()) if (v) out = v.text(out);
+    return out;
+  }
+
   private flat(e: RunEvent): Attrs {
     const out: Attrs = {};
     if (e.stepId !== null) out['orch.step'] = e.stepId;
     for (const [k, v] of Object.entries(e.data)) {
       if (typeof v === 'number' || typeof v === 'boolean') out[`orch.${k}`] = v;
-      else if (typeof v === 'string') out[`orch.${k}`] = this.redact(v);
+      else if (typeof v === 'string') out[`orch.${k}`] = this.text(v);
     }
     return out;
   }
@@ -341,7 +359,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
         const usage = usageOf(outcome.usage);
         if (usage) span.setAll(genAiAttributes(usage));
         if (outcome.ok) span.ok();
-        else span.error(this.redact(outcome.error ?? 'failed'));
+        else span.error(this.text(outcome.error ?? 'failed'));
         span.end(Date.now());
       },
     };

@@ -24,6 +24,10 @@ export async function work(input, ctx) {
   if (input.ms) await sleep(input.ms);
   return { value: input.value, traceparent: ctx.traceparent ?? null };
 }
+export function leaky(input, ctx) {
+  if (ctx.attempt < 2) throw new Error('rejected token ' + input.token);
+  return { ok: true };
+}
 export function flaky(input, ctx) {
   if (ctx.attempt < 2) throw new Error('flaky once (token ${SECRET})');
   return { attempt: ctx.attempt };
@@ -70,6 +74,18 @@ plan spendy {
   policy tight
   step paid = pricey(value: 1)
   step refused = pricey(value: paid.output.value)
+}
+capability leaky {
+  kind tool
+  input { token: string }
+  output { ok: bool }
+  handler "./h.js#leaky"
+}
+plan leaks {
+  input { token: string @secret }
+  step use = leaky(token: input.token) {
+    retry 2 backoff fixed 5ms
+  }
 }
 plan child {
   input { v: int }
@@ -226,6 +242,18 @@ describe('traces of a run', () => {
     expect(refused.status.message).toContain('budget exceeded: budget cost <= 0.15usd of policy tight');
     expect(refused.status.message).toContain('refused');
     expect(spans.some((s) => s.attributes['orch.unfinished'] === true)).toBe(false);
+  });
+
+  it('an error text quoting a value of class secret reaches no span (LANGUAGE.md §3): *** in its place', async () => {
+    const token = 'tok-CLASS-SECRET-0042';
+    const rt = await Runtime.open({ db: null, workers: 1 });
+    const active = await rt.start(await plan('leaks'), { runId: 'leaks-1', input: { token } });
+    expect((await active.result).status).toBe('completed');
+    await rt.close();
+    const spans = receiver.spans.filter((s) => s.attributes['orch.run_id'] === 'leaks-1');
+    const failed = one(spans, (s) => s.name === 'orch.attempt use' && s.attributes['orch.attempt'] === 1, 'first attempt');
+    expect(failed.status.message).toContain('rejected token ***');
+    expect(JSON.stringify(spans)).not.toContain(token);
   });
 
   it('untraced (no endpoint): no trace id in the journal, no ctx.traceparent', async () => {

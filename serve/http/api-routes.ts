@@ -22,7 +22,7 @@ import {
   triggerParams,
 } from './schemas.js';
 import { MAX_EVENT_TYPE } from './schemas.js';
-import { traceLink, traceUrlTemplate, type SignalState, type Starter } from '../../runtime/index.js';
+import { shownSignal, traceLink, traceUrlTemplate, type SignalState, type Starter } from '../../runtime/index.js';
 import { decider, requestStarter } from './person.js';
 
 export interface ApiDeps {
@@ -36,6 +36,8 @@ export interface ApiDeps {
   readonly stepCancel?: (runId: string, stepId: string) => Promise<ControlResult>;
   /** The config has an `auth` block: every identity is a person whom decisions check (§8.8). */
   readonly peopleConfigured: boolean;
+  /** Context signals of class `secret`: their values read `***` (`secretSignals`). */
+  readonly secretSignals?: ReadonlySet<string>;
 }
 
 type Params<T extends string> = { [K in T]: string };
@@ -93,7 +95,7 @@ function registerInputRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  registerContextRoutes(app, engine);
+  registerContextRoutes(app, engine, deps.secretSignals ?? new Set());
 
   app.get('/triggers', async () => {
     const stats = engine.stats();
@@ -332,15 +334,15 @@ function fired(reply: FastifyReply, r: FireResult): FastifyReply {
 }
 
 /** `GET /context`: the known signals' values (v0.3's shape); `GET /context/signals` (§9.4): every signal with its state. */
-function registerContextRoutes(app: FastifyInstance, engine: TriggerEngine): void {
-  app.get('/context', async () => ({ context: engine.currentContext() }));
-  app.get('/context/signals', async () => signalsView(engine.store.readAll()));
+function registerContextRoutes(app: FastifyInstance, engine: TriggerEngine, secrets: ReadonlySet<string>): void {
+  app.get('/context', async () => ({ context: Object.fromEntries(Object.entries(engine.currentContext()).map(([k, v]) => [k, shownSignal(secrets, k, v)])) }));
+  app.get('/context/signals', async () => signalsView(engine.store.readAll(), secrets));
 }
 
-/** `GET /context/signals`: `{ NAME: { value, set_at, age_ms, source, state } }`, `set_at` as ISO time. */
-export function signalsView(all: { readonly [name: string]: SignalState }): { [name: string]: unknown } {
+/** `GET /context/signals`: `{ NAME: { value, set_at, age_ms, source, state } }`, `set_at` as ISO time; a secret signal's value as `***`. */
+export function signalsView(all: { readonly [name: string]: SignalState }, secrets: ReadonlySet<string> = new Set()): { [name: string]: unknown } {
   const out: { [name: string]: unknown } = {};
   for (const [name, s] of Object.entries(all))
-    out[name] = { value: s.value, set_at: s.set_at === null ? null : new Date(s.set_at).toISOString(), age_ms: s.age_ms, source: s.source, state: s.state };
+    out[name] = { value: shownSignal(secrets, name, s.value), set_at: s.set_at === null ? null : new Date(s.set_at).toISOString(), age_ms: s.age_ms, source: s.source, state: s.state };
   return out;
 }

@@ -7,13 +7,13 @@
  * messages it stands for, runtime/context/journaling.ts).
  */
 import type { FastifyInstance } from 'fastify';
-import type { ContextEventRow, ContextJournal, StoredContextEvent } from '../../runtime/index.js';
+import { shownSignal, type ContextEventRow, type ContextJournal, type StoredContextEvent } from '../../runtime/index.js';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 
-/** One event as the API and the live stream show it. */
-export function contextEventView(e: ContextEventRow | StoredContextEvent): { [key: string]: unknown } {
+/** One event as the API and the live stream show it (the value of a `secret` signal as `***`). */
+export function contextEventView(e: ContextEventRow | StoredContextEvent, secrets: ReadonlySet<string> = new Set()): { [key: string]: unknown } {
   const { at, ...data } = e.data;
   return {
     ...('seq' in e ? { seq: e.seq } : {}),
@@ -21,11 +21,12 @@ export function contextEventView(e: ContextEventRow | StoredContextEvent): { [ke
     time: new Date(e.time).toISOString(),
     signal: e.signal,
     ...data,
+    ...('value' in data ? { value: shownSignal(secrets, e.signal, data.value) } : {}),
     ...(typeof at === 'number' ? { at: new Date(at).toISOString() } : {}),
   };
 }
 
-export function registerContextEvents(app: FastifyInstance, journal: ContextJournal | null): void {
+export function registerContextEvents(app: FastifyInstance, journal: ContextJournal | null, secrets: ReadonlySet<string> = new Set()): void {
   app.get<{ Querystring: { limit?: string; before?: string; signal?: string } }>(
     '/context/events',
     {
@@ -46,7 +47,7 @@ export function registerContextEvents(app: FastifyInstance, journal: ContextJour
       if (!journal) return { events: [], next: null };
       const limit = Math.min(MAX_LIMIT, Number(req.query.limit ?? DEFAULT_LIMIT));
       const events = await journal.list({ limit, ...(req.query.before !== undefined ? { before: Number(req.query.before) } : {}), ...(req.query.signal !== undefined ? { signal: req.query.signal } : {}) });
-      return { events: events.map(contextEventView), next: events.length === limit ? events.at(-1)!.seq : null };
+      return { events: events.map((e) => contextEventView(e, secrets)), next: events.length === limit ? events.at(-1)!.seq : null };
     },
   );
 }

@@ -40,7 +40,7 @@ function stillViewer(people: People, req: FastifyRequest): () => Promise<boolean
  * `context`: the context's journaled events (§9.4), sent as `event: context` messages to a stream
  * not limited to one run.
  */
-export function registerStream(app: FastifyInstance, hub: LiveHub, people: People, recheckMs = STREAM_RECHECK_MS, context?: LiveHub<ContextEventRow>): StreamRegistry {
+export function registerStream(app: FastifyInstance, hub: LiveHub, people: People, recheckMs = STREAM_RECHECK_MS, context?: LiveHub<ContextEventRow>, secrets: ReadonlySet<string> = new Set()): StreamRegistry {
   const open = new Set<() => void>();
   app.get<{ Querystring: { run?: string } }>(
     '/stream',
@@ -89,7 +89,7 @@ export function registerStream(app: FastifyInstance, hub: LiveHub, people: Peopl
           ? () => {}
           : context.subscribe((row) => {
               if (res.writableLength > MAX_BUFFERED) return end();
-              res.write(`event: context\ndata: ${JSON.stringify(contextEventView(row))}\n\n`);
+              res.write(`event: context\ndata: ${JSON.stringify(contextEventView(row, secrets))}\n\n`);
             });
       const beat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
       beat.unref();

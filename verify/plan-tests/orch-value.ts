@@ -5,6 +5,8 @@
  * a class that must not be written (`x-orch-data` personal, sensitive, secret) replaced as
  * `Placeholders` says.
  */
+import { mapClassed } from '../../runtime/index.js';
+
 type Schema = { readonly [key: string]: unknown };
 
 const PRIVATE = new Set(['personal', 'sensitive']);
@@ -37,14 +39,11 @@ export class Placeholders {
   }
 }
 
-/** `value` with every private field (by `schema`'s `x-orch-data`) replaced. */
+const SCRUBBED: ReadonlySet<string> = new Set([...PRIVATE, 'secret']);
+
+/** `value` with every private field (by `schema`'s `x-orch-data`) replaced: the schema walk what `orch timeline` shows secrets by. */
 export function scrub(value: unknown, schema: Schema | undefined, ph: Placeholders): unknown {
-  const cls = schema?.['x-orch-data'];
-  if (typeof cls === 'string' && (PRIVATE.has(cls) || cls === 'secret')) return deepScrub(value, cls, ph);
-  if (Array.isArray(value)) return value.map((v) => scrub(v, itemsOf(schema), ph));
-  if (value !== null && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, propertyOf(schema, k), ph)]));
-  return value;
+  return mapClassed(value, schema, SCRUBBED, (v, cls) => deepScrub(v, cls, ph));
 }
 
 function deepScrub(value: unknown, cls: string, ph: Placeholders): unknown {
