@@ -20,7 +20,6 @@ import { createMetrics } from '../metrics.js';
 import type { RunStarter } from '../run-starter.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
 import { TriggerEngine } from '../trigger-engine.js';
-import {  } from '../../runtime/index.js';
 import { waitFor } from './http-helpers.js';
 import { apiToken } from './people-helpers.js';
 import { tempDir } from './serve-process.js';

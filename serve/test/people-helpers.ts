@@ -8,7 +8,6 @@ import bcrypt from 'bcryptjs';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { openBackend, hashPassword, newApiToken, parseAuthConfig, type AuthConfig, type PeopleStore } from '../../runtime/index.js';
 import { buildServer, type BuiltServer } from '../server.js';
-import {  } from '../../runtime/index.js';
 import { FakeStarter, fakePlan } from './fake-starter.js';
 import { tempDir } from './serve-process.js';
 

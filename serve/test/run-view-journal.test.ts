@@ -11,7 +11,6 @@ import type { PlanIR } from '../../compiler/index.js';
 import { openBackend, loadPlan, Runtime, type ExecutionResult } from '../../runtime/index.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
 import { buildServer, type BuiltServer } from '../server.js';
-import {  } from '../../runtime/index.js';
 import { tempDir } from './serve-process.js';
 
 const FILE = join(import.meta.dirname, 'fixtures', 'shapes.orch');
