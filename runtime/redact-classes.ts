@@ -42,6 +42,14 @@ export function mapClassed(value: unknown, schema: Schema, classes: ReadonlySet<
 /** A run's shown copies: built once per run from its IR (null: unknown, only value redaction) and what it has recorded. */
 export class SecretView {
   private readonly found: Redactor;
+  /**
+   * Nothing to hide: the plan (and its sub-plans) declares no value of class `secret`, and a parent
+   * found none to pass on. Every call then hands its argument back untouched — a 100k-step run's
+   * result is not walked for nothing.
+   */
+  private readonly inert: boolean;
+  private stepsById: Map<string, PlanIR['steps'][number]> | null = null;
+  private readonly subViews = new Map<string, SecretView>();
 
   /**
    * `events` and `input` are read for the secret values they hold, so that copies elsewhere are
@@ -54,21 +62,26 @@ export class SecretView {
     parent?: SecretView,
   ) {
     this.found = parent?.found ?? new Redactor();
+    this.inert = plan !== null && !declaresSecretDeep(plan) && (parent === undefined || parent.inert);
+    if (this.inert) return;
     if (input !== undefined) this.classed(input, plan?.input);
     for (const e of events) this.byClass(e);
   }
 
   /** The event as shown. */
   event(e: RunEvent): RunEvent {
+    if (this.inert) return e;
     return mapEventData(this.byClass(e), (d) => this.found.value(d));
   }
 
   events(es: readonly RunEvent[]): RunEvent[] {
+    if (this.inert) return [...es];
     return es.map((e) => this.event(e));
   }
 
   /** A run's result (`orch run --json`, `GET /runs/ID`) as shown. */
   result<R extends Pick<ExecutionResult, 'steps' | 'output' | 'error'>>(r: R): R {
+    if (this.inert) return r;
     const steps = r.steps.map((s) => ({ ...s, output: this.classed(s.output, this.stepOutput(s.stepId)) }));
     const output = this.classed(r.output, this.plan ? this.outputSchema() : undefined);
     return this.found.value({ ...r, steps, output });
@@ -76,16 +89,17 @@ export class SecretView {
 
   /** Reads an event for the secret values it holds (their copies are then blanked by `text`). */
   see(e: RunEvent): void {
-    this.byClass(e);
+    if (!this.inert) this.byClass(e);
   }
 
   /** A text with every secret value seen so far blanked. */
   text(s: string): string {
-    return this.found.text(s);
+    return this.inert ? s : this.found.text(s);
   }
 
   /** A run's input as shown. */
   input(v: unknown): unknown {
+    if (this.inert) return v;
     return this.found.value(this.classed(v, this.plan?.input));
   }
 
@@ -120,12 +134,20 @@ export class SecretView {
   /** A step instance's output schema: its capability's, or its sub-plan's output (a whole `for each` step's: a list of them). */
   private stepOutput(key: string | null): Schema {
     if (!key || !this.plan) return undefined;
-    const step = this.plan.steps.find((s) => s.id === baseId(key));
+    // A map, not a search per step: a result of n steps would cost n² (minutes at 100k steps).
+    this.stepsById ??= new Map(this.plan.steps.map((s) => [s.id, s]));
+    const step = this.stepsById.get(baseId(key));
     if (!step) return undefined;
     const sub = step.action.type === 'run' ? this.plan.subplans[step.action.plan] : undefined;
-    const output = sub ? new SecretView(sub).outputSchema() : step.capability ? this.plan.capabilities[step.capability]?.output : undefined;
+    const output = sub ? this.subView(step.action.type === 'run' ? step.action.plan : '', sub).outputSchema() : step.capability ? this.plan.capabilities[step.capability]?.output : undefined;
     if (!output) return undefined;
     return step.for_each && key === step.id ? { type: 'array', items: output } : output;
+  }
+
+  private subView(name: string, sub: PlanIR): SecretView {
+    let v = this.subViews.get(name);
+    if (!v) this.subViews.set(name, (v = new SecretView(sub)));
+    return v;
   }
 
   private outputCache: Schema | null = null;
@@ -232,6 +254,11 @@ export function secretSignals(plans: readonly PlanIR[]): ReadonlySet<string> {
 /** A context signal's value as shown: `***` for a secret one that has a value. */
 export function shownSignal(secrets: ReadonlySet<string>, name: string, value: unknown): unknown {
   return secrets.has(name) && value !== null && value !== undefined ? REDACTION_MARK : value;
+}
+
+/** `declaresSecret` of the plan or of any sub-plan it runs. */
+function declaresSecretDeep(plan: PlanIR): boolean {
+  return declaresSecret(plan) || Object.values(plan.subplans ?? {}).some((sub) => declaresSecretDeep(sub));
 }
 
 /** Whether a plan declares a value of class `secret` anywhere a run's data comes from (its input, context, capability outputs). */
