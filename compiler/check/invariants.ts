@@ -4,9 +4,10 @@
  * read of the run.
  */
 import type { InvariantDecl } from '../../language/index.js';
-import { diagnostic, type Diagnostic } from '../../language/index.js';
+import type { Diagnostic } from '../../language/index.js';
 import type { LoadedModule } from '../loaded-module.js';
 import { ModelBuilder } from '../model.js';
+import { repeatedEntries } from './repeated.js';
 import type { DeclEntry } from '../scope.js';
 import { T, field, optional, record } from '../types/ty.js';
 import type { CheckedPlan } from './checked-plan.js';
@@ -38,19 +39,11 @@ export function checkInvariant(inv: InvariantDecl, env: ExprEnv, diags: Diagnost
  * are one name. Two identifiers at top level are left to the scopes, which report them already.
  */
 export function duplicateInvariantNames(decls: readonly InvariantDecl[], file: string, diags: Diagnostic[], topLevel: boolean): void {
-  const first = new Map<string, InvariantDecl>();
-  for (const d of decls) {
-    const name = invariantName(d);
-    const prior = first.get(name);
-    if (!prior) {
-      first.set(name, d);
-      continue;
-    }
-    if (topLevel && prior.name.kind === 'Ident' && d.name.kind === 'Ident') continue;
-    diags.push(diagnostic('E0102', `duplicate invariant "${name}" (first declared on line ${prior.name.range.start.line})`, file, d.name.range, {
-      related: [{ message: 'first declared here', file, range: prior.name.range }],
-    }));
-  }
+  const named = decls.map((d) => ({ key: invariantName(d), range: d.name.range, ident: d.name.kind === 'Ident' }));
+  repeatedEntries(named, (name, line) => `duplicate invariant "${name}" (first declared on line ${line})`, file, diags, {
+    related: 'first declared here',
+    ...(topLevel ? { exempt: (a: { ident: boolean }, b: { ident: boolean }) => a.ident && b.ident } : {}),
+  });
 }
 
 export type Invariant = CheckedPlan['invariants'][number];
