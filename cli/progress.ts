@@ -3,7 +3,7 @@
  * place; otherwise one plain line per step event; with `--quiet`, only the closing summary.
  */
 import pc from 'picocolors';
-import { declaresSecret, SecretView, type RunEvent, type RunReader } from '../runtime/index.js';
+import { runView, type RunEvent, type RunReader, type SecretView } from '../runtime/index.js';
 import type { ExecutionResult } from '../runtime/index.js';
 
 export interface Progress {
@@ -78,12 +78,12 @@ export function createProgress(stream: NodeJS.WriteStream, live: boolean, quiet 
 
 /** Progress that sees each event as shown: an error quoting a value of class `secret` prints `***`. */
 function shown(p: Progress): Progress {
-  const views = new Map<string, SecretView | null>();
+  const views = new Map<string, SecretView>();
   return {
     onEvent(e, run) {
       let v = views.get(e.runId);
-      if (v === undefined) views.set(e.runId, (v = declaresSecret(run.plan) ? new SecretView(run.plan, [], run.input()) : null));
-      p.onEvent(v ? v.event(e) : e, run);
+      if (v === undefined) views.set(e.runId, (v = runView(run)));
+      p.onEvent(v.event(e), run);
     },
     stop: () => p.stop(),
   };

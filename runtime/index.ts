@@ -26,7 +26,7 @@ export { loadPlan, portablePlan, readJsonArg, type LoadPlanOptions } from './loa
 export { EMPTY_CONFIG, loadConfig, secretResolver, type OrchConfig } from './config.js';
 export { envThenConfig, type SecretLookup } from './secret-refs.js';
 export { Redactor } from './redact.js';
-export { declaresSecret, SecretView, mapClassed, secretSignals, shownResult, shownSignal } from './redact-classes.js';
+export { SecretView, mapClassed, runView, secretSignals, shownResult, shownSignal } from './redact-classes.js';
 export { REDACTED, condition, evaluate, evaluateOrUnknown, formatAge, truthy, unknownReason, UNKNOWN, type EvalEnv, type SignalRead, type Truth } from './evaluate.js';
 export { parseSourcesConfig, type SourceConnection } from './context/sources/config.js';
 export { parsePayload, SourceIngest, topicMatches, type ContextSink, type SourceMessage } from './context/sources/ingest.js';

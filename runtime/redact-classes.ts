@@ -47,7 +47,7 @@ export class SecretView {
    * found none to pass on. Every call then hands its argument back untouched — a 100k-step run's
    * result is not walked for nothing.
    */
-  private readonly inert: boolean;
+  readonly inert: boolean;
   private stepsById: Map<string, PlanIR['steps'][number]> | null = null;
   private readonly subViews = new Map<string, SecretView>();
 
@@ -237,9 +237,17 @@ function propertyOf(schema: Schema, key: string): Schema {
   return rest && typeof rest === 'object' ? (rest as JsonSchema) : undefined;
 }
 
+/** A live run's view, from its IR and its input (inert, so free, when its plan declares no secret class). */
+export function runView(run: Pick<RunReader, 'plan' | 'input'>): SecretView {
+  // The input is read only where there is something to find in it (observers in tests are handed
+  // readers of partial runs).
+  const bare = new SecretView(run.plan);
+  return bare.inert ? bare : new SecretView(run.plan, [], run.input());
+}
+
 /** A run's result as shown, from the run that produced it (its IR and its input). */
 export function shownResult<R extends Pick<ExecutionResult, 'steps' | 'output' | 'error'>>(run: Pick<RunReader, 'plan' | 'input'>, result: R): R {
-  return new SecretView(run.plan, [], run.input()).result(result);
+  return runView(run).result(result);
 }
 
 /** The context signals a plan declares of class `secret` (`orch serve`'s one context is its plans'). */
@@ -262,7 +270,7 @@ function declaresSecretDeep(plan: PlanIR): boolean {
 }
 
 /** Whether a plan declares a value of class `secret` anywhere a run's data comes from (its input, context, capability outputs). */
-export function declaresSecret(plan: PlanIR): boolean {
+function declaresSecret(plan: PlanIR): boolean {
   // `?? {}`: observers are also handed readers of partial plans (progress views in tests).
   return JSON.stringify([plan.input, plan.context, Object.values(plan.capabilities ?? {}).map((c) => c.output)]).includes('"x-orch-data":"secret"');
 }
