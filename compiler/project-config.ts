@@ -66,6 +66,16 @@ export function configSection(view: ProjectConfigView, key: string): Readonly<Re
   return section && typeof section === 'object' && !Array.isArray(section) ? (section as Record<string, unknown>) : {};
 }
 
+const CHANNEL_TRANSPORTS = ['email', 'slack', 'webhook'] as const;
+export type ChannelTransport = (typeof CHANNEL_TRANSPORTS)[number];
+
+/** How a `channels` entry of the config sends: its transport key (`"slack": …`) or its `"type"`. */
+export function channelTransport(entry: unknown): ChannelTransport | undefined {
+  if (!entry || typeof entry !== 'object') return undefined;
+  const e = entry as Record<string, unknown>;
+  return CHANNEL_TRANSPORTS.find((k) => k in e) ?? CHANNEL_TRANSPORTS.find((k) => e.type === k);
+}
+
 /** Whether names under `key` can be judged from files alone (a JSON config, or none at all). */
 export function configKnown(view: ProjectConfigView): boolean {
   return view.kind !== 'opaque';

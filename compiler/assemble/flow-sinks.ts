@@ -9,7 +9,7 @@ import type { CapabilityInfo } from '../check/capability.js';
 import type { BindingIR, TierIR } from '../ir/types.js';
 import type { PlacementResource } from '../placement.js';
 import { isLoopback } from '../endpoint-tiers.js';
-import { configSection, projectConfigFor } from '../project-config.js';
+import { channelTransport, configSection, projectConfigFor } from '../project-config.js';
 import { rank } from './flow-labels.js';
 
 export const STD_EMAIL = 'std.capabilities.email';
@@ -106,8 +106,6 @@ function endpointAccepts(name: string, file: string): DataClass | undefined {
 }
 const CLASS_SET = { public: 1, internal: 1, personal: 1, sensitive: 1, secret: 1 };
 
-const EXTERNAL_KINDS = ['email', 'slack', 'webhook'];
-
 /**
  * Whether a message channel leaves the organisation: every email, Slack and webhook channel
  * unless its config entry says `"internal": true`. A channel named by an expression is external
@@ -116,10 +114,8 @@ const EXTERNAL_KINDS = ['email', 'slack', 'webhook'];
 export function channelExternal(capability: string, channel: string | null, file: string): boolean {
   const channels = configSection(projectConfigFor(file), 'channels');
   const isExternal = (entry: unknown): boolean => {
-    if (!entry || typeof entry !== 'object') return false;
-    const e = entry as Record<string, unknown>;
-    if (e.internal === true) return false;
-    return EXTERNAL_KINDS.some((k) => k in e) || (typeof e.type === 'string' && EXTERNAL_KINDS.includes(e.type));
+    if (!entry || typeof entry !== 'object' || (entry as Record<string, unknown>).internal === true) return false;
+    return channelTransport(entry) !== undefined;
   };
   if (channel === null) return Object.values(channels).some(isExternal) || (capability === STD_EMAIL && Object.keys(channels).length === 0);
   const entry = channels[channel];

@@ -7,7 +7,7 @@
  */
 import type { CapabilityCall } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
-import { configKnown, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
+import { channelTransport, configKnown, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
 
 const CHANNEL_CAPABILITIES = new Map([
   ['std.capabilities.notify', undefined],
@@ -32,8 +32,7 @@ export function channelWarnings(capability: string, call: CapabilityCall, file: 
   const channels = configSection(config, 'channels');
   if (name in channels) {
     // email sends only through an email transport; a Slack or webhook channel would fail each attempt.
-    const entry = channels[name];
-    const transport = entry && typeof entry === 'object' ? ['email', 'slack', 'webhook'].find((t) => t in entry) : undefined;
+    const transport = channelTransport(channels[name]);
     if (capability === 'std.capabilities.email' && transport !== undefined && transport !== 'email')
       diags.push(diagnostic('W0803', `channel "${name}" is a ${transport} channel: email sends through an email channel, so the step will fail when it runs`, file, arg?.value.range ?? call.capability.range));
     return;
