@@ -2,8 +2,9 @@
  * Numbers a declaration property must keep within, whatever its unit says. A value outside them
  * parses and has the right type, but the runtime cannot honour it — `concurrency 0` would admit
  * no step, `for each … parallel 0` no item, `rate_limit x 0 per 1m` would hold every call forever,
- * `per 0s` is no window, and `timeout 0s` (or `deadline 0s`) ends every attempt (every run) before
- * it can complete — so `orch check` says so (E0201: the property's type is a positive integer, a
+ * `per 0s` is no window, `timeout 0s` (or `deadline 0s`, `budget duration <= 0s`) ends every
+ * attempt (every run) before it can complete, and a signal of `max_age 0s` is stale the moment it
+ * is set, so never known — so `orch check` says so (E0201: the property's type is a positive integer, a
  * percentage of at most 100 % …) instead of a run hanging or the IR validator failing after the
  * check passed.
  */
@@ -45,7 +46,12 @@ export function boundsDiagnostics(module: Module, file: string): Diagnostic[] {
       percent(d.fail, 'fail');
     } else if (d.kind === 'SimulateContextDecl') {
       for (const s of d.signals) percent(s.share, 'stale');
+    } else if (d.kind === 'ContextDecl') {
+      for (const f of d.fields)
+        if (f.maxAge && !(durationMs(f.maxAge.value, f.maxAge.unit) > 0))
+          out.push(diagnostic('E0201', `a max_age must be longer than 0, not ${f.maxAge.value}${f.maxAge.unit}: the signal would be stale as soon as it is set`, file, f.maxAge.range));
     } else if (d.kind === 'PolicyDecl') {
+      for (const b of d.budgets) if (b.limit.kind === 'DurationLit') positiveDuration(b.limit, 'a duration budget');
       for (const r of d.rateLimits) {
         if (r.count < 1) out.push(diagnostic('E0201', `a rate limit allows at least 1 call per window, not ${r.count}`, file, r.range));
         if (!(durationMs(r.per.value, r.per.unit) > 0))

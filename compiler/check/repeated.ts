@@ -1,7 +1,7 @@
 /**
  * E0102 for a name given twice where each may be given once: a guardrail listed twice in a plan's
  * `guardrails`, two `success` criteria of one label, two `rate_limit`s of one capability in a
- * policy, an invariant name given twice in one scope. The second is reported, with the first as
+ * policy, an invariant name given twice in one scope, a step named twice in one `after`. The second is reported, with the first as
  * related information — as a step declared twice is.
  */
 import { diagnostic, type Diagnostic, type Range } from '../../language/index.js';

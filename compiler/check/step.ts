@@ -18,6 +18,7 @@ import { secretArgsToModel } from './llm.js';
 import { NO_RETRY, PRIORITY_INDEX, ms, retryIR } from './lower.js';
 import { expectTy } from './mismatch.js';
 import type { StepReads } from './step-reads.js';
+import { repeatedEntries } from './repeated.js';
 import type { PlanDecl } from '../../language/index.js';
 
 /** The action of every capability-call step (read-only: shared). */
@@ -96,6 +97,9 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
   }
   // Most steps have no `after`: those share one frozen empty list (it lives as long as the compile).
   let after: string[] = NO_AFTER;
+  // A name given twice is most likely a typo for another step; the run would wait on it once.
+  if (d.after.length > 1)
+    repeatedEntries(d.after.map((a) => ({ key: a.name, range: a.range })), (n, line) => `"${n}" is listed twice in after (first on line ${line})`, file, diags);
   for (let k = 0; k < d.after.length; k++) {
     const ai = d.after[k]!;
     const target = stepInfos.get(ai.name);

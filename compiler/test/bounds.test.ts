@@ -70,4 +70,15 @@ describe('durations where time must pass forward', () => {
     expect(checkText(text).find((d) => d.code === 'E0201')!.message).toBe('a timeout must be longer than 0, not 0ms: nothing could complete before it');
     expect(errorsAt(text.replace(/timeout 0(ms|s|m) \}|timeout 0ms\n|deadline 0s/g, (m) => m.replace('0', '1')))).toEqual([]);
   });
+
+  it('a duration budget of 0 and a max_age of 0 are E0201 at the value; hold 0s checks clean', () => {
+    const extra = (d: string) => `policy p {\n  budget duration <= ${d}\n}\ncontext {\n  t: number max_age ${d}\n  o: bool = context.t > 1 hold 0s\n}\n`;
+    const text = plan('policy p\n  step a = fetch(url: "x")', extra('0s'));
+    expect(errorsAt(text)).toEqual([['E0201', '0s'], ['E0201', '0s']]);
+    expect(checkText(text).filter((d) => d.code === 'E0201').map((d) => d.message)).toEqual([
+      'a duration budget must be longer than 0, not 0s: nothing could complete before it',
+      'a max_age must be longer than 0, not 0s: the signal would be stale as soon as it is set',
+    ]);
+    expect(errorsAt(plan('policy p\n  step a = fetch(url: "x")', extra('1s')))).toEqual([]);
+  });
 });

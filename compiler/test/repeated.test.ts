@@ -1,7 +1,7 @@
 /**
  * A name given twice where each may be given once (compiler/check/repeated.ts): a guardrail listed
  * twice in a plan, two success criteria of one label, two rate limits of one capability in a
- * policy. Each is one E0102 at the repeat with the first as related information; before, each was
+ * policy, a step named twice in one `after`. Each is one E0102 at the repeat with the first as related information; before, each was
  * accepted silently (the run's result had two criteria it could not tell apart, and two rate
  * limits of one capability shared one counter).
  */
@@ -38,5 +38,12 @@ describe('a name given twice', () => {
       message: `duplicate rate_limit of capability "fetch" in policy p (first on line ${lineOf(text, 'rate_limit')}): a policy has one limit per capability`,
       at: 'rate_limit fetch 5 per 1h', first: ['rate_limit fetch 2 per 1m'],
     }]);
+  });
+
+  it('a step named twice in one after is E0102 at the second; two steps in one after check clean', () => {
+    const text = (after: string) => `${BASE}\nplan q {\n  step a = fetch(url: "x")\n  step b = fetch(url: "y")\n  step c = fetch(url: "z") { after ${after} }\n}\n`;
+    const twice = text('a, b, a');
+    expect(repeats(twice)).toEqual([{ message: `"a" is listed twice in after (first on line ${lineOf(twice, 'after')})`, at: 'a', first: ['a'] }]);
+    expect(checkText(text('a, b')).filter((d) => d.severity === 'error')).toEqual([]);
   });
 });
