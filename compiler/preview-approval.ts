@@ -5,6 +5,7 @@
  */
 import type { PlanIR, StepIR } from './ir/types.js';
 import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
+import { builtinOf } from './ir/builtin.js';
 
 export interface PreviewApproval {
   /** A user, `group:NAME`, or null when it is computed at run time. */
@@ -18,8 +19,7 @@ export interface PreviewApproval {
 /** The approval of `step`, or null when it is not one (`std.capabilities.approval`). */
 export function approvalOf(plan: PlanIR, step: StepIR, vars: Readonly<Record<string, StaticValue>>): PreviewApproval | null {
   const cap = step.capability ? plan.capabilities[step.capability] : undefined;
-  const h = cap?.handler;
-  if (!h || !('builtin' in h) || h.builtin !== 'approval' || step.action.type !== 'call') return null;
+  if (builtinOf(cap) !== 'approval' || step.action.type !== 'call') return null;
   const arg = (name: string, absent: StaticValue): StaticValue => {
     const e = step.args[name];
     return e ? staticEval(e, vars) : absent;

@@ -4,58 +4,95 @@
  * channel takes. Read from the capability's declaration, the binding placement chose and the
  * project's config — files alone.
  */
-import type { DataClass, FieldDecl } from '../../language/index.js';
+import type { CapabilityDecl, DataClass, Integrity } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
+import { builtinOf } from '../ir/builtin.js';
 import type { BindingIR, TierIR } from '../ir/types.js';
 import type { PlacementResource } from '../placement.js';
 import { isLoopback } from '../endpoint-tiers.js';
 import { channelTransport, configSection, projectConfigFor } from '../project-config.js';
 import { rank } from './flow-labels.js';
 
-export const STD_EMAIL = 'std.capabilities.email';
-export const STD_NOTIFY = 'std.capabilities.notify';
-export const STD_APPROVAL = 'std.capabilities.approval';
-const STD_HTTP = 'std.capabilities.http_request';
+/**
+ * §9.3's rules for std's message and approval built-ins (and their refinements), by builtin; the
+ * compile-time analysis and the load-time re-check of an older IR both read them.
+ */
+export interface StdSink {
+  /** Parameters that take only trusted values (who receives, where it goes). */
+  readonly trusted: readonly string[];
+  /**
+   * The highest class its arguments take: an approver reads up to personal whatever class the
+   * approval's output is; `channel`: the channel judges (notify's own `data internal` would
+   * forbid an internal channel what §9.3 lets it carry). None: the capability's `data`.
+   */
+  readonly args?: DataClass | 'channel';
+  /** A message built-in: the channel when the call names none, and the parameters the channel does not judge. */
+  readonly channel?: { readonly default: string | null; readonly exempt: readonly string[] };
+}
+const STD_SINKS: Readonly<Record<string, StdSink>> = {
+  email: { trusted: ['to', 'channel'], channel: { default: 'email', exempt: ['to'] } },
+  notify: { trusted: ['channel'], args: 'channel', channel: { default: null, exempt: [] } },
+  approval: { trusted: [], args: 'personal' },
+};
+
+/** The rules of the std built-in `builtin` (builtinOf) when it is a message or approval one. */
+export function stdSink(builtin: string | null): StdSink | undefined {
+  return builtin === null ? undefined : STD_SINKS[builtin];
+}
 
 const TIER_ACCEPTS: Record<TierIR, DataClass> = { local: 'secret', edge: 'personal', cloud: 'internal', human: 'personal' };
 
+/**
+ * A §9.3 property (`trust`, `endorses`, `data`) as the capability declares it or, for a refinement
+ * (`capability x from base {…}`) that does not, as what it refines does: a refinement overrides
+ * what it declares and keeps the rest, so refining never launders an untrusted tool or a class.
+ */
+export function declaredFlow<K extends 'trust' | 'endorses' | 'data'>(cap: CapabilityInfo, key: K): CapabilityDecl[K] | undefined {
+  for (let c: CapabilityInfo | undefined = cap; c; c = c.base) {
+    const v = c.entry.node[key];
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
 /** Why a capability's output is untrusted whatever it read (null: it is not a source). */
 export function untrustedSource(cap: CapabilityInfo): string | null {
-  const decl = cap.entry.node;
-  if (decl.trust === 'trusted') return null;
-  if (decl.trust === 'untrusted') return 'trust untrusted';
+  const trust = declaredFlow(cap, 'trust');
+  if (trust === 'trusted') return null;
+  if (trust === 'untrusted') return 'trust untrusted';
   if (cap.ir.kind === 'llm') return 'llm';
   if (cap.ir.handler && 'mcp' in cap.ir.handler) return 'mcp';
-  if (cap.name === STD_HTTP) return 'http_request';
+  if (builtinOf(cap.ir) === 'http_request') return 'http_request';
   return null;
 }
 
 /** Its output is trusted whatever it read: a validator (`endorses true`) or a tool refined `trust trusted`. */
 export function endorses(cap: CapabilityInfo): boolean {
-  const decl = cap.entry.node;
-  return decl.endorses === true || decl.trust === 'trusted';
+  return declaredFlow(cap, 'endorses') === true || declaredFlow(cap, 'trust') === 'trusted';
 }
 
-/** The parameters a capability declares (a refinement's own, where it re-declares them). */
-export function paramDecls(cap: CapabilityInfo): ReadonlyMap<string, FieldDecl> {
+/**
+ * The `@trusted`/`@untrusted` marks of a capability's parameters: its own (a refinement restates a
+ * parameter to mark it) over those of what it refines.
+ */
+function paramTrust(cap: CapabilityInfo): ReadonlyMap<string, Integrity> {
   let m = paramCache.get(cap);
   if (!m) {
-    m = new Map((cap.entry.node.input?.fields ?? []).map((f) => [f.name.name, f]));
-    paramCache.set(cap, m);
+    const marks = new Map(cap.base ? paramTrust(cap.base) : undefined);
+    for (const f of cap.entry.node.input?.fields ?? []) if (f.trust) marks.set(f.name.name, f.trust);
+    paramCache.set(cap, (m = marks));
   }
   return m;
 }
-const paramCache = new WeakMap<CapabilityInfo, ReadonlyMap<string, FieldDecl>>();
+const paramCache = new WeakMap<CapabilityInfo, ReadonlyMap<string, Integrity>>();
 
 /** Whether parameter `name` of `cap` takes only trusted values. */
 export function needsTrust(cap: CapabilityInfo, name: string): boolean {
-  const p = paramDecls(cap).get(name);
-  if (p?.trust === 'trusted') return true;
-  if (p?.trust === 'untrusted') return false;
+  const mark = paramTrust(cap).get(name);
+  if (mark === 'trusted') return true;
+  if (mark === 'untrusted') return false;
   if (cap.ir.destructive) return true;
-  if (cap.name === STD_EMAIL) return name === 'to' || name === 'channel';
-  if (cap.name === STD_NOTIFY) return name === 'channel';
-  return false;
+  return stdSink(builtinOf(cap.ir))?.trusted.includes(name) ?? false;
 }
 
 /** The highest class the step's place takes, and what that place is (for the message). */
@@ -111,14 +148,14 @@ const CLASS_SET = { public: 1, internal: 1, personal: 1, sensitive: 1, secret: 1
  * unless its config entry says `"internal": true`. A channel named by an expression is external
  * when any configured channel is; `notify` to no configured channel goes to the run's log.
  */
-export function channelExternal(capability: string, channel: string | null, file: string): boolean {
+export function channelExternal(builtin: string | null, channel: string | null, file: string): boolean {
   const channels = configSection(projectConfigFor(file), 'channels');
   const isExternal = (entry: unknown): boolean => {
     if (!entry || typeof entry !== 'object' || (entry as Record<string, unknown>).internal === true) return false;
     return channelTransport(entry) !== undefined;
   };
-  if (channel === null) return Object.values(channels).some(isExternal) || (capability === STD_EMAIL && Object.keys(channels).length === 0);
+  if (channel === null) return Object.values(channels).some(isExternal) || (builtin === 'email' && Object.keys(channels).length === 0);
   const entry = channels[channel];
-  if (entry === undefined) return capability === STD_EMAIL;
+  if (entry === undefined) return builtin === 'email';
   return isExternal(entry);
 }

@@ -19,7 +19,8 @@ import {
 } from './flow-labels.js';
 import { estimatePlan, estimateSteps } from './estimates.js';
 import { fallbacksFor, placeForClass } from './flow-placement.js';
-import { channelExternal, endorses, mcpAccepts, needsTrust, placeAccepts, STD_APPROVAL, STD_EMAIL, STD_NOTIFY, untrustedSource } from './flow-sinks.js';
+import { channelExternal, declaredFlow, endorses, mcpAccepts, needsTrust, placeAccepts, stdSink, untrustedSource } from './flow-sinks.js';
+import { builtinOf } from '../ir/builtin.js';
 import type { CallBindings, PlanFacts } from './plan-facts.js';
 
 /**
@@ -106,7 +107,7 @@ const outputClasses = new WeakMap<CapabilityInfo, DataClass>();
 function isLabelSource(cap: CapabilityInfo): boolean {
   let source = labelSources.get(cap);
   if (source === undefined) {
-    source = untrustedSource(cap) !== null || (cap.entry.node.data ?? 'public') !== 'public' || outputClass(cap) !== 'public';
+    source = untrustedSource(cap) !== null || (declaredFlow(cap, 'data') ?? 'public') !== 'public' || outputClass(cap) !== 'public';
     labelSources.set(cap, source);
   }
   return source;
@@ -276,12 +277,9 @@ function callFlows(
 ): Label {
   let read = BOTTOM;
   const short = cap.entry.node.name.name;
-  // §9.3: what an approver reads may hold data up to personal, whatever class the approval's output
-  // is; what notify sends is bounded by its channel (external: up to internal; "internal": true:
-  // any), not by its output's `data internal`, else an internal Slack or webhook channel could
-  // never carry what §9.3 lets it.
-  const declared = cap.name === STD_APPROVAL ? 'personal' : cap.name === STD_NOTIFY ? undefined : cap.entry.node.data;
-  const channelCap = cap.name === STD_EMAIL || cap.name === STD_NOTIFY;
+  const builtin = builtinOf(cap.ir);
+  const rule = stdSink(builtin);
+  const declared = rule?.args === 'channel' ? undefined : (rule?.args ?? declaredFlow(cap, 'data'));
   for (const a of call.args) {
     const l = exprLabel(a.value, env);
     read = join(read, l);
@@ -302,9 +300,9 @@ function callFlows(
     if (rank(l.cls) > rank(place.cls)) where = place.what;
     else if (server && rank(l.cls) > rank(server.cls)) where = server.what;
     else if (declared && rank(l.cls) > rank(declared)) where = `capability ${short} (data ${declared})`;
-    else if (channelCap && !(cap.name === STD_EMAIL && a.name.name === 'to') && rank(l.cls) > rank('internal')) {
-      const channel = channelOf(call, cap.name);
-      if (channelExternal(cap.name, channel, f.file)) where = `external channel ${channel === null ? '(named by an expression)' : `"${channel}"`}`;
+    else if (rule?.channel && !rule.channel.exempt.includes(a.name.name) && rank(l.cls) > rank('internal')) {
+      const channel = channelOf(call, rule.channel.default);
+      if (channelExternal(builtin, channel, f.file)) where = `external channel ${channel === null ? '(named by an expression)' : `"${channel}"`}`;
     }
     if (where)
       findings.push({ code: 'E0903', file: env.file, range: a.value.range, sink, message: `${l.cls} data reaches ${where} in step ${stepId}: ${sink} ← ${pathText(l.clsPath)}${where === place.what ? noOther : ''}`, path: l.clsPath });
@@ -314,9 +312,9 @@ function callFlows(
 }
 const PERSONAL = rank('personal');
 
-function channelOf(call: CapabilityCall, capability: string): string | null {
+function channelOf(call: CapabilityCall, unnamed: string | null): string | null {
   const arg = call.args.find((a) => a.name.name === 'channel')?.value;
-  if (!arg) return capability === STD_EMAIL ? 'email' : null;
+  if (!arg) return unnamed;
   if (arg.kind !== 'StringLit' || arg.parts.some((p) => typeof p !== 'string')) return null;
   return arg.parts.join('');
 }
@@ -333,7 +331,7 @@ function trustFinding(file: string, range: Range, sink: string, path: Path): Flo
 function outputOf(cap: CapabilityInfo, read: Label): StepLabel {
   const source = untrustedSource(cap);
   const untrusted = source !== null || (read.untrusted !== null && !endorses(cap));
-  const own = cap.entry.node.data ?? 'public';
+  const own = declaredFlow(cap, 'data') ?? 'public';
   const fields = outputClass(cap);
   let cls: DataClass = read.cls;
   let clsWhy = 'reads';

@@ -8,10 +8,9 @@
 import type { CapabilityCall, Expr } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
 
-const APPROVAL = 'std.capabilities.approval';
-
-export function approvalArgWarnings(capability: string, call: CapabilityCall, file: string, diags: Diagnostic[]): void {
-  if (capability !== APPROVAL) return;
+/** `builtin`: the capability's std built-in (builtinOf), so a refinement of `approval` is held too. */
+export function approvalArgWarnings(builtin: string | null, call: CapabilityCall, file: string, diags: Diagnostic[]): void {
+  if (builtin !== 'approval') return;
   // One named user is one person: more than one approval could never be given.
   const user = literalString(call.args.find((a) => a.name.name === 'approver')?.value);
   const count = call.args.find((a) => a.name.name === 'approvals');

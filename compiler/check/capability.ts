@@ -36,6 +36,8 @@ export interface CapabilityInfo {
    * as expressions only, against no parameters, and report nothing more.
    */
   readonly baseless?: true;
+  /** What a refinement refines: the §9.3 properties it does not declare are that capability's (flow-sinks.ts). */
+  readonly base?: CapabilityInfo;
 }
 
 /**
@@ -112,7 +114,7 @@ function refinement(entry: DeclEntry<'capability'>, base: CapabilityInfo, types:
   const { destructive: _, llm: _baseLlm, ...rest } = ir;
   const llm = llmIR(c, base.input, file, model, diags, { name: base.name, kind: b.kind, hasHandler: b.handler !== null, props: base.llm });
   const merged: CapabilityIR = { ...rest, ...(destructive ? { destructive: true } : {}), ...(llm.ir ? { llm: llm.ir } : {}) };
-  return { ...base, entry, name: entry.qualifiedName, ir: merged, llm: llm.props };
+  return { ...base, entry, name: entry.qualifiedName, ir: merged, llm: llm.props, base };
 }
 
 /**

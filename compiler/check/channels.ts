@@ -9,15 +9,16 @@ import type { CapabilityCall } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
 import { channelTransport, configKnown, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
 
+/** The message built-ins (builtinOf: std's or a refinement of it) and the channel each uses when the call names none. */
 const CHANNEL_CAPABILITIES = new Map([
-  ['std.capabilities.notify', undefined],
-  ['std.capabilities.email', 'email'],
+  ['notify', undefined],
+  ['email', 'email'],
 ]);
 
-export function channelWarnings(capability: string, call: CapabilityCall, file: string, diags: Diagnostic[]): void {
-  if (!CHANNEL_CAPABILITIES.has(capability)) return;
+export function channelWarnings(builtin: string | null, call: CapabilityCall, file: string, diags: Diagnostic[]): void {
+  if (builtin === null || !CHANNEL_CAPABILITIES.has(builtin)) return;
   const arg = call.args.find((a) => a.name.name === 'channel');
-  let name = CHANNEL_CAPABILITIES.get(capability);
+  let name = CHANNEL_CAPABILITIES.get(builtin);
   if (arg) {
     const v = arg.value;
     if (v.kind !== 'StringLit' || v.parts.some((p) => typeof p !== 'string')) return;
@@ -28,12 +29,12 @@ export function channelWarnings(capability: string, call: CapabilityCall, file: 
   configUnreadable(config, diags);
   if (!configKnown(config)) return;
   const hasChannels = config.kind === 'json' && config.raw.channels !== undefined;
-  if (capability === 'std.capabilities.notify' && !hasChannels) return;
+  if (builtin === 'notify' && !hasChannels) return;
   const channels = configSection(config, 'channels');
   if (name in channels) {
     // email sends only through an email transport; a Slack or webhook channel would fail each attempt.
     const transport = channelTransport(channels[name]);
-    if (capability === 'std.capabilities.email' && transport !== undefined && transport !== 'email')
+    if (builtin === 'email' && transport !== undefined && transport !== 'email')
       diags.push(diagnostic('W0803', `channel "${name}" is a ${transport} channel: email sends through an email channel, so the step will fail when it runs`, file, arg?.value.range ?? call.capability.range));
     return;
   }

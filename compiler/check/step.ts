@@ -19,6 +19,7 @@ import { NO_RETRY, PRIORITY_INDEX, ms, retryIR } from './lower.js';
 import { expectTy } from './mismatch.js';
 import type { StepReads } from './step-reads.js';
 import { repeatedEntries } from './repeated.js';
+import { builtinOf } from '../ir/builtin.js';
 import type { PlanDecl } from '../../language/index.js';
 
 /** The action of every capability-call step (read-only: shared). */
@@ -59,8 +60,9 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
       const r = checkArgs(a, cap.input, cap.defaults, env, cap.entry, a.capability.range);
       args = r.args;
       ownData = r.data;
-      channelWarnings(cap.name, a, file, diags);
-      approvalArgWarnings(cap.name, a, file, diags);
+      const builtin = builtinOf(cap.ir);
+      channelWarnings(builtin, a, file, diags);
+      approvalArgWarnings(builtin, a, file, diags);
       secretArgsToModel(cap.ir, a, file, diags);
     } else for (const arg of a.args) checkExpr(arg.value, env);
   } else if (a.kind === 'WaitAction') {

@@ -12,7 +12,8 @@
 import { join as joinPath } from 'node:path';
 import type { DataClass } from '../../language/index.js';
 import { rank } from '../assemble/flow-labels.js';
-import { channelExternal } from '../assemble/flow-sinks.js';
+import { channelExternal, stdSink } from '../assemble/flow-sinks.js';
+import { builtinOf } from './builtin.js';
 import { endpointTierFor } from '../endpoint-tiers.js';
 import { projectConfigFor } from '../project-config.js';
 import type { CapabilityIR, DataClassIR, ExprIR, FlowRefusalIR, JsonSchema, PlanIR, StepIR, TierIR } from './types.js';
@@ -103,24 +104,24 @@ export function recheckFlows(plan: PlanIR, projectFile: string): IrFlowFinding[]
     const cap = s.capability ? plan.capabilities[s.capability] : undefined;
     if (!cap) continue;
     const short = cap.name.split('.').at(-1)!;
-    const builtin = cap.handler && 'builtin' in cap.handler ? cap.handler.builtin : null;
+    const builtin = builtinOf(cap);
+    const rule = stdSink(builtin);
     const add = (code: 'E0902' | 'E0903', sink: string, path: readonly string[], message: string) =>
       out.push({ step: s.id, refusal: { code, sink, source: path.at(-1) ?? sink, message: `${message}: ${[sink, ...path].join(' ← ')}` } });
-    // As at compile time: approval's arguments take up to personal, notify's are its channel's to judge.
-    const argsLimit: DataClass | null = builtin === 'approval' ? 'personal' : builtin === 'notify' || cap.data === 'public' ? null : cap.data;
+    const argsLimit: DataClass | null = rule?.args === 'channel' ? null : (rule?.args ?? (cap.data === 'public' ? null : cap.data));
     for (const [name, e] of Object.entries(s.args)) {
       const f = exprFlow(e);
       const sink = `${short}.${name}`;
-      const needsTrust = cap.destructive === true || (builtin === 'email' && (name === 'to' || name === 'channel')) || (builtin === 'notify' && name === 'channel');
+      const needsTrust = cap.destructive === true || (rule?.trusted.includes(name) ?? false);
       if (f.untrusted && needsTrust) add('E0902', sink, f.untrusted, `untrusted value reaches ${sink}, which needs a trusted one`);
       if (rank(f.cls) < rank('personal')) continue;
       const place = placeOf(s, projectFile);
       if (rank(f.cls) > rank(place.cls)) add('E0903', sink, f.clsPath, `${f.cls} data reaches ${place.what} in step ${s.id}`);
       else if (argsLimit !== null && rank(f.cls) > rank(argsLimit)) add('E0903', sink, f.clsPath, `${f.cls} data reaches capability ${short} (data ${argsLimit}) in step ${s.id}`);
-      else if ((builtin === 'email' || builtin === 'notify') && !(builtin === 'email' && name === 'to') && rank(f.cls) > rank('internal')) {
+      else if (rule?.channel && !rule.channel.exempt.includes(name) && rank(f.cls) > rank('internal')) {
         const ch = s.args.channel;
-        const channel = ch?.op === 'lit' && typeof ch.value === 'string' ? ch.value : ch ? null : builtin === 'email' ? 'email' : null;
-        if (channelExternal(cap.name, channel, projectFile)) add('E0903', sink, f.clsPath, `${f.cls} data reaches external channel ${channel === null ? '(named by an expression)' : `"${channel}"`} in step ${s.id}`);
+        const channel = ch?.op === 'lit' && typeof ch.value === 'string' ? ch.value : ch ? null : rule.channel.default;
+        if (channelExternal(builtin, channel, projectFile)) add('E0903', sink, f.clsPath, `${f.cls} data reaches external channel ${channel === null ? '(named by an expression)' : `"${channel}"`} in step ${s.id}`);
       }
     }
     if (cap.destructive && s.when) {
@@ -144,13 +145,13 @@ export function withRefusals(plan: PlanIR, findings: readonly IrFlowFinding[]): 
 function sourceKind(cap: CapabilityIR): string | null {
   if (cap.kind === 'llm') return 'llm';
   if (cap.handler && 'mcp' in cap.handler) return 'mcp';
-  if (cap.handler && 'builtin' in cap.handler && cap.handler.builtin === 'http_request') return 'http_request';
+  if (builtinOf(cap) === 'http_request') return 'http_request';
   return null;
 }
 
 /** The std approval returns what a person saw and approved: trusted. */
 function endorses(cap: CapabilityIR | undefined): boolean {
-  return cap?.handler != null && 'builtin' in cap.handler && cap.handler.builtin === 'approval';
+  return builtinOf(cap) === 'approval';
 }
 
 function outputClass(cap: CapabilityIR | undefined): DataClass {

@@ -54,6 +54,13 @@ describe('approval: approvals and not_starter', () => {
     expect(d!.message).toContain('names one user');
   });
 
+  it('holds a refinement of approval to the same rules (it is known by its built-in, not its name)', () => {
+    const text = `${BASE}\ncapability sign_off from approval { cost 0usd }\nplan p { step ok = sign_off(approver: "alice", summary: "go?", approvals: 2) }\n`;
+    const [d, ...rest] = errors(text);
+    expect(rest).toEqual([]);
+    expect([d!.code, covered(text, d!)]).toEqual(['E0201', '2']);
+  });
+
   it('near miss: a computed count is checked when the step runs, not here', () => {
     const text = `${BASE}\nplan p {\n  input { n: int }\n  step ok = approval(approver: "alice", summary: "go?", approvals: input.n)\n}\n`;
     expect(errors(text)).toEqual([]);

@@ -217,6 +217,63 @@ plan p {
   });
 });
 
+describe('a refinement keeps the rules of what it refines (capability x from base)', () => {
+  // Before, the sinks of std's email and notify were known by name only, and trust, `endorses`,
+  // `data` and parameter marks were read from the refinement's own declaration: a refinement
+  // laundered every one of them.
+  it("refinements of email and notify keep their sinks, a refinement of approval its endorsement", () => {
+    const src = `
+capability mail from email { cost 0.01usd }
+capability ping from notify { cost 0usd }
+capability ok from approval { cost 0usd }
+plan p {
+  input { body: string @untrusted }
+  step c = classify(text: input.body)
+  step m = mail(to: [c.output.reply_to], subject: "re", text: "hi")
+  step n = ping(channel: c.output.label, text: "hi")
+  step a = ok(approver: "lead", summary: "wipe it?", subject: c.output.reply_to)
+  step w = wipe(path: a.output.subject, note: "")
+}`;
+    expect(flows(src).map((d) => [d.code, d.message.split(':')[0]])).toEqual([
+      ['E0902', 'untrusted value reaches mail.to, which needs a trusted one'],
+      ['E0902', 'untrusted value reaches ping.channel, which needs a trusted one'],
+    ]);
+  });
+
+  it('refinements of a trust untrusted tool, a @trusted parameter and a data internal capability keep them', () => {
+    const src = `
+capability read2 from read_mail { cost 0usd }
+capability pay2 from pay { cost 0usd }
+capability keep2 from keep { cost 0usd }
+plan p {
+  input { who: string @personal }
+  step r = read2(box: "in")
+  step q = pay2(to: r.output.reply_to, memo: "")
+  step k = keep2(text: input.who)
+}`;
+    expect(flows(src).map((d) => [d.code, d.message])).toEqual([
+      ['E0902', 'untrusted value reaches pay2.to, which needs a trusted one: pay2.to ← r.output.reply_to (trust untrusted, untrusted)'],
+      ['E0903', 'personal data reaches capability keep2 (data internal) in step k: keep2.text ← input.who @personal'],
+    ]);
+  });
+
+  it('what a refinement declares itself still wins: trust trusted, @untrusted on a parameter, another data class', () => {
+    const src = `
+capability read3 from read_mail { trust trusted }
+capability wipe3 from wipe { input { path: string @untrusted } }
+capability keep3 from keep { data personal }
+plan p {
+  input { who: string @personal }
+  step r = read3(box: "in")
+  step q = pay(to: r.output.reply_to, memo: "")
+  step x = classify(text: "t")
+  step w = wipe3(path: x.output.label, note: "")
+  step k = keep3(text: input.who)
+}`;
+    expect(flows(src)).toEqual([]);
+  });
+});
+
 describe('config: external channels, the email’s own recipients, "flows": "warn"', () => {
   const dir = mkdtempSync(join(tmpdir(), 'orch-flows-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -240,6 +297,11 @@ describe('config: external channels, the email’s own recipients, "flows": "war
       expect(ds.map((d) => d.message)).toEqual(['personal data reaches external channel "ops" in step n: notify.text ← input.who @personal']);
       expect(run({ channels: { ops: { ...transport, internal: true } } }, NOTE)).toEqual([]);
     }
+  });
+
+  it('a refinement of email is held to the channel too', () => {
+    const ds = run({ channels: { email: { email: { smtp: 'smtp://127.0.0.1:25' } } } }, `capability mail from email { cost 0.01usd }\n${SRC.replace('email(', 'mail(')}`);
+    expect(ds.map((d) => d.message)).toEqual(['personal data reaches external channel "email" in step e: mail.text ← input.note @personal']);
   });
 
   it('"internal": true on the channel allows it', () => {

@@ -8,6 +8,7 @@ import type { CapabilityInfo } from '../check/capability.js';
 import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
 import type { DeclEntry } from '../scope.js';
 import { listOf, record, type Ty } from '../types/ty.js';
+import { builtinOf } from '../ir/builtin.js';
 
 export interface PlanFacts {
   readonly plan: CheckedPlan;
@@ -82,5 +83,5 @@ export function boundaryOf(cap: CapabilityIR): string | null {
 
 /** The std approval: decided by `approve` / `reject` lines, never mocked. */
 export function isApprovalCapability(cap: CapabilityIR): boolean {
-  return cap.handler !== null && 'builtin' in cap.handler && cap.handler.builtin === 'approval';
+  return builtinOf(cap) === 'approval';
 }
