@@ -15,7 +15,8 @@ import { checkBudgets } from './budgets.js';
 import { collectBoundResources } from './bound-resources.js';
 import { propagateDataClasses } from './data-classes.js';
 import { orderSteps } from './dag.js';
-import { fieldLabelOf, type FieldLabel } from './flow-labels.js';
+import { contextLabels, type ContextField } from './context-labels.js';
+import type { FieldLabel } from './flow-labels.js';
 import { analyzeFlows } from './flows.js';
 import { emitIR } from './emit-ir.js';
 import { estimatePlan, estimateSteps } from './estimates.js';
@@ -81,7 +82,7 @@ export function assembleContext(f: ProgramFacts, subplan: AssembleContext['subpl
   const byName = f.capabilities.byName();
   return {
     checkOnly: f.checkOnly, diags: f.diags, resources: f.resources, policies: f.policies, guardrails: f.guardrails, money: f.money,
-    topInvariants: f.topInvariants, simulations: f.simulations, contextTy: f.contextRoot.ty, contextSignals: f.contextSignals, contextSources: f.contextSources, flowContext: contextLabels(f),
+    topInvariants: f.topInvariants, simulations: f.simulations, contextTy: f.contextRoot.ty, contextSignals: f.contextSignals, contextSources: f.contextSources, flowContext: programContextLabels(f),
     capabilityByName: (name) => byName.get(name),
     resourceByName: new Map(f.resources.map((r) => [r.name, r])),
     placements: new Map(),
@@ -126,9 +127,9 @@ function assembleSubplans(f: PlanFacts): void {
 
 
 /** The labels of every `context` field of the program's modules (§9.3: `@untrusted` context is a source). */
-function contextLabels(f: ProgramFacts): ReadonlyMap<string, FieldLabel> {
-  const out = new Map<string, FieldLabel>();
+function programContextLabels(f: ProgramFacts): ReadonlyMap<string, FieldLabel> {
+  const fields: ContextField[] = [];
   for (const m of f.program.modules)
-    for (const d of m.ast.declarations) if (d.kind === 'ContextDecl') for (const fd of d.fields) out.set(fd.name.name, fieldLabelOf(fd));
-  return out;
+    for (const d of m.ast.declarations) if (d.kind === 'ContextDecl') for (const field of d.fields) fields.push({ field, file: m.file });
+  return contextLabels(fields);
 }

@@ -89,6 +89,16 @@ plan p {
   it('@untrusted context fields are sources', () => {
     expect(one(`context { note: string @untrusted }\nplan p { step w = wipe(path: context.note, note: "") }`, 'E0902').message).toContain('wipe.path ← context.note @untrusted');
   });
+
+  it('a derived context signal carries the labels of the signals it reads, through other derived ones', () => {
+    // Before, `context.cmd_or` read as a plain trusted public signal: a derived signal laundered both rules.
+    const ctx = `context {\n  cmd: string @untrusted\n  who: string @personal\n  cmd_or: string = context.cmd ?? "none"\n  again: string = context.cmd_or ?? ""\n  greet: string = "hi \${context.who ?? ""}"\n  plain: int\n  twice: int = (context.plain ?? 0) * 2\n}\n`;
+    const d = one(`${ctx}plan p { step w = wipe(path: context.again, note: "") }`, 'E0902');
+    expect(d.message).toBe('untrusted value reaches wipe.path, which needs a trusted one: wipe.path ← context.again ← context.cmd_or ← context.cmd @untrusted');
+    expect(d.related?.map((r) => r.message)).toEqual(['context.again', 'context.cmd_or', 'context.cmd @untrusted']);
+    expect(one(`${ctx}plan p { step k = keep(text: context.greet) }`, 'E0903').message).toBe('personal data reaches capability keep (data internal) in step k: keep.text ← context.greet ← context.who @personal');
+    expect(flows(`${ctx}plan p { step w = wipe(path: "\${context.twice ?? 0}", note: "") }`)).toEqual([]);
+  });
 });
 
 describe('hops: the labels follow every way a value can go', () => {
