@@ -150,6 +150,14 @@ describe.each(oldJournalBackends(HERE))('v0.3 journals on $name', (backend) => {
     }
     expect(ofType(await store.load('chain-ctrlc'), 'execution_interrupted')).toHaveLength(1);
 
+    // A failed v0.3 run is retried from the IR and input it journaled: it rolls back again.
+    const retry = await rt.retry('saga-failed');
+    expect(await retry.result).toMatchObject({ status: 'failed' });
+    const retried = await store.load(retry.runId);
+    expect(ofType(retried, 'plan_created')[0]!.data.retryOf).toBe('saga-failed');
+    expect(ofType(retried, 'step_compensated').map((e) => [e.stepId, e.data.ok])).toEqual([['booked', true]]);
+    runs.push(retry.runId);
+
     await conforms();
   });
 });
