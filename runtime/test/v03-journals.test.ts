@@ -142,7 +142,7 @@ describe.each(oldJournalBackends(HERE))('v0.3 journals on $name', (backend) => {
       const before = replay(await store.load(id));
       expect(before.steps.get('first')?.status, id).toBe('completed');
       expect(before.steps.get('long'), id).toMatchObject({ status: 'running', inFlight: true });
-      const chain = await (await rt.resume(id, { rerunInFlight: true })).result;
+      const chain = await (await rt.resume(id)).result;
       expect(chain, id).toMatchObject({ status: 'completed', output: { tag: 'long' } });
       const events = await store.load(id);
       expect(events.filter((e) => e.type === 'step_started' && e.stepId === 'first'), id).toHaveLength(1);
