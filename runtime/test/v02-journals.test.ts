@@ -6,71 +6,20 @@
  * killed mid-step without running its completed step again. Everything this version then writes
  * into those journals matches the schema too.
  */
-import { spawnSync } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openBackend, Runtime } from '../index.js';
+import { Runtime } from '../index.js';
 import { eventSchemaErrors } from '../scheduler/event-schema.js';
-import { irBlobSync } from '../backend/ir-blob.js';
-import { openSqlite } from '../backend/sqlite/driver.js';
 import { replay } from '../scheduler/replay.js';
-import { binDir } from '../../test/support/pg-cluster.js';
-import { startPostgres } from '../../test/support/postgres.js';
-import { FIXTURES, tempDir } from './helpers.js';
+import { FIXTURES } from './helpers.js';
+import { oldJournalBackends } from './old-journals.js';
 
 const HERE = join(FIXTURES, 'v02-journals');
 const RUNS = ['tour-done', 'gated-approved', 'gated-paused', 'chain-interrupted'];
 // The interrupted run's step was journaled with a ten-minute nap; its handler naps this long instead.
 process.env.ORCH_FIXTURE_NAP_MS = '5';
 
-/** The IR records where its handlers were when the fixture was made: here now (the project moved). */
-function relocated(blob: Buffer): Buffer {
-  const ir = JSON.parse(inflateRawSync(blob).toString('utf8')) as { base_dir: string };
-  return irBlobSync({ ...ir, base_dir: HERE }, (t) => t)!;
-}
-
-interface Backend {
-  readonly name: string;
-  place(): Promise<{ db: string; teardown(): Promise<void> }>;
-}
-
-const BACKENDS: readonly Backend[] = [
-  {
-    name: 'SQLite',
-    async place() {
-      const db = join(tempDir('orch-v02-'), 'runs.db');
-      copyFileSync(join(HERE, 'runs.db'), db);
-      const d = openSqlite(db);
-      for (const r of d.prepare('SELECT run_id, ir FROM run_plans').all() as { run_id: string; ir: Buffer }[])
-        d.prepare('UPDATE run_plans SET ir = ? WHERE run_id = ?').run(relocated(Buffer.from(r.ir)), r.run_id);
-      d.close();
-      return { db, teardown: async () => undefined };
-    },
-  },
-  {
-    name: 'Postgres',
-    async place() {
-      const pgdb = await startPostgres();
-      const psql = spawnSync(join(binDir(), 'psql'), ['-q', '-v', 'ON_ERROR_STOP=1', '-f', join(HERE, 'orch.pg.sql'), pgdb.url], { encoding: 'utf8' });
-      if (psql.status !== 0) throw new Error(`restoring the v0.2 dump failed: ${psql.stderr}`);
-      const client = new pg.Client({ connectionString: pgdb.url });
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ run_id: string; ir: Buffer }>('SELECT run_id, ir FROM orch.run_plans');
-        for (const r of rows) await client.query('UPDATE orch.run_plans SET ir = $1 WHERE run_id = $2', [relocated(r.ir), r.run_id]);
-      } finally {
-        await client.end();
-      }
-      // As an operator upgrading Orch does: the cluster's schema moves forward with `orch db migrate`.
-      const migrated = await (await openBackend(pgdb.url)).migrate();
-      expect(migrated.from).toBe(6);
-      return { db: pgdb.url, teardown: () => pgdb.stop() };
-    },
-  },
-];
+const BACKENDS = oldJournalBackends(HERE);
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -81,6 +30,7 @@ describe.each(BACKENDS)('v0.2 journals on $name', (backend) => {
   it('match orch.events/v2, replay to what they recorded, and are resumed to their end', async () => {
     const place = await backend.place();
     cleanups.push(place.teardown);
+    if (backend.name === 'Postgres') expect(place.migratedFrom).toBe(6);
     const rt = await Runtime.open({ db: place.db, workers: 1 });
     cleanups.push(() => rt.close());
     const store = rt.store!;
