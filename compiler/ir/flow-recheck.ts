@@ -3,7 +3,7 @@
  * at load against the project's config. The IR alone says what such a program could say: its
  * untrusted sources (`kind llm`, MCP tools, `http_request`), its sinks that need trust (every
  * parameter of a destructive capability, `email.to`/`email.channel`/`notify.channel`, the `when`
- * of a destructive step), the classes of its input fields, capabilities and output fields, and
+ * of a step that can make a destructive call — its own, its fallback's or its compensation's), the classes of its input fields, capabilities and output fields, and
  * where each step runs — the annotations that could say otherwise (`@untrusted`, `endorses`,
  * `accepts`, `endorse`/`declassify`) are §9.3's own, so a program without labels has none. Each
  * rule broken is a finding with its witness path of step ids, as the compile-time analysis would
@@ -14,6 +14,7 @@ import type { DataClass } from '../../language/index.js';
 import { rank } from '../assemble/flow-labels.js';
 import { channelExternal, stdSink } from '../assemble/flow-sinks.js';
 import { builtinOf } from './builtin.js';
+import { whenNeedsTrust } from './when-sink.js';
 import { endpointTierFor } from '../endpoint-tiers.js';
 import { projectConfigFor } from '../project-config.js';
 import type { CapabilityIR, DataClassIR, ExprIR, FlowRefusalIR, JsonSchema, PlanIR, StepIR, TierIR } from './types.js';
@@ -56,16 +57,23 @@ export function recheckFlows(plan: PlanIR, projectFile: string): IrFlowFinding[]
     if (!s || visiting.has(id)) return NONE;
     visiting.add(id);
     const cap = s.capability ? plan.capabilities[s.capability] : undefined;
-    const read = readsOf(s);
+    let flow = callOut(id, cap, readsOf(s));
+    // The fallback's answer is the step's output when it runs (as the compile-time analysis joins it).
+    const fb = s.fallback ? plan.capabilities[s.fallback.capability] : undefined;
+    if (s.fallback && fb) flow = join(flow, callOut(id, fb, Object.values(s.fallback.args).map(exprFlow).reduce(join, NONE)));
+    outputs.set(id, flow);
+    visiting.delete(id);
+    return flow;
+  };
+
+  /** What a call of `cap` that read `read` answers, as step `id`'s output. */
+  const callOut = (id: string, cap: CapabilityIR | undefined, read: Flow): Flow => {
     const why = cap ? sourceKind(cap) : null;
     const untrusted = why ? [`${id}.output (${why}, untrusted)`, ...(read.untrusted ?? [])] : read.untrusted && !endorses(cap) ? [`${id}.output (reads untrusted, untrusted)`, ...read.untrusted] : null;
     const own = highest(cap?.data ?? 'public', outputClass(cap));
     const cls = rank(own) > rank(read.cls) ? own : read.cls;
     const clsPath = rank(own) > rank(read.cls) ? [`${id}.output (data ${own})`] : read.clsPath.length ? [`${id}.output (${cls})`, ...read.clsPath] : [];
-    const flow: Flow = { cls, clsPath, untrusted };
-    outputs.set(id, flow);
-    visiting.delete(id);
-    return flow;
+    return { cls, clsPath, untrusted };
   };
 
   const exprFlow = (e: ExprIR | null | undefined): Flow => {
@@ -94,6 +102,31 @@ export function recheckFlows(plan: PlanIR, projectFile: string): IrFlowFinding[]
     }
   };
 
+  const checkCall = (
+    cap: CapabilityIR, args: StepIR['args'], binding: StepIR['binding'], stepId: string,
+    add: (code: 'E0902' | 'E0903', sink: string, path: readonly string[], message: string) => void,
+  ): void => {
+    const short = cap.name.split('.').at(-1)!;
+    const builtin = builtinOf(cap);
+    const rule = stdSink(builtin);
+    const argsLimit: DataClass | null = rule?.args === 'channel' ? null : (rule?.args ?? (cap.data === 'public' ? null : cap.data));
+    for (const [name, e] of Object.entries(args)) {
+      const f = exprFlow(e);
+      const sink = `${short}.${name}`;
+      const needsTrust = cap.destructive === true || (rule?.trusted.includes(name) ?? false);
+      if (f.untrusted && needsTrust) add('E0902', sink, f.untrusted, `untrusted value reaches ${sink}, which needs a trusted one`);
+      if (rank(f.cls) < rank('personal')) continue;
+      const place = placeOf(binding, projectFile);
+      if (rank(f.cls) > rank(place.cls)) add('E0903', sink, f.clsPath, `${f.cls} data reaches ${place.what} in step ${stepId}`);
+      else if (argsLimit !== null && rank(f.cls) > rank(argsLimit)) add('E0903', sink, f.clsPath, `${f.cls} data reaches capability ${short} (data ${argsLimit}) in step ${stepId}`);
+      else if (rule?.channel && !rule.channel.exempt.includes(name) && rank(f.cls) > rank('internal')) {
+        const ch = args.channel;
+        const channel = ch?.op === 'lit' && typeof ch.value === 'string' ? ch.value : ch ? null : rule.channel.default;
+        if (channelExternal(builtin, channel, projectFile)) add('E0903', sink, f.clsPath, `${f.cls} data reaches external channel ${channel === null ? '(named by an expression)' : `"${channel}"`} in step ${stepId}`);
+      }
+    }
+  };
+
   const readsOf = (s: StepIR): Flow => {
     let f = Object.values(s.args).map(exprFlow).reduce(join, NONE);
     if (s.for_each) f = join(f, exprFlow(s.for_each.list));
@@ -103,28 +136,19 @@ export function recheckFlows(plan: PlanIR, projectFile: string): IrFlowFinding[]
   for (const s of plan.steps) {
     const cap = s.capability ? plan.capabilities[s.capability] : undefined;
     if (!cap) continue;
-    const short = cap.name.split('.').at(-1)!;
-    const builtin = builtinOf(cap);
-    const rule = stdSink(builtin);
     const add = (code: 'E0902' | 'E0903', sink: string, path: readonly string[], message: string) =>
       out.push({ step: s.id, refusal: { code, sink, source: path.at(-1) ?? sink, message: `${message}: ${[sink, ...path].join(' ← ')}` } });
-    const argsLimit: DataClass | null = rule?.args === 'channel' ? null : (rule?.args ?? (cap.data === 'public' ? null : cap.data));
-    for (const [name, e] of Object.entries(s.args)) {
-      const f = exprFlow(e);
-      const sink = `${short}.${name}`;
-      const needsTrust = cap.destructive === true || (rule?.trusted.includes(name) ?? false);
-      if (f.untrusted && needsTrust) add('E0902', sink, f.untrusted, `untrusted value reaches ${sink}, which needs a trusted one`);
-      if (rank(f.cls) < rank('personal')) continue;
-      const place = placeOf(s, projectFile);
-      if (rank(f.cls) > rank(place.cls)) add('E0903', sink, f.clsPath, `${f.cls} data reaches ${place.what} in step ${s.id}`);
-      else if (argsLimit !== null && rank(f.cls) > rank(argsLimit)) add('E0903', sink, f.clsPath, `${f.cls} data reaches capability ${short} (data ${argsLimit}) in step ${s.id}`);
-      else if (rule?.channel && !rule.channel.exempt.includes(name) && rank(f.cls) > rank('internal')) {
-        const ch = s.args.channel;
-        const channel = ch?.op === 'lit' && typeof ch.value === 'string' ? ch.value : ch ? null : rule.channel.default;
-        if (channelExternal(builtin, channel, projectFile)) add('E0903', sink, f.clsPath, `${f.cls} data reaches external channel ${channel === null ? '(named by an expression)' : `"${channel}"`} in step ${s.id}`);
-      }
-    }
-    if (cap.destructive && s.when) {
+    // The step's own call, then its fallback and its compensation, each against its capability's
+    // sinks and where it runs (as the compile-time analysis checks them).
+    const calls = [
+      { cap, args: s.args, binding: s.binding },
+      ...[s.fallback, s.compensate].flatMap((c) => {
+        const cc = c ? plan.capabilities[c.capability] : undefined;
+        return c && cc ? [{ cap: cc, args: c.args, binding: c.binding ?? s.binding }] : [];
+      }),
+    ];
+    for (const call of calls) checkCall(call.cap, call.args, call.binding, s.id, add);
+    if (s.when && whenNeedsTrust(calls.map((c) => c.cap))) {
       const w = exprFlow(s.when);
       if (w.untrusted) add('E0902', `${s.id}.when`, w.untrusted, `untrusted value reaches ${s.id}.when, which needs a trusted one`);
     }
@@ -159,8 +183,7 @@ function outputClass(cap: CapabilityIR | undefined): DataClass {
   return Object.values(props).reduce<DataClass>((c, p) => highest(c, (p['x-orch-data'] as DataClass | undefined) ?? 'public'), 'public');
 }
 
-function placeOf(s: StepIR, projectFile: string): { cls: DataClass; what: string } {
-  const b = s.binding;
+function placeOf(b: StepIR['binding'], projectFile: string): { cls: DataClass; what: string } {
   let cls: DataClass = 'secret';
   let what = 'the local host';
   if (b.resource !== null && b.tier !== null) {

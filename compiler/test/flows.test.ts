@@ -86,6 +86,28 @@ plan p {
     ]);
   });
 
+  it('the when of a step whose fallback or compensate call is destructive: the condition decides whether that call can happen', () => {
+    const ds = flows(`plan p {
+  step m = read_mail(box: "in")
+  step f = keep(text: "x") {
+    fallback wipe(path: "/tmp", note: "")
+    when m.output.body == "yes"
+  }
+  step c = keep(text: "x") {
+    compensate wipe(path: "/tmp", note: "")
+    when m.output.body == "yes"
+  }
+  step k = keep(text: "x") {
+    fallback keep(text: "y")
+    when m.output.body == "yes"
+  }
+}`);
+    expect(ds.map((d) => d.message)).toEqual([
+      'untrusted value reaches f.when, which needs a trusted one: f.when ← m.output.body (trust untrusted, untrusted)',
+      'untrusted value reaches c.when, which needs a trusted one: c.when ← m.output.body (trust untrusted, untrusted)',
+    ]);
+  });
+
   it('@untrusted context fields are sources', () => {
     expect(one(`context { note: string @untrusted }\nplan p { step w = wipe(path: context.note, note: "") }`, 'E0902').message).toContain('wipe.path ← context.note @untrusted');
   });

@@ -167,6 +167,37 @@ plan p {
       expect(result.status).toBe('failed');
     });
 
+    it('checks a fallback and a compensate call, a fallback’s source and the when over them, as the compiler does', async () => {
+      // Each line a rule the compile-time analysis keeps (compiled here on "flows": "warn", so it emits).
+      const SRC2 = `
+capability classify { kind llm  input { text: string }  output { reply_to: string }  handler "./h.js#h" }
+capability wipe { kind tool  input { path: string }  output { ok: bool }  destructive true }
+capability tidy { kind tool  input { text: string }  output { text: string } }
+plan p {
+  input { body: string }
+  step c = classify(text: input.body)
+  step f = tidy(text: "x") { fallback wipe(path: c.output.reply_to) }
+  step k = tidy(text: "x") { compensate wipe(path: c.output.reply_to) }
+  step g = tidy(text: "x") { fallback classify(text: input.body) }
+  step w = wipe(path: g.output.text)
+  step h = tidy(text: "x") {
+    fallback wipe(path: "/tmp")
+    when c.output.reply_to == "yes"
+  }
+}
+`;
+      const ir = compiled({ flows: 'warn' }, SRC2);
+      const atCompile = ir.steps.flatMap((s) => (s.flow_refusals ?? []).map((r) => `${s.id}: ${r.sink}`));
+      expect(atCompile).toEqual(['f: wipe.path', 'k: wipe.path', 'w: wipe.path', 'h: h.when']);
+      const sub = mkdtempSync(join(dir, 'ir-'));
+      writeFileSync(join(sub, 'orch.config.json'), '{}');
+      writeFileSync(join(sub, 'plan.json'), JSON.stringify(portablePlan(unlabelled(ir))));
+      const loaded = await loadPlan(join(sub, 'plan.json'));
+      const message = (loaded as { message?: string }).message ?? '';
+      for (const line of ['E0902 in step f: untrusted value reaches wipe.path', 'E0902 in step k: untrusted value reaches wipe.path', 'E0902 in step w: untrusted value reaches wipe.path', 'E0902 in step h: untrusted value reaches h.when'])
+        expect(message).toContain(line);
+    });
+
     it('judges what notify sends by its channel, and an approval’s subject up to personal, as the compiler does', async () => {
       const NOTE = `plan p {\n  input { who: string @personal }\n  step n = notify(channel: "ops", text: input.who)\n  step ok = approval(approver: "ops", summary: "ok?", subject: input.who)\n}\n`;
       const load = async (internal: boolean) => {
