@@ -178,6 +178,16 @@ describe('endorsement: the honest ways to silence E0902', () => {
   it('endorse needs a reason', () => {
     expect(checkText(`${CAPS}plan p { step m = read_mail(box: "a")  step w = wipe(path: endorse(m.output.body), note: "") }`).map((d) => d.message)).toContain('endorse() needs a reason: endorse(value, reason: "…")');
   });
+
+  it('a reason is the author’s own words: a blank one, or one computed by interpolation (journaled as what was left of it), is E0201', () => {
+    const reasons = (expr: string) =>
+      checkText(`${CAPS}plan p {\n  input { who: string @personal }\n  step m = read_mail(box: "a")\n  step w = wipe(path: ${expr}, note: "")\n}`).filter((d) => d.message.includes('needs a reason'));
+    expect(reasons('endorse(m.output.body, reason: "")')).toHaveLength(1);
+    expect(reasons('endorse(m.output.body, reason: "   ")')).toHaveLength(1);
+    expect(reasons('endorse(m.output.body, reason: "${m.output.body}")')).toHaveLength(1);
+    expect(reasons('declassify(input.who, to: internal, reason: " ")')).toHaveLength(1);
+    expect(reasons('endorse(m.output.body, reason: "checked by the on-call")')).toEqual([]);
+  });
 });
 
 describe('confidentiality: E0903', () => {
