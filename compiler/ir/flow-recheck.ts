@@ -15,6 +15,7 @@ import { rank } from '../assemble/flow-labels.js';
 import { channelExternal, stdSink } from '../assemble/flow-sinks.js';
 import { builtinOf } from './builtin.js';
 import { whenNeedsTrust } from './when-sink.js';
+import { alwaysUntrusted } from './always-untrusted.js';
 import { endpointTierFor } from '../endpoint-tiers.js';
 import { projectConfigFor } from '../project-config.js';
 import type { CapabilityIR, DataClassIR, ExprIR, FlowRefusalIR, JsonSchema, PlanIR, StepIR, TierIR } from './types.js';
@@ -232,10 +233,8 @@ export function withRefusals(plan: PlanIR, findings: readonly IrFlowFinding[]): 
 }
 
 function sourceKind(cap: CapabilityIR): string | null {
-  if (cap.kind === 'llm') return 'llm';
   if (cap.handler && 'mcp' in cap.handler) return 'mcp';
-  if (builtinOf(cap) === 'http_request') return 'http_request';
-  return null;
+  return alwaysUntrusted(cap);
 }
 
 /** The std approval returns what a person saw and approved: trusted. */

@@ -316,6 +316,31 @@ plan p {
   });
 });
 
+describe('trust trusted cannot vouch for a model or http_request (§9.3 names their answers untrusted)', () => {
+  it('is E0201 on a kind llm capability, a refinement of one and a refinement of http_request, and the answer stays a source', () => {
+    const src = `
+capability sure { kind llm  input { text: string }  output { reply_to: string }  handler "./h.js#classify"  trust trusted }
+capability sure2 from classify { trust trusted }
+capability fetch2 from http_request { trust trusted }
+plan p {
+  step a = sure(text: "t")
+  step b = sure2(text: "t")
+  step w = wipe(path: a.output.reply_to, note: "")
+  step v = wipe(path: b.output.label, note: "")
+}`;
+    const ds = checkText(CAPS + src);
+    expect(ds.filter((d) => d.code === 'E0201').map((d) => d.message)).toEqual([
+      'capability sure is a kind llm capability: its answers are untrusted whatever it declares (§9.3); "trust trusted" is for a refinement of an MCP tool — vouch for a value with endorse(V, reason: "…") or a validator (endorses true)',
+      'capability sure2 is a kind llm capability: its answers are untrusted whatever it declares (§9.3); "trust trusted" is for a refinement of an MCP tool — vouch for a value with endorse(V, reason: "…") or a validator (endorses true)',
+      'capability fetch2 is a http_request capability: its answers are untrusted whatever it declares (§9.3); "trust trusted" is for a refinement of an MCP tool — vouch for a value with endorse(V, reason: "…") or a validator (endorses true)',
+    ]);
+    expect(ds.filter((d) => d.code === 'E0902').map((d) => d.message.split(':')[0])).toEqual([
+      'untrusted value reaches wipe.path, which needs a trusted one',
+      'untrusted value reaches wipe.path, which needs a trusted one',
+    ]);
+  });
+});
+
 describe('config: external channels, the email’s own recipients, "flows": "warn"', () => {
   const dir = mkdtempSync(join(tmpdir(), 'orch-flows-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
