@@ -261,8 +261,10 @@ export function checkUntil(c: RunState, inst: Inst): void {
 
 /** `approver`, `approvals` and `not_starter` computed at run time (literals were checked by the compiler, by the same rules). */
 function badApprovalArgs(args: { readonly [k: string]: unknown }): string | null {
-  // A blank approver would read as "anyone with the role" (approvalRule): the step fails instead.
-  if (typeof args.approver === 'string' && approverNamesNobody(args.approver)) return `${APPROVER_NAMES_NOBODY}, got ${JSON.stringify(args.approver)}`;
+  // A blank (or, read through `any`, a non-string) approver would read as "anyone with the role"
+  // (approvalRule): the step fails instead.
+  const a = args.approver;
+  if (a !== undefined && (typeof a !== 'string' || approverNamesNobody(a))) return `${APPROVER_NAMES_NOBODY}, got ${JSON.stringify(a)}`;
   const n = args.approvals;
   if (n !== undefined && n !== null && !(typeof n === 'number' && Number.isInteger(n) && n >= 1)) return `approvals must be an integer of at least 1, got ${JSON.stringify(n)}`;
   const ns = args.not_starter;
