@@ -87,6 +87,7 @@ export { checkFiles } from './check-files.js';
 export { StageTimer, type StageTiming } from './stages.js';
 export { isUnusedDeclaration, unusedAcrossChecks } from './unused.js';
 export { checkExpr } from './check/expr.js';
+export { approverNamesNobody, APPROVER_NAMES_NOBODY } from './check/approval-args.js';
 export type { RootInfo } from './check/expr.js';
 export { typeText } from './detail.js';
 export { allExplanations, explanationFor } from './explain/catalog.js';

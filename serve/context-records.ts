@@ -4,12 +4,33 @@
  * server — or another server of a cluster — knows how old every signal is. Rows written before
  * v0.4 hold the bare value: read back as set when they are read, by `restored`.
  */
-import type { SignalRecord } from '../runtime/index.js';
+import type { SignalRecord, Starter } from '../runtime/index.js';
 
 const MARK = '$signal';
 
-export function encodeRecord(rec: SignalRecord): unknown {
-  return { [MARK]: { value: rec.value, set_at: rec.set_at, source: rec.source } };
+/**
+ * `by`: the person whose `POST /signals` set it (§9.1), kept with the value so the server of a
+ * cluster that holds the context — which fires the `when` triggers — records them as the run's
+ * `caused_by`, as the server they signalled would have.
+ */
+export function encodeRecord(rec: SignalRecord, by?: Starter): unknown {
+  return { [MARK]: { value: rec.value, set_at: rec.set_at, source: rec.source, ...(by ? { by } : {}) } };
+}
+
+/** The person who set the first of `names` that records one (`encodeRecord`'s `by`), or undefined. */
+export function causeOf(rows: { readonly [name: string]: unknown }, names: readonly string[]): Starter | undefined {
+  for (const name of names) {
+    const row = rows[name];
+    const by = row !== null && typeof row === 'object' && MARK in row ? (row as { [MARK]: { by?: unknown } })[MARK].by : undefined;
+    if (isStarter(by)) return by;
+  }
+  return undefined;
+}
+
+function isStarter(v: unknown): v is Starter {
+  if (v === null || typeof v !== 'object') return false;
+  const o = v as { [k: string]: unknown };
+  return typeof o.subject === 'string' && typeof o.issuer === 'string' && typeof o.method === 'string';
 }
 
 export function decodeRecords(rows: { readonly [name: string]: unknown }, now: number): { [name: string]: SignalRecord } {

@@ -16,7 +16,7 @@ import type { TriggerStateStore } from '../runtime/index.js';
 import { contextReads, type ContextSignalIR } from '../compiler/index.js';
 import { ContextStore, realClock, UNKNOWN, type ContextChange, type SignalRead } from '../runtime/index.js';
 import { ConditionEdges, type Side } from './condition-edges.js';
-import { decodeRecords, encodeRecord } from './context-records.js';
+import { causeOf, decodeRecords, encodeRecord } from './context-records.js';
 
 /** What `event` and `context` mean while a trigger's expressions are evaluated. */
 export interface TriggerScope {
@@ -255,7 +255,8 @@ export class TriggerEngine {
     if (taken.length === 0) return;
     const known = this.store.values();
     void this.opts.starter.signalContext(Object.fromEntries(taken.map((k) => [k, known[k] ?? null]))).catch(() => {});
-    void this.evaluateConditions().catch((err: unknown) => this.log(`the context's triggers: ${(err as Error).message}`));
+    // §9.1: a person's signal sent to another server of the cluster causes what fires here.
+    void this.evaluateConditions(this.sidesNow(), causeOf(values, taken)).catch((err: unknown) => this.log(`the context's triggers: ${(err as Error).message}`));
   }
 
   nextRuns(): { readonly trigger: string; readonly next: Date | null }[] {
@@ -293,7 +294,7 @@ export class TriggerEngine {
     const { touched, accepted, sides } = this.apply(sets);
     const kept = (k: string) => {
       const r = this.store.read(k);
-      return encodeRecord({ value: r.value, set_at: r.set_at!, source: r.source! });
+      return encodeRecord({ value: r.value, set_at: r.set_at!, source: r.source! }, sender);
     };
     const merged = this.opts.state.mergeContext(Object.fromEntries(accepted.map((k) => [k, kept(k)])));
     // Queued now, behind what is queued already: the conditions are decided in the order the batches came.

@@ -6,6 +6,7 @@
  */
 import type { CapabilityDecl, DataClass, Integrity } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
+import { alwaysUntrusted } from '../ir/always-untrusted.js';
 import { builtinOf } from '../ir/builtin.js';
 import type { BindingIR, TierIR } from '../ir/types.js';
 import type { PlacementResource } from '../placement.js';
@@ -57,18 +58,19 @@ export function declaredFlow<K extends 'trust' | 'endorses' | 'data'>(cap: Capab
 
 /** Why a capability's output is untrusted whatever it read (null: it is not a source). */
 export function untrustedSource(cap: CapabilityInfo): string | null {
+  // A model's or http_request's answer is a source whatever is declared (E0201 at a `trust trusted` there).
+  const always = alwaysUntrusted(cap.ir);
+  if (always !== null) return always;
   const trust = declaredFlow(cap, 'trust');
   if (trust === 'trusted') return null;
   if (trust === 'untrusted') return 'trust untrusted';
-  if (cap.ir.kind === 'llm') return 'llm';
   if (cap.ir.handler && 'mcp' in cap.ir.handler) return 'mcp';
-  if (builtinOf(cap.ir) === 'http_request') return 'http_request';
   return null;
 }
 
 /** Its output is trusted whatever it read: a validator (`endorses true`) or a tool refined `trust trusted`. */
 export function endorses(cap: CapabilityInfo): boolean {
-  return declaredFlow(cap, 'endorses') === true || declaredFlow(cap, 'trust') === 'trusted';
+  return declaredFlow(cap, 'endorses') === true || (declaredFlow(cap, 'trust') === 'trusted' && alwaysUntrusted(cap.ir) === null);
 }
 
 /**

@@ -21,6 +21,7 @@ import { estimatePlan, estimateSteps } from './estimates.js';
 import { fallbacksFor, placeForClass } from './flow-placement.js';
 import { channelExternal, declaredFlow, endorses, mcpAccepts, needsTrust, placeAccepts, stdSink, untrustedSource } from './flow-sinks.js';
 import { builtinOf } from '../ir/builtin.js';
+import { whenNeedsTrust } from '../ir/when-sink.js';
 import type { CallBindings, PlanFacts } from './plan-facts.js';
 
 /**
@@ -247,20 +248,16 @@ function stepFlows(f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findi
   const cap = s.capability;
   const moves = own && f.bindings[i]?.resource != null ? { s, i } : undefined;
   const read = callFlows(f, cap, action, f.bindings[i], s.id, env, findings, moves);
-  if (cap.ir.destructive && s.decl.when) {
+  const fb = s.decl.fallback ? f.cx.capabilityByName(s.fallback?.capability ?? '') : undefined;
+  const cc = s.decl.compensate ? f.cx.capabilityByName(s.compensate?.capability ?? '') : undefined;
+  if (s.decl.when && whenNeedsTrust([cap.ir, fb?.ir, cc?.ir])) {
     const w = exprLabel(s.decl.when, env);
     if (w.untrusted) findings.push(trustFinding(env.file, s.decl.when.range, `${s.id}.when`, w.untrusted));
   }
   let out = outputOf(cap, read);
   const calls = f.callBindings.get(s.id);
-  if (s.decl.fallback) {
-    const fb = f.cx.capabilityByName(s.fallback?.capability ?? '');
-    if (fb) out = joinStep(out, outputOf(fb, callFlows(f, fb, s.decl.fallback, bindingOf(calls, 'fallback', f.bindings[i]), s.id, env, findings)));
-  }
-  if (s.decl.compensate) {
-    const cc = f.cx.capabilityByName(s.compensate?.capability ?? '');
-    if (cc) callFlows(f, cc, s.decl.compensate, bindingOf(calls, 'compensate', f.bindings[i]), s.id, env, findings);
-  }
+  if (s.decl.fallback && fb) out = joinStep(out, outputOf(fb, callFlows(f, fb, s.decl.fallback, bindingOf(calls, 'fallback', f.bindings[i]), s.id, env, findings)));
+  if (s.decl.compensate && cc) callFlows(f, cc, s.decl.compensate, bindingOf(calls, 'compensate', f.bindings[i]), s.id, env, findings);
   return { out, read };
 }
 

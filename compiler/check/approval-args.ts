@@ -26,11 +26,22 @@ export function approvalArgWarnings(builtin: string | null, call: CapabilityCall
     if (arg.name.name === 'approver') {
       const v = arg.value;
       if (v.kind !== 'StringLit' || v.parts.some((p) => typeof p !== 'string')) continue;
-      const text = v.parts.join('').trim();
-      if (text === '' || text === 'group:')
-        diags.push(diagnostic('E0201', `approver must name a user ("alice") or a group ("group:finance")`, file, v.range));
+      if (approverNamesNobody(v.parts.join('')))
+        diags.push(diagnostic('E0201', APPROVER_NAMES_NOBODY, file, v.range));
     }
   }
+}
+
+export const APPROVER_NAMES_NOBODY = `approver must name a user ("alice") or a group ("group:finance")`;
+
+/**
+ * Whether an `approver` value names nobody (`""`, `"group:"`). One rule for the literal the
+ * compiler sees and the value the runtime computes: a computed blank would otherwise read as "no
+ * approver", which lets anyone with the approver role decide.
+ */
+export function approverNamesNobody(text: string): boolean {
+  const t = text.trim();
+  return t === '' || t === 'group:' || (t.startsWith('group:') && t.slice('group:'.length).trim() === '');
 }
 
 /** A string literal without interpolation, trimmed; null for anything computed. */

@@ -19,6 +19,7 @@ import { ms, retryIR } from './lower.js';
 import type { ModelBuilder } from '../model.js';
 import { parseMcpHandler } from '../mcp-module.js';
 import { lockedTool } from '../mcp-lock.js';
+import { alwaysUntrusted, trustTrustedRefused } from '../ir/always-untrusted.js';
 
 export interface CapabilityInfo {
   readonly entry: DeclEntry<'capability'>;
@@ -56,8 +57,16 @@ export function capabilityInfo(
   const c: CapabilityDecl = entry.node;
   const mod = entry.module;
   const refined = c.from && base ? base(c) : undefined;
-  if (refined !== undefined && refined !== 'unresolved') return refinement(entry, refined, types, model, diags);
-  const baseless = refined === 'unresolved';
+  const info = refined !== undefined && refined !== 'unresolved' ? refinement(entry, refined, types, model, diags) : ownCapability(entry, types, model, diags, refined === 'unresolved');
+  // §9.3: a model's or http_request's answer is untrusted whatever is declared.
+  const always = c.trust === 'trusted' ? alwaysUntrusted(info.ir) : null;
+  if (always !== null) diags.push(diagnostic('E0201', trustTrustedRefused(c.name.name, always), mod.file, c.name.range));
+  return info;
+}
+
+function ownCapability(entry: DeclEntry<'capability'>, types: TypeResolver, model: ModelBuilder, diags: Diagnostic[], baseless: boolean): CapabilityInfo {
+  const c: CapabilityDecl = entry.node;
+  const mod = entry.module;
   const input = (c.input ? types.record(mod, c.input, 'param', entry.qualifiedName) : { k: 'record', fields: new Map() }) as Ty & { k: 'record' };
   const output = c.output ? types.resolve(mod, c.output, 'output_field', entry.qualifiedName) : T.any;
   const defaults = new Map<string, import('../ir/types.js').ExprIR>();

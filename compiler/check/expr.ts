@@ -364,7 +364,10 @@ class ExprChecker implements ExprChecking {
       const allowed = callee.name === 'endorse' ? ['reason'] : ['reason', 'to'];
       for (const a of named) if (!allowed.includes(a.name.name)) this.error('E0201', `${callee.name}() takes ${allowed.map((n) => `${n}:`).join(' and ')}, not "${a.name.name}:"`, a.range);
       const reason = named.find((a) => a.name.name === 'reason');
-      if (!reason || reason.value.kind !== 'StringLit') this.error('E0201', `${callee.name}() needs a reason: ${callee.name}(value, reason: "…")`, reason?.range ?? callee.range);
+      // The author's own words, journaled with every use: a literal that says something (a blank
+      // one says nothing; an interpolated one would put the value being vouched for in its place).
+      const said = reason?.value.kind === 'StringLit' && reason.value.parts.every((p) => typeof p === 'string') && reason.value.parts.join('').trim() !== '';
+      if (!said) this.error('E0201', `${callee.name}() needs a reason: ${callee.name}(value, reason: "…")`, reason?.range ?? callee.range);
     }
     if ((BUILTINS.has(callee.name) || callee.name === 'secret') && named.length > 0)
       this.error('E0201', `${callee.name}() takes no named arguments ("${named[0]!.name.name}:")`, named[0]!.range);

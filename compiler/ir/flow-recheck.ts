@@ -3,7 +3,7 @@
  * at load against the project's config. The IR alone says what such a program could say: its
  * untrusted sources (`kind llm`, MCP tools, `http_request`), its sinks that need trust (every
  * parameter of a destructive capability, `email.to`/`email.channel`/`notify.channel`, the `when`
- * of a destructive step), the classes of its input fields, capabilities and output fields, and
+ * of a step that can make a destructive call — its own, its fallback's or its compensation's), the classes of its input fields, capabilities and output fields, and
  * where each step runs — the annotations that could say otherwise (`@untrusted`, `endorses`,
  * `accepts`, `endorse`/`declassify`) are §9.3's own, so a program without labels has none. Each
  * rule broken is a finding with its witness path of step ids, as the compile-time analysis would
@@ -14,6 +14,8 @@ import type { DataClass } from '../../language/index.js';
 import { rank } from '../assemble/flow-labels.js';
 import { channelExternal, stdSink } from '../assemble/flow-sinks.js';
 import { builtinOf } from './builtin.js';
+import { whenNeedsTrust } from './when-sink.js';
+import { alwaysUntrusted } from './always-untrusted.js';
 import { endpointTierFor } from '../endpoint-tiers.js';
 import { projectConfigFor } from '../project-config.js';
 import type { CapabilityIR, DataClassIR, ExprIR, FlowRefusalIR, JsonSchema, PlanIR, StepIR, TierIR } from './types.js';
@@ -41,6 +43,15 @@ export function lacksFlowLabels(plan: PlanIR): boolean {
 
 /** The rules of §9.3 the IR's steps break (`projectFile`: a path inside the project whose config is read). */
 export function recheckFlows(plan: PlanIR, projectFile: string): IrFlowFinding[] {
+  return analyse(plan, projectFile, new Map(), new Set()).findings;
+}
+
+/**
+ * One plan's flows. `inputs`: the labels of the arguments a `run` step passes to it as a sub-plan
+ * (as the compile-time analysis analyses a sub-plan again with its call's labels); `running`: the
+ * sub-plans being analysed above it, so a plan that runs itself stops.
+ */
+function analyse(plan: PlanIR, projectFile: string, inputs: ReadonlyMap<string, Flow>, running: ReadonlySet<string>): { findings: IrFlowFinding[]; output: Flow } {
   const out: IrFlowFinding[] = [];
   const inputProps = (plan.input as { properties?: Record<string, JsonSchema> } | null)?.properties ?? {};
   const outputs = new Map<string, Flow>();
@@ -55,17 +66,36 @@ export function recheckFlows(plan: PlanIR, projectFile: string): IrFlowFinding[]
     const s = byId.get(id);
     if (!s || visiting.has(id)) return NONE;
     visiting.add(id);
+    const sub = subRun(s);
+    if (sub) {
+      const o = sub.output;
+      const flow: Flow = {
+        cls: o.cls,
+        clsPath: o.clsPath.length ? [`${id}.output (sub-plan, ${o.cls})`, ...o.clsPath] : [],
+        untrusted: o.untrusted ? [`${id}.output (sub-plan, untrusted)`, ...o.untrusted] : null,
+      };
+      outputs.set(id, flow);
+      visiting.delete(id);
+      return flow;
+    }
     const cap = s.capability ? plan.capabilities[s.capability] : undefined;
-    const read = readsOf(s);
+    let flow = callOut(id, cap, readsOf(s));
+    // The fallback's answer is the step's output when it runs (as the compile-time analysis joins it).
+    const fb = s.fallback ? plan.capabilities[s.fallback.capability] : undefined;
+    if (s.fallback && fb) flow = join(flow, callOut(id, fb, Object.values(s.fallback.args).map(exprFlow).reduce(join, NONE)));
+    outputs.set(id, flow);
+    visiting.delete(id);
+    return flow;
+  };
+
+  /** What a call of `cap` that read `read` answers, as step `id`'s output. */
+  const callOut = (id: string, cap: CapabilityIR | undefined, read: Flow): Flow => {
     const why = cap ? sourceKind(cap) : null;
     const untrusted = why ? [`${id}.output (${why}, untrusted)`, ...(read.untrusted ?? [])] : read.untrusted && !endorses(cap) ? [`${id}.output (reads untrusted, untrusted)`, ...read.untrusted] : null;
     const own = highest(cap?.data ?? 'public', outputClass(cap));
     const cls = rank(own) > rank(read.cls) ? own : read.cls;
     const clsPath = rank(own) > rank(read.cls) ? [`${id}.output (data ${own})`] : read.clsPath.length ? [`${id}.output (${cls})`, ...read.clsPath] : [];
-    const flow: Flow = { cls, clsPath, untrusted };
-    outputs.set(id, flow);
-    visiting.delete(id);
-    return flow;
+    return { cls, clsPath, untrusted };
   };
 
   const exprFlow = (e: ExprIR | null | undefined): Flow => {
@@ -74,7 +104,9 @@ export function recheckFlows(plan: PlanIR, projectFile: string): IrFlowFinding[]
       case 'get':
         if (e.object.op === 'var' && e.object.name === 'input') {
           const cls = (inputProps[e.key]?.['x-orch-data'] as DataClassIR | undefined) ?? 'public';
-          return rank(cls) > 0 ? { cls, clsPath: [`input.${e.key} @${cls}`], untrusted: null } : NONE;
+          const own: Flow = rank(cls) > 0 ? { cls, clsPath: [`input.${e.key} @${cls}`], untrusted: null } : NONE;
+          const arg = inputs.get(e.key);
+          return arg ? join(own, { cls: arg.cls, clsPath: arg.clsPath.length ? [`input.${e.key}`, ...arg.clsPath] : [], untrusted: arg.untrusted ? [`input.${e.key}`, ...arg.untrusted] : null }) : own;
         }
         return exprFlow(e.object);
       case 'step':
@@ -94,6 +126,45 @@ export function recheckFlows(plan: PlanIR, projectFile: string): IrFlowFinding[]
     }
   };
 
+  const checkCall = (
+    cap: CapabilityIR, args: StepIR['args'], binding: StepIR['binding'], stepId: string,
+    add: (code: 'E0902' | 'E0903', sink: string, path: readonly string[], message: string) => void,
+  ): void => {
+    const short = cap.name.split('.').at(-1)!;
+    const builtin = builtinOf(cap);
+    const rule = stdSink(builtin);
+    const argsLimit: DataClass | null = rule?.args === 'channel' ? null : (rule?.args ?? (cap.data === 'public' ? null : cap.data));
+    for (const [name, e] of Object.entries(args)) {
+      const f = exprFlow(e);
+      const sink = `${short}.${name}`;
+      const needsTrust = cap.destructive === true || (rule?.trusted.includes(name) ?? false);
+      if (f.untrusted && needsTrust) add('E0902', sink, f.untrusted, `untrusted value reaches ${sink}, which needs a trusted one`);
+      if (rank(f.cls) < rank('personal')) continue;
+      const place = placeOf(binding, projectFile);
+      if (rank(f.cls) > rank(place.cls)) add('E0903', sink, f.clsPath, `${f.cls} data reaches ${place.what} in step ${stepId}`);
+      else if (argsLimit !== null && rank(f.cls) > rank(argsLimit)) add('E0903', sink, f.clsPath, `${f.cls} data reaches capability ${short} (data ${argsLimit}) in step ${stepId}`);
+      else if (rule?.channel && !rule.channel.exempt.includes(name) && rank(f.cls) > rank('internal')) {
+        const ch = args.channel;
+        const channel = ch?.op === 'lit' && typeof ch.value === 'string' ? ch.value : ch ? null : rule.channel.default;
+        if (channelExternal(builtin, channel, projectFile)) add('E0903', sink, f.clsPath, `${f.cls} data reaches external channel ${channel === null ? '(named by an expression)' : `"${channel}"`} in step ${stepId}`);
+      }
+    }
+  };
+
+  /** A `run` step's sub-plan analysed with the labels of its arguments (once per step), or null. */
+  const subRuns = new Map<string, { findings: IrFlowFinding[]; output: Flow } | null>();
+  const subRun = (s: StepIR): { findings: IrFlowFinding[]; output: Flow } | null => {
+    if (subRuns.has(s.id)) return subRuns.get(s.id)!;
+    subRuns.set(s.id, null);
+    const action = s.action;
+    const sub = action.type === 'run' ? plan.subplans?.[action.plan] : undefined;
+    if (action.type !== 'run' || !sub || running.has(sub.plan)) return null;
+    const args = new Map(Object.entries(action.args).map(([k, e]) => [k, exprFlow(e)] as const));
+    const result = analyse(sub, projectFile, args, new Set([...running, sub.plan]));
+    subRuns.set(s.id, result);
+    return result;
+  };
+
   const readsOf = (s: StepIR): Flow => {
     let f = Object.values(s.args).map(exprFlow).reduce(join, NONE);
     if (s.for_each) f = join(f, exprFlow(s.for_each.list));
@@ -101,52 +172,69 @@ export function recheckFlows(plan: PlanIR, projectFile: string): IrFlowFinding[]
   };
 
   for (const s of plan.steps) {
+    const sub = subRun(s);
+    if (sub && s.action.type === 'run') {
+      // What the sub-plan breaks only with these arguments is this step's (refused before the
+      // sub-plan starts, as the compiler reports it at the call); what it breaks on its own is
+      // its own steps', found when it is checked alone below.
+      const alone = new Set(analyse(plan.subplans![s.action.plan]!, projectFile, new Map(), new Set([...running, s.action.plan])).findings.map(key));
+      for (const x of sub.findings)
+        if (!alone.has(key(x))) out.push({ step: s.id, refusal: { ...x.refusal, message: `in sub-plan ${s.action.plan} (run by step ${s.id}): ${x.refusal.message}` } });
+      continue;
+    }
     const cap = s.capability ? plan.capabilities[s.capability] : undefined;
     if (!cap) continue;
-    const short = cap.name.split('.').at(-1)!;
-    const builtin = builtinOf(cap);
-    const rule = stdSink(builtin);
     const add = (code: 'E0902' | 'E0903', sink: string, path: readonly string[], message: string) =>
       out.push({ step: s.id, refusal: { code, sink, source: path.at(-1) ?? sink, message: `${message}: ${[sink, ...path].join(' ← ')}` } });
-    const argsLimit: DataClass | null = rule?.args === 'channel' ? null : (rule?.args ?? (cap.data === 'public' ? null : cap.data));
-    for (const [name, e] of Object.entries(s.args)) {
-      const f = exprFlow(e);
-      const sink = `${short}.${name}`;
-      const needsTrust = cap.destructive === true || (rule?.trusted.includes(name) ?? false);
-      if (f.untrusted && needsTrust) add('E0902', sink, f.untrusted, `untrusted value reaches ${sink}, which needs a trusted one`);
-      if (rank(f.cls) < rank('personal')) continue;
-      const place = placeOf(s, projectFile);
-      if (rank(f.cls) > rank(place.cls)) add('E0903', sink, f.clsPath, `${f.cls} data reaches ${place.what} in step ${s.id}`);
-      else if (argsLimit !== null && rank(f.cls) > rank(argsLimit)) add('E0903', sink, f.clsPath, `${f.cls} data reaches capability ${short} (data ${argsLimit}) in step ${s.id}`);
-      else if (rule?.channel && !rule.channel.exempt.includes(name) && rank(f.cls) > rank('internal')) {
-        const ch = s.args.channel;
-        const channel = ch?.op === 'lit' && typeof ch.value === 'string' ? ch.value : ch ? null : rule.channel.default;
-        if (channelExternal(builtin, channel, projectFile)) add('E0903', sink, f.clsPath, `${f.cls} data reaches external channel ${channel === null ? '(named by an expression)' : `"${channel}"`} in step ${s.id}`);
-      }
-    }
-    if (cap.destructive && s.when) {
+    // The step's own call, then its fallback and its compensation, each against its capability's
+    // sinks and where it runs (as the compile-time analysis checks them).
+    const calls = [
+      { cap, args: s.args, binding: s.binding },
+      ...[s.fallback, s.compensate].flatMap((c) => {
+        const cc = c ? plan.capabilities[c.capability] : undefined;
+        return c && cc ? [{ cap: cc, args: c.args, binding: c.binding ?? s.binding }] : [];
+      }),
+    ];
+    for (const call of calls) checkCall(call.cap, call.args, call.binding, s.id, add);
+    if (s.when && whenNeedsTrust(calls.map((c) => c.cap))) {
       const w = exprFlow(s.when);
       if (w.untrusted) add('E0902', `${s.id}.when`, w.untrusted, `untrusted value reaches ${s.id}.when, which needs a trusted one`);
     }
   }
-  for (const sub of Object.values(plan.subplans ?? {})) out.push(...recheckFlows(sub, projectFile).map((x) => ({ ...x, refusal: { ...x.refusal, message: `in sub-plan ${sub.plan}: ${x.refusal.message}` } })));
-  return out;
+  // Each sub-plan on its own, once, at the top: a finding there is its own step's.
+  if (inputs.size === 0 && running.size === 0)
+    for (const sub of Object.values(plan.subplans ?? {}))
+      out.push(...recheckFlows(sub, projectFile).map((x) => ({ ...x, refusal: { ...x.refusal, message: `${OWN_PREFIX(sub.plan)}${x.refusal.message}` } })));
+  return { findings: out, output: outputFlow(plan.output, exprFlow) };
+}
+
+/** How a sub-plan's own finding is named in its caller's list (`withRefusals` routes it back by it). */
+const OWN_PREFIX = (plan: string): string => `in sub-plan ${plan}: `;
+const OWN_FINDING = /^in sub-plan [^\s:]+: /;
+
+/** A finding's identity across two analyses of one plan (its witness path aside). */
+const key = (x: IrFlowFinding): string => `${x.step}\u0000${x.refusal.code}\u0000${x.refusal.sink}`;
+
+/** The flow of a plan's `output` (an expression, or a record of them). */
+function outputFlow(output: unknown, exprFlow: (e: ExprIR) => Flow): Flow {
+  if (output === null || typeof output !== 'object') return NONE;
+  if ('op' in output) return exprFlow(output as ExprIR);
+  return Object.values(output as Record<string, unknown>).reduce<Flow>((f, v) => join(f, outputFlow(v, exprFlow)), NONE);
 }
 
 /** The IR with each finding as a run-time refusal of its step (a project on `"flows": "warn"`). */
 export function withRefusals(plan: PlanIR, findings: readonly IrFlowFinding[]): PlanIR {
   const mine = new Map<string, FlowRefusalIR[]>();
-  for (const x of findings) if (!x.refusal.message.startsWith('in sub-plan ')) mine.set(x.step, [...(mine.get(x.step) ?? []), x.refusal]);
+  // A sub-plan's own findings go to its steps; one caused by a `run` step's arguments ("in sub-plan P (run by step S): …") is S's.
+  for (const x of findings) if (!OWN_FINDING.test(x.refusal.message)) mine.set(x.step, [...(mine.get(x.step) ?? []), x.refusal]);
   const steps = plan.steps.map((s) => (mine.has(s.id) ? { ...s, flow_refusals: [...(s.flow_refusals ?? []), ...mine.get(s.id)!] } : s));
   const subplans = Object.fromEntries(Object.entries(plan.subplans ?? {}).map(([k, p]) => [k, withRefusals(p, findings.filter((x) => x.refusal.message.startsWith(`in sub-plan ${p.plan}: `)).map((x) => ({ ...x, refusal: { ...x.refusal, message: x.refusal.message.slice(`in sub-plan ${p.plan}: `.length) } })))]));
   return { ...plan, steps, ...(plan.subplans ? { subplans } : {}) };
 }
 
 function sourceKind(cap: CapabilityIR): string | null {
-  if (cap.kind === 'llm') return 'llm';
   if (cap.handler && 'mcp' in cap.handler) return 'mcp';
-  if (builtinOf(cap) === 'http_request') return 'http_request';
-  return null;
+  return alwaysUntrusted(cap);
 }
 
 /** The std approval returns what a person saw and approved: trusted. */
@@ -159,8 +247,7 @@ function outputClass(cap: CapabilityIR | undefined): DataClass {
   return Object.values(props).reduce<DataClass>((c, p) => highest(c, (p['x-orch-data'] as DataClass | undefined) ?? 'public'), 'public');
 }
 
-function placeOf(s: StepIR, projectFile: string): { cls: DataClass; what: string } {
-  const b = s.binding;
+function placeOf(b: StepIR['binding'], projectFile: string): { cls: DataClass; what: string } {
   let cls: DataClass = 'secret';
   let what = 'the local host';
   if (b.resource !== null && b.tier !== null) {

@@ -86,6 +86,28 @@ plan p {
     ]);
   });
 
+  it('the when of a step whose fallback or compensate call is destructive: the condition decides whether that call can happen', () => {
+    const ds = flows(`plan p {
+  step m = read_mail(box: "in")
+  step f = keep(text: "x") {
+    fallback wipe(path: "/tmp", note: "")
+    when m.output.body == "yes"
+  }
+  step c = keep(text: "x") {
+    compensate wipe(path: "/tmp", note: "")
+    when m.output.body == "yes"
+  }
+  step k = keep(text: "x") {
+    fallback keep(text: "y")
+    when m.output.body == "yes"
+  }
+}`);
+    expect(ds.map((d) => d.message)).toEqual([
+      'untrusted value reaches f.when, which needs a trusted one: f.when ← m.output.body (trust untrusted, untrusted)',
+      'untrusted value reaches c.when, which needs a trusted one: c.when ← m.output.body (trust untrusted, untrusted)',
+    ]);
+  });
+
   it('@untrusted context fields are sources', () => {
     expect(one(`context { note: string @untrusted }\nplan p { step w = wipe(path: context.note, note: "") }`, 'E0902').message).toContain('wipe.path ← context.note @untrusted');
   });
@@ -155,6 +177,16 @@ describe('endorsement: the honest ways to silence E0902', () => {
 
   it('endorse needs a reason', () => {
     expect(checkText(`${CAPS}plan p { step m = read_mail(box: "a")  step w = wipe(path: endorse(m.output.body), note: "") }`).map((d) => d.message)).toContain('endorse() needs a reason: endorse(value, reason: "…")');
+  });
+
+  it('a reason is the author’s own words: a blank one, or one computed by interpolation (journaled as what was left of it), is E0201', () => {
+    const reasons = (expr: string) =>
+      checkText(`${CAPS}plan p {\n  input { who: string @personal }\n  step m = read_mail(box: "a")\n  step w = wipe(path: ${expr}, note: "")\n}`).filter((d) => d.message.includes('needs a reason'));
+    expect(reasons('endorse(m.output.body, reason: "")')).toHaveLength(1);
+    expect(reasons('endorse(m.output.body, reason: "   ")')).toHaveLength(1);
+    expect(reasons('endorse(m.output.body, reason: "${m.output.body}")')).toHaveLength(1);
+    expect(reasons('declassify(input.who, to: internal, reason: " ")')).toHaveLength(1);
+    expect(reasons('endorse(m.output.body, reason: "checked by the on-call")')).toEqual([]);
   });
 });
 
@@ -281,6 +313,31 @@ plan p {
   step k = keep3(text: input.who)
 }`;
     expect(flows(src)).toEqual([]);
+  });
+});
+
+describe('trust trusted cannot vouch for a model or http_request (§9.3 names their answers untrusted)', () => {
+  it('is E0201 on a kind llm capability, a refinement of one and a refinement of http_request, and the answer stays a source', () => {
+    const src = `
+capability sure { kind llm  input { text: string }  output { reply_to: string }  handler "./h.js#classify"  trust trusted }
+capability sure2 from classify { trust trusted }
+capability fetch2 from http_request { trust trusted }
+plan p {
+  step a = sure(text: "t")
+  step b = sure2(text: "t")
+  step w = wipe(path: a.output.reply_to, note: "")
+  step v = wipe(path: b.output.label, note: "")
+}`;
+    const ds = checkText(CAPS + src);
+    expect(ds.filter((d) => d.code === 'E0201').map((d) => d.message)).toEqual([
+      'capability sure is a kind llm capability: its answers are untrusted whatever it declares (§9.3); "trust trusted" is for a refinement of an MCP tool — vouch for a value with endorse(V, reason: "…") or a validator (endorses true)',
+      'capability sure2 is a kind llm capability: its answers are untrusted whatever it declares (§9.3); "trust trusted" is for a refinement of an MCP tool — vouch for a value with endorse(V, reason: "…") or a validator (endorses true)',
+      'capability fetch2 is a http_request capability: its answers are untrusted whatever it declares (§9.3); "trust trusted" is for a refinement of an MCP tool — vouch for a value with endorse(V, reason: "…") or a validator (endorses true)',
+    ]);
+    expect(ds.filter((d) => d.code === 'E0902').map((d) => d.message.split(':')[0])).toEqual([
+      'untrusted value reaches wipe.path, which needs a trusted one',
+      'untrusted value reaches wipe.path, which needs a trusted one',
+    ]);
   });
 });
 

@@ -49,9 +49,22 @@ const MAX_RUNS = 256;
  * it links to in turn. `origin(id)` reads a run's `plan_created` data (null: no such run any more).
  */
 export async function chainPeople(links: readonly string[], origin: (runId: string) => Promise<Readonly<Record<string, unknown>> | null>): Promise<Starter[]> {
+  return (await walkChain(links, origin)).people;
+}
+
+/**
+ * The walk behind `chainPeople`, which also tells whether any run read was bound to people: a run
+ * that comes from one is bound as well (§9.1: its approvals stay bound), whatever the config where
+ * it starts — a retry or a fork from a directory without the `auth` block included.
+ */
+async function walkChain(
+  links: readonly string[],
+  origin: (runId: string) => Promise<Readonly<Record<string, unknown>> | null>,
+): Promise<{ people: Starter[]; bound: boolean }> {
   const seen = new Set<string>();
   const queue = [...links];
   const people: Starter[] = [];
+  let bound = false;
   while (queue.length > 0 && seen.size < MAX_RUNS) {
     const id = queue.shift()!;
     if (seen.has(id)) continue;
@@ -60,9 +73,10 @@ export async function chainPeople(links: readonly string[], origin: (runId: stri
     if (data === null) continue;
     const o = data as RunOrigin;
     people.push(...peopleOf(o));
+    if (o.people_bound === true) bound = true;
     if (o.chain_people === undefined) queue.push(...linkedRuns(data));
   }
-  return distinctPeople(people);
+  return { people: distinctPeople(people), bound };
 }
 
 /** What starting a run says about where it comes from (`Runtime.start`'s options). */
@@ -76,17 +90,18 @@ export interface OriginRequest {
 
 /**
  * What a new run records of where it came from, besides its starter: its cause, its links, its
- * binding, and — when it came from another run — everyone in that chain (`chain_people`, an
+ * binding (bound where people are configured, or when a run behind it was), and — when it came from another run — everyone in that chain (`chain_people`, an
  * empty list too, so a later walk stops here). `origin(id)` as for `chainPeople`.
  */
 export async function startOrigin(r: OriginRequest, origin: (runId: string) => Promise<Readonly<Record<string, unknown>> | null>): Promise<Omit<RunOrigin, 'started_by'>> {
   const links = [r.chainedFrom, r.retryOf, r.forkedFrom?.run].filter((id): id is string => typeof id === 'string' && id !== '');
+  const chain = links.length > 0 ? await walkChain(links, origin) : null;
   return {
     ...(r.causedBy ? { caused_by: starterOf(r.causedBy) } : {}),
     ...(r.chainedFrom ? { chained_from: r.chainedFrom } : {}),
     ...(r.forkedFrom ? { forked_from: r.forkedFrom } : {}),
-    people_bound: r.peopleBound,
-    ...(links.length > 0 ? { chain_people: await chainPeople(links, origin) } : {}),
+    people_bound: r.peopleBound || chain?.bound === true,
+    ...(chain ? { chain_people: chain.people } : {}),
   };
 }
 

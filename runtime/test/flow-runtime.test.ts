@@ -167,6 +167,77 @@ plan p {
       expect(result.status).toBe('failed');
     });
 
+    it('checks a fallback and a compensate call, a fallback’s source and the when over them, as the compiler does', async () => {
+      // Each line a rule the compile-time analysis keeps (compiled here on "flows": "warn", so it emits).
+      const SRC2 = `
+capability classify { kind llm  input { text: string }  output { reply_to: string }  handler "./h.js#h" }
+capability wipe { kind tool  input { path: string }  output { ok: bool }  destructive true }
+capability tidy { kind tool  input { text: string }  output { text: string } }
+plan p {
+  input { body: string }
+  step c = classify(text: input.body)
+  step f = tidy(text: "x") { fallback wipe(path: c.output.reply_to) }
+  step k = tidy(text: "x") { compensate wipe(path: c.output.reply_to) }
+  step g = tidy(text: "x") { fallback classify(text: input.body) }
+  step w = wipe(path: g.output.text)
+  step h = tidy(text: "x") {
+    fallback wipe(path: "/tmp")
+    when c.output.reply_to == "yes"
+  }
+}
+`;
+      const ir = compiled({ flows: 'warn' }, SRC2);
+      const atCompile = ir.steps.flatMap((s) => (s.flow_refusals ?? []).map((r) => `${s.id}: ${r.sink}`));
+      expect(atCompile).toEqual(['f: wipe.path', 'k: wipe.path', 'w: wipe.path', 'h: h.when']);
+      const sub = mkdtempSync(join(dir, 'ir-'));
+      writeFileSync(join(sub, 'orch.config.json'), '{}');
+      writeFileSync(join(sub, 'plan.json'), JSON.stringify(portablePlan(unlabelled(ir))));
+      const loaded = await loadPlan(join(sub, 'plan.json'));
+      const message = (loaded as { message?: string }).message ?? '';
+      for (const line of ['E0902 in step f: untrusted value reaches wipe.path', 'E0902 in step k: untrusted value reaches wipe.path', 'E0902 in step w: untrusted value reaches wipe.path', 'E0902 in step h: untrusted value reaches h.when'])
+        expect(message).toContain(line);
+    });
+
+    it('follows a sub-plan’s arguments into its sinks, and its output back, as the compiler does', async () => {
+      const SRC3 = `
+capability classify { kind llm  input { text: string }  output { reply_to: string }  handler "./h.js#h" }
+capability wipe { kind tool  input { path: string }  output { ok: bool }  destructive true }
+capability tidy { kind tool  input { text: string }  output { text: string } }
+plan p {
+  input { body: string }
+  step c = classify(text: input.body)
+  step s = run inner(p: c.output.reply_to)
+  step a = run asks(q: "x")
+  step w2 = wipe(path: a.output.said)
+}
+plan inner {
+  input { p: string }
+  step w = wipe(path: input.p)
+  output { echo: input.p }
+}
+plan asks {
+  input { q: string }
+  step c = classify(text: input.q)
+  output { said: c.output.reply_to }
+}
+`;
+      const ir = compiled({ flows: 'warn' }, SRC3);
+      expect(ir.steps.flatMap((s) => (s.flow_refusals ?? []).map((r) => `${s.id}: ${r.sink}`))).toEqual(['s: wipe.path', 'w2: wipe.path']);
+      const sub = mkdtempSync(join(dir, 'ir-'));
+      writeFileSync(join(sub, 'orch.config.json'), '{}');
+      const old = unlabelled(ir);
+      const v2 = { ...old, subplans: Object.fromEntries(Object.entries(old.subplans ?? {}).map(([k, sp]) => [k, { ...sp, version: 'orch.plan/v2' }])) } as PlanIR;
+      writeFileSync(join(sub, 'plan.json'), JSON.stringify(portablePlan(v2)));
+      const message = ((await loadPlan(join(sub, 'plan.json'))) as { message?: string }).message ?? '';
+      expect(message).toContain('E0902 in step s: in sub-plan inner (run by step s): untrusted value reaches wipe.path, which needs a trusted one: wipe.path ← input.p ← c.output (llm, untrusted)');
+      expect(message).toContain('E0902 in step w2: untrusted value reaches wipe.path, which needs a trusted one: wipe.path ← a.output (sub-plan, untrusted) ← c.output (llm, untrusted)');
+      // On "flows": "warn" the run step is refused (before its sub-plan starts), not the sub-plan's own step.
+      writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ flows: 'warn' }));
+      const warned = (await loadPlan(join(sub, 'plan.json'))) as { plan: PlanIR };
+      expect(warned.plan.steps.filter((s) => s.flow_refusals).map((s) => s.id)).toEqual(['s', 'w2']);
+      expect(warned.plan.subplans.inner!.steps.some((s) => s.flow_refusals)).toBe(false);
+    });
+
     it('judges what notify sends by its channel, and an approval’s subject up to personal, as the compiler does', async () => {
       const NOTE = `plan p {\n  input { who: string @personal }\n  step n = notify(channel: "ops", text: input.who)\n  step ok = approval(approver: "ops", summary: "ok?", subject: input.who)\n}\n`;
       const load = async (internal: boolean) => {

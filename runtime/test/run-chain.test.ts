@@ -46,4 +46,13 @@ describe('the chain behind a run (§9.1)', () => {
     // A sub-plan is bound as its parent is, with the parent's cause and chain behind it.
     expect(subplanOrigin({ caused_by: p('kim'), people_bound: true, chain_people: [p('ivy')] })).toEqual({ people_bound: true, chain_people: [p('kim'), p('ivy')] });
   });
+
+  it('a run that came from a run bound to people is bound too, whatever the config where it starts (approvals stay bound, §9.1)', async () => {
+    const runs = journal({ bound: { started_by: p('ivy'), people_bound: true }, behind: { started_by: p('jo'), retryOf: 'bound' }, free: { started_by: p('kim'), people_bound: false } });
+    expect(await startOrigin({ retryOf: 'bound', peopleBound: false }, runs)).toMatchObject({ people_bound: true });
+    expect(await startOrigin({ forkedFrom: { run: 'bound', step: 's' }, peopleBound: false }, runs)).toMatchObject({ people_bound: true });
+    // Transitively, through a run that did not record whether it was bound (before v0.4).
+    expect(await startOrigin({ chainedFrom: 'behind', peopleBound: false }, runs)).toMatchObject({ people_bound: true });
+    expect(await startOrigin({ retryOf: 'free', peopleBound: false }, runs)).toMatchObject({ people_bound: false });
+  });
 });

@@ -157,6 +157,19 @@ describe('approvals: N and rejects', () => {
     expect(r.status).toBe('failed');
     expect(r.steps.find((s) => s.stepId === 'ok')!.error).toContain('approvals must be an integer of at least 1');
   });
+  it('a computed approver that names nobody ("", "group:", null) fails the step when it starts: it never opens the approval to anyone with the role', async () => {
+    // null: what an `any` value read at run time may hold where a string was due.
+    for (const approver of ['  ', 'group:', null]) {
+      const h = harness(approvalPlan({ approver: lit(approver), summary: lit('x') }));
+      // Decided by an approver who matches no one the step names: refused or not, the step must fail at its start.
+      const why = h.decide(dave);
+      const r = await h.done;
+      expect(why).not.toBe('ok');
+      expect(r.status).toBe('failed');
+      expect(r.steps.find((s) => s.stepId === 'ok')!.error).toContain('approver must name a user ("alice") or a group');
+      expect(decisions(h.events)).toEqual([]);
+    }
+  });
 });
 
 describe('not_starter', () => {

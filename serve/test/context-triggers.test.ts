@@ -15,6 +15,7 @@ import { decodeRecords } from '../context-records.js';
 import { signalBatcher } from '../signal-batch.js';
 import { TriggerEngine, type SignalSet } from '../trigger-engine.js';
 import { FakeStarter, fakePlan } from './fake-starter.js';
+import { waitFor } from './http-helpers.js';
 
 const sig = (key: string): ExprIR => ({ op: 'get', object: { op: 'var', name: 'context' }, key });
 const SIGNALS: { [name: string]: ContextSignalIR } = { temperature: { max_age_ms: 60_000, derived: null, hold_ms: null } };
@@ -83,6 +84,23 @@ describe('when triggers over an always-fresh context', () => {
     await second.engine.signal({ temperature: 32 });
     expect(second.starter.runs).toHaveLength(1);
     second.store.close();
+  });
+});
+
+describe('§9.1 on a cluster: the person whose signal fired a `when`', () => {
+  it('is its cause on the server that holds the context, when they signalled another one', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const backend = memoryBackend();
+    const other = await engineOn(await backend.triggerState(), clock);
+    const holder = await engineOn(await backend.triggerState(), clock);
+    other.engine.lead(false);
+    const alice = { subject: 'alice', issuer: 'local', method: 'token' as const };
+    await other.engine.signal({ temperature: 30 }, alice);
+    await waitFor(async () => holder.starter.runs.length > 0 || undefined, 5_000, 'the holder fires too_hot');
+    expect(other.starter.runs).toHaveLength(0);
+    expect(holder.starter.runs[0]).toMatchObject({ trigger: 'too_hot', causedBy: alice });
+    other.store.close();
+    holder.store.close();
   });
 });
 

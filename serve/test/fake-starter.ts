@@ -5,6 +5,7 @@
 import type { JsonSchema, PlanIR } from '../../compiler/index.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunStarter, RunView } from '../run-starter.js';
 import { TERMINAL_STATUSES } from '../run-starter.js';
+import type { Starter } from '../../runtime/index.js';
 import { samplePlan } from '../../compiler/test/ir-fixture.js';
 
 export interface FakeRun {
@@ -14,6 +15,9 @@ export interface FakeRun {
   trigger: string | null;
   status: string;
   output: unknown;
+  /** §9.1: who the start names as the run's starter and cause. */
+  startedBy?: Starter;
+  causedBy?: Starter;
 }
 
 export class FakeStarter implements RunStarter {
@@ -22,9 +26,9 @@ export class FakeStarter implements RunStarter {
   private readonly listeners: ((r: FinishedRun) => void)[] = [];
   private next = 1;
 
-  async start(plan: PlanIR, input: unknown, meta: { trigger: string | null; context: Record<string, unknown> }) {
+  async start(plan: PlanIR, input: unknown, meta: { trigger: string | null; context: Record<string, unknown>; startedBy?: Starter; causedBy?: Starter }) {
     const runId = `run-${this.next++}`;
-    this.runs.push({ runId, plan, input, trigger: meta.trigger, status: 'running', output: null });
+    this.runs.push({ runId, plan, input, trigger: meta.trigger, status: 'running', output: null, startedBy: meta.startedBy, causedBy: meta.causedBy });
     return { runId };
   }
   finish(runId: string, status: 'completed' | 'failed' | 'cancelled' | 'timeout', output: unknown = {}) {

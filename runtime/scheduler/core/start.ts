@@ -2,7 +2,7 @@
  * Starting a step instance: guardrails before it, the preExecution policy hook, then the action —
  * an executor attempt, a wait, a `wait until`, an approval or a sub-plan — with its timeout.
  */
-import type { CapabilityIR } from '../../../compiler/index.js';
+import { APPROVER_NAMES_NOBODY, approverNamesNobody, type CapabilityIR } from '../../../compiler/index.js';
 import { evaluate, truthy } from '../../evaluate.js';
 import { assertViolations, preStepViolations } from '../guardrails.js';
 import type { AttemptRequest } from '../types.js';
@@ -259,8 +259,12 @@ export function checkUntil(c: RunState, inst: Inst): void {
   }
 }
 
-/** `approvals` and `not_starter` computed at run time (literals were checked by the compiler). */
+/** `approver`, `approvals` and `not_starter` computed at run time (literals were checked by the compiler, by the same rules). */
 function badApprovalArgs(args: { readonly [k: string]: unknown }): string | null {
+  // A blank (or, read through `any`, a non-string) approver would read as "anyone with the role"
+  // (approvalRule): the step fails instead.
+  const a = args.approver;
+  if (a !== undefined && (typeof a !== 'string' || approverNamesNobody(a))) return `${APPROVER_NAMES_NOBODY}, got ${JSON.stringify(a)}`;
   const n = args.approvals;
   if (n !== undefined && n !== null && !(typeof n === 'number' && Number.isInteger(n) && n >= 1)) return `approvals must be an integer of at least 1, got ${JSON.stringify(n)}`;
   const ns = args.not_starter;
