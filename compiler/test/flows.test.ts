@@ -282,6 +282,20 @@ plan p {
     ]);
   });
 
+  it("no mark of a refinement opens email's recipients or a message's channel", () => {
+    const src = `
+capability mail from email { input { to: list<string> @untrusted, channel: string @untrusted } }
+plan p {
+  input { body: string @untrusted }
+  step c = classify(text: input.body)
+  step m = mail(to: [c.output.reply_to], subject: "re", text: "hi", channel: c.output.label)
+}`;
+    expect(flows(src).map((d) => d.message.split(':')[0])).toEqual([
+      'untrusted value reaches mail.to, which needs a trusted one',
+      'untrusted value reaches mail.channel, which needs a trusted one',
+    ]);
+  });
+
   it('refinements of a trust untrusted tool, a @trusted parameter and a data internal capability keep them', () => {
     const src = `
 capability read2 from read_mail { cost 0usd }
