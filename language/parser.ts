@@ -17,37 +17,22 @@
  * or step re-synchronises at the next property keyword or `}` and the rest of the file still
  * parses. Built once per process (self-analysis is expensive) and reused for every parse.
  */
-import type { CstElement, CstNode, IOrAlt, IRecognitionException, IToken, Rule, TokenType } from 'chevrotain';
+import type { CstNode, IOrAlt, IToken } from 'chevrotain';
 import type * as A from './ast.js';
 import type { AstActions, Prop } from './ast-actions.js';
 import type { KeyedValue } from './node-builders.js';
 import { CstParser, EmbeddedActionsParser, EOF, tokenMatcher } from './chevrotain.js';
 import { MISSING } from './cst-access.js';
-import { grammarCacheFile, grammarFingerprint, readGrammarCache, writeGrammarCache } from './grammar-cache.js';
-import { isLazyLookahead, LazyLookahead, type LazyLookaheadFunction } from './lazy-lookahead.js';
 import type { ExprItem } from './expression-parts.js';
 import {
-  ALL_TOKENS, AnyNumber, Assign, FieldName, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
+  AnyNumber, Assign, FieldName, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
   LBracket, LCurly, LParen, Lt, LtEq, Minus, MoneyTok, Name, NumberTok,
   Pipe, TopJunk, Junk, DeclWord, BinaryOp, PrefixOp, Question, R, RBracket, RCurly, RParen,
   StringTok, Identifier,
 } from './lexer.js';
-import { orchErrorMessages } from './parse-messages.js';
+import { parserEngine } from './parser-engine.js';
+import { tokenInput } from './parser-input.js';
 import { startOffset } from './source.js';
-
-/**
- * The `children` object of a CST node: fast-mode (one hidden class per rule shape) yet, like
- * Chevrotain's `Object.create(null)`, without inherited keys. `Object.create(null)` objects are
- * dictionaries in V8 — several times larger, and the CST of a large plan has ~100,000 of them.
- */
-const CstChildren = function CstChildren() {} as unknown as new () => Record<string, CstElement[]>;
-CstChildren.prototype = Object.create(null);
-
-/** Chevrotain 11 internals used by the `cstInvocationStateUpdate` override. */
-interface CstInternals {
-  readonly CST_STACK: CstNode[];
-  setInitialNodeLocation(node: CstNode): void;
-}
 
 /**
  * DSL label options, built once: an object literal at each CONSUME/SUBRULE would allocate on
@@ -146,304 +131,16 @@ function v<T>(x: unknown): T {
 
 /** Tags of the flat expression stack (operands and operators in source order). */
 const OPERAND = 0;
-/** Syntax errors reported before the parser gives up on the rest of the file. */
-const MAX_SYNTAX_ERRORS = 100;
-
 const BINARY = 1;
 const PREFIX = 2;
 const RANGE = 3;
 
-/** Chevrotain's token input (its lexer adapter; not in its public types). */
-interface LexerState {
-  currIdx: number;
-  tokVector: (IToken | undefined)[];
-  tokVectorLength: number;
-}
-
-/** Chevrotain's parser state the grammar cache reads (not in its public types). */
-interface GrammarInternals {
-  readonly definedRulesNames: readonly string[];
-  readonly gastProductionsCache: Record<string, Rule>;
-}
-
-/** A rule's options as Chevrotain's `RULE` passes them on (its defaults when none are given). */
-interface RuleConfig {
-  readonly resyncEnabled?: boolean;
-  readonly recoveryValueFunc?: (e: unknown) => unknown;
-}
-
-/** Chevrotain's own default for `recoveryValueFunc`. */
-const noRecoveryValue = (): undefined => undefined;
-
-/** A rule as Chevrotain's `defineRule` returns it: `coreRule` is what a sub-rule call invokes. */
-interface WrappedRule {
-  coreRule: (this: never) => unknown;
-}
-
-/** What a `MANY` is given: its body, or its body with a gate. */
-type ManyArg = (() => unknown) | { DEF: () => unknown; GATE?: (this: unknown) => boolean };
-
-/** Chevrotain 11 parser internals the rule wrapper and the `MANY` loop use (not in its public types). */
-interface ParserInternals {
-  readonly outputCst: boolean;
-  readonly recoveryEnabled: boolean;
-  readonly fullRuleNameToShort: Record<string, number>;
-  readonly subruleIdx: number;
-  ruleInvocationStateUpdate(shortName: number, fullName: string, idxInCallingRule: number): void;
-  ruleFinallyStateUpdate(): void;
-  invokeRuleCatch(e: unknown, resyncEnabled: boolean, recoveryValueFunc: (e: unknown) => unknown): unknown;
-  getLaFuncFromCache(key: number): unknown;
-  doSingleRepetition(action: () => unknown): boolean;
-}
-
 function defineParser(Base: typeof CstParser) {
-  return class OrchParser extends Base {
-    /** True in the AST build once the grammar is recorded: the actions run. */
-    live = false;
-    /** The AST factory of the current parse (AST build only). */
-    b: AstActions = undefined as unknown as AstActions;
-    /**
-     * AST build of a large file: each block item drops the tokens consumed before it from the
-     * input, so the tokens already turned into nodes can be collected while the rest is parsed.
-     * Without it a 100,000-step file holds every token and the whole AST at once.
-     */
-    releasing = false;
-    /** Tokens below this index are already released. */
-    private releasedTo = 0;
-
-    /**
-     * AST build of a file lexed a chunk at a time (parse.ts): the next chunk's tokens, or
-     * undefined at the end of the file. Asked when the parser looks at or past `feedAt`, the
-     * first index not lexed yet (never, without a feed), so each chunk's tokens are made just
-     * before they are parsed and die young.
-     */
-    private feed: (() => IToken[] | undefined) | undefined = undefined;
-    private feedAt = Infinity;
-    /**
-     * Tokens dropped from the front of the input when a chunk was added (released ones): the
-     * input holds only the tokens from the last release on, and the lexer positions Chevrotain
-     * compares (`exportLexerState`) count from the file's first token.
-     */
-    private dropped = 0;
-
-    /** Parses from `tokens` on, asking `feed` for the rest of the file's tokens as it reads them. */
-    setFeed(feed: (() => IToken[] | undefined) | undefined): void {
-      this.feed = feed;
-      this.feedAt = feed === undefined ? Infinity : (this as unknown as LexerState).tokVectorLength;
-      this.dropped = 0;
-    }
-
-    override LA(howMuch: number): IToken {
-      if ((this as unknown as LexerState).currIdx + howMuch >= this.feedAt) this.fill((this as unknown as LexerState).currIdx + howMuch);
-      return super.LA(howMuch);
-    }
-
-    /** Chevrotain's lookahead without bounds checks (it ends the input with EOF sentinels). */
-    override LA_FAST(howMuch: number): IToken {
-      const self = this as unknown as LexerState;
-      const i = self.currIdx + howMuch;
-      if (i >= this.feedAt) this.fill(i);
-      return self.tokVector[i]!;
-    }
-
-    exportLexerState(): number {
-      return (this as unknown as LexerState).currIdx + this.dropped;
-    }
-
-    importLexerState(state: number): void {
-      (this as unknown as LexerState).currIdx = state - this.dropped;
-    }
-
-    /**
-     * Adds chunks until index `i` is lexed or the file ends, keeping Chevrotain's EOF sentinels
-     * last; the released tokens before them leave the input (so it never grows to the file's).
-     */
-    private fill(i: number): void {
-      const self = this as unknown as LexerState;
-      const old = self.tokVector;
-      // The sentinels Chevrotain appends before a parse (`onBeforeParse`), past the input's length.
-      const sentinels = old.slice(self.tokVectorLength);
-      const drop = this.releasedTo;
-      let v = old.slice(drop, self.tokVectorLength);
-      this.dropped += drop;
-      this.releasedTo = 0;
-      self.currIdx -= drop;
-      i -= drop;
-      while (i >= v.length) {
-        const more = this.feed!();
-        if (more === undefined) {
-          this.feed = undefined;
-          break;
-        }
-        // The chunk's own array when nothing is kept before it (the parser's usual place: at
-        // the start of an item), else one copy; never a push per token.
-        v = v.length === 0 ? more : v.concat(more);
-      }
-      const end = v.length;
-      this.feedAt = this.feed === undefined ? Infinity : end;
-      self.tokVectorLength = end;
-      for (const t of sentinels) v.push(t);
-      self.tokVector = v;
-    }
-
+  return class OrchParser extends tokenInput(parserEngine(Base)) {
     constructor(recovery: boolean, build: boolean) {
-      super(ALL_TOKENS, {
-        recoveryEnabled: recovery,
-        nodeLocationTracking: 'onlyOffset',
-        maxLookahead: 2,
-        lookaheadStrategy: new LazyLookahead(2),
-        // Grammar validation costs start-up time on every run; the grammar test validates it.
-        skipValidations: !process.env.ORCH_VALIDATE_GRAMMAR,
-        errorMessageProvider: orchErrorMessages,
-      });
+      super(recovery);
       this.performSelfAnalysis();
       this.live = build;
-    }
-
-    /** The grammar's rules read from the build's grammar cache while the parser is built (grammar-cache.ts). */
-    private storedRules: Map<string, Rule> | undefined = undefined;
-
-    /** Chevrotain's analysis, with the rules' recording replaced by the grammar cache when it matches. */
-    override performSelfAnalysis(): void {
-      const self = this as unknown as GrammarInternals;
-      const file = grammarCacheFile(import.meta.url);
-      const wrapped = this as unknown as Record<string, { originalGrammarAction: () => void }>;
-      const fingerprint = grammarFingerprint(self.definedRulesNames.map((name) => [name, wrapped[name]!.originalGrammarAction] as const));
-      // Validation checks the grammar the code records, never a stored copy of it.
-      const parts = process.env.ORCH_VALIDATE_GRAMMAR ? undefined : readGrammarCache(file, fingerprint, ALL_TOKENS);
-      this.storedRules = parts?.rules;
-      const strategy = (this as unknown as { lookaheadStrategy: LazyLookahead }).lookaheadStrategy;
-      strategy.useStored(parts?.lookahead);
-      try {
-        super.performSelfAnalysis();
-      } finally {
-        this.storedRules = undefined;
-      }
-      if (parts?.lookahead === undefined && process.env.ORCH_WRITE_GRAMMAR_CACHE === '1') {
-        // Every production's lookahead, so that the file holds all their paths (a file of an
-        // earlier build may have the rules without them).
-        for (const f of this.lazyLookahead.values()) f.build();
-        writeGrammarCache(file, fingerprint, Object.values(self.gastProductionsCache), strategy.paths);
-      }
-    }
-
-    /** Chevrotain's recording of one rule (during `performSelfAnalysis`): the stored rule when there is one. */
-    topLevelRuleRecord(name: string, def: () => void): Rule {
-      const stored = this.storedRules?.get(name);
-      if (stored) return stored;
-      const base = Base.prototype as unknown as { topLevelRuleRecord(this: unknown, name: string, def: () => void): Rule };
-      return base.topLevelRuleRecord.call(this, name, def);
-    }
-
-    /**
-     * Chevrotain's hook that records a syntax error. Past MAX_SYNTAX_ERRORS the rest of the input
-     * is skipped (the parser sees the end of the file): a file of garbage — 50,000 stray `*` —
-     * must not cost one recovery (and one error) per token. Only the first errors are shown anyway.
-     */
-    SAVE_ERROR(error: IRecognitionException): IRecognitionException {
-      const base = Base.prototype as unknown as { SAVE_ERROR(e: IRecognitionException): IRecognitionException };
-      const saved = base.SAVE_ERROR.call(this, error);
-      if (this.errors.length >= MAX_SYNTAX_ERRORS) {
-        const self = this as unknown as { currIdx: number; tokVectorLength: number };
-        self.currIdx = Math.max(self.currIdx, self.tokVectorLength - 1);
-      }
-      return saved;
-    }
-
-    /**
-     * Chevrotain 11's rule wrapper, for a sub-rule call of the AST build: its own takes the
-     * rule's arguments as a rest parameter and passes them on with `apply`, an array made at
-     * every call — a hundred thousand on the 10k-step plan, mostly run before V8 optimises the
-     * wrapper. No rule of this grammar takes arguments, so the AST build's sub-rule calls go
-     * through a wrapper without them; the rest is Chevrotain's `invokeRuleWithTryCst`. The
-     * top-level call and the CST builds keep Chevrotain's.
-     */
-    defineRule(name: string, impl: () => unknown, config: RuleConfig): WrappedRule {
-      const base = Base.prototype as unknown as { defineRule(this: unknown, name: string, impl: () => unknown, config: RuleConfig): WrappedRule };
-      const rule = base.defineRule.call(this, name, impl, config);
-      const self = this as unknown as ParserInternals;
-      if (self.outputCst || impl.length !== 0) return rule;
-      const resync = config.resyncEnabled ?? true;
-      const recoveryValue = config.recoveryValueFunc ?? noRecoveryValue;
-      const shortName = self.fullRuleNameToShort[name]!;
-      rule.coreRule = function invokeRule(this: ParserInternals): unknown {
-        try {
-          this.ruleInvocationStateUpdate(shortName, name, this.subruleIdx);
-          return impl.call(this);
-        } catch (e) {
-          return this.invokeRuleCatch(e, resync, recoveryValue);
-        } finally {
-          this.ruleFinallyStateUpdate();
-        }
-      };
-      return rule;
-    }
-
-    /**
-     * Chevrotain 11's `MANY` loop, for the builds without recovery: its own ends every loop by
-     * handing `attemptInRepetitionRecovery` an argument list made for the purpose (an array per
-     * `MANY`, several per step), which without recovery does nothing. The same loop, lookahead
-     * and gate otherwise.
-     */
-    manyInternalLogic(prodOccurrence: number, actionORMethodDef: ManyArg, key: number): void {
-      const self = this as unknown as ParserInternals;
-      if (self.recoveryEnabled) {
-        const base = Base.prototype as unknown as { manyInternalLogic(this: unknown, o: number, a: ManyArg, k: number): void };
-        base.manyInternalLogic.call(this, prodOccurrence, actionORMethodDef, key);
-        return;
-      }
-      const lookahead = self.getLaFuncFromCache(key) as (this: unknown) => boolean;
-      let action: () => unknown;
-      let gate: ((this: unknown) => boolean) | undefined;
-      if (typeof actionORMethodDef !== 'function') {
-        action = actionORMethodDef.DEF;
-        gate = actionORMethodDef.GATE;
-      } else action = actionORMethodDef;
-      let notStuck = true;
-      while ((gate === undefined || gate.call(this)) && lookahead.call(this) === true && notStuck === true) {
-        notStuck = self.doSingleRepetition(action);
-      }
-    }
-
-    /**
-     * Chevrotain 11's hook that opens a rule's CST node, with `CstChildren` for the children and
-     * the `location` slot present from the start (adding it later costs every node a second
-     * allocation). Same node contents as the original. (The AST build replaces it by a no-op.)
-     */
-    cstInvocationStateUpdate(fullRuleName: string): void {
-      const self = this as unknown as CstInternals;
-      const node = { name: fullRuleName, children: new CstChildren(), location: undefined } as unknown as CstNode;
-      self.setInitialNodeLocation(node);
-      self.CST_STACK.push(node);
-    }
-
-    /** Lookahead placeholders by Chevrotain's production key, until first used (lazy-lookahead.ts). */
-    private readonly lazyLookahead = new Map<number, LazyLookaheadFunction>();
-
-    /** Chevrotain 11's lookahead cache writer: placeholders wait aside. */
-    setLaFuncCache(key: number, value: unknown): void {
-      if (isLazyLookahead(value)) this.lazyLookahead.set(key, value);
-      else (this as unknown as { lookAheadFuncsCache: Map<number, unknown> }).lookAheadFuncsCache.set(key, value);
-    }
-
-    /** Chevrotain 11's lookahead cache reader: builds a production's lookahead on first use. */
-    getLaFuncFromCache(key: number): unknown {
-      const cache = (this as unknown as { lookAheadFuncsCache: Map<number, unknown> }).lookAheadFuncsCache;
-      const f = cache.get(key);
-      if (f !== undefined) return f;
-      const built = this.lazyLookahead.get(key)!.build();
-      cache.set(key, built);
-      return built;
-    }
-
-    /** Offset of the next token (a rule's start, read before its first token). */
-    private at(): number {
-      return this.LA(1).startOffset;
-    }
-
-    /** Offset just past the last consumed token (a rule's end, read after its last token). */
-    private end(): number {
-      return this.LA(0).endOffset! + 1;
     }
 
     /** A block property keyed by its keyword. */
@@ -456,8 +153,7 @@ function defineParser(Base: typeof CstParser) {
       return this.live ? [key, value] : undefined;
     }
 
-    /** Resets the AST build's working state (also after a parse that threw). */
-    resetActions(): void {
+    override resetActions(): void {
       this.blockItems = undefined;
       this.exValues.length = 0;
       this.exTags.length = 0;
@@ -465,34 +161,10 @@ function defineParser(Base: typeof CstParser) {
       this.argList = undefined;
       this.parts = undefined;
       this.acc = undefined;
-      this.releasedTo = 0;
+      super.resetActions();
     }
 
     // ───────────── module ─────────────
-
-    /**
-     * Re-synchronisation after an error, innermost rule first: Chevrotain's default searches the
-     * follow sets outermost first, so the top-level `TopJunk` category (which matches nearly every
-     * token) would always win and one error would swallow the rest of its declaration. Searching
-     * from the innermost rule resumes at the closest place that can continue (the next argument,
-     * the next property, the next step), and the junk alternatives of the enclosing block take
-     * what is left. Relies on Chevrotain 11's recoverable trait (`buildFullFollowKeyStack`,
-     * `getFollowSetFromFollowKey`).
-     */
-    findReSyncTokenType(): TokenType {
-      const self = this as unknown as {
-        buildFullFollowKeyStack(): unknown[];
-        getFollowSetFromFollowKey(key: unknown): TokenType[] | undefined;
-      };
-      const sets = self.buildFullFollowKeyStack().map((k) => self.getFollowSetFromFollowKey(k) ?? []);
-      for (let k = 1; ; k++) {
-        const tok = this.LA(k);
-        for (let i = sets.length - 1; i >= 0; i--) {
-          for (const tt of sets[i]!) if (tokenMatcher(tok, tt)) return tt;
-        }
-        if (tok.tokenType === EOF) return EOF;
-      }
-    }
 
     /** Set when the parse consumed junk (so the junk walk can be skipped when it did not). */
     junkSeen = false;
@@ -564,17 +236,6 @@ function defineParser(Base: typeof CstParser) {
       this.MANY9(loop);
       this.blockItems = outer;
       return mine as T[];
-    }
-
-    /**
-     * Without recovery, Chevrotain reads only forward of the last consumed token (`LA(0)`, which
-     * `end()` reads); the nodes keep what they need of the tokens before it, never the tokens.
-     */
-    private releaseConsumed(): void {
-      const self = this as unknown as { currIdx: number; tokVector: (IToken | undefined)[] };
-      const v = self.tokVector;
-      for (let i = this.releasedTo; i < self.currIdx; i++) v[i] = undefined;
-      this.releasedTo = Math.max(this.releasedTo, self.currIdx);
     }
 
     private currentRuleName(): string | undefined {
