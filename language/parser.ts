@@ -22,112 +22,18 @@ import type * as A from './ast.js';
 import type { AstActions, Prop } from './ast-actions.js';
 import type { KeyedValue } from './node-builders.js';
 import { CstParser, EmbeddedActionsParser, EOF, tokenMatcher } from './chevrotain.js';
-import { MISSING } from './cst-access.js';
 import type { ExprItem } from './expression-parts.js';
 import {
   AnyNumber, Assign, FieldName, At, Colon, Comma, Dot, DotDot, DurationTok, Gt, K,
   LBracket, LCurly, LParen, Lt, LtEq, Minus, MoneyTok, Name, NumberTok,
-  Pipe, TopJunk, Junk, DeclWord, BinaryOp, PrefixOp, Question, R, RBracket, RCurly, RParen,
+  Pipe, TopJunk, BinaryOp, PrefixOp, Question, R, RBracket, RCurly, RParen,
   StringTok, Identifier,
 } from './lexer.js';
 import { parserEngine } from './parser-engine.js';
 import { tokenInput } from './parser-input.js';
 import { startOffset } from './source.js';
-
-/**
- * DSL label options, built once: an object literal at each CONSUME/SUBRULE would allocate on
- * every call, and the hot rules run hundreds of thousands of times on a large plan.
- */
-const LABEL = {
-  afterKey: { LABEL: 'afterKey' },
-  afterValue: { LABEL: 'afterValue' },
-  sign: { LABEL: 'sign' },
-  alias: { LABEL: 'alias' },
-  from: { LABEL: 'from' },
-  mcp: { LABEL: 'mcp' },
-  arg: { LABEL: 'arg' },
-  argName: { LABEL: 'argName' },
-  argValue: { LABEL: 'argValue' },
-  attempts: { LABEL: 'attempts' },
-  backoffKind: { LABEL: 'backoffKind' },
-  bool: { LABEL: 'bool' },
-  compensateKey: { LABEL: 'compensateKey' },
-  compensateValue: { LABEL: 'compensateValue' },
-  count: { LABEL: 'count' },
-  dataClass: { LABEL: 'dataClass' },
-  default: { LABEL: 'default' },
-  delay: { LABEL: 'delay' },
-  fallbackKey: { LABEL: 'fallbackKey' },
-  fallbackValue: { LABEL: 'fallbackValue' },
-  index: { LABEL: 'index' },
-  inner: { LABEL: 'inner' },
-  item: { LABEL: 'item' },
-  joinKey: { LABEL: 'joinKey' },
-  joinValue: { LABEL: 'joinValue' },
-  junk: { LABEL: 'junk' },
-  junkBraces: { LABEL: 'junkBraces' },
-  key: { LABEL: 'key' },
-  kindWord: { LABEL: 'kindWord' },
-  label: { LABEL: 'label' },
-  limit: { LABEL: 'limit' },
-  list: { LABEL: 'list' },
-  max: { LABEL: 'max' },
-  member: { LABEL: 'member' },
-  metric: { LABEL: 'metric' },
-  modality: { LABEL: 'modality' },
-  name: { LABEL: 'name' },
-  null: { LABEL: 'null' },
-  number: { LABEL: 'number' },
-  object: { LABEL: 'object' },
-  onKey: { LABEL: 'onKey' },
-  onValue: { LABEL: 'onValue' },
-  on_failureKey: { LABEL: 'on_failureKey' },
-  on_failureValue: { LABEL: 'on_failureValue' },
-  op: { LABEL: 'op' },
-  order: { LABEL: 'order' },
-  parallel: { LABEL: 'parallel' },
-  part: { LABEL: 'part' },
-  path: { LABEL: 'path' },
-  per: { LABEL: 'per' },
-  warn: { LABEL: 'warn' },
-  prefix: { LABEL: 'prefix' },
-  priorityKey: { LABEL: 'priorityKey' },
-  priorityValue: { LABEL: 'priorityValue' },
-  retryValue: { LABEL: 'retryValue' },
-  step: { LABEL: 'step' },
-  string: { LABEL: 'string' },
-  subject: { LABEL: 'subject' },
-  timeoutKey: { LABEL: 'timeoutKey' },
-  timeoutValue: { LABEL: 'timeoutValue' },
-  until: { LABEL: 'until' },
-  value: { LABEL: 'value' },
-  when: { LABEL: 'when' },
-  whenKey: { LABEL: 'whenKey' },
-  whenValue: { LABEL: 'whenValue' },
-  word: { LABEL: 'word' },
-  annotation: { LABEL: 'annotation' },
-  fieldKey: { LABEL: 'fieldKey' },
-  fieldValue: { LABEL: 'fieldValue' },
-  namedArg: { LABEL: 'namedArg' },
-  namedValue: { LABEL: 'namedValue' },
-  returns: { LABEL: 'returns' },
-  fails: { LABEL: 'fails' },
-  times: { LABEL: 'times' },
-  decision: { LABEL: 'decision' },
-  people: { LABEL: 'people' },
-  run: { LABEL: 'run' },
-  hash: { LABEL: 'hash' },
-  topic: { LABEL: 'topic' },
-  fromValue: { LABEL: 'fromValue' },
-  atValue: { LABEL: 'atValue' },
-  contextKw: { LABEL: 'contextKw' },
-  where: { LABEL: 'where' },
-} as const;
-
-/** A rule's value in the AST build (the CST build's values are CST nodes, never read). */
-function v<T>(x: unknown): T {
-  return x as T;
-}
+import { blockRules } from './grammar-blocks.js';
+import { LABEL, v } from './grammar-labels.js';
 
 /** Tags of the flat expression stack (operands and operators in source order). */
 const OPERAND = 0;
@@ -136,25 +42,14 @@ const PREFIX = 2;
 const RANGE = 3;
 
 function defineParser(Base: typeof CstParser) {
-  return class OrchParser extends tokenInput(parserEngine(Base)) {
+  return class OrchParser extends blockRules(tokenInput(parserEngine(Base))) {
     constructor(recovery: boolean, build: boolean) {
       super(recovery);
       this.performSelfAnalysis();
       this.live = build;
     }
 
-    /** A block property keyed by its keyword. */
-    private prop(key: IToken, value: unknown): Prop | undefined {
-      return this.live ? [key.image, value] : undefined;
-    }
-
-    /** A block property keyed by a sub-rule name. */
-    private item(key: string, value: unknown): Prop | undefined {
-      return this.live ? [key, value] : undefined;
-    }
-
     override resetActions(): void {
-      this.blockItems = undefined;
       this.exValues.length = 0;
       this.exTags.length = 0;
       this.exTop = 0;
@@ -165,83 +60,6 @@ function defineParser(Base: typeof CstParser) {
     }
 
     // ───────────── module ─────────────
-
-    /** Set when the parse consumed junk (so the junk walk can be skipped when it did not). */
-    junkSeen = false;
-
-    /** Junk is reported by the CST path: the AST build gives up on the file. */
-    private sawJunk(): void {
-      this.junkSeen = true;
-      if (this.live) throw MISSING;
-    }
-
-    /**
-     * The options of each block's item loop, built once per block kind: Chevrotain's DSL takes
-     * plain objects and closures, and rebuilding them for every item of a 10,000-step plan was a
-     * large share of the parser's allocations.
-     */
-    private readonly itemLoops = new Map<string, { MAX_LOOKAHEAD: number; GATE: () => boolean; DEF: () => void }>();
-    /** The items of the innermost block being parsed (AST build). */
-    private blockItems: unknown[] | undefined;
-
-    /** Block items followed by recovery alternatives: a stray token or a stray `{ … }` group is
-     *  consumed (labelled `junk`) and reported by the CST→AST phase, once per run. Returns the
-     *  items' values in source order (AST build). */
-    private itemsOrJunk<T = Prop>(block: string, ...items: (() => unknown)[]): T[] {
-      let loop = this.itemLoops.get(block);
-      if (!loop) {
-        const alternatives = {
-          MAX_LOOKAHEAD: 1,
-          IGNORE_AMBIGUITIES: true,
-          DEF: [
-            ...items.map((ALT) => ({ ALT })),
-            {
-              ALT: () => {
-                this.CONSUME9(Junk, LABEL.junk);
-                this.ACTION(() => this.sawJunk());
-              },
-            },
-            {
-              ALT: () => {
-                this.CONSUME9(DeclWord, LABEL.junk);
-                this.ACTION(() => this.sawJunk());
-              },
-            },
-            {
-              ALT: () => {
-                this.SUBRULE9(this.junkBraces, LABEL.junkBraces);
-                this.ACTION(() => this.sawJunk());
-              },
-            },
-          ] as IOrAlt<unknown>[],
-        };
-        loop = {
-          MAX_LOOKAHEAD: 1,
-          // Stop at a real declaration (`plan p {`) so a missing `}` is reported as such and the
-          // declaration is parsed; a declaration word used otherwise (`plan.cost`) is junk.
-          GATE: () => !this.startsDeclaration(),
-          DEF: () => {
-            const x = this.OR9(alternatives);
-            if (this.live) {
-              this.blockItems!.push(x);
-              if (this.releasing) this.releaseConsumed();
-            }
-          },
-        };
-        this.itemLoops.set(block, loop);
-      }
-      const outer = this.blockItems;
-      const mine: unknown[] | undefined = this.live ? [] : undefined;
-      this.blockItems = mine;
-      this.MANY9(loop);
-      this.blockItems = outer;
-      return mine as T[];
-    }
-
-    private currentRuleName(): string | undefined {
-      const stack = (this as unknown as { getHumanReadableRuleStack(): string[] }).getHumanReadableRuleStack();
-      return stack[stack.length - 1];
-    }
 
     /**
      * A list of names ends with a trailing comma when what follows the comma starts the block's
@@ -257,44 +75,6 @@ function defineParser(Base: typeof CstParser) {
       if (after.tokenType === Comma || after.tokenType === Dot || after.tokenType === RCurly) return false;
       return after.tokenType === Identifier || !tokenMatcher(after, Name);
     }
-
-    /** Whether the next tokens start a top-level declaration the current block does not accept. */
-    private startsDeclaration(): boolean {
-      const t1 = this.LA(1).tokenType;
-      if (!tokenMatcher(this.LA(1), DeclWord)) return false;
-      const name2 = tokenMatcher(this.LA(2), Name);
-      const t3 = this.LA(3).tokenType;
-      switch (t1) {
-        case K.invariant:
-          // A plan accepts invariants; elsewhere `invariant x {` starts a top-level one.
-          return this.currentRuleName() !== 'planDecl' && (name2 || this.LA(2).tokenType === StringTok) && t3 === LCurly;
-        case K.context:
-          // A test's `context { … }` is its starting context, not a declaration.
-          return this.LA(2).tokenType === LCurly && this.currentRuleName() !== 'testDecl';
-        case K.test:
-          return (this.LA(2).tokenType === StringTok || name2) && t3 === LCurly;
-        case K.type:
-          return name2 && t3 === Assign;
-        case K.module:
-        case K.import:
-          return true;
-        case K.simulate:
-          return name2 && (t3 === LCurly || t3 === Dot);
-        default:
-          return name2 && t3 === LCurly;
-      }
-    }
-
-    junkBraces = this.RULE('junkBraces', () => {
-      this.CONSUME(LCurly);
-      this.MANY(() => {
-        this.OR([
-          { ALT: () => this.CONSUME(Junk) },
-          { ALT: () => this.SUBRULE(this.junkBraces) },
-        ]);
-      });
-      this.CONSUME(RCurly);
-    });
 
     /** Tokens that cannot start a declaration are consumed as `junk` so one bad line at the top
      *  level does not end the parse; the CST→AST phase reports each run of them once. */
