@@ -20,7 +20,6 @@
 import type { CstNode, IOrAlt, IToken } from 'chevrotain';
 import type * as A from './ast.js';
 import type { AstActions, Prop } from './ast-actions.js';
-import type { KeyedValue } from './node-builders.js';
 import { CstParser, EmbeddedActionsParser, EOF, tokenMatcher } from './chevrotain.js';
 import {
   AnyNumber, Assign, BinaryOp, Colon, Comma, Dot, DotDot, FieldName, K, LCurly, LParen, Minus, Name,
@@ -36,10 +35,11 @@ import { typeRules } from './grammar-types.js';
 import { capabilityRules } from './grammar-capabilities.js';
 import { policyRules } from './grammar-policies.js';
 import { guardrailRules } from './grammar-guardrails.js';
+import { contextRules } from './grammar-context.js';
 import { LABEL, v } from './grammar-labels.js';
 
 function defineParser(Base: typeof CstParser) {
-  return class OrchParser extends guardrailRules(policyRules(capabilityRules(typeRules(expressionRules(literalRules(sharedRules(blockRules(tokenInput(parserEngine(Base)))))))))) {
+  return class OrchParser extends contextRules(guardrailRules(policyRules(capabilityRules(typeRules(expressionRules(literalRules(sharedRules(blockRules(tokenInput(parserEngine(Base))))))))))) {
     constructor(recovery: boolean, build: boolean) {
       super(recovery);
       this.performSelfAnalysis();
@@ -153,16 +153,6 @@ function defineParser(Base: typeof CstParser) {
         },
       ]);
       return made;
-    });
-
-    // ───────────── context ─────────────
-
-    contextDecl = this.RULE('contextDecl', () => {
-      const kw = this.CONSUME(K.context);
-      if (this.live) this.b.setInContext(true);
-      const rec = this.SUBRULE(this.recordType);
-      if (this.live) this.b.setInContext(false);
-      if (this.live) return { kind: 'ContextDecl', fields: v<A.RecordType>(rec).fields, range: this.b.span(kw.startOffset, this.end()) } satisfies A.ContextDecl;
     });
 
     // ───────────── plan ─────────────
@@ -540,45 +530,6 @@ function defineParser(Base: typeof CstParser) {
       this.CONSUME(K.stale);
       const share = this.CONSUME(AnyNumber, LABEL.value);
       if (this.live) return this.b.staleSignalOf(name, share, name.startOffset, this.end());
-    });
-
-    // ───────────── context sources (v0.4 §9.4) ─────────────
-
-    sourceDecl = this.RULE('sourceDecl', () => {
-      const kw = this.CONSUME(K.source);
-      const name = this.CONSUME(Name, LABEL.name);
-      this.CONSUME(LCurly);
-      const topics = this.itemsOrJunk<A.TopicMapping>('sourceDecl', () => this.SUBRULE(this.topicMapping));
-      this.CONSUME(RCurly);
-      if (this.live) return this.b.sourceOf(name, topics, kw.startOffset, this.end());
-    });
-
-    /** `topic "T" sets SIGNAL [from EXPR] [at EXPR]` (`from` and `at` in either order, each once). */
-    topicMapping = this.RULE('topicMapping', () => {
-      const kw = this.CONSUME(K.topic);
-      const topic = this.CONSUME(StringTok, LABEL.topic);
-      this.CONSUME(K.sets);
-      const signal = this.CONSUME(Name, LABEL.name);
-      let options: KeyedValue[] | undefined;
-      this.MANY(() => {
-        this.OR([
-          {
-            ALT: () => {
-              const k = this.CONSUME(K.from, LABEL.key);
-              const e = this.SUBRULE(this.expression, LABEL.fromValue);
-              if (this.live) (options ??= []).push([k, v(e)]);
-            },
-          },
-          {
-            ALT: () => {
-              const k = this.CONSUME(K.at, LABEL.key);
-              const e = this.SUBRULE2(this.expression, LABEL.atValue);
-              if (this.live) (options ??= []).push([k, v(e)]);
-            },
-          },
-        ]);
-      });
-      if (this.live) return this.b.topicOf(topic, signal, options, kw.startOffset, this.end());
     });
 
     // ───────────── tests of plans (v0.4 §9.2) ─────────────
