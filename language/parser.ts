@@ -16,143 +16,63 @@
  * Blocks are lists of keyword-led items, each its own sub-rule, so an error inside one property
  * or step re-synchronises at the next property keyword or `}` and the rest of the file still
  * parses. Built once per process (self-analysis is expensive) and reused for every parse.
+ *
+ * The rules are not here: the grammar class is made of layers (`defineParser`), one job each —
+ * how it drives Chevrotain (parser-engine.ts), its token input (parser-input.ts), then the rules
+ * by area of the language (grammar-*.ts). This module composes them and runs the parses.
  */
-import type { CstNode, IOrAlt, IToken } from 'chevrotain';
+import type { CstNode, IToken } from 'chevrotain';
 import type * as A from './ast.js';
 import type { AstActions } from './ast-actions.js';
 import { CstParser, EmbeddedActionsParser } from './chevrotain.js';
-import { K, LCurly, Name, RCurly, StringTok, TopJunk } from './lexer.js';
+import { blockRules } from './grammar-blocks.js';
+import { capabilityRules } from './grammar-capabilities.js';
+import { contextRules } from './grammar-context.js';
+import { expressionRules } from './grammar-expressions.js';
+import { guardrailRules } from './grammar-guardrails.js';
+import { literalRules } from './grammar-literals.js';
+import { moduleRules } from './grammar-module.js';
+import { planRules } from './grammar-plans.js';
+import { policyRules } from './grammar-policies.js';
+import { sharedRules } from './grammar-shared.js';
+import { stepRules } from './grammar-steps.js';
+import { testRules } from './grammar-tests.js';
+import { triggerRules } from './grammar-triggers.js';
+import { typeRules } from './grammar-types.js';
+import { verificationRules } from './grammar-verification.js';
 import { parserEngine } from './parser-engine.js';
 import { tokenInput } from './parser-input.js';
-import { blockRules } from './grammar-blocks.js';
-import { sharedRules } from './grammar-shared.js';
-import { literalRules } from './grammar-literals.js';
-import { expressionRules } from './grammar-expressions.js';
-import { typeRules } from './grammar-types.js';
-import { capabilityRules } from './grammar-capabilities.js';
-import { policyRules } from './grammar-policies.js';
-import { guardrailRules } from './grammar-guardrails.js';
-import { contextRules } from './grammar-context.js';
-import { verificationRules } from './grammar-verification.js';
-import { stepRules } from './grammar-steps.js';
-import { planRules } from './grammar-plans.js';
-import { triggerRules } from './grammar-triggers.js';
-import { testRules } from './grammar-tests.js';
-import { LABEL, v } from './grammar-labels.js';
 
+/**
+ * The grammar class over `Base` (the CST build's `CstParser` or the AST build's
+ * `EmbeddedActionsParser`), in layers, one area of the grammar each: Chevrotain's machinery
+ * first, then the rules, each area over the ones whose rules it uses. Chevrotain needs every rule
+ * defined (each layer's fields) before it analyses the grammar, so the analysis is the last
+ * thing the constructor does.
+ */
 function defineParser(Base: typeof CstParser) {
-  return class OrchParser extends testRules(triggerRules(planRules(stepRules(verificationRules(contextRules(guardrailRules(policyRules(capabilityRules(typeRules(expressionRules(literalRules(sharedRules(blockRules(tokenInput(parserEngine(Base)))))))))))))))) {
+  const engine = parserEngine(Base); // Chevrotain's options, the grammar cache, the overrides of its internals
+  const input = tokenInput(engine); // the token feed and release, a rule's offsets
+  const blocks = blockRules(input); // blocks of items, junk
+  const shared = sharedRules(blocks); // dotted names, lists, booleans, the retry spec
+  const literals = literalRules(shared); // lists, records, a built-in's arguments
+  const expressions = expressionRules(literals);
+  const types = typeRules(expressions);
+  const capabilities = capabilityRules(types); // capabilities and resources
+  const policies = policyRules(capabilities);
+  const guardrails = guardrailRules(policies);
+  const context = contextRules(guardrails); // context and its sources (§9.4)
+  const verification = verificationRules(context); // invariants and simulations
+  const steps = stepRules(verification);
+  const plans = planRules(steps); // plans and their control flow
+  const triggers = triggerRules(plans);
+  const tests = testRules(triggers); // tests of plans (§9.2)
+  return class OrchParser extends moduleRules(tests) {
     constructor(recovery: boolean, build: boolean) {
       super(recovery);
       this.performSelfAnalysis();
       this.live = build;
     }
-
-    // ───────────── module ─────────────
-
-    /** Tokens that cannot start a declaration are consumed as `junk` so one bad line at the top
-     *  level does not end the parse; the CST→AST phase reports each run of them once. */
-    moduleFile = this.RULE('moduleFile', () => {
-      const items: unknown[] | undefined = this.live ? [] : undefined;
-      this.MANY(() => {
-        this.OR([
-          {
-            ALT: () => {
-              const d = this.SUBRULE(this.topItem);
-              items?.push(d);
-              if (this.releasing) this.releaseConsumed();
-            },
-          },
-          {
-            ALT: () => {
-              this.CONSUME(TopJunk, LABEL.junk);
-              this.ACTION(() => this.sawJunk());
-            },
-          },
-        ]);
-      });
-      if (this.live) return this.b.moduleOf(v(items));
-    });
-
-    topItem = this.RULE('topItem', () => {
-      const start = this.live ? this.at() : 0;
-      const d = v<A.ModuleDecl | A.ImportDecl | A.Declaration>(this.OR((this.topItemAlts ??= [
-        { ALT: () => this.SUBRULE(this.moduleDecl) },
-        { ALT: () => this.SUBRULE(this.importDecl) },
-        { ALT: () => this.SUBRULE(this.typeAlias) },
-        { ALT: () => this.SUBRULE(this.capabilityDecl) },
-        { ALT: () => this.SUBRULE(this.resourceDecl) },
-        { ALT: () => this.SUBRULE(this.policyDecl) },
-        { ALT: () => this.SUBRULE(this.guardrailDecl) },
-        { ALT: () => this.SUBRULE(this.contextDecl) },
-        { ALT: () => this.SUBRULE(this.planDecl) },
-        { ALT: () => this.SUBRULE(this.triggerDecl) },
-        { ALT: () => this.SUBRULE(this.invariantDecl) },
-        { ALT: () => this.SUBRULE(this.simulateDecl) },
-        { ALT: () => this.SUBRULE(this.sourceDecl) },
-        { ALT: () => this.SUBRULE(this.testDecl) },
-      ])));
-      if (!this.live) return;
-      if (d.kind === 'ModuleDecl' || d.kind === 'FileImport' || d.kind === 'StdImport') return d;
-      return this.b.declarationOf(d, start);
-    });
-    /** The alternatives, built once per parser (see `planItemAlts`, grammar-plans.ts). */
-    private topItemAlts?: IOrAlt<unknown>[];
-
-    moduleDecl = this.RULE('moduleDecl', () => {
-      const kw = this.CONSUME(K.module);
-      const name = this.SUBRULE(this.qualifiedName);
-      if (this.live) return { kind: 'ModuleDecl', name: v<A.QualifiedName>(name), range: this.b.span(kw.startOffset, this.end()) } satisfies A.ModuleDecl;
-    });
-
-    importDecl = this.RULE('importDecl', () => {
-      const kw = this.CONSUME(K.import);
-      const made = this.OR([
-        {
-          ALT: () => {
-            this.CONSUME(K.mcp, LABEL.mcp);
-            const path = this.CONSUME2(StringTok, LABEL.path);
-            this.CONSUME2(K.as);
-            const alias = this.CONSUME2(Name, LABEL.alias);
-            if (this.live) {
-              const b = this.b;
-              const imp: A.FileImport = { kind: 'FileImport', path: b.plainString(path), pathRange: b.tokRange(path), alias: b.ident(alias), range: b.span(kw.startOffset, this.end()), mcp: true };
-              return imp;
-            }
-          },
-        },
-        {
-          ALT: () => {
-            const path = this.CONSUME(StringTok, LABEL.path);
-            this.CONSUME(K.as);
-            const alias = this.CONSUME(Name, LABEL.alias);
-            if (this.live) {
-              const b = this.b;
-              const imp: A.FileImport = { kind: 'FileImport', path: b.plainString(path), pathRange: b.tokRange(path), alias: b.ident(alias), range: b.span(kw.startOffset, this.end()) };
-              return imp;
-            }
-          },
-        },
-        {
-          ALT: () => {
-            const path = this.SUBRULE(this.qualifiedName);
-            const names = this.OPTION(() => {
-              this.CONSUME(LCurly);
-              const list = this.OPTION2(() => this.SUBRULE(this.nameList));
-              this.CONSUME(RCurly);
-              return list ?? [];
-            });
-            if (this.live) {
-              const imp: { -readonly [P in keyof A.StdImport]: A.StdImport[P] } = { kind: 'StdImport', path: v(path), range: this.b.span(kw.startOffset, this.end()) };
-              if (names !== undefined) imp.names = v(names);
-              return imp;
-            }
-          },
-        },
-      ]);
-      return made;
-    });
-
   };
 }
 
