@@ -1,5 +1,5 @@
 /**
- * The grammar's blocks (a layer over parser-input.ts): a declaration's `{ … }` is a list of
+ * The grammar's blocks (a layer over parser-recovery.ts): a declaration's `{ … }` is a list of
  * keyword-led items, each its own sub-rule, so an error inside one property or step
  * re-synchronises at the next item and the rest of the file still parses. What is not an item —
  * a stray token, a stray `{ … }` group — is consumed as junk, which the CST path reports and the
@@ -12,9 +12,9 @@ import { tokenMatcher } from './chevrotain.js';
 import { MISSING } from './cst-access.js';
 import { LABEL } from './grammar-labels.js';
 import { Assign, DeclWord, Dot, Junk, K, LCurly, Name, RCurly, StringTok } from './lexer.js';
-import type { TokenInput } from './parser-input.js';
+import type { ParserRecovery } from './parser-recovery.js';
 
-export function blockRules(Base: TokenInput) {
+export function blockRules(Base: ParserRecovery) {
   return class BlockRules extends Base {
     /** A block property keyed by its keyword. */
     protected prop(key: IToken, value: unknown): Prop | undefined {

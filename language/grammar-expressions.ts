@@ -1,6 +1,6 @@
 /**
- * The grammar's expressions (a layer over grammar-literals.ts): operands, operators, member and
- * index accesses.
+ * The grammar's expressions (layers over grammar-literals.ts): operands, operators, member and
+ * index accesses, and the stack the AST build keeps them on.
  *
  * Flat on purpose: one `expression` node holds the operands (`atom`), prefix operators and
  * binary operators in source order, and precedence is applied afterwards (`climb` in
@@ -22,7 +22,66 @@ const BINARY = 1;
 const PREFIX = 2;
 const RANGE = 3;
 
-export function expressionRules(Base: LiteralRules) {
+/**
+ * The AST build's expression stack (a layer of its own under the expression rules): the operands
+ * and operators of every expression being parsed, in source order, popped into one flat
+ * expression (expression-parts.ts) when the expression ends.
+ */
+export function expressionStack(Base: LiteralRules) {
+  return class ExpressionStack extends Base {
+    /**
+     * Operands and operators of the expressions being parsed, innermost last (AST build): the
+     * first `exTop` entries. The arrays never shrink: emptied by `length`, V8 gives an array a new
+     * backing store at its next push, twice per expression.
+     */
+    private readonly exValues: unknown[] = [];
+    private readonly exTags: number[] = [];
+    protected exTop = 0;
+
+    protected pushEx(tag: number, x: unknown): void {
+      const i = this.exTop++;
+      this.exTags[i] = tag;
+      this.exValues[i] = x;
+    }
+
+    /** The expression whose items start at `base` on the stack; pops them. */
+    protected popExpression(base: number): A.Expr {
+      const tags = this.exTags;
+      const values = this.exValues;
+      const top = this.exTop;
+      this.exTop = base;
+      if (top === base + 1) {
+        const x = values[base];
+        values[base] = undefined; // not kept alive by the stack
+        return x as A.Expr;
+      }
+      const items: ExprItem[] = [];
+      let dotdot: IToken | undefined;
+      for (let i = base; i < top; i++) {
+        const x = values[i];
+        switch (tags[i]) {
+          case OPERAND: items.push({ at: startOffset((x as A.Expr).range), expr: x as A.Expr }); break;
+          case BINARY: items.push({ at: (x as IToken).startOffset, op: x as IToken }); break;
+          case PREFIX: items.push({ at: (x as IToken).startOffset, prefix: x as IToken }); break;
+          default: dotdot = x as IToken;
+        }
+      }
+      values.fill(undefined, base, top);
+      return this.b.flatExpression(items, dotdot);
+    }
+
+    override resetActions(): void {
+      this.exValues.length = 0;
+      this.exTags.length = 0;
+      this.exTop = 0;
+      super.resetActions();
+    }
+  };
+}
+
+export type ExpressionStack = ReturnType<typeof expressionStack>;
+
+export function expressionRules(Base: ExpressionStack) {
   return class ExpressionRules extends Base {
     // The DSL closures of the hot rules (expression, step, call) are built once per parser, not
     // once per use (see `itemLoops`, grammar-blocks.ts).
@@ -72,56 +131,12 @@ export function expressionRules(Base: LiteralRules) {
     private binaryTail?: () => void;
     private innerPrefixes?: () => void;
     private rangeTail?: () => void;
-    /**
-     * Operands and operators of the expressions being parsed, innermost last (AST build): the
-     * first `exTop` entries. The arrays never shrink: emptied by `length`, V8 gives an array a new
-     * backing store at its next push, twice per expression.
-     */
-    private readonly exValues: unknown[] = [];
-    private readonly exTags: number[] = [];
-    private exTop = 0;
-
-    private pushEx(tag: number, x: unknown): void {
-      const i = this.exTop++;
-      this.exTags[i] = tag;
-      this.exValues[i] = x;
-    }
-
-    /** The expression whose items start at `base` on the stack; pops them. */
-    private popExpression(base: number): A.Expr {
-      const tags = this.exTags;
-      const values = this.exValues;
-      const top = this.exTop;
-      this.exTop = base;
-      if (top === base + 1) {
-        const x = values[base];
-        values[base] = undefined; // not kept alive by the stack
-        return x as A.Expr;
-      }
-      const items: ExprItem[] = [];
-      let dotdot: IToken | undefined;
-      for (let i = base; i < top; i++) {
-        const x = values[i];
-        switch (tags[i]) {
-          case OPERAND: items.push({ at: startOffset((x as A.Expr).range), expr: x as A.Expr }); break;
-          case BINARY: items.push({ at: (x as IToken).startOffset, op: x as IToken }); break;
-          case PREFIX: items.push({ at: (x as IToken).startOffset, prefix: x as IToken }); break;
-          default: dotdot = x as IToken;
-        }
-      }
-      values.fill(undefined, base, top);
-      return this.b.flatExpression(items, dotdot);
-    }
-
     atom = this.RULE('atom', () => this.operand());
 
     /** The expression being extended by member/index accesses (AST build). */
     private acc: A.Expr | undefined;
 
     override resetActions(): void {
-      this.exValues.length = 0;
-      this.exTags.length = 0;
-      this.exTop = 0;
       this.acc = undefined;
       super.resetActions();
     }
@@ -129,8 +144,8 @@ export function expressionRules(Base: LiteralRules) {
     /** An operand with its member/index accesses, recorded into the calling rule's node. Uses
      *  DSL indices 7–8 so it cannot collide with the caller's own. */
     private operand(): unknown {
-      // The alternatives and the loop body are built once (see `itemLoops`, grammar-blocks.ts): operands are the
-      // most frequent construct of a large plan.
+      // The alternatives and the loop body are built once (see `itemLoops`, grammar-blocks.ts):
+      // operands are the most frequent construct of a large plan.
       const primary = this.OR7((this.operandAlts ??= [
         { ALT: () => { const t = this.CONSUME7(StringTok, LABEL.string); if (this.live) return this.b.primaryToken(t, 'string'); } },
         { ALT: () => { const t = this.CONSUME7(AnyNumber, LABEL.number); if (this.live) return this.b.primaryToken(t, 'number'); } },

@@ -1,16 +1,16 @@
 /**
  * The first layer of the grammar class (parser.ts): how this grammar drives Chevrotain, below
  * any rule. Chevrotain's options, the grammar cache in place of recording the rules, lookahead
- * built on first use, the AST build's cheaper rule wrapper and `MANY` loop, the CST's node
- * objects, and error recovery's limits. Most of it overrides Chevrotain 11 internals that are not
- * in its public types; each override says what it replaces and why.
+ * built on first use, the AST build's cheaper rule wrapper and `MANY` loop, and the CST's node
+ * objects. Most of it overrides Chevrotain 11 internals that are not in its public types; each
+ * override says what it replaces and why.
  *
  * A layer over either base (the AST build's `EmbeddedActionsParser`, the CST build's
  * `CstParser`): it calls the base's own methods through `Base.prototype`, which its types lack.
  */
-import type { CstElement, CstNode, IRecognitionException, Rule, TokenType } from 'chevrotain';
+import type { CstElement, CstNode, Rule } from 'chevrotain';
 import type { AstActions } from './ast-actions.js';
-import { CstParser, EOF, tokenMatcher } from './chevrotain.js';
+import { CstParser } from './chevrotain.js';
 import { grammarCacheFile, grammarFingerprint, readGrammarCache, writeGrammarCache } from './grammar-cache.js';
 import { isLazyLookahead, LazyLookahead, type LazyLookaheadFunction } from './lazy-lookahead.js';
 import { ALL_TOKENS } from './lexer.js';
@@ -29,9 +29,6 @@ interface CstInternals {
   readonly CST_STACK: CstNode[];
   setInitialNodeLocation(node: CstNode): void;
 }
-
-/** Syntax errors reported before the parser gives up on the rest of the file. */
-const MAX_SYNTAX_ERRORS = 100;
 
 /** Chevrotain's parser state the grammar cache reads (not in its public types). */
 interface GrammarInternals {
@@ -127,45 +124,6 @@ export function parserEngine(Base: typeof CstParser) {
       if (stored) return stored;
       const base = Base.prototype as unknown as { topLevelRuleRecord(this: unknown, name: string, def: () => void): Rule };
       return base.topLevelRuleRecord.call(this, name, def);
-    }
-
-    /**
-     * Chevrotain's hook that records a syntax error. Past MAX_SYNTAX_ERRORS the rest of the input
-     * is skipped (the parser sees the end of the file): a file of garbage — 50,000 stray `*` —
-     * must not cost one recovery (and one error) per token. Only the first errors are shown anyway.
-     */
-    SAVE_ERROR(error: IRecognitionException): IRecognitionException {
-      const base = Base.prototype as unknown as { SAVE_ERROR(e: IRecognitionException): IRecognitionException };
-      const saved = base.SAVE_ERROR.call(this, error);
-      if (this.errors.length >= MAX_SYNTAX_ERRORS) {
-        const self = this as unknown as { currIdx: number; tokVectorLength: number };
-        self.currIdx = Math.max(self.currIdx, self.tokVectorLength - 1);
-      }
-      return saved;
-    }
-
-    /**
-     * Re-synchronisation after an error, innermost rule first: Chevrotain's default searches the
-     * follow sets outermost first, so the top-level `TopJunk` category (which matches nearly every
-     * token) would always win and one error would swallow the rest of its declaration. Searching
-     * from the innermost rule resumes at the closest place that can continue (the next argument,
-     * the next property, the next step), and the junk alternatives of the enclosing block take
-     * what is left. Relies on Chevrotain 11's recoverable trait (`buildFullFollowKeyStack`,
-     * `getFollowSetFromFollowKey`).
-     */
-    findReSyncTokenType(): TokenType {
-      const self = this as unknown as {
-        buildFullFollowKeyStack(): unknown[];
-        getFollowSetFromFollowKey(key: unknown): TokenType[] | undefined;
-      };
-      const sets = self.buildFullFollowKeyStack().map((k) => self.getFollowSetFromFollowKey(k) ?? []);
-      for (let k = 1; ; k++) {
-        const tok = this.LA(k);
-        for (let i = sets.length - 1; i >= 0; i--) {
-          for (const tt of sets[i]!) if (tokenMatcher(tok, tt)) return tt;
-        }
-        if (tok.tokenType === EOF) return EOF;
-      }
     }
 
     /**

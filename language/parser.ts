@@ -18,8 +18,8 @@
  * parses. Built once per process (self-analysis is expensive) and reused for every parse.
  *
  * The rules are not here: the grammar class is made of layers (`defineParser`), one job each —
- * how it drives Chevrotain (parser-engine.ts), its token input (parser-input.ts), then the rules
- * by area of the language (grammar-*.ts). This module composes them and runs the parses.
+ * how it drives Chevrotain (parser-engine.ts), its token input (parser-input.ts), its error
+ * recovery (parser-recovery.ts), then the rules by area of the language (grammar-*.ts). This module composes them and runs the parses.
  */
 import type { CstNode, IToken } from 'chevrotain';
 import type * as A from './ast.js';
@@ -28,7 +28,7 @@ import { CstParser, EmbeddedActionsParser } from './chevrotain.js';
 import { blockRules } from './grammar-blocks.js';
 import { capabilityRules } from './grammar-capabilities.js';
 import { contextRules } from './grammar-context.js';
-import { expressionRules } from './grammar-expressions.js';
+import { expressionRules, expressionStack } from './grammar-expressions.js';
 import { guardrailRules } from './grammar-guardrails.js';
 import { literalRules } from './grammar-literals.js';
 import { moduleRules } from './grammar-module.js';
@@ -42,6 +42,7 @@ import { typeRules } from './grammar-types.js';
 import { verificationRules } from './grammar-verification.js';
 import { parserEngine } from './parser-engine.js';
 import { tokenInput } from './parser-input.js';
+import { parserRecovery } from './parser-recovery.js';
 
 /**
  * The grammar class over `Base` (the CST build's `CstParser` or the AST build's
@@ -53,10 +54,11 @@ import { tokenInput } from './parser-input.js';
 function defineParser(Base: typeof CstParser) {
   const engine = parserEngine(Base); // Chevrotain's options, the grammar cache, the overrides of its internals
   const input = tokenInput(engine); // the token feed and release, a rule's offsets
-  const blocks = blockRules(input); // blocks of items, junk
+  const recovery = parserRecovery(input); // how much error recovery, and where it resumes
+  const blocks = blockRules(recovery); // blocks of items, junk
   const shared = sharedRules(blocks); // dotted names, lists, booleans, the retry spec
   const literals = literalRules(shared); // lists, records, a built-in's arguments
-  const expressions = expressionRules(literals);
+  const expressions = expressionRules(expressionStack(literals));
   const types = typeRules(expressions);
   const capabilities = capabilityRules(types); // capabilities and resources
   const policies = policyRules(capabilities);
