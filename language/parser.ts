@@ -19,7 +19,8 @@
  *
  * The rules are not here: the grammar class is made of layers (`defineParser`), one job each —
  * how it drives Chevrotain (parser-engine.ts), its token input (parser-input.ts), its error
- * recovery (parser-recovery.ts), then the rules by area of the language (grammar-*.ts). This module composes them and runs the parses.
+ * recovery (parser-recovery.ts), then the rules by area of the language (grammar-*.ts). This
+ * module composes them and runs the parses.
  */
 import type { CstNode, IToken } from 'chevrotain';
 import type * as A from './ast.js';
