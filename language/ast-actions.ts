@@ -1,5 +1,5 @@
 /**
- * The AST built directly by the grammar's embedded actions (parser.ts, `live` mode): the same
+ * The AST built directly by the grammar's embedded actions (grammar-*.ts, `live` mode): the same
  * nodes, fields, field order and ranges as the CST→AST phase (cst-to-ast.ts) produces for the
  * same valid input, from tokens and already built sub-trees instead of CST nodes.
  *

@@ -4,8 +4,9 @@
  * recording mode that makes its grammar tree (GAST) — ~8 % of an `orch check` of a 10,000-step
  * plan, paid by every process (a lexer-free grammar of ~150 rules, each production object made
  * through lodash's `pickBy`). The tree depends on the rules' code alone, so the build records it
- * once (`ORCH_WRITE_GRAMMAR_CACHE=1`, cli/bundle-check.mjs) and writes it next to the module
- * that defines the rules; a process reads it back instead of recording.
+ * once (`ORCH_WRITE_GRAMMAR_CACHE=1`, cli/bundle-check.mjs) and writes it next to the compiled
+ * parser (the module that reads it, parser-engine.js, or the bundle it is in); a process reads it
+ * back instead of recording.
  *
  * The file names a fingerprint of the rules' source text (each rule's function as the running
  * module has it): a file from another build of the grammar does not match and the parser
@@ -46,7 +47,7 @@ const TOKEN_FIELDS = new Set(['terminalType', 'separator']);
 /** Fields resolved again after loading (chevrotain's `resolveGrammar` links each non-terminal to its rule). */
 const SKIPPED_FIELDS = new Set(['_definition', 'referencedRule']);
 
-/** The file beside `moduleUrl` (the module that defines the rules). */
+/** The file beside `moduleUrl` (the module that reads it). */
 export function grammarCacheFile(moduleUrl: string): URL {
   return new URL('./orch-grammar.json', moduleUrl);
 }

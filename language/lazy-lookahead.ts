@@ -5,7 +5,7 @@
  * grammar. Same functions, same decisions; only when they are computed changes.
  *
  * The strategy hands Chevrotain placeholders that carry their `build`; the parser's lookahead
- * cache (parser.ts, `setLaFuncCache`/`getLaFuncFromCache`) keeps the placeholders aside and
+ * cache (parser-engine.ts, `setLaFuncCache`/`getLaFuncFromCache`) keeps the placeholders aside and
  * caches the real function on first use, so parsing calls the real functions directly. A
  * placeholder called directly still answers correctly (it builds and delegates).
  *

@@ -72,7 +72,7 @@ function parseWith(input: ParseInput, direct: boolean): ParseOutput {
 }
 
 /**
- * From this many tokens on, the AST parse releases the tokens it has consumed (parser.ts,
+ * From this many tokens on, the AST parse releases the tokens it has consumed (parser-input.ts,
  * `releasing`): a file that big is mostly a batch `orch check` or `orch run`, and holding its
  * tokens beside its AST is the peak of their memory. A file that then fails the direct path is
  * lexed again for the CST path, which costs little next to the failure's recovery parse.
