@@ -3,14 +3,14 @@
  * need not record them again. Chevrotain builds a parser by running every rule once in a
  * recording mode that makes its grammar tree (GAST) — ~8 % of an `orch check` of a 10,000-step
  * plan, paid by every process (a lexer-free grammar of ~150 rules, each production object made
- * through lodash's `pickBy`). The tree depends on the rules' code alone, so the build records it
+ * through lodash's `pickBy`). The tree depends on the grammar's code alone, so the build records it
  * once (`ORCH_WRITE_GRAMMAR_CACHE=1`, cli/bundle-check.mjs) and writes it next to the compiled
  * parser (the module that reads it, parser-engine.js, or the bundle it is in); a process reads it
  * back instead of recording.
  *
- * The file names a fingerprint of the rules' source text (each rule's function as the running
- * module has it): a file from another build of the grammar does not match and the parser
- * records as before. Grammar validation (`ORCH_VALIDATE_GRAMMAR`) always records.
+ * The file names a fingerprint of the grammar's source text (each rule's function, and each layer
+ * class of the parser whole, with the helpers rules call, as the running module has them): a file
+ * from another build of the grammar does not match and the parser records as before. Grammar validation (`ORCH_VALIDATE_GRAMMAR`) always records.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -52,7 +52,7 @@ export function grammarCacheFile(moduleUrl: string): URL {
   return new URL('./orch-grammar.json', moduleUrl);
 }
 
-/** A fingerprint of the grammar: every rule's name and its function's source text. */
+/** A fingerprint of the grammar: every rule's name and its function's source text, then the parser's layers'. */
 export function grammarFingerprint(rules: ReadonlyArray<readonly [string, { toString(): string }]>): string {
   const hash = createHash('sha256');
   for (const [name, action] of rules) hash.update(name).update('\0').update(action.toString()).update('\0');

@@ -66,6 +66,17 @@ interface ParserInternals {
   doSingleRepetition(action: () => unknown): boolean;
 }
 
+/**
+ * The classes of `parser` above `Base` (its grammar's layers), each whole: a helper a rule calls
+ * (a junk alternative, an operand's accesses) adds productions the rule's own function does not
+ * show, so the grammar cache's fingerprint reads them too.
+ */
+export function grammarLayers(parser: object, Base: abstract new (...args: never[]) => unknown): (readonly [string, { toString(): string }])[] {
+  const layers: (readonly [string, { toString(): string }])[] = [];
+  for (let p = Object.getPrototypeOf(parser) as object | null; p && p !== Base.prototype; p = Object.getPrototypeOf(p)) layers.push(['(layer)', p.constructor]);
+  return layers;
+}
+
 export function parserEngine(Base: typeof CstParser) {
   return class ParserEngine extends Base {
     /** True in the AST build once the grammar is recorded: the actions run. */
@@ -99,7 +110,7 @@ export function parserEngine(Base: typeof CstParser) {
       const self = this as unknown as GrammarInternals;
       const file = grammarCacheFile(import.meta.url);
       const wrapped = this as unknown as Record<string, { originalGrammarAction: () => void }>;
-      const fingerprint = grammarFingerprint(self.definedRulesNames.map((name) => [name, wrapped[name]!.originalGrammarAction] as const));
+      const fingerprint = grammarFingerprint([...self.definedRulesNames.map((name) => [name, wrapped[name]!.originalGrammarAction] as const), ...grammarLayers(this, Base)]);
       // Validation checks the grammar the code records, never a stored copy of it.
       const parts = process.env.ORCH_VALIDATE_GRAMMAR ? undefined : readGrammarCache(file, fingerprint, ALL_TOKENS);
       this.storedRules = parts?.rules;

@@ -13,6 +13,8 @@ import { grammarFingerprint, readGrammarCache, writeGrammarCache } from '../gram
 import type { LazyLookahead, LazyLookaheadFunction, LookaheadPaths } from '../lazy-lookahead.js';
 import { ALL_TOKENS } from '../lexer.js';
 import { orchParser } from '../parser.js';
+import { grammarLayers } from '../parser-engine.js';
+import { CstParser } from '../chevrotain.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'orch-grammar-cache-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,5 +83,12 @@ describe('the grammar cache', () => {
     expect(grammarFingerprint([['r', () => 1]])).toBe(a);
     expect(grammarFingerprint([['r', () => 2]])).not.toBe(a);
     expect(grammarFingerprint([['s', () => 1]])).not.toBe(a);
+  });
+
+  it("fingerprints the parser's layers whole, with the helpers their rules call", () => {
+    const layers = grammarLayers(orchParser(), CstParser).map(([, c]) => c.toString());
+    // itemsOrJunk adds every block's junk alternatives: a change there changes the grammar.
+    expect(layers.some((text) => text.includes('itemsOrJunk('))).toBe(true);
+    expect(layers.length).toBeGreaterThan(10);
   });
 });
