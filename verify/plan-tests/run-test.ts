@@ -6,7 +6,7 @@
  */
 import type { Range } from '../../language/index.js';
 import type { CompiledTest, DecisionIR, ExpectIR, ExprIR, PlanIR, TestPerson } from '../../compiler/index.js';
-import { evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, truthy, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
+import { ContextStore, evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, truthy, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
 import { parseInstance, type TraceEvent } from '../trace.js';
@@ -68,6 +68,8 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const outcomes = new OutcomeRecorder(plan);
   let run: Run | null = null;
   let result: ExecutionResult | null = null;
+  const initial = test.context ? (evaluate(test.context, { vars: {} }) as Record<string, unknown>) : {};
+  const context = testContext(plan, clock, initial, () => run);
   const env = (reader: RunReader) => expectEnv(reader, exec, result, clock);
   const decide = decisions(test, plan, clock, () => run);
   const observe = (event: RunEvent, reader: RunReader): void => {
@@ -88,18 +90,19 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
       // A test never reads a secret: `secret("X")` is the redaction marker, for mocks and handlers alike.
       secret: () => REDACTED,
       modelPrices: prices,
+      signal: (name) => context.read(name),
     },
     {
       runId: TEST_RUN,
       // Defaults filled as `orch run` fills them (the compiler checked the rest).
       input: fillDefaults(plan.input, test.input ? evaluate(test.input, { vars: {} }) : {}),
-      context: test.context ? (evaluate(test.context, { vars: {} }) as Record<string, unknown>) : {},
+      context: context.values(),
       consent: neededScopes(plan),
       startedBy: recordOf(identityOf(test.startedBy.candidates[0] ?? { subject: 'test', roles: ['operator'], groups: [] })),
       onFinish: (r) => (result = r),
     },
   );
-  for (const s of test.signals) clock.setTimer(s.at_ms, () => run?.updateContext({ [s.signal]: evaluate(s.value, { vars: {} }) }));
+  for (const s of test.signals) clock.setTimer(s.at_ms, () => context.set(s.signal, evaluate(s.value, { vars: {} }), { source: TEST_SOURCE }));
   const failures: TestFailure[] = [];
   let stuck: string | null = null;
   try {
@@ -118,8 +121,28 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
     const f = judge(e, env(run));
     if (f) failures.push(f);
   }
+  context.close();
   opts.onJournal?.(journal);
   return { ...base, passed: failures.length === 0, run_status: over ? run.status() : 'stuck', elapsed_ms: run.actuals().elapsed, failures, timeline: trace.trace(), covered: outcomes.keys() };
+}
+
+/** The source a test's `context` and `signal` lines set signals as. */
+const TEST_SOURCE = 'test';
+
+/**
+ * The test's signals in §9.4's context store on the virtual clock, as `orch serve` keeps them: its
+ * `context` is set when the run starts, signals go stale when their age passes `max_age` and
+ * derived ones are recomputed; every change reaches the run (a stale signal is null to its copy).
+ */
+function testContext(plan: PlanIR, clock: VirtualClock, initial: Record<string, unknown>, run: () => Run | null): ContextStore {
+  const store = new ContextStore({ signals: plan.context_signals ?? {}, clock });
+  for (const [name, value] of Object.entries(initial)) store.set(name, value, { source: TEST_SOURCE });
+  store.subscribe((c) => {
+    if (c.type === 'context_rejected') return;
+    const r = store.read(c.signal);
+    run()?.updateContext({ [c.signal]: r.state === 'fresh' ? r.value : null });
+  });
+  return store;
 }
 
 /**

@@ -28,7 +28,7 @@ capability summarize {
   handler "./h.js#summarize"
 }
 context {
-  fraud_score: number = 0.0
+  fraud_score: number
 }
 plan refund_flow {
   input { order_id: string, amount: money, note: string = "none" }

@@ -1,0 +1,61 @@
+/**
+ * A test's context is §9.4's always-fresh context on the virtual clock (LANGUAGE.md §9.2, §9.4):
+ * the test's `context` and `signal` lines set signals, which go stale when their age passes
+ * `max_age`, and derived signals (with `hold`) are computed from them — as `orch serve` does.
+ */
+import { describe, expect, it } from 'vitest';
+import { compile, type CompiledTest } from '../../compiler/index.js';
+import { runPlanTest } from '../index.js';
+
+const PLANS = `
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+context {
+  motion: bool  max_age 2m
+  phone: bool  max_age 10m
+  occupied: bool = context.motion or context.phone  hold 10m
+}
+plan warm {
+  step home = heat(t: 21.0) when context.occupied
+}
+plan later {
+  step pause = wait 20m
+  step home = heat(t: 21.0) when context.motion { after pause }
+}
+plan waits {
+  step pause = wait 5m
+  step w = wait until context.motion timeout 1h { after pause }
+}
+`;
+
+function compileTest(body: string): CompiledTest {
+  const files: Record<string, string> = { '/v/plans.orch': PLANS, '/v/main.test.orch': `import "./plans.orch" as p\n${body}` };
+  const out = compile({ entry: '/v/main.test.orch', host: { readFile: (f) => files[f] }, tests: true, navigation: false });
+  const errors = out.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) throw new Error(errors.map((d) => `${d.code} ${d.range.start.line}: ${d.message}`).join('\n'));
+  return out.tests[0]!;
+}
+
+async function failures(body: string): Promise<string[]> {
+  const r = await runPlanTest(compileTest(`test "t" {\n${body}\n}`), { real: null });
+  return r.failures.map((f) => f.message);
+}
+
+describe('the context of a test', () => {
+  it('a signal whose age passes max_age in virtual time is unknown: the when skips its step', async () => {
+    const body = '  plan p.later\n  context { motion: true, phone: false }\n  mock p.heat returns { ok: true }';
+    expect(await failures(`${body}\n  expect home.skipped`)).toEqual([]);
+    // Set again a little before the step: fresh, so it runs.
+    expect(await failures(`${body}\n  signal context.motion = true at 19m\n  expect home.completed`)).toEqual([]);
+  });
+
+  it('a derived signal is computed from the test context and holds its true', async () => {
+    expect(await failures('  plan p.warm\n  context { motion: true, phone: false }\n  mock p.heat returns { ok: true }\n  expect home.completed')).toEqual([]);
+    expect(await failures('  plan p.warm\n  context { motion: false, phone: false }\n  mock p.heat returns { ok: true }\n  expect home.skipped')).toEqual([]);
+  });
+
+  it('a wait until keeps waiting on a stale signal and goes on when a signal line sets it', async () => {
+    // True when the run starts, stale by the time the wait begins: it keeps waiting until set again.
+    expect(await failures('  plan p.waits\n  context { motion: true, phone: false }\n  signal context.motion = true at 30m\n  expect run.status == "completed" and run.elapsed == 30m')).toEqual([]);
+    expect(await failures('  plan p.waits\n  context { motion: true, phone: false }\n  expect w.status == "timeout"')).toEqual([]);
+  });
+});
