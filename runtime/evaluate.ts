@@ -111,7 +111,9 @@ export function unknownReason(expr: ExprIR, env: EvalEnv): string {
   for (const name of contextReads(expr)) {
     const r = readSignal(env, name);
     if (r.state === 'never_set') return `context.${name} was never set`;
-    if (r.state === 'stale') return `context.${name} is stale: ${formatAge(r.age_ms ?? 0)} > ${formatAge(r.max_age_ms ?? 0)}`;
+    // Only a derived signal is unknown without a max_age of its own: what it reads is not known.
+    if (r.state === 'stale' && r.max_age_ms === null) return `context.${name} is unknown: a signal it is derived from is not known`;
+    if (r.state === 'stale') return `context.${name} is stale: ${formatAge(r.age_ms ?? 0)} > ${formatAge(r.max_age_ms)}`;
   }
   return 'its value is unknown';
 }
