@@ -113,7 +113,7 @@ export function unknownReason(expr: ExprIR, env: EvalEnv): string {
     if (r.state === 'never_set') return `context.${name} was never set`;
     // Only a derived signal is unknown without a max_age of its own: what it reads is not known.
     if (r.state === 'stale' && r.max_age_ms === null) return `context.${name} is unknown: a signal it is derived from is not known`;
-    if (r.state === 'stale') return `context.${name} is stale: ${formatAge(r.age_ms ?? 0)} > ${formatAge(r.max_age_ms)}`;
+    if (r.state === 'stale') return `context.${name} is stale: ${formatAge(r.age_ms ?? 0)} > ${formatAge(r.max_age_ms ?? 0)}`;
   }
   return 'its value is unknown';
 }
