@@ -6,7 +6,7 @@
  */
 import type { Range } from '../../language/index.js';
 import type { CompiledTest, DecisionIR, ExpectIR, ExprIR, PlanIR, TestPerson } from '../../compiler/index.js';
-import { ContextStore, evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, truthy, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
+import { condition, ContextStore, evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, UNKNOWN, unknownReason, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
 import { parseInstance, type TraceEvent } from '../trace.js';
@@ -70,7 +70,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   let result: ExecutionResult | null = null;
   const initial = test.context ? (evaluate(test.context, { vars: {} }) as Record<string, unknown>) : {};
   const context = testContext(plan, clock, initial, () => run);
-  const env = (reader: RunReader) => expectEnv(reader, exec, result, clock);
+  const env = (reader: RunReader) => expectEnv(reader, exec, result, clock, context);
   const decide = decisions(test, plan, clock, () => run);
   const observe = (event: RunEvent, reader: RunReader): void => {
     if (event.runId !== TEST_RUN) return;
@@ -215,7 +215,7 @@ function approverOf(plan: PlanIR, key: string): string | null {
 }
 
 /** The state an `expect` reads: `run.*` (with `output` once it ended), input, context, steps with their `input`, `calls`. */
-function expectEnv(reader: RunReader, exec: MockExecutor, result: ExecutionResult | null, clock: VirtualClock) {
+function expectEnv(reader: RunReader, exec: MockExecutor, result: ExecutionResult | null, clock: VirtualClock, context: ContextStore) {
   const inputOf = (id: string): unknown => {
     if (exec.inputs.has(id)) return exec.inputs.get(id);
     const items = [...exec.inputs].filter(([k]) => k.startsWith(`${id}[`)).map(([, v]) => v);
@@ -228,6 +228,7 @@ function expectEnv(reader: RunReader, exec: MockExecutor, result: ExecutionResul
       return v ? { ...v, input: inputOf(id) } : undefined;
     },
     block: (id: string) => reader.blockView?.(id),
+    signal: (name: string) => context.read(name),
     now: () => clock.now(),
   };
 }
@@ -235,7 +236,9 @@ function expectEnv(reader: RunReader, exec: MockExecutor, result: ExecutionResul
 function judge(e: ExpectIR, env: ReturnType<typeof expectEnv>): TestFailure | null {
   let holds: boolean | string;
   try {
-    holds = truthy(evaluate(e.condition, env));
+    // Kleene (§9.4): an expect over a signal that is not known does not hold, and says which.
+    const t = condition(e.condition, env);
+    holds = t === UNKNOWN ? `is unknown: ${unknownReason(e.condition, env)}` : t;
   } catch (err) {
     holds = `cannot be evaluated: ${(err as Error).message}`;
   }

@@ -58,4 +58,11 @@ describe('the context of a test', () => {
     expect(await failures('  plan p.waits\n  context { motion: true, phone: false }\n  signal context.motion = true at 30m\n  expect run.status == "completed" and run.elapsed == 30m')).toEqual([]);
     expect(await failures('  plan p.waits\n  context { motion: true, phone: false }\n  expect w.status == "timeout"')).toEqual([]);
   });
+
+  it('an expect over an unknown signal fails as unknown (Kleene), naming the signal that is not known', async () => {
+    const got = await failures('  plan p.waits\n  context { phone: false }\n  signal context.motion = true at 10m\n  expect always context.motion or not context.motion');
+    expect(got).toEqual(['expect always context.motion or not context.motion is unknown: context.motion was never set at 0 ms (virtual)']);
+    const stale = await failures('  plan p.later\n  context { motion: true }\n  mock p.heat returns { ok: true }\n  expect context.motion');
+    expect(stale).toEqual(['expect context.motion is unknown: context.motion is stale: 20m > 2m']);
+  });
 });
