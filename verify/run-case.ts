@@ -249,9 +249,10 @@ export function isOver(run: Run): boolean {
 
 export function stuckMessage(run: Run): string {
   const waiting = run.running();
-  return waiting.length > 0
-    ? `the run is stuck: nothing can happen any more while ${waiting.join(', ')} ${waiting.length === 1 ? 'waits' : 'wait'} (no timeout)`
-    : 'the run is stuck: no step can start and nothing is running';
+  if (waiting.length > 0) return `the run is stuck: nothing can happen any more while ${waiting.join(', ')} ${waiting.length === 1 ? 'waits' : 'wait'} (no timeout)`;
+  // A queued step whose resource no signal will bring back (§9.4) waits too: name it and why.
+  const forResource = run.resourceWaits().map((w) => `${w.key} waits for a resource (${w.why})`);
+  return forResource.length > 0 ? `the run is stuck: nothing can happen any more while ${forResource.join(', ')}` : 'the run is stuck: no step can start and nothing is running';
 }
 
 /** A signal as the run reads it in verify: stale (with an age past its `max_age`) once gone stale, else the run's context. */

@@ -286,6 +286,11 @@ export class Run implements RunReader {
     return this.core.running();
   }
 
+  /** Queued steps waiting for a resource whose `available when` does not hold (§9.4), with why. */
+  resourceWaits(): readonly { readonly key: string; readonly why: string }[] {
+    return this.core.resourceWaits();
+  }
+
   actuals(): { cost: number; elapsed: number; status: RunStatus; started_by: string | null } {
     return this.core.actuals(this.deps.clock.now());
   }

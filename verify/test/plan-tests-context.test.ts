@@ -8,8 +8,12 @@ import { compile, type CompiledTest } from '../../compiler/index.js';
 import { runPlanTest } from '../index.js';
 
 const PLANS = `
-capability heat { kind tool  input { t: number }  output { ok: bool } }
+capability heat { kind tool  input { t: number }  output { ok: bool }  requires warmth }
+resource boiler { kind local_device  provides warmth }
+capability shift { kind tool  input { t: number }  output { ok: bool }  requires appliances }
+resource hub { kind edge_gateway  provides appliances  available when context.hub_online }
 context {
+  hub_online: bool  max_age 5m
   motion: bool  max_age 2m
   phone: bool  max_age 10m
   occupied: bool = context.motion or context.phone  hold 10m
@@ -20,6 +24,10 @@ plan warm {
 plan later {
   step pause = wait 20m
   step home = heat(t: 21.0) when context.motion { after pause }
+}
+plan on_hub {
+  step pause = wait 10m
+  step s = shift(t: 1.0) { after pause }
 }
 plan waits {
   step pause = wait 5m
@@ -64,5 +72,11 @@ describe('the context of a test', () => {
     expect(got).toEqual(['expect always context.motion or not context.motion is unknown: context.motion was never set at 0 ms (virtual)']);
     const stale = await failures('  plan p.later\n  context { motion: true }\n  mock p.heat returns { ok: true }\n  expect context.motion');
     expect(stale).toEqual(['expect context.motion is unknown: context.motion is stale: 20m > 2m']);
+  });
+
+  it('a step that waits for a resource no signal will bring back ends the test as stuck, naming the step and why', async () => {
+    expect(await failures('  plan p.on_hub\n  context { hub_online: true }\n  mock p.shift returns { ok: true }')).toEqual([
+      'the run is stuck: nothing can happen any more while s waits for a resource (hub is not available: context.hub_online is stale: 10m > 5m)',
+    ]);
   });
 });

@@ -12,6 +12,7 @@ import { childCeilings, spent } from './budget.js';
 import { grantedScopes } from './consent.js';
 import { beginRun, pump } from './decide.js';
 import { onEvent } from './events.js';
+import { resourceWaits } from './availability.js';
 import { approvalsWaiting, internalError } from './finish.js';
 import type { StepRecord } from './fold.js';
 import type { Identity } from './identity.js';
@@ -62,6 +63,11 @@ export class SchedulerCore extends RunState {
 
   running(): readonly string[] {
     return [...this.inProgress].map((i) => i.key);
+  }
+
+  /** Queued instances out of the ready queue until a resource comes back (§9.4), with why. */
+  resourceWaits(): readonly { readonly key: string; readonly why: string }[] {
+    return resourceWaits(this);
   }
 
   /** The approvals the run waits for, as `orch signal` takes them (`ok[1]`, `sub/ok`). */
