@@ -88,7 +88,11 @@ function registerInputRoutes(app: FastifyInstance, deps: ApiDeps): void {
     { schema: { body: signalsBody }, schemaErrorFormatter: messagesFor({ root: 'signals must set at least one context field as a JSON object' }) },
     async (req, reply) => {
       const problem = deps.checkContext(req.body);
-      if (problem) return reply.code(400).send({ error: problem });
+      if (problem) {
+        // `api` is a source like MQTT's (§9.4): what it may not set is journaled, not only answered.
+        engine.store.reject(problem.signal, { source: 'api' }, problem.reason);
+        return reply.code(400).send({ error: problem.message });
+      }
       const fired = await engine.signal(req.body, requestStarter(req));
       noteFired(req, engine, fired);
       return reply.code(202).send({ context: engine.currentContext(), results: fired });
