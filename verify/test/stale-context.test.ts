@@ -73,8 +73,10 @@ plan warm {
   invariant "heats only for someone at home" { always not (home.started and away.started) }
 }
 `;
-    const held = await verify(planIR(src('')), { seed: 7, runs: 100, failures: false });
+    const held = await verify(planIR(src('invariant "occupied is known" { always context.occupied or not context.occupied }')), { seed: 7, runs: 100, failures: false });
     expect(held.invariants.find((i) => i.name === 'heats only for someone at home')?.status).toBe('holds');
+    // The invariants read it as the steps do.
+    expect(held.invariants.find((i) => i.name === 'occupied is known')?.status).toBe('holds');
     // Both readers silent from the start: occupied is unknown, and home is skipped saying so.
     const silent = await verify(planIR(src('simulate context { motion stale 100%  phone stale 100% }\ninvariant "warm" { eventually home.completed or away.completed }')), { seed: 7, runs: 200, failures: false });
     const v = silent.violations.find((x) => x.invariant === 'warm')!;
