@@ -301,6 +301,11 @@ export class Run implements RunReader {
     return this.core.liveCost();
   }
 
+  /** The evaluated `approver` of waiting approval `stepId` (a user, `group:G`), null when it names nobody or does not wait. */
+  approverOf(stepId: string): string | null {
+    return this.core.approverOf(stepId);
+  }
+
   /** §9.4: a signal as this run's conditions read it (the live context's state when there is one). */
   contextSignal(name: string): SignalRead {
     return readSignal({ vars: { context: this.context() }, ...(this.deps.signal ? { signal: this.deps.signal } : {}) }, name);

@@ -71,7 +71,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const initial = test.context ? (evaluate(test.context, { vars: {} }) as Record<string, unknown>) : {};
   const context = testContext(plan, clock, initial, () => run);
   const env = (reader: RunReader) => expectEnv(reader, exec, result, clock, context);
-  const decide = decisions(test, plan, clock, () => run);
+  const decide = decisions(test, clock, () => run);
   const observe = (event: RunEvent, reader: RunReader): void => {
     if (event.runId !== TEST_RUN) return;
     monitor.observe(event, reader);
@@ -170,7 +170,7 @@ async function drive(clock: VirtualClock, run: Run, exec: MockExecutor): Promise
 }
 
 /** `approve` / `reject` lines: each decides its step `at` after the step begins to wait. */
-function decisions(test: CompiledTest, plan: PlanIR, clock: VirtualClock, run: () => Run | null): (key: string) => void {
+function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | null): (key: string) => void {
   const byStep = new Map<string, DecisionIR[]>();
   for (const d of test.decisions) byStep.set(d.step, [...(byStep.get(d.step) ?? []), d]);
   const asked = new Set<string>();
@@ -180,13 +180,14 @@ function decisions(test: CompiledTest, plan: PlanIR, clock: VirtualClock, run: (
     const mine = byStep.get(step);
     if (!mine || asked.has(key)) return;
     asked.add(key);
-    const approver = approverOf(plan, step);
-    for (const d of mine) clock.setTimer(d.at_ms, () => deliver(run(), key, d, approver));
+    for (const d of mine) clock.setTimer(d.at_ms, () => deliver(run(), key, d));
   };
 }
 
-function deliver(run: Run | null, key: string, d: DecisionIR, approver: string | null): void {
+function deliver(run: Run | null, key: string, d: DecisionIR): void {
   if (!run) return;
+  // As the step evaluated it when it started: a computed approver (`input.team`) names its group too.
+  const approver = run.approverOf(key);
   for (const person of d.by) {
     if (run.stepView(key)?.status !== 'running') return;
     const ids = identities(person, approver);
@@ -207,11 +208,6 @@ function identities(person: TestPerson, approver: string | null): Identity[] {
 
 function identityOf(c: { readonly subject: string; readonly roles: readonly string[]; readonly groups: readonly string[] }): Identity {
   return { subject: c.subject, issuer: 'local', name: c.subject, method: 'token', roles: c.roles as Identity['roles'], groups: c.groups };
-}
-
-function approverOf(plan: PlanIR, key: string): string | null {
-  const a = plan.steps.find((s) => s.id === key)?.args['approver'];
-  return a?.op === 'lit' && typeof a.value === 'string' ? a.value : null;
 }
 
 /** The state an `expect` reads: `run.*` (with `output` once it ended), input, context, steps with their `input`, `calls`. */

@@ -58,6 +58,11 @@ plan late {
   deadline 1h
   step w = wait(5h)
 }
+plan gate_to {
+  input { team: string = "group:finance" }
+  step ok = approval(approver: input.team, summary: "go?", approvals: 2)
+  step go = lookup(order_id: "o-1") { after ok }
+}
 plan gate {
   step ok = approval(approver: "group:finance", summary: "go?", approvals: 2, not_starter: true)
   step go = lookup(order_id: "o-1") { after ok }
@@ -206,6 +211,14 @@ describe('running a test block', () => {
   const GATE = `
   plan r.gate
   mock r.lookup returns { id: "o-1", total: 1usd } latency 3h`;
+
+  it('an approver computed from the input is decided by members of the group it names, as a literal one is', async () => {
+    const body = (by: string) => `test "t" {\n  plan r.gate_to\n  mock r.lookup returns { id: "o-1", total: 1usd }\n  approve ok by ${by}\n  expect go.completed\n}`;
+    const two = await runOne(body('"alice", "bob"'));
+    expect(two.failures).toEqual([]);
+    // One person twice is still one person: the second approval is refused, the step waits.
+    expect((await runOne(body('"alice", "alice"'))).run_status).toBe('stuck');
+  });
 
   it('not_starter refuses the person started_by names; the others decide; a mock latency of hours is virtual', async () => {
     const r = await runOne(`test "gate" {${GATE}

@@ -7,7 +7,7 @@
  */
 import type { BlockView, StepView } from '../../../compiler/index.js';
 import type { ExecutionResult, RunSummary } from '../types.js';
-import { refusal, ruleBeforeStart, unboundRefusal } from './approvers.js';
+import { approvalRule, refusal, ruleBeforeStart, unboundRefusal } from './approvers.js';
 import { childCeilings, spent } from './budget.js';
 import { grantedScopes } from './consent.js';
 import { beginRun, pump } from './decide.js';
@@ -68,6 +68,12 @@ export class SchedulerCore extends RunState {
   /** Queued instances out of the ready queue until a resource comes back (§9.4), with why. */
   resourceWaits(): readonly { readonly key: string; readonly why: string }[] {
     return resourceWaits(this);
+  }
+
+  /** The evaluated `approver` of a waiting approval (§8.8): a user, `group:G`, or null (anyone, or not waiting). */
+  approverOf(stepId: string): string | null {
+    const inst = this.instances.get(stepId);
+    return inst?.rec.status === 'running' && inst.activity.kind === 'approval' ? approvalRule(inst.activity.args).approver : null;
   }
 
   /** The approvals the run waits for, as `orch signal` takes them (`ok[1]`, `sub/ok`). */
