@@ -84,7 +84,8 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
     {
       clock,
       executor: exec,
-      journal: { commit: (_state, events) => void journal.push(...events), load: (id) => journal.filter((e) => e.runId === id) },
+      // Kept as a durable journal keeps them: copies, not the run's live objects (its context changes in place).
+      journal: { commit: (_state, events) => void journal.push(...events.map((e) => structuredClone(e))), load: (id) => journal.filter((e) => e.runId === id) },
       observe,
       random: () => 0.5,
       // A test never reads a secret: `secret("X")` is the redaction marker, for mocks and handlers alike.

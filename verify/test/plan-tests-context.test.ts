@@ -3,9 +3,13 @@
  * the test's `context` and `signal` lines set signals, which go stale when their age passes
  * `max_age`, and derived signals (with `hold`) are computed from them — as `orch serve` does.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile, type CompiledTest } from '../../compiler/index.js';
-import { runPlanTest } from '../index.js';
+import type { RunEvent } from '../../runtime/index.js';
+import { tempDir } from '../../runtime/test/helpers.js';
+import { captureTest, runPlanTest } from '../index.js';
 
 const PLANS = `
 capability heat { kind tool  input { t: number }  output { ok: bool }  requires warmth }
@@ -28,6 +32,10 @@ plan later {
 plan on_hub {
   step pause = wait 10m
   step s = shift(t: 1.0) { after pause }
+}
+plan warm_later {
+  step pause = wait 5m
+  step home = heat(t: 21.0) when context.occupied { after pause }
 }
 plan waits {
   step pause = wait 5m
@@ -78,5 +86,20 @@ describe('the context of a test', () => {
     expect(await failures('  plan p.on_hub\n  context { hub_online: true }\n  mock p.shift returns { ok: true }')).toEqual([
       'the run is stuck: nothing can happen any more while s waits for a resource (hub is not available: context.hub_online is stale: 10m > 5m)',
     ]);
+  });
+
+  it('a capture writes the signals that were set, not a derived one nor a signal going stale (those follow from max_age)', async () => {
+    const dir = tempDir('orch-test-context-');
+    writeFileSync(join(dir, 'plans.orch'), PLANS);
+    const file = join(dir, 'main.test.orch');
+    writeFileSync(file, 'import "./plans.orch" as p\ntest "t" {\n  plan p.warm_later\n  context { motion: true, phone: false }\n  signal context.phone = true at 3m\n  mock p.heat returns { ok: true }\n}\n');
+    const out = compile({ entry: file, navigation: false, tests: true });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    let journal: readonly RunEvent[] = [];
+    expect((await runPlanTest(out.tests[0]!, { real: null, onJournal: (events) => (journal = events) })).passed).toBe(true);
+    const { text, result } = await captureTest({ runId: 't-1', plan: out.tests[0]!.plan, events: journal }, { file: join(dir, 'captured.test.orch') });
+    expect(result.passed).toBe(true);
+    expect(text.split('\n').filter((l) => l.startsWith('  signal') || l.startsWith('  context'))).toEqual(['  context { motion: true, phone: false }', '  signal context.phone = true at 180000ms']);
+    expect(text).toContain('expect home.completed');
   });
 });
