@@ -93,8 +93,13 @@ export class ContextStore {
   }
 
   /** One message: accepted (the value and its time are kept, also when the value is the same) or rejected. */
+  /** Why `set` would refuse `value` for `name` (a derived signal, no value), or null when it takes it. */
+  refusal(name: string, value: unknown): string | null {
+    return this.derived.has(name) ? `"${name}" is a derived signal: it is computed, not set` : value === undefined ? 'no value' : null;
+  }
+
   set(name: string, value: unknown, meta: { readonly source: string; readonly at?: number }): SetResult {
-    const reason = this.derived.has(name) ? `"${name}" is a derived signal: it is computed, not set` : value === undefined ? 'no value' : null;
+    const reason = this.refusal(name, value);
     if (reason) {
       this.emit({ type: 'context_rejected', signal: name, source: meta.source, reason });
       return { accepted: false, reason };

@@ -88,7 +88,7 @@ describe('the context over HTTP (§9.4)', () => {
 
 describe('POST /signals is a source like any other (§9.4)', () => {
   it('a value of the wrong type is refused (400) and journaled as context_rejected from source api, never stored', async () => {
-    const src = 'context {\n  temperature: number  max_age 15m\n}\nplan p {\n  step w = wait until context.temperature > 20 timeout 1h\n}\n';
+    const src = 'context {\n  temperature: number  max_age 15m\n  warm: bool = context.temperature > 20\n}\nplan p {\n  step w = wait until context.temperature > 20 timeout 1h\n}\n';
     const out = compile({ entry: '/v/p.orch', host: { readFile: (f) => (f === '/v/p.orch' ? src : undefined) } });
     const backend = memoryBackend();
     const server = await startServer({ plans: out.plans, triggers: [], starter: new FakeStarter(), evaluate: () => null, state: await backend.triggerState(), contextJournal: await backend.contextJournal(), token: TOKEN, host: '127.0.0.1', port: 0, catchUp: false });
@@ -101,6 +101,10 @@ describe('POST /signals is a source like any other (§9.4)', () => {
       for (let i = 0; i < 50 && got.length === 0; i++) got = await events(); // the append is asynchronous
       expect(got).toEqual([expect.objectContaining({ type: 'context_rejected', signal: 'temperature', source: 'api', reason: expect.stringContaining('number') })]);
       expect(server.engine.store.read('temperature').state).toBe('never_set');
+      // A derived signal is computed, never set: refused the same way, where before the answer was 202.
+      const derived = await fetch(`${server.url}/signals`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ warm: true }) });
+      expect(derived.status).toBe(400);
+      expect(((await derived.json()) as { error: string }).error).toContain('"warm" is a derived signal');
     } finally {
       await server.close(0);
     }
