@@ -170,11 +170,15 @@ describe('running a test block', () => {
     const files = compileTests(`test "old" {
   captured_from "run-1" ir_hash "sha256:00"${HEAD}
   mock r.charge returns { ok: true }
+  mock r.gone where input.x == 1 returns { ok: true }
+  mock r.gone returns { ok: false }
   expect ship.completed
 }`);
     const r = await runPlanTest(files[0]!, { real: null });
     expect(r.passed).toBe(false);
     expect(r.failures).toEqual([expect.objectContaining({ kind: 'stale', message: expect.stringContaining('ship') })]);
+    // A name the test uses twice is listed once.
+    expect(r.failures[0]!.message).toMatch(/no longer has (ship, r\.gone|r\.gone, ship)\n/);
     expect(r.timeline).toEqual([]);
   });
 
