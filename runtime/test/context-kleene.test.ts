@@ -108,6 +108,8 @@ describe('Kleene logic over unknown signals', () => {
     const env: EvalEnv = { vars: {}, signal: (n) => store.read(n) };
     expect(condition(sig('occupied'), env)).toBe(UNKNOWN);
     expect(unknownReason(sig('occupied'), env)).toBe('context.occupied is unknown: a signal it is derived from is not known');
+    // Read the moment it passed max_age: the age does not print as max_age itself.
+    expect(unknownReason(sig('motion'), env)).toBe('context.motion is stale: 2m1ms > 2m');
     store.close();
   });
 });
