@@ -177,6 +177,7 @@ export function checkTestBlocks(f: ProgramFacts): void {
     model: f.model,
     diags: f.diags,
     contextRoot: f.contextRoot,
+    contextSignals: f.contextSignals,
     checked: f.checked,
     capability: f.capabilities.info,
     capabilityByName: (name) => byName.get(name),

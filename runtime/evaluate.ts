@@ -111,9 +111,17 @@ export function unknownReason(expr: ExprIR, env: EvalEnv): string {
   for (const name of contextReads(expr)) {
     const r = readSignal(env, name);
     if (r.state === 'never_set') return `context.${name} was never set`;
-    if (r.state === 'stale') return `context.${name} is stale: ${formatAge(r.age_ms ?? 0)} > ${formatAge(r.max_age_ms ?? 0)}`;
+    // Only a derived signal is unknown without a max_age of its own: what it reads is not known.
+    if (r.state === 'stale' && r.max_age_ms === null) return `context.${name} is unknown: a signal it is derived from is not known`;
+    if (r.state === 'stale') return `context.${name} is stale: ${staleAge(r.age_ms ?? 0, r.max_age_ms ?? 0)} > ${formatAge(r.max_age_ms ?? 0)}`;
   }
   return 'its value is unknown';
+}
+
+/** A stale age that would print as its `max_age` (read the moment it passed): with the ms past it, `2m1ms`. */
+function staleAge(age: number, max: number): string {
+  const shown = formatAge(age);
+  return shown === formatAge(max) && age > max ? `${shown}${Math.round(age - max)}ms` : shown;
 }
 
 /** `3m12s`, `2m`, `450ms`: an age as a person reads it. */

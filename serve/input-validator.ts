@@ -15,7 +15,8 @@ export function createInputValidator(): InputCheck {
   };
 }
 
-export type ContextCheck = (values: Record<string, unknown>) => string | null;
+/** The first signal `POST /signals` may not set, with the 400's message and the reason `context_rejected` keeps. */
+export type ContextCheck = (values: Record<string, unknown>) => { readonly signal: string; readonly message: string; readonly reason: string } | null;
 
 /**
  * Validates `POST /signals` against the `context { … }` fields the loaded modules declare. When
@@ -31,9 +32,9 @@ export function createContextValidator(plans: readonly PlanIR[]): ContextCheck {
     if (fields.size === 0) return null;
     for (const [key, value] of Object.entries(values)) {
       const schema = fields.get(key);
-      if (!schema) return `unknown context signal "${key}" (declared: ${[...fields.keys()].sort().join(', ')})`;
+      if (!schema) return { signal: key, message: `unknown context signal "${key}" (declared: ${[...fields.keys()].sort().join(', ')})`, reason: 'not a declared context signal' };
       const r = validateValue(schema, value);
-      if (!r.ok) return `context signal "${key}": ${describeValueErrors(r.errors)}`;
+      if (!r.ok) return { signal: key, message: `context signal "${key}": ${describeValueErrors(r.errors)}`, reason: `the value does not match the signal's type: ${describeValueErrors(r.errors)}` };
     }
     return null;
   };

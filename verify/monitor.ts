@@ -248,7 +248,14 @@ export class CaseMonitor {
   private envFor(run: RunReader): EvalEnv {
     if (!this.env) {
       this.vars['input'] = run.input();
-      this.env = { vars: this.vars, step: (id) => run.stepView(id), block: (id) => run.blockView?.(id), now: () => this.start + run.actuals().elapsed };
+      this.env = {
+        vars: this.vars,
+        step: (id) => run.stepView(id),
+        block: (id) => run.blockView?.(id),
+        now: () => this.start + run.actuals().elapsed,
+        // §9.4: invariants read the signals as the run's steps do (derived, stale), when the run says.
+        ...(run.contextSignal ? { signal: (name: string) => run.contextSignal!(name) } : {}),
+      };
     }
     // The context object is live (the scheduler updates it in place); actuals are a fresh copy.
     this.vars['context'] = run.context();
@@ -429,6 +436,7 @@ export class CaseMonitor {
     const env: EvalEnv = {
       vars: { input: run.input(), context: run.context(), run: run.actuals(), plan: planFacts(this.plan) },
       step: (id) => run.stepView(id),
+      ...(run.contextSignal ? { signal: (name: string) => run.contextSignal!(name) } : {}),
     };
     // As the runtime reads `require … before`: a step (any item of it) that has completed.
     const completed = (): GuardStep[] =>

@@ -5,7 +5,7 @@
  * through `updateContext`. The monitor watches every transition through the observer hook.
  */
 import type { PlanIR } from '../compiler/index.js';
-import { eventAttempt, recordOf, REDACTED, type SignalRead } from '../runtime/index.js';
+import { evaluateOrUnknown, eventAttempt, recordOf, REDACTED, UNKNOWN, type SignalRead } from '../runtime/index.js';
 import { InProcessLimits, neededScopes, Run, VirtualClock, type LimitsProvider, type replay, type RunEvent, type RunReader } from '../runtime/index.js';
 
 type RestoredRun = ReturnType<typeof replay>;
@@ -198,7 +198,8 @@ export function startRun(
       random: () => 0.5,
       secret: () => REDACTED,
       // §9.4: a signal the scenario lets go stale reads as stale from then on (the run's own context otherwise).
-      ...(stale.size > 0 ? { signal: (name: string) => readScenarioSignal(plan, run, stale, name, clock.now()) } : {}),
+      // A derived one is computed from what it reads.
+      ...(staleAt.size > 0 || stale.size > 0 || hasDerived(plan) ? { signal: (name: string) => readScenarioSignal(plan, run, stale, name, clock.now()) } : {}),
       ...(limits ? { limits } : {}),
     },
     // Every consent scope the plan may need is granted: verify explores what the plan does when
@@ -249,13 +250,24 @@ export function isOver(run: Run): boolean {
 
 export function stuckMessage(run: Run): string {
   const waiting = run.running();
-  return waiting.length > 0
-    ? `the run is stuck: nothing can happen any more while ${waiting.join(', ')} ${waiting.length === 1 ? 'waits' : 'wait'} (no timeout)`
-    : 'the run is stuck: no step can start and nothing is running';
+  if (waiting.length > 0) return `the run is stuck: nothing can happen any more while ${waiting.join(', ')} ${waiting.length === 1 ? 'waits' : 'wait'} (no timeout)`;
+  // A queued step whose resource no signal will bring back (§9.4) waits too: name it and why.
+  const forResource = run.resourceWaits().map((w) => `${w.key} waits for a resource (${w.why})`);
+  return forResource.length > 0 ? `the run is stuck: nothing can happen any more while ${forResource.join(', ')}` : 'the run is stuck: no step can start and nothing is running';
+}
+
+function hasDerived(plan: PlanIR): boolean {
+  return Object.values(plan.context_signals ?? {}).some((s) => s.derived !== null);
 }
 
 /** A signal as the run reads it in verify: stale (with an age past its `max_age`) once gone stale, else the run's context. */
 function readScenarioSignal(plan: PlanIR, run: Run | null, stale: ReadonlyMap<string, number>, name: string, now: number): SignalRead {
+  const derived = plan.context_signals?.[name]?.derived;
+  if (derived) {
+    // Kleene over what it reads (a cycle is E0905, so this ends); `hold` needs a history verify does not keep.
+    const v = evaluateOrUnknown(derived, { vars: {}, signal: (n) => readScenarioSignal(plan, run, stale, n, now), now: () => now });
+    return v === UNKNOWN ? { value: null, state: 'stale', age_ms: 0, max_age_ms: null } : { value: v, state: 'fresh', age_ms: 0, max_age_ms: null };
+  }
   const max = plan.context_signals?.[name]?.max_age_ms ?? null;
   const since = stale.get(name);
   if (since !== undefined) return { value: null, state: 'stale', age_ms: (max ?? 0) + 1 + (now - since), max_age_ms: max };

@@ -108,8 +108,11 @@ export function scenarioArbitrary(plan: PlanIR, options: ScenarioOptions, evalua
     const rows = rowsOf(plan, step.id, options.maxListSize);
     outcomes[step.id] = fc.array(stepItemArbitrary(step, plan, options, evaluate), { minLength: rows, maxLength: rows });
   }
-  const contextProps = Object.keys((plan.context['properties'] as Record<string, unknown> | undefined) ?? {});
-  const contextArb = schemaArbitrary({ ...plan.context, required: contextProps }, schemaOptions) as fc.Arbitrary<Record<string, unknown>>;
+  // A derived signal (§9.4) is computed from those it reads, never drawn (nor changed) on its own.
+  const allProps = (plan.context['properties'] as Record<string, unknown> | undefined) ?? {};
+  const setProps = Object.fromEntries(Object.entries(allProps).filter(([name]) => !plan.context_signals?.[name]?.derived));
+  const contextProps = Object.keys(setProps);
+  const contextArb = schemaArbitrary({ ...plan.context, properties: setProps, required: contextProps }, schemaOptions) as fc.Arbitrary<Record<string, unknown>>;
   const changesArb =
     contextProps.length === 0
       ? fc.constant([] as ContextChange[])

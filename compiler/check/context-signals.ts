@@ -4,7 +4,7 @@
  * A derived expression is checked against the context's type (it reads other signals only); a
  * cycle among derived signals is E0905 with the cycle named in order.
  */
-import type { ContextDecl, FieldDecl } from '../../language/index.js';
+import type { ContextDecl, FieldDecl, Range } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
 import type { ContextSignalIR, ExprIR } from '../ir/types.js';
 import { contextReads } from '../ir/nodes.js';
@@ -52,6 +52,14 @@ export function contextSignalsOf(
   }
   reportCycles(derived, diags);
   return withStaleShares(modules, out, diags);
+}
+
+/**
+ * A derived signal is computed, never set: E0905 at the name where a source's topic or a test's
+ * `context` / `signal` line sets one (`by`: `a source`, `a test`). Null for any other signal.
+ */
+export function derivedSetDiagnostic(signals: { readonly [name: string]: ContextSignalIR }, name: string, by: string, file: string, range: Range): Diagnostic | null {
+  return signals[name]?.derived ? diagnostic('E0905', `"${name}" is a derived signal: it is computed, not set by ${by}`, file, range) : null;
 }
 
 /**

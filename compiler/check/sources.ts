@@ -12,6 +12,7 @@ import type { ContextSignalIR, ExprIR, SourceIR } from '../ir/types.js';
 import type { LoadedModule } from '../loaded-module.js';
 import type { ModelBuilder } from '../model.js';
 import { assignable, formatTy, T, type Ty } from '../types/ty.js';
+import { derivedSetDiagnostic } from './context-signals.js';
 import { checkExpr, type RootInfo } from './expr.js';
 
 const ROOTS: ReadonlyMap<string, RootInfo> = new Map<string, RootInfo>([
@@ -76,8 +77,9 @@ function mapping(
     diags.push(diagnostic('E0905', `source topic "${topicText(t)}" sets "${name}", which is not a declared context signal`, file, t.signal.range));
     return null;
   }
-  if (signals[name]?.derived) {
-    diags.push(diagnostic('E0905', `"${name}" is a derived signal: it is computed, not set by a source`, file, t.signal.range));
+  const derived = derivedSetDiagnostic(signals, name, 'a source', file, t.signal.range);
+  if (derived) {
+    diags.push(derived);
     return null;
   }
   if (!assignable(value.ty, want)) {

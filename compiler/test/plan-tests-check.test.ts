@@ -22,7 +22,9 @@ capability charge {
   retry 3 backoff exponential 1s max 30s
 }
 context {
-  fraud_score: number = 0.0
+  fraud_score: number
+  region: string  max_age 1h
+  risky: bool = context.fraud_score > 0.5
 }
 plan refund_flow {
   input { order_id: string, amount: money }
@@ -148,6 +150,18 @@ test "t" {
     expect(got.some((g) => g.includes(':8') && g.includes('the answer of mock refunds.charge'))).toBe(true);
     expect(got.some((g) => g.includes(':9') && g.includes('"totl"'))).toBe(true);
     expect(got.some((g) => g.includes(':10') && g.includes('expect needs a bool'))).toBe(true);
+  });
+
+  it('a context may set some signals only; setting a derived signal is E0905, as for a source', () => {
+    expect(problems(checkTest(wrap('', 'context { fraud_score: 0.2 }')))).toEqual([]);
+    expect(problems(checkTest(wrap('', 'context { region: "eu" }')))).toEqual([]);
+    // Still checked field by field: the wrong type and a field the context lacks.
+    expect(problems(checkTest(wrap('', 'context { region: 3 }')))).toEqual([expect.stringMatching(/^E0201 main.test.orch:4 .*at region/)]);
+    expect(problems(checkTest(wrap('', 'context { regoin: "eu" }')))).toEqual([expect.stringMatching(/^E0201 main.test.orch:4 .*"regoin"/)]);
+    expect(problems(checkTest(wrap('signal context.risky = true at 1m', 'context { risky: false }')))).toEqual([
+      expect.stringMatching(/^E0905 main.test.orch:4 "risky" is a derived signal: it is computed, not set by a test/),
+      expect.stringMatching(/^E0905 main.test.orch:8 "risky" is a derived signal: it is computed, not set by a test/),
+    ]);
   });
 
   it('E0906 at the plan step that would reach a channel with no mock, gone once mocked', () => {

@@ -10,7 +10,8 @@ import { diagnostic, type Diagnostic, type DiagnosticCode } from '../../language
 import type { CapabilityInfo } from '../check/capability.js';
 import { durationMs, type ExprEnv, type RootInfo } from '../check/expr.js';
 import type { CheckedPlan } from '../check/checked-plan.js';
-import type { PlanIR } from '../ir/types.js';
+import { derivedSetDiagnostic } from '../check/context-signals.js';
+import type { ContextSignalIR, PlanIR } from '../ir/types.js';
 import type { LoadedModule } from '../load.js';
 import type { ModelBuilder } from '../model.js';
 import { unresolvedDiagnostic, type DeclEntry, type Scopes } from '../scope.js';
@@ -29,6 +30,8 @@ export interface TestsContext extends FactsContext {
   readonly model: ModelBuilder;
   readonly diags: Diagnostic[];
   readonly contextRoot: RootInfo;
+  /** §9.4's signals: a derived one is computed, and a test sets it no more than a source does. */
+  readonly contextSignals: { readonly [name: string]: ContextSignalIR };
   readonly capability: (e: DeclEntry<'capability'>) => CapabilityInfo;
   /** The module whose tests are compiled for the runner (null: check only). */
   readonly compileIn: LoadedModule | null;
@@ -96,6 +99,7 @@ export class TestChecker implements TestUnderCheck {
     const people = configPeople(this.file);
     const input = t.input ? checkValue(t.input, cp.inputTy, this.valueEnv(), { what: `the input of plan ${partsOf(t.plan)}` }).ir : null;
     const context = t.context ? checkValue(t.context, this.cx.contextRoot.ty, this.valueEnv(), { what: 'the context', partial: true }).ir : null;
+    if (t.context?.kind === 'RecordLit') for (const f of t.context.fields) this.notDerived(f.key.name, f.key.range);
     const startedBy = t.startedBy ? personOf(t.startedBy, people, this.file, this.diags) : DEFAULT_STARTER;
     const mocks = checkMocks(this, facts);
     const decisions = t.decisions.map((d) => this.decision(d, facts, people));
@@ -216,8 +220,16 @@ export class TestChecker implements TestUnderCheck {
       return [];
     }
     if (field?.decl?.symbol !== undefined) this.cx.model.refer(this.file, s.signal.range, field.decl.symbol);
+    if (!this.notDerived(s.signal.name, s.signal.range)) return [];
     const value = checkValue(s.value, field?.ty ?? record([], true), this.valueEnv(), { what: `signal context.${s.signal.name}` });
     return [{ signal: s.signal.name, value: value.ir, at_ms, line: s.range.start.line }];
+  }
+
+  /** False (E0905) for a derived signal, which a test cannot set. */
+  private notDerived(name: string, range: Range): boolean {
+    const d = derivedSetDiagnostic(this.cx.contextSignals, name, 'a test', this.file, range);
+    if (d) this.diags.push(d);
+    return d === null;
   }
 
   /** E0906: a step of the plan that can reach a model, tool, channel or the network with no mock. */

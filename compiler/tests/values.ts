@@ -23,15 +23,22 @@ export function checkValue(e: Expr, expected: Ty, env: ExprEnv, how: ValueCheck)
   const r = checkExpr(e, env);
   const before = env.diags.length;
   shape(e, expected, env, how, '');
-  // A field that is not there or is missing says more than the whole record's mismatch.
+  // A field that is not there or is missing says more than the whole record's mismatch. A partial
+  // record literal was checked field by field: the whole of it lacks fields on purpose.
+  if (how.partial && unwrapped(e).kind === 'RecordLit' && stripOptional(expected).k === 'record') return r;
   if (env.diags.length === before && !assignable(r.ty, expected)) env.diags.push(mismatchDiagnostic(e, r.ty, expected, how.what, 'value', env.file));
   return r;
 }
 
-/** Unknown and missing fields of record literals, at any depth the literal and the type share. */
-function shape(e: Expr, expected: Ty, env: ExprEnv, how: ValueCheck, path: string): void {
+function unwrapped(e: Expr): Expr {
   let x = e;
   while (x.kind === 'ParenExpr') x = x.inner;
+  return x;
+}
+
+/** Unknown and missing fields of record literals, at any depth the literal and the type share. */
+function shape(e: Expr, expected: Ty, env: ExprEnv, how: ValueCheck, path: string): void {
+  const x = unwrapped(e);
   const want = stripOptional(expected);
   if (x.kind === 'RecordLit' && want.k === 'record') return recordShape(x, want, env, how, path);
   if (x.kind === 'ListLit' && want.k === 'list') x.items.forEach((item, i) => shape(item, want.elem, env, how, `${path}[${i}]`));

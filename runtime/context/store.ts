@@ -9,6 +9,7 @@
  * sources): `set` → accepted or rejected, `read`/`readAll` with state, `subscribe` to changes,
  * staleness and rejections. Durable keeping and the journal are the subscribers' (serve).
  */
+import { isDeepStrictEqual } from 'node:util';
 import { contextReads, type ContextSignalIR } from '../../compiler/index.js';
 import { evaluateOrUnknown, UNKNOWN, type EvalEnv, type SignalRead } from '../evaluate.js';
 import type { Clock, TimerId } from '../scheduler/types.js';
@@ -92,13 +93,22 @@ export class ContextStore {
   }
 
   /** One message: accepted (the value and its time are kept, also when the value is the same) or rejected. */
+  /** Why `set` would refuse `value` for `name` (a derived signal, no value), or null when it takes it. */
+  refusal(name: string, value: unknown): string | null {
+    return this.derived.has(name) ? `"${name}" is a derived signal: it is computed, not set` : value === undefined ? 'no value' : null;
+  }
+
   set(name: string, value: unknown, meta: { readonly source: string; readonly at?: number }): SetResult {
-    const reason = this.derived.has(name) ? `"${name}" is a derived signal: it is computed, not set` : value === undefined ? 'no value' : null;
+    const reason = this.refusal(name, value);
     if (reason) {
       this.emit({ type: 'context_rejected', signal: name, source: meta.source, reason });
       return { accepted: false, reason };
     }
-    const at = Math.min(meta.at ?? this.now(), this.now());
+    const kept = this.records.get(name);
+    const sampled = Math.min(meta.at ?? this.now(), this.now());
+    // An older sample of the value the signal has (a retained message a reconnect re-sends, of
+    // unknown age) does not make it older: the kept, newer time still says when it held.
+    const at = kept && sampled < kept.set_at && isDeepStrictEqual(kept.value, value) ? kept.set_at : sampled;
     const rec: SignalRecord = { value, set_at: at, source: meta.source };
     this.put(name, rec);
     this.emit({ type: 'context_updated', signal: name, value, source: meta.source, at });

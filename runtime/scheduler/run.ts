@@ -18,6 +18,7 @@ import type { RunOptions } from './run-options.js';
 import type { Identity } from '../people/identity.js';
 import { subplanOrigin } from '../people/run-chain.js';
 import { MODEL_CALLS } from '../models/prompt.js';
+import { readSignal, type SignalRead } from '../evaluate.js';
 import type { AttemptHandle, CommitHook, ExecutionResult, RunEvent, RunReader, RunStatus, RunSummary, SchedulerDeps, TimerId } from './types.js';
 
 export type { RunOptions };
@@ -286,6 +287,11 @@ export class Run implements RunReader {
     return this.core.running();
   }
 
+  /** Queued steps waiting for a resource whose `available when` does not hold (§9.4), with why. */
+  resourceWaits(): readonly { readonly key: string; readonly why: string }[] {
+    return this.core.resourceWaits();
+  }
+
   actuals(): { cost: number; elapsed: number; status: RunStatus; started_by: string | null } {
     return this.core.actuals(this.deps.clock.now());
   }
@@ -293,6 +299,16 @@ export class Run implements RunReader {
   /** What the run has cost so far, a running sub-plan's included. */
   liveCost(): number {
     return this.core.liveCost();
+  }
+
+  /** The evaluated `approver` of waiting approval `stepId` (a user, `group:G`), null when it names nobody or does not wait. */
+  approverOf(stepId: string): string | null {
+    return this.core.approverOf(stepId);
+  }
+
+  /** §9.4: a signal as this run's conditions read it (the live context's state when there is one). */
+  contextSignal(name: string): SignalRead {
+    return readSignal({ vars: { context: this.context() }, ...(this.deps.signal ? { signal: this.deps.signal } : {}) }, name);
   }
 
   context(): { readonly [key: string]: unknown } {

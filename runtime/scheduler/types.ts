@@ -329,5 +329,7 @@ export interface RunReader {
   /** Actuals: `{cost, elapsed, status, started_by}` as the `run` root of expressions sees them. */
   actuals(): { readonly cost: number; readonly elapsed: number; readonly status: RunStatus; readonly started_by?: string | null };
   context(): { readonly [key: string]: unknown };
+  /** §9.4: a context signal's state as the run's conditions read it (an invariant reads the same). */
+  contextSignal?(name: string): SignalRead;
   input(): unknown;
 }

@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ExprIR } from '../../compiler/index.js';
 import { condition, evaluate, unknownReason, UNKNOWN, type EvalEnv, type SignalRead, type Truth } from '../evaluate.js';
+import { ContextStore } from '../context/store.js';
+import { VirtualClock } from '../index.js';
 
 type T3 = true | false | 'u';
 type Tree = { readonly k: 'leaf'; readonly v: T3 } | { readonly k: 'not'; readonly a: Tree } | { readonly k: 'and' | 'or' | 'implies'; readonly a: Tree; readonly b: Tree };
@@ -96,5 +98,18 @@ describe('Kleene logic over unknown signals', () => {
     expect(condition(sig('motion'), never)).toBe(UNKNOWN);
     expect(unknownReason(sig('motion'), never)).toBe('context.motion was never set');
     expect(evaluate({ op: 'call', fn: 'age', args: [sig('motion')] }, never)).toBeNull();
+  });
+
+  it('the reason for a derived signal that turned unknown says so, with no max_age it does not have', () => {
+    const clock = new VirtualClock(0);
+    const store = new ContextStore({ clock, signals: { motion: { max_age_ms: 120_000, derived: null, hold_ms: null }, occupied: { max_age_ms: null, derived: sig('motion'), hold_ms: null } } });
+    store.set('motion', true, { source: 'api' });
+    clock.step(); // motion goes stale, and occupied with it
+    const env: EvalEnv = { vars: {}, signal: (n) => store.read(n) };
+    expect(condition(sig('occupied'), env)).toBe(UNKNOWN);
+    expect(unknownReason(sig('occupied'), env)).toBe('context.occupied is unknown: a signal it is derived from is not known');
+    // Read the moment it passed max_age: the age does not print as max_age itself.
+    expect(unknownReason(sig('motion'), env)).toBe('context.motion is stale: 2m1ms > 2m');
+    store.close();
   });
 });

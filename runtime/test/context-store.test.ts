@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ContextSignalIR, ExprIR } from '../../compiler/index.js';
 import { ContextStore, type ContextChange } from '../context/store.js';
 import { VirtualClock } from '../scheduler/clock.js';
+import { SourceIngest } from '../context/sources/ingest.js';
 
 const sig = (name: string): ExprIR => ({ op: 'get', object: { op: 'var', name: 'context' }, key: name });
 const plain = (max: number | null): ContextSignalIR => ({ max_age_ms: max, derived: null, hold_ms: null });
@@ -49,6 +50,17 @@ describe('the context store', () => {
     clock.step(); // the first staleness timer was replaced: the next one is 120 s after the second message
     expect(clock.now()).toBe(1_000_000 + 100_000 + 120_001);
     expect(events.filter((e) => e.type === 'context_updated' && e.signal === 'motion')).toHaveLength(2);
+  });
+
+  it('a retained message repeating the value the signal has keeps its time (a reconnect re-sends it); another value is of unknown age', () => {
+    const { store, clock } = storeAt();
+    const ingest = new SourceIngest('home', { topics: [{ topic: 'home/motion', signal: 'motion', from: { op: 'var', name: 'payload' }, at: null }] }, store, { properties: { motion: { type: 'boolean' } } });
+    ingest.accept({ topic: 'home/motion', payload: new TextEncoder().encode('true') });
+    clock.setTimer(30_000, () => ingest.accept({ topic: 'home/motion', payload: new TextEncoder().encode('true'), retained: true }));
+    clock.step();
+    expect(store.read('motion')).toMatchObject({ state: 'fresh', value: true, set_at: 1_000_000 });
+    ingest.accept({ topic: 'home/motion', payload: new TextEncoder().encode('false'), retained: true });
+    expect(store.read('motion')).toMatchObject({ state: 'stale', value: false, set_at: 0 });
   });
 
   it('refuses to set a derived signal, and says why', () => {

@@ -87,8 +87,12 @@ function registerInputRoutes(app: FastifyInstance, deps: ApiDeps): void {
     '/signals',
     { schema: { body: signalsBody }, schemaErrorFormatter: messagesFor({ root: 'signals must set at least one context field as a JSON object' }) },
     async (req, reply) => {
-      const problem = deps.checkContext(req.body);
-      if (problem) return reply.code(400).send({ error: problem });
+      const problem = deps.checkContext(req.body) ?? storeRefusal(engine.store, req.body);
+      if (problem) {
+        // `api` is a source like MQTT's (§9.4): what it may not set is journaled, not only answered.
+        engine.store.reject(problem.signal, { source: 'api' }, problem.reason);
+        return reply.code(400).send({ error: problem.message });
+      }
       const fired = await engine.signal(req.body, requestStarter(req));
       noteFired(req, engine, fired);
       return reply.code(202).send({ context: engine.currentContext(), results: fired });
@@ -345,4 +349,13 @@ export function signalsView(all: { readonly [name: string]: SignalState }, secre
   for (const [name, s] of Object.entries(all))
     out[name] = { value: shownSignal(secrets, name, s.value), set_at: s.set_at === null ? null : new Date(s.set_at).toISOString(), age_ms: s.age_ms, source: s.source, state: s.state };
   return out;
+}
+
+/** The first signal the context store would refuse (a derived one), as a `ContextCheck` problem. */
+function storeRefusal(store: { refusal(name: string, value: unknown): string | null }, values: Record<string, unknown>): ReturnType<ContextCheck> {
+  for (const [signal, value] of Object.entries(values)) {
+    const reason = store.refusal(signal, value);
+    if (reason) return { signal, message: reason, reason };
+  }
+  return null;
 }

@@ -4,6 +4,7 @@
  * its source and time, listed newest first in pages, and streamed as it is written.
  */
 import { describe, expect, it } from 'vitest';
+import { compile } from '../../compiler/index.js';
 import { ContextStore, memoryBackend, VirtualClock } from '../../runtime/index.js';
 import { startServer } from '../server.js';
 import { FakeStarter } from './fake-starter.js';
@@ -81,6 +82,31 @@ describe('the context over HTTP (§9.4)', () => {
     } finally {
       await server.close(0);
       context.close();
+    }
+  });
+});
+
+describe('POST /signals is a source like any other (§9.4)', () => {
+  it('a value of the wrong type is refused (400) and journaled as context_rejected from source api, never stored', async () => {
+    const src = 'context {\n  temperature: number  max_age 15m\n  warm: bool = context.temperature > 20\n}\nplan p {\n  step w = wait until context.temperature > 20 timeout 1h\n}\n';
+    const out = compile({ entry: '/v/p.orch', host: { readFile: (f) => (f === '/v/p.orch' ? src : undefined) } });
+    const backend = memoryBackend();
+    const server = await startServer({ plans: out.plans, triggers: [], starter: new FakeStarter(), evaluate: () => null, state: await backend.triggerState(), contextJournal: await backend.contextJournal(), token: TOKEN, host: '127.0.0.1', port: 0, catchUp: false });
+    try {
+      const auth = { authorization: `Bearer ${TOKEN}` };
+      const post = await fetch(`${server.url}/signals`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ temperature: 'warm' }) });
+      expect(post.status).toBe(400);
+      const events = async () => ((await (await fetch(`${server.url}/context/events`, { headers: auth })).json()) as { events: { [k: string]: unknown }[] }).events;
+      let got = await events();
+      for (let i = 0; i < 50 && got.length === 0; i++) got = await events(); // the append is asynchronous
+      expect(got).toEqual([expect.objectContaining({ type: 'context_rejected', signal: 'temperature', source: 'api', reason: expect.stringContaining('number') })]);
+      expect(server.engine.store.read('temperature').state).toBe('never_set');
+      // A derived signal is computed, never set: refused the same way, where before the answer was 202.
+      const derived = await fetch(`${server.url}/signals`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ warm: true }) });
+      expect(derived.status).toBe(400);
+      expect(((await derived.json()) as { error: string }).error).toContain('"warm" is a derived signal');
+    } finally {
+      await server.close(0);
     }
   });
 });

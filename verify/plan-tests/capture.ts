@@ -108,6 +108,10 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   if (!rel.startsWith('.')) rel = `./${rel}`;
   const name = opts.name ?? `captured from run ${runId}`;
   const start = events.find((e) => e.type === 'execution_started')?.ts ?? created.ts;
+  // What a source set (§9.4): a derived signal is computed by the test's context as it was by the
+  // run's, and a null is a signal gone stale, which max_age brings about again in virtual time.
+  const wasSet = (name: string, value: unknown) => value !== null && !plan.context_signals?.[name]?.derived;
+  const context = Object.fromEntries(Object.entries(created.data.context).filter(([k, v]) => wasSet(k, v)));
   const head = [
     `import ${JSON.stringify(rel)} as ${plan.module}`,
     '',
@@ -115,11 +119,13 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
     `  captured_from ${JSON.stringify(runId)} ir_hash ${JSON.stringify(created.data.ir_hash ?? '')}`,
     `  plan ${plan.module}.${plan.plan}`,
     `  input ${orchValue(scrub(created.data.input, plan.input, ph), plan.input, currency)}`,
-    ...(Object.keys(created.data.context).length > 0 ? [`  context ${orchValue(scrub(created.data.context, plan.context, ph), plan.context, currency)}`] : []),
+    ...(Object.keys(context).length > 0 ? [`  context ${orchValue(scrub(context, plan.context, ph), plan.context, currency)}`] : []),
   ];
   const signals = events.flatMap((e) =>
     e.type === 'context_updated'
-      ? Object.entries(e.data.patch).map(([k, v]) => `  signal context.${k} = ${orchValue(scrub(v, propOf(plan.context, k), ph), propOf(plan.context, k), currency)} at ${Math.max(0, e.ts - start)}ms`)
+      ? Object.entries(e.data.patch)
+          .filter(([k, v]) => wasSet(k, v))
+          .map(([k, v]) => `  signal context.${k} = ${orchValue(scrub(v, propOf(plan.context, k), ph), propOf(plan.context, k), currency)} at ${Math.max(0, e.ts - start)}ms`)
       : [],
   );
   const decisions = decisionLines(plan, events);

@@ -6,7 +6,7 @@
  */
 import type { Range } from '../../language/index.js';
 import type { CompiledTest, DecisionIR, ExpectIR, ExprIR, PlanIR, TestPerson } from '../../compiler/index.js';
-import { evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, truthy, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
+import { condition, ContextStore, evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, UNKNOWN, unknownReason, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
 import { parseInstance, type TraceEvent } from '../trace.js';
@@ -68,8 +68,10 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const outcomes = new OutcomeRecorder(plan);
   let run: Run | null = null;
   let result: ExecutionResult | null = null;
-  const env = (reader: RunReader) => expectEnv(reader, exec, result, clock);
-  const decide = decisions(test, plan, clock, () => run);
+  const initial = test.context ? (evaluate(test.context, { vars: {} }) as Record<string, unknown>) : {};
+  const context = testContext(plan, clock, initial, () => run);
+  const env = (reader: RunReader) => expectEnv(reader, exec, result, clock, context);
+  const decide = decisions(test, clock, () => run);
   const observe = (event: RunEvent, reader: RunReader): void => {
     if (event.runId !== TEST_RUN) return;
     monitor.observe(event, reader);
@@ -82,24 +84,26 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
     {
       clock,
       executor: exec,
-      journal: { commit: (_state, events) => void journal.push(...events), load: (id) => journal.filter((e) => e.runId === id) },
+      // Kept as a durable journal keeps them: copies, not the run's live objects (its context changes in place).
+      journal: { commit: (_state, events) => void journal.push(...events.map((e) => structuredClone(e))), load: (id) => journal.filter((e) => e.runId === id) },
       observe,
       random: () => 0.5,
       // A test never reads a secret: `secret("X")` is the redaction marker, for mocks and handlers alike.
       secret: () => REDACTED,
       modelPrices: prices,
+      signal: (name) => context.read(name),
     },
     {
       runId: TEST_RUN,
       // Defaults filled as `orch run` fills them (the compiler checked the rest).
       input: fillDefaults(plan.input, test.input ? evaluate(test.input, { vars: {} }) : {}),
-      context: test.context ? (evaluate(test.context, { vars: {} }) as Record<string, unknown>) : {},
+      context: context.values(),
       consent: neededScopes(plan),
       startedBy: recordOf(identityOf(test.startedBy.candidates[0] ?? { subject: 'test', roles: ['operator'], groups: [] })),
       onFinish: (r) => (result = r),
     },
   );
-  for (const s of test.signals) clock.setTimer(s.at_ms, () => run?.updateContext({ [s.signal]: evaluate(s.value, { vars: {} }) }));
+  for (const s of test.signals) clock.setTimer(s.at_ms, () => context.set(s.signal, evaluate(s.value, { vars: {} }), { source: TEST_SOURCE }));
   const failures: TestFailure[] = [];
   let stuck: string | null = null;
   try {
@@ -118,8 +122,28 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
     const f = judge(e, env(run));
     if (f) failures.push(f);
   }
+  context.close();
   opts.onJournal?.(journal);
   return { ...base, passed: failures.length === 0, run_status: over ? run.status() : 'stuck', elapsed_ms: run.actuals().elapsed, failures, timeline: trace.trace(), covered: outcomes.keys() };
+}
+
+/** The source a test's `context` and `signal` lines set signals as. */
+const TEST_SOURCE = 'test';
+
+/**
+ * The test's signals in §9.4's context store on the virtual clock, as `orch serve` keeps them: its
+ * `context` is set when the run starts, signals go stale when their age passes `max_age` and
+ * derived ones are recomputed; every change reaches the run (a stale signal is null to its copy).
+ */
+function testContext(plan: PlanIR, clock: VirtualClock, initial: Record<string, unknown>, run: () => Run | null): ContextStore {
+  const store = new ContextStore({ signals: plan.context_signals ?? {}, clock });
+  for (const [name, value] of Object.entries(initial)) store.set(name, value, { source: TEST_SOURCE });
+  store.subscribe((c) => {
+    if (c.type === 'context_rejected') return;
+    const r = store.read(c.signal);
+    run()?.updateContext({ [c.signal]: r.state === 'fresh' ? r.value : null });
+  });
+  return store;
 }
 
 /**
@@ -147,7 +171,7 @@ async function drive(clock: VirtualClock, run: Run, exec: MockExecutor): Promise
 }
 
 /** `approve` / `reject` lines: each decides its step `at` after the step begins to wait. */
-function decisions(test: CompiledTest, plan: PlanIR, clock: VirtualClock, run: () => Run | null): (key: string) => void {
+function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | null): (key: string) => void {
   const byStep = new Map<string, DecisionIR[]>();
   for (const d of test.decisions) byStep.set(d.step, [...(byStep.get(d.step) ?? []), d]);
   const asked = new Set<string>();
@@ -157,13 +181,14 @@ function decisions(test: CompiledTest, plan: PlanIR, clock: VirtualClock, run: (
     const mine = byStep.get(step);
     if (!mine || asked.has(key)) return;
     asked.add(key);
-    const approver = approverOf(plan, step);
-    for (const d of mine) clock.setTimer(d.at_ms, () => deliver(run(), key, d, approver));
+    for (const d of mine) clock.setTimer(d.at_ms, () => deliver(run(), key, d));
   };
 }
 
-function deliver(run: Run | null, key: string, d: DecisionIR, approver: string | null): void {
+function deliver(run: Run | null, key: string, d: DecisionIR): void {
   if (!run) return;
+  // As the step evaluated it when it started: a computed approver (`input.team`) names its group too.
+  const approver = run.approverOf(key);
   for (const person of d.by) {
     if (run.stepView(key)?.status !== 'running') return;
     const ids = identities(person, approver);
@@ -186,13 +211,8 @@ function identityOf(c: { readonly subject: string; readonly roles: readonly stri
   return { subject: c.subject, issuer: 'local', name: c.subject, method: 'token', roles: c.roles as Identity['roles'], groups: c.groups };
 }
 
-function approverOf(plan: PlanIR, key: string): string | null {
-  const a = plan.steps.find((s) => s.id === key)?.args['approver'];
-  return a?.op === 'lit' && typeof a.value === 'string' ? a.value : null;
-}
-
 /** The state an `expect` reads: `run.*` (with `output` once it ended), input, context, steps with their `input`, `calls`. */
-function expectEnv(reader: RunReader, exec: MockExecutor, result: ExecutionResult | null, clock: VirtualClock) {
+function expectEnv(reader: RunReader, exec: MockExecutor, result: ExecutionResult | null, clock: VirtualClock, context: ContextStore) {
   const inputOf = (id: string): unknown => {
     if (exec.inputs.has(id)) return exec.inputs.get(id);
     const items = [...exec.inputs].filter(([k]) => k.startsWith(`${id}[`)).map(([, v]) => v);
@@ -205,6 +225,7 @@ function expectEnv(reader: RunReader, exec: MockExecutor, result: ExecutionResul
       return v ? { ...v, input: inputOf(id) } : undefined;
     },
     block: (id: string) => reader.blockView?.(id),
+    signal: (name: string) => context.read(name),
     now: () => clock.now(),
   };
 }
@@ -212,7 +233,9 @@ function expectEnv(reader: RunReader, exec: MockExecutor, result: ExecutionResul
 function judge(e: ExpectIR, env: ReturnType<typeof expectEnv>): TestFailure | null {
   let holds: boolean | string;
   try {
-    holds = truthy(evaluate(e.condition, env));
+    // Kleene (§9.4): an expect over a signal that is not known does not hold, and says which.
+    const t = condition(e.condition, env);
+    holds = t === UNKNOWN ? `is unknown: ${unknownReason(e.condition, env)}` : t;
   } catch (err) {
     holds = `cannot be evaluated: ${(err as Error).message}`;
   }

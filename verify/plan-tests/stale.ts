@@ -15,7 +15,7 @@ export function staleMessage(test: CompiledTest, past: PlanIR | null): string {
   const origin = test.origin;
   const recorded = origin?.ir_hash ?? '';
   const now = irHash(test.plan);
-  const head = `stale: its plan changed since it was captured from run ${origin?.run ?? '?'} (ir_hash ${recorded.slice(0, 12) || '?'} → ${now.slice(0, 12)}); it no longer has ${test.stale.join(', ')}`;
+  const head = `stale: its plan changed since it was captured from run ${origin?.run ?? '?'} (ir_hash ${recorded.slice(0, 12) || '?'} → ${now.slice(0, 12)}); it no longer has ${[...new Set(test.stale)].join(', ')}`;
   const fromJournal = past !== null && irHash(past) === recorded;
   const changes = fromJournal ? diffLines(past, test.plan) : namedChanges(test);
   const source = fromJournal ? 'the plan now against the captured run’s' : 'from the names the test uses; with the captured run’s journal (--db) orch test lists every change';

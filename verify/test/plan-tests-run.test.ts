@@ -28,7 +28,7 @@ capability summarize {
   handler "./h.js#summarize"
 }
 context {
-  fraud_score: number = 0.0
+  fraud_score: number
 }
 plan refund_flow {
   input { order_id: string, amount: money, note: string = "none" }
@@ -57,6 +57,11 @@ plan limited {
 plan late {
   deadline 1h
   step w = wait(5h)
+}
+plan gate_to {
+  input { team: string = "group:finance" }
+  step ok = approval(approver: input.team, summary: "go?", approvals: 2)
+  step go = lookup(order_id: "o-1") { after ok }
 }
 plan gate {
   step ok = approval(approver: "group:finance", summary: "go?", approvals: 2, not_starter: true)
@@ -165,11 +170,15 @@ describe('running a test block', () => {
     const files = compileTests(`test "old" {
   captured_from "run-1" ir_hash "sha256:00"${HEAD}
   mock r.charge returns { ok: true }
+  mock r.gone where input.x == 1 returns { ok: true }
+  mock r.gone returns { ok: false }
   expect ship.completed
 }`);
     const r = await runPlanTest(files[0]!, { real: null });
     expect(r.passed).toBe(false);
     expect(r.failures).toEqual([expect.objectContaining({ kind: 'stale', message: expect.stringContaining('ship') })]);
+    // A name the test uses twice is listed once.
+    expect(r.failures[0]!.message).toMatch(/no longer has (ship, r\.gone|r\.gone, ship)\n/);
     expect(r.timeline).toEqual([]);
   });
 
@@ -206,6 +215,14 @@ describe('running a test block', () => {
   const GATE = `
   plan r.gate
   mock r.lookup returns { id: "o-1", total: 1usd } latency 3h`;
+
+  it('an approver computed from the input is decided by members of the group it names, as a literal one is', async () => {
+    const body = (by: string) => `test "t" {\n  plan r.gate_to\n  mock r.lookup returns { id: "o-1", total: 1usd }\n  approve ok by ${by}\n  expect go.completed\n}`;
+    const two = await runOne(body('"alice", "bob"'));
+    expect(two.failures).toEqual([]);
+    // One person twice is still one person: the second approval is refused, the step waits.
+    expect((await runOne(body('"alice", "alice"'))).run_status).toBe('stuck');
+  });
 
   it('not_starter refuses the person started_by names; the others decide; a mock latency of hours is virtual', async () => {
     const r = await runOne(`test "gate" {${GATE}

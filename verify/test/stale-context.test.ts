@@ -57,4 +57,29 @@ describe('verify explores stale signals (simulate context)', () => {
     const result = await verify(planIR(PLAN('simulate context { motion stale 0% }')), { seed: 7, runs: 60, failures: false });
     expect(result.invariants.find((i) => i.name === 'one branch runs')?.status).toBe('holds');
   });
+
+  it('a derived signal is computed from the signals it reads, never drawn on its own: stale when they are', async () => {
+    const src = (simulate: string) => `
+context {
+  motion: bool  max_age 2m
+  phone: bool  max_age 10m
+  occupied: bool = context.motion or context.phone
+}
+${simulate}
+capability heat { kind tool  input { t: number }  output { ok: bool }  latency 1s }
+plan warm {
+  step home = heat(t: 21.0) when context.occupied
+  step away = heat(t: 16.0) when not (context.motion or context.phone)
+  invariant "heats only for someone at home" { always not (home.started and away.started) }
+}
+`;
+    const held = await verify(planIR(src('invariant "occupied is known" { always context.occupied or not context.occupied }')), { seed: 7, runs: 100, failures: false });
+    expect(held.invariants.find((i) => i.name === 'heats only for someone at home')?.status).toBe('holds');
+    // The invariants read it as the steps do.
+    expect(held.invariants.find((i) => i.name === 'occupied is known')?.status).toBe('holds');
+    // Both readers silent from the start: occupied is unknown, and home is skipped saying so.
+    const silent = await verify(planIR(src('simulate context { motion stale 100%  phone stale 100% }\ninvariant "warm" { eventually home.completed or away.completed }')), { seed: 7, runs: 200, failures: false });
+    const v = silent.violations.find((x) => x.invariant === 'warm')!;
+    expect(JSON.stringify(v.trace.filter((e) => e.type === 'step_skipped' && e.step === 'home'))).toContain('context.occupied is unknown');
+  });
 });

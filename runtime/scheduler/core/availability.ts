@@ -92,6 +92,11 @@ export function contextChanged(c: RunState): void {
   }
 }
 
+/** The instances waiting for a resource (§9.4), each with why its own is not available. */
+export function resourceWaits(c: RunState): readonly { readonly key: string; readonly why: string }[] {
+  return [...c.resourceWaiters].map((inst) => ({ key: inst.key, why: unavailable(c, resourceOf(c, inst)) ?? 'none of its ranking is available' }));
+}
+
 /** The timeout of a step waiting for a resource fired: it fails as timed out, saying why it waited. */
 export function resourceWaitTimedOut(c: RunState, inst: Inst, ms: number): void {
   c.resourceWaiters.delete(inst);

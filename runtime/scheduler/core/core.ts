@@ -7,11 +7,12 @@
  */
 import type { BlockView, StepView } from '../../../compiler/index.js';
 import type { ExecutionResult, RunSummary } from '../types.js';
-import { refusal, ruleBeforeStart, unboundRefusal } from './approvers.js';
+import { approvalRule, refusal, ruleBeforeStart, unboundRefusal } from './approvers.js';
 import { childCeilings, spent } from './budget.js';
 import { grantedScopes } from './consent.js';
 import { beginRun, pump } from './decide.js';
 import { onEvent } from './events.js';
+import { resourceWaits } from './availability.js';
 import { approvalsWaiting, internalError } from './finish.js';
 import type { StepRecord } from './fold.js';
 import type { Identity } from './identity.js';
@@ -62,6 +63,17 @@ export class SchedulerCore extends RunState {
 
   running(): readonly string[] {
     return [...this.inProgress].map((i) => i.key);
+  }
+
+  /** Queued instances out of the ready queue until a resource comes back (§9.4), with why. */
+  resourceWaits(): readonly { readonly key: string; readonly why: string }[] {
+    return resourceWaits(this);
+  }
+
+  /** The evaluated `approver` of a waiting approval (§8.8): a user, `group:G`, or null (anyone, or not waiting). */
+  approverOf(stepId: string): string | null {
+    const inst = this.instances.get(stepId);
+    return inst?.rec.status === 'running' && inst.activity.kind === 'approval' ? approvalRule(inst.activity.args).approver : null;
   }
 
   /** The approvals the run waits for, as `orch signal` takes them (`ok[1]`, `sub/ok`). */
