@@ -135,6 +135,11 @@ function secretNames(ir: unknown): ReadonlySet<string> {
   return names;
 }
 
+/** The config sections whose strings may hold a credential (a `"secret:NAME"` or a literal), for `secretRefValues`. */
+export function configCredentials(config: OrchConfig): unknown {
+  return { mcp: config.mcp, channels: config.channels, endpoints: config.models?.endpoints, sources: config.sources, telemetry: config.telemetry };
+}
+
 export function secretResolver(config: OrchConfig, redactor: Redactor, env: NodeJS.ProcessEnv = process.env) {
   return (name: string): string => {
     const v = env[name] ?? config.secrets[name];

@@ -8,7 +8,7 @@ import type { PlanIR } from '../compiler/index.js';
 import type { AsyncJournal } from './backend/index.js';
 import { RETENTION_INTERVAL_MS } from './backend/index.js';
 import { placeholderSecrets } from './cluster/job-secrets.js';
-import { redactNamedSecrets, secretResolver, type OrchConfig } from './config.js';
+import { configCredentials, redactNamedSecrets, secretResolver, type OrchConfig } from './config.js';
 import { EMPTY_MODELS, ModelExecutor, modelClientFor } from './models/index.js';
 import type { SignalRead } from './evaluate.js';
 import type { Redactor } from './redact.js';
@@ -69,8 +69,9 @@ export class RunWiring {
   deps(plan: PlanIR, config: OrchConfig, executor: Executor, onEvent?: (e: RunEvent, r: RunReader) => void, tracing: RunTracing | null = null): SchedulerDeps {
     const { redactor, executors } = this.parts;
     for (const v of Object.values(config.secrets)) redactor.add(v);
-    // `"secret:NAME"` in an MCP server's env/headers or a channel (LANGUAGE.md §8): blanked before any step runs.
-    for (const v of secretRefValues({ mcp: config.mcp, channels: config.channels }, envThenConfig(config.secrets))) redactor.add(v);
+    // `"secret:NAME"` in an MCP server's env/headers, a channel or an endpoint (LANGUAGE.md §8), and
+    // credentials written there as literals: blanked before any step runs.
+    for (const v of secretRefValues(configCredentials(config), envThenConfig(config.secrets))) redactor.add(v);
     redactNamedSecrets(plan, config, redactor);
     if (config.maxOutputBytes != null) executors.limitOutputs(plan.base_dir, config.maxOutputBytes);
     if (config.retentionMs != null) this.applyRetention(config.retentionMs);

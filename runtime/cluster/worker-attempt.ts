@@ -17,7 +17,7 @@
  */
 import { resolve } from 'node:path';
 import type { CapabilityIR, PlanIR, ResourceIR } from '../../compiler/index.js';
-import { configMemo, loadConfig, secretResolver, type OrchConfig } from '../config.js';
+import { configCredentials, configMemo, loadConfig, secretResolver, type OrchConfig } from '../config.js';
 import { isInside, locateHandler, projectRoot, type HandlerLocation } from '../executor/handler-path.js';
 import { WorkerExecutor } from '../executor/worker-executor.js';
 import { EMPTY_MODELS, isModelCall, ModelExecutor, modelClientFor } from '../models/index.js';
@@ -177,8 +177,7 @@ export class WorkerAttempts {
   /** Registers a config's secret values, and those its `"secret:NAME"` strings resolve to, for redaction. */
   private remember(config: OrchConfig): void {
     for (const v of Object.values(config.secrets)) this.redactor.add(v);
-    const refs = { mcp: config.mcp, channels: config.channels, endpoints: config.models?.endpoints };
-    for (const v of secretRefValues(refs, envThenConfig(config.secrets, this.env))) this.redactor.add(v);
+    for (const v of secretRefValues(configCredentials(config), envThenConfig(config.secrets, this.env))) this.redactor.add(v);
   }
 
   async close(): Promise<void> {
