@@ -6,7 +6,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Redactor, REDACTION_MARK, SUBSTRING_MIN } from '../redact.js';
-import { secretRefValues } from '../secret-refs.js';
 
 const redactor = (...secrets: string[]) => {
   const r = new Redactor();
@@ -105,17 +104,5 @@ describe('Redactor', () => {
       }),
       { numRuns: 2000 },
     );
-  });
-});
-
-describe('secretRefValues: the credentials of a config section', () => {
-  it('finds secret: references, literal credentials under credential keys, bearer tokens and URL passwords — not other values', () => {
-    const section = {
-      channels: { a: { email: { smtp: 'smtp://u:p%40ss-lit@host:25', password: 'pw-literal', from: 'x@y' } }, b: { webhook: { url: 'https://h/x', headers: { 'x-token': 'tok-literal', Authorization: 'Bearer bearer-tok' } } } },
-      mcp: { s: { command: 'node', env: { GITHUB_TOKEN: 'gh-literal', HOME: '/home/x' }, token_url: 'https://issuer/token' } },
-      endpoints: [{ name: 'e', api_key: 'secret:KEY', base_url: 'https://k:url-pass@models' }],
-    };
-    const found = secretRefValues(section, (n) => (n === 'KEY' ? 'resolved-key' : undefined));
-    expect(new Set(found)).toEqual(new Set(['p%40ss-lit', 'p@ss-lit', 'pw-literal', 'tok-literal', 'Bearer bearer-tok', 'bearer-tok', 'gh-literal', 'resolved-key', 'url-pass']));
   });
 });
