@@ -46,6 +46,21 @@ describe('an OTLP endpoint that cannot be reached', () => {
   });
 });
 
+describe('an OTLP endpoint written with credentials', () => {
+  it('is named on stderr without its user and password', async () => {
+    const port = await closedPort();
+    const dir = project({}, {
+      'h.mjs': 'export function work() { return { ok: true }; }\n',
+      'p.orch': 'capability work { kind tool  output { ok: bool }  handler "./h.mjs#work" }\nplan p { step a = work() }\n',
+    });
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://otel:otlp-pass-4e1f@127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined, OTEL_SDK_DISABLED: undefined, OTEL_TRACES_EXPORTER: undefined };
+    const r = await runCli(['run', 'p.orch', '--db', path.join(dir, 'runs.db')], dir, env);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`orch: traces cannot be sent to http://127.0.0.1:${port}/v1/traces: connection refused`);
+    expect(r.stderr).not.toMatch(/otel|otlp-pass-4e1f/);
+  });
+});
+
 describe('orch mcp lock of a server that does not start', () => {
   it("shows the server's stderr, exits 1 and writes no lock", async () => {
     const dir = project(
