@@ -61,6 +61,21 @@ describe('an OTLP endpoint written with credentials', () => {
   });
 });
 
+describe('a broken orch.config holding credentials written as literals', () => {
+  it('orch check and orch run name the problem and its place, never the password, token or URL password', async () => {
+    const dir = project({}, { 'p.orch': 'plan p { step a = notify(channel: "ops", text: "x") }\n' });
+    // Unquoted, so not JSON: V8's message would quote the text around it.
+    writeFileSync(path.join(dir, 'orch.config.json'), '{ "channels": { "ops": { "email": { "smtp": "smtp://orch:url-pass-61c2@h:25", "password": hunter2-pass-0d9e } } },\n  "mcp": { "s": { "command": "x", "env": { "API_TOKEN": "tok-literal-77aa" } } } }\n');
+    for (const args of [['check', 'p.orch'], ['run', 'p.orch', '--db', path.join(dir, 'runs.db')]]) {
+      const r = await runCli(args, dir);
+      const out = r.stdout + r.stderr;
+      expect(out).toMatch(/orch\.config\.json(:1:91: .*|: )Unexpected token in JSON \(not valid JSON\)/);
+      if (args[0] === 'run') expect(out).toContain('at line 1, column 91');
+      expect(out).not.toMatch(/hunter2|url-pass-61c2|tok-literal-77aa/);
+    }
+  });
+});
+
 describe('orch mcp lock of a server that does not start', () => {
   it("shows the server's stderr, exits 1 and writes no lock", async () => {
     const dir = project(
