@@ -12,6 +12,7 @@ import { isInside } from './executor/handler-path.js';
 import { parseAge } from './backend/retention.js';
 import type { Redactor } from './redact.js';
 import type { PolicyHooks } from './scheduler/types.js';
+import { envThenConfig, secretRefValues } from './secret-refs.js';
 import { EMPTY_MODELS, parseModelsConfig, type ModelsConfig } from './models/config.js';
 import { telemetryConfigProblem, type TelemetryConfig } from './telemetry/settings.js';
 import { AuthConfigError, parseAuthConfig, type AuthConfig } from './people/auth-config.js';
@@ -144,9 +145,16 @@ function secretNames(ir: unknown): ReadonlySet<string> {
   return names;
 }
 
-/** The config sections whose strings may hold a credential (a `"secret:NAME"` or a literal), for `secretRefValues`. */
-export function configCredentials(config: OrchConfig): unknown {
-  return { mcp: config.mcp, channels: config.channels, endpoints: config.models?.endpoints, sources: config.sources, telemetry: config.telemetry };
+/**
+ * Registers with the redactor every secret a config holds: its `secrets`, what its `"secret:NAME"`
+ * strings resolve to (an MCP server's env/headers, a channel, an endpoint's key, a source), and
+ * the credentials written there as literals (runtime/secret-refs.ts) — before anything the config
+ * reaches can quote one. What a run, a worker, `orch mcp lock` and `orch draft` write passes it.
+ */
+export function redactConfigSecrets(config: OrchConfig, redactor: Redactor, env: NodeJS.ProcessEnv = process.env): void {
+  for (const v of Object.values(config.secrets)) redactor.add(v);
+  const sections = { mcp: config.mcp, channels: config.channels, endpoints: config.models?.endpoints, sources: config.sources, telemetry: config.telemetry };
+  for (const v of secretRefValues(sections, envThenConfig(config.secrets, env))) redactor.add(v);
 }
 
 export function secretResolver(config: OrchConfig, redactor: Redactor, env: NodeJS.ProcessEnv = process.env) {

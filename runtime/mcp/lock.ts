@@ -7,9 +7,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOCK_FILE, LOCK_VERSION, lockText, orchFilesUnder, type McpLock, type McpLockServer } from '../../compiler/index.js';
 import { parse } from '../../language/index.js';
-import { configCredentials, loadConfig } from '../config.js';
+import { loadConfig, redactConfigSecrets } from '../config.js';
 import { Redactor } from '../redact.js';
-import { envThenConfig, secretRefValues } from '../secret-refs.js';
+import { envThenConfig } from '../secret-refs.js';
 import { connectServer, serverSpec } from './connect.js';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', '.orch']);
@@ -60,8 +60,7 @@ export async function lockProject(root: string, o: LockOptions = {}): Promise<Lo
   // What is shown (a server's stderr in a failure) and written (the lock, committed with the
   // project) passes one redactor, as a run's journal does: a server may quote its own token.
   const redactor = new Redactor();
-  for (const v of Object.values(config.secrets)) redactor.add(v);
-  for (const v of secretRefValues(configCredentials(config), secrets)) redactor.add(v);
+  redactConfigSecrets(config, redactor);
   await Promise.all(
     servers.map(async (name) => {
       const spec = serverSpec(config.mcp, name);
