@@ -32,7 +32,8 @@ export function resolveSecretRefs<T>(value: T, lookup: SecretLookup, onResolved:
  * Every credential in a config section, for the redactor: what its `"secret:NAME"` strings resolve
  * to now (unset ones are skipped), and the literals written in place of one — the value under a key
  * that names a credential (`password`, `api_key`, an `x-token` header, a `GITHUB_TOKEN` env entry;
- * an `Authorization` value's token too), and the password of a URL (`smtp://user:pass@host`). A
+ * an `Authorization` value's token too; the argument after an `--api-key` flag, or in
+ * `--token=…`), and the password of a URL (`smtp://user:pass@host`). A
  * transport's error can quote any of them (a URL fetch refuses, a server echoing a wrong password).
  */
 export function secretRefValues(value: unknown, lookup: SecretLookup): string[] {
@@ -51,7 +52,14 @@ export function secretRefValues(value: unknown, lookup: SecretLookup): string[] 
       if (!v.startsWith(PREFIX)) return literal(v, key);
       const s = lookup(v.slice(PREFIX.length));
       if (s !== undefined) out.push(s, ...(urlPassword(s) ?? []));
-    } else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
+    } else if (Array.isArray(v))
+      // A command line's flag names what follows it: `["--api-key", "sk-…"]`, `"--token=…"`.
+      v.forEach((x, i) => {
+        const flag = typeof x === 'string' ? /^--?([A-Za-z][\w-]*)(?:=(.*))?$/s.exec(x) : null;
+        if (flag && CREDENTIAL_KEY.test(flag[1]!) && flag[2] !== undefined) walk(flag[2], flag[1]!);
+        const prev = i > 0 && typeof v[i - 1] === 'string' ? /^--?([A-Za-z][\w-]*)$/.exec(v[i - 1] as string) : null;
+        walk(x, prev && CREDENTIAL_KEY.test(prev[1]!) ? prev[1]! : key);
+      });
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
   };
   walk(value, null);

@@ -91,18 +91,18 @@ describe('orch mcp lock of a server that does not start', () => {
     expect(existsSync(path.join(dir, 'orch.lock.json'))).toBe(false);
   });
 
-  it("blanks the server's secrets in what it shows: a token its stderr quotes, a literal one", async () => {
+  it("blanks the server's secrets in what it shows: a token its stderr quotes, a literal one, one on its command line", async () => {
     const dir = project(
       {
         secrets: { ORCH_TEST_MCP_TOKEN: 'mcp-token-83ad1f' },
-        mcp: { leaky: { command: process.execPath, args: ['-e', 'console.error("bad token " + process.env.SEARCH_TOKEN + " / " + process.env.API_KEY); process.exit(2)'], env: { SEARCH_TOKEN: 'secret:ORCH_TEST_MCP_TOKEN', API_KEY: 'literal-key-5d0c' } } },
+        mcp: { leaky: { command: process.execPath, args: ['-e', 'console.error("bad token " + process.env.SEARCH_TOKEN + " / " + process.env.API_KEY + " / " + process.argv.at(-1)); process.exit(2)', '--', '--api-key', 'arg-key-3e9b'], env: { SEARCH_TOKEN: 'secret:ORCH_TEST_MCP_TOKEN', API_KEY: 'literal-key-5d0c' } } },
       },
       { 'p.orch': 'import mcp "leaky" as leaky\nplan p { step a = log(message: "x") }\n' },
     );
     const r = await runCli(['mcp', 'lock'], dir);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('bad token *** / ***');
-    expect(r.stderr).not.toMatch(/mcp-token-83ad1f|literal-key-5d0c/);
+    expect(r.stderr).toContain('bad token *** / *** / ***');
+    expect(r.stderr).not.toMatch(/mcp-token-83ad1f|literal-key-5d0c|arg-key-3e9b/);
   });
 
   it('writes the lock when every server starts', async () => {

@@ -25,11 +25,11 @@ describe('secretRefValues: the credentials of a config section', () => {
   it('finds secret: references, literal credentials under credential keys, bearer tokens and URL passwords — not other values', () => {
     const section = {
       channels: { a: { email: { smtp: 'smtp://u:p%40ss-lit@host:25', password: 'pw-literal', from: 'x@y' } }, b: { webhook: { url: 'https://h/x', headers: { 'x-token': 'tok-literal', Authorization: 'Bearer bearer-tok' } } } },
-      mcp: { s: { command: 'node', env: { GITHUB_TOKEN: 'gh-literal', HOME: '/home/x' }, token_url: 'https://issuer/token' } },
+      mcp: { s: { command: 'node', args: ['server.js', '--api-key', 'arg-key-lit', '--token=eq-token-lit', '--port', '8080'], env: { GITHUB_TOKEN: 'gh-literal', HOME: '/home/x' }, token_url: 'https://issuer/token' } },
       endpoints: [{ name: 'e', api_key: 'secret:KEY', base_url: 'https://k:url-pass@models' }],
     };
     const found = secretRefValues(section, (n) => (n === 'KEY' ? 'resolved-key' : undefined));
-    expect(new Set(found)).toEqual(new Set(['p%40ss-lit', 'p@ss-lit', 'pw-literal', 'tok-literal', 'Bearer bearer-tok', 'bearer-tok', 'gh-literal', 'resolved-key', 'url-pass']));
+    expect(new Set(found)).toEqual(new Set(['p%40ss-lit', 'p@ss-lit', 'pw-literal', 'tok-literal', 'Bearer bearer-tok', 'bearer-tok', 'gh-literal', 'resolved-key', 'url-pass', 'arg-key-lit', 'eq-token-lit']));
   });
 });
 
