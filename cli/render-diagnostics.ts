@@ -4,9 +4,11 @@
  * Actions annotations (render-github.ts).
  */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { createColors } from 'picocolors';
 import type { Diagnostic, Severity } from '../language/index.js';
 import { codeFrame, LineIndex } from '../language/index.js';
+import { maskCredentialText } from '../runtime/index.js';
 
 export type DiagnosticFormat = 'text' | 'json' | 'sarif' | 'github';
 export const DIAGNOSTIC_FORMATS: readonly DiagnosticFormat[] = ['text', 'json', 'sarif', 'github'];
@@ -37,7 +39,8 @@ export function renderText(diagnostics: readonly Diagnostic[], options: TextOpti
       unreadable.add(file);
       return undefined;
     }
-    indexes.set(file, (idx = new LineIndex(text)));
+    // A frame in the project's config shows its lines: the credentials written there are masked.
+    indexes.set(file, (idx = new LineIndex(basename(file).startsWith('orch.config') ? maskCredentialText(text) : text)));
     return idx;
   };
   const blocks: string[] = [];

@@ -91,11 +91,29 @@ function parseConfigFile(root: string, file: string): ProjectConfigView {
       return { kind: 'opaque', root, file, error: `${file} must hold an object`, at: rangeAt(text, 0) };
     return { kind: 'json', root, file, raw: raw as Record<string, unknown> };
   } catch (err) {
-    const message = (err as Error).message;
-    // JSON.parse says where ("… at position 10"); at its end when it ran out of input.
-    const position = /position (\d+)/.exec(message);
-    return { kind: 'opaque', root, file, error: `cannot read ${file}: ${message}`, at: rangeAt(text, position ? Number(position[1]) : text.length) };
+    const bad = jsonSyntaxError(text, err);
+    // At its end when JSON.parse does not say where (it ran out of input).
+    return { kind: 'opaque', root, file, error: `cannot read ${file}: ${bad.message}`, at: rangeAt(text, bad.offset ?? text.length) };
   }
+}
+
+/**
+ * JSON.parse's complaint about a config's text, without the text: V8 quotes the characters around
+ * an unexpected token (`Unexpected token 'h', ..."assword": hunter2-pa"... is not valid JSON`), and
+ * a config's are its credentials. Where it was (an offset into `text`) when it can be told: V8
+ * says `at position N`, or quotes up to 10 characters either side of it.
+ */
+export function jsonSyntaxError(text: string, err: unknown): { readonly message: string; readonly offset: number | null } {
+  const raw = err instanceof Error ? err.message : String(err);
+  const quoted = /^Unexpected token .*?, (\.\.\.)?"([\s\S]*)"(\.\.\.)? is not valid JSON$/.exec(raw);
+  if (!quoted) {
+    const position = /position (\d+)/.exec(raw);
+    return { message: raw, offset: position ? Number(position[1]) : null };
+  }
+  const [, before, excerpt, after] = quoted;
+  const start = text.indexOf(excerpt!);
+  const offset = start < 0 ? null : before ? start + 10 : after ? start + excerpt!.length - 10 : null;
+  return { message: 'Unexpected token in JSON (not valid JSON)', offset };
 }
 
 /** The one-character range at `offset` of `text` (1-based line and column). */

@@ -7,11 +7,12 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { someNode } from '../compiler/index.js';
+import { jsonSyntaxError, someNode } from '../compiler/index.js';
 import { isInside } from './executor/handler-path.js';
 import { parseAge } from './backend/retention.js';
 import type { Redactor } from './redact.js';
 import type { PolicyHooks } from './scheduler/types.js';
+import { envThenConfig, secretRefValues } from './secret-refs.js';
 import { EMPTY_MODELS, parseModelsConfig, type ModelsConfig } from './models/config.js';
 import { telemetryConfigProblem, type TelemetryConfig } from './telemetry/settings.js';
 import { AuthConfigError, parseAuthConfig, type AuthConfig } from './people/auth-config.js';
@@ -56,18 +57,27 @@ export function findConfig(root: string): string | null {
   return null;
 }
 
+/** A JSON syntax error in words and place, without the config's text (its credentials) that V8 quotes. */
+function jsonProblem(text: string, err: unknown): string {
+  const { message, offset } = jsonSyntaxError(text, err);
+  if (offset === null || /position \d+/.test(message)) return message;
+  const lines = text.slice(0, offset).split('\n');
+  return `${message} at line ${lines.length}, column ${lines.at(-1)!.length + 1}`;
+}
+
 export async function loadConfig(root: string): Promise<OrchConfig> {
   const file = findConfig(root);
   if (!file) return EMPTY_CONFIG;
   let raw: Record<string, unknown>;
+  let text = '';
   try {
-    if (file.endsWith('.json')) raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    if (file.endsWith('.json')) raw = JSON.parse((text = readFileSync(file, 'utf8'))) as Record<string, unknown>;
     else {
       const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
       raw = (mod.default && typeof mod.default === 'object' ? mod.default : mod) as Record<string, unknown>;
     }
   } catch (err) {
-    throw new Error(`cannot load ${file}: ${(err as Error).message}`);
+    throw new Error(`cannot load ${file}: ${err instanceof SyntaxError && file.endsWith('.json') ? jsonProblem(text, err) : (err as Error).message}`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${file} must hold an object`);
   const hooksSrc = (raw.hooks && typeof raw.hooks === 'object' ? raw.hooks : raw) as Record<string, unknown>;
@@ -133,6 +143,18 @@ function secretNames(ir: unknown): ReadonlySet<string> {
   });
   if (ir !== null && typeof ir === 'object') named.set(ir, names);
   return names;
+}
+
+/**
+ * Registers with the redactor every secret a config holds: its `secrets`, what its `"secret:NAME"`
+ * strings resolve to (an MCP server's env/headers, a channel, an endpoint's key, a source), and
+ * the credentials written there as literals (runtime/secret-refs.ts) — before anything the config
+ * reaches can quote one. What a run, a worker, `orch mcp lock` and `orch draft` write passes it.
+ */
+export function redactConfigSecrets(config: OrchConfig, redactor: Redactor, env: NodeJS.ProcessEnv = process.env): void {
+  for (const v of Object.values(config.secrets)) redactor.add(v);
+  const sections = { mcp: config.mcp, channels: config.channels, endpoints: config.models?.endpoints, sources: config.sources, telemetry: config.telemetry };
+  for (const v of secretRefValues(sections, envThenConfig(config.secrets, env))) redactor.add(v);
 }
 
 export function secretResolver(config: OrchConfig, redactor: Redactor, env: NodeJS.ProcessEnv = process.env) {

@@ -8,7 +8,7 @@ import type { PlanIR } from '../compiler/index.js';
 import type { AsyncJournal } from './backend/index.js';
 import { RETENTION_INTERVAL_MS } from './backend/index.js';
 import { placeholderSecrets } from './cluster/job-secrets.js';
-import { redactNamedSecrets, secretResolver, type OrchConfig } from './config.js';
+import { redactConfigSecrets, redactNamedSecrets, secretResolver, type OrchConfig } from './config.js';
 import { EMPTY_MODELS, ModelExecutor, modelClientFor } from './models/index.js';
 import type { SignalRead } from './evaluate.js';
 import type { Redactor } from './redact.js';
@@ -16,7 +16,6 @@ import { redactingJournal } from './redacting-journal.js';
 import type { RunExecutors } from './run-executors.js';
 import type { LimitsProvider } from './scheduler/index.js';
 import type { Clock, Executor, JournalSink, RunEvent, RunReader, SchedulerDeps } from './scheduler/types.js';
-import { envThenConfig, secretRefValues } from './secret-refs.js';
 import { telemetrySettings } from './telemetry/settings.js';
 import { loadTracing } from './telemetry/load-tracing.js';
 import type { RunTracing, StoredTrace } from './telemetry/tracing.js';
@@ -68,9 +67,8 @@ export class RunWiring {
 
   deps(plan: PlanIR, config: OrchConfig, executor: Executor, onEvent?: (e: RunEvent, r: RunReader) => void, tracing: RunTracing | null = null): SchedulerDeps {
     const { redactor, executors } = this.parts;
-    for (const v of Object.values(config.secrets)) redactor.add(v);
-    // `"secret:NAME"` in an MCP server's env/headers or a channel (LANGUAGE.md §8): blanked before any step runs.
-    for (const v of secretRefValues({ mcp: config.mcp, channels: config.channels }, envThenConfig(config.secrets))) redactor.add(v);
+    // Blanked before any step runs (LANGUAGE.md §8).
+    redactConfigSecrets(config, redactor);
     redactNamedSecrets(plan, config, redactor);
     if (config.maxOutputBytes != null) executors.limitOutputs(plan.base_dir, config.maxOutputBytes);
     if (config.retentionMs != null) this.applyRetention(config.retentionMs);

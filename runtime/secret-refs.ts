@@ -28,16 +28,76 @@ export function resolveSecretRefs<T>(value: T, lookup: SecretLookup, onResolved:
   return value;
 }
 
-/** Every value the `"secret:NAME"` strings inside `value` resolve to now (unset ones are skipped). */
+/**
+ * Every credential in a config section, for the redactor: what its `"secret:NAME"` strings resolve
+ * to now (unset ones are skipped), and the literals written in place of one — the value under a key
+ * that names a credential (`password`, `api_key`, an `x-token` header, a `GITHUB_TOKEN` env entry;
+ * an `Authorization` value's token too; the argument after an `--api-key` flag, or in
+ * `--token=…`), and the password of a URL (`smtp://user:pass@host`). A
+ * transport's error can quote any of them (a URL fetch refuses, a server echoing a wrong password).
+ */
 export function secretRefValues(value: unknown, lookup: SecretLookup): string[] {
   const out: string[] = [];
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string' && v.startsWith(PREFIX)) {
-      const s = lookup(v.slice(PREFIX.length));
-      if (s !== undefined) out.push(s);
-    } else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  const literal = (s: string, key: string | null): void => {
+    if (key !== null && CREDENTIAL_KEY.test(key)) {
+      out.push(s);
+      const scheme = /^[A-Za-z-]+\s+(\S+)$/.exec(s.trim());
+      if (scheme) out.push(scheme[1]!);
+    }
+    const pass = urlPassword(s);
+    if (pass !== null) out.push(...pass);
   };
-  walk(value);
+  const walk = (v: unknown, key: string | null): void => {
+    if (typeof v === 'string') {
+      if (!v.startsWith(PREFIX)) return literal(v, key);
+      const s = lookup(v.slice(PREFIX.length));
+      if (s !== undefined) out.push(s, ...(urlPassword(s) ?? []));
+    } else if (Array.isArray(v))
+      // A command line's flag names what follows it: `["--api-key", "sk-…"]`, `"--token=…"`.
+      v.forEach((x, i) => {
+        const flag = typeof x === 'string' ? /^--?([A-Za-z][\w-]*)(?:=(.*))?$/s.exec(x) : null;
+        if (flag && CREDENTIAL_KEY.test(flag[1]!) && flag[2] !== undefined) walk(flag[2], flag[1]!);
+        const prev = i > 0 && typeof v[i - 1] === 'string' ? /^--?([A-Za-z][\w-]*)$/.exec(v[i - 1] as string) : null;
+        walk(x, prev && CREDENTIAL_KEY.test(prev[1]!) ? prev[1]! : key);
+      });
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  walk(value, null);
   return out;
+}
+
+/** Config keys whose string value is a credential (not where one is fetched from: `token_url`, `secret_file`). */
+const CREDENTIAL_KEY = /^(?!.*(url|uri|name|file|path)$).*(pass(word|wd)?$|secret|token|api[_-]?key|authorization|credential)/i;
+
+/** The password of a URL with credentials (as written and decoded), else null. */
+function urlPassword(s: string): string[] | null {
+  if (!s.includes('@') || !URL.canParse(s)) return null;
+  const raw = new URL(s).password;
+  if (!raw) return null;
+  let decoded = raw;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    // A malformed escape: the password is what is written.
+  }
+  return decoded === raw ? [raw] : [raw, decoded];
+}
+
+/**
+ * A config file's text as a code frame shows it (`orch check` on a broken orch.config): the
+ * credentials written in it as literals — a credential key's value, a URL's password — masked
+ * with `*`, one for each character, so every column a diagnostic points at stays where it was.
+ * A `"secret:NAME"` reference is not masked: it names the secret, it is not one.
+ */
+export function maskCredentialText(text: string): string {
+  const stars = (s: string) => '*'.repeat(s.length);
+  return text
+    .replace(/(["']?)([A-Za-z_$][\w$-]*)\1(\s*:\s*)("(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|[^\s,}\]]+)/g, (whole, q: string, key: string, colon: string, value: string) => {
+      if (!CREDENTIAL_KEY.test(key)) return whole;
+      const quote = value[0] === '"' || value[0] === "'" ? value[0] : '';
+      const inner = quote ? value.slice(1, value.endsWith(quote) && value.length > 1 ? -1 : undefined) : value;
+      if (inner.startsWith(PREFIX)) return whole;
+      return `${q}${key}${q}${colon}${quote}${stars(inner)}${value.slice(quote.length + inner.length)}`;
+    })
+    .replace(/(\/\/[^\s/:@"'?#]*:)([^\s/@"'?#]+)@/g, (_w, user: string, pass: string) => `${user}${stars(pass)}@`);
 }

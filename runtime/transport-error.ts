@@ -62,6 +62,18 @@ export function hostPort(url: string, defaultPort?: number): string {
 }
 
 /**
+ * A URL as a message shows it: scheme, host, port and path — never its user and password
+ * (`https://u:p@host`) nor its query (`?key=…`), where credentials are written.
+ */
+export function shownUrl(url: string): string {
+  if (URL.canParse(url)) {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' && !url.endsWith('/') ? '' : u.pathname}`;
+  }
+  return url.replace(/\/\/[^/?#]*@/, '//').replace(/[?#].*$/, '');
+}
+
+/**
  * Whether an HTTP status is a refusal another attempt would meet again: 4xx, except 408 (timeout),
  * 409 (conflict), 425 (too early) and 429 (too many requests), which a later try may pass.
  */

@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { checkFiles, compile, diskHost, preview, projectRootOf, renderPreviewText } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
-import { loadConfig, modelClientFor, Redactor, secretResolver, type EndpointConfig, type ModelClient } from '../../runtime/index.js';
+import { loadConfig, modelClientFor, redactConfigSecrets, Redactor, secretResolver, type EndpointConfig, type ModelClient } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 import { projectScope } from '../project-scope.js';
 import { renderText } from '../render-diagnostics.js';
@@ -95,6 +95,7 @@ export async function runDraft(opts: DraftOptions, io: DraftIo): Promise<DraftRe
   const root = projectRootOf(dirname(abs));
   const { config, endpoint, model } = await chooseModel(root, opts);
   const redactor = new Redactor();
+  redactConfigSecrets(config, redactor);
   let client: ModelClient;
   try {
     client = io.client ? io.client(endpoint) : modelClientFor(endpoint, secretResolver(config, redactor), { timeoutMs: MODEL_TIMEOUT_MS });

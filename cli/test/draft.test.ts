@@ -225,6 +225,14 @@ describe('orch draft', () => {
     expect(readFileSync(path.join(dir, 'half.orch'), 'utf8')).toMatch(/^\/\/ orch draft: 2 errors left after 1 round;/);
   });
 
+  it('an endpoint whose error quotes its key, written as a literal: the message reads ***', async () => {
+    const own = mkdtempSync(path.join(tmpdir(), 'orch-draft-key-'));
+    writeFileSync(path.join(own, 'orch.config.json'), JSON.stringify({ endpoints: { local: { api: 'openai', base_url: server.openaiUrl, api_key: 'sk-literal-draft-41d7' } } }));
+    const echoing = () => ({ complete: async () => Promise.reject(new Error('401 Incorrect API key provided: sk-literal-draft-41d7')) });
+    const err = await runDraft({ intent: 'x', output: path.join(own, 'never.orch') }, { stdout: () => undefined, stderr: () => undefined, client: echoing }).catch((e: unknown) => e);
+    expect((err as CliError).message).toContain('Incorrect API key provided: ***');
+  });
+
   it('without an endpoint configured: a usage error (exit 2) that says what to add', async () => {
     const bare = mkdtempSync(path.join(tmpdir(), 'orch-draft-bare-'));
     writeFileSync(path.join(bare, 'orch.config.json'), '{}');

@@ -28,9 +28,10 @@ async function closedPort(): Promise<number> {
 }
 
 describe('an OTLP endpoint that cannot be reached', () => {
-  it('is said once on stderr, naming the endpoint and why; the runs complete', async () => {
+  it('is said once on stderr, naming the endpoint (never its credentials) and why; the runs complete', async () => {
     const port = await closedPort();
-    const dir = project({ telemetry: { otlp: `http://127.0.0.1:${port}` } }, {
+    // Written with credentials: they are never shown.
+    const dir = project({ telemetry: { otlp: `http://otel:otlp-pass-4e1f@127.0.0.1:${port}` } }, {
       'h.mjs': 'export function work() { return { ok: true }; }\n',
       'p.orch': 'capability work { kind tool  output { ok: bool }  handler "./h.mjs#work" }\nplan p { step a = work()  step b = work() { after a } }\n',
     });
@@ -39,10 +40,26 @@ describe('an OTLP endpoint that cannot be reached', () => {
     expect(first.code).toBe(0);
     expect(first.stderr).toContain(`orch: traces cannot be sent to http://127.0.0.1:${port}/v1/traces: connection refused`);
     expect(first.stderr.match(/traces cannot be sent/g)).toHaveLength(1);
+    expect(first.stderr).not.toMatch(/otel:|otlp-pass-4e1f/);
     // Once per process: the next run in it says nothing more.
     const second = await runCli(['run', 'p.orch', '--db', path.join(dir, 'runs.db')], dir, env);
     expect(second.code).toBe(0);
     expect(second.stderr).not.toContain('traces cannot be sent');
+  });
+});
+
+describe('a broken orch.config holding credentials written as literals', () => {
+  it('orch check and orch run name the problem and its place, never the password, token or URL password', async () => {
+    const dir = project({}, { 'p.orch': 'plan p { step a = notify(channel: "ops", text: "x") }\n' });
+    // Unquoted, so not JSON: V8's message would quote the text around it.
+    writeFileSync(path.join(dir, 'orch.config.json'), '{ "channels": { "ops": { "email": { "smtp": "smtp://orch:url-pass-61c2@h:25", "password": hunter2-pass-0d9e } } },\n  "mcp": { "s": { "command": "x", "env": { "API_TOKEN": "tok-literal-77aa" } } } }\n');
+    for (const args of [['check', 'p.orch'], ['run', 'p.orch', '--db', path.join(dir, 'runs.db')]]) {
+      const r = await runCli(args, dir);
+      const out = r.stdout + r.stderr;
+      expect(out).toMatch(/orch\.config\.json(:1:91: .*|: )Unexpected token in JSON \(not valid JSON\)/);
+      if (args[0] === 'run') expect(out).toContain('at line 1, column 91');
+      expect(out).not.toMatch(/hunter2|url-pass-61c2|tok-literal-77aa/);
+    }
   });
 });
 
@@ -59,6 +76,20 @@ describe('orch mcp lock of a server that does not start', () => {
     expect(r.stderr).toMatch(/orch\.lock\.json was not written/);
     expect(r.stdout).not.toContain('wrote');
     expect(existsSync(path.join(dir, 'orch.lock.json'))).toBe(false);
+  });
+
+  it("blanks the server's secrets in what it shows: a token its stderr quotes, a literal one, one on its command line", async () => {
+    const dir = project(
+      {
+        secrets: { ORCH_TEST_MCP_TOKEN: 'mcp-token-83ad1f' },
+        mcp: { leaky: { command: process.execPath, args: ['-e', 'console.error("bad token " + process.env.SEARCH_TOKEN + " / " + process.env.API_KEY + " / " + process.argv.at(-1)); process.exit(2)', '--', '--api-key', 'arg-key-3e9b'], env: { SEARCH_TOKEN: 'secret:ORCH_TEST_MCP_TOKEN', API_KEY: 'literal-key-5d0c' } } },
+      },
+      { 'p.orch': 'import mcp "leaky" as leaky\nplan p { step a = log(message: "x") }\n' },
+    );
+    const r = await runCli(['mcp', 'lock'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('bad token *** / *** / ***');
+    expect(r.stderr).not.toMatch(/mcp-token-83ad1f|literal-key-5d0c|arg-key-3e9b/);
   });
 
   it('writes the lock when every server starts', async () => {

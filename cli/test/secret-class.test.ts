@@ -93,6 +93,18 @@ describe('values of class secret are shown as ***', () => {
     expect(ran.structured.output).toEqual({ who: 'ann', key: '***', label: 'L', tok: '***' });
   });
 
+  it('orch test --capture: neither a secret field nor a copy of one (an echo, an error quoting it) is written into the test', async () => {
+    const cap = await runCli(['test', '--capture', result.runId, '--db', 'runs.db'], dir);
+    expect(cap.code, cap.stderr).toBe(0);
+    expect(cap.stdout).toContain('mock plans.echo');
+    expect(cap.stdout + cap.stderr).not.toMatch(/TOPSECRET|VAULTKEY/);
+    const retried = await runCli(['run', 'plans.orch', '--plan', 'leaks', '--input', JSON.stringify({ token: TOKEN }), '--db', 'runs.db', '--json', '--quiet'], dir);
+    const failedOnce = await runCli(['test', '--capture', (JSON.parse(retried.stdout) as { runId: string }).runId, '--db', 'runs.db'], dir);
+    expect(failedOnce.code, failedOnce.stderr).toBe(0);
+    expect(failedOnce.stdout).toContain('fails');
+    expect(failedOnce.stdout + failedOnce.stderr).not.toMatch(/TOPSECRET/);
+  });
+
   it('the journal keeps them: orch runs export is a backup and prints them', async () => {
     const exp = await runCli(['runs', 'export', result.runId, '--db', 'runs.db'], dir);
     expect(exp.code, exp.stderr).toBe(0);

@@ -17,13 +17,13 @@
  */
 import { resolve } from 'node:path';
 import type { CapabilityIR, PlanIR, ResourceIR } from '../../compiler/index.js';
-import { configMemo, loadConfig, secretResolver, type OrchConfig } from '../config.js';
+import { configMemo, loadConfig, redactConfigSecrets, secretResolver, type OrchConfig } from '../config.js';
 import { isInside, locateHandler, projectRoot, type HandlerLocation } from '../executor/handler-path.js';
 import { WorkerExecutor } from '../executor/worker-executor.js';
 import { EMPTY_MODELS, isModelCall, ModelExecutor, modelClientFor } from '../models/index.js';
 import { Redactor } from '../redact.js';
 import type { AttemptOutcome, AttemptRequest, Executor } from '../scheduler/types.js';
-import { envThenConfig, secretRefValues } from '../secret-refs.js';
+import { envThenConfig } from '../secret-refs.js';
 import { FreshCache } from './fresh-cache.js';
 import { fillSecrets } from './job-secrets.js';
 import type { StepJob } from './jobs.js';
@@ -176,9 +176,7 @@ export class WorkerAttempts {
 
   /** Registers a config's secret values, and those its `"secret:NAME"` strings resolve to, for redaction. */
   private remember(config: OrchConfig): void {
-    for (const v of Object.values(config.secrets)) this.redactor.add(v);
-    const refs = { mcp: config.mcp, channels: config.channels, endpoints: config.models?.endpoints };
-    for (const v of secretRefValues(refs, envThenConfig(config.secrets, this.env))) this.redactor.add(v);
+    redactConfigSecrets(config, this.redactor, this.env);
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { lockTool, type McpLockTool, type McpToolDescription } from '../../compiler/index.js';
 import { AttemptError } from '../executor/edge.js';
 import { resolveSecretRefs, type SecretLookup } from '../secret-refs.js';
-import { errorCode, isRefusal, transportReason } from '../transport-error.js';
+import { errorCode, isRefusal, shownUrl, transportReason } from '../transport-error.js';
 
 /** The SDK's `ErrorCode`s met here (its types module is large: loaded only with the client). */
 const CONNECTION_CLOSED = -32000;
@@ -89,8 +89,7 @@ const STDERR_TAIL = 20;
 /** `stdio node server.js` or `HTTP https://host/mcp`: how the server is reached, for error messages (no secret: env and headers are left out). */
 export function transportOf(spec: McpServerSpec): string {
   if (spec.transport === 'http') {
-    const u = URL.canParse(spec.url) ? new URL(spec.url) : null;
-    return `HTTP ${u ? `${u.origin}${u.pathname}` : spec.url}`;
+    return `HTTP ${shownUrl(spec.url)}`;
   }
   const line = [spec.command, ...spec.args].join(' ');
   return `stdio ${line.length > 120 ? `${line.slice(0, 117)}…` : line}`;

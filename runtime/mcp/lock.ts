@@ -7,7 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOCK_FILE, LOCK_VERSION, lockText, orchFilesUnder, type McpLock, type McpLockServer } from '../../compiler/index.js';
 import { parse } from '../../language/index.js';
-import { loadConfig } from '../config.js';
+import { loadConfig, redactConfigSecrets } from '../config.js';
+import { Redactor } from '../redact.js';
 import { envThenConfig } from '../secret-refs.js';
 import { connectServer, serverSpec } from './connect.js';
 
@@ -56,25 +57,29 @@ export async function lockProject(root: string, o: LockOptions = {}): Promise<Lo
   const out: Record<string, McpLockServer> = {};
   const failed: { server: string; error: string }[] = [];
   const secrets = envThenConfig(config.secrets);
+  // What is shown (a server's stderr in a failure) and written (the lock, committed with the
+  // project) passes one redactor, as a run's journal does: a server may quote its own token.
+  const redactor = new Redactor();
+  redactConfigSecrets(config, redactor);
   await Promise.all(
     servers.map(async (name) => {
       const spec = serverSpec(config.mcp, name);
       if ('error' in spec) {
-        failed.push({ server: name, error: spec.error });
+        failed.push({ server: name, error: redactor.text(spec.error) });
         return;
       }
       const signal = AbortSignal.timeout(o.timeoutMs ?? 60_000);
       try {
-        const conn = await connectServer(name, spec, { cwd: root, secrets, signal });
+        const conn = await connectServer(name, spec, { cwd: root, secrets, signal, onSecret: (v) => redactor.add(v) });
         try {
-          const locked: McpLockServer = { name: conn.server.name, version: conn.server.version, tools: [...conn.tools.values()].sort((a, b) => (a.name < b.name ? -1 : 1)) };
+          const locked: McpLockServer = redactor.value({ name: conn.server.name, version: conn.server.version, tools: [...conn.tools.values()].sort((a, b) => (a.name < b.name ? -1 : 1)) });
           out[name] = locked;
           o.onServer?.(name, locked);
         } finally {
           await conn.close();
         }
       } catch (err) {
-        failed.push({ server: name, error: (err as Error).message });
+        failed.push({ server: name, error: redactor.text((err as Error).message) });
       }
     }),
   );

@@ -15,7 +15,7 @@ import { describeValueErrors, validateValue } from '../../compiler/index.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../executor/json-output.js';
 import { Redactor } from '../redact.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, AttemptUsage, CommitHook, Executor, FailureOwner } from '../scheduler/types.js';
-import { isRefusal, refusalOwner, transportReason } from '../transport-error.js';
+import { isRefusal, refusalOwner, shownUrl, transportReason } from '../transport-error.js';
 import type { ModelClient } from './client.js';
 import { priceOf, type EndpointConfig, type ModelsConfig } from './config.js';
 import { compiledTier, configuredTier, endpointOf, tierRefusal } from './endpoint-tier.js';
@@ -205,7 +205,7 @@ function schemaName(capability: string): string {
  * and what went wrong — an HTTP status with the endpoint's message, or the transport's failure.
  */
 function endpointError(endpoint: EndpointConfig, model: string, err: unknown): string {
-  const where = `${endpoint.api} ${endpoint.base_url ?? DEFAULT_BASE[endpoint.api]}, model ${model}`;
+  const where = `${endpoint.api} ${shownUrl(endpoint.base_url ?? DEFAULT_BASE[endpoint.api])}, model ${model}`;
   const status = httpStatus(err);
   if (status !== null) return `model endpoint "${endpoint.name}" (${where}) failed: HTTP ${status}: ${(err as Error).message}`;
   return `model endpoint "${endpoint.name}" (${where}) failed: ${transportReason(err)}`;

@@ -16,6 +16,7 @@ import { randomFillSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { packagePath } from '../../compiler/index.js';
+import { shownUrl } from '../transport-error.js';
 import type { HealthReport } from './export-health.js';
 import type { TelemetrySettings } from './settings.js';
 import { AttemptFlag, EndFlag, idOf, POOL_IDS, Rec, StartFlag, type Attrs, type AttrValue, type Batch, type RunCells } from './span-records.js';
@@ -367,7 +368,7 @@ export class SpanSink {
     this.unreachable = why;
     if (!this.warned) {
       this.warned = true;
-      this.warn(`traces cannot be sent to ${this.settings.tracesUrl}: ${why}; runs go on without waiting for it`);
+      this.warn(`traces cannot be sent to ${shownUrl(this.settings.tracesUrl)}: ${why}; runs go on without waiting for it`);
     }
     for (const done of this.flushed.values()) done();
     this.flushed.clear();

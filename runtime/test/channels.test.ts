@@ -17,6 +17,8 @@ import { tempDir } from './helpers.js';
 
 const SMTP_PASSWORD = 'smtp-pass-7f3a9c';
 const HOOK_TOKEN = 'hook-token-51be2d';
+const LITERAL_SMTP = 'literal-smtp-2b8e41';
+const LITERAL_URL = 'literal-url-c93d07';
 
 let smtp: SMTPServer;
 let smtpPort = 0;
@@ -67,7 +69,8 @@ beforeAll(async () => {
     onAuth(auth, _session, cb) {
       logins.push(auth.username ?? '');
       if (auth.password === SMTP_PASSWORD) cb(null, { user: auth.username });
-      else cb(new Error('bad password'));
+      // Echoes what it was sent, as careless servers do: Orch must not pass it on.
+      else cb(new Error(`bad password ${auth.password}`));
     },
     onData(stream, _session, cb) {
       simpleParser(stream).then((m) => (mails.push(m), cb()), cb);
@@ -108,6 +111,9 @@ beforeAll(async () => {
       flaky: { webhook: { url: `http://127.0.0.1:${webPort}/flaky` } },
       gone: { webhook: { url: `http://127.0.0.1:${webPort}/gone` } },
       down: { email: { smtp: `smtp://127.0.0.1:${closedPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
+      // Credentials written as literals, not `secret:` references.
+      literal: { email: { smtp: `smtp://orch:${LITERAL_SMTP}@127.0.0.1:${smtpPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
+      creds: { webhook: { url: `http://hook:${LITERAL_URL}@127.0.0.1:${webPort}/audit` } },
       ssh: { email: { smtp: `smtp://127.0.0.1:${notSmtpPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
     },
   });
@@ -184,6 +190,18 @@ plan tell {
 }`));
     expect(outputOf(result, 'refused').error).toBe(`channel "down" (SMTP 127.0.0.1:${closedPort}): connection refused`);
     expect(outputOf(result, 'other').error).toMatch(/^channel "ssh" \(SMTP 127\.0\.0\.1:\d+\): the peer does not speak SMTP \(Invalid greeting/);
+  });
+
+  it('a password written as a literal (in an smtp:// or webhook URL) reaches neither the result nor an event, when a server or fetch quotes it', async () => {
+    const { result, events } = await run(planIn(withChannels, `plan literal {
+  step mail = notify(channel: "literal", text: "x") { retry 0  on_failure continue }
+  step hook = notify(channel: "creds", text: "x") { retry 0  on_failure continue }
+}`));
+    expect(outputOf(result, 'mail').error).toMatch(/^channel "literal" \(SMTP 127\.0\.0\.1:\d+\): .*bad password \*\*\*/);
+    expect(outputOf(result, 'hook').error).toMatch(/webhook channel "creds" .*\*\*\*/);
+    const shown = JSON.stringify([result, events, await rt.store!.load(result.runId)]);
+    expect(shown).not.toContain(LITERAL_SMTP);
+    expect(shown).not.toContain(LITERAL_URL);
   });
 
   it('retries a transport failure (an HTTP 500) under the capability retry policy', async () => {

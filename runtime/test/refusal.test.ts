@@ -4,7 +4,7 @@
  * (its endpoint's key), so another resource may still be tried.
  */
 import { describe, expect, it } from 'vitest';
-import { isRefusal, refusalOwner } from '../transport-error.js';
+import { isRefusal, refusalOwner, shownUrl } from '../transport-error.js';
 
 describe('refusals (§9.1)', () => {
   it('a 4xx is a refusal except 408, 409, 425 and 429; nothing else is', () => {
@@ -15,5 +15,15 @@ describe('refusals (§9.1)', () => {
   it("a 401 or 403 is the resource's, any other refusal the call's", () => {
     expect([401, 403].map(refusalOwner)).toEqual(['resource', 'resource']);
     expect([400, 404, 422].map(refusalOwner)).toEqual(['call', 'call', 'call']);
+  });
+});
+
+describe('shownUrl: a URL as messages show it', () => {
+  it('keeps scheme, host, port and path; drops user, password, query and fragment', () => {
+    expect(shownUrl('https://u:p4ss@otel.example:4318/v1/traces?api_key=k#x')).toBe('https://otel.example:4318/v1/traces');
+    expect(shownUrl('mqtt://user:pw@broker:1883')).toBe('mqtt://broker:1883');
+    expect(shownUrl('https://api.anthropic.com')).toBe('https://api.anthropic.com');
+    expect(shownUrl('http://127.0.0.1:3000/')).toBe('http://127.0.0.1:3000/');
+    expect(shownUrl('not a url //u:p@h/x?key=k')).toBe('not a url //h/x');
   });
 });

@@ -22,6 +22,7 @@ import {
   isLoopbackHost,
   OIDC_CALLBACK_PATH,
   OIDC_LOGIN_PATH,
+  Redactor,
   type Identity,
   type OidcConfig,
 } from '../../runtime/index.js';
@@ -112,7 +113,9 @@ export function registerOidc(app: FastifyInstance, deps: OidcDeps): void {
   const issuerUrl = new URL(config.issuer);
   const insecure = issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname);
   // Last line of defence: no message leaves this module with the secret in it.
-  const clean = (s: string) => (clientSecret ? s.split(clientSecret).join('[secret]') : s);
+  const redactor = new Redactor();
+  if (clientSecret) redactor.add(clientSecret);
+  const clean = (s: string) => redactor.text(s);
 
   // The spec's default client authentication is client_secret_basic; a provider that announces
   // only client_secret_post gets that.

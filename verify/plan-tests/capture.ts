@@ -11,6 +11,7 @@
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { canonicalJson, compile, diskHost, type CompiledTest, type PlanIR } from '../../compiler/index.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor, ModelPrice, RunEvent } from '../../runtime/index.js';
+import { SecretView } from '../../runtime/index.js';
 import { orchValue, Placeholders, scrub } from './orch-value.js';
 import { runPlanTest, type TestResult } from './run-test.js';
 
@@ -94,7 +95,11 @@ function compileTest(file: string, text: string, name: string): CompiledTest {
 }
 
 export async function captureTest(src: CaptureSource, opts: CaptureOptions): Promise<{ readonly text: string; readonly result: TestResult }> {
-  const { plan, events, runId } = src;
+  const { plan, runId } = src;
+  // The run as it is shown (runtime/redact-classes.ts): the journal holds values of class `secret`
+  // as they were, and a test file is committed — neither they nor a copy of one (a step that echoes
+  // a token, an error that quotes it) may be written into it.
+  const events = new SecretView(plan, src.events).events(src.events);
   const file = resolve(opts.file);
   const created = events.find((e) => e.type === 'plan_created');
   if (created?.type !== 'plan_created') throw new CaptureError(`run ${runId} has no plan_created event`);

@@ -6,6 +6,7 @@
  * once connected. The password is handed to the client only: it is never logged.
  */
 import type MqttLibrary from 'mqtt';
+import { shownUrl } from '../../transport-error.js';
 import type { SourceConnection } from './config.js';
 import type { SourceMessage } from './ingest.js';
 
@@ -60,7 +61,7 @@ function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClie
   let down = false;
   client.on('connect', () => {
     client.options.reconnectPeriod = FIRST_RETRY_MS;
-    if (down) o.log(`source ${o.name}: reconnected to ${redactedUrl(c.url)}`);
+    if (down) o.log(`source ${o.name}: reconnected to ${shownUrl(c.url)}`);
     down = false;
     client.subscribe([...o.filters], { qos: 1 }, (err, granted) => {
       const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
@@ -79,7 +80,7 @@ function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClie
     client.options.reconnectPeriod = Math.min(MAX_RETRY_MS, (client.options.reconnectPeriod ?? FIRST_RETRY_MS) * 2);
   });
   client.on('close', () => {
-    if (!down && !client.disconnecting) o.log(`source ${o.name}: connection to ${redactedUrl(c.url)} lost; reconnecting`);
+    if (!down && !client.disconnecting) o.log(`source ${o.name}: connection to ${shownUrl(c.url)} lost; reconnecting`);
     down = true;
   });
   client.on('error', (err) => {
@@ -94,16 +95,4 @@ function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClie
     ready,
     close: () => new Promise<void>((done) => client.end(false, {}, () => done())),
   };
-}
-
-/** The URL without user information, for the log. */
-function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return '(invalid URL)';
-  }
 }

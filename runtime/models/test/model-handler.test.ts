@@ -180,6 +180,27 @@ plan p { step a = say(q: "hi")  step b = shape(q: "count") { after a }  output {
 });
 
 describe('no secret is ever sent to a model', () => {
+  it('holds for a secret reached through a for each item and a sub-plan input, which the compiler lets pass: no request is made', async () => {
+    const src = `
+capability chat { kind llm  input { text: string }  output { text: string }  prompt "Say: \${input.text}"  model "gpt-test"  retry 2 backoff fixed 1ms }
+resource cloud_model { kind cloud_region  provides llm  endpoint "cloud" }
+plan p {
+  for each x in [secret("CLOUD_KEY")] {
+    step each = chat(text: x) { on_failure continue }
+  }
+  step nested = run sub(t: secret("CLOUD_KEY")) { on_failure continue }
+}
+plan sub { input { t: string }  step c = chat(text: "k=\${input.t}")  output { c: c.output.text } }
+`;
+    const before = cloud.requests.length;
+    const { result, rows } = await run(planOf(src), {});
+    expect(cloud.requests.length).toBe(before);
+    expect(JSON.stringify(result) + rows).not.toContain(KEY);
+    const refused = /main\.chat: its prompt would send a secret value to the model, so no request was made/;
+    expect(result.steps.find((s) => s.stepId === 'each')!.error).toMatch(refused);
+    expect(result.steps.find((s) => s.stepId === 'nested')!.error).toMatch(new RegExp(`^sub-plan sub failed: step c failed: ${refused.source}`));
+  });
+
   it('a secret value the compiler could not see (here a run input) fails the attempt before any request, naming the capability, not the value', async () => {
     const src = `
 capability chat { kind llm  input { text: string }  output { text: string }  prompt "Say: \${input.text}"  model "gpt-test"  retry 2 backoff fixed 1ms }
