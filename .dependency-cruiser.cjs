@@ -57,6 +57,13 @@ module.exports = {
       to: { path: '^(node:)?(net|tls|dgram|http|https|http2)$|node_modules/(mqtt|pg|undici|ws|@modelcontextprotocol)/' },
     },
     {
+      name: 'check-bundle-stays-compiler-only',
+      comment: '`orch check` runs from one bundled script (cli/bundle-check.mjs) that holds the language and the compiler: a module of the runtime or above reached from its entry brings native packages esbuild cannot bundle (argon2) and the runtime\'s start-up into every check',
+      severity: 'error',
+      from: { path: '^cli/check-main\\.ts$' },
+      to: { path: '^(runtime|verify|serve|lsp)/', reachable: true },
+    },
+    {
       name: 'test-helpers-outside-tests',
       comment: 'a layer\'s test/ folder is for tests and benches, never for the product',
       severity: 'error',

@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { createColors } from 'picocolors';
 import type { Diagnostic, Severity } from '../language/index.js';
 import { codeFrame, LineIndex } from '../language/index.js';
-import { maskCredentialText } from '../runtime/index.js';
+import { maskCredentialText } from '../compiler/index.js';
 
 export type DiagnosticFormat = 'text' | 'json' | 'sarif' | 'github';
 export const DIAGNOSTIC_FORMATS: readonly DiagnosticFormat[] = ['text', 'json', 'sarif', 'github'];

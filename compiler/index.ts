@@ -113,6 +113,7 @@ export { lowerTriggers } from './triggers-ir.js';
 export type { TriggerIR, TriggerSourceIR } from './triggers-ir.js';
 export { T } from './types/ty.js';
 export { configKnown, configSection, jsonSyntaxError, projectConfigFor, projectRootOf, readProjectConfig } from './project-config.js';
+export { CREDENTIAL_KEY, maskCredentialText, SECRET_REF_PREFIX } from './credentials.js';
 export type { ProjectConfigView } from './project-config.js';
 export { LOCK_FILE, LOCK_VERSION, lockText, lockTool, readMcpLock, toolHash } from './mcp-lock.js';
 export type { LockView, McpLock, McpLockServer, McpLockTool, McpToolDescription } from './mcp-lock.js';

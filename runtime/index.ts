@@ -24,7 +24,7 @@ export type { ControlOutcome } from './journal-controls.js';
 export { checkUpgrade, outputFieldReads, upgradeRun, type UpgradeCheck, type UpgradeOutcome, type UpgradeReason } from './upgrade.js';
 export { loadPlan, portablePlan, readJsonArg, type LoadPlanOptions } from './load-plan.js';
 export { EMPTY_CONFIG, loadConfig, redactConfigSecrets, secretResolver, type OrchConfig } from './config.js';
-export { envThenConfig, maskCredentialText, type SecretLookup } from './secret-refs.js';
+export { envThenConfig, type SecretLookup } from './secret-refs.js';
 export { Redactor } from './redact.js';
 export { SecretView, mapClassed, runView, secretSignals, shownResult, shownSignal } from './redact-classes.js';
 export { REDACTED, condition, evaluate, evaluateOrUnknown, formatAge, truthy, unknownReason, UNKNOWN, type EvalEnv, type SignalRead, type Truth } from './evaluate.js';

@@ -3,7 +3,7 @@
  * environment first, then the config's `secrets` — only when a transport needs them, and every
  * resolved value handed to the redactor's `add` so it is blanked in everything Orch writes.
  */
-const PREFIX = 'secret:';
+import { CREDENTIAL_KEY, SECRET_REF_PREFIX as PREFIX } from '../compiler/index.js';
 
 export type SecretLookup = (name: string) => string | undefined;
 
@@ -66,8 +66,6 @@ export function secretRefValues(value: unknown, lookup: SecretLookup): string[] 
   return out;
 }
 
-/** Config keys whose string value is a credential (not where one is fetched from: `token_url`, `secret_file`). */
-const CREDENTIAL_KEY = /^(?!.*(url|uri|name|file|path)$).*(pass(word|wd)?$|secret|token|api[_-]?key|authorization|credential)/i;
 
 /** The password of a URL with credentials (as written and decoded), else null. */
 function urlPassword(s: string): string[] | null {
@@ -81,23 +79,4 @@ function urlPassword(s: string): string[] | null {
     // A malformed escape: the password is what is written.
   }
   return decoded === raw ? [raw] : [raw, decoded];
-}
-
-/**
- * A config file's text as a code frame shows it (`orch check` on a broken orch.config): the
- * credentials written in it as literals — a credential key's value, a URL's password — masked
- * with `*`, one for each character, so every column a diagnostic points at stays where it was.
- * A `"secret:NAME"` reference is not masked: it names the secret, it is not one.
- */
-export function maskCredentialText(text: string): string {
-  const stars = (s: string) => '*'.repeat(s.length);
-  return text
-    .replace(/(["']?)([A-Za-z_$][\w$-]*)\1(\s*:\s*)("(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|[^\s,}\]]+)/g, (whole, q: string, key: string, colon: string, value: string) => {
-      if (!CREDENTIAL_KEY.test(key)) return whole;
-      const quote = value[0] === '"' || value[0] === "'" ? value[0] : '';
-      const inner = quote ? value.slice(1, value.endsWith(quote) && value.length > 1 ? -1 : undefined) : value;
-      if (inner.startsWith(PREFIX)) return whole;
-      return `${q}${key}${q}${colon}${quote}${stars(inner)}${value.slice(quote.length + inner.length)}`;
-    })
-    .replace(/(\/\/[^\s/:@"'?#]*:)([^\s/@"'?#]+)@/g, (_w, user: string, pass: string) => `${user}${stars(pass)}@`);
 }

@@ -4,7 +4,8 @@
  * to be redacted; a secret set nowhere is an error naming it, never the literal reference.
  */
 import { describe, expect, it } from 'vitest';
-import { envThenConfig, maskCredentialText, resolveSecretRefs, secretRefValues } from '../secret-refs.js';
+import { maskCredentialText } from '../../compiler/index.js';
+import { envThenConfig, resolveSecretRefs, secretRefValues } from '../secret-refs.js';
 
 describe('"secret:NAME" config values', () => {
   const lookup = envThenConfig({ TOKEN: 'from-config', ONLY_CONFIG: 'config-only' }, { TOKEN: 'from-env' });
