@@ -9,8 +9,8 @@
  * - its node is the previous check's node, or a copy the incremental parser moved
  *   (`ModuleEdit.movedFrom`), and every module of the program is the one the previous check saw, edited
  *   only by `reparse` (so positions map across: `ModuleEdit.move`);
- * - every non-plan item of every module is the previous one (or a moved copy), and the plans
- *   have the same names in the same order;
+ * - every non-plan item of every module is the previous one (or a moved copy), the plans
+ *   have the same names in the same order, and no module's project config has changed;
  * - it runs no sub-plan, and no plan checked this time runs a plan of its name;
  * - no top-level `invariant` exists (those apply across plans);
  * - every position in its diagnostics maps to the new text.
@@ -20,6 +20,7 @@ import type { BlockItem, Module, PlanDecl, InvariantDecl } from '../language/ind
 import type { Diagnostic, Position, Range } from '../language/index.js';
 import type { ModuleEdit } from '../language/index.js';
 import type { LoadedModule } from './load.js';
+import { projectConfigStamp } from './project-config.js';
 
 /** What a checked plan contributed to the program's result. */
 export interface PlanOutcome {
@@ -218,13 +219,14 @@ function planKey(file: string, name: string): string {
 }
 
 /**
- * Everything but the plans' bodies, in order: module files, headers, imports, every non-plan
- * declaration (node identity) and every plan's name.
+ * Everything but the plans' bodies, in order: module files, the project config each is checked
+ * against (a plan's flows, channels, endpoints and prices are judged by it), headers, imports,
+ * every non-plan declaration (node identity) and every plan's name.
  */
 function environmentOf(modules: readonly LoadedModule[]): unknown[] {
   const out: unknown[] = [];
   for (const m of modules) {
-    out.push(m.file, m.ast.module, ...m.ast.imports);
+    out.push(m.file, m.std || m.mcp ? null : projectConfigStamp(m.file), m.ast.module, ...m.ast.imports);
     for (const d of m.ast.declarations) out.push(d.kind === 'PlanDecl' ? `plan ${d.name.name}` : d);
   }
   return out;

@@ -6,8 +6,9 @@
  * config's keys are unknown here and checks that need them stay silent.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { diagnostic, type Diagnostic, type Range } from '../language/index.js';
+import { LOCK_FILE } from './mcp-lock.js';
 
 const CONFIG_NAMES = ['orch.config.js', 'orch.config.mjs', 'orch.config.json'] as const;
 const ROOT_MARKERS = [...CONFIG_NAMES, 'package.json', '.git'] as const;
@@ -22,6 +23,16 @@ export function projectRootOf(dir: string): string {
     if (parent === at) return start;
     at = parent;
   }
+}
+
+/**
+ * Whether `path` is a file, besides the `.orch` sources, whose change can change a check's verdict
+ * (a project's config, or its MCP lock that `import mcp` modules are generated from): a watcher
+ * such as the language server's re-checks every open file when one changes.
+ */
+export function isProjectFile(path: string): boolean {
+  const name = basename(path);
+  return name === LOCK_FILE || (CONFIG_NAMES as readonly string[]).includes(name);
 }
 
 export type ProjectConfigView =
@@ -57,6 +68,15 @@ export function readProjectConfig(root: string): ProjectConfigView {
 /** The config of the project that a source file (or folder) belongs to. */
 export function projectConfigFor(path: string, isDir = false): ProjectConfigView {
   return readProjectConfig(projectRootOf(isDir ? path : dirname(path)));
+}
+
+/**
+ * The config a check of `file` reads, as a value that stays the same (`===`) while the config file
+ * does not change: what a check's result is reused under (the editor's plan memo) must include it.
+ */
+export function projectConfigStamp(file: string): unknown {
+  const view = projectConfigFor(file);
+  return view.kind === 'none' ? `no config at ${view.root}` : view;
 }
 
 /** One top-level section of a JSON config as a record of named entries (`{}` when absent or unknown). */

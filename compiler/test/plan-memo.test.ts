@@ -2,7 +2,8 @@
  * The editor's re-check (incremental parse + reused plans) must report exactly what a fresh
  * `check` reports, after any sequence of edits — and must really skip unchanged plans.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -112,5 +113,31 @@ describe('plan memo', () => {
     expect(diags).toEqual(s.fresh());
     expect(diags.some((d) => d.code === 'E0101')).toBe(true);
     expect(s.memo.stats.reused).toBe(plans - 1);
+  });
+  it('checks every plan again when the project config changes (its verdicts depend on it)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-memo-'));
+    try {
+      const config = join(dir, 'orch.config.json');
+      writeFileSync(config, '{}\n');
+      const text = [
+        'capability read_mail { kind tool  input { box: string }  output { body: string }  trust untrusted }',
+        'capability wipe { kind tool  input { path: string }  output { ok: bool }  destructive true }',
+        'plan flows {',
+        '  input { box: string }',
+        '  step r = read_mail(box: input.box)',
+        '  step w = wipe(path: r.output.body)',
+        '}',
+        '',
+      ].join('\n');
+      const s = new Session(join(dir, 'flows.orch'), text);
+      expect(s.incremental().find((d) => d.code === 'E0902')?.severity).toBe('error');
+      writeFileSync(config, '{ "flows": "warn" }\n');
+      utimesSync(config, new Date(), new Date(Date.now() + 5000)); // a new mtime even on a coarse clock
+      const after = s.incremental();
+      expect(after).toEqual(s.fresh());
+      expect(after.find((d) => d.code === 'E0902')?.severity).toBe('warning');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

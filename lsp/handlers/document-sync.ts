@@ -3,6 +3,7 @@
  * it (debounced by the `DiagnosticsScheduler`), one check per document at a time, and publishes
  * the compiler's diagnostics when the document is still at the version that was checked.
  */
+import { isProjectFile } from '../../compiler/index.js';
 import { uriToPath } from '../convert.js';
 import { DiagnosticsScheduler } from '../diagnostics.js';
 import { toLspDiagnostic } from '../features/code-actions.js';
@@ -89,7 +90,9 @@ export function registerDocumentSync(state: ServerState, estimates: StepEstimate
       const path = uriToPath(change.uri);
       if (!documents.get(change.uri)) workspace.forget(path);
       invalidateVerification(change.uri);
-      for (const importer of workspace.importersOf(path)) scheduler.schedule(workspace.uriOf(importer));
+      // orch.config.json / orch.lock.json: every open file's verdict may depend on it, none imports it.
+      const dependents = isProjectFile(path) ? documents.all().map((d) => uriToPath(d.uri)) : workspace.importersOf(path);
+      for (const dependent of dependents) scheduler.schedule(workspace.uriOf(dependent));
     }
   }));
   return scheduler;

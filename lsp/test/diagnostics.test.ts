@@ -140,6 +140,30 @@ describe('diagnostics', () => {
     ]);
   });
 
+  it('re-checks open files when their orch.config.json changes on disk ("flows": "warn" turns E0902 into a warning)', async () => {
+    const sub = join(dir, 'config-change');
+    mkdirSync(sub);
+    const config = join(sub, 'orch.config.json');
+    writeFileSync(config, '{}\n');
+    const text = [
+      'capability read_mail { kind tool  input { box: string }  output { body: string }  trust untrusted }',
+      'capability wipe { kind tool  input { path: string }  output { ok: bool }  destructive true }',
+      'plan flows {',
+      '  input { box: string }',
+      '  step r = read_mail(box: input.box)',
+      '  step w = wipe(path: r.output.body)',
+      '}',
+      '',
+    ].join('\n');
+    const uri = await client.open(join(sub, 'flows.orch'), text);
+    const before = await client.diagnosticsFor(uri, (d) => d.some((x) => x.code === 'E0902'));
+    expect(before.find((x) => x.code === 'E0902')!.severity).toBe(1);
+    writeFileSync(config, '{ "flows": "warn" }\n');
+    await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: uriOf(config), type: 2 }] });
+    const after = await client.diagnosticsFor(uri, (d) => d.some((x) => x.code === 'E0902' && x.severity === 2));
+    expect(after.filter((x) => x.code === 'E0902').map((x) => x.severity)).toEqual([2]);
+  });
+
   it('reports an import that cannot be found', async () => {
     const text = 'import "./missing.orch" as gone\n';
     const uri = await client.open(join(dir, 'imports.orch'), text);

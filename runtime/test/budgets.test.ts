@@ -57,6 +57,30 @@ describe('budget cost', () => {
     expect(events.some((e) => e.type === 'step_started' && e.stepId === 's2')).toBe(false);
   });
 
+  it('parallel steps that wait on a preExecution hook are charged before the next is admitted: no overspend', async () => {
+    let asked = 0;
+    const log = join(dir, 'hooked.log');
+    writeFileSync(log, '');
+    const steps = [0, 1, 2].map((i) => step({ id: `h${i}`, capability: 'paid', args: { log: lit(log) } }));
+    const p = plan({ capabilities: [paid], steps, over: { policy: policy({ name: 'hooked', budgets: { cost: 1, duration_ms: null } }) } });
+    // No journal: no shared ledger to catch it, the run's own check is all there is.
+    const bare = await Runtime.open({ db: null, workers: 2 });
+    const events: RunEvent[] = [];
+    let result: ExecutionResult;
+    try {
+      const active = await bare.start(p, { config: { file: null, hooks: { preExecution: async () => { asked++; return { allow: true }; } }, secrets: {} }, onEvent: (e: RunEvent) => events.push(e) });
+      result = await active.result;
+    } finally {
+      await bare.close();
+    }
+    expect(result.status).toBe('failed');
+    expect(result.error).toContain('budget exceeded: budget cost <= 1 of policy hooked');
+    // Each reserves 0.4: two fit in 1, the third never starts (nor runs).
+    expect(events.filter((e) => e.type === 'step_started')).toHaveLength(2);
+    expect(lines(log).length).toBeLessThanOrEqual(2);
+    expect(asked).toBeGreaterThanOrEqual(2); // the hook ran: the steps did wait on it
+  });
+
   it('a warn budget records budget_exceeded once and the run completes', async () => {
     const log = join(dir, 'warn.log');
     writeFileSync(log, '');

@@ -78,7 +78,8 @@ function createClient(context: vscode.ExtensionContext, tests: OrchTests): Langu
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ language: 'orch' }],
     synchronize: {
-      fileEvents: vscode.workspace.createFileSystemWatcher('**/*.orch'),
+      // The project config and MCP lock too: open files' diagnostics depend on them.
+      fileEvents: vscode.workspace.createFileSystemWatcher('**/{*.orch,orch.config.json,orch.config.js,orch.config.mjs,orch.lock.json}'),
       // Sends `orch.*` settings on change: the server turns inlay hints on and off live.
       configurationSection: 'orch',
     },

@@ -71,7 +71,7 @@ export function beginStep(c: RunState, inst: Inst): void {
     c.command({ type: 'check_tool', key: inst.key, token, check: { capability: tool, plan: c.plan, secrets: c.cfg.configSecrets ?? {} } });
     return;
   }
-  return askPolicy(c, inst);
+  return askPolicy(c, inst, true);
 }
 
 /** The MCP tool the instance is about to call that this run has not checked yet, or null. */
@@ -88,8 +88,8 @@ export function mcpToolKey(cap: CapabilityIR): string | null {
 }
 
 /** After the guardrails and the tool check: the preExecution hook, if any, then the launch. */
-export function askPolicy(c: RunState, inst: Inst): void {
-  if (!c.cfg.preExecutionHook) return launch(c, inst);
+export function askPolicy(c: RunState, inst: Inst, admitted = false): void {
+  if (!c.cfg.preExecutionHook) return launch(c, inst, admitted);
   // The step holds its slot while the hook decides; nothing else about it changes meanwhile.
   const token = ++inst.token;
   inst.activity = { kind: 'policy', token };
@@ -104,7 +104,11 @@ export function blockStep(c: RunState, inst: Inst, message: string): void {
   abortRun(c, 'failed', message);
 }
 
-export function launch(c: RunState, inst: Inst): void {
+/** `admitted`: `beginStep` checked the budgets in this same turn, with nothing charged since. */
+export function launch(c: RunState, inst: Inst, admitted = false): void {
+  // Checked again where the reservation is charged: a step that waited on the tool check or the
+  // policy hook was admitted before the steps launched meanwhile were charged (§8.2).
+  if (!admitted && !withinBudget(c, inst)) return releaseLease(c, inst);
   const step = inst.logical.step;
   const cap = capabilityOf(c, inst);
   const res = resourceOf(c, inst);
