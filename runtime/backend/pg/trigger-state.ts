@@ -68,9 +68,12 @@ export function pgTriggerState(pool: pg.Pool, url: string): TriggerStateStore {
           });
       };
       const listener = listen(url, CONTEXT_CHANNEL, {
+        // One transaction's keys (one `POST /signals`, one source batch) arrive as one burst of
+        // notifications: read them together, after the burst, so a follower takes the batch whole
+        // (its `when` triggers never see `temperature` without the `mode` sent with it).
         notified: (key) => {
           dirty.add(key);
-          read();
+          if (dirty.size === 1) setImmediate(read);
         },
         // After a reconnection: what was merged meanwhile was not notified here.
         listening: () => {
