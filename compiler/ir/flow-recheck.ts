@@ -171,15 +171,23 @@ function analyse(plan: PlanIR, projectFile: string, inputs: ReadonlyMap<string, 
     return f;
   };
 
+  /** What a sub-plan breaks on its own (no caller's labels), once per sub-plan however many steps run it. */
+  const aloneKeys = new Map<string, ReadonlySet<string>>();
+  const alone = (name: string): ReadonlySet<string> => {
+    let keys = aloneKeys.get(name);
+    if (!keys) aloneKeys.set(name, (keys = new Set(analyse(plan.subplans![name]!, projectFile, new Map(), new Set([...running, name])).findings.map(key))));
+    return keys;
+  };
+
   for (const s of plan.steps) {
     const sub = subRun(s);
     if (sub && s.action.type === 'run') {
       // What the sub-plan breaks only with these arguments is this step's (refused before the
       // sub-plan starts, as the compiler reports it at the call); what it breaks on its own is
       // its own steps', found when it is checked alone below.
-      const alone = new Set(analyse(plan.subplans![s.action.plan]!, projectFile, new Map(), new Set([...running, s.action.plan])).findings.map(key));
+      const own = alone(s.action.plan);
       for (const x of sub.findings)
-        if (!alone.has(key(x))) out.push({ step: s.id, refusal: { ...x.refusal, message: `in sub-plan ${s.action.plan} (run by step ${s.id}): ${x.refusal.message}` } });
+        if (!own.has(key(x))) out.push({ step: s.id, refusal: { ...x.refusal, message: `in sub-plan ${s.action.plan} (run by step ${s.id}): ${x.refusal.message}` } });
       continue;
     }
     const cap = s.capability ? plan.capabilities[s.capability] : undefined;
