@@ -6,7 +6,7 @@
  * on `context.derived` where `context.cmd @untrusted` was refused.
  */
 import type { FieldDecl } from '../../language/index.js';
-import { BOTTOM, exprLabel, fieldLabelOf, join, rank, type FieldLabel, type Label, type LabelEnv } from './flow-labels.js';
+import { BOTTOM, exprLabel, fieldLabelOf, join, markedLabel, rank, type FieldLabel, type LabelEnv } from './flow-labels.js';
 
 export interface ContextField {
   readonly field: FieldDecl;
@@ -31,7 +31,7 @@ export function contextLabels(fields: readonly ContextField[]): ReadonlyMap<stri
       if (read === BOTTOM) continue;
       const name = field.name.name;
       const now = labels.get(name)!;
-      const given = join(ownLabel(field, file), read);
+      const given = join(markedLabel(fieldLabelOf(field), `context.${name}`, file, field.name.range), read);
       if (now.given && rank(now.given.cls) === rank(given.cls) && (now.given.untrusted === null) === (given.untrusted === null)) continue;
       labels.set(name, { cls: given.cls, untrusted: given.untrusted !== null, given });
       changed = true;
@@ -39,12 +39,4 @@ export function contextLabels(fields: readonly ContextField[]): ReadonlyMap<stri
     if (!changed) break;
   }
   return labels;
-}
-
-/** A field's own marks as a label whose hops name it. */
-function ownLabel(field: FieldDecl, file: string): Label {
-  const own = fieldLabelOf(field);
-  if (!own.untrusted && rank(own.cls) === 0) return BOTTOM;
-  const hop = (note: string) => ({ hop: { text: `context.${field.name.name}${note}`, file, range: field.name.range }, next: null });
-  return { cls: own.cls, clsPath: rank(own.cls) > 0 ? hop(` @${own.cls}`) : null, untrusted: own.untrusted ? hop(' @untrusted') : null };
 }

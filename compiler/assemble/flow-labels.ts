@@ -216,8 +216,13 @@ function fieldRead(f: FieldLabel, root: string, key: string, e: Expr, env: Label
   if (f.given) return withHop(f.given, e, env, '');
   if (!f.untrusted && rank(f.cls) === 0) return BOTTOM;
   if (!env.witness) return unwitnessed(f.cls, rank(f.cls) > 0, f.untrusted);
-  const text = `${root}.${key}`;
-  const hop = (note: string): Path => ({ hop: { text: `${text}${note}`, file: env.file, range: e.range }, next: null });
+  return markedLabel(f, `${root}.${key}`, env.file, e.range);
+}
+
+/** A field's own marks as a label whose hops name it (`input.body @untrusted`), at `range`. */
+export function markedLabel(f: FieldLabel, text: string, file: string, range: Range): Label {
+  if (!f.untrusted && rank(f.cls) === 0) return BOTTOM;
+  const hop = (note: string): Path => ({ hop: { text: `${text}${note}`, file, range }, next: null });
   return {
     cls: f.cls,
     clsPath: rank(f.cls) > 0 ? hop(` @${f.cls}`) : null,
