@@ -42,6 +42,15 @@ export const PLAN_CHECK_STAGES: readonly Stage<PlanFacts>[] = [
 /** A plan's stages in a compile: the IR too (nothing after the check stages reports a diagnostic). */
 export const PLAN_COMPILE_STAGES: readonly Stage<PlanFacts>[] = [...PLAN_CHECK_STAGES, { name: 'emit-ir', run: emitIR }];
 
+/**
+ * A plan whose error was reported outside its own check has no IR either: a call of a tool whose
+ * `import mcp` failed (reported at the import) has no capability, and a race of one branch
+ * (reported by the parser, which counts for no plan) has too few branches for the IR's schema.
+ */
+function lacksIrParts(cp: CheckedPlan): boolean {
+  return cp.steps.some((s) => s.action.type === 'call' && !s.capability && !s.runPlan) || cp.blocks.some((b) => b.kind === 'race' && b.steps.length < 2);
+}
+
 export function assemblePlans(f: ProgramFacts): void {
   const { diags, memo, useLog } = f;
   const inProgress: DeclEntry<'plan'>[] = [];
@@ -57,7 +66,8 @@ export function assemblePlans(f: ProgramFacts): void {
     inProgress.pop();
     const ok =
       assembled !== undefined && f.errorsSince(before) === 0 && (f.planErrors.get(e) ?? 0) === 0 &&
-      cp.guardrails.every((g) => f.guardrails.get(g)!.ok) && cp.steps.every((s) => !s.runPlan || f.compiled.get(s.runPlan)?.ok === true);
+      cp.guardrails.every((g) => f.guardrails.get(g)!.ok) && cp.steps.every((s) => !s.runPlan || f.compiled.get(s.runPlan)?.ok === true) &&
+      !lacksIrParts(cp);
     const c: CompiledPlan = { checked: cp, ir: assembled?.ir, assembled: assembled?.facts, ok };
     f.compiled.set(e, c);
     return c;

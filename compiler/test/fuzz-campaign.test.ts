@@ -54,6 +54,21 @@ describe('garbled campaign example', () => {
     }
   });
 
+  // Regression (found by garbling every .orch file of the repository): both errors are reported
+  // outside the plan's own check — at the import, by the parser — and the plan's IR was emitted
+  // without a capability / with a race of one branch, failing the schema.
+  it('a call of a tool whose import failed, or a race of one branch, yields no IR for its plan', () => {
+    const texts = [
+      'import mcp "files" as files\nplan p {\n  step a = files.read(path: "x")\n}\n',
+      'plan p {\n  race r {\n    step a = wait 1d\n  }\n}\n',
+    ];
+    for (const text of texts) {
+      const out = compileText(text);
+      expect(out.diagnostics.some((d) => d.severity === 'error'), text).toBe(true);
+      expect(out.plans, text).toEqual([]);
+    }
+  });
+
   it('yields diagnostics, never an internal error, and only schema-valid IR', () => {
     fc.assert(
       fc.property(
