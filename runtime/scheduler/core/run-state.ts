@@ -26,10 +26,17 @@ export interface CoreOptions {
   readonly retryOf?: string | null;
   /** The run's trace when it is traced (LANGUAGE.md §8.7): journaled in `plan_created`, kept across resumes. */
   readonly trace?: { readonly trace_id: string; readonly span_id: string } | null;
+  /** The folded journal of an interrupted run: resume instead of starting afresh. */
   readonly restored?: RestoredRun;
+  /** On resume, run `idempotent false` steps that were in flight again instead of failing them. */
   readonly rerunInFlight?: boolean;
-  /** Steps in flight at the interruption the executor recovered (`Executor.recover`): safe to start again. */
+  /** Steps in flight at the interruption the executor recovered (`Executor.recover`): safe to start again, not failed as unknown. */
   readonly recovered?: ReadonlySet<string>;
+  /**
+   * When nothing can happen any more except human approvals, stop: journal `execution_paused`
+   * (`reason: "waiting for approval"`) and settle `done` with status `paused`. `orch run` uses it
+   * so the process exits and `orch signal` continues the run later; `orch serve` keeps waiting.
+   */
   readonly suspendOnApproval?: boolean;
   /** The slot and rate-window keeper; by default this run's own, in memory. */
   readonly limits?: LimitsService;
