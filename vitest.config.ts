@@ -91,6 +91,7 @@ export const UNIT = [
   'cli/test/ci-reports.test.ts',
   'test/fuzz/seeds.test.ts',
   'bench/test/history.test.ts',
+  'bench/test/summary.test.ts',
 ];
 
 /**

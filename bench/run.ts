@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchFigure, BenchModule } from './figure.js';
 import { appendHistory, change, figureKey, loadNow, moved, NOISE, previousValues, readHistory, record } from './history.js';
+import { summarize } from './summary.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** One smoke area may take this long (a hung bench fails instead of holding CI). */
@@ -29,16 +30,18 @@ if (process.argv[2] === '--child') {
 }
 
 /** Modules of the bench that measure nothing themselves: its runner and what the areas share. */
-const HELPERS = ['run.js', 'figure.js', 'history.js', 'step-costs.js', 'lsp-server.js'];
+const HELPERS = ['run.js', 'figure.js', 'history.js', 'summary.js', 'step-costs.js', 'lsp-server.js'];
 const areas = readdirSync(here)
   .filter((f) => f.endsWith('.js') && !HELPERS.includes(f))
   .map((f) => f.replace(/\.js$/, ''))
   .sort();
 const args = process.argv.slice(2);
 const smokeMode = args.includes('--smoke');
-const only = args.filter((a) => a !== '--smoke');
+const summaryAt = args.indexOf('--summary');
+const only = args.filter((a, i) => a !== '--smoke' && i !== summaryAt && !(summaryAt >= 0 && i === summaryAt + 1 && /^\d+$/.test(a)));
 if (only.includes('--help') || only.includes('-h')) {
   console.log(`Usage: npm run bench [-- [--smoke] AREA…]
+       npm run bench -- --summary [N]
 
 Measures every area (or those whose name starts with an AREA), prints each figure against its
 target and its previous value, writes bench/results.json and appends the run (figures, commit,
@@ -47,8 +50,16 @@ Node version, load) to bench/history.jsonl.
   --smoke   run each area once at tiny sizes (ORCH_BENCH_SMOKE=1), only to see that it completes:
             one line per area with its wall time, no figures, no results file; exit 1 when an
             area fails or takes over ${SMOKE_LIMIT_S} s. CI runs this.
+  --summary [N]
+            measure nothing: each figure's median [lowest–highest] over the last N runs
+            (default 5) in bench/history.jsonl that measured its area, with their commits and load.
 
 Areas: ${areas.join(', ')}`);
+  process.exit(0);
+}
+if (summaryAt >= 0) {
+  const n = /^\d+$/.test(args[summaryAt + 1] ?? '') ? Math.max(1, Number(args[summaryAt + 1])) : 5;
+  printSummary(join(here, '..', '..', 'bench', 'history.jsonl'), n);
   process.exit(0);
 }
 const unknown = only.filter((o) => !areas.some((a) => a.startsWith(o)));
@@ -141,6 +152,18 @@ function smokeRun(files: readonly string[]): number {
   const total = ((performance.now() - t0) / 1000).toFixed(1);
   console.log(`bench smoke: ${files.length - failed.length} of ${files.length} areas completed in ${total}s${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
   return failed.length ? 1 : 0;
+}
+
+function printSummary(file: string, n: number): void {
+  const s = summarize(readHistory(file), n);
+  const rows = s.figures.map((f) => [f.area, f.name, `${round(f.median)} ${f.unit}`, `${round(f.min)}–${round(f.max)}`, String(f.runs)]);
+  const head = ['area', 'figure', 'median', 'spread', 'runs'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  console.log(line(head));
+  console.log(widths.map((w) => '─'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+  console.log(`\nthe last ${n} runs of each area in ${file}: commits ${s.commits.join(', ') || '—'}; 1-minute load ${s.load ? `${s.load[0]}–${s.load[1]}` : '—'}`);
 }
 
 function round(v: number): string {
