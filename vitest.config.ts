@@ -22,6 +22,7 @@ import { defineConfig } from 'vitest/config';
  */
 export const UNIT = [
   'compiler/test/sources.test.ts',
+  'compiler/test/stages-drawing.test.ts',
   'runtime/test/span-cost.test.ts',
   'runtime/test/run-detach-order.test.ts',
   'runtime/models/test/endpoint-tier.test.ts',
