@@ -10,6 +10,8 @@ import { SchedulerCore } from './core/core.js';
 import type { Command, CoreEvent } from './core/protocol.js';
 import { TERMINAL, baseId } from './core/state.js';
 import { notAnApproval } from './core/resolve.js';
+import { policyAnswer } from './core/policy-answer.js';
+import { describeThrown } from '../executor/json-output.js';
 import { endedPerItem, knowsStep, runsSubplan, unknownStep } from './control-paths.js';
 import { replay } from './replay.js';
 import { RunDetached, type DetachedBecause } from './run-detached.js';
@@ -464,18 +466,17 @@ export class Run implements RunReader {
   private checkPolicy(cmd: Extract<Command, { type: 'check_policy' }>): void {
     const { key, token } = cmd;
     if (!this.core.current(key, token)) return;
-    const failed = (err: unknown) => this.act({ type: 'policy_decided', key, token, allow: false, failure: (err as Error).message });
-    const decided = (d: { allow: boolean; reason?: string }) =>
-      this.act({ type: 'policy_decided', key, token, allow: !(d && d.allow === false), reason: d?.reason });
+    // A hook is the user's code: whatever it throws or answers is decided on, never thrown on.
+    const failed = (err: unknown) => this.act({ type: 'policy_decided', key, token, allow: false, failure: describeThrown(err) });
+    const decided = (answer: unknown) => this.act({ type: 'policy_decided', key, token, ...policyAnswer(answer) });
     let decision: { allow: boolean; reason?: string } | Promise<{ allow: boolean; reason?: string }>;
     try {
       decision = this.deps.hooks!.preExecution!(cmd.info, this.core.hookContext());
     } catch (err) {
       return failed(err);
     }
-    if (decision && typeof (decision as Promise<unknown>).then === 'function')
-      (decision as Promise<{ allow: boolean; reason?: string }>).then(decided, failed);
-    else decided(decision as { allow: boolean; reason?: string });
+    if (decision && typeof (decision as Promise<unknown>).then === 'function') (decision as Promise<unknown>).then(decided, failed);
+    else decided(decision);
   }
 
   private postHook(cmd: Extract<Command, { type: 'post_hook' }>): void {

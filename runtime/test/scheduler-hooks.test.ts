@@ -4,7 +4,7 @@
  * end of the run even when nothing else is in flight.
  */
 import { describe, expect, it } from 'vitest';
-import type { PlanIR } from '../../compiler/index.js';
+import type { PlanIR, StepIR } from '../../compiler/index.js';
 import { Run, VirtualClock, type PolicyHooks, type RunEvent } from '../scheduler/index.js';
 import { capability, lit, plan, retry, step } from './ir-builder.js';
 import { SimExecutor } from './sim-executor.js';
@@ -92,6 +92,50 @@ describe('preExecution hook', () => {
     expect(result.status).toBe('failed');
     expect(result.steps.find((s) => s.stepId === 'b')!.error).toBe('blocked by preExecution policy hook: not b');
     expect(h.events.filter((e) => e.stepId === 'b').map((e) => e.type)).toEqual(['step_queued', 'step_failed']);
+  });
+});
+
+describe('a misbehaving preExecution hook', () => {
+  const one = (over: Partial<StepIR> = {}) =>
+    plan({ capabilities: [capability('c')], steps: [step({ id: 'a', capability: 'c', ...over }), step({ id: 'b', capability: 'c', deps: ['a'], join: 'all_done' })] });
+
+  it('throwing a value that is not an Error (null, a string, an object) fails the step by name, never the process', async () => {
+    for (const [thrown, text] of [
+      [null, 'null'],
+      ['no thanks', 'no thanks'],
+      [{ code: 42 }, '{"code":42}'],
+    ] as const) {
+      for (const async of [false, true]) {
+        const h = run(one(), { preExecution: () => (async ? Promise.reject(thrown) : (() => { throw thrown; })()) });
+        const result = await h.done;
+        expect(result.status).toBe('failed');
+        expect(result.steps.find((s) => s.stepId === 'a')!.error).toBe(`preExecution hook failed: ${text}`);
+        expect(h.exec.starts).toEqual([]);
+      }
+    }
+  });
+
+  it('an answer that is not { allow, reason } fails closed: a policy gate that returns garbage does not let the step through', async () => {
+    for (const answer of [42, 'yes', { allow: 'no' }]) {
+      const h = run(one(), { preExecution: () => answer as never });
+      const result = await h.done;
+      expect(result.status).toBe('failed');
+      expect(result.steps.find((s) => s.stepId === 'a')!.error).toMatch(/^preExecution hook failed: it answered .* not \{ allow, reason \}$/);
+      expect(h.exec.starts).toEqual([]);
+    }
+    // Nothing at all, or an object without `allow`, still allows (a hook that only observes).
+    for (const answer of [undefined, null, {}, { reason: 'fine' }]) {
+      const h = run(one(), { preExecution: () => answer as never });
+      expect((await h.done).status).toBe('completed');
+    }
+  });
+
+  it("one that never answers is bounded by the step's timeout: the step fails, the run ends", async () => {
+    const h = run(one({ timeout_ms: 1000 }), { preExecution: () => new Promise<never>(() => undefined) });
+    const result = await h.done;
+    expect(result.status).toBe('failed');
+    expect(result.steps.find((s) => s.stepId === 'a')!.error).toBe('preExecution hook failed: no answer within 1000ms');
+    expect(h.events.filter((e) => e.stepId === 'a').map((e) => e.type)).toEqual(['step_queued', 'step_failed']);
   });
 });
 
