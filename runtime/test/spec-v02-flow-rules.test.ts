@@ -189,3 +189,23 @@ plan p {
     expect(byDeadline.events.some((e) => e.type === 'budget_exceeded')).toBe(false);
   });
 });
+
+describe('a block read from outside the loops around it sees their last iteration (§7.1)', () => {
+  it('a race and a loop nested in loops: winner, output, iterations and status as in the last iteration', async () => {
+    const p = planOf(`plan p {
+  repeat outer max 2 until outer.index == 1 {
+    repeat inner max 3 until inner.index == 2 {
+      race r {
+        step quick = work(name: "quick")
+        step slow = work(name: "slow")
+      }
+    }
+    step mid = work(name: "mid \${r.winner} \${inner.iterations}")
+  }
+  output { winner: r.winner, text: r.output.text, mid: mid.output.text, inner: inner.iterations, status: inner.status, outer: outer.iterations }
+}`);
+    const { result } = await run(p, byName({ slow: 1000 }));
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({ winner: 'quick', text: 'quick', mid: 'mid quick 3', inner: 3, status: 'completed', outer: 2 });
+  });
+});

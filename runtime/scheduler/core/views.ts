@@ -118,13 +118,21 @@ export function stepViewFrom(c: ViewState, reader: Reader, id: string): StepView
   return l ? viewAt(c, l, sharedPrefix(reader, l.shape.dims)) : undefined;
 }
 
-/** The block instance of `blockId` a reader sees (its frame must lie on the reader's path). */
+/**
+ * The block instance of `blockId` a reader sees: the one on the reader's path, and beyond the
+ * loops the reader is outside of, their last iteration (as `viewAt` does for a step). A `for
+ * each` the reader is outside of has no one instance to read (the compiler refuses that read).
+ */
 export function blockFrom(c: ViewState, reader: Reader, blockId: string): BlockInst | undefined {
   const outer = c.blocks.blockDims.get(blockId);
   if (!outer) return undefined;
-  const prefix = sharedPrefix(reader, outer);
-  if (prefix.length < outer.length) return undefined;
-  return c.blockInsts.get(blockId + suffixOf(outer, prefix));
+  const path = sharedPrefix(reader, outer);
+  while (path.length < outer.length) {
+    const loop = blockAt(c, outer, path);
+    if (!loop || loop.block.type !== 'repeat' || loop.iteration < 0) return undefined;
+    path.push(loop.iteration);
+  }
+  return c.blockInsts.get(blockId + suffixOf(outer, path));
 }
 
 /** `NAME.…` of a `race` or `repeat` block. */
