@@ -209,3 +209,18 @@ describe('a block read from outside the loops around it sees their last iteratio
     expect(result.output).toEqual({ winner: 'quick', text: 'quick', mid: 'mid quick 3', inner: 3, status: 'completed', outer: 2 });
   });
 });
+
+describe("a loop step's result is its last iteration's (§7.1)", () => {
+  it('an iteration that failed before the one that completed leaves no error on the completed step', async () => {
+    const p = planOf(`plan p {
+  repeat again max 3 until attempt.status == "completed" {
+    step attempt = work(name: "try \${again.index}") { on_failure continue }
+  }
+}`);
+    const { result } = await run(p, byName({ 'try 0': 'fail', 'try 1': 'fail' }));
+    expect(result.status).toBe('completed');
+    expect(result.steps[0]).toMatchObject({ stepId: 'attempt', status: 'completed', output: { text: 'try 2' }, error: null });
+    const failedLast = await run(p, byName({ 'try 0': 'fail', 'try 1': 'fail', 'try 2': 'fail' }));
+    expect(failedLast.result.steps[0]).toMatchObject({ status: 'failed', error: 'try 2 broke' });
+  });
+});

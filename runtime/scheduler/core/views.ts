@@ -90,6 +90,16 @@ export function viewAt(c: ViewState, l: Logical, prefix: readonly number[]): Ste
   };
 }
 
+/** Is `inst` in the last iteration (so far) of every `repeat` around it: part of the step's view from outside? */
+export function inLastIterations(c: ViewState, inst: Inst): boolean {
+  for (let j = 0; j < inst.dims.length; j++) {
+    if (inst.dims[j]!.type !== 'repeat') continue;
+    const loop = blockAt(c, inst.dims, inst.path.slice(0, j));
+    if (loop && loop.iteration !== inst.path[j]) return false;
+  }
+  return true;
+}
+
 /**
  * Has everything of step `l` under `prefix` ended (a loop: the loop itself ended)? Monotonic, so
  * a `for each` remembers how many leading items it already found ended.
