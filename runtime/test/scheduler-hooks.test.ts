@@ -104,6 +104,8 @@ describe('a misbehaving preExecution hook', () => {
       [null, 'null'],
       ['no thanks', 'no thanks'],
       [{ code: 42 }, '{"code":42}'],
+      // Every trap throws: even reading what it is fails.
+      [new Proxy({}, { get: () => { throw new Error('get'); }, getPrototypeOf: () => { throw new Error('proto'); } }), 'a value that cannot be shown (reading it threw)'],
     ] as const) {
       for (const async of [false, true]) {
         const h = run(one(), { preExecution: () => (async ? Promise.reject(thrown) : (() => { throw thrown; })()) });
