@@ -11,6 +11,7 @@ import type { Command, CoreEvent } from './core/protocol.js';
 import { TERMINAL, baseId } from './core/state.js';
 import { notAnApproval } from './core/resolve.js';
 import { policyAnswer } from './core/policy-answer.js';
+import { withCopies } from './hook-copies.js';
 import { describeThrown } from '../executor/json-output.js';
 import { endedPerItem, knowsStep, runsSubplan, unknownStep } from './control-paths.js';
 import { replay } from './replay.js';
@@ -471,7 +472,7 @@ export class Run implements RunReader {
     const decided = (answer: unknown) => this.act({ type: 'policy_decided', key, token, ...policyAnswer(answer) });
     let decision: { allow: boolean; reason?: string } | Promise<{ allow: boolean; reason?: string }>;
     try {
-      decision = this.deps.hooks!.preExecution!(cmd.info, this.core.hookContext());
+      decision = this.deps.hooks!.preExecution!(withCopies(cmd.info, ['input']), this.hookContext());
     } catch (err) {
       return failed(err);
     }
@@ -479,11 +480,15 @@ export class Run implements RunReader {
     else decided(decision);
   }
 
+  private hookContext(): ReturnType<SchedulerCore['hookContext']> {
+    return withCopies(this.core.hookContext(), ['input', 'context', 'consent']);
+  }
+
   private postHook(cmd: Extract<Command, { type: 'post_hook' }>): void {
     try {
       // Its arguments are redacted already; the outcome's error and output may quote a secret too.
       const result = (this.deps.redact ? this.deps.redact(cmd.result) : cmd.result) as typeof cmd.result;
-      const r = this.deps.hooks?.postExecution?.(cmd.info, result, this.core.hookContext());
+      const r = this.deps.hooks?.postExecution?.(withCopies(cmd.info, ['input']), withCopies(result, ['output']), this.hookContext());
       if (r && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).catch(() => undefined);
     } catch {
       // A post-execution hook observes; its failure does not change the step's outcome.
