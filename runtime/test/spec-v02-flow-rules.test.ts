@@ -224,3 +224,20 @@ describe("a loop step's result is its last iteration's (§7.1)", () => {
     expect(failedLast.result.steps[0]).toMatchObject({ status: 'failed', error: 'try 2 broke' });
   });
 });
+
+describe('cancelling a block by name (§7.1)', () => {
+  it('is refused in the live run, naming the steps inside; the race goes on', async () => {
+    const p = planOf(`plan p {
+  race r {
+    step quick = work(name: "quick")
+    step slow = work(name: "slow")
+  }
+}`);
+    let answer: string | undefined;
+    const { result } = await run(p, byName({ quick: 500, slow: 1000 }), {}, (r, clock) => {
+      clock.setTimer(100, () => (answer = r.cancelStep('r')));
+    });
+    expect(answer).toBe('r is a race block, not a step: cancel the steps inside it (quick, slow)');
+    expect(result.status).toBe('completed');
+  });
+});
