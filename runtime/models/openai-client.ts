@@ -41,7 +41,8 @@ export class OpenAIModelClient implements ModelClient {
     );
     const choice = res.choices?.[0];
     if (!choice) throw new Error(`model ${req.model} answered with no choice`);
-    const refusal = choice.message?.refusal;
+    // A filtered answer comes without content: declined, not answered with nothing.
+    const refusal = choice.message?.refusal || (choice.finish_reason === 'content_filter' && !choice.message?.content ? "the endpoint's content filter withheld the answer" : undefined);
     return {
       text: choice.message?.content ?? '',
       ...(refusal ? { refusal } : {}),

@@ -19,6 +19,8 @@ export interface ScriptedReply {
   readonly delayMs?: number;
   /** Refuse: Chat Completions `message.refusal` (no content), Messages `stop_reason: "refusal"`. */
   readonly refusal?: string;
+  /** Chat Completions `finish_reason` (default `stop`); `content_filter` sends no content. */
+  readonly finishReason?: string;
   /** Answer without a `usage` object, as some gateways and local servers do. */
   readonly noUsage?: boolean;
   /** Send the status line and half the body, then drop the connection. */
@@ -113,7 +115,7 @@ function chatAnswer(body: Record<string, unknown>, r: ScriptedReply) {
     object: 'chat.completion',
     created: 0,
     model: String(body.model ?? 'unknown'),
-    choices: [{ index: 0, finish_reason: 'stop', logprobs: null, message: { role: 'assistant', content: r.refusal !== undefined ? null : text(r.answer), refusal: r.refusal ?? null } }],
+    choices: [{ index: 0, finish_reason: r.finishReason ?? 'stop', logprobs: null, message: { role: 'assistant', content: r.refusal !== undefined || r.finishReason === 'content_filter' ? null : text(r.answer), refusal: r.refusal ?? null } }],
     usage: { prompt_tokens: r.input_tokens ?? 0, completion_tokens: r.output_tokens ?? 0, total_tokens: (r.input_tokens ?? 0) + (r.output_tokens ?? 0) },
   };
 }

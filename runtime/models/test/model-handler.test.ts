@@ -256,6 +256,13 @@ plan p { step a = say(q: "hi")  output { a: a.output.text } }
     }
   });
 
+  it("an answer the endpoint's content filter withheld is a refusal, not an empty answer", async () => {
+    cloud.script({ finishReason: 'content_filter', input_tokens: 5, output_tokens: 0 }, { answer: 'hello', input_tokens: 5, output_tokens: 5 });
+    const { result, events } = await run(planOf(TEXT('cloud')), {});
+    expect(result.output).toEqual({ a: 'hello' });
+    expect(String(events.find((e) => e.type === 'step_retried')!.data.error)).toBe("model refused to answer: the endpoint's content filter withheld the answer");
+  });
+
   it('an answer without usage costs the estimate, as a handler that reports nothing does, never 0', async () => {
     cloud.script({ answer: 'hello', noUsage: true });
     const { result, events } = await run(planOf(TEXT('cloud')), {});
