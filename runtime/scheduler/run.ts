@@ -269,6 +269,11 @@ export class Run implements RunReader {
     return this.core.awaitingApproval && this.core.runStatus === 'running';
   }
 
+  /** Nothing in flight but approvals and waits: the run can be moved to a new IR now (§8.6). */
+  idleOnWaits(): boolean {
+    return this.core.idleOnWaits();
+  }
+
   /** The approvals the run waits for, as `signal` takes them (`ok[1]`, `sub/ok`). */
   approvalsWaiting(): readonly string[] {
     return this.core.approvalsWaiting();

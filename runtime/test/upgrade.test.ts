@@ -204,3 +204,38 @@ ${extra}
     expect(done).toMatchObject({ status: 'completed', output: { note: 'noted try 1' } });
   });
 });
+
+describe('Runtime.upgrade of a run here that waits on the context', () => {
+  it('moves it while it waits (a wait until, no attempt in flight): what comes after runs under the new IR', async () => {
+    const dir = tempDir('orch-upgrade-wait-');
+    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const planOf = (text: string, name: string) => {
+      writeFileSync(
+        join(dir, name),
+        `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
+plan waiting {
+  step hold = wait until context.go == true timeout 1h
+  step after_hold = echo(value: "${text}") { after hold }
+  output { said: after_hold.output.value }
+}`,
+      );
+      const out = compile({ entry: join(dir, name) });
+      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      return out.plans[0]!;
+    };
+    const v1 = planOf('old', 'v1.orch');
+    const v2 = planOf('new', 'v2.orch');
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, controlPollMs: 20 });
+    cleanups.push(() => rt.close({ cancel: false }));
+    const active = await rt.start(v1, { runId: 'w', config: { file: null, hooks: {}, secrets: {} } });
+    expect(await rt.upgrade('w', v2)).toMatchObject({ compatible: true, requested: true });
+    const deadline = Date.now() + 10_000;
+    while (!(await rt.store!.load('w')).some((e) => e.type === 'plan_upgraded')) {
+      if (Date.now() > deadline) throw new Error('never upgraded while it waited');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await rt.signal('w', { context: { go: true } })).ok).toBe(true);
+    expect(await active.result).toMatchObject({ status: 'completed', output: { said: 'new' } });
+  });
+});
