@@ -7,7 +7,7 @@ import type { AsyncJournal } from './backend/async-journal.js';
 import type { RunRow } from './backend/async-journal.js';
 import { perItemMessage } from './scheduler/core/core.js';
 import { isApproval, notAnApproval } from './scheduler/core/resolve.js';
-import { keyFitsShape, noSuchInstance, planBlocks } from './scheduler/core/scopes.js';
+import { blockNotAStep, keyFitsShape, noSuchInstance, planBlocks } from './scheduler/core/scopes.js';
 import { baseId } from './scheduler/core/state.js';
 import type { PlanIR } from '../compiler/index.js';
 import { refusal, ruleBeforeStart, unboundRefusal } from './scheduler/core/approvers.js';
@@ -146,6 +146,8 @@ export async function cancelStepViaJournal(journal: AsyncJournal, runId: string,
   const row = await openRun(journal, runId);
   if ('ok' in row) return row;
   if (!namesAStep(row, stepId)) return { ok: false, message: `unknown step ${stepId} (plan ${row.plan} of run ${runId} has no such step)` };
+  const block = namesABlock(row, stepId);
+  if (block !== null) return { ok: false, message: block };
   const misfit = instanceMisfit(row, stepId);
   if (misfit !== null) return { ok: false, message: misfit };
   await journal.addControl(runId, 'cancel_step', stepId);
@@ -161,6 +163,19 @@ export async function cancelStepViaJournal(journal: AsyncJournal, runId: string,
 function namesAStep(row: RunRow, key: string): boolean {
   if (!row.ir) return true;
   return row.ir.includes(`"id":${JSON.stringify(baseId(key))}`);
+}
+
+/**
+ * Why `key` names a block (`r` of `race r`, a loop), not a step — or null. Blocks are written
+ * `{"type":…,"id":…}` in the IR, so only a run whose IR holds such a block is parsed.
+ */
+function namesABlock(row: RunRow, key: string): string | null {
+  if (!row.ir || !['for_each', 'race', 'repeat'].some((t) => row.ir!.includes(`"type":"${t}","id":${JSON.stringify(key)}`))) return null;
+  try {
+    return blockNotAStep(planBlocks(JSON.parse(row.ir) as PlanIR), key);
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -268,7 +268,7 @@ export class Runtime {
 
   /**
    * `orch upgrade` (LANGUAGE.md §8.6) from this process: a run executing here is moved at its next
-   * turn that waits only for approvals (as a control from another process would); any other run
+   * turn that waits only for approvals and waits (as a control from another process would); any other run
    * through its journal (`upgradeRun`: written at once, or handed to the live process holding it).
    */
   async upgrade(runId: string, plan: PlanIR, opts: { readonly dryRun?: boolean } = {}): Promise<UpgradeOutcome> {
@@ -481,7 +481,7 @@ export class Runtime {
     const row = await journal.getRun(runId);
     if (!row?.ir) return;
     const check = checkUpgrade(JSON.parse(row.ir) as PlanIR, newPlan, replay(await journal.load(runId)));
-    if (!check.compatible || check.fromHash === check.toHash || !run.awaitingApproval()) return;
+    if (!check.compatible || check.fromHash === check.toHash || !run.idleOnWaits()) return;
     let stopped!: () => void;
     const detached = new Promise<void>((r) => (stopped = r));
     let settle!: { resolve: (r: ExecutionResult) => void; reject: (e: unknown) => void };
@@ -523,7 +523,7 @@ export class Runtime {
         }
         // Not awaited here: the run it replaces ends through `track`, which waits for this poll.
         const due = this.upgradesDue.get(run.runId);
-        if (due && run.awaitingApproval()) {
+        if (due && run.idleOnWaits()) {
           this.upgradesDue.delete(run.runId);
           void this.switchPlan(run, due).catch(() => undefined);
         }

@@ -120,7 +120,7 @@ export interface UpgradeOutcome extends UpgradeCheck {
   readonly applied: boolean;
   /**
    * A live process executes the run: the upgrade was handed to it (a control row), and it moves
-   * the run at its next turn that waits only for approvals, checking compatibility again then.
+   * the run at its next turn that waits only for approvals and waits, checking compatibility again then.
    */
   readonly requested?: boolean;
 }

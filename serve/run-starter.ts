@@ -103,7 +103,7 @@ export interface UpgradeReport {
   readonly runId: string;
   readonly compatible: boolean;
   readonly applied: boolean;
-  /** Handed to the process running the run: it moves at its next turn that waits only for approvals. */
+  /** Handed to the process running the run: it moves at its next turn that waits only for approvals and waits. */
   readonly requested: boolean;
   readonly fromHash: string;
   readonly toHash: string;

@@ -131,8 +131,8 @@ export async function runDraft(opts: DraftOptions, io: DraftIo): Promise<DraftRe
       ask: async (sys, messages) => {
         const answer = await client.complete({ model, system: sys, messages, temperature: 0.2 });
         usage.calls++;
-        usage.input += answer.input_tokens;
-        usage.output += answer.output_tokens;
+        usage.input += answer.input_tokens ?? 0;
+        usage.output += answer.output_tokens ?? 0;
         return answer.text;
       },
       check,

@@ -92,7 +92,10 @@ const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
 /** The blocks around a step, with their definitions (a changed `max` or `parallel` changes its steps' blocks). */
 function blocksOf(plan: PlanIR, s: StepIR): unknown {
   const byId = new Map<string, BlockIR>((plan.blocks ?? []).map((b) => [b.id, b]));
-  return { ids: s.blocks ?? [], defs: (s.blocks ?? []).map((id) => byId.get(id) ?? null), for_each: s.for_each };
+  // A loop's list of the steps inside is theirs, not the loop's: a step added to (or gone from) a
+  // loop does not change the loop around its siblings (§8.6: steps that have not started may appear).
+  const def = (b: BlockIR | undefined) => (b?.type === 'repeat' ? { ...b, steps: undefined } : (b ?? null));
+  return { ids: s.blocks ?? [], defs: (s.blocks ?? []).map((id) => def(byId.get(id))), for_each: s.for_each };
 }
 
 /**

@@ -98,6 +98,21 @@ describe('diffPlans', () => {
     expect(aspects(loop('fetch(url: u)'), loop('fetch(url: u)').replace('["a", "b"]', '["a", "b", "c"]'))).toEqual([['each', ['blocks']]]);
   });
 
+  it('a step added to a repeat leaves its siblings\' blocks as they were (a run parked in the loop may take it, §8.6); a changed max does not', () => {
+    const a = version(`
+  repeat again max 3 until get.output.body == "ok" {
+    step get = fetch(url: "https://a")
+  }`);
+    const more = (max: number) => version(`
+  repeat again max ${max} until get.output.body == "ok" {
+    step get = fetch(url: "https://a")
+    step sum = summarize(text: get.output.body)
+  }`);
+    const get = (p: PlanIR) => p.steps.find((s) => s.id === 'get')!;
+    expect(stepAspects(a.plan, get(a.plan), more(3).plan, get(more(3).plan))).toEqual([]);
+    expect(stepAspects(a.plan, get(a.plan), more(4).plan, get(more(4).plan))).toEqual(['blocks']);
+  });
+
   it('reports a guardrail whose verdict changed, before → after', () => {
     const cheap = 'guardrail cheap { severity warning  assert plan.cost <= 0.05usd }';
     const a = version(OLD, cheap);

@@ -187,14 +187,22 @@ function className(obj: object): string {
   return typeof name === 'string' && name ? name : 'a class';
 }
 
-/** A thrown value of any kind as text (a handler may throw a string, an object, a symbol …). */
+/**
+ * A thrown value of any kind as text (a handler or hook may throw a string, an object, a symbol,
+ * a proxy whose traps throw …). Never throws itself: it runs in the catch clause that keeps a
+ * misbehaving handler or hook a failed attempt.
+ */
 export function describeThrown(err: unknown): string {
-  if (err instanceof Error) return err.message || err.name;
-  if (typeof err === 'symbol') return err.toString();
-  if (typeof err === 'string') return err;
   try {
-    return JSON.stringify(err) ?? String(err);
+    if (err instanceof Error) return String(err.message || err.name);
+    if (typeof err === 'symbol') return err.toString();
+    if (typeof err === 'string') return err;
+    try {
+      return JSON.stringify(err) ?? String(err);
+    } catch {
+      return Object.prototype.toString.call(err);
+    }
   } catch {
-    return Object.prototype.toString.call(err);
+    return 'a value that cannot be shown (reading it threw)';
   }
 }

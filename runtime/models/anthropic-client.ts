@@ -48,10 +48,11 @@ export class AnthropicModelClient implements ModelClient {
     const call = tool ? blocks.find((b) => b.type === 'tool_use' && b.name === tool.name) : undefined;
     if (call) text = JSON.stringify(call.input ?? null);
     else text = blocks.filter((b) => b.type === 'text').map((b) => b.text ?? '').join('');
+    const refused = (res.stop_reason as string | null) === 'refusal';
     return {
-      text,
-      input_tokens: res.usage?.input_tokens ?? 0,
-      output_tokens: res.usage?.output_tokens ?? 0,
+      text: refused ? '' : text,
+      ...(refused ? { refusal: blocks.filter((b) => b.type === 'text').map((b) => b.text ?? '').join('') || 'no reason given' } : {}),
+      ...(res.usage ? { input_tokens: res.usage.input_tokens ?? 0, output_tokens: res.usage.output_tokens ?? 0 } : {}),
       model: res.model || req.model,
     };
   }

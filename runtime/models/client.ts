@@ -27,8 +27,11 @@ export interface ModelRequest {
 export interface ModelAnswer {
   /** The answer's text (JSON text when `json_schema` was given). */
   readonly text: string;
-  readonly input_tokens: number;
-  readonly output_tokens: number;
+  /** The model declined to answer (Chat Completions `refusal`, Messages `stop_reason: "refusal"`): why. */
+  readonly refusal?: string;
+  /** Absent when the endpoint reported no usage. */
+  readonly input_tokens?: number;
+  readonly output_tokens?: number;
   /** The model that answered, as the endpoint names it. */
   readonly model: string;
 }

@@ -124,8 +124,13 @@ export class ModelExecutor implements Executor {
       return { ok: false, error: endpointError(endpoint, model, err), cost: 0, usage: { model, endpoint: endpoint.name, cost: 0 }, ...refusal(err) };
     }
     const price = this.setup.models.prices[model] ?? this.setup.models.prices[answer.model];
-    const cost = price ? priceOf(price, answer.input_tokens, answer.output_tokens) : cap.cost;
-    const usage: AttemptUsage = { input_tokens: answer.input_tokens, output_tokens: answer.output_tokens, model: answer.model || model, endpoint: endpoint.name, cost };
+    const reported = answer.input_tokens !== undefined || answer.output_tokens !== undefined;
+    // An endpoint that reports no usage is a handler that reports nothing: the estimate, never a free call.
+    const cost = price && reported ? priceOf(price, answer.input_tokens ?? 0, answer.output_tokens ?? 0) : cap.cost;
+    const tokens = reported ? { input_tokens: answer.input_tokens ?? 0, output_tokens: answer.output_tokens ?? 0 } : {};
+    const usage: AttemptUsage = { ...tokens, model: answer.model || model, endpoint: endpoint.name, cost };
+    // Declining is not an answer: the attempt fails (paid for) and the retry policy decides.
+    if (answer.refusal !== undefined) return { ok: false, error: `model refused to answer: ${answer.refusal}`, cost, usage };
     // The same bound as a handler's output (a misbehaving endpoint must not flood the journal).
     if (Buffer.byteLength(answer.text, 'utf8') > DEFAULT_MAX_OUTPUT_BYTES)
       return { ok: false, error: `${ANSWER_REJECTED}is larger than ${DEFAULT_MAX_OUTPUT_BYTES} bytes`, cost, usage };

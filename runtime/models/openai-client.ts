@@ -41,11 +41,12 @@ export class OpenAIModelClient implements ModelClient {
     );
     const choice = res.choices?.[0];
     if (!choice) throw new Error(`model ${req.model} answered with no choice`);
-    const text = choice.message?.content ?? choice.message?.refusal ?? '';
+    // A filtered answer comes without content: declined, not answered with nothing.
+    const refusal = choice.message?.refusal || (choice.finish_reason === 'content_filter' && !choice.message?.content ? "the endpoint's content filter withheld the answer" : undefined);
     return {
-      text,
-      input_tokens: res.usage?.prompt_tokens ?? 0,
-      output_tokens: res.usage?.completion_tokens ?? 0,
+      text: choice.message?.content ?? '',
+      ...(refusal ? { refusal } : {}),
+      ...(res.usage ? { input_tokens: res.usage.prompt_tokens ?? 0, output_tokens: res.usage.completion_tokens ?? 0 } : {}),
       model: res.model || req.model,
     };
   }

@@ -5,7 +5,7 @@
  */
 import type { StepStatus } from '../../compiler/index.js';
 import type { SchedulerCore } from './core/core.js';
-import { keyFitsShape, noSuchInstance } from './core/scopes.js';
+import { blockNotAStep, keyFitsShape, noSuchInstance } from './core/scopes.js';
 import { TERMINAL, baseId } from './core/state.js';
 
 /**
@@ -26,7 +26,7 @@ export function unknownStep(core: SchedulerCore, path: string): string {
   const rec = key ? core.record(key) : undefined;
   if (rec && TERMINAL.has(rec.status)) return `step ${key} has already finished (${rec.status})`;
   const l = path.includes('/') ? undefined : core.logical.get(baseId(path));
-  return l ? noSuchInstance(path, l.step.id, l.shape) : `unknown step ${path}`;
+  return l ? noSuchInstance(path, l.step.id, l.shape) : (blockNotAStep(core.blocks, path) ?? `unknown step ${path}`);
 }
 
 /**

@@ -10,6 +10,9 @@ import { SchedulerCore } from './core/core.js';
 import type { Command, CoreEvent } from './core/protocol.js';
 import { TERMINAL, baseId } from './core/state.js';
 import { notAnApproval } from './core/resolve.js';
+import { policyAnswer } from './core/policy-answer.js';
+import { withCopies } from './hook-copies.js';
+import { describeThrown } from '../executor/json-output.js';
 import { endedPerItem, knowsStep, runsSubplan, unknownStep } from './control-paths.js';
 import { replay } from './replay.js';
 import { RunDetached, type DetachedBecause } from './run-detached.js';
@@ -266,6 +269,11 @@ export class Run implements RunReader {
     return this.core.awaitingApproval && this.core.runStatus === 'running';
   }
 
+  /** Nothing in flight but approvals and waits: the run can be moved to a new IR now (§8.6). */
+  idleOnWaits(): boolean {
+    return this.core.idleOnWaits();
+  }
+
   /** The approvals the run waits for, as `signal` takes them (`ok[1]`, `sub/ok`). */
   approvalsWaiting(): readonly string[] {
     return this.core.approvalsWaiting();
@@ -464,25 +472,28 @@ export class Run implements RunReader {
   private checkPolicy(cmd: Extract<Command, { type: 'check_policy' }>): void {
     const { key, token } = cmd;
     if (!this.core.current(key, token)) return;
-    const failed = (err: unknown) => this.act({ type: 'policy_decided', key, token, allow: false, failure: (err as Error).message });
-    const decided = (d: { allow: boolean; reason?: string }) =>
-      this.act({ type: 'policy_decided', key, token, allow: !(d && d.allow === false), reason: d?.reason });
+    // A hook is the user's code: whatever it throws or answers is decided on, never thrown on.
+    const failed = (err: unknown) => this.act({ type: 'policy_decided', key, token, allow: false, failure: describeThrown(err) });
+    const decided = (answer: unknown) => this.act({ type: 'policy_decided', key, token, ...policyAnswer(answer) });
     let decision: { allow: boolean; reason?: string } | Promise<{ allow: boolean; reason?: string }>;
     try {
-      decision = this.deps.hooks!.preExecution!(cmd.info, this.core.hookContext());
+      decision = this.deps.hooks!.preExecution!(withCopies(cmd.info, ['input']), this.hookContext());
     } catch (err) {
       return failed(err);
     }
-    if (decision && typeof (decision as Promise<unknown>).then === 'function')
-      (decision as Promise<{ allow: boolean; reason?: string }>).then(decided, failed);
-    else decided(decision as { allow: boolean; reason?: string });
+    if (decision && typeof (decision as Promise<unknown>).then === 'function') (decision as Promise<unknown>).then(decided, failed);
+    else decided(decision);
+  }
+
+  private hookContext(): ReturnType<SchedulerCore['hookContext']> {
+    return withCopies(this.core.hookContext(), ['input', 'context', 'consent']);
   }
 
   private postHook(cmd: Extract<Command, { type: 'post_hook' }>): void {
     try {
       // Its arguments are redacted already; the outcome's error and output may quote a secret too.
       const result = (this.deps.redact ? this.deps.redact(cmd.result) : cmd.result) as typeof cmd.result;
-      const r = this.deps.hooks?.postExecution?.(cmd.info, result, this.core.hookContext());
+      const r = this.deps.hooks?.postExecution?.(withCopies(cmd.info, ['input']), withCopies(result, ['output']), this.hookContext());
       if (r && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).catch(() => undefined);
     } catch {
       // A post-execution hook observes; its failure does not change the step's outcome.

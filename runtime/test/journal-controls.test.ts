@@ -84,6 +84,13 @@ describe('cancel --step through the journal', () => {
     await journal.close();
   });
 
+  it('the name of a block (a race, a loop) is not a step: refused, saying so, and nothing is recorded', async () => {
+    const journal = await journalWithBlocks();
+    expect(await cancelStepViaJournal(journal, 'r2', 'again')).toEqual({ ok: false, message: 'again is a repeat block, not a step: cancel the steps inside it (turn)' });
+    expect(await journal.takeControls('r2')).toEqual([]);
+    await journal.close();
+  });
+
   it('a step the plan does not have is refused, naming it, and nothing is recorded', async () => {
     const { journal } = await journalWithRun();
     const r = await cancelStepViaJournal(journal, 'r1', 'nosuch');

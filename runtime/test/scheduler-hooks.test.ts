@@ -4,9 +4,9 @@
  * end of the run even when nothing else is in flight.
  */
 import { describe, expect, it } from 'vitest';
-import type { PlanIR } from '../../compiler/index.js';
+import type { PlanIR, StepIR } from '../../compiler/index.js';
 import { Run, VirtualClock, type PolicyHooks, type RunEvent } from '../scheduler/index.js';
-import { capability, lit, plan, retry, step } from './ir-builder.js';
+import { capability, ctxVar, input, lit, out, plan, retry, step } from './ir-builder.js';
 import { SimExecutor } from './sim-executor.js';
 
 function run(p: PlanIR, hooks: PolicyHooks) {
@@ -49,7 +49,7 @@ describe('the attempt a hook sees', () => {
     const p = plan({ capabilities: [capability('c')], steps: [step('a', 'c', { retry: retry(2, 5) })] });
     const r = new Run(p, { clock, executor: exec, hooks: { preExecution: (s) => (pre.push(s.attempt), { allow: true }), postExecution: (s) => void post.push(s.attempt) } }, { runId: 'att' });
     const result = await settle(clock, r.start());
-    expect(result.status).toBe('completed');
+    expect(result.status, JSON.stringify(result)).toBe('completed');
     expect(exec.starts.map((s) => s.attempt)).toEqual([1, 2]);
     expect(pre).toEqual([1, 2]);
     expect(post).toEqual([2]);
@@ -92,6 +92,75 @@ describe('preExecution hook', () => {
     expect(result.status).toBe('failed');
     expect(result.steps.find((s) => s.stepId === 'b')!.error).toBe('blocked by preExecution policy hook: not b');
     expect(h.events.filter((e) => e.stepId === 'b').map((e) => e.type)).toEqual(['step_queued', 'step_failed']);
+  });
+});
+
+describe('a misbehaving preExecution hook', () => {
+  const one = (over: Partial<StepIR> = {}) =>
+    plan({ capabilities: [capability('c')], steps: [step({ id: 'a', capability: 'c', ...over }), step({ id: 'b', capability: 'c', deps: ['a'], join: 'all_done' })] });
+
+  it('throwing a value that is not an Error (null, a string, an object) fails the step by name, never the process', async () => {
+    for (const [thrown, text] of [
+      [null, 'null'],
+      ['no thanks', 'no thanks'],
+      [{ code: 42 }, '{"code":42}'],
+      // Every trap throws: even reading what it is fails.
+      [new Proxy({}, { get: () => { throw new Error('get'); }, getPrototypeOf: () => { throw new Error('proto'); } }), 'a value that cannot be shown (reading it threw)'],
+    ] as const) {
+      for (const async of [false, true]) {
+        const h = run(one(), { preExecution: () => (async ? Promise.reject(thrown) : (() => { throw thrown; })()) });
+        const result = await h.done;
+        expect(result.status).toBe('failed');
+        expect(result.steps.find((s) => s.stepId === 'a')!.error).toBe(`preExecution hook failed: ${text}`);
+        expect(h.exec.starts).toEqual([]);
+      }
+    }
+  });
+
+  it('an answer that is not { allow, reason } fails closed: a policy gate that returns garbage does not let the step through', async () => {
+    for (const answer of [42, 'yes', { allow: 'no' }]) {
+      const h = run(one(), { preExecution: () => answer as never });
+      const result = await h.done;
+      expect(result.status).toBe('failed');
+      expect(result.steps.find((s) => s.stepId === 'a')!.error).toMatch(/^preExecution hook failed: it answered .* not \{ allow, reason \}$/);
+      expect(h.exec.starts).toEqual([]);
+    }
+    // Nothing at all, or an object without `allow`, still allows (a hook that only observes).
+    for (const answer of [undefined, null, {}, { reason: 'fine' }]) {
+      const h = run(one(), { preExecution: () => answer as never });
+      expect((await h.done).status).toBe('completed');
+    }
+  });
+
+  it("one that never answers is bounded by the step's timeout: the step fails, the run ends", async () => {
+    const h = run(one({ timeout_ms: 1000 }), { preExecution: () => new Promise<never>(() => undefined) });
+    const result = await h.done;
+    expect(result.status).toBe('failed');
+    expect(result.steps.find((s) => s.stepId === 'a')!.error).toBe('preExecution hook failed: no answer within 1000ms');
+    expect(h.events.filter((e) => e.stepId === 'a').map((e) => e.type)).toEqual(['step_queued', 'step_failed']);
+  });
+});
+
+describe('what a hook is given is a copy', () => {
+  it("a hook that writes into the input, context, arguments or a step's output it was shown changes nothing of the run", async () => {
+    const clock = new VirtualClock(0);
+    const exec = new SimExecutor(clock, (req) => ({ latency: 5, outcome: { ok: true, output: { seen: req.input, box: { v: 'orig' } } } }));
+    const p = plan({
+      capabilities: [capability('c')],
+      steps: [step({ id: 'a', capability: 'c', args: { who: input('who') } }), step({ id: 'b', capability: 'c', deps: ['a'], args: { box: out('a', 'box'), who: input('who'), t: ctxVar('t') } })],
+      over: { output: { op: 'record', fields: [{ key: 'who', value: input('who') }, { key: 't', value: ctxVar('t') }, { key: 'box', value: out('a', 'box', 'v') }] } },
+    });
+    const vandal = (s: { input: { [k: string]: unknown } | null }, ctx: { input: unknown; context: { [k: string]: unknown } }) => {
+      (ctx.input as { who: string }).who = 'mallory';
+      ctx.context.t = 99;
+      if (s.input?.box) (s.input.box as { v: string }).v = 'mutated';
+      return { allow: true };
+    };
+    const r = new Run(p, { clock, executor: exec, hooks: { preExecution: vandal as never, postExecution: vandal as never } }, { runId: 'copy', input: { who: 'alice' }, context: { t: 20 } });
+    const result = await settle(clock, r.start());
+    expect(result.status, JSON.stringify(result)).toBe('completed');
+    expect(exec.starts.map((s) => s.input)).toEqual([{ who: 'alice' }, { box: { v: 'orig' }, who: 'alice', t: 20 }]);
+    expect(result.output).toEqual({ who: 'alice', t: 20, box: 'orig' });
   });
 });
 

@@ -189,3 +189,55 @@ plan p {
     expect(byDeadline.events.some((e) => e.type === 'budget_exceeded')).toBe(false);
   });
 });
+
+describe('a block read from outside the loops around it sees their last iteration (§7.1)', () => {
+  it('a race and a loop nested in loops: winner, output, iterations and status as in the last iteration', async () => {
+    const p = planOf(`plan p {
+  repeat outer max 2 until outer.index == 1 {
+    repeat inner max 3 until inner.index == 2 {
+      race r {
+        step quick = work(name: "quick")
+        step slow = work(name: "slow")
+      }
+    }
+    step mid = work(name: "mid \${r.winner} \${inner.iterations}")
+  }
+  output { winner: r.winner, text: r.output.text, mid: mid.output.text, inner: inner.iterations, status: inner.status, outer: outer.iterations }
+}`);
+    const { result } = await run(p, byName({ slow: 1000 }));
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({ winner: 'quick', text: 'quick', mid: 'mid quick 3', inner: 3, status: 'completed', outer: 2 });
+  });
+});
+
+describe("a loop step's result is its last iteration's (§7.1)", () => {
+  it('an iteration that failed before the one that completed leaves no error on the completed step', async () => {
+    const p = planOf(`plan p {
+  repeat again max 3 until attempt.status == "completed" {
+    step attempt = work(name: "try \${again.index}") { on_failure continue }
+  }
+}`);
+    const { result } = await run(p, byName({ 'try 0': 'fail', 'try 1': 'fail' }));
+    expect(result.status).toBe('completed');
+    expect(result.steps[0]).toMatchObject({ stepId: 'attempt', status: 'completed', output: { text: 'try 2' }, error: null });
+    const failedLast = await run(p, byName({ 'try 0': 'fail', 'try 1': 'fail', 'try 2': 'fail' }));
+    expect(failedLast.result.steps[0]).toMatchObject({ status: 'failed', error: 'try 2 broke' });
+  });
+});
+
+describe('cancelling a block by name (§7.1)', () => {
+  it('is refused in the live run, naming the steps inside; the race goes on', async () => {
+    const p = planOf(`plan p {
+  race r {
+    step quick = work(name: "quick")
+    step slow = work(name: "slow")
+  }
+}`);
+    let answer: string | undefined;
+    const { result } = await run(p, byName({ quick: 500, slow: 1000 }), {}, (r, clock) => {
+      clock.setTimer(100, () => (answer = r.cancelStep('r')));
+    });
+    expect(answer).toBe('r is a race block, not a step: cancel the steps inside it (quick, slow)');
+    expect(result.status).toBe('completed');
+  });
+});

@@ -4,9 +4,10 @@
  * later step runs under the new IR, the journal records plan_upgraded with both hashes, and an
  * incompatible upgrade is refused with every reason and changes nothing.
  */
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { irHash, type PlanIR } from '../../compiler/index.js';
+import { compile, irHash, type PlanIR } from '../../compiler/index.js';
 import { Runtime, upgradeRun } from '../index.js';
 import { eventSchemaErrors } from '../scheduler/event-schema.js';
 import { migrate } from '../backend/pg/migrations.js';
@@ -161,5 +162,80 @@ describe('Runtime.upgrade of a run executing in this process', () => {
     expect((await rt.signal('here', { stepId: 'ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
     expect(await active.result).toMatchObject({ status: 'completed', output: { shipped: 'fixed crate' } });
     expect(active.run.status()).toBe('completed');
+  });
+});
+
+describe('orch upgrade of a run parked inside a repeat', () => {
+  it('takes a step added to the loop: the iteration in progress runs it (§8.6)', async () => {
+    const dir = tempDir('orch-upgrade-loop-');
+    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const source = (extra: string, output: string) => `
+capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
+plan looped {
+  repeat again max 3 until ask.status == "completed" {
+    step prepare = echo(value: "try \${again.index}")
+${extra}
+    step ask = approval(approver: "ops", summary: "ok?") { after prepare
+      on_failure continue }
+  }
+  output { ${output} }
+}`;
+    const planOf = (extra: string, output: string, name: string) => {
+      writeFileSync(join(dir, name), source(extra, output));
+      const out = compile({ entry: join(dir, name) });
+      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      return out.plans[0]!;
+    };
+    const v1 = planOf('', 'tries: again.iterations', 'v1.orch');
+    const v2 = planOf('    step note = echo(value: "noted ${prepare.output.value}")', 'note: note.output.value', 'v2.orch');
+    const db = join(dir, 'runs.db');
+    const rt = await Runtime.open({ db, workers: 1, suspendOnApproval: true });
+    cleanups.push(() => rt.close());
+    const first = await (await rt.start(v1, { runId: 'loop' })).result;
+    expect(first.status, JSON.stringify(first.steps)).toBe('paused');
+    // The first iteration is declined; the second waits at its approval when the loop gains a step.
+    expect((await rt.signal('loop', { stepId: 'ask#0', decision: 'reject', by: 'ops' })).ok).toBe(true);
+    const parked = await (await rt.resume('loop')).result;
+    expect(parked.status, JSON.stringify(parked)).toBe('paused');
+    expect(await upgradeRun(rt.store!, 'loop', v2)).toMatchObject({ compatible: true, applied: true });
+    expect((await rt.signal('loop', { stepId: 'ask#1', decision: 'approve', by: 'ops' })).ok).toBe(true);
+    const done = await (await rt.resume('loop')).result;
+    expect(done).toMatchObject({ status: 'completed', output: { note: 'noted try 1' } });
+  });
+});
+
+describe('Runtime.upgrade of a run here that waits on the context', () => {
+  it('moves it while it waits (a wait until, no attempt in flight): what comes after runs under the new IR', async () => {
+    const dir = tempDir('orch-upgrade-wait-');
+    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const planOf = (text: string, name: string) => {
+      writeFileSync(
+        join(dir, name),
+        `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
+plan waiting {
+  step hold = wait until context.go == true timeout 1h
+  step after_hold = echo(value: "${text}") { after hold }
+  output { said: after_hold.output.value }
+}`,
+      );
+      const out = compile({ entry: join(dir, name) });
+      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      return out.plans[0]!;
+    };
+    const v1 = planOf('old', 'v1.orch');
+    const v2 = planOf('new', 'v2.orch');
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, controlPollMs: 20 });
+    cleanups.push(() => rt.close({ cancel: false }));
+    const active = await rt.start(v1, { runId: 'w', config: { file: null, hooks: {}, secrets: {} } });
+    expect(await rt.upgrade('w', v2)).toMatchObject({ compatible: true, requested: true });
+    const deadline = Date.now() + 10_000;
+    while (!(await rt.store!.load('w')).some((e) => e.type === 'plan_upgraded')) {
+      if (Date.now() > deadline) throw new Error('never upgraded while it waited');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await rt.signal('w', { context: { go: true } })).ok).toBe(true);
+    expect(await active.result).toMatchObject({ status: 'completed', output: { said: 'new' } });
   });
 });

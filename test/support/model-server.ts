@@ -17,6 +17,14 @@ export interface ScriptedReply {
   readonly status?: number;
   /** Wait this long before answering (ms). */
   readonly delayMs?: number;
+  /** Refuse: Chat Completions `message.refusal` (no content), Messages `stop_reason: "refusal"`. */
+  readonly refusal?: string;
+  /** Chat Completions `finish_reason` (default `stop`); `content_filter` sends no content. */
+  readonly finishReason?: string;
+  /** Answer without a `usage` object, as some gateways and local servers do. */
+  readonly noUsage?: boolean;
+  /** Send the status line and half the body, then drop the connection. */
+  readonly cutOff?: boolean;
 }
 
 export interface RecordedRequest {
@@ -64,9 +72,13 @@ export async function startModelServer(
           res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: `scripted failure ${reply.status}` } }));
           return;
         }
-        if (path.endsWith('/chat/completions')) return json(res, chatAnswer(body, reply));
-        if (path.endsWith('/messages')) return json(res, messagesAnswer(body, reply));
-        res.writeHead(404).end();
+        const answer = path.endsWith('/chat/completions') ? chatAnswer(body, reply) : path.endsWith('/messages') ? messagesAnswer(body, reply) : null;
+        if (answer === null) return res.writeHead(404).end();
+        if (reply.noUsage) delete (answer as { usage?: unknown }).usage;
+        if (!reply.cutOff) return json(res, answer);
+        const text = JSON.stringify(answer);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(text.length) });
+        res.write(text.slice(0, text.length >> 1), () => res.destroy());
       };
       if (reply.delayMs) setTimeout(send, reply.delayMs);
       else send();
@@ -103,7 +115,7 @@ function chatAnswer(body: Record<string, unknown>, r: ScriptedReply) {
     object: 'chat.completion',
     created: 0,
     model: String(body.model ?? 'unknown'),
-    choices: [{ index: 0, finish_reason: 'stop', logprobs: null, message: { role: 'assistant', content: text(r.answer), refusal: null } }],
+    choices: [{ index: 0, finish_reason: r.finishReason ?? 'stop', logprobs: null, message: { role: 'assistant', content: r.refusal !== undefined || r.finishReason === 'content_filter' ? null : text(r.answer), refusal: r.refusal ?? null } }],
     usage: { prompt_tokens: r.input_tokens ?? 0, completion_tokens: r.output_tokens ?? 0, total_tokens: (r.input_tokens ?? 0) + (r.output_tokens ?? 0) },
   };
 }
@@ -119,14 +131,14 @@ function messagesAnswer(body: Record<string, unknown>, r: ScriptedReply) {
       /* a string the test meant as a (wrong) tool input */
     }
   }
-  const content = tool ? [{ type: 'tool_use', id: 'toolu_test', name: tool.name, input }] : [{ type: 'text', text: text(r.answer) }];
+  const content = r.refusal !== undefined ? [{ type: 'text', text: r.refusal }] : tool ? [{ type: 'tool_use', id: 'toolu_test', name: tool.name, input }] : [{ type: 'text', text: text(r.answer) }];
   return {
     id: 'msg_test',
     type: 'message',
     role: 'assistant',
     model: String(body.model ?? 'unknown'),
     content,
-    stop_reason: tool ? 'tool_use' : 'end_turn',
+    stop_reason: r.refusal !== undefined ? 'refusal' : tool ? 'tool_use' : 'end_turn',
     stop_sequence: null,
     usage: { input_tokens: r.input_tokens ?? 0, output_tokens: r.output_tokens ?? 0 },
   };

@@ -238,6 +238,50 @@ plan pl { step b = p(text: "b")  output { bc: b.cost, line: "cost \${b.cost}" } 
   });
 });
 
+describe('a model that does not answer as asked (§8.1)', () => {
+  const TEXT = (endpoint: string, model = 'priced') => `
+capability say { kind llm  input { q: string }  output { text: string }  prompt "\${input.q}"  model "${model}"  max_tokens 50  retry 1 backoff fixed 1ms  cost 0.25usd  requires llm }
+resource r { kind cloud_region  provides llm  endpoint "${endpoint}" }
+plan p { step a = say(q: "hi")  output { a: a.output.text } }
+`;
+
+  it('a refusal is not an answer: the attempt fails saying so (retried), on both APIs, never an output of the refusal text', async () => {
+    for (const [server, endpoint] of [[cloud, 'cloud'], [claude, 'claude']] as const) {
+      server.script({ refusal: "I can't help with that.", input_tokens: 5, output_tokens: 5 }, { answer: 'hello', input_tokens: 5, output_tokens: 5 });
+      const { result, events } = await run(planOf(TEXT(endpoint)), {});
+      expect(result.status, endpoint).toBe('completed');
+      expect(result.output).toEqual({ a: 'hello' });
+      const retried = events.find((e) => e.type === 'step_retried')!;
+      expect(String(retried.data.error)).toBe("model refused to answer: I can't help with that.");
+    }
+  });
+
+  it("an answer the endpoint's content filter withheld is a refusal, not an empty answer", async () => {
+    cloud.script({ finishReason: 'content_filter', input_tokens: 5, output_tokens: 0 }, { answer: 'hello', input_tokens: 5, output_tokens: 5 });
+    const { result, events } = await run(planOf(TEXT('cloud')), {});
+    expect(result.output).toEqual({ a: 'hello' });
+    expect(String(events.find((e) => e.type === 'step_retried')!.data.error)).toBe("model refused to answer: the endpoint's content filter withheld the answer");
+  });
+
+  it('an answer without usage costs the estimate, as a handler that reports nothing does, never 0', async () => {
+    cloud.script({ answer: 'hello', noUsage: true });
+    const { result, events } = await run(planOf(TEXT('cloud')), {});
+    expect(result.status).toBe('completed');
+    expect(result.steps[0]!.cost).toBe(0.25);
+    const usage = (events.find((e) => e.type === 'step_completed')!.data as unknown as { usage: Record<string, unknown> }).usage;
+    expect(usage).toMatchObject({ model: 'priced', endpoint: 'cloud', cost: 0.25 });
+    expect(usage.input_tokens).toBeUndefined();
+  });
+
+  it('an answer cut off mid-way fails the attempt, which is retried', async () => {
+    cloud.script({ answer: 'hello', input_tokens: 1, output_tokens: 1, cutOff: true }, { answer: 'again', input_tokens: 1, output_tokens: 1 });
+    const { result, events } = await run(planOf(TEXT('cloud')), {});
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({ a: 'again' });
+    expect(String(events.find((e) => e.type === 'step_retried')!.data.error)).toMatch(/^model endpoint "cloud" \(openai .*\) failed: /);
+  });
+});
+
 describe('orch preview reserves what the run reserves (§8.2)', () => {
   it('for a structured output (schema and instruction sent) and a plain-text one (neither sent)', async () => {
     const src = `

@@ -13,7 +13,7 @@ import { grantedScopes } from './consent.js';
 import { beginRun, pump } from './decide.js';
 import { onEvent } from './events.js';
 import { resourceWaits } from './availability.js';
-import { approvalsWaiting, internalError } from './finish.js';
+import { approvalsWaiting, idleOnWaits, internalError } from './finish.js';
 import type { StepRecord } from './fold.js';
 import type { Identity } from './identity.js';
 import type { Command, CoreEvent } from './protocol.js';
@@ -51,6 +51,11 @@ export class SchedulerCore extends RunState {
     if (inst && inst.path.length > 0) return instView(inst);
     const l = this.logical.get(id);
     return l ? viewAt(this, l, []) : undefined;
+  }
+
+  /** A turn where the run may be detached and resumed as it stands (`idleOnWaits`). */
+  idleOnWaits(): boolean {
+    return this.mode === 'normal' && this.runStatus === 'running' && idleOnWaits(this);
   }
 
   blockView(id: string): BlockView | undefined {

@@ -64,14 +64,7 @@ export function onEvent(c: RunState, e: Live): void {
     case 'policy_decided': {
       const inst = live(c, e.key, e.token, 'policy');
       if (!inst || c.mode !== 'normal') return;
-      c.inProgress.delete(inst);
-      inst.activity = IDLE;
-      if (e.failure !== undefined || !e.allow) {
-        releaseLease(c, inst);
-        const why = e.failure !== undefined ? `preExecution hook failed: ${e.failure}` : `blocked by preExecution policy hook${e.reason ? `: ${e.reason}` : ''}`;
-        return blockStep(c, inst, why);
-      }
-      return launch(c, inst);
+      return policyDecided(c, inst, e);
     }
     case 'tool_checked': {
       const inst = live(c, e.key, e.token, 'tool_check');
@@ -159,6 +152,18 @@ function live(c: RunState, key: string, token: number, kind: Inst['activity']['k
   return inst && inst.token === token && inst.activity.kind === kind ? inst : null;
 }
 
+function policyDecided(c: RunState, inst: Inst, e: { readonly allow: boolean; readonly reason?: string; readonly failure?: string }): void {
+  c.inProgress.delete(inst);
+  inst.activity = IDLE;
+  clearStepTimer(c, inst);
+  if (e.failure !== undefined || !e.allow) {
+    releaseLease(c, inst);
+    const why = e.failure !== undefined ? `preExecution hook failed: ${e.failure}` : `blocked by preExecution policy hook${e.reason ? `: ${e.reason}` : ''}`;
+    return blockStep(c, inst, why);
+  }
+  return launch(c, inst);
+}
+
 function timerFired(c: RunState, timer: string): void {
   if (timer === 'deadline') {
     c.armed.delete(timer);
@@ -187,6 +192,7 @@ function timerFired(c: RunState, timer: string): void {
     return;
   }
   if (t.kind === 'timeout' && inst.rec.status === 'queued' && inst.waitingSince !== null) return resourceWaitTimedOut(c, inst, t.ms);
+  if (t.kind === 'timeout' && inst.activity.kind === 'policy' && c.mode === 'normal') return policyDecided(c, inst, { allow: false, failure: `no answer within ${t.ms}ms` });
   if (inst.rec.status !== 'running') return;
   if (inst.activity.kind === 'approval') wake(c);
   if (t.kind === 'wait') return succeed(c, inst, null);

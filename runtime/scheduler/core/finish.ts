@@ -69,8 +69,24 @@ export function checkDone(c: RunState): void {
  * resource or item slot an approval holds (not for a timer).
  */
 function idleOnApprovals(c: RunState): boolean {
+  return idleOn(c, APPROVALS);
+}
+
+const APPROVALS: ReadonlySet<string> = new Set(['approval']);
+const WAITS: ReadonlySet<string> = new Set(['approval', 'wait', 'until']);
+
+/**
+ * Only approvals and waits (`wait`, `wait until`) are in progress and nothing else can start
+ * before one ends: no attempt is in flight, so the run may be detached and resumed (it takes its
+ * waits up from the journal) without losing or repeating anything — an upgrade's turn (§8.6).
+ */
+export function idleOnWaits(c: RunState): boolean {
+  return idleOn(c, WAITS);
+}
+
+function idleOn(c: RunState, kinds: ReadonlySet<string>): boolean {
   if (c.inProgress.size === 0) return false;
-  for (const i of c.inProgress) if (i.activity.kind !== 'approval' && subplanWaits(c, i) === null) return false;
+  for (const i of c.inProgress) if (!kinds.has(i.activity.kind) && subplanWaits(c, i) === null) return false;
   for (const i of c.instances.values())
     if (i.rec.status === 'queued' && (i.timer !== null || !c.limits.heldBack(slotRequest(c, i)))) return false;
   return true;

@@ -3,7 +3,7 @@ import type { StepRecord } from './fold.js';
 import type { Starter } from './identity.js';
 import type { RunState } from './run-state.js';
 import { FAILED, type Inst, TERMINAL } from './state.js';
-import { type ViewState, viewAt } from './views.js';
+import { inLastIterations, type ViewState, viewAt } from './views.js';
 import type { ExecutionResult, StepResult, StepUsage } from '../types.js';
 import { round6 } from '../../../compiler/index.js';
 
@@ -72,8 +72,9 @@ export function buildResult(c: ResultState, now: number, startedBy: Starter | nu
       if (r.startedAt !== null && (start === null || r.startedAt < start)) start = r.startedAt;
       if (r.completedAt !== null && (end === null || r.completedAt > end)) end = r.completedAt;
     }
+    // Beyond a loop the step is its last iteration: an earlier iteration's error is not its error.
     const error =
-      firstFailed(l.instances)?.rec.error ??
+      firstFailed(l.shape.dims.some((d) => d.type === 'repeat') ? l.instances.filter((i) => inLastIterations(c, i)) : l.instances)?.rec.error ??
       wholeErrors.find((b) => l.shape.dims.includes(b.block as never))?.whole?.error ??
       null;
     const usage = usageOf(l.instances.map((i) => i.rec.usage));

@@ -127,6 +127,17 @@ export function keyFitsShape(key: string, id: string, shape: Shape): boolean {
 }
 
 /** Why `key` names no instance of step `id` of this shape, with how its instances are named. */
+/**
+ * Why `name`, a block's, cannot be cancelled as a step could (`orch cancel --step`): a block ends
+ * by the rules of its steps, so those are what is cancelled. Null when `name` is no block.
+ */
+export function blockNotAStep(blocks: PlanBlocks, name: string): string | null {
+  const block = blocks.byId.get(name);
+  if (!block) return null;
+  const kind = block.type === 'for_each' ? 'for each' : block.type;
+  return `${name} is a ${kind} block, not a step: cancel the steps inside it (${(blocks.stepsIn.get(name) ?? []).join(', ')})`;
+}
+
 export function noSuchInstance(key: string, id: string, shape: Shape): string {
   if (shape.dims.length === 0) return `step ${id} runs once: it has no instance ${key}, name it ${id}`;
   return `step ${id} has no instance ${key}: its instances are named like ${id}${suffixOf(shape.dims, shape.dims.map(() => 0))}`;

@@ -94,6 +94,10 @@ export function askPolicy(c: RunState, inst: Inst, admitted = false): void {
   const token = ++inst.token;
   inst.activity = { kind: 'policy', token };
   c.inProgress.add(inst);
+  // The step's timeout bounds its wait for the hook too: a hook that never answers ends the step
+  // (events.ts `timerFired`) instead of holding the run forever.
+  const timeoutMs = inst.logical.step.timeout_ms ?? capabilityOf(c, inst)?.timeout_ms ?? null;
+  if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'preExecution hook');
   c.command({ type: 'check_policy', key: inst.key, token, info: hookInfo(c, inst, true) });
 }
 

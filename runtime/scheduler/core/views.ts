@@ -90,6 +90,16 @@ export function viewAt(c: ViewState, l: Logical, prefix: readonly number[]): Ste
   };
 }
 
+/** Is `inst` in the last iteration (so far) of every `repeat` around it: part of the step's view from outside? */
+export function inLastIterations(c: ViewState, inst: Inst): boolean {
+  for (let j = 0; j < inst.dims.length; j++) {
+    if (inst.dims[j]!.type !== 'repeat') continue;
+    const loop = blockAt(c, inst.dims, inst.path.slice(0, j));
+    if (loop && loop.iteration !== inst.path[j]) return false;
+  }
+  return true;
+}
+
 /**
  * Has everything of step `l` under `prefix` ended (a loop: the loop itself ended)? Monotonic, so
  * a `for each` remembers how many leading items it already found ended.
@@ -118,13 +128,21 @@ export function stepViewFrom(c: ViewState, reader: Reader, id: string): StepView
   return l ? viewAt(c, l, sharedPrefix(reader, l.shape.dims)) : undefined;
 }
 
-/** The block instance of `blockId` a reader sees (its frame must lie on the reader's path). */
+/**
+ * The block instance of `blockId` a reader sees: the one on the reader's path, and beyond the
+ * loops the reader is outside of, their last iteration (as `viewAt` does for a step). A `for
+ * each` the reader is outside of has no one instance to read (the compiler refuses that read).
+ */
 export function blockFrom(c: ViewState, reader: Reader, blockId: string): BlockInst | undefined {
   const outer = c.blocks.blockDims.get(blockId);
   if (!outer) return undefined;
-  const prefix = sharedPrefix(reader, outer);
-  if (prefix.length < outer.length) return undefined;
-  return c.blockInsts.get(blockId + suffixOf(outer, prefix));
+  const path = sharedPrefix(reader, outer);
+  while (path.length < outer.length) {
+    const loop = blockAt(c, outer, path);
+    if (!loop || loop.block.type !== 'repeat' || loop.iteration < 0) return undefined;
+    path.push(loop.iteration);
+  }
+  return c.blockInsts.get(blockId + suffixOf(outer, path));
 }
 
 /** `NAME.…` of a `race` or `repeat` block. */

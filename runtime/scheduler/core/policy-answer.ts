@@ -1,0 +1,25 @@
+/**
+ * What a preExecution hook's answer decides (LANGUAGE.md §7.3, docs/language.md "Policy hooks").
+ * The hook is a gate: nothing (or an object without `allow`) lets the step through, `allow:
+ * false` blocks it, and any other answer is a broken hook, which fails closed like a throw.
+ */
+import type { CoreEvent } from './protocol.js';
+
+type Decision = Pick<Extract<CoreEvent, { type: 'policy_decided' }>, 'allow' | 'reason' | 'failure'>;
+
+export function policyAnswer(answer: unknown): Decision {
+  if (answer === undefined || answer === null) return { allow: true };
+  if (typeof answer === 'object' && !Array.isArray(answer)) {
+    const { allow, reason } = answer as { allow?: unknown; reason?: unknown };
+    if (allow === undefined || typeof allow === 'boolean') return { allow: allow !== false, ...(reason !== undefined && reason !== null ? { reason: String(reason) } : {}) };
+  }
+  return { allow: false, failure: `it answered ${shown(answer)}, not { allow, reason }` };
+}
+
+function shown(answer: unknown): string {
+  try {
+    return JSON.stringify(answer) ?? String(answer);
+  } catch {
+    return Object.prototype.toString.call(answer);
+  }
+}
