@@ -279,6 +279,13 @@ plan p { step a = say(q: "hi")  output { a: a.output.text } }
     expect(free.result.steps[0]!.cost).toBe(reserved);
   });
 
+  it('usage that is no count of tokens (negative) is no usage: never a negative cost that would credit the budget', async () => {
+    cloud.script({ answer: 'hello', input_tokens: -1_000_000, output_tokens: 5 });
+    const { result } = await run(planOf(TEXT('cloud')), {});
+    expect(result.status).toBe('completed');
+    expect(result.steps[0]!.cost).toBe(0.25);
+  });
+
   it('an answer cut off mid-way fails the attempt, which is retried', async () => {
     cloud.script({ answer: 'hello', input_tokens: 1, output_tokens: 1, cutOff: true }, { answer: 'again', input_tokens: 1, output_tokens: 1 });
     const { result, events } = await run(planOf(TEXT('cloud')), {});
