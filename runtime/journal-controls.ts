@@ -9,6 +9,7 @@ import { perItemMessage } from './scheduler/core/core.js';
 import { isApproval, notAnApproval } from './scheduler/core/resolve.js';
 import { blockNotAStep, keyFitsShape, noSuchInstance, planBlocks } from './scheduler/core/scopes.js';
 import { baseId } from './scheduler/core/state.js';
+import { replay } from './scheduler/replay.js';
 import type { PlanIR } from '../compiler/index.js';
 import { refusal, ruleBeforeStart, unboundRefusal } from './scheduler/core/approvers.js';
 import type { Identity, RecordedIdentity, Starter } from './people/identity.js';
@@ -53,7 +54,7 @@ export async function controlViaJournal(journal: AsyncJournal, runId: string, ki
     return { ok: true, message: `${kind} requested for ${runId} (running in process ${row.owner_pid})` };
   }
   if (kind === 'cancel') {
-    await journal.appendOffline(runId, 'execution_cancelled', { reason: 'cancelled by user' }, 'cancelled');
+    await cancelOffline(journal, runId, 'cancelled by user');
     return { ok: true, message: `cancelled ${runId}` };
   }
   if (kind === 'pause') {
@@ -62,6 +63,20 @@ export async function controlViaJournal(journal: AsyncJournal, runId: string, ki
     return { ok: true, message: `paused ${runId} (no process was running it)` };
   }
   return { ok: false, message: `run ${runId} is not running in any process; use \`orch resume ${runId}\`` };
+}
+
+/**
+ * Cancels a run no process holds, and first the sub-plan runs its steps in progress wait on (a
+ * live run cancels those itself): a child left paused would wait for an answer forever. The end
+ * event ends the run's own approvals and waits (fold: `cancelUnstarted`).
+ */
+async function cancelOffline(journal: AsyncJournal, runId: string, reason: string): Promise<void> {
+  for (const [key, s] of replay(await journal.load(runId)).steps) {
+    if (s.status !== 'running') continue;
+    const child = await journal.getRun(`${runId}/${key}`);
+    if (child && (child.status === 'running' || child.status === 'paused' || child.status === 'interrupted')) await cancelOffline(journal, child.id, 'parent run cancelled');
+  }
+  await journal.appendOffline(runId, 'execution_cancelled', { reason }, 'cancelled');
 }
 
 export async function signalViaJournal(journal: AsyncJournal, runId: string, payload: SignalPayload): Promise<ControlOutcome> {

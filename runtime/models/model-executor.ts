@@ -11,7 +11,7 @@
  * attempt's prompt says what was wrong (prompt.ts). `output { text: string }` takes the plain answer.
  */
 import type { CapabilityIR, LlmIR } from '../../compiler/index.js';
-import { describeValueErrors, validateValue } from '../../compiler/index.js';
+import { describeValueErrors, modelWorstCase, promptTokenBound, validateValue } from '../../compiler/index.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../executor/json-output.js';
 import { Redactor } from '../redact.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, AttemptUsage, CommitHook, Executor, FailureOwner } from '../scheduler/types.js';
@@ -125,8 +125,10 @@ export class ModelExecutor implements Executor {
     }
     const price = this.setup.models.prices[model] ?? this.setup.models.prices[answer.model];
     const reported = answer.input_tokens !== undefined || answer.output_tokens !== undefined;
-    // An endpoint that reports no usage is a handler that reports nothing: the estimate, never a free call.
-    const cost = price && reported ? priceOf(price, answer.input_tokens ?? 0, answer.output_tokens ?? 0) : cap.cost;
+    // An endpoint that reports no usage is charged what the attempt reserved (§8.2: its worst case,
+    // at least the estimate), never a free call.
+    const worst = price && cap.llm.max_tokens !== null ? modelWorstCase(promptTokenBound(prompt), cap.llm.max_tokens, price) : 0;
+    const cost = !reported ? Math.max(cap.cost, worst) : price ? priceOf(price, answer.input_tokens ?? 0, answer.output_tokens ?? 0) : cap.cost;
     const tokens = reported ? { input_tokens: answer.input_tokens ?? 0, output_tokens: answer.output_tokens ?? 0 } : {};
     const usage: AttemptUsage = { ...tokens, model: answer.model || model, endpoint: endpoint.name, cost };
     // Declining is not an answer: the attempt fails (paid for) and the retry policy decides.

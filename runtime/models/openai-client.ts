@@ -40,7 +40,11 @@ export class OpenAIModelClient implements ModelClient {
       req.signal ? { signal: req.signal } : undefined,
     );
     const choice = res.choices?.[0];
-    if (!choice) throw new Error(`model ${req.model} answered with no choice`);
+    if (!choice) {
+      // Some gateways answer HTTP 200 with their own error object instead of a completion.
+      const said = (res as { error?: { message?: unknown } }).error?.message;
+      throw new Error(`model ${req.model} answered with no choice${typeof said === 'string' && said ? `: ${said}` : ''}`);
+    }
     // A filtered answer comes without content: declined, not answered with nothing.
     const refusal = choice.message?.refusal || (choice.finish_reason === 'content_filter' && !choice.message?.content ? "the endpoint's content filter withheld the answer" : undefined);
     return {

@@ -32,7 +32,7 @@ export function replay(events: Iterable<RunEvent>): RestoredRun {
   const facts = newFacts();
   for (const e of events) {
     foldRun(facts, e);
-    if (endsUnstarted(e)) for (const s of steps.values()) cancelUnstarted(s);
+    if (endsUnstarted(e)) for (const s of steps.values()) cancelUnstarted(s, e);
     if (e.stepId === null || !(e.type.startsWith('step_') || e.type === 'attempt_lost' || e.type === 'approval_decided')) continue;
     let s = steps.get(e.stepId);
     if (!s) steps.set(e.stepId, (s = newRecord()));

@@ -11,7 +11,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compile } from '../../compiler/index.js';
 import { asyncJournal } from '../backend/sqlite/async-journal.js';
 import { SqliteJournal } from '../backend/sqlite/journal.js';
-import { cancelStepViaJournal, signalViaJournal } from '../journal-controls.js';
+import { cancelStepViaJournal, controlViaJournal, signalViaJournal } from '../journal-controls.js';
+import { Runtime } from '../index.js';
+import { replay } from '../scheduler/index.js';
+import { resultFromJournal } from '../scheduler/journal-result.js';
 import { capability, layeredSteps, plan } from './ir-builder.js';
 
 const dirs: string[] = [];
@@ -106,5 +109,42 @@ describe('a decision through the journal (issue #47 item 7)', () => {
     expect(await signalViaJournal(journal, 'r1', { stepId: ids[0]!, decision: 'approve' })).toEqual({ ok: false, message: `step ${ids[0]} is a call of noop, not an approval: only approval steps are approved or rejected` });
     expect(await journal.takeControls('r1')).toEqual([]);
     await journal.close();
+  });
+});
+
+describe('cancelling a run no process holds', () => {
+  it('ends what it had in progress and the sub-plan runs it waited on: no approval left running, no child left paused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-controls-'));
+    dirs.push(dir);
+    const entry = join(dir, 'nested.orch');
+    writeFileSync(
+      entry,
+      `plan parent {
+  step here = approval(approver: "ops", summary: "here?")
+  step there = run child()
+}
+plan child {
+  step ok = approval(approver: "ops", summary: "there?")
+}
+`,
+    );
+    const out = compile({ entry });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const db = join(dir, 'runs.db');
+    const rt = await Runtime.open({ db, workers: 1, suspendOnApproval: true });
+    try {
+      const parent = out.plans.find((p) => p.plan === 'parent')!;
+      expect((await (await rt.start(parent, { runId: 'p' })).result).status).toBe('paused');
+      expect(await controlViaJournal(rt.store!, 'p', 'cancel')).toEqual({ ok: true, message: 'cancelled p' });
+      expect((await rt.store!.getRun('p/there'))!.status).toBe('cancelled');
+      const steps = Object.fromEntries([...replay(await rt.store!.load('p')).steps].map(([k, v]) => [k, v.status]));
+      expect(steps).toEqual({ here: 'cancelled', there: 'cancelled' });
+      const result = resultFromJournal(parent, 'p', await rt.store!.load('p'));
+      expect(result.steps.map((x) => [x.stepId, x.status])).toEqual([['here', 'cancelled'], ['there', 'cancelled']]);
+      expect(result.metadata.cancelledSteps).toBe(2);
+      expect(replay(await rt.store!.load('p/there')).steps.get("ok")!.status).toBe('cancelled');
+    } finally {
+      await rt.close();
+    }
   });
 });

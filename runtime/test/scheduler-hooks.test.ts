@@ -126,10 +126,12 @@ describe('a misbehaving preExecution hook', () => {
       expect(h.exec.starts).toEqual([]);
     }
     // Nothing at all, or an object without `allow`, still allows (a hook that only observes).
-    for (const answer of [undefined, null, {}, { reason: 'fine' }]) {
+    for (const answer of [undefined, null, {}, { reason: 'fine' }, true]) {
       const h = run(one(), { preExecution: () => answer as never });
       expect((await h.done).status).toBe('completed');
     }
+    const no = await run(one(), { preExecution: () => false as never }).done;
+    expect(no.steps.find((s) => s.stepId === 'a')!.error).toBe('blocked by preExecution policy hook');
   });
 
   it("one that never answers is bounded by the step's timeout: the step fails, the run ends", async () => {

@@ -23,6 +23,8 @@ export interface ScriptedReply {
   readonly finishReason?: string;
   /** Answer without a `usage` object, as some gateways and local servers do. */
   readonly noUsage?: boolean;
+  /** Answer HTTP 200 with exactly this body (a gateway's own shape, e.g. an `error` object). */
+  readonly body?: object;
   /** Send the status line and half the body, then drop the connection. */
   readonly cutOff?: boolean;
 }
@@ -72,6 +74,7 @@ export async function startModelServer(
           res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: `scripted failure ${reply.status}` } }));
           return;
         }
+        if (reply.body) return json(res, reply.body);
         const answer = path.endsWith('/chat/completions') ? chatAnswer(body, reply) : path.endsWith('/messages') ? messagesAnswer(body, reply) : null;
         if (answer === null) return res.writeHead(404).end();
         if (reply.noUsage) delete (answer as { usage?: unknown }).usage;

@@ -52,6 +52,13 @@ describe('model clients over the real SDKs', () => {
     expect(server.requests.length - before).toBe(1);
   });
 
+  it("an HTTP 200 with no choice but an error object (some gateways) fails naming the endpoint's message", async () => {
+    const cfg = parseModelsConfig({ endpoints: { local: { base_url: server.openaiUrl } } }, 'f');
+    const client = modelClientFor(cfg.endpoints[0]!, () => '');
+    server.script({ body: { error: { message: 'upstream overloaded', type: 'server_error' } } });
+    await expect(client.complete({ model: 'm', messages: [{ role: 'user', content: 'x' }] })).rejects.toThrow('model m answered with no choice: upstream overloaded');
+  });
+
   it('config: bad entries are errors naming the file; prices compute per million tokens', () => {
     expect(() => parseModelsConfig({ endpoints: { x: { api: 'grpc' } } }, 'orch.config.json')).toThrow(/orch.config.json: endpoints.x.api/);
     expect(() => parseModelsConfig({ prices: { m: { input_per_mtok: 1 } } }, 'c')).toThrow(/prices.m/);

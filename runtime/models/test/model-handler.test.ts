@@ -263,7 +263,7 @@ plan p { step a = say(q: "hi")  output { a: a.output.text } }
     expect(String(events.find((e) => e.type === 'step_retried')!.data.error)).toBe("model refused to answer: the endpoint's content filter withheld the answer");
   });
 
-  it('an answer without usage costs the estimate, as a handler that reports nothing does, never 0', async () => {
+  it('an answer without usage costs what the attempt reserved (at least the estimate), never 0', async () => {
     cloud.script({ answer: 'hello', noUsage: true });
     const { result, events } = await run(planOf(TEXT('cloud')), {});
     expect(result.status).toBe('completed');
@@ -271,6 +271,19 @@ plan p { step a = say(q: "hi")  output { a: a.output.text } }
     const usage = (events.find((e) => e.type === 'step_completed')!.data as unknown as { usage: Record<string, unknown> }).usage;
     expect(usage).toMatchObject({ model: 'priced', endpoint: 'cloud', cost: 0.25 });
     expect(usage.input_tokens).toBeUndefined();
+    // No estimate at all: what the attempt reserved (its worst case at the model's price), never 0.
+    cloud.script({ answer: 'hello', noUsage: true });
+    const free = await run(planOf(TEXT('cloud').replace('  cost 0.25usd', '')), {});
+    const reserved = (free.events.find((e) => e.type === 'step_started')!.data as { cost: number }).cost;
+    expect(reserved).toBeGreaterThan(0);
+    expect(free.result.steps[0]!.cost).toBe(reserved);
+  });
+
+  it('usage that is no count of tokens (negative) is no usage: never a negative cost that would credit the budget', async () => {
+    cloud.script({ answer: 'hello', input_tokens: -1_000_000, output_tokens: 5 });
+    const { result } = await run(planOf(TEXT('cloud')), {});
+    expect(result.status).toBe('completed');
+    expect(result.steps[0]!.cost).toBe(0.25);
   });
 
   it('an answer cut off mid-way fails the attempt, which is retried', async () => {

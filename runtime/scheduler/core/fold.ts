@@ -168,8 +168,15 @@ export function endsUnstarted(e: RunEvent): boolean {
   return e.type === 'execution_failed' || e.type === 'execution_cancelled';
 }
 
-export function cancelUnstarted(s: StepRecord): void {
+export function cancelUnstarted(s: StepRecord, e: RunEvent): void {
   if (s.status === 'pending' || s.status === 'queued') s.status = 'cancelled';
+  else if (e.type === 'execution_cancelled' && s.status === 'running') {
+    // A run cancelled while no process held it (`orch cancel` of a paused or interrupted run):
+    // nothing journaled its approvals, waits or lost attempts as ended; the cancel ends them.
+    s.status = 'cancelled';
+    s.error = 'run cancelled';
+    s.completedAt = e.ts;
+  }
 }
 
 /** Applies a step event to that step's record; `f` numbers completions. Every event type is listed. */

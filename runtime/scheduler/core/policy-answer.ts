@@ -1,7 +1,8 @@
 /**
  * What a preExecution hook's answer decides (LANGUAGE.md §7.3, docs/language.md "Policy hooks").
  * The hook is a gate: nothing (or an object without `allow`) lets the step through, `allow:
- * false` blocks it, and any other answer is a broken hook, which fails closed like a throw.
+ * false` (or a bare `false`) blocks it, and any other answer is a broken hook, which fails closed
+ * like a throw.
  */
 import type { CoreEvent } from './protocol.js';
 
@@ -9,6 +10,7 @@ type Decision = Pick<Extract<CoreEvent, { type: 'policy_decided' }>, 'allow' | '
 
 export function policyAnswer(answer: unknown): Decision {
   if (answer === undefined || answer === null) return { allow: true };
+  if (typeof answer === 'boolean') return { allow: answer };
   if (typeof answer === 'object' && !Array.isArray(answer)) {
     const { allow, reason } = answer as { allow?: unknown; reason?: unknown };
     if (allow === undefined || typeof allow === 'boolean') return { allow: allow !== false, ...(reason !== undefined && reason !== null ? { reason: String(reason) } : {}) };

@@ -197,7 +197,7 @@ export class RunState {
     const event = makeEvent(this.runId, this.facts.lastSeq + 1, this.now, type, stepId, data);
     foldRun(this.facts, event);
     // Only instances the journal knows (a never-ready one has no event yet) — as `replay` sees them.
-    if (endsUnstarted(event)) for (const inst of this.instances.values()) if (inst.rec.status !== 'pending') cancelUnstarted(inst.rec);
+    if (endsUnstarted(event)) for (const inst of this.instances.values()) if (inst.rec.status !== 'pending') cancelUnstarted(inst.rec, event);
     if (stepId !== null) {
       const inst = this.instances.get(stepId);
       if (inst) {
