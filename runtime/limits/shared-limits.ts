@@ -6,7 +6,9 @@
  * The core stays synchronous: a step whose resource or rate window lives in the store is answered
  * `held` (it stays `queued`) while the claim is in flight; once the store grants it, the slot is
  * reserved for this run and the run is woken, and the next pump hands it to the first step that
- * asks for the same resource and windows.
+ * asks for the same resource and windows. The core says how many of the run's queued steps wait
+ * for the same resource after each pass (`waiting`): a slot is claimed for each in that turn, so a
+ * layer of steps costs one round trip and one pump, not one of each per step.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -531,15 +533,47 @@ class SharedRunLimits implements LimitsService {
     return need;
   }
 
-  private request(need: Need, stepKey: string): void {
-    if (this.isClosed) return;
-    this.client.listen();
-    // Several steps of this run may wait for the same need: claim for as many as could start.
+  /**
+   * `count` steps wait for `r`'s need after a pass of the core (which asked only the first of
+   * them): claim a slot for each that no claim in flight covers yet, in the same turn — the store
+   * answers them in one round trip (on SQLite, inside the turn's journal commit), and one pump
+   * then starts them all, instead of one claim, one commit and one pump per step. Rate windows are
+   * claimed one at a time as before: a granted call is a hit in the window whether or not a step
+   * takes it.
+   */
+  waiting(r: SlotRequest, count: number): void {
+    const need = this.need(r);
+    if (need === null || need.rates.length > 0 || this.isClosed) return;
+    // Held for its budget reservation, not a slot: it takes no slot another could use meanwhile.
+    if (r.budgets?.length && this.budgets.get(r.key ?? '')?.state.kind !== 'granted') return;
+    const wanted = Math.min(count - need.pending.size - need.reserved.length, this.room(need));
+    for (let i = 0; i < wanted; i++) this.claim(need, r.key ?? '');
+  }
+
+  /**
+   * Claims the need may still make: its limit, less the slots this run holds or asks for already.
+   * Slots this run holds on a resource come back to it when released (`handOver`): they count as
+   * claims already made, so a run using all of a resource's slots asks the store for none.
+   */
+  private room(need: Need): number {
     const cap = need.resource?.limit ?? Math.min(...need.rates.map((x) => x.count));
-    // Slots this run holds on a resource come back to it when released (`handOver`): they count
-    // as claims already made, so a run using all of a resource's slots asks the store for none.
     const held = need.rates.length === 0 ? need.inUse : 0;
-    if (need.pending.size + need.reserved.length + held >= Math.max(1, cap)) return;
+    return Math.max(1, cap) - (need.pending.size + need.reserved.length + held);
+  }
+
+  /**
+   * A step found no reserved slot. A resource's claims follow the steps the core says wait
+   * (`waiting`), so one is made here only when none is in flight (a core that does not say);
+   * a rate window's, one more per ask, up to its count.
+   */
+  private request(need: Need, stepKey: string): void {
+    if (this.isClosed || this.room(need) <= 0) return;
+    if (need.rates.length === 0 && need.pending.size > 0) return;
+    this.claim(need, stepKey);
+  }
+
+  private claim(need: Need, stepKey: string): void {
+    this.client.listen();
     const p: Pending = {
       claim: { holder: this.client.holder, runId: this.runId, stepKey, resource: need.resource, rates: need.rates },
       need,
