@@ -120,23 +120,20 @@ interface Need {
   inUse: number;
 }
 
-/** A slot taken from the store: `since`, when the store granted it (hand-overs keep it). */
+/**
+ * A slot taken from the store: `since`, when the store granted it (hand-overs keep it). One
+ * object from the grant to the give-back: reserved, then on the lease of the step that took it
+ * (its ticket), then reserved again when handed over — a busy run allocates nothing per step for it.
+ * Only a resource's slots are handed over: every call under a rate limit is a new hit.
+ */
 interface Slot {
   readonly leaseId: string | null;
-  readonly since: number;
-  /** When it was reserved for this run (for the rate-window lag). */
-  readonly at: number;
-  /** Given back if no step took it by then (`sweep`). */
-  readonly until: number;
-}
-
-/** The store lease behind a granted `Lease`, and whether a waiting step may take it over. */
-interface Ticket {
-  readonly leaseId: string;
   readonly need: Need;
   readonly since: number;
-  /** Only resource slots are handed over: every call under a rate limit is a new hit. */
-  readonly reusable: boolean;
+  /** When it was reserved for this run (for the rate-window lag). */
+  at: number;
+  /** Given back if no step took it by then (`sweep`). */
+  until: number;
 }
 
 /**
@@ -145,7 +142,8 @@ interface Ticket {
  * Cleared on release: a second release gives nothing back twice.
  */
 interface SharedLease extends Lease {
-  ticket: Ticket | null;
+  /** The store slot behind the lease (one with a lease id). */
+  ticket: Slot | null;
   budgetLease: string | null;
 }
 
@@ -237,33 +235,33 @@ class SharedRunLimits implements LimitsService {
   tryAcquire(r: SlotRequest, now: number): Grant {
     const need = this.need(r);
     if (!need && !r.budgets?.length) return this.inner.tryAcquire(r, now);
-    const local = this.inner.wouldGrant(r);
-    if (local !== 'ok') return local === 'held' ? HELD : { kind: local };
     // The budget first: a step that may not spend takes no slot another could use meanwhile.
     let budgetLease: string | null = null;
     if (r.budgets?.length) {
+      const local = this.inner.wouldGrant(r);
+      if (local !== 'ok') return local === 'held' ? HELD : { kind: local };
       const b = this.budget(r);
       if (b.kind !== 'granted') return b.kind === 'refused' ? b.grant : HELD;
       budgetLease = b.leaseId;
     }
     if (!need) return this.granted(r, this.inner.tryAcquire(r, now), null, budgetLease);
-    const slot = need.reserved.shift();
-    if (!slot) {
+    const slot = need.reserved[0];
+    if (slot === undefined) {
+      // Claimed only for a step the plan's own limits (its concurrency, `for each … parallel`) let start.
+      const local = budgetLease === null ? this.inner.wouldGrant(r) : 'ok';
+      if (local !== 'ok') return local === 'held' ? HELD : { kind: local };
       this.request(need, r.key ?? '');
       return HELD;
     }
-    if (need.rates.length > 0) this.claimLagMs = Math.max(this.claimLagMs, Math.min(1000, now - slot.at));
+    // The plan's own limits say no: the slot stays this run's for the next ask.
     const grant = this.inner.tryAcquire(r, now);
-    if (grant.kind !== 'granted') {
-      // `wouldGrant` said yes, so not expected: the slot stays this run's for the next ask.
-      need.reserved.unshift(slot);
-      return grant;
-    }
-    let ticket: Ticket | null = null;
+    if (grant.kind !== 'granted') return grant;
+    need.reserved.shift();
+    if (need.rates.length > 0) this.claimLagMs = Math.max(this.claimLagMs, Math.min(1000, now - slot.at));
+    let ticket: Slot | null = null;
     if (slot.leaseId !== null) {
-      const reusable = need.rates.length === 0;
-      ticket = { leaseId: slot.leaseId, need, since: slot.since, reusable };
-      if (reusable) need.inUse++;
+      ticket = slot;
+      if (need.rates.length === 0) need.inUse++;
     }
     return this.granted(r, grant, ticket, budgetLease);
   }
@@ -272,7 +270,7 @@ class SharedRunLimits implements LimitsService {
    * The core's lease, with the store lease and the budget reservation behind it (settled on
    * `release`). A fresh object: the in-run one may be a shared constant.
    */
-  private granted(r: SlotRequest, grant: Grant, ticket: Ticket | null, budgetLease: string | null): Grant {
+  private granted(r: SlotRequest, grant: Grant, ticket: Slot | null, budgetLease: string | null): Grant {
     if (grant.kind !== 'granted') return grant;
     if (budgetLease !== null) {
       const w = this.budgets.get(r.key ?? '');
@@ -380,8 +378,8 @@ class SharedRunLimits implements LimitsService {
     const ticket = held.ticket ?? null;
     if (ticket === null) return;
     held.ticket = null;
-    if (ticket.reusable) ticket.need.inUse--;
-    if (!this.handOver(ticket)) this.giveBack(ticket.leaseId);
+    if (ticket.need.rates.length === 0) ticket.need.inUse--;
+    if (!this.handOver(ticket)) this.giveBack(ticket.leaseId!);
   }
 
   /**
@@ -390,8 +388,8 @@ class SharedRunLimits implements LimitsService {
    * that follows, so a busy run on a limited resource costs the store one claim per slot and
    * `handOffMs`, not a claim and a release per step. A slot no step takes goes back at once.
    */
-  private handOver(t: Ticket): boolean {
-    if (!t.reusable || this.isClosed) return false;
+  private handOver(t: Slot): boolean {
+    if (t.need.rates.length > 0 || this.isClosed) return false;
     const now = this.client.now();
     if (now - t.since >= this.client.handOffMs) return false;
     // Demand this slot answers needs no claim of its own any more.
@@ -402,14 +400,21 @@ class SharedRunLimits implements LimitsService {
         break;
       }
     // No wake: the core releases inside its own pump and dispatches after it, in the same turn.
-    this.reserve(t.need, t.leaseId, t.since, now, HANDED_OVER_MS);
+    // Still among `leases` (since its grant): only the time it may wait changes.
+    t.at = now;
+    this.keep(t, now + HANDED_OVER_MS);
     return true;
   }
 
-  private reserve(need: Need, leaseId: string | null, since: number, at: number, keepMs = this.client.unclaimedMs): void {
+  /** A slot the store granted: reserved for the run's next step that asks. */
+  private reserve(need: Need, leaseId: string | null, since: number, at: number): void {
     if (leaseId !== null) this.leases.add(leaseId);
-    const until = this.client.now() + keepMs;
-    need.reserved.push({ leaseId, since, at, until });
+    this.keep({ leaseId, need, since, at, until: 0 }, this.client.now() + this.client.unclaimedMs);
+  }
+
+  private keep(slot: Slot, until: number): void {
+    slot.until = until;
+    slot.need.reserved.push(slot);
     if (until < this.sweepAt) this.armSweep(until);
   }
 
