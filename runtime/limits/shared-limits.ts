@@ -6,7 +6,9 @@
  * The core stays synchronous: a step whose resource or rate window lives in the store is answered
  * `held` (it stays `queued`) while the claim is in flight; once the store grants it, the slot is
  * reserved for this run and the run is woken, and the next pump hands it to the first step that
- * asks for the same resource and windows.
+ * asks for the same resource and windows. The core says how many of the run's queued steps wait
+ * for the same resource after each pass (`waiting`): a slot is claimed for each in that turn, so a
+ * layer of steps costs one round trip and one pump, not one of each per step.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -118,23 +120,20 @@ interface Need {
   inUse: number;
 }
 
-/** A slot taken from the store: `since`, when the store granted it (hand-overs keep it). */
+/**
+ * A slot taken from the store: `since`, when the store granted it (hand-overs keep it). One
+ * object from the grant to the give-back: reserved, then on the lease of the step that took it
+ * (its ticket), then reserved again when handed over — a busy run allocates nothing per step for it.
+ * Only a resource's slots are handed over: every call under a rate limit is a new hit.
+ */
 interface Slot {
   readonly leaseId: string | null;
-  readonly since: number;
-  /** When it was reserved for this run (for the rate-window lag). */
-  readonly at: number;
-  /** Given back if no step took it by then (`sweep`). */
-  readonly until: number;
-}
-
-/** The store lease behind a granted `Lease`, and whether a waiting step may take it over. */
-interface Ticket {
-  readonly leaseId: string;
   readonly need: Need;
   readonly since: number;
-  /** Only resource slots are handed over: every call under a rate limit is a new hit. */
-  readonly reusable: boolean;
+  /** When it was reserved for this run (for the rate-window lag). */
+  at: number;
+  /** Given back if no step took it by then (`sweep`). */
+  until: number;
 }
 
 /**
@@ -143,7 +142,8 @@ interface Ticket {
  * Cleared on release: a second release gives nothing back twice.
  */
 interface SharedLease extends Lease {
-  ticket: Ticket | null;
+  /** The store slot behind the lease (one with a lease id). */
+  ticket: Slot | null;
   budgetLease: string | null;
 }
 
@@ -235,33 +235,33 @@ class SharedRunLimits implements LimitsService {
   tryAcquire(r: SlotRequest, now: number): Grant {
     const need = this.need(r);
     if (!need && !r.budgets?.length) return this.inner.tryAcquire(r, now);
-    const local = this.inner.wouldGrant(r);
-    if (local !== 'ok') return local === 'held' ? HELD : { kind: local };
     // The budget first: a step that may not spend takes no slot another could use meanwhile.
     let budgetLease: string | null = null;
     if (r.budgets?.length) {
+      const local = this.inner.wouldGrant(r);
+      if (local !== 'ok') return local === 'held' ? HELD : { kind: local };
       const b = this.budget(r);
       if (b.kind !== 'granted') return b.kind === 'refused' ? b.grant : HELD;
       budgetLease = b.leaseId;
     }
     if (!need) return this.granted(r, this.inner.tryAcquire(r, now), null, budgetLease);
-    const slot = need.reserved.shift();
-    if (!slot) {
+    const slot = need.reserved[0];
+    if (slot === undefined) {
+      // Claimed only for a step the plan's own limits (its concurrency, `for each … parallel`) let start.
+      const local = budgetLease === null ? this.inner.wouldGrant(r) : 'ok';
+      if (local !== 'ok') return local === 'held' ? HELD : { kind: local };
       this.request(need, r.key ?? '');
       return HELD;
     }
-    if (need.rates.length > 0) this.claimLagMs = Math.max(this.claimLagMs, Math.min(1000, now - slot.at));
+    // The plan's own limits say no: the slot stays this run's for the next ask.
     const grant = this.inner.tryAcquire(r, now);
-    if (grant.kind !== 'granted') {
-      // `wouldGrant` said yes, so not expected: the slot stays this run's for the next ask.
-      need.reserved.unshift(slot);
-      return grant;
-    }
-    let ticket: Ticket | null = null;
+    if (grant.kind !== 'granted') return grant;
+    need.reserved.shift();
+    if (need.rates.length > 0) this.claimLagMs = Math.max(this.claimLagMs, Math.min(1000, now - slot.at));
+    let ticket: Slot | null = null;
     if (slot.leaseId !== null) {
-      const reusable = need.rates.length === 0;
-      ticket = { leaseId: slot.leaseId, need, since: slot.since, reusable };
-      if (reusable) need.inUse++;
+      ticket = slot;
+      if (need.rates.length === 0) need.inUse++;
     }
     return this.granted(r, grant, ticket, budgetLease);
   }
@@ -270,7 +270,7 @@ class SharedRunLimits implements LimitsService {
    * The core's lease, with the store lease and the budget reservation behind it (settled on
    * `release`). A fresh object: the in-run one may be a shared constant.
    */
-  private granted(r: SlotRequest, grant: Grant, ticket: Ticket | null, budgetLease: string | null): Grant {
+  private granted(r: SlotRequest, grant: Grant, ticket: Slot | null, budgetLease: string | null): Grant {
     if (grant.kind !== 'granted') return grant;
     if (budgetLease !== null) {
       const w = this.budgets.get(r.key ?? '');
@@ -378,8 +378,8 @@ class SharedRunLimits implements LimitsService {
     const ticket = held.ticket ?? null;
     if (ticket === null) return;
     held.ticket = null;
-    if (ticket.reusable) ticket.need.inUse--;
-    if (!this.handOver(ticket)) this.giveBack(ticket.leaseId);
+    if (ticket.need.rates.length === 0) ticket.need.inUse--;
+    if (!this.handOver(ticket)) this.giveBack(ticket.leaseId!);
   }
 
   /**
@@ -388,8 +388,8 @@ class SharedRunLimits implements LimitsService {
    * that follows, so a busy run on a limited resource costs the store one claim per slot and
    * `handOffMs`, not a claim and a release per step. A slot no step takes goes back at once.
    */
-  private handOver(t: Ticket): boolean {
-    if (!t.reusable || this.isClosed) return false;
+  private handOver(t: Slot): boolean {
+    if (t.need.rates.length > 0 || this.isClosed) return false;
     const now = this.client.now();
     if (now - t.since >= this.client.handOffMs) return false;
     // Demand this slot answers needs no claim of its own any more.
@@ -400,14 +400,21 @@ class SharedRunLimits implements LimitsService {
         break;
       }
     // No wake: the core releases inside its own pump and dispatches after it, in the same turn.
-    this.reserve(t.need, t.leaseId, t.since, now, HANDED_OVER_MS);
+    // Still among `leases` (since its grant): only the time it may wait changes.
+    t.at = now;
+    this.keep(t, now + HANDED_OVER_MS);
     return true;
   }
 
-  private reserve(need: Need, leaseId: string | null, since: number, at: number, keepMs = this.client.unclaimedMs): void {
+  /** A slot the store granted: reserved for the run's next step that asks. */
+  private reserve(need: Need, leaseId: string | null, since: number, at: number): void {
     if (leaseId !== null) this.leases.add(leaseId);
-    const until = this.client.now() + keepMs;
-    need.reserved.push({ leaseId, since, at, until });
+    this.keep({ leaseId, need, since, at, until: 0 }, this.client.now() + this.client.unclaimedMs);
+  }
+
+  private keep(slot: Slot, until: number): void {
+    slot.until = until;
+    slot.need.reserved.push(slot);
     if (until < this.sweepAt) this.armSweep(until);
   }
 
@@ -531,15 +538,47 @@ class SharedRunLimits implements LimitsService {
     return need;
   }
 
-  private request(need: Need, stepKey: string): void {
-    if (this.isClosed) return;
-    this.client.listen();
-    // Several steps of this run may wait for the same need: claim for as many as could start.
+  /**
+   * `count` steps wait for `r`'s need after a pass of the core (which asked only the first of
+   * them): claim a slot for each that no claim in flight covers yet, in the same turn — the store
+   * answers them in one round trip (on SQLite, inside the turn's journal commit), and one pump
+   * then starts them all, instead of one claim, one commit and one pump per step. Rate windows are
+   * claimed one at a time as before: a granted call is a hit in the window whether or not a step
+   * takes it.
+   */
+  waiting(r: SlotRequest, count: number): void {
+    const need = this.need(r);
+    if (need === null || need.rates.length > 0 || this.isClosed) return;
+    // Held for its budget reservation, not a slot: it takes no slot another could use meanwhile.
+    if (r.budgets?.length && this.budgets.get(r.key ?? '')?.state.kind !== 'granted') return;
+    const wanted = Math.min(count - need.pending.size - need.reserved.length, this.room(need));
+    for (let i = 0; i < wanted; i++) this.claim(need, r.key ?? '');
+  }
+
+  /**
+   * Claims the need may still make: its limit, less the slots this run holds or asks for already.
+   * Slots this run holds on a resource come back to it when released (`handOver`): they count as
+   * claims already made, so a run using all of a resource's slots asks the store for none.
+   */
+  private room(need: Need): number {
     const cap = need.resource?.limit ?? Math.min(...need.rates.map((x) => x.count));
-    // Slots this run holds on a resource come back to it when released (`handOver`): they count
-    // as claims already made, so a run using all of a resource's slots asks the store for none.
     const held = need.rates.length === 0 ? need.inUse : 0;
-    if (need.pending.size + need.reserved.length + held >= Math.max(1, cap)) return;
+    return Math.max(1, cap) - (need.pending.size + need.reserved.length + held);
+  }
+
+  /**
+   * A step found no reserved slot. A resource's claims follow the steps the core says wait
+   * (`waiting`), so one is made here only when none is in flight (a core that does not say);
+   * a rate window's, one more per ask, up to its count.
+   */
+  private request(need: Need, stepKey: string): void {
+    if (this.isClosed || this.room(need) <= 0) return;
+    if (need.rates.length === 0 && need.pending.size > 0) return;
+    this.claim(need, stepKey);
+  }
+
+  private claim(need: Need, stepKey: string): void {
+    this.client.listen();
     const p: Pending = {
       claim: { holder: this.client.holder, runId: this.runId, stepKey, resource: need.resource, rates: need.rates },
       need,

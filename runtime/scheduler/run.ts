@@ -339,14 +339,18 @@ export class Run implements RunReader {
 
   /** A shared slot this run waits for may be free now: pump the core on the next turn. */
   private wake(): void {
-    // On the clock, not at once: the run that freed the slot is still inside its own turn (its
-    // step's end is not journaled yet), and a virtual clock keeps the order deterministic.
+    // Not at once: the run that freed the slot is still inside its own turn (its step's end is
+    // not journaled yet). Where flushes are deferred (the runtime: the next turn), a deferred
+    // flush is that already — a 0 ms timer would hold a granted step up to a millisecond longer;
+    // else on the clock, which a virtual clock keeps deterministic.
     if (this.core.mode === 'finished' || this.wakeArmed) return;
     this.wakeArmed = true;
-    this.deps.clock.setTimer(0, () => {
+    const woken = () => {
       this.wakeArmed = false;
       if (this.core.mode !== 'finished') this.scheduleFlush();
-    });
+    };
+    if (this.deps.defer) this.deps.defer(woken);
+    else this.deps.clock.setTimer(0, woken);
   }
   private wakeArmed = false;
 

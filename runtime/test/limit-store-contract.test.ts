@@ -38,6 +38,8 @@ interface Backend {
   readonly name: string;
   /** Whether the store pushes releases from other clients (`onRelease`). */
   readonly pushes: boolean;
+  /** Whether the calls of one turn are carried out together, releases first (else each on its own connection, in any order). */
+  readonly batches: boolean;
   place(): Promise<Place>;
 }
 
@@ -45,6 +47,7 @@ const BACKENDS: readonly Backend[] = [
   {
     name: 'SqliteLimitStore',
     pushes: false,
+    batches: true,
     async place() {
       const file = join(tempDir('orch-limits-'), 'runs.db');
       return { open: async (leaseMs = 3000) => new SqliteLimitStore(file, { leaseMs }), teardown: async () => undefined };
@@ -55,6 +58,7 @@ const BACKENDS: readonly Backend[] = [
     // transaction, 1 ms later (riding a commit: sqlite-limits-in-commit.test.ts).
     name: "SqliteLimitStore on a journal's connection",
     pushes: false,
+    batches: true,
     async place() {
       const file = join(tempDir('orch-limits-'), 'runs.db');
       const journals: SqliteJournal[] = [];
@@ -71,6 +75,7 @@ const BACKENDS: readonly Backend[] = [
   {
     name: 'PgLimitStore',
     pushes: true,
+    batches: false,
     async place() {
       const db = await startPostgres();
       await migrate(db.url);
@@ -81,6 +86,7 @@ const BACKENDS: readonly Backend[] = [
     // The stores of one memory backend share its data, as stores on one database share its tables.
     name: 'MemoryLimitStore',
     pushes: true,
+    batches: true,
     async place() {
       const backend = memoryBackend();
       return {
@@ -190,6 +196,25 @@ describe.each(BACKENDS)('SharedLimitStore contract: $name', (backend) => {
     // The forgotten slot lapsed at t+3000; the kept one lives on.
     expect(await b!.acquire(claim('B', { resource: two }), t + 6001)).toMatchObject({ kind: 'granted' });
     expect(await b!.acquire(claim('B', { resource: two }), t + 6002)).toEqual({ kind: 'held', resource: 'gpu' });
+  });
+
+  it('answers many claims of one turn up to the limit, counting a lapsed lease free and a release of that turn', async () => {
+    const [a, b] = await stores(2, 3000);
+    const t = 3_700_000;
+    const three = { name: 'gpu', limit: 3 };
+    // A's first lease lapses at t+3000 (never renewed); its second lives until t+5000.
+    await a!.acquire(claim('A', { resource: three }), t);
+    await a!.acquire(claim('A', { resource: three }), t + 2000);
+    // Four claims in one turn (a run's waiting steps): the lapsed slot and the free one, no more.
+    const burst = await Promise.all([0, 1, 2, 3].map((i) => b!.acquire(claim('B', { resource: three }), t + 3000 + i)));
+    expect(burst.map((g) => g.kind).sort()).toEqual(['granted', 'granted', 'held', 'held']);
+    // A release and two claims (in one turn where the store batches them, releases first): the
+    // released slot is taken once.
+    const released = b!.release(leaseOf(burst.find((g) => g.kind === 'granted')));
+    if (!backend.batches) await released;
+    const next = await Promise.all([b!.acquire(claim('B', { resource: three }), t + 3010), b!.acquire(claim('B', { resource: three }), t + 3011)]);
+    await released;
+    expect(next.map((g) => g.kind).sort()).toEqual(['granted', 'held']);
   });
 
   it('counts a rate window across holders, with the instant the oldest hit leaves it', async () => {

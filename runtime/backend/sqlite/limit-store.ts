@@ -92,6 +92,13 @@ export class SqliteLimitStore implements SharedLimitStore {
   /** One write transaction taken with the lock up front (`busy_timeout` waits for it). */
   private readonly runOps: (ops: readonly Op[]) => unknown[];
   private lastSweep = 0;
+  /**
+   * Live leases per resource as counted by this batch's first claim on it, kept up to date by the
+   * batch's own grants: a run that claims many slots at once (`SharedLimits.waiting`) counts each
+   * resource once per transaction, not once per claim. Safe inside the batch's write transaction
+   * (nothing else writes meanwhile, and its releases run before its claims); dropped with it.
+   */
+  private counted = new Map<string, { n: number; now: number }>();
   private batch: Op[] = [];
   private batchScheduled = false;
   /** Sharing the journal's connection: leaves its commits (see `joinCommit`). */
@@ -236,6 +243,7 @@ export class SqliteLimitStore implements SharedLimitStore {
     this.fallback = null;
     const ops = this.batch;
     this.batch = [];
+    if (this.counted.size > 0) this.counted = new Map();
     return ops;
   }
 
@@ -262,13 +270,18 @@ export class SqliteLimitStore implements SharedLimitStore {
   private acquireNow(claim: SharedClaim, now: number): SharedGrant {
     if (now - this.lastSweep > this.leaseMs) {
       this.lastSweep = now;
+      this.counted.clear();
       this.dropExpired.run(now);
       this.dropOldHits.run(now - KEEP_HITS_MS);
       this.dropExpiredBudgets.run(now);
     }
     if (claim.budgets?.length) return this.reserveBudgets(claim, now);
     const res = claim.resource;
-    if (res && (this.countLeases.get(res.name, now) as { n: number }).n >= res.limit) return { kind: 'held', resource: res.name };
+    // A count taken at an earlier `now` in this batch may still hold a lease that lapsed since:
+    // never fewer than the live ones, so the limit holds.
+    let live = res ? this.counted.get(res.name) : undefined;
+    if (res && (live === undefined || live.now > now)) this.counted.set(res.name, (live = { n: (this.countLeases.get(res.name, now) as { n: number }).n, now }));
+    if (res && live!.n >= res.limit) return { kind: 'held', resource: res.name };
     for (const rate of claim.rates) {
       const w = this.windowHits.get(rate.key, now - rate.perMs) as { n: number; first: number | null };
       if (w.n >= rate.count) return { kind: 'rate_limited', key: rate.key, retryAt: (w.first ?? now) + rate.perMs };
@@ -276,6 +289,7 @@ export class SqliteLimitStore implements SharedLimitStore {
     for (const rate of claim.rates) this.insertHit.run(rate.key, now, claim.runId);
     if (!res) return { kind: 'granted', leaseId: null };
     const row = this.insertLease.get(res.name, claim.holder, claim.runId, claim.stepKey, now, now + this.leaseMs) as { id: number };
+    live!.n++;
     return { kind: 'granted', leaseId: String(row.id) };
   }
 

@@ -15,6 +15,7 @@ import { checkDone } from './finish.js';
 import { foldStep, newRecord, originFacts } from './fold.js';
 import { attemptCostOf, capabilityOf, isApproval } from './resolve.js';
 import type { RunState } from './run-state.js';
+import type { SlotRequest } from './limits.js';
 import { sharedPrefix } from './scopes.js';
 import { beginStep, slotRequest } from './start.js';
 import { FAILED, type Inst, ROOT_FRAME, TERMINAL, stopWaiting, waitingOf } from './state.js';
@@ -298,6 +299,9 @@ function dispatch(c: RunState): boolean {
   // queued steps behind the first one held by a resource need not each ask again until a step
   // starts here (a start can end at once and give its slot back) or the next pass.
   let full: Set<string> | null = null;
+  // How many queued steps wait behind each held key (only for a service that asks: `waiting`).
+  let waiting: Map<string, { readonly request: SlotRequest; count: number }> | null = null;
+  const counts = c.limits.waiting !== undefined;
   while (c.heap.size > 0) {
     const inst = c.heap.peek()!;
     if (inst.rec.status !== 'queued' || inst.activity.kind !== 'idle') {
@@ -314,6 +318,8 @@ function dispatch(c: RunState): boolean {
     const request = slotRequest(c, inst);
     const fullKey = request.resource !== null && request.item === null ? `${request.resource.name}\u0000${request.capability}` : null;
     if (fullKey !== null && full?.has(fullKey)) {
+      const w = waiting?.get(fullKey);
+      if (w) w.count++;
       setAside.push(c.heap.pop()!);
       continue;
     }
@@ -324,7 +330,14 @@ function dispatch(c: RunState): boolean {
       sharedBudgetExceeded(c, inst, grant.key, grant.spent);
       continue;
     }
-    if (grant.kind === 'held' && fullKey !== null) (full ??= new Set()).add(fullKey);
+    if (grant.kind === 'held' && fullKey !== null) {
+      (full ??= new Set()).add(fullKey);
+      if (counts) {
+        const w = (waiting ??= new Map()).get(fullKey);
+        if (w) w.count++;
+        else waiting.set(fullKey, { request, count: 1 });
+      }
+    }
     if (grant.kind === 'held') {
       // Only that group's next finished item can free an item slot: wait for it out of the heap.
       const group = c.limits.heldByItem?.(request) ?? null;
@@ -354,6 +367,7 @@ function dispatch(c: RunState): boolean {
     beginStep(c, inst);
   }
   for (const i of setAside) c.heap.push(i);
+  if (waiting) for (const w of waiting.values()) c.limits.waiting!(w.request, w.count);
   return startedAny;
 }
 

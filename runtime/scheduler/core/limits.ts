@@ -92,6 +92,13 @@ export interface LimitsService {
    */
   heldByItem?(request: SlotRequest): string | null;
   /**
+   * `count` queued steps of this run (the one answered `held` for `request`, and those behind it
+   * that the pass set aside without asking) wait for what `request` asks, after a dispatch pass.
+   * Optional: a shared store's client claims that many slots in one round trip instead of one
+   * per pass.
+   */
+  waiting?(request: SlotRequest, count: number): void;
+  /**
    * The run ended (or was detached): give back whatever is reserved and not in use. A promise when
    * giving back reaches a shared store that other runs read (a budget ledger the run's spend
    * leaves): the run's result waits on it, so a run started once it is known sees the ledger
