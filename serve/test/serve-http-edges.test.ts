@@ -1,0 +1,36 @@
+/**
+ * The HTTP API at its edges (docs/language.md "HTTP API"), in process (Fastify's inject on the
+ * real app, routes and authentication, a FakeStarter): the content types a JSON body may come
+ * with, and the methods a known path answers.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiToken, bearer, testServer, type TestServer } from './people-helpers.js';
+
+let s: TestServer;
+let token: string;
+
+beforeAll(async () => {
+  s = await testServer();
+  token = await apiToken(s.people.store, 'carol');
+}, 30_000);
+afterAll(async () => {
+  await s.close();
+});
+
+const post = (path: string, payload: string, contentType: string) =>
+  s.app.inject({ method: 'POST', url: path, headers: { ...bearer(token), 'content-type': contentType }, payload });
+
+describe('request bodies', () => {
+  it('JSON is read whatever parameters its content type has, in UTF-8 only; any other type is a 415', async () => {
+    for (const type of ['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'Application/JSON', 'application/vnd.api+json; charset="utf-8"']) {
+      const r = await post('/events', '{"type": "caf\\u00e9 ☕"}', type);
+      expect(r.statusCode, type).toBe(202);
+      expect(r.json().type, type).toBe('café ☕');
+    }
+    for (const type of ['application/json; charset=latin1', 'text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'application/jsonx', 'application/json-seq']) {
+      const r = await post('/events', '{"type": "x"}', type);
+      expect(r.statusCode, type).toBe(415);
+      expect(r.json().error, type).toMatch(/JSON body/);
+    }
+  });
+});
