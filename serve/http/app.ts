@@ -68,7 +68,7 @@ export interface AppOptions {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 /**
  * The node:http server under Fastify. Node checks its header and request deadlines only every
@@ -245,7 +245,8 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
   });
 
   // 405 with `Allow` for a known path and a method it does not take (Fastify's router answers
-  // 404 for those): every route's other methods get a route of their own.
+  // 404 for those): every route's other methods get a route of their own. `OPTIONS` asks which
+  // methods a path takes: 204 with `Allow` (and no CORS headers: no other origin is let in).
   const methodsOf = new Map<string, Set<string>>();
   app.addHook('onRoute', (r) => {
     if (r.config?.methodNotAllowed) return;
@@ -263,7 +264,9 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
         url,
         config: { methodNotAllowed: true },
         handler: async (req, reply) =>
-          reply.code(405).header('allow', allow).send({ error: `method ${req.method} not allowed on ${url}; use ${allow}` }),
+          req.method === 'OPTIONS'
+            ? reply.code(204).header('allow', `${allow}, OPTIONS`).send()
+            : reply.code(405).header('allow', allow).send({ error: `method ${req.method} not allowed on ${url}; use ${allow}` }),
       });
     }
   });

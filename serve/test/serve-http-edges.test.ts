@@ -34,3 +34,22 @@ describe('request bodies', () => {
     }
   });
 });
+
+describe('methods', () => {
+  const call = (method: 'OPTIONS' | 'HEAD' | 'PUT', url: string, headers: Record<string, string> = bearer(token)) => s.app.inject({ method, url, headers });
+
+  it('OPTIONS on a known path answers 204 with the methods it takes; on an unknown one 404; without an identity 401', async () => {
+    const runs = await call('OPTIONS', '/runs');
+    expect(runs.statusCode).toBe(204);
+    expect(runs.headers.allow).toBe('GET, POST, OPTIONS');
+    expect(runs.headers['access-control-allow-origin']).toBeUndefined();
+    expect((await call('OPTIONS', '/runs/r-1/steps/ask/approve')).headers.allow).toBe('POST, OPTIONS');
+    expect((await call('OPTIONS', '/nowhere')).statusCode).toBe(404);
+    expect((await call('OPTIONS', '/runs', {})).statusCode).toBe(401);
+    // HEAD is GET without a body, and other methods stay 405s.
+    const head = await call('HEAD', '/runs');
+    expect([head.statusCode, head.body]).toEqual([200, '']);
+    const put = await call('PUT', '/runs');
+    expect([put.statusCode, put.headers.allow]).toEqual([405, 'GET, POST']);
+  });
+});
