@@ -3,6 +3,7 @@
  * real app, routes and authentication, a FakeStarter): the content types a JSON body may come
  * with, and the methods a known path answers.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiToken, bearer, testServer, type TestServer } from './people-helpers.js';
 
@@ -51,5 +52,26 @@ describe('methods', () => {
     expect([head.statusCode, head.body]).toEqual([200, '']);
     const put = await call('PUT', '/runs');
     expect([put.statusCode, put.headers.allow]).toEqual([405, 'GET, POST']);
+  });
+
+  it('HEAD /stream answers its headers and ends, and the connection serves the next request', async () => {
+    const url = new URL(await s.app.listen({ port: 0, host: '127.0.0.1' }));
+    const socket = connect(Number(url.port), '127.0.0.1');
+    try {
+      let got = '';
+      const both = new Promise<void>((resolve) =>
+        socket.on('data', (d) => {
+          got += d.toString();
+          if (got.includes('{"status":"ok"}')) resolve();
+        }),
+      );
+      // Pipelined on one keep-alive connection: the second answer comes only once the first has ended.
+      socket.write(`HEAD /stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await both;
+      expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*content-type: text\/event-stream[\s\S]*\r\n\r\nHTTP\/1\.1 200 OK/);
+      expect(got).not.toContain('orch live events');
+    } finally {
+      socket.destroy();
+    }
   });
 });
