@@ -12,7 +12,7 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Identity, StartedRun, StoredSession } from '../../runtime/index.js';
 import { bearerOf, CSRF_HEADER, People, SESSION_COOKIE } from './auth.js';
-import { addJsonParser, DEFAULT_BODY_LIMIT } from './body.js';
+import { addJsonParser, DEFAULT_BODY_LIMIT, notJson } from './body.js';
 import { allows, changesState, requirementOf, type Requirement } from './role-table.js';
 
 /** Connection hardening (issue 15): how long a client may take, and how many may be connected. */
@@ -236,7 +236,7 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
       return reply.code(413).send({ error: `request body is larger than ${o.limits.bodyLimit} bytes` });
     }
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.code(415).send({ error: `expected a JSON body (Content-Type: application/json), got "${req.headers['content-type'] ?? ''}"` });
+      return reply.code(415).send({ error: notJson(req.headers['content-type']) });
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.code(status).send({ error: err.message });

@@ -48,10 +48,19 @@ export function charsetOf(contentType: string | undefined): string | undefined {
   return m ? m[1]!.toLowerCase() : undefined;
 }
 
+/** The 415's message for a body of another type. */
+export function notJson(contentType: string | undefined): string {
+  return `expected a JSON body (Content-Type: application/json), got "${contentType ?? ''}"`;
+}
+
 export function addJsonParser(app: FastifyInstance): void {
   const secure = app.getDefaultJsonParser('error', 'error');
-  // JSON is the only body the API reads: a text body is a 415 like any other type, not a string a route's schema refuses.
+  // JSON is the only body the API reads: a text body is a 415 like any other type, not a string a
+  // route's schema refuses — but an empty body of any type is no body (`fetch` gives a bare POST text/plain).
   app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) =>
+    (body as Buffer).length === 0 ? done(null, undefined) : done(new BodyError(415, notJson(req.headers['content-type'])), undefined),
+  );
   app.addContentTypeParser(JSON_TYPE, { parseAs: 'string' }, (req, text, done) => {
     // JSON is UTF-8 (RFC 8259); a body in another charset would be read wrong, so it is refused.
     const charset = charsetOf(req.headers['content-type']);

@@ -33,6 +33,9 @@ describe('request bodies', () => {
       expect(r.statusCode, type).toBe(415);
       expect(r.json().error, type).toMatch(/JSON body/);
     }
+    // An empty body of any type is no body: a bare POST as `fetch` or a form sends it.
+    for (const type of ['text/plain;charset=UTF-8', 'application/x-www-form-urlencoded']) expect((await post('/runs/run-1/cancel', '', type)).statusCode, type).toBe(404);
+    expect((await post('/runs/run-1/cancel', 'x', 'application/octet-stream')).statusCode).toBe(415);
   });
 });
 
