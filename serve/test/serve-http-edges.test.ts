@@ -1,10 +1,14 @@
 /**
  * The HTTP API at its edges (docs/language.md "HTTP API"), in process (Fastify's inject on the
  * real app, routes and authentication, a FakeStarter): the content types a JSON body may come
- * with, and the methods a known path answers.
+ * with, the methods a known path answers, and the brake on a webhook source's wrong tokens.
  */
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memoryBackend, type SourceIngest } from '../../runtime/index.js';
+import { createApp, DEFAULT_LIMITS, finishRoutes } from '../http/app.js';
+import { People } from '../http/auth.js';
+import { registerSourceRoutes } from '../http/source-routes.js';
 import { apiToken, bearer, testServer, type TestServer } from './people-helpers.js';
 
 let s: TestServer;
@@ -75,6 +79,30 @@ describe('methods', () => {
       expect(got).not.toContain('orch live events');
     } finally {
       socket.destroy();
+    }
+  });
+});
+
+describe('a webhook source (§9.4)', () => {
+  it('counts wrong tokens on the bearer brake: past the free ones its address waits (429), even with the right token; another address does not', async () => {
+    const people = new People({ token: 'server-token', store: await memoryBackend().people() });
+    const app = await createApp({ people, limits: DEFAULT_LIMITS });
+    const accepted: unknown[] = [];
+    const ingest = { accept: (m: unknown) => (accepted.push(m), 1) } as unknown as SourceIngest;
+    registerSourceRoutes(app, { webhooks: new Map([['hook', { ingest, authorized: (t) => t === 'right-token' }]]), start: async () => {}, close: async () => {} }, people.bearerBrake);
+    finishRoutes(app);
+    try {
+      const send = (token: string, remoteAddress = '10.9.8.7') =>
+        app.inject({ method: 'POST', url: '/sources/hook', remoteAddress, headers: { authorization: `Bearer ${token}` }, payload: { topic: 't', payload: 1 } });
+      for (let i = 0; i < 20; i++) expect((await send(`guess-${i}`)).statusCode).toBe(401);
+      const braked = await send('right-token');
+      expect(braked.statusCode).toBe(429);
+      expect(Number(braked.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(accepted).toEqual([]);
+      expect((await send('right-token', '10.9.8.6')).statusCode).toBe(202);
+      expect(accepted).toHaveLength(1);
+    } finally {
+      await app.close();
     }
   });
 });
