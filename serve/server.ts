@@ -153,6 +153,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
     token: opts.token,
     store: opts.people ?? (await memoryBackend().people()),
     ...(opts.auth ? { auth: opts.auth } : {}),
+    ...(opts.oidc ? { oidc: opts.oidc.config } : {}),
     ...(opts.secret ? { secret: opts.secret } : {}),
   });
   // A user removed from the config while no server ran loses their API tokens now, for good.
