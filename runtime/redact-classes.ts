@@ -22,6 +22,11 @@ type Schema = JsonSchema | undefined;
 
 const SECRET: JsonSchema = { 'x-orch-data': 'secret' };
 const SECRET_ONLY: ReadonlySet<string> = new Set(['secret']);
+/**
+ * What a trace may not carry (docs/language.md "Traces"): an OTLP collector has no tier, so an
+ * error text in a span has every value of class `personal` and above blanked, not only secrets.
+ */
+export const TRACE_HIDDEN: ReadonlySet<string> = new Set(['personal', 'sensitive', 'secret']);
 
 /**
  * `value` with each part whose schema declares a class in `classes` replaced by `f(part, class)`;
@@ -50,19 +55,24 @@ export class SecretView {
   readonly inert: boolean;
   private stepsById: Map<string, PlanIR['steps'][number]> | null = null;
   private readonly subViews = new Map<string, SecretView>();
+  /** The classes this view blanks: `secret` for what runs show, `TRACE_HIDDEN` for spans. */
+  private readonly classes: ReadonlySet<string>;
 
   /**
    * `events` and `input` are read for the secret values they hold, so that copies elsewhere are
-   * blanked too; `parent`: a sub-plan run's view shares its parent's (its input came from there).
+   * blanked too; `parent`: a sub-plan run's view shares its parent's (its input came from there,
+   * and so do the classes it blanks); `classes`: which classes are blanked (`secret` by default).
    */
   constructor(
     private readonly plan: PlanIR | null,
     events: readonly RunEvent[] = [],
     input?: unknown,
     parent?: SecretView,
+    classes: ReadonlySet<string> = SECRET_ONLY,
   ) {
     this.found = parent?.found ?? new Redactor();
-    this.inert = plan !== null && !declaresSecretDeep(plan) && (parent === undefined || parent.inert);
+    this.classes = parent?.classes ?? classes;
+    this.inert = plan !== null && !declaresClassDeep(plan, this.classes) && (parent === undefined || parent.inert);
     if (this.inert) return;
     if (input !== undefined) this.classed(input, plan?.input);
     for (const e of events) this.byClass(e);
@@ -124,7 +134,7 @@ export class SecretView {
   }
 
   private classed(value: unknown, schema: Schema): unknown {
-    return mapClassed(value, schema, SECRET_ONLY, (v) => {
+    return mapClassed(value, schema, this.classes, (v) => {
       if (v === null || v === undefined) return v;
       collect(v, this.found);
       return REDACTION_MARK;
@@ -146,7 +156,7 @@ export class SecretView {
 
   private subView(name: string, sub: PlanIR): SecretView {
     let v = this.subViews.get(name);
-    if (!v) this.subViews.set(name, (v = new SecretView(sub)));
+    if (!v) this.subViews.set(name, (v = new SecretView(sub, [], undefined, undefined, this.classes)));
     return v;
   }
 
@@ -179,13 +189,22 @@ export class SecretView {
       case 'previous':
         return undefined;
       case 'list': {
-        const secret = x.items.some((i) => isSecret(this.exprSchema(i)));
-        return secret ? { type: 'array', items: SECRET } : undefined;
+        const hidden = this.hiddenOf(x.items);
+        return hidden ? { type: 'array', items: hidden } : undefined;
       }
       default:
         // Text, arithmetic, calls and `??` over a secret value give a secret value.
-        return childExprs(x).some((c) => isSecret(this.exprSchema(c))) ? SECRET : undefined;
+        return this.hiddenOf(childExprs(x));
     }
+  }
+
+  /** The schema of a value built from `parts`: the class of the first of them this view blanks, if any. */
+  private hiddenOf(parts: readonly ExprIR[]): Schema {
+    for (const p of parts) {
+      const cls = this.exprSchema(p)?.['x-orch-data'];
+      if (typeof cls === 'string' && this.classes.has(cls)) return { 'x-orch-data': cls };
+    }
+    return undefined;
   }
 }
 
@@ -237,12 +256,15 @@ function propertyOf(schema: Schema, key: string): Schema {
   return rest && typeof rest === 'object' ? (rest as JsonSchema) : undefined;
 }
 
-/** A live run's view, from its IR and its input (inert, so free, when its plan declares no secret class). */
-export function runView(run: Pick<RunReader, 'plan' | 'input'>): SecretView {
+/**
+ * A live run's view, from its IR and its input (inert, so free, when its plan declares no value of
+ * `classes`: `secret` for what is shown of a run, `TRACE_HIDDEN` for its spans).
+ */
+export function runView(run: Pick<RunReader, 'plan' | 'input'>, classes: ReadonlySet<string> = SECRET_ONLY): SecretView {
   // The input is read only where there is something to find in it (observers in tests are handed
   // readers of partial runs).
-  const bare = new SecretView(run.plan);
-  return bare.inert ? bare : new SecretView(run.plan, [], run.input());
+  const bare = new SecretView(run.plan, [], undefined, undefined, classes);
+  return bare.inert ? bare : new SecretView(run.plan, [], run.input(), undefined, classes);
 }
 
 /** A run's result as shown, from the run that produced it (its IR and its input). */
@@ -265,12 +287,13 @@ export function shownSignal(secrets: ReadonlySet<string>, name: string, value: u
 }
 
 /** `declaresSecret` of the plan or of any sub-plan it runs. */
-function declaresSecretDeep(plan: PlanIR): boolean {
-  return declaresSecret(plan) || Object.values(plan.subplans ?? {}).some((sub) => declaresSecretDeep(sub));
+function declaresClassDeep(plan: PlanIR, classes: ReadonlySet<string>): boolean {
+  return declaresClass(plan, classes) || Object.values(plan.subplans ?? {}).some((sub) => declaresClassDeep(sub, classes));
 }
 
-/** Whether a plan declares a value of class `secret` anywhere a run's data comes from (its input, context, capability outputs). */
-function declaresSecret(plan: PlanIR): boolean {
+/** Whether a plan declares a value of one of `classes` anywhere a run's data comes from (its input, context, capability outputs). */
+function declaresClass(plan: PlanIR, classes: ReadonlySet<string>): boolean {
   // `?? {}`: observers are also handed readers of partial plans (progress views in tests).
-  return JSON.stringify([plan.input, plan.context, Object.values(plan.capabilities ?? {}).map((c) => c.output)]).includes('"x-orch-data":"secret"');
+  const text = JSON.stringify([plan.input, plan.context, Object.values(plan.capabilities ?? {}).map((c) => c.output)]);
+  return [...classes].some((cls) => text.includes(`"x-orch-data":"${cls}"`));
 }

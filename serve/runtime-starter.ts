@@ -226,6 +226,12 @@ function orphanAdoption(rt: Runtime, held: HeldRuns, o: RuntimeStarterOptions) {
 const notFound = (runId: string): Extract<ControlResult, { ok: false }> => ({ ok: false, reason: 'not_found', message: `unknown run "${runId}"` });
 const known = async (journal: Journal, runId: string) => (await journal.getRun(runId)) !== undefined;
 
+/** Whether a run's approvals are bound to people (§9.1 `people_bound`, recorded when it started; sub-plans inherit it). */
+async function boundToPeople(journal: Journal, runId: string): Promise<boolean> {
+  const first = (await journal.load(runId))[0];
+  return first?.type === 'plan_created' && first.data.people_bound === true;
+}
+
 /** What the API reads of runs: a held run's live status, any other from its journal. */
 function runReads(journal: Journal, held: HeldRuns): Pick<RunStarter, 'get' | 'list' | 'timeline' | 'source'> {
   return {
@@ -334,7 +340,10 @@ function runControls(rt: Runtime, journal: Journal, held: HeldRuns): Pick<RunSta
     async decide(runId, stepId, decision, meta) {
       if (!(await known(journal, runId))) return notFound(runId);
       const by = meta?.by ?? 'orch serve';
-      return outcome(runId, await rt.signal(runId, { stepId, decision, by, comment: meta?.comment ?? null, identity: meta?.identity ?? null }));
+      // §9.1: a run started without people keeps v0.2's rule — the approver is a label and the
+      // first decision decides — whoever decides here: the person is its label (`by`), not checked.
+      const identity = meta?.identity && (await boundToPeople(journal, runId)) ? meta.identity : null;
+      return outcome(runId, await rt.signal(runId, { stepId, decision, by, comment: meta?.comment ?? null, identity }));
     },
   };
 }

@@ -153,6 +153,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
     token: opts.token,
     store: opts.people ?? (await memoryBackend().people()),
     ...(opts.auth ? { auth: opts.auth } : {}),
+    ...(opts.oidc ? { oidc: opts.oidc.config } : {}),
     ...(opts.secret ? { secret: opts.secret } : {}),
   });
   // A user removed from the config while no server ran loses their API tokens now, for good.
@@ -170,7 +171,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
     reject: (name: string, meta: { readonly source: string }, reason: string) => engine.store.reject(name, meta, reason),
   };
   const sources = contextSources({ plans: opts.plans, connections: opts.sources ?? new Map(), store: sink, log });
-  registerSourceRoutes(app, sources);
+  registerSourceRoutes(app, sources, people.bearerBrake);
   registerContextEvents(app, opts.contextJournal ?? null, secrets);
   const streams = registerStream(app, hub, people, opts.streamRecheckMs, contextHub, secrets);
   registerSessionRoutes(app, people, log);

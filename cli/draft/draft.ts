@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { checkFiles, compile, diskHost, preview, projectRootOf, renderPreviewText } from '../../compiler/index.js';
-import type { Diagnostic } from '../../language/index.js';
+import { parse, type Diagnostic } from '../../language/index.js';
 import { loadConfig, modelClientFor, redactConfigSecrets, Redactor, secretResolver, type EndpointConfig, type ModelClient } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 import { projectScope } from '../project-scope.js';
@@ -106,7 +106,11 @@ export async function runDraft(opts: DraftOptions, io: DraftIo): Promise<DraftRe
   const scope = projectScope(root, { exclude: [abs] });
   const system = systemPrompt(scope.entries, abs, relative(root, abs) || out);
   const shownPath = out;
-  const check = async (source: string): Promise<readonly Diagnostic[]> => checkFiles([shownPath], async () => source);
+  const check = async (source: string): Promise<readonly Diagnostic[]> => {
+    const diagnostics = await checkFiles([shownPath], async () => source);
+    const none = diagnostics.some((d) => d.severity === 'error') ? null : noPlan(shownPath, source);
+    return none ? [...diagnostics, none] : diagnostics;
+  };
   // A diagnostic may be in a file the draft imports (a module whose handler is missing): it keeps
   // that file's name and line, in the comments (from the draft's folder) and for the model.
   const files: DraftFiles = {
@@ -167,6 +171,17 @@ export async function runDraft(opts: DraftOptions, io: DraftIo): Promise<DraftRe
   io.stderr(usageLine());
   io.stdout(previewOf(abs, last.source));
   return { file: out, clean, rounds: last.round, errors: 0 };
+}
+
+/**
+ * §8.5 asks the model for a plan: an answer that checks clean but declares none (an empty answer,
+ * prose without a fence that happens to parse, only types or capabilities) is an error of the
+ * round like any other, sent back, and never a clean exit.
+ */
+function noPlan(file: string, source: string): Diagnostic | null {
+  if (parse({ file, text: source }).module.declarations.some((d) => d.kind === 'PlanDecl')) return null;
+  const at = { line: 1, column: 1, offset: 0 };
+  return { code: 'E0001', severity: 'error', message: 'the draft declares no plan: answer with a `plan NAME { … }` that reaches the intent', file, range: { start: at, end: at } };
 }
 
 async function write(abs: string, text: string, shown: string): Promise<void> {

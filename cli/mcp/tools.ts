@@ -4,8 +4,8 @@
  * short text for people, or throws an `Error` whose message a person reads (the server turns it
  * into a tool error). Nothing here writes to stdout: that stream is the protocol's.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { allExplanations, diskHost, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, shortHash, validatePlanIR, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { loadPlan, replay, Runtime, RuntimeUsageError, shownResult, type ExecutionResult } from '../../runtime/index.js';
@@ -43,16 +43,37 @@ export interface SourceArgs {
 
 const UNTITLED = 'untitled.orch';
 
+/** Whether `abs` is `root` itself or outside it. */
+function outside(root: string, abs: string): boolean {
+  const rel = relative(root, abs);
+  return rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel);
+}
+
+/** Where `abs` really is: its symbolic links followed (for a file not there yet, its nearest existing folder's). */
+function realPath(abs: string): string {
+  for (let p = abs, rest = ''; ; ) {
+    try {
+      return resolve(realpathSync(p), rest);
+    } catch {
+      const up = dirname(p);
+      if (up === p) return abs;
+      rest = relative(up, resolve(p, rest));
+      p = up;
+    }
+  }
+}
+
 /**
  * A path of the project as the caller wrote it — relative to the root, or absolute — which is
- * how `orch check` run in the root names it in diagnostics. Paths outside the project are refused.
+ * how `orch check` run in the root names it in diagnostics. Paths outside the project are refused,
+ * and so is one inside that a symbolic link takes outside (a checked-out repository's link to a
+ * key file is not the project's).
  */
 function projectPath(ctx: ToolContext, file: string): string {
   const abs = resolve(ctx.root, file);
-  const rel = relative(ctx.root, abs);
-  if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel))
+  if (outside(ctx.root, abs) || outside(realPath(ctx.root), realPath(abs)))
     throw new CliError(`${file} is outside the project (${ctx.root}); this server works on the project in its working directory`);
-  return isAbsolute(file) ? abs : rel;
+  return isAbsolute(file) ? abs : relative(ctx.root, abs);
 }
 
 /** Compiler paths are resolved against the process's working directory; the tools' against the root. */

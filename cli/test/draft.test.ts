@@ -190,6 +190,24 @@ describe('orch draft', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('an answer that checks but declares no plan (empty, only a type) is sent back as an error, never a clean exit', async () => {
+    server.requests.length = 0;
+    server.script({ answer: '' }, { answer: fenced('type Greeting = { text: string }\n') }, { answer: fenced(ROUND_3) });
+    const r = await orchAsync(['draft', 'greet Ada', '-o', 'planless.orch', '--max-rounds', '3', '--model', 'm'], { cwd: dir, env: { DRAFT_TEST_KEY: 'k' } });
+    expect(r.stderr).toContain('round 1/3: 1 error left (E0001)');
+    expect(r.stderr).toContain('round 2/3: 1 error left (E0001)');
+    expect(r.code).toBe(0);
+    const asked = server.requests.map((q) => (q.body as { messages: { content: string }[] }).messages.at(-1)!.content);
+    expect(asked[1]).toContain('the draft declares no plan');
+    expect(readFileSync(path.join(dir, 'planless.orch'), 'utf8')).toBe(ROUND_3);
+
+    server.script({ answer: '' });
+    const empty = await orchAsync(['draft', 'greet Ada', '-o', 'empty.orch', '--max-rounds', '1', '--model', 'm'], { cwd: dir, env: { DRAFT_TEST_KEY: 'k' } });
+    expect(empty.code).toBe(1);
+    expect(empty.stdout).toBe('');
+    expect(readFileSync(path.join(dir, 'empty.orch'), 'utf8')).toMatch(/^\/\/ orch draft: 1 error left after 1 round;.*\n\/\/ 3:1: error\[E0001\]: the draft declares no plan/);
+  });
+
   it('without -o writes draft.orch, at most 4 rounds by default; --endpoint names the endpoint, an unknown one is a usage error (exit 2)', async () => {
     server.requests.length = 0;
     const r = await orchAsync(['draft', 'greet Ada', '--endpoint', 'local', '--model', 'm'], { cwd: dir, env: { DRAFT_TEST_KEY: 'k' } });

@@ -2,7 +2,7 @@
  * `orch mcp serve` end to end: the official MCP SDK's Client drives the real CLI (bin/orch.js →
  * dist) over stdio in a temporary project. Two servers: one without --allow-run, one with it.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -189,6 +189,24 @@ describe('orch mcp serve (read-only)', () => {
     expect(ir.ir.steps.length).toBeGreaterThan(0);
     const ok = await call(client, 'graph', { file: 'good.orch' });
     expect((ok.structuredContent as { mermaid: string }).mermaid).toMatch(/first.*-->.*second/s);
+  });
+
+  it('refuses a path a symbolic link takes outside the project, as one written outside; a link inside it is read', async () => {
+    const elsewhere = mkdtempSync(path.join(tmpdir(), 'orch-mcp-elsewhere-'));
+    writeFileSync(path.join(elsewhere, 'key.orch'), 'plan leak { step a = log(message: "not the project") }\n');
+    symlinkSync(path.join(elsewhere, 'key.orch'), path.join(dir, 'key-link.orch'));
+    symlinkSync(elsewhere, path.join(dir, 'elsewhere'));
+    symlinkSync(path.join(dir, 'good.orch'), path.join(dir, 'good-link.orch'));
+    for (const [tool, args] of [
+      ['check', { files: ['key-link.orch'] }],
+      ['preview', { file: 'elsewhere/key.orch' }],
+      ['compile', { source: 'plan q { step a = log(message: "x") }', path: 'elsewhere/new.orch' }],
+    ] as const) {
+      const r = await call(client, tool, args);
+      expect(r.isError, tool).toBe(true);
+      expect(text(r), tool).toMatch(/is outside the project/);
+    }
+    expect((await call(client, 'graph', { file: 'good-link.orch' })).isError).toBeFalsy();
   });
 
   it('verifies a plan with a violated invariant and returns the counterexample', async () => {

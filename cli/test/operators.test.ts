@@ -5,7 +5,7 @@
  * not claim to have written the lock.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -45,6 +45,31 @@ describe('an OTLP endpoint that cannot be reached', () => {
     const second = await runCli(['run', 'p.orch', '--db', path.join(dir, 'runs.db')], dir, env);
     expect(second.code).toBe(0);
     expect(second.stderr).not.toContain('traces cannot be sent');
+  });
+
+  it('one that takes the connection and never answers holds the end of the run for under 1 s, not the exporter 10 s timeout, and is said once', async () => {
+    const held: Socket[] = [];
+    const hung = createServer((s) => void held.push(s.on('data', () => undefined)));
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = hung.address() as AddressInfo;
+      const dir = project({ telemetry: { otlp: `http://127.0.0.1:${port}` } }, {
+        'h.mjs': 'export function work() { return { ok: true }; }\n',
+        'p.orch': 'capability work { kind tool  output { ok: bool }  handler "./h.mjs#work" }\nplan p { step a = work()  step b = work() { after a } }\n',
+      });
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined, OTEL_SDK_DISABLED: undefined, OTEL_TRACES_EXPORTER: undefined };
+      const started = Date.now();
+      const r = await runCli(['run', 'p.orch', '--db', path.join(dir, 'runs.db')], dir, env);
+      const took = Date.now() - started;
+      expect(r.code).toBe(0);
+      expect(held.length).toBeGreaterThan(0);
+      expect(r.stderr.match(/traces cannot be sent to http:\/\/127\.0\.0\.1:\d+\/v1\/traces: no answer within 900 ms/g)).toHaveLength(1);
+      // The run itself takes a fraction of this; the exporter alone would have held it 10 s.
+      expect(took).toBeLessThan(4000);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((r) => hung.close(r));
+    }
   });
 });
 

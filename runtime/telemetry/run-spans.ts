@@ -5,7 +5,7 @@
  * and exported by the tracing thread (`span-sink.ts`); loaded only when tracing is on.
  */
 import type { CapabilityIR } from '../../compiler/index.js';
-import { runView, type SecretView } from '../redact-classes.js';
+import { runView, TRACE_HIDDEN, type SecretView } from '../redact-classes.js';
 import { isApproval } from '../scheduler/core/resolve.js';
 import { baseId } from '../scheduler/core/state.js';
 import type { AttemptOutcome, Executor, RunEvent, RunReader } from '../scheduler/types.js';
@@ -51,8 +51,9 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
   private readonly sink: SpanSink;
   private readonly runs = new Map<string, RunSpans>();
   /**
-   * Each traced run's secret-class values (an inert view when its plan declares none), so that an
-   * error text quoting one reaches no span: the runtime's redactor knows only `secret("NAME")` values.
+   * Each traced run's values of class `personal` and above (an inert view when its plan declares
+   * none), so that an error text quoting one reaches no span — an OTLP collector has no tier (§9.3):
+   * the runtime's redactor knows only `secret("NAME")` values.
    */
   private readonly secrets = new Map<string, SecretView>();
 
@@ -86,7 +87,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
       const r = this.runs.get(event.runId) ?? this.subplan(event, run);
       if (!r) return;
       let secrets = this.secrets.get(event.runId);
-      if (secrets === undefined) this.secrets.set(event.runId, (secrets = runView(run)));
+      if (secrets === undefined) this.secrets.set(event.runId, (secrets = runView(run, TRACE_HIDDEN)));
       if (event.type === 'step_completed' || event.type === 'context_updated') secrets.see(event);
       this.apply(r, event, run);
     } catch {
@@ -287,7 +288,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     if (r) this.close(r, Date.now(), null);
   }
 
-  /** A text as a span may carry it: `secret("NAME")` values and the traced runs' secret-class values blanked. */
+  /** A text as a span may carry it: `secret("NAME")` values and the traced runs' `personal`-and-above values blanked. */
   private text(s: string): string {
     let out = this.redact(s);
     for (const v of this.secrets.values()) out = v.text(out);

@@ -426,9 +426,10 @@ parentPort!.on('message', (m: Partial<Batch> & { flush?: number }) => {
     pace.hurry();
     const n = m.flush;
     // The thread lives as long as the process (`SpanSink.for`): a flush exports, nothing shuts down.
-    void processor
+    const done = processor
       .forceFlush()
       .catch(() => undefined)
       .finally(() => parentPort!.postMessage({ flushed: n }));
+    health.watchFlush(done);
   }
 });

@@ -24,6 +24,9 @@ export async function work(input, ctx) {
   if (input.ms) await sleep(input.ms);
   return { value: input.value, traceparent: ctx.traceparent ?? null };
 }
+export function lookup(input) {
+  throw new Error('no account for ' + input.email + ' (' + input.note + ')');
+}
 export function leaky(input, ctx) {
   if (ctx.attempt < 2) throw new Error('rejected token ' + input.token);
   return { ok: true };
@@ -86,6 +89,16 @@ plan leaks {
   step use = leaky(token: input.token) {
     retry 2 backoff fixed 5ms
   }
+}
+capability lookup {
+  kind tool
+  input { email: string @personal, note: string }
+  output { ok: bool }
+  handler "./h.js#lookup"
+}
+plan personal {
+  input { email: string @personal, note: string }
+  step find = lookup(email: input.email, note: input.note)
 }
 plan child {
   input { v: int }
@@ -254,6 +267,17 @@ describe('traces of a run', () => {
     const failed = one(spans, (s) => s.name === 'orch.attempt use' && s.attributes['orch.attempt'] === 1, 'first attempt');
     expect(failed.status.message).toContain('rejected token ***');
     expect(JSON.stringify(spans)).not.toContain(token);
+  });
+
+  it('an error text quoting a value of class personal reaches no span either (a collector has no tier): *** in its place, other text kept', async () => {
+    const rt = await Runtime.open({ db: null, workers: 1 });
+    const active = await rt.start(await plan('personal'), { runId: 'personal-1', input: { email: 'pat.doe@example.com', note: 'first try' } });
+    expect((await active.result).status).toBe('failed');
+    await rt.close();
+    const spans = receiver.spans.filter((s) => s.attributes['orch.run_id'] === 'personal-1');
+    expect(spans.map((s) => s.name).sort()).toEqual(['orch.attempt find', 'orch.run personal', 'orch.step find']);
+    for (const s of spans) expect(s.status.message, s.name).toMatch(/no account for \*\*\* \(first try\)/);
+    expect(JSON.stringify(spans)).not.toContain('pat.doe');
   });
 
   it('untraced (no endpoint): no trace id in the journal, no ctx.traceparent', async () => {

@@ -12,7 +12,7 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Identity, StartedRun, StoredSession } from '../../runtime/index.js';
 import { bearerOf, CSRF_HEADER, People, SESSION_COOKIE } from './auth.js';
-import { addJsonParser, DEFAULT_BODY_LIMIT } from './body.js';
+import { addJsonParser, DEFAULT_BODY_LIMIT, notJson } from './body.js';
 import { allows, changesState, requirementOf, type Requirement } from './role-table.js';
 
 /** Connection hardening (issue 15): how long a client may take, and how many may be connected. */
@@ -68,7 +68,7 @@ export interface AppOptions {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 /**
  * The node:http server under Fastify. Node checks its header and request deadlines only every
@@ -236,7 +236,7 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
       return reply.code(413).send({ error: `request body is larger than ${o.limits.bodyLimit} bytes` });
     }
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.code(415).send({ error: `expected a JSON body (Content-Type: application/json), got "${req.headers['content-type'] ?? ''}"` });
+      return reply.code(415).send({ error: notJson(req.headers['content-type']) });
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.code(status).send({ error: err.message });
@@ -245,7 +245,8 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
   });
 
   // 405 with `Allow` for a known path and a method it does not take (Fastify's router answers
-  // 404 for those): every route's other methods get a route of their own.
+  // 404 for those): every route's other methods get a route of their own. `OPTIONS` asks which
+  // methods a path takes: 204 with `Allow` (and no CORS headers: no other origin is let in).
   const methodsOf = new Map<string, Set<string>>();
   app.addHook('onRoute', (r) => {
     if (r.config?.methodNotAllowed) return;
@@ -263,7 +264,9 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
         url,
         config: { methodNotAllowed: true },
         handler: async (req, reply) =>
-          reply.code(405).header('allow', allow).send({ error: `method ${req.method} not allowed on ${url}; use ${allow}` }),
+          req.method === 'OPTIONS'
+            ? reply.code(204).header('allow', `${allow}, OPTIONS`).send()
+            : reply.code(405).header('allow', allow).send({ error: `method ${req.method} not allowed on ${url}; use ${allow}` }),
       });
     }
   });

@@ -15,10 +15,12 @@ import {
   prepareDecoys,
   localRoles,
   revokeTokensOfRemovedUsers,
+  rolesOfGroups,
   sha256Hex,
   verifyAtOneCost,
   type AuthConfig,
   type Identity,
+  type OidcConfig,
   type PeopleStore,
   type StoredSession,
 } from '../../runtime/index.js';
@@ -63,6 +65,8 @@ export interface PeopleOptions {
   /** The bootstrap token (`ORCH_TOKEN`, or the one generated at start-up). */
   readonly token: string;
   readonly auth?: AuthConfig;
+  /** The OpenID provider this server signs people in with (`auth.oidc`, parsed), if any. */
+  readonly oidc?: OidcConfig;
   readonly store: PeopleStore;
   /** A secret's value (`password: "secret:NAME"`): the environment, then the config's `secrets`. */
   readonly secret?: (name: string) => string | undefined;
@@ -78,6 +82,7 @@ export const WRONG_BEARER: BearerRefusal = { refused: 'missing or invalid bearer
 
 export class People {
   readonly auth: AuthConfig | undefined;
+  private readonly oidc: OidcConfig | undefined;
   readonly store: PeopleStore;
   /** Whether `ORCH_TOKEN` proves anything: always without `auth`, with it only if asked. */
   readonly bootstrapAllowed: boolean;
@@ -91,6 +96,7 @@ export class People {
 
   constructor(o: PeopleOptions) {
     this.auth = o.auth;
+    this.oidc = o.oidc ?? o.auth?.oidc;
     this.store = o.store;
     this.bootstrapAllowed = !o.auth || o.auth.bootstrapToken;
     this.bootstrap = tokenMatches(o.token);
@@ -170,7 +176,9 @@ export class People {
 
   /**
    * The session of a cookie, its identity brought up to date: a local user's roles and groups are
-   * the config's of now (a user removed from it is signed out), a bootstrap session ends when
+   * the config's of now (a user removed from it is signed out), an OpenID Connect person's roles
+   * are what the config's `auth.oidc.roles` of now grant the groups the provider named at sign-in
+   * (none left, or that provider no longer configured: signed out), a bootstrap session ends when
    * the bootstrap token stops being accepted.
    */
   async session(cookie: string | undefined): Promise<StoredSession | undefined> {
@@ -182,6 +190,12 @@ export class People {
     if (id.issuer === LOCAL_ISSUER) {
       const fresh = this.localIdentity(id.subject, id.method === 'token' ? 'token' : 'password');
       return fresh ? { ...s, identity: fresh } : undefined;
+    }
+    if (id.method === 'oidc') {
+      const oidc = this.oidc;
+      if (!oidc || oidc.issuer !== id.issuer) return undefined;
+      const roles = rolesOfGroups(id.groups, oidc.roles);
+      return roles.length > 0 ? { ...s, identity: { ...id, roles } } : undefined;
     }
     return s;
   }

@@ -1,5 +1,6 @@
 /**
- * JSON bodies for Fastify: `application/json` and `application/*+json`, parsed by Fastify's own
+ * JSON bodies for Fastify: `application/json` and `application/*+json` (with any parameters; a
+ * charset other than UTF-8 is a 415, and so is every other type, `text/plain` too), parsed by Fastify's own
  * parser (secure-json-parse) configured to refuse a `__proto__` key and a `constructor.prototype`
  * anywhere in the body (400: prototype poisoning never reaches a handler, a context signal or a
  * `when`), nested no deeper than `MAX_JSON_DEPTH` (400, before anything walks it), and then only
@@ -14,7 +15,7 @@ export const MAX_JSON_DEPTH = 128;
 
 export class BodyError extends Error {
   constructor(
-    readonly statusCode: 400,
+    readonly statusCode: 400 | 415,
     message: string,
   ) {
     super(message);
@@ -38,10 +39,33 @@ export function nestsDeeperThan(text: string, max: number): boolean {
   return false;
 }
 
+/** A JSON media type, with or without parameters (Fastify matches against `type/subtype; k="v"`). */
+const JSON_TYPE = /^application\/([\w.+-]*\+)?json(;|$)/i;
+
+/** The `charset` of a content type, lower-cased; undefined when it names none. */
+export function charsetOf(contentType: string | undefined): string | undefined {
+  const m = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '');
+  return m ? m[1]!.toLowerCase() : undefined;
+}
+
+/** The 415's message for a body of another type. */
+export function notJson(contentType: string | undefined): string {
+  return `expected a JSON body (Content-Type: application/json), got "${contentType ?? ''}"`;
+}
+
 export function addJsonParser(app: FastifyInstance): void {
   const secure = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser(['application/json']);
-  app.addContentTypeParser(/^application\/([\w.+-]*\+)?json$/i, { parseAs: 'string' }, (req, text, done) => {
+  // JSON is the only body the API reads: a text body is a 415 like any other type, not a string a
+  // route's schema refuses — but an empty body of any type is no body (`fetch` gives a bare POST text/plain).
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) =>
+    (body as Buffer).length === 0 ? done(null, undefined) : done(new BodyError(415, notJson(req.headers['content-type'])), undefined),
+  );
+  app.addContentTypeParser(JSON_TYPE, { parseAs: 'string' }, (req, text, done) => {
+    // JSON is UTF-8 (RFC 8259); a body in another charset would be read wrong, so it is refused.
+    const charset = charsetOf(req.headers['content-type']);
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+      return done(new BodyError(415, `expected a JSON body in UTF-8, got charset "${charset}"`), undefined);
     const s = text as string;
     if (s.trim() === '') return done(null, undefined);
     if (nestsDeeperThan(s, MAX_JSON_DEPTH)) return done(new BodyError(400, `request body nests objects or lists more than ${MAX_JSON_DEPTH} levels deep`), undefined);

@@ -2,19 +2,29 @@
  * `POST /sources/NAME` (LANGUAGE.md §9.4): a webhook source's messages, `{ "topic": T, "payload": P }`
  * with `Authorization: Bearer TOKEN` — the source's own token, not a person's: the route is public
  * in the role table and checks the token here. 202 with how many signals the message set; a value
- * of the wrong type sets nothing and is journaled as `context_rejected` by the store.
+ * of the wrong type sets nothing and is journaled as `context_rejected` by the store. Wrong
+ * tokens count on the server's bearer brake like any wrong bearer token: a source's token is
+ * written by people, so guessing it must be slow too.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ContextSources } from '../context-sources.js';
 import { bearerOf } from './auth.js';
+import type { BearerBrake } from './bearer-brake.js';
 import { isPlainObject } from './body.js';
 
-export function registerSourceRoutes(app: FastifyInstance, sources: ContextSources): void {
+export function registerSourceRoutes(app: FastifyInstance, sources: ContextSources, brake: BearerBrake): void {
   app.post<{ Params: { name: string } }>('/sources/:name', async (req, reply) => {
     const source = sources.webhooks.get(req.params.name);
     if (!source) return reply.code(404).send({ error: `no webhook source "${req.params.name}"` });
-    if (!source.authorized(bearerOf(req.headers.authorization)))
+    const wait = brake.wait(req.ip);
+    if (wait > 0) {
+      const s = Math.max(1, Math.ceil(wait / 1000));
+      return reply.code(429).header('retry-after', String(s)).send({ error: `too many wrong bearer tokens from this address; try again in ${s} s` });
+    }
+    if (!source.authorized(bearerOf(req.headers.authorization))) {
+      brake.failed(req.ip);
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: `source "${req.params.name}" needs its own bearer token` });
+    }
     const body = req.body;
     if (!isPlainObject(body) || typeof body.topic !== 'string' || !('payload' in body))
       return reply.code(400).send({ error: 'the body must be { "topic": string, "payload": any }' });

@@ -49,6 +49,9 @@ export function registerStream(app: FastifyInstance, hub: LiveHub, people: Peopl
       const only = req.query.run;
       reply.hijack();
       const res = reply.raw;
+      // HEAD asks only whether the stream would open: no body is ever written to it, so a stream
+      // left open would never even send its headers, and would hold a subscription and the connection.
+      if (req.method === 'HEAD') return void res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' }).end();
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-store',

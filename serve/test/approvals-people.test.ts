@@ -4,7 +4,7 @@
  * to starts the run and decides; a refused decision is a 403 with the reason and changes nothing;
  * the inbox shows what is still needed and who approved.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,14 +26,13 @@ import { tempDir } from './serve-process.js';
 
 const TOKEN = 'test-token-approvals';
 /** People as the config names them (§8.8); each acts through an API token of their own. */
-const AUTH = parseAuthConfig({
-  users: {
-    alice: { roles: ['operator', 'approver'], groups: ['finance'] },
-    bob: { roles: ['approver'], groups: ['finance'] },
-    carol: { roles: ['approver'], groups: ['finance'] },
-    dave: { roles: ['operator', 'approver'], groups: ['ops'] },
-  },
-})!;
+const USERS = {
+  alice: { roles: ['operator', 'approver'], groups: ['finance'] },
+  bob: { roles: ['approver'], groups: ['finance'] },
+  carol: { roles: ['approver'], groups: ['finance'] },
+  dave: { roles: ['operator', 'approver'], groups: ['ops'] },
+};
+const AUTH = parseAuthConfig({ users: USERS })!;
 type Person = 'alice' | 'bob' | 'carol' | 'dave';
 const tokens = new Map<Person, string>();
 const [alice, bob, carol, dave] = ['alice', 'bob', 'carol', 'dave'] as const;
@@ -46,15 +45,32 @@ plan pay {
 }
 `;
 
+/** A plan of a project without people (no `auth` block): its runs are not bound to people (§9.1). */
+const UNBOUND = `
+plan old_pay {
+  step ask = approval(approver: "group:leads", summary: "Pay?", approvals: 2)
+  output { last: ask.output.approver }
+}
+`;
+
 let app: FastifyInstance;
 let starter: RunStarter;
 
 beforeAll(async () => {
   const dir = tempDir('orch-approvals-');
-  writeFileSync(join(dir, 'pay.orch'), SOURCE);
-  const out = compile({ entry: join(dir, 'pay.orch') });
-  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  const plans: PlanIR[] = out.plans;
+  // The project of `pay` configures people: its runs are bound to them. `old_pay`'s does not.
+  mkdirSync(join(dir, 'people'));
+  writeFileSync(join(dir, 'people', 'orch.config.json'), JSON.stringify({ auth: { users: USERS } }));
+  writeFileSync(join(dir, 'people', 'pay.orch'), SOURCE);
+  mkdirSync(join(dir, 'plain'));
+  writeFileSync(join(dir, 'plain', 'orch.config.json'), '{}');
+  writeFileSync(join(dir, 'plain', 'old.orch'), UNBOUND);
+  const plans: PlanIR[] = [];
+  for (const file of [join(dir, 'people', 'pay.orch'), join(dir, 'plain', 'old.orch')]) {
+    const out = compile({ entry: file });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    plans.push(...out.plans);
+  }
   starter = await openRuntimeStarter({ backend: await openBackend(join(dir, 'runs.db')), plans, log: () => {} });
   const engine = new TriggerEngine({
     triggers: [],
@@ -95,7 +111,7 @@ describe('approvals bound to people over the API', () => {
     expect(started.status).toBe(202);
     const id = started.json.runId!;
     await waitFor(async () => inbox(id), 20_000, 'the approval in the inbox');
-    expect((await timeline(id))[0]).toMatchObject({ type: 'plan_created', started_by: { subject: 'alice', issuer: 'local', method: 'token' } });
+    expect((await timeline(id))[0]).toMatchObject({ type: 'plan_created', started_by: { subject: 'alice', issuer: 'local', method: 'token' }, people_bound: true });
 
     const approve = (who: Person, comment?: string) => call(`/runs/${id}/steps/ask/approve`, who, comment ? { comment } : {});
     const byStarter = await approve(alice);
@@ -137,5 +153,21 @@ describe('approvals bound to people over the API', () => {
       return v?.status === 'failed' ? v : undefined;
     }, 20_000, 'the run to fail');
     expect(JSON.stringify(view)).toContain('rejected by carol: too much');
+  });
+
+  it('a run started without people keeps the v0.2 rule here too (§9.1): the approver is a label, the first decision decides', async () => {
+    const started = await call('/runs', alice, { plan: 'old_pay' });
+    expect(started.status).toBe(202);
+    const id = started.json.runId!;
+    await waitFor(async () => inbox(id), 20_000, 'the approval in the inbox');
+    expect((await timeline(id))[0]).toMatchObject({ type: 'plan_created', people_bound: false });
+    // Dave is in no group "leads", and one approval of the two the step names is enough.
+    expect((await call(`/runs/${id}/steps/ask/approve`, dave)).status).toBe(202);
+    const view = await waitFor(async () => {
+      const v = await starter.get(id);
+      return v?.status === 'completed' ? v : undefined;
+    }, 20_000, 'the run to complete');
+    expect(view.output).toEqual({ last: 'dave' });
+    expect((await timeline(id)).filter((e) => e.type === 'approval_decided')).toEqual([]);
   });
 });

@@ -189,6 +189,26 @@ describe('OpenID Connect ID tokens are verified against the provider (issue #47 
     }
   });
 
+  it('refuses a token correctly signed by the provider but expired, for another audience, or without a sub', async () => {
+    const resigned = (edit: (claims: Record<string, unknown>) => Record<string, unknown>) =>
+      provider.rewriteTokens((body) => {
+        body.id_token = sign(edit(claimsOf(String(body.id_token))), providerKey);
+      });
+    const cases: [string, (c: Record<string, unknown>) => Record<string, unknown>, RegExp][] = [
+      ['expired an hour ago', (c) => ({ ...c, iat: Number(c.iat) - 7200, exp: Number(c.iat) - 3600 }), /exp|expired/i],
+      ['for another client', (c) => ({ ...c, aud: 'another-client', azp: 'another-client' }), /aud/i],
+      ['without a sub', ({ sub: _sub, ...c }) => c, /sub/],
+    ];
+    for (const [what, edit, why] of cases) {
+      resigned(edit);
+      try {
+        expect(refused(await signInThroughProvider('fiona')), what).toMatch(why);
+      } finally {
+        provider.rewriteTokens(null);
+      }
+    }
+  });
+
   it("an OpenID account whose sub is a local user's name is another person: not that user's roles, not the approver the name names", async () => {
     const r = await signInThroughProvider('alice');
     expect(r.statusCode, r.body).toBe(200);

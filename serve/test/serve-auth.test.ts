@@ -270,6 +270,31 @@ describe('sessions in the journal database', () => {
   });
 });
 
+describe('OpenID Connect sessions', () => {
+  const ISSUER = 'https://id.example.test';
+  const oidc = (roles: Record<string, string[]>) => ({ oidc: { issuer: ISSUER, client_id: 'orch', roles } });
+
+  it("a restart with other auth.oidc.roles gives a signed-in person the roles their groups have now; none left, or the provider gone, signs them out", async () => {
+    const dir = tempDir('orch-oidc-roles-');
+    const first = await server({ dir, auth: await authBlock(oidc({ finance: ['approver', 'operator'] })) });
+    // As the callback does once the provider vouched for her (serve/http/oidc.ts).
+    const fiona = { subject: 'f-123', issuer: ISSUER, name: 'Fiona', method: 'oidc' as const, roles: ['operator' as const, 'approver' as const], groups: ['finance'] };
+    const { id, csrf } = await first.people.openSession(fiona);
+    const cookie = `orch_session=${id}`;
+    const me = async (s: TestServer) => s.app.inject({ method: 'GET', url: '/session', headers: { cookie } });
+    expect((await me(first)).json().identity.roles).toEqual(['operator', 'approver']);
+
+    const narrower = await server({ dir, auth: await authBlock(oidc({ finance: ['viewer'] })) });
+    expect((await me(narrower)).json().identity.roles).toEqual(['viewer']);
+    const cancel = await narrower.app.inject({ method: 'POST', url: '/runs/r-1/cancel', headers: { cookie, 'x-csrf-token': csrf } });
+    expect([cancel.statusCode, cancel.json().error]).toEqual([403, 'POST /runs/:id/cancel needs the operator role; Fiona (f-123) has viewer']);
+    const none = await server({ dir, auth: await authBlock(oidc({ ops: ['admin'] })) });
+    expect((await me(none)).statusCode).toBe(401);
+    const gone = await server({ dir, auth: await authBlock() });
+    expect((await me(gone)).statusCode).toBe(401);
+  });
+});
+
 describe('audit', () => {
   it('journals every state-changing request with who, what, the answer and from where, newest first; start rows name their run and plan; refused anonymous requests are counted, not stored; nothing can edit it', async () => {
     const dir = tempDir('orch-auth-');
