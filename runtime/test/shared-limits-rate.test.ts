@@ -9,10 +9,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Runtime } from '../index.js';
 import { openSqlite } from '../backend/sqlite/driver.js';
+import { emptyLimits, MemoryLimitStore } from '../backend/memory/limit-store.js';
 import { SqliteLimitStore } from '../backend/sqlite/limit-store.js';
 import { SharedLimits } from '../limits/shared-limits.js';
-import type { SharedClaim, SharedGrant } from '../scheduler/index.js';
+import type { SharedClaim, SharedGrant, SlotRequest } from '../scheduler/index.js';
 import { plan, policy, step } from './ir-builder.js';
+import { waitUntil } from '../../test/support/wait.js';
 import { fx, tempDir } from './helpers.js';
 
 /** A store whose answers reach its process `lagMs` after the store granted (and stamped) them. */
@@ -68,4 +70,50 @@ describe('a rate limit shared by runtimes on one journal', () => {
     const spans = starts.slice(2).map((t, i) => t - starts[i]!);
     expect(Math.min(...spans), `starts ${starts.map((t) => t - starts[0]!).join(', ')}`).toBeGreaterThanOrEqual(WINDOW_MS);
   }, 20_000);
+});
+
+describe("a rate call granted to a process's run", () => {
+  const noResource = (holder: string): SharedClaim => ({ holder, runId: holder, stepKey: 's', resource: null, rates: [{ key: 'paced/work', count: 1, perMs: 60_000 }] });
+
+  it('is given back when no step takes it, and counts from the start of the step that does', async () => {
+    const data = emptyLimits();
+    const other = new MemoryLimitStore(data);
+    const limits = new SharedLimits(new MemoryLimitStore(data), { unclaimedMs: 30 });
+    const p = pinger('gone');
+    const request: SlotRequest = { key: 'p0', occupies: true, resource: null, item: null, capability: 'work' };
+    let woken = 0;
+    const service = limits.forRun(p, 'gone', () => woken++);
+    try {
+      expect(service.tryAcquire(request, Date.now()).kind).toBe('held');
+      await waitUntil(() => woken > 0, 'the call to be granted', 10_000, 1);
+      // Its step no longer asks (cancelled): the call goes back, and the window is free again.
+      expect(await other.acquire(noResource('other'), Date.now())).toMatchObject({ kind: 'rate_limited' });
+      await waitUntil(() => data.rateHits.length === 0, 'the unused call to go back', 10_000, 1);
+      const taken = await other.acquire(noResource('other'), Date.now());
+      expect(taken).toMatchObject({ kind: 'granted' });
+      // A call another process took 40 ms after its grant counts from then, not from the grant.
+      const grantedAt = Date.now();
+      await other.started((taken as { calls: string }).calls, grantedAt + 40);
+      expect(await other.acquire(noResource('again'), grantedAt + 50)).toEqual({ kind: 'rate_limited', key: 'paced/work', retryAt: grantedAt + 60_040 });
+    } finally {
+      service.close?.();
+      await limits.close();
+      await other.close();
+    }
+  });
+});
+
+describe('a journal of an earlier version', () => {
+  it('keeps its rate hits, each counted as started at its grant', async () => {
+    const db = join(tempDir('orch-rate-old-'), 'runs.db');
+    const old = openSqlite(db);
+    old.exec('CREATE TABLE rate_hits (key TEXT NOT NULL, at INTEGER NOT NULL, run_id TEXT)');
+    old.prepare('INSERT INTO rate_hits (key, at, run_id) VALUES (?, ?, ?)').run('paced/work', 1_000, 'r0');
+    old.close();
+    const store = new SqliteLimitStore(db);
+    cleanups.push(() => store.close());
+    const claim = { holder: 'h', runId: 'r1', stepKey: 's', resource: null, rates: [{ key: 'paced/work', count: 1, perMs: 1000 }] };
+    expect(await store.acquire(claim, 1_500)).toEqual({ kind: 'rate_limited', key: 'paced/work', retryAt: 2_000 });
+    expect(await store.acquire(claim, 2_000)).toMatchObject({ kind: 'granted', calls: expect.any(String) });
+  });
 });
