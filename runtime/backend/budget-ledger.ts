@@ -1,8 +1,8 @@
 /**
  * What every backend's limit store agrees on about budget ledgers (the contract is
  * runtime/scheduler/core/limits.ts; runtime/test/limit-store-contract.test.ts holds each store to
- * it): how a budget lease is named, how long an ended run's spend is kept, and how money is
- * compared. One definition, so the three stores cannot drift apart.
+ * it): how a budget lease and a grant's rate hits are named, how long an ended run's spend is
+ * kept, and how money is compared. One definition, so the three stores cannot drift apart.
  */
 
 /** A budget lease's id: `b` and the row ids of its ledgers (one per budget of the claim). */
@@ -28,4 +28,20 @@ export function heldLeaseIds(held: readonly string[]): { readonly slots: string[
     else slots.push(id);
   }
   return { slots, budgetRows };
+}
+
+/**
+ * A grant's rate hits (`SharedGrant.calls`): `r` and their row ids, pending until `started`
+ * (the contract in runtime/scheduler/core/limits.ts). Named apart from slot leases, so a
+ * `release` knows which table it gives back to.
+ */
+export const RATE_CALLS = /^r\d+(,\d+)*$/;
+
+export function rateCalls(ids: readonly (number | string)[]): string {
+  return `r${ids.join(',')}`;
+}
+
+/** The rate hit row ids a `RATE_CALLS` id names, as text (a Postgres bigint parameter). */
+export function callIds(calls: string): string[] {
+  return calls.slice(1).split(',');
 }

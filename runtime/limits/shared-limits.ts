@@ -128,10 +128,13 @@ interface Need {
  */
 interface Slot {
   readonly leaseId: string | null;
+  /**
+   * The grant's rate hits, pending in the store until the step that takes the slot starts
+   * (`started`), given back with the slot if none does.
+   */
+  readonly calls: string | null;
   readonly need: Need;
   readonly since: number;
-  /** When it was reserved for this run (for the rate-window lag). */
-  at: number;
   /** Given back if no step took it by then (`sweep`). */
   until: number;
 }
@@ -189,12 +192,6 @@ class SharedRunLimits implements LimitsService {
   /** The need of a resource name (`''`: none) and a capability (`null`: not occupying), once worked out. */
   private readonly needs = new Map<string, Map<string | null, Need | null>>();
   /**
-   * The longest a granted slot waited to be taken by its step: a rate window counts from the
-   * grant, the journal's `step_started` from the take, so a rate-limited claim waits that much
-   * longer than the window for the starts, too, to stay a window apart.
-   */
-  private claimLagMs = 0;
-  /**
    * One timer for every reserved slot of the run, due at the earliest `until`: a busy run reserves
    * a slot on every release (a hand-over), and a timer armed and cleared per step cost more than
    * the hand-over saves.
@@ -245,7 +242,13 @@ class SharedRunLimits implements LimitsService {
       budgetLease = b.leaseId;
     }
     if (!need) return this.granted(r, this.inner.tryAcquire(r, now), null, budgetLease);
-    const slot = need.reserved[0];
+    let slot = need.reserved[0];
+    // A grant whose calls are pending past the latest start the store counts them at is never used.
+    while (slot !== undefined && slot.calls !== null && slot.until <= this.client.now()) {
+      need.reserved.shift();
+      this.giveBackSlot(slot);
+      slot = need.reserved[0];
+    }
     if (slot === undefined) {
       // Claimed only for a step the plan's own limits (its concurrency, `for each … parallel`) let start.
       const local = budgetLease === null ? this.inner.wouldGrant(r) : 'ok';
@@ -257,7 +260,8 @@ class SharedRunLimits implements LimitsService {
     const grant = this.inner.tryAcquire(r, now);
     if (grant.kind !== 'granted') return grant;
     need.reserved.shift();
-    if (need.rates.length > 0) this.claimLagMs = Math.max(this.claimLagMs, Math.min(1000, now - slot.at));
+    // The store counts the calls from now on, the instant the journal's `step_started` records.
+    if (slot.calls !== null) this.client.store.started(slot.calls, now).catch(() => undefined);
     let ticket: Slot | null = null;
     if (slot.leaseId !== null) {
       ticket = slot;
@@ -401,15 +405,19 @@ class SharedRunLimits implements LimitsService {
       }
     // No wake: the core releases inside its own pump and dispatches after it, in the same turn.
     // Still among `leases` (since its grant): only the time it may wait changes.
-    t.at = now;
     this.keep(t, now + HANDED_OVER_MS);
     return true;
   }
 
-  /** A slot the store granted: reserved for the run's next step that asks. */
-  private reserve(need: Need, leaseId: string | null, since: number, at: number): void {
+  /**
+   * A slot the store granted: reserved for the run's next step that asks. One with rate calls is
+   * taken before half a lease from its claim: the store counts them pending until a whole lease
+   * from it, and a step started later than that (its `started` lost) would count from too early.
+   */
+  private reserve(need: Need, leaseId: string | null, calls: string | null, since: number): void {
     if (leaseId !== null) this.leases.add(leaseId);
-    this.keep({ leaseId, need, since, at, until: 0 }, this.client.now() + this.client.unclaimedMs);
+    const until = this.client.now() + this.client.unclaimedMs;
+    this.keep({ leaseId, calls, need, since, until: 0 }, calls === null ? until : Math.min(until, since + this.client.store.leaseMs / 2));
   }
 
   private keep(slot: Slot, until: number): void {
@@ -438,7 +446,7 @@ class SharedRunLimits implements LimitsService {
         if (slot.until > now) {
           list[kept++] = slot;
           next = Math.min(next, slot.until);
-        } else if (slot.leaseId !== null) this.giveBack(slot.leaseId);
+        } else this.giveBackSlot(slot);
       }
       list.length = kept;
     }
@@ -471,7 +479,7 @@ class SharedRunLimits implements LimitsService {
     for (const need of this.byKey.values()) {
       for (const p of need.pending) if (p.timer) clearTimeout(p.timer);
       need.pending.clear();
-      for (const s of need.reserved) if (s.leaseId !== null) this.giveBack(s.leaseId);
+      for (const s of need.reserved) this.giveBackSlot(s);
       need.reserved.length = 0;
     }
     for (const w of this.budgets.values()) {
@@ -543,8 +551,8 @@ class SharedRunLimits implements LimitsService {
    * them): claim a slot for each that no claim in flight covers yet, in the same turn — the store
    * answers them in one round trip (on SQLite, inside the turn's journal commit), and one pump
    * then starts them all, instead of one claim, one commit and one pump per step. Rate windows are
-   * claimed one at a time as before: a granted call is a hit in the window whether or not a step
-   * takes it.
+   * claimed one at a time as before: a granted call holds its place in the window until its step
+   * starts or it is given back.
    */
   waiting(r: SlotRequest, count: number): void {
     const need = this.need(r);
@@ -597,24 +605,24 @@ class SharedRunLimits implements LimitsService {
       (g) => {
         p.inFlight = false;
         if (this.isClosed || !p.need.pending.has(p)) {
-          if (g.kind === 'granted' && g.leaseId !== null) this.giveBack(g.leaseId);
+          if (g.kind === 'granted') this.giveBackGrant(g);
           return;
         }
         if (g.kind === 'granted' && this.answeredLate(at)) {
           // Its lease lapsed (or is about to) before this process could renew it, and another
           // process may count that slot free already: given back and asked for again.
-          if (g.leaseId !== null) this.giveBack(g.leaseId);
+          this.giveBackGrant(g);
           this.attempt(p);
         } else if (g.kind === 'granted') {
           p.need.pending.delete(p);
-          this.reserve(p.need, g.leaseId, at, at);
+          this.reserve(p.need, g.leaseId, g.calls ?? null, at);
           this.wake();
         } else if (g.kind === 'held') {
           p.held = true;
           p.timer = setTimeout(() => this.attempt(p), this.client.pollMs);
         } else if (g.kind === 'rate_limited') {
           p.held = false;
-          p.timer = setTimeout(() => this.attempt(p), Math.max(1, g.retryAt + this.claimLagMs - this.client.now()));
+          p.timer = setTimeout(() => this.attempt(p), Math.max(1, g.retryAt - this.client.now()));
         } else {
           // Only a budget claim is answered over_budget, and those are not made here.
           p.held = true;
@@ -636,6 +644,16 @@ class SharedRunLimits implements LimitsService {
    */
   private answeredLate(at: number): boolean {
     return this.client.now() - at >= this.client.store.leaseMs / 2;
+  }
+
+  /** A granted claim no step will take: its lease and its pending calls go back. */
+  private giveBackGrant(g: { readonly leaseId: string | null; readonly calls?: string }): void {
+    if (g.leaseId !== null) this.giveBack(g.leaseId);
+    if (g.calls !== undefined) this.giveBack(g.calls);
+  }
+
+  private giveBackSlot(slot: Slot): void {
+    this.giveBackGrant({ leaseId: slot.leaseId, ...(slot.calls !== null ? { calls: slot.calls } : {}) });
   }
 
   private giveBack(leaseId: string): void {

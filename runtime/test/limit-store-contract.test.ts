@@ -104,6 +104,7 @@ afterEach(async () => {
 });
 
 const leaseOf = (g: unknown) => (g as { leaseId: string }).leaseId;
+const callsOf = (g: unknown) => (g as { calls: string }).calls;
 
 function claim(holder: string, over: Partial<SharedClaim> = {}): SharedClaim {
   return { holder, runId: `run-${holder}`, stepKey: 's', resource: { name: 'gpu', limit: 2 }, rates: [], ...over };
@@ -222,13 +223,43 @@ describe.each(BACKENDS)('SharedLimitStore contract: $name', (backend) => {
     const t = 4_000_000;
     const rates = [{ key: 'llm.*', count: 2, perMs: 1000 }];
     const noResource = { resource: null, rates };
-    expect(await a!.acquire(claim('A', noResource), t + 100)).toEqual({ kind: 'granted', leaseId: null });
-    expect(await b!.acquire(claim('B', noResource), t + 400)).toEqual({ kind: 'granted', leaseId: null });
+    const first = await a!.acquire(claim('A', noResource), t + 100);
+    expect(first).toEqual({ kind: 'granted', leaseId: null, calls: expect.any(String) });
+    await a!.started(callsOf(first), t + 100);
+    await b!.started(callsOf(await b!.acquire(claim('B', noResource), t + 400)), t + 400);
     expect(await a!.acquire(claim('C', noResource), t + 500)).toEqual({ kind: 'rate_limited', key: 'llm.*', retryAt: t + 1100 });
     expect(await b!.acquire(claim('C', noResource), t + 1099)).toEqual({ kind: 'rate_limited', key: 'llm.*', retryAt: t + 1100 });
     // At retryAt the hit of t+100 has left the window: one place again, then full until t+1400.
-    expect(await b!.acquire(claim('C', noResource), t + 1100)).toEqual({ kind: 'granted', leaseId: null });
+    expect(await b!.acquire(claim('C', noResource), t + 1100)).toMatchObject({ kind: 'granted', leaseId: null });
     expect(await a!.acquire(claim('D', noResource), t + 1101)).toEqual({ kind: 'rate_limited', key: 'llm.*', retryAt: t + 1400 });
+  });
+
+  it("counts a call from its step's start: pending until then, given back if it never starts, lapsing a lease after its grant", async () => {
+    const [a, b] = await stores(2, 3000);
+    const t = 4_500_000;
+    const noResource = { resource: null, rates: [{ key: 'llm.*', count: 2, perMs: 1000 }] };
+    const late = await a!.acquire(claim('A', noResource), t);
+    const unused = await b!.acquire(claim('B', noResource), t);
+    // Neither has started: each may start any moment, so a window from now is the earliest room.
+    expect(await a!.acquire(claim('C', noResource), t + 10)).toEqual({ kind: 'rate_limited', key: 'llm.*', retryAt: t + 1010 });
+    // A's step starts 500 ms after its grant; B's never does and gives its call back.
+    await a!.started(callsOf(late), t + 500);
+    await b!.release(callsOf(unused));
+    await b!.started(callsOf(await b!.acquire(claim('C', noResource), t + 600)), t + 600);
+    // Counted from the grant, A's call would have left at t+1000: from its start it stays until t+1500.
+    expect(await a!.acquire(claim('D', noResource), t + 1400)).toEqual({ kind: 'rate_limited', key: 'llm.*', retryAt: t + 1500 });
+    expect(await a!.acquire(claim('D', noResource), t + 1500)).toMatchObject({ kind: 'granted' });
+    // A started call is never given back; releasing it again, or starting it twice, changes nothing.
+    await a!.release(callsOf(late));
+    await a!.started(callsOf(late), t + 1500);
+    expect(await b!.acquire(claim('E', noResource), t + 1501)).toEqual({ kind: 'rate_limited', key: 'llm.*', retryAt: t + 1600 });
+
+    // A grant whose process died before its step's start reached the store: it counts as started
+    // a lease after its grant (no later start is allowed), so for a window after that.
+    const solo = { resource: null, rates: [{ key: 'solo', count: 1, perMs: 1000 }] };
+    await a!.acquire(claim('A', solo), t);
+    expect(await b!.acquire(claim('B', solo), t + 3999)).toEqual({ kind: 'rate_limited', key: 'solo', retryAt: t + 4000 });
+    expect(await b!.acquire(claim('B', solo), t + 4000)).toMatchObject({ kind: 'granted' });
   });
 
   it('changes nothing when a claim is refused (all or nothing)', async () => {
@@ -239,7 +270,9 @@ describe.each(BACKENDS)('SharedLimitStore contract: $name', (backend) => {
     expect(await a!.acquire(claim('A', { resource: one }), t)).toMatchObject({ kind: 'granted' });
     // Held by the resource: no rate hit recorded, so the window is still free for another claim.
     expect(await b!.acquire(claim('B', { resource: one, rates }), t + 1)).toEqual({ kind: 'held', resource: 'gpu' });
-    expect(await b!.acquire(claim('B', { resource: null, rates }), t + 2)).toEqual({ kind: 'granted', leaseId: null });
+    const called = await b!.acquire(claim('B', { resource: null, rates }), t + 2);
+    expect(called).toMatchObject({ kind: 'granted', leaseId: null });
+    await b!.started(callsOf(called), t + 2);
     // Rate limited: no lease taken, so another resource's only slot stays free.
     const other = { name: 'tpu', limit: 1 };
     expect(await a!.acquire(claim('A', { resource: other, rates }), t + 3)).toEqual({ kind: 'rate_limited', key: 'llm.*', retryAt: t + 1002 });

@@ -8,7 +8,7 @@
  * first, as the SQLite store batches them: a claim in the same turn can take a slot given back.
  */
 import type { SharedClaim, SharedGrant, SharedLimitStore } from '../../scheduler/core/limits.js';
-import { budgetRowIds, BUDGET_LEASE, EPSILON, heldLeaseIds, KEPT } from '../budget-ledger.js';
+import { budgetRowIds, BUDGET_LEASE, callIds, EPSILON, heldLeaseIds, KEPT, RATE_CALLS, rateCalls } from '../budget-ledger.js';
 
 interface Lease {
   readonly resource: string;
@@ -28,18 +28,27 @@ interface BudgetLease {
   expiresAt: number;
 }
 
+/** A rate hit: pending (at the latest instant its step may start) until `started` says when it did. */
+interface RateHit {
+  readonly key: string;
+  at: number;
+  started: boolean;
+}
+
 export interface LimitData {
   readonly leases: Map<number, Lease>;
   /** Shared with the journal, whose `rateHitsSince` reads them. */
   readonly rateHits: { readonly key: string; readonly at: number }[];
   readonly budgets: Map<number, BudgetLease>;
+  /** The pending rate hits (also in `rateHits`), by the id their grant's `calls` names. */
+  readonly pendingHits: Map<number, RateHit>;
   nextId: number;
   /** Every store's `onRelease` listeners: a release in one reaches the others. */
   readonly listeners: Set<() => void>;
 }
 
 export function emptyLimits(rateHits: { readonly key: string; readonly at: number }[] = []): LimitData {
-  return { leases: new Map(), rateHits, budgets: new Map(), nextId: 1, listeners: new Set() };
+  return { leases: new Map(), rateHits, budgets: new Map(), pendingHits: new Map(), nextId: 1, listeners: new Set() };
 }
 
 interface Op {
@@ -67,11 +76,32 @@ export class MemoryLimitStore implements SharedLimitStore {
   }
 
   release(leaseId: string): Promise<void> {
+    if (RATE_CALLS.test(leaseId))
+      return this.enqueue(true, () => {
+        for (const id of callIds(leaseId).map(Number)) {
+          const hit = this.data.pendingHits.get(id);
+          if (!hit) continue;
+          this.data.pendingHits.delete(id);
+          this.data.rateHits.splice(this.data.rateHits.indexOf(hit), 1);
+        }
+      });
     return this.enqueue(true, () => {
       const ids = BUDGET_LEASE.test(leaseId) ? budgetRowIds(leaseId).map(Number) : /^\d+$/.test(leaseId) ? [Number(leaseId)] : [];
       let freed = false;
       for (const id of ids) freed = this.data.leases.delete(id) || this.data.budgets.delete(id) || freed;
       if (freed) for (const l of this.data.listeners) if (!this.mine.has(l)) l();
+    });
+  }
+
+  started(calls: string, at: number): Promise<void> {
+    if (!RATE_CALLS.test(calls)) return Promise.resolve();
+    return this.enqueue(true, () => {
+      for (const id of callIds(calls).map(Number)) {
+        const hit = this.data.pendingHits.get(id);
+        if (!hit) continue;
+        this.data.pendingHits.delete(id);
+        Object.assign(hit, { at, started: true });
+      }
     });
   }
 
@@ -173,13 +203,23 @@ export class MemoryLimitStore implements SharedLimitStore {
     }
     for (const rate of claim.rates) {
       const hits = this.data.rateHits.filter((h) => h.key === rate.key && h.at > now - rate.perMs);
-      if (hits.length >= rate.count) return { kind: 'rate_limited', key: rate.key, retryAt: Math.min(...hits.map((h) => h.at)) + rate.perMs };
+      // A pending hit may start any moment, or by its pending instant: it leaves a window after the earlier.
+      const leaves = (h: { at: number }) => ((h as Partial<RateHit>).started === false ? Math.min(h.at, now) : h.at);
+      if (hits.length >= rate.count) return { kind: 'rate_limited', key: rate.key, retryAt: Math.min(...hits.map(leaves)) + rate.perMs };
     }
-    for (const rate of claim.rates) this.data.rateHits.push({ key: rate.key, at: now });
-    if (!res) return { kind: 'granted', leaseId: null };
+    // Pending, at the latest instant their step may start (`started` moves them to its start).
+    const hits = claim.rates.map((rate) => {
+      const id = this.data.nextId++;
+      const hit: RateHit = { key: rate.key, at: now + this.leaseMs, started: false };
+      this.data.rateHits.push(hit);
+      this.data.pendingHits.set(id, hit);
+      return id;
+    });
+    const calls = hits.length > 0 ? { calls: rateCalls(hits) } : {};
+    if (!res) return { kind: 'granted', leaseId: null, ...calls };
     const id = this.data.nextId++;
     this.data.leases.set(id, { resource: res.name, holder: claim.holder, expiresAt: now + this.leaseMs });
-    return { kind: 'granted', leaseId: String(id) };
+    return { kind: 'granted', leaseId: String(id), ...calls };
   }
 
   private reserveBudgets(claim: SharedClaim, now: number): SharedGrant {
@@ -218,6 +258,7 @@ export class MemoryLimitStore implements SharedLimitStore {
     if (this.data.rateHits.length > 0 && this.data.rateHits[0]!.at < old) {
       const kept = this.data.rateHits.filter((h) => h.at >= old);
       this.data.rateHits.splice(0, this.data.rateHits.length, ...kept);
+      for (const [id, h] of this.data.pendingHits) if (h.at < old) this.data.pendingHits.delete(id);
     }
   }
 }

@@ -15,7 +15,7 @@ import { openMigratedPool } from './migrations.js';
 import { listen, type Listener } from './listener.js';
 import { transaction } from './pool.js';
 import type { SharedClaim, SharedGrant, SharedLimitStore } from '../../scheduler/core/limits.js';
-import { budgetRowIds, BUDGET_LEASE, EPSILON, heldLeaseIds, KEPT } from '../budget-ledger.js';
+import { budgetRowIds, BUDGET_LEASE, callIds, EPSILON, heldLeaseIds, KEPT, RATE_CALLS, rateCalls } from '../budget-ledger.js';
 
 /** Rate hits older than this are deleted (as in SQLite: no `rate_limit` window is that long). */
 const KEEP_HITS_MS = 24 * 3600_000;
@@ -68,26 +68,34 @@ export class PgLimitStore implements SharedLimitStore {
         if (live.rows[0]!.n >= res.limit) return { kind: 'held', resource: res.name };
       }
       for (const rate of claim.rates) {
-        const w = await db.query<{ n: number; first: number | null }>(
-          'SELECT count(*)::int AS n, min(at) AS first FROM orch.rate_hits WHERE key = $1 AND at > $2',
-          [rate.key, now - rate.perMs],
+        // A pending hit may start any moment, or by its pending instant: it leaves a window after the earlier.
+        const w = await db.query<{ n: number; first: string | null }>(
+          'SELECT count(*)::int AS n, min(CASE WHEN started THEN at ELSE least(at, $3) END) AS first FROM orch.rate_hits WHERE key = $1 AND at > $2',
+          [rate.key, now - rate.perMs, now],
         );
         const { n, first } = w.rows[0]!;
-        if (n >= rate.count) return { kind: 'rate_limited', key: rate.key, retryAt: (first ?? now) + rate.perMs };
+        if (n >= rate.count) return { kind: 'rate_limited', key: rate.key, retryAt: (first === null ? now : Number(first)) + rate.perMs };
       }
-      if (claim.rates.length)
-        await db.query('INSERT INTO orch.rate_hits (key, at, run_id) SELECT k, $2, $3 FROM unnest($1::text[]) AS k', [
-          claim.rates.map((r) => r.key),
-          now,
-          claim.runId,
-        ]);
-      if (!res) return { kind: 'granted', leaseId: null };
+      // Pending, at the latest instant their step may start (\`started\` moves them to its start).
+      const calls = claim.rates.length
+        ? {
+            calls: rateCalls(
+              (
+                await db.query<{ id: string }>(
+                  'INSERT INTO orch.rate_hits (key, at, run_id, started) SELECT k, $2, $3, false FROM unnest($1::text[]) WITH ORDINALITY AS t(k, i) ORDER BY i RETURNING id::text',
+                  [claim.rates.map((r) => r.key), now + this.leaseMs, claim.runId],
+                )
+              ).rows.map((r) => r.id),
+            ),
+          }
+        : {};
+      if (!res) return { kind: 'granted', leaseId: null, ...calls };
       const id = randomUUID();
       await db.query(
         'INSERT INTO orch.limit_leases (id, resource, holder, run_id, step_key, acquired_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
         [id, res.name, claim.holder, claim.runId, claim.stepKey, now, now + this.leaseMs],
       );
-      return { kind: 'granted', leaseId: id };
+      return { kind: 'granted', leaseId: id, ...calls };
     });
   }
 
@@ -151,7 +159,20 @@ export class PgLimitStore implements SharedLimitStore {
     });
   }
 
+  /**
+   * Moves the hits to their step's start: earlier than their pending instant, so no window gets
+   * fuller and no key's lock is needed (a claim counting meanwhile sees them before or after).
+   */
+  async started(calls: string, at: number): Promise<void> {
+    if (!RATE_CALLS.test(calls)) return;
+    await this.pool.query('UPDATE orch.rate_hits SET at = $2, started = true WHERE id = ANY($1::bigint[]) AND NOT started', [callIds(calls), at]);
+  }
+
   async release(leaseId: string): Promise<void> {
+    if (RATE_CALLS.test(leaseId)) {
+      await this.pool.query('DELETE FROM orch.rate_hits WHERE id = ANY($1::bigint[]) AND NOT started', [callIds(leaseId)]);
+      return;
+    }
     if (BUDGET_LEASE.test(leaseId)) {
       await this.pool.query(
         `WITH gone AS (DELETE FROM orch.budget_leases WHERE id = ANY($1::bigint[]) RETURNING key)

@@ -376,6 +376,17 @@ DROP INDEX orch.attempts_unfolded;
 ALTER TABLE orch.attempts SET (fillfactor = 50);
 `,
   },
+  {
+    version: 15,
+    name: 'rate hits counted from their step start',
+    sql: `
+-- A rate hit counts from the instant its step starts, not from its grant (the contract in
+-- runtime/scheduler/core/limits.ts): inserted pending, at the latest instant its step may start,
+-- then moved to the start by its grant's \`started\`, or dropped unstarted. Hits of earlier
+-- versions were stamped at the grant: they count as started.
+ALTER TABLE orch.rate_hits ADD COLUMN id bigserial, ADD COLUMN started boolean NOT NULL DEFAULT true;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

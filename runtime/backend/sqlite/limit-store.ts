@@ -14,7 +14,7 @@
 import { applySchema, openSharedSqlite, type SqlDatabase, type SqlStatement } from './driver.js';
 import type { SqliteJournal } from './journal.js';
 import type { SharedClaim, SharedGrant, SharedLimitStore } from '../../scheduler/core/limits.js';
-import { budgetRowIds, BUDGET_LEASE, EPSILON, heldLeaseIds, KEPT } from '../budget-ledger.js';
+import { budgetRowIds, BUDGET_LEASE, callIds, EPSILON, heldLeaseIds, KEPT, RATE_CALLS, rateCalls } from '../budget-ledger.js';
 
 /**
  * Leases are keyed by an integer SQLite gives out (AUTOINCREMENT: never reused, so a lease id an
@@ -38,7 +38,8 @@ CREATE INDEX IF NOT EXISTS slot_leases_resource ON slot_leases (resource, expire
 CREATE TABLE IF NOT EXISTS rate_hits (
   key TEXT NOT NULL,
   at INTEGER NOT NULL,
-  run_id TEXT
+  run_id TEXT,
+  started INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS rate_hits_key ON rate_hits (key, at);
 CREATE TABLE IF NOT EXISTS budget_leases (
@@ -55,6 +56,17 @@ CREATE TABLE IF NOT EXISTS budget_leases (
 CREATE INDEX IF NOT EXISTS budget_leases_key ON budget_leases (key, expires_at);
 CREATE INDEX IF NOT EXISTS budget_leases_owner ON budget_leases (owner);
 `;
+
+/**
+ * Journals of earlier versions have `rate_hits` without `started` (their hits were stamped at the
+ * grant): the column is added, each old hit counted as started. A hit is named by its rowid: a
+ * pending one is dropped only by the `release` of its own grant, so a reused rowid (the newest
+ * row's, once that one was given back) names no hit its holder still knows.
+ */
+function addStarted(db: SqlDatabase): void {
+  const cols = db.prepare("SELECT name FROM pragma_table_info('rate_hits')").all() as { name: string }[];
+  if (!cols.some((c) => c.name === 'started')) db.exec('ALTER TABLE rate_hits ADD COLUMN started INTEGER NOT NULL DEFAULT 1');
+}
 
 interface Op {
   readonly fn: () => unknown;
@@ -73,6 +85,8 @@ export class SqliteLimitStore implements SharedLimitStore {
   private readonly insertLease: SqlStatement;
   private readonly insertHit: SqlStatement;
   private readonly deleteLease: SqlStatement;
+  private readonly startHit: SqlStatement;
+  private readonly dropHit: SqlStatement;
   private readonly renewLease: SqlStatement;
   private readonly dropExpired: SqlStatement;
   private readonly dropOldHits: SqlStatement;
@@ -114,15 +128,18 @@ export class SqliteLimitStore implements SharedLimitStore {
     this.leaseMs = opts.leaseMs ?? 3000;
     if (opts.journal) {
       this.db = opts.journal.connection;
-      applySchema(this.db, SCHEMA);
+      applySchema(this.db, SCHEMA, addStarted);
       this.leaveJournal = opts.journal.addGuest({ join: () => this.joinCommit() });
-    } else this.db = openSharedSqlite(path, SCHEMA);
+    } else this.db = openSharedSqlite(path, SCHEMA, addStarted);
     this.countLeases = this.db.prepare('SELECT COUNT(*) AS n FROM slot_leases WHERE resource = ? AND expires_at > ?');
-    this.windowHits = this.db.prepare('SELECT COUNT(*) AS n, MIN(at) AS first FROM rate_hits WHERE key = ? AND at > ?');
+    // A pending hit may start any moment, or by its pending instant: it leaves a window after the earlier.
+    this.windowHits = this.db.prepare('SELECT COUNT(*) AS n, MIN(CASE WHEN started THEN at ELSE MIN(at, ?) END) AS first FROM rate_hits WHERE key = ? AND at > ?');
     this.insertLease = this.db.prepare(
       'INSERT INTO slot_leases (resource, holder, run_id, step_key, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
     );
-    this.insertHit = this.db.prepare('INSERT INTO rate_hits (key, at, run_id) VALUES (?, ?, ?)');
+    this.insertHit = this.db.prepare('INSERT INTO rate_hits (key, at, run_id, started) VALUES (?, ?, ?, 0) RETURNING rowid AS id');
+    this.startHit = this.db.prepare('UPDATE rate_hits SET at = ?, started = 1 WHERE rowid = ? AND started = 0');
+    this.dropHit = this.db.prepare('DELETE FROM rate_hits WHERE rowid = ? AND started = 0');
     this.deleteLease = this.db.prepare('DELETE FROM slot_leases WHERE id = ?');
     this.renewLease = this.db.prepare('UPDATE slot_leases SET expires_at = ? WHERE id = ? AND holder = ? AND expires_at > ?');
     this.dropExpired = this.db.prepare('DELETE FROM slot_leases WHERE expires_at <= ?');
@@ -154,7 +171,14 @@ export class SqliteLimitStore implements SharedLimitStore {
   release(leaseId: string): Promise<void> {
     // An id this store did not give names no lease: releasing it is a no-op.
     if (BUDGET_LEASE.test(leaseId)) return this.enqueue(true, () => void budgetRowIds(leaseId).map(Number).forEach((id) => this.deleteBudget.run(id)));
+    if (RATE_CALLS.test(leaseId)) return this.enqueue(true, () => void callIds(leaseId).map(Number).forEach((id) => this.dropHit.run(id)));
     return this.enqueue(true, () => void (/^\d+$/.test(leaseId) && this.deleteLease.run(Number(leaseId))));
+  }
+
+  started(calls: string, at: number): Promise<void> {
+    if (!RATE_CALLS.test(calls)) return Promise.resolve();
+    // Moves the hits earlier (or leaves them): never makes a window fuller, so it goes first too.
+    return this.enqueue(true, () => void callIds(calls).map(Number).forEach((id) => this.startHit.run(at, id)));
   }
 
   settle(leaseId: string, actual: number): Promise<void> {
@@ -283,14 +307,16 @@ export class SqliteLimitStore implements SharedLimitStore {
     if (res && (live === undefined || live.now > now)) this.counted.set(res.name, (live = { n: (this.countLeases.get(res.name, now) as { n: number }).n, now }));
     if (res && live!.n >= res.limit) return { kind: 'held', resource: res.name };
     for (const rate of claim.rates) {
-      const w = this.windowHits.get(rate.key, now - rate.perMs) as { n: number; first: number | null };
+      const w = this.windowHits.get(now, rate.key, now - rate.perMs) as { n: number; first: number | null };
       if (w.n >= rate.count) return { kind: 'rate_limited', key: rate.key, retryAt: (w.first ?? now) + rate.perMs };
     }
-    for (const rate of claim.rates) this.insertHit.run(rate.key, now, claim.runId);
-    if (!res) return { kind: 'granted', leaseId: null };
+    // Pending, at the latest instant their step may start (`started` moves them to its start).
+    const hits = claim.rates.map((rate) => (this.insertHit.get(rate.key, now + this.leaseMs, claim.runId) as { id: number }).id);
+    const calls = hits.length > 0 ? { calls: rateCalls(hits) } : {};
+    if (!res) return { kind: 'granted', leaseId: null, ...calls };
     const row = this.insertLease.get(res.name, claim.holder, claim.runId, claim.stepKey, now, now + this.leaseMs) as { id: number };
     live!.n++;
-    return { kind: 'granted', leaseId: String(row.id) };
+    return { kind: 'granted', leaseId: String(row.id), ...calls };
   }
 
   private reserveBudgets(claim: SharedClaim, now: number): SharedGrant {

@@ -125,9 +125,18 @@ export interface LimitsProvider {
 // - `acquire` is ONE short transaction, all or nothing: it counts the live leases of the claim's
 //   resource (expired ones do not count and may be deleted) and the hits of each rate key inside
 //   its window; if every limit has room it inserts one lease (when the claim names a resource)
-//   and one hit per rate key, all stamped `now`, and answers `granted` with the lease id.
-//   Otherwise it changes nothing and answers `held` (resource full) or `rate_limited` (with the
-//   epoch ms at which the oldest hit of that window leaves it).
+//   and one hit per rate key, and answers `granted` with the lease id (and `calls`, naming the
+//   hits, when the claim has rates). Otherwise it changes nothing and answers `held` (resource
+//   full) or `rate_limited` (with the epoch ms at which the oldest hit of that window may leave it).
+// - A rate hit counts from the instant its step STARTS (the journal's `step_started`), not from
+//   the grant: a grant may reach its step late, and two processes' windows counted from grants
+//   overlapped (4 starts in 983 ms under `2 per 1s`). A hit is inserted PENDING, counting as if
+//   it started at the latest instant it may (`now + leaseMs`); `started(calls, at)` moves it to
+//   `at`, its step's start, and `release(calls)` drops it if it never started (a taken hit is
+//   never dropped). A pending hit may leave a window after the earlier of `now` and its pending instant.
+//   The client starts no step on a grant `leaseMs` or more after its claim, so a process that
+//   died before its `started` reached the store left a pending hit that counts at least until
+//   the window of the call's real start is over.
 // - Leases expire: a lease is live while `expires_at > now`; `acquire` sets it to
 //   `now + leaseMs`, `renew(holder, now, held)` pushes the holder's leases named in `held` (and
 //   its runs' ledger markers, `openRun`) to `now + leaseMs`. The process-level client
@@ -138,7 +147,8 @@ export interface LimitsProvider {
 //   alive for as long as the process lived, and a resource's slots ran out one by one (issue #49's
 //   stalled nemesis). Rate hits never expire early: a call that started counts for its whole
 //   window, even if its process died.
-// - `release(leaseId)` deletes the lease; releasing an unknown or expired lease is not an error.
+// - `release(leaseId)` deletes the lease (or a grant's pending `calls`); releasing an unknown or
+//   expired lease is not an error.
 // - Wake-ups: the core never waits on the store. The client retries a `held` claim by POLLING
 //   (every `pollMs`, default 100 ms), sooner when a lease of the same process is released, and a
 //   `rate_limited` claim at `retryAt`. A store that can push (Postgres LISTEN/NOTIFY) may offer
@@ -183,7 +193,8 @@ export function budgetLedger(policy: string): string {
 }
 
 export type SharedGrant =
-  | { readonly kind: 'granted'; readonly leaseId: string | null }
+  /** `calls`: the grant's pending rate hits, when the claim has rates (`started`, `release`). */
+  | { readonly kind: 'granted'; readonly leaseId: string | null; readonly calls?: string }
   | { readonly kind: 'held'; readonly resource: string }
   | { readonly kind: 'rate_limited'; readonly key: string; readonly retryAt: number }
   | { readonly kind: 'over_budget'; readonly key: string; readonly spent: number };
@@ -193,6 +204,8 @@ export interface SharedLimitStore {
   readonly leaseMs: number;
   acquire(claim: SharedClaim, now: number): Promise<SharedGrant>;
   release(leaseId: string): Promise<void>;
+  /** The grant's rate hits (`calls`) were made at `at`: their step started then (see the contract above). */
+  started(calls: string, at: number): Promise<void>;
   /** `held`: the ids of the leases `holder` still holds (the others of its are left to lapse). */
   renew(holder: string, now: number, held: readonly string[]): Promise<void>;
   /** Budget leases: the attempt ended having spent `actual` (see the contract above). */
