@@ -18,6 +18,7 @@ import { RUN_TY } from './check/invariants.js';
 import { T, field, optional, record, type Ty } from './types/ty.js';
 import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
 import { ancestors, descendants, type Dag } from './dag.js';
+import { startsWithoutSubject, type StepFlow } from './require-paths.js';
 
 export const STEP_FACTS_TY: Ty = record([
   field('id', T.string),
@@ -199,6 +200,8 @@ export interface PlanFacts {
   readonly localRatio: number;
   /** The branches of each `race`: a losing branch is cancelled, so one branch alone proves no ordering. */
   readonly races?: readonly (readonly string[])[];
+  /** How each step's start follows from its dependencies: `require … before` is proved on every path with it. */
+  readonly flow?: ReadonlyMap<string, StepFlow>;
 }
 
 const CODE: Record<string, DiagnosticCode> = { blocking: 'E0401', warning: 'W0402', advisory: 'I0403', info: 'I0403' };
@@ -280,6 +283,23 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
       }
       case 'require': {
         rules.push({ type: 'require', subject: selectorIR(rule.subject, plan), order: rule.order, object: selectorIR(rule.object, plan) });
+        if (rule.order === 'before' && plan.flow) {
+          // The runtime refuses an object step when no subject step has completed: a subject
+          // ancestor that may be skipped, fail on, lose or have no item proves nothing.
+          const byId = new Map(plan.steps.map((s) => [s.id, s]));
+          const subject = rule.subject;
+          const flow = plan.flow;
+          const free = new Map<string | null, Set<string>>();
+          const freeUnder = (key: string | null) => {
+            let f = free.get(key);
+            if (!f) free.set(key, (f = startsWithoutSubject(plan.steps.map((s) => s.id), plan.graph, flow, (id) => matches(subject, byId.get(id)!), key)));
+            return f;
+          };
+          for (const s of plan.steps)
+            if (matches(rule.object, s) && freeUnder(flow.get(s.id)?.whenKey ?? null).has(s.id))
+              report(s.nameRange, `by step "${s.id}": ${describeSel(rule.subject)} must run ${rule.order} it${ancestorsMatch(plan, s.id, subject) ? ' on every path (one may be skipped, fail, lose its race or have no item)' : ''}`);
+          break;
+        }
         for (const s of plan.steps) {
           if (!matches(rule.object, s)) continue;
           const related = rule.order === 'before' ? ancestors(plan.graph, s.id) : descendants(plan.graph, s.id);
@@ -315,6 +335,11 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
   }
   const verdict: StaticVerdict = violated ? 'violated' : runtime ? 'runtime' : 'holds';
   return { name, severity, category: node.category?.name ?? null, message, rules, static_verdict: verdict };
+}
+
+function ancestorsMatch(plan: PlanFacts, id: string, sel: SelectorRef): boolean {
+  const up = ancestors(plan.graph, id);
+  return plan.steps.some((o) => up.has(o.id) && matches(sel, o));
 }
 
 function describePlan(p: PlanFacts): string {
