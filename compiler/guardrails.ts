@@ -187,7 +187,13 @@ export interface StepFacts {
   readonly duration: number;
   readonly priority: number;
   readonly destructive: boolean;
+  /** The step's `fallback` call: it completes the step in the primary call's stead. */
+  readonly fallback?: CallFacts | null;
+  /** Its `compensate` call: made on rollback, after the step completed. */
+  readonly compensate?: CallFacts | null;
 }
+
+export type CallFacts = Pick<StepFacts, 'kind' | 'capability' | 'destructive'>;
 
 export interface PlanFacts {
   readonly name: string;
@@ -235,6 +241,16 @@ function matches(sel: SelectorRef, s: StepFacts): boolean {
   if ('kind' in sel) return s.kind === sel.kind;
   if (s.capability === null) return false;
   return sel.resolved ? s.capability === sel.capability : s.capability === sel.capability || s.capability.endsWith(`.${sel.capability}`);
+}
+
+/** A step an ordering rule constrains: its own call, its fallback or its compensation matches. */
+function constrains(sel: SelectorRef, s: StepFacts): boolean {
+  return matches(sel, s) || [s.fallback, s.compensate].some((c) => c && matches(sel, { ...s, ...c }));
+}
+
+/** A step whose completion satisfies an ordering rule: whichever of its calls completes it matches. */
+function satisfies(sel: SelectorRef, s: StepFacts): boolean {
+  return matches(sel, s) && (!s.fallback || matches(sel, { ...s, ...s.fallback }));
 }
 
 function selectorIR(sel: SelectorRef, plan: PlanFacts): SelectorIR {
@@ -292,16 +308,16 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
           const free = new Map<string | null, Set<string>>();
           const freeUnder = (key: string | null) => {
             let f = free.get(key);
-            if (!f) free.set(key, (f = startsWithoutSubject(plan.steps.map((s) => s.id), plan.graph, flow, (id) => matches(subject, byId.get(id)!), key)));
+            if (!f) free.set(key, (f = startsWithoutSubject(plan.steps.map((s) => s.id), plan.graph, flow, (id) => satisfies(subject, byId.get(id)!), key)));
             return f;
           };
           for (const s of plan.steps)
-            if (matches(rule.object, s) && freeUnder(flow.get(s.id)?.whenKey ?? null).has(s.id))
-              report(s.nameRange, `by step "${s.id}": ${describeSel(rule.subject)} must run ${rule.order} it${ancestorsMatch(plan, s.id, subject) ? ' on every path (one may be skipped, fail, lose its race or have no item)' : ''}`);
+            if (constrains(rule.object, s) && freeUnder(flow.get(s.id)?.whenKey ?? null).has(s.id))
+              report(s.nameRange, `by step "${s.id}"${viaCall(rule.object, s)}: ${describeSel(rule.subject)} must run ${rule.order} it${whyNot(plan, s.id, subject)}`);
           break;
         }
         for (const s of plan.steps) {
-          if (!matches(rule.object, s)) continue;
+          if (!constrains(rule.object, s)) continue;
           const related = rule.order === 'before' ? ancestors(plan.graph, s.id) : descendants(plan.graph, s.id);
           // Loops need nothing more: an ordering on the DAG holds within every iteration, and a
           // step after a loop follows every iteration of it. A race branch may lose: it counts
@@ -309,10 +325,10 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
           const sure = (o: StepFacts): boolean => {
             const race = plan.races?.find((r) => r.includes(o.id));
             if (!race || race.includes(s.id)) return true;
-            return race.every((b) => plan.steps.some((x) => x.id === b && matches(rule.subject, x)));
+            return race.every((b) => plan.steps.some((x) => x.id === b && satisfies(rule.subject, x)));
           };
-          const ok = plan.steps.some((o) => related.has(o.id) && matches(rule.subject, o) && sure(o));
-          if (!ok) report(s.nameRange, `by step "${s.id}": ${describeSel(rule.subject)} must run ${rule.order} it`);
+          const ok = plan.steps.some((o) => related.has(o.id) && satisfies(rule.subject, o) && sure(o));
+          if (!ok) report(s.nameRange, `by step "${s.id}"${viaCall(rule.object, s)}: ${describeSel(rule.subject)} must run ${rule.order} it`);
         }
         break;
       }
@@ -337,9 +353,22 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
   return { name, severity, category: node.category?.name ?? null, message, rules, static_verdict: verdict };
 }
 
-function ancestorsMatch(plan: PlanFacts, id: string, sel: SelectorRef): boolean {
+/** Why the subject steps before `id`, if any, prove nothing. */
+function whyNot(plan: PlanFacts, id: string, sel: SelectorRef): string {
   const up = ancestors(plan.graph, id);
-  return plan.steps.some((o) => up.has(o.id) && matches(sel, o));
+  const before = plan.steps.filter((o) => up.has(o.id) && matches(sel, o));
+  if (before.length === 0) return '';
+  const byFallback = before.find((o) => !satisfies(sel, o));
+  if (byFallback && !before.some((o) => satisfies(sel, o)))
+    return ` (step "${byFallback.id}" may complete by its fallback ${byFallback.fallback!.capability!.split('.').pop()})`;
+  return ' on every path (one may be skipped, fail, lose its race or have no item)';
+}
+
+/** Names the call that makes a step an object of a rule, when it is not the step's own. */
+function viaCall(sel: SelectorRef, s: StepFacts): string {
+  if (matches(sel, s)) return '';
+  const which = s.fallback && matches(sel, { ...s, ...s.fallback }) ? 'fallback' : 'compensate';
+  return ` (its ${which} ${s[which]!.capability!.split('.').pop()})`;
 }
 
 function describePlan(p: PlanFacts): string {

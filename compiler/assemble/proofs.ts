@@ -11,13 +11,17 @@ import type { StepFlow } from '../require-paths.js';
 import { canonicalJson } from '../canonical-json.js';
 import { someNode } from '../ir/nodes.js';
 import { proveBinding } from '../fallback-proof.js';
-import { evaluateGuardrail, forbiddenBy, type CheckedGuardrail, type PlanFacts as GuardedPlan, type StepFacts } from '../guardrails.js';
+import { evaluateGuardrail, forbiddenBy, type CheckedGuardrail, type CallFacts, type PlanFacts as GuardedPlan, type StepFacts } from '../guardrails.js';
 import { modelNeed, modelView, withEndpoint } from './model-endpoints.js';
 import type { CallBindings, PlanFacts } from './plan-facts.js';
 
 export function proveGuardrails(f: PlanFacts): void {
   const { cp, cx, steps, n, bindings, plan, file } = f;
   if (!cp.guardrails.length) return;
+  const callFacts = (name: string | undefined): CallFacts | null => {
+    const info = name ? cx.capabilityByName(name) : undefined;
+    return info ? { kind: info.ir.kind, capability: info.name, destructive: info.ir.destructive ?? false } : null;
+  };
   const factsAt = (i: number): StepFacts => {
     const s = steps[i]!;
     const b = bindings[i];
@@ -26,6 +30,7 @@ export function proveGuardrails(f: PlanFacts): void {
       id: s.id, nameRange: s.decl.name.range, data: s.data, placement: r?.kind ?? null, tier: b?.tier ?? null, kind: s.kind,
       capability: s.capability?.name ?? null, resource: b?.resource ?? null, cost: f.costs[i]!, duration: f.durations[i]!, priority: s.priority,
       destructive: s.capability?.ir.destructive ?? false,
+      fallback: callFacts(s.fallback?.capability), compensate: callFacts(s.compensate?.capability),
     };
   };
   const facts: StepFacts[] = steps.map((_, i) => factsAt(i));

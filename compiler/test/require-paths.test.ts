@@ -54,4 +54,16 @@ describe('require … before, proved on every path', () => {
     expect(e0401(`step a = sign()\nstep s = send_email() { after a\n join all_done }`, 'on_failure continue')).toBe(1);
     expect(e0401(`step a = sign()\nstep s = send_email() { after a\n join all_done }`)).toBe(0);
   });
+
+  it('a fallback or compensate call of the required capability is held to the rule (§7.2)', () => {
+    expect(e0401(`step x = work() { fallback send_email() }`)).toBe(1);
+    expect(e0401(`step x = work() { compensate send_email() }`)).toBe(1);
+    expect(e0401(`step a = sign()\nstep x = work() { after a\n fallback send_email() }`)).toBe(0);
+  });
+
+  it('a subject step that may complete by a fallback of another kind proves nothing', () => {
+    const d = checkText(plan(`step a = sign() { fallback work() }\nstep s = send_email() { after a }`)).filter((x) => x.code === 'E0401');
+    expect(d.map((x) => x.message)).toEqual([expect.stringContaining('"a" may complete by its fallback work')]);
+    expect(e0401(`step a = sign() { fallback sign(n: 2) }\nstep s = send_email() { after a }`)).toBe(0);
+  });
 });
