@@ -44,7 +44,8 @@ export const PLAN_FACTS_TY: Ty = record([
   field('name', T.string),
 ]);
 
-type SelectorRef = { step: string } | { kind: CapabilityKindIR } | { capability: string; resolved: boolean } | { destructive: true };
+/** `likelyCapability` on a step selector: a capability of that name the guardrail's module sees (a likely slip). */
+type SelectorRef = { step: string; range?: Range; likelyCapability?: string } | { kind: CapabilityKindIR } | { capability: string; resolved: boolean } | { destructive: true };
 
 type CheckedRule =
   | { type: 'forbid'; condition: ExprIR; range: Range }
@@ -92,7 +93,8 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
     switch (s.kind) {
       case 'StepSelector':
         // The word `destructive` selects every destructive step (LANGUAGE.md §8.3), never a step so named.
-        return s.step.name === 'destructive' ? { destructive: true } : { step: s.step.name };
+        if (s.step.name === 'destructive') return { destructive: true };
+        return { step: s.step.name, range: s.step.range, likelyCapability: scopes.lookup(mod, 'capability', [s.step.name]) ? s.step.name : undefined };
       case 'KindSelector':
         return { kind: s.capabilityKind };
       case 'CapabilitySelector': {
@@ -286,6 +288,17 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
     );
   };
   const rules: GuardrailRuleIR[] = [];
+  // A bare selector names a step: one naming no step of this plan but the capability some of its
+  // steps call selects nothing, and the rule never applies to them — `capability NAME` was meant.
+  for (const rule of g.rules)
+    for (const sel of rule.type === 'require' ? [rule.subject, rule.object] : rule.type === 'check' ? [rule.target] : [])
+      if ('step' in sel && sel.likelyCapability && sel.range && !plan.steps.some((s) => s.id === sel.step) && plan.steps.some((s) => matches({ capability: sel.step, resolved: false }, s)))
+        diags.push(
+          diagnostic('E0101', `guardrail "${name}" selects step "${sel.step}", but plan "${plan.name}" has no such step; its steps call capability "${sel.step}": write \`capability ${sel.step}\``, g.entry.module.file, sel.range, {
+            related: [{ message: `plan ${plan.name}`, file: plan.file, range: plan.nameRange }],
+            fixes: [{ title: `Select capability ${sel.step}`, edits: [{ file: g.entry.module.file, range: { start: sel.range.start, end: sel.range.start }, newText: 'capability ' }] }],
+          }),
+        );
   for (const rule of g.rules) {
     switch (rule.type) {
       case 'forbid': {
