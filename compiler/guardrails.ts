@@ -385,7 +385,7 @@ function viaCall(sel: SelectorRef, s: StepFacts): string {
 }
 
 function describePlan(p: PlanFacts): string {
-  return `cost ${round6(p.cost)}, duration ${Math.round(p.duration)}ms, ${p.steps.length} steps, local ratio ${round6(p.localRatio)}`;
+  return `worst-case cost ${round6(p.cost)}, duration ${Math.round(p.duration)}ms, ${p.steps.length} steps, local ratio ${round6(p.localRatio)}`;
 }
 
 /** Whether an expression's IR reads the variable `name`. */

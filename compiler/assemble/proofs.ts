@@ -35,7 +35,7 @@ export function proveGuardrails(f: PlanFacts): void {
   };
   const facts: StepFacts[] = steps.map((_, i) => factsAt(i));
   const races = cp.blocks.filter((b) => b.kind === 'race').map((b) => b.steps);
-  const planFacts: GuardedPlan = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: f.dag, cost: f.cost, duration: f.duration, localRatio: f.localRatio, races, flow: stepFlows(cp) };
+  const planFacts: GuardedPlan = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: f.dag, cost: f.costMax, duration: f.durationMax, localRatio: f.localRatio, races, flow: stepFlows(cp) };
   const guards = cp.guardrails.map((g) => cx.guardrails.get(g)!);
   for (let i = 0; i < n; i++) {
     const b = bindings[i];
