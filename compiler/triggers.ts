@@ -147,6 +147,8 @@ function checkTrigger(
       }
       if (tz !== undefined) {
         try {
+          // croner takes an empty zone for none: the schedule would silently run in the server's.
+          if (tz.trim() === '') throw new Error('empty');
           const c = new Cron(cron, { paused: true, timezone: tz });
           c.nextRun();
           c.stop();

@@ -38,3 +38,10 @@ describe('after-chains', () => {
     expect(e0701(`${CAPS}\ntrigger t1 { after a completed run b }\ntrigger t2 { after a failed run b }\n`)).toEqual([]);
   });
 });
+
+describe('schedule time zones', () => {
+  it('an empty time zone is E0701 (croner would run it in the server\'s zone)', () => {
+    expect(e0701(`${CAPS}\ntrigger t { schedule "0 2 * * *" timezone "" run a }\n`).map((x) => x.message)).toEqual([expect.stringContaining('unknown time zone ""')]);
+    expect(e0701(`${CAPS}\ntrigger t { schedule "0 2 * * *" timezone "Europe/Paris" run a }\n`)).toEqual([]);
+  });
+});
