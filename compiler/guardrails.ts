@@ -18,7 +18,7 @@ import { RUN_TY } from './check/invariants.js';
 import { T, field, optional, record, type Ty } from './types/ty.js';
 import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
 import { ancestors, descendants, type Dag } from './dag.js';
-import { startsWithoutSubject, type StepFlow } from './require-paths.js';
+import { mayNotComplete, startsWithoutSubject, type StepFlow } from './require-paths.js';
 
 export const STEP_FACTS_TY: Ty = record([
   field('id', T.string),
@@ -329,9 +329,24 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
               report(s.nameRange, `by step "${s.id}"${viaCall(rule.object, s)}: ${describeSel(rule.subject)} must run ${rule.order} it${whyNot(plan, s.id, subject)}`);
           break;
         }
+        // `after`: a subject step that may end without completing — skipped, failed on, in a
+        // `for each` the object is outside of — follows nothing (the runtime judges at the end).
+        const unsure = new Map<string | null, Set<string>>();
+        const unsureUnder = (key: string | null) => {
+          let u = unsure.get(key);
+          if (!u) unsure.set(key, (u = plan.flow ? mayNotComplete(plan.steps.map((x) => x.id), plan.graph, plan.flow, key) : new Set()));
+          return u;
+        };
         for (const s of plan.steps) {
           if (!constrains(rule.object, s)) continue;
           const related = rule.order === 'before' ? ancestors(plan.graph, s.id) : descendants(plan.graph, s.id);
+          const objFlow = plan.flow?.get(s.id);
+          const completes = (o: StepFacts): boolean => {
+            if (rule.order !== 'after' || !plan.flow) return true;
+            const f = plan.flow.get(o.id);
+            if (f?.eachBlocks.some((b) => !objFlow?.eachBlocks.includes(b))) return false;
+            return !unsureUnder(objFlow?.whenKey ?? null).has(o.id) || (f?.race !== null && f?.race !== undefined);
+          };
           // Loops need nothing more: an ordering on the DAG holds within every iteration, and a
           // step after a loop follows every iteration of it. A race branch may lose: it counts
           // only when every branch of its race matches, and the race is not the object's own.
@@ -340,7 +355,7 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
             if (!race || race.includes(s.id)) return true;
             return race.every((b) => plan.steps.some((x) => x.id === b && satisfies(rule.subject, x)));
           };
-          const ok = plan.steps.some((o) => related.has(o.id) && satisfies(rule.subject, o) && sure(o));
+          const ok = plan.steps.some((o) => related.has(o.id) && satisfies(rule.subject, o) && sure(o) && completes(o));
           if (!ok) report(s.nameRange, `by step "${s.id}"${viaCall(rule.object, s)}: ${describeSel(rule.subject)} must run ${rule.order} it`);
         }
         break;

@@ -64,6 +64,31 @@ export function startsWithoutSubject(
   /** A `when` taken as true: the object's own, when fixed — where it is false the object never starts. */
   holds: string | null = null,
 ): Set<string> {
+  return walk(ids, graph, flow, isSubject, holds).starts;
+}
+
+/**
+ * The steps that may end without completing (skipped, failed on, cancelled as a race's loser)
+ * in a run where nothing fails but under `on_failure continue`: `require S after O` needs an S
+ * that is not one of them. `holds` as above (the object's own fixed `when`).
+ */
+export function mayNotComplete(ids: readonly string[], graph: Dag, flow: ReadonlyMap<string, StepFlow>, holds: string | null = null): Set<string> {
+  const { ends } = walk(ids, graph, flow, () => false, holds);
+  const out = new Set<string>();
+  for (const id of ids) {
+    const e = ends.get(id) ?? NONE;
+    if (!e.completed || e.failed || e.skips.length > 0 || flow.get(id)?.race) out.add(id);
+  }
+  return out;
+}
+
+function walk(
+  ids: readonly string[],
+  graph: Dag,
+  flow: ReadonlyMap<string, StepFlow>,
+  isSubject: (id: string) => boolean,
+  holds: string | null,
+): { starts: Set<string>; ends: Map<string, Ends> } {
   const ends = new Map<string, Ends>();
   const starts = new Set<string>();
   const raceBranches = new Map<string, string[]>();
@@ -132,7 +157,7 @@ export function startsWithoutSubject(
     if (start) starts.add(id);
     ends.set(id, { completed: start && !isSubject(id), failed: start && f.mayFail, skips });
   }
-  return starts;
+  return { starts, ends };
 }
 
 function topological(ids: readonly string[], graph: Dag): string[] {

@@ -67,3 +67,28 @@ describe('require … before, proved on every path', () => {
     expect(e0401(`step a = sign() { fallback sign(n: 2) }\nstep s = send_email() { after a }`)).toBe(0);
   });
 });
+
+describe('require … after, proved on every path', () => {
+  const AFTER = `
+capability work { kind tool  input { n: int = 1 }  output { ok: bool } }
+capability audit { kind tool  input { n: int = 1 }  output { ok: bool } }
+resource box { kind local_device }
+guardrail audited {
+  severity blocking
+  require capability audit after capability work
+}
+`;
+  const errs = (body: string) => codes(checkText(`${AFTER}\nplan p {\n  input { skip: bool, items: list<int> }\n${body}\n}\n`)).filter((c) => c === 'E0401').length;
+
+  it('a following subject that may be skipped, fail on or have no item proves nothing', () => {
+    expect(errs(`step w = work()\nstep a = audit() { after w }`)).toBe(0);
+    expect(errs(`step w = work()\nstep a = audit() when input.skip { after w }`)).toBe(1);
+    expect(errs(`step w = work()\nstep a = audit() { after w\n on_failure continue }`)).toBe(1);
+    expect(errs(`step w = work()\nfor each i in input.items parallel 2 {\n step a = audit(n: i) { after w }\n}`)).toBe(1);
+  });
+
+  it('the same fixed condition on both holds', () => {
+    expect(errs(`step w = work() when input.skip\nstep a = audit() when input.skip { after w }`)).toBe(0);
+  });
+});
+
