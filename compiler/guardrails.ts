@@ -325,7 +325,7 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
             return f;
           };
           for (const s of plan.steps)
-            if (constrains(rule.object, s) && freeUnder(flow.get(s.id)?.whenKey ?? null).has(s.id))
+            if (constrains(rule.object, s) && freeUnder(sharedWhen(flow, s.id)).has(s.id))
               report(s.nameRange, `by step "${s.id}"${viaCall(rule.object, s)}: ${describeSel(rule.subject)} must run ${rule.order} it${whyNot(plan, s.id, subject)}`);
           break;
         }
@@ -345,7 +345,7 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
             if (rule.order !== 'after' || !plan.flow) return true;
             const f = plan.flow.get(o.id);
             if (f?.eachBlocks.some((b) => !objFlow?.eachBlocks.includes(b))) return false;
-            return !unsureUnder(objFlow?.whenKey ?? null).has(o.id) || (f?.race !== null && f?.race !== undefined);
+            return !unsureUnder(plan.flow ? sharedWhen(plan.flow, s.id) : null).has(o.id) || (f?.race !== null && f?.race !== undefined);
           };
           // Loops need nothing more: an ordering on the DAG holds within every iteration, and a
           // step after a loop follows every iteration of it. A race branch may lose: it counts
@@ -379,6 +379,23 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
   }
   const verdict: StaticVerdict = violated ? 'violated' : runtime ? 'runtime' : 'holds';
   return { name, severity, category: node.category?.name ?? null, message, rules, static_verdict: verdict };
+}
+
+/**
+ * A step's fixed `when` when another step has the same one (else null): only then does taking it
+ * as true change a proof, and each distinct one costs a walk of the plan.
+ */
+const sharedWhenCache = new WeakMap<ReadonlyMap<string, StepFlow>, Map<string, number>>();
+function sharedWhen(flow: ReadonlyMap<string, StepFlow>, id: string): string | null {
+  const key = flow.get(id)?.whenKey ?? null;
+  if (key === null) return null;
+  let counts = sharedWhenCache.get(flow);
+  if (!counts) {
+    counts = new Map();
+    for (const f of flow.values()) if (f.whenKey !== null) counts.set(f.whenKey, (counts.get(f.whenKey) ?? 0) + 1);
+    sharedWhenCache.set(flow, counts);
+  }
+  return (counts.get(key) ?? 0) > 1 ? key : null;
 }
 
 /** Why the subject steps before `id`, if any, prove nothing. */

@@ -18,8 +18,10 @@ export interface StepFlow {
    * two steps with the same such condition are skipped together.
    */
   readonly whenKey: string | null;
-  /** It may fail while the run goes on (`on_failure continue`, its own or its loop's). */
+  /** It may fail while the run goes on (`on_failure continue`: its own, its loop's or the plan's). */
   readonly mayFail: boolean;
+  /** It may fail while the run still completes (its own or its loop's `on_failure continue`). */
+  readonly continues: boolean;
   /** Dependencies whose output it reads outside every `??` (skipped with them). */
   readonly unguarded: readonly string[];
   /** Dependencies read only inside `??` chains: their status never decides its start. */
@@ -69,11 +71,14 @@ export function startsWithoutSubject(
 
 /**
  * The steps that may end without completing (skipped, failed on, cancelled as a race's loser)
- * in a run where nothing fails but under `on_failure continue`: `require S after O` needs an S
+ * in a run that may still complete: `require S after O` needs an S
  * that is not one of them. `holds` as above (the object's own fixed `when`).
  */
 export function mayNotComplete(ids: readonly string[], graph: Dag, flow: ReadonlyMap<string, StepFlow>, holds: string | null = null): Set<string> {
-  const { ends } = walk(ids, graph, flow, () => false, holds);
+  // A failure under the plan's `on_failure continue` alone ends the run failed anyway: only a run
+  // that may still complete without the subject breaks the rule.
+  const completing = new Map([...flow].map(([id, f]) => [id, { ...f, mayFail: f.continues }]));
+  const { ends } = walk(ids, graph, completing, () => false, holds);
   const out = new Set<string>();
   for (const id of ids) {
     const e = ends.get(id) ?? NONE;

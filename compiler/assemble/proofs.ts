@@ -94,11 +94,13 @@ function stepFlows(cp: CheckedPlan): Map<string, StepFlow> {
   const out = new Map<string, StepFlow>();
   for (const s of cp.steps) {
     const around = s.blocks.map((b) => kind.get(b)).filter((b) => b !== undefined);
+    const continues = s.on_failure === 'continue' || around.some((b) => b.kind === 'repeat' && b.onFailure === 'continue');
     out.set(s.id, {
       join: s.join,
       when: s.when !== null,
       whenKey: s.when && !someNode(s.when, (o) => (o.op === 'var' && (o.name === 'context' || o.name === 'run')) || (o.op === 'call' && o.fn === 'now')) ? canonicalJson(s.when) : null,
-      mayFail: s.on_failure === 'continue' || cp.entry.node.onFailure === 'continue' || around.some((b) => b.kind === 'repeat' && b.onFailure === 'continue'),
+      mayFail: continues || cp.entry.node.onFailure === 'continue',
+      continues,
       unguarded: s.skipIfSkipped,
       soft: s.outputReads.filter((x) => x !== s.id && !s.skipIfSkipped.includes(x) && !s.after.includes(x)),
       eachBlocks: around.filter((b) => b.kind === 'for_each').map((b) => b.id),

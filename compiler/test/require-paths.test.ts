@@ -87,6 +87,11 @@ guardrail audited {
     expect(errs(`step w = work()\nfor each i in input.items parallel 2 {\n step a = audit(n: i) { after w }\n}`)).toBe(1);
   });
 
+  it('a failure under the plan\'s on_failure continue ends the run failed anyway: no verdict on it', () => {
+    const text = `${AFTER}\nplan p {\n  on_failure continue\n  step w = work()\n  step a = audit() { after w }\n}\n`;
+    expect(codes(checkText(text)).filter((c) => c === 'E0401')).toEqual([]);
+  });
+
   it('the same fixed condition on both holds', () => {
     expect(errs(`step w = work() when input.skip\nstep a = audit() when input.skip { after w }`)).toBe(0);
   });
