@@ -18,6 +18,7 @@ import { RUN_TY } from './check/invariants.js';
 import { T, field, optional, record, type Ty } from './types/ty.js';
 import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
 import { ancestors, descendants, type Dag } from './dag.js';
+import { mayNotComplete, startsWithoutSubject, type StepFlow } from './require-paths.js';
 
 export const STEP_FACTS_TY: Ty = record([
   field('id', T.string),
@@ -43,7 +44,8 @@ export const PLAN_FACTS_TY: Ty = record([
   field('name', T.string),
 ]);
 
-type SelectorRef = { step: string } | { kind: CapabilityKindIR } | { capability: string; resolved: boolean } | { destructive: true };
+/** `likelyCapability` on a step selector: a capability of that name the guardrail's module sees (a likely slip). */
+type SelectorRef = { step: string; range?: Range; likelyCapability?: string } | { kind: CapabilityKindIR } | { capability: string; resolved: boolean } | { destructive: true };
 
 type CheckedRule =
   | { type: 'forbid'; condition: ExprIR; range: Range }
@@ -91,7 +93,8 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
     switch (s.kind) {
       case 'StepSelector':
         // The word `destructive` selects every destructive step (LANGUAGE.md §8.3), never a step so named.
-        return s.step.name === 'destructive' ? { destructive: true } : { step: s.step.name };
+        if (s.step.name === 'destructive') return { destructive: true };
+        return { step: s.step.name, range: s.step.range, likelyCapability: scopes.lookup(mod, 'capability', [s.step.name]) ? s.step.name : undefined };
       case 'KindSelector':
         return { kind: s.capabilityKind };
       case 'CapabilitySelector': {
@@ -186,7 +189,13 @@ export interface StepFacts {
   readonly duration: number;
   readonly priority: number;
   readonly destructive: boolean;
+  /** The step's `fallback` call: it completes the step in the primary call's stead. */
+  readonly fallback?: CallFacts | null;
+  /** Its `compensate` call: made on rollback, after the step completed. */
+  readonly compensate?: CallFacts | null;
 }
+
+export type CallFacts = Pick<StepFacts, 'kind' | 'capability' | 'destructive'>;
 
 export interface PlanFacts {
   readonly name: string;
@@ -199,6 +208,8 @@ export interface PlanFacts {
   readonly localRatio: number;
   /** The branches of each `race`: a losing branch is cancelled, so one branch alone proves no ordering. */
   readonly races?: readonly (readonly string[])[];
+  /** How each step's start follows from its dependencies: `require … before` is proved on every path with it. */
+  readonly flow?: ReadonlyMap<string, StepFlow>;
 }
 
 const CODE: Record<string, DiagnosticCode> = { blocking: 'E0401', warning: 'W0402', advisory: 'I0403', info: 'I0403' };
@@ -234,6 +245,16 @@ function matches(sel: SelectorRef, s: StepFacts): boolean {
   return sel.resolved ? s.capability === sel.capability : s.capability === sel.capability || s.capability.endsWith(`.${sel.capability}`);
 }
 
+/** A step an ordering rule constrains: its own call, its fallback or its compensation matches. */
+function constrains(sel: SelectorRef, s: StepFacts): boolean {
+  return matches(sel, s) || [s.fallback, s.compensate].some((c) => c && matches(sel, { ...s, ...c }));
+}
+
+/** A step whose completion satisfies an ordering rule: whichever of its calls completes it matches. */
+function satisfies(sel: SelectorRef, s: StepFacts): boolean {
+  return matches(sel, s) && (!s.fallback || matches(sel, { ...s, ...s.fallback }));
+}
+
 function selectorIR(sel: SelectorRef, plan: PlanFacts): SelectorIR {
   if ('destructive' in sel) return sel;
   if ('step' in sel) return { step: sel.step };
@@ -267,6 +288,17 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
     );
   };
   const rules: GuardrailRuleIR[] = [];
+  // A bare selector names a step: one naming no step of this plan but the capability some of its
+  // steps call selects nothing, and the rule never applies to them — `capability NAME` was meant.
+  for (const rule of g.rules)
+    for (const sel of rule.type === 'require' ? [rule.subject, rule.object] : rule.type === 'check' ? [rule.target] : [])
+      if ('step' in sel && sel.likelyCapability && sel.range && !plan.steps.some((s) => s.id === sel.step) && plan.steps.some((s) => matches({ capability: sel.step, resolved: false }, s)))
+        diags.push(
+          diagnostic('E0101', `guardrail "${name}" selects step "${sel.step}", but plan "${plan.name}" has no such step; its steps call capability "${sel.step}": write \`capability ${sel.step}\``, g.entry.module.file, sel.range, {
+            related: [{ message: `plan ${plan.name}`, file: plan.file, range: plan.nameRange }],
+            fixes: [{ title: `Select capability ${sel.step}`, edits: [{ file: g.entry.module.file, range: { start: sel.range.start, end: sel.range.start }, newText: 'capability ' }] }],
+          }),
+        );
   for (const rule of g.rules) {
     switch (rule.type) {
       case 'forbid': {
@@ -280,19 +312,51 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
       }
       case 'require': {
         rules.push({ type: 'require', subject: selectorIR(rule.subject, plan), order: rule.order, object: selectorIR(rule.object, plan) });
+        if (rule.order === 'before' && plan.flow) {
+          // The runtime refuses an object step when no subject step has completed: a subject
+          // ancestor that may be skipped, fail on, lose or have no item proves nothing.
+          const byId = new Map(plan.steps.map((s) => [s.id, s]));
+          const subject = rule.subject;
+          const flow = plan.flow;
+          const free = new Map<string | null, Set<string>>();
+          const freeUnder = (key: string | null) => {
+            let f = free.get(key);
+            if (!f) free.set(key, (f = startsWithoutSubject(plan.steps.map((s) => s.id), plan.graph, flow, (id) => satisfies(subject, byId.get(id)!), key)));
+            return f;
+          };
+          for (const s of plan.steps)
+            if (constrains(rule.object, s) && freeUnder(sharedWhen(flow, s.id)).has(s.id))
+              report(s.nameRange, `by step "${s.id}"${viaCall(rule.object, s)}: ${describeSel(rule.subject)} must run ${rule.order} it${whyNot(plan, s.id, subject)}`);
+          break;
+        }
+        // `after`: a subject step that may end without completing — skipped, failed on, in a
+        // `for each` the object is outside of — follows nothing (the runtime judges at the end).
+        const unsure = new Map<string | null, Set<string>>();
+        const unsureUnder = (key: string | null) => {
+          let u = unsure.get(key);
+          if (!u) unsure.set(key, (u = plan.flow ? mayNotComplete(plan.steps.map((x) => x.id), plan.graph, plan.flow, key) : new Set()));
+          return u;
+        };
         for (const s of plan.steps) {
-          if (!matches(rule.object, s)) continue;
+          if (!constrains(rule.object, s)) continue;
           const related = rule.order === 'before' ? ancestors(plan.graph, s.id) : descendants(plan.graph, s.id);
+          const objFlow = plan.flow?.get(s.id);
+          const completes = (o: StepFacts): boolean => {
+            if (rule.order !== 'after' || !plan.flow) return true;
+            const f = plan.flow.get(o.id);
+            if (f?.eachBlocks.some((b) => !objFlow?.eachBlocks.includes(b))) return false;
+            return !unsureUnder(plan.flow ? sharedWhen(plan.flow, s.id) : null).has(o.id) || (f?.race !== null && f?.race !== undefined);
+          };
           // Loops need nothing more: an ordering on the DAG holds within every iteration, and a
           // step after a loop follows every iteration of it. A race branch may lose: it counts
           // only when every branch of its race matches, and the race is not the object's own.
           const sure = (o: StepFacts): boolean => {
             const race = plan.races?.find((r) => r.includes(o.id));
             if (!race || race.includes(s.id)) return true;
-            return race.every((b) => plan.steps.some((x) => x.id === b && matches(rule.subject, x)));
+            return race.every((b) => plan.steps.some((x) => x.id === b && satisfies(rule.subject, x)));
           };
-          const ok = plan.steps.some((o) => related.has(o.id) && matches(rule.subject, o) && sure(o));
-          if (!ok) report(s.nameRange, `by step "${s.id}": ${describeSel(rule.subject)} must run ${rule.order} it`);
+          const ok = plan.steps.some((o) => related.has(o.id) && satisfies(rule.subject, o) && sure(o) && completes(o));
+          if (!ok) report(s.nameRange, `by step "${s.id}"${viaCall(rule.object, s)}: ${describeSel(rule.subject)} must run ${rule.order} it`);
         }
         break;
       }
@@ -317,8 +381,43 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
   return { name, severity, category: node.category?.name ?? null, message, rules, static_verdict: verdict };
 }
 
+/**
+ * A step's fixed `when` when another step has the same one (else null): only then does taking it
+ * as true change a proof, and each distinct one costs a walk of the plan.
+ */
+const sharedWhenCache = new WeakMap<ReadonlyMap<string, StepFlow>, Map<string, number>>();
+function sharedWhen(flow: ReadonlyMap<string, StepFlow>, id: string): string | null {
+  const key = flow.get(id)?.whenKey ?? null;
+  if (key === null) return null;
+  let counts = sharedWhenCache.get(flow);
+  if (!counts) {
+    counts = new Map();
+    for (const f of flow.values()) if (f.whenKey !== null) counts.set(f.whenKey, (counts.get(f.whenKey) ?? 0) + 1);
+    sharedWhenCache.set(flow, counts);
+  }
+  return (counts.get(key) ?? 0) > 1 ? key : null;
+}
+
+/** Why the subject steps before `id`, if any, prove nothing. */
+function whyNot(plan: PlanFacts, id: string, sel: SelectorRef): string {
+  const up = ancestors(plan.graph, id);
+  const before = plan.steps.filter((o) => up.has(o.id) && matches(sel, o));
+  if (before.length === 0) return '';
+  const byFallback = before.find((o) => !satisfies(sel, o));
+  if (byFallback && !before.some((o) => satisfies(sel, o)))
+    return ` (step "${byFallback.id}" may complete by its fallback ${byFallback.fallback!.capability!.split('.').pop()})`;
+  return ' on every path (one may be skipped, fail, lose its race or have no item)';
+}
+
+/** Names the call that makes a step an object of a rule, when it is not the step's own. */
+function viaCall(sel: SelectorRef, s: StepFacts): string {
+  if (matches(sel, s)) return '';
+  const which = s.fallback && matches(sel, { ...s, ...s.fallback }) ? 'fallback' : 'compensate';
+  return ` (its ${which} ${s[which]!.capability!.split('.').pop()})`;
+}
+
 function describePlan(p: PlanFacts): string {
-  return `cost ${round6(p.cost)}, duration ${Math.round(p.duration)}ms, ${p.steps.length} steps, local ratio ${round6(p.localRatio)}`;
+  return `worst-case cost ${round6(p.cost)}, duration ${Math.round(p.duration)}ms, ${p.steps.length} steps, local ratio ${round6(p.localRatio)}`;
 }
 
 /** Whether an expression's IR reads the variable `name`. */

@@ -110,6 +110,7 @@ export { boundaryOf } from './tests/plan-facts.js';
 export { PlanMemo } from './plan-memo.js';
 export { formatDuration, renderPreviewText } from './preview.js';
 export { lowerTriggers } from './triggers-ir.js';
+export { apiPathProblem } from './triggers.js';
 export type { TriggerIR, TriggerSourceIR } from './triggers-ir.js';
 export { T } from './types/ty.js';
 export { configKnown, configSection, isProjectFile, jsonSyntaxError, projectConfigFor, projectRootOf, readProjectConfig } from './project-config.js';

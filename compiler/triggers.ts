@@ -16,6 +16,17 @@ import type { DeclEntry, Scopes } from './scope.js';
 import { closest } from './suggest.js';
 import { T, assignable, formatTy, type Ty } from './types/ty.js';
 
+/** Paths the built-in API and the dashboard own (`orch serve`); an `api` trigger may not shadow them. */
+const RESERVED_API = /^\/($|(health|metrics|events|signals|context|triggers|runs|stream|session|sessions|login|ui|approvals|resources|audit|auth|sources)(\/|$))/;
+
+/** Why `path` cannot be an `api` trigger's route, or null: `orch check` and `orch serve` ask the same. */
+export function apiPathProblem(path: string): string | null {
+  if (!path.startsWith('/')) return `api path "${path}" must start with "/"`;
+  if (RESERVED_API.test(path)) return `api path "${path}" is reserved by orch serve`;
+  if (/[:*]/.test(path)) return `api path "${path}" may not contain ":" or "*"`;
+  return null;
+}
+
 export function checkTriggers(
   modules: readonly LoadedModule[],
   scopes: Scopes,
@@ -26,7 +37,65 @@ export function checkTriggers(
 ): void {
   for (const m of modules) {
     if (m.std) continue;
-    for (const e of scopes.entries(m, 'trigger')) checkTrigger(e.node, m, scopes, model, diags, planInput, contextRoot);
+    // One module's triggers are served together: two `api` triggers on one path cannot both be.
+    const apiPaths = new Map<string, string>();
+    for (const e of scopes.entries(m, 'trigger')) {
+      checkTrigger(e.node, m, scopes, model, diags, planInput, contextRoot);
+      const src = e.node.source;
+      if (src.kind !== 'ApiSource') continue;
+      const path = src.path.parts.filter((p) => typeof p === 'string').join('');
+      const other = apiPaths.get(path);
+      if (other !== undefined && !apiPathProblem(path))
+        diags.push(diagnostic('E0701', `trigger "${e.node.name.name}": api path "${path}" is already trigger "${other}"'s`, m.file, src.path.range));
+      else apiPaths.set(path, e.node.name.name);
+    }
+  }
+  chainCycles(modules, scopes, diags);
+}
+
+/**
+ * `after P … run Q` triggers whose chain leads back to P would start runs for ever: Orch has no
+ * unbounded loop (LANGUAGE.md §7.1), so each trigger on such a cycle is E0701, naming the cycle.
+ */
+function chainCycles(modules: readonly LoadedModule[], scopes: Scopes, diags: Diagnostic[]): void {
+  interface Edge { readonly from: DeclEntry<'plan'>; readonly to: DeclEntry<'plan'>; readonly trigger: TriggerDecl; readonly file: string }
+  const edges: Edge[] = [];
+  for (const m of modules) {
+    if (m.std) continue;
+    for (const e of scopes.entries(m, 'trigger')) {
+      const src = e.node.source;
+      if (src.kind !== 'ChainSource') continue;
+      const from = scopes.lookup(m, 'plan', src.plan.parts.map((p) => p.name));
+      const to = scopes.lookup(m, 'plan', e.node.plan.parts.map((p) => p.name));
+      if (from && to) edges.push({ from, to, trigger: e.node, file: m.file });
+    }
+  }
+  if (edges.length === 0) return;
+  const out = new Map<DeclEntry<'plan'>, Edge[]>();
+  for (const e of edges) out.set(e.from, [...(out.get(e.from) ?? []), e]);
+  for (const e of edges) {
+    // Breadth-first from the plan it starts back to the plan it watches: the shortest way round.
+    const via = new Map<DeclEntry<'plan'>, Edge>();
+    const queue = [e.to];
+    let found = e.to === e.from;
+    for (let i = 0; i < queue.length && !found; i++)
+      for (const next of out.get(queue[i]!) ?? []) {
+        if (via.has(next.to) || next.to === e.to) continue;
+        via.set(next.to, next);
+        if (next.to === e.from) {
+          found = true;
+          break;
+        }
+        queue.push(next.to);
+      }
+    if (!found) continue;
+    const names = [e.from.node.name.name, e.to.node.name.name];
+    const back: string[] = [];
+    for (let at = e.from; at !== e.to; at = via.get(at)!.from) back.unshift(at.node.name.name);
+    const cycle = e.to === e.from ? names : [...names, ...back];
+    diags.push(
+      diagnostic('E0701', `trigger "${e.trigger.name.name}": the after-chain ${cycle.join(' → ')} starts ${e.from.node.name.name} again and again: runs would never stop (Orch has no unbounded loop; use a bounded repeat in a plan)`, e.file, e.trigger.name.range),
+    );
   }
 }
 
@@ -78,6 +147,8 @@ function checkTrigger(
       }
       if (tz !== undefined) {
         try {
+          // croner takes an empty zone for none: the schedule would silently run in the server's.
+          if (tz.trim() === '') throw new Error('empty');
           const c = new Cron(cron, { paused: true, timezone: tz });
           c.nextRun();
           c.stop();
@@ -97,6 +168,11 @@ function checkTrigger(
       needsWith = true;
       const r = checkExpr(src.condition, env);
       if (!assignable(r.ty, T.bool)) err(`"when" must be a bool condition, not ${formatTy(r.ty)}`, src.condition.range);
+      break;
+    }
+    case 'ApiSource': {
+      const problem = apiPathProblem(src.path.parts.filter((p) => typeof p === 'string').join(''));
+      if (problem) err(problem, src.path.range);
       break;
     }
     case 'ChainSource':

@@ -3,7 +3,7 @@
  * + metrics over a RunStarter. Resumes runs a previous process left unfinished, activates the
  * triggers (unless it only watches: `orch ui`), then listens.
  */
-import type { TriggerIR } from '../compiler/index.js';
+import { apiPathProblem, type TriggerIR } from '../compiler/index.js';
 import { registerApi, registerApiTriggers } from './http/api-routes.js';
 import { createApp, DEFAULT_LIMITS, finishRoutes, type HttpLimits } from './http/app.js';
 import { People } from './http/auth.js';
@@ -72,17 +72,13 @@ export interface RunningServer {
   closing(): string | null;
 }
 
-/** Paths the built-in API and the dashboard own; an `api` trigger may not shadow them. */
-const RESERVED = /^\/($|(health|metrics|events|signals|context|triggers|runs|stream|session|sessions|login|ui|approvals|resources|audit|auth|sources)(\/|$))/;
-
 export function checkApiPaths(triggers: readonly TriggerIR[]): string | null {
   const seen = new Map<string, string>();
   for (const t of triggers) {
     if (t.source.kind !== 'api') continue;
     const path = t.source.path;
-    if (!path.startsWith('/')) return `trigger ${t.name}: api path "${path}" must start with "/"`;
-    if (RESERVED.test(path)) return `trigger ${t.name}: api path "${path}" is reserved by orch serve`;
-    if (/[:*]/.test(path)) return `trigger ${t.name}: api path "${path}" may not contain ":" or "*"`;
+    const problem = apiPathProblem(path);
+    if (problem) return `trigger ${t.name}: ${problem}`;
     const other = seen.get(path);
     if (other) return `triggers ${other} and ${t.name} both use api path "${path}"`;
     seen.set(path, t.name);

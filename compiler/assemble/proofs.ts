@@ -6,15 +6,22 @@
  * (../guardrails.ts: E0401 / W0402 / I0403, or left to the runtime).
  */
 import { diagnostic } from '../../language/index.js';
-import type { CheckedStep } from '../check/checked-plan.js';
+import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
+import type { StepFlow } from '../require-paths.js';
+import { canonicalJson } from '../canonical-json.js';
+import { someNode } from '../ir/nodes.js';
 import { proveBinding } from '../fallback-proof.js';
-import { evaluateGuardrail, forbiddenBy, type CheckedGuardrail, type PlanFacts as GuardedPlan, type StepFacts } from '../guardrails.js';
+import { evaluateGuardrail, forbiddenBy, type CheckedGuardrail, type CallFacts, type PlanFacts as GuardedPlan, type StepFacts } from '../guardrails.js';
 import { modelNeed, modelView, withEndpoint } from './model-endpoints.js';
 import type { CallBindings, PlanFacts } from './plan-facts.js';
 
 export function proveGuardrails(f: PlanFacts): void {
   const { cp, cx, steps, n, bindings, plan, file } = f;
   if (!cp.guardrails.length) return;
+  const callFacts = (name: string | undefined): CallFacts | null => {
+    const info = name ? cx.capabilityByName(name) : undefined;
+    return info ? { kind: info.ir.kind, capability: info.name, destructive: info.ir.destructive ?? false } : null;
+  };
   const factsAt = (i: number): StepFacts => {
     const s = steps[i]!;
     const b = bindings[i];
@@ -23,11 +30,12 @@ export function proveGuardrails(f: PlanFacts): void {
       id: s.id, nameRange: s.decl.name.range, data: s.data, placement: r?.kind ?? null, tier: b?.tier ?? null, kind: s.kind,
       capability: s.capability?.name ?? null, resource: b?.resource ?? null, cost: f.costs[i]!, duration: f.durations[i]!, priority: s.priority,
       destructive: s.capability?.ir.destructive ?? false,
+      fallback: callFacts(s.fallback?.capability), compensate: callFacts(s.compensate?.capability),
     };
   };
   const facts: StepFacts[] = steps.map((_, i) => factsAt(i));
   const races = cp.blocks.filter((b) => b.kind === 'race').map((b) => b.steps);
-  const planFacts: GuardedPlan = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: f.dag, cost: f.cost, duration: f.duration, localRatio: f.localRatio, races };
+  const planFacts: GuardedPlan = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: f.dag, cost: f.costMax, duration: f.durationMax, localRatio: f.localRatio, races, flow: stepFlows(cp) };
   const guards = cp.guardrails.map((g) => cx.guardrails.get(g)!);
   for (let i = 0; i < n; i++) {
     const b = bindings[i];
@@ -78,4 +86,26 @@ function proveCalls(f: PlanFacts, s: CheckedStep, stepFacts: StepFacts, guards: 
     else next[which] = need && proved.binding !== cb ? (withEndpoint(proved.binding, need, byName) ?? proved.binding) : proved.binding;
   }
   return next;
+}
+
+/** Each step's join, conditions and failure rule, as the scheduler decides its start (../require-paths.ts). */
+function stepFlows(cp: CheckedPlan): Map<string, StepFlow> {
+  const kind = new Map(cp.blocks.map((b) => [b.id, b]));
+  const out = new Map<string, StepFlow>();
+  for (const s of cp.steps) {
+    const around = s.blocks.map((b) => kind.get(b)).filter((b) => b !== undefined);
+    const continues = s.on_failure === 'continue' || around.some((b) => b.kind === 'repeat' && b.onFailure === 'continue');
+    out.set(s.id, {
+      join: s.join,
+      when: s.when !== null,
+      whenKey: s.when && !someNode(s.when, (o) => (o.op === 'var' && (o.name === 'context' || o.name === 'run')) || (o.op === 'call' && o.fn === 'now')) ? canonicalJson(s.when) : null,
+      mayFail: continues || cp.entry.node.onFailure === 'continue',
+      continues,
+      unguarded: s.skipIfSkipped,
+      soft: s.outputReads.filter((x) => x !== s.id && !s.skipIfSkipped.includes(x) && !s.after.includes(x)),
+      eachBlocks: around.filter((b) => b.kind === 'for_each').map((b) => b.id),
+      race: around.find((b) => b.kind === 'race')?.id ?? null,
+    });
+  }
+  return out;
 }

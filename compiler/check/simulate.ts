@@ -26,12 +26,14 @@ export function checkSimulate(s: SimulateDecl, info: CapabilityInfo, env: ExprEn
       if (outTy && !field) diags.push(diagnostic('E0201', `capability ${capName} has no output field "${f.key.name}"`, file, f.key.range));
       const r = checkExpr(f.value, env);
       output[f.key.name] = r.ir;
+      reversedRange(r.ir, f.value.range, env);
       if (field) checkValue(f.value, r.ty, field.ty, `simulated output "${f.key.name}" of capability ${capName}`, f.key.name, env);
     }
   }
   const span = (x: SimulateDecl['latency'] | SimulateDecl['cost']): { min: number; max: number } | null => {
     if (!x) return null;
     const v = checkExpr(x, env).ir;
+    reversedRange(v, x.range, env);
     const num = (e: typeof v): number => (e.op === 'lit' && typeof e.value === 'number' ? e.value : 0);
     if (v.op === 'range') return { min: num(v.from), max: num(v.to) };
     return { min: num(v), max: num(v) };
@@ -44,6 +46,17 @@ export function checkSimulate(s: SimulateDecl, info: CapabilityInfo, env: ExprEn
     latency_ms: span(s.latency),
     cost: span(s.cost),
   };
+}
+
+/**
+ * `800..1`, `5s..1s`: a range whose lower bound is above its upper one draws nothing sensible
+ * (verify swapped some and clamped others) — almost surely a slip: E0201.
+ */
+function reversedRange(ir: ExprIR, at: Range, env: ExprEnv): void {
+  if (ir.op !== 'range' || ir.from.op !== 'lit' || ir.to.op !== 'lit') return;
+  const [lo, hi] = [ir.from.value, ir.to.value];
+  if (typeof lo === 'number' && typeof hi === 'number' && lo > hi)
+    env.diags.push(diagnostic('E0201', `the range's lower bound is above its upper bound: write the smaller first`, env.file, at));
 }
 
 /** A value, or each bound of a range (whose unit mismatch between bounds is reported by checkExpr). */

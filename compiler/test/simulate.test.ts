@@ -55,4 +55,15 @@ describe('simulate blocks', () => {
     const text = program('fail 150%');
     expect(errorsAt(text)).toEqual([['E0201', '150%', 'fail is a percentage from 0% to 100%, not 150%']]);
   });
+
+  it('a range written high..low is E0201 at the range (verify swapped some and clamped others)', () => {
+    const text = program('output { n: 800..1 }\n  latency 5s..1s\n  cost 0.02usd..0.01usd');
+    expect(errorsAt(text)).toEqual([
+      ['E0201', '800..1', expect.stringContaining('lower bound is above its upper bound')],
+      ['E0201', '5s..1s', expect.stringContaining('lower bound')],
+      ['E0201', '0.02usd..0.01usd', expect.stringContaining('lower bound')],
+    ]);
+    expect(errorsAt(program('output { n: 1..800 }\n  latency 1s..5s\n  cost 0.01usd..0.02usd'))).toEqual([]);
+  });
 });
+

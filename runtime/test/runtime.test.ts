@@ -594,6 +594,24 @@ describe('guardrails and policy hooks', () => {
     expect(stepOf(bad.result, 'gen').error).toMatch(/short.*too long/);
   });
 
+  it('assert plan.cost judges the worst case (loops at max), as the compiler and budgets do', async () => {
+    const cap: GuardrailIR = {
+      name: 'cap',
+      severity: 'blocking',
+      category: null,
+      message: null,
+      rules: [{ type: 'assert', condition: bin('<=', { op: 'get', object: { op: 'var', name: 'plan' }, key: 'cost' }, lit(0.25)) }],
+      static_verdict: 'runtime',
+    };
+    const base = plan({ capabilities: [fx('echo', 'echo')], guardrails: [cap], steps: [step({ id: 'a', capability: 'echo' })] });
+    const p: PlanIR = { ...base, estimates: { ...base.estimates, cost: 0.1, cost_max: 0.5 } };
+    const { result, events } = await run(p);
+    expect(result.status).toBe('failed');
+    expect(events.some((e) => e.type === 'guardrail_violation' && e.data.guardrail === 'cap')).toBe(true);
+    const cheap = await run({ ...p, estimates: { ...p.estimates, cost_max: 0.2 } });
+    expect(cheap.result.status).toBe('completed');
+  });
+
   it('require S before O blocks O until S completed', async () => {
     const req: GuardrailIR = {
       name: 'human_first',

@@ -18,7 +18,8 @@ export function envAt(c: RunState, frame: Frame | null, inst: Inst | null): Eval
       input: c.inputValue,
       context: c.ctx,
       run: c.actuals(),
-      plan: { cost: p.estimates.cost, duration: p.estimates.duration_ms, steps: p.steps.length, local_ratio: p.estimates.local_ratio },
+      // The worst case (loops at their max), as the compiler judges `assert plan.*` and budgets.
+      plan: { cost: p.estimates.cost_max ?? p.estimates.cost, duration: p.estimates.duration_ms_max ?? p.estimates.duration_ms, steps: p.steps.length, local_ratio: p.estimates.local_ratio },
     },
     items: frame && frame.dims.some((d) => d.type === 'for_each') ? frame.items : undefined,
     step: (id) => stepViewFrom(c, frame, id),
