@@ -25,6 +25,9 @@ let smtpPort = 0;
 const mails: ParsedMail[] = [];
 const logins: string[] = [];
 
+/** Whether each next RCPT TO of busy@… is deferred (451) before it is taken. */
+const deferrals: boolean[] = [];
+
 let web: Server;
 let webPort = 0;
 const posts: { path: string; headers: IncomingMessage['headers']; body: unknown }[] = [];
@@ -72,6 +75,12 @@ beforeAll(async () => {
       // Echoes what it was sent, as careless servers do: Orch must not pass it on.
       else cb(new Error(`bad password ${auth.password}`));
     },
+    onRcptTo(address, _session, cb) {
+      const to = address.address;
+      if (to.startsWith('nobody@')) return cb(Object.assign(new Error('5.1.1 no such user'), { responseCode: 550 }));
+      if (to.startsWith('busy@') && deferrals.shift()) return cb(Object.assign(new Error('4.2.1 mailbox busy, try later'), { responseCode: 451 }));
+      cb();
+    },
     onData(stream, _session, cb) {
       simpleParser(stream).then((m) => (mails.push(m), cb()), cb);
     },
@@ -114,6 +123,7 @@ beforeAll(async () => {
       // Credentials written as literals, not `secret:` references.
       literal: { email: { smtp: `smtp://orch:${LITERAL_SMTP}@127.0.0.1:${smtpPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
       creds: { webhook: { url: `http://hook:${LITERAL_URL}@127.0.0.1:${webPort}/audit` } },
+      badauth: { email: { smtp: `smtp://127.0.0.1:${smtpPort}`, user: 'wrong-user', password: 'not-it', from: 'orch@example.com', to: ['ops@example.com'] } },
       ssh: { email: { smtp: `smtp://127.0.0.1:${notSmtpPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
     },
   });
@@ -202,6 +212,32 @@ plan tell {
     const shown = JSON.stringify([result, events, await rt.store!.load(result.runId)]);
     expect(shown).not.toContain(LITERAL_SMTP);
     expect(shown).not.toContain(LITERAL_URL);
+  });
+
+  it('an SMTP 5xx answer (credentials refused, a recipient unknown) is permanent; a 4xx one is retried (§9.1)', async () => {
+    const { result, events } = await run(planIn(withChannels, `plan smtp_refusals {
+  step auth = notify(channel: "badauth", text: "x") { retry 2 backoff fixed 10ms  on_failure continue }
+  step unknown = email(to: ["nobody@example.com"], subject: "u", text: "x") { retry 2 backoff fixed 10ms  on_failure continue }
+}`));
+    expect(logins.filter((u) => u === 'wrong-user')).toHaveLength(1);
+    expect(outputOf(result, 'auth').error).toMatch(/^channel "badauth" \(SMTP 127\.0\.0\.1:\d+\): 535 /);
+    expect(outputOf(result, 'unknown').attempts).toBe(1);
+    expect(outputOf(result, 'unknown').error).toMatch(/^channel "email" \(SMTP 127\.0\.0\.1:\d+\): .*550 /);
+    for (const id of ['auth', 'unknown']) expect(events.find((e) => e.type === 'step_failed' && e.stepId === id)!.data).toMatchObject({ permanent: true });
+
+    deferrals.push(true);
+    const again = await run(planIn(withChannels, 'plan smtp_later { step later = email(to: ["busy@example.com"], subject: "later", text: "x") { retry 2 backoff fixed 10ms } }'));
+    expect(again.result.status).toBe('completed');
+    expect(outputOf(again.result, 'later').attempts).toBe(2);
+    expect(mails.filter((m) => m.subject === 'later')).toHaveLength(1);
+  });
+
+  it('a message some recipients took is not sent again to them: the rest refused fails it for good', async () => {
+    const { result, events } = await run(planIn(withChannels, 'plan partly { step some = email(to: ["ann@example.com", "nobody@example.com"], subject: "partly", text: "x") { retry 2 backoff fixed 10ms } }'));
+    expect(result.status).toBe('failed');
+    expect(mails.filter((m) => m.subject === 'partly')).toHaveLength(1);
+    expect(outputOf(result, 'some').error).toMatch(/^channel "email" \(SMTP 127\.0\.0\.1:\d+\): the SMTP server refused nobody@example\.com/);
+    expect(events.find((e) => e.type === 'step_failed')!.data).toMatchObject({ permanent: true });
   });
 
   it('retries a transport failure (an HTTP 500) under the capability retry policy', async () => {
