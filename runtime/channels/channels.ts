@@ -129,13 +129,26 @@ async function sendEmail(c: Extract<Channel, { kind: 'email' }>, m: Message): Pr
       ...(m.html ? { html: m.html } : {}),
     });
     const rejected = (info.rejected ?? []).map(String);
-    if (rejected.length > 0) throw new Error(`${what}: the SMTP server refused ${rejected.join(', ')}`);
+    // The others have it: another attempt would send it to them again, so this one is final.
+    if (rejected.length > 0) throw new AttemptError(`${what}: the SMTP server refused ${rejected.join(', ')}`, { final: 'refused', owner: 'call' });
     return { delivered: true, messageId: info.messageId };
   } catch (err) {
-    throw err instanceof Error && err.message.startsWith(what) ? err : new Error(smtpFailure(name, via, err));
+    if (err instanceof AttemptError) throw err;
+    const message = smtpFailure(name, via, err);
+    // A 5xx reply (credentials refused, no such mailbox) is SMTP's "do not repeat": permanent like
+    // an HTTP 4xx refusal (LANGUAGE.md §9.1); a 4xx reply asks for a later try and is retried.
+    throw isSmtpRefusal(err) ? new AttemptError(message, { final: 'refused', owner: 'call' }) : new Error(message);
   } finally {
     transport.close();
   }
+}
+
+/**
+ * Whether nodemailer's error is the server's permanent refusal: a 5xx reply other than 503 (bad
+ * sequence, the client's doing), as nodemailer itself classifies it (`permanent`).
+ */
+function isSmtpRefusal(err: unknown): boolean {
+  return !!err && typeof err === 'object' && (err as { permanent?: unknown }).permanent === true;
 }
 
 /** nodemailer's failures in words: a peer that never greets or greets wrongly does not speak SMTP. */
