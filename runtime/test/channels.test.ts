@@ -124,6 +124,9 @@ beforeAll(async () => {
       literal: { email: { smtp: `smtp://orch:${LITERAL_SMTP}@127.0.0.1:${smtpPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
       creds: { webhook: { url: `http://hook:${LITERAL_URL}@127.0.0.1:${webPort}/audit` } },
       badauth: { email: { smtp: `smtp://127.0.0.1:${smtpPort}`, user: 'wrong-user', password: 'not-it', from: 'orch@example.com', to: ['ops@example.com'] } },
+      // Written without a scheme: not a URL Orch can send to (mail.example.com: would parse as a scheme).
+      noscheme: { email: { smtp: 'mail.example.com:587', from: 'orch@example.com', to: ['ops@example.com'] } },
+      nourl: { webhook: { url: 'hooks.example.com/orch' } },
       ssh: { email: { smtp: `smtp://127.0.0.1:${notSmtpPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
     },
   });
@@ -238,6 +241,19 @@ plan tell {
     expect(mails.filter((m) => m.subject === 'partly')).toHaveLength(1);
     expect(outputOf(result, 'some').error).toMatch(/^channel "email" \(SMTP 127\.0\.0\.1:\d+\): the SMTP server refused nobody@example\.com/);
     expect(events.find((e) => e.type === 'step_failed')!.data).toMatchObject({ permanent: true });
+  });
+
+  it('a channel whose smtp or webhook address is not a URL of its transport fails for good, naming the channel', async () => {
+    const { result, events } = await run(planIn(withChannels, `plan misconfigured {
+  step mail = notify(channel: "noscheme", text: "x") { retry 2 backoff fixed 10ms  on_failure continue }
+  step hook = notify(channel: "nourl", text: "x") { retry 2 backoff fixed 10ms  on_failure continue }
+}`));
+    expect(outputOf(result, 'mail').error).toBe('channel "noscheme": "smtp" must be an smtp:// or smtps:// URL (smtp://host:port), not "mail.example.com:587"');
+    expect(outputOf(result, 'hook').error).toBe('channel "nourl": the webhook URL must be an http:// or https:// URL, not "hooks.example.com/orch"');
+    for (const id of ['mail', 'hook']) {
+      expect(outputOf(result, id).attempts).toBe(1);
+      expect(events.find((e) => e.type === 'step_failed' && e.stepId === id)!.data).toMatchObject({ permanent: true });
+    }
   });
 
   it('retries a transport failure (an HTTP 500) under the capability retry policy', async () => {
