@@ -44,6 +44,9 @@ export function channelOf(section: unknown, name: string, secrets: SecretLookup)
   if (isObj(c.email)) {
     const e = c.email;
     if (typeof e.smtp !== 'string' || typeof e.from !== 'string') return { error: `channel "${name}": email needs "smtp" (smtp://host:port) and "from"` };
+    // `mail.example.com:587` parses as a URL of scheme `mail.example.com:` and no host: it would go
+    // to localhost. The value is not quoted: a URL written wrongly may hold its password anywhere.
+    if (!isUrlOf(e.smtp, ['smtp:', 'smtps:'])) return { error: `channel "${name}": "smtp" must be an smtp:// or smtps:// URL (smtp://host:port)` };
     const to = Array.isArray(e.to) ? e.to.filter((x): x is string => typeof x === 'string') : typeof e.to === 'string' ? [e.to] : [];
     return {
       kind: 'email', smtp: e.smtp, from: e.from, to,
@@ -51,14 +54,25 @@ export function channelOf(section: unknown, name: string, secrets: SecretLookup)
       ...(typeof e.password === 'string' ? { password: e.password } : {}),
     };
   }
-  if (typeof c.slack === 'string') return { kind: 'slack', url: c.slack };
-  if (isObj(c.slack) && typeof c.slack.url === 'string') return { kind: 'slack', url: c.slack.url };
+  const slack = typeof c.slack === 'string' ? c.slack : isObj(c.slack) && typeof c.slack.url === 'string' ? c.slack.url : undefined;
+  if (slack !== undefined) return httpChannel(name, 'slack', { kind: 'slack', url: slack });
   if (isObj(c.webhook) && typeof c.webhook.url === 'string') {
     const headers = isObj(c.webhook.headers) ? Object.fromEntries(Object.entries(c.webhook.headers).filter(([, v]) => typeof v === 'string')) as Record<string, string> : {};
-    return { kind: 'webhook', url: c.webhook.url, headers };
+    return httpChannel(name, 'webhook', { kind: 'webhook', url: c.webhook.url, headers });
   }
-  if (typeof c.webhook === 'string') return { kind: 'webhook', url: c.webhook, headers: {} };
+  if (typeof c.webhook === 'string') return httpChannel(name, 'webhook', { kind: 'webhook', url: c.webhook, headers: {} });
   return { error: `channel "${name}" needs one of "email", "slack" or "webhook"` };
+}
+
+/** A Slack or webhook channel, or why its URL cannot be posted to (configuration: no retry heals it). */
+function httpChannel(name: string, kind: string, channel: Extract<Channel, { url: string }>): Channel | { readonly error: string } {
+  return isUrlOf(channel.url, ['http:', 'https:']) ? channel : { error: `channel "${name}": the ${kind} URL must be an http:// or https:// URL` };
+}
+
+function isUrlOf(text: string, schemes: readonly string[]): boolean {
+  if (!URL.canParse(text)) return false;
+  const u = new URL(text);
+  return schemes.includes(u.protocol) && u.hostname !== '';
 }
 
 /** Sends one message; throws when the transport does not accept it (the attempt fails and is retried). */
