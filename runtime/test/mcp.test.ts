@@ -305,15 +305,16 @@ plan missing { step r = files.read_text_file(path: "${join(dir, 'notes', 'missin
     }
   });
 
-  it('over HTTP, a session the server lost (404) is started afresh by the next attempt, and a refused call (403) is permanent (§9.1)', async () => {
-    // A proxy in front of server-everything that forgets sessions (as a restarted server does) or refuses calls.
-    let mode: 'pass' | 'forget' | 'forbid' = 'pass';
+  it('over HTTP, a session the server lost (404: it restarted) is started afresh within the attempt, and a refused call (403) is permanent (§9.1)', async () => {
+    // A proxy in front of server-everything that forgets a session (as a restarted server does) or refuses calls.
+    let forgetNext = false;
+    let forbid = false;
     const forgotten = new Set<string>();
     const proxy = createHttpServer((req, res) => {
       const session = req.headers['mcp-session-id'];
-      if (typeof session === 'string' && mode === 'forget') forgotten.add(session);
+      if (typeof session === 'string' && forgetNext) (forgotten.add(session), (forgetNext = false));
       if (typeof session === 'string' && forgotten.has(session)) return void res.writeHead(404).end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
-      if (mode === 'forbid' && req.method === 'POST') return void res.writeHead(403).end('forbidden');
+      if (forbid && req.method === 'POST') return void res.writeHead(403).end('forbidden');
       const up = httpRequest({ host: '127.0.0.1', port: httpPort, path: req.url, method: req.method, headers: req.headers }, (r) => (res.writeHead(r.statusCode ?? 502, r.headers), r.pipe(res)));
       up.on('error', () => res.destroy());
       req.pipe(up);
@@ -328,14 +329,14 @@ plan missing { step r = files.read_text_file(path: "${join(dir, 'notes', 'missin
       );
     try {
       expect(await call(1)).toMatchObject({ ok: true });
-      mode = 'forget';
-      const lost = await call(2);
-      expect(lost).toMatchObject({ ok: false, error: expect.stringMatching(/^MCP server "remote" \(HTTP http:\/\/127\.0\.0\.1:\d+\/mcp\) failed calling "get-sum": HTTP 404 .*Session not found/) });
-      expect(lost).not.toHaveProperty('final');
-      mode = 'pass';
-      expect(await call(3)).toMatchObject({ ok: true, output: { text: 'The sum of 1 and 2 is 3.' } });
-      mode = 'forbid';
-      expect(await call(4)).toMatchObject({ ok: false, final: 'refused', error: expect.stringMatching(/failed calling "get-sum": HTTP 403 .*forbidden/) });
+      forgetNext = true;
+      expect(await call(2)).toMatchObject({ ok: true, output: { text: 'The sum of 1 and 2 is 3.' } });
+      expect(forgotten.size).toBe(1);
+      forbid = true;
+      expect(await call(3)).toMatchObject({
+        ok: false, final: 'refused', owner: 'call',
+        error: expect.stringMatching(/^MCP server "remote" \(HTTP http:\/\/127\.0\.0\.1:\d+\/mcp\) failed calling "get-sum": HTTP 403 forbidden$/),
+      });
     } finally {
       await tools.close();
       await new Promise((r) => proxy.close(r));
