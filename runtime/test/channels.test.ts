@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
@@ -36,6 +36,8 @@ const flaky: number[] = [];
 
 let closedPort = 0;
 let notSmtp: NetServer;
+/** Its connections, ended at the close: a client that gave up on it may leave one open. */
+const peers = new Set<Socket>();
 
 let rt: Runtime;
 let withChannels: string;
@@ -105,7 +107,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
   closedPort = (closed.address() as AddressInfo).port;
   await new Promise((r) => closed.close(r));
-  notSmtp = createNetServer((socket) => (socket.on('error', () => undefined), socket.write('SSH-2.0-OpenSSH_9.2\r\n')));
+  notSmtp = createNetServer((socket) => (peers.add(socket), socket.on('error', () => undefined), socket.write('SSH-2.0-OpenSSH_9.2\r\n')));
   await new Promise<void>((r) => notSmtp.listen(0, '127.0.0.1', r));
   const notSmtpPort = (notSmtp.address() as AddressInfo).port;
 
@@ -128,6 +130,7 @@ beforeAll(async () => {
       noscheme: { email: { smtp: 'mail.example.com:587', from: 'orch@example.com', to: ['ops@example.com'] } },
       nourl: { webhook: { url: 'hooks.example.com/orch' } },
       ssh: { email: { smtp: `smtp://127.0.0.1:${notSmtpPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
+      sshhook: { webhook: { url: `http://127.0.0.1:${notSmtpPort}/hook` } },
     },
   });
   without = project({});
@@ -138,6 +141,7 @@ afterAll(async () => {
   await rt?.close();
   await new Promise((r) => smtp?.close(() => r(undefined)));
   await new Promise((r) => web?.close(() => r(undefined)));
+  for (const p of peers) p.destroy();
   await new Promise((r) => notSmtp?.close(() => r(undefined)));
 });
 
@@ -203,6 +207,8 @@ plan tell {
 }`));
     expect(outputOf(result, 'refused').error).toBe(`channel "down" (SMTP 127.0.0.1:${closedPort}): connection refused`);
     expect(outputOf(result, 'other').error).toMatch(/^channel "ssh" \(SMTP 127\.0\.0\.1:\d+\): the peer does not speak SMTP \(Invalid greeting/);
+    const hook = await run(planIn(withChannels, 'plan not_http { step n = notify(channel: "sshhook", text: "x") { retry 0 } }'));
+    expect(outputOf(hook.result, 'n').error).toMatch(/^webhook channel "sshhook" \(HTTP 127\.0\.0\.1:\d+\): the peer does not speak HTTP \(Response does not match the HTTP\/1\.1 protocol/);
   });
 
   it('a password written as a literal (in an smtp:// or webhook URL) reaches neither the result nor an event, when a server or fetch quotes it', async () => {
