@@ -312,7 +312,10 @@ plan missing { step r = files.read_text_file(path: "${join(dir, 'notes', 'missin
     const forgotten = new Set<string>();
     const proxy = createHttpServer((req, res) => {
       const session = req.headers['mcp-session-id'];
-      if (typeof session === 'string' && forgetNext) (forgotten.add(session), (forgetNext = false));
+      if (typeof session === 'string' && forgetNext) {
+        forgotten.add(session);
+        forgetNext = false;
+      }
       if (typeof session === 'string' && forgotten.has(session)) return void res.writeHead(404).end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
       if (forbid && req.method === 'POST') return void res.writeHead(403).end('forbidden');
       const up = httpRequest({ host: '127.0.0.1', port: httpPort, path: req.url, method: req.method, headers: req.headers }, (r) => (res.writeHead(r.statusCode ?? 502, r.headers), r.pipe(res)));
