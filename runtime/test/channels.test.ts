@@ -95,6 +95,8 @@ beforeAll(async () => {
     req.on('data', (d) => (body += String(d)));
     req.on('end', () => {
       posts.push({ path: req.url ?? '', headers: req.headers, body: JSON.parse(body || 'null') });
+      // A hook that moved: 302 (a client following it would GET, dropping the message) or 308 (kept).
+      if (req.url === '/moved' || req.url === '/kept') return void res.writeHead(req.url === '/moved' ? 302 : 308, { location: '/landing' }).end();
       const status = req.url === '/flaky' ? (flaky.shift() ?? 200) : req.url === '/gone' ? 404 : 200;
       res.writeHead(status).end(status === 200 ? 'ok' : 'nope');
     });
@@ -121,6 +123,8 @@ beforeAll(async () => {
       audit: { webhook: { url: `http://127.0.0.1:${webPort}/audit`, headers: { 'x-token': 'secret:HOOK_TOKEN' } } },
       flaky: { webhook: { url: `http://127.0.0.1:${webPort}/flaky` } },
       gone: { webhook: { url: `http://127.0.0.1:${webPort}/gone` } },
+      moved: { webhook: { url: `http://127.0.0.1:${webPort}/moved` } },
+      kept: { slack: `http://127.0.0.1:${webPort}/kept` },
       down: { email: { smtp: `smtp://127.0.0.1:${closedPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
       // Credentials written as literals, not `secret:` references.
       literal: { email: { smtp: `smtp://orch:${LITERAL_SMTP}@127.0.0.1:${smtpPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
@@ -260,6 +264,20 @@ plan tell {
       expect(outputOf(result, id).attempts).toBe(1);
       expect(events.find((e) => e.type === 'step_failed' && e.stepId === id)!.data).toMatchObject({ permanent: true });
     }
+  });
+
+  it('a hook redirected with 307/308 gets the message where it leads; a 301/302/303, which would drop it, fails for good', async () => {
+    const landed = () => posts.filter((p) => p.path === '/landing');
+    const before = landed().length;
+    const { result, events } = await run(planIn(withChannels, `plan redirected {
+  step kept = notify(channel: "kept", text: "still here")
+  step moved = notify(channel: "moved", text: "lost?") { retry 2 backoff fixed 10ms  on_failure continue }
+}`));
+    expect(outputOf(result, 'kept').output).toMatchObject({ delivered: true });
+    expect(landed().slice(before).map((p) => p.body)).toEqual([{ text: 'still here' }]);
+    expect(outputOf(result, 'moved').error).toMatch(/^webhook channel "moved" \(HTTP 127\.0\.0\.1:\d+\) refused the message: HTTP 302, a redirect that would drop it: set the URL it leads to$/);
+    expect(outputOf(result, 'moved').attempts).toBe(1);
+    expect(events.find((e) => e.type === 'step_failed' && e.stepId === 'moved')!.data).toMatchObject({ permanent: true });
   });
 
   it('retries a transport failure (an HTTP 500) under the capability retry policy', async () => {
