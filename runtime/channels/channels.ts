@@ -97,7 +97,7 @@ async function post(url: string, headers: { readonly [k: string]: string }, body
   const transport = `HTTP ${hostPort(url)}`;
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal });
+    res = await postFollowing(url, { 'content-type': 'application/json', ...headers }, JSON.stringify(body), signal);
   } catch (err) {
     if (signal.aborted) throw err;
     throw new Error(transportError(what, transport, err));
@@ -105,9 +105,35 @@ async function post(url: string, headers: { readonly [k: string]: string }, body
   // The body is read so the connection is reused, and a short answer helps say why it was refused.
   const answer = (await res.text().catch(() => '')).slice(0, 200);
   if (res.ok) return;
+  if (res.status >= 300 && res.status < 400) {
+    // fetch would follow a 301/302/303 with a GET, the message dropped and the hook's 200 taken
+    // for a delivery (a 307/308 to another host is not followed either): the channel's URL must
+    // change, which no retry does.
+    throw new AttemptError(`${what} (${transport}) refused the message: HTTP ${res.status}, a redirect not followed (it would drop the message or send its headers to another host): set the URL it leads to`, { final: 'refused', owner: 'call' });
+  }
   const message = `${what} (${transport}) refused the message: HTTP ${res.status}${answer ? ` ${answer}` : ''}`;
   // A 4xx the hook would answer again (its URL, its token) is permanent (LANGUAGE.md §9.1).
   throw isRefusal(res.status) ? new AttemptError(message, { final: 'refused', owner: 'call' }) : new Error(message);
+}
+
+/** Redirects a POST follows: 307 and 308, which keep its method and body (RFC 9110 §15.4). */
+const MAX_REDIRECTS = 5;
+
+/**
+ * POSTs `body`, following 307/308 within the same host only (http → https, another path): the
+ * channel's headers may carry its token, which another host must not get. Any other 3xx is returned.
+ */
+async function postFollowing(url: string, headers: { readonly [k: string]: string }, body: string, signal: AbortSignal): Promise<Response> {
+  let at = url;
+  for (let hop = 0; ; hop++) {
+    const res = await fetch(at, { method: 'POST', headers, body, signal, redirect: 'manual' });
+    const location = res.headers.get('location');
+    if ((res.status !== 307 && res.status !== 308) || !location || hop === MAX_REDIRECTS) return res;
+    const next = URL.canParse(location, at) ? new URL(location, at) : null;
+    if (!next || next.hostname !== new URL(at).hostname || !['http:', 'https:'].includes(next.protocol)) return res;
+    await res.body?.cancel().catch(() => undefined);
+    at = next.href;
+  }
 }
 
 /** How long an SMTP peer has to connect and greet: one that does not speak SMTP fails the attempt within 15 s (§9.1). */

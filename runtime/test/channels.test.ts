@@ -97,6 +97,8 @@ beforeAll(async () => {
       posts.push({ path: req.url ?? '', headers: req.headers, body: JSON.parse(body || 'null') });
       // A hook that moved: 302 (a client following it would GET, dropping the message) or 308 (kept).
       if (req.url === '/moved' || req.url === '/kept') return void res.writeHead(req.url === '/moved' ? 302 : 308, { location: '/landing' }).end();
+      // The same server under another host name: the channel's headers must not follow there.
+      if (req.url === '/elsewhere') return void res.writeHead(308, { location: `http://localhost:${webPort}/landing` }).end();
       const status = req.url === '/flaky' ? (flaky.shift() ?? 200) : req.url === '/gone' ? 404 : 200;
       res.writeHead(status).end(status === 200 ? 'ok' : 'nope');
     });
@@ -125,6 +127,7 @@ beforeAll(async () => {
       gone: { webhook: { url: `http://127.0.0.1:${webPort}/gone` } },
       moved: { webhook: { url: `http://127.0.0.1:${webPort}/moved` } },
       kept: { slack: `http://127.0.0.1:${webPort}/kept` },
+      elsewhere: { webhook: { url: `http://127.0.0.1:${webPort}/elsewhere`, headers: { 'x-token': 'secret:HOOK_TOKEN' } } },
       down: { email: { smtp: `smtp://127.0.0.1:${closedPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
       // Credentials written as literals, not `secret:` references.
       literal: { email: { smtp: `smtp://orch:${LITERAL_SMTP}@127.0.0.1:${smtpPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
@@ -266,17 +269,19 @@ plan tell {
     }
   });
 
-  it('a hook redirected with 307/308 gets the message where it leads; a 301/302/303, which would drop it, fails for good', async () => {
+  it('a hook redirected with 307/308 gets the message where it leads; a 301/302/303, which would drop it, fails for good (and so does one to another host)', async () => {
     const landed = () => posts.filter((p) => p.path === '/landing');
     const before = landed().length;
     const { result, events } = await run(planIn(withChannels, `plan redirected {
   step kept = notify(channel: "kept", text: "still here")
   step moved = notify(channel: "moved", text: "lost?") { retry 2 backoff fixed 10ms  on_failure continue }
+  step away = notify(channel: "elsewhere", text: "token?") { retry 2 backoff fixed 10ms  on_failure continue }
 }`));
     expect(outputOf(result, 'kept').output).toMatchObject({ delivered: true });
     expect(landed().slice(before).map((p) => p.body)).toEqual([{ text: 'still here' }]);
-    expect(outputOf(result, 'moved').error).toMatch(/^webhook channel "moved" \(HTTP 127\.0\.0\.1:\d+\) refused the message: HTTP 302, a redirect that would drop it: set the URL it leads to$/);
+    expect(outputOf(result, 'moved').error).toMatch(/^webhook channel "moved" \(HTTP 127\.0\.0\.1:\d+\) refused the message: HTTP 302, a redirect not followed \(it would drop the message or send its headers to another host\): set the URL it leads to$/);
     expect(outputOf(result, 'moved').attempts).toBe(1);
+    expect(outputOf(result, 'away').error).toMatch(/^webhook channel "elsewhere" .* HTTP 308, a redirect not followed/);
     expect(events.find((e) => e.type === 'step_failed' && e.stepId === 'moved')!.data).toMatchObject({ permanent: true });
   });
 
