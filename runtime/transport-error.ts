@@ -41,8 +41,17 @@ export function errorCode(err: unknown): string | null {
 export function transportReason(err: unknown): string {
   const code = errorCode(err);
   if (code !== null && REASONS[code]) return REASONS[code]!;
+  // Node's HTTP parser (`HPE_…`, as fetch's cause) read an answer that is not HTTP: an SSH banner, SMTP's greeting.
+  if (code !== null && code.startsWith('HPE_')) return `the peer does not speak HTTP (${innermostMessage(err)})`;
   const message = err instanceof Error ? err.message : String(err);
   return code !== null && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+/** The message of the deepest cause (fetch says `fetch failed`; its cause says why). */
+function innermostMessage(err: unknown): string {
+  let e = err;
+  for (let depth = 0; depth < 5 && e instanceof Error && e.cause instanceof Error; depth++) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** `channel "ops" (SMTP 127.0.0.1:2599): connection refused`. */

@@ -44,6 +44,9 @@ export function channelOf(section: unknown, name: string, secrets: SecretLookup)
   if (isObj(c.email)) {
     const e = c.email;
     if (typeof e.smtp !== 'string' || typeof e.from !== 'string') return { error: `channel "${name}": email needs "smtp" (smtp://host:port) and "from"` };
+    // `mail.example.com:587` parses as a URL of scheme `mail.example.com:` and no host: it would go
+    // to localhost. The value is not quoted: a URL written wrongly may hold its password anywhere.
+    if (!isUrlOf(e.smtp, ['smtp:', 'smtps:'])) return { error: `channel "${name}": "smtp" must be an smtp:// or smtps:// URL (smtp://host:port)` };
     const to = Array.isArray(e.to) ? e.to.filter((x): x is string => typeof x === 'string') : typeof e.to === 'string' ? [e.to] : [];
     return {
       kind: 'email', smtp: e.smtp, from: e.from, to,
@@ -51,14 +54,25 @@ export function channelOf(section: unknown, name: string, secrets: SecretLookup)
       ...(typeof e.password === 'string' ? { password: e.password } : {}),
     };
   }
-  if (typeof c.slack === 'string') return { kind: 'slack', url: c.slack };
-  if (isObj(c.slack) && typeof c.slack.url === 'string') return { kind: 'slack', url: c.slack.url };
+  const slack = typeof c.slack === 'string' ? c.slack : isObj(c.slack) && typeof c.slack.url === 'string' ? c.slack.url : undefined;
+  if (slack !== undefined) return httpChannel(name, 'slack', { kind: 'slack', url: slack });
   if (isObj(c.webhook) && typeof c.webhook.url === 'string') {
     const headers = isObj(c.webhook.headers) ? Object.fromEntries(Object.entries(c.webhook.headers).filter(([, v]) => typeof v === 'string')) as Record<string, string> : {};
-    return { kind: 'webhook', url: c.webhook.url, headers };
+    return httpChannel(name, 'webhook', { kind: 'webhook', url: c.webhook.url, headers });
   }
-  if (typeof c.webhook === 'string') return { kind: 'webhook', url: c.webhook, headers: {} };
+  if (typeof c.webhook === 'string') return httpChannel(name, 'webhook', { kind: 'webhook', url: c.webhook, headers: {} });
   return { error: `channel "${name}" needs one of "email", "slack" or "webhook"` };
+}
+
+/** A Slack or webhook channel, or why its URL cannot be posted to (configuration: no retry heals it). */
+function httpChannel(name: string, kind: string, channel: Extract<Channel, { url: string }>): Channel | { readonly error: string } {
+  return isUrlOf(channel.url, ['http:', 'https:']) ? channel : { error: `channel "${name}": the ${kind} URL must be an http:// or https:// URL` };
+}
+
+function isUrlOf(text: string, schemes: readonly string[]): boolean {
+  if (!URL.canParse(text)) return false;
+  const u = new URL(text);
+  return schemes.includes(u.protocol) && u.hostname !== '';
 }
 
 /** Sends one message; throws when the transport does not accept it (the attempt fails and is retried). */
@@ -83,7 +97,7 @@ async function post(url: string, headers: { readonly [k: string]: string }, body
   const transport = `HTTP ${hostPort(url)}`;
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal });
+    res = await postFollowing(url, { 'content-type': 'application/json', ...headers }, JSON.stringify(body), signal);
   } catch (err) {
     if (signal.aborted) throw err;
     throw new Error(transportError(what, transport, err));
@@ -91,9 +105,35 @@ async function post(url: string, headers: { readonly [k: string]: string }, body
   // The body is read so the connection is reused, and a short answer helps say why it was refused.
   const answer = (await res.text().catch(() => '')).slice(0, 200);
   if (res.ok) return;
+  if (res.status >= 300 && res.status < 400) {
+    // fetch would follow a 301/302/303 with a GET, the message dropped and the hook's 200 taken
+    // for a delivery (a 307/308 to another host is not followed either): the channel's URL must
+    // change, which no retry does.
+    throw new AttemptError(`${what} (${transport}) refused the message: HTTP ${res.status}, a redirect not followed (it would drop the message or send its headers to another host): set the URL it leads to`, { final: 'refused', owner: 'call' });
+  }
   const message = `${what} (${transport}) refused the message: HTTP ${res.status}${answer ? ` ${answer}` : ''}`;
   // A 4xx the hook would answer again (its URL, its token) is permanent (LANGUAGE.md §9.1).
   throw isRefusal(res.status) ? new AttemptError(message, { final: 'refused', owner: 'call' }) : new Error(message);
+}
+
+/** Redirects a POST follows: 307 and 308, which keep its method and body (RFC 9110 §15.4). */
+const MAX_REDIRECTS = 5;
+
+/**
+ * POSTs `body`, following 307/308 within the same host only (http → https, another path): the
+ * channel's headers may carry its token, which another host must not get. Any other 3xx is returned.
+ */
+async function postFollowing(url: string, headers: { readonly [k: string]: string }, body: string, signal: AbortSignal): Promise<Response> {
+  let at = url;
+  for (let hop = 0; ; hop++) {
+    const res = await fetch(at, { method: 'POST', headers, body, signal, redirect: 'manual' });
+    const location = res.headers.get('location');
+    if ((res.status !== 307 && res.status !== 308) || !location || hop === MAX_REDIRECTS) return res;
+    const next = URL.canParse(location, at) ? new URL(location, at) : null;
+    if (!next || next.hostname !== new URL(at).hostname || !['http:', 'https:'].includes(next.protocol)) return res;
+    await res.body?.cancel().catch(() => undefined);
+    at = next.href;
+  }
 }
 
 /** How long an SMTP peer has to connect and greet: one that does not speak SMTP fails the attempt within 15 s (§9.1). */
@@ -129,13 +169,26 @@ async function sendEmail(c: Extract<Channel, { kind: 'email' }>, m: Message): Pr
       ...(m.html ? { html: m.html } : {}),
     });
     const rejected = (info.rejected ?? []).map(String);
-    if (rejected.length > 0) throw new Error(`${what}: the SMTP server refused ${rejected.join(', ')}`);
+    // The others have it: another attempt would send it to them again, so this one is final.
+    if (rejected.length > 0) throw new AttemptError(`${what}: the SMTP server refused ${rejected.join(', ')}`, { final: 'refused', owner: 'call' });
     return { delivered: true, messageId: info.messageId };
   } catch (err) {
-    throw err instanceof Error && err.message.startsWith(what) ? err : new Error(smtpFailure(name, via, err));
+    if (err instanceof AttemptError) throw err;
+    const message = smtpFailure(name, via, err);
+    // A 5xx reply (credentials refused, no such mailbox) is SMTP's "do not repeat": permanent like
+    // an HTTP 4xx refusal (LANGUAGE.md §9.1); a 4xx reply asks for a later try and is retried.
+    throw isSmtpRefusal(err) ? new AttemptError(message, { final: 'refused', owner: 'call' }) : new Error(message);
   } finally {
     transport.close();
   }
+}
+
+/**
+ * Whether nodemailer's error is the server's permanent refusal: a 5xx reply other than 503 (bad
+ * sequence, the client's doing), as nodemailer itself classifies it (`permanent`).
+ */
+function isSmtpRefusal(err: unknown): boolean {
+  return !!err && typeof err === 'object' && (err as { permanent?: unknown }).permanent === true;
 }
 
 /** nodemailer's failures in words: a peer that never greets or greets wrongly does not speak SMTP. */

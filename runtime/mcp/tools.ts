@@ -13,7 +13,7 @@ import { AttemptError, FinalAttemptError, runEdgeAttempt, type EdgeHandler } fro
 import { projectRoot } from '../executor/handler-path.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, ToolCheck } from '../scheduler/types.js';
 import { envThenConfig } from '../secret-refs.js';
-import { transportReason } from '../transport-error.js';
+import { isRefusal, transportReason } from '../transport-error.js';
 import { connectServer, serverSpec, transportOf, type McpConnection } from './connect.js';
 
 export function mcpHandlerOf(cap: CapabilityIR): McpHandlerIR | undefined {
@@ -84,41 +84,49 @@ export class McpTools implements EdgeHandler {
 
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
     const h = mcpHandlerOf(req.capability)!;
-    return runEdgeAttempt(req, done, logged, async (signal, log) => {
-      const root = projectRoot(req.plan.base_dir);
-      const server = await this.server(root, h.mcp, req.secrets);
-      server.sinks.add(log);
-      for (const line of server.held.splice(0)) log(line);
-      try {
-        const conn = await server.conn;
-        const live = conn.tools.get(h.tool);
-        if (!matchesLock(h, live)) throw new FinalAttemptError(lockMismatch(h, live));
-        // The call joins the run's trace: MCP carries W3C trace context in the request's `_meta`.
-        const meta = req.traceparent ? { _meta: { traceparent: req.traceparent } } : {};
-        const result = await conn.client.callTool({ name: h.tool, arguments: mcpArguments(req), ...meta }, undefined, {
-          signal,
-          // The scheduler owns the step's timeout; the SDK's own 60 s default must not cut in first.
-          timeout: req.timeoutMs ?? 2_147_483_647,
-        });
-        const content = Array.isArray(result.content) ? (result.content as unknown[]) : [];
-        const text = content
-          .filter((c): c is { type: 'text'; text: string } => !!c && typeof c === 'object' && (c as { type?: unknown }).type === 'text')
-          .map((c) => c.text)
-          .join('\n');
-        // The tool's own answer about this call: the step's retry policy applies, but no other
-        // resource would get another answer from the same server (§9.1: the call's, not the resource's).
-        if (result.isError) throw new AttemptError(`MCP tool "${h.tool}" failed: ${text || 'no message'}`, { owner: 'call' });
-        if (live.outputSchema) return result.structuredContent ?? null;
-        return { text, content };
-      } catch (err) {
-        // A server that died mid-call is not reused: the retry starts a fresh one.
-        const closed = await isClosed(server);
-        if (closed) this.drop(root, h.mcp, server);
-        throw err instanceof AttemptError || signal.aborted ? err : callFailure(h, server, err, closed);
-      } finally {
-        server.sinks.delete(log);
-      }
-    });
+    return runEdgeAttempt(req, done, logged, (signal, log) => this.call(projectRoot(req.plan.base_dir), h, req, signal, log, true));
+  }
+
+  /**
+   * One call of the tool. A Streamable HTTP server that answers 404 to the session has forgotten it
+   * (it restarted): MCP asks the client to start a new session, so the call is made once more on one.
+   */
+  private async call(root: string, h: McpHandlerIR, req: AttemptRequest, signal: AbortSignal, log: (line: string) => void, anew: boolean): Promise<unknown> {
+    const server = await this.server(root, h.mcp, req.secrets);
+    server.sinks.add(log);
+    for (const line of server.held.splice(0)) log(line);
+    try {
+      const conn = await server.conn;
+      const live = conn.tools.get(h.tool);
+      if (!matchesLock(h, live)) throw new FinalAttemptError(lockMismatch(h, live));
+      // The call joins the run's trace: MCP carries W3C trace context in the request's `_meta`.
+      const meta = req.traceparent ? { _meta: { traceparent: req.traceparent } } : {};
+      const result = await conn.client.callTool({ name: h.tool, arguments: mcpArguments(req), ...meta }, undefined, {
+        signal,
+        // The scheduler owns the step's timeout; the SDK's own 60 s default must not cut in first.
+        timeout: req.timeoutMs ?? 2_147_483_647,
+      });
+      const content = Array.isArray(result.content) ? (result.content as unknown[]) : [];
+      const text = content
+        .filter((c): c is { type: 'text'; text: string } => !!c && typeof c === 'object' && (c as { type?: unknown }).type === 'text')
+        .map((c) => c.text)
+        .join('\n');
+      // The tool's own answer about this call: the step's retry policy applies, but no other
+      // resource would get another answer from the same server (§9.1: the call's, not the resource's).
+      if (result.isError) throw new AttemptError(`MCP tool "${h.tool}" failed: ${text || 'no message'}`, { owner: 'call' });
+      if (live.outputSchema) return result.structuredContent ?? null;
+      return { text, content };
+    } catch (err) {
+      if (err instanceof AttemptError || signal.aborted) throw err;
+      const status = httpStatus(err);
+      // A server that died mid-call, or forgot the session, is not reused: the next call starts afresh.
+      const closed = await isClosed(server);
+      if (closed || status === 404) this.drop(root, h.mcp, server);
+      if (status === 404 && anew) return this.call(root, h, req, signal, log, false);
+      throw callFailure(h, server, err, closed, status);
+    } finally {
+      server.sinks.delete(log);
+    }
   }
 
   /** The running server, or a new one (concurrent first calls share one start). */
@@ -161,9 +169,12 @@ export class McpTools implements EdgeHandler {
     return server;
   }
 
+  /** Forgets a server that cannot serve another call, and closes it (a lost HTTP session, a dead process). */
   private drop(root: string, name: string, server: Server): void {
     const key = `${root}\u0000${name}`;
-    if (this.servers.get(key) === server) this.servers.delete(key);
+    if (this.servers.get(key) !== server) return;
+    this.servers.delete(key);
+    void server.conn.then((c) => c.close(), () => undefined).catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -174,12 +185,24 @@ export class McpTools implements EdgeHandler {
   }
 }
 
-/** A call that got no answer, naming the server (§9.1); a server that did not start already says so. */
-function callFailure(h: McpHandlerIR, server: Server, err: unknown, closed: boolean): Error {
+/**
+ * A call that got no answer, naming the server (§9.1); a server that did not start already says so.
+ * An HTTP refusal of the call (401, 403, 400 …; not a lost session's 404) is permanent, and the
+ * call's: the server answers every attempt alike, whichever resource the step is on.
+ */
+function callFailure(h: McpHandlerIR, server: Server, err: unknown, closed: boolean, status: number | null): Error {
   const message = err instanceof Error ? err.message : String(err);
   if (message.startsWith('cannot start MCP server')) return err as Error;
-  const reason = closed ? 'the connection closed during the call (the server exited)' : transportReason(err);
-  return new Error(`MCP server "${h.mcp}" (${server.transport}) failed calling "${h.tool}": ${reason}`);
+  const said = message.replace(/^Streamable HTTP error: (Error POSTing to endpoint: )?/, '');
+  const reason = closed ? 'the connection closed during the call (the server exited)' : status !== null ? `HTTP ${status} ${said}` : transportReason(err);
+  const failure = `MCP server "${h.mcp}" (${server.transport}) failed calling "${h.tool}": ${reason}`;
+  return status !== null && status !== 404 && isRefusal(status) ? new AttemptError(failure, { final: 'refused', owner: 'call' }) : new Error(failure);
+}
+
+/** The HTTP status of a Streamable HTTP transport's error (the SDK's `StreamableHTTPError` carries it as `code`). */
+function httpStatus(err: unknown): number | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && err.message.startsWith('Streamable HTTP error') && typeof code === 'number' && code >= 100 && code < 600 ? code : null;
 }
 
 async function isClosed(s: Server): Promise<boolean> {

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
@@ -25,6 +25,9 @@ let smtpPort = 0;
 const mails: ParsedMail[] = [];
 const logins: string[] = [];
 
+/** Whether each next RCPT TO of busy@… is deferred (451) before it is taken. */
+const deferrals: boolean[] = [];
+
 let web: Server;
 let webPort = 0;
 const posts: { path: string; headers: IncomingMessage['headers']; body: unknown }[] = [];
@@ -33,6 +36,8 @@ const flaky: number[] = [];
 
 let closedPort = 0;
 let notSmtp: NetServer;
+/** Its connections, ended at the close: a client that gave up on it may leave one open. */
+const peers = new Set<Socket>();
 
 let rt: Runtime;
 let withChannels: string;
@@ -72,6 +77,12 @@ beforeAll(async () => {
       // Echoes what it was sent, as careless servers do: Orch must not pass it on.
       else cb(new Error(`bad password ${auth.password}`));
     },
+    onRcptTo(address, _session, cb) {
+      const to = address.address;
+      if (to.startsWith('nobody@')) return cb(Object.assign(new Error('5.1.1 no such user'), { responseCode: 550 }));
+      if (to.startsWith('busy@') && deferrals.shift()) return cb(Object.assign(new Error('4.2.1 mailbox busy, try later'), { responseCode: 451 }));
+      cb();
+    },
     onData(stream, _session, cb) {
       simpleParser(stream).then((m) => (mails.push(m), cb()), cb);
     },
@@ -84,6 +95,10 @@ beforeAll(async () => {
     req.on('data', (d) => (body += String(d)));
     req.on('end', () => {
       posts.push({ path: req.url ?? '', headers: req.headers, body: JSON.parse(body || 'null') });
+      // A hook that moved: 302 (a client following it would GET, dropping the message) or 308 (kept).
+      if (req.url === '/moved' || req.url === '/kept') return void res.writeHead(req.url === '/moved' ? 302 : 308, { location: '/landing' }).end();
+      // The same server under another host name: the channel's headers must not follow there.
+      if (req.url === '/elsewhere') return void res.writeHead(308, { location: `http://localhost:${webPort}/landing` }).end();
       const status = req.url === '/flaky' ? (flaky.shift() ?? 200) : req.url === '/gone' ? 404 : 200;
       res.writeHead(status).end(status === 200 ? 'ok' : 'nope');
     });
@@ -96,7 +111,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
   closedPort = (closed.address() as AddressInfo).port;
   await new Promise((r) => closed.close(r));
-  notSmtp = createNetServer((socket) => (socket.on('error', () => undefined), socket.write('SSH-2.0-OpenSSH_9.2\r\n')));
+  notSmtp = createNetServer((socket) => (peers.add(socket), socket.on('error', () => undefined), socket.write('SSH-2.0-OpenSSH_9.2\r\n')));
   await new Promise<void>((r) => notSmtp.listen(0, '127.0.0.1', r));
   const notSmtpPort = (notSmtp.address() as AddressInfo).port;
 
@@ -110,11 +125,19 @@ beforeAll(async () => {
       audit: { webhook: { url: `http://127.0.0.1:${webPort}/audit`, headers: { 'x-token': 'secret:HOOK_TOKEN' } } },
       flaky: { webhook: { url: `http://127.0.0.1:${webPort}/flaky` } },
       gone: { webhook: { url: `http://127.0.0.1:${webPort}/gone` } },
+      moved: { webhook: { url: `http://127.0.0.1:${webPort}/moved` } },
+      kept: { slack: `http://127.0.0.1:${webPort}/kept` },
+      elsewhere: { webhook: { url: `http://127.0.0.1:${webPort}/elsewhere`, headers: { 'x-token': 'secret:HOOK_TOKEN' } } },
       down: { email: { smtp: `smtp://127.0.0.1:${closedPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
       // Credentials written as literals, not `secret:` references.
       literal: { email: { smtp: `smtp://orch:${LITERAL_SMTP}@127.0.0.1:${smtpPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
       creds: { webhook: { url: `http://hook:${LITERAL_URL}@127.0.0.1:${webPort}/audit` } },
+      badauth: { email: { smtp: `smtp://127.0.0.1:${smtpPort}`, user: 'wrong-user', password: 'not-it', from: 'orch@example.com', to: ['ops@example.com'] } },
+      // Written without a scheme: not a URL Orch can send to (mail.example.com: would parse as a scheme).
+      noscheme: { email: { smtp: 'mail.example.com:587', from: 'orch@example.com', to: ['ops@example.com'] } },
+      nourl: { webhook: { url: 'hooks.example.com/orch' } },
       ssh: { email: { smtp: `smtp://127.0.0.1:${notSmtpPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
+      sshhook: { webhook: { url: `http://127.0.0.1:${notSmtpPort}/hook` } },
     },
   });
   without = project({});
@@ -125,6 +148,7 @@ afterAll(async () => {
   await rt?.close();
   await new Promise((r) => smtp?.close(() => r(undefined)));
   await new Promise((r) => web?.close(() => r(undefined)));
+  for (const p of peers) p.destroy();
   await new Promise((r) => notSmtp?.close(() => r(undefined)));
 });
 
@@ -190,6 +214,8 @@ plan tell {
 }`));
     expect(outputOf(result, 'refused').error).toBe(`channel "down" (SMTP 127.0.0.1:${closedPort}): connection refused`);
     expect(outputOf(result, 'other').error).toMatch(/^channel "ssh" \(SMTP 127\.0\.0\.1:\d+\): the peer does not speak SMTP \(Invalid greeting/);
+    const hook = await run(planIn(withChannels, 'plan not_http { step n = notify(channel: "sshhook", text: "x") { retry 0 } }'));
+    expect(outputOf(hook.result, 'n').error).toMatch(/^webhook channel "sshhook" \(HTTP 127\.0\.0\.1:\d+\): the peer does not speak HTTP \(Response does not match the HTTP\/1\.1 protocol/);
   });
 
   it('a password written as a literal (in an smtp:// or webhook URL) reaches neither the result nor an event, when a server or fetch quotes it', async () => {
@@ -202,6 +228,61 @@ plan tell {
     const shown = JSON.stringify([result, events, await rt.store!.load(result.runId)]);
     expect(shown).not.toContain(LITERAL_SMTP);
     expect(shown).not.toContain(LITERAL_URL);
+  });
+
+  it('an SMTP 5xx answer (credentials refused, a recipient unknown) is permanent; a 4xx one is retried (§9.1)', async () => {
+    const { result, events } = await run(planIn(withChannels, `plan smtp_refusals {
+  step auth = notify(channel: "badauth", text: "x") { retry 2 backoff fixed 10ms  on_failure continue }
+  step unknown = email(to: ["nobody@example.com"], subject: "u", text: "x") { retry 2 backoff fixed 10ms  on_failure continue }
+}`));
+    expect(logins.filter((u) => u === 'wrong-user')).toHaveLength(1);
+    expect(outputOf(result, 'auth').error).toMatch(/^channel "badauth" \(SMTP 127\.0\.0\.1:\d+\): 535 /);
+    expect(outputOf(result, 'unknown').attempts).toBe(1);
+    expect(outputOf(result, 'unknown').error).toMatch(/^channel "email" \(SMTP 127\.0\.0\.1:\d+\): .*550 /);
+    for (const id of ['auth', 'unknown']) expect(events.find((e) => e.type === 'step_failed' && e.stepId === id)!.data).toMatchObject({ permanent: true });
+
+    deferrals.push(true);
+    const again = await run(planIn(withChannels, 'plan smtp_later { step later = email(to: ["busy@example.com"], subject: "later", text: "x") { retry 2 backoff fixed 10ms } }'));
+    expect(again.result.status).toBe('completed');
+    expect(outputOf(again.result, 'later').attempts).toBe(2);
+    expect(mails.filter((m) => m.subject === 'later')).toHaveLength(1);
+  });
+
+  it('a message some recipients took is not sent again to them: the rest refused fails it for good', async () => {
+    const { result, events } = await run(planIn(withChannels, 'plan partly { step some = email(to: ["ann@example.com", "nobody@example.com"], subject: "partly", text: "x") { retry 2 backoff fixed 10ms } }'));
+    expect(result.status).toBe('failed');
+    expect(mails.filter((m) => m.subject === 'partly')).toHaveLength(1);
+    expect(outputOf(result, 'some').error).toMatch(/^channel "email" \(SMTP 127\.0\.0\.1:\d+\): the SMTP server refused nobody@example\.com/);
+    expect(events.find((e) => e.type === 'step_failed')!.data).toMatchObject({ permanent: true });
+  });
+
+  it('a channel whose smtp or webhook address is not a URL of its transport fails for good, naming the channel', async () => {
+    const { result, events } = await run(planIn(withChannels, `plan misconfigured {
+  step mail = notify(channel: "noscheme", text: "x") { retry 2 backoff fixed 10ms  on_failure continue }
+  step hook = notify(channel: "nourl", text: "x") { retry 2 backoff fixed 10ms  on_failure continue }
+}`));
+    expect(outputOf(result, 'mail').error).toBe('channel "noscheme": "smtp" must be an smtp:// or smtps:// URL (smtp://host:port)');
+    expect(outputOf(result, 'hook').error).toBe('channel "nourl": the webhook URL must be an http:// or https:// URL');
+    for (const id of ['mail', 'hook']) {
+      expect(outputOf(result, id).attempts).toBe(1);
+      expect(events.find((e) => e.type === 'step_failed' && e.stepId === id)!.data).toMatchObject({ permanent: true });
+    }
+  });
+
+  it('a hook redirected with 307/308 gets the message where it leads; a 301/302/303, which would drop it, fails for good (and so does one to another host)', async () => {
+    const landed = () => posts.filter((p) => p.path === '/landing');
+    const before = landed().length;
+    const { result, events } = await run(planIn(withChannels, `plan redirected {
+  step kept = notify(channel: "kept", text: "still here")
+  step moved = notify(channel: "moved", text: "lost?") { retry 2 backoff fixed 10ms  on_failure continue }
+  step away = notify(channel: "elsewhere", text: "token?") { retry 2 backoff fixed 10ms  on_failure continue }
+}`));
+    expect(outputOf(result, 'kept').output).toMatchObject({ delivered: true });
+    expect(landed().slice(before).map((p) => p.body)).toEqual([{ text: 'still here' }]);
+    expect(outputOf(result, 'moved').error).toMatch(/^webhook channel "moved" \(HTTP 127\.0\.0\.1:\d+\) refused the message: HTTP 302, a redirect not followed \(it would drop the message or send its headers to another host\): set the URL it leads to$/);
+    expect(outputOf(result, 'moved').attempts).toBe(1);
+    expect(outputOf(result, 'away').error).toMatch(/^webhook channel "elsewhere" .* HTTP 308, a redirect not followed/);
+    expect(events.find((e) => e.type === 'step_failed' && e.stepId === 'moved')!.data).toMatchObject({ permanent: true });
   });
 
   it('retries a transport failure (an HTTP 500) under the capability retry policy', async () => {

@@ -7,12 +7,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
-import { lockProject, McpTools, Runtime, type AttemptRequest } from '../index.js';
+import { lockProject, McpTools, Runtime, type AttemptRequest, type OrchConfig } from '../index.js';
 import type { AttemptOutcome, ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { FIXTURES, tempDir } from './helpers.js';
 
@@ -301,6 +302,47 @@ plan missing { step r = files.read_text_file(path: "${join(dir, 'notes', 'missin
       expect(outcome).toMatchObject({ ok: false, final: 'config', cost: 0, error: 'cannot start MCP server "unlocked" (stdio /nonexistent/server): command not found' });
     } finally {
       await tools.close();
+    }
+  });
+
+  it('over HTTP, a session the server lost (404: it restarted) is started afresh within the attempt, and a refused call (403) is permanent (§9.1)', async () => {
+    // A proxy in front of server-everything that forgets a session (as a restarted server does) or refuses calls.
+    let forgetNext = false;
+    let forbid = false;
+    const forgotten = new Set<string>();
+    const proxy = createHttpServer((req, res) => {
+      const session = req.headers['mcp-session-id'];
+      if (typeof session === 'string' && forgetNext) {
+        forgotten.add(session);
+        forgetNext = false;
+      }
+      if (typeof session === 'string' && forgotten.has(session)) return void res.writeHead(404).end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
+      if (forbid && req.method === 'POST') return void res.writeHead(403).end('forbidden');
+      const up = httpRequest({ host: '127.0.0.1', port: httpPort, path: req.url, method: req.method, headers: req.headers }, (r) => (res.writeHead(r.statusCode ?? 502, r.headers), r.pipe(res)));
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/mcp`;
+    const plan = planOf(write('http-session.orch', `plan remote_again { step s = remote.get_sum(a: 1, b: 2) }`));
+    const tools = new McpTools(async () => ({ file: null, hooks: {}, secrets: {}, mcp: { remote: { url } } }) as OrchConfig);
+    const call = (attempt: number) =>
+      new Promise<AttemptOutcome>((resolve) =>
+        tools.start({ runId: 'r', stepId: 's', baseStepId: 's', attempt, purpose: 'call', capability: plan.capabilities['mcp.remote.get_sum']!, input: { a: 1, b: 2 }, resource: null, timeoutMs: 10_000, secrets: {}, plan }, resolve),
+      );
+    try {
+      expect(await call(1)).toMatchObject({ ok: true });
+      forgetNext = true;
+      expect(await call(2)).toMatchObject({ ok: true, output: { text: 'The sum of 1 and 2 is 3.' } });
+      expect(forgotten.size).toBe(1);
+      forbid = true;
+      expect(await call(3)).toMatchObject({
+        ok: false, final: 'refused', owner: 'call',
+        error: expect.stringMatching(/^MCP server "remote" \(HTTP http:\/\/127\.0\.0\.1:\d+\/mcp\) failed calling "get-sum": HTTP 403 forbidden$/),
+      });
+    } finally {
+      await tools.close();
+      await new Promise((r) => proxy.close(r));
     }
   });
 
