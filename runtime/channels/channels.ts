@@ -5,6 +5,7 @@
  */
 import { AttemptError } from '../executor/edge.js';
 import { resolveSecretRefs, type SecretLookup } from '../secret-refs.js';
+import { silentFor, silentPeerMs } from '../silent-peer.js';
 import { hostPort, isRefusal, transportError } from '../transport-error.js';
 
 export type Channel =
@@ -95,15 +96,28 @@ function levelPrefix(level: string | undefined): string {
 
 async function post(url: string, headers: { readonly [k: string]: string }, body: unknown, signal: AbortSignal, what: string): Promise<void> {
   const transport = `HTTP ${hostPort(url)}`;
+  // A hook that takes the connection and answers nothing is not an HTTP hook (§9.1): fetch itself
+  // would wait for its headers for 5 minutes. The bound runs again while the answer's body is read.
+  const ms = silentPeerMs();
+  const silent = new AbortController();
+  const timer = setTimeout(() => silent.abort(), ms);
+  const both = AbortSignal.any([signal, silent.signal]);
   let res: Response;
+  let answer: string;
   try {
-    res = await postFollowing(url, { 'content-type': 'application/json', ...headers }, JSON.stringify(body), signal);
-  } catch (err) {
-    if (signal.aborted) throw err;
-    throw new Error(transportError(what, transport, err));
+    try {
+      res = await postFollowing(url, { 'content-type': 'application/json', ...headers }, JSON.stringify(body), both);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      if (silent.signal.aborted) throw new Error(`${what} (${transport}): no HTTP answer within ${silentFor(ms)} (is it an HTTP server?)`);
+      throw new Error(transportError(what, transport, err));
+    }
+    timer.refresh();
+    // The body is read so the connection is reused, and a short answer helps say why it was refused.
+    answer = (await res.text().catch(() => '')).slice(0, 200);
+  } finally {
+    clearTimeout(timer);
   }
-  // The body is read so the connection is reused, and a short answer helps say why it was refused.
-  const answer = (await res.text().catch(() => '')).slice(0, 200);
   if (res.ok) return;
   if (res.status >= 300 && res.status < 400) {
     // fetch would follow a 301/302/303 with a GET, the message dropped and the hook's 200 taken
@@ -136,9 +150,6 @@ async function postFollowing(url: string, headers: { readonly [k: string]: strin
   }
 }
 
-/** How long an SMTP peer has to connect and greet: one that does not speak SMTP fails the attempt within 15 s (§9.1). */
-const SMTP_GREETING_MS = 10_000;
-
 async function sendEmail(c: Extract<Channel, { kind: 'email' }>, m: Message): Promise<Delivery> {
   const url = new URL(c.smtp);
   const secure = url.protocol === 'smtps:';
@@ -148,14 +159,17 @@ async function sendEmail(c: Extract<Channel, { kind: 'email' }>, m: Message): Pr
   if (to.length === 0) throw new AttemptError(`email channel "${m.channel}" has no recipients ("to")`, { final: 'config', owner: 'call', cost: 0 });
   // Loaded at the first email: every `orch` process loads this module, few send mail.
   const { default: nodemailer } = await import('nodemailer');
+  const silent = silentPeerMs();
   const transport = nodemailer.createTransport({
     host: url.hostname,
     port: url.port ? Number(url.port) : secure ? 465 : 587,
     secure,
     ...(user ? { auth: { user, pass: pass ?? '' } } : {}),
-    connectionTimeout: SMTP_GREETING_MS,
-    greetingTimeout: SMTP_GREETING_MS,
-    socketTimeout: 30_000,
+    // A peer that does not greet, or greets and then answers nothing, does not speak SMTP (§9.1):
+    // every SMTP reply is due at once, so one bound serves connection, greeting and each reply.
+    connectionTimeout: silent,
+    greetingTimeout: silent,
+    socketTimeout: silent,
   });
   const name = `channel "${m.channel}"`;
   const via = `SMTP ${url.hostname}:${url.port || (secure ? 465 : 587)}`;
@@ -174,7 +188,7 @@ async function sendEmail(c: Extract<Channel, { kind: 'email' }>, m: Message): Pr
     return { delivered: true, messageId: info.messageId };
   } catch (err) {
     if (err instanceof AttemptError) throw err;
-    const message = smtpFailure(name, via, err);
+    const message = smtpFailure(name, via, err, silent);
     // A 5xx reply (credentials refused, no such mailbox) is SMTP's "do not repeat": permanent like
     // an HTTP 4xx refusal (LANGUAGE.md §9.1); a 4xx reply asks for a later try and is retried.
     throw isSmtpRefusal(err) ? new AttemptError(message, { final: 'refused', owner: 'call' }) : new Error(message);
@@ -192,10 +206,11 @@ function isSmtpRefusal(err: unknown): boolean {
 }
 
 /** nodemailer's failures in words: a peer that never greets or greets wrongly does not speak SMTP. */
-function smtpFailure(name: string, transport: string, err: unknown): string {
+function smtpFailure(name: string, transport: string, err: unknown, silentMs: number): string {
   const what = `${name} (${transport})`;
   const e = err as { timeoutType?: unknown; code?: unknown; response?: unknown };
-  if (e.timeoutType === 'GREETING_TIMEOUT') return `${what}: no SMTP greeting within ${SMTP_GREETING_MS / 1000} s (is it an SMTP server?)`;
+  if (e.timeoutType === 'GREETING_TIMEOUT') return `${what}: no SMTP greeting within ${silentFor(silentMs)} (is it an SMTP server?)`;
+  if (e.timeoutType === 'SOCKET_TIMEOUT') return `${what}: no SMTP answer within ${silentFor(silentMs)} (is it an SMTP server?)`;
   if (e.code === 'EPROTOCOL') return `${what}: the peer does not speak SMTP (${(err as Error).message})`;
   // An SMTP answer (auth refused, a 5xx) is the server's own words.
   if (typeof e.response === 'string') return `${what}: ${e.response}`;

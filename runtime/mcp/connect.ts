@@ -9,6 +9,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { lockTool, type McpLockTool, type McpToolDescription } from '../../compiler/index.js';
 import { AttemptError } from '../executor/edge.js';
 import { resolveSecretRefs, type SecretLookup } from '../secret-refs.js';
+import { silentFor, silentPeerMs } from '../silent-peer.js';
 import { errorCode, isRefusal, shownUrl, transportReason } from '../transport-error.js';
 
 /** The SDK's `ErrorCode`s met here (its types module is large: loaded only with the client). */
@@ -76,12 +77,12 @@ type Sdk = Awaited<ReturnType<typeof sdk>>;
 
 /**
  * How long a server has to answer `initialize` and `tools/list`. A peer that does not speak MCP
- * fails the attempt within 15 s (LANGUAGE.md §9.1): over HTTP one that answers nothing in
- * `MCP_HANDSHAKE_MS`; over stdio one that wrote something else than MCP on its stdout and then no
- * MCP answer in `MCP_HANDSHAKE_MS`. A stdio server that says nothing yet gets the SDK's 60 s: a
- * command such as `npx …` may be installing the server first.
+ * fails the attempt within 15 s (LANGUAGE.md §9.1): over HTTP one that answers nothing within the
+ * silent-peer bound; over stdio one that wrote something else than MCP on its stdout and then no
+ * MCP answer within it. A stdio server that says nothing yet gets the SDK's 60 s: a command such
+ * as `npx …` may be installing the server first. A tool call is not bounded here: a tool may work
+ * for minutes before its answer, and the step's timeout owns that wait.
  */
-export const MCP_HANDSHAKE_MS = 10_000;
 const STDIO_START_MS = 60_000;
 /** The last lines of a stdio server's stderr kept to say why it failed to start. */
 const STDERR_TAIL = 20;
@@ -121,14 +122,15 @@ export async function connectServer(name: string, spec: McpServerSpec, o: Connec
   const handshake = new AbortController();
   const stop = (reason: unknown) => handshake.abort(reason);
   o.signal?.addEventListener('abort', () => stop(o.signal!.reason), { once: true });
+  const handshakeMs = silentPeerMs();
   let notMcp: NodeJS.Timeout | null = null;
   // A transport error (a broken pipe, an HTTP failure) is also an answer to the request in flight.
   // A line on stdout that is not MCP (a parse error) is a peer that may not speak MCP at all.
   client.onerror = (err) => {
     if (notMcp || !(err instanceof Error) || (err.name !== 'SyntaxError' && err.name !== 'ZodError')) return;
-    notMcp = setTimeout(() => stop(new Error(`it wrote something else than MCP on its stdout and no MCP answer within ${MCP_HANDSHAKE_MS / 1000} s (is it an MCP server?): ${err.message.slice(0, 200)}`)), MCP_HANDSHAKE_MS);
+    notMcp = setTimeout(() => stop(new Error(`it wrote something else than MCP on its stdout and no MCP answer within ${silentFor(handshakeMs)} (is it an MCP server?): ${err.message.slice(0, 200)}`)), handshakeMs);
   };
-  const options = { timeout: spec.transport === 'http' ? MCP_HANDSHAKE_MS : STDIO_START_MS, signal: handshake.signal };
+  const options = { timeout: spec.transport === 'http' ? handshakeMs : STDIO_START_MS, signal: handshake.signal };
   try {
     await client.connect(transport, options);
   } catch (err) {
@@ -190,7 +192,7 @@ function startFailure(what: string, err: unknown, stderr: readonly string[], tim
   const said = stderr.length ? `; its stderr:\n  ${stderr.join('\n  ')}` : '';
   let reason = transportReason(err);
   if (code === CONNECTION_CLOSED) reason = 'it closed the connection before answering (it exited, or is not an MCP server)';
-  else if (code === REQUEST_TIMEOUT) reason = `no MCP answer within ${timeoutMs / 1000} s (is it an MCP server?)`;
+  else if (code === REQUEST_TIMEOUT) reason = `no MCP answer within ${silentFor(timeoutMs)} (is it an MCP server?)`;
   const message = `cannot start ${what}: ${reason}${said}`;
   const sys = errorCode(err);
   if (sys === 'ENOENT' || sys === 'EACCES') return new AttemptError(message, { final: 'config', cost: 0 });

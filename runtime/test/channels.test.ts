@@ -36,6 +36,9 @@ const flaky: number[] = [];
 
 let closedPort = 0;
 let notSmtp: NetServer;
+/** Peers that take the connection and say nothing, and one that greets as SMTP and then nothing. */
+let silent: NetServer;
+let greetsOnly: NetServer;
 /** Its connections, ended at the close: a client that gave up on it may leave one open. */
 const peers = new Set<Socket>();
 
@@ -114,6 +117,12 @@ beforeAll(async () => {
   notSmtp = createNetServer((socket) => (peers.add(socket), socket.on('error', () => undefined), socket.write('SSH-2.0-OpenSSH_9.2\r\n')));
   await new Promise<void>((r) => notSmtp.listen(0, '127.0.0.1', r));
   const notSmtpPort = (notSmtp.address() as AddressInfo).port;
+  silent = createNetServer((socket) => (peers.add(socket), socket.on('error', () => undefined)));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const silentPort = (silent.address() as AddressInfo).port;
+  greetsOnly = createNetServer((socket) => (peers.add(socket), socket.on('error', () => undefined), socket.write('220 mail.example.com ESMTP\r\n')));
+  await new Promise<void>((r) => greetsOnly.listen(0, '127.0.0.1', r));
+  const greetsOnlyPort = (greetsOnly.address() as AddressInfo).port;
 
   process.env.ORCH_TEST_SMTP_PASSWORD = SMTP_PASSWORD;
   withChannels = project({
@@ -138,6 +147,9 @@ beforeAll(async () => {
       nourl: { webhook: { url: 'hooks.example.com/orch' } },
       ssh: { email: { smtp: `smtp://127.0.0.1:${notSmtpPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
       sshhook: { webhook: { url: `http://127.0.0.1:${notSmtpPort}/hook` } },
+      mutehook: { webhook: { url: `http://127.0.0.1:${silentPort}/hook` } },
+      muteslack: { slack: `http://127.0.0.1:${silentPort}/services/T0/B0/x` },
+      mutesmtp: { email: { smtp: `smtp://127.0.0.1:${greetsOnlyPort}`, from: 'orch@example.com', to: ['ops@example.com'] } },
     },
   });
   without = project({});
@@ -150,6 +162,8 @@ afterAll(async () => {
   await new Promise((r) => web?.close(() => r(undefined)));
   for (const p of peers) p.destroy();
   await new Promise((r) => notSmtp?.close(() => r(undefined)));
+  await new Promise((r) => silent?.close(() => r(undefined)));
+  await new Promise((r) => greetsOnly?.close(() => r(undefined)));
 });
 
 describe('notify and email through configured channels', () => {
@@ -216,6 +230,23 @@ plan tell {
     expect(outputOf(result, 'other').error).toMatch(/^channel "ssh" \(SMTP 127\.0\.0\.1:\d+\): the peer does not speak SMTP \(Invalid greeting/);
     const hook = await run(planIn(withChannels, 'plan not_http { step n = notify(channel: "sshhook", text: "x") { retry 0 } }'));
     expect(outputOf(hook.result, 'n').error).toMatch(/^webhook channel "sshhook" \(HTTP 127\.0\.0\.1:\d+\): the peer does not speak HTTP \(Response does not match the HTTP\/1\.1 protocol/);
+  });
+
+  it('a peer that takes the connection and answers nothing fails each attempt within the silent-peer bound, naming channel and transport (§9.1)', async () => {
+    process.env.ORCH_SILENT_PEER_MS = '300';
+    try {
+      const { result } = await run(planIn(withChannels, `plan mute {
+  step hook = notify(channel: "mutehook", text: "x") { retry 1 backoff fixed 10ms  on_failure continue }
+  step slack = notify(channel: "muteslack", text: "x") { retry 1 backoff fixed 10ms  on_failure continue }
+  step mail = notify(channel: "mutesmtp", text: "x") { retry 1 backoff fixed 10ms  on_failure continue }
+}`));
+      expect(outputOf(result, 'hook')).toMatchObject({ attempts: 2, error: expect.stringMatching(/^webhook channel "mutehook" \(HTTP 127\.0\.0\.1:\d+\): no HTTP answer within 0\.3 s \(is it an HTTP server\?\)$/) });
+      expect(outputOf(result, 'slack')).toMatchObject({ attempts: 2, error: expect.stringMatching(/^slack channel "muteslack" \(HTTP 127\.0\.0\.1:\d+\): no HTTP answer within 0\.3 s \(is it an HTTP server\?\)$/) });
+      // It greeted: its silence after EHLO is the socket bound, not nodemailer's 30 s.
+      expect(outputOf(result, 'mail')).toMatchObject({ attempts: 2, error: expect.stringMatching(/^channel "mutesmtp" \(SMTP 127\.0\.0\.1:\d+\): no SMTP answer within 0\.3 s \(is it an SMTP server\?\)$/) });
+    } finally {
+      delete process.env.ORCH_SILENT_PEER_MS;
+    }
   });
 
   it('a password written as a literal (in an smtp:// or webhook URL) reaches neither the result nor an event, when a server or fetch quotes it', async () => {

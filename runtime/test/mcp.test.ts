@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -302,6 +302,30 @@ plan missing { step r = files.read_text_file(path: "${join(dir, 'notes', 'missin
       expect(outcome).toMatchObject({ ok: false, final: 'config', cost: 0, error: 'cannot start MCP server "unlocked" (stdio /nonexistent/server): command not found' });
     } finally {
       await tools.close();
+    }
+  });
+
+  it('over HTTP, a peer that takes the connection and answers nothing fails the attempt within the silent-peer bound, naming server and transport; it is retried (§9.1)', async () => {
+    const peers = new Set<Socket>();
+    const mute = createServer((socket) => (peers.add(socket), socket.on('error', () => undefined)));
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(mute.address() as AddressInfo).port}/mcp`;
+    const plan = planOf(write('http-mute.orch', `plan mute { step s = remote.get_sum(a: 1, b: 2) }`));
+    const cap = { ...plan.capabilities['mcp.remote.get_sum']!, handler: { mcp: 'mute', tool: 'get-sum', hash: 'sha256:0' } };
+    const tools = new McpTools(async () => ({ file: null, hooks: {}, secrets: {}, mcp: { mute: { url } } }) as OrchConfig);
+    process.env.ORCH_SILENT_PEER_MS = '300';
+    try {
+      const outcome = await new Promise<AttemptOutcome>((resolve) =>
+        tools.start({ runId: 'r', stepId: 's', baseStepId: 's', attempt: 1, purpose: 'call', capability: cap, input: { a: 1, b: 2 }, resource: null, timeoutMs: null, secrets: {}, plan }, resolve),
+      );
+      expect(outcome).toMatchObject({ ok: false, error: `cannot start MCP server "mute" (HTTP ${url}): no MCP answer within 0.3 s (is it an MCP server?)` });
+      expect(outcome).not.toHaveProperty('final');
+      expect(peers.size).toBeGreaterThan(0);
+    } finally {
+      delete process.env.ORCH_SILENT_PEER_MS;
+      await tools.close();
+      for (const p of peers) p.destroy();
+      await new Promise((r) => mute.close(r));
     }
   });
 
