@@ -118,6 +118,7 @@ export { CREDENTIAL_KEY, maskCredentialText, SECRET_REF_PREFIX } from './credent
 export type { ProjectConfigView } from './project-config.js';
 export { LOCK_FILE, LOCK_VERSION, lockText, lockTool, readMcpLock, toolHash } from './mcp-lock.js';
 export type { LockView, McpLock, McpLockServer, McpLockTool, McpToolDescription } from './mcp-lock.js';
-export { mcpModuleText, schemaType, toolIdent } from './mcp-module.js';
+export { mcpModuleText, schemaType, toolIdent, toolShapes } from './mcp-module.js';
+export { renameValue, type Shape } from './mcp-shape.js';
 export { mcpModuleFile, mcpModulePath, mcpModuleSource } from './mcp-import.js';
 export { higherTier, isLoopback, type EndpointTier } from './endpoint-tiers.js';

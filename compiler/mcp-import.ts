@@ -8,7 +8,7 @@ import type { ParseOutput } from '../language/index.js';
 import type { LoadedModule } from './loaded-module.js';
 import { dirname, join } from 'node:path';
 import { LOCK_FILE, readMcpLock } from './mcp-lock.js';
-import { mcpModuleText } from './mcp-module.js';
+import { mcpModuleText, toolIdent } from './mcp-module.js';
 import { didYouMean } from './suggest.js';
 import { configKnown, configSection, configUnreadable, projectConfigFor, projectRootOf } from './project-config.js';
 
@@ -46,14 +46,17 @@ export function loadMcpImport(
   const file = mcpModuleFile(lock.file, server);
   const existing = loaded.get(file);
   if (existing) return existing;
-  const { text, collisions } = mcpModuleText(server, locked);
+  const { text, collisions, propertyClashes } = mcpModuleText(server, locked);
+  const quoted = (names: readonly string[]): string => names.map((t) => `"${t}"`).join(' and ');
   for (const [name, tools] of collisions)
-    diags.push(diagnostic('E0802', `tools ${tools.map((t) => `"${t}"`).join(' and ')} of MCP server "${server}" both map to the name ${imp.alias.name}.${name}; neither can be called`, fromFile, imp.pathRange));
+    diags.push(diagnostic('E0802', `tools ${quoted(tools)} of MCP server "${server}" both map to the name ${imp.alias.name}.${name}; neither can be called`, fromFile, imp.pathRange));
+  for (const c of propertyClashes)
+    diags.push(diagnostic('E0802', `properties ${quoted(c.names)} of tool "${c.tool}" of MCP server "${server}" both map to the field name ${toolIdent(c.names[0]!)}; ${imp.alias.name}.${c.ident} cannot be called`, fromFile, imp.pathRange));
   const parsed = parse(file, text);
   // A generated module that does not parse is a bug here, not the user's: say so at the import.
   for (const d of parsed.diagnostics)
     diags.push(diagnostic('E0802', `cannot read the tools of MCP server "${server}" from the lock file: ${d.message}`, fromFile, imp.pathRange));
-  const mod: LoadedModule = { file, key: file, name: `mcp.${server}`, ast: parsed.module, std: false, imports: [], mcp: { server, collided: collisions.map(([name]) => name) } };
+  const mod: LoadedModule = { file, key: file, name: `mcp.${server}`, ast: parsed.module, std: false, imports: [], mcp: { server, collided: [...collisions.map(([name]) => name), ...propertyClashes.map((c) => c.ident)] } };
   loaded.set(file, mod);
   return mod;
 }

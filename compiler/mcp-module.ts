@@ -4,93 +4,56 @@
  * generated from the lock file, so everything downstream — scopes, call checking (E0202, E0201),
  * the IR, the language server's completion and hover — treats MCP tools like any capability.
  *
- * Mapping: objects → records (`required` → non-optional fields), `enum` of strings →
- * string-literal enums, arrays → `list<T>`, `additionalProperties` alone → `map<T>`; anything Orch
- * types cannot say (unions, `$ref`, a property name that is not an identifier) → `any`.
+ * Mapping (./mcp-shape.ts): objects → records (`required` → non-optional fields), `enum` of
+ * strings → string-literal enums (with `null` too: optional), arrays → `list<T>`,
+ * `additionalProperties` alone → `map<T>`; anything Orch types cannot say (unions, `$ref`) → `any`.
+ * A property name that is not an identifier is renamed as tool names are (`file-path` →
+ * `file_path`); the runtime renames values back and forth by the same shapes.
  */
 import { escapeStringText } from '../language/index.js';
 import type { McpLockServer, McpLockTool } from './mcp-lock.js';
+import { asSchema, recordShape, schemaShape, toolIdent, type Clash, type Shape } from './mcp-shape.js';
 
-const RESERVED = new Set(['and', 'or', 'not', 'in', 'implies', 'true', 'false', 'null']);
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** `get-sum` → `get_sum`: every character an identifier cannot hold becomes `_`. */
-export function toolIdent(name: string): string {
-  let id = name.replace(/[^A-Za-z0-9_]/g, '_');
-  if (!/^[A-Za-z_]/.test(id)) id = `_${id}`;
-  return RESERVED.has(id) ? `${id}_` : id;
-}
-
-function isIdent(name: string): boolean {
-  return IDENT.test(name) && !RESERVED.has(name);
-}
+export { toolIdent };
 
 type Schema = Readonly<Record<string, unknown>>;
-const asSchema = (v: unknown): Schema | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Schema) : undefined);
 
 /** The Orch type text of a JSON Schema. */
-export function schemaType(s: Schema | undefined, depth = 0): string {
-  if (!s || depth > 8) return 'any';
-  const en = s.enum;
-  if (Array.isArray(en) && en.length > 0 && en.every((v) => typeof v === 'string')) return en.map((v) => `"${escapeStringText(v as string)}"`).join(' | ');
-  if ('const' in s && typeof s.const === 'string') return `"${escapeStringText(s.const)}"`;
-  let type = s.type;
-  let nullable = false;
-  if (Array.isArray(type)) {
-    const rest = type.filter((t) => t !== 'null');
-    nullable = rest.length < type.length;
-    if (rest.length !== 1) return 'any';
-    type = rest[0];
-  }
-  const inner = ((): string => {
-    switch (type) {
-      case 'string':
-        return 'string';
-      case 'integer':
-        return 'int';
-      case 'number':
-        return 'number';
-      case 'boolean':
-        return 'bool';
-      case 'array':
-        return `list<${schemaType(asSchema(s.items), depth + 1)}>`;
-      case 'object':
-        return objectType(s, depth);
-      default:
-        return s.properties ? objectType(s, depth) : 'any';
-    }
-  })();
-  return nullable && inner !== 'any' ? `${inner}?` : inner;
+export function schemaType(s: Schema | undefined): string {
+  return shapeType(schemaShape(s), '');
 }
 
-function objectType(s: Schema, depth: number): string {
-  const props = asSchema(s.properties);
-  if (!props || Object.keys(props).length === 0) {
-    const extra = s.additionalProperties;
-    if (extra === false) return '{}';
-    return `map<${extra === true || extra === undefined ? 'any' : schemaType(asSchema(extra), depth + 1)}>`;
-  }
-  const names = Object.keys(props);
-  if (!names.every(isIdent)) return 'any';
-  return recordType(s, depth, '');
+function shapeType(sh: Shape, indent: string): string {
+  const inner = ((): string => {
+    switch (sh.k) {
+      case 'leaf':
+        return sh.text;
+      case 'list':
+        return `list<${shapeType(sh.item, '')}>`;
+      case 'map':
+        return `map<${shapeType(sh.value, '')}>`;
+      case 'record':
+        return recordType(sh, indent);
+    }
+  })();
+  return sh.nullable && inner !== 'any' ? `${inner}?` : inner;
 }
 
 /** `{ a: number, b: string? }` — a field that is not `required` is optional. */
-function recordType(s: Schema, depth: number, indent: string): string {
-  const props = asSchema(s.properties) ?? {};
-  const required = new Set(Array.isArray(s.required) ? s.required.filter((r): r is string => typeof r === 'string') : []);
-  const fields: string[] = [];
-  for (const [name, value] of Object.entries(props)) {
-    if (!isIdent(name)) continue;
-    const t = schemaType(asSchema(value), depth + 1);
+function recordType(sh: Shape & { k: 'record' }, indent: string): string {
+  const fields = sh.fields.map((f) => {
+    const t = shapeType(f.shape, '');
     // `any` too: a property the schema does not require may be left out, whatever its type.
-    const optional = !required.has(name) && !t.endsWith('?');
     // `"a" | "b"?` is an optional enum.
-    const ty = optional ? `${t}?` : t;
-    fields.push(`${name}: ${ty}`);
-  }
+    return `${f.id}: ${!f.required && !t.endsWith('?') ? `${t}?` : t}`;
+  });
   if (fields.length === 0) return '{}';
   return indent ? `{\n${fields.map((f) => `${indent}  ${f}`).join(',\n')}\n${indent}}` : `{ ${fields.join(', ')} }`;
+}
+
+/** The shapes of a tool's input and output: what its Orch types say and how values are renamed (./mcp-shape.ts). */
+export function toolShapes(t: Pick<McpLockTool, 'inputSchema' | 'outputSchema'>, clashes: Clash[] = []): { input: Shape & { k: 'record' }; output: Shape | undefined } {
+  return { input: recordShape(asSchema(t.inputSchema) ?? {}, clashes), output: t.outputSchema ? schemaShape(asSchema(t.outputSchema), clashes) : undefined };
 }
 
 const DEFAULT_OUTPUT = '{ text: string, content: list<any> }';
@@ -102,13 +65,13 @@ function docLines(text: string | undefined): string {
 
 /** A tool's capability declaration. */
 function toolCapability(server: string, t: McpLockTool): string {
-  const input = asSchema(t.inputSchema) ?? {};
+  const { input, output } = toolShapes(t);
   const ann = asSchema(t.annotations) ?? {};
   const lines = [
     `capability ${toolIdent(t.name)} {`,
     '  kind tool',
-    `  input ${recordType(input, 0, '  ')}`,
-    `  output ${t.outputSchema ? schemaType(asSchema(t.outputSchema)) : DEFAULT_OUTPUT}`,
+    `  input ${recordType(input, '  ')}`,
+    `  output ${output ? shapeType(output, '') : DEFAULT_OUTPUT}`,
     `  handler "mcp:${escapeStringText(server)}/${escapeStringText(t.name)}"`,
     '  cost 0usd',
   ];
@@ -124,6 +87,8 @@ export interface McpModuleText {
   readonly text: string;
   /** Tools whose Orch names collide (E0802): `[orchName, [toolA, toolB]]`. */
   readonly collisions: readonly (readonly [string, readonly string[]])[];
+  /** Tools two of whose properties (of one object) map to one Orch name (E0802): left out of the module. */
+  readonly propertyClashes: readonly { readonly tool: string; readonly ident: string; readonly names: Clash }[];
 }
 
 /** The Orch module of one locked server. */
@@ -135,9 +100,15 @@ export function mcpModuleText(server: string, locked: McpLockServer): McpModuleT
   }
   const collisions = [...byIdent].filter(([, names]) => names.length > 1);
   const clashing = new Set(collisions.map(([id]) => id));
+  const propertyClashes = locked.tools.flatMap((t) => {
+    const clashes: Clash[] = [];
+    toolShapes(t, clashes);
+    return clashing.has(toolIdent(t.name)) ? [] : clashes.map((names) => ({ tool: t.name, ident: toolIdent(t.name), names }));
+  });
+  for (const c of propertyClashes) clashing.add(c.ident);
   const header = `// MCP server "${server}" (${locked.name} ${locked.version}), generated from orch.lock.json.\n\n`;
   const body = locked.tools.filter((t) => !clashing.has(toolIdent(t.name))).map((t) => toolCapability(server, t)).join('\n');
-  return { text: header + body, collisions };
+  return { text: header + body, collisions, propertyClashes };
 }
 
 /** `mcp:SERVER/TOOL` handler strings of generated modules. */

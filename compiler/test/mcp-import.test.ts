@@ -13,7 +13,7 @@ let dir: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'orch-mcp-import-'));
-  writeFileSync(join(dir, 'orch.config.json'), JSON.stringify({ mcp: { t: { command: 'x' }, clash: { command: 'x' } } }));
+  writeFileSync(join(dir, 'orch.config.json'), JSON.stringify({ mcp: { t: { command: 'x' }, clash: { command: 'x' }, pclash: { command: 'x' } } }));
   const obj = (properties: Record<string, unknown>, required: string[]) => ({ type: 'object', properties, required });
   writeFileSync(
     join(dir, 'orch.lock.json'),
@@ -24,6 +24,11 @@ beforeAll(() => {
           name: 't', version: '1',
           tools: [
             lockTool({ name: 'do-it', inputSchema: obj({ s: { type: 'string' }, u: { anyOf: [{ type: 'string' }, { type: 'number' }] }, v: {}, w: { $ref: '#/x' } }, ['s', 'w']) }),
+            lockTool({
+              name: 'read-file',
+              inputSchema: obj({ 'file-path': { type: 'string' }, '2nd': { type: 'integer' }, opts: obj({ 'x.y': { type: 'string' } }, ['x.y']), mode: { enum: ['r', null] } }, ['file-path', 'opts', 'mode']),
+              outputSchema: obj({ 'full-path': { type: 'string' }, lines: { type: 'array', items: obj({ 'line-no': { type: 'integer' } }, ['line-no']) } }, ['full-path', 'lines']),
+            }),
             lockTool({ name: 'save', inputSchema: obj({}, []), outputSchema: obj({ saved: { type: 'integer' } }, ['saved']), annotations: { idempotentHint: true, destructiveHint: true } }),
           ],
         },
@@ -32,6 +37,14 @@ beforeAll(() => {
           tools: [
             lockTool({ name: 'get-sum', inputSchema: obj({ a: { type: 'number' } }, ['a']) }),
             lockTool({ name: 'get_sum', inputSchema: obj({ a: { type: 'number' } }, ['a']) }),
+            lockTool({ name: 'echo', inputSchema: obj({ message: { type: 'string' } }, ['message']) }),
+          ],
+        },
+        pclash: {
+          name: 'pclash', version: '1',
+          tools: [
+            // Two properties of one nested object map to one field name.
+            lockTool({ name: 'write', inputSchema: obj({ opts: obj({ 'x-y': { type: 'string' }, x_y: { type: 'string' } }, []) }, []) }),
             lockTool({ name: 'echo', inputSchema: obj({ message: { type: 'string' } }, ['message']) }),
           ],
         },
@@ -111,5 +124,34 @@ plan p {
     const ds = compileFile('clash.orch', 'import mcp "clash" as demo\ncapability s2 from demo.get_sum { }\nplan p { step s = demo.get_sum(a: 1, b: 2) step r = s2(z: 1) step e = demo.echo(message: "hi") }\n').diagnostics;
     expect(ds.map((d) => d.code)).toEqual(['E0802']);
     expect(ds[0]!.message).toMatch(/"get-sum" and "get_sum" .*both map to the name demo\.get_sum/);
+  });
+
+  it('two properties of one object mapping to one field name: E0802 at the import naming both; the tool cannot be called, other tools can', () => {
+    const ds = compileFile('propclash.orch', 'import mcp "pclash" as demo\nplan p { step w = demo.write(opts: { x_y: "a" }) step e = demo.echo(message: "hi") }\n').diagnostics;
+    expect(ds.filter((d) => d.code === 'E0802').map((d) => d.message)).toEqual([expect.stringMatching(/properties "x-y" and "x_y" of tool "write" of MCP server "pclash" both map to the field name x_y; demo\.write cannot be called/)]);
+    expect(ds.filter((d) => d.code !== 'E0802')).toEqual([]);
+  });
+});
+
+describe('property names that are not identifiers', () => {
+  it('become fields as tool names become names (`file-path` → file_path, `2nd` → _2nd), nested and in outputs too', () => {
+    const out = compileFile('props.orch', `import mcp "t" as t
+plan p {
+  step r = t.read_file(file_path: "a", _2nd: 2, opts: { x_y: "z" }, mode: "r")
+  step n = t.read_file(file_path: r.output.full_path, opts: { x_y: "z" }, mode: null)
+  output { first: r.output.lines[0].line_no }
+}
+`);
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const input = out.plans[0]!.capabilities['mcp.t.read_file']!.input as { required?: string[] };
+    expect([...(input.required ?? [])].sort()).toEqual(['file_path', 'opts']);
+    // A required property left out is reported at the call, under its Orch name.
+    const missing = compileFile('props-missing.orch', 'import mcp "t" as t\nplan p { step r = t.read_file(opts: { x_y: "z" }) }\n').diagnostics;
+    expect(missing.map((d) => [d.code, d.message])).toEqual([['E0202', expect.stringMatching(/missing required argument "file_path"/)]]);
+  });
+
+  it('an enum of strings with null is an optional enum: another string is an error', () => {
+    const ds = compileFile('props-enum.orch', 'import mcp "t" as t\nplan p { step r = t.read_file(file_path: "a", opts: { x_y: "z" }, mode: "w") }\n').diagnostics;
+    expect(ds.map((d) => d.code)).toEqual(['E0201']);
   });
 });

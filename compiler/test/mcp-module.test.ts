@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from '../../language/index.js';
 import { canonicalJson } from '../canonical-json.js';
 import { lockTool, toolHash } from '../mcp-lock.js';
-import { mcpModuleText, schemaType, toolIdent } from '../mcp-module.js';
+import { mcpModuleText, schemaType, toolIdent, toolShapes } from '../mcp-module.js';
+import { renameValue } from '../mcp-shape.js';
 
 describe('tool names', () => {
   it('replaces every character an identifier cannot hold with _', () => {
@@ -31,7 +32,24 @@ describe('schemas → types', () => {
     expect(schemaType({ type: 'object', properties: { a: { type: 'number' }, b: { type: 'string' } }, required: ['a'] })).toBe('{ a: number, b: string? }');
     // Not required is optional whatever the type: `any` too.
     expect(schemaType({ type: 'object', properties: { u: { anyOf: [{ type: 'string' }, { type: 'number' }] }, v: {} }, required: ['v'] })).toBe('{ u: any?, v: any }');
-    expect(schemaType({ type: 'object', properties: { 'not-ident': { type: 'string' } } })).toBe('any');
+    // Property names are renamed as tool names are; an enum with null is optional.
+    expect(schemaType({ type: 'object', properties: { 'not-ident': { type: 'string' }, '2nd': { type: 'integer' }, true: { type: 'boolean' } }, required: ['2nd', 'true'] })).toBe('{ not_ident: string?, _2nd: int, true_: bool }');
+    expect(schemaType({ enum: ['a', null] })).toBe('"a"?');
+    expect(schemaType({ type: 'object', properties: { m: { enum: ['a', 'b', null] } }, required: ['m'] })).toBe('{ m: "a" | "b"? }');
+    expect(schemaType({ enum: [null] })).toBe('any');
+  });
+
+  it("renames values between Orch fields and the tool's property names by the same shapes, nested, in lists, not a map's keys", () => {
+    const tool = {
+      inputSchema: { type: 'object', properties: { 'file-path': { type: 'string' }, rows: { type: 'array', items: { type: 'object', properties: { 'x.y': { type: 'number' } } } }, tags: { type: 'object', additionalProperties: { type: 'object', properties: { 'a-b': { type: 'string' } } } } } },
+      outputSchema: { type: 'object', properties: { 'full-path': { type: ['string', 'null'] } } },
+    };
+    const { input, output } = toolShapes(tool);
+    const orch = { file_path: 'p', rows: [{ x_y: 1 }], tags: { 'k-1': { a_b: 'v' } } };
+    const wire = { 'file-path': 'p', rows: [{ 'x.y': 1 }], tags: { 'k-1': { 'a-b': 'v' } } };
+    expect(renameValue(orch, input, true)).toEqual(wire);
+    expect(renameValue(wire, input, false)).toEqual(orch);
+    expect(renameValue({ 'full-path': null }, output!, false)).toEqual({ full_path: null });
   });
 
   it('always generates a module that parses, whatever the schemas', () => {

@@ -7,7 +7,7 @@
  * before that step starts, naming the tool. Every call checks again (a server restarted since may
  * offer a changed tool): then the attempt fails without calling it.
  */
-import type { CapabilityIR, McpHandlerIR, McpLockTool } from '../../compiler/index.js';
+import { renameValue, toolShapes, type CapabilityIR, type McpHandlerIR, type McpLockTool } from '../../compiler/index.js';
 import { configMemo, loadConfig, type OrchConfig } from '../config.js';
 import { AttemptError, FinalAttemptError, runEdgeAttempt, type EdgeHandler } from '../executor/edge.js';
 import { projectRoot } from '../executor/handler-path.js';
@@ -101,7 +101,11 @@ export class McpTools implements EdgeHandler {
       if (!matchesLock(h, live)) throw new FinalAttemptError(lockMismatch(h, live));
       // The call joins the run's trace: MCP carries W3C trace context in the request's `_meta`.
       const meta = req.traceparent ? { _meta: { traceparent: req.traceparent } } : {};
-      const result = await conn.client.callTool({ name: h.tool, arguments: mcpArguments(req), ...meta }, undefined, {
+      // Fields are named as Orch names the tool's properties (`file_path` for `file-path`); the live
+      // tool is the locked one (same hash), so its schemas say how to name them back and forth.
+      const shapes = toolShapes(live);
+      const args = renameValue(mcpArguments(req), shapes.input, true) as Record<string, unknown>;
+      const result = await conn.client.callTool({ name: h.tool, arguments: args, ...meta }, undefined, {
         signal,
         // The scheduler owns the step's timeout; the SDK's own 60 s default must not cut in first.
         timeout: req.timeoutMs ?? 2_147_483_647,
@@ -114,7 +118,7 @@ export class McpTools implements EdgeHandler {
       // The tool's own answer about this call: the step's retry policy applies, but no other
       // resource would get another answer from the same server (§9.1: the call's, not the resource's).
       if (result.isError) throw new AttemptError(`MCP tool "${h.tool}" failed: ${text || 'no message'}`, { owner: 'call' });
-      if (live.outputSchema) return result.structuredContent ?? null;
+      if (shapes.output) return renameValue(result.structuredContent ?? null, shapes.output, false);
       return { text, content };
     } catch (err) {
       if (err instanceof AttemptError || signal.aborted) throw err;

@@ -392,6 +392,20 @@ plan missing { step r = files.read_text_file(path: "${join(dir, 'notes', 'missin
     }
   });
 
+  it('passes properties whose names are not identifiers under their own names, and reads them back, nested too', async () => {
+    // `file-path`, `2nd` and `x.y` are fields file_path, _2nd and x_y in Orch; the server validates its own names.
+    const plan = planOf(write('paths.orch', `
+plan paths {
+  step p = fx.paths(file_path: "a.txt", _2nd: 2, opts: { x_y: "up" })
+  step q = log(message: p.output.full_path + " " + p.output.opts.x_y)
+}
+`));
+    const { result } = await run(plan);
+    expect(result.status).toBe('completed');
+    const out = Object.fromEntries(result.steps.map((s) => [s.stepId, s.output]));
+    expect(out.p).toEqual({ full_path: '/root/a.txt', second: 2, opts: { x_y: 'UP' } });
+  });
+
   it('retries with a fresh server when the server dies mid-call', async () => {
     const marker = join(dir, 'crashed');
     const plan = planOf(write('crash.orch', `
