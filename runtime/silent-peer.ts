@@ -14,6 +14,15 @@ export function silentPeerMs(): number {
   return Number.isFinite(n) && n > 0 ? n : SILENT_PEER_MS;
 }
 
+/**
+ * How long a peer that greeted (it speaks the protocol) may take over one reply: three silent
+ * bounds, 30 s by default. An SMTP server may scan a message for seconds before it answers the
+ * data, and an attempt failed there is retried — a second copy of a mail the server had taken.
+ */
+export function replyMs(): number {
+  return 3 * silentPeerMs();
+}
+
 /** `10 s`, `0.3 s`: the bound as a message says it. */
 export function silentFor(ms: number): string {
   return `${ms / 1000} s`;

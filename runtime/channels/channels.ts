@@ -5,7 +5,7 @@
  */
 import { AttemptError } from '../executor/edge.js';
 import { resolveSecretRefs, type SecretLookup } from '../secret-refs.js';
-import { silentFor, silentPeerMs } from '../silent-peer.js';
+import { replyMs, silentFor, silentPeerMs } from '../silent-peer.js';
 import { hostPort, isRefusal, transportError } from '../transport-error.js';
 
 export type Channel =
@@ -165,11 +165,11 @@ async function sendEmail(c: Extract<Channel, { kind: 'email' }>, m: Message): Pr
     port: url.port ? Number(url.port) : secure ? 465 : 587,
     secure,
     ...(user ? { auth: { user, pass: pass ?? '' } } : {}),
-    // A peer that does not greet, or greets and then answers nothing, does not speak SMTP (§9.1):
-    // every SMTP reply is due at once, so one bound serves connection, greeting and each reply.
+    // A peer that does not greet within the bound does not speak SMTP (§9.1); one that greeted
+    // has each reply's longer bound (replyMs: a slow server's retried attempt would send twice).
     connectionTimeout: silent,
     greetingTimeout: silent,
-    socketTimeout: silent,
+    socketTimeout: replyMs(),
   });
   const name = `channel "${m.channel}"`;
   const via = `SMTP ${url.hostname}:${url.port || (secure ? 465 : 587)}`;
@@ -210,7 +210,7 @@ function smtpFailure(name: string, transport: string, err: unknown, silentMs: nu
   const what = `${name} (${transport})`;
   const e = err as { timeoutType?: unknown; code?: unknown; response?: unknown };
   if (e.timeoutType === 'GREETING_TIMEOUT') return `${what}: no SMTP greeting within ${silentFor(silentMs)} (is it an SMTP server?)`;
-  if (e.timeoutType === 'SOCKET_TIMEOUT') return `${what}: no SMTP answer within ${silentFor(silentMs)} (is it an SMTP server?)`;
+  if (e.timeoutType === 'SOCKET_TIMEOUT') return `${what}: no SMTP answer within ${silentFor(replyMs())}`;
   if (e.code === 'EPROTOCOL') return `${what}: the peer does not speak SMTP (${(err as Error).message})`;
   // An SMTP answer (auth refused, a 5xx) is the server's own words.
   if (typeof e.response === 'string') return `${what}: ${e.response}`;

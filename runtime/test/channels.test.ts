@@ -242,8 +242,8 @@ plan tell {
 }`));
       expect(outputOf(result, 'hook')).toMatchObject({ attempts: 2, error: expect.stringMatching(/^webhook channel "mutehook" \(HTTP 127\.0\.0\.1:\d+\): no HTTP answer within 0\.3 s \(is it an HTTP server\?\)$/) });
       expect(outputOf(result, 'slack')).toMatchObject({ attempts: 2, error: expect.stringMatching(/^slack channel "muteslack" \(HTTP 127\.0\.0\.1:\d+\): no HTTP answer within 0\.3 s \(is it an HTTP server\?\)$/) });
-      // It greeted: its silence after EHLO is the socket bound, not nodemailer's 30 s.
-      expect(outputOf(result, 'mail')).toMatchObject({ attempts: 2, error: expect.stringMatching(/^channel "mutesmtp" \(SMTP 127\.0\.0\.1:\d+\): no SMTP answer within 0\.3 s \(is it an SMTP server\?\)$/) });
+      // It greeted (it speaks SMTP): its silence after EHLO has a reply's bound, three silent ones.
+      expect(outputOf(result, 'mail')).toMatchObject({ attempts: 2, error: expect.stringMatching(/^channel "mutesmtp" \(SMTP 127\.0\.0\.1:\d+\): no SMTP answer within 0\.9 s$/) });
     } finally {
       delete process.env.ORCH_SILENT_PEER_MS;
     }
