@@ -210,6 +210,21 @@ export interface PlanFacts {
   readonly races?: readonly (readonly string[])[];
   /** How each step's start follows from its dependencies: `require … before` is proved on every path with it. */
   readonly flow?: ReadonlyMap<string, StepFlow>;
+  /** The sub-plan each `run` step runs: the plan's guardrails judge its steps too, transitively. */
+  readonly runs?: ReadonlyMap<string, PlanFacts>;
+}
+
+const planVarsOf = (p: PlanFacts) => ({ cost: p.cost, duration: p.duration, steps: p.steps.length, local_ratio: p.localRatio, name: p.name });
+
+/** Every step of a sub-plan and of the sub-plans it runs, with its path from the sub-plan (`x/send`) and its own plan. */
+function subplanSteps(p: PlanFacts, prefix = ''): { path: string; step: StepFacts; in: PlanFacts }[] {
+  const out: { path: string; step: StepFacts; in: PlanFacts }[] = [];
+  for (const s of p.steps) {
+    out.push({ path: prefix + s.id, step: s, in: p });
+    const sub = p.runs?.get(s.id);
+    if (sub) out.push(...subplanSteps(sub, `${prefix}${s.id}/`));
+  }
+  return out;
 }
 
 const CODE: Record<string, DiagnosticCode> = { blocking: 'E0401', warning: 'W0402', advisory: 'I0403', info: 'I0403' };
@@ -220,7 +235,7 @@ const CODE: Record<string, DiagnosticCode> = { blocking: 'E0401', warning: 'W040
  * rebound to, not only the first.
  */
 export function forbiddenBy(guards: readonly CheckedGuardrail[], s: StepFacts, plan: PlanFacts): string | null {
-  const planVars = { cost: plan.cost, duration: plan.duration, steps: plan.steps.length, local_ratio: plan.localRatio, name: plan.name };
+  const planVars = planVarsOf(plan);
   for (const g of guards) {
     if ((g.entry.node.severity ?? 'blocking') !== 'blocking') continue;
     for (const rule of g.rules)
@@ -276,7 +291,7 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
   const severity = node.severity ?? 'blocking';
   const message = node.message ? node.message.parts.filter((p) => typeof p === 'string').join('') : null;
   const name = node.name.name;
-  const planVars = { cost: plan.cost, duration: plan.duration, steps: plan.steps.length, local_ratio: plan.localRatio, name: plan.name };
+  const planVars = planVarsOf(plan);
   let violated = false;
   let runtime = false;
   const report = (range: Range, what: string): void => {
@@ -308,55 +323,31 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
           if (v === true) report(s.nameRange, `by step "${s.id}"`);
           else if (v === UNKNOWN) runtime = true;
         }
+        for (const r of plan.steps) {
+          const sub = plan.runs?.get(r.id);
+          if (!sub) continue;
+          for (const { path, step, in: p } of subplanSteps(sub)) {
+            const v = staticEval(rule.condition, { step: stepValue(step), plan: planVarsOf(p) });
+            if (v === true) report(r.nameRange, `by step "${r.id}", which runs sub-plan "${sub.name}": its step "${path}"`);
+            else if (v === UNKNOWN) runtime = true;
+          }
+        }
         break;
       }
       case 'require': {
         rules.push({ type: 'require', subject: selectorIR(rule.subject, plan), order: rule.order, object: selectorIR(rule.object, plan) });
-        if (rule.order === 'before' && plan.flow) {
-          // The runtime refuses an object step when no subject step has completed: a subject
-          // ancestor that may be skipped, fail on, lose or have no item proves nothing.
-          const byId = new Map(plan.steps.map((s) => [s.id, s]));
-          const subject = rule.subject;
-          const flow = plan.flow;
-          const free = new Map<string | null, Set<string>>();
-          const freeUnder = (key: string | null) => {
-            let f = free.get(key);
-            if (!f) free.set(key, (f = startsWithoutSubject(plan.steps.map((s) => s.id), plan.graph, flow, (id) => satisfies(subject, byId.get(id)!), key)));
-            return f;
-          };
-          for (const s of plan.steps)
-            if (constrains(rule.object, s) && freeUnder(sharedWhen(flow, s.id)).has(s.id))
-              report(s.nameRange, `by step "${s.id}"${viaCall(rule.object, s)}: ${describeSel(rule.subject)} must run ${rule.order} it${whyNot(plan, s.id, subject)}`);
-          break;
-        }
-        // `after`: a subject step that may end without completing — skipped, failed on, in a
-        // `for each` the object is outside of — follows nothing (the runtime judges at the end).
-        const unsure = new Map<string | null, Set<string>>();
-        const unsureUnder = (key: string | null) => {
-          let u = unsure.get(key);
-          if (!u) unsure.set(key, (u = plan.flow ? mayNotComplete(plan.steps.map((x) => x.id), plan.graph, plan.flow, key) : new Set()));
-          return u;
-        };
-        for (const s of plan.steps) {
-          if (!constrains(rule.object, s)) continue;
-          const related = rule.order === 'before' ? ancestors(plan.graph, s.id) : descendants(plan.graph, s.id);
-          const objFlow = plan.flow?.get(s.id);
-          const completes = (o: StepFacts): boolean => {
-            if (rule.order !== 'after' || !plan.flow) return true;
-            const f = plan.flow.get(o.id);
-            if (f?.eachBlocks.some((b) => !objFlow?.eachBlocks.includes(b))) return false;
-            return !unsureUnder(plan.flow ? sharedWhen(plan.flow, s.id) : null).has(o.id) || (f?.race !== null && f?.race !== undefined);
-          };
-          // Loops need nothing more: an ordering on the DAG holds within every iteration, and a
-          // step after a loop follows every iteration of it. A race branch may lose: it counts
-          // only when every branch of its race matches, and the race is not the object's own.
-          const sure = (o: StepFacts): boolean => {
-            const race = plan.races?.find((r) => r.includes(o.id));
-            if (!race || race.includes(s.id)) return true;
-            return race.every((b) => plan.steps.some((x) => x.id === b && satisfies(rule.subject, x)));
-          };
-          const ok = plan.steps.some((o) => related.has(o.id) && satisfies(rule.subject, o) && sure(o) && completes(o));
-          if (!ok) report(s.nameRange, `by step "${s.id}"${viaCall(rule.object, s)}: ${describeSel(rule.subject)} must run ${rule.order} it`);
+        const unproved = orderProof(plan, rule);
+        for (const s of plan.steps)
+          if (constrains(rule.object, s)) {
+            const why = unproved(s);
+            if (why !== null) report(s.nameRange, `by step "${s.id}"${viaCall(rule.object, s)}: ${describeSel(rule.subject)} must run ${rule.order} it${why}`);
+          }
+        // A sub-plan's object is covered by the subject where the parent's path into (or out of) its `run` step has it.
+        for (const r of plan.steps) {
+          const sub = plan.runs?.get(r.id);
+          if (!sub || unproved(r) === null) continue;
+          for (const inner of unprovedObjects(sub, rule))
+            report(r.nameRange, `by step "${r.id}", which runs sub-plan "${sub.name}": its step "${inner}": ${describeSel(rule.subject)} must run ${rule.order} it`);
         }
         break;
       }
@@ -379,6 +370,71 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
   }
   const verdict: StaticVerdict = violated ? 'violated' : runtime ? 'runtime' : 'holds';
   return { name, severity, category: node.category?.name ?? null, message, rules, static_verdict: verdict };
+}
+
+type RequireRule = Extract<CheckedRule, { type: 'require' }>;
+
+/**
+ * The objects of an ordering rule a sub-plan leaves unproved (paths from it): its own, and those
+ * of the sub-plans it runs where its path into (or out of) the `run` step does not prove them.
+ */
+function unprovedObjects(plan: PlanFacts, rule: RequireRule, prefix = ''): string[] {
+  const unproved = orderProof(plan, rule);
+  const out: string[] = [];
+  for (const s of plan.steps) {
+    if (constrains(rule.object, s) && unproved(s) !== null) out.push(prefix + s.id);
+    const sub = plan.runs?.get(s.id);
+    if (sub && unproved(s) !== null) out.push(...unprovedObjects(sub, rule, `${prefix}${s.id}/`));
+  }
+  return out;
+}
+
+/**
+ * For step `s` of the plan taken as the rule's object: null when the rule's subject surely runs
+ * before (after) it on every path, else why not (a suffix for the message, possibly empty).
+ */
+function orderProof(plan: PlanFacts, rule: RequireRule): (s: StepFacts) => string | null {
+  if (rule.order === 'before' && plan.flow) {
+    // The runtime refuses an object step when no subject step has completed: a subject
+    // ancestor that may be skipped, fail on, lose or have no item proves nothing.
+    const byId = new Map(plan.steps.map((s) => [s.id, s]));
+    const subject = rule.subject;
+    const flow = plan.flow;
+    const free = new Map<string | null, Set<string>>();
+    const freeUnder = (key: string | null) => {
+      let f = free.get(key);
+      if (!f) free.set(key, (f = startsWithoutSubject(plan.steps.map((s) => s.id), plan.graph, flow, (id) => satisfies(subject, byId.get(id)!), key)));
+      return f;
+    };
+    return (s) => (freeUnder(sharedWhen(flow, s.id)).has(s.id) ? whyNot(plan, s.id, subject) : null);
+  }
+  // `after`: a subject step that may end without completing — skipped, failed on, in a
+  // `for each` the object is outside of — follows nothing (the runtime judges at the end).
+  const unsure = new Map<string | null, Set<string>>();
+  const unsureUnder = (key: string | null) => {
+    let u = unsure.get(key);
+    if (!u) unsure.set(key, (u = plan.flow ? mayNotComplete(plan.steps.map((x) => x.id), plan.graph, plan.flow, key) : new Set()));
+    return u;
+  };
+  return (s) => {
+    const related = rule.order === 'before' ? ancestors(plan.graph, s.id) : descendants(plan.graph, s.id);
+    const objFlow = plan.flow?.get(s.id);
+    const completes = (o: StepFacts): boolean => {
+      if (rule.order !== 'after' || !plan.flow) return true;
+      const f = plan.flow.get(o.id);
+      if (f?.eachBlocks.some((b) => !objFlow?.eachBlocks.includes(b))) return false;
+      return !unsureUnder(plan.flow ? sharedWhen(plan.flow, s.id) : null).has(o.id) || (f?.race !== null && f?.race !== undefined);
+    };
+    // Loops need nothing more: an ordering on the DAG holds within every iteration, and a
+    // step after a loop follows every iteration of it. A race branch may lose: it counts
+    // only when every branch of its race matches, and the race is not the object's own.
+    const sure = (o: StepFacts): boolean => {
+      const race = plan.races?.find((r) => r.includes(o.id));
+      if (!race || race.includes(s.id)) return true;
+      return race.every((b) => plan.steps.some((x) => x.id === b && satisfies(rule.subject, x)));
+    };
+    return plan.steps.some((o) => related.has(o.id) && satisfies(rule.subject, o) && sure(o) && completes(o)) ? null : '';
+  };
 }
 
 /**

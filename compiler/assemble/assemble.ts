@@ -115,7 +115,7 @@ function runTargets(plans: Iterable<CheckedPlan>): Set<DeclEntry<'plan'>> {
 function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | undefined; facts: AssembledFacts } | undefined {
   const f = new PlanFacts(cp, cx);
   if (!runStages(cx.checkOnly ? PLAN_CHECK_STAGES : PLAN_COMPILE_STAGES, f, cx.timer)) return undefined;
-  return { ir: f.ir, facts: { estimates: { cost: round6(f.cost), duration_ms: f.duration }, boundResources: f.boundResources } };
+  return { ir: f.ir, facts: { estimates: { cost: round6(f.cost), duration_ms: f.duration }, boundResources: f.boundResources, guard: f.guardFacts } };
 }
 
 /** The `subplans` stage: the plans the `run` steps run, assembled first; their estimates feed those steps'. */
@@ -130,6 +130,7 @@ function assembleSubplans(f: PlanFacts): void {
     if (sub?.assembled) {
       if (sub.ir) f.subplans[sub.ir.plan] = sub.ir;
       subEstimates.set(s.id, { cost: sub.assembled.estimates.cost, duration_ms: sub.assembled.estimates.duration_ms });
+      if (sub.assembled.guard) f.subGuards.set(s.id, sub.assembled.guard);
     }
   }
   f.subEstimates = subEstimates;

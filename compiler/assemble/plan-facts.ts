@@ -9,7 +9,7 @@ import type { CapabilityInfo } from '../check/capability.js';
 import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
 import type { Invariant } from '../check/invariants.js';
 import type { DagResult } from '../dag.js';
-import type { CheckedGuardrail } from '../guardrails.js';
+import type { CheckedGuardrail, PlanFacts as GuardedPlan } from '../guardrails.js';
 import type { BindingIR, ContextSignalIR, PlanIR, PolicyIR, SimulateIR, SourceIR, StepIR } from '../ir/types.js';
 import { defaultPolicy, type PlacementResource, type PlacementResult } from '../placement.js';
 import type { DeclEntry } from '../scope.js';
@@ -58,6 +58,8 @@ export interface AssembledFacts {
   readonly estimates: { readonly cost: number; readonly duration_ms: number };
   /** Resources placement chose for some step, as its binding or a fallback. */
   readonly boundResources: ReadonlySet<string>;
+  /** What guardrails judge of the plan (set when it has some or another plan runs it). */
+  readonly guard: GuardedPlan | undefined;
 }
 
 export interface CompiledPlan {
@@ -105,6 +107,8 @@ export class PlanFacts {
   /** subplans: the IR of each plan a `run` step runs, by name, and each such step's estimates. */
   readonly subplans: Record<string, PlanIR> = {};
   subEstimates: ReadonlyMap<string, Estimate> = NO_SUB_ESTIMATES;
+  /** What guardrails judge of each `run` step's sub-plan, by step id. */
+  subGuards: Map<string, GuardedPlan> = new Map();
 
   /** placement: each step's binding (a hole where none can host it) and its fallback/compensate calls'. */
   bindings: (StepIR['binding'] | undefined)[] = UNSET;
@@ -133,6 +137,7 @@ export class PlanFacts {
 
   /** proofs: the static verdict of each guardrail. */
   guardrails: PlanIR['guardrails'] = [];
+  guardFacts: GuardedPlan | undefined;
 
   /** bound-resources */
   boundResources: ReadonlySet<string> = NO_RESOURCES;

@@ -17,7 +17,8 @@ import type { CallBindings, PlanFacts } from './plan-facts.js';
 
 export function proveGuardrails(f: PlanFacts): void {
   const { cp, cx, steps, n, bindings, plan, file } = f;
-  if (!cp.guardrails.length) return;
+  // A plan another runs keeps its facts too: the guardrails of the plans that run it judge its steps.
+  if (!cp.guardrails.length && !cx.runTargets.has(cp.entry)) return;
   const callFacts = (name: string | undefined): CallFacts | null => {
     const info = name ? cx.capabilityByName(name) : undefined;
     return info ? { kind: info.ir.kind, capability: info.name, destructive: info.ir.destructive ?? false } : null;
@@ -35,7 +36,8 @@ export function proveGuardrails(f: PlanFacts): void {
   };
   const facts: StepFacts[] = steps.map((_, i) => factsAt(i));
   const races = cp.blocks.filter((b) => b.kind === 'race').map((b) => b.steps);
-  const planFacts: GuardedPlan = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: f.dag, cost: f.costMax, duration: f.durationMax, localRatio: f.localRatio, races, flow: stepFlows(cp) };
+  const planFacts: GuardedPlan = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: f.dag, cost: f.costMax, duration: f.durationMax, localRatio: f.localRatio, races, flow: stepFlows(cp), runs: f.subGuards };
+  f.guardFacts = planFacts;
   const guards = cp.guardrails.map((g) => cx.guardrails.get(g)!);
   for (let i = 0; i < n; i++) {
     const b = bindings[i];
