@@ -148,3 +148,23 @@ export function selectorText(sel: SelectorIR): string {
   if ('kind' in sel) return `kind ${sel.kind}`;
   return `capability ${sel.capability}`;
 }
+
+/**
+ * The guardrails a sub-plan run enforces: its own, and those of the run that starts it (which
+ * carry its own parent's, and so on). Of a parent's guardrail, `forbid` and `check` judge the
+ * sub-plan's steps as they judge the parent's; a `require S before O` an S the parent completed
+ * before the `run` step already meets is dropped; `assert` stays about the parent's run, and
+ * `require … after` is judged at the parent's end over the parent's steps. A guardrail the
+ * sub-plan lists itself is its own (held within it).
+ */
+export function subplanGuardrails(own: readonly GuardrailIR[], parent: readonly GuardrailIR[], completed: readonly GuardStep[]): GuardrailIR[] {
+  const out = [...own];
+  for (const g of parent) {
+    if (own.some((o) => o.name === g.name)) continue;
+    const rules = g.rules.filter(
+      (r) => r.type === 'forbid' || r.type === 'check' || (r.type === 'require' && r.order === 'before' && !completed.some((s) => selectorMatches(r.subject, s))),
+    );
+    if (rules.length > 0) out.push({ ...g, rules });
+  }
+  return out;
+}

@@ -628,6 +628,26 @@ describe('guardrails and policy hooks', () => {
     expect(events.some((e) => e.type === 'step_started')).toBe(false);
   });
 
+  it("a parent's guardrails hold inside the sub-plans it runs; a subject the parent completed before the `run` step meets them", async () => {
+    // As a compile the check was bypassed for (`orch check` reports E0401 at the `run` step): the parent's IR carries the guardrail.
+    const req: GuardrailIR = {
+      name: 'approved_first',
+      severity: 'blocking',
+      category: null,
+      message: null,
+      rules: [{ type: 'require', subject: { capability: 'approve' }, order: 'before', object: { capability: 'send' } }],
+      static_verdict: 'violated',
+    };
+    const child = plan({ name: 'child', capabilities: [fx('send', 'echo')], steps: [step({ id: 's', capability: 'send' })] });
+    const runChild = (deps: string[]) => step({ id: 'c', capability: null, kind: null, deps, action: { type: 'run', plan: 'child', args: {} } });
+    const bare = plan({ capabilities: [fx('approve', 'echo')], guardrails: [req], steps: [runChild([])], over: { subplans: { child } } });
+    const refused = await run(bare);
+    expect(refused.result.status).toBe('failed');
+    expect(refused.result.error).toMatch(/approved_first/);
+    const approved = plan({ capabilities: [fx('approve', 'echo')], guardrails: [req], steps: [step({ id: 'a', capability: 'approve' }), runChild(['a'])], over: { subplans: { child } } });
+    expect((await run(approved)).result.status).toBe('completed');
+  });
+
   it('JS policy hooks from orch.config.js can block a step; postExecution sees results', async () => {
     const project = projectDir(null);
     const seen = join(project, 'seen.log');

@@ -4,7 +4,7 @@
  */
 import { APPROVER_NAMES_NOBODY, approverNamesNobody, type CapabilityIR } from '../../../compiler/index.js';
 import { evaluate, truthy } from '../../evaluate.js';
-import { assertViolations, preStepViolations } from '../guardrails.js';
+import { assertViolations, preStepViolations, subplanGuardrails } from '../guardrails.js';
 import type { AttemptRequest } from '../types.js';
 import { approvalRule, refusal, unboundRefusal } from './approvers.js';
 import { budgetClaims, reservationOf, withinBudget } from './budget.js';
@@ -190,7 +190,10 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
         return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, false, PERMANENT);
       }
       if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'sub-plan', restoredWaitStart ?? waitedSince);
-      c.command({ type: 'start_subplan', key: inst.key, token, name: action.plan, plan: sub, childId: `${c.runId}/${inst.key}`, input: args });
+      // The parent's guardrails hold inside the sub-plan too (LANGUAGE.md §4): its run enforces them.
+      const guardrails = c.plan.guardrails.length > 0 ? subplanGuardrails(sub.guardrails, c.plan.guardrails, c.completedLog.map((x) => guardStep(c, x.inst))) : sub.guardrails;
+      const plan = guardrails === sub.guardrails ? sub : { ...sub, guardrails };
+      c.command({ type: 'start_subplan', key: inst.key, token, name: action.plan, plan, childId: `${c.runId}/${inst.key}`, input: args });
       return;
     }
     case 'call': {
