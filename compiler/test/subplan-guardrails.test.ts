@@ -72,4 +72,11 @@ describe("a plan's guardrails judge the steps of the sub-plans it runs", () => {
     expect(covered(text, diags[0]!)).toBe('c');
     expect(diags[0]!.message).toContain('guardrail "stay_local"');
   });
+
+  it('`require … after`: a subject after the `run` step in the parent covers the sub-plan\'s object', () => {
+    const AUDIT = 'guardrail audited {\n  severity blocking\n  require capability work after capability send_email\n}';
+    const e = (parent: string) => run(`guardrails audited\n  ${parent}`, 'step s = send_email(to: input.to)', AUDIT).diags.filter((d) => d.message.includes('audited'));
+    expect(e('step h = approve()\n  step c = run kid.child(to: "a@b") { after h }\n  step w = work() { after c }')).toEqual([]);
+    expect(e('step h = approve()\n  step c = run kid.child(to: "a@b") { after h }\n  step w = work()').map((d) => d.code)).toEqual(['E0401']);
+  });
 });
