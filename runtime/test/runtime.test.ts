@@ -648,6 +648,22 @@ describe('guardrails and policy hooks', () => {
     expect((await run(approved)).result.status).toBe('completed');
   });
 
+  it("a parent's `forbid` judges the steps of its sub-plan", async () => {
+    const noSend: GuardrailIR = {
+      name: 'no_send',
+      severity: 'blocking',
+      category: null,
+      message: null,
+      rules: [{ type: 'forbid', condition: bin('==', { op: 'get', object: { op: 'var', name: 'step' }, key: 'capability' }, lit('send')) }],
+      static_verdict: 'violated',
+    };
+    const child = plan({ name: 'child', capabilities: [fx('send', 'echo')], steps: [step({ id: 's', capability: 'send' })] });
+    const p = plan({ guardrails: [noSend], steps: [step({ id: 'c', capability: null, kind: null, action: { type: 'run', plan: 'child', args: {} } })], over: { subplans: { child } } });
+    const { result } = await run(p);
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/no_send/);
+  });
+
   it('JS policy hooks from orch.config.js can block a step; postExecution sees results', async () => {
     const project = projectDir(null);
     const seen = join(project, 'seen.log');
