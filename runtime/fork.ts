@@ -21,7 +21,7 @@ function reads(e: ExprIR | null | undefined, steps: Set<string>, blocks: Set<str
   });
 }
 
-/** What one step waits for, by any path: its deps, what its arguments, `when` and `for each` read, the blocks it waits on. */
+/** What one step waits for, by any path: its deps, what its arguments, `when`, `for each` list and enclosing loops' `until` read, the blocks it waits on. */
 function upstreamOf(plan: PlanIR, step: StepIR): { steps: Set<string>; blocks: Set<string> } {
   const steps = new Set(step.deps);
   const blocks = new Set(step.waits_for ?? []);
@@ -31,6 +31,8 @@ function upstreamOf(plan: PlanIR, step: StepIR): { steps: Set<string>; blocks: S
   for (const id of step.blocks ?? []) {
     const b = plan.blocks?.find((x) => x.id === id);
     if (b?.type === 'for_each') reads(b.list, steps, blocks);
+    // A loop's `until` decides how many times its steps run: what it reads is upstream of them.
+    if (b?.type === 'repeat') reads(b.until, steps, blocks);
   }
   return { steps, blocks };
 }
