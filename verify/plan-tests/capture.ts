@@ -32,19 +32,48 @@ export interface CaptureOptions {
   readonly name?: string;
 }
 
-type Outcome = { readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: string };
+interface Usage {
+  readonly input_tokens: number;
+  readonly output_tokens: number;
+  readonly model?: string;
+}
+/** What an attempt answered, how long it took (ms, from its `step_started`) and the usage it reported. */
+type Outcome = ({ readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: string }) & { readonly ms?: number; readonly usage?: Usage };
 
 /** The outcome of every attempt that ended, per step instance, in order (a crash's lost attempt has none). */
 function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
   const out = new Map<string, Outcome[]>();
-  const push = (key: string, o: Outcome) => (out.get(key) ?? out.set(key, []).get(key)!).push(o);
+  const began = new Map<string, number>();
+  const push = (key: string, ts: number, o: Outcome) => {
+    const start = began.get(key);
+    (out.get(key) ?? out.set(key, []).get(key)!).push(start === undefined ? o : { ...o, ms: Math.max(0, ts - start) });
+  };
+  const usageOf = (u: { input_tokens?: number; output_tokens?: number; model?: string } | undefined) =>
+    u?.input_tokens !== undefined && u.output_tokens !== undefined ? { usage: { input_tokens: u.input_tokens, output_tokens: u.output_tokens, ...(u.model !== undefined ? { model: u.model } : {}) } } : {};
   for (const e of events) {
     if (e.stepId === null) continue;
-    if (e.type === 'step_completed' && e.data.items === undefined) push(e.stepId, { ok: true, output: e.data.output });
-    else if (e.type === 'step_retried') push(e.stepId, { ok: false, error: e.data.error });
-    else if (e.type === 'step_failed' && e.data.attempt !== undefined) push(e.stepId, { ok: false, error: e.data.error ?? 'failed' });
+    if (e.type === 'step_started') began.set(e.stepId, e.ts);
+    else if (e.type === 'step_completed' && e.data.items === undefined) push(e.stepId, e.ts, { ok: true, output: e.data.output, ...usageOf(e.data.usage) });
+    else if (e.type === 'step_retried') push(e.stepId, e.ts, { ok: false, error: e.data.error });
+    else if (e.type === 'step_failed' && e.data.attempt !== undefined) push(e.stepId, e.ts, { ok: false, error: e.data.error ?? 'failed' });
   }
   return out;
+}
+
+/**
+ * ` latency D` and ` usage {…}` of a mock, as its calls recorded them: one mock has one latency and
+ * one usage, so the mean over its answers that recorded one (a where-keyed mock mostly has one).
+ */
+function spendText(os: readonly Outcome[]): string {
+  const mean = (xs: readonly number[]) => Math.round(xs.reduce((a, x) => a + x, 0) / xs.length);
+  const ms = os.flatMap((o) => (o.ms !== undefined ? [o.ms] : []));
+  const used = os.flatMap((o) => (o.ok && o.usage ? [o.usage] : []));
+  let text = ms.length > 0 && mean(ms) > 0 ? ` latency ${mean(ms)}ms` : '';
+  if (used.length > 0) {
+    const model = used.find((u) => u.model !== undefined)?.model;
+    text += ` usage { input_tokens: ${mean(used.map((u) => u.input_tokens))}, output_tokens: ${mean(used.map((u) => u.output_tokens))}${model !== undefined ? `, model: ${JSON.stringify(model)}` : ''} }`;
+  }
+  return text;
 }
 
 /** Answers each call from the journal, by its step instance's n-th ended attempt, and records its input. */
@@ -139,7 +168,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const called = [...new Set(events.flatMap((e) => (e.type === 'step_started' && e.data.capability !== null && !(e.stepId !== null && human.has(e.stepId)) ? [e.data.capability] : [])))];
   const outputSchema = (cap: string) => plan.capabilities[cap]?.output as Record<string, unknown> | undefined;
   // First run: every call answered from the journal (private values replaced as the mocks will be).
-  const answers = new JournalAnswers(outcomesOf(events), (o, req) => (o.ok ? { ok: true, output: scrub(o.output, outputSchema(req.capability.name), ph) } : o));
+  const answers = new JournalAnswers(outcomesOf(events), (o, req) => (o.ok ? { ...o, output: scrub(o.output, outputSchema(req.capability.name), ph) } : o));
   const placeholderMocks = called.map((c) => `  mock ${written(c)} fails "captured"`);
   const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);
   let probeEnd: RunEvent | undefined;
@@ -154,10 +183,10 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
     }
     const schema = outputSchema(cap);
     const inputSchema = plan.capabilities[cap]?.input as Record<string, unknown> | undefined;
-    if (byInput.size <= 1) mocks.push(`  mock ${written(cap)} ${answersText(calls.map((c) => c.outcome), schema, currency, cap)}`);
+    if (byInput.size <= 1) mocks.push(`  mock ${written(cap)} ${answersText(calls.map((c) => c.outcome), schema, currency, cap)}${spendText(calls.map((c) => c.outcome))}`);
     else
       for (const { input, outcomes } of byInput.values())
-        mocks.push(`  mock ${written(cap)} where input == ${orchValue(input, inputSchema, currency)} ${answersText(outcomes, schema, currency, cap)}`);
+        mocks.push(`  mock ${written(cap)} where input == ${orchValue(input, inputSchema, currency)} ${answersText(outcomes, schema, currency, cap)}${spendText(outcomes)}`);
   }
   const final = [...events].reverse().find((e) => e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled');
   if (!final) throw new CaptureError(`run ${runId} has not finished: capture a finished run`);

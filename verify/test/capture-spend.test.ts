@@ -1,0 +1,55 @@
+/**
+ * `orch test --capture` writes each mock's latency and usage as the run recorded them (LANGUAGE.md
+ * §9.2: "latencies and usage as recorded"): captured from a test run's own journal, the mocks keyed
+ * by input carry each call's latency and usage, and the captured test takes the same virtual time.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../compiler/index.js';
+import type { RunEvent } from '../../runtime/index.js';
+import { tempDir } from '../../runtime/test/helpers.js';
+import { captureTest, runPlanTest } from '../index.js';
+
+const PLAN = `
+capability f { kind tool  input { x: int }  output { y: int }  handler "./h.mjs#f" }
+plan p {
+  step a = f(x: 1)
+  step b = f(x: 2)
+  step c = f(x: a.output.y + b.output.y)
+  output { y: c.output.y }
+}
+`;
+
+describe('capturing latencies and usage', () => {
+  it('each mock carries the latency and usage its calls recorded; the captured test passes in the same virtual time', async () => {
+    const dir = tempDir('orch-capture-spend-');
+    writeFileSync(join(dir, 'plans.orch'), PLAN);
+    writeFileSync(join(dir, 'h.mjs'), 'export function f(i) { return { y: i.x }; }\n');
+    const file = join(dir, 'source.test.orch');
+    writeFileSync(
+      file,
+      `import "./plans.orch" as plans
+test "source" {
+  plan plans.p
+  mock plans.f where input.x == 1 returns { y: 10 } latency 2s usage { input_tokens: 900, output_tokens: 120, model: "m" }
+  mock plans.f where input.x == 2 returns { y: 20 } latency 5s
+  mock plans.f returns { y: 30 } latency 1s
+}
+`,
+    );
+    const out = compile({ entry: file, navigation: false, tests: true });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    let journal: readonly RunEvent[] = [];
+    const ran = await runPlanTest(out.tests[0]!, { real: null, onJournal: (events) => (journal = events) });
+    expect([ran.run_status, ran.elapsed_ms]).toEqual(['completed', 6000]);
+    const { text, result } = await captureTest({ runId: 'p-1', plan: out.tests[0]!.plan, events: journal }, { file: join(dir, 'captured.test.orch') });
+    const mocks = text.split('\n').filter((l) => l.startsWith('  mock'));
+    expect(mocks).toEqual([
+      '  mock plans.f where input == { x: 1 } returns { y: 10 } latency 2000ms usage { input_tokens: 900, output_tokens: 120, model: "m" }',
+      '  mock plans.f where input == { x: 2 } returns { y: 20 } latency 5000ms',
+      '  mock plans.f where input == { x: 30 } returns { y: 30 } latency 1000ms',
+    ]);
+    expect([result.passed, result.elapsed_ms]).toEqual([true, 6000]);
+  });
+});
