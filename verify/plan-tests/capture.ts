@@ -38,7 +38,12 @@ interface Usage {
   readonly model?: string;
 }
 /** What an attempt answered, how long it took (ms, from its `step_started`) and the usage it reported. */
-type Outcome = ({ readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: string }) & { readonly ms?: number; readonly usage?: Usage };
+type Outcome = ({ readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: string }) & {
+  readonly ms?: number;
+  readonly usage?: Usage;
+  /** The run cancelled the attempt (a race's loser …): it never answered. */
+  readonly cancelled?: true;
+};
 
 /** The outcome of every attempt that ended, per step instance, in order (a crash's lost attempt has none). */
 function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
@@ -46,6 +51,7 @@ function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
   const began = new Map<string, number>();
   const push = (key: string, ts: number, o: Outcome) => {
     const start = began.get(key);
+    began.delete(key);
     (out.get(key) ?? out.set(key, []).get(key)!).push(start === undefined ? o : { ...o, ms: Math.max(0, ts - start) });
   };
   const usageOf = (u: { input_tokens?: number; output_tokens?: number; model?: string } | undefined) =>
@@ -56,6 +62,10 @@ function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
     else if (e.type === 'step_completed' && e.data.items === undefined) push(e.stepId, e.ts, { ok: true, output: e.data.output, ...usageOf(e.data.usage) });
     else if (e.type === 'step_retried') push(e.stepId, e.ts, { ok: false, error: e.data.error });
     else if (e.type === 'step_failed' && e.data.attempt !== undefined) push(e.stepId, e.ts, { ok: false, error: e.data.error ?? 'failed' });
+    // An attempt cancelled while it ran (a race's loser) never answered: its mock fails just after
+    // the moment it was cancelled, so under the test's clock the run cancels it again first.
+    else if (e.type === 'step_cancelled' && began.has(e.stepId))
+      push(e.stepId, e.ts + 1, { ok: false, error: `cancelled: ${e.data.reason}`, cancelled: true });
   }
   return out;
 }
@@ -64,7 +74,8 @@ function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
  * ` latency D` and ` usage {…}` of a mock, as its calls recorded them: one mock has one latency and
  * one usage, so the mean over its answers that recorded one (a where-keyed mock mostly has one).
  */
-function spendText(os: readonly Outcome[]): string {
+function spendText(all: readonly Outcome[]): string {
+  const os = all.some((o) => !o.cancelled) ? all.filter((o) => !o.cancelled) : all;
   const mean = (xs: readonly number[]) => Math.round(xs.reduce((a, x) => a + x, 0) / xs.length);
   const ms = os.flatMap((o) => (o.ms !== undefined ? [o.ms] : []));
   const used = os.flatMap((o) => (o.ok && o.usage ? [o.usage] : []));
@@ -102,7 +113,9 @@ function written(name: string): string {
 }
 
 /** `returns … then …` / `fails "M" times N then returns …` for answers in call order (the last repeats). */
-function answersText(os: readonly Outcome[], schema: Record<string, unknown> | undefined, currency: string | null, cap: string): string {
+function answersText(all: readonly Outcome[], schema: Record<string, unknown> | undefined, currency: string | null, cap: string): string {
+  // A cancelled attempt's answer is never heard: it only matters when the mock has no other.
+  const os = all.some((o) => !o.cancelled) ? all.filter((o) => !o.cancelled) : all;
   const fails = os.findIndex((o) => o.ok);
   const lead = fails === -1 ? os.length : fails;
   const rest = os.slice(lead);

@@ -1,7 +1,8 @@
 /**
  * `orch test --capture` writes each mock's latency and usage as the run recorded them (LANGUAGE.md
  * §9.2: "latencies and usage as recorded"): captured from a test run's own journal, the mocks keyed
- * by input carry each call's latency and usage, and the captured test takes the same virtual time.
+ * by input carry each call's latency and usage, and the captured test takes the same virtual time;
+ * a race's loser, cancelled before it answered, is mocked to answer only after it was cancelled.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,32 +20,49 @@ plan p {
   step c = f(x: a.output.y + b.output.y)
   output { y: c.output.y }
 }
+plan r {
+  race pick {
+    step q1 = f(x: 1)
+    step q2 = f(x: 2)
+  }
+  output { w: pick.winner }
+}
 `;
 
+/** Runs the test `body` of the plans above and captures a test from its journal. */
+async function captureOf(body: string) {
+  const dir = tempDir('orch-capture-spend-');
+  writeFileSync(join(dir, 'plans.orch'), PLAN);
+  writeFileSync(join(dir, 'h.mjs'), 'export function f(i) { return { y: i.x }; }\n');
+  const file = join(dir, 'source.test.orch');
+  writeFileSync(file, `import "./plans.orch" as plans\ntest "source" {\n${body}}\n`);
+  const out = compile({ entry: file, navigation: false, tests: true });
+  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  let journal: readonly RunEvent[] = [];
+  const ran = await runPlanTest(out.tests[0]!, { real: null, onJournal: (events) => (journal = events) });
+  const captured = await captureTest({ runId: 'p-1', plan: out.tests[0]!.plan, events: journal }, { file: join(dir, 'captured.test.orch') });
+  return { ran, ...captured, mocks: captured.text.split('\n').filter((l) => l.startsWith('  mock')) };
+}
+
 describe('capturing latencies and usage', () => {
+  it('a race loser cancelled before it answered fails just after the moment it was cancelled; the winner is the same', async () => {
+    const { ran, result, mocks, text } = await captureOf('  plan plans.r\n  mock plans.f where input.x == 1 returns { y: 1 } latency 5s\n  mock plans.f where input.x == 2 returns { y: 2 } latency 1s\n');
+    expect(ran.run_status).toBe('completed');
+    expect(mocks).toEqual([
+      '  mock plans.f where input == { x: 1 } fails "cancelled: lost race pick to q2" latency 1001ms',
+      '  mock plans.f where input == { x: 2 } returns { y: 2 } latency 1000ms',
+    ]);
+    expect(text).toContain('expect run.output == { w: "q2" }');
+    expect([result.passed, result.elapsed_ms]).toEqual([true, 1000]);
+  });
+
   it('each mock carries the latency and usage its calls recorded; the captured test passes in the same virtual time', async () => {
-    const dir = tempDir('orch-capture-spend-');
-    writeFileSync(join(dir, 'plans.orch'), PLAN);
-    writeFileSync(join(dir, 'h.mjs'), 'export function f(i) { return { y: i.x }; }\n');
-    const file = join(dir, 'source.test.orch');
-    writeFileSync(
-      file,
-      `import "./plans.orch" as plans
-test "source" {
-  plan plans.p
+    const { ran, result, mocks } = await captureOf(`  plan plans.p
   mock plans.f where input.x == 1 returns { y: 10 } latency 2s usage { input_tokens: 900, output_tokens: 120, model: "m" }
   mock plans.f where input.x == 2 returns { y: 20 } latency 5s
   mock plans.f returns { y: 30 } latency 1s
-}
-`,
-    );
-    const out = compile({ entry: file, navigation: false, tests: true });
-    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    let journal: readonly RunEvent[] = [];
-    const ran = await runPlanTest(out.tests[0]!, { real: null, onJournal: (events) => (journal = events) });
+`);
     expect([ran.run_status, ran.elapsed_ms]).toEqual(['completed', 6000]);
-    const { text, result } = await captureTest({ runId: 'p-1', plan: out.tests[0]!.plan, events: journal }, { file: join(dir, 'captured.test.orch') });
-    const mocks = text.split('\n').filter((l) => l.startsWith('  mock'));
     expect(mocks).toEqual([
       '  mock plans.f where input == { x: 1 } returns { y: 10 } latency 2000ms usage { input_tokens: 900, output_tokens: 120, model: "m" }',
       '  mock plans.f where input == { x: 2 } returns { y: 20 } latency 5000ms',
