@@ -10,7 +10,8 @@
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { canonicalJson, compile, diskHost, type CompiledTest, type PlanIR } from '../../compiler/index.js';
-import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor, ModelPrice, RunEvent } from '../../runtime/index.js';
+import type { AttemptRequest, ModelPrice, RunEvent } from '../../runtime/index.js';
+import type { VirtualAnswer } from './mock-executor.js';
 import { SecretView } from '../../runtime/index.js';
 import { orchValue, Placeholders, scrub } from './orch-value.js';
 import { runPlanTest, type TestResult } from './run-test.js';
@@ -87,24 +88,27 @@ function spendText(all: readonly Outcome[]): string {
   return text;
 }
 
-/** Answers each call from the journal, by its step instance's n-th ended attempt, and records its input. */
-class JournalAnswers implements Executor {
+/**
+ * Answers each call from the journal, by its step instance's n-th ended attempt, on the virtual
+ * clock after the time that attempt took (so the run meets its signals and decisions as the
+ * journaled one did), and records its input.
+ */
+class JournalAnswers {
   readonly calls: { readonly capability: string; readonly input: unknown; readonly outcome: Outcome }[] = [];
   private readonly seen = new Map<string, number>();
   constructor(
     private readonly outcomes: Map<string, Outcome[]>,
-    private readonly answer: (o: Outcome, req: AttemptRequest) => Outcome,
+    private readonly scrubbed: (o: Outcome, req: AttemptRequest) => Outcome,
   ) {}
 
-  start(req: AttemptRequest, done: (o: AttemptOutcome) => void): AttemptHandle {
+  readonly answer = (req: AttemptRequest): VirtualAnswer => {
     const n = this.seen.get(req.stepId) ?? 0;
     this.seen.set(req.stepId, n + 1);
     const recorded = this.outcomes.get(req.stepId)?.[n];
-    const o = recorded ? this.answer(recorded, req) : { ok: false as const, error: `the journal has no answer for attempt ${n + 1} of ${req.stepId}` };
+    const o = recorded ? this.scrubbed(recorded, req) : { ok: false as const, error: `the journal has no answer for attempt ${n + 1} of ${req.stepId}` };
     this.calls.push({ capability: req.capability.name, input: req.input, outcome: o });
-    queueMicrotask(() => done(o.ok ? { ok: true, output: o.output } : { ok: false, error: o.error }));
-    return { abort: () => undefined };
-  }
+    return { outcome: o.ok ? { ok: true, output: o.output } : { ok: false, error: o.error }, latency_ms: o.ms ?? 0 };
+  };
 }
 
 /** A capability's IR name as the test's file sees it (the plan's module is imported under its own name). */
@@ -185,7 +189,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const placeholderMocks = called.map((c) => `  mock ${written(c)} fails "captured"`);
   const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);
   let probeEnd: RunEvent | undefined;
-  await runPlanTest({ ...probe, mocks: [] }, { real: answers, prices: opts.prices ?? {}, onJournal: (js) => (probeEnd = [...js].reverse().find((e) => e.type === 'execution_completed')) });
+  await runPlanTest({ ...probe, mocks: [] }, { real: null, answer: answers.answer, prices: opts.prices ?? {}, onJournal: (js) => (probeEnd = [...js].reverse().find((e) => e.type === 'execution_completed')) });
   const mocks: string[] = [];
   for (const cap of called) {
     const calls = answers.calls.filter((c) => c.capability === cap);

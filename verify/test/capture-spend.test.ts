@@ -2,7 +2,9 @@
  * `orch test --capture` writes each mock's latency and usage as the run recorded them (LANGUAGE.md
  * §9.2: "latencies and usage as recorded"): captured from a test run's own journal, the mocks keyed
  * by input carry each call's latency and usage, and the captured test takes the same virtual time;
- * a race's loser, cancelled before it answered, is mocked to answer only after it was cancelled.
+ * a race's loser, cancelled before it answered, is mocked to answer only after it was cancelled; and
+ * the capture's first run (which computes the output expected) answers each call after the time it
+ * took, so a signal that came while a step ran comes then again.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +21,12 @@ plan p {
   step b = f(x: 2)
   step c = f(x: a.output.y + b.output.y)
   output { y: c.output.y }
+}
+context { go: bool }
+plan s {
+  step a = f(x: 1)
+  step b = f(x: 2) when context.go { after a }
+  output { y: b.output.y ?? 0 }
 }
 plan r {
   race pick {
@@ -69,5 +77,14 @@ describe('capturing latencies and usage', () => {
       '  mock plans.f where input == { x: 30 } returns { y: 30 } latency 1000ms',
     ]);
     expect([result.passed, result.elapsed_ms]).toEqual([true, 6000]);
+  });
+
+  it('a signal that came while a step ran: the captured test sees it when the run did, and expects that output', async () => {
+    const { ran, result, text } = await captureOf('  plan plans.s\n  context { go: false }\n  mock plans.f returns { y: 7 } latency 2s\n  signal context.go = true at 1s\n');
+    expect(ran.run_status).toBe('completed');
+    expect(text).toContain('  signal context.go = true at 1000ms');
+    expect(text).toContain('  expect b.completed');
+    expect(text).toContain('  expect run.output == { y: 7 }');
+    expect([result.passed, result.elapsed_ms]).toEqual([true, 4000]);
   });
 });
