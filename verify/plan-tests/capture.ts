@@ -12,7 +12,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { canonicalJson, compile, diskHost, type CompiledTest, type PlanIR } from '../../compiler/index.js';
 import type { AttemptRequest, ModelPrice, RunEvent } from '../../runtime/index.js';
 import type { VirtualAnswer } from './mock-executor.js';
-import { SecretView } from '../../runtime/index.js';
+import { baseId, SecretView } from '../../runtime/index.js';
 import { orchValue, Placeholders, scrub } from './orch-value.js';
 import { runPlanTest, type TestResult } from './run-test.js';
 
@@ -61,12 +61,16 @@ function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
     if (e.stepId === null) continue;
     if (e.type === 'step_started') began.set(e.stepId, e.ts);
     else if (e.type === 'step_completed' && e.data.items === undefined) push(e.stepId, e.ts, { ok: true, output: e.data.output, ...usageOf(e.data.usage) });
+    // A forked run's adopted step (§9.2) answered in the run it came from: the test calls it, at once.
+    else if (e.type === 'step_adopted') push(e.stepId, e.ts, { ok: true, output: e.data.output });
     else if (e.type === 'step_retried') push(e.stepId, e.ts, { ok: false, error: e.data.error });
     else if (e.type === 'step_failed' && e.data.attempt !== undefined) push(e.stepId, e.ts, { ok: false, error: e.data.error ?? 'failed' });
     // An attempt cancelled while it ran (a race's loser) never answered: its mock fails just after
     // the moment it was cancelled, so under the test's clock the run cancels it again first.
     else if (e.type === 'step_cancelled' && began.has(e.stepId))
       push(e.stepId, e.ts + 1, { ok: false, error: `cancelled: ${e.data.reason}`, cancelled: true });
+    // Cancelled before it ever started (a fork's race decided by an adopted winner): later than that winner.
+    else if (e.type === 'step_cancelled' && !out.has(e.stepId)) out.set(e.stepId, [{ ok: false, error: `cancelled: ${e.data.reason}`, cancelled: true, ms: 1 }]);
   }
   return out;
 }
@@ -182,7 +186,16 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const decisions = decisionLines(plan, events);
   // Approvals are decided by `approve` / `reject` lines, never mocked.
   const human = new Set(plan.steps.filter((s) => s.kind === 'human').map((s) => s.id));
-  const called = [...new Set(events.flatMap((e) => (e.type === 'step_started' && e.data.capability !== null && !(e.stepId !== null && human.has(e.stepId)) ? [e.data.capability] : [])))];
+  const adoptedCap = (id: string) => plan.steps.find((s) => s.id === baseId(id))?.capability ?? null;
+  const called = [
+    ...new Set(
+      events.flatMap((e) => {
+        if (e.stepId === null || human.has(baseId(e.stepId))) return [];
+        const cap = e.type === 'step_started' ? e.data.capability : e.type === 'step_adopted' ? adoptedCap(e.stepId) : null;
+        return cap !== null ? [cap] : [];
+      }),
+    ),
+  ];
   const outputSchema = (cap: string) => plan.capabilities[cap]?.output as Record<string, unknown> | undefined;
   // First run: every call answered from the journal (private values replaced as the mocks will be).
   const answers = new JournalAnswers(outcomesOf(events), (o, req) => (o.ok ? { ...o, output: scrub(o.output, outputSchema(req.capability.name), ph) } : o));
@@ -212,7 +225,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const last = new Map<string, string>();
   for (const e of events)
     if (e.stepId !== null && plan.steps.some((s) => s.id === e.stepId && s.for_each === null && (s.blocks ?? []).length === 0)) {
-      if (e.type === 'step_completed') last.set(e.stepId, 'completed');
+      if (e.type === 'step_completed' || e.type === 'step_adopted') last.set(e.stepId, 'completed');
       else if (e.type === 'step_skipped') last.set(e.stepId, 'skipped');
       else if (e.type === 'step_failed' && e.data.status === 'failed') last.set(e.stepId, 'failed');
     }
@@ -250,7 +263,7 @@ function decisionLines(plan: PlanIR, events: readonly RunEvent[]): string[] {
       lines.push(line(e.data.decision, e.stepId, e.data.by.subject, e.ts));
     } else if (byPeople.has(e.stepId)) continue;
     // Decided without people: the name it carried is in the step's end.
-    else if (e.type === 'step_completed') {
+    else if (e.type === 'step_completed' || e.type === 'step_adopted') {
       const approver = (e.data.output as { approver?: unknown } | null)?.approver;
       lines.push(line('approve', e.stepId, typeof approver === 'string' ? approver : 'someone', e.ts));
     } else if (e.type === 'step_failed') {
