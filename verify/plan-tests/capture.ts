@@ -1,11 +1,11 @@
 /**
  * `orch test --capture RUN` (LANGUAGE.md §9.2): a `test` block written from a run's journal — its
- * input and context, a mock per capability it called (answers in call order; keyed by their input
- * with `where` when one capability was called with different inputs, as calls that may run in
- * parallel are), its signals at their times, and `expect` lines for the final status, each step's
+ * input and context, a mock per capability it called (answers in call order, with the latency and
+ * usage they recorded; keyed by their input with `where` when one capability was called with
+ * different inputs, as calls that may run in parallel are), its signals at their times, and `expect` lines for the final status, each step's
  * status and the output, and its approvals' decisions with their deciders and times — with private
  * values replaced (orch-value.ts). Two runs of the test runner: the first answers every call from
- * the journal and records each call's input, which the mocks are keyed by; the second runs the
+ * the journal (after the time it took) and records each call's input, which the mocks are keyed by; the second runs the
  * written test, which must pass before it is returned.
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
