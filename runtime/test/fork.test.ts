@@ -156,4 +156,51 @@ plan rep {
       await rt.close();
     }
   });
+
+  it('a step whose compensation ran in RUN is not adopted (its effect was undone): it runs again, and is compensated once per run', async () => {
+    const out = compileText(`
+capability echo {
+  kind tool
+  input { v: string }
+  output { v: string }
+  handler "./h.js#echo"
+  data public
+}
+capability boom {
+  kind tool
+  input { v: string }
+  output { v: string }
+  handler "./h.js#boom"
+  data public
+}
+plan saga {
+  on_failure rollback
+  step booked = echo(v: "booked") {
+    compensate echo(v: "unbooked")
+  }
+  step broken = boom(v: "x") { after booked }
+}`);
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const calls: string[] = [];
+    const exec: Executor = {
+      start(req: AttemptRequest, done) {
+        calls.push(`${req.stepId}:${(req.input as { v: string }).v}`);
+        queueMicrotask(() => done(req.stepId === 'broken' ? { ok: false, error: 'boom', final: 'config' } : { ok: true, output: { v: 'ok' } }));
+        return { abort: () => undefined };
+      },
+    };
+    const rt = await Runtime.open({ backend: memoryBackend(), executor: exec });
+    try {
+      const first = await (await rt.start(out.plans[0]!, { config: EMPTY_CONFIG })).result;
+      expect(first.status).toBe('failed');
+      expect(calls).toEqual(['booked:booked', 'broken:x', 'booked:unbooked']);
+      calls.length = 0;
+      const fork = await forkRun(rt, first.runId, { at: 'broken', config: EMPTY_CONFIG });
+      expect((await fork.result).status).toBe('failed');
+      expect((await rt.store!.load(fork.runId)).filter((e) => e.type === 'step_adopted')).toEqual([]);
+      expect(calls).toEqual(['booked:booked', 'broken:x', 'booked:unbooked']);
+    } finally {
+      await rt.close();
+    }
+  });
 });
