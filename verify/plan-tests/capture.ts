@@ -13,7 +13,7 @@ import { canonicalJson, compile, diskHost, type CompiledTest, type PlanIR } from
 import type { AttemptRequest, ModelPrice, RunEvent } from '../../runtime/index.js';
 import type { VirtualAnswer } from './mock-executor.js';
 import { baseId, SecretView } from '../../runtime/index.js';
-import { orchValue, Placeholders, scrub } from './orch-value.js';
+import { leastValue, orchValue, Placeholders, scrub } from './orch-value.js';
 import { runPlanTest, type TestResult } from './run-test.js';
 
 export class CaptureError extends Error {}
@@ -45,6 +45,15 @@ type Outcome = ({ readonly ok: true; readonly output: unknown } | { readonly ok:
   /** The run cancelled the attempt (a race's loser …): it never answered. */
   readonly cancelled?: true;
 };
+
+/** How each step instance's compensation ended (`step_compensated`; a compensation that never reached its handler is left out). */
+function compensationsOf(events: readonly RunEvent[]): Map<string, Outcome> {
+  const out = new Map<string, Outcome>();
+  for (const e of events)
+    if (e.type === 'step_compensated' && e.stepId !== null && !/^(arguments|unknown capability|not run):? /.test(e.data.error ?? ''))
+      out.set(e.stepId, e.data.ok ? { ok: true, output: null } : { ok: false, error: e.data.error ?? 'failed' });
+  return out;
+}
 
 /** The outcome of every attempt that ended, per step instance, in order (a crash's lost attempt has none). */
 function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
@@ -102,10 +111,18 @@ class JournalAnswers {
   private readonly seen = new Map<string, number>();
   constructor(
     private readonly outcomes: Map<string, Outcome[]>,
+    private readonly compensations: Map<string, Outcome>,
     private readonly scrubbed: (o: Outcome, req: AttemptRequest) => Outcome,
   ) {}
 
   readonly answer = (req: AttemptRequest): VirtualAnswer => {
+    if (req.purpose === 'compensate') {
+      // The journal records how a compensation ended, not its output (nothing reads it): the plainest value of its type.
+      const c = this.compensations.get(req.stepId);
+      const o: Outcome = c?.ok ? { ok: true, output: leastValue(req.capability.output as Record<string, unknown>) } : { ok: false, error: c ? (c as { error: string }).error : `the journal has no compensation of ${req.stepId}` };
+      this.calls.push({ capability: req.capability.name, input: req.input, outcome: o });
+      return { outcome: o.ok ? { ok: true, output: o.output } : { ok: false, error: o.error }, latency_ms: 0 };
+    }
     const n = this.seen.get(req.stepId) ?? 0;
     this.seen.set(req.stepId, n + 1);
     const recorded = this.outcomes.get(req.stepId)?.[n];
@@ -198,7 +215,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   ];
   const outputSchema = (cap: string) => plan.capabilities[cap]?.output as Record<string, unknown> | undefined;
   // First run: every call answered from the journal (private values replaced as the mocks will be).
-  const answers = new JournalAnswers(outcomesOf(events), (o, req) => (o.ok ? { ...o, output: scrub(o.output, outputSchema(req.capability.name), ph) } : o));
+  const answers = new JournalAnswers(outcomesOf(events), compensationsOf(events), (o, req) => (o.ok ? { ...o, output: scrub(o.output, outputSchema(req.capability.name), ph) } : o));
   const placeholderMocks = called.map((c) => `  mock ${written(c)} fails "captured"`);
   const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);
   let probeEnd: RunEvent | undefined;

@@ -4,7 +4,8 @@
  * by input carry each call's latency and usage, and the captured test takes the same virtual time;
  * a race's loser, cancelled before it answered, is mocked to answer only after it was cancelled; and
  * the capture's first run (which computes the output expected) answers each call after the time it
- * took, so a signal that came while a step ran comes then again.
+ * took, so a signal that came while a step ran comes then again; a compensation (whose output the
+ * journal does not keep) is answered as it ended.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,14 @@ plan p {
   step b = f(x: 2)
   step c = f(x: a.output.y + b.output.y)
   output { y: c.output.y }
+}
+capability g { kind tool  input { x: int }  output { y: int }  handler "./h.mjs#f" }
+plan saga {
+  on_failure rollback
+  step booked = f(x: 1) {
+    compensate f(x: 99)
+  }
+  step broken = g(x: 2) { after booked }
 }
 context { go: bool }
 plan s {
@@ -86,5 +95,13 @@ describe('capturing latencies and usage', () => {
     expect(text).toContain('  expect b.completed');
     expect(text).toContain('  expect run.output == { y: 7 }');
     expect([result.passed, result.elapsed_ms]).toEqual([true, 4000]);
+  });
+
+  it('a compensation that ran is mocked to answer (the plainest value of its type), not to fail', async () => {
+    const { ran, result, mocks } = await captureOf('  plan plans.saga\n  mock plans.f returns { y: 1 }\n  mock plans.g fails "boom"\n');
+    expect(ran.run_status).toBe('failed');
+    expect(mocks).toContain('  mock plans.f where input == { x: 99 } returns { y: 0 }');
+    expect(result.passed).toBe(true);
+    expect(result.timeline.filter((t) => t.type === 'step_compensated').map((t) => [t.step, t.detail])).toEqual([['booked', null]]);
   });
 });
