@@ -34,7 +34,8 @@ export async function forkRun(rt: Runtime, runId: string, o: ForkOptions): Promi
   const plan = o.plan ?? old;
   const { at, output, plan: _to, ...start } = o;
   void _to;
-  const adoption = forkAdoption(plan, { runId, restored }, at, output);
+  const undone = new Set(events.flatMap((e) => (e.type === 'step_compensated' && e.data.ok && e.stepId !== null ? [e.stepId] : [])));
+  const adoption = forkAdoption(plan, { runId, restored, undone }, at, output);
   if (o.plan) {
     // The adopted steps must mean the same in the new version (what `orch upgrade` checks of started steps).
     const kept = new Set(adoption.steps.filter((s) => !s.given).map((s) => s.key));

@@ -21,7 +21,7 @@ function reads(e: ExprIR | null | undefined, steps: Set<string>, blocks: Set<str
   });
 }
 
-/** What one step waits for, by any path: its deps, what its arguments, `when` and `for each` read, the blocks it waits on. */
+/** What one step waits for, by any path: its deps, what its arguments, `when`, `for each` list and enclosing loops' `until` read, the blocks it waits on. */
 function upstreamOf(plan: PlanIR, step: StepIR): { steps: Set<string>; blocks: Set<string> } {
   const steps = new Set(step.deps);
   const blocks = new Set(step.waits_for ?? []);
@@ -31,6 +31,8 @@ function upstreamOf(plan: PlanIR, step: StepIR): { steps: Set<string>; blocks: S
   for (const id of step.blocks ?? []) {
     const b = plan.blocks?.find((x) => x.id === id);
     if (b?.type === 'for_each') reads(b.list, steps, blocks);
+    // A loop's `until` decides how many times its steps run: what it reads is upstream of them.
+    if (b?.type === 'repeat') reads(b.until, steps, blocks);
   }
   return { steps, blocks };
 }
@@ -80,10 +82,16 @@ function outputProblem(plan: PlanIR, step: StepIR, output: unknown): string | nu
 
 /**
  * What a fork of the run whose journal folds to `source` adopts: every completed instance of a
- * step outside `at`'s closure, and `at` itself when `output` is given. A usage error when `at` is
+ * step outside `at`'s closure whose compensation did not run (`undone`: the instances compensated
+ * in that run), and `at` itself when `output` is given. A usage error when `at` is
  * no step of the plan or the output cannot stand for it.
  */
-export function forkAdoption(plan: PlanIR, source: { readonly runId: string; readonly restored: RestoredRun }, at: string, output?: { readonly value: unknown }): Adoption {
+export function forkAdoption(
+  plan: PlanIR,
+  source: { readonly runId: string; readonly restored: RestoredRun; readonly undone?: ReadonlySet<string> },
+  at: string,
+  output?: { readonly value: unknown },
+): Adoption {
   const step = plan.steps.find((s) => s.id === at);
   if (!step) throw new RuntimeUsageError(`plan ${plan.plan} has no step ${at} (its steps: ${plan.steps.map((s) => s.id).join(', ')})`);
   if (output) {
@@ -97,6 +105,8 @@ export function forkAdoption(plan: PlanIR, source: { readonly runId: string; rea
     const id = baseId(key);
     // Only a step's own instances (a sub-plan's inner records are its run's) that completed.
     if (key.includes('/') || !known.has(id) || closure.has(id) || rec.status !== 'completed') continue;
+    // Its compensation ran in RUN: what it did was undone, so adopting it would build on nothing (and compensate it twice).
+    if (source.undone?.has(key)) continue;
     steps.push({ key, output: rec.output });
   }
   if (output) steps.push({ key: at, output: output.value, given: true });

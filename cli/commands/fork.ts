@@ -9,10 +9,10 @@ import { execute, executingCommand, openRuntime, progressFor } from './execute-r
 import { readPlanVersion } from './plan-version.js';
 
 const HELP = `
-The new run has RUN's input, context and consent. Every step of RUN that completed and is not
-STEP or downstream of it (in the IR: what reads it or waits for it, blocks included) is adopted —
-journaled as step_adopted with its output, its handler not called; STEP and its closure run
-again. --output gives STEP's output instead of running it (checked against its type; refused for
+The new run has RUN's input, context and consent. Every step of RUN that completed (and was not
+compensated) and is not STEP or downstream of it (in the IR: what reads it or waits for it, blocks
+included) is adopted — journaled as step_adopted with its output, its handler not called; STEP and
+its closure run again. --output gives STEP's output instead of running it (checked against its type; refused for
 an approval: a decision is never forged). --to forks onto a new version of the plan (a .orch
 file or an IR), whose adopted steps must be compatible as for orch upgrade. plan_created records
 forked_from { run, step }; whoever forks is in the chain not_starter refuses.

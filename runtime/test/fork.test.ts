@@ -12,6 +12,7 @@ import { EMPTY_CONFIG } from '../config.js';
 import { downstreamClosure, forkRun, Runtime } from '../index.js';
 import type { AttemptRequest, Executor, ExecutionResult } from '../scheduler/types.js';
 import { approvalCapability, capability, get, lit, plan, step, stepRef } from './ir-builder.js';
+import { compileText } from '../../compiler/test/helpers.js';
 
 /** Answers at once with a value built from what each step read, and counts the calls per step. */
 class Counting implements Executor {
@@ -117,6 +118,87 @@ describe('orch fork', () => {
       await expect(forkRun(rt, first.runId, { at: 'ok', output: { value: { approved: true } }, config: EMPTY_CONFIG })).rejects.toThrow(
         /step ok is an approval \(kind human\): its output is a person's decision, so --output cannot give it/,
       );
+    } finally {
+      await rt.close();
+    }
+  });
+  it('a repeat loop whose until reads the fork point is downstream of it: its iterations run again, and what waits for the loop', async () => {
+    const out = compileText(`
+capability echo {
+  kind tool
+  input { v: string }
+  output { v: string }
+  handler "./h.js#echo"
+  data public
+}
+plan rep {
+  step o = echo(v: "go")
+  repeat r max 3 until o.output.v == "stop" or r.index >= 1 {
+    step i = echo(v: "iter")
+  }
+  step after_loop = echo(v: "done") { after r }
+  step apart = echo(v: "apart")
+}`);
+    const p = out.plans[0]!;
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(downstreamClosure(p, 'o')).toEqual(new Set(['o', 'i', 'after_loop']));
+    const { rt, exec } = await open();
+    try {
+      const first = await (await rt.start(p, { config: EMPTY_CONFIG })).result;
+      expect(first.status).toBe('completed');
+      exec.calls = [];
+      const fork = await forkRun(rt, first.runId, { at: 'o', config: EMPTY_CONFIG });
+      expect((await fork.result).status).toBe('completed');
+      expect(exec.calls.sort()).toEqual(['after_loop', 'i#0', 'i#1', 'o']);
+      const adopted = (await rt.store!.load(fork.runId)).filter((e) => e.type === 'step_adopted').map((e) => e.stepId);
+      expect(adopted).toEqual(['apart']);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('a step whose compensation ran in RUN is not adopted (its effect was undone): it runs again, and is compensated once per run', async () => {
+    const out = compileText(`
+capability echo {
+  kind tool
+  input { v: string }
+  output { v: string }
+  handler "./h.js#echo"
+  data public
+}
+capability boom {
+  kind tool
+  input { v: string }
+  output { v: string }
+  handler "./h.js#boom"
+  data public
+}
+plan saga {
+  on_failure rollback
+  step booked = echo(v: "booked") {
+    compensate echo(v: "unbooked")
+  }
+  step broken = boom(v: "x") { after booked }
+}`);
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const calls: string[] = [];
+    const exec: Executor = {
+      start(req: AttemptRequest, done) {
+        calls.push(`${req.stepId}:${(req.input as { v: string }).v}`);
+        queueMicrotask(() => done(req.stepId === 'broken' ? { ok: false, error: 'boom', final: 'config' } : { ok: true, output: { v: 'ok' } }));
+        return { abort: () => undefined };
+      },
+    };
+    const rt = await Runtime.open({ backend: memoryBackend(), executor: exec });
+    try {
+      const first = await (await rt.start(out.plans[0]!, { config: EMPTY_CONFIG })).result;
+      expect(first.status).toBe('failed');
+      expect(calls).toEqual(['booked:booked', 'broken:x', 'booked:unbooked']);
+      calls.length = 0;
+      const fork = await forkRun(rt, first.runId, { at: 'broken', config: EMPTY_CONFIG });
+      expect((await fork.result).status).toBe('failed');
+      expect((await rt.store!.load(fork.runId)).filter((e) => e.type === 'step_adopted')).toEqual([]);
+      expect(calls).toEqual(['booked:booked', 'broken:x', 'booked:unbooked']);
     } finally {
       await rt.close();
     }

@@ -1,18 +1,19 @@
 /**
  * `orch test --capture RUN` (LANGUAGE.md §9.2): a `test` block written from a run's journal — its
- * input and context, a mock per capability it called (answers in call order; keyed by their input
- * with `where` when one capability was called with different inputs, as calls that may run in
- * parallel are), its signals at their times, and `expect` lines for the final status, each step's
+ * input and context, a mock per capability it called (answers in call order, with the latency and
+ * usage they recorded; keyed by their input with `where` when one capability was called with
+ * different inputs, as calls that may run in parallel are), its signals at their times, and `expect` lines for the final status, each step's
  * status and the output, and its approvals' decisions with their deciders and times — with private
  * values replaced (orch-value.ts). Two runs of the test runner: the first answers every call from
- * the journal and records each call's input, which the mocks are keyed by; the second runs the
+ * the journal (after the time it took) and records each call's input, which the mocks are keyed by; the second runs the
  * written test, which must pass before it is returned.
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { canonicalJson, compile, diskHost, type CompiledTest, type PlanIR } from '../../compiler/index.js';
-import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor, ModelPrice, RunEvent } from '../../runtime/index.js';
-import { SecretView } from '../../runtime/index.js';
-import { orchValue, Placeholders, scrub } from './orch-value.js';
+import type { AttemptRequest, ModelPrice, RunEvent } from '../../runtime/index.js';
+import type { VirtualAnswer } from './mock-executor.js';
+import { baseId, SecretView } from '../../runtime/index.js';
+import { leastValue, orchValue, Placeholders, scrub } from './orch-value.js';
 import { runPlanTest, type TestResult } from './run-test.js';
 
 export class CaptureError extends Error {}
@@ -32,39 +33,103 @@ export interface CaptureOptions {
   readonly name?: string;
 }
 
-type Outcome = { readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: string };
+interface Usage {
+  readonly input_tokens: number;
+  readonly output_tokens: number;
+  readonly model?: string;
+}
+/** What an attempt answered, how long it took (ms, from its `step_started`) and the usage it reported. */
+type Outcome = ({ readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: string }) & {
+  readonly ms?: number;
+  readonly usage?: Usage;
+  /** The run cancelled the attempt (a race's loser …): it never answered. */
+  readonly cancelled?: true;
+};
+
+/** How each step instance's compensation ended (`step_compensated`; a compensation that never reached its handler is left out). */
+function compensationsOf(events: readonly RunEvent[]): Map<string, Outcome> {
+  const out = new Map<string, Outcome>();
+  for (const e of events)
+    if (e.type === 'step_compensated' && e.stepId !== null && !/^(arguments|unknown capability|not run):? /.test(e.data.error ?? ''))
+      out.set(e.stepId, e.data.ok ? { ok: true, output: null } : { ok: false, error: e.data.error ?? 'failed' });
+  return out;
+}
 
 /** The outcome of every attempt that ended, per step instance, in order (a crash's lost attempt has none). */
 function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
   const out = new Map<string, Outcome[]>();
-  const push = (key: string, o: Outcome) => (out.get(key) ?? out.set(key, []).get(key)!).push(o);
+  const began = new Map<string, number>();
+  const push = (key: string, ts: number, o: Outcome) => {
+    const start = began.get(key);
+    began.delete(key);
+    (out.get(key) ?? out.set(key, []).get(key)!).push(start === undefined ? o : { ...o, ms: Math.max(0, ts - start) });
+  };
+  const usageOf = (u: { input_tokens?: number; output_tokens?: number; model?: string } | undefined) =>
+    u?.input_tokens !== undefined && u.output_tokens !== undefined ? { usage: { input_tokens: u.input_tokens, output_tokens: u.output_tokens, ...(u.model !== undefined ? { model: u.model } : {}) } } : {};
   for (const e of events) {
     if (e.stepId === null) continue;
-    if (e.type === 'step_completed' && e.data.items === undefined) push(e.stepId, { ok: true, output: e.data.output });
-    else if (e.type === 'step_retried') push(e.stepId, { ok: false, error: e.data.error });
-    else if (e.type === 'step_failed' && e.data.attempt !== undefined) push(e.stepId, { ok: false, error: e.data.error ?? 'failed' });
+    if (e.type === 'step_started') began.set(e.stepId, e.ts);
+    else if (e.type === 'step_completed' && e.data.items === undefined) push(e.stepId, e.ts, { ok: true, output: e.data.output, ...usageOf(e.data.usage) });
+    // A forked run's adopted step (§9.2) answered in the run it came from: the test calls it, at once.
+    else if (e.type === 'step_adopted') push(e.stepId, e.ts, { ok: true, output: e.data.output });
+    else if (e.type === 'step_retried') push(e.stepId, e.ts, { ok: false, error: e.data.error });
+    else if (e.type === 'step_failed' && e.data.attempt !== undefined) push(e.stepId, e.ts, { ok: false, error: e.data.error ?? 'failed' });
+    // An attempt cancelled while it ran (a race's loser) never answered: its mock fails just after
+    // the moment it was cancelled, so under the test's clock the run cancels it again first.
+    else if (e.type === 'step_cancelled' && began.has(e.stepId))
+      push(e.stepId, e.ts + 1, { ok: false, error: `cancelled: ${e.data.reason}`, cancelled: true });
+    // Cancelled before it ever started (a fork's race decided by an adopted winner): later than that winner.
+    else if (e.type === 'step_cancelled' && !out.has(e.stepId)) out.set(e.stepId, [{ ok: false, error: `cancelled: ${e.data.reason}`, cancelled: true, ms: 1 }]);
   }
   return out;
 }
 
-/** Answers each call from the journal, by its step instance's n-th ended attempt, and records its input. */
-class JournalAnswers implements Executor {
+/**
+ * ` latency D` and ` usage {…}` of a mock, as its calls recorded them: one mock has one latency and
+ * one usage, so the mean over its answers that recorded one (a where-keyed mock mostly has one).
+ */
+function spendText(all: readonly Outcome[]): string {
+  const os = all.some((o) => !o.cancelled) ? all.filter((o) => !o.cancelled) : all;
+  const mean = (xs: readonly number[]) => Math.round(xs.reduce((a, x) => a + x, 0) / xs.length);
+  const ms = os.flatMap((o) => (o.ms !== undefined ? [o.ms] : []));
+  const used = os.flatMap((o) => (o.ok && o.usage ? [o.usage] : []));
+  let text = ms.length > 0 && mean(ms) > 0 ? ` latency ${mean(ms)}ms` : '';
+  if (used.length > 0) {
+    const model = used.find((u) => u.model !== undefined)?.model;
+    text += ` usage { input_tokens: ${mean(used.map((u) => u.input_tokens))}, output_tokens: ${mean(used.map((u) => u.output_tokens))}${model !== undefined ? `, model: ${JSON.stringify(model)}` : ''} }`;
+  }
+  return text;
+}
+
+/**
+ * Answers each call from the journal, by its step instance's n-th ended attempt, on the virtual
+ * clock after the time that attempt took (so the run meets its signals and decisions as the
+ * journaled one did), and records its input.
+ */
+class JournalAnswers {
   readonly calls: { readonly capability: string; readonly input: unknown; readonly outcome: Outcome }[] = [];
   private readonly seen = new Map<string, number>();
   constructor(
     private readonly outcomes: Map<string, Outcome[]>,
-    private readonly answer: (o: Outcome, req: AttemptRequest) => Outcome,
+    private readonly compensations: Map<string, Outcome>,
+    private readonly scrubbed: (o: Outcome, req: AttemptRequest) => Outcome,
   ) {}
 
-  start(req: AttemptRequest, done: (o: AttemptOutcome) => void): AttemptHandle {
+  readonly answer = (req: AttemptRequest): VirtualAnswer => {
+    if (req.purpose === 'compensate') {
+      // The journal records how a compensation ended, not its output (nothing reads it): the plainest value of its type.
+      const c = this.compensations.get(req.stepId);
+      const o: Outcome = c?.ok ? { ok: true, output: leastValue(req.capability.output as Record<string, unknown>) } : { ok: false, error: c ? (c as { error: string }).error : `the journal has no compensation of ${req.stepId}` };
+      this.calls.push({ capability: req.capability.name, input: req.input, outcome: o });
+      return { outcome: o.ok ? { ok: true, output: o.output } : { ok: false, error: o.error }, latency_ms: 0 };
+    }
     const n = this.seen.get(req.stepId) ?? 0;
     this.seen.set(req.stepId, n + 1);
     const recorded = this.outcomes.get(req.stepId)?.[n];
-    const o = recorded ? this.answer(recorded, req) : { ok: false as const, error: `the journal has no answer for attempt ${n + 1} of ${req.stepId}` };
+    const o = recorded ? this.scrubbed(recorded, req) : { ok: false as const, error: `the journal has no answer for attempt ${n + 1} of ${req.stepId}` };
     this.calls.push({ capability: req.capability.name, input: req.input, outcome: o });
-    queueMicrotask(() => done(o.ok ? { ok: true, output: o.output } : { ok: false, error: o.error }));
-    return { abort: () => undefined };
-  }
+    return { outcome: o.ok ? { ok: true, output: o.output } : { ok: false, error: o.error }, latency_ms: o.ms ?? 0 };
+  };
 }
 
 /** A capability's IR name as the test's file sees it (the plan's module is imported under its own name). */
@@ -73,7 +138,9 @@ function written(name: string): string {
 }
 
 /** `returns … then …` / `fails "M" times N then returns …` for answers in call order (the last repeats). */
-function answersText(os: readonly Outcome[], schema: Record<string, unknown> | undefined, currency: string | null, cap: string): string {
+function answersText(all: readonly Outcome[], schema: Record<string, unknown> | undefined, currency: string | null, cap: string): string {
+  // A cancelled attempt's answer is never heard: it only matters when the mock has no other.
+  const os = all.some((o) => !o.cancelled) ? all.filter((o) => !o.cancelled) : all;
   const fails = os.findIndex((o) => o.ok);
   const lead = fails === -1 ? os.length : fails;
   const rest = os.slice(lead);
@@ -136,14 +203,23 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const decisions = decisionLines(plan, events);
   // Approvals are decided by `approve` / `reject` lines, never mocked.
   const human = new Set(plan.steps.filter((s) => s.kind === 'human').map((s) => s.id));
-  const called = [...new Set(events.flatMap((e) => (e.type === 'step_started' && e.data.capability !== null && !(e.stepId !== null && human.has(e.stepId)) ? [e.data.capability] : [])))];
+  const adoptedCap = (id: string) => plan.steps.find((s) => s.id === baseId(id))?.capability ?? null;
+  const called = [
+    ...new Set(
+      events.flatMap((e) => {
+        if (e.stepId === null || human.has(baseId(e.stepId))) return [];
+        const cap = e.type === 'step_started' ? e.data.capability : e.type === 'step_adopted' ? adoptedCap(e.stepId) : null;
+        return cap !== null ? [cap] : [];
+      }),
+    ),
+  ];
   const outputSchema = (cap: string) => plan.capabilities[cap]?.output as Record<string, unknown> | undefined;
   // First run: every call answered from the journal (private values replaced as the mocks will be).
-  const answers = new JournalAnswers(outcomesOf(events), (o, req) => (o.ok ? { ok: true, output: scrub(o.output, outputSchema(req.capability.name), ph) } : o));
+  const answers = new JournalAnswers(outcomesOf(events), compensationsOf(events), (o, req) => (o.ok ? { ...o, output: scrub(o.output, outputSchema(req.capability.name), ph) } : o));
   const placeholderMocks = called.map((c) => `  mock ${written(c)} fails "captured"`);
   const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);
   let probeEnd: RunEvent | undefined;
-  await runPlanTest({ ...probe, mocks: [] }, { real: answers, prices: opts.prices ?? {}, onJournal: (js) => (probeEnd = [...js].reverse().find((e) => e.type === 'execution_completed')) });
+  await runPlanTest({ ...probe, mocks: [] }, { real: null, answer: answers.answer, prices: opts.prices ?? {}, onJournal: (js) => (probeEnd = [...js].reverse().find((e) => e.type === 'execution_completed')) });
   const mocks: string[] = [];
   for (const cap of called) {
     const calls = answers.calls.filter((c) => c.capability === cap);
@@ -154,10 +230,10 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
     }
     const schema = outputSchema(cap);
     const inputSchema = plan.capabilities[cap]?.input as Record<string, unknown> | undefined;
-    if (byInput.size <= 1) mocks.push(`  mock ${written(cap)} ${answersText(calls.map((c) => c.outcome), schema, currency, cap)}`);
+    if (byInput.size <= 1) mocks.push(`  mock ${written(cap)} ${answersText(calls.map((c) => c.outcome), schema, currency, cap)}${spendText(calls.map((c) => c.outcome))}`);
     else
       for (const { input, outcomes } of byInput.values())
-        mocks.push(`  mock ${written(cap)} where input == ${orchValue(input, inputSchema, currency)} ${answersText(outcomes, schema, currency, cap)}`);
+        mocks.push(`  mock ${written(cap)} where input == ${orchValue(input, inputSchema, currency)} ${answersText(outcomes, schema, currency, cap)}${spendText(outcomes)}`);
   }
   const final = [...events].reverse().find((e) => e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled');
   if (!final) throw new CaptureError(`run ${runId} has not finished: capture a finished run`);
@@ -166,7 +242,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const last = new Map<string, string>();
   for (const e of events)
     if (e.stepId !== null && plan.steps.some((s) => s.id === e.stepId && s.for_each === null && (s.blocks ?? []).length === 0)) {
-      if (e.type === 'step_completed') last.set(e.stepId, 'completed');
+      if (e.type === 'step_completed' || e.type === 'step_adopted') last.set(e.stepId, 'completed');
       else if (e.type === 'step_skipped') last.set(e.stepId, 'skipped');
       else if (e.type === 'step_failed' && e.data.status === 'failed') last.set(e.stepId, 'failed');
     }
@@ -204,7 +280,7 @@ function decisionLines(plan: PlanIR, events: readonly RunEvent[]): string[] {
       lines.push(line(e.data.decision, e.stepId, e.data.by.subject, e.ts));
     } else if (byPeople.has(e.stepId)) continue;
     // Decided without people: the name it carried is in the step's end.
-    else if (e.type === 'step_completed') {
+    else if (e.type === 'step_completed' || e.type === 'step_adopted') {
       const approver = (e.data.output as { approver?: unknown } | null)?.approver;
       lines.push(line('approve', e.stepId, typeof approver === 'string' ? approver : 'someone', e.ts));
     } else if (e.type === 'step_failed') {

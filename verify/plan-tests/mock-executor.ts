@@ -10,6 +10,12 @@ import { evaluate, priceOf, type AttemptHandle, type AttemptOutcome, type Attemp
 /** How long a handler without a timeout of its own may run (real time) before its attempt fails. */
 export const REAL_HANDLER_LIMIT_MS = 60_000;
 
+/** An answer given on the virtual clock, `latency_ms` after the call. */
+export interface VirtualAnswer {
+  readonly outcome: AttemptOutcome;
+  readonly latency_ms: number;
+}
+
 export class MockExecutor implements Executor {
   /** Capability IR name → the inputs of its calls, in order. */
   readonly calls: Record<string, unknown[]> = {};
@@ -26,6 +32,8 @@ export class MockExecutor implements Executor {
     private readonly rootRun: string,
     private readonly real: Executor | null,
     private readonly prices: { readonly [model: string]: ModelPrice },
+    /** Answers a call on the virtual clock before mocks and handlers (a capture's first run answers from the journal). */
+    private readonly answer?: (request: AttemptRequest) => VirtualAnswer,
   ) {
     // `calls(CAP)` of a capability never called is an empty list, not null.
     const each = (plan: PlanIR): void => {
@@ -48,8 +56,12 @@ export class MockExecutor implements Executor {
     const cap = request.capability.name;
     (this.calls[cap] ??= []).push(request.input);
     if (request.runId === this.rootRun) this.inputs.set(request.stepId, request.input);
+    if (this.answer) {
+      const a = this.answer(request);
+      return this.later(a.latency_ms, a.outcome, done);
+    }
     const mock = this.mockFor(request);
-    if (mock) return this.answer(mock, request, done);
+    if (mock) return this.answerBy(mock, request, done);
     const reaches = boundaryOf(request.capability);
     if (reaches !== null || this.real === null) {
       // orch check refuses such a test (E0906); a sub-plan loaded at run time could still get here.
@@ -100,7 +112,7 @@ export class MockExecutor implements Executor {
     return fallback;
   }
 
-  private answer(mock: MockIR, request: AttemptRequest, done: (outcome: AttemptOutcome) => void): AttemptHandle {
+  private answerBy(mock: MockIR, request: AttemptRequest, done: (outcome: AttemptOutcome) => void): AttemptHandle {
     const n = this.answered.get(mock) ?? 0;
     this.answered.set(mock, n + 1);
     const a = mock.answers[Math.min(n, mock.answers.length - 1)]!;

@@ -80,3 +80,35 @@ function propertyOf(schema: Schema | undefined, key: string): Schema | undefined
   const props = schema?.properties as { [k: string]: Schema } | undefined;
   return props && Object.hasOwn(props, key) ? props[key] : undefined;
 }
+
+/**
+ * The plainest value of `schema`'s type — null where it allows null, else `""`, its minimum or 0,
+ * false, `[]`, a record of its required fields — for an answer the journal does not record (a
+ * compensation's output: nothing reads it).
+ */
+export function leastValue(schema: Schema | undefined): unknown {
+  if (!schema) return null;
+  if ('const' in schema) return schema.const;
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
+  const alts = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
+  if (Array.isArray(alts) && alts.length > 0) return alts.some((a) => a.type === 'null') ? null : leastValue(alts[0]);
+  const types = Array.isArray(schema.type) ? (schema.type as string[]) : [schema.type as string | undefined];
+  if (types.includes('null')) return null;
+  switch (types[0]) {
+    case 'string':
+      return '';
+    case 'number':
+    case 'integer':
+      return typeof schema.minimum === 'number' ? schema.minimum : 0;
+    case 'boolean':
+      return false;
+    case 'array':
+      return [];
+    case 'object': {
+      const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];
+      return Object.fromEntries(required.map((k) => [k, leastValue(propertyOf(schema, k))]));
+    }
+    default:
+      return null;
+  }
+}

@@ -6,11 +6,11 @@
  */
 import type { Range } from '../../language/index.js';
 import type { CompiledTest, DecisionIR, ExpectIR, ExprIR, PlanIR, TestPerson } from '../../compiler/index.js';
-import { condition, ContextStore, evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, UNKNOWN, unknownReason, VirtualClock, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
+import { condition, ContextStore, evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, UNKNOWN, unknownReason, VirtualClock, type AttemptRequest, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
 import { parseInstance, type TraceEvent } from '../trace.js';
-import { MockExecutor } from './mock-executor.js';
+import { MockExecutor, type VirtualAnswer } from './mock-executor.js';
 import { OutcomeRecorder } from './coverage.js';
 import { staleMessage } from './stale.js';
 
@@ -49,6 +49,8 @@ export interface RunTestOptions {
   readonly real: Executor | null;
   /** orch.config `prices` by model: mock `usage` and budget reservations. */
   readonly prices?: { readonly [model: string]: ModelPrice };
+  /** Answers every call on the virtual clock instead of mocks and handlers (a capture's first run). */
+  readonly answer?: (request: AttemptRequest) => VirtualAnswer;
   /** Hears the test run's journal once it ended (`orch test --update` captures from it). */
   readonly onJournal?: (events: readonly RunEvent[]) => void;
 }
@@ -61,7 +63,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const plan = test.plan;
   const clock = new VirtualClock(0);
   const prices = opts.prices ?? {};
-  const exec = new MockExecutor(test, clock, TEST_RUN, opts.real, prices);
+  const exec = new MockExecutor(test, clock, TEST_RUN, opts.real, prices, opts.answer);
   const monitor = new CaseMonitor(plan, { invariants: plan.invariants, builtins: new Set() });
   const journal: RunEvent[] = [];
   const always = new AlwaysWatch(test.expects.filter((e) => e.always));

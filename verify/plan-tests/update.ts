@@ -46,7 +46,14 @@ export async function updateCapturedTests(path: string, opts: UpdateOptions): Pr
 
 async function recapture(t: CompiledTest, file: string, opts: UpdateOptions): Promise<string> {
   let journal: readonly RunEvent[] = [];
-  await runPlanTest({ ...t, stale: [], staleSteps: [], expects: [] }, { real: opts.real, prices: opts.prices ?? {}, onJournal: (events) => (journal = events) });
+  const fresh = await runPlanTest({ ...t, stale: [], staleSteps: [], expects: [] }, { real: opts.real, prices: opts.prices ?? {}, onJournal: (events) => (journal = events) });
+  // Decisions of a step that is gone decide nothing: the new plan's run may wait on one for good.
+  if (!journal.some((e) => e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled'))
+    throw new CaptureError(
+      `test "${t.name}": the run of plan ${t.plan.plan} as it is now, under the test's mocks, decisions and signals, did not finish, so nothing can be captured from it` +
+        `${fresh.failures.length > 0 ? ` (${fresh.failures.map((f) => f.message).join('; ')})` : ''}` +
+        `${t.staleSteps.length > 0 ? `; the test names steps the plan no longer has (${t.staleSteps.join(', ')}): write its approve / reject lines for the new steps and update again` : ''}`,
+    );
   const { text } = await captureTest({ runId: t.origin!.run, plan: t.plan, events: journal }, { file, name: t.name, keepPersonal: true, prices: opts.prices ?? {} });
   // The block alone: the capture's import of the plan's file is the file's own already.
   const start = text.indexOf('test ');

@@ -12,7 +12,7 @@ import { compile } from '../../compiler/index.js';
 import type { RunEvent } from '../../runtime/index.js';
 import { tempDir } from '../../runtime/test/helpers.js';
 import { runCli } from '../../test/support/cli-in-process.js';
-import { captureTest, runPlanTest } from '../index.js';
+import { captureTest, runPlanTest, updateCapturedTests } from '../index.js';
 
 const PLAN = `
 capability f { kind tool  input { x: int }  output { y: int }  handler "./h.mjs#f" }
@@ -107,5 +107,20 @@ describe('capturing a run with approvals', () => {
     const { text, result } = await captureTest({ runId: 'two-1', plan: out.tests[0]!.plan, events: journal }, { file: join(dir, 'captured.test.orch') });
     expect(result.passed).toBe(true);
     expect(text.split('\n').filter((l) => l.startsWith('  approve'))).toEqual(['  approve ok by "alice" at 3600000ms', '  approve ok by "bob" at 10800000ms']);
+  });
+
+  it("--update of a test whose approval step was renamed says the new plan's run waits on it, and what the test names that is gone", async () => {
+    const dir = project();
+    const file = join(dir, 'p.test.orch');
+    writeFileSync(
+      file,
+      `import "./plans.orch" as plans\ntest "cap" {\n  captured_from "p-1" ir_hash "x"\n  plan plans.p\n  input { x: 1 }\n  mock plans.f returns { y: 2 }\n  approve ok by "cfo" at 0ms\n  expect b.completed\n}\n`,
+    );
+    writeFileSync(join(dir, 'plans.orch'), PLAN.replace('step ok = approval', 'step sign = approval').replace('after ok', 'after sign'));
+    await expect(updateCapturedTests(file, { real: null })).rejects.toThrow(
+      /test "cap": the run of plan p as it is now, under the test's mocks, decisions and signals, did not finish.*sign waits.*no longer has \(ok\): write its approve \/ reject lines for the new steps/,
+    );
+    // The file is left as it was.
+    expect(readFileSync(file, 'utf8')).toContain('approve ok by "cfo"');
   });
 });
