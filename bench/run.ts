@@ -41,7 +41,7 @@ const summaryAt = args.indexOf('--summary');
 const only = args.filter((a, i) => a !== '--smoke' && i !== summaryAt && !(summaryAt >= 0 && i === summaryAt + 1 && /^\d+$/.test(a)));
 if (only.includes('--help') || only.includes('-h')) {
   console.log(`Usage: npm run bench [-- [--smoke] AREA…]
-       npm run bench -- --summary [N]
+       npm run bench -- --summary [N] [AREA…]
 
 Measures every area (or those whose name starts with an AREA), prints each figure against its
 target and its previous value, writes bench/results.json and appends the run (figures, commit,
@@ -50,16 +50,18 @@ Node version, load) to bench/history.jsonl.
   --smoke   run each area once at tiny sizes (ORCH_BENCH_SMOKE=1), only to see that it completes:
             one line per area with its wall time, no figures, no results file; exit 1 when an
             area fails or takes over ${SMOKE_LIMIT_S} s. CI runs this.
-  --summary [N]
-            measure nothing: each figure's median [lowest–highest] over the last N runs
-            (default 5) in bench/history.jsonl that measured its area, with their commits and load.
+  --summary [N] [AREA…]
+            measure nothing: each figure (of the AREAs given, else every one) as its median
+            [lowest–highest] over the last N runs (default 5) in bench/history.jsonl that measured
+            its area, with those runs' commits and load.
 
 Areas: ${areas.join(', ')}`);
   process.exit(0);
 }
 if (summaryAt >= 0) {
   const n = /^\d+$/.test(args[summaryAt + 1] ?? '') ? Math.max(1, Number(args[summaryAt + 1])) : 5;
-  printSummary(join(here, '..', '..', 'bench', 'history.jsonl'), n);
+  const areasGiven = only.filter((o) => !o.startsWith('-'));
+  printSummary(join(here, '..', '..', 'bench', 'history.jsonl'), n, (area) => areasGiven.length === 0 || areasGiven.some((o) => area.startsWith(o)));
   process.exit(0);
 }
 const unknown = only.filter((o) => !areas.some((a) => a.startsWith(o)));
@@ -154,8 +156,8 @@ function smokeRun(files: readonly string[]): number {
   return failed.length ? 1 : 0;
 }
 
-function printSummary(file: string, n: number): void {
-  const s = summarize(readHistory(file), n);
+function printSummary(file: string, n: number, wanted: (area: string) => boolean): void {
+  const s = summarize(readHistory(file), n, wanted);
   const rows = s.figures.map((f) => [f.area, f.name, `${round(f.median)} ${f.unit}`, `${round(f.min)}–${round(f.max)}`, String(f.runs)]);
   const head = ['area', 'figure', 'median', 'spread', 'runs'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

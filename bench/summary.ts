@@ -36,13 +36,15 @@ export function median(values: readonly number[]): number {
 
 /**
  * Each figure over the last `n` records whose `areas` include its area (a run of other areas
- * does not count against a figure's N), in the order figures first appear in those runs.
+ * does not count against a figure's N), in the order figures first appear in those runs; only
+ * the areas `wanted` accepts (all by default), and the commits and load of their runs alone.
  */
-export function summarize(records: readonly HistoryRecord[], n: number): Summary {
+export function summarize(records: readonly HistoryRecord[], n: number, wanted: (area: string) => boolean = () => true): Summary {
   const taken = new Map<string, HistoryRecord[]>();
   for (let i = records.length - 1; i >= 0; i--) {
     const r = records[i]!;
     for (const area of r.areas) {
+      if (!wanted(area)) continue;
       const list = taken.get(area) ?? [];
       if (list.length < n) list.push(r);
       taken.set(area, list);

@@ -32,6 +32,14 @@ describe('bench summary', () => {
     expect(s.load).toEqual([1, 3.5]);
   });
 
+  it('only the areas asked for, with the commits and load of their own runs', () => {
+    const records = [run('a', ['check'], [['check', 'wall', 1]], 9), run('b', ['cluster'], [['cluster', 'cpu', 2]], 1)];
+    const s = summarize(records, 5, (area) => area === 'cluster');
+    expect(s.figures.map((f) => f.area)).toEqual(['cluster']);
+    expect(s.commits).toEqual(['b']);
+    expect(s.load).toEqual([1, 1.5]);
+  });
+
   it('an empty history summarizes to nothing, and the median of an even count is the mean of the middle two', () => {
     expect(summarize([], 5)).toEqual({ figures: [], commits: [], load: null });
     expect(median([4, 1, 3, 2])).toBe(2.5);
