@@ -247,10 +247,11 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     // left the machine: a privacy score of 100 %, as the preview and /metrics say.
     expect(await page.locator('[data-figure=local-ratio]').textContent()).toBe('100%');
     expect(await page.locator('[data-figure=privacy-score]').textContent()).toBe('100%');
-    // The chain runs of the earlier tests called `nap` three times each inside the hour.
+    // The chain runs of the earlier tests called `nap` inside the hour: the live one three times,
+    // the cancelled one once (or twice, on a slow box). A call counts once its step starts (§7.2).
     const rate = page.locator('tr[data-rate]').first();
     const used = Number(/(\d+) \/ 1000/.exec((await rate.textContent()) ?? '')?.[1]);
-    expect(used).toBeGreaterThanOrEqual(6);
+    expect(used).toBeGreaterThanOrEqual(4);
     await page.screenshot({ path: join(shots, 'resources.png'), fullPage: true });
     expect(pageErrors(page)).toEqual([]);
   });
