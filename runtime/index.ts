@@ -21,6 +21,7 @@ export { downstreamClosure, forkAdoption } from './fork.js';
 export type { ActiveRun, Placement, ResumeOptions, RunPlacement, RuntimeOptions, StartOptions } from './runtime-options.js';
 export { RuntimeUsageError } from './usage-error.js';
 export type { ControlOutcome } from './journal-controls.js';
+export { boundToPeople } from './journal-controls.js';
 export { checkUpgrade, outputFieldReads, upgradeRun, type UpgradeCheck, type UpgradeOutcome, type UpgradeReason } from './upgrade.js';
 export { loadPlan, portablePlan, readJsonArg, type LoadPlanOptions } from './load-plan.js';
 export { EMPTY_CONFIG, loadConfig, redactConfigSecrets, secretResolver, type OrchConfig } from './config.js';

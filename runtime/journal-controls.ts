@@ -29,6 +29,15 @@ export type SignalPayload =
     }
   | { context: Record<string, unknown> };
 
+/**
+ * Whether a run's approvals are bound to people: §9.1's `people_bound`, recorded in its
+ * `plan_created` when it started (sub-plans inherit it).
+ */
+export async function boundToPeople(journal: Pick<AsyncJournal, 'load'>, runId: string): Promise<boolean> {
+  const first = (await journal.load(runId))[0];
+  return first?.type === 'plan_created' && first.data.people_bound === true;
+}
+
 /** The run row of a run that can still be controlled, or why not. */
 async function openRun(journal: AsyncJournal, runId: string): Promise<RunRow | ControlOutcome> {
   const row = await journal.getRun(runId);
@@ -94,8 +103,7 @@ export async function signalViaJournal(journal: AsyncJournal, runId: string, pay
   }
   if ('stepId' in payload && !payload.identity) {
     // §9.1: a run bound to people takes no decision without one (a conflict, not a person refused).
-    const first = (await journal.load(runId))[0];
-    const unbound = unboundRefusal(first?.type === 'plan_created' && first.data.people_bound === true, null);
+    const unbound = unboundRefusal(await boundToPeople(journal, runId), null);
     if (unbound !== null) return { ok: false, message: unbound };
   }
   if ('stepId' in payload && payload.identity) {

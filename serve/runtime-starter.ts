@@ -4,7 +4,7 @@
  * status); any other run answers from its journal.
  */
 import { diffPlans, irHash, preview, type PlanIR } from '../compiler/index.js';
-import { clusterTiming, listOrchWorkers, Runtime, RunDetached, RuntimeUsageError, SecretView, type ActiveRun, type Backend } from '../runtime/index.js';
+import { boundToPeople, clusterTiming, listOrchWorkers, Runtime, RunDetached, RuntimeUsageError, SecretView, type ActiveRun, type Backend } from '../runtime/index.js';
 import { journalView, planOfRun, subplanAt } from './journal-view.js';
 import type { RunEvent, RunReader, SignalRead } from '../runtime/index.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta, UpgradeReport } from './run-starter.js';
@@ -225,12 +225,6 @@ function orphanAdoption(rt: Runtime, held: HeldRuns, o: RuntimeStarterOptions) {
 
 const notFound = (runId: string): Extract<ControlResult, { ok: false }> => ({ ok: false, reason: 'not_found', message: `unknown run "${runId}"` });
 const known = async (journal: Journal, runId: string) => (await journal.getRun(runId)) !== undefined;
-
-/** Whether a run's approvals are bound to people (§9.1 `people_bound`, recorded when it started; sub-plans inherit it). */
-async function boundToPeople(journal: Journal, runId: string): Promise<boolean> {
-  const first = (await journal.load(runId))[0];
-  return first?.type === 'plan_created' && first.data.people_bound === true;
-}
 
 /** What the API reads of runs: a held run's live status, any other from its journal. */
 function runReads(journal: Journal, held: HeldRuns): Pick<RunStarter, 'get' | 'list' | 'timeline' | 'source'> {
