@@ -111,8 +111,8 @@ export function unknownReason(expr: ExprIR, env: EvalEnv): string {
   for (const name of contextReads(expr)) {
     const r = readSignal(env, name);
     if (r.state === 'never_set') return `context.${name} was never set`;
-    // Only a derived signal is unknown without a max_age of its own: what it reads is not known.
-    if (r.state === 'stale' && r.max_age_ms === null) return `context.${name} is unknown: a signal it is derived from is not known`;
+    // Only a derived signal is unknown while younger than its max_age (or without one): what it reads is not known.
+    if (r.state === 'stale' && (r.max_age_ms === null || (r.age_ms ?? 0) <= r.max_age_ms)) return `context.${name} is unknown: a signal it is derived from is not known`;
     if (r.state === 'stale') return `context.${name} is stale: ${staleAge(r.age_ms ?? 0, r.max_age_ms ?? 0)} > ${formatAge(r.max_age_ms ?? 0)}`;
   }
   return 'its value is unknown';

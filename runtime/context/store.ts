@@ -128,7 +128,8 @@ export class ContextStore {
     const max = this.defs[name]?.max_age_ms ?? null;
     if (!rec) return { value: null, state: 'never_set', age_ms: null, max_age_ms: max, set_at: null, source: null };
     const age = Math.max(0, this.now() - rec.set_at);
-    const known = this.derived.has(name) ? rec.value !== UNKNOWN_VALUE : max === null || age <= max;
+    // A derived signal's own `max_age` counts from its time (the oldest signal it read), as any signal's.
+    const known = rec.value !== UNKNOWN_VALUE && (max === null || age <= max);
     // A stale signal keeps showing its last value (the dashboard); only `fresh` makes it known.
     return { value: rec.value === UNKNOWN_VALUE ? null : rec.value, state: known ? 'fresh' : 'stale', age_ms: age, max_age_ms: max, set_at: rec.set_at, source: rec.source };
   }
@@ -153,7 +154,7 @@ export class ContextStore {
     for (const [name, s] of Object.entries(this.readAll())) {
       if (s.state !== 'fresh') continue;
       values[name] = s.value;
-      if (!this.derived.has(name) && s.max_age_ms !== null && s.set_at !== null) validUntil = Math.min(validUntil, s.set_at + s.max_age_ms);
+      if (s.max_age_ms !== null && s.set_at !== null) validUntil = Math.min(validUntil, s.set_at + s.max_age_ms);
     }
     this.known = { values, validUntil };
     return { ...values };
@@ -207,7 +208,7 @@ export class ContextStore {
     this.timers.delete(name);
     const max = this.defs[name]?.max_age_ms;
     const rec = this.records.get(name);
-    if (max === null || max === undefined || !rec) return;
+    if (max === null || max === undefined || !rec || rec.value === UNKNOWN_VALUE) return;
     const left = rec.set_at + max - this.now();
     const fire = (): void => {
       this.timers.delete(name);
@@ -243,9 +244,12 @@ export class ContextStore {
     const held = d.heldUntil !== null && before?.value === true;
     // Unchanged, held, or still never known: nothing to tell (a derived signal is never_set until first known).
     if (held || (!before && value === UNKNOWN_VALUE) || (before && before.value === value && (value === UNKNOWN_VALUE || before.set_at === at))) return this.changed(name, seen);
+    // Gone stale by its own max_age already: turning unknown now is not a second going-stale.
+    const wasFresh = before !== undefined && this.read(name).state === 'fresh';
     this.put(name, { value, set_at: at, source: 'derived' });
+    this.arm(name);
     if (value === UNKNOWN_VALUE) {
-      if (before && before.value !== UNKNOWN_VALUE) this.emit({ type: 'context_stale', signal: name, age: Math.max(0, this.now() - at) });
+      if (wasFresh) this.emit({ type: 'context_stale', signal: name, age: Math.max(0, this.now() - at) });
     } else this.emit({ type: 'context_updated', signal: name, value, source: 'derived', at });
     this.changed(name, seen);
   }

@@ -4,6 +4,7 @@ import type { ContextSignalIR, ExprIR } from '../../compiler/index.js';
 import { ContextStore, type ContextChange } from '../context/store.js';
 import { VirtualClock } from '../scheduler/clock.js';
 import { SourceIngest } from '../context/sources/ingest.js';
+import { unknownReason } from '../evaluate.js';
 
 const sig = (name: string): ExprIR => ({ op: 'get', object: { op: 'var', name: 'context' }, key: name });
 const plain = (max: number | null): ContextSignalIR => ({ max_age_ms: max, derived: null, hold_ms: null });
@@ -124,5 +125,34 @@ describe('the context store', () => {
     clock.step(); // motion goes stale: false or unknown is unknown
     expect(store.read('occupied').state).toBe('stale');
     expect(events.some((e) => e.type === 'context_stale' && e.signal === 'occupied')).toBe(true);
+  });
+
+  it("a derived signal's own max_age counts from the oldest signal it read: stale then with no message, said once, and what reads it sees unknown", () => {
+    const clock = new VirtualClock(1_000_000);
+    const store = new ContextStore({
+      clock,
+      signals: {
+        heater_on: plain(null),
+        warm: { max_age_ms: 60_000, derived: sig('heater_on'), hold_ms: null },
+        comfy: { max_age_ms: null, derived: { op: 'and', left: sig('warm'), right: { op: 'lit', value: true } }, hold_ms: null },
+      },
+    });
+    const events: ContextChange[] = [];
+    store.subscribe((e) => events.push(e));
+    store.set('heater_on', true, { source: 'api' });
+    expect(store.read('warm')).toMatchObject({ value: true, state: 'fresh' });
+    clock.step(); // warm's deadline: heater_on itself never goes stale
+    expect(clock.now()).toBe(1_000_000 + 60_001);
+    expect(store.read('warm')).toMatchObject({ value: true, state: 'stale', age_ms: 60_001 });
+    expect(store.read('comfy').state).toBe('stale');
+    expect(store.values()).not.toHaveProperty('warm');
+    expect(unknownReason(sig('warm'), { vars: {}, signal: (n) => store.read(n) })).toBe('context.warm is stale: 1m1ms > 1m');
+    expect(events.filter((e) => e.type === 'context_stale')).toEqual([
+      { type: 'context_stale', signal: 'warm', age: 60_001 },
+      { type: 'context_stale', signal: 'comfy', age: 60_001 },
+    ]);
+    store.set('heater_on', true, { source: 'api' }); // a new sample makes it fresh again
+    expect(store.read('warm')).toMatchObject({ value: true, state: 'fresh', age_ms: 0 });
+    expect(store.read('comfy')).toMatchObject({ value: true, state: 'fresh' });
   });
 });
