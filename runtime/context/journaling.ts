@@ -6,8 +6,8 @@
  * count; when the window ends the pending event is written with `count` — how many messages it
  * stands for — and a new window opens. So a signal updated 10,000 times a second writes about one
  * row a second, and a signal set now and then writes every set. `context_stale` comes at most once
- * per set and is never held back; it first writes what its signal had pending, so the journal's
- * order stays the order of the changes.
+ * per set, also across restarts, and is never held back by a window; it first writes what its
+ * signal had pending, so the journal's order stays the order of the changes.
  *
  * Rows are appended in batches, one append in flight at a time; a failed append keeps its rows
  * for the next one (up to `MAX_BUFFERED`). Retention: at most once an hour, what is older than the
@@ -21,6 +21,8 @@ import type { ContextChange } from './store.js';
 export const COALESCE_WINDOW_MS = 1000;
 /** Rows kept while the database does not answer; older ones go first beyond this. */
 const MAX_BUFFERED = 10_000;
+/** Rows of a signal read back to find its last freshness row (past its rejections) at its first staleness. */
+const STALE_LOOKBACK = 100;
 
 export interface ContextJournalingOptions {
   readonly journal: ContextJournal;
@@ -53,8 +55,13 @@ export class ContextJournaling {
     const row = toRow(c, this.o.clock.now());
     if (c.type === 'context_stale') {
       this.release(`context_updated\0${c.signal}`);
+      const said = this.saidStale.get(c.signal);
+      if (said === undefined) return this.staleOnce(c.signal, row);
+      if (said !== false) return;
+      this.saidStale.set(c.signal, true);
       return this.write(row);
     }
+    if (c.type === 'context_updated') this.saidStale.set(c.signal, false);
     const key = `${c.type}\0${c.signal}`;
     const w = this.windows.get(key);
     if (w) {
@@ -66,8 +73,41 @@ export class ContextJournaling {
     this.open(key);
   }
 
+  /**
+   * Per signal, whether the journal's newest row of it says stale (`pending` while that is looked
+   * up): a going-stale is journaled once, also across a restart, whose store re-reads a signal
+   * kept from before and finds it stale again. Unknown until this process writes a row of it.
+   */
+  private readonly saidStale = new Map<string, boolean | 'pending'>();
+  private readonly lookups = new Set<Promise<void>>();
+
+  /**
+   * The first going-stale of a signal this process sees: written unless the journal's newest
+   * freshness row of it (an update or a staleness; rejections change nothing) is a staleness
+   * already — a signal that went stale while no server ran is journaled now. An update that
+   * comes during the look-up makes the signal fresh again: the staleness is then not written
+   * after it (the journal would say stale of a fresh signal).
+   */
+  private staleOnce(signal: string, row: ContextEventRow): void {
+    this.saidStale.set(signal, 'pending');
+    const lookup = this.o.journal
+      .list({ signal, limit: STALE_LOOKBACK })
+      .then(
+        (rows) => rows.find((r) => r.type !== 'context_rejected')?.type === 'context_stale',
+        () => false,
+      )
+      .then((said) => {
+        this.lookups.delete(lookup);
+        if (this.closed || this.saidStale.get(signal) !== 'pending') return;
+        this.saidStale.set(signal, true);
+        if (!said) this.write(row);
+      });
+    this.lookups.add(lookup);
+  }
+
   /** Writes every pending event now and waits until everything is appended. */
   async flush(): Promise<void> {
+    while (this.lookups.size > 0) await Promise.all(this.lookups);
     for (const key of [...this.windows.keys()]) this.release(key);
     while (this.writing || this.buffer.length > 0) await (this.writing ?? this.drain());
   }

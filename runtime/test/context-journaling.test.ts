@@ -80,4 +80,30 @@ describe('the context journal', () => {
     await j.flush();
     expect((await inner.list({ limit: 10 })).filter((e) => e.type === 'context_updated').map((e) => e.data.value)).toEqual([true, false]);
   });
+
+  it('journals a going-stale once across a restart, whose store finds the kept signal stale again; one that went stale while no server ran is journaled then', async () => {
+    const { clock, journal, store, j } = await setup();
+    store.set('motion', true, { source: 'home' });
+    advance(clock, 5_001); // stale, journaled
+    await j.close();
+    const kept = store.records_();
+    store.close();
+    // A restart: the kept motion is restored, already stale; mode was set and went stale while no server ran.
+    const signals = { motion: { max_age_ms: 5_000, derived: null, hold_ms: null }, mode: { max_age_ms: 5_000, derived: null, hold_ms: null } };
+    await journal.append([{ type: 'context_updated', signal: 'mode', time: clock.now(), data: { value: 'eco', source: 'home', at: clock.now() } }]);
+    advance(clock, 60_000);
+    const again = new ContextStore({ signals, clock });
+    const j2 = new ContextJournaling({ journal, clock, windowMs: 1000, retentionMs: null });
+    again.subscribe((c) => j2.change(c));
+    const seen: string[] = [];
+    again.subscribe((c) => c.type === 'context_stale' && seen.push(c.signal));
+    again.restore({ ...kept, mode: { value: 'eco', set_at: clock.now() - 60_000, source: 'home' } });
+    advance(clock, 1);
+    expect(seen.sort()).toEqual(['mode', 'motion']); // the store (and so the triggers) see both stale
+    await j2.close();
+    const stale = (await oldestFirst(journal)).filter((r) => r.type === 'context_stale');
+    expect(stale).toHaveLength(2);
+    expect((await journal.list({ limit: 10, signal: 'mode' }))[0]).toMatchObject({ type: 'context_stale' });
+    again.close();
+  });
 });
