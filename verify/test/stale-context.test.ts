@@ -53,6 +53,14 @@ describe('verify explores stale signals (simulate context)', () => {
     expect(again.violations.find((x) => x.invariant === 'one branch runs')?.path).toBe(v.path);
   });
 
+  it('a sensor silent since before the run began is explored: a when read at the first step meets it unknown, whatever the seed', async () => {
+    const ir = planIR(PLAN('simulate context { motion stale 10% }'));
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const result = await verify(ir, { seed, runs: 100, failures: false });
+      expect(result.violations.find((x) => x.invariant === 'one branch runs')?.stale, `seed ${seed}`).toEqual([{ signal: 'motion', at_ms: 0 }]);
+    }
+  });
+
   it('a share of 0% never lets the signal go stale', async () => {
     const result = await verify(planIR(PLAN('simulate context { motion stale 0% }')), { seed: 7, runs: 60, failures: false });
     expect(result.invariants.find((i) => i.name === 'one branch runs')?.status).toBe('holds');
