@@ -266,10 +266,22 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
     }
     default: {
       const l = evaluate3(expr.left, env);
+      if (expr.op === 'in' && expr.right.op === 'list') return membership(l, expr.right.items.map((e) => evaluate3(e, env)));
       const r = evaluate3(expr.right, env);
       return l === UNKNOWN || r === UNKNOWN ? UNKNOWN : binary(expr.op, l, r, expr.compare);
     }
   }
+}
+
+/**
+ * `x in [a, b]` over a list written out: `x == a or x == b`, in Kleene's logic — an unknown item
+ * leaves it unknown unless another item matches (a list value carries an unknown item as null,
+ * which would make the answer a plain false and a `forbid` over it fail open).
+ */
+function membership(l: unknown, items: readonly unknown[]): Truth {
+  if (l === UNKNOWN) return UNKNOWN;
+  if (items.some((x) => x !== UNKNOWN && deepEqual(x, l))) return true;
+  return items.includes(UNKNOWN) ? UNKNOWN : false;
 }
 
 /** `known(context.X)` and `age(context.X)`: the signal's state, not its value. */

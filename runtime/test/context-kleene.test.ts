@@ -89,6 +89,17 @@ describe('Kleene logic over unknown signals', () => {
     expect(evaluate({ op: 'list', items: [sig('u')] }, env)).toEqual([null]);
   });
 
+  it('membership in a list written out is the or of its comparisons: an unknown item leaves it unknown unless another matches', () => {
+    const lit = (value: string | number | boolean | null): ExprIR => ({ op: 'lit', value });
+    const inList = (l: ExprIR, items: ExprIR[]): ExprIR => ({ op: 'in', left: l, right: { op: 'list', items } });
+    expect(condition(inList(lit(false), [sig('u')]), env)).toBe(UNKNOWN);
+    expect(condition(inList(lit(null), [sig('u')]), env)).toBe(UNKNOWN); // unknown is not null
+    expect(condition(inList(lit(true), [sig('u'), sig('t')]), env)).toBe(true);
+    expect(condition(inList(lit(3), [lit(1), lit(2)]), env)).toBe(false);
+    expect(condition(inList(sig('u'), [lit(1)]), env)).toBe(UNKNOWN);
+    expect(condition({ op: 'not', arg: inList(lit(false), [sig('u'), lit(true)]) }, env)).toBe(UNKNOWN);
+  });
+
   it('known() and age() read the state, and the reason names the stale signal with its age', () => {
     expect(evaluate({ op: 'call', fn: 'known', args: [sig('u')] }, env)).toBe(false);
     expect(evaluate({ op: 'call', fn: 'known', args: [sig('t')] }, env)).toBe(true);
