@@ -167,7 +167,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
     reject: (name: string, meta: { readonly source: string }, reason: string) => engine.store.reject(name, meta, reason),
   };
   const sources = contextSources({ plans: opts.plans, connections: opts.sources ?? new Map(), store: sink, log });
-  registerSourceRoutes(app, sources, people.bearerBrake);
+  registerSourceRoutes(app, sources, people.bearerBrake, () => batcher.flush());
   registerContextEvents(app, opts.contextJournal ?? null, secrets);
   const streams = registerStream(app, hub, people, opts.streamRecheckMs, contextHub, secrets);
   registerSessionRoutes(app, people, log);

@@ -12,7 +12,11 @@ import { bearerOf } from './auth.js';
 import type { BearerBrake } from './bearer-brake.js';
 import { isPlainObject } from './body.js';
 
-export function registerSourceRoutes(app: FastifyInstance, sources: ContextSources, brake: BearerBrake): void {
+/**
+ * `settled`: resolves once the values handed over so far are in the store (the sources' batcher
+ * takes a turn's messages at its end): a 202 means set, so a `GET /context` right after sees it.
+ */
+export function registerSourceRoutes(app: FastifyInstance, sources: ContextSources, brake: BearerBrake, settled: () => Promise<void> = async () => {}): void {
   app.post<{ Params: { name: string } }>('/sources/:name', async (req, reply) => {
     const source = sources.webhooks.get(req.params.name);
     if (!source) return reply.code(404).send({ error: `no webhook source "${req.params.name}"` });
@@ -29,6 +33,7 @@ export function registerSourceRoutes(app: FastifyInstance, sources: ContextSourc
     if (!isPlainObject(body) || typeof body.topic !== 'string' || !('payload' in body))
       return reply.code(400).send({ error: 'the body must be { "topic": string, "payload": any }' });
     const set = source.ingest.accept({ topic: body.topic, payload: body.payload });
+    await settled();
     return reply.code(202).send({ set });
   });
 }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../compiler/index.js';
 import { ContextStore, memoryBackend, VirtualClock } from '../../runtime/index.js';
-import { startServer } from '../server.js';
+import { buildServer, startServer } from '../server.js';
 import { FakeStarter } from './fake-starter.js';
 
 const TOKEN = 'context-events-token-0123456789';
@@ -107,6 +107,39 @@ describe('POST /signals is a source like any other (§9.4)', () => {
       expect(((await derived.json()) as { error: string }).error).toContain('"warm" is a derived signal');
     } finally {
       await server.close(0);
+    }
+  });
+});
+
+describe('a webhook source (§9.4)', () => {
+  it('a 202 means set: GET /context right after sees the value with its source; a wrong type is refused and journaled, never stored', async () => {
+    const src = 'context {\n  temperature: number  max_age 15m\n}\nsource hook {\n  topic "home/+/temperature" sets temperature from payload.value\n}\nplan p {\n  step w = wait 1s\n}\n';
+    const out = compile({ entry: '/v/p.orch', host: { readFile: (f) => (f === '/v/p.orch' ? src : undefined) } });
+    expect(out.diagnostics).toEqual([]);
+    const backend = memoryBackend();
+    const contextJournal = await backend.contextJournal();
+    const server = await buildServer({ plans: out.plans, triggers: [], starter: new FakeStarter(), evaluate: () => null, state: await backend.triggerState(), contextJournal, token: TOKEN, sources: new Map([['hook', { kind: 'webhook', token: 'hook-token' }]]) });
+    try {
+      const hook = (payload: unknown, token = 'hook-token') => server.app.inject({ method: 'POST', url: '/sources/hook', headers: { authorization: `Bearer ${token}` }, payload: payload as object });
+      const get = async (url: string) => (await server.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TOKEN}` } })).json() as Record<string, unknown>;
+      expect((await hook({ topic: 'home/living/temperature', payload: { value: 21 } }, 'wrong')).statusCode).toBe(401);
+      expect((await hook({ payload: { value: 21 } })).statusCode).toBe(400);
+      const ok = await hook({ topic: 'home/living/temperature', payload: { value: 21 } });
+      expect([ok.statusCode, ok.json()]).toEqual([202, { set: 1 }]);
+      expect(await get('/context')).toEqual({ context: { temperature: 21 } });
+      expect((await get('/context/signals')).temperature).toMatchObject({ value: 21, source: 'hook', state: 'fresh' });
+      const bad = await hook({ topic: 'home/living/temperature', payload: { value: 'warm' } });
+      expect([bad.statusCode, bad.json()]).toEqual([202, { set: 0 }]);
+      expect(await get('/context')).toEqual({ context: { temperature: 21 } });
+      await server.journaling!.flush();
+      const rows = (await contextJournal.list({ limit: 10 })).reverse();
+      expect(rows.map((r) => [r.type, r.data.source])).toEqual([
+        ['context_updated', 'hook'],
+        ['context_rejected', 'hook'],
+      ]);
+      expect(rows[0]!.data.at).toEqual(expect.any(Number));
+    } finally {
+      await server.app.close();
     }
   });
 });
