@@ -231,7 +231,9 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
     }
     case 'call': {
       if (expr.fn === 'known' || expr.fn === 'age') return signalState(expr.fn, expr.args[0], env);
-      const args = expr.args.map((a) => evaluate3(a, env));
+      // A list written out as an argument keeps its unknown items (as a value it would carry them as null).
+      if (expr.fn === 'contains' && expr.args[0]?.op === 'list' && expr.args[1]) return membership(evaluate3(expr.args[1], env), expr.args[0].items.map((e) => evaluate3(e, env)));
+      const args = expr.args.map((a) => (a.op === 'list' ? knownItems(a.items.map((e) => evaluate3(e, env))) : evaluate3(a, env)));
       return args.includes(UNKNOWN) ? UNKNOWN : callBuiltin(expr.fn, args, env);
     }
     case 'secret':
@@ -282,6 +284,11 @@ function membership(l: unknown, items: readonly unknown[]): Truth {
   if (l === UNKNOWN) return UNKNOWN;
   if (items.some((x) => x !== UNKNOWN && deepEqual(x, l))) return true;
   return items.includes(UNKNOWN) ? UNKNOWN : false;
+}
+
+/** A list written out as a built-in's argument: unknown when an item is (`max([context.t, 0])` is unknown, not an error over null). */
+function knownItems(items: unknown[]): unknown {
+  return items.includes(UNKNOWN) ? UNKNOWN : items;
 }
 
 /** `known(context.X)` and `age(context.X)`: the signal's state, not its value. */

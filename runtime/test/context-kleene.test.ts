@@ -98,6 +98,17 @@ describe('Kleene logic over unknown signals', () => {
     expect(condition(inList(lit(3), [lit(1), lit(2)]), env)).toBe(false);
     expect(condition(inList(sig('u'), [lit(1)]), env)).toBe(UNKNOWN);
     expect(condition({ op: 'not', arg: inList(lit(false), [sig('u'), lit(true)]) }, env)).toBe(UNKNOWN);
+    // contains() over a list written out is the same membership.
+    const contains = (items: ExprIR[], x: ExprIR): ExprIR => ({ op: 'call', fn: 'contains', args: [{ op: 'list', items }, x] });
+    expect(condition(contains([sig('u'), lit(3)], lit(3)), env)).toBe(true);
+    expect(condition(contains([sig('u'), lit(3)], lit(4)), env)).toBe(UNKNOWN);
+  });
+
+  it('a built-in over a list written out with an unknown item is unknown, not an error over null', () => {
+    const lit = (value: number): ExprIR => ({ op: 'lit', value });
+    const max: ExprIR = { op: 'call', fn: 'max', args: [{ op: 'list', items: [sig('u'), lit(0)] }] };
+    expect(condition({ op: '>', left: max, right: lit(20) }, env)).toBe(UNKNOWN);
+    expect(evaluate({ op: 'call', fn: 'sum', args: [{ op: 'list', items: [lit(1), lit(2)] }] }, env)).toBe(3);
   });
 
   it('known() and age() read the state, and the reason names the stale signal with its age', () => {
