@@ -64,8 +64,8 @@ export function derivedSetDiagnostic(signals: { readonly [name: string]: Context
 
 /**
  * `simulate context { motion stale 20% }`: each named signal's share of verify's runs in which
- * it goes stale. The signal must be declared (E0101 at its name); out of 0–100 % is E0201
- * (check/bounds.ts); a signal named in two blocks keeps the first share.
+ * it goes stale. The signal must be declared (E0101 at its name) and not derived (E0905); out of
+ * 0–100 % is E0201 (check/bounds.ts); a signal named in two blocks keeps the first share.
  */
 function withStaleShares(modules: readonly LoadedModule[], signals: Record<string, ContextSignalIR>, diags: Diagnostic[]): Record<string, ContextSignalIR> {
   for (const m of modules)
@@ -77,6 +77,11 @@ function withStaleShares(modules: readonly LoadedModule[], signals: Record<strin
         if (!signal) {
           const known = Object.keys(signals);
           diags.push(diagnostic('E0101', `simulate context: unknown context signal "${name}"${known.length > 0 ? ` (declared: ${known.join(', ')})` : ' (no context block declares any)'}`, m.file, s.signal.range));
+          continue;
+        }
+        if (signal.derived) {
+          // It goes stale when what it reads does: verify computes it, so a share of its own would do nothing.
+          diags.push(diagnostic('E0905', `simulate context: "${name}" is a derived signal: it is unknown when the signals it reads are; simulate those`, m.file, s.signal.range));
           continue;
         }
         if (signal.stale === undefined) signals[name] = { ...signal, stale: Math.min(1, Math.max(0, s.share.value / 100)) };

@@ -79,4 +79,12 @@ describe('context signals (§9.4)', () => {
     expect(covered(unknown, d[0]!)).toBe('presence');
     expect(codes(checkText(`${CONTEXT}\nsimulate context { motion stale 120% }\nplan p { step a = heat(t: 1) }`))).toEqual(['E0201']);
   });
+
+  it('a derived signal in `simulate context` is E0905 at its name: it is unknown when what it reads is, so a share of its own would do nothing', () => {
+    const text = `${CONTEXT}\nsimulate context { occupied stale 20% }\nplan p { step a = heat(t: 1) }`;
+    const d = checkText(text);
+    expect(codes(d)).toEqual(['E0905']);
+    expect(covered(text, d[0]!)).toBe('occupied');
+    expect(d[0]!.message).toContain('simulate those');
+  });
 });
