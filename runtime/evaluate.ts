@@ -106,9 +106,14 @@ export function readSignal(env: EvalEnv, name: string): SignalRead {
   return v === undefined || v === null ? { value: null, state: 'never_set', age_ms: null, max_age_ms: null } : { value: v, state: 'fresh', age_ms: null, max_age_ms: null };
 }
 
-/** Why a condition over `expr` is unknown: the first signal it reads that is not known. */
+/**
+ * Why a condition over `expr` is unknown: the first signal that makes it so, in evaluation order
+ * — not one a `??` replaced, a `known()` read or a decided `and`/`or` left aside — else the first
+ * signal it reads that is not known.
+ */
 export function unknownReason(expr: ExprIR, env: EvalEnv): string {
-  for (const name of contextReads(expr)) {
+  const cause = unknownCause(expr, env);
+  for (const name of cause !== null ? [cause] : contextReads(expr)) {
     const r = readSignal(env, name);
     if (r.state === 'never_set') return `context.${name} was never set`;
     // Only a derived signal is unknown while younger than its max_age (or without one): what it reads is not known.
@@ -116,6 +121,39 @@ export function unknownReason(expr: ExprIR, env: EvalEnv): string {
     if (r.state === 'stale') return `context.${name} is stale: ${staleAge(r.age_ms ?? 0, r.max_age_ms ?? 0)} > ${formatAge(r.max_age_ms ?? 0)}`;
   }
   return 'its value is unknown';
+}
+
+/** The signal whose being unknown makes `expr` unknown, found down the unknown parts of it. */
+function unknownCause(expr: ExprIR, env: EvalEnv): string | null {
+  try {
+    return causeIn(expr, env);
+  } catch {
+    return null; // a part that cannot be evaluated on its own (or a chain too deep): the plain search
+  }
+}
+
+function causeIn(expr: ExprIR, env: EvalEnv): string | null {
+  const key = contextKey(expr);
+  if (key !== null) return evaluate3(expr, env) === UNKNOWN ? key : null;
+  // A list or record written out carries an unknown item as null: look inside it all the same.
+  if (expr.op !== 'list' && expr.op !== 'record' && evaluate3(expr, env) !== UNKNOWN) return null;
+  if (expr.op === '??') return causeIn(expr.right, env);
+  if (expr.op === 'call' && (expr.fn === 'known' || expr.fn === 'age')) return expr.fn === 'age' && expr.args[0] ? contextKey(expr.args[0]) : null;
+  for (const part of partsOf(expr)) {
+    const found = causeIn(part, env);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/** An expression's sub-expressions, in the order they are evaluated. */
+function partsOf(expr: ExprIR): ExprIR[] {
+  const e = expr as { [k: string]: unknown };
+  const out: ExprIR[] = [];
+  for (const k of ['left', 'object', 'arg', 'from', 'right', 'index', 'to']) if (e[k] && typeof e[k] === 'object') out.push(e[k] as ExprIR);
+  for (const k of ['args', 'items', 'parts']) if (Array.isArray(e[k])) out.push(...(e[k] as ExprIR[]));
+  if (expr.op === 'record') out.push(...expr.fields.map((f) => f.value));
+  return out;
 }
 
 /** A stale age that would print as its `max_age` (read the moment it passed): with the ms past it, `2m1ms`. */

@@ -122,6 +122,22 @@ describe('Kleene logic over unknown signals', () => {
     expect(evaluate({ op: 'call', fn: 'age', args: [sig('motion')] }, never)).toBeNull();
   });
 
+  it('the reason names the signal that makes the condition unknown, not one a ?? replaced, a known() read or a decided side left aside', () => {
+    const never: EvalEnv = { vars: { context: {} }, signal: (n) => (n === 'u' ? env.signal!(n) : n === 't' ? env.signal!(n) : { value: null, state: 'never_set', age_ms: null, max_age_ms: null }) };
+    const lit = (value: number | boolean): ExprIR => ({ op: 'lit', value });
+    // context.u and (context.x ?? 20) > 18: x was never set, but the ?? covers it; u is stale.
+    const cond: ExprIR = { op: 'and', left: sig('u'), right: { op: '>', left: { op: '??', left: sig('x'), right: lit(20) }, right: lit(18) } };
+    expect(condition(cond, never)).toBe(UNKNOWN);
+    expect(unknownReason(cond, never)).toBe('context.u is stale: 3m > 2m');
+    // context.u or known(context.x): x is read by known() (false), u decides.
+    const viaKnown: ExprIR = { op: 'or', left: sig('u'), right: { op: 'call', fn: 'known', args: [sig('x')] } };
+    // Both stale: the first in the order they are read.
+    expect(unknownReason({ op: 'and', left: sig('u'), right: sig('x') }, never)).toBe('context.u is stale: 3m > 2m');
+    expect(unknownReason(viaKnown, never)).toBe('context.u is stale: 3m > 2m');
+    // Inside a list written out, too.
+    expect(unknownReason({ op: 'in', left: lit(3), right: { op: 'list', items: [sig('t'), sig('u')] } }, never)).toBe('context.u is stale: 3m > 2m');
+  });
+
   it('the reason for a derived signal that turned unknown says so, with no max_age it does not have', () => {
     const clock = new VirtualClock(0);
     const store = new ContextStore({ clock, signals: { motion: { max_age_ms: 120_000, derived: null, hold_ms: null }, occupied: { max_age_ms: null, derived: sig('motion'), hold_ms: null } } });
