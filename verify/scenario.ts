@@ -142,12 +142,13 @@ function staleArbitrary(plan: PlanIR): fc.Arbitrary<GoneStale[]> {
   if (shares.length === 0) return fc.constant([]);
   const horizon = Math.max(1000, plan.estimates.duration_ms * 2);
   return fc
-    .tuple(...shares.map(([signal, s]) => fc.record({ n: fc.integer({ min: 0, max: 999 }), at_ms: silentSince(horizon) }).map(({ n, at_ms }) => (n >= 1000 - Math.round(s.stale! * 1000) ? { signal, at_ms } : null))))
+    .tuple(...shares.map(([signal, s]) => fc.record({ n: fc.integer({ min: 0, max: 999 }), at_ms: s.max_age_ms === null ? fc.constant(0) : silentSince(horizon) }).map(({ n, at_ms }) => (n >= 1000 - Math.round(s.stale! * 1000) ? { signal, at_ms } : null))))
     .map((xs) => xs.filter((x): x is GoneStale => x !== null));
 }
 
 /**
- * When a source falls silent: a sensor silent since before the run began is the common case (a
+ * When a source falls silent (a signal without `max_age` never goes stale: silent, it is one never
+ * set, from the start): a sensor silent since before the run began is the common case (a
  * run starts at any moment of the silence), so half the draws are from the start — a `when` or
  * `available when` read at the first step must meet the signal unknown, not by the luck of a
  * uniform draw hitting 0 — and the others at a moment of the run.

@@ -61,6 +61,25 @@ describe('verify explores stale signals (simulate context)', () => {
     }
   });
 
+  it('a signal without max_age never goes stale: its silent source is one that never sent it (never set, from the start)', async () => {
+    const src = `
+context {
+  mode: string
+}
+simulate context { mode stale 50% }
+capability heat { kind tool  input { t: number }  output { ok: bool }  latency 1s }
+plan warm {
+  step home = heat(t: 21) when context.mode == "home"
+  step away = heat(t: 16) when context.mode != "home"
+  invariant "one branch runs" { eventually home.completed or away.completed }
+}
+`;
+    const result = await verify(planIR(src), { seed: 3, runs: 100, failures: false });
+    const v = result.violations.find((x) => x.invariant === 'one branch runs')!;
+    expect(v.stale).toEqual([{ signal: 'mode', at_ms: 0 }]);
+    expect(JSON.stringify(v.trace.filter((e) => e.type === 'step_skipped'))).toContain('context.mode was never set');
+  });
+
   it('a share of 0% never lets the signal go stale', async () => {
     const result = await verify(planIR(PLAN('simulate context { motion stale 0% }')), { seed: 7, runs: 60, failures: false });
     expect(result.invariants.find((i) => i.name === 'one branch runs')?.status).toBe('holds');
