@@ -72,7 +72,16 @@ export const DATA_CLASS_RANK: { readonly [name: string]: number } = {
 /** The value of an expression; an unknown signal's part is null. */
 export function evaluate(expr: ExprIR, env: EvalEnv): unknown {
   const v = evaluate3(expr, env);
-  return v === UNKNOWN ? null : v;
+  if (v !== UNKNOWN) return v;
+  // An interpolated string that leaves the evaluator prints its unknown parts as `unknown`.
+  return expr.op === 'concat' ? interpolate(expr.parts, env) : null;
+}
+
+function interpolate(parts: readonly ExprIR[], env: EvalEnv): string {
+  return parts.map((p) => {
+    const v = evaluate3(p, env);
+    return v === UNKNOWN ? 'unknown' : formatValue(v);
+  }).join('');
 }
 
 /** A condition's Kleene truth: only `true` is true, UNKNOWN stays UNKNOWN, anything else is false. */
@@ -230,11 +239,11 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
       for (const f of expr.fields) out[f.key] = evaluate(f.value, env);
       return out;
     }
-    case 'concat':
-      return expr.parts.map((p) => {
-        const v = evaluate3(p, env);
-        return v === UNKNOWN ? 'unknown' : formatValue(v);
-      }).join('');
+    case 'concat': {
+      // Inside the evaluator a string built from an unknown is unknown: `"{context.mode}" == "away"` is no plain false.
+      const values = expr.parts.map((p) => evaluate3(p, env));
+      return values.includes(UNKNOWN) ? UNKNOWN : values.map(formatValue).join('');
+    }
     case 'var':
       return env.vars[expr.name] ?? null;
     case 'item':

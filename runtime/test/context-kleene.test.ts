@@ -104,6 +104,14 @@ describe('Kleene logic over unknown signals', () => {
     expect(condition(contains([sig('u'), lit(3)], lit(4)), env)).toBe(UNKNOWN);
   });
 
+  it('an interpolated string with an unknown part is unknown inside a condition, and prints it as unknown when it leaves', () => {
+    const text: ExprIR = { op: 'concat', parts: [{ op: 'lit', value: 'mode=' }, sig('u')] };
+    expect(condition({ op: '==', left: text, right: { op: 'lit', value: 'mode=unknown' } }, env)).toBe(UNKNOWN);
+    expect(evaluate(text, env)).toBe('mode=unknown');
+    expect(evaluate({ op: 'record', fields: [{ key: 'm', value: text }] }, env)).toEqual({ m: 'mode=unknown' });
+    expect(evaluate({ op: 'concat', parts: [{ op: 'lit', value: 'x=' }, sig('t')] }, env)).toBe('x=true');
+  });
+
   it('a built-in over a list written out with an unknown item is unknown, not an error over null', () => {
     const lit = (value: number): ExprIR => ({ op: 'lit', value });
     const max: ExprIR = { op: 'call', fn: 'max', args: [{ op: 'list', items: [sig('u'), lit(0)] }] };
