@@ -254,11 +254,15 @@ export class ContextStore {
     this.changed(name, seen);
   }
 
-  /** `hold D`: a `true` turning `false` stays `true` until D has passed (a timer recomputes then). */
+  /**
+   * `hold D`: a `true` turning `false` stays `true` until D has passed (a timer recomputes then).
+   * Turning unknown holds it too, and an unknown within the hold does not end it: the value is
+   * `expression or (true within D)`, and Kleene's `unknown or true` is true.
+   */
   private hold(d: Derived, before: unknown, now: unknown): unknown {
     const hold = d.def.hold_ms;
     if (hold === null) return now;
-    if (now !== false) {
+    if (now !== false && now !== UNKNOWN_VALUE) {
       d.heldUntil = null;
       if (d.timer !== null) this.opts.clock.cancelTimer(d.timer);
       d.timer = null;

@@ -117,6 +117,34 @@ describe('the context store', () => {
     expect(store.read('away').value).toBe(true);
   });
 
+  it('hold keeps a true through unknown: turning unknown is held for D, and an unknown within a hold does not end it', () => {
+    // true → unknown: motion goes stale, phone_home was never set.
+    const a = storeAt();
+    a.store.set('motion', true, { source: 'api' });
+    a.clock.step(); // motion stale at 2m
+    const staleAt = a.clock.now();
+    expect(a.store.read('occupied')).toMatchObject({ value: true, state: 'fresh', set_at: 1_000_000 });
+    a.clock.step(); // the hold ends 10m later: unknown now, said once
+    expect(a.clock.now()).toBe(staleAt + 600_000);
+    expect(a.store.read('occupied').state).toBe('stale');
+    expect(a.events.filter((e) => e.signal === 'occupied').map((e) => e.type)).toEqual(['context_updated', 'context_stale']);
+    // true → false → unknown within the hold: still held until 10m after it turned false.
+    const b = storeAt();
+    b.store.set('phone_home', false, { source: 'api' });
+    b.store.set('motion', true, { source: 'api' });
+    b.clock.setTimer(60_000, () => b.store.set('motion', false, { source: 'api' }));
+    b.clock.step();
+    const turnedFalse = b.clock.now();
+    b.clock.step(); // motion stale 2m later: false or unknown is unknown, but the hold keeps true
+    expect(b.clock.now()).toBe(turnedFalse + 120_001);
+    expect(b.store.read('occupied')).toMatchObject({ value: true, state: 'fresh' });
+    b.clock.runAll();
+    expect(b.clock.now()).toBe(turnedFalse + 600_000);
+    expect(b.store.read('occupied').state).toBe('stale');
+    a.store.close();
+    b.store.close();
+  });
+
   it('a derived signal reading a stale one becomes unknown when it goes stale', () => {
     const { store, clock, events } = storeAt();
     store.set('motion', false, { source: 'api' });
