@@ -34,9 +34,12 @@ export class ConditionEdges {
    */
   async risesAlong(trigger: string, sides: readonly Side[]): Promise<boolean> {
     // Never known by this database (`settle` records a side known at start): unknown until now.
-    const before: Side = this.seen.get(trigger) ?? (await this.state.lastCondition(trigger)) ?? 'unknown';
+    const seen = this.seen.get(trigger);
+    const before: Side = seen ?? (await this.state.lastCondition(trigger)) ?? 'unknown';
     const f = foldSides(before, sides);
-    this.seen.set(trigger, f.last);
+    // Until this process sees the condition known, an unknown is the start's (every signal starts
+    // unknown, a kept one may be stale by now), not an edge it watched: the kept side still counts.
+    if (seen !== undefined || sides.some((s) => s !== 'unknown')) this.seen.set(trigger, f.last);
     if (f.persist !== null) await this.state.setLastCondition(trigger, f.persist);
     return f.rose;
   }

@@ -64,6 +64,31 @@ describe('when triggers over an always-fresh context', () => {
     store.close();
   });
 
+  it('a restart does not fire again for a condition already true, also when the kept value is seen stale before the next message', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const state = await memoryBackend().triggerState();
+    const first = await engineOn(state, clock);
+    await first.engine.signal({ temperature: 30 });
+    expect(first.starter.runs).toHaveLength(1);
+    first.store.close();
+    clock.setTimer(600_000, () => {});
+    clock.runAll();
+    const second = await engineOn(state, clock);
+    // The kept temperature is stale: its timer is due at once (a real clock fires it before any message).
+    const stale = new Promise<void>((done) => second.store.subscribe((c) => c.type === 'context_stale' && done()));
+    clock.step();
+    await stale;
+    await second.engine.signal({ temperature: 31 });
+    expect(second.starter.runs).toHaveLength(0);
+    // Seen known in this process, true → unknown → true is an edge again.
+    const again = new Promise<void>((done) => second.store.subscribe((c) => c.type === 'context_stale' && done()));
+    clock.step();
+    await again;
+    await second.engine.signal({ temperature: 32 });
+    expect(second.starter.runs).toHaveLength(1);
+    second.store.close();
+  });
+
   it('a restart, where the signal starts unknown, does not fire again for a condition already true', async () => {
     const clock = new VirtualClock(1_000_000);
     const state = await memoryBackend().triggerState();
