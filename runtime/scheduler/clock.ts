@@ -1,6 +1,14 @@
 /** Clocks for the scheduler: the real one (`orch run`) and a virtual one (`orch verify`, tests). */
 import type { Clock, TimerId } from './types.js';
 
+/** The longest delay Node's setTimeout takes: a longer one (a `max_age 30d`) is set to 1 ms, and re-arming it would spin. */
+const LONGEST_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** How long to wait before looking again: all of it, at most Node's longest (the timer re-arms for the rest). */
+function slice(ms: number): number {
+  return Math.min(Math.max(0, ms), LONGEST_TIMEOUT_MS);
+}
+
 /** A real timer: re-armed until `Date.now()` has reached its due time. */
 interface RealTimer {
   handle: ReturnType<typeof setTimeout>;
@@ -15,10 +23,10 @@ export const realClock: Clock = {
   now: () => Date.now(),
   setTimer: (ms, cb) => {
     const due = Date.now() + Math.max(0, ms);
-    const timer: RealTimer = { handle: setTimeout(() => fire(), Math.max(0, ms)) };
+    const timer: RealTimer = { handle: setTimeout(() => fire(), slice(ms)) };
     const fire = () => {
       const left = due - Date.now();
-      if (left > 0) timer.handle = setTimeout(fire, left);
+      if (left > 0) timer.handle = setTimeout(fire, slice(left));
       else cb();
     };
     return timer;

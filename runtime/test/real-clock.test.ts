@@ -4,10 +4,21 @@
  * moved by its delay (Node's own timers may fire a millisecond early by `Date.now()`).
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { realClock } from '../scheduler/clock.js';
 
 describe('realClock', () => {
+  it('waits out a delay longer than Node takes (a max_age 30d) in slices, never a 1 ms timer re-armed over and over', () => {
+    const set = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const id = realClock.setTimer(30 * 86_400_000, () => {});
+      realClock.cancelTimer(id);
+      expect(set.mock.calls.map((c) => c[1])).toEqual([2 ** 31 - 1]);
+    } finally {
+      set.mockRestore();
+    }
+  });
+
   it('fires a timer only once now() has moved by its delay, and a cancelled one never', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 25 }), { minLength: 1, maxLength: 20 }), async (delays) => {
