@@ -32,6 +32,7 @@ export { REDACTED, condition, evaluate, evaluateOrUnknown, formatAge, truthy, un
 export { parseSourcesConfig, type SourceConnection } from './context/sources/config.js';
 export { parsePayload, SourceIngest, topicMatches, type ContextSink, type SourceMessage } from './context/sources/ingest.js';
 export { startMqttSource, type MqttSourceOptions, type SourceClient } from './context/sources/mqtt-client.js';
+export { derivedReader, hasDerived } from './context/derived-read.js';
 export { ContextStore, type ContextChange, type ContextStoreOptions, type SetResult, type SignalRecord, type SignalState } from './context/store.js';
 export { COALESCE_WINDOW_MS, ContextJournaling, type ContextJournalingOptions } from './context/journaling.js';
 export { attemptSpend, spendBy, type AttemptSpend, type SpendTotals } from './spend.js';

@@ -5,7 +5,7 @@
  * through `updateContext`. The monitor watches every transition through the observer hook.
  */
 import type { PlanIR } from '../compiler/index.js';
-import { evaluateOrUnknown, eventAttempt, recordOf, REDACTED, UNKNOWN, type SignalRead } from '../runtime/index.js';
+import { derivedReader, eventAttempt, hasDerived, recordOf, REDACTED, type SignalRead } from '../runtime/index.js';
 import { InProcessLimits, neededScopes, Run, VirtualClock, type LimitsProvider, type replay, type RunEvent, type RunReader } from '../runtime/index.js';
 
 type RestoredRun = ReturnType<typeof replay>;
@@ -199,7 +199,7 @@ export function startRun(
       secret: () => REDACTED,
       // §9.4: a signal the scenario lets go stale reads as stale from then on (the run's own context otherwise).
       // A derived one is computed from what it reads.
-      ...(staleAt.size > 0 || stale.size > 0 || hasDerived(plan) ? { signal: (name: string) => readScenarioSignal(plan, run, stale, name, clock.now()) } : {}),
+      ...(staleAt.size > 0 || stale.size > 0 || hasDerived(plan.context_signals) ? { signal: (name: string) => readScenarioSignal(plan, run, stale, name, clock.now()) } : {}),
       ...(limits ? { limits } : {}),
     },
     // Every consent scope the plan may need is granted: verify explores what the plan does when
@@ -256,18 +256,12 @@ export function stuckMessage(run: Run): string {
   return forResource.length > 0 ? `the run is stuck: nothing can happen any more while ${forResource.join(', ')}` : 'the run is stuck: no step can start and nothing is running';
 }
 
-function hasDerived(plan: PlanIR): boolean {
-  return Object.values(plan.context_signals ?? {}).some((s) => s.derived !== null);
+/** A signal as the run reads it in verify: stale (with an age past its `max_age`) once gone stale, else the run's context; a derived one computed from those. */
+function readScenarioSignal(plan: PlanIR, run: Run | null, stale: ReadonlyMap<string, number>, name: string, now: number): SignalRead {
+  return derivedReader(plan.context_signals ?? {}, (n) => plainScenarioSignal(plan, run, stale, n, now), () => now)(name);
 }
 
-/** A signal as the run reads it in verify: stale (with an age past its `max_age`) once gone stale, else the run's context. */
-function readScenarioSignal(plan: PlanIR, run: Run | null, stale: ReadonlyMap<string, number>, name: string, now: number): SignalRead {
-  const derived = plan.context_signals?.[name]?.derived;
-  if (derived) {
-    // Kleene over what it reads (a cycle is E0905, so this ends); `hold` needs a history verify does not keep.
-    const v = evaluateOrUnknown(derived, { vars: {}, signal: (n) => readScenarioSignal(plan, run, stale, n, now), now: () => now });
-    return v === UNKNOWN ? { value: null, state: 'stale', age_ms: 0, max_age_ms: null } : { value: v, state: 'fresh', age_ms: 0, max_age_ms: null };
-  }
+function plainScenarioSignal(plan: PlanIR, run: Run | null, stale: ReadonlyMap<string, number>, name: string, now: number): SignalRead {
   const max = plan.context_signals?.[name]?.max_age_ms ?? null;
   const since = stale.get(name);
   // Without a max_age a signal never goes stale: one whose source is silent was never set.

@@ -22,6 +22,7 @@ import type { Identity } from '../people/identity.js';
 import { subplanOrigin } from '../people/run-chain.js';
 import { MODEL_CALLS } from '../models/prompt.js';
 import { readSignal, type SignalRead } from '../evaluate.js';
+import { signalReader } from './core/env.js';
 import type { AttemptHandle, CommitHook, ExecutionResult, RunEvent, RunReader, RunStatus, RunSummary, SchedulerDeps, TimerId } from './types.js';
 
 export type { RunOptions };
@@ -316,7 +317,8 @@ export class Run implements RunReader {
 
   /** §9.4: a signal as this run's conditions read it (the live context's state when there is one). */
   contextSignal(name: string): SignalRead {
-    return readSignal({ vars: { context: this.context() }, ...(this.deps.signal ? { signal: this.deps.signal } : {}) }, name);
+    const signal = signalReader(this.core);
+    return readSignal({ vars: { context: this.context() }, ...(signal ? { signal } : {}) }, name);
   }
 
   context(): { readonly [key: string]: unknown } {

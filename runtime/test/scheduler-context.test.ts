@@ -126,3 +126,34 @@ plan p {
     expect(violations.some((v) => v.includes('cool_enough'))).toBe(true);
   });
 });
+
+describe('a run with only its own context (orch run, an in-process run without a live context)', () => {
+  it('computes a derived signal from the signals it reads, and sees it change when they do', async () => {
+    const ir = planIR(`
+context {
+  motion: bool max_age 2m
+  phone_home: bool max_age 10m
+  occupied: bool = context.motion or context.phone_home
+}
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+plan p {
+  step a = heat(t: 1) when context.occupied
+  step b = heat(t: 2) when not context.occupied
+  step w = wait until context.occupied timeout 1h
+}
+`);
+    const clock = new VirtualClock(1_000_000);
+    const events: RunEvent[] = [];
+    const run = new Run(ir, { clock, executor: new SimExecutor(clock), journal: { commit: (_s, evs) => void events.push(...evs) } }, { runId: 'own', context: { motion: false } });
+    clock.setTimer(60_000, () => run.updateContext({ phone_home: true }));
+    const done = run.start();
+    clock.runAll();
+    const result = await done;
+    // motion false, phone_home never set: false or unknown is unknown — both whens skip, saying why.
+    expect(skipOf(events, 'a')).toBe('context.occupied is unknown: a signal it is derived from is not known');
+    expect(skipOf(events, 'b')).toBe('context.occupied is unknown: a signal it is derived from is not known');
+    // phone_home set: occupied is true, and the wait that reads it goes on then.
+    expect(statusOf(result, 'w')).toBe('completed');
+    expect(events.find((e) => e.type === 'step_completed' && e.stepId === 'w')!.ts).toBe(1_060_000);
+  });
+});

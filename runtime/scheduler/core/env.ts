@@ -1,6 +1,7 @@
 /** The expression environment of a step instance, a block's frame, or the run: inputs, context, actuals, steps, blocks. */
 import type { ExprIR, StepIR } from '../../../compiler/index.js';
-import { type EvalEnv, evaluate } from '../../evaluate.js';
+import { type EvalEnv, evaluate, readSignal, type SignalRead } from '../../evaluate.js';
+import { derivedReader, hasDerived } from '../../context/derived-read.js';
 import type { RunState } from './run-state.js';
 import type { Frame, Inst } from './state.js';
 import { blockViewFrom, previousFrom, stepViewFrom } from './views.js';
@@ -32,8 +33,23 @@ export function envAt(c: RunState, frame: Frame | null, inst: Inst | null): Eval
       return v;
     },
     now: () => c.now,
-    ...(c.cfg.signal ? { signal: c.cfg.signal } : {}),
+    ...signalOption(c),
   };
+}
+
+/**
+ * §9.4: how the run reads a context signal — the live context's state when it is given one, else
+ * its own context, where a derived signal is computed from the signals it reads.
+ */
+export function signalReader(c: RunState): ((name: string) => SignalRead) | undefined {
+  if (c.cfg.signal) return c.cfg.signal;
+  if (!hasDerived(c.plan.context_signals)) return undefined;
+  return derivedReader(c.plan.context_signals ?? {}, (name) => readSignal({ vars: { context: c.ctx } }, name), () => c.now);
+}
+
+function signalOption(c: RunState): { signal?: (name: string) => SignalRead } {
+  const signal = signalReader(c);
+  return signal ? { signal } : {};
 }
 
 export function evalArgs(c: RunState, inst: Inst, args: { readonly [k: string]: ExprIR }): { [k: string]: unknown } {
