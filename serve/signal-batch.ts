@@ -15,7 +15,7 @@ export interface SignalBatcher {
 export function signalBatcher(ingest: (sets: readonly SignalSet[]) => Promise<unknown>, log: (line: string) => void): SignalBatcher {
   let pending: SignalSet[] = [];
   let scheduled: NodeJS.Immediate | null = null;
-  let inFlight = new Set<Promise<void>>();
+  const inFlight = new Set<Promise<void>>();
   const handOver = (): void => {
     scheduled = null;
     const sets = pending;
@@ -36,9 +36,9 @@ export function signalBatcher(ingest: (sets: readonly SignalSet[]) => Promise<un
     async flush() {
       if (scheduled) clearImmediate(scheduled);
       handOver();
-      const waiting = inFlight;
-      inFlight = new Set();
-      await Promise.all(waiting);
+      // A snapshot, not a swap: a webhook's flush must not take batches out of the set a later
+      // flush (the server closing) waits for.
+      await Promise.all([...inFlight]);
     },
   };
 }

@@ -169,6 +169,22 @@ describe('a batch of signal updates (one event-loop turn of a source)', () => {
     store.close();
   });
 
+  it('every flush waits for the batches in flight, also one another flush (a webhook answering) already waits for', async () => {
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const batcher = signalBatcher(() => slow, () => {});
+    batcher.push({ name: 'temperature', value: 20, source: 'hook' });
+    let first = false;
+    let second = false;
+    void batcher.flush().then(() => (first = true));
+    void batcher.flush().then(() => (second = true)); // the server closing
+    await new Promise((r) => setImmediate(r));
+    expect([first, second]).toEqual([false, false]);
+    release();
+    await batcher.flush();
+    expect([first, second]).toEqual([true, true]);
+  });
+
   it('folding a batch of sides decides as stepping through them one at a time', () => {
     const side = fc.constantFrom<Side>(true, false, 'unknown');
     // What the unbatched path did: one decision per message.
