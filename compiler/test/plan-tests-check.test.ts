@@ -164,6 +164,33 @@ test "t" {
     ]);
   });
 
+  it('a program without a context block: a signal of any name and type may be set, as `context { … }` may', () => {
+    const plans = `
+capability lookup {
+  kind tool
+  input { n: int }
+  output { n: int }
+}
+plan p {
+  input { n: int }
+  step w = wait until context.ready == true timeout 1d
+  step l = lookup(n: context.level) { after w }
+}
+`;
+    const test = `
+import "./plans.orch" as x
+test "t" {
+  plan x.p
+  input { n: 1 }
+  context { level: 4 }
+  signal context.ready = true at 1h
+  signal context.level = 5 at 2h
+}
+`;
+    const ds = check({ entry: `${DIR}/main.test.orch`, host: memoryHost({ [`${DIR}/plans.orch`]: plans, [`${DIR}/main.test.orch`]: test }) });
+    expect(problems(ds)).toEqual([]);
+  });
+
   it('E0906 at the plan step that would reach a channel with no mock, gone once mocked', () => {
     const bare = `
 import "./plans.orch" as refunds

@@ -15,7 +15,7 @@ import type { ContextSignalIR, PlanIR } from '../ir/types.js';
 import type { LoadedModule } from '../load.js';
 import type { ModelBuilder } from '../model.js';
 import { unresolvedDiagnostic, type DeclEntry, type Scopes } from '../scope.js';
-import { record, type Ty } from '../types/ty.js';
+import { T, type Ty } from '../types/ty.js';
 import { checkExpects } from './expects.js';
 import { checkMocks } from './mocks.js';
 import { configPeople, DEFAULT_STARTER, personOf, textOf } from './people.js';
@@ -221,7 +221,8 @@ export class TestChecker implements TestUnderCheck {
     }
     if (field?.decl?.symbol !== undefined) this.cx.model.refer(this.file, s.signal.range, field.decl.symbol);
     if (!this.notDerived(s.signal.name, s.signal.range)) return [];
-    const value = checkValue(s.value, field?.ty ?? record([], true), this.valueEnv(), { what: `signal context.${s.signal.name}` });
+    // Without a `context` block the context is open: a signal the plan reads is of any type.
+    const value = checkValue(s.value, field?.ty ?? T.any, this.valueEnv(), { what: `signal context.${s.signal.name}` });
     return [{ signal: s.signal.name, value: value.ir, at_ms, line: s.range.start.line }];
   }
 
