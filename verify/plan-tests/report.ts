@@ -106,6 +106,16 @@ export function junitReport(results: readonly TestResult[], cwd: string): string
   return out.join('\n');
 }
 
+/**
+ * Text for an XML attribute or element. XML 1.0 has no way to write most C0 controls (not even as
+ * `&#1;`) nor a lone surrogate: a test name or a message carrying one is written as `\uXXXX`, so
+ * the report stays well-formed for the CI that parses it.
+ */
 function xml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

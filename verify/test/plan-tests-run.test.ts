@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compile, diskHost, type CompiledTest } from '../../compiler/index.js';
-import { runPlanTest, type TestResult } from '../index.js';
+import { junitReport, runPlanTest, type TestResult } from '../index.js';
 
 const DIR = '/virtual/tests';
 
@@ -245,5 +245,19 @@ describe('running a test block', () => {
       expect(r.failures, deciders).toEqual([{ kind: 'stuck', message: 'the run is stuck: nothing can happen any more while ok waits (no timeout)' }]);
       expect(r.timeline.filter((e) => e.type === 'approval_decided'), deciders).toHaveLength(1);
     }
+  });
+
+  it('JUnit XML stays well-formed when a name or a failure carries control characters (a colour code pasted into it)', async () => {
+    const r = await runOne(`test "tab\x01 <&>" {${HEAD}
+  mock r.charge returns { ok: true }
+  approve sign_off by "alice", "bob"
+  expect run.output.title == "\x1b[31mdeclined\x1b[0m"
+}`);
+    expect(r.passed).toBe(false);
+    const xml = junitReport([r], DIR);
+    // XML 1.0 allows no C0 control but tab, newline and carriage return, not even as &#1;.
+    expect(xml).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
+    expect(xml).toContain('name="tab\\u0001 &lt;&amp;&gt;"');
+    expect(xml).toContain('\\u001b[31mdeclined');
   });
 });
