@@ -243,12 +243,15 @@ function judge(e: ExpectIR, env: ReturnType<typeof expectEnv>): TestFailure | nu
   }
   if (holds === true) return null;
   const why = holds === false ? (e.always ? 'became false' : 'does not hold in the final state') : holds;
-  return { kind: 'expect', message: `expect${e.always ? ' always' : ''} ${e.text} ${why}`, line: e.line, range: e.range, text: e.text, values: valuesRead(e.condition, env) };
+  return { kind: 'expect', message: `expect${e.always ? ' always' : ''} ${e.text} ${why}`, line: e.line, range: e.range, text: e.text, values: valuesRead(e, env) };
 }
 
-function valuesRead(condition: ExprIR, env: ReturnType<typeof expectEnv>): Record<string, unknown> {
+function valuesRead(e: ExpectIR, env: ReturnType<typeof expectEnv>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [text, expr] of readsOf(condition)) {
+  for (const [path, expr] of readsOf(e.condition)) {
+    // `calls(CAP)` is shown as written, not as the IR's `calls.CAP`.
+    const cap = expr.op === 'get' && expr.object.op === 'var' && expr.object.name === 'calls' ? expr.key : undefined;
+    const text = cap === undefined ? path : `calls(${e.calls?.[cap] ?? cap})`;
     try {
       out[text] = evaluate(expr, env);
     } catch (err) {

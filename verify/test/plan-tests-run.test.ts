@@ -115,12 +115,15 @@ describe('running a test block', () => {
   approve sign_off by "alice", "bob"
   expect refund.attempts == 2
   expect always not refund.started
+  expect len(calls(r.charge)) == 2
 }`);
     expect(r.passed).toBe(false);
     expect(r.run_status).toBe('completed');
-    const [always, final] = r.failures;
+    const [always, final, calls] = r.failures;
     expect(always).toMatchObject({ kind: 'expect', line: 10, message: expect.stringContaining('expect always not refund.started became false at 2592000000 ms') });
     expect(final).toMatchObject({ kind: 'expect', line: 9, text: 'refund.attempts == 2', values: { 'refund.attempts': 1 } });
+    // The calls it read, named as the test names the capability.
+    expect(calls).toMatchObject({ kind: 'expect', line: 11, values: { 'calls(r.charge)': [{ amount: 800 }] } });
   });
 
   it('a run left waiting on an approval nobody decides fails, naming what waits', async () => {
