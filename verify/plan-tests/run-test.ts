@@ -5,7 +5,7 @@
  * passes when every `expect` and every invariant of its plan holds.
  */
 import type { Range } from '../../language/index.js';
-import type { CompiledTest, DecisionIR, ExpectIR, ExprIR, PlanIR, TestPerson } from '../../compiler/index.js';
+import type { CompiledTest, DecisionIR, ExpectIR, PlanIR, TestPerson } from '../../compiler/index.js';
 import { condition, ContextStore, evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, UNKNOWN, unknownReason, VirtualClock, type AttemptRequest, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
