@@ -207,6 +207,36 @@ test "t" {
     expect(checkTest(wrap('')).filter((d) => d.code === 'E0906')).toEqual([]);
   });
 
+  it('E0906 for a capability of a module the test does not import says to import it: its compiled name is no name there', () => {
+    const child = `
+capability ask {
+  kind llm
+  input { q: string }
+  output { a: string }
+  prompt "q \${input.q}"
+  endpoint "local"
+}
+plan child {
+  input { q: string }
+  step c = ask(q: input.q)
+  output { a: c.output.a }
+}
+`;
+    const parent = `import "./lib/child.orch" as kid\nplan parent {\n  step s = run kid.child(q: "x")\n}\n`;
+    const test = (extra: string) => `import "./parent.orch" as p\n${extra}test "t" {\n  plan p.parent\n}\n`;
+    const at = (t: string) => check({ entry: `${DIR}/main.test.orch`, host: memoryHost({ [`${DIR}/lib/child.orch`]: child, [`${DIR}/parent.orch`]: parent, [`${DIR}/main.test.orch`]: t }) });
+    const [e] = at(test('')).filter((d) => d.code === 'E0906');
+    const hint = /add `import "([^"]+)" as (\w+)` to main\.test\.orch and `mock (\S+) returns …` to the test/.exec(e!.message);
+    expect(hint, e!.message).not.toBeNull();
+    // Following the hint makes the test whole.
+    const [, path, alias, mocked] = hint!;
+    expect([path, alias, mocked]).toEqual(['./lib/child.orch', 'child', 'child.ask']);
+    // Mocked by its compiled name, it is unknown there, and E0901 says the same.
+    expect(problems(at(test('').replace('plan p.parent', 'plan p.parent\n  mock child.ask returns { a: "y" }'))).find((d) => d.startsWith('E0901'))).toContain('add `import "./lib/child.orch" as child`');
+    const fixed = at(test(`import "${path}" as ${alias}\n`).replace('plan p.parent', `plan p.parent\n  mock ${mocked} returns { a: "y" }`));
+    expect(problems(fixed.filter((d) => d.severity === 'error'))).toEqual([]);
+  });
+
   it('W0907: a captured test naming a step its plan no longer has is stale, not an error', () => {
     const captured = wrap('expect wave.completed', 'captured_from "run-1" ir_hash "sha256:0b1c"');
     expect(problems(checkTest(captured))).toEqual([expect.stringMatching(/^W0907 main.test.orch:8 plan refund_flow has no step "wave".*stale/)]);
