@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runTestFiles } from '../index.js';
+import { runTestFiles, testFiles } from '../index.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'orch-test-par-'));
 writeFileSync(
@@ -51,5 +51,10 @@ describe('orch test on a pool of threads', () => {
     expect(pool.coverage).toEqual(one.coverage);
     // The one failing test fails the same way on either.
     expect(pool.results.filter((r) => !r.passed).map((r) => r.name)).toEqual(['case 7']);
+  });
+
+  it('runs each file once however often it is named (a file and its folder, twice)', () => {
+    const file = path.join(dir, 'shop.test.orch');
+    expect(testFiles([dir, file, `${dir}/./shop.test.orch`])).toEqual([file]);
   });
 });
