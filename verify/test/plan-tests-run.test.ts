@@ -68,6 +68,10 @@ plan gate {
   step ok = approval(approver: "group:finance", summary: "go?", approvals: 2, not_starter: true)
   step go = lookup(order_id: "o-1") { after ok }
 }
+plan tell {
+  step a = notify(channel: "#a", text: "one")
+  step b = notify(channel: "#b", text: "two") { after a }
+}
 invariant cheap { always run.cost <= 1usd }
 `;
 
@@ -263,5 +267,15 @@ describe('running a test block', () => {
     expect([...xml].every((ch) => xmlChar(ch.codePointAt(0)!))).toBe(true);
     expect(xml).toContain('name="tab\\u0001 &lt;&amp;&gt;"');
     expect(xml).toContain('\\u001b[31mdeclined');
+  });
+
+  it('a call no where-mock takes, with no plain mock: a channel never reached, its attempt fails', async () => {
+    const r = await runOne(`test "t" {
+  plan r.tell
+  mock notify where input.channel == "#a" returns { delivered: true, channel: "#a" }
+  expect a.completed and b.failed and run.status == "failed"
+}`);
+    expect(r.failures).toEqual([]);
+    expect(r.timeline.find((e) => e.type === 'step_failed')?.detail).toContain('reaches a channel: no mock answers it in this test');
   });
 });
