@@ -152,6 +152,12 @@ test "t" {
     expect(got.some((g) => g.includes(':10') && g.includes('expect needs a bool'))).toBe(true);
   });
 
+  it('E0201: a test with no input line, of a plan whose input has required fields, at its plan line', () => {
+    expect(problems(checkTest('import "./plans.orch" as refunds\ntest "t" {\n  plan refunds.refund_flow\n  mock notify returns { delivered: true, channel: "#ops" }\n}\n'))).toEqual([
+      expect.stringMatching(/^E0201 main.test.orch:3 the input of plan refunds.refund_flow misses the required fields "order_id", "amount"/),
+    ]);
+  });
+
   it('a context may set some signals only; setting a derived signal is E0905, as for a source', () => {
     expect(problems(checkTest(wrap('', 'context { fraud_score: 0.2 }')))).toEqual([]);
     expect(problems(checkTest(wrap('', 'context { region: "eu" }')))).toEqual([]);

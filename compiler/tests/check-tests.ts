@@ -6,7 +6,7 @@
  * (`compile({ tests: true })`) each test of the entry module is also compiled for the runner.
  */
 import { basename, dirname, relative, sep } from 'node:path';
-import type { Ident, QualifiedName, Range, TestDecl } from '../../language/index.js';
+import type { Expr, Ident, QualifiedName, Range, TestDecl } from '../../language/index.js';
 import { diagnostic, type Diagnostic, type DiagnosticCode } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
 import { durationMs, type ExprEnv, type RootInfo } from '../check/expr.js';
@@ -98,7 +98,10 @@ export class TestChecker implements TestUnderCheck {
     if (!cp) return undefined;
     const facts = planFacts(cp, this.cx);
     const people = configPeople(this.file);
-    const input = t.input ? checkValue(t.input, cp.inputTy, this.valueEnv(), { what: `the input of plan ${partsOf(t.plan)}` }).ir : null;
+    // No input line is the empty input: a plan that needs some is told so at the plan line.
+    const given: Expr = t.input ?? { kind: 'RecordLit', fields: [], range: t.plan.range };
+    const checkedInput = checkValue(given, cp.inputTy, this.valueEnv(), { what: `the input of plan ${partsOf(t.plan)}` }).ir;
+    const input = t.input ? checkedInput : null;
     const context = t.context ? checkValue(t.context, this.cx.contextRoot.ty, this.valueEnv(), { what: 'the context', partial: true }).ir : null;
     if (t.context?.kind === 'RecordLit') for (const f of t.context.fields) this.notDerived(f.key.name, f.key.range);
     const startedBy = t.startedBy ? personOf(t.startedBy, people, this.file, this.diags) : DEFAULT_STARTER;
