@@ -72,6 +72,9 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   let result: ExecutionResult | null = null;
   const initial = test.context ? (evaluate(test.context, { vars: {} }) as Record<string, unknown>) : {};
   const context = testContext(plan, clock, initial, () => run);
+  // A signal at 0 is set as the run starts, so its first steps read it: a timer at 0 fires only
+  // after `begin` has started them (and never, when real handlers end the run within that instant).
+  for (const s of test.signals) if (s.at_ms === 0) context.set(s.signal, evaluate(s.value, { vars: {} }), { source: TEST_SOURCE });
   const env = (reader: RunReader) => expectEnv(reader, exec, result, clock, context);
   const decide = decisions(test, clock, () => run);
   const observe = (event: RunEvent, reader: RunReader): void => {
@@ -105,7 +108,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
       onFinish: (r) => (result = r),
     },
   );
-  for (const s of test.signals) clock.setTimer(s.at_ms, () => context.set(s.signal, evaluate(s.value, { vars: {} }), { source: TEST_SOURCE }));
+  for (const s of test.signals) if (s.at_ms > 0) clock.setTimer(s.at_ms, () => context.set(s.signal, evaluate(s.value, { vars: {} }), { source: TEST_SOURCE }));
   const failures: TestFailure[] = [];
   let stuck: string | null = null;
   try {

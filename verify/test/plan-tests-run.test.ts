@@ -68,6 +68,10 @@ plan gate {
   step ok = approval(approver: "group:finance", summary: "go?", approvals: 2, not_starter: true)
   step go = lookup(order_id: "o-1") { after ok }
 }
+plan scored {
+  step a = lookup(order_id: "\${context.fraud_score}")
+  step b = lookup(order_id: "\${context.fraud_score}") { after a }
+}
 plan tell {
   step a = notify(channel: "#a", text: "one")
   step b = notify(channel: "#b", text: "two") { after a }
@@ -277,5 +281,16 @@ describe('running a test block', () => {
 }`);
     expect(r.failures).toEqual([]);
     expect(r.timeline.find((e) => e.type === 'step_failed')?.detail).toContain('reaches a channel: no mock answers it in this test');
+  });
+
+  it('a signal at 0s is in the context the run starts with: its first steps read it', async () => {
+    const r = await runOne(`test "t" {
+  plan r.scored
+  context { fraud_score: 0.1 }
+  mock r.lookup returns { id: "x", total: 1usd }
+  signal context.fraud_score = 0.9 at 0s
+  expect a.input.order_id == "0.9" and b.input.order_id == "0.9"
+}`);
+    expect(r.failures).toEqual([]);
   });
 });
