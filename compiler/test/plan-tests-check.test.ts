@@ -158,6 +158,14 @@ test "t" {
     ]);
   });
 
+  it("E0203: a mock's cost in another currency than the program's costs and budgets; compile, which ignores tests, says nothing", () => {
+    const plans = PLANS.replace('  retry 3 backoff exponential 1s max 30s', '  retry 3 backoff exponential 1s max 30s\n  cost 0.01usd');
+    const test = wrap('mock refunds.charge returns { ok: true } cost 1eur\n  mock refunds.lookup returns { id: "o-1", total: 1usd } cost 2usd');
+    const host = memoryHost({ [`${DIR}/plans.orch`]: plans, [`${DIR}/main.test.orch`]: test });
+    expect(problems(check({ entry: `${DIR}/main.test.orch`, host }))).toEqual([expect.stringMatching(/^E0203 main.test.orch:8 costs and budgets must use one currency: this is eur, others are usd/)]);
+    expect(problems(compile({ entry: `${DIR}/main.test.orch`, host }).diagnostics)).toEqual([]);
+  });
+
   it('a context may set some signals only; setting a derived signal is E0905, as for a source', () => {
     expect(problems(checkTest(wrap('', 'context { fraud_score: 0.2 }')))).toEqual([]);
     expect(problems(checkTest(wrap('', 'context { region: "eu" }')))).toEqual([]);
