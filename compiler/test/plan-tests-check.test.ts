@@ -166,6 +166,12 @@ test "t" {
     expect(problems(compile({ entry: `${DIR}/main.test.orch`, host }).diagnostics)).toEqual([]);
   });
 
+  it('E0102: two tests of one file with one name (the editor and --filter tell tests by name)', () => {
+    const one = wrap('expect refund.completed').replace('test "t"', 'test "same"');
+    const got = problems(checkTest(one + one.replace('import "./plans.orch" as refunds\n', '')));
+    expect(got).toEqual([expect.stringMatching(/^E0102 main.test.orch:11 test "same" is declared twice in this file \(first on line 3\)/)]);
+  });
+
   it('a context may set some signals only; setting a derived signal is E0905, as for a source', () => {
     expect(problems(checkTest(wrap('', 'context { fraud_score: 0.2 }')))).toEqual([]);
     expect(problems(checkTest(wrap('', 'context { region: "eu" }')))).toEqual([]);

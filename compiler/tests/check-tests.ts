@@ -45,8 +45,15 @@ export function checkTests(cx: TestsContext): CompiledTest[] {
   const out: CompiledTest[] = [];
   for (const m of cx.modules) {
     if (m.std) continue;
+    // A test is told by its file and name (`--filter`, the editor's Run test and Testing view).
+    const named = new Map<string, Range>();
     for (const d of m.ast.declarations) {
       if (d.kind !== 'TestDecl') continue;
+      const name = textOf(d.name);
+      const first = named.get(name);
+      if (first)
+        cx.diags.push(diagnostic('E0102', `test "${name}" is declared twice in this file (first on line ${first.start.line})`, m.file, d.name.range, { related: [{ message: `first test "${name}" here`, file: m.file, range: first }] }));
+      else named.set(name, d.name.range);
       const compiled = new TestChecker(d, m, cx).check();
       if (compiled && m === cx.compileIn) out.push(compiled);
     }
