@@ -72,6 +72,12 @@ plan scored {
   step a = lookup(order_id: "\${context.fraud_score}")
   step b = lookup(order_id: "\${context.fraud_score}") { after a }
 }
+plan raced {
+  race r {
+    step a = lookup(order_id: "1")
+    step w = wait(1h)
+  }
+}
 plan tell {
   step a = notify(channel: "#a", text: "one")
   step b = notify(channel: "#b", text: "two") { after a }
@@ -292,5 +298,14 @@ describe('running a test block', () => {
   expect a.input.order_id == "0.9" and b.input.order_id == "0.9"
 }`);
     expect(r.failures).toEqual([]);
+  });
+
+  it("a failed expect shows the blocks it read (a race's winner) among its values", async () => {
+    const r = await runOne(`test "t" {
+  plan r.raced
+  mock r.lookup returns { id: "x", total: 1usd }
+  expect r.winner == "w"
+}`);
+    expect(r.failures).toEqual([expect.objectContaining({ kind: 'expect', values: { 'r.winner': 'a' } })]);
   });
 });
