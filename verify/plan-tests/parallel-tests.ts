@@ -38,14 +38,23 @@ export async function runTests(tests: readonly CompiledTest[], prices: readonly 
 }
 
 async function oneByOne(tests: readonly CompiledTest[], prices: readonly Prices[]): Promise<TestResult[]> {
-  const real = new LazyWorkers();
   const results: TestResult[] = [];
+  for (const [i, t] of tests.entries()) results.push(await runAlone(t, prices[i] ?? {}));
+  return results;
+}
+
+/**
+ * One test, with threads of its own for the handlers it runs: a handler module's state (a counter,
+ * a cache) starts afresh in each test, so no test's result depends on which tests ran before it
+ * on its thread, nor on how many cores shared them out.
+ */
+export async function runAlone(t: CompiledTest, prices: Prices): Promise<TestResult> {
+  const real = new LazyWorkers();
   try {
-    for (const [i, t] of tests.entries()) results.push(await runPlanTest(t, { real, prices: prices[i] ?? {} }));
+    return await runPlanTest(t, { real, prices });
   } finally {
     await real.close();
   }
-  return results;
 }
 
 /** The built worker module: beside this one in dist/, or dist/'s when this runs from source. */
