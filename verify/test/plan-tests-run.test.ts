@@ -78,6 +78,12 @@ plan raced {
     step w = wait(1h)
   }
 }
+plan gate_child {
+  step ok = approval(approver: "lead", summary: "go?")
+}
+plan gate_parent {
+  step sub = run gate_child()
+}
 plan tell {
   step a = notify(channel: "#a", text: "one")
   step b = notify(channel: "#b", text: "two") { after a }
@@ -307,5 +313,10 @@ describe('running a test block', () => {
   expect r.winner == "w"
 }`);
     expect(r.failures).toEqual([expect.objectContaining({ kind: 'expect', values: { 'r.winner': 'a' } })]);
+  });
+
+  it("a run stuck on a sub-plan's approval names it, as orch approve would address it", async () => {
+    const r = await runOne('test "t" {\n  plan r.gate_parent\n}');
+    expect(r.failures).toEqual([{ kind: 'stuck', message: 'the run is stuck: nothing can happen any more while sub waits for the approval sub/ok (no timeout)' }]);
   });
 });
