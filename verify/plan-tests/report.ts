@@ -57,8 +57,13 @@ function failureLines(f: TestFailure, r: TestResult, cwd: string, indexOf: (file
   out.push(...`${at}${f.message}`.split('\n').map((l) => `    ${style.red(l)}`));
   const index = f.range ? indexOf(r.file) : null;
   if (index && f.range) for (const l of codeFrame(index, f.range, { highlight: style.red, dim: style.dim }).split('\n')) out.push(`      ${l}`);
-  for (const [read, value] of Object.entries(f.values ?? {})) out.push(`      ${read} = ${JSON.stringify(value)}`);
+  for (const [read, value] of Object.entries(f.values ?? {})) out.push(`      ${read} = ${shownValue(read, value)}`);
   return out;
+}
+
+/** A value an expect read; `run.elapsed` (ms) also as the duration an expect compares it with. */
+function shownValue(read: string, value: unknown): string {
+  return read === 'run.elapsed' && typeof value === 'number' ? `${value} (${formatMs(value)})` : JSON.stringify(value);
 }
 
 function timelineLine(e: TraceEvent): string {

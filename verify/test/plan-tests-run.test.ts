@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compile, diskHost, type CompiledTest } from '../../compiler/index.js';
-import { junitReport, runPlanTest, type TestResult } from '../index.js';
+import { junitReport, runPlanTest, textReport, type TestResult } from '../index.js';
 import { xmlChar } from '../plan-tests/report.js';
 
 const DIR = '/virtual/tests';
@@ -318,5 +318,14 @@ describe('running a test block', () => {
   it("a run stuck on a sub-plan's approval names it, as orch approve would address it", async () => {
     const r = await runOne('test "t" {\n  plan r.gate_parent\n}');
     expect(r.failures).toEqual([{ kind: 'stuck', message: 'the run is stuck: nothing can happen any more while sub waits for the approval sub/ok (no timeout)' }]);
+  });
+
+  it('the text report shows run.elapsed it read in ms and as the duration an expect writes', async () => {
+    const r = await runOne(`test "t" {${HEAD}
+  mock r.charge returns { ok: true }
+  approve sign_off by "alice", "bob"
+  expect run.elapsed < 1d
+}`);
+    expect(textReport([r], DIR)).toContain('run.elapsed = 2592000000 (30d)');
   });
 });
