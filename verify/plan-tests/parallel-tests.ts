@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { packagePath, type CompiledTest } from '../../compiler/index.js';
 import type { ModelPrice } from '../../runtime/index.js';
-import { LazyWorkers } from './lazy-workers.js';
-import { runPlanTest, type TestResult } from './run-test.js';
+import { runAlone } from './lazy-workers.js';
+import type { TestResult } from './run-test.js';
 import type { TestWorkerData, TestWorkerReply, TestWorkerRequest } from './test-worker.js';
 
 type Prices = { readonly [model: string]: ModelPrice };
@@ -43,19 +43,6 @@ async function oneByOne(tests: readonly CompiledTest[], prices: readonly Prices[
   return results;
 }
 
-/**
- * One test, with threads of its own for the handlers it runs: a handler module's state (a counter,
- * a cache) starts afresh in each test, so no test's result depends on which tests ran before it
- * on its thread, nor on how many cores shared them out.
- */
-export async function runAlone(t: CompiledTest, prices: Prices): Promise<TestResult> {
-  const real = new LazyWorkers();
-  try {
-    return await runPlanTest(t, { real, prices });
-  } finally {
-    await real.close();
-  }
-}
 
 /** The built worker module: beside this one in dist/, or dist/'s when this runs from source. */
 function workerScript(): string | null {

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CompiledTest } from '../../compiler/index.js';
 import type { ModelPrice } from '../../runtime/index.js';
-import { runAlone } from './parallel-tests.js';
+import { runAlone } from './lazy-workers.js';
 import type { TestResult } from './run-test.js';
 
 export interface TestWorkerData {
