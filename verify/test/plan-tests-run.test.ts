@@ -84,6 +84,19 @@ plan gate_child {
 plan gate_parent {
   step sub = run gate_child()
 }
+capability ask {
+  kind llm
+  input { q: string }
+  output { a: string }
+  prompt "\${input.q}"
+  model "cheap"
+  endpoint "e"
+  requires big_llm
+}
+resource big { kind cloud_region  provides big_llm  endpoint "e"  model "dear" }
+plan asks {
+  step a = ask(q: "x")
+}
 plan tell {
   step a = notify(channel: "#a", text: "one")
   step b = notify(channel: "#b", text: "two") { after a }
@@ -327,5 +340,13 @@ describe('running a test block', () => {
   expect run.elapsed < 1d
 }`);
     expect(textReport([r], DIR)).toContain('run.elapsed = 2592000000 (30d)');
+  });
+
+  it("a mock usage without a model is priced at the model the call uses: the bound resource's, else the capability's (§8.1)", async () => {
+    const r = await runOne('test "t" {\n  plan r.asks\n  mock r.ask returns { a: "y" } usage { input_tokens: 1000000, output_tokens: 0 }\n  expect run.cost == 0.5usd\n}', {
+      cheap: { input_per_mtok: 0.1, output_per_mtok: 0 },
+      dear: { input_per_mtok: 0.5, output_per_mtok: 0 },
+    });
+    expect(r.failures).toEqual([]);
   });
 });
