@@ -78,7 +78,12 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const env = (reader: RunReader) => expectEnv(reader, exec, result, clock, context);
   const decide = decisions(test, clock, () => run);
   const observe = (event: RunEvent, reader: RunReader): void => {
-    if (event.runId !== TEST_RUN) return;
+    if (event.runId !== TEST_RUN) {
+      // A sub-plan step's input is its run's (`TEST_RUN/KEY`), recorded as a call's input is.
+      const key = event.runId.startsWith(`${TEST_RUN}/`) ? event.runId.slice(TEST_RUN.length + 1) : null;
+      if (event.type === 'plan_created' && key !== null && !key.includes('/')) exec.inputs.set(key, (event.data as { input: unknown }).input);
+      return;
+    }
     monitor.observe(event, reader);
     outcomes.observe(event);
     always.check(reader, env);

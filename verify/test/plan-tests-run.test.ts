@@ -84,6 +84,16 @@ plan gate_child {
 plan gate_parent {
   step sub = run gate_child()
 }
+plan looked {
+  input { id: string }
+  step a = lookup(order_id: input.id)
+}
+plan looks {
+  step sub = run looked(id: "o-7")
+  for each id in ["o-8", "o-9"] {
+    step each_sub = run looked(id: id)
+  }
+}
 capability ask {
   kind llm
   input { q: string }
@@ -347,6 +357,16 @@ describe('running a test block', () => {
       cheap: { input_per_mtok: 0.1, output_per_mtok: 0 },
       dear: { input_per_mtok: 0.5, output_per_mtok: 0 },
     });
+    expect(r.failures).toEqual([]);
+  });
+
+  it("a sub-plan step's input is the input its run got (inside for each, one per item)", async () => {
+    const r = await runOne(`test "t" {
+  plan r.looks
+  mock r.lookup returns { id: "x", total: 1usd }
+  expect sub.input.id == "o-7" and each_sub.input == [{ id: "o-8" }, { id: "o-9" }]
+  expect len(calls(r.lookup)) == 3
+}`);
     expect(r.failures).toEqual([]);
   });
 });
