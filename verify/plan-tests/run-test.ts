@@ -76,7 +76,9 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   // after `begin` has started them (and never, when real handlers end the run within that instant).
   for (const s of test.signals) if (s.at_ms === 0) context.set(s.signal, evaluate(s.value, { vars: {} }), { source: TEST_SOURCE });
   const env = (reader: RunReader) => expectEnv(reader, exec, result, clock, context);
-  const decide = decisions(test, clock, () => run);
+  /** Decisions §8.8 refused (the step went on waiting): a stuck run says them. */
+  const refused: string[] = [];
+  const decide = decisions(test, clock, () => run, refused);
   const observe = (event: RunEvent, reader: RunReader): void => {
     if (event.runId !== TEST_RUN) {
       // A sub-plan step's input is its run's (`TEST_RUN/KEY`), recorded as a call's input is.
@@ -125,7 +127,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const over = isOver(run);
   outcomes.finish(run);
   const trace = monitor.finish(run, over, stuck);
-  if (stuck !== null) failures.push({ kind: 'stuck', message: stuck });
+  if (stuck !== null) failures.push({ kind: 'stuck', message: [stuck, ...refused].join('\n') });
   if (trace.violation) failures.push({ kind: 'invariant', message: `invariant ${trace.violation.invariant}: ${trace.violation.message}`, ...(trace.violation.state.values ? { values: trace.violation.state.values } : {}) });
   failures.push(...always.failures);
   for (const e of test.expects.filter((x) => !x.always)) {
@@ -181,7 +183,7 @@ async function drive(clock: VirtualClock, run: Run, exec: MockExecutor): Promise
 }
 
 /** `approve` / `reject` lines: each decides its step `at` after the step begins to wait. */
-function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | null): (key: string) => void {
+function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | null, refused: string[]): (key: string) => void {
   const byStep = new Map<string, DecisionIR[]>();
   for (const d of test.decisions) byStep.set(d.step, [...(byStep.get(d.step) ?? []), d]);
   const asked = new Set<string>();
@@ -191,11 +193,11 @@ function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | nul
     const mine = byStep.get(step);
     if (!mine || asked.has(key)) return;
     asked.add(key);
-    for (const d of mine) clock.setTimer(d.at_ms, () => deliver(run(), key, d));
+    for (const d of mine) clock.setTimer(d.at_ms, () => deliver(run(), key, d, refused));
   };
 }
 
-function deliver(run: Run | null, key: string, d: DecisionIR): void {
+function deliver(run: Run | null, key: string, d: DecisionIR, refused: string[]): void {
   if (!run) return;
   // As the step evaluated it when it started: a computed approver (`input.team`) names its group too.
   const approver = run.approverOf(key);
@@ -208,6 +210,10 @@ function deliver(run: Run | null, key: string, d: DecisionIR): void {
     // people the first decision decides. Never when the person matches the approver and §8.8 still
     // refuses them (`not_starter`, a second approval by one person): §9.2, any name is a person.
     else if (person.candidates.some((c) => c.groups.includes('*')) && !ids.some((id) => matchesApprover(approver, id))) run.signal(key, d.decision, person.written);
+    else {
+      const why = ids.map((id) => run.decisionRefusal(key, d.decision, id)).find((r) => r !== null) ?? 'no one of that name may decide it';
+      refused.push(`${d.decision} ${key} by ${JSON.stringify(person.written)} (line ${d.line}) was refused: ${why}`);
+    }
   }
 }
 

@@ -283,13 +283,14 @@ describe('running a test block', () => {
   });
 
   it('the starter is "test" by default; a person approves once: an approval nobody else decides leaves the run stuck, naming what waits', async () => {
-    for (const deciders of ['"test", "erin"', '"alice", "alice"']) {
+    const why = { '"test", "erin"': 'approve ok by "test" (line 5) was refused: test started this run and may not decide its approval (not_starter)', '"alice", "alice"': 'approve ok by "alice" (line 5) was refused: alice has already approved; 2 distinct people must approve' };
+    for (const [deciders, refused] of Object.entries(why)) {
       const r = await runOne(`test "one short" {${GATE}
   approve ok by ${deciders}
   expect run.started_by == "test"
 }`);
       expect(r.passed, deciders).toBe(false);
-      expect(r.failures, deciders).toEqual([{ kind: 'stuck', message: 'the run is stuck: nothing can happen any more while ok waits (no timeout)' }]);
+      expect(r.failures, deciders).toEqual([{ kind: 'stuck', message: `the run is stuck: nothing can happen any more while ok waits (no timeout)\n${refused}` }]);
       expect(r.timeline.filter((e) => e.type === 'approval_decided'), deciders).toHaveLength(1);
     }
   });
