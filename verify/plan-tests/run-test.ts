@@ -229,21 +229,55 @@ function identityOf(c: { readonly subject: string; readonly roles: readonly stri
 
 /** The state an `expect` reads: `run.*` (with `output` once it ended), input, context, steps with their `input`, `calls`. */
 function expectEnv(reader: RunReader, exec: MockExecutor, result: ExecutionResult | null, clock: VirtualClock, context: ContextStore) {
-  const inputOf = (id: string): unknown => {
-    if (exec.inputs.has(id)) return exec.inputs.get(id);
-    const items = [...exec.inputs].filter(([k]) => k.startsWith(`${id}[`)).map(([, v]) => v);
-    return items.length > 0 ? items : null;
-  };
   return {
     vars: { run: { ...reader.actuals(), output: result?.output ?? null }, input: reader.input(), context: reader.context(), calls: exec.calls },
     step: (id: string) => {
       const v = reader.stepView(id);
-      return v ? { ...v, input: inputOf(id) } : undefined;
+      return v ? { ...v, input: stepInput(exec.inputs, id, v.output) } : undefined;
     },
     block: (id: string) => reader.blockView?.(id),
     signal: (name: string) => context.read(name),
     now: () => clock.now(),
   };
+}
+
+/**
+ * `STEP.input`, shaped as `STEP.output` is: the input of its instance's last attempt — in a loop,
+ * of its last iteration; inside `for each`, a list by item (nested for nested blocks), null for an
+ * item that never started, as long as the output's list. Instance keys: `id`, `id[i]`, `id[i][j]`,
+ * `id#k` (iteration k), `id[i]#k`.
+ */
+function stepInput(inputs: ReadonlyMap<string, unknown>, id: string, output: unknown): unknown {
+  const latest = new Map<string, { readonly items: readonly number[]; readonly iteration: readonly number[]; readonly value: unknown }>();
+  for (const [key, value] of inputs) {
+    const m = /^([^[#]*)((?:\[\d+\]|#\d+)*)$/.exec(key);
+    if (!m || m[1] !== id) continue;
+    const items = [...m[2]!.matchAll(/\[(\d+)\]/g)].map((x) => Number(x[1]));
+    const iteration = [...m[2]!.matchAll(/#(\d+)/g)].map((x) => Number(x[1]));
+    const at = items.join(',');
+    const had = latest.get(at);
+    if (!had || later(iteration, had.iteration)) latest.set(at, { items, iteration, value });
+  }
+  if (latest.size === 0) return null;
+  const one = latest.get('');
+  if (one) return one.value;
+  const root: unknown[] = [];
+  for (const { items, value } of latest.values()) {
+    let list = root;
+    items.forEach((ix, depth) => {
+      if (depth === items.length - 1) list[ix] = value;
+      else list = (list[ix] ??= []) as unknown[];
+    });
+  }
+  if (Array.isArray(output) && output.length > root.length) root.length = output.length;
+  const filled = (list: unknown[]): unknown[] => Array.from(list, (v) => (Array.isArray(v) ? filled(v) : (v ?? null)));
+  return filled(root);
+}
+
+/** Iteration `a` came after `b` (`#k` indices, outer loop first). */
+function later(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? -1) !== (b[i] ?? -1)) return (a[i] ?? -1) > (b[i] ?? -1);
+  return false;
 }
 
 function judge(e: ExpectIR, env: ReturnType<typeof expectEnv>): TestFailure | null {

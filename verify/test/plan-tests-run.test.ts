@@ -107,6 +107,15 @@ resource big { kind cloud_region  provides big_llm  endpoint "e"  model "dear" }
 plan asks {
   step a = ask(q: "x")
 }
+plan shaped {
+  for each id in ["o-1", "o-2", "o-3"] {
+    step a = lookup(order_id: id) when id != "o-1"
+    step b = lookup(order_id: a.output.id) { after a }
+  }
+  repeat loop max 3 until l.output.total >= 3usd {
+    step l = lookup(order_id: "again")
+  }
+}
 plan tell {
   step a = notify(channel: "#a", text: "one")
   step b = notify(channel: "#b", text: "two") { after a }
@@ -367,6 +376,19 @@ describe('running a test block', () => {
   mock r.lookup returns { id: "x", total: 1usd }
   expect sub.input.id == "o-7" and each_sub.input == [{ id: "o-8" }, { id: "o-9" }]
   expect len(calls(r.lookup)) == 3
+}`);
+    expect(r.failures).toEqual([]);
+  });
+
+  it('STEP.input is shaped as STEP.output: by item inside for each (null where none started), the last iteration in a loop', async () => {
+    const r = await runOne(`test "t" {
+  plan r.shaped
+  mock r.lookup where input.order_id == "o-2" returns { id: "o-2", total: 1usd } latency 1h
+  mock r.lookup where input.order_id == "again" returns { id: "l", total: 1usd } then { id: "l", total: 2usd } then { id: "l", total: 3usd }
+  mock r.lookup returns { id: input.order_id, total: 1usd } latency 1m
+  expect a.input == [null, { order_id: "o-2" }, { order_id: "o-3" }]
+  expect b.input == [null, { order_id: "o-2" }, { order_id: "o-3" }]
+  expect l.input == { order_id: "again" } and l.output.total == 3usd
 }`);
     expect(r.failures).toEqual([]);
   });
