@@ -86,6 +86,13 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
       if (event.type === 'plan_created' && key !== null && !key.includes('/')) exec.inputs.set(key, (event.data as { input: unknown }).input);
       return;
     }
+    // An approval's input is what it evaluated on starting to wait (no handler receives it): read
+    // at the next event, as its own `step_started` comes before it evaluates its arguments.
+    for (const key of run?.running() ?? []) {
+      if (exec.inputs.has(key) || (event.type === 'step_started' && event.stepId === key)) continue;
+      const args = run!.approvalInput(key);
+      if (args) exec.inputs.set(key, structuredClone(args));
+    }
     monitor.observe(event, reader);
     outcomes.observe(event);
     always.check(reader, env);

@@ -392,4 +392,13 @@ describe('running a test block', () => {
 }`);
     expect(r.failures).toEqual([]);
   });
+
+  it("an approval step's input is what it evaluated when it started waiting", async () => {
+    const r = await runOne(`test "t" {${HEAD}
+  mock r.charge returns { ok: true }
+  approve sign_off by "alice", "bob"
+  expect sign_off.input.summary == "refund?" and sign_off.input.approver == "group:finance" and sign_off.input.approvals == 2
+}`);
+    expect(r.failures).toEqual([]);
+  });
 });
