@@ -84,24 +84,28 @@ export function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[], di
 /**
  * The program's currency: the first one written on a cost or budget of a user module. Estimates
  * are sums, so every other cost and budget must use it (E0203); zero amounts (`0usd`) are
- * currency-neutral, which is what lets the std library say `cost 0usd`.
+ * currency-neutral, which is what lets the std library say `cost 0usd`. With `tests`, a test's
+ * mock `cost` is one more cost (a run sums it with the others), judged after the program's own.
  */
-export function currencyOf(modules: readonly LoadedModule[], diags: Diagnostic[]): string {
+export function currencyOf(modules: readonly LoadedModule[], diags: Diagnostic[], tests = false): string {
   let currency: string | undefined;
+  const judge = (lit: MoneyLit, file: string): void => {
+    if (lit.amount === 0) return;
+    if (currency === undefined) currency = lit.currency;
+    else if (lit.currency !== currency) diags.push(diagnostic('E0203', `costs and budgets must use one currency: this is ${lit.currency}, others are ${currency}`, file, lit.range));
+  };
   for (const m of modules) {
     if (m.std) continue;
-    const moneys: MoneyLit[] = [];
     for (const d of m.ast.declarations) {
-      if ((d.kind === 'CapabilityDecl' || d.kind === 'ResourceDecl') && d.cost) moneys.push(d.cost);
-      if (d.kind === 'PolicyDecl') for (const b of d.budgets) if (b.limit.kind === 'MoneyLit') moneys.push(b.limit);
-    }
-    for (const lit of moneys) {
-      if (lit.amount === 0) continue;
-      if (currency === undefined) currency = lit.currency;
-      else if (lit.currency !== currency)
-        diags.push(diagnostic('E0203', `costs and budgets must use one currency: this is ${lit.currency}, others are ${currency}`, m.file, lit.range));
+      if ((d.kind === 'CapabilityDecl' || d.kind === 'ResourceDecl') && d.cost) judge(d.cost, m.file);
+      if (d.kind === 'PolicyDecl') for (const b of d.budgets) if (b.limit.kind === 'MoneyLit') judge(b.limit, m.file);
     }
   }
+  if (tests)
+    for (const m of modules) {
+      if (m.std) continue;
+      for (const d of m.ast.declarations) if (d.kind === 'TestDecl') for (const mock of d.mocks) if (mock.cost) judge(mock.cost, m.file);
+    }
   return currency ?? 'usd';
 }
 

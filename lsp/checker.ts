@@ -86,8 +86,7 @@ export class Checker {
     } catch {
       return inProcess();
     }
-    const self = resolve(path);
-    const diagnostics = this.usedElsewhereDropped(path, checked.diagnostics.filter((d) => d.file === path || resolve(d.file) === self));
+    const diagnostics = this.usedElsewhereDropped(path, shownIn(path, checked.diagnostics));
     // Cached under the generation the check started from; a newer state gets a new check.
     this.diagnosticsOnly.set(path, { generation, diagnostics, imports: checked.imports, syntaxErrors: checked.syntaxErrors });
     return { diagnostics, imports: checked.imports };
@@ -170,8 +169,7 @@ export class Checker {
     if (full && full.generation === generation) return full.diagnostics;
     const hit = this.diagnosticsOnly.get(path);
     if (hit && hit.generation === generation) return hit.diagnostics;
-    const self = resolve(path);
-    const diagnostics = this.usedElsewhereDropped(path, check({ entry: path, host: this.host }).filter((d) => d.file === path || resolve(d.file) === self));
+    const diagnostics = this.usedElsewhereDropped(path, shownIn(path, check({ entry: path, host: this.host })));
     this.diagnosticsOnly.set(path, { generation, diagnostics });
     return diagnostics;
   }
@@ -182,11 +180,10 @@ export class Checker {
     if (hit && hit.generation === this.workspace.generation) return hit;
     const generation = this.workspace.generation;
     const out = compile({ entry: path, host: this.host });
-    const self = resolve(path);
     const result: CheckResult = {
       path,
       generation,
-      diagnostics: this.usedElsewhereDropped(path, out.diagnostics.filter((d) => d.file === path || resolve(d.file) === self)),
+      diagnostics: this.usedElsewhereDropped(path, shownIn(path, out.diagnostics)),
       model: out.model,
       plans: out.plans,
     };
@@ -204,4 +201,25 @@ export class Checker {
     this.diagnosticsOnly.delete(path);
     this.importerChecks.delete(path);
   }
+}
+
+/**
+ * What the editor shows in `path` of a check of it: the diagnostics located in it (an imported
+ * file's own problems show in that file), and each located elsewhere whose first related location
+ * is in it — a test's E0906 is reported at the plan's step with the test as related information
+ * (LANGUAGE.md §9.2), and the plan's own check never finds it, so it would show nowhere. Such a
+ * diagnostic is shown at that location, with where `orch check` reports it as related information.
+ */
+export function shownIn(path: string, diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const self = resolve(path);
+  const here = (file: string): boolean => file === path || resolve(file) === self;
+  const out: Diagnostic[] = [];
+  for (const d of diagnostics) {
+    if (here(d.file)) out.push(d);
+    else if (d.related?.[0] && here(d.related[0].file)) {
+      const [cause, ...rest] = d.related;
+      out.push({ ...d, file: cause.file, range: cause.range, related: [{ message: `reported here by orch check`, file: d.file, range: d.range }, ...rest] });
+    }
+  }
+  return out;
 }

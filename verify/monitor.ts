@@ -469,13 +469,13 @@ function snapshot(run: RunReader, plan: PlanIR): StateSnapshot {
 }
 
 /**
- * The leaf reads of a condition, printable: `send.started`, `run.cost`, `context.temperature`,
- * `input.review` (a `get` chain on a step or a root), in source order, without duplicates.
+ * The leaf reads of a condition, printable: `send.started`, `r.winner`, `run.cost`, `context.temperature`,
+ * `input.review` (a `get` chain on a step, a block or a root), in source order, without duplicates.
  */
 export function readsOf(expr: ExprIR): [string, ExprIR][] {
   const out = new Map<string, ExprIR>();
   const path = (e: ExprIR): string | null => {
-    if (e.op === 'step') return e.id;
+    if (e.op === 'step' || e.op === 'block') return e.id;
     if (e.op === 'var') return e.name;
     if (e.op === 'get') {
       const base = path(e.object);

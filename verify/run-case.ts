@@ -249,8 +249,18 @@ export function isOver(run: Run): boolean {
 }
 
 export function stuckMessage(run: Run): string {
-  const waiting = run.running();
-  if (waiting.length > 0) return `the run is stuck: nothing can happen any more while ${waiting.join(', ')} ${waiting.length === 1 ? 'waits' : 'wait'} (no timeout)`;
+  const running = run.running();
+  if (running.length > 0) {
+    // A sub-plan step waits on what its run waits on: its approvals named as `orch approve` takes them (`sub/ok`).
+    const inner = run.approvalsWaiting();
+    const waiting = running.map((k) => {
+      const approvals = inner.filter((a) => a.startsWith(`${k}/`));
+      return approvals.length > 0 ? `${k} waits for the approval${approvals.length === 1 ? '' : 's'} ${approvals.join(', ')}` : null;
+    });
+    const plain = running.filter((_, i) => waiting[i] === null);
+    const parts = [...(plain.length > 0 ? [`${plain.join(', ')} ${plain.length === 1 ? 'waits' : 'wait'}`] : []), ...waiting.filter((w): w is string => w !== null)];
+    return `the run is stuck: nothing can happen any more while ${parts.join(', ')} (no timeout)`;
+  }
   // A queued step whose resource no signal will bring back (§9.4) waits too: name it and why.
   const forResource = run.resourceWaits().map((w) => `${w.key} waits for a resource (${w.why})`);
   return forResource.length > 0 ? `the run is stuck: nothing can happen any more while ${forResource.join(', ')}` : 'the run is stuck: no step can start and nothing is running';

@@ -1,8 +1,7 @@
 /** `orch compile FILE [--plan NAME] [-o plan.json]`: write the IR (`orch.plan/v3`), schema-validated. */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { writeOutputFile } from '../output-file.js';
 
 const HELP = `
 Examples:
@@ -37,13 +36,7 @@ export function registerCompile(program: Command): void {
       if (!valid.ok) throw new CliError(`internal error: the compiled IR does not match the schema:\n${formatPathErrors(valid.errors)}`, 2);
       const text = `${JSON.stringify(json, null, 2)}\n`;
       if (opts.output) {
-        try {
-          // `-o build/plan.json` in a fresh project: the folder is made, as build tools do.
-          await mkdir(dirname(opts.output), { recursive: true });
-          await writeFile(opts.output, text);
-        } catch (err) {
-          throw new CliError(`cannot write ${opts.output}: ${(err as Error).message}`, 2);
-        }
+        await writeOutputFile(opts.output, text);
         process.stderr.write(`wrote ${opts.output} (plan ${plan.plan}, ${plan.steps.length} steps)\n`);
       } else process.stdout.write(text);
     });

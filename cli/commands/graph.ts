@@ -1,8 +1,8 @@
 /** `orch graph FILE [--plan NAME] [--format dot|mermaid|svg] [-o file]`: the plan's DAG. */
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { GraphFormat } from '../../compiler/index.js';
 import { CliError } from '../errors.js';
+import { writeOutputFile } from '../output-file.js';
 
 const FORMATS: readonly GraphFormat[] = ['dot', 'mermaid', 'svg'];
 
@@ -28,12 +28,7 @@ export function registerGraph(program: Command): void {
       const { renderGraph } = await import('../../compiler/index.js');
       const { plan } = await compileSelectedPlan(file, opts.plan);
       const text = renderGraph(plan, format);
-      if (opts.output) {
-        try {
-          await writeFile(opts.output, text);
-        } catch (err) {
-          throw new CliError(`cannot write ${opts.output}: ${(err as Error).message}`, 2);
-        }
-      } else process.stdout.write(text);
+      if (opts.output) await writeOutputFile(opts.output, text);
+      else process.stdout.write(text);
     });
 }

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { PlanIR } from '../../compiler/index.js';
 import { journalExists, journalOf, requireRun, withJournal } from '../db-option.js';
 import { CliError } from '../errors.js';
+import { writeOutputFile } from '../output-file.js';
 
 export interface CaptureCli {
   readonly capture: string;
@@ -31,7 +32,7 @@ export async function captureCommand(opts: CaptureCli): Promise<void> {
   try {
     const { text } = await captureTest({ runId, plan, events }, { file, ...(opts.keepPersonal ? { keepPersonal: true } : {}), prices: config?.models?.prices ?? {} });
     if (opts.output !== undefined) {
-      writeFileSync(file, text);
+      await writeOutputFile(file, text);
       process.stderr.write(`wrote ${opts.output} (it passes)\n`);
     } else process.stdout.write(text);
   } catch (err) {

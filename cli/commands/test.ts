@@ -5,11 +5,11 @@
  * folders given (default `.`) on the runtime with mocks and a virtual clock. Exit 0 all pass,
  * 1 one fails, 2 on usage or compile errors and when no test is found (unless `--allow-none`).
  */
-import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import pc from 'picocolors';
 import { coverageText, jsonReport, junitReport, runTestFiles, textReport, TestUsageError } from '../../verify/index.js';
 import { CliError } from '../errors.js';
+import { writeOutputFile } from '../output-file.js';
 import { addCoverageOptions, coverageVerdict, wantsCoverage, type CoverageCliOptions } from './test-coverage.js';
 import { renderText, sourcesOf } from '../render-diagnostics.js';
 import { DB_HELP } from '../db-option.js';
@@ -81,7 +81,7 @@ Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or 
       let report = opts.reporter === 'json' ? jsonReport(run.results, coverage) : opts.reporter === 'junit' ? junitReport(run.results, cwd) : textReport(run.results, cwd, color);
       if (coverage && opts.reporter === 'text') report += `\n\n${coverageText(coverage, cwd)}`;
       else if (coverage && opts.reporter === 'junit') process.stderr.write(`${coverageText(coverage, cwd)}\n`);
-      if (toFile) writeFileSync(opts.output!, `${report}\n`);
+      if (toFile) await writeOutputFile(opts.output!, `${report}\n`);
       else process.stdout.write(`${report}\n`);
       const under = coverage ? coverageVerdict(coverage, opts) : null;
       if (under) process.stderr.write(`${under}\n`);

@@ -79,6 +79,12 @@ describe('orch test', () => {
     const xml = readFileSync(out, 'utf8');
     expect(xml).toContain('<testsuites name="orch test" tests="2" failures="1">');
     expect(xml).toContain('<testcase name="expects the wrong greeting" classname="h.hello" file="hello.test.orch" line="10">');
+    // -o into a folder not made yet makes it, as compile -o does; a file that cannot be written is exit 2, named.
+    const nested = path.join(dir, 'reports', 'ci', 'junit.xml');
+    expect((await runCli(['test', 'hello.test.orch', '--reporter', 'junit', '-o', nested], dir)).code).toBe(1);
+    expect(readFileSync(nested, 'utf8')).toContain('<testsuites');
+    const blocked = await runCli(['test', 'hello.test.orch', '-o', path.join(dir, 'hello.orch', 'x.txt')], dir);
+    expect([blocked.code, blocked.stderr]).toEqual([2, expect.stringContaining(`cannot write ${path.join(dir, 'hello.orch', 'x.txt')}`)]);
   });
 
   it('exit 2 on a test with errors, on no test found (0 with --allow-none), and --help says so', async () => {

@@ -152,6 +152,26 @@ test "t" {
     expect(got.some((g) => g.includes(':10') && g.includes('expect needs a bool'))).toBe(true);
   });
 
+  it('E0201: a test with no input line, of a plan whose input has required fields, at its plan line', () => {
+    expect(problems(checkTest('import "./plans.orch" as refunds\ntest "t" {\n  plan refunds.refund_flow\n  mock notify returns { delivered: true, channel: "#ops" }\n}\n'))).toEqual([
+      expect.stringMatching(/^E0201 main.test.orch:3 the input of plan refunds.refund_flow misses the required fields "order_id", "amount"/),
+    ]);
+  });
+
+  it("E0203: a mock's cost in another currency than the program's costs and budgets; compile, which ignores tests, says nothing", () => {
+    const plans = PLANS.replace('  retry 3 backoff exponential 1s max 30s', '  retry 3 backoff exponential 1s max 30s\n  cost 0.01usd');
+    const test = wrap('mock refunds.charge returns { ok: true } cost 1eur\n  mock refunds.lookup returns { id: "o-1", total: 1usd } cost 2usd');
+    const host = memoryHost({ [`${DIR}/plans.orch`]: plans, [`${DIR}/main.test.orch`]: test });
+    expect(problems(check({ entry: `${DIR}/main.test.orch`, host }))).toEqual([expect.stringMatching(/^E0203 main.test.orch:8 costs and budgets must use one currency: this is eur, others are usd/)]);
+    expect(problems(compile({ entry: `${DIR}/main.test.orch`, host }).diagnostics)).toEqual([]);
+  });
+
+  it('E0102: two tests of one file with one name (the editor and --filter tell tests by name)', () => {
+    const one = wrap('expect refund.completed').replace('test "t"', 'test "same"');
+    const got = problems(checkTest(one + one.replace('import "./plans.orch" as refunds\n', '')));
+    expect(got).toEqual([expect.stringMatching(/^E0102 main.test.orch:11 test "same" is declared twice in this file \(first on line 3\)/)]);
+  });
+
   it('a context may set some signals only; setting a derived signal is E0905, as for a source', () => {
     expect(problems(checkTest(wrap('', 'context { fraud_score: 0.2 }')))).toEqual([]);
     expect(problems(checkTest(wrap('', 'context { region: "eu" }')))).toEqual([]);
@@ -162,6 +182,33 @@ test "t" {
       expect.stringMatching(/^E0905 main.test.orch:4 "risky" is a derived signal: it is computed, not set by a test/),
       expect.stringMatching(/^E0905 main.test.orch:8 "risky" is a derived signal: it is computed, not set by a test/),
     ]);
+  });
+
+  it('a program without a context block: a signal of any name and type may be set, as `context { … }` may', () => {
+    const plans = `
+capability lookup {
+  kind tool
+  input { n: int }
+  output { n: int }
+}
+plan p {
+  input { n: int }
+  step w = wait until context.ready == true timeout 1d
+  step l = lookup(n: context.level) { after w }
+}
+`;
+    const test = `
+import "./plans.orch" as x
+test "t" {
+  plan x.p
+  input { n: 1 }
+  context { level: 4 }
+  signal context.ready = true at 1h
+  signal context.level = 5 at 2h
+}
+`;
+    const ds = check({ entry: `${DIR}/main.test.orch`, host: memoryHost({ [`${DIR}/plans.orch`]: plans, [`${DIR}/main.test.orch`]: test }) });
+    expect(problems(ds)).toEqual([]);
   });
 
   it('E0906 at the plan step that would reach a channel with no mock, gone once mocked', () => {
@@ -178,6 +225,36 @@ test "t" {
     expect(got[0]!.message).toContain('step tell can call notify, which reaches a channel');
     expect(got[0]!.related?.[0]?.file).toBe(`${DIR}/main.test.orch`);
     expect(checkTest(wrap('')).filter((d) => d.code === 'E0906')).toEqual([]);
+  });
+
+  it('E0906 for a capability of a module the test does not import says to import it: its compiled name is no name there', () => {
+    const child = `
+capability ask {
+  kind llm
+  input { q: string }
+  output { a: string }
+  prompt "q \${input.q}"
+  endpoint "local"
+}
+plan child {
+  input { q: string }
+  step c = ask(q: input.q)
+  output { a: c.output.a }
+}
+`;
+    const parent = `import "./lib/child.orch" as kid\nplan parent {\n  step s = run kid.child(q: "x")\n}\n`;
+    const test = (extra: string) => `import "./parent.orch" as p\n${extra}test "t" {\n  plan p.parent\n}\n`;
+    const at = (t: string) => check({ entry: `${DIR}/main.test.orch`, host: memoryHost({ [`${DIR}/lib/child.orch`]: child, [`${DIR}/parent.orch`]: parent, [`${DIR}/main.test.orch`]: t }) });
+    const [e] = at(test('')).filter((d) => d.code === 'E0906');
+    const hint = /add `import "([^"]+)" as (\w+)` to main\.test\.orch and `mock (\S+) returns …` to the test/.exec(e!.message);
+    expect(hint, e!.message).not.toBeNull();
+    // Following the hint makes the test whole.
+    const [, path, alias, mocked] = hint!;
+    expect([path, alias, mocked]).toEqual(['./lib/child.orch', 'child', 'child.ask']);
+    // Mocked by its compiled name, it is unknown there, and E0901 says the same.
+    expect(problems(at(test('').replace('plan p.parent', 'plan p.parent\n  mock child.ask returns { a: "y" }'))).find((d) => d.startsWith('E0901'))).toContain('add `import "./lib/child.orch" as child`');
+    const fixed = at(test(`import "${path}" as ${alias}\n`).replace('plan p.parent', `plan p.parent\n  mock ${mocked} returns { a: "y" }`));
+    expect(problems(fixed.filter((d) => d.severity === 'error'))).toEqual([]);
   });
 
   it('W0907: a captured test naming a step its plan no longer has is stale, not an error', () => {

@@ -5,7 +5,8 @@
  * that would reach a model, MCP tool, channel or the network with no mock. With a plan IR at hand
  * (`compile({ tests: true })`) each test of the entry module is also compiled for the runner.
  */
-import type { Ident, QualifiedName, Range, TestDecl } from '../../language/index.js';
+import { basename, dirname, relative, sep } from 'node:path';
+import type { Expr, Ident, QualifiedName, Range, TestDecl } from '../../language/index.js';
 import { diagnostic, type Diagnostic, type DiagnosticCode } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
 import { durationMs, type ExprEnv, type RootInfo } from '../check/expr.js';
@@ -15,7 +16,7 @@ import type { ContextSignalIR, PlanIR } from '../ir/types.js';
 import type { LoadedModule } from '../load.js';
 import type { ModelBuilder } from '../model.js';
 import { unresolvedDiagnostic, type DeclEntry, type Scopes } from '../scope.js';
-import { record, type Ty } from '../types/ty.js';
+import { T, type Ty } from '../types/ty.js';
 import { checkExpects } from './expects.js';
 import { checkMocks } from './mocks.js';
 import { configPeople, DEFAULT_STARTER, personOf, textOf } from './people.js';
@@ -44,8 +45,15 @@ export function checkTests(cx: TestsContext): CompiledTest[] {
   const out: CompiledTest[] = [];
   for (const m of cx.modules) {
     if (m.std) continue;
+    // A test is told by its file and name (`--filter`, the editor's Run test and Testing view).
+    const named = new Map<string, Range>();
     for (const d of m.ast.declarations) {
       if (d.kind !== 'TestDecl') continue;
+      const name = textOf(d.name);
+      const first = named.get(name);
+      if (first)
+        cx.diags.push(diagnostic('E0102', `test "${name}" is declared twice in this file (first on line ${first.start.line})`, m.file, d.name.range, { related: [{ message: `first test "${name}" here`, file: m.file, range: first }] }));
+      else named.set(name, d.name.range);
       const compiled = new TestChecker(d, m, cx).check();
       if (compiled && m === cx.compileIn) out.push(compiled);
     }
@@ -97,7 +105,10 @@ export class TestChecker implements TestUnderCheck {
     if (!cp) return undefined;
     const facts = planFacts(cp, this.cx);
     const people = configPeople(this.file);
-    const input = t.input ? checkValue(t.input, cp.inputTy, this.valueEnv(), { what: `the input of plan ${partsOf(t.plan)}` }).ir : null;
+    // No input line is the empty input: a plan that needs some is told so at the plan line.
+    const given: Expr = t.input ?? { kind: 'RecordLit', fields: [], range: t.plan.range };
+    const checkedInput = checkValue(given, cp.inputTy, this.valueEnv(), { what: `the input of plan ${partsOf(t.plan)}` }).ir;
+    const input = t.input ? checkedInput : null;
     const context = t.context ? checkValue(t.context, this.cx.contextRoot.ty, this.valueEnv(), { what: 'the context', partial: true }).ir : null;
     if (t.context?.kind === 'RecordLit') for (const f of t.context.fields) this.notDerived(f.key.name, f.key.range);
     const startedBy = t.startedBy ? personOf(t.startedBy, people, this.file, this.diags) : DEFAULT_STARTER;
@@ -154,31 +165,38 @@ export class TestChecker implements TestUnderCheck {
     if (entry) this.cx.model.refer(this.file, name.parts[name.parts.length - 1]!.range, entry.symbol.id);
     if (info) return info;
     const callable = [...facts.callable.values()].map((c) => this.writtenName(c)).filter((w): w is string => w !== null);
-    const why = entry ? `plan ${facts.plan.entry.node.name.name} never calls capability "${shown}"` : `unknown capability "${shown}"`;
+    // Its compiled name, of a module the test's file does not import: say how to name it.
+    const unseen = entry ? undefined : [...facts.callable.values()].find((c) => c.name === shown && this.writtenName(c) === null);
+    const why = entry
+      ? `plan ${facts.plan.entry.node.name.name} never calls capability "${shown}"`
+      : `unknown capability "${shown}"${unseen ? `: the test's file does not import its module; ${this.mockHint(unseen)}` : ''}`;
     this.missing(shown, why, callable, name.range, 'capability');
     return undefined;
   }
 
   /**
-   * How the test's file names a capability (for suggestions): its own name or `alias.name`; the
-   * compiled name for one it cannot see, except an MCP tool (null), which only an `import mcp` of
-   * the test's own file makes nameable there.
+   * How the test's file names a capability: its own name or `alias.name`; null for one it cannot
+   * see — a capability of a module it does not import, or an MCP tool its own `import mcp` does
+   * not make nameable there.
    */
   private writtenName(c: CapabilityInfo): string | null {
     const visible = this.cx.scopes.visibleNames(this.module, 'capability');
     const own = c.entry.node.name.name;
     if (visible.includes(own) && this.cx.scopes.lookup(this.module, 'capability', [own]) === c.entry) return own;
-    const aliased = visible.find((v) => v.endsWith(`.${own}`) && this.cx.scopes.lookup(this.module, 'capability', v.split('.')) === c.entry);
-    return aliased ?? (c.ir.handler !== null && 'mcp' in c.ir.handler ? null : c.name);
+    return visible.find((v) => v.endsWith(`.${own}`) && this.cx.scopes.lookup(this.module, 'capability', v.split('.')) === c.entry) ?? null;
   }
 
-  /** What to add to the test so a mock answers `c`: the mock line, and the `import mcp` an unseen tool needs first. */
+  /** What to add to the test so a mock answers `c`: the mock line, and the import an unseen capability needs first. */
   private mockHint(c: CapabilityInfo): string {
     const written = this.writtenName(c);
     if (written !== null) return `add \`mock ${written} returns …\` to the test`;
-    const server = c.ir.handler !== null && 'mcp' in c.ir.handler ? c.ir.handler.mcp : '';
-    const alias = /^[A-Za-z_][A-Za-z0-9_]*$/.test(server) ? server : 'tools';
-    return `add \`import mcp "${server}" as ${alias}\` to ${this.file.split(/[\\/]/).pop()} and \`mock ${alias}.${c.entry.node.name.name} returns …\` to the test`;
+    const mcp = c.ir.handler !== null && 'mcp' in c.ir.handler ? c.ir.handler.mcp : null;
+    const source = mcp ?? c.entry.module.name.split('.').pop()!;
+    const plain = /^[A-Za-z_][A-Za-z0-9_]*$/.test(source) ? source : mcp !== null ? 'tools' : 'lib';
+    // Not an alias the file already gives another import.
+    const alias = this.module.imports.some((i) => i.qualifier === plain) ? `${plain}_2` : plain;
+    const line = mcp !== null ? `import mcp "${mcp}" as ${alias}` : `import "${importPath(this.file, c.entry.module.file)}" as ${alias}`;
+    return `add \`${line}\` to ${basename(this.file)} and \`mock ${alias}.${c.entry.node.name.name} returns …\` to the test`;
   }
 
   /** A step of the plan by name (its reference recorded), or reported. */
@@ -221,7 +239,8 @@ export class TestChecker implements TestUnderCheck {
     }
     if (field?.decl?.symbol !== undefined) this.cx.model.refer(this.file, s.signal.range, field.decl.symbol);
     if (!this.notDerived(s.signal.name, s.signal.range)) return [];
-    const value = checkValue(s.value, field?.ty ?? record([], true), this.valueEnv(), { what: `signal context.${s.signal.name}` });
+    // Without a `context` block the context is open: a signal the plan reads is of any type.
+    const value = checkValue(s.value, field?.ty ?? T.any, this.valueEnv(), { what: `signal context.${s.signal.name}` });
     return [{ signal: s.signal.name, value: value.ir, at_ms, line: s.range.start.line }];
   }
 
@@ -240,7 +259,7 @@ export class TestChecker implements TestUnderCheck {
         const reaches = boundaryOf(c.ir);
         if (reaches === null || mocked.has(c.name)) continue;
         this.diags.push(
-          diagnostic('E0906', `under test "${testName}", step ${s.id} can call ${this.writtenName(c) ?? `the MCP tool ${c.entry.node.name.name}`}, which reaches ${reaches}, and no mock answers it: ${this.mockHint(c)}`, facts.plan.module.file, s.decl.name.range, {
+          diagnostic('E0906', `under test "${testName}", step ${s.id} can call ${this.writtenName(c) ?? (c.ir.handler !== null && 'mcp' in c.ir.handler ? `the MCP tool ${c.entry.node.name.name}` : c.name)}, which reaches ${reaches}, and no mock answers it: ${this.mockHint(c)}`, facts.plan.module.file, s.decl.name.range, {
             related: [{ message: `test "${testName}" runs this plan`, file: this.file, range: this.test.plan.range }],
           }),
         );
@@ -253,6 +272,12 @@ export class TestChecker implements TestUnderCheck {
     for (let i = this.diagsBefore; i < this.diags.length; i++) if (this.diags[i]!.severity === 'error') n++;
     return n;
   }
+}
+
+/** How `file` imports `target`: a relative path with forward slashes (`./lib/child.orch`). */
+function importPath(file: string, target: string): string {
+  const rel = relative(dirname(file), target).split(sep).join('/');
+  return rel.startsWith('../') ? rel : `./${rel}`;
 }
 
 /** The same diagnostic under another code (its severity follows the code). */

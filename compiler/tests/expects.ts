@@ -17,14 +17,14 @@ import type { ExpectIR } from './types.js';
 const TEST_RUN_TY: Ty = record([...(RUN_TY as Ty & { k: 'record' }).fields.values(), field('output', T.any)]);
 
 export function checkExpects(t: TestUnderCheck, facts: PlanFacts): ExpectIR[] {
-  const env = expectEnv(t, facts);
   const out: ExpectIR[] = [];
   for (const e of t.test.expects) {
     const scratch: Diagnostic[] = [];
-    const r = checkExpr(e.condition, { ...env, diags: scratch });
+    const calls: Record<string, string> = {};
+    const r = checkExpr(e.condition, { ...expectEnv(t, facts, calls), diags: scratch });
     for (const d of scratch) report(t, facts, d);
     if (!assignable(r.ty, T.bool)) t.diags.push(diagnostic('E0201', `expect needs a bool, not ${formatTy(r.ty)}`, t.file, e.condition.range));
-    out.push({ always: e.always === true, condition: r.ir, text: printExpr(e.condition), line: e.range.start.line, range: e.range });
+    out.push({ always: e.always === true, condition: r.ir, text: printExpr(e.condition), line: e.range.start.line, range: e.range, calls });
   }
   return out;
 }
@@ -36,7 +36,8 @@ function report(t: TestUnderCheck, facts: PlanFacts, d: Diagnostic): void {
   t.missing(name, `plan ${facts.plan.entry.node.name.name} has no step "${name}"`, facts.steps.keys(), d.range);
 }
 
-function expectEnv(t: TestUnderCheck, facts: PlanFacts): ExprEnv {
+/** `calls` gathers, for each `calls(CAP)` the expect reads, CAP's IR name → the name as written. */
+function expectEnv(t: TestUnderCheck, facts: PlanFacts, calls: Record<string, string>): ExprEnv {
   const cp = facts.plan;
   const steps = new Map<string, StepRefInfo>(
     cp.steps.map((s) => [s.id, { id: s.id, symbol: s.symbol.id, outputTy: s.outputTy, group: s.forEach?.group, eachPath: s.eachPath }]),
@@ -63,12 +64,12 @@ function expectEnv(t: TestUnderCheck, facts: PlanFacts): ExprEnv {
       }
       return v;
     },
-    calls: (args, range) => callsOf(t, facts, args, range),
+    calls: (args, range) => callsOf(t, facts, args, range, calls),
   };
 }
 
 /** `calls(CAP)`: a list of CAP's inputs; CAP is a capability the plan can call, as the file names it. */
-function callsOf(t: TestUnderCheck, facts: PlanFacts, args: readonly Expr[], range: Range): ExprResult {
+function callsOf(t: TestUnderCheck, facts: PlanFacts, args: readonly Expr[], range: Range, written: Record<string, string>): ExprResult {
   const name = args.length === 1 ? qualifiedName(args[0]!) : undefined;
   if (!name) {
     t.diags.push(diagnostic('E0201', 'calls() takes one capability name: calls(charge), calls(refunds.charge)', t.file, range));
@@ -76,6 +77,7 @@ function callsOf(t: TestUnderCheck, facts: PlanFacts, args: readonly Expr[], ran
   }
   const cap = t.capability(name, facts);
   if (!cap) return { ty: T.unknown, data: 'public', ir: { op: 'lit', value: null } };
+  written[cap.name] = name.parts.map((p) => p.name).join('.');
   return { ty: listOf(cap.input), data: 'public', ir: { op: 'get', object: { op: 'var', name: 'calls' }, key: cap.name } };
 }
 

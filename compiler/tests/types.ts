@@ -101,4 +101,6 @@ export interface ExpectIR {
   readonly text: string;
   readonly line: number;
   readonly range: Range;
+  /** The capabilities its `calls(CAP)` read: IR name → as written, for the values a report shows. */
+  readonly calls?: { readonly [ir: string]: string };
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CodeAction, Diagnostic, Hover } from 'vscode-languageserver-protocol';
+import { check } from '../../compiler/index.js';
 import { FIXTURES, positionOf, TestClient, uriOf } from './client.js';
 
 let dir: string;
@@ -162,6 +163,21 @@ describe('diagnostics', () => {
     await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: uriOf(config), type: 2 }] });
     const after = await client.diagnosticsFor(uri, (d) => d.some((x) => x.code === 'E0902' && x.severity === 2));
     expect(after.filter((x) => x.code === 'E0902').map((x) => x.severity)).toEqual([2]);
+  });
+
+  it("a test block's E0906 (reported at the plan's step, in the plan's file) shows in the test's file at its plan line, as orch check says it", async () => {
+    const sub = join(dir, 'tests');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'hello.orch'), 'plan hello {\n  step tell = notify(channel: "#ops", text: "hi")\n}\n');
+    const text = 'import "./hello.orch" as h\n\ntest "t" {\n  plan h.hello\n}\n';
+    const path = join(sub, 'hello.test.orch');
+    writeFileSync(path, text);
+    const uri = await client.open(path, text);
+    const diags = await client.diagnosticsFor(uri, (d) => d.length > 0);
+    const [want] = check({ entry: path }).filter((d) => d.code === 'E0906');
+    expect(diags.map((d) => [d.code, d.message, d.range.start])).toEqual([['E0906', want!.message, positionOf(text, 'h.hello')]]);
+    // Where check puts it: the step, as related information.
+    expect(diags[0]!.relatedInformation?.map((r) => [r.location.uri, r.location.range.start.line])).toEqual([[uriOf(join(sub, 'hello.orch')), 1]]);
   });
 
   it('reports an import that cannot be found', async () => {

@@ -14,7 +14,7 @@ export { AnthropicModelClient, ANTHROPIC_DEFAULT_MAX_TOKENS } from './anthropic-
 export { OpenAIModelClient } from './openai-client.js';
 export { isModelCall, ModelExecutor, type ModelSetup } from './model-executor.js';
 export { compiledTier, endpointOf } from './endpoint-tier.js';
-export { isPlainText, promptTokenBound, renderPrompt, type RenderedPrompt } from './prompt.js';
+export { isPlainText, modelOf, promptTokenBound, renderPrompt, type RenderedPrompt } from './prompt.js';
 
 /**
  * A client for one configured endpoint. `secret` resolves a `"secret:NAME"` key (and must

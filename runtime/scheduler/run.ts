@@ -315,6 +315,11 @@ export class Run implements RunReader {
     return this.core.approverOf(stepId);
   }
 
+  /** The arguments waiting approval `stepId` evaluated when it started (its input); null when it does not wait. */
+  approvalInput(stepId: string): { readonly [k: string]: unknown } | null {
+    return this.core.approvalInput(stepId);
+  }
+
   /** §9.4: a signal as this run's conditions read it (the live context's state when there is one). */
   contextSignal(name: string): SignalRead {
     const signal = signalReader(this.core);

@@ -5,7 +5,7 @@
  */
 import type { CompiledTest, MockIR, PlanIR } from '../../compiler/index.js';
 import { boundaryOf } from '../../compiler/index.js';
-import { evaluate, priceOf, type AttemptHandle, type AttemptOutcome, type AttemptRequest, type Clock, type Executor, type ModelPrice } from '../../runtime/index.js';
+import { evaluate, modelOf, priceOf, type AttemptHandle, type AttemptOutcome, type AttemptRequest, type Clock, type Executor, type ModelPrice } from '../../runtime/index.js';
 
 /** How long a handler without a timeout of its own may run (real time) before its attempt fails. */
 export const REAL_HANDLER_LIMIT_MS = 60_000;
@@ -133,7 +133,8 @@ export class MockExecutor implements Executor {
   private spendOf(mock: MockIR, request: AttemptRequest): Pick<AttemptOutcome, 'cost' | 'usage'> {
     if (mock.cost !== null) return { cost: mock.cost };
     if (mock.usage === null) return {};
-    const model = mock.usage.model ?? request.capability.llm?.model ?? null;
+    // The model the call uses (§8.1): the bound resource's, else the capability's.
+    const model = mock.usage.model ?? modelOf(request.capability, request.resource);
     const price = model !== null ? this.prices[model] : undefined;
     const cost = price ? priceOf(price, mock.usage.input_tokens, mock.usage.output_tokens) : undefined;
     const usage = { input_tokens: mock.usage.input_tokens, output_tokens: mock.usage.output_tokens, ...(model !== null ? { model } : {}), ...(cost !== undefined ? { cost } : {}) };

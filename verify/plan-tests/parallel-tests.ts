@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { packagePath, type CompiledTest } from '../../compiler/index.js';
 import type { ModelPrice } from '../../runtime/index.js';
-import { LazyWorkers } from './lazy-workers.js';
-import { runPlanTest, type TestResult } from './run-test.js';
+import { runAlone } from './lazy-workers.js';
+import type { TestResult } from './run-test.js';
 import type { TestWorkerData, TestWorkerReply, TestWorkerRequest } from './test-worker.js';
 
 type Prices = { readonly [model: string]: ModelPrice };
@@ -38,15 +38,11 @@ export async function runTests(tests: readonly CompiledTest[], prices: readonly 
 }
 
 async function oneByOne(tests: readonly CompiledTest[], prices: readonly Prices[]): Promise<TestResult[]> {
-  const real = new LazyWorkers();
   const results: TestResult[] = [];
-  try {
-    for (const [i, t] of tests.entries()) results.push(await runPlanTest(t, { real, prices: prices[i] ?? {} }));
-  } finally {
-    await real.close();
-  }
+  for (const [i, t] of tests.entries()) results.push(await runAlone(t, prices[i] ?? {}));
   return results;
 }
+
 
 /** The built worker module: beside this one in dist/, or dist/'s when this runs from source. */
 function workerScript(): string | null {

@@ -57,8 +57,13 @@ function failureLines(f: TestFailure, r: TestResult, cwd: string, indexOf: (file
   out.push(...`${at}${f.message}`.split('\n').map((l) => `    ${style.red(l)}`));
   const index = f.range ? indexOf(r.file) : null;
   if (index && f.range) for (const l of codeFrame(index, f.range, { highlight: style.red, dim: style.dim }).split('\n')) out.push(`      ${l}`);
-  for (const [read, value] of Object.entries(f.values ?? {})) out.push(`      ${read} = ${JSON.stringify(value)}`);
+  for (const [read, value] of Object.entries(f.values ?? {})) out.push(`      ${read} = ${shownValue(read, value)}`);
   return out;
+}
+
+/** A value an expect read; `run.elapsed` (ms) also as the duration an expect compares it with. */
+function shownValue(read: string, value: unknown): string {
+  return read === 'run.elapsed' && typeof value === 'number' ? `${value} (${formatMs(value)})` : JSON.stringify(value);
 }
 
 function timelineLine(e: TraceEvent): string {
@@ -106,6 +111,18 @@ export function junitReport(results: readonly TestResult[], cwd: string): string
   return out.join('\n');
 }
 
+/**
+ * Text for an XML attribute or element. XML 1.0 has no way to write most C0 controls (not even as
+ * `&#1;`) nor a lone surrogate: a test name or a message carrying one is written as `\uXXXX`, so
+ * the report stays well-formed for the CI that parses it.
+ */
 function xml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  let out = '';
+  for (const ch of s) out += xmlChar(ch.codePointAt(0)!) ? ch : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  return out.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** XML 1.0's Char production (a lone surrogate comes out of a string's iterator alone). */
+export function xmlChar(c: number): boolean {
+  return c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || c >= 0x10000;
 }

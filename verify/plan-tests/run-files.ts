@@ -69,9 +69,9 @@ async function withPastPlan(result: TestResult, test: CompiledTest, pastPlan: Pa
   return { ...result, failures: result.failures.map((f) => (f.kind === 'stale' ? { ...f, message: staleMessage(test, past) } : f)) };
 }
 
-/** The `.orch` files given, and those under the folders given, that declare a test. */
+/** The `.orch` files given, and those under the folders given, that declare a test: each once, however often it is named. */
 export function testFiles(paths: readonly string[]): string[] {
-  const out: string[] = [];
+  const out = new Set<string>();
   const visit = (p: string, given: boolean): void => {
     if (!existsSync(p)) throw new TestUsageError(`cannot read ${p}: no such file or folder`);
     if (statSync(p).isDirectory()) {
@@ -81,8 +81,9 @@ export function testFiles(paths: readonly string[]): string[] {
       return;
     }
     if (given && !p.endsWith('.orch')) throw new TestUsageError(`${p} is not an .orch file`);
-    if (HAS_TEST.test(readFileSync(p, 'utf8'))) out.push(resolve(p));
+    const file = resolve(p);
+    if (!out.has(file) && HAS_TEST.test(readFileSync(p, 'utf8'))) out.add(file);
   };
   for (const p of paths) visit(p, true);
-  return out;
+  return [...out];
 }

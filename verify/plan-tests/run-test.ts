@@ -5,7 +5,7 @@
  * passes when every `expect` and every invariant of its plan holds.
  */
 import type { Range } from '../../language/index.js';
-import type { CompiledTest, DecisionIR, ExpectIR, ExprIR, PlanIR, TestPerson } from '../../compiler/index.js';
+import type { CompiledTest, DecisionIR, ExpectIR, PlanIR, TestPerson } from '../../compiler/index.js';
 import { condition, ContextStore, evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, UNKNOWN, unknownReason, VirtualClock, type AttemptRequest, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
@@ -72,10 +72,27 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   let result: ExecutionResult | null = null;
   const initial = test.context ? (evaluate(test.context, { vars: {} }) as Record<string, unknown>) : {};
   const context = testContext(plan, clock, initial, () => run);
+  // A signal at 0 is set as the run starts, so its first steps read it: a timer at 0 fires only
+  // after `begin` has started them (and never, when real handlers end the run within that instant).
+  for (const s of test.signals) if (s.at_ms === 0) context.set(s.signal, evaluate(s.value, { vars: {} }), { source: TEST_SOURCE });
   const env = (reader: RunReader) => expectEnv(reader, exec, result, clock, context);
-  const decide = decisions(test, clock, () => run);
+  /** Decisions §8.8 refused (the step went on waiting): a stuck run says them. */
+  const refused: string[] = [];
+  const decide = decisions(test, clock, () => run, refused);
   const observe = (event: RunEvent, reader: RunReader): void => {
-    if (event.runId !== TEST_RUN) return;
+    if (event.runId !== TEST_RUN) {
+      // A sub-plan step's input is its run's (`TEST_RUN/KEY`), recorded as a call's input is.
+      const key = event.runId.startsWith(`${TEST_RUN}/`) ? event.runId.slice(TEST_RUN.length + 1) : null;
+      if (event.type === 'plan_created' && key !== null && !key.includes('/')) exec.inputs.set(key, (event.data as { input: unknown }).input);
+      return;
+    }
+    // An approval's input is what it evaluated on starting to wait (no handler receives it): read
+    // at the next event, as its own `step_started` comes before it evaluates its arguments.
+    for (const key of run?.running() ?? []) {
+      if (exec.inputs.has(key) || (event.type === 'step_started' && event.stepId === key)) continue;
+      const args = run!.approvalInput(key);
+      if (args) exec.inputs.set(key, structuredClone(args));
+    }
     monitor.observe(event, reader);
     outcomes.observe(event);
     always.check(reader, env);
@@ -105,7 +122,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
       onFinish: (r) => (result = r),
     },
   );
-  for (const s of test.signals) clock.setTimer(s.at_ms, () => context.set(s.signal, evaluate(s.value, { vars: {} }), { source: TEST_SOURCE }));
+  for (const s of test.signals) if (s.at_ms > 0) clock.setTimer(s.at_ms, () => context.set(s.signal, evaluate(s.value, { vars: {} }), { source: TEST_SOURCE }));
   const failures: TestFailure[] = [];
   let stuck: string | null = null;
   try {
@@ -117,7 +134,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const over = isOver(run);
   outcomes.finish(run);
   const trace = monitor.finish(run, over, stuck);
-  if (stuck !== null) failures.push({ kind: 'stuck', message: stuck });
+  if (stuck !== null) failures.push({ kind: 'stuck', message: [stuck, ...refused].join('\n') });
   if (trace.violation) failures.push({ kind: 'invariant', message: `invariant ${trace.violation.invariant}: ${trace.violation.message}`, ...(trace.violation.state.values ? { values: trace.violation.state.values } : {}) });
   failures.push(...always.failures);
   for (const e of test.expects.filter((x) => !x.always)) {
@@ -173,7 +190,7 @@ async function drive(clock: VirtualClock, run: Run, exec: MockExecutor): Promise
 }
 
 /** `approve` / `reject` lines: each decides its step `at` after the step begins to wait. */
-function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | null): (key: string) => void {
+function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | null, refused: string[]): (key: string) => void {
   const byStep = new Map<string, DecisionIR[]>();
   for (const d of test.decisions) byStep.set(d.step, [...(byStep.get(d.step) ?? []), d]);
   const asked = new Set<string>();
@@ -183,11 +200,11 @@ function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | nul
     const mine = byStep.get(step);
     if (!mine || asked.has(key)) return;
     asked.add(key);
-    for (const d of mine) clock.setTimer(d.at_ms, () => deliver(run(), key, d));
+    for (const d of mine) clock.setTimer(d.at_ms, () => deliver(run(), key, d, refused));
   };
 }
 
-function deliver(run: Run | null, key: string, d: DecisionIR): void {
+function deliver(run: Run | null, key: string, d: DecisionIR, refused: string[]): void {
   if (!run) return;
   // As the step evaluated it when it started: a computed approver (`input.team`) names its group too.
   const approver = run.approverOf(key);
@@ -200,6 +217,10 @@ function deliver(run: Run | null, key: string, d: DecisionIR): void {
     // people the first decision decides. Never when the person matches the approver and §8.8 still
     // refuses them (`not_starter`, a second approval by one person): §9.2, any name is a person.
     else if (person.candidates.some((c) => c.groups.includes('*')) && !ids.some((id) => matchesApprover(approver, id))) run.signal(key, d.decision, person.written);
+    else {
+      const why = ids.map((id) => run.decisionRefusal(key, d.decision, id)).find((r) => r !== null) ?? 'no one of that name may decide it';
+      refused.push(`${d.decision} ${key} by ${JSON.stringify(person.written)} (line ${d.line}) was refused: ${why}`);
+    }
   }
 }
 
@@ -215,21 +236,55 @@ function identityOf(c: { readonly subject: string; readonly roles: readonly stri
 
 /** The state an `expect` reads: `run.*` (with `output` once it ended), input, context, steps with their `input`, `calls`. */
 function expectEnv(reader: RunReader, exec: MockExecutor, result: ExecutionResult | null, clock: VirtualClock, context: ContextStore) {
-  const inputOf = (id: string): unknown => {
-    if (exec.inputs.has(id)) return exec.inputs.get(id);
-    const items = [...exec.inputs].filter(([k]) => k.startsWith(`${id}[`)).map(([, v]) => v);
-    return items.length > 0 ? items : null;
-  };
   return {
     vars: { run: { ...reader.actuals(), output: result?.output ?? null }, input: reader.input(), context: reader.context(), calls: exec.calls },
     step: (id: string) => {
       const v = reader.stepView(id);
-      return v ? { ...v, input: inputOf(id) } : undefined;
+      return v ? { ...v, input: stepInput(exec.inputs, id, v.output) } : undefined;
     },
     block: (id: string) => reader.blockView?.(id),
     signal: (name: string) => context.read(name),
     now: () => clock.now(),
   };
+}
+
+/**
+ * `STEP.input`, shaped as `STEP.output` is: the input of its instance's last attempt — in a loop,
+ * of its last iteration; inside `for each`, a list by item (nested for nested blocks), null for an
+ * item that never started, as long as the output's list. Instance keys: `id`, `id[i]`, `id[i][j]`,
+ * `id#k` (iteration k), `id[i]#k`.
+ */
+function stepInput(inputs: ReadonlyMap<string, unknown>, id: string, output: unknown): unknown {
+  const latest = new Map<string, { readonly items: readonly number[]; readonly iteration: readonly number[]; readonly value: unknown }>();
+  for (const [key, value] of inputs) {
+    const m = /^([^[#]*)((?:\[\d+\]|#\d+)*)$/.exec(key);
+    if (!m || m[1] !== id) continue;
+    const items = [...m[2]!.matchAll(/\[(\d+)\]/g)].map((x) => Number(x[1]));
+    const iteration = [...m[2]!.matchAll(/#(\d+)/g)].map((x) => Number(x[1]));
+    const at = items.join(',');
+    const had = latest.get(at);
+    if (!had || later(iteration, had.iteration)) latest.set(at, { items, iteration, value });
+  }
+  if (latest.size === 0) return null;
+  const one = latest.get('');
+  if (one) return one.value;
+  const root: unknown[] = [];
+  for (const { items, value } of latest.values()) {
+    let list = root;
+    items.forEach((ix, depth) => {
+      if (depth === items.length - 1) list[ix] = value;
+      else list = (list[ix] ??= []) as unknown[];
+    });
+  }
+  if (Array.isArray(output) && output.length > root.length) root.length = output.length;
+  const filled = (list: unknown[]): unknown[] => Array.from(list, (v) => (Array.isArray(v) ? filled(v) : (v ?? null)));
+  return filled(root);
+}
+
+/** Iteration `a` came after `b` (`#k` indices, outer loop first). */
+function later(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? -1) !== (b[i] ?? -1)) return (a[i] ?? -1) > (b[i] ?? -1);
+  return false;
 }
 
 function judge(e: ExpectIR, env: ReturnType<typeof expectEnv>): TestFailure | null {
@@ -243,12 +298,15 @@ function judge(e: ExpectIR, env: ReturnType<typeof expectEnv>): TestFailure | nu
   }
   if (holds === true) return null;
   const why = holds === false ? (e.always ? 'became false' : 'does not hold in the final state') : holds;
-  return { kind: 'expect', message: `expect${e.always ? ' always' : ''} ${e.text} ${why}`, line: e.line, range: e.range, text: e.text, values: valuesRead(e.condition, env) };
+  return { kind: 'expect', message: `expect${e.always ? ' always' : ''} ${e.text} ${why}`, line: e.line, range: e.range, text: e.text, values: valuesRead(e, env) };
 }
 
-function valuesRead(condition: ExprIR, env: ReturnType<typeof expectEnv>): Record<string, unknown> {
+function valuesRead(e: ExpectIR, env: ReturnType<typeof expectEnv>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [text, expr] of readsOf(condition)) {
+  for (const [path, expr] of readsOf(e.condition)) {
+    // `calls(CAP)` is shown as written, not as the IR's `calls.CAP`.
+    const cap = expr.op === 'get' && expr.object.op === 'var' && expr.object.name === 'calls' ? expr.key : undefined;
+    const text = cap === undefined ? path : `calls(${e.calls?.[cap] ?? cap})`;
     try {
       out[text] = evaluate(expr, env);
     } catch (err) {

@@ -6,8 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CompiledTest } from '../../compiler/index.js';
 import type { ModelPrice } from '../../runtime/index.js';
-import { LazyWorkers } from './lazy-workers.js';
-import { runPlanTest, type TestResult } from './run-test.js';
+import { runAlone } from './lazy-workers.js';
+import type { TestResult } from './run-test.js';
 
 export interface TestWorkerData {
   readonly tests: readonly CompiledTest[];
@@ -21,14 +21,13 @@ export type TestWorkerReply = { readonly index: number; readonly result: TestRes
 const port = parentPort;
 if (port) {
   const { tests, prices } = workerData as TestWorkerData;
-  const real = new LazyWorkers();
   port.on('message', (m: TestWorkerRequest) => {
     if ('close' in m) {
-      void real.close().finally(() => port.postMessage({ closed: true } satisfies TestWorkerReply));
+      port.postMessage({ closed: true } satisfies TestWorkerReply);
       return;
     }
     const index = m.run;
-    runPlanTest(tests[index]!, { real, prices: prices[index] ?? {} }).then(
+    runAlone(tests[index]!, prices[index] ?? {}).then(
       (result) => port.postMessage({ index, result } satisfies TestWorkerReply),
       (err: unknown) => port.postMessage({ index, error: err instanceof Error ? err.message : String(err) } satisfies TestWorkerReply),
     );

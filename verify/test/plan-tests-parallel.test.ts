@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runTestFiles } from '../index.js';
+import { runTestFiles, testFiles } from '../index.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'orch-test-par-'));
 writeFileSync(
@@ -51,5 +51,24 @@ describe('orch test on a pool of threads', () => {
     expect(pool.coverage).toEqual(one.coverage);
     // The one failing test fails the same way on either.
     expect(pool.results.filter((r) => !r.passed).map((r) => r.name)).toEqual(['case 7']);
+  });
+
+  it('runs each file once however often it is named (a file and its folder, twice)', () => {
+    const file = path.join(dir, 'shop.test.orch');
+    expect(testFiles([dir, file, `${dir}/./shop.test.orch`])).toEqual([file]);
+  });
+
+  it("a handler's module state starts afresh in each test, on one thread or several", async () => {
+    const own = mkdtempSync(path.join(tmpdir(), 'orch-test-state-'));
+    writeFileSync(path.join(own, 'package.json'), '{"type":"module"}\n');
+    writeFileSync(path.join(own, 'count.js'), 'let n = 0;\nexport async function count() { n += 1; return { n }; }\n');
+    writeFileSync(path.join(own, 'c.orch'), 'capability count { kind tool  input { k: int }  output { n: int }  handler "./count.js#count" }\nplan once {\n  input { k: int }\n  step c = count(k: input.k)\n}\n');
+    const body = [1, 2, 3, 4].map((k) => `test "t${k}" {\n  plan c.once\n  input { k: ${k} }\n  expect c.output.n == 1\n}\n`).join('');
+    writeFileSync(path.join(own, 'c.test.orch'), `import "./c.orch" as c\n${body}`);
+    for (const opts of [{ workers: 1 }, { workers: 2, minParallel: 2 }]) {
+      const run = await runTestFiles([own], opts);
+      if (run.kind !== 'results') throw new Error('compile errors');
+      expect(run.results.map((r) => [r.name, r.passed]), JSON.stringify(opts)).toEqual([1, 2, 3, 4].map((k) => [`t${k}`, true]));
+    }
   });
 });

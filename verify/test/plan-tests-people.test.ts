@@ -17,7 +17,7 @@ plan pay {
 `;
 const AUTH = { auth: { users: { alice: { roles: ['approver'], groups: ['finance'] }, bob: { roles: ['approver'], groups: ['finance'] }, carol: { roles: ['approver'], groups: ['ops'] } } } };
 
-async function outcome(lines: string): Promise<{ status: string; approvers: unknown }> {
+async function outcome(lines: string): Promise<{ status: string; approvers: unknown; failures: readonly string[] }> {
   const dir = tempDir('orch-test-people-');
   writeFileSync(join(dir, 'orch.config.json'), JSON.stringify(AUTH));
   writeFileSync(join(dir, 'pay.orch'), PLAN);
@@ -29,17 +29,23 @@ async function outcome(lines: string): Promise<{ status: string; approvers: unkn
     real: null,
     onJournal: (events) => (approvers = events.filter((e) => e.type === 'approval_decided').map((e) => (e.data as { by: { subject: string } }).by.subject)),
   });
-  return { status: r.run_status, approvers };
+  return { status: r.run_status, approvers, failures: r.failures.map((f) => f.message) };
 }
 
 describe('deciders from the auth block', () => {
   it('two members of the group approve', async () => {
-    expect(await outcome('  approve ok by "alice", "bob"')).toEqual({ status: 'completed', approvers: ['alice', 'bob'] });
+    expect(await outcome('  approve ok by "alice", "bob"')).toMatchObject({ status: 'completed', approvers: ['alice', 'bob'] });
   });
 
   it('a user outside the group, the starter, or one person twice is refused: the step keeps waiting', async () => {
-    expect(await outcome('  approve ok by "alice", "carol"')).toEqual({ status: 'stuck', approvers: ['alice'] });
-    expect(await outcome('  started_by "alice"\n  approve ok by "alice", "bob"')).toEqual({ status: 'stuck', approvers: ['bob'] });
-    expect(await outcome('  approve ok by "bob", "bob"')).toEqual({ status: 'stuck', approvers: ['bob'] });
+    expect(await outcome('  approve ok by "alice", "carol"')).toMatchObject({ status: 'stuck', approvers: ['alice'] });
+    expect(await outcome('  started_by "alice"\n  approve ok by "alice", "bob"')).toMatchObject({ status: 'stuck', approvers: ['bob'] });
+    expect(await outcome('  approve ok by "bob", "bob"')).toMatchObject({ status: 'stuck', approvers: ['bob'] });
+  });
+
+  it('a stuck run says which of its decisions were refused, and why', async () => {
+    const { failures } = await outcome('  started_by "alice"\n  approve ok by "alice", "bob"');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/^the run is stuck: nothing can happen any more while ok waits \(no timeout\)\napprove ok by "alice" \(line 5\) was refused: .*start/);
   });
 });

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compile, diskHost, type CompiledTest } from '../../compiler/index.js';
-import { runPlanTest, type TestResult } from '../index.js';
+import { junitReport, runPlanTest, textReport, type TestResult } from '../index.js';
+import { xmlChar } from '../plan-tests/report.js';
 
 const DIR = '/virtual/tests';
 
@@ -67,6 +68,58 @@ plan gate {
   step ok = approval(approver: "group:finance", summary: "go?", approvals: 2, not_starter: true)
   step go = lookup(order_id: "o-1") { after ok }
 }
+plan scored {
+  step a = lookup(order_id: "\${context.fraud_score}")
+  step b = lookup(order_id: "\${context.fraud_score}") { after a }
+}
+plan raced {
+  race r {
+    step a = lookup(order_id: "1")
+    step w = wait(1h)
+  }
+}
+plan gate_child {
+  step ok = approval(approver: "lead", summary: "go?")
+}
+plan gate_parent {
+  step sub = run gate_child()
+}
+plan looked {
+  input { id: string }
+  step a = lookup(order_id: input.id)
+}
+plan looks {
+  step sub = run looked(id: "o-7")
+  for each id in ["o-8", "o-9"] {
+    step each_sub = run looked(id: id)
+  }
+}
+capability ask {
+  kind llm
+  input { q: string }
+  output { a: string }
+  prompt "\${input.q}"
+  model "cheap"
+  endpoint "e"
+  requires big_llm
+}
+resource big { kind cloud_region  provides big_llm  endpoint "e"  model "dear" }
+plan asks {
+  step a = ask(q: "x")
+}
+plan shaped {
+  for each id in ["o-1", "o-2", "o-3"] {
+    step a = lookup(order_id: id) when id != "o-1"
+    step b = lookup(order_id: a.output.id) { after a }
+  }
+  repeat loop max 3 until l.output.total >= 3usd {
+    step l = lookup(order_id: "again")
+  }
+}
+plan tell {
+  step a = notify(channel: "#a", text: "one")
+  step b = notify(channel: "#b", text: "two") { after a }
+}
 invariant cheap { always run.cost <= 1usd }
 `;
 
@@ -115,12 +168,15 @@ describe('running a test block', () => {
   approve sign_off by "alice", "bob"
   expect refund.attempts == 2
   expect always not refund.started
+  expect len(calls(r.charge)) == 2
 }`);
     expect(r.passed).toBe(false);
     expect(r.run_status).toBe('completed');
-    const [always, final] = r.failures;
+    const [always, final, calls] = r.failures;
     expect(always).toMatchObject({ kind: 'expect', line: 10, message: expect.stringContaining('expect always not refund.started became false at 2592000000 ms') });
     expect(final).toMatchObject({ kind: 'expect', line: 9, text: 'refund.attempts == 2', values: { 'refund.attempts': 1 } });
+    // The calls it read, named as the test names the capability.
+    expect(calls).toMatchObject({ kind: 'expect', line: 11, values: { 'calls(r.charge)': [{ amount: 800 }] } });
   });
 
   it('a run left waiting on an approval nobody decides fails, naming what waits', async () => {
@@ -236,14 +292,113 @@ describe('running a test block', () => {
   });
 
   it('the starter is "test" by default; a person approves once: an approval nobody else decides leaves the run stuck, naming what waits', async () => {
-    for (const deciders of ['"test", "erin"', '"alice", "alice"']) {
+    const why = { '"test", "erin"': 'approve ok by "test" (line 5) was refused: test started this run and may not decide its approval (not_starter)', '"alice", "alice"': 'approve ok by "alice" (line 5) was refused: alice has already approved; 2 distinct people must approve' };
+    for (const [deciders, refused] of Object.entries(why)) {
       const r = await runOne(`test "one short" {${GATE}
   approve ok by ${deciders}
   expect run.started_by == "test"
 }`);
       expect(r.passed, deciders).toBe(false);
-      expect(r.failures, deciders).toEqual([{ kind: 'stuck', message: 'the run is stuck: nothing can happen any more while ok waits (no timeout)' }]);
+      expect(r.failures, deciders).toEqual([{ kind: 'stuck', message: `the run is stuck: nothing can happen any more while ok waits (no timeout)\n${refused}` }]);
       expect(r.timeline.filter((e) => e.type === 'approval_decided'), deciders).toHaveLength(1);
     }
+  });
+
+  it('JUnit XML stays well-formed when a name or a failure carries control characters (a colour code pasted into it)', async () => {
+    const r = await runOne(`test "tab\x01 <&>" {${HEAD}
+  mock r.charge returns { ok: true }
+  approve sign_off by "alice", "bob"
+  expect run.output.title == "\x1b[31mdeclined\x1b[0m"
+}`);
+    expect(r.passed).toBe(false);
+    const xml = junitReport([r], DIR);
+    // XML 1.0 allows no C0 control but tab, newline and carriage return, not even as &#1;.
+    expect([...xml].every((ch) => xmlChar(ch.codePointAt(0)!))).toBe(true);
+    expect(xml).toContain('name="tab\\u0001 &lt;&amp;&gt;"');
+    expect(xml).toContain('\\u001b[31mdeclined');
+  });
+
+  it('a call no where-mock takes, with no plain mock: a channel never reached, its attempt fails', async () => {
+    const r = await runOne(`test "t" {
+  plan r.tell
+  mock notify where input.channel == "#a" returns { delivered: true, channel: "#a" }
+  expect a.completed and b.failed and run.status == "failed"
+}`);
+    expect(r.failures).toEqual([]);
+    expect(r.timeline.find((e) => e.type === 'step_failed')?.detail).toContain('reaches a channel: no mock answers it in this test');
+  });
+
+  it('a signal at 0s is in the context the run starts with: its first steps read it', async () => {
+    const r = await runOne(`test "t" {
+  plan r.scored
+  context { fraud_score: 0.1 }
+  mock r.lookup returns { id: "x", total: 1usd }
+  signal context.fraud_score = 0.9 at 0s
+  expect a.input.order_id == "0.9" and b.input.order_id == "0.9"
+}`);
+    expect(r.failures).toEqual([]);
+  });
+
+  it("a failed expect shows the blocks it read (a race's winner) among its values", async () => {
+    const r = await runOne(`test "t" {
+  plan r.raced
+  mock r.lookup returns { id: "x", total: 1usd }
+  expect r.winner == "w"
+}`);
+    expect(r.failures).toEqual([expect.objectContaining({ kind: 'expect', values: { 'r.winner': 'a' } })]);
+  });
+
+  it("a run stuck on a sub-plan's approval names it, as orch approve would address it", async () => {
+    const r = await runOne('test "t" {\n  plan r.gate_parent\n}');
+    expect(r.failures).toEqual([{ kind: 'stuck', message: 'the run is stuck: nothing can happen any more while sub waits for the approval sub/ok (no timeout)' }]);
+  });
+
+  it('the text report shows run.elapsed it read in ms and as the duration an expect writes', async () => {
+    const r = await runOne(`test "t" {${HEAD}
+  mock r.charge returns { ok: true }
+  approve sign_off by "alice", "bob"
+  expect run.elapsed < 1d
+}`);
+    expect(textReport([r], DIR)).toContain('run.elapsed = 2592000000 (30d)');
+  });
+
+  it("a mock usage without a model is priced at the model the call uses: the bound resource's, else the capability's (§8.1)", async () => {
+    const r = await runOne('test "t" {\n  plan r.asks\n  mock r.ask returns { a: "y" } usage { input_tokens: 1000000, output_tokens: 0 }\n  expect run.cost == 0.5usd\n}', {
+      cheap: { input_per_mtok: 0.1, output_per_mtok: 0 },
+      dear: { input_per_mtok: 0.5, output_per_mtok: 0 },
+    });
+    expect(r.failures).toEqual([]);
+  });
+
+  it("a sub-plan step's input is the input its run got (inside for each, one per item)", async () => {
+    const r = await runOne(`test "t" {
+  plan r.looks
+  mock r.lookup returns { id: "x", total: 1usd }
+  expect sub.input.id == "o-7" and each_sub.input == [{ id: "o-8" }, { id: "o-9" }]
+  expect len(calls(r.lookup)) == 3
+}`);
+    expect(r.failures).toEqual([]);
+  });
+
+  it('STEP.input is shaped as STEP.output: by item inside for each (null where none started), the last iteration in a loop', async () => {
+    const r = await runOne(`test "t" {
+  plan r.shaped
+  mock r.lookup where input.order_id == "o-2" returns { id: "o-2", total: 1usd } latency 1h
+  mock r.lookup where input.order_id == "again" returns { id: "l", total: 1usd } then { id: "l", total: 2usd } then { id: "l", total: 3usd }
+  mock r.lookup returns { id: input.order_id, total: 1usd } latency 1m
+  expect a.input == [null, { order_id: "o-2" }, { order_id: "o-3" }]
+  expect b.input == [null, { order_id: "o-2" }, { order_id: "o-3" }]
+  expect l.input == { order_id: "again" } and l.output.total == 3usd
+}`);
+    expect(r.failures).toEqual([]);
+  });
+
+  it("an approval step's input is what it evaluated when it started waiting", async () => {
+    const r = await runOne(`test "t" {${HEAD}
+  mock r.charge returns { ok: true }
+  approve sign_off by "alice", "bob"
+  expect sign_off.input.summary == "refund?" and sign_off.input.approver == "group:finance" and sign_off.input.approvals == 2
+}`);
+    expect(r.failures).toEqual([]);
   });
 });

@@ -81,6 +81,12 @@ export class SchedulerCore extends RunState {
     return inst?.rec.status === 'running' && inst.activity.kind === 'approval' ? approvalRule(inst.activity.args).approver : null;
   }
 
+  /** The arguments waiting approval `stepId` evaluated when it started (its input), null when it does not wait. */
+  approvalInput(stepId: string): { readonly [k: string]: unknown } | null {
+    const inst = this.instances.get(stepId);
+    return inst?.rec.status === 'running' && inst.activity.kind === 'approval' ? inst.activity.args : null;
+  }
+
   /** The approvals the run waits for, as `orch signal` takes them (`ok[1]`, `sub/ok`). */
   approvalsWaiting(): readonly string[] {
     return approvalsWaiting(this);
