@@ -71,8 +71,8 @@ interface Fold {
  * its `ctid`: whatever the table's size when the plan is made, that plan is a key look-up per fold.
  * Joined to the unnested rows with the key also bounded by `= ANY`, the plan the owner's connection
  * cached after its first folds — made on a young table of a few hundred rows — was sometimes a
- * sequential scan, kept as the table grew: in one bench run of four, every fold read the whole
- * table (docs/cluster.md, "The fold's plan").
+ * sequential scan, kept as the table grew: in about one fresh bench run in six, every fold read
+ * the whole table (docs/cluster.md, "The fold's plan").
  */
 async function foldRows(tx: unknown, folds: readonly Fold[]): Promise<void> {
   await (tx as pg.ClientBase).query({
@@ -84,6 +84,8 @@ async function foldRows(tx: unknown, folds: readonly Fold[]): Promise<void> {
                         AND x.fence = f.fence AND NOT x.folded
                      -- not pulled up into the join (the planner would order it back)
                      OFFSET 0) k
+      -- the fence is checked in the look-up only: compared here too, it gave the planner a join
+      -- on it (a hash join over a sequential scan of a small table)
       WHERE a.ctid = k.t AND NOT a.folded`,
     values: [folds.map((f) => f.run), folds.map((f) => f.key), folds.map((f) => f.attempt), folds.map((f) => f.fence)],
   });
