@@ -66,17 +66,27 @@ interface Fold {
 }
 
 /**
- * The folds of one commit, one statement. The arrays also bound the primary key directly (`= ANY`):
- * joined only to the unnested rows, a young or freshly analyzed table was read whole with every
- * commit (a hash join over a sequential scan, ~370 pages a fold in the bench).
+ * The folds of one commit, one statement. Each row is found by its primary key in a `LATERAL`
+ * subquery (kept out of the join by `OFFSET 0`, as the exchange finds its results) and updated by
+ * its `ctid`: whatever the table's size when the plan is made, that plan is a key look-up per fold.
+ * Joined to the unnested rows with the key also bounded by `= ANY`, the plan the owner's connection
+ * cached after its first folds — made on a young table of a few hundred rows — was sometimes a
+ * sequential scan, kept as the table grew: in about one fresh bench run in six, every fold read
+ * the whole table (docs/cluster.md, "The fold's plan").
  */
 async function foldRows(tx: unknown, folds: readonly Fold[]): Promise<void> {
   await (tx as pg.ClientBase).query({
     name: 'orch_fold_attempts',
     text: `UPDATE orch.attempts a SET folded = true
-       FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) AS f(run_id, step_key, attempt, fence)
-      WHERE a.run_id = ANY($1) AND a.step_key = ANY($2)
-        AND a.run_id = f.run_id AND a.step_key = f.step_key AND a.attempt = f.attempt AND a.fence = f.fence AND NOT a.folded`,
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) AS f(run_id, step_key, attempt, fence),
+            LATERAL (SELECT x.ctid AS t FROM orch.attempts x
+                      WHERE x.run_id = f.run_id AND x.step_key = f.step_key AND x.attempt = f.attempt
+                        AND x.fence = f.fence AND NOT x.folded
+                     -- not pulled up into the join (the planner would order it back)
+                     OFFSET 0) k
+      -- the fence is checked in the look-up only: compared here too, it gave the planner a join
+      -- on it (a hash join over a sequential scan of a small table)
+      WHERE a.ctid = k.t AND NOT a.folded`,
     values: [folds.map((f) => f.run), folds.map((f) => f.key), folds.map((f) => f.attempt), folds.map((f) => f.fence)],
   });
 }

@@ -210,16 +210,18 @@ export async function exchange(
                  FROM (SELECT *, (row_number() OVER (PARTITION BY run_id) - 1) / $20 AS part FROM done) d
                 GROUP BY run_id, part) x),
      picked AS (
-       SELECT run_id, step_key, attempt, job FROM orch.attempts
+       SELECT ctid AS t, job FROM orch.attempts
         WHERE status = 'dispatched' AND job IS NOT NULL AND task = ANY($9) AND (handler IS NULL OR handler <> ALL($10))
           -- an id declared dead claims nothing (a frozen worker woken before it registered again)
           AND EXISTS (SELECT 1 FROM orch.workers w WHERE w.id = $7 AND w.state = 'alive')
         ORDER BY dispatched_at LIMIT $11
         FOR UPDATE SKIP LOCKED),
+     -- the locked version updated where it lies (its ctid cannot change under our lock): no
+     -- primary-key descent per claimed row to find it again
      claimed AS (
        UPDATE orch.attempts a SET status = 'running', worker = $7, started_at = now()
          FROM picked p
-        WHERE a.run_id = p.run_id AND a.step_key = p.step_key AND a.attempt = p.attempt
+        WHERE a.ctid = p.t
        RETURNING a.run_id, a.step_key, a.attempt, a.fence, p.job),
      -- given back unstarted, at the same fence (this statement's own claim does not see them)
      released AS (

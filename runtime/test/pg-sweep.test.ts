@@ -14,9 +14,11 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { foldHook } from '../cluster/attempt-rows.js';
 import { ATTEMPT_CHANNEL, sweepDeadWorkers, taskIdentifier, type StepJob } from '../cluster/jobs.js';
 import { DISPATCH_CHANNEL, dispatchAttempts, exchange, toldOutcomes, type Dispatch } from '../cluster/queue.js';
 import { migrate } from '../backend/pg/migrations.js';
+import { runCommitHooks } from '../scheduler/commit-hooks.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { waitUntil } from '../../test/support/wait.js';
 import { Runtime } from '../index.js';
@@ -229,6 +231,38 @@ describe('the step queue', () => {
     const late = await exchange(pool, 'w1', [{ run: 'q4', key: back[0]!.key, attempt: 1, fence: 1, status: 'succeeded', outcome }], 0, TASKS, []);
     expect(late.refused).toHaveLength(1);
     await pool.query(`DELETE FROM orch.attempts; DELETE FROM orch.workers`);
+  });
+
+  it('folds outcomes by key, at their fence, with a plan made on a young table and kept as it grows', async () => {
+    // An owner's connection keeps the plan it made after its first folds: made on a table of a few
+    // rows, the fold joined to its keys read the whole table with every commit from then on.
+    const owner = new pg.Client({ connectionString: db.url, options: '-c plan_cache_mode=force_generic_plan' });
+    await owner.connect();
+    const finished = (run: string, n: number, from = 0) =>
+      pool.query(
+        `INSERT INTO orch.attempts (run_id, step_key, attempt, owner, status, outcome)
+         SELECT $1, 's' || i, 1, 'owner', 'succeeded', '{"ok":true}' FROM generate_series($2::int, $3::int) i`,
+        [run, from, from + n - 1],
+      );
+    const fold = async (folds: readonly [string, string, number][]) => {
+      await owner.query('BEGIN');
+      await runCommitHooks(owner, folds.map(([run, key, fence]) => foldHook(run, key, 1, fence)));
+      const { rows } = await owner.query<{ seq: string }>(`SELECT seq_scan::text AS seq FROM pg_stat_xact_user_tables WHERE relid = 'orch.attempts'::regclass`);
+      await owner.query('COMMIT');
+      return Number(rows[0]!.seq);
+    };
+    try {
+      await finished('f1', 3);
+      expect(await fold([['f1', 's0', 1], ['f1', 's1', 1]])).toBe(0);
+      await finished('f2', 3000);
+      // The second fold runs the plan the first made; one key is at a stale fence.
+      expect(await fold([['f2', 's5', 1], ['f2', 's6', 2], ['f1', 's2', 1]])).toBe(0);
+      const { rows } = await pool.query<{ k: string }>(`SELECT run_id || '/' || step_key AS k FROM orch.attempts WHERE folded ORDER BY 1`);
+      expect(rows.map((r) => r.k)).toEqual(['f1/s0', 'f1/s1', 'f1/s2', 'f2/s5']);
+    } finally {
+      await owner.end();
+    }
+    await pool.query(`DELETE FROM orch.attempts`);
   });
 
   it('leaves attempts whose handler hash the worker forbids to the others', async () => {
