@@ -187,6 +187,11 @@ export class ContextStore {
     this.listeners.clear();
   }
 
+  /** The clock its ages count on: what else times a condition over them sets its timers on. */
+  get clock(): Clock {
+    return this.opts.clock;
+  }
+
   private now(): number {
     return this.opts.clock.now();
   }
