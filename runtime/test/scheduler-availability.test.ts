@@ -150,4 +150,21 @@ describe('resources that come and go (§9.4)', () => {
     const state = replay(upToRebound);
     expect(state.steps.get('b')).toMatchObject({ status: 'queued', reboundTo: 'spare' });
   });
+
+  it('a resource whose available when changes with time alone is available the moment it does (a cooldown)', async () => {
+    const cooled = planIR(`
+context {
+  heater_used: bool
+}
+capability warm { kind tool  input { t: number }  output { ok: bool }  requires heat  timeout 10m }
+resource heater { kind local_device  provides heat  available when age(context.heater_used) > 1m }
+plan p {
+  step a = warm(t: 1)
+}
+`);
+    const { result, events, t0 } = await runWith(cooled, ({ set }) => set('heater_used', true));
+    expect(result.status).toBe('completed');
+    // It waited, with no message to come, until the age passed 1m.
+    expect(of(events, 'step_started', 'a')[0]!.ts).toBe(t0 + 60_001);
+  });
 });

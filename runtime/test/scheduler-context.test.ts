@@ -127,6 +127,27 @@ plan p {
   });
 });
 
+describe('a wait until that changes with time alone (§9.4)', () => {
+  it('goes on the moment age(context.door) passes 2m, with no message; not before', async () => {
+    const ir = planIR(`
+context {
+  door: bool
+}
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+plan p {
+  step quiet = wait until age(context.door) > 2m timeout 10m
+  step a = heat(t: 1) {
+    after quiet
+  }
+}
+`);
+    const { result, events } = await runWith(ir, (s) => void s.set('door', true, { source: 'api' }));
+    expect(statusOf(result, 'quiet')).toBe('completed');
+    // Set at 1000000: its age passes 2m one ms after 1120000.
+    expect(events.find((e) => e.type === 'step_completed' && e.stepId === 'quiet')!.ts).toBe(1_120_001);
+  });
+});
+
 describe('a run with only its own context (orch run, an in-process run without a live context)', () => {
   it('computes a derived signal from the signals it reads, and sees it change when they do', async () => {
     const ir = planIR(`
