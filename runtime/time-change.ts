@@ -43,7 +43,7 @@ export function nextTimeChange(expr: ExprIR, env: EvalEnv, now: number): number 
         return;
       }
     }
-    if (isClock(e)) return at(now + RECHECK_MS);
+    if (isClock(e)) return growing(e, env) ? at(now + RECHECK_MS) : undefined;
     for (const c of children(e)) walk(c);
   };
   walk(expr);
@@ -88,9 +88,9 @@ function lineOf(c: ClockRead, env: EvalEnv, now: number): Line {
   if (r.op === 'call' && r.fn === 'now') base = 0;
   else if (r.op === 'call') {
     const key = signalKey(r.args[0]);
-    const age = key === null ? null : readSignal(env, key).age_ms;
-    if (age === null) return null;
-    base = now - age;
+    const setAt = key === null ? null : readSignal(env, key).set_at;
+    if (typeof setAt !== 'number') return null; // never set, or an age that does not grow
+    base = setAt;
   } else {
     const elapsed = evaluateOrUnknown(r, env);
     if (typeof elapsed !== 'number') return null;
@@ -102,6 +102,13 @@ function lineOf(c: ClockRead, env: EvalEnv, now: number): Line {
     base -= t.sign * v;
   }
   return { base };
+}
+
+/** An `age()` grows only where the reader gives the signal's set time (see `SignalRead.set_at`). */
+function growing(e: ExprIR, env: EvalEnv): boolean {
+  if (e.op !== 'call' || e.fn !== 'age') return true;
+  const key = signalKey(e.args[0]);
+  return key !== null && typeof readSignal(env, key).set_at === 'number';
 }
 
 /** `age(context.X)`, `now()` or `run.elapsed`: a value that grows one ms a ms. */

@@ -17,7 +17,7 @@ function envAt(t: number, setAt: Record<string, number>): EvalEnv {
   return {
     vars: {},
     now: () => t,
-    signal: (n) => (n in setAt ? { value: true, state: 'fresh', age_ms: t - setAt[n]!, max_age_ms: null } : { value: null, state: 'never_set', age_ms: null, max_age_ms: null }),
+    signal: (n) => (n in setAt ? { value: true, state: 'fresh', age_ms: t - setAt[n]!, max_age_ms: null, set_at: setAt[n]! } : { value: null, state: 'never_set', age_ms: null, max_age_ms: null }),
   };
 }
 
@@ -43,6 +43,12 @@ describe('nextTimeChange', () => {
     expect(nextTimeChange(cmp('>', age('x'), lit(5)), envAt(0, {}), 0)).toBeNull();
     expect(nextTimeChange(cmp('==', ctx('x'), lit(true)), envAt(0, { x: 0 }), 0)).toBeNull();
     expect(nextTimeChange(cmp('>', age('a'), age('b')), envAt(0, { a: 0, b: 0 }), 0)).toBeNull();
+  });
+
+  it('an age that does not grow with the clock (no set time: verify reports a fresh signal at age 0) never changes', () => {
+    const env: EvalEnv = { vars: {}, now: () => 0, signal: () => ({ value: true, state: 'fresh', age_ms: 0, max_age_ms: null }) };
+    expect(nextTimeChange(cmp('>', age('x'), lit(5)), env, 0)).toBeNull();
+    expect(nextTimeChange(cmp('>', { op: '*', left: age('x'), right: lit(2) }, lit(5)), env, 0)).toBeNull();
   });
 
   it('a clock read it cannot bound is looked at again every RECHECK_MS', () => {
