@@ -38,7 +38,7 @@ export function nextTimeChange(expr: ExprIR, env: EvalEnv, now: number): number 
         const other = l ? e.right : e.left;
         if (!timeFree(other)) return at(now + RECHECK_MS);
         const line = lineOf((l ?? r)!, env, now);
-        const v = line ? evaluateOrUnknown(other, env) : null;
+        const v = line ? valueOf(other, env) : null;
         if (line && typeof v === 'number' && Number.isFinite(v)) for (const t of crossings(l ? e.op : MIRROR[e.op]!, line.base + v)) at(t);
         return;
       }
@@ -92,16 +92,25 @@ function lineOf(c: ClockRead, env: EvalEnv, now: number): Line {
     if (typeof setAt !== 'number') return null; // never set, or an age that does not grow
     base = setAt;
   } else {
-    const elapsed = evaluateOrUnknown(r, env);
+    const elapsed = valueOf(r, env);
     if (typeof elapsed !== 'number') return null;
     base = now - elapsed;
   }
   for (const t of c.terms) {
-    const v = evaluateOrUnknown(t.e, env);
+    const v = valueOf(t.e, env);
     if (typeof v !== 'number' || !Number.isFinite(v)) return null;
     base -= t.sign * v;
   }
   return { base };
+}
+
+/** A value to cross, or null when it has none (an error is the evaluator's to report, not this module's). */
+function valueOf(e: ExprIR, env: EvalEnv): unknown {
+  try {
+    return evaluateOrUnknown(e, env);
+  } catch {
+    return null;
+  }
 }
 
 /** An `age()` grows only where the reader gives the signal's set time (see `SignalRead.set_at`). */

@@ -51,6 +51,11 @@ describe('nextTimeChange', () => {
     expect(nextTimeChange(cmp('>', { op: '*', left: age('x'), right: lit(2) }, lit(5)), env, 0)).toBeNull();
   });
 
+  it('a value that cannot be computed gives no instant (the evaluator reports the error, not this)', () => {
+    const bad: ExprIR = { op: 'call', fn: 'len', args: [lit(3)] };
+    expect(nextTimeChange(cmp('>', age('x'), bad), envAt(0, { x: 0 }), 0)).toBeNull();
+  });
+
   it('a clock read it cannot bound is looked at again every RECHECK_MS', () => {
     const scaled: ExprIR = { op: '*', left: age('x'), right: lit(2) };
     expect(nextTimeChange(cmp('>', scaled, lit(100_000)), envAt(0, { x: 0 }), 0)).toBe(RECHECK_MS);

@@ -5,7 +5,7 @@
  * timeout. One run-level timer for the earliest such instant, re-armed after every turn; none
  * while nothing waits on such a condition.
  */
-import type { ExprIR } from '../../../compiler/index.js';
+import type { ExprIR, PlanIR } from '../../../compiler/index.js';
 import { nextTimeChange, readsClock } from '../../time-change.js';
 import { contextChanged, hasAvailability } from './availability.js';
 import { env, envAt } from './env.js';
@@ -22,8 +22,20 @@ function readsTime(e: ExprIR): boolean {
   return v;
 }
 
+/** Whether any `wait until` or `available when` of the plan reads the clock: most runs never look further. */
+const plansOverClock = new WeakMap<PlanIR, boolean>();
+function overClock(plan: PlanIR): boolean {
+  let v = plansOverClock.get(plan);
+  if (v === undefined) {
+    v = plan.steps.some((s) => s.action.type === 'wait_until' && readsTime(s.action.condition)) || Object.values(plan.resources).some((r) => r.available !== undefined && readsTime(r.available));
+    plansOverClock.set(plan, v);
+  }
+  return v;
+}
+
 /** After a turn: the timer for the next instant a condition something waits on can change, or none. */
 export function armTimeChange(c: RunState): void {
+  if (c.timeChangeAt === null && !overClock(c.plan)) return;
   const next = c.mode === 'normal' ? nextInstant(c) : null;
   if (next === c.timeChangeAt && (next === null || c.armed.has(TIME_CHANGE_TIMER))) return;
   if (c.armed.delete(TIME_CHANGE_TIMER)) c.cancelTimer(TIME_CHANGE_TIMER);
