@@ -54,7 +54,8 @@ function nextInstant(c: RunState): number | null {
     const action = inst.logical.step.action;
     if (action.type === 'wait_until' && readsTime(action.condition)) take(nextTimeChange(action.condition, env(c, inst), c.now));
   }
-  if (c.resourceWaiters.size > 0 && hasAvailability(c)) {
+  // A step waiting for a resource, or queued for a slot (it is rebound before it starts, §9.4).
+  if ((c.resourceWaiters.size > 0 || c.heap.size > 0) && hasAvailability(c)) {
     const e = envAt(c, null, null);
     for (const r of Object.values(c.plan.resources)) if (r.available && readsTime(r.available)) take(nextTimeChange(r.available, e, c.now));
   }
