@@ -11,7 +11,7 @@ export function applyControl(run: Run, c: ControlRow): void {
   if (c.kind === 'pause') run.pause();
   else if (c.kind === 'resume') run.resume();
   else if (c.kind === 'cancel') run.cancel('cancelled by user');
-  else if (c.kind === 'context') run.updateContext(payload);
+  else if (c.kind === 'context') run.updateOwnContext(payload);
   else if (c.kind === 'cancel_step' && c.step_id) run.cancelStep(c.step_id, 'cancelled by user');
   else if (c.kind === 'signal' && c.step_id)
     run.signal(

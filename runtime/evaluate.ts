@@ -35,6 +35,11 @@ export interface SignalRead {
   /** ms since it was set; null when never set. */
   readonly age_ms: number | null;
   readonly max_age_ms: number | null;
+  /**
+   * When it was set (epoch ms), when its age grows with the clock from there (the context store);
+   * absent where an age does not (verify's fresh signal reports at every instant, age 0).
+   */
+  readonly set_at?: number | null;
 }
 
 export interface EvalEnv {

@@ -29,6 +29,7 @@ export { envThenConfig, type SecretLookup } from './secret-refs.js';
 export { Redactor } from './redact.js';
 export { SecretView, mapClassed, runView, secretSignals, shownResult, shownSignal } from './redact-classes.js';
 export { REDACTED, condition, evaluate, evaluateOrUnknown, formatAge, truthy, unknownReason, UNKNOWN, type EvalEnv, type SignalRead, type Truth } from './evaluate.js';
+export { nextTimeChange, readsClock, RECHECK_MS } from './time-change.js';
 export { parseSourcesConfig, type SourceConnection } from './context/sources/config.js';
 export { parsePayload, SourceIngest, topicMatches, type ContextSink, type SourceMessage } from './context/sources/ingest.js';
 export { startMqttSource, type MqttSourceOptions, type SourceClient } from './context/sources/mqtt-client.js';

@@ -298,7 +298,7 @@ export class Runtime {
     const local = this.active.get(runId);
     if (local) {
       if ('context' in payload) {
-        local.updateContext(payload.context);
+        local.updateOwnContext(payload.context);
         return { ok: true, message: 'context updated' };
       }
       const identity = payload.identity ?? null;

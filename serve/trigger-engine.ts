@@ -14,7 +14,7 @@ import type { FinishedRun, RunStarter } from './run-starter.js';
 import { missedTicks, startSchedule, type ScheduleHandle } from './schedule.js';
 import type { TriggerStateStore } from '../runtime/index.js';
 import { contextReads, type ContextSignalIR } from '../compiler/index.js';
-import { ContextStore, realClock, UNKNOWN, type ContextChange, type SignalRead } from '../runtime/index.js';
+import { ContextStore, nextTimeChange, readsClock, realClock, UNKNOWN, type ContextChange, type SignalRead, type TimerId } from '../runtime/index.js';
 import { ConditionEdges, type Side } from './condition-edges.js';
 import { causeOf, decodeRecords, encodeRecord } from './context-records.js';
 
@@ -144,6 +144,11 @@ export class TriggerEngine {
   private leading = true;
   private readonly now: () => number;
   private readonly log: (line: string) => void;
+  /** The `when` triggers whose condition reads the clock (`age()`, `now()`): true or false with time alone. */
+  private readonly clocked: readonly WhenTrigger[];
+  /** The one timer for the next instant one of `clocked` can change with no message (§9.4). */
+  private clockTimer: TimerId | null = null;
+  private active = false;
 
   constructor(private readonly opts: EngineOptions) {
     this.triggers = opts.triggers;
@@ -152,6 +157,7 @@ export class TriggerEngine {
       this.plans.set(p.plan, p);
       if (p.module) this.plans.set(`${p.module}.${p.plan}`, p);
     }
+    this.clocked = this.whens.filter((w) => readsClock(w.condition));
     for (const t of this.triggers) this.counts.set(t.name, zeroCounts());
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => {});
@@ -187,6 +193,10 @@ export class TriggerEngine {
         await this.edges.settle(t.name, this.side(t.source.condition));
       }
     }
+    this.active = true;
+    // A condition over the clock that turned true while no server ran (a heartbeat's silence
+    // passed its 5m) rose with no message to tell: decided now, then at its next instant.
+    if (this.clocked.length > 0) void this.evaluateConditions().catch((err: unknown) => this.log(`the context's triggers: ${(err as Error).message}`));
     const nowMs = this.now();
     for (const t of this.triggers) {
       if (t.source.kind !== 'schedule') continue;
@@ -227,6 +237,32 @@ export class TriggerEngine {
   deactivate(): void {
     for (const s of this.schedules) s.stop();
     this.schedules.length = 0;
+    this.active = false;
+    this.armClock();
+  }
+
+  /**
+   * §9.4: a condition whose truth changes with time alone (`age(context.heartbeat) > 5m`) is
+   * decided again at the instant it can change — X's set time + 5m — with no message needed. One
+   * timer for the earliest of them, re-armed after each decision; none once deactivated.
+   */
+  private armClock(): void {
+    const clock = this.store.clock;
+    if (this.clockTimer !== null) clock.cancelTimer(this.clockTimer);
+    this.clockTimer = null;
+    if (!this.active || this.clocked.length === 0) return;
+    const now = clock.now();
+    const env = { vars: {}, signal: (n: string) => this.store.read(n), now: () => now };
+    let next: number | null = null;
+    for (const w of this.clocked) {
+      const at = nextTimeChange(w.condition, env, now);
+      if (at !== null && (next === null || at < next)) next = at;
+    }
+    if (next === null) return;
+    this.clockTimer = clock.setTimer(next - now, () => {
+      this.clockTimer = null;
+      void this.evaluateConditions().catch((err: unknown) => this.log(`the context's triggers: ${(err as Error).message}`));
+    });
   }
 
   /** Stops following the other servers' context (before the trigger state closes). */
@@ -370,6 +406,8 @@ export class TriggerEngine {
       for (const w of this.whens) {
         if (await this.edges.risesAlong(w.trigger.name, sides.get(w.trigger.name) ?? [])) rising.push(w.trigger);
       }
+      // The sides are decided: the next instant time alone can change them is armed from here.
+      this.armClock();
       return Promise.all(rising.map((t) => this.fire(t, { type: 'condition' }, sender ? { causedBy: sender } : {})));
     });
     this.conditions = next.catch(() => undefined);

@@ -275,7 +275,7 @@ function plainScenarioSignal(plan: PlanIR, run: Run | null, stale: ReadonlyMap<s
   const max = plan.context_signals?.[name]?.max_age_ms ?? null;
   const since = stale.get(name);
   // Without a max_age a signal never goes stale: one whose source is silent was never set.
-  if (since !== undefined) return max === null ? { value: null, state: 'never_set', age_ms: null, max_age_ms: null } : { value: null, state: 'stale', age_ms: max + 1 + (now - since), max_age_ms: max };
+  if (since !== undefined) return max === null ? { value: null, state: 'never_set', age_ms: null, max_age_ms: null } : { value: null, state: 'stale', age_ms: max + 1 + (now - since), max_age_ms: max, set_at: since - max - 1 };
   const v = run?.context()[name];
   return v === undefined || v === null ? { value: null, state: 'never_set', age_ms: null, max_age_ms: max } : { value: v, state: 'fresh', age_ms: 0, max_age_ms: max };
 }

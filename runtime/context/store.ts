@@ -13,6 +13,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { contextReads, type ContextSignalIR } from '../../compiler/index.js';
 import { evaluateOrUnknown, UNKNOWN, type EvalEnv, type SignalRead } from '../evaluate.js';
 import type { Clock, TimerId } from '../scheduler/types.js';
+import { nextTimeChange, readsClock } from '../time-change.js';
 
 export interface SignalRecord {
   readonly value: unknown;
@@ -51,6 +52,10 @@ interface Derived {
   /** Until when a `true` is held after the expression turned false. */
   heldUntil: number | null;
   timer: TimerId | null;
+  /** Whether its expression reads the clock (`age()`, `now()`): its value changes with time alone. */
+  readonly clocked: boolean;
+  /** The timer for the next instant it can (`nextTimeChange`). */
+  clockTimer: TimerId | null;
 }
 
 export class ContextStore {
@@ -61,13 +66,14 @@ export class ContextStore {
   private readonly derived = new Map<string, Derived>();
   private readonly listeners = new Set<(c: ContextChange) => void>();
   private readonly defs: { readonly [name: string]: ContextSignalIR };
+  private closed = false;
 
   constructor(private readonly opts: ContextStoreOptions) {
     this.defs = opts.signals ?? {};
     for (const [name, def] of Object.entries(this.defs)) {
       if (!def.derived) continue;
       const reads = contextReads(def.derived);
-      this.derived.set(name, { name, def, reads, heldUntil: null, timer: null });
+      this.derived.set(name, { name, def, reads, heldUntil: null, timer: null, clocked: readsClock(def.derived), clockTimer: null });
       for (const r of reads) this.readers.set(r, [...(this.readers.get(r) ?? []), name]);
     }
     this.restore(opts.restored ?? {});
@@ -183,8 +189,18 @@ export class ContextStore {
   close(): void {
     for (const t of this.timers.values()) this.opts.clock.cancelTimer(t);
     this.timers.clear();
-    for (const d of this.derived.values()) if (d.timer !== null) this.opts.clock.cancelTimer(d.timer);
+    for (const d of this.derived.values()) {
+      if (d.timer !== null) this.opts.clock.cancelTimer(d.timer);
+      if (d.clockTimer !== null) this.opts.clock.cancelTimer(d.clockTimer);
+      d.clockTimer = null;
+    }
+    this.closed = true;
     this.listeners.clear();
+  }
+
+  /** The clock its ages count on: what else times a condition over them sets its timers on. */
+  get clock(): Clock {
+    return this.opts.clock;
   }
 
   private now(): number {
@@ -236,6 +252,7 @@ export class ContextStore {
     } catch {
       v = UNKNOWN; // an expression that cannot be computed from these values is not known
     }
+    if (d.clocked) this.armClock(d, env);
     const before = this.records.get(name);
     const oldest = Math.min(...reads.map((r) => this.read(r).set_at ?? Infinity));
     const at = Number.isFinite(oldest) ? oldest : this.now();
@@ -252,6 +269,20 @@ export class ContextStore {
       if (wasFresh) this.emit({ type: 'context_stale', signal: name, age: Math.max(0, this.now() - at) });
     } else this.emit({ type: 'context_updated', signal: name, value, source: 'derived', at });
     this.changed(name, seen);
+  }
+
+  /** A derived signal over the clock (`quiet: bool = age(context.door) > 2m`) is recomputed at the instant it can change with time alone. */
+  private armClock(d: Derived, env: EvalEnv): void {
+    if (d.clockTimer !== null) this.opts.clock.cancelTimer(d.clockTimer);
+    d.clockTimer = null;
+    if (this.closed) return;
+    const now = this.now();
+    const at = nextTimeChange(d.def.derived!, env, now);
+    if (at === null) return;
+    d.clockTimer = this.opts.clock.setTimer(at - now, () => {
+      d.clockTimer = null;
+      this.recompute(d.name, new Set());
+    });
   }
 
   /**

@@ -79,7 +79,7 @@ export class Run implements RunReader {
       plan,
       {
         secret: deps.secret,
-        signal: deps.signal,
+        signal: deps.signal ? (name) => this.readOwn(name, deps.signal!) : undefined,
         configSecrets: deps.configSecrets,
         random: deps.random,
         preExecutionHook: deps.hooks?.preExecution !== undefined,
@@ -257,6 +257,33 @@ export class Run implements RunReader {
   updateContext(patch: { readonly [key: string]: unknown }): void {
     if (this.core.mode === 'finished') return;
     this.act({ type: 'context_updated', patch });
+  }
+
+  /**
+   * Values sent to this run alone (`orch signal RUN --context`). Under a live context (`orch
+   * serve`) the run reads its declared signals from there; these count for this run as samples
+   * taken now, until the live context has a newer one — the other runs and the triggers never
+   * see them (`POST /signals` sets the shared context).
+   */
+  updateOwnContext(patch: { readonly [key: string]: unknown }): void {
+    if (this.core.mode === 'finished') return;
+    const now = this.deps.clock.now();
+    for (const [name, value] of Object.entries(patch)) if (!this.plan.context_signals?.[name]?.derived) this.own.set(name, { value, set_at: now });
+    this.updateContext(patch);
+  }
+
+  /** This run's own values of context signals (`updateOwnContext`), by name. */
+  private readonly own = new Map<string, { readonly value: unknown; readonly set_at: number }>();
+
+  /** A signal as this run reads it: its own value when newer than the live context's. */
+  private readOwn(name: string, live: (name: string) => SignalRead): SignalRead {
+    const shared = live(name);
+    const mine = this.own.get(name);
+    if (!mine || (typeof shared.set_at === 'number' && shared.set_at > mine.set_at)) return shared;
+    const max = this.plan.context_signals?.[name]?.max_age_ms ?? null;
+    if (mine.value === null || mine.value === undefined) return { value: null, state: 'never_set', age_ms: null, max_age_ms: max };
+    const age = Math.max(0, this.deps.clock.now() - mine.set_at);
+    return { value: mine.value, state: max === null || age <= max ? 'fresh' : 'stale', age_ms: age, max_age_ms: max, set_at: mine.set_at };
   }
 
   // ───────────────────────────── RunReader ─────────────────────────────

@@ -24,6 +24,24 @@ function storeAt(start = 1_000_000): { store: ContextStore; clock: VirtualClock;
 }
 
 describe('the context store', () => {
+  it('a derived signal over the clock changes the moment its age passes, with no message; no timer once closed', () => {
+    const clock = new VirtualClock(1_000_000);
+    const age: ExprIR = { op: 'call', fn: 'age', args: [sig('door')] };
+    const store = new ContextStore({ signals: { door: plain(null), quiet: { max_age_ms: null, derived: { op: '>', left: age, right: { op: 'lit', value: 120_000 } }, hold_ms: null } }, clock });
+    const events: ContextChange[] = [];
+    store.subscribe((e) => events.push(e));
+    store.set('door', true, { source: 'api' });
+    expect(store.read('quiet').value).toBe(false);
+    expect(clock.step()).toBe(true);
+    expect(clock.now()).toBe(1_120_001);
+    expect(store.read('quiet').value).toBe(true);
+    expect(events.filter((e) => e.signal === 'quiet').map((e) => e.type === 'context_updated' && e.value)).toEqual([false, true]);
+    store.set('door', false, { source: 'api' });
+    expect(store.read('quiet').value).toBe(false);
+    store.close();
+    expect(clock.pending()).toBe(0);
+  });
+
   it('keeps value, time and source; a signal never set is never_set, one without max_age never goes stale', () => {
     const { store, clock } = storeAt();
     expect(store.read('motion').state).toBe('never_set');

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuardrailIR, PlanIR } from '../../compiler/index.js';
-import { Runtime } from '../index.js';
+import { ContextStore, realClock, Runtime } from '../index.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { waitFor } from '../../test/support/wait.js';
 import { fx, local, projectDir, tempDir } from './helpers.js';
@@ -419,6 +419,25 @@ describe('waits, approvals, context, sub-plans', () => {
     expect(stepOf(result, 'pause').duration).toBeGreaterThanOrEqual(40);
     const events = rt.journal!.load(active.runId);
     expect(events.some((e) => e.type === 'context_updated')).toBe(true);
+  });
+
+  it('under a live context (orch serve), orch signal RUN --context counts for that run: its wait until goes on', async () => {
+    const store = new ContextStore({ signals: { light: { max_age_ms: null, derived: null, hold_ms: null } }, clock: realClock });
+    store.set('light', 10, { source: 'api' });
+    const live = await Runtime.open({ db: join(tempDir(), 'runs.db'), workers: 1, signal: (n) => store.read(n) });
+    try {
+      const p = plan({ steps: [step({ id: 'bright', capability: null, kind: null, action: { type: 'wait_until', condition: bin('>', ctxVar('light'), lit(100)), timeout_ms: 10_000 } })] });
+      const active = await live.start(p, { config: { file: null, hooks: {}, secrets: {} } });
+      await waitFor(() => (live.journal!.load(active.runId).some((e) => e.type === 'step_started' && e.stepId === 'bright') ? true : undefined), 'the wait to start');
+      expect((await live.signal(active.runId, { context: { light: 500 } })).ok).toBe(true);
+      const result = await active.result;
+      expect(stepOf(result, 'bright').status).toBe('completed');
+      // The shared context is untouched: another run, or a trigger, still reads 10.
+      expect(store.read('light').value).toBe(10);
+    } finally {
+      await live.close();
+      store.close();
+    }
   });
 
   it('wait until times out as a failed (timeout) step', async () => {

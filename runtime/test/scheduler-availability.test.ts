@@ -150,4 +150,43 @@ describe('resources that come and go (§9.4)', () => {
     const state = replay(upToRebound);
     expect(state.steps.get('b')).toMatchObject({ status: 'queued', reboundTo: 'spare' });
   });
+
+  it('a resource whose available when changes with time alone is available the moment it does (a cooldown)', async () => {
+    const cooled = planIR(`
+context {
+  heater_used: bool
+}
+capability warm { kind tool  input { t: number }  output { ok: bool }  requires heat  timeout 10m }
+resource heater { kind local_device  provides heat  available when age(context.heater_used) > 1m }
+plan p {
+  step a = warm(t: 1)
+}
+`);
+    const { result, events, t0 } = await runWith(cooled, ({ set }) => set('heater_used', true));
+    expect(result.status).toBe('completed');
+    // It waited, with no message to come, until the age passed 1m.
+    expect(of(events, 'step_started', 'a')[0]!.ts).toBe(t0 + 60_001);
+  });
+
+  it('a queued step whose resource stops being available with time alone is rebound at that instant', async () => {
+    const seen = planIR(`
+context {
+  heater_seen: bool
+}
+capability warm { kind tool  input { t: number }  output { ok: bool }  requires heat }
+resource heater { kind local_device  provides heat  available when age(context.heater_seen) < 5m }
+resource spare { kind edge_gateway  provides heat  cost 0.01usd }
+plan p {
+  concurrency 1
+  step a = warm(t: 1)
+  step b = warm(t: 2)
+}
+`);
+    const { events, t0 } = await runWith(seen, ({ set, clock }) => set('heater_seen', true, clock.now() - 299_500));
+    expect(startedOn(events, 'a')).toEqual(['heater']);
+    const rebound = of(events, 'step_rebound', 'b');
+    expect(rebound.map((e) => e.data)).toEqual([{ from: 'heater', to: 'spare', reason: 'heater is not available: its available when is false' }]);
+    // At the instant its age reached 5m, while `a` still held the run's one slot.
+    expect(rebound[0]!.ts).toBe(t0 + 500);
+  });
 });

@@ -127,6 +127,56 @@ plan p {
   });
 });
 
+describe('a wait until that changes with time alone (§9.4)', () => {
+  it('goes on the moment age(context.door) passes 2m, with no message; not before', async () => {
+    const ir = planIR(`
+context {
+  door: bool
+}
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+plan p {
+  step quiet = wait until age(context.door) > 2m timeout 10m
+  step a = heat(t: 1) {
+    after quiet
+  }
+}
+`);
+    const { result, events } = await runWith(ir, (s) => void s.set('door', true, { source: 'api' }));
+    expect(statusOf(result, 'quiet')).toBe('completed');
+    // Set at 1000000: its age passes 2m one ms after 1120000.
+    expect(events.find((e) => e.type === 'step_completed' && e.stepId === 'quiet')!.ts).toBe(1_120_001);
+  });
+});
+
+describe('orch signal RUN --context under a live context (§9.4)', () => {
+  it("the run's own values count for it, as a sample set then, until the live context has a newer one", async () => {
+    const ir = planIR(`
+context {
+  door: bool  max_age 10m
+}
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+plan p {
+  step opened = wait until context.door timeout 1h
+  step a = heat(t: 1) {
+    after opened
+  }
+}
+`);
+    const clock = new VirtualClock(1_000_000);
+    const store = new ContextStore({ signals: ir.context_signals ?? {}, clock });
+    store.set('door', false, { source: 'api' });
+    const events: RunEvent[] = [];
+    const run = new Run(ir, { clock, executor: new SimExecutor(clock), signal: (n) => store.read(n), journal: { commit: (_s, evs) => void events.push(...evs) } }, { runId: 'own' });
+    clock.setTimer(60_000, () => run.updateOwnContext({ door: true }));
+    const done = run.start();
+    clock.runAll();
+    const result = await done;
+    store.close();
+    expect(statusOf(result, 'opened')).toBe('completed');
+    expect(events.find((e) => e.type === 'step_completed' && e.stepId === 'opened')!.ts).toBe(1_060_000);
+  });
+});
+
 describe('a run with only its own context (orch run, an in-process run without a live context)', () => {
   it('computes a derived signal from the signals it reads, and sees it change when they do', async () => {
     const ir = planIR(`

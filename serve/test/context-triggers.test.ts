@@ -25,11 +25,11 @@ const HOT: TriggerIR = {
   plan: 'cool', with: null, debounce_ms: null, consent: [], file: 't.orch', line: 1,
 };
 
-async function engineOn(state: TriggerStateStore, clock: VirtualClock) {
+async function engineOn(state: TriggerStateStore, clock: VirtualClock, triggers: readonly TriggerIR[] = [HOT], signals = SIGNALS) {
   const starter = new FakeStarter();
-  const store = new ContextStore({ signals: SIGNALS, clock });
+  const store = new ContextStore({ signals, clock });
   const engine = new TriggerEngine({
-    triggers: [HOT],
+    triggers,
     plans: [fakePlan('cool')],
     starter,
     context: store,
@@ -109,6 +109,67 @@ describe('when triggers over an always-fresh context', () => {
     await second.engine.signal({ temperature: 32 });
     expect(second.starter.runs).toHaveLength(1);
     second.store.close();
+  });
+});
+
+/** A dead man's switch: `when age(context.heartbeat) > 5m`, true with time alone. */
+const HEARTBEAT: { [name: string]: ContextSignalIR } = { heartbeat: { max_age_ms: null, derived: null, hold_ms: null } };
+const SILENT: TriggerIR = {
+  ...HOT,
+  name: 'silent',
+  source: { kind: 'when', condition: { op: '>', left: { op: 'call', fn: 'age', args: [sig('heartbeat')] }, right: { op: 'lit', value: 300_000 } } },
+};
+
+describe('conditions that change with time alone', () => {
+  const fired = (starter: FakeStarter, n: number) => starter.started(n);
+
+  it('age(context.X) > 5m fires the moment the age passes 5m, with no message; a new heartbeat re-arms it', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const state = await memoryBackend().triggerState();
+    const { engine, starter, store } = await engineOn(state, clock, [SILENT], HEARTBEAT);
+    await engine.signal({ heartbeat: 1 });
+    expect(starter.runs).toHaveLength(0);
+    expect(clock.step()).toBe(true); // the instant the age passes 5m: no message, no polling
+    expect(clock.now()).toBe(1_300_001);
+    await fired(starter, 1);
+    // A heartbeat makes it false; the next silence fires again, 5m after it.
+    await engine.signal({ heartbeat: 2 });
+    expect(clock.step()).toBe(true);
+    expect(clock.now()).toBe(1_600_002);
+    await fired(starter, 2);
+    engine.deactivate();
+    expect(clock.pending()).toBe(0); // no timer kept once the trigger is gone
+    store.close();
+  });
+
+  it('a restart does not fire again a silence already fired; one that began while down fires at start', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const state = await memoryBackend().triggerState();
+    const first = await engineOn(state, clock, [SILENT], HEARTBEAT);
+    await first.engine.signal({ heartbeat: 1 });
+    clock.step();
+    await fired(first.starter, 1);
+    first.engine.deactivate();
+    first.store.close();
+    const second = await engineOn(state, clock, [SILENT], HEARTBEAT);
+    second.store.restore({ heartbeat: { value: 1, set_at: 1_000_000, source: 'api' } });
+    await second.engine.signal({});
+    expect(second.starter.runs).toHaveLength(0);
+    second.engine.deactivate();
+    second.store.close();
+    // Down across the deadline: the kept side is false, the condition true by now.
+    const state2 = await memoryBackend().triggerState();
+    const third = await engineOn(state2, clock, [SILENT], HEARTBEAT);
+    await third.engine.signal({ heartbeat: 3 });
+    third.engine.deactivate();
+    third.store.close();
+    clock.setTimer(600_000, () => {});
+    clock.runAll();
+    const fourth = await engineOn(state2, clock, [SILENT], HEARTBEAT);
+    fourth.store.restore({ heartbeat: { value: 3, set_at: 1_300_001, source: 'api' } });
+    await fired(fourth.starter, 1);
+    fourth.engine.deactivate();
+    fourth.store.close();
   });
 });
 

@@ -25,10 +25,18 @@ export class FakeStarter implements RunStarter {
   readonly signals: Record<string, unknown>[] = [];
   private readonly listeners: ((r: FinishedRun) => void)[] = [];
   private next = 1;
+  private readonly waiting: { n: number; done: () => void }[] = [];
+
+  /** Resolves once `n` runs have started (an event to wait on, not a sleep). */
+  started(n: number): Promise<void> {
+    if (this.runs.length >= n) return Promise.resolve();
+    return new Promise((done) => this.waiting.push({ n, done }));
+  }
 
   async start(plan: PlanIR, input: unknown, meta: { trigger: string | null; context: Record<string, unknown>; startedBy?: Starter; causedBy?: Starter }) {
     const runId = `run-${this.next++}`;
     this.runs.push({ runId, plan, input, trigger: meta.trigger, status: 'running', output: null, startedBy: meta.startedBy, causedBy: meta.causedBy });
+    for (const w of this.waiting.filter((x) => this.runs.length >= x.n)) w.done();
     return { runId };
   }
   finish(runId: string, status: 'completed' | 'failed' | 'cancelled' | 'timeout', output: unknown = {}) {

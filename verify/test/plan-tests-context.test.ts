@@ -37,6 +37,9 @@ plan warm_later {
   step pause = wait 5m
   step home = heat(t: 21.0) when context.occupied { after pause }
 }
+plan quiet {
+  step q = wait until age(context.phone) > 3m timeout 1h
+}
 plan waits {
   step pause = wait 5m
   step w = wait until context.motion timeout 1h { after pause }
@@ -73,6 +76,10 @@ describe('the context of a test', () => {
     // True when the run starts, stale by the time the wait begins: it keeps waiting until set again.
     expect(await failures('  plan p.waits\n  context { motion: true, phone: false }\n  signal context.motion = true at 30m\n  expect run.status == "completed" and run.elapsed == 30m')).toEqual([]);
     expect(await failures('  plan p.waits\n  context { motion: true, phone: false }\n  expect w.status == "timeout"')).toEqual([]);
+  });
+
+  it('a wait until over age() goes on the moment the age passes, on the virtual clock, with no signal line', async () => {
+    expect(await failures('  plan p.quiet\n  context { phone: true }\n  expect q.status == "completed" and run.elapsed == 180001ms')).toEqual([]);
   });
 
   it('an expect over an unknown signal fails as unknown (Kleene), naming the signal that is not known', async () => {

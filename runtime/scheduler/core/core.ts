@@ -12,6 +12,7 @@ import { childCeilings, spent } from './budget.js';
 import { grantedScopes } from './consent.js';
 import { beginRun, pump } from './decide.js';
 import { onEvent } from './events.js';
+import { armTimeChange } from './time-conditions.js';
 import { resourceWaits } from './availability.js';
 import { approvalsWaiting, idleOnWaits, internalError } from './finish.js';
 import type { StepRecord } from './fold.js';
@@ -35,6 +36,7 @@ export class SchedulerCore extends RunState {
       if (event.type === 'started') beginRun(this);
       else if (event.type === 'pump') pump(this);
       else onEvent(this, event);
+      armTimeChange(this);
     } catch (err) {
       internalError(this, err);
     }

@@ -14,6 +14,7 @@ import { capabilityOf } from './resolve.js';
 import type { RunState } from './run-state.js';
 import { approvalRefusal, askPolicy, blockStep, checkUntil, decideApproval, launch, mcpToolKey } from './start.js';
 import { IDLE, type Inst, baseId } from './state.js';
+import { TIME_CHANGE_TIMER, timeChanged } from './time-conditions.js';
 import { clearStepTimer, clearTimers } from './timers.js';
 
 type Live = Exclude<CoreEvent, { type: 'started' | 'pump' }>;
@@ -170,6 +171,7 @@ function timerFired(c: RunState, timer: string): void {
     return abortRun(c, 'timeout', `deadline of ${c.plan.deadline_ms}ms exceeded`);
   }
   if (timer === DURATION_TIMER) return durationBudgetFired(c);
+  if (timer === TIME_CHANGE_TIMER) return timeChanged(c);
   if (timer.startsWith('rate:')) {
     c.armed.delete(timer); // the window moved on: the next pump starts what it held back
     return;

@@ -128,6 +128,8 @@ export class RunState {
   readonly untilWaiters = new Set<Inst>();
   /** §9.4: queued instances none of whose resources is available: out of the heap until the context changes. */
   readonly resourceWaiters = new Set<Inst>();
+  /** §9.4: the instant the `time-change` timer is armed for (./time-conditions.ts), while it is. */
+  timeChangeAt: number | null = null;
   /** §9.4: whether any resource has `available when` (worked out when first asked). */
   availability: boolean | null = null;
   /** Running sub-plans that wait only for approvals: instance key → its token and what they wait for. */
