@@ -20,6 +20,7 @@ import { sharedPrefix } from './scopes.js';
 import { beginStep, slotRequest } from './start.js';
 import { FAILED, type Inst, ROOT_FRAME, TERMINAL, stopWaiting, waitingOf } from './state.js';
 import { blockViewFrom, viewAt } from './views.js';
+import { stepTimerId } from './timers.js';
 import { ready } from './readiness.js';
 
 /** The keys of `given` whose values the journaled context does not have already; null when none. */
@@ -278,7 +279,12 @@ function restore(c: RunState, inst: Inst): void {
       'failed-unknown: it was running when the run was interrupted and its capability is not idempotent (resume with --rerun-in-flight to run it again)',
     );
   }
-  queue(c, inst);
+  // A retry the run was waiting out when it was interrupted runs when it was due, not at once.
+  const due = r.inFlight ? null : (r.retryAt ?? null);
+  if (due === null || due <= c.now) return queue(c, inst);
+  c.emit('step_queued', inst.key, {});
+  inst.timer = { kind: 'backoff', token: ++inst.token };
+  c.armTimer(stepTimerId(inst), due - c.now);
 }
 
 function queue(c: RunState, inst: Inst): void {

@@ -38,6 +38,8 @@ export interface StepRecord {
    * (`step_rebound`), until its next `step_started` or `step_retried` says its place by index.
    */
   reboundTo: string | null;
+  /** When the retry a `step_retried` put off is due (epoch ms); null when none is waiting. */
+  retryAt: number | null;
 }
 
 /** What the journal says about the run as a whole. */
@@ -81,6 +83,7 @@ export function newRecord(): StepRecord {
     usage: null,
     approvedBy: [],
     reboundTo: null,
+    retryAt: null,
   };
 }
 
@@ -194,6 +197,7 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       s.resourceIndex = e.data.resourceIndex;
       s.resource = e.data.resource;
       s.reboundTo = null;
+      s.retryAt = null;
       if (s.startedAt === null) s.startedAt = e.ts;
       s.cost += e.data.cost;
       return;
@@ -210,6 +214,8 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       if (e.data.resourceIndex !== undefined) s.resourceIndex = e.data.resourceIndex;
       if (e.data.resourceIndex !== undefined || e.data.phase === 'fallback') s.reboundTo = null;
       if (e.data.reset === true) s.phaseAttempts = 0;
+      // A resume before this time waits out the rest of the backoff (§7.1: time spans an outage).
+      s.retryAt = e.data.delay_ms > 0 ? e.ts + e.data.delay_ms : null;
       s.lastError = e.data.error;
       return;
     case 'step_rebound':
