@@ -33,7 +33,7 @@ export function replay(events: Iterable<RunEvent>): RestoredRun {
   for (const e of events) {
     foldRun(facts, e);
     if (endsUnstarted(e)) for (const s of steps.values()) cancelUnstarted(s, e);
-    if (e.stepId === null || !(e.type.startsWith('step_') || e.type === 'attempt_lost' || e.type === 'approval_decided')) continue;
+    if (e.stepId === null || !(e.type.startsWith('step_') || e.type === 'attempt_lost' || e.type === 'approval_decided' || e.type === 'compensation_started')) continue;
     let s = steps.get(e.stepId);
     if (!s) steps.set(e.stepId, (s = newRecord()));
     foldStep(s, e, facts);

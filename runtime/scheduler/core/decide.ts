@@ -9,7 +9,7 @@ import { checkLoops, endWhole, listReady, openForEach, openFrame, outsideDepsEnd
 import { hasAvailability, placeQueued, resourceFound, waitForResource } from './availability.js';
 import { armDurationBudget, sharedBudgetExceeded } from './budget.js';
 import { consentHolds, grantedScopes } from './consent.js';
-import { cancelInst, finalFail, instTerminal, restoreEnded } from './endings.js';
+import { cancelInst, failWith, finalFail, instTerminal, restoreEnded } from './endings.js';
 import { env } from './env.js';
 import { checkDone } from './finish.js';
 import { foldStep, newRecord, originFacts } from './fold.js';
@@ -100,6 +100,14 @@ export function pump(c: RunState): void {
     while (c.decideQ.length) {
       progressed = true;
       decide(c, c.decideQ.shift()!);
+    }
+    // The failure policy a crash interrupted (a rollback part way, an abort not yet journaled)
+    // carries on, over the restored instances, before anything new starts.
+    if (c.restoredFailure !== null && c.mode === 'normal') {
+      const message = c.restoredFailure;
+      c.restoredFailure = null;
+      failWith(c, 'abort', message);
+      progressed = true;
     }
     if (c.runStatus === 'running' && c.mode === 'normal' && c.heap.size > 0) {
       if (dispatch(c)) progressed = true;

@@ -26,6 +26,8 @@ export interface StepRecord {
   /** Started and never finished: the process died while it ran. */
   inFlight: boolean;
   compensated: boolean;
+  /** Its compensation started (`compensation_started`) and has not ended (`step_compensated`). */
+  compensating: boolean;
   completionOrder: number | null;
   /** v0.3: the last attempt's error, also after a retry (the model handler tells the model). */
   lastError: string | null;
@@ -78,6 +80,7 @@ export function newRecord(): StepRecord {
     phaseAttempts: 0,
     inFlight: false,
     compensated: false,
+    compensating: false,
     completionOrder: null,
     lastError: null,
     usage: null,
@@ -141,6 +144,7 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
     case 'step_retried':
     case 'step_skipped':
     case 'step_compensated':
+    case 'compensation_started':
     case 'guardrail_violation':
     case 'budget_exceeded':
     case 'budget_overrun':
@@ -268,7 +272,11 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       s.error = e.data.reason;
       s.completedAt = e.ts;
       return;
+    case 'compensation_started':
+      s.compensating = true;
+      return;
     case 'step_compensated':
+      s.compensating = false;
       s.compensated = true;
       return;
     case 'approval_decided':

@@ -152,6 +152,12 @@ export class RunState {
   awaitingApproval = false;
   mode: Mode = 'normal';
   failure: string | null = null;
+  /**
+   * A resumed run met a step that had failed the run (its `on_failure` is not `continue`) with no
+   * end journaled: the process died before the plan's `on_failure` (abort, rollback) finished.
+   * Applied once the restored instances are all back, before anything starts.
+   */
+  restoredFailure: string | null = null;
   completedAt: number | null = null;
   totalCost = 0;
   outputValue: unknown = null;

@@ -1,7 +1,10 @@
 /**
- * Time across an outage (LANGUAGE.md §7.1, §7.4): a run interrupted while a step waits — for its
- * retry's backoff, for `wait D` — and resumed later waits only what was left, measured from when
- * the wait began, not from the resume; a wait already due runs at once.
+ * Runs interrupted where the other crash tests do not reach (LANGUAGE.md §7.1, §7.4), in process on
+ * a virtual clock: the journal stops taking commits (the process died) after a chosen event, and a
+ * fresh `Run` resumes from what was committed, later.
+ * - Time spans the outage: a step waiting for its retry's backoff or in `wait D` waits only what
+ *   was left, measured from when the wait began, not from the resume.
+ * - A rollback cut short runs each compensation at most once.
  */
 import { describe, expect, it } from 'vitest';
 import { replay, Run, VirtualClock, type JournalSink, type RunEvent } from '../scheduler/index.js';
@@ -16,9 +19,9 @@ interface Drive {
   readonly crashAfter?: (e: RunEvent) => boolean;
 }
 
-function drive(p: PlanIR, fail: (stepId: string, attempt: number) => boolean, o: Drive) {
+function drive(p: PlanIR, fail: (stepId: string, attempt: number, purpose: string) => boolean, o: Drive) {
   const clock = new VirtualClock(o.at);
-  const exec = new SimExecutor(clock, (req) => ({ latency: 10, outcome: fail(req.stepId, req.attempt) ? { ok: false, error: 'boom' } : { ok: true, output: { at: clock.now() } } }));
+  const exec = new SimExecutor(clock, (req) => ({ latency: 10, outcome: fail(req.stepId, req.attempt, req.purpose) ? { ok: false, error: 'boom' } : { ok: true, output: { at: clock.now() } } }));
   const stored: RunEvent[] = [];
   let dead = false;
   const journal: JournalSink = {
@@ -36,7 +39,7 @@ function drive(p: PlanIR, fail: (stepId: string, attempt: number) => boolean, o:
   );
   const done = run.start().catch(() => null);
   clock.runAll(10_000);
-  return { stored, starts, done, clock };
+  return { stored, starts, done, clock, exec };
 }
 
 describe('waits that span an outage', () => {
@@ -66,5 +69,43 @@ describe('waits that span an outage', () => {
     const resumed = drive(w, () => false, { at: 3_000, restored: crashed.stored });
     expect((await resumed.done)?.status).toBe('completed');
     expect(resumed.starts.find((s) => s.stepId === 'b')?.at).toBe(6_000);
+  });
+});
+
+describe('a rollback cut short', () => {
+  // a and b complete, x fails: the plan rolls back b, then a.
+  const rollbackPlan = (idempotent: boolean) =>
+    plan({
+      capabilities: [capability('c'), capability('undo', { idempotent })],
+      steps: [
+        step('a', 'c', { compensate: { capability: 'undo', args: {} } }),
+        step('b', 'c', { deps: ['a'], compensate: { capability: 'undo', args: {} } }),
+        step('x', 'c', { deps: ['b'] }),
+      ],
+      over: { on_failure: 'rollback' },
+    });
+  const failX = (stepId: string, _a: number, purpose: string) => stepId === 'x' && purpose !== 'compensate';
+  const ran = (d: { exec: SimExecutor }) => d.exec.starts.filter((r) => r.purpose === 'compensate').map((r) => r.stepId);
+  const journaled = (events: readonly RunEvent[]) => events.filter((e) => e.type === 'step_compensated').map((e) => `${e.stepId} ${String(e.data.ok)}`);
+
+  it('resumed before any compensation ended: the rollback carries on; the one in flight, not idempotent, is failed-unknown', async () => {
+    const p = rollbackPlan(false);
+    const crashed = drive(p, failX, { at: 1_000, crashAfter: (e) => e.type === 'compensation_started' });
+    expect(ran(crashed)).toEqual(['b']);
+    const resumed = drive(p, failX, { at: 2_000, restored: crashed.stored });
+    expect((await resumed.done)?.status).toBe('failed');
+    expect(ran(resumed)).toEqual(['a']);
+    expect(journaled(resumed.stored)).toEqual(['b false', 'a true']);
+    expect(resumed.stored.find((e) => e.type === 'step_compensated' && e.stepId === 'b')?.data).toMatchObject({ error: expect.stringMatching(/^failed-unknown/) });
+  });
+
+  it('resumed after the first compensation: it does not run again, an idempotent one in flight does', async () => {
+    const p = rollbackPlan(true);
+    const crashed = drive(p, failX, { at: 1_000, crashAfter: (e) => e.type === 'step_compensated' });
+    expect(ran(crashed)).toEqual(['b', 'a']);
+    const resumed = drive(p, failX, { at: 2_000, restored: crashed.stored });
+    expect((await resumed.done)?.status).toBe('failed');
+    expect(ran(resumed)).toEqual(['a']);
+    expect(journaled([...crashed.stored, ...resumed.stored])).toEqual(['b true', 'a true']);
   });
 });
