@@ -4,7 +4,8 @@
  * fresh `Run` resumes from what was committed, later.
  * - Time spans the outage: a step waiting for its retry's backoff or in `wait D` waits only what
  *   was left, measured from when the wait began, not from the resume.
- * - A rollback cut short runs each compensation at most once.
+ * - A rollback cut short carries on after the resume, and runs each compensation at most once.
+ * - A fallback switched to stays switched; spend before the crash is counted once.
  */
 import { describe, expect, it } from 'vitest';
 import { replay, Run, VirtualClock, type JournalSink, type RunEvent } from '../scheduler/index.js';
@@ -107,5 +108,29 @@ describe('a rollback cut short', () => {
     expect((await resumed.done)?.status).toBe('failed');
     expect(ran(resumed)).toEqual(['a']);
     expect(journaled([...crashed.stored, ...resumed.stored])).toEqual(['b true', 'a true']);
+  });
+});
+
+describe('what was done before the crash', () => {
+  it('a step that moved to its fallback call stays there: the primary never runs again', async () => {
+    const p = plan({ capabilities: [capability('c'), capability('f')], steps: [step('a', 'c', { retry: retry(1, 100), fallback: { capability: 'f', args: {} } })] });
+    const primaryFails = (_s: string, _a: number, purpose: string) => purpose !== 'fallback';
+    // The switch and the fallback's start are one commit; the crash comes before its outcome.
+    const crashed = drive(p, primaryFails, { at: 1_000, crashAfter: (e) => e.type === 'step_retried' && e.data.phase === 'fallback' });
+    const resumed = drive(p, primaryFails, { at: 2_000, restored: crashed.stored });
+    expect((await resumed.done)?.status).toBe('completed');
+    expect(resumed.exec.starts.map((r) => `${r.purpose} #${r.attempt}`)).toEqual(['fallback #4']);
+  });
+
+  it('spend before the crash is counted once; the attempt the crash cut short stays charged (it may have run)', async () => {
+    const p = plan({ capabilities: [capability('c', { cost: 0.1 })], steps: [step('a', 'c'), step('b', 'c', { deps: ['a'] })] });
+    const live = drive(p, () => false, { at: 1_000 });
+    await live.done;
+    const crashed = drive(p, () => false, { at: 1_000, crashAfter: (e) => e.type === 'step_started' && e.stepId === 'b' });
+    const resumed = drive(p, () => false, { at: 2_000, restored: crashed.stored });
+    await resumed.done;
+    const cost = (events: readonly RunEvent[]) => (events.at(-1)!.data as { cost: number }).cost;
+    expect(cost(live.stored)).toBe(0.2);
+    expect(cost(resumed.stored)).toBe(0.3);
   });
 });
