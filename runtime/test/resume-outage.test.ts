@@ -8,7 +8,7 @@
  * - A fallback switched to stays switched; spend before the crash is counted once.
  */
 import { describe, expect, it } from 'vitest';
-import { replay, Run, VirtualClock, type JournalSink, type RunEvent } from '../scheduler/index.js';
+import { replay, Run, VirtualClock, type AttemptRequest, type JournalSink, type RunEvent } from '../scheduler/index.js';
 import { capability, lit, plan, retry, step } from './ir-builder.js';
 import { SimExecutor } from './sim-executor.js';
 import type { PlanIR } from '../../compiler/index.js';
@@ -18,11 +18,13 @@ interface Drive {
   readonly restored?: readonly RunEvent[];
   /** Stop journaling (the process died) once an event matching this was committed. */
   readonly crashAfter?: (e: RunEvent) => boolean;
+  /** How long an attempt takes (10 ms unless said). */
+  readonly latency?: (req: AttemptRequest) => number;
 }
 
 function drive(p: PlanIR, fail: (stepId: string, attempt: number, purpose: string) => boolean, o: Drive) {
   const clock = new VirtualClock(o.at);
-  const exec = new SimExecutor(clock, (req) => ({ latency: 10, outcome: fail(req.stepId, req.attempt, req.purpose) ? { ok: false, error: 'boom' } : { ok: true, output: { at: clock.now() } } }));
+  const exec = new SimExecutor(clock, (req) => ({ latency: o.latency?.(req) ?? 10, outcome: fail(req.stepId, req.attempt, req.purpose) ? { ok: false, error: 'boom' } : { ok: true, output: { at: clock.now() } } }));
   const stored: RunEvent[] = [];
   let dead = false;
   const journal: JournalSink = {
@@ -31,12 +33,14 @@ function drive(p: PlanIR, fail: (stepId: string, attempt: number, purpose: strin
       stored.push(...events);
       if (o.crashAfter && events.some(o.crashAfter)) dead = true;
     },
+    // A sub-plan's run reads its own journal on a resume.
+    load: (runId) => [...(o.restored ?? []), ...stored].filter((e) => e.runId === runId),
   };
   const starts: { stepId: string; at: number }[] = [];
   const run = new Run(
     p,
     { clock, executor: exec, journal, random: () => 0.5, observe: (e) => void (e.type === 'step_started' && starts.push({ stepId: e.stepId!, at: e.ts })) },
-    { runId: 'timing', restored: o.restored ? replay(o.restored) : undefined },
+    { runId: 'timing', restored: o.restored ? replay(o.restored.filter((e) => e.runId === 'timing')) : undefined },
   );
   const done = run.start().catch(() => null);
   clock.runAll(10_000);
@@ -132,5 +136,37 @@ describe('what was done before the crash', () => {
     const cost = (events: readonly RunEvent[]) => (events.at(-1)!.data as { cost: number }).cost;
     expect(cost(live.stored)).toBe(0.2);
     expect(cost(resumed.stored)).toBe(0.3);
+  });
+});
+
+describe('a sub-plan step retried', () => {
+  // Each attempt of `sub` runs the child afresh under the same run id; k1 fails the first time.
+  const child = plan({ name: 'child', capabilities: [capability('c')], steps: [step('k1', 'c'), step('k2', 'c', { deps: ['k1'] })] });
+  const p = plan({
+    capabilities: [capability('c')],
+    steps: [step({ id: 'sub', capability: null, kind: null, timeout_ms: 1000, retry: retry(1, 500), action: { type: 'run', plan: 'child', args: {} } })],
+    over: { subplans: { child } },
+  });
+  const k1FailsOnce = () => {
+    let runs = 0;
+    return (s: string) => s === 'k1' && ++runs === 1;
+  };
+
+  it('runs the sub-plan again, not the first attempt\'s outcome', async () => {
+    const live = drive(p, k1FailsOnce(), { at: 1_000 });
+    expect((await live.done)?.status).toBe('completed');
+    expect(live.exec.starts.map((r) => r.stepId)).toEqual(['k1', 'k1', 'k2']);
+    const childSeqs = live.stored.filter((e) => e.runId === 'timing/sub').map((e) => e.seq);
+    expect(childSeqs).toEqual(childSeqs.map((_, i) => i + 1));
+  });
+
+  it('interrupted in its second attempt, continues that attempt\'s sub-plan, timed from that attempt\'s start', async () => {
+    const crashed = drive(p, k1FailsOnce(), { at: 1_000, crashAfter: (e) => e.type === 'step_completed' && e.stepId === 'k1' });
+    const second = crashed.stored.filter((e) => e.type === 'step_started' && e.stepId === 'sub').at(-1)!;
+    expect(second.data).toMatchObject({ attempt: 2 });
+    // 600 ms into the attempt's 1000 ms, but 1100 ms after the step first started.
+    const resumed = drive(p, () => false, { at: second.ts + 600, restored: crashed.stored });
+    expect((await resumed.done)?.status).toBe('completed');
+    expect(resumed.exec.starts.map((r) => r.stepId)).toEqual(['k2']);
   });
 });

@@ -46,6 +46,7 @@ export function beginRun(c: RunState): void {
     const patch = contextPatch(r.context, c.opts.context ?? {});
     if (patch !== null) c.emit('context_updated', null, { patch });
   } else {
+    c.facts.lastSeq = c.opts.seqAfter ?? 0;
     c.emit('plan_created', null, {
       plan: c.plan.plan,
       module: c.plan.module,

@@ -17,6 +17,8 @@ export interface StepRecord {
   error: string | null;
   resource: string | null;
   startedAt: number | null;
+  /** When its latest attempt started (`startedAt` is its first's). */
+  attemptStartedAt: number | null;
   completedAt: number | null;
   cost: number;
   phase: 'main' | 'fallback';
@@ -73,6 +75,7 @@ export function newRecord(): StepRecord {
     error: null,
     resource: null,
     startedAt: null,
+    attemptStartedAt: null,
     completedAt: null,
     cost: 0,
     phase: 'main',
@@ -203,6 +206,7 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       s.reboundTo = null;
       s.retryAt = null;
       if (s.startedAt === null) s.startedAt = e.ts;
+      s.attemptStartedAt = e.ts;
       s.cost += e.data.cost;
       return;
     case 'step_retried':

@@ -28,6 +28,11 @@ export interface CoreOptions {
   readonly trace?: { readonly trace_id: string; readonly span_id: string } | null;
   /** The folded journal of an interrupted run: resume instead of starting afresh. */
   readonly restored?: RestoredRun;
+  /**
+   * A fresh run under an id whose journal holds events already (a sub-plan's next attempt: its
+   * run id is the step's): its events are numbered after them.
+   */
+  readonly seqAfter?: number;
   /** On resume, run `idempotent false` steps that were in flight again instead of failing them. */
   readonly rerunInFlight?: boolean;
   /** Steps in flight at the interruption the executor recovered (`Executor.recover`): safe to start again, not failed as unknown. */
