@@ -25,6 +25,8 @@ export interface RestoredRun {
   readonly startedBy?: Starter | null;
   /** §9.1: where else the run came from (its cause, its chain, whether it is bound to people). */
   readonly origin?: Omit<RunOrigin, 'started_by'>;
+  /** The `warn` budgets already journaled as exceeded (`warnedKey`). */
+  readonly warned?: readonly string[];
 }
 
 export function replay(events: Iterable<RunEvent>): RestoredRun {
@@ -38,6 +40,6 @@ export function replay(events: Iterable<RunEvent>): RestoredRun {
     if (!s) steps.set(e.stepId, (s = newRecord()));
     foldStep(s, e, facts);
   }
-  const { paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy, origin } = facts;
-  return { steps, paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy, origin };
+  const { paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy, origin, warned } = facts;
+  return { steps, paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy, origin, warned };
 }

@@ -6,10 +6,12 @@
  *   was left, measured from when the wait began, not from the resume.
  * - A rollback cut short carries on after the resume, and runs each compensation at most once.
  * - A fallback switched to stays switched; spend before the crash is counted once.
+ * - A retried sub-plan step runs its sub-plan again; a resume continues the attempt in flight.
+ * - Warnings (a warn budget, a warning guardrail) journaled before the crash are not journaled again.
  */
 import { describe, expect, it } from 'vitest';
 import { replay, Run, VirtualClock, type AttemptRequest, type JournalSink, type RunEvent } from '../scheduler/index.js';
-import { capability, lit, plan, retry, step } from './ir-builder.js';
+import { bin, capability, lit, plan, policy, retry, step } from './ir-builder.js';
 import { SimExecutor } from './sim-executor.js';
 import type { PlanIR } from '../../compiler/index.js';
 
@@ -168,5 +170,47 @@ describe('a sub-plan step retried', () => {
     const resumed = drive(p, () => false, { at: second.ts + 600, restored: crashed.stored });
     expect((await resumed.done)?.status).toBe('completed');
     expect(resumed.exec.starts.map((r) => r.stepId)).toEqual(['k2']);
+  });
+});
+
+describe('warnings journaled once a run', () => {
+  const count = (events: readonly RunEvent[], type: string) => events.filter((e) => e.runId === 'timing' && e.type === type).length;
+
+  it('a warn budget past its limit before the crash is not journaled again', async () => {
+    const p = plan({
+      capabilities: [capability('c', { cost: 0.3 })],
+      steps: [step('a', 'c'), step('b', 'c', { deps: ['a'] }), step({ id: 'w', deps: ['b'], action: { type: 'wait', duration_ms: lit(2_000) } })],
+      policy: policy({ budgets: { cost: 0.5, duration_ms: 500, cost_warn: true, duration_warn: true } }),
+    });
+    const live = drive(p, () => false, { at: 1_000 });
+    await live.done;
+    expect(count(live.stored, 'budget_exceeded')).toBe(2);
+    const crashed = drive(p, () => false, { at: 1_000, crashAfter: (e) => e.type === 'budget_exceeded' && e.data.budget === 'duration' });
+    const resumed = drive(p, () => false, { at: 1_600, restored: crashed.stored });
+    expect((await resumed.done)?.status).toBe('completed');
+    expect(count(resumed.stored, 'budget_exceeded')).toBe(0);
+  });
+
+  it('a warning guardrail seen before the crash is not journaled again when its step starts again', async () => {
+    const p = plan({
+      capabilities: [capability('c')],
+      steps: [step('a', 'c', { data: 'secret' })],
+      guardrails: [
+        {
+          name: 'careful',
+          severity: 'warning',
+          category: null,
+          message: 'secret data',
+          rules: [{ type: 'forbid', condition: bin('==', lit(1), lit(1)) }],
+          static_verdict: 'runtime',
+        },
+      ],
+    });
+    const crashed = drive(p, () => false, { at: 1_000, crashAfter: (e) => e.type === 'step_started' });
+    expect(count(crashed.stored, 'guardrail_violation')).toBe(1);
+    const resumed = drive(p, () => false, { at: 1_005, restored: crashed.stored });
+    expect((await resumed.done)?.status).toBe('completed');
+    expect(resumed.exec.starts).toHaveLength(1);
+    expect(count(resumed.stored, 'guardrail_violation')).toBe(0);
   });
 });

@@ -65,6 +65,18 @@ export interface RunFacts {
   startedBy: Starter | null;
   /** §9.1: the rest of where the run came from (`caused_by`, the chain, `people_bound`). */
   origin: Omit<RunOrigin, 'started_by'>;
+  /** `warn` budgets that went past their limit (`budget_exceeded`, by `warnedKey`): journaled once a run. */
+  readonly warned: string[];
+}
+
+/** Which `warn` budget a `budget_exceeded` speaks of: the run journals each once. */
+export function warnedKey(budget: 'cost' | 'duration', label: string): string {
+  return `${budget}:${label}`;
+}
+
+/** Which non-blocking guardrail violation a `guardrail_violation` is: once per guardrail, rule and step (an `assert`: once). */
+export function violationKey(guardrail: string, rule: string, stepKey: string | null): string {
+  return `${guardrail}\u0000${rule}\u0000${rule === 'assert' ? '' : (stepKey ?? '')}`;
 }
 
 export function newRecord(): StepRecord {
@@ -94,7 +106,7 @@ export function newRecord(): StepRecord {
 }
 
 export function newFacts(context: { [key: string]: unknown } = {}): RunFacts {
-  return { paused: false, terminal: false, startedAt: null, lastSeq: 0, context, completions: 0, iterations: {}, winners: {}, cancelRequests: [], startedBy: null, origin: {} };
+  return { paused: false, terminal: false, startedAt: null, lastSeq: 0, context, completions: 0, iterations: {}, winners: {}, cancelRequests: [], startedBy: null, origin: {}, warned: [] };
 }
 
 /**
@@ -135,6 +147,14 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
     case 'race_won':
       if (e.stepId !== null) f.winners[e.stepId] = e.data.winner;
       return;
+    case 'budget_exceeded':
+      if (e.data.warn && !f.warned.includes(warnedKey(e.data.budget, e.data.label))) f.warned.push(warnedKey(e.data.budget, e.data.label));
+      return;
+    case 'guardrail_violation': {
+      const key = violationKey(e.data.guardrail, e.data.rule, e.stepId);
+      if (e.data.severity !== 'blocking' && !f.warned.includes(key)) f.warned.push(key);
+      return;
+    }
     case 'step_cancelled':
       if (e.stepId !== null && e.data.whole === true && !f.cancelRequests.includes(e.stepId)) f.cancelRequests.push(e.stepId);
       return;
@@ -148,8 +168,6 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
     case 'step_skipped':
     case 'step_compensated':
     case 'compensation_started':
-    case 'guardrail_violation':
-    case 'budget_exceeded':
     case 'budget_overrun':
     case 'consent_denied':
     case 'step_log':

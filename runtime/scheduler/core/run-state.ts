@@ -183,6 +183,8 @@ export class RunState {
     this.blocks = planBlocks(plan);
     this.logical = buildGraph(plan.steps, this.blocks);
     for (const id of opts.restored?.cancelRequests ?? []) this.cancelRequests.add(id);
+    // A warn budget journaled as exceeded before the interruption is not journaled again.
+    for (const key of opts.restored?.warned ?? []) this.warned.add(key);
     this.limits = opts.limits ?? new InRunLimits(plan);
   }
 
