@@ -98,6 +98,8 @@ function describeEvent(e: RunEvent): string {
       return `${e.data.guardrail} (${e.data.severity}): ${e.data.message}`;
     case 'execution_interrupted':
       return e.data.stopped ? 'stopped (orch resume continues it)' : (e.data.reason ?? '');
+    case 'compensation_started':
+      return `calls ${e.data.capability}`;
     case 'step_compensated':
       return e.data.ok ? 'ok' : (e.data.error ?? 'failed');
     case 'step_log':

@@ -305,6 +305,11 @@ export const EVENTS = {
    * before it started, to `to`, the next available resource of its placement ranking.
    */
   step_rebound: { from: req<string>(STRING), to: req<string>(STRING), reason: req<string>(STRING) },
+  /**
+   * A rollback is about to call the step's compensation (`capability`), journaled before the
+   * call: a run resumed before its `step_compensated` knows it may have run (§7.1, §7.4).
+   */
+  compensation_started: { capability: req<string>(STRING) },
 } as const satisfies { readonly [type: string]: Fields };
 
 export type EventType = keyof typeof EVENTS;

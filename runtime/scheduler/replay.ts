@@ -25,6 +25,8 @@ export interface RestoredRun {
   readonly startedBy?: Starter | null;
   /** §9.1: where else the run came from (its cause, its chain, whether it is bound to people). */
   readonly origin?: Omit<RunOrigin, 'started_by'>;
+  /** The `warn` budgets already journaled as exceeded (`warnedKey`). */
+  readonly warned?: readonly string[];
 }
 
 export function replay(events: Iterable<RunEvent>): RestoredRun {
@@ -33,11 +35,11 @@ export function replay(events: Iterable<RunEvent>): RestoredRun {
   for (const e of events) {
     foldRun(facts, e);
     if (endsUnstarted(e)) for (const s of steps.values()) cancelUnstarted(s, e);
-    if (e.stepId === null || !(e.type.startsWith('step_') || e.type === 'attempt_lost' || e.type === 'approval_decided')) continue;
+    if (e.stepId === null || !(e.type.startsWith('step_') || e.type === 'attempt_lost' || e.type === 'approval_decided' || e.type === 'compensation_started')) continue;
     let s = steps.get(e.stepId);
     if (!s) steps.set(e.stepId, (s = newRecord()));
     foldStep(s, e, facts);
   }
-  const { paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy, origin } = facts;
-  return { steps, paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy, origin };
+  const { paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy, origin, warned } = facts;
+  return { steps, paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy, origin, warned };
 }

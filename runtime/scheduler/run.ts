@@ -541,14 +541,20 @@ export class Run implements RunReader {
   private startSubplan(cmd: Extract<Command, { type: 'start_subplan' }>): void {
     const { key, token } = cmd;
     if (!this.core.current(key, token)) return;
-    const loaded = this.deps.journal?.load?.(cmd.childId);
-    const restored = loaded && loaded.length ? replay(loaded) : undefined;
+    const all = this.deps.journal?.load?.(cmd.childId) ?? [];
+    // Each attempt of the step runs the sub-plan afresh under the same id: only the last run in
+    // that journal can be this attempt's, and only when this attempt is the interrupted one.
+    let last = all.length - 1;
+    while (last >= 0 && all[last]!.type !== 'plan_created') last--;
+    const loaded = cmd.resumeSince !== null && last >= 0 && all[last]!.ts >= cmd.resumeSince ? all.slice(last) : [];
+    const restored = loaded.length ? replay(loaded) : undefined;
     const child = new Run(cmd.plan, this.deps, {
       runId: cmd.childId,
       input: cmd.input,
       context: this.core.ctx,
       parentRunId: this.runId,
       restored: restored && !restored.terminal ? restored : undefined,
+      seqAfter: all.at(-1)?.seq ?? 0,
       rerunInFlight: this.opts.rerunInFlight,
       recovered: this.opts.recoveredSubplans?.get(cmd.childId),
       recoveredSubplans: this.opts.recoveredSubplans,
@@ -568,7 +574,7 @@ export class Run implements RunReader {
     });
     this.subplans.run(key, child, {
       // The child finished before the interruption: its outcome is read from its journal.
-      ended: restored?.terminal ? loaded![loaded!.length - 1]! : null,
+      ended: restored?.terminal ? loaded[loaded.length - 1]! : null,
       paused: this.core.runStatus === 'paused',
       finished: (outcome) => this.act({ type: 'subplan_finished', key, token, ...outcome }),
     });

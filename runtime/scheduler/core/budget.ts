@@ -20,13 +20,14 @@
  * in flight settles is answered `over_budget` — the same `budget exceeded` as the run's own check.
  */
 import { abortRun } from './endings.js';
+import { warnedKey } from './fold.js';
 import { evalArgs } from './env.js';
 import { type BudgetClaim, budgetLedger } from './limits.js';
 import { capabilityOf, resourceOf } from './resolve.js';
 import { round6 } from './result.js';
 import type { CostCeiling, RunState } from './run-state.js';
 import type { Inst } from './state.js';
-import { modelWorstCase as worstCaseAt } from '../../../compiler/index.js';
+import { modelWorstCase as worstCaseAt, type PolicyIR } from '../../../compiler/index.js';
 
 export const DURATION_TIMER = 'budget:duration';
 
@@ -82,7 +83,7 @@ export function withinBudget(c: RunState, inst: Inst): boolean {
     if (!over) continue;
     const data = { budget: 'cost' as const, label: b.label, limit: b.limit, cost: round6(total), estimate: round6(estimate), warn: b.warn };
     if (b.warn) {
-      const key = `budget:${b.label}`;
+      const key = warnedKey('cost', b.label);
       if (!c.warned.has(key)) {
         c.warned.add(key);
         c.emit('budget_exceeded', inst.key, data);
@@ -136,15 +137,19 @@ function formatMs(ms: number): string {
 /** Arms the `budget duration` deadline at the run's start (a shorter plan deadline fires first anyway). */
 export function armDurationBudget(c: RunState): void {
   const ms = c.plan.policy?.budgets.duration_ms ?? null;
-  if (ms === null) return;
+  if (ms === null || c.warned.has(warnedKey('duration', durationLabel(c.plan.policy!)))) return;
   c.armed.add(DURATION_TIMER);
   c.armTimer(DURATION_TIMER, Math.max(0, c.startedAt + ms - c.now));
+}
+
+function durationLabel(p: PolicyIR): string {
+  return `budget duration <= ${formatMs(p.budgets.duration_ms ?? 0)} of policy ${p.name}`;
 }
 
 export function durationBudgetFired(c: RunState): void {
   c.armed.delete(DURATION_TIMER);
   const p = c.plan.policy!;
-  const label = `budget duration <= ${formatMs(p.budgets.duration_ms ?? 0)} of policy ${p.name}`;
+  const label = durationLabel(p);
   const warn = p.budgets.duration_warn === true;
   c.emit('budget_exceeded', null, { budget: 'duration', label, limit: p.budgets.duration_ms, elapsed: c.now - c.startedAt, warn });
   if (!warn) abortRun(c, 'timeout', `budget exceeded: ${label}`);

@@ -9,7 +9,7 @@ import { checkLoops, endWhole, listReady, openForEach, openFrame, outsideDepsEnd
 import { hasAvailability, placeQueued, resourceFound, waitForResource } from './availability.js';
 import { armDurationBudget, sharedBudgetExceeded } from './budget.js';
 import { consentHolds, grantedScopes } from './consent.js';
-import { cancelInst, finalFail, instTerminal, restoreEnded } from './endings.js';
+import { cancelInst, failWith, finalFail, instTerminal, restoreEnded } from './endings.js';
 import { env } from './env.js';
 import { checkDone } from './finish.js';
 import { foldStep, newRecord, originFacts } from './fold.js';
@@ -20,6 +20,7 @@ import { sharedPrefix } from './scopes.js';
 import { beginStep, slotRequest } from './start.js';
 import { FAILED, type Inst, ROOT_FRAME, TERMINAL, stopWaiting, waitingOf } from './state.js';
 import { blockViewFrom, viewAt } from './views.js';
+import { stepTimerId } from './timers.js';
 import { ready } from './readiness.js';
 
 /** The keys of `given` whose values the journaled context does not have already; null when none. */
@@ -45,6 +46,7 @@ export function beginRun(c: RunState): void {
     const patch = contextPatch(r.context, c.opts.context ?? {});
     if (patch !== null) c.emit('context_updated', null, { patch });
   } else {
+    c.facts.lastSeq = c.opts.seqAfter ?? 0;
     c.emit('plan_created', null, {
       plan: c.plan.plan,
       module: c.plan.module,
@@ -99,6 +101,14 @@ export function pump(c: RunState): void {
     while (c.decideQ.length) {
       progressed = true;
       decide(c, c.decideQ.shift()!);
+    }
+    // The failure policy a crash interrupted (a rollback part way, an abort not yet journaled)
+    // carries on, over the restored instances, before anything new starts.
+    if (c.restoredFailure !== null && c.mode === 'normal') {
+      const message = c.restoredFailure;
+      c.restoredFailure = null;
+      failWith(c, 'abort', message);
+      progressed = true;
     }
     if (c.runStatus === 'running' && c.mode === 'normal' && c.heap.size > 0) {
       if (dispatch(c)) progressed = true;
@@ -278,7 +288,12 @@ function restore(c: RunState, inst: Inst): void {
       'failed-unknown: it was running when the run was interrupted and its capability is not idempotent (resume with --rerun-in-flight to run it again)',
     );
   }
-  queue(c, inst);
+  // A retry the run was waiting out when it was interrupted runs when it was due, not at once.
+  const due = r.inFlight ? null : (r.retryAt ?? null);
+  if (due === null || due <= c.now) return queue(c, inst);
+  c.emit('step_queued', inst.key, {});
+  inst.timer = { kind: 'backoff', token: ++inst.token };
+  c.armTimer(stepTimerId(inst), due - c.now);
 }
 
 function queue(c: RunState, inst: Inst): void {

@@ -82,7 +82,10 @@ export function restoreEnded(c: RunState, inst: Inst): void {
   if (r.status === 'completed') c.logCompleted(inst, r.completedAt ?? 0);
   // A cancelled step (cancelled on its own: the run had not ended) and a race's branch fail nothing.
   const fails = FAILED.has(r.status) && r.status !== 'cancelled' && !inst.logical.shape.race;
-  if (fails && step.on_failure !== 'continue' && c.failure === null) c.failure = `step ${inst.key} ${r.status}: ${r.error ?? ''}`;
+  if (fails && step.on_failure !== 'continue' && c.failure === null) {
+    c.failure = `step ${inst.key} ${r.status}: ${r.error ?? ''}`;
+    c.restoredFailure = c.failure;
+  }
   instTerminal(c, inst);
 }
 
@@ -249,6 +252,16 @@ function next(c: RunState): void {
       c.emit('step_compensated', inst.key, { ok: false, error: `not run: ${blocking.message}` });
       continue;
     }
+    // Started by a process that died before it ended: its handler may have run. Only an
+    // idempotent one runs again (as a step's attempt in flight, §7.1); the others end failed-unknown.
+    if (inst.rec.compensating && !cap.idempotent && !c.opts.rerunInFlight) {
+      c.emit('step_compensated', inst.key, {
+        ok: false,
+        error: 'failed-unknown: the compensation was running when the run was interrupted and its capability is not idempotent (resume with --rerun-in-flight to run it again)',
+      });
+      continue;
+    }
+    c.emit('compensation_started', inst.key, { capability: comp.capability });
     const request: AttemptRequest = {
       runId: c.runId,
       stepId: inst.key,

@@ -17,6 +17,8 @@ export interface StepRecord {
   error: string | null;
   resource: string | null;
   startedAt: number | null;
+  /** When its latest attempt started (`startedAt` is its first's). */
+  attemptStartedAt: number | null;
   completedAt: number | null;
   cost: number;
   phase: 'main' | 'fallback';
@@ -26,6 +28,8 @@ export interface StepRecord {
   /** Started and never finished: the process died while it ran. */
   inFlight: boolean;
   compensated: boolean;
+  /** Its compensation started (`compensation_started`) and has not ended (`step_compensated`). */
+  compensating: boolean;
   completionOrder: number | null;
   /** v0.3: the last attempt's error, also after a retry (the model handler tells the model). */
   lastError: string | null;
@@ -38,6 +42,8 @@ export interface StepRecord {
    * (`step_rebound`), until its next `step_started` or `step_retried` says its place by index.
    */
   reboundTo: string | null;
+  /** When the retry a `step_retried` put off is due (epoch ms); null when none is waiting. */
+  retryAt: number | null;
 }
 
 /** What the journal says about the run as a whole. */
@@ -59,6 +65,18 @@ export interface RunFacts {
   startedBy: Starter | null;
   /** §9.1: the rest of where the run came from (`caused_by`, the chain, `people_bound`). */
   origin: Omit<RunOrigin, 'started_by'>;
+  /** `warn` budgets that went past their limit (`budget_exceeded`, by `warnedKey`): journaled once a run. */
+  readonly warned: string[];
+}
+
+/** Which `warn` budget a `budget_exceeded` speaks of: the run journals each once. */
+export function warnedKey(budget: 'cost' | 'duration', label: string): string {
+  return `${budget}:${label}`;
+}
+
+/** Which non-blocking guardrail violation a `guardrail_violation` is: once per guardrail, rule and step (an `assert`: once). */
+export function violationKey(guardrail: string, rule: string, stepKey: string | null): string {
+  return `${guardrail}\u0000${rule}\u0000${rule === 'assert' ? '' : (stepKey ?? '')}`;
 }
 
 export function newRecord(): StepRecord {
@@ -69,6 +87,7 @@ export function newRecord(): StepRecord {
     error: null,
     resource: null,
     startedAt: null,
+    attemptStartedAt: null,
     completedAt: null,
     cost: 0,
     phase: 'main',
@@ -76,16 +95,18 @@ export function newRecord(): StepRecord {
     phaseAttempts: 0,
     inFlight: false,
     compensated: false,
+    compensating: false,
     completionOrder: null,
     lastError: null,
     usage: null,
     approvedBy: [],
     reboundTo: null,
+    retryAt: null,
   };
 }
 
 export function newFacts(context: { [key: string]: unknown } = {}): RunFacts {
-  return { paused: false, terminal: false, startedAt: null, lastSeq: 0, context, completions: 0, iterations: {}, winners: {}, cancelRequests: [], startedBy: null, origin: {} };
+  return { paused: false, terminal: false, startedAt: null, lastSeq: 0, context, completions: 0, iterations: {}, winners: {}, cancelRequests: [], startedBy: null, origin: {}, warned: [] };
 }
 
 /**
@@ -126,6 +147,14 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
     case 'race_won':
       if (e.stepId !== null) f.winners[e.stepId] = e.data.winner;
       return;
+    case 'budget_exceeded':
+      if (e.data.warn && !f.warned.includes(warnedKey(e.data.budget, e.data.label))) f.warned.push(warnedKey(e.data.budget, e.data.label));
+      return;
+    case 'guardrail_violation': {
+      const key = violationKey(e.data.guardrail, e.data.rule, e.stepId);
+      if (e.data.severity !== 'blocking' && !f.warned.includes(key)) f.warned.push(key);
+      return;
+    }
     case 'step_cancelled':
       if (e.stepId !== null && e.data.whole === true && !f.cancelRequests.includes(e.stepId)) f.cancelRequests.push(e.stepId);
       return;
@@ -138,8 +167,7 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
     case 'step_retried':
     case 'step_skipped':
     case 'step_compensated':
-    case 'guardrail_violation':
-    case 'budget_exceeded':
+    case 'compensation_started':
     case 'budget_overrun':
     case 'consent_denied':
     case 'step_log':
@@ -194,7 +222,9 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       s.resourceIndex = e.data.resourceIndex;
       s.resource = e.data.resource;
       s.reboundTo = null;
+      s.retryAt = null;
       if (s.startedAt === null) s.startedAt = e.ts;
+      s.attemptStartedAt = e.ts;
       s.cost += e.data.cost;
       return;
     case 'step_retried':
@@ -210,6 +240,8 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       if (e.data.resourceIndex !== undefined) s.resourceIndex = e.data.resourceIndex;
       if (e.data.resourceIndex !== undefined || e.data.phase === 'fallback') s.reboundTo = null;
       if (e.data.reset === true) s.phaseAttempts = 0;
+      // A resume before this time waits out the rest of the backoff (§7.1: time spans an outage).
+      s.retryAt = e.data.delay_ms > 0 ? e.ts + e.data.delay_ms : null;
       s.lastError = e.data.error;
       return;
     case 'step_rebound':
@@ -262,7 +294,11 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       s.error = e.data.reason;
       s.completedAt = e.ts;
       return;
+    case 'compensation_started':
+      s.compensating = true;
+      return;
     case 'step_compensated':
+      s.compensating = false;
       s.compensated = true;
       return;
     case 'approval_decided':

@@ -2,6 +2,7 @@
 import type { CapabilityIR, ResourceIR } from '../../../compiler/index.js';
 import { preStepViolations, type GuardStep, type Violation } from '../guardrails.js';
 import { env } from './env.js';
+import { violationKey } from './fold.js';
 import { capabilityOf, resourceOf } from './resolve.js';
 import type { RunState } from './run-state.js';
 import type { Inst } from './state.js';
@@ -33,7 +34,7 @@ export function guardStep(c: RunState, inst: Inst, call?: { readonly resource: R
 export function recordViolations(c: RunState, inst: Inst | null, vs: readonly Violation[]): Violation | null {
   let blocking: Violation | null = null;
   for (const v of vs) {
-    const onceKey = `${v.guardrail.name}\u0000${v.rule}\u0000${v.rule === 'assert' ? '' : (inst?.key ?? '')}`;
+    const onceKey = violationKey(v.guardrail.name, v.rule, inst?.key ?? null);
     if (v.guardrail.severity !== 'blocking' && c.warned.has(onceKey)) continue;
     c.warned.add(onceKey);
     c.emit('guardrail_violation', inst?.key ?? null, {

@@ -121,6 +121,12 @@ export type Command =
       readonly plan: PlanIR;
       readonly childId: string;
       readonly input: { readonly [key: string]: unknown };
+      /**
+       * When the attempt in flight as the run was interrupted started (it is launched again): its
+       * sub-plan run, begun since, continues from its journal. Null for a new attempt: a new
+       * sub-plan run (under the same id, after the events of the attempts before it).
+       */
+      readonly resumeSince: number | null;
     }
   | {
       readonly type: 'control_subplan';

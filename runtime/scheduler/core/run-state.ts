@@ -28,6 +28,11 @@ export interface CoreOptions {
   readonly trace?: { readonly trace_id: string; readonly span_id: string } | null;
   /** The folded journal of an interrupted run: resume instead of starting afresh. */
   readonly restored?: RestoredRun;
+  /**
+   * A fresh run under an id whose journal holds events already (a sub-plan's next attempt: its
+   * run id is the step's): its events are numbered after them.
+   */
+  readonly seqAfter?: number;
   /** On resume, run `idempotent false` steps that were in flight again instead of failing them. */
   readonly rerunInFlight?: boolean;
   /** Steps in flight at the interruption the executor recovered (`Executor.recover`): safe to start again, not failed as unknown. */
@@ -154,6 +159,12 @@ export class RunState {
   awaitingApproval = false;
   mode: Mode = 'normal';
   failure: string | null = null;
+  /**
+   * A resumed run met a step that had failed the run (its `on_failure` is not `continue`) with no
+   * end journaled: the process died before the plan's `on_failure` (abort, rollback) finished.
+   * Applied once the restored instances are all back, before anything starts.
+   */
+  restoredFailure: string | null = null;
   completedAt: number | null = null;
   totalCost = 0;
   outputValue: unknown = null;
@@ -174,6 +185,8 @@ export class RunState {
     this.blocks = planBlocks(plan);
     this.logical = buildGraph(plan.steps, this.blocks);
     for (const id of opts.restored?.cancelRequests ?? []) this.cancelRequests.add(id);
+    // A warn budget journaled as exceeded before the interruption is not journaled again.
+    for (const key of opts.restored?.warned ?? []) this.warned.add(key);
     this.limits = opts.limits ?? new InRunLimits(plan);
   }
 

@@ -116,7 +116,11 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
   const step = inst.logical.step;
   const cap = capabilityOf(c, inst);
   const res = resourceOf(c, inst);
-  const restoredWaitStart = inst.restored?.inFlight ? inst.rec.startedAt : null;
+  // The attempt that was in flight when the run was interrupted, launched again (not a later
+  // one): it picks up where it was, from when it started.
+  const r = inst.restored;
+  const resuming = r?.inFlight === true && inst.rec.attempts + 1 === r.attempts;
+  const restoredWaitStart = resuming ? (r.attemptStartedAt ?? r.startedAt) : null;
   const token = ++inst.token;
   // §8.2: the attempt is charged its reservation now and settled to its actual cost when it ends.
   const reservation = reservationOf(c, inst);
@@ -193,7 +197,7 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
       // The parent's guardrails hold inside the sub-plan too (LANGUAGE.md §4): its run enforces them.
       const guardrails = c.plan.guardrails.length > 0 ? subplanGuardrails(sub.guardrails, c.plan.guardrails, c.completedLog.map((x) => guardStep(c, x.inst))) : sub.guardrails;
       const plan = guardrails === sub.guardrails ? sub : { ...sub, guardrails };
-      c.command({ type: 'start_subplan', key: inst.key, token, name: action.plan, plan, childId: `${c.runId}/${inst.key}`, input: args });
+      c.command({ type: 'start_subplan', key: inst.key, token, name: action.plan, plan, childId: `${c.runId}/${inst.key}`, input: args, resumeSince: restoredWaitStart });
       return;
     }
     case 'call': {
