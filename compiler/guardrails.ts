@@ -29,7 +29,7 @@ export const STEP_FACTS_TY: Ty = record([
   field('kind', optional(T.string)),
   field('capability', optional(T.string)),
   field('resource', optional(T.string)),
-  field('cost', T.money),
+  field('cost', T.spend),
   field('duration', T.duration),
   field('latency', T.duration),
   field('priority', T.int),
@@ -37,7 +37,7 @@ export const STEP_FACTS_TY: Ty = record([
 ]);
 
 export const PLAN_FACTS_TY: Ty = record([
-  field('cost', T.money),
+  field('cost', T.spend),
   field('duration', T.duration),
   field('steps', T.int),
   field('local_ratio', T.percent),
@@ -138,6 +138,7 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
             const scratch: Diagnostic[] = [];
             const quiet = new ModelBuilder();
             quiet.recordTypes = false;
+            quiet.currency = model.currency;
             checkExpr(r.condition, { ...withOutput(output), model: quiet, diags: scratch });
             return scratch;
           },

@@ -65,7 +65,8 @@ export function lowerResources(f: ProgramFacts): void {
 
 /** `currency`: the one currency of every cost and budget (E0203 for another). */
 export function fixCurrency(f: ProgramFacts): void {
-  const currency = currencyOf(f.program.modules, f.diags, f.withTests);
+  const written = (f.model.currency = currencyOf(f.program.modules, f.diags, f.withTests));
+  const currency = written ?? 'usd';
   f.money = (n) => `${Math.round(n * 1e6) / 1e6}${currency}`;
 }
 

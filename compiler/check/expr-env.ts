@@ -128,7 +128,7 @@ function buildStepView(output: Ty): Ty {
     field('skipped', T.bool),
     field('attempts', T.int),
     field('duration', T.duration),
-    field('cost', T.money),
+    field('cost', T.spend),
     field('resource', optional(T.string)),
   ]);
 }

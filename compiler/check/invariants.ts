@@ -15,7 +15,7 @@ import { checkExpr, type ExprEnv, type RootInfo } from './expr.js';
 import { expectTy } from './mismatch.js';
 
 export const RUN_TY = record([
-  field('cost', T.money),
+  field('cost', T.spend),
   field('elapsed', T.duration),
   field('status', { k: 'enum', values: ['running', 'completed', 'failed', 'cancelled', 'timeout', 'paused'] }),
   field('steps', T.int),

@@ -20,8 +20,12 @@ export function sameUnit(c: ExprChecking, a: Ty, b: Ty, range: Range, what: stri
   }
   const sa = stripOptional(a);
   const sb = stripOptional(b);
-  if (sa.k === 'money' && sb.k === 'money' && sa.currency && sb.currency && sa.currency !== sb.currency) {
-    c.error('E0203', `${what}: cannot mix currencies ${sa.currency} and ${sb.currency}`, range);
+  if (sa.k !== 'money' || sb.k !== 'money') return true;
+  // Spend (`run.cost`, `x.cost`) is in the program's currency; a `money` input field has none.
+  const ca = sa.currency ?? (sa.spend ? c.env.model.currency : undefined);
+  const cb = sb.currency ?? (sb.spend ? c.env.model.currency : undefined);
+  if (ca && cb && ca !== cb) {
+    c.error('E0203', `${what}: cannot mix currencies ${ca} and ${cb}`, range);
     return false;
   }
   return true;
@@ -70,6 +74,7 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
     case '==':
     case '!=': {
       if (!comparable(lt, rt)) mismatch(c, op, lt, rt, range, left, right);
+      else if (sl.k === 'money' && sr.k === 'money') sameUnit(c, sl, sr, range, `"${op}"`);
       else if (!checkEnumLiteral(c, lt, rt, right)) checkEnumLiteral(c, rt, lt, left);
       return out(T.bool, sl.k === 'data_class' || sr.k === 'data_class' ? 'data_class' : undefined);
     }
@@ -120,7 +125,8 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
           c.error('E0203', `"${op}": cannot mix ${ul} and ${ur} (${formatTy(sl)} ${op} ${formatTy(sr)})`, range);
           return out(T.unknown);
         }
-        sameUnit(c, sl, sr, range, `"${op}"`);
+        // Reported once: the sum of two currencies has none, so what it meets says nothing more.
+        if (!sameUnit(c, sl, sr, range, `"${op}"`)) return out(T.unknown);
         if (ul === 'number') return out(sl.k === 'int' && sr.k === 'int' ? T.int : T.number);
         return out(widenLiteral(sl));
       }

@@ -25,7 +25,11 @@ export interface FieldTy {
 export type Ty =
   | { readonly k: 'string'; readonly literal?: string }
   | { readonly k: 'number' | 'int' | 'bool' | 'duration' | 'percent' | 'any' | 'secret' | 'null' }
-  | { readonly k: 'money'; readonly currency?: string }
+  /**
+   * `spend`: an amount the program spends or estimates (`run.cost`, `plan.cost`, a step's `.cost`),
+   * in the currency every cost and budget is written in (`ModelBuilder.currency`), not known here.
+   */
+  | { readonly k: 'money'; readonly currency?: string; readonly spend?: true }
   /** A data class name used as a value (`personal` in a guardrail condition). */
   | { readonly k: 'data_class' }
   | { readonly k: 'enum'; readonly values: readonly string[] }
@@ -50,6 +54,7 @@ export const T = {
   bool: { k: 'bool' } as Ty,
   duration: { k: 'duration' } as Ty,
   money: { k: 'money' } as Ty,
+  spend: { k: 'money', spend: true } as Ty,
   percent: { k: 'percent' } as Ty,
   any: { k: 'any' } as Ty,
   secret: { k: 'secret' } as Ty,

@@ -1,0 +1,67 @@
+/**
+ * Holes found by probing LANGUAGE.md §2–§6 (the core language and the CLI contract) sentence by
+ * sentence: each test pins the rule the spec states where the implementation let it slip.
+ */
+import { describe, expect, it } from 'vitest';
+import { check } from '../index.js';
+import { DIR, checkText, covered, memoryHost } from './helpers.js';
+
+const CAP = `capability c {
+  kind tool
+  input { x: string }
+  output { y: string }
+  cost 0.01usd
+}
+`;
+
+describe('§3 money of the program: spend is in the one currency of every cost and budget', () => {
+  const e0203 = (text: string) => checkText(text).filter((d) => d.code === 'E0203').map((d) => covered(text, d));
+
+  it('run.cost, plan.cost, step.cost and x.cost against another currency are E0203 (guardrails, invariants, conditions)', () => {
+    const text = `${CAP}
+guardrail spend { severity blocking  assert run.cost <= 5eur }
+guardrail est { severity warning  assert plan.cost <= 5eur }
+guardrail per_step { severity warning  forbid step where step.cost > 1eur }
+plan p {
+  guardrails spend, est, per_step
+  step a = c(x: "1")
+  step b = c(x: a.output.y) when a.cost == 0eur
+  invariant inv { always run.cost + 1eur <= 5eur }
+  output { y: b.output.y }
+}
+`;
+    expect(e0203(text)).toEqual(['run.cost <= 5eur', 'plan.cost <= 5eur', 'step.cost > 1eur', 'a.cost == 0eur', 'run.cost + 1eur']);
+  });
+
+  it('the same expressions in the program currency, or with no currency written anywhere, are fine', () => {
+    expect(e0203(`${CAP}
+guardrail spend { severity blocking  assert run.cost <= 5usd }
+plan p {
+  guardrails spend
+  step a = c(x: "1")
+  invariant inv { always run.cost + a.cost <= 5usd }
+  output { y: a.output.y }
+}
+`)).toEqual([]);
+    expect(e0203(`${CAP.replace('  cost 0.01usd\n', '')}
+plan p {
+  step a = c(x: "1")
+  invariant inv { always run.cost <= 5eur }
+  output { y: a.output.y }
+}
+`)).toEqual([]);
+  });
+
+  it("a test's expect on run.cost in another currency is E0203", () => {
+    const test = `import "./main.orch" as m
+test "t" {
+  plan m.p
+  mock m.c returns { y: "z" }
+  expect run.cost <= 5eur
+}
+`;
+    const host = memoryHost({ [`${DIR}/main.orch`]: `${CAP}plan p {\n  step a = c(x: "1")\n  output { y: a.output.y }\n}\n`, [`${DIR}/main.test.orch`]: test });
+    const got = check({ entry: `${DIR}/main.test.orch`, host }).filter((d) => d.code === 'E0203');
+    expect(got.map((d) => [d.range.start.line, d.message])).toEqual([[5, expect.stringMatching(/cannot mix currencies usd and eur/)]]);
+  });
+});
