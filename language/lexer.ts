@@ -552,15 +552,7 @@ export function lex(text: string, shared?: Map<string, string>, base = 0): LexOu
     if (t.tokenType === StringTok) {
       problems.push({ offset: t.startOffset, length: t.image.length, message: 'unterminated string (missing closing ")' });
     } else if (t.tokenType === BadNumberTok) {
-      const amount = /^\d+(?:\.\d+)?/.exec(t.image)?.[0] ?? '';
-      const suffix = t.image.slice(amount.length);
-      // `12EUR` is how currencies are usually written; Orch's units are lower case.
-      const hint = /^[A-Z]{3}$/.test(suffix) ? `currencies are written in lower case: ${amount}${suffix.toLowerCase()}` : 'durations use ms, s, m, h, d; money a 3-letter currency such as usd; percentages %';
-      problems.push({
-        offset: t.startOffset,
-        length: t.image.length,
-        message: `unknown unit '${suffix}' in '${t.image}' (${hint})`,
-      });
+      problems.push({ offset: t.startOffset, length: t.image.length, message: badNumberMessage(t.image) });
     }
   }
   const comments = (result.groups.comments ?? []) as IToken[];
@@ -573,3 +565,19 @@ export function lex(text: string, shared?: Map<string, string>, base = 0): LexOu
   return { tokens: result.tokens, comments, problems, words: seen };
 }
 
+/**
+ * What a number with a suffix that is no unit says. Numbers are integers and decimals (§2):
+ * `1_000` and `1e3`, usual elsewhere, are told apart from a misspelt unit and rewritten.
+ */
+function badNumberMessage(image: string): string {
+  const amount = /^\d+(?:\.\d+)?/.exec(image)?.[0] ?? '';
+  const suffix = image.slice(amount.length);
+  const grouped = /^((?:_\d+)+)(.*)$/.exec(suffix);
+  if (grouped) return `'${image}': digit separators are not allowed in numbers; write ${amount}${grouped[1]!.replace(/_/g, '')}${grouped[2]}`;
+  const value = /^[eE]\d+$/.test(suffix) ? Number(image) : NaN;
+  if (Number.isSafeInteger(value) || (Number.isFinite(value) && !/e/.test(String(value))))
+    return `'${image}': exponents are not allowed in numbers; write ${String(value)}`;
+  // `12EUR` is how currencies are usually written; Orch's units are lower case.
+  const hint = /^[A-Z]{3}$/.test(suffix) ? `currencies are written in lower case: ${amount}${suffix.toLowerCase()}` : 'durations use ms, s, m, h, d; money a 3-letter currency such as usd; percentages %';
+  return `unknown unit '${suffix}' in '${image}' (${hint})`;
+}

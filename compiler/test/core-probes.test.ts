@@ -65,3 +65,14 @@ test "t" {
     expect(got.map((d) => [d.range.start.line, d.message])).toEqual([[5, expect.stringMatching(/cannot mix currencies usd and eur/)]]);
   });
 });
+
+describe('§2 numbers are integers and decimals: other notations are E0001 saying what to write', () => {
+  const message = (lit: string) => checkText(`plan p { output { a: ${lit} } }\n`).map((d) => `${d.code} ${d.message}`);
+
+  it('digit separators and exponents are not read as a unit', () => {
+    expect(message('1_000')).toEqual([expect.stringMatching(/^E0001 '1_000': digit separators are not allowed in numbers; write 1000$/)]);
+    expect(message('2_500_000usd')).toEqual([expect.stringMatching(/^E0001 '2_500_000usd': digit separators are not allowed in numbers; write 2500000usd$/)]);
+    expect(message('1e3')).toEqual([expect.stringMatching(/^E0001 '1e3': exponents are not allowed in numbers; write 1000$/)]);
+    expect(message('5usdx')).toEqual([expect.stringMatching(/^E0001 unknown unit 'usdx' in '5usdx'/)]);
+  });
+});
