@@ -32,6 +32,17 @@ export function sameUnit(c: ExprChecking, a: Ty, b: Ty, range: Range, what: stri
 }
 
 /**
+ * E0201 when a value that may be null (`T?`: an optional field, `xs[i]`, `m["k"]`) is used where
+ * the evaluator needs a value — arithmetic, `round`, `upper`, … would fail the run on `null`.
+ * Comparisons, `len`, `contains`, `in` and concatenation take `null` as it is.
+ */
+export function notNull(c: ExprChecking, ty: Ty, e: Expr, what: string): boolean {
+  if (ty.k !== 'optional' || isLoose(ty.inner)) return true;
+  c.error('E0201', `${what} needs a value, but this may be null (${formatTy(ty)}): add ?? and a default`, e.range);
+  return false;
+}
+
+/**
  * `step.capability == "wipe"` in a guardrail: the string names a capability as its module
  * sees it, the way the bare name `wipe` does, so it compares as the qualified name the step
  * carries (`main.wipe`). A string naming no capability is left as written.
@@ -119,6 +130,8 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
       }
       if (loose) return out(isLoose(sl) ? sr : sl);
       if (unitOf(sl) && unitOf(sr)) {
+        notNull(c, lt, left, `"${op}"`);
+        notNull(c, rt, right, `"${op}"`);
         const ul = unitOf(sl)!;
         const ur = unitOf(sr)!;
         if (ul !== ur) {
@@ -142,6 +155,8 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
         mismatch(c, op, lt, rt, range, left, right);
         return out(T.unknown);
       }
+      notNull(c, lt, left, `"${op}"`);
+      notNull(c, rt, right, `"${op}"`);
       if (ul === 'number' && ur === 'number') return out(sl.k === 'int' && sr.k === 'int' && op !== '/' ? T.int : T.number);
       const scalar = (u: string): boolean => u === 'number' || u === 'percent';
       if (op === '*') {

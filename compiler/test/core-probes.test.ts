@@ -76,3 +76,23 @@ describe('§2 numbers are integers and decimals: other notations are E0001 sayin
     expect(message('5usdx')).toEqual([expect.stringMatching(/^E0001 unknown unit 'usdx' in '5usdx'/)]);
   });
 });
+
+describe('§3 optional T?: a value that may be null is no operand of arithmetic or of a built-in that needs a value', () => {
+  const INPUT = 'input { l: list<int> = [1], o: int?, m: map<string> = { k: "1" } }';
+  const e0201 = (v: string) => {
+    const text = `plan p {\n  ${INPUT}\n  output { v: ${v} }\n}\n`;
+    return checkText(text).filter((d) => d.code === 'E0201').map((d) => `${covered(text, d)}: ${d.message}`);
+  };
+
+  it('check says E0201 where the evaluator would fail the run on null', () => {
+    expect(e0201('input.o * 2')).toEqual(['input.o: "*" needs a value, but this may be null (int?): add ?? and a default']);
+    expect(e0201('1 + input.l[5]')).toEqual(['input.l[5]: "+" needs a value, but this may be null (int?): add ?? and a default']);
+    for (const v of ['input.o % 2', 'round(input.o)', 'min(input.o, 2)', 'sum([input.o])', 'max([input.o, 1])', 'upper(input.m["z"])', 'split(input.m["z"], ",")', 'lines(input.m["z"])'])
+      expect(e0201(v), v).toHaveLength(1);
+  });
+
+  it('?? gives a value; comparisons, len, contains, in and concatenation take null as it is', () => {
+    for (const v of ['(input.o ?? 0) * 2', 'input.l[5] ?? 0 + 1', 'input.o > 1', 'input.o == null', 'len(input.m["z"])', 'contains(input.m["z"], "a")', '"x" in input.m["z"]', '"a" + input.m["z"]', 'round(input.l[0] ?? 1)'])
+      expect(e0201(v), v).toEqual([]);
+  });
+});
