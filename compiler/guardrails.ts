@@ -15,7 +15,7 @@ import { ModelBuilder } from './model.js';
 import type { DeclEntry, Scopes } from './scope.js';
 import { checkExpr, type ExprEnv, type RootInfo } from './check/expr.js';
 import { RUN_TY } from './check/invariants.js';
-import { T, field, optional, record, type Ty } from './types/ty.js';
+import { SPEND, T, field, optional, record, type Ty } from './types/ty.js';
 import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
 import { ancestors, descendants, type Dag } from './dag.js';
 import { mayNotComplete, startsWithoutSubject, type StepFlow } from './require-paths.js';
@@ -29,7 +29,7 @@ export const STEP_FACTS_TY: Ty = record([
   field('kind', optional(T.string)),
   field('capability', optional(T.string)),
   field('resource', optional(T.string)),
-  field('cost', T.spend),
+  field('cost', SPEND),
   field('duration', T.duration),
   field('latency', T.duration),
   field('priority', T.int),
@@ -37,7 +37,7 @@ export const STEP_FACTS_TY: Ty = record([
 ]);
 
 export const PLAN_FACTS_TY: Ty = record([
-  field('cost', T.spend),
+  field('cost', SPEND),
   field('duration', T.duration),
   field('steps', T.int),
   field('local_ratio', T.percent),

@@ -105,7 +105,7 @@ export class ModelBuilder {
   useLog: number[] | undefined;
   /**
    * The currency written on the program's costs and budgets (the `currency` stage), undefined
-   * when none is: what `run.cost`, `plan.cost` and a step's `.cost` are measured in (`T.spend`).
+   * when none is: what `run.cost`, `plan.cost` and a step's `.cost` are measured in (`SPEND`).
    */
   currency: string | undefined;
 

@@ -33,7 +33,14 @@ plan p {
     expect(e0203(text)).toEqual(['run.cost <= 5eur', 'plan.cost <= 5eur', 'step.cost > 1eur', 'a.cost == 0eur', 'run.cost + 1eur']);
   });
 
-  it('the same expressions in the program currency, or with no currency written anywhere, are fine', () => {
+  it('the same expressions in the program currency, or with no currency written anywhere, are fine; a money field has no currency', () => {
+    expect(e0203(`${CAP}
+plan p {
+  input { m: money, l: list<money> = [1usd] }
+  step a = c(x: "1")
+  output { y: a.output.y, m: input.m > 1eur, l: input.l[0] ?? 0eur }
+}
+`)).toEqual([]);
     expect(e0203(`${CAP}
 guardrail spend { severity blocking  assert run.cost <= 5usd }
 plan p {

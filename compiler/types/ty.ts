@@ -47,6 +47,9 @@ export type Ty =
   /** Error recovery: compatible with everything, never reported twice. */
   | { readonly k: 'unknown' };
 
+/** `run.cost`, `plan.cost`, a step's `.cost`: money in the program's currency (not a type one writes). */
+export const SPEND: Ty = { k: 'money', spend: true };
+
 export const T = {
   string: { k: 'string' } as Ty,
   number: { k: 'number' } as Ty,
@@ -54,7 +57,6 @@ export const T = {
   bool: { k: 'bool' } as Ty,
   duration: { k: 'duration' } as Ty,
   money: { k: 'money' } as Ty,
-  spend: { k: 'money', spend: true } as Ty,
   percent: { k: 'percent' } as Ty,
   any: { k: 'any' } as Ty,
   secret: { k: 'secret' } as Ty,
