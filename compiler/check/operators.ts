@@ -114,6 +114,9 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
       if (!isLoose(sr) && !['list', 'map', 'string', 'record'].includes(sr.k))
         c.error('E0201', `"in" needs a list, map or string on the right, not ${formatTy(sr)}`, right.range);
       else if (sr.k === 'list' && !comparable(sl, sr.elem)) mismatch(c, op, lt, rt, range, left, right);
+      // A string holds substrings and a map string keys: anything else is never found.
+      else if ((isStringy(sr) || sr.k === 'map' || sr.k === 'record') && !isLoose(sl) && sl.k !== 'null' && !isStringy(sl))
+        c.error('E0201', `"in" over a string or map looks for a string, not ${formatTy(sl)}`, left.range);
       return out(T.bool);
     case '??': {
       // `x ?? null` says "x, or nothing" (the value of a `??` chain whose steps were all skipped).

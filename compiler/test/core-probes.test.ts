@@ -103,3 +103,14 @@ describe('§3 optional T?: a value that may be null is no operand of arithmetic 
       expect(e0201(v), v).toEqual([]);
   });
 });
+
+describe('§4 expressions: `in` over a string or a map looks for a string', () => {
+  it('a number, a bool or a duration in a string or map is E0201 (the run would always say false)', () => {
+    const text = `plan p {\n  input { s: string = "abc", m: map<int> = { a: 1 }, o: string? }\n  output { a: 1 in input.s, b: true in input.m, c: 5s in "5s", d: "a" in input.s, e: input.o in input.m, f: "a" in input.m }\n}\n`;
+    expect(checkText(text).filter((d) => d.code === 'E0201').map((d) => `${covered(text, d)}: ${d.message}`)).toEqual([
+      '1: "in" over a string or map looks for a string, not int',
+      'true: "in" over a string or map looks for a string, not bool',
+      '5s: "in" over a string or map looks for a string, not duration',
+    ]);
+  });
+});
