@@ -114,3 +114,24 @@ describe('§4 expressions: `in` over a string or a map looks for a string', () =
     ]);
   });
 });
+
+describe('§4 retry: a backoff whose max is below its first delay', () => {
+  it('is E0201 at max, on a capability and on a step; max equal to the delay is fine', () => {
+    const text = `capability c {
+  kind tool
+  input { x: string }
+  output { y: string }
+  retry 3 backoff exponential 5s max 1s
+}
+plan p {
+  step a = c(x: "1") { retry 2 backoff exponential 2m max 30s }
+  step b = c(x: a.output.y) { retry 2 backoff exponential 30s max 30s }
+  output { y: b.output.y }
+}
+`;
+    expect(checkText(text).filter((d) => d.code === 'E0201').map((d) => `${covered(text, d)}: ${d.message}`)).toEqual([
+      '1s: a backoff\'s max 1s is below its first delay 5s: raise max or lower the delay',
+      '30s: a backoff\'s max 30s is below its first delay 2m: raise max or lower the delay',
+    ]);
+  });
+});
