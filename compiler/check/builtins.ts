@@ -6,9 +6,9 @@
 import type { DataClass, Expr, Ident, Range } from '../../language/index.js';
 import type { BuiltinFn, ExprIR } from '../ir/types.js';
 import { unresolvedDiagnostic } from '../scope.js';
-import { T, formatTy, isLoose, isStringy, listOf, maxClass, stripOptional, unitOf, widenLiteral, type Ty } from '../types/ty.js';
+import { T, comparable, formatTy, isLoose, isStringy, listOf, maxClass, mismatchCode, stripOptional, unitOf, widenLiteral, type Ty } from '../types/ty.js';
 import { NO_DATA, NO_IR, type ExprChecking, type ExprResult } from './expr-env.js';
-import { notNull, sameUnit } from './operators.js';
+import { notNull, sameUnit, stringKey } from './operators.js';
 
 export const BUILTINS = new Set<string>(['len', 'contains', 'lower', 'upper', 'min', 'max', 'sum', 'round', 'now', 'format', 'split', 'lines', 'known', 'age']);
 
@@ -50,6 +50,9 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
     case 'contains':
       if (arity(2) && !isLoose(t0) && !['list', 'map', 'string', 'enum'].includes(t0.k))
         c.error('E0201', `contains() needs a list, map or string first, not ${formatTy(t0)}`, args[0]!.range);
+      else if (rs.length === 2 && t0.k === 'list' && !comparable(rs[1]!.ty, t0.elem))
+        c.error(mismatchCode(stripOptional(rs[1]!.ty), t0.elem), `contains() looks in a ${formatTy(t0)} for ${formatTy(rs[1]!.ty)}: it is never found`, args[1]!.range);
+      else if (rs.length === 2) stringKey(c, rs[1]!.ty, t0, args[1]!, 'contains()');
       return { ty: T.bool, data, ir };
     case 'lower':
     case 'upper':
@@ -73,6 +76,9 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
     case 'round':
       if (arity(1, 2) && !isLoose(t0) && !unitOf(t0)) c.error('E0201', `round() needs a number, not ${formatTy(t0)}`, args[0]!.range);
       else if (rs.length >= 1) notNull(c, rs[0]!.ty, args[0]!, 'round()');
+      // The digits to keep: a whole number (`round(x, 1.5)` rounded to 10^1.5).
+      if (rs.length === 2 && !isLoose(rs[1]!.ty) && rs[1]!.ty.k !== 'int')
+        c.error('E0201', `round()'s second argument is a whole number of decimals, not ${formatTy(rs[1]!.ty)}`, args[1]!.range);
       return { ty: t0.k === 'number' || t0.k === 'int' ? (rs.length === 1 ? T.int : T.number) : widenLiteral(t0), data, ir };
     case 'now':
       arity(0);

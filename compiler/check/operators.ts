@@ -43,6 +43,17 @@ export function notNull(c: ExprChecking, ty: Ty, e: Expr, what: string): boolean
 }
 
 /**
+ * `x in text`, `contains(map, x)`: a string holds substrings and a map (or record) string keys, so
+ * any other `x` is never found (the run answers false) — E0201 at `x`.
+ */
+export function stringKey(c: ExprChecking, needle: Ty, hay: Ty, at: Expr, what: string): void {
+  const n = stripOptional(needle);
+  const h = stripOptional(hay);
+  if (isLoose(n) || n.k === 'null' || isStringy(n)) return;
+  if (isStringy(h) || h.k === 'map' || h.k === 'record') c.error('E0201', `${what} over a string or map looks for a string, not ${formatTy(n)}`, at.range);
+}
+
+/**
  * `step.capability == "wipe"` in a guardrail: the string names a capability as its module
  * sees it, the way the bare name `wipe` does, so it compares as the qualified name the step
  * carries (`main.wipe`). A string naming no capability is left as written.
@@ -114,9 +125,7 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
       if (!isLoose(sr) && !['list', 'map', 'string', 'record'].includes(sr.k))
         c.error('E0201', `"in" needs a list, map or string on the right, not ${formatTy(sr)}`, right.range);
       else if (sr.k === 'list' && !comparable(sl, sr.elem)) mismatch(c, op, lt, rt, range, left, right);
-      // A string holds substrings and a map string keys: anything else is never found.
-      else if ((isStringy(sr) || sr.k === 'map' || sr.k === 'record') && !isLoose(sl) && sl.k !== 'null' && !isStringy(sl))
-        c.error('E0201', `"in" over a string or map looks for a string, not ${formatTy(sl)}`, left.range);
+      else stringKey(c, sl, sr, left, '"in"');
       return out(T.bool);
     case '??': {
       // `x ?? null` says "x, or nothing" (the value of a `??` chain whose steps were all skipped).

@@ -135,3 +135,24 @@ plan p {
     ]);
   });
 });
+
+describe('§4 built-ins: arguments the run could only answer one way, or not as meant', () => {
+  const e0201 = (v: string) => {
+    const text = `plan p {\n  input { l: list<int> = [1], s: string = "ab", m: map<int> = { k: 1 }, n: int = 1 }\n  output { v: ${v} }\n}\n`;
+    return checkText(text).filter((d) => d.code === 'E0201' || d.code === 'E0203').map((d) => `${d.code} ${covered(text, d)}: ${d.message}`);
+  };
+
+  it('contains() of an item that can never be in the list, or of a non-string in a string or map, as `in`', () => {
+    expect(e0201('contains(input.l, "a")')).toEqual(['E0201 "a": contains() looks in a list<int> for string: it is never found']);
+    expect(e0201('contains(input.l, 1s)')).toEqual(['E0203 1s: contains() looks in a list<int> for duration: it is never found']);
+    expect(e0201('contains(input.s, 1)')).toEqual(['E0201 1: contains() over a string or map looks for a string, not int']);
+    expect(e0201('contains(input.m, true)')).toEqual(['E0201 true: contains() over a string or map looks for a string, not bool']);
+    for (const ok of ['contains(input.l, 2)', 'contains(input.l, input.n)', 'contains(input.s, "a")', 'contains(input.m, "k")']) expect(e0201(ok), ok).toEqual([]);
+  });
+
+  it("round()'s digits are a whole number", () => {
+    expect(e0201('round(2.5, 1.5)')).toEqual(["E0201 1.5: round()'s second argument is a whole number of decimals, not number"]);
+    expect(e0201('round(2.5, "a")')).toHaveLength(1);
+    expect(e0201('round(2.555, input.n)')).toEqual([]);
+  });
+});
