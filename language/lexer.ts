@@ -540,7 +540,7 @@ export function lex(text: string, shared?: Map<string, string>, base = 0): LexOu
     problems.push({
       offset: base + e.offset,
       length: Math.max(1, e.length),
-      message: `unexpected character${ch.length > 1 ? 's' : ''} '${shown}'`,
+      message: `unexpected character${ch.length > 1 ? 's' : ''} '${shown}'${unexpectedHint(ch)}`,
     });
   }
   // The tokens the matchers flagged, found by their offsets (the flags are in token order; a flag
@@ -580,4 +580,11 @@ function badNumberMessage(image: string): string {
   // `12EUR` is how currencies are usually written; Orch's units are lower case.
   const hint = /^[A-Z]{3}$/.test(suffix) ? `currencies are written in lower case: ${amount}${suffix.toLowerCase()}` : 'durations use ms, s, m, h, d; money a 3-letter currency such as usd; percentages %';
   return `unknown unit '${suffix}' in '${image}' (${hint})`;
+}
+
+/** Why a character is not Orch, for the two usual cases: quotes an editor curled, a letter outside ASCII. */
+function unexpectedHint(ch: string): string {
+  if (/^[\u201C\u201D\u201E\u2018\u2019]/.test(ch)) return ' (strings use straight double quotes: "…")';
+  if (/^\p{L}/u.test(ch)) return ' (names are ASCII letters, digits and _; other text goes in a "string")';
+  return '';
 }

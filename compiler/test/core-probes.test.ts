@@ -73,6 +73,14 @@ test "t" {
   });
 });
 
+describe('§2 identifiers are ASCII and strings straight-quoted: E0001 says so', () => {
+  it('a curled quote or a letter outside ASCII', () => {
+    expect(checkText('plan p {\n  goal \u201Cx\u201D\n}\n').map((d) => d.message)[0]).toBe('unexpected character \'\u201C\' (strings use straight double quotes: "…")');
+    const d = checkText('plan p {\n  step caf\u00e9 = wait 1s\n}\n')[0]!;
+    expect([d.message, d.range.start.line, d.range.start.column]).toEqual(['unexpected character \'\u00e9\' (names are ASCII letters, digits and _; other text goes in a "string")', 2, 11]);
+  });
+});
+
 describe('§2 numbers are integers and decimals: other notations are E0001 saying what to write', () => {
   const message = (lit: string) => checkText(`plan p { output { a: ${lit} } }\n`).map((d) => `${d.code} ${d.message}`);
 
