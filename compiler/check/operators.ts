@@ -42,6 +42,20 @@ export function notNull(c: ExprChecking, ty: Ty, e: Expr, what: string): boolean
   return false;
 }
 
+/** `0`, `0s`, `0usd`, `0%` written as such (a divisor that fails every run). */
+function isZeroLiteral(e: Expr): boolean {
+  switch (e.kind) {
+    case 'NumberLit':
+    case 'DurationLit':
+    case 'PercentLit':
+      return e.value === 0;
+    case 'MoneyLit':
+      return e.amount === 0;
+    default:
+      return false;
+  }
+}
+
 /**
  * `x in text`, `contains(map, x)`: a string holds substrings and a map (or record) string keys, so
  * any other `x` is never found (the run answers false) — E0201 at `x`.
@@ -169,6 +183,7 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
       }
       notNull(c, lt, left, `"${op}"`);
       notNull(c, rt, right, `"${op}"`);
+      if (op !== '*' && isZeroLiteral(right)) c.error('E0201', `${op === '/' ? 'division' : 'modulo'} by zero: the run would fail here`, right.range);
       if (ul === 'number' && ur === 'number') return out(sl.k === 'int' && sr.k === 'int' && op !== '/' ? T.int : T.number);
       const scalar = (u: string): boolean => u === 'number' || u === 'percent';
       if (op === '*') {

@@ -164,3 +164,12 @@ describe('§4 built-ins: arguments the run could only answer one way, or not as 
     expect(e0201('round(2.555, input.n)')).toEqual([]);
   });
 });
+
+describe('§4 expressions: a literal zero divisor', () => {
+  it('x / 0 and x % 0s are E0201 at the zero (the run fails there); a computed divisor is left to the run', () => {
+    const text = `plan p {\n  input { n: int = 1, d: duration = 1s }\n  output { a: input.n / 0, b: input.d % 0s, c: input.n / 0.0, d: input.n * 0, e: input.n / input.n }\n}\n`;
+    expect(checkText(text).filter((d) => d.code === 'E0201').map((d) => `${covered(text, d)}: ${d.message}`)).toEqual([
+      '0: division by zero: the run would fail here', '0s: modulo by zero: the run would fail here', '0.0: division by zero: the run would fail here',
+    ]);
+  });
+});
